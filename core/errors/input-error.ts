@@ -1,0 +1,10 @@
+import { FatalError } from './sidekiq-migrate-error.js';
+
+/**
+ * Bad input from the user: a malformed query, rule, catalog, file or flag. Nothing has been
+ * touched when one of these is raised; the CLI prints the message alone and exits with 2.
+ */
+export class InputError extends FatalError {
+  /** Where the bad input is (a file, a rule, a flag), when the message itself does not say. */
+  where?: string;
+}

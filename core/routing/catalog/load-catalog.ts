@@ -1,0 +1,200 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { isMap, isScalar, isSeq, parseDocument, Scalar, type Node, type YAMLMap } from 'yaml';
+import { sym, type RubyAtom } from '../ruby-value.js';
+import { generatedQueueName } from '../generated-queue-name.js';
+import { CatalogError } from './catalog-error.js';
+import type { WorkerCatalog, WorkerMetadata } from './worker-metadata.js';
+
+/**
+ * Reads GitLab's worker catalog (`app/workers/all_queues.yml`, and `ee/app/workers/all_queues.yml`
+ * for EE) the way GitLab's Psych does: a plain `:low` is a Symbol, a plain `low` a String, an
+ * empty value nil. Several files can be given (CE + EE); a class in two of them is an error.
+ *
+ * Every problem names the file, the entry (1-based, with its `:name:` when it has one) and the
+ * field, e.g. `all_queues.yml entry 12 (name "foo"): :urgency: must be a symbol or nil, got [1]`.
+ */
+export function loadCatalog(paths: readonly string[]): WorkerCatalog {
+  if (paths.length === 0) throw new CatalogError('No worker catalog given: pass --catalog PATH (GitLab\'s app/workers/all_queues.yml).');
+  const workers: WorkerMetadata[] = [];
+  const warnings: string[] = [];
+  for (const path of paths) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (cause) {
+      throw new CatalogError(`Cannot read the worker catalog ${path}: ${(cause as Error).message}`, { cause });
+    }
+    const parsed = parseCatalogText(text, path);
+    workers.push(...parsed.workers);
+    warnings.push(...parsed.warnings);
+  }
+  rejectDuplicateClasses(workers);
+  return { workers, files: [...paths], warnings };
+}
+
+/** Parses one catalog's text; `file` is used in messages only. */
+export function parseCatalogText(text: string, file: string): { workers: WorkerMetadata[]; warnings: string[] } {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    throw new CatalogError(`${file}: not valid YAML (${first.message.split('\n')[0]})`, { cause: first });
+  }
+  const root = doc.contents;
+  if (!isSeq(root)) {
+    throw new CatalogError(`${file}: a worker catalog is a YAML list of worker entries (GitLab's all_queues.yml), got ${describeNode(root)}`);
+  }
+  const workers: WorkerMetadata[] = [];
+  const warnings: string[] = [];
+  root.items.forEach((item, i) => {
+    const entry = new EntryReader(file, i + 1, item as Node | null);
+    const worker = entry.read();
+    workers.push(worker);
+    if (!worker.placeholder && worker.workerName !== null) {
+      const expected = generatedQueueName(worker.workerName, worker.queueNamespace === null ? null : atomName(worker.queueNamespace));
+      if (expected !== worker.name) {
+        warnings.push(
+          `${entry.where()}: :name: is "${worker.name}" but GitLab's naming rule gives "${expected}" for ${worker.workerName}; using the catalog's name`,
+        );
+      }
+    }
+  });
+  return { workers, warnings };
+}
+
+const PLACEHOLDERS: Record<string, string | null> = { default: null, mailers: 'ActionMailer::MailDeliveryJob' };
+
+class EntryReader {
+  private fields = new Map<string, Node | null>();
+  private name: string | undefined;
+
+  constructor(
+    private readonly file: string,
+    private readonly entry: number,
+    private readonly node: Node | null,
+  ) {}
+
+  where(): string {
+    const label = this.name === undefined ? '' : ` (name ${JSON.stringify(this.name)})`;
+    return `${basename(this.file)} entry ${this.entry}${label}`;
+  }
+
+  read(): WorkerMetadata {
+    if (!isMap(this.node)) throw this.error(`must be a mapping of worker attributes, got ${describeNode(this.node)}`);
+    for (const pair of (this.node as YAMLMap).items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+      if (key === undefined) throw this.error('has a key that is not a plain name');
+      // GitLab writes Ruby-symbol keys (`:name:`); a hand-written catalog may use `name:`.
+      this.fields.set(key.replace(/^:/, ''), (pair.value as Node | null) ?? null);
+    }
+    const name = this.requiredString('name');
+    this.name = name;
+    const workerName = this.optionalString('worker_name');
+    const placeholder = name in PLACEHOLDERS && (workerName === null || workerName === PLACEHOLDERS[name]);
+    if (workerName === null && !placeholder) throw this.error(':worker_name: is missing; every worker entry names its class');
+    return {
+      name,
+      workerName,
+      featureCategory: this.atom('feature_category'),
+      hasExternalDependencies: this.boolean('has_external_dependencies'),
+      urgency: this.atom('urgency'),
+      resourceBoundary: this.atom('resource_boundary'),
+      weight: this.integer('weight'),
+      idempotent: this.boolean('idempotent'),
+      tags: this.atomList('tags'),
+      queueNamespace: this.atom('queue_namespace'),
+      placeholder,
+      source: { file: this.file, entry: this.entry },
+    };
+  }
+
+  private scalar(field: string): Scalar | null {
+    const node = this.fields.get(field) ?? null;
+    if (node === null) return null;
+    if (!isScalar(node)) throw this.error(`:${field}: must be a single value, got ${describeNode(node)}`);
+    return node.value === null ? null : node;
+  }
+
+  private requiredString(field: string): string {
+    const node = this.scalar(field);
+    if (node === null || typeof node.value !== 'string' || node.value === '') {
+      throw this.error(`:${field}: must be a non-empty string, got ${node === null ? 'nothing' : JSON.stringify(node.value)}`);
+    }
+    return node.value;
+  }
+
+  private optionalString(field: string): string | null {
+    const node = this.scalar(field);
+    if (node === null) return null;
+    if (typeof node.value !== 'string') throw this.error(`:${field}: must be a string or empty, got ${JSON.stringify(node.value)}`);
+    return node.value;
+  }
+
+  private atom(field: string): RubyAtom | null {
+    const node = this.scalar(field);
+    return node === null ? null : this.toAtom(node, `:${field}:`);
+  }
+
+  private toAtom(node: Scalar, label: string): RubyAtom {
+    if (typeof node.value !== 'string') throw this.error(`${label} must be a symbol such as :low, got ${JSON.stringify(node.value)}`);
+    // Psych makes a Symbol of a *plain* scalar starting with ':'; a quoted one stays a String.
+    const plain = node.type === Scalar.PLAIN || node.type === undefined;
+    return plain && node.value.length > 1 && node.value.startsWith(':') ? sym(node.value.slice(1)) : node.value;
+  }
+
+  private boolean(field: string): boolean | null {
+    const node = this.scalar(field);
+    if (node === null) return null;
+    if (typeof node.value !== 'boolean') throw this.error(`:${field}: must be true, false or empty, got ${JSON.stringify(node.value)}`);
+    return node.value;
+  }
+
+  private integer(field: string): number | null {
+    const node = this.scalar(field);
+    if (node === null) return null;
+    if (typeof node.value !== 'number' || !Number.isInteger(node.value)) {
+      throw this.error(`:${field}: must be an integer or empty, got ${JSON.stringify(node.value)}`);
+    }
+    return node.value;
+  }
+
+  private atomList(field: string): RubyAtom[] {
+    const node = this.fields.get(field) ?? null;
+    if (node === null || (isScalar(node) && node.value === null)) return [];
+    if (!isSeq(node)) throw this.error(`:${field}: must be a list such as [:cronjob_child] or [], got ${describeNode(node)}`);
+    return node.items.map((item, i) => {
+      if (!isScalar(item) || item.value === null) throw this.error(`:${field}: item ${i + 1} must be a symbol, got ${describeNode(item as Node)}`);
+      return this.toAtom(item, `:${field}: item ${i + 1}`);
+    });
+  }
+
+  private error(problem: string): CatalogError {
+    return new CatalogError(`${this.where()}: ${problem}`);
+  }
+}
+
+function atomName(atom: RubyAtom): string {
+  return typeof atom === 'string' ? atom : atom.symbol;
+}
+
+function describeNode(node: unknown): string {
+  if (node === null || node === undefined) return 'nothing';
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) return JSON.stringify(node.value);
+  return 'something else';
+}
+
+function rejectDuplicateClasses(workers: readonly WorkerMetadata[]): void {
+  const seen = new Map<string, WorkerMetadata>();
+  for (const w of workers) {
+    if (w.workerName === null || w.placeholder) continue;
+    const first = seen.get(w.workerName);
+    if (first) {
+      throw new CatalogError(
+        `${w.workerName} appears twice: ${basename(first.source.file)} entry ${first.source.entry} and ${basename(w.source.file)} entry ${w.source.entry}`,
+      );
+    }
+    seen.set(w.workerName, w);
+  }
+}

@@ -1,0 +1,88 @@
+import { loadCatalog } from './catalog/load-catalog.js';
+import type { WorkerCatalog } from './catalog/worker-metadata.js';
+import { classMapping, routeCatalog, routingQueues, type WorkerRoute } from './catalog-routes.js';
+import { applyGitLabDefaultRules } from './gitlab-default-rules.js';
+import { InvalidRoutingRuleError } from './invalid-routing-rule-error.js';
+import { lintRouting, type LintFinding } from './lint-routing.js';
+import { loadRoutingRules } from './load-routing-rules.js';
+import { WorkerRouter } from './worker-router.js';
+import { InputError } from '../errors/input-error.js';
+
+export interface GitLabRouting {
+  readonly catalog: WorkerCatalog;
+  readonly router: WorkerRouter;
+  /** Every real worker with its destination, in catalog order. */
+  readonly routes: readonly WorkerRoute[];
+  /** Worker class → queue: what the migrators use. */
+  readonly mapping: ReadonlyMap<string, string>;
+  /** The queues some Sidekiq process must listen to (GitLab's `routing_queues`). */
+  readonly routingQueues: readonly string[];
+  readonly findings: readonly LintFinding[];
+  /** Where the rules came from, for messages. */
+  readonly rulesOrigin: string;
+}
+
+export interface GitLabRoutingInput {
+  readonly catalogPaths: readonly string[];
+  /** A rules file (JSON/YAML list, or gitlab.yml); or the rules themselves. */
+  readonly rules: { readonly path: string; readonly environment?: string } | { readonly value: unknown; readonly origin: string };
+  /** Refuse accepted-but-surprising queries instead of warning about them. */
+  readonly strict?: boolean;
+}
+
+/**
+ * Everything routing needs, built once: catalog, rules (with GitLab's default when none are
+ * configured), the route of every worker, the class mapping and the lint findings. Any error is
+ * an `InputError` whose message is GitLab's; `where` tells the CLI which rule it came from.
+ */
+export function buildGitLabRouting(input: GitLabRoutingInput): GitLabRouting {
+  const catalog = loadCatalog(input.catalogPaths);
+  const loaded = 'path' in input.rules ? loadRoutingRules(input.rules.path, input.rules.environment) : { rules: input.rules.value, origin: input.rules.origin };
+  const { rules, defaulted } = applyGitLabDefaultRules(loaded.rules);
+  const router = withRuleLocation(() => new WorkerRouter(rules), rules, loaded.origin);
+  if (input.strict) refuseQuirks(router, loaded.origin);
+  const routes = routeCatalog(catalog, router);
+  return {
+    catalog,
+    router,
+    routes,
+    mapping: classMapping(routes),
+    routingQueues: routingQueues(catalog, routes),
+    findings: lintRouting(router.rules, routes, defaulted),
+    rulesOrigin: loaded.origin,
+  };
+}
+
+/** Re-raises a rule's compile error with the rule's position attached as `where`. */
+function withRuleLocation<T>(build: () => T, rules: unknown, origin: string): T {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof InputError && Array.isArray(rules)) {
+      const position = locateFailingRule(rules);
+      if (position !== null) error.where = `routing rule ${position} of ${origin}`;
+      else error.where ??= origin;
+    } else if (error instanceof InputError) error.where ??= origin;
+    throw error;
+  }
+}
+
+function locateFailingRule(rules: unknown[]): number | null {
+  for (let i = 0; i < rules.length; i++) {
+    try {
+      new WorkerRouter([rules[i]]);
+    } catch {
+      return i + 1;
+    }
+  }
+  return null;
+}
+
+function refuseQuirks(router: WorkerRouter, origin: string): void {
+  const problems = router.rules.flatMap((r) => r.query.quirks.map((q) => `rule ${r.position}: ${q.message}`));
+  if (problems.length > 0) {
+    const error = new InvalidRoutingRuleError(`Refused by --strict (GitLab accepts these, but they are probably mistakes):\n  - ${problems.join('\n  - ')}`);
+    error.where = origin;
+    throw error;
+  }
+}

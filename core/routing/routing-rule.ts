@@ -1,0 +1,52 @@
+import { compileQuery, type CompiledQuery } from './query/compile-query.js';
+import { InvalidRoutingRuleError } from './invalid-routing-rule-error.js';
+import { rubyInspect } from './ruby-value.js';
+
+/** One `[query, queue]` (or `[query, queue, store]`) pair, validated and compiled. */
+export interface RoutingRule {
+  /** 1-based position in the rule list, for messages. */
+  readonly position: number;
+  readonly query: CompiledQuery;
+  /** The destination as written; null when nil or blank (the worker keeps its generated queue). */
+  readonly queue: string | null;
+  /** Sharded Sidekiq's Redis store (GitLab 17.x); the migrators, GitLab's and ours, ignore it. */
+  readonly store: string | null;
+  /** The rule as it was given, for messages. */
+  readonly raw: unknown;
+}
+
+/**
+ * Validates and compiles a rule list exactly as GitLab's `WorkerRouter` does when it is built:
+ * the list must be an array, every rule an array of 2 or 3 elements, and every query compiles
+ * (its `Invalid term` / `Unknown predicate` error propagates unchanged). Where GitLab would crash
+ * with a Ruby type error (a nil or numeric query) we raise a clear message instead.
+ */
+export function compileRoutingRules(rules: unknown): RoutingRule[] {
+  if (!Array.isArray(rules)) throw new InvalidRoutingRuleError('The set of routing rule must be an array');
+  return rules.map((rule, i) => compileRule(rule, i + 1));
+}
+
+function compileRule(rule: unknown, position: number): RoutingRule {
+  const invalid = (why?: string) =>
+    new InvalidRoutingRuleError(`Routing rule \`${rubyInspect(rule)}\` is invalid${why ? `: ${why}` : ''}`);
+  if (!Array.isArray(rule) || rule.length < 2 || rule.length > 3) throw invalid();
+  const [query, queue, store = null] = rule as unknown[];
+  if (typeof query !== 'string') throw invalid('its query must be a string such as "urgency=high" or "*"');
+  if (queue !== null && typeof queue !== 'string' && !Number.isInteger(queue)) {
+    throw invalid('its queue must be a queue name, or null for the generated queue name');
+  }
+  if (store !== null && typeof store !== 'string') throw invalid('its store must be a name or null');
+  const text = queue === null ? null : String(queue);
+  return {
+    position,
+    query: compileQuery(query),
+    queue: text === null || isBlank(text) ? null : text,
+    store: store as string | null,
+    raw: rule,
+  };
+}
+
+/** ActiveSupport's `blank?` for strings: empty or whitespace only. */
+function isBlank(text: string): boolean {
+  return /^\s*$/u.test(text);
+}
