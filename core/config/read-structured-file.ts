@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { InputError } from '../errors/input-error.js';
+import { readInputFile } from './read-input-file.js';
 
 /**
  * Reads a JSON or YAML file (YAML is a superset of JSON, so one parser serves both). Merge keys
@@ -8,13 +8,7 @@ import { InputError } from '../errors/input-error.js';
  * role in messages: "Cannot read the routing rules file rules.yml: ENOENT …".
  */
 export function readStructuredFile(path: string, what: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (cause) {
-    const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message;
-    throw new InputError(`Cannot read the ${what} ${path}: ${reason}`, { cause });
-  }
+  const text = readInputFile(path, what);
   try {
     return parse(text, { merge: true, uniqueKeys: true, prettyErrors: false });
   } catch (cause) {

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { readInputFile } from '../../config/read-input-file.js';
 import { isMap, isScalar, isSeq, parseDocument, Scalar, type Node, type YAMLMap } from 'yaml';
 import { sym, type RubyAtom } from '../ruby-value.js';
 import { generatedQueueName } from '../generated-queue-name.js';
@@ -19,12 +19,7 @@ export function loadCatalog(paths: readonly string[]): WorkerCatalog {
   const workers: WorkerMetadata[] = [];
   const warnings: string[] = [];
   for (const path of paths) {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (cause) {
-      throw new CatalogError(`Cannot read the worker catalog ${path}: ${(cause as Error).message}`, { cause });
-    }
+    const text = readInputFile(path, 'worker catalog');
     const parsed = parseCatalogText(text, path);
     workers.push(...parsed.workers);
     warnings.push(...parsed.warnings);

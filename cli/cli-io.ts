@@ -1,0 +1,13 @@
+/** Where the CLI writes; the real process streams, or buffers in tests. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** Whether stdout is a terminal (progress bars, colours) or a pipe (plain lines). */
+  readonly interactive: boolean;
+}
+
+export const processIo: CliIo = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+  interactive: Boolean(process.stdout.isTTY),
+};

@@ -1,0 +1,69 @@
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import { gitLabRulesOptionsSchema } from '../../core/config/routing-options.js';
+import { validateConfig } from '../../core/config/validate-config.js';
+import { buildGitLabRouting, type GitLabRouting } from '../../core/routing/gitlab-routing.js';
+import type { CliIo } from '../cli-io.js';
+import { collect } from '../collect.js';
+
+export function registerRoutesCommand(program: Command, io: CliIo): void {
+  program
+    .command('routes')
+    .summary('show the queue every GitLab worker is routed to')
+    .description(
+      'Routes every worker of GitLab\'s worker catalog through the routing rules, with GitLab\'s ownsemantics (first matching rule wins; a null or blank queue, or no match, means the worker\'sgenerated queue name), then reviews the rules: unreachable rules, queues no worker reaches, a missing catch-all, and queries GitLab accepts but probably reads differently from you.',
+    )
+    .option('--catalog <file>', "GitLab's app/workers/all_queues.yml (repeat to add ee/app/workers/all_queues.yml)", collect)
+    .option('--rules <file>', 'routing rules: a JSON/YAML list of [query, queue] pairs, or a gitlab.yml')
+    .option('--environment <name>', 'the gitlab.yml section to read routing rules from (default: production)')
+    .option('--strict', 'refuse queries GitLab accepts but that are probably mistakes (e.g. trailing junk)')
+    .option('--json', 'print one JSON object {"<worker_name>": "<queue>"} for every real worker')
+    .action((raw: { catalog: string[]; rules?: string; environment: string; strict: boolean; json: boolean }) => {
+      const { json, ...rest } = raw;
+      const options = validateConfig(gitLabRulesOptionsSchema, rest);
+      const routing = buildGitLabRouting({
+        catalogPaths: options.catalog,
+        rules: { path: options.rules, environment: options.environment },
+        strict: options.strict,
+      });
+      if (json) {
+        const sorted = [...routing.mapping].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        io.out(`${JSON.stringify(Object.fromEntries(sorted), null, 2)}\n`);
+        for (const line of warningLines(routing)) io.err(`warning: ${line}\n`);
+      } else {
+        io.out(renderRoutes(routing));
+      }
+
+    });
+}
+
+function warningLines(routing: GitLabRouting): string[] {
+  return [...routing.catalog.warnings, ...routing.findings.map((f) => f.message)];
+}
+
+/** The human view: a summary table, the workers of each queue, then what the review found. */
+export function renderRoutes(routing: GitLabRouting): string {
+  const byQueue = new Map<string, string[]>();
+  for (const r of routing.routes) {
+    const list = byQueue.get(r.queue) ?? [];
+    list.push(r.worker.workerName);
+    byQueue.set(r.queue, list);
+  }
+  const queues = [...byQueue.entries()].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1));
+  const catalogs = routing.catalog.files.map((f) => basename(f)).join(' + ');
+  const width = Math.max(5, ...queues.map(([q]) => q.length));
+  const lines = [
+    `${routing.routes.length} workers from ${catalogs}, ${routing.router.rules.length} routing rule(s) from ${routing.rulesOrigin}`,
+    '',
+    `${'Queue'.padEnd(width)}  Workers`,
+    ...queues.map(([q, workers]) => `${q.padEnd(width)}  ${String(workers.length).padStart(7)}`),
+    '',
+  ];
+  for (const [queue, workers] of queues) {
+    lines.push(`${queue} (${workers.length})`, ...workers.sort().map((w) => `  ${w}`), '');
+  }
+  lines.push(`Sidekiq processes must listen to: ${routing.routingQueues.join(', ')}`);
+  const warnings = warningLines(routing);
+  if (warnings.length > 0) lines.push('', `Warnings (${warnings.length}):`, ...warnings.map((w) => `  - ${w}`));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,63 @@
+import { Command, CommanderError } from 'commander';
+import { InputError } from '../core/errors/input-error.js';
+import { SidekiqMigrateError } from '../core/errors/sidekiq-migrate-error.js';
+import { processIo, type CliIo } from './cli-io.js';
+import { registerMatchCommand } from './commands/match-command.js';
+import { registerRoutesCommand } from './commands/routes-command.js';
+import { ExitCode } from './exit-codes.js';
+
+/** Builds the `sidekiq-migrate` program; every command writes through `io`. */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('sidekiq-migrate')
+    .description('Move Sidekiq jobs inside one Redis, or from one Redis to another, losing, duplicating and altering none.')
+    .version('0.1.0', '--version', 'print the version')
+    .helpOption('-h, --help', 'show help for a command')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+  program.addHelpCommand('help [command]', 'show help for a command');
+  registerRoutesCommand(program, io);
+  registerMatchCommand(program, io);
+  // Subcommands inherit the error and output handling.
+  for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
+  return program;
+}
+
+/**
+ * Runs the CLI and returns its exit code: 0 success, 1 failed operation, 2 bad usage or input.
+ * Errors are one message on stderr, no stack trace (set SIDEKIQ_MIGRATE_DEBUG=1 to get one).
+ */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const program = buildProgram(io);
+  if (argv.length <= 2) {
+    io.out(program.helpInformation());
+    return ExitCode.badInput;
+  }
+  try {
+    await program.parseAsync([...argv]);
+    return ExitCode.ok;
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+function reportError(error: unknown, io: CliIo): number {
+  if (error instanceof CommanderError) {
+    // Commander already printed its message (or the help/version text).
+    return error.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
+  }
+  const debug = process.env['SIDEKIQ_MIGRATE_DEBUG'] === '1';
+  if (error instanceof InputError) {
+    io.err(`${error.message}\n${error.where ? `  (in ${error.where})\n` : ''}`);
+    if (debug) io.err(`${error.stack}\n`);
+    return ExitCode.badInput;
+  }
+  if (error instanceof SidekiqMigrateError) {
+    io.err(`${error.message}\n`);
+    if (debug) io.err(`${error.stack}\n`);
+    return ExitCode.failed;
+  }
+  io.err(`Unexpected error: ${(error as Error)?.message ?? String(error)}\n`);
+  io.err(debug ? `${(error as Error)?.stack}\n` : '(set SIDEKIQ_MIGRATE_DEBUG=1 for the stack trace)\n');
+  return ExitCode.failed;
+}

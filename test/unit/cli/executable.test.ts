@@ -1,0 +1,34 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { CE_CATALOG, repoPath } from '../../support/paths.js';
+
+// The real `sidekiq-migrate` executable (package.json "bin"), as `npx sidekiq-migrate` runs it.
+const bin = repoPath('bin/sidekiq-migrate.js');
+const exec = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: '/' });
+
+describe('the sidekiq-migrate executable', () => {
+  it.each([[[]], [['routes']], [['match']]])('has --help on every command (%j)', (command) => {
+    const result = exec(...command, '--help');
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('Usage: sidekiq-migrate');
+  });
+
+  it('exits 0 with the JSON answer, and 2 on bad input', () => {
+    const ok = exec('match', '--catalog', CE_CATALOG, '--query', 'urgency=throttled', '--json');
+    const bad = exec('match', '--catalog', CE_CATALOG, '--query', 'weight=1');
+
+    expect(ok.status).toBe(0);
+    expect(JSON.parse(ok.stdout)).toHaveLength(12);
+    expect(bad.status).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toBe('Unknown predicate: weight\n');
+  });
+
+  it('exits 2 and prints usage when run without a command', () => {
+    const result = exec();
+
+    expect(result.status).toBe(2);
+    expect(result.stdout).toContain('Commands:');
+  });
+});
