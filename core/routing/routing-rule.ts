@@ -46,7 +46,11 @@ function compileRule(rule: unknown, position: number): RoutingRule {
   };
 }
 
-/** ActiveSupport's `blank?` for strings: empty or whitespace only. */
+/**
+ * ActiveSupport's `blank?` for strings: empty or only Ruby's `[[:space:]]` (ASCII whitespace, U+0085,
+ * and the Unicode space/line/paragraph separators). JavaScript's `\s` differs: it lacks U+0085 and
+ * has U+FEFF.
+ */
 function isBlank(text: string): boolean {
-  return /^\s*$/u.test(text);
+  return /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/u.test(text);
 }
