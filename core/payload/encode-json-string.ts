@@ -1,0 +1,40 @@
+import { InputError } from '../errors/input-error.js';
+
+const SHORT_ESCAPES: Readonly<Record<number, string>> = {
+  0x08: '\\b',
+  0x09: '\\t',
+  0x0a: '\\n',
+  0x0c: '\\f',
+  0x0d: '\\r',
+  0x22: '\\"',
+  0x5c: '\\\\',
+};
+
+/**
+ * A string as the JSON token Ruby's `JSON.generate` (json 2.x, default options) writes for it:
+ * `"` and `\` escaped, control characters as `\b \f \n \r \t` or `\u00XX` in lowercase hex, and
+ * everything else (`/`, DEL, U+2028, any non-ASCII) as raw UTF-8. For well-formed strings this is
+ * also exactly what `JSON.stringify` writes; we spell the rule out rather than lean on V8.
+ *
+ * A string with a lone surrogate has no UTF-8 form: Ruby refuses to generate it and
+ * `Buffer.from` would quietly write U+FFFD instead, renaming the queue. We refuse too.
+ */
+export function encodeJsonString(value: string): Buffer {
+  let out = '"';
+  let chunk = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const next = value.charCodeAt(i + 1);
+      if (c > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) {
+        throw new InputError(`queue name ${JSON.stringify(value)} is not valid Unicode (lone surrogate at ${i})`);
+      }
+      i++;
+      continue;
+    }
+    if (c >= 0x20 && c !== 0x22 && c !== 0x5c) continue;
+    out += value.slice(chunk, i) + (SHORT_ESCAPES[c] ?? `\\u00${c.toString(16).padStart(2, '0')}`);
+    chunk = i + 1;
+  }
+  return Buffer.from(`${out}${value.slice(chunk)}"`, 'utf8');
+}
