@@ -61,3 +61,14 @@ export function decideRoute(plan: RoutingPlan, job: JobRoutingFields): RoutingDe
 export function isDrainedQueue(plan: RoutingPlan, queue: string): boolean {
   return plan.kind === 'renames' ? plan.renames.has(queue) : !plan.destinations.has(queue);
 }
+
+/**
+ * Where a job waiting in the drained list `queue:listQueue` goes. List membership decides, not the
+ * payload's `queue` field (GitLab moves every job of a drained list): with class routing, the
+ * destination of its class; with renames, the new name of the list. Null when its class is unknown.
+ */
+export function queuedJobDestination(plan: RoutingPlan, listQueue: string, job: JobRoutingFields): string | null {
+  if (plan.kind === 'renames') return plan.renames.get(listQueue) ?? null;
+  if (job.className === null) return null;
+  return plan.mapping.get(routedClass(job.className, job.wrapped)) ?? null;
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterEach, inject } from 'vitest';
+import { afterAll, inject } from 'vitest';
 
 export { startRedisServer, type RedisServerHandle } from './redis-server.js';
 
@@ -15,10 +15,11 @@ export function uniquePrefix(): string {
 }
 
 /**
- * A client to a shared server, closed after the current test. RESP2 replies, as Sidekiq sees them.
+ * A client to a shared server, closed when the test file (or the describe block it is created in)
+ * ends. RESP2 replies, as Sidekiq sees them.
  */
 export function connectShared(which: 'source' | 'target' = 'source'): Redis {
   const client = new Redis(sharedRedisUrl(which), { protocol: 2, maxRetriesPerRequest: 1, lazyConnect: false });
-  afterEach(() => void client.disconnect());
+  afterAll(() => void client.disconnect());
   return client;
 }

@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+
+export type LuaArg = string | Buffer | number;
+
+export interface LuaCall {
+  readonly keys: readonly string[];
+  readonly args: readonly LuaArg[];
+}
+
+/**
+ * One atomic step, kept as a `.lua` file beside this module (its header names KEYS, ARGV and the
+ * reply). Calls go out as EVALSHA, many in one pipeline; when the server does not know the script
+ * (first use, restart, SCRIPT FLUSH, failover) every call fails with NOSCRIPT without running, so
+ * the script is loaded once and exactly those calls are sent again.
+ */
+export class LuaScript {
+  readonly source: string;
+  readonly sha: string;
+
+  constructor(readonly name: string) {
+    this.source = readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
+    this.sha = createHash('sha1').update(this.source).digest('hex');
+  }
+
+  /** Runs the calls in order in one round trip (two when the script must be loaded first). */
+  async runAll(redis: Redis, calls: readonly LuaCall[]): Promise<unknown[]> {
+    const replies: unknown[] = new Array(calls.length);
+    let pending = calls.map((_, i) => i);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      const pipeline = redis.pipeline();
+      for (const i of pending) pipeline.evalsha(this.sha, calls[i]!.keys.length, ...calls[i]!.keys, ...calls[i]!.args);
+      const results = (await pipeline.exec()) ?? [];
+      const missing: number[] = [];
+      results.forEach(([error, reply], n) => {
+        const i = pending[n]!;
+        if (!error) replies[i] = reply;
+        else if (String(error.message).startsWith('NOSCRIPT') && attempt === 0) missing.push(i);
+        else throw error;
+      });
+      if (missing.length > 0) await redis.script('LOAD', this.source);
+      pending = missing;
+    }
+    return replies;
+  }
+
+  async run(redis: Redis, call: LuaCall): Promise<unknown> {
+    const [reply] = await this.runAll(redis, [call]);
+    return reply;
+  }
+}

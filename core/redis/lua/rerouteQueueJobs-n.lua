@@ -1,0 +1,49 @@
+--[[
+  Moves jobs out of one Sidekiq queue list, each exactly once: a job is pushed to its
+  destination only if this call removed it from the source, so a consumer that popped it first,
+  a concurrent run, or a crash at any moment leaves it in exactly one place.
+
+  KEYS[1]      the source list (queue:OLD)
+  KEYS[2]      the set of queue names (queues), to which every destination that receives a job
+               is added, as Sidekiq's client does, so the Web UI and the API see it
+  KEYS[3..]    destination lists: queue:NEW lists, and the quarantine list if jobs go there
+
+  ARGV[1]      'RPUSH' to put moved jobs at the head of the destination line (they run before its
+               backlog) or 'LPUSH' to append them behind it (GitLab's behaviour); the caller
+               orders the jobs so that either keeps their relative order, in the quarantine too
+  ARGV[2]      '1' to look for each job from the head (left, newest) of the source, '-1' from the
+               tail (right, oldest): where the caller read it, so LREM finds it at once
+  ARGV[3]      D, the number of destination keys
+  ARGV[4..3+D] the queue name of each destination key, in KEYS order ('' for the quarantine
+               list, which is not a queue and is never added to `queues`)
+  then         pairs: original bytes, bytes to push; and the 1-based index of the destination
+               key among KEYS[3..], i.e. triples
+
+  Returns      { vanished, pushed_1, …, pushed_D }
+    vanished     jobs no longer in the source (a consumer popped them first): nothing pushed
+    pushed_d     jobs pushed to destination d
+]]
+local source, queues = KEYS[1], KEYS[2]
+local push, direction = ARGV[1], tonumber(ARGV[2])
+if (push ~= 'RPUSH' and push ~= 'LPUSH') or (direction ~= 1 and direction ~= -1) then
+  return redis.error_reply('ERR rerouteQueueJobs: ARGV[1] must be RPUSH or LPUSH and ARGV[2] 1 or -1')
+end
+local destinations = tonumber(ARGV[3])
+local vanished = 0
+local pushed = {}
+for d = 1, destinations do pushed[d] = 0 end
+for i = 4 + destinations, #ARGV, 3 do
+  local original, rewritten, dest = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  if redis.call('LREM', source, direction, original) == 1 then
+    redis.call(push, KEYS[2 + dest], rewritten)
+    pushed[dest] = pushed[dest] + 1
+  else
+    vanished = vanished + 1
+  end
+end
+local reply = { vanished }
+for d = 1, destinations do
+  if pushed[d] > 0 and ARGV[3 + d] ~= '' then redis.call('SADD', queues, ARGV[3 + d]) end
+  reply[d + 1] = pushed[d]
+end
+return reply

@@ -1,0 +1,30 @@
+import { FatalError, RetryableError, SidekiqMigrateError } from '../errors/sidekiq-migrate-error.js';
+
+/** Redis answered or failed in a way worth retrying (connection lost, failover, busy script…). */
+export class RedisUnavailableError extends RetryableError {}
+
+/** Redis refused in a way that will not change by retrying (wrong key type, auth, permissions…). */
+export class RedisCommandError extends FatalError {}
+
+// Reply prefixes of errors that a later attempt may not get: a failover in progress, a replica
+// that was just promoted, a server still loading its data, a script running too long.
+const TRANSIENT_REPLIES = /^(READONLY|LOADING|BUSY|TRYAGAIN|MASTERDOWN|CLUSTERDOWN|NOREPLICAS)\b/;
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+
+/**
+ * Turns whatever ioredis threw into our typed errors, keeping the original as `cause`, so that
+ * callers (the Lambdas, the CLI) decide retry vs fail on one flag. `doing` says what we were doing.
+ */
+export function classifyRedisError(error: unknown, doing: string): SidekiqMigrateError {
+  if (error instanceof SidekiqMigrateError) return error;
+  const e = error as { message?: string; code?: string; name?: string };
+  const message = e?.message ?? String(error);
+  if (TRANSIENT_REPLIES.test(message)) return new RedisUnavailableError(`${doing}: ${message}`, { cause: error });
+  if (message.startsWith('WRONGTYPE')) {
+    return new RedisCommandError(`${doing}: the key holds another type of value than Sidekiq uses there (WRONGTYPE); check the key prefix`, { cause: error });
+  }
+  if ((e?.code && CONNECTION_CODES.has(e.code)) || /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|Command timed out|connect ETIMEDOUT/i.test(message)) {
+    return new RedisUnavailableError(`${doing}: Redis is unreachable (${message})`, { cause: error });
+  }
+  return new RedisCommandError(`${doing}: ${message}`, { cause: error });
+}

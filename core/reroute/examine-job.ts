@@ -1,0 +1,45 @@
+import { inspectJob, type JobFields } from '../payload/inspect-job.js';
+import { rewriteQueue } from '../payload/rewrite-queue.js';
+import { decideRoute, queuedJobDestination, type RoutingPlan } from '../routing/routing-plan.js';
+import { routedClass } from '../routing/routed-class.js';
+import type { JobSample } from './reroute-counters.js';
+
+/** What to do with one job, decided from its bytes and the routing plan. */
+export type Examined =
+  | { readonly kind: 'unparsable'; readonly sample: JobSample }
+  | { readonly kind: 'unmapped'; readonly routedClass: string; readonly sample: JobSample }
+  | { readonly kind: 'already-routed' }
+  | { readonly kind: 'move'; readonly to: string; readonly rewritten: Buffer };
+
+/**
+ * A `schedule`/`retry`/`dead` entry: its `queue` field says where the poller (or a retry from the
+ * UI) will push it, so it moves when its destination differs from that field.
+ */
+export function examineScheduledJob(member: Buffer, plan: RoutingPlan, rewriteActiveJobQueueName: boolean): Examined {
+  const job = inspectJob(member);
+  if (job.kind === 'unparsable') return { kind: 'unparsable', sample: { jid: null, className: null, reason: job.reason } };
+  const decision = decideRoute(plan, job);
+  if (decision.action === 'unmapped') return unmapped(job);
+  if (decision.action === 'already-routed') return { kind: 'already-routed' };
+  return { kind: 'move', to: decision.to, rewritten: rewriteQueue(member, job, decision.to, { activeJobQueueName: rewriteActiveJobQueueName }) };
+}
+
+/**
+ * A job waiting in `queue:listQueue`, a list being drained: the list it sits in decides, so it
+ * moves to its destination even when its `queue` field already names it. (The rewrite then
+ * changes the field's bytes only if it was missing, which inserts it, or escaped, which writes
+ * it plainly.) A destination equal to the list itself means it stays.
+ */
+export function examineQueuedJob(payload: Buffer, listQueue: string, plan: RoutingPlan, rewriteActiveJobQueueName: boolean): Examined {
+  const job = inspectJob(payload);
+  if (job.kind === 'unparsable') return { kind: 'unparsable', sample: { jid: null, className: null, reason: job.reason } };
+  const to = queuedJobDestination(plan, listQueue, job);
+  if (to === null) return unmapped(job);
+  if (to === listQueue) return { kind: 'already-routed' };
+  return { kind: 'move', to, rewritten: rewriteQueue(payload, job, to, { activeJobQueueName: rewriteActiveJobQueueName }) };
+}
+
+function unmapped(job: JobFields): Examined {
+  const cls = routedClass(job.className, job.wrapped);
+  return { kind: 'unmapped', routedClass: cls, sample: { jid: job.jid, className: cls, reason: 'no destination for its class' } };
+}

@@ -1,0 +1,160 @@
+import { LuaScript } from '../redis/lua-script.js';
+import { classifyRedisError } from '../redis/redis-errors.js';
+import { drivePages, type DriveLimits, type PageResult } from './drive-pages.js';
+import { examineQueuedJob, type Examined } from './examine-job.js';
+import { addSample, emptyCounters, tallyClass, type RerouteCounters } from './reroute-counters.js';
+import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
+
+const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n');
+
+/**
+ * Where a queue's migration stands. `limit` is the queue's length when the run began: a run
+ * examines at most that many jobs, so it ends even while a stale producer keeps pushing.
+ * `kept` counts the jobs left in place at the end we read from (unmapped, unparsable), which the
+ * next slice steps over.
+ */
+export interface QueueCursor {
+  readonly limit: number;
+  readonly examined: number;
+  readonly kept: number;
+}
+
+/**
+ * Where moved jobs go in their destination list:
+ * - `front` (default): ahead of the destination's backlog — they were waiting already, so they
+ *   run before jobs enqueued after them. The source is read from its newest end and each job is
+ *   pushed onto the consumer end, so the oldest migrated job ends up first in line and relative
+ *   order is kept across slices.
+ * - `append`: behind the backlog, as GitLab's rake task does: read from the oldest end and pushed
+ *   onto the producer end.
+ */
+export type Placement = 'front' | 'append';
+
+export interface QueueSliceRequest extends RerouteContext {
+  /** The queue to drain (its name, without prefix or `queue:`). */
+  readonly queue: string;
+  readonly cursor: QueueCursor | null;
+  /** Most jobs examined by this slice. */
+  readonly sliceSize: number;
+  readonly placement?: Placement;
+  /** Unmapped and unparsable jobs: `leave` them where they are (default) or `quarantine` them. */
+  readonly unmapped?: 'leave' | 'quarantine';
+}
+
+/**
+ * Moves up to `sliceSize` jobs out of `queue:NAME`, each in a Lua call that removes the exact
+ * payload from the source only if it is still there and then pushes its rewrite to the
+ * destination (and adds the destination to `queues`). Consumers popping and producers pushing the
+ * same list meanwhile are normal: a job a consumer took first is counted as vanished.
+ */
+export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<PageResult<QueueCursor>> {
+  const { redis, keys, queue, dryRun } = request;
+  const placement = request.placement ?? 'front';
+  const quarantine = request.unmapped === 'quarantine';
+  const source = keys.queue(queue);
+  const counters = emptyCounters();
+  try {
+    const cursor = request.cursor ?? { limit: await redis.llen(source), examined: 0, kept: 0 };
+    const want = Math.min(request.sliceSize, cursor.limit - cursor.examined);
+    if (want <= 0) return { cursor, done: true, counters };
+
+    // Nothing is removed in a dry run, so it pages by position; a real run steps over what it kept.
+    const skip = dryRun ? cursor.examined : cursor.kept;
+    const window = placement === 'front' ? await redis.lrangeBuffer(source, skip, skip + want - 1) : await redis.lrangeBuffer(source, -(skip + want), -(skip + 1));
+    // Process in the order that keeps relative order (see Placement): newest first for `front`.
+    const jobs = placement === 'front' ? window : window.reverse();
+
+    const moves: { job: Buffer; examined: Examined & { kind: 'move' } }[] = [];
+    const parked: Buffer[] = [];
+    let kept = 0;
+    for (const job of jobs) {
+      counters.scanned++;
+      const examined = examineQueuedJob(job, queue, request.plan, request.rewriteActiveJobQueueName ?? true);
+      if (examined.kind === 'move') moves.push({ job, examined });
+      else if (examined.kind === 'already-routed') {
+        counters.alreadyRouted++;
+        kept++;
+      } else {
+        if (examined.kind === 'unmapped') {
+          counters.unmapped++;
+          tallyClass(counters, examined.routedClass);
+        } else counters.unparsable++;
+        addSample(counters, examined.kind, examined.sample);
+        if (quarantine) parked.push(job);
+        else kept++;
+      }
+    }
+
+    if (dryRun) {
+      for (const m of moves) counters.movedTo[m.examined.to] = (counters.movedTo[m.examined.to] ?? 0) + 1;
+      counters.moved = moves.length;
+      counters.quarantined = parked.length;
+    } else {
+      await applyMoves(request, placement, moves, parked, counters);
+    }
+    const next = { limit: cursor.limit, examined: cursor.examined + window.length, kept: cursor.kept + kept };
+    const done = window.length < want || next.examined >= next.limit;
+    return { cursor: next, done, counters };
+  } catch (error) {
+    throw classifyRedisError(error, `Re-routing jobs of ${source}`);
+  }
+}
+
+async function applyMoves(
+  request: QueueSliceRequest,
+  placement: Placement,
+  moves: { job: Buffer; examined: Examined & { kind: 'move' } }[],
+  parked: Buffer[],
+  counters: RerouteCounters,
+): Promise<void> {
+  const { redis, keys, queue } = request;
+  // Destinations in first-seen order; the quarantine list, when used, is one more destination
+  // whose queue name is '' (not a queue: never added to `queues`).
+  const destinations = new Map<string, number>();
+  const ops: { job: Buffer; push: Buffer; dest: string }[] = [];
+  for (const { job, examined } of moves) ops.push({ job, push: examined.rewritten, dest: examined.to });
+  for (const job of parked) ops.push({ job, push: job, dest: '' });
+  if (ops.length === 0) return;
+  for (const op of ops) if (!destinations.has(op.dest)) destinations.set(op.dest, destinations.size + 1);
+
+  const names = [...destinations.keys()];
+  const destKeys = names.map((name) => (name === '' ? keys.quarantine(queue) : keys.queue(name)));
+  const head = [placement === 'front' ? 'RPUSH' : 'LPUSH', placement === 'front' ? '1' : '-1', String(names.length), ...names];
+  const batch = request.luaBatch ?? DEFAULT_LUA_BATCH;
+
+  const calls = [];
+  for (let i = 0; i < ops.length; i += batch) {
+    const args: (string | Buffer)[] = [...head];
+    for (const op of ops.slice(i, i + batch)) args.push(op.job, op.push, String(destinations.get(op.dest)));
+    calls.push({ keys: [keys.queue(queue), keys.queues, ...destKeys], args });
+  }
+  const replies = await rerouteQueueJobs.runAll(redis, calls);
+  for (const reply of replies) {
+    const [vanished, ...pushed] = reply as number[];
+    counters.vanished += vanished!;
+    pushed.forEach((n, d) => {
+      const name = names[d]!;
+      if (name === '') counters.quarantined += n;
+      else if (n > 0) {
+        counters.moved += n;
+        counters.movedTo[name] = (counters.movedTo[name] ?? 0) + n;
+      }
+    });
+  }
+}
+
+export interface QueueRerouteRequest extends Omit<QueueSliceRequest, 'cursor'>, DriveLimits {
+  /** Where to continue; absent or null to start (the queue's length is then the run's bound). */
+  readonly cursor?: QueueCursor | null;
+}
+
+/**
+ * The queue operation as a Lambda or the local runner calls it: slices from `cursor` until the
+ * queue is done, the deadline passes or `maxPages` slices are done; returns the cursor.
+ */
+export function rerouteQueue(request: QueueRerouteRequest): Promise<PageResult<QueueCursor> & { pages: number }> {
+  return drivePages((cursor: QueueCursor | null) => rerouteQueueSlice({ ...request, cursor }), request.cursor ?? null, request).then((r) => ({
+    ...r,
+    cursor: r.cursor!,
+  }));
+}

@@ -1,0 +1,87 @@
+/** A job named in a report: never its arguments, only what identifies it. */
+export interface JobSample {
+  readonly jid: string | null;
+  readonly className: string | null;
+  /** Why it was not moved: "unmapped class", "invalid JSON at byte 12"… */
+  readonly reason: string;
+}
+
+/**
+ * What one page, slice or whole run did. With a dry run, `moved` and `quarantined` count what
+ * would have been done.
+ */
+export interface RerouteCounters {
+  /** Entries looked at (ZSCAN may return an entry twice; a rewritten entry may be seen again). */
+  scanned: number;
+  moved: number;
+  /** Already on their destination: nothing to do. */
+  alreadyRouted: number;
+  /** Class (or queue, for renames) with no destination: left in place or quarantined. */
+  unmapped: number;
+  /** Not a JSON object, invalid UTF-8, no class: left in place or quarantined. */
+  unparsable: number;
+  /** Gone by the time we moved it: Sidekiq's poller or a consumer took it, which is fine. */
+  vanished: number;
+  /** Sorted sets: the rewritten entry already existed; the original was left as it was. */
+  conflicts: number;
+  /** Sent to the quarantine list (`--unmapped quarantine`). */
+  quarantined: number;
+  /** Moves per destination queue. */
+  movedTo: Record<string, number>;
+  /** Unmapped jobs per routed class (bounded; see MAX_CLASSES). */
+  unmappedClasses: Record<string, number>;
+  /** A few unmapped and unparsable jobs, for the report (bounded; see MAX_SAMPLES). */
+  samples: { unmapped: JobSample[]; unparsable: JobSample[] };
+}
+
+export const MAX_SAMPLES = 5;
+export const MAX_CLASSES = 50;
+
+export function emptyCounters(): RerouteCounters {
+  return {
+    scanned: 0,
+    moved: 0,
+    alreadyRouted: 0,
+    unmapped: 0,
+    unparsable: 0,
+    vanished: 0,
+    conflicts: 0,
+    quarantined: 0,
+    movedTo: {},
+    unmappedClasses: {},
+    samples: { unmapped: [], unparsable: [] },
+  };
+}
+
+const SCALARS = ['scanned', 'moved', 'alreadyRouted', 'unmapped', 'unparsable', 'vanished', 'conflicts', 'quarantined'] as const;
+
+/** Adds `more` into `into` (and returns it); samples and class tallies stay bounded. */
+export function addCounters(into: RerouteCounters, more: RerouteCounters): RerouteCounters {
+  for (const k of SCALARS) into[k] += more[k];
+  for (const [queue, n] of Object.entries(more.movedTo)) into.movedTo[queue] = (into.movedTo[queue] ?? 0) + n;
+  for (const [cls, n] of Object.entries(more.unmappedClasses)) tallyClass(into, cls, n);
+  for (const kind of ['unmapped', 'unparsable'] as const) {
+    for (const s of more.samples[kind]) addSample(into, kind, s);
+  }
+  return into;
+}
+
+export function tallyClass(counters: RerouteCounters, className: string, n = 1): void {
+  if (className in counters.unmappedClasses || Object.keys(counters.unmappedClasses).length < MAX_CLASSES) {
+    counters.unmappedClasses[className] = (counters.unmappedClasses[className] ?? 0) + n;
+  } else {
+    counters.unmappedClasses['(other classes)'] = (counters.unmappedClasses['(other classes)'] ?? 0) + n;
+  }
+}
+
+export function addSample(counters: RerouteCounters, kind: 'unmapped' | 'unparsable', sample: JobSample): void {
+  const list = counters.samples[kind];
+  if (list.length < MAX_SAMPLES) list.push(sample);
+}
+
+/** The `n` most frequent unmapped classes, most frequent first. */
+export function topUnmappedClasses(counters: RerouteCounters, n = 10): [string, number][] {
+  return Object.entries(counters.unmappedClasses)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, n);
+}

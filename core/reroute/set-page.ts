@@ -1,0 +1,120 @@
+import { LuaScript } from '../redis/lua-script.js';
+import { classifyRedisError } from '../redis/redis-errors.js';
+import type { SortedSetName } from '../redis/sidekiq-keys.js';
+import { drivePages, type DriveLimits, type PageResult } from './drive-pages.js';
+import { examineScheduledJob } from './examine-job.js';
+import { addSample, emptyCounters, tallyClass } from './reroute-counters.js';
+import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
+
+const rerouteSetEntries = new LuaScript('rerouteSetEntries-1');
+
+export interface SetPageRequest extends RerouteContext {
+  readonly set: SortedSetName;
+  /** The ZSCAN cursor: '0' to start. */
+  readonly cursor: string;
+  /** ZSCAN COUNT. A set of up to 128 members (listpack) comes back whole whatever the count. */
+  readonly count: number;
+}
+
+/**
+ * Re-routes one ZSCAN page of `schedule`, `retry` or `dead`: every entry whose job belongs on
+ * another queue is rewritten in place (only its queue value changes) with the same score, in
+ * bounded Lua calls that replace an entry only if it is still there. Entries already routed,
+ * unmapped or unparsable are counted and left exactly as they are. One round trip for the scan
+ * and one for the writes, whatever the page size.
+ */
+export async function rerouteSetPage(request: SetPageRequest): Promise<PageResult<string>> {
+  const { redis, keys, set, plan, dryRun } = request;
+  const key = keys.sortedSet(set);
+  const counters = emptyCounters();
+  let next: string;
+  let flat: Buffer[];
+  try {
+    const [cursor, elements] = await redis.zscanBuffer(key, request.cursor, 'COUNT', request.count);
+    [next, flat] = [cursor.toString(), elements];
+  } catch (error) {
+    throw classifyRedisError(error, `Scanning ${key}`);
+  }
+
+  // Rewrites grouped by destination, so that each Lua reply counts moves for one queue.
+  const byDestination = new Map<string, (Buffer | string)[]>();
+  for (let i = 0; i < flat.length; i += 2) {
+    const member = flat[i]!;
+    const score = flat[i + 1]!.toString('latin1');
+    counters.scanned++;
+    const examined = examineScheduledJob(member, plan, request.rewriteActiveJobQueueName ?? true);
+    switch (examined.kind) {
+      case 'unparsable':
+        counters.unparsable++;
+        addSample(counters, 'unparsable', examined.sample);
+        break;
+      case 'unmapped':
+        counters.unmapped++;
+        tallyClass(counters, examined.routedClass);
+        addSample(counters, 'unmapped', examined.sample);
+        break;
+      case 'already-routed':
+        counters.alreadyRouted++;
+        break;
+      case 'move': {
+        const args = byDestination.get(examined.to) ?? [];
+        args.push(member, examined.rewritten, score);
+        byDestination.set(examined.to, args);
+      }
+    }
+  }
+
+  if (dryRun) {
+    for (const [to, args] of byDestination) add(counters.movedTo, to, args.length / 3);
+    counters.moved = sum(counters.movedTo);
+  } else if (byDestination.size > 0) {
+    await applyRewrites(request, key, byDestination, counters);
+  }
+  return { cursor: next, done: next === '0', counters };
+}
+
+async function applyRewrites(
+  request: SetPageRequest,
+  key: string,
+  byDestination: Map<string, (Buffer | string)[]>,
+  counters: ReturnType<typeof emptyCounters>,
+): Promise<void> {
+  const batch = (request.luaBatch ?? DEFAULT_LUA_BATCH) * 3;
+  const calls: { to: string; keys: string[]; args: (Buffer | string)[] }[] = [];
+  for (const [to, args] of byDestination) {
+    for (let i = 0; i < args.length; i += batch) calls.push({ to, keys: [key], args: args.slice(i, i + batch) });
+  }
+  try {
+    const replies = await rerouteSetEntries.runAll(request.redis, calls);
+    replies.forEach((reply, i) => {
+      const [moved, vanished, conflicts] = reply as [number, number, number];
+      add(counters.movedTo, calls[i]!.to, moved);
+      counters.moved += moved;
+      counters.vanished += vanished;
+      counters.conflicts += conflicts;
+    });
+  } catch (error) {
+    throw classifyRedisError(error, `Re-routing entries of ${key}`);
+  }
+}
+
+function add(record: Record<string, number>, key: string, n: number): void {
+  if (n > 0) record[key] = (record[key] ?? 0) + n;
+}
+
+function sum(record: Record<string, number>): number {
+  return Object.values(record).reduce((a, b) => a + b, 0);
+}
+
+export interface SetRerouteRequest extends Omit<SetPageRequest, 'cursor'>, DriveLimits {
+  /** Where to continue: '0' (or absent) to start. */
+  readonly cursor?: string;
+}
+
+/**
+ * The set operation as a Lambda or the local runner calls it: pages from `cursor` until the set
+ * is done, the deadline passes or `maxPages` is reached; returns the cursor to continue from.
+ */
+export function rerouteSet(request: SetRerouteRequest): Promise<PageResult<string> & { pages: number }> {
+  return drivePages((cursor) => rerouteSetPage({ ...request, cursor }), request.cursor ?? '0', request);
+}

@@ -1,0 +1,258 @@
+import { describe, expect, it } from 'vitest';
+import { drivePages } from '../../../core/reroute/drive-pages.js';
+import { findDrainedQueues } from '../../../core/reroute/drained-queues.js';
+import { rerouteQueueSlice, type Placement, type QueueCursor } from '../../../core/reroute/queue-slice.js';
+import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
+import { classRoutingPlan, renameRoutingPlan, type RoutingPlan } from '../../../core/routing/routing-plan.js';
+import { connectShared, uniquePrefix } from '../../support/redis.js';
+import { digestKeys } from '../../support/redis-snapshot.js';
+import { jidOf, queueOf, sidekiqPayload } from '../../support/sidekiq-jobs.js';
+
+const redis = connectShared();
+const mapping = (entries: Record<string, string>): RoutingPlan => classRoutingPlan(new Map(Object.entries(entries)));
+
+interface QueueRunOptions {
+  sliceSize?: number;
+  placement?: Placement;
+  unmapped?: 'leave' | 'quarantine';
+  dryRun?: boolean;
+}
+
+function drainQueue(keys: SidekiqKeys, queue: string, plan: RoutingPlan, o: QueueRunOptions = {}) {
+  return drivePages(
+    (cursor) =>
+      rerouteQueueSlice({ redis, keys, plan, queue, cursor, sliceSize: o.sliceSize ?? 100, placement: o.placement, unmapped: o.unmapped, dryRun: o.dryRun ?? false }),
+    null as QueueCursor | null,
+  );
+}
+
+/** GitLab's `queued` task: every queue that is not a routing destination. */
+async function drainAll(keys: SidekiqKeys, plan: RoutingPlan, o: QueueRunOptions = {}) {
+  const { drained } = await findDrainedQueues(redis, keys, plan);
+  for (const queue of drained) await drainQueue(keys, queue, plan, o);
+}
+
+/** Sidekiq's client: SADD queues, LPUSH queue:NAME. */
+async function enqueue(keys: SidekiqKeys, queue: string, payload: string): Promise<void> {
+  await redis.sadd(keys.queues, queue);
+  await redis.lpush(keys.queue(queue), payload);
+}
+
+/** What a fetcher would get, in order (BRPOP takes from the right). */
+async function fetchOrder(keys: SidekiqKeys, queue: string): Promise<string[]> {
+  return (await redis.lrange(keys.queue(queue), 0, -1)).reverse();
+}
+
+const APU = 'AuthorizedProjectUpdate::ProjectRecalculateWorker';
+
+async function seedGitLabQueues(keys: SidekiqKeys): Promise<void> {
+  await enqueue(keys, 'email_receiver', sidekiqPayload({ className: 'EmailReceiverWorker', queue: 'email_receiver', args: '["foo"]' }));
+  await enqueue(keys, 'email_receiver', sidekiqPayload({ className: 'EmailReceiverWorker', queue: 'email_receiver', args: '["bar"]' }));
+  const apuQueue = 'authorized_project_update:authorized_project_update_project_recalculate';
+  await enqueue(keys, apuQueue, sidekiqPayload({ className: APU, queue: apuQueue, args: '[]' }));
+}
+
+describe("GitLab's list migration cases", () => {
+  it('Q1: everything to default; the colon in a queue name is kept', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await seedGitLabQueues(keys);
+
+    await drainAll(keys, mapping({ EmailReceiverWorker: 'default', [APU]: 'default' }));
+
+    const jobs = await fetchOrder(keys, 'default');
+    expect(jobs).toHaveLength(3);
+    expect(jobs.map(queueOf)).toEqual(['default', 'default', 'default']);
+    expect(await redis.exists(keys.queue('email_receiver'))).toBe(0);
+    expect(await redis.smembers(keys.queues)).toContain('default');
+  });
+
+  it('Q2: FIFO order is preserved per destination', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await seedGitLabQueues(keys);
+
+    await drainAll(keys, mapping({ EmailReceiverWorker: 'new_email', [APU]: 'new_authorized' }));
+
+    const email = await fetchOrder(keys, 'new_email');
+    expect(email.map((p) => /"args":\["(\w+)"\]/.exec(p)![1])).toEqual(['foo', 'bar']);
+    expect(email.map(queueOf)).toEqual(['new_email', 'new_email']);
+    expect((await fetchOrder(keys, 'new_authorized')).map(queueOf)).toEqual(['new_authorized']);
+  });
+
+  it('Q3 (safe): an unparsable payload is left in place and reported, never dropped', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await seedGitLabQueues(keys);
+    await redis.lpush(keys.queue('email_receiver'), '{foo: 1}');
+
+    await drainAll(keys, mapping({ EmailReceiverWorker: 'default', [APU]: 'default' }));
+
+    expect(await fetchOrder(keys, 'default')).toHaveLength(3);
+    expect(await redis.lrange(keys.queue('email_receiver'), 0, -1)).toEqual(['{foo: 1}']);
+  });
+
+  it('Q4: a queue that is a routing destination is not touched, even jobs routed elsewhere', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await seedGitLabQueues(keys);
+    await enqueue(keys, 'email_receiver', sidekiqPayload({ className: 'ExportCsvWorker', queue: 'email_receiver', args: '["fizz"]' }));
+    const before = await redis.lrange(keys.queue('email_receiver'), 0, -1);
+
+    await drainAll(keys, mapping({ EmailReceiverWorker: 'email_receiver', [APU]: 'default', ExportCsvWorker: 'default' }));
+
+    expect(await redis.lrange(keys.queue('email_receiver'), 0, -1)).toEqual(before);
+    expect(await fetchOrder(keys, 'default')).toHaveLength(1);
+  });
+
+  it('Q5: all three classes to default empties both sources', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await seedGitLabQueues(keys);
+    await enqueue(keys, 'email_receiver', sidekiqPayload({ className: 'ExportCsvWorker', queue: 'email_receiver', args: '["fizz"]' }));
+
+    await drainAll(keys, mapping({ EmailReceiverWorker: 'default', [APU]: 'default', ExportCsvWorker: 'default' }));
+
+    expect(await fetchOrder(keys, 'default')).toHaveLength(4);
+    expect(await redis.llen(keys.queue('email_receiver'))).toBe(0);
+  });
+
+  it('E1 (safe): ActiveJob mail jobs on mailers stay, whatever the rules', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const mail = sidekiqPayload({ className: 'ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper', wrapped: 'ActionMailer::MailDeliveryJob', queue: 'mailers' });
+    await enqueue(keys, 'mailers', mail);
+
+    await drainAll(keys, mapping({ PostReceive: 'default' }));
+
+    expect(await redis.lrange(keys.queue('mailers'), 0, -1)).toEqual([mail]);
+  });
+});
+
+describe('queue slices', () => {
+  const jobs = (n: number, className = 'A', queue = 'old') => Array.from({ length: n }, (_, i) => sidekiqPayload({ className, queue, args: `[${i}]` }));
+
+  it.each([1, 2, 3, 7])('front placement: migrated jobs run first, in their order, with slices of %i', async (sliceSize) => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const migrated = jobs(5);
+    const backlog = jobs(2, 'A', 'new');
+    for (const p of migrated) await enqueue(keys, 'old', p);
+    for (const p of backlog) await enqueue(keys, 'new', p);
+
+    const run = await drainQueue(keys, 'old', mapping({ A: 'new' }), { sliceSize });
+
+    expect(run.counters).toMatchObject({ scanned: 5, moved: 5, movedTo: { new: 5 } });
+    const order = (await fetchOrder(keys, 'new')).map(jidOf);
+    expect(order).toEqual([...migrated, ...backlog].map(jidOf));
+  });
+
+  it.each([1, 2, 7])('append placement: migrated jobs queue behind the backlog, in their order (slices of %i)', async (sliceSize) => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const migrated = jobs(5);
+    const backlog = jobs(2, 'A', 'new');
+    for (const p of migrated) await enqueue(keys, 'old', p);
+    for (const p of backlog) await enqueue(keys, 'new', p);
+
+    await drainQueue(keys, 'old', mapping({ A: 'new' }), { sliceSize, placement: 'append' });
+
+    expect((await fetchOrder(keys, 'new')).map(jidOf)).toEqual([...backlog, ...migrated].map(jidOf));
+  });
+
+  it.each(['front', 'append'] as const)('%s: unmapped and unparsable jobs stay in place, in order, and slices step over them', async (placement) => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const seeded = [...jobs(2), sidekiqPayload({ className: 'Gone', queue: 'old' }), 'not json', ...jobs(3)];
+    for (const p of seeded) await enqueue(keys, 'old', p);
+
+    const run = await drainQueue(keys, 'old', mapping({ A: 'new' }), { sliceSize: 2, placement });
+
+    expect(run.counters).toMatchObject({ scanned: 7, moved: 5, unmapped: 1, unparsable: 1 });
+    expect(await fetchOrder(keys, 'old')).toEqual([seeded[2], 'not json']);
+    expect(run.counters.samples.unparsable).toEqual([{ jid: null, className: null, reason: 'invalid-json' }]);
+    expect(run.counters.unmappedClasses).toEqual({ Gone: 1 });
+  });
+
+  it('--unmapped quarantine moves them to a quarantine list outside queue:*', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const seeded = [...jobs(2), sidekiqPayload({ className: 'Gone', queue: 'old' }), 'not json'];
+    for (const p of seeded) await enqueue(keys, 'old', p);
+
+    const run = await drainQueue(keys, 'old', mapping({ A: 'new' }), { unmapped: 'quarantine' });
+
+    expect(run.counters).toMatchObject({ moved: 2, quarantined: 2 });
+    expect(await redis.llen(keys.queue('old'))).toBe(0);
+    expect((await redis.lrange(keys.quarantine('old'), 0, -1)).reverse()).toEqual([seeded[2], 'not json']);
+    expect(await redis.smembers(keys.queues)).not.toContain('');
+  });
+
+  it('adds every destination to the queues set, as Sidekiq does', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    for (const p of [...jobs(2, 'A'), ...jobs(2, 'B')]) await enqueue(keys, 'old', p);
+
+    await drainQueue(keys, 'old', mapping({ A: 'a', B: 'b' }));
+
+    expect((await redis.smembers(keys.queues)).sort()).toEqual(['a', 'b', 'old']);
+  });
+
+  it('renames move every job of the renamed queue', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    for (const p of [...jobs(2, 'A'), ...jobs(1, 'Unknown')]) await enqueue(keys, 'old', p);
+
+    const run = await drainQueue(keys, 'old', renameRoutingPlan(new Map([['old', 'renamed']])));
+
+    expect(run.counters.moved).toBe(3);
+    expect((await fetchOrder(keys, 'renamed')).map(queueOf)).toEqual(['renamed', 'renamed', 'renamed']);
+  });
+
+  it('a dry run counts what it would move and writes nothing', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    for (const p of [...jobs(5), 'bad']) await enqueue(keys, 'old', p);
+    const before = await digestKeys(redis, keys.prefix);
+
+    const run = await drainQueue(keys, 'old', mapping({ A: 'new' }), { sliceSize: 2, dryRun: true });
+
+    expect(run.counters).toMatchObject({ scanned: 6, moved: 5, unparsable: 1, movedTo: { new: 5 } });
+    expect(await digestKeys(redis, keys.prefix)).toEqual(before);
+  });
+
+  it('a run ends even while a stale producer keeps pushing to the old queue', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    for (const p of jobs(10)) await enqueue(keys, 'old', p);
+    let pushed = 0;
+
+    const run = await drivePages(async (cursor: QueueCursor | null) => {
+      const slice = await rerouteQueueSlice({ redis, keys, plan: mapping({ A: 'new' }), queue: 'old', cursor, sliceSize: 3, dryRun: false });
+      for (let i = 0; i < 5; i++, pushed++) await redis.lpush(keys.queue('old'), sidekiqPayload({ className: 'A', queue: 'old' }));
+      return slice;
+    }, null);
+
+    expect(run.done).toBe(true);
+    expect(run.counters.scanned).toBe(10);
+    expect(run.counters.moved + (await redis.llen(keys.queue('old')))).toBe(10 + pushed);
+  });
+
+  it('lists of many sizes are drained completely', async () => {
+    for (const size of [0, 1, 99, 100, 101, 2500]) {
+      const keys = new SidekiqKeys(uniquePrefix());
+      const pipeline = redis.pipeline();
+      for (const p of jobs(size)) pipeline.lpush(keys.queue('old'), p);
+      await pipeline.exec();
+
+      const run = await drainQueue(keys, 'old', mapping({ A: 'new' }), { sliceSize: 100 });
+
+      expect(run.counters.moved).toBe(size);
+      expect(await redis.llen(keys.queue('new'))).toBe(size);
+    }
+  });
+});
+
+describe('key discovery', () => {
+  it('finds queue lists under the prefix and skips private in-flight lists and other types', async () => {
+    const keys = new SidekiqKeys(`${uniquePrefix()}resque:gitlab:`);
+    await redis.lpush(keys.queue('default'), 'x');
+    await redis.lpush(keys.queue('cronjob:admin_email'), 'x');
+    await redis.lpush(keys.queue('sq|host:1:abc|default'), 'x');
+    await redis.lpush(`${keys.prefix}working:queue:default:host:1:abc`, 'x');
+    await redis.set(keys.queue('not_a_list'), 'x');
+    await redis.lpush(`${keys.prefix}other:queue:x`, 'x');
+
+    const { drained, untouched, skipped } = await findDrainedQueues(redis, keys, mapping({ A: 'default' }));
+
+    expect(drained).toEqual(['cronjob:admin_email']);
+    expect(untouched).toEqual(['default']);
+    expect(skipped.map((s) => s.reason).sort()).toEqual(['not a list but a string', 'private in-flight list of Sidekiq Pro super_fetch']);
+  });
+});

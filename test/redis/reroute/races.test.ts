@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { runReroute } from '../../../core/reroute/run-reroute.js';
+import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
+import { classRoutingPlan } from '../../../core/routing/routing-plan.js';
+import { interferingRedis } from '../../support/interfering-redis.js';
+import { connectShared, sharedRedisUrl, uniquePrefix } from '../../support/redis.js';
+import { allJobs } from '../../support/redis-snapshot.js';
+import { SidekiqSimulator } from '../../support/sidekiq-simulator.js';
+import { jidOf, newJid, sidekiqPayload } from '../../support/sidekiq-jobs.js';
+
+const redis = connectShared();
+const plan = classRoutingPlan(new Map([['A', 'new']]));
+const NOW = 1_000_000;
+
+/** Jobs in `old` and in both sets, half of the set entries due (score ≤ NOW), half in the future. */
+async function seed(keys: SidekiqKeys, n: number): Promise<string[]> {
+  const jids: string[] = [];
+  const pipeline = redis.pipeline();
+  for (let i = 0; i < n; i++) {
+    for (const where of ['queue', 'schedule', 'retry'] as const) {
+      const jid = newJid();
+      jids.push(jid);
+      const payload = sidekiqPayload({ className: 'A', queue: 'old', jid });
+      if (where === 'queue') pipeline.lpush(keys.queue('old'), payload);
+      else pipeline.zadd(keys.sortedSet(where), String(i % 2 ? NOW - i : NOW + i), payload);
+    }
+  }
+  await pipeline.exec();
+  return jids;
+}
+
+/** Every jid seeded or produced is either consumed once or stored once — never both, never twice. */
+async function expectEveryJobExactlyOnce(keys: SidekiqKeys, seeded: string[], sim: SidekiqSimulator): Promise<void> {
+  const stored = (await allJobs(redis, keys.prefix)).filter((j) => !j.key.endsWith(':queues')).map((j) => jidOf(j.payload));
+  const seen = [...stored, ...sim.consumed].sort();
+  expect(seen).toEqual([...seeded, ...sim.produced].sort());
+}
+
+describe('re-routing while Sidekiq runs', () => {
+  it('a poller, a fetcher and a stale producer act between every two of our Redis calls', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const seeded = await seed(keys, 60);
+    const sim = new SidekiqSimulator(sharedRedisUrl(), keys, ['old', 'new']);
+    const meddling = interferingRedis(redis, () => sim.stepAll(NOW, 'old', 'A'));
+
+    const summary = await runReroute({ redis: meddling, keys, plan, dryRun: false, sets: ['schedule', 'retry'], queues: true, pageSize: 7, luaBatch: 3 });
+
+    expect(sim.consumed.length).toBeGreaterThan(0);
+    expect(sim.produced.length).toBeGreaterThan(0);
+    expect(summary.totals.moved).toBeGreaterThan(0);
+    await expectEveryJobExactlyOnce(keys, seeded, sim);
+    sim.close();
+  });
+
+  it('the same actors looping concurrently, in other connections, during repeated runs', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const seeded = await seed(keys, 400);
+    const sims = [0, 1, 2].map(() => new SidekiqSimulator(sharedRedisUrl(), keys, ['new', 'old']));
+    let running = true;
+    const actors = sims.map(async (sim) => {
+      while (running) await sim.stepAll(NOW, 'old', 'A');
+    });
+
+    for (let run = 0; run < 3; run++) {
+      await runReroute({ redis, keys, plan, dryRun: false, sets: ['schedule', 'retry'], queues: true, pageSize: 25, luaBatch: 10 });
+    }
+    running = false;
+    await Promise.all(actors);
+
+    const consumed = sims.flatMap((s) => s.consumed);
+    const produced = sims.flatMap((s) => s.produced);
+    const stored = (await allJobs(redis, keys.prefix)).filter((j) => !j.key.endsWith(':queues')).map((j) => jidOf(j.payload));
+    expect([...stored, ...consumed].sort()).toEqual([...seeded, ...produced].sort());
+    // The future entries were re-routed: none still names the old queue.
+    const future = (await redis.zrangebyscore(keys.sortedSet('schedule'), NOW + 1, '+inf')).concat(await redis.zrangebyscore(keys.sortedSet('retry'), NOW + 1, '+inf'));
+    expect(future.length).toBeGreaterThan(0);
+    expect(future.every((p) => p.includes('"queue":"new"'))).toBe(true);
+    sims.forEach((s) => s.close());
+  });
+});

@@ -1,0 +1,212 @@
+import { describe, expect, it } from 'vitest';
+import { drivePages } from '../../../core/reroute/drive-pages.js';
+import { rerouteSetPage } from '../../../core/reroute/set-page.js';
+import { SidekiqKeys, type SortedSetName } from '../../../core/redis/sidekiq-keys.js';
+import { classRoutingPlan, renameRoutingPlan, type RoutingPlan } from '../../../core/routing/routing-plan.js';
+import { connectShared, uniquePrefix } from '../../support/redis.js';
+import { digestKeys } from '../../support/redis-snapshot.js';
+import { jidOf, queueOf, sidekiqPayload } from '../../support/sidekiq-jobs.js';
+
+const redis = connectShared();
+const HOUR = 3600;
+const NOW = 1795459303;
+
+/** GitLab's migrator spec fixture: TestWorker ×3 and PostReceive, all on `default`, due in 1–4 h. */
+async function seedGitLabFixture(key: string): Promise<string[]> {
+  const classes = ['TestWorker', 'TestWorker', 'PostReceive', 'TestWorker'];
+  const members = classes.map((className, i) => sidekiqPayload({ className, queue: 'default', args: `[${i}]` }));
+  for (const [i, m] of members.entries()) await redis.zadd(key, String(NOW + (i + 1) * HOUR), m);
+  return members;
+}
+
+const mapping = (entries: Record<string, string>): RoutingPlan => classRoutingPlan(new Map(Object.entries(entries)));
+
+async function rerouteWholeSet(keys: SidekiqKeys, set: SortedSetName, plan: RoutingPlan, options: { count?: number; dryRun?: boolean } = {}) {
+  return drivePages((cursor) => rerouteSetPage({ redis, keys, set, plan, cursor, count: options.count ?? 500, dryRun: options.dryRun ?? false }), '0');
+}
+
+async function members(key: string): Promise<{ member: string; score: string }[]> {
+  const flat = await redis.zrange(key, 0, '-1', 'WITHSCORES');
+  const out: { member: string; score: string }[] = [];
+  for (let i = 0; i < flat.length; i += 2) out.push({ member: flat[i]!, score: flat[i + 1]! });
+  return out;
+}
+
+describe.each(['schedule', 'retry', 'dead'] as const)('re-routing the %s set', (set) => {
+  it('S1: an empty set scans nothing', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+
+    const run = await rerouteWholeSet(keys, set, mapping({ TestWorker: 'new_queue' }));
+
+    expect(run.done).toBe(true);
+    expect(run.counters).toMatchObject({ scanned: 0, moved: 0 });
+  });
+
+  it('S2: an empty mapping leaves every job where it is, counted as unmapped', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await seedGitLabFixture(keys.sortedSet(set));
+    const before = await digestKeys(redis, keys.prefix);
+
+    const run = await rerouteWholeSet(keys, set, mapping({}));
+
+    expect(run.counters).toMatchObject({ scanned: 4, moved: 0, unmapped: 4 });
+    expect(run.counters.unmappedClasses).toEqual({ TestWorker: 3, PostReceive: 1 });
+    expect(await digestKeys(redis, keys.prefix)).toEqual(before);
+  });
+
+  it('S4: moves mapped jobs, changing only the queue value and keeping every score', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const key = keys.sortedSet(set);
+    const original = await seedGitLabFixture(key);
+    const scores = new Map((await members(key)).map((m) => [jidOf(m.member), m.score]));
+
+    const run = await rerouteWholeSet(keys, set, mapping({ TestWorker: 'new_queue' }));
+
+    expect(run.counters).toMatchObject({ scanned: 4, moved: 3, unmapped: 1, movedTo: { new_queue: 3 } });
+    const after = await members(key);
+    expect(after).toHaveLength(4);
+    for (const { member, score } of after) {
+      const before = original.find((m) => jidOf(m) === jidOf(member))!;
+      expect(score).toBe(scores.get(jidOf(member)));
+      const expectedQueue = before.includes('"PostReceive"') ? 'default' : 'new_queue';
+      expect(member).toBe(before.replace('"queue":"default"', `"queue":"${expectedQueue}"`));
+    }
+  });
+
+  it('S5/S6: several classes to several queues, then a re-run finds everything already routed', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const key = keys.sortedSet(set);
+    await seedGitLabFixture(key);
+    const plan = mapping({ TestWorker: 'new_queue', PostReceive: 'another_queue' });
+
+    const first = await rerouteWholeSet(keys, set, plan);
+    const second = await rerouteWholeSet(keys, set, plan);
+
+    expect(first.counters).toMatchObject({ moved: 4, movedTo: { new_queue: 3, another_queue: 1 } });
+    expect(second.counters).toMatchObject({ scanned: 4, moved: 0, alreadyRouted: 4 });
+    expect((await members(key)).map((m) => queueOf(m.member)).sort()).toEqual(['another_queue', 'new_queue', 'new_queue', 'new_queue']);
+  });
+
+  it('S9: a cursor loop covers a 200-member set with small pages', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const key = keys.sortedSet(set);
+    for (let i = 0; i < 200; i++) await redis.zadd(key, String(NOW + i), sidekiqPayload({ className: 'TestWorker', args: `[${i}]` }));
+
+    const run = await rerouteWholeSet(keys, set, mapping({ TestWorker: 'new_queue' }), { count: 10 });
+
+    expect(run.pages).toBeGreaterThan(1);
+    expect(run.counters.moved).toBe(200);
+    expect(new Set((await members(key)).map((m) => queueOf(m.member)))).toEqual(new Set(['new_queue']));
+  });
+
+  it('keeps the exact score text, also for Sidekiq 8 millisecond-era payloads and awkward doubles', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const key = keys.sortedSet(set);
+    const scores = ['1700000000.1234567', '1795462903.8474274', '0.1', '1e+20', '-5'];
+    for (const [i, score] of scores.entries()) {
+      await redis.zadd(key, score, sidekiqPayload({ className: 'TestWorker', args: `[${i}]`, extra: '"enqueued_at":1795459303846' }));
+    }
+    const before = new Map((await members(key)).map((m) => [jidOf(m.member), m.score]));
+
+    await rerouteWholeSet(keys, set, mapping({ TestWorker: 'q2' }));
+
+    const after = await members(key);
+    expect(after.every((m) => before.get(jidOf(m.member)) === m.score)).toBe(true);
+  });
+});
+
+describe('set pages: sizes, namespaces and bad members', () => {
+  it.each([0, 1, 128, 129, 50_000])('re-routes every member of a %i-member set exactly once', async (size) => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const key = keys.sortedSet('schedule');
+    const pipeline = redis.pipeline();
+    for (let i = 0; i < size; i++) pipeline.zadd(key, String(NOW + i), sidekiqPayload({ className: i % 2 ? 'A' : 'B', queue: 'old', args: `[${i}]` }));
+    await pipeline.exec();
+
+    const run = await rerouteWholeSet(keys, 'schedule', mapping({ A: 'a', B: 'b' }), { count: 1000 });
+
+    expect(run.done).toBe(true);
+    expect(run.counters.moved).toBe(size);
+    expect(run.counters.vanished + run.counters.conflicts).toBe(0);
+    expect(await redis.zcard(key)).toBe(size);
+    const queues = (await redis.zrange(key, 0, '-1')).map(queueOf);
+    expect(queues.filter((q) => q === 'a')).toHaveLength(Math.floor(size / 2));
+    expect(queues.filter((q) => q === 'b')).toHaveLength(Math.ceil(size / 2));
+  });
+
+  it('a set of 128 small members comes back whole in one ZSCAN page whatever COUNT says, 129 does not', async () => {
+    // Redis keeps a zset of ≤ 128 members of ≤ 64 bytes as a listpack, which ZSCAN returns whole.
+    // (Real payloads are longer, so real sets are skiplists and page normally; both must work.)
+    const keys = new SidekiqKeys(uniquePrefix());
+    const key = keys.sortedSet('retry');
+    const tiny = (i: number) => `{"class":"A","queue":"q","jid":"${i}"}`;
+    for (let i = 0; i < 128; i++) await redis.zadd(key, String(i), tiny(i));
+
+    const small = await rerouteSetPage({ redis, keys, set: 'retry', plan: mapping({ A: 'a' }), cursor: '0', count: 10, dryRun: true });
+    await redis.zadd(key, "999", tiny(999));
+    const large = await rerouteSetPage({ redis, keys, set: 'retry', plan: mapping({ A: 'a' }), cursor: '0', count: 10, dryRun: true });
+
+    expect(small).toMatchObject({ done: true, counters: { scanned: 128 } });
+    expect(large.done).toBe(false);
+    expect(large.counters.scanned).toBeLessThan(129);
+  });
+
+  it('works under a namespace and touches nothing outside it', async () => {
+    const namespaced = new SidekiqKeys(`${uniquePrefix()}resque:gitlab:`);
+    const bare = new SidekiqKeys(uniquePrefix());
+    await seedGitLabFixture(namespaced.sortedSet('schedule'));
+    await seedGitLabFixture(bare.sortedSet('schedule'));
+    const bareBefore = await digestKeys(redis, bare.prefix);
+
+    const run = await rerouteWholeSet(namespaced, 'schedule', mapping({ TestWorker: 'new_queue' }));
+
+    expect(run.counters.moved).toBe(3);
+    expect(await digestKeys(redis, bare.prefix)).toEqual(bareBefore);
+  });
+
+  it('leaves unparsable and unmapped members byte for byte, and reports them', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const key = keys.sortedSet('retry');
+    const bad = [Buffer.from('{foo: 1}'), Buffer.from('"just a string"'), Buffer.from('{"queue":"default","args":[]}'), Buffer.from([0x7b, 0xff, 0x7d])];
+    for (const [i, m] of bad.entries()) await redis.zadd(key, String(i), m);
+    const gone = sidekiqPayload({ className: 'RemovedWorker', queue: 'default', jid: 'aaaaaaaaaaaaaaaaaaaaaaaa' });
+    await redis.zadd(key, '10', gone);
+    await redis.zadd(key, '11', sidekiqPayload({ className: 'TestWorker' }));
+    const invalidUtf8 = Buffer.from([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x3a, 0x31, 0x7d]); // {"\xc3(":1}
+    await redis.zadd(key, '12', invalidUtf8);
+
+    const run = await rerouteWholeSet(keys, 'retry', mapping({ TestWorker: 'new_queue' }));
+
+    expect(run.counters).toMatchObject({ scanned: 7, moved: 1, unmapped: 1, unparsable: 5 });
+    expect(run.counters.samples.unmapped).toEqual([{ jid: 'aaaaaaaaaaaaaaaaaaaaaaaa', className: 'RemovedWorker', reason: expect.any(String) }]);
+    expect(run.counters.samples.unparsable.map((s) => s.reason).sort()).toEqual(
+      ['invalid-json', 'invalid-utf8', 'invalid-utf8', 'missing-class', 'not-an-object'].sort(),
+    );
+    const remaining = await redis.zrangeBuffer(key, 0, '-1');
+    expect(remaining).toContainEqual(invalidUtf8);
+    expect(remaining).toEqual(expect.arrayContaining([...bad, Buffer.from(gone)]));
+  });
+
+  it('a dry run counts what it would do and writes nothing', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await seedGitLabFixture(keys.sortedSet('schedule'));
+    const before = await digestKeys(redis, keys.prefix);
+
+    const run = await rerouteWholeSet(keys, 'schedule', mapping({ TestWorker: 'new_queue' }), { dryRun: true });
+
+    expect(run.counters).toMatchObject({ moved: 3, movedTo: { new_queue: 3 }, unmapped: 1 });
+    expect(await digestKeys(redis, keys.prefix)).toEqual(before);
+  });
+
+  it('renames move the entries of the renamed queue whatever their class', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const key = keys.sortedSet('schedule');
+    await redis.zadd(key, '1', sidekiqPayload({ className: 'X', queue: 'old' }));
+    await redis.zadd(key, '2', sidekiqPayload({ className: 'Y', queue: 'other' }));
+
+    const run = await rerouteWholeSet(keys, 'schedule', renameRoutingPlan(new Map([['old', 'new']])));
+
+    expect(run.counters).toMatchObject({ moved: 1, alreadyRouted: 1 });
+    expect((await redis.zrange(key, 0, '-1')).map(queueOf).sort()).toEqual(['new', 'other']);
+  });
+});

@@ -1,0 +1,46 @@
+import { list as commandNames } from '@ioredis/commands';
+import type { Redis } from 'ioredis';
+
+export interface RedisCall {
+  /** 0-based position of this call among all calls made through the wrapper. */
+  readonly index: number;
+  /** The command (`zscanBuffer`, `evalsha`…), or `pipeline` for a pipeline's exec. */
+  readonly command: string;
+}
+
+/** Thrown by a `before` callback to simulate the process dying before a call reaches Redis. */
+export class SimulatedCrash extends Error {}
+
+const COMMANDS = new Set(commandNames.flatMap((c) => [c, `${c}Buffer`]));
+
+/**
+ * A client that runs `before` ahead of every call the code under test sends — including a
+ * pipeline, once, at exec — so that a test can interfere between any two Redis calls (another
+ * client's write, a consumer's pop) or stop the code there by throwing SimulatedCrash.
+ */
+export function interferingRedis(redis: Redis, before: (call: RedisCall) => Promise<void> | void): Redis & { calls: () => number } {
+  let index = 0;
+  return new Proxy(redis, {
+    get(target, prop, receiver) {
+      if (prop === 'calls') return () => index;
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      if (prop === 'pipeline' || prop === 'multi') {
+        return (...args: unknown[]) => {
+          const pipeline = value.apply(target, args);
+          const exec = pipeline.exec.bind(pipeline);
+          pipeline.exec = async (...execArgs: unknown[]) => {
+            await before({ index: index++, command: prop });
+            return exec(...execArgs);
+          };
+          return pipeline;
+        };
+      }
+      if (!COMMANDS.has(prop)) return value.bind(target);
+      return async (...args: unknown[]) => {
+        await before({ index: index++, command: prop });
+        return value.apply(target, args);
+      };
+    },
+  }) as Redis & { calls: () => number };
+}

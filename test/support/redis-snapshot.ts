@@ -1,0 +1,40 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+/**
+ * A digest of every key under `prefix` (name, type and DUMP of the value, TTL), to prove that an
+ * operation wrote nothing.
+ */
+export async function digestKeys(redis: Redis, prefix: string): Promise<Map<string, string>> {
+  const digests = new Map<string, string>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) {
+      const dump = await redis.dumpBuffer(key);
+      const ttl = await redis.pttl(key);
+      digests.set(key, createHash('sha256').update(dump ?? Buffer.alloc(0)).update(String(ttl)).digest('hex'));
+    }
+  } while (cursor !== '0');
+  return digests;
+}
+
+/** Every job payload held in the lists and sorted sets under `prefix`, with where it is. */
+export async function allJobs(redis: Redis, prefix: string): Promise<{ key: string; payload: string; score?: string }[]> {
+  const jobs: { key: string; payload: string; score?: string }[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) {
+      const type = await redis.type(key);
+      if (type === 'list') for (const payload of await redis.lrange(key, 0, -1)) jobs.push({ key, payload });
+      if (type === 'zset') {
+        const flat = await redis.zrange(key, 0, '-1', 'WITHSCORES');
+        for (let i = 0; i < flat.length; i += 2) jobs.push({ key, payload: flat[i]!, score: flat[i + 1]! });
+      }
+    }
+  } while (cursor !== '0');
+  return jobs;
+}
