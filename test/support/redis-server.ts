@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** A throwaway redis-server on a free loopback port, owned by the test run. */
 export interface RedisServerHandle {
@@ -27,12 +28,12 @@ export function assertRedisServerInstalled(env: NodeJS.ProcessEnv = process.env)
  * Starts redis-server with no persistence on 127.0.0.1 and a free port (never 6379, which may
  * hold somebody's data). A port taken between our probe and the server's bind is retried.
  */
-export async function startRedisServer(extraArgs: readonly string[] = []): Promise<RedisServerHandle> {
+export async function startRedisServer(extraArgs: readonly string[] = [], options: { tls?: boolean } = {}): Promise<RedisServerHandle> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freeLoopbackPort();
     try {
-      return await launch(port, extraArgs);
+      return await launch(port, extraArgs, options.tls ?? false);
     } catch (error) {
       lastError = error;
     }
@@ -40,11 +41,19 @@ export async function startRedisServer(extraArgs: readonly string[] = []): Promi
   throw new Error('Could not start redis-server on a free port after 5 attempts', { cause: lastError });
 }
 
-async function launch(port: number, extraArgs: readonly string[]): Promise<RedisServerHandle> {
+// A test CA and a certificate for localhost/127.0.0.1 (test/fixtures/tls/README.md).
+const TLS_DIR = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
+export const TEST_CA_FILE = join(TLS_DIR, 'ca.crt');
+
+async function launch(port: number, extraArgs: readonly string[], tls: boolean): Promise<RedisServerHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'sidekiq-migrate-redis-'));
+  // With TLS the only listener is the TLS one, so nothing can reach the server in plain text.
+  const listen = tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', join(TLS_DIR, 'server.crt'), '--tls-key-file', join(TLS_DIR, 'server.key'), '--tls-ca-cert-file', TEST_CA_FILE, '--tls-auth-clients', 'no']
+    : ['--port', String(port)];
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', ...extraArgs],
+    [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   await waitUntilReady(child, port);
@@ -53,7 +62,7 @@ async function launch(port: number, extraArgs: readonly string[]): Promise<Redis
   return {
     port,
     pid,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     stop: () => (stopped ??= stopProcess(child).finally(() => rmSync(dir, { recursive: true, force: true }))),
   };
 }

@@ -1,0 +1,82 @@
+import { Redis } from 'ioredis';
+import type { ConnectionOptions } from 'node:tls';
+import { InputError } from '../errors/input-error.js';
+import { classifyRedisError, RedisUnavailableError } from './redis-errors.js';
+import type { RedisUrl } from './redis-url.js';
+
+export interface ConnectOptions {
+  /** Extra TLS options for rediss:// (a private CA, say); public CAs need none. */
+  readonly tls?: ConnectionOptions;
+  readonly connectTimeoutMs?: number;
+  /** How the endpoint is called in messages: "source", "target", "--redis"… */
+  readonly role?: string;
+}
+
+/**
+ * Opens a connection and checks, before anything is touched, that it leads somewhere we may
+ * write Sidekiq data: credentials accepted, a primary (a replica would fail on the first write,
+ * half-way through), not Redis Cluster (Sidekiq does not support it: multi-key scripts would fail
+ * with CROSSSLOT). Replies are RESP2 Buffers/strings, as Sidekiq reads them.
+ */
+export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}): Promise<Redis> {
+  const role = options.role ?? 'Redis';
+  const client = new Redis({
+    host: url.host,
+    port: url.port,
+    db: url.db,
+    username: url.username,
+    password: url.password,
+    tls: url.tls ? { ...options.tls } : undefined,
+    protocol: 2,
+    lazyConnect: true,
+    connectTimeout: options.connectTimeoutMs ?? 10_000,
+    maxRetriesPerRequest: 2,
+    // Reconnect a few times on a dropped connection, then let commands fail (retryable).
+    retryStrategy: (attempt) => (attempt > 5 ? null : Math.min(attempt * 200, 2_000)),
+  });
+  // ioredis reports why a connection failed (WRONGPASS, a bad certificate) on its 'error' event
+  // and rejects connect() with a bare "Connection is closed": keep the reason to explain it.
+  let reason: unknown;
+  const onError = (error: unknown) => void (reason ??= error);
+  client.on('error', onError);
+  try {
+    await client.connect();
+    await checkServer(client, url, role);
+    client.off('error', onError);
+    client.on('error', () => {}); // later errors surface on the commands that hit them
+    return client;
+  } catch (error) {
+    client.disconnect();
+    throw describeConnectError(error instanceof InputError ? error : (reason ?? error), url, role);
+  }
+}
+
+async function checkServer(client: Redis, url: RedisUrl, role: string): Promise<void> {
+  const info = await client.info();
+  const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+  if (field('cluster_enabled') === '1') {
+    throw new InputError(`${role} ${url.redacted} is a Redis Cluster endpoint; Sidekiq does not support cluster mode, so neither do we. Use a non-clustered primary.`);
+  }
+  if (field('role') === 'slave') {
+    throw new InputError(`${role} ${url.redacted} is a read-only replica; point at the primary endpoint.`);
+  }
+}
+
+function describeConnectError(error: unknown, url: RedisUrl, role: string): Error {
+  if (error instanceof InputError) return error;
+  const message = String((error as Error)?.message ?? error);
+  if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(message)) {
+    return new InputError(`${role} ${url.redacted}: authentication failed (${message.replace(/^ReplyError: /, '')})`, { cause: error });
+  }
+  const code = (error as { code?: string })?.code ?? '';
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
+    return new InputError(`${role} ${url.redacted}: the server's TLS certificate was rejected (${message}); give the CA that signed it, or check the host name`, { cause: error });
+  }
+  if (/NOPERM/.test(message)) {
+    return new InputError(`${role} ${url.redacted}: the user lacks a permission we need (${message})`, { cause: error });
+  }
+  const classified = classifyRedisError(error, `Connecting to ${role} ${url.redacted}`);
+  return classified instanceof RedisUnavailableError || /connect|closed|ECONN|ETIMEDOUT|ENOTFOUND/i.test(message)
+    ? new RedisUnavailableError(`Cannot connect to ${role} ${url.redacted}: ${message}`, { cause: error })
+    : classified;
+}

@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connectRedis } from '../../core/redis/connect-redis.js';
+import { parseRedisUrl } from '../../core/redis/redis-url.js';
+import { freeLoopbackPort, startRedisServer, TEST_CA_FILE, type RedisServerHandle } from '../support/redis-server.js';
+import { sharedRedisUrl } from '../support/redis.js';
+
+const servers: RedisServerHandle[] = [];
+async function server(args: string[] = [], tls = false): Promise<RedisServerHandle> {
+  const s = await startRedisServer(args, { tls });
+  servers.push(s);
+  return s;
+}
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.stop()));
+});
+
+const withAuth = (url: string, auth: string) => url.replace('://', `://${auth}@`);
+
+describe('connecting to Redis before anything is touched', () => {
+  it('connects to a plain primary', async () => {
+    const client = await connectRedis(parseRedisUrl(sharedRedisUrl()));
+    expect(await client.ping()).toBe('PONG');
+    client.disconnect();
+  });
+
+  it('refuses a wrong password, naming the endpoint without the secret', async () => {
+    const s = await server(['--requirepass', 's3cret-pw']);
+
+    const wrong = connectRedis(parseRedisUrl(withAuth(s.url, ':not-it')), { role: 'source' });
+    const missing = connectRedis(parseRedisUrl(s.url), { role: 'source' });
+
+    await expect(wrong).rejects.toMatchObject({ retryable: false, message: expect.stringMatching(/^source redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: authentication failed/) });
+    await expect(missing).rejects.toMatchObject({ retryable: false, message: expect.stringContaining('authentication failed') });
+    await expect(wrong).rejects.not.toThrow(/not-it/);
+    const ok = await connectRedis(parseRedisUrl(withAuth(s.url, ':s3cret-pw')));
+    expect(await ok.ping()).toBe('PONG');
+    ok.disconnect();
+  });
+
+  it('connects as an ACL user, and names a wrong one', async () => {
+    // redis-server takes a directive's words as separate arguments.
+    const s = await server(['--user', 'migrator', 'on', '>pw', '~*', '&*', '+@all', '--user', 'default', 'off']);
+
+    const client = await connectRedis(parseRedisUrl(withAuth(s.url, 'migrator:pw')));
+    const wrong = connectRedis(parseRedisUrl(withAuth(s.url, 'migrator:nope')));
+
+    expect(await client.acl('WHOAMI')).toBe('migrator');
+    client.disconnect();
+    await expect(wrong).rejects.toThrow(/redis:\/\/migrator:\*\*\*@.*authentication failed/);
+  });
+
+  it('says an unreachable host is unreachable, as a retryable error', async () => {
+    const port = await freeLoopbackPort();
+
+    const attempt = connectRedis(parseRedisUrl(`redis://127.0.0.1:${port}`), { role: 'target', connectTimeoutMs: 1_000 });
+
+    await expect(attempt).rejects.toMatchObject({ retryable: true, message: expect.stringMatching(/^Cannot connect to target redis:\/\/127\.0\.0\.1:\d+/) });
+  });
+
+  it('refuses a read-only replica', async () => {
+    const primary = await server();
+    const replica = await server(['--replicaof', '127.0.0.1', String(primary.port)]);
+
+    await expect(connectRedis(parseRedisUrl(replica.url), { role: 'target' })).rejects.toThrow(/is a read-only replica; point at the primary endpoint/);
+  });
+
+  it('refuses a Redis Cluster endpoint, which Sidekiq does not support', async () => {
+    const clustered = await server(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf']);
+
+    await expect(connectRedis(parseRedisUrl(clustered.url))).rejects.toThrow(/Redis Cluster endpoint; Sidekiq does not support cluster mode/);
+  });
+
+  it('speaks TLS to rediss:// and checks the certificate', async () => {
+    const s = await server([], true);
+    const ca = readFileSync(TEST_CA_FILE);
+
+    const client = await connectRedis(parseRedisUrl(s.url), { tls: { ca } });
+    const untrusted = connectRedis(parseRedisUrl(s.url), { connectTimeoutMs: 2_000 });
+
+    expect(await client.ping()).toBe('PONG');
+    client.disconnect();
+    await expect(untrusted).rejects.toMatchObject({
+      retryable: false,
+      message: expect.stringMatching(/^Redis rediss:\/\/127\.0\.0\.1:\d+: the server's TLS certificate was rejected \(.*certificate.*\)/),
+    });
+  });
+
+  it.each([
+    ['http://example.com', 'the scheme must be redis:// or rediss://'],
+    ['redis://', 'the host is missing'],
+    ['not a url', 'not a URL'],
+    ['redis://:pw@host/abc', 'the database must be a number'],
+  ])('explains a malformed URL: %s', (url, message) => {
+    expect(() => parseRedisUrl(url)).toThrow(message);
+    expect(() => parseRedisUrl(url)).not.toThrow(/:pw@/);
+  });
+});

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { RunLock, RunLockedError, runLockKey } from '../../core/redis/run-lock.js';
+import { connectShared, uniquePrefix } from '../support/redis.js';
+
+const redis = connectShared();
+
+describe('the run lock', () => {
+  it('refuses a second run with an error naming the holder', async () => {
+    const prefix = uniquePrefix();
+    await RunLock.acquire(redis, prefix, { runId: 'run-1', operation: 'transfer' }, 60_000, 'source redis://a');
+
+    const second = RunLock.acquire(redis, prefix, { runId: 'run-2', operation: 'reroute' }, 60_000, 'source redis://a');
+
+    await expect(second).rejects.toBeInstanceOf(RunLockedError);
+    await expect(second).rejects.toThrow(/source redis:\/\/a is locked by run run-1 \(transfer, .* pid \d+, started .*\); the lock expires in 60 s/);
+  });
+
+  it('lets the same run take it again (a continuing Lambda, a resumed run)', async () => {
+    const prefix = uniquePrefix();
+    await RunLock.acquire(redis, prefix, { runId: 'run-1', operation: 'reroute' }, 60_000, 'x');
+
+    const again = await RunLock.acquire(redis, prefix, { runId: 'run-1', operation: 'reroute' }, 90_000, 'x');
+
+    expect(again.runId).toBe('run-1');
+    expect(await redis.pttl(runLockKey(prefix))).toBeGreaterThan(60_000);
+  });
+
+  it("expires when its holder crashed, and the next run takes it over", async () => {
+    const prefix = uniquePrefix();
+    await RunLock.acquire(redis, prefix, { runId: 'crashed', operation: 'transfer' }, 50, 'x');
+    await new Promise((r) => setTimeout(r, 80));
+
+    const next = await RunLock.acquire(redis, prefix, { runId: 'next', operation: 'transfer' }, 60_000, 'x');
+
+    expect(next.runId).toBe('next');
+  });
+
+  it('is renewed and released only by its holder', async () => {
+    const prefix = uniquePrefix();
+    const lost = await RunLock.acquire(redis, prefix, { runId: 'slow', operation: 'transfer' }, 50, 'x');
+    await new Promise((r) => setTimeout(r, 80));
+    const current = await RunLock.acquire(redis, prefix, { runId: 'fast', operation: 'transfer' }, 60_000, 'x');
+
+    expect(await lost.renew()).toBe(false);
+    expect(await lost.release()).toBe(false);
+    expect(await redis.exists(runLockKey(prefix))).toBe(1);
+    expect(await current.renew()).toBe(true);
+    expect(await current.release()).toBe(true);
+    expect(await redis.exists(runLockKey(prefix))).toBe(0);
+  });
+
+  it('names a lock it cannot read instead of failing obscurely', async () => {
+    const prefix = uniquePrefix();
+    await redis.set(runLockKey(prefix), 'something else', 'PX', 10_000);
+
+    await expect(RunLock.acquire(redis, prefix, { runId: 'r', operation: 'reroute' }, 1_000, 'x')).rejects.toThrow(/locked by a lock we cannot read \(something else\)/);
+  });
+});
