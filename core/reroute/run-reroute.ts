@@ -14,7 +14,7 @@ export interface RerouteRunRequest extends RerouteContext {
   readonly placement?: Placement;
   readonly unmapped?: 'leave' | 'quarantine';
   /** Called after every page: `key` is the set or queue name. */
-  readonly onPage?: (key: string, page: PageResult<unknown>) => void;
+  readonly onPage?: (key: string, page: PageResult<unknown, unknown>) => void;
 }
 
 export interface RerouteRunSummary {

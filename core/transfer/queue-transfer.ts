@@ -1,0 +1,87 @@
+import { LuaScript } from '../redis/lua-script.js';
+import { classifyRedisError } from '../redis/redis-errors.js';
+import { drivePages, type DriveLimits, type PageResult } from '../reroute/drive-pages.js';
+import type { Placement } from '../reroute/queue-slice.js';
+import { carryQueuedJob } from './carry-job.js';
+import { addTransferCounters, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
+import { inflightKey, ledgerKey } from './transfer-keys.js';
+import { DEFAULT_LEDGER_TTL_SECONDS, type TransferContext } from './transfer-options.js';
+import { writeJobsToQueues } from './write-to-target.js';
+
+const claimQueueJobs = new LuaScript('claimQueueJobs-2');
+
+/** A queue transfer's progress: at most `limit` jobs (the queue's length at the start) are claimed. */
+export interface QueueTransferCursor {
+  readonly limit: number;
+  readonly claimed: number;
+}
+
+export interface QueueTransferRequest extends TransferContext {
+  readonly queue: string;
+  readonly cursor: QueueTransferCursor | null;
+  readonly sliceSize: number;
+  /** `front` (default): ahead of the target's backlog; `append`: behind it. See queue-slice.ts. */
+  readonly placement?: Placement;
+}
+
+/**
+ * One slice of `queue:NAME` moved to the target: claim (Lua on the source, atomic) → write (Lua
+ * on the target, once per job thanks to the run's ledger) → acknowledge (delete the in-flight
+ * list). A crash anywhere leaves each job in the source queue, the in-flight list or the target,
+ * and the next attempt finishes the in-flight list first, writing nothing twice.
+ *
+ * For `front` placement the newest jobs are claimed first and pushed onto the consumer end of the
+ * target queue, which keeps their order across slices (as re-routing does); old-side fetchers
+ * keep taking the oldest ones meanwhile, from the other end.
+ */
+export async function transferQueueSlice(request: QueueTransferRequest): Promise<PageResult<QueueTransferCursor, TransferCounters>> {
+  const { source, sourceKeys, queue } = request;
+  const placement = request.placement ?? 'front';
+  const counters = emptyTransferCounters();
+  const sourceKey = sourceKeys.queue(queue);
+  const carry = (job: Buffer) => carryQueuedJob(job, queue, request.plan, request.rewriteActiveJobQueueName ?? true);
+  try {
+    const cursor = request.cursor ?? { limit: await source.llen(sourceKey), claimed: 0 };
+    const want = Math.max(0, Math.min(request.sliceSize, cursor.limit - cursor.claimed));
+
+    if (request.dryRun) {
+      // Nothing is claimed, so read by position.
+      const jobs = want === 0 ? [] : await source.lrangeBuffer(sourceKey, cursor.claimed, cursor.claimed + want - 1);
+      const carried = jobs.map(carry);
+      tallyCarried(counters, carried);
+      counters.claimed = jobs.length;
+      for (const job of carried) counters.writtenTo[job.queue] = (counters.writtenTo[job.queue] ?? 0) + 1;
+      counters.written = jobs.length;
+      const next = { limit: cursor.limit, claimed: cursor.claimed + jobs.length };
+      return { cursor: next, done: jobs.length < want || next.claimed >= next.limit, counters };
+    }
+
+    const inflight = inflightKey(sourceKeys.prefix, request.runId, `queue:${queue}`);
+    const [claimed, ...held] = (await claimQueueJobs.run(source, { keys: [sourceKey, inflight], args: [want, placement === 'front' ? 'newest' : 'oldest'] })) as [number, ...Buffer[]];
+    counters.claimed = claimed;
+    counters.resumed = held.length - claimed;
+    const carried = held.map((job) => carry(Buffer.from(job)));
+    tallyCarried(counters, carried);
+    const ledger = ledgerKey(request.targetKeys.prefix, request.runId, `queue:${queue}`);
+    const ttl = request.ledgerTtlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS;
+    await writeJobsToQueues(request.target, request.targetKeys, ledger, ttl, placement === 'front' ? 'RPUSH' : 'LPUSH', carried, counters);
+    await source.del(inflight);
+
+    const next = { limit: cursor.limit, claimed: cursor.claimed + claimed };
+    return { cursor: next, done: claimed < want || next.claimed >= next.limit, counters };
+  } catch (error) {
+    throw classifyRedisError(error, `Transferring ${sourceKey}`);
+  }
+}
+
+export interface QueueTransferRun extends Omit<QueueTransferRequest, 'cursor'>, DriveLimits {
+  readonly cursor?: QueueTransferCursor | null;
+}
+
+/** Slices from `cursor` until the queue is done, the deadline passes or `maxPages` is reached. */
+export function transferQueue(request: QueueTransferRun): Promise<PageResult<QueueTransferCursor | null, TransferCounters> & { pages: number }> {
+  return drivePages((cursor: QueueTransferCursor | null) => transferQueueSlice({ ...request, cursor }), request.cursor ?? null, request, {
+    empty: emptyTransferCounters,
+    add: addTransferCounters,
+  });
+}

@@ -1,0 +1,87 @@
+import { FatalError } from '../errors/sidekiq-migrate-error.js';
+import { RunLock } from '../redis/run-lock.js';
+import type { SortedSetName } from '../redis/sidekiq-keys.js';
+import { discoverQueues } from '../reroute/discover-queues.js';
+import type { PageResult } from '../reroute/drive-pages.js';
+import type { Placement } from '../reroute/queue-slice.js';
+import { transferQueue } from './queue-transfer.js';
+import { RateLimiter } from './rate-limiter.js';
+import { resumeInflight } from './resume-inflight.js';
+import { transferSet } from './set-transfer.js';
+import { addTransferCounters, emptyTransferCounters, type TransferCounters } from './transfer-counters.js';
+import { assertRunId } from './transfer-keys.js';
+import type { TransferContext } from './transfer-options.js';
+
+export interface TransferRunRequest extends TransferContext {
+  readonly sets: readonly SortedSetName[];
+  /** true: every queue list of the source (other fetchers' private lists excluded); or these names. */
+  readonly queues: boolean | readonly string[];
+  /** Jobs per claim. */
+  readonly sliceSize: number;
+  readonly placement?: Placement;
+  /** Jobs per second, on average; absent: as fast as Redis goes. */
+  readonly rateLimit?: number;
+  /** The run locks' time to live; renewed after every slice (default 60 s). */
+  readonly lockTtlMs?: number;
+  /** How the endpoints are named in messages (redacted URLs). */
+  readonly sourceName?: string;
+  readonly targetName?: string;
+  readonly onPage?: (key: string, page: PageResult<unknown, TransferCounters>) => void;
+}
+
+export interface TransferRunSummary {
+  readonly resumed: TransferCounters;
+  readonly sets: Partial<Record<SortedSetName, TransferCounters>>;
+  readonly queues: Record<string, TransferCounters>;
+  readonly totals: TransferCounters;
+}
+
+/**
+ * A whole transfer in this process: take the run lock on both Redis servers, finish whatever
+ * interrupted runs left in flight, then move each selected set and queue slice by slice, renewing
+ * the locks as it goes, and release them at the end (also on failure). A dry run takes no lock
+ * and writes nothing.
+ */
+export async function runTransfer(request: TransferRunRequest): Promise<TransferRunSummary> {
+  assertRunId(request.runId);
+  const ttl = request.lockTtlMs ?? 60_000;
+  const locks: RunLock[] = [];
+  const limiter = new RateLimiter(request.rateLimit);
+  try {
+    if (!request.dryRun) {
+      const holder = { runId: request.runId, operation: 'transfer' as const };
+      locks.push(await RunLock.acquire(request.source, request.sourceKeys.prefix, holder, ttl, `source ${request.sourceName ?? ''}`.trim()));
+      locks.push(await RunLock.acquire(request.target, request.targetKeys.prefix, holder, ttl, `target ${request.targetName ?? ''}`.trim()));
+    }
+    const afterSlice = async (key: string, page: PageResult<unknown, TransferCounters>) => {
+      request.onPage?.(key, page);
+      const renewed = await Promise.all(locks.map((l) => l.renew()));
+      if (renewed.includes(false)) {
+        throw new FatalError(`Run ${request.runId} lost its run lock (it expired and another run took it) after a slice of ${key}; stopping. Nothing is lost: jobs in flight are finished by the next run.`);
+      }
+      await limiter.after(page.counters.claimed);
+    };
+
+    const totals = emptyTransferCounters();
+    const resumed = await resumeInflight(request, request.placement);
+    addTransferCounters(totals, resumed);
+
+    const sets: Partial<Record<SortedSetName, TransferCounters>> = {};
+    for (const set of request.sets) {
+      const run = await transferSet({ ...request, set, onPage: (page) => afterSlice(set, page as PageResult<unknown, TransferCounters>) });
+      sets[set] = run.counters;
+      addTransferCounters(totals, run.counters);
+    }
+
+    const queues: Record<string, TransferCounters> = {};
+    const names = request.queues === true ? (await discoverQueues(request.source, request.sourceKeys)).queues : request.queues === false ? [] : request.queues;
+    for (const queue of names) {
+      const run = await transferQueue({ ...request, queue, onPage: (page) => afterSlice(queue, page as PageResult<unknown, TransferCounters>) });
+      queues[queue] = run.counters;
+      addTransferCounters(totals, run.counters);
+    }
+    return { resumed, sets, queues, totals };
+  } finally {
+    await Promise.allSettled(locks.map((l) => l.release()));
+  }
+}

@@ -1,0 +1,80 @@
+import { LuaScript } from '../redis/lua-script.js';
+import { classifyRedisError } from '../redis/redis-errors.js';
+import type { SortedSetName } from '../redis/sidekiq-keys.js';
+import { drivePages, type DriveLimits, type PageResult } from '../reroute/drive-pages.js';
+import { carryScheduledJob } from './carry-job.js';
+import { addTransferCounters, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
+import { inflightKey, ledgerKey } from './transfer-keys.js';
+import { DEFAULT_LEDGER_TTL_SECONDS, type TransferContext } from './transfer-options.js';
+import { writeEntriesToSet } from './write-to-target.js';
+
+const claimSetEntries = new LuaScript('claimSetEntries-2');
+
+/** A set transfer's progress: at most `limit` entries (the set's size at the start) are claimed. */
+export interface SetTransferCursor {
+  readonly limit: number;
+  readonly claimed: number;
+}
+
+export interface SetTransferRequest extends TransferContext {
+  readonly set: SortedSetName;
+  readonly cursor: SetTransferCursor | null;
+  readonly sliceSize: number;
+}
+
+/**
+ * One slice of `schedule`, `retry` or `dead` moved to the same set on the target: the entries due
+ * soonest are claimed first (Lua, atomic, into the run's in-flight set, with their scores), written
+ * to the target once each (the run's ledger), then acknowledged. Member bytes and scores are kept
+ * exactly, unless routing rewrites the queue value.
+ */
+export async function transferSetSlice(request: SetTransferRequest): Promise<PageResult<SetTransferCursor, TransferCounters>> {
+  const { source, sourceKeys, set } = request;
+  const sourceKey = sourceKeys.sortedSet(set);
+  const counters = emptyTransferCounters();
+  const carry = (member: Buffer) => carryScheduledJob(member, request.plan, request.rewriteActiveJobQueueName ?? true);
+  try {
+    const cursor = request.cursor ?? { limit: await source.zcard(sourceKey), claimed: 0 };
+    const want = Math.max(0, Math.min(request.sliceSize, cursor.limit - cursor.claimed));
+
+    if (request.dryRun) {
+      const members = want === 0 ? [] : await source.zrangeBuffer(sourceKey, cursor.claimed, String(cursor.claimed + want - 1));
+      tallyCarried(counters, members.map(carry));
+      counters.claimed = counters.written = members.length;
+      if (members.length > 0) counters.writtenTo[set] = members.length;
+      const next = { limit: cursor.limit, claimed: cursor.claimed + members.length };
+      return { cursor: next, done: members.length < want || next.claimed >= next.limit, counters };
+    }
+
+    const inflight = inflightKey(sourceKeys.prefix, request.runId, set);
+    const [claimed, ...flat] = (await claimSetEntries.run(source, { keys: [sourceKey, inflight], args: [want] })) as [number, ...Buffer[]];
+    counters.claimed = claimed;
+    counters.resumed = flat.length / 2 - claimed;
+    const entries = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      const carried = carry(Buffer.from(flat[i]!));
+      entries.push({ ...carried, score: Buffer.from(flat[i + 1]!).toString('latin1') });
+    }
+    tallyCarried(counters, entries);
+    const ledger = ledgerKey(request.targetKeys.prefix, request.runId, set);
+    await writeEntriesToSet(request.target, request.targetKeys.sortedSet(set), set, ledger, request.ledgerTtlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS, entries, counters);
+    await source.del(inflight);
+
+    const next = { limit: cursor.limit, claimed: cursor.claimed + claimed };
+    return { cursor: next, done: claimed < want || next.claimed >= next.limit, counters };
+  } catch (error) {
+    throw classifyRedisError(error, `Transferring ${sourceKey}`);
+  }
+}
+
+export interface SetTransferRun extends Omit<SetTransferRequest, 'cursor'>, DriveLimits {
+  readonly cursor?: SetTransferCursor | null;
+}
+
+/** Slices from `cursor` until the set is done, the deadline passes or `maxPages` is reached. */
+export function transferSet(request: SetTransferRun): Promise<PageResult<SetTransferCursor | null, TransferCounters> & { pages: number }> {
+  return drivePages((cursor: SetTransferCursor | null) => transferSetSlice({ ...request, cursor }), request.cursor ?? null, request, {
+    empty: emptyTransferCounters,
+    add: addTransferCounters,
+  });
+}

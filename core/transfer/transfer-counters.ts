@@ -1,0 +1,40 @@
+/** What one slice, one key or a whole transfer did. With a dry run, counts are "would". */
+export interface TransferCounters {
+  /** Jobs taken from the source (into the run's in-flight key). */
+  claimed: number;
+  /** Jobs written to the target. */
+  written: number;
+  /** Jobs the run's ledger had already written (a resumed slice): not written again. */
+  duplicates: number;
+  /** Jobs left in flight by an interrupted run and finished by this one. */
+  resumed: number;
+  /** Jobs whose queue was changed on the way (routing during the transfer). */
+  rerouted: number;
+  /** With routing: jobs whose class has no destination, carried over to the same queue name. */
+  unmapped: number;
+  /** Payloads we cannot read, carried over byte for byte. */
+  unparsable: number;
+  /** Writes per target queue or set. */
+  writtenTo: Record<string, number>;
+}
+
+export function emptyTransferCounters(): TransferCounters {
+  return { claimed: 0, written: 0, duplicates: 0, resumed: 0, rerouted: 0, unmapped: 0, unparsable: 0, writtenTo: {} };
+}
+
+const SCALARS = ['claimed', 'written', 'duplicates', 'resumed', 'rerouted', 'unmapped', 'unparsable'] as const;
+
+export function addTransferCounters(into: TransferCounters, more: TransferCounters): TransferCounters {
+  for (const k of SCALARS) into[k] += more[k];
+  for (const [key, n] of Object.entries(more.writtenTo)) into.writtenTo[key] = (into.writtenTo[key] ?? 0) + n;
+  return into;
+}
+
+/** Counts how the carried jobs of a slice were treated (rerouted, unmapped, unparsable). */
+export function tallyCarried(counters: TransferCounters, jobs: readonly { readonly kind: string }[]): void {
+  for (const job of jobs) {
+    if (job.kind === 'rerouted') counters.rerouted++;
+    else if (job.kind === 'unmapped') counters.unmapped++;
+    else if (job.kind === 'unparsable') counters.unparsable++;
+  }
+}

@@ -1,0 +1,31 @@
+import { InputError } from '../errors/input-error.js';
+
+/** Run ids become part of key names: keep them to characters that cannot be confused with a separator. */
+export function assertRunId(runId: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,80}$/.test(runId)) {
+    throw new InputError(`Invalid run id ${JSON.stringify(runId)}: use 1–80 letters, digits, '_', '.' or '-'`);
+  }
+  return runId;
+}
+
+/**
+ * Where a transfer keeps its state, all outside `queue:*` so that no Sidekiq fetcher, poller or
+ * key scan ever mistakes it for work:
+ * - on the source, one in-flight key per source key: `<prefix>sidekiq-migrate:<run>:inflight:<key>`;
+ * - on the target, one ledger of written job ids per source key: `<prefix>sidekiq-migrate:<run>:ledger:<key>`.
+ * `<key>` is the source key without its prefix (`queue:default`, `retry`).
+ */
+export const inflightKey = (sourcePrefix: string, runId: string, sourceKey: string): string =>
+  `${sourcePrefix}sidekiq-migrate:${runId}:inflight:${sourceKey}`;
+
+export const ledgerKey = (targetPrefix: string, runId: string, sourceKey: string): string =>
+  `${targetPrefix}sidekiq-migrate:${runId}:ledger:${sourceKey}`;
+
+/** The pattern that finds every run's in-flight keys on a source. */
+export const inflightPattern = (escapedSourcePrefix: string): string => `${escapedSourcePrefix}sidekiq-migrate:*:inflight:*`;
+
+/** Splits an in-flight key back into its run id and source key, or null if it is not one. */
+export function parseInflightKey(sourcePrefix: string, key: string): { runId: string; sourceKey: string } | null {
+  const match = /^sidekiq-migrate:([A-Za-z0-9_.-]+):inflight:(.+)$/.exec(key.startsWith(sourcePrefix) ? key.slice(sourcePrefix.length) : '');
+  return match ? { runId: match[1]!, sourceKey: match[2]! } : null;
+}

@@ -1,0 +1,21 @@
+import type { Redis } from 'ioredis';
+import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
+import type { RoutingPlan } from '../routing/routing-plan.js';
+
+/** What every transfer step needs. */
+export interface TransferContext {
+  readonly source: Redis;
+  readonly target: Redis;
+  readonly sourceKeys: SidekiqKeys;
+  readonly targetKeys: SidekiqKeys;
+  /** Names this run's in-flight keys and ledgers (letters, digits, '_', '.', '-'). */
+  readonly runId: string;
+  /** Re-route on the way (class mapping or renames); absent: every job keeps its queue. */
+  readonly plan?: RoutingPlan;
+  readonly dryRun: boolean;
+  /** How long the target remembers which jobs a run wrote (default 7 days): longer than any resume. */
+  readonly ledgerTtlSeconds?: number;
+  readonly rewriteActiveJobQueueName?: boolean;
+}
+
+export const DEFAULT_LEDGER_TTL_SECONDS = 7 * 24 * 3600;

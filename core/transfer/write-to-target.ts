@@ -1,0 +1,54 @@
+import type { Redis } from 'ioredis';
+import { LuaScript } from '../redis/lua-script.js';
+import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
+import type { CarriedJob } from './carry-job.js';
+import type { TransferCounters } from './transfer-counters.js';
+
+const copyJobsToLists = new LuaScript('copyJobsToLists-n');
+const copyEntriesToSet = new LuaScript('copyEntriesToSet-2');
+
+/**
+ * Pushes jobs to their queues on the target, in the given order, each at most once per ledger;
+ * all in one Lua call (the jobs of one slice, a bounded number).
+ */
+export async function writeJobsToQueues(
+  target: Redis,
+  keys: SidekiqKeys,
+  ledger: string,
+  ttlSeconds: number,
+  push: 'RPUSH' | 'LPUSH',
+  jobs: readonly CarriedJob[],
+  counters: TransferCounters,
+): Promise<void> {
+  if (jobs.length === 0) return;
+  const destinations = new Map<string, number>();
+  for (const job of jobs) if (!destinations.has(job.queue)) destinations.set(job.queue, destinations.size + 1);
+  const names = [...destinations.keys()];
+  const args: (string | Buffer | number)[] = [ttlSeconds, push, names.length, ...names];
+  for (const job of jobs) args.push(job.id, job.payload, destinations.get(job.queue)!);
+  const [already, ...written] = (await copyJobsToLists.run(target, { keys: [ledger, keys.queues, ...names.map((n) => keys.queue(n))], args })) as number[];
+  counters.duplicates += already!;
+  written.forEach((n, d) => {
+    counters.written += n;
+    if (n > 0) counters.writtenTo[names[d]!] = (counters.writtenTo[names[d]!] ?? 0) + n;
+  });
+}
+
+/** Adds entries to a sorted set on the target with their scores, each at most once per ledger. */
+export async function writeEntriesToSet(
+  target: Redis,
+  setKey: string,
+  setName: string,
+  ledger: string,
+  ttlSeconds: number,
+  entries: readonly { id: string; payload: Buffer; score: string }[],
+  counters: TransferCounters,
+): Promise<void> {
+  if (entries.length === 0) return;
+  const args: (string | Buffer | number)[] = [ttlSeconds];
+  for (const e of entries) args.push(e.id, e.payload, e.score);
+  const [written, already] = (await copyEntriesToSet.run(target, { keys: [ledger, setKey], args })) as [number, number];
+  counters.written += written;
+  counters.duplicates += already;
+  if (written > 0) counters.writtenTo[setName] = (counters.writtenTo[setName] ?? 0) + written;
+}

@@ -1,0 +1,24 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { startRedisServer, type RedisServerHandle } from './redis-server.js';
+
+/**
+ * Two private servers for a test file (a source and a target), emptied before each test, so that
+ * a test may count every key on both and compare the union with what it seeded.
+ */
+export function privateSourceAndTarget(): { source: () => Redis; target: () => Redis; urls: () => { source: string; target: string } } {
+  const servers: RedisServerHandle[] = [];
+  const clients: Redis[] = [];
+  beforeAll(async () => {
+    servers.push(await startRedisServer(), await startRedisServer());
+    clients.push(...servers.map((s) => new Redis(s.url, { protocol: 2 })));
+  });
+  afterAll(async () => {
+    clients.forEach((c) => c.disconnect());
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+  beforeEach(async () => {
+    await Promise.all(clients.map((c) => c.flushall()));
+  });
+  return { source: () => clients[0]!, target: () => clients[1]!, urls: () => ({ source: servers[0]!.url, target: servers[1]!.url }) };
+}
