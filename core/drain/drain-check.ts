@@ -1,0 +1,140 @@
+import type { Redis } from 'ioredis';
+import { inspectJob } from '../payload/inspect-job.js';
+import { classifyRedisError } from '../redis/redis-errors.js';
+import { SORTED_SET_NAMES, type SidekiqKeys, type SortedSetName } from '../redis/sidekiq-keys.js';
+import { discoverQueues } from '../reroute/discover-queues.js';
+import { findInflightLeftovers } from '../transfer/resume-inflight.js';
+import type { DrainReport, QueueState, SetState } from './drain-report.js';
+import { censusProcesses } from './live-processes.js';
+import { judgeDrain } from './judge-drain.js';
+
+export interface DrainCheckOptions {
+  /** The report of the previous check, for rates, ETA and arrivals. */
+  readonly previous?: DrainReport;
+  /** Queues that should receive nothing any more (old routing destinations): arrivals are reported. */
+  readonly retiredQueues?: readonly string[];
+  /** Entries read per set to tell which queue they will land in (default 1,000). */
+  readonly sampleSize?: number;
+  readonly staleAfterSeconds?: number;
+  /** How the Redis is named in the report (a redacted URL). */
+  readonly name?: string;
+  readonly now?: () => number;
+}
+
+/**
+ * What is left on a Redis and whether anyone will ever run it: per queue its depth, the age of its
+ * oldest job and its live listeners; per set its size, what comes due within the hour and what
+ * will land on a queue nobody fetches; in-flight leftovers of interrupted transfers; a verdict.
+ * Reads only, with bounded work per key (LLEN, LINDEX, ZCOUNT, one sample page), so it is safe to
+ * run every minute against production.
+ */
+export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: DrainCheckOptions = {}): Promise<DrainReport> {
+  const now = (options.now ?? Date.now)() / 1000;
+  const sampleSize = options.sampleSize ?? 1000;
+  try {
+    const census = await censusProcesses(redis, keys, now, options.staleAfterSeconds);
+    const listening = (queue: string) => census.listeners.get(queue) ?? 0;
+    const retired = new Set(options.retiredQueues ?? []);
+
+    const { queues: names } = await discoverQueues(redis, keys);
+    const queues: QueueState[] = [];
+    for (const queue of names) {
+      const key = keys.queue(queue);
+      const [depth, oldest] = await Promise.all([redis.llen(key), redis.lindexBuffer(key, -1)]);
+      const enqueuedAt = oldest === null ? null : enqueuedAtOf(oldest);
+      const state: QueueState = { queue, depth, oldestAgeSeconds: enqueuedAt === null ? null : Math.max(0, now - enqueuedAt), listeners: listening(queue) };
+      queues.push(options.previous && retired.has(queue) ? { ...state, arrivedSinceLastCheck: await arrivalsSince(redis, key, options.previous.checkedAt, sampleSize) } : state);
+    }
+
+    const sets = {} as Record<SortedSetName, SetState>;
+    for (const set of SORTED_SET_NAMES) sets[set] = await setState(redis, keys.sortedSet(set), set, now, sampleSize, (q) => listening(q) > 0, retired);
+
+    const orphanQueues = queues.filter((q) => q.depth > 0 && q.listeners === 0).map((q) => q.queue);
+    const queued = queues.filter((q) => q.listeners === 0).reduce((n, q) => n + q.depth, 0);
+    const scheduled = sets.schedule.orphaned + sets.retry.orphaned;
+    const inflight = await findInflightLeftovers({ source: redis, sourceKeys: keys });
+    const inflightJobs = inflight.reduce((n, l) => n + l.size, 0);
+    const scoped = retired.size > 0;
+    const depth = queues.filter((q) => !scoped || retired.has(q.queue)).reduce((n, q) => n + q.depth, 0);
+    const remaining = scoped
+      ? depth + sets.schedule.toRetiredQueues + sets.retry.toRetiredQueues + inflightJobs
+      : depth + sets.schedule.total + sets.retry.total + inflightJobs;
+    const readyNow = scoped ? depth : depth + sets.schedule.dueNow + sets.retry.dueNow;
+
+    const partial = {
+      checkedAt: now,
+      redis: options.name ?? 'redis',
+      processes: {
+        live: census.processes.filter((p) => p.live && !p.quiet).length,
+        quiet: census.processes.filter((p) => p.live && p.quiet).length,
+        stale: census.processes.filter((p) => !p.live).length,
+      },
+      queues,
+      sets,
+      orphans: { queued, scheduled, total: queued + scheduled, queues: orphanQueues },
+      inflight,
+      remaining,
+      readyNow,
+      ...(scoped ? { retiredQueues: [...retired] } : {}),
+    };
+    return { ...partial, verdict: judgeDrain(partial, options.previous) };
+  } catch (error) {
+    throw classifyRedisError(error, `Checking what is left on ${options.name ?? 'Redis'}`);
+  }
+}
+
+function enqueuedAtOf(payload: Buffer): number | null {
+  const job = inspectJob(payload);
+  return job.kind === 'job' ? job.enqueuedAt : null;
+}
+
+/** Jobs enqueued after `since`, counted from the newest end of the list (at most `limit` read). */
+async function arrivalsSince(redis: Redis, key: string, since: number, limit: number): Promise<number> {
+  const newest = await redis.lrangeBuffer(key, 0, limit - 1);
+  let n = 0;
+  for (const payload of newest) {
+    const at = enqueuedAtOf(payload);
+    if (at === null || at <= since) break;
+    n++;
+  }
+  return n;
+}
+
+async function setState(
+  redis: Redis,
+  key: string,
+  set: SortedSetName,
+  now: number,
+  sampleSize: number,
+  listened: (queue: string) => boolean,
+  retired: ReadonlySet<string>,
+): Promise<SetState> {
+  const never = set === 'dead';
+  const [total, dueNow, dueWithinHour, last, sample] = await Promise.all([
+    redis.zcard(key),
+    never ? 0 : redis.zcount(key, '-inf', String(now)),
+    never ? 0 : redis.zcount(key, '-inf', String(now + 3600)),
+    never ? [] : redis.zrange(key, -1, '-1', 'WITHSCORES'),
+    redis.zrangeBuffer(key, 0, String(sampleSize - 1)),
+  ]);
+  let orphanedInSample = 0;
+  let retiredInSample = 0;
+  for (const member of sample) {
+    const job = inspectJob(member);
+    // A job without a queue field goes to "default" when due; an unparsable one goes nowhere.
+    const queue = job.kind === 'job' ? (job.queue ?? 'default') : null;
+    if (queue === null || !listened(queue)) orphanedInSample++;
+    if (queue !== null && retired.has(queue)) retiredInSample++;
+  }
+  const estimated = total > sample.length;
+  const extrapolate = (n: number) => (estimated && sample.length > 0 ? Math.round((n / sample.length) * total) : n);
+  return {
+    total,
+    dueNow,
+    dueWithinHour,
+    lastDueAt: last.length === 2 ? Number(last[1]) : null,
+    orphaned: extrapolate(orphanedInSample),
+    toRetiredQueues: extrapolate(retiredInSample),
+    orphanedEstimated: estimated,
+  };
+}

@@ -1,0 +1,61 @@
+import type { SortedSetName } from '../redis/sidekiq-keys.js';
+import type { InflightLeftover } from '../transfer/resume-inflight.js';
+
+export interface QueueState {
+  readonly queue: string;
+  readonly depth: number;
+  /** Seconds since the oldest waiting job was enqueued (from its `enqueued_at`), when known. */
+  readonly oldestAgeSeconds: number | null;
+  /** Live, not quiet, Sidekiq processes fetching from this queue. */
+  readonly listeners: number;
+  /** With a previous check: jobs enqueued here since then (≥, when more than we sampled). */
+  readonly arrivedSinceLastCheck?: number;
+}
+
+export interface SetState {
+  readonly total: number;
+  /** Entries already due: the poller enqueues them within seconds (dead entries never come due: 0). */
+  readonly dueNow: number;
+  /** Entries that come due within the next hour, those already due included. */
+  readonly dueWithinHour: number;
+  /** When the last entry comes due (epoch seconds), or null for an empty set or `dead`. */
+  readonly lastDueAt: number | null;
+  /** Entries whose `queue` has no live listener: they will land where nobody fetches. */
+  readonly orphaned: number;
+  /** Entries whose `queue` is one of the retired queues (routing-rule case; 0 otherwise). */
+  readonly toRetiredQueues: number;
+  /** True when `orphaned` and `toRetiredQueues` were extrapolated from a sample (the soonest due). */
+  readonly orphanedEstimated: boolean;
+}
+
+export type DrainState = 'drained' | 'draining' | 'stuck';
+
+/** What a drain check found on one Redis. Small and JSON-serialisable: it is also `--previous`. */
+export interface DrainReport {
+  /** Epoch seconds. */
+  readonly checkedAt: number;
+  readonly redis: string;
+  readonly processes: { readonly live: number; readonly quiet: number; readonly stale: number };
+  readonly queues: readonly QueueState[];
+  readonly sets: Readonly<Record<SortedSetName, SetState>>;
+  /** Jobs nobody will ever run as things stand. */
+  readonly orphans: { readonly queued: number; readonly scheduled: number; readonly total: number; readonly queues: readonly string[] };
+  /** Jobs claimed by interrupted transfers and not yet written to the target. */
+  readonly inflight: readonly InflightLeftover[];
+  /**
+   * What must reach zero: queued + schedule + retry + in flight; with retired queues (the
+   * routing-rule case), only their jobs and the set entries that name them.
+   */
+  readonly remaining: number;
+  /** The part of `remaining` that can run now (queued, and due entries), which must shrink. */
+  readonly readyNow: number;
+  /** The retired queues the check was scoped to, if any. */
+  readonly retiredQueues?: readonly string[];
+  readonly verdict: {
+    readonly state: DrainState;
+    readonly reasons: readonly string[];
+    /** Jobs per second by which `remaining` fell since the previous check. */
+    readonly ratePerSecond?: number;
+    readonly etaSeconds?: number;
+  };
+}

@@ -1,0 +1,51 @@
+import type { DrainReport } from './drain-report.js';
+
+/**
+ * The verdict of a drain check:
+ * - `drained`: nothing queued, scheduled, waiting to retry or in flight (dead entries are named
+ *   but do not block: they never run unless someone retries them);
+ * - `stuck`: jobs nobody will run (orphans), in-flight leftovers, retired queues still receiving
+ *   jobs, or work that is ready now and did not shrink since the previous check;
+ * - `draining`: otherwise, with the rate and an estimated time to empty when a previous check is
+ *   given. Entries due in the future are not "no progress": the Redis is draining until the last
+ *   of them is due, and the estimate is at least that long.
+ */
+export function judgeDrain(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
+  const reasons: string[] = [];
+  if (report.remaining === 0) {
+    if (report.sets.dead.total > 0) reasons.push(`${report.sets.dead.total} dead job(s) remain; they never run unless retried: transfer them or accept losing them`);
+    return { state: 'drained', reasons };
+  }
+  let stuck = false;
+  if (report.orphans.total > 0) {
+    stuck = true;
+    const where = report.orphans.queues.length > 0 ? ` (queues nobody listens to: ${report.orphans.queues.join(', ')})` : '';
+    reasons.push(`${report.orphans.total} job(s) will never run as things stand${where}`);
+  }
+  if (report.inflight.length > 0) {
+    stuck = true;
+    reasons.push(`${report.inflight.reduce((n, l) => n + l.size, 0)} job(s) are in flight from interrupted transfers (${report.inflight.map((l) => l.runId).join(', ')}): run the transfer again to finish them`);
+  }
+  const arriving = report.queues.filter((q) => (q.arrivedSinceLastCheck ?? 0) > 0);
+  if (arriving.length > 0) {
+    stuck = true;
+    reasons.push(`jobs still arrive on retired queues (${arriving.map((q) => `${q.queue}: ${q.arrivedSinceLastCheck}`).join(', ')}): a node still uses the old routing rules`);
+  }
+  // Future entries in scope: all of them, or (routing-rule case) those naming retired queues.
+  const waiting = report.retiredQueues
+    ? report.sets.schedule.toRetiredQueues + report.sets.retry.toRetiredQueues
+    : report.sets.schedule.total + report.sets.retry.total - report.sets.schedule.dueNow - report.sets.retry.dueNow;
+  const lastDue = Math.max(report.sets.schedule.lastDueAt ?? 0, report.sets.retry.lastDueAt ?? 0);
+  const waitSeconds = Math.max(0, lastDue - report.checkedAt);
+  if (waiting > 0) reasons.push(`${waiting} scheduled or retrying job(s) come due later, the last in ${Math.round(waitSeconds)} s`);
+  if (!previous) return { state: stuck ? 'stuck' : 'draining', reasons };
+
+  const elapsed = report.checkedAt - previous.checkedAt;
+  const rate = elapsed > 0 ? (previous.remaining - report.remaining) / elapsed : 0;
+  if (report.readyNow > 0 && report.readyNow >= previous.readyNow) {
+    reasons.push(`no progress since the previous check: ${previous.readyNow} → ${report.readyNow} job(s) ready to run in ${Math.round(elapsed)} s`);
+    return { state: 'stuck', reasons, ratePerSecond: rate };
+  }
+  const etaSeconds = Math.max(waitSeconds, rate > 0 ? (report.remaining - waiting) / rate : 0);
+  return { state: stuck ? 'stuck' : 'draining', reasons, ratePerSecond: rate, etaSeconds };
+}

@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import { drainCheck } from '../../../core/drain/drain-check.js';
+import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
+import { inflightKey } from '../../../core/transfer/transfer-keys.js';
+import { connectShared, uniquePrefix } from '../../support/redis.js';
+import { heartbeat } from '../../support/sidekiq-heartbeat.js';
+import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
+
+const redis = connectShared();
+const NOW = 1_795_459_303; // seconds
+const at = (seconds: number) => () => seconds * 1000;
+
+/** A queued job; `enqueuedAt` in seconds is written as Ruby writes a Float (`1795459303.0`), a string as is. */
+const queued = (queue: string, enqueuedAt: number | string) =>
+  sidekiqPayload({ className: 'A', queue, extra: `"enqueued_at":${typeof enqueuedAt === 'number' ? (Number.isInteger(enqueuedAt) ? `${enqueuedAt}.0` : enqueuedAt) : enqueuedAt}` });
+
+describe('the drain check', () => {
+  it('reports depth, oldest age and live listeners per queue, with Sidekiq 6 seconds and Sidekiq 8 milliseconds', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await redis.lpush(keys.queue('default'), queued('default', `${NOW - 120}.5`), queued('default', `${NOW - 10}.25`));
+    await redis.lpush(keys.queue('v8'), queued('v8', String((NOW - 300) * 1000)) /* Sidekiq 8: integer milliseconds */);
+    await heartbeat(redis, keys, 'web:1:aaaaaaaaaaaa', ['default', 'v8'], { beatAt: NOW - 3 });
+
+    const report = await drainCheck(redis, keys, { now: at(NOW) });
+
+    expect(report.queues).toEqual([
+      { queue: 'default', depth: 2, oldestAgeSeconds: 119.5, listeners: 1 },
+      { queue: 'v8', depth: 1, oldestAgeSeconds: 300, listeners: 1 },
+    ]);
+    expect(report.processes).toEqual({ live: 1, quiet: 0, stale: 0 });
+    expect(report.orphans.total).toBe(0);
+  });
+
+  it('does not count stale, vanished or quiet processes as listeners', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await redis.lpush(keys.queue('a'), queued('a', NOW));
+    await redis.lpush(keys.queue('b'), queued('b', NOW));
+    await redis.lpush(keys.queue('c'), queued('c', NOW));
+    await redis.lpush(keys.queue('d'), queued('d', NOW));
+    await heartbeat(redis, keys, 'h:1:stale0000000', ['a'], { beatAt: NOW - 90 });
+    await redis.sadd(keys.processes, 'h:2:gone00000000'); // stopped: hash expired, member left behind
+    await heartbeat(redis, keys, 'h:3:quiet0000000', ['c'], { beatAt: NOW - 1, quiet: true });
+    await heartbeat(redis, keys, 'h:4:ms0000000000', ['d'], { beatAt: NOW - 2, millis: true });
+
+    const report = await drainCheck(redis, keys, { now: at(NOW) });
+
+    expect(report.queues.map((q) => [q.queue, q.listeners])).toEqual([['a', 0], ['b', 0], ['c', 0], ['d', 1]]);
+    expect(report.processes).toEqual({ live: 1, quiet: 1, stale: 2 });
+    expect(report.orphans).toMatchObject({ queued: 3, queues: ['a', 'b', 'c'] });
+    expect(report.verdict.state).toBe('stuck');
+    expect(report.verdict.reasons[0]).toMatch(/3 job\(s\) will never run .*queues nobody listens to: a, b, c/);
+  });
+
+  it('counts set entries due within the hour and those that will land where nobody listens', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['default'], { beatAt: NOW });
+    await redis.zadd(keys.sortedSet('schedule'), String(NOW - 5), sidekiqPayload({ className: 'A', queue: 'default' }));
+    await redis.zadd(keys.sortedSet('schedule'), String(NOW + 600), sidekiqPayload({ className: 'A', queue: 'old' }));
+    await redis.zadd(keys.sortedSet('schedule'), String(NOW + 7200), sidekiqPayload({ className: 'A', queue: 'default' }));
+    await redis.zadd(keys.sortedSet('retry'), String(NOW + 10), sidekiqPayload({ className: 'A', queue: null }));
+    await redis.zadd(keys.sortedSet('dead'), String(NOW - 100), sidekiqPayload({ className: 'A', queue: 'old' }));
+
+    const report = await drainCheck(redis, keys, { now: at(NOW) });
+
+    expect(report.sets.schedule).toEqual({ total: 3, dueNow: 1, dueWithinHour: 2, lastDueAt: NOW + 7200, orphaned: 1, toRetiredQueues: 0, orphanedEstimated: false });
+    // A retry without a queue field goes to "default", which is listened to.
+    expect(report.sets.retry).toMatchObject({ total: 1, orphaned: 0 });
+    expect(report.sets.dead).toMatchObject({ total: 1, dueNow: 0, dueWithinHour: 0, orphaned: 1 });
+    expect(report.orphans).toMatchObject({ scheduled: 1, total: 1 });
+  });
+
+  it('estimates set orphans from a sample when the set is larger', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    for (let i = 0; i < 100; i++) await redis.zadd(keys.sortedSet('retry'), String(NOW + i), sidekiqPayload({ className: 'A', queue: i % 4 === 0 ? 'old' : 'new' }));
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['new'], { beatAt: NOW });
+
+    const report = await drainCheck(redis, keys, { now: at(NOW), sampleSize: 20 });
+
+    expect(report.sets.retry).toMatchObject({ total: 100, orphaned: 25, orphanedEstimated: true });
+  });
+
+  it('reports in-flight leftovers of interrupted transfers as stuck work', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await redis.rpush(inflightKey(keys.prefix, 'crashed-run', 'queue:default'), 'a', 'b');
+
+    const report = await drainCheck(redis, keys, { now: at(NOW) });
+
+    expect(report.inflight).toEqual([expect.objectContaining({ runId: 'crashed-run', sourceKey: 'queue:default', type: 'list', size: 2 })]);
+    expect(report.remaining).toBe(2);
+    expect(report.verdict).toMatchObject({ state: 'stuck', reasons: [expect.stringMatching(/2 job\(s\) are in flight .*crashed-run.*run the transfer again/)] });
+  });
+
+  it('says drained when nothing is left, naming dead jobs that remain', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await redis.zadd(keys.sortedSet('dead'), '1', sidekiqPayload({ className: 'A' }));
+
+    const report = await drainCheck(redis, keys, { now: at(NOW) });
+
+    expect(report.verdict).toEqual({ state: 'drained', reasons: ['1 dead job(s) remain; they never run unless retried: transfer them or accept losing them'] });
+  });
+
+  it('with a previous check: draining at a rate with an estimate, or stuck without progress', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['default'], { beatAt: NOW });
+    for (let i = 0; i < 100; i++) await redis.lpush(keys.queue('default'), queued('default', NOW - 10));
+    const first = await drainCheck(redis, keys, { now: at(NOW) });
+    await redis.ltrim(keys.queue('default'), 0, 39); // 60 jobs ran in the next 60 s
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['default'], { beatAt: NOW + 60 });
+
+    const second = await drainCheck(redis, keys, { now: at(NOW + 60), previous: first });
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['default'], { beatAt: NOW + 120 });
+    const third = await drainCheck(redis, keys, { now: at(NOW + 120), previous: second });
+
+    expect(first.verdict.state).toBe('draining');
+    expect(second.verdict).toMatchObject({ state: 'draining', ratePerSecond: 1, etaSeconds: 40 });
+    expect(third.verdict.state).toBe('stuck');
+    expect(third.verdict.reasons).toContain('no progress since the previous check: 40 → 40 job(s) ready to run in 60 s');
+  });
+
+  it('future entries are not "no progress": it is draining until the last one is due', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['default'], { beatAt: NOW });
+    await redis.zadd(keys.sortedSet('retry'), String(NOW + 86_400), sidekiqPayload({ className: 'A', queue: 'default' }));
+    const first = await drainCheck(redis, keys, { now: at(NOW) });
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['default'], { beatAt: NOW + 60 });
+
+    const second = await drainCheck(redis, keys, { now: at(NOW + 60), previous: first });
+
+    expect(second.verdict.state).toBe('draining');
+    expect(second.verdict.etaSeconds).toBe(86_340);
+    expect(second.verdict.reasons[0]).toMatch(/1 scheduled or retrying job\(s\) come due later, the last in 86340 s/);
+  });
+
+  it('routing-rule case: reports jobs still arriving on retired queues, and ignores busy destinations', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['old', 'new'], { beatAt: NOW });
+    await redis.lpush(keys.queue('old'), queued('old', NOW - 30));
+    for (let i = 0; i < 10; i++) await redis.lpush(keys.queue('new'), queued('new', NOW - 1));
+    const first = await drainCheck(redis, keys, { now: at(NOW), retiredQueues: ['old'] });
+    // A node with stale rules pushes two more jobs to `old`; `new` stays busy at the same depth.
+    await redis.lpush(keys.queue('old'), queued('old', NOW + 10), queued('old', NOW + 20));
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['old', 'new'], { beatAt: NOW + 60 });
+
+    const second = await drainCheck(redis, keys, { now: at(NOW + 60), previous: first, retiredQueues: ['old'] });
+
+    expect(second.queues.find((q) => q.queue === 'old')).toMatchObject({ depth: 3, arrivedSinceLastCheck: 2 });
+    expect(second.queues.find((q) => q.queue === 'new')).not.toHaveProperty('arrivedSinceLastCheck');
+    expect(second.remaining).toBe(3);
+    expect(second.verdict.state).toBe('stuck');
+    expect(second.verdict.reasons).toContain('jobs still arrive on retired queues (old: 2): a node still uses the old routing rules');
+  });
+
+  it('writes nothing', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await redis.lpush(keys.queue('default'), queued('default', NOW));
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['default'], { beatAt: NOW });
+    const before = await redis.keys(`${keys.prefix}*`);
+
+    await drainCheck(redis, keys, { now: at(NOW) });
+
+    expect((await redis.keys(`${keys.prefix}*`)).sort()).toEqual(before.sort());
+  });
+});
