@@ -1,0 +1,249 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import type { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
+
+/**
+ * Drives the REAL Sidekiq 6.4 (Debian's ruby-sidekiq, with ruby-activejob and
+ * ruby-redis-namespace) from the compatibility tests: Ruby client scripts and the `sidekiq`
+ * server, all in test/compat/ruby/. Every process started here is tracked and stopped by its pid.
+ */
+
+export const RUBY_DIR = fileURLToPath(new URL('../ruby/', import.meta.url));
+const WORKERS_RB = `${RUBY_DIR}workers.rb`;
+
+export const REAL_SIDEKIQ_INSTALL = 'apt-get install -y ruby ruby-sidekiq ruby-activejob ruby-redis-namespace';
+
+/**
+ * Fails at once, saying how to fix it, when Ruby, Sidekiq 6.x, ActiveJob, redis-namespace or the
+ * `sidekiq` executable is missing. The compatibility suite must never skip silently.
+ */
+export function assertRealSidekiqInstalled(): void {
+  const probe = spawnSync(
+    'ruby',
+    ['-e', 'require "sidekiq"; require "active_job"; require "redis-namespace"; print Sidekiq::VERSION'],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  const problem =
+    probe.error || probe.status !== 0
+      ? `ruby could not load sidekiq, active_job and redis-namespace: ${probe.error?.message ?? probe.stderr.trim().split('\n')[0]}`
+      : !probe.stdout.startsWith('6.')
+        ? `Sidekiq ${probe.stdout} found, but these tests need Sidekiq 6.x (redis-namespace support was removed in 7.0)`
+        : spawnSync('sidekiq', ['-V'], { encoding: 'utf8', timeout: 30_000 }).status !== 0
+          ? 'the `sidekiq` executable is not on PATH'
+          : null;
+  if (problem) {
+    throw new Error(
+      `The real-Sidekiq compatibility tests (test/compat) need Ruby with Sidekiq 6.4, ActiveJob and redis-namespace: ${problem}. ` +
+        `Install them with \`${REAL_SIDEKIQ_INSTALL}\` (Debian/Ubuntu, as root; .ci/run does this), then run the tests again.`,
+    );
+  }
+}
+
+/** Where a test's Ruby processes talk to, and what they record. */
+export interface SidekiqEnv {
+  readonly redisUrl: string;
+  /** redis-namespace prefix without the trailing ':' (Sidekiq's `namespace:` option), or null. */
+  readonly namespace: string | null;
+}
+
+function rubyEnv(env: SidekiqEnv, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    REDIS_URL: env.redisUrl,
+    HARNESS_NAMESPACE: env.namespace ?? '',
+    HARNESS_RETRY_IN: '1',
+    HARNESS_POLL_INTERVAL: '0.5',
+    ...extra,
+  };
+}
+
+/** Every child process a test file starts; `stopAll` in afterAll stops the survivors by pid. */
+export class ProcessTracker {
+  private readonly children = new Set<ChildProcess>();
+  private readonly killAll = () => {
+    for (const child of this.children) if (isRunning(child)) child.kill('SIGKILL');
+  };
+
+  constructor() {
+    // Last resort if the test worker exits without running afterAll.
+    process.once('exit', this.killAll);
+  }
+
+  track(child: ChildProcess): ChildProcess {
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
+    return child;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.children].map((child) => stopByPid(child, 5_000)));
+    process.removeListener('exit', this.killAll);
+  }
+}
+
+function isRunning(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+/** SIGTERM to the child's pid; SIGKILL if it is still there after `graceMs`. */
+async function stopByPid(child: ChildProcess, graceMs: number): Promise<void> {
+  if (!isRunning(child)) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    process.kill(child.pid!, 'SIGTERM');
+  } catch {
+    return; // already gone
+  }
+  const killer = setTimeout(() => {
+    if (isRunning(child)) child.kill('SIGKILL'); // by its pid; a no-op if it has just exited
+  }, graceMs);
+  await exited;
+  clearTimeout(killer);
+}
+
+/** Runs `ruby test/compat/ruby/SCRIPT ARGS…` to completion; rejects with its output if it fails. */
+export function runRuby(tracker: ProcessTracker, env: SidekiqEnv, script: string, args: readonly string[], timeoutMs = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = tracker.track(spawn('ruby', [`${RUBY_DIR}${script}`, ...args], { env: rubyEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }));
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => void stopByPid(child, 2_000), timeoutMs);
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(output);
+      else reject(new Error(`ruby ${script} ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${output}`));
+    });
+  });
+}
+
+/** A real `sidekiq` server process. */
+export interface SidekiqServer {
+  readonly pid: number;
+  /** Throws, with the tail of the server's log, if the process has exited on its own. */
+  assertRunning(): void;
+  /** Graceful stop (TERM; Sidekiq waits for busy jobs), SIGKILL after 15 s. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Debian's `sidekiq -r workers.rb -c CONCURRENCY -q Q…` listening to exactly `queues`.
+ * Each successful perform appends a JSON line to `outFile` (see workers.rb); the server's own
+ * output goes to `logFile`.
+ */
+export function startSidekiq(
+  tracker: ProcessTracker,
+  env: SidekiqEnv,
+  options: { queues: readonly string[]; outFile: string; logFile: string; concurrency?: number },
+): SidekiqServer {
+  const log = openSync(options.logFile, 'a');
+  const child = tracker.track(
+    spawn('sidekiq', ['-r', WORKERS_RB, '-c', String(options.concurrency ?? 5), '-t', '5', ...options.queues.flatMap((q) => ['-q', q])], {
+      env: rubyEnv(env, { HARNESS_OUT: options.outFile }),
+      stdio: ['ignore', log, log],
+    }),
+  );
+  closeSync(log);
+  const logTail = () => (existsSync(options.logFile) ? readFileSync(options.logFile, 'utf8').split('\n').slice(-30).join('\n') : '');
+  return {
+    pid: child.pid!,
+    assertRunning() {
+      if (!isRunning(child)) throw new Error(`sidekiq (pid ${child.pid}) exited on its own (${child.exitCode ?? child.signalCode}):\n${logTail()}`);
+    },
+    stop: () => stopByPid(child, 15_000),
+  };
+}
+
+/** One line of the manifest enqueue.rb writes. */
+export interface EnqueuedJob {
+  readonly jid: string;
+  readonly kind: 'plain' | 'soon' | 'far' | 'retry' | 'dead' | 'aj' | 'aj_soon' | 'aj_far';
+  /** The queue the real client enqueued it to. */
+  readonly queue: string;
+  /** The job class (for ActiveJob: the ActiveJob class, not Sidekiq's wrapper). */
+  readonly class: string;
+  /** Ruby's JSON.generate of the arguments perform must receive. */
+  readonly args_json: string;
+}
+
+/** One line workers.rb appends to HARNESS_OUT per successful perform. */
+export interface Execution {
+  readonly jid: string;
+  readonly class: string;
+  /** The list the server popped the job from (`queue:NAME` minus `queue:`). */
+  readonly fetched_queue: string;
+  readonly payload_queue: string;
+  /** Ruby's JSON.generate of the arguments perform received. */
+  readonly args_json: string;
+  /** ActiveJob's `queue_name` as the job saw it (deserialised from `args[0]`); null otherwise. */
+  readonly aj_queue_name: string | null;
+  readonly pid: number;
+}
+
+/** Parses a JSON-lines file (an absent file is empty). Only strings and small ints are read. */
+export function readJsonLines<T>(file: string): T[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as T);
+}
+
+/** Where a job payload sits: `queue:NAME` (list) or `schedule`/`retry`/`dead` (with its score text). */
+export interface StoredJob {
+  readonly place: string;
+  /** The payload exactly as stored. */
+  readonly payload: string;
+  readonly score?: string;
+}
+
+/**
+ * Every payload in the queue lists and the three sorted sets under `keys.prefix`, grouped by jid
+ * (a jid stored twice shows up twice). Scores are Redis's own text, compared as text.
+ */
+export async function storedJobs(redis: Redis, keys: SidekiqKeys): Promise<Map<string, StoredJob[]>> {
+  const found: StoredJob[] = [];
+  let cursor = '0';
+  do {
+    const [next, names] = await redis.scan(cursor, 'MATCH', keys.queue('*'), 'COUNT', 1000);
+    cursor = next;
+    for (const key of names) {
+      if ((await redis.type(key)) !== 'list') continue;
+      for (const payload of await redis.lrange(key, 0, -1)) found.push({ place: `queue:${keys.queueNameOf(key)}`, payload });
+    }
+  } while (cursor !== '0');
+  for (const set of ['schedule', 'retry', 'dead'] as const) {
+    const flat = await redis.zrange(keys.sortedSet(set), 0, '-1', 'WITHSCORES');
+    for (let i = 0; i < flat.length; i += 2) found.push({ place: set, payload: flat[i]!, score: flat[i + 1]! });
+  }
+  const byJid = new Map<string, StoredJob[]>();
+  for (const job of found) {
+    const jid = jidOf(job.payload);
+    byJid.set(jid, [...(byJid.get(jid) ?? []), job]);
+  }
+  return byJid;
+}
+
+/** A payload's jid (JSON.parse is fine for reading strings; never for re-encoding). */
+export function jidOf(payload: string): string {
+  return String((JSON.parse(payload) as { jid?: unknown }).jid);
+}
+
+/** Polls `check` until it returns true; fails with `what` (and `detail()`) after `timeoutMs`. */
+export async function waitUntil(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  options: { timeoutMs: number; intervalMs?: number; detail?: () => string | Promise<string> },
+): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${options.timeoutMs} ms waiting until ${what}${options.detail ? `\n${await options.detail()}` : ''}`);
+    await sleep(options.intervalMs ?? 200);
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
