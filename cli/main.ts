@@ -1,13 +1,19 @@
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../core/errors/input-error.js';
 import { SidekiqMigrateError } from '../core/errors/sidekiq-migrate-error.js';
+import type { CliContext } from './cli-context.js';
 import { processIo, type CliIo } from './cli-io.js';
+import { registerDemoCommand } from './commands/demo-command.js';
 import { registerMatchCommand } from './commands/match-command.js';
+import { registerMoveCommand } from './commands/move-command.js';
 import { registerRoutesCommand } from './commands/routes-command.js';
+import { registerRunCommand } from './commands/run-command.js';
 import { ExitCode } from './exit-codes.js';
+import { localTaskHandlers } from './workflow/task-handlers.js';
 
-/** Builds the `sidekiq-migrate` program; every command writes through `io`. */
-export function buildProgram(io: CliIo): Command {
+/** Builds the `sidekiq-migrate` program; every command writes through `ctx.io`. */
+export function buildProgram(ctx: CliContext): Command {
+  const { io } = ctx;
   const program = new Command('sidekiq-migrate')
     .description('Move Sidekiq jobs inside one Redis, or from one Redis to another, losing, duplicating and altering none.')
     .version('0.1.0', '--version', 'print the version')
@@ -18,6 +24,9 @@ export function buildProgram(io: CliIo): Command {
   program.addHelpCommand('help [command]', 'show help for a command');
   registerRoutesCommand(program, io);
   registerMatchCommand(program, io);
+  registerRunCommand(program, ctx);
+  registerMoveCommand(program, ctx);
+  registerDemoCommand(program, ctx);
   // Subcommands inherit the error and output handling.
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
   return program;
@@ -27,15 +36,16 @@ export function buildProgram(io: CliIo): Command {
  * Runs the CLI and returns its exit code: 0 success, 1 failed operation, 2 bad usage or input.
  * Errors are one message on stderr, no stack trace (set SIDEKIQ_MIGRATE_DEBUG=1 to get one).
  */
-export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
-  const program = buildProgram(io);
+export async function main(argv: readonly string[], io: CliIo = processIo, handlersFor: CliContext['handlersFor'] = localTaskHandlers): Promise<number> {
+  const ctx: CliContext = { io, exitCode: ExitCode.ok, handlersFor };
+  const program = buildProgram(ctx);
   if (argv.length <= 2) {
     io.out(program.helpInformation());
     return ExitCode.badInput;
   }
   try {
     await program.parseAsync([...argv]);
-    return ExitCode.ok;
+    return ctx.exitCode;
   } catch (error) {
     return reportError(error, io);
   }

@@ -8,6 +8,12 @@ export interface ConnectOptions {
   /** Extra TLS options for rediss:// (a private CA, say); public CAs need none. */
   readonly tls?: ConnectionOptions;
   readonly connectTimeoutMs?: number;
+  /**
+   * How long a command may wait for its reply before it fails as retryable (default 30 s): a Redis
+   * that hangs must not hang a Lambda until it is killed. Our writes are guarded Lua calls, so a
+   * timed-out call that still runs later changes nothing a retry would not see.
+   */
+  readonly commandTimeoutMs?: number;
   /** How the endpoint is called in messages: "source", "target", "--redis"… */
   readonly role?: string;
 }
@@ -30,6 +36,7 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
     protocol: 2,
     lazyConnect: true,
     connectTimeout: options.connectTimeoutMs ?? 10_000,
+    commandTimeout: options.commandTimeoutMs ?? 30_000,
     maxRetriesPerRequest: 2,
     // Reconnect a few times on a dropped connection, then let commands fail (retryable).
     retryStrategy: (attempt) => (attempt > 5 ? null : Math.min(attempt * 200, 2_000)),

@@ -43,9 +43,13 @@ export class RunLock {
   private constructor(
     private readonly redis: Redis,
     readonly key: string,
-    readonly runId: string,
+    readonly holder: LockHolder,
     readonly ttlMs: number,
   ) {}
+
+  get runId(): string {
+    return this.holder.runId;
+  }
 
   static async acquire(redis: Redis, prefix: string, holder: Omit<LockHolder, 'host' | 'pid' | 'startedAt'> & Partial<LockHolder>, ttlMs: number, where: string): Promise<RunLock> {
     const record: LockHolder = { host: hostname(), pid: process.pid, startedAt: new Date().toISOString(), ...holder };
@@ -65,15 +69,20 @@ export class RunLock {
       }
       throw new RunLockedError(where, current, reply[2] ?? 0);
     }
-    return new RunLock(redis, key, record.runId, ttlMs);
+    return new RunLock(redis, key, record, ttlMs);
   }
 
-  /** Extends the lock; false when it was lost (expired and taken by another run). */
+  /** Extends the lock (taking it again if it is gone); false when another run holds it now. */
   async renew(): Promise<boolean> {
-    return (await renewScript.run(this.redis, { keys: [this.key], args: [this.runId, 'renew', this.ttlMs] })) === 1;
+    return (await renewScript.run(this.redis, { keys: [this.key], args: [this.runId, 'renew', this.ttlMs, JSON.stringify(this.holder)] })) === 1;
   }
 
   async release(): Promise<boolean> {
-    return (await renewScript.run(this.redis, { keys: [this.key], args: [this.runId, 'release', 0] })) === 1;
+    return RunLock.releaseIfHeld(this.redis, this.key.slice(0, -runLockKey('').length), this.runId);
+  }
+
+  /** Releases the lock if `runId` holds it (a later step of the same run, which has no RunLock object). */
+  static async releaseIfHeld(redis: Redis, prefix: string, runId: string): Promise<boolean> {
+    return (await renewScript.run(redis, { keys: [runLockKey(prefix)], args: [runId, 'release', 0, ''] })) === 1;
   }
 }

@@ -23,7 +23,9 @@ export interface GitLabRouting {
 }
 
 export interface GitLabRoutingInput {
-  readonly catalogPaths: readonly string[];
+  /** Catalog files, or an already loaded catalog. */
+  readonly catalogPaths?: readonly string[];
+  readonly catalog?: WorkerCatalog;
   /** A rules file (JSON/YAML list, or gitlab.yml); or the rules themselves. */
   readonly rules: { readonly path: string; readonly environment?: string } | { readonly value: unknown; readonly origin: string };
   /** Refuse accepted-but-surprising queries instead of warning about them. */
@@ -36,7 +38,7 @@ export interface GitLabRoutingInput {
  * an `InputError` whose message is GitLab's; `where` tells the CLI which rule it came from.
  */
 export function buildGitLabRouting(input: GitLabRoutingInput): GitLabRouting {
-  const catalog = loadCatalog(input.catalogPaths);
+  const catalog = input.catalog ?? loadCatalog(input.catalogPaths ?? []);
   const loaded = 'path' in input.rules ? loadRoutingRules(input.rules.path, input.rules.environment) : { rules: input.rules.value, origin: input.rules.origin };
   const { rules, defaulted } = applyGitLabDefaultRules(loaded.rules);
   const router = withRuleLocation(() => new WorkerRouter(rules), rules, loaded.origin);

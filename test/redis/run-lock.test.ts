@@ -49,6 +49,15 @@ describe('the run lock', () => {
     expect(await redis.exists(runLockKey(prefix))).toBe(0);
   });
 
+  it('a renewal takes the lock again when it is gone (released by a sibling execution of the run)', async () => {
+    const prefix = uniquePrefix();
+    const lock = await RunLock.acquire(redis, prefix, { runId: 'run-1', operation: 'reroute' }, 60_000, 'x');
+    await RunLock.releaseIfHeld(redis, prefix, 'run-1');
+
+    expect(await lock.renew()).toBe(true);
+    expect(JSON.parse((await redis.get(runLockKey(prefix)))!)).toMatchObject({ runId: 'run-1', operation: 'reroute' });
+  });
+
   it('names a lock it cannot read instead of failing obscurely', async () => {
     const prefix = uniquePrefix();
     await redis.set(runLockKey(prefix), 'something else', 'PX', 10_000);

@@ -6,7 +6,12 @@ import { startRedisServer, type RedisServerHandle } from './redis-server.js';
  * Two private servers for a test file (a source and a target), emptied before each test, so that
  * a test may count every key on both and compare the union with what it seeded.
  */
-export function privateSourceAndTarget(): { source: () => Redis; target: () => Redis; urls: () => { source: string; target: string } } {
+export function privateSourceAndTarget(): {
+  source: () => Redis;
+  target: () => Redis;
+  urls: () => { source: string; target: string };
+  pids: () => { source: number; target: number };
+} {
   const servers: RedisServerHandle[] = [];
   const clients: Redis[] = [];
   beforeAll(async () => {
@@ -20,5 +25,10 @@ export function privateSourceAndTarget(): { source: () => Redis; target: () => R
   beforeEach(async () => {
     await Promise.all(clients.map((c) => c.flushall()));
   });
-  return { source: () => clients[0]!, target: () => clients[1]!, urls: () => ({ source: servers[0]!.url, target: servers[1]!.url }) };
+  return {
+    source: () => clients[0]!,
+    target: () => clients[1]!,
+    urls: () => ({ source: servers[0]!.url, target: servers[1]!.url }),
+    pids: () => ({ source: servers[0]!.pid, target: servers[1]!.pid }),
+  };
 }

@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { moveOptionsSchema } from '../../core/config/run-options.js';
+import { validateConfig } from '../../core/config/validate-config.js';
+import { UrlConnections } from '../../core/workflow/url-connections.js';
+import type { CliContext } from '../cli-context.js';
+import { chooseRunId } from '../workflow/choose-run-id.js';
+import { routingInputFromFlags } from '../workflow/routing-input.js';
+import { runWorkflowFromCli } from '../workflow/run-workflow.js';
+import { addMigrationOptions } from './run-options.js';
+
+export function registerMoveCommand(program: Command, ctx: CliContext): void {
+  addMigrationOptions(
+    program
+      .command('move')
+      .summary('transfer jobs from an old Redis to a new one while workers run')
+      .description(
+        'Moves scheduled, retrying and dead jobs and whatever is still queued from the old Redis to the new one, each exactly once (claim, copy through a per-run ledger, acknowledge), optionally re-routing them on the way. Sidekiq may keep running on both sides. An interrupted run is finished by running the command again.',
+      )
+      .option('--from <url>', 'the old Redis (source)')
+      .option('--to <url>', 'the new Redis (target)')
+      .option('--to-namespace <prefix>', 'key prefix on the new Redis (default: the same as --namespace)')
+      .option('--rate-limit <jobs/s>', 'move at most this many jobs per second, to spare a busy source'),
+  ).action(async (raw: Record<string, unknown>) => {
+    const options = validateConfig(moveOptionsSchema, raw);
+    const { routing, warnings } = routingInputFromFlags(options);
+    const connect = options.tlsCa ? { tls: { ca: readFileSync(options.tlsCa) } } : undefined;
+    const connections = new UrlConnections({
+      source: { url: options.from, prefix: options.namespace, connect },
+      target: { url: options.to, prefix: options.toNamespace ?? options.namespace, connect },
+    });
+    try {
+      const [source, target] = [await connections.get('source'), await connections.get('target')];
+      if (!options.json) for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
+      const { runId, resumes } = await chooseRunId(options.runId, 'transfer', [source, target]);
+      if (resumes && !options.json) ctx.io.err(`Resuming run ${runId}, whose process on this machine is gone.\n`);
+      const input = {
+        runId,
+        mode: 'transfer',
+        source: 'source',
+        target: 'target',
+        ...(routing ? { routing } : {}),
+        sets: options.sets,
+        queues: options.queues,
+        dryRun: options.dryRun,
+        pageSize: options.pageSize,
+        ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+        placement: options.append ? 'append' : 'front',
+      };
+      ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), io: ctx.io, json: options.json, endpoint: `${source.name} → ${target.name}` });
+    } finally {
+      await connections.close();
+    }
+  });
+}

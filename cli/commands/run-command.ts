@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { runOptionsSchema } from '../../core/config/run-options.js';
+import { validateConfig } from '../../core/config/validate-config.js';
+import { UrlConnections } from '../../core/workflow/url-connections.js';
+import type { CliContext } from '../cli-context.js';
+import { chooseRunId } from '../workflow/choose-run-id.js';
+import { routingInputFromFlags } from '../workflow/routing-input.js';
+import { runWorkflowFromCli } from '../workflow/run-workflow.js';
+import { addMigrationOptions } from './run-options.js';
+
+export function registerRunCommand(program: Command, ctx: CliContext): void {
+  addMigrationOptions(
+    program
+      .command('run')
+      .summary('re-route jobs inside one Redis after a routing change')
+      .description(
+        'Moves every job whose queue changed — queued, scheduled, waiting to retry and dead — to its new queue, atomically, changing only the queue value of each payload. Runs the same state machine as the AWS deployment, locally. A run interrupted at any point is resumed by running the same command again.',
+      )
+      .option('--redis <url>', 'the Redis to re-route in: redis://[user:password@]host[:port][/db] or rediss://… (TLS)')
+      .option('--unmapped <what>', 'jobs with no destination: leave (default) or quarantine'),
+  ).action(async (raw: Record<string, unknown>) => {
+    const options = validateConfig(runOptionsSchema, raw);
+    const { routing, warnings } = routingInputFromFlags(options);
+    const connect = options.tlsCa ? { tls: { ca: readFileSync(options.tlsCa) } } : undefined;
+    const connections = new UrlConnections({ source: { url: options.redis, prefix: options.namespace, connect } });
+    try {
+      const source = await connections.get('source');
+      if (!options.json) for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
+      const { runId, resumes } = await chooseRunId(options.runId, 'reroute', [source]);
+      if (resumes && !options.json) ctx.io.err(`Resuming run ${runId}, whose process on this machine is gone.\n`);
+      const input = {
+        runId,
+        mode: 'reroute',
+        source: 'source',
+        routing,
+        sets: options.sets,
+        queues: options.queues,
+        dryRun: options.dryRun,
+        pageSize: options.pageSize,
+        unmapped: options.unmapped,
+        placement: options.append ? 'append' : 'front',
+      };
+      ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), io: ctx.io, json: options.json, endpoint: source.name });
+    } finally {
+      await connections.close();
+    }
+  });
+}

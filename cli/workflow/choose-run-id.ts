@@ -1,0 +1,36 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { LockHolder } from '../../core/redis/run-lock.js';
+import { runLockKey } from '../../core/redis/run-lock.js';
+import type { Connection } from '../../core/workflow/connections.js';
+
+/**
+ * The run id for a CLI run: the one given, or — when a run of this machine holds the lock but its
+ * process is gone (killed, crashed, machine rebooted) — that run's id, so that this run resumes
+ * it at once instead of waiting for its lock to expire; otherwise a new one, e.g.
+ * `reroute-20261123-204512-3f9a`.
+ */
+export async function chooseRunId(given: string | undefined, mode: 'reroute' | 'transfer', connections: readonly Connection[], isAlive = pidAlive): Promise<{ runId: string; resumes: boolean }> {
+  if (given) return { runId: given, resumes: false };
+  for (const c of connections) {
+    const value = await c.redis.get(runLockKey(c.keys.prefix));
+    if (value === null) continue;
+    try {
+      const holder = JSON.parse(value) as LockHolder;
+      if (holder.host === hostname() && holder.operation === mode && !isAlive(holder.pid)) return { runId: holder.runId, resumes: true };
+    } catch {
+      // not a lock we wrote: the plan step will name it
+    }
+  }
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return { runId: `${mode}-${stamp}-${randomBytes(2).toString('hex')}`, resumes: false };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,44 @@
+import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
+import { topUnmappedClasses } from '../../core/reroute/reroute-counters.js';
+import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import type { TransferCounters } from '../../core/transfer/transfer-counters.js';
+
+const n = (value: number) => value.toLocaleString('en-US');
+
+/** The human view of a run's summary: one row per set and queue, totals, and what needs a look. */
+export function renderSummary(summary: RunSummary, endpoint: string): string {
+  const reroute = summary.mode === 'reroute';
+  const title = `${reroute ? 'Re-route' : 'Transfer'} ${endpoint} — run ${summary.runId}${summary.dryRun ? ' — DRY RUN: nothing was written; "moved" means "would move"' : ''}`;
+  const columns = reroute
+    ? (['scanned', 'moved', 'alreadyRouted', 'unmapped', 'unparsable', 'vanished', 'quarantined'] as const)
+    : (['claimed', 'written', 'duplicates', 'rerouted', 'unmapped', 'unparsable'] as const);
+  const headers = reroute ? ['scanned', 'moved', 'already', 'unmapped', 'unparsable', 'vanished', 'quarantined'] : ['claimed', 'written', 'duplicate', 'rerouted', 'unmapped', 'unparsable'];
+  const rows: [string, Record<string, number>][] = [
+    ...Object.entries(summary.sets).map(([name, c]) => [name, c as unknown as Record<string, number>] as [string, Record<string, number>]),
+    ...Object.entries(summary.queues).map(([name, c]) => [`queue:${name}`, c as unknown as Record<string, number>] as [string, Record<string, number>]),
+  ];
+  // GitLab queue names reach 100 characters: cap the column, keeping both ends of a long name.
+  const shown = (name: string) => (name.length <= 56 ? name : `${name.slice(0, 30)}…${name.slice(-25)}`);
+  const width = Math.max(12, ...rows.map(([name]) => shown(name).length));
+  const line = (name: string, values: string[]) => `${shown(name).padEnd(width)}${values.map((v, i) => v.padStart(Math.max(headers[i]!.length, 9) + 2)).join('')}`;
+  const out = [title, '', line('', headers)];
+  for (const [name, c] of rows) out.push(line(name, columns.map((k) => n(c[k] ?? 0))));
+  out.push(line('total', columns.map((k) => n((summary.totals as unknown as Record<string, number>)[k] ?? 0))));
+
+  const to = (reroute ? (summary.totals as RerouteCounters).movedTo : (summary.totals as TransferCounters).writtenTo) ?? {};
+  const destinations = Object.entries(to).sort((a, b) => b[1] - a[1]);
+  if (destinations.length > 0) out.push('', `${reroute ? 'Moved to' : 'Written to'}: ${destinations.map(([q, c]) => `${q} ${n(c)}`).join(' · ')}`);
+  if (reroute) {
+    const totals = summary.totals as RerouteCounters;
+    const unmapped = topUnmappedClasses(totals, 10);
+    if (unmapped.length > 0) out.push(`Left in place, no destination for their class: ${unmapped.map(([cls, c]) => `${cls} ${n(c)}`).join(' · ')}`);
+    const samples = [...totals.samples.unmapped, ...totals.samples.unparsable];
+    if (samples.length > 0) out.push(`Samples: ${samples.map((s) => `${s.className ?? '?'} (jid ${s.jid ?? '?'}, ${s.reason})`).join('; ')}`);
+  } else if (summary.resumed && summary.resumed.resumed > 0) {
+    out.push(`Finished ${n(summary.resumed.resumed)} job(s) left in flight by an interrupted run.`);
+  }
+  for (const f of summary.failures) out.push(`FAILED ${f.kind} ${f.name}: ${f.error}`);
+  for (const c of summary.continuedIn) out.push(`Still continuing: ${c.kind} ${c.name} in ${c.execution}`);
+  out.push('', summary.complete ? 'Complete: everything that could be moved was moved.' : 'Not complete: run the same command again to resume.');
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,32 @@
+import { buildGitLabRouting } from '../../core/routing/gitlab-routing.js';
+import { loadClassMapping } from '../../core/routing/load-class-mapping.js';
+import { parseQueueRenames } from '../../core/routing/parse-queue-renames.js';
+import type { RoutingInput } from '../../core/workflow/workflow-input.js';
+
+export interface RoutingFlags {
+  readonly catalog: readonly string[];
+  readonly rules?: string;
+  readonly environment: string;
+  readonly mapping?: string;
+  readonly rename: readonly string[];
+  readonly strict: boolean;
+}
+
+/**
+ * The routing an execution gets, resolved here from the files given on the command line: rules
+ * over a catalog become the class mapping GitLab would use (so catalogs of any size never travel
+ * through the state machine), a mapping file is read and checked, renames are parsed. Warnings of
+ * the rules review are returned for the caller to show.
+ */
+export function routingInputFromFlags(flags: RoutingFlags): { routing?: RoutingInput; warnings: string[] } {
+  if (flags.rules !== undefined) {
+    const routing = buildGitLabRouting({ catalogPaths: flags.catalog, rules: { path: flags.rules, environment: flags.environment }, strict: flags.strict });
+    return {
+      routing: { kind: 'mapping', mapping: Object.fromEntries(routing.mapping) },
+      warnings: [...routing.catalog.warnings, ...routing.findings.map((f) => f.message)],
+    };
+  }
+  if (flags.mapping !== undefined) return { routing: { kind: 'mapping', mapping: Object.fromEntries(loadClassMapping(flags.mapping)) }, warnings: [] };
+  if (flags.rename.length > 0) return { routing: { kind: 'renames', renames: Object.fromEntries(parseQueueRenames(flags.rename)) }, warnings: [] };
+  return { warnings: [] };
+}

@@ -1,0 +1,44 @@
+import { InputError } from '../../core/errors/input-error.js';
+import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
+import { combineSummaries } from '../../core/workflow/combine-summaries.js';
+import type { ConnectionProvider } from '../../core/workflow/connections.js';
+import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import { runWorkflowLocally, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
+import type { CliIo } from '../cli-io.js';
+import { ExitCode } from '../exit-codes.js';
+import { Progress } from './progress.js';
+import { renderSummary } from './render-summary.js';
+
+export interface WorkflowRun {
+  readonly input: Record<string, unknown>;
+  readonly connections: ConnectionProvider;
+  readonly handlers: LocalHandlers;
+  readonly io: CliIo;
+  readonly json: boolean;
+  /** How the endpoint(s) are shown: redacted URLs. */
+  readonly endpoint: string;
+}
+
+/**
+ * Runs the migration state machine locally — the same definition a deployment runs — follows the
+ * executions it continues in, prints the combined summary (human or one JSON object) and returns
+ * the exit code: 0 only when everything that could be moved was moved.
+ */
+export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
+  const progress = run.json ? undefined : new Progress(run.io);
+  const executions = await runWorkflowLocally(run.input, run.handlers, { onEvent: progress?.onEvent });
+  const first = executions[0]!;
+  if (first.error) {
+    // The plan failed (bad input, a lock held by another run, Redis unreachable): nothing moved.
+    if (first.error.name === 'InvalidInputError') throw new InputError(first.error.message);
+    throw new FatalError(first.error.message);
+  }
+  const chain = executions.filter((e) => e.output !== undefined).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary }));
+  const summary = combineSummaries(chain);
+  const failed = executions.filter((e) => e.error);
+  for (const e of failed) summary.failures.push({ kind: 'execution', name: e.executionArn, error: `${e.error!.name}: ${e.error!.message}` });
+  const complete = summary.complete && failed.length === 0;
+  if (run.json) run.io.out(`${JSON.stringify({ ...summary, complete })}\n`);
+  else run.io.out(renderSummary({ ...summary, complete }, run.endpoint));
+  return complete ? ExitCode.ok : ExitCode.failed;
+}

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
+
+const sets = z
+  .string()
+  .default(SORTED_SET_NAMES.join(','))
+  .transform((text, ctx) => {
+    const names = text.split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = names.filter((n) => !(SORTED_SET_NAMES as readonly string[]).includes(n));
+    if (unknown.length > 0) ctx.addIssue({ code: 'custom', message: `unknown set(s) ${unknown.join(', ')}; choose from ${SORTED_SET_NAMES.join(', ')}` });
+    return names as (typeof SORTED_SET_NAMES)[number][];
+  });
+const positiveInt = (what: string) => z.coerce.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be positive`);
+
+/** Options shared by `run` and `move` (validated once, every problem reported together). */
+const common = {
+  catalog: z.array(z.string().min(1)).default([]),
+  rules: z.string().min(1).optional(),
+  environment: z.string().min(1).default('production'),
+  mapping: z.string().min(1).optional(),
+  rename: z.array(z.string()).default([]),
+  strict: z.boolean().default(false),
+  sets,
+  queues: z.boolean().default(true),
+  namespace: z.string().default(''),
+  dryRun: z.boolean().default(false),
+  json: z.boolean().default(false),
+  pageSize: positiveInt('the page size').max(10_000).default(1000),
+  runId: z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'use 1–80 letters, digits, "_", "." or "-"').optional(),
+  tlsCa: z.string().min(1).optional(),
+};
+
+const oneRoutingForm = (o: { catalog: string[]; rules?: string; mapping?: string; rename: string[] }, ctx: z.RefinementCtx, required: boolean) => {
+  const forms = [o.rules !== undefined || o.catalog.length > 0, o.mapping !== undefined, o.rename.length > 0].filter(Boolean).length;
+  if (forms > 1) ctx.addIssue({ code: 'custom', message: 'give one of --catalog/--rules, --mapping or --rename, not several' });
+  if (forms === 0 && required) ctx.addIssue({ code: 'custom', message: 'say where jobs go: --catalog FILE --rules FILE, --mapping FILE, or --rename OLD=NEW' });
+  if (o.rules !== undefined && o.catalog.length === 0) ctx.addIssue({ code: 'custom', path: ['catalog'], message: "routing rules need the worker catalog (GitLab's app/workers/all_queues.yml)" });
+  if (o.catalog.length > 0 && o.rules === undefined) ctx.addIssue({ code: 'custom', path: ['rules'], message: 'a catalog needs routing rules' });
+};
+
+/** `sidekiq-migrate run`: re-route inside one Redis. */
+export const runOptionsSchema = z
+  .strictObject({
+    ...common,
+    redis: z.string({ error: 'required: the Redis URL, e.g. redis://localhost:6379/0 or rediss://…' }).min(1),
+    unmapped: z.enum(['leave', 'quarantine'], { error: 'must be leave or quarantine' }).default('leave'),
+    append: z.boolean().default(false),
+  })
+  .superRefine((o, ctx) => oneRoutingForm(o, ctx, true));
+
+/** `sidekiq-migrate move`: transfer to another Redis, re-routing on the way when asked. */
+export const moveOptionsSchema = z
+  .strictObject({
+    ...common,
+    from: z.string({ error: 'required: the old Redis URL' }).min(1),
+    to: z.string({ error: 'required: the new Redis URL' }).min(1),
+    toNamespace: z.string().optional(),
+    rateLimit: positiveInt('the rate limit').optional(),
+    append: z.boolean().default(false),
+  })
+  .superRefine((o, ctx) => oneRoutingForm(o, ctx, false));
+
+export type RunOptions = z.output<typeof runOptionsSchema>;
+export type MoveOptions = z.output<typeof moveOptionsSchema>;

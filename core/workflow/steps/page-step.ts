@@ -1,0 +1,85 @@
+import { FatalError } from '../../errors/sidekiq-migrate-error.js';
+import { RunLock } from '../../redis/run-lock.js';
+import type { SortedSetName } from '../../redis/sidekiq-keys.js';
+import type { DriveLimits, PageResult } from '../../reroute/drive-pages.js';
+import { rerouteQueue } from '../../reroute/queue-slice.js';
+import { addCounters, emptyCounters, type RerouteCounters } from '../../reroute/reroute-counters.js';
+import { rerouteSet } from '../../reroute/set-page.js';
+import { transferQueue } from '../../transfer/queue-transfer.js';
+import { RateLimiter } from '../../transfer/rate-limiter.js';
+import { transferSet } from '../../transfer/set-transfer.js';
+import { addTransferCounters, emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
+import type { Connection, ConnectionProvider } from '../connections.js';
+import { deserializeRouting, loadRouting } from '../stored-routing.js';
+import type { PageInput, WorkItem } from '../work-item.js';
+import { RUN_LOCK_TTL_MS } from './plan-step.js';
+
+export interface PageBudget {
+  /** Epoch ms after which no new page starts (the Lambda's remaining time minus a margin). */
+  readonly deadline: number;
+  /** Defaults to the run's pagesPerInvocation. */
+  readonly maxPages?: number;
+  /** Called once per page (the handler logs one line per page, never per job). */
+  readonly onPage?: (page: PageResult<unknown, unknown>) => void;
+}
+
+/**
+ * "Re-route … / Transfer …" for one work item: pages from the item's cursor until the item is
+ * done or the budget is spent, renewing the run lock as it goes, and returns the item with its
+ * new cursor and summed counters. Stateless: everything it needs is in its input and in Redis.
+ */
+export async function pageStep(input: PageInput, connections: ConnectionProvider, budget: PageBudget): Promise<WorkItem> {
+  const { settings, item } = input;
+  const source = await connections.get(settings.source);
+  const target = settings.mode === 'transfer' ? await connections.get(settings.target!) : undefined;
+  const plan = settings.inlineRouting
+    ? deserializeRouting(settings.inlineRouting)
+    : settings.routed
+      ? await loadRouting(source.redis, source.keys.prefix, settings.runId)
+      : undefined;
+  const locks = settings.dryRun ? [] : await holdLocks(settings.runId, settings.mode, [source, ...(target ? [target] : [])]);
+  const limiter = new RateLimiter(settings.rateLimit);
+  const limits: DriveLimits = {
+    deadline: budget.deadline,
+    maxPages: budget.maxPages ?? settings.pagesPerInvocation,
+    onPage: async (page) => {
+      budget.onPage?.(page);
+      const renewed = await Promise.all(locks.map((l) => l.renew()));
+      if (renewed.includes(false)) throw new FatalError(`Run ${settings.runId} lost its run lock during ${item.kind} ${item.name}; stopping (nothing is lost: the next run resumes).`);
+      await limiter.after((page.counters as { claimed?: number }).claimed ?? 0);
+    },
+  };
+
+  if (settings.mode === 'reroute') {
+    const context = { redis: source.redis, keys: source.keys, plan: plan!, dryRun: settings.dryRun, ...limits };
+    const run =
+      item.kind === 'set'
+        ? await rerouteSet({ ...context, set: item.name as SortedSetName, cursor: (item.cursor as string | null) ?? '0', count: settings.pageSize })
+        : await rerouteQueue({ ...context, queue: item.name, cursor: item.cursor as never, sliceSize: settings.pageSize, placement: settings.placement, unmapped: settings.unmapped });
+    const counters = addCounters(addCounters(emptyCounters(), item.counters as RerouteCounters), run.counters);
+    return { ...item, cursor: run.cursor, done: run.done, iteration: item.iteration + 1, counters };
+  }
+
+  const context = {
+    source: source.redis,
+    target: target!.redis,
+    sourceKeys: source.keys,
+    targetKeys: target!.keys,
+    runId: settings.runId,
+    plan,
+    dryRun: settings.dryRun,
+    sliceSize: settings.pageSize,
+    ...limits,
+  };
+  const run =
+    item.kind === 'set'
+      ? await transferSet({ ...context, set: item.name as SortedSetName, cursor: item.cursor as never })
+      : await transferQueue({ ...context, queue: item.name, cursor: item.cursor as never, placement: settings.placement });
+  const counters = addTransferCounters(addTransferCounters(emptyTransferCounters(), item.counters as TransferCounters), run.counters);
+  return { ...item, cursor: run.cursor, done: run.done, iteration: item.iteration + 1, counters };
+}
+
+/** The run's locks, taken again by this run (same run id): it renews them and notices if they were lost. */
+async function holdLocks(runId: string, mode: 'reroute' | 'transfer', connections: Connection[]): Promise<RunLock[]> {
+  return Promise.all(connections.map((c) => RunLock.acquire(c.redis, c.keys.prefix, { runId, operation: mode }, RUN_LOCK_TTL_MS, c.name)));
+}

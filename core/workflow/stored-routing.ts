@@ -1,0 +1,45 @@
+import type { Redis } from 'ioredis';
+import { FatalError } from '../errors/sidekiq-migrate-error.js';
+import { classRoutingPlan, renameRoutingPlan, type RoutingPlan } from '../routing/routing-plan.js';
+
+/** How long a run's routing stays stored: longer than any run, with its continuations. */
+const ROUTING_TTL_SECONDS = 7 * 24 * 3600;
+
+export const storedRoutingKey = (prefix: string, runId: string): string => `${prefix}sidekiq-migrate:${runId}:routing`;
+
+/**
+ * Stores a run's routing (a class mapping of a thousand workers is ~70 KB) once, on the source
+ * Redis, so that page steps read it there instead of carrying it through every state transition.
+ */
+export async function storeRouting(redis: Redis, prefix: string, runId: string, plan: RoutingPlan): Promise<void> {
+  await redis.set(storedRoutingKey(prefix, runId), JSON.stringify(serializeRouting(plan)), 'EX', ROUTING_TTL_SECONDS);
+  cache.set(storedRoutingKey(prefix, runId), plan);
+}
+
+/** A routing plan as JSON: stored in Redis, or carried in a dry run's settings (which write nothing). */
+export type SerializedRouting = { kind: 'classes'; mapping: Record<string, string> } | { kind: 'renames'; renames: Record<string, string> };
+
+export function serializeRouting(plan: RoutingPlan): SerializedRouting {
+  return plan.kind === 'classes' ? { kind: 'classes', mapping: Object.fromEntries(plan.mapping) } : { kind: 'renames', renames: Object.fromEntries(plan.renames) };
+}
+
+export function deserializeRouting(stored: SerializedRouting): RoutingPlan {
+  return stored.kind === 'classes' ? classRoutingPlan(new Map(Object.entries(stored.mapping))) : renameRoutingPlan(new Map(Object.entries(stored.renames)));
+}
+
+// One entry per run: a warm Lambda container serves many pages of the same run. (Keyed by
+// prefix and run id; a re-planned run replaces its entry in storeRouting.)
+const cache = new Map<string, RoutingPlan>();
+
+/** Reads a run's routing, once per process. */
+export async function loadRouting(redis: Redis, prefix: string, runId: string): Promise<RoutingPlan> {
+  const key = storedRoutingKey(prefix, runId);
+  const cached = cache.get(key);
+  if (cached) return cached;
+  const text = await redis.get(key);
+  if (text === null) throw new FatalError(`The routing of run ${runId} is not stored on the source (${key}): its plan step did not run, or the run is older than 7 days.`);
+  const plan = deserializeRouting(JSON.parse(text) as SerializedRouting);
+  if (cache.size > 16) cache.clear();
+  cache.set(key, plan);
+  return plan;
+}

@@ -1,0 +1,51 @@
+import type { RerouteCounters } from '../reroute/reroute-counters.js';
+import type { TransferCounters } from '../transfer/transfer-counters.js';
+import type { SerializedRouting } from './stored-routing.js';
+import type { WorkflowInput } from './workflow-input.js';
+
+/** The settings every page step needs, carried from the plan step through the state machine. */
+export type RunSettings = Pick<
+  WorkflowInput,
+  'runId' | 'mode' | 'source' | 'target' | 'dryRun' | 'pageSize' | 'rateLimit' | 'unmapped' | 'placement' | 'pagesPerInvocation' | 'maxIterations'
+> & {
+  /** Whether routing was stored for this run (re-routes always; transfers when asked). */
+  readonly routed: boolean;
+  /** A dry run's routing, carried here because a dry run writes nothing, not even its routing. */
+  readonly inlineRouting?: SerializedRouting;
+};
+
+/**
+ * One set or queue and how far its migration is: the state that loops through "page" tasks in
+ * the state machine. Small by construction (a cursor and counters, never a job).
+ */
+export interface WorkItem {
+  readonly kind: 'set' | 'queue';
+  readonly name: string;
+  readonly cursor: unknown;
+  /** The set's or queue's size when the run was planned, for progress. */
+  readonly total?: number;
+  readonly done: boolean;
+  /** Loop iterations in this execution (continue-as-new when it reaches maxIterations). */
+  readonly iteration: number;
+  readonly counters: RerouteCounters | TransferCounters;
+  /** The execution this item continues from (continue-as-new), if any. */
+  readonly continues?: string;
+}
+
+/** A page step's input: the item and the run's settings. */
+export interface PageInput {
+  readonly settings: RunSettings;
+  readonly item: WorkItem;
+}
+
+/** What the state machine records of an item when it ends. */
+export interface ItemResult {
+  readonly kind: 'set' | 'queue';
+  readonly name: string;
+  readonly counters?: RerouteCounters | TransferCounters;
+  readonly done?: boolean;
+  /** The execution the item continued in, when it reached the iteration cap. */
+  readonly continuedIn?: string;
+  /** When the item failed: the error name and message (Step Functions' Catch output). */
+  readonly error?: { readonly Error?: string; readonly Cause?: string };
+}

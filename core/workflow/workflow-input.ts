@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
+
+const runId = z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'use 1–80 letters, digits, "_", "." or "-"');
+
+/**
+ * Where jobs go, as an execution input. The plan step turns any form into a class mapping or
+ * renames once, and stores that where the page steps read it. The rules form carries the worker
+ * catalog's YAML (GitLab CE's is 170 KB; with EE's it would pass the 256 KB input limit, so the
+ * CLI resolves rules and catalog files to a mapping before it starts an execution).
+ */
+export const routingInputSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('rules'), rules: z.unknown(), catalogYaml: z.string().min(1) }),
+  z.strictObject({ kind: z.literal('mapping'), mapping: z.record(z.string().min(1), z.string().min(1)) }),
+  z.strictObject({ kind: z.literal('renames'), renames: z.record(z.string().min(1), z.string().min(1)) }),
+]);
+
+/**
+ * The input of one execution of the migration state machine, validated once by the plan step
+ * (strict: a misspelt option fails, and every problem is reported together).
+ */
+export const workflowInputSchema = z
+  .strictObject({
+    runId,
+    mode: z.enum(['reroute', 'transfer']),
+    /** Connection names; the deployment (or the local runner) says what they point at. */
+    source: z.string().min(1).default('source'),
+    target: z.string().min(1).optional(),
+    routing: routingInputSchema.optional(),
+    sets: z.array(z.enum(SORTED_SET_NAMES)).default([...SORTED_SET_NAMES]),
+    queues: z.boolean().default(true),
+    dryRun: z.boolean().default(false),
+    /** ZSCAN COUNT, jobs per queue slice, jobs per transfer claim. */
+    pageSize: z.number().int().min(1).max(10_000).default(1000),
+    /** Jobs per second per work item, for a transfer from a busy source. */
+    rateLimit: z.number().positive().optional(),
+    unmapped: z.enum(['leave', 'quarantine']).default('leave'),
+    placement: z.enum(['front', 'append']).default('front'),
+    /** Pages one page task does before it returns (bounded by its time budget too). */
+    pagesPerInvocation: z.number().int().min(1).max(10_000).default(50),
+    /** Loop iterations per work item before it continues in a new execution (history limit). */
+    maxIterations: z.number().int().min(1).max(3000).default(1000),
+  })
+  .superRefine((input, ctx) => {
+    if (input.mode === 'transfer' && input.target === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['target'], message: 'a transfer needs a target connection' });
+    }
+    if (input.mode === 'reroute' && input.routing === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['routing'], message: 'a re-route needs routing: rules and a catalog, a mapping, or renames' });
+    }
+  });
+
+export type WorkflowInput = z.output<typeof workflowInputSchema>;
+export type RoutingInput = z.output<typeof routingInputSchema>;
+
+/**
+ * The input of an execution that continues one work item of an earlier execution of the same run
+ * (continue-as-new, before the 25,000-event history limit): the run's settings and the item,
+ * cursor and counters included, exactly as the earlier execution had them.
+ */
+export const continuationInputSchema = z.strictObject({
+  continuation: z.strictObject({
+    settings: z.record(z.string(), z.unknown()),
+    item: z.record(z.string(), z.unknown()),
+    /** The execution being continued. */
+    from: z.string().optional(),
+  }),
+});
+export type ContinuationInput = z.output<typeof continuationInputSchema>;

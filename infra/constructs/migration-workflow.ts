@@ -1,0 +1,114 @@
+import { Duration } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { RETRYABLE_ERRORS, StateNames, type WorkflowFunctionName } from './state-names.js';
+
+export interface MigrationWorkflowProps {
+  /** One function per task (functions/*.ts). */
+  readonly functions: Readonly<Record<WorkflowFunctionName, IFunction>>;
+  /** A fixed name, so that the machine can start a new execution of itself (continue-as-new). */
+  readonly stateMachineName: string;
+  /** Work items migrated at the same time; Redis is single-threaded, so a few are plenty. */
+  readonly maxConcurrency?: number;
+  readonly logs?: logs.ILogGroup;
+}
+
+/**
+ * The migration as a Step Functions state machine (JSONPath):
+ * Plan migration → Migrate each set and queue (a Distributed Map; per item a loop of page tasks
+ * until the item is done, continuing in a new execution after `maxIterations` loops) → Summarize.
+ * Retryable errors are retried with backoff; an item that still fails is recorded and the other
+ * items go on; any other failure releases the run lock before the execution fails.
+ */
+export class MigrationWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: MigrationWorkflowProps) {
+    super(scope, id);
+    const fn = props.functions;
+    // payloadResponseOnly: the Task's Resource is the function itself and its result is the
+    // handler's return value (no Lambda envelope), which keeps state small and paths simple.
+    const invoke = (name: string, lambdaFunction: IFunction, payload: Record<string, unknown> | undefined, resultPath: string | undefined) =>
+      new tasks.LambdaInvoke(this, name, {
+        lambdaFunction,
+        payloadResponseOnly: true,
+        ...(payload === undefined ? {} : { payload: sfn.TaskInput.fromObject(payload) }),
+        ...(resultPath === undefined ? {} : { resultPath }),
+        retryOnServiceExceptions: true,
+      }).addRetry({ errors: RETRYABLE_ERRORS, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 6, maxDelay: Duration.minutes(1) });
+
+    const releaseAfterFailure = invoke(StateNames.releaseAfterFailure, fn.releaseLock, { 'settings.$': '$.plan.settings' }, sfn.JsonPath.DISCARD).next(
+      new sfn.Fail(this, StateNames.failed, { errorPath: '$.failure.Error', causePath: '$.failure.Cause' }),
+    );
+
+    // Per item: choose the task for the mode and kind, loop until done.
+    const pageInput = { 'settings.$': '$.settings', 'item.$': '$.item' };
+    const pageTasks = {
+      rerouteSet: invoke(StateNames.rerouteSet, fn.rerouteSetPage, pageInput, '$.item'),
+      rerouteQueue: invoke(StateNames.rerouteQueue, fn.rerouteQueueSlice, pageInput, '$.item'),
+      transferSet: invoke(StateNames.transferSet, fn.transferSet, pageInput, '$.item'),
+      transferQueue: invoke(StateNames.transferQueue, fn.transferQueue, pageInput, '$.item'),
+    };
+    const itemFailed = new sfn.Pass(this, StateNames.itemFailed, {
+      parameters: { 'kind.$': '$.item.kind', 'name.$': '$.item.name', 'counters.$': '$.item.counters', 'error.$': '$.error' },
+    });
+    const itemFinished = new sfn.Pass(this, StateNames.itemFinished, {
+      parameters: { 'kind.$': '$.item.kind', 'name.$': '$.item.name', 'counters.$': '$.item.counters', done: true },
+    });
+    const self = sfn.StateMachine.fromStateMachineName(this, 'Self', props.stateMachineName);
+    const continueAsNew = new tasks.StepFunctionsStartExecution(this, StateNames.continueAsNew, {
+      stateMachine: self,
+      integrationPattern: sfn.IntegrationPattern.REQUEST_RESPONSE,
+      input: sfn.TaskInput.fromObject({ continuation: { 'settings.$': '$.settings', 'item.$': '$.item', 'from.$': '$$.Execution.Id' } }),
+      resultSelector: { 'executionArn.$': '$.ExecutionArn' },
+      resultPath: '$.continuation',
+    });
+    const itemContinued = new sfn.Pass(this, StateNames.itemContinued, {
+      parameters: { 'kind.$': '$.item.kind', 'name.$': '$.item.name', 'counters.$': '$.item.counters', 'continuedIn.$': '$.continuation.executionArn' },
+    });
+    continueAsNew.next(itemContinued);
+
+    const chooseStep = new sfn.Choice(this, StateNames.chooseStep);
+    const isDone = new sfn.Choice(this, StateNames.itemDone)
+      .when(sfn.Condition.booleanEquals('$.item.done', true), itemFinished)
+      .when(sfn.Condition.numberGreaterThanEqualsJsonPath('$.item.iteration', '$.settings.maxIterations'), continueAsNew)
+      .otherwise(chooseStep);
+    for (const [key, task] of Object.entries(pageTasks)) {
+      const [mode, kind] = key === 'rerouteSet' ? ['reroute', 'set'] : key === 'rerouteQueue' ? ['reroute', 'queue'] : key === 'transferSet' ? ['transfer', 'set'] : ['transfer', 'queue'];
+      chooseStep.when(sfn.Condition.and(sfn.Condition.stringEquals('$.settings.mode', mode!), sfn.Condition.stringEquals('$.item.kind', kind!)), task);
+      task.addCatch(itemFailed, { resultPath: '$.error' }).next(isDone);
+    }
+
+    const eachItem = new sfn.DistributedMap(this, StateNames.eachItem, {
+      itemsPath: '$.plan.items',
+      itemSelector: { 'settings.$': '$.plan.settings', 'item.$': '$$.Map.Item.Value' },
+      maxConcurrency: props.maxConcurrency ?? 4,
+      resultPath: '$.results',
+      mapExecutionType: sfn.StateMachineType.STANDARD,
+    });
+    eachItem.itemProcessor(chooseStep);
+    eachItem.addCatch(releaseAfterFailure, { resultPath: '$.failure' });
+
+    // The plan task gets the execution input as it is.
+    const plan = invoke(StateNames.plan, fn.plan, undefined, '$.plan');
+    plan.addCatch(
+      new sfn.Fail(this, 'Could not plan the migration', { errorPath: '$.failure.Error', causePath: '$.failure.Cause' }),
+      { resultPath: '$.failure' },
+    );
+    const summarize = invoke(StateNames.summarize, fn.summarize, { 'settings.$': '$.plan.settings', 'resumed.$': '$.plan.resumed', 'results.$': '$.results' }, undefined);
+    summarize.addCatch(releaseAfterFailure, { resultPath: '$.failure' });
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: props.stateMachineName,
+      definitionBody: sfn.DefinitionBody.fromChainable(plan.next(eachItem).next(summarize)),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      tracingEnabled: true,
+      ...(props.logs ? { logs: { destination: props.logs, level: sfn.LogLevel.ERROR, includeExecutionData: false } } : {}),
+    });
+    // Continue-as-new starts this very machine, known by name to avoid a circular reference.
+    self.grantStartExecution(this.stateMachine);
+  }
+}

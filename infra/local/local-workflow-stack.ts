@@ -1,0 +1,26 @@
+import { App, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { MigrationWorkflow } from '../constructs/migration-workflow.js';
+import { LambdaTasks, type WorkflowFunctionName } from '../constructs/state-names.js';
+
+export const LOCAL_STATE_MACHINE_NAME = 'sidekiq-migrate-local';
+
+/**
+ * The workflow construct in a stack of its own, with stand-in functions: what the local runner
+ * synthesizes to get the exact state machine definition a deployment would run. Its functions are
+ * never invoked; the runner maps each Task state to the real handler in process.
+ */
+export function synthesizeLocalWorkflow(): { stack: Stack; workflow: MigrationWorkflow; functions: Record<WorkflowFunctionName, lambda.Function> } {
+  const app = new App();
+  const stack = new Stack(app, 'SidekiqMigrateLocal', { env: { account: '123456789012', region: 'us-east-1' } });
+  const functions = {} as Record<WorkflowFunctionName, lambda.Function>;
+  for (const name of new Set(Object.values(LambdaTasks))) {
+    functions[name] = new lambda.Function(stack, `${name}Function`, {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => { throw new Error("stand-in: runs in process locally"); };'),
+    });
+  }
+  const workflow = new MigrationWorkflow(stack, 'Workflow', { functions, stateMachineName: LOCAL_STATE_MACHINE_NAME });
+  return { stack, workflow, functions };
+}

@@ -1,0 +1,93 @@
+import './promise-with-resolvers.js';
+import { randomUUID } from 'node:crypto';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { LambdaTasks, StateNames, type WorkflowFunctionName } from '../constructs/state-names.js';
+import { extractDefinition } from './extract-definition.js';
+import { LOCAL_STATE_MACHINE_NAME, synthesizeLocalWorkflow } from './local-workflow-stack.js';
+
+/** What a Task runs in process: the Lambda handlers' logic, given the task's input. */
+export type LocalHandlers = Readonly<Record<WorkflowFunctionName, (input: unknown) => Promise<unknown>>>;
+
+export interface LocalExecution {
+  readonly executionArn: string;
+  /** The execution's output (the summary), or its failure. */
+  readonly output?: unknown;
+  readonly error?: { readonly name: string; readonly message: string };
+  /** The execution it continues, for a continue-as-new execution. */
+  readonly continues?: string;
+}
+
+/** A state event of a local execution (aws-local-stepfunctions' event log entry). */
+export type LocalEvent = { readonly type: string; readonly state?: { readonly name: string } } & Record<string, unknown>;
+
+export interface LocalRunOptions {
+  /** Called for every state event (progress, tests counting transitions). */
+  readonly onEvent?: (executionArn: string, event: LocalEvent) => void;
+  /** Milliseconds to wait between retries instead of the definition's backoff (tests: 0). */
+  readonly retryIntervalMs?: number;
+}
+
+const ARN_PREFIX = `arn:aws:states:us-east-1:123456789012`;
+
+/**
+ * Runs the migration state machine exactly as synthesized by CDK, with aws-local-stepfunctions:
+ * each Lambda Task calls the corresponding handler in this process, and "Continue in a new
+ * execution" starts another local execution of the same definition. Resolves when the execution
+ * and every execution it continued in have ended, first execution first.
+ */
+export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers, options: LocalRunOptions = {}): Promise<LocalExecution[]> {
+  const { workflow } = synthesizeLocalWorkflow();
+  const definition = extractDefinition(workflow.stateMachine);
+  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+
+  type TaskHandler = (input: unknown) => Promise<unknown>;
+  const taskHandlers: Record<string, TaskHandler> = {};
+  for (const [state, fn] of Object.entries(LambdaTasks)) taskHandlers[state] = (i) => handlers[fn](i);
+
+  const executions: Promise<LocalExecution>[] = [];
+  const start = (executionInput: unknown, continues?: string): string => {
+    const executionArn = `${ARN_PREFIX}:execution:${LOCAL_STATE_MACHINE_NAME}:${randomUUID()}`;
+    executions.push(execute(executionArn, executionInput, continues));
+    return executionArn;
+  };
+  // StepFunctionsStartExecution (request-response): start, answer at once with the new ARN.
+  taskHandlers[StateNames.continueAsNew] = (parameters) => {
+    const { Input } = parameters as { Input: { continuation: { from?: string } } };
+    const executionArn = start(Input, Input.continuation.from);
+    return Promise.resolve({ ExecutionArn: executionArn, StartDate: new Date().toISOString() });
+  };
+
+  const retryIntervalOverrides: Record<string, number> = {};
+  if (options.retryIntervalMs !== undefined) for (const state of Object.keys(LambdaTasks)) retryIntervalOverrides[state] = options.retryIntervalMs;
+
+  async function execute(executionArn: string, executionInput: unknown, continues?: string): Promise<LocalExecution> {
+    const run = machine.run(executionInput as never, {
+      overrides: { taskResourceLocalHandlers: taskHandlers as never, retryIntervalOverrides },
+      context: {
+        Execution: { Id: executionArn, Name: executionArn.split(':').pop()!, Input: executionInput as never, StartTime: new Date().toISOString() },
+        StateMachine: { Id: `${ARN_PREFIX}:stateMachine:${LOCAL_STATE_MACHINE_NAME}`, Name: LOCAL_STATE_MACHINE_NAME },
+      } as never,
+    });
+    const events = options.onEvent
+      ? (async () => {
+          for await (const event of run.eventLogs) options.onEvent!(executionArn, event as unknown as LocalEvent);
+        })()
+      : Promise.resolve();
+    try {
+      const output = await run.result;
+      await events;
+      return { executionArn, output, ...(continues ? { continues } : {}) };
+    } catch (error) {
+      await events.catch(() => {});
+      const e = error as Error & { getCause?: () => { name?: string; message?: string } };
+      const cause = e.getCause?.() ?? e;
+      return { executionArn, error: { name: cause.name ?? 'Error', message: cause.message ?? String(error) }, ...(continues ? { continues } : {}) };
+    }
+  }
+
+  start(input);
+  const finished: LocalExecution[] = [];
+  // Executions may start more executions while they run: wait until none is left.
+  for (let i = 0; i < executions.length; i++) finished.push(await executions[i]!);
+  return finished;
+}

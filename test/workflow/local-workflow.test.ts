@@ -1,0 +1,170 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RunLock } from '../../core/redis/run-lock.js';
+import { combineSummaries } from '../../core/workflow/combine-summaries.js';
+import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
+import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import { UrlConnections } from '../../core/workflow/url-connections.js';
+import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
+import { StateNames } from '../../infra/constructs/state-names.js';
+import { runWorkflowLocally, type LocalEvent } from '../../infra/local/run-workflow-locally.js';
+import { allJobs, digestKeys } from '../support/redis-snapshot.js';
+import { jidOf, sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { privateSourceAndTarget } from '../support/two-redis.js';
+
+const redis = privateSourceAndTarget();
+let connections: UrlConnections | undefined;
+afterEach(async () => {
+  await connections?.close();
+});
+
+function connect(): UrlConnections {
+  const { source, target } = redis.urls();
+  connections = new UrlConnections({ source: { url: source }, target: { url: target } });
+  return connections;
+}
+
+/** 40 queued jobs on `old`, 30 scheduled and 20 retrying entries naming `old`, one unmapped, one unparsable: 92. */
+async function seed(client: Redis): Promise<string[]> {
+  const jids: string[] = [];
+  const job = (i: number) => {
+    const payload = sidekiqPayload({ className: 'A', queue: 'old', args: `[${i},1.0]` });
+    jids.push(jidOf(payload));
+    return payload;
+  };
+  for (let i = 0; i < 40; i++) await client.lpush('queue:old', job(i));
+  for (let i = 0; i < 30; i++) await client.zadd('schedule', String(2e9 + i), job(100 + i));
+  for (let i = 0; i < 20; i++) await client.zadd('retry', String(2e9 + i), job(200 + i));
+  const gone = sidekiqPayload({ className: 'Gone', queue: 'old' });
+  jids.push(jidOf(gone));
+  await client.lpush('queue:old', gone);
+  await client.zadd('retry', '1', 'not json');
+  return jids;
+}
+
+const reroute = (extra: Record<string, unknown> = {}) => ({
+  runId: 'wf-1',
+  mode: 'reroute',
+  routing: { kind: 'mapping', mapping: { A: 'new' } },
+  pageSize: 10,
+  ...extra,
+});
+
+async function run(input: Record<string, unknown>, onEvent?: (arn: string, e: LocalEvent) => void) {
+  const executions = await runWorkflowLocally(input, localTaskHandlers(connect()), { onEvent, retryIntervalMs: 0 });
+  const chain = executions.filter((e) => e.output).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary }));
+  return { executions, summary: chain.length > 0 ? combineSummaries(chain) : undefined };
+}
+
+describe('the state machine, run locally against real Redis', () => {
+  it('re-routes sets and queues, and releases the run lock', async () => {
+    const jids = await seed(redis.source());
+
+    const summary = (await run(reroute())).summary!;
+
+    expect(summary).toMatchObject({ complete: true, failures: [], totals: { moved: 90, unmapped: 1, unparsable: 1 } });
+    expect(summary.queues['old']).toMatchObject({ moved: 40, unmapped: 1 });
+    expect(await redis.source().llen('queue:new')).toBe(40);
+    expect((await redis.source().zrange('schedule', 0, '-1')).every((m) => m.includes('"queue":"new"'))).toBe(true);
+    expect(await redis.source().exists('sidekiq-migrate:lock')).toBe(0);
+    const stored = (await allJobs(redis.source(), '')).filter((j) => j.key !== 'queues' && j.payload !== 'not json' && !j.key.startsWith('sidekiq-migrate:'));
+    expect(stored.map((j) => jidOf(j.payload)).sort()).toEqual(jids.sort());
+  });
+
+  it('transfers to the target, every job exactly once', async () => {
+    const jids = await seed(redis.source());
+
+    const summary = (await run({ runId: 'wf-2', mode: 'transfer', target: 'target', pageSize: 7 })).summary!;
+
+    expect(summary).toMatchObject({ complete: true, totals: { claimed: 92, written: 92, duplicates: 0 } });
+    const target = (await allJobs(redis.target(), '')).filter((j) => j.key !== 'queues' && !j.key.startsWith('sidekiq-migrate:'));
+    expect(target.filter((j) => j.payload !== 'not json').map((j) => jidOf(j.payload)).sort()).toEqual(jids.sort());
+    expect((await allJobs(redis.source(), '')).filter((j) => j.key !== 'queues')).toEqual([]);
+  });
+
+  it('a dry run reports and writes nothing, and takes no lock', async () => {
+    await seed(redis.source());
+    const before = await digestKeys(redis.source(), '');
+
+    const summary = (await run(reroute({ dryRun: true }))).summary!;
+
+    expect(summary).toMatchObject({ dryRun: true, complete: true, totals: { moved: 90 } });
+    expect(await digestKeys(redis.source(), '')).toEqual(before);
+  });
+
+  it('survives a Redis outage in the middle: the page is retried, the run completes, nothing is lost', async () => {
+    const jids = await seed(redis.source());
+    const { source } = redis.urls();
+    // Commands time out after 300 ms; retries wait 1 s; the server is frozen for 1.5 s.
+    connections = new UrlConnections({ source: { url: source, connect: { commandTimeoutMs: 300 } } });
+    let pages = 0;
+    let retries = 0;
+    const frozen: Promise<void>[] = [];
+    const onEvent = (_arn: string, e: LocalEvent) => {
+      if (e.type === 'StateRetried') retries++;
+      if (e.type === 'StateEntered' && e.state?.name === StateNames.rerouteQueue && ++pages === 2) {
+        process.kill(redis.pids().source, 'SIGSTOP');
+        frozen.push(new Promise((resolve) => setTimeout(() => resolve(process.kill(redis.pids().source, 'SIGCONT') as unknown as void), 1_500)));
+      }
+    };
+
+    const executions = await runWorkflowLocally(reroute({ pagesPerInvocation: 1 }), localTaskHandlers(connections), { onEvent, retryIntervalMs: 1_000 });
+    await Promise.all(frozen);
+
+    const summary = executions[0]!.output as RunSummary;
+    expect(retries).toBeGreaterThan(0);
+    expect(summary.complete).toBe(true);
+    // The page whose reply timed out still ran once Redis came back; its moves are done but not
+    // counted (a failed page's counters are lost, never its jobs): count where the jobs are.
+    expect((summary.totals as RerouteCounters).moved).toBeLessThanOrEqual(90);
+    expect(await redis.source().llen('queue:new')).toBe(40);
+    expect(await redis.source().lrange('queue:old', 0, -1)).toEqual([expect.stringContaining('"class":"Gone"')]);
+    for (const set of ['schedule', 'retry']) {
+      const members = (await redis.source().zrange(set, 0, '-1')).filter((m) => m !== 'not json');
+      expect(members.every((m) => m.includes('"queue":"new"'))).toBe(true);
+    }
+    const stored = (await allJobs(redis.source(), '')).filter((j) => j.key !== 'queues' && j.payload !== 'not json' && !j.key.startsWith('sidekiq-migrate:'));
+    expect(stored.map((j) => jidOf(j.payload)).sort()).toEqual(jids.sort());
+  });
+
+  it('continues long items in new executions, and the chain adds up', async () => {
+    await seed(redis.source());
+
+    const { executions, summary: combined } = await run(reroute({ pageSize: 3, pagesPerInvocation: 1, maxIterations: 4 }));
+    const summary = combined!;
+
+    expect(executions.length).toBeGreaterThan(2);
+    expect(executions.slice(1).every((e) => e.continues)).toBe(true);
+    expect(executions.every((e) => !e.error)).toBe(true);
+    expect(summary.failures).toEqual([]);
+    expect(summary).toMatchObject({ complete: true, continuedIn: [], totals: { moved: 90, unmapped: 1, unparsable: 1 } });
+    expect(await redis.source().llen('queue:new')).toBe(40);
+    expect(await redis.source().exists('sidekiq-migrate:lock')).toBe(0);
+  });
+
+  it('refuses to start while another run holds the lock, naming it, and moves nothing', async () => {
+    await seed(redis.source());
+    await RunLock.acquire(redis.source(), '', { runId: 'someone-else', operation: 'transfer' }, 60_000, 'source');
+    const before = await redis.source().llen('queue:old');
+
+    const { executions } = await run(reroute());
+
+    expect(executions).toHaveLength(1);
+    expect(executions[0]!.error?.message).toMatch(/locked by run someone-else \(transfer/);
+    expect(await redis.source().llen('queue:old')).toBe(before);
+  });
+
+  it('takes three state transitions per loop iteration', async () => {
+    await seed(redis.source());
+    const entered = new Map<string, number>();
+
+    await run(reroute({ sets: [], pageSize: 5, pagesPerInvocation: 1 }), (_arn, e) => {
+      if (e.type === 'StateEntered' && e.state) entered.set(e.state.name, (entered.get(e.state.name) ?? 0) + 1);
+    });
+
+    const iterations = entered.get(StateNames.rerouteQueue)!;
+    expect(iterations).toBe(9); // 41 jobs in slices of 5
+    expect(entered.get(StateNames.chooseStep)).toBe(iterations);
+    expect(entered.get(StateNames.itemDone)).toBe(iterations);
+  });
+});

@@ -1,0 +1,109 @@
+import { createRequire } from 'node:module';
+import { Template, Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { workflowInputSchema } from '../../core/workflow/workflow-input.js';
+import { LambdaTasks, StateNames } from '../../infra/constructs/state-names.js';
+import { extractDefinition } from '../../infra/local/extract-definition.js';
+import { synthesizeLocalWorkflow } from '../../infra/local/local-workflow-stack.js';
+
+const aslValidator = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => { isValid: boolean; errorsText: (sep?: string) => string };
+
+const { stack, workflow } = synthesizeLocalWorkflow();
+const template = Template.fromStack(stack);
+const definition = extractDefinition(workflow.stateMachine) as { States: Record<string, State>; StartAt: string };
+interface State {
+  Type: string;
+  Next?: string;
+  End?: boolean;
+  Resource?: string;
+  Retry?: { ErrorEquals: string[]; MaxAttempts?: number; BackoffRate?: number }[];
+  Catch?: { ErrorEquals: string[]; Next: string; ResultPath?: string }[];
+  Choices?: { Next: string }[];
+  Default?: string;
+  ItemProcessor?: { StartAt: string; States: Record<string, State>; ProcessorConfig?: { Mode?: string } };
+  MaxConcurrency?: number;
+  Parameters?: Record<string, unknown>;
+}
+const itemStates = definition.States[StateNames.eachItem]!.ItemProcessor!.States;
+
+describe('the migration state machine, as CDK synthesizes it', () => {
+  it('is valid Amazon States Language', () => {
+    const result = aslValidator(definition);
+    expect(result.isValid, result.errorsText('\n')).toBe(true);
+  });
+
+  it('reads as the runbook: plan, migrate each set and queue, summarize', () => {
+    expect(definition.StartAt).toBe(StateNames.plan);
+    expect(definition.States[StateNames.plan]!.Next).toBe(StateNames.eachItem);
+    expect(definition.States[StateNames.eachItem]!.Next).toBe(StateNames.summarize);
+    expect(definition.States[StateNames.summarize]!.End).toBe(true);
+  });
+
+  it('has a Task for every handler, each retrying only retryable errors, with backoff', () => {
+    const tasks = { ...definition.States, ...itemStates };
+    for (const name of Object.keys(LambdaTasks)) {
+      const task = tasks[name]!;
+      expect(task.Type, name).toBe('Task');
+      expect(task.Resource, name).toMatch(/^arn:aws:lambda:.*:function:/);
+      const retry = task.Retry!.find((r) => r.ErrorEquals.includes('RetryableError'));
+      expect(retry, name).toMatchObject({ MaxAttempts: 6, BackoffRate: 2 });
+      expect(task.Retry!.flatMap((r) => r.ErrorEquals)).not.toContain('States.ALL');
+    }
+  });
+
+  it('records a failed item and goes on with the others; a failing map or summary releases the lock', () => {
+    for (const page of [StateNames.rerouteSet, StateNames.rerouteQueue, StateNames.transferSet, StateNames.transferQueue]) {
+      expect(itemStates[page]!.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: StateNames.itemFailed }]);
+    }
+    expect(itemStates[StateNames.itemFailed]!.Type).toBe('Pass');
+    expect(definition.States[StateNames.eachItem]!.Catch![0]!.Next).toBe(StateNames.releaseAfterFailure);
+    expect(definition.States[StateNames.summarize]!.Catch![0]!.Next).toBe(StateNames.releaseAfterFailure);
+    expect(definition.States[StateNames.releaseAfterFailure]!.Next).toBe(StateNames.failed);
+  });
+
+  it('fans out with a Distributed Map of bounded concurrency', () => {
+    const map = definition.States[StateNames.eachItem]!;
+    expect(map.ItemProcessor!.ProcessorConfig!.Mode).toBe('DISTRIBUTED');
+    expect(map.MaxConcurrency).toBe(4);
+  });
+
+  it('loops each item until done, and continues in a new execution of itself at the iteration cap', () => {
+    const done = itemStates[StateNames.itemDone]!;
+    expect(done.Choices!.map((c) => c.Next)).toEqual([StateNames.itemFinished, StateNames.continueAsNew]);
+    expect(done.Default).toBe(StateNames.chooseStep);
+    const cont = itemStates[StateNames.continueAsNew]!;
+    expect(cont.Resource).toBe('arn:aws:states:::states:startExecution');
+    expect(cont.Parameters).toMatchObject({ StateMachineArn: expect.stringContaining(':stateMachine:sidekiq-migrate-local') });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'sidekiq-migrate-local', TracingConfiguration: { Enabled: true } });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'states:StartExecution', Resource: Match.objectLike({ 'Fn::Join': Match.anyValue() }) })]) },
+    });
+  });
+
+  it('stays far below the history limit and takes few transitions per million jobs', () => {
+    // Prepare: the states one loop iteration passes through, read from the definition.
+    const loop: string[] = [];
+    let state = StateNames.chooseStep as string;
+    while (!loop.includes(state)) {
+      loop.push(state);
+      const s = itemStates[state]!;
+      state = s.Type === 'Choice' ? (state === StateNames.itemDone ? s.Default! : s.Choices![0]!.Next) : s.Next!;
+    }
+    // Events a state adds to the history (Step Functions' HistoryEvent types): a Task 5
+    // (Entered, Scheduled, Started, Succeeded, Exited), a Choice or Pass 2.
+    const events = loop.reduce((n, name) => n + (itemStates[name]!.Type === 'Task' ? 5 : 2), 0);
+    const defaults = workflowInputSchema.parse({ runId: 'r', mode: 'transfer', target: 't' });
+
+    // Act
+    const jobsPerIteration = defaults.pageSize * defaults.pagesPerInvocation;
+    const iterationsPerMillion = Math.ceil(1_000_000 / jobsPerIteration);
+    const transitionsPerMillion = iterationsPerMillion * loop.length;
+    const eventsAtCap = defaults.maxIterations * events + 20; // plus the execution's own few
+
+    // Assess
+    expect(loop).toEqual([StateNames.chooseStep, StateNames.rerouteSet, StateNames.itemDone]);
+    expect(events).toBe(9);
+    expect(transitionsPerMillion).toBeLessThanOrEqual(200);
+    expect(eventsAtCap).toBeLessThan(25_000);
+  });
+});
