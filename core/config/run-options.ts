@@ -1,5 +1,16 @@
 import { z } from 'zod';
+import { parseRedisUrl } from '../redis/redis-url.js';
 import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
+
+/** A Redis URL, checked with the same parser the connection uses (its message redacts the password). */
+const redisUrl = (option: string, required: string) =>
+  z.string({ error: required }).min(1, required).superRefine((url, ctx) => {
+    try {
+      parseRedisUrl(url, option);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(`${option} `, '') });
+    }
+  });
 
 const sets = z
   .string()
@@ -42,7 +53,7 @@ const oneRoutingForm = (o: { catalog: string[]; rules?: string; mapping?: string
 export const runOptionsSchema = z
   .strictObject({
     ...common,
-    redis: z.string({ error: 'required: the Redis URL, e.g. redis://localhost:6379/0 or rediss://…' }).min(1),
+    redis: redisUrl('--redis', 'required: the Redis URL, e.g. redis://localhost:6379/0 or rediss://…'),
     unmapped: z.enum(['leave', 'quarantine'], { error: 'must be leave or quarantine' }).default('leave'),
     append: z.boolean().default(false),
   })
@@ -52,8 +63,8 @@ export const runOptionsSchema = z
 export const moveOptionsSchema = z
   .strictObject({
     ...common,
-    from: z.string({ error: 'required: the old Redis URL' }).min(1),
-    to: z.string({ error: 'required: the new Redis URL' }).min(1),
+    from: redisUrl('--from', 'required: the old Redis URL'),
+    to: redisUrl('--to', 'required: the new Redis URL'),
     toNamespace: z.string().optional(),
     rateLimit: positiveInt('the rate limit').optional(),
     append: z.boolean().default(false),
