@@ -1,25 +1,16 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rerouteSetPage } from '../../core/reroute/set-page.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { classRoutingPlan } from '../../core/routing/routing-plan.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { privateRedis } from '../support/private-redis.js';
 
 // A private server: SCRIPT FLUSH must not disturb other tests.
-let server: RedisServerHandle;
-let redis: Redis;
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url, { protocol: 2 });
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+const server = privateRedis();
 
 describe('Lua scripts', () => {
   it('are loaded again when the server has forgotten them (restart, SCRIPT FLUSH, failover)', async () => {
+    const redis = server.client();
     const keys = new SidekiqKeys('');
     const plan = classRoutingPlan(new Map([['A', 'new']]));
     await redis.zadd('schedule', '1', sidekiqPayload({ className: 'A', queue: 'old', args: '[1]' }));

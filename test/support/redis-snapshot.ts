@@ -7,34 +7,36 @@ import type { Redis } from 'ioredis';
  */
 export async function digestKeys(redis: Redis, prefix: string): Promise<Map<string, string>> {
   const digests = new Map<string, string>();
+  for (const key of await keysUnder(redis, prefix)) {
+    const dump = await redis.dumpBuffer(key);
+    const ttl = await redis.pttl(key);
+    digests.set(key, createHash('sha256').update(dump ?? Buffer.alloc(0)).update(String(ttl)).digest('hex'));
+  }
+  return digests;
+}
+
+/** Every key under `prefix`, by SCAN (never KEYS on a shared server). */
+async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
+  const keys = new Set<string>();
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    const [next, page] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
     cursor = next;
-    for (const key of keys) {
-      const dump = await redis.dumpBuffer(key);
-      const ttl = await redis.pttl(key);
-      digests.set(key, createHash('sha256').update(dump ?? Buffer.alloc(0)).update(String(ttl)).digest('hex'));
-    }
+    page.forEach((k) => keys.add(k));
   } while (cursor !== '0');
-  return digests;
+  return [...keys].sort();
 }
 
 /** Every job payload held in the lists and sorted sets under `prefix`, with where it is. */
 export async function allJobs(redis: Redis, prefix: string): Promise<{ key: string; payload: string; score?: string }[]> {
   const jobs: { key: string; payload: string; score?: string }[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) {
-      const type = await redis.type(key);
-      if (type === 'list') for (const payload of await redis.lrange(key, 0, -1)) jobs.push({ key, payload });
-      if (type === 'zset') {
-        const flat = await redis.zrange(key, 0, '-1', 'WITHSCORES');
-        for (let i = 0; i < flat.length; i += 2) jobs.push({ key, payload: flat[i]!, score: flat[i + 1]! });
-      }
+  for (const key of await keysUnder(redis, prefix)) {
+    const type = await redis.type(key);
+    if (type === 'list') for (const payload of await redis.lrange(key, 0, -1)) jobs.push({ key, payload });
+    if (type === 'zset') {
+      const flat = await redis.zrange(key, 0, '-1', 'WITHSCORES');
+      for (let i = 0; i < flat.length; i += 2) jobs.push({ key, payload: flat[i]!, score: flat[i + 1]! });
     }
-  } while (cursor !== '0');
+  }
   return jobs;
 }

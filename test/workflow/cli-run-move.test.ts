@@ -8,7 +8,7 @@ import { bufferIo } from '../support/buffer-io.js';
 import { repoPath } from '../support/paths.js';
 import { allJobs, digestKeys } from '../support/redis-snapshot.js';
 import { jidOf, sidekiqPayload } from '../support/sidekiq-jobs.js';
-import { privateSourceAndTarget } from '../support/two-redis.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
 
 const redis = privateSourceAndTarget();
 const dir = mkdtempSync(join(tmpdir(), 'cli-run-'));

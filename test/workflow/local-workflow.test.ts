@@ -10,7 +10,7 @@ import { StateNames } from '../../infra/constructs/state-names.js';
 import { runWorkflowLocally, type LocalEvent } from '../../infra/local/run-workflow-locally.js';
 import { allJobs, digestKeys } from '../support/redis-snapshot.js';
 import { jidOf, sidekiqPayload } from '../support/sidekiq-jobs.js';
-import { privateSourceAndTarget } from '../support/two-redis.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
 
 const redis = privateSourceAndTarget();
 let connections: UrlConnections | undefined;

@@ -1,29 +1,22 @@
 import { spawn } from 'node:child_process';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runReroute } from '../../../core/reroute/run-reroute.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { classRoutingPlan } from '../../../core/routing/routing-plan.js';
 import { interferingRedis, SimulatedCrash } from '../../support/interfering-redis.js';
 import { repoPath } from '../../support/paths.js';
-import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../../support/redis.js';
+import { uniquePrefix } from '../../support/redis.js';
 import { allJobs } from '../../support/redis-snapshot.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
+import { privateRedis } from '../../support/private-redis.js';
 
 // A private server, emptied before each test and each crash point: the number of Redis calls of a
 // run (SCAN pages included) then depends only on the data seeded here.
-let server: RedisServerHandle;
+const server = privateRedis();
 let redis: Redis;
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url, { protocol: 2 });
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
-beforeEach(async () => {
-  await redis.flushall();
+beforeAll(() => {
+  redis = server.client();
 });
 const plan = classRoutingPlan(new Map([['A', 'new'], ['B', 'other']]));
 
@@ -120,7 +113,7 @@ describe('crash recovery', () => {
       const keys = new SidekiqKeys(uniquePrefix());
       const expected = await seed(keys, 150);
 
-      const child = spawn(process.execPath, ['--import', 'tsx', repoPath('test/support/reroute-child.ts'), server.url, keys.prefix], {
+      const child = spawn(process.execPath, ['--import', 'tsx', repoPath('test/support/reroute-child.ts'), server.url(), keys.prefix], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       // Kill it once it has started working, at a random point of its run.

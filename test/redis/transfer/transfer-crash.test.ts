@@ -7,7 +7,7 @@ import { interferingRedis, SimulatedCrash } from '../../support/interfering-redi
 import { repoPath } from '../../support/paths.js';
 import { allJobs } from '../../support/redis-snapshot.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
-import { privateSourceAndTarget } from '../../support/two-redis.js';
+import { privateSourceAndTarget } from '../../support/private-redis.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');

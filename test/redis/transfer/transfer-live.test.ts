@@ -4,7 +4,7 @@ import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { allJobs } from '../../support/redis-snapshot.js';
 import { SidekiqSimulator } from '../../support/sidekiq-simulator.js';
 import { jidOf, newJid, sidekiqPayload } from '../../support/sidekiq-jobs.js';
-import { privateSourceAndTarget } from '../../support/two-redis.js';
+import { privateSourceAndTarget } from '../../support/private-redis.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');

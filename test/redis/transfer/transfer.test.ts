@@ -6,7 +6,7 @@ import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { renameRoutingPlan } from '../../../core/routing/routing-plan.js';
 import { allJobs, digestKeys } from '../../support/redis-snapshot.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
-import { privateSourceAndTarget } from '../../support/two-redis.js';
+import { privateSourceAndTarget } from '../../support/private-redis.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');

@@ -32,3 +32,21 @@ export function privateSourceAndTarget(): {
     pids: () => ({ source: servers[0]!.pid, target: servers[1]!.pid }),
   };
 }
+
+/** One private server for a test file, emptied before each test (SCRIPT FLUSH or SCAN counts must not disturb others). */
+export function privateRedis(): { client: () => Redis; url: () => string } {
+  let server: RedisServerHandle | undefined;
+  let client: Redis | undefined;
+  beforeAll(async () => {
+    server = await startRedisServer();
+    client = new Redis(server.url, { protocol: 2 });
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await server?.stop();
+  });
+  beforeEach(async () => {
+    await client!.flushall();
+  });
+  return { client: () => client!, url: () => server!.url };
+}
