@@ -98,12 +98,16 @@ describe('the migration state machine, as CDK synthesizes it', () => {
     const jobsPerIteration = defaults.pageSize * defaults.pagesPerInvocation;
     const iterationsPerMillion = Math.ceil(1_000_000 / jobsPerIteration);
     const transitionsPerMillion = iterationsPerMillion * loop.length;
+    const eventsPerMillion = iterationsPerMillion * events;
     const eventsAtCap = defaults.maxIterations * events + 20; // plus the execution's own few
 
     // Assess
     expect(loop).toEqual([StateNames.chooseStep, StateNames.rerouteSet, StateNames.itemDone]);
     expect(events).toBe(9);
+    expect(iterationsPerMillion).toBe(20);
+    expect(transitionsPerMillion).toBe(60);
     expect(transitionsPerMillion).toBeLessThanOrEqual(200);
+    expect(eventsPerMillion).toBe(180);
     expect(eventsAtCap).toBeLessThan(25_000);
   });
 });
