@@ -1,0 +1,32 @@
+import { planStep, type PlanOutput } from '../core/workflow/steps/plan-step.js';
+import { connections } from './support/container.js';
+import { counterDelta, counterMetrics } from './support/counter-metrics.js';
+import { addCountMetrics, createHandler } from './support/create-handler.js';
+import { logger } from './support/powertools.js';
+import { scopeOfSettings } from './support/task-inputs.js';
+
+/**
+ * "Plan migration". Input: the execution input (WorkflowInput, or `{continuation}` for a
+ * continued execution), validated by the plan step. Output: `{settings, items, resumed}`.
+ * Metrics (transfers): what it finished of transfers left in flight by interrupted runs.
+ */
+export const handler = createHandler(
+  {
+    task: 'plan',
+    scope: scopeOfSettings,
+    parse: (event) => event,
+    run: async (event): Promise<PlanOutput> => {
+      const plan = await planStep(event, connections);
+      const resumed = counterDelta('transfer', plan.resumed);
+      if (plan.settings.mode === 'transfer') addCountMetrics(counterMetrics('transfer', resumed));
+      logger.info(`planned ${plan.items.length} item(s)`, {
+        dryRun: plan.settings.dryRun,
+        sets: plan.items.filter((i) => i.kind === 'set').map((i) => i.name),
+        queues: plan.items.filter((i) => i.kind === 'queue').length,
+        ...(plan.settings.mode === 'transfer' ? { resumed } : {}),
+      });
+      return plan;
+    },
+  },
+  connections,
+);

@@ -1,0 +1,111 @@
+import type { Redis } from 'ioredis';
+import { ConfigError } from '../../core/config/config-error.js';
+import { InputError } from '../../core/errors/input-error.js';
+import { connectRedis, type ConnectOptions } from '../../core/redis/connect-redis.js';
+import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
+import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
+import { envNameOf, envVariable, readConnectionEnv, type ConnectionSettings } from './connection-env.js';
+import { fetchCredentials, type RedisCredentials } from './redis-credentials.js';
+
+export interface LambdaConnectionsOptions {
+  /** Extra connect options (a private CA for rediss://, a timeout); ElastiCache needs none. */
+  readonly connect?: ConnectOptions;
+}
+
+const AUTH_REJECTED = /WRONGPASS|NOAUTH|invalid password|invalid username-password|authentication failed/i;
+
+/**
+ * The connections of a Lambda container: configured from its environment once, at cold start,
+ * and opened on first use, then kept for the following invocations. A connection that ended
+ * (ioredis gave up reconnecting) is replaced on next use. Credentials come from Secrets Manager
+ * and go straight to the client: never into the environment, a message or a log.
+ *
+ * A configuration problem does not crash the cold start (Step Functions would see an anonymous
+ * init failure): every `get` rejects with the ConfigError listing all problems, so the task
+ * fails as InvalidInputError with the full list.
+ */
+export class LambdaConnections implements ConnectionProvider {
+  private readonly open = new Map<string, { readonly promise: Promise<Connection>; connection?: Connection }>();
+  /** Connection attempts that failed, since the container started (for the metric). */
+  failedConnects = 0;
+
+  constructor(
+    private readonly settings: Readonly<Record<string, ConnectionSettings>> | ConfigError,
+    private readonly options: LambdaConnectionsOptions = {},
+  ) {}
+
+  /** The configuration problems found at cold start, if any (logged once by the container). */
+  get problems(): readonly string[] {
+    return this.settings instanceof ConfigError ? this.settings.problems : [];
+  }
+
+  get(name: string): Promise<Connection> {
+    if (this.settings instanceof ConfigError) return Promise.reject(this.settings);
+    const key = envNameOf(name);
+    const settings = this.settings[key];
+    if (!settings) {
+      const known = Object.keys(this.settings).map((n) => n.toLowerCase()).join(', ') || 'none';
+      return Promise.reject(new InputError(`No connection named "${name}" is configured for this function (configured: ${known}); set ${envVariable(name, 'URL')}`));
+    }
+    const entry = this.open.get(key);
+    if (entry && entry.connection?.redis.status !== 'end') return entry.promise;
+    entry?.connection?.redis.disconnect();
+
+    const fresh: { promise: Promise<Connection>; connection?: Connection } = { promise: this.connect(name, settings) };
+    this.open.set(key, fresh);
+    fresh.promise.then(
+      (connection) => void (fresh.connection = connection),
+      () => {
+        this.failedConnects++;
+        if (this.open.get(key) === fresh) this.open.delete(key);
+      },
+    );
+    return fresh.promise;
+  }
+
+  private async connect(name: string, settings: ConnectionSettings): Promise<Connection> {
+    const open = async (credentials: RedisCredentials | undefined) => {
+      const url = credentials ? { ...settings.url, username: credentials.username ?? settings.url.username, password: credentials.password } : settings.url;
+      return connectRedis(url, { role: name, ...this.options.connect });
+    };
+    let redis: Redis;
+    if (!settings.secretArn) {
+      redis = await open(undefined);
+    } else {
+      const credentials = await fetchCredentials(settings.secretArn, name);
+      try {
+        redis = await open(credentials);
+      } catch (error) {
+        // The secret may have been rotated since Powertools cached it: read it again, once.
+        if (!(error instanceof InputError) || !AUTH_REJECTED.test(error.message)) throw error;
+        const current = await fetchCredentials(settings.secretArn, name, true);
+        if (current.password === credentials.password && current.username === credentials.username) throw error;
+        redis = await open(current);
+      }
+    }
+    return { redis, keys: new SidekiqKeys(settings.prefix), name: settings.url.redacted };
+  }
+
+  /** Ends every connection (tests; a Lambda container just freezes with them open). */
+  async close(): Promise<void> {
+    const all = await Promise.allSettled([...this.open.values()].map((e) => e.promise));
+    for (const c of all) if (c.status === 'fulfilled') c.value.redis.disconnect();
+    this.open.clear();
+  }
+}
+
+/**
+ * The provider for a Lambda container, configured from `env` (process.env by default, read
+ * here, once). Invalid configuration gives a provider whose every `get` rejects with the
+ * ConfigError listing all problems.
+ */
+export function createLambdaConnections(env: Readonly<Record<string, string | undefined>> = process.env, options: LambdaConnectionsOptions = {}): LambdaConnections {
+  let settings: Record<string, ConnectionSettings> | ConfigError;
+  try {
+    settings = readConnectionEnv(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    settings = error;
+  }
+  return new LambdaConnections(settings, options);
+}

@@ -1,0 +1,71 @@
+import type { ConnectionProvider } from '../../core/workflow/connections.js';
+import { pageStep } from '../../core/workflow/steps/page-step.js';
+import type { WorkItem } from '../../core/workflow/work-item.js';
+import { counterDelta, counterMetrics } from './counter-metrics.js';
+import { addCountMetrics, createHandler } from './create-handler.js';
+import { MetricNames } from './metric-names.js';
+import { logger } from './powertools.js';
+import { parsePageInput, scopeOfSettings } from './task-inputs.js';
+import { pageDeadline } from './time-budget.js';
+
+export interface PageTask {
+  /** "reroute-set-page", "transfer-queue"… */
+  readonly task: string;
+  readonly mode: 'reroute' | 'transfer';
+  readonly kind: 'set' | 'queue';
+}
+
+/**
+ * A page task's handler: checks that the input is this task's (mode, kind, cursor), runs pages of
+ * the item until it is done, the time budget is spent (pageDeadline) or the run's
+ * pagesPerInvocation is reached, and returns the item with its new cursor and counters. One log
+ * line and one set of metrics per invocation, from what this invocation did (output counters −
+ * input counters).
+ */
+export function createPageHandler(task: PageTask, connections: ConnectionProvider & { readonly failedConnects: number }) {
+  return createHandler(
+    {
+      task: task.task,
+      scope: scopeOfSettings,
+      parse: (event) => parsePageInput(event, task),
+      run: async (input, context): Promise<WorkItem> => {
+        if (input.item.done) {
+          logger.info(`${task.kind} ${input.item.name} is already done: nothing to do`, { cursor: input.item.cursor });
+          return input.item;
+        }
+        const deadline = pageDeadline(context);
+        let pages = 0;
+        const item = await pageStep(input, connections, {
+          deadline,
+          onPage: (page) => {
+            pages++;
+            logger.debug('page', { page: pages, done: page.done, counters: counterDelta(task.mode, page.counters as object) });
+          },
+        });
+        const counters = counterDelta(task.mode, item.counters, input.item.counters);
+        addCountMetrics({ ...counterMetrics(task.mode, counters), [MetricNames.PagesProcessed]: pages });
+        logger.info(`${task.kind} ${item.name}: ${pages} page(s), ${item.done ? 'done' : 'to be continued'}`, {
+          pages,
+          done: item.done,
+          iteration: item.iteration,
+          cursor: item.cursor,
+          counters,
+          ...perDestination(item, input.item),
+          msLeftBeforeDeadline: deadline - Date.now(),
+        });
+        return item;
+      },
+    },
+    connections,
+  );
+}
+
+/** This invocation's moves per destination (`movedTo` / `writtenTo`): queue and set names, no jobs. */
+function perDestination(after: WorkItem, before: WorkItem): { to?: Record<string, number> } {
+  const field = 'movedTo' in after.counters ? 'movedTo' : 'writtenTo';
+  const now = (after.counters as unknown as Record<string, Record<string, number> | undefined>)[field] ?? {};
+  const then = (before.counters as unknown as Record<string, Record<string, number> | undefined>)[field] ?? {};
+  const to: Record<string, number> = {};
+  for (const [name, n] of Object.entries(now)) if (n - (then[name] ?? 0) !== 0) to[name] = n - (then[name] ?? 0);
+  return Object.keys(to).length > 0 ? { to } : {};
+}

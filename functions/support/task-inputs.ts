@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { validateConfig } from '../../core/config/validate-config.js';
+import { SORTED_SET_NAMES } from '../../core/redis/sidekiq-keys.js';
+import type { SummarizeInput } from '../../core/workflow/steps/summarize-step.js';
+import type { PageInput, RunSettings } from '../../core/workflow/work-item.js';
+import type { InvocationScope } from './create-handler.js';
+
+/**
+ * Schemas of the tasks' inputs, as the state machine passes them (the plan step's output, carried
+ * along). Objects are loose: they are our own output coming back, and a field added by core must
+ * not break a deployed function; what the step relies on is checked.
+ */
+const count = z.number().int().min(0);
+
+export const runSettingsSchema = z.looseObject({
+  runId: z.string().min(1),
+  mode: z.enum(['reroute', 'transfer']),
+  source: z.string().min(1),
+  target: z.string().min(1).optional(),
+  dryRun: z.boolean(),
+  pageSize: z.number().int().min(1),
+  rateLimit: z.number().positive().optional(),
+  unmapped: z.enum(['leave', 'quarantine']),
+  placement: z.enum(['front', 'append']),
+  pagesPerInvocation: z.number().int().min(1),
+  maxIterations: z.number().int().min(1),
+  routed: z.boolean(),
+});
+
+const workItemSchema = z.looseObject({
+  kind: z.enum(['set', 'queue']),
+  name: z.string().min(1),
+  cursor: z.unknown(),
+  done: z.boolean(),
+  iteration: count,
+  counters: z.record(z.string(), z.unknown()),
+  continues: z.string().optional(),
+});
+
+/** Cursors as each page step returns them (null: not started). */
+export const cursorSchemas = {
+  reroute: {
+    set: z.string().regex(/^\d+$/, 'must be a ZSCAN cursor').nullable(),
+    queue: z.looseObject({ limit: count, examined: count, kept: count }).nullable(),
+  },
+  transfer: {
+    set: z.looseObject({ limit: count, claimed: count }).nullable(),
+    queue: z.looseObject({ limit: count, claimed: count }).nullable(),
+  },
+} as const;
+
+const label = (path: readonly PropertyKey[]) => ['input', ...path.map(String)].join('.');
+
+/** A page task's input, checked against the task: its mode, its kind, its cursor. */
+export function parsePageInput(event: unknown, task: { readonly mode: 'reroute' | 'transfer'; readonly kind: 'set' | 'queue' }): PageInput {
+  const schema = z
+    .strictObject({ settings: runSettingsSchema, item: workItemSchema.extend({ cursor: cursorSchemas[task.mode][task.kind] }) })
+    .superRefine(({ settings, item }, ctx) => {
+      if (settings.mode !== task.mode) ctx.addIssue({ code: 'custom', path: ['settings', 'mode'], message: `is "${settings.mode}", but this function ${describe(task)}` });
+      if (item.kind !== task.kind) ctx.addIssue({ code: 'custom', path: ['item', 'kind'], message: `is "${item.kind}", but this function ${describe(task)}` });
+      if (item.kind === 'set' && !(SORTED_SET_NAMES as readonly string[]).includes(item.name)) {
+        ctx.addIssue({ code: 'custom', path: ['item', 'name'], message: `must be one of ${SORTED_SET_NAMES.join(', ')}` });
+      }
+      if (settings.mode === 'transfer' && settings.target === undefined) ctx.addIssue({ code: 'custom', path: ['settings', 'target'], message: 'a transfer needs a target connection' });
+    });
+  return validateConfig(schema, event, label) as unknown as PageInput;
+}
+
+function describe(task: { readonly mode: string; readonly kind: string }): string {
+  return `${task.mode === 'reroute' ? 're-routes' : 'transfers'} ${task.kind === 'set' ? 'sorted sets' : 'queues'}`;
+}
+
+const itemResultSchema = z.looseObject({
+  kind: z.enum(['set', 'queue']),
+  name: z.string().min(1),
+  counters: z.record(z.string(), z.unknown()).optional(),
+  done: z.boolean().optional(),
+  continuedIn: z.string().optional(),
+  error: z.looseObject({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
+});
+
+export function parseSummarizeInput(event: unknown): SummarizeInput {
+  const schema = z.strictObject({
+    settings: runSettingsSchema,
+    results: z.array(itemResultSchema),
+    resumed: z.record(z.string(), z.unknown()).optional(),
+  });
+  return validateConfig(schema, event, label) as unknown as SummarizeInput;
+}
+
+export function parseReleaseLockInput(event: unknown): { readonly settings: RunSettings } {
+  return validateConfig(z.strictObject({ settings: runSettingsSchema }), event, label) as unknown as { settings: RunSettings };
+}
+
+/** The scope of any task whose event carries `settings` (and maybe `item`), read without trusting it. */
+export function scopeOfSettings(event: unknown): InvocationScope {
+  const e = asRecord(event);
+  const settings = asRecord(e?.['settings'] ?? asRecord(e?.['continuation'])?.['settings']);
+  const item = asRecord(e?.['item'] ?? asRecord(e?.['continuation'])?.['item']);
+  return {
+    runId: str(settings?.['runId'] ?? e?.['runId']),
+    mode: str(settings?.['mode'] ?? e?.['mode']),
+    itemKind: str(item?.['kind']),
+    itemName: str(item?.['name']),
+  };
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}

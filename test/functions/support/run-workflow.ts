@@ -1,0 +1,45 @@
+import type { Context } from 'aws-lambda';
+import type { PlanOutput } from '../../../core/workflow/steps/plan-step.js';
+import type { RunSummary } from '../../../core/workflow/steps/summarize-step.js';
+import type { ItemResult, RunSettings, WorkItem } from '../../../core/workflow/work-item.js';
+import { fakeContext } from './lambda-harness.js';
+import type { LoadedHandlers } from './load-handlers.js';
+
+/** Through JSON, as Step Functions carries every state between tasks. */
+export const viaJson = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+/** The page handler the state machine's Choice picks for an item. */
+export function pageHandlerFor(h: LoadedHandlers, settings: RunSettings, item: WorkItem): LoadedHandlers['plan'] {
+  if (settings.mode === 'reroute') return item.kind === 'set' ? h.rerouteSetPage : h.rerouteQueueSlice;
+  return item.kind === 'set' ? h.transferSet : h.transferQueue;
+}
+
+export interface WorkflowRun {
+  readonly plan: PlanOutput;
+  readonly results: ItemResult[];
+  readonly summary: RunSummary;
+  /** Page invocations per item, in plan order. */
+  readonly invocations: number[];
+}
+
+/**
+ * What the state machine does, through the exported handlers: plan, then per item page
+ * invocations until it is done, then summarize. Every state goes through JSON.
+ */
+export async function runWorkflow(h: LoadedHandlers, input: unknown, context: () => Context = () => fakeContext()): Promise<WorkflowRun> {
+  const plan = viaJson((await h.plan(viaJson(input), context())) as PlanOutput);
+  const results: ItemResult[] = [];
+  const invocations: number[] = [];
+  for (const start of plan.items) {
+    let item = start;
+    let n = 0;
+    while (!item.done) {
+      if (++n > 1_000) throw new Error(`${item.kind} ${item.name} is not done after 1000 invocations`);
+      item = viaJson((await pageHandlerFor(h, plan.settings, item)(viaJson({ settings: plan.settings, item }), context())) as WorkItem);
+    }
+    invocations.push(n);
+    results.push({ kind: item.kind, name: item.name, counters: item.counters, done: true });
+  }
+  const summary = viaJson((await h.summarize(viaJson({ settings: plan.settings, resumed: plan.resumed, results }), context())) as RunSummary);
+  return { plan, results, summary, invocations };
+}

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../core/config/config-error.js';
+import { InputError } from '../../core/errors/input-error.js';
+import { RetryableError } from '../../core/errors/sidekiq-migrate-error.js';
+import { RedisCommandError } from '../../core/redis/redis-errors.js';
+import { describeError, RETRYABLE_TASK_ERRORS, TaskError, TaskErrorNames, toTaskError } from '../../functions/support/task-error.js';
+import { SecretAccessError, SecretUnavailableError } from '../../functions/support/redis-credentials.js';
+import { pageDeadline, SAFETY_MARGIN_MS } from '../../functions/support/time-budget.js';
+
+describe('toTaskError', () => {
+  it('names the three outcomes Step Functions tells apart, and retries only one', () => {
+    expect(TaskErrorNames).toEqual({ invalidInput: 'InvalidInputError', retryable: 'RetryableError', fatal: 'FatalError' });
+    expect(RETRYABLE_TASK_ERRORS).toEqual(['RetryableError']);
+  });
+
+  it.each([
+    [new InputError('--catalog: no such file'), 'InvalidInputError'],
+    [new ConfigError(['input.mode: bad']), 'InvalidInputError'],
+    [new RetryableError('failover'), 'RetryableError'],
+    [new SecretUnavailableError('throttled'), 'RetryableError'],
+    [new RedisCommandError('WRONGTYPE'), 'FatalError'],
+    [new SecretAccessError('AccessDenied'), 'FatalError'],
+  ])('%s → %s, with the same message and the original as cause', (error, name) => {
+    const mapped = toTaskError(error, 'plan');
+
+    expect(mapped).toBeInstanceOf(TaskError);
+    expect(mapped).toMatchObject({ name, message: error.message, cause: error, retryable: name === 'RetryableError' });
+  });
+
+  it('treats an unclassified transient Redis failure as retryable, anything else unknown as fatal', () => {
+    const closed = Object.assign(new Error('Connection is closed.'), {});
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    const bug = new TypeError("Cannot read properties of undefined (reading 'cursor')");
+
+    expect(toTaskError(closed, 'transfer-queue')).toMatchObject({ name: 'RetryableError', cause: closed });
+    expect(toTaskError(reset, 'transfer-queue')).toMatchObject({ name: 'RetryableError', cause: reset });
+    expect(toTaskError(bug, 'transfer-queue')).toMatchObject({ name: 'FatalError', message: `Unexpected TypeError in transfer-queue: ${bug.message}`, cause: bug });
+    expect(toTaskError('a string', 'plan')).toMatchObject({ name: 'FatalError', message: 'Unexpected Error in plan: a string' });
+  });
+
+  it('leaves a TaskError as it is', () => {
+    const error = new TaskError('FatalError', 'already mapped', { cause: undefined });
+    expect(toTaskError(error, 'plan')).toBe(error);
+  });
+});
+
+describe('describeError', () => {
+  it("keeps names and messages along the cause chain, never the causes' properties", () => {
+    // ioredis attaches the failed command, with its arguments, to its errors.
+    const reply = Object.assign(new Error('WRONGPASS invalid username-password pair'), { name: 'ReplyError', command: { name: 'auth', args: ['hunter2'] } });
+    const error = toTaskError(new InputError('source redis://h:6379: authentication failed', { cause: reply }), 'plan');
+
+    const described = describeError(error);
+
+    expect(described).toEqual({
+      name: 'InvalidInputError',
+      message: 'source redis://h:6379: authentication failed',
+      causes: [
+        { name: 'InputError', message: 'source redis://h:6379: authentication failed' },
+        { name: 'ReplyError', message: 'WRONGPASS invalid username-password pair' },
+      ],
+    });
+    expect(JSON.stringify(described)).not.toContain('hunter2');
+  });
+});
+
+describe('pageDeadline', () => {
+  const context = (remaining: number) => ({ getRemainingTimeInMillis: () => remaining });
+
+  it('keeps the safety margin back from a long budget, and half of a short one', () => {
+    expect(SAFETY_MARGIN_MS).toBe(10_000);
+    expect(pageDeadline(context(900_000), 1_000)).toBe(1_000 + 890_000);
+    expect(pageDeadline(context(20_000), 1_000)).toBe(1_000 + 10_000);
+    expect(pageDeadline(context(4_000), 1_000)).toBe(1_000 + 2_000);
+    expect(pageDeadline(context(0), 1_000)).toBe(1_000);
+  });
+});
