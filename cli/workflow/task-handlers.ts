@@ -1,36 +1,38 @@
-import { InputError } from '../../core/errors/input-error.js';
 import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import { pageStep } from '../../core/workflow/steps/page-step.js';
 import { planStep } from '../../core/workflow/steps/plan-step.js';
 import { releaseLockStep, summarizeStep } from '../../core/workflow/steps/summarize-step.js';
+import { toTaskError } from '../../functions/support/task-error.js';
+import { parsePageInput, parseReleaseLockInput, parseSummarizeInput } from '../../functions/support/task-inputs.js';
 import type { LocalHandlers } from '../../infra/local/run-workflow-locally.js';
 
 /** How long one local page task may run before it returns its cursor (like a Lambda's budget). */
 const LOCAL_PAGE_BUDGET_MS = 60_000;
 
 /**
- * The task handlers of a local run: the workflow's core steps, with errors named as the Lambda
- * handlers name them, so that the state machine's Retry and Catch behave as in AWS.
+ * The task handlers of a local run: what each Lambda handler (functions/*.ts) does — the same
+ * input validation, the same core step, the same error names for Retry and Catch — without the
+ * Lambda shell (middy, Powertools logs, EMF metrics, tracing), which is per process and would
+ * mix up the concurrent Map iterations of a local run, and would print JSON logs at a terminal.
  */
 export function localTaskHandlers(connections: ConnectionProvider): LocalHandlers {
-  const page = (input: unknown) => named(pageStep(input as never, connections, { deadline: Date.now() + LOCAL_PAGE_BUDGET_MS }));
+  const page = (task: string, mode: 'reroute' | 'transfer', kind: 'set' | 'queue') => (input: unknown) =>
+    asTask(task, () => pageStep(parsePageInput(input, { mode, kind }), connections, { deadline: Date.now() + LOCAL_PAGE_BUDGET_MS }));
   return {
-    plan: (input) => named(planStep(input, connections)),
-    rerouteSetPage: page,
-    rerouteQueueSlice: page,
-    transferSet: page,
-    transferQueue: page,
-    summarize: (input) => named(summarizeStep(input as never, connections)),
-    releaseLock: (input) => named(releaseLockStep(input as never, connections)),
+    plan: (input) => asTask('plan', () => planStep(input, connections)),
+    rerouteSetPage: page('reroute-set-page', 'reroute', 'set'),
+    rerouteQueueSlice: page('reroute-queue-slice', 'reroute', 'queue'),
+    transferSet: page('transfer-set', 'transfer', 'set'),
+    transferQueue: page('transfer-queue', 'transfer', 'queue'),
+    summarize: (input) => asTask('summarize', () => summarizeStep(parseSummarizeInput(input), connections)),
+    releaseLock: (input) => asTask('release-lock', () => releaseLockStep(parseReleaseLockInput(input), connections)),
   };
 }
 
-async function named<T>(work: Promise<T>): Promise<T> {
+async function asTask<T>(task: string, work: () => Promise<T>): Promise<T> {
   try {
-    return await work;
+    return await work();
   } catch (error) {
-    const e = error as Error & { retryable?: boolean };
-    e.name = error instanceof InputError ? 'InvalidInputError' : e.retryable ? 'RetryableError' : 'FatalError';
-    throw e;
+    throw toTaskError(error, task);
   }
 }

@@ -100,15 +100,24 @@ describe('the state machine, run locally against real Redis', () => {
     let pages = 0;
     let retries = 0;
     const frozen: Promise<void>[] = [];
+    const handlers = localTaskHandlers(connections);
+    // The second page task freezes the server (SIGSTOP) just before it runs: deterministic, where
+    // reacting to the asynchronous event stream could come after a fast run had ended.
+    const freezingHandlers = {
+      ...handlers,
+      rerouteQueueSlice: (input: unknown) => {
+        if (++pages === 2) {
+          process.kill(redis.pids().source, 'SIGSTOP');
+          frozen.push(new Promise((resolve) => setTimeout(() => resolve(void process.kill(redis.pids().source, 'SIGCONT')), 1_500)));
+        }
+        return handlers.rerouteQueueSlice(input);
+      },
+    };
     const onEvent = (_arn: string, e: LocalEvent) => {
       if (e.type === 'StateRetried') retries++;
-      if (e.type === 'StateEntered' && e.state?.name === StateNames.rerouteQueue && ++pages === 2) {
-        process.kill(redis.pids().source, 'SIGSTOP');
-        frozen.push(new Promise((resolve) => setTimeout(() => resolve(process.kill(redis.pids().source, 'SIGCONT') as unknown as void), 1_500)));
-      }
     };
 
-    const executions = await runWorkflowLocally(reroute({ pagesPerInvocation: 1 }), localTaskHandlers(connections), { onEvent, retryIntervalMs: 1_000 });
+    const executions = await runWorkflowLocally(reroute({ pagesPerInvocation: 1 }), freezingHandlers, { onEvent, retryIntervalMs: 1_000 });
     await Promise.all(frozen);
 
     const summary = executions[0]!.output as RunSummary;

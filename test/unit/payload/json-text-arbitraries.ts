@@ -79,8 +79,15 @@ const { value: valueText } = fc.letrec<{ value: string; array: string; object: s
     ']',
     fc.array(fc.tuple(whitespace, tie('value'), whitespace).map((p) => p.join('')), { maxLength: 4 }),
   ),
-  object: container('{', '}', fc.array(member(keyText, tie('value')), { maxLength: 4 })),
+  // Unique keys per object, as Ruby writes them (a Hash cannot hold a key twice); the scanner
+  // rightly refuses duplicates of the keys it reads, which inspect-job.test.ts covers.
+  object: container('{', '}', fc.uniqueArray(member(keyText, tie('value')), { maxLength: 4, selector: decodedKeyOf })),
 }));
+
+/** The decoded key of a member's text (`  "qu\u0065ue" : 1` → `queue`). */
+function decodedKeyOf(memberText: string): string {
+  return JSON.parse(/^\s*("(?:[^"\\]|\\.)*")/.exec(memberText)![1]!) as string;
+}
 
 /** Any JSON value as text, with whitespace and escapes anywhere. */
 export const jsonValueText = valueText;
