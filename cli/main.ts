@@ -4,6 +4,7 @@ import { SidekiqMigrateError } from '../core/errors/sidekiq-migrate-error.js';
 import type { CliContext } from './cli-context.js';
 import { processIo, type CliIo } from './cli-io.js';
 import { registerDemoCommand } from './commands/demo-command.js';
+import { registerDrainCheckCommand } from './commands/drain-check-command.js';
 import { registerMatchCommand } from './commands/match-command.js';
 import { registerMoveCommand } from './commands/move-command.js';
 import { registerRoutesCommand } from './commands/routes-command.js';
@@ -27,6 +28,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRunCommand(program, ctx);
   registerMoveCommand(program, ctx);
   registerDemoCommand(program, ctx);
+  registerDrainCheckCommand(program, ctx);
   // Subcommands inherit the error and output handling.
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
   return program;

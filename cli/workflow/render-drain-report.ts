@@ -1,0 +1,32 @@
+import type { DrainReport } from '../../core/drain/drain-report.js';
+
+const age = (seconds: number | null) =>
+  seconds === null ? '-' : seconds < 120 ? `${Math.round(seconds)} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`;
+
+/** The human view of a drain check: the verdict first, then what it rests on. */
+export function renderDrainReport(report: DrainReport): string {
+  const v = report.verdict;
+  const rate = v.ratePerSecond === undefined ? '' : `, ${v.ratePerSecond.toFixed(1)} jobs/s`;
+  const eta = v.etaSeconds === undefined ? '' : `, empty in about ${age(v.etaSeconds)}`;
+  const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${report.remaining} job(s) left${rate}${eta}`];
+  for (const reason of v.reasons) lines.push(`  - ${reason}`);
+  lines.push('', `Sidekiq processes: ${report.processes.live} live, ${report.processes.quiet} quiet, ${report.processes.stale} gone or stale`);
+  if (report.queues.length > 0) {
+    const width = Math.max(5, ...report.queues.map((q) => q.queue.length));
+    lines.push('', `${'Queue'.padEnd(width)}  ${'depth'.padStart(8)}  ${'oldest'.padStart(8)}  listeners`);
+    for (const q of report.queues) {
+      const arrivals = q.arrivedSinceLastCheck ? `  (${q.arrivedSinceLastCheck} arrived since last check)` : '';
+      lines.push(`${q.queue.padEnd(width)}  ${String(q.depth).padStart(8)}  ${age(q.oldestAgeSeconds).padStart(8)}  ${q.listeners === 0 ? 'NONE' : q.listeners}${arrivals}`);
+    }
+  }
+  lines.push('');
+  for (const [name, s] of Object.entries(report.sets)) {
+    const est = s.orphanedEstimated ? ' (estimated)' : '';
+    lines.push(`${name.padEnd(9)} ${String(s.total).padStart(8)} total, ${s.dueWithinHour} due within the hour, ${s.orphaned} for queues nobody fetches${est}`);
+  }
+  if (report.inflight.length > 0) {
+    lines.push('', 'In flight from interrupted transfers (run the transfer again):');
+    for (const l of report.inflight) lines.push(`  ${l.sourceKey}: ${l.size} job(s), run ${l.runId}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,75 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.js';
+import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
+import { bufferIo } from '../support/buffer-io.js';
+import { privateRedis } from '../support/private-redis.js';
+import { heartbeat } from '../support/sidekiq-heartbeat.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+const server = privateRedis();
+const dir = mkdtempSync(join(tmpdir(), 'drain-cli-'));
+const keys = new SidekiqKeys('');
+const now = () => Date.now() / 1000;
+
+const cli = async (...args: string[]) => {
+  const io = bufferIo();
+  const code = await main(['node', 'sidekiq-migrate', 'drain-check', '--redis', server.url(), ...args], io);
+  return { code, stdout: io.stdout(), stderr: io.stderr() };
+};
+
+describe('sidekiq-migrate drain-check', () => {
+  it('says drained and exits 0 on an empty Redis', async () => {
+    const { code, stdout } = await cli();
+
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: DRAINED — 0 job\(s\) left$/m);
+  });
+
+  it('exits 3 when jobs wait on a queue nobody listens to, naming it', async () => {
+    const redis = server.client();
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['new'], { beatAt: now() });
+    await redis.lpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', extra: `"enqueued_at":${now() - 90}` }));
+
+    const { code, stdout } = await cli();
+
+    expect(code).toBe(3);
+    expect(stdout).toMatch(/STUCK — 1 job\(s\) left/);
+    expect(stdout).toContain('queues nobody listens to: old');
+    expect(stdout).toMatch(/^old +1 +\d+ s +NONE$/m);
+    expect(stdout).toContain('Sidekiq processes: 1 live, 0 quiet, 0 gone or stale');
+  });
+
+  it('chains checks with --save and --previous: rate and estimate', async () => {
+    const redis = server.client();
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['default'], { beatAt: now() });
+    for (let i = 0; i < 20; i++) await redis.lpush('queue:default', sidekiqPayload({ className: 'A', queue: 'default' }));
+    const saved = join(dir, 'check.json');
+    await cli('--save', saved);
+    // Pretend the first check was 10 s ago, and 10 jobs ran since.
+    const first = JSON.parse(readFileSync(saved, 'utf8'));
+    writeFileSync(saved, JSON.stringify({ ...first, checkedAt: first.checkedAt - 10 }));
+    await redis.ltrim('queue:default', 0, 9);
+
+    const { code, stdout } = await cli('--previous', saved, '--json');
+
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.verdict.state).toBe('draining');
+    expect(report.verdict.ratePerSecond).toBeCloseTo(1, 0);
+    expect(report.verdict.etaSeconds).toBeGreaterThan(5);
+  });
+
+  it('exits 2 on a --previous file that is not a drain report', async () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{"hello": 1}');
+
+    const { code, stdout, stderr } = await cli('--previous', bad);
+
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('not a drain report');
+  });
+});
