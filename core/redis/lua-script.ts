@@ -14,6 +14,9 @@ export interface LuaCall {
  * reply). Calls go out as EVALSHA, many in one pipeline; when the server does not know the script
  * (first use, restart, SCRIPT FLUSH, failover) every call fails with NOSCRIPT without running, so
  * the script is loaded once and exactly those calls are sent again.
+ *
+ * Replies come back as Buffers (integers stay numbers): a script may return job payloads, which
+ * are bytes and must never go through a UTF-8 decode.
  */
 export class LuaScript {
   readonly source: string;
@@ -29,8 +32,9 @@ export class LuaScript {
     const replies: unknown[] = new Array(calls.length);
     let pending = calls.map((_, i) => i);
     for (let attempt = 0; pending.length > 0; attempt++) {
-      const pipeline = redis.pipeline();
-      for (const i of pending) pipeline.evalsha(this.sha, calls[i]!.keys.length, ...calls[i]!.keys, ...calls[i]!.args);
+      // ioredis has evalshaBuffer on pipelines at run time, but not in its type definitions.
+      const pipeline = redis.pipeline() as ReturnType<Redis['pipeline']> & { evalshaBuffer(sha: string, numkeys: number, ...args: LuaArg[]): unknown };
+      for (const i of pending) pipeline.evalshaBuffer(this.sha, calls[i]!.keys.length, ...calls[i]!.keys, ...calls[i]!.args);
       const results = (await pipeline.exec()) ?? [];
       const missing: number[] = [];
       results.forEach(([error, reply], n) => {

@@ -54,14 +54,14 @@ export class RunLock {
   static async acquire(redis: Redis, prefix: string, holder: Omit<LockHolder, 'host' | 'pid' | 'startedAt'> & Partial<LockHolder>, ttlMs: number, where: string): Promise<RunLock> {
     const record: LockHolder = { host: hostname(), pid: process.pid, startedAt: new Date().toISOString(), ...holder };
     const key = runLockKey(prefix);
-    let reply: [number, string?, number?];
+    let reply: [number, Buffer?, number?];
     try {
       reply = (await acquireScript.run(redis, { keys: [key], args: [record.runId, JSON.stringify(record), ttlMs] })) as typeof reply;
     } catch (error) {
       throw classifyRedisError(error, `Taking the run lock on ${where}`);
     }
     if (reply[0] !== 1) {
-      let current: LockHolder | string = reply[1] ?? '';
+      let current: LockHolder | string = String(reply[1] ?? '');
       try {
         current = JSON.parse(current) as LockHolder;
       } catch {

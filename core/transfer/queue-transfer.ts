@@ -60,7 +60,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     const [claimed, ...held] = (await claimQueueJobs.run(source, { keys: [sourceKey, inflight], args: [want, placement === 'front' ? 'newest' : 'oldest'] })) as [number, ...Buffer[]];
     counters.claimed = claimed;
     counters.resumed = held.length - claimed;
-    const carried = held.map((job) => carry(Buffer.from(job)));
+    const carried = held.map(carry);
     tallyCarried(counters, carried);
     const ledger = ledgerKey(request.targetKeys.prefix, request.runId, `queue:${queue}`);
     const ttl = request.ledgerTtlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS;

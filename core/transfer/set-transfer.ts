@@ -52,8 +52,8 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
     counters.resumed = flat.length / 2 - claimed;
     const entries = [];
     for (let i = 0; i < flat.length; i += 2) {
-      const carried = carry(Buffer.from(flat[i]!));
-      entries.push({ ...carried, score: Buffer.from(flat[i + 1]!).toString('latin1') });
+      const carried = carry(flat[i]!);
+      entries.push({ ...carried, score: flat[i + 1]!.toString('latin1') });
     }
     tallyCarried(counters, entries);
     const ledger = ledgerKey(request.targetKeys.prefix, request.runId, set);

@@ -90,6 +90,17 @@ describe('transferring to a new Redis', () => {
     expect(await source.zcard('retry')).toBe(7);
   });
 
+  it('carries payloads that are not valid UTF-8 byte for byte', async () => {
+    const latin1 = Buffer.from([0x7b, 0x22, 0x63, 0x22, 0x3a, 0x22, 0xe9, 0x22, 0x7d]); // {"c":"\xe9"}
+    await redis.source().lpush('queue:default', latin1);
+    await redis.source().zadd('retry', '12.5', latin1);
+
+    await runTransfer(request());
+
+    expect(await redis.target().lrangeBuffer('queue:default', 0, -1)).toEqual([latin1]);
+    expect(await redis.target().zrangeBuffer('retry', 0, '-1')).toEqual([latin1]);
+  });
+
   it('re-routes on the way when asked (renames)', async () => {
     const queued = job(1, 'old');
     const scheduled = job(2, 'old');
