@@ -1,0 +1,149 @@
+import { Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+
+/**
+ * One Redis the Lambdas work on, as the deployment sees it: where it is, how the functions'
+ * security group may reach it, and where its credentials are. Never a password: the functions get
+ * the secret's ARN and read it from Secrets Manager.
+ */
+export interface RedisEndpoint {
+  /** Host name (a token for a cache this stack creates). */
+  readonly host: string;
+  readonly port: number;
+  /** rediss:// (TLS in transit). */
+  readonly tls: boolean;
+  readonly db?: number;
+  /** An ACL user named in the URL (its password is in the secret). */
+  readonly username?: string;
+  /** Sidekiq key prefix (redis-namespace), e.g. "resque:gitlab:". */
+  readonly prefix?: string;
+  /** The AUTH token, or `{"username","password"}` of an ACL user. */
+  readonly secret?: secretsmanager.ISecret;
+  /** The customer-managed key the secret is encrypted with, if not the AWS-managed one. */
+  readonly secretKey?: kms.IKey;
+  /**
+   * How the functions reach it: through its security group (an ElastiCache cache; ingress from
+   * the functions' group is added when the group is mutable), or to an address range (a
+   * self-managed or Redis Enterprise endpoint reachable from the VPC).
+   */
+  readonly peer: { readonly securityGroup: ec2.ISecurityGroup } | { readonly cidr: string };
+  /** For messages and rule descriptions: "source (ElastiCache valkey)". */
+  readonly description: string;
+}
+
+export interface ExistingElastiCacheProps {
+  /** The replication group's primary endpoint address (never the reader or configuration endpoint). */
+  readonly primaryEndpoint: string;
+  readonly port?: number;
+  readonly securityGroupId: string;
+  readonly engine: 'redis' | 'valkey';
+  /** Cluster mode: only "disabled" is supported; anything else is refused at synth time. */
+  readonly clusterMode?: 'disabled' | 'enabled';
+  /** Add an ingress rule from the functions to the cache's group (default true). */
+  readonly manageIngress?: boolean;
+  readonly tls?: boolean;
+  readonly db?: number;
+  readonly username?: string;
+  readonly prefix?: string;
+  readonly secretArn?: string;
+  readonly secretKeyArn?: string;
+}
+
+export interface ExternalRedisProps {
+  /** A self-managed or Redis Enterprise endpoint, reachable from the VPC (peering, VPN, PrivateLink). */
+  readonly host: string;
+  readonly port: number;
+  /** The address range the endpoint is in: the functions may reach only this range, only on `port`. */
+  readonly cidr: string;
+  readonly clusterMode?: 'disabled' | 'enabled';
+  readonly tls?: boolean;
+  readonly db?: number;
+  readonly username?: string;
+  readonly prefix?: string;
+  readonly secretArn?: string;
+  readonly secretKeyArn?: string;
+}
+
+/** Why a host cannot be migrated from or to, when its name alone says so (ElastiCache's naming); undefined otherwise. */
+export function clusterModeProblem(host: string): string | undefined {
+  if (Token.isUnresolved(host)) return undefined;
+  const name = host.toLowerCase();
+  const unsupported = 'sidekiq-migrate supports only a non-clustered primary (Sidekiq does not support Redis Cluster either): use a replication group with cluster mode disabled, and its primary endpoint';
+  if (/\.clustercfg\./.test(name)) return `${host} is a cluster-mode configuration endpoint (Redis Cluster); ${unsupported}`;
+  if (/\.serverless\./.test(name)) return `${host} is an ElastiCache Serverless endpoint, which is always cluster mode; ${unsupported}`;
+  if (/^replica\./.test(name) || /-ro\.[a-z0-9]+\.ng\./.test(name)) return `${host} is a reader endpoint (read-only replicas); migrations write, so give the primary endpoint`;
+  return undefined;
+}
+
+/** Throws the cluster-mode problem of an endpoint, if its configuration shows one. */
+export function refuseClusterMode(what: string, host: string, clusterMode: string | undefined): void {
+  if (clusterMode !== undefined && clusterMode !== 'disabled') {
+    throw new Error(`${what}: cluster mode "${clusterMode}" is not supported: sidekiq-migrate supports only a non-clustered primary (Sidekiq does not support Redis Cluster either)`);
+  }
+  const problem = clusterModeProblem(host);
+  if (problem) throw new Error(`${what}: ${problem}`);
+}
+
+function importSecret(scope: Construct, id: string, arn: string | undefined): secretsmanager.ISecret | undefined {
+  if (arn === undefined) return undefined;
+  // A complete ARN ends in the 6-character suffix Secrets Manager adds; a partial one does not.
+  return /-[A-Za-z0-9]{6}$/.test(arn)
+    ? secretsmanager.Secret.fromSecretCompleteArn(scope, `${id}Secret`, arn)
+    : secretsmanager.Secret.fromSecretPartialArn(scope, `${id}Secret`, arn);
+}
+
+function importKey(scope: Construct, id: string, arn: string | undefined): kms.IKey | undefined {
+  return arn === undefined ? undefined : kms.Key.fromKeyArn(scope, `${id}SecretKey`, arn);
+}
+
+/**
+ * An existing ElastiCache replication group (Redis OSS or Valkey, cluster mode disabled). Refuses,
+ * with the reason, a configuration or serverless endpoint, a reader endpoint, or cluster mode.
+ */
+export function existingElastiCache(scope: Construct, id: string, props: ExistingElastiCacheProps): RedisEndpoint {
+  refuseClusterMode(id, props.primaryEndpoint, props.clusterMode);
+  const securityGroup = ec2.SecurityGroup.fromSecurityGroupId(scope, `${id}CacheSecurityGroup`, props.securityGroupId, { mutable: props.manageIngress ?? true });
+  const secret = importSecret(scope, id, props.secretArn);
+  const secretKey = importKey(scope, id, props.secretKeyArn);
+  return {
+    host: props.primaryEndpoint,
+    port: props.port ?? 6379,
+    tls: props.tls ?? true,
+    ...(props.db !== undefined ? { db: props.db } : {}),
+    ...(props.username !== undefined ? { username: props.username } : {}),
+    ...(props.prefix !== undefined ? { prefix: props.prefix } : {}),
+    ...(secret ? { secret } : {}),
+    ...(secretKey ? { secretKey } : {}),
+    peer: { securityGroup },
+    description: `${id} (ElastiCache ${props.engine})`,
+  };
+}
+
+/** A self-managed or Redis Enterprise endpoint reachable from the VPC. */
+export function externalRedis(scope: Construct, id: string, props: ExternalRedisProps): RedisEndpoint {
+  refuseClusterMode(id, props.host, props.clusterMode);
+  const secret = importSecret(scope, id, props.secretArn);
+  const secretKey = importKey(scope, id, props.secretKeyArn);
+  return {
+    host: props.host,
+    port: props.port,
+    tls: props.tls ?? true,
+    ...(props.db !== undefined ? { db: props.db } : {}),
+    ...(props.username !== undefined ? { username: props.username } : {}),
+    ...(props.prefix !== undefined ? { prefix: props.prefix } : {}),
+    ...(secret ? { secret } : {}),
+    ...(secretKey ? { secretKey } : {}),
+    peer: { cidr: props.cidr },
+    description: `${id} (${props.host})`,
+  };
+}
+
+/** The URL the functions get: scheme, user, host, port and db; never a password. */
+export function redisUrlOf(endpoint: RedisEndpoint): string {
+  const user = endpoint.username !== undefined ? `${encodeURIComponent(endpoint.username)}@` : '';
+  const db = endpoint.db ? `/${endpoint.db}` : '';
+  return `${endpoint.tls ? 'rediss' : 'redis'}://${user}${endpoint.host}:${endpoint.port}${db}`;
+}

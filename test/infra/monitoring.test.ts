@@ -1,0 +1,205 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { workflowInputSchema } from '../../core/workflow/workflow-input.js';
+import { RerouteCounterMetrics, TransferCounterMetrics } from '../../functions/support/counter-metrics.js';
+import { DrainStateValues, METRIC_NAMESPACE, MetricModes, MetricNames, SERVICE_NAME } from '../../functions/support/metric-names.js';
+import { cdkJsonConfig, exampleConfig, flatten, logicalId, resources, synthesize, type Synthesized } from './support/stacks.js';
+
+const trial = synthesize(cdkJsonConfig());
+const pinned = synthesize(exampleConfig('trial-pinned'));
+const enterprise = synthesize(exampleConfig('enterprise-to-elasticache'));
+
+const ref = (s: Synthesized, construct: { node: { defaultChild?: unknown } }) => ({ Ref: logicalId(construct, s.stack) });
+const arn = (s: Synthesized, construct: { node: { defaultChild?: unknown } }) => ({ 'Fn::GetAtt': [logicalId(construct, s.stack), 'Arn'] });
+// CloudFormation gets the dimensions sorted by name.
+const handlerDimensions = (mode: string) => [
+  { Name: 'mode', Value: mode },
+  { Name: 'service', Value: SERVICE_NAME },
+];
+
+describe('scheduled drain checks and sweeps (EventBridge Scheduler)', () => {
+  it('runs the drain check on the configured rate, on the configured connection', () => {
+    const drain = trial.stack.migration.functions.functions.drainCheck;
+    trial.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: 'sidekiq-migrate-trial-drain-check',
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      Target: { Arn: arn(trial, drain), Input: JSON.stringify({ connection: 'source' }), RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 } },
+    });
+    pinned.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Target: Match.objectLike({ Input: JSON.stringify({ connection: 'source', retiredQueues: ['mailers', 'default'] }) }),
+    });
+    enterprise.template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(10 minutes)' });
+  });
+
+  it('starts a sweep execution on its rate, with a run id per scheduled invocation and an input the plan step accepts', () => {
+    const [sweep] = Object.values(resources(pinned.template, 'AWS::Scheduler::Schedule')).filter((r) => r.Properties['Name'] === 'sidekiq-migrate-trial-pinned-sweep');
+    const target = sweep!.Properties['Target'] as { Arn: unknown; Input: string };
+    expect(sweep!.Properties['ScheduleExpression']).toBe('rate(30 minutes)');
+    expect(target.Arn).toEqual(ref(pinned, pinned.stack.migration.stateMachine));
+    const input = JSON.parse(target.Input) as Record<string, unknown>;
+    expect(input['runId']).toBe('sweep-<aws.scheduler.execution-id>');
+    // The scheduler fills in its execution id (e.g. d32c5kddcf5bb8c3): the plan step's schema must accept the result.
+    expect(workflowInputSchema.safeParse({ ...input, runId: 'sweep-d32c5kddcf5bb8c3' }).success).toBe(true);
+  });
+
+  it('lets the schedules only invoke the drain check and start the state machine', () => {
+    const role = logicalId(pinned.stack.migration.schedules.node.findChild('Role') as never, pinned.stack).replace(/[0-9A-F]{8}$/, '');
+    const statements = Object.entries(resources(pinned.template, 'AWS::IAM::Policy'))
+      .filter(([id]) => id.startsWith(role))
+      .flatMap(([, p]) => (p.Properties['PolicyDocument'] as { Statement: { Action: string; Resource: unknown }[] }).Statement);
+    const drain = `<${logicalId(pinned.stack.migration.functions.functions.drainCheck, pinned.stack)}.Arn>`;
+    expect(statements.map((s) => [s.Action, [s.Resource].flat().map(flatten)])).toEqual([
+      ['lambda:InvokeFunction', [drain, `${drain}:*`]],
+      ['states:StartExecution', [`<Ref:${logicalId(pinned.stack.migration.stateMachine, pinned.stack)}>`]],
+    ]);
+  });
+
+  it('keeps a disabled drain check’s schedule, off, and raises no drain alarms', () => {
+    const off = synthesize({ ...cdkJsonConfig(), drainCheck: { enabled: false } });
+    off.template.hasResourceProperties('AWS::Scheduler::Schedule', { State: 'DISABLED' });
+    const names = Object.values(resources(off.template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties['AlarmName']);
+    expect(names.filter((n) => /orphans|drain-stuck|drained/.test(String(n)))).toEqual([]);
+  });
+});
+
+describe('alarms, each notifying the topic', () => {
+  const topic = ref(trial, trial.stack.migration.topic);
+  const alarms = Object.values(resources(trial.template, 'AWS::CloudWatch::Alarm'));
+
+  it('notify the topic, and nothing else, on ALARM', () => {
+    expect(alarms).toHaveLength(1 + 8 + 3);
+    for (const a of alarms) expect(a.Properties['AlarmActions'], String(a.Properties['AlarmName'])).toEqual([topic]);
+  });
+
+  it('on failed executions of the state machine', () => {
+    trial.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'sidekiq-migrate-trial-executions-failed',
+      Namespace: 'AWS/States',
+      MetricName: 'ExecutionsFailed',
+      Dimensions: [{ Name: 'StateMachineArn', Value: ref(trial, trial.stack.migration.stateMachine) }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+
+  it('on errors of each function', () => {
+    for (const [name, fn] of Object.entries(trial.stack.migration.functions.functions)) {
+      trial.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `sidekiq-migrate-trial-${name}-errors`,
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: ref(trial, fn) }],
+        Threshold: 1,
+      });
+    }
+  });
+
+  it('when orphans persist for N drain checks, when the Redis is stuck, and when it is drained', () => {
+    const drainMetric = (metricName: string) => ({ Namespace: METRIC_NAMESPACE, MetricName: metricName, Dimensions: handlerDimensions(MetricModes.drainCheck), Period: 300 });
+    trial.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'sidekiq-migrate-trial-source-orphans-persist',
+      ...drainMetric(MetricNames.OrphanedJobs),
+      Statistic: 'Minimum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'notBreaching',
+    });
+    trial.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'sidekiq-migrate-trial-source-drain-stuck',
+      ...drainMetric(MetricNames.DrainState),
+      Statistic: 'Minimum',
+      Threshold: DrainStateValues.stuck,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 3,
+    });
+    trial.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'sidekiq-migrate-trial-source-drained',
+      ...drainMetric(MetricNames.DrainState),
+      Statistic: 'Maximum',
+      Threshold: DrainStateValues.drained,
+      ComparisonOperator: 'LessThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+    });
+    // The period follows the schedule's rate; N is configurable.
+    enterprise.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: MetricNames.OrphanedJobs, Period: 600, EvaluationPeriods: 6, DatapointsToAlarm: 6 });
+  });
+
+  it('subscribes the configured addresses to the topic', () => {
+    const transfer = synthesize(exampleConfig('elasticache-transfer'));
+    transfer.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'sidekiq-oncall@example.com' });
+  });
+});
+
+interface Widget {
+  type: string;
+  properties: { title?: string; markdown?: string; metrics?: unknown[][]; query?: string; alarms?: string[] };
+}
+/** A metric line of a widget: namespace, name, then dimension name/value pairs, then options. */
+function metricLines(widgets: Widget[]): { title: string; namespace: string; name: string; dimensions: Record<string, string> }[] {
+  return widgets.flatMap((w) =>
+    (w.properties.metrics ?? []).map((line) => {
+      const parts = line.filter((p) => typeof p === 'string') as string[];
+      const dimensions: Record<string, string> = {};
+      for (let i = 2; i + 1 < parts.length; i += 2) dimensions[parts[i]!] = parts[i + 1]!;
+      return { title: w.properties.title ?? '', namespace: parts[0]!, name: parts[1]!, dimensions };
+    }),
+  );
+}
+
+describe('the dashboard', () => {
+  const [dashboard] = Object.values(resources(trial.template, 'AWS::CloudWatch::Dashboard'));
+  const body = JSON.parse(flatten(dashboard!.Properties['DashboardBody'])) as { widgets: Widget[] };
+  const lines = metricLines(body.widgets);
+  const handlerLines = lines.filter((l) => l.namespace === METRIC_NAMESPACE);
+
+  it('graphs every metric the handlers emit, under the dimensions they publish it with', () => {
+    for (const name of Object.values(MetricNames)) expect(handlerLines.map((l) => l.name), name).toContain(name);
+    for (const line of handlerLines) {
+      expect(Object.keys(line.dimensions).sort(), line.name).toEqual(['mode', 'service']);
+      expect(line.dimensions['service']).toBe(SERVICE_NAME);
+    }
+  });
+
+  it('shows run progress per mode: scanned, moved, skipped and quarantined for re-routes, claimed and written for transfers', () => {
+    const byMode = (mode: string) => new Set(handlerLines.filter((l) => l.dimensions['mode'] === mode).map((l) => l.name));
+    for (const name of Object.values(RerouteCounterMetrics)) expect(byMode(MetricModes.reroute)).toContain(name);
+    for (const name of Object.values(TransferCounterMetrics)) expect(byMode(MetricModes.transfer)).toContain(name);
+    for (const name of [MetricNames.QueueDepth, MetricNames.OrphanedJobs, MetricNames.RemainingJobs, MetricNames.InflightJobs, MetricNames.RetiredQueueArrivals, MetricNames.DrainState]) {
+      expect(byMode(MetricModes.drainCheck)).toContain(name);
+    }
+    for (const mode of Object.values(MetricModes)) {
+      expect(handlerLines.some((l) => l.name === MetricNames.RedisConnectionErrors && l.dimensions['mode'] === mode), mode).toBe(true);
+    }
+  });
+
+  it('explains why there is no per-item metric, and lists items from the page task logs instead', () => {
+    const text = body.widgets.find((w) => w.type === 'text')!.properties.markdown!;
+    expect(text).toMatch(/per mode/);
+    expect(text).toMatch(/no per-set or per-queue dimension/);
+    const query = body.widgets.find((w) => w.type === 'log')!.properties.query!;
+    for (const counter of [...Object.keys(RerouteCounterMetrics), ...Object.keys(TransferCounterMetrics)]) expect(query).toContain(`sum(counters.${counter})`);
+    expect(query).toMatch(/by runId, itemKind, itemName/);
+    for (const name of ['rerouteSetPage', 'rerouteQueueSlice', 'transferSet', 'transferQueue'] as const) {
+      expect(query).toContain(`SOURCE '<Ref:${logicalId(trial.stack.migration.functions.logGroups[name], trial.stack)}>'`);
+    }
+  });
+
+  it('shows executions by status, and errors, duration and throttles of every function', () => {
+    const states = lines.filter((l) => l.namespace === 'AWS/States').map((l) => l.name);
+    expect(states).toEqual(['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']);
+    for (const metric of ['Errors', 'Duration', 'Throttles']) {
+      const functions = lines.filter((l) => l.namespace === 'AWS/Lambda' && l.name === metric).map((l) => l.dimensions['FunctionName']);
+      expect(functions.sort(), metric).toEqual(Object.values(trial.stack.migration.functions.functions).map((f) => `<Ref:${logicalId(f, trial.stack)}>`).sort());
+    }
+  });
+
+  it('shows the state of every alarm', () => {
+    const widget = body.widgets.find((w) => w.type === 'alarm')!;
+    const alarmIds = Object.entries(resources(trial.template, 'AWS::CloudWatch::Alarm')).map(([id]) => `<${id}.Arn>`);
+    expect(widget.properties.alarms!.sort()).toEqual(alarmIds.sort());
+  });
+});
