@@ -1,8 +1,9 @@
 /**
- * `npm run bench [-- --quick]`: the re-route core (a) against GitLab's algorithm (b) and the
- * pipelined floor (c), side by side in one run, at loopback and with 0.5 ms added round trip.
- * Progress goes to stderr, the result table to stdout, everything to reports/bench/*.json.
- * See bench/README.md for the method and how to read the output.
+ * `npm run bench [-- --quick] [--reroute-only | --transfer-only]`: the re-route core (a) against
+ * GitLab's algorithm (b) and the pipelined floor (c), side by side in one run, at loopback and with
+ * 0.5 ms added round trip; then the transfer core against the naive hand-written loop, between two
+ * Redis servers (transfer/main.ts). Progress goes to stderr, the result tables to stdout,
+ * everything to reports/bench/*.json. See bench/README.md for the method and how to read the output.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -19,10 +20,13 @@ import { SLOWLOG_MAX_LEN } from './redis/slowlog.js';
 import { formatReport } from './report/table.js';
 import { checkTargets, ratios } from './report/targets.js';
 import { runScenario, type Latency, type Scenario, type ScenarioResult } from './scenario.js';
+import { runTransferBench } from './transfer/main.js';
 import { benchRouting } from './workload/routing.js';
 import { queueLayout } from './workload/workload.js';
 
 const quick = process.argv.includes('--quick');
+const rerouteOnly = process.argv.includes('--reroute-only');
+const transferOnly = process.argv.includes('--transfer-only');
 const bench = profile(quick);
 const started = new Date();
 const log = (line: string) => process.stderr.write(`[bench ${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
@@ -44,7 +48,8 @@ function plan(): Scenario[] {
   return [...at('loopback'), ...at('0.5ms'), { algorithm: 'ours', latency: 'loopback', scale: bench.big, label: `(a) ours @ loopback, ${(totalJobs(bench.big) / 1e6).toFixed(1)}M jobs`, big: true, repeats: 1 }];
 }
 
-async function main(): Promise<void> {
+/** The re-route benchmark; false when a run left the data wrong. */
+async function rerouteMain(): Promise<boolean> {
   log(`profile ${bench.name}; starting redis-server`);
   const server = await startRedisServer(['--slowlog-max-len', String(SLOWLOG_MAX_LEN), '--slowlog-log-slower-than', '10000']);
   const admin = new Redis({ host: '127.0.0.1', port: server.port, protocol: 2 });
@@ -93,12 +98,20 @@ async function main(): Promise<void> {
     const file = `${outDir}reroute-${started.toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`;
     writeFileSync(file, `${JSON.stringify({ profile: bench, settings: SETTINGS, rules: RULES, header, intrinsicLatencyMicros: intrinsic, calibration, proxyAddedAfterMicros: addedAfter, results, ratios: rs, targets: checks }, null, 2)}\n`);
     process.stdout.write(`\nwritten: ${file}\n`);
-    if (results.some((r) => r.runs.some((m) => !m.verification.ok))) process.exitCode = 1;
+    return !results.some((r) => r.runs.some((m) => !m.verification.ok));
   } finally {
     admin.disconnect();
     await proxy?.stop();
     await server.stop();
   }
+}
+
+async function main(): Promise<void> {
+  if (rerouteOnly && transferOnly) throw new Error('--reroute-only and --transfer-only exclude each other');
+  let ok = true;
+  if (!transferOnly) ok = (await rerouteMain()) && ok;
+  if (!rerouteOnly) ok = (await runTransferBench({ quick, started, log })) && ok;
+  if (!ok) process.exitCode = 1;
 }
 
 await main();
