@@ -17,6 +17,8 @@
 #   HARNESS_RETRY_IN       seconds FlakyJob asks for before its next try (default 1;
 #                          Sidekiq 6.4 adds jitter rand(10) * (retry_count + 1))
 #   HARNESS_POLL_INTERVAL  scheduler poll average in seconds (default 0.5)
+#   HARNESS_JOB_SECONDS    every job the server runs first sleeps this long (default 0),
+#                          to make a server drain its queues slowly
 
 require "json"
 require "logger"
@@ -70,8 +72,11 @@ module Harness
 
   # Server middleware: remembers the payload and the queue the job was popped from.
   class Context
+    JOB_SECONDS = Float(ENV.fetch("HARNESS_JOB_SECONDS", "0"))
+
     def call(_worker, job, queue)
       Thread.current[:harness_ctx] = {fetched_queue: queue, job: job}
+      sleep(JOB_SECONDS) if JOB_SECONDS.positive?
       yield
     ensure
       Thread.current[:harness_ctx] = nil

@@ -132,17 +132,17 @@ export interface SidekiqServer {
 /**
  * Starts Debian's `sidekiq -r workers.rb -c CONCURRENCY -q Q…` listening to exactly `queues`.
  * Each successful perform appends a JSON line to `outFile` (see workers.rb); the server's own
- * output goes to `logFile`.
+ * output goes to `logFile`. With `jobSeconds`, every job first sleeps that long (a slow server).
  */
 export function startSidekiq(
   tracker: ProcessTracker,
   env: SidekiqEnv,
-  options: { queues: readonly string[]; outFile: string; logFile: string; concurrency?: number },
+  options: { queues: readonly string[]; outFile: string; logFile: string; concurrency?: number; jobSeconds?: number },
 ): SidekiqServer {
   const log = openSync(options.logFile, 'a');
   const child = tracker.track(
     spawn('sidekiq', ['-r', WORKERS_RB, '-c', String(options.concurrency ?? 5), '-t', '5', ...options.queues.flatMap((q) => ['-q', q])], {
-      env: rubyEnv(env, { HARNESS_OUT: options.outFile }),
+      env: rubyEnv(env, { HARNESS_OUT: options.outFile, HARNESS_JOB_SECONDS: String(options.jobSeconds ?? 0) }),
       stdio: ['ignore', log, log],
     }),
   );
