@@ -78,3 +78,12 @@ export const RULES: readonly (readonly [string, string])[] = [
   ['has_external_dependencies=true|feature_category=hooks|tags=network', 'network-intensive'],
   ['*', 'default'],
 ];
+
+/** Jobs per second for the sets, the queues and both, from a run's timings. */
+export function jobsPerSecond(scale: Scale, result: { readonly setsSeconds: number; readonly queuesSeconds: number }): { sets: number; queues: number; combined: number } {
+  return {
+    sets: (scale.schedule + scale.retry) / result.setsSeconds,
+    queues: scale.queued / result.queuesSeconds,
+    combined: totalJobs(scale) / (result.setsSeconds + result.queuesSeconds),
+  };
+}

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { SETTINGS, totalJobs, type Scale } from './config.js';
+import { jobsPerSecond, SETTINGS, totalJobs, type Scale } from './config.js';
 import type { DelayProxy, ProxyStats } from './latency/proxy-stats.js';
 import { seedWorkload, type Expectations } from './redis/seed.js';
 import { luaDurations, recordLuaCalls, recordSlowCommandsOnly, type LuaDurations } from './redis/slowlog.js';
@@ -101,16 +101,11 @@ async function measureOnce(env: ScenarioEnv, scenario: Scenario, label: string):
   // its counts can be checked; ours and the floor must leave the exact expected bytes.
   const verification = await verifyRun(admin, routing, scenario.scale, expected, { sets: result.movedSets, queued: result.movedQueued }, scenario.algorithm !== 'gitlab');
   if (!verification.ok) log(`${label}: VERIFICATION FAILED: ${verification.problems.join('; ')}`);
-  const sets = scenario.scale.schedule + scenario.scale.retry;
   return {
     label,
     expected,
     result,
-    jobsPerSecond: {
-      sets: sets / result.setsSeconds,
-      queues: scenario.scale.queued / result.queuesSeconds,
-      combined: totalJobs(scenario.scale) / (result.setsSeconds + result.queuesSeconds),
-    },
+    jobsPerSecond: jobsPerSecond(scenario.scale, result),
     lua,
     verification,
     proxy,

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Scale } from '../config.js';
+import { BatchedJobWriter } from './batched-writer.js';
 import type { BenchRouting } from '../workload/routing.js';
 import { workload } from '../workload/workload.js';
 
@@ -29,32 +30,20 @@ export async function seedWorkload(redis: Redis, routing: BenchRouting, scale: S
   let count = 0;
   let min = Infinity;
   let max = 0;
-  let batch = new Map<string, (string | Buffer)[]>();
-  const flush = async () => {
-    const pipeline = redis.pipeline();
-    for (const [key, args] of batch) {
-      if (key === 'schedule' || key === 'retry') pipeline.zadd(key, ...(args as string[]));
-      else pipeline.lpush(key, ...args);
-    }
-    for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
-    batch = new Map();
-  };
+  const writer = new BatchedJobWriter(redis, CHUNK);
   for (const job of workload(routing, scale)) {
-    const key = job.kind === 'queued' ? `queue:${job.where}` : job.where;
-    const args = batch.get(key) ?? [];
     if (job.kind === 'queued') {
-      args.push(job.original);
+      await writer.add(`queue:${job.where}`, job.original);
       queues.add(job.where);
-    } else args.push(job.score, job.original);
-    batch.set(key, args);
+    } else await writer.add(job.where, job.score, job.original);
     if (job.rewritten !== null) moved[job.kind]++;
     const size = Buffer.byteLength(job.original);
     bytes += size;
     min = Math.min(min, size);
     max = Math.max(max, size);
-    if (++count % CHUNK === 0) await flush();
+    count++;
   }
-  await flush();
+  await writer.flush();
   if (queues.size > 0) await redis.sadd('queues', ...queues);
   // Return the previous data set's freed pages now, rather than in jemalloc's background purge
   // during the measurement.

@@ -2,10 +2,10 @@ import { totalJobs } from '../config.js';
 import type { LatencyCalibration } from '../latency/calibrate.js';
 import type { Measurement, ScenarioResult } from '../scenario.js';
 import type { Ratios, TargetCheck } from './targets.js';
+import { throughputRows } from './throughput-rows.js';
 
 const MB = 1024 * 1024;
 const int = (n: number) => Math.round(n).toLocaleString('en');
-const k = (n: number) => `${(n / 1000).toFixed(1)}k`;
 const pad = (s: string, n: number) => s.padEnd(n);
 const lpad = (s: string, n: number) => s.padStart(n);
 
@@ -20,30 +20,12 @@ export function formatReport(header: string[], calibration: LatencyCalibration |
       '',
     );
   }
-  const cols = ['run (median of n)', 'jobs', 'sets s', 'queues s', 'sets jobs/s', 'queues jobs/s', 'all jobs/s', 'n: all jobs/s range', 'RSS before', 'peak RSS', 'Lua max/p99 µs', 'check'];
-  const widths = [32, 10, 7, 8, 11, 13, 10, 20, 10, 8, 14, 5];
-  const row = (cells: string[]) => cells.map((c, i) => (i === 0 ? pad(c, widths[i]!) : lpad(c, widths[i]!))).join(' ');
-  lines.push(row(cols));
-  for (const { scenario, runs, median: m } of results) {
-    const r = m.result;
-    const all = runs.map((x) => x.jobsPerSecond.combined);
-    lines.push(
-      row([
-        scenario.label,
-        int(totalJobs(scenario.scale)),
-        r.setsSeconds.toFixed(2),
-        r.queuesSeconds.toFixed(2),
-        int(m.jobsPerSecond.sets),
-        int(m.jobsPerSecond.queues),
-        int(m.jobsPerSecond.combined),
-        runs.length > 1 ? `${runs.length}: ${k(Math.min(...all))}–${k(Math.max(...all))}` : '1',
-        `${(r.rssBeforeRun / MB).toFixed(0)} MB`,
-        `${(Math.max(...runs.map((x) => x.result.maxRss)) / MB).toFixed(0)} MB`,
-        m.lua ? `${m.lua.maxMicros} / ${m.lua.p99Micros}` : '–',
-        runs.every((x) => x.verification.ok) ? 'OK' : 'FAIL',
-      ]),
-    );
-  }
+  lines.push(
+    ...throughputRows(results, {
+      labelWidth: 32,
+      extra: { title: 'Lua max/p99 µs', width: 14, cell: (m: Measurement) => (m.lua ? `${m.lua.maxMicros} / ${m.lua.p99Micros}` : '–') },
+    }),
+  );
   lines.push('', ...details(results.flatMap((x) => x.runs.map((run) => ({ run, algorithm: x.scenario.algorithm, scale: x.scenario.scale })))));
   lines.push('', 'ratios (jobs/s over jobs/s, median runs)   sets   queues   combined');
   for (const r of rs) {

@@ -11,7 +11,7 @@ import { prepareOurs } from '../algorithms/ours.js';
 import { totalJobs } from '../config.js';
 import { benchRouting } from '../workload/routing.js';
 import type { PreparedRun, RunRequest, RunResult } from './protocol.js';
-import { RssSampler } from './rss-sampler.js';
+import { answerOnce, measureRun } from './measure-run.js';
 
 async function measure(request: RunRequest): Promise<RunResult> {
   const routing = benchRouting();
@@ -19,36 +19,10 @@ async function measure(request: RunRequest): Promise<RunResult> {
   try {
     const prepared: PreparedRun =
       request.algorithm === 'ours' ? prepareOurs(redis, routing, request) : request.algorithm === 'gitlab' ? prepareGitLab(redis, routing.plan) : prepareFloor(redis, routing, request);
-    const total = totalJobs(request.scale);
-    let lastReport = performance.now();
-    const onProgress = (jobs: number) => {
-      const now = performance.now();
-      if (now - lastReport < 2_000) return;
-      lastReport = now;
-      process.stderr.write(`  … ${request.label}: ${Math.min(jobs, total).toLocaleString('en')} / ${total.toLocaleString('en')} jobs\n`);
-    };
-    const rssBeforeRun = process.memoryUsage.rss();
-    const cpuBefore = process.cpuUsage();
-    const sampler = new RssSampler();
-    const timing = await prepared.run(onProgress);
-    const rssPeakSampled = sampler.stop();
-    const cpu = process.cpuUsage(cpuBefore);
-    return {
-      ...timing,
-      rssBeforeRun,
-      rssPeakSampled,
-      maxRss: process.resourceUsage().maxRSS * 1024,
-      cpuUserSeconds: cpu.user / 1e6,
-      cpuSystemSeconds: cpu.system / 1e6,
-    };
+    return await measureRun(prepared, request.label, totalJobs(request.scale));
   } finally {
     redis.disconnect();
   }
 }
 
-process.once('message', (request: RunRequest) => {
-  measure(request).then(
-    (result) => process.send!({ ok: true, result }, () => process.exit(0)),
-    (error: unknown) => process.send!({ ok: false, error: String((error as Error)?.stack ?? error) }, () => process.exit(1)),
-  );
-});
+answerOnce(measure);

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Scale } from '../config.js';
+import { BatchedJobWriter } from '../redis/batched-writer.js';
 import type { BenchRouting } from '../workload/routing.js';
 import { workload } from '../workload/workload.js';
 import { TRANSFER_SETTINGS } from './config.js';
@@ -36,39 +37,27 @@ export async function seedPristine(port: number, routing: BenchRouting, scale: S
     let count = 0;
     let min = Infinity;
     let max = 0;
-    let batch = new Map<string, string[]>();
-    const flush = async () => {
-      const pipeline = redis.pipeline();
-      for (const [key, args] of batch) {
-        if (key === 'schedule' || key === 'retry') pipeline.zadd(key, ...args);
-        else pipeline.lpush(key, ...args);
-      }
-      for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
-      batch = new Map();
-    };
+    const writer = new BatchedJobWriter(redis, CHUNK);
     for (const job of workload(routing, scale)) {
-      const key = job.kind === 'queued' ? `queue:${job.where}` : job.where;
-      const args = batch.get(key) ?? [];
       if (job.kind === 'queued') {
-        args.push(job.original);
+        await writer.add(`queue:${job.where}`, job.original);
         const q = queues.get(job.where) ?? { order: new SequenceDigest(), jobs: new MultisetDigest() };
         q.order.add(job.original);
         q.jobs.add(job.original);
         queues.set(job.where, q);
       } else {
-        args.push(job.score, job.original);
+        await writer.add(job.where, job.score, job.original);
         const digest = sets.get(job.where) ?? new MultisetDigest();
         digest.add(job.original, scoreKey(job.score));
         sets.set(job.where, digest);
       }
-      batch.set(key, args);
       const size = Buffer.byteLength(job.original);
       bytes += size;
       min = Math.min(min, size);
       max = Math.max(max, size);
-      if (++count % CHUNK === 0) await flush();
+      count++;
     }
-    await flush();
+    await writer.flush();
     if (queues.size > 0) await redis.sadd('queues', ...queues.keys());
     const keys = [...sets.keys(), ...[...queues.keys()].map((q) => `queue:${q}`), ...(queues.size > 0 ? ['queues'] : [])];
     return { scale, sets, queues, keys, payloadBytes: { mean: count === 0 ? 0 : bytes / count, min, max } };

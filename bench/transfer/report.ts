@@ -1,6 +1,7 @@
 import { totalJobs } from '../config.js';
 import type { LatencyCalibration } from '../latency/calibrate.js';
 import type { Latency } from '../scenario.js';
+import { throughputRows } from '../report/throughput-rows.js';
 import type { TransferMeasurement, TransferScenarioResult } from './scenario.js';
 
 type PerPhase = { readonly sets: number; readonly queues: number; readonly combined: number };
@@ -22,7 +23,6 @@ export interface TransferTargetCheck {
 
 const MB = 1024 * 1024;
 const int = (n: number) => Math.round(n).toLocaleString('en');
-const k = (n: number) => `${(n / 1000).toFixed(1)}k`;
 const pad = (s: string, n: number) => s.padEnd(n);
 const lpad = (s: string, n: number) => s.padStart(n);
 
@@ -83,29 +83,7 @@ export function formatTransferReport(
     }
     lines.push('');
   }
-  const cols = ['run (median of n)', 'jobs', 'sets s', 'queues s', 'sets jobs/s', 'queues jobs/s', 'all jobs/s', 'n: all jobs/s range', 'RSS before', 'peak RSS', 'check'];
-  const widths = [36, 9, 7, 8, 11, 13, 10, 20, 10, 8, 5];
-  const row = (cells: string[]) => cells.map((c, i) => (i === 0 ? pad(c, widths[i]!) : lpad(c, widths[i]!))).join(' ');
-  lines.push(row(cols));
-  for (const { scenario, runs, median: m } of results) {
-    const r = m.result;
-    const all = runs.map((x) => x.jobsPerSecond.combined);
-    lines.push(
-      row([
-        scenario.label,
-        int(totalJobs(scenario.scale)),
-        r.setsSeconds.toFixed(2),
-        r.queuesSeconds.toFixed(2),
-        int(m.jobsPerSecond.sets),
-        int(m.jobsPerSecond.queues),
-        int(m.jobsPerSecond.combined),
-        runs.length > 1 ? `${runs.length}: ${k(Math.min(...all))}–${k(Math.max(...all))}` : '1',
-        `${(r.rssBeforeRun / MB).toFixed(0)} MB`,
-        `${(Math.max(...runs.map((x) => x.result.maxRss)) / MB).toFixed(0)} MB`,
-        runs.every((x) => x.verification.ok) ? 'OK' : 'FAIL',
-      ]),
-    );
-  }
+  lines.push(...throughputRows(results, { labelWidth: 36 }));
   lines.push('', 'details (every run)');
   for (const { scenario, runs } of results) for (const m of runs) lines.push(...details(m, scenario.algorithm, totalJobs(scenario.scale)));
   lines.push('', 'ratios (jobs/s over jobs/s, median runs)   sets   queues   combined');

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { fileURLToPath } from 'node:url';
-import { totalJobs, type Scale } from '../config.js';
+import { jobsPerSecond, totalJobs, type Scale } from '../config.js';
 import type { DelayProxy, ProxyStats } from '../latency/proxy-stats.js';
 import { luaDurations, recordLuaCalls, recordSlowCommandsOnly, type LuaDurations } from '../redis/slowlog.js';
 import type { RunResult } from '../runner/protocol.js';
@@ -99,15 +99,10 @@ async function measureOnce(env: TransferEnv, scenario: TransferScenario, expecte
   const verification = await verifyTransfer(source, target, expected, { sets: result.movedSets, queued: result.movedQueued }, ours ? `sidekiq-migrate:${runId}:ledger:` : null);
   const verifySeconds = (performance.now() - verifyStart) / 1000;
   if (!verification.ok) log(`${label}: VERIFICATION FAILED: ${verification.problems.join('; ')}`);
-  const sets = scenario.scale.schedule + scenario.scale.retry;
   return {
     label,
     result,
-    jobsPerSecond: {
-      sets: sets / result.setsSeconds,
-      queues: scenario.scale.queued / result.queuesSeconds,
-      combined: totalJobs(scenario.scale) / (result.setsSeconds + result.queuesSeconds),
-    },
+    jobsPerSecond: jobsPerSecond(scenario.scale, result),
     lua,
     verification,
     proxy,
