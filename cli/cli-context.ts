@@ -8,4 +8,13 @@ export interface CliContext {
   exitCode: number;
   /** The task handlers a local workflow run calls, over the given connections. */
   readonly handlersFor: (connections: ConnectionProvider) => LocalHandlers;
+  /** Waits between polls of a deployed execution (tests make time pass instantly). */
+  readonly sleep: (ms: number) => Promise<void>;
+  /** The clock watch and status show elapsed times against. */
+  readonly now: () => Date;
 }
+
+export const realTime: Pick<CliContext, 'sleep' | 'now'> = {
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  now: () => new Date(),
+};

@@ -1,14 +1,19 @@
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../core/errors/input-error.js';
 import { SidekiqMigrateError } from '../core/errors/sidekiq-migrate-error.js';
-import type { CliContext } from './cli-context.js';
+import { realTime, type CliContext } from './cli-context.js';
 import { processIo, type CliIo } from './cli-io.js';
 import { registerDemoCommand } from './commands/demo-command.js';
 import { registerDrainCheckCommand } from './commands/drain-check-command.js';
+import { registerListCommand } from './commands/list-command.js';
 import { registerMatchCommand } from './commands/match-command.js';
 import { registerMoveCommand } from './commands/move-command.js';
 import { registerRoutesCommand } from './commands/routes-command.js';
 import { registerRunCommand } from './commands/run-command.js';
+import { registerStartCommand } from './commands/start-command.js';
+import { registerStatusCommand } from './commands/status-command.js';
+import { registerStopCommand } from './commands/stop-command.js';
+import { registerWatchCommand } from './commands/watch-command.js';
 import { ExitCode } from './exit-codes.js';
 import { localTaskHandlers } from './workflow/task-handlers.js';
 
@@ -29,6 +34,12 @@ export function buildProgram(ctx: CliContext): Command {
   registerMoveCommand(program, ctx);
   registerDemoCommand(program, ctx);
   registerDrainCheckCommand(program, ctx);
+  // The deployed state machine (AWS Step Functions).
+  registerStartCommand(program, ctx);
+  registerWatchCommand(program, ctx);
+  registerStatusCommand(program, ctx);
+  registerListCommand(program, ctx);
+  registerStopCommand(program, ctx);
   // Subcommands inherit the error and output handling.
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
   return program;
@@ -38,8 +49,13 @@ export function buildProgram(ctx: CliContext): Command {
  * Runs the CLI and returns its exit code: 0 success, 1 failed operation, 2 bad usage or input.
  * Errors are one message on stderr, no stack trace (set SIDEKIQ_MIGRATE_DEBUG=1 to get one).
  */
-export async function main(argv: readonly string[], io: CliIo = processIo, handlersFor: CliContext['handlersFor'] = localTaskHandlers): Promise<number> {
-  const ctx: CliContext = { io, exitCode: ExitCode.ok, handlersFor };
+export async function main(
+  argv: readonly string[],
+  io: CliIo = processIo,
+  handlersFor: CliContext['handlersFor'] = localTaskHandlers,
+  time: Pick<CliContext, 'sleep' | 'now'> = realTime,
+): Promise<number> {
+  const ctx: CliContext = { io, exitCode: ExitCode.ok, handlersFor, ...time };
   const program = buildProgram(ctx);
   if (argv.length <= 2) {
     io.out(program.helpInformation());

@@ -1,22 +1,40 @@
 import type { Command } from 'commander';
 import { collect } from '../collect.js';
 
-/** The options `run` and `move` share: routing, selection, paging, output. */
-export function addMigrationOptions(command: Command): Command {
+/** Where jobs go: GitLab rules over a catalog, an explicit mapping, or queue renames. */
+export function addRoutingOptions(command: Command): Command {
   return command
     .option('--catalog <file>', "GitLab's app/workers/all_queues.yml, with --rules (repeat to add the EE catalog)", collect)
     .option('--rules <file>', 'GitLab routing rules: a JSON/YAML list of [query, queue] pairs, or a gitlab.yml')
     .option('--environment <name>', 'the gitlab.yml section to read routing rules from (default: production)')
     .option('--strict', 'refuse queries GitLab accepts but that are probably mistakes')
     .option('--mapping <file>', 'an explicit {"WorkerClass": "queue"} mapping (JSON or YAML), for applications that are not GitLab')
-    .option('--rename <old=new>', 'move the jobs of queue OLD to queue NEW (repeatable)', collect)
+    .option('--rename <old=new>', 'move the jobs of queue OLD to queue NEW (repeatable)', collect);
+}
+
+/** What to migrate and how, for a local run and a deployed execution alike. */
+export function addSelectionOptions(command: Command): Command {
+  return command
     .option('--sets <list>', 'sorted sets to migrate (default: schedule,retry,dead)')
     .option('--no-queues', 'leave the queue lists alone (only the sets)')
-    .option('--namespace <prefix>', 'Sidekiq key prefix (redis-namespace), e.g. resque:gitlab:')
     .option('--append', "queue moved jobs behind the destination's backlog (GitLab's behaviour) instead of ahead of it")
     .option('--page-size <n>', 'jobs per page or slice (default: 1000)')
     .option('--run-id <id>', 'name the run (to resume a specific interrupted run)')
+    .option('--dry-run', 'decide and count everything, write nothing');
+}
+
+/** The options `run` and `move` share: routing, selection, connection details, output. */
+export function addMigrationOptions(command: Command): Command {
+  return addSelectionOptions(addRoutingOptions(command))
+    .option('--namespace <prefix>', 'Sidekiq key prefix (redis-namespace), e.g. resque:gitlab:')
     .option('--tls-ca <file>', 'CA certificate(s) to trust for rediss:// (PEM), for a private CA')
-    .option('--dry-run', 'decide and count everything, write nothing')
     .option('--json', 'print one JSON summary object');
+}
+
+/** Where the deployed state machine is: the commands that talk to AWS Step Functions. */
+export function addDeployedOptions(command: Command): Command {
+  return command
+    .option('--state-machine <arn>', 'the migration state machine (default: the StateMachineArn output of --stack)')
+    .option('--stack <name>', 'the deployed CloudFormation stack (default: SidekiqMigrate)')
+    .option('--region <region>', 'the AWS region (default: the SDK\'s: AWS_REGION, the profile)');
 }

@@ -22,8 +22,13 @@ export async function chooseRunId(given: string | undefined, mode: 'reroute' | '
       // not a lock we wrote: the plan step will name it
     }
   }
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return { runId: `${mode}-${stamp}-${randomBytes(2).toString('hex')}`, resumes: false };
+  return { runId: newRunId(mode), resumes: false };
+}
+
+/** A new run id: `reroute-20261123-204512-3f9a` — sortable, unique enough, a valid execution name. */
+export function newRunId(mode: 'reroute' | 'transfer', now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${mode}-${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
 function pidAlive(pid: number): boolean {

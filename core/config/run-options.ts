@@ -21,10 +21,10 @@ const sets = z
     if (unknown.length > 0) ctx.addIssue({ code: 'custom', message: `unknown set(s) ${unknown.join(', ')}; choose from ${SORTED_SET_NAMES.join(', ')}` });
     return names as (typeof SORTED_SET_NAMES)[number][];
   });
-const positiveInt = (what: string) => z.coerce.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be positive`);
+export const positiveInt = (what: string) => z.coerce.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be positive`);
 
-/** Options shared by `run` and `move` (validated once, every problem reported together). */
-const common = {
+/** Options shared by `run`, `move` and `start` (validated once, every problem reported together). */
+export const migrationOptionFields = {
   catalog: z.array(z.string().min(1)).default([]),
   rules: z.string().min(1).optional(),
   environment: z.string().min(1).default('production'),
@@ -41,7 +41,8 @@ const common = {
   tlsCa: z.string().min(1).optional(),
 };
 
-const oneRoutingForm = (o: { catalog: string[]; rules?: string; mapping?: string; rename: string[] }, ctx: z.RefinementCtx, required: boolean) => {
+/** Exactly one way of saying where jobs go (or none, when `required` is false). */
+export const oneRoutingForm = (o: { catalog: string[]; rules?: string; mapping?: string; rename: string[] }, ctx: z.RefinementCtx, required: boolean) => {
   const forms = [o.rules !== undefined || o.catalog.length > 0, o.mapping !== undefined, o.rename.length > 0].filter(Boolean).length;
   if (forms > 1) ctx.addIssue({ code: 'custom', message: 'give one of --catalog/--rules, --mapping or --rename, not several' });
   if (forms === 0 && required) ctx.addIssue({ code: 'custom', message: 'say where jobs go: --catalog FILE --rules FILE, --mapping FILE, or --rename OLD=NEW' });
@@ -52,7 +53,7 @@ const oneRoutingForm = (o: { catalog: string[]; rules?: string; mapping?: string
 /** `sidekiq-migrate run`: re-route inside one Redis. */
 export const runOptionsSchema = z
   .strictObject({
-    ...common,
+    ...migrationOptionFields,
     redis: redisUrl('--redis', 'required: the Redis URL, e.g. redis://localhost:6379/0 or rediss://…'),
     unmapped: z.enum(['leave', 'quarantine'], { error: 'must be leave or quarantine' }).default('leave'),
     append: z.boolean().default(false),
@@ -62,7 +63,7 @@ export const runOptionsSchema = z
 /** `sidekiq-migrate move`: transfer to another Redis, re-routing on the way when asked. */
 export const moveOptionsSchema = z
   .strictObject({
-    ...common,
+    ...migrationOptionFields,
     from: redisUrl('--from', 'required: the old Redis URL'),
     to: redisUrl('--to', 'required: the new Redis URL'),
     toNamespace: z.string().optional(),

@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { startOptionsSchema, type StartOptions } from '../../core/config/deployed-options.js';
+import { validateConfig } from '../../core/config/validate-config.js';
+import { InputError } from '../../core/errors/input-error.js';
+import type { CliContext } from '../cli-context.js';
+import { stepFunctionsFor } from '../deployed/deployed-context.js';
+import { ExecutionTracker } from '../deployed/execution-tracker.js';
+import { consoleLink, findStateMachine } from '../deployed/find-state-machine.js';
+import type { StepFunctions } from '../deployed/step-functions.js';
+import { exitCodeOf, watchExecution } from '../deployed/watch-execution.js';
+import { newRunId } from '../workflow/choose-run-id.js';
+import { routingInputFromFlags } from '../workflow/routing-input.js';
+import { addDeployedOptions, addRoutingOptions, addSelectionOptions } from './run-options.js';
+
+/** Step Functions' limit on an execution input (the CLI resolves rules to a mapping to stay under it). */
+const MAX_INPUT_BYTES = 256 * 1024;
+
+export function registerStartCommand(program: Command, ctx: CliContext): void {
+  addDeployedOptions(
+    addSelectionOptions(
+      addRoutingOptions(
+        program
+          .command('start')
+          .summary('start a migration on the deployed state machine (AWS Step Functions)')
+          .description(
+            "Starts an execution of the deployed migration state machine with the same routing and selection as `run` (--mode reroute, the default) or `move` (--mode transfer). The deployment's connections (source, target) say which Redis; routing rules and catalogs are resolved here into a class mapping. The execution is named after the run id. Prints its ARN and console link; --watch follows it to the end.",
+          )
+          .option('--mode <mode>', 'reroute (like run) or transfer (like move)'),
+      ),
+    )
+      .option('--source <name>', "the deployment's connection to migrate from (default: source)")
+      .option('--target <name>', "the deployment's connection to transfer to (default: target)")
+      .option('--unmapped <what>', 'jobs with no destination: leave (default) or quarantine')
+      .option('--rate-limit <jobs/s>', 'transfer: move at most this many jobs per second per set or queue')
+      .option('--watch', 'follow the execution to its end (as `watch`), and exit as `watch` does')
+      .option('--interval <seconds>', 'with --watch: seconds between polls (default: 5)')
+      .option('--json', 'print the execution as one JSON object (and, with --watch, one object per update)'),
+  ).action(async (raw: Record<string, unknown>) => {
+    const options = validateConfig(startOptionsSchema, raw);
+    const input = executionInput(options, ctx);
+    const size = Buffer.byteLength(JSON.stringify(input));
+    if (size > MAX_INPUT_BYTES) throw new InputError(`The execution input is ${size} bytes, over Step Functions' 256 KB limit: use fewer renames or a smaller mapping.`);
+    const stateMachineArn = await findStateMachine(options);
+    const sfn = stepFunctionsFor(ctx, options);
+    const { executionArn } = await startOrExplain(sfn, stateMachineArn, input);
+    const started = { executionArn, runId: input.runId, mode: input.mode, dryRun: input.dryRun, console: consoleLink(executionArn) };
+    if (options.json) ctx.io.out(`${JSON.stringify({ type: 'started', ...started })}\n`);
+    else {
+      ctx.io.out(`Started ${input.mode === 'reroute' ? 're-route' : 'transfer'} run ${input.runId}${input.dryRun ? ' (DRY RUN: writes nothing)' : ''}\n`);
+      ctx.io.out(`  execution  ${executionArn}\n  console    ${started.console}\n`);
+      if (!options.watch) ctx.io.out(`Follow it with: sidekiq-migrate watch ${executionArn}\n`);
+    }
+    if (!options.watch) return;
+    const progress = await watchExecution(new ExecutionTracker(sfn, executionArn), { io: ctx.io, json: options.json, intervalMs: options.interval * 1000, sleep: ctx.sleep, now: ctx.now });
+    ctx.exitCode = exitCodeOf(progress);
+  });
+}
+
+async function startOrExplain(sfn: StepFunctions, stateMachineArn: string, input: { runId: string }) {
+  try {
+    return await sfn.start(stateMachineArn, input.runId, input);
+  } catch (error) {
+    if ((error as { cause?: { name?: string } }).cause?.name !== 'ExecutionAlreadyExists') throw error;
+    throw new InputError(
+      `An execution named ${input.runId} already exists on ${stateMachineArn} (names stay taken for 90 days). Give another --run-id: a new run finishes whatever ${input.runId} left in flight.`,
+      { cause: error },
+    );
+  }
+}
+
+/** The execution input (core/workflow/workflow-input.ts), validated again by the plan step. */
+function executionInput(options: StartOptions, ctx: CliContext) {
+  const { routing, warnings } = routingInputFromFlags(options);
+  for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
+  const runId = options.runId ?? newRunId(options.mode, ctx.now());
+  return {
+    runId,
+    mode: options.mode,
+    source: options.source,
+    ...(options.mode === 'transfer' ? { target: options.target } : {}),
+    ...(routing ? { routing } : {}),
+    sets: options.sets,
+    queues: options.queues,
+    dryRun: options.dryRun,
+    pageSize: options.pageSize,
+    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    unmapped: options.unmapped,
+    placement: options.append ? ('append' as const) : ('front' as const),
+  };
+}

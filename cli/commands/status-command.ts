@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { executionOptionsSchema } from '../../core/config/deployed-options.js';
+import { validateConfig } from '../../core/config/validate-config.js';
+import type { CliContext } from '../cli-context.js';
+import { resolveExecution, stepFunctionsFor } from '../deployed/deployed-context.js';
+import { ExecutionTracker } from '../deployed/execution-tracker.js';
+import { exitCodeOf, watchExecution } from '../deployed/watch-execution.js';
+import { ExitCode } from '../exit-codes.js';
+import { addDeployedOptions } from './run-options.js';
+
+export function registerStatusCommand(program: Command, ctx: CliContext): void {
+  addDeployedOptions(
+    program
+      .command('status')
+      .summary('where a deployed execution is now (once; `watch` follows it)')
+      .description(
+        'Shows an execution of the deployed state machine once: status, current state, retries, a line per set and queue, and the summary when it has ended. Exit code 0 while it runs or when it succeeded completely, 1 when it failed, was stopped or left jobs behind. Only reads.',
+      )
+      .argument('<execution>', 'the execution ARN, or the run id it was started with')
+      .option('--json', 'print the status as one JSON object'),
+  ).action(async (execution: string, raw: Record<string, unknown>) => {
+    const options = validateConfig(executionOptionsSchema, raw);
+    const tracker = new ExecutionTracker(stepFunctionsFor(ctx, options), await resolveExecution(execution, options));
+    const progress = await watchExecution(tracker, { io: ctx.io, json: options.json, intervalMs: 0, sleep: ctx.sleep, now: ctx.now, once: true });
+    ctx.exitCode = progress.finished ? exitCodeOf(progress) : ExitCode.ok;
+  });
+}

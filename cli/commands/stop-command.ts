@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { executionOptionsSchema } from '../../core/config/deployed-options.js';
+import { validateConfig } from '../../core/config/validate-config.js';
+import type { CliContext } from '../cli-context.js';
+import { resolveExecution, stepFunctionsFor } from '../deployed/deployed-context.js';
+import { ExecutionTracker } from '../deployed/execution-tracker.js';
+import { stopRun } from '../deployed/stop-run.js';
+import { ExitCode } from '../exit-codes.js';
+import { addDeployedOptions } from './run-options.js';
+
+export function registerStopCommand(program: Command, ctx: CliContext): void {
+  addDeployedOptions(
+    program
+      .command('stop')
+      .summary('stop a deployed execution cleanly; a later run resumes it')
+      .description(
+        'Stops an execution of the deployed state machine and the executions its items continued in. Every page already done stays done (each is atomic); a Lambda in the middle of a page finishes it and stops at its next lock renewal; the deployment releases the run lock when the execution ends; jobs a transfer had in flight stay in its in-flight key and the next run finishes them. Waits until everything ended (--no-wait to return at once).',
+      )
+      .argument('<execution>', 'the execution ARN, or the run id it was started with')
+      .option('--no-wait', 'return as soon as the stop requests are sent')
+      .option('--interval <seconds>', 'seconds between checks while waiting (default: 5)')
+      .option('--json', 'print the result as one JSON object'),
+  ).action(async (execution: string, raw: Record<string, unknown>) => {
+    const options = validateConfig(executionOptionsSchema, raw);
+    const sfn = stepFunctionsFor(ctx, options);
+    const executionArn = await resolveExecution(execution, options);
+    const { stopped, progress } = await stopRun(sfn, new ExecutionTracker(sfn, executionArn), { wait: options.wait, sleep: ctx.sleep, pollMs: options.interval * 1000 });
+    if (options.json) {
+      ctx.io.out(`${JSON.stringify({ type: 'stopped', executionArn, runId: progress.runId, stopped, status: progress.status, finished: progress.finished })}\n`);
+      return;
+    }
+    if (stopped.length === 0) {
+      ctx.io.out(`Nothing to stop: ${progress.runId ? `run ${progress.runId}` : executionArn} already ended (${progress.status}).\n`);
+      return;
+    }
+    ctx.io.out(`Stopped ${stopped.length} execution(s) of run ${progress.runId ?? '?'}:\n${stopped.map((arn) => `  ${arn}\n`).join('')}`);
+    if (!progress.finished) {
+      ctx.io.err('Some executions had not ended yet when we stopped waiting; check with `sidekiq-migrate status`.\n');
+      ctx.exitCode = ExitCode.failed;
+    }
+    ctx.io.out(
+      [
+        'Every page that finished is done and stays done; nothing was half-moved.',
+        'The run lock is released by the deployment when it sees the execution end.',
+        progress.mode === 'transfer'
+          ? 'Jobs claimed but not yet written stay in the run\'s in-flight key on the source: the next transfer finishes them first.'
+          : 'Jobs not re-routed yet are still on their old queues: start the run again (a new --run-id) to finish.',
+        '',
+      ].join('\n'),
+    );
+  });
+}

@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { executionOptionsSchema } from '../../core/config/deployed-options.js';
+import { validateConfig } from '../../core/config/validate-config.js';
+import type { CliContext } from '../cli-context.js';
+import { resolveExecution, stepFunctionsFor } from '../deployed/deployed-context.js';
+import { ExecutionTracker } from '../deployed/execution-tracker.js';
+import { exitCodeOf, watchExecution } from '../deployed/watch-execution.js';
+import { addDeployedOptions } from './run-options.js';
+
+export function registerWatchCommand(program: Command, ctx: CliContext): void {
+  addDeployedOptions(
+    program
+      .command('watch')
+      .summary('follow a deployed execution to its end: progress per set and queue, then the summary')
+      .description(
+        'Follows an execution of the deployed state machine — and the executions its items continued in — until all ended: on a terminal a bar per set and queue with counts and rate, the current state and retries; in a pipe one line per update; with --json one JSON object per update and a last {"type":"end"} object with the summary. Exit code 0 only if the run succeeded and everything that could be moved was moved. Only reads.',
+      )
+      .argument('<execution>', 'the execution ARN, or the run id it was started with')
+      .option('--interval <seconds>', 'seconds between polls (default: 5)')
+      .option('--json', 'one JSON object per update'),
+  ).action(async (execution: string, raw: Record<string, unknown>) => {
+    const options = validateConfig(executionOptionsSchema, raw);
+    const sfn = stepFunctionsFor(ctx, options);
+    const tracker = new ExecutionTracker(sfn, await resolveExecution(execution, options));
+    const progress = await watchExecution(tracker, { io: ctx.io, json: options.json, intervalMs: options.interval * 1000, sleep: ctx.sleep, now: ctx.now });
+    ctx.exitCode = exitCodeOf(progress);
+  });
+}

@@ -1,0 +1,46 @@
+import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+
+export const isTerminal = (status: ExecutionStatus | undefined): boolean => status !== undefined && status !== 'RUNNING';
+
+/** How far one set or queue is, across every execution of the run. */
+export interface ItemProgress {
+  readonly kind: 'set' | 'queue';
+  readonly name: string;
+  /** Its size when the run was planned. */
+  readonly total?: number;
+  /** Jobs looked at (re-route: scanned; transfer: claimed). */
+  readonly seen: number;
+  /** Jobs moved (re-route) or written to the target (transfer). */
+  readonly moved: number;
+  readonly done: boolean;
+  /** Jobs per second seen, over the pages watched so far. */
+  readonly rate?: number;
+  /** The error that ended the item, when it failed after its retries. */
+  readonly failed?: string;
+}
+
+/** What a watcher knows of a run at one moment: the root execution and those it continued in. */
+export interface ExecutionProgress {
+  readonly executionArn: string;
+  readonly runId?: string;
+  readonly mode?: 'reroute' | 'transfer';
+  readonly dryRun?: boolean;
+  /** RUNNING while any execution of the chain runs; then SUCCEEDED only if every one did. */
+  readonly status: ExecutionStatus;
+  /** The state the newest running execution is in. */
+  readonly state?: string;
+  readonly startedAt?: Date;
+  readonly stoppedAt?: Date;
+  readonly items: readonly ItemProgress[];
+  /** Task attempts Step Functions retried (RetryableError, Lambda service errors). */
+  readonly retries: number;
+  readonly executions: readonly { readonly executionArn: string; readonly status: ExecutionStatus }[];
+  /** Why an execution of the chain failed, was aborted or timed out. */
+  readonly errors: readonly string[];
+  /** Every execution ended: nothing more will change. */
+  readonly finished: boolean;
+  /** The chain's combined summary, once finished (absent when the plan failed). */
+  readonly summary?: RunSummary;
+}

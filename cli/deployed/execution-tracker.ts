@@ -1,0 +1,247 @@
+import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import { combineSummaries } from '../../core/workflow/combine-summaries.js';
+import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import type { ItemResult, WorkItem } from '../../core/workflow/work-item.js';
+import { StateNames } from '../../infra/constructs/state-names.js';
+import { isTerminal, type ExecutionProgress, type ExecutionStatus, type ItemProgress } from './execution-progress.js';
+import type { StepFunctions } from './step-functions.js';
+
+const PAGE_STATES = new Set<string>([StateNames.rerouteSet, StateNames.rerouteQueue, StateNames.transferSet, StateNames.transferQueue]);
+const END_EVENTS: Record<string, ExecutionStatus> = { ExecutionSucceeded: 'SUCCEEDED', ExecutionFailed: 'FAILED', ExecutionAborted: 'ABORTED', ExecutionTimedOut: 'TIMED_OUT' };
+
+/** Events that schedule one attempt of a Task; a second one in the same state is a retry. */
+const ATTEMPT_EVENTS = new Set(['LambdaFunctionScheduled', 'TaskScheduled']);
+
+/** Where an execution's history has been read up to, and what it said. */
+interface Reading {
+  readonly arn: string;
+  lastEventId: number;
+  status?: ExecutionStatus;
+  attemptsInState: number;
+}
+
+/** An execution of the migration state machine: the root, or one a work item continued in. */
+interface ChainExecution extends Reading {
+  state?: string;
+  startedAt?: Date;
+  stoppedAt?: Date;
+  mapRunArn?: string;
+  /** The Distributed Map's child executions, one per work item. */
+  readonly children: Map<string, Reading>;
+  output?: RunSummary;
+  error?: string;
+}
+
+interface TrackedItem {
+  progress: ItemProgress;
+  first?: { at: number; seen: number };
+}
+
+/**
+ * Follows one run on Step Functions: the root execution, the Distributed Map's child executions
+ * (one per set or queue) and the executions items continued in (continue-as-new), reading only
+ * new history events at each poll. It turns them into an ExecutionProgress; it never writes.
+ *
+ * Calls per poll: one history read per running execution (plan, map children, continuations)
+ * and one map-run listing per running root; finished executions are read to their end once.
+ */
+export class ExecutionTracker {
+  private readonly chain = new Map<string, ChainExecution>();
+  private readonly items = new Map<string, TrackedItem>();
+  private runId?: string;
+  private mode?: 'reroute' | 'transfer';
+  private dryRun?: boolean;
+  private retries = 0;
+
+  constructor(
+    private readonly sfn: StepFunctions,
+    readonly executionArn: string,
+  ) {
+    this.chain.set(executionArn, newChainExecution(executionArn));
+  }
+
+  /** Reads what is new and returns the progress. */
+  async poll(): Promise<ExecutionProgress> {
+    // New continuations are added while iterating: Map iteration visits them in the same poll.
+    for (const execution of this.chain.values()) {
+      if (this.settled(execution)) continue;
+      await this.readExecution(execution);
+    }
+    return this.progress();
+  }
+
+  private settled(execution: ChainExecution): boolean {
+    return isTerminal(execution.status) && (execution.mapRunArn === undefined || [...execution.children.values()].every((c) => isTerminal(c.status)));
+  }
+
+  private async readExecution(execution: ChainExecution): Promise<void> {
+    for (const event of await this.sfn.eventsAfter(execution.arn, execution.lastEventId)) {
+      execution.lastEventId = event.id ?? execution.lastEventId;
+      this.applyRootEvent(execution, event);
+    }
+    if (execution.mapRunArn === undefined) return;
+    // Status first, then events: a child that had ended when listed is read to its very end.
+    for (const listed of await this.sfn.listExecutions({ mapRunArn: execution.mapRunArn })) {
+      const arn = listed.executionArn!;
+      let child = execution.children.get(arn);
+      if (child && isTerminal(child.status)) continue;
+      child ??= { arn, lastEventId: 0, attemptsInState: 0 };
+      execution.children.set(arn, child);
+      const status = listed.status as ExecutionStatus;
+      for (const event of await this.sfn.eventsAfter(arn, child.lastEventId)) {
+        child.lastEventId = event.id ?? child.lastEventId;
+        this.applyItemEvent(child, event);
+      }
+      child.status = status;
+    }
+  }
+
+  private applyRootEvent(execution: ChainExecution, event: HistoryEvent): void {
+    const type = event.type ?? '';
+    this.countAttempt(execution, type);
+    if (type === 'ExecutionStarted') {
+      execution.startedAt = event.timestamp;
+      this.learnSettings(parse(event.executionStartedEventDetails?.input));
+    } else if (type.endsWith('StateEntered')) {
+      execution.state = event.stateEnteredEventDetails?.name;
+    } else if (type === 'TaskStateExited' && event.stateExitedEventDetails?.name === StateNames.plan) {
+      const output = parse(event.stateExitedEventDetails.output) as { plan?: { items?: WorkItem[] } } | undefined;
+      for (const item of output?.plan?.items ?? []) this.update(item, event);
+    } else if (type === 'MapRunStarted') {
+      execution.mapRunArn = event.mapRunStartedEventDetails?.mapRunArn;
+    } else if (type in END_EVENTS) {
+      execution.status = END_EVENTS[type];
+      execution.stoppedAt = event.timestamp;
+      execution.state = undefined;
+      if (type === 'ExecutionSucceeded') execution.output = parse(event.executionSucceededEventDetails?.output) as RunSummary | undefined;
+      const details = event.executionFailedEventDetails ?? event.executionAbortedEventDetails ?? event.executionTimedOutEventDetails;
+      if (type !== 'ExecutionSucceeded') execution.error = describeError(END_EVENTS[type]!, details?.error, details?.cause);
+    }
+  }
+
+  private applyItemEvent(child: Reading, event: HistoryEvent): void {
+    const type = event.type ?? '';
+    this.countAttempt(child, type);
+    if (type === 'ExecutionStarted') {
+      const input = parse(event.executionStartedEventDetails?.input) as { item?: WorkItem } | undefined;
+      if (input?.item) this.update(input.item, event, true);
+    } else if (type === 'TaskStateExited' && PAGE_STATES.has(event.stateExitedEventDetails?.name ?? '')) {
+      const output = parse(event.stateExitedEventDetails?.output) as { item?: WorkItem } | undefined;
+      if (output?.item) this.update(output.item, event);
+    } else if (type === 'PassStateExited') {
+      const name = event.stateExitedEventDetails?.name;
+      const result = parse(event.stateExitedEventDetails?.output) as ItemResult | undefined;
+      if (!result) return;
+      if (name === StateNames.itemFinished) this.finish(result, { done: true });
+      else if (name === StateNames.itemFailed) this.finish(result, { failed: describeError('failed', result.error?.Error, result.error?.Cause) });
+      else if (name === StateNames.itemContinued && result.continuedIn && !this.chain.has(result.continuedIn)) {
+        this.chain.set(result.continuedIn, newChainExecution(result.continuedIn));
+      }
+    }
+  }
+
+  /** A second attempt scheduled in the same Task state is a retry. */
+  private countAttempt(reading: Reading, type: string): void {
+    if (type === 'TaskStateEntered') reading.attemptsInState = 0;
+    else if (ATTEMPT_EVENTS.has(type) && reading.attemptsInState++ > 0) this.retries++;
+  }
+
+  private learnSettings(input: unknown): void {
+    const i = input as { runId?: string; mode?: 'reroute' | 'transfer'; dryRun?: boolean; continuation?: { settings?: { runId?: string; mode?: 'reroute' | 'transfer'; dryRun?: boolean } } } | undefined;
+    const settings = i?.continuation?.settings ?? i;
+    this.runId ??= settings?.runId;
+    this.mode ??= settings?.mode;
+    this.dryRun ??= settings?.dryRun ?? (settings ? false : undefined);
+  }
+
+  /**
+   * Counters only grow: an older view of an item (the plan's, a late event) never replaces a newer
+   * one. The rate is measured from when the item's first execution started working on it.
+   */
+  private update(item: WorkItem, event: HistoryEvent, started = false): void {
+    const key = `${item.kind}:${item.name}`;
+    const c = item.counters as unknown as Record<string, number>;
+    const seen = c['scanned'] ?? c['claimed'] ?? 0;
+    const moved = c['moved'] ?? c['written'] ?? 0;
+    const at = event.timestamp?.getTime() ?? 0;
+    const tracked = this.items.get(key) ?? { progress: { kind: item.kind, name: item.name, seen, moved, done: false } };
+    if (started) tracked.first ??= { at, seen };
+    if (seen >= tracked.progress.seen) {
+      const elapsed = tracked.first ? (at - tracked.first.at) / 1000 : 0;
+      const total = item.total ?? tracked.progress.total;
+      tracked.progress = {
+        ...tracked.progress,
+        ...(total === undefined ? {} : { total }),
+        seen,
+        moved,
+        done: item.done || tracked.progress.done,
+        ...(elapsed > 0 ? { rate: (seen - tracked.first!.seen) / elapsed } : {}),
+      };
+    }
+    this.items.set(key, tracked);
+  }
+
+  private finish(result: ItemResult, how: { done?: boolean; failed?: string }): void {
+    const key = `${result.kind}:${result.name}`;
+    const tracked = this.items.get(key) ?? { progress: { kind: result.kind, name: result.name, seen: 0, moved: 0, done: false } };
+    tracked.progress = { ...tracked.progress, ...(how.done ? { done: true } : {}), ...(how.failed ? { failed: how.failed } : {}) };
+    this.items.set(key, tracked);
+  }
+
+  private progress(): ExecutionProgress {
+    const chain = [...this.chain.values()];
+    const finished = chain.every((e) => this.settled(e));
+    const running = chain.filter((e) => !isTerminal(e.status));
+    const failedOne = chain.find((e) => isTerminal(e.status) && e.status !== 'SUCCEEDED');
+    const status: ExecutionStatus = !finished ? 'RUNNING' : (failedOne?.status ?? 'SUCCEEDED');
+    const root = chain[0]!;
+    const stoppedAt = finished ? chain.map((e) => e.stoppedAt).reduce<Date | undefined>((a, b) => (b && (!a || b > a) ? b : a), undefined) : undefined;
+    const state = running.at(-1)?.state;
+    return {
+      executionArn: this.executionArn,
+      ...(this.runId ? { runId: this.runId } : {}),
+      ...(this.mode ? { mode: this.mode } : {}),
+      ...(this.dryRun === undefined ? {} : { dryRun: this.dryRun }),
+      status,
+      ...(state ? { state } : {}),
+      ...(root.startedAt ? { startedAt: root.startedAt } : {}),
+      ...(stoppedAt ? { stoppedAt } : {}),
+      items: [...this.items.values()].map((t) => t.progress),
+      retries: this.retries,
+      executions: chain.map((e) => ({ executionArn: e.arn, status: e.status ?? 'RUNNING' })),
+      errors: chain.flatMap((e) => (e.error ? [e.error] : [])),
+      finished,
+      ...(finished ? this.summary(chain) : {}),
+    };
+  }
+
+  /** The chain's summaries combined, with every execution that did not succeed listed as a failure. */
+  private summary(chain: ChainExecution[]): { summary?: RunSummary } {
+    const succeeded = chain.filter((e) => e.output !== undefined).map((e) => ({ executionArn: e.arn, summary: e.output! }));
+    if (succeeded.length === 0) return {};
+    const summary = combineSummaries(succeeded);
+    for (const e of chain) if (e.status !== 'SUCCEEDED') summary.failures.push({ kind: 'execution', name: e.arn, error: e.error ?? e.status ?? 'unknown' });
+    return { summary: { ...summary, complete: summary.complete && chain.every((e) => e.status === 'SUCCEEDED') } };
+  }
+}
+
+function newChainExecution(arn: string): ChainExecution {
+  return { arn, lastEventId: 0, attemptsInState: 0, children: new Map() };
+}
+
+function parse(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** An error and its cause as one line; a Lambda's cause is JSON with errorMessage. */
+function describeError(what: string, error: string | undefined, cause: string | undefined): string {
+  let message = cause ?? '';
+  const parsed = parse(message) as { errorMessage?: string } | undefined;
+  if (parsed?.errorMessage) message = parsed.errorMessage;
+  return `${error ?? what}${message ? `: ${message}` : ''}`;
+}

@@ -1,0 +1,58 @@
+import type { CliIo } from '../cli-io.js';
+import { ExitCode } from '../exit-codes.js';
+import type { ExecutionProgress } from './execution-progress.js';
+import type { ExecutionTracker } from './execution-tracker.js';
+import { progressBlock, progressJson, progressLine, renderEnd } from './render-progress.js';
+
+export interface WatchOptions {
+  readonly io: CliIo;
+  readonly json: boolean;
+  readonly intervalMs: number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly now: () => Date;
+  /** Show one update and return (status), instead of following the run to its end (watch). */
+  readonly once?: boolean;
+}
+
+/**
+ * Follows a run until every execution of it ended and prints its progress: on a terminal a
+ * block of bars redrawn in place; in a pipe one plain line per update that changed something;
+ * with --json one object per update and a final `{"type":"end"}` object with the summary.
+ * Returns the last progress.
+ */
+export async function watchExecution(tracker: ExecutionTracker, options: WatchOptions): Promise<ExecutionProgress> {
+  const { io } = options;
+  let drawn = 0;
+  let previous = '';
+  for (;;) {
+    const progress = await tracker.poll();
+    const now = options.now();
+    if (progress.finished || options.once) {
+      if (options.json) io.out(`${progressJson(progress, progress.finished ? 'end' : 'progress')}\n`);
+      else {
+        if (io.interactive || options.once) draw(io, progressBlock(progress, now), drawn);
+        if (progress.finished) io.out(`\n${renderEnd(progress, now)}`);
+      }
+      return progress;
+    }
+    // What changed, leaving out what changes by itself (the clock).
+    const fingerprint = JSON.stringify({ ...progress, startedAt: undefined });
+    if (io.interactive && !options.json) drawn = draw(io, progressBlock(progress, now), drawn);
+    else if (fingerprint !== previous) io.out(`${options.json ? progressJson(progress, 'progress') : progressLine(progress, now)}\n`);
+    previous = fingerprint;
+    await options.sleep(options.intervalMs);
+  }
+}
+
+/** Redraws a block of lines in place (ANSI: up N lines, clear each line). */
+function draw(io: CliIo, lines: readonly string[], drawn: number): number {
+  const up = io.interactive && drawn > 0 ? `\x1b[${drawn}F` : '';
+  const clear = io.interactive ? '\x1b[2K' : '';
+  io.out(`${up}${lines.map((l) => `${clear}${l}`).join('\n')}\n`);
+  return lines.length;
+}
+
+/** 0 only when every execution of the run succeeded and everything that could be moved was. */
+export function exitCodeOf(progress: ExecutionProgress): number {
+  return progress.status === 'SUCCEEDED' && progress.summary?.complete ? ExitCode.ok : ExitCode.failed;
+}

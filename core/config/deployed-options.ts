@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { migrationOptionFields, oneRoutingForm, positiveInt } from './run-options.js';
+
+/** Where the deployed state machine is: `--state-machine ARN`, or the stack whose outputs name it. */
+export const deployedOptionFields = {
+  stateMachine: z.string().min(1).optional(),
+  stack: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'a CloudFormation stack name: letters, digits and "-", starting with a letter').optional(),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1').optional(),
+};
+
+/** Seconds between polls of a watched execution (fractions allowed; 0 in tests). */
+const interval = z.coerce.number({ error: 'the interval must be a number of seconds' }).min(0, 'the interval cannot be negative').max(3600).default(5);
+
+const connectionName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'a connection name of the deployment, e.g. source or target');
+
+// Namespaces and TLS belong to the deployment's connections (SIDEKIQ_MIGRATE_<NAME>_PREFIX…), not to an execution.
+const { namespace: _namespace, tlsCa: _tlsCa, ...executionFields } = migrationOptionFields;
+
+/** `sidekiq-migrate start`: an execution of the deployed state machine, with `run`/`move`'s routing and selection. */
+export const startOptionsSchema = z
+  .strictObject({
+    ...executionFields,
+    ...deployedOptionFields,
+    mode: z.enum(['reroute', 'transfer'], { error: 'must be reroute (like run) or transfer (like move)' }).default('reroute'),
+    source: connectionName.default('source'),
+    target: connectionName.default('target'),
+    unmapped: z.enum(['leave', 'quarantine'], { error: 'must be leave or quarantine' }).default('leave'),
+    append: z.boolean().default(false),
+    rateLimit: positiveInt('the rate limit').optional(),
+    watch: z.boolean().default(false),
+    interval,
+  })
+  .superRefine((o, ctx) => {
+    oneRoutingForm(o, ctx, o.mode === 'reroute');
+    if (o.rateLimit !== undefined && o.mode !== 'transfer') ctx.addIssue({ code: 'custom', path: ['rateLimit'], message: 'only a transfer (--mode transfer) is rate limited' });
+  });
+
+/** `watch`, `status`, `stop`: one execution. */
+export const executionOptionsSchema = z.strictObject({
+  ...deployedOptionFields,
+  json: z.boolean().default(false),
+  interval,
+  wait: z.boolean().default(true),
+});
+
+/** `list`: recent executions. */
+export const listOptionsSchema = z.strictObject({
+  ...deployedOptionFields,
+  json: z.boolean().default(false),
+  limit: positiveInt('the limit').max(100).default(10),
+});
+
+export type StartOptions = z.output<typeof startOptionsSchema>;
+export type ExecutionOptions = z.output<typeof executionOptionsSchema>;
+export type ListOptions = z.output<typeof listOptionsSchema>;

@@ -1,0 +1,319 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { main } from '../../../cli/main.js';
+import { workflowInputSchema } from '../../../core/workflow/workflow-input.js';
+import { bufferIo } from '../../support/buffer-io.js';
+import { FakeStepFunctions, REGION, STATE_MACHINE_ARN } from '../../support/fake-step-functions.js';
+import { scriptRun, type ScriptedRun } from '../../support/scripted-runs.js';
+
+let fake: FakeStepFunctions;
+beforeEach(() => {
+  process.env['AWS_REGION'] = REGION;
+  fake = new FakeStepFunctions();
+});
+afterEach(() => fake.restore());
+
+const cli = async (args: string[], interactive = false) => {
+  const io = bufferIo(interactive);
+  const code = await main(['node', 'sidekiq-migrate', ...args], io, undefined, { sleep: fake.sleep, now: fake.now });
+  return { code, stdout: io.stdout(), stderr: io.stderr() };
+};
+
+const execution = (name: string) => `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
+
+const twoItems: ScriptedRun = {
+  runId: 'reroute-1',
+  items: [
+    { kind: 'set', name: 'schedule', total: 3000, pages: [[1000, 600], [2000, 1300], [3000, 1900]], retries: 2 },
+    { kind: 'queue', name: 'old', total: 1500, pages: [[1000, 1000], [1500, 1500]] },
+  ],
+};
+
+describe('start', () => {
+  it('starts an execution named after the run id, with an input the plan step accepts, from the stack outputs', async () => {
+    const { code, stdout } = await cli(['start', '--rename', 'old=new', '--run-id', 'reroute-7', '--sets', 'schedule,retry', '--append']);
+
+    expect(code).toBe(0);
+    expect(fake.started).toHaveLength(1);
+    const { name, input } = fake.started[0]!;
+    expect(name).toBe('reroute-7');
+    expect(input).toEqual({
+      runId: 'reroute-7',
+      mode: 'reroute',
+      source: 'source',
+      routing: { kind: 'renames', renames: { old: 'new' } },
+      sets: ['schedule', 'retry'],
+      queues: true,
+      dryRun: false,
+      pageSize: 1000,
+      unmapped: 'leave',
+      placement: 'append',
+    });
+    expect(workflowInputSchema.safeParse(input).success).toBe(true);
+    expect(stdout).toBe(
+      [
+        'Started re-route run reroute-7',
+        `  execution  ${execution('reroute-7')}`,
+        `  console    https://${REGION}.console.aws.amazon.com/states/home?region=${REGION}#/v2/executions/details/${execution('reroute-7')}`,
+        `Follow it with: sidekiq-migrate watch ${execution('reroute-7')}`,
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('starts a dry-run transfer on a named state machine, with a rate limit, and prints JSON', async () => {
+    const { code, stdout } = await cli(['start', '--mode', 'transfer', '--state-machine', STATE_MACHINE_ARN, '--rate-limit', '500', '--dry-run', '--no-queues', '--json']);
+
+    expect(code).toBe(0);
+    const printed = JSON.parse(stdout);
+    expect(printed).toMatchObject({ type: 'started', mode: 'transfer', dryRun: true, executionArn: expect.stringMatching(/:execution:sidekiq-migrate:transfer-\d{8}-\d{6}-[0-9a-f]{4}$/) });
+    const { input } = fake.started[0]!;
+    expect(input).toMatchObject({ mode: 'transfer', source: 'source', target: 'target', rateLimit: 500, dryRun: true, queues: false });
+    expect(input).not.toHaveProperty('routing');
+    expect(workflowInputSchema.safeParse(input).success).toBe(true);
+  });
+
+  it('refuses bad input with every problem in one message, starting nothing', async () => {
+    const { code, stderr } = await cli(['start', '--rate-limit', 'ten', '--mode', 'sideways', '--region', 'mars']);
+
+    expect(code).toBe(2);
+    expect(stderr).toContain('--mode: must be reroute (like run) or transfer (like move)');
+    expect(stderr).toContain('--rate-limit: the rate limit must be a number');
+    expect(stderr).toContain('--region: an AWS region such as eu-west-1');
+    expect(fake.calls('StartExecution')).toBe(0);
+  });
+
+  it('a re-route needs routing; a rate limit is for transfers', async () => {
+    const noRouting = await cli(['start']);
+    expect(noRouting.code).toBe(2);
+    expect(noRouting.stderr).toContain('say where jobs go');
+    const rateLimited = await cli(['start', '--rename', 'a=b', '--rate-limit', '10']);
+    expect(rateLimited.code).toBe(2);
+    expect(rateLimited.stderr).toContain('--rate-limit: only a transfer (--mode transfer) is rate limited');
+    expect(fake.calls('StartExecution')).toBe(0);
+  });
+
+  it('says what to do when the run id is already an execution name', async () => {
+    await cli(['start', '--rename', 'a=b', '--run-id', 'taken']);
+    const { code, stderr } = await cli(['start', '--rename', 'a=b', '--run-id', 'taken']);
+
+    expect(code).toBe(2);
+    expect(stderr).toContain('An execution named taken already exists');
+    expect(stderr).toContain('Give another --run-id');
+  });
+
+  it('names the stack that does not exist, and a bad --state-machine', async () => {
+    const noStack = await cli(['start', '--rename', 'a=b', '--stack', 'Nope']);
+    expect(noStack.code).toBe(2);
+    expect(noStack.stderr).toBe('Reading the outputs of stack Nope: Stack with id Nope does not exist (ValidationError)\n');
+    const badArn = await cli(['start', '--rename', 'a=b', '--state-machine', 'arn:aws:lambda:eu-west-1:123456789012:function:x']);
+    expect(badArn.code).toBe(2);
+    expect(badArn.stderr).toContain('not a state machine ARN');
+  });
+
+  it('turns missing AWS credentials into one clear message', async () => {
+    fake.cfn.reset();
+    fake.cfn.rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
+
+    const { code, stderr } = await cli(['start', '--rename', 'a=b']);
+
+    expect(code).toBe(2);
+    expect(stderr).toContain('Reading the outputs of stack SidekiqMigrate: Could not load credentials from any providers (CredentialsProviderError)');
+    expect(stderr).toContain('Check the AWS credentials and region');
+  });
+
+  it('--watch follows the execution it started to the end', async () => {
+    fake.onStart = (name) => scriptRun(fake, { ...twoItems, runId: name });
+
+    const { code, stdout } = await cli(['start', '--rename', 'old=new_queue', '--run-id', 'reroute-1', '--watch', '--interval', '0']);
+
+    expect(code).toBe(0);
+    expect(stdout).toContain('Started re-route run reroute-1');
+    expect(stdout).toContain('Succeeded after');
+  });
+});
+
+describe('watch', () => {
+  it('in a pipe: one plain line per update, then the summary; exit 0 when the run succeeded', async () => {
+    const arn = scriptRun(fake, twoItems);
+
+    const { code, stdout, stderr } = await cli(['watch', arn, '--interval', '0']);
+
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    expect(stdout).toMatchSnapshot();
+  });
+
+  it('reads only what is new at each poll: history reads do not grow with the history', async () => {
+    const pages = Array.from({ length: 60 }, (_, i) => [(i + 1) * 100, (i + 1) * 100] as const);
+    const arn = scriptRun(fake, { runId: 'long-3', items: [{ kind: 'queue', name: 'old', total: 6000, pages }] });
+
+    expect((await cli(['watch', arn, '--interval', '0'])).code).toBe(0);
+
+    const total = [...fake.executions.values()].reduce((n, e) => n + e.events.length, 0);
+    // Re-reading whole histories would serve about 30× the events there are (60 polls of a growing
+    // history); reading backwards to the last event seen serves one small page per execution and poll.
+    expect(fake.eventsServed).toBeLessThan(total * 10);
+    expect(fake.calls('GetExecutionHistory')).toBeLessThanOrEqual(2 * (fake.tick + 1));
+  });
+
+  it('on a terminal: bars redrawn in place', async () => {
+    const arn = scriptRun(fake, twoItems);
+
+    const { code, stdout } = await cli(['watch', arn, '--interval', '0'], true);
+
+    expect(code).toBe(0);
+    expect(stdout).toMatchSnapshot();
+  });
+
+  it('--json: one object per update, the last with the summary', async () => {
+    const arn = scriptRun(fake, twoItems);
+
+    const { code, stdout } = await cli(['watch', arn, '--interval', '0', '--json']);
+
+    expect(code).toBe(0);
+    const updates = stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(updates.length).toBeGreaterThan(3);
+    expect(updates.slice(0, -1).every((u) => u.type === 'progress' && u.status === 'RUNNING')).toBe(true);
+    const end = updates.at(-1);
+    expect(end).toMatchObject({ type: 'end', status: 'SUCCEEDED', finished: true, runId: 'reroute-1', mode: 'reroute', retries: 2, summary: { complete: true, totals: { scanned: 4500, moved: 3400 } } });
+    expect(end.items).toEqual([
+      expect.objectContaining({ kind: 'set', name: 'schedule', total: 3000, seen: 3000, moved: 1900, done: true }),
+      expect.objectContaining({ kind: 'queue', name: 'old', total: 1500, seen: 1500, moved: 1500, done: true }),
+    ]);
+    // Rates come from the event timestamps: 3,000 jobs over the schedule child's 3 pages (15 s).
+    expect(end.items[0].rate).toBe(200);
+  });
+
+  it('follows the executions items continued in, and combines their summaries', async () => {
+    const arn = scriptRun(fake, { runId: 'long-1', items: [{ kind: 'queue', name: 'old', total: 4000, pages: [[1000, 1000], [2000, 2000], [3000, 3000], [4000, 4000]], continueAfter: 2 }] });
+
+    const { code, stdout } = await cli(['watch', arn, '--interval', '0', '--json']);
+
+    expect(code).toBe(0);
+    const end = JSON.parse(stdout.trimEnd().split('\n').at(-1)!);
+    expect(end.executions).toHaveLength(2);
+    expect(end.executions.every((e: { status: string }) => e.status === 'SUCCEEDED')).toBe(true);
+    expect(end.summary).toMatchObject({ complete: true, continuedIn: [], queues: { old: { scanned: 4000, moved: 4000 } }, totals: { moved: 4000 } });
+    expect(end.items).toEqual([expect.objectContaining({ name: 'old', seen: 4000, done: true })]);
+  });
+
+  it('exits 1 and says why when the execution fails', async () => {
+    const arn = scriptRun(fake, { runId: 'bad-1', items: [], planFails: { error: 'InvalidInputError', message: 'routing: a re-route needs routing' } });
+
+    const { code, stdout } = await cli(['watch', arn, '--interval', '0']);
+
+    expect(code).toBe(1);
+    expect(stdout).toMatchSnapshot();
+    expect(stdout).toContain('Execution error: InvalidInputError: routing: a re-route needs routing');
+    expect(stdout).toContain('Ended FAILED');
+  });
+
+  it('exits 1 when an item failed, though the execution succeeded', async () => {
+    const arn = scriptRun(fake, { runId: 'partial-1', items: [{ kind: 'queue', name: 'old', total: 2000, pages: [[1000, 1000]], failsWith: 'WRONGTYPE queue:old is not a list' }] });
+
+    const { code, stdout } = await cli(['watch', arn, '--interval', '0']);
+
+    expect(code).toBe(1);
+    expect(stdout).toContain('FAILED queue old: FatalError: WRONGTYPE queue:old is not a list');
+    expect(stdout).toContain('Not complete');
+  });
+
+  it('slows down when Step Functions throttles it, and still sees the end', async () => {
+    const arn = scriptRun(fake, twoItems);
+    fake.throttle('GetExecutionHistory', 3);
+
+    const { code, stderr } = await cli(['watch', arn, '--interval', '0']);
+
+    expect(code).toBe(0);
+    expect(stderr.match(/AWS Step Functions is throttling these reads; waiting \d+\.\d s\./g)).toHaveLength(3);
+  });
+
+  it('gives up with a clear message when throttling never stops', async () => {
+    const arn = scriptRun(fake, twoItems);
+    fake.throttle('GetExecutionHistory', 1000);
+
+    const { code, stderr } = await cli(['watch', arn, '--interval', '0']);
+
+    expect(code).toBe(1);
+    expect(stderr).toContain(`Reading the history of ${arn}: Rate exceeded (throttled by AWS; try again in a minute)`);
+  });
+
+  it('finds an execution by its run id through the stack, and names one that does not exist', async () => {
+    scriptRun(fake, twoItems);
+    expect((await cli(['watch', 'reroute-1', '--interval', '0'])).code).toBe(0);
+
+    const missing = await cli(['watch', 'no-such-run', '--interval', '0']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`Reading the history of ${execution('no-such-run')}: Execution Does Not Exist`);
+  });
+});
+
+describe('status', () => {
+  it('shows a running execution once and exits 0; an ended one with its summary', async () => {
+    const arn = scriptRun(fake, twoItems);
+    fake.tick = 2;
+
+    const running = await cli(['status', arn]);
+    expect(running.code).toBe(0);
+    expect(running.stdout).toMatchSnapshot();
+    expect(fake.tick).toBe(2);
+
+    fake.tick = 10;
+    const ended = await cli(['status', arn, '--json']);
+    expect(ended.code).toBe(0);
+    expect(JSON.parse(ended.stdout)).toMatchObject({ type: 'end', status: 'SUCCEEDED', summary: { complete: true } });
+  });
+});
+
+describe('list', () => {
+  it('lists recent runs with mode, status, moved and duration, newest first', async () => {
+    scriptRun(fake, twoItems, { startTick: 0 });
+    scriptRun(fake, { runId: 'reroute-2', items: [{ kind: 'queue', name: 'old', total: 10, pages: [[10, 10], [10, 10], [10, 10], [10, 10], [10, 10], [10, 10], [10, 10], [10, 10]] }] }, { startTick: 2 });
+    fake.tick = 6;
+
+    const { code, stdout } = await cli(['list']);
+
+    expect(code).toBe(0);
+    expect(stdout).toMatchSnapshot();
+    const json = JSON.parse((await cli(['list', '--json', '--limit', '1'])).stdout);
+    expect(json).toEqual([expect.objectContaining({ runId: 'reroute-2', status: 'RUNNING', mode: 'reroute', continuation: false })]);
+  });
+});
+
+describe('stop', () => {
+  it('stops the execution and the executions it continued in, and waits until they ended', async () => {
+    const arn = scriptRun(fake, { runId: 'long-2', items: [{ kind: 'queue', name: 'old', total: 6000, pages: [[1000, 1000], [2000, 2000], [3000, 3000], [4000, 4000], [5000, 5000], [6000, 6000]], continueAfter: 1 }] });
+    fake.tick = 5;
+
+    const { code, stdout } = await cli(['stop', arn, '--interval', '0']);
+
+    expect(code).toBe(0);
+    const continuation = [...fake.executions.keys()].find((k) => k.includes(':cont-0-long-2') && !k.includes('/'))!;
+    expect(fake.stopped).toEqual([continuation]);
+    expect(fake.status(continuation)).toBe('ABORTED');
+    expect(stdout).toContain('Stopped 1 execution(s) of run long-2');
+    expect(stdout).toContain('nothing was half-moved');
+  });
+
+  it('stops a running root and its map children', async () => {
+    const arn = scriptRun(fake, twoItems);
+    fake.tick = 2;
+
+    const { code, stdout } = await cli(['stop', 'reroute-1', '--interval', '0', '--json']);
+
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ type: 'stopped', runId: 'reroute-1', stopped: [arn], status: 'ABORTED', finished: true });
+    expect([...fake.executions.keys()].filter((k) => k.startsWith(`${arn}/`)).map((k) => fake.status(k))).toEqual(['ABORTED', 'ABORTED']);
+  });
+
+  it('has nothing to stop once the run ended', async () => {
+    const arn = scriptRun(fake, twoItems);
+    fake.tick = 20;
+
+    const { code, stdout } = await cli(['stop', arn]);
+
+    expect(code).toBe(0);
+    expect(stdout).toBe('Nothing to stop: run reroute-1 already ended (SUCCEEDED).\n');
+    expect(fake.calls('StopExecution')).toBe(0);
+  });
+});
