@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
+import { RunStoppedError } from '../errors/run-stopped-error.js';
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
 import { LuaScript } from './lua-script.js';
 import { classifyRedisError } from './redis-errors.js';
 
-const acquireScript = new LuaScript('acquireRunLock-1');
-const renewScript = new LuaScript('renewRunLock-1');
+const acquireScript = new LuaScript('acquireRunLock-2');
+const renewScript = new LuaScript('renewRunLock-2');
 
 /** Who holds a lock: enough for an operator to find the run and decide to wait or kill it. */
 export interface LockHolder {
@@ -14,6 +15,12 @@ export interface LockHolder {
   readonly host: string;
   readonly pid: number;
   readonly startedAt: string;
+  /**
+   * When the execution holding the run's lock planned it (epoch ms). The clean-up after an ended
+   * execution leaves the lock alone when it is later than that execution's end: the run was
+   * started again meanwhile.
+   */
+  readonly plannedAt?: number;
 }
 
 /** Another run holds the lock. Not retryable at once; it may be after the holder ends or expires. */
@@ -35,31 +42,73 @@ export class RunLockedError extends FatalError {
 export const runLockKey = (prefix: string): string => `${prefix}sidekiq-migrate:lock`;
 
 /**
+ * A run's stop marker: while it exists, no step of the run takes or renews the lock, so a Lambda
+ * still running for a stopped execution ends after its page. One per run id: it never blocks
+ * another run. A new execution of the run clears it (`resume`).
+ */
+export const runStopMarkerKey = (prefix: string, runId: string): string => `${prefix}sidekiq-migrate:${runId}:stopped`;
+
+/**
+ * How long a stop marker lives: far longer than any step of the stopped execution can still be
+ * running (a Lambda lives 15 minutes), yet a run that is never resumed leaves no key for good.
+ */
+export const RUN_STOP_MARKER_TTL_MS = 7 * 24 * 3600_000;
+
+/** What the clean-up after an ended execution did on one Redis. */
+export type EndRunOutcome = 'released' | 'not-held' | 'superseded';
+
+/**
  * A run lock held on one Redis: two transfers, or a transfer and a re-route, never interleave on
  * the same keys. It has a TTL so that a crashed holder does not block forever; a live run renews
- * it on every page (`renew`) and releases it at the end.
+ * it on every page (`renew`) and releases it at the end. A stopped run (its stop marker set) can
+ * be taken again only by a new execution of the run (`newExecution`).
  */
 export class RunLock {
   private constructor(
     private readonly redis: Redis,
-    readonly key: string,
+    private readonly prefix: string,
     readonly holder: LockHolder,
     readonly ttlMs: number,
+    private readonly where: string,
   ) {}
 
   get runId(): string {
     return this.holder.runId;
   }
 
-  static async acquire(redis: Redis, prefix: string, holder: Omit<LockHolder, 'host' | 'pid' | 'startedAt'> & Partial<LockHolder>, ttlMs: number, where: string): Promise<RunLock> {
-    const record: LockHolder = { host: hostname(), pid: process.pid, startedAt: new Date().toISOString(), ...holder };
-    const key = runLockKey(prefix);
+  get key(): string {
+    return runLockKey(this.prefix);
+  }
+
+  /**
+   * Takes the lock for a run, or throws RunLockedError naming the holder. A step of a running
+   * execution (the default) is refused with RunStoppedError when the run was stopped. A new
+   * execution of the run (`newExecution`, the plan step) takes it even then, and records when it
+   * planned; it calls `resume()` once it holds all of the run's locks.
+   */
+  static async acquire(
+    redis: Redis,
+    prefix: string,
+    holder: Omit<LockHolder, 'host' | 'pid' | 'startedAt'> & Partial<LockHolder>,
+    ttlMs: number,
+    where: string,
+    options: { readonly newExecution?: boolean } = {},
+  ): Promise<RunLock> {
+    const record: LockHolder = {
+      host: hostname(),
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      ...(options.newExecution ? { plannedAt: Date.now() } : {}),
+      ...holder,
+    };
+    const keys = [runLockKey(prefix), runStopMarkerKey(prefix, record.runId)];
     let reply: [number, Buffer?, number?];
     try {
-      reply = (await acquireScript.run(redis, { keys: [key], args: [record.runId, JSON.stringify(record), ttlMs] })) as typeof reply;
+      reply = (await acquireScript.run(redis, { keys, args: [record.runId, JSON.stringify(record), ttlMs, options.newExecution ? 'start' : 'continue'] })) as typeof reply;
     } catch (error) {
       throw classifyRedisError(error, `Taking the run lock on ${where}`);
     }
+    if (reply[0] === 2) throw new RunStoppedError(record.runId, `on ${where}`);
     if (reply[0] !== 1) {
       let current: LockHolder | string = String(reply[1] ?? '');
       try {
@@ -69,20 +118,52 @@ export class RunLock {
       }
       throw new RunLockedError(where, current, reply[2] ?? 0);
     }
-    return new RunLock(redis, key, record, ttlMs);
+    return new RunLock(redis, prefix, record, ttlMs, where);
   }
 
-  /** Extends the lock (taking it again if it is gone); false when another run holds it now. */
+  /**
+   * Extends the lock (taking it again if it is gone); false when another run holds it now.
+   * Throws RunStoppedError when the run was stopped: the caller must move nothing more.
+   */
   async renew(): Promise<boolean> {
-    return (await renewScript.run(this.redis, { keys: [this.key], args: [this.runId, 'renew', this.ttlMs, JSON.stringify(this.holder)] })) === 1;
+    const reply = await renewScript.run(this.redis, { keys: this.keys(), args: [this.runId, 'renew', this.ttlMs, JSON.stringify(this.holder)] });
+    if (reply === 2) throw new RunStoppedError(this.runId, `on ${this.where}`);
+    return reply === 1;
+  }
+
+  /**
+   * Clears the run's stop marker (a new execution resumes a stopped run), only while this run
+   * holds the lock; throws if it does not any more, as a renewal would.
+   */
+  async resume(): Promise<void> {
+    const reply = await renewScript.run(this.redis, { keys: this.keys(), args: [this.runId, 'resume', 0, ''] });
+    if (reply !== 1) throw new FatalError(`Run ${this.runId} lost its run lock on ${this.where} while planning; stopping (nothing is lost: the next run resumes).`);
   }
 
   async release(): Promise<boolean> {
-    return RunLock.releaseIfHeld(this.redis, this.key.slice(0, -runLockKey('').length), this.runId);
+    return RunLock.releaseIfHeld(this.redis, this.prefix, this.runId);
   }
 
   /** Releases the lock if `runId` holds it (a later step of the same run, which has no RunLock object). */
   static async releaseIfHeld(redis: Redis, prefix: string, runId: string): Promise<boolean> {
-    return (await renewScript.run(redis, { keys: [runLockKey(prefix)], args: [runId, 'release', 0, ''] })) === 1;
+    return (await renewScript.run(redis, { keys: [runLockKey(prefix), runStopMarkerKey(prefix, runId)], args: [runId, 'release', 0, ''] })) === 1;
+  }
+
+  /**
+   * The clean-up after an execution of the run ended without finishing (stopped, timed out,
+   * failed): sets the stop marker (`mark`) and releases the lock if the run holds it — unless an
+   * execution that planned after `endedAt` holds it, whose run goes on ('superseded').
+   */
+  static async endRun(redis: Redis, prefix: string, runId: string, options: { readonly mark: boolean; readonly endedAt?: number; readonly reason?: string }): Promise<EndRunOutcome> {
+    const marker = JSON.stringify({ runId, stoppedAt: new Date().toISOString(), ...(options.reason ? { reason: options.reason } : {}) });
+    const reply = await renewScript.run(redis, {
+      keys: [runLockKey(prefix), runStopMarkerKey(prefix, runId)],
+      args: [runId, 'stop', options.mark ? RUN_STOP_MARKER_TTL_MS : 0, options.endedAt ?? '', marker],
+    });
+    return reply === 3 ? 'superseded' : reply === 1 ? 'released' : 'not-held';
+  }
+
+  private keys(): string[] {
+    return [runLockKey(this.prefix), runStopMarkerKey(this.prefix, this.runId)];
   }
 }

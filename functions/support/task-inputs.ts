@@ -3,6 +3,7 @@ import { validateConfig } from '../../core/config/validate-config.js';
 import { SORTED_SET_NAMES } from '../../core/redis/sidekiq-keys.js';
 import type { SummarizeInput } from '../../core/workflow/steps/summarize-step.js';
 import type { PageInput, RunSettings } from '../../core/workflow/work-item.js';
+import { continuationInputSchema, workflowInputSchema } from '../../core/workflow/workflow-input.js';
 import type { InvocationScope } from './create-handler.js';
 
 /**
@@ -90,6 +91,87 @@ export function parseSummarizeInput(event: unknown): SummarizeInput {
 
 export function parseReleaseLockInput(event: unknown): { readonly settings: RunSettings } {
   return validateConfig(z.strictObject({ settings: runSettingsSchema }), event, label) as unknown as { settings: RunSettings };
+}
+
+/** The statuses the execution-ended rule forwards: StopExecution, a timeout, a failure. */
+export const ENDED_STATUSES = ['ABORTED', 'TIMED_OUT', 'FAILED'] as const;
+
+/** What the execution-ended handler needs of a run: which Redis it locked, and whether it locked at all. */
+export type EndedRun = Pick<RunSettings, 'runId' | 'mode' | 'source' | 'target' | 'dryRun'>;
+
+export interface ExecutionEnded {
+  readonly status: (typeof ENDED_STATUSES)[number];
+  readonly executionArn: string;
+  /** When it ended (epoch ms), from the event. */
+  readonly endedAt?: number;
+  /** The run it was for; or why that is not known (then no lock of it can be held: nothing to do). */
+  readonly run: EndedRun | { readonly unknown: string };
+}
+
+// EventBridge's "Step Functions Execution Status Change" event: only what the handler reads.
+const executionStatusChangeSchema = z.looseObject({
+  'detail-type': z.literal('Step Functions Execution Status Change'),
+  detail: z.looseObject({
+    executionArn: z.string().min(1),
+    status: z.enum(ENDED_STATUSES),
+    stopDate: z.number().nullish(),
+    input: z.string().nullish(),
+    inputDetails: z.looseObject({ included: z.boolean() }).nullish(),
+  }),
+});
+
+// The run fields of a continuation's settings: our own plan step's output, carried along.
+const endedRunSettingsSchema = z.looseObject({
+  runId: z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/),
+  mode: z.enum(['reroute', 'transfer']),
+  source: z.string().min(1),
+  target: z.string().min(1).optional(),
+  dryRun: z.boolean(),
+});
+
+/**
+ * An execution-ended event: its status and end, and the run read from the execution input
+ * (`detail.input`, a JSON string): the initial input, read with the plan step's own schema and
+ * defaults, or a continuation, whose settings name the run. An input the plan step refuses took
+ * no lock. The event itself must be well-formed (InvalidInputError otherwise).
+ */
+export function parseExecutionEndedEvent(event: unknown): ExecutionEnded {
+  const { detail } = validateConfig(executionStatusChangeSchema, event, (path) => ['event', ...path.map(String)].join('.'));
+  const ended = { status: detail.status, executionArn: detail.executionArn, ...(typeof detail.stopDate === 'number' ? { endedAt: detail.stopDate } : {}) };
+  if (detail.inputDetails?.included === false || typeof detail.input !== 'string') {
+    return { ...ended, run: { unknown: 'the event does not carry the execution input (too large for EventBridge)' } };
+  }
+  return { ...ended, run: readEndedRun(detail.input) };
+}
+
+function readEndedRun(json: string): EndedRun | { unknown: string } {
+  let input: unknown;
+  try {
+    input = JSON.parse(json);
+  } catch {
+    return { unknown: 'the execution input is not JSON: the plan step refused it, no lock was taken' };
+  }
+  if (asRecord(input)?.['continuation'] !== undefined) {
+    const continuation = continuationInputSchema.safeParse(input);
+    const settings = continuation.success ? endedRunSettingsSchema.safeParse(continuation.data.continuation.settings) : undefined;
+    if (!settings?.success) return { unknown: 'a continuation input without readable run settings' };
+    return pickRun(settings.data);
+  }
+  const initial = workflowInputSchema.safeParse(input);
+  if (!initial.success) return { unknown: 'an execution input the plan step refuses: no lock was taken' };
+  return pickRun(initial.data);
+}
+
+function pickRun(run: EndedRun): EndedRun {
+  return { runId: run.runId, mode: run.mode, source: run.source, dryRun: run.dryRun, ...(run.target !== undefined ? { target: run.target } : {}) };
+}
+
+/** The scope of an execution-ended event: the run in its `detail.input`, read without trusting it. */
+export function scopeOfExecutionEnded(event: unknown): InvocationScope {
+  const input = asRecord(asRecord(event)?.['detail'])?.['input'];
+  if (typeof input !== 'string') return {};
+  const { runId, mode } = scopeOfSettings(JSON.parse(input));
+  return { runId, mode };
 }
 
 /** The scope of any task whose event carries `settings` (and maybe `item`), read without trusting it. */

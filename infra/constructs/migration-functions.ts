@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { envVariable } from '../../functions/support/connection-env.js';
 import { redisUrlOf, type RedisEndpoint } from './redis-endpoint.js';
@@ -24,7 +25,8 @@ export const FUNCTION_ENTRIES = {
   summarize: 'summarize.ts',
   releaseLock: 'release-lock.ts',
   drainCheck: 'drain-check.ts',
-} as const satisfies Record<WorkflowFunctionName | 'drainCheck', string>;
+  executionEnded: 'execution-ended.ts',
+} as const satisfies Record<WorkflowFunctionName | 'drainCheck' | 'executionEnded', string>;
 
 export type MigrationFunctionName = keyof typeof FUNCTION_ENTRIES;
 
@@ -81,16 +83,29 @@ const STAND_IN = 'exports.handler = async () => { throw new Error("stand-in code
 export class MigrationFunctions extends Construct {
   readonly functions: Record<MigrationFunctionName, lambda.Function>;
   readonly logGroups: Record<MigrationFunctionName, logs.LogGroup>;
+  /**
+   * Events the execution-ended function could not handle after its retries (it is invoked
+   * asynchronously, by EventBridge): a stopped run's lock may stay held until its TTL, so they are
+   * kept here (14 days) for an operator, and alarmed on (ExecutionEndedRule).
+   */
+  readonly executionEndedDeadLetters: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: MigrationFunctionsProps) {
     super(scope, id);
     const drainCheckEndpoint = props.connections[props.drainCheckConnection];
     if (!drainCheckEndpoint) throw new Error(`drain check: no connection named "${props.drainCheckConnection}" (configured: ${Object.keys(props.connections).join(', ')})`);
 
+    this.executionEndedDeadLetters = new sqs.Queue(this, 'executionEndedDeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
     this.functions = {} as Record<MigrationFunctionName, lambda.Function>;
     this.logGroups = {} as Record<MigrationFunctionName, logs.LogGroup>;
     for (const name of Object.keys(FUNCTION_ENTRIES) as MigrationFunctionName[]) {
       const drainCheck = name === 'drainCheck';
+      const executionEnded = name === 'executionEnded';
       const connections = drainCheck ? { [props.drainCheckConnection]: drainCheckEndpoint } : props.connections;
       const logGroup = new logs.LogGroup(this, `${name}Logs`, { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
       const role = this.roleFor(name, logGroup, connections);
@@ -98,8 +113,8 @@ export class MigrationFunctions extends Construct {
         description: `sidekiq-migrate ${FUNCTION_ENTRIES[name].replace(/\.ts$/, '')}`,
         runtime: lambda.Runtime.NODEJS_22_X,
         architecture: lambda.Architecture.ARM_64,
-        memorySize: drainCheck ? 512 : (props.memorySize ?? 1024),
-        timeout: drainCheck ? Duration.minutes(2) : (props.timeout ?? Duration.minutes(5)),
+        memorySize: drainCheck || executionEnded ? 512 : (props.memorySize ?? 1024),
+        timeout: drainCheck ? Duration.minutes(2) : executionEnded ? Duration.minutes(1) : (props.timeout ?? Duration.minutes(5)),
         vpc: props.vpc,
         vpcSubnets: props.vpcSubnets,
         securityGroups: [props.securityGroup],
@@ -107,6 +122,9 @@ export class MigrationFunctions extends Construct {
         logGroup,
         tracing: lambda.Tracing.ACTIVE,
         environment: { ...connectionEnvironment(connections), ...(props.code === 'stand-in' ? {} : { NODE_OPTIONS: '--enable-source-maps' }) },
+        // Invoked asynchronously (EventBridge): Lambda retries a failure (Redis unreachable) twice,
+        // within the hour, then keeps the event in the dead-letter queue.
+        ...(executionEnded ? { retryAttempts: 2, maxEventAge: Duration.hours(1), deadLetterQueue: this.executionEndedDeadLetters } : {}),
       };
       this.functions[name] =
         props.code === 'stand-in'

@@ -7,6 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { ExecutionEndedRule } from './execution-ended-rule.js';
 import { MigrationAlarms } from './migration-alarms.js';
 import { MigrationDashboard } from './migration-dashboard.js';
 import { MigrationFunctions, type FunctionCode } from './migration-functions.js';
@@ -50,8 +51,9 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/;
 /**
  * Sidekiq migration on AWS: the Lambda functions in the VPC, allowed to reach only the Redis
  * ports (and Secrets Manager); the migration state machine (MigrationWorkflow) with logging and
- * X-Ray; scheduled drain checks and an optional sweep; alarms notifying an encrypted SNS topic;
- * and a CloudWatch dashboard.
+ * X-Ray; the clean-up after stopped, timed-out or failed executions (ExecutionEndedRule);
+ * scheduled drain checks and an optional sweep; alarms notifying an encrypted SNS topic; and a
+ * CloudWatch dashboard.
  */
 export class SidekiqMigration extends Construct {
   readonly name: string;
@@ -62,6 +64,8 @@ export class SidekiqMigration extends Construct {
   readonly topic: sns.Topic;
   readonly schedules: MigrationSchedules;
   readonly alarms: MigrationAlarms;
+  /** Cleans up after executions stopped from the CLI or console (stop marker, lock release). */
+  readonly executionEnded: ExecutionEndedRule;
   readonly dashboard: MigrationDashboard;
   /** The dashboard in the CloudWatch console. */
   readonly dashboardUrl: string;
@@ -95,7 +99,7 @@ export class SidekiqMigration extends Construct {
     const fns = this.functions.functions;
 
     const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
-    const { drainCheck: _drainCheck, ...workflowFunctions } = fns;
+    const { drainCheck: _drainCheck, executionEnded: _executionEnded, ...workflowFunctions } = fns;
     this.workflow = new MigrationWorkflow(this, 'Workflow', {
       functions: workflowFunctions,
       stateMachineName: this.name,
@@ -124,12 +128,19 @@ export class SidekiqMigration extends Construct {
       ...(drainChecksRun ? { drain: { period: drainCheckRate, connection: drainCheckConnection, ...(props.drainCheck?.persistPeriods ? { persistPeriods: props.drainCheck.persistPeriods } : {}) } } : {}),
       ...(props.functionErrorThreshold !== undefined ? { functionErrorThreshold: props.functionErrorThreshold } : {}),
     });
+    this.executionEnded = new ExecutionEndedRule(this, 'ExecutionEnded', {
+      name: this.name,
+      stateMachine: this.stateMachine,
+      function: fns.executionEnded,
+      deadLetterQueue: this.functions.executionEndedDeadLetters,
+      topic: this.topic,
+    });
     this.dashboard = new MigrationDashboard(this, 'Dashboard', {
       dashboardName: this.name,
       stateMachine: this.stateMachine,
       functions: fns,
       logGroups: this.functions.logGroups,
-      alarms: this.alarms.all,
+      alarms: [...this.alarms.all, this.executionEnded.deadLettersAlarm],
       drainCheckPeriod: drainCheckRate,
     });
     this.dashboardUrl = `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.name}`;

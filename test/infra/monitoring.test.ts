@@ -68,7 +68,8 @@ describe('alarms, each notifying the topic', () => {
   const alarms = Object.values(resources(trial.template, 'AWS::CloudWatch::Alarm'));
 
   it('notify the topic, and nothing else, on ALARM', () => {
-    expect(alarms).toHaveLength(1 + 8 + 3);
+    // executions failed, each function's errors (9), the 3 drain alarms, the execution-ended dead letters
+    expect(alarms).toHaveLength(1 + 9 + 3 + 1);
     for (const a of alarms) expect(a.Properties['AlarmActions'], String(a.Properties['AlarmName'])).toEqual([topic]);
   });
 

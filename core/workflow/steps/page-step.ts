@@ -44,9 +44,11 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
     maxPages: budget.maxPages ?? settings.pagesPerInvocation,
     onPage: async (page) => {
       budget.onPage?.(page);
+      await limiter.after((page.counters as { claimed?: number }).claimed ?? 0);
+      // Renewed last, just before the next page: a run stopped during a rate-limit wait makes the
+      // renewal throw RunStoppedError here, and the page just finished (atomic) is the last one.
       const renewed = await Promise.all(locks.map((l) => l.renew()));
       if (renewed.includes(false)) throw new FatalError(`Run ${settings.runId} lost its run lock during ${item.kind} ${item.name}; stopping (nothing is lost: the next run resumes).`);
-      await limiter.after((page.counters as { claimed?: number }).claimed ?? 0);
     },
   };
 
@@ -79,7 +81,11 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
   return { ...item, cursor: run.cursor, done: run.done, iteration: item.iteration + 1, counters };
 }
 
-/** The run's locks, taken again by this run (same run id): it renews them and notices if they were lost. */
+/**
+ * The run's locks, taken again by this run (same run id): it renews them and notices if they were
+ * lost. Refused with RunStoppedError when the run was stopped (a page task that starts after the
+ * execution was stopped moves nothing).
+ */
 async function holdLocks(runId: string, mode: 'reroute' | 'transfer', connections: Connection[]): Promise<RunLock[]> {
   return Promise.all(connections.map((c) => RunLock.acquire(c.redis, c.keys.prefix, { runId, operation: mode }, RUN_LOCK_TTL_MS, c.name)));
 }

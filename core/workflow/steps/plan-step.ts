@@ -37,11 +37,16 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   const locks: RunLock[] = [];
   try {
     if (!input.dryRun) {
+      // A new execution: it may resume a stopped run of the same id (see stopRunStep).
       const holder = { runId: input.runId, operation: input.mode };
-      locks.push(await RunLock.acquire(source.redis, source.keys.prefix, holder, RUN_LOCK_TTL_MS, `source ${source.name}`));
-      if (target) locks.push(await RunLock.acquire(target.redis, target.keys.prefix, holder, RUN_LOCK_TTL_MS, `target ${target.name}`));
+      const options = { newExecution: true };
+      locks.push(await RunLock.acquire(source.redis, source.keys.prefix, holder, RUN_LOCK_TTL_MS, `source ${source.name}`, options));
+      if (target) locks.push(await RunLock.acquire(target.redis, target.keys.prefix, holder, RUN_LOCK_TTL_MS, `target ${target.name}`, options));
     }
-    return await planWork(input, source, target);
+    const planned = await planWork(input, source, target);
+    // Only now, holding every lock and planned, lift a stop: a plan that fails leaves the run stopped.
+    for (const lock of locks) await lock.resume();
+    return planned;
   } catch (error) {
     // The state machine only releases locks of a run whose plan it has; a failed plan cleans up here.
     await Promise.allSettled(locks.map((l) => l.release()));

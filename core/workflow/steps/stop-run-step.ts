@@ -1,0 +1,54 @@
+import { RunLock, type EndRunOutcome } from '../../redis/run-lock.js';
+import type { ConnectionProvider } from '../connections.js';
+import type { RunSettings } from '../work-item.js';
+
+export interface StopRunOptions {
+  /**
+   * Set the run's stop marker (default true): a stopped or timed-out execution may leave Lambdas
+   * running that must move nothing more. False for a failed execution, whose steps have ended:
+   * release only.
+   */
+  readonly mark?: boolean;
+  /**
+   * When the ended execution ended (epoch ms): if the run was started again after that, the new
+   * execution holds the lock and nothing is done. Unknown: always clean up.
+   */
+  readonly endedAt?: number;
+  /** Why, kept in the marker for an operator (e.g. "ABORTED"). */
+  readonly reason?: string;
+}
+
+export interface StopRunResult {
+  /** The stop marker was set (on every Redis of the run where nothing newer holds the lock). */
+  readonly marked: boolean;
+  /** This run's lock was released on at least one Redis. */
+  readonly released: boolean;
+  /** A newer execution of the run holds the lock (on at least one Redis): left alone there. */
+  readonly superseded: boolean;
+}
+
+/**
+ * "Stop the run": what StopExecution cannot do, since it ends the state machine without running
+ * its clean-up states. Sets the run's stop marker on the source (and target), so that a page
+ * step still running ends after its page, and releases the run lock where this run holds it.
+ * A dry run takes no lock and writes nothing: nothing to do. Starting the run again with the
+ * same run id resumes it (its plan step clears the marker).
+ */
+export async function stopRunStep(
+  settings: Pick<RunSettings, 'runId' | 'source' | 'target' | 'dryRun'>,
+  connections: ConnectionProvider,
+  options: StopRunOptions = {},
+): Promise<StopRunResult> {
+  if (settings.dryRun) return { marked: false, released: false, superseded: false };
+  const mark = options.mark ?? true;
+  const outcomes: EndRunOutcome[] = [];
+  for (const name of [settings.source, ...(settings.target ? [settings.target] : [])]) {
+    const c = await connections.get(name);
+    outcomes.push(await RunLock.endRun(c.redis, c.keys.prefix, settings.runId, { ...options, mark }));
+  }
+  return {
+    marked: mark && outcomes.some((o) => o !== 'superseded'),
+    released: outcomes.includes('released'),
+    superseded: outcomes.includes('superseded'),
+  };
+}

@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'aws-lambda';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { RunLock, runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
+import type { LambdaConnections } from '../../functions/support/lambda-connections.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { captureOutput, dumpAll, fakeContext, logRecords, type OutputCapture } from './support/lambda-harness.js';
+
+const redis = privateSourceAndTarget();
+const PREFIX = 'resque:gitlab:';
+// In the execution input: it must never reach a log line.
+const INPUT_MARKER = 'zebra-quince-8813';
+const STATE_MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:sidekiq-migrate';
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+let handler: Handler;
+let connections: LambdaConnections;
+let out: OutputCapture | undefined;
+
+// A cold start of this one handler, as test/functions/support/load-handlers.ts does for the Tasks'.
+beforeAll(async () => {
+  for (const name of Object.keys(process.env)) if (name.startsWith('SIDEKIQ_MIGRATE_')) vi.stubEnv(name, undefined);
+  vi.stubEnv('SIDEKIQ_MIGRATE_SOURCE_URL', redis.urls().source);
+  vi.stubEnv('SIDEKIQ_MIGRATE_SOURCE_PREFIX', PREFIX);
+  vi.stubEnv('SIDEKIQ_MIGRATE_TARGET_URL', redis.urls().target);
+  vi.resetModules();
+  const [module, container] = await Promise.all([import('../../functions/execution-ended.js'), import('../../functions/support/container.js')]);
+  handler = module.handler as Handler;
+  connections = container.connections;
+});
+afterEach(() => out?.stop());
+afterAll(async () => {
+  await connections.close();
+  vi.unstubAllEnvs();
+});
+
+const transferInput = { runId: 'run-1', mode: 'transfer', target: 'target', routing: { kind: 'mapping', mapping: { 'Secret::Worker': INPUT_MARKER } } };
+const rerouteSettings = {
+  runId: 'run-1',
+  mode: 'reroute',
+  source: 'source',
+  dryRun: false,
+  pageSize: 1000,
+  unmapped: 'leave',
+  placement: 'front',
+  pagesPerInvocation: 50,
+  maxIterations: 1000,
+  routed: true,
+};
+
+/** EventBridge's "Step Functions Execution Status Change" event, as the rule delivers it. */
+function statusChange(status: string, input: unknown, stopDate = Date.now()): Record<string, unknown> {
+  const name = randomUUID();
+  const executionArn = `arn:aws:states:us-east-1:123456789012:execution:sidekiq-migrate:${name}`;
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Step Functions Execution Status Change',
+    source: 'aws.states',
+    account: '123456789012',
+    time: new Date(stopDate).toISOString(),
+    region: 'us-east-1',
+    resources: [executionArn],
+    detail: {
+      executionArn,
+      stateMachineArn: STATE_MACHINE,
+      name,
+      status,
+      startDate: stopDate - 60_000,
+      stopDate,
+      input: input === undefined ? null : JSON.stringify(input),
+      inputDetails: { included: input !== undefined },
+      output: null,
+      outputDetails: null,
+    },
+  };
+}
+
+/** The run's lock, as a plan 30 s ago took it. */
+async function lockRun(prefixes: { source: string; target?: string }): Promise<void> {
+  const holder = { runId: 'run-1', operation: 'transfer' as const, plannedAt: Date.now() - 30_000 };
+  await RunLock.acquire(redis.source(), prefixes.source, holder, 60_000, 'source');
+  if (prefixes.target !== undefined) await RunLock.acquire(redis.target(), prefixes.target, holder, 60_000, 'target');
+}
+
+async function invoke(event: unknown): Promise<{ output: unknown; lines: Record<string, unknown>[]; text: string }> {
+  out = captureOutput();
+  const output = await handler(event, fakeContext());
+  out.stop();
+  return { output, lines: logRecords(out.records()), text: out.text() };
+}
+
+const exists = async (client: Redis, key: string) => (await client.exists(key)) === 1;
+
+describe('the execution-ended handler', () => {
+  it('stops the run of an aborted execution (initial input): stop marker and lock release on the source and the target, one log line', async () => {
+    await lockRun({ source: PREFIX, target: '' });
+
+    const { output, lines, text } = await invoke(statusChange('ABORTED', transferInput));
+
+    expect(output).toEqual({ status: 'ABORTED', action: 'stop', marked: true, released: true, superseded: false });
+    expect(await exists(redis.source(), runStopMarkerKey(PREFIX, 'run-1'))).toBe(true);
+    expect(await exists(redis.target(), runStopMarkerKey('', 'run-1'))).toBe(true);
+    expect(await exists(redis.source(), runLockKey(PREFIX))).toBe(false);
+    expect(await exists(redis.target(), runLockKey(''))).toBe(false);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 'INFO', message: 'execution ABORTED: run stopped (stop marker set, run lock released)', task: 'execution-ended', runId: 'run-1', mode: 'transfer' });
+    expect(text).not.toContain(INPUT_MARKER);
+  });
+
+  it('stops the run of a timed-out continued execution (continuation input: the run is in its settings)', async () => {
+    await lockRun({ source: PREFIX });
+    const continuation = { continuation: { settings: rerouteSettings, item: { kind: 'set', name: 'retry', cursor: '0', done: false, iteration: 0, counters: {} }, from: 'arn:…:execution:x' } };
+
+    const { output, lines } = await invoke(statusChange('TIMED_OUT', continuation));
+
+    expect(output).toMatchObject({ status: 'TIMED_OUT', action: 'stop', marked: true, released: true });
+    expect(await exists(redis.source(), runStopMarkerKey(PREFIX, 'run-1'))).toBe(true);
+    expect(await redis.target().keys('*')).toEqual([]);
+    expect(lines[0]).toMatchObject({ runId: 'run-1', mode: 'reroute' });
+  });
+
+  it('only releases the lock of a failed execution (no stop marker: its steps have ended)', async () => {
+    await lockRun({ source: PREFIX, target: '' });
+
+    const { output, lines } = await invoke(statusChange('FAILED', transferInput));
+
+    expect(output).toEqual({ status: 'FAILED', action: 'release', marked: false, released: true, superseded: false });
+    expect(await exists(redis.source(), runLockKey(PREFIX))).toBe(false);
+    expect(await exists(redis.source(), runStopMarkerKey(PREFIX, 'run-1'))).toBe(false);
+    expect(await exists(redis.target(), runStopMarkerKey('', 'run-1'))).toBe(false);
+    expect(lines.map((l) => l['message'])).toEqual(['execution FAILED: run lock released']);
+  });
+
+  it('leaves the lock of a run started again after the execution ended to its new execution', async () => {
+    await lockRun({ source: PREFIX, target: '' });
+
+    const { output } = await invoke(statusChange('ABORTED', transferInput, Date.now() - 60_000));
+
+    expect(output).toMatchObject({ action: 'stop', marked: false, released: false, superseded: true });
+    expect(await exists(redis.source(), runLockKey(PREFIX))).toBe(true);
+    expect(await exists(redis.source(), runStopMarkerKey(PREFIX, 'run-1'))).toBe(false);
+  });
+
+  it('does nothing for a dry run (it takes no lock), for a missing input, or for an input the plan step refuses', async () => {
+    await lockRun({ source: PREFIX, target: '' });
+    const before = [await dumpAll(redis.source()), await dumpAll(redis.target())];
+
+    const dry = await invoke(statusChange('ABORTED', { ...transferInput, dryRun: true }));
+    const missing = await invoke(statusChange('ABORTED', undefined));
+    const refused = await invoke(statusChange('FAILED', { runId: 'run-1', mode: 'transfer' }));
+
+    expect(dry.output).toEqual({ status: 'ABORTED', action: 'none', reason: 'dry run' });
+    expect(missing.output).toMatchObject({ status: 'ABORTED', action: 'none', reason: expect.stringMatching(/does not carry the execution input/) });
+    expect(refused.output).toMatchObject({ action: 'none', reason: expect.stringMatching(/the plan step refuses/) });
+    expect([await dumpAll(redis.source()), await dumpAll(redis.target())]).toEqual(before);
+    expect(missing.lines).toEqual([expect.objectContaining({ level: 'WARN', message: 'execution ABORTED: its run is not known, nothing to clean up' })]);
+    expect(dry.lines).toHaveLength(1);
+  });
+
+  it('refuses an event that is not an execution status change', async () => {
+    const wrong = { ...statusChange('ABORTED', transferInput), 'detail-type': 'Something Else' };
+    const running = statusChange('RUNNING', transferInput);
+
+    out = captureOutput();
+    await expect(handler(wrong, fakeContext())).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringContaining('event.detail-type') });
+    await expect(handler(running, fakeContext())).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringContaining('event.detail.status') });
+    out.stop();
+    expect(out.text()).not.toContain(INPUT_MARKER);
+  });
+});

@@ -1,0 +1,218 @@
+import type { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RunStoppedError } from '../../core/errors/run-stopped-error.js';
+import { LuaScript } from '../../core/redis/lua-script.js';
+import { RUN_STOP_MARKER_TTL_MS, RunLock, RunLockedError, runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
+import { pageStep } from '../../core/workflow/steps/page-step.js';
+import { planStep, type PlanOutput } from '../../core/workflow/steps/plan-step.js';
+import { stopRunStep } from '../../core/workflow/steps/stop-run-step.js';
+import { releaseLockStep } from '../../core/workflow/steps/summarize-step.js';
+import { UrlConnections } from '../../core/workflow/url-connections.js';
+import type { WorkItem } from '../../core/workflow/work-item.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { allJobs, digestKeys } from '../support/redis-snapshot.js';
+import { jidOf, sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+const redis = privateSourceAndTarget();
+const renewScript = new LuaScript('renewRunLock-2');
+let connections: UrlConnections | undefined;
+afterEach(async () => {
+  await connections?.close();
+});
+
+function connect(): UrlConnections {
+  const { source, target } = redis.urls();
+  connections = new UrlConnections({ source: { url: source }, target: { url: target } });
+  return connections;
+}
+
+const transfer = (runId = 'run-1', extra: Record<string, unknown> = {}) => ({ runId, mode: 'transfer', target: 'target', sets: ['schedule'], pageSize: 10, ...extra });
+const run = (runId = 'run-1') => ({ runId, source: 'source', target: 'target', dryRun: false });
+const budget = { deadline: Date.now() + 600_000 };
+
+/** 30 jobs on queue:default and 15 scheduled entries on the source; their jids. */
+async function seed(client: Redis): Promise<string[]> {
+  const jids: string[] = [];
+  const job = (i: number) => {
+    const payload = sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` });
+    jids.push(jidOf(payload));
+    return payload;
+  };
+  for (let i = 0; i < 30; i++) await client.lpush('queue:default', job(i));
+  for (let i = 0; i < 15; i++) await client.zadd('schedule', String(2e9 + i), job(100 + i));
+  return jids.sort();
+}
+
+/** Every job's jid on both servers (our own keys aside): each must appear exactly once. */
+async function jidsEverywhere(): Promise<string[]> {
+  const all = [...(await allJobs(redis.source(), '')), ...(await allJobs(redis.target(), ''))].filter((j) => j.key !== 'queues' && !j.key.startsWith('sidekiq-migrate:'));
+  return all.map((j) => jidOf(j.payload)).sort();
+}
+
+/** Runs an item's page tasks until it is done, as the state machine's loop does. */
+async function finish(plan: PlanOutput, item: WorkItem, provider: UrlConnections): Promise<WorkItem> {
+  let current = item;
+  while (!current.done) current = await pageStep({ settings: plan.settings, item: current }, provider, budget);
+  return current;
+}
+
+/** Every key but the stop marker (whose TTL runs down), digested: proves nothing was written. */
+const jobKeys = async (client: Redis) => [...(await digestKeys(client, ''))].filter(([key]) => !key.endsWith(':stopped'));
+const exists = async (client: Redis, key: string) => (await client.exists(key)) === 1;
+
+describe('stopping a run', () => {
+  it('sets the stop marker (7 days) and releases the run lock, on the source and the target', async () => {
+    await seed(redis.source());
+    await planStep(transfer(), connect());
+
+    const result = await stopRunStep(run(), connect(), { reason: 'ABORTED' });
+
+    expect(result).toEqual({ marked: true, released: true, superseded: false });
+    for (const client of [redis.source(), redis.target()]) {
+      expect(await exists(client, runLockKey(''))).toBe(false);
+      expect(await client.pttl(runStopMarkerKey('', 'run-1'))).toBeGreaterThan(RUN_STOP_MARKER_TTL_MS - 60_000);
+      expect(JSON.parse((await client.get('sidekiq-migrate:run-1:stopped'))!)).toMatchObject({ runId: 'run-1', reason: 'ABORTED' });
+    }
+  });
+
+  it('refuses every renewal with reply 2 (RunStoppedError), and never takes the lock again for a step of the run', async () => {
+    const lock = await RunLock.acquire(redis.source(), '', { runId: 'run-1', operation: 'transfer' }, 60_000, 'source');
+    await stopRunStep({ runId: 'run-1', source: 'source', dryRun: false }, connect());
+
+    const reply = await renewScript.run(redis.source(), { keys: [runLockKey(''), runStopMarkerKey('', 'run-1')], args: ['run-1', 'renew', 60_000, JSON.stringify(lock.holder)] });
+
+    expect(reply).toBe(2);
+    await expect(lock.renew()).rejects.toBeInstanceOf(RunStoppedError);
+    await expect(RunLock.acquire(redis.source(), '', { runId: 'run-1', operation: 'transfer' }, 60_000, 'source')).rejects.toThrow(
+      /Run run-1 was stopped \(noticed on source\); ending here\. Nothing is lost: .* starting run run-1 again resumes it\./,
+    );
+    expect(await exists(redis.source(), runLockKey(''))).toBe(false);
+  });
+
+  it('ends a page task that is running when the run is stopped after the page it is on, with every page before it complete', async () => {
+    const jids = await seed(redis.source());
+    const provider = connect();
+    // 20 jobs/s: after its first 10-job page the task waits 0.5 s, and the stop lands meanwhile.
+    const plan = await planStep(transfer('run-1', { rateLimit: 20 }), provider);
+    const item = plan.items.find((i) => i.kind === 'queue' && i.name === 'default')!;
+    const before = structuredClone(item);
+    let stopping: Promise<unknown> | undefined;
+
+    const page = pageStep({ settings: plan.settings, item }, provider, { ...budget, onPage: () => void (stopping ??= stopRunStep(run(), connect())) });
+
+    await expect(page).rejects.toBeInstanceOf(RunStoppedError);
+    await expect(page).rejects.toThrow(/Run run-1 was stopped .* starting run run-1 again resumes it/);
+    expect(await stopping).toMatchObject({ marked: true, released: true });
+    // The one page it did is complete: 10 jobs on the target, 20 left, nothing in flight, none twice.
+    expect(await redis.target().llen('queue:default')).toBe(10);
+    expect(await redis.source().llen('queue:default')).toBe(20);
+    expect(await redis.source().keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
+    expect(await jidsEverywhere()).toEqual(jids);
+    // The item the state machine holds is the one before this task: the next run starts from Redis.
+    expect(item).toEqual(before);
+  });
+
+  it('lets a page task that starts after the stop move nothing', async () => {
+    await seed(redis.source());
+    const provider = connect();
+    const plan = await planStep(transfer(), provider);
+    await stopRunStep(run(), provider);
+    const [source, target] = [await jobKeys(redis.source()), await jobKeys(redis.target())];
+
+    await expect(pageStep({ settings: plan.settings, item: plan.items[0]! }, provider, budget)).rejects.toBeInstanceOf(RunStoppedError);
+
+    expect(await jobKeys(redis.source())).toEqual(source);
+    expect(await jobKeys(redis.target())).toEqual(target);
+    expect(await exists(redis.source(), runLockKey(''))).toBe(false);
+  });
+
+  it('refuses a continuation of a stopped run (an item that reached the iteration cap meanwhile)', async () => {
+    await seed(redis.source());
+    const provider = connect();
+    const plan = await planStep(transfer(), provider);
+    await stopRunStep(run(), provider);
+
+    await expect(planStep({ continuation: { settings: plan.settings, item: plan.items[0] } }, provider)).rejects.toBeInstanceOf(RunStoppedError);
+  });
+
+  it('is resumed by a new execution with the same run id: its plan clears the marker, and every job arrives exactly once', async () => {
+    const jids = await seed(redis.source());
+    const provider = connect();
+    const first = await planStep(transfer('run-1', { rateLimit: 20 }), provider);
+    const queue = first.items.find((i) => i.kind === 'queue')!;
+    let stopping: Promise<unknown> | undefined;
+    await expect(pageStep({ settings: first.settings, item: queue }, provider, { ...budget, onPage: () => void (stopping ??= stopRunStep(run(), connect())) })).rejects.toBeInstanceOf(RunStoppedError);
+    await stopping;
+
+    const again = await planStep(transfer(), provider);
+
+    for (const client of [redis.source(), redis.target()]) {
+      expect(await exists(client, runStopMarkerKey('', 'run-1'))).toBe(false);
+      expect(JSON.parse((await client.get(runLockKey('')))!)).toMatchObject({ runId: 'run-1', plannedAt: expect.any(Number) });
+    }
+    for (const item of again.items) await finish(again, item, provider);
+    await releaseLockStep(again, provider);
+    expect(await redis.source().llen('queue:default')).toBe(0);
+    expect(await redis.source().zcard('schedule')).toBe(0);
+    expect(await redis.target().llen('queue:default')).toBe(30);
+    expect(await redis.target().zcard('schedule')).toBe(15);
+    expect(await jidsEverywhere()).toEqual(jids);
+    expect(await exists(redis.source(), runLockKey(''))).toBe(false);
+  });
+
+  it('stays stopped when the new execution cannot take every lock (another run holds the target)', async () => {
+    await seed(redis.source());
+    const provider = connect();
+    await planStep(transfer(), provider);
+    await stopRunStep(run(), provider);
+    await RunLock.acquire(redis.target(), '', { runId: 'someone-else', operation: 'reroute' }, 60_000, 'target');
+
+    await expect(planStep(transfer(), provider)).rejects.toBeInstanceOf(RunLockedError);
+
+    expect(await exists(redis.source(), runStopMarkerKey('', 'run-1'))).toBe(true);
+    expect(await exists(redis.target(), runStopMarkerKey('', 'run-1'))).toBe(true);
+    expect(await exists(redis.source(), runLockKey(''))).toBe(false);
+    expect(JSON.parse((await redis.target().get(runLockKey('')))!)).toMatchObject({ runId: 'someone-else' });
+  });
+
+  it('never blocks another run id', async () => {
+    const jids = await seed(redis.source());
+    const provider = connect();
+    await planStep(transfer('run-1'), provider);
+    await stopRunStep(run('run-1'), provider);
+
+    const other = await planStep(transfer('run-2'), provider);
+    for (const item of other.items) await finish(other, item, provider);
+
+    expect(await exists(redis.source(), runStopMarkerKey('', 'run-1'))).toBe(true);
+    expect(await redis.target().llen('queue:default')).toBe(30);
+    expect(await jidsEverywhere()).toEqual(jids);
+  });
+
+  it('leaves a run that was started again after the execution ended to its new execution', async () => {
+    await planStep(transfer('run-1', { sets: [], queues: false }), connect());
+    const { plannedAt } = JSON.parse((await redis.source().get(runLockKey('')))!) as { plannedAt: number };
+    // A page task of the new execution takes the lock again: when it was planned is kept.
+    await RunLock.acquire(redis.source(), '', { runId: 'run-1', operation: 'transfer' }, 60_000, 'source');
+
+    const late = await stopRunStep(run(), connect(), { endedAt: plannedAt - 1_000 });
+
+    expect(late).toEqual({ marked: false, released: false, superseded: true });
+    expect(JSON.parse((await redis.source().get(runLockKey('')))!)).toMatchObject({ runId: 'run-1', plannedAt });
+    expect(await exists(redis.source(), runStopMarkerKey('', 'run-1'))).toBe(false);
+    expect(await stopRunStep(run(), connect(), { endedAt: plannedAt + 1_000 })).toEqual({ marked: true, released: true, superseded: false });
+  });
+
+  it('only releases after a failed execution (no marker), and does nothing for a dry run', async () => {
+    await planStep(transfer('run-1', { sets: [], queues: false }), connect());
+
+    expect(await stopRunStep(run(), connect(), { mark: false })).toEqual({ marked: false, released: true, superseded: false });
+    expect(await exists(redis.source(), runStopMarkerKey('', 'run-1'))).toBe(false);
+    expect(await exists(redis.source(), runLockKey(''))).toBe(false);
+
+    await planStep(transfer('run-1', { sets: [], queues: false }), connect());
+    expect(await stopRunStep({ ...run(), dryRun: true }, connect())).toEqual({ marked: false, released: false, superseded: false });
+    expect(await exists(redis.source(), runLockKey(''))).toBe(true);
+    expect(await redis.source().keys('*stopped')).toEqual([]);
+  });
+});
