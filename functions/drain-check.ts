@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { validateConfig } from '../core/config/validate-config.js';
 import { drainCheck } from '../core/drain/drain-check.js';
 import type { DrainReport } from '../core/drain/drain-report.js';
+import { recallCheck, rememberCheck, rememberedCheckKey } from '../core/drain/remembered-check.js';
 import { connections } from './support/container.js';
 import { addCountMetrics, createHandler } from './support/create-handler.js';
 import { DrainStateValues, MetricModes, MetricNames } from './support/metric-names.js';
@@ -21,11 +22,18 @@ const inputSchema = z.strictObject({
   previous: previousSchema.optional(),
   /** Queues that should receive nothing any more: the check is scoped to them, arrivals are reported. */
   retiredQueues: z.array(z.string().min(1)).optional(),
+  /**
+   * Compare with the last check of the same scope remembered on the Redis when no `previous` is
+   * given, and remember this one (default): what lets scheduled checks report rates, ETAs, "no
+   * progress" and arrivals. False keeps the check strictly read-only.
+   */
+  remember: z.boolean().default(true),
 });
 
 /**
- * "Drain check", run on a schedule after a cut-over. Input: `{connection?, previous?,
- * retiredQueues?}`. Output: the DrainReport (pass it back as `previous` next time). Reads only.
+ * "Drain check", run on a schedule after a cut-over, or on demand (`sidekiq-migrate drain-check
+ * --deployed`). Input: `{connection?, previous?, retiredQueues?, remember?}`. Output: the
+ * DrainReport. Reads only, but for the one small key it remembers itself under (see `remember`).
  * Metrics: QueueDepth, OrphanedJobs, RemainingJobs, InflightJobs, RetiredQueueArrivals, DrainState.
  */
 export const handler = createHandler(
@@ -35,8 +43,10 @@ export const handler = createHandler(
     parse: (event) => validateConfig(inputSchema, event ?? {}, (path) => ['input', ...path.map(String)].join('.')),
     run: async (input): Promise<DrainReport> => {
       const { redis, keys, name } = await connections.get(input.connection);
+      const rememberedKey = rememberedCheckKey(keys.prefix, input.retiredQueues);
+      const previous = input.previous ?? (input.remember ? await recallCheck(redis, rememberedKey) : undefined);
       const report = await drainCheck(redis, keys, {
-        ...(input.previous ? { previous: input.previous as unknown as DrainReport } : {}),
+        ...(previous ? { previous: previous as unknown as DrainReport } : {}),
         ...(input.retiredQueues ? { retiredQueues: input.retiredQueues } : {}),
         name,
       });
@@ -47,9 +57,10 @@ export const handler = createHandler(
         [MetricNames.InflightJobs]: report.inflight.reduce((n, l) => n + l.size, 0),
         [MetricNames.RetiredQueueArrivals]: report.queues.reduce((n, q) => n + (q.arrivedSinceLastCheck ?? 0), 0),
       };
+      if (input.remember) await rememberCheck(redis, rememberedKey, report);
       addCountMetrics(values);
       metrics.addMetric(MetricNames.DrainState, MetricUnit.NoUnit, DrainStateValues[report.verdict.state]);
-      logger.info(`${name} is ${report.verdict.state}`, { connection: input.connection, redis: name, ...values, state: report.verdict.state, readyNow: report.readyNow, reasons: report.verdict.reasons });
+      logger.info(`${name} is ${report.verdict.state}`, { connection: input.connection, redis: name, ...values, state: report.verdict.state, readyNow: report.readyNow, reasons: report.verdict.reasons, comparedWith: input.previous ? 'input' : previous ? 'remembered' : 'none' });
       return report;
     },
   },

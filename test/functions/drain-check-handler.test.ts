@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DrainReport } from '../../core/drain/drain-report.js';
+import { rememberedCheckKey } from '../../core/drain/remembered-check.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { MetricNames } from '../../functions/support/metric-names.js';
 import { connectShared, sharedRedisUrl, uniquePrefix } from '../support/redis.js';
@@ -73,9 +74,49 @@ describe('the drain check handler', () => {
     await redis.del(keys.queue('retired'));
   });
 
+  it('scheduled checks compare with the last check they remembered: rate and arrivals without --previous', async () => {
+    const scoped = new SidekiqKeys(uniquePrefix());
+    const scheduled = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: sharedRedisUrl(), SIDEKIQ_MIGRATE_SOURCE_PREFIX: scoped.prefix });
+    try {
+      await redis.lpush(scoped.queue('retired'), queued('retired', now() - 500), queued('retired', now() - 400), queued('retired', now() - 300));
+      await heartbeat(redis, scoped, 'web:1:cccccccccccc', ['retired'], { beatAt: now() });
+      // What the schedule sends: no previous report.
+      const input = { connection: 'source', retiredQueues: ['retired'] };
+
+      const first = (await scheduled.drainCheck(input, fakeContext())) as DrainReport;
+      // A minute later (as remembered), a job was run and a new one arrived on the retired queue.
+      const key = `${scoped.prefix}sidekiq-migrate:drain-check:${rememberedScope(['retired'])}`;
+      await redis.set(key, JSON.stringify({ checkedAt: first.checkedAt - 60, remaining: 4, readyNow: 4 }));
+      await redis.rpop(scoped.queue('retired'));
+      await redis.lpush(scoped.queue('retired'), queued('retired', now()));
+      const second = (await scheduled.drainCheck(input, fakeContext())) as DrainReport;
+      // An unscoped check has its own memory: it is not compared with the scoped one.
+      const unscoped = (await scheduled.drainCheck({ connection: 'source' }, fakeContext())) as DrainReport;
+      const readOnly = (await scheduled.drainCheck({ ...input, remember: false }, fakeContext())) as DrainReport;
+
+      expect(first.queues[0]).not.toHaveProperty('arrivedSinceLastCheck');
+      expect(first.verdict.ratePerSecond).toBeUndefined();
+      expect(second.queues).toEqual([expect.objectContaining({ queue: 'retired', depth: 3, arrivedSinceLastCheck: 1 })]);
+      expect(second.verdict.ratePerSecond).toBeCloseTo(1 / 60, 2);
+      expect(unscoped.verdict.ratePerSecond).toBeUndefined();
+      expect(JSON.parse((await redis.get(key))!)).toEqual({ checkedAt: second.checkedAt, remaining: second.remaining, readyNow: second.readyNow });
+      expect(await redis.ttl(key)).toBeGreaterThan(24 * 3600);
+      // remember: false neither reads nor writes the memory.
+      expect(readOnly.queues[0]).not.toHaveProperty('arrivedSinceLastCheck');
+      expect(JSON.parse((await redis.get(key))!).checkedAt).toBe(second.checkedAt);
+    } finally {
+      await scheduled.connections.close();
+    }
+  });
+
   it('refuses input it does not know', async () => {
     await expect(h.drainCheck({ connection: 'source', retired: ['x'] }, fakeContext())).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringContaining('unknown option(s) input.retired') });
     await expect(h.drainCheck({ previous: { remaining: 'many' } }, fakeContext())).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringContaining('input.previous.checkedAt') });
     await expect(h.drainCheck({ connection: 'elsewhere' }, fakeContext())).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringContaining('SIDEKIQ_MIGRATE_ELSEWHERE_URL') });
   });
 });
+
+/** The scope part of a remembered check's key, computed independently of the key function's prefix handling. */
+function rememberedScope(retiredQueues: string[]): string {
+  return rememberedCheckKey('', retiredQueues).split(':').at(-1)!;
+}

@@ -81,9 +81,10 @@ describe('the trial stack (cdk.json)', () => {
     });
   });
 
-  it('outputs the state machine ARN, the dashboard URL and the topic ARN', () => {
+  it('outputs the state machine ARN, the drain check function, the dashboard URL and the topic ARN', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(outputs['StateMachineArn']!.Value).toEqual({ Ref: logicalId(trial.stack.migration.stateMachine, stack) });
+    expect(outputs['DrainCheckFunctionName']!.Value).toEqual({ Ref: logicalId(trial.stack.migration.functions.functions.drainCheck, stack) });
     expect(outputs['NotificationTopicArn']!.Value).toEqual({ Ref: logicalId(trial.stack.migration.topic, stack) });
     expect(flatten(outputs['DashboardUrl']!.Value)).toBe('https://<Ref:AWS::Region>.console.aws.amazon.com/cloudwatch/home?region=<Ref:AWS::Region>#dashboards:name=sidekiq-migrate-trial');
     expect(outputs['SourceTrialCacheAuthTokenArn']).toBeDefined();
