@@ -1,10 +1,6 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { InputError } from '../../core/errors/input-error.js';
-import { awsError } from './aws-errors.js';
-import { quietSdkNodeVersionWarning } from './sdk-environment.js';
+import { stackOutput } from './stack-outputs.js';
 
-/** The stack the CDK app deploys by default (infra/bin/app.ts). */
-export const DEFAULT_STACK_NAME = 'SidekiqMigrate';
 /** The stack output naming the migration state machine (infra/stacks/sidekiq-migrate-stack.ts). */
 export const STATE_MACHINE_OUTPUT = 'StateMachineArn';
 
@@ -26,22 +22,7 @@ export async function findStateMachine(ref: StateMachineRef): Promise<string> {
     }
     return ref.stateMachine;
   }
-  const stack = ref.stack ?? DEFAULT_STACK_NAME;
-  quietSdkNodeVersionWarning();
-  const cloudFormation = new CloudFormationClient(ref.region ? { region: ref.region } : {});
-  try {
-    let out;
-    try {
-      out = await cloudFormation.send(new DescribeStacksCommand({ StackName: stack }));
-    } catch (error) {
-      throw awsError(error, `Reading the outputs of stack ${stack}`);
-    }
-    const arn = out.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === STATE_MACHINE_OUTPUT)?.OutputValue;
-    if (!arn) throw new InputError(`Stack ${stack} has no ${STATE_MACHINE_OUTPUT} output: is it the sidekiq-migrate stack? Name it with --stack, or give --state-machine ARN.`);
-    return arn;
-  } finally {
-    cloudFormation.destroy();
-  }
+  return stackOutput(ref.stack, STATE_MACHINE_OUTPUT, ref.region, 'is it the sidekiq-migrate stack? Name it with --stack, or give --state-machine ARN.');
 }
 
 /**
