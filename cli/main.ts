@@ -8,6 +8,7 @@ import { registerDrainCheckCommand } from './commands/drain-check-command.js';
 import { registerListCommand } from './commands/list-command.js';
 import { registerMatchCommand } from './commands/match-command.js';
 import { registerMoveCommand } from './commands/move-command.js';
+import { registerRollbackCommand } from './commands/rollback-command.js';
 import { registerRoutesCommand } from './commands/routes-command.js';
 import { registerRunCommand } from './commands/run-command.js';
 import { registerStartCommand } from './commands/start-command.js';
@@ -32,6 +33,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerMatchCommand(program, io);
   registerRunCommand(program, ctx);
   registerMoveCommand(program, ctx);
+  registerRollbackCommand(program, ctx);
   registerDemoCommand(program, ctx);
   registerDrainCheckCommand(program, ctx);
   // The deployed state machine (AWS Step Functions).

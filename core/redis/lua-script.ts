@@ -9,6 +9,9 @@ export interface LuaCall {
   readonly args: readonly LuaArg[];
 }
 
+/** A plain command, `[name, ...args]`, e.g. `['SADD', key, member]`. */
+export type RedisCommand = readonly [string, ...LuaArg[]];
+
 /**
  * One atomic step, kept as a `.lua` file beside this module (its header names KEYS, ARGV and the
  * reply). Calls go out as EVALSHA, many in one pipeline; when the server does not know the script
@@ -27,15 +30,23 @@ export class LuaScript {
     this.sha = createHash('sha1').update(this.source).digest('hex');
   }
 
-  /** Runs the calls in order in one round trip (two when the script must be loaded first). */
-  async runAll(redis: Redis, calls: readonly LuaCall[]): Promise<unknown[]> {
+  /**
+   * Runs the calls in order in one round trip (two when the script must be loaded first).
+   * `before`: plain commands sent ahead of the calls in the same pipeline, once (a record that the
+   * calls' effects must never exist without: Redis runs them first); an error of one is thrown.
+   */
+  async runAll(redis: Redis, calls: readonly LuaCall[], before: readonly RedisCommand[] = []): Promise<unknown[]> {
     const replies: unknown[] = new Array(calls.length);
     let pending = calls.map((_, i) => i);
     for (let attempt = 0; pending.length > 0; attempt++) {
       // ioredis has evalshaBuffer on pipelines at run time, but not in its type definitions.
       const pipeline = redis.pipeline() as ReturnType<Redis['pipeline']> & { evalshaBuffer(sha: string, numkeys: number, ...args: LuaArg[]): unknown };
+      const ahead = attempt === 0 ? before : [];
+      for (const [command, ...args] of ahead) pipeline.call(command, ...args);
       for (const i of pending) pipeline.evalshaBuffer(this.sha, calls[i]!.keys.length, ...calls[i]!.keys, ...calls[i]!.args);
-      const results = (await pipeline.exec()) ?? [];
+      const all = (await pipeline.exec()) ?? [];
+      for (const [error] of all.slice(0, ahead.length)) if (error) throw error;
+      const results = all.slice(ahead.length);
       const missing: number[] = [];
       results.forEach(([error, reply], n) => {
         const i = pending[n]!;

@@ -1,6 +1,6 @@
 import { inspectJob, type JobFields } from '../payload/inspect-job.js';
 import { rewriteQueue } from '../payload/rewrite-queue.js';
-import { decideRoute, queuedJobDestination, type RoutingPlan } from '../routing/routing-plan.js';
+import { decideRoute, queuedJobDestination, unmappedReason, type RoutingPlan } from '../routing/routing-plan.js';
 import { routedClass } from '../routing/routed-class.js';
 import type { JobSample } from './reroute-counters.js';
 
@@ -9,7 +9,14 @@ export type Examined =
   | { readonly kind: 'unparsable'; readonly sample: JobSample }
   | { readonly kind: 'unmapped'; readonly routedClass: string; readonly sample: JobSample }
   | { readonly kind: 'already-routed' }
-  | { readonly kind: 'move'; readonly to: string; readonly rewritten: Buffer };
+  | {
+      readonly kind: 'move';
+      readonly to: string;
+      readonly rewritten: Buffer;
+      /** The class it was routed by, and its payload's `queue` before the move (for move records). */
+      readonly routedClass: string;
+      readonly queue: string | null;
+    };
 
 /**
  * A `schedule`/`retry`/`dead` entry: its `queue` field says where the poller (or a retry from the
@@ -19,9 +26,9 @@ export function examineScheduledJob(member: Buffer, plan: RoutingPlan, rewriteAc
   const job = inspectJob(member);
   if (job.kind === 'unparsable') return { kind: 'unparsable', sample: { jid: null, className: null, reason: job.reason } };
   const decision = decideRoute(plan, job);
-  if (decision.action === 'unmapped') return unmapped(job);
+  if (decision.action === 'unmapped') return unmapped(job, unmappedReason(plan, job.queue, job));
   if (decision.action === 'already-routed') return { kind: 'already-routed' };
-  return { kind: 'move', to: decision.to, rewritten: rewriteQueue(member, job, decision.to, { activeJobQueueName: rewriteActiveJobQueueName }) };
+  return move(member, job, decision.to, rewriteActiveJobQueueName);
 }
 
 /**
@@ -34,12 +41,17 @@ export function examineQueuedJob(payload: Buffer, listQueue: string, plan: Routi
   const job = inspectJob(payload);
   if (job.kind === 'unparsable') return { kind: 'unparsable', sample: { jid: null, className: null, reason: job.reason } };
   const to = queuedJobDestination(plan, listQueue, job);
-  if (to === null) return unmapped(job);
+  if (to === null) return unmapped(job, unmappedReason(plan, listQueue, job));
   if (to === listQueue) return { kind: 'already-routed' };
-  return { kind: 'move', to, rewritten: rewriteQueue(payload, job, to, { activeJobQueueName: rewriteActiveJobQueueName }) };
+  return move(payload, job, to, rewriteActiveJobQueueName);
 }
 
-function unmapped(job: JobFields): Examined {
+function move(payload: Buffer, job: JobFields, to: string, rewriteActiveJobQueueName: boolean): Examined {
+  const rewritten = rewriteQueue(payload, job, to, { activeJobQueueName: rewriteActiveJobQueueName });
+  return { kind: 'move', to, rewritten, routedClass: routedClass(job.className, job.wrapped), queue: job.queue };
+}
+
+function unmapped(job: JobFields, reason: string): Examined {
   const cls = routedClass(job.className, job.wrapped);
-  return { kind: 'unmapped', routedClass: cls, sample: { jid: job.jid, className: cls, reason: 'no destination for its class' } };
+  return { kind: 'unmapped', routedClass: cls, sample: { jid: job.jid, className: cls, reason } };
 }

@@ -2,6 +2,7 @@ import { LuaScript } from '../redis/lua-script.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { drivePages, type DriveLimits, type PageResult } from './drive-pages.js';
 import { examineQueuedJob, type Examined } from './examine-job.js';
+import { PageMoves } from './move-record.js';
 import { addSample, emptyCounters, tallyClass, type RerouteCounters } from './reroute-counters.js';
 import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
 
@@ -128,7 +129,11 @@ async function applyMoves(
     for (const op of ops.slice(i, i + batch)) args.push(op.job, op.push, String(destinations.get(op.dest)));
     calls.push({ keys: [keys.queue(queue), keys.queues, ...destKeys], args });
   }
-  const replies = await rerouteQueueJobs.runAll(redis, calls);
+  // A queued job's queue before the move is the list it waits in, whatever its payload says.
+  // Quarantined jobs are not recorded: they went to no queue, and a rollback would not find them.
+  const record = new PageMoves();
+  for (const { examined } of moves) record.add(examined.routedClass, queue, examined.to);
+  const replies = await rerouteQueueJobs.runAll(redis, calls, record.commands(keys.prefix, request.recordMovesAs?.runId));
   for (const reply of replies) {
     const [vanished, ...pushed] = reply as number[];
     counters.vanished += vanished!;

@@ -13,6 +13,11 @@ export interface RerouteContext {
   readonly rewriteActiveJobQueueName?: boolean;
   /** Most jobs one Lua call handles, so that no call blocks Redis for long (default 100). */
   readonly luaBatch?: number;
+  /**
+   * Record what each page moves under this run's id (move-record.ts), so that the run can be
+   * rolled back. Absent: nothing is recorded (a dry run never records).
+   */
+  readonly recordMovesAs?: { readonly runId: string };
 }
 
 // 100 jobs per call: the same throughput as 200 in the benchmark, with calls half as long

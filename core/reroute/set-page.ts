@@ -3,6 +3,7 @@ import { classifyRedisError } from '../redis/redis-errors.js';
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import { drivePages, type DriveLimits, type PageResult } from './drive-pages.js';
 import { examineScheduledJob } from './examine-job.js';
+import { PageMoves } from './move-record.js';
 import { addSample, emptyCounters, tallyClass } from './reroute-counters.js';
 import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
 
@@ -21,7 +22,7 @@ export interface SetPageRequest extends RerouteContext {
  * another queue is rewritten in place (only its queue value changes) with the same score, in
  * bounded Lua calls that replace an entry only if it is still there. Entries already routed,
  * unmapped or unparsable are counted and left exactly as they are. One round trip for the scan
- * and one for the writes, whatever the page size.
+ * and one for the writes (the record of the page's moves included), whatever the page size.
  */
 export async function rerouteSetPage(request: SetPageRequest): Promise<PageResult<string>> {
   const { redis, keys, set, plan, dryRun } = request;
@@ -38,6 +39,7 @@ export async function rerouteSetPage(request: SetPageRequest): Promise<PageResul
 
   // Rewrites grouped by destination, so that each Lua reply counts moves for one queue.
   const byDestination = new Map<string, (Buffer | string)[]>();
+  const moves = new PageMoves();
   for (let i = 0; i < flat.length; i += 2) {
     const member = flat[i]!;
     const score = flat[i + 1]!.toString('latin1');
@@ -60,6 +62,8 @@ export async function rerouteSetPage(request: SetPageRequest): Promise<PageResul
         const args = byDestination.get(examined.to) ?? [];
         args.push(member, examined.rewritten, score);
         byDestination.set(examined.to, args);
+        // An entry's queue before the move is its payload's `queue` (the poller pushes it there).
+        moves.add(examined.routedClass, examined.queue, examined.to);
       }
     }
   }
@@ -68,7 +72,7 @@ export async function rerouteSetPage(request: SetPageRequest): Promise<PageResul
     for (const [to, args] of byDestination) add(counters.movedTo, to, args.length / 3);
     counters.moved = sum(counters.movedTo);
   } else if (byDestination.size > 0) {
-    await applyRewrites(request, key, byDestination, counters);
+    await applyRewrites(request, key, byDestination, moves, counters);
   }
   return { cursor: next, done: next === '0', counters };
 }
@@ -77,6 +81,7 @@ async function applyRewrites(
   request: SetPageRequest,
   key: string,
   byDestination: Map<string, (Buffer | string)[]>,
+  moves: PageMoves,
   counters: ReturnType<typeof emptyCounters>,
 ): Promise<void> {
   const batch = (request.luaBatch ?? DEFAULT_LUA_BATCH) * 3;
@@ -85,7 +90,8 @@ async function applyRewrites(
     for (let i = 0; i < args.length; i += batch) calls.push({ to, keys: [key], args: args.slice(i, i + batch) });
   }
   try {
-    const replies = await rerouteSetEntries.runAll(request.redis, calls);
+    const record = moves.commands(request.keys.prefix, request.recordMovesAs?.runId);
+    const replies = await rerouteSetEntries.runAll(request.redis, calls, record);
     replies.forEach((reply, i) => {
       const [moved, vanished, conflicts] = reply as [number, number, number];
       add(counters.movedTo, calls[i]!.to, moved);

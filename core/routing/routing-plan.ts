@@ -1,4 +1,5 @@
 import { routedClass } from './routed-class.js';
+import { routeBack, type ReverseRoutingPlan } from './reverse-plan.js';
 
 /**
  * Where jobs go, in one of three forms. The migrators only ever ask this object two questions:
@@ -7,8 +8,10 @@ import { routedClass } from './routed-class.js';
  * - `classes`: worker class → queue, from GitLab routing rules over a catalog, or from an
  *   explicit mapping file for applications that are not GitLab.
  * - `renames`: old queue → new queue, whatever the class.
+ * - `reverse`: a rollback, (class, queue) → the queue an earlier run moved such jobs from
+ *   (reverse-plan.ts); jobs that run never moved are left alone.
  */
-export type RoutingPlan = ClassRoutingPlan | RenameRoutingPlan;
+export type RoutingPlan = ClassRoutingPlan | RenameRoutingPlan | ReverseRoutingPlan;
 
 export interface ClassRoutingPlan {
   readonly kind: 'classes';
@@ -44,6 +47,14 @@ export function renameRoutingPlan(renames: ReadonlyMap<string, string>): RenameR
 
 /** Where one job belongs. A job whose class (or queue, for renames) is unknown is `unmapped`. */
 export function decideRoute(plan: RoutingPlan, job: JobRoutingFields): RoutingDecision {
+  if (plan.kind === 'reverse') {
+    // A job the rolled-back run did not move (no record for its class and queue) stays as it is.
+    if (job.className === null || job.queue === null) return { action: 'already-routed' };
+    const back = routeBack(plan, routedClass(job.className, job.wrapped), job.queue);
+    if (back === undefined) return { action: 'already-routed' };
+    if (typeof back !== 'string') return { action: 'unmapped' };
+    return back === job.queue ? { action: 'already-routed' } : { action: 'move', to: back };
+  }
   if (plan.kind === 'renames') {
     const to = job.queue === null ? undefined : plan.renames.get(job.queue);
     return to === undefined ? { action: 'already-routed' } : { action: 'move', to };
@@ -59,16 +70,35 @@ export function decideRoute(plan: RoutingPlan, job: JobRoutingFields): RoutingDe
  * routing destination; with renames, exactly the renamed queues are drained.
  */
 export function isDrainedQueue(plan: RoutingPlan, queue: string): boolean {
+  if (plan.kind === 'reverse') return plan.drained.has(queue);
   return plan.kind === 'renames' ? plan.renames.has(queue) : !plan.destinations.has(queue);
 }
 
 /**
  * Where a job waiting in the drained list `queue:listQueue` goes. List membership decides, not the
  * payload's `queue` field (GitLab moves every job of a drained list): with class routing, the
- * destination of its class; with renames, the new name of the list. Null when its class is unknown.
+ * destination of its class; with renames, the new name of the list; with a rollback, where the
+ * rolled-back run took it from. Null when its class is unknown (or, in a rollback, unrestorable).
  */
 export function queuedJobDestination(plan: RoutingPlan, listQueue: string, job: JobRoutingFields): string | null {
+  if (plan.kind === 'reverse') {
+    // No record: the list's own job, which stays (returning the list itself means "stays").
+    const back = job.className === null ? undefined : routeBack(plan, routedClass(job.className, job.wrapped), listQueue);
+    return back === undefined ? listQueue : typeof back === 'string' ? back : null;
+  }
   if (plan.kind === 'renames') return plan.renames.get(listQueue) ?? null;
   if (job.className === null) return null;
   return plan.mapping.get(routedClass(job.className, job.wrapped)) ?? null;
+}
+
+/**
+ * Why a job the plan calls unmapped is left in place, for the report's samples: computed only for
+ * those jobs. `queue` is the list it waits in, or the entry's `queue` field.
+ */
+export function unmappedReason(plan: RoutingPlan, queue: string | null, job: JobRoutingFields): string {
+  if (plan.kind === 'reverse' && job.className !== null && queue !== null) {
+    const back = routeBack(plan, routedClass(job.className, job.wrapped), queue);
+    if (back !== undefined && typeof back !== 'string') return back.unrestorable;
+  }
+  return 'no destination for its class';
 }

@@ -1,11 +1,15 @@
+import { InputError } from '../errors/input-error.js';
+import { readMoves } from '../reroute/move-record.js';
 import { parseCatalogText } from '../routing/catalog/load-catalog.js';
 import { buildGitLabRouting } from '../routing/gitlab-routing.js';
+import { reverseRoutingPlan } from '../routing/reverse-plan.js';
 import { classRoutingPlan, renameRoutingPlan, type RoutingPlan } from '../routing/routing-plan.js';
 import { parseQueueRenames } from '../routing/parse-queue-renames.js';
+import type { Connection } from './connections.js';
 import type { RoutingInput } from './workflow-input.js';
 
 /** Turns an execution's routing input into the plan the page steps use (GitLab's semantics for rules). */
-export function resolveRoutingInput(routing: RoutingInput): RoutingPlan {
+export function resolveRoutingInput(routing: Exclude<RoutingInput, { kind: 'rollback' }>): RoutingPlan {
   switch (routing.kind) {
     case 'rules': {
       const { workers, warnings } = parseCatalogText(routing.catalogYaml, 'the catalog of the execution input');
@@ -18,4 +22,20 @@ export function resolveRoutingInput(routing: RoutingInput): RoutingPlan {
       // The same validation as --rename: no self-renames, no chains.
       return renameRoutingPlan(parseQueueRenames(Object.entries(routing.renames).map(([from, to]) => `${from}=${to}`)));
   }
+}
+
+/**
+ * Any routing input, for run `runId` on `source`: a rollback reads the moves the run it rolls
+ * back recorded there (the plan step holds the run lock meanwhile, so they no longer change).
+ */
+export async function resolveRouting(routing: RoutingInput, source: Connection, runId: string): Promise<RoutingPlan> {
+  if (routing.kind !== 'rollback') return resolveRoutingInput(routing);
+  // Its own moves would land in the record it reads: refused rather than mixed.
+  if (routing.of === runId) throw new InputError(`A rollback needs a run id of its own: ${runId} is the run it rolls back.`);
+  const moves = await readMoves(source.redis, source.keys.prefix, routing.of);
+  if (moves === null) {
+    const where = source.keys.prefix === '' ? source.name : `${source.name} (namespace ${source.keys.prefix})`;
+    throw new InputError(`Run ${routing.of} recorded no moves on ${where}: it moved nothing, was a dry run, is older than 30 days, or was a transfer.`);
+  }
+  return reverseRoutingPlan(routing.of, moves);
 }

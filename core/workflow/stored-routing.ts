@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
+import { reverseRoutingPlan } from '../routing/reverse-plan.js';
 import { classRoutingPlan, renameRoutingPlan, type RoutingPlan } from '../routing/routing-plan.js';
 
 /** How long a run's routing stays stored: longer than any run, with its continuations. */
@@ -17,14 +18,32 @@ export async function storeRouting(redis: Redis, prefix: string, runId: string, 
 }
 
 /** A routing plan as JSON: stored in Redis, or carried in a dry run's settings (which write nothing). */
-export type SerializedRouting = { kind: 'classes'; mapping: Record<string, string> } | { kind: 'renames'; renames: Record<string, string> };
+export type SerializedRouting =
+  | { kind: 'classes'; mapping: Record<string, string> }
+  | { kind: 'renames'; renames: Record<string, string> }
+  /** A rollback: the rolled-back run's moves as `[class, from, to]`, from which the plan is rebuilt. */
+  | { kind: 'reverse'; of: string; moves: [string, string | null, string][] };
 
 export function serializeRouting(plan: RoutingPlan): SerializedRouting {
-  return plan.kind === 'classes' ? { kind: 'classes', mapping: Object.fromEntries(plan.mapping) } : { kind: 'renames', renames: Object.fromEntries(plan.renames) };
+  switch (plan.kind) {
+    case 'classes':
+      return { kind: 'classes', mapping: Object.fromEntries(plan.mapping) };
+    case 'renames':
+      return { kind: 'renames', renames: Object.fromEntries(plan.renames) };
+    case 'reverse':
+      return { kind: 'reverse', of: plan.of, moves: plan.moves.map((m) => [m.routedClass, m.from, m.to]) };
+  }
 }
 
 export function deserializeRouting(stored: SerializedRouting): RoutingPlan {
-  return stored.kind === 'classes' ? classRoutingPlan(new Map(Object.entries(stored.mapping))) : renameRoutingPlan(new Map(Object.entries(stored.renames)));
+  switch (stored.kind) {
+    case 'classes':
+      return classRoutingPlan(new Map(Object.entries(stored.mapping)));
+    case 'renames':
+      return renameRoutingPlan(new Map(Object.entries(stored.renames)));
+    case 'reverse':
+      return reverseRoutingPlan(stored.of, stored.moves.map(([routedClass, from, to]) => ({ routedClass, from, to })));
+  }
 }
 
 // One entry per run: a warm Lambda container serves many pages of the same run. (Keyed by

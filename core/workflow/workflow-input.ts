@@ -4,15 +4,18 @@ import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
 const runId = z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'use 1–80 letters, digits, "_", "." or "-"');
 
 /**
- * Where jobs go, as an execution input. The plan step turns any form into a class mapping or
- * renames once, and stores that where the page steps read it. The rules form carries the worker
- * catalog's YAML (GitLab CE's is 170 KB; with EE's it would pass the 256 KB input limit, so the
- * CLI resolves rules and catalog files to a mapping before it starts an execution).
+ * Where jobs go, as an execution input. The plan step turns any form into a class mapping,
+ * renames or a reverse plan once, and stores that where the page steps read it. The rules form
+ * carries the worker catalog's YAML (GitLab CE's is 170 KB; with EE's it would pass the 256 KB
+ * input limit, so the CLI resolves rules and catalog files to a mapping before it starts an
+ * execution). `rollback` puts the jobs an earlier re-route run `of` moved back where they were,
+ * from the moves that run recorded on the source.
  */
 export const routingInputSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('rules'), rules: z.unknown(), catalogYaml: z.string().min(1) }),
   z.strictObject({ kind: z.literal('mapping'), mapping: z.record(z.string().min(1), z.string().min(1)) }),
   z.strictObject({ kind: z.literal('renames'), renames: z.record(z.string().min(1), z.string().min(1)) }),
+  z.strictObject({ kind: z.literal('rollback'), of: runId }),
 ]);
 
 /**
@@ -46,7 +49,11 @@ export const workflowInputSchema = z
       ctx.addIssue({ code: 'custom', path: ['target'], message: 'a transfer needs a target connection' });
     }
     if (input.mode === 'reroute' && input.routing === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['routing'], message: 'a re-route needs routing: rules and a catalog, a mapping, or renames' });
+      ctx.addIssue({ code: 'custom', path: ['routing'], message: 'a re-route needs routing: rules and a catalog, a mapping, renames, or the run to roll back' });
+    }
+    if (input.mode === 'transfer' && input.routing?.kind === 'rollback') {
+      // A transfer records no moves, and the jobs a rollback puts back live on one Redis.
+      ctx.addIssue({ code: 'custom', path: ['routing'], message: 'a rollback re-routes inside one Redis: use mode reroute' });
     }
   });
 

@@ -80,7 +80,8 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
     } catch (error) {
       await events.catch(() => {});
       const e = error as Error & { getCause?: () => { name?: string; message?: string } };
-      const cause = e.getCause?.() ?? e;
+      // aws-local-stepfunctions 3 gives the failing state's error (named by the Fail state) as `cause`.
+      const cause = e.getCause?.() ?? (e.cause instanceof Error ? e.cause : e);
       return { executionArn, error: { name: cause.name ?? 'Error', message: cause.message ?? String(error) }, ...(continues ? { continues } : {}) };
     }
   }

@@ -53,7 +53,8 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
   };
 
   if (settings.mode === 'reroute') {
-    const context = { redis: source.redis, keys: source.keys, plan: plan!, dryRun: settings.dryRun, ...limits };
+    // Every page records what it moves under the run's id, so that the run can be rolled back.
+    const context = { redis: source.redis, keys: source.keys, plan: plan!, dryRun: settings.dryRun, recordMovesAs: { runId: settings.runId }, ...limits };
     const run =
       item.kind === 'set'
         ? await rerouteSet({ ...context, set: item.name as SortedSetName, cursor: (item.cursor as string | null) ?? '0', count: settings.pageSize })

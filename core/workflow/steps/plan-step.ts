@@ -7,7 +7,7 @@ import { emptyCounters } from '../../reroute/reroute-counters.js';
 import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import { resumeInflight } from '../../transfer/resume-inflight.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
-import { resolveRoutingInput } from '../resolve-routing.js';
+import { resolveRouting } from '../resolve-routing.js';
 import { serializeRouting, storeRouting } from '../stored-routing.js';
 import type { RunSettings, WorkItem } from '../work-item.js';
 import { continuationInputSchema, workflowInputSchema, type WorkflowInput } from '../workflow-input.js';
@@ -55,7 +55,7 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
 }
 
 async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined): Promise<PlanOutput> {
-  const plan = input.routing ? resolveRoutingInput(input.routing) : undefined;
+  const plan = input.routing ? await resolveRouting(input.routing, source, input.runId) : undefined;
   if (plan && !input.dryRun) await storeRouting(source.redis, source.keys.prefix, input.runId, plan);
 
   const settings: RunSettings = {

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { rollbackOptionsSchema } from '../../core/config/rollback-options.js';
+import { defaultLabel, validateConfig } from '../../core/config/validate-config.js';
+import type { Connection } from '../../core/workflow/connections.js';
+import { storedRoutingKey, type SerializedRouting } from '../../core/workflow/stored-routing.js';
+import { UrlConnections } from '../../core/workflow/url-connections.js';
+import type { CliContext } from '../cli-context.js';
+import { chooseRunId, newRunId } from '../workflow/choose-run-id.js';
+import { runWorkflowFromCli } from '../workflow/run-workflow.js';
+
+export function registerRollbackCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('rollback')
+    .summary('put the jobs a finished re-route run moved back on their previous queues')
+    .description(
+      'Undoes a re-route run (after wrong routing rules, say) from the moves it recorded on the Redis (kept 30 days): every job it moved that is still waiting — queued, scheduled, retrying or dead — goes back to the queue it came from, atomically, changing only the queue value back. Jobs of classes and queues the run did not move are left alone (after a --rename run, every job of a renamed queue goes back); a class it moved to one queue from several is left in place and counted as unmapped. A rollback records its own moves, so it can be rolled back too. Runs the same state machine as `run`; an interrupted rollback resumes when run again.',
+    )
+    .argument('<run>', 'the id of the re-route run to roll back (shown in its summary)')
+    .option('--redis <url>', 'the Redis the run re-routed in: redis://[user:password@]host[:port][/db] or rediss://… (TLS)')
+    .option('--namespace <prefix>', 'Sidekiq key prefix (redis-namespace), e.g. resque:gitlab:')
+    .option('--unmapped <what>', 'jobs that cannot be put back: leave (default) or quarantine')
+    .option('--append', "queue jobs behind the destination's backlog (GitLab's behaviour) instead of ahead of it")
+    .option('--page-size <n>', 'jobs per page or slice (default: 1000)')
+    .option('--run-id <id>', 'name this rollback run (to resume a specific interrupted one)')
+    .option('--dry-run', 'decide and count everything, write nothing')
+    .option('--tls-ca <file>', 'CA certificate(s) to trust for rediss:// (PEM), for a private CA')
+    .option('--json', 'print one JSON summary object')
+    .action(async (run: string, raw: Record<string, unknown>) => {
+      const options = validateConfig(rollbackOptionsSchema, { ...raw, of: run }, (path) => (path[0] === 'of' ? 'RUN' : defaultLabel(path)));
+      const connect = options.tlsCa ? { tls: { ca: readFileSync(options.tlsCa) } } : undefined;
+      const connections = new UrlConnections({ source: { url: options.redis, prefix: options.namespace, connect } });
+      try {
+        const source = await connections.get('source');
+        const { runId, resumes } = await chooseRollbackRunId(options.runId, options.of, source);
+        if (resumes && !options.json) ctx.io.err(`Resuming rollback run ${runId}, whose process on this machine is gone.\n`);
+        const input = {
+          runId,
+          mode: 'reroute',
+          source: 'source',
+          routing: { kind: 'rollback', of: options.of },
+          dryRun: options.dryRun,
+          pageSize: options.pageSize,
+          unmapped: options.unmapped,
+          placement: options.append ? 'append' : 'front',
+        };
+        ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), io: ctx.io, json: options.json, endpoint: source.name });
+      } finally {
+        await connections.close();
+      }
+    });
+}
+
+/**
+ * `run`'s choice of run id, except that a dead local run is resumed only when it is a rollback of
+ * the same run: resuming any other (a re-route, a rollback of another run) under this rollback's
+ * routing would mix two runs' moves. Otherwise a new `rollback-…` id; the plan step then names
+ * whatever holds the lock.
+ */
+async function chooseRollbackRunId(given: string | undefined, of: string, source: Connection): Promise<{ runId: string; resumes: boolean }> {
+  if (given !== undefined) return { runId: given, resumes: false };
+  const chosen = await chooseRunId(undefined, 'reroute', [source]);
+  if (chosen.resumes && (await isRollbackOf(source, chosen.runId, of))) return chosen;
+  return { runId: newRunId('reroute').replace(/^reroute-/, 'rollback-'), resumes: false };
+}
+
+async function isRollbackOf(source: Connection, runId: string, of: string): Promise<boolean> {
+  const text = await source.redis.get(storedRoutingKey(source.keys.prefix, runId));
+  try {
+    const stored = text === null ? null : (JSON.parse(text) as SerializedRouting);
+    return stored?.kind === 'reverse' && stored.of === of;
+  } catch {
+    return false;
+  }
+}

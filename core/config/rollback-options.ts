@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { migrationOptionFields, runOptionsSchema } from './run-options.js';
+
+const { namespace, dryRun, json, pageSize, runId, tlsCa } = migrationOptionFields;
+const { redis, unmapped, append } = runOptionsSchema.shape;
+
+/**
+ * `sidekiq-migrate rollback RUN`: puts the jobs a finished re-route run moved back on their queues.
+ * No routing options (the run's recorded moves are the routing) and no selection of sets or
+ * queues: a rollback undoes everything the run recorded.
+ */
+export const rollbackOptionsSchema = z.strictObject({
+  of: z.string({ error: 'required: the id of the run to roll back' }).regex(/^[A-Za-z0-9_.-]{1,80}$/, 'not a run id: use 1–80 letters, digits, "_", "." or "-"'),
+  redis,
+  namespace,
+  dryRun,
+  json,
+  pageSize,
+  runId,
+  tlsCa,
+  unmapped,
+  append,
+});
+
+export type RollbackOptions = z.output<typeof rollbackOptionsSchema>;

@@ -1,0 +1,78 @@
+import type { Redis } from 'ioredis';
+import { FatalError } from '../errors/sidekiq-migrate-error.js';
+import type { RedisCommand } from '../redis/lua-script.js';
+import { classifyRedisError } from '../redis/redis-errors.js';
+import type { RecordedMove } from '../routing/reverse-plan.js';
+
+/**
+ * A re-route run's record of what it moved where — one member per distinct (routed class, from
+ * queue, to queue) — so that `rollback` can put the jobs back. A set on the source Redis, written
+ * by each page just before (in the same pipeline as) its atomic moves: a crash in between leaves
+ * a record of a move that did not happen, which is harmless, and never a move without its record.
+ */
+export const movesKey = (prefix: string, runId: string): string => `${prefix}sidekiq-migrate:${runId}:moves`;
+
+/** How long a run can be rolled back: refreshed by each page that moves jobs. */
+export const MOVES_TTL_SECONDS = 30 * 24 * 3600;
+
+/** The distinct moves of one page, collected as it decides (a few per page, whatever its size). */
+export class PageMoves {
+  private readonly seen = new Map<string, RecordedMove>();
+
+  /**
+   * A job of `routedClass` is about to move from `from` to `to`. Renames are recorded by class
+   * too: a rollback then moves back only the classes the run moved, not the jobs the destination
+   * queue already had.
+   */
+  add(routedClass: string, from: string | null, to: string): void {
+    const key = `${routedClass}\0${from ?? '\u0001'}\0${to}`;
+    if (!this.seen.has(key)) this.seen.set(key, { routedClass, from, to });
+  }
+
+  /**
+   * The commands that record them (run ahead of the moves, see LuaScript.runAll's `before`), or
+   * none: a page that moves nothing, or a run that records nothing (`runId` absent).
+   */
+  commands(prefix: string, runId: string | undefined): RedisCommand[] {
+    if (runId === undefined || this.seen.size === 0) return [];
+    const key = movesKey(prefix, runId);
+    return [
+      ['SADD', key, ...[...this.seen.values()].map(encodeMove)],
+      ['EXPIRE', key, MOVES_TTL_SECONDS],
+    ];
+  }
+}
+
+/** A member: the JSON array `["Class","from","to"]` (`from` null when the entry had no queue). */
+export function encodeMove(move: RecordedMove): string {
+  return JSON.stringify([move.routedClass, move.from, move.to]);
+}
+
+export function decodeMove(member: string): RecordedMove | null {
+  try {
+    const value: unknown = JSON.parse(member);
+    if (!Array.isArray(value) || value.length !== 3) return null;
+    const [routedClass, from, to] = value as unknown[];
+    if (typeof routedClass !== 'string' || (typeof from !== 'string' && from !== null) || typeof to !== 'string') return null;
+    return { routedClass, from, to };
+  } catch {
+    return null;
+  }
+}
+
+/** A run's recorded moves, or null when it has no record (see the rollback plan's message). */
+export async function readMoves(redis: Redis, prefix: string, runId: string): Promise<RecordedMove[] | null> {
+  const key = movesKey(prefix, runId);
+  let members: string[];
+  try {
+    members = await redis.smembers(key);
+  } catch (error) {
+    throw classifyRedisError(error, `Reading the moves of run ${runId} (${key})`);
+  }
+  if (members.length === 0) return null;
+  return members.sort().map((member) => {
+    const move = decodeMove(member);
+    if (move === null) throw new FatalError(`${key} holds ${JSON.stringify(member.slice(0, 80))}, which is not a move this tool records; not rolling back from it.`);
+    return move;
+  });
+}

@@ -1,0 +1,91 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.js';
+import { bufferIo } from '../support/buffer-io.js';
+import { privateRedis } from '../support/private-redis.js';
+import { allJobs, digestKeys } from '../support/redis-snapshot.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+const redis = privateRedis();
+const dir = mkdtempSync(join(tmpdir(), 'cli-rollback-'));
+const mappingFile = join(dir, 'mapping.json');
+writeFileSync(mappingFile, JSON.stringify({ A: 'new' }));
+
+const cli = async (...args: string[]) => {
+  const io = bufferIo();
+  const code = await main(['node', 'sidekiq-migrate', ...args], io);
+  return { code, stdout: io.stdout(), stderr: io.stderr() };
+};
+
+async function seed(n = 8): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    await redis.client().lpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+    await redis.client().zadd('schedule', String(2e9 + i), sidekiqPayload({ className: 'A', queue: 'old', args: `[${100 + i}]` }));
+  }
+}
+
+const jobs = async () => (await allJobs(redis.client(), '')).filter((j) => !j.key.startsWith('sidekiq-migrate:'));
+
+describe('sidekiq-migrate rollback', () => {
+  it('puts a run\'s jobs back, prints one summary object with --json, and exits 0', async () => {
+    await seed();
+    const before = await jobs();
+    expect((await cli('run', '--redis', redis.url(), '--mapping', mappingFile, '--run-id', 'oops-1', '--json')).code).toBe(0);
+
+    const { code, stdout, stderr } = await cli('rollback', 'oops-1', '--redis', redis.url(), '--json', '--page-size', '3');
+
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    expect(JSON.parse(stdout)).toMatchObject({ mode: 'reroute', complete: true, runId: expect.stringMatching(/^rollback-\d{8}-\d{6}-[0-9a-f]{4}$/), totals: { moved: 16, movedTo: { old: 16 } } });
+    expect(await jobs()).toEqual(before);
+  });
+
+  it('the human view shows where jobs went back to; --dry-run writes nothing', async () => {
+    await seed(3);
+    await cli('run', '--redis', redis.url(), '--rename', 'old=new', '--run-id', 'oops-2');
+    const before = await digestKeys(redis.client(), 'queue:');
+
+    const dry = await cli('rollback', 'oops-2', '--redis', redis.url(), '--dry-run', '--run-id', 'back-2');
+
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/^Re-route redis:\/\/127\.0\.0\.1:\d+ — run back-2 — DRY RUN/m);
+    expect(dry.stdout).toContain('Moved to: old 6');
+    expect(await digestKeys(redis.client(), 'queue:')).toEqual(before);
+    expect(await redis.client().exists('sidekiq-migrate:back-2:moves')).toBe(0);
+
+    const { code, stdout } = await cli('rollback', 'oops-2', '--redis', redis.url());
+
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^queue:new +3 +3 /m);
+    expect(stdout).toContain('Complete: everything that could be moved was moved.');
+    expect(await redis.client().llen('queue:old')).toBe(3);
+  });
+
+  it('exits 2 with one clear message for a run that recorded nothing, touching nothing', async () => {
+    await seed(2);
+    const before = await digestKeys(redis.client(), '');
+
+    const { code, stdout, stderr } = await cli('rollback', 'no-such-run', '--redis', redis.url());
+
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^Run no-such-run recorded no moves on redis:\/\/127\.0\.0\.1:\d+: it moved nothing, was a dry run, is older than 30 days, or was a transfer\.\n$/);
+    expect(await digestKeys(redis.client(), '')).toEqual(before);
+  });
+
+  it.each([
+    [['rollback', '--redis', 'redis://127.0.0.1:1'], "missing required argument 'run'"],
+    [['rollback', 'bad id', '--redis', 'redis://127.0.0.1:1'], 'RUN: not a run id'],
+    [['rollback', 'r1'], '--redis: required'],
+    [['rollback', 'r1', '--redis', 'redis://127.0.0.1:1', '--unmapped', 'drop'], '--unmapped: must be leave or quarantine'],
+    [['rollback', 'r1', '--redis', 'redis://127.0.0.1:1', '--mapping', 'm.json'], "unknown option '--mapping'"],
+  ])('exits 2 on bad usage: %j', async (args, message) => {
+    const { code, stdout, stderr } = await cli(...args);
+
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(message);
+  });
+});
