@@ -61,7 +61,7 @@ async function chooseRollbackRunId(given: string | undefined, of: string, source
   if (given !== undefined) return { runId: given, resumes: false };
   const chosen = await chooseRunId(undefined, 'reroute', [source]);
   if (chosen.resumes && (await isRollbackOf(source, chosen.runId, of))) return chosen;
-  return { runId: newRunId('reroute').replace(/^reroute-/, 'rollback-'), resumes: false };
+  return { runId: newRunId('rollback'), resumes: false };
 }
 
 async function isRollbackOf(source: Connection, runId: string, of: string): Promise<boolean> {

@@ -30,6 +30,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
     )
       .option('--source <name>', "the deployment's connection to migrate from (default: source)")
       .option('--target <name>', "the deployment's connection to transfer to (default: target)")
+      .option('--rollback <run>', 'put the jobs of this earlier re-route run back on the queues it took them from (instead of routing flags)')
       .option('--unmapped <what>', 'jobs with no destination: leave (default) or quarantine')
       .option('--rate-limit <jobs/s>', 'transfer: move at most this many jobs per second per set or queue')
       .option('--watch', 'follow the execution to its end (as `watch`), and exit as `watch` does')
@@ -46,7 +47,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
     const started = { executionArn, runId: input.runId, mode: input.mode, dryRun: input.dryRun, console: consoleLink(executionArn) };
     if (options.json) ctx.io.out(`${JSON.stringify({ type: 'started', ...started })}\n`);
     else {
-      ctx.io.out(`Started ${input.mode === 'reroute' ? 're-route' : 'transfer'} run ${input.runId}${input.dryRun ? ' (DRY RUN: writes nothing)' : ''}\n`);
+      ctx.io.out(`Started ${options.rollback ? `rollback of ${options.rollback}:` : input.mode === 'reroute' ? 're-route' : 'transfer'} run ${input.runId}${input.dryRun ? ' (DRY RUN: writes nothing)' : ''}\n`);
       ctx.io.out(`  execution  ${executionArn}\n  console    ${started.console}\n`);
       if (!options.watch) ctx.io.out(`Follow it with: sidekiq-migrate watch ${executionArn}\n`);
     }
@@ -70,9 +71,9 @@ async function startOrExplain(sfn: StepFunctions, stateMachineArn: string, input
 
 /** The execution input (core/workflow/workflow-input.ts), validated again by the plan step. */
 function executionInput(options: StartOptions, ctx: CliContext) {
-  const { routing, warnings } = routingInputFromFlags(options);
+  const { routing, warnings } = options.rollback ? { routing: { kind: 'rollback' as const, of: options.rollback }, warnings: [] } : routingInputFromFlags(options);
   for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
-  const runId = options.runId ?? newRunId(options.mode, ctx.now());
+  const runId = options.runId ?? newRunId(options.rollback ? 'rollback' : options.mode, ctx.now());
   return {
     runId,
     mode: options.mode,

@@ -26,9 +26,9 @@ export async function chooseRunId(given: string | undefined, mode: 'reroute' | '
 }
 
 /** A new run id: `reroute-20261123-204512-3f9a` — sortable, unique enough, a valid execution name. */
-export function newRunId(mode: 'reroute' | 'transfer', now = new Date()): string {
+export function newRunId(kind: 'reroute' | 'transfer' | 'rollback', now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${mode}-${stamp}-${randomBytes(2).toString('hex')}`;
+  return `${kind}-${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
 function pidAlive(pid: number): boolean {

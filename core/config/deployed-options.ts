@@ -27,11 +27,17 @@ export const startOptionsSchema = z
     unmapped: z.enum(['leave', 'quarantine'], { error: 'must be leave or quarantine' }).default('leave'),
     append: z.boolean().default(false),
     rateLimit: positiveInt('the rate limit').optional(),
+    /** Put back the jobs of this earlier re-route run (its recorded moves are the routing). */
+    rollback: z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'the run id of the re-route to roll back').optional(),
     watch: z.boolean().default(false),
     interval,
   })
   .superRefine((o, ctx) => {
-    oneRoutingForm(o, ctx, o.mode === 'reroute');
+    if (o.rollback === undefined) oneRoutingForm(o, ctx, o.mode === 'reroute');
+    else if (o.rules !== undefined || o.catalog.length > 0 || o.mapping !== undefined || o.rename.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['rollback'], message: 'a rollback takes its routing from the run it rolls back: no --catalog, --rules, --mapping or --rename' });
+    }
+    if (o.rollback !== undefined && o.mode !== 'reroute') ctx.addIssue({ code: 'custom', path: ['rollback'], message: 'a rollback re-routes inside one Redis: not with --mode transfer' });
     if (o.rateLimit !== undefined && o.mode !== 'transfer') ctx.addIssue({ code: 'custom', path: ['rateLimit'], message: 'only a transfer (--mode transfer) is rate limited' });
   });
 

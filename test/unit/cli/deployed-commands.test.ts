@@ -72,6 +72,23 @@ describe('start', () => {
     expect(workflowInputSchema.safeParse(input).success).toBe(true);
   });
 
+  it('--rollback starts a re-route whose routing is the earlier run to put back', async () => {
+    const { code, stdout } = await cli(['start', '--rollback', 'reroute-7', '--dry-run']);
+
+    expect(code).toBe(0);
+    const { name, input } = fake.started[0]!;
+    expect(name).toMatch(/^rollback-\d{8}-\d{6}-[0-9a-f]{4}$/);
+    expect(input).toMatchObject({ mode: 'reroute', routing: { kind: 'rollback', of: 'reroute-7' }, dryRun: true });
+    expect(workflowInputSchema.safeParse(input).success).toBe(true);
+    expect(stdout).toMatch(/^Started rollback of reroute-7: run rollback-\S+ \(DRY RUN: writes nothing\)$/m);
+
+    const mixed = await cli(['start', '--rollback', 'reroute-7', '--rename', 'a=b', '--mode', 'transfer']);
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toContain('--rollback: a rollback takes its routing from the run it rolls back');
+    expect(mixed.stderr).toContain('--rollback: a rollback re-routes inside one Redis: not with --mode transfer');
+    expect(fake.started).toHaveLength(1);
+  });
+
   it('refuses bad input with every problem in one message, starting nothing', async () => {
     const { code, stderr } = await cli(['start', '--rate-limit', 'ten', '--mode', 'sideways', '--region', 'mars']);
 
