@@ -20,7 +20,7 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
       .option('--from <url>', 'the old Redis (source)')
       .option('--to <url>', 'the new Redis (target)')
       .option('--to-namespace <prefix>', 'key prefix on the new Redis (default: the same as --namespace)')
-      .option('--rate-limit <jobs/s>', 'move at most this many jobs per second, to spare a busy source'),
+      .option('--rate-limit <jobs/s>', 'move at most this many jobs per second per set or queue (a few move at once), to spare a busy source'),
   ).action(async (raw: Record<string, unknown>) => {
     const options = validateConfig(moveOptionsSchema, raw);
     const { routing, warnings } = routingInputFromFlags(options);

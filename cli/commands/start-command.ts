@@ -30,6 +30,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
     )
       .option('--source <name>', "the deployment's connection to migrate from (default: source)")
       .option('--target <name>', "the deployment's connection to transfer to (default: target)")
+      .option('--resume <run>', 'resume this stopped or failed run (same run id, a new execution named RUN.2, RUN.3…): give it the same routing and selection')
       .option('--rollback <run>', 'put the jobs of this earlier re-route run back on the queues it took them from (instead of routing flags)')
       .option('--unmapped <what>', 'jobs with no destination: leave (default) or quarantine')
       .option('--rate-limit <jobs/s>', 'transfer: move at most this many jobs per second per set or queue')
@@ -43,7 +44,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
     if (size > MAX_INPUT_BYTES) throw new InputError(`The execution input is ${size} bytes, over Step Functions' 256 KB limit: use fewer renames or a smaller mapping.`);
     const stateMachineArn = await findStateMachine(options);
     const sfn = stepFunctionsFor(ctx, options);
-    const { executionArn } = await startOrExplain(sfn, stateMachineArn, input);
+    const { executionArn } = options.resume ? await startResumed(sfn, stateMachineArn, input) : await startOrExplain(sfn, stateMachineArn, input);
     const started = { executionArn, runId: input.runId, mode: input.mode, dryRun: input.dryRun, console: consoleLink(executionArn) };
     if (options.json) ctx.io.out(`${JSON.stringify({ type: 'started', ...started })}\n`);
     else {
@@ -63,17 +64,36 @@ async function startOrExplain(sfn: StepFunctions, stateMachineArn: string, input
   } catch (error) {
     if ((error as { cause?: { name?: string } }).cause?.name !== 'ExecutionAlreadyExists') throw error;
     throw new InputError(
-      `An execution named ${input.runId} already exists on ${stateMachineArn} (names stay taken for 90 days). Give another --run-id: a new run finishes whatever ${input.runId} left in flight.`,
+      `An execution named ${input.runId} already exists on ${stateMachineArn} (names stay taken for 90 days). Give another --run-id, or resume that run with --resume ${input.runId}.`,
       { cause: error },
     );
   }
+}
+
+/**
+ * Starts the execution that resumes run `input.runId`: execution names are single-use, so it is
+ * named RUN.2, RUN.3… (the first free one). Its plan step takes the run's lock again and lifts the
+ * stop marker; a transfer finishes what the run left in flight, and a re-route keeps recording its
+ * moves under the same run id (one rollback covers the whole run).
+ */
+async function startResumed(sfn: StepFunctions, stateMachineArn: string, input: { runId: string }) {
+  for (let n = 2; n <= 50; n++) {
+    const name = `${input.runId}.${n}`;
+    if (name.length > 80) throw new InputError(`Run id ${input.runId} is too long to resume on Step Functions (execution names have at most 80 characters).`);
+    try {
+      return await sfn.start(stateMachineArn, name, input);
+    } catch (error) {
+      if ((error as { cause?: { name?: string } }).cause?.name !== 'ExecutionAlreadyExists') throw error;
+    }
+  }
+  throw new InputError(`Run ${input.runId} was resumed 49 times already; start a new run instead.`);
 }
 
 /** The execution input (core/workflow/workflow-input.ts), validated again by the plan step. */
 function executionInput(options: StartOptions, ctx: CliContext) {
   const { routing, warnings } = options.rollback ? { routing: { kind: 'rollback' as const, of: options.rollback }, warnings: [] } : routingInputFromFlags(options);
   for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
-  const runId = options.runId ?? newRunId(options.rollback ? 'rollback' : options.mode, ctx.now());
+  const runId = options.resume ?? options.runId ?? newRunId(options.rollback ? 'rollback' : options.mode, ctx.now());
   return {
     runId,
     mode: options.mode,

@@ -44,7 +44,8 @@ export function registerStopCommand(program: Command, ctx: CliContext): void {
         'The run lock is released by the deployment when it sees the execution end.',
         progress.mode === 'transfer'
           ? 'Jobs claimed but not yet written stay in the run\'s in-flight key on the source: the next transfer finishes them first.'
-          : 'Jobs not re-routed yet are still on their old queues: start the run again (a new --run-id) to finish.',
+          : 'Jobs not re-routed yet are still on their old queues.',
+        `To finish, resume the run with the same routing and selection: sidekiq-migrate start --resume ${progress.runId ?? 'RUN'} …`,
         '',
       ].join('\n'),
     );

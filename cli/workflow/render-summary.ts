@@ -10,9 +10,9 @@ export function renderSummary(summary: RunSummary, endpoint: string): string {
   const reroute = summary.mode === 'reroute';
   const title = `${reroute ? 'Re-route' : 'Transfer'} ${endpoint} — run ${summary.runId}${summary.dryRun ? ' — DRY RUN: nothing was written; "moved" means "would move"' : ''}`;
   const columns = reroute
-    ? (['scanned', 'moved', 'alreadyRouted', 'unmapped', 'unparsable', 'vanished', 'quarantined'] as const)
+    ? (['scanned', 'moved', 'alreadyRouted', 'unmapped', 'unparsable', 'vanished', 'conflicts', 'quarantined'] as const)
     : (['claimed', 'written', 'duplicates', 'rerouted', 'unmapped', 'unparsable'] as const);
-  const headers = reroute ? ['scanned', 'moved', 'already', 'unmapped', 'unparsable', 'vanished', 'quarantined'] : ['claimed', 'written', 'duplicate', 'rerouted', 'unmapped', 'unparsable'];
+  const headers = reroute ? ['scanned', 'moved', 'already', 'unmapped', 'unparsable', 'vanished', 'conflicts', 'quarantined'] : ['claimed', 'written', 'duplicate', 'rerouted', 'unmapped', 'unparsable'];
   const rows: [string, Record<string, number>][] = [
     ...Object.entries(summary.sets).map(([name, c]) => [name, c as unknown as Record<string, number>] as [string, Record<string, number>]),
     ...Object.entries(summary.queues).map(([name, c]) => [`queue:${name}`, c as unknown as Record<string, number>] as [string, Record<string, number>]),

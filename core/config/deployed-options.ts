@@ -27,6 +27,8 @@ export const startOptionsSchema = z
     unmapped: z.enum(['leave', 'quarantine'], { error: 'must be leave or quarantine' }).default('leave'),
     append: z.boolean().default(false),
     rateLimit: positiveInt('the rate limit').optional(),
+    /** Resume this stopped or failed run: same run id, in a new execution (names are single-use). */
+    resume: z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'the run id of the run to resume').optional(),
     /** Put back the jobs of this earlier re-route run (its recorded moves are the routing). */
     rollback: z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'the run id of the re-route to roll back').optional(),
     watch: z.boolean().default(false),
@@ -37,6 +39,7 @@ export const startOptionsSchema = z
     else if (o.rules !== undefined || o.catalog.length > 0 || o.mapping !== undefined || o.rename.length > 0) {
       ctx.addIssue({ code: 'custom', path: ['rollback'], message: 'a rollback takes its routing from the run it rolls back: no --catalog, --rules, --mapping or --rename' });
     }
+    if (o.resume !== undefined && o.runId !== undefined) ctx.addIssue({ code: 'custom', path: ['resume'], message: '--resume names the run: not with --run-id' });
     if (o.rollback !== undefined && o.mode !== 'reroute') ctx.addIssue({ code: 'custom', path: ['rollback'], message: 'a rollback re-routes inside one Redis: not with --mode transfer' });
     if (o.rateLimit !== undefined && o.mode !== 'transfer') ctx.addIssue({ code: 'custom', path: ['rateLimit'], message: 'only a transfer (--mode transfer) is rate limited' });
   });

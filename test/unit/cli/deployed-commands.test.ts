@@ -89,6 +89,21 @@ describe('start', () => {
     expect(fake.started).toHaveLength(1);
   });
 
+  it('--resume starts the same run id again in a new execution, named RUN.2, RUN.3', async () => {
+    await cli(['start', '--rename', 'a=b', '--run-id', 'reroute-9']);
+
+    const second = await cli(['start', '--rename', 'a=b', '--resume', 'reroute-9', '--json']);
+    const third = await cli(['start', '--rename', 'a=b', '--resume', 'reroute-9', '--json']);
+
+    expect([second.code, third.code]).toEqual([0, 0]);
+    expect(fake.started.map((s) => s.name)).toEqual(['reroute-9', 'reroute-9.2', 'reroute-9.3']);
+    expect(fake.started.every((s) => (s.input as { runId: string }).runId === 'reroute-9')).toBe(true);
+    expect(JSON.parse(third.stdout)).toMatchObject({ runId: 'reroute-9', executionArn: execution('reroute-9.3') });
+    const both = await cli(['start', '--rename', 'a=b', '--resume', 'reroute-9', '--run-id', 'x']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--resume: --resume names the run: not with --run-id');
+  });
+
   it('refuses bad input with every problem in one message, starting nothing', async () => {
     const { code, stderr } = await cli(['start', '--rate-limit', 'ten', '--mode', 'sideways', '--region', 'mars']);
 
@@ -116,6 +131,7 @@ describe('start', () => {
     expect(code).toBe(2);
     expect(stderr).toContain('An execution named taken already exists');
     expect(stderr).toContain('Give another --run-id');
+    expect(stderr).toContain('or resume that run with --resume taken');
   });
 
   it('names the stack that does not exist, and a bad --state-machine', async () => {
