@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { z } from 'zod';
 import { drainCheckOptionsSchema } from '../../core/config/drain-check-options.js';
 import { readInputFile } from '../../core/config/read-input-file.js';
 import { validateConfig } from '../../core/config/validate-config.js';
@@ -8,6 +9,7 @@ import type { DrainReport } from '../../core/drain/drain-report.js';
 import { InputError } from '../../core/errors/input-error.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
+import { invokeDrainCheck } from '../deployed/invoke-drain-check.js';
 import { renderDrainReport } from '../workflow/render-drain-report.js';
 
 /** Exit code when jobs exist that nobody will run: lets a pipeline stop on it. */
@@ -18,7 +20,7 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
     .command('drain-check')
     .summary('what is left on a Redis, and whether anyone will ever run it')
     .description(
-      'Reports per queue its depth, the age of its oldest job and its live listeners (from the processes set and their heartbeats), per set what comes due and what will land on a queue nobody fetches, jobs left in flight by interrupted transfers, and a verdict: drained, draining (with rate and ETA given --previous) or stuck. Reads only. Exit code 3 when jobs exist that nobody will run.',
+      'Reports per queue its depth, the age of its oldest job and its live listeners (from the processes set and their heartbeats), per set what comes due and what will land on a queue nobody fetches, jobs left in flight by interrupted transfers, and a verdict: drained, draining (with rate and ETA given --previous) or stuck. Reads only. With --deployed, the drain check function of the deployment runs it from inside the VPC (it compares with, and remembers, its last check). Exit code 3 when jobs exist that nobody will run.',
     )
     .option('--redis <url>', 'the Redis to check')
     .option('--namespace <prefix>', 'Sidekiq key prefix (redis-namespace)')
@@ -27,21 +29,44 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
     .option('--retired-queues <list>', 'queues that should receive nothing any more (routing change): arrivals are reported')
     .option('--tls-ca <file>', 'CA certificate(s) to trust for rediss:// (PEM)')
     .option('--json', 'print the report as JSON')
+    .option('--deployed', "run the deployment's drain check now (AWS Lambda, inside the VPC), as its schedule does")
+    .option('--connection <name>', "with --deployed: the deployment's connection to check (default: the one its schedule checks)")
+    .option('--function <name>', "with --deployed: the drain check function (default: the stack's DrainCheckFunctionName output)")
+    .option('--stack <name>', 'with --deployed: the deployed CloudFormation stack (default: SidekiqMigrate)')
+    .option('--region <region>', "with --deployed: the AWS region (default: the SDK's)")
     .action(async (raw: Record<string, unknown>) => {
       const options = validateConfig(drainCheckOptionsSchema, raw);
-      const previous = options.previous ? readPrevious(options.previous) : undefined;
-      const connect = options.tlsCa ? { tls: { ca: readFileSync(options.tlsCa) } } : undefined;
-      const connections = new UrlConnections({ checked: { url: options.redis, prefix: options.namespace, connect } });
-      try {
-        const { redis, keys, name } = await connections.get('checked');
-        const report = await drainCheck(redis, keys, { previous, retiredQueues: options.retiredQueues, name });
-        if (options.save) writeFileSync(options.save, `${JSON.stringify(report)}\n`);
-        ctx.io.out(options.json ? `${JSON.stringify(report)}\n` : renderDrainReport(report));
-        ctx.exitCode = report.orphans.total > 0 ? ORPHANS_EXIT_CODE : 0;
-      } finally {
-        await connections.close();
-      }
+      const report = options.deployed ? await deployedCheck(options) : await localCheck(options);
+      if (options.save) writeFileSync(options.save, `${JSON.stringify(report)}\n`);
+      ctx.io.out(options.json ? `${JSON.stringify(report)}\n` : renderDrainReport(report));
+      ctx.exitCode = report.orphans.total > 0 ? ORPHANS_EXIT_CODE : 0;
     });
+}
+
+type DrainCheckOptions = z.output<typeof drainCheckOptionsSchema>;
+
+/** The check run here, against a Redis this machine reaches (directly or through a tunnel). */
+async function localCheck(options: DrainCheckOptions): Promise<DrainReport> {
+  const previous = options.previous ? readPrevious(options.previous) : undefined;
+  const connect = options.tlsCa ? { tls: { ca: readFileSync(options.tlsCa) } } : undefined;
+  const connections = new UrlConnections({ checked: { url: options.redis!, prefix: options.namespace, connect } });
+  try {
+    const { redis, keys, name } = await connections.get('checked');
+    return await drainCheck(redis, keys, { previous, retiredQueues: options.retiredQueues, name });
+  } finally {
+    await connections.close();
+  }
+}
+
+/** The deployment's drain check, run now by its function inside the VPC. */
+function deployedCheck(options: DrainCheckOptions): Promise<DrainReport> {
+  return invokeDrainCheck({
+    ...(options.function ? { functionName: options.function } : {}),
+    ...(options.stack ? { stack: options.stack } : {}),
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.connection ? { connection: options.connection } : {}),
+    ...(options.retiredQueues ? { retiredQueues: options.retiredQueues } : {}),
+  });
 }
 
 function readPrevious(path: string): DrainReport {

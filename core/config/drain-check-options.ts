@@ -1,25 +1,52 @@
 import { z } from 'zod';
 import { parseRedisUrl } from '../redis/redis-url.js';
+import { deployedOptionFields } from './deployed-options.js';
 
-/** `sidekiq-migrate drain-check`: one Redis, optionally the previous report and the retired queues. */
-export const drainCheckOptionsSchema = z.strictObject({
-  redis: z
-    .string({ error: 'required: the Redis URL to check' })
-    .min(1)
-    .superRefine((url, ctx) => {
-      try {
-        parseRedisUrl(url, '--redis');
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message.replace('--redis ', '') });
+/**
+ * `sidekiq-migrate drain-check`: one Redis (`--redis URL`), or the deployment's drain check run
+ * now (`--deployed`: the function in the VPC checks its connection), optionally the previous
+ * report and the retired queues.
+ */
+export const drainCheckOptionsSchema = z
+  .strictObject({
+    redis: z
+      .string()
+      .min(1)
+      .superRefine((url, ctx) => {
+        try {
+          parseRedisUrl(url, '--redis');
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message.replace('--redis ', '') });
+        }
+      })
+      .optional(),
+    namespace: z.string().default(''),
+    previous: z.string().min(1).optional(),
+    save: z.string().min(1).optional(),
+    retiredQueues: z
+      .string()
+      .optional()
+      .transform((s) => (s === undefined ? undefined : s.split(',').map((q) => q.trim()).filter(Boolean))),
+    tlsCa: z.string().min(1).optional(),
+    json: z.boolean().default(false),
+    deployed: z.boolean().default(false),
+    /** With --deployed: the deployment's connection the function checks (default: the one it was deployed for). */
+    connection: z.string().min(1).optional(),
+    /** With --deployed: the function, when not found through the stack's outputs. */
+    function: z.string().min(1).optional(),
+    ...deployedOptionFields,
+  })
+  .superRefine((o, ctx) => {
+    if (o.deployed) {
+      // The function reaches the Redis from inside the VPC with the deployment's settings.
+      for (const local of ['redis', 'tlsCa', 'previous'] as const) {
+        if (o[local] !== undefined) ctx.addIssue({ code: 'custom', path: [local], message: 'not with --deployed: the deployed check uses its own connection and remembers its last check' });
       }
-    }),
-  namespace: z.string().default(''),
-  previous: z.string().min(1).optional(),
-  save: z.string().min(1).optional(),
-  retiredQueues: z
-    .string()
-    .optional()
-    .transform((s) => (s === undefined ? undefined : s.split(',').map((q) => q.trim()).filter(Boolean))),
-  tlsCa: z.string().min(1).optional(),
-  json: z.boolean().default(false),
-});
+      if (o.namespace !== '') ctx.addIssue({ code: 'custom', path: ['namespace'], message: "not with --deployed: the prefix is the deployment's" });
+    } else {
+      if (o.redis === undefined) ctx.addIssue({ code: 'custom', path: ['redis'], message: 'required: the Redis URL to check (or --deployed)' });
+      for (const deployedOnly of ['connection', 'function', 'stack', 'stateMachine', 'region'] as const) {
+        if (o[deployedOnly] !== undefined) ctx.addIssue({ code: 'custom', path: [deployedOnly], message: 'only with --deployed' });
+      }
+    }
+  });

@@ -57,7 +57,7 @@ export class FakeStepFunctions {
   constructor() {
     this.cfn.on(DescribeStacksCommand).callsFake(async (input: { StackName: string }) => {
       if (input.StackName !== 'SidekiqMigrate') throw awsError('ValidationError', `Stack with id ${input.StackName} does not exist`);
-      return { Stacks: [{ StackName: 'SidekiqMigrate', CreationTime: new Date(BASE_TIME), StackStatus: 'CREATE_COMPLETE', Outputs: [{ OutputKey: 'StateMachineArn', OutputValue: STATE_MACHINE_ARN }] }] };
+      return { Stacks: [{ StackName: 'SidekiqMigrate', CreationTime: new Date(BASE_TIME), StackStatus: 'CREATE_COMPLETE', Outputs: [{ OutputKey: 'StateMachineArn', OutputValue: STATE_MACHINE_ARN }, { OutputKey: 'DrainCheckFunctionName', OutputValue: 'sidekiq-migrate-drain-check' }] }] };
     });
     this.sfn.on(GetExecutionHistoryCommand).callsFake(async (input) => this.history(input));
     this.sfn.on(ListExecutionsCommand).callsFake(async (input) => this.list(input));
