@@ -25,6 +25,8 @@ export function buildProgram(ctx: CliContext): Command {
     .description('Move Sidekiq jobs inside one Redis, or from one Redis to another, losing, duplicating and altering none.')
     .version('0.1.0', '--version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
+    // Read by the commands that take connections and routing (cli/config/options-with-config.ts).
+    .option('--config <file>', 'configuration file (default: $SIDEKIQ_MIGRATE_CONFIG, or sidekiq-migrate.config.{json,yaml,yml} in the current directory)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });

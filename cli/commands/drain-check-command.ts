@@ -9,6 +9,7 @@ import type { DrainReport } from '../../core/drain/drain-report.js';
 import { InputError } from '../../core/errors/input-error.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
+import { optionsWithConfig } from '../config/options-with-config.js';
 import { invokeDrainCheck } from '../deployed/invoke-drain-check.js';
 import { renderDrainReport } from '../workflow/render-drain-report.js';
 
@@ -34,8 +35,10 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
     .option('--function <name>', "with --deployed: the drain check function (default: the stack's DrainCheckFunctionName output)")
     .option('--stack <name>', 'with --deployed: the deployed CloudFormation stack (default: SidekiqMigrate)')
     .option('--region <region>', "with --deployed: the AWS region (default: the SDK's)")
-    .action(async (raw: Record<string, unknown>) => {
-      const options = validateConfig(drainCheckOptionsSchema, raw);
+    .action(async (raw: Record<string, unknown>, command: Command) => {
+      // The environment and the file complete only the settings of the kind of check asked for.
+      const ignore = raw['deployed'] ? ['redis', 'namespace', 'tlsCa'] : ['stack', 'region'];
+      const options = validateConfig(drainCheckOptionsSchema, optionsWithConfig(command, raw, process.env, { ignore }));
       const report = options.deployed ? await deployedCheck(options) : await localCheck(options);
       if (options.save) writeFileSync(options.save, `${JSON.stringify(report)}\n`);
       ctx.io.out(options.json ? `${JSON.stringify(report)}\n` : renderDrainReport(report));

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { listOptionsSchema } from '../../core/config/deployed-options.js';
 import { validateConfig } from '../../core/config/validate-config.js';
 import type { CliContext } from '../cli-context.js';
+import { optionsWithConfig } from '../config/options-with-config.js';
 import { stepFunctionsFor } from '../deployed/deployed-context.js';
 import { findStateMachine } from '../deployed/find-state-machine.js';
 import { listRuns, type RunListing } from '../deployed/list-runs.js';
@@ -16,8 +17,8 @@ export function registerListCommand(program: Command, ctx: CliContext): void {
       .description('Lists the newest executions of the deployed migration state machine, newest first, with their run id, mode, status, jobs moved and duration. Executions that continue an item of an earlier one (continue-as-new) are marked. Only reads.')
       .option('--limit <n>', 'how many executions (default: 10, at most 100)')
       .option('--json', 'print one JSON array'),
-  ).action(async (raw: Record<string, unknown>) => {
-    const options = validateConfig(listOptionsSchema, raw);
+  ).action(async (raw: Record<string, unknown>, command: Command) => {
+    const options = validateConfig(listOptionsSchema, optionsWithConfig(command, raw));
     const stateMachineArn = await findStateMachine(options);
     const runs = await listRuns(stepFunctionsFor(ctx, options), stateMachineArn, options.limit, ctx.now());
     ctx.io.out(options.json ? `${JSON.stringify(runs)}\n` : renderRuns(runs, stateMachineArn));

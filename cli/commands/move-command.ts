@@ -4,6 +4,7 @@ import { moveOptionsSchema } from '../../core/config/run-options.js';
 import { validateConfig } from '../../core/config/validate-config.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
+import { optionsWithConfig } from '../config/options-with-config.js';
 import { chooseRunId } from '../workflow/choose-run-id.js';
 import { routingInputFromFlags } from '../workflow/routing-input.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
@@ -21,8 +22,8 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
       .option('--to <url>', 'the new Redis (target)')
       .option('--to-namespace <prefix>', 'key prefix on the new Redis (default: the same as --namespace)')
       .option('--rate-limit <jobs/s>', 'move at most this many jobs per second per set or queue (a few move at once), to spare a busy source'),
-  ).action(async (raw: Record<string, unknown>) => {
-    const options = validateConfig(moveOptionsSchema, raw);
+  ).action(async (raw: Record<string, unknown>, command: Command) => {
+    const options = validateConfig(moveOptionsSchema, optionsWithConfig(command, raw));
     const { routing, warnings } = routingInputFromFlags(options);
     const connect = options.tlsCa ? { tls: { ca: readFileSync(options.tlsCa) } } : undefined;
     const connections = new UrlConnections({

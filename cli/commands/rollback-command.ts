@@ -6,6 +6,7 @@ import type { Connection } from '../../core/workflow/connections.js';
 import { storedRoutingKey, type SerializedRouting } from '../../core/workflow/stored-routing.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
+import { optionsWithConfig } from '../config/options-with-config.js';
 import { chooseRunId, newRunId } from '../workflow/choose-run-id.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 
@@ -26,8 +27,8 @@ export function registerRollbackCommand(program: Command, ctx: CliContext): void
     .option('--dry-run', 'decide and count everything, write nothing')
     .option('--tls-ca <file>', 'CA certificate(s) to trust for rediss:// (PEM), for a private CA')
     .option('--json', 'print one JSON summary object')
-    .action(async (run: string, raw: Record<string, unknown>) => {
-      const options = validateConfig(rollbackOptionsSchema, { ...raw, of: run }, (path) => (path[0] === 'of' ? 'RUN' : defaultLabel(path)));
+    .action(async (run: string, raw: Record<string, unknown>, command: Command) => {
+      const options = validateConfig(rollbackOptionsSchema, { ...optionsWithConfig(command, raw), of: run }, (path) => (path[0] === 'of' ? 'RUN' : defaultLabel(path)));
       const connect = options.tlsCa ? { tls: { ca: readFileSync(options.tlsCa) } } : undefined;
       const connections = new UrlConnections({ source: { url: options.redis, prefix: options.namespace, connect } });
       try {

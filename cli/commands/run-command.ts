@@ -4,6 +4,7 @@ import { runOptionsSchema } from '../../core/config/run-options.js';
 import { validateConfig } from '../../core/config/validate-config.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
+import { optionsWithConfig } from '../config/options-with-config.js';
 import { chooseRunId } from '../workflow/choose-run-id.js';
 import { routingInputFromFlags } from '../workflow/routing-input.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
@@ -19,8 +20,8 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       )
       .option('--redis <url>', 'the Redis to re-route in: redis://[user:password@]host[:port][/db] or rediss://… (TLS)')
       .option('--unmapped <what>', 'jobs with no destination: leave (default) or quarantine'),
-  ).action(async (raw: Record<string, unknown>) => {
-    const options = validateConfig(runOptionsSchema, raw);
+  ).action(async (raw: Record<string, unknown>, command: Command) => {
+    const options = validateConfig(runOptionsSchema, optionsWithConfig(command, raw));
     const { routing, warnings } = routingInputFromFlags(options);
     const connect = options.tlsCa ? { tls: { ca: readFileSync(options.tlsCa) } } : undefined;
     const connections = new UrlConnections({ source: { url: options.redis, prefix: options.namespace, connect } });

@@ -3,6 +3,7 @@ import { startOptionsSchema, type StartOptions } from '../../core/config/deploye
 import { validateConfig } from '../../core/config/validate-config.js';
 import { InputError } from '../../core/errors/input-error.js';
 import type { CliContext } from '../cli-context.js';
+import { optionsWithConfig } from '../config/options-with-config.js';
 import { stepFunctionsFor } from '../deployed/deployed-context.js';
 import { ExecutionTracker } from '../deployed/execution-tracker.js';
 import { consoleLink, findStateMachine } from '../deployed/find-state-machine.js';
@@ -37,8 +38,8 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
       .option('--watch', 'follow the execution to its end (as `watch`), and exit as `watch` does')
       .option('--interval <seconds>', 'with --watch: seconds between polls (default: 5)')
       .option('--json', 'print the execution as one JSON object (and, with --watch, one object per update)'),
-  ).action(async (raw: Record<string, unknown>) => {
-    const options = validateConfig(startOptionsSchema, raw);
+  ).action(async (raw: Record<string, unknown>, command: Command) => {
+    const options = validateConfig(startOptionsSchema, optionsWithConfig(command, raw));
     const input = executionInput(options, ctx);
     const size = Buffer.byteLength(JSON.stringify(input));
     if (size > MAX_INPUT_BYTES) throw new InputError(`The execution input is ${size} bytes, over Step Functions' 256 KB limit: use fewer renames or a smaller mapping.`);

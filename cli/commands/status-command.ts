@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { executionOptionsSchema } from '../../core/config/deployed-options.js';
 import { validateConfig } from '../../core/config/validate-config.js';
 import type { CliContext } from '../cli-context.js';
+import { optionsWithConfig } from '../config/options-with-config.js';
 import { resolveExecution, stepFunctionsFor } from '../deployed/deployed-context.js';
 import { ExecutionTracker } from '../deployed/execution-tracker.js';
 import { exitCodeOf, watchExecution } from '../deployed/watch-execution.js';
@@ -18,8 +19,8 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
       )
       .argument('<execution>', 'the execution ARN, or the run id it was started with')
       .option('--json', 'print the status as one JSON object'),
-  ).action(async (execution: string, raw: Record<string, unknown>) => {
-    const options = validateConfig(executionOptionsSchema, raw);
+  ).action(async (execution: string, raw: Record<string, unknown>, command: Command) => {
+    const options = validateConfig(executionOptionsSchema, optionsWithConfig(command, raw));
     const tracker = new ExecutionTracker(stepFunctionsFor(ctx, options), await resolveExecution(execution, options));
     const progress = await watchExecution(tracker, { io: ctx.io, json: options.json, intervalMs: 0, sleep: ctx.sleep, now: ctx.now, once: true });
     ctx.exitCode = progress.finished ? exitCodeOf(progress) : ExitCode.ok;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { executionOptionsSchema } from '../../core/config/deployed-options.js';
 import { validateConfig } from '../../core/config/validate-config.js';
 import type { CliContext } from '../cli-context.js';
+import { optionsWithConfig } from '../config/options-with-config.js';
 import { resolveExecution, stepFunctionsFor } from '../deployed/deployed-context.js';
 import { ExecutionTracker } from '../deployed/execution-tracker.js';
 import { stopRun } from '../deployed/stop-run.js';
@@ -20,8 +21,8 @@ export function registerStopCommand(program: Command, ctx: CliContext): void {
       .option('--no-wait', 'return as soon as the stop requests are sent')
       .option('--interval <seconds>', 'seconds between checks while waiting (default: 5)')
       .option('--json', 'print the result as one JSON object'),
-  ).action(async (execution: string, raw: Record<string, unknown>) => {
-    const options = validateConfig(executionOptionsSchema, raw);
+  ).action(async (execution: string, raw: Record<string, unknown>, command: Command) => {
+    const options = validateConfig(executionOptionsSchema, optionsWithConfig(command, raw));
     const sfn = stepFunctionsFor(ctx, options);
     const executionArn = await resolveExecution(execution, options);
     const { stopped, progress } = await stopRun(sfn, new ExecutionTracker(sfn, executionArn), { wait: options.wait, sleep: ctx.sleep, pollMs: options.interval * 1000 });

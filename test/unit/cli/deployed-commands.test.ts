@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main.js';
 import { workflowInputSchema } from '../../../core/workflow/workflow-input.js';
@@ -102,6 +105,24 @@ describe('start', () => {
     const both = await cli(['start', '--rename', 'a=b', '--resume', 'reroute-9', '--run-id', 'x']);
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('--resume: --resume names the run: not with --run-id');
+  });
+
+  it('takes the state machine and routing from the configuration file; flags win', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'start-config-'));
+    const file = join(dir, 'sidekiq-migrate.config.yaml');
+    writeFileSync(file, ['aws:', `  stateMachine: ${STATE_MACHINE_ARN}`, 'routing:', '  rename: [old=new]', 'pageSize: 250', ''].join('\n'));
+
+    const fromFile = await cli(['start', '--config', file, '--run-id', 'cfg-1']);
+    const overridden = await cli(['start', '--config', file, '--run-id', 'cfg-2', '--rename', 'a=b', '--page-size', '10']);
+
+    expect([fromFile.code, overridden.code]).toEqual([0, 0]);
+    expect(fromFile.stderr).toContain(`Using configuration file ${file} (--config)`);
+    expect(fake.started.map((s) => s.input)).toEqual([
+      expect.objectContaining({ runId: 'cfg-1', routing: { kind: 'renames', renames: { old: 'new' } }, pageSize: 250 }),
+      expect.objectContaining({ runId: 'cfg-2', routing: { kind: 'renames', renames: { a: 'b' } }, pageSize: 10 }),
+    ]);
+    // The ARN came from the file: no stack lookup.
+    expect(fake.cfn.calls()).toHaveLength(0);
   });
 
   it('refuses bad input with every problem in one message, starting nothing', async () => {

@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import { parseRedisUrl, redactRedisUrl } from '../redis/redis-url.js';
+import { SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
+import { deployedOptionFields } from './deployed-options.js';
+import { redactUserinfo } from './redact-secrets.js';
+
+/**
+ * The CLI's configuration file (`sidekiq-migrate.config.json|yaml|yml`): connections, prefixes and
+ * routing that would otherwise be repeated as flags. Keys are the CLI's option names in camelCase
+ * (`--to-namespace` → `toNamespace`) so that the mapping needs no table; routing and the AWS
+ * deployment are grouped because they are replaced or used as a whole. Strict: a misspelt key would
+ * otherwise be a setting silently not applied.
+ */
+
+const REDIS_URL = 'a Redis URL: redis://[user:password@]host[:port][/db] or rediss://… (TLS)';
+
+/**
+ * Checked by the parser the connection uses. Its messages show the URL redacted up to the first
+ * "@"; the whole credentials are hidden here, in case the password holds an unencoded "@".
+ */
+const redisUrl = z
+  .string({ error: REDIS_URL })
+  .min(1, REDIS_URL)
+  .superRefine((url, ctx) => {
+    try {
+      parseRedisUrl(url, 'url');
+    } catch (error) {
+      const message = (error as Error).message.replace(/^url:? /, '').split(redactRedisUrl(url)).join(redactUserinfo(url));
+      ctx.addIssue({ code: 'custom', message });
+    }
+  });
+
+const path = (what: string) => z.string({ error: `${what}: a file path` }).min(1, `${what}: a file path, not empty`);
+
+// Numbers and booleans may arrive as text through `${VAR}`: their plain spellings are accepted.
+const wholeNumber = (what: string, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+    z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be positive`).max(max, `${what} is at most ${max}`),
+  );
+const flag = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'true or false' }));
+
+/** A list of set names, or the CLI's comma-separated spelling. */
+const sets = z
+  .union([z.string(), z.array(z.string())], { error: `a list of sorted sets (${SORTED_SET_NAMES.join(', ')}), or one comma-separated string` })
+  .transform((value, ctx) => {
+    const names = (typeof value === 'string' ? value.split(',') : value).map((s) => s.trim()).filter(Boolean);
+    const unknown = names.filter((n) => !(SORTED_SET_NAMES as readonly string[]).includes(n));
+    if (unknown.length > 0) ctx.addIssue({ code: 'custom', message: `unknown set(s) ${unknown.join(', ')}; choose from ${SORTED_SET_NAMES.join(', ')}` });
+    return names as SortedSetName[];
+  });
+
+const catalog = z
+  .union([path('a catalog'), z.array(path('a catalog')).min(1, 'at least one catalog')], { error: "a path, or a list of paths (GitLab's all_queues.yml, then EE's)" })
+  .transform((value) => (typeof value === 'string' ? [value] : value));
+
+/** `--rename`'s `OLD=NEW` strings, or the more natural mapping `{old: new}`. */
+const rename = z
+  .union(
+    [
+      z.array(z.string().regex(/^[^=]+=.+$/, 'OLD=NEW, e.g. mailers_old=mailers')),
+      z.record(z.string().min(1), z.string({ error: 'the new queue name' }).min(1, 'the new queue name')),
+    ],
+    { error: 'a list of OLD=NEW, or a mapping old: new' },
+  )
+  .transform((value) => (Array.isArray(value) ? value : Object.entries(value).map(([from, to]) => `${from}=${to}`)));
+
+export const routingSectionSchema = z
+  .strictObject({
+    catalog: catalog.optional(),
+    rules: path('the routing rules').optional(),
+    environment: z.string().min(1, 'a gitlab.yml section, e.g. production').optional(),
+    mapping: path('the mapping').optional(),
+    rename: rename.optional(),
+  }, { error: 'a mapping with catalog and rules, mapping, or rename' })
+  .superRefine((o, ctx) => {
+    // The command checks this too, but in its flags' words; here the file's keys are named.
+    const forms = [o.rules !== undefined || o.catalog !== undefined, o.mapping !== undefined, o.rename !== undefined].filter(Boolean).length;
+    if (forms > 1) ctx.addIssue({ code: 'custom', message: 'give one of catalog and rules, mapping, or rename, not several' });
+    if (o.rules !== undefined && o.catalog === undefined) ctx.addIssue({ code: 'custom', path: ['catalog'], message: "required with rules: the worker catalog (GitLab's app/workers/all_queues.yml)" });
+    if (o.catalog !== undefined && o.rules === undefined) ctx.addIssue({ code: 'custom', path: ['rules'], message: 'required with catalog: the routing rules' });
+  });
+
+/** Where the deployed state machine is (read by start, watch, status, list, stop and drain-check --deployed). */
+export const awsSectionSchema = z.strictObject(
+  {
+    region: deployedOptionFields.region,
+    stack: deployedOptionFields.stack,
+    stateMachine: deployedOptionFields.stateMachine,
+  },
+  { error: 'a mapping with region, stack and stateMachine' },
+);
+
+export const configFileSchema = z.strictObject(
+  {
+    redis: redisUrl.optional(),
+    from: redisUrl.optional(),
+    to: redisUrl.optional(),
+    namespace: z.string({ error: 'a key prefix, e.g. "resque:gitlab:"' }).optional(),
+    toNamespace: z.string({ error: 'a key prefix, e.g. "resque:gitlab:"' }).optional(),
+    tlsCa: path('the CA certificate(s)').optional(),
+    sets: sets.optional(),
+    queues: flag.optional(),
+    pageSize: wholeNumber('the page size', 10_000).optional(),
+    rateLimit: wholeNumber('the rate limit').optional(),
+    unmapped: z.enum(['leave', 'quarantine'], { error: 'leave or quarantine' }).optional(),
+    append: flag.optional(),
+    strict: flag.optional(),
+    routing: routingSectionSchema.optional(),
+    aws: awsSectionSchema.optional(),
+  },
+  { error: 'a mapping of settings (a JSON object or YAML mapping)' },
+);
+
+/** The keys each level of the file accepts, for "did you mean" (top level under ''). */
+export const CONFIG_FILE_KEYS: Readonly<Record<string, readonly string[]>> = {
+  '': Object.keys(configFileSchema.shape),
+  routing: Object.keys(routingSectionSchema.shape),
+  aws: Object.keys(awsSectionSchema.shape),
+};
+
+/** The keys whose values are URLs that may carry a password. */
+export const URL_KEYS = ['redis', 'from', 'to'] as const;
+
+export type ConfigFile = z.output<typeof configFileSchema>;

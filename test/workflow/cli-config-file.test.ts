@@ -1,0 +1,139 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../cli/main.js';
+import { bufferIo } from '../support/buffer-io.js';
+import { CE_CATALOG, EXAMPLE_RULES, repoPath } from '../support/paths.js';
+import { privateRedis } from '../support/private-redis.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+const server = privateRedis();
+const UNREACHABLE = 'redis://127.0.0.1:1';
+
+const cli = async (...args: string[]) => {
+  const io = bufferIo();
+  const code = await main(['node', 'sidekiq-migrate', ...args], io);
+  return { code, stdout: io.stdout(), stderr: io.stderr() };
+};
+
+/** A configuration file (and a mapping file beside it, which it names relatively) in a new directory. */
+function configFile(text: string, name = 'sidekiq-migrate.config.yaml'): { dir: string; path: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'cli-config-'));
+  writeFileSync(join(dir, 'mapping.json'), JSON.stringify({ A: 'new' }));
+  writeFileSync(join(dir, name), text);
+  return { dir, path: join(dir, name) };
+}
+
+async function seed(n = 5): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    await server.client().lpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+    await server.client().zadd('schedule', String(2e9 + i), sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+  }
+}
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+describe('sidekiq-migrate with a configuration file', () => {
+  it('run takes everything from the file, and says which file it uses', async () => {
+    await seed();
+    const { path } = configFile(`redis: ${server.url()}\nsets: schedule\npageSize: 2\nrouting:\n  mapping: mapping.json\n`);
+
+    const { code, stdout, stderr } = await cli('--config', path, 'run', '--json');
+
+    expect(code).toBe(0);
+    expect(stderr).toBe(`Using configuration file ${path} (--config)\n`);
+    expect(JSON.parse(stdout)).toMatchObject({ mode: 'reroute', complete: true, sets: { schedule: { moved: 5 } }, totals: { moved: 10 } });
+    expect(Object.keys(JSON.parse(stdout).sets)).toEqual(['schedule']);
+    expect(await server.client().llen('queue:new')).toBe(5);
+  });
+
+  it('a flag overrides the file', async () => {
+    await seed();
+    const { path } = configFile(`redis: ${UNREACHABLE}\nrouting:\n  mapping: mapping.json\n`);
+
+    const { code } = await cli('run', '--config', path, '--redis', server.url(), '--json');
+
+    expect(code).toBe(0);
+    expect(await server.client().llen('queue:new')).toBe(5);
+  });
+
+  it('an environment variable overrides the file, and a flag the variable', async () => {
+    await seed();
+    const { path } = configFile(`redis: ${UNREACHABLE}\nrouting:\n  mapping: mapping.json\n`);
+    vi.stubEnv('SIDEKIQ_MIGRATE_CONFIG', path);
+    vi.stubEnv('SIDEKIQ_MIGRATE_REDIS', server.url());
+
+    const fromEnv = await cli('run', '--json', '--dry-run');
+    vi.stubEnv('SIDEKIQ_MIGRATE_REDIS', UNREACHABLE);
+    const fromFlag = await cli('run', '--json', '--redis', server.url());
+
+    expect(fromEnv.code).toBe(0);
+    expect(fromEnv.stderr).toBe(`Using configuration file ${path} (SIDEKIQ_MIGRATE_CONFIG)\n`);
+    expect(JSON.parse(fromEnv.stdout)).toMatchObject({ dryRun: true, totals: { moved: 10 } });
+    expect(fromFlag.code).toBe(0);
+    expect(await server.client().llen('queue:new')).toBe(5);
+  });
+
+  it("a routing flag replaces the file's whole routing section", async () => {
+    await seed();
+    const { path } = configFile(`redis: ${server.url()}\nrouting:\n  catalog: ${CE_CATALOG}\n  rules: ${EXAMPLE_RULES}\n`);
+
+    const { code, stderr } = await cli('--config', path, 'run', '--rename', 'old=renamed', '--json');
+
+    expect(stderr).not.toContain('give one of');
+    expect(code).toBe(0);
+    expect(await server.client().llen('queue:renamed')).toBe(5);
+  });
+
+  it('drain-check takes the Redis from the file it finds in the current directory', async () => {
+    const { dir } = configFile(`redis: ${server.url()}\n`);
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SIDEKIQ_MIGRATE_')));
+
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [repoPath('bin/sidekiq-migrate.js'), 'drain-check'], { cwd: dir, env });
+
+    expect(stderr).toBe('Using configuration file sidekiq-migrate.config.yaml (the current directory)\n');
+    expect(stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: DRAINED — 0 job\(s\) left$/m);
+  });
+
+  it('a bad file exits 2 with one message naming the file and the key, touching nothing', async () => {
+    await seed();
+    const { path } = configFile(`redis: ${server.url()}\nrouting:\n  mapping: mapping.json\n  rulez: rules.yml\n`, 'team.yml');
+
+    const { code, stdout, stderr } = await cli('run', '--config', path);
+
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(`${path}: routing.rulez: unknown key (did you mean "rules"?)\n`);
+    expect(await server.client().llen('queue:old')).toBe(5);
+  });
+
+  it('never prints the password it takes from the environment', async () => {
+    await seed();
+    const password = 'Sup3r-S3cret';
+    const url = server.url().replace('redis://', 'redis://:${REDIS_PASSWORD}@');
+    vi.stubEnv('REDIS_PASSWORD', password);
+    const good = configFile(`redis: "${url}"\nrouting:\n  mapping: mapping.json\n`);
+    const bad = configFile(`redis: "${url.replace('redis://', 'http://')}"\nfrom: "redis://:${password}@h:6379"\npageSize: lots\n`);
+    await server.client().config('SET', 'requirepass', password);
+    try {
+      const ran = await cli('--config', good.path, 'run');
+      const refused = await cli('--config', bad.path, 'run');
+      const drainRefused = await cli('--config', bad.path, 'drain-check');
+
+      expect(ran.code).toBe(0);
+      expect(ran.stdout).toContain('Complete: everything that could be moved was moved.');
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`${bad.path}: pageSize: the page size must be a number`);
+      expect(refused.stderr).toContain(`${bad.path}: redis: `);
+      expect(drainRefused.code).toBe(2);
+      for (const output of [ran, refused, drainRefused]) expect(output.stdout + output.stderr).not.toContain(password);
+    } finally {
+      await server.client().config('SET', 'requirepass', '');
+    }
+  });
+});
