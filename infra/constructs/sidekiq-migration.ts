@@ -11,6 +11,7 @@ import { ExecutionEndedRule } from './execution-ended-rule.js';
 import { MigrationAlarms } from './migration-alarms.js';
 import { MigrationDashboard } from './migration-dashboard.js';
 import { MigrationFunctions, type FunctionCode } from './migration-functions.js';
+import { OperatorPolicy } from './operator-policy.js';
 import { MigrationSchedules, type DrainCheckScheduleOptions, type SweepScheduleOptions } from './migration-schedules.js';
 import { MigrationWorkflow } from './migration-workflow.js';
 import { acknowledgeStateMachineFindings } from './nag-acknowledgements.js';
@@ -67,6 +68,8 @@ export class SidekiqMigration extends Construct {
   /** Cleans up after executions stopped from the CLI or console (stop marker, lock release). */
   readonly executionEnded: ExecutionEndedRule;
   readonly dashboard: MigrationDashboard;
+  /** Attach to the operators' role: what the CLI's deployed commands need (operator-policy.ts). */
+  readonly operatorPolicy: iam.ManagedPolicy;
   /** The dashboard in the CloudWatch console. */
   readonly dashboardUrl: string;
 
@@ -135,6 +138,7 @@ export class SidekiqMigration extends Construct {
       deadLetterQueue: this.functions.executionEndedDeadLetters,
       topic: this.topic,
     });
+    this.operatorPolicy = new OperatorPolicy(this, 'Operator', { name: this.name, stateMachine: this.stateMachine, drainCheckFunction: fns.drainCheck }).policy;
     this.dashboard = new MigrationDashboard(this, 'Dashboard', {
       dashboardName: this.name,
       stateMachine: this.stateMachine,

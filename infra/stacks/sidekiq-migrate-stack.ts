@@ -71,6 +71,7 @@ export class SidekiqMigrateStack extends Stack {
 
     new CfnOutput(this, 'StateMachineArn', { value: this.migration.stateMachine.stateMachineArn, description: 'The migration state machine: start executions here (sidekiq-migrate run/move input)' });
     new CfnOutput(this, 'DrainCheckFunctionName', { value: this.migration.functions.functions.drainCheck.functionName, description: 'The drain check: run it on demand with sidekiq-migrate drain-check --deployed' });
+    new CfnOutput(this, 'OperatorPolicyArn', { value: this.migration.operatorPolicy.managedPolicyArn, description: "Attach to the operators' role: start, watch, list and stop migrations, drain-check --deployed" });
     new CfnOutput(this, 'DashboardUrl', { value: this.migration.dashboardUrl, description: 'The CloudWatch dashboard of the migration' });
     new CfnOutput(this, 'NotificationTopicArn', { value: this.migration.topic.topicArn, description: 'Alarms and drain notifications: subscribe here' });
     for (const [name, cache] of Object.entries(this.trialCaches)) {

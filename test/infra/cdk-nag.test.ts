@@ -56,7 +56,8 @@ describe("cdk-nag's AWS Solutions rules", () => {
         a.id
           .replace(/<\w+\.Arn>:\*/, '<function>.Arn:*')
           .replace(/execution:\{.*\}(\/\*)?:\*/, (_m, children: string | undefined) => `execution:<state machine>${children ?? ''}:*`)
-          .replace(/arn:<AWS::Partition>:states:[^:]+:[^:]+:/, 'arn:…:states:…:'),
+          .replace(/arn:<AWS::Partition>:states:[^:]+:[^:]+:/, 'arn:…:states:…:')
+          .replace(/(execution|mapRun):sidekiq-migrate[\w-]*(\/\*|:\*)\]$/, (_m, kind: string, tail: string) => `${kind}:<name>${tail}]`),
       ),
     );
     expect([...kinds].sort()).toEqual([
@@ -64,8 +65,11 @@ describe("cdk-nag's AWS Solutions rules", () => {
       'AwsSolutions-AEC5', // trial cache on 6379
       'AwsSolutions-IAM5[Resource::*]', // ENI, X-Ray and log-delivery actions: no resource-level permissions
       'AwsSolutions-IAM5[Resource::<function>.Arn:*]', // LambdaInvoke / scheduler grant function versions
+      'AwsSolutions-IAM5[Resource::arn:…:states:…:execution:<name>/*]', // operator policy: map children
+      'AwsSolutions-IAM5[Resource::arn:…:states:…:execution:<name>:*]', // operator policy: executions
       'AwsSolutions-IAM5[Resource::arn:…:states:…:execution:<state machine>/*:*]', // Distributed Map redrive
       'AwsSolutions-IAM5[Resource::arn:…:states:…:execution:<state machine>:*]', // Distributed Map children
+      'AwsSolutions-IAM5[Resource::arn:…:states:…:mapRun:<name>/*]', // operator policy: map runs
       'AwsSolutions-L1', // nodejs22.x, not the latest runtime
       'AwsSolutions-SF1', // state machine logs ERROR, not ALL
       'AwsSolutions-SMG4', // trial cache AUTH token not rotated
