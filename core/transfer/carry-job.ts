@@ -1,11 +1,9 @@
 import { inspectJob } from '../payload/inspect-job.js';
 import { rewriteQueue } from '../payload/rewrite-queue.js';
 import { decideRoute, queuedJobDestination, type RoutingPlan } from '../routing/routing-plan.js';
-import { ledgerId } from './ledger-id.js';
 
-/** A job as it will be written to the target. */
+/** A job as it will be written to the target (its ledger id is the caller's: see ledger-id.ts). */
 export interface CarriedJob {
-  readonly id: string;
   readonly payload: Buffer;
   /** For queued jobs: the target queue. */
   readonly queue: string;
@@ -18,23 +16,21 @@ export interface CarriedJob {
  */
 export function carryQueuedJob(payload: Buffer, listQueue: string, plan: RoutingPlan | undefined, rewriteActiveJobQueueName: boolean): CarriedJob {
   const job = inspectJob(payload);
-  const id = ledgerId(payload, job);
-  if (job.kind === 'unparsable') return { id, payload, queue: listQueue, kind: 'unparsable' };
-  if (plan === undefined) return { id, payload, queue: listQueue, kind: 'as-is' };
+  if (job.kind === 'unparsable') return { payload, queue: listQueue, kind: 'unparsable' };
+  if (plan === undefined) return { payload, queue: listQueue, kind: 'as-is' };
   const to = queuedJobDestination(plan, listQueue, job);
-  if (to === null) return { id, payload, queue: listQueue, kind: 'unmapped' };
-  if (to === listQueue && job.queue === to) return { id, payload, queue: listQueue, kind: 'as-is' };
-  return { id, payload: rewriteQueue(payload, job, to, { activeJobQueueName: rewriteActiveJobQueueName }), queue: to, kind: 'rerouted' };
+  if (to === null) return { payload, queue: listQueue, kind: 'unmapped' };
+  if (to === listQueue && job.queue === to) return { payload, queue: listQueue, kind: 'as-is' };
+  return { payload: rewriteQueue(payload, job, to, { activeJobQueueName: rewriteActiveJobQueueName }), queue: to, kind: 'rerouted' };
 }
 
 /** A claimed `schedule`/`retry`/`dead` entry: the same, by its `queue` field. */
 export function carryScheduledJob(member: Buffer, plan: RoutingPlan | undefined, rewriteActiveJobQueueName: boolean): Omit<CarriedJob, 'queue'> {
   const job = inspectJob(member);
-  const id = ledgerId(member, job);
-  if (job.kind === 'unparsable') return { id, payload: member, kind: 'unparsable' };
-  if (plan === undefined) return { id, payload: member, kind: 'as-is' };
+  if (job.kind === 'unparsable') return { payload: member, kind: 'unparsable' };
+  if (plan === undefined) return { payload: member, kind: 'as-is' };
   const decision = decideRoute(plan, job);
-  if (decision.action === 'unmapped') return { id, payload: member, kind: 'unmapped' };
-  if (decision.action === 'already-routed') return { id, payload: member, kind: 'as-is' };
-  return { id, payload: rewriteQueue(member, job, decision.to, { activeJobQueueName: rewriteActiveJobQueueName }), kind: 'rerouted' };
+  if (decision.action === 'unmapped') return { payload: member, kind: 'unmapped' };
+  if (decision.action === 'already-routed') return { payload: member, kind: 'as-is' };
+  return { payload: rewriteQueue(member, job, decision.to, { activeJobQueueName: rewriteActiveJobQueueName }), kind: 'rerouted' };
 }

@@ -1,13 +1,28 @@
-import { createHash } from 'node:crypto';
-import type { JobFields } from '../payload/inspect-job.js';
-import type { Unparsable } from '../payload/unparsable.js';
+import { createHash, randomUUID } from 'node:crypto';
 
 /**
- * The id under which a transferred job is recorded in the run's ledger: its jid when it has one,
- * otherwise a digest of its exact bytes (an unparsable payload is still carried over, verbatim,
- * and still only once).
+ * The ids under which transferred jobs are recorded in the run's ledger on the target, so that a
+ * retried or resumed batch writes nothing twice. An id names one claimed *entry*, not one job
+ * content: a jid is not unique in practice (a push retried after a timeout, copies made by hand
+ * or by middleware), and a list may hold the same bytes twice, each a job Sidekiq would run.
+ *
+ * - A queue's in-flight list keeps its entries' positions until it is acknowledged (new claims
+ *   are appended): `<batch>:<position>`.
+ * - A set's in-flight set cannot hold the same member twice, but its order shifts as entries are
+ *   added: `<batch>:<sha1 of the member>`.
+ *
+ * The batch id comes from the claim (claimQueueJobs / claimSetEntries): a random id proposed for
+ * each new batch, kept with the in-flight key until it is acknowledged.
  */
-export function ledgerId(payload: Buffer, job: JobFields | Unparsable): string {
-  if (job.kind === 'job' && job.jid !== null && job.jid !== '') return `jid:${job.jid}`;
-  return `sha1:${createHash('sha1').update(payload).digest('hex')}`;
+export function listEntryIds(batch: string, count: number): string[] {
+  return Array.from({ length: count }, (_, position) => `${batch}:${position}`);
+}
+
+export function setEntryId(batch: string, member: Buffer): string {
+  return `${batch}:${createHash('sha1').update(member).digest('hex')}`;
+}
+
+/** A new batch id, proposed to each claim (used only when the claim starts a new batch). */
+export function newBatchId(): string {
+  return randomUUID();
 }

@@ -4,11 +4,12 @@ import { drivePages, type DriveLimits, type PageResult } from '../reroute/drive-
 import type { Placement } from '../reroute/queue-slice.js';
 import { carryQueuedJob } from './carry-job.js';
 import { addTransferCounters, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
-import { inflightKey, ledgerKey } from './transfer-keys.js';
+import { listEntryIds, newBatchId } from './ledger-id.js';
+import { batchKey, inflightKey, ledgerKey } from './transfer-keys.js';
 import { DEFAULT_LEDGER_TTL_SECONDS, type TransferContext } from './transfer-options.js';
 import { writeJobsToQueues } from './write-to-target.js';
 
-const claimQueueJobs = new LuaScript('claimQueueJobs-2');
+const claimQueueJobs = new LuaScript('claimQueueJobs-3');
 
 /** A queue transfer's progress: at most `limit` jobs (the queue's length at the start) are claimed. */
 export interface QueueTransferCursor {
@@ -57,15 +58,21 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     }
 
     const inflight = inflightKey(sourceKeys.prefix, request.runId, `queue:${queue}`);
-    const [claimed, ...held] = (await claimQueueJobs.run(source, { keys: [sourceKey, inflight], args: [want, placement === 'front' ? 'newest' : 'oldest'] })) as [number, ...Buffer[]];
+    const batch = batchKey(sourceKeys.prefix, request.runId, `queue:${queue}`);
+    const ttl = request.ledgerTtlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS;
+    const [claimed, batchId, ...held] = (await claimQueueJobs.run(source, {
+      keys: [sourceKey, inflight, batch],
+      args: [want, placement === 'front' ? 'newest' : 'oldest', newBatchId()],
+    })) as [number, Buffer, ...Buffer[]];
     counters.claimed = claimed;
     counters.resumed = held.length - claimed;
-    const carried = held.map(carry);
+    const ids = listEntryIds(batchId.toString(), held.length);
+    const carried = held.map((job, i) => ({ ...carry(job), id: ids[i]! }));
     tallyCarried(counters, carried);
     const ledger = ledgerKey(request.targetKeys.prefix, request.runId, `queue:${queue}`);
-    const ttl = request.ledgerTtlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS;
     await writeJobsToQueues(request.target, request.targetKeys, ledger, ttl, placement === 'front' ? 'RPUSH' : 'LPUSH', carried, counters);
-    await source.del(inflight);
+    // Acknowledge: the batch is done; its number goes with it.
+    await source.del(inflight, batch);
 
     const next = { limit: cursor.limit, claimed: cursor.claimed + claimed };
     return { cursor: next, done: claimed < want || next.claimed >= next.limit, counters };

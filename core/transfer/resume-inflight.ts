@@ -3,7 +3,8 @@ import { SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
 import { escapeGlob } from '../reroute/discover-queues.js';
 import { carryQueuedJob, carryScheduledJob } from './carry-job.js';
 import { emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
-import { inflightPattern, ledgerKey, parseInflightKey } from './transfer-keys.js';
+import { listEntryIds, setEntryId } from './ledger-id.js';
+import { batchKey, inflightPattern, ledgerKey, parseInflightKey } from './transfer-keys.js';
 import { DEFAULT_LEDGER_TTL_SECONDS, type TransferContext } from './transfer-options.js';
 import { writeEntriesToSet, writeJobsToQueues } from './write-to-target.js';
 
@@ -53,9 +54,14 @@ export async function resumeInflight(context: TransferContext, placement: 'front
   for (const leftover of await findInflightLeftovers(context)) {
     try {
       const ledger = ledgerKey(context.targetKeys.prefix, leftover.runId, leftover.sourceKey);
+      // The batch id the claiming run gave these entries: the ids its ledger knows them by.
+      const batch = batchKey(context.sourceKeys.prefix, leftover.runId, leftover.sourceKey);
+      const batchId = (await context.source.get(batch)) ?? '';
       if (leftover.type === 'list' && leftover.sourceKey.startsWith('queue:')) {
         const queue = leftover.sourceKey.slice('queue:'.length);
-        const jobs = (await context.source.lrangeBuffer(leftover.key, 0, -1)).map((job) => carryQueuedJob(job, queue, context.plan, aj));
+        const held = await context.source.lrangeBuffer(leftover.key, 0, -1);
+        const ids = listEntryIds(batchId, held.length);
+        const jobs = held.map((job, i) => ({ ...carryQueuedJob(job, queue, context.plan, aj), id: ids[i]! }));
         tallyCarried(counters, jobs);
         // In-flight lists keep claim order, so the push that matches the claim keeps job order.
         await writeJobsToQueues(context.target, context.targetKeys, ledger, ttl, placement === 'front' ? 'RPUSH' : 'LPUSH', jobs, counters);
@@ -64,14 +70,14 @@ export async function resumeInflight(context: TransferContext, placement: 'front
         const set = leftover.sourceKey as SortedSetName;
         const flat = await context.source.zrangeBuffer(leftover.key, 0, '-1', 'WITHSCORES');
         const entries = [];
-        for (let i = 0; i < flat.length; i += 2) entries.push({ ...carryScheduledJob(flat[i]!, context.plan, aj), score: flat[i + 1]!.toString('latin1') });
+        for (let i = 0; i < flat.length; i += 2) entries.push({ ...carryScheduledJob(flat[i]!, context.plan, aj), id: setEntryId(batchId, flat[i]!), score: flat[i + 1]!.toString('latin1') });
         tallyCarried(counters, entries);
         await writeEntriesToSet(context.target, context.targetKeys.sortedSet(set), set, ledger, ttl, entries, counters);
         counters.resumed += entries.length;
       } else {
         continue; // not a shape we write: left for an operator, and reported by the drain check
       }
-      await context.source.del(leftover.key);
+      await context.source.del(leftover.key, batch);
     } catch (error) {
       throw classifyRedisError(error, `Resuming ${leftover.key}`);
     }

@@ -4,11 +4,12 @@ import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import { drivePages, type DriveLimits, type PageResult } from '../reroute/drive-pages.js';
 import { carryScheduledJob } from './carry-job.js';
 import { addTransferCounters, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
-import { inflightKey, ledgerKey } from './transfer-keys.js';
+import { newBatchId, setEntryId } from './ledger-id.js';
+import { batchKey, inflightKey, ledgerKey } from './transfer-keys.js';
 import { DEFAULT_LEDGER_TTL_SECONDS, type TransferContext } from './transfer-options.js';
 import { writeEntriesToSet } from './write-to-target.js';
 
-const claimSetEntries = new LuaScript('claimSetEntries-2');
+const claimSetEntries = new LuaScript('claimSetEntries-3');
 
 /** A set transfer's progress: at most `limit` entries (the set's size at the start) are claimed. */
 export interface SetTransferCursor {
@@ -47,18 +48,24 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
     }
 
     const inflight = inflightKey(sourceKeys.prefix, request.runId, set);
-    const [claimed, ...flat] = (await claimSetEntries.run(source, { keys: [sourceKey, inflight], args: [want] })) as [number, ...Buffer[]];
+    const batch = batchKey(sourceKeys.prefix, request.runId, set);
+    const ttl = request.ledgerTtlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS;
+    const [claimed, batchId, ...flat] = (await claimSetEntries.run(source, {
+      keys: [sourceKey, inflight, batch],
+      args: [want, newBatchId()],
+    })) as [number, Buffer, ...Buffer[]];
     counters.claimed = claimed;
     counters.resumed = flat.length / 2 - claimed;
     const entries = [];
     for (let i = 0; i < flat.length; i += 2) {
-      const carried = carry(flat[i]!);
-      entries.push({ ...carried, score: flat[i + 1]!.toString('latin1') });
+      const member = flat[i]!;
+      entries.push({ ...carry(member), id: setEntryId(batchId.toString(), member), score: flat[i + 1]!.toString('latin1') });
     }
     tallyCarried(counters, entries);
     const ledger = ledgerKey(request.targetKeys.prefix, request.runId, set);
-    await writeEntriesToSet(request.target, request.targetKeys.sortedSet(set), set, ledger, request.ledgerTtlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS, entries, counters);
-    await source.del(inflight);
+    await writeEntriesToSet(request.target, request.targetKeys.sortedSet(set), set, ledger, ttl, entries, counters);
+    // Acknowledge: the batch is done; its number goes with it.
+    await source.del(inflight, batch);
 
     const next = { limit: cursor.limit, claimed: cursor.claimed + claimed };
     return { cursor: next, done: claimed < want || next.claimed >= next.limit, counters };

@@ -21,6 +21,12 @@ export const inflightKey = (sourcePrefix: string, runId: string, sourceKey: stri
 export const ledgerKey = (targetPrefix: string, runId: string, sourceKey: string): string =>
   `${targetPrefix}sidekiq-migrate:${runId}:ledger:${sourceKey}`;
 
+/**
+ * The id of the batch an in-flight key holds (ledger-id.ts), beside it on the source and deleted
+ * with it. Deliberately not named `…:inflight:…`: the in-flight pattern must not find it.
+ */
+export const batchKey = (sourcePrefix: string, runId: string, sourceKey: string): string => `${sourcePrefix}sidekiq-migrate:${runId}:batch:${sourceKey}`;
+
 /** The pattern that finds every run's in-flight keys on a source. */
 export const inflightPattern = (escapedSourcePrefix: string): string => `${escapedSourcePrefix}sidekiq-migrate:*:inflight:*`;
 

@@ -7,6 +7,9 @@ import type { TransferCounters } from './transfer-counters.js';
 const copyJobsToLists = new LuaScript('copyJobsToLists-n');
 const copyEntriesToSet = new LuaScript('copyEntriesToSet-2');
 
+/** A job with the id its claimed entry has in the run's ledger (ledger-id.ts). */
+export type LedgeredJob = CarriedJob & { readonly id: string };
+
 /**
  * Pushes jobs to their queues on the target, in the given order, each at most once per ledger;
  * all in one Lua call (the jobs of one slice, a bounded number).
@@ -17,7 +20,7 @@ export async function writeJobsToQueues(
   ledger: string,
   ttlSeconds: number,
   push: 'RPUSH' | 'LPUSH',
-  jobs: readonly CarriedJob[],
+  jobs: readonly LedgeredJob[],
   counters: TransferCounters,
 ): Promise<void> {
   if (jobs.length === 0) return;

@@ -10,7 +10,7 @@
   ARGV[2]      'RPUSH' (ahead of the target's backlog) or 'LPUSH' (behind it)
   ARGV[3]      D, the number of destination keys
   ARGV[4..3+D] their queue names, in KEYS order, added to `queues` when they receive a job
-  then         triples: job id (jid, or a digest of the bytes), payload, destination index (1-based)
+  then         triples: the claimed entry's ledger id (core/transfer/ledger-id.ts), payload, destination index (1-based)
 
   Returns      { already, written_1, …, written_D }: jobs the ledger says were written before,
                and jobs pushed to each destination
