@@ -3,11 +3,10 @@ import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { runTransfer, type TransferRunRequest } from '../../../core/transfer/run-transfer.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
-import { interferingRedis, SimulatedCrash } from '../../support/interfering-redis.js';
 import { repoPath } from '../../support/paths.js';
-import { allJobs } from '../../support/redis-snapshot.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
+import { crashBeforeEveryCallThenResume, jobsOnBoth } from '../../support/transfer-crash-loop.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
@@ -35,15 +34,7 @@ async function seed(perKey: number): Promise<string[]> {
   return expected.sort();
 }
 
-/** Every job on either server, wherever it is: the union must hold each original exactly once. */
-async function union(): Promise<string[]> {
-  const jobs = [...(await allJobs(redis.source(), '')), ...(await allJobs(redis.target(), ''))];
-  return jobs
-    .filter((j) => j.key !== 'queues' && !j.key.includes('sidekiq-migrate:'))
-    .map((j) => `${j.key}\t${j.payload}\t${j.score ?? ''}`)
-    .sort();
-}
-
+const union = () => jobsOnBoth(redis.source(), redis.target());
 const leftovers = async () => [...(await redis.source().keys('sidekiq-migrate:*:inflight:*'))];
 
 function request(source: Redis, target: Redis, runId: string): TransferRunRequest {
@@ -51,32 +42,9 @@ function request(source: Redis, target: Redis, runId: string): TransferRunReques
 }
 
 describe('transfer crash recovery', () => {
-  it.each(['same run', 'another run'])('stopped before any Redis call on either side, then resumed by the %s: every job exactly once', async (resumer) => {
-    let calls = 0;
-    for (let crashAt = 0; ; crashAt++) {
-      await redis.source().flushall();
-      await redis.target().flushall();
-      const expected = await seed(4);
-      let index = 0;
-      const crash = () => {
-        if (index++ === crashAt) throw new SimulatedCrash(`crash before call ${crashAt}`);
-      };
-      const outcome = await runTransfer(request(interferingRedis(redis.source(), crash), interferingRedis(redis.target(), crash), 'crashing')).then(
-        () => 'completed' as const,
-        (error: Error) => error,
-      );
-      if (outcome === 'completed') break;
-      expect(outcome.message).toContain(`crash before call ${crashAt}`);
-      calls++;
-
-      // The same run takes its own lock again at once; another run waits for it to expire.
-      if (resumer === 'another run') await new Promise((r) => setTimeout(r, 60));
-      await runTransfer(request(redis.source(), redis.target(), resumer === 'same run' ? 'crashing' : 'resumer'));
-
-      expect(await union(), `crash before call ${crashAt}`).toEqual(expected);
-      expect(await leftovers()).toEqual([]);
-    }
-    expect(calls).toBeGreaterThan(30);
+  it.each(['same run', 'another run'] as const)('stopped before any Redis call on either side, then resumed by the %s: every job exactly once', async (resumer) => {
+    const crashes = await crashBeforeEveryCallThenResume({ source: redis.source, target: redis.target, seed: () => seed(4), request, resumer });
+    expect(crashes).toBeGreaterThan(30);
   });
 
   it('a process killed with SIGKILL at random moments, then resumed: every job exactly once', async () => {

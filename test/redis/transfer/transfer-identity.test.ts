@@ -2,9 +2,8 @@ import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { runTransfer, type TransferRunRequest } from '../../../core/transfer/run-transfer.js';
-import { interferingRedis, SimulatedCrash } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
-import { allJobs } from '../../support/redis-snapshot.js';
+import { crashBeforeEveryCallThenResume, jobsOnBoth } from '../../support/transfer-crash-loop.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
@@ -42,14 +41,7 @@ async function seed(): Promise<string[]> {
   return expected.sort();
 }
 
-/** Every job on either server, duplicates kept: the multiset a transfer must preserve. */
-async function union(): Promise<string[]> {
-  const jobs = [...(await allJobs(redis.source(), '')), ...(await allJobs(redis.target(), ''))];
-  return jobs
-    .filter((j) => j.key !== 'queues' && !j.key.includes('sidekiq-migrate:'))
-    .map((j) => `${j.key}\t${j.payload}\t${j.score ?? ''}`)
-    .sort();
-}
+const union = () => jobsOnBoth(redis.source(), redis.target());
 
 function request(source: Redis, target: Redis, runId: string): TransferRunRequest {
   return { source, target, sourceKeys: keys, targetKeys: keys, runId, dryRun: false, sets: ['schedule', 'retry', 'dead'], queues: true, sliceSize: 4, lockTtlMs: 50 };
@@ -69,31 +61,8 @@ describe('a transfer identifies claimed entries, not jids or bytes', () => {
     expect(await redis.target().llen('queue:default')).toBe(10);
   });
 
-  it.each(['same run', 'another run'])('crashed before any Redis call, then resumed by the %s: the same multiset', async (resumer) => {
-    let crashes = 0;
-    for (let crashAt = 0; ; crashAt++) {
-      await redis.source().flushall();
-      await redis.target().flushall();
-      const expected = await seed();
-      let index = 0;
-      const crash = () => {
-        if (index++ === crashAt) throw new SimulatedCrash(`crash before call ${crashAt}`);
-      };
-      const outcome = await runTransfer(request(interferingRedis(redis.source(), crash), interferingRedis(redis.target(), crash), 'crashing')).then(
-        () => 'completed' as const,
-        (error: Error) => error,
-      );
-      if (outcome === 'completed') break;
-      expect(outcome.message).toContain(`crash before call ${crashAt}`);
-      crashes++;
-
-      if (resumer === 'another run') await new Promise((r) => setTimeout(r, 60));
-      await runTransfer(request(redis.source(), redis.target(), resumer === 'same run' ? 'crashing' : 'resumer'));
-
-      expect(await union(), `crash before call ${crashAt}`).toEqual(expected);
-      expect(await redis.source().keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
-      expect(await redis.source().keys('sidekiq-migrate:*:batch:*')).toEqual([]);
-    }
+  it.each(['same run', 'another run'] as const)('crashed before any Redis call, then resumed by the %s: the same multiset', async (resumer) => {
+    const crashes = await crashBeforeEveryCallThenResume({ source: redis.source, target: redis.target, seed, request, resumer });
     expect(crashes).toBeGreaterThan(15);
   });
 });
