@@ -11,8 +11,12 @@ import { createHash, randomUUID } from 'node:crypto';
  * - A set's in-flight set cannot hold the same member twice, but its order shifts as entries are
  *   added: `<batch>:<sha1 of the member>`.
  *
- * The batch id comes from the claim (claimQueueJobs / claimSetEntries): a random id proposed for
- * each new batch, kept with the in-flight key until it is acknowledged.
+ * The batch id comes from the claim (claimQueueJobs / claimSetEntries): a random id proposed to
+ * every claim and stored beside the in-flight key (transfer-keys.ts `batchKey`) by the claim that
+ * starts a batch (no id stored yet, entries left in flight); later claims and a resume
+ * (resume-inflight.ts) hand it back with the entries, and the acknowledge deletes it with the
+ * in-flight key. So a retried or resumed batch keeps its ids, and a new batch never reuses one.
+ * Random rather than a per-run counter: nothing has to outlive the run on the old Redis.
  */
 export function listEntryIds(batch: string, count: number): string[] {
   return Array.from({ length: count }, (_, position) => `${batch}:${position}`);

@@ -71,7 +71,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     tallyCarried(counters, carried);
     const ledger = ledgerKey(request.targetKeys.prefix, request.runId, `queue:${queue}`);
     await writeJobsToQueues(request.target, request.targetKeys, ledger, ttl, placement === 'front' ? 'RPUSH' : 'LPUSH', carried, counters);
-    // Acknowledge: the batch is done; its number goes with it.
+    // Acknowledge: the batch is done; its id goes with it (one DEL, atomic).
     await source.del(inflight, batch);
 
     const next = { limit: cursor.limit, claimed: cursor.claimed + claimed };

@@ -1,3 +1,4 @@
+import type { ChainableCommander } from 'ioredis';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
 import { escapeGlob } from '../reroute/discover-queues.js';
@@ -43,8 +44,15 @@ export async function findInflightLeftovers(context: Pick<TransferContext, 'sour
 
 /**
  * Finishes what interrupted runs left in flight — this run's or another's — before anything new
- * is claimed: writes each leftover to the target through the ledger of the run that claimed it
- * (so what that run already wrote is not written again), then deletes the in-flight key.
+ * is claimed: writes each leftover to the target through the ledger of the run that claimed it,
+ * under the ids that run gave its entries (its batch id, stored beside the in-flight key, and
+ * their positions or digests: ledger-id.ts), so that what it already wrote is not written again;
+ * then deletes the in-flight key with its batch id (the acknowledge).
+ *
+ * The batch id and the entries are read in one MULTI, so that they always belong together.
+ * A leftover without a batch id (claimed by a version before batch ids; ours always store one
+ * with a non-empty in-flight key) is written in full under ids its ledger cannot know: a job that
+ * version wrote just before it was interrupted would arrive twice, none is lost.
  */
 export async function resumeInflight(context: TransferContext, placement: 'front' | 'append' = 'front'): Promise<TransferCounters> {
   const counters = emptyTransferCounters();
@@ -56,10 +64,9 @@ export async function resumeInflight(context: TransferContext, placement: 'front
       const ledger = ledgerKey(context.targetKeys.prefix, leftover.runId, leftover.sourceKey);
       // The batch id the claiming run gave these entries: the ids its ledger knows them by.
       const batch = batchKey(context.sourceKeys.prefix, leftover.runId, leftover.sourceKey);
-      const batchId = (await context.source.get(batch)) ?? '';
       if (leftover.type === 'list' && leftover.sourceKey.startsWith('queue:')) {
         const queue = leftover.sourceKey.slice('queue:'.length);
-        const held = await context.source.lrangeBuffer(leftover.key, 0, -1);
+        const [batchId, held] = await readBatch(context.source.multi().get(batch).lrangeBuffer(leftover.key, 0, -1));
         const ids = listEntryIds(batchId, held.length);
         const jobs = held.map((job, i) => ({ ...carryQueuedJob(job, queue, context.plan, aj), id: ids[i]! }));
         tallyCarried(counters, jobs);
@@ -68,7 +75,7 @@ export async function resumeInflight(context: TransferContext, placement: 'front
         counters.resumed += jobs.length;
       } else if (leftover.type === 'zset' && (SORTED_SET_NAMES as readonly string[]).includes(leftover.sourceKey)) {
         const set = leftover.sourceKey as SortedSetName;
-        const flat = await context.source.zrangeBuffer(leftover.key, 0, '-1', 'WITHSCORES');
+        const [batchId, flat] = await readBatch(context.source.multi().get(batch).zrangeBuffer(leftover.key, 0, '-1', 'WITHSCORES'));
         const entries = [];
         for (let i = 0; i < flat.length; i += 2) entries.push({ ...carryScheduledJob(flat[i]!, context.plan, aj), id: setEntryId(batchId, flat[i]!), score: flat[i + 1]!.toString('latin1') });
         tallyCarried(counters, entries);
@@ -83,4 +90,13 @@ export async function resumeInflight(context: TransferContext, placement: 'front
     }
   }
   return counters;
+}
+
+/** The replies of `MULTI GET batch, <read in-flight key> EXEC`: the batch id ('' if none) and the entries. */
+async function readBatch(transaction: ChainableCommander): Promise<[string, Buffer[]]> {
+  const replies = await transaction.exec();
+  if (replies === null) throw new Error('MULTI aborted'); // only after a WATCH, which we never send
+  for (const [error] of replies) if (error) throw error;
+  const [[, batchId], [, entries]] = replies as [[null, string | null], [null, Buffer[]]];
+  return [batchId ?? '', entries];
 }

@@ -64,7 +64,7 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
     tallyCarried(counters, entries);
     const ledger = ledgerKey(request.targetKeys.prefix, request.runId, set);
     await writeEntriesToSet(request.target, request.targetKeys.sortedSet(set), set, ledger, ttl, entries, counters);
-    // Acknowledge: the batch is done; its number goes with it.
+    // Acknowledge: the batch is done; its id goes with it (one DEL, atomic).
     await source.del(inflight, batch);
 
     const next = { limit: cursor.limit, claimed: cursor.claimed + claimed };

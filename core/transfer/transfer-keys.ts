@@ -11,8 +11,10 @@ export function assertRunId(runId: string): string {
 /**
  * Where a transfer keeps its state, all outside `queue:*` so that no Sidekiq fetcher, poller or
  * key scan ever mistakes it for work:
- * - on the source, one in-flight key per source key: `<prefix>sidekiq-migrate:<run>:inflight:<key>`;
- * - on the target, one ledger of written job ids per source key: `<prefix>sidekiq-migrate:<run>:ledger:<key>`.
+ * - on the source, one in-flight key per source key: `<prefix>sidekiq-migrate:<run>:inflight:<key>`,
+ *   and beside it, while it holds entries, the id of the batch they form: `…:<run>:batch:<key>`;
+ * - on the target, one ledger per source key, the ids of the claimed entries written (ledger-id.ts):
+ *   `<prefix>sidekiq-migrate:<run>:ledger:<key>`.
  * `<key>` is the source key without its prefix (`queue:default`, `retry`).
  */
 export const inflightKey = (sourcePrefix: string, runId: string, sourceKey: string): string =>

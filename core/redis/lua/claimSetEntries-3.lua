@@ -18,8 +18,8 @@
   acknowledge; they are returned too.
 
   Returns  { newly claimed count, batch id ('' when nothing is in flight), member, score,
-           member, score… } for the whole in-flight set (scores as Redis prints them, which parse back to
-           the same double)
+           member, score… } for the whole in-flight set (scores as Redis prints them, which
+           parse back to the same double)
 ]]
 local source, inflight, batchKey = KEYS[1], KEYS[2], KEYS[3]
 local batch = redis.call('GET', batchKey)

@@ -3,12 +3,15 @@
   (see copyJobsToLists-n.lua for why a ledger and not the set itself: the entry may have been
   polled, run and even re-added on the target since the first copy).
 
-  KEYS[1]  the run's ledger (set of job ids) for this source set, with a TTL
+  KEYS[1]  the run's ledger for this source set: a set of the ids of the claimed entries written,
+           with a TTL
   KEYS[2]  the target sorted set
   ARGV[1]  ledger time to live in seconds
-  then     triples: job id, member, score (as claimed: the same double)
+  then     triples: the claimed entry's ledger id (`<batch>:<sha1 of the member>`, see
+           core/transfer/ledger-id.ts), member, score (as claimed: the same double)
 
-  Returns  { written, already }
+  Returns  { written, already }: entries added now, and entries the ledger says were written
+           before (a retried or resumed batch)
 ]]
 local ledger, set = KEYS[1], KEYS[2]
 local written, already = 0, 0

@@ -3,17 +3,19 @@
   if its id was not yet in the run's ledger. Re-sending the same batch after a crash (copied,
   not yet acknowledged on the source) therefore writes nothing twice.
 
-  KEYS[1]      the run's ledger (set of job ids) for this source queue, with a TTL
+  KEYS[1]      the run's ledger for this source queue: a set of the ids of the claimed entries
+               written (core/transfer/ledger-id.ts), with a TTL
   KEYS[2]      the target's set of queue names (queues)
   KEYS[3..]    destination lists on the target
   ARGV[1]      ledger time to live in seconds
   ARGV[2]      'RPUSH' (ahead of the target's backlog) or 'LPUSH' (behind it)
   ARGV[3]      D, the number of destination keys
   ARGV[4..3+D] their queue names, in KEYS order, added to `queues` when they receive a job
-  then         triples: the claimed entry's ledger id (core/transfer/ledger-id.ts), payload, destination index (1-based)
+  then         triples: the claimed entry's ledger id (`<batch>:<position>`), payload,
+               destination index (1-based)
 
-  Returns      { already, written_1, …, written_D }: jobs the ledger says were written before,
-               and jobs pushed to each destination
+  Returns      { already, written_1, …, written_D }: jobs the ledger says were written before (a
+               retried or resumed batch), and jobs pushed to each destination
 ]]
 local ledger, queues = KEYS[1], KEYS[2]
 local push = ARGV[2]
