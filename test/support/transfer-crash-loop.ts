@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { runTransfer, type TransferRunRequest } from '../../core/transfer/run-transfer.js';
 import { interferingRedis, SimulatedCrash } from './interfering-redis.js';
+import { repoPath } from './paths.js';
 import { allJobs } from './redis-snapshot.js';
 
 export interface CrashLoop {
@@ -57,4 +59,20 @@ export async function crashBeforeEveryCallThenResume(loop: CrashLoop): Promise<n
     expect(await loop.source().keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
     expect(await loop.source().keys('sidekiq-migrate:*:batch:*')).toEqual([]);
   }
+}
+
+/**
+ * Starts a transfer of `runId` in a child process (test/support/transfer-child.ts), kills it with
+ * SIGKILL at a random moment once it has started, and waits out its lock's TTL, so that another
+ * run may take over what it left.
+ */
+export async function killTransferChildMidway(urls: { source: string; target: string }, runId: string): Promise<void> {
+  const child = spawn(process.execPath, ['--import', 'tsx', repoPath('test/support/transfer-child.ts'), urls.source, urls.target, runId], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  await new Promise((r) => setTimeout(r, Math.random() * 30));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  await new Promise((r) => setTimeout(r, 320)); // the child's lock TTL
 }

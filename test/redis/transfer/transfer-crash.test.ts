@@ -1,12 +1,10 @@
-import { spawn } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { runTransfer, type TransferRunRequest } from '../../../core/transfer/run-transfer.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
-import { repoPath } from '../../support/paths.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
-import { crashBeforeEveryCallThenResume, jobsOnBoth } from '../../support/transfer-crash-loop.js';
+import { crashBeforeEveryCallThenResume, jobsOnBoth, killTransferChildMidway } from '../../support/transfer-crash-loop.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
@@ -52,16 +50,7 @@ describe('transfer crash recovery', () => {
       await redis.source().flushall();
       await redis.target().flushall();
       const expected = await seed(60);
-      const { source, target } = redis.urls();
-
-      const child = spawn(process.execPath, ['--import', 'tsx', repoPath('test/support/transfer-child.ts'), source, target, `killed-${attempt}`], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
-      await new Promise((r) => setTimeout(r, Math.random() * 30));
-      child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
-      await new Promise((r) => setTimeout(r, 320)); // its lock's TTL
+      await killTransferChildMidway(redis.urls(), `killed-${attempt}`);
 
       await runTransfer(request(redis.source(), redis.target(), `resumer-${attempt}`));
 

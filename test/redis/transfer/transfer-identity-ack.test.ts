@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { SidekiqKeys, type SortedSetName } from '../../../core/redis/sidekiq-keys.js';
@@ -7,8 +6,8 @@ import { runTransfer, type TransferRunRequest } from '../../../core/transfer/run
 import { transferSetSlice, type SetTransferCursor } from '../../../core/transfer/set-transfer.js';
 import type { TransferCounters } from '../../../core/transfer/transfer-counters.js';
 import { interferingRedis, SimulatedCrash } from '../../support/interfering-redis.js';
-import { repoPath } from '../../support/paths.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
+import { killTransferChildMidway } from '../../support/transfer-crash-loop.js';
 import { inflightState, jobMultiset, seedSharedIdentities, unionOf } from './shared-identity.js';
 
 const redis = privateSourceAndTarget();
@@ -123,16 +122,7 @@ describe('jobs sharing a jid or bytes, across a crash between the write and the 
       await redis.source().flushall();
       await redis.target().flushall();
       const expected = await seedSharedIdentities(redis.source(), 8);
-      const { source, target } = redis.urls();
-
-      const child = spawn(process.execPath, ['--import', 'tsx', repoPath('test/support/transfer-child.ts'), source, target, `killed-${attempt}`], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
-      await new Promise((r) => setTimeout(r, Math.random() * 30));
-      child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
-      await new Promise((r) => setTimeout(r, 320)); // its lock's TTL
+      await killTransferChildMidway(redis.urls(), `killed-${attempt}`);
 
       await runTransfer(request(redis.source(), redis.target(), `resumer-${attempt}`));
 
