@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
+const GUARDS = readFileSync(new URL('./lua/lib/guards.lua', import.meta.url), 'utf8');
+
 export type LuaArg = string | Buffer | number;
 
 export interface LuaCall {
@@ -14,7 +16,7 @@ export type RedisCommand = readonly [string, ...LuaArg[]];
 
 /**
  * One atomic step, kept as a `.lua` file beside this module (its header names KEYS, ARGV and the
- * reply). Calls go out as EVALSHA, many in one pipeline; when the server does not know the script
+ * reply), with the shared guards of `lua/lib/guards.lua` in front. Calls go out as EVALSHA, many in one pipeline; when the server does not know the script
  * (first use, restart, SCRIPT FLUSH, failover) every call fails with NOSCRIPT without running, so
  * the script is loaded once and exactly those calls are sent again.
  *
@@ -26,7 +28,8 @@ export class LuaScript {
   readonly sha: string;
 
   constructor(readonly name: string) {
-    this.source = readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
+    // The guards (lua/lib/guards.lua: key types and scores checked before any write) come first.
+    this.source = `${GUARDS}\n${readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8')}`;
     this.sha = createHash('sha1').update(this.source).digest('hex');
   }
 

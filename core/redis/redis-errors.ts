@@ -1,4 +1,5 @@
 import { FatalError, RetryableError, SidekiqMigrateError } from '../errors/sidekiq-migrate-error.js';
+import { keyTypeRefusal } from './key-type-error.js';
 
 /** Redis answered or failed in a way worth retrying (connection lost, failover, busy script…). */
 export class RedisUnavailableError extends RetryableError {}
@@ -21,6 +22,8 @@ export function classifyRedisError(error: unknown, doing: string): SidekiqMigrat
   const message = e?.message ?? String(error);
   if (TRANSIENT_REPLIES.test(message)) return new RedisUnavailableError(`${doing}: ${message}`, { cause: error });
   if (message.startsWith('WRONGTYPE')) {
+    const refusal = keyTypeRefusal(message, doing, error);
+    if (refusal) return refusal;
     return new RedisCommandError(`${doing}: the key holds another type of value than Sidekiq uses there (WRONGTYPE); check the key prefix`, { cause: error });
   }
   if ((e?.code && CONNECTION_CODES.has(e.code)) || /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|Command timed out|connect ETIMEDOUT/i.test(message)) {

@@ -21,6 +21,8 @@ export interface LockHolder {
    * started again meanwhile.
    */
   readonly plannedAt?: number;
+  /** When the lock expires unless renewed (epoch ms, the server's clock), written by the lock scripts. */
+  readonly expiresAt?: number;
 }
 
 /** Another run holds the lock. Not retryable at once; it may be after the holder ends or expires. */
@@ -34,7 +36,8 @@ export class RunLockedError extends FatalError {
       typeof holder === 'string'
         ? `a lock we cannot read (${holder.slice(0, 80)})`
         : `run ${holder.runId} (${holder.operation}, ${holder.host} pid ${holder.pid}, started ${holder.startedAt})`;
-    super(`${where} is locked by ${who}; the lock expires in ${Math.ceil(expiresInMs / 1000)} s unless that run renews it. Wait for it, or stop it.`);
+    const expiry = expiresInMs < 0 ? 'the lock has no expiry: delete it by hand once you are sure that run is gone' : `the lock expires in ${Math.ceil(expiresInMs / 1000)} s unless that run renews it. Wait for it, or stop it.`;
+    super(`${where} is locked by ${who}; ${expiry}`);
   }
 }
 
@@ -59,8 +62,9 @@ export type EndRunOutcome = 'released' | 'not-held' | 'superseded';
 
 /**
  * A run lock held on one Redis: two transfers, or a transfer and a re-route, never interleave on
- * the same keys. It has a TTL so that a crashed holder does not block forever; a live run renews
- * it on every page (`renew`) and releases it at the end. A stopped run (its stop marker set) can
+ * the same keys. It expires so that a crashed holder does not block forever — by a time written in
+ * its value, not a TTL, so that no volatile-* eviction policy can evict it (acquireRunLock-2.lua);
+ * a live run renews it on every page (`renew`) and releases it at the end. A stopped run (its stop marker set) can
  * be taken again only by a new execution of the run (`newExecution`).
  */
 export class RunLock {

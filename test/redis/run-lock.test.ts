@@ -22,7 +22,18 @@ describe('the run lock', () => {
     const again = await RunLock.acquire(redis, prefix, { runId: 'run-1', operation: 'reroute' }, 90_000, 'x');
 
     expect(again.runId).toBe('run-1');
-    expect(await redis.pttl(runLockKey(prefix))).toBeGreaterThan(60_000);
+    const { expiresAt } = JSON.parse((await redis.get(runLockKey(prefix)))!) as { expiresAt: number };
+    expect(expiresAt - Date.now()).toBeGreaterThan(60_000);
+  });
+
+  it('carries its expiry in its value, not a TTL, so that no volatile-* eviction policy can evict it', async () => {
+    const prefix = uniquePrefix();
+    const lock = await RunLock.acquire(redis, prefix, { runId: 'run-1', operation: 'transfer' }, 60_000, 'x');
+    expect(await redis.pttl(runLockKey(prefix))).toBe(-1);
+    await lock.renew();
+    expect(await redis.pttl(runLockKey(prefix))).toBe(-1);
+    const { expiresAt } = JSON.parse((await redis.get(runLockKey(prefix)))!) as { expiresAt: number };
+    expect(expiresAt - Date.now()).toBeGreaterThan(50_000);
   });
 
   it("expires when its holder crashed, and the next run takes it over", async () => {

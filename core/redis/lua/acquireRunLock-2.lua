@@ -11,35 +11,47 @@
   'continue' keeps the holder's plannedAt (when the run's current execution planned): the clean-up
   after an ended execution compares it with when that execution ended.
 
-  KEYS[1]  the lock (string, with a TTL so that a crashed holder's lock expires)
+  The lock's expiry is in its value (`expiresAt`, epoch ms by the server's clock), not a TTL: a key
+  with a TTL is what Redis evicts first under the volatile-* memory policies (ElastiCache's
+  default is volatile-lru), and an evicted lock would let a second run in. A lock past its
+  `expiresAt` counts as absent (its holder died). A lock written by an older version (no
+  `expiresAt`) still expires by its TTL.
+
+  KEYS[1]  the lock (string: the holder record, JSON, with `expiresAt`)
   KEYS[2]  this run's stop marker
   ARGV[1]  this run's id
   ARGV[2]  the holder record to store (JSON: runId, operation, host, pid, startedAt; plannedAt for 'start')
-  ARGV[3]  time to live in milliseconds
+  ARGV[3]  how long the lock lives without renewal, in milliseconds
   ARGV[4]  'start' (a new execution of the run) or 'continue' (a step of a running execution)
 
-  Returns  { 1 } when taken; { 0, holder record, remaining ms } when another run holds it;
-           { 2 } when this run was stopped ('continue' only; nothing changed)
+  Returns  { 1 } when taken; { 0, holder record, remaining ms (-1: never expires) } when
+           another run holds it; { 2 } when this run was stopped ('continue' only; nothing changed)
 ]]
+if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
 local mode = ARGV[4]
 if mode ~= 'start' and mode ~= 'continue' then
   return redis.error_reply('ERR acquireRunLock: ARGV[4] must be start or continue')
 end
+local refusal = wrongType({ { KEYS[1], 'string' } })
+if refusal then return refusal end
 if mode == 'continue' and redis.call('EXISTS', KEYS[2]) == 1 then return { 2 } end
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local current = redis.call('GET', KEYS[1])
 local holder
 if current then
   local ok
   ok, holder = pcall(cjson.decode, current)
-  if not ok or type(holder) ~= 'table' or holder.runId ~= ARGV[1] then
-    return { 0, current, redis.call('PTTL', KEYS[1]) }
+  local readable = ok and type(holder) == 'table'
+  local expiresAt = readable and tonumber(holder.expiresAt)
+  if expiresAt and expiresAt <= now then
+    holder = nil -- its holder died: absent
+  elseif not readable or holder.runId ~= ARGV[1] then
+    return { 0, current, expiresAt and (expiresAt - now) or redis.call('PTTL', KEYS[1]) }
   end
 end
-local record = ARGV[2]
-if mode == 'continue' and holder and tonumber(holder.plannedAt) then
-  local mine = cjson.decode(record)
-  mine.plannedAt = holder.plannedAt
-  record = cjson.encode(mine)
-end
-redis.call('SET', KEYS[1], record, 'PX', ARGV[3])
+local mine = cjson.decode(ARGV[2])
+if mode == 'continue' and holder and tonumber(holder.plannedAt) then mine.plannedAt = holder.plannedAt end
+mine.expiresAt = now + tonumber(ARGV[3])
+redis.call('SET', KEYS[1], cjson.encode(mine))
 return { 1 }

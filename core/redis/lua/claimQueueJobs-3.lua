@@ -22,8 +22,13 @@
 
   Returns  { newly claimed count, batch id ('' when nothing is in flight), every in-flight
            payload in claim order… }
+
+  Refused before any write (guards.lua), nothing claimed, when the queue or the in-flight key is
+  not a list or the batch id is not a string.
 ]]
 local source, inflight, batchKey = KEYS[1], KEYS[2], KEYS[3]
+local refusal = wrongType({ { source, 'list' }, { inflight, 'list' }, { batchKey, 'string' } })
+if refusal then return refusal end
 local pop = ARGV[2] == 'newest' and 'LPOP' or 'RPOP'
 local batch = redis.call('GET', batchKey)
 local claimed = 0

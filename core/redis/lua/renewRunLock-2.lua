@@ -12,11 +12,16 @@
   'resume' clears the marker for a new execution of the run, only while that execution holds the
   lock: a plan refused by another run's lock leaves a stopped run stopped.
 
+  The lock's expiry is in its value (`expiresAt`, epoch ms, see acquireRunLock-2.lua): renewing
+  rewrites it; a lock of another run past its `expiresAt` counts as gone.
+
   KEYS[1]  the lock
   KEYS[2]  this run's stop marker
   ARGV[1]  this run's id
   ARGV[2]  'renew', 'release', 'stop' or 'resume'
-  ARGV[3]  renew: the lock's time to live in ms; stop: the marker's time to live in ms (0: no marker)
+  ARGV[3]  renew: how long the lock lives without renewal, in ms; stop: the marker's time to live
+           in ms (0: no marker; the marker may have a TTL: evicting it only lets a step of a
+           stopped run go on with its pages)
   ARGV[4]  renew: the holder record to store if the lock must be taken again;
            stop: when the ended execution ended (epoch ms), or '' when unknown
   ARGV[5]  stop: the marker's value (when and why the run was stopped)
@@ -29,7 +34,10 @@
            resume:  1 the marker is cleared (or there was none); 0 this run does not hold the lock
                     (nothing changed)
 ]]
+if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
 local action = ARGV[2]
+local refusal = wrongType({ { KEYS[1], 'string' } })
+if refusal then return refusal end
 if action == 'renew' and redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
 local current = redis.call('GET', KEYS[1])
 local held, holder = false, nil
@@ -39,12 +47,18 @@ if current then
 end
 
 if action == 'renew' then
-  if not current then
-    redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[3])
-    return 1
+  local clock = redis.call('TIME')
+  local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+  local expired = false
+  if current and not held then
+    local ok, decoded = pcall(cjson.decode, current)
+    local expiresAt = ok and type(decoded) == 'table' and tonumber(decoded.expiresAt)
+    expired = expiresAt and expiresAt <= now
   end
-  if not held then return 0 end
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  if current and not held and not expired then return 0 end
+  local record = held and holder or cjson.decode(ARGV[4])
+  record.expiresAt = now + tonumber(ARGV[3])
+  redis.call('SET', KEYS[1], cjson.encode(record))
   return 1
 elseif action == 'release' then
   if not held then return 0 end

@@ -22,6 +22,9 @@
   Returns      { vanished, pushed_1, …, pushed_D }
     vanished     jobs no longer in the source (a consumer popped them first): nothing pushed
     pushed_d     jobs pushed to destination d
+
+  Refused before any write (guards.lua), every job left as it was, when the source or a
+  destination is not a list or `queues` is not a set.
 ]]
 local source, queues = KEYS[1], KEYS[2]
 local push, direction = ARGV[1], tonumber(ARGV[2])
@@ -29,6 +32,10 @@ if (push ~= 'RPUSH' and push ~= 'LPUSH') or (direction ~= 1 and direction ~= -1)
   return redis.error_reply('ERR rerouteQueueJobs: ARGV[1] must be RPUSH or LPUSH and ARGV[2] 1 or -1')
 end
 local destinations = tonumber(ARGV[3])
+local checks = { { source, 'list' }, { queues, 'set' } }
+for d = 1, destinations do checks[#checks + 1] = { KEYS[2 + d], 'list' } end
+local refusal = wrongType(checks)
+if refusal then return refusal end
 local vanished = 0
 local pushed = {}
 for d = 1, destinations do pushed[d] = 0 end

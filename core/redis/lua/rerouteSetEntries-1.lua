@@ -14,8 +14,13 @@
                them, another run moved them): nothing is added for these
     conflicts  the rewritten member was already in the set (the same job twice): the original
                is put back untouched, so no job disappears into a duplicate
+
+  Refused before any write (guards.lua), every entry left as it was: KEYS[1] not a sorted set,
+  or a score ZADD would not take.
 ]]
 local set = KEYS[1]
+local refusal = wrongType({ { set, 'zset' } }) or badScore(3, 3)
+if refusal then return refusal end
 local moved, vanished, conflicts = 0, 0, 0
 for i = 1, #ARGV, 3 do
   local original, rewritten, score = ARGV[i], ARGV[i + 1], ARGV[i + 2]
