@@ -11,8 +11,8 @@ export function renderSummary(summary: RunSummary, endpoint: string): string {
   const title = `${reroute ? 'Re-route' : 'Transfer'} ${endpoint} — run ${summary.runId}${summary.dryRun ? ' — DRY RUN: nothing was written; "moved" means "would move"' : ''}`;
   const columns = reroute
     ? (['scanned', 'moved', 'alreadyRouted', 'unmapped', 'unparsable', 'vanished', 'conflicts', 'quarantined'] as const)
-    : (['claimed', 'written', 'duplicates', 'rerouted', 'unmapped', 'unparsable'] as const);
-  const headers = reroute ? ['scanned', 'moved', 'already', 'unmapped', 'unparsable', 'vanished', 'conflicts', 'quarantined'] : ['claimed', 'written', 'duplicate', 'rerouted', 'unmapped', 'unparsable'];
+    : (['claimed', 'written', 'duplicates', 'rerouted', 'unmapped', 'unparsable', 'conflicts'] as const);
+  const headers = reroute ? ['scanned', 'moved', 'already', 'unmapped', 'unparsable', 'vanished', 'conflicts', 'quarantined'] : ['claimed', 'written', 'duplicate', 'rerouted', 'unmapped', 'unparsable', 'conflicts'];
   const rows: [string, Record<string, number>][] = [
     ...Object.entries(summary.sets).map(([name, c]) => [name, c as unknown as Record<string, number>] as [string, Record<string, number>]),
     ...Object.entries(summary.queues).map(([name, c]) => [`queue:${name}`, c as unknown as Record<string, number>] as [string, Record<string, number>]),
@@ -34,8 +34,14 @@ export function renderSummary(summary: RunSummary, endpoint: string): string {
     if (unmapped.length > 0) out.push(`Left in place, no destination for their class: ${unmapped.map(([cls, c]) => `${cls} ${n(c)}`).join(' · ')}`);
     const samples = [...totals.samples.unmapped, ...totals.samples.unparsable];
     if (samples.length > 0) out.push(`Samples: ${samples.map((s) => `${s.className ?? '?'} (jid ${s.jid ?? '?'}, ${s.reason})`).join('; ')}`);
-  } else if (summary.resumed && summary.resumed.resumed > 0) {
-    out.push(`Finished ${n(summary.resumed.resumed)} job(s) left in flight by an interrupted run.`);
+  } else {
+    if (summary.resumed && summary.resumed.resumed > 0) out.push(`Finished ${n(summary.resumed.resumed)} job(s) left in flight by an interrupted run.`);
+    const totals = summary.totals as TransferCounters;
+    if ((totals.conflicts ?? 0) > 0) {
+      const where = [...Object.entries(summary.sets)].filter(([, c]) => ((c as TransferCounters).conflicts ?? 0) > 0).map(([set, c]) => `${set} ${n((c as TransferCounters).conflicts)}`);
+      const named = (totals.conflictSamples ?? []).map((s) => `${s.className ?? '?'} (jid ${s.jid ?? '?'})`).join('; ');
+      out.push(`Left on the source, their bytes already in the target set (a sorted set would merge them): ${where.length > 0 ? where.join(' · ') : n(totals.conflicts)}${named ? `: ${named}` : ''}`);
+    }
   }
   for (const f of summary.failures) out.push(`FAILED ${f.kind} ${f.name}: ${f.error}`);
   for (const c of summary.continuedIn) out.push(`Still continuing: ${c.kind} ${c.name} in ${c.execution}`);

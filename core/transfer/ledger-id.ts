@@ -18,8 +18,17 @@ import { createHash, randomUUID } from 'node:crypto';
  * in-flight key. So a retried or resumed batch keeps its ids, and a new batch never reuses one.
  * Random rather than a per-run counter: nothing has to outlive the run on the old Redis.
  */
-export function listEntryIds(batch: string, count: number): string[] {
-  return Array.from({ length: count }, (_, position) => `${batch}:${position}`);
+export function listEntryIds(batch: string, count: number, base = 0): string[] {
+  return Array.from({ length: count }, (_, i) => `${batch}:${base + i}`);
+}
+
+/**
+ * A queue batch's stored id: `<id>`, or `<id>+<base>` once its first `base` jobs were acknowledged
+ * (acknowledgeQueueBatch-2.lua trims them off the in-flight list; positions stay the claim's).
+ */
+export function parseBatch(stored: string): { id: string; base: number } {
+  const match = /^(.*)\+(\d+)$/.exec(stored);
+  return match ? { id: match[1]!, base: Number(match[2]) } : { id: stored, base: 0 };
 }
 
 export function setEntryId(batch: string, member: Buffer): string {

@@ -4,9 +4,10 @@ import { drivePages, type DriveLimits, type PageResult } from '../reroute/drive-
 import type { Placement } from '../reroute/queue-slice.js';
 import { carryQueuedJob } from './carry-job.js';
 import { addTransferCounters, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
-import { listEntryIds, newBatchId } from './ledger-id.js';
+import { acknowledgeQueueJobs } from './acknowledge.js';
+import { listEntryIds, newBatchId, parseBatch } from './ledger-id.js';
 import { batchKey, inflightKey, ledgerKey } from './transfer-keys.js';
-import { DEFAULT_LEDGER_TTL_SECONDS, type TransferContext } from './transfer-options.js';
+import type { TransferContext } from './transfer-options.js';
 import { writeJobsToQueues } from './write-to-target.js';
 
 const claimQueueJobs = new LuaScript('claimQueueJobs-3');
@@ -59,20 +60,20 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
 
     const inflight = inflightKey(sourceKeys.prefix, request.runId, `queue:${queue}`);
     const batch = batchKey(sourceKeys.prefix, request.runId, `queue:${queue}`);
-    const ttl = request.ledgerTtlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS;
-    const [claimed, batchId, ...held] = (await claimQueueJobs.run(source, {
+    const [claimed, stored, ...held] = (await claimQueueJobs.run(source, {
       keys: [sourceKey, inflight, batch],
       args: [want, placement === 'front' ? 'newest' : 'oldest', newBatchId()],
     })) as [number, Buffer, ...Buffer[]];
     counters.claimed = claimed;
     counters.resumed = held.length - claimed;
-    const ids = listEntryIds(batchId.toString(), held.length);
+    const { id: batchId, base } = parseBatch(stored.toString());
+    const ids = listEntryIds(batchId, held.length, base);
     const carried = held.map((job, i) => ({ ...carry(job), id: ids[i]! }));
     tallyCarried(counters, carried);
     const ledger = ledgerKey(request.targetKeys.prefix, request.runId, `queue:${queue}`);
-    await writeJobsToQueues(request.target, request.targetKeys, ledger, ttl, placement === 'front' ? 'RPUSH' : 'LPUSH', carried, counters);
-    // Acknowledge: the batch is done; its id goes with it (one DEL, atomic).
-    await source.del(inflight, batch);
+    await writeJobsToQueues(request.target, request.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', carried, counters);
+    // Acknowledge exactly what was written: the jobs read, not any claimed into the batch since.
+    if (held.length > 0) await acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length);
 
     const next = { limit: cursor.limit, claimed: cursor.claimed + claimed };
     return { cursor: next, done: claimed < want || next.claimed >= next.limit, counters };

@@ -4,10 +4,13 @@ import { SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
 import { escapeGlob } from '../reroute/discover-queues.js';
 import { carryQueuedJob, carryScheduledJob } from './carry-job.js';
 import { emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
-import { listEntryIds, setEntryId } from './ledger-id.js';
+import { acknowledgeQueueJobs } from './acknowledge.js';
+import { listEntryIds, parseBatch, setEntryId } from './ledger-id.js';
+import { retireLedger } from './retire-ledger.js';
+import { copyAndAcknowledgeSet } from './set-transfer.js';
 import { batchKey, inflightPattern, ledgerKey, parseInflightKey } from './transfer-keys.js';
 import { DEFAULT_LEDGER_TTL_SECONDS, type TransferContext } from './transfer-options.js';
-import { writeEntriesToSet, writeJobsToQueues } from './write-to-target.js';
+import { writeJobsToQueues } from './write-to-target.js';
 
 /** An in-flight key left on the source by an interrupted run. */
 export interface InflightLeftover {
@@ -47,7 +50,8 @@ export async function findInflightLeftovers(context: Pick<TransferContext, 'sour
  * is claimed: writes each leftover to the target through the ledger of the run that claimed it,
  * under the ids that run gave its entries (its batch id, stored beside the in-flight key, and
  * their positions or digests: ledger-id.ts), so that what it already wrote is not written again;
- * then deletes the in-flight key with its batch id (the acknowledge).
+ * then acknowledges exactly what it wrote (set conflicts go back to their set), and gives that
+ * ledger its TTL when nothing of it is left in flight (retire-ledger.ts).
  *
  * The batch id and the entries are read in one MULTI, so that they always belong together.
  * A leftover without a batch id (claimed by a version before batch ids; ours always store one
@@ -66,25 +70,27 @@ export async function resumeInflight(context: TransferContext, placement: 'front
       const batch = batchKey(context.sourceKeys.prefix, leftover.runId, leftover.sourceKey);
       if (leftover.type === 'list' && leftover.sourceKey.startsWith('queue:')) {
         const queue = leftover.sourceKey.slice('queue:'.length);
-        const [batchId, held] = await readBatch(context.source.multi().get(batch).lrangeBuffer(leftover.key, 0, -1));
-        const ids = listEntryIds(batchId, held.length);
+        const [stored, held] = await readBatch(context.source.multi().get(batch).lrangeBuffer(leftover.key, 0, -1));
+        const { id: batchId, base } = parseBatch(stored);
+        const ids = listEntryIds(batchId, held.length, base);
         const jobs = held.map((job, i) => ({ ...carryQueuedJob(job, queue, context.plan, aj), id: ids[i]! }));
         tallyCarried(counters, jobs);
         // In-flight lists keep claim order, so the push that matches the claim keeps job order.
-        await writeJobsToQueues(context.target, context.targetKeys, ledger, ttl, placement === 'front' ? 'RPUSH' : 'LPUSH', jobs, counters);
+        await writeJobsToQueues(context.target, context.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', jobs, counters);
         counters.resumed += jobs.length;
+        if (held.length > 0) await acknowledgeQueueJobs(context.source, leftover.key, batch, batchId, base + held.length);
       } else if (leftover.type === 'zset' && (SORTED_SET_NAMES as readonly string[]).includes(leftover.sourceKey)) {
         const set = leftover.sourceKey as SortedSetName;
         const [batchId, flat] = await readBatch(context.source.multi().get(batch).zrangeBuffer(leftover.key, 0, '-1', 'WITHSCORES'));
         const entries = [];
-        for (let i = 0; i < flat.length; i += 2) entries.push({ ...carryScheduledJob(flat[i]!, context.plan, aj), id: setEntryId(batchId, flat[i]!), score: flat[i + 1]!.toString('latin1') });
+        for (let i = 0; i < flat.length; i += 2) entries.push({ ...carryScheduledJob(flat[i]!, context.plan, aj), member: flat[i]!, id: setEntryId(batchId, flat[i]!), score: flat[i + 1]!.toString('latin1') });
         tallyCarried(counters, entries);
-        await writeEntriesToSet(context.target, context.targetKeys.sortedSet(set), set, ledger, ttl, entries, counters);
+        await copyAndAcknowledgeSet({ ...context, runId: leftover.runId }, set, batchId, entries, counters);
         counters.resumed += entries.length;
       } else {
         continue; // not a shape we write: left for an operator, and reported by the drain check
       }
-      await context.source.del(leftover.key, batch);
+      await retireLedger(context.source, context.target, leftover.key, ledger, ttl);
     } catch (error) {
       throw classifyRedisError(error, `Resuming ${leftover.key}`);
     }

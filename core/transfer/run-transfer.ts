@@ -10,7 +10,8 @@ import { resumeInflight } from './resume-inflight.js';
 import { transferSet } from './set-transfer.js';
 import { addTransferCounters, emptyTransferCounters, type TransferCounters } from './transfer-counters.js';
 import { assertRunId } from './transfer-keys.js';
-import type { TransferContext } from './transfer-options.js';
+import { retireRunLedgers } from './retire-ledger.js';
+import { DEFAULT_LEDGER_TTL_SECONDS, type TransferContext } from './transfer-options.js';
 
 export interface TransferRunRequest extends TransferContext {
   readonly sets: readonly SortedSetName[];
@@ -80,6 +81,7 @@ export async function runTransfer(request: TransferRunRequest): Promise<Transfer
       queues[queue] = run.counters;
       addTransferCounters(totals, run.counters);
     }
+    if (!request.dryRun) await retireRunLedgers(request, [...request.sets, ...names.map((q) => `queue:${q}`)], request.ledgerTtlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS);
     return { resumed, sets, queues, totals };
   } finally {
     await Promise.allSettled(locks.map((l) => l.release()));

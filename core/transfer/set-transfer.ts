@@ -4,12 +4,13 @@ import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import { drivePages, type DriveLimits, type PageResult } from '../reroute/drive-pages.js';
 import { carryScheduledJob } from './carry-job.js';
 import { addTransferCounters, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
+import { acknowledgeSetEntries } from './acknowledge.js';
 import { newBatchId, setEntryId } from './ledger-id.js';
-import { batchKey, inflightKey, ledgerKey } from './transfer-keys.js';
-import { DEFAULT_LEDGER_TTL_SECONDS, type TransferContext } from './transfer-options.js';
-import { writeEntriesToSet } from './write-to-target.js';
+import { batchKey, conflictsKey, inflightKey, ledgerKey } from './transfer-keys.js';
+import type { TransferContext } from './transfer-options.js';
+import { writeEntriesToSet, type LedgeredEntry } from './write-to-target.js';
 
-const claimSetEntries = new LuaScript('claimSetEntries-3');
+const claimSetEntries = new LuaScript('claimSetEntries-4');
 
 /** A set transfer's progress: at most `limit` entries (the set's size at the start) are claimed. */
 export interface SetTransferCursor {
@@ -49,9 +50,9 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
 
     const inflight = inflightKey(sourceKeys.prefix, request.runId, set);
     const batch = batchKey(sourceKeys.prefix, request.runId, set);
-    const ttl = request.ledgerTtlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS;
+    const conflicts = conflictsKey(sourceKeys.prefix, request.runId, set);
     const [claimed, batchId, ...flat] = (await claimSetEntries.run(source, {
-      keys: [sourceKey, inflight, batch],
+      keys: [sourceKey, inflight, batch, conflicts],
       args: [want, newBatchId()],
     })) as [number, Buffer, ...Buffer[]];
     counters.claimed = claimed;
@@ -59,19 +60,42 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
     const entries = [];
     for (let i = 0; i < flat.length; i += 2) {
       const member = flat[i]!;
-      entries.push({ ...carry(member), id: setEntryId(batchId.toString(), member), score: flat[i + 1]!.toString('latin1') });
+      entries.push({ ...carry(member), member, id: setEntryId(batchId.toString(), member), score: flat[i + 1]!.toString('latin1') });
     }
     tallyCarried(counters, entries);
-    const ledger = ledgerKey(request.targetKeys.prefix, request.runId, set);
-    await writeEntriesToSet(request.target, request.targetKeys.sortedSet(set), set, ledger, ttl, entries, counters);
-    // Acknowledge: the batch is done; its id goes with it (one DEL, atomic).
-    await source.del(inflight, batch);
+    await copyAndAcknowledgeSet(request, set, batchId.toString(), entries, counters);
 
     const next = { limit: cursor.limit, claimed: cursor.claimed + claimed };
     return { cursor: next, done: claimed < want || next.claimed >= next.limit, counters };
   } catch (error) {
     throw classifyRedisError(error, `Transferring ${sourceKey}`);
   }
+}
+
+/**
+ * Writes a set batch to the target (ledger, ZADD NX), then acknowledges on the source exactly the
+ * entries handled: written ones leave the in-flight set, conflicts go back to the source set.
+ * Shared by the slices and the resume of interrupted runs (`runId`: the run that claimed them).
+ */
+export async function copyAndAcknowledgeSet(
+  context: Pick<TransferContext, 'source' | 'target' | 'sourceKeys' | 'targetKeys'> & { readonly runId: string },
+  set: SortedSetName,
+  batchId: string,
+  entries: readonly LedgeredEntry[],
+  counters: TransferCounters,
+): Promise<void> {
+  if (entries.length === 0) return;
+  const { sourceKeys, targetKeys, runId } = context;
+  const ledger = ledgerKey(targetKeys.prefix, runId, set);
+  const conflicts = await writeEntriesToSet(context.target, targetKeys.sortedSet(set), set, ledger, entries, counters);
+  const conflicting = new Set(conflicts);
+  await acknowledgeSetEntries(
+    context.source,
+    { inflight: inflightKey(sourceKeys.prefix, runId, set), batch: batchKey(sourceKeys.prefix, runId, set), source: sourceKeys.sortedSet(set), conflicts: conflictsKey(sourceKeys.prefix, runId, set) },
+    batchId,
+    entries.filter((e) => !conflicting.has(e)).map((e) => e.member),
+    conflicts.map((e) => e.member),
+  );
 }
 
 export interface SetTransferRun extends Omit<SetTransferRequest, 'cursor'>, DriveLimits {

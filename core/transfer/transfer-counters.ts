@@ -1,3 +1,5 @@
+import { MAX_SAMPLES, type JobSample } from '../reroute/reroute-counters.js';
+
 /** What one slice, one key or a whole transfer did. With a dry run, counts are "would". */
 export interface TransferCounters {
   /** Jobs taken from the source (into the run's in-flight key). */
@@ -14,18 +16,29 @@ export interface TransferCounters {
   unmapped: number;
   /** Payloads we cannot read, carried over byte for byte. */
   unparsable: number;
+  /**
+   * Set entries whose bytes (after routing) were already in the target set — the same job twice,
+   * or two jobs that routing rewrote to the same bytes: not written (a sorted set would have
+   * merged them into one), given back to the source set with their score.
+   */
+  conflicts: number;
+  /** A few of them, for the report (bounded). */
+  conflictSamples: JobSample[];
   /** Writes per target queue or set. */
   writtenTo: Record<string, number>;
 }
 
 export function emptyTransferCounters(): TransferCounters {
-  return { claimed: 0, written: 0, duplicates: 0, resumed: 0, rerouted: 0, unmapped: 0, unparsable: 0, writtenTo: {} };
+  return { claimed: 0, written: 0, duplicates: 0, resumed: 0, rerouted: 0, unmapped: 0, unparsable: 0, conflicts: 0, conflictSamples: [], writtenTo: {} };
 }
 
-const SCALARS = ['claimed', 'written', 'duplicates', 'resumed', 'rerouted', 'unmapped', 'unparsable'] as const;
+const SCALARS = ['claimed', 'written', 'duplicates', 'resumed', 'rerouted', 'unmapped', 'unparsable', 'conflicts'] as const;
 
 export function addTransferCounters(into: TransferCounters, more: TransferCounters): TransferCounters {
-  for (const k of SCALARS) into[k] += more[k];
+  // Counters from an older version's state have no conflicts.
+  into.conflictSamples ??= [];
+  for (const k of SCALARS) into[k] = (into[k] ?? 0) + (more[k] ?? 0);
+  for (const s of more.conflictSamples ?? []) if (into.conflictSamples.length < MAX_SAMPLES) into.conflictSamples.push(s);
   for (const [key, n] of Object.entries(more.writtenTo)) into.writtenTo[key] = (into.writtenTo[key] ?? 0) + n;
   return into;
 }

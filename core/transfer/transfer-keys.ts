@@ -29,6 +29,12 @@ export const ledgerKey = (targetPrefix: string, runId: string, sourceKey: string
  */
 export const batchKey = (sourcePrefix: string, runId: string, sourceKey: string): string => `${sourcePrefix}sidekiq-migrate:${runId}:batch:${sourceKey}`;
 
+/**
+ * The entries of a source set that this run gave back because their bytes were already in the
+ * target set (conflicts): SHA-1 digests, so that the run does not claim them again.
+ */
+export const conflictsKey = (sourcePrefix: string, runId: string, sourceKey: string): string => `${sourcePrefix}sidekiq-migrate:${runId}:conflicts:${sourceKey}`;
+
 /** The pattern that finds every run's in-flight keys on a source. */
 export const inflightPattern = (escapedSourcePrefix: string): string => `${escapedSourcePrefix}sidekiq-migrate:*:inflight:*`;
 

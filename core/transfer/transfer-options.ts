@@ -13,7 +13,10 @@ export interface TransferContext {
   /** Re-route on the way (class mapping or renames); absent: every job keeps its queue. */
   readonly plan?: RoutingPlan;
   readonly dryRun: boolean;
-  /** How long the target remembers which jobs a run wrote (default 7 days): longer than any resume. */
+  /**
+   * How long the target keeps a run's ledger once nothing it records is in flight (default 7 days;
+   * until then it has no TTL: retire-ledger.ts).
+   */
   readonly ledgerTtlSeconds?: number;
   readonly rewriteActiveJobQueueName?: boolean;
 }

@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
+import { inspectJob } from '../payload/inspect-job.js';
+import { MAX_SAMPLES } from '../reroute/reroute-counters.js';
 import type { CarriedJob } from './carry-job.js';
 import type { TransferCounters } from './transfer-counters.js';
 
@@ -18,7 +20,6 @@ export async function writeJobsToQueues(
   target: Redis,
   keys: SidekiqKeys,
   ledger: string,
-  ttlSeconds: number,
   push: 'RPUSH' | 'LPUSH',
   jobs: readonly LedgeredJob[],
   counters: TransferCounters,
@@ -27,7 +28,7 @@ export async function writeJobsToQueues(
   const destinations = new Map<string, number>();
   for (const job of jobs) if (!destinations.has(job.queue)) destinations.set(job.queue, destinations.size + 1);
   const names = [...destinations.keys()];
-  const args: (string | Buffer | number)[] = [ttlSeconds, push, names.length, ...names];
+  const args: (string | Buffer | number)[] = [push, names.length, ...names];
   for (const job of jobs) args.push(job.id, job.payload, destinations.get(job.queue)!);
   const [already, ...written] = (await copyJobsToLists.run(target, { keys: [ledger, keys.queues, ...names.map((n) => keys.queue(n))], args })) as number[];
   counters.duplicates += already!;
@@ -37,21 +38,39 @@ export async function writeJobsToQueues(
   });
 }
 
-/** Adds entries to a sorted set on the target with their scores, each at most once per ledger. */
+/** A claimed set entry: `member` as claimed on the source, `payload` as it is written. */
+export interface LedgeredEntry {
+  readonly id: string;
+  readonly member: Buffer;
+  readonly payload: Buffer;
+  readonly score: string;
+}
+
+/**
+ * Adds entries to a sorted set on the target with their scores, each at most once per ledger and
+ * never over an equal member (ZADD NX). Returns the entries that conflicted: their bytes were
+ * already in the set, so they were not written; the acknowledge gives them back to the source.
+ */
 export async function writeEntriesToSet(
   target: Redis,
   setKey: string,
   setName: string,
   ledger: string,
-  ttlSeconds: number,
-  entries: readonly { id: string; payload: Buffer; score: string }[],
+  entries: readonly LedgeredEntry[],
   counters: TransferCounters,
-): Promise<void> {
-  if (entries.length === 0) return;
-  const args: (string | Buffer | number)[] = [ttlSeconds];
+): Promise<LedgeredEntry[]> {
+  if (entries.length === 0) return [];
+  const args: (string | Buffer)[] = [];
   for (const e of entries) args.push(e.id, e.payload, e.score);
-  const [written, already] = (await copyEntriesToSet.run(target, { keys: [ledger, setKey], args })) as [number, number];
-  counters.written += written;
-  counters.duplicates += already;
-  if (written > 0) counters.writtenTo[setName] = (counters.writtenTo[setName] ?? 0) + written;
+  const [written, already, ...positions] = (await copyEntriesToSet.run(target, { keys: [ledger, setKey], args })) as number[];
+  counters.written += written!;
+  counters.duplicates += already!;
+  if (written! > 0) counters.writtenTo[setName] = (counters.writtenTo[setName] ?? 0) + written!;
+  const conflicts = positions.map((p) => entries[p - 1]!);
+  counters.conflicts += conflicts.length;
+  for (const c of conflicts.slice(0, MAX_SAMPLES - counters.conflictSamples.length)) {
+    const job = inspectJob(c.member);
+    counters.conflictSamples.push({ jid: job.kind === 'job' ? job.jid : null, className: job.kind === 'job' ? job.className : null, reason: `already in ${setName} on the target` });
+  }
+  return conflicts;
 }

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { drainCheck, type DrainCheckOptions } from '../../core/drain/drain-check.js';
 import type { DrainReport } from '../../core/drain/drain-report.js';
+import { LuaScript } from '../../core/redis/lua-script.js';
 import { RunLockedError } from '../../core/redis/run-lock.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { findInflightLeftovers, type InflightLeftover } from '../../core/transfer/resume-inflight.js';
@@ -179,11 +180,12 @@ async function crashAfterWritingAQueueSlice(source: Redis, target: Redis): Promi
   const dead = () => {
     if (crashed) throw new SimulatedCrash('the crashed transfer process is gone');
   };
-  const wrappedSource = interferingRedis(source, async ({ command }) => {
+  const acknowledge = new LuaScript('acknowledgeQueueBatch-2').sha;
+  const wrappedSource = interferingRedis(source, async ({ scripts }) => {
     dead();
-    if (command !== 'del') return;
+    if (!scripts.includes(acknowledge)) return;
     // Our own in-flight list of a queue exists only between its claim and its acknowledgement
-    // (this very DEL): the slice is on the new Redis now, and still in flight on the old one.
+    // (this very call): the slice is on the new Redis now, and still in flight on the old one.
     const [key] = await source.keys(`sidekiq-migrate:${CRASHED_RUN}:inflight:queue:*`);
     if (key === undefined) return;
     crashed = { key, jids: (await source.lrange(key, 0, -1)).map(jidOf) };

@@ -6,6 +6,8 @@ export interface RedisCall {
   readonly index: number;
   /** The command (`zscanBuffer`, `evalsha`…), or `pipeline` for a pipeline's exec. */
   readonly command: string;
+  /** The SHA-1 of each script a pipeline runs (EVALSHA), in order: which atomic step it is. */
+  readonly scripts: readonly string[];
 }
 
 /** Thrown by a `before` callback to simulate the process dying before a call reaches Redis. */
@@ -30,7 +32,9 @@ export function interferingRedis(redis: Redis, before: (call: RedisCall) => Prom
           const pipeline = value.apply(target, args);
           const exec = pipeline.exec.bind(pipeline);
           pipeline.exec = async (...execArgs: unknown[]) => {
-            await before({ index: index++, command: prop });
+            const queued = (pipeline as unknown as { _queue: { name: string; args: unknown[] }[] })._queue;
+            const scripts = queued.filter((c) => c.name === 'evalsha').map((c) => String(c.args[0]));
+            await before({ index: index++, command: prop, scripts });
             return exec(...execArgs);
           };
           return pipeline;
@@ -38,7 +42,7 @@ export function interferingRedis(redis: Redis, before: (call: RedisCall) => Prom
       }
       if (!COMMANDS.has(prop)) return value.bind(target);
       return async (...args: unknown[]) => {
-        await before({ index: index++, command: prop });
+        await before({ index: index++, command: prop, scripts: [] });
         return value.apply(target, args);
       };
     },

@@ -3,30 +3,41 @@
   if its id was not yet in the run's ledger. Re-sending the same batch after a crash (copied,
   not yet acknowledged on the source) therefore writes nothing twice.
 
+  The ledger has no TTL here (and loses one an older version gave it): under the volatile-*
+  eviction policies only keys with a TTL are evicted, and a ledger evicted while its entries are
+  in flight would let them be written twice. Its TTL is set once nothing it records can be in
+  flight any more (core/transfer/retire-ledger.ts).
+
   KEYS[1]      the run's ledger for this source queue: a set of the ids of the claimed entries
-               written (core/transfer/ledger-id.ts), with a TTL
+               written (core/transfer/ledger-id.ts)
   KEYS[2]      the target's set of queue names (queues)
   KEYS[3..]    destination lists on the target
-  ARGV[1]      ledger time to live in seconds
-  ARGV[2]      'RPUSH' (ahead of the target's backlog) or 'LPUSH' (behind it)
-  ARGV[3]      D, the number of destination keys
-  ARGV[4..3+D] their queue names, in KEYS order, added to `queues` when they receive a job
+  ARGV[1]      'RPUSH' (ahead of the target's backlog) or 'LPUSH' (behind it)
+  ARGV[2]      D, the number of destination keys
+  ARGV[3..2+D] their queue names, in KEYS order, added to `queues` when they receive a job
   then         triples: the claimed entry's ledger id (`<batch>:<position>`), payload,
                destination index (1-based)
+
+  Refused before any write (guards.lua), nothing written, when the ledger or `queues` is not a
+  set or a destination not a list.
 
   Returns      { already, written_1, …, written_D }: jobs the ledger says were written before (a
                retried or resumed batch), and jobs pushed to each destination
 ]]
 local ledger, queues = KEYS[1], KEYS[2]
-local push = ARGV[2]
+local push = ARGV[1]
 if push ~= 'RPUSH' and push ~= 'LPUSH' then
-  return redis.error_reply('ERR copyJobsToLists: ARGV[2] must be RPUSH or LPUSH')
+  return redis.error_reply('ERR copyJobsToLists: ARGV[1] must be RPUSH or LPUSH')
 end
-local destinations = tonumber(ARGV[3])
+local destinations = tonumber(ARGV[2])
+local checks = { { ledger, 'set' }, { queues, 'set' } }
+for d = 1, destinations do checks[#checks + 1] = { KEYS[2 + d], 'list' } end
+local refusal = wrongType(checks)
+if refusal then return refusal end
 local already = 0
 local written = {}
 for d = 1, destinations do written[d] = 0 end
-for i = 4 + destinations, #ARGV, 3 do
+for i = 3 + destinations, #ARGV, 3 do
   local id, payload, dest = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
   if redis.call('SADD', ledger, id) == 1 then
     redis.call(push, KEYS[2 + dest], payload)
@@ -37,8 +48,8 @@ for i = 4 + destinations, #ARGV, 3 do
 end
 local reply = { already }
 for d = 1, destinations do
-  if written[d] > 0 then redis.call('SADD', queues, ARGV[3 + d]) end
+  if written[d] > 0 then redis.call('SADD', queues, ARGV[2 + d]) end
   reply[d + 1] = written[d]
 end
-redis.call('EXPIRE', ledger, ARGV[1])
+redis.call('PERSIST', ledger)
 return reply

@@ -1,6 +1,8 @@
 import { RunLock } from '../../redis/run-lock.js';
 import { addCounters, emptyCounters, type RerouteCounters } from '../../reroute/reroute-counters.js';
 import { addTransferCounters, emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
+import { retireRunLedgers } from '../../transfer/retire-ledger.js';
+import { DEFAULT_LEDGER_TTL_SECONDS } from '../../transfer/transfer-options.js';
 import type { ConnectionProvider } from '../connections.js';
 import type { ItemResult, RunSettings } from '../work-item.js';
 
@@ -33,7 +35,10 @@ export interface SummarizeInput {
  * continue in other executions, whose own summaries release it when they end.
  */
 export async function summarizeStep(input: SummarizeInput, connections: ConnectionProvider): Promise<RunSummary> {
-  if (!input.results.some((r) => r.continuedIn)) await releaseLockStep(input, connections);
+  if (!input.results.some((r) => r.continuedIn)) {
+    await retireLedgersStep(input, connections);
+    await releaseLockStep(input, connections);
+  }
   const reroute = input.settings.mode === 'reroute';
   const totals = reroute ? emptyCounters() : emptyTransferCounters();
   if (!reroute && input.resumed) addTransferCounters(totals as TransferCounters, input.resumed);
@@ -62,6 +67,20 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     complete: failures.length === 0 && continuedIn.length === 0,
     ...(reroute || !input.resumed ? {} : { resumed: input.resumed }),
   };
+}
+
+/**
+ * A transfer's ledgers get their TTL once their item has ended with nothing of the run in flight
+ * (retire-ledger.ts): before that, no TTL, so that no volatile-* eviction can take them. Done
+ * before the lock is released, while no other attempt of the run can be writing these keys.
+ */
+async function retireLedgersStep(input: SummarizeInput, connections: ConnectionProvider): Promise<void> {
+  const { settings } = input;
+  if (settings.mode !== 'transfer' || settings.dryRun || !settings.target) return;
+  const [source, target] = [await connections.get(settings.source), await connections.get(settings.target)];
+  const keys = input.results.filter((r) => !r.continuedIn).map((r) => (r.kind === 'set' ? r.name : `queue:${r.name}`));
+  const context = { source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: settings.runId };
+  await retireRunLedgers(context, keys, DEFAULT_LEDGER_TTL_SECONDS);
 }
 
 /** "Release the run lock": also the failure path's last step. */

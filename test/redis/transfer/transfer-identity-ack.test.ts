@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { LuaScript } from '../../../core/redis/lua-script.js';
 import { SidekiqKeys, type SortedSetName } from '../../../core/redis/sidekiq-keys.js';
 import { transferQueueSlice, type QueueTransferCursor } from '../../../core/transfer/queue-transfer.js';
 import { runTransfer, type TransferRunRequest } from '../../../core/transfer/run-transfer.js';
@@ -18,11 +19,13 @@ function request(source: Redis, target: Redis, runId: string): TransferRunReques
   return { source, target, sourceKeys: keys, targetKeys: keys, runId, dryRun: false, sets: ['schedule', 'retry', 'dead'], queues: true, sliceSize: 3, lockTtlMs: 50 };
 }
 
-/** A source client that dies just before its `n`-th DEL (0-based): the acknowledge of a slice. */
+const ACKNOWLEDGES = new Set([new LuaScript('acknowledgeQueueBatch-2').sha, new LuaScript('acknowledgeSetBatch-4').sha]);
+
+/** A source client that dies just before its `n`-th acknowledge (0-based) of a slice. */
 function crashingBeforeAcknowledge(n: number): Redis {
   let acks = 0;
-  return interferingRedis(redis.source(), ({ command }) => {
-    if (command === 'del' && acks++ === n) throw new SimulatedCrash(`crash before acknowledge ${n}`);
+  return interferingRedis(redis.source(), ({ scripts }) => {
+    if (scripts.some((sha) => ACKNOWLEDGES.has(sha)) && acks++ === n) throw new SimulatedCrash(`crash before acknowledge ${n}`);
   });
 }
 

@@ -1,0 +1,43 @@
+--[[
+  Acknowledges exactly the claimed entries a caller handled, while the in-flight set still holds
+  the batch it read them from: entries written to the target (now or before) leave the in-flight
+  set; conflicts (their bytes already in the target set, copyEntriesToSet-2.lua) go back to the
+  source set with their score, and are recorded so that this run does not claim them again.
+  Entries claimed into the batch after the caller read it stay in flight.
+
+  A conflict whose exact bytes are back on the source meanwhile (ZADD NX adds nothing) stays in
+  flight: adding it would merge two jobs into one. The next attempt tries again.
+
+  KEYS[1]  the run's in-flight sorted set
+  KEYS[2]  the in-flight batch's id
+  KEYS[3]  the source sorted set
+  KEYS[4]  the run's record of conflicts given back (a set of SHA-1 digests, read by the claim)
+  ARGV[1]  the batch id the caller read the entries from
+  ARGV[2]  the record's time to live in seconds (evicting it only lets the run claim a conflict again)
+  ARGV[3]  W, the number of written entries that follow
+  then     W written members (as claimed), then the conflicts' members (as claimed)
+
+  Refused before any write (guards.lua) when a key holds another type.
+
+  Returns  { acknowledged, given back, left in flight }
+]]
+local inflight, batchKey, source, conflicts = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local refusal = wrongType({ { inflight, 'zset' }, { batchKey, 'string' }, { source, 'zset' }, { conflicts, 'set' } })
+if refusal then return refusal end
+if redis.call('GET', batchKey) ~= ARGV[1] then return { 0, 0, redis.call('ZCARD', inflight) } end
+local w = tonumber(ARGV[3])
+local acknowledged, givenBack = 0, 0
+for i = 4, 3 + w do acknowledged = acknowledged + redis.call('ZREM', inflight, ARGV[i]) end
+for i = 4 + w, #ARGV do
+  local member = ARGV[i]
+  local score = redis.call('ZSCORE', inflight, member)
+  if score and redis.call('ZADD', source, 'NX', score, member) == 1 then
+    redis.call('ZREM', inflight, member)
+    redis.call('SADD', conflicts, redis.sha1hex(member))
+    redis.call('EXPIRE', conflicts, ARGV[2])
+    givenBack = givenBack + 1
+  end
+end
+local left = redis.call('ZCARD', inflight)
+if left == 0 then redis.call('DEL', batchKey) end
+return { acknowledged, givenBack, left }
