@@ -1,4 +1,5 @@
 import type { DrainReport } from '../../core/drain/drain-report.js';
+import { evictionWarning } from '../../core/redis/eviction-policy.js';
 
 const age = (seconds: number | null) =>
   seconds === null ? '-' : seconds < 120 ? `${Math.round(seconds)} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`;
@@ -10,6 +11,11 @@ export function renderDrainReport(report: DrainReport): string {
   const eta = v.etaSeconds === undefined ? '' : `, empty in about ${age(v.etaSeconds)}`;
   const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${report.remaining} job(s) left${rate}${eta}`];
   for (const reason of v.reasons) lines.push(`  - ${reason}`);
+  if (report.maxmemoryPolicy !== undefined) {
+    lines.push(`maxmemory-policy: ${report.maxmemoryPolicy ?? 'not reported'}`);
+    const warning = evictionWarning(report.redis, report.maxmemoryPolicy);
+    if (warning) lines.push(warning);
+  }
   lines.push('', `Sidekiq processes: ${report.processes.live} live, ${report.processes.quiet} quiet, ${report.processes.stale} gone or stale`);
   if (report.queues.length > 0) {
     const width = Math.max(5, ...report.queues.map((q) => q.queue.length));

@@ -6,6 +6,7 @@ import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { runWorkflowLocally, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
 import type { CliIo } from '../cli-io.js';
 import { ExitCode } from '../exit-codes.js';
+import { evictionNotice } from './eviction-notice.js';
 import { Progress } from './progress.js';
 import { renderSummary } from './render-summary.js';
 
@@ -26,7 +27,12 @@ export interface WorkflowRun {
  */
 export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   const progress = run.json ? undefined : new Progress(run.io);
-  const executions = await runWorkflowLocally(run.input, run.handlers, { onEvent: progress?.onEvent });
+  const notice = evictionNotice(run.io, run.json);
+  const onEvent: typeof notice = (execution, event) => {
+    notice(execution, event);
+    progress?.onEvent(execution, event);
+  };
+  const executions = await runWorkflowLocally(run.input, run.handlers, { onEvent });
   const first = executions[0]!;
   if (first.error) {
     // The plan failed (bad input, a lock held by another run, Redis unreachable): nothing moved.

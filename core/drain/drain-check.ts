@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { inspectJob } from '../payload/inspect-job.js';
+import { readEvictionPolicy } from '../redis/eviction-policy.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { SORTED_SET_NAMES, type SidekiqKeys, type SortedSetName } from '../redis/sidekiq-keys.js';
 import { discoverQueues } from '../reroute/discover-queues.js';
@@ -75,6 +76,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       inflight,
       remaining,
       readyNow,
+      maxmemoryPolicy: await readEvictionPolicy(redis),
       ...(scoped ? { retiredQueues: [...retired] } : {}),
     };
     return { ...partial, verdict: judgeDrain(partial, options.previous) };

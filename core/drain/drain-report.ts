@@ -49,6 +49,8 @@ export interface DrainReport {
   readonly remaining: number;
   /** The part of `remaining` that can run now (queued, and due entries), which must shrink. */
   readonly readyNow: number;
+  /** The Redis's `maxmemory-policy` (null: not reported); anything but noeviction is warned about. */
+  readonly maxmemoryPolicy?: string | null;
   /** The retired queues the check was scoped to, if any. */
   readonly retiredQueues?: readonly string[];
   readonly verdict: {

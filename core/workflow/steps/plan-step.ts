@@ -1,4 +1,5 @@
 import { validateConfig } from '../../config/validate-config.js';
+import { assertTransferSafe, readEvictionPolicy } from '../../redis/eviction-policy.js';
 import { RunLock } from '../../redis/run-lock.js';
 import type { SortedSetName } from '../../redis/sidekiq-keys.js';
 import { findDrainedQueues } from '../../reroute/drained-queues.js';
@@ -20,6 +21,8 @@ export interface PlanOutput {
   readonly items: WorkItem[];
   /** What this step finished of transfers left in flight by interrupted runs (zeros otherwise). */
   readonly resumed: TransferCounters;
+  /** Each Redis's `maxmemory-policy` (null: not reported), shown and warned about by the CLI. */
+  readonly memoryPolicies?: { readonly source: string | null; readonly target?: string | null };
 }
 
 /**
@@ -34,6 +37,12 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   const source = await connections.get(input.source);
   const target = input.mode === 'transfer' ? await connections.get(input.target!) : undefined;
 
+  // Read before anything is written: a transfer refuses a Redis that may evict any key.
+  const memoryPolicies = { source: await readEvictionPolicy(source.redis), ...(target ? { target: await readEvictionPolicy(target.redis) } : {}) };
+  if (input.mode === 'transfer' && !input.dryRun) {
+    assertTransferSafe(`source ${source.name}`, memoryPolicies.source);
+    assertTransferSafe(`target ${target!.name}`, memoryPolicies.target ?? null);
+  }
   const locks: RunLock[] = [];
   try {
     if (!input.dryRun) {
@@ -46,7 +55,7 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     const planned = await planWork(input, source, target);
     // Only now, holding every lock and planned, lift a stop: a plan that fails leaves the run stopped.
     for (const lock of locks) await lock.resume();
-    return planned;
+    return { ...planned, memoryPolicies };
   } catch (error) {
     // The state machine only releases locks of a run whose plan it has; a failed plan cleans up here.
     await Promise.allSettled(locks.map((l) => l.release()));
