@@ -1,0 +1,111 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.js';
+import { bufferIo } from '../support/buffer-io.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { allJobs } from '../support/redis-snapshot.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+// Issue 11, at the edges: a step that cannot finish must leave every job where it was, and a set
+// entry must never merge into another. Every key involved is compared before and after.
+const redis = privateSourceAndTarget();
+const dir = mkdtempSync(join(tmpdir(), 'cli-edges-'));
+const mappingFile = join(dir, 'mapping.json');
+writeFileSync(mappingFile, JSON.stringify({ W: 'c' }));
+
+const cli = async (...args: string[]) => {
+  const io = bufferIo();
+  const code = await main(['node', 'sidekiq-migrate', ...args], io);
+  return { code, stdout: io.stdout(), stderr: io.stderr() };
+};
+
+/** Every job on a server as `key \t payload \t score`, our bookkeeping included (in-flight keys hold jobs). */
+async function jobs(client: Redis): Promise<string[]> {
+  return (await allJobs(client, ''))
+    .filter((j) => j.key !== 'queues' && !/sidekiq-migrate:[^:]+:(ledger|conflicts):/.test(j.key))
+    .map((j) => `${j.key.replace(/^sidekiq-migrate:[^:]+:/, 'sidekiq-migrate:RUN:')}\t${j.payload}\t${j.score ?? ''}`)
+    .sort();
+}
+
+const job = (queue: string, i: number, className = 'A') => sidekiqPayload({ className, queue, args: `[${i},1.0]`, jid: `00000000000000000000000${i}` });
+
+// The first CLI run of a file synthesizes the state machine: slow on a loaded machine.
+describe('a step that would fail half-way is refused whole', { timeout: 180_000 }, () => {
+  it('run --rename old=new with queue:new holding a string: exit 1, the key named, queue:old keeps its 3 jobs', async () => {
+    const source = redis.source();
+    await source.rpush('queue:old', job('old', 1), job('old', 2), job('old', 3));
+    await source.sadd('queues', 'old');
+    await source.set('queue:new', 'x');
+    const before = await jobs(source);
+
+    const { code, stdout } = await cli('run', '--redis', redis.urls().source, '--rename', 'old=new');
+
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/FAILED queue old: FatalError: Re-routing jobs of queue:old: queue:new holds a string, not a list; refused before anything was written/);
+    expect(stdout).toContain('Not complete: run the same command again to resume.');
+    expect(stdout).not.toContain('Complete: everything');
+    expect(await jobs(source)).toEqual(before);
+    expect(before.filter((j) => j.startsWith('queue:old\t'))).toHaveLength(3);
+    expect(await source.get('queue:new')).toBe('x');
+  });
+
+  it("move with the target's queue:q of the wrong type: nothing recorded or written; after the key is removed, the next run writes every job once", async () => {
+    const [source, target] = [redis.source(), redis.target()];
+    const seeded = [job('q', 1), job('q', 2), job('q', 3)];
+    await source.rpush('queue:q', ...seeded);
+    await source.sadd('queues', 'q');
+    await target.set('queue:q', 'not a list');
+
+    const first = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
+
+    expect(first.code).toBe(1);
+    expect(first.stdout).toMatch(/FAILED queue q: FatalError: Transferring queue:q: queue:q holds a string, not a list; refused before anything was written/);
+    expect(first.stdout).toContain('Not complete: run the same command again to resume.');
+    // The claimed jobs wait in the run's in-flight list on the old Redis; nothing on the new one.
+    expect(await jobs(source)).toEqual(seeded.map((p) => `sidekiq-migrate:RUN:inflight:queue:q\t${p}\t`).sort());
+    expect(await jobs(target)).toEqual([]);
+    expect(await target.keys('sidekiq-migrate:*:ledger:*')).toEqual([]);
+    const drain = await cli('drain-check', '--redis', redis.urls().source);
+    expect(drain.stdout).toMatch(/queue:q: 3 job\(s\), run transfer-/);
+
+    await target.del('queue:q');
+    const second = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--json');
+
+    expect(second.code).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ complete: true, resumed: { resumed: 3, written: 3, duplicates: 0 }, totals: { written: 3, duplicates: 0 } });
+    expect(await jobs(source)).toEqual([]);
+    expect(await jobs(target)).toEqual(seeded.map((p) => `queue:q\t${p}\t`).sort());
+    expect(await source.keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
+    expect(await source.keys('sidekiq-migrate:*:batch:*')).toEqual([]);
+  });
+});
+
+describe('a transfer never merges two set entries into one', { timeout: 180_000 }, () => {
+  it('the same job twice in schedule (queues a and b), both routed to c: one written, the other stays on the source with its score, counted and named', async () => {
+    const [source, target] = [redis.source(), redis.target()];
+    const jid = 'aaaaaaaaaaaaaaaaaaaaaaaa';
+    const onA = sidekiqPayload({ className: 'W', queue: 'a', args: '[1]', jid });
+    const onB = sidekiqPayload({ className: 'W', queue: 'b', args: '[1]', jid });
+    const other = sidekiqPayload({ className: 'W', queue: 'a', args: '[2]', jid: 'bbbbbbbbbbbbbbbbbbbbbbbb' });
+    await source.zadd('schedule', '1795459303.5', onA, '1795459399.25', onB, '1795459400', other);
+
+    const { code, stdout } = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--mapping', mappingFile);
+
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^schedule +3 +2 +0 +3 +0 +0 +1$/m);
+    expect(stdout).toContain(`Left on the source, their bytes already in the target set (a sorted set would merge them): schedule 1: W (jid ${jid})`);
+    const onC = onA.replace('"queue":"a"', '"queue":"c"');
+    expect(await jobs(target)).toEqual([`schedule\t${onC}\t1795459303.5`, `schedule\t${other.replace('"queue":"a"', '"queue":"c"')}\t1795459400`].sort());
+    expect(await jobs(source)).toEqual([`schedule\t${onB}\t1795459399.25`]);
+
+    // A later run meets the same conflict: the entry stays where it is, still counted.
+    const again = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--mapping', mappingFile, '--json');
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ totals: { claimed: 1, written: 0, conflicts: 1 } });
+    expect(await jobs(source)).toEqual([`schedule\t${onB}\t1795459399.25`]);
+    expect(await target.zcard('schedule')).toBe(2);
+  });
+});
