@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
+import { runTransfer } from '../../../core/transfer/run-transfer.js';
+import { repoPath } from '../../support/paths.js';
+import { startRedisServer, type RedisServerHandle } from '../../support/redis-server.js';
+import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
+import { jobsOnBoth } from '../../support/transfer-crash-loop.js';
+
+// ElastiCache's default maxmemory-policy is volatile-lru: under memory pressure it evicts keys with
+// a TTL first. Both servers here run it with a small maxmemory, and filler keys with a TTL push
+// them over it while a transfer is killed mid-way and then resumed by another run.
+const servers: RedisServerHandle[] = [];
+const clients: Redis[] = [];
+beforeAll(async () => {
+  servers.push(await startRedisServer(['--maxmemory-policy', 'volatile-lru']), await startRedisServer(['--maxmemory-policy', 'volatile-lru']));
+  clients.push(...servers.map((s) => new Redis(s.url, { protocol: 2 })));
+});
+afterAll(async () => {
+  clients.forEach((c) => c.disconnect());
+  await Promise.all(servers.map((s) => s.stop()));
+});
+const source = () => clients[0]!;
+const target = () => clients[1]!;
+const keys = new SidekiqKeys('');
+
+async function seed(perKey: number): Promise<string[]> {
+  const expected: string[] = [];
+  for (const queue of ['default', 'mailers']) {
+    for (let i = 0; i < perKey; i++) {
+      const payload = sidekiqPayload({ className: 'A', queue, args: `[${i},1.0]` });
+      await source().lpush(`queue:${queue}`, payload);
+      expected.push(`queue:${queue}\t${payload}\t`);
+    }
+  }
+  for (const set of ['schedule', 'retry', 'dead']) {
+    for (let i = 0; i < perKey; i++) {
+      const payload = sidekiqPayload({ className: 'B', queue: 'default', args: `[${i}]` });
+      await source().zadd(set, `${1795459303 + i}.5`, payload);
+      expected.push(`${set}\t${payload}\t${1795459303 + i}.5`);
+    }
+  }
+  return expected.sort();
+}
+
+const stat = async (client: Redis, field: string) => Number(new RegExp(`^${field}:(\\d+)`, 'm').exec(await client.info())?.[1] ?? 0);
+
+/** Writes 16 KiB filler keys with a TTL until the server has evicted `count` more keys. */
+async function pressure(client: Redis, count: number): Promise<void> {
+  const start = await stat(client, 'evicted_keys');
+  const blob = randomBytes(16 * 1024);
+  while ((await stat(client, 'evicted_keys')) < start + count) {
+    const pipeline = client.pipeline();
+    for (let i = 0; i < 20; i++) pipeline.set(`filler:${randomBytes(8).toString('hex')}`, blob, 'EX', 3600);
+    await pipeline.exec();
+  }
+}
+
+describe('a transfer under volatile-lru memory pressure', () => {
+  it('killed mid-run while filler keys are evicted, then resumed by another run: every job exactly once', { timeout: 180_000 }, async () => {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await source().flushall();
+      await target().flushall();
+      const expected = await seed(60);
+      for (const client of clients) await client.config('SET', 'maxmemory', String((await stat(client, 'used_memory')) + 3 * 1024 * 1024));
+
+      const runId = `killed-${attempt}`;
+      const child = spawn(process.execPath, ['--import', 'tsx', repoPath('test/support/transfer-child.ts'), servers[0]!.url, servers[1]!.url, runId], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = new Promise((r) => child.once('exit', r));
+      // A slice done (a progress line), then memory pressure on both sides while it runs on.
+      await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+      await Promise.all([pressure(source(), 20), pressure(target(), 20)]);
+      child.kill('SIGKILL');
+      await exited;
+      expect(child.signalCode).toBe('SIGKILL');
+      // It really was mid-run: jobs are left on the old Redis's own keys.
+      expect((await source().llen('queue:mailers')) + (await source().zcard('dead'))).toBeGreaterThan(0);
+
+      // More pressure now that nothing renews anything: whatever has a TTL may go.
+      await Promise.all([pressure(source(), 200), pressure(target(), 200)]);
+      // The lock and the ledgers have no TTL: volatile-lru evicted none of them.
+      for (const client of clients) {
+        const lock = JSON.parse((await client.get('sidekiq-migrate:lock'))!) as { runId: string };
+        expect(lock.runId).toBe(runId);
+        expect(await client.pttl('sidekiq-migrate:lock')).toBe(-1);
+      }
+      const ledgers = await target().keys(`sidekiq-migrate:${runId}:ledger:*`);
+      expect(ledgers.length).toBeGreaterThan(0);
+      for (const ledger of ledgers) expect(await target().pttl(ledger)).toBe(-1);
+
+      await new Promise((r) => setTimeout(r, 320)); // the killed run's lock expires (transfer-child.ts)
+      const summary = await runTransfer({ source: source(), target: target(), sourceKeys: keys, targetKeys: keys, runId: `resumer-${attempt}`, dryRun: false, sets: ['schedule', 'retry', 'dead'], queues: true, sliceSize: 7 });
+
+      expect((await jobsOnBoth(source(), target())).filter((j) => !j.startsWith('filler:')), `attempt ${attempt}`).toEqual(expected);
+      expect(await source().keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
+      expect(summary.totals.written + summary.totals.duplicates).toBeGreaterThan(0);
+    }
+  });
+});
