@@ -1,0 +1,109 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { classifyRedisError } from '../../core/redis/redis-errors.js';
+import { KeyTypeError } from '../../core/redis/key-type-error.js';
+import { LuaScript, type LuaCall } from '../../core/redis/lua-script.js';
+import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { digestKeys } from '../support/redis-snapshot.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+// Redis does not roll a script back when a command in it fails. Every script checks the type of
+// each key it writes before its first write: a call that meets a key of another type changes
+// nothing at all. Each case below puts a wrong type on one key of a call that would otherwise
+// write, and compares every key before and after.
+let server: RedisServerHandle;
+let redis: Redis;
+beforeAll(async () => {
+  server = await startRedisServer();
+  redis = new Redis(server.url, { protocol: 2 });
+});
+afterAll(async () => {
+  redis.disconnect();
+  await server.stop();
+});
+beforeEach(async () => {
+  await redis.flushall();
+});
+
+const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` });
+const rewritten = (i: number) => job(i).replace('"queue":"old"', '"queue":"new"');
+
+/** Seeds the keys a call reads, so that it would write if every type were right. */
+async function seed(): Promise<void> {
+  await redis.rpush('queue:old', job(1), job(2));
+  await redis.zadd('schedule', '1795459303.5', job(3));
+  await redis.rpush('inflight:q', job(4));
+  await redis.set('batch:q', 'b1');
+  await redis.zadd('inflight:s', '1795459303.5', job(5));
+  await redis.set('batch:s', 'b2');
+}
+
+const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
+  ['rerouteSetEntries-1', { keys: ['schedule'], args: [job(3), rewritten(3), '1795459303.5'] }, ['schedule']],
+  ['rerouteQueueJobs-n', { keys: ['queue:old', 'queues', 'queue:new'], args: ['RPUSH', '1', '1', 'new', job(1), rewritten(1), '1'] }, ['queue:old', 'queues', 'queue:new']],
+  ['claimQueueJobs-3', { keys: ['queue:old', 'inflight:new', 'batch:new'], args: [2, 'newest', 'b9'] }, ['queue:old', 'inflight:new', 'batch:new']],
+  ['claimSetEntries-4', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new'], args: [2, 'b9'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new']],
+  ['copyJobsToLists-n', { keys: ['ledger:q', 'queues', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1:0', job(1), '1'] }, ['ledger:q', 'queues', 'queue:q']],
+  ['copyEntriesToSet-2', { keys: ['ledger:s', 'retry'], args: ['b2:x', job(5), '1795459303.5'] }, ['ledger:s', 'retry']],
+  ['acknowledgeQueueBatch-2', { keys: ['inflight:q', 'batch:q'], args: ['b1', 1] }, ['inflight:q', 'batch:q']],
+  ['acknowledgeSetBatch-4', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s'], args: ['b2', 60, 0, job(5)] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s']],
+  ['acquireRunLock-2', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'start'] }, ['lock']],
+  ['renewRunLock-2', { keys: ['lock', 'stopped'], args: ['run', 'renew', 1000, '{"runId":"run"}'] }, ['lock']],
+];
+
+describe('every Lua step refuses a key of the wrong type before writing anything', () => {
+  for (const [name, call, breakable] of cases) {
+    it.each(breakable)(`${name}: %s of another type → KeyTypeError naming it, nothing changed`, async (key) => {
+      await seed();
+      // A type none of our keys ever has, and a string where a string is what the step needs.
+      if ((await redis.type(key)) === 'string' || key.startsWith('batch') || key === 'lock') {
+        await redis.del(key);
+        await redis.hset(key, 'f', 'v');
+      } else {
+        await redis.del(key);
+        await redis.set(key, 'x');
+      }
+      const before = await digestKeys(redis, '');
+
+      const error = await new LuaScript(name).run(redis, call).then(
+        () => null,
+        (e: unknown) => classifyRedisError(e, 'Doing it'),
+      );
+
+      expect(error).toBeInstanceOf(KeyTypeError);
+      expect(error).toMatchObject({ key, retryable: false });
+      expect(error!.message).toMatch(new RegExp(`^Doing it: ${key} holds a (string|hash), not a \\w+; refused before anything was written`));
+      expect(await digestKeys(redis, '')).toEqual(before);
+    });
+  }
+
+  it('a score ZADD would refuse is refused before the entry is removed', async () => {
+    await seed();
+    const before = await digestKeys(redis, '');
+    await expect(new LuaScript('rerouteSetEntries-1').run(redis, { keys: ['schedule'], args: [job(3), rewritten(3), 'nan'] })).rejects.toThrow(/invalid score nan/);
+    await expect(new LuaScript('copyEntriesToSet-2').run(redis, { keys: ['ledger:s', 'schedule'], args: ['b:1', job(9), ' 1'] })).rejects.toThrow(/invalid score/);
+    expect(await digestKeys(redis, '')).toEqual(before);
+  });
+});
+
+describe('out of memory under noeviction', () => {
+  it('a script is refused at its first write, before it changed anything; once it has written, it runs to its end', async () => {
+    await seed();
+    const used = Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))![1]);
+    await redis.config('SET', 'maxmemory-policy', 'noeviction');
+    await redis.config('SET', 'maxmemory', String(used - 1024 * 1024));
+    try {
+      const before = await digestKeys(redis, '');
+      // The copy's first write is an SADD (which may grow memory): refused, nothing written.
+      await expect(new LuaScript('copyJobsToLists-n').run(redis, { keys: ['ledger:q', 'queues', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1:0', job(1), '1'] })).rejects.toThrow(/OOM/);
+      expect(await digestKeys(redis, '')).toEqual(before);
+      // The claim's first write is a pop (frees memory): then its push is not refused half-way.
+      const reply = (await new LuaScript('claimQueueJobs-3').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new'], args: [2, 'newest', 'b9'] })) as unknown[];
+      expect(reply[0]).toBe(2);
+      expect(await redis.llen('queue:old')).toBe(0);
+      expect(await redis.llen('inflight:new')).toBe(2);
+    } finally {
+      await redis.config('SET', 'maxmemory', '0');
+    }
+  });
+});
