@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
 import { bufferIo } from '../support/buffer-io.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
-import { allJobs } from '../support/redis-snapshot.js';
+import { allJobs, digestKeys } from '../support/redis-snapshot.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 // Issue 11, at the edges: a step that cannot finish must leave every job where it was, and a set
@@ -107,5 +107,38 @@ describe('a transfer never merges two set entries into one', { timeout: 180_000 
     expect(JSON.parse(again.stdout)).toMatchObject({ totals: { claimed: 1, written: 0, conflicts: 1 } });
     expect(await jobs(source)).toEqual([`schedule\t${onB}\t1795459399.25`]);
     expect(await target.zcard('schedule')).toBe(2);
+  });
+});
+
+describe('eviction policies are shown, warned about, and allkeys-* refused for a transfer', { timeout: 180_000 }, () => {
+  it('move: allkeys-lru on the target exits 2 touching nothing; volatile-lru runs, with a loud warning; drain-check shows it', async () => {
+    const [source, target] = [redis.source(), redis.target()];
+    await source.rpush('queue:q', job('q', 1));
+    await source.config('SET', 'maxmemory-policy', 'volatile-lru');
+    await target.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    try {
+      const before = [await digestKeys(source, ''), await digestKeys(target, '')];
+      const refused = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
+
+      expect(refused.code).toBe(2);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).toMatch(/^target redis:\/\/127\.0\.0\.1:\d+ has maxmemory-policy allkeys-lru: Redis may evict any key under memory pressure, .* Set maxmemory-policy to noeviction/m);
+      expect([await digestKeys(source, ''), await digestKeys(target, '')]).toEqual(before);
+
+      await target.config('SET', 'maxmemory-policy', 'volatile-lru');
+      const moved = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
+
+      expect(moved.code).toBe(0);
+      expect(moved.stderr).toContain('maxmemory-policy: source volatile-lru · target volatile-lru\n');
+      expect(moved.stderr).toContain('WARNING: target has maxmemory-policy volatile-lru, not noeviction (which Sidekiq asks for)');
+      expect(moved.stdout).toContain('Complete: everything that could be moved was moved.');
+      expect(await jobs(target)).toEqual([`queue:q\t${job('q', 1)}\t`]);
+
+      const drain = await cli('drain-check', '--redis', redis.urls().target);
+      expect(drain.stdout).toContain('maxmemory-policy: volatile-lru\nWARNING: redis://127.0.0.1:');
+    } finally {
+      await source.config('SET', 'maxmemory-policy', 'noeviction');
+      await target.config('SET', 'maxmemory-policy', 'noeviction');
+    }
   });
 });
