@@ -17,6 +17,8 @@ export async function chooseRunId(given: string | undefined, mode: 'reroute' | '
     if (value === null) continue;
     try {
       const holder = JSON.parse(value) as LockHolder;
+      // An expired lock (it stays as a key: its expiry is in its value) is nobody's to resume.
+      if (holder.expiresAt !== undefined && holder.expiresAt < Date.now()) continue;
       if (holder.host === hostname() && holder.operation === mode && !isAlive(holder.pid)) return { runId: holder.runId, resumes: true };
     } catch {
       // not a lock we wrote: the plan step will name it

@@ -4,7 +4,9 @@
   Redis does not roll a script back when a command fails: what ran before the failing command
   stays. So a script first checks every key it will write (one TYPE per key, before any write),
   and refuses the whole call when one holds another type than it needs. 'none' (no key) is
-  always fine: writing creates it.
+  always fine: writing creates it. The one other way a write fails, out of memory under
+  maxmemory, happens only at a script's first write (Redis never stops a script that has
+  written), so with these checks each call is all or nothing (test/redis/lua-guards.test.ts).
 
   wrongType(checks)  checks: a list of { key, expected type }
   Returns            nil when every key is fine; otherwise the error reply to return at once:
