@@ -22,7 +22,7 @@ export interface ProcessCensus {
 /**
  * Who is listening: members of `processes` whose heartbeat hash still exists and whose `beat` is
  * recent (Sidekiq beats every 5–10 s and the hash expires after 60 s), minus quiet ones; their
- * `info.queues` are the queues they fetch from. (A stopped process removes itself from
+ * `info.queues` or `info.capsules` name the queues they fetch from. (A stopped process removes itself from
  * `processes`, but its hash lingers until it expires: the beat age tells.)
  */
 export async function censusProcesses(redis: Redis, keys: SidekiqKeys, nowSeconds: number, staleAfterSeconds = 60): Promise<ProcessCensus> {
@@ -48,13 +48,33 @@ export async function censusProcesses(redis: Redis, keys: SidekiqKeys, nowSecond
   return { processes, listeners };
 }
 
-/** `info.queues` of a heartbeat: names, possibly with weights in older versions ("q,2"). */
+/**
+ * The queues a heartbeat's `info` says the process fetches from, whichever Sidekiq wrote it:
+ * `queues` (6.x: names, older ones "name,weight"; 7.x and 8.x: the union over capsules), and
+ * `capsules` (8.0.9 and later: name → `{concurrency, mode, weights: {queue → weight}}`), which
+ * 8.0.9 made the place of record and 9.0 keeps alone (`queues` and `weights` are deprecated).
+ * Reading both means a heartbeat with capsules only is still a listener.
+ */
 function parseQueues(info: string | null): string[] {
   if (info === null) return [];
+  let parsed: { queues?: unknown; capsules?: unknown };
   try {
-    const parsed = JSON.parse(info) as { queues?: unknown };
-    return Array.isArray(parsed.queues) ? parsed.queues.filter((q): q is string => typeof q === 'string').map((q) => q.split(',')[0]!) : [];
+    parsed = JSON.parse(info) as typeof parsed;
   } catch {
     return [];
   }
+  const queues = new Set<string>();
+  if (Array.isArray(parsed.queues)) {
+    for (const q of parsed.queues) if (typeof q === 'string') queues.add(q.split(',')[0]!);
+  }
+  if (isRecord(parsed.capsules)) {
+    for (const capsule of Object.values(parsed.capsules)) {
+      if (isRecord(capsule) && isRecord(capsule.weights)) for (const q of Object.keys(capsule.weights)) queues.add(q);
+    }
+  }
+  return [...queues];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

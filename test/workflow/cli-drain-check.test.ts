@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { bufferIo } from '../support/buffer-io.js';
+import { repoPath } from '../support/paths.js';
 import { privateRedis } from '../support/private-redis.js';
 import { heartbeat } from '../support/sidekiq-heartbeat.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
@@ -40,6 +41,25 @@ describe('sidekiq-migrate drain-check', () => {
     expect(stdout).toContain('queues nobody listens to: old');
     expect(stdout).toMatch(/^old +1 +\d+ s +NONE$/m);
     expect(stdout).toContain('Sidekiq processes: 1 live, 0 quiet, 0 gone or stale');
+  });
+
+  it('sees a Sidekiq 8 process that names its queues only in capsules as a listener (9.0 drops info.queues)', async () => {
+    const redis = server.client();
+    const info = readFileSync(repoPath('test/fixtures/sidekiq-heartbeats/capsules-only-info.json'), 'utf8').trim();
+    await heartbeat(redis, keys, 'vm:12992:2c2a7bf43670', [], { beatAt: now(), info });
+    await redis.lpush('queue:low', sidekiqPayload({ className: 'A', queue: 'low', extra: `"enqueued_at":${now() - 5}` }));
+
+    const { code, stdout } = await cli();
+
+    expect(code).toBe(0);
+    expect(stdout).not.toContain('STUCK');
+    expect(stdout).toMatch(/^low +1 +\d+ s +1$/m);
+    expect(stdout).toContain('Sidekiq processes: 1 live, 0 quiet, 0 gone or stale');
+
+    await redis.del('queue:low');
+    const after = await cli();
+    expect(after.code).toBe(0);
+    expect(after.stdout).toMatch(/DRAINED — 0 job\(s\) left$/m);
   });
 
   it('chains checks with --save and --previous: rate and estimate', async () => {
