@@ -11,10 +11,13 @@ export interface JobSample {
  * would have been done.
  */
 export interface RerouteCounters {
-  /** Entries looked at (ZSCAN may return an entry twice; a rewritten entry may be seen again). */
+  /**
+   * Jobs looked at. A set entry this run rewrote and ZSCAN returns again is not counted again
+   * (rewritten-entries.ts); only Redis's own rehashing can still show an entry twice (rare).
+   */
   scanned: number;
   moved: number;
-  /** Already on their destination: nothing to do. */
+  /** Already on their destination before the run: nothing to do. */
   alreadyRouted: number;
   /** Class (or queue, for renames) with no destination: left in place or quarantined. */
   unmapped: number;

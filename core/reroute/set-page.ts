@@ -6,8 +6,9 @@ import { examineScheduledJob } from './examine-job.js';
 import { PageMoves } from './move-record.js';
 import { addSample, emptyCounters, tallyClass } from './reroute-counters.js';
 import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
+import { entryDigest, rewrittenEntriesKey } from './rewritten-entries.js';
 
-const rerouteSetEntries = new LuaScript('rerouteSetEntries-1');
+const rerouteSetEntries = new LuaScript('rerouteSetEntries-n');
 
 export interface SetPageRequest extends RerouteContext {
   readonly set: SortedSetName;
@@ -21,7 +22,8 @@ export interface SetPageRequest extends RerouteContext {
  * Re-routes one ZSCAN page of `schedule`, `retry` or `dead`: every entry whose job belongs on
  * another queue is rewritten in place (only its queue value changes) with the same score, in
  * bounded Lua calls that replace an entry only if it is still there. Entries already routed,
- * unmapped or unparsable are counted and left exactly as they are. One round trip for the scan
+ * unmapped or unparsable are counted and left exactly as they are. One round trip for the scan,
+ * one to tell this run's own rewrites met again from jobs already routed (rewritten-entries.ts),
  * and one for the writes (the record of the page's moves included), whatever the page size.
  */
 export async function rerouteSetPage(request: SetPageRequest): Promise<PageResult<string>> {
@@ -36,10 +38,12 @@ export async function rerouteSetPage(request: SetPageRequest): Promise<PageResul
   } catch (error) {
     throw classifyRedisError(error, `Scanning ${key}`);
   }
+  const rewrites = rewritesRecord(request, next);
 
   // Rewrites grouped by destination, so that each Lua reply counts moves for one queue.
   const byDestination = new Map<string, (Buffer | string)[]>();
   const moves = new PageMoves();
+  const lookAlreadyRouted: Buffer[] = [];
   for (let i = 0; i < flat.length; i += 2) {
     const member = flat[i]!;
     const score = flat[i + 1]!.toString('latin1');
@@ -56,11 +60,12 @@ export async function rerouteSetPage(request: SetPageRequest): Promise<PageResul
         addSample(counters, 'unmapped', examined.sample);
         break;
       case 'already-routed':
-        counters.alreadyRouted++;
+        if (rewrites === null) counters.alreadyRouted++;
+        else lookAlreadyRouted.push(member);
         break;
       case 'move': {
         const args = byDestination.get(examined.to) ?? [];
-        args.push(member, examined.rewritten, score);
+        args.push(member, examined.rewritten, score, rewrites === null ? '' : entryDigest(examined.rewritten));
         byDestination.set(examined.to, args);
         // An entry's queue before the move is its payload's `queue` (the poller pushes it there).
         moves.add(examined.routedClass, examined.queue, examined.to);
@@ -68,26 +73,64 @@ export async function rerouteSetPage(request: SetPageRequest): Promise<PageResul
     }
   }
 
+  if (lookAlreadyRouted.length > 0) {
+    const ownRewrites = await countOwnRewrites(request, rewrites!, lookAlreadyRouted);
+    counters.scanned -= ownRewrites;
+    counters.alreadyRouted += lookAlreadyRouted.length - ownRewrites;
+  }
   if (dryRun) {
-    for (const [to, args] of byDestination) add(counters.movedTo, to, args.length / 3);
+    for (const [to, args] of byDestination) add(counters.movedTo, to, args.length / 4);
     counters.moved = sum(counters.movedTo);
   } else if (byDestination.size > 0) {
-    await applyRewrites(request, key, byDestination, moves, counters);
+    await applyRewrites(request, key, rewrites, byDestination, moves, counters);
   }
+  if (next === '0' && rewrites !== null) await forgetRewrites(request, rewrites);
   return { cursor: next, done: next === '0', counters };
+}
+
+/**
+ * Where this page records its rewrites and looks for them, or null when it cannot meet one: a
+ * dry run rewrites nothing, and a scan whose first reply is the whole set (cursor 0 to 0: every
+ * set of up to 128 entries) is over before anything is rewritten. Runs without an id record none.
+ */
+function rewritesRecord(request: SetPageRequest, next: string): string | null {
+  const runId = request.recordMovesAs?.runId;
+  if (runId === undefined || request.dryRun || (request.cursor === '0' && next === '0')) return null;
+  return rewrittenEntriesKey(request.keys.prefix, runId, request.set);
+}
+
+/** How many of `members` (which look already routed) this run wrote itself. */
+async function countOwnRewrites(request: SetPageRequest, rewrites: string, members: Buffer[]): Promise<number> {
+  try {
+    const found = await request.redis.smismember(rewrites, ...members.map(entryDigest));
+    return found.reduce((n: number, hit) => n + hit, 0);
+  } catch (error) {
+    throw classifyRedisError(error, `Reading ${rewrites}`);
+  }
+}
+
+/** The scan of the set is over: its record of rewrites has served. */
+async function forgetRewrites(request: SetPageRequest, rewrites: string): Promise<void> {
+  try {
+    await request.redis.del(rewrites);
+  } catch (error) {
+    throw classifyRedisError(error, `Deleting ${rewrites}`);
+  }
 }
 
 async function applyRewrites(
   request: SetPageRequest,
   key: string,
+  rewrites: string | null,
   byDestination: Map<string, (Buffer | string)[]>,
   moves: PageMoves,
   counters: ReturnType<typeof emptyCounters>,
 ): Promise<void> {
-  const batch = (request.luaBatch ?? DEFAULT_LUA_BATCH) * 3;
+  const batch = (request.luaBatch ?? DEFAULT_LUA_BATCH) * 4;
+  const luaKeys = rewrites === null ? [key] : [key, rewrites];
   const calls: { to: string; keys: string[]; args: (Buffer | string)[] }[] = [];
   for (const [to, args] of byDestination) {
-    for (let i = 0; i < args.length; i += batch) calls.push({ to, keys: [key], args: args.slice(i, i + batch) });
+    for (let i = 0; i < args.length; i += batch) calls.push({ to, keys: luaKeys, args: args.slice(i, i + batch) });
   }
   try {
     const record = moves.commands(request.keys.prefix, request.recordMovesAs?.runId);

@@ -39,7 +39,7 @@ async function seed(): Promise<void> {
 }
 
 const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
-  ['rerouteSetEntries-1', { keys: ['schedule'], args: [job(3), rewritten(3), '1795459303.5'] }, ['schedule']],
+  ['rerouteSetEntries-n', { keys: ['schedule', 'rewritten:s'], args: [job(3), rewritten(3), '1795459303.5', 'digest'] }, ['schedule', 'rewritten:s']],
   ['rerouteQueueJobs-n', { keys: ['queue:old', 'queues', 'queue:new'], args: ['RPUSH', '1', '1', 'new', job(1), rewritten(1), '1'] }, ['queue:old', 'queues', 'queue:new']],
   ['claimQueueJobs-3', { keys: ['queue:old', 'inflight:new', 'batch:new'], args: [2, 'newest', 'b9'] }, ['queue:old', 'inflight:new', 'batch:new']],
   ['claimSetEntries-4', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new'], args: [2, 'b9'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new']],
@@ -80,7 +80,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   it('a score ZADD would refuse is refused before the entry is removed', async () => {
     await seed();
     const before = await digestKeys(redis, '');
-    await expect(new LuaScript('rerouteSetEntries-1').run(redis, { keys: ['schedule'], args: [job(3), rewritten(3), 'nan'] })).rejects.toThrow(/invalid score nan/);
+    await expect(new LuaScript('rerouteSetEntries-n').run(redis, { keys: ['schedule'], args: [job(3), rewritten(3), 'nan', ''] })).rejects.toThrow(/invalid score nan/);
     await expect(new LuaScript('copyEntriesToSet-2').run(redis, { keys: ['ledger:s', 'schedule'], args: ['b:1', job(9), ' 1'] })).rejects.toThrow(/invalid score/);
     expect(await digestKeys(redis, '')).toEqual(before);
   });

@@ -5,8 +5,13 @@
   observe a job removed but not re-added.
 
   KEYS[1]  the sorted set (zset)
-  ARGV     triples, one per entry: original member, rewritten member, score — the exact score
-           text ZSCAN returned, so the due time is preserved to the last digit
+  KEYS[2]  optional: the run's record of the entries it rewrote in this set (a set of digests,
+           core/reroute/rewritten-entries.ts). ZSCAN may return a rewritten entry again later in
+           the same scan; the page then knows it is this run's own work, not a job that was
+           already routed. Only a count depends on it, never a job.
+  ARGV     quads, one per entry: original member, rewritten member, score — the exact score
+           text ZSCAN returned, so the due time is preserved to the last digit — and the
+           rewritten member's digest (recorded in KEYS[2] when it is given)
 
   Returns  { moved, vanished, conflicts }
     moved      originals replaced by their rewrite
@@ -16,17 +21,22 @@
                is put back untouched, so no job disappears into a duplicate
 
   Refused before any write (guards.lua), every entry left as it was: KEYS[1] not a sorted set,
-  or a score ZADD would not take.
+  KEYS[2] not a set, or a score ZADD would not take.
 ]]
-local set = KEYS[1]
-local refusal = wrongType({ { set, 'zset' } }) or badScore(3, 3)
+local set, rewrites = KEYS[1], KEYS[2]
+local checks = { { set, 'zset' } }
+if rewrites then checks[2] = { rewrites, 'set' } end
+local refusal = wrongType(checks) or badScore(3, 4)
 if refusal then return refusal end
+-- The record outlives the run's last page of this set only if the run dies: it then expires.
+local RECORD_TTL_SECONDS = 7 * 24 * 3600
 local moved, vanished, conflicts = 0, 0, 0
-for i = 1, #ARGV, 3 do
-  local original, rewritten, score = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+for i = 1, #ARGV, 4 do
+  local original, rewritten, score, digest = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   if redis.call('ZREM', set, original) == 1 then
     if redis.call('ZADD', set, 'NX', score, rewritten) == 1 then
       moved = moved + 1
+      if rewrites then redis.call('SADD', rewrites, digest) end
     else
       redis.call('ZADD', set, score, original)
       conflicts = conflicts + 1
@@ -35,4 +45,5 @@ for i = 1, #ARGV, 3 do
     vanished = vanished + 1
   end
 end
+if rewrites and moved > 0 then redis.call('EXPIRE', rewrites, RECORD_TTL_SECONDS) end
 return { moved, vanished, conflicts }

@@ -1,0 +1,23 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * What a re-route run rewrote in one sorted set, so that its counts stay true.
+ *
+ * A set is re-routed in place while it is scanned: ZSCAN may return a rewritten entry again later
+ * in the same scan (Redis guarantees only that entries present all along come back at least once).
+ * Met again, it looks like a job already on its destination; counted, it would add to `scanned`
+ * and "already routed" jobs that were neither. So the Lua step records a digest of each entry it
+ * writes (in the same call, rerouteSetEntries-n.lua), and a page checks the digests of the entries
+ * that look already routed: this run's own rewrites are skipped, not counted.
+ *
+ * The record is a Redis set of 8-byte digests (a few tens of bytes per moved entry while the set
+ * is in progress), deleted when the set's scan ends and expiring after 7 days if the run dies.
+ * Only counts depend on it: if it is evicted or two digests collide (8 bytes: about 1 in 10^7 for
+ * a million entries), a count is off, never a job.
+ */
+export const rewrittenEntriesKey = (prefix: string, runId: string, set: string): string =>
+  `${prefix}sidekiq-migrate:${runId}:rewritten:${set}`;
+
+export function entryDigest(member: Buffer): Buffer {
+  return createHash('sha1').update(member).digest().subarray(0, 8);
+}
