@@ -34,7 +34,7 @@ const inputSchema = z.strictObject({
  * "Drain check", run on a schedule after a cut-over, or on demand (`sidekiq-migrate drain-check
  * --deployed`). Input: `{connection?, previous?, retiredQueues?, remember?}`. Output: the
  * DrainReport. Reads only, but for the one small key it remembers itself under (see `remember`).
- * Metrics: QueueDepth, OrphanedJobs, RemainingJobs, InflightJobs, RetiredQueueArrivals, DrainState.
+ * Metrics: QueueDepth, OrphanedJobs, RemainingJobs, InflightJobs, QuarantinedJobs, RetiredQueueArrivals, DrainState.
  */
 export const handler = createHandler(
   {
@@ -55,6 +55,7 @@ export const handler = createHandler(
         [MetricNames.OrphanedJobs]: report.orphans.total,
         [MetricNames.RemainingJobs]: report.remaining,
         [MetricNames.InflightJobs]: report.inflight.reduce((n, l) => n + l.size, 0),
+        [MetricNames.QuarantinedJobs]: (report.quarantine ?? []).reduce((n, l) => n + l.size, 0),
         [MetricNames.RetiredQueueArrivals]: report.queues.reduce((n, q) => n + (q.arrivedSinceLastCheck ?? 0), 0),
       };
       if (input.remember) await rememberCheck(redis, rememberedKey, report);

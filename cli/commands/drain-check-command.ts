@@ -16,12 +16,23 @@ import { renderDrainReport } from '../workflow/render-drain-report.js';
 /** Exit code when jobs exist that nobody will run: lets a pipeline stop on it. */
 export const ORPHANS_EXIT_CODE = 3;
 
+/**
+ * 3 when jobs exist that nobody will run as things stand: orphans, jobs in quarantine lists, jobs
+ * in flight from interrupted transfers; 1 when set entries were estimated rather than counted (no
+ * verdict to go on); 0 otherwise.
+ */
+export function drainExitCode(report: DrainReport): number {
+  const quarantined = (report.quarantine ?? []).reduce((n, l) => n + l.size, 0);
+  if (report.orphans.total > 0 || quarantined > 0 || report.inflight.length > 0) return ORPHANS_EXIT_CODE;
+  return Object.values(report.sets).some((s) => s.orphanedEstimated) ? 1 : 0;
+}
+
 export function registerDrainCheckCommand(program: Command, ctx: CliContext): void {
   program
     .command('drain-check')
     .summary('what is left on a Redis, and whether anyone will ever run it')
     .description(
-      'Reports per queue its depth, the age of its oldest job and its live listeners (from the processes set and their heartbeats), per set what comes due and what will land on a queue nobody fetches, jobs left in flight by interrupted transfers, and a verdict: drained, draining (with rate and ETA given --previous) or stuck. Reads only. With --deployed, the drain check function of the deployment runs it from inside the VPC (it compares with, and remembers, its last check). Exit code 3 when jobs exist that nobody will run.',
+      'Reports per queue its depth, the age of its oldest job and its live listeners (from the processes set and their heartbeats), per set what comes due and what will land on a queue nobody fetches, jobs left in flight by interrupted transfers, jobs in quarantine lists, and a verdict: drained, draining (with rate and ETA given --previous) or stuck. Set entries are counted (up to 1,000,000 per set; beyond, estimated and exit code 1). Reads only. With --deployed, the drain check function of the deployment runs it from inside the VPC (it compares with, and remembers, its last check). Exit code 3 when jobs exist that nobody will run (orphans, quarantined, in flight).',
     )
     .option('--redis <url>', 'the Redis to check')
     .option('--namespace <prefix>', 'Sidekiq key prefix (redis-namespace)')
@@ -42,7 +53,7 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
       const report = options.deployed ? await deployedCheck(options) : await localCheck(options);
       if (options.save) writeFileSync(options.save, `${JSON.stringify(report)}\n`);
       ctx.io.out(options.json ? `${JSON.stringify(report)}\n` : renderDrainReport(report));
-      ctx.exitCode = report.orphans.total > 0 ? ORPHANS_EXIT_CODE : 0;
+      ctx.exitCode = drainExitCode(report);
     });
 }
 

@@ -27,8 +27,13 @@ export function renderDrainReport(report: DrainReport): string {
   }
   lines.push('');
   for (const [name, s] of Object.entries(report.sets)) {
-    const est = s.orphanedEstimated ? ' (estimated)' : '';
-    lines.push(`${name.padEnd(9)} ${String(s.total).padStart(8)} total, ${s.dueWithinHour} due within the hour, ${s.orphaned} for queues nobody fetches${est}`);
+    const est = s.orphanedEstimated ? ' (estimated: more entries than a check counts)' : '';
+    const retired = report.retiredQueues ? `, ${s.toRetiredQueues} for retired queues` : '';
+    lines.push(`${name.padEnd(9)} ${String(s.total).padStart(8)} total, ${s.dueWithinHour} due within the hour, ${s.orphaned} for queues nobody fetches${retired}${est}`);
+  }
+  if ((report.quarantine ?? []).length > 0) {
+    lines.push('', 'In quarantine lists (nobody fetches them; put them back on a queue or delete them by hand):');
+    for (const l of report.quarantine ?? []) lines.push(`  ${l.key}: ${l.size} job(s)`);
   }
   if (report.inflight.length > 0) {
     lines.push('', 'In flight from interrupted transfers (run the transfer again):');

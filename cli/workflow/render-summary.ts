@@ -30,10 +30,23 @@ export function renderSummary(summary: RunSummary, endpoint: string): string {
   if (destinations.length > 0) out.push('', `${reroute ? 'Moved to' : 'Written to'}: ${destinations.map(([q, c]) => `${q} ${n(c)}`).join(' · ')}`);
   if (reroute) {
     const totals = summary.totals as RerouteCounters;
-    const unmapped = topUnmappedClasses(totals, 10);
-    if (unmapped.length > 0) out.push(`Left in place, no destination for their class: ${unmapped.map(([cls, c]) => `${cls} ${n(c)}`).join(' · ')}`);
+    const classes = (tally: 'unmappedClasses' | 'quarantinedClasses') => topUnmappedClasses(totals, 10, tally).map(([cls, c]) => `${cls} ${n(c)}`).join(' · ');
+    const queueRows = (pick: (c: RerouteCounters) => number) =>
+      Object.entries(summary.queues)
+        .filter(([, c]) => (pick(c as RerouteCounters) ?? 0) > 0)
+        .map(([q, c]) => `queue:${q} ${n(pick(c as RerouteCounters))}`)
+        .join(' · ');
+    const would = summary.dryRun ? 'Would be quarantined' : 'Quarantined';
+    // Say what happened to each kind: left where it was, or really moved to a quarantine list.
+    if (classes('unmappedClasses')) out.push(`Left in place, no destination for their class: ${classes('unmappedClasses')}`);
+    if (classes('quarantinedClasses')) out.push(`${would}, no destination for their class: ${classes('quarantinedClasses')}`);
+    if ((totals.quarantined ?? 0) > 0) out.push(`${would} to sidekiq-migrate:quarantine:<queue>, by queue: ${queueRows((c) => c.quarantined)}`);
+    if ((totals.keptOnLiveQueues ?? 0) > 0) out.push(`Left in place on live queues (still routed to or fetched; never quarantined): ${queueRows((c) => c.keptOnLiveQueues)}`);
     const samples = [...totals.samples.unmapped, ...totals.samples.unparsable];
     if (samples.length > 0) out.push(`Samples: ${samples.map((s) => `${s.className ?? '?'} (jid ${s.jid ?? '?'}, ${s.reason})`).join('; ')}`);
+    if ((totals.arrived ?? 0) > 0) {
+      out.push(`${n(totals.arrived)} job(s) arrived on retired queues during the run (${queueRows((c) => c.arrived)}): not moved by this run; run again or see drain-check.`);
+    }
   } else {
     if (summary.resumed && summary.resumed.resumed > 0) out.push(`Finished ${n(summary.resumed.resumed)} job(s) left in flight by an interrupted run.`);
     const totals = summary.totals as TransferCounters;
@@ -42,9 +55,16 @@ export function renderSummary(summary: RunSummary, endpoint: string): string {
       const named = (totals.conflictSamples ?? []).map((s) => `${s.className ?? '?'} (jid ${s.jid ?? '?'})`).join('; ');
       out.push(`Left on the source, their bytes already in the target set (a sorted set would merge them): ${where.length > 0 ? where.join(' · ') : n(totals.conflicts)}${named ? `: ${named}` : ''}`);
     }
+    const left = summary.leftOnSource ?? [];
+    if (left.length > 0) {
+      out.push(`Not transferred, left on the source: ${left.map((l) => `${l.key} ${n(l.size)}`).join(' · ')}`);
+      out.push('The source is not drained while these exist: put their jobs back on a queue and move again, or delete them by hand (drain-check counts them).');
+    }
   }
   for (const f of summary.failures) out.push(`FAILED ${f.kind} ${f.name}: ${f.error}`);
   for (const c of summary.continuedIn) out.push(`Still continuing: ${c.kind} ${c.name} in ${c.execution}`);
-  out.push('', summary.complete ? 'Complete: everything that could be moved was moved.' : 'Not complete: run the same command again to resume.');
+  const arrived = reroute ? ((summary.totals as RerouteCounters).arrived ?? 0) : 0;
+  const complete = arrived > 0 ? 'Complete: every job that was on its queue when the run started, and could be moved, was moved.' : 'Complete: everything that could be moved was moved.';
+  out.push('', summary.complete ? complete : 'Not complete: run the same command again to resume.');
   return `${out.join('\n')}\n`;
 }

@@ -22,7 +22,8 @@ export function routingInputFromFlags(flags: RoutingFlags): { routing?: RoutingI
   if (flags.rules !== undefined) {
     const routing = buildGitLabRouting({ catalogPaths: flags.catalog, rules: { path: flags.rules, environment: flags.environment }, strict: flags.strict });
     return {
-      routing: { kind: 'mapping', mapping: Object.fromEntries(routing.mapping) },
+      // GitLab's live queues travel along: `--unmapped quarantine` must never empty `mailers`.
+      routing: { kind: 'mapping', mapping: Object.fromEntries(routing.mapping), liveQueues: [...routing.liveQueues] },
       warnings: [...routing.catalog.warnings, ...routing.findings.map((f) => f.message)],
     };
   }

@@ -5,6 +5,7 @@ import { classifyRedisError } from '../redis/redis-errors.js';
 import { SORTED_SET_NAMES, type SidekiqKeys, type SortedSetName } from '../redis/sidekiq-keys.js';
 import { discoverQueues } from '../reroute/discover-queues.js';
 import { findInflightLeftovers } from '../transfer/resume-inflight.js';
+import { findQuarantineLists } from './quarantine-lists.js';
 import type { DrainReport, QueueState, SetState } from './drain-report.js';
 import { censusProcesses } from './live-processes.js';
 import { judgeDrain } from './judge-drain.js';
@@ -14,8 +15,14 @@ export interface DrainCheckOptions {
   readonly previous?: DrainReport;
   /** Queues that should receive nothing any more (old routing destinations): arrivals are reported. */
   readonly retiredQueues?: readonly string[];
-  /** Entries read per set to tell which queue they will land in (default 1,000). */
+  /** Newest jobs read per retired queue to count arrivals since the previous check (default 1,000). */
   readonly sampleSize?: number;
+  /**
+   * Most entries read per set (ZSCAN, 1,000 per call) to count which queue they will land in
+   * (default 1,000,000). Beyond it the counts are extrapolated and marked estimated, and the
+   * verdict is never `drained`.
+   */
+  readonly countLimit?: number;
   readonly staleAfterSeconds?: number;
   /** How the Redis is named in the report (a redacted URL). */
   readonly name?: string;
@@ -26,8 +33,9 @@ export interface DrainCheckOptions {
  * What is left on a Redis and whether anyone will ever run it: per queue its depth, the age of its
  * oldest job and its live listeners; per set its size, what comes due within the hour and what
  * will land on a queue nobody fetches; in-flight leftovers of interrupted transfers; a verdict.
- * Reads only, with bounded work per key (LLEN, LINDEX, ZCOUNT, one sample page), so it is safe to
- * run every minute against production.
+ * Reads only, with bounded work per call (LLEN, LINDEX, ZCOUNT, ZSCAN pages of 1,000), so it is
+ * safe to run every minute against production. Set entries are counted, not sampled, up to
+ * `countLimit` per set: a verdict that sends an operator to the next step rests on counts.
  */
 export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: DrainCheckOptions = {}): Promise<DrainReport> {
   const now = (options.now ?? Date.now)() / 1000;
@@ -48,18 +56,22 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     }
 
     const sets = {} as Record<SortedSetName, SetState>;
-    for (const set of SORTED_SET_NAMES) sets[set] = await setState(redis, keys.sortedSet(set), set, now, sampleSize, (q) => listening(q) > 0, retired);
+    const countLimit = options.countLimit ?? DEFAULT_COUNT_LIMIT;
+    for (const set of SORTED_SET_NAMES) sets[set] = await setState(redis, keys.sortedSet(set), set, now, countLimit, (q) => listening(q) > 0, retired);
 
     const orphanQueues = queues.filter((q) => q.depth > 0 && q.listeners === 0).map((q) => q.queue);
     const queued = queues.filter((q) => q.listeners === 0).reduce((n, q) => n + q.depth, 0);
     const scheduled = sets.schedule.orphaned + sets.retry.orphaned;
     const inflight = await findInflightLeftovers({ source: redis, sourceKeys: keys });
     const inflightJobs = inflight.reduce((n, l) => n + l.size, 0);
+    // Jobs nobody will run and no transfer carries: they keep any scope from being drained.
+    const quarantine = await findQuarantineLists(redis, keys);
+    const quarantined = quarantine.reduce((n, l) => n + l.size, 0);
     const scoped = retired.size > 0;
     const depth = queues.filter((q) => !scoped || retired.has(q.queue)).reduce((n, q) => n + q.depth, 0);
     const remaining = scoped
-      ? depth + sets.schedule.toRetiredQueues + sets.retry.toRetiredQueues + inflightJobs
-      : depth + sets.schedule.total + sets.retry.total + inflightJobs;
+      ? depth + sets.schedule.toRetiredQueues + sets.retry.toRetiredQueues + inflightJobs + quarantined
+      : depth + sets.schedule.total + sets.retry.total + inflightJobs + quarantined;
     const readyNow = scoped ? depth : depth + sets.schedule.dueNow + sets.retry.dueNow;
 
     const partial = {
@@ -74,6 +86,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       sets,
       orphans: { queued, scheduled, total: queued + scheduled, queues: orphanQueues },
       inflight,
+      quarantine,
       remaining,
       readyNow,
       maxmemoryPolicy: await readEvictionPolicy(redis),
@@ -102,41 +115,52 @@ async function arrivalsSince(redis: Redis, key: string, since: number, limit: nu
   return n;
 }
 
+/** Entries a check reads per set before it extrapolates: about 1 s of ZSCAN at 1,000 per call. */
+export const DEFAULT_COUNT_LIMIT = 1_000_000;
+
 async function setState(
   redis: Redis,
   key: string,
   set: SortedSetName,
   now: number,
-  sampleSize: number,
+  countLimit: number,
   listened: (queue: string) => boolean,
   retired: ReadonlySet<string>,
 ): Promise<SetState> {
   const never = set === 'dead';
-  const [total, dueNow, dueWithinHour, last, sample] = await Promise.all([
+  const [total, dueNow, dueWithinHour, last] = await Promise.all([
     redis.zcard(key),
     never ? 0 : redis.zcount(key, '-inf', String(now)),
     never ? 0 : redis.zcount(key, '-inf', String(now + 3600)),
     never ? [] : redis.zrange(key, -1, '-1', 'WITHSCORES'),
-    redis.zrangeBuffer(key, 0, String(sampleSize - 1)),
   ]);
-  let orphanedInSample = 0;
-  let retiredInSample = 0;
-  for (const member of sample) {
-    const job = inspectJob(member);
-    // A job without a queue field goes to "default" when due; an unparsable one goes nowhere.
-    const queue = job.kind === 'job' ? (job.queue ?? 'default') : null;
-    if (queue === null || !listened(queue)) orphanedInSample++;
-    if (queue !== null && retired.has(queue)) retiredInSample++;
-  }
-  const estimated = total > sample.length;
-  const extrapolate = (n: number) => (estimated && sample.length > 0 ? Math.round((n / sample.length) * total) : n);
+  let read = 0;
+  let orphaned = 0;
+  let toRetired = 0;
+  let cursor = '0';
+  // Every entry, in bounded pages. ZSCAN may return an entry twice (while the set is rehashed):
+  // that can only overstate what is left, never hide it.
+  do {
+    const [next, flat] = await redis.zscanBuffer(key, cursor, 'COUNT', 1000);
+    cursor = next.toString();
+    for (let i = 0; i < flat.length; i += 2) {
+      const job = inspectJob(flat[i]!);
+      // A job without a queue field goes to "default" when due; an unparsable one goes nowhere.
+      const queue = job.kind === 'job' ? (job.queue ?? 'default') : null;
+      if (queue === null || !listened(queue)) orphaned++;
+      if (queue !== null && retired.has(queue)) toRetired++;
+      read++;
+    }
+  } while (cursor !== '0' && read < countLimit);
+  const estimated = cursor !== '0';
+  const extrapolate = (n: number) => (estimated && read > 0 ? Math.max(n, Math.round((n / read) * total)) : n);
   return {
     total,
     dueNow,
     dueWithinHour,
     lastDueAt: last.length === 2 ? Number(last[1]) : null,
-    orphaned: extrapolate(orphanedInSample),
-    toRetiredQueues: extrapolate(retiredInSample),
+    orphaned: extrapolate(orphaned),
+    toRetiredQueues: extrapolate(toRetired),
     orphanedEstimated: estimated,
   };
 }

@@ -1,5 +1,6 @@
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import type { InflightLeftover } from '../transfer/resume-inflight.js';
+import type { QuarantineList } from './quarantine-lists.js';
 
 export interface QueueState {
   readonly queue: string;
@@ -24,7 +25,11 @@ export interface SetState {
   readonly orphaned: number;
   /** Entries whose `queue` is one of the retired queues (routing-rule case; 0 otherwise). */
   readonly toRetiredQueues: number;
-  /** True when `orphaned` and `toRetiredQueues` were extrapolated from a sample (the soonest due). */
+  /**
+   * True when the set held more entries than a check counts (`countLimit`): `orphaned` and
+   * `toRetiredQueues` were then extrapolated from those counted, and the verdict is never
+   * `drained`. False: both are exact counts.
+   */
   readonly orphanedEstimated: boolean;
 }
 
@@ -43,8 +48,14 @@ export interface DrainReport {
   /** Jobs claimed by interrupted transfers and not yet written to the target. */
   readonly inflight: readonly InflightLeftover[];
   /**
-   * What must reach zero: queued + schedule + retry + in flight; with retired queues (the
-   * routing-rule case), only their jobs and the set entries that name them.
+   * Non-empty quarantine lists (`--unmapped quarantine`): jobs nobody will run, which no transfer
+   * carries. Absent in reports of older versions.
+   */
+  readonly quarantine?: readonly QuarantineList[];
+  /**
+   * What must reach zero: queued + schedule + retry + in flight + quarantined; with retired queues
+   * (the routing-rule case), only their jobs and the set entries that name them, in flight and
+   * quarantined.
    */
   readonly remaining: number;
   /** The part of `remaining` that can run now (queued, and due entries), which must shrink. */

@@ -3,15 +3,19 @@ import type { DrainReport } from './drain-report.js';
 /**
  * The verdict of a drain check:
  * - `drained`: nothing queued, scheduled, waiting to retry or in flight (dead entries are named
- *   but do not block: they never run unless someone retries them);
- * - `stuck`: jobs nobody will run (orphans), in-flight leftovers, retired queues still receiving
- *   jobs, or work that is ready now and did not shrink since the previous check;
+ *   but do not block: they never run unless someone retries them), every set entry counted (a set
+ *   beyond the count limit is estimated, and never called drained);
+ * - `stuck`: jobs nobody will run (orphans, quarantined jobs), in-flight leftovers, retired queues
+ *   still receiving jobs, or work that is ready now and did not shrink since the previous check;
  * - `draining`: otherwise, with the rate and an estimated time to empty when a previous check is
  *   given. Entries due in the future are not "no progress": the Redis is draining until the last
  *   of them is due, and the estimate is at least that long.
  */
 export function judgeDrain(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
   const reasons: string[] = [];
+  const estimated = (['schedule', 'retry'] as const).filter((set) => report.sets[set].orphanedEstimated);
+  const counting = estimated.map((set) => `${set} holds ${report.sets[set].total} entries, more than a check counts: what they hold is estimated, so this is not a verdict of drained`);
+  if (report.remaining === 0 && estimated.length > 0) return { state: 'draining', reasons: counting };
   if (report.remaining === 0) {
     if (report.sets.dead.total > 0) reasons.push(`${report.sets.dead.total} dead job(s) remain; they never run unless retried: transfer them or accept losing them`);
     return { state: 'drained', reasons };
@@ -26,6 +30,13 @@ export function judgeDrain(report: Omit<DrainReport, 'verdict'>, previous?: Drai
     stuck = true;
     reasons.push(`${report.inflight.reduce((n, l) => n + l.size, 0)} job(s) are in flight from interrupted transfers (${report.inflight.map((l) => l.runId).join(', ')}): run the transfer again to finish them`);
   }
+  const quarantine = report.quarantine ?? [];
+  if (quarantine.length > 0) {
+    stuck = true;
+    const held = quarantine.reduce((n, l) => n + l.size, 0);
+    reasons.push(`${held} job(s) sit in quarantine lists nobody fetches (${quarantine.map((l) => `${l.key} ${l.size}`).join(', ')}): put them back on a queue or delete them by hand`);
+  }
+  reasons.push(...counting);
   const arriving = report.queues.filter((q) => (q.arrivedSinceLastCheck ?? 0) > 0);
   if (arriving.length > 0) {
     stuck = true;

@@ -1,4 +1,5 @@
 import { LuaScript } from '../redis/lua-script.js';
+import { isLiveQueue } from '../routing/routing-plan.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { drivePages, type DriveLimits, type PageResult } from './drive-pages.js';
 import { examineQueuedJob, type Examined } from './examine-job.js';
@@ -9,10 +10,13 @@ import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
 const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n');
 
 /**
- * Where a queue's migration stands. `limit` is the queue's length when the run began: a run
- * examines at most that many jobs, so it ends even while a stale producer keeps pushing.
- * `kept` counts the jobs left in place at the end we read from (unmapped, unparsable), which the
- * next slice steps over.
+ * Where a queue's migration stands. `limit` is the queue's length when its work began: the run
+ * examines exactly those jobs, so it ends even while a stale producer keeps pushing, and moves
+ * every one of them whatever is pushed meanwhile. Positions are counted from the oldest end (the
+ * end Sidekiq's BRPOP takes from): producers LPUSH at the other end, so their jobs never shift
+ * the window. `kept` counts the examined jobs left in place (unmapped, unparsable, already
+ * routed): with `append`, the next slice steps over them; at the end, what is on the list beyond
+ * them arrived during the run.
  */
 export interface QueueCursor {
   readonly limit: number;
@@ -23,9 +27,9 @@ export interface QueueCursor {
 /**
  * Where moved jobs go in their destination list:
  * - `front` (default): ahead of the destination's backlog — they were waiting already, so they
- *   run before jobs enqueued after them. The source is read from its newest end and each job is
- *   pushed onto the consumer end, so the oldest migrated job ends up first in line and relative
- *   order is kept across slices.
+ *   run before jobs enqueued after them. Slices take the original jobs newest first (counted from
+ *   the oldest end, so arrivals do not shift them) and each job is pushed onto the consumer end,
+ *   so the oldest migrated job ends up first in line and relative order is kept across slices.
  * - `append`: behind the backlog, as GitLab's rake task does: read from the oldest end and pushed
  *   onto the producer end.
  */
@@ -51,17 +55,19 @@ export interface QueueSliceRequest extends RerouteContext {
 export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<PageResult<QueueCursor>> {
   const { redis, keys, queue, dryRun } = request;
   const placement = request.placement ?? 'front';
-  const quarantine = request.unmapped === 'quarantine';
+  // A queue something still routes to (GitLab's mailers and default, a rule's destination, a
+  // queue a rollback takes jobs from) is never emptied: its listeners still run what we leave.
+  const live = isLiveQueue(request.plan, queue);
+  const quarantine = request.unmapped === 'quarantine' && !live;
+  const keepOnLiveQueue = request.unmapped === 'quarantine' && live;
   const source = keys.queue(queue);
   const counters = emptyCounters();
   try {
     const cursor = request.cursor ?? { limit: await redis.llen(source), examined: 0, kept: 0 };
     const want = Math.min(request.sliceSize, cursor.limit - cursor.examined);
-    if (want <= 0) return { cursor, done: true, counters };
+    if (want <= 0) return { cursor, done: true, counters: await countArrivals(request, cursor, counters) };
 
-    // Nothing is removed in a dry run, so it pages by position; a real run steps over what it kept.
-    const skip = dryRun ? cursor.examined : cursor.kept;
-    const window = placement === 'front' ? await redis.lrangeBuffer(source, skip, skip + want - 1) : await redis.lrangeBuffer(source, -(skip + want), -(skip + 1));
+    const { window, positions } = await readWindow(request, placement, cursor, want);
     // Process in the order that keeps relative order (see Placement): newest first for `front`.
     const jobs = placement === 'front' ? window : window.reverse();
 
@@ -78,11 +84,14 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
       } else {
         if (examined.kind === 'unmapped') {
           counters.unmapped++;
-          tallyClass(counters, examined.routedClass);
+          tallyClass(counters, examined.routedClass, 1, quarantine ? 'quarantinedClasses' : 'unmappedClasses');
         } else counters.unparsable++;
         addSample(counters, examined.kind, examined.sample);
         if (quarantine) parked.push(job);
-        else kept++;
+        else {
+          kept++;
+          if (keepOnLiveQueue) counters.keptOnLiveQueues++;
+        }
       }
     }
 
@@ -93,12 +102,49 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
     } else {
       await applyMoves(request, placement, moves, parked, counters);
     }
-    const next = { limit: cursor.limit, examined: cursor.examined + window.length, kept: cursor.kept + kept };
-    const done = window.length < want || next.examined >= next.limit;
-    return { cursor: next, done, counters };
+    const next = { limit: cursor.limit, examined: cursor.examined + positions, kept: cursor.kept + kept };
+    const done = next.examined >= next.limit || (placement === 'append' && window.length < want);
+    return { cursor: next, done, counters: done ? await countArrivals(request, next, counters) : counters };
   } catch (error) {
     throw classifyRedisError(error, `Re-routing jobs of ${source}`);
   }
+}
+
+/**
+ * The next `want` original jobs, and how many original positions this slice accounts for.
+ * - `front`: the newest `want` of the originals not yet examined. Those sit at the oldest end,
+ *   below everything examined and kept (newer) and everything that arrived (newest): right-hand
+ *   positions `[0, limit - examined)`. A worker still fetching from the queue takes from there
+ *   too: what is no longer on the list is accounted for as gone.
+ * - `append`: from the oldest end, stepping over the jobs kept there (all of them in a dry run,
+ *   which removes nothing).
+ */
+async function readWindow(request: QueueSliceRequest, placement: Placement, cursor: QueueCursor, want: number): Promise<{ window: Buffer[]; positions: number }> {
+  const { redis, keys, queue, dryRun } = request;
+  const source = keys.queue(queue);
+  if (placement === 'front') {
+    const unexamined = cursor.limit - cursor.examined;
+    const present = Math.min(unexamined, await redis.llen(source));
+    const take = Math.min(want, present);
+    const window = take > 0 ? await redis.lrangeBuffer(source, -present, -(present - take + 1)) : [];
+    return { window, positions: unexamined - present + take };
+  }
+  const skip = dryRun ? cursor.examined : cursor.kept;
+  const window = await redis.lrangeBuffer(source, -(skip + want), -(skip + 1));
+  return { window, positions: window.length };
+}
+
+/**
+ * At a queue's end: the jobs on it beyond those this run left there arrived during the run (a
+ * producer on old rules, the poller, the retry handler). Reported, not moved: the next run or the
+ * drain check takes them.
+ */
+async function countArrivals(request: QueueSliceRequest, cursor: QueueCursor, counters: RerouteCounters): Promise<RerouteCounters> {
+  const length = await request.redis.llen(request.keys.queue(request.queue));
+  // A dry run removed nothing: every original job is still there.
+  const ours = request.dryRun ? cursor.limit : cursor.kept;
+  counters.arrived = Math.max(0, length - ours);
+  return counters;
 }
 
 async function applyMoves(

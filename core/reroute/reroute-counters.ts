@@ -29,10 +29,24 @@ export interface RerouteCounters {
   conflicts: number;
   /** Sent to the quarantine list (`--unmapped quarantine`). */
   quarantined: number;
+  /**
+   * Unmapped or unparsable jobs left on a live queue although `--unmapped quarantine` was asked:
+   * a queue something still routes to (GitLab's `mailers`, `default`, a rule's destination, the
+   * queues a rollback put jobs on) is never emptied.
+   */
+  keptOnLiveQueues: number;
+  /**
+   * Queues: jobs pushed to the queue after its work started. They are not moved by this run (it
+   * moves exactly the jobs present when the queue's work started); the next run or the drain
+   * check finds them. At least this many: a worker fetching from the queue meanwhile hides some.
+   */
+  arrived: number;
   /** Moves per destination queue. */
   movedTo: Record<string, number>;
-  /** Unmapped jobs per routed class (bounded; see MAX_CLASSES). */
+  /** Unmapped jobs left in place, per routed class (bounded; see MAX_CLASSES). */
   unmappedClasses: Record<string, number>;
+  /** Unmapped jobs sent to a quarantine list, per routed class (bounded; see MAX_CLASSES). */
+  quarantinedClasses: Record<string, number>;
   /** A few unmapped and unparsable jobs, for the report (bounded; see MAX_SAMPLES). */
   samples: { unmapped: JobSample[]; unparsable: JobSample[] };
 }
@@ -50,30 +64,40 @@ export function emptyCounters(): RerouteCounters {
     vanished: 0,
     conflicts: 0,
     quarantined: 0,
+    keptOnLiveQueues: 0,
+    arrived: 0,
     movedTo: {},
     unmappedClasses: {},
+    quarantinedClasses: {},
     samples: { unmapped: [], unparsable: [] },
   };
 }
 
-const SCALARS = ['scanned', 'moved', 'alreadyRouted', 'unmapped', 'unparsable', 'vanished', 'conflicts', 'quarantined'] as const;
+const SCALARS = ['scanned', 'moved', 'alreadyRouted', 'unmapped', 'unparsable', 'vanished', 'conflicts', 'quarantined', 'keptOnLiveQueues', 'arrived'] as const;
 
-/** Adds `more` into `into` (and returns it); samples and class tallies stay bounded. */
+/**
+ * Adds `more` into `into` (and returns it); samples and class tallies stay bounded. Counters an
+ * older version carried in a state (without the newer fields) add as zeros.
+ */
 export function addCounters(into: RerouteCounters, more: RerouteCounters): RerouteCounters {
-  for (const k of SCALARS) into[k] += more[k];
+  into.quarantinedClasses ??= {};
+  for (const k of SCALARS) into[k] = (into[k] ?? 0) + (more[k] ?? 0);
   for (const [queue, n] of Object.entries(more.movedTo)) into.movedTo[queue] = (into.movedTo[queue] ?? 0) + n;
   for (const [cls, n] of Object.entries(more.unmappedClasses)) tallyClass(into, cls, n);
+  for (const [cls, n] of Object.entries(more.quarantinedClasses ?? {})) tallyClass(into, cls, n, 'quarantinedClasses');
   for (const kind of ['unmapped', 'unparsable'] as const) {
     for (const s of more.samples[kind]) addSample(into, kind, s);
   }
   return into;
 }
 
-export function tallyClass(counters: RerouteCounters, className: string, n = 1): void {
-  if (className in counters.unmappedClasses || Object.keys(counters.unmappedClasses).length < MAX_CLASSES) {
-    counters.unmappedClasses[className] = (counters.unmappedClasses[className] ?? 0) + n;
+/** Counts `n` unmapped jobs of `className`: left in place (default) or quarantined. */
+export function tallyClass(counters: RerouteCounters, className: string, n = 1, tally: 'unmappedClasses' | 'quarantinedClasses' = 'unmappedClasses'): void {
+  const classes = (counters[tally] ??= {});
+  if (className in classes || Object.keys(classes).length < MAX_CLASSES) {
+    classes[className] = (classes[className] ?? 0) + n;
   } else {
-    counters.unmappedClasses['(other classes)'] = (counters.unmappedClasses['(other classes)'] ?? 0) + n;
+    classes['(other classes)'] = (classes['(other classes)'] ?? 0) + n;
   }
 }
 
@@ -82,9 +106,9 @@ export function addSample(counters: RerouteCounters, kind: 'unmapped' | 'unparsa
   if (list.length < MAX_SAMPLES) list.push(sample);
 }
 
-/** The `n` most frequent unmapped classes, most frequent first. */
-export function topUnmappedClasses(counters: RerouteCounters, n = 10): [string, number][] {
-  return Object.entries(counters.unmappedClasses)
+/** The `n` most frequent unmapped classes (left in place, or quarantined), most frequent first. */
+export function topUnmappedClasses(counters: RerouteCounters, n = 10, tally: 'unmappedClasses' | 'quarantinedClasses' = 'unmappedClasses'): [string, number][] {
+  return Object.entries(counters[tally] ?? {})
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
     .slice(0, n);
 }

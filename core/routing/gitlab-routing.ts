@@ -17,6 +17,11 @@ export interface GitLabRouting {
   readonly mapping: ReadonlyMap<string, string>;
   /** The queues some Sidekiq process must listen to (GitLab's `routing_queues`). */
   readonly routingQueues: readonly string[];
+  /**
+   * Queues never to empty of jobs we cannot route: `routingQueues`, every queue a rule names,
+   * and `mailers` and `default` (ActionMailer and placeholders: rules cannot route mail).
+   */
+  readonly liveQueues: readonly string[];
   readonly findings: readonly LintFinding[];
   /** Where the rules came from, for messages. */
   readonly rulesOrigin: string;
@@ -44,16 +49,22 @@ export function buildGitLabRouting(input: GitLabRoutingInput): GitLabRouting {
   const router = withRuleLocation(() => new WorkerRouter(rules), rules, loaded.origin);
   if (input.strict) refuseQuirks(router, loaded.origin);
   const routes = routeCatalog(catalog, router);
+  const queues = routingQueues(catalog, routes);
+  const named = router.rules.flatMap((r) => (r.queue === null ? [] : [r.queue]));
   return {
     catalog,
     router,
     routes,
     mapping: classMapping(routes),
-    routingQueues: routingQueues(catalog, routes),
+    routingQueues: queues,
+    liveQueues: [...new Set([...GITLAB_ALWAYS_LIVE, ...queues, ...named])].sort(),
     findings: lintRouting(router.rules, routes, defaulted),
     rulesOrigin: loaded.origin,
   };
 }
+
+/** Queues a GitLab instance always fetches from, whatever its rules: mail, and the fallback queue. */
+export const GITLAB_ALWAYS_LIVE = ['default', 'mailers'] as const;
 
 /** Re-raises a rule's compile error with the rule's position attached as `where`. */
 function withRuleLocation<T>(build: () => T, rules: unknown, origin: string): T {

@@ -18,6 +18,12 @@ export interface ClassRoutingPlan {
   readonly mapping: ReadonlyMap<string, string>;
   /** The distinct destinations: GitLab's "already correct" queues, never drained. */
   readonly destinations: ReadonlySet<string>;
+  /**
+   * Queues something still routes to although they may be drained (GitLab: `mailers`, `default`,
+   * every queue a rule names, every queue a process must listen to): jobs on them with no
+   * destination are never quarantined, because their listeners still run them.
+   */
+  readonly liveQueues: ReadonlySet<string>;
 }
 
 export interface RenameRoutingPlan {
@@ -37,8 +43,20 @@ export interface JobRoutingFields {
   readonly queue: string | null;
 }
 
-export function classRoutingPlan(mapping: ReadonlyMap<string, string>): ClassRoutingPlan {
-  return { kind: 'classes', mapping, destinations: new Set(mapping.values()) };
+export function classRoutingPlan(mapping: ReadonlyMap<string, string>, liveQueues: Iterable<string> = []): ClassRoutingPlan {
+  const destinations = new Set(mapping.values());
+  return { kind: 'classes', mapping, destinations, liveQueues: new Set([...destinations, ...liveQueues]) };
+}
+
+/**
+ * Whether `queue` is still live: unmapped jobs on it stay, even with `--unmapped quarantine`.
+ * A rollback takes jobs only from queues its run moved jobs to, which the rules may still route
+ * to and workers still fetch from: all of them are live (jobs it cannot place stay). Renamed
+ * queues are retired by the rename itself.
+ */
+export function isLiveQueue(plan: RoutingPlan, queue: string): boolean {
+  if (plan.kind === 'reverse') return true;
+  return plan.kind === 'classes' && plan.liveQueues.has(queue);
 }
 
 export function renameRoutingPlan(renames: ReadonlyMap<string, string>): RenameRoutingPlan {

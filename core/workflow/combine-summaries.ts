@@ -35,5 +35,7 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     if (reroute) addCounters(totals as RerouteCounters, counters as RerouteCounters);
     else addTransferCounters(totals as TransferCounters, counters as TransferCounters);
   }
-  return { ...first, sets, queues, totals, failures, continuedIn: pending, complete: failures.length === 0 && pending.length === 0 };
+  // What is left on the source is what the last execution saw.
+  const { leftOnSource } = chain[chain.length - 1]!.summary;
+  return { ...first, sets, queues, totals, failures, continuedIn: pending, complete: failures.length === 0 && pending.length === 0, leftOnSource };
 }

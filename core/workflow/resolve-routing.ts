@@ -14,10 +14,10 @@ export function resolveRoutingInput(routing: Exclude<RoutingInput, { kind: 'roll
     case 'rules': {
       const { workers, warnings } = parseCatalogText(routing.catalogYaml, 'the catalog of the execution input');
       const built = buildGitLabRouting({ catalog: { workers, warnings, files: ['execution input'] }, rules: { value: routing.rules, origin: 'the execution input' } });
-      return classRoutingPlan(built.mapping);
+      return classRoutingPlan(built.mapping, built.liveQueues);
     }
     case 'mapping':
-      return classRoutingPlan(new Map(Object.entries(routing.mapping)));
+      return classRoutingPlan(new Map(Object.entries(routing.mapping)), routing.liveQueues ?? []);
     case 'renames':
       // The same validation as --rename: no self-renames, no chains.
       return renameRoutingPlan(parseQueueRenames(Object.entries(routing.renames).map(([from, to]) => `${from}=${to}`)));

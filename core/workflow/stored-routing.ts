@@ -19,7 +19,7 @@ export async function storeRouting(redis: Redis, prefix: string, runId: string, 
 
 /** A routing plan as JSON: stored in Redis, or carried in a dry run's settings (which write nothing). */
 export type SerializedRouting =
-  | { kind: 'classes'; mapping: Record<string, string> }
+  | { kind: 'classes'; mapping: Record<string, string>; liveQueues?: string[] }
   | { kind: 'renames'; renames: Record<string, string> }
   /** A rollback: the rolled-back run's moves as `[class, from, to]`, from which the plan is rebuilt. */
   | { kind: 'reverse'; of: string; moves: [string, string | null, string][] };
@@ -27,7 +27,7 @@ export type SerializedRouting =
 export function serializeRouting(plan: RoutingPlan): SerializedRouting {
   switch (plan.kind) {
     case 'classes':
-      return { kind: 'classes', mapping: Object.fromEntries(plan.mapping) };
+      return { kind: 'classes', mapping: Object.fromEntries(plan.mapping), liveQueues: [...plan.liveQueues].filter((q) => !plan.destinations.has(q)) };
     case 'renames':
       return { kind: 'renames', renames: Object.fromEntries(plan.renames) };
     case 'reverse':
@@ -38,7 +38,7 @@ export function serializeRouting(plan: RoutingPlan): SerializedRouting {
 export function deserializeRouting(stored: SerializedRouting): RoutingPlan {
   switch (stored.kind) {
     case 'classes':
-      return classRoutingPlan(new Map(Object.entries(stored.mapping)));
+      return classRoutingPlan(new Map(Object.entries(stored.mapping)), stored.liveQueues ?? []);
     case 'renames':
       return renameRoutingPlan(new Map(Object.entries(stored.renames)));
     case 'reverse':

@@ -13,7 +13,12 @@ const runId = z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'use 1–80 letters, di
  */
 export const routingInputSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('rules'), rules: z.unknown(), catalogYaml: z.string().min(1) }),
-  z.strictObject({ kind: z.literal('mapping'), mapping: z.record(z.string().min(1), z.string().min(1)) }),
+  z.strictObject({
+    kind: z.literal('mapping'),
+    mapping: z.record(z.string().min(1), z.string().min(1)),
+    /** Queues still routed to (GitLab: mailers, default, rule destinations): never emptied by `unmapped: quarantine`. */
+    liveQueues: z.array(z.string().min(1)).optional(),
+  }),
   z.strictObject({ kind: z.literal('renames'), renames: z.record(z.string().min(1), z.string().min(1)) }),
   z.strictObject({ kind: z.literal('rollback'), of: runId }),
 ]);

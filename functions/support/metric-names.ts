@@ -46,6 +46,8 @@ export const MetricNames = {
   OrphanedJobs: 'OrphanedJobs',
   RemainingJobs: 'RemainingJobs',
   InflightJobs: 'InflightJobs',
+  /** Jobs in quarantine lists: nobody runs them, and no transfer carries them. */
+  QuarantinedJobs: 'QuarantinedJobs',
   RetiredQueueArrivals: 'RetiredQueueArrivals',
   /** 0 drained, 1 draining, 2 stuck (DrainStateValues). */
   DrainState: 'DrainState',

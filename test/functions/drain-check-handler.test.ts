@@ -49,6 +49,7 @@ describe('the drain check handler', () => {
         [MetricNames.OrphanedJobs]: 3,
         [MetricNames.RemainingJobs]: 4,
         [MetricNames.InflightJobs]: 0,
+        [MetricNames.QuarantinedJobs]: 0,
         [MetricNames.RetiredQueueArrivals]: 0,
         [MetricNames.DrainState]: 2,
       },

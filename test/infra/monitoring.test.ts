@@ -169,7 +169,7 @@ describe('the dashboard', () => {
     const byMode = (mode: string) => new Set(handlerLines.filter((l) => l.dimensions['mode'] === mode).map((l) => l.name));
     for (const name of Object.values(RerouteCounterMetrics)) expect(byMode(MetricModes.reroute)).toContain(name);
     for (const name of Object.values(TransferCounterMetrics)) expect(byMode(MetricModes.transfer)).toContain(name);
-    for (const name of [MetricNames.QueueDepth, MetricNames.OrphanedJobs, MetricNames.RemainingJobs, MetricNames.InflightJobs, MetricNames.RetiredQueueArrivals, MetricNames.DrainState]) {
+    for (const name of [MetricNames.QueueDepth, MetricNames.OrphanedJobs, MetricNames.RemainingJobs, MetricNames.InflightJobs, MetricNames.QuarantinedJobs, MetricNames.RetiredQueueArrivals, MetricNames.DrainState]) {
       expect(byMode(MetricModes.drainCheck)).toContain(name);
     }
     for (const mode of Object.values(MetricModes)) {

@@ -1,3 +1,4 @@
+import { findQuarantineLists, type QuarantineList } from '../../drain/quarantine-lists.js';
 import { RunLock } from '../../redis/run-lock.js';
 import { addCounters, emptyCounters, type RerouteCounters } from '../../reroute/reroute-counters.js';
 import { addTransferCounters, emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
@@ -21,6 +22,11 @@ export interface RunSummary {
   readonly complete: boolean;
   /** Transfer: what the plan step finished of interrupted runs' in-flight jobs (in `totals` too). */
   readonly resumed?: TransferCounters;
+  /**
+   * Transfer: quarantine lists on the source, which a transfer does not carry (their jobs are
+   * ones nobody runs): the source is not drained while they exist.
+   */
+  readonly leftOnSource?: readonly QuarantineList[];
 }
 
 export interface SummarizeInput {
@@ -40,6 +46,8 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     await releaseLockStep(input, connections);
   }
   const reroute = input.settings.mode === 'reroute';
+  const source = reroute ? undefined : await connections.get(input.settings.source);
+  const leftOnSource = source ? await findQuarantineLists(source.redis, source.keys) : [];
   const totals = reroute ? emptyCounters() : emptyTransferCounters();
   if (!reroute && input.resumed) addTransferCounters(totals as TransferCounters, input.resumed);
   const sets: RunSummary['sets'] = {};
@@ -66,6 +74,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     continuedIn,
     complete: failures.length === 0 && continuedIn.length === 0,
     ...(reroute || !input.resumed ? {} : { resumed: input.resumed }),
+    ...(leftOnSource.length > 0 ? { leftOnSource } : {}),
   };
 }
 

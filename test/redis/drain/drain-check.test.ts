@@ -69,14 +69,22 @@ describe('the drain check', () => {
     expect(report.orphans).toMatchObject({ scheduled: 1, total: 1 });
   });
 
-  it('estimates set orphans from a sample when the set is larger', async () => {
+  it('counts every set entry; only beyond the count limit does it estimate, and then never says drained', async () => {
     const keys = new SidekiqKeys(uniquePrefix());
-    for (let i = 0; i < 100; i++) await redis.zadd(keys.sortedSet('retry'), String(NOW + i), sidekiqPayload({ className: 'A', queue: i % 4 === 0 ? 'old' : 'new' }));
+    const pipeline = redis.pipeline();
+    for (let i = 0; i < 3000; i++) pipeline.zadd(keys.sortedSet('retry'), String(NOW + i), sidekiqPayload({ className: 'A', queue: i % 4 === 0 ? 'old' : 'new', args: `[${i}]` }));
+    await pipeline.exec();
     await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['new'], { beatAt: NOW });
 
-    const report = await drainCheck(redis, keys, { now: at(NOW), sampleSize: 20 });
+    const counted = await drainCheck(redis, keys, { now: at(NOW), retiredQueues: ['old'] });
+    const estimated = await drainCheck(redis, keys, { now: at(NOW), retiredQueues: ['gone'], countLimit: 500 });
 
-    expect(report.sets.retry).toMatchObject({ total: 100, orphaned: 25, orphanedEstimated: true });
+    expect(counted.sets.retry).toMatchObject({ total: 3000, orphaned: 750, toRetiredQueues: 750, orphanedEstimated: false });
+    expect(estimated.sets.retry).toMatchObject({ total: 3000, toRetiredQueues: 0, orphanedEstimated: true });
+    // Nothing names the retired queue in what was read, yet the rest was not read: not drained.
+    expect(estimated.remaining).toBe(0);
+    expect(estimated.verdict.state).toBe('draining');
+    expect(estimated.verdict.reasons.join('\n')).toContain('retry holds 3000 entries, more than a check counts');
   });
 
   it('reports in-flight leftovers of interrupted transfers as stuck work', async () => {
