@@ -37,7 +37,7 @@ export function renderDrainReport(report: DrainReport): string {
   }
   if (report.inflight.length > 0) {
     lines.push('', 'In flight from interrupted transfers (run the transfer again):');
-    for (const l of report.inflight) lines.push(`  ${l.sourceKey}: ${l.size} job(s), run ${l.runId}`);
+    for (const l of report.inflight) lines.push(`  ${l.key}: ${l.size} job(s), run ${l.runId}`);
   }
   return `${lines.join('\n')}\n`;
 }
