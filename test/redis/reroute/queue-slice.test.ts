@@ -224,6 +224,30 @@ describe('queue slices', () => {
     expect(run.counters.moved + (await redis.llen(keys.queue('old')))).toBe(10 + pushed);
   });
 
+  for (const placement of ['front', 'append'] as const) {
+    it(`${placement}: every job present when the queue's work started is moved, in order, while a producer pushes between slices; arrivals are counted`, async () => {
+      const keys = new SidekiqKeys(uniquePrefix());
+      const originals = jobs(10).map((p, i) => p.replace('"args":[', `"args":[${i},`));
+      for (const p of originals) await enqueue(keys, 'old', p);
+      const backlog = sidekiqPayload({ className: 'A', queue: 'new', args: '["backlog"]' });
+      await enqueue(keys, 'new', backlog);
+      const late: string[] = [];
+
+      const run = await drivePages(async (cursor: QueueCursor | null) => {
+        const slice = await rerouteQueueSlice({ redis, keys, plan: mapping({ A: 'new' }), queue: 'old', cursor, sliceSize: 3, placement, dryRun: false });
+        for (let i = 0; i < 5; i++) late.push(sidekiqPayload({ className: 'A', queue: 'old', args: `["late",${late.length}]` }));
+        await redis.lpush(keys.queue('old'), ...late.slice(-5));
+        return slice;
+      }, null);
+
+      expect(run.counters).toMatchObject({ scanned: 10, moved: 10, arrived: 15 });
+      // Every original on the new queue, in fetch order (ahead of the backlog, or behind it); every late job still on the old one.
+      const movedInOrder = originals.map((p) => p.replace('"queue":"old"', '"queue":"new"'));
+      expect((await fetchOrder(keys, 'new')).map(jidOf)).toEqual((placement === 'front' ? [...movedInOrder, backlog] : [backlog, ...movedInOrder]).map(jidOf));
+      expect((await fetchOrder(keys, 'old')).sort()).toEqual([...late].sort());
+    });
+  }
+
   it('lists of many sizes are drained completely', async () => {
     for (const size of [0, 1, 99, 100, 101, 2500]) {
       const keys = new SidekiqKeys(uniquePrefix());
