@@ -75,6 +75,18 @@ describe('the drain check handler', () => {
     await redis.del(keys.queue('retired'));
   });
 
+  it('counts quarantined jobs as stuck work and publishes them as QuarantinedJobs', async () => {
+    await redis.rpush(keys.quarantine('old'), queued('old', now() - 100), queued('old', now() - 90));
+    out = captureOutput();
+
+    const report = (await h.drainCheck({ remember: false }, fakeContext())) as DrainReport;
+
+    out.stop();
+    expect(report).toMatchObject({ remaining: 2, quarantine: [{ key: keys.quarantine('old'), queue: 'old', size: 2 }], verdict: { state: 'stuck' } });
+    expect(emfRecords(out.records())[0]!.values).toMatchObject({ [MetricNames.QuarantinedJobs]: 2, [MetricNames.RemainingJobs]: 2, [MetricNames.DrainState]: 2 });
+    await redis.del(keys.quarantine('old'));
+  });
+
   it('scheduled checks compare with the last check they remembered: rate and arrivals without --previous', async () => {
     const scoped = new SidekiqKeys(uniquePrefix());
     const scheduled = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: sharedRedisUrl(), SIDEKIQ_MIGRATE_SOURCE_PREFIX: scoped.prefix });
