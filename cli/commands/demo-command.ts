@@ -31,7 +31,7 @@ export function registerDemoCommand(program: Command, ctx: CliContext): void {
         io.out(`Throwaway Redis ${server.url} (pid ${server.pid}), seeded with ${before} jobs on ${seed.oldQueues.length + 2} queues and in schedule/retry/dead,\n`);
         io.out(`as GitLab kept them with one queue per worker. New routing rules (GitLab's docs example):\n`);
         for (const rule of routing.router.rules) io.out(`  ${JSON.stringify([rule.query.source, rule.queue])}\n`);
-        const input = { mode: 'reroute', source: 'source', routing: { kind: 'mapping', mapping: Object.fromEntries(routing.mapping) }, pageSize: 100 };
+        const input = { mode: 'reroute', source: 'source', routing: { kind: 'mapping', mapping: Object.fromEntries(routing.mapping), liveQueues: [...routing.liveQueues] }, pageSize: 100 };
 
         io.out('\n== 1. The plan (a dry run: nothing is written)\n\n');
         await runWorkflowFromCli({ input: { ...input, runId: 'demo-plan', dryRun: true }, connections, handlers: ctx.handlersFor(connections), io, json: false, endpoint: server.url });
