@@ -55,6 +55,11 @@ export function renderSummary(summary: RunSummary, endpoint: string): string {
       const named = (totals.conflictSamples ?? []).map((s) => `${s.className ?? '?'} (jid ${s.jid ?? '?'})`).join('; ');
       out.push(`Left on the source, their bytes already in the target set (a sorted set would merge them): ${where.length > 0 ? where.join(' · ') : n(totals.conflicts)}${named ? `: ${named}` : ''}`);
     }
+    const stillQueued = Object.entries(summary.queues).filter(([, c]) => ((c as TransferCounters).leftOnSource ?? 0) > 0);
+    if (stillQueued.length > 0) {
+      const total = stillQueued.reduce((sum, [, c]) => sum + (c as TransferCounters).leftOnSource, 0);
+      out.push(`${n(total)} job(s) still on source queues when their transfer ended, pushed there during the run (${stillQueued.map(([q, c]) => `queue:${q} ${n((c as TransferCounters).leftOnSource)}`).join(' · ')}): run move again or see drain-check.`);
+    }
     const left = summary.leftOnSource ?? [];
     if (left.length > 0) {
       out.push(`Not transferred, left on the source: ${left.map((l) => `${l.key} ${n(l.size)}`).join(' · ')}`);
@@ -64,7 +69,13 @@ export function renderSummary(summary: RunSummary, endpoint: string): string {
   for (const f of summary.failures) out.push(`FAILED ${f.kind} ${f.name}: ${f.error}`);
   for (const c of summary.continuedIn) out.push(`Still continuing: ${c.kind} ${c.name} in ${c.execution}`);
   const arrived = reroute ? ((summary.totals as RerouteCounters).arrived ?? 0) : 0;
-  const complete = arrived > 0 ? 'Complete: every job that was on its queue when the run started, and could be moved, was moved.' : 'Complete: everything that could be moved was moved.';
+  const stillOnSource = reroute ? 0 : Object.values(summary.queues).reduce((sum, c) => sum + ((c as TransferCounters).leftOnSource ?? 0), 0);
+  const complete =
+    arrived > 0
+      ? 'Complete: every job that was on its queue when the run started, and could be moved, was moved.'
+      : stillOnSource > 0
+        ? `Done, but jobs remain on the source queues (${n(stillOnSource)}, above): run move again.`
+        : 'Complete: everything that could be moved was moved.';
   out.push('', summary.complete ? complete : 'Not complete: run the same command again to resume.');
   return `${out.join('\n')}\n`;
 }

@@ -76,7 +76,10 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     if (held.length > 0) await acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length);
 
     const next = { limit: cursor.limit, claimed: cursor.claimed + claimed };
-    return { cursor: next, done: claimed < want || next.claimed >= next.limit, counters };
+    const done = claimed < want || next.claimed >= next.limit;
+    // What is still there was pushed during the transfer (or left behind by it): said, not hidden.
+    if (done) counters.leftOnSource = await source.llen(sourceKey);
+    return { cursor: next, done, counters };
   } catch (error) {
     throw classifyRedisError(error, `Transferring ${sourceKey}`);
   }

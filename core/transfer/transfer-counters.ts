@@ -24,15 +24,22 @@ export interface TransferCounters {
   conflicts: number;
   /** A few of them, for the report (bounded). */
   conflictSamples: JobSample[];
+  /**
+   * Queues: jobs still on the source queue when its item ended, pushed there during the transfer
+   * (a transfer claims as many jobs as the queue held when it started; with `front` placement it
+   * claims the newest first, so a producer's jobs can leave as many older ones behind). Nothing
+   * is lost: the next transfer, or the drain check, finds them.
+   */
+  leftOnSource: number;
   /** Writes per target queue or set. */
   writtenTo: Record<string, number>;
 }
 
 export function emptyTransferCounters(): TransferCounters {
-  return { claimed: 0, written: 0, duplicates: 0, resumed: 0, rerouted: 0, unmapped: 0, unparsable: 0, conflicts: 0, conflictSamples: [], writtenTo: {} };
+  return { claimed: 0, written: 0, duplicates: 0, resumed: 0, rerouted: 0, unmapped: 0, unparsable: 0, conflicts: 0, leftOnSource: 0, conflictSamples: [], writtenTo: {} };
 }
 
-const SCALARS = ['claimed', 'written', 'duplicates', 'resumed', 'rerouted', 'unmapped', 'unparsable', 'conflicts'] as const;
+const SCALARS = ['claimed', 'written', 'duplicates', 'resumed', 'rerouted', 'unmapped', 'unparsable', 'conflicts', 'leftOnSource'] as const;
 
 export function addTransferCounters(into: TransferCounters, more: TransferCounters): TransferCounters {
   // Counters from an older version's state have no conflicts.

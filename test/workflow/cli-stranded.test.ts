@@ -85,6 +85,42 @@ describe('a producer still pushing to a retired queue during run', { timeout: 18
   });
 });
 
+describe('a producer still pushing to the old Redis during move', { timeout: 180_000 }, () => {
+  it('every job is on exactly one side; what is still on the source queue is said, not called complete', async () => {
+    const [source, target] = [redis.source(), redis.target()];
+    const originals = Array.from({ length: 3000 }, (_, i) => job('q', i));
+    for (let i = 0; i < originals.length; i += 500) await source.lpush('queue:q', ...originals.slice(i, i + 500));
+    await source.sadd('queues', 'q');
+
+    const producer = new Redis(redis.urls().source, { protocol: 2 });
+    const produced: string[] = [];
+    let running = true;
+    const pushing = (async () => {
+      while (running) {
+        const p = job('q', 100_000 + produced.length);
+        produced.push(p);
+        await producer.lpush('queue:q', p);
+      }
+    })();
+    const move = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--page-size', '100');
+    running = false;
+    await pushing;
+    producer.disconnect();
+
+    expect(move.code).toBe(0);
+    const everywhere = [...(await jobs(source)), ...(await jobs(target))].map((j) => j.split('\t')[1]!).sort();
+    expect(everywhere).toEqual([...originals, ...produced].sort());
+    const left = await source.llen('queue:q');
+    expect(left).toBeGreaterThan(0);
+    const said = /^(\d[\d,]*) job\(s\) still on source queues when their transfer ended, pushed there during the run \(queue:q [\d,]+\): run move again or see drain-check\.$/m.exec(move.stdout);
+    expect(said, move.stdout).not.toBeNull();
+    expect(Number(said![1]!.replace(/,/g, ''))).toBeGreaterThan(0);
+    expect(Number(said![1]!.replace(/,/g, ''))).toBeLessThanOrEqual(left);
+    expect(move.stdout).toMatch(/^Done, but jobs remain on the source queues \([\d,]+, above\): run move again\.$/m);
+    expect(move.stdout).not.toContain('Complete');
+  });
+});
+
 describe('--unmapped quarantine never empties a live queue', { timeout: 180_000 }, () => {
   it("GitLab routing: mailers keeps its 2 mails; a retired queue's unmapped job is quarantined; the summary says which is which", async () => {
     const source = redis.source();
