@@ -1,3 +1,4 @@
+import { drainExitCode } from '../../../cli/commands/drain-check-command.js';
 import { describe, expect, it } from 'vitest';
 import { drainCheck } from '../../../core/drain/drain-check.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
@@ -85,6 +86,14 @@ describe('the drain check', () => {
     expect(estimated.remaining).toBe(0);
     expect(estimated.verdict.state).toBe('draining');
     expect(estimated.verdict.reasons.join('\n')).toContain('retry holds 3000 entries, more than a check counts');
+    // The CLI's exit code: 3 for jobs nobody will run (750 for `old`, which nobody fetches); once
+    // someone does, never 0 on an estimate.
+    expect(drainExitCode(counted)).toBe(3);
+    await heartbeat(redis, keys, 'w:2:bbbbbbbbbbbb', ['old'], { beatAt: NOW });
+    const listened = await drainCheck(redis, keys, { now: at(NOW), retiredQueues: ['gone'], countLimit: 500 });
+    expect(listened.orphans.total).toBe(0);
+    expect(drainExitCode(listened)).toBe(1);
+    expect(drainExitCode(await drainCheck(redis, keys, { now: at(NOW), retiredQueues: ['gone'] }))).toBe(0);
   });
 
   it('reports in-flight leftovers of interrupted transfers as stuck work', async () => {
