@@ -108,6 +108,40 @@ describe('crash recovery', () => {
     expect(crashes).toBeGreaterThanOrEqual(calls - 5);
   });
 
+  it('with a producer pushing to the old queue between every two calls: crashed before any call, run again, every job exactly once', async () => {
+    let crashes = 0;
+    for (let crashAt = 0; ; crashAt++) {
+      await redis.flushall();
+      const keys = new SidekiqKeys(uniquePrefix());
+      const expected = await seed(keys);
+      const produced: string[] = [];
+      const crashing = interferingRedis(redis, async ({ index }) => {
+        const late = sidekiqPayload({ className: 'A', queue: 'old', args: `["late",${index}]` });
+        produced.push(late);
+        await redis.lpush(keys.queue('old'), late);
+        if (index === crashAt) throw new SimulatedCrash(`crash before call ${index}`);
+      });
+
+      const outcome = await runReroute(request(keys, crashing)).then(
+        (summary) => summary,
+        (error: Error) => error,
+      );
+      if (!(outcome instanceof Error)) {
+        // Uninterrupted: every original moved, the producer's late jobs still on the old queue and counted.
+        const moved = (await state(keys)).filter((j) => !j.includes('"late"'));
+        expect(moved).toEqual(expected);
+        expect(outcome.totals.arrived).toBeGreaterThan(0);
+        break;
+      }
+      crashes++;
+      await runReroute(request(keys));
+
+      const lateMoved = produced.map((p) => `${keys.queue('new')}\t${p.replace('"queue":"old"', '"queue":"new"')}\t`);
+      expect(await state(keys), `crash before call ${crashAt}`).toEqual([...expected, ...lateMoved].sort());
+    }
+    expect(crashes).toBeGreaterThan(20);
+  });
+
   it('a process killed with SIGKILL at random moments, then run again, leaves every job exactly once', async () => {
     for (let attempt = 0; attempt < 4; attempt++) {
       const keys = new SidekiqKeys(uniquePrefix());
