@@ -36,6 +36,7 @@ async function seed(): Promise<void> {
   await redis.set('batch:q', 'b1');
   await redis.zadd('inflight:s', '1795459303.5', job(5));
   await redis.set('batch:s', 'b2');
+  await redis.hset('cron:h', 'message', 'm');
 }
 
 const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
@@ -48,6 +49,7 @@ const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['acknowledgeQueueBatch-2', { keys: ['inflight:q', 'batch:q'], args: ['b1', 1] }, ['inflight:q', 'batch:q']],
   ['acknowledgeSetBatch-4', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s'], args: ['b2', 60, 0, job(5)] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s']],
   ['acquireRunLock-2', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'start'] }, ['lock']],
+  ['rewriteCronMessage-1', { keys: ['cron:h'], args: ['m', 'm2'] }, ['cron:h']],
   ['renewRunLock-2', { keys: ['lock', 'stopped'], args: ['run', 'renew', 1000, '{"runId":"run"}'] }, ['lock']],
 ];
 

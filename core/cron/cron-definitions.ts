@@ -1,0 +1,93 @@
+import type { Redis } from 'ioredis';
+import { inspectJob } from '../payload/inspect-job.js';
+import { classifyRedisError } from '../redis/redis-errors.js';
+import { escapeGlob } from '../reroute/discover-queues.js';
+import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
+
+/**
+ * A sidekiq-cron job definition: a hash that the cron poller reads every minute to push a job.
+ * Its `message` (a JSON object as a string: `class`, `queue`, `retry`, `args`…) carries the queue
+ * it pushes to, so after a routing change cron keeps pushing to the old queue until the
+ * definitions are saved again (GitLab and most apps do that when Sidekiq boots), and after a move
+ * to another Redis, definitions created at run time exist only on the old one.
+ *
+ * Layouts (sidekiq-cron `lib/sidekiq/cron/job.rb`):
+ * - 1.x: set `cron_jobs` of hash keys `cron_job:NAME`;
+ * - 2.x: one set `cron_jobs:NAMESPACE` per namespace (`default` unless configured) of hash keys
+ *   `cron_job:NAMESPACE:NAME`. Both may coexist after an upgrade.
+ * The set members are key names without the Redis prefix (redis-namespace adds it).
+ */
+export interface CronDefinition {
+  /** The hash's key, prefix included. */
+  readonly key: string;
+  readonly name: string;
+  /** The 2.x namespace, or null for a 1.x definition. */
+  readonly namespace: string | null;
+  /** `class` of the message, or null when the message cannot be read. */
+  readonly className: string | null;
+  /** Where it pushes: the message's `queue` (sidekiq-cron's own default is "default"). */
+  readonly queue: string | null;
+  /** `status` is "enabled" (sidekiq-cron pushes nothing for "disabled"). */
+  readonly enabled: boolean;
+  /** The message's exact bytes. */
+  readonly message: Buffer;
+  /** Why the message could not be read (then queue and className are null). */
+  readonly problem: string | null;
+}
+
+/** More definitions than any installation has (GitLab defines about a hundred): a bound, not a limit on purpose. */
+export const MAX_CRON_DEFINITIONS = 10_000;
+
+export async function readCronDefinitions(redis: Redis, keys: SidekiqKeys): Promise<CronDefinition[]> {
+  try {
+    const indexes = [`${keys.prefix}cron_jobs`, ...(await namespaceIndexes(redis, keys))];
+    const members = new Set<string>();
+    for (const index of indexes) {
+      if ((await redis.type(index)) !== 'set') continue;
+      for (const member of await redis.smembers(index)) {
+        if (members.size >= MAX_CRON_DEFINITIONS) break;
+        members.add(member);
+      }
+    }
+    const names = [...members].sort();
+    if (names.length === 0) return [];
+    const pipeline = redis.pipeline();
+    for (const member of names) pipeline.hmgetBuffer(`${keys.prefix}${member}`, 'name', 'message', 'status');
+    const replies = (await pipeline.exec()) ?? [];
+    const definitions: CronDefinition[] = [];
+    names.forEach((member, i) => {
+      const [error, fields] = replies[i] ?? [null, null];
+      // A member whose hash is gone or of another type is not a definition cron would run.
+      if (error || !Array.isArray(fields)) return;
+      const [name, message, status] = fields as (Buffer | null)[];
+      if (message === null || message === undefined) return;
+      definitions.push(describe(`${keys.prefix}${member}`, member, name ?? null, message, status ?? null));
+    });
+    return definitions;
+  } catch (error) {
+    throw classifyRedisError(error, `Reading sidekiq-cron definitions under ${keys.prefix || '(no prefix)'}`);
+  }
+}
+
+/** The 2.x per-namespace sets, `cron_jobs:*` (a bounded SCAN: a handful of keys). */
+async function namespaceIndexes(redis: Redis, keys: SidekiqKeys): Promise<string[]> {
+  const found = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, page] = await redis.scan(cursor, 'MATCH', `${escapeGlob(keys.prefix)}cron_jobs:*`, 'COUNT', 1000);
+    page.forEach((key) => found.add(key));
+    cursor = next;
+  } while (cursor !== '0' && found.size < 1000);
+  return [...found].sort();
+}
+
+function describe(key: string, member: string, name: Buffer | null, message: Buffer, status: Buffer | null): CronDefinition {
+  // "cron_job:NAME" (1.x) or "cron_job:NAMESPACE:NAME" (2.x); the hash's own `name` field wins.
+  const rest = member.startsWith('cron_job:') ? member.slice('cron_job:'.length) : member;
+  const v2 = rest.indexOf(':');
+  const namespace = v2 > 0 && name !== null && rest.slice(v2 + 1) === name.toString() ? rest.slice(0, v2) : null;
+  const job = inspectJob(message);
+  const common = { key, name: name?.toString() ?? rest, namespace, enabled: status === null || status.toString() === 'enabled', message };
+  if (job.kind === 'unparsable') return { ...common, className: null, queue: null, problem: job.reason };
+  return { ...common, className: job.className, queue: job.queue ?? 'default', problem: null };
+}

@@ -1,0 +1,60 @@
+import type { Redis } from 'ioredis';
+import { LuaScript } from '../redis/lua-script.js';
+import { classifyRedisError } from '../redis/redis-errors.js';
+import { examineScheduledJob } from '../reroute/examine-job.js';
+import type { RoutingPlan } from '../routing/routing-plan.js';
+import type { CronDefinition } from './cron-definitions.js';
+
+const rewriteCronMessage = new LuaScript('rewriteCronMessage-1');
+
+/** What routing says of one cron definition's queue. */
+export interface CronRoute {
+  readonly definition: CronDefinition;
+  /** Its queue under the routing: null when its class has no destination or it cannot be read. */
+  readonly to: string | null;
+  /** Its queue already is `to`. */
+  readonly routed: boolean;
+  /** The message with its queue value rewritten to `to`, when it must change. */
+  readonly rewritten: Buffer | null;
+}
+
+/**
+ * Where each definition's jobs belong under the routing, read as the cron poller would push them
+ * (the message's `class` decides, as for a scheduled job).
+ */
+export function routeCronDefinitions(definitions: readonly CronDefinition[], plan: RoutingPlan): CronRoute[] {
+  return definitions.map((definition) => {
+    const examined = examineScheduledJob(definition.message, plan, true);
+    if (examined.kind === 'move') return { definition, to: examined.to, routed: false, rewritten: examined.rewritten };
+    if (examined.kind === 'already-routed') return { definition, to: definition.queue, routed: true, rewritten: null };
+    return { definition, to: null, routed: false, rewritten: null };
+  });
+}
+
+export interface CronRewriteResult {
+  /** Definitions whose message now names their destination. */
+  readonly rewritten: { readonly name: string; readonly from: string | null; readonly to: string }[];
+  /** Definitions saved by someone else between our read and our write: left as they are now. */
+  readonly changedMeanwhile: string[];
+}
+
+/**
+ * Rewrites the queue value of each definition that routing sends elsewhere, bytes preserved but
+ * for that value, each with a compare-and-set (rewriteCronMessage-1.lua). Definitions whose class
+ * has no destination, or whose message cannot be read, stay as they are.
+ */
+export async function rewriteCronQueues(redis: Redis, routes: readonly CronRoute[]): Promise<CronRewriteResult> {
+  const rewritten: CronRewriteResult['rewritten'][number][] = [];
+  const changedMeanwhile: string[] = [];
+  for (const { definition, to, rewritten: message } of routes) {
+    if (to === null || message === null) continue;
+    try {
+      const done = await rewriteCronMessage.run(redis, { keys: [definition.key], args: [definition.message, message] });
+      if (done === 1) rewritten.push({ name: definition.name, from: definition.queue, to });
+      else changedMeanwhile.push(definition.name);
+    } catch (error) {
+      throw classifyRedisError(error, `Rewriting the queue of cron job ${definition.name} (${definition.key})`);
+    }
+  }
+  return { rewritten, changedMeanwhile };
+}

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { readCronDefinitions } from '../../../core/cron/cron-definitions.js';
+import { rewriteCronQueues, routeCronDefinitions } from '../../../core/cron/rewrite-cron-queues.js';
+import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
+import { classRoutingPlan } from '../../../core/routing/routing-plan.js';
+import { repoPath } from '../../support/paths.js';
+import { connectShared, uniquePrefix } from '../../support/redis.js';
+
+const redis = connectShared();
+interface Fixture {
+  readonly index: string;
+  readonly key: string;
+  readonly fields: Record<string, string>;
+}
+const fixtures = JSON.parse(readFileSync(repoPath('test/fixtures/sidekiq-cron/definitions.json'), 'utf8')) as Record<string, Fixture>;
+
+async function save(client: Redis, keys: SidekiqKeys, ...which: string[]): Promise<void> {
+  for (const name of which) {
+    const f = fixtures[name]!;
+    await client.sadd(`${keys.prefix}${f.index}`, f.key);
+    await client.hset(`${keys.prefix}${f.key}`, f.fields);
+  }
+}
+
+const plan = classRoutingPlan(new Map([['StuckCiJobsWorker', 'cronjob'], ['PipelineScheduleWorker', 'cronjob:pipeline_schedule']]));
+
+describe('sidekiq-cron definitions', () => {
+  it('are read in both layouts (1.x and 2.x), under the prefix, with the queue each pushes to', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await save(redis, keys, '1.x', '2.x', 'disabled');
+
+    const found = await readCronDefinitions(redis, keys);
+
+    expect(found.map(({ key, name, namespace, className, queue, enabled, problem }) => ({ key, name, namespace, className, queue, enabled, problem }))).toEqual([
+      { key: `${keys.prefix}cron_job:default:pipeline_schedule_worker`, name: 'pipeline_schedule_worker', namespace: 'default', className: 'PipelineScheduleWorker', queue: 'cronjob:pipeline_schedule', enabled: true, problem: null },
+      { key: `${keys.prefix}cron_job:default:removed_worker`, name: 'removed_worker', namespace: 'default', className: 'RemovedWorker', queue: 'removed', enabled: false, problem: null },
+      { key: `${keys.prefix}cron_job:stuck_ci_jobs_worker`, name: 'stuck_ci_jobs_worker', namespace: null, className: 'StuckCiJobsWorker', queue: 'cronjob:stuck_ci_jobs', enabled: true, problem: null },
+    ]);
+  });
+
+  it('rewrites only the queue value of the definitions routing moves, bytes preserved, other fields untouched', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await save(redis, keys, '1.x', '2.x', 'disabled');
+    const before = await redis.hgetallBuffer(`${keys.prefix}${fixtures['1.x']!.key}`);
+
+    const routes = routeCronDefinitions(await readCronDefinitions(redis, keys), plan);
+    const result = await rewriteCronQueues(redis, routes);
+
+    expect(result).toEqual({ rewritten: [{ name: 'stuck_ci_jobs_worker', from: 'cronjob:stuck_ci_jobs', to: 'cronjob' }], changedMeanwhile: [] });
+    const after = await redis.hgetallBuffer(`${keys.prefix}${fixtures['1.x']!.key}`);
+    const expectedMessage = fixtures['1.x']!.fields['message']!.replace('"queue":"cronjob:stuck_ci_jobs"', '"queue":"cronjob"');
+    expect({ ...after, message: after['message']!.toString('hex') }).toEqual({ ...before, message: Buffer.from(expectedMessage).toString('hex') });
+    // Already routed, and a class with no destination: as they were.
+    expect(await redis.hget(`${keys.prefix}${fixtures['2.x']!.key}`, 'message')).toBe(fixtures['2.x']!.fields['message']);
+    expect(await redis.hget(`${keys.prefix}${fixtures['disabled']!.key}`, 'message')).toBe(fixtures['disabled']!.fields['message']);
+  });
+
+  it('never overwrites a definition saved between the read and the write', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await save(redis, keys, '1.x');
+    const routes = routeCronDefinitions(await readCronDefinitions(redis, keys), plan);
+    const savedMeanwhile = '{"retry":false,"queue":"elsewhere","class":"StuckCiJobsWorker","args":[]}';
+    await redis.hset(`${keys.prefix}${fixtures['1.x']!.key}`, 'message', savedMeanwhile);
+
+    const result = await rewriteCronQueues(redis, routes);
+
+    expect(result).toEqual({ rewritten: [], changedMeanwhile: ['stuck_ci_jobs_worker'] });
+    expect(await redis.hget(`${keys.prefix}${fixtures['1.x']!.key}`, 'message')).toBe(savedMeanwhile);
+  });
+});
