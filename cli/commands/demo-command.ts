@@ -1,15 +1,16 @@
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { buildGitLabRouting } from '../../core/routing/gitlab-routing.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
 import { seedDemoData } from '../demo/seed-demo-data.js';
+import { packageFile } from '../support/package-file.js';
 import { assertRedisServerInstalled, startRedisServer } from '../support/redis-server-process.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 
-const CATALOG = fileURLToPath(new URL('../../test/fixtures/gitlab/all_queues.yml', import.meta.url));
-const RULES = fileURLToPath(new URL('../../examples/gitlab-routing-rules.yml', import.meta.url));
+// Shipped with the package (package.json "files").
+const CATALOG = 'test/fixtures/gitlab/all_queues.yml';
+const RULES = 'examples/gitlab-routing-rules.yml';
 
 export function registerDemoCommand(program: Command, ctx: CliContext): void {
   program
@@ -25,7 +26,7 @@ export function registerDemoCommand(program: Command, ctx: CliContext): void {
       const redis = new Redis(server.url, { protocol: 2 });
       const connections = new UrlConnections({ source: { url: server.url } });
       try {
-        const routing = buildGitLabRouting({ catalogPaths: [CATALOG], rules: { path: RULES } });
+        const routing = buildGitLabRouting({ catalogPaths: [packageFile(CATALOG)], rules: { path: packageFile(RULES) } });
         const seed = await seedDemoData(redis, routing);
         const before = await countJobs(redis);
         io.out(`Throwaway Redis ${server.url} (pid ${server.pid}), seeded with ${before} jobs on ${seed.oldQueues.length + 2} queues and in schedule/retry/dead,\n`);

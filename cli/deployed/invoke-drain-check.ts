@@ -1,4 +1,3 @@
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { DrainReport } from '../../core/drain/drain-report.js';
 import { InputError } from '../../core/errors/input-error.js';
 import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
@@ -25,8 +24,10 @@ export interface DeployedDrainCheck {
  * compares with, and remembers, the last check of the same scope (functions/drain-check.ts).
  */
 export async function invokeDrainCheck(request: DeployedDrainCheck): Promise<DrainReport> {
-  quietSdkNodeVersionWarning();
   const functionName = request.functionName ?? (await stackOutput(request.stack, DRAIN_CHECK_OUTPUT, request.region, 'deploy this version of the stack, or give --function NAME.'));
+  quietSdkNodeVersionWarning();
+  // Loaded here: the commands that never call AWS start without the SDK.
+  const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
   const lambda = new LambdaClient(request.region ? { region: request.region } : {});
   const payload = { ...(request.connection ? { connection: request.connection } : {}), ...(request.retiredQueues?.length ? { retiredQueues: [...request.retiredQueues] } : {}) };
   try {

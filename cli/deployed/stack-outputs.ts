@@ -1,4 +1,3 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { InputError } from '../../core/errors/input-error.js';
 import { awsError } from './aws-errors.js';
 import { quietSdkNodeVersionWarning } from './sdk-environment.js';
@@ -13,6 +12,8 @@ export const DEFAULT_STACK_NAME = 'SidekiqMigrate';
 export async function stackOutput(stack: string | undefined, key: string, region: string | undefined, orElse: string): Promise<string> {
   const name = stack ?? DEFAULT_STACK_NAME;
   quietSdkNodeVersionWarning();
+  // Loaded here: the commands that never call AWS start without the SDK.
+  const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
   const cloudFormation = new CloudFormationClient(region ? { region } : {});
   try {
     let out;

@@ -1,14 +1,4 @@
-import {
-  DescribeExecutionCommand,
-  GetExecutionHistoryCommand,
-  ListExecutionsCommand,
-  SFNClient,
-  StartExecutionCommand,
-  StopExecutionCommand,
-  type DescribeExecutionCommandOutput,
-  type ExecutionListItem,
-  type HistoryEvent,
-} from '@aws-sdk/client-sfn';
+import type { DescribeExecutionCommandOutput, ExecutionListItem, HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import { awsError } from './aws-errors.js';
 import { quietSdkNodeVersionWarning } from './sdk-environment.js';
 import { withThrottleRetry } from './throttle-retry.js';
@@ -25,29 +15,36 @@ export interface StepFunctionsOptions {
  * our errors (awsError) that says what it was doing. Nothing here knows the migration.
  */
 export class StepFunctions {
-  readonly client: SFNClient;
+  private sdk?: Promise<{ client: SFNClient; commands: typeof import('@aws-sdk/client-sfn') }>;
 
-  constructor(private readonly options: StepFunctionsOptions) {
+  constructor(private readonly options: StepFunctionsOptions) {}
+
+  /** The SDK, loaded on the first call: the commands that never call AWS start without it. */
+  private loadSdk() {
     quietSdkNodeVersionWarning();
-    // The SDK's adaptive retry mode slows down on throttling by itself; withThrottleRetry covers
-    // bursts longer than its few attempts.
-    this.client = new SFNClient({ ...(options.region ? { region: options.region } : {}), retryMode: 'adaptive', maxAttempts: 5 });
+    return (this.sdk ??= import('@aws-sdk/client-sfn').then((commands) => {
+      // The SDK's adaptive retry mode slows down on throttling by itself; withThrottleRetry covers
+      // bursts longer than its few attempts.
+      const client = new commands.SFNClient({ ...(this.options.region ? { region: this.options.region } : {}), retryMode: 'adaptive', maxAttempts: 5 });
+      return { client, commands };
+    }));
   }
 
   get region(): Promise<string> {
-    return this.client.config.region();
+    return this.loadSdk().then(({ client }) => client.config.region());
   }
 
-  private async call<T>(doing: string, send: () => Promise<T>): Promise<T> {
+  private async call<T>(doing: string, send: (sdk: Awaited<ReturnType<StepFunctions['loadSdk']>>) => Promise<T>): Promise<T> {
+    const sdk = await this.loadSdk();
     try {
-      return await withThrottleRetry(send, { sleep: this.options.sleep, onThrottled: (ms) => this.options.onThrottled?.(ms) });
+      return await withThrottleRetry(() => send(sdk), { sleep: this.options.sleep, onThrottled: (ms) => this.options.onThrottled?.(ms) });
     } catch (error) {
       throw awsError(error, doing);
     }
   }
 
   describe(executionArn: string): Promise<DescribeExecutionCommandOutput> {
-    return this.call(`Describing execution ${executionArn}`, () => this.client.send(new DescribeExecutionCommand({ executionArn })));
+    return this.call(`Describing execution ${executionArn}`, ({ client, commands }) => client.send(new commands.DescribeExecutionCommand({ executionArn })));
   }
 
   /**
@@ -61,8 +58,8 @@ export class StepFunctions {
     do {
       // A small first page: between two polls an execution rarely adds more than a few events.
       const maxResults = nextToken ? 500 : 25;
-      const page = await this.call(`Reading the history of ${executionArn}`, () =>
-        this.client.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults, includeExecutionData: true, ...(nextToken ? { nextToken } : {}) })),
+      const page = await this.call(`Reading the history of ${executionArn}`, ({ client, commands }) =>
+        client.send(new commands.GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults, includeExecutionData: true, ...(nextToken ? { nextToken } : {}) })),
       );
       for (const event of page.events ?? []) {
         if ((event.id ?? 0) <= afterId) return fresh.reverse();
@@ -78,8 +75,8 @@ export class StepFunctions {
     const all: ExecutionListItem[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await this.call(`Listing the executions of ${'mapRunArn' in filter ? filter.mapRunArn : filter.stateMachineArn}`, () =>
-        this.client.send(new ListExecutionsCommand({ ...filter, maxResults: Math.min(1000, limit === Infinity ? 1000 : limit), ...(nextToken ? { nextToken } : {}) })),
+      const page = await this.call(`Listing the executions of ${'mapRunArn' in filter ? filter.mapRunArn : filter.stateMachineArn}`, ({ client, commands }) =>
+        client.send(new commands.ListExecutionsCommand({ ...filter, maxResults: Math.min(1000, limit === Infinity ? 1000 : limit), ...(nextToken ? { nextToken } : {}) })),
       );
       all.push(...(page.executions ?? []));
       nextToken = page.nextToken;
@@ -88,11 +85,11 @@ export class StepFunctions {
   }
 
   async start(stateMachineArn: string, name: string, input: unknown): Promise<{ executionArn: string; startDate?: Date }> {
-    const out = await this.call(`Starting execution ${name} of ${stateMachineArn}`, () => this.client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) })));
+    const out = await this.call(`Starting execution ${name} of ${stateMachineArn}`, ({ client, commands }) => client.send(new commands.StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) })));
     return { executionArn: out.executionArn!, ...(out.startDate ? { startDate: out.startDate } : {}) };
   }
 
   async stop(executionArn: string, cause: string): Promise<void> {
-    await this.call(`Stopping execution ${executionArn}`, () => this.client.send(new StopExecutionCommand({ executionArn, error: 'StoppedByOperator', cause })));
+    await this.call(`Stopping execution ${executionArn}`, ({ client, commands }) => client.send(new commands.StopExecutionCommand({ executionArn, error: 'StoppedByOperator', cause })));
   }
 }

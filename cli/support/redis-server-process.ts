@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageFile } from './package-file.js';
 
 /** A throwaway redis-server on a free loopback port, owned by the test run. */
 export interface RedisServerHandle {
@@ -41,8 +41,9 @@ export async function startRedisServer(extraArgs: readonly string[] = [], option
   throw new Error('Could not start redis-server on a free port after 5 attempts', { cause: lastError });
 }
 
-// A test CA and a certificate for localhost/127.0.0.1 (test/fixtures/tls/README.md).
-const TLS_DIR = fileURLToPath(new URL('../../test/fixtures/tls/', import.meta.url));
+// A test CA and a certificate for localhost/127.0.0.1 (test/fixtures/tls/README.md); in a
+// checkout only: the package does not ship them, and the CLI never starts a TLS server.
+const TLS_DIR = packageFile('test/fixtures/tls/');
 export const TEST_CA_FILE = join(TLS_DIR, 'ca.crt');
 
 async function launch(port: number, extraArgs: readonly string[], tls: boolean): Promise<RedisServerHandle> {

@@ -2,13 +2,13 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { MigrationWorkflow } from '../constructs/migration-workflow.js';
 import { LambdaTasks, type WorkflowFunctionName } from '../constructs/state-names.js';
-
-export const LOCAL_STATE_MACHINE_NAME = 'sidekiq-migrate-local';
+import { LOCAL_STATE_MACHINE_NAME } from './local-state-machine-name.js';
 
 /**
- * The workflow construct in a stack of its own, with stand-in functions: what the local runner
- * synthesizes to get the exact state machine definition a deployment would run. Its functions are
- * never invoked; the runner maps each Task state to the real handler in process.
+ * The workflow construct in a stack of its own, with stand-in functions: what
+ * `npm run build:definition` synthesizes to get the exact state machine definition a deployment
+ * would run, for the local runner. Its functions are never invoked; the runner maps each Task
+ * state to the real handler in process.
  */
 export function synthesizeLocalWorkflow(): { stack: Stack; workflow: MigrationWorkflow; functions: Record<WorkflowFunctionName, lambda.Function> } {
   const app = new App();

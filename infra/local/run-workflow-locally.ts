@@ -1,9 +1,7 @@
-import './promise-with-resolvers.js';
 import { randomUUID } from 'node:crypto';
-import { StateMachine } from 'aws-local-stepfunctions';
 import { LambdaTasks, StateNames, type WorkflowFunctionName } from '../constructs/state-names.js';
-import { extractDefinition } from './extract-definition.js';
-import { LOCAL_STATE_MACHINE_NAME, synthesizeLocalWorkflow } from './local-workflow-stack.js';
+import { LOCAL_STATE_MACHINE_NAME } from './local-state-machine-name.js';
+import { workflowDefinition } from './workflow-definition.js';
 
 /** What a Task runs in process: the Lambda handlers' logic, given the task's input. */
 export type LocalHandlers = Readonly<Record<WorkflowFunctionName, (input: unknown) => Promise<unknown>>>;
@@ -30,15 +28,17 @@ export interface LocalRunOptions {
 const ARN_PREFIX = `arn:aws:states:us-east-1:123456789012`;
 
 /**
- * Runs the migration state machine exactly as synthesized by CDK, with aws-local-stepfunctions:
+ * Runs the migration state machine exactly as synthesized by CDK (the generated definition,
+ * infra/local/migration-workflow.asl.json, kept equal to it by a test), with aws-local-stepfunctions:
  * each Lambda Task calls the corresponding handler in this process, and "Continue in a new
  * execution" starts another local execution of the same definition. Resolves when the execution
  * and every execution it continued in have ended, first execution first.
  */
 export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers, options: LocalRunOptions = {}): Promise<LocalExecution[]> {
-  const { workflow } = synthesizeLocalWorkflow();
-  const definition = extractDefinition(workflow.stateMachine);
-  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+  // Loaded on first use: only run, move, demo and rollback need the emulator.
+  await import('./promise-with-resolvers.js');
+  const { StateMachine } = await import('aws-local-stepfunctions');
+  const machine = new StateMachine(workflowDefinition() as never, { validationOptions: { checkArn: false } });
 
   type TaskHandler = (input: unknown) => Promise<unknown>;
   const taskHandlers: Record<string, TaskHandler> = {};
