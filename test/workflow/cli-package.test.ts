@@ -1,0 +1,83 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { repoPath } from '../support/paths.js';
+import { allJobs } from '../support/redis-snapshot.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+// The package as `npm pack` makes it (dist/ as the test run's global setup built it), installed
+// with `npm install -g` into a prefix of its own: no node_modules beside it, no tsx, no CDK. What
+// an operator runs after `npm install -g sidekiq-migrate-0.1.0.tgz`.
+const redis = privateSourceAndTarget();
+const work = mkdtempSync(join(tmpdir(), 'sidekiq-migrate-package-'));
+const prefix = join(work, 'prefix');
+let packed: { path: string; size: number }[] = [];
+
+const npm = (...args: string[]) => execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd: work, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
+const installed = (...args: string[]) =>
+  // cwd and PATH away from the repository, so nothing can resolve from its node_modules.
+  spawnSync(join(prefix, 'bin', 'sidekiq-migrate'), args, { cwd: work, encoding: 'utf8', env: { PATH: `${join(prefix, 'bin')}:${process.env['PATH']}`, HOME: work } });
+
+beforeAll(() => {
+  // --ignore-scripts: pack the dist/ this run built instead of building it again.
+  const [report] = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work, '--loglevel=error'], { cwd: repoPath(''), encoding: 'utf8' })) as [{ filename: string; files: { path: string; size: number }[] }];
+  packed = report.files;
+  // Offline: the package has no dependencies to fetch.
+  npm('install', '--global', '--offline', '--prefix', prefix, join(work, report.filename));
+}, 120_000);
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('the installed package', () => {
+  it('holds the compiled CLI and what it reads at run time, not the sources or the CDK app', () => {
+    const paths = packed.map((f) => f.path);
+
+    expect(paths).toEqual(expect.arrayContaining(['bin/sidekiq-migrate.js', 'dist/sidekiq-migrate.js', 'dist/lua/lib/guards.lua', 'dist/lua/rerouteQueueJobs-n.lua', 'examples/gitlab-routing-rules.yml', 'test/fixtures/gitlab/all_queues.yml', 'README.md']));
+    expect(paths.filter((p) => /^(cli|core|infra|functions|scripts|bench)\//.test(p) || p.endsWith('.ts'))).toEqual([]);
+    const root = join(prefix, 'lib', 'node_modules', 'sidekiq-migrate');
+    expect(existsSync(join(root, 'node_modules'))).toBe(false);
+    expect(readdirSync(join(prefix, 'lib', 'node_modules'))).toEqual(['sidekiq-migrate']);
+  });
+
+  it('shows its help', () => {
+    const result = installed('--help');
+
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('Usage: sidekiq-migrate');
+    expect(result.stdout).toContain('run [options]');
+  });
+
+  it('re-routes with its Lua steps and the local state machine, every job exactly once', async () => {
+    const queued = sidekiqPayload({ className: 'A', queue: 'old', args: '[1]' });
+    const scheduled = sidekiqPayload({ className: 'A', queue: 'old', args: '[2]' });
+    await redis.source().lpush('queue:old', queued);
+    await redis.source().zadd('schedule', '2000000000', scheduled);
+
+    const result = installed('run', '--redis', redis.urls().source, '--rename', 'old=new', '--json');
+
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ mode: 'reroute', complete: true, totals: { moved: 2 } });
+    const jobs = (await allJobs(redis.source(), '')).filter((j) => j.key !== 'queues');
+    expect(jobs).toEqual([
+      { key: 'queue:new', payload: queued.replace('"queue":"old"', '"queue":"new"') },
+      { key: 'schedule', payload: scheduled.replace('"queue":"old"', '"queue":"new"'), score: '2000000000' },
+    ]);
+  });
+
+  it('transfers to another Redis', async () => {
+    const queued = sidekiqPayload({ className: 'A', queue: 'default', args: '[1]' });
+    await redis.source().lpush('queue:default', queued);
+
+    const result = installed('move', '--from', redis.urls().source, '--to', redis.urls().target, '--json');
+
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ mode: 'transfer', complete: true, totals: { written: 1 } });
+    expect((await allJobs(redis.source(), '')).filter((j) => j.key.startsWith('queue:'))).toEqual([]);
+    expect((await allJobs(redis.target(), '')).filter((j) => j.key !== 'queues')).toEqual([{ key: 'queue:default', payload: queued }]);
+  });
+});
