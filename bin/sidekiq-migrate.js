@@ -4,6 +4,7 @@
 // in a fraction of a second and needs nothing from node_modules. In a checkout without dist/, or
 // with SIDEKIQ_MIGRATE_FROM_SOURCE=1, it runs the TypeScript sources through tsx instead.
 import { existsSync } from 'node:fs';
+import { URL } from 'node:url';
 
 const compiled = new URL('../dist/sidekiq-migrate.js', import.meta.url);
 const fromSource = process.env.SIDEKIQ_MIGRATE_FROM_SOURCE === '1' || !existsSync(compiled);
