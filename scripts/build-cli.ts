@@ -10,7 +10,7 @@
  */
 import { cpSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const root = (relative: string) => fileURLToPath(new URL(`../${relative}`, import.meta.url));
 
@@ -34,10 +34,37 @@ export async function buildCli(): Promise<string[]> {
     legalComments: 'linked',
     metafile: true,
     logLevel: 'warning',
+    plugins: [emulatorStubs],
   });
   cpSync(root('core/redis/lua'), `${outdir}/lua`, { recursive: true });
   return Object.keys(result.metafile.outputs);
 }
+
+/**
+ * aws-local-stepfunctions imports what the local runner never uses: the AWS Lambda client and
+ * Cognito credentials (it calls them for a Task without a local handler; every Task of ours has
+ * one) and asl-validator (it compiles the whole ASL JSON schema; the runner passes `noValidate`,
+ * as test/workflow/state-machine-definition.test.ts validates the definition). In the bundle they
+ * are stand-ins that throw if called: `run` loads ~100 ms and tens of MB less.
+ */
+const EMULATOR_STUBS: Readonly<Record<string, string>> = {
+  '@aws-sdk/client-lambda': `export class LambdaClient { constructor() { ${fail('invoked a Lambda function: a Task state has no local handler')} } }\nexport class InvokeCommand {}`,
+  '@aws-sdk/credential-providers': `export function fromCognitoIdentityPool() { ${fail('asked for AWS credentials')} }`,
+  'asl-validator': `export default function aslValidator() { ${fail('validated the definition at run time (it is validated at build time: pass noValidate)')} }`,
+};
+
+function fail(what: string): string {
+  return `throw new Error(${JSON.stringify(`sidekiq-migrate: the local Step Functions emulator ${what}; not supported by the compiled CLI`)});`;
+}
+
+const emulatorStubs: Plugin = {
+  name: 'emulator-stubs',
+  setup(plugins) {
+    const filter = new RegExp(`^(${Object.keys(EMULATOR_STUBS).map((n) => n.replace(/[/.-]/g, '\\$&')).join('|')})$`);
+    plugins.onResolve({ filter }, (args) => (/[/\\]aws-local-stepfunctions[/\\]/.test(args.importer) ? { path: args.path, namespace: 'emulator-stub' } : undefined));
+    plugins.onLoad({ filter: /.*/, namespace: 'emulator-stub' }, (args) => ({ contents: EMULATOR_STUBS[args.path]!, loader: 'js' }));
+  },
+};
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const files = await buildCli();

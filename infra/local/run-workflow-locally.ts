@@ -38,7 +38,9 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
   // Loaded on first use: only run, move, demo and rollback need the emulator.
   await import('./promise-with-resolvers.js');
   const { StateMachine } = await import('aws-local-stepfunctions');
-  const machine = new StateMachine(workflowDefinition() as never, { validationOptions: { checkArn: false } });
+  // No validation at run time: it compiles the whole ASL JSON schema (~1 s) for a definition that
+  // never changes between builds; test/workflow/state-machine-definition.test.ts validates it.
+  const machine = new StateMachine(workflowDefinition() as never, { validationOptions: { noValidate: true } });
 
   type TaskHandler = (input: unknown) => Promise<unknown>;
   const taskHandlers: Record<string, TaskHandler> = {};
