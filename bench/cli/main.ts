@@ -64,17 +64,22 @@ export async function runCliBench({ quick, started, log }: CliBenchOptions): Pro
     };
 
     log('cli: start-up');
-    await startRow('--help', async () => ['--help'], false);
-    await startRow('run, empty Redis (to exit)', async () => {
+    const empty = async () => {
       await admin.flushall();
-      return ['run', '--redis', server.url, ...routing];
-    }, false);
-    await startRow('run, one job (to its first page)', async () => {
+    };
+    const oneJob = async () => {
       await admin.flushall();
       await admin.lpush('queue:old_queue', JSON.stringify({ class: 'Chaos::SleepWorker', queue: 'old_queue', args: [], jid: 'a'.repeat(24) }));
       await admin.sadd('queues', 'old_queue');
-      return ['run', '--redis', server.url, ...routing];
-    }, true);
+    };
+    const run = (routingArgs: readonly string[], before: () => Promise<void>) => async () => {
+      await before();
+      return ['run', '--redis', server.url, ...routingArgs];
+    };
+    await startRow('--help', async () => ['--help'], false);
+    await startRow('run --rename, empty Redis (to exit)', run(['--rename', 'old_queue=default'], empty), false);
+    await startRow('run --catalog --rules, empty Redis (to exit)', run(routing, empty), false);
+    await startRow('run --catalog --rules, one job (to its first page)', run(routing, oneJob), true);
 
     const scales: Scale[] = quick ? [{ schedule: 4_000, retry: 3_000, queued: 3_000 }] : [{ schedule: 40_000, retry: 30_000, queued: 30_000 }, { schedule: 400_000, retry: 300_000, queued: 300_000 }];
     const bench = benchRouting();
