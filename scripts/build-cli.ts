@@ -6,9 +6,11 @@
  * commands, the local Step Functions emulator for run/move) sits in chunks loaded on first use.
  * Every dependency is bundled: the installed package needs nothing from node_modules. The Lua
  * steps go to dist/lua/, where core/redis/lua-script.ts finds them beside the bundle (as in the
- * Lambda bundles, infra/constructs/migration-functions.ts).
+ * Lambda bundles, infra/constructs/migration-functions.ts); the bundled packages' licenses to
+ * dist/THIRD-PARTY-LICENSES.txt.
  */
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 
@@ -19,6 +21,7 @@ export async function buildCli(): Promise<string[]> {
   const outdir = root('dist');
   rmSync(outdir, { recursive: true, force: true });
   const result = await build({
+    absWorkingDir: root(''),
     entryPoints: { 'sidekiq-migrate': root('cli/main.ts') },
     outdir,
     bundle: true,
@@ -37,7 +40,28 @@ export async function buildCli(): Promise<string[]> {
     plugins: [emulatorStubs],
   });
   cpSync(root('core/redis/lua'), `${outdir}/lua`, { recursive: true });
+  writeFileSync(`${outdir}/THIRD-PARTY-LICENSES.txt`, thirdPartyLicenses(Object.keys(result.metafile.inputs)));
   return Object.keys(result.metafile.outputs);
+}
+
+/** The license of every package bundled (their licenses ask for their notice to travel with the code). */
+function thirdPartyLicenses(inputs: readonly string[]): string {
+  const packages = new Set<string>();
+  for (const input of inputs) {
+    const at = input.lastIndexOf('node_modules/');
+    if (at < 0) continue;
+    const [first, second] = input.slice(at + 'node_modules/'.length).split('/');
+    packages.add(input.slice(0, at) + `node_modules/${first!.startsWith('@') ? `${first}/${second}` : first}`);
+  }
+  const sections = [...packages].sort().map((dir) => {
+    // Metafile paths are relative to absWorkingDir (node_modules may be a symlink elsewhere).
+    const path = resolve(root(''), dir);
+    const manifest = JSON.parse(readFileSync(join(path, 'package.json'), 'utf8')) as { name: string; version: string; license?: string };
+    const file = readdirSync(path).find((f) => /^(licen[cs]e|copying)/i.test(f));
+    const text = file && existsSync(join(path, file)) ? readFileSync(join(path, file), 'utf8').trim() : `(no license file; package.json says ${manifest.license ?? 'nothing'})`;
+    return `${manifest.name}@${manifest.version} (${manifest.license ?? '?'})\n\n${text}\n`;
+  });
+  return `Packages bundled into dist/ by scripts/build-cli.ts, with their licenses.\n\n${sections.join(`\n${'-'.repeat(72)}\n\n`)}`;
 }
 
 /**

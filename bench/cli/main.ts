@@ -4,7 +4,7 @@
  * (bin/sidekiq-migrate.js → dist/), each figure from a process of its own. See bench/README.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { buildCli } from '../../scripts/build-cli.js';
@@ -35,6 +35,7 @@ interface Row {
 
 /** Runs the CLI benchmark; false when a run failed or left a wrong count. */
 export async function runCliBench({ quick, started, log }: CliBenchOptions): Promise<boolean> {
+  const loadBefore = loadavg()[0]!;
   log('cli: building the CLI (dist/)');
   await buildCli();
   const server = await startRedisServer();
@@ -109,7 +110,8 @@ export async function runCliBench({ quick, started, log }: CliBenchOptions): Pro
 
   const header = [
     `sidekiq-migrate CLI start-up and footprint (${quick ? 'quick' : 'full'}) — ${started.toISOString()}`,
-    `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GB; Node ${process.version}; the compiled CLI (node bin/sidekiq-migrate.js → dist/), one process per figure; routing: examples/gitlab-routing-rules.yml over the CE catalog`,
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GB; Node ${process.version}; 1-minute load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (other processes slow start-up figures down)`,
+    'the compiled CLI (node bin/sidekiq-migrate.js → dist/), one process per figure; routing: --rename, or examples/gitlab-routing-rules.yml over the CE catalog; targets: each start < 1 s, whole-run peak RSS < 250 MB',
   ];
   const width = Math.max(...rows.map((r) => r.what.length));
   const table = rows.map((r) => `  ${r.what.padEnd(width)}  ${r.figure}  ${r.check}`);
