@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { CE_CATALOG, repoPath } from '../../support/paths.js';
 
-// The real `sidekiq-migrate` executable (package.json "bin"), as `npx sidekiq-migrate` runs it.
+// The real `sidekiq-migrate` executable (package.json "bin"), as `npx sidekiq-migrate` runs it:
+// the compiled CLI in dist/ (built by the test run's global setup).
 const bin = repoPath('bin/sidekiq-migrate.js');
 const exec = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: '/' });
 
@@ -30,5 +31,17 @@ describe('the sidekiq-migrate executable', () => {
 
     expect(result.status).toBe(2);
     expect(result.stdout).toContain('Commands:');
+  });
+
+  it('runs the TypeScript sources instead with SIDEKIQ_MIGRATE_FROM_SOURCE=1', () => {
+    const result = spawnSync(process.execPath, [bin, 'match', '--catalog', CE_CATALOG, '--query', 'urgency=throttled', '--json'], {
+      encoding: 'utf8',
+      cwd: '/',
+      env: { ...process.env, SIDEKIQ_MIGRATE_FROM_SOURCE: '1' },
+    });
+
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toHaveLength(12);
   });
 });
