@@ -18,6 +18,11 @@ export interface CliMeasurement {
   readonly firstPageMs: number | null;
   /** Peak RSS over the process's whole life (ru_maxrss). */
   readonly peakRssBytes: number;
+  /**
+   * CPU time (user + system, all its threads) over its whole life: on a loaded machine a closer
+   * estimate of an idle machine's start-up than the wall time, which includes waiting for a core.
+   */
+  readonly cpuMs: number;
 }
 
 /** Runs `node bin/sidekiq-migrate.js ARGS` (the compiled CLI when dist/ is built). */
@@ -44,7 +49,8 @@ export async function measureCli(args: readonly string[]): Promise<CliMeasuremen
       child.once('close', resolve);
     });
     const wallMs = elapsedMs();
-    return { code, stdout, stderr, wallMs, firstPageMs, peakRssBytes: Number(readFileSync(rssFile, 'utf8')) * 1024 };
+    const usage = JSON.parse(readFileSync(rssFile, 'utf8')) as { maxRSS: number; cpuMicros: number };
+    return { code, stdout, stderr, wallMs, firstPageMs, peakRssBytes: usage.maxRSS * 1024, cpuMs: usage.cpuMicros / 1000 };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
