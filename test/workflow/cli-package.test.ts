@@ -80,4 +80,13 @@ describe('the installed package', () => {
     expect((await allJobs(redis.source(), '')).filter((j) => j.key.startsWith('queue:'))).toEqual([]);
     expect((await allJobs(redis.target(), '')).filter((j) => j.key !== 'queues')).toEqual([{ key: 'queue:default', payload: queued }]);
   });
+
+  it('runs the demo with the catalog and rules it ships (the README quick start)', () => {
+    const result = installed('demo');
+
+    expect(result.stderr).not.toMatch(/error/i);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('Complete: everything that could be moved was moved.');
+    expect(result.stdout).toContain('724 jobs after, 724 before: none lost, none duplicated.');
+  });
 });
