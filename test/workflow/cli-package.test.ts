@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +39,20 @@ describe('the installed package', () => {
     const root = join(prefix, 'lib', 'node_modules', 'sidekiq-migrate');
     expect(existsSync(join(root, 'node_modules'))).toBe(false);
     expect(readdirSync(join(prefix, 'lib', 'node_modules'))).toEqual(['sidekiq-migrate']);
+  });
+
+  it('starts without the AWS SDK or the Step Functions emulator, and holds no CDK or TypeScript runner at all', () => {
+    // esbuild marks each bundled module with a `// …/node_modules/PACKAGE/…` comment.
+    const bundled = (file: string) => new Set([...readFileSync(file, 'utf8').matchAll(/node_modules\/((?:@[\w.-]+\/)?[\w.-]+)\//g)].map((m) => m[1]!));
+    const dist = repoPath('dist');
+    const entry = bundled(join(dist, 'sidekiq-migrate.js'));
+    const chunks = readdirSync(join(dist, 'chunks')).filter((f) => f.endsWith('.js')).flatMap((f) => [...bundled(join(dist, 'chunks', f))]);
+
+    expect(entry).toContain('ioredis');
+    expect([...entry].filter((p) => p.startsWith('@aws-sdk/') || p.startsWith('@smithy/') || p === 'aws-local-stepfunctions')).toEqual([]);
+    expect(chunks).toContain('aws-local-stepfunctions');
+    expect(chunks).toContain('@aws-sdk/client-sfn');
+    expect([...entry, ...chunks].filter((p) => /^(aws-cdk-lib|constructs|cdk-nag|tsx|esbuild|typescript|asl-validator)$/.test(p))).toEqual([]);
   });
 
   it('shows its help', () => {
