@@ -4,6 +4,8 @@ import { evictionWarning } from '../../core/redis/eviction-policy.js';
 const age = (seconds: number | null) =>
   seconds === null ? '-' : seconds < 120 ? `${Math.round(seconds)} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`;
 
+const CRON_LINES = 20;
+
 /** The human view of a drain check: the verdict first, then what it rests on. */
 export function renderDrainReport(report: DrainReport): string {
   const v = report.verdict;
@@ -30,6 +32,16 @@ export function renderDrainReport(report: DrainReport): string {
     const est = s.orphanedEstimated ? ' (estimated: more entries than a check counts)' : '';
     const retired = report.retiredQueues ? `, ${s.toRetiredQueues} for retired queues` : '';
     lines.push(`${name.padEnd(9)} ${String(s.total).padStart(8)} total, ${s.dueWithinHour} due within the hour, ${s.orphaned} for queues nobody fetches${retired}${est}`);
+  }
+  const cron = report.cron ?? [];
+  if (cron.length > 0) {
+    // A move carries them only when asked (--cron); left on a Redis that Sidekiq still runs against, they push there.
+    lines.push('', `sidekiq-cron definitions: ${cron.length} (each pushes to its queue on schedule while a Sidekiq process runs here):`);
+    for (const c of cron.slice(0, CRON_LINES)) {
+      const fetched = c.queue === null ? 'message unreadable' : c.listeners === 0 ? 'nobody listens' : `${c.listeners} listening`;
+      lines.push(`  ${c.name} → ${c.queue ?? '?'} (${fetched})${c.enabled ? '' : ' [disabled]'}`);
+    }
+    if (cron.length > CRON_LINES) lines.push(`  … and ${cron.length - CRON_LINES} more (--json lists every one)`);
   }
   if ((report.quarantine ?? []).length > 0) {
     lines.push('', 'In quarantine lists (nobody fetches them; put them back on a queue or delete them by hand):');

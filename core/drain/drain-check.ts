@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { readCronDefinitions } from '../cron/cron-definitions.js';
 import { inspectJob } from '../payload/inspect-job.js';
 import { readEvictionPolicy } from '../redis/eviction-policy.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
@@ -67,6 +68,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     // Jobs nobody will run and no transfer carries: they keep any scope from being drained.
     const quarantine = await findQuarantineLists(redis, keys);
     const quarantined = quarantine.reduce((n, l) => n + l.size, 0);
+    const cron = (await readCronDefinitions(redis, keys)).map(({ name, key, queue, enabled }) => ({ name, key, queue, enabled, listeners: queue === null ? 0 : listening(queue) }));
     const scoped = retired.size > 0;
     const depth = queues.filter((q) => !scoped || retired.has(q.queue)).reduce((n, q) => n + q.depth, 0);
     const remaining = scoped
@@ -87,6 +89,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       orphans: { queued, scheduled, total: queued + scheduled, queues: orphanQueues },
       inflight,
       quarantine,
+      cron,
       remaining,
       readyNow,
       maxmemoryPolicy: await readEvictionPolicy(redis),

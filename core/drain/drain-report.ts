@@ -2,6 +2,17 @@ import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import type { InflightLeftover } from '../transfer/resume-inflight.js';
 import type { QuarantineList } from './quarantine-lists.js';
 
+/** A sidekiq-cron definition (core/cron/cron-definitions.ts) and who would fetch what it pushes. */
+export interface CronState {
+  readonly name: string;
+  readonly key: string;
+  /** Where it pushes, or null when its message cannot be read. */
+  readonly queue: string | null;
+  readonly enabled: boolean;
+  /** Live processes fetching from `queue`. */
+  readonly listeners: number;
+}
+
 export interface QueueState {
   readonly queue: string;
   readonly depth: number;
@@ -60,6 +71,11 @@ export interface DrainReport {
   readonly remaining: number;
   /** The part of `remaining` that can run now (queued, and due entries), which must shrink. */
   readonly readyNow: number;
+  /**
+   * sidekiq-cron definitions on this Redis (absent in reports of older versions). Cron pushes a
+   * job to each enabled one's queue on schedule, as long as a Sidekiq process runs against it.
+   */
+  readonly cron?: readonly CronState[];
   /** The Redis's `maxmemory-policy` (null: not reported); anything but noeviction is warned about. */
   readonly maxmemoryPolicy?: string | null;
   /** The retired queues the check was scoped to, if any. */

@@ -1,4 +1,4 @@
-import type { DrainReport } from './drain-report.js';
+import type { CronState, DrainReport } from './drain-report.js';
 
 /**
  * The verdict of a drain check:
@@ -12,6 +12,27 @@ import type { DrainReport } from './drain-report.js';
  *   of them is due, and the estimate is at least that long.
  */
 export function judgeDrain(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
+  const reasons: string[] = [];
+  const cronToRetired = cronPushingToRetiredQueues(report);
+  if (cronToRetired.length > 0) {
+    reasons.push(
+      `${cronToRetired.length} sidekiq-cron definition(s) still push to retired queues (${cronToRetired.map((c) => `${c.name} → ${c.queue}`).join(', ')}): restart Sidekiq with the new rules (GitLab saves its cron definitions at boot) or run with --rewrite-cron`,
+    );
+    return { state: 'stuck', reasons: [...reasons, ...judgeJobs(report, previous).reasons] };
+  }
+  return judgeJobs(report, previous);
+}
+
+/**
+ * Enabled sidekiq-cron definitions whose queue is one of the retired queues: cron keeps pushing
+ * there until the definitions are saved again, so jobs will keep landing where nobody fetches.
+ */
+export function cronPushingToRetiredQueues(report: Omit<DrainReport, 'verdict'>): CronState[] {
+  const retired = new Set(report.retiredQueues ?? []);
+  return (report.cron ?? []).filter((c) => c.enabled && c.queue !== null && retired.has(c.queue));
+}
+
+function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
   const reasons: string[] = [];
   const estimated = (['schedule', 'retry'] as const).filter((set) => report.sets[set].orphanedEstimated);
   const counting = estimated.map((set) => `${set} holds ${report.sets[set].total} entries, more than a check counts: what they hold is estimated, so this is not a verdict of drained`);

@@ -62,6 +62,27 @@ describe('sidekiq-migrate drain-check', () => {
     expect(after.stdout).toMatch(/DRAINED — 0 job\(s\) left$/m);
   });
 
+  it('names sidekiq-cron definitions and stops a pipeline while one still pushes to a retired queue', async () => {
+    const redis = server.client();
+    const cron = JSON.parse(readFileSync(repoPath('test/fixtures/sidekiq-cron/definitions.json'), 'utf8'))['1.x'];
+    await redis.sadd(cron.index, cron.key);
+    await redis.hset(cron.key, cron.fields);
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['cronjob'], { beatAt: now() });
+
+    const plain = await cli();
+
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/DRAINED — 0 job\(s\) left$/m);
+    expect(plain.stdout).toContain('sidekiq-cron definitions: 1 ');
+    expect(plain.stdout).toContain('  stuck_ci_jobs_worker → cronjob:stuck_ci_jobs (nobody listens)');
+
+    const scoped = await cli('--retired-queues', 'cronjob:stuck_ci_jobs');
+
+    expect(scoped.code).toBe(3);
+    expect(scoped.stdout).toMatch(/STUCK — 0 job\(s\) left/);
+    expect(scoped.stdout).toContain('1 sidekiq-cron definition(s) still push to retired queues (stuck_ci_jobs_worker → cronjob:stuck_ci_jobs)');
+  });
+
   it('chains checks with --save and --previous: rate and estimate', async () => {
     const redis = server.client();
     await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['default'], { beatAt: now() });
