@@ -31,7 +31,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
     )
       .option('--source <name>', "the deployment's connection to migrate from (default: source)")
       .option('--target <name>', "the deployment's connection to transfer to (default: target)")
-      .option('--resume <run>', 'resume this stopped or failed run (same run id, a new execution named RUN.2, RUN.3…): give it the same routing and selection')
+      .option('--resume <run>', 'resume this stopped or failed run (same run id, a new execution named RUN-resume-2, RUN-resume-3…): give it the same routing and selection')
       .option('--rollback <run>', 'put the jobs of this earlier re-route run back on the queues it took them from (instead of routing flags)')
       .option('--unmapped <what>', 'jobs with no destination: leave (default) or quarantine')
       .option('--rate-limit <jobs/s>', 'transfer: move at most this many jobs per second per set or queue')
@@ -73,13 +73,14 @@ async function startOrExplain(sfn: StepFunctions, stateMachineArn: string, input
 
 /**
  * Starts the execution that resumes run `input.runId`: execution names are single-use, so it is
- * named RUN.2, RUN.3… (the first free one). Its plan step takes the run's lock again and lifts the
+ * named RUN-resume-2, RUN-resume-3… (the first free one; Step Functions' CloudWatch logging wants
+ * execution names of only 0-9A-Za-z-_, so no ".").  Its plan step takes the run's lock again and lifts the
  * stop marker; a transfer finishes what the run left in flight, and a re-route keeps recording its
  * moves under the same run id (one rollback covers the whole run).
  */
 async function startResumed(sfn: StepFunctions, stateMachineArn: string, input: { runId: string }) {
   for (let n = 2; n <= 50; n++) {
-    const name = `${input.runId}.${n}`;
+    const name = resumedExecutionName(input.runId, n);
     if (name.length > 80) throw new InputError(`Run id ${input.runId} is too long to resume on Step Functions (execution names have at most 80 characters).`);
     try {
       return await sfn.start(stateMachineArn, name, input);
@@ -88,6 +89,11 @@ async function startResumed(sfn: StepFunctions, stateMachineArn: string, input: 
     }
   }
   throw new InputError(`Run ${input.runId} was resumed 49 times already; start a new run instead.`);
+}
+
+/** The name of the `n`th execution of a resumed run: `RUN-resume-2`. */
+export function resumedExecutionName(runId: string, n: number): string {
+  return `${runId}-resume-${n}`;
 }
 
 /** The execution input (core/workflow/workflow-input.ts), validated again by the plan step. */

@@ -11,6 +11,12 @@ export const deployedOptionFields = {
 /** Seconds between polls of a watched execution (fractions allowed; 0 in tests). */
 const interval = z.coerce.number({ error: 'the interval must be a number of seconds' }).min(0, 'the interval cannot be negative').max(3600).default(5);
 
+/**
+ * A run id that names a Step Functions execution: only 0-9A-Za-z-_ (what Step Functions asks for
+ * CloudWatch logging), and short enough for `-resume-N` to be added within 80 characters.
+ */
+const executionRunId = z.string().regex(/^[A-Za-z0-9_-]{1,70}$/, 'use 1–70 letters, digits, "_" or "-" (it names the Step Functions execution)');
+
 const connectionName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'a connection name of the deployment, e.g. source or target');
 
 // Namespaces and TLS belong to the deployment's connections (SIDEKIQ_MIGRATE_<NAME>_PREFIX…), not to an execution.
@@ -20,6 +26,7 @@ const { namespace: _namespace, tlsCa: _tlsCa, ...executionFields } = migrationOp
 export const startOptionsSchema = z
   .strictObject({
     ...executionFields,
+    runId: executionRunId.optional(),
     ...deployedOptionFields,
     mode: z.enum(['reroute', 'transfer'], { error: 'must be reroute (like run) or transfer (like move)' }).default('reroute'),
     source: connectionName.default('source'),
@@ -28,7 +35,7 @@ export const startOptionsSchema = z
     append: z.boolean().default(false),
     rateLimit: positiveInt('the rate limit').optional(),
     /** Resume this stopped or failed run: same run id, in a new execution (names are single-use). */
-    resume: z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'the run id of the run to resume').optional(),
+    resume: executionRunId.optional(),
     /** Put back the jobs of this earlier re-route run (its recorded moves are the routing). */
     rollback: z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'the run id of the re-route to roll back').optional(),
     watch: z.boolean().default(false),

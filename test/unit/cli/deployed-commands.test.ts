@@ -92,19 +92,30 @@ describe('start', () => {
     expect(fake.started).toHaveLength(1);
   });
 
-  it('--resume starts the same run id again in a new execution, named RUN.2, RUN.3', async () => {
+  it('--resume starts the same run id again in a new execution, named RUN-resume-2, RUN-resume-3 (only 0-9A-Za-z-_)', async () => {
     await cli(['start', '--rename', 'a=b', '--run-id', 'reroute-9']);
 
     const second = await cli(['start', '--rename', 'a=b', '--resume', 'reroute-9', '--json']);
     const third = await cli(['start', '--rename', 'a=b', '--resume', 'reroute-9', '--json']);
 
     expect([second.code, third.code]).toEqual([0, 0]);
-    expect(fake.started.map((s) => s.name)).toEqual(['reroute-9', 'reroute-9.2', 'reroute-9.3']);
+    expect(fake.started.map((s) => s.name)).toEqual(['reroute-9', 'reroute-9-resume-2', 'reroute-9-resume-3']);
+    expect(fake.started.every((s) => /^[0-9A-Za-z_-]{1,80}$/.test(s.name))).toBe(true);
     expect(fake.started.every((s) => (s.input as { runId: string }).runId === 'reroute-9')).toBe(true);
-    expect(JSON.parse(third.stdout)).toMatchObject({ runId: 'reroute-9', executionArn: execution('reroute-9.3') });
+    expect(JSON.parse(third.stdout)).toMatchObject({ runId: 'reroute-9', executionArn: execution('reroute-9-resume-3') });
     const both = await cli(['start', '--rename', 'a=b', '--resume', 'reroute-9', '--run-id', 'x']);
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('--resume: --resume names the run: not with --run-id');
+  });
+
+  it('refuses a run id that cannot name a Step Functions execution (a "."), starting nothing', async () => {
+    const dotted = await cli(['start', '--rename', 'a=b', '--run-id', 'reroute.9']);
+    const resumed = await cli(['start', '--rename', 'a=b', '--resume', 'reroute.9']);
+
+    expect([dotted.code, resumed.code]).toEqual([2, 2]);
+    expect(dotted.stderr).toContain('--run-id: use 1–70 letters, digits, "_" or "-" (it names the Step Functions execution)');
+    expect(resumed.stderr).toContain('--resume: use 1–70 letters, digits, "_" or "-" (it names the Step Functions execution)');
+    expect(fake.started).toEqual([]);
   });
 
   it('takes the state machine and routing from the configuration file; flags win', async () => {
