@@ -9,12 +9,20 @@ export interface ConnectionSettings {
   readonly url: RedisUrl;
   /** Sidekiq key prefix (redis-namespace), e.g. "resque:gitlab:"; "" for none. */
   readonly prefix: string;
-  /** Secrets Manager secret with the AUTH token, or `{"username","password"}` for an ACL user. */
+  /** Secrets Manager secret with the AUTH token, or `{"username","password"}` for an ACL user: its complete ARN… */
   readonly secretArn?: string;
+  /** …or its name (unique in the account and region). */
+  readonly secretName?: string;
+  /**
+   * A PEM file of the CA(s) to trust for rediss:// (a private CA, e.g. Redis Enterprise's
+   * self-signed one), relative to the function's code directory (the deployment bundles it).
+   */
+  readonly tlsCaFile?: string;
 }
 
 export const ENV_PREFIX = 'SIDEKIQ_MIGRATE_';
-const FIELDS = ['SECRET_ARN', 'PREFIX', 'URL'] as const;
+// Longest first: TLS_CA_FILE must not be read as a field "FILE" of a connection "…_TLS_CA".
+const FIELDS = ['TLS_CA_FILE', 'SECRET_NAME', 'SECRET_ARN', 'PREFIX', 'URL'] as const;
 
 /** The env name of a connection: `source` → `SOURCE`, `old-redis` → `OLD_REDIS`. */
 export function envNameOf(connection: string): string {
@@ -46,11 +54,18 @@ const redisUrl = z.string({ error: 'is missing (redis://host:port, or rediss://h
   return url;
 });
 
-const connectionSchema = z.strictObject({
-  URL: redisUrl,
-  PREFIX: z.string().optional(),
-  SECRET_ARN: secretArn.optional(),
-});
+const secretName = z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name (letters, digits and /_+=.@-)');
+const caFile = z.string().regex(/^[A-Za-z0-9_./-]+\.pem$/, 'must be a .pem file in the function bundle, e.g. tls/source-ca.pem');
+
+const connectionSchema = z
+  .strictObject({
+    URL: redisUrl,
+    PREFIX: z.string().optional(),
+    SECRET_ARN: secretArn.optional(),
+    SECRET_NAME: secretName.optional(),
+    TLS_CA_FILE: caFile.optional(),
+  })
+  .refine((c) => c.SECRET_ARN === undefined || c.SECRET_NAME === undefined, { message: 'give the secret by SECRET_ARN or by SECRET_NAME, not both', path: ['SECRET_NAME'] });
 
 const environmentSchema = z
   .record(z.string(), connectionSchema)
@@ -58,7 +73,7 @@ const environmentSchema = z
 
 /**
  * Reads every connection from the environment: `SIDEKIQ_MIGRATE_<NAME>_URL` (required),
- * `_PREFIX` and `_SECRET_ARN` (optional). Validated once, every problem reported together in one
+ * `_PREFIX`, `_SECRET_ARN` or `_SECRET_NAME`, and `_TLS_CA_FILE` (optional). Validated once, every problem reported together in one
  * ConfigError (an InputError). A misspelt variable of a configured connection
  * (`SIDEKIQ_MIGRATE_SOURCE_PREFX`) is a problem; other `SIDEKIQ_MIGRATE_*` variables are not ours.
  * Keys of the result are env names (`SOURCE`).
@@ -86,6 +101,14 @@ export function readConnectionEnv(env: Readonly<Record<string, string | undefine
   };
   const parsed = validateConfig(environmentSchema, raw, label);
   const settings: Record<string, ConnectionSettings> = {};
-  for (const [name, c] of Object.entries(parsed)) settings[name] = { url: c.URL, prefix: c.PREFIX ?? '', ...(c.SECRET_ARN ? { secretArn: c.SECRET_ARN } : {}) };
+  for (const [name, c] of Object.entries(parsed)) {
+    settings[name] = {
+      url: c.URL,
+      prefix: c.PREFIX ?? '',
+      ...(c.SECRET_ARN ? { secretArn: c.SECRET_ARN } : {}),
+      ...(c.SECRET_NAME ? { secretName: c.SECRET_NAME } : {}),
+      ...(c.TLS_CA_FILE ? { tlsCaFile: c.TLS_CA_FILE } : {}),
+    };
+  }
   return settings;
 }

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { ConfigError } from '../../core/config/config-error.js';
 import { InputError } from '../../core/errors/input-error.js';
@@ -10,6 +12,8 @@ import { fetchCredentials, type RedisCredentials } from './redis-credentials.js'
 export interface LambdaConnectionsOptions {
   /** Extra connect options (a private CA for rediss://, a timeout); ElastiCache needs none. */
   readonly connect?: ConnectOptions;
+  /** Where _TLS_CA_FILE paths start (default LAMBDA_TASK_ROOT, the function's code directory). */
+  readonly codeDirectory?: string;
 }
 
 const AUTH_REJECTED = /WRONGPASS|NOAUTH|invalid password|invalid username-password|authentication failed/i;
@@ -64,26 +68,38 @@ export class LambdaConnections implements ConnectionProvider {
   }
 
   private async connect(name: string, settings: ConnectionSettings): Promise<Connection> {
+    const connect = { ...this.options.connect, ...(settings.tlsCaFile ? { tls: { ...this.options.connect?.tls, ca: this.readCa(name, settings.tlsCaFile) } } : {}) };
     const open = async (credentials: RedisCredentials | undefined) => {
       const url = credentials ? { ...settings.url, username: credentials.username ?? settings.url.username, password: credentials.password } : settings.url;
-      return connectRedis(url, { role: name, ...this.options.connect });
+      return connectRedis(url, { role: name, ...connect });
     };
+    const secretId = settings.secretArn ?? settings.secretName;
     let redis: Redis;
-    if (!settings.secretArn) {
+    if (!secretId) {
       redis = await open(undefined);
     } else {
-      const credentials = await fetchCredentials(settings.secretArn, name);
+      const credentials = await fetchCredentials(secretId, name);
       try {
         redis = await open(credentials);
       } catch (error) {
         // The secret may have been rotated since Powertools cached it: read it again, once.
         if (!(error instanceof InputError) || !AUTH_REJECTED.test(error.message)) throw error;
-        const current = await fetchCredentials(settings.secretArn, name, true);
+        const current = await fetchCredentials(secretId, name, true);
         if (current.password === credentials.password && current.username === credentials.username) throw error;
         redis = await open(current);
       }
     }
     return { redis, keys: new SidekiqKeys(settings.prefix), name: settings.url.redacted };
+  }
+
+  /** The CA PEM bundled with the function (relative to its code directory, where Lambda starts it). */
+  private readCa(name: string, file: string): string {
+    const path = resolve(this.options.codeDirectory ?? process.env['LAMBDA_TASK_ROOT'] ?? process.cwd(), file);
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new InputError(`The CA file of connection "${name}" (${envVariable(name, 'TLS_CA_FILE')}=${file}) cannot be read: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   /** Ends every connection (tests; a Lambda container just freezes with them open). */

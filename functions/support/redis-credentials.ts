@@ -41,14 +41,14 @@ export function parseCredentials(value: string | Uint8Array | undefined, what: s
 }
 
 /**
- * Reads the credentials for a connection from Secrets Manager through Powertools Parameters
+ * Reads the credentials for a connection from Secrets Manager (by complete ARN or name) through Powertools Parameters
  * (cached for SECRET_MAX_AGE_SECONDS; `forceFetch` skips the cache, after a rejected password).
  */
-export async function fetchCredentials(secretArn: string, connection: string, forceFetch = false): Promise<RedisCredentials> {
-  const what = `The secret of connection "${connection}" (${secretArn})`;
+export async function fetchCredentials(secretId: string, connection: string, forceFetch = false): Promise<RedisCredentials> {
+  const what = `The secret of connection "${connection}" (${secretId})`;
   let value: string | Uint8Array | undefined;
   try {
-    value = await getSecret(secretArn, { maxAge: SECRET_MAX_AGE_SECONDS, forceFetch });
+    value = await getSecret(secretId, { maxAge: SECRET_MAX_AGE_SECONDS, forceFetch });
   } catch (error) {
     throw describeSecretError(error, what);
   }

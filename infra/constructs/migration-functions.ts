@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -52,8 +52,11 @@ export interface MigrationFunctionsProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** Bundled output: ESM for Node 22; CommonJS dependencies get a `require` (the banner). */
-const BUNDLING = {
+/**
+ * Bundled output: ESM for Node 22; CommonJS dependencies get a `require` (the banner). `caFiles`:
+ * bundle path (`tls/source-ca.pem`) → the PEM to copy there, for the function's private CAs.
+ */
+const bundling = (caFiles: Readonly<Record<string, string>>) => ({
   format: OutputFormat.ESM,
   target: 'node22',
   banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
@@ -67,9 +70,12 @@ const BUNDLING = {
     beforeBundling: (): string[] => [],
     beforeInstall: (): string[] => [],
     // core/redis/lua-script.ts reads ./lua/NAME.lua beside the module: beside index.mjs once bundled.
-    afterBundling: (inputDir: string, outputDir: string): string[] => [`cp -r "${join(inputDir, 'core', 'redis', 'lua')}" "${join(outputDir, 'lua')}"`],
+    afterBundling: (inputDir: string, outputDir: string): string[] => [
+      `cp -r "${join(inputDir, 'core', 'redis', 'lua')}" "${join(outputDir, 'lua')}"`,
+      ...Object.entries(caFiles).map(([to, from]) => `mkdir -p "${dirname(join(outputDir, to))}" && cp "${from}" "${join(outputDir, to)}"`),
+    ],
   },
-};
+});
 
 const STAND_IN = 'exports.handler = async () => { throw new Error("stand-in code: synthesized without bundling (functionCode stand-in)"); };';
 
@@ -135,7 +141,7 @@ export class MigrationFunctions extends Construct {
               handler: 'handler',
               projectRoot: REPO_ROOT,
               depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
-              bundling: BUNDLING,
+              bundling: bundling(caFilesOf(connections)),
             });
       Validations.of(this.functions[name]).acknowledge({
         id: 'AwsSolutions-L1',
@@ -184,13 +190,27 @@ export class MigrationFunctions extends Construct {
   }
 }
 
-/** SIDEKIQ_MIGRATE_<NAME>_URL, _PREFIX and _SECRET_ARN for each connection (functions/support/connection-env.ts). */
+/** Where a connection's CA PEM is in a function bundle (relative to its code directory). */
+export function caBundlePath(connection: string): string {
+  return `tls/${connection}-ca.pem`;
+}
+
+function caFilesOf(connections: Readonly<Record<string, RedisEndpoint>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(connections).flatMap(([name, e]) => (e.tlsCaFile ? [[caBundlePath(name), e.tlsCaFile]] : [])));
+}
+
+/**
+ * SIDEKIQ_MIGRATE_<NAME>_URL, _PREFIX, _SECRET_ARN (a complete ARN) or _SECRET_NAME, and
+ * _TLS_CA_FILE for each connection (functions/support/connection-env.ts).
+ */
 export function connectionEnvironment(connections: Readonly<Record<string, RedisEndpoint>>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, endpoint] of Object.entries(connections)) {
     env[envVariable(name, 'URL')] = redisUrlOf(endpoint);
     if (endpoint.prefix) env[envVariable(name, 'PREFIX')] = endpoint.prefix;
-    if (endpoint.secret) env[envVariable(name, 'SECRET_ARN')] = endpoint.secret.secretArn;
+    if (endpoint.secret?.secretFullArn) env[envVariable(name, 'SECRET_ARN')] = endpoint.secret.secretFullArn;
+    else if (endpoint.secret) env[envVariable(name, 'SECRET_NAME')] = endpoint.secret.secretName;
+    if (endpoint.tlsCaFile) env[envVariable(name, 'TLS_CA_FILE')] = caBundlePath(name);
   }
   return env;
 }

@@ -6,6 +6,33 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { RETRYABLE_ERRORS, StateNames, type WorkflowFunctionName } from './state-names.js';
 
+/**
+ * Lambda refused the invocation (concurrency or burst limit): nothing ran, so retrying is always
+ * safe. One throttle must not fail an item, or the whole Map run.
+ */
+export const THROTTLED_LAMBDA_RETRY: sfn.RetryProps = {
+  errors: ['Lambda.TooManyRequestsException'],
+  interval: Duration.seconds(1),
+  backoffRate: 2,
+  maxAttempts: 8,
+  maxDelay: Duration.seconds(30),
+  jitterStrategy: sfn.JitterType.FULL,
+};
+
+/**
+ * Step Functions refused to start the continuation (throttled, or too many open executions):
+ * nothing started, so retrying cannot start the item twice. Other errors are not retried: a start
+ * whose answer was lost may have started the execution (its name is Step Functions' choice).
+ */
+export const REFUSED_START_RETRY: sfn.RetryProps = {
+  errors: ['StepFunctions.ThrottlingException', 'StepFunctions.ExecutionLimitExceededException'],
+  interval: Duration.seconds(2),
+  backoffRate: 2,
+  maxAttempts: 8,
+  maxDelay: Duration.minutes(1),
+  jitterStrategy: sfn.JitterType.FULL,
+};
+
 export interface MigrationWorkflowProps {
   /** One function per task (functions/*.ts). */
   readonly functions: Readonly<Record<WorkflowFunctionName, IFunction>>;
@@ -38,7 +65,9 @@ export class MigrationWorkflow extends Construct {
         ...(payload === undefined ? {} : { payload: sfn.TaskInput.fromObject(payload) }),
         ...(resultPath === undefined ? {} : { resultPath }),
         retryOnServiceExceptions: true,
-      }).addRetry({ errors: RETRYABLE_ERRORS, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 6, maxDelay: Duration.minutes(1) });
+      })
+        .addRetry({ errors: RETRYABLE_ERRORS, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 6, maxDelay: Duration.minutes(1) })
+        .addRetry(THROTTLED_LAMBDA_RETRY);
 
     const releaseAfterFailure = invoke(StateNames.releaseAfterFailure, fn.releaseLock, { 'settings.$': '$.plan.settings' }, sfn.JsonPath.DISCARD).next(
       new sfn.Fail(this, StateNames.failed, { errorPath: '$.failure.Error', causePath: '$.failure.Cause' }),
@@ -65,7 +94,7 @@ export class MigrationWorkflow extends Construct {
       input: sfn.TaskInput.fromObject({ continuation: { 'settings.$': '$.settings', 'item.$': '$.item', 'from.$': '$$.Execution.Id' } }),
       resultSelector: { 'executionArn.$': '$.ExecutionArn' },
       resultPath: '$.continuation',
-    });
+    }).addRetry(REFUSED_START_RETRY);
     const itemContinued = new sfn.Pass(this, StateNames.itemContinued, {
       parameters: { 'kind.$': '$.item.kind', 'name.$': '$.item.name', 'counters.$': '$.item.counters', 'continuedIn.$': '$.continuation.executionArn' },
     });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -24,6 +25,8 @@ export interface RedisEndpoint {
   readonly secret?: secretsmanager.ISecret;
   /** The customer-managed key the secret is encrypted with, if not the AWS-managed one. */
   readonly secretKey?: kms.IKey;
+  /** An absolute path to a PEM of the CA(s) to trust for TLS (a private CA); bundled with the functions. */
+  readonly tlsCaFile?: string;
   /**
    * How the functions reach it: through its security group (an ElastiCache cache; ingress from
    * the functions' group is added when the group is mutable), or to an address range (a
@@ -48,8 +51,13 @@ export interface ExistingElastiCacheProps {
   readonly db?: number;
   readonly username?: string;
   readonly prefix?: string;
+  /** The secret's complete ARN (with the suffix Secrets Manager adds)… */
   readonly secretArn?: string;
+  /** …or its name (in the stack's account and region). */
+  readonly secretName?: string;
   readonly secretKeyArn?: string;
+  /** A PEM of the CA(s) to trust for TLS (absolute path). */
+  readonly tlsCaFile?: string;
 }
 
 export interface ExternalRedisProps {
@@ -63,8 +71,13 @@ export interface ExternalRedisProps {
   readonly db?: number;
   readonly username?: string;
   readonly prefix?: string;
+  /** The secret's complete ARN (with the suffix Secrets Manager adds)… */
   readonly secretArn?: string;
+  /** …or its name (in the stack's account and region). */
+  readonly secretName?: string;
   readonly secretKeyArn?: string;
+  /** A PEM of the CA(s) to trust for TLS (absolute path). */
+  readonly tlsCaFile?: string;
 }
 
 /** Why a host cannot be migrated from or to, when its name alone says so (ElastiCache's naming); undefined otherwise. */
@@ -87,12 +100,29 @@ export function refuseClusterMode(what: string, host: string, clusterMode: strin
   if (problem) throw new Error(`${what}: ${problem}`);
 }
 
-function importSecret(scope: Construct, id: string, arn: string | undefined): secretsmanager.ISecret | undefined {
-  if (arn === undefined) return undefined;
-  // A complete ARN ends in the 6-character suffix Secrets Manager adds; a partial one does not.
-  return /-[A-Za-z0-9]{6}$/.test(arn)
-    ? secretsmanager.Secret.fromSecretCompleteArn(scope, `${id}Secret`, arn)
-    : secretsmanager.Secret.fromSecretPartialArn(scope, `${id}Secret`, arn);
+/**
+ * The secret, as the configuration names it: a complete ARN, or a name (whose grant then matches
+ * the suffix Secrets Manager adds, `NAME-??????`). Never guessed from the ARN's text: a name may
+ * end in "-" and 6 letters too.
+ */
+function importSecret(scope: Construct, id: string, props: { secretArn?: string; secretName?: string }): secretsmanager.ISecret | undefined {
+  if (props.secretArn !== undefined && props.secretName !== undefined) throw new Error(`${id}: give the secret by secretArn or by secretName, not both`);
+  if (props.secretArn !== undefined) return secretsmanager.Secret.fromSecretCompleteArn(scope, `${id}Secret`, props.secretArn);
+  if (props.secretName !== undefined) return secretsmanager.Secret.fromSecretNameV2(scope, `${id}Secret`, props.secretName);
+  return undefined;
+}
+
+/** A readable PEM of at least one certificate, or a synth-time error naming the file. */
+function checkCaFile(id: string, file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(`${id}: the TLS CA file ${file} cannot be read: ${(error as Error).message}`, { cause: error });
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`${id}: the TLS CA file ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  return file;
 }
 
 function importKey(scope: Construct, id: string, arn: string | undefined): kms.IKey | undefined {
@@ -106,8 +136,9 @@ function importKey(scope: Construct, id: string, arn: string | undefined): kms.I
 export function existingElastiCache(scope: Construct, id: string, props: ExistingElastiCacheProps): RedisEndpoint {
   refuseClusterMode(id, props.primaryEndpoint, props.clusterMode);
   const securityGroup = ec2.SecurityGroup.fromSecurityGroupId(scope, `${id}CacheSecurityGroup`, props.securityGroupId, { mutable: props.manageIngress ?? true });
-  const secret = importSecret(scope, id, props.secretArn);
+  const secret = importSecret(scope, id, props);
   const secretKey = importKey(scope, id, props.secretKeyArn);
+  const tlsCaFile = checkCaFile(id, props.tlsCaFile);
   return {
     host: props.primaryEndpoint,
     port: props.port ?? 6379,
@@ -117,6 +148,7 @@ export function existingElastiCache(scope: Construct, id: string, props: Existin
     ...(props.prefix !== undefined ? { prefix: props.prefix } : {}),
     ...(secret ? { secret } : {}),
     ...(secretKey ? { secretKey } : {}),
+    ...(tlsCaFile ? { tlsCaFile } : {}),
     peer: { securityGroup },
     description: `${id} (ElastiCache ${props.engine})`,
   };
@@ -125,8 +157,9 @@ export function existingElastiCache(scope: Construct, id: string, props: Existin
 /** A self-managed or Redis Enterprise endpoint reachable from the VPC. */
 export function externalRedis(scope: Construct, id: string, props: ExternalRedisProps): RedisEndpoint {
   refuseClusterMode(id, props.host, props.clusterMode);
-  const secret = importSecret(scope, id, props.secretArn);
+  const secret = importSecret(scope, id, props);
   const secretKey = importKey(scope, id, props.secretKeyArn);
+  const tlsCaFile = checkCaFile(id, props.tlsCaFile);
   return {
     host: props.host,
     port: props.port,
@@ -136,6 +169,7 @@ export function externalRedis(scope: Construct, id: string, props: ExternalRedis
     ...(props.prefix !== undefined ? { prefix: props.prefix } : {}),
     ...(secret ? { secret } : {}),
     ...(secretKey ? { secretKey } : {}),
+    ...(tlsCaFile ? { tlsCaFile } : {}),
     peer: { cidr: props.cidr },
     description: `${id} (${props.host})`,
   };

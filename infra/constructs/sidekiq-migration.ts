@@ -101,7 +101,12 @@ export class SidekiqMigration extends Construct {
     });
     const fns = this.functions.functions;
 
-    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
+    // Under /aws/vendedlogs/: CloudWatch Logs then needs no resource policy per log group (the
+    // account's one policy has a 5,120-character limit that busy accounts reach).
+    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
+      logGroupName: `/aws/vendedlogs/states/${this.name}`,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    });
     const { drainCheck: _drainCheck, executionEnded: _executionEnded, ...workflowFunctions } = fns;
     this.workflow = new MigrationWorkflow(this, 'Workflow', {
       functions: workflowFunctions,
@@ -198,6 +203,20 @@ export class SidekiqMigration extends Construct {
       }),
     );
     const topic = new sns.Topic(this, 'Notifications', { displayName: `${this.name} notifications`, masterKey: key, enforceSSL: true });
+    // enforceSSL gives the topic a policy holding only a Deny (of plain HTTP). With a topic policy
+    // present, an alarm's publish needs an Allow in it: CloudWatch alarms of this account only.
+    topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*` },
+        },
+      }),
+    );
     for (const email of emails) topic.addSubscription(new subscriptions.EmailSubscription(email));
     return topic;
   }

@@ -14,9 +14,17 @@ export const CONFIG_FILE_CONTEXT_KEY = 'sidekiqMigrate:configFile';
 /** Context flag: inline stand-in code instead of bundling the handlers (a quick synth; never deploy it). */
 export const STAND_IN_CONTEXT_KEY = 'sidekiqMigrate:standInCode';
 
+// A complete ARN: Secrets Manager adds "-" and 6 characters to the name. Whether a given ARN is
+// complete cannot be told from its text alone (a name may end like that), so the configuration
+// says which it is: secretArn (complete) or secretName.
 const secretArn = z
   .string()
-  .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, 'must be a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)');
+  .regex(
+    /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/,
+    "must be a Secrets Manager secret's complete ARN, with the 6 characters Secrets Manager adds (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf); for a secret known by its name, give secretName",
+  );
+const secretName = z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name (letters, digits and /_+=.@-), without the ARN');
+const pemFile = z.string().regex(/\.(pem|crt)$/, 'must name a PEM file (.pem or .crt)');
 const kmsKeyArn = z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)');
 const port = z.number().int().min(1).max(65535);
 const host = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/, 'must be a host name or an IPv4 address');
@@ -50,8 +58,16 @@ const connectionSchema = z
     username: z.string().min(1).optional(),
     /** Sidekiq key prefix (redis-namespace), e.g. "resque:gitlab:". */
     prefix: z.string().optional(),
-    /** The AUTH token, or {"username","password"} of an ACL user. */
+    /** The AUTH token, or {"username","password"} of an ACL user: the secret's complete ARN… */
     secretArn: secretArn.optional(),
+    /** …or its name, in the stack's account and region. */
+    secretName: secretName.optional(),
+    /**
+     * The CA certificate(s) to trust for TLS, as a PEM file (relative to the working directory of
+     * `cdk synth`): a private CA such as Redis Enterprise's self-signed one. Bundled with each
+     * function that uses the connection. Public CAs (ElastiCache) need none.
+     */
+    tlsCaFile: pemFile.optional(),
     secretKmsKeyArn: kmsKeyArn.optional(),
   })
   .superRefine((c, ctx) => {
@@ -60,9 +76,14 @@ const connectionSchema = z
       const given = kinds.length > 0 ? `, not ${kinds.join(' and ')}` : '';
       ctx.addIssue({ code: 'custom', message: `give exactly one of elastiCache (an existing replication group), external (a self-managed or Redis Enterprise endpoint) or create (a trial cache)${given}` });
     }
-    if (c.create && (c.secretArn !== undefined || c.secretKmsKeyArn !== undefined || c.username !== undefined || c.tls === false)) {
-      ctx.addIssue({ code: 'custom', message: 'a created cache always uses TLS and an AUTH token generated into Secrets Manager: leave out secretArn, secretKmsKeyArn, username and tls' });
+    if (c.create && (c.secretArn !== undefined || c.secretName !== undefined || c.secretKmsKeyArn !== undefined || c.username !== undefined || c.tls === false || c.tlsCaFile !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a created cache always uses TLS (with a public CA) and an AUTH token generated into Secrets Manager: leave out secretArn, secretName, secretKmsKeyArn, username, tls and tlsCaFile',
+      });
     }
+    if (c.secretArn !== undefined && c.secretName !== undefined) ctx.addIssue({ code: 'custom', path: ['secretName'], message: 'give the secret by secretArn (its complete ARN) or by secretName, not both' });
+    if (c.tlsCaFile !== undefined && c.tls === false) ctx.addIssue({ code: 'custom', path: ['tlsCaFile'], message: 'a CA file is for TLS: not with tls false' });
     if (c.create?.multiAz && !c.create.replicas) ctx.addIssue({ code: 'custom', path: ['create', 'multiAz'], message: 'Multi-AZ needs at least one replica (create.replicas ≥ 1)' });
     const refuse = (path: string[], mode: string | undefined, hostName: string) => {
       if (mode === 'enabled') {

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -110,6 +111,8 @@ export class SidekiqMigrateStack extends Stack {
       ...(c.username !== undefined ? { username: c.username } : {}),
       ...(c.prefix !== undefined ? { prefix: c.prefix } : {}),
       ...(c.secretArn !== undefined ? { secretArn: c.secretArn } : {}),
+      ...(c.secretName !== undefined ? { secretName: c.secretName } : {}),
+      ...(c.tlsCaFile !== undefined ? { tlsCaFile: resolve(c.tlsCaFile) } : {}),
       ...(c.secretKmsKeyArn !== undefined ? { secretKeyArn: c.secretKmsKeyArn } : {}),
     };
     if (c.elastiCache) {

@@ -1,3 +1,6 @@
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { clearCaches } from '@aws-lambda-powertools/parameters';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -7,7 +10,7 @@ import { ConfigError } from '../../core/config/config-error.js';
 import { envNameOf, readConnectionEnv } from '../../functions/support/connection-env.js';
 import { createLambdaConnections, type LambdaConnections } from '../../functions/support/lambda-connections.js';
 import { parseCredentials } from '../../functions/support/redis-credentials.js';
-import { freeLoopbackPort, startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { freeLoopbackPort, startRedisServer, TEST_CA_FILE, type RedisServerHandle } from '../support/redis-server.js';
 
 const ARN = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-Ab12Cd`;
 const TOKEN = 'token-Kq83Lz0Pw';
@@ -131,6 +134,38 @@ describe('credentials from Secrets Manager', () => {
     expect(a.name).toBe(tokenServer.url);
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
     expect(secrets.commandCalls(GetSecretValueCommand)[0]!.args[0].input).toEqual({ SecretId: ARN('t2') });
+  });
+
+  it('reads a secret given by its name (SECRET_NAME) under that exact name', async () => {
+    secrets.on(GetSecretValueCommand, { SecretId: 'sidekiq/redis-source' }).resolves({ SecretString: TOKEN });
+    const p = provider({ SIDEKIQ_MIGRATE_SOURCE_URL: tokenServer.url, SIDEKIQ_MIGRATE_SOURCE_SECRET_NAME: 'sidekiq/redis-source' });
+
+    const { redis } = await p.get('source');
+
+    expect(await redis.ping()).toBe('PONG');
+    expect(secrets.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([{ SecretId: 'sidekiq/redis-source' }]);
+    expect(problemsOf({ SIDEKIQ_MIGRATE_SOURCE_URL: tokenServer.url, SIDEKIQ_MIGRATE_SOURCE_SECRET_NAME: 'a', SIDEKIQ_MIGRATE_SOURCE_SECRET_ARN: ARN('a') })).toEqual([
+      'SIDEKIQ_MIGRATE_SOURCE_SECRET_NAME: give the secret by SECRET_ARN or by SECRET_NAME, not both',
+    ]);
+  });
+
+  it('trusts the private CA bundled with the function (TLS_CA_FILE, relative to its code directory), and only with it', async () => {
+    const tls = await startRedisServer([], { tls: true });
+    servers.push(tls);
+    const codeDirectory = mkdtempSync(join(tmpdir(), 'lambda-task-root-'));
+    mkdirSync(join(codeDirectory, 'tls'));
+    copyFileSync(TEST_CA_FILE, join(codeDirectory, 'tls', 'source-ca.pem'));
+    const withCa = createLambdaConnections({ SIDEKIQ_MIGRATE_SOURCE_URL: tls.url, SIDEKIQ_MIGRATE_SOURCE_TLS_CA_FILE: 'tls/source-ca.pem' }, { codeDirectory });
+    const withoutCa = createLambdaConnections({ SIDEKIQ_MIGRATE_SOURCE_URL: tls.url }, { codeDirectory });
+    const missing = createLambdaConnections({ SIDEKIQ_MIGRATE_SOURCE_URL: tls.url, SIDEKIQ_MIGRATE_SOURCE_TLS_CA_FILE: 'tls/target-ca.pem' }, { codeDirectory });
+    providers.push(withCa, withoutCa, missing);
+
+    const { redis } = await withCa.get('source');
+
+    expect(await redis.ping()).toBe('PONG');
+    await expect(withoutCa.get('source')).rejects.toMatchObject({ message: expect.stringMatching(/certificate/i) });
+    await expect(missing.get('source')).rejects.toMatchObject({ name: 'InputError', message: expect.stringContaining('The CA file of connection "source" (SIDEKIQ_MIGRATE_SOURCE_TLS_CA_FILE=tls/target-ca.pem) cannot be read') });
+    rmSync(codeDirectory, { recursive: true, force: true });
   });
 
   it('logs in as an ACL user from a JSON secret', async () => {

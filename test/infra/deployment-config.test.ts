@@ -61,7 +61,7 @@ describe('the deployment configuration', () => {
 
     // Assess
     expect(message).toContain('vpc: give either create (a new VPC) or vpcId, availabilityZones and privateSubnetIds');
-    expect(message).toContain('source.secretArn: must be a Secrets Manager secret ARN');
+    expect(message).toContain("source.secretArn: must be a Secrets Manager secret's complete ARN");
     expect(message).toContain('source: give exactly one of elastiCache');
     expect(message).toContain('not elastiCache and create');
     expect(message).toContain('drainCheck: unknown option(s) rateMines');
@@ -70,7 +70,7 @@ describe('the deployment configuration', () => {
 
   it('keeps secrets out of a created cache’s configuration and checks the shape of an existing VPC', () => {
     expect(() => parseDeploymentConfig({ vpc: { create: {} }, source: { create: {}, secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x' } })).toThrow(
-      /a created cache always uses TLS and an AUTH token generated into Secrets Manager/,
+      /a created cache always uses TLS \(with a public CA\) and an AUTH token generated into Secrets Manager/,
     );
     expect(() => parseDeploymentConfig({ vpc: { ...existingVpc, availabilityZones: ['eu-west-1a', 'eu-west-1b'] }, source: elastiCache('master.a.b.euw1.cache.amazonaws.com') })).toThrow(
       /vpc\.privateSubnetIds: give the same number of subnets in each availability zone/,

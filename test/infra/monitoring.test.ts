@@ -129,6 +129,25 @@ describe('alarms, each notifying the topic', () => {
     enterprise.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: MetricNames.OrphanedJobs, Period: 600, EvaluationPeriods: 6, DatapointsToAlarm: 6 });
   });
 
+  it("the topic's policy lets this account's CloudWatch alarms publish over TLS, and nothing over plain HTTP", () => {
+    const policies = Object.values(resources(trial.template, 'AWS::SNS::TopicPolicy'));
+    expect(policies).toHaveLength(1);
+    expect(policies[0]!.Properties['Topics']).toEqual([topic]);
+    const statements = (policies[0]!.Properties['PolicyDocument'] as { Statement: PolicyStatement[] }).Statement;
+    const publish = (secureTransport: boolean, sourceAccount: string) =>
+      decide(statements, { service: 'cloudwatch.amazonaws.com', action: 'sns:Publish', resource: topic, secureTransport, sourceAccount, sourceArn: 'arn:aws:cloudwatch:eu-west-1:<AccountId>:alarm:x' });
+
+    expect(publish(true, '<AccountId>')).toBe('Allow');
+    expect(publish(false, '<AccountId>')).toBe('Deny');
+    expect(publish(true, '999999999999')).toBe('implicit deny');
+    const allow = statements.find((s) => s.Effect === 'Allow')!;
+    expect(allow.Principal).toEqual({ Service: 'cloudwatch.amazonaws.com' });
+    expect(allow.Condition).toEqual({
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:*']] } },
+    });
+  });
+
   it('subscribes the configured addresses to the topic', () => {
     const transfer = synthesize(exampleConfig('elasticache-transfer'));
     transfer.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'sidekiq-oncall@example.com' });
@@ -204,3 +223,45 @@ describe('the dashboard', () => {
     expect(widget.properties.alarms!.sort()).toEqual(alarmIds.sort());
   });
 });
+
+interface PolicyStatement {
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Principal: unknown;
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Condition?: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * IAM's decision for one request against a resource policy, for the few condition operators this
+ * stack uses (Bool, StringEquals, ArnLike): an explicit Deny wins, then an Allow, else implicit deny.
+ */
+function decide(
+  statements: readonly PolicyStatement[],
+  request: { service: string; action: string; resource: unknown; secureTransport: boolean; sourceAccount: string; sourceArn: string },
+): 'Allow' | 'Deny' | 'implicit deny' {
+  const keys: Record<string, string> = {
+    'aws:SecureTransport': String(request.secureTransport),
+    'aws:SourceAccount': request.sourceAccount,
+    'aws:SourceArn': request.sourceArn,
+  };
+  const like = (pattern: string, value: string) => new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.?+^$()[\]{}|\\]/g, '\\$&')).join('.*')}$`).test(value);
+  const applies = (s: PolicyStatement) => {
+    const principal = s.Principal === '*' || JSON.stringify(s.Principal) === JSON.stringify({ AWS: '*' }) || JSON.stringify(s.Principal) === JSON.stringify({ Service: request.service });
+    const action = [s.Action].flat().some((a) => a === '*' || like(a, request.action) || a === 'sns:*');
+    const resource = [s.Resource].flat().some((r) => JSON.stringify(r) === JSON.stringify(request.resource));
+    const conditions = Object.entries(s.Condition ?? {}).every(([operator, entries]) =>
+      Object.entries(entries).every(([key, expected]) => {
+        const actual = keys[key];
+        if (actual === undefined) return false;
+        const wanted = flatten(expected).replace('<Ref:AWS::AccountId>', '<AccountId>').replace('<Ref:AWS::Partition>', 'aws').replace('<Ref:AWS::Region>', 'eu-west-1');
+        if (operator === 'Bool' || operator === 'StringEquals') return actual === wanted;
+        if (operator === 'ArnLike') return like(wanted, actual);
+        throw new Error(`condition operator ${operator} is not modelled here`);
+      }),
+    );
+    return principal && action && resource && conditions;
+  };
+  if (statements.some((s) => s.Effect === 'Deny' && applies(s))) return 'Deny';
+  return statements.some((s) => s.Effect === 'Allow' && applies(s)) ? 'Allow' : 'implicit deny';
+}

@@ -167,10 +167,10 @@ describe('IAM: least privilege, scoped to named resources', () => {
     expect(reads(() => true).every((arn) => arn === source || arn === target)).toBe(true);
   });
 
-  it('matches a partial secret ARN by its suffix, and decrypts a customer-managed key only through Secrets Manager', () => {
+  it('matches a secret given by name with the suffix Secrets Manager adds (NAME-??????), and decrypts a customer-managed key only through Secrets Manager', () => {
     const s = stacks.enterprise;
     const reads = statementsOf(s, rolePolicy(s, 'plan')).filter((st) => list(st.Action).includes('secretsmanager:GetSecretValue'));
-    expect(reads.flatMap((st) => list(st.Resource))).toEqual(['arn:aws:secretsmanager:eu-west-1:123456789012:secret:sidekiq/enterprise-acl-??????', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sidekiq/new-redis-auth-MnOpQr']);
+    expect(reads.flatMap((st) => list(st.Resource).map(flatten))).toEqual(['arn:<Ref:AWS::Partition>:secretsmanager:eu-west-1:123456789012:secret:sidekiq/enterprise-acl-??????', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sidekiq/new-redis-auth-MnOpQr']);
     const decrypt = statementsOf(s, rolePolicy(s, 'plan')).find((st) => list(st.Action).includes('kms:Decrypt'))!;
     expect(decrypt.Resource).toBe('arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab');
     expect(decrypt.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } });
@@ -178,14 +178,14 @@ describe('IAM: least privilege, scoped to named resources', () => {
 });
 
 describe('function environments: where each Redis is, never its password', () => {
-  const ALLOWED = /^(SIDEKIQ_MIGRATE_(SOURCE|TARGET)_(URL|PREFIX|SECRET_ARN)|NODE_OPTIONS)$/;
+  const ALLOWED = /^(SIDEKIQ_MIGRATE_(SOURCE|TARGET)_(URL|PREFIX|SECRET_ARN|SECRET_NAME|TLS_CA_FILE)|NODE_OPTIONS)$/;
   const envOf = (s: Synthesized) =>
     Object.entries(s.stack.migration.functions.functions).map(([name, fn]) => {
       const props = resources(s.template, 'AWS::Lambda::Function')[logicalId(fn, s.stack)]!.Properties;
       return [name, (props['Environment'] as { Variables: Record<string, unknown> }).Variables] as const;
     });
 
-  it.each(Object.keys(stacks) as Case[])('%s: only URLs, prefixes and secret ARNs, which the handlers accept as they are', (name) => {
+  it.each(Object.keys(stacks) as Case[])('%s: only URLs, prefixes, secret ARNs or names and CA files, which the handlers accept as they are', (name) => {
     for (const [fn, variables] of envOf(stacks[name])) {
       const env: Record<string, string> = {};
       for (const [key, raw] of Object.entries(variables)) {

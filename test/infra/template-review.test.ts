@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseDeploymentConfig } from '../../infra/stacks/deployment-config.js';
+import { TEST_CA_FILE } from '../support/redis-server.js';
+import { exampleConfig, flatten, logicalId, resources, synthesize } from './support/stacks.js';
+
+/**
+ * What a review of the synthesized template found, each checked on the template `cdk synth`
+ * writes for the transfer example (and, for secrets and CAs, configurations made for it).
+ */
+const transfer = synthesize(exampleConfig('elasticache-transfer'));
+
+interface State {
+  readonly Type: string;
+  readonly Resource?: string;
+  readonly Retry?: { ErrorEquals: string[]; MaxAttempts?: number; IntervalSeconds?: number; BackoffRate?: number }[];
+  readonly ItemProcessor?: { States: Record<string, State> };
+  readonly Iterator?: { States: Record<string, State> };
+  readonly Branches?: { States: Record<string, State> }[];
+}
+
+/** Every state of a definition, nested Map and Parallel states included, by name. */
+function allStates(states: Record<string, State>): [string, State][] {
+  return Object.entries(states).flatMap(([name, s]) => [
+    [name, s] as [string, State],
+    ...allStates(s.ItemProcessor?.States ?? s.Iterator?.States ?? {}),
+    ...(s.Branches ?? []).flatMap((b) => allStates(b.States)),
+  ]);
+}
+
+const definition = JSON.parse(flatten(Object.values(resources(transfer.template, 'AWS::StepFunctions::StateMachine'))[0]!.Properties['DefinitionString'])) as { States: Record<string, State> };
+const tasks = allStates(definition.States).filter(([, s]) => s.Type === 'Task');
+
+describe('the state machine retries what was refused before it ran', () => {
+  it('retries Lambda.TooManyRequestsException on every Lambda Task, with backoff', () => {
+    const lambdaTasks = tasks.filter(([, s]) => /:lambda:|<\w+\.Arn>/.test(s.Resource ?? ''));
+    expect(lambdaTasks.length).toBeGreaterThanOrEqual(7);
+    for (const [name, task] of lambdaTasks) {
+      const retry = task.Retry?.find((r) => r.ErrorEquals.includes('Lambda.TooManyRequestsException'));
+      expect(retry, name).toMatchObject({ MaxAttempts: 8, BackoffRate: 2 });
+    }
+  });
+
+  it('retries a refused start of the continuation execution (throttled, too many executions), and nothing a lost answer could have started', () => {
+    const starts = tasks.filter(([, s]) => (s.Resource ?? '').endsWith(':states:::states:startExecution'));
+    expect(starts).toHaveLength(1);
+    const [name, start] = starts[0]!;
+    expect(start.Retry, name).toEqual([
+      expect.objectContaining({ ErrorEquals: ['StepFunctions.ThrottlingException', 'StepFunctions.ExecutionLimitExceededException'], MaxAttempts: 8, BackoffRate: 2 }),
+    ]);
+  });
+});
+
+describe("the state machine's log group", () => {
+  it('is named under /aws/vendedlogs/states/ (no CloudWatch Logs resource policy per log group), and is the one the state machine logs to', () => {
+    const machine = Object.values(resources(transfer.template, 'AWS::StepFunctions::StateMachine'))[0]!;
+    const destination = (machine.Properties['LoggingConfiguration'] as { Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string, string] } } }[] }).Destinations[0]!;
+    const [logGroupId] = destination.CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'];
+    expect(resources(transfer.template, 'AWS::Logs::LogGroup')[logGroupId]!.Properties['LogGroupName']).toBe('/aws/vendedlogs/states/sidekiq-migrate');
+  });
+});
+
+describe('secrets: a complete ARN or a name, said explicitly', () => {
+  const withSecret = (secret: Record<string, string>) =>
+    synthesize({ ...exampleConfig('elasticache-transfer'), source: { ...(exampleConfig('elasticache-transfer')['source'] as object), secretArn: undefined, ...secret } });
+  const readsOf = (s: ReturnType<typeof synthesize>) =>
+    Object.entries(resources(s.template, 'AWS::IAM::Policy'))
+      .filter(([id]) => id.startsWith(logicalId(s.stack.migration.functions.node.findChild('planRole') as never, s.stack).replace(/[0-9A-F]{8}$/, '')))
+      .flatMap(([, p]) => (p.Properties['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement)
+      .filter((st) => [st.Action].flat().includes('secretsmanager:GetSecretValue'))
+      .flatMap((st) => [st.Resource].flat().map(flatten));
+  const planEnv = (s: ReturnType<typeof synthesize>) =>
+    (resources(s.template, 'AWS::Lambda::Function')[logicalId(s.stack.migration.functions.functions.plan, s.stack)]!.Properties['Environment'] as { Variables: Record<string, string> }).Variables;
+
+  it('grants a secret named like "sidekiq/redis-source" as NAME-?????? and gives the function its name', () => {
+    const named = withSecret({ secretName: 'sidekiq/redis-source' });
+
+    expect(readsOf(named)).toContain('arn:<Ref:AWS::Partition>:secretsmanager:eu-west-1:123456789012:secret:sidekiq/redis-source-??????');
+    expect(planEnv(named)['SIDEKIQ_MIGRATE_SOURCE_SECRET_NAME']).toBe('sidekiq/redis-source');
+    expect(planEnv(named)['SIDEKIQ_MIGRATE_SOURCE_SECRET_ARN']).toBeUndefined();
+  });
+
+  it('grants a complete ARN exactly and gives the function that ARN', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sidekiq/redis-source-AbCdEf';
+    const complete = withSecret({ secretArn: arn });
+
+    expect(readsOf(complete)).toContain(arn);
+    expect(planEnv(complete)['SIDEKIQ_MIGRATE_SOURCE_SECRET_ARN']).toBe(arn);
+  });
+
+  it('refuses an ARN without the 6-character suffix, and both forms at once, saying which to give', () => {
+    // (An ARN of a name like "sidekiq/redis-source" looks complete: hence secretName, said explicitly.)
+    const base = exampleConfig('elasticache-transfer');
+    const source = base['source'] as Record<string, unknown>;
+    expect(() => parseDeploymentConfig({ ...base, source: { ...source, secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sidekiq/enterprise-acl' } })).toThrow(
+      /source\.secretArn: must be a Secrets Manager secret's complete ARN, .* for a secret known by its name, give secretName/,
+    );
+    expect(() => parseDeploymentConfig({ ...base, source: { ...source, secretName: 'sidekiq/redis-source' } })).toThrow(
+      /source\.secretName: give the secret by secretArn \(its complete ARN\) or by secretName, not both/,
+    );
+  });
+});
+
+describe('a private CA for TLS (tlsCaFile)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ca-config-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('points each function of the connection at the CA bundled with it', () => {
+    const base = exampleConfig('enterprise-to-elasticache');
+    const s = synthesize({ ...base, source: { ...(base['source'] as object), tlsCaFile: TEST_CA_FILE } });
+    for (const [name, fn] of Object.entries(s.stack.migration.functions.functions)) {
+      const env = (resources(s.template, 'AWS::Lambda::Function')[logicalId(fn, s.stack)]!.Properties['Environment'] as { Variables: Record<string, string> }).Variables;
+      expect(env['SIDEKIQ_MIGRATE_SOURCE_TLS_CA_FILE'], name).toBe('tls/source-ca.pem');
+      expect(env['SIDEKIQ_MIGRATE_TARGET_TLS_CA_FILE'], name).toBeUndefined();
+    }
+  });
+
+  it('refuses, at synth, a CA file that is missing or holds no certificate, and a CA without TLS', () => {
+    const base = exampleConfig('enterprise-to-elasticache');
+    const notPem = join(dir, 'not-a-cert.pem');
+    writeFileSync(notPem, 'hello\n');
+    expect(() => synthesize({ ...base, source: { ...(base['source'] as object), tlsCaFile: join(dir, 'missing.pem') } })).toThrow(/source: the TLS CA file .*missing\.pem cannot be read/);
+    expect(() => synthesize({ ...base, source: { ...(base['source'] as object), tlsCaFile: notPem } })).toThrow(/source: the TLS CA file .*not-a-cert\.pem holds no PEM certificate/);
+    expect(() => parseDeploymentConfig({ ...base, source: { ...(base['source'] as object), tls: false, tlsCaFile: notPem } })).toThrow(/source\.tlsCaFile: a CA file is for TLS: not with tls false/);
+  });
+});
