@@ -13,6 +13,8 @@ export interface DriveLimits {
   readonly maxPages?: number;
   /** Called after every page with its result (progress, logging: one line per page, never per job). */
   readonly onPage?: (page: PageResult<unknown, unknown>) => void | Promise<void>;
+  /** Asked after each page (and its onPage): true stops here, as the deadline does (a rate limit that cannot wait for one more page). */
+  readonly stopBefore?: () => boolean;
   /** Test hook and clock injection. */
   readonly now?: () => number;
 }
@@ -49,6 +51,7 @@ export async function drivePages<C, K = RerouteCounters>(
     if (result.done) return { cursor, done: true, counters, pages };
     if (limits.maxPages !== undefined && pages >= limits.maxPages) break;
     if (limits.deadline !== undefined && now() >= limits.deadline) break;
+    if (limits.stopBefore?.()) break;
   }
   return { cursor, done: false, counters, pages };
 }

@@ -1,6 +1,7 @@
 /**
  * Keeps a run at or under `jobsPerSecond` on average, to protect a busy source: after each slice
- * it waits until the jobs moved so far could have been moved at that rate.
+ * it waits until the jobs moved so far could have been moved at that rate, but never past `until`
+ * (a Lambda's deadline: sleeping past it would lose the invocation, its page's counters with it).
  */
 export class RateLimiter {
   private moved = 0;
@@ -14,11 +15,29 @@ export class RateLimiter {
     this.started = now();
   }
 
-  async after(jobs: number): Promise<void> {
+  /** Whether `jobs` more could be moved by `until` at the rate (so a slice started now would not outlast it). */
+  fits(jobs: number, until: number): boolean {
+    if (!this.jobsPerSecond || this.jobsPerSecond <= 0) return true;
+    return this.started + ((this.moved + jobs) / this.jobsPerSecond) * 1000 <= until;
+  }
+
+  async after(jobs: number, until?: number): Promise<void> {
     if (!this.jobsPerSecond || this.jobsPerSecond <= 0) return;
     this.moved += jobs;
     const due = this.started + (this.moved / this.jobsPerSecond) * 1000;
-    const wait = due - this.now();
-    if (wait > 0) await this.sleep(wait);
+    const now = this.now();
+    const wait = Math.min(due, until ?? due) - now;
+    // Whole milliseconds, rounded up: waking before the deadline would start one more slice.
+    if (wait > 0) await this.sleep(Math.ceil(wait));
   }
+}
+
+/**
+ * The slice size for a rate-limited transfer with `budgetMs` to go: no more than the rate allows
+ * in that time (at least 1), so that the wait after the first slice ends before the deadline and
+ * the rate holds across invocations too.
+ */
+export function rateLimitedSliceSize(pageSize: number, jobsPerSecond: number | undefined, budgetMs: number): number {
+  if (!jobsPerSecond || jobsPerSecond <= 0) return pageSize;
+  return Math.max(1, Math.min(pageSize, Math.floor((jobsPerSecond * Math.max(0, budgetMs)) / 1000)));
 }

@@ -166,6 +166,34 @@ describe('a transfer through the handlers (AUTH token to ACL user, both from Sec
     expect(sums[MetricNames.JobsMoved]).toBeUndefined();
     expectNoSecretsOrArgs(out.text());
   });
+
+  it('with a low rate limit, returns before the Lambda deadline with what it moved, the rest left on the source', async () => {
+    const queued = Array.from({ length: 40 }, (_, i) => job('A', i));
+    for (const p of queued) await source.rpush(`${PREFIX}queue:default`, p);
+    await source.sadd(`${PREFIX}queues`, 'default');
+    const plan = viaJson((await h.plan({ runId: 'rate-1', mode: 'transfer', target: 'target', sets: [], pageSize: 25, rateLimit: 2 }, fakeContext())) as PlanOutput);
+    const item = plan.items.find((i) => i.kind === 'queue' && i.name === 'default')!;
+
+    // 4 s left: the page deadline is in 2 s (half the remaining time). At 2 jobs/s a slice of 25
+    // would be followed by a 12.5 s wait, past the invocation's end.
+    const started = Date.now();
+    const context = fakeContext(4_000);
+    const first = viaJson((await h.transferQueue(viaJson({ settings: plan.settings, item }), context)) as WorkItem);
+    const elapsed = Date.now() - started;
+
+    expect(context.getRemainingTimeInMillis()).toBeGreaterThan(0);
+    expect(elapsed).toBeLessThan(4_000);
+    expect(first.done).toBe(false);
+    const written = (first.counters as { written: number }).written;
+    expect(written).toBeGreaterThan(0);
+    // At most what the rate allows before the deadline (2 jobs/s × 2 s): no slice whose wait would outlast it.
+    expect(written).toBeLessThanOrEqual(4);
+    const onTarget = await target.lrange('queue:default', 0, -1);
+    const onSource = await source.lrange(`${PREFIX}queue:default`, 0, -1);
+    expect(onTarget).toHaveLength(written);
+    expect([...onTarget, ...onSource].sort()).toEqual([...queued].sort());
+    await h.releaseLock({ settings: plan.settings }, fakeContext());
+  });
 });
 
 describe('invalid input', () => {

@@ -6,7 +6,7 @@ import { rerouteQueue } from '../../reroute/queue-slice.js';
 import { addCounters, emptyCounters, type RerouteCounters } from '../../reroute/reroute-counters.js';
 import { rerouteSet } from '../../reroute/set-page.js';
 import { transferQueue } from '../../transfer/queue-transfer.js';
-import { RateLimiter } from '../../transfer/rate-limiter.js';
+import { RateLimiter, rateLimitedSliceSize } from '../../transfer/rate-limiter.js';
 import { transferSet } from '../../transfer/set-transfer.js';
 import { addTransferCounters, emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
@@ -39,17 +39,22 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
       : undefined;
   const locks = settings.dryRun ? [] : await holdLocks(settings.runId, settings.mode, [source, ...(target ? [target] : [])]);
   const limiter = new RateLimiter(settings.rateLimit);
+  const sliceSize = settings.mode === 'transfer' ? rateLimitedSliceSize(settings.pageSize, settings.rateLimit, budget.deadline - Date.now()) : settings.pageSize;
   const limits: DriveLimits = {
     deadline: budget.deadline,
     maxPages: budget.maxPages ?? settings.pagesPerInvocation,
     onPage: async (page) => {
       budget.onPage?.(page);
-      await limiter.after((page.counters as { claimed?: number }).claimed ?? 0);
+      // Never past the deadline: the loop then stops there and returns what this invocation did.
+      await limiter.after((page.counters as { claimed?: number }).claimed ?? 0, budget.deadline);
       // Renewed last, just before the next page: a run stopped during a rate-limit wait makes the
       // renewal throw RunStoppedError here, and the page just finished (atomic) is the last one.
       const renewed = await Promise.all(locks.map((l) => l.renew()));
       if (renewed.includes(false)) throw new FatalError(`Run ${settings.runId} lost its run lock during ${item.kind} ${item.name}; stopping (nothing is lost: the next run resumes).`);
     },
+    // A rate-limited transfer starts no slice whose wait would outlast the invocation: the next
+    // invocation moves it, so the rate holds across invocations too.
+    stopBefore: () => !limiter.fits(sliceSize, budget.deadline),
   };
 
   if (settings.mode === 'reroute') {
@@ -71,7 +76,7 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
     runId: settings.runId,
     plan,
     dryRun: settings.dryRun,
-    sliceSize: settings.pageSize,
+    sliceSize,
     ...limits,
   };
   const run =
