@@ -23,6 +23,26 @@ export interface LocalRunOptions {
   readonly onEvent?: (executionArn: string, event: LocalEvent) => void;
   /** Milliseconds to wait between retries instead of the definition's backoff (tests: 0). */
   readonly retryIntervalMs?: number;
+  /**
+   * Run a deployment's definition (from `cdk synth`'s template) instead of the local one, each
+   * Lambda Task calling `invoke` with the function ARN its Resource names (the shipped-bundle
+   * test runs the bundles there); `handlers` are then not used.
+   */
+  readonly deployed?: { readonly definition: Record<string, unknown>; readonly invoke: (functionArn: string, input: unknown) => Promise<unknown> };
+}
+
+/** The Task states of a definition whose Resource is a Lambda function's ARN, with that ARN. */
+function lambdaTaskResources(definition: Record<string, unknown>): Record<string, string> {
+  type S = { Type: string; Resource?: string; ItemProcessor?: { States: Record<string, S> }; Iterator?: { States: Record<string, S> } };
+  const found: Record<string, string> = {};
+  const walk = (states: Record<string, S>) => {
+    for (const [name, s] of Object.entries(states)) {
+      if (s.Type === 'Task' && s.Resource && /^arn:aws[a-z-]*:lambda:/.test(s.Resource)) found[name] = s.Resource;
+      walk(s.ItemProcessor?.States ?? s.Iterator?.States ?? {});
+    }
+  };
+  walk((definition as { States: Record<string, S> }).States);
+  return found;
 }
 
 const ARN_PREFIX = `arn:aws:states:us-east-1:123456789012`;
@@ -39,12 +59,16 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
   await import('./promise-with-resolvers.js');
   const { StateMachine } = await import('aws-local-stepfunctions');
   // No validation at run time: it compiles the whole ASL JSON schema (~1 s) for a definition that
-  // never changes between builds; test/workflow/state-machine-definition.test.ts validates it.
-  const machine = new StateMachine(workflowDefinition() as never, { validationOptions: { noValidate: true } });
+  // never changes between builds; test/workflow/state-machine-definition.test.ts validates it (and
+  // test/infra/shipped-bundles.test.ts runs a deployment's, from cdk synth).
+  const definition = options.deployed?.definition ?? workflowDefinition();
+  const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
 
   type TaskHandler = (input: unknown) => Promise<unknown>;
   const taskHandlers: Record<string, TaskHandler> = {};
-  for (const [state, fn] of Object.entries(LambdaTasks)) taskHandlers[state] = (i) => handlers[fn](i);
+  const deployed = options.deployed;
+  if (deployed) for (const [state, arn] of Object.entries(lambdaTaskResources(definition))) taskHandlers[state] = (i) => deployed.invoke(arn, i);
+  else for (const [state, fn] of Object.entries(LambdaTasks)) taskHandlers[state] = (i) => handlers[fn](i);
 
   const executions: Promise<LocalExecution>[] = [];
   const start = (executionInput: unknown, continues?: string): string => {
@@ -60,7 +84,7 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
   };
 
   const retryIntervalOverrides: Record<string, number> = {};
-  if (options.retryIntervalMs !== undefined) for (const state of Object.keys(LambdaTasks)) retryIntervalOverrides[state] = options.retryIntervalMs;
+  if (options.retryIntervalMs !== undefined) for (const state of Object.keys(taskHandlers)) retryIntervalOverrides[state] = options.retryIntervalMs;
 
   async function execute(executionArn: string, executionInput: unknown, continues?: string): Promise<LocalExecution> {
     const run = machine.run(executionInput as never, {
