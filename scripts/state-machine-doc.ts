@@ -96,7 +96,7 @@ function retryLines(states: readonly { name: string; retry: readonly AslRetrier[
   return [...byRetrier.values()].map(({ retrier: r, states: on }) => {
     const errors = describeErrors(r.ErrorEquals);
     const names = errors === r.ErrorEquals.join(', ') ? `\`${errors}\`` : `${errors} (${r.ErrorEquals.map((e) => `\`${e}\``).join(', ')})`;
-    const backoff = `first after ${r.IntervalSeconds ?? 1} s, each wait ×${r.BackoffRate ?? 2}${r.MaxDelaySeconds === undefined ? '' : `, at most ${r.MaxDelaySeconds} s`}`;
+    const backoff = `first after ${r.IntervalSeconds ?? 1} s, each wait ×${r.BackoffRate ?? 2}${r.MaxDelaySeconds === undefined ? '' : `, at most ${r.MaxDelaySeconds} s`}${r.JitterStrategy === 'FULL' ? ', with full jitter' : ''}`;
     const where = [...on].sort().join('\n') === lambdaTasks ? 'every Lambda task' : on.join(', ');
     return `- ${names}: retried up to ${r.MaxAttempts ?? 3} times, ${backoff}; on ${where}.`;
   });

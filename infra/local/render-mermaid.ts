@@ -35,6 +35,7 @@ export interface AslRetrier {
   readonly IntervalSeconds?: number;
   readonly BackoffRate?: number;
   readonly MaxDelaySeconds?: number;
+  readonly JitterStrategy?: 'FULL' | 'NONE';
 }
 
 /** A Choice rule, or one of its nested conditions (no Next). */
