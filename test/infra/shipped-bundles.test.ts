@@ -42,7 +42,7 @@ let source: Redis;
 let target: Redis;
 
 beforeAll(async () => {
-  const node22 = node22Binary();
+  node22Binary(); // fails at once, naming the install command, when Node 22 is missing
   work = mkdtempSync(join(tmpdir(), 'shipped-bundles-'));
   // The deployment configuration: the example as documented, with the PEM of each side's CA.
   const example = exampleConfig('enterprise-to-elasticache');
