@@ -94,6 +94,9 @@ afterEach(async () => {
   await Promise.all([source.flushall(), target.flushall()]);
 });
 
+/** Each test runs whole executions through Node 22 processes: generous under a loaded machine. */
+const TEST_TIMEOUT_MS = 180_000;
+
 const run = (input: unknown): Promise<LocalExecution[]> =>
   runWorkflowLocally(input, {} as never, { retryIntervalMs: 0, deployed: { definition, invoke: (arn, i) => lambdas.invoke(arn, i) } });
 
@@ -122,7 +125,7 @@ describe('the shipped bundles, run as deployed (Node 22, the template’s enviro
     const plan = [...functions.values()].find((f) => Object.keys(f.environment).includes('SIDEKIQ_MIGRATE_TARGET_URL'))!;
     expect(plan.environment['SIDEKIQ_MIGRATE_SOURCE_TLS_CA_FILE']).toBe('tls/source-ca.pem');
     expect(readFileSync(join(plan.codeDirectory, 'tls', 'source-ca.pem'), 'utf8')).toBe(readFileSync(TEST_CA_FILE, 'utf8'));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('re-routes: every job of a retired queue moves to its new queue, bytes kept but the queue name, set entries rewritten in place', async () => {
     const old = Array.from({ length: 45 }, (_, i) => job('Mapped::Worker', 'old_queue', i));
@@ -143,7 +146,7 @@ describe('the shipped bundles, run as deployed (Node 22, the template’s enviro
       ].sort(),
     );
     expect(await source.exists('sidekiq-migrate:lock')).toBe(0);
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('transfers: every job to the target, byte for byte with its score, the source left empty; secrets read by name and by ARN', async () => {
     const queued = Array.from({ length: 40 }, (_, i) => job('A::Worker', 'default', i));
@@ -159,7 +162,7 @@ describe('the shipped bundles, run as deployed (Node 22, the template’s enviro
     expect(await jobsOn(target)).toEqual(before);
     expect(await jobsOn(source)).toEqual([]);
     expect(new Set(secretsManager.calls)).toEqual(new Set(['sidekiq/enterprise-acl', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sidekiq/new-redis-auth-MnOpQr']));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('continues in new executions when an item needs more loops than maxIterations, and the continuations complete it', async () => {
     const old = Array.from({ length: 30 }, (_, i) => job('Mapped::Worker', 'old_queue', i));
@@ -180,7 +183,7 @@ describe('the shipped bundles, run as deployed (Node 22, the template’s enviro
     expect(executions.slice(1).every((e) => e.continues !== undefined)).toBe(true);
     expect(await jobsOn(source)).toEqual(old.map((p) => JSON.stringify(['queue:new_queue', p.replace('"queue":"old_queue"', '"queue":"new_queue"'), null])).sort());
     expect(await source.exists('sidekiq-migrate:lock')).toBe(0);
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('delivers to the execution-ended function exactly the ends its EventBridge rule matches, which release a stopped run’s lock', async () => {
     // The rule on this machine's executions, and the function it targets.
@@ -218,7 +221,7 @@ describe('the shipped bundles, run as deployed (Node 22, the template’s enviro
     expect(await source.exists('sidekiq-migrate:lock')).toBe(0);
     // FAILED and TIMED_OUT ends reach it too; a success or another machine's execution does not.
     expect(['FAILED', 'TIMED_OUT'].map((s) => matches(pattern, event(s)))).toEqual([true, true]);
-  });
+  }, TEST_TIMEOUT_MS);
 });
 
 describe('the deployed wiring, Task by Task', () => {
@@ -234,7 +237,7 @@ describe('the deployed wiring, Task by Task', () => {
     const expected = deployedTasks.map((t) => [t.name, `${kebab(LambdaTasks[t.name as keyof typeof LambdaTasks])}.ts`]);
     expect(calls).toEqual(expected);
     expect(new Set(calls.map(([, entry]) => entry)).size).toBe(calls.length);
-  });
+  }, TEST_TIMEOUT_MS);
 });
 
 /** The one functions/*.ts entry a bundle was built from (its source map's sources). */
