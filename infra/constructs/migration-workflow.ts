@@ -25,7 +25,8 @@ export const THROTTLED_LAMBDA_RETRY: sfn.RetryProps = {
  * whose answer was lost may have started the execution (its name is Step Functions' choice).
  */
 export const REFUSED_START_RETRY: sfn.RetryProps = {
-  errors: ['StepFunctions.ThrottlingException', 'StepFunctions.ExecutionLimitExceededException'],
+  // The API names the open-executions error ExecutionLimitExceeded; integrations may add "Exception".
+  errors: ['StepFunctions.ThrottlingException', 'StepFunctions.ExecutionLimitExceeded', 'StepFunctions.ExecutionLimitExceededException'],
   interval: Duration.seconds(2),
   backoffRate: 2,
   maxAttempts: 8,

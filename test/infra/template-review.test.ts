@@ -48,7 +48,11 @@ describe('the state machine retries what was refused before it ran', () => {
     expect(starts).toHaveLength(1);
     const [name, start] = starts[0]!;
     expect(start.Retry, name).toEqual([
-      expect.objectContaining({ ErrorEquals: ['StepFunctions.ThrottlingException', 'StepFunctions.ExecutionLimitExceededException'], MaxAttempts: 8, BackoffRate: 2 }),
+      expect.objectContaining({
+        ErrorEquals: ['StepFunctions.ThrottlingException', 'StepFunctions.ExecutionLimitExceeded', 'StepFunctions.ExecutionLimitExceededException'],
+        MaxAttempts: 8,
+        BackoffRate: 2,
+      }),
     ]);
   });
 });
