@@ -49,6 +49,7 @@ const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['acknowledgeQueueBatch-2', { keys: ['inflight:q', 'batch:q'], args: ['b1', 1] }, ['inflight:q', 'batch:q']],
   ['acknowledgeSetBatch-4', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s'], args: ['b2', 60, 0, job(5)] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s']],
   ['acquireRunLock-2', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'start'] }, ['lock']],
+  ['copyCronDefinition-2', { keys: ['cron:copy', 'cron:index'], args: ['cron:copy', 'message', 'm'] }, ['cron:copy', 'cron:index']],
   ['rewriteCronMessage-1', { keys: ['cron:h'], args: ['m', 'm2'] }, ['cron:h']],
   ['renewRunLock-2', { keys: ['lock', 'stopped'], args: ['run', 'renew', 1000, '{"runId":"run"}'] }, ['lock']],
 ];

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { carryCronDefinitions } from '../../../core/cron/carry-cron-definitions.js';
 import { readCronDefinitions } from '../../../core/cron/cron-definitions.js';
 import { rewriteCronQueues, routeCronDefinitions } from '../../../core/cron/rewrite-cron-queues.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
@@ -68,5 +69,25 @@ describe('sidekiq-cron definitions', () => {
 
     expect(result).toEqual({ rewritten: [], changedMeanwhile: ['stuck_ci_jobs_worker'] });
     expect(await redis.hget(`${keys.prefix}${fixtures['1.x']!.key}`, 'message')).toBe(savedMeanwhile);
+  });
+
+  it('are carried to another prefix or Redis as saved (hash and index), never overwriting one the target defines', async () => {
+    const from = new SidekiqKeys(uniquePrefix());
+    const to = new SidekiqKeys(uniquePrefix());
+    await save(redis, from, '1.x', '2.x', 'disabled');
+    const targetOwn = { ...fixtures['2.x']!.fields, cron: '*/5 * * * *' };
+    await redis.hset(`${to.prefix}${fixtures['2.x']!.key}`, targetOwn);
+
+    const result = await carryCronDefinitions(redis, from, redis, to, await readCronDefinitions(redis, from));
+
+    expect(result).toEqual({ copied: ['removed_worker', 'stuck_ci_jobs_worker'], keptOnTarget: ['pipeline_schedule_worker'] });
+    for (const name of ['1.x', 'disabled']) {
+      const f = fixtures[name]!;
+      expect(await redis.hgetallBuffer(`${to.prefix}${f.key}`)).toEqual(await redis.hgetallBuffer(`${from.prefix}${f.key}`));
+      expect(await redis.sismember(`${to.prefix}${f.index}`, f.key)).toBe(1);
+    }
+    expect(await redis.hgetall(`${to.prefix}${fixtures['2.x']!.key}`)).toEqual(targetOwn);
+    // The source keeps its definitions.
+    expect((await readCronDefinitions(redis, from)).length).toBe(3);
   });
 });

@@ -1,0 +1,47 @@
+import type { Redis } from 'ioredis';
+import { LuaScript } from '../redis/lua-script.js';
+import { classifyRedisError } from '../redis/redis-errors.js';
+import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
+import type { CronDefinition } from './cron-definitions.js';
+
+const copyCronDefinition = new LuaScript('copyCronDefinition-2');
+
+export interface CronCarryResult {
+  readonly copied: string[];
+  /** Defined on the target already (saved there by a Sidekiq with its schedule): kept as it is. */
+  readonly keptOnTarget: string[];
+}
+
+/**
+ * Carries sidekiq-cron definitions to the target of a move (`move --cron`): definitions created at
+ * run time (the web UI, `Sidekiq::Cron::Job.create`) exist only where they were saved, and a
+ * schedule file is loaded only when a Sidekiq boots. Copies, never deletes: the source keeps its
+ * definitions (a cron poller runs only where a Sidekiq runs, so once the old side's Sidekiq
+ * processes stop, they push nothing). Each copy is one atomic Lua call on the target that never
+ * overwrites a definition the target has. Values are copied as bytes, as read (field names are sidekiq-cron's own ASCII names).
+ */
+export async function carryCronDefinitions(
+  source: Redis,
+  sourceKeys: SidekiqKeys,
+  target: Redis,
+  targetKeys: SidekiqKeys,
+  definitions: readonly CronDefinition[],
+): Promise<CronCarryResult> {
+  const copied: string[] = [];
+  const keptOnTarget: string[] = [];
+  for (const definition of definitions) {
+    const member = definition.key.slice(sourceKeys.prefix.length);
+    const index = definition.namespace === null ? 'cron_jobs' : `cron_jobs:${definition.namespace}`;
+    try {
+      const fields = await source.hgetallBuffer(definition.key);
+      // Gone since it was listed: nothing to carry.
+      if (Object.keys(fields).length === 0) continue;
+      const pairs = Object.entries(fields).flatMap(([field, value]) => [field, value]);
+      const done = await copyCronDefinition.run(target, { keys: [`${targetKeys.prefix}${member}`, `${targetKeys.prefix}${index}`], args: [member, ...pairs] });
+      (done === 1 ? copied : keptOnTarget).push(definition.name);
+    } catch (error) {
+      throw classifyRedisError(error, `Copying cron job ${definition.name} (${definition.key}) to the target`);
+    }
+  }
+  return { copied, keptOnTarget };
+}
