@@ -61,7 +61,7 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
   const arriving = report.queues.filter((q) => (q.arrivedSinceLastCheck ?? 0) > 0);
   if (arriving.length > 0) {
     stuck = true;
-    reasons.push(`jobs still arrive on retired queues (${arriving.map((q) => `${q.queue}: ${q.arrivedSinceLastCheck}`).join(', ')}): a node still uses the old routing rules`);
+    reasons.push(`jobs still arrive on retired queues (${arriving.map((q) => `${q.queue}: ${q.arrivedSinceLastCheck}`).join(', ')}): a node still uses the old routing rules, or a sidekiq-cron definition still names the queue`);
   }
   // Future entries in scope: all of them, or (routing-rule case) those naming retired queues.
   const waiting = report.retiredQueues

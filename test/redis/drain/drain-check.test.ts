@@ -164,7 +164,7 @@ describe('the drain check', () => {
     expect(second.queues.find((q) => q.queue === 'new')).not.toHaveProperty('arrivedSinceLastCheck');
     expect(second.remaining).toBe(3);
     expect(second.verdict.state).toBe('stuck');
-    expect(second.verdict.reasons).toContain('jobs still arrive on retired queues (old: 2): a node still uses the old routing rules');
+    expect(second.verdict.reasons).toContain('jobs still arrive on retired queues (old: 2): a node still uses the old routing rules, or a sidekiq-cron definition still names the queue');
   });
 
   it('writes nothing', async () => {

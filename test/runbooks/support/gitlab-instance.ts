@@ -1,0 +1,107 @@
+import type { Redis } from 'ioredis';
+import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
+import { heartbeat } from '../../support/sidekiq-heartbeat.js';
+import { newJid, sidekiqPayload } from '../../support/sidekiq-jobs.js';
+
+/** One seeded job: its jid, where it was put and the worker class GitLab would run. */
+export interface SeededJob {
+  readonly jid: string;
+  readonly className: string;
+  /** Full key it was seeded in (prefix included). */
+  readonly key: string;
+  readonly payload: string;
+  readonly score?: string;
+}
+
+const NOW = Math.floor(Date.now() / 1000);
+
+/**
+ * What a GitLab instance keeps in its Sidekiq Redis, as the runbooks meet it, under `prefix`:
+ * jobs of real workers (from the CE catalog) waiting on their worker-named queues (one queue per
+ * worker, GitLab's routing before 16.0), scheduled, retrying and dead; an ActiveJob mail on
+ * `mailers`; a cron job's queue and its sidekiq-cron definition (`cron_job:NAME`, whose `message`
+ * carries the queue); a removed worker's queue; a reliable fetcher's working list (GitLab's
+ * `working:queue:NAME:HOST:PID`). With `heartbeatQueues`, one live Sidekiq process (simulated
+ * heartbeat, as Sidekiq 6.4 writes it) fetching those queues.
+ */
+export async function seedGitlabInstance(redis: Redis, prefix: string, options: { heartbeatQueues?: readonly string[]; small?: boolean } = {}): Promise<SeededJob[]> {
+  const keys = new SidekiqKeys(prefix);
+  const seeded: SeededJob[] = [];
+  const push = async (queue: string, className: string, extra: { wrapped?: string; payload?: string } = {}) => {
+    const jid = newJid();
+    const payload = extra.payload ?? sidekiqPayload({ className, queue, jid, wrapped: extra.wrapped, extra: `"enqueued_at":${NOW}.25` });
+    await redis.lpush(keys.queue(queue), payload);
+    await redis.sadd(keys.queues, queue);
+    seeded.push({ jid, className, key: keys.queue(queue), payload });
+  };
+  const inSet = async (set: 'schedule' | 'retry' | 'dead', queue: string, className: string, score: string) => {
+    const jid = newJid();
+    const payload = sidekiqPayload({ className, queue, jid, extra: set === 'schedule' ? undefined : `"enqueued_at":${NOW}.5,"error_class":"Gitlab::Git::CommandError","failed_at":${NOW}.75,"retry_count":1` });
+    await redis.zadd(keys.sortedSet(set), score, payload);
+    seeded.push({ jid, className, key: keys.sortedSet(set), payload, score });
+  };
+  await push('post_receive', 'PostReceive');
+  await push('email_receiver', 'EmailReceiverWorker');
+  await inSet('schedule', 'post_receive', 'PostReceive', `${NOW + 3600}.125`);
+  if (options.small) return seeded;
+  await push('post_receive', 'PostReceive');
+  await push('cronjob:admin_email', 'AdminEmailWorker');
+  await push('removed_worker', 'RemovedWorker');
+  const mailJid = newJid();
+  await push('mailers', 'ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper', {
+    payload: `{"retry":true,"queue":"mailers","class":"ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper","wrapped":"ActionMailer::MailDeliveryJob","args":[{"job_class":"ActionMailer::MailDeliveryJob","job_id":"0c6f1a7e-4d2b-4f7e-9c1a-7d3e5b2a9f10","provider_job_id":null,"queue_name":"mailers","priority":null,"arguments":["Notify","new_issue_email","deliver_now",{"args":[1,2],"_aj_ruby2_keywords":["args"]}],"executions":0,"exception_executions":{},"locale":"en","timezone":"UTC"}],"jid":"${mailJid}","created_at":${NOW}.1234567,"enqueued_at":${NOW}.1234571}`,
+  });
+  seeded[seeded.length - 1] = { ...seeded[seeded.length - 1]!, jid: mailJid };
+  await inSet('schedule', 'email_receiver', 'EmailReceiverWorker', `${NOW + 7200}.5`);
+  await inSet('retry', 'post_receive', 'PostReceive', `${NOW + 900}.0625`);
+  await inSet('dead', 'cronjob:admin_email', 'AdminEmailWorker', `${NOW - 86_400}.25`);
+  // A job a reliable fetcher holds while a worker runs it: nothing here may touch it.
+  const working = sidekiqPayload({ className: 'PostReceive', queue: 'post_receive', jid: newJid() });
+  await redis.lpush(`${prefix}working:queue:post_receive:gitlab-sidekiq-0:4242`, working);
+  // sidekiq-cron's definition of AdminEmailWorker, written by the Sidekiq that booted last.
+  await redis.sadd(`${prefix}cron_jobs`, 'admin_email_worker');
+  await redis.hset(`${prefix}cron_job:admin_email_worker`, {
+    name: 'admin_email_worker',
+    klass: 'AdminEmailWorker',
+    cron: '0 0 * * 0',
+    status: 'enabled',
+    message: JSON.stringify({ retry: 3, queue: 'cronjob:admin_email', class: 'AdminEmailWorker', args: [] }),
+  });
+  await redis.zadd(`${prefix}cron_job:admin_email_worker:enqueued`, NOW - 600, '2026-11-29 00:00:00 +0000');
+  if (options.heartbeatQueues) await heartbeat(redis, keys, 'gitlab-sidekiq-0:4242:0a1b2c3d4e5f', options.heartbeatQueues, { beatAt: Date.now() / 1000 });
+  return seeded;
+}
+
+/** Where each job is now, by jid, under `prefix`: full key and the payload's `queue` value. */
+export async function jobPlaces(redis: Redis, prefix: string): Promise<Map<string, { key: string; payload: string; score?: string }[]>> {
+  const places = new Map<string, { key: string; payload: string; score?: string }[]>();
+  const add = (key: string, payload: string, score?: string) => {
+    const jid = /"jid":"([0-9a-f]+)"/.exec(payload)?.[1] ?? `?${payload.slice(0, 30)}`;
+    places.set(jid, [...(places.get(jid) ?? []), { key, payload, ...(score === undefined ? {} : { score }) }]);
+  };
+  let cursor = '0';
+  do {
+    const [next, page] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of page) {
+      const type = await redis.type(key);
+      if (type === 'list') for (const p of await redis.lrange(key, 0, -1)) add(key, p);
+      if (type === 'zset' && !key.includes('cron_job:')) {
+        const flat = await redis.zrange(key, 0, -1, 'WITHSCORES');
+        for (let i = 0; i < flat.length; i += 2) add(key, flat[i]!, flat[i + 1]!);
+      }
+    }
+  } while (cursor !== '0');
+  return places;
+}
+
+/** The top-level queue value of a payload (Sidekiq writes `queue` before `args`). */
+export const queueField = (payload: string): string | null => /^\{[^[]*?"queue":"([^"]*)"/.exec(payload)?.[1] ?? null;
+
+/** Refreshes a simulated Sidekiq process's heartbeat with these queues (what a restart with new queue groups does). */
+export async function restartSidekiq(redis: Redis, prefix: string, queues: readonly string[]): Promise<void> {
+  const keys = new SidekiqKeys(prefix);
+  for (const identity of await redis.smembers(keys.processes)) await redis.del(`${prefix}${identity}`);
+  await redis.del(keys.processes);
+  await heartbeat(redis, keys, `gitlab-sidekiq-0:${4300 + Math.floor(Math.random() * 600)}:0a1b2c3d4e5f`, queues, { beatAt: Date.now() / 1000 });
+}
