@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { heartbeat } from '../../support/sidekiq-heartbeat.js';
@@ -104,4 +105,19 @@ export async function restartSidekiq(redis: Redis, prefix: string, queues: reado
   for (const identity of await redis.smembers(keys.processes)) await redis.del(`${prefix}${identity}`);
   await redis.del(keys.processes);
   await heartbeat(redis, keys, `gitlab-sidekiq-0:${4300 + Math.floor(Math.random() * 600)}:0a1b2c3d4e5f`, queues, { beatAt: Date.now() / 1000 });
+}
+
+/**
+ * Every key of the server and a digest of its value (DUMP), to prove that a dry run wrote nothing.
+ * TTLs are left out: a key with an expiry (a ledger) counts down while the dry run runs.
+ */
+export async function keyContents(redis: Redis): Promise<Map<string, string>> {
+  const contents = new Map<string, string>();
+  let cursor = '0';
+  do {
+    const [next, page] = await redis.scan(cursor, 'COUNT', 1000);
+    cursor = next;
+    for (const key of page) contents.set(key, createHash('sha256').update((await redis.dumpBuffer(key)) ?? Buffer.alloc(0)).digest('hex'));
+  } while (cursor !== '0');
+  return new Map([...contents].sort(([a], [b]) => a.localeCompare(b)));
 }

@@ -39,7 +39,7 @@ export function runShellBlock(code: string, options: { dir: string; envFile: str
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
     child.once('error', reject);
     child.once('exit', (exitCode) => {
       clearTimeout(timer);

@@ -1,0 +1,79 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoPath } from '../support/paths.js';
+import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { redisMoveScenario } from './scenarios/redis-move-scenario.js';
+import { rollbackScenario } from './scenarios/rollback-scenario.js';
+import { routingChangeScenario } from './scenarios/routing-change-scenario.js';
+import { assertCovered, coverageLines, walkRunbook, type RunbookScenario } from './support/runbook-walk.js';
+
+/*
+ * The runbooks as tests: every fenced shell block of docs/runbooks/*.md is run in order, as
+ * written, with bash, against throwaway redis-servers seeded as a GitLab instance keeps its
+ * Sidekiq data, and what the runbook promises after each block is checked (the words shown, the
+ * exit code, where every job is). Blocks that need GitLab or AWS are not run; their effect is
+ * simulated. docs/runbooks/COVERAGE.md lists which test covers which block; it is checked here
+ * (UPDATE_RUNBOOK_COVERAGE=1 rewrites it).
+ */
+
+const servers: RedisServerHandle[] = [];
+const clients: Redis[] = [];
+beforeAll(async () => {
+  for (let i = 0; i < 2; i++) {
+    const server = await startRedisServer();
+    servers.push(server);
+    clients.push(new Redis(server.url, { protocol: 2 }));
+  }
+});
+afterAll(async () => {
+  clients.forEach((c) => c.disconnect());
+  await Promise.all(servers.map((s) => s.stop()));
+});
+const redisA = () => clients[0]!;
+const urlA = () => servers[0]!.url;
+const redisB = () => clients[1]!;
+
+const scenarios: { name: string; scenario: RunbookScenario }[] = [
+  { name: 'routing change, GitLab 16.5+ with prefixed leftovers', scenario: routingChangeScenario(redisA, urlA) },
+  { name: 'two wrong runs rolled back, resque:gitlab: prefix', scenario: rollbackScenario(redisA, urlA) },
+  { name: 'local transfer to a new Redis, resque:gitlab: prefix', scenario: redisMoveScenario(redisA, redisB, () => ({ old: servers[0]!.url, next: servers[1]!.url })) },
+];
+
+describe('runbooks, followed block by block', () => {
+  for (const { name, scenario } of scenarios) {
+    it(`${scenario.runbook}: ${name}`, async () => {
+      await Promise.all(clients.map((c) => c.flushall()));
+      await walkRunbook(scenario);
+    }, 900_000);
+  }
+});
+
+describe('runbook coverage', () => {
+  it('every shell block of every runbook has a step in a runbook test, and every step a block', () => {
+    for (const { scenario } of scenarios) assertCovered(scenario);
+  });
+
+  it('docs/runbooks/COVERAGE.md lists them as the tests do', () => {
+    const header = [
+      '# Which test runs which runbook block',
+      '',
+      'Generated from `test/runbooks/` (`UPDATE_RUNBOOK_COVERAGE=1 npx vitest run test/runbooks/runbooks.test.ts`',
+      'rewrites it; the test fails when it is out of date). Every fenced shell block of the runbooks has',
+      'an `id=` in its fence; `test/runbooks/runbooks.test.ts` follows each runbook in order against',
+      'throwaway redis-servers seeded as a GitLab instance. *run*: run as written with bash, and its',
+      'promised outcome checked; *values from the fixture*: the values an operator fills in, set by',
+      "`test/fixtures/runbooks/<runbook>/env.sh`; *run (words filled in)*: run after the fixture's",
+      '`replacements.json`; *not run (simulated)*: needs GitLab (`gitlab-ctl`, `helm`, `kubectl`) or AWS;',
+      'the test applies its effect on Redis where later blocks depend on it. Sidekiq processes are',
+      'simulated heartbeats (`test/support/sidekiq-heartbeat.ts`), as Sidekiq 6.4 writes them.',
+      '',
+      '| runbook | block | how | test | what it checks |',
+      '| --- | --- | --- | --- | --- |',
+    ];
+    const text = `${[...header, ...scenarios.flatMap(({ name, scenario }) => coverageLines(scenario, `${scenario.runbook}: ${name}`))].join('\n')}\n`;
+    const path = repoPath('docs/runbooks/COVERAGE.md');
+    if (process.env['UPDATE_RUNBOOK_COVERAGE'] === '1') writeFileSync(path, text);
+    expect(readFileSync(path, 'utf8'), 'docs/runbooks/COVERAGE.md is out of date: UPDATE_RUNBOOK_COVERAGE=1 npx vitest run test/runbooks/runbooks.test.ts').toBe(text);
+  });
+});

@@ -1,0 +1,136 @@
+import type { Redis } from 'ioredis';
+import { expect } from 'vitest';
+import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
+import { heartbeat } from '../../support/sidekiq-heartbeat.js';
+import { jobPlaces, keyContents, seedGitlabInstance, type SeededJob } from '../support/gitlab-instance.js';
+import type { RunbookScenario } from '../support/runbook-walk.js';
+
+const NS = 'resque:gitlab:';
+const QUEUES = ['post_receive', 'email_receiver', 'cronjob:admin_email', 'removed_worker', 'mailers', 'default'];
+const WORKING = `${NS}working:queue:post_receive:gitlab-sidekiq-0:4242`;
+
+/**
+ * docs/runbooks/redis-move.md, its local path (`move`, `drain-check`), from an old to a new
+ * throwaway Redis, GitLab with the resque:gitlab: prefix: a Sidekiq process on each side
+ * (simulated heartbeats), producers switched to the new side (a job pushed there), a killed
+ * worker's reliable-fetcher list on the old side recovered at the end. Every job must end on the
+ * new Redis exactly once, byte for byte, with its score.
+ */
+export function redisMoveScenario(old: () => Redis, next: () => Redis, urls: () => { old: string; next: string }): RunbookScenario {
+  let seeded: SeededJob[] = [];
+  let workingPayload = '';
+  let beforeDryRun: Map<string, string>[] = [];
+  const snapshot = async () => [await keyContents(old()), await keyContents(next())];
+  const jobsOn = async (redis: Redis) => new Map([...(await jobPlaces(redis, NS))].filter(([, places]) => places.every((p) => !p.key.includes('sidekiq-migrate:'))));
+  /** Each seeded job (but those in `except`) exactly once, on the new Redis, at its own key, bytes and score. */
+  const allOnNew = async (except: readonly string[] = []) => {
+    const onNew = await jobsOn(next());
+    const onOld = await jobsOn(old());
+    for (const job of seeded) {
+      if (except.includes(job.jid)) continue;
+      expect(onNew.get(job.jid), job.jid).toEqual([{ key: job.key, payload: job.payload, ...(job.score ? { score: job.score } : {}) }]);
+      expect(onOld.get(job.jid), job.jid).toBeUndefined();
+    }
+  };
+  return {
+    runbook: 'redis-move.md',
+    fixture: 'redis-move',
+    env: () => ({ RUNBOOK_OLD_REDIS_URL: urls().old, RUNBOOK_NEW_REDIS_URL: urls().next }),
+    steps: {
+      placeholders: { covers: 'OLD_REDIS, NEW_REDIS, NS (resque:gitlab:), DEPLOYED from test/fixtures/runbooks/redis-move/env.sh' },
+      'cdk-deploy': { covers: 'not run: needs AWS (the stack is tested in test/infra/)' },
+      'transfer-dry-run-deployed': { covers: 'not run: needs the deployed stack' },
+      'transfer-dry-run': {
+        covers: 'seeds the old Redis (a live old-side process); the dry run counts and writes nothing on either server',
+        before: async () => {
+          seeded = await seedGitlabInstance(old(), NS, { heartbeatQueues: QUEUES });
+          workingPayload = (await old().lrange(WORKING, 0, -1))[0]!;
+          beforeDryRun = await snapshot();
+        },
+        shows: ['DRY RUN', 'Complete'],
+        after: async () => expect(await snapshot()).toEqual(beforeDryRun),
+      },
+      'switch-sidekiq-nodes': {
+        covers: 'simulated: a Sidekiq process on the new Redis (heartbeat under the same prefix)',
+        simulate: async () => heartbeat(next(), new SidekiqKeys(NS), 'gitlab-sidekiq-1:77:aabbccddeeff', QUEUES, { beatAt: Date.now() / 1000 }),
+      },
+      'switch-rails-nodes': {
+        covers: 'simulated: producers push to the new Redis (a job on its post_receive queue)',
+        simulate: async () => {
+          const payload = '{"retry":true,"queue":"post_receive","args":[5],"class":"PostReceive","jid":"0000000000000000000000dd","created_at":1795459303.5}';
+          await next().lpush(`${NS}queue:post_receive`, payload);
+          seeded.push({ jid: '0000000000000000000000dd', className: 'PostReceive', key: `${NS}queue:post_receive`, payload });
+        },
+      },
+      'sets-deployed': { covers: 'not run: needs the deployed stack' },
+      'sets-local': {
+        covers: 'schedule, retry and dead arrive on the new Redis (exact bytes and scores), nothing left in the old sets; queues untouched',
+        shows: ['DRY RUN', 'Complete: everything that could be moved was moved.'],
+        after: async () => {
+          const onNew = await jobsOn(next());
+          for (const job of seeded.filter((j) => !j.key.includes('queue:'))) expect(onNew.get(job.jid)).toEqual([{ key: job.key, payload: job.payload, score: job.score }]);
+          for (const set of ['schedule', 'retry', 'dead']) expect(await old().zcard(`${NS}${set}`)).toBe(0);
+          expect(await old().llen(`${NS}queue:post_receive`)).toBe(2);
+        },
+      },
+      'ssm-tunnel': { covers: 'not run: needs AWS (the test reaches both servers directly)' },
+      'drain-check-deployed': { covers: 'not run: needs the deployed stack (`drain-check --deployed` is tested in test/unit/cli/drain-check-deployed.test.ts)' },
+      'drain-check-old': {
+        covers: 'reads the prefixed keys: the live old-side process, its queues listened to, exit 0; saves old-1.json and old-2.json',
+        shows: ['Sidekiq processes: 1 live', 'post_receive'],
+        doesNotShow: ['NONE'],
+        after: async (ctx) => expect(JSON.parse(ctx.file('old-2.json')).remaining).toBeGreaterThan(0),
+      },
+      'move-old-workers': {
+        covers: 'simulated: the old-side process stops (its heartbeat goes), killed: its working list stays',
+        simulate: async () => {
+          for (const identity of await old().smembers(`${NS}processes`)) await old().del(`${NS}${identity}`);
+          await old().del(`${NS}processes`);
+        },
+      },
+      'final-deployed': { covers: 'not run: needs the deployed stack' },
+      'final-local': {
+        covers: 'every job on the new Redis exactly once, bytes and scores kept, but the job in the working list',
+        shows: ['Complete: everything that could be moved was moved.'],
+        after: async () => {
+          const workingJid = /"jid":"([0-9a-f]+)"/.exec(workingPayload)![1]!;
+          await allOnNew([workingJid]);
+          expect(await old().lrange(WORKING, 0, -1)).toEqual([workingPayload]);
+        },
+      },
+      'final-check': { covers: 'DRAINED, exit 0 (the working list is invisible to it, as the runbook says)', shows: ['DRAINED'] },
+      'private-lists': { covers: "finds the killed worker's working list under the prefix", shows: [WORKING] },
+      'recover-private-lists': {
+        covers: "simulated: an old-side Sidekiq's orphan recovery pushes the job back onto its queue",
+        simulate: async () => {
+          await old().lmove(WORKING, `${NS}queue:post_receive`, 'RIGHT', 'LEFT');
+        },
+      },
+      'transfer-again': {
+        covers: 'the recovered job reaches the new Redis; DRAINED; no working list left; every job on the new Redis exactly once',
+        shows: ['Complete: everything that could be moved was moved.', 'DRAINED'],
+        doesNotShow: ['working:queue:'],
+        after: async () => {
+          await allOnNew();
+          const onNew = await jobsOn(next());
+          const workingJid = /"jid":"([0-9a-f]+)"/.exec(workingPayload)![1]!;
+          expect(onNew.get(workingJid)).toEqual([{ key: `${NS}queue:post_receive`, payload: workingPayload }]);
+          expect(await jobsOn(old())).toEqual(new Map());
+        },
+      },
+      'cdk-destroy': { covers: 'not run: needs AWS' },
+      leftovers: { covers: 'no in-flight key left on the old Redis', doesNotShow: [':inflight:'] },
+      'stop-deployed': { covers: 'not run: needs the deployed stack (`stop` is tested in test/unit/cli/deployed-commands.test.ts)' },
+      'resume-deployed': { covers: 'not run: needs the deployed stack (`start --resume` is tested in test/unit/cli/deployed-commands.test.ts)' },
+      'going-back-deployed': { covers: 'not run: needs the deployed stack' },
+      'going-back-local': {
+        covers: 'a dry run of the transfer back: counts, writes nothing on either server',
+        before: async () => {
+          beforeDryRun = await snapshot();
+        },
+        shows: ['DRY RUN'],
+        after: async () => expect(await snapshot()).toEqual(beforeDryRun),
+      },
+    },
+  };
+}

@@ -1,0 +1,163 @@
+import type { Redis } from 'ioredis';
+import { expect } from 'vitest';
+import { jobPlaces, keyContents, queueField, restartSidekiq, seedGitlabInstance, type SeededJob } from '../support/gitlab-instance.js';
+import { blocksOf, type RunbookScenario, type WalkContext } from '../support/runbook-walk.js';
+
+/**
+ * docs/runbooks/routing-change.md on a GitLab 16.5+ instance: live processes and most jobs
+ * unprefixed, a few jobs left under `resque:gitlab:` by a late node; one queue per worker before,
+ * GitLab's `high-urgency` + `default` after. Sidekiq processes are simulated heartbeats
+ * (test/support/sidekiq-heartbeat.ts): each `gitlab-ctl reconfigure` becomes a heartbeat with the
+ * queues the runbook had the operator configure; producers and a stale sidekiq-cron definition
+ * are simulated the same way.
+ */
+export function routingChangeScenario(redis: () => Redis, url: () => string): RunbookScenario {
+  let seeded: SeededJob[] = [];
+  let leftovers: SeededJob[] = [];
+  let beforeDryRun = new Map<string, string>();
+  const lines = (ctx: WalkContext, name: string) => ctx.file(name).split('\n').filter(Boolean);
+  /** Where each seeded job is now (unprefixed), as `key|queue field`. */
+  const placeOf = async (jid: string) => {
+    const places = (await jobPlaces(redis(), '')).get(jid) ?? [];
+    expect(places, `job ${jid} exactly once`).toHaveLength(1);
+    return `${places[0]!.key}|${queueField(places[0]!.payload)}`;
+  };
+  return {
+    runbook: 'routing-change.md',
+    fixture: 'routing-change',
+    files: { 'all_queues.yml': 'test/fixtures/gitlab/all_queues.yml' },
+    env: () => ({ RUNBOOK_REDIS_URL: url() }),
+    steps: {
+      'catalog-from-toolbox': { covers: 'not run: the fixture provides the CE catalog (test/fixtures/gitlab/all_queues.yml)' },
+      socat: { covers: 'not run: the test Redis listens on TCP' },
+      placeholders: {
+        covers: 'REDIS, NS, CATALOG from test/fixtures/runbooks/routing-change/env.sh',
+      },
+      'prefix-check': {
+        covers: "seeds the instance (unprefixed, live process) plus prefixed leftovers; the check names both prefixes' counts",
+        before: async () => {
+          seeded = await seedGitlabInstance(redis(), '', { heartbeatQueues: ['default', 'mailers', 'post_receive', 'email_receiver', 'cronjob:admin_email', 'removed_worker'] });
+          leftovers = await seedGitlabInstance(redis(), 'resque:gitlab:', { small: true });
+        },
+        shows: ["prefix '': 1 live processes, 5 queues, schedule 2, retry 1, dead 1", "prefix 'resque:gitlab:': 0 live processes, 2 queues, schedule 1, retry 0, dead 0"],
+      },
+      'prefix-move': {
+        covers: 'moves the prefixed leftovers to the unprefixed keys: each exactly once, bytes and scores unchanged, nothing left under the prefix',
+        shows: ['DRY RUN', 'Complete: everything that could be moved was moved.'],
+        after: async () => {
+          const places = await jobPlaces(redis(), '');
+          for (const job of leftovers) {
+            const unprefixedKey = job.key.slice('resque:gitlab:'.length);
+            expect(places.get(job.jid)).toEqual([{ key: unprefixedKey, payload: job.payload, ...(job.score ? { score: job.score } : {}) }]);
+          }
+          const stillPrefixed = [...(await jobPlaces(redis(), 'resque:gitlab:')).values()].flat().filter((p) => !p.key.includes('sidekiq-migrate:'));
+          expect(stillPrefixed).toEqual([]);
+        },
+      },
+      routes: { covers: 'the routes table and the queues processes must listen to', shows: ['Sidekiq processes must listen to:', 'high-urgency', 'default'] },
+      'routes-strict': { covers: 'exit 0 on rules without risky queries' },
+      match: { covers: 'lists the workers the query selects', shows: ['EmailReceiverWorker'] },
+      'queue-lists': {
+        covers: 'old, new and retired queue files: one queue per line, post_receive retired, default and high-urgency new',
+        after: async (ctx) => {
+          expect(lines(ctx, 'new-queues.txt')).toEqual(['default', 'high-urgency']);
+          expect(lines(ctx, 'retired-queues.txt')).toEqual(expect.arrayContaining(['post_receive', 'email_receiver', 'cronjob:admin_email']));
+          expect(lines(ctx, 'retired-queues.txt')).not.toContain('default');
+        },
+      },
+      'dry-run': {
+        covers: 'counts the mail and the removed worker as left in place, and writes nothing (every key byte for byte)',
+        before: async () => {
+          beforeDryRun = await keyContents(redis());
+        },
+        shows: ['DRY RUN', 'Left in place, no destination for their class: ActionMailer::MailDeliveryJob 1 · RemovedWorker 1', 'Complete'],
+        after: async () => {
+          expect(await keyContents(redis())).toEqual(beforeDryRun);
+        },
+      },
+      'dry-run-deployed': { covers: 'not run: needs the deployed stack (the local dry run above is the same state machine)' },
+      'extra-queues': { covers: "lists the removed worker's queue, and only it", shows: ['removed_worker'], after: async (ctx) => expect(lines(ctx, 'extra-queues.txt')).toEqual(['removed_worker']) },
+      'extra-queues-rename': {
+        covers: "moves the removed worker's job to default, queue value rewritten, bytes otherwise unchanged",
+        shows: ['Complete', 'Moved to: default 1'],
+        after: async () => {
+          const removed = seeded.find((j) => j.className === 'RemovedWorker')!;
+          expect(await placeOf(removed.jid)).toBe('queue:default|default');
+        },
+      },
+      'listen-list': {
+        covers: 'one comma-separated line without spaces: old and new queues, default, mailers',
+        after: async (ctx) => {
+          const list = ctx.file('listen-queues.txt').trim();
+          expect(list).not.toMatch(/\s/);
+          expect(list.split(',')).toEqual(expect.arrayContaining(['post_receive', 'high-urgency', 'default', 'mailers', 'cronjob:admin_email']));
+        },
+      },
+      'reconfigure-listen': {
+        covers: 'simulated: the Sidekiq process restarts fetching listen-queues.txt (heartbeat)',
+        simulate: async (ctx) => restartSidekiq(redis(), '', ctx.file('listen-queues.txt').trim().split(',')),
+      },
+      'helm-current-values': { covers: 'not run: needs helm (Omnibus path simulated)' },
+      'helm-upgrade-listen': { covers: 'not run: needs helm (Omnibus path simulated)' },
+      'listeners-check': { covers: 'exit 0, every queue with jobs has a listener', shows: ['Sidekiq processes: 1 live'], doesNotShow: ['NONE', 'STUCK'] },
+      'reconfigure-rules': {
+        covers: 'simulated: producers push to the new queues (a new EmailReceiverWorker job on high-urgency); the cron definition keeps its old queue (a node with old rules booted last)',
+        simulate: async () => {
+          await redis().lpush('queue:high-urgency', '{"retry":true,"queue":"high-urgency","args":[7],"class":"EmailReceiverWorker","jid":"0000000000000000000000aa","created_at":1795459303.5}');
+        },
+      },
+      'helm-upgrade-rules': { covers: 'not run: needs helm (Omnibus path simulated)' },
+      'cron-check': {
+        covers: 'names the stale definition; after the simulated restart the same check prints nothing',
+        shows: ['stale: cron_job:admin_email_worker pushes to cronjob:admin_email'],
+      },
+      'restart-sidekiq': {
+        covers: 'simulated: the restarted Sidekiq rewrites the definition with the new rules; then the cron check is run again and prints nothing',
+        simulate: async (ctx) => {
+          await redis().hset('cron_job:admin_email_worker', 'message', JSON.stringify({ retry: 3, queue: 'default', class: 'AdminEmailWorker', args: [] }));
+          const again = await ctx.shell(blocksOf('routing-change.md').find((b) => b.id === 'cron-check')!.code);
+          expect(again.exitCode, again.stderr).toBe(0);
+          expect(again.stdout).toBe('');
+        },
+      },
+      migrate: {
+        covers: 'Complete, exit 0; every seeded job exactly once on its new queue (queued, schedule, retry, dead), the mail on mailers, the working list untouched',
+        shows: ['Complete: everything that could be moved was moved.', 'Left in place, no destination for their class: ActionMailer::MailDeliveryJob 1'],
+        after: async () => {
+          const expected: Record<string, string> = { PostReceive: 'default', EmailReceiverWorker: 'high-urgency', AdminEmailWorker: 'default', RemovedWorker: 'default' };
+          for (const job of [...seeded, ...leftovers]) {
+            const key = job.key.replace(/^resque:gitlab:/, '');
+            const place = await placeOf(job.jid);
+            if (job.className.startsWith('ActiveJob')) expect(place).toBe('queue:mailers|mailers');
+            else if (key.startsWith('queue:')) expect(place).toBe(`queue:${expected[job.className]}|${expected[job.className]}`);
+            else expect(place).toBe(`${key}|${expected[job.className]}`);
+          }
+          expect(await redis().llen('working:queue:post_receive:gitlab-sidekiq-0:4242')).toBe(1);
+        },
+      },
+      'migrate-deployed': { covers: 'not run: needs the deployed stack' },
+      'quarantine-put-back': {
+        covers: 'a quarantined job (seeded as --unmapped quarantine leaves it) goes back, unchanged, to its queue',
+        before: async () => {
+          await redis().lpush('sidekiq-migrate:quarantine:removed_worker', '{"retry":true,"queue":"removed_worker","args":[],"class":"RemovedWorker","jid":"0000000000000000000000bb","created_at":1795459303.5}');
+        },
+        after: async () => {
+          expect(await redis().lrange('queue:removed_worker', 0, -1)).toEqual(['{"retry":true,"queue":"removed_worker","args":[],"class":"RemovedWorker","jid":"0000000000000000000000bb","created_at":1795459303.5}']);
+          expect(await redis().exists('sidekiq-migrate:quarantine:removed_worker')).toBe(0);
+          // Back where nobody will fetch it after step 6: the runbook's rename sends it on.
+          await redis().del('queue:removed_worker');
+        },
+      },
+      'drain-checks': { covers: 'both checks say DRAINED (nothing left on retired queues), exit 0, and save their reports', shows: ['DRAINED'], doesNotShow: ['STUCK'], after: async (ctx) => expect(ctx.file('check-2.json')).toContain('"remaining":0') },
+      'new-listen-list': { covers: 'exactly default,high-urgency,mailers', shows: ['default,high-urgency,mailers'] },
+      'reconfigure-new-queues': {
+        covers: 'simulated: the Sidekiq process restarts fetching new-listen-queues.txt only',
+        simulate: async (ctx) => restartSidekiq(redis(), '', ctx.file('new-listen-queues.txt').trim().split(',')),
+      },
+      'helm-upgrade-new-queues': { covers: 'not run: needs helm (Omnibus path simulated)' },
+      'final-check': { covers: 'exit 0: every job left has a listener (mail, moved jobs)', doesNotShow: ['NONE', 'STUCK'] },
+      'stop-deployed': { covers: 'not run: needs the deployed stack (`stop` is tested in test/unit/cli/deployed-commands.test.ts)' },
+      'resume-deployed': { covers: 'not run: needs the deployed stack (`start --resume` is tested in test/unit/cli/deployed-commands.test.ts)' },
+    },
+  };
+}
