@@ -11,7 +11,7 @@ export function registerRoutesCommand(program: Command, io: CliIo): void {
     .command('routes')
     .summary('show the queue every GitLab worker is routed to')
     .description(
-      'Routes every worker of GitLab\'s worker catalog through the routing rules, with GitLab\'s ownsemantics (first matching rule wins; a null or blank queue, or no match, means the worker\'sgenerated queue name), then reviews the rules: unreachable rules, queues no worker reaches, a missing catch-all, and queries GitLab accepts but probably reads differently from you.',
+      'Routes every worker of GitLab\'s worker catalog through the routing rules, with GitLab\'s own semantics (first matching rule wins; a null or blank queue, or no match, means the worker\'s generated queue name), then reviews the rules: unreachable rules, queues no worker reaches, a missing catch-all, and queries GitLab accepts but probably reads differently from you. The queues processes must listen to are printed comma-separated with spaces; for sidekiq-cluster\'s queue groups (split on "," alone) build the list from --json, as the routing runbook shows.',
     )
     .option('--catalog <file>', "GitLab's app/workers/all_queues.yml (repeat to add ee/app/workers/all_queues.yml)", collect)
     .option('--rules <file>', 'routing rules: a JSON/YAML list of [query, queue] pairs, or a gitlab.yml')

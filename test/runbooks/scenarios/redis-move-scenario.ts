@@ -1,8 +1,6 @@
 import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
-import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
-import { heartbeat } from '../../support/sidekiq-heartbeat.js';
-import { jobPlaces, keyContents, seedGitlabInstance, type SeededJob } from '../support/gitlab-instance.js';
+import { jobPlaces, keyContents, seedGitlabInstance, startSidekiq, stopSidekiq, type SeededJob } from '../support/gitlab-instance.js';
 import type { RunbookScenario } from '../support/runbook-walk.js';
 
 const NS = 'resque:gitlab:';
@@ -52,7 +50,7 @@ export function redisMoveScenario(old: () => Redis, next: () => Redis, urls: () 
       },
       'switch-sidekiq-nodes': {
         covers: 'simulated: a Sidekiq process on the new Redis (heartbeat under the same prefix)',
-        simulate: async () => heartbeat(next(), new SidekiqKeys(NS), 'gitlab-sidekiq-1:77:aabbccddeeff', QUEUES, { beatAt: Date.now() / 1000 }),
+        simulate: async () => startSidekiq(next(), NS, 'gitlab-sidekiq-new-side', QUEUES),
       },
       'switch-rails-nodes': {
         covers: 'simulated: producers push to the new Redis (a job on its post_receive queue)',
@@ -83,10 +81,7 @@ export function redisMoveScenario(old: () => Redis, next: () => Redis, urls: () 
       },
       'move-old-workers': {
         covers: 'simulated: the old-side process stops (its heartbeat goes), killed: its working list stays',
-        simulate: async () => {
-          for (const identity of await old().smembers(`${NS}processes`)) await old().del(`${NS}${identity}`);
-          await old().del(`${NS}processes`);
-        },
+        simulate: async () => stopSidekiq('gitlab-sidekiq-ns'),
       },
       'final-deployed': { covers: 'not run: needs the deployed stack' },
       'final-local': {

@@ -42,7 +42,7 @@ export function rollbackScenario(redis: () => Redis, url: () => string): Runbook
           expect([...runs].sort().reverse()).toEqual(runs);
         },
       },
-      'what-each-moved': { covers: "prints each run's recorded moves and its record's expiry", shows: ['["PostReceive","post_receive","default"]', 'record expires in'] },
+      'what-each-moved': { covers: "prints each run's recorded moves and its record's expiry", shows: ['["PostReceive","post_receive","urgent"]', '["AdminEmailWorker","cronjob:admin_email","default"]', 'record expires in'] },
       'rollback-dry-run': {
         covers: 'a dry run per run id, writing nothing (every key byte for byte)',
         shows: ['DRY RUN'],

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
-import { jobPlaces, keyContents, queueField, restartSidekiq, seedGitlabInstance, type SeededJob } from '../support/gitlab-instance.js';
+import { jobPlaces, keyContents, queueField, seedGitlabInstance, startSidekiq, type SeededJob } from '../support/gitlab-instance.js';
 import { blocksOf, type RunbookScenario, type WalkContext } from '../support/runbook-walk.js';
 
 /**
@@ -95,7 +95,7 @@ export function routingChangeScenario(redis: () => Redis, url: () => string): Ru
       },
       'reconfigure-listen': {
         covers: 'simulated: the Sidekiq process restarts fetching listen-queues.txt (heartbeat)',
-        simulate: async (ctx) => restartSidekiq(redis(), '', ctx.file('listen-queues.txt').trim().split(',')),
+        simulate: async (ctx) => startSidekiq(redis(), '', 'gitlab-sidekiq-plain', ctx.file('listen-queues.txt').trim().split(',')),
       },
       'helm-current-values': { covers: 'not run: needs helm (Omnibus path simulated)' },
       'helm-upgrade-listen': { covers: 'not run: needs helm (Omnibus path simulated)' },
@@ -152,7 +152,7 @@ export function routingChangeScenario(redis: () => Redis, url: () => string): Ru
       'new-listen-list': { covers: 'exactly default,high-urgency,mailers', shows: ['default,high-urgency,mailers'] },
       'reconfigure-new-queues': {
         covers: 'simulated: the Sidekiq process restarts fetching new-listen-queues.txt only',
-        simulate: async (ctx) => restartSidekiq(redis(), '', ctx.file('new-listen-queues.txt').trim().split(',')),
+        simulate: async (ctx) => startSidekiq(redis(), '', 'gitlab-sidekiq-plain', ctx.file('new-listen-queues.txt').trim().split(',')),
       },
       'helm-upgrade-new-queues': { covers: 'not run: needs helm (Omnibus path simulated)' },
       'final-check': { covers: 'exit 0: every job left has a listener (mail, moved jobs)', doesNotShow: ['NONE', 'STUCK'] },

@@ -69,7 +69,7 @@ export async function seedGitlabInstance(redis: Redis, prefix: string, options: 
     message: JSON.stringify({ retry: 3, queue: 'cronjob:admin_email', class: 'AdminEmailWorker', args: [] }),
   });
   await redis.zadd(`${prefix}cron_job:admin_email_worker:enqueued`, NOW - 600, '2026-11-29 00:00:00 +0000');
-  if (options.heartbeatQueues) await heartbeat(redis, keys, 'gitlab-sidekiq-0:4242:0a1b2c3d4e5f', options.heartbeatQueues, { beatAt: Date.now() / 1000 });
+  if (options.heartbeatQueues) await startSidekiq(redis, prefix, prefix ? 'gitlab-sidekiq-ns' : 'gitlab-sidekiq-plain', options.heartbeatQueues);
   return seeded;
 }
 
@@ -88,7 +88,7 @@ export async function jobPlaces(redis: Redis, prefix: string): Promise<Map<strin
       const type = await redis.type(key);
       if (type === 'list') for (const p of await redis.lrange(key, 0, -1)) add(key, p);
       if (type === 'zset' && !key.includes('cron_job:')) {
-        const flat = await redis.zrange(key, 0, -1, 'WITHSCORES');
+        const flat = await redis.zrange(key, 0, '-1', 'WITHSCORES');
         for (let i = 0; i < flat.length; i += 2) add(key, flat[i]!, flat[i + 1]!);
       }
     }
@@ -99,12 +99,42 @@ export async function jobPlaces(redis: Redis, prefix: string): Promise<Map<strin
 /** The top-level queue value of a payload (Sidekiq writes `queue` before `args`). */
 export const queueField = (payload: string): string | null => /^\{[^[]*?"queue":"([^"]*)"/.exec(payload)?.[1] ?? null;
 
-/** Refreshes a simulated Sidekiq process's heartbeat with these queues (what a restart with new queue groups does). */
-export async function restartSidekiq(redis: Redis, prefix: string, queues: readonly string[]): Promise<void> {
-  const keys = new SidekiqKeys(prefix);
-  for (const identity of await redis.smembers(keys.processes)) await redis.del(`${prefix}${identity}`);
-  await redis.del(keys.processes);
-  await heartbeat(redis, keys, `gitlab-sidekiq-0:${4300 + Math.floor(Math.random() * 600)}:0a1b2c3d4e5f`, queues, { beatAt: Date.now() / 1000 });
+/**
+ * Simulated live Sidekiq processes: each beats every second, as a real one does every 5 s (6.4),
+ * so that a drain check minutes later still counts it live. Stopped by `stopSidekiq` or
+ * `stopAllSidekiqs` (at the end of every runbook walk).
+ */
+const live = new Map<string, { redis: Redis; prefix: string; identity: string; queues: readonly string[] }>();
+let beating: NodeJS.Timeout | undefined;
+
+async function beat(p: { redis: Redis; prefix: string; identity: string; queues: readonly string[] }): Promise<void> {
+  await heartbeat(p.redis, new SidekiqKeys(p.prefix), p.identity, p.queues, { beatAt: Date.now() / 1000 });
+}
+
+/** Starts (or restarts, with new queues) the simulated process `name` on `redis` under `prefix`. */
+export async function startSidekiq(redis: Redis, prefix: string, name: string, queues: readonly string[]): Promise<void> {
+  await stopSidekiq(name);
+  const process = { redis, prefix, identity: `${name}:${4000 + live.size}:0a1b2c3d4e5f`, queues };
+  live.set(name, process);
+  await beat(process);
+  beating ??= setInterval(() => {
+    for (const p of live.values()) void beat(p).catch(() => undefined);
+  }, 1000);
+}
+
+/** A graceful stop: the process leaves `processes` and deletes its hash, as Sidekiq does. */
+export async function stopSidekiq(name: string): Promise<void> {
+  const p = live.get(name);
+  if (!p) return;
+  live.delete(name);
+  await p.redis.srem(`${p.prefix}processes`, p.identity);
+  await p.redis.del(`${p.prefix}${p.identity}`);
+}
+
+export async function stopAllSidekiqs(): Promise<void> {
+  for (const name of [...live.keys()]) await stopSidekiq(name);
+  if (beating) clearInterval(beating);
+  beating = undefined;
 }
 
 /**

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { repoPath } from '../../support/paths.js';
+import { stopAllSidekiqs } from './gitlab-instance.js';
 import { assignedVariables, runbookBlocks, type RunbookBlock } from './runbook-blocks.js';
 import { prepareWorkDir, runShellBlock, type BlockResult } from './run-shell-block.js';
 
@@ -101,6 +102,7 @@ export async function walkRunbook(scenario: RunbookScenario): Promise<void> {
     }
     passed = true;
   } finally {
+    await stopAllSidekiqs();
     if (passed) rmSync(dir, { recursive: true, force: true });
     else console.error(`runbook working directory kept for inspection: ${dir}`);
   }
