@@ -27,11 +27,13 @@ export function rollbackScenario(redis: () => Redis, url: () => string): Runbook
         covers: 'after two wrong runs (set up through the CLI), lists both run ids, newest first',
         before: async (ctx: WalkContext) => {
           await seedGitlabInstance(redis(), NS, { heartbeatQueues: ['post_receive', 'email_receiver', 'cronjob:admin_email', 'removed_worker', 'mailers', 'default', 'urgent'] });
+          original = await jobsNow();
           const first = await ctx.shell(WRONG_RUN);
           expect(first.exitCode, first.stderr).toBe(0);
-          await redis().lpush(`${NS}queue:post_receive`, '{"retry":true,"queue":"post_receive","args":[9],"class":"PostReceive","jid":"0000000000000000000000cc","created_at":1795459303.5}');
-          original = await jobsNow();
-          // The stale node's job is in `original` before the second run too: the rollback must bring everything back.
+          // A node with the old rules pushes a job to an old queue; the second run moves it.
+          const stale = '{"retry":true,"queue":"post_receive","args":[9],"class":"PostReceive","jid":"0000000000000000000000cc","created_at":1795459303.5}';
+          await redis().lpush(`${NS}queue:post_receive`, stale);
+          original.set('0000000000000000000000cc', [{ key: `${NS}queue:post_receive`, payload: stale }]);
           const second = await ctx.shell(WRONG_RUN);
           expect(second.exitCode, second.stderr).toBe(0);
         },

@@ -139,15 +139,18 @@ export async function stopAllSidekiqs(): Promise<void> {
 
 /**
  * Every key of the server and a digest of its value (DUMP), to prove that a dry run wrote nothing.
- * TTLs are left out: a key with an expiry (a ledger) counts down while the dry run runs.
+ * TTLs are left out: a key with an expiry (a ledger) counts down while the dry run runs; so are the
+ * heartbeat hashes of the simulated live processes.
  */
 export async function keyContents(redis: Redis): Promise<Map<string, string>> {
   const contents = new Map<string, string>();
+  // A simulated live process rewrites its heartbeat hash every second, as Sidekiq does.
+  const heartbeatKeys = new Set([...live.values()].map((p) => `${p.prefix}${p.identity}`));
   let cursor = '0';
   do {
     const [next, page] = await redis.scan(cursor, 'COUNT', 1000);
     cursor = next;
-    for (const key of page) contents.set(key, createHash('sha256').update((await redis.dumpBuffer(key)) ?? Buffer.alloc(0)).digest('hex'));
+    for (const key of page.filter((k) => !heartbeatKeys.has(k))) contents.set(key, createHash('sha256').update((await redis.dumpBuffer(key)) ?? Buffer.alloc(0)).digest('hex'));
   } while (cursor !== '0');
   return new Map([...contents].sort(([a], [b]) => a.localeCompare(b)));
 }
