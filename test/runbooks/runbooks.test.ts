@@ -64,7 +64,7 @@ describe('runbook coverage', () => {
       'throwaway redis-servers seeded as a GitLab instance. *run*: run as written with bash, and its',
       'promised outcome checked; *values from the fixture*: the values an operator fills in, set by',
       "`test/fixtures/runbooks/<runbook>/env.sh`; *run (words filled in)*: run after the fixture's",
-      '`replacements.json`; *not run (simulated)*: needs GitLab (`gitlab-ctl`, `helm`, `kubectl`) or AWS;',
+      '`replacements.json`; *not run*: needs GitLab (`gitlab-ctl`, `helm`, `kubectl`) or AWS;',
       'the test applies its effect on Redis where later blocks depend on it. Sidekiq processes are',
       'simulated heartbeats (`test/support/sidekiq-heartbeat.ts`), as Sidekiq 6.4 writes them.',
       '',

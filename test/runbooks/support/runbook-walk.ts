@@ -111,7 +111,7 @@ export async function walkRunbook(scenario: RunbookScenario): Promise<void> {
 /** The lines of COVERAGE.md for one runbook: each block, how it is treated, what covers it. */
 export function coverageLines(scenario: RunbookScenario, testName: string): string[] {
   return blocksOf(scenario.runbook).map((b) => {
-    const how = { run: 'run', edit: 'run (words filled in)', placeholders: 'values from the fixture', elsewhere: 'not run (simulated)' }[b.kind];
+    const how = { run: 'run', edit: 'run (words filled in)', placeholders: 'values from the fixture', elsewhere: 'not run' }[b.kind];
     return `| ${scenario.runbook} | \`${b.id}\` | ${how} | ${testName} | ${scenario.steps[b.id]?.covers ?? '**NOT COVERED**'} |`;
   });
 }
