@@ -20,7 +20,7 @@ import { assertCovered, coverageLines, walkRunbook, type RunbookScenario } from 
 const servers: RedisServerHandle[] = [];
 const clients: Redis[] = [];
 beforeAll(async () => {
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < 4; i++) {
     const server = await startRedisServer();
     servers.push(server);
     clients.push(new Redis(server.url, { protocol: 2 }));
@@ -30,20 +30,20 @@ afterAll(async () => {
   clients.forEach((c) => c.disconnect());
   await Promise.all(servers.map((s) => s.stop()));
 });
-const redisA = () => clients[0]!;
-const urlA = () => servers[0]!.url;
-const redisB = () => clients[1]!;
+/** Each scenario has servers of its own, so that the three walks run at once. */
+const redisAt = (i: number) => () => clients[i]!;
+const urlAt = (i: number) => () => servers[i]!.url;
 
 const scenarios: { name: string; scenario: RunbookScenario }[] = [
-  { name: 'routing change, GitLab 16.5+ with prefixed leftovers', scenario: routingChangeScenario(redisA, urlA) },
-  { name: 'two wrong runs rolled back, resque:gitlab: prefix', scenario: rollbackScenario(redisA, urlA) },
-  { name: 'local transfer to a new Redis, resque:gitlab: prefix', scenario: redisMoveScenario(redisA, redisB, () => ({ old: servers[0]!.url, next: servers[1]!.url })) },
+  { name: 'routing change, GitLab 16.5+ with prefixed leftovers', scenario: routingChangeScenario(redisAt(0), urlAt(0)) },
+  { name: 'two wrong runs rolled back, resque:gitlab: prefix', scenario: rollbackScenario(redisAt(1), urlAt(1)) },
+  { name: 'local transfer to a new Redis, resque:gitlab: prefix', scenario: redisMoveScenario(redisAt(2), redisAt(3), () => ({ old: servers[2]!.url, next: servers[3]!.url })) },
 ];
 
 describe('runbooks, followed block by block', () => {
   for (const { name, scenario } of scenarios) {
-    it(`${scenario.runbook}: ${name}`, async () => {
-      await Promise.all(clients.map((c) => c.flushall()));
+    // Concurrent: most of a walk is waiting for the CLI, and each walk has its own servers.
+    it.concurrent(`${scenario.runbook}: ${name}`, async () => {
       await walkRunbook(scenario);
     }, 900_000);
   }

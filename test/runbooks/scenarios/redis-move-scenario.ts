@@ -34,6 +34,7 @@ export function redisMoveScenario(old: () => Redis, next: () => Redis, urls: () 
     runbook: 'redis-move.md',
     fixture: 'redis-move',
     env: () => ({ RUNBOOK_OLD_REDIS_URL: urls().old, RUNBOOK_NEW_REDIS_URL: urls().next }),
+    redises: () => [old(), next()],
     steps: {
       placeholders: { covers: 'OLD_REDIS, NEW_REDIS, NS (resque:gitlab:), DEPLOYED from test/fixtures/runbooks/redis-move/env.sh' },
       'cdk-deploy': { covers: 'not run: needs AWS (the stack is tested in test/infra/)' },
@@ -81,7 +82,7 @@ export function redisMoveScenario(old: () => Redis, next: () => Redis, urls: () 
       },
       'move-old-workers': {
         covers: 'simulated: the old-side process stops (its heartbeat goes), killed: its working list stays',
-        simulate: async () => stopSidekiq('gitlab-sidekiq-ns'),
+        simulate: async () => stopSidekiq(old(), 'gitlab-sidekiq-ns'),
       },
       'final-deployed': { covers: 'not run: needs the deployed stack' },
       'final-local': {

@@ -21,6 +21,7 @@ export function rollbackScenario(redis: () => Redis, url: () => string): Runbook
     fixture: 'rollback',
     files: { 'all_queues.yml': 'test/fixtures/gitlab/all_queues.yml' },
     env: () => ({ RUNBOOK_REDIS_URL: url() }),
+    redises: () => [redis()],
     steps: {
       placeholders: { covers: 'REDIS, NS (resque:gitlab:), CATALOG from test/fixtures/runbooks/rollback/env.sh' },
       'find-runs': {

@@ -27,6 +27,7 @@ export function routingChangeScenario(redis: () => Redis, url: () => string): Ru
     fixture: 'routing-change',
     files: { 'all_queues.yml': 'test/fixtures/gitlab/all_queues.yml' },
     env: () => ({ RUNBOOK_REDIS_URL: url() }),
+    redises: () => [redis()],
     steps: {
       'catalog-from-toolbox': { covers: 'not run: the fixture provides the CE catalog (test/fixtures/gitlab/all_queues.yml)' },
       socat: { covers: 'not run: the test Redis listens on TCP' },

@@ -102,7 +102,7 @@ export const queueField = (payload: string): string | null => /^\{[^[]*?"queue":
 /**
  * Simulated live Sidekiq processes: each beats every second, as a real one does every 5 s (6.4),
  * so that a drain check minutes later still counts it live. Stopped by `stopSidekiq` or
- * `stopAllSidekiqs` (at the end of every runbook walk).
+ * `stopAllSidekiqs` (at the end of every runbook walk, for its servers).
  */
 const live = new Map<string, { redis: Redis; prefix: string; identity: string; queues: readonly string[] }>();
 let beating: NodeJS.Timeout | undefined;
@@ -111,11 +111,14 @@ async function beat(p: { redis: Redis; prefix: string; identity: string; queues:
   await heartbeat(p.redis, new SidekiqKeys(p.prefix), p.identity, p.queues, { beatAt: Date.now() / 1000 });
 }
 
+/** Runbook walks run concurrently, each on its own servers: a process is named per server. */
+const liveKey = (redis: Redis, name: string): string => `${redis.options.port ?? 0}/${name}`;
+
 /** Starts (or restarts, with new queues) the simulated process `name` on `redis` under `prefix`. */
 export async function startSidekiq(redis: Redis, prefix: string, name: string, queues: readonly string[]): Promise<void> {
-  await stopSidekiq(name);
+  await stopSidekiq(redis, name);
   const process = { redis, prefix, identity: `${name}:${4000 + live.size}:0a1b2c3d4e5f`, queues };
-  live.set(name, process);
+  live.set(liveKey(redis, name), process);
   await beat(process);
   beating ??= setInterval(() => {
     for (const p of live.values()) void beat(p).catch(() => undefined);
@@ -123,18 +126,24 @@ export async function startSidekiq(redis: Redis, prefix: string, name: string, q
 }
 
 /** A graceful stop: the process leaves `processes` and deletes its hash, as Sidekiq does. */
-export async function stopSidekiq(name: string): Promise<void> {
-  const p = live.get(name);
+export async function stopSidekiq(redis: Redis, name: string): Promise<void> {
+  const p = live.get(liveKey(redis, name));
   if (!p) return;
-  live.delete(name);
+  live.delete(liveKey(redis, name));
   await p.redis.srem(`${p.prefix}processes`, p.identity);
   await p.redis.del(`${p.prefix}${p.identity}`);
 }
 
-export async function stopAllSidekiqs(): Promise<void> {
-  for (const name of [...live.keys()]) await stopSidekiq(name);
-  if (beating) clearInterval(beating);
-  beating = undefined;
+/** Stops every simulated process on these servers (and the beating, once none is left). */
+export async function stopAllSidekiqs(redises: readonly Redis[]): Promise<void> {
+  for (const [key, p] of [...live]) {
+    if (!redises.includes(p.redis)) continue;
+    live.delete(key);
+    await p.redis.srem(`${p.prefix}processes`, p.identity);
+    await p.redis.del(`${p.prefix}${p.identity}`);
+  }
+  if (live.size === 0 && beating) clearInterval(beating);
+  if (live.size === 0) beating = undefined;
 }
 
 /**

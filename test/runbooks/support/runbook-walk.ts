@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,8 @@ export interface RunbookScenario {
   readonly files?: Readonly<Record<string, string>>;
   /** Environment for the blocks (the Redis URLs the fixture's env.sh reads). */
   readonly env: () => Record<string, string>;
+  /** The scenario's own servers: emptied before the walk, their simulated processes stopped after. */
+  readonly redises: () => readonly Redis[];
   readonly steps: Readonly<Record<string, BlockStep>>;
 }
 
@@ -60,6 +63,7 @@ export async function walkRunbook(scenario: RunbookScenario): Promise<void> {
   const fixtureDir = repoPath(`test/fixtures/runbooks/${scenario.fixture}`);
   const dir = mkdtempSync(join(tmpdir(), `runbook-${scenario.fixture}-`));
   let passed = false;
+  await Promise.all(scenario.redises().map((r) => r.flushall()));
   try {
     cpSync(fixtureDir, dir, { recursive: true });
     for (const [name, from] of Object.entries(scenario.files ?? {})) cpSync(repoPath(from), join(dir, name));
@@ -102,7 +106,7 @@ export async function walkRunbook(scenario: RunbookScenario): Promise<void> {
     }
     passed = true;
   } finally {
-    await stopAllSidekiqs();
+    await stopAllSidekiqs(scenario.redises());
     if (passed) rmSync(dir, { recursive: true, force: true });
     else console.error(`runbook working directory kept for inspection: ${dir}`);
   }
