@@ -7,7 +7,8 @@ import { scopeOfSettings } from './support/task-inputs.js';
 
 /**
  * "Plan migration". Input: the execution input (WorkflowInput, or `{continuation}` for a
- * continued execution), validated by the plan step. Output: `{settings, items, resumed}`.
+ * continued execution), validated by the plan step. Output: `{settings, itemCount, work, execution,
+ * resumed}` — the first batch of items only, the list itself stays on the source.
  * Metrics (transfers): what it finished of transfers left in flight by interrupted runs.
  */
 export const handler = createHandler(
@@ -19,10 +20,10 @@ export const handler = createHandler(
       const plan = await planStep(event, connections);
       const resumed = counterDelta('transfer', plan.resumed);
       if (plan.settings.mode === 'transfer') addCountMetrics(counterMetrics('transfer', resumed));
-      logger.info(`planned ${plan.items.length} item(s)`, {
+      logger.info(`planned ${plan.itemCount} item(s)`, {
         dryRun: plan.settings.dryRun,
-        sets: plan.items.filter((i) => i.kind === 'set').map((i) => i.name),
-        queues: plan.items.filter((i) => i.kind === 'queue').length,
+        execution: plan.execution,
+        firstBatch: plan.work.batch.map((i) => `${i.kind}:${i.name}`),
         ...(plan.settings.mode === 'transfer' ? { resumed } : {}),
       });
       return plan;

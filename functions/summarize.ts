@@ -1,27 +1,41 @@
+import { addUpStep } from '../core/workflow/steps/add-up-step.js';
 import { summarizeStep, type RunSummary } from '../core/workflow/steps/summarize-step.js';
+import type { WorkState } from '../core/workflow/work-list.js';
 import { connections } from './support/container.js';
 import { counterDelta } from './support/counter-metrics.js';
 import { createHandler } from './support/create-handler.js';
 import { logger } from './support/powertools.js';
-import { parseSummarizeInput, scopeOfSettings } from './support/task-inputs.js';
+import { parseAddUpInput, parseSummarizeInput, scopeOfSettings, SummarizeFunctionSteps, summarizeFunctionStep } from './support/task-inputs.js';
+
+type Parsed = { step: 'add-up'; input: ReturnType<typeof parseAddUpInput> } | { step: 'summarize'; input: ReturnType<typeof parseSummarizeInput> };
 
 /**
- * "Summarize". Input: `{settings, results, resumed?}` (the plan's settings, the items' results,
- * what the plan resumed). Releases the run lock and returns the RunSummary. No metrics: the page
- * tasks counted the work as it was done.
+ * Two states of the loop over a run's sets and queues, both adding up what the items did:
+ * - "Add up and list the next sets and queues" (`step: "add-up"`). Input `{settings, work,
+ *   results}`: folds the batch's results into the bounded tally and returns the next WorkState.
+ * - "Summarize". Input `{settings, execution, tally, resumed?, listContinuedIn?}`: ends this
+ *   execution among the run's executions (the last one releases the run lock) and returns the
+ *   RunSummary.
+ * No metrics: the page tasks counted the work as it was done.
  */
 export const handler = createHandler(
   {
     task: 'summarize',
     scope: scopeOfSettings,
-    parse: parseSummarizeInput,
-    run: async (input): Promise<RunSummary> => {
-      const summary = await summarizeStep(input, connections);
+    parse: (event): Parsed =>
+      summarizeFunctionStep(event) === SummarizeFunctionSteps.addUp ? { step: 'add-up', input: parseAddUpInput(event) } : { step: 'summarize', input: parseSummarizeInput(event) },
+    run: async (parsed): Promise<RunSummary | WorkState> => {
+      if (parsed.step === 'add-up') {
+        const work = await addUpStep(parsed.input, connections);
+        logger.info(`added up batch ${work.batches}`, { counts: work.tally.counts, next: work.next, continueAt: work.continueAt });
+        return work;
+      }
+      const summary = await summarizeStep(parsed.input, connections);
       logger.info(`run ${summary.complete ? 'complete' : 'incomplete'}`, {
         complete: summary.complete,
         totals: counterDelta(summary.mode, summary.totals),
-        failures: summary.failures.length,
-        continuedIn: summary.continuedIn.length,
+        counts: summary.counts,
+        releasedLock: summary.releasedLock,
       });
       return summary;
     },

@@ -1,9 +1,10 @@
 import type { ConnectionProvider } from '../../core/workflow/connections.js';
+import { addUpStep } from '../../core/workflow/steps/add-up-step.js';
 import { pageStep } from '../../core/workflow/steps/page-step.js';
 import { planStep } from '../../core/workflow/steps/plan-step.js';
 import { releaseLockStep, summarizeStep } from '../../core/workflow/steps/summarize-step.js';
 import { toTaskError } from '../../functions/support/task-error.js';
-import { parsePageInput, parseReleaseLockInput, parseSummarizeInput } from '../../functions/support/task-inputs.js';
+import { parseAddUpInput, parsePageInput, parseReleaseLockInput, parseSummarizeInput, SummarizeFunctionSteps, summarizeFunctionStep } from '../../functions/support/task-inputs.js';
 import type { LocalHandlers } from '../../infra/local/run-workflow-locally.js';
 
 /** How long one local page task may run before it returns its cursor (like a Lambda's budget). */
@@ -24,7 +25,9 @@ export function localTaskHandlers(connections: ConnectionProvider): LocalHandler
     rerouteQueueSlice: page('reroute-queue-slice', 'reroute', 'queue'),
     transferSet: page('transfer-set', 'transfer', 'set'),
     transferQueue: page('transfer-queue', 'transfer', 'queue'),
-    summarize: (input) => asTask('summarize', () => summarizeStep(parseSummarizeInput(input), connections)),
+    // Serves "Add up and list the next sets and queues" too, like the summarize function.
+    summarize: (input) =>
+      asTask<unknown>('summarize', () => (summarizeFunctionStep(input) === SummarizeFunctionSteps.addUp ? addUpStep(parseAddUpInput(input), connections) : summarizeStep(parseSummarizeInput(input), connections))),
     releaseLock: (input) => asTask('release-lock', () => releaseLockStep(parseReleaseLockInput(input), connections)),
   };
 }

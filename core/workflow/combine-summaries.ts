@@ -1,5 +1,6 @@
-import { addCounters, emptyCounters, type RerouteCounters } from '../reroute/reroute-counters.js';
-import { addTransferCounters, emptyTransferCounters, type TransferCounters } from '../transfer/transfer-counters.js';
+import type { RerouteCounters } from '../reroute/reroute-counters.js';
+import type { TransferCounters } from '../transfer/transfer-counters.js';
+import { emptyTally, addToTotals } from './run-tally.js';
 import type { RunSummary } from './steps/summarize-step.js';
 
 export interface ExecutionSummary {
@@ -8,11 +9,12 @@ export interface ExecutionSummary {
 }
 
 /**
- * One summary for a chain of executions (continue-as-new), given in the order they started: an
- * item that continued elsewhere carried its counters along, so its final counters are those of
- * the last execution that has it. Failures of any execution are kept; continuations whose
- * execution is not in the chain (not finished, or not followed) stay listed, and `complete`
- * holds only when nothing failed and nothing is left continuing.
+ * One summary for a chain of executions (continue-as-new), given in the order they started. Each
+ * execution counts the items that ended in it (an item that continued elsewhere carried its
+ * counters along, and is counted where it ends), so the totals add up; listed counters of an
+ * item are those of the last execution that lists it. Failures of any execution are kept;
+ * continuations whose execution is not in the chain (not finished, or not followed) stay listed,
+ * and `complete` holds only when nothing failed and nothing is left continuing.
  */
 export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary {
   const first = chain[0]?.summary;
@@ -20,22 +22,36 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
   const sets: RunSummary['sets'] = {};
   const queues: RunSummary['queues'] = {};
   const failures: RunSummary['failures'] = [];
+  const tally = emptyTally(first.mode);
+  const counts = { finished: 0, failed: 0, continued: 0 };
+  let unlisted = 0;
   for (const { summary } of chain) {
     Object.assign(sets, summary.sets);
     Object.assign(queues, summary.queues);
     failures.push(...summary.failures);
+    addToTotals(tally, first.mode, summary.totals);
+    unlisted += summary.unlisted ?? 0;
+    counts.finished += summary.counts?.finished ?? 0;
+    counts.failed += summary.counts?.failed ?? summary.failures.length;
+    counts.continued += summary.counts?.continued ?? summary.continuedIn.length;
   }
   const followed = new Set(chain.map((e) => e.executionArn));
   const pending = chain.flatMap((e) => e.summary.continuedIn).filter((c) => !followed.has(c.execution));
-
-  const reroute = first.mode === 'reroute';
-  const totals = reroute ? emptyCounters() : emptyTransferCounters();
-  if (!reroute && first.resumed) addTransferCounters(totals as TransferCounters, first.resumed);
-  for (const counters of [...Object.values(sets), ...Object.values(queues)]) {
-    if (reroute) addCounters(totals as RerouteCounters, counters as RerouteCounters);
-    else addTransferCounters(totals as TransferCounters, counters as TransferCounters);
-  }
+  // Every continuation is an execution of the chain once followed: the rest are still running.
+  const notFollowed = Math.max(pending.length, counts.continued - (chain.length - 1));
+  const totals = tally.totals as RerouteCounters | TransferCounters;
   // What is left on the source is what the last execution saw.
-  const { leftOnSource } = chain[chain.length - 1]!.summary;
-  return { ...first, sets, queues, totals, failures, continuedIn: pending, complete: failures.length === 0 && pending.length === 0, leftOnSource };
+  const { leftOnSource, leftOnSourceLists } = chain[chain.length - 1]!.summary;
+  return {
+    ...first,
+    sets,
+    queues,
+    unlisted,
+    totals,
+    counts: { ...counts, continued: notFollowed },
+    failures,
+    continuedIn: pending,
+    complete: counts.failed === 0 && failures.length === 0 && notFollowed === 0,
+    ...(leftOnSource ? { leftOnSource, leftOnSourceLists } : { leftOnSource: undefined, leftOnSourceLists: undefined }),
+  };
 }

@@ -6,7 +6,7 @@ import type { WorkflowInput } from './workflow-input.js';
 /** The settings every page step needs, carried from the plan step through the state machine. */
 export type RunSettings = Pick<
   WorkflowInput,
-  'runId' | 'mode' | 'source' | 'target' | 'dryRun' | 'pageSize' | 'rateLimit' | 'unmapped' | 'placement' | 'pagesPerInvocation' | 'maxIterations'
+  'runId' | 'mode' | 'source' | 'target' | 'dryRun' | 'pageSize' | 'rateLimit' | 'unmapped' | 'placement' | 'pagesPerInvocation' | 'maxIterations' | 'sets' | 'queues'
 > & {
   /** Whether routing was stored for this run (re-routes always; transfers when asked). */
   readonly routed: boolean;

@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
 
+/**
+ * The most loops of one work item in one execution. A loop is at most 45 history events (a
+ * Choice 2, the page task 5 plus 3 per retry — 12 retries at most: 6 of RetryableError, 6 of
+ * Lambda's service errors — and a Choice 2); with the item's start and its hand-over to a new
+ * execution, 550 loops are 24,785 events, below Step Functions' 25,000 per execution.
+ */
+export const MAX_ITERATIONS = 550;
+
 const runId = z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'use 1–80 letters, digits, "_", "." or "-"');
 
 /**
@@ -46,8 +54,12 @@ export const workflowInputSchema = z
     placement: z.enum(['front', 'append']).default('front'),
     /** Pages one page task does before it returns (bounded by its time budget too). */
     pagesPerInvocation: z.number().int().min(1).max(10_000).default(50),
-    /** Loop iterations per work item before it continues in a new execution (history limit). */
-    maxIterations: z.number().int().min(1).max(3000).default(1000),
+    /**
+     * Loop iterations per work item before it continues in a new execution: at most
+     * MAX_ITERATIONS, so that an item's history stays below 25,000 events even when every page
+     * is retried as often as the definition allows (docs/state-machine.md).
+     */
+    maxIterations: z.number().int().min(1).max(MAX_ITERATIONS).default(MAX_ITERATIONS),
   })
   .superRefine((input, ctx) => {
     if (input.mode === 'transfer' && input.target === undefined) {
@@ -66,16 +78,20 @@ export type WorkflowInput = z.output<typeof workflowInputSchema>;
 export type RoutingInput = z.output<typeof routingInputSchema>;
 
 /**
- * The input of an execution that continues one work item of an earlier execution of the same run
- * (continue-as-new, before the 25,000-event history limit): the run's settings and the item,
- * cursor and counters included, exactly as the earlier execution had them.
+ * The input of an execution that continues an earlier execution of the same run (continue-as-new,
+ * before the 25,000-event history limit): the run's settings and either one work item, cursor and
+ * counters included, exactly as the earlier execution had them, or the position in the run's list
+ * of sets and queues from which the rest of the list goes on.
  */
 export const continuationInputSchema = z.strictObject({
-  continuation: z.strictObject({
-    settings: z.record(z.string(), z.unknown()),
-    item: z.record(z.string(), z.unknown()),
-    /** The execution being continued. */
-    from: z.string().optional(),
-  }),
+  continuation: z
+    .strictObject({
+      settings: z.record(z.string(), z.unknown()),
+      item: z.record(z.string(), z.unknown()).optional(),
+      list: z.strictObject({ next: z.number().int().min(0) }).optional(),
+      /** The execution being continued. */
+      from: z.string().optional(),
+    })
+    .refine((c) => (c.item === undefined) !== (c.list === undefined), { message: 'a continuation carries either an item or a list position' }),
 });
 export type ContinuationInput = z.output<typeof continuationInputSchema>;

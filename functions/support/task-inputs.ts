@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { validateConfig } from '../../core/config/validate-config.js';
 import { SORTED_SET_NAMES } from '../../core/redis/sidekiq-keys.js';
+import type { AddUpInput } from '../../core/workflow/steps/add-up-step.js';
 import type { SummarizeInput } from '../../core/workflow/steps/summarize-step.js';
 import type { PageInput, RunSettings } from '../../core/workflow/work-item.js';
 import { continuationInputSchema, workflowInputSchema } from '../../core/workflow/workflow-input.js';
@@ -25,6 +26,8 @@ export const runSettingsSchema = z.looseObject({
   placement: z.enum(['front', 'append']),
   pagesPerInvocation: z.number().int().min(1),
   maxIterations: z.number().int().min(1),
+  sets: z.array(z.string()),
+  queues: z.boolean(),
   routed: z.boolean(),
 });
 
@@ -80,13 +83,53 @@ const itemResultSchema = z.looseObject({
   error: z.looseObject({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
 });
 
+const tallySchema = z.looseObject({
+  totals: z.record(z.string(), z.unknown()),
+  counts: z.looseObject({ finished: count, failed: count, continued: count }),
+  listed: z.array(z.looseObject({ kind: z.enum(['set', 'queue']), name: z.string(), counters: z.record(z.string(), z.unknown()) })),
+  unlisted: count,
+  failures: z.array(z.looseObject({ kind: z.enum(['set', 'queue']), name: z.string(), error: z.string() })),
+  continuedIn: z.array(z.looseObject({ kind: z.enum(['set', 'queue']), name: z.string(), execution: z.string() })),
+});
+
+const workStateSchema = z.looseObject({
+  batch: z.array(workItemSchema),
+  next: count.nullable(),
+  more: z.boolean(),
+  batches: count,
+  continueAt: count.optional(),
+  tally: tallySchema,
+});
+
+/** The two states the summarize function serves, told apart by `step` in their payload. */
+export const SummarizeFunctionSteps = { addUp: 'add-up', summarize: 'summarize' } as const;
+
 export function parseSummarizeInput(event: unknown): SummarizeInput {
   const schema = z.strictObject({
+    step: z.literal(SummarizeFunctionSteps.summarize).optional(),
     settings: runSettingsSchema,
-    results: z.array(itemResultSchema),
+    execution: z.string().min(1),
+    tally: tallySchema,
+    listContinuedIn: z.looseObject({ executionArn: z.string().min(1) }).nullable().optional(),
     resumed: z.record(z.string(), z.unknown()).optional(),
   });
   return validateConfig(schema, event, label) as unknown as SummarizeInput;
+}
+
+/** "Add up and list the next sets and queues": the batch's results and where the work is. */
+export function parseAddUpInput(event: unknown): AddUpInput {
+  const schema = z.strictObject({
+    step: z.literal(SummarizeFunctionSteps.addUp),
+    settings: runSettingsSchema,
+    work: workStateSchema,
+    results: z.array(itemResultSchema),
+  });
+  return validateConfig(schema, event, label) as unknown as AddUpInput;
+}
+
+/** Which of its two states the summarize function was invoked for. */
+export function summarizeFunctionStep(event: unknown): (typeof SummarizeFunctionSteps)[keyof typeof SummarizeFunctionSteps] {
+  return asRecord(event)?.['step'] === SummarizeFunctionSteps.addUp ? SummarizeFunctionSteps.addUp : SummarizeFunctionSteps.summarize;
 }
 
 export function parseReleaseLockInput(event: unknown): { readonly settings: RunSettings } {

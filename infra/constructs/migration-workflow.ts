@@ -45,11 +45,15 @@ export interface MigrationWorkflowProps {
 }
 
 /**
- * The migration as a Step Functions state machine (JSONPath):
- * Plan migration → Migrate each set and queue (a Distributed Map; per item a loop of page tasks
- * until the item is done, continuing in a new execution after `maxIterations` loops) → Summarize.
- * Retryable errors are retried with backoff; an item that still fails is recorded and the other
- * items go on; any other failure releases the run lock before the execution fails.
+ * The migration as a Step Functions state machine (JSONPath), its state the same size whatever the
+ * number of sets and queues: Plan migration (lists the work on the source, returns the first
+ * batch) → Any sets or queues left? → Migrate each set and queue (a Distributed Map over a batch
+ * of at most 10 items; per item a loop of page tasks until the item is done, continuing in a new
+ * execution after `maxIterations` loops) → Add up and list the next sets and queues (folds the
+ * batch's results into bounded counters, reads the next batch) → Any sets or queues left? … →
+ * Summarize. After BATCHES_PER_EXECUTION batches the rest of the list continues in a new
+ * execution. Retryable errors are retried with backoff; an item that still fails is recorded and
+ * the other items go on; any other failure releases the run lock before the execution fails.
  */
 export class MigrationWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -113,7 +117,7 @@ export class MigrationWorkflow extends Construct {
     }
 
     const eachItem = new sfn.DistributedMap(this, StateNames.eachItem, {
-      itemsPath: '$.plan.items',
+      itemsPath: '$.plan.work.batch',
       itemSelector: { 'settings.$': '$.plan.settings', 'item.$': '$$.Map.Item.Value' },
       maxConcurrency: props.maxConcurrency ?? 4,
       resultPath: '$.results',
@@ -128,12 +132,48 @@ export class MigrationWorkflow extends Construct {
       new sfn.Fail(this, 'Could not plan the migration', { errorPath: '$.failure.Error', causePath: '$.failure.Cause' }),
       { resultPath: '$.failure' },
     );
-    const summarize = invoke(StateNames.summarize, fn.summarize, { 'settings.$': '$.plan.settings', 'resumed.$': '$.plan.resumed', 'results.$': '$.results' }, undefined);
+    // Folds the batch's small results into the bounded tally and puts the next batch in their place.
+    const addUp = invoke(
+      StateNames.addUp,
+      fn.summarize,
+      { step: 'add-up', 'settings.$': '$.plan.settings', 'work.$': '$.plan.work', 'results.$': '$.results' },
+      '$.plan.work',
+    );
+    addUp.addCatch(releaseAfterFailure, { resultPath: '$.failure' });
+    const summarize = invoke(
+      StateNames.summarize,
+      fn.summarize,
+      {
+        step: 'summarize',
+        'settings.$': '$.plan.settings',
+        'execution.$': '$.plan.execution',
+        'tally.$': '$.plan.work.tally',
+        'resumed.$': '$.plan.resumed',
+        'listContinuedIn.$': '$.plan.listContinuedIn',
+      },
+      undefined,
+    );
     summarize.addCatch(releaseAfterFailure, { resultPath: '$.failure' });
+    const continueList = new tasks.StepFunctionsStartExecution(this, StateNames.continueList, {
+      stateMachine: self,
+      integrationPattern: sfn.IntegrationPattern.REQUEST_RESPONSE,
+      input: sfn.TaskInput.fromObject({ continuation: { 'settings.$': '$.plan.settings', list: { 'next.$': '$.plan.work.continueAt' }, 'from.$': '$$.Execution.Id' } }),
+      resultSelector: { 'executionArn.$': '$.ExecutionArn' },
+      resultPath: '$.plan.listContinuedIn',
+    });
+    continueList.addCatch(releaseAfterFailure, { resultPath: '$.failure' });
+    continueList.next(summarize);
+
+    const anyLeft = new sfn.Choice(this, StateNames.anyLeft)
+      .when(sfn.Condition.booleanEquals('$.plan.work.more', true), eachItem)
+      .when(sfn.Condition.isPresent('$.plan.work.continueAt'), continueList)
+      .otherwise(summarize);
+    eachItem.next(addUp);
+    addUp.next(anyLeft);
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,
-      definitionBody: sfn.DefinitionBody.fromChainable(plan.next(eachItem).next(summarize)),
+      definitionBody: sfn.DefinitionBody.fromChainable(plan.next(anyLeft)),
       stateMachineType: sfn.StateMachineType.STANDARD,
       tracingEnabled: true,
       ...(props.logs ? { logs: { destination: props.logs, level: sfn.LogLevel.ERROR, includeExecutionData: false } } : {}),

@@ -4,7 +4,10 @@
  */
 export const StateNames = {
   plan: 'Plan migration',
+  anyLeft: 'Any sets or queues left?',
   eachItem: 'Migrate each set and queue',
+  addUp: 'Add up and list the next sets and queues',
+  continueList: 'Continue the list in a new execution',
   chooseStep: 'Choose the step for this item',
   rerouteSet: 'Re-route a page of the set',
   rerouteQueue: 'Re-route a slice of the queue',
@@ -28,6 +31,8 @@ export const LambdaTasks = {
   [StateNames.transferSet]: 'transferSet',
   [StateNames.transferQueue]: 'transferQueue',
   [StateNames.summarize]: 'summarize',
+  // The summarize function adds up each batch too (its input says which: `step`).
+  [StateNames.addUp]: 'summarize',
   [StateNames.releaseAfterFailure]: 'releaseLock',
 } as const;
 

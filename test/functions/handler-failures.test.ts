@@ -60,7 +60,7 @@ describe('a Redis that is down', () => {
       const { redis } = await h.connections.get('source');
       for (let i = 0; i < 30; i++) await redis.lpush('queue:default', sidekiqPayload({ className: 'A', queue: 'default' }));
       const plan = viaJson((await h.plan({ ...reroute, sets: [], pageSize: 10, pagesPerInvocation: 1 }, fakeContext())) as PlanOutput);
-      const first = await h.rerouteQueueSlice({ settings: plan.settings, item: plan.items[0] }, fakeContext());
+      const first = await h.rerouteQueueSlice({ settings: plan.settings, item: plan.work.batch[0] }, fakeContext());
       expect(first).toMatchObject({ done: false, counters: { moved: 10 } });
       await server.stop();
       out = captureOutput();

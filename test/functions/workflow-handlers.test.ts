@@ -96,7 +96,7 @@ describe('a re-route through the handlers (AUTH token from Secrets Manager)', ()
     const run = await runWorkflow(h, { runId: 'reroute-1', mode: 'reroute', routing: { kind: 'mapping', mapping }, sets: ['schedule'], pageSize: 50, pagesPerInvocation: 2 });
 
     out.stop();
-    expect(run.plan.items.map((i) => `${i.kind}:${i.name}`)).toEqual(['set:schedule', 'queue:default']);
+    expect(run.plan.work.batch.map((i) => `${i.kind}:${i.name}`)).toEqual(['set:schedule', 'queue:default']);
     expect(run.summary).toMatchObject({ runId: 'reroute-1', mode: 'reroute', complete: true, failures: [] });
     expect(run.summary.totals).toMatchObject({ moved: 190, unmapped: 8, unparsable: 0, quarantined: 0 });
     expect(run.summary.queues['default']).toMatchObject({ scanned: 43, moved: 40, unmapped: 3 });
@@ -125,9 +125,9 @@ describe('a re-route through the handlers (AUTH token from Secrets Manager)', ()
     expect(sums[MetricNames.JobsMoved]).toBe(190);
     expect(sums[MetricNames.JobsUnmapped]).toBe(8);
     expect(sums[MetricNames.JobsScanned]).toBe((run.summary.totals as { scanned: number }).scanned);
-    // One info line per invocation: plan, each page invocation, summarize.
+    // One info line per invocation: plan, each page invocation, adding up the one batch, summarize.
     const infos = logRecords(records).filter((r) => r['level'] === 'INFO');
-    expect(infos).toHaveLength(pageInvocations + 2);
+    expect(infos).toHaveLength(pageInvocations + 3);
     expect(infos.every((r) => r['runId'] === 'reroute-1' && r['service'] === 'sidekiq-migrate' && r['function_request_id'])).toBe(true);
     expect(infos.filter((r) => r['itemKind'] === 'queue' && r['itemName'] === 'default').length).toBe(run.invocations[1]);
     expectNoSecretsOrArgs(out.text());
@@ -220,7 +220,7 @@ describe('invalid input', () => {
   it('refuses a page of the wrong task (mode, kind) or with a malformed cursor, before connecting', async () => {
     await source.lpush(`${PREFIX}queue:default`, job('Mapped::Worker', 1));
     const plan = viaJson((await h.plan({ runId: 'reroute-2', mode: 'reroute', routing: { kind: 'mapping', mapping }, sets: [] }, fakeContext())) as PlanOutput);
-    const queueItem = plan.items[0]!;
+    const queueItem = plan.work.batch[0]!;
     const before = [await dumpAll(source), await dumpAll(target)];
     const page = (handler: LoadedHandlers['plan'], input: unknown) => handler(input, fakeContext());
 
@@ -234,7 +234,8 @@ describe('invalid input', () => {
     });
     await expect(page(h.rerouteQueueSlice, { settings: plan.settings, item: { ...queueItem, cursor: { limit: 'lots' } } })).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringContaining('input.item.cursor') });
     await expect(page(h.rerouteQueueSlice, { item: queueItem })).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringContaining('input.settings') });
-    await expect(page(h.summarize, { settings: plan.settings })).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringContaining('input.results') });
+    await expect(page(h.summarize, { settings: plan.settings })).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringContaining('input.tally') });
+    await expect(page(h.summarize, { step: 'add-up', settings: plan.settings, work: plan.work })).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringContaining('input.results') });
     expect([await dumpAll(source), await dumpAll(target)]).toEqual(before);
     await h.releaseLock({ settings: plan.settings }, fakeContext());
   });
@@ -247,7 +248,7 @@ describe('the time budget', () => {
     for (let i = 0; i < total; i++) pipeline.lpush(`${PREFIX}queue:default`, job('Mapped::Worker', i));
     await pipeline.exec();
     const plan = viaJson((await h.plan({ runId: 'budget-1', mode: 'reroute', routing: { kind: 'mapping', mapping }, sets: [], pageSize: 200, pagesPerInvocation: 10_000 }, fakeContext())) as PlanOutput);
-    const input = { settings: plan.settings, item: plan.items[0]! };
+    const input = { settings: plan.settings, item: plan.work.batch[0]! };
     out = captureOutput();
 
     // 400 ms left: the deadline is in 200 ms (half the remaining time, less than the 10 s margin),

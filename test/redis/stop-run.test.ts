@@ -94,7 +94,7 @@ describe('stopping a run', () => {
     const provider = connect();
     // 20 jobs/s: after its first 10-job page the task waits 0.5 s, and the stop lands meanwhile.
     const plan = await planStep(transfer('run-1', { rateLimit: 20 }), provider);
-    const item = plan.items.find((i) => i.kind === 'queue' && i.name === 'default')!;
+    const item = plan.work.batch.find((i) => i.kind === 'queue' && i.name === 'default')!;
     const before = structuredClone(item);
     let stopping: Promise<unknown> | undefined;
 
@@ -119,7 +119,7 @@ describe('stopping a run', () => {
     await stopRunStep(run(), provider);
     const [source, target] = [await jobKeys(redis.source()), await jobKeys(redis.target())];
 
-    await expect(pageStep({ settings: plan.settings, item: plan.items[0]! }, provider, budget)).rejects.toBeInstanceOf(RunStoppedError);
+    await expect(pageStep({ settings: plan.settings, item: plan.work.batch[0]! }, provider, budget)).rejects.toBeInstanceOf(RunStoppedError);
 
     expect(await jobKeys(redis.source())).toEqual(source);
     expect(await jobKeys(redis.target())).toEqual(target);
@@ -132,14 +132,14 @@ describe('stopping a run', () => {
     const plan = await planStep(transfer(), provider);
     await stopRunStep(run(), provider);
 
-    await expect(planStep({ continuation: { settings: plan.settings, item: plan.items[0] } }, provider)).rejects.toBeInstanceOf(RunStoppedError);
+    await expect(planStep({ continuation: { settings: plan.settings, item: plan.work.batch[0] } }, provider)).rejects.toBeInstanceOf(RunStoppedError);
   });
 
   it('is resumed by a new execution with the same run id: its plan clears the marker, and every job arrives exactly once', async () => {
     const jids = await seed(redis.source());
     const provider = connect();
     const first = await planStep(transfer('run-1', { rateLimit: 20 }), provider);
-    const queue = first.items.find((i) => i.kind === 'queue')!;
+    const queue = first.work.batch.find((i) => i.kind === 'queue')!;
     let stopping: Promise<unknown> | undefined;
     await expect(pageStep({ settings: first.settings, item: queue }, provider, { ...budget, onPage: () => void (stopping ??= stopRunStep(run(), connect())) })).rejects.toBeInstanceOf(RunStoppedError);
     await stopping;
@@ -150,7 +150,7 @@ describe('stopping a run', () => {
       expect(await exists(client, runStopMarkerKey('', 'run-1'))).toBe(false);
       expect(JSON.parse((await client.get(runLockKey('')))!)).toMatchObject({ runId: 'run-1', plannedAt: expect.any(Number) });
     }
-    for (const item of again.items) await finish(again, item, provider);
+    for (const item of again.work.batch) await finish(again, item, provider);
     await releaseLockStep(again, provider);
     expect(await redis.source().llen('queue:default')).toBe(0);
     expect(await redis.source().zcard('schedule')).toBe(0);
@@ -182,7 +182,7 @@ describe('stopping a run', () => {
     await stopRunStep(run('run-1'), provider);
 
     const other = await planStep(transfer('run-2'), provider);
-    for (const item of other.items) await finish(other, item, provider);
+    for (const item of other.work.batch) await finish(other, item, provider);
 
     expect(await exists(redis.source(), runStopMarkerKey('', 'run-1'))).toBe(true);
     expect(await redis.target().llen('queue:default')).toBe(30);

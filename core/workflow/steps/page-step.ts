@@ -10,6 +10,7 @@ import { RateLimiter, rateLimitedSliceSize } from '../../transfer/rate-limiter.j
 import { transferSet } from '../../transfer/set-transfer.js';
 import { addTransferCounters, emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
+import { addRunExecution, itemContinuationName } from '../run-executions.js';
 import { deserializeRouting, loadRouting } from '../stored-routing.js';
 import type { PageInput, WorkItem } from '../work-item.js';
 import { RUN_LOCK_TTL_MS } from './plan-step.js';
@@ -65,7 +66,7 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
         ? await rerouteSet({ ...context, set: item.name as SortedSetName, cursor: (item.cursor as string | null) ?? '0', count: settings.pageSize })
         : await rerouteQueue({ ...context, queue: item.name, cursor: item.cursor as never, sliceSize: settings.pageSize, placement: settings.placement, unmapped: settings.unmapped });
     const counters = addCounters(addCounters(emptyCounters(), item.counters as RerouteCounters), run.counters);
-    return { ...item, cursor: run.cursor, done: run.done, iteration: item.iteration + 1, counters };
+    return announceContinuation(settings, source, { ...item, cursor: run.cursor, done: run.done, iteration: item.iteration + 1, counters });
   }
 
   const context = {
@@ -84,7 +85,19 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
       ? await transferSet({ ...context, set: item.name as SortedSetName, cursor: item.cursor as never })
       : await transferQueue({ ...context, queue: item.name, cursor: item.cursor as never, placement: settings.placement });
   const counters = addTransferCounters(addTransferCounters(emptyTransferCounters(), item.counters as TransferCounters), run.counters);
-  return { ...item, cursor: run.cursor, done: run.done, iteration: item.iteration + 1, counters };
+  return announceContinuation(settings, source, { ...item, cursor: run.cursor, done: run.done, iteration: item.iteration + 1, counters });
+}
+
+/**
+ * An item at its loop cap continues in a new execution: added to the run's executions here,
+ * before the state machine starts it, so that this execution's summary never finds itself the
+ * last one while its continuation has yet to start (and release the run lock under it).
+ */
+async function announceContinuation(settings: PageInput['settings'], source: Connection, item: WorkItem): Promise<WorkItem> {
+  if (!settings.dryRun && !item.done && item.iteration >= settings.maxIterations) {
+    await addRunExecution(source.redis, source.keys.prefix, settings.runId, itemContinuationName(item));
+  }
+  return item;
 }
 
 /**

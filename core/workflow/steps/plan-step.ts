@@ -1,16 +1,16 @@
 import { validateConfig } from '../../config/validate-config.js';
 import { assertTransferSafe, readEvictionPolicy } from '../../redis/eviction-policy.js';
 import { RunLock } from '../../redis/run-lock.js';
-import type { SortedSetName } from '../../redis/sidekiq-keys.js';
-import { findDrainedQueues } from '../../reroute/drained-queues.js';
-import { discoverQueues } from '../../reroute/discover-queues.js';
-import { emptyCounters } from '../../reroute/reroute-counters.js';
+import type { RoutingPlan } from '../../routing/routing-plan.js';
 import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import { resumeInflight } from '../../transfer/resume-inflight.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
 import { resolveRouting } from '../resolve-routing.js';
-import { serializeRouting, storeRouting } from '../stored-routing.js';
+import { addRunExecution, itemContinuationName, listContinuationName, ROOT_EXECUTION, startRunExecutions } from '../run-executions.js';
+import { addToTotals, emptyTally } from '../run-tally.js';
+import { deserializeRouting, loadRouting, serializeRouting, storeRouting } from '../stored-routing.js';
 import type { RunSettings, WorkItem } from '../work-item.js';
+import { BATCH_SIZE, listWork, readWork, storeWorkList, type WorkState } from '../work-list.js';
 import { continuationInputSchema, workflowInputSchema, type WorkflowInput } from '../workflow-input.js';
 
 /** How long a run's lock lives without renewal: longer than any one page step (Lambda ≤ 15 min). */
@@ -18,7 +18,14 @@ export const RUN_LOCK_TTL_MS = 20 * 60_000;
 
 export interface PlanOutput {
   readonly settings: RunSettings;
-  readonly items: WorkItem[];
+  /** How many sets and queues this execution has to work on (they are listed on the source). */
+  readonly itemCount: number;
+  /** The first batch and where the list goes on: what the state machine loops on. */
+  readonly work: WorkState;
+  /** This execution's name among the run's executions (run-executions.ts). */
+  readonly execution: string;
+  /** Set by the state machine when the rest of the list continues in a new execution. */
+  readonly listContinuedIn: { readonly executionArn: string } | null;
   /** What this step finished of transfers left in flight by interrupted runs (zeros otherwise). */
   readonly resumed: TransferCounters;
   /** Each Redis's `maxmemory-policy` (null: not reported), shown and warned about by the CLI. */
@@ -29,7 +36,9 @@ export interface PlanOutput {
  * "Plan migration": validates the execution input (every problem at once), connects, takes the
  * run lock (unless a dry run), stores the routing once, finishes transfers left in flight, and
  * lists the work items — every selected set, and every queue to drain (re-route: those that are
- * not routing destinations; transfer: all). A continued execution gets back its one item.
+ * not routing destinations; transfer: all) — on the source, returning only the first batch: the
+ * state stays small whatever the number of queues. A continued execution gets back its one item,
+ * or the rest of the list.
  */
 export async function planStep(rawInput: unknown, connections: ConnectionProvider): Promise<PlanOutput> {
   if (typeof rawInput === 'object' && rawInput !== null && 'continuation' in rawInput) return continuePlan(rawInput, connections);
@@ -51,6 +60,7 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
       const options = { newExecution: true };
       locks.push(await RunLock.acquire(source.redis, source.keys.prefix, holder, RUN_LOCK_TTL_MS, `source ${source.name}`, options));
       if (target) locks.push(await RunLock.acquire(target.redis, target.keys.prefix, holder, RUN_LOCK_TTL_MS, `target ${target.name}`, options));
+      await startRunExecutions(source.redis, source.keys.prefix, input.runId);
     }
     const planned = await planWork(input, source, target);
     // Only now, holding every lock and planned, lift a stop: a plan that fails leaves the run stopped.
@@ -79,50 +89,57 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     placement: input.placement,
     pagesPerInvocation: input.pagesPerInvocation,
     maxIterations: input.maxIterations,
+    sets: input.sets,
+    queues: input.queues,
     routed: plan !== undefined,
     ...(plan && input.dryRun ? { inlineRouting: serializeRouting(plan) } : {}),
   };
-  const fresh = (kind: 'set' | 'queue', name: string): WorkItem => ({
-    kind,
-    name,
-    cursor: null,
-    done: false,
-    iteration: 0,
-    counters: input.mode === 'reroute' ? emptyCounters() : emptyTransferCounters(),
-  });
 
-  const items = input.sets.map((set) => fresh('set', set));
   let resumed = emptyTransferCounters();
   if (input.mode === 'transfer' && target && !input.dryRun) {
     resumed = await resumeInflight({ source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: input.runId, plan, dryRun: false }, input.placement);
   }
-  if (input.queues) {
-    const queues = input.mode === 'reroute' ? (await findDrainedQueues(source.redis, source.keys, plan!)).drained : (await discoverQueues(source.redis, source.keys)).queues;
-    items.push(...queues.map((queue) => fresh('queue', queue)));
-  }
-  const sizes = source.redis.pipeline();
-  for (const item of items) {
-    if (item.kind === 'set') sizes.zcard(source.keys.sortedSet(item.name as SortedSetName));
-    else sizes.llen(source.keys.queue(item.name));
-  }
-  const totals = items.length === 0 ? [] : ((await sizes.exec()) ?? []);
-  return { settings, items: items.map((item, i) => ({ ...item, total: Number(totals[i]?.[1] ?? 0) })), resumed };
+  const listed = await listWork(settings, source, plan);
+  if (!input.dryRun) await storeWorkList(source, input.runId, listed);
+  const first = await readWork(settings, source, plan, 0, BATCH_SIZE);
+  const tally = emptyTally(input.mode);
+  if (input.mode === 'transfer') addToTotals(tally, 'transfer', resumed);
+  return { settings, itemCount: listed.length, work: { batch: first.items, next: first.next, more: first.items.length > 0, batches: 0, tally }, execution: ROOT_EXECUTION, listContinuedIn: null, resumed };
 }
 
 /**
- * A continued execution: the same run (its lock is taken again, its routing is stored), one item,
- * its loop count back to zero.
+ * A continued execution: the same run (its lock is taken again, its routing is stored), and
+ * either one item, its loop count back to zero, or the rest of the run's list from a position.
  */
 async function continuePlan(rawInput: unknown, connections: ConnectionProvider): Promise<PlanOutput> {
   const { continuation } = validateConfig(continuationInputSchema, rawInput, (path) => `input.${path.join('.')}`);
   const settings = continuation.settings as unknown as RunSettings;
-  const item = continuation.item as unknown as WorkItem;
+  const source = await connections.get(settings.source);
+  const item = continuation.item as unknown as WorkItem | undefined;
+  // Named as the execution that started it named it (run-executions.ts), before this one ran.
+  const execution = item ? itemContinuationName(item) : listContinuationName(continuation.list!.next);
   if (!settings.dryRun) {
     const holder = { runId: settings.runId, operation: settings.mode };
     for (const name of [settings.source, ...(settings.target ? [settings.target] : [])]) {
       const c = await connections.get(name);
       await RunLock.acquire(c.redis, c.keys.prefix, holder, RUN_LOCK_TTL_MS, `${name} ${c.name}`);
     }
+    await addRunExecution(source.redis, source.keys.prefix, settings.runId, execution);
   }
-  return { settings, items: [{ ...item, iteration: 0, continues: continuation.from ?? item.continues }], resumed: emptyTransferCounters() };
+  const tally = emptyTally(settings.mode);
+  const resumed = emptyTransferCounters();
+  if (item) {
+    const batch = [{ ...item, iteration: 0, continues: continuation.from ?? item.continues }];
+    return { settings, itemCount: 1, work: { batch, next: null, more: true, batches: 0, tally }, execution, listContinuedIn: null, resumed };
+  }
+  const plan = await routingOf(settings, source);
+  const from = continuation.list!.next;
+  const first = await readWork(settings, source, plan, from, BATCH_SIZE);
+  return { settings, itemCount: first.items.length, work: { batch: first.items, next: first.next, more: first.items.length > 0, batches: 0, tally }, execution, listContinuedIn: null, resumed };
+}
+
+/** The run's routing as the page steps read it: carried by a dry run, stored otherwise. */
+export async function routingOf(settings: RunSettings, source: Connection): Promise<RoutingPlan | undefined> {
+  if (settings.inlineRouting) return deserializeRouting(settings.inlineRouting);
+  return settings.routed ? loadRouting(source.redis, source.keys.prefix, settings.runId) : undefined;
 }

@@ -2,6 +2,7 @@ import type { Context } from 'aws-lambda';
 import type { PlanOutput } from '../../../core/workflow/steps/plan-step.js';
 import type { RunSummary } from '../../../core/workflow/steps/summarize-step.js';
 import type { ItemResult, RunSettings, WorkItem } from '../../../core/workflow/work-item.js';
+import type { WorkState } from '../../../core/workflow/work-list.js';
 import { fakeContext } from './lambda-harness.js';
 import type { LoadedHandlers } from './load-handlers.js';
 
@@ -23,23 +24,32 @@ export interface WorkflowRun {
 }
 
 /**
- * What the state machine does, through the exported handlers: plan, then per item page
- * invocations until it is done, then summarize. Every state goes through JSON.
+ * What the state machine does, through the exported handlers: plan, then per batch the page
+ * invocations of each item until it is done, then "add up" (the summarize function), which gives
+ * the next batch, and at the end summarize. Every state goes through JSON.
  */
 export async function runWorkflow(h: LoadedHandlers, input: unknown, context: () => Context = () => fakeContext()): Promise<WorkflowRun> {
   const plan = viaJson((await h.plan(viaJson(input), context())) as PlanOutput);
   const results: ItemResult[] = [];
   const invocations: number[] = [];
-  for (const start of plan.items) {
-    let item = start;
-    let n = 0;
-    while (!item.done) {
-      if (++n > 1_000) throw new Error(`${item.kind} ${item.name} is not done after 1000 invocations`);
-      item = viaJson((await pageHandlerFor(h, plan.settings, item)(viaJson({ settings: plan.settings, item }), context())) as WorkItem);
+  let work = plan.work;
+  while (work.more) {
+    const batch: ItemResult[] = [];
+    for (const start of work.batch) {
+      let item = start;
+      let n = 0;
+      while (!item.done) {
+        if (++n > 1_000) throw new Error(`${item.kind} ${item.name} is not done after 1000 invocations`);
+        item = viaJson((await pageHandlerFor(h, plan.settings, item)(viaJson({ settings: plan.settings, item }), context())) as WorkItem);
+      }
+      invocations.push(n);
+      batch.push({ kind: item.kind, name: item.name, counters: item.counters, done: true });
     }
-    invocations.push(n);
-    results.push({ kind: item.kind, name: item.name, counters: item.counters, done: true });
+    results.push(...batch);
+    work = viaJson((await h.summarize(viaJson({ step: 'add-up', settings: plan.settings, work, results: batch }), context())) as WorkState);
   }
-  const summary = viaJson((await h.summarize(viaJson({ settings: plan.settings, resumed: plan.resumed, results }), context())) as RunSummary);
+  const summary = viaJson(
+    (await h.summarize(viaJson({ step: 'summarize', settings: plan.settings, execution: plan.execution, tally: work.tally, resumed: plan.resumed, listContinuedIn: null }), context())) as RunSummary,
+  );
   return { plan, results, summary, invocations };
 }

@@ -1,0 +1,111 @@
+import { addCounters, emptyCounters, type RerouteCounters } from '../reroute/reroute-counters.js';
+import { addTransferCounters, emptyTransferCounters, type TransferCounters } from '../transfer/transfer-counters.js';
+import type { ItemResult } from './work-item.js';
+
+/**
+ * Bounds of what an execution keeps of its items while it runs, so that its state stays the same
+ * size for 10 queues or 100,000 (Step Functions: 256 KiB per state input and output): every item
+ * is counted, but only the first few are named.
+ */
+export const TALLY_LIMITS = {
+  /** Items whose own counters the summary lists (sets and the first queues). */
+  listed: 50,
+  failures: 10,
+  continuedIn: 10,
+  /** Characters of a failure's message kept. */
+  errorChars: 300,
+  /** Destination queues counted by name in the totals; the rest under OTHER_DESTINATIONS. */
+  destinations: 50,
+} as const;
+
+export const OTHER_DESTINATIONS = '(other queues)';
+
+type Counters = RerouteCounters | TransferCounters;
+
+export interface ListedItem {
+  readonly kind: 'set' | 'queue';
+  readonly name: string;
+  readonly counters: Counters;
+}
+
+/**
+ * What an execution has added up of its items so far. `totals` counts the items that ended here
+ * (finished or failed); an item that continued in another execution carried its counters there,
+ * and is counted by that execution when it ends there.
+ */
+export interface RunTally {
+  totals: Counters;
+  counts: { finished: number; failed: number; continued: number };
+  listed: ListedItem[];
+  /** Items that ended here but are not in `listed`. */
+  unlisted: number;
+  failures: { kind: 'set' | 'queue'; name: string; error: string }[];
+  continuedIn: { kind: 'set' | 'queue'; name: string; execution: string }[];
+}
+
+export function emptyTally(mode: 'reroute' | 'transfer'): RunTally {
+  return { totals: mode === 'reroute' ? emptyCounters() : emptyTransferCounters(), counts: { finished: 0, failed: 0, continued: 0 }, listed: [], unlisted: 0, failures: [], continuedIn: [] };
+}
+
+/** Adds counters into a tally's totals, keeping the per-destination counts bounded. */
+export function addToTotals(tally: RunTally, mode: 'reroute' | 'transfer', counters: Counters): void {
+  if (mode === 'reroute') {
+    const more = counters as RerouteCounters;
+    addCounters(tally.totals as RerouteCounters, { ...more, movedTo: {} });
+    boundedAdd((tally.totals as RerouteCounters).movedTo, more.movedTo);
+  } else {
+    const more = counters as TransferCounters;
+    addTransferCounters(tally.totals as TransferCounters, { ...more, writtenTo: {} });
+    boundedAdd((tally.totals as TransferCounters).writtenTo, more.writtenTo ?? {});
+  }
+}
+
+function boundedAdd(into: Record<string, number>, more: Record<string, number>): void {
+  for (const [queue, n] of Object.entries(more)) {
+    const key = queue in into || Object.keys(into).length < TALLY_LIMITS.destinations ? queue : OTHER_DESTINATIONS;
+    into[key] = (into[key] ?? 0) + n;
+  }
+}
+
+/** Folds the results of one batch of items (the Map's output) into the tally. */
+export function foldResults(tally: RunTally, mode: 'reroute' | 'transfer', results: readonly ItemResult[]): RunTally {
+  for (const result of results) {
+    const counters = result.counters ?? (mode === 'reroute' ? emptyCounters() : emptyTransferCounters());
+    if (result.continuedIn) {
+      tally.counts.continued++;
+      if (tally.continuedIn.length < TALLY_LIMITS.continuedIn) tally.continuedIn.push({ kind: result.kind, name: result.name, execution: result.continuedIn });
+      continue;
+    }
+    addToTotals(tally, mode, counters);
+    if (tally.listed.length < TALLY_LIMITS.listed) tally.listed.push({ kind: result.kind, name: result.name, counters: scalarsOf(counters) });
+    else tally.unlisted++;
+    if (result.error) {
+      tally.counts.failed++;
+      if (tally.failures.length < TALLY_LIMITS.failures) tally.failures.push({ kind: result.kind, name: result.name, error: describeFailure(result.error) });
+    } else {
+      tally.counts.finished++;
+    }
+  }
+  return tally;
+}
+
+/** An item's counts without its per-class, per-destination and sample details (those are in the totals). */
+function scalarsOf(counters: Counters): Counters {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(counters)) out[key] = typeof value === 'number' ? value : Array.isArray(value) ? [] : typeof value === 'object' && value !== null && key !== 'samples' ? {} : value;
+  if ('samples' in counters) out['samples'] = { unmapped: [], unparsable: [] };
+  return out as unknown as Counters;
+}
+
+/** Step Functions' Catch output: Error is the error name, Cause a message or Lambda's JSON. */
+export function describeFailure(error: { Error?: string; Cause?: string }): string {
+  let cause = error.Cause ?? '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    if (parsed.errorMessage) cause = parsed.errorMessage;
+  } catch {
+    // a plain message
+  }
+  const text = `${error.Error ?? 'Error'}: ${cause}`;
+  return text.length <= TALLY_LIMITS.errorChars ? text : `${text.slice(0, TALLY_LIMITS.errorChars - 1)}…`;
+}

@@ -1,0 +1,108 @@
+import type { SortedSetName } from '../redis/sidekiq-keys.js';
+import { discoverQueues } from '../reroute/discover-queues.js';
+import { findDrainedQueues } from '../reroute/drained-queues.js';
+import { emptyCounters } from '../reroute/reroute-counters.js';
+import type { RoutingPlan } from '../routing/routing-plan.js';
+import { emptyTransferCounters } from '../transfer/transfer-counters.js';
+import type { Connection } from './connections.js';
+import type { RunTally } from './run-tally.js';
+import type { RunSettings, WorkItem } from './work-item.js';
+
+/**
+ * Items migrated per loop of the state machine (one Map over the batch): small enough that a
+ * batch of results, even all failed with their messages, stays far below 256 KiB.
+ */
+export const BATCH_SIZE = 10;
+
+/**
+ * Loops ("batches") one execution runs before it continues the rest of its list in a new
+ * execution. A loop is at most 47 history events (a Choice 2, the Map 4, "Add up…" 5 plus 3 per
+ * retry, 12 retries at most): 400 loops are 18,800, below the 25,000 of an execution with its
+ * plan and summary. See docs/state-machine.md.
+ */
+export const BATCHES_PER_EXECUTION = 400;
+
+/**
+ * Where an execution is in its work, carried through the loop instead of the items themselves:
+ * the next batch, where the list goes on, and the bounded tally of the items that ended.
+ */
+export interface WorkState {
+  readonly batch: WorkItem[];
+  /** Position in the run's list of the item after this batch; null: the list ends with this batch. */
+  readonly next: number | null;
+  /** Whether `batch` has items (the state machine's Choice reads it). */
+  readonly more: boolean;
+  /** Batches this execution has started. */
+  readonly batches: number;
+  /** Set when the rest of the list, from this position, continues in a new execution. */
+  readonly continueAt?: number;
+  readonly tally: RunTally;
+}
+
+/** Name of a work item as the list stores it. */
+export interface ListedWork {
+  readonly kind: 'set' | 'queue';
+  readonly name: string;
+}
+
+/** A run's list of sets and queues, on the source (7 days: continuations read it). */
+export const workListKey = (prefix: string, runId: string): string => `${prefix}sidekiq-migrate:${runId}:items`;
+const WORK_LIST_TTL_SECONDS = 7 * 24 * 3600;
+
+/**
+ * Lists what a run works on: the selected sets, then every queue to drain (re-route: those that
+ * are not routing destinations; transfer: all), in name order.
+ */
+export async function listWork(settings: Pick<RunSettings, 'mode' | 'sets' | 'queues'>, source: Connection, plan: RoutingPlan | undefined): Promise<ListedWork[]> {
+  const work: ListedWork[] = settings.sets.map((set) => ({ kind: 'set', name: set }));
+  if (settings.queues) {
+    const queues = settings.mode === 'reroute' ? (await findDrainedQueues(source.redis, source.keys, plan!)).drained : (await discoverQueues(source.redis, source.keys)).queues;
+    work.push(...queues.map((queue): ListedWork => ({ kind: 'queue', name: queue })));
+  }
+  return work;
+}
+
+/** Stores the list once, at the plan step, where "Add up…" reads the next batches from. */
+export async function storeWorkList(source: Connection, runId: string, work: readonly ListedWork[]): Promise<void> {
+  const key = workListKey(source.keys.prefix, runId);
+  const store = source.redis.multi().del(key);
+  for (let i = 0; i < work.length; i += 1000) store.rpush(key, ...work.slice(i, i + 1000).map((w) => JSON.stringify(w)));
+  await store.expire(key, WORK_LIST_TTL_SECONDS).exec();
+}
+
+/**
+ * Up to `count` items from position `from`, with their sizes (for progress). A dry run writes
+ * nothing, not even its list: it lists again (the same sets and queues, as nothing moved).
+ */
+export async function readWork(settings: RunSettings, source: Connection, plan: RoutingPlan | undefined, from: number, count: number): Promise<{ items: WorkItem[]; next: number | null }> {
+  let listed: ListedWork[];
+  let length: number;
+  if (settings.dryRun) {
+    const all = await listWork(settings, source, plan);
+    listed = all.slice(from, from + count);
+    length = all.length;
+  } else {
+    const key = workListKey(source.keys.prefix, settings.runId);
+    const [range, len] = (await source.redis.multi().lrange(key, from, from + count - 1).llen(key).exec()) ?? [];
+    if (!range || range[0] || !len || len[0]) throw range?.[0] ?? len?.[0] ?? new Error(`could not read the work list of run ${settings.runId}`);
+    listed = (range[1] as string[]).map((text) => JSON.parse(text) as ListedWork);
+    length = Number(len[1]);
+  }
+  const items = await withSizes(source, listed.map((w) => freshItem(settings.mode, w)));
+  return { items, next: from + listed.length < length ? from + listed.length : null };
+}
+
+export function freshItem(mode: 'reroute' | 'transfer', work: ListedWork): WorkItem {
+  return { kind: work.kind, name: work.name, cursor: null, done: false, iteration: 0, counters: mode === 'reroute' ? emptyCounters() : emptyTransferCounters() };
+}
+
+async function withSizes(source: Connection, items: WorkItem[]): Promise<WorkItem[]> {
+  if (items.length === 0) return items;
+  const sizes = source.redis.pipeline();
+  for (const item of items) {
+    if (item.kind === 'set') sizes.zcard(source.keys.sortedSet(item.name as SortedSetName));
+    else sizes.llen(source.keys.queue(item.name));
+  }
+  const totals = (await sizes.exec()) ?? [];
+  return items.map((item, i) => ({ ...item, total: Number(totals[i]?.[1] ?? 0) }));
+}
