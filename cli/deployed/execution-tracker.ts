@@ -104,9 +104,9 @@ export class ExecutionTracker {
       this.learnSettings(parse(event.executionStartedEventDetails?.input));
     } else if (type.endsWith('StateEntered')) {
       execution.state = event.stateEnteredEventDetails?.name;
-    } else if (type === 'TaskStateExited' && event.stateExitedEventDetails?.name === StateNames.plan) {
-      const output = parse(event.stateExitedEventDetails.output) as { plan?: { items?: WorkItem[] } } | undefined;
-      for (const item of output?.plan?.items ?? []) this.update(item, event);
+    } else if (type === 'TaskStateExited' && (event.stateExitedEventDetails?.name === StateNames.plan || event.stateExitedEventDetails?.name === StateNames.addUp)) {
+      const output = parse(event.stateExitedEventDetails.output) as { plan?: { work?: { batch?: WorkItem[] } } } | undefined;
+      for (const item of output?.plan?.work?.batch ?? []) this.update(item, event);
     } else if (type === 'MapRunStarted') {
       execution.mapRunArn = event.mapRunStartedEventDetails?.mapRunArn;
     } else if (type in END_EVENTS) {

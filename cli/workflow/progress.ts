@@ -18,9 +18,10 @@ export class Progress {
 
   onEvent = (_execution: string, event: LocalEvent): void => {
     if (event.type !== 'StateExited' || !event.state) return;
-    const output = (event.state as { output?: unknown }).output as { plan?: { items?: WorkItem[] }; item?: WorkItem } | undefined;
-    if (event.state.name === StateNames.plan && output?.plan?.items) {
-      for (const item of output.plan.items) this.items.set(key(item), item);
+    const output = (event.state as { output?: unknown }).output as { plan?: { work?: { batch?: WorkItem[] } }; item?: WorkItem } | undefined;
+    // The plan and each "add up" give the next batch of sets and queues.
+    if ((event.state.name === StateNames.plan || event.state.name === StateNames.addUp) && output?.plan?.work?.batch) {
+      for (const item of output.plan.work.batch) this.items.set(key(item), item);
       this.draw();
     } else if (PAGE_STATES.has(event.state.name) && output?.item) {
       this.items.set(key(output.item), output.item);

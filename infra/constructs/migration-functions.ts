@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { envVariable } from '../../functions/support/connection-env.js';
+import { WORKFLOW_FUNCTION_TIMEOUT_SECONDS } from './function-timeouts.js';
 import { redisUrlOf, type RedisEndpoint } from './redis-endpoint.js';
 import type { WorkflowFunctionName } from './state-names.js';
 
@@ -29,6 +30,9 @@ export const FUNCTION_ENTRIES = {
 } as const satisfies Record<WorkflowFunctionName | 'drainCheck' | 'executionEnded', string>;
 
 export type MigrationFunctionName = keyof typeof FUNCTION_ENTRIES;
+
+/** A workflow function's timeout unless the deployment sets one (a page task stops 10 s before it). */
+export const DEFAULT_WORKFLOW_FUNCTION_TIMEOUT = Duration.seconds(WORKFLOW_FUNCTION_TIMEOUT_SECONDS);
 
 /**
  * `bundled`: NodejsFunction, bundled locally by esbuild (no Docker). `stand-in`: inline code that
@@ -120,7 +124,7 @@ export class MigrationFunctions extends Construct {
         runtime: lambda.Runtime.NODEJS_22_X,
         architecture: lambda.Architecture.ARM_64,
         memorySize: drainCheck || executionEnded ? 512 : (props.memorySize ?? 1024),
-        timeout: drainCheck ? Duration.minutes(2) : executionEnded ? Duration.minutes(1) : (props.timeout ?? Duration.minutes(5)),
+        timeout: drainCheck ? Duration.minutes(2) : executionEnded ? Duration.minutes(1) : (props.timeout ?? DEFAULT_WORKFLOW_FUNCTION_TIMEOUT),
         vpc: props.vpc,
         vpcSubnets: props.vpcSubnets,
         securityGroups: [props.securityGroup],

@@ -127,7 +127,14 @@ export class MigrationWorkflow extends Construct {
     eachItem.addCatch(releaseAfterFailure, { resultPath: '$.failure' });
 
     // The plan task gets the execution input as it is.
-    const plan = invoke(StateNames.plan, fn.plan, undefined, '$.plan');
+    // Its result replaces the execution input (whose routing may be large): only the plan goes on.
+    const plan = new tasks.LambdaInvoke(this, StateNames.plan, {
+      lambdaFunction: fn.plan,
+      payloadResponseOnly: true,
+      // No ResultPath: the (selected) result is the state's whole output.
+      resultSelector: { 'plan.$': '$' },
+      retryOnServiceExceptions: true,
+    }).addRetry({ errors: RETRYABLE_ERRORS, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 6, maxDelay: Duration.minutes(1) });
     plan.addCatch(
       new sfn.Fail(this, 'Could not plan the migration', { errorPath: '$.failure.Error', causePath: '$.failure.Cause' }),
       { resultPath: '$.failure' },

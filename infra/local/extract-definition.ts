@@ -1,6 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { AWS_QUOTAS } from './aws-quotas.js';
 
 const PSEUDO = { partition: 'aws', region: 'us-east-1', account: '123456789012' };
 
@@ -15,6 +16,20 @@ export function extractDefinition(stateMachine: StateMachine): Record<string, un
   const id = stack.getLogicalId(stateMachine.node.defaultChild as never);
   const definition = template.Resources[id]!.Properties['DefinitionString'];
   return JSON.parse(resolve(definition, template.Resources)) as Record<string, unknown>;
+}
+
+/**
+ * Each Lambda function's timeout in seconds, by the ARN `extractDefinition` gives it: what a Task
+ * calling it may take before Lambda stops it.
+ */
+export function extractFunctionTimeouts(stateMachine: StateMachine): Record<string, number> {
+  const template = Template.fromStack(Stack.of(stateMachine)).toJSON() as { Resources: Record<string, { Type: string; Properties?: { Timeout?: number } }> };
+  const timeouts: Record<string, number> = {};
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
+    timeouts[`arn:${PSEUDO.partition}:lambda:${PSEUDO.region}:${PSEUDO.account}:function:${logicalId}`] = resource.Properties?.Timeout ?? AWS_QUOTAS.defaultFunctionTimeoutSeconds;
+  }
+  return timeouts;
 }
 
 function resolve(value: unknown, resources: Record<string, { Type: string }>): string {

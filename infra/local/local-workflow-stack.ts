@@ -1,5 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DEFAULT_WORKFLOW_FUNCTION_TIMEOUT } from '../constructs/migration-functions.js';
 import { MigrationWorkflow } from '../constructs/migration-workflow.js';
 import { LambdaTasks, type WorkflowFunctionName } from '../constructs/state-names.js';
 import { LOCAL_STATE_MACHINE_NAME } from './local-state-machine-name.js';
@@ -18,6 +19,8 @@ export function synthesizeLocalWorkflow(): { stack: Stack; workflow: MigrationWo
     functions[name] = new lambda.Function(stack, `${name}Function`, {
       runtime: lambda.Runtime.NODEJS_22_X,
       handler: 'index.handler',
+      // As deployed: the local runner enforces each function's timeout from the template.
+      timeout: DEFAULT_WORKFLOW_FUNCTION_TIMEOUT,
       code: lambda.Code.fromInline('exports.handler = async () => { throw new Error("stand-in: runs in process locally"); };'),
     });
   }

@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { WORKFLOW_FUNCTION_TIMEOUT_SECONDS } from '../constructs/function-timeouts.js';
 import { LambdaTasks, StateNames, type WorkflowFunctionName } from '../constructs/state-names.js';
+import { QuotaErrors } from './aws-quotas.js';
 import { LOCAL_STATE_MACHINE_NAME } from './local-state-machine-name.js';
+import { QuotaEnforcement, QuotaExceededError, type QuotaUsage } from './quota-enforcement.js';
+import { WarmContainers } from './warm-containers.js';
 import { workflowDefinition } from './workflow-definition.js';
 
 /** What a Task runs in process: the Lambda handlers' logic, given the task's input. */
@@ -13,6 +17,8 @@ export interface LocalExecution {
   readonly error?: { readonly name: string; readonly message: string };
   /** The execution it continues, for a continue-as-new execution. */
   readonly continues?: string;
+  /** What it used of Step Functions' quotas (history events, state sizes). */
+  readonly usage?: QuotaUsage;
 }
 
 /** A state event of a local execution (aws-local-stepfunctions' event log entry). */
@@ -26,9 +32,18 @@ export interface LocalRunOptions {
   /**
    * Run a deployment's definition (from `cdk synth`'s template) instead of the local one, each
    * Lambda Task calling `invoke` with the function ARN its Resource names (the shipped-bundle
-   * test runs the bundles there); `handlers` are then not used.
+   * test runs the bundles there, each in warm containers with its template timeout); `handlers`
+   * are then not used. The Step Functions quotas apply the same.
    */
   readonly deployed?: { readonly definition: Record<string, unknown>; readonly invoke: (functionArn: string, input: unknown) => Promise<unknown> };
+  /**
+   * A new warm container of a function: its own handler (a fresh module instance, say). Without
+   * it every container of a function runs `handlers[name]`; either way a container serves one
+   * invocation at a time, as Lambda does.
+   */
+  readonly newContainer?: (name: WorkflowFunctionName) => (input: unknown) => Promise<unknown>;
+  /** Milliseconds each function may run, instead of the deployed timeout (tests). */
+  readonly functionTimeoutMs?: Partial<Record<WorkflowFunctionName, number>>;
 }
 
 /** The Task states of a definition whose Resource is a Lambda function's ARN, with that ARN. */
@@ -45,14 +60,25 @@ function lambdaTaskResources(definition: Record<string, unknown>): Record<string
   return found;
 }
 
+/** The Distributed Map states of a definition: each of their items runs as a child execution. */
+function distributedMaps(definition: Record<string, unknown>): Set<string> {
+  type S = { Type: string; ItemProcessor?: { ProcessorConfig?: { Mode?: string } } };
+  const states = (definition as { States: Record<string, S> }).States;
+  return new Set(Object.entries(states).filter(([, s]) => s.Type === 'Map' && s.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED').map(([name]) => name));
+}
+
 const ARN_PREFIX = `arn:aws:states:us-east-1:123456789012`;
 
 /**
  * Runs the migration state machine exactly as synthesized by CDK (the generated definition,
- * infra/local/migration-workflow.asl.json, kept equal to it by a test), with aws-local-stepfunctions:
- * each Lambda Task calls the corresponding handler in this process, and "Continue in a new
- * execution" starts another local execution of the same definition. Resolves when the execution
- * and every execution it continued in have ended, first execution first.
+ * infra/local/migration-workflow.asl.json, kept equal to it by a test), with aws-local-stepfunctions,
+ * under the quotas AWS enforces (aws-quotas.ts): a state input or output over 256 KiB fails the
+ * execution with States.DataLimitExceeded (no Catch catches it), a history over 25,000 events
+ * (the execution's own, or a Distributed Map child's) fails it, each function runs at most its
+ * timeout, and a warm container serves one invocation at a time. Each Lambda Task calls the
+ * corresponding handler in this process, and "Continue in a new execution" starts another local
+ * execution of the same definition. Resolves when the execution and every execution it continued
+ * in have ended, first execution first.
  */
 export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers, options: LocalRunOptions = {}): Promise<LocalExecution[]> {
   // Loaded on first use: only run, move, demo and rollback need the emulator.
@@ -63,12 +89,30 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
   // test/infra/shipped-bundles.test.ts runs a deployment's, from cdk synth).
   const definition = options.deployed?.definition ?? workflowDefinition();
   const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
+  const maps = distributedMaps(definition);
 
-  type TaskHandler = (input: unknown) => Promise<unknown>;
+  // Which execution each task call belongs to: its quotas are checked on the task's parameters and result.
+  type TaskHandler = (input: unknown, quotas: QuotaEnforcement) => Promise<unknown>;
+  const checked =
+    (state: string, call: (input: unknown) => Promise<unknown>): TaskHandler =>
+    async (i, quotas) => {
+      quotas.checkPayload(state, 'parameters', i);
+      const result = await call(i);
+      quotas.checkPayload(state, 'result', result);
+      return result;
+    };
   const taskHandlers: Record<string, TaskHandler> = {};
   const deployed = options.deployed;
-  if (deployed) for (const [state, arn] of Object.entries(lambdaTaskResources(definition))) taskHandlers[state] = (i) => deployed.invoke(arn, i);
-  else for (const [state, fn] of Object.entries(LambdaTasks)) taskHandlers[state] = (i) => handlers[fn](i);
+  if (deployed) {
+    for (const [state, arn] of Object.entries(lambdaTaskResources(definition))) taskHandlers[state] = checked(state, (i) => deployed.invoke(arn, i));
+  } else {
+    const containers = new WarmContainers((name) => options.newContainer?.(name) ?? handlers[name]);
+    for (const [state, fn] of Object.entries(LambdaTasks)) {
+      const timeoutMs = options.functionTimeoutMs?.[fn] ?? WORKFLOW_FUNCTION_TIMEOUT_SECONDS * 1000;
+      const timedOut = () => new QuotaExceededError(QuotaErrors.functionTimedOut, `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`);
+      taskHandlers[state] = checked(state, (i) => containers.invoke(fn, i, timeoutMs, timedOut));
+    }
+  }
 
   const executions: Promise<LocalExecution>[] = [];
   const start = (executionInput: unknown, continues?: string): string => {
@@ -77,38 +121,69 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
     return executionArn;
   };
   // StepFunctionsStartExecution (request-response): start, answer at once with the new ARN.
-  taskHandlers[StateNames.continueAsNew] = (parameters) => {
+  const startExecution: TaskHandler = (parameters) => {
     const { Input } = parameters as { Input: { continuation: { from?: string } } };
     const executionArn = start(Input, Input.continuation.from);
     return Promise.resolve({ ExecutionArn: executionArn, StartDate: new Date().toISOString() });
   };
+  taskHandlers[StateNames.continueAsNew] = startExecution;
+  taskHandlers[StateNames.continueList] = startExecution;
 
   const retryIntervalOverrides: Record<string, number> = {};
   if (options.retryIntervalMs !== undefined) for (const state of Object.keys(taskHandlers)) retryIntervalOverrides[state] = options.retryIntervalMs;
 
   async function execute(executionArn: string, executionInput: unknown, continues?: string): Promise<LocalExecution> {
+    const quotas = new QuotaEnforcement(maps);
+    let abort: (() => void) | undefined;
+    const never = new Promise<never>(() => {});
+    const stop = (): Promise<never> => {
+      abort?.();
+      return never;
+    };
+    const localHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+    for (const [state, handler] of Object.entries(taskHandlers)) {
+      localHandlers[state] = async (i) => {
+        // Let the event log catch up: a state that passed a quota before this task stops the
+        // execution here, before the task runs (on AWS it would never be scheduled).
+        await new Promise((resolve) => setImmediate(resolve));
+        if (quotas.violation) return stop();
+        try {
+          return await handler(i, quotas);
+        } catch (error) {
+          if (quotas.violation) return stop();
+          throw error;
+        }
+      };
+    }
     const run = machine.run(executionInput as never, {
-      overrides: { taskResourceLocalHandlers: taskHandlers as never, retryIntervalOverrides },
+      overrides: { taskResourceLocalHandlers: localHandlers as never, retryIntervalOverrides },
       context: {
         Execution: { Id: executionArn, Name: executionArn.split(':').pop()!, Input: executionInput as never, StartTime: new Date().toISOString() },
         StateMachine: { Id: `${ARN_PREFIX}:stateMachine:${LOCAL_STATE_MACHINE_NAME}`, Name: LOCAL_STATE_MACHINE_NAME },
       } as never,
     });
-    const events = options.onEvent
-      ? (async () => {
-          for await (const event of run.eventLogs) options.onEvent!(executionArn, event as unknown as LocalEvent);
-        })()
-      : Promise.resolve();
+    abort = run.abort;
+    const events = (async () => {
+      for await (const event of run.eventLogs) {
+        quotas.observe(event as never);
+        if (quotas.violation) run.abort();
+        options.onEvent?.(executionArn, event as unknown as LocalEvent);
+      }
+    })();
+    const extra = () => ({ usage: quotas.usage(), ...(continues ? { continues } : {}) });
     try {
       const output = await run.result;
       await events;
-      return { executionArn, output, ...(continues ? { continues } : {}) };
+      if (quotas.violation) throw quotas.violation;
+      return { executionArn, output, ...extra() };
     } catch (error) {
       await events.catch(() => {});
+      const violation = quotas.violation;
+      if (violation) return { executionArn, error: { name: violation.name, message: violation.message }, ...extra() };
       const e = error as Error & { getCause?: () => { name?: string; message?: string } };
       // aws-local-stepfunctions 3 gives the failing state's error (named by the Fail state) as `cause`.
       const cause = e.getCause?.() ?? (e.cause instanceof Error ? e.cause : e);
-      return { executionArn, error: { name: cause.name ?? 'Error', message: cause.message ?? String(error) }, ...(continues ? { continues } : {}) };
+      return { executionArn, error: { name: cause.name ?? 'Error', message: cause.message ?? String(error) }, ...extra() };
     }
   }
 

@@ -6,6 +6,7 @@ import type { ConnectionProvider } from '../connections.js';
 import { endRunExecution } from '../run-executions.js';
 import type { RunTally } from '../run-tally.js';
 import type { RunSettings } from '../work-item.js';
+import { workListKey } from '../work-list.js';
 
 export interface RunSummary {
   readonly runId: string;
@@ -64,7 +65,11 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   if (!settings.dryRun) {
     const source = await connections.get(settings.source);
     const left = await endRunExecution(source.redis, source.keys.prefix, settings.runId, input.execution);
-    if (left === 0) releasedLock = (await releaseLockStep(input, connections)).released;
+    if (left === 0) {
+      // The last execution of the run: nothing reads the run's list any more.
+      await source.redis.del(workListKey(source.keys.prefix, settings.runId));
+      releasedLock = (await releaseLockStep(input, connections)).released;
+    }
   }
   const source = settings.mode === 'reroute' ? undefined : await connections.get(settings.source);
   const leftOnSource = source ? await findQuarantineLists(source.redis, source.keys) : [];
