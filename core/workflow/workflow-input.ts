@@ -5,7 +5,7 @@ import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
  * The most loops of one work item in one execution. A loop is at most 45 history events (a
  * Choice 2, the page task 5 plus 3 per retry — 12 retries at most: 6 of RetryableError, 6 of
  * Lambda's service errors — and a Choice 2); with the item's start and its hand-over to a new
- * execution, 550 loops are 24,785 events, below Step Functions' 25,000 per execution.
+ * execution, 550 loops are 24,759 events (measured: test/workflow/local-quotas.test.ts), below Step Functions' 25,000 per execution.
  */
 export const MAX_ITERATIONS = 550;
 

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { Template, Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { workflowInputSchema } from '../../core/workflow/workflow-input.js';
+import { BATCH_SIZE, BATCHES_PER_EXECUTION } from '../../core/workflow/work-list.js';
+import { MAX_ITERATIONS, workflowInputSchema } from '../../core/workflow/workflow-input.js';
 import { LambdaTasks, StateNames } from '../../infra/constructs/state-names.js';
 import { extractDefinition } from '../../infra/local/extract-definition.js';
 import { synthesizeLocalWorkflow } from '../../infra/local/local-workflow-stack.js';
@@ -23,6 +24,9 @@ interface State {
   ItemProcessor?: { StartAt: string; States: Record<string, State>; ProcessorConfig?: { Mode?: string } };
   MaxConcurrency?: number;
   Parameters?: Record<string, unknown>;
+  ItemsPath?: string;
+  ResultPath?: string;
+  ResultSelector?: Record<string, unknown>;
 }
 const itemStates = definition.States[StateNames.eachItem]!.ItemProcessor!.States;
 
@@ -32,11 +36,22 @@ describe('the migration state machine, as CDK synthesizes it', () => {
     expect(result.isValid, result.errorsText('\n')).toBe(true);
   });
 
-  it('reads as the runbook: plan, migrate each set and queue, summarize', () => {
+  it('reads as the runbook: plan, then per batch migrate each set and queue and add up, then summarize', () => {
     expect(definition.StartAt).toBe(StateNames.plan);
-    expect(definition.States[StateNames.plan]!.Next).toBe(StateNames.eachItem);
-    expect(definition.States[StateNames.eachItem]!.Next).toBe(StateNames.summarize);
+    expect(definition.States[StateNames.plan]!.Next).toBe(StateNames.anyLeft);
+    expect(definition.States[StateNames.anyLeft]!.Choices!.map((c) => c.Next)).toEqual([StateNames.eachItem, StateNames.continueList]);
+    expect(definition.States[StateNames.anyLeft]!.Default).toBe(StateNames.summarize);
+    expect(definition.States[StateNames.eachItem]!.Next).toBe(StateNames.addUp);
+    expect(definition.States[StateNames.addUp]!.Next).toBe(StateNames.anyLeft);
+    expect(definition.States[StateNames.continueList]!.Next).toBe(StateNames.summarize);
     expect(definition.States[StateNames.summarize]!.End).toBe(true);
+  });
+
+  it('carries no list of items past the plan: the Map reads a batch, the plan result replaces the execution input', () => {
+    expect(definition.States[StateNames.eachItem]).toMatchObject({ ItemsPath: '$.plan.work.batch', ResultPath: '$.results' });
+    expect(definition.States[StateNames.plan]).toMatchObject({ ResultSelector: { 'plan.$': '$' } });
+    expect(definition.States[StateNames.plan]).not.toHaveProperty('ResultPath');
+    expect(definition.States[StateNames.addUp]).toMatchObject({ ResultPath: '$.plan.work', Parameters: { step: 'add-up', 'results.$': '$.results' } });
   });
 
   it('has a Task for every handler, each retrying only retryable errors, with backoff', () => {
@@ -58,6 +73,8 @@ describe('the migration state machine, as CDK synthesizes it', () => {
     expect(itemStates[StateNames.itemFailed]!.Type).toBe('Pass');
     expect(definition.States[StateNames.eachItem]!.Catch![0]!.Next).toBe(StateNames.releaseAfterFailure);
     expect(definition.States[StateNames.summarize]!.Catch![0]!.Next).toBe(StateNames.releaseAfterFailure);
+    expect(definition.States[StateNames.addUp]!.Catch![0]!.Next).toBe(StateNames.releaseAfterFailure);
+    expect(definition.States[StateNames.continueList]!.Catch![0]!.Next).toBe(StateNames.releaseAfterFailure);
     expect(definition.States[StateNames.releaseAfterFailure]!.Next).toBe(StateNames.failed);
   });
 
@@ -80,7 +97,7 @@ describe('the migration state machine, as CDK synthesizes it', () => {
     });
   });
 
-  it('stays far below the history limit and takes few transitions per million jobs', () => {
+  it('caps maxIterations so that an item at the cap stays below 25,000 history events, every page retried as often as allowed', () => {
     // Prepare: the states one loop iteration passes through, read from the definition.
     const loop: string[] = [];
     let state = StateNames.chooseStep as string;
@@ -90,24 +107,39 @@ describe('the migration state machine, as CDK synthesizes it', () => {
       state = s.Type === 'Choice' ? (state === StateNames.itemDone ? s.Default! : s.Choices![0]!.Next) : s.Next!;
     }
     // Events a state adds to the history (Step Functions' HistoryEvent types): a Task 5
-    // (Entered, Scheduled, Started, Succeeded, Exited), a Choice or Pass 2.
+    // (Entered, Scheduled, Started, Succeeded, Exited) and 3 per retry (Failed, Scheduled,
+    // Started), a Choice or Pass 2. Each retrier of a page task counts its own attempts.
+    const retriesOf = (name: string) => (itemStates[name]!.Retry ?? []).reduce((n, r) => n + (r.MaxAttempts ?? 3), 0);
     const events = loop.reduce((n, name) => n + (itemStates[name]!.Type === 'Task' ? 5 : 2), 0);
+    const worstEvents = events + 3 * Math.max(...[StateNames.rerouteSet, StateNames.rerouteQueue, StateNames.transferSet, StateNames.transferQueue].map(retriesOf));
+    // An item's execution besides its loops: started, handed over (a Task and its retries, a Pass), ended.
+    const handOver = 1 + 5 + 3 * retriesOf(StateNames.continueAsNew) + 2 + 1;
     const defaults = workflowInputSchema.parse({ runId: 'r', mode: 'transfer', target: 't' });
 
     // Act
     const jobsPerIteration = defaults.pageSize * defaults.pagesPerInvocation;
     const iterationsPerMillion = Math.ceil(1_000_000 / jobsPerIteration);
     const transitionsPerMillion = iterationsPerMillion * loop.length;
-    const eventsPerMillion = iterationsPerMillion * events;
-    const eventsAtCap = defaults.maxIterations * events + 20; // plus the execution's own few
 
     // Assess
     expect(loop).toEqual([StateNames.chooseStep, StateNames.rerouteSet, StateNames.itemDone]);
     expect(events).toBe(9);
+    expect(worstEvents).toBe(45);
     expect(iterationsPerMillion).toBe(20);
     expect(transitionsPerMillion).toBe(60);
-    expect(transitionsPerMillion).toBeLessThanOrEqual(200);
-    expect(eventsPerMillion).toBe(180);
-    expect(eventsAtCap).toBeLessThan(25_000);
+    expect(defaults.maxIterations).toBe(MAX_ITERATIONS);
+    expect(MAX_ITERATIONS * worstEvents + handOver).toBeLessThan(25_000);
+    expect(() => workflowInputSchema.parse({ runId: 'r', mode: 'transfer', target: 't', maxIterations: MAX_ITERATIONS + 1 })).toThrow(/maxIterations|550/);
+  });
+
+  it('hands the rest of a long list to a new execution before the loop over batches passes 25,000 events', () => {
+    // A batch: the Choice 2, the Distributed Map 4 in this history, "Add up…" 5 and 3 per retry.
+    const addUpRetries = (definition.States[StateNames.addUp]!.Retry ?? []).reduce((n, r) => n + (r.MaxAttempts ?? 3), 0);
+    const worstPerBatch = 2 + 4 + 5 + 3 * addUpRetries;
+    const taskWorst = (name: string) => 5 + 3 * (definition.States[name]!.Retry ?? []).reduce((n, r) => n + (r.MaxAttempts ?? 3), 0);
+    const around = 1 + taskWorst(StateNames.plan) + 2 + taskWorst(StateNames.continueList) + taskWorst(StateNames.summarize) + 1;
+    expect(worstPerBatch).toBe(47);
+    expect(BATCHES_PER_EXECUTION * worstPerBatch + around).toBeLessThan(25_000);
+    expect(BATCH_SIZE).toBeLessThanOrEqual(10);
   });
 });

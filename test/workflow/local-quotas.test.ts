@@ -1,0 +1,153 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
+import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import { UrlConnections } from '../../core/workflow/url-connections.js';
+import { MAX_ITERATIONS } from '../../core/workflow/workflow-input.js';
+import type { WorkflowFunctionName } from '../../infra/constructs/state-names.js';
+import { AWS_QUOTAS, QuotaErrors } from '../../infra/local/aws-quotas.js';
+import { runWorkflowLocally, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { jidOf, sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+// Each of Step Functions' and Lambda's quotas, as the local runner enforces them: where AWS
+// fails an execution, the local execution fails the same way, before any further task runs.
+const redis = privateSourceAndTarget();
+let connections: UrlConnections | undefined;
+afterEach(async () => {
+  await connections?.close();
+});
+
+function handlers(): LocalHandlers {
+  connections = new UrlConnections({ source: { url: redis.urls().source } });
+  return localTaskHandlers(connections);
+}
+
+async function seedQueue(jobs: number): Promise<string[]> {
+  const payloads = Array.from({ length: jobs }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+  await redis.source().rpush('queue:old', ...payloads);
+  await redis.source().sadd('queues', 'old');
+  return payloads.map((p) => jidOf(p));
+}
+
+const reroute = (extra: Record<string, unknown> = {}) => ({ runId: 'q-1', mode: 'reroute', routing: { kind: 'mapping', mapping: { A: 'new' } }, sets: [], ...extra });
+
+/** Records which handlers ran, so that a test can say what did not run after a failure. */
+function recording(inner: LocalHandlers, calls: string[]): LocalHandlers {
+  const out = {} as Record<WorkflowFunctionName, (input: unknown) => Promise<unknown>>;
+  for (const [name, handler] of Object.entries(inner) as [WorkflowFunctionName, (input: unknown) => Promise<unknown>][]) {
+    out[name] = (input) => {
+      calls.push(name);
+      return handler(input);
+    };
+  }
+  return out;
+}
+
+describe('the local runner enforces AWS quotas', () => {
+  it('fails the execution with States.DataLimitExceeded when a task result passes 256 KiB: no Catch runs, neither the lock release nor the summary', async () => {
+    await seedQueue(3);
+    const calls: string[] = [];
+    const real = handlers();
+    const bloated = recording({ ...real, rerouteQueueSlice: async (input) => ({ ...((await real.rerouteQueueSlice(input)) as object), padding: 'x'.repeat(AWS_QUOTAS.stateBytes) }) }, calls);
+
+    const executions = await runWorkflowLocally(reroute(), bloated, { retryIntervalMs: 0 });
+
+    expect(executions).toHaveLength(1);
+    expect(executions[0]!.error).toMatchObject({ name: QuotaErrors.dataLimitExceeded, message: expect.stringContaining('Re-route a slice of the queue') });
+    expect(calls).not.toContain('releaseLock');
+    expect(calls).not.toContain('summarize');
+    // As on AWS, the run lock stays (the execution-ended function releases it there).
+    expect(await redis.source().exists('sidekiq-migrate:lock')).toBe(1);
+  });
+
+  it('fails the execution with States.DataLimitExceeded when a state input passes 256 KiB (the execution input)', async () => {
+    const calls: string[] = [];
+    const mapping = Object.fromEntries(Array.from({ length: 9_000 }, (_, i) => [`Some::Rather::Long::Worker::Name${i}`, 'default']));
+
+    const executions = await runWorkflowLocally(reroute({ routing: { kind: 'mapping', mapping } }), recording(handlers(), calls), { retryIntervalMs: 0 });
+
+    expect(executions[0]!.error).toMatchObject({ name: QuotaErrors.dataLimitExceeded, message: expect.stringContaining("'Plan migration' input") });
+    expect(calls).toEqual([]);
+  });
+
+  it('fails an execution whose history passes 25,000 events (an item that never reaches its loop cap)', async () => {
+    await seedQueue(1);
+    const real = handlers();
+    let pages = 0;
+    // A page step that never finishes and never counts its loops: the cap cannot save it.
+    const endless: LocalHandlers = { ...real, rerouteQueueSlice: (input) => Promise.resolve({ ...(input as { item: object }).item, iteration: 0, done: false, pages: ++pages }) };
+
+    const executions = await runWorkflowLocally(reroute(), endless, { retryIntervalMs: 0 });
+
+    expect(executions[0]!.error).toMatchObject({ name: QuotaErrors.historyLimitExceeded, message: expect.stringContaining('25000 events') });
+    expect(executions[0]!.usage!.largestChildHistory).toBeGreaterThan(AWS_QUOTAS.historyEvents);
+    // 9 events a loop (two Choices, a Task): the loop was stopped at its 2,778th page.
+    expect(pages).toBeLessThanOrEqual(Math.ceil(AWS_QUOTAS.historyEvents / 9) + 1);
+  });
+
+  it("stops a function at its template timeout: the task fails with Sandbox.Timedout and the Catch takes it", async () => {
+    await seedQueue(2);
+    const real = handlers();
+    const slow: LocalHandlers = { ...real, plan: (input) => new Promise((resolve) => setTimeout(resolve, 2_000)).then(() => real.plan(input)) };
+
+    const executions = await runWorkflowLocally(reroute(), slow, { retryIntervalMs: 0, functionTimeoutMs: { plan: 100 } });
+
+    expect(executions[0]!.error).toMatchObject({ name: QuotaErrors.functionTimedOut, message: 'Task timed out after 0.10 seconds' });
+  });
+
+  it('runs one invocation at a time per warm container, starting more containers for concurrent items', async () => {
+    for (const q of ['a', 'b', 'c', 'd']) {
+      await redis.source().rpush(`queue:${q}`, ...Array.from({ length: 5 }, (_, i) => sidekiqPayload({ className: 'A', queue: q, args: `[${i}]` })));
+      await redis.source().sadd('queues', q);
+    }
+    const real = handlers();
+    let overlapping = 0;
+    const started = new Map<WorkflowFunctionName, number>();
+    const newContainer = (name: WorkflowFunctionName) => {
+      started.set(name, (started.get(name) ?? 0) + 1);
+      let active = 0;
+      return async (input: unknown) => {
+        if (++active > 1) overlapping++;
+        try {
+          return await real[name](input);
+        } finally {
+          active--;
+        }
+      };
+    };
+
+    const executions = await runWorkflowLocally(reroute({ pageSize: 1, pagesPerInvocation: 1 }), real, { retryIntervalMs: 0, newContainer });
+
+    expect((executions[0]!.output as RunSummary).complete).toBe(true);
+    expect(overlapping).toBe(0);
+    expect(started.get('rerouteQueueSlice')).toBeGreaterThan(1);
+    expect(started.get('plan')).toBe(1);
+    expect(await redis.source().llen('queue:new')).toBe(20);
+  });
+
+  it(`runs an item at maxIterations = ${MAX_ITERATIONS}, every page retried as often as the definition allows, below 25,000 events, and continues it`, async () => {
+    const jids = await seedQueue(MAX_ITERATIONS + 3);
+    const real = handlers();
+    let attempts = 0;
+    // Each page fails 6 times as retryable, then 6 times as a Lambda service error, then runs.
+    const flaky: LocalHandlers = {
+      ...real,
+      rerouteQueueSlice: (input) => {
+        const n = attempts++ % 13;
+        if (n < 12) return Promise.reject(Object.assign(new Error('flaky'), { name: n < 6 ? 'RetryableError' : 'Lambda.ServiceException' }));
+        return real.rerouteQueueSlice(input);
+      },
+    };
+
+    const executions = await runWorkflowLocally(reroute({ pageSize: 1, pagesPerInvocation: 1, maxIterations: MAX_ITERATIONS }), flaky, { retryIntervalMs: 0 });
+
+    expect(executions.map((e) => e.error)).toEqual([undefined, undefined]);
+    const child = executions[0]!.usage!.largestChildHistory;
+    console.log(`an item at maxIterations ${MAX_ITERATIONS} with 12 retries a page: ${child} history events`);
+    expect(child).toBeGreaterThan(24_000);
+    expect(child).toBeLessThan(AWS_QUOTAS.historyEvents);
+    expect(await redis.source().llen('queue:new')).toBe(MAX_ITERATIONS + 3);
+    expect((await redis.source().lrange('queue:new', 0, -1)).map((p) => jidOf(p)).sort()).toEqual(jids.sort());
+    expect(await redis.source().exists('sidekiq-migrate:lock')).toBe(0);
+  });
+});
