@@ -57,7 +57,8 @@ async function finish(plan: PlanOutput, item: WorkItem, provider: UrlConnections
 }
 
 /** Every key but the stop marker (whose TTL runs down), digested: proves nothing was written. */
-const jobKeys = async (client: Redis) => [...(await digestKeys(client, ''))].filter(([key]) => !key.endsWith(':stopped'));
+// Jobs and ledgers; not the run's bookkeeping (its stop marker, list of items and executions, whose TTLs tick).
+const jobKeys = async (client: Redis) => [...(await digestKeys(client, ''))].filter(([key]) => !/:(stopped|items|executions)$/.test(key));
 const exists = async (client: Redis, key: string) => (await client.exists(key)) === 1;
 
 describe('stopping a run', () => {
