@@ -26,8 +26,10 @@ export const runSettingsSchema = z.looseObject({
   placement: z.enum(['front', 'append']),
   pagesPerInvocation: z.number().int().min(1),
   maxIterations: z.number().int().min(1),
-  sets: z.array(z.string()),
-  queues: z.boolean(),
+  // Read again only by a dry run's "add up" (which lists the work again); absent from settings
+  // made before they were carried, and then the plan step's own defaults.
+  sets: z.array(z.enum(SORTED_SET_NAMES)).default([...SORTED_SET_NAMES]),
+  queues: z.boolean().default(true),
   routed: z.boolean(),
 });
 
