@@ -151,6 +151,47 @@ describe('the state machine, run locally against real Redis', () => {
     expect(await redis.source().exists('sidekiq-migrate:lock')).toBe(0);
   });
 
+  it('keeps the run lock while a continuation still runs: only the last execution to summarize releases it', async () => {
+    await seed(redis.source());
+    for (let i = 0; i < 41; i++) await redis.source().lpush('queue:older', sidekiqPayload({ className: 'A', queue: 'older', args: `[${i}]` }));
+    await redis.source().sadd('queues', 'older');
+    const handlers = localTaskHandlers(connect());
+    // Both queues continue in new executions. The continuation of `older` waits until an
+    // execution that has nothing left continuing (the end of `old`'s chain) has summarized, then
+    // looks at the lock: that summary must not have released it.
+    let oneChainEnded!: () => void;
+    const chainEnded = new Promise<void>((resolve) => (oneChainEnded = resolve));
+    let lockMeanwhile: string | null | undefined;
+    let waited = false;
+    const held: typeof handlers = {
+      ...handlers,
+      rerouteQueueSlice: async (input) => {
+        const { item } = input as { item: { name: string; continues?: string } };
+        if (item.name === 'older' && item.continues && !waited) {
+          waited = true;
+          await chainEnded;
+          lockMeanwhile = await redis.source().get('sidekiq-migrate:lock');
+        }
+        return handlers.rerouteQueueSlice(input);
+      },
+    };
+    const onEvent = (_arn: string, e: LocalEvent) => {
+      const output = (e.state as { output?: RunSummary } | undefined)?.output;
+      if (e.type === 'StateExited' && e.state?.name === StateNames.summarize && output?.continuedIn.length === 0) oneChainEnded();
+    };
+
+    const executions = await runWorkflowLocally(reroute({ sets: [], pageSize: 5, pagesPerInvocation: 1, maxIterations: 3 }), held, { onEvent, retryIntervalMs: 0 });
+
+    expect(waited).toBe(true);
+    expect(executions.every((e) => !e.error)).toBe(true);
+    expect(JSON.parse(lockMeanwhile!)).toMatchObject({ runId: 'wf-1' });
+    const summaries = executions.map((e) => e.output as RunSummary);
+    expect(summaries.filter((s) => s.releasedLock)).toHaveLength(1);
+    expect(summaries.at(-1)!.releasedLock).toBe(true);
+    expect(await redis.source().exists('sidekiq-migrate:lock', 'sidekiq-migrate:wf-1:executions', 'sidekiq-migrate:wf-1:items')).toBe(0);
+    expect(await redis.source().llen('queue:new')).toBe(40 + 41);
+  }, 120_000);
+
   it('refuses to start while another run holds the lock, naming it, and moves nothing', async () => {
     await seed(redis.source());
     await RunLock.acquire(redis.source(), '', { runId: 'someone-else', operation: 'transfer' }, 60_000, 'source');
