@@ -26,6 +26,15 @@ export type TaskErrorName = (typeof TaskErrorNames)[keyof typeof TaskErrorNames]
 /** The names worth a Retry in the state machine. */
 export const RETRYABLE_TASK_ERRORS: readonly TaskErrorName[] = [TaskErrorNames.retryable];
 
+/**
+ * Characters of a RetryableError's or FatalError's message (an InvalidInputError's names every
+ * problem of the input, and stays whole). Step Functions carries a failed item's error (the
+ * Lambda runtime's JSON of name, message and stack) in the Map's results: with a bounded message
+ * a batch of failed items stays far below the 256 KiB a state may hold, whatever a Redis or
+ * library error says.
+ */
+export const TASK_ERROR_MESSAGE_CHARS = 1_000;
+
 /** What a handler throws: one of TaskErrorNames, the original error kept as `cause`. */
 export class TaskError extends Error {
   constructor(
@@ -33,7 +42,8 @@ export class TaskError extends Error {
     message: string,
     options: { cause: unknown },
   ) {
-    super(message, options);
+    const bounded = name === TaskErrorNames.invalidInput || message.length <= TASK_ERROR_MESSAGE_CHARS;
+    super(bounded ? message : `${message.slice(0, TASK_ERROR_MESSAGE_CHARS - 1)}…`, options);
   }
 
   get retryable(): boolean {

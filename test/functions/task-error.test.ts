@@ -3,7 +3,7 @@ import { ConfigError } from '../../core/config/config-error.js';
 import { InputError } from '../../core/errors/input-error.js';
 import { RetryableError } from '../../core/errors/sidekiq-migrate-error.js';
 import { RedisCommandError } from '../../core/redis/redis-errors.js';
-import { describeError, RETRYABLE_TASK_ERRORS, TaskError, TaskErrorNames, toTaskError } from '../../functions/support/task-error.js';
+import { describeError, RETRYABLE_TASK_ERRORS, TASK_ERROR_MESSAGE_CHARS, TaskError, TaskErrorNames, toTaskError } from '../../functions/support/task-error.js';
 import { SecretAccessError, SecretUnavailableError } from '../../functions/support/redis-credentials.js';
 import { pageDeadline, SAFETY_MARGIN_MS } from '../../functions/support/time-budget.js';
 
@@ -25,6 +25,14 @@ describe('toTaskError', () => {
 
     expect(mapped).toBeInstanceOf(TaskError);
     expect(mapped).toMatchObject({ name, message: error.message, cause: error, retryable: name === 'RetryableError' });
+  });
+
+  it('bounds a retryable or fatal message (it travels in the Map results), never an invalid input one', () => {
+    const long = 'x'.repeat(5_000);
+
+    expect(toTaskError(new RetryableError(long), 'page').message).toHaveLength(TASK_ERROR_MESSAGE_CHARS);
+    expect(toTaskError(new RedisCommandError(long), 'page').message).toMatch(/^x+…$/);
+    expect(toTaskError(new InputError(long), 'plan').message).toBe(long);
   });
 
   it('treats an unclassified transient Redis failure as retryable, anything else unknown as fatal', () => {
