@@ -23,6 +23,8 @@ export function renderSummary(summary: RunSummary, endpoint: string): string {
   const line = (name: string, values: string[]) => `${shown(name).padEnd(width)}${values.map((v, i) => v.padStart(Math.max(headers[i]!.length, 9) + 2)).join('')}`;
   const out = [title, '', line('', headers)];
   for (const [name, c] of rows) out.push(line(name, columns.map((k) => n(c[k] ?? 0))));
+  // A run lists the first sets and queues by name (its state stays small); the total counts all.
+  if ((summary.unlisted ?? 0) > 0) out.push(`… and ${n(summary.unlisted!)} more sets and queues, counted in the total`);
   out.push(line('total', columns.map((k) => n((summary.totals as unknown as Record<string, number>)[k] ?? 0))));
 
   const to = (reroute ? (summary.totals as RerouteCounters).movedTo : (summary.totals as TransferCounters).writtenTo) ?? {};
@@ -67,6 +69,8 @@ export function renderSummary(summary: RunSummary, endpoint: string): string {
     }
   }
   for (const f of summary.failures) out.push(`FAILED ${f.kind} ${f.name}: ${f.error}`);
+  const failed = summary.counts?.failed ?? 0;
+  if (failed > summary.failures.length) out.push(`FAILED ${n(failed - summary.failures.length)} more sets and queues (the first ${summary.failures.length} are named above)`);
   for (const c of summary.continuedIn) out.push(`Still continuing: ${c.kind} ${c.name} in ${c.execution}`);
   const arrived = reroute ? ((summary.totals as RerouteCounters).arrived ?? 0) : 0;
   const stillOnSource = reroute ? 0 : Object.values(summary.queues).reduce((sum, c) => sum + ((c as TransferCounters).leftOnSource ?? 0), 0);
