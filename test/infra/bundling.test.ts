@@ -53,7 +53,7 @@ const context = { functionName: 'bundle-test', awsRequestId: 'r1', invokedFuncti
 const planned = await plan.handler({ runId: 'bundle-test', mode: 'reroute', routing: { kind: 'renames', renames: { old: 'new' } } }, context);
 const released = await release.handler({ settings: planned.settings }, context);
 const report = await drain.handler({}, context);
-console.log('RESULT ' + JSON.stringify({ items: planned.items.map((i) => i.name), released, drain: report.verdict.state }));
+console.log('RESULT ' + JSON.stringify({ items: planned.work.batch.map((i) => i.name), released, drain: report.verdict.state }));
 process.exit(0);
 `,
     );

@@ -63,7 +63,7 @@ function scriptExecution(fake: FakeStepFunctions, arn: string, input: string, se
     return arn;
   }
   const mapRunArn = `${arn.replace(':execution:', ':mapRun:')}/${StateNames.eachItem.replace(/ /g, '')}:0001`;
-  root[0]!.push(exited('TaskStateExited', StateNames.plan, { plan: { settings, items: planItems } }), { type: 'MapStateEntered', stateEnteredEventDetails: { name: StateNames.eachItem } }, { type: 'MapRunStarted', mapRunStartedEventDetails: { mapRunArn } });
+  root[0]!.push(exited('TaskStateExited', StateNames.plan, { plan: { settings, work: { batch: planItems } } }), { type: 'MapStateEntered', stateEnteredEventDetails: { name: StateNames.eachItem } }, { type: 'MapRunStarted', mapRunStartedEventDetails: { mapRunArn } });
 
   const results: { item: ScriptedItem; result: Record<string, unknown>; counters: RerouteCounters }[] = [];
   let lastTick = t0 + 1;
