@@ -117,13 +117,22 @@ function summaryOf(run: ScriptedRun, results: { item: ScriptedItem; result: Reco
   const queues: RunSummary['queues'] = {};
   const failures: RunSummary['failures'] = [];
   const continuedIn: RunSummary['continuedIn'] = [];
+  const counts = { finished: 0, failed: 0, continued: 0 };
+  // As "Add up…" counts: an item that continued elsewhere is counted where it ends.
   for (const { item, result, counters: c } of results) {
+    if (result['continuedIn']) {
+      continuedIn.push({ kind: item.kind, name: item.name, execution: result['continuedIn'] as string });
+      counts.continued++;
+      continue;
+    }
     (item.kind === 'set' ? sets : queues)[item.name] = c;
     addCounters(totals, c);
-    if (result['error']) failures.push({ kind: item.kind, name: item.name, error: `FatalError: ${item.failsWith}` });
-    if (result['continuedIn']) continuedIn.push({ kind: item.kind, name: item.name, execution: result['continuedIn'] as string });
+    if (result['error']) {
+      failures.push({ kind: item.kind, name: item.name, error: `FatalError: ${item.failsWith}` });
+      counts.failed++;
+    } else counts.finished++;
   }
-  return { runId: run.runId, mode: 'reroute', dryRun: run.dryRun ?? false, sets, queues, totals, failures, continuedIn, complete: failures.length === 0 && continuedIn.length === 0 };
+  return { runId: run.runId, mode: 'reroute', dryRun: run.dryRun ?? false, sets, queues, totals, counts, failures, continuedIn, complete: failures.length === 0 && continuedIn.length === 0 };
 }
 
 /** A Task state as Lambda-backed tasks record it: entered, attempts (failing `retries` times), and (unless it fails) success. */

@@ -6,11 +6,11 @@ import { emptyTransferCounters, type TransferCounters } from '../../transfer/tra
 import { resumeInflight } from '../../transfer/resume-inflight.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
 import { resolveRouting } from '../resolve-routing.js';
-import { addRunExecution, itemContinuationName, listContinuationName, ROOT_EXECUTION, startRunExecutions } from '../run-executions.js';
+import { addRunExecution, itemContinuationName, listContinuationName, ROOT_EXECUTION, runExecutionsKey, startRunExecutions } from '../run-executions.js';
 import { addToTotals, emptyTally } from '../run-tally.js';
 import { deserializeRouting, loadRouting, serializeRouting, storeRouting } from '../stored-routing.js';
 import type { RunSettings, WorkItem } from '../work-item.js';
-import { BATCH_SIZE, listWork, readWork, storeWorkList, type WorkState } from '../work-list.js';
+import { BATCH_SIZE, listWork, readWork, storeWorkList, workListKey, type WorkState } from '../work-list.js';
 import { continuationInputSchema, workflowInputSchema, type WorkflowInput } from '../workflow-input.js';
 
 /** How long a run's lock lives without renewal: longer than any one page step (Lambda ≤ 15 min). */
@@ -60,14 +60,16 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
       const options = { newExecution: true };
       locks.push(await RunLock.acquire(source.redis, source.keys.prefix, holder, RUN_LOCK_TTL_MS, `source ${source.name}`, options));
       if (target) locks.push(await RunLock.acquire(target.redis, target.keys.prefix, holder, RUN_LOCK_TTL_MS, `target ${target.name}`, options));
-      await startRunExecutions(source.redis, source.keys.prefix, input.runId);
     }
     const planned = await planWork(input, source, target);
+    if (!input.dryRun) await startRunExecutions(source.redis, source.keys.prefix, input.runId);
     // Only now, holding every lock and planned, lift a stop: a plan that fails leaves the run stopped.
     for (const lock of locks) await lock.resume();
     return { ...planned, memoryPolicies };
   } catch (error) {
-    // The state machine only releases locks of a run whose plan it has; a failed plan cleans up here.
+    // The state machine only releases locks of a run whose plan it has; a failed plan cleans up
+    // here, its list of items and executions too.
+    if (locks.length > 0) await Promise.allSettled([source.redis.del(workListKey(source.keys.prefix, input.runId), runExecutionsKey(source.keys.prefix, input.runId))]);
     await Promise.allSettled(locks.map((l) => l.release()));
     throw error;
   }
