@@ -59,12 +59,13 @@ export function renderSummary(summary: RunSummary, endpoint: string): string {
     }
     const stillQueued = Object.entries(summary.queues).filter(([, c]) => ((c as TransferCounters).leftOnSource ?? 0) > 0);
     if (stillQueued.length > 0) {
-      const total = stillQueued.reduce((sum, [, c]) => sum + (c as TransferCounters).leftOnSource, 0);
+      const total = Math.max(totals.leftOnSource ?? 0, stillQueued.reduce((sum, [, c]) => sum + (c as TransferCounters).leftOnSource, 0));
       out.push(`${n(total)} job(s) still on source queues when their transfer ended, pushed there during the run (${stillQueued.map(([q, c]) => `queue:${q} ${n((c as TransferCounters).leftOnSource)}`).join(' · ')}): run move again or see drain-check.`);
     }
     const left = summary.leftOnSource ?? [];
     if (left.length > 0) {
-      out.push(`Not transferred, left on the source: ${left.map((l) => `${l.key} ${n(l.size)}`).join(' · ')}`);
+      const more = (summary.leftOnSourceLists ?? left.length) - left.length;
+      out.push(`Not transferred, left on the source: ${left.map((l) => `${l.key} ${n(l.size)}`).join(' · ')}${more > 0 ? ` and ${n(more)} more lists` : ''}`);
       out.push('The source is not drained while these exist: put their jobs back on a queue and move again, or delete them by hand (drain-check counts them).');
     }
   }
@@ -73,7 +74,8 @@ export function renderSummary(summary: RunSummary, endpoint: string): string {
   if (failed > summary.failures.length) out.push(`FAILED ${n(failed - summary.failures.length)} more sets and queues (the first ${summary.failures.length} are named above)`);
   for (const c of summary.continuedIn) out.push(`Still continuing: ${c.kind} ${c.name} in ${c.execution}`);
   const arrived = reroute ? ((summary.totals as RerouteCounters).arrived ?? 0) : 0;
-  const stillOnSource = reroute ? 0 : Object.values(summary.queues).reduce((sum, c) => sum + ((c as TransferCounters).leftOnSource ?? 0), 0);
+  // From the totals: the summary lists the first sets and queues only.
+  const stillOnSource = reroute ? 0 : ((summary.totals as TransferCounters).leftOnSource ?? 0);
   const complete =
     arrived > 0
       ? 'Complete: every job that was on its queue when the run started, and could be moved, was moved.'
