@@ -12,6 +12,8 @@ export type RunSettings = Pick<
   readonly routed: boolean;
   /** A dry run's routing, carried here because a dry run writes nothing, not even its routing. */
   readonly inlineRouting?: SerializedRouting;
+  /** A dry run's plan, told apart from another dry run of the same id (work-list.ts keeps its list by it). */
+  readonly planId?: string;
 };
 
 /**

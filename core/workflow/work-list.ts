@@ -78,7 +78,7 @@ export async function readWork(settings: RunSettings, source: Connection, plan: 
   let listed: ListedWork[];
   let length: number;
   if (settings.dryRun) {
-    const all = await listWork(settings, source, plan);
+    const all = await dryRunList(settings, source, plan);
     listed = all.slice(from, from + count);
     length = all.length;
   } else {
@@ -90,6 +90,22 @@ export async function readWork(settings: RunSettings, source: Connection, plan: 
   }
   const items = await withSizes(source, listed.map((w) => freshItem(settings.mode, w)));
   return { items, next: from + listed.length < length ? from + listed.length : null };
+}
+
+// A dry run's list, per run, kept by the process (a warm Lambda container serves many batches of
+// the same run): listed once per container instead of once per batch.
+const dryRunLists = new Map<string, Promise<ListedWork[]>>();
+
+function dryRunList(settings: RunSettings, source: Connection, plan: RoutingPlan | undefined): Promise<ListedWork[]> {
+  const key = `${source.name}\u0000${source.keys.prefix}\u0000${settings.runId}\u0000${settings.planId ?? ''}`;
+  let listed = dryRunLists.get(key);
+  if (!listed) {
+    if (dryRunLists.size >= 4) dryRunLists.clear();
+    listed = listWork(settings, source, plan);
+    listed.catch(() => dryRunLists.delete(key));
+    dryRunLists.set(key, listed);
+  }
+  return listed;
 }
 
 export function freshItem(mode: 'reroute' | 'transfer', work: ListedWork): WorkItem {

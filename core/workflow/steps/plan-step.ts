@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { validateConfig } from '../../config/validate-config.js';
 import { assertTransferSafe, readEvictionPolicy } from '../../redis/eviction-policy.js';
 import { RunLock } from '../../redis/run-lock.js';
@@ -95,6 +96,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     queues: input.queues,
     routed: plan !== undefined,
     ...(plan && input.dryRun ? { inlineRouting: serializeRouting(plan) } : {}),
+    ...(input.dryRun ? { planId: randomUUID() } : {}),
   };
 
   let resumed = emptyTransferCounters();
