@@ -25,7 +25,12 @@ interface ChainExecution extends Reading {
   state?: string;
   startedAt?: Date;
   stoppedAt?: Date;
-  mapRunArn?: string;
+  /**
+   * The Distributed Map's runs, one per batch of items, in order: `ended` once the root's history
+   * shows the run's end, `settled` once its children were listed after that and all had ended.
+   */
+  readonly mapRuns: Map<string, { ended: boolean; settled: boolean }>;
+  currentMapRun?: string;
   /** The Distributed Map's child executions, one per work item. */
   readonly children: Map<string, Reading>;
   output?: RunSummary;
@@ -43,7 +48,9 @@ interface TrackedItem {
  * new history events at each poll. It turns them into an ExecutionProgress; it never writes.
  *
  * Calls per poll: one history read per running execution (plan, map children, continuations)
- * and one map-run listing per running root; finished executions are read to their end once.
+ * and one listing per map run (one per batch of items) not yet read to its end; finished
+ * executions and map runs are read to their end once. The rest of a long list continued in a new
+ * execution ("Continue the list in a new execution") is followed like an item's continuation.
  */
 export class ExecutionTracker {
   private readonly chain = new Map<string, ChainExecution>();
@@ -71,7 +78,7 @@ export class ExecutionTracker {
   }
 
   private settled(execution: ChainExecution): boolean {
-    return isTerminal(execution.status) && (execution.mapRunArn === undefined || [...execution.children.values()].every((c) => isTerminal(c.status)));
+    return isTerminal(execution.status) && [...execution.mapRuns.values()].every((run) => run.settled);
   }
 
   private async readExecution(execution: ChainExecution): Promise<void> {
@@ -79,20 +86,28 @@ export class ExecutionTracker {
       execution.lastEventId = event.id ?? execution.lastEventId;
       this.applyRootEvent(execution, event);
     }
-    if (execution.mapRunArn === undefined) return;
-    // Status first, then events: a child that had ended when listed is read to its very end.
-    for (const listed of await this.sfn.listExecutions({ mapRunArn: execution.mapRunArn })) {
-      const arn = listed.executionArn!;
-      let child = execution.children.get(arn);
-      if (child && isTerminal(child.status)) continue;
-      child ??= { arn, lastEventId: 0, attemptsInState: 0 };
-      execution.children.set(arn, child);
-      const status = listed.status as ExecutionStatus;
-      for (const event of await this.sfn.eventsAfter(arn, child.lastEventId)) {
-        child.lastEventId = event.id ?? child.lastEventId;
-        this.applyItemEvent(child, event);
+    for (const [mapRunArn, run] of execution.mapRuns) {
+      if (run.settled) continue;
+      // Ended: its end is in the root's history, or the root itself has ended (stopped mid-batch).
+      const ended = run.ended || isTerminal(execution.status);
+      let allEnded = true;
+      // Status first, then events: a child that had ended when listed is read to its very end.
+      for (const listed of await this.sfn.listExecutions({ mapRunArn })) {
+        const arn = listed.executionArn!;
+        let child = execution.children.get(arn);
+        if (child && isTerminal(child.status)) continue;
+        child ??= { arn, lastEventId: 0, attemptsInState: 0 };
+        execution.children.set(arn, child);
+        const status = listed.status as ExecutionStatus;
+        for (const event of await this.sfn.eventsAfter(arn, child.lastEventId)) {
+          child.lastEventId = event.id ?? child.lastEventId;
+          this.applyItemEvent(child, event);
+        }
+        child.status = status;
+        allEnded &&= isTerminal(status);
       }
-      child.status = status;
+      // A batch's map run is read no more once it had ended when its children were listed.
+      run.settled = ended && allEnded;
     }
   }
 
@@ -108,7 +123,19 @@ export class ExecutionTracker {
       const output = parse(event.stateExitedEventDetails.output) as { plan?: { work?: { batch?: WorkItem[] } } } | undefined;
       for (const item of output?.plan?.work?.batch ?? []) this.update(item, event);
     } else if (type === 'MapRunStarted') {
-      execution.mapRunArn = event.mapRunStartedEventDetails?.mapRunArn;
+      const arn = event.mapRunStartedEventDetails?.mapRunArn;
+      if (arn) {
+        execution.mapRuns.set(arn, { ended: false, settled: false });
+        execution.currentMapRun = arn;
+      }
+    } else if (type === 'MapRunSucceeded' || type === 'MapRunFailed' || type === 'MapRunAborted') {
+      const run = execution.currentMapRun ? execution.mapRuns.get(execution.currentMapRun) : undefined;
+      if (run) run.ended = true;
+    } else if (type === 'TaskStateExited' && event.stateExitedEventDetails?.name === StateNames.continueList) {
+      // The rest of the run's list continues in a new execution: follow it too.
+      const output = parse(event.stateExitedEventDetails.output) as { plan?: { listContinuedIn?: { executionArn?: string } } } | undefined;
+      const arn = output?.plan?.listContinuedIn?.executionArn;
+      if (arn && !this.chain.has(arn)) this.chain.set(arn, newChainExecution(arn));
     } else if (type in END_EVENTS) {
       execution.status = END_EVENTS[type];
       execution.stoppedAt = event.timestamp;
@@ -226,7 +253,7 @@ export class ExecutionTracker {
 }
 
 function newChainExecution(arn: string): ChainExecution {
-  return { arn, lastEventId: 0, attemptsInState: 0, children: new Map() };
+  return { arn, lastEventId: 0, attemptsInState: 0, children: new Map(), mapRuns: new Map() };
 }
 
 function parse(text: string | undefined): unknown {
