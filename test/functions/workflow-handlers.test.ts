@@ -172,7 +172,7 @@ describe('a transfer through the handlers (AUTH token to ACL user, both from Sec
     for (const p of queued) await source.rpush(`${PREFIX}queue:default`, p);
     await source.sadd(`${PREFIX}queues`, 'default');
     const plan = viaJson((await h.plan({ runId: 'rate-1', mode: 'transfer', target: 'target', sets: [], pageSize: 25, rateLimit: 2 }, fakeContext())) as PlanOutput);
-    const item = plan.items.find((i) => i.kind === 'queue' && i.name === 'default')!;
+    const item = plan.work.batch.find((i) => i.kind === 'queue' && i.name === 'default')!;
 
     // 4 s left: the page deadline is in 2 s (half the remaining time). At 2 jobs/s a slice of 25
     // would be followed by a 12.5 s wait, past the invocation's end.
