@@ -16,11 +16,11 @@ export const BATCH_SIZE = 10;
 
 /**
  * Loops ("batches") one execution runs before it continues the rest of its list in a new
- * execution. A loop is at most 47 history events (a Choice 2, the Map 4, "Add up…" 5 plus 3 per
- * retry, 12 retries at most): 400 loops are 18,800, below the 25,000 of an execution with its
- * plan and summary. See docs/state-machine.md.
+ * execution. A loop is at most 71 history events (a Choice 2, the Map 4, "Add up…" 5 plus 3 per
+ * retry, 20 retries at most): 340 loops are 24,140, below the 25,000 of an execution with its
+ * plan, hand-over and summary (163 at most). See docs/state-machine.md.
  */
-export const BATCHES_PER_EXECUTION = 400;
+export const BATCHES_PER_EXECUTION = 340;
 
 /**
  * Where an execution is in its work, carried through the loop instead of the items themselves:

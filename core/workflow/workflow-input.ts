@@ -2,12 +2,13 @@ import { z } from 'zod';
 import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
 
 /**
- * The most loops of one work item in one execution. A loop is at most 45 history events (a
- * Choice 2, the page task 5 plus 3 per retry — 12 retries at most: 6 of RetryableError, 6 of
- * Lambda's service errors — and a Choice 2); with the item's start and its hand-over to a new
- * execution, 550 loops are 24,759 events (measured: test/workflow/local-quotas.test.ts), below Step Functions' 25,000 per execution.
+ * The most loops of one work item in one execution. A loop is at most 69 history events (a
+ * Choice 2, the page task 5 plus 3 per retry — 20 retries at most: 6 of RetryableError, 6 of
+ * Lambda's service errors, 8 of Lambda's throttling — and a Choice 2); with the item's start and
+ * its hand-over to a new execution (retried 8 times at most), 360 loops are 24,873 events at most
+ * (test/workflow/local-quotas.test.ts runs one), below Step Functions' 25,000 per execution.
  */
-export const MAX_ITERATIONS = 550;
+export const MAX_ITERATIONS = 360;
 
 const runId = z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'use 1–80 letters, digits, "_", "." or "-"');
 

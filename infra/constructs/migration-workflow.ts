@@ -126,15 +126,17 @@ export class MigrationWorkflow extends Construct {
     eachItem.itemProcessor(chooseStep);
     eachItem.addCatch(releaseAfterFailure, { resultPath: '$.failure' });
 
-    // The plan task gets the execution input as it is.
-    // Its result replaces the execution input (whose routing may be large): only the plan goes on.
+    // The plan task gets the execution input as it is; its result replaces it (the routing in it
+    // may be large): only the plan goes on.
     const plan = new tasks.LambdaInvoke(this, StateNames.plan, {
       lambdaFunction: fn.plan,
       payloadResponseOnly: true,
       // No ResultPath: the (selected) result is the state's whole output.
       resultSelector: { 'plan.$': '$' },
       retryOnServiceExceptions: true,
-    }).addRetry({ errors: RETRYABLE_ERRORS, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 6, maxDelay: Duration.minutes(1) });
+    })
+      .addRetry({ errors: RETRYABLE_ERRORS, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 6, maxDelay: Duration.minutes(1) })
+      .addRetry(THROTTLED_LAMBDA_RETRY);
     plan.addCatch(
       new sfn.Fail(this, 'Could not plan the migration', { errorPath: '$.failure.Error', causePath: '$.failure.Cause' }),
       { resultPath: '$.failure' },
@@ -167,7 +169,7 @@ export class MigrationWorkflow extends Construct {
       input: sfn.TaskInput.fromObject({ continuation: { 'settings.$': '$.plan.settings', list: { 'next.$': '$.plan.work.continueAt' }, 'from.$': '$$.Execution.Id' } }),
       resultSelector: { 'executionArn.$': '$.ExecutionArn' },
       resultPath: '$.plan.listContinuedIn',
-    });
+    }).addRetry(REFUSED_START_RETRY);
     continueList.addCatch(releaseAfterFailure, { resultPath: '$.failure' });
     continueList.next(summarize);
 

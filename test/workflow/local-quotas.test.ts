@@ -129,12 +129,12 @@ describe('the local runner enforces AWS quotas', () => {
     const jids = await seedQueue(MAX_ITERATIONS + 3);
     const real = handlers();
     let attempts = 0;
-    // Each page fails 6 times as retryable, then 6 times as a Lambda service error, then runs.
+    // Each page fails 6 times as retryable, 6 times as a Lambda service error, 8 times throttled, then runs.
     const flaky: LocalHandlers = {
       ...real,
       rerouteQueueSlice: (input) => {
-        const n = attempts++ % 13;
-        if (n < 12) return Promise.reject(Object.assign(new Error('flaky'), { name: n < 6 ? 'RetryableError' : 'Lambda.ServiceException' }));
+        const n = attempts++ % 21;
+        if (n < 20) return Promise.reject(Object.assign(new Error('flaky'), { name: n < 6 ? 'RetryableError' : n < 12 ? 'Lambda.ServiceException' : 'Lambda.TooManyRequestsException' }));
         return real.rerouteQueueSlice(input);
       },
     };
@@ -143,7 +143,7 @@ describe('the local runner enforces AWS quotas', () => {
 
     expect(executions.map((e) => e.error)).toEqual([undefined, undefined]);
     const child = executions[0]!.usage!.largestChildHistory;
-    console.log(`an item at maxIterations ${MAX_ITERATIONS} with 12 retries a page: ${child} history events`);
+    console.log(`an item at maxIterations ${MAX_ITERATIONS} with 20 retries a page: ${child} history events`);
     expect(child).toBeGreaterThan(24_000);
     expect(child).toBeLessThan(AWS_QUOTAS.historyEvents);
     expect(await redis.source().llen('queue:new')).toBe(MAX_ITERATIONS + 3);
