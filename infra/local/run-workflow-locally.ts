@@ -134,10 +134,11 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
 
   async function execute(executionArn: string, executionInput: unknown, continues?: string): Promise<LocalExecution> {
     const quotas = new QuotaEnforcement(maps);
-    let abort: (() => void) | undefined;
+    // Set once the run exists: a task that finds a quota passed stops the execution and never settles.
+    const running: { abort?: () => void } = {};
     const never = new Promise<never>(() => {});
     const stop = (): Promise<never> => {
-      abort?.();
+      running.abort?.();
       return never;
     };
     const localHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
@@ -162,7 +163,7 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
         StateMachine: { Id: `${ARN_PREFIX}:stateMachine:${LOCAL_STATE_MACHINE_NAME}`, Name: LOCAL_STATE_MACHINE_NAME },
       } as never,
     });
-    abort = run.abort;
+    running.abort = run.abort;
     const events = (async () => {
       for await (const event of run.eventLogs) {
         quotas.observe(event as never);
