@@ -21,6 +21,7 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
       .option('--from <url>', 'the old Redis (source)')
       .option('--to <url>', 'the new Redis (target)')
       .option('--to-namespace <prefix>', 'key prefix on the new Redis (default: the same as --namespace)')
+      .option('--cron', 'also copy sidekiq-cron definitions to the new Redis (never overwriting one it has); otherwise they are only named')
       .option('--rate-limit <jobs/s>', 'move at most this many jobs per second per set or queue (a few move at once), to spare a busy source'),
   ).action(async (raw: Record<string, unknown>, command: Command) => {
     const options = validateConfig(moveOptionsSchema, optionsWithConfig(command, raw));
@@ -47,6 +48,7 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
         pageSize: options.pageSize,
         ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
         placement: options.append ? 'append' : 'front',
+        ...(options.cron ? { cron: 'carry' } : {}),
       };
       ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), io: ctx.io, json: options.json, endpoint: `${source.name} → ${target.name}` });
     } finally {

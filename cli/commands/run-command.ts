@@ -19,7 +19,8 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
         'Moves every job whose queue changed — queued, scheduled, waiting to retry and dead — to its new queue, atomically, changing only the queue value of each payload. Runs the same state machine as the AWS deployment, locally. A run interrupted at any point is resumed by running the same command again.',
       )
       .option('--redis <url>', 'the Redis to re-route in: redis://[user:password@]host[:port][/db] or rediss://… (TLS)')
-      .option('--unmapped <what>', 'jobs with no destination: leave (default) or quarantine'),
+      .option('--unmapped <what>', 'jobs with no destination: leave (default) or quarantine')
+      .option('--rewrite-cron', 'also rewrite the queue of sidekiq-cron definitions whose class now belongs elsewhere (otherwise they are only named)'),
   ).action(async (raw: Record<string, unknown>, command: Command) => {
     const options = validateConfig(runOptionsSchema, optionsWithConfig(command, raw));
     const { routing, warnings } = routingInputFromFlags(options);
@@ -41,6 +42,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
         pageSize: options.pageSize,
         unmapped: options.unmapped,
         placement: options.append ? 'append' : 'front',
+        ...(options.rewriteCron ? { cron: 'rewrite' } : {}),
       };
       ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), io: ctx.io, json: options.json, endpoint: source.name });
     } finally {

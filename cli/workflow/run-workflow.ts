@@ -6,6 +6,7 @@ import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { runWorkflowLocally, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
 import type { CliIo } from '../cli-io.js';
 import { ExitCode } from '../exit-codes.js';
+import { cronNotice } from './cron-notice.js';
 import { evictionNotice } from './eviction-notice.js';
 import { Progress } from './progress.js';
 import { renderSummary } from './render-summary.js';
@@ -28,8 +29,10 @@ export interface WorkflowRun {
 export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   const progress = run.json ? undefined : new Progress(run.io);
   const notice = evictionNotice(run.io, run.json);
+  const cron = cronNotice(run.io, run.input['mode'] === 'transfer' ? 'transfer' : 'reroute');
   const onEvent: typeof notice = (execution, event) => {
     notice(execution, event);
+    cron(execution, event);
     progress?.onEvent(execution, event);
   };
   const executions = await runWorkflowLocally(run.input, run.handlers, { onEvent });

@@ -57,6 +57,7 @@ export const runOptionsSchema = z
     redis: redisUrl('--redis', 'required: the Redis URL, e.g. redis://localhost:6379/0 or rediss://…'),
     unmapped: z.enum(['leave', 'quarantine'], { error: 'must be leave or quarantine' }).default('leave'),
     append: z.boolean().default(false),
+    rewriteCron: z.boolean().default(false),
   })
   .superRefine((o, ctx) => oneRoutingForm(o, ctx, true));
 
@@ -69,6 +70,7 @@ export const moveOptionsSchema = z
     toNamespace: z.string().optional(),
     rateLimit: positiveInt('the rate limit').optional(),
     append: z.boolean().default(false),
+    cron: z.boolean().default(false),
   })
   .superRefine((o, ctx) => oneRoutingForm(o, ctx, false));
 

@@ -61,6 +61,8 @@ export const workflowInputSchema = z
      * is retried as often as the definition allows (docs/state-machine.md).
      */
     maxIterations: z.number().int().min(1).max(MAX_ITERATIONS).default(MAX_ITERATIONS),
+    /** sidekiq-cron definitions: name them (report), rewrite their queue (re-route), or copy them to the target (transfer). */
+    cron: z.enum(['report', 'rewrite', 'carry']).default('report'),
   })
   .superRefine((input, ctx) => {
     if (input.mode === 'transfer' && input.target === undefined) {
@@ -68,6 +70,12 @@ export const workflowInputSchema = z
     }
     if (input.mode === 'reroute' && input.routing === undefined) {
       ctx.addIssue({ code: 'custom', path: ['routing'], message: 'a re-route needs routing: rules and a catalog, a mapping, renames, or the run to roll back' });
+    }
+    if (input.cron === 'rewrite' && input.mode !== 'reroute') {
+      ctx.addIssue({ code: 'custom', path: ['cron'], message: 'rewrite is for a re-route (a transfer can carry the definitions: carry)' });
+    }
+    if (input.cron === 'carry' && input.mode !== 'transfer') {
+      ctx.addIssue({ code: 'custom', path: ['cron'], message: 'carry is for a transfer (a re-route can rewrite their queue: rewrite)' });
     }
     if (input.mode === 'transfer' && input.routing?.kind === 'rollback') {
       // A transfer records no moves, and the jobs a rollback puts back live on one Redis.

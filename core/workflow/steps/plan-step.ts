@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { validateConfig } from '../../config/validate-config.js';
+import { planCron, type CronReport } from '../../cron/plan-cron.js';
 import { assertTransferSafe, readEvictionPolicy } from '../../redis/eviction-policy.js';
 import { RunLock } from '../../redis/run-lock.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
@@ -29,6 +30,8 @@ export interface PlanOutput {
   readonly listContinuedIn: { readonly executionArn: string } | null;
   /** What this step finished of transfers left in flight by interrupted runs (zeros otherwise). */
   readonly resumed: TransferCounters;
+  /** sidekiq-cron definitions on the source and what this run did with them (null: none there). */
+  readonly cron?: CronReport | null;
   /** Each Redis's `maxmemory-policy` (null: not reported), shown and warned about by the CLI. */
   readonly memoryPolicies?: { readonly source: string | null; readonly target?: string | null };
 }
@@ -103,12 +106,13 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   if (input.mode === 'transfer' && target && !input.dryRun) {
     resumed = await resumeInflight({ source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: input.runId, plan, dryRun: false }, input.placement);
   }
+  const cron = await planCron(input.cron, input.dryRun, source, target, plan);
   const listed = await listWork(settings, source, plan);
   if (!input.dryRun) await storeWorkList(source, input.runId, listed);
   const first = await readWork(settings, source, plan, 0, BATCH_SIZE);
   const tally = emptyTally(input.mode);
   if (input.mode === 'transfer') addToTotals(tally, 'transfer', resumed);
-  return { settings, itemCount: listed.length, work: { batch: first.items, next: first.next, more: first.items.length > 0, batches: 0, tally }, execution: ROOT_EXECUTION, listContinuedIn: null, resumed };
+  return { settings, itemCount: listed.length, work: { batch: first.items, next: first.next, more: first.items.length > 0, batches: 0, tally }, execution: ROOT_EXECUTION, listContinuedIn: null, resumed, cron };
 }
 
 /**

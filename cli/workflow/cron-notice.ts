@@ -1,0 +1,47 @@
+import type { CronReport } from '../../core/cron/plan-cron.js';
+import type { PlanOutput } from '../../core/workflow/steps/plan-step.js';
+import { StateNames } from '../../infra/constructs/state-names.js';
+import type { LocalEvent } from '../../infra/local/run-workflow-locally.js';
+import type { CliIo } from '../cli-io.js';
+
+/**
+ * Says, when the plan step ends, what the run found and did about sidekiq-cron definitions (on
+ * stderr, with --json too: cron keeps pushing where its definitions say, whatever the jobs did).
+ */
+export function cronNotice(io: CliIo, mode: 'reroute' | 'transfer'): (execution: string, event: LocalEvent) => void {
+  return (_execution, event) => {
+    if (event.type !== 'StateExited' || event.state?.name !== StateNames.plan) return;
+    const cron = ((event.state as { output?: unknown }).output as { plan?: PlanOutput } | undefined)?.plan?.cron;
+    if (cron) io.err(describeCron(cron, mode));
+  };
+}
+
+export function describeCron(cron: CronReport, mode: 'reroute' | 'transfer'): string {
+  const lines: string[] = [];
+  if (mode === 'transfer') {
+    if (cron.dryRun && cron.action === 'carry') {
+      lines.push(`sidekiq-cron: ${cron.definitions} definition(s) on the source would be copied to the target (never overwriting one it has).`);
+    } else if (cron.carried !== undefined) {
+      lines.push(`sidekiq-cron: ${cron.carried} definition(s) copied to the target${cron.keptOnTarget ? `, ${cron.keptOnTarget} already defined there (kept)` : ''}; the source keeps its own.`);
+    } else {
+      lines.push(`sidekiq-cron: ${cron.definitions} definition(s) on the source are ${cron.dryRun ? 'not copied by a dry run' : 'not copied to the target'}: schedules loaded at boot come back with Sidekiq, definitions made at run time do not (run with --cron to copy them).`);
+    }
+  }
+  if (cron.misrouted > 0) {
+    const names = cron.examples.map((e) => `${e.name}: ${e.queue ?? '?'} → ${e.to}`).join(', ');
+    const more = cron.misrouted > cron.examples.length ? ` and ${cron.misrouted - cron.examples.length} more` : '';
+    if (cron.dryRun && cron.action === 'rewrite') {
+      lines.push(`sidekiq-cron: ${cron.misrouted} definition(s) would be rewritten to push to their new queue (${names}${more}).`);
+    } else if (cron.rewritten !== undefined) {
+      const meanwhile = cron.changedMeanwhile ? `; ${cron.changedMeanwhile} saved by someone else meanwhile, left as they are now` : '';
+      lines.push(`sidekiq-cron: ${cron.rewritten} definition(s) now push to their new queue (${names}${more})${meanwhile}.`);
+    } else if (mode === 'reroute') {
+      lines.push(
+        `warning: ${cron.misrouted} sidekiq-cron definition(s) still push to their old queue (${names}${more}): restart Sidekiq with the new rules (GitLab saves its cron definitions at boot), or run with --rewrite-cron.`,
+      );
+    } else {
+      lines.push(`sidekiq-cron: ${cron.misrouted} definition(s) push to a queue their class is not routed to (${names}${more}); left as they are.`);
+    }
+  }
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}

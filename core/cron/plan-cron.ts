@@ -1,0 +1,60 @@
+import type { Connection } from '../workflow/connections.js';
+import type { RoutingPlan } from '../routing/routing-plan.js';
+import { carryCronDefinitions } from './carry-cron-definitions.js';
+import { readCronDefinitions } from './cron-definitions.js';
+import { rewriteCronQueues, routeCronDefinitions } from './rewrite-cron-queues.js';
+
+/** What a run does with sidekiq-cron definitions: name them (default), rewrite their queue, or carry them. */
+export type CronAction = 'report' | 'rewrite' | 'carry';
+
+/** Names listed in a report (the state stays small whatever the number of definitions). */
+export const CRON_NAMES_SHOWN = 20;
+
+/** The plan's word on sidekiq-cron definitions (core/cron/cron-definitions.ts), bounded. */
+export interface CronReport {
+  /** Definitions on the source. */
+  readonly definitions: number;
+  /** Re-route: enabled definitions whose class routing sends to another queue than they push to. */
+  readonly misrouted: number;
+  /** Up to CRON_NAMES_SHOWN of them: name, the queue it pushes to, where its class now belongs. */
+  readonly examples: readonly { readonly name: string; readonly queue: string | null; readonly to: string }[];
+  /** `rewrite`: how many now push to their destination; how many were saved meanwhile by someone else (left). */
+  readonly rewritten?: number;
+  readonly changedMeanwhile?: number;
+  /** `carry`: copied to the target; already defined there (kept). */
+  readonly carried?: number;
+  readonly keptOnTarget?: number;
+  readonly action: CronAction;
+  readonly dryRun: boolean;
+}
+
+/**
+ * Read once by the plan step. A re-route names the definitions that will keep pushing to the old
+ * queue (GitLab saves them again when Sidekiq boots with the new rules; other apps when their
+ * schedule is loaded) and rewrites their queue value with `rewrite`. A transfer names the
+ * definitions left on the source and copies them with `carry`. A dry run writes nothing.
+ */
+export async function planCron(action: CronAction, dryRun: boolean, source: Connection, target: Connection | undefined, plan: RoutingPlan | undefined): Promise<CronReport | null> {
+  const definitions = await readCronDefinitions(source.redis, source.keys);
+  if (definitions.length === 0) return null;
+  // A rollback's reverse plan names where jobs came from, not where a class belongs: cron is not judged by it.
+  const judged = plan && plan.kind !== 'reverse' ? plan : undefined;
+  const routes = judged ? routeCronDefinitions(definitions, judged).filter((r) => r.definition.enabled && !r.routed && r.to !== null) : [];
+  const report = {
+    definitions: definitions.length,
+    misrouted: routes.length,
+    examples: routes.slice(0, CRON_NAMES_SHOWN).map((r) => ({ name: r.definition.name, queue: r.definition.queue, to: r.to! })),
+    action,
+    dryRun,
+  };
+  if (dryRun) return report;
+  if (action === 'rewrite' && routes.length > 0) {
+    const done = await rewriteCronQueues(source.redis, routes);
+    return { ...report, rewritten: done.rewritten.length, changedMeanwhile: done.changedMeanwhile.length };
+  }
+  if (action === 'carry' && target) {
+    const done = await carryCronDefinitions(source.redis, source.keys, target.redis, target.keys, definitions);
+    return { ...report, carried: done.copied.length, keptOnTarget: done.keptOnTarget.length };
+  }
+  return report;
+}
