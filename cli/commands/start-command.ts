@@ -35,6 +35,8 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
       .option('--rollback <run>', 'put the jobs of this earlier re-route run back on the queues it took them from (instead of routing flags)')
       .option('--unmapped <what>', 'jobs with no destination: leave (default) or quarantine')
       .option('--rate-limit <jobs/s>', 'transfer: move at most this many jobs per second per set or queue')
+      .option('--rewrite-cron', 'reroute: also rewrite the queue of sidekiq-cron definitions whose class now belongs elsewhere')
+      .option('--cron', 'transfer: also copy sidekiq-cron definitions to the target (never overwriting one it has)')
       .option('--watch', 'follow the execution to its end (as `watch`), and exit as `watch` does')
       .option('--interval <seconds>', 'with --watch: seconds between polls (default: 5)')
       .option('--json', 'print the execution as one JSON object (and, with --watch, one object per update)'),
@@ -114,5 +116,6 @@ function executionInput(options: StartOptions, ctx: CliContext) {
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
     unmapped: options.unmapped,
     placement: options.append ? ('append' as const) : ('front' as const),
+    ...(options.rewriteCron ? { cron: 'rewrite' as const } : options.cron ? { cron: 'carry' as const } : {}),
   };
 }

@@ -34,6 +34,9 @@ export const startOptionsSchema = z
     unmapped: z.enum(['leave', 'quarantine'], { error: 'must be leave or quarantine' }).default('leave'),
     append: z.boolean().default(false),
     rateLimit: positiveInt('the rate limit').optional(),
+    /** sidekiq-cron definitions: rewrite their queue (reroute), or copy them to the target (transfer). */
+    rewriteCron: z.boolean().default(false),
+    cron: z.boolean().default(false),
     /** Resume this stopped or failed run: same run id, in a new execution (names are single-use). */
     resume: executionRunId.optional(),
     /** Put back the jobs of this earlier re-route run (its recorded moves are the routing). */
@@ -49,6 +52,8 @@ export const startOptionsSchema = z
     if (o.resume !== undefined && o.runId !== undefined) ctx.addIssue({ code: 'custom', path: ['resume'], message: '--resume names the run: not with --run-id' });
     if (o.rollback !== undefined && o.mode !== 'reroute') ctx.addIssue({ code: 'custom', path: ['rollback'], message: 'a rollback re-routes inside one Redis: not with --mode transfer' });
     if (o.rateLimit !== undefined && o.mode !== 'transfer') ctx.addIssue({ code: 'custom', path: ['rateLimit'], message: 'only a transfer (--mode transfer) is rate limited' });
+    if (o.rewriteCron && (o.mode !== 'reroute' || o.rollback !== undefined)) ctx.addIssue({ code: 'custom', path: ['rewriteCron'], message: 'only a re-route (not a rollback) rewrites cron definitions; a transfer copies them with --cron' });
+    if (o.cron && o.mode !== 'transfer') ctx.addIssue({ code: 'custom', path: ['cron'], message: 'only a transfer (--mode transfer) copies cron definitions; a re-route rewrites them with --rewrite-cron' });
   });
 
 /** `watch`, `status`, `stop`: one execution. */

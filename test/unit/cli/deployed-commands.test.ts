@@ -156,6 +156,20 @@ describe('start', () => {
     expect(fake.calls('StartExecution')).toBe(0);
   });
 
+  it('passes --rewrite-cron (re-route) and --cron (transfer) on as the cron action; refuses each in the other mode', async () => {
+    expect((await cli(['start', '--rename', 'a=b', '--rewrite-cron'])).code).toBe(0);
+    expect((await cli(['start', '--mode', 'transfer', '--cron'])).code).toBe(0);
+    expect(fake.started.map((s) => (s.input as { cron?: string }).cron)).toEqual(['rewrite', 'carry']);
+    for (const { input } of fake.started) expect(workflowInputSchema.safeParse(input).success).toBe(true);
+
+    const wrong = await cli(['start', '--mode', 'transfer', '--rewrite-cron']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('--rewrite-cron: only a re-route (not a rollback) rewrites cron definitions');
+    const wrongToo = await cli(['start', '--rename', 'a=b', '--cron']);
+    expect(wrongToo.stderr).toContain('--cron: only a transfer (--mode transfer) copies cron definitions');
+    expect(fake.started).toHaveLength(2);
+  });
+
   it('says what to do when the run id is already an execution name', async () => {
     await cli(['start', '--rename', 'a=b', '--run-id', 'taken']);
     const { code, stderr } = await cli(['start', '--rename', 'a=b', '--run-id', 'taken']);
