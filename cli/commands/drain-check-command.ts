@@ -8,6 +8,7 @@ import { drainCheck } from '../../core/drain/drain-check.js';
 import type { DrainReport } from '../../core/drain/drain-report.js';
 import { cronPushingToRetiredQueues } from '../../core/drain/judge-drain.js';
 import { InputError } from '../../core/errors/input-error.js';
+import { checkSidekiqPrefix } from '../../core/redis/sidekiq-prefixes.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
@@ -67,6 +68,8 @@ async function localCheck(options: DrainCheckOptions): Promise<DrainReport> {
   const connections = new UrlConnections({ checked: { url: options.redis!, prefix: options.namespace, connect } });
   try {
     const { redis, keys, name } = await connections.get('checked');
+    // "DRAINED" under a wrong prefix would send an operator on: refused when Sidekiq data is elsewhere.
+    await checkSidekiqPrefix(redis, keys, { name, option: '--namespace' });
     return await drainCheck(redis, keys, { previous, retiredQueues: options.retiredQueues, name });
   } finally {
     await connections.close();

@@ -16,6 +16,7 @@ export function addRoutingOptions(command: Command): Command {
 export function addSelectionOptions(command: Command): Command {
   return command
     .option('--sets <list>', 'sorted sets to migrate (default: schedule,retry,dead)')
+    .option('--queues', 'migrate the queue lists too (the default)')
     .option('--no-queues', 'leave the queue lists alone (only the sets)')
     .option('--append', "queue moved jobs behind the destination's backlog (GitLab's behaviour) instead of ahead of it")
     .option('--page-size <n>', 'jobs per page or slice (default: 1000)')

@@ -1,5 +1,6 @@
 import type { DrainReport } from '../../core/drain/drain-report.js';
 import { evictionWarning } from '../../core/redis/eviction-policy.js';
+import { displayName } from '../../core/redis/key-name.js';
 
 const age = (seconds: number | null) =>
   seconds === null ? '-' : seconds < 120 ? `${Math.round(seconds)} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`;
@@ -20,11 +21,11 @@ export function renderDrainReport(report: DrainReport): string {
   }
   lines.push('', `Sidekiq processes: ${report.processes.live} live, ${report.processes.quiet} quiet, ${report.processes.stale} gone or stale`);
   if (report.queues.length > 0) {
-    const width = Math.max(5, ...report.queues.map((q) => q.queue.length));
+    const width = Math.max(5, ...report.queues.map((q) => displayName(q.queue).length));
     lines.push('', `${'Queue'.padEnd(width)}  ${'depth'.padStart(8)}  ${'oldest'.padStart(8)}  listeners`);
     for (const q of report.queues) {
       const arrivals = q.arrivedSinceLastCheck ? `  (${q.arrivedSinceLastCheck} arrived since last check)` : '';
-      lines.push(`${q.queue.padEnd(width)}  ${String(q.depth).padStart(8)}  ${age(q.oldestAgeSeconds).padStart(8)}  ${q.listeners === 0 ? 'NONE' : q.listeners}${arrivals}`);
+      lines.push(`${displayName(q.queue).padEnd(width)}  ${String(q.depth).padStart(8)}  ${age(q.oldestAgeSeconds).padStart(8)}  ${q.listeners === 0 ? 'NONE' : q.listeners}${arrivals}`);
     }
   }
   lines.push('');

@@ -1,3 +1,4 @@
+import { displayName } from '../../core/redis/key-name.js';
 import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
 import { topUnmappedClasses } from '../../core/reroute/reroute-counters.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
@@ -15,7 +16,7 @@ export function renderSummary(summary: RunSummary, endpoint: string): string {
   const headers = reroute ? ['scanned', 'moved', 'already', 'unmapped', 'unparsable', 'vanished', 'conflicts', 'quarantined'] : ['claimed', 'written', 'duplicate', 'rerouted', 'unmapped', 'unparsable', 'conflicts'];
   const rows: [string, Record<string, number>][] = [
     ...Object.entries(summary.sets).map(([name, c]) => [name, c as unknown as Record<string, number>] as [string, Record<string, number>]),
-    ...Object.entries(summary.queues).map(([name, c]) => [`queue:${name}`, c as unknown as Record<string, number>] as [string, Record<string, number>]),
+    ...Object.entries(summary.queues).map(([name, c]) => [`queue:${displayName(name)}`, c as unknown as Record<string, number>] as [string, Record<string, number>]),
   ];
   // GitLab queue names reach 100 characters: cap the column, keeping both ends of a long name.
   const shown = (name: string) => (name.length <= 56 ? name : `${name.slice(0, 30)}…${name.slice(-25)}`);
@@ -29,7 +30,7 @@ export function renderSummary(summary: RunSummary, endpoint: string): string {
 
   const to = (reroute ? (summary.totals as RerouteCounters).movedTo : (summary.totals as TransferCounters).writtenTo) ?? {};
   const destinations = Object.entries(to).sort((a, b) => b[1] - a[1]);
-  if (destinations.length > 0) out.push('', `${reroute ? 'Moved to' : 'Written to'}: ${destinations.map(([q, c]) => `${q} ${n(c)}`).join(' · ')}`);
+  if (destinations.length > 0) out.push('', `${reroute ? 'Moved to' : 'Written to'}: ${destinations.map(([q, c]) => `${displayName(q)} ${n(c)}`).join(' · ')}`);
   if (reroute) {
     const totals = summary.totals as RerouteCounters;
     const classes = (tally: 'unmappedClasses' | 'quarantinedClasses') => topUnmappedClasses(totals, 10, tally).map(([cls, c]) => `${cls} ${n(c)}`).join(' · ');
@@ -81,7 +82,9 @@ export function renderSummary(summary: RunSummary, endpoint: string): string {
       ? 'Complete: every job that was on its queue when the run started, and could be moved, was moved.'
       : stillOnSource > 0
         ? `Done, but jobs remain on the source queues (${n(stillOnSource)}, above): run move again.`
-        : 'Complete: everything that could be moved was moved.';
+        : summary.nothingThere
+          ? `Complete: nothing was there to move (no Sidekiq data on ${endpoint}).`
+          : 'Complete: everything that could be moved was moved.';
   out.push('', summary.complete ? complete : 'Not complete: run the same command again to resume.');
   return `${out.join('\n')}\n`;
 }

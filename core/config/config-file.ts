@@ -47,7 +47,7 @@ const sets = z
     const names = (typeof value === 'string' ? value.split(',') : value).map((s) => s.trim()).filter(Boolean);
     const unknown = names.filter((n) => !(SORTED_SET_NAMES as readonly string[]).includes(n));
     if (unknown.length > 0) ctx.addIssue({ code: 'custom', message: `unknown set(s) ${unknown.join(', ')}; choose from ${SORTED_SET_NAMES.join(', ')}` });
-    return names as SortedSetName[];
+    return [...new Set(names)] as SortedSetName[];
   });
 
 const catalog = z

@@ -8,7 +8,8 @@ const redisUrl = (option: string, required: string) =>
     try {
       parseRedisUrl(url, option);
     } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(`${option} `, '') });
+      // The parser names the option itself; the issue is shown under it already.
+      ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(new RegExp(`^${option}:? `), '') });
     }
   });
 
@@ -19,7 +20,8 @@ const sets = z
     const names = text.split(',').map((s) => s.trim()).filter(Boolean);
     const unknown = names.filter((n) => !(SORTED_SET_NAMES as readonly string[]).includes(n));
     if (unknown.length > 0) ctx.addIssue({ code: 'custom', message: `unknown set(s) ${unknown.join(', ')}; choose from ${SORTED_SET_NAMES.join(', ')}` });
-    return names as (typeof SORTED_SET_NAMES)[number][];
+    // A set named twice would be two work items on one in-flight key, their counts overwriting each other.
+    return [...new Set(names)] as (typeof SORTED_SET_NAMES)[number][];
   });
 export const positiveInt = (what: string) => z.coerce.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be positive`);
 

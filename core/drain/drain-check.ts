@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis, RedisKey } from 'ioredis';
 import { readCronDefinitions } from '../cron/cron-definitions.js';
 import { inspectJob } from '../payload/inspect-job.js';
 import { readEvictionPolicy } from '../redis/eviction-policy.js';
@@ -107,7 +107,7 @@ function enqueuedAtOf(payload: Buffer): number | null {
 }
 
 /** Jobs enqueued after `since`, counted from the newest end of the list (at most `limit` read). */
-async function arrivalsSince(redis: Redis, key: string, since: number, limit: number): Promise<number> {
+async function arrivalsSince(redis: Redis, key: RedisKey, since: number, limit: number): Promise<number> {
   const newest = await redis.lrangeBuffer(key, 0, limit - 1);
   let n = 0;
   for (const payload of newest) {

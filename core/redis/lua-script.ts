@@ -7,7 +7,7 @@ const GUARDS = readFileSync(new URL('./lua/lib/guards.lua', import.meta.url), 'u
 export type LuaArg = string | Buffer | number;
 
 export interface LuaCall {
-  readonly keys: readonly string[];
+  readonly keys: readonly (string | Buffer)[];
   readonly args: readonly LuaArg[];
 }
 

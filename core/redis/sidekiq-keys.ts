@@ -1,14 +1,27 @@
+import type { RedisKey } from 'ioredis';
+import { nameFromBytes, redisKey } from './key-name.js';
+
 /**
  * Sidekiq's key names under an optional namespace prefix (redis-namespace, Sidekiq ≤ 6: e.g.
  * `resque:gitlab:`). The prefix applies to key names only; values (queue names in `queues`,
  * payloads) never carry it.
+ *
+ * redis-namespace joins namespace and key with a ':', and GitLab's configuration spells the
+ * namespace without it (`resque:gitlab`): both spellings mean the same prefix here, so that
+ * `--namespace resque:gitlab` never scans `resque:gitlabqueue:*` nor writes `resque:gitlabsidekiq-migrate:…`.
+ *
+ * Queue names are lossless strings (key-name.ts): a name that is not UTF-8 gives a Buffer key.
  */
 export class SidekiqKeys {
-  constructor(readonly prefix: string = '') {}
+  readonly prefix: string;
+
+  constructor(prefix: string = '') {
+    this.prefix = normalizePrefix(prefix);
+  }
 
   /** The list of jobs waiting on queue NAME. Queue names may contain ':'. */
-  queue(name: string): string {
-    return `${this.prefix}queue:${name}`;
+  queue(name: string): RedisKey {
+    return redisKey(`${this.prefix}queue:${name}`);
   }
 
   /** The set of known queue names, which Sidekiq's API and Web UI list. */
@@ -28,15 +41,25 @@ export class SidekiqKeys {
    * Where jobs we cannot route go with `--unmapped quarantine`. Deliberately outside `queue:*`, so
    * neither Sidekiq nor our key discovery ever takes it for a queue.
    */
-  quarantine(queue: string): string {
-    return `${this.prefix}sidekiq-migrate:quarantine:${queue}`;
+  quarantine(queue: string): RedisKey {
+    return redisKey(`${this.prefix}sidekiq-migrate:quarantine:${queue}`);
   }
 
-  /** The queue name of a `queue:NAME` key (split on the first ':' after the prefix), or null. */
-  queueNameOf(key: string): string | null {
-    const head = `${this.prefix}queue:`;
-    return key.startsWith(head) && key.length > head.length ? key.slice(head.length) : null;
+  /**
+   * The queue name (lossless: key-name.ts) of a `queue:NAME` key given as bytes (split on the
+   * first ':' after the prefix), or null.
+   */
+  queueNameOf(key: Buffer | string): string | null {
+    const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+    const head = Buffer.from(`${this.prefix}queue:`, 'utf8');
+    if (bytes.length <= head.length || !bytes.subarray(0, head.length).equals(head)) return null;
+    return nameFromBytes(bytes.subarray(head.length));
   }
+}
+
+/** `resque:gitlab` and `resque:gitlab:` are the same namespace; '' is none. */
+export function normalizePrefix(prefix: string): string {
+  return prefix === '' || prefix.endsWith(':') ? prefix : `${prefix}:`;
 }
 
 export const SORTED_SET_NAMES = ['schedule', 'retry', 'dead'] as const;

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { classifyRedisError } from '../redis/redis-errors.js';
+import { displayName } from '../redis/key-name.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 
 export interface SkippedKey {
@@ -10,9 +11,9 @@ export interface SkippedKey {
 export interface DiscoveryPage {
   readonly cursor: string;
   readonly done: boolean;
-  /** Queue names (without prefix and `queue:`) whose key is a list. */
+  /** Queue names (without prefix and `queue:`; lossless, key-name.ts) whose key is a list. */
   readonly queues: string[];
-  /** `queue:*` keys that are not queues we may touch, and why. */
+  /** `queue:*` keys that are not queues we may touch, and why (key shown with displayName). */
   readonly skipped: SkippedKey[];
 }
 
@@ -24,20 +25,22 @@ export interface DiscoveryPage {
  */
 export async function discoverQueuesPage(redis: Redis, keys: SidekiqKeys, cursor = '0', count = 1000): Promise<DiscoveryPage> {
   try {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${escapeGlob(keys.prefix)}queue:*`, 'COUNT', count);
-    const candidates: string[] = [];
+    // Key names are bytes: read as Buffers, so that a name that is not UTF-8 still names its key.
+    const [nextBytes, found] = await redis.scanBuffer(cursor, 'MATCH', `${escapeGlob(keys.prefix)}queue:*`, 'COUNT', count);
+    const next = nextBytes.toString();
+    const candidates: { key: Buffer; name: string }[] = [];
     const skipped: SkippedKey[] = [];
     for (const key of found) {
       const name = keys.queueNameOf(key);
       if (name === null) continue;
-      if (name.includes('|')) skipped.push({ key, reason: 'private in-flight list of Sidekiq Pro super_fetch' });
-      else candidates.push(key);
+      if (name.includes('|')) skipped.push({ key: displayName(`${keys.prefix}queue:${name}`), reason: 'private in-flight list of Sidekiq Pro super_fetch' });
+      else candidates.push({ key, name });
     }
-    const types = candidates.length === 0 ? [] : await typesOf(redis, candidates);
+    const types = candidates.length === 0 ? [] : await typesOf(redis, candidates.map((c) => c.key));
     const queues: string[] = [];
-    candidates.forEach((key, i) => {
-      if (types[i] === 'list') queues.push(keys.queueNameOf(key)!);
-      else if (types[i] !== 'none') skipped.push({ key, reason: `not a list but a ${types[i]}` });
+    candidates.forEach(({ name }, i) => {
+      if (types[i] === 'list') queues.push(name);
+      else if (types[i] !== 'none') skipped.push({ key: displayName(`${keys.prefix}queue:${name}`), reason: `not a list but a ${types[i]}` });
     });
     return { cursor: next, done: next === '0', queues, skipped };
   } catch (error) {
@@ -59,7 +62,7 @@ export async function discoverQueues(redis: Redis, keys: SidekiqKeys, count = 10
   return { queues: [...queues].sort(), skipped: [...skipped.values()] };
 }
 
-async function typesOf(redis: Redis, keys: readonly string[]): Promise<string[]> {
+async function typesOf(redis: Redis, keys: readonly Buffer[]): Promise<string[]> {
   const pipeline = redis.pipeline();
   for (const key of keys) pipeline.type(key);
   const replies = (await pipeline.exec()) ?? [];

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis, RedisKey } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
 
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-2');
@@ -12,7 +12,7 @@ export const CONFLICTS_TTL_SECONDS = 7 * 24 * 3600;
  * written — its first ones, up to `upTo` (the batch's base plus the jobs read) — and only while it
  * still holds that batch. Jobs claimed into it meanwhile by another attempt stay in flight.
  */
-export async function acknowledgeQueueJobs(source: Redis, inflight: string, batchKey: string, batch: string, upTo: number): Promise<void> {
+export async function acknowledgeQueueJobs(source: Redis, inflight: RedisKey, batchKey: RedisKey, batch: string, upTo: number): Promise<void> {
   await acknowledgeQueueBatch.run(source, { keys: [inflight, batchKey], args: [batch, upTo] });
 }
 
@@ -23,7 +23,7 @@ export async function acknowledgeQueueJobs(source: Redis, inflight: string, batc
  */
 export async function acknowledgeSetEntries(
   source: Redis,
-  keys: { readonly inflight: string; readonly batch: string; readonly source: string; readonly conflicts: string },
+  keys: { readonly inflight: RedisKey; readonly batch: RedisKey; readonly source: RedisKey; readonly conflicts: RedisKey },
   batch: string,
   written: readonly Buffer[],
   conflicts: readonly Buffer[],

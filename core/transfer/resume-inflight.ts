@@ -1,4 +1,5 @@
 import type { ChainableCommander } from 'ioredis';
+import { displayName, redisKey } from '../redis/key-name.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
 import { escapeGlob } from '../reroute/discover-queues.js';
@@ -14,6 +15,7 @@ import { writeJobsToQueues } from './write-to-target.js';
 
 /** An in-flight key left on the source by an interrupted run. */
 export interface InflightLeftover {
+  /** As text, a queue's name lossless (key-name.ts): `redisKey(key)` is the key. */
   readonly key: string;
   readonly runId: string;
   /** The source key it was claimed from (`queue:default`, `retry`). */
@@ -29,14 +31,16 @@ export async function findInflightLeftovers(context: Pick<TransferContext, 'sour
   try {
     let cursor = '0';
     do {
-      const [next, keys] = await source.scan(cursor, 'MATCH', inflightPattern(escapeGlob(sourceKeys.prefix)), 'COUNT', 1000);
-      cursor = next;
+      // Bytes: an in-flight key of a queue whose name is not UTF-8 must name that key exactly.
+      const [next, keys] = await source.scanBuffer(cursor, 'MATCH', inflightPattern(escapeGlob(sourceKeys.prefix)), 'COUNT', 1000);
+      cursor = next.toString();
       for (const key of keys) {
         const parsed = parseInflightKey(sourceKeys.prefix, key);
         if (parsed === null) continue;
+        const text = `${sourceKeys.prefix}sidekiq-migrate:${parsed.runId}:inflight:${parsed.sourceKey}`;
         const type = await source.type(key);
-        if (type === 'list') found.push({ key, ...parsed, type, size: await source.llen(key) });
-        else if (type === 'zset') found.push({ key, ...parsed, type, size: await source.zcard(key) });
+        if (type === 'list') found.push({ key: text, ...parsed, type, size: await source.llen(key) });
+        else if (type === 'zset') found.push({ key: text, ...parsed, type, size: await source.zcard(key) });
       }
     } while (cursor !== '0');
   } catch (error) {
@@ -64,13 +68,14 @@ export async function resumeInflight(context: TransferContext, placement: 'front
   const ttl = context.ledgerTtlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS;
   const aj = context.rewriteActiveJobQueueName ?? true;
   for (const leftover of await findInflightLeftovers(context)) {
+    const inflight = redisKey(leftover.key);
     try {
       const ledger = ledgerKey(context.targetKeys.prefix, leftover.runId, leftover.sourceKey);
       // The batch id the claiming run gave these entries: the ids its ledger knows them by.
       const batch = batchKey(context.sourceKeys.prefix, leftover.runId, leftover.sourceKey);
       if (leftover.type === 'list' && leftover.sourceKey.startsWith('queue:')) {
         const queue = leftover.sourceKey.slice('queue:'.length);
-        const [stored, held] = await readBatch(context.source.multi().get(batch).lrangeBuffer(leftover.key, 0, -1));
+        const [stored, held] = await readBatch(context.source.multi().get(batch).lrangeBuffer(inflight, 0, -1));
         const { id: batchId, base } = parseBatch(stored);
         const ids = listEntryIds(batchId, held.length, base);
         const jobs = held.map((job, i) => ({ ...carryQueuedJob(job, queue, context.plan, aj), id: ids[i]! }));
@@ -78,10 +83,10 @@ export async function resumeInflight(context: TransferContext, placement: 'front
         // In-flight lists keep claim order, so the push that matches the claim keeps job order.
         await writeJobsToQueues(context.target, context.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', jobs, counters);
         counters.resumed += jobs.length;
-        if (held.length > 0) await acknowledgeQueueJobs(context.source, leftover.key, batch, batchId, base + held.length);
+        if (held.length > 0) await acknowledgeQueueJobs(context.source, inflight, batch, batchId, base + held.length);
       } else if (leftover.type === 'zset' && (SORTED_SET_NAMES as readonly string[]).includes(leftover.sourceKey)) {
         const set = leftover.sourceKey as SortedSetName;
-        const [batchId, flat] = await readBatch(context.source.multi().get(batch).zrangeBuffer(leftover.key, 0, '-1', 'WITHSCORES'));
+        const [batchId, flat] = await readBatch(context.source.multi().get(batch).zrangeBuffer(inflight, 0, '-1', 'WITHSCORES'));
         const entries = [];
         for (let i = 0; i < flat.length; i += 2) entries.push({ ...carryScheduledJob(flat[i]!, context.plan, aj), member: flat[i]!, id: setEntryId(batchId, flat[i]!), score: flat[i + 1]!.toString('latin1') });
         tallyCarried(counters, entries);
@@ -90,9 +95,9 @@ export async function resumeInflight(context: TransferContext, placement: 'front
       } else {
         continue; // not a shape we write: left for an operator, and reported by the drain check
       }
-      await retireLedger(context.source, context.target, leftover.key, ledger, ttl);
+      await retireLedger(context.source, context.target, inflight, ledger, ttl);
     } catch (error) {
-      throw classifyRedisError(error, `Resuming ${leftover.key}`);
+      throw classifyRedisError(error, `Resuming ${displayName(leftover.key)}`);
     }
   }
   return counters;

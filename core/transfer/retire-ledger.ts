@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis, RedisKey } from 'ioredis';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 import { inflightKey, ledgerKey } from './transfer-keys.js';
 
@@ -15,7 +15,7 @@ import { inflightKey, ledgerKey } from './transfer-keys.js';
  * Called where no other attempt of the run can be writing that key: at the end of an execution
  * (summarize) and after resuming an interrupted run's leftovers (plan step, holding the lock).
  */
-export async function retireLedger(source: Redis, target: Redis, inflight: string, ledger: string, ttlSeconds: number): Promise<boolean> {
+export async function retireLedger(source: Redis, target: Redis, inflight: RedisKey, ledger: RedisKey, ttlSeconds: number): Promise<boolean> {
   if ((await source.exists(inflight)) === 1) return false;
   return (await target.expire(ledger, ttlSeconds)) === 1;
 }

@@ -1,4 +1,6 @@
+import type { RedisKey } from 'ioredis';
 import { InputError } from '../errors/input-error.js';
+import { nameFromBytes, redisKey } from '../redis/key-name.js';
 
 /** Run ids become part of key names: keep them to characters that cannot be confused with a separator. */
 export function assertRunId(runId: string): string {
@@ -15,31 +17,43 @@ export function assertRunId(runId: string): string {
  *   and beside it, while it holds entries, the id of the batch they form: `…:<run>:batch:<key>`;
  * - on the target, one ledger per source key, the ids of the claimed entries written (ledger-id.ts):
  *   `<prefix>sidekiq-migrate:<run>:ledger:<key>`.
- * `<key>` is the source key without its prefix (`queue:default`, `retry`).
+ * `<key>` is the source key without its prefix (`queue:default`, `retry`), its queue name a
+ * lossless string (key-name.ts): a name that is not UTF-8 gives the key its exact bytes.
  */
-export const inflightKey = (sourcePrefix: string, runId: string, sourceKey: string): string =>
-  `${sourcePrefix}sidekiq-migrate:${runId}:inflight:${sourceKey}`;
+export const inflightKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey =>
+  redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:inflight:${sourceKey}`);
 
-export const ledgerKey = (targetPrefix: string, runId: string, sourceKey: string): string =>
-  `${targetPrefix}sidekiq-migrate:${runId}:ledger:${sourceKey}`;
+export const ledgerKey = (targetPrefix: string, runId: string, sourceKey: string): RedisKey =>
+  redisKey(`${targetPrefix}sidekiq-migrate:${runId}:ledger:${sourceKey}`);
 
 /**
  * The id of the batch an in-flight key holds (ledger-id.ts), beside it on the source and deleted
  * with it. Deliberately not named `…:inflight:…`: the in-flight pattern must not find it.
  */
-export const batchKey = (sourcePrefix: string, runId: string, sourceKey: string): string => `${sourcePrefix}sidekiq-migrate:${runId}:batch:${sourceKey}`;
+export const batchKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey => redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:batch:${sourceKey}`);
 
 /**
  * The entries of a source set that this run gave back because their bytes were already in the
  * target set (conflicts): SHA-1 digests, so that the run does not claim them again.
  */
-export const conflictsKey = (sourcePrefix: string, runId: string, sourceKey: string): string => `${sourcePrefix}sidekiq-migrate:${runId}:conflicts:${sourceKey}`;
+export const conflictsKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey => redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:conflicts:${sourceKey}`);
 
 /** The pattern that finds every run's in-flight keys on a source. */
 export const inflightPattern = (escapedSourcePrefix: string): string => `${escapedSourcePrefix}sidekiq-migrate:*:inflight:*`;
 
-/** Splits an in-flight key back into its run id and source key, or null if it is not one. */
-export function parseInflightKey(sourcePrefix: string, key: string): { runId: string; sourceKey: string } | null {
-  const match = /^sidekiq-migrate:([A-Za-z0-9_.-]+):inflight:(.+)$/.exec(key.startsWith(sourcePrefix) ? key.slice(sourcePrefix.length) : '');
-  return match ? { runId: match[1]!, sourceKey: match[2]! } : null;
+/**
+ * Splits an in-flight key (bytes, as SCAN returns them) back into its run id and source key (a
+ * queue's name lossless: key-name.ts), or null if it is not one.
+ */
+export function parseInflightKey(sourcePrefix: string, key: Buffer | string): { runId: string; sourceKey: string } | null {
+  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+  const prefix = Buffer.from(sourcePrefix, 'utf8');
+  if (!bytes.subarray(0, prefix.length).equals(prefix)) return null;
+  const rest = bytes.subarray(prefix.length);
+  // latin1 maps each byte to one character: the ASCII parts match, offsets stay byte offsets.
+  const match = /^sidekiq-migrate:([A-Za-z0-9_.-]+):inflight:(queue:)?/.exec(rest.toString('latin1'));
+  if (!match || match[0].length === rest.length) return null;
+  const tail = rest.subarray(match[0].length);
+  const sourceKey = match[2] ? `queue:${nameFromBytes(tail)}` : tail.toString('utf8');
+  return { runId: match[1]!, sourceKey };
 }

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { Redis, RedisKey } from 'ioredis';
+import { isPlainName, nameBytes } from '../redis/key-name.js';
 import { LuaScript } from '../redis/lua-script.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 import { inspectJob } from '../payload/inspect-job.js';
@@ -19,7 +20,7 @@ export type LedgeredJob = CarriedJob & { readonly id: string };
 export async function writeJobsToQueues(
   target: Redis,
   keys: SidekiqKeys,
-  ledger: string,
+  ledger: RedisKey,
   push: 'RPUSH' | 'LPUSH',
   jobs: readonly LedgeredJob[],
   counters: TransferCounters,
@@ -28,7 +29,8 @@ export async function writeJobsToQueues(
   const destinations = new Map<string, number>();
   for (const job of jobs) if (!destinations.has(job.queue)) destinations.set(job.queue, destinations.size + 1);
   const names = [...destinations.keys()];
-  const args: (string | Buffer | number)[] = [push, names.length, ...names];
+  // Names added to `queues` are the queues' bytes, as in their keys.
+  const args: (string | Buffer | number)[] = [push, names.length, ...names.map((n) => (isPlainName(n) ? n : nameBytes(n)))];
   for (const job of jobs) args.push(job.id, job.payload, destinations.get(job.queue)!);
   const [already, ...written] = (await copyJobsToLists.run(target, { keys: [ledger, keys.queues, ...names.map((n) => keys.queue(n))], args })) as number[];
   counters.duplicates += already!;
@@ -55,7 +57,7 @@ export async function writeEntriesToSet(
   target: Redis,
   setKey: string,
   setName: string,
-  ledger: string,
+  ledger: RedisKey,
   entries: readonly LedgeredEntry[],
   counters: TransferCounters,
 ): Promise<LedgeredEntry[]> {

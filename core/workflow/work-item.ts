@@ -14,6 +14,8 @@ export type RunSettings = Pick<
   readonly inlineRouting?: SerializedRouting;
   /** A dry run's plan, told apart from another dry run of the same id (work-list.ts keeps its list by it). */
   readonly planId?: string;
+  /** The plan found no Sidekiq data at all under the source's prefix (nor elsewhere): said so in the summary. */
+  readonly nothingThere?: true;
 };
 
 /**
@@ -22,6 +24,7 @@ export type RunSettings = Pick<
  */
 export interface WorkItem {
   readonly kind: 'set' | 'queue';
+  /** A set's name, or a queue's as a lossless string (core/redis/key-name.ts: bytes that are not UTF-8 survive JSON). */
   readonly name: string;
   readonly cursor: unknown;
   /** The set's or queue's size when the run was planned, for progress. */

@@ -65,6 +65,8 @@ export const workflowInputSchema = z
     cron: z.enum(['report', 'rewrite', 'carry']).default('report'),
   })
   .superRefine((input, ctx) => {
+    // Two items of one set would share its in-flight key, and their counts would overwrite each other.
+    if (new Set(input.sets).size !== input.sets.length) ctx.addIssue({ code: 'custom', path: ['sets'], message: 'a set is named twice' });
     if (input.mode === 'transfer' && input.target === undefined) {
       ctx.addIssue({ code: 'custom', path: ['target'], message: 'a transfer needs a target connection' });
     }

@@ -4,6 +4,8 @@ import { planCron, type CronReport } from '../../cron/plan-cron.js';
 import { assertTransferSafe, readEvictionPolicy } from '../../redis/eviction-policy.js';
 import { RunLock } from '../../redis/run-lock.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
+import { assertDistinctEnds } from '../../redis/same-server.js';
+import { checkSidekiqPrefix } from '../../redis/sidekiq-prefixes.js';
 import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import { resumeInflight } from '../../transfer/resume-inflight.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
@@ -50,8 +52,11 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   const source = await connections.get(input.source);
   const target = input.mode === 'transfer' ? await connections.get(input.target!) : undefined;
 
+  if (target) await assertDistinctEnds(source, target);
   // Read before anything is written: a transfer refuses a Redis that may evict any key.
   const memoryPolicies = { source: await readEvictionPolicy(source.redis), ...(target ? { target: await readEvictionPolicy(target.redis) } : {}) };
+  // A wrong prefix finds nothing and would report success: refused when Sidekiq data is elsewhere.
+  const sourceHasData = await checkSidekiqPrefix(source.redis, source.keys, { name: `source ${source.name}`, option: '--namespace' });
   if (input.mode === 'transfer' && !input.dryRun) {
     assertTransferSafe(`source ${source.name}`, memoryPolicies.source);
     assertTransferSafe(`target ${target!.name}`, memoryPolicies.target ?? null);
@@ -65,7 +70,7 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
       locks.push(await RunLock.acquire(source.redis, source.keys.prefix, holder, RUN_LOCK_TTL_MS, `source ${source.name}`, options));
       if (target) locks.push(await RunLock.acquire(target.redis, target.keys.prefix, holder, RUN_LOCK_TTL_MS, `target ${target.name}`, options));
     }
-    const planned = await planWork(input, source, target);
+    const planned = await planWork(input, source, target, sourceHasData);
     if (!input.dryRun) await startRunExecutions(source.redis, source.keys.prefix, input.runId);
     // Only now, holding every lock and planned, lift a stop: a plan that fails leaves the run stopped.
     for (const lock of locks) await lock.resume();
@@ -79,7 +84,7 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   }
 }
 
-async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined): Promise<PlanOutput> {
+async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined, sourceHasData: boolean): Promise<PlanOutput> {
   const plan = input.routing ? await resolveRouting(input.routing, source, input.runId) : undefined;
   if (plan && !input.dryRun) await storeRouting(source.redis, source.keys.prefix, input.runId, plan);
 
@@ -100,6 +105,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     routed: plan !== undefined,
     ...(plan && input.dryRun ? { inlineRouting: serializeRouting(plan) } : {}),
     ...(input.dryRun ? { planId: randomUUID() } : {}),
+    ...(sourceHasData ? {} : { nothingThere: true as const }),
   };
 
   let resumed = emptyTransferCounters();

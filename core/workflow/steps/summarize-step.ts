@@ -38,6 +38,8 @@ export interface RunSummary {
   readonly leftOnSourceLists?: number;
   /** Whether this execution released the run lock: the last of the run's executions to end does. */
   readonly releasedLock?: boolean;
+  /** The source held no Sidekiq data at all (under its prefix or any other): nothing was there to move. */
+  readonly nothingThere?: true;
 }
 
 /** Quarantine lists a summary names (there may be one per queue): the output stays small. */
@@ -97,6 +99,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(settings.mode === 'reroute' || !input.resumed ? {} : { resumed: input.resumed }),
     ...(leftOnSource.length > 0 ? { leftOnSource: leftOnSource.slice(0, LEFT_ON_SOURCE_LISTED), leftOnSourceLists: leftOnSource.length } : {}),
     releasedLock,
+    ...(input.settings.nothingThere ? { nothingThere: true as const } : {}),
   };
 }
 

@@ -208,7 +208,7 @@ export async function storedJobs(redis: Redis, keys: SidekiqKeys): Promise<Map<s
   const found: StoredJob[] = [];
   let cursor = '0';
   do {
-    const [next, names] = await redis.scan(cursor, 'MATCH', keys.queue('*'), 'COUNT', 1000);
+    const [next, names] = await redis.scan(cursor, 'MATCH', `${keys.prefix}queue:*`, 'COUNT', 1000);
     cursor = next;
     for (const key of names) {
       if ((await redis.type(key)) !== 'list') continue;

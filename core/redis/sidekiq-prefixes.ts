@@ -1,0 +1,103 @@
+import type { Redis } from 'ioredis';
+import { InputError } from '../errors/input-error.js';
+import { escapeGlob } from '../reroute/discover-queues.js';
+import { classifyRedisError } from './redis-errors.js';
+import type { SidekiqKeys } from './sidekiq-keys.js';
+
+/** Keys every Sidekiq that ever ran on a Redis leaves (besides its queues), and their types. */
+const FIXED_KEYS: Readonly<Record<string, string>> = { queues: 'set', schedule: 'zset', retry: 'zset', dead: 'zset', processes: 'set', 'stat:processed': 'string' };
+
+/** How many keys the search for other prefixes looks at, at most (a few SCAN pages). */
+export const PREFIX_SEARCH_KEYS = 20_000;
+
+/**
+ * Whether any Sidekiq data lives under the keys' prefix: one of Sidekiq's own keys, a queue list,
+ * or jobs of ours (a quarantine list, an interrupted transfer's in-flight key). Bounded by the number of `queue:*` keys (it stops at the first).
+ */
+export async function hasSidekiqData(redis: Redis, keys: SidekiqKeys): Promise<boolean> {
+  try {
+    if ((await redis.exists(...Object.keys(FIXED_KEYS).map((k) => `${keys.prefix}${k}`))) > 0) return true;
+    // In-flight keys of an interrupted transfer are jobs too: a run resumes them.
+    for (const pattern of ['queue:*', 'sidekiq-migrate:quarantine:*', 'sidekiq-migrate:*:inflight:*']) {
+      let cursor = '0';
+      do {
+        const [next, found] = await redis.scanBuffer(cursor, 'MATCH', `${escapeGlob(keys.prefix)}${pattern}`, 'COUNT', 1000);
+        if (found.length > 0) return true;
+        cursor = next.toString();
+      } while (cursor !== '0');
+    }
+    return false;
+  } catch (error) {
+    throw classifyRedisError(error, `Looking for Sidekiq data under "${keys.prefix}"`);
+  }
+}
+
+/**
+ * The prefixes under which Sidekiq keys live, from a bounded SCAN (up to `limit` keys): a key is
+ * Sidekiq's when its last part after a prefix ending in ':' (or none) is one of Sidekiq's fixed
+ * keys of the right type, or `queue:NAME` holding a list. Counted per prefix, most keys first.
+ */
+export async function findSidekiqPrefixes(redis: Redis, limit = PREFIX_SEARCH_KEYS): Promise<{ prefix: string; keys: number }[]> {
+  const candidates: { key: Buffer; prefix: string; type: string }[] = [];
+  try {
+    let cursor = '0';
+    let seen = 0;
+    do {
+      const [next, found] = await redis.scanBuffer(cursor, 'COUNT', 1000);
+      cursor = next.toString();
+      seen += found.length;
+      for (const key of found) {
+        const candidate = sidekiqShape(key);
+        if (candidate) candidates.push({ key, ...candidate });
+      }
+    } while (cursor !== '0' && seen < limit);
+    const pipeline = redis.pipeline();
+    for (const c of candidates.slice(0, 1000)) pipeline.type(c.key);
+    const types = candidates.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+    const counts = new Map<string, number>();
+    candidates.slice(0, 1000).forEach((c, i) => {
+      if (types[i]?.[1] === c.type) counts.set(c.prefix, (counts.get(c.prefix) ?? 0) + 1);
+    });
+    return [...counts].map(([prefix, keys]) => ({ prefix, keys })).sort((a, b) => b.keys - a.keys || a.prefix.localeCompare(b.prefix));
+  } catch (error) {
+    throw classifyRedisError(error, 'Looking for Sidekiq keys under other prefixes');
+  }
+}
+
+/** The prefix and expected type of a key shaped like Sidekiq's, or null. */
+function sidekiqShape(key: Buffer): { prefix: string; type: string } | null {
+  // latin1: one character per byte, so the ASCII names match whatever the rest holds.
+  const text = key.toString('latin1');
+  const queue = /(^|:)queue:./.exec(text);
+  // Not our own keys, nor GitLab's reliable-fetch working lists (`working:queue:…`).
+  const ours = text.includes('sidekiq-migrate:') || (queue !== null && text.slice(0, queue.index + queue[1]!.length).endsWith('working:'));
+  if (queue && !ours) return { prefix: key.subarray(0, queue.index + queue[1]!.length).toString('utf8'), type: 'list' };
+  for (const [name, type] of Object.entries(FIXED_KEYS)) {
+    if (text === name || text.endsWith(`:${name}`)) return { prefix: key.subarray(0, text.length - name.length).toString('utf8'), type };
+  }
+  return null;
+}
+
+export interface PrefixCheck {
+  /** How the Redis is named in messages (a redacted URL). */
+  readonly name: string;
+  /** The option that sets its prefix, e.g. `--namespace`. */
+  readonly option: string;
+}
+
+/**
+ * Before a run or a check trusts an empty result: when nothing of Sidekiq's is under the prefix
+ * but Sidekiq keys are under another, the prefix is wrong (GitLab's `resque:gitlab`, say) and
+ * "nothing to do" would be a lie: refused as bad input, naming the prefixes found. Returns
+ * whether any Sidekiq data is there (false: the Redis holds none at all, as far as we looked).
+ */
+export async function checkSidekiqPrefix(redis: Redis, keys: SidekiqKeys, check: PrefixCheck): Promise<boolean> {
+  if (await hasSidekiqData(redis, keys)) return true;
+  const elsewhere = (await findSidekiqPrefixes(redis)).filter((p) => p.prefix !== keys.prefix);
+  if (elsewhere.length === 0) return false;
+  const here = keys.prefix === '' ? 'without a prefix' : `under the prefix "${keys.prefix}"`;
+  const found = elsewhere.map((p) => (p.prefix === '' ? `no prefix (${p.keys} keys)` : `"${p.prefix}" (${p.keys} keys)`)).join(', ');
+  const first = elsewhere[0]!.prefix;
+  const fix = first === '' ? `leave out ${check.option}` : `${check.option} ${first}`;
+  throw new InputError(`No Sidekiq data ${here} on ${check.name}, but Sidekiq keys are there under ${found}: use ${fix}. Nothing was touched.`);
+}
