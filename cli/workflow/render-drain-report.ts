@@ -1,6 +1,6 @@
 import type { DrainReport } from '../../core/drain/drain-report.js';
 import { evictionWarning } from '../../core/redis/eviction-policy.js';
-import { displayName } from '../../core/redis/key-name.js';
+import { displayName, displayText } from '../../core/redis/key-name.js';
 
 const age = (seconds: number | null) =>
   seconds === null ? '-' : seconds < 120 ? `${Math.round(seconds)} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`;
@@ -13,7 +13,7 @@ export function renderDrainReport(report: DrainReport): string {
   const rate = v.ratePerSecond === undefined ? '' : `, ${v.ratePerSecond.toFixed(1)} jobs/s`;
   const eta = v.etaSeconds === undefined ? '' : `, empty in about ${age(v.etaSeconds)}`;
   const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${report.remaining} job(s) left${rate}${eta}`];
-  for (const reason of v.reasons) lines.push(`  - ${reason}`);
+  for (const reason of v.reasons) lines.push(`  - ${displayText(reason)}`);
   if (report.maxmemoryPolicy !== undefined) {
     lines.push(`maxmemory-policy: ${report.maxmemoryPolicy ?? 'not reported'}`);
     const warning = evictionWarning(report.redis, report.maxmemoryPolicy);

@@ -1,4 +1,4 @@
-import { displayName } from '../../core/redis/key-name.js';
+import { displayName, displayText } from '../../core/redis/key-name.js';
 import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
 import { topUnmappedClasses } from '../../core/reroute/reroute-counters.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
@@ -70,7 +70,7 @@ export function renderSummary(summary: RunSummary, endpoint: string): string {
       out.push('The source is not drained while these exist: put their jobs back on a queue and move again, or delete them by hand (drain-check counts them).');
     }
   }
-  for (const f of summary.failures) out.push(`FAILED ${f.kind} ${f.name}: ${f.error}`);
+  for (const f of summary.failures) out.push(`FAILED ${f.kind} ${displayName(f.name)}: ${displayText(f.error)}`);
   const failed = summary.counts?.failed ?? 0;
   if (failed > summary.failures.length) out.push(`FAILED ${n(failed - summary.failures.length)} more sets and queues (the first ${summary.failures.length} are named above)`);
   for (const c of summary.continuedIn) out.push(`Still continuing: ${c.kind} ${c.name} in ${c.execution}`);

@@ -76,3 +76,8 @@ function utf8SequenceLength(bytes: Buffer, i: number): number {
     return 0;
   }
 }
+
+/** A message with every lossless name in it (NUL, base64) shown as `displayName` shows it. */
+export function displayText(text: string): string {
+  return text.includes(MARK) ? text.replace(/\u0000[A-Za-z0-9+/]*={0,2}/g, (name) => displayName(name)) : text;
+}
