@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { z } from 'zod';
 import { drainCheckOptionsSchema } from '../../core/config/drain-check-options.js';
@@ -13,6 +13,7 @@ import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
 import { invokeDrainCheck } from '../deployed/invoke-drain-check.js';
+import { connectOptions } from '../workflow/connect-options.js';
 import { renderDrainReport } from '../workflow/render-drain-report.js';
 
 /** Exit code when jobs exist that nobody will run: lets a pipeline stop on it. */
@@ -41,7 +42,8 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
     .option('--previous <file>', 'the JSON report of the previous check (for rate, ETA and arrivals)')
     .option('--save <file>', 'write this check as JSON, to pass as --previous next time')
     .option('--retired-queues <list>', 'queues that should receive nothing any more (routing change): arrivals are reported')
-    .option('--tls-ca <file>', 'CA certificate(s) to trust for rediss:// (PEM)')
+    .option('--tls-ca <file>', "CA certificate(s) to trust for rediss:// (PEM), besides Node's default CAs")
+    .option('--password <password>', 'the Redis password, apart from the URL; better: $SIDEKIQ_MIGRATE_PASSWORD')
     .option('--json', 'print the report as JSON')
     .option('--deployed', "run the deployment's drain check now (AWS Lambda, inside the VPC), as its schedule does")
     .option('--connection <name>', "with --deployed: the deployment's connection to check (default: the one its schedule checks)")
@@ -50,7 +52,7 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
     .option('--region <region>', "with --deployed: the AWS region (default: the SDK's)")
     .action(async (raw: Record<string, unknown>, command: Command) => {
       // The environment and the file complete only the settings of the kind of check asked for.
-      const ignore = raw['deployed'] ? ['redis', 'namespace', 'tlsCa'] : ['stack', 'region'];
+      const ignore = raw['deployed'] ? ['redis', 'namespace', 'tlsCa', 'password'] : ['stack', 'region'];
       const options = validateConfig(drainCheckOptionsSchema, optionsWithConfig(command, raw, process.env, { ignore }));
       const report = options.deployed ? await deployedCheck(options) : await localCheck(options);
       if (options.save) writeFileSync(options.save, `${JSON.stringify(report)}\n`);
@@ -64,7 +66,7 @@ type DrainCheckOptions = z.output<typeof drainCheckOptionsSchema>;
 /** The check run here, against a Redis this machine reaches (directly or through a tunnel). */
 async function localCheck(options: DrainCheckOptions): Promise<DrainReport> {
   const previous = options.previous ? readPrevious(options.previous) : undefined;
-  const connect = options.tlsCa ? { tls: { ca: readFileSync(options.tlsCa) } } : undefined;
+  const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'read');
   const connections = new UrlConnections({ checked: { url: options.redis!, prefix: options.namespace, connect } });
   try {
     const { redis, keys, name } = await connections.get('checked');

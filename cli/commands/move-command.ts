@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { moveOptionsSchema } from '../../core/config/run-options.js';
 import { validateConfig } from '../../core/config/validate-config.js';
@@ -6,6 +5,7 @@ import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
 import { chooseRunId } from '../workflow/choose-run-id.js';
+import { connectOptions } from '../workflow/connect-options.js';
 import { routingInputFromFlags } from '../workflow/routing-input.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 import { addMigrationOptions } from './run-options.js';
@@ -22,14 +22,17 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
       .option('--to <url>', 'the new Redis (target)')
       .option('--to-namespace <prefix>', 'key prefix on the new Redis (default: the same as --namespace)')
       .option('--cron', 'also copy sidekiq-cron definitions to the new Redis (never overwriting one it has); otherwise they are only named')
+      .option('--from-tls-ca <file>', 'CA certificate(s) to trust for the old Redis only (added to --tls-ca and the default CAs)')
+      .option('--to-tls-ca <file>', 'CA certificate(s) to trust for the new Redis only (added to --tls-ca and the default CAs)')
+      .option('--from-password <password>', 'the old Redis password (default: --password); better: $SIDEKIQ_MIGRATE_FROM_PASSWORD')
+      .option('--to-password <password>', 'the new Redis password (default: --password); better: $SIDEKIQ_MIGRATE_TO_PASSWORD')
       .option('--rate-limit <jobs/s>', 'move at most this many jobs per second per set or queue (a few move at once), to spare a busy source'),
   ).action(async (raw: Record<string, unknown>, command: Command) => {
     const options = validateConfig(moveOptionsSchema, optionsWithConfig(command, raw));
     const { routing, warnings } = routingInputFromFlags(options);
-    const connect = options.tlsCa ? { tls: { ca: readFileSync(options.tlsCa) } } : undefined;
     const connections = new UrlConnections({
-      source: { url: options.from, prefix: options.namespace, connect },
-      target: { url: options.to, prefix: options.toNamespace ?? options.namespace, connect },
+      source: { url: options.from, prefix: options.namespace, connect: connectOptions({ password: options.fromPassword ?? options.password, caFiles: [options.tlsCa, options.fromTlsCa] }, 'migrate-source') },
+      target: { url: options.to, prefix: options.toNamespace ?? options.namespace, connect: connectOptions({ password: options.toPassword ?? options.password, caFiles: [options.tlsCa, options.toTlsCa] }, 'migrate-target') },
     });
     try {
       const [source, target] = [await connections.get('source'), await connections.get('target')];

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { rollbackOptionsSchema } from '../../core/config/rollback-options.js';
 import { defaultLabel, validateConfig } from '../../core/config/validate-config.js';
@@ -8,6 +7,7 @@ import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
 import { chooseRunId, newRunId } from '../workflow/choose-run-id.js';
+import { connectOptions } from '../workflow/connect-options.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 
 export function registerRollbackCommand(program: Command, ctx: CliContext): void {
@@ -25,11 +25,12 @@ export function registerRollbackCommand(program: Command, ctx: CliContext): void
     .option('--page-size <n>', 'jobs per page or slice (default: 1000)')
     .option('--run-id <id>', 'name this rollback run (to resume a specific interrupted one)')
     .option('--dry-run', 'decide and count everything, write nothing')
-    .option('--tls-ca <file>', 'CA certificate(s) to trust for rediss:// (PEM), for a private CA')
+    .option('--tls-ca <file>', "CA certificate(s) to trust for rediss:// (PEM), for a private CA, besides Node's default CAs")
+    .option('--password <password>', 'the Redis password, apart from the URL; better: $SIDEKIQ_MIGRATE_PASSWORD')
     .option('--json', 'print one JSON summary object')
     .action(async (run: string, raw: Record<string, unknown>, command: Command) => {
       const options = validateConfig(rollbackOptionsSchema, { ...optionsWithConfig(command, raw), of: run }, (path) => (path[0] === 'of' ? 'RUN' : defaultLabel(path)));
-      const connect = options.tlsCa ? { tls: { ca: readFileSync(options.tlsCa) } } : undefined;
+      const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'migrate-source');
       const connections = new UrlConnections({ source: { url: options.redis, prefix: options.namespace, connect } });
       try {
         const source = await connections.get('source');

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runOptionsSchema } from '../../core/config/run-options.js';
 import { validateConfig } from '../../core/config/validate-config.js';
@@ -6,6 +5,7 @@ import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
 import { chooseRunId } from '../workflow/choose-run-id.js';
+import { connectOptions } from '../workflow/connect-options.js';
 import { routingInputFromFlags } from '../workflow/routing-input.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 import { addMigrationOptions } from './run-options.js';
@@ -24,7 +24,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
   ).action(async (raw: Record<string, unknown>, command: Command) => {
     const options = validateConfig(runOptionsSchema, optionsWithConfig(command, raw));
     const { routing, warnings } = routingInputFromFlags(options);
-    const connect = options.tlsCa ? { tls: { ca: readFileSync(options.tlsCa) } } : undefined;
+    const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'migrate-source');
     const connections = new UrlConnections({ source: { url: options.redis, prefix: options.namespace, connect } });
     try {
       const source = await connections.get('source');

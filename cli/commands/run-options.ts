@@ -28,7 +28,8 @@ export function addSelectionOptions(command: Command): Command {
 export function addMigrationOptions(command: Command): Command {
   return addSelectionOptions(addRoutingOptions(command))
     .option('--namespace <prefix>', 'Sidekiq key prefix (redis-namespace), e.g. resque:gitlab:')
-    .option('--tls-ca <file>', 'CA certificate(s) to trust for rediss:// (PEM), for a private CA')
+    .option('--tls-ca <file>', "CA certificate(s) to trust for rediss:// (PEM), for a private CA, besides Node's default CAs")
+    .option('--password <password>', 'the Redis password, apart from the URL (any characters; better: $SIDEKIQ_MIGRATE_PASSWORD, which ps does not show)')
     .option('--json', 'print one JSON summary object');
 }
 

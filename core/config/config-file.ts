@@ -99,6 +99,12 @@ export const configFileSchema = z.strictObject(
     namespace: z.string({ error: 'a key prefix, e.g. "resque:gitlab:"' }).optional(),
     toNamespace: z.string({ error: 'a key prefix, e.g. "resque:gitlab:"' }).optional(),
     tlsCa: path('the CA certificate(s)').optional(),
+    fromTlsCa: path('the CA certificate(s) of the old Redis').optional(),
+    toTlsCa: path('the CA certificate(s) of the new Redis').optional(),
+    // Apart from the URLs: a password with '#', '%' or '?' breaks a URL (write it as ${VAR}).
+    password: z.string({ error: 'a password' }).min(1, 'a password, not empty').optional(),
+    fromPassword: z.string({ error: 'a password' }).min(1, 'a password, not empty').optional(),
+    toPassword: z.string({ error: 'a password' }).min(1, 'a password, not empty').optional(),
     sets: sets.optional(),
     queues: flag.optional(),
     pageSize: wholeNumber('the page size', 10_000).optional(),
@@ -121,5 +127,8 @@ export const CONFIG_FILE_KEYS: Readonly<Record<string, readonly string[]>> = {
 
 /** The keys whose values are URLs that may carry a password. */
 export const URL_KEYS = ['redis', 'from', 'to'] as const;
+
+/** The keys whose values are passwords, never shown. */
+export const PASSWORD_KEYS = ['password', 'fromPassword', 'toPassword'] as const;
 
 export type ConfigFile = z.output<typeof configFileSchema>;

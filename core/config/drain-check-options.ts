@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseRedisUrl } from '../redis/redis-url.js';
+import { connectionOptionFields } from './connection-options.js';
 import { deployedOptionFields } from './deployed-options.js';
 
 /**
@@ -16,7 +17,7 @@ export const drainCheckOptionsSchema = z
         try {
           parseRedisUrl(url, '--redis');
         } catch (error) {
-          ctx.addIssue({ code: 'custom', message: (error as Error).message.replace('--redis ', '') });
+          ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^--redis:? /, '') });
         }
       })
       .optional(),
@@ -27,7 +28,7 @@ export const drainCheckOptionsSchema = z
       .string()
       .optional()
       .transform((s) => (s === undefined ? undefined : s.split(',').map((q) => q.trim()).filter(Boolean))),
-    tlsCa: z.string().min(1).optional(),
+    ...connectionOptionFields,
     json: z.boolean().default(false),
     deployed: z.boolean().default(false),
     /** With --deployed: the deployment's connection the function checks (default: the one it was deployed for). */
@@ -39,7 +40,7 @@ export const drainCheckOptionsSchema = z
   .superRefine((o, ctx) => {
     if (o.deployed) {
       // The function reaches the Redis from inside the VPC with the deployment's settings.
-      for (const local of ['redis', 'tlsCa', 'previous'] as const) {
+      for (const local of ['redis', 'tlsCa', 'password', 'previous'] as const) {
         if (o[local] !== undefined) ctx.addIssue({ code: 'custom', path: [local], message: 'not with --deployed: the deployed check uses its own connection and remembers its last check' });
       }
       if (o.namespace !== '') ctx.addIssue({ code: 'custom', path: ['namespace'], message: "not with --deployed: the prefix is the deployment's" });

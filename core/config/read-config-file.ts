@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError } from './config-error.js';
-import { CONFIG_FILE_KEYS, configFileSchema, URL_KEYS, type ConfigFile } from './config-file.js';
+import { CONFIG_FILE_KEYS, configFileSchema, PASSWORD_KEYS, URL_KEYS, type ConfigFile } from './config-file.js';
 import { readStructuredFile } from './read-structured-file.js';
 import { redactSecrets, urlCredentials } from './redact-secrets.js';
 import { substituteEnv } from './substitute-env.js';
@@ -60,7 +60,8 @@ function keyPath(path: readonly PropertyKey[]): string {
 function secretsOf(value: unknown): string[] {
   if (value === null || typeof value !== 'object') return [];
   const record = value as Record<string, unknown>;
-  return URL_KEYS.flatMap((key) => (typeof record[key] === 'string' ? urlCredentials(record[key]) : []));
+  const passwords = PASSWORD_KEYS.flatMap((key) => (typeof record[key] === 'string' && record[key].length >= 3 ? [record[key]] : []));
+  return [...URL_KEYS.flatMap((key) => (typeof record[key] === 'string' ? urlCredentials(record[key]) : [])), ...passwords];
 }
 
 function resolvePaths(config: ConfigFile, dir: string): ConfigFile {
@@ -69,6 +70,8 @@ function resolvePaths(config: ConfigFile, dir: string): ConfigFile {
   return {
     ...config,
     ...(config.tlsCa !== undefined ? { tlsCa: at(config.tlsCa) } : {}),
+    ...(config.fromTlsCa !== undefined ? { fromTlsCa: at(config.fromTlsCa) } : {}),
+    ...(config.toTlsCa !== undefined ? { toTlsCa: at(config.toTlsCa) } : {}),
     ...(routing
       ? {
           routing: {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { migrationOptionFields, runOptionsSchema } from './run-options.js';
 
 const { namespace, dryRun, json, pageSize, runId, tlsCa } = migrationOptionFields;
-const { redis, unmapped, append } = runOptionsSchema.shape;
+const { redis, unmapped, append, password } = runOptionsSchema.shape;
 
 /**
  * `sidekiq-migrate rollback RUN`: puts the jobs a finished re-route run moved back on their queues.
@@ -18,6 +18,7 @@ export const rollbackOptionsSchema = z.strictObject({
   pageSize,
   runId,
   tlsCa,
+  password,
   unmapped,
   append,
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseRedisUrl } from '../redis/redis-url.js';
+import { connectionOptionFields, transferConnectionFields } from './connection-options.js';
 import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
 
 /** A Redis URL, checked with the same parser the connection uses (its message redacts the password). */
@@ -56,6 +57,7 @@ export const oneRoutingForm = (o: { catalog: string[]; rules?: string; mapping?:
 export const runOptionsSchema = z
   .strictObject({
     ...migrationOptionFields,
+    ...connectionOptionFields,
     redis: redisUrl('--redis', 'required: the Redis URL, e.g. redis://localhost:6379/0 or rediss://…'),
     unmapped: z.enum(['leave', 'quarantine'], { error: 'must be leave or quarantine' }).default('leave'),
     append: z.boolean().default(false),
@@ -67,6 +69,8 @@ export const runOptionsSchema = z
 export const moveOptionsSchema = z
   .strictObject({
     ...migrationOptionFields,
+    ...connectionOptionFields,
+    ...transferConnectionFields,
     from: redisUrl('--from', 'required: the old Redis URL'),
     to: redisUrl('--to', 'required: the new Redis URL'),
     toNamespace: z.string().optional(),

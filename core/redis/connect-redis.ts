@@ -3,6 +3,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { InputError } from '../errors/input-error.js';
 import { classifyRedisError, RedisUnavailableError } from './redis-errors.js';
 import type { RedisUrl } from './redis-url.js';
+import { assertCommandsAllowed, type ConnectionUse } from './command-permissions.js';
 
 export interface ConnectOptions {
   /** Extra TLS options for rediss:// (a private CA, say); public CAs need none. */
@@ -16,6 +17,15 @@ export interface ConnectOptions {
   readonly commandTimeoutMs?: number;
   /** How the endpoint is called in messages: "source", "target", "--redis"… */
   readonly role?: string;
+  /** The password, given apart from the URL (it wins over the URL's): never shown. */
+  readonly password?: string;
+  /**
+   * What the connection will be used for: when given, every command that use sends is checked
+   * to be allowed (ACL) before the connection is handed out (command-permissions.ts).
+   */
+  readonly use?: ConnectionUse;
+  /** The Sidekiq key prefix the run works under (key permissions are checked under it). */
+  readonly prefix?: string;
 }
 
 /**
@@ -31,7 +41,7 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
     port: url.port,
     db: url.db,
     username: url.username,
-    password: url.password,
+    password: options.password ?? url.password,
     tls: url.tls ? { ...options.tls } : undefined,
     protocol: 2,
     lazyConnect: true,
@@ -49,6 +59,7 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
   try {
     await client.connect();
     await checkServer(client, url, role);
+    if (options.use) await assertCommandsAllowed(client, url.username, options.use, options.prefix ?? '', `${role} ${url.redacted}`);
     client.off('error', onError);
     client.on('error', () => {}); // later errors surface on the commands that hit them
     return client;

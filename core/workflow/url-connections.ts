@@ -31,7 +31,8 @@ export class UrlConnections implements ConnectionProvider {
     }
     if (!connection) {
       const url = parseRedisUrl(spec.url, name);
-      connection = connectRedis(url, { role: name, ...spec.connect }).then((redis) => ({ redis, keys: new SidekiqKeys(spec.prefix ?? ''), name: url.redacted }));
+      const keys = new SidekiqKeys(spec.prefix ?? '');
+      connection = connectRedis(url, { role: name, prefix: keys.prefix, ...spec.connect }).then((redis) => ({ redis, keys, name: url.redacted }));
       connection.catch(() => this.open.delete(name));
       this.open.set(name, connection);
     }

@@ -36,7 +36,7 @@ async function everything(client: Redis): Promise<string[]> {
       const type = await client.type(key);
       if (type === 'list') for (const v of await client.lrangeBuffer(key, 0, -1)) out.push(`${latin1(key)}\t${latin1(v)}\t`);
       else if (type === 'zset') {
-        const flat = await client.zrangeBuffer(key, 0, -1, 'WITHSCORES');
+        const flat = await client.zrangeBuffer(key, 0, '-1', 'WITHSCORES');
         for (let i = 0; i < flat.length; i += 2) out.push(`${latin1(key)}\t${latin1(flat[i]!)}\t${latin1(flat[i + 1]!)}`);
       } else if (type === 'set') for (const v of await client.smembersBuffer(key)) out.push(`${latin1(key)}\t${latin1(v)}\tset`);
       else out.push(`${latin1(key)}\t${type}`);

@@ -1,0 +1,149 @@
+import type { Redis } from 'ioredis';
+import { InputError } from '../errors/input-error.js';
+import { classifyRedisError } from './redis-errors.js';
+
+/** One command as a run sends it, with arguments of the right shape (arity is checked first). */
+export type CommandProbe = readonly [string, ...string[]];
+
+/** What a connection is used for, which decides the commands it must be allowed. */
+export type ConnectionUse = 'migrate-source' | 'migrate-target' | 'read';
+
+/**
+ * Every command a run sends on a connection of that use, with keys under its prefix (ACL key
+ * patterns such as `~resque:gitlab:*` are checked too): the commands sent directly and those its
+ * Lua steps call (`core/redis/lua/`), since a user allowed EVALSHA but not, say, LREM fails
+ * inside the script, half-way through a run. Keep in step with the scripts.
+ */
+export function commandsFor(use: ConnectionUse, prefix: string): { reads: CommandProbe[]; writes: CommandProbe[] } {
+  const queue = `${prefix}queue:sidekiq-migrate-permission-check`;
+  const set = `${prefix}retry`;
+  const ours = `${prefix}sidekiq-migrate:permission-check`;
+  const reads: CommandProbe[] = [
+    ['INFO', 'server'],
+    ['SCAN', '0', 'MATCH', `${prefix}queue:*`, 'COUNT', '1'],
+    ['TYPE', queue],
+    ['EXISTS', queue],
+    ['LLEN', queue],
+    ['LRANGE', queue, '0', '0'],
+    ['LINDEX', queue, '-1'],
+    ['ZCARD', set],
+    ['ZCOUNT', set, '0', '1'],
+    ['ZRANGE', set, '0', '0'],
+    ['ZSCAN', set, '0'],
+    ['SMEMBERS', `${prefix}processes`],
+    ['HMGET', `${prefix}permission-check`, 'info'],
+    ['GET', ours],
+  ];
+  if (use === 'read') return { reads, writes: [] };
+  const writes: CommandProbe[] = [
+    ['EVALSHA', '0000000000000000000000000000000000000000', '1', ours],
+    ['SCRIPT', 'LOAD', 'return 1'],
+    ['MULTI'],
+    ['SET', ours, 'x'],
+    ['DEL', ours],
+    ['EXPIRE', ours, '1'],
+    ['PERSIST', ours],
+    ['PTTL', ours],
+    ['TIME'],
+    ['SADD', ours, 'x'],
+    ['SISMEMBER', ours, 'x'],
+    ['RPUSH', queue, 'x'],
+    ['LPUSH', queue, 'x'],
+    ['ZADD', set, '0', 'x'],
+    ['ZSCORE', set, 'x'],
+  ];
+  if (use === 'migrate-target') return { reads, writes };
+  const sourceOnly: CommandProbe[] = [
+    ['LREM', queue, '1', 'x'],
+    ['LPOP', queue],
+    ['RPOP', queue],
+    ['LTRIM', queue, '0', '-1'],
+    ['ZREM', set, 'x'],
+  ];
+  return { reads, writes: [...writes, ...sourceOnly] };
+}
+
+/**
+ * The commands of `probes` the connection's user may not run (as `COMMAND` names), found without
+ * changing anything: `ACL DRYRUN <user> …` where the server has it (Redis ≥ 7) and lets this user
+ * ask; else the reads are simply sent (on keys of ours that do not exist), and the writes queued
+ * inside MULTI and thrown away with DISCARD — Redis checks ACL permissions (and whether a command
+ * exists: a renamed or disabled one) when it queues a command, and runs nothing of a discarded
+ * transaction. A user that may not even send MULTI is told so, with EVALSHA and SCRIPT LOAD
+ * probed directly (an unknown script id, a script that returns 1). Call it on a connection
+ * nothing else uses at the time.
+ */
+export async function missingCommands(redis: Redis, username: string, probes: { readonly reads: readonly CommandProbe[]; readonly writes: readonly CommandProbe[] }): Promise<string[]> {
+  try {
+    const viaDryRun = await dryRunDenials(redis, username, [...probes.reads, ...probes.writes]);
+    if (viaDryRun) return viaDryRun;
+    const denied: string[] = [];
+    for (const probe of probes.reads) if (await refused(redis.call(...(probe as [string, ...string[]])))) denied.push(commandName(probe));
+    if (probes.writes.length > 0) denied.push(...(await queuedDenials(redis, probes.writes)));
+    return denied;
+  } catch (error) {
+    throw classifyRedisError(error, 'Checking the permissions of the connection');
+  }
+}
+
+/** Whether a command was refused for want of permission (or because it does not exist); other errors do not count. */
+async function refused(reply: Promise<unknown>): Promise<boolean> {
+  try {
+    await reply;
+    return false;
+  } catch (error) {
+    return /NOPERM|unknown command/i.test(String((error as Error).message));
+  }
+}
+
+/** `ACL DRYRUN` for each probe, or null when the server does not answer it (older, or ACL not ours to use). */
+async function dryRunDenials(redis: Redis, username: string, probes: readonly CommandProbe[]): Promise<string[] | null> {
+  try {
+    await redis.call('ACL', 'DRYRUN', username, 'PING');
+  } catch {
+    return null; // Redis < 7, ACL denied to this user, or a managed service without it
+  }
+  const denied: string[] = [];
+  for (const probe of probes) {
+    try {
+      const reply = String(await redis.call('ACL', 'DRYRUN', username, ...probe));
+      if (reply !== 'OK') denied.push(commandName(probe));
+    } catch (error) {
+      // An unknown command (renamed or disabled) is as missing as a denied one.
+      if (/unknown command|NOPERM/i.test(String((error as Error).message))) denied.push(commandName(probe));
+      else throw error;
+    }
+  }
+  return denied;
+}
+
+async function queuedDenials(redis: Redis, probes: readonly CommandProbe[]): Promise<string[]> {
+  if (await refused(redis.call('MULTI'))) {
+    const direct = probes.filter((p) => p[0] === 'EVALSHA' || p[0] === 'SCRIPT');
+    const denied: string[] = [];
+    for (const probe of direct) if (await refused(redis.call(...(probe as [string, ...string[]])))) denied.push(commandName(probe));
+    return [...denied, 'MULTI (needed to check the other writes without running them)'];
+  }
+  const denied: string[] = [];
+  try {
+    for (const probe of probes) if (await refused(redis.call(...(probe as [string, ...string[]])))) denied.push(commandName(probe));
+  } finally {
+    await redis.call('DISCARD');
+  }
+  return denied;
+}
+
+const commandName = (probe: CommandProbe) => (probe[0] === 'SCRIPT' ? 'SCRIPT LOAD' : probe[0]);
+
+/**
+ * Refuses, before anything is touched, a connection whose user lacks a command the run will send
+ * (a read-only user passes the connection but fails on its first EVALSHA): exit 2, naming them.
+ */
+export async function assertCommandsAllowed(redis: Redis, username: string | undefined, use: ConnectionUse, prefix: string, where: string): Promise<void> {
+  const missing = await missingCommands(redis, username ?? 'default', commandsFor(use, prefix));
+  if (missing.length === 0) return;
+  const what = use === 'read' ? 'a drain check' : use === 'migrate-target' ? 'a transfer target' : 'a migration';
+  throw new InputError(
+    `${where}: the user ${username ?? 'default'} may not run ${missing.join(', ')}, which ${what} needs${prefix ? ` (on keys under "${prefix}")` : ''}. Grant them (ACL SETUSER … +${missing.map((m) => m.toLowerCase().replace(' ', '|')).join(' +')}) or use another user. Nothing was touched.`,
+  );
+}

@@ -1,0 +1,220 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../cli/main.js';
+import { connectOptions } from '../../cli/workflow/connect-options.js';
+import { bufferIo } from '../support/buffer-io.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { startRedisServer, TEST_CA_FILE, type RedisServerHandle } from '../support/redis-server.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+// Issue 11, item 13: passwords apart from URLs (any characters), one CA option per side added to
+// Node's own CAs, and a connection check that verifies every command the run will send.
+const redis = privateSourceAndTarget();
+const dir = mkdtempSync(join(tmpdir(), 'cli-credentials-'));
+const mappingFile = join(dir, 'mapping.json');
+writeFileSync(mappingFile, JSON.stringify({ W: 'c' }));
+// Legal in an ElastiCache AUTH token, and each one breaks a URL.
+const PASSWORD = 'p#w%d?x@y:z/1';
+
+const cli = async (...args: string[]) => {
+  const io = bufferIo();
+  const code = await main(['node', 'sidekiq-migrate', ...args], io);
+  return { code, stdout: io.stdout(), stderr: io.stderr() };
+};
+
+const job = (queue: string, i: number) => sidekiqPayload({ className: 'W', queue, args: `[${i},1.0]`, jid: `00000000000000000000000${i}` });
+
+async function jobs(client: Redis): Promise<string[]> {
+  const out: string[] = [];
+  for (const key of (await client.keys('*')).sort()) {
+    const type = await client.type(key);
+    if (type === 'list') for (const v of await client.lrange(key, 0, -1)) out.push(`${key}\t${v}`);
+    if (type === 'zset') {
+      const flat = await client.zrange(key, 0, '-1', 'WITHSCORES');
+      for (let i = 0; i < flat.length; i += 2) out.push(`${key}\t${flat[i]}\t${flat[i + 1]}`);
+    }
+  }
+  return out.sort();
+}
+
+const host = (url: string) => url.replace(/^rediss?:\/\//, '');
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+describe('a read-only ACL user', { timeout: 180_000 }, () => {
+  beforeEach(async () => {
+    await redis.source().call('ACL', 'SETUSER', 'reader', 'reset', 'on', '>reader-pass', '~*', '&*', '+@read', '+info');
+    // May do everything but EVALSHA, and ACL DRYRUN too (the precise check).
+    await redis.source().call('ACL', 'SETUSER', 'noscript', 'reset', 'on', '>noscript-pass', '~*', '&*', '+@all', '-evalsha');
+    // May do everything but LREM and ACL: checked by MULTI … DISCARD, running nothing.
+    await redis.source().call('ACL', 'SETUSER', 'nolrem', 'reset', 'on', '>nolrem-pass', '~*', '&*', '+@all', '-lrem', '-acl');
+    await redis.source().rpush('queue:old', job('old', 1), job('old', 2));
+    await redis.source().sadd('queues', 'old');
+  });
+
+  it('fails the dry run that the runbook says proves the credentials: exit 2, the missing commands named, nothing touched', async () => {
+    const before = await jobs(redis.source());
+
+    const { code, stdout, stderr } = await cli('run', '--redis', `redis://reader:reader-pass@${host(redis.urls().source)}`, '--mapping', mappingFile, '--dry-run');
+
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^source redis:\/\/reader:\*\*\*@127\.0\.0\.1:\d+: the user reader may not run EVALSHA, SCRIPT LOAD, MULTI \(needed to check the other writes without running them\), which a migration needs\. Grant them/);
+    expect(stderr).not.toContain('reader-pass');
+    expect(await jobs(redis.source())).toEqual(before);
+  });
+
+  it('may still run the read-only drain check', async () => {
+    const { code, stdout } = await cli('drain-check', '--redis', `redis://reader:reader-pass@${host(redis.urls().source)}`);
+
+    expect(code).toBe(3);
+    expect(stdout).toMatch(/STUCK — 2 job\(s\) left/);
+  });
+
+  it('a user without EVALSHA is found by ACL DRYRUN: exit 2 naming EVALSHA alone', async () => {
+    const { code, stderr } = await cli('run', '--redis', `redis://noscript:noscript-pass@${host(redis.urls().source)}`, '--mapping', mappingFile);
+
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/the user noscript may not run EVALSHA, which a migration needs/);
+    expect(await redis.source().llen('queue:old')).toBe(2);
+  });
+
+  it('a user without LREM (nor ACL) is found by queueing the commands in MULTI and discarding them', async () => {
+    const before = await jobs(redis.source());
+
+    const { code, stderr } = await cli('run', '--redis', `redis://nolrem:nolrem-pass@${host(redis.urls().source)}`, '--mapping', mappingFile);
+
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/the user nolrem may not run LREM, which a migration needs\. Grant them \(ACL SETUSER … \+lrem\)/);
+    expect(await jobs(redis.source())).toEqual(before);
+    expect(await redis.source().exists('sidekiq-migrate:permission-check', 'queue:sidekiq-migrate-permission-check', 'retry')).toBe(0);
+  });
+
+  it('a read-only target refuses the move before anything is claimed', async () => {
+    await redis.target().call('ACL', 'SETUSER', 'reader', 'reset', 'on', '>reader-pass', '~*', '&*', '+@read', '+info');
+    const before = await jobs(redis.source());
+
+    const { code, stderr } = await cli('move', '--from', redis.urls().source, '--to', `redis://reader:reader-pass@${host(redis.urls().target)}`);
+
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^target redis:\/\/reader:\*\*\*@127\.0\.0\.1:\d+: the user reader may not run EVALSHA, SCRIPT LOAD, MULTI .*which a transfer target needs/);
+    expect(await jobs(redis.source())).toEqual(before);
+    expect(await jobs(redis.target())).toEqual([]);
+  });
+});
+
+describe('passwords apart from the URL', { timeout: 180_000 }, () => {
+  beforeEach(async () => {
+    await redis.source().call('ACL', 'SETUSER', 'mover', 'reset', 'on', `>${PASSWORD}`, '~*', '&*', '+@all');
+    await redis.target().call('ACL', 'SETUSER', 'mover', 'reset', 'on', '>target#pass%', '~*', '&*', '+@all');
+    await redis.source().rpush('queue:old', job('old', 1), job('old', 2));
+    await redis.source().sadd('queues', 'old');
+  });
+  const url = (which: 'source' | 'target') => `redis://mover@${host(redis.urls()[which])}`;
+
+  it('--password: the run authenticates with it, moves every job, and never shows it', async () => {
+    const { code, stdout, stderr } = await cli('run', '--redis', url('source'), '--password', PASSWORD, '--rename', 'old=new');
+
+    expect(code).toBe(0);
+    expect(stdout).toContain('Complete: everything that could be moved was moved.');
+    expect(`${stdout}${stderr}`).not.toContain(PASSWORD);
+    expect(await jobs(redis.source())).toEqual([`queue:new\t${job('new', 1)}`, `queue:new\t${job('new', 2)}`].sort());
+  });
+
+  it('a wrong password is refused (exit 2) without showing either password', async () => {
+    const { code, stderr } = await cli('run', '--redis', url('source'), '--password', 'wrong#one', '--rename', 'old=new');
+
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/authentication failed/);
+    expect(stderr).not.toMatch(/wrong#one|p#w%d/);
+    expect(await redis.source().llen('queue:old')).toBe(2);
+  });
+
+  it('SIDEKIQ_MIGRATE_PASSWORD, for drain-check', async () => {
+    vi.stubEnv('SIDEKIQ_MIGRATE_PASSWORD', PASSWORD);
+
+    const { code, stdout } = await cli('drain-check', '--redis', url('source'));
+
+    expect(code).toBe(3);
+    expect(stdout).toMatch(/STUCK — 2 job\(s\) left/);
+  });
+
+  it('move: SIDEKIQ_MIGRATE_FROM_PASSWORD and --to-password, one per side', async () => {
+    vi.stubEnv('SIDEKIQ_MIGRATE_FROM_PASSWORD', PASSWORD);
+
+    const { code, stdout } = await cli('move', '--from', url('source'), '--to', url('target'), '--to-password', 'target#pass%');
+
+    expect(code).toBe(0);
+    expect(stdout).not.toMatch(/target#pass%|p#w%d/);
+    expect(await jobs(redis.source())).toEqual([]);
+    expect(await jobs(redis.target())).toEqual([`queue:old\t${job('old', 1)}`, `queue:old\t${job('old', 2)}`].sort());
+  });
+
+  it('the configuration file: fromPassword and toPassword through ${VAR}, never printed', async () => {
+    vi.stubEnv('TEST_FROM_SECRET', PASSWORD);
+    const file = join(mkdtempSync(join(tmpdir(), 'cli-credentials-config-')), 'sidekiq-migrate.config.yaml');
+    writeFileSync(file, `from: ${url('source')}\nto: ${url('target')}\nfromPassword: \${TEST_FROM_SECRET}\ntoPassword: "target#pass%"\n`);
+
+    const { code, stdout, stderr } = await cli('--config', file, 'move', '--json');
+
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ complete: true, totals: { written: 2 } });
+    expect(`${stdout}${stderr}`).not.toMatch(/target#pass%|p#w%d/);
+    expect(await jobs(redis.target())).toHaveLength(2);
+  });
+});
+
+describe('one CA per side, added to the default CAs', { timeout: 180_000 }, () => {
+  const SECOND_TLS = fileURLToPath(new URL('../fixtures/tls-second/', import.meta.url));
+  const servers: RedisServerHandle[] = [];
+  const clients: Redis[] = [];
+  beforeAll(async () => {
+    // The source signed by the test CA; the target by a second, unrelated CA.
+    servers.push(await startRedisServer([], { tls: true }));
+    servers.push(await startRedisServer(['--tls-cert-file', join(SECOND_TLS, 'server.crt'), '--tls-key-file', join(SECOND_TLS, 'server.key')], { tls: true }));
+    clients.push(new Redis(servers[0]!.url, { protocol: 2, tls: { ca: readFileSync(TEST_CA_FILE) } }));
+  });
+  afterAll(async () => {
+    clients.forEach((c) => c.disconnect());
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+
+  it('--from-tls-ca and --to-tls-ca: each end trusted through its own CA, every job moved', async () => {
+    await clients[0]!.flushall();
+    await clients[0]!.rpush('queue:q', job('q', 1), job('q', 2));
+    await clients[0]!.sadd('queues', 'q');
+
+    const { code, stdout } = await cli('move', '--from', servers[0]!.url, '--to', servers[1]!.url, '--from-tls-ca', TEST_CA_FILE, '--to-tls-ca', join(SECOND_TLS, 'ca.crt'), '--json');
+
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ complete: true, totals: { written: 2 } });
+    expect(await clients[0]!.llen('queue:q')).toBe(0);
+  });
+
+  it('one --tls-ca for both: the target, signed by another CA, is refused (exit 2) before anything is claimed', async () => {
+    await clients[0]!.flushall();
+    await clients[0]!.rpush('queue:q', job('q', 1));
+
+    const { code, stderr } = await cli('move', '--from', servers[0]!.url, '--to', servers[1]!.url, '--tls-ca', TEST_CA_FILE);
+
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^target rediss:\/\/127\.0\.0\.1:\d+: the server's TLS certificate was rejected/);
+    expect(await clients[0]!.llen('queue:q')).toBe(1);
+  });
+
+  it("a CA file adds to Node's default roots (a public-CA ElastiCache stays trusted)", () => {
+    const options = connectOptions({ caFiles: [TEST_CA_FILE, undefined] }, 'migrate-target');
+    const ca = options.tls!.ca as string[];
+
+    expect(ca.slice(0, rootCertificates.length)).toEqual([...rootCertificates]);
+    expect(ca).toHaveLength(rootCertificates.length + 1);
+    expect(ca.at(-1)).toContain('BEGIN CERTIFICATE');
+  });
+});
