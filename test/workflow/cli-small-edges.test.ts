@@ -1,0 +1,112 @@
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.js';
+import { bufferIo } from '../support/buffer-io.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+// Issue 11, item 10: a set named twice, `--queues`, the same Redis on both ends of a move, and a
+// bad --redis named once. Jobs compared before and after, with their scores.
+const redis = privateSourceAndTarget();
+
+const cli = async (...args: string[]) => {
+  const io = bufferIo();
+  const code = await main(['node', 'sidekiq-migrate', ...args], io);
+  return { code, stdout: io.stdout(), stderr: io.stderr() };
+};
+
+const job = (queue: string, i: number) => sidekiqPayload({ className: 'W', queue, args: `[${i},1.0]`, jid: `00000000000000000000000${i}` });
+
+async function jobs(client: Redis): Promise<string[]> {
+  const out: string[] = [];
+  for (const key of (await client.keys('*')).sort()) {
+    const type = await client.type(key);
+    if (type === 'list') for (const v of await client.lrange(key, 0, -1)) out.push(`${key}\t${v}\t`);
+    if (type === 'zset') {
+      const flat = await client.zrange(key, 0, '-1', 'WITHSCORES');
+      for (let i = 0; i < flat.length; i += 2) out.push(`${key}\t${flat[i]}\t${flat[i + 1]}`);
+    }
+  }
+  return out.sort();
+}
+
+async function seed(client: Redis): Promise<void> {
+  await client.rpush('queue:old', job('old', 1), job('old', 2));
+  await client.sadd('queues', 'old');
+  await client.zadd('schedule', '1795459303.25', job('old', 3), '1795459304.5', job('old', 4), '1795459305', job('old', 5));
+}
+
+describe('small edges of the command line', { timeout: 180_000 }, () => {
+  it('--sets schedule,schedule is one item: each entry moved once, counted once', async () => {
+    const source = redis.source();
+    await seed(source);
+
+    const { code, stdout } = await cli('run', '--redis', redis.urls().source, '--rename', 'old=new', '--sets', 'schedule,schedule', '--no-queues', '--json');
+
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout);
+    expect(Object.keys(summary.sets)).toEqual(['schedule']);
+    expect(summary.queues).toEqual({});
+    expect(summary.totals).toMatchObject({ scanned: 3, moved: 3 });
+    expect(await jobs(source)).toEqual(
+      [
+        `queue:old\t${job('old', 1)}\t`,
+        `queue:old\t${job('old', 2)}\t`,
+        `schedule\t${job('new', 3)}\t1795459303.25`,
+        `schedule\t${job('new', 4)}\t1795459304.5`,
+        `schedule\t${job('new', 5)}\t1795459305`,
+      ].sort(),
+    );
+  });
+
+  it('--queues, the positive of --no-queues, is accepted', async () => {
+    const source = redis.source();
+    await seed(source);
+
+    const { code, stdout, stderr } = await cli('run', '--redis', redis.urls().source, '--rename', 'old=new', '--sets', 'retry', '--queues', '--json');
+
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ complete: true, queues: { old: { moved: 2 } } });
+    expect((await jobs(source)).filter((j) => j.startsWith('queue:'))).toEqual([`queue:new\t${job('new', 1)}\t`, `queue:new\t${job('new', 2)}\t`].sort());
+  });
+
+  it('move with the same server, database and prefix on both ends (spelt differently) is refused: exit 2, nothing touched', async () => {
+    const source = redis.source();
+    await seed(source);
+    const before = await jobs(source);
+
+    const { code, stdout, stderr } = await cli('move', '--from', redis.urls().source, '--to', `${redis.urls().source}/0`);
+
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^source redis:\/\/127\.0\.0\.1:\d+ and target redis:\/\/127\.0\.0\.1:\d+\/0 are the same Redis \(server run_id [0-9a-f]{40}, database 0, no prefix\): a transfer needs two different places\. To re-route inside one Redis, use run\. Nothing was touched\.\n$/);
+    expect(await jobs(source)).toEqual(before);
+    expect(await source.keys('sidekiq-migrate:*')).toEqual([]);
+  });
+
+  it('move within one server to another database is allowed', async () => {
+    const source = redis.source();
+    await seed(source);
+
+    const { code } = await cli('move', '--from', redis.urls().source, '--to', `${redis.urls().source}/3`, '--json');
+
+    expect(code).toBe(0);
+    expect(await jobs(source)).toEqual([]);
+    await source.select(3);
+    try {
+      expect(await jobs(source)).toHaveLength(5);
+    } finally {
+      await source.select(0);
+    }
+  });
+
+  it('run --redis notaurl names the option once', async () => {
+    const { code, stdout, stderr } = await cli('run', '--redis', 'notaurl', '--rename', 'old=new');
+
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.match(/--redis/g)).toHaveLength(1);
+    expect(stderr).toMatch(/^--redis: not a URL: notaurl \(expected redis:\/\//);
+  });
+});
