@@ -1,3 +1,4 @@
+import { displayName, isPlainName } from '../redis/key-name.js';
 /**
  * The routing that puts a finished re-route run's jobs back where they were, built from the moves
  * that run recorded (core/reroute/move-record.ts): for each routed class, the queue it moved
@@ -50,7 +51,7 @@ export function reverseRoutingPlan(of: string, moves: readonly RecordedMove[]): 
   const back = new Map<string, string | Unrestorable>();
   for (const [key, seen] of froms) {
     const [only] = seen;
-    if (seen.size === 1 && only !== null && only !== undefined) back.set(key, only);
+    if (seen.size === 1 && only !== null && only !== undefined && isPlainName(only)) back.set(key, only);
     else back.set(key, { unrestorable: unrestorableReason(of, [...seen]) });
   }
   return { kind: 'reverse', of, moves, back, drained: new Set(moves.map((m) => m.to)) };
@@ -59,6 +60,8 @@ export function reverseRoutingPlan(of: string, moves: readonly RecordedMove[]): 
 function unrestorableReason(of: string, froms: readonly (string | null)[]): string {
   const named = froms.filter((f): f is string => f !== null).sort();
   if (named.length > 1) return `run ${of} moved such jobs here from several queues (${named.join(', ')}): cannot tell which one each came from`;
+  // A payload's queue is JSON text: a name that is not UTF-8 cannot be written back into it.
+  if (named.length === 1) return `run ${of} moved such jobs here from queue ${displayName(named[0]!)}, whose name is not UTF-8: a payload cannot name it`;
   return `run ${of} moved such jobs here from entries without a queue field: their queue before is unknown`;
 }
 
