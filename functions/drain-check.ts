@@ -4,6 +4,8 @@ import { validateConfig } from '../core/config/validate-config.js';
 import { drainCheck } from '../core/drain/drain-check.js';
 import type { DrainReport } from '../core/drain/drain-report.js';
 import { recallCheck, rememberCheck, rememberedCheckKey } from '../core/drain/remembered-check.js';
+import { checkSidekiqPrefix } from '../core/redis/sidekiq-prefixes.js';
+import { envVariable } from './support/connection-env.js';
 import { connections } from './support/container.js';
 import { addCountMetrics, createHandler } from './support/create-handler.js';
 import { DrainStateValues, MetricModes, MetricNames } from './support/metric-names.js';
@@ -43,6 +45,8 @@ export const handler = createHandler(
     parse: (event) => validateConfig(inputSchema, event ?? {}, (path) => ['input', ...path.map(String)].join('.')),
     run: async (input): Promise<DrainReport> => {
       const { redis, keys, name } = await connections.get(input.connection);
+      // "drained" under a wrong prefix would send an operator on: fails (and alarms) instead.
+      await checkSidekiqPrefix(redis, keys, { name, option: `the connection's prefix ${envVariable(input.connection, 'PREFIX')}` });
       const rememberedKey = rememberedCheckKey(keys.prefix, input.retiredQueues);
       const previous = input.previous ?? (input.remember ? await recallCheck(redis, rememberedKey) : undefined);
       const report = await drainCheck(redis, keys, {

@@ -122,6 +122,22 @@ describe('the drain check handler', () => {
     }
   });
 
+  it("fails (InvalidInputError) instead of 'drained' when its prefix holds nothing and another holds Sidekiq data", async () => {
+    const seeded = new SidekiqKeys(uniquePrefix());
+    await redis.lpush(seeded.queue('old'), queued('old', now()));
+    const wrong = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: sharedRedisUrl(), SIDEKIQ_MIGRATE_SOURCE_PREFIX: `${seeded.prefix}wrong` });
+    try {
+      const failure = wrong.drainCheck({}, fakeContext());
+      await expect(failure).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringMatching(/^No Sidekiq data under the prefix ".*wrong:" on redis:\/\/.* but Sidekiq keys are there under .*: use /) });
+      await expect(failure).rejects.toMatchObject({ message: expect.stringContaining(`"${seeded.prefix}" (1 keys)`) });
+      await expect(failure).rejects.toMatchObject({ message: expect.stringContaining("the connection's prefix SIDEKIQ_MIGRATE_SOURCE_PREFIX") });
+      expect(await redis.llen(seeded.queue('old'))).toBe(1);
+    } finally {
+      await wrong.connections.close();
+      await redis.del(seeded.queue('old'));
+    }
+  });
+
   it('refuses input it does not know', async () => {
     await expect(h.drainCheck({ connection: 'source', retired: ['x'] }, fakeContext())).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringContaining('unknown option(s) input.retired') });
     await expect(h.drainCheck({ previous: { remaining: 'many' } }, fakeContext())).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringContaining('input.previous.checkedAt') });
