@@ -189,6 +189,30 @@ describe('a queue whose name is not UTF-8 (queue:caf\\xe9)', { timeout: 180_000 
     for (const client of [source, target]) expect((await everything(client)).filter((l) => l.includes('\xef\xbf\xbd'))).toEqual([]);
   });
 
+  it('a transfer of it interrupted after the claim is resumed through its in-flight key (bytes), each job written once', async () => {
+    const [source, target] = [redis.source(), redis.target()];
+    await seed(source);
+    // The target's key of the wrong type stops the write after the claim: the jobs wait in flight.
+    await target.set(key, 'not a list');
+
+    const first = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
+
+    expect(first.code).toBe(1);
+    expect(first.stdout).toMatch(/FAILED queue caf\\xe9: /);
+    const inflight = Buffer.concat([Buffer.from('sidekiq-migrate:'), Buffer.from('RUN'), Buffer.from(':inflight:queue:'), name]);
+    expect((await jobs(source)).map((l) => l.replace(/^sidekiq-migrate:[^:]+:/, 'sidekiq-migrate:RUN:'))).toEqual([1, 2].map((i) => `${latin1(inflight)}\t${latin1(payload(i))}\t`).sort());
+    const drain = await cli('drain-check', '--redis', redis.urls().source);
+    expect(drain.stdout).toMatch(/2 job\(s\) are in flight from interrupted transfers/);
+
+    await target.del(key);
+    const second = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--json');
+
+    expect(second.code).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ complete: true, resumed: { resumed: 2, written: 2, duplicates: 0 } });
+    expect(await jobs(source)).toEqual([]);
+    expect(await jobs(target)).toEqual([1, 2].map((i) => `${latin1(key)}\t${latin1(payload(i))}\t`).sort());
+  });
+
   it('run --mapping moves its jobs to queue:c, the payload queue rewritten, nothing else changed', async () => {
     const source = redis.source();
     // The key's bytes are Latin-1; the payloads are JSON, hence UTF-8 (as Sidekiq writes them).
