@@ -61,12 +61,12 @@ export function renderSummary(summary: RunSummary, endpoint: string): string {
     const stillQueued = Object.entries(summary.queues).filter(([, c]) => ((c as TransferCounters).leftOnSource ?? 0) > 0);
     if (stillQueued.length > 0) {
       const total = Math.max(totals.leftOnSource ?? 0, stillQueued.reduce((sum, [, c]) => sum + (c as TransferCounters).leftOnSource, 0));
-      out.push(`${n(total)} job(s) still on source queues when their transfer ended, pushed there during the run (${stillQueued.map(([q, c]) => `queue:${q} ${n((c as TransferCounters).leftOnSource)}`).join(' · ')}): run move again or see drain-check.`);
+      out.push(`${n(total)} job(s) still on source queues when their transfer ended, pushed there during the run (${stillQueued.map(([q, c]) => `queue:${displayName(q)} ${n((c as TransferCounters).leftOnSource)}`).join(' · ')}): run move again or see drain-check.`);
     }
     const left = summary.leftOnSource ?? [];
     if (left.length > 0) {
       const more = (summary.leftOnSourceLists ?? left.length) - left.length;
-      out.push(`Not transferred, left on the source: ${left.map((l) => `${l.key} ${n(l.size)}`).join(' · ')}${more > 0 ? ` and ${n(more)} more lists` : ''}`);
+      out.push(`Not transferred, left on the source: ${left.map((l) => `${displayName(l.key)} ${n(l.size)}`).join(' · ')}${more > 0 ? ` and ${n(more)} more lists` : ''}`);
       out.push('The source is not drained while these exist: put their jobs back on a queue and move again, or delete them by hand (drain-check counts them).');
     }
   }
