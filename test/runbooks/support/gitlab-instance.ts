@@ -33,7 +33,7 @@ export async function seedGitlabInstance(redis: Redis, prefix: string, options: 
     const payload = extra.payload ?? sidekiqPayload({ className, queue, jid, wrapped: extra.wrapped, extra: `"enqueued_at":${NOW}.25` });
     await redis.lpush(keys.queue(queue), payload);
     await redis.sadd(keys.queues, queue);
-    seeded.push({ jid, className, key: keys.queue(queue), payload });
+    seeded.push({ jid, className, key: `${keys.prefix}queue:${queue}`, payload });
   };
   const inSet = async (set: 'schedule' | 'retry' | 'dead', queue: string, className: string, score: string) => {
     const jid = newJid();
