@@ -88,3 +88,38 @@ export async function keyValueSnapshot(redis: Redis, prefix = ''): Promise<Recor
   }
   return snapshot;
 }
+
+/** A job a test put into Redis, with the sorted set and score it was put in (none for a queued job). */
+export interface SeededJob {
+  readonly payload: string | Buffer;
+  readonly set?: string;
+  readonly score?: string;
+}
+
+/**
+ * Accounts for every job while consumers ran alongside: each one seeded or produced is exactly
+ * once either stored (`stored`, as `jobsIn` prints them, from every server involved) or consumed,
+ * never both, never twice, byte for byte once `normalize` undid what the operation may change
+ * (a re-route's queue value); one still in a sorted set is in the set it was seeded in, with its
+ * exact score.
+ */
+export function expectEveryJobOnce(options: {
+  readonly seeded: readonly SeededJob[];
+  readonly produced: readonly (string | Buffer)[];
+  readonly stored: readonly string[];
+  readonly consumed: readonly Buffer[];
+  readonly normalize?: (payload: Buffer) => Buffer;
+  /** The set key as stored, from the set key as seeded (e.g. another prefix on the target). */
+  readonly setKey?: (stored: string) => string;
+}): void {
+  const hexOf = (payload: string | Buffer) => (options.normalize ?? ((b) => b))(Buffer.from(payload)).toString('hex');
+  const bySeed = new Map(options.seeded.map((s) => [hexOf(s.payload), s]));
+  const stored = options.stored.map((e) => e.split('\t') as [string, string, string]);
+  for (const [key, hex, score] of stored) {
+    if (score === '') continue;
+    const origin = bySeed.get(hexOf(Buffer.from(hex, 'hex')));
+    expect({ key: (options.setKey ?? ((k) => k))(key), score }, 'a sorted-set entry stays in its set with its exact score').toEqual({ key: origin?.set, score: origin?.score });
+  }
+  const seen = [...stored.map(([, hex]) => hexOf(Buffer.from(hex, 'hex'))), ...options.consumed.map(hexOf)].sort();
+  expect(seen, 'every job stored or consumed exactly once, byte for byte').toEqual([...options.seeded.map((s) => s.payload), ...options.produced].map(hexOf).sort());
+}

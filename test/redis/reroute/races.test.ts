@@ -4,7 +4,7 @@ import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { classRoutingPlan } from '../../../core/routing/routing-plan.js';
 import { interferingRedis } from '../../support/interfering-redis.js';
 import { connectShared, sharedRedisUrl, uniquePrefix } from '../../support/redis.js';
-import { jobsIn } from '../../support/exact-jobs.js';
+import { expectEveryJobOnce, jobsIn, type SeededJob } from '../../support/exact-jobs.js';
 import { SidekiqSimulator } from '../../support/sidekiq-simulator.js';
 import { newJid, sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
@@ -12,16 +12,9 @@ const redis = connectShared();
 const plan = classRoutingPlan(new Map([['A', 'new']]));
 const NOW = 1_000_000;
 
-interface Seeded {
-  readonly payload: string;
-  /** The sorted set it was seeded in, with its score; absent for a queued job. */
-  readonly set?: string;
-  readonly score?: string;
-}
-
 /** Jobs in `old` and in both sets, half of the set entries due (score ≤ NOW), half in the future. */
-async function seed(keys: SidekiqKeys, n: number): Promise<Seeded[]> {
-  const seeded: Seeded[] = [];
+async function seed(keys: SidekiqKeys, n: number): Promise<SeededJob[]> {
+  const seeded: SeededJob[] = [];
   const pipeline = redis.pipeline();
   for (let i = 0; i < n; i++) {
     for (const where of ['queue', 'schedule', 'retry'] as const) {
@@ -40,24 +33,18 @@ async function seed(keys: SidekiqKeys, n: number): Promise<Seeded[]> {
   return seeded;
 }
 
-/** A job as seeded or produced: the only byte a re-route may change is its queue, old to new. */
-const unrouted = (payload: Buffer | string) => Buffer.from(Buffer.from(payload).toString('latin1').replace('"queue":"new"', '"queue":"old"'), 'latin1').toString('hex');
+/** A job as seeded or produced: the only bytes a re-route may change are its queue's, old to new. */
+const unrouted = (payload: Buffer) => Buffer.from(payload.toString('latin1').replace('"queue":"new"', '"queue":"old"'), 'latin1');
 
-/**
- * Every job seeded or produced is either consumed once or stored once, never both, never twice,
- * byte for byte but for its queue; one still in a sorted set is in the set it was seeded in, with
- * its exact score.
- */
-async function expectEveryJobExactlyOnce(keys: SidekiqKeys, seeded: Seeded[], sims: SidekiqSimulator[]): Promise<void> {
-  const bySeed = new Map(seeded.map((s) => [unrouted(s.payload), s]));
-  const stored = (await jobsIn(redis, keys.prefix)).map((e) => e.split('\t') as [string, string, string]);
-  for (const [key, hex, score] of stored) {
-    if (score === '') continue;
-    const origin = bySeed.get(unrouted(Buffer.from(hex, 'hex')));
-    expect({ key, score }, 'a sorted-set entry stays in its set with its score').toEqual({ key: origin?.set, score: origin?.score });
-  }
-  const seen = [...stored.map(([, hex]) => unrouted(Buffer.from(hex, 'hex'))), ...sims.flatMap((s) => s.consumedPayloads.map(unrouted))].sort();
-  expect(seen).toEqual([...seeded.map((s) => s.payload), ...sims.flatMap((s) => s.producedPayloads)].map(unrouted).sort());
+/** Every job seeded or produced is consumed or stored exactly once, byte for byte but for its queue. */
+async function expectEveryJobExactlyOnce(keys: SidekiqKeys, seeded: SeededJob[], sims: SidekiqSimulator[]): Promise<void> {
+  expectEveryJobOnce({
+    seeded,
+    produced: sims.flatMap((s) => s.producedPayloads),
+    stored: await jobsIn(redis, keys.prefix),
+    consumed: sims.flatMap((s) => s.consumedPayloads),
+    normalize: unrouted,
+  });
 }
 
 describe('re-routing while Sidekiq runs', () => {
