@@ -4,6 +4,7 @@ import { expect } from 'vitest';
 import { runTransfer, type TransferRunRequest } from '../../core/transfer/run-transfer.js';
 import { interferingRedis, SimulatedCrash } from './interfering-redis.js';
 import { repoPath } from './paths.js';
+import { killAfterProgress } from './kill-child.js';
 import { waitForLocksGone as waitForServersUnlocked } from './lock-state.js';
 import { jobsIn } from './exact-jobs.js';
 
@@ -97,25 +98,7 @@ export async function killTransferChildMidway(clients: { source: Redis; target: 
   const child = spawn(process.execPath, ['--import', 'tsx', repoPath('test/support/transfer-child.ts'), urls.source, urls.target, runId], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  let lines = 0;
-  let armed = false;
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      lines += chunk.toString().split('\n').filter(Boolean).length;
-      if (lines >= afterPages && !armed) {
-        armed = true;
-        // A random instant within the next slice (not always between two), which the checks
-        // below prove was still mid-run.
-        setTimeout(() => {
-          child.kill('SIGKILL');
-          resolve();
-        }, Math.random() * 15);
-      }
-    });
-    void exited.then(() => reject(new Error(`transfer child exited after ${lines} slices, before it could be killed`)));
-  });
-  expect(await exited, 'the child died of the SIGKILL, mid-run').toEqual({ code: null, signal: 'SIGKILL' });
+  await killAfterProgress(child, afterPages);
   expect((await jobsIn(clients.source)).length, 'jobs were left on the source when the child was killed').toBeGreaterThan(0);
   await waitForLocksGone(clients.source, clients.target);
 }
