@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+import base from './vitest.config.ts';
+
+// The suite's configuration, restricted to the test files scripts/mutate.ts chose for the folder
+// being mutated (MUTATE_TEST_FILES, comma-separated globs).
+const files = (process.env['MUTATE_TEST_FILES'] ?? '').split(',').filter(Boolean);
+
+export default defineConfig({
+  ...base,
+  test: { ...base.test, include: files.length > 0 ? files : base.test!.include },
+});
