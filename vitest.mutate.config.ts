@@ -7,5 +7,7 @@ const files = (process.env['MUTATE_TEST_FILES'] ?? '').split(',').filter(Boolean
 
 export default defineConfig({
   ...base,
-  test: { ...base.test, include: files.length > 0 ? files : base.test!.include },
+  // Instrumented code (every mutant behind a switch) is several times slower: a longer timeout,
+  // so that the initial run does not fail a heavy test (a million nested arrays) by time alone.
+  test: { ...base.test, include: files.length > 0 ? files : base.test!.include, testTimeout: 180_000, hookTimeout: 60_000 },
 });
