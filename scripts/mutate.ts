@@ -1,6 +1,7 @@
 // Mutation testing of one core folder with Stryker (not part of CI: it takes minutes to an hour).
 //   npm run mutate -- core/payload          (or core/reroute, core/transfer, core/redis, core/workflow/steps)
 //   npm run mutate -- core/payload --dry    (print the Stryker command and the test files only)
+//   npm run mutate -- core/payload --only rewrite-queue.ts,encode-json-string.ts   (some files of it)
 // Each folder is checked against the tests that exercise it (below), not the whole suite, so that
 // a run stays well under an hour on 2 cores; one Stryker worker at a time (the machine is shared).
 // The score and the surviving mutants end up in reports/mutation/<folder>.{json,html}; the
@@ -28,8 +29,18 @@ if (!existsSync(folder)) {
   process.exit(2);
 }
 
-const name = folder.replaceAll('/', '-');
-const args = ['stryker', 'run', 'stryker.config.mjs', '--mutate', `${folder}/**/*.ts`];
+
+const onlyAt = rest.indexOf('--only');
+const only = onlyAt >= 0 ? (rest[onlyAt + 1] ?? '').split(',').filter(Boolean) : [];
+for (const file of only) {
+  if (!existsSync(`${folder}/${file}`)) {
+    process.stderr.write(`--only: ${folder}/${file}: no such file\n`);
+    process.exit(2);
+  }
+}
+const mutate = only.length > 0 ? only.map((f) => `${folder}/${f}`).join(',') : `${folder}/**/*.ts`;
+const args = ['stryker', 'run', 'stryker.config.mjs', '--mutate', mutate];
+const name = folder.replaceAll('/', '-') + (only.length > 0 ? `-${only.map((f) => f.replace(/\.ts$/, '')).join('-')}` : '');
 const env = { ...process.env, MUTATE_TEST_FILES: TESTS_BY_FOLDER[folder]!.join(','), MUTATE_REPORT: name };
 process.stdout.write(`Mutating ${folder}/ against ${TESTS_BY_FOLDER[folder]!.join(', ')}\n  npx ${args.join(' ')}\n`);
 if (rest.includes('--dry')) process.exit(0);
