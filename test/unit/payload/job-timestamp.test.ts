@@ -27,7 +27,6 @@ describe('timestampSeconds', () => {
     ['a string of digits', '"1795459303"'],
     ['null', 'null'],
     ['true', 'true'],
-    // Number('[]') is 0: only the first character tells that this is not a number.
     ['an empty array', '[]'],
     ['an empty object', '{}'],
   ])('gives null for %s', (_name, text) => {
