@@ -20,4 +20,8 @@ describe('skipJsonValue', () => {
 
     expect(skip(`${open}1${'}'.repeat(99)}]`)).toBe(FAIL);
   });
+
+  it.each(['{"a"x1}', '{"a",1}', '{"a":1,"b"=2}'])('refuses a member whose colon is another character: %s', (text) => {
+    expect(skip(text)).toBe(FAIL);
+  });
 });
