@@ -12,7 +12,7 @@ import {
   ProcessTracker,
   readJsonLines,
   runRuby,
-  sleep,
+  waitUntilSidekiqIdle,
   startSidekiq,
   storedJobs,
   waitUntil,
@@ -129,8 +129,9 @@ async function migrateUnderRealSidekiq(name: string, scenario: Scenario): Promis
       },
       { timeoutMs: 30_000 },
     );
-    await sleep(1_000); // time enough for any fetch from the new queues
-    before.assertRunning();
+    // Whatever it would fetch from the new queues it has fetched and run (busy 0 after they were
+    // empty). The sets are not waited for: the jobs that fall due go to their old queues.
+    await waitUntilSidekiqIdle(redis, keys, scenario.newQueues, { timeoutMs: 30_000, horizonSeconds: null, assertRunning: () => before.assertRunning() });
   } finally {
     await before.stop();
   }
@@ -172,8 +173,9 @@ async function migrateUnderRealSidekiq(name: string, scenario: Scenario): Promis
         },
       },
     );
-    await sleep(3_000); // several poll and fetch cycles, so that a second run of any job would show
-    after.assertRunning();
+    // Not a fixed time: until nothing is left that could run a second time (queues empty, nothing
+    // due within the hour, every process idle in a heartbeat after that), so a late duplicate shows.
+    await waitUntilSidekiqIdle(redis, keys, scenario.newQueues, { timeoutMs: 45_000, assertRunning: () => after.assertRunning() });
   } finally {
     await after.stop();
   }

@@ -22,6 +22,7 @@ import {
   runRuby,
   sleep,
   startSidekiq,
+  waitUntilSidekiqIdle,
   storedJobs,
   waitUntil,
   type EnqueuedJob,
@@ -312,8 +313,9 @@ async function moveWhileWorkersRun(): Promise<Observed> {
     await oldServer.stop();
     const drainedAfterStop = await drainCheck(old.redis, keys, { name: 'old', previous });
 
-    await sleep(3_000); // several poll and fetch cycles of the new server, so that a second run of any job would show
-    newServer.assertRunning();
+    // Not a fixed time: until the new server can run nothing more (its queues empty, nothing due
+    // within the hour, idle in a heartbeat after that), so that a second run of any job would show.
+    await waitUntilSidekiqIdle(neu.redis, keys, QUEUES, { timeoutMs: 45_000, assertRunning: () => newServer.assertRunning() });
     await newServer.stop();
 
     return {

@@ -3,7 +3,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { PlanOutput } from '../../core/workflow/steps/plan-step.js';
 import { MetricNames } from '../../functions/support/metric-names.js';
-import { freeLoopbackPort, startRedisServer } from '../support/redis-server.js';
+import { startRedisServer } from '../support/redis-server.js';
+import { refusingEndpoint } from '../support/refusing-endpoint.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { captureOutput, emfRecords, fakeContext, logRecords, type OutputCapture } from './support/lambda-harness.js';
 import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
@@ -30,8 +31,9 @@ const reroute = { runId: 'down-1', mode: 'reroute', routing: { kind: 'mapping', 
 
 describe('a Redis that is down', () => {
   it('fails each task as RetryableError and counts the connection error', async () => {
-    const port = await freeLoopbackPort();
-    const h = await container({ SIDEKIQ_MIGRATE_SOURCE_URL: `redis://127.0.0.1:${port}` });
+    const endpoint = await refusingEndpoint();
+    const { port } = endpoint;
+    const h = await container({ SIDEKIQ_MIGRATE_SOURCE_URL: endpoint.url });
     const settings = { runId: 'down-1', mode: 'reroute', source: 'source', dryRun: false, pageSize: 10, unmapped: 'leave', placement: 'front', pagesPerInvocation: 5, maxIterations: 1000, routed: true };
     const item = { kind: 'queue', name: 'default', cursor: null, done: false, iteration: 0, counters: {} };
     out = captureOutput();
@@ -45,6 +47,8 @@ describe('a Redis that is down', () => {
       });
     }
     out.stop();
+    await endpoint.close();
+    expect(endpoint.attempts(), 'each invocation tried the endpoint').toBeGreaterThanOrEqual(3);
     const emf = emfRecords(out.records());
     expect(emf.map((d) => [d.dimensions['mode'], d.values])).toEqual([
       ['reroute', { [MetricNames.RedisConnectionErrors]: 1 }],

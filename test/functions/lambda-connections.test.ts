@@ -10,7 +10,8 @@ import { ConfigError } from '../../core/config/config-error.js';
 import { envNameOf, readConnectionEnv } from '../../functions/support/connection-env.js';
 import { createLambdaConnections, type LambdaConnections } from '../../functions/support/lambda-connections.js';
 import { parseCredentials } from '../../functions/support/redis-credentials.js';
-import { freeLoopbackPort, startRedisServer, TEST_CA_FILE, type RedisServerHandle } from '../support/redis-server.js';
+import { startRedisServer, TEST_CA_FILE, type RedisServerHandle } from '../support/redis-server.js';
+import { refusingEndpoint } from '../support/refusing-endpoint.js';
 
 const ARN = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-Ab12Cd`;
 const TOKEN = 'token-Kq83Lz0Pw';
@@ -229,9 +230,11 @@ describe('credentials from Secrets Manager', () => {
   });
 
   it('says an unreachable Redis is unreachable (retryable)', async () => {
-    const p = provider({ SIDEKIQ_MIGRATE_SOURCE_URL: `redis://127.0.0.1:${await freeLoopbackPort()}` });
+    const endpoint = await refusingEndpoint();
+    const p = provider({ SIDEKIQ_MIGRATE_SOURCE_URL: endpoint.url });
 
-    await expect(p.get('source')).rejects.toMatchObject({ name: 'RedisUnavailableError', retryable: true });
+    await expect(p.get('source').finally(endpoint.close)).rejects.toMatchObject({ name: 'RedisUnavailableError', retryable: true });
+    expect(endpoint.attempts()).toBeGreaterThan(0);
   });
 });
 

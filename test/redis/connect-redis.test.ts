@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../core/redis/connect-redis.js';
 import { parseRedisUrl } from '../../core/redis/redis-url.js';
-import { freeLoopbackPort, startRedisServer, TEST_CA_FILE, type RedisServerHandle } from '../support/redis-server.js';
+import { startRedisServer, TEST_CA_FILE, type RedisServerHandle } from '../support/redis-server.js';
 import { sharedRedisUrl } from '../support/redis.js';
+import { refusingEndpoint } from '../support/refusing-endpoint.js';
 
 const servers: RedisServerHandle[] = [];
 async function server(args: string[] = [], tls = false): Promise<RedisServerHandle> {
@@ -51,11 +52,12 @@ describe('connecting to Redis before anything is touched', () => {
   });
 
   it('says an unreachable host is unreachable, as a retryable error', async () => {
-    const port = await freeLoopbackPort();
+    const endpoint = await refusingEndpoint();
 
-    const attempt = connectRedis(parseRedisUrl(`redis://127.0.0.1:${port}`), { role: 'target', connectTimeoutMs: 1_000 });
+    const attempt = connectRedis(parseRedisUrl(endpoint.url), { role: 'target', connectTimeoutMs: 1_000 }).finally(endpoint.close);
 
-    await expect(attempt).rejects.toMatchObject({ retryable: true, message: expect.stringMatching(/^Cannot connect to target redis:\/\/127\.0\.0\.1:\d+/) });
+    await expect(attempt).rejects.toMatchObject({ retryable: true, message: expect.stringMatching(new RegExp(`^Cannot connect to target redis://127\\.0\\.0\\.1:${endpoint.port}`)) });
+    expect(endpoint.attempts()).toBeGreaterThan(0);
   });
 
   it('refuses a read-only replica', async () => {

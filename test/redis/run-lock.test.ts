@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RunLock, RunLockedError, runLockKey } from '../../core/redis/run-lock.js';
+import { waitForLocksGone } from '../support/lock-state.js';
 import { connectShared, uniquePrefix } from '../support/redis.js';
 
 const redis = connectShared();
@@ -38,8 +39,10 @@ describe('the run lock', () => {
 
   it("expires when its holder crashed, and the next run takes it over", async () => {
     const prefix = uniquePrefix();
-    await RunLock.acquire(redis, prefix, { runId: 'crashed', operation: 'transfer' }, 50, 'x');
-    await new Promise((r) => setTimeout(r, 80));
+    await RunLock.acquire(redis, prefix, { runId: 'crashed', operation: 'transfer' }, 1_000, 'x');
+    // While it lives, the next run is refused (a second of margin: no race with the expiry).
+    await expect(RunLock.acquire(redis, prefix, { runId: 'next', operation: 'transfer' }, 60_000, 'x')).rejects.toBeInstanceOf(RunLockedError);
+    await waitForLocksGone([redis], prefix); // past its expiresAt by the server's clock
 
     const next = await RunLock.acquire(redis, prefix, { runId: 'next', operation: 'transfer' }, 60_000, 'x');
 
@@ -49,7 +52,7 @@ describe('the run lock', () => {
   it('is renewed and released only by its holder', async () => {
     const prefix = uniquePrefix();
     const lost = await RunLock.acquire(redis, prefix, { runId: 'slow', operation: 'transfer' }, 50, 'x');
-    await new Promise((r) => setTimeout(r, 80));
+    await waitForLocksGone([redis], prefix); // expired by the server's clock
     const current = await RunLock.acquire(redis, prefix, { runId: 'fast', operation: 'transfer' }, 60_000, 'x');
 
     expect(await lost.renew()).toBe(false);

@@ -9,9 +9,12 @@ import { stopRunStep } from '../../core/workflow/steps/stop-run-step.js';
 import { releaseLockStep } from '../../core/workflow/steps/summarize-step.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { WorkItem } from '../../core/workflow/work-item.js';
+import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
-import { allJobs, digestKeys } from '../support/redis-snapshot.js';
-import { jidOf, sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { digestKeys } from '../support/redis-snapshot.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { jobEntry, jobsIn } from '../support/exact-jobs.js';
+import { interferingRedis } from '../support/interfering-redis.js';
 
 const redis = privateSourceAndTarget();
 const renewScript = new LuaScript('renewRunLock-2');
@@ -30,23 +33,47 @@ const transfer = (runId = 'run-1', extra: Record<string, unknown> = {}) => ({ ru
 const run = (runId = 'run-1') => ({ runId, source: 'source', target: 'target', dryRun: false });
 const budget = { deadline: Date.now() + 600_000 };
 
-/** 30 jobs on queue:default and 15 scheduled entries on the source; their jids. */
-async function seed(client: Redis): Promise<string[]> {
-  const jids: string[] = [];
-  const job = (i: number) => {
+/**
+ * 30 jobs on queue:default (job 0 pushed first, so at the tail) and 15 scheduled entries on the
+ * source; returns them as `jobEntry` prints them, the queued ones in push order.
+ */
+async function seed(client: Redis): Promise<{ queued: string[]; scheduled: string[]; all: string[] }> {
+  const queued: string[] = [];
+  const scheduled: string[] = [];
+  for (let i = 0; i < 30; i++) {
     const payload = sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` });
-    jids.push(jidOf(payload));
-    return payload;
-  };
-  for (let i = 0; i < 30; i++) await client.lpush('queue:default', job(i));
-  for (let i = 0; i < 15; i++) await client.zadd('schedule', String(2e9 + i), job(100 + i));
-  return jids.sort();
+    await client.lpush('queue:default', payload);
+    queued.push(jobEntry('queue:default', payload));
+  }
+  for (let i = 0; i < 15; i++) {
+    const payload = sidekiqPayload({ className: 'A', queue: 'default', args: `[${100 + i}]` });
+    await client.zadd('schedule', String(2e9 + i), payload);
+    scheduled.push(jobEntry('schedule', payload, String(2e9 + i)));
+  }
+  return { queued, scheduled, all: [...queued, ...scheduled].sort() };
 }
 
-/** Every job's jid on both servers (our own keys aside): each must appear exactly once. */
-async function jidsEverywhere(): Promise<string[]> {
-  const all = [...(await allJobs(redis.source(), '')), ...(await allJobs(redis.target(), ''))].filter((j) => j.key !== 'queues' && !j.key.startsWith('sidekiq-migrate:'));
-  return all.map((j) => jidOf(j.payload)).sort();
+/**
+ * A provider whose clients hold every call made after `blockAfterPage` returned true (a page is
+ * done) until `release` resolves: the run is stopped at a known point (between a page and the
+ * lock renewal before the next), without racing a timer. `held()` says whether that happened.
+ */
+function blockingProvider(provider: UrlConnections, release: () => Promise<unknown> | undefined): ConnectionProvider & { held: () => number } {
+  let held = 0;
+  return {
+    held: () => held,
+    get: async (name) => {
+      const connection = await provider.get(name);
+      const redis = interferingRedis(connection.redis, async () => {
+        const waitFor = release();
+        if (waitFor) {
+          held++;
+          await waitFor;
+        }
+      });
+      return { ...connection, redis };
+    },
+  };
 }
 
 /** Runs an item's page tasks until it is done, as the state machine's loop does. */
@@ -91,24 +118,27 @@ describe('stopping a run', () => {
   });
 
   it('ends a page task that is running when the run is stopped after the page it is on, with every page before it complete', async () => {
-    const jids = await seed(redis.source());
+    const seeded = await seed(redis.source());
     const provider = connect();
-    // 20 jobs/s: after its first 10-job page the task waits 0.5 s, and the stop lands meanwhile.
-    const plan = await planStep(transfer('run-1', { rateLimit: 20 }), provider);
+    const plan = await planStep(transfer('run-1'), provider);
     const item = plan.work.batch.find((i) => i.kind === 'queue' && i.name === 'default')!;
     const before = structuredClone(item);
     let stopping: Promise<unknown> | undefined;
+    // After its first 10-job page, the task's next Redis call (the lock renewal) waits for the stop.
+    const blocking = blockingProvider(provider, () => stopping);
 
-    const page = pageStep({ settings: plan.settings, item }, provider, { ...budget, onPage: () => void (stopping ??= stopRunStep(run(), connect())) });
+    const page = pageStep({ settings: plan.settings, item }, blocking, { ...budget, onPage: () => void (stopping ??= stopRunStep(run(), connect())) });
 
     await expect(page).rejects.toBeInstanceOf(RunStoppedError);
     await expect(page).rejects.toThrow(/Run run-1 was stopped .* starting run run-1 again resumes it/);
     expect(await stopping).toMatchObject({ marked: true, released: true });
-    // The one page it did is complete: 10 jobs on the target, 20 left, nothing in flight, none twice.
-    expect(await redis.target().llen('queue:default')).toBe(10);
-    expect(await redis.source().llen('queue:default')).toBe(20);
+    expect(blocking.held(), 'the task was held after its page until the stop landed').toBeGreaterThan(0);
+    // The one page it did is complete: the 10 jobs at the list's head (a slice claims from there)
+    // on the target, the rest untouched on the source, nothing in flight, none twice, every byte
+    // and score kept.
+    expect(await jobsIn(redis.target())).toEqual(seeded.queued.slice(20).sort());
+    expect(await jobsIn(redis.source())).toEqual([...seeded.queued.slice(0, 20), ...seeded.scheduled].sort());
     expect(await redis.source().keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
-    expect(await jidsEverywhere()).toEqual(jids);
     // The item the state machine holds is the one before this task: the next run starts from Redis.
     expect(item).toEqual(before);
   });
@@ -137,13 +167,16 @@ describe('stopping a run', () => {
   });
 
   it('is resumed by a new execution with the same run id: its plan clears the marker, and every job arrives exactly once', async () => {
-    const jids = await seed(redis.source());
+    const seeded = await seed(redis.source());
     const provider = connect();
-    const first = await planStep(transfer('run-1', { rateLimit: 20 }), provider);
+    const first = await planStep(transfer('run-1'), provider);
     const queue = first.work.batch.find((i) => i.kind === 'queue')!;
     let stopping: Promise<unknown> | undefined;
-    await expect(pageStep({ settings: first.settings, item: queue }, provider, { ...budget, onPage: () => void (stopping ??= stopRunStep(run(), connect())) })).rejects.toBeInstanceOf(RunStoppedError);
+    const blocking = blockingProvider(provider, () => stopping);
+    await expect(pageStep({ settings: first.settings, item: queue }, blocking, { ...budget, onPage: () => void (stopping ??= stopRunStep(run(), connect())) })).rejects.toBeInstanceOf(RunStoppedError);
     await stopping;
+    expect(blocking.held()).toBeGreaterThan(0);
+    expect(await jobsIn(redis.target()), 'stopped after one page').toHaveLength(10);
 
     const again = await planStep(transfer(), provider);
 
@@ -153,11 +186,8 @@ describe('stopping a run', () => {
     }
     for (const item of again.work.batch) await finish(again, item, provider);
     await releaseLockStep(again, provider);
-    expect(await redis.source().llen('queue:default')).toBe(0);
-    expect(await redis.source().zcard('schedule')).toBe(0);
-    expect(await redis.target().llen('queue:default')).toBe(30);
-    expect(await redis.target().zcard('schedule')).toBe(15);
-    expect(await jidsEverywhere()).toEqual(jids);
+    expect(await jobsIn(redis.source())).toEqual([]);
+    expect(await jobsIn(redis.target())).toEqual(seeded.all);
     expect(await exists(redis.source(), runLockKey(''))).toBe(false);
   });
 
@@ -177,7 +207,7 @@ describe('stopping a run', () => {
   });
 
   it('never blocks another run id', async () => {
-    const jids = await seed(redis.source());
+    const seeded = await seed(redis.source());
     const provider = connect();
     await planStep(transfer('run-1'), provider);
     await stopRunStep(run('run-1'), provider);
@@ -186,8 +216,8 @@ describe('stopping a run', () => {
     for (const item of other.work.batch) await finish(other, item, provider);
 
     expect(await exists(redis.source(), runStopMarkerKey('', 'run-1'))).toBe(true);
-    expect(await redis.target().llen('queue:default')).toBe(30);
-    expect(await jidsEverywhere()).toEqual(jids);
+    expect(await jobsIn(redis.source())).toEqual([]);
+    expect(await jobsIn(redis.target())).toEqual(seeded.all);
   });
 
   it('leaves a run that was started again after the execution ended to its new execution', async () => {

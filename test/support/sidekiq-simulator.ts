@@ -18,11 +18,14 @@ end`;
  *   (popped, then pushed in a second round trip, as Sidekiq 6 does);
  * - a fetcher popping one job from any of its queues;
  * - a stale producer still pushing to an old queue.
- * It records what it consumed and produced, so that a test can account for every jid.
+ * It records what it consumed and produced (jids, and the exact bytes), so that a test can account
+ * for every job byte for byte.
  */
 export class SidekiqSimulator {
   readonly consumed: string[] = [];
   readonly produced: string[] = [];
+  readonly consumedPayloads: Buffer[] = [];
+  readonly producedPayloads: string[] = [];
   private readonly redis: Redis;
 
   constructor(
@@ -47,9 +50,10 @@ export class SidekiqSimulator {
 
   async fetchOnce(): Promise<boolean> {
     for (const queue of this.listensTo) {
-      const job = await this.redis.rpop(this.keys.queue(queue));
+      const job = await this.redis.rpopBuffer(this.keys.queue(queue));
       if (job !== null) {
         this.consumed.push(jidOf(job));
+        this.consumedPayloads.push(job);
         return true;
       }
     }
@@ -58,8 +62,10 @@ export class SidekiqSimulator {
 
   async produceOnce(queue: string, className: string): Promise<void> {
     const jid = newJid();
-    await this.redis.lpush(this.keys.queue(queue), sidekiqPayload({ className, queue, jid }));
+    const payload = sidekiqPayload({ className, queue, jid });
+    await this.redis.lpush(this.keys.queue(queue), payload);
     this.produced.push(jid);
+    this.producedPayloads.push(payload);
   }
 
   /** All three, once each. */

@@ -4,34 +4,51 @@ import { expect } from 'vitest';
 import { runTransfer, type TransferRunRequest } from '../../core/transfer/run-transfer.js';
 import { interferingRedis, SimulatedCrash } from './interfering-redis.js';
 import { repoPath } from './paths.js';
-import { allJobs } from './redis-snapshot.js';
+import { killAfterProgress } from './kill-child.js';
+import { waitForLocksGone as waitForServersUnlocked } from './lock-state.js';
+import { jobsIn } from './exact-jobs.js';
 
 export interface CrashLoop {
   readonly source: () => Redis;
   readonly target: () => Redis;
-  /** Fills the source (both servers are flushed first) and returns what `union` must equal. */
-  readonly seed: () => Promise<string[]>;
+  /**
+   * Fills the source (both servers are flushed first) and returns, as `jobEntry` prints them, the
+   * jobs seeded (all of which a finished transfer leaves on the target, none on the source), or
+   * what an uninterrupted transfer leaves on each side.
+   */
+  readonly seed: () => Promise<readonly string[] | ExpectedEnd>;
   readonly request: (source: Redis, target: Redis, runId: string) => TransferRunRequest;
   /** Who finishes the crashed transfer: the same run id, or another run (after the lock's TTL). */
   readonly resumer: 'same run' | 'another run';
 }
 
+/** What a finished transfer leaves: the exact jobs on each server. */
+export interface ExpectedEnd {
+  readonly source: readonly string[];
+  readonly target: readonly string[];
+}
+
 /**
- * Every job on either server, duplicates kept, as `key \t payload \t score` (our bookkeeping and
+ * Every job on either server, duplicates kept, as `jobEntry` prints them (our bookkeeping and
  * the `queues` set left out): the multiset a transfer must preserve at every instant.
  */
 export async function jobsOnBoth(source: Redis, target: Redis): Promise<string[]> {
-  const jobs = [...(await allJobs(source, '')), ...(await allJobs(target, ''))];
-  return jobs
-    .filter((j) => j.key !== 'queues' && !j.key.includes('sidekiq-migrate:'))
-    .map((j) => `${j.key}\t${j.payload}\t${j.score ?? ''}`)
-    .sort();
+  return [...(await jobsIn(source)), ...(await jobsIn(target))].sort();
+}
+
+/** Asserts that each server holds exactly what a finished transfer leaves there. */
+export async function expectTransferEnd(source: Redis, target: Redis, expected: readonly string[] | ExpectedEnd, label?: string): Promise<void> {
+  const end = 'target' in expected ? expected : { source: [], target: expected };
+  expect(await jobsIn(source), `${label ?? ''} (source)`).toEqual([...end.source].sort());
+  expect(await jobsIn(target), `${label ?? ''} (target)`).toEqual([...end.target].sort());
 }
 
 /**
  * A transfer stopped before its 1st, 2nd, 3rd… Redis call on either side (until one completes),
  * each time finished by `resumer`: after each, every job is on one of the servers exactly as
- * often as it was seeded and nothing is left in flight. Returns how many crashes were tried.
+ * often as it was seeded and nothing is left in flight, and the finished run left each server
+ * exactly as an uninterrupted one does (the source emptied of what it moved: a resume that
+ * stopped after the leftovers would leave jobs behind). Returns how many crashes were tried.
  */
 export async function crashBeforeEveryCallThenResume(loop: CrashLoop): Promise<number> {
   let crashes = 0;
@@ -47,32 +64,41 @@ export async function crashBeforeEveryCallThenResume(loop: CrashLoop): Promise<n
       () => 'completed' as const,
       (error: Error) => error,
     );
-    if (outcome === 'completed') return crashes;
+    if (outcome === 'completed') {
+      await expectTransferEnd(loop.source(), loop.target(), expected, 'uninterrupted');
+      return crashes;
+    }
     expect(outcome.message).toContain(`crash before call ${crashAt}`);
     crashes++;
 
     // The same run takes its own lock again at once; another run waits for it to expire.
-    if (loop.resumer === 'another run') await new Promise((r) => setTimeout(r, 60));
+    if (loop.resumer === 'another run') await waitForLocksGone(loop.source(), loop.target());
     await runTransfer(loop.request(loop.source(), loop.target(), loop.resumer === 'same run' ? 'crashing' : 'resumer'));
 
-    expect(await jobsOnBoth(loop.source(), loop.target()), `crash before call ${crashAt}`).toEqual(expected);
+    const all = 'target' in expected ? [...expected.source, ...expected.target] : [...expected];
+    expect(await jobsOnBoth(loop.source(), loop.target()), `crash before call ${crashAt}`).toEqual(all.sort());
+    await expectTransferEnd(loop.source(), loop.target(), expected, `crash before call ${crashAt}`);
     expect(await loop.source().keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
     expect(await loop.source().keys('sidekiq-migrate:*:batch:*')).toEqual([]);
   }
 }
 
+/** Waits until neither server holds a live run lock (the crashed run's lock released or expired). */
+export async function waitForLocksGone(source: Redis, target: Redis): Promise<void> {
+  await waitForServersUnlocked([source, target]);
+}
+
 /**
  * Starts a transfer of `runId` in a child process (test/support/transfer-child.ts), kills it with
- * SIGKILL at a random moment once it has started, and waits out its lock's TTL, so that another
- * run may take over what it left.
+ * SIGKILL at a random instant after it reported its `afterPages`-th slice (random between 1 and 4 unless given),
+ * asserts that it was killed mid-run (it died of the signal, did not exit first, and left jobs on
+ * the source), then waits until its lock has expired, so that another run may take over.
  */
-export async function killTransferChildMidway(urls: { source: string; target: string }, runId: string): Promise<void> {
+export async function killTransferChildMidway(clients: { source: Redis; target: Redis }, urls: { source: string; target: string }, runId: string, afterPages = 1 + Math.floor(Math.random() * 4)): Promise<void> {
   const child = spawn(process.execPath, ['--import', 'tsx', repoPath('test/support/transfer-child.ts'), urls.source, urls.target, runId], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
-  await new Promise((r) => setTimeout(r, Math.random() * 30));
-  child.kill('SIGKILL');
-  await new Promise((r) => child.once('exit', r));
-  await new Promise((r) => setTimeout(r, 320)); // the child's lock TTL
+  await killAfterProgress(child, afterPages);
+  expect((await jobsIn(clients.source)).length, 'jobs were left on the source when the child was killed').toBeGreaterThan(0);
+  await waitForLocksGone(clients.source, clients.target);
 }

@@ -246,4 +246,42 @@ export async function waitUntil(
   }
 }
 
+/**
+ * Waits until the Sidekiq servers on `redis` can run nothing more, instead of sleeping "long
+ * enough" to see a late duplicate: the lists in `queues` (those the servers fetch from) are empty,
+ * no `schedule`/`retry` entry falls due within `horizonSeconds` (null: the sets are not looked at),
+ * and since that moment every process in `processes` has sent a heartbeat saying busy 0. Whatever
+ * ran by then is in the servers' output; nothing can run later.
+ */
+export async function waitUntilSidekiqIdle(
+  redis: Redis,
+  keys: SidekiqKeys,
+  queues: readonly string[],
+  options: { timeoutMs: number; horizonSeconds?: number | null; assertRunning?: () => void },
+): Promise<void> {
+  let quietSince: number | undefined;
+  let last = '';
+  await waitUntil(
+    'the queues are empty, nothing falls due soon, and every Sidekiq process reports busy 0 after that',
+    async () => {
+      options.assertRunning?.();
+      const now = Date.now();
+      const lengths = await Promise.all(queues.map((q) => redis.llen(keys.queue(q))));
+      const horizon = options.horizonSeconds === undefined ? 3_600 : options.horizonSeconds;
+      const due = horizon === null ? 0 : (await redis.zcount(keys.sortedSet('schedule'), '-inf', now / 1000 + horizon)) + (await redis.zcount(keys.sortedSet('retry'), '-inf', now / 1000 + horizon));
+      last = `queue lengths ${JSON.stringify(lengths)}, due within the horizon ${due}`;
+      if (lengths.some((n) => n > 0) || due > 0) {
+        quietSince = undefined;
+        return false;
+      }
+      quietSince ??= now;
+      const identities = await redis.smembers(keys.processes);
+      const beats = await Promise.all(identities.map(async (id) => (await redis.hmget(`${keys.prefix}${id}`, 'busy', 'beat')) as [string | null, string | null]));
+      last += `, heartbeats ${JSON.stringify(beats)} since ${quietSince}`;
+      return beats.length > 0 && beats.every(([busy, beat]) => busy === '0' && Number(beat) * 1000 > quietSince!);
+    },
+    { timeoutMs: options.timeoutMs, intervalMs: 100, detail: () => last },
+  );
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

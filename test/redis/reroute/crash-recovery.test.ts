@@ -5,6 +5,7 @@ import { runReroute } from '../../../core/reroute/run-reroute.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { classRoutingPlan } from '../../../core/routing/routing-plan.js';
 import { interferingRedis, SimulatedCrash } from '../../support/interfering-redis.js';
+import { killAfterProgress } from '../../support/kill-child.js';
 import { repoPath } from '../../support/paths.js';
 import { uniquePrefix } from '../../support/redis.js';
 import { allJobs } from '../../support/redis-snapshot.js';
@@ -150,11 +151,10 @@ describe('crash recovery', () => {
       const child = spawn(process.execPath, ['--import', 'tsx', repoPath('test/support/reroute-child.ts'), server.url(), keys.prefix], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
-      // Kill it once it has started working, at a random point of its run.
-      await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
-      await new Promise((r) => setTimeout(r, Math.random() * 40));
-      child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
+      // Killed at a random point after its 1st to 4th page, and proven to have been mid-run: it
+      // died of the signal, and the jobs are not yet where a finished run leaves them.
+      await killAfterProgress(child, 1 + Math.floor(Math.random() * 4));
+      expect(await state(keys), `attempt ${attempt}: killed mid-run`).not.toEqual(expected);
 
       await runReroute(request(keys));
 

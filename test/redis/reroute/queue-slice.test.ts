@@ -6,6 +6,7 @@ import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { classRoutingPlan, renameRoutingPlan, type RoutingPlan } from '../../../core/routing/routing-plan.js';
 import { connectShared, uniquePrefix } from '../../support/redis.js';
 import { digestKeys } from '../../support/redis-snapshot.js';
+import { expectExactJobs, jobEntry, jobsIn, withQueue } from '../../support/exact-jobs.js';
 import { jidOf, queueOf, sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = connectShared();
@@ -210,18 +211,31 @@ describe('queue slices', () => {
 
   it('a run ends even while a stale producer keeps pushing to the old queue', async () => {
     const keys = new SidekiqKeys(uniquePrefix());
-    for (const p of jobs(10)) await enqueue(keys, 'old', p);
-    let pushed = 0;
+    const seeded = jobs(10);
+    for (const p of seeded) await enqueue(keys, 'old', p);
+    const late: string[] = [];
 
     const run = await drivePages(async (cursor: QueueCursor | null) => {
       const slice = await rerouteQueueSlice({ redis, keys, plan: mapping({ A: 'new' }), queue: 'old', cursor, sliceSize: 3, dryRun: false });
-      for (let i = 0; i < 5; i++, pushed++) await redis.lpush(keys.queue('old'), sidekiqPayload({ className: 'A', queue: 'old' }));
+      for (let i = 0; i < 5; i++) {
+        late.push(sidekiqPayload({ className: 'A', queue: 'old' }));
+        await redis.lpush(keys.queue('old'), late.at(-1)!);
+      }
       return slice;
     }, null);
 
     expect(run.done).toBe(true);
     expect(run.counters.scanned).toBe(10);
-    expect(run.counters.moved + (await redis.llen(keys.queue('old')))).toBe(10 + pushed);
+    // Every job, seeded or pushed late, is exactly once either still on the old queue, untouched,
+    // or on the new one, rewritten byte for byte but for its queue; `moved` says how many.
+    const onNew = (await jobsIn(redis, keys.prefix, [keys.queue('new')])).length;
+    expect(onNew).toBe(run.counters.moved);
+    const asSeeded = (await jobsIn(redis, keys.prefix)).map((e) => {
+      const [key, hex] = e.split('\t') as [string, string];
+      const payload = Buffer.from(hex, 'hex').toString();
+      return key === keys.queue('new') ? jobEntry(keys.queue('old'), withQueue(payload, 'new', 'old')) : e;
+    });
+    expect(asSeeded.sort()).toEqual([...seeded, ...late].map((p) => jobEntry(keys.queue('old'), p)).sort());
   });
 
   for (const placement of ['front', 'append'] as const) {
@@ -251,14 +265,17 @@ describe('queue slices', () => {
   it('lists of many sizes are drained completely', async () => {
     for (const size of [0, 1, 99, 100, 101, 2500]) {
       const keys = new SidekiqKeys(uniquePrefix());
+      const seeded = jobs(size);
       const pipeline = redis.pipeline();
-      for (const p of jobs(size)) pipeline.lpush(keys.queue('old'), p);
+      for (const p of seeded) pipeline.lpush(keys.queue('old'), p);
       await pipeline.exec();
 
       const run = await drainQueue(keys, 'old', mapping({ A: 'new' }), { sliceSize: 100 });
 
       expect(run.counters.moved).toBe(size);
-      expect(await redis.llen(keys.queue('new'))).toBe(size);
+      // The old queue is gone, the new one holds each job once, byte for byte but for its queue.
+      await expectExactJobs(redis, keys.prefix, seeded.map((p) => jobEntry(keys.queue('new'), withQueue(p, 'old', 'new'))), `size ${size}`);
+      expect(await redis.exists(keys.queue('old'))).toBe(0);
     }
   });
 });

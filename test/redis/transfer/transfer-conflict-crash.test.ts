@@ -5,7 +5,8 @@ import { classRoutingPlan } from '../../../core/routing/routing-plan.js';
 import { runTransfer, type TransferRunRequest } from '../../../core/transfer/run-transfer.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
-import { crashBeforeEveryCallThenResume, jobsOnBoth } from '../../support/transfer-crash-loop.js';
+import { crashBeforeEveryCallThenResume } from '../../support/transfer-crash-loop.js';
+import { jobEntry, jobsIn } from '../../support/exact-jobs.js';
 
 // The set conflict of issue 11 under crash injection: `schedule` holds the same job twice (queues
 // a and b), and routing sends both to c. Whatever call the transfer dies before, the resumed run
@@ -32,8 +33,11 @@ describe('a set conflict, crashed before every call and resumed', () => {
     await seedSource();
     const clean = await runTransfer(request(redis.source(), redis.target(), 'clean'));
     expect(clean.totals).toMatchObject({ written: 10, conflicts: 1 });
-    const expected = await jobsOnBoth(redis.source(), redis.target());
-    expect(expected.filter((j) => j.startsWith('schedule\t') && j.includes('"queue":"b"'))).toHaveLength(1);
+    const expected = { source: await jobsIn(redis.source()), target: await jobsIn(redis.target()) };
+    // The conflicting entry (queue b) stayed on the source with its score; all else went.
+    const queueB = sidekiqPayload({ className: 'W', queue: 'b', args: '[1]', jid: 'aaaaaaaaaaaaaaaaaaaaaaaa' });
+    expect(expected.source).toEqual([jobEntry('schedule', queueB, '1795459399.25')]);
+    expect(expected.target).toHaveLength(10);
 
     const crashes = await crashBeforeEveryCallThenResume({
       source: redis.source,

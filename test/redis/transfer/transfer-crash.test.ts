@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { runTransfer, type TransferRunRequest } from '../../../core/transfer/run-transfer.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
+import { jobEntry } from '../../support/exact-jobs.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
-import { crashBeforeEveryCallThenResume, jobsOnBoth, killTransferChildMidway } from '../../support/transfer-crash-loop.js';
+import { crashBeforeEveryCallThenResume, expectTransferEnd, jobsOnBoth, killTransferChildMidway } from '../../support/transfer-crash-loop.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
@@ -17,18 +18,18 @@ async function seed(perKey: number): Promise<string[]> {
     for (let i = 0; i < perKey; i++) {
       const payload = sidekiqPayload({ className: 'A', queue, args: `[${i},1.0]` });
       await source.lpush(`queue:${queue}`, payload);
-      expected.push(`queue:${queue}\t${payload}\t`);
+      expected.push(jobEntry(`queue:${queue}`, payload));
     }
   }
   for (const set of ['schedule', 'retry', 'dead']) {
     for (let i = 0; i < perKey; i++) {
       const payload = sidekiqPayload({ className: 'B', queue: 'default', args: `[${i}]` });
       await source.zadd(set, `${1795459303 + i}.5`, payload);
-      expected.push(`${set}\t${payload}\t${1795459303 + i}.5`);
+      expected.push(jobEntry(set, payload, `${1795459303 + i}.5`));
     }
   }
   await source.zadd('retry', '3', '{broken');
-  expected.push('retry\t{broken\t3');
+  expected.push(jobEntry('retry', '{broken', '3'));
   return expected.sort();
 }
 
@@ -50,11 +51,12 @@ describe('transfer crash recovery', () => {
       await redis.source().flushall();
       await redis.target().flushall();
       const expected = await seed(60);
-      await killTransferChildMidway(redis.urls(), `killed-${attempt}`);
+      await killTransferChildMidway({ source: redis.source(), target: redis.target() }, redis.urls(), `killed-${attempt}`);
 
       await runTransfer(request(redis.source(), redis.target(), `resumer-${attempt}`));
 
       expect(await union(), `attempt ${attempt}`).toEqual(expected);
+      await expectTransferEnd(redis.source(), redis.target(), expected, `attempt ${attempt}`);
       expect(await leftovers()).toEqual([]);
     }
   });

@@ -7,7 +7,8 @@ import { runTransfer } from '../../../core/transfer/run-transfer.js';
 import { repoPath } from '../../support/paths.js';
 import { startRedisServer, type RedisServerHandle } from '../../support/redis-server.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
-import { jobsOnBoth } from '../../support/transfer-crash-loop.js';
+import { jobsOnBoth, waitForLocksGone } from '../../support/transfer-crash-loop.js';
+import { jobEntry } from '../../support/exact-jobs.js';
 
 // ElastiCache's default maxmemory-policy is volatile-lru: under memory pressure it evicts keys with
 // a TTL first. Both servers here run it with a small maxmemory, and filler keys with a TTL push
@@ -32,14 +33,14 @@ async function seed(perKey: number): Promise<string[]> {
     for (let i = 0; i < perKey; i++) {
       const payload = sidekiqPayload({ className: 'A', queue, args: `[${i},1.0]` });
       await source().lpush(`queue:${queue}`, payload);
-      expected.push(`queue:${queue}\t${payload}\t`);
+      expected.push(jobEntry(`queue:${queue}`, payload));
     }
   }
   for (const set of ['schedule', 'retry', 'dead']) {
     for (let i = 0; i < perKey; i++) {
       const payload = sidekiqPayload({ className: 'B', queue: 'default', args: `[${i}]` });
       await source().zadd(set, `${1795459303 + i}.5`, payload);
-      expected.push(`${set}\t${payload}\t${1795459303 + i}.5`);
+      expected.push(jobEntry(set, payload, `${1795459303 + i}.5`));
     }
   }
   return expected.sort();
@@ -90,7 +91,7 @@ describe('a transfer under volatile-lru memory pressure', () => {
       expect(ledgers.length).toBeGreaterThan(0);
       for (const ledger of ledgers) expect(await target().pttl(ledger)).toBe(-1);
 
-      await new Promise((r) => setTimeout(r, 320)); // the killed run's lock expires (transfer-child.ts)
+      await waitForLocksGone(source(), target()); // the killed run's lock expires (transfer-child.ts)
       const summary = await runTransfer({ source: source(), target: target(), sourceKeys: keys, targetKeys: keys, runId: `resumer-${attempt}`, dryRun: false, sets: ['schedule', 'retry', 'dead'], queues: true, sliceSize: 7 });
 
       expect((await jobsOnBoth(source(), target())).filter((j) => !j.startsWith('filler:')), `attempt ${attempt}`).toEqual(expected);

@@ -8,7 +8,7 @@ import { transferSetSlice, type SetTransferCursor } from '../../../core/transfer
 import type { TransferCounters } from '../../../core/transfer/transfer-counters.js';
 import { interferingRedis, SimulatedCrash } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
-import { killTransferChildMidway } from '../../support/transfer-crash-loop.js';
+import { expectTransferEnd, killTransferChildMidway, waitForLocksGone } from '../../support/transfer-crash-loop.js';
 import { inflightState, jobMultiset, seedSharedIdentities, unionOf } from './shared-identity.js';
 
 const redis = privateSourceAndTarget();
@@ -63,13 +63,15 @@ describe('jobs sharing a jid or bytes, across a crash between the write and the 
         if (inflight.entries > 0) crashes++;
         expect(inflight.batchKeys.length).toBe(inflight.inflightKeys.length);
 
-        if (resumer === 'another run') await new Promise((r) => setTimeout(r, 60));
+        if (resumer === 'another run') await waitForLocksGone(redis.source(), redis.target());
         const summary = await runTransfer(request(redis.source(), redis.target(), resumer === 'same run' ? 'crashing' : 'resumer'));
 
         // Every resumed entry was known to the crashed run's ledger under the same id.
         expect(summary.resumed, `crash before acknowledge ${n}`).toMatchObject({ resumed: inflight.entries, duplicates: inflight.entries, written: 0 });
         expect(summary.totals.duplicates).toBe(inflight.entries);
         expect(await union(), `crash before acknowledge ${n}`).toEqual(expected);
+        // The resumed run went on after the leftovers: the source is empty, the target exact.
+        await expectTransferEnd(redis.source(), redis.target(), expected, `crash before acknowledge ${n}`);
         expect(await inflightState(redis.source())).toEqual({ entries: 0, inflightKeys: [], batchKeys: [] });
       }
       expect(crashes).toBeGreaterThan(8);
@@ -125,11 +127,12 @@ describe('jobs sharing a jid or bytes, across a crash between the write and the 
       await redis.source().flushall();
       await redis.target().flushall();
       const expected = await seedSharedIdentities(redis.source(), 8);
-      await killTransferChildMidway(redis.urls(), `killed-${attempt}`);
+      await killTransferChildMidway({ source: redis.source(), target: redis.target() }, redis.urls(), `killed-${attempt}`);
 
       await runTransfer(request(redis.source(), redis.target(), `resumer-${attempt}`));
 
       expect(await union(), `attempt ${attempt}`).toEqual(expected);
+      await expectTransferEnd(redis.source(), redis.target(), expected, `attempt ${attempt}`);
       expect(await inflightState(redis.source())).toEqual({ entries: 0, inflightKeys: [], batchKeys: [] });
     }
   });

@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { runTransfer, type TransferRunRequest } from '../../../core/transfer/run-transfer.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
-import { crashBeforeEveryCallThenResume, jobsOnBoth } from '../../support/transfer-crash-loop.js';
+import { crashBeforeEveryCallThenResume, expectTransferEnd, jobsOnBoth } from '../../support/transfer-crash-loop.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
+import { jobEntry } from '../../support/exact-jobs.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
@@ -21,7 +22,7 @@ async function seed(): Promise<string[]> {
   const expected: string[] = [];
   const push = async (queue: string, payload: string) => {
     await source.lpush(`queue:${queue}`, payload);
-    expected.push(`queue:${queue}\t${payload}\t`);
+    expected.push(jobEntry(`queue:${queue}`, payload));
   };
   for (let i = 0; i < 3; i++) await push('default', sidekiqPayload({ className: 'A', jid: SHARED_JID, args: `[${i}]` }));
   const twice = sidekiqPayload({ className: 'A', args: '["pushed twice"]' });
@@ -36,7 +37,7 @@ async function seed(): Promise<string[]> {
     const payload = sidekiqPayload({ className: 'B', jid: SHARED_JID, args: '[7]', extra });
     const score = set === 'schedule' ? '1795462903.5' : `${1795459303 + expected.length}.5`;
     await source.zadd(set, score, payload);
-    expected.push(`${set}\t${payload}\t${score}`);
+    expected.push(jobEntry(set, payload, score));
   }
   return expected.sort();
 }
@@ -57,8 +58,7 @@ describe('a transfer identifies claimed entries, not jids or bytes', () => {
 
     expect(summary.totals).toMatchObject({ claimed: expected.length, written: expected.length, duplicates: 0 });
     expect(await union()).toEqual(expected);
-    expect(await redis.source().llen('queue:default')).toBe(0);
-    expect(await redis.target().llen('queue:default')).toBe(10);
+    await expectTransferEnd(redis.source(), redis.target(), expected);
   });
 
   it.each(['same run', 'another run'] as const)('crashed before any Redis call, then resumed by the %s: the same multiset', async (resumer) => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { runTransfer } from '../../../core/transfer/run-transfer.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
-import { allJobs } from '../../support/redis-snapshot.js';
+import { expectEveryJobOnce, jobsIn, type SeededJob } from '../../support/exact-jobs.js';
 import { SidekiqSimulator } from '../../support/sidekiq-simulator.js';
-import { jidOf, newJid, sidekiqPayload } from '../../support/sidekiq-jobs.js';
+import { newJid, sidekiqPayload } from '../../support/sidekiq-jobs.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 
 const redis = privateSourceAndTarget();
@@ -13,15 +13,19 @@ const NOW = 1_000_000;
 describe('transferring while Sidekiq runs on both sides', () => {
   it('producers on the new Redis, fetchers and pollers on both: every job runs or is stored exactly once', async () => {
     // Prepare: jobs waiting on the old Redis, half of the set entries due, half in the future.
-    const seeded: string[] = [];
+    const seeded: SeededJob[] = [];
     const source = redis.source();
     for (let i = 0; i < 300; i++) {
       for (const where of ['queue', 'schedule', 'retry'] as const) {
-        const jid = newJid();
-        seeded.push(jid);
-        const payload = sidekiqPayload({ className: 'A', queue: i % 2 ? 'default' : 'low', jid });
-        if (where === 'queue') await source.lpush(keys.queue(i % 2 ? 'default' : 'low'), payload);
-        else await source.zadd(where, String(i % 2 ? NOW - i : NOW + i), payload);
+        const payload = sidekiqPayload({ className: 'A', queue: i % 2 ? 'default' : 'low', jid: newJid() });
+        if (where === 'queue') {
+          await source.lpush(keys.queue(i % 2 ? 'default' : 'low'), payload);
+          seeded.push({ payload });
+        } else {
+          const score = String(i % 2 ? NOW - i : NOW + i);
+          await source.zadd(where, score, payload);
+          seeded.push({ payload, set: where, score });
+        }
       }
     }
     const { source: sourceUrl, target: targetUrl } = redis.urls();
@@ -48,12 +52,14 @@ describe('transferring while Sidekiq runs on both sides', () => {
     await Promise.all(loops);
 
     // Assess
-    const stored = [...(await allJobs(source, '')), ...(await allJobs(redis.target(), ''))]
-      .filter((j) => j.key !== 'queues' && !j.key.startsWith('sidekiq-migrate:'))
-      .map((j) => jidOf(j.payload));
     expect(oldFleet.consumed.length).toBeGreaterThan(0);
     expect(newFleet.consumed.length).toBeGreaterThan(0);
-    expect([...stored, ...oldFleet.consumed, ...newFleet.consumed].sort()).toEqual([...seeded, ...newFleet.produced].sort());
+    expectEveryJobOnce({
+      seeded,
+      produced: newFleet.producedPayloads,
+      stored: [...(await jobsIn(source)), ...(await jobsIn(redis.target()))],
+      consumed: [...oldFleet.consumedPayloads, ...newFleet.consumedPayloads],
+    });
     // Future entries all made it to the new Redis.
     expect(await source.zcount('schedule', NOW + 1, '+inf')).toBe(0);
     expect(await redis.target().zcount('schedule', NOW + 1, '+inf')).toBe(149); // even i from 2 to 298

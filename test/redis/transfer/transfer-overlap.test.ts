@@ -9,6 +9,7 @@ import { interferingRedis, SimulatedCrash } from '../../support/interfering-redi
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 import { jobsOnBoth } from '../../support/transfer-crash-loop.js';
+import { jobEntry } from '../../support/exact-jobs.js';
 
 // Two attempts of the same run on one key at once (a page task retried while the first attempt
 // still runs): the first one's acknowledge must remove exactly the batch it wrote, not the jobs
@@ -26,7 +27,7 @@ const cases: [string, (source: Redis) => Promise<string[]>, Slice][] = [
     async (source) => {
       const jobs = Array.from({ length: 6 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` }));
       for (const job of jobs) await source.lpush('queue:default', job);
-      return jobs.map((j) => `queue:default\t${j}\t`).sort();
+      return jobs.map((j) => jobEntry('queue:default', j)).sort();
     },
     (source, target) => transferQueueSlice({ ...context(source, target), queue: 'default' }),
   ],
@@ -35,7 +36,7 @@ const cases: [string, (source: Redis) => Promise<string[]>, Slice][] = [
     async (source) => {
       const jobs = Array.from({ length: 6 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` }));
       for (const [i, job] of jobs.entries()) await source.zadd('schedule', `${1795459303 + i}.5`, job);
-      return jobs.map((j, i) => `schedule\t${j}\t${1795459303 + i}.5`).sort();
+      return jobs.map((j, i) => jobEntry('schedule', j, `${1795459303 + i}.5`)).sort();
     },
     (source, target) => transferSetSlice({ ...context(source, target), set: 'schedule' }),
   ],

@@ -136,6 +136,30 @@ describe('start', () => {
     expect(fake.cfn.calls()).toHaveLength(0);
   });
 
+  it("refuses an execution input over Step Functions' 256 KiB (262,144 bytes), starting nothing; one at the limit starts", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'start-size-'));
+    // A mapping whose one long class name sets the input's size to the byte.
+    const start = async (runId: string, padding: number) => {
+      const file = join(dir, `${runId}.json`);
+      writeFileSync(file, JSON.stringify({ A: 'q', [`B${'x'.repeat(padding)}`]: 'q' }));
+      return cli(['start', '--mapping', file, '--run-id', runId, '--state-machine', STATE_MACHINE_ARN]);
+    };
+    expect((await start('size-0', 0)).code).toBe(0);
+    const base = Buffer.byteLength(JSON.stringify(fake.started[0]!.input));
+    const atLimit = 256 * 1024 - base;
+
+    const fits = await start('size-1', atLimit);
+    const over = await start('size-2', atLimit + 1);
+
+    expect(fits.code).toBe(0);
+    expect(Buffer.byteLength(JSON.stringify(fake.started[1]!.input))).toBe(262_144);
+    expect(over.code).toBe(2);
+    expect(over.stderr).toContain("The execution input is 262145 bytes, over Step Functions' 256 KB limit: use fewer renames or a smaller mapping.");
+    expect(over.stdout).toBe('');
+    expect(fake.started.map((s) => s.name)).toEqual(['size-0', 'size-1']);
+    expect(fake.calls('StartExecution')).toBe(2);
+  });
+
   it('refuses bad input with every problem in one message, starting nothing', async () => {
     const { code, stderr } = await cli(['start', '--rate-limit', 'ten', '--mode', 'sideways', '--region', 'mars']);
 

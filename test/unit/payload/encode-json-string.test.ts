@@ -29,12 +29,29 @@ describe('encodeJsonString', () => {
     ['a lone high surrogate', 'a\ud800'],
     ['a lone low surrogate', '\udc00b'],
     ['a reversed pair', '\ude80\ud83d'],
+    ['a lone U+DFFF, the last low surrogate', 'a\udfff'],
+    ['a lone U+DBFF, the last high surrogate', '\udbffa'],
+    ['two low surrogates', '\udc00\udc00'],
+    ['a high surrogate before an ASCII letter', '\ud800b'],
+    ['a high surrogate before U+E000, just past the low surrogates', '\ud800\ue000'],
+    ['a high surrogate before U+DBFF, just before the low surrogates', '\ud800\udbff'],
   ])('refuses %s, which has no UTF-8 form', (_name, value) => {
     // Act
     const act = () => encodeJsonString(value);
 
     // Assess
     expect(act).toThrow(InputError);
+    expect(act).toThrow(/^queue name ".*" is not valid Unicode \(lone surrogate at \d\)$/);
+  });
+
+  it('names the queue and where its lone surrogate is', () => {
+    expect(() => encodeJsonString('ab\ud800')).toThrow('queue name "ab\\ud800" is not valid Unicode (lone surrogate at 2)');
+  });
+
+  it('accepts surrogate pairs at both ends of the ranges', () => {
+    for (const pair of ['\ud800\udc00', '\ud800\udfff', '\udbff\udc00', '\udbff\udfff']) {
+      expect(encodeJsonString(pair).equals(Buffer.from(JSON.stringify(pair), 'utf8'))).toBe(true);
+    }
   });
 
   it('agrees with JSON.stringify on every well-formed string', () => {

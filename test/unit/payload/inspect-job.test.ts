@@ -55,6 +55,8 @@ describe('inspectJob', () => {
     ['a null class', '{"class":null}', 'class-not-string'],
     ['a numeric class', '{"class":1}', 'class-not-string'],
     ['a numeric wrapped', '{"class":"C","wrapped":1}', 'wrapped-not-string'],
+    ['a wrapped of four characters that is not null', '{"class":"C","wrapped":true}', 'wrapped-not-string'],
+    ['a wrapped of four digits', '{"class":"C","wrapped":1234}', 'wrapped-not-string'],
     ['an object wrapped', '{"class":"C","wrapped":{}}', 'wrapped-not-string'],
   ])('refuses %s', (_name, text, reason) => {
     // Act

@@ -195,5 +195,6 @@ describe('rewriteQueue', () => {
 
     // Assess
     expect(act).toThrow(FatalError);
+    expect(act).toThrow('rewriteQueue: the job fields were read from another payload');
   });
 });

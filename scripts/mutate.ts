@@ -1,0 +1,48 @@
+// Mutation testing of one core folder with Stryker (not part of CI: it takes minutes to an hour).
+//   npm run mutate -- core/payload          (or core/reroute, core/transfer, core/redis, core/workflow/steps)
+//   npm run mutate -- core/payload --dry    (print the Stryker command and the test files only)
+//   npm run mutate -- core/payload --only rewrite-queue.ts,encode-json-string.ts   (some files of it)
+// Each folder is checked against the tests that exercise it (below), not the whole suite, so that
+// a run stays well under an hour on 2 cores; one Stryker worker at a time (the machine is shared).
+// The score and the surviving mutants end up in reports/mutation/<folder>.{json,html}; the
+// accepted survivors, with why each is equivalent, are listed in test/README.md.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/** The test files that cover each mutated folder. */
+export const TESTS_BY_FOLDER: Readonly<Record<string, readonly string[]>> = {
+  'core/payload': ['test/unit/payload/**/*.test.ts'],
+  'core/reroute': ['test/redis/reroute/**/*.test.ts', 'test/redis/drain/*.test.ts'],
+  'core/transfer': ['test/redis/transfer/**/*.test.ts'],
+  'core/redis': ['test/unit/redis/*.test.ts', 'test/redis/lua-guards.test.ts', 'test/redis/lua-script.test.ts', 'test/redis/run-lock.test.ts', 'test/redis/connect-redis.test.ts', 'test/redis/stop-run.test.ts'],
+  'core/workflow/steps': ['test/redis/stop-run.test.ts', 'test/workflow/local-workflow.test.ts', 'test/functions/workflow-handlers.test.ts', 'test/functions/handler-failures.test.ts'],
+};
+
+const [folderArg, ...rest] = process.argv.slice(2);
+const folder = folderArg?.replace(/\/+$/, '');
+if (!folder || !(folder in TESTS_BY_FOLDER)) {
+  process.stderr.write(`usage: npm run mutate -- <folder> [--dry]\n  folder: one of ${Object.keys(TESTS_BY_FOLDER).join(', ')}\n`);
+  process.exit(2);
+}
+if (!existsSync(folder)) {
+  process.stderr.write(`${folder}: no such folder\n`);
+  process.exit(2);
+}
+
+
+const onlyAt = rest.indexOf('--only');
+const only = onlyAt >= 0 ? (rest[onlyAt + 1] ?? '').split(',').filter(Boolean) : [];
+for (const file of only) {
+  if (!existsSync(`${folder}/${file}`)) {
+    process.stderr.write(`--only: ${folder}/${file}: no such file\n`);
+    process.exit(2);
+  }
+}
+const mutate = only.length > 0 ? only.map((f) => `${folder}/${f}`).join(',') : `${folder}/**/*.ts`;
+const args = ['stryker', 'run', 'stryker.config.mjs', '--mutate', mutate];
+const name = folder.replaceAll('/', '-') + (only.length > 0 ? `-${only.map((f) => f.replace(/\.ts$/, '')).join('-')}` : '');
+const env = { ...process.env, MUTATE_TEST_FILES: TESTS_BY_FOLDER[folder]!.join(','), MUTATE_REPORT: name };
+process.stdout.write(`Mutating ${folder}/ against ${TESTS_BY_FOLDER[folder]!.join(', ')}\n  npx ${args.join(' ')}\n`);
+if (rest.includes('--dry')) process.exit(0);
+const run = spawnSync('npx', args, { stdio: 'inherit', env });
+process.exit(run.status ?? 1);
