@@ -228,14 +228,14 @@ describe('queue slices', () => {
     expect(run.counters.scanned).toBe(10);
     // Every job, seeded or pushed late, is exactly once either still on the old queue, untouched,
     // or on the new one, rewritten byte for byte but for its queue; `moved` says how many.
-    const onNew = (await jobsIn(redis, keys.prefix, [keys.queue('new')])).length;
+    const onNew = (await jobsIn(redis, keys.prefix, [String(keys.queue('new'))])).length;
     expect(onNew).toBe(run.counters.moved);
     const asSeeded = (await jobsIn(redis, keys.prefix)).map((e) => {
       const [key, hex] = e.split('\t') as [string, string];
       const payload = Buffer.from(hex, 'hex').toString();
-      return key === keys.queue('new') ? jobEntry(keys.queue('old'), withQueue(payload, 'new', 'old')) : e;
+      return key === String(keys.queue('new')) ? jobEntry(String(keys.queue('old')), withQueue(payload, 'new', 'old')) : e;
     });
-    expect(asSeeded.sort()).toEqual([...seeded, ...late].map((p) => jobEntry(keys.queue('old'), p)).sort());
+    expect(asSeeded.sort()).toEqual([...seeded, ...late].map((p) => jobEntry(String(keys.queue('old')), p)).sort());
   });
 
   for (const placement of ['front', 'append'] as const) {
