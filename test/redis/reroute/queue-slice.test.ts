@@ -274,7 +274,7 @@ describe('queue slices', () => {
 
       expect(run.counters.moved).toBe(size);
       // The old queue is gone, the new one holds each job once, byte for byte but for its queue.
-      await expectExactJobs(redis, keys.prefix, seeded.map((p) => jobEntry(keys.queue('new'), withQueue(p, 'old', 'new'))), `size ${size}`);
+      await expectExactJobs(redis, keys.prefix, seeded.map((p) => jobEntry(String(keys.queue('new')), withQueue(p, 'old', 'new'))), `size ${size}`);
       expect(await redis.exists(keys.queue('old'))).toBe(0);
     }
   });
