@@ -24,7 +24,7 @@ const DESCRIPTIONS: Readonly<Record<string, string>> = {
   'Could not plan the migration': 'the plan step failed (at once for an invalid input, after its retries for a retryable error): the execution fails with its error and cause.',
   [StateNames.eachItem]: `runs the loop below for each item of the batch (at most ${BATCH_SIZE}), a few at a time (Redis is single-threaded, so a few are plenty); each item a child execution with its own history; the items’ small results go to “Add up…”.`,
   [StateNames.chooseStep]: 'picks the page task for the run’s mode (re-route or transfer) and the item’s kind (set or queue).',
-  [StateNames.rerouteSet]: 'pages through a sorted set (schedule, retry, dead) from the item’s ZSCAN cursor until the item is done, `pagesPerInvocation` pages are done or the time budget is spent; returns the item with its next cursor, `done` and counters summed.',
+  [StateNames.rerouteSet]: 'pages through a sorted set (schedule, retry, dead, interrupted) from the item’s ZSCAN cursor until the item is done, `pagesPerInvocation` pages are done or the time budget is spent; returns the item with its next cursor, `done` and counters summed.',
   [StateNames.rerouteQueue]: 'the same for a queue, a bounded slice at a time.',
   [StateNames.transferSet]: 'claim → copy → acknowledge for a sorted set, a slice at a time, to the target Redis; returns the item with its next cursor, `done` and counters summed.',
   [StateNames.transferQueue]: 'the same for a queue.',

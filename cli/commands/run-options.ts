@@ -15,7 +15,7 @@ export function addRoutingOptions(command: Command): Command {
 /** What to migrate and how, for a local run and a deployed execution alike. */
 export function addSelectionOptions(command: Command): Command {
   return command
-    .option('--sets <list>', 'sorted sets to migrate (default: schedule,retry,dead)')
+    .option('--sets <list>', "sorted sets to migrate (default: schedule,retry,dead,interrupted; GitLab's interrupted set only when it exists)")
     .option('--queues', 'migrate the queue lists too (the default)')
     .option('--no-queues', 'leave the queue lists alone (only the sets)')
     .option('--append', "queue moved jobs behind the destination's backlog (GitLab's behaviour) instead of ahead of it")

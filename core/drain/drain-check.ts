@@ -3,7 +3,7 @@ import { readCronDefinitions } from '../cron/cron-definitions.js';
 import { inspectJob } from '../payload/inspect-job.js';
 import { readEvictionPolicy } from '../redis/eviction-policy.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
-import { SORTED_SET_NAMES, type SidekiqKeys, type SortedSetName } from '../redis/sidekiq-keys.js';
+import { NEVER_DUE_SETS, SORTED_SET_NAMES, type SidekiqKeys, type SortedSetName } from '../redis/sidekiq-keys.js';
 import { discoverQueues } from '../reroute/discover-queues.js';
 import { findInflightLeftovers } from '../transfer/resume-inflight.js';
 import { findQuarantineLists } from './quarantine-lists.js';
@@ -130,7 +130,7 @@ async function setState(
   listened: (queue: string) => boolean,
   retired: ReadonlySet<string>,
 ): Promise<SetState> {
-  const never = set === 'dead';
+  const never = NEVER_DUE_SETS.has(set);
   const [total, dueNow, dueWithinHour, last] = await Promise.all([
     redis.zcard(key),
     never ? 0 : redis.zcount(key, '-inf', String(now)),

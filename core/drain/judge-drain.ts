@@ -39,6 +39,8 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
   if (report.remaining === 0 && estimated.length > 0) return { state: 'draining', reasons: counting };
   if (report.remaining === 0) {
     if (report.sets.dead.total > 0) reasons.push(`${report.sets.dead.total} dead job(s) remain; they never run unless retried: transfer them or accept losing them`);
+    const interrupted = report.sets.interrupted?.total ?? 0;
+    if (interrupted > 0) reasons.push(`${interrupted} interrupted job(s) remain (GitLab's reliable fetcher set them aside; they never run unless retried): transfer them or accept losing them`);
     return { state: 'drained', reasons };
   }
   let stuck = false;

@@ -62,5 +62,14 @@ export function normalizePrefix(prefix: string): string {
   return prefix === '' || prefix.endsWith(':') ? prefix : `${prefix}:`;
 }
 
-export const SORTED_SET_NAMES = ['schedule', 'retry', 'dead'] as const;
+/**
+ * Sorted sets of jobs: Sidekiq's `schedule`, `retry` and `dead`, and `interrupted`, where GitLab's
+ * reliable fetcher (gitlab-sidekiq-fetcher) keeps jobs interrupted too often (their payload names
+ * their old queue; kept three months, never retried by themselves, like `dead`). A run lists
+ * `interrupted` only when the key exists (see work-list.ts).
+ */
+export const SORTED_SET_NAMES = ['schedule', 'retry', 'dead', 'interrupted'] as const;
+
+/** Sets that never come due by themselves: only a person retries their jobs. */
+export const NEVER_DUE_SETS: ReadonlySet<string> = new Set(['dead', 'interrupted']);
 export type SortedSetName = (typeof SORTED_SET_NAMES)[number];

@@ -50,11 +50,13 @@ export const workListKey = (prefix: string, runId: string): string => `${prefix}
 const WORK_LIST_TTL_SECONDS = 7 * 24 * 3600;
 
 /**
- * Lists what a run works on: the selected sets, then every queue to drain (re-route: those that
+ * Lists what a run works on: the selected sets (`interrupted` only when it exists), then every queue to drain (re-route: those that
  * are not routing destinations; transfer: all), in name order.
  */
 export async function listWork(settings: Pick<RunSettings, 'mode' | 'sets' | 'queues'>, source: Connection, plan: RoutingPlan | undefined): Promise<ListedWork[]> {
-  const work: ListedWork[] = settings.sets.map((set) => ({ kind: 'set', name: set }));
+  // GitLab's `interrupted` exists only where its reliable fetcher ran: listed when it is there.
+  const interruptedMissing = settings.sets.includes('interrupted') && (await source.redis.exists(source.keys.sortedSet('interrupted'))) === 0;
+  const work: ListedWork[] = settings.sets.filter((set) => !(set === 'interrupted' && interruptedMissing)).map((set) => ({ kind: 'set', name: set }));
   if (settings.queues) {
     const queues = settings.mode === 'reroute' ? (await findDrainedQueues(source.redis, source.keys, plan!)).drained : (await discoverQueues(source.redis, source.keys)).queues;
     work.push(...queues.map((queue): ListedWork => ({ kind: 'queue', name: queue })));

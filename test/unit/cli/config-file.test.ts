@@ -119,7 +119,7 @@ describe('the configuration file', () => {
 
     expect(problems).toEqual([
       expect.stringMatching(/^c\.yaml: redis: .*the scheme must be redis:\/\/ or rediss:\/\//),
-      'c.yaml: sets: unknown set(s) nope; choose from schedule, retry, dead',
+      'c.yaml: sets: unknown set(s) nope; choose from schedule, retry, dead, interrupted',
       'c.yaml: queues: true or false',
       'c.yaml: pageSize: the page size must be positive',
       'c.yaml: unmapped: leave or quarantine',
