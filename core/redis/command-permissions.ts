@@ -32,6 +32,8 @@ export function commandsFor(use: ConnectionUse, prefix: string): { reads: Comman
     ['ZSCAN', set, '0'],
     ['SMEMBERS', `${prefix}processes`],
     ['HMGET', `${prefix}permission-check`, 'info'],
+    // sidekiq-cron definitions (core/cron/): read by run, move and drain-check.
+    ['HGETALL', `${prefix}cron_job:permission-check`],
     ['GET', ours],
   ];
   if (use === 'read') return { reads, writes: [] };
@@ -47,6 +49,10 @@ export function commandsFor(use: ConnectionUse, prefix: string): { reads: Comman
     ['TIME'],
     ['SADD', ours, 'x'],
     ['SISMEMBER', ours, 'x'],
+    ['SMISMEMBER', ours, 'x'],
+    // Cron definitions: rewritten on the source (--rewrite-cron), copied to the target (--cron).
+    ['HGET', `${prefix}cron_job:permission-check`, 'message'],
+    ['HSET', `${prefix}cron_job:permission-check`, 'message', 'x'],
     ['RPUSH', queue, 'x'],
     ['LPUSH', queue, 'x'],
     ['ZADD', set, '0', 'x'],
