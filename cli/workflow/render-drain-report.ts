@@ -34,6 +34,9 @@ export function renderDrainReport(report: DrainReport): string {
     const retired = report.retiredQueues ? `, ${s.toRetiredQueues} for retired queues` : '';
     lines.push(`${name.padEnd(9)} ${String(s.total).padStart(8)} total, ${s.dueWithinHour} due within the hour, ${s.orphaned} for queues nobody fetches${retired}${est}`);
   }
+  for (const p of (report.otherPrefixes ?? []).filter((o) => o.jobs > 0)) {
+    lines.push('', `Also on this Redis, not counted above: ${p.jobs} job(s) under ${p.prefix === '' ? 'no prefix' : `the prefix "${p.prefix}"`} (check them with --namespace).`);
+  }
   const cron = report.cron ?? [];
   if (cron.length > 0) {
     // A move carries them only when asked (--cron); left on a Redis that Sidekiq still runs against, they push there.

@@ -8,6 +8,7 @@ import type { CliIo } from '../cli-io.js';
 import { ExitCode } from '../exit-codes.js';
 import { cronNotice } from './cron-notice.js';
 import { evictionNotice } from './eviction-notice.js';
+import { prefixNotice } from './prefix-notice.js';
 import { Progress } from './progress.js';
 import { renderSummary } from './render-summary.js';
 
@@ -30,9 +31,11 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   const progress = run.json ? undefined : new Progress(run.io);
   const notice = evictionNotice(run.io, run.json);
   const cron = cronNotice(run.io, run.input['mode'] === 'transfer' ? 'transfer' : 'reroute');
+  const prefixes = prefixNotice(run.io);
   const onEvent: typeof notice = (execution, event) => {
     notice(execution, event);
     cron(execution, event);
+    prefixes(execution, event);
     progress?.onEvent(execution, event);
   };
   const executions = await runWorkflowLocally(run.input, run.handlers, { onEvent });

@@ -2,6 +2,7 @@ import type { Redis, RedisKey } from 'ioredis';
 import { readCronDefinitions } from '../cron/cron-definitions.js';
 import { inspectJob } from '../payload/inspect-job.js';
 import { readEvictionPolicy } from '../redis/eviction-policy.js';
+import { otherSidekiqPrefixes } from '../redis/sidekiq-prefixes.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { NEVER_DUE_SETS, SORTED_SET_NAMES, type SidekiqKeys, type SortedSetName } from '../redis/sidekiq-keys.js';
 import { discoverQueues } from '../reroute/discover-queues.js';
@@ -90,6 +91,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       inflight,
       quarantine,
       cron,
+      otherPrefixes: await otherSidekiqPrefixes(redis, keys),
       remaining,
       readyNow,
       maxmemoryPolicy: await readEvictionPolicy(redis),

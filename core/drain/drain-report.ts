@@ -76,6 +76,8 @@ export interface DrainReport {
    * job to each enabled one's queue on schedule, as long as a Sidekiq process runs against it.
    */
   readonly cron?: readonly CronState[];
+  /** Sidekiq data under other prefixes of this Redis, with its jobs (absent in older reports). */
+  readonly otherPrefixes?: readonly { readonly prefix: string; readonly keys: number; readonly jobs: number }[];
   /** The Redis's `maxmemory-policy` (null: not reported); anything but noeviction is warned about. */
   readonly maxmemoryPolicy?: string | null;
   /** The retired queues the check was scoped to, if any. */

@@ -12,6 +12,21 @@ import type { CronState, DrainReport } from './drain-report.js';
  *   of them is due, and the estimate is at least that long.
  */
 export function judgeDrain(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
+  const verdict = judgeThisPrefix(report, previous);
+  // Not this check's scope, but never hidden: jobs under another prefix of the same Redis.
+  const elsewhere = (report.otherPrefixes ?? []).filter((p) => p.jobs > 0);
+  if (elsewhere.length === 0) return verdict;
+  const named = elsewhere.map((p) => `${p.prefix === '' ? 'no prefix' : `"${p.prefix}"`}: ${p.jobs}`).join(', ');
+  return {
+    ...verdict,
+    reasons: [
+      ...verdict.reasons,
+      `jobs under another prefix of this Redis, not counted here (${named}): check them with --namespace, or carry them onto this prefix with move --from URL --to URL --namespace OTHER --to-namespace THIS (GitLab's namespace move leaves resque:gitlab: leftovers)`,
+    ],
+  };
+}
+
+function judgeThisPrefix(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
   const reasons: string[] = [];
   const cronToRetired = cronPushingToRetiredQueues(report);
   if (cronToRetired.length > 0) {

@@ -101,3 +101,46 @@ export async function checkSidekiqPrefix(redis: Redis, keys: SidekiqKeys, check:
   const fix = first === '' ? `leave out ${check.option}` : `${check.option} ${first}`;
   throw new InputError(`No Sidekiq data ${here} on ${check.name}, but Sidekiq keys are there under ${found}: use ${fix}. Nothing was touched.`);
 }
+
+/** Sidekiq data under another prefix than the one a run or check works on. */
+export interface OtherPrefix {
+  readonly prefix: string;
+  /** Sidekiq-shaped keys seen under it (from a bounded SCAN). */
+  readonly keys: number;
+  /** Jobs it holds: its sets' sizes and the lengths of up to 1,000 of its queues. */
+  readonly jobs: number;
+}
+
+/**
+ * Other prefixes holding Sidekiq data, with their jobs: after GitLab's namespace move (16.5–16.7
+ * moved `resque:gitlab:*` to no prefix, and never deletes leftovers) one Redis can hold both
+ * layouts, and a run or check of one says nothing of the other unless told. At most 5, bounded
+ * work (PREFIX_SEARCH_KEYS keys scanned, 1,000 queues per prefix).
+ */
+export async function otherSidekiqPrefixes(redis: Redis, keys: SidekiqKeys): Promise<OtherPrefix[]> {
+  const others = (await findSidekiqPrefixes(redis)).filter((p) => p.prefix !== keys.prefix).slice(0, 5);
+  try {
+    const found: OtherPrefix[] = [];
+    for (const { prefix, keys: count } of others) {
+      let jobs = 0;
+      for (const set of ['schedule', 'retry', 'dead', 'interrupted']) {
+        if ((await redis.type(`${prefix}${set}`)) === 'zset') jobs += await redis.zcard(`${prefix}${set}`);
+      }
+      const queues: Buffer[] = [];
+      let cursor = '0';
+      do {
+        const [next, page] = await redis.scanBuffer(cursor, 'MATCH', `${escapeGlob(prefix)}queue:*`, 'COUNT', 1000);
+        queues.push(...page);
+        cursor = next.toString();
+      } while (cursor !== '0' && queues.length < 1000);
+      for (const queue of queues.slice(0, 1000)) if ((await redis.type(queue)) === 'list') jobs += await redis.llen(queue);
+      found.push({ prefix, keys: count, jobs });
+    }
+    return found;
+  } catch (error) {
+    throw classifyRedisError(error, 'Counting the jobs under other prefixes');
+  }
+}
+
+/** How a prefix is named to a user. */
+export const describePrefix = (prefix: string): string => (prefix === '' ? 'no prefix' : `the prefix "${prefix}"`);

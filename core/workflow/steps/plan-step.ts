@@ -5,7 +5,7 @@ import { assertTransferSafe, readEvictionPolicy } from '../../redis/eviction-pol
 import { RunLock } from '../../redis/run-lock.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
 import { assertDistinctEnds } from '../../redis/same-server.js';
-import { checkSidekiqPrefix } from '../../redis/sidekiq-prefixes.js';
+import { checkSidekiqPrefix, otherSidekiqPrefixes, type OtherPrefix } from '../../redis/sidekiq-prefixes.js';
 import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import { resumeInflight } from '../../transfer/resume-inflight.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
@@ -32,6 +32,8 @@ export interface PlanOutput {
   readonly listContinuedIn: { readonly executionArn: string } | null;
   /** What this step finished of transfers left in flight by interrupted runs (zeros otherwise). */
   readonly resumed: TransferCounters;
+  /** Sidekiq data on the source under other prefixes (GitLab's namespace move leaves both): not touched by this run. */
+  readonly otherPrefixes?: readonly OtherPrefix[];
   /** sidekiq-cron definitions on the source and what this run did with them (null: none there). */
   readonly cron?: CronReport | null;
   /** Each Redis's `maxmemory-policy` (null: not reported), shown and warned about by the CLI. */
@@ -74,7 +76,8 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     if (!input.dryRun) await startRunExecutions(source.redis, source.keys.prefix, input.runId);
     // Only now, holding every lock and planned, lift a stop: a plan that fails leaves the run stopped.
     for (const lock of locks) await lock.resume();
-    return { ...planned, memoryPolicies };
+    const otherPrefixes = (await otherSidekiqPrefixes(source.redis, source.keys)).filter((p) => p.jobs > 0);
+    return { ...planned, memoryPolicies, otherPrefixes };
   } catch (error) {
     // The state machine only releases locks of a run whose plan it has; a failed plan cleans up
     // here, its list of items and executions too.

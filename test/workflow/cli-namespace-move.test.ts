@@ -1,0 +1,48 @@
+// GitLab's namespace move (16.5–16.7): `resque:gitlab:*` moved to no prefix, leftovers never
+// deleted, so one Redis holds both layouts. Both are named, and one `move` on the same Redis
+// carries the leftovers onto the unprefixed layout, leaving no job behind.
+import { describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.js';
+import { bufferIo } from '../support/buffer-io.js';
+import { privateRedis } from '../support/private-redis.js';
+import { allJobs } from '../support/redis-snapshot.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+const server = privateRedis();
+const cli = async (...args: string[]) => {
+  const io = bufferIo();
+  const code = await main(['node', 'sidekiq-migrate', ...args], io);
+  return { code, stdout: io.stdout(), stderr: io.stderr() };
+};
+const sorted = (jobs: { key: string; payload: string; score?: string }[]) => jobs.map((j) => `${j.key} ${j.score ?? '-'} ${j.payload}`).sort();
+const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` });
+const jobs = Array.from({ length: 9 }, (_, i) => job(i));
+
+describe("GitLab's namespace move: resque:gitlab: leftovers beside unprefixed keys", () => {
+  it('the plan and drain-check name the other layout; one move on the same Redis carries it over, nothing left behind', async () => {
+    const redis = server.client();
+    await redis.lpush('queue:default', jobs[0]!, jobs[1]!);
+    await redis.zadd('schedule', '1795459303.5', jobs[2]!);
+    await redis.lpush('resque:gitlab:queue:default', jobs[3]!, jobs[4]!, jobs[5]!);
+    await redis.zadd('resque:gitlab:schedule', '1795459304.5', jobs[6]!, '1795459305.5', jobs[7]!);
+    await redis.zadd('resque:gitlab:retry', '1795459306.5', jobs[8]!);
+    const expected = (await allJobs(redis, '')).map((j) => ({ ...j, key: j.key.replace(/^resque:gitlab:/, '') }));
+
+    const planned = await cli('run', '--redis', server.url(), '--rename', 'old=new', '--dry-run');
+    expect(planned.code).toBe(0);
+    expect(planned.stderr).toContain('Note: this Redis also holds 6 job(s) under the prefix "resque:gitlab:", which this run does not touch.');
+
+    const before = await cli('drain-check', '--redis', server.url());
+    expect(before.stdout).toContain('jobs under another prefix of this Redis, not counted here ("resque:gitlab:": 6)');
+    expect(before.stdout).toContain('Also on this Redis, not counted above: 6 job(s) under the prefix "resque:gitlab:"');
+
+    const moved = await cli('move', '--from', server.url(), '--to', server.url(), '--namespace', 'resque:gitlab', '--to-namespace', '');
+
+    expect(moved.code).toBe(0);
+    expect(moved.stdout).toContain('Complete');
+    expect(sorted(await allJobs(redis, ''))).toEqual(sorted(expected));
+    expect(await redis.keys('resque:gitlab:*')).toEqual([]);
+    const after = await cli('drain-check', '--redis', server.url(), '--json');
+    expect(JSON.parse(after.stdout).otherPrefixes).toEqual([]);
+  });
+});
