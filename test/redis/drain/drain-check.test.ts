@@ -16,6 +16,12 @@ const at = (seconds: number) => () => seconds * 1000;
 const queued = (queue: string, enqueuedAt: number | string) =>
   sidekiqPayload({ className: 'A', queue, extra: `"enqueued_at":${typeof enqueuedAt === 'number' ? (Number.isInteger(enqueuedAt) ? `${enqueuedAt}.0` : enqueuedAt) : enqueuedAt}` });
 
+/**
+ * The reasons about this test's prefix: the shared test server holds other tests' prefixes, which
+ * a check names in a reason of its own (see 'names jobs under other prefixes' in cli-namespace-move).
+ */
+const ownReasons = (reasons: readonly string[]) => reasons.filter((r) => !r.startsWith('jobs under another prefix of this Redis'));
+
 describe('the drain check', () => {
   it('reports depth, oldest age and live listeners per queue, with Sidekiq 6 seconds and Sidekiq 8 milliseconds', async () => {
     const keys = new SidekiqKeys(uniquePrefix());
@@ -105,7 +111,7 @@ describe('the drain check', () => {
 
     expect(report.inflight).toEqual([expect.objectContaining({ runId: 'crashed-run', sourceKey: 'queue:default', type: 'list', size: 2 })]);
     expect(report.remaining).toBe(2);
-    expect(report.verdict).toMatchObject({ state: 'stuck', reasons: [expect.stringMatching(/2 job\(s\) are in flight .*crashed-run.*run the transfer again/)] });
+    expect({ ...report.verdict, reasons: ownReasons(report.verdict.reasons) }).toMatchObject({ state: 'stuck', reasons: [expect.stringMatching(/2 job\(s\) are in flight .*crashed-run.*run the transfer again/)] });
   });
 
   it('says drained when nothing is left, naming dead jobs that remain', async () => {
@@ -114,7 +120,7 @@ describe('the drain check', () => {
 
     const report = await drainCheck(redis, keys, { now: at(NOW) });
 
-    expect(report.verdict).toEqual({ state: 'drained', reasons: ['1 dead job(s) remain; they never run unless retried: transfer them or accept losing them'] });
+    expect({ ...report.verdict, reasons: ownReasons(report.verdict.reasons) }).toEqual({ state: 'drained', reasons: ['1 dead job(s) remain; they never run unless retried: transfer them or accept losing them'] });
   });
 
   it('with a previous check: draining at a rate with an estimate, or stuck without progress', async () => {
