@@ -26,11 +26,12 @@ function machineOf(executionArn: string): string {
 /** The header of a watch or status view: run, status, current state, time, retries. */
 export function headerLine(p: ExecutionProgress, now: Date): string {
   const parts = [title(p), p.status];
-  if (p.state) parts.push(p.state);
   const time = elapsed(p, now);
   if (time) parts.push(time);
   parts.push(`${p.retries} ${p.retries === 1 ? 'retry' : 'retries'}`);
   if (p.executions.length > 1) parts.push(`${p.executions.length} executions (continued)`);
+  // Last: on a narrow terminal the state's long name is what gets cut.
+  if (p.state) parts.push(p.state);
   return parts.join(' — ');
 }
 

@@ -35,7 +35,7 @@ export async function watchExecution(tracker: ExecutionTracker, options: WatchOp
       if (options.json) io.out(`${progressJson(progress, progress.finished ? 'end' : 'progress')}\n`);
       else {
         if (io.interactive || options.once) draw(io, progressBlock(progress, now, width), drawn);
-        if (progress.finished) io.out(`\n${renderEnd(progress, now, { width, verbose: options.verbose ?? false })}`);
+        if (progress.finished) io.out(`\n${renderEnd(progress, now, { width, verbose: options.verbose ?? false, wrap: io.interactive })}`);
       }
       return progress;
     }

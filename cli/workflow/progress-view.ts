@@ -59,18 +59,20 @@ export function progressView(state: ViewState, width: number): string[] {
   const shown = [...running].sort((a, b) => Number(b.seen > 0) - Number(a.seen > 0)).slice(0, SHOWN_IN_PROGRESS);
 
   const lines = [...(state.header ? [state.header] : []), overall];
-  for (const item of shown) lines.push(itemLine(item, width));
+  const labelWidth = Math.max(0, ...shown.map((i) => label(i).length));
+  for (const item of shown) lines.push(itemLine(item, width, labelWidth));
   if (running.length > shown.length) lines.push(`  … and ${count(running.length - shown.length)} more in progress`);
   lines.push(`Items: ${count(finished)} done · ${count(inProgress)} in progress · ${count(waiting)} waiting · ${count(failed)} failed`);
   return lines.map((l) => clip(l, width));
 }
 
-function itemLine(item: ViewItem, width: number): string {
+const label = (item: ViewItem) => (item.kind === 'queue' ? `queue:${item.name}` : item.name);
+
+function itemLine(item: ViewItem, width: number, labelWidth: number): string {
   const total = item.total ?? 0;
   const numbers = total > 0 ? `${count(item.seen)}/${count(total)}` : count(item.seen);
   const bar = 12;
   const filled = Math.round((total > 0 ? Math.min(1, item.seen / total) : 0) * bar);
-  const label = item.kind === 'queue' ? `queue:${item.name}` : item.name;
-  const nameWidth = Math.max(8, width - 2 - 1 - (bar + 2) - 1 - numbers.length);
-  return `  ${shorten(label, nameWidth).padEnd(nameWidth)} [${'#'.repeat(filled)}${'-'.repeat(bar - filled)}] ${numbers}`;
+  const nameWidth = Math.max(8, Math.min(labelWidth, width - 2 - 1 - (bar + 2) - 1 - numbers.length));
+  return `  ${shorten(label(item), nameWidth).padEnd(nameWidth)} [${'#'.repeat(filled)}${'-'.repeat(bar - filled)}] ${numbers}`;
 }

@@ -12,6 +12,11 @@ const NAMED_SHOWN = 10;
 export interface SummaryView {
   /** Columns to fit (80 when unknown). */
   readonly width?: number;
+  /**
+   * Wrap sentences to `width` (a terminal). In a pipe each fact stays on one line, for grep and logs;
+   * their lists are bounded either way.
+   */
+  readonly wrap?: boolean;
   /** Every set and queue, not only the largest. */
   readonly verbose?: boolean;
   /** Every item's counters as the CLI saw them (a local run): listed instead of the summary's first ones. */
@@ -30,7 +35,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   const width = view.width ?? 80;
   const reroute = summary.mode === 'reroute';
   const out: string[] = [];
-  const say = (line: string) => out.push(...wrap(line, width));
+  const say = (line: string) => out.push(...(view.wrap ? wrap(line, width) : [line]));
   say(`${reroute ? 'Re-route' : 'Transfer'} ${endpoint} — run ${summary.runId}${summary.dryRun ? ' — DRY RUN: nothing was written; "moved" means "would move"' : ''}`);
 
   const core = reroute ? (['scanned', 'moved', 'alreadyRouted'] as const) : (['claimed', 'written', 'duplicates'] as const);
@@ -84,7 +89,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     const named = view.verbose ? destinations : destinations.slice(0, NAMED_SHOWN);
     const more = destinations.length - named.length;
     out.push('');
-    say(`${reroute ? 'Moved to' : 'Written to'} (${n(destinations.length)} queues): ${named.map(([q, c]) => `${q} ${n(c)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more (--verbose)` : ''}`);
+    say(`${reroute ? 'Moved to' : 'Written to'}${destinations.length > 1 ? ` (${n(destinations.length)} queues)` : ''}: ${named.map(([q, c]) => `${q} ${n(c)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more (--verbose)` : ''}`);
   }
 
   out.push('', `${view.verbose ? 'Every set and queue' : `Largest sets and queues (${n(shown.length)} of ${n(itemCount)})`}, by ${header[movedKey] ?? movedKey}:`, headings);

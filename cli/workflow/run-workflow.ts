@@ -54,6 +54,6 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   // Every item as seen by this process (the summary's own list is bounded: its state stays small).
   const items = progress.seen();
   if (run.json) run.io.out(`${JSON.stringify({ ...summary, complete, items })}\n`);
-  else run.io.out(renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, items }));
+  else run.io.out(renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items }));
   return complete ? ExitCode.ok : ExitCode.failed;
 }
