@@ -95,7 +95,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   out.push('', `${view.verbose ? 'Every set and queue' : `Largest sets and queues (${n(shown.length)} of ${n(itemCount)})`}, by ${header[movedKey] ?? movedKey}:`, headings);
   for (const [label, c] of shown) out.push(row(label, columns.map((k) => cell(c, k))));
   const notShown = itemCount - shown.length;
-  if (notShown > 0) out.push(view.verbose || view.items ? `… and ${n(notShown)} more, counted in the totals` : `… and ${n(notShown)} more (--verbose)`);
+  if (notShown > 0) out.push(view.verbose ? `… and ${n(notShown)} more, counted in the totals (a summary names the first ${n(shown.length)})` : `… and ${n(notShown)} more (--verbose)`);
 
   // What needs a look: bounded lists, wrapped to the width.
   const attention: string[] = [];
