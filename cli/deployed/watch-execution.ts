@@ -52,8 +52,8 @@ export async function watchExecution(tracker: ExecutionTracker, options: WatchOp
 function draw(io: CliIo, lines: readonly string[], drawn: number): number {
   const up = io.interactive && drawn > 0 ? `\x1b[${drawn}F` : '';
   const clear = io.interactive ? '\x1b[2K' : '';
-  const stale = io.interactive ? Math.max(0, drawn - lines.length) : 0;
-  io.out(`${up}${lines.map((l) => `${clear}${l}`).join('\n')}\n${'\x1b[2K\n'.repeat(stale)}${stale > 0 ? `\x1b[${stale}F` : ''}`);
+  const stale = io.interactive && drawn > lines.length ? '\x1b[J' : '';
+  io.out(`${up}${lines.map((l) => `${clear}${l}`).join('\n')}\n${stale}`);
   return lines.length;
 }
 

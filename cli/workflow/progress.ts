@@ -66,6 +66,22 @@ export class Progress {
     }
   };
 
+  /**
+   * Prints a notice (stderr) above the view: on a terminal the view is taken down first and drawn
+   * again below, so that a notice in the middle of a run (a continued execution's plan) does not
+   * tear it.
+   */
+  notice(text: string): void {
+    if (!text) return;
+    if (this.quiet || !this.io.interactive || this.drawn === 0) {
+      this.io.err(text);
+      return;
+    }
+    this.io.err(`\x1b[${this.drawn}F\x1b[J${text}`);
+    this.drawn = 0;
+    this.draw();
+  }
+
   /** Every item met, with its latest counters. */
   seen(): SeenItem[] {
     return [...this.items.values()].map((i) => ({ kind: i.kind, name: i.name, counters: i.counters }));
@@ -81,10 +97,9 @@ export class Progress {
       },
       screenWidth(this.io.columns),
     );
-    // Move up over what was drawn before, redraw, and clear what a longer earlier view left below.
-    const stale = Math.max(0, this.drawn - lines.length);
+    // Move up over what was drawn before, redraw, and clear what a longer earlier view left below (J).
     const up = this.drawn > 0 ? `\x1b[${this.drawn}F` : '';
-    this.io.err(`${up}${lines.map((l) => `\x1b[2K${l}`).join('\n')}\n${'\x1b[2K\n'.repeat(stale)}${stale > 0 ? `\x1b[${stale}F` : ''}`);
+    this.io.err(`${up}${lines.map((l) => `\x1b[2K${l}`).join('\n')}\n${this.drawn > lines.length ? '\x1b[J' : ''}`);
     this.drawn = lines.length;
   }
 }

@@ -32,8 +32,10 @@ export interface WorkflowRun {
 export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   // Quiet with --json, but still keeping every item's counters for the summary.
   const progress = new Progress(run.io, run.json);
-  const notice = evictionNotice(run.io, run.json);
-  const cron = cronNotice(run.io, run.input['mode'] === 'transfer' ? 'transfer' : 'reroute');
+  // Notices go above the progress view, which is drawn again below them.
+  const noticeIo: CliIo = { out: (t) => run.io.out(t), err: (t) => progress.notice(t), interactive: run.io.interactive };
+  const notice = evictionNotice(noticeIo, run.json);
+  const cron = cronNotice(noticeIo, run.input['mode'] === 'transfer' ? 'transfer' : 'reroute');
   const onEvent: typeof notice = (execution, event) => {
     notice(execution, event);
     cron(execution, event);

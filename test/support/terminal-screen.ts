@@ -1,7 +1,8 @@
 /**
  * A tiny terminal model for what the CLI prints on a terminal: text, CR, LF, and the few CSI
- * sequences it uses (N F: up N lines to column 0; 2K: clear the line; N A/B/C/D, J, m: handled or
- * ignored). It records the widest line ever written (before the terminal would wrap it) and the
+ * sequences it uses (N F: up N lines to column 0; 2K: clear the line; J: clear below; N A/B/C/D,
+ * m: handled or ignored). Lines held are counted at each new line and at the end of each write
+ * (the view is redrawn line by line, so its peak is seen). It records the widest line ever written (before the terminal would wrap it) and the
  * most lines that held text at any one time.
  */
 export class TerminalScreen {
@@ -22,8 +23,11 @@ export class TerminalScreen {
         i = j;
       } else if (c === '\r') this.col = 0;
       else if (c === '\n') {
+        // As a terminal's output does (onlcr): a new line starts at column 0.
         this.row++;
+        this.col = 0;
         while (this.lines.length <= this.row) this.lines.push([]);
+        this.mostLinesHeld = Math.max(this.mostLinesHeld, this.held());
       } else if (c >= ' ') {
         const line = this.lines[this.row]!;
         while (line.length < this.col) line.push(' ');
@@ -31,8 +35,8 @@ export class TerminalScreen {
         this.col++;
         this.widest = Math.max(this.widest, this.col);
       }
-      this.mostLinesHeld = Math.max(this.mostLinesHeld, this.held());
     }
+    this.mostLinesHeld = Math.max(this.mostLinesHeld, this.held());
   }
 
   /** The line the cursor is on. */
