@@ -45,12 +45,14 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   // Columns that are zero for the whole run say nothing: only the ones with something to count.
   let columns: string[] = [...core, ...optional.filter((k) => (totals[k] ?? 0) > 0)];
 
-  // By kind: the sets (always listed: they come first) and the queues (the rest of the totals).
+  // By kind: the sets (always listed: they come first) and the queues (the rest of the totals, but
+  // for what a transfer's plan finished of interrupted runs, counted in the totals only).
   const setRows: Row[] = Object.entries(summary.sets).map(([name, c]) => [name, asRecord(c)]);
   const setSum: Record<string, number> = {};
   for (const [, c] of setRows) for (const k of [...core, ...optional]) setSum[k] = (setSum[k] ?? 0) + (c[k] ?? 0);
   const queueSum: Record<string, number> = {};
-  for (const k of [...core, ...optional]) queueSum[k] = Math.max(0, (totals[k] ?? 0) - (setSum[k] ?? 0));
+  const resumed = asRecord(summary.resumed ?? {});
+  for (const k of [...core, ...optional]) queueSum[k] = Math.max(0, (totals[k] ?? 0) - (setSum[k] ?? 0) - (resumed[k] ?? 0));
   const queueCount = Object.keys(summary.queues).length + (summary.unlisted ?? 0);
 
   // Items: every one seen (a local run), else the ones the summary lists.
