@@ -144,6 +144,16 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
       attention.push('The source is not drained while these exist: put their jobs back on a queue and move again, or delete them by hand (drain-check counts them).');
     }
   }
+  // Where jobs were left: the sets and queues holding them, largest first (bounded without --verbose).
+  const leftIn = all
+    .map(([label, c]) => [label, (c['unmapped'] ?? 0) + (c['unparsable'] ?? 0) + (c['conflicts'] ?? 0)] as const)
+    .filter(([, v]) => v > 0)
+    .sort((a, b) => b[1] - a[1]);
+  if (leftIn.length > 0) {
+    const named = view.verbose ? leftIn : leftIn.slice(0, NAMED_SHOWN);
+    const more = leftIn.length - named.length;
+    attention.push(`Jobs left in place (unmapped, unparsable, conflicts) by set and queue: ${named.map(([l, v]) => `${l} ${n(v)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more` : ''}`);
+  }
   for (const f of summary.failures) attention.push(`FAILED ${f.kind} ${f.name}: ${f.error}`);
   const failed = summary.counts?.failed ?? 0;
   if (failed > summary.failures.length) attention.push(`FAILED ${n(failed - summary.failures.length)} more sets and queues (the first ${summary.failures.length} are named above)`);

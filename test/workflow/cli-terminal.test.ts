@@ -117,5 +117,6 @@ describe('the summary at 500 queues', () => {
     const rows = verbose.stdout.split('\n').filter((l) => /^queue:old_\d{3} /.test(l));
     expect(rows.map((l) => l.split(' ')[0]).sort()).toEqual(Array.from({ length: QUEUES }, (_, i) => `queue:${queueName(i)}`));
     expect(verbose.stdout).not.toContain('(--verbose)');
+    expect(verbose.stdout).toContain('Jobs left in place (unmapped, unparsable, conflicts) by set and queue: queue:old_000 1 · queue:old_200 1 · queue:old_400 1\n');
   });
 });
