@@ -12,7 +12,11 @@ export class TerminalScreen {
   widest = 0;
   mostLinesHeld = 0;
 
+  /** Characters written so far (to feed a growing buffer in steps). */
+  fed = 0;
+
   write(text: string): void {
+    this.fed += text.length;
     const chars = [...text];
     for (let i = 0; i < chars.length; i++) {
       const c = chars[i]!;
