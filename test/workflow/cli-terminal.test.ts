@@ -75,7 +75,7 @@ describe('on a terminal, at 500 queues', () => {
     expect(screen.mostLinesHeld).toBeLessThanOrEqual(10);
     expect(output.match(/\x1b\[\d+F/g)?.length ?? 0).toBeGreaterThan(QUEUES);
     const progress = screen.text().filter(Boolean);
-    if (process.env['SHOW_SCREEN']) console.log(output.slice(Math.floor(start / 2), Math.floor(start / 2) + 1500));
+    if (process.env['SHOW_SCREEN']) console.log(`most lines held ${screen.mostLinesHeld}, widest ${screen.widest}, ${output.length} characters printed`);
     expect(progress.at(-1)).toBe(`Items: ${QUEUES + 3} done · 0 in progress · 0 waiting · 0 failed`);
     expect(progress).toContain('maxmemory-policy: source noeviction');
     expect(progress.at(-2)).toMatch(/^Jobs 2,023 of 2,023 \(100%\) · 2,020 moved · [\d,]+\/s$/);
@@ -84,6 +84,7 @@ describe('on a terminal, at 500 queues', () => {
     screen.write(output.slice(start));
     const summary = screen.text().slice(summaryFrom);
     while (summary.at(-1) === '') summary.pop();
+    if (process.env['SHOW_SCREEN']) console.log(`summary: ${summary.length} lines, widest ${Math.max(...summary.map((l) => [...l].length))}`);
     expect(screen.widest).toBeLessThanOrEqual(80);
     expect(summary.length).toBeLessThanOrEqual(40);
     expect(summary.join('\n')).toContain(`queues (${QUEUES})`);
