@@ -1,3 +1,4 @@
+import { displayName } from '../../core/redis/key-name.js';
 import { clip, count, formatDuration, shorten } from './fit.js';
 
 /** One set or queue as the progress view shows it. */
@@ -66,7 +67,7 @@ export function progressView(state: ViewState, width: number): string[] {
   return lines.map((l) => clip(l, width));
 }
 
-const label = (item: ViewItem) => (item.kind === 'queue' ? `queue:${item.name}` : item.name);
+const label = (item: ViewItem) => (item.kind === 'queue' ? `queue:${displayName(item.name)}` : item.name);
 
 function itemLine(item: ViewItem, width: number, labelWidth: number): string {
   const total = item.total ?? 0;

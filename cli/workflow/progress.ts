@@ -1,3 +1,4 @@
+import { displayName } from '../../core/redis/key-name.js';
 import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
 import type { TransferCounters } from '../../core/transfer/transfer-counters.js';
 import type { RunTally } from '../../core/workflow/run-tally.js';
@@ -120,6 +121,6 @@ function line(item: WorkItem): string {
   const total = item.total ?? 0;
   const fraction = item.done ? 1 : total > 0 ? Math.min(1, seen / total) : 0;
   const filled = Math.round(fraction * BAR);
-  const name = (item.kind === 'queue' ? `queue:${item.name}` : item.name).padEnd(28).slice(0, 28);
+  const name = (item.kind === 'queue' ? `queue:${displayName(item.name)}` : item.name).padEnd(28).slice(0, 28);
   return `${name} [${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${String(seen).padStart(8)} seen ${String(moved).padStart(8)} moved${item.done ? '  done' : ''}`;
 }

@@ -1,3 +1,4 @@
+import { displayName, displayText } from '../../core/redis/key-name.js';
 import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
 import { topUnmappedClasses } from '../../core/reroute/reroute-counters.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
@@ -57,8 +58,8 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
 
   // Items: every one seen (a local run), else the ones the summary lists.
   const all: Row[] = view.items
-    ? view.items.map((i) => [i.kind === 'queue' ? `queue:${i.name}` : i.name, asRecord(i.counters)] as Row)
-    : [...setRows, ...Object.entries(summary.queues).map(([name, c]) => [`queue:${name}`, asRecord(c)] as Row)];
+    ? view.items.map((i) => [i.kind === 'queue' ? `queue:${displayName(i.name)}` : i.name, asRecord(i.counters)] as Row)
+    : [...setRows, ...Object.entries(summary.queues).map(([name, c]) => [`queue:${displayName(name)}`, asRecord(c)] as Row)];
   const itemCount = view.items ? all.length : all.length + (summary.unlisted ?? 0);
   const [seenKey, movedKey] = core;
   const largest = [...all].sort((a, b) => (b[1][movedKey] ?? 0) - (a[1][movedKey] ?? 0) || (b[1][seenKey] ?? 0) - (a[1][seenKey] ?? 0) || (a[0] < b[0] ? -1 : 1));
@@ -91,7 +92,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     const named = view.verbose ? destinations : destinations.slice(0, NAMED_SHOWN);
     const more = destinations.length - named.length;
     out.push('');
-    say(`${reroute ? 'Moved to' : 'Written to'}${destinations.length > 1 ? ` (${n(destinations.length)} queues)` : ''}: ${named.map(([q, c]) => `${q} ${n(c)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more (--verbose)` : ''}`);
+    say(`${reroute ? 'Moved to' : 'Written to'}${destinations.length > 1 ? ` (${n(destinations.length)} queues)` : ''}: ${named.map(([q, c]) => `${displayName(q)} ${n(c)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more (--verbose)` : ''}`);
   }
 
   out.push('', `${view.verbose ? 'Every set and queue' : `Largest sets and queues (${n(shown.length)} of ${n(itemCount)})`}, by ${header[movedKey] ?? movedKey}:`, headings);
@@ -107,7 +108,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
       .filter(([, v]) => v > 0)
       .sort((a, b) => b[1] - a[1]);
     const named = view.verbose ? hits : hits.slice(0, NAMED_SHOWN);
-    return `${named.map(([q, v]) => `queue:${q} ${n(v)}`).join(' · ')}${hits.length > named.length ? ` · … and ${n(hits.length - named.length)} more` : ''}`;
+    return `${named.map(([q, v]) => `queue:${displayName(q)} ${n(v)}`).join(' · ')}${hits.length > named.length ? ` · … and ${n(hits.length - named.length)} more` : ''}`;
   };
   if (reroute) {
     const t = summary.totals as RerouteCounters;
@@ -140,7 +141,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     const left = summary.leftOnSource ?? [];
     if (left.length > 0) {
       const more = (summary.leftOnSourceLists ?? left.length) - left.length;
-      attention.push(`Not transferred, left on the source: ${left.map((l) => `${l.key} ${n(l.size)}`).join(' · ')}${more > 0 ? ` and ${n(more)} more lists` : ''}`);
+      attention.push(`Not transferred, left on the source: ${left.map((l) => `${displayName(l.key)} ${n(l.size)}`).join(' · ')}${more > 0 ? ` and ${n(more)} more lists` : ''}`);
       attention.push('The source is not drained while these exist: put their jobs back on a queue and move again, or delete them by hand (drain-check counts them).');
     }
   }
@@ -154,7 +155,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     const more = leftIn.length - named.length;
     attention.push(`Jobs left in place (unmapped, unparsable, conflicts) by set and queue: ${named.map(([l, v]) => `${l} ${n(v)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more` : ''}`);
   }
-  for (const f of summary.failures) attention.push(`FAILED ${f.kind} ${f.name}: ${f.error}`);
+  for (const f of summary.failures) attention.push(`FAILED ${f.kind} ${displayName(f.name)}: ${displayText(f.error)}`);
   const failed = summary.counts?.failed ?? 0;
   if (failed > summary.failures.length) attention.push(`FAILED ${n(failed - summary.failures.length)} more sets and queues (the first ${summary.failures.length} are named above)`);
   for (const c of summary.continuedIn) attention.push(`Still continuing: ${c.kind} ${c.name} in ${c.execution}`);
@@ -171,7 +172,9 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
       ? 'Complete: every job that was on its queue when the run started, and could be moved, was moved.'
       : stillOnSource > 0
         ? `Done, but jobs remain on the source queues (${n(stillOnSource)}, above): run move again.`
-        : 'Complete: everything that could be moved was moved.';
+        : summary.nothingThere
+          ? `Complete: nothing was there to move (no Sidekiq data on ${endpoint}).`
+          : 'Complete: everything that could be moved was moved.';
   out.push('');
   say(summary.complete ? complete : 'Not complete: run the same command again to resume.');
   return `${out.join('\n')}\n`;
