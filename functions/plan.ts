@@ -7,8 +7,9 @@ import { scopeOfSettings } from './support/task-inputs.js';
 
 /**
  * "Plan migration". Input: the execution input (WorkflowInput, or `{continuation}` for a
- * continued execution), validated by the plan step. Output: `{settings, itemCount, work, execution,
- * resumed}` — the first batch of items only, the list itself stays on the source.
+ * continued execution), validated by the plan step. Output: `{settings, itemCount, plannedJobs,
+ * work, execution, resumed}` — the first batch of items only, the list itself stays on the source;
+ * `plannedJobs` (a new run's) is what progress measures against.
  * Metrics (transfers): what it finished of transfers left in flight by interrupted runs.
  */
 export const handler = createHandler(
@@ -23,6 +24,7 @@ export const handler = createHandler(
       logger.info(`planned ${plan.itemCount} item(s)`, {
         dryRun: plan.settings.dryRun,
         execution: plan.execution,
+        ...(plan.plannedJobs === undefined ? {} : { plannedJobs: plan.plannedJobs }),
         firstBatch: plan.work.batch.map((i) => `${i.kind}:${i.name}`),
         ...(plan.settings.mode === 'transfer' ? { resumed } : {}),
       });

@@ -53,7 +53,7 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
         placement: options.append ? 'append' : 'front',
         ...(options.cron ? { cron: 'carry' } : {}),
       };
-      ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), io: ctx.io, json: options.json, endpoint: `${source.name} → ${target.name}` });
+      ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), io: ctx.io, json: options.json, verbose: options.verbose, endpoint: `${source.name} → ${target.name}` });
     } finally {
       await connections.close();
     }

@@ -27,7 +27,8 @@ export function registerRollbackCommand(program: Command, ctx: CliContext): void
     .option('--dry-run', 'decide and count everything, write nothing')
     .option('--tls-ca <file>', "CA certificate(s) to trust for rediss:// (PEM), for a private CA, besides Node's default CAs")
     .option('--password <password>', 'the Redis password, apart from the URL; better: $SIDEKIQ_MIGRATE_PASSWORD')
-    .option('--json', 'print one JSON summary object')
+    .option('--json', 'print one JSON summary object (with every set and queue)')
+    .option('--verbose', 'list every set and queue in the summary, not only the largest')
     .action(async (run: string, raw: Record<string, unknown>, command: Command) => {
       const options = validateConfig(rollbackOptionsSchema, { ...optionsWithConfig(command, raw), of: run }, (path) => (path[0] === 'of' ? 'RUN' : defaultLabel(path)));
       const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'migrate-source');
@@ -46,7 +47,7 @@ export function registerRollbackCommand(program: Command, ctx: CliContext): void
           unmapped: options.unmapped,
           placement: options.append ? 'append' : 'front',
         };
-        ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), io: ctx.io, json: options.json, endpoint: source.name });
+        ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), io: ctx.io, json: options.json, verbose: options.verbose, endpoint: source.name });
       } finally {
         await connections.close();
       }

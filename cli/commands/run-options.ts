@@ -30,7 +30,8 @@ export function addMigrationOptions(command: Command): Command {
     .option('--namespace <prefix>', 'Sidekiq key prefix (redis-namespace), e.g. resque:gitlab:')
     .option('--tls-ca <file>', "CA certificate(s) to trust for rediss:// (PEM), for a private CA, besides Node's default CAs")
     .option('--password <password>', 'the Redis password, apart from the URL (any characters; better: $SIDEKIQ_MIGRATE_PASSWORD, which ps does not show)')
-    .option('--json', 'print one JSON summary object');
+    .option('--json', 'print one JSON summary object (with every set and queue)')
+    .option('--verbose', 'list every set and queue in the summary, not only the largest');
 }
 
 /** Where the deployed state machine is: the commands that talk to AWS Step Functions. */

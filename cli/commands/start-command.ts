@@ -39,7 +39,8 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
       .option('--cron', 'transfer: also copy sidekiq-cron definitions to the target (never overwriting one it has)')
       .option('--watch', 'follow the execution to its end (as `watch`), and exit as `watch` does')
       .option('--interval <seconds>', 'with --watch: seconds between polls (default: 5)')
-      .option('--json', 'print the execution as one JSON object (and, with --watch, one object per update)'),
+      .option('--json', 'print the execution as one JSON object (and, with --watch, one object per update)')
+      .option('--verbose', 'with --watch: list every set and queue the summary names, not only the largest'),
   ).action(async (raw: Record<string, unknown>, command: Command) => {
     const options = validateConfig(startOptionsSchema, optionsWithConfig(command, raw));
     const input = executionInput(options, ctx);
@@ -56,7 +57,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
       if (!options.watch) ctx.io.out(`Follow it with: sidekiq-migrate watch ${executionArn}\n`);
     }
     if (!options.watch) return;
-    const progress = await watchExecution(new ExecutionTracker(sfn, executionArn), { io: ctx.io, json: options.json, intervalMs: options.interval * 1000, sleep: ctx.sleep, now: ctx.now });
+    const progress = await watchExecution(new ExecutionTracker(sfn, executionArn), { io: ctx.io, json: options.json, verbose: options.verbose, intervalMs: options.interval * 1000, sleep: ctx.sleep, now: ctx.now });
     ctx.exitCode = exitCodeOf(progress);
   });
 }

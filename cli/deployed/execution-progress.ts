@@ -34,6 +34,8 @@ export interface ExecutionProgress {
   readonly startedAt?: Date;
   readonly stoppedAt?: Date;
   readonly items: readonly ItemProgress[];
+  /** Sets and queues the run planned, and the jobs in them then (from the root execution's plan). */
+  readonly planned?: { readonly items: number; readonly jobs?: number };
   /** Task attempts Step Functions retried (RetryableError, Lambda service errors). */
   readonly retries: number;
   readonly executions: readonly { readonly executionArn: string; readonly status: ExecutionStatus }[];

@@ -59,6 +59,7 @@ export class ExecutionTracker {
   private mode?: 'reroute' | 'transfer';
   private dryRun?: boolean;
   private retries = 0;
+  private planned?: ExecutionProgress['planned'];
 
   constructor(
     private readonly sfn: StepFunctions,
@@ -120,7 +121,11 @@ export class ExecutionTracker {
     } else if (type.endsWith('StateEntered')) {
       execution.state = event.stateEnteredEventDetails?.name;
     } else if (type === 'TaskStateExited' && (event.stateExitedEventDetails?.name === StateNames.plan || event.stateExitedEventDetails?.name === StateNames.addUp)) {
-      const output = parse(event.stateExitedEventDetails.output) as { plan?: { work?: { batch?: WorkItem[] } } } | undefined;
+      const output = parse(event.stateExitedEventDetails.output) as { plan?: { itemCount?: number; plannedJobs?: number; work?: { batch?: WorkItem[] } } } | undefined;
+      // The root's plan is the run's: a continued execution's plan lists only what it continues.
+      if (event.stateExitedEventDetails.name === StateNames.plan && execution.arn === this.executionArn && output?.plan?.itemCount !== undefined) {
+        this.planned = { items: output.plan.itemCount, ...(output.plan.plannedJobs === undefined ? {} : { jobs: output.plan.plannedJobs }) };
+      }
       for (const item of output?.plan?.work?.batch ?? []) this.update(item, event);
     } else if (type === 'MapRunStarted') {
       const arn = event.mapRunStartedEventDetails?.mapRunArn;
@@ -234,6 +239,7 @@ export class ExecutionTracker {
       ...(root.startedAt ? { startedAt: root.startedAt } : {}),
       ...(stoppedAt ? { stoppedAt } : {}),
       items: [...this.items.values()].map((t) => t.progress),
+      ...(this.planned ? { planned: this.planned } : {}),
       retries: this.retries,
       executions: chain.map((e) => ({ executionArn: e.arn, status: e.status ?? 'RUNNING' })),
       errors: chain.flatMap((e) => (e.error ? [e.error] : [])),

@@ -1,16 +1,11 @@
-import { renderSummary } from '../workflow/render-summary.js';
-import type { ExecutionProgress, ItemProgress } from './execution-progress.js';
+import { formatDuration } from '../workflow/fit.js';
+import { progressView } from '../workflow/progress-view.js';
+import { renderSummary, type SummaryView } from '../workflow/render-summary.js';
+import type { ExecutionProgress } from './execution-progress.js';
 
-const BAR = 24;
+export { formatDuration } from '../workflow/fit.js';
+
 const n = (value: number) => Math.round(value).toLocaleString('en-US');
-
-/** `1h02m05s`, `3m07s`, `42s`. */
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  const [h, m, sec] = [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60];
-  const pad = (v: number) => String(v).padStart(2, '0');
-  return h > 0 ? `${h}h${pad(m)}m${pad(sec)}s` : m > 0 ? `${m}m${pad(sec)}s` : `${sec}s`;
-}
 
 function elapsed(p: ExecutionProgress, now: Date): string {
   if (!p.startedAt) return '';
@@ -31,27 +26,30 @@ function machineOf(executionArn: string): string {
 /** The header of a watch or status view: run, status, current state, time, retries. */
 export function headerLine(p: ExecutionProgress, now: Date): string {
   const parts = [title(p), p.status];
-  if (p.state) parts.push(p.state);
   const time = elapsed(p, now);
   if (time) parts.push(time);
   parts.push(`${p.retries} ${p.retries === 1 ? 'retry' : 'retries'}`);
   if (p.executions.length > 1) parts.push(`${p.executions.length} executions (continued)`);
+  // Last: on a narrow terminal the state's long name is what gets cut.
+  if (p.state) parts.push(p.state);
   return parts.join(' — ');
 }
 
-/** One set or queue: a bar of seen/total, counts, rate. */
-export function itemLine(item: ItemProgress): string {
-  const total = item.total ?? 0;
-  const fraction = item.done ? 1 : total > 0 ? Math.min(1, item.seen / total) : 0;
-  const filled = Math.round(fraction * BAR);
-  const name = (item.kind === 'queue' ? `queue:${item.name}` : item.name).padEnd(28).slice(0, 28);
-  const end = item.failed ? `  FAILED ${item.failed}` : item.done ? '  done' : item.rate !== undefined ? `  ${n(item.rate)}/s` : '';
-  return `${name} [${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${n(item.seen).padStart(11)} seen ${n(item.moved).padStart(11)} moved${end}`;
-}
-
-/** The terminal view: the header and a bar per set and queue (redrawn in place by the watcher). */
-export function progressBlock(p: ExecutionProgress, now: Date): string[] {
-  return [headerLine(p, now), ...p.items.map(itemLine)];
+/**
+ * The terminal view (redrawn in place by the watcher): the header, the overall line, the items in
+ * progress and counts of the others — at most 10 lines of at most `width` columns.
+ */
+export function progressBlock(p: ExecutionProgress, now: Date, width = 80): string[] {
+  const elapsedMs = p.startedAt ? (p.stoppedAt ?? now).getTime() - p.startedAt.getTime() : 0;
+  return progressView(
+    {
+      header: headerLine(p, now),
+      items: p.items.map((i) => ({ ...i, failed: i.failed !== undefined })),
+      ...(p.planned ? { plannedItems: p.planned.items, ...(p.planned.jobs === undefined ? {} : { plannedJobs: p.planned.jobs }) } : {}),
+      elapsedMs,
+    },
+    width,
+  );
 }
 
 /** The pipe view: one plain line per update, with a timestamp, for logs and CI. */
@@ -80,9 +78,9 @@ export function progressJson(p: ExecutionProgress, type: 'progress' | 'end'): st
 }
 
 /** What is printed once the run ended: the combined summary (or why there is none) and the verdict. */
-export function renderEnd(p: ExecutionProgress, now: Date): string {
+export function renderEnd(p: ExecutionProgress, now: Date, view: SummaryView = {}): string {
   const out: string[] = [];
-  if (p.summary) out.push(renderSummary(p.summary, machineOf(p.executionArn)).trimEnd());
+  if (p.summary) out.push(renderSummary(p.summary, machineOf(p.executionArn), view).trimEnd());
   else out.push(`${title(p)}: no summary — the execution ended before its plan completed.`);
   for (const error of p.errors) out.push(`Execution error: ${error}`);
   const ok = p.status === 'SUCCEEDED' && (p.summary?.complete ?? false);

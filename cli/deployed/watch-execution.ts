@@ -2,11 +2,14 @@ import type { CliIo } from '../cli-io.js';
 import { ExitCode } from '../exit-codes.js';
 import type { ExecutionProgress } from './execution-progress.js';
 import type { ExecutionTracker } from './execution-tracker.js';
+import { screenWidth } from '../workflow/fit.js';
 import { progressBlock, progressJson, progressLine, renderEnd } from './render-progress.js';
 
 export interface WatchOptions {
   readonly io: CliIo;
   readonly json: boolean;
+  /** Every set and queue the summary names, not only the largest. */
+  readonly verbose?: boolean;
   readonly intervalMs: number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => Date;
@@ -22,6 +25,7 @@ export interface WatchOptions {
  */
 export async function watchExecution(tracker: ExecutionTracker, options: WatchOptions): Promise<ExecutionProgress> {
   const { io } = options;
+  const width = screenWidth(io.columns);
   let drawn = 0;
   let previous = '';
   for (;;) {
@@ -30,25 +34,26 @@ export async function watchExecution(tracker: ExecutionTracker, options: WatchOp
     if (progress.finished || options.once) {
       if (options.json) io.out(`${progressJson(progress, progress.finished ? 'end' : 'progress')}\n`);
       else {
-        if (io.interactive || options.once) draw(io, progressBlock(progress, now), drawn);
-        if (progress.finished) io.out(`\n${renderEnd(progress, now)}`);
+        if (io.interactive || options.once) draw(io, progressBlock(progress, now, width), drawn);
+        if (progress.finished) io.out(`\n${renderEnd(progress, now, { width, verbose: options.verbose ?? false, wrap: io.interactive })}`);
       }
       return progress;
     }
     // What changed, leaving out what changes by itself (the clock).
     const fingerprint = JSON.stringify({ ...progress, startedAt: undefined });
-    if (io.interactive && !options.json) drawn = draw(io, progressBlock(progress, now), drawn);
+    if (io.interactive && !options.json) drawn = draw(io, progressBlock(progress, now, width), drawn);
     else if (fingerprint !== previous) io.out(`${options.json ? progressJson(progress, 'progress') : progressLine(progress, now)}\n`);
     previous = fingerprint;
     await options.sleep(options.intervalMs);
   }
 }
 
-/** Redraws a block of lines in place (ANSI: up N lines, clear each line). */
+/** Redraws a block of lines in place (ANSI: up N lines, clear each line, and the lines a longer block left). */
 function draw(io: CliIo, lines: readonly string[], drawn: number): number {
   const up = io.interactive && drawn > 0 ? `\x1b[${drawn}F` : '';
   const clear = io.interactive ? '\x1b[2K' : '';
-  io.out(`${up}${lines.map((l) => `${clear}${l}`).join('\n')}\n`);
+  const stale = io.interactive && drawn > lines.length ? '\x1b[J' : '';
+  io.out(`${up}${lines.map((l) => `${clear}${l}`).join('\n')}\n${stale}`);
   return lines.length;
 }
 

@@ -3,77 +3,167 @@ import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
 import { topUnmappedClasses } from '../../core/reroute/reroute-counters.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import type { TransferCounters } from '../../core/transfer/transfer-counters.js';
+import { count as n, shorten, wrap } from './fit.js';
 
-const n = (value: number) => value.toLocaleString('en-US');
+/** Largest sets and queues a summary lists without --verbose. */
+export const LARGEST_SHOWN = 10;
+/** Names per line of "by queue" details (quarantined, left in place, arrived…) without --verbose. */
+const NAMED_SHOWN = 10;
 
-/** The human view of a run's summary: one row per set and queue, totals, and what needs a look. */
-export function renderSummary(summary: RunSummary, endpoint: string): string {
+export interface SummaryView {
+  /** Columns to fit (80 when unknown). */
+  readonly width?: number;
+  /**
+   * Wrap sentences to `width` (a terminal). In a pipe each fact stays on one line, for grep and logs;
+   * their lists are bounded either way.
+   */
+  readonly wrap?: boolean;
+  /** Every set and queue, not only the largest. */
+  readonly verbose?: boolean;
+  /** Every item's counters as the CLI saw them (a local run): listed instead of the summary's first ones. */
+  readonly items?: readonly { readonly kind: 'set' | 'queue'; readonly name: string; readonly counters: RerouteCounters | TransferCounters }[];
+}
+
+type Row = readonly [label: string, counters: Record<string, number>];
+const asRecord = (c: unknown) => c as Record<string, number>;
+
+/**
+ * The human view of a run's summary, fitting `width` columns whatever the number of sets and
+ * queues: totals by kind and by destination, what needs a look, and the largest items (every item
+ * with `verbose`). Numbers only, never jobs.
+ */
+export function renderSummary(summary: RunSummary, endpoint: string, view: SummaryView = {}): string {
+  const width = view.width ?? 80;
   const reroute = summary.mode === 'reroute';
-  const title = `${reroute ? 'Re-route' : 'Transfer'} ${endpoint} — run ${summary.runId}${summary.dryRun ? ' — DRY RUN: nothing was written; "moved" means "would move"' : ''}`;
-  const columns = reroute
-    ? (['scanned', 'moved', 'alreadyRouted', 'unmapped', 'unparsable', 'vanished', 'conflicts', 'quarantined'] as const)
-    : (['claimed', 'written', 'duplicates', 'rerouted', 'unmapped', 'unparsable', 'conflicts'] as const);
-  const headers = reroute ? ['scanned', 'moved', 'already', 'unmapped', 'unparsable', 'vanished', 'conflicts', 'quarantined'] : ['claimed', 'written', 'duplicate', 'rerouted', 'unmapped', 'unparsable', 'conflicts'];
-  const rows: [string, Record<string, number>][] = [
-    ...Object.entries(summary.sets).map(([name, c]) => [name, c as unknown as Record<string, number>] as [string, Record<string, number>]),
-    ...Object.entries(summary.queues).map(([name, c]) => [`queue:${displayName(name)}`, c as unknown as Record<string, number>] as [string, Record<string, number>]),
+  const out: string[] = [];
+  const say = (line: string) => out.push(...(view.wrap ? wrap(line, width) : [line]));
+  say(`${reroute ? 'Re-route' : 'Transfer'} ${endpoint} — run ${summary.runId}${summary.dryRun ? ' — DRY RUN: nothing was written; "moved" means "would move"' : ''}`);
+
+  const core = reroute ? (['scanned', 'moved', 'alreadyRouted'] as const) : (['claimed', 'written', 'duplicates'] as const);
+  const optional = reroute ? (['unmapped', 'unparsable', 'vanished', 'conflicts', 'quarantined'] as const) : (['rerouted', 'unmapped', 'unparsable', 'conflicts'] as const);
+  const header: Record<string, string> = { alreadyRouted: 'already', duplicates: 'duplicate' };
+  const totals = asRecord(summary.totals);
+  // Columns that are zero for the whole run say nothing: only the ones with something to count.
+  let columns: string[] = [...core, ...optional.filter((k) => (totals[k] ?? 0) > 0)];
+
+  // By kind: the sets (always listed: they come first) and the queues (the rest of the totals, but
+  // for what a transfer's plan finished of interrupted runs, counted in the totals only).
+  const setRows: Row[] = Object.entries(summary.sets).map(([name, c]) => [name, asRecord(c)]);
+  const setSum: Record<string, number> = {};
+  for (const [, c] of setRows) for (const k of [...core, ...optional]) setSum[k] = (setSum[k] ?? 0) + (c[k] ?? 0);
+  const queueSum: Record<string, number> = {};
+  const resumed = asRecord(summary.resumed ?? {});
+  for (const k of [...core, ...optional]) queueSum[k] = Math.max(0, (totals[k] ?? 0) - (setSum[k] ?? 0) - (resumed[k] ?? 0));
+  const queueCount = Object.keys(summary.queues).length + (summary.unlisted ?? 0);
+
+  // Items: every one seen (a local run), else the ones the summary lists.
+  const all: Row[] = view.items
+    ? view.items.map((i) => [i.kind === 'queue' ? `queue:${displayName(i.name)}` : i.name, asRecord(i.counters)] as Row)
+    : [...setRows, ...Object.entries(summary.queues).map(([name, c]) => [`queue:${displayName(name)}`, asRecord(c)] as Row)];
+  const itemCount = view.items ? all.length : all.length + (summary.unlisted ?? 0);
+  const [seenKey, movedKey] = core;
+  const largest = [...all].sort((a, b) => (b[1][movedKey] ?? 0) - (a[1][movedKey] ?? 0) || (b[1][seenKey] ?? 0) - (a[1][seenKey] ?? 0) || (a[0] < b[0] ? -1 : 1));
+  const shown = view.verbose ? largest : largest.slice(0, LARGEST_SHOWN);
+
+  const kinds: Row[] = [
+    [`sets (${n(setRows.length)})`, setSum],
+    [`queues (${n(queueCount)})`, queueSum],
+    ['total', totals],
   ];
-  // GitLab queue names reach 100 characters: cap the column, keeping both ends of a long name.
-  const shown = (name: string) => (name.length <= 56 ? name : `${name.slice(0, 30)}…${name.slice(-25)}`);
-  const width = Math.max(12, ...rows.map(([name]) => shown(name).length));
-  const line = (name: string, values: string[]) => `${shown(name).padEnd(width)}${values.map((v, i) => v.padStart(Math.max(headers[i]!.length, 9) + 2)).join('')}`;
-  const out = [title, '', line('', headers)];
-  for (const [name, c] of rows) out.push(line(name, columns.map((k) => n(c[k] ?? 0))));
-  // A run lists the first sets and queues by name (its state stays small); the total counts all.
-  if ((summary.unlisted ?? 0) > 0) out.push(`… and ${n(summary.unlisted!)} more sets and queues, counted in the total`);
-  out.push(line('total', columns.map((k) => n((summary.totals as unknown as Record<string, number>)[k] ?? 0))));
+  const cell = (c: Record<string, number>, k: string) => n(c[k] ?? 0);
+  const widthOf = (k: string, rows: readonly Row[]) => Math.max((header[k] ?? k).length, ...rows.map(([, c]) => cell(c, k).length)) + 2;
+  const table = [...kinds, ...shown];
+  let numbers = columns.reduce((a, k) => a + widthOf(k, table), 0);
+  // Fit: drop optional columns from the right (the lines below name what they count) before names get too short.
+  while (numbers + 14 > width && columns.length > core.length) {
+    columns = columns.slice(0, -1);
+    numbers = columns.reduce((a, k) => a + widthOf(k, table), 0);
+  }
+  const nameWidth = Math.max(12, Math.min(width - numbers, Math.max(...table.map(([label]) => label.length))));
+  const widths = columns.map((k) => widthOf(k, table));
+  const row = (label: string, values: string[]) => `${shorten(label, nameWidth).padEnd(nameWidth)}${values.map((v, i) => v.padStart(widths[i]!)).join('')}`;
+  const headings = row('', columns.map((k) => header[k] ?? k));
+  out.push('', headings);
+  for (const [label, c] of kinds) out.push(row(label, columns.map((k) => cell(c, k))));
 
   const to = (reroute ? (summary.totals as RerouteCounters).movedTo : (summary.totals as TransferCounters).writtenTo) ?? {};
   const destinations = Object.entries(to).sort((a, b) => b[1] - a[1]);
-  if (destinations.length > 0) out.push('', `${reroute ? 'Moved to' : 'Written to'}: ${destinations.map(([q, c]) => `${displayName(q)} ${n(c)}`).join(' · ')}`);
+  if (destinations.length > 0) {
+    const named = view.verbose ? destinations : destinations.slice(0, NAMED_SHOWN);
+    const more = destinations.length - named.length;
+    out.push('');
+    say(`${reroute ? 'Moved to' : 'Written to'}${destinations.length > 1 ? ` (${n(destinations.length)} queues)` : ''}: ${named.map(([q, c]) => `${displayName(q)} ${n(c)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more (--verbose)` : ''}`);
+  }
+
+  out.push('', `${view.verbose ? 'Every set and queue' : `Largest sets and queues (${n(shown.length)} of ${n(itemCount)})`}, by ${header[movedKey] ?? movedKey}:`, headings);
+  for (const [label, c] of shown) out.push(row(label, columns.map((k) => cell(c, k))));
+  const notShown = itemCount - shown.length;
+  if (notShown > 0) out.push(view.verbose ? `… and ${n(notShown)} more, counted in the totals (a summary names the first ${n(shown.length)})` : `… and ${n(notShown)} more (--verbose)`);
+
+  // What needs a look: bounded lists, wrapped to the width.
+  const attention: string[] = [];
+  const byQueue = (pick: (c: Record<string, number>) => number) => {
+    const hits = Object.entries(summary.queues)
+      .map(([q, c]) => [q, pick(asRecord(c)) ?? 0] as const)
+      .filter(([, v]) => v > 0)
+      .sort((a, b) => b[1] - a[1]);
+    const named = view.verbose ? hits : hits.slice(0, NAMED_SHOWN);
+    return `${named.map(([q, v]) => `queue:${displayName(q)} ${n(v)}`).join(' · ')}${hits.length > named.length ? ` · … and ${n(hits.length - named.length)} more` : ''}`;
+  };
   if (reroute) {
-    const totals = summary.totals as RerouteCounters;
-    const classes = (tally: 'unmappedClasses' | 'quarantinedClasses') => topUnmappedClasses(totals, 10, tally).map(([cls, c]) => `${cls} ${n(c)}`).join(' · ');
-    const queueRows = (pick: (c: RerouteCounters) => number) =>
-      Object.entries(summary.queues)
-        .filter(([, c]) => (pick(c as RerouteCounters) ?? 0) > 0)
-        .map(([q, c]) => `queue:${q} ${n(pick(c as RerouteCounters))}`)
-        .join(' · ');
+    const t = summary.totals as RerouteCounters;
+    const classes = (tally: 'unmappedClasses' | 'quarantinedClasses') => topUnmappedClasses(t, 10, tally).map(([cls, c]) => `${cls} ${n(c)}`).join(' · ');
     const would = summary.dryRun ? 'Would be quarantined' : 'Quarantined';
     // Say what happened to each kind: left where it was, or really moved to a quarantine list.
-    if (classes('unmappedClasses')) out.push(`Left in place, no destination for their class: ${classes('unmappedClasses')}`);
-    if (classes('quarantinedClasses')) out.push(`${would}, no destination for their class: ${classes('quarantinedClasses')}`);
-    if ((totals.quarantined ?? 0) > 0) out.push(`${would} to sidekiq-migrate:quarantine:<queue>, by queue: ${queueRows((c) => c.quarantined)}`);
-    if ((totals.keptOnLiveQueues ?? 0) > 0) out.push(`Left in place on live queues (still routed to or fetched; never quarantined): ${queueRows((c) => c.keptOnLiveQueues)}`);
-    const samples = [...totals.samples.unmapped, ...totals.samples.unparsable];
-    if (samples.length > 0) out.push(`Samples: ${samples.map((s) => `${s.className ?? '?'} (jid ${s.jid ?? '?'}, ${s.reason})`).join('; ')}`);
-    if ((totals.arrived ?? 0) > 0) {
-      out.push(`${n(totals.arrived)} job(s) arrived on retired queues during the run (${queueRows((c) => c.arrived)}): not moved by this run; run again or see drain-check.`);
-    }
+    if (classes('unmappedClasses')) attention.push(`Left in place, no destination for their class: ${classes('unmappedClasses')}`);
+    if (classes('quarantinedClasses')) attention.push(`${would}, no destination for their class: ${classes('quarantinedClasses')}`);
+    if ((t.unparsable ?? 0) > 0) attention.push(`${n(t.unparsable)} unparsable job(s) left in place (samples below).`);
+    if ((t.conflicts ?? 0) > 0) attention.push(`${n(t.conflicts)} conflict(s): left in place, their bytes already on the destination set.`);
+    if ((t.quarantined ?? 0) > 0) attention.push(`${would} to sidekiq-migrate:quarantine:<queue>, by queue: ${byQueue((c) => c['quarantined']!)}`);
+    if ((t.keptOnLiveQueues ?? 0) > 0) attention.push(`Left in place on live queues (still routed to or fetched; never quarantined): ${byQueue((c) => c['keptOnLiveQueues']!)}`);
+    const samples = [...t.samples.unmapped, ...t.samples.unparsable];
+    if (samples.length > 0) attention.push(`Samples: ${samples.map((s) => `${s.className ?? '?'} (jid ${s.jid ?? '?'}, ${s.reason})`).join('; ')}`);
+    if ((t.arrived ?? 0) > 0) attention.push(`${n(t.arrived)} job(s) arrived on retired queues during the run (${byQueue((c) => c['arrived']!)}): not moved by this run; run again or see drain-check.`);
   } else {
-    if (summary.resumed && summary.resumed.resumed > 0) out.push(`Finished ${n(summary.resumed.resumed)} job(s) left in flight by an interrupted run.`);
-    const totals = summary.totals as TransferCounters;
-    if ((totals.conflicts ?? 0) > 0) {
-      const where = [...Object.entries(summary.sets)].filter(([, c]) => ((c as TransferCounters).conflicts ?? 0) > 0).map(([set, c]) => `${set} ${n((c as TransferCounters).conflicts)}`);
-      const named = (totals.conflictSamples ?? []).map((s) => `${s.className ?? '?'} (jid ${s.jid ?? '?'})`).join('; ');
-      out.push(`Left on the source, their bytes already in the target set (a sorted set would merge them): ${where.length > 0 ? where.join(' · ') : n(totals.conflicts)}${named ? `: ${named}` : ''}`);
+    if (summary.resumed && summary.resumed.resumed > 0) attention.push(`Finished ${n(summary.resumed.resumed)} job(s) left in flight by an interrupted run.`);
+    const t = summary.totals as TransferCounters;
+    if ((t.unmapped ?? 0) > 0 || (t.unparsable ?? 0) > 0) attention.push(`Left on the source: ${n(t.unmapped ?? 0)} unmapped, ${n(t.unparsable ?? 0)} unparsable job(s).`);
+    if ((t.conflicts ?? 0) > 0) {
+      const where = Object.entries(summary.sets).filter(([, c]) => ((c as TransferCounters).conflicts ?? 0) > 0).map(([set, c]) => `${set} ${n((c as TransferCounters).conflicts)}`);
+      const named = (t.conflictSamples ?? []).map((s) => `${s.className ?? '?'} (jid ${s.jid ?? '?'})`).join('; ');
+      attention.push(`Left on the source, their bytes already in the target set (a sorted set would merge them): ${where.length > 0 ? where.join(' · ') : n(t.conflicts)}${named ? `: ${named}` : ''}`);
     }
-    const stillQueued = Object.entries(summary.queues).filter(([, c]) => ((c as TransferCounters).leftOnSource ?? 0) > 0);
+    const stillQueued = Object.values(summary.queues).filter((c) => ((c as TransferCounters).leftOnSource ?? 0) > 0);
     if (stillQueued.length > 0) {
-      const total = Math.max(totals.leftOnSource ?? 0, stillQueued.reduce((sum, [, c]) => sum + (c as TransferCounters).leftOnSource, 0));
-      out.push(`${n(total)} job(s) still on source queues when their transfer ended, pushed there during the run (${stillQueued.map(([q, c]) => `queue:${displayName(q)} ${n((c as TransferCounters).leftOnSource)}`).join(' · ')}): run move again or see drain-check.`);
+      const total = Math.max(t.leftOnSource ?? 0, stillQueued.reduce((sum, c) => sum + (c as TransferCounters).leftOnSource, 0));
+      attention.push(`${n(total)} job(s) still on source queues when their transfer ended, pushed there during the run (${byQueue((c) => c['leftOnSource']!)}): run move again or see drain-check.`);
     }
     const left = summary.leftOnSource ?? [];
     if (left.length > 0) {
       const more = (summary.leftOnSourceLists ?? left.length) - left.length;
-      out.push(`Not transferred, left on the source: ${left.map((l) => `${displayName(l.key)} ${n(l.size)}`).join(' · ')}${more > 0 ? ` and ${n(more)} more lists` : ''}`);
-      out.push('The source is not drained while these exist: put their jobs back on a queue and move again, or delete them by hand (drain-check counts them).');
+      attention.push(`Not transferred, left on the source: ${left.map((l) => `${displayName(l.key)} ${n(l.size)}`).join(' · ')}${more > 0 ? ` and ${n(more)} more lists` : ''}`);
+      attention.push('The source is not drained while these exist: put their jobs back on a queue and move again, or delete them by hand (drain-check counts them).');
     }
   }
-  for (const f of summary.failures) out.push(`FAILED ${f.kind} ${displayName(f.name)}: ${displayText(f.error)}`);
+  // Where jobs were left: the sets and queues holding them, largest first (bounded without --verbose).
+  const leftIn = all
+    .map(([label, c]) => [label, (c['unmapped'] ?? 0) + (c['unparsable'] ?? 0) + (c['conflicts'] ?? 0)] as const)
+    .filter(([, v]) => v > 0)
+    .sort((a, b) => b[1] - a[1]);
+  if (leftIn.length > 0) {
+    const named = view.verbose ? leftIn : leftIn.slice(0, NAMED_SHOWN);
+    const more = leftIn.length - named.length;
+    attention.push(`Jobs left in place (unmapped, unparsable, conflicts) by set and queue: ${named.map(([l, v]) => `${l} ${n(v)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more` : ''}`);
+  }
+  for (const f of summary.failures) attention.push(`FAILED ${f.kind} ${displayName(f.name)}: ${displayText(f.error)}`);
   const failed = summary.counts?.failed ?? 0;
-  if (failed > summary.failures.length) out.push(`FAILED ${n(failed - summary.failures.length)} more sets and queues (the first ${summary.failures.length} are named above)`);
-  for (const c of summary.continuedIn) out.push(`Still continuing: ${c.kind} ${c.name} in ${c.execution}`);
+  if (failed > summary.failures.length) attention.push(`FAILED ${n(failed - summary.failures.length)} more sets and queues (the first ${summary.failures.length} are named above)`);
+  for (const c of summary.continuedIn) attention.push(`Still continuing: ${c.kind} ${c.name} in ${c.execution}`);
+  if (attention.length > 0) {
+    out.push('', 'Needs a look:');
+    for (const line of attention) say(line);
+  }
+
   const arrived = reroute ? ((summary.totals as RerouteCounters).arrived ?? 0) : 0;
   // From the totals: the summary lists the first sets and queues only.
   const stillOnSource = reroute ? 0 : ((summary.totals as TransferCounters).leftOnSource ?? 0);
@@ -85,6 +175,7 @@ export function renderSummary(summary: RunSummary, endpoint: string): string {
         : summary.nothingThere
           ? `Complete: nothing was there to move (no Sidekiq data on ${endpoint}).`
           : 'Complete: everything that could be moved was moved.';
-  out.push('', summary.complete ? complete : 'Not complete: run the same command again to resume.');
+  out.push('');
+  say(summary.complete ? complete : 'Not complete: run the same command again to resume.');
   return `${out.join('\n')}\n`;
 }

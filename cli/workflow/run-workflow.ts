@@ -10,6 +10,7 @@ import { cronNotice } from './cron-notice.js';
 import { evictionNotice } from './eviction-notice.js';
 import { prefixNotice } from './prefix-notice.js';
 import { Progress } from './progress.js';
+import { screenWidth } from './fit.js';
 import { renderSummary } from './render-summary.js';
 
 export interface WorkflowRun {
@@ -18,6 +19,8 @@ export interface WorkflowRun {
   readonly handlers: LocalHandlers;
   readonly io: CliIo;
   readonly json: boolean;
+  /** Every set and queue in the summary, not only the largest. */
+  readonly verbose?: boolean;
   /** How the endpoint(s) are shown: redacted URLs. */
   readonly endpoint: string;
 }
@@ -28,15 +31,18 @@ export interface WorkflowRun {
  * the exit code: 0 only when everything that could be moved was moved.
  */
 export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
-  const progress = run.json ? undefined : new Progress(run.io);
-  const notice = evictionNotice(run.io, run.json);
-  const cron = cronNotice(run.io, run.input['mode'] === 'transfer' ? 'transfer' : 'reroute');
-  const prefixes = prefixNotice(run.io);
+  // Quiet with --json, but still keeping every item's counters for the summary.
+  const progress = new Progress(run.io, run.json);
+  // Notices go above the progress view, which is drawn again below them.
+  const noticeIo: CliIo = { out: (t) => run.io.out(t), err: (t) => progress.notice(t), interactive: run.io.interactive };
+  const notice = evictionNotice(noticeIo, run.json);
+  const cron = cronNotice(noticeIo, run.input['mode'] === 'transfer' ? 'transfer' : 'reroute');
+  const prefixes = prefixNotice(noticeIo);
   const onEvent: typeof notice = (execution, event) => {
     notice(execution, event);
     cron(execution, event);
     prefixes(execution, event);
-    progress?.onEvent(execution, event);
+    progress.onEvent(execution, event);
   };
   const executions = await runWorkflowLocally(run.input, run.handlers, { onEvent });
   const first = executions[0]!;
@@ -50,7 +56,9 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   const failed = executions.filter((e) => e.error);
   for (const e of failed) summary.failures.push({ kind: 'execution', name: e.executionArn, error: `${e.error!.name}: ${e.error!.message}` });
   const complete = summary.complete && failed.length === 0;
-  if (run.json) run.io.out(`${JSON.stringify({ ...summary, complete })}\n`);
-  else run.io.out(renderSummary({ ...summary, complete }, run.endpoint));
+  // Every item as seen by this process (the summary's own list is bounded: its state stays small).
+  const items = progress.seen();
+  if (run.json) run.io.out(`${JSON.stringify({ ...summary, complete, items })}\n`);
+  else run.io.out(renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items }));
   return complete ? ExitCode.ok : ExitCode.failed;
 }

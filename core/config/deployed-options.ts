@@ -60,6 +60,7 @@ export const startOptionsSchema = z
 export const executionOptionsSchema = z.strictObject({
   ...deployedOptionFields,
   json: z.boolean().default(false),
+  verbose: z.boolean().default(false),
   interval,
   wait: z.boolean().default(true),
 });

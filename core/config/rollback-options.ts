@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { migrationOptionFields, runOptionsSchema } from './run-options.js';
 
-const { namespace, dryRun, json, pageSize, runId, tlsCa } = migrationOptionFields;
+const { namespace, dryRun, json, verbose, pageSize, runId, tlsCa } = migrationOptionFields;
 const { redis, unmapped, append, password } = runOptionsSchema.shape;
 
 /**
@@ -15,6 +15,7 @@ export const rollbackOptionsSchema = z.strictObject({
   namespace,
   dryRun,
   json,
+  verbose,
   pageSize,
   runId,
   tlsCa,

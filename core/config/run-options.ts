@@ -39,6 +39,7 @@ export const migrationOptionFields = {
   namespace: z.string().default(''),
   dryRun: z.boolean().default(false),
   json: z.boolean().default(false),
+  verbose: z.boolean().default(false),
   pageSize: positiveInt('the page size').max(10_000).default(1000),
   runId: z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'use 1–80 letters, digits, "_", "." or "-"').optional(),
   tlsCa: z.string().min(1).optional(),

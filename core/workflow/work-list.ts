@@ -114,6 +114,23 @@ export function freshItem(mode: 'reroute' | 'transfer', work: ListedWork): WorkI
   return { kind: work.kind, name: work.name, cursor: null, done: false, iteration: 0, counters: mode === 'reroute' ? emptyCounters() : emptyTransferCounters() };
 }
 
+/**
+ * Jobs in the listed sets and queues now (ZCARD, LLEN), summed: the planned total that progress
+ * measures against. Pipelined by 1,000 so that a list of 100,000 queues stays a few round trips.
+ */
+export async function countJobs(source: Connection, listed: readonly ListedWork[]): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < listed.length; i += 1000) {
+    const sizes = source.redis.pipeline();
+    for (const w of listed.slice(i, i + 1000)) {
+      if (w.kind === 'set') sizes.zcard(source.keys.sortedSet(w.name as SortedSetName));
+      else sizes.llen(source.keys.queue(w.name));
+    }
+    for (const [, size] of (await sizes.exec()) ?? []) total += Number(size ?? 0);
+  }
+  return total;
+}
+
 async function withSizes(source: Connection, items: WorkItem[]): Promise<WorkItem[]> {
   if (items.length === 0) return items;
   const sizes = source.redis.pipeline();

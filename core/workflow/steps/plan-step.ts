@@ -14,7 +14,7 @@ import { addRunExecution, itemContinuationName, listContinuationName, ROOT_EXECU
 import { addToTotals, emptyTally } from '../run-tally.js';
 import { deserializeRouting, loadRouting, serializeRouting, storeRouting } from '../stored-routing.js';
 import type { RunSettings, WorkItem } from '../work-item.js';
-import { BATCH_SIZE, listWork, readWork, storeWorkList, workListKey, type WorkState } from '../work-list.js';
+import { BATCH_SIZE, countJobs, listWork, readWork, storeWorkList, workListKey, type WorkState } from '../work-list.js';
 import { continuationInputSchema, workflowInputSchema, type WorkflowInput } from '../workflow-input.js';
 
 /** How long a run's lock lives without renewal: longer than any one page step (Lambda ≤ 15 min). */
@@ -24,6 +24,8 @@ export interface PlanOutput {
   readonly settings: RunSettings;
   /** How many sets and queues this execution has to work on (they are listed on the source). */
   readonly itemCount: number;
+  /** Jobs in those sets and queues when the run was planned (a new run's plan only), for progress. */
+  readonly plannedJobs?: number;
   /** The first batch and where the list goes on: what the state machine loops on. */
   readonly work: WorkState;
   /** This execution's name among the run's executions (run-executions.ts). */
@@ -119,9 +121,10 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   const listed = await listWork(settings, source, plan);
   if (!input.dryRun) await storeWorkList(source, input.runId, listed);
   const first = await readWork(settings, source, plan, 0, BATCH_SIZE);
+  const plannedJobs = await countJobs(source, listed);
   const tally = emptyTally(input.mode);
   if (input.mode === 'transfer') addToTotals(tally, 'transfer', resumed);
-  return { settings, itemCount: listed.length, work: { batch: first.items, next: first.next, more: first.items.length > 0, batches: 0, tally }, execution: ROOT_EXECUTION, listContinuedIn: null, resumed, cron };
+  return { settings, itemCount: listed.length, plannedJobs, work: { batch: first.items, next: first.next, more: first.items.length > 0, batches: 0, tally }, execution: ROOT_EXECUTION, listContinuedIn: null, resumed, cron };
 }
 
 /**
