@@ -123,10 +123,12 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     if ((t.keptOnLiveQueues ?? 0) > 0) attention.push(`Left in place on live queues (still routed to or fetched; never quarantined): ${byQueue((c) => c['keptOnLiveQueues']!)}`);
     const samples = [...t.samples.unmapped, ...t.samples.unparsable];
     if (samples.length > 0) attention.push(`Samples: ${samples.map((s) => `${s.className ?? '?'} (jid ${s.jid ?? '?'}, ${s.reason})`).join('; ')}`);
+    if ((t.uniqueLocked ?? 0) > 0) attention.push(uniqueLockWarning(t.uniqueLocked, summary.dryRun));
     if ((t.arrived ?? 0) > 0) attention.push(`${n(t.arrived)} job(s) arrived on retired queues during the run (${byQueue((c) => c['arrived']!)}): not moved by this run; run again or see drain-check.`);
   } else {
     if (summary.resumed && summary.resumed.resumed > 0) attention.push(`Finished ${n(summary.resumed.resumed)} job(s) left in flight by an interrupted run.`);
     const t = summary.totals as TransferCounters;
+    if ((t.uniqueLocked ?? 0) > 0) attention.push(uniqueLockWarning(t.uniqueLocked!, summary.dryRun));
     if ((t.unmapped ?? 0) > 0 || (t.unparsable ?? 0) > 0) attention.push(`Left on the source: ${n(t.unmapped ?? 0)} unmapped, ${n(t.unparsable ?? 0)} unparsable job(s).`);
     if ((t.conflicts ?? 0) > 0) {
       const where = Object.entries(summary.sets).filter(([, c]) => ((c as TransferCounters).conflicts ?? 0) > 0).map(([set, c]) => `${set} ${n((c as TransferCounters).conflicts)}`);
@@ -178,4 +180,13 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   out.push('');
   say(summary.complete ? complete : 'Not complete: run the same command again to resume.');
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * Jobs sent to a new queue with a sidekiq-unique-jobs digest: from the gem's 8.0.8 on, client and
+ * server compute the digest again, with the queue in it (docs/guarantees-and-limits.md).
+ */
+function uniqueLockWarning(count: number, dryRun: boolean): string {
+  const moved = dryRun ? 'would be sent' : 'were sent';
+  return `Uniqueness locks: ${count.toLocaleString('en-US')} job(s) that ${moved} to a new queue carry a sidekiq-unique-jobs digest (lock_digest/unique_digest). With sidekiq-unique-jobs 8.0.8 or later they run under the new queue's digest: the lock taken at push stays until it expires, and a push still made to the old queue is dropped as a duplicate meanwhile (unique_across_queues avoids both; see docs/guarantees-and-limits.md, "Uniqueness locks").`;
 }

@@ -26,6 +26,8 @@ export interface JobFields {
   readonly isActiveJob: boolean;
   /** `args[0].queue_name` of an ActiveJob wrapper when it is a string; null otherwise. */
   readonly activeJobQueueName: string | null;
+  /** It carries a sidekiq-unique-jobs digest (`lock_digest` or `unique_digest`). */
+  readonly uniqueLock: boolean;
   readonly spans: PayloadSpans;
 }
 
@@ -55,6 +57,7 @@ export function inspectJob(buf: Buffer): JobFields | Unparsable {
     enqueuedAtText: enqueuedAt === null ? null : buf.toString('utf8', enqueuedAt.start, enqueuedAt.end),
     isActiveJob,
     activeJobQueueName: isActiveJob && argsQueueName !== null ? stringAt(buf, argsQueueName) : null,
+    uniqueLock: spans.uniqueDigest !== null,
     spans,
   };
 }

@@ -41,6 +41,11 @@ export interface PayloadSpans {
   readonly createdAt: Span | null;
   /** The value of `queue_name` in `args[0]` when that is an object (any JSON type). */
   readonly argsQueueName: Span | null;
+  /**
+   * sidekiq-unique-jobs' digest, `lock_digest` (7.x+) or `unique_digest` (older): only whether one
+   * is there matters (a moved job may run under another digest, docs/guarantees-and-limits.md).
+   */
+  readonly uniqueDigest: Span | null;
 }
 
 export type ScanFailure = Extract<UnparsableReason, 'invalid-utf8' | 'invalid-json' | 'not-an-object' | 'duplicate-key'>;
@@ -54,7 +59,9 @@ const JID = 3;
 const ENQUEUED_AT = 4;
 const CREATED_AT = 5;
 const ARGS = 6;
-const TOP_NAMES = ['class', 'wrapped', 'queue', 'jid', 'enqueued_at', 'created_at', 'args'];
+const LOCK_DIGEST = 7;
+const UNIQUE_DIGEST = 8;
+const TOP_NAMES = ['class', 'wrapped', 'queue', 'jid', 'enqueued_at', 'created_at', 'args', 'lock_digest', 'unique_digest'];
 const TOP_KEYS = TOP_NAMES.map((name) => Buffer.from(name));
 const ARG0_NAMES = ['queue_name'];
 const ARG0_KEYS = ARG0_NAMES.map((name) => Buffer.from(name));
@@ -88,6 +95,7 @@ export function scanPayload(buf: Buffer): PayloadSpans | ScanFailure {
     enqueuedAt: m[ENQUEUED_AT] ?? null,
     createdAt: m[CREATED_AT] ?? null,
     argsQueueName: scan.argsQueueName,
+    uniqueDigest: m[LOCK_DIGEST] ?? m[UNIQUE_DIGEST] ?? null,
   };
 }
 
@@ -96,7 +104,7 @@ const ARG0 = 1;
 type Level = typeof TOP | typeof ARG0;
 
 class PayloadScan {
-  readonly members: (Span | null)[] = [null, null, null, null, null, null, null];
+  readonly members: (Span | null)[] = [null, null, null, null, null, null, null, null, null];
   argsQueueName: Span | null = null;
   duplicate = false;
 
@@ -150,7 +158,8 @@ class PayloadScan {
   }
 
   private record(member: number, start: number, end: number): void {
-    if (this.members[member] !== null) this.duplicate = true;
+    // A duplicate digest is not ours to judge: only members we read or rewrite make a payload ambiguous.
+    if (this.members[member] !== null && member < LOCK_DIGEST) this.duplicate = true;
     this.members[member] = { start, end };
   }
 }

@@ -16,6 +16,8 @@ export type Examined =
       /** The class it was routed by, and its payload's `queue` before the move (for move records). */
       readonly routedClass: string;
       readonly queue: string | null;
+      /** It carries a sidekiq-unique-jobs digest, which names its old queue. */
+      readonly uniqueLock: boolean;
     };
 
 /**
@@ -48,7 +50,7 @@ export function examineQueuedJob(payload: Buffer, listQueue: string, plan: Routi
 
 function move(payload: Buffer, job: JobFields, to: string, rewriteActiveJobQueueName: boolean): Examined {
   const rewritten = rewriteQueue(payload, job, to, { activeJobQueueName: rewriteActiveJobQueueName });
-  return { kind: 'move', to, rewritten, routedClass: routedClass(job.className, job.wrapped), queue: job.queue };
+  return { kind: 'move', to, rewritten, routedClass: routedClass(job.className, job.wrapped), queue: job.queue, uniqueLock: job.uniqueLock };
 }
 
 function unmapped(job: JobFields, reason: string): Examined {

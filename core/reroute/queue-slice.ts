@@ -77,7 +77,10 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
     for (const job of jobs) {
       counters.scanned++;
       const examined = examineQueuedJob(job, queue, request.plan, request.rewriteActiveJobQueueName ?? true);
-      if (examined.kind === 'move') moves.push({ job, examined });
+      if (examined.kind === 'move') {
+        moves.push({ job, examined });
+        if (examined.uniqueLock) counters.uniqueLocked++;
+      }
       else if (examined.kind === 'already-routed') {
         counters.alreadyRouted++;
         kept++;

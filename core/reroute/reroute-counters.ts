@@ -41,6 +41,11 @@ export interface RerouteCounters {
    * check finds them. At least this many: a worker fetching from the queue meanwhile hides some.
    */
   arrived: number;
+  /**
+   * Jobs sent to a new queue that carry a sidekiq-unique-jobs digest (`lock_digest`): from the
+   * gem's 8.0.8 on they run under their new queue's digest (docs/guarantees-and-limits.md).
+   */
+  uniqueLocked: number;
   /** Moves per destination queue. */
   movedTo: Record<string, number>;
   /** Unmapped jobs left in place, per routed class (bounded; see MAX_CLASSES). */
@@ -64,6 +69,7 @@ export function emptyCounters(): RerouteCounters {
     vanished: 0,
     conflicts: 0,
     quarantined: 0,
+    uniqueLocked: 0,
     keptOnLiveQueues: 0,
     arrived: 0,
     movedTo: {},
@@ -73,7 +79,7 @@ export function emptyCounters(): RerouteCounters {
   };
 }
 
-const SCALARS = ['scanned', 'moved', 'alreadyRouted', 'unmapped', 'unparsable', 'vanished', 'conflicts', 'quarantined', 'keptOnLiveQueues', 'arrived'] as const;
+const SCALARS = ['scanned', 'moved', 'alreadyRouted', 'unmapped', 'unparsable', 'vanished', 'conflicts', 'quarantined', 'keptOnLiveQueues', 'arrived', 'uniqueLocked'] as const;
 
 /**
  * Adds `more` into `into` (and returns it); samples and class tallies stay bounded. Counters an

@@ -69,6 +69,7 @@ export async function rerouteSetPage(request: SetPageRequest): Promise<PageResul
         byDestination.set(examined.to, args);
         // An entry's queue before the move is its payload's `queue` (the poller pushes it there).
         moves.add(examined.routedClass, examined.queue, examined.to);
+        if (examined.uniqueLock) counters.uniqueLocked++;
       }
     }
   }

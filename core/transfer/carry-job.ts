@@ -8,6 +8,8 @@ export interface CarriedJob {
   /** For queued jobs: the target queue. */
   readonly queue: string;
   readonly kind: 'as-is' | 'rerouted' | 'unmapped' | 'unparsable';
+  /** Rerouted and carrying a sidekiq-unique-jobs digest, which names its old queue. */
+  readonly uniqueLock?: boolean;
 }
 
 /**
@@ -21,7 +23,7 @@ export function carryQueuedJob(payload: Buffer, listQueue: string, plan: Routing
   const to = queuedJobDestination(plan, listQueue, job);
   if (to === null) return { payload, queue: listQueue, kind: 'unmapped' };
   if (to === listQueue && job.queue === to) return { payload, queue: listQueue, kind: 'as-is' };
-  return { payload: rewriteQueue(payload, job, to, { activeJobQueueName: rewriteActiveJobQueueName }), queue: to, kind: 'rerouted' };
+  return { payload: rewriteQueue(payload, job, to, { activeJobQueueName: rewriteActiveJobQueueName }), queue: to, kind: 'rerouted', uniqueLock: job.uniqueLock };
 }
 
 /** A claimed `schedule`/`retry`/`dead` entry: the same, by its `queue` field. */
@@ -32,5 +34,5 @@ export function carryScheduledJob(member: Buffer, plan: RoutingPlan | undefined,
   const decision = decideRoute(plan, job);
   if (decision.action === 'unmapped') return { payload: member, kind: 'unmapped' };
   if (decision.action === 'already-routed') return { payload: member, kind: 'as-is' };
-  return { payload: rewriteQueue(member, job, decision.to, { activeJobQueueName: rewriteActiveJobQueueName }), kind: 'rerouted' };
+  return { payload: rewriteQueue(member, job, decision.to, { activeJobQueueName: rewriteActiveJobQueueName }), kind: 'rerouted', uniqueLock: job.uniqueLock };
 }

@@ -22,6 +22,8 @@ export interface TransferCounters {
    * merged them into one), given back to the source set with their score.
    */
   conflicts: number;
+  /** Re-routed on the way and carrying a sidekiq-unique-jobs digest (see RerouteCounters.uniqueLocked). */
+  uniqueLocked?: number;
   /** A few of them, for the report (bounded). */
   conflictSamples: JobSample[];
   /**
@@ -39,7 +41,7 @@ export function emptyTransferCounters(): TransferCounters {
   return { claimed: 0, written: 0, duplicates: 0, resumed: 0, rerouted: 0, unmapped: 0, unparsable: 0, conflicts: 0, leftOnSource: 0, conflictSamples: [], writtenTo: {} };
 }
 
-const SCALARS = ['claimed', 'written', 'duplicates', 'resumed', 'rerouted', 'unmapped', 'unparsable', 'conflicts', 'leftOnSource'] as const;
+const SCALARS = ['claimed', 'written', 'duplicates', 'resumed', 'rerouted', 'unmapped', 'unparsable', 'conflicts', 'leftOnSource', 'uniqueLocked'] as const;
 
 export function addTransferCounters(into: TransferCounters, more: TransferCounters): TransferCounters {
   // Counters from an older version's state have no conflicts.
@@ -51,8 +53,9 @@ export function addTransferCounters(into: TransferCounters, more: TransferCounte
 }
 
 /** Counts how the carried jobs of a slice were treated (rerouted, unmapped, unparsable). */
-export function tallyCarried(counters: TransferCounters, jobs: readonly { readonly kind: string }[]): void {
+export function tallyCarried(counters: TransferCounters, jobs: readonly { readonly kind: string; readonly uniqueLock?: boolean }[]): void {
   for (const job of jobs) {
+    if (job.uniqueLock) counters.uniqueLocked = (counters.uniqueLocked ?? 0) + 1;
     if (job.kind === 'rerouted') counters.rerouted++;
     else if (job.kind === 'unmapped') counters.unmapped++;
     else if (job.kind === 'unparsable') counters.unparsable++;
