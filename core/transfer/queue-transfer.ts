@@ -34,7 +34,9 @@ export interface QueueTransferRequest extends TransferContext {
  *
  * For `front` placement the newest jobs are claimed first and pushed onto the consumer end of the
  * target queue, which keeps their order across slices (as re-routing does); old-side fetchers
- * keep taking the oldest ones meanwhile, from the other end.
+ * keep taking the oldest ones meanwhile, from the other end. "Newest" means the newest of the jobs
+ * the queue held when its transfer started: jobs a producer pushes meanwhile are left above the
+ * window (claimQueueJobs-3.lua), so every original job is claimed, and what arrived is reported.
  */
 export async function transferQueueSlice(request: QueueTransferRequest): Promise<PageResult<QueueTransferCursor, TransferCounters>> {
   const { source, sourceKeys, queue } = request;
@@ -62,7 +64,8 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     const batch = batchKey(sourceKeys.prefix, request.runId, `queue:${queue}`);
     const [claimed, stored, ...held] = (await claimQueueJobs.run(source, {
       keys: [sourceKey, inflight, batch],
-      args: [want, placement === 'front' ? 'newest' : 'oldest', newBatchId()],
+      // Front placement takes the newest originals first, counted from the oldest end (ARGV[4]).
+      args: placement === 'front' ? [want, 'newest', newBatchId(), cursor.limit - cursor.claimed] : [want, 'oldest', newBatchId()],
     })) as [number, Buffer, ...Buffer[]];
     counters.claimed = claimed;
     counters.resumed = held.length - claimed;

@@ -112,6 +112,11 @@ describe('a producer still pushing to the old Redis during move', { timeout: 180
     expect(everywhere).toEqual([...originals, ...produced].sort());
     const left = await source.llen('queue:q');
     expect(left).toBeGreaterThan(0);
+    // Every job that was there when the move started is on the target; only late arrivals stay.
+    const onTarget = new Set((await jobs(target)).map((j) => j.split('\t')[1]!));
+    expect(originals.filter((p) => !onTarget.has(p))).toEqual([]);
+    const stayed = (await source.lrange('queue:q', 0, -1)).sort();
+    expect(stayed.every((p) => produced.includes(p))).toBe(true);
     const said = /^(\d[\d,]*) job\(s\) still on source queues when their transfer ended, pushed there during the run \(queue:q [\d,]+\): run move again or see drain-check\.$/m.exec(move.stdout);
     expect(said, move.stdout).not.toBeNull();
     expect(Number(said![1]!.replace(/,/g, ''))).toBeGreaterThan(0);

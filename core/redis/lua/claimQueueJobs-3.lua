@@ -12,9 +12,14 @@
   KEYS[2]  the run's in-flight list for that queue (outside queue:*, so nothing fetches it)
   KEYS[3]  the in-flight batch's id (deleted with the in-flight list when acknowledged)
   ARGV[1]  N, the most jobs to claim
-  ARGV[2]  'newest' to take from the producer end (LPOP; for front placement on the target) or
-           'oldest' to take from the consumer end (RPOP; for append placement)
+  ARGV[2]  'newest' to take the newest of the jobs the queue held when its transfer started (for
+           front placement on the target) or 'oldest' to take from the consumer end (RPOP; for
+           append placement)
   ARGV[3]  a new batch id (random), used only if the in-flight list starts a new batch
+  ARGV[4]  'newest' only: how many of the jobs the queue held when its transfer started are not
+           claimed yet. They are the oldest that many (producers push at the other end), so jobs
+           pushed since, which sit above them, are lifted off, the window below is claimed, and
+           they are put back as they were: a producer still pushing cannot crowd out an original.
 
   The in-flight list keeps claim order, first claimed leftmost. It may already hold jobs that an
   interrupted attempt claimed but did not acknowledge; they are returned too, first, and keep
@@ -29,15 +34,26 @@
 local source, inflight, batchKey = KEYS[1], KEYS[2], KEYS[3]
 local refusal = wrongType({ { source, 'list' }, { inflight, 'list' }, { batchKey, 'string' } })
 if refusal then return refusal end
-local pop = ARGV[2] == 'newest' and 'LPOP' or 'RPOP'
+local newest = ARGV[2] == 'newest'
 local batch = redis.call('GET', batchKey)
 local claimed = 0
-for _ = 1, tonumber(ARGV[1]) do
-  local job = redis.call(pop, source)
+local want = tonumber(ARGV[1])
+local arrivals = {}
+if newest and ARGV[4] then
+  -- Jobs above the not-yet-claimed originals arrived during the transfer: lift them off the head.
+  local length = redis.call('LLEN', source)
+  local originals = math.min(tonumber(ARGV[4]), length)
+  for _ = 1, length - originals do arrivals[#arrivals + 1] = redis.call('LPOP', source) end
+  want = math.min(want, originals)
+end
+for _ = 1, want do
+  local job = redis.call(newest and 'LPOP' or 'RPOP', source)
   if not job then break end
   redis.call('RPUSH', inflight, job)
   claimed = claimed + 1
 end
+-- Put the arrivals back exactly as they were, newest at the head.
+for i = #arrivals, 1, -1 do redis.call('LPUSH', source, arrivals[i]) end
 if not batch and redis.call('EXISTS', inflight) == 1 then
   batch = ARGV[3]
   redis.call('SET', batchKey, batch)
