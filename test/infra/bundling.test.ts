@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_ENTRIES, REPO_ROOT, type MigrationFunctionName } from '../../infra/constructs/migration-functions.js';
-import { sharedRedisUrl, uniquePrefix } from '../support/redis.js';
+import { connectShared, sharedRedisUrl, uniquePrefix } from '../support/redis.js';
 import { cdkJsonConfig, logicalId, resources, synthesize } from './support/stacks.js';
 
 /**
@@ -12,6 +12,7 @@ import { cdkJsonConfig, logicalId, resources, synthesize } from './support/stack
  * that the bundles resolve the external @aws-sdk/* packages as the Lambda runtime provides them.
  */
 let outdir: string;
+const redis = connectShared();
 const assets = {} as Record<MigrationFunctionName, string>;
 
 beforeAll(() => {
@@ -42,7 +43,11 @@ describe('the bundled functions (esbuild, no Docker)', () => {
     expect(readFileSync(join(assets.plan, 'index.mjs'), 'utf8')).toMatch(/from\s*"@aws-sdk\/client-secrets-manager"/);
   });
 
-  it('run: plan takes the run lock and release-lock releases it (both Lua scripts loaded from the bundle), the drain check reports', () => {
+  it('run: plan takes the run lock and release-lock releases it (both Lua scripts loaded from the bundle), the drain check reports', async () => {
+    // Sidekiq data under the prefix (the set of queue names, as Sidekiq keeps it): a plan refuses a
+    // prefix with none while the shared server holds other tests' prefixes.
+    const prefix = uniquePrefix();
+    await redis.sadd(`${prefix}queues`, 'default');
     // Prepare: a runner that imports the bundles as Lambda would, with the environment the stack gives them.
     const runner = join(outdir, 'run-bundles.mjs');
     writeFileSync(
@@ -60,7 +65,7 @@ process.exit(0);
 
     // Act
     const stdout = execFileSync(process.execPath, [runner, ...[assets.plan, assets.releaseLock, assets.drainCheck].map((d) => join(d, 'index.mjs'))], {
-      env: { PATH: process.env['PATH'], SIDEKIQ_MIGRATE_SOURCE_URL: sharedRedisUrl(), SIDEKIQ_MIGRATE_SOURCE_PREFIX: uniquePrefix(), POWERTOOLS_LOG_LEVEL: 'ERROR' },
+      env: { PATH: process.env['PATH'], SIDEKIQ_MIGRATE_SOURCE_URL: sharedRedisUrl(), SIDEKIQ_MIGRATE_SOURCE_PREFIX: prefix, POWERTOOLS_LOG_LEVEL: 'ERROR' },
       encoding: 'utf8',
       timeout: 30_000,
     });
