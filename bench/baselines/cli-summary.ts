@@ -5,18 +5,26 @@ export interface CliMoved {
   readonly complete: boolean;
 }
 
+type Counters = Partial<Record<'moved' | 'written', number>>;
+
 interface Summary {
-  readonly totals: { readonly moved: number };
-  readonly sets: Record<string, { readonly moved?: number }>;
+  readonly totals: Counters;
+  readonly sets: Record<string, Counters>;
   readonly complete: boolean;
 }
 
-/** Sets are few and always listed; the queues are the rest of the total (the summary lists only the largest). */
-export function cliMoved(stdout: string): CliMoved | null {
+/**
+ * `counter`: `moved` for `run` (jobs re-routed), `written` for `move` (jobs written to the target).
+ * Sets are few and always listed; the queues are the rest of the total (the summary lists only the
+ * largest queues).
+ */
+export function cliMoved(stdout: string, counter: 'moved' | 'written'): CliMoved | null {
   try {
     const summary = JSON.parse(stdout) as Summary;
-    const sets = Object.values(summary.sets).reduce((n, s) => n + (s.moved ?? 0), 0);
-    return { sets, queued: summary.totals.moved - sets, complete: summary.complete };
+    const total = summary.totals[counter];
+    if (total === undefined) return null;
+    const sets = Object.values(summary.sets).reduce((n, s) => n + (s[counter] ?? 0), 0);
+    return { sets, queued: total - sets, complete: summary.complete };
   } catch {
     return null;
   }

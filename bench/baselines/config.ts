@@ -16,8 +16,8 @@ export interface BaselinesProfile {
 const PROFILES: Record<BaselinesProfile['name'], BaselinesProfile> = {
   full: {
     name: 'full',
-    reroute: { ours: { schedule: 100_000, retry: 100_000, queued: 100_000 }, ruby: { schedule: 50_000, retry: 50_000, queued: 50_000 } },
-    transfer: { ours: { schedule: 50_000, retry: 50_000, queued: 100_000 }, ruby: { schedule: 40_000, retry: 40_000, queued: 80_000 } },
+    reroute: { ours: { schedule: 100_000, retry: 100_000, queued: 100_000 }, ruby: { schedule: 40_000, retry: 40_000, queued: 40_000 } },
+    transfer: { ours: { schedule: 50_000, retry: 50_000, queued: 100_000 }, ruby: { schedule: 50_000, retry: 50_000, queued: 100_000 } },
   },
   quick: {
     name: 'quick',

@@ -30,6 +30,8 @@ export interface RerouteBaselines {
 
 interface GitlabSummary {
   readonly seconds: number;
+  /** The JSON library it parsed and dumped with (Oj when installed, as GitLab; else the stdlib). */
+  readonly json: string;
   readonly result: { readonly migrated: number };
 }
 
@@ -67,7 +69,7 @@ export async function rerouteBaselines({ profile, routing, ruby, dir, log }: Par
     expected = await seed('(A) sidekiq-migrate run');
     log('baselines: (A) sidekiq-migrate run --redis URL --mapping FILE');
     const cli = await measureCli(['run', '--redis', server.url, '--mapping', mappingFile, '--json']);
-    const moved = cli.code === 0 ? cliMoved(cli.stdout) : null;
+    const moved = cli.code === 0 ? cliMoved(cli.stdout, 'moved') : null;
     const v2 = moved === null ? null : await verifyRun(admin, routing, scale, expected, moved, true);
     const wholeOk = v2?.ok === true;
     const whole: BaselineRow = {
@@ -87,6 +89,7 @@ export async function rerouteBaselines({ profile, routing, ruby, dir, log }: Par
       const rubyExpected = await seed('(r) GitLab in Ruby', rubyScale);
       let wallMs = 0;
       let seconds = 0;
+      let codec = '?';
       const migrated = { sets: 0, queued: 0 };
       for (const task of [['set', 'schedule'], ['set', 'retry'], ['queued']]) {
         log(`baselines: (r) ruby gitlab_algorithm.rb ${task.join(' ')}`);
@@ -97,11 +100,12 @@ export async function rerouteBaselines({ profile, routing, ruby, dir, log }: Par
         }
         wallMs += r.wallMs;
         seconds += summary.seconds;
+        codec = summary.json;
         migrated[task[0] === 'set' ? 'sets' : 'queued'] += summary.result.migrated;
       }
       // It re-serialises every payload it moves (JSON.generate), so only the counts can be checked.
       const v = await verifyRun(admin, routing, rubyScale, rubyExpected, migrated, false);
-      return { ...base, inProcessSeconds: seconds, wholeSeconds: wallMs / 1000, note: v.ok ? 'ok, counts (it re-serialises payloads)' : `WRONG: ${v.problems.join('; ')}`, ok: v.ok };
+      return { ...base, inProcessSeconds: seconds, wholeSeconds: wallMs / 1000, note: v.ok ? `ok, counts (it re-serialises payloads); JSON: ${codec}` : `WRONG: ${v.problems.join('; ')}`, ok: v.ok };
     }
   } finally {
     admin.disconnect();

@@ -37,7 +37,8 @@ export function formatRows(title: string, ours: { inProcess: BaselineRow; whole:
   const inProcess = ratio(ours.inProcess, ours.inProcess.inProcessSeconds, ruby, ruby.inProcessSeconds);
   const whole = ratio(ours.whole, ours.whole.wholeSeconds, ruby, ruby.wholeSeconds);
   const fmt = (r: number | null) => (r === null ? '–' : `${r.toFixed(1)}×`);
-  const verdict = whole === null ? `no ratio (${ruby.ok ? 'a run failed' : ruby.note})` : whole >= WHOLE_COMMAND_GOAL ? `PASS ${fmt(whole)} (goal ≥ ${WHOLE_COMMAND_GOAL}× at loopback)` : `MISS ${fmt(whole)} (goal ≥ ${WHOLE_COMMAND_GOAL}× at loopback)`;
+  const failed = rows.filter((r) => !r.ok).map((r) => r.label);
+  const verdict = whole === null ? `no ratio: ${failed.length > 0 ? `failed: ${failed.join(', ')}` : `Ruby baseline ${ruby.note}`}` : whole >= WHOLE_COMMAND_GOAL ? `PASS ${fmt(whole)} (goal ≥ ${WHOLE_COMMAND_GOAL}× at loopback)` : `MISS ${fmt(whole)} (goal ≥ ${WHOLE_COMMAND_GOAL}× at loopback)`;
   return {
     lines: [
       title,

@@ -8,12 +8,15 @@ export const RUBY_SCRIPTS = {
   timed: fileURLToPath(new URL('./timed.rb', import.meta.url)),
 };
 
+/** The Ruby to run: `ruby` on the PATH, or SIDEKIQ_MIGRATE_BENCH_RUBY (e.g. to check the rows of a machine without one). */
+const RUBY = process.env.SIDEKIQ_MIGRATE_BENCH_RUBY ?? 'ruby';
+
 /** `ruby` with the redis gem, or why the Ruby rows cannot run (they then say so; nothing crashes). */
 export type RubyAvailability = { readonly ok: true; readonly version: string } | { readonly ok: false; readonly why: string };
 
 export function rubyAvailability(): RubyAvailability {
-  const probe = spawnSync('ruby', ['-e', 'require "redis"; print "ruby #{RUBY_VERSION}, redis-rb #{Redis::VERSION}"'], { encoding: 'utf8' });
-  if (probe.error) return { ok: false, why: `ruby not found (${(probe.error as NodeJS.ErrnoException).code ?? probe.error.message}); install Debian's ruby and ruby-redis` };
+  const probe = spawnSync(RUBY, ['-e', 'require "redis"; print "ruby #{RUBY_VERSION}, redis-rb #{Redis::VERSION}"'], { encoding: 'utf8' });
+  if (probe.error) return { ok: false, why: `${RUBY} not found (${(probe.error as NodeJS.ErrnoException).code ?? probe.error.message}); install Debian's ruby and ruby-redis` };
   if (probe.status !== 0) return { ok: false, why: `ruby cannot load the redis gem (${probe.stderr.trim().split('\n')[0] ?? ''}); install ruby-redis` };
   return { ok: true, version: probe.stdout.trim() };
 }
@@ -29,7 +32,7 @@ export interface RubyRun {
 /** Runs `ruby ARGS` to its end. */
 export async function runRuby(args: readonly string[]): Promise<RubyRun> {
   const started = process.hrtime.bigint();
-  const child = spawn('ruby', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(RUBY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

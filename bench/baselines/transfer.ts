@@ -68,7 +68,7 @@ export async function transferBaselines({ profile, routing, ruby, log }: PartEnv
     await stageRun(source, target, expected, false);
     log('baselines: (A) sidekiq-migrate move --from URL --to URL');
     const cli = await measureCli(['move', '--from', from.url, '--to', to.url, '--json']);
-    const moved = cli.code === 0 ? cliMoved(cli.stdout) : null;
+    const moved = cli.code === 0 ? cliMoved(cli.stdout, 'written') : null;
     // The CLI names its run itself: its bookkeeping (ledgers with a TTL) is under sidekiq-migrate:.
     const v2 = moved === null ? null : await verifyTransfer(source, target, expected, moved, 'sidekiq-migrate:');
     const whole: BaselineRow = {
