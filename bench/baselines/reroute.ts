@@ -11,7 +11,7 @@ import type { BenchRouting } from '../workload/routing.js';
 import type { BaselinesProfile } from './config.js';
 import { cliMoved } from './cli-summary.js';
 import { lastJsonLine, RUBY_SCRIPTS, runRuby, type RubyAvailability } from './ruby.js';
-import type { BaselineRow } from './rows.js';
+import { medianRow, type BaselineRow } from './rows.js';
 
 export interface PartEnv {
   readonly profile: BaselinesProfile;
@@ -52,35 +52,39 @@ export async function rerouteBaselines({ profile, routing, ruby, dir, log }: Par
     return seedWorkload(admin, routing, s);
   };
   try {
-    let expected = await seed('(a) ours in process');
-    log('baselines: (a) ours in process: migrating');
-    const run = await spawnRunner({ algorithm: 'ours', port: server.port, scale, pageSize: SETTINGS.pageSize, luaBatch: SETTINGS.luaBatch, floorPipelineJobs: SETTINGS.floorPipelineJobs, label: 'baselines (a) ours' });
-    const v1 = await verifyRun(admin, routing, scale, expected, { sets: run.movedSets, queued: run.movedQueued }, true);
-    const inProcess: BaselineRow = {
-      label: '(a) ours: runReroute in process',
-      scale,
-      subset: false,
-      inProcessSeconds: run.setsSeconds + run.queuesSeconds,
-      wholeSeconds: null,
-      note: v1.ok ? 'ok, exact bytes' : `WRONG: ${v1.problems.join('; ')}`,
-      ok: v1.ok,
-    };
+    const inProcess = await medianRow(profile.repeats, async (i) => {
+      const expected = await seed(`(a) ours in process #${i + 1}`);
+      log('baselines: (a) ours in process: migrating');
+      const run = await spawnRunner({ algorithm: 'ours', port: server.port, scale, pageSize: SETTINGS.pageSize, luaBatch: SETTINGS.luaBatch, floorPipelineJobs: SETTINGS.floorPipelineJobs, label: 'baselines (a) ours' });
+      const v = await verifyRun(admin, routing, scale, expected, { sets: run.movedSets, queued: run.movedQueued }, true);
+      return {
+        label: '(a) ours: runReroute in process',
+        scale,
+        subset: false,
+        inProcessSeconds: run.setsSeconds + run.queuesSeconds,
+        wholeSeconds: null,
+        note: v.ok ? 'ok, exact bytes' : `WRONG: ${v.problems.join('; ')}`,
+        ok: v.ok,
+      };
+    });
 
-    expected = await seed('(A) sidekiq-migrate run');
-    log('baselines: (A) sidekiq-migrate run --redis URL --mapping FILE');
-    const cli = await measureCli(['run', '--redis', server.url, '--mapping', mappingFile, '--json']);
-    const moved = cli.code === 0 ? cliMoved(cli.stdout, 'moved') : null;
-    const v2 = moved === null ? null : await verifyRun(admin, routing, scale, expected, moved, true);
-    const wholeOk = v2?.ok === true;
-    const whole: BaselineRow = {
-      label: '(A) ours: sidekiq-migrate run --mapping',
-      scale,
-      subset: false,
-      inProcessSeconds: null,
-      wholeSeconds: cli.wallMs / 1000,
-      note: wholeOk ? `ok, exact bytes; process CPU ${(cli.cpuMs / 1000).toFixed(1)} s, peak RSS ${Math.round(cli.peakRssBytes / 2 ** 20)} MB` : `WRONG: exit ${cli.code}; ${v2?.problems.join('; ') ?? cli.stderr.trim().split('\n').slice(-2).join(' | ')}`,
-      ok: wholeOk,
-    };
+    const whole = await medianRow(profile.repeats, async (i) => {
+      const expected = await seed(`(A) sidekiq-migrate run #${i + 1}`);
+      log('baselines: (A) sidekiq-migrate run --redis URL --mapping FILE');
+      const cli = await measureCli(['run', '--redis', server.url, '--mapping', mappingFile, '--json']);
+      const moved = cli.code === 0 ? cliMoved(cli.stdout, 'moved') : null;
+      const v = moved === null ? null : await verifyRun(admin, routing, scale, expected, moved, true);
+      const ok = v?.ok === true;
+      return {
+        label: '(A) ours: sidekiq-migrate run --mapping',
+        scale,
+        subset: false,
+        inProcessSeconds: null,
+        wholeSeconds: cli.wallMs / 1000,
+        note: ok ? `ok, exact bytes; process CPU ${(cli.cpuMs / 1000).toFixed(1)} s, peak RSS ${Math.round(cli.peakRssBytes / 2 ** 20)} MB` : `WRONG: exit ${cli.code}; ${v?.problems.join('; ') ?? cli.stderr.trim().split('\n').slice(-2).join(' | ')}`,
+        ok,
+      };
+    });
     return { inProcess, whole, ruby: await gitlabRuby() };
 
     async function gitlabRuby(): Promise<BaselineRow> {

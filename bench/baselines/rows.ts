@@ -50,3 +50,19 @@ export function formatRows(title: string, ours: { inProcess: BaselineRow; whole:
     ratios: { inProcess, whole },
   };
 }
+
+/**
+ * Runs `once` `repeats` times and returns the median row by its seconds (a failed run wins: it must
+ * show), noting the spread when there were several.
+ */
+export async function medianRow(repeats: number, once: (repeat: number) => Promise<BaselineRow>): Promise<BaselineRow> {
+  const rows: BaselineRow[] = [];
+  for (let i = 0; i < repeats; i++) rows.push(await once(i));
+  const failed = rows.find((r) => !r.ok);
+  if (failed) return failed;
+  const seconds = (r: BaselineRow) => r.inProcessSeconds ?? r.wholeSeconds ?? Infinity;
+  const sorted = [...rows].sort((a, b) => seconds(a) - seconds(b));
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  if (rows.length === 1) return median;
+  return { ...median, note: `${median.note}; median of ${rows.length} (${seconds(sorted[0]!).toFixed(2)}–${seconds(sorted.at(-1)!).toFixed(2)} s)` };
+}

@@ -12,7 +12,7 @@ import { verifyTransfer, type TransferVerification } from '../transfer/verify.js
 import { cliMoved } from './cli-summary.js';
 import type { PartEnv } from './reroute.js';
 import { lastJsonLine, RUBY_SCRIPTS, runRuby } from './ruby.js';
-import type { BaselineRow } from './rows.js';
+import { medianRow, type BaselineRow } from './rows.js';
 
 const TRANSFER_CHILD = fileURLToPath(new URL('../transfer/child.ts', import.meta.url));
 
@@ -46,40 +46,44 @@ export async function transferBaselines({ profile, routing, ruby, log }: PartEnv
     };
     const expected = await seed(scale);
 
-    await stageRun(source, target, expected, false);
-    log('baselines: (a) ours in process: transferring');
-    const runId = `bench-baselines-${process.pid}`;
-    const request: TransferRunRequest = {
-      algorithm: 'ours',
-      sourcePort: from.port,
-      targetPort: to.port,
-      scale,
-      sets: (['schedule', 'retry'] as const).filter((s) => scale[s] > 0),
-      sliceSize: TRANSFER_SETTINGS.sliceSize,
-      naivePage: TRANSFER_SETTINGS.naivePage,
-      floorPage: TRANSFER_SETTINGS.floorPage,
-      runId,
-      label: 'baselines (a) ours transfer',
-    };
-    const run = await spawnChild<TransferRunRequest, RunResult>(TRANSFER_CHILD, request, request.label);
-    const v1 = await verifyTransfer(source, target, expected, { sets: run.movedSets, queued: run.movedQueued }, `sidekiq-migrate:${runId}:ledger:`);
-    const inProcess: BaselineRow = { label: '(a) ours: runTransfer in process', scale, subset: false, inProcessSeconds: run.setsSeconds + run.queuesSeconds, wholeSeconds: null, note: verdict(v1), ok: v1.ok };
+    const inProcess = await medianRow(profile.repeats, async (i) => {
+      await stageRun(source, target, expected, false);
+      log(`baselines: (a) ours in process #${i + 1}: transferring`);
+      const runId = `bench-baselines-${process.pid}-${i}`;
+      const request: TransferRunRequest = {
+        algorithm: 'ours',
+        sourcePort: from.port,
+        targetPort: to.port,
+        scale,
+        sets: (['schedule', 'retry'] as const).filter((s) => scale[s] > 0),
+        sliceSize: TRANSFER_SETTINGS.sliceSize,
+        naivePage: TRANSFER_SETTINGS.naivePage,
+        floorPage: TRANSFER_SETTINGS.floorPage,
+        runId,
+        label: 'baselines (a) ours transfer',
+      };
+      const run = await spawnChild<TransferRunRequest, RunResult>(TRANSFER_CHILD, request, request.label);
+      const v = await verifyTransfer(source, target, expected, { sets: run.movedSets, queued: run.movedQueued }, `sidekiq-migrate:${runId}:ledger:`);
+      return { label: '(a) ours: runTransfer in process', scale, subset: false, inProcessSeconds: run.setsSeconds + run.queuesSeconds, wholeSeconds: null, note: verdict(v), ok: v.ok };
+    });
 
-    await stageRun(source, target, expected, false);
-    log('baselines: (A) sidekiq-migrate move --from URL --to URL');
-    const cli = await measureCli(['move', '--from', from.url, '--to', to.url, '--json']);
-    const moved = cli.code === 0 ? cliMoved(cli.stdout, 'written') : null;
-    // The CLI names its run itself: its bookkeeping (ledgers with a TTL) is under sidekiq-migrate:.
-    const v2 = moved === null ? null : await verifyTransfer(source, target, expected, moved, 'sidekiq-migrate:');
-    const whole: BaselineRow = {
-      label: '(A) ours: sidekiq-migrate move',
-      scale,
-      subset: false,
-      inProcessSeconds: null,
-      wholeSeconds: cli.wallMs / 1000,
-      note: v2 ? verdict(v2, `; process CPU ${(cli.cpuMs / 1000).toFixed(1)} s, peak RSS ${Math.round(cli.peakRssBytes / 2 ** 20)} MB`) : `FAILED: exit ${cli.code}: ${cli.stderr.trim().split('\n').slice(-2).join(' | ')}`,
-      ok: v2?.ok === true,
-    };
+    const whole = await medianRow(profile.repeats, async (i) => {
+      await stageRun(source, target, expected, false);
+      log(`baselines: (A) sidekiq-migrate move --from URL --to URL #${i + 1}`);
+      const cli = await measureCli(['move', '--from', from.url, '--to', to.url, '--json']);
+      const moved = cli.code === 0 ? cliMoved(cli.stdout, 'written') : null;
+      // The CLI names its run itself: its bookkeeping (ledgers with a TTL) is under sidekiq-migrate:.
+      const v = moved === null ? null : await verifyTransfer(source, target, expected, moved, 'sidekiq-migrate:');
+      return {
+        label: '(A) ours: sidekiq-migrate move',
+        scale,
+        subset: false,
+        inProcessSeconds: null,
+        wholeSeconds: cli.wallMs / 1000,
+        note: v ? verdict(v, `; process CPU ${(cli.cpuMs / 1000).toFixed(1)} s, peak RSS ${Math.round(cli.peakRssBytes / 2 ** 20)} MB`) : `FAILED: exit ${cli.code}: ${cli.stderr.trim().split('\n').slice(-2).join(' | ')}`,
+        ok: v?.ok === true,
+      };
+    });
 
     const base = { label: '(r) Ruby hand loop (ZADD/ZREM, RPOP/LPUSH per job)', scale: rubyScale, subset: totalJobs(rubyScale) < totalJobs(scale) };
     if (!ruby.ok) return { inProcess, whole, ruby: { ...base, inProcessSeconds: null, wholeSeconds: null, note: `not run: ${ruby.why}`, ok: true } };
