@@ -1,0 +1,11 @@
+# frozen_string_literal: true
+
+# Runs a baseline script unchanged and reports, as one JSON line on stderr, how long it ran once
+# Ruby and the redis gem were loaded: the in-process time beside the whole command's wall time.
+#   ruby bench/baselines/timed.rb SCRIPT ARGS...
+require 'redis'
+require 'json'
+script = ARGV.shift
+t0 = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+at_exit { warn JSON.generate(seconds: (Process.clock_gettime(Process::CLOCK_MONOTONIC) - t0).round(4)) }
+load File.expand_path(script)
