@@ -122,10 +122,6 @@ export async function otherSidekiqPrefixes(redis: Redis, keys: SidekiqKeys): Pro
   try {
     const found: OtherPrefix[] = [];
     for (const { prefix, keys: count } of others) {
-      let jobs = 0;
-      for (const set of ['schedule', 'retry', 'dead', 'interrupted']) {
-        if ((await redis.type(`${prefix}${set}`)) === 'zset') jobs += await redis.zcard(`${prefix}${set}`);
-      }
       const queues: Buffer[] = [];
       let cursor = '0';
       do {
@@ -133,13 +129,33 @@ export async function otherSidekiqPrefixes(redis: Redis, keys: SidekiqKeys): Pro
         queues.push(...page);
         cursor = next.toString();
       } while (cursor !== '0' && queues.length < 1000);
-      for (const queue of queues.slice(0, 1000)) if ((await redis.type(queue)) === 'list') jobs += await redis.llen(queue);
+      // Two round trips per prefix, whatever the number of keys: their types, then the sizes of
+      // the sets and lists among them.
+      const candidates: [Buffer, string][] = [
+        ...['schedule', 'retry', 'dead', 'interrupted'].map((set): [Buffer, string] => [Buffer.from(`${prefix}${set}`), 'zset']),
+        ...queues.slice(0, 1000).map((key): [Buffer, string] => [key, 'list']),
+      ];
+      const types = await pipelined(redis, candidates, (p, [key]) => p.type(key));
+      const sized = candidates.filter(([, type], i) => types[i] === type);
+      const sizes = await pipelined(redis, sized, (p, [key, type]) => (type === 'zset' ? p.zcard(key) : p.llen(key)));
+      const jobs = sizes.reduce((n: number, size) => n + Number(size), 0);
       found.push({ prefix, keys: count, jobs });
     }
     return found;
   } catch (error) {
     throw classifyRedisError(error, 'Counting the jobs under other prefixes');
   }
+}
+
+/** One pipeline of `command` over `items`; the replies in order (a failed one throws). */
+async function pipelined<T>(redis: Redis, items: readonly T[], command: (pipeline: ReturnType<Redis['pipeline']>, item: T) => unknown): Promise<unknown[]> {
+  if (items.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const item of items) command(pipeline, item);
+  return ((await pipeline.exec()) ?? []).map(([error, reply]) => {
+    if (error) throw error;
+    return reply;
+  });
 }
 
 /** How a prefix is named to a user. */
