@@ -1,6 +1,6 @@
 import { displayName } from '../../core/redis/key-name.js';
 import { classesWithoutJobs, type SelectedJobCounts } from '../../core/selection/count-selected-jobs.js';
-import { clip, count as n, shorten } from './fit.js';
+import { clip, count as n, shorten, wrap } from './fit.js';
 
 /** Classes, and sets and queues, a plan lists without --verbose. */
 export const PLAN_SHOWN = 10;
@@ -32,8 +32,8 @@ export function renderSelectionPlan(view: SelectionPlanView): string {
   const fit = (line: string) => clip(line, width);
   const withJobs = counts.byClass.size;
   const out = [
-    fit(`Selection: ${view.description}`),
-    fit(`${n(counts.selected)} job(s) of ${n(withJobs)} of ${n(view.classes.length)} selected class(es) ${view.verb}, on ${view.where} (${n(counts.examined)} job(s) read)`),
+    ...wrap(`Selection: ${view.description}`, width),
+    ...wrap(`Read ${n(counts.examined)} job(s) on ${view.where}: ${n(counts.selected)} of ${n(withJobs)} of ${n(view.classes.length)} selected class(es) ${view.verb}.`, width),
   ];
   const keys = [...counts.byKey].filter(([, c]) => c > 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   if (keys.length > 0) {
@@ -50,7 +50,7 @@ export function renderSelectionPlan(view: SelectionPlanView): string {
     const label = Math.min(36, Math.max(5, ...shown.map(([c]) => c.length)));
     out.push('', `By class (${n(classes.length)} with selected jobs):`);
     for (const [cls, perKey, total] of shown) {
-      const parts = [...perKey].sort((a, b) => b[1] - a[1]).map(([k, c]) => `${where(k)} ${n(c)}`).join(' · ');
+      const parts = [...perKey].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([k, c]) => `${where(k)} ${n(c)}`).join(' · ');
       out.push(fit(`  ${shorten(cls, label).padEnd(label)}  ${n(total).padStart(9)}  ${parts}`));
     }
     if (shown.length < classes.length) out.push(`  … and ${n(classes.length - shown.length)} more (--verbose)`);
@@ -59,20 +59,24 @@ export function renderSelectionPlan(view: SelectionPlanView): string {
   if (none.length > 0) {
     out.push('', `No jobs of ${n(none.length)} selected class(es):`);
     if (view.verbose) for (const cls of none) out.push(fit(`  ${cls}`));
-    else {
-      // As many names as one line holds, then how many more.
-      let line = ' ';
-      let listed = 0;
-      for (const cls of none) {
-        const more = none.length - listed - 1;
-        const tail = more > 0 ? ` … and ${n(more)} more (--verbose)` : '';
-        if (`${line} ${cls}${listed + 1 < none.length ? ',' : ''}${tail}`.length > width && listed > 0) break;
-        line += ` ${cls}${listed + 1 < none.length ? ',' : ''}`;
-        listed++;
-      }
-      const rest = none.length - listed;
-      out.push(fit(rest > 0 ? `${line} … and ${n(rest)} more (--verbose)` : line));
-    }
+    else out.push(namesLine(none, width));
   }
   return `${out.join('\n')}\n`;
+}
+
+/** As many names as one line of `width` holds, then how many more: "  A, B … and 12 more (--verbose)". */
+function namesLine(names: readonly string[], width: number): string {
+  const tail = (rest: number) => (rest > 0 ? ` … and ${n(rest)} more (--verbose)` : '');
+  let line = ' ';
+  for (let i = 0; i < names.length; i++) {
+    const next = `${line}${i === 0 ? ' ' : ', '}${names[i]}`;
+    if (next.length + tail(names.length - i - 1).length > width) {
+      if (i > 0) return line + tail(names.length - i);
+      // Not even one whole name fits: the first one, shortened.
+      const room = width - line.length - 1 - tail(names.length - 1).length;
+      return `${line} ${shorten(names[0]!, Math.max(8, room))}${tail(names.length - 1)}`;
+    }
+    line = next;
+  }
+  return line;
 }

@@ -45,8 +45,9 @@ export const hasSelection = (flags: Pick<SelectionFlags, 'classes' | 'classesFil
  * - `--classes A,B` or a `--classes-file` list: those classes, re-routed only by the routing options
  *   given with them (rules, mapping or renames), else keeping their queue;
  * - a `--classes-file` mapping `class: queue`: those classes, each re-routed to its queue.
- * A selected class the given catalog does not know is a warning, not an error: ActiveJob classes
- * and mailers are not in GitLab's catalog, and their jobs are carried keeping their queue.
+ * A selected class the given catalog does not know is a warning, not an error (ActiveJob classes
+ * and mailers are not in GitLab's catalog): the rules give it no queue, so a transfer leaves its
+ * jobs on the source as unmapped, counted and named.
  * Bad input throws InputError (nothing has been touched).
  */
 export function resolveClassSelection(flags: SelectionFlags): ClassSelection {
@@ -88,5 +89,5 @@ function unknownToCatalog(classes: readonly string[], routing: GitLabRouting): s
   const unknown = classes.filter((c) => !routing.mapping.has(c));
   if (unknown.length === 0) return [];
   const shown = unknown.slice(0, LISTED).join(', ') + (unknown.length > LISTED ? ` and ${unknown.length - LISTED} more` : '');
-  return [`${unknown.length} selected class(es) are not in the catalog, so the rules give them no queue: their jobs are carried keeping their queue: ${shown}`];
+  return [`${unknown.length} selected class(es) are not in the catalog, so the rules give them no queue: their jobs stay on the source (unmapped): ${shown}`];
 }
