@@ -122,6 +122,36 @@ describe('move with a selection: the plan per class', () => {
   });
 });
 
+describe('move with a selection from the configuration file', () => {
+  it('takes redisYml, store names as from and to, and store with routing', async () => {
+    await seed();
+    const before = await snapshots();
+    const config = file('sidekiq-migrate.config.yaml', `redisYml: ${redisYml()}\nfrom: main\nto: queues_shard_catchall_b\nstore: queues_shard_catchall_b\nrouting:\n  catalog: ${CE_CATALOG}\n  rules: ${rules}\n`);
+
+    const { code, stdout, stderr } = await cli('--config', config, 'move', '--dry-run', '--json');
+
+    expect(code).toBe(0);
+    expect(stderr).toContain('Using configuration file');
+    expect(JSON.parse(stdout)).toMatchObject({ dryRun: true, selection: { classes: 2, jobs: 6, byClass: { AdminEmailWorker: { 'queue:default': 3, dead: 1 } } } });
+    expect(await snapshots()).toEqual(before);
+  });
+
+  it('reports every problem of the file together, and a --classes flag replaces its store', async () => {
+    const bad = file('bad.config.yaml', 'store: "shard b"\nclasses: []\nfrom: "not a url"\n');
+    const { code, stderr } = await cli('--config', bad, 'move', '--to', redis.urls().target);
+    expect(code).toBe(2);
+    expect(stderr).toContain('store: a store name, e.g. queues_shard_catchall_b, or main');
+    expect(stderr).toContain('classes: at least one class');
+    expect(stderr).toMatch(/from: .*or a store name of redisYml/);
+
+    await seed();
+    const config = file('store.config.yaml', `store: queues_shard_catchall_b\nrouting:\n  catalog: ${CE_CATALOG}\n  rules: ${rules}\n`);
+    const flag = await cli('--config', config, 'move', '--from', redis.urls().source, '--to', redis.urls().target, '--classes', STAYING, '--dry-run');
+    expect(flag.code).toBe(0);
+    expect(flag.stdout).toContain('Selection: 1 class(es) from --classes');
+  });
+});
+
 describe('move with a selection: bad input exits 2 and touches nothing', () => {
   it.each([
     ['an unknown store name', ['--redis-yml', '<redis.yml>', '--from', 'main', '--to', 'queues_shard_nope', '--classes', 'A'], /^--to queues_shard_nope: \S+redis\.yml defines no store queues_shard_nope; it has: main, queues_shard_catchall_b$/m],
