@@ -64,30 +64,41 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   const start: QueueTransferCursor = request.cursor ?? (await startCursor(source, key));
   let cursor: SelectiveListCursor = start.selection ?? { end: start.limit, anchor: null };
 
-  // 1. Where the anchor is now (fetchers may have popped since the last slice).
-  if (cursor.anchor !== null) {
-    const found = await findAnchor(source, key, cursor.anchor, newest, request.dryRun);
-    if (found.kind === 'far' || found.kind === 'lost') {
-      // Found far away (a long pause, many pops) or not at all: this slice only moves the cursor;
-      // the next reads at the right place. Lost: start over conservatively (re-examining a job
-      // that stays is harmless, skipping one is not): oldest-first from the oldest job, newest-first
-      // from the head.
+  // 1. One read: the window, and around it where the anchor should be (fetchers may have popped
+  //    since the last slice; the anchor, found again by its digest, tells by how much). One read,
+  //    so that the window's offsets and the anchor's agree: an empty window then really means
+  //    that nothing is left above (oldest-first) or below (newest-first) the anchor.
+  const W = request.sliceSize;
+  const a = cursor.anchor;
+  const readFrom = a === null ? (newest ? Math.max(0, cursor.end - W) : 0) : newest ? Math.max(0, a.offset - NEAR - W) : Math.max(0, a.offset - NEAR);
+  const readTo = a === null ? (newest ? cursor.end : W) - 1 : newest ? a.offset + NEAR : a.offset + NEAR + W;
+  const read = readTo >= readFrom ? await readTailRange(source, key, readFrom, readTo) : [];
+  if (a !== null) {
+    // Only where the read also holds the whole window next to it: within NEAR of where it was.
+    const nearFrom = Math.max(0, a.offset - NEAR);
+    const hit = pickAnchor(read.slice(nearFrom - readFrom, a.offset + NEAR + 1 - readFrom), nearFrom, a, newest, request.dryRun);
+    if (hit === null) {
+      // Moved further than NEAR (a long pause, many pops) or gone: this slice only moves the
+      // cursor, the next reads at the right place. Gone: start over conservatively (re-examining
+      // a job that stays is harmless, skipping one is not): oldest-first from the oldest job,
+      // newest-first from the head.
+      const far = await findFar(source, key, a, newest, request.dryRun, nearFrom);
       const next: SelectiveListCursor =
-        found.kind === 'far'
-          ? { end: Math.max(0, cursor.end - (cursor.anchor.offset - found.offset)), anchor: { ...cursor.anchor, offset: found.offset } }
+        far !== null
+          ? { end: Math.max(0, cursor.end - (a.offset - far)), anchor: { ...a, offset: far } }
           : newest
             ? { end: await source.llen(key), anchor: null }
             : { end: cursor.end, anchor: null };
       return finish(request, start, next, counters, false);
     }
-    cursor = { end: Math.max(0, cursor.end - (cursor.anchor.offset - found.offset)), anchor: { ...cursor.anchor, offset: found.offset } };
+    cursor = { end: Math.max(0, cursor.end - (a.offset - hit)), anchor: { ...a, offset: hit } };
   }
 
   // 2. The window: the next unexamined jobs, at most sliceSize, none beyond `end`.
   const [from, to] = newest
-    ? ((u: number) => [Math.max(0, u - request.sliceSize), u])(cursor.anchor?.offset ?? cursor.end)
-    : ((s: number) => [s, Math.min(cursor.end, s + request.sliceSize)])(cursor.anchor === null ? 0 : cursor.anchor.offset + 1);
-  const window = to > from ? await readTailRange(source, key, from, to - 1) : [];
+    ? ((u: number) => [Math.max(0, u - W), u])(cursor.anchor?.offset ?? cursor.end)
+    : ((s: number) => [s, Math.min(cursor.end, s + W)])(cursor.anchor === null ? 0 : cursor.anchor.offset + 1);
+  const window = to > from ? read.slice(from - readFrom, to - readFrom) : [];
   // Claim order: oldest first for append, newest first for front.
   const members = window.map((payload, i) => ({ payload, offset: from + i }));
   if (newest) members.reverse();
@@ -163,34 +174,33 @@ async function readTailRange(source: Redis, key: RedisKey, from: number, to: num
   return (await source.lrangeBuffer(key, -(to + 1), -(from + 1))).reverse();
 }
 
-type Found = { kind: 'near' | 'far'; offset: number } | { kind: 'lost' };
+/**
+ * The anchor among `members` (read from tail offset `from`), or null. Among equal payloads the
+ * conservative one is taken — the lowest for an oldest-first pass, the highest for a newest-first
+ * one — so that a job is re-examined rather than skipped. A dry run takes nothing, so its counts
+ * would grow with each re-examined job: where nothing moved (the usual case) the anchor is
+ * exactly where it was, and that one is taken.
+ */
+function pickAnchor(members: readonly Buffer[], from: number, anchor: { offset: number; digest: string }, newest: boolean, dryRun: boolean): number | null {
+  const hits = members.flatMap((m, i) => (memberDigest(m) === anchor.digest ? [from + i] : []));
+  if (dryRun && hits.includes(anchor.offset)) return anchor.offset;
+  return hits.length === 0 ? null : newest ? hits.at(-1)! : hits[0]!;
+}
 
 /**
- * Finds the anchor again: first close to where it was (most slices: no or few pops), then
- * further down in chunks (pops only move it down), reading O(how far it moved). Among equal
- * payloads the conservative one is taken — the lowest for an oldest-first pass, the highest for
- * a newest-first one — so that a job is re-examined rather than skipped. (A job with the same
- * bytes as the anchor further down than the anchor moved, found first by the chunked search,
- * could make an oldest-first pass step over jobs: those stay on the source, nothing is lost or
- * duplicated; it needs byte-identical payloads, i.e. the same jid, and more pops than NEAR.)
+ * Looks for the anchor below tail offset `below`, in chunks downward (pops only move it down):
+ * reads O(how far it moved). (A job with the same bytes as the anchor between where the anchor
+ * was and where it is, found first, could make an oldest-first pass step over jobs: they stay on
+ * the source, nothing is lost or duplicated. It takes byte-identical payloads — the same jid —
+ * and more than NEAR pops between two slices.) Null: gone (popped, or deleted by someone).
  */
-async function findAnchor(source: Redis, key: RedisKey, anchor: { offset: number; digest: string }, newest: boolean, dryRun: boolean): Promise<Found> {
-  const pick = (members: Buffer[], from: number): number | null => {
-    const hits = members.flatMap((m, i) => (memberDigest(m) === anchor.digest ? [from + i] : []));
-    // A dry run takes nothing, so its counts would grow with each re-examined job: where nothing
-    // moved (the usual case) the anchor is exactly where it was, and that one is taken.
-    if (dryRun && hits.includes(anchor.offset)) return anchor.offset;
-    return hits.length === 0 ? null : newest ? hits.at(-1)! : hits[0]!;
-  };
-  const nearFrom = Math.max(0, anchor.offset - NEAR);
-  const near = pick(await readTailRange(source, key, nearFrom, anchor.offset + NEAR), nearFrom);
-  if (near !== null) return { kind: 'near', offset: near };
-  for (let to = nearFrom - 1; to >= 0; to -= FAR_CHUNK) {
+async function findFar(source: Redis, key: RedisKey, anchor: { offset: number; digest: string }, newest: boolean, dryRun: boolean, below: number): Promise<number | null> {
+  for (let to = below - 1; to >= 0; to -= FAR_CHUNK) {
     const from = Math.max(0, to - FAR_CHUNK + 1);
-    const far = pick(await readTailRange(source, key, from, to), from);
-    if (far !== null) return { kind: 'far', offset: far };
+    const hit = pickAnchor(await readTailRange(source, key, from, to), from, anchor, newest, dryRun);
+    if (hit !== null) return hit;
   }
-  return { kind: 'lost' };
+  return null;
 }
 
 /**
