@@ -14,6 +14,7 @@ import { isSelected, mixedJob, SELECTED } from './selected-classes-jobs.js';
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
 const claimSha = new LuaScript('claimSelectedQueueJobs-3').sha;
+const setClaimSha = new LuaScript('claimSelectedSetEntries-4').sha;
 
 function request(overrides: Partial<TransferRunRequest>): TransferRunRequest {
   return { source: redis.source(), target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'live', dryRun: false, sets: [], queues: ['default'], sliceSize: 10, classes: SELECTED, ...overrides };
@@ -75,6 +76,52 @@ describe('a selective transfer while Sidekiq changes the shared queue', () => {
       expect(await raw.keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
     },
   );
+
+  it('sets: the poller takes due entries between read and claim and between slices, Sidekiq adds retries: every entry exactly once, none selected left', async () => {
+    const raw = redis.source();
+    const seeded: SeededJob[] = [];
+    for (let i = 0; i < 300; i++) {
+      const { payload } = mixedJob(i, 'default');
+      const score = `${1795459303 + Math.floor(i / 2)}.5`;
+      await raw.zadd('retry', score, payload);
+      seeded.push({ payload, set: 'retry', score });
+    }
+    const polled: Buffer[] = [];
+    const poll = async (n: number) => {
+      const flat = await raw.zpopminBuffer('retry', String(n));
+      for (let i = 0; i < flat.length; i += 2) polled.push(flat[i]!);
+    };
+    const added: string[] = [];
+    let calls = 0;
+    let claims = 0;
+    const source = interferingRedis(raw, async (call) => {
+      calls++;
+      if (call.scripts.includes(setClaimSha)) {
+        claims++;
+        await poll(2);
+      }
+      if (calls % 5 === 0) await poll(20);
+      // A failed job lands in retry, scheduled later than everything the pass started with.
+      if (calls % 9 === 0) {
+        const payload = sidekiqPayload({ className: 'Stay', queue: 'default', args: `["retried",${calls}]` });
+        await raw.zadd('retry', '1895459303.5', payload);
+        added.push(payload);
+      }
+    });
+
+    await runTransfer(request({ source, sets: ['retry'], queues: [] }));
+
+    expect(claims).toBeGreaterThan(5);
+    expect(polled.length).toBeGreaterThan(50);
+    const stored = await storedEverywhere();
+    expectEveryJobOnce({ seeded: [...seeded, ...added.map((payload) => ({ payload, set: 'retry', score: '1895459303.5' }))], produced: [], stored, consumed: polled });
+    const left = await raw.zrangeBuffer('retry', 0, '-1');
+    expect(left.filter(isSelected), 'no selected entry left on the source').toEqual([]);
+    expect(left.length, 'staying entries stayed').toBeGreaterThan(0);
+    const target = await redis.target().zrangeBuffer('retry', 0, '-1');
+    expect(target.length).toBeGreaterThan(0);
+    expect(target.filter((j) => !isSelected(j))).toEqual([]);
+  });
 
   it('a producer pushing both classes and a fetcher popping all along: every job exactly once, the fetcher took some during the run', async () => {
     const raw = redis.source();
