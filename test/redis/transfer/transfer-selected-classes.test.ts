@@ -3,9 +3,10 @@ import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { classRoutingPlan } from '../../../core/routing/routing-plan.js';
 import { runTransfer, type TransferRunRequest } from '../../../core/transfer/run-transfer.js';
 import { jobEntry, jobsIn, keyValueSnapshot } from '../../support/exact-jobs.js';
+import { interferingRedis } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
-import { mixedJob, SELECTED } from './selected-classes-jobs.js';
+import { isSelected, mixedJob, SELECTED } from './selected-classes-jobs.js';
 
 // A class-selective transfer (issue 17): only the jobs of the selected classes (by the class
 // routing sees: `class`, or `wrapped` for ActiveJob) leave the shared queues and sets; every other
@@ -129,6 +130,25 @@ describe('a transfer of selected classes', () => {
     });
     expect(await jobsIn(redis.target(), '', ['queue:moved', 'queue:default', 'queue:low', 'schedule', 'retry', 'dead'])).toEqual([...expectedQueued, ...expectedSets].sort());
     expect(await redis.target().smembers('queues')).toEqual(['moved']);
+  });
+
+  it.each(['append', 'front'] as const)('%s: jobs a producer pushes during the pass are not examined; the selected ones among them are counted as left on the source', async (placement) => {
+    const raw = redis.source();
+    for (let i = 0; i < 60; i++) await raw.lpush('queue:default', mixedJob(i, 'default').payload);
+    let pushes = 0;
+    const source = interferingRedis(raw, async () => {
+      if (pushes >= 30) return;
+      pushes++;
+      await raw.lpush('queue:default', sidekiqPayload({ className: pushes % 3 ? 'Move' : 'Stay', queue: 'default', args: `["late",${pushes}]` }));
+    });
+
+    const summary = await runTransfer(request({ source, placement, sets: [], queues: ['default'] }));
+
+    expect(pushes).toBe(30);
+    const left = (await raw.lrangeBuffer('queue:default', 0, -1)).filter(isSelected);
+    expect(left.length, 'selected jobs pushed during the pass are still on the source').toBeGreaterThan(0);
+    expect(left.every((j) => j.toString().includes('"late"'))).toBe(true);
+    expect(summary.queues['default']!.leftOnSource).toBe(left.length);
   });
 
   it('a dry run writes nothing on either server and counts per class and source key what would be taken', async () => {
