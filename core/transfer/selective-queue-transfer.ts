@@ -160,8 +160,11 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   if (lastStayer) anchor = now(lastStayer.offset) >= 0 ? { offset: now(lastStayer.offset), digest: memberDigest(lastStayer.payload) } : null;
   else if (cursor.anchor) anchor = now(cursor.anchor.offset) >= 0 ? { ...cursor.anchor, offset: now(cursor.anchor.offset) } : null;
   else anchor = null;
+  // Newest-first, an anchor fetched meanwhile (below offset 0 once shifted) means every job below
+  // it was fetched too: nothing is left to examine. (Oldest-first, a null anchor restarts at 0.)
+  const fetchedPast = newest && (lastStayer !== undefined || cursor.anchor !== null) && anchor === null;
   const next = { end: Math.max(0, cursor.end - k2 - claimed), anchor };
-  return finish(request, { ...start, claimed: start.claimed + claimed }, next, counters, members.length === 0);
+  return finish(request, { ...start, claimed: start.claimed + claimed }, next, counters, members.length === 0 || fetchedPast);
 }
 
 async function startCursor(source: Redis, key: RedisKey): Promise<QueueTransferCursor> {
