@@ -357,6 +357,8 @@ describe('adding up a batch', () => {
 
     const last = await addUpStep({ settings: plan.settings, work: next, results: [] }, provider);
     expect(last).toEqual({ batch: [], next: null, more: false, batches: 2, tally: next.tally });
+    // A position past the end of the list (a continued list that ended): nothing more.
+    expect(await addUpStep({ settings: plan.settings, work: { ...next, next: 13 }, results: [] }, provider)).toMatchObject({ batch: [], more: false });
   });
 
   it('hands the rest of the list to a new execution after the last batch an execution runs', async () => {
@@ -430,6 +432,10 @@ describe('summarizing an execution', () => {
         { kind: 'queue' as const, name: 'old', counters: { ...emptyTransferCounters(), claimed: 12 } },
       ],
       counts: { finished: 2, failed: 0, continued: 0 },
+      continuedIn: [{ kind: 'queue' as const, name: 'big', execution: 'arn:big' }],
+      failures: [{ kind: 'set' as const, name: 'retry', error: 'boom' }],
+      unlisted: 4,
+      totals: { ...emptyTransferCounters(), claimed: 15 },
     };
 
     const summary = await summarizeStep({ settings: plan.settings, execution: 'root', tally, listContinuedIn: { executionArn: 'arn:rest' } }, provider);
@@ -440,12 +446,19 @@ describe('summarizing an execution', () => {
       sets: { schedule: { claimed: 3 } },
       queues: { old: { claimed: 12 } },
       counts: { finished: 2, failed: 0, continued: 1 },
-      continuedIn: [{ kind: 'list', name: 'the rest of the sets and queues', execution: 'arn:rest' }],
+      continuedIn: [
+        { kind: 'queue', name: 'big', execution: 'arn:big' },
+        { kind: 'list', name: 'the rest of the sets and queues', execution: 'arn:rest' },
+      ],
+      failures: [{ kind: 'set', name: 'retry', error: 'boom' }],
+      unlisted: 4,
+      totals: { claimed: 15 },
       complete: false,
       leftOnSourceLists: 22,
     });
     expect(summary.leftOnSource).toHaveLength(20);
     expect(tally.counts.continued).toBe(0); // the input is not changed
+    expect(tally.continuedIn).toHaveLength(1);
     const reroutePlan = await planStep(reroute({ dryRun: true }), provider);
     const rerouted = await summarizeStep({ settings: reroutePlan.settings, execution: 'root', tally: emptyTally('reroute'), resumed: emptyTransferCounters() }, provider);
     expect(rerouted).not.toHaveProperty('leftOnSource');
