@@ -2,10 +2,12 @@ import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
 import { InputError } from '../../core/errors/input-error.js';
+import { LuaScript } from '../../core/redis/lua-script.js';
 import { RunLock, RunLockedError, runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
 import { emptyCounters } from '../../core/reroute/reroute-counters.js';
 import { emptyTransferCounters } from '../../core/transfer/transfer-counters.js';
-import { ledgerKey } from '../../core/transfer/transfer-keys.js';
+import { movesKey } from '../../core/reroute/move-record.js';
+import { inflightKey, ledgerKey } from '../../core/transfer/transfer-keys.js';
 import { runExecutionsKey } from '../../core/workflow/run-executions.js';
 import { emptyTally } from '../../core/workflow/run-tally.js';
 import { addUpStep } from '../../core/workflow/steps/add-up-step.js';
@@ -18,7 +20,7 @@ import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { WorkItem } from '../../core/workflow/work-item.js';
 import { BATCHES_PER_EXECUTION, workListKey } from '../../core/workflow/work-list.js';
 import { jobEntry, jobsIn, withQueue } from '../support/exact-jobs.js';
-import { interferingRedis } from '../support/interfering-redis.js';
+import { interferingRedis, SimulatedCrash, type RedisCall } from '../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { digestKeys } from '../support/redis-snapshot.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
@@ -188,6 +190,75 @@ describe('the plan step', () => {
     expect(await redis.source().exists(runStopMarkerKey('', 'run-1'))).toBe(0);
   });
 
+  it('validates its input first, naming each problem', async () => {
+    for (const input of [null, 'run', 7]) await expect(planStep(input, connect())).rejects.toThrow(/^Invalid options|input/);
+    await expect(planStep({ runId: 'r', mode: 'sideways' }, connect())).rejects.toThrow(/input\.mode: /);
+    await expect(planStep({ continuation: { settings: {} } }, connect())).rejects.toThrow(/input\.continuation: a continuation carries either an item or a list position/);
+  });
+
+  it('cleans up after a plan that fails at its very end: the lock released on both ends, the list and executions deleted', async () => {
+    const { seeded } = await seed(redis.source());
+    // The first call on the source after its lock was resumed (the search for other prefixes) fails.
+    const renewSha = new LuaScript('renewRunLock-2').sha;
+    let resumed = false;
+    let failed = false;
+    const provider = connect();
+    const failing: ConnectionProvider = {
+      get: async (name) => {
+        const c = await provider.get(name);
+        if (name !== 'source') return c;
+        const fail = (call: RedisCall) => {
+          if (resumed && !failed) {
+            failed = true;
+            throw new SimulatedCrash('the last call');
+          }
+          if (call.scripts.includes(renewSha)) resumed = true;
+        };
+        return { ...c, redis: interferingRedis(c.redis, fail) };
+      },
+    };
+
+    await expect(planStep(transfer(), failing)).rejects.toThrow(/^Looking for Sidekiq keys under other prefixes: the last call$/);
+
+    expect(failed).toBe(true);
+    expect(await redis.source().exists(runLockKey(''), workListKey('', 'run-1'), runExecutionsKey('', 'run-1'))).toBe(0);
+    expect(await redis.target().exists(runLockKey(''))).toBe(0);
+    expect(await jobsIn(redis.source())).toEqual(seeded);
+  });
+
+  it('finishes the jobs an interrupted transfer left in flight (not in a dry run), and counts them', async () => {
+    const { seeded } = await seed(redis.source());
+    const provider = connect();
+    const first = await planStep(transfer({ sets: [] }), provider);
+    // The page takes its locks, claims 5 jobs on the source, then dies before its copy reaches the target.
+    let targetCalls = 0;
+    const crashing: ConnectionProvider = {
+      get: async (name) => {
+        const c = await provider.get(name);
+        const crash = () => {
+          if (++targetCalls > 1) throw new SimulatedCrash('died');
+        };
+        return name === 'target' ? { ...c, redis: interferingRedis(c.redis, crash) } : c;
+      },
+    };
+    const page = pageStep({ settings: first.settings, item: first.work.batch[0]! }, crashing, budget);
+    await expect(page).rejects.toThrow(/died/);
+    const inflight = inflightKey('', 'run-1', 'queue:old');
+    expect(await redis.source().llen(inflight)).toBe(5);
+
+    const dry = await planStep(transfer({ sets: [], dryRun: true }), provider);
+    expect(dry.resumed).toEqual(emptyTransferCounters());
+    expect(await redis.source().llen(inflight)).toBe(5);
+
+    const again = await planStep(transfer({ sets: [] }), provider);
+    expect(again.resumed).toMatchObject({ claimed: 0, written: 5 });
+    expect(again.work.tally.totals).toMatchObject({ written: 5 });
+    expect(await redis.source().exists(inflight)).toBe(0);
+    expect(await jobsIn(redis.target())).toHaveLength(5);
+    const queued = [...(await jobsIn(redis.source())), ...(await jobsIn(redis.target()))].filter((e) => e.startsWith('queue:'));
+    expect(queued.map((e) => e.split('\t')[1]).sort()).toEqual(seeded.filter((e) => e.startsWith('queue:')).map((e) => e.split('\t')[1]).sort());
+  });
+
   it('continues one item in a new execution: the lock taken again, the execution added, its loop count back to zero', async () => {
     await seed(redis.source());
     const plan = await planStep(transfer(), connect());
@@ -249,6 +320,32 @@ describe('the page step', () => {
     expect(await jobsIn(redis.source())).toEqual(rerouted);
     // The lock was renewed by the run, never lost.
     expect(await lockOf(redis.source())).toMatchObject({ runId: 'run-1' });
+  });
+
+  it('records every move under the run id (for a rollback), not in a dry run', async () => {
+    await seed(redis.source());
+    const provider = connect();
+    const plan = await planStep(reroute({ pagesPerInvocation: 1 }), provider);
+    await pageStep({ settings: plan.settings, item: plan.work.batch[0]! }, provider, budget);
+    await pageStep({ settings: plan.settings, item: plan.work.batch[1]! }, provider, budget);
+    expect(await redis.source().exists(movesKey('', 'run-1'))).toBe(1);
+  });
+
+  it("slices a rate-limited transfer to what the rate allows in the invocation's time, and stops before a wait that would outlast it", async () => {
+    await seed(redis.source());
+    const provider = connect();
+    const plan = await planStep(transfer({ rateLimit: 2, pageSize: 5, sets: [] }), provider);
+
+    // 2 jobs a second for under 2 s: slices of at most 3 (not the page size, 5), and after the
+    // first, the next would wait past the deadline.
+    const page = await pageStep({ settings: plan.settings, item: plan.work.batch[0]! }, provider, { deadline: Date.now() + 2_000 });
+
+    const { claimed, written } = page.counters as { claimed: number; written: number };
+    expect(page.done).toBe(false);
+    expect(claimed).toBeGreaterThanOrEqual(1);
+    expect(claimed).toBeLessThanOrEqual(3);
+    expect(written).toBe(claimed);
+    expect(await jobsIn(redis.target())).toHaveLength(claimed);
   });
 
   it('announces an item that reaches its loop cap unfinished as a new execution of the run', async () => {
