@@ -13,6 +13,7 @@ import { emptyTally } from '../../core/workflow/run-tally.js';
 import { addUpStep } from '../../core/workflow/steps/add-up-step.js';
 import { pageStep } from '../../core/workflow/steps/page-step.js';
 import { planStep, RUN_LOCK_TTL_MS, type PlanOutput } from '../../core/workflow/steps/plan-step.js';
+import { stopRunStep } from '../../core/workflow/steps/stop-run-step.js';
 import { releaseLockStep, summarizeStep } from '../../core/workflow/steps/summarize-step.js';
 import { storedRoutingKey } from '../../core/workflow/stored-routing.js';
 import type { ConnectionProvider } from '../../core/workflow/connections.js';
@@ -488,6 +489,10 @@ describe('adding up a batch', () => {
       { kind: 'queue' as const, name: 'old', continuedIn: 'arn:next', counters: emptyTransferCounters() },
     ];
 
+    // A dry run of the same run id writes nothing, not even a TTL.
+    await addUpStep({ settings: { ...plan.settings, dryRun: true }, work: plan.work, results }, provider);
+    for (const key of ledgers) expect(await redis.target().ttl(key), String(key)).toBe(-1);
+
     await addUpStep({ settings: plan.settings, work: plan.work, results }, provider);
 
     expect(await redis.target().ttl(ledgers[0]!)).toBeGreaterThan(0);
@@ -515,6 +520,18 @@ describe('summarizing an execution', () => {
     expect(last).not.toHaveProperty('resumed');
     expect(await redis.source().exists(workListKey('', 'run-1'), runLockKey(''), runExecutionsKey('', 'run-1'))).toBe(0);
     expect(await redis.target().exists(runLockKey(''))).toBe(0);
+  });
+
+  it('a dry run of the same run id ends no execution and deletes no list of the real run', async () => {
+    await seed(redis.source());
+    const provider = connect();
+    const plan = await planStep(transfer(), provider);
+
+    const summary = await summarizeStep({ settings: { ...plan.settings, dryRun: true }, execution: 'root', tally: emptyTally('transfer') }, provider);
+
+    expect(summary.releasedLock).toBe(false);
+    expect(await redis.source().exists(workListKey('', 'run-1'), runLockKey(''))).toBe(2);
+    expect(await executionsOf(redis.source())).toEqual({ root: '1' });
   });
 
   it('lists items by kind, counts a continued list, and names the quarantine lists left on a transfer source', async () => {
@@ -582,5 +599,23 @@ describe('summarizing an execution', () => {
     expect(await releaseLockStep(plan, provider)).toEqual({ released: true });
     expect(await redis.target().exists(runLockKey(''))).toBe(0);
     expect(await releaseLockStep(plan, provider)).toEqual({ released: false });
+  });
+});
+
+describe('stopping a run on two ends', () => {
+  it('marks it where nothing newer holds the lock, even when a newer execution holds the other end', async () => {
+    await seed(redis.source());
+    const provider = connect();
+    await planStep(transfer(), provider);
+    const { plannedAt } = (await lockOf(redis.source())) as { plannedAt: number };
+    // The source is held by the run's newer execution; the target's lock is gone.
+    await RunLock.releaseIfHeld(redis.target(), '', 'run-1');
+
+    const result = await stopRunStep({ runId: 'run-1', source: 'source', target: 'target', dryRun: false }, provider, { endedAt: plannedAt - 1_000 });
+
+    expect(result).toEqual({ marked: true, released: false, superseded: true });
+    expect(await redis.source().exists(runStopMarkerKey('', 'run-1'))).toBe(0);
+    expect(await redis.target().exists(runStopMarkerKey('', 'run-1'))).toBe(1);
+    expect(await lockOf(redis.source())).toMatchObject({ runId: 'run-1', plannedAt });
   });
 });
