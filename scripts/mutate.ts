@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 export const TESTS_BY_FOLDER: Readonly<Record<string, readonly string[]>> = {
   'core/payload': ['test/unit/payload/**/*.test.ts'],
   'core/reroute': ['test/unit/reroute/*.test.ts', 'test/redis/reroute/**/*.test.ts', 'test/redis/drain/*.test.ts', 'test/unit/routing/reverse-plan.test.ts', 'test/redis/lua-script.test.ts'],
-  'core/transfer': ['test/redis/transfer/**/*.test.ts'],
+  'core/transfer': ['test/unit/transfer/**/*.test.ts', 'test/unit/redis/key-name.test.ts', 'test/redis/transfer/**/*.test.ts'],
   'core/redis': [
     'test/unit/redis/*.test.ts',
     'test/redis/lua-guards.test.ts',

@@ -1,4 +1,4 @@
-import type { ChainableCommander } from 'ioredis';
+import type { ChainableCommander, Redis, RedisKey } from 'ioredis';
 import { displayName, redisKey } from '../redis/key-name.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
@@ -6,7 +6,7 @@ import { escapeGlob } from '../reroute/discover-queues.js';
 import { carryQueuedJob, carryScheduledJob } from './carry-job.js';
 import { emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { acknowledgeQueueJobs } from './acknowledge.js';
-import { listEntryIds, parseBatch, setEntryId } from './ledger-id.js';
+import { listEntryIds, newBatchId, parseBatch, setEntryId } from './ledger-id.js';
 import { retireLedger } from './retire-ledger.js';
 import { copyAndAcknowledgeSet } from './set-transfer.js';
 import { batchKey, inflightPattern, ledgerKey, parseInflightKey } from './transfer-keys.js';
@@ -59,8 +59,9 @@ export async function findInflightLeftovers(context: Pick<TransferContext, 'sour
  *
  * The batch id and the entries are read in one MULTI, so that they always belong together.
  * A leftover without a batch id (claimed by a version before batch ids; ours always store one
- * with a non-empty in-flight key) is written in full under ids its ledger cannot know: a job that
- * version wrote just before it was interrupted would arrive twice, none is lost.
+ * with a non-empty in-flight key) is first given one (readAdopting), then written in full under
+ * ids its ledger cannot know: a job that version wrote just before it was interrupted would
+ * arrive twice, none is lost.
  */
 export async function resumeInflight(context: TransferContext, placement: 'front' | 'append' = 'front'): Promise<TransferCounters> {
   const counters = emptyTransferCounters();
@@ -75,7 +76,7 @@ export async function resumeInflight(context: TransferContext, placement: 'front
       const batch = batchKey(context.sourceKeys.prefix, leftover.runId, leftover.sourceKey);
       if (leftover.type === 'list' && leftover.sourceKey.startsWith('queue:')) {
         const queue = leftover.sourceKey.slice('queue:'.length);
-        const [stored, held] = await readBatch(context.source.multi().get(batch).lrangeBuffer(inflight, 0, -1));
+        const [stored, held] = await readAdopting(context.source, batch, (t) => t.lrangeBuffer(inflight, 0, -1));
         const { id: batchId, base } = parseBatch(stored);
         const ids = listEntryIds(batchId, held.length, base);
         const jobs = held.map((job, i) => ({ ...carryQueuedJob(job, queue, context.plan, aj), id: ids[i]! }));
@@ -86,7 +87,7 @@ export async function resumeInflight(context: TransferContext, placement: 'front
         if (held.length > 0) await acknowledgeQueueJobs(context.source, inflight, batch, batchId, base + held.length);
       } else if (leftover.type === 'zset' && (SORTED_SET_NAMES as readonly string[]).includes(leftover.sourceKey)) {
         const set = leftover.sourceKey as SortedSetName;
-        const [batchId, flat] = await readBatch(context.source.multi().get(batch).zrangeBuffer(inflight, 0, '-1', 'WITHSCORES'));
+        const [batchId, flat] = await readAdopting(context.source, batch, (t) => t.zrangeBuffer(inflight, 0, '-1', 'WITHSCORES'));
         const entries = [];
         for (let i = 0; i < flat.length; i += 2) entries.push({ ...carryScheduledJob(flat[i]!, context.plan, aj), member: flat[i]!, id: setEntryId(batchId, flat[i]!), score: flat[i + 1]!.toString('latin1') });
         tallyCarried(counters, entries);
@@ -101,6 +102,19 @@ export async function resumeInflight(context: TransferContext, placement: 'front
     }
   }
   return counters;
+}
+
+/**
+ * The batch id of a leftover and its entries (`read` reads the in-flight key). One without a batch
+ * id is adopted into a new batch first (SET NX: a batch id stored meanwhile wins), because an
+ * acknowledge removes only the entries of the batch it names: without one they would be written
+ * by every resume and stay in flight for ever.
+ */
+async function readAdopting(source: Redis, batch: RedisKey, read: (transaction: ChainableCommander) => ChainableCommander): Promise<[string, Buffer[]]> {
+  const first = await readBatch(read(source.multi().get(batch)));
+  if (first[0] !== '' || first[1].length === 0) return first;
+  await source.set(batch, newBatchId(), 'NX');
+  return readBatch(read(source.multi().get(batch)));
 }
 
 /** The replies of `MULTI GET batch, <read in-flight key> EXEC`: the batch id ('' if none) and the entries. */

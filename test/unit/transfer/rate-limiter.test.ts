@@ -39,6 +39,12 @@ describe('the rate limiter', () => {
     expect(now()).toBe(deadline);
   });
 
+  it('sleeps whole milliseconds, rounded up, so that it never wakes before the rate allows', async () => {
+    const { l, sleeps } = limiter(3);
+    await l.after(1); // due at +333.33 ms
+    expect(sleeps).toEqual([334]);
+  });
+
   it('does nothing without a rate', async () => {
     const { l, sleeps } = limiter(undefined);
     await l.after(1_000_000);
@@ -52,6 +58,9 @@ describe('the rate limiter', () => {
     expect(rateLimitedSliceSize(500, 2, 2_000)).toBe(4);
     expect(rateLimitedSliceSize(500, 0.01, 290_000)).toBe(2);
     expect(rateLimitedSliceSize(500, 1, 0)).toBe(1);
+    // No rate (absent, zero or negative): the page size.
+    expect(rateLimitedSliceSize(500, 0, 290_000)).toBe(500);
+    expect(rateLimitedSliceSize(500, -5, 290_000)).toBe(500);
   });
 });
 
@@ -65,5 +74,8 @@ describe('a slice that fits', () => {
     expect(l.fits(1, deadline)).toBe(true); // 4 jobs by +2 s
     expect(l.fits(3, deadline)).toBe(false); // 6 jobs by +3 s: past the deadline
     expect(limiter(undefined).l.fits(1_000_000, 0)).toBe(true);
+    // Without a positive rate everything fits, even past a deadline.
+    expect(limiter(0).l.fits(1, 0)).toBe(true);
+    expect(limiter(-1).l.fits(1, 0)).toBe(true);
   });
 });

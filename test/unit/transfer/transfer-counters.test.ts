@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { addByClass, addTransferCounters, emptyTransferCounters, tallyCarried, type TransferCounters } from '../../../core/transfer/transfer-counters.js';
+
+const sample = (jid: string) => ({ jid, className: 'A', reason: 'already in retry on the target' });
+
+describe('transfer counters', () => {
+  it('start at zero, with no samples, no writes and no selective counts', () => {
+    expect(emptyTransferCounters()).toStrictEqual({ claimed: 0, written: 0, duplicates: 0, resumed: 0, rerouted: 0, unmapped: 0, unparsable: 0, conflicts: 0, leftOnSource: 0, conflictSamples: [], writtenTo: {} });
+    // A fresh object each time: adding to one does not change the next.
+    addTransferCounters(emptyTransferCounters(), { ...emptyTransferCounters(), claimed: 1 });
+    expect(emptyTransferCounters().claimed).toBe(0);
+  });
+
+  it('add up every count, writes per key, samples up to five, and selective counts only where present', () => {
+    const into: TransferCounters = { ...emptyTransferCounters(), claimed: 1, uniqueLocked: 2, conflictSamples: [sample('a'), sample('b'), sample('c')], writtenTo: { a: 1 } };
+    const more: TransferCounters = {
+      claimed: 2, written: 3, duplicates: 4, resumed: 5, rerouted: 6, unmapped: 7, unparsable: 8, conflicts: 9, leftOnSource: 10, uniqueLocked: 11,
+      conflictSamples: [sample('d'), sample('e'), sample('f')],
+      writtenTo: { a: 2, b: 3 },
+      examined: 12, vanished: 13, unparsableLeft: 14,
+      byClass: { A: { 'queue:a': 1, retry: 2 }, B: { dead: 3 } },
+    };
+
+    const sum = addTransferCounters(into, more);
+
+    expect(sum).toBe(into);
+    expect(sum).toStrictEqual({
+      claimed: 3, written: 3, duplicates: 4, resumed: 5, rerouted: 6, unmapped: 7, unparsable: 8, conflicts: 9, leftOnSource: 10, uniqueLocked: 13,
+      conflictSamples: [sample('a'), sample('b'), sample('c'), sample('d'), sample('e')],
+      writtenTo: { a: 3, b: 3 },
+      examined: 12, vanished: 13, unparsableLeft: 14,
+      byClass: { A: { 'queue:a': 1, retry: 2 }, B: { dead: 3 } },
+    });
+    addTransferCounters(sum, { ...emptyTransferCounters(), examined: 1, byClass: { A: { retry: 5 } } });
+    expect(sum).toMatchObject({ examined: 13, vanished: 13, unparsableLeft: 14, byClass: { A: { 'queue:a': 1, retry: 7 }, B: { dead: 3 } } });
+  });
+
+  it('a whole-key transfer\'s counters gain no selective counts, and an older state without samples gets some', () => {
+    const old = { ...emptyTransferCounters(), conflictSamples: undefined } as unknown as TransferCounters;
+    const sum = addTransferCounters(old, { ...emptyTransferCounters(), conflictSamples: [sample('a')] });
+    expect(sum).toStrictEqual({ ...emptyTransferCounters(), uniqueLocked: 0, conflictSamples: [sample('a')] });
+    expect('examined' in sum || 'vanished' in sum || 'unparsableLeft' in sum || 'byClass' in sum).toBe(false);
+    expect(addTransferCounters(emptyTransferCounters(), { ...emptyTransferCounters(), conflictSamples: undefined } as unknown as TransferCounters).conflictSamples).toEqual([]);
+  });
+
+  it('counts by class and source key, one by default', () => {
+    const counters = emptyTransferCounters();
+    addByClass(counters, 'A', 'queue:a');
+    addByClass(counters, 'A', 'queue:a', 4);
+    addByClass(counters, 'A', 'retry');
+    addByClass(counters, 'B', 'retry', 2);
+    expect(counters.byClass).toStrictEqual({ A: { 'queue:a': 5, retry: 1 }, B: { retry: 2 } });
+  });
+
+  it('tallies how carried jobs were treated, and those with a unique-jobs lock', () => {
+    const counters = emptyTransferCounters();
+    tallyCarried(counters, [{ kind: 'rerouted', uniqueLock: true }, { kind: 'rerouted' }, { kind: 'unmapped' }, { kind: 'unparsable' }, { kind: 'as-is', uniqueLock: false }, { kind: 'as-is' }]);
+    expect(counters).toStrictEqual({ ...emptyTransferCounters(), rerouted: 2, unmapped: 1, unparsable: 1, uniqueLocked: 1 });
+    tallyCarried(counters, [{ kind: 'unmapped', uniqueLock: true }]);
+    expect(counters).toMatchObject({ unmapped: 2, uniqueLocked: 2 });
+  });
+});
