@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 export const RUBY_SCRIPTS = {
   gitlab: fileURLToPath(new URL('./gitlab_algorithm.rb', import.meta.url)),
   handLoop: fileURLToPath(new URL('./hand_loop.rb', import.meta.url)),
+  selectiveHandLoop: fileURLToPath(new URL('./selective_hand_loop.rb', import.meta.url)),
   timed: fileURLToPath(new URL('./timed.rb', import.meta.url)),
 };
 
