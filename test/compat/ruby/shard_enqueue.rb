@@ -11,6 +11,7 @@
 #   soon                perform_in(3..5 s)                      -> schedule, due soon
 #   far                 perform_in(1 day)                       -> schedule, not due
 #   retry               fails its 1st attempt in this process   -> retry (due in 1-10 s)
+#   retry_far           the same, asking for a day's delay      -> retry, not due
 #   dead                retry: 0, fails in this process         -> dead
 
 require_relative "shard_workers"
@@ -37,9 +38,15 @@ push = {
   "soon" => ->(k, args) { k.perform_in(3 + seq % 3, *args) },
   "far" => ->(k, args) { k.perform_in(86_400, *args) },
   "retry" => ->(k, args) { fail_once.call(k, args) },
+  "retry_far" => lambda do |k, args|
+    ENV["HARNESS_RETRY_IN"] = "86400" # read by sidekiq_retry_in when the attempt fails
+    fail_once.call(k, args)
+  ensure
+    ENV["HARNESS_RETRY_IN"] = "1"
+  end,
   "dead" => ->(k, args) { fail_once.call(k.set(retry: 0), args) }
 }
-mode = {"retry" => "flaky", "soon" => "plain", "far" => "plain"}
+mode = {"retry" => "flaky", "retry_far" => "flaky", "soon" => "plain", "far" => "plain"}
 
 specs.each do |spec|
   klass, rest = spec.split(":", 2)
