@@ -1,12 +1,11 @@
 // A transfer in its own process, for tests that kill it with SIGKILL mid-way.
-//   node --import tsx test/support/transfer-child.ts SOURCE_URL TARGET_URL RUN_ID [CLASS,CLASS…]
-// With classes, only their jobs are carried (a shard move). Prints one line per slice on stdout,
-// so the parent knows it is working.
+//   node --import tsx test/support/transfer-child.ts SOURCE_URL TARGET_URL RUN_ID
+// Prints one line per slice on stdout, so the parent knows it is working.
 import { Redis } from 'ioredis';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { runTransfer } from '../../core/transfer/run-transfer.js';
 
-const [sourceUrl, targetUrl, runId, classes] = process.argv.slice(2) as [string, string, string, string | undefined];
+const [sourceUrl, targetUrl, runId] = process.argv.slice(2) as [string, string, string];
 const source = new Redis(sourceUrl, { protocol: 2 });
 const target = new Redis(targetUrl, { protocol: 2 });
 await runTransfer({
@@ -22,7 +21,6 @@ await runTransfer({
   // Short, so that the run that resumes after the kill need not wait long for the lock.
   lockTtlMs: 300,
   onPage: (key) => process.stdout.write(`${key}\n`),
-  ...(classes === undefined ? {} : { classes: classes.split(',') }),
 });
 source.disconnect();
 target.disconnect();
