@@ -28,9 +28,10 @@ async function listDigest(redis: Redis, key: string): Promise<{ jobs: MultisetDi
 
 /**
  * After a selective move: every queue on the target holds exactly the selected jobs of that queue
- * (bytes, as a multiset), every queue on the source exactly the others; no other key on the
- * source but `queues`, none on the target but `queues` and, when `bookkeeping` is given, keys
- * under that prefix (the CLI's ledgers, which expire).
+ * (bytes, as a multiset), every queue on the source exactly the others; no other key on either side
+ * but `queues` and, when `bookkeeping` is given, keys under that prefix that expire (the CLI's
+ * ledgers on the target, the run's stored selection on the source). A key of ours without an
+ * expiry (an in-flight list, a run lock) is a leftover.
  */
 export async function verifySelective(source: Redis, target: Redis, expected: SelectiveExpectations, bookkeeping: string | null): Promise<SelectiveVerification> {
   const problems: string[] = [];
@@ -46,8 +47,13 @@ export async function verifySelective(source: Redis, target: Redis, expected: Se
   await compare(source, 'source', expected.kept);
   await compare(target, 'target', expected.moved);
   const queueKeys = new Set([...expected.kept.keys()].map((q) => `queue:${q}`));
-  for (const [side, redis, allowed] of [['source', source, null], ['target', target, bookkeeping]] as const) {
-    const others = (await redis.keys('*')).filter((k) => !queueKeys.has(k) && k !== 'queues' && !(allowed !== null && k.startsWith(allowed)));
+  for (const [side, redis] of [['source', source], ['target', target]] as const) {
+    const others: string[] = [];
+    for (const key of await redis.keys('*')) {
+      if (queueKeys.has(key) || key === 'queues') continue;
+      if (bookkeeping !== null && key.startsWith(bookkeeping) && (await redis.ttl(key)) > 0) continue;
+      others.push(key);
+    }
     if (others.length > 0) problem(`${side}: unexpected keys ${others.slice(0, 5).join(', ')}${others.length > 5 ? ` and ${others.length - 5} more` : ''}`);
   }
   return { ok: problems.length === 0, problems, orderKept };
