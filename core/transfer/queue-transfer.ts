@@ -9,6 +9,7 @@ import { listEntryIds, newBatchId, parseBatch } from './ledger-id.js';
 import { batchKey, inflightKey, ledgerKey } from './transfer-keys.js';
 import type { TransferContext } from './transfer-options.js';
 import { writeJobsToQueues } from './write-to-target.js';
+import { transferSelectedQueueSlice, type SelectiveListCursor } from './selective-queue-transfer.js';
 
 const claimQueueJobs = new LuaScript('claimQueueJobs-3');
 
@@ -16,6 +17,8 @@ const claimQueueJobs = new LuaScript('claimQueueJobs-3');
 export interface QueueTransferCursor {
   readonly limit: number;
   readonly claimed: number;
+  /** A class-selective pass only (request.classes): where it stands (selective-queue-transfer.ts). */
+  readonly selection?: SelectiveListCursor;
 }
 
 export interface QueueTransferRequest extends TransferContext {
@@ -45,6 +48,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
   const sourceKey = sourceKeys.queue(queue);
   const carry = (job: Buffer) => carryQueuedJob(job, queue, request.plan, request.rewriteActiveJobQueueName ?? true);
   try {
+    if (request.classes !== undefined) return await transferSelectedQueueSlice(request, new Set(request.classes));
     const cursor = request.cursor ?? { limit: await source.llen(sourceKey), claimed: 0 };
     const want = Math.max(0, Math.min(request.sliceSize, cursor.limit - cursor.claimed));
 

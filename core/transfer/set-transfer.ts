@@ -9,6 +9,7 @@ import { newBatchId, setEntryId } from './ledger-id.js';
 import { batchKey, conflictsKey, inflightKey, ledgerKey } from './transfer-keys.js';
 import type { TransferContext } from './transfer-options.js';
 import { writeEntriesToSet, type LedgeredEntry } from './write-to-target.js';
+import { transferSelectedSetSlice, type SelectiveSetCursor } from './selective-set-transfer.js';
 
 const claimSetEntries = new LuaScript('claimSetEntries-4');
 
@@ -16,6 +17,8 @@ const claimSetEntries = new LuaScript('claimSetEntries-4');
 export interface SetTransferCursor {
   readonly limit: number;
   readonly claimed: number;
+  /** A class-selective pass only (request.classes): where it stands (selective-set-transfer.ts). */
+  readonly selection?: SelectiveSetCursor;
 }
 
 export interface SetTransferRequest extends TransferContext {
@@ -36,6 +39,7 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
   const counters = emptyTransferCounters();
   const carry = (member: Buffer) => carryScheduledJob(member, request.plan, request.rewriteActiveJobQueueName ?? true);
   try {
+    if (request.classes !== undefined) return await transferSelectedSetSlice(request, new Set(request.classes));
     const cursor = request.cursor ?? { limit: await source.zcard(sourceKey), claimed: 0 };
     const want = Math.max(0, Math.min(request.sliceSize, cursor.limit - cursor.claimed));
 

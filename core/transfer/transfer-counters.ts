@@ -35,6 +35,18 @@ export interface TransferCounters {
   leftOnSource: number;
   /** Writes per target queue or set. */
   writtenTo: Record<string, number>;
+  /**
+   * With a class selection: per selected class, per source key (`queue:default`, `schedule`,
+   * `retry`, `dead`), the jobs taken (a dry run: that would be taken). Only selected classes that
+   * had jobs are keys, so it stays as small as the selection.
+   */
+  byClass?: Record<string, Record<string, number>>;
+  /** With a class selection: members looked at (a member looked at twice, after a shift, counts twice). */
+  examined?: number;
+  /** With a class selection: members chosen but gone before the claim (a Sidekiq fetcher or poller took them first). */
+  vanished?: number;
+  /** With a class selection: payloads we cannot read, never taken (left where they are). */
+  unparsableLeft?: number;
 }
 
 export function emptyTransferCounters(): TransferCounters {
@@ -42,6 +54,8 @@ export function emptyTransferCounters(): TransferCounters {
 }
 
 const SCALARS = ['claimed', 'written', 'duplicates', 'resumed', 'rerouted', 'unmapped', 'unparsable', 'conflicts', 'leftOnSource', 'uniqueLocked'] as const;
+/** Counted only by selective transfers: absent from the counters of a whole-key transfer. */
+const SELECTIVE_SCALARS = ['examined', 'vanished', 'unparsableLeft'] as const;
 
 export function addTransferCounters(into: TransferCounters, more: TransferCounters): TransferCounters {
   // Counters from an older version's state have no conflicts.
@@ -49,7 +63,17 @@ export function addTransferCounters(into: TransferCounters, more: TransferCounte
   for (const k of SCALARS) into[k] = (into[k] ?? 0) + (more[k] ?? 0);
   for (const s of more.conflictSamples ?? []) if (into.conflictSamples.length < MAX_SAMPLES) into.conflictSamples.push(s);
   for (const [key, n] of Object.entries(more.writtenTo)) into.writtenTo[key] = (into.writtenTo[key] ?? 0) + n;
+  for (const k of SELECTIVE_SCALARS) if (more[k] !== undefined) into[k] = (into[k] ?? 0) + more[k];
+  for (const [className, perKey] of Object.entries(more.byClass ?? {})) {
+    for (const [key, n] of Object.entries(perKey)) addByClass(into, className, key, n);
+  }
   return into;
+}
+
+/** Counts `n` jobs of `className` taken (or, in a dry run, to be taken) from `sourceKey`. */
+export function addByClass(counters: TransferCounters, className: string, sourceKey: string, n = 1): void {
+  const perKey = ((counters.byClass ??= {})[className] ??= {});
+  perKey[sourceKey] = (perKey[sourceKey] ?? 0) + n;
 }
 
 /** Counts how the carried jobs of a slice were treated (rerouted, unmapped, unparsable). */

@@ -19,6 +19,11 @@ export interface TransferContext {
    */
   readonly ledgerTtlSeconds?: number;
   readonly rewriteActiveJobQueueName?: boolean;
+  /**
+   * Carry only the jobs of these worker classes (the class routing sees: Sidekiq's `class`, or
+   * ActiveJob's `wrapped`); every other job stays exactly where it is. Absent: every job.
+   */
+  readonly classes?: readonly string[];
 }
 
 export const DEFAULT_LEDGER_TTL_SECONDS = 7 * 24 * 3600;

@@ -44,6 +44,8 @@ const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['rerouteQueueJobs-n', { keys: ['queue:old', 'queues', 'queue:new'], args: ['RPUSH', '1', '1', 'new', job(1), rewritten(1), '1'] }, ['queue:old', 'queues', 'queue:new']],
   ['claimQueueJobs-3', { keys: ['queue:old', 'inflight:new', 'batch:new'], args: [2, 'newest', 'b9'] }, ['queue:old', 'inflight:new', 'batch:new']],
   ['claimSetEntries-4', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new'], args: [2, 'b9'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new']],
+  ['claimSelectedQueueJobs-3', { keys: ['queue:old', 'inflight:new', 'batch:new'], args: ['b9', 8, 'marker', 0, job(2)] }, ['queue:old', 'inflight:new', 'batch:new']],
+  ['claimSelectedSetEntries-4', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new'], args: ['b9', job(3), '1795459303.5'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new']],
   ['copyJobsToLists-n', { keys: ['ledger:q', 'queues', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1:0', job(1), '1'] }, ['ledger:q', 'queues', 'queue:q']],
   ['copyEntriesToSet-2', { keys: ['ledger:s', 'retry'], args: ['b2:x', job(5), '1795459303.5'] }, ['ledger:s', 'retry']],
   ['acknowledgeQueueBatch-2', { keys: ['inflight:q', 'batch:q'], args: ['b1', 1] }, ['inflight:q', 'batch:q']],
@@ -85,6 +87,10 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     const before = await digestKeys(redis, '');
     await expect(new LuaScript('rerouteSetEntries-n').run(redis, { keys: ['schedule'], args: [job(3), rewritten(3), 'nan', ''] })).rejects.toThrow(/invalid score nan/);
     await expect(new LuaScript('copyEntriesToSet-2').run(redis, { keys: ['ledger:s', 'schedule'], args: ['b:1', job(9), ' 1'] })).rejects.toThrow(/invalid score/);
+    await expect(new LuaScript('claimSelectedSetEntries-4').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n'], args: ['b9', job(3), 'nan'] })).rejects.toThrow(/invalid score nan/);
+    // Malformed offsets are refused before the marker overwrites anything.
+    await expect(new LuaScript('claimSelectedQueueJobs-3').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n'], args: ['b9', 8, 'marker', 0, job(2), 0, job(2)] })).rejects.toThrow(/distinct integers/);
+    await expect(new LuaScript('claimSelectedQueueJobs-3').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n'], args: ['b9', 8, 'marker', -1, job(2)] })).rejects.toThrow(/distinct integers/);
     expect(await digestKeys(redis, '')).toEqual(before);
   });
 });

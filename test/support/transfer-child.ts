@@ -1,11 +1,12 @@
 // A transfer in its own process, for tests that kill it with SIGKILL mid-way.
-//   node --import tsx test/support/transfer-child.ts SOURCE_URL TARGET_URL RUN_ID
+//   node --import tsx test/support/transfer-child.ts SOURCE_URL TARGET_URL RUN_ID [CLASSES [PLACEMENT]]
+// CLASSES: a comma-separated class selection (a selective transfer); PLACEMENT: front or append.
 // Prints one line per slice on stdout, so the parent knows it is working.
 import { Redis } from 'ioredis';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { runTransfer } from '../../core/transfer/run-transfer.js';
 
-const [sourceUrl, targetUrl, runId] = process.argv.slice(2) as [string, string, string];
+const [sourceUrl, targetUrl, runId, classes, placement] = process.argv.slice(2) as [string, string, string, string?, ('front' | 'append')?];
 const source = new Redis(sourceUrl, { protocol: 2 });
 const target = new Redis(targetUrl, { protocol: 2 });
 await runTransfer({
@@ -20,6 +21,8 @@ await runTransfer({
   sliceSize: 3,
   // Short, so that the run that resumes after the kill need not wait long for the lock.
   lockTtlMs: 300,
+  ...(classes === undefined ? {} : { classes: classes.split(',') }),
+  ...(placement === undefined ? {} : { placement }),
   onPage: (key) => process.stdout.write(`${key}\n`),
 });
 source.disconnect();

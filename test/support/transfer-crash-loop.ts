@@ -94,8 +94,16 @@ export async function waitForLocksGone(source: Redis, target: Redis): Promise<vo
  * asserts that it was killed mid-run (it died of the signal, did not exit first, and left jobs on
  * the source), then waits until its lock has expired, so that another run may take over.
  */
-export async function killTransferChildMidway(clients: { source: Redis; target: Redis }, urls: { source: string; target: string }, runId: string, afterPages = 1 + Math.floor(Math.random() * 4)): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', repoPath('test/support/transfer-child.ts'), urls.source, urls.target, runId], {
+export async function killTransferChildMidway(
+  clients: { source: Redis; target: Redis },
+  urls: { source: string; target: string },
+  runId: string,
+  afterPages = 1 + Math.floor(Math.random() * 4),
+  /** A class selection (and placement) for the child: a selective transfer. */
+  selection?: { classes: readonly string[]; placement: 'front' | 'append' },
+): Promise<void> {
+  const extra = selection ? [selection.classes.join(','), selection.placement] : [];
+  const child = spawn(process.execPath, ['--import', 'tsx', repoPath('test/support/transfer-child.ts'), urls.source, urls.target, runId, ...extra], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await killAfterProgress(child, afterPages);

@@ -1,0 +1,122 @@
+--[[
+  Claims chosen jobs out of the middle of a Sidekiq queue into this run's in-flight list, in one
+  atomic step, while producers keep pushing at the head and fetchers keep popping at the tail:
+  a class-selective transfer takes only the jobs of its classes, every other job keeps its place.
+
+  The caller read the jobs by their tail offset (0 = the oldest, the end BRPOP takes from). Since
+  that read, fetchers may have popped k jobs (every offset is k lower), or a stopping Sidekiq
+  pushed jobs back at the tail (k < 0); pushes at the head change no tail offset. The shift is
+  found again here: the smallest |k| (at most ARGV[2]) for which every chosen job is still at its
+  offset - k with the same bytes; one whose offset - k is below 0 was fetched meanwhile and is not
+  taken. Bytes decide: two equal payloads are the same job content, either may be taken. If no
+  shift fits (a job removed from the middle, a shift beyond ARGV[2]), nothing is taken and the
+  caller reads again.
+
+  Every check is a read and comes before the first write. Then each job taken is overwritten in
+  place (LSET, an index just read, so it cannot fail) with a marker no job can equal, and one
+  LREM removes exactly the markers, scanning from the nearer end: O(distance from that end).
+
+  Batches as claimQueueJobs-3.lua: a new id (ARGV[1]) when the in-flight list starts empty, kept
+  while it holds jobs; jobs an interrupted attempt left in flight are returned first.
+
+  KEYS[1]  the queue (list, queue:NAME)
+  KEYS[2]  the run's in-flight list for that queue
+  KEYS[3]  the in-flight batch's id
+  ARGV[1]  a new batch id (random), used only if the in-flight list starts a new batch
+  ARGV[2]  D, the largest shift |k| looked for
+  ARGV[3]  the marker (random, not a payload: never equal to a job)
+  then     pairs: tail offset when read (distinct integers >= 0), payload bytes; in claim order
+           (the order they are appended to the in-flight list)
+
+  Returns  { newly claimed count, batch id ('' when nothing is in flight), located (1, or 0 when no
+           shift fitted and nothing was taken), k, one status per chosen job in order ('1' taken,
+           '0' fetched meanwhile; '' when not located), every in-flight payload in claim order… }
+
+  Refused before any write (guards.lua) when a key holds another type; an error, nothing written,
+  when the arguments are malformed.
+]]
+local source, inflight, batchKey = KEYS[1], KEYS[2], KEYS[3]
+local refusal = wrongType({ { source, 'list' }, { inflight, 'list' }, { batchKey, 'string' } })
+if refusal then return refusal end
+local maxShift, marker = tonumber(ARGV[2]), ARGV[3]
+if (#ARGV - 3) % 2 ~= 0 or not maxShift or maxShift < 0 or maxShift ~= math.floor(maxShift) then
+  return redis.error_reply('ERR claimSelectedQueueJobs: expected batch, D, marker, then offset/payload pairs')
+end
+local n = (#ARGV - 3) / 2
+local offsets, members, seen = {}, {}, {}
+local lowest, highest, top
+for i = 1, n do
+  local o = tonumber(ARGV[2 + 2 * i])
+  if not o or o < 0 or o ~= math.floor(o) or seen[o] then
+    return redis.error_reply('ERR claimSelectedQueueJobs: offsets must be distinct integers >= 0')
+  end
+  seen[o] = true
+  offsets[i], members[i] = o, ARGV[3 + 2 * i]
+  if not lowest or o < lowest then lowest = o end
+  if not highest or o > highest then highest, top = o, i end
+end
+
+local batch = redis.call('GET', batchKey)
+-- Nothing chosen: nothing to locate (the call still returns what is in flight).
+local claimed, located, shift = 0, n == 0 and 1 or 0, 0
+local statuses = {}
+if n > 0 then
+  local lo, hi = math.max(0, lowest - maxShift), highest + maxShift
+  -- Head to tail: window[j] holds tail offset lo + count - j (a shorter list clamps at the head).
+  local window = redis.call('LRANGE', source, -(hi + 1), -(lo + 1))
+  local count = #window
+  local function at(p)
+    if p < lo or p >= lo + count then return nil end
+    return window[count - (p - lo)]
+  end
+  -- k = 0, 1, -1, 2, -2…: the job read highest survives pops longest, so it anchors the search.
+  for step = 0, 2 * maxShift do
+    local k = (step % 2 == 1) and ((step + 1) / 2) or -(step / 2)
+    local p = offsets[top] - k
+    if p >= 0 and at(p) == members[top] then
+      local fits = true
+      for i = 1, n do
+        local q = offsets[i] - k
+        if q >= 0 and at(q) ~= members[i] then
+          fits = false
+          break
+        end
+      end
+      if fits then
+        located, shift = 1, k
+        break
+      end
+    end
+  end
+  if located == 1 then
+    for i = 1, n do
+      local q = offsets[i] - shift
+      if q >= 0 then
+        redis.call('LSET', source, -(q + 1), marker)
+        claimed = claimed + 1
+        statuses[i] = '1'
+      else
+        statuses[i] = '0'
+      end
+    end
+    if claimed > 0 then
+      local length = redis.call('LLEN', source)
+      local fromTail = highest - shift < length - (lowest - shift)
+      redis.call('LREM', source, fromTail and -claimed or claimed, marker)
+      for i = 1, n do
+        if statuses[i] == '1' then redis.call('RPUSH', inflight, members[i]) end
+      end
+    end
+  end
+end
+if not batch and redis.call('EXISTS', inflight) == 1 then
+  batch = ARGV[1]
+  redis.call('SET', batchKey, batch)
+end
+local reply = redis.call('LRANGE', inflight, 0, -1)
+table.insert(reply, 1, table.concat(statuses))
+table.insert(reply, 1, shift)
+table.insert(reply, 1, located)
+table.insert(reply, 1, batch or '')
+table.insert(reply, 1, claimed)
+return reply

@@ -1,0 +1,58 @@
+--[[
+  Claims chosen entries of a sorted set (schedule, retry, dead) into this run's in-flight sorted
+  set, atomically and with their scores: a class-selective transfer takes only the entries of its
+  classes, every other entry keeps its score. An entry is taken only if it is still in the set
+  with the score the caller read; otherwise the poller enqueued it, Sidekiq deleted or retried it
+  meanwhile, and it is not taken (status '0').
+
+  Entries this run gave back as conflicts (acknowledgeSetBatch-4.lua) are stepped over, by the
+  SHA-1 of their bytes (status 'c'), as claimSetEntries-4.lua does. Batches as there: a new id
+  (ARGV[1]) when the in-flight set starts empty, kept while it holds entries.
+
+  KEYS[1]  the sorted set
+  KEYS[2]  the run's in-flight sorted set for it
+  KEYS[3]  the in-flight batch's id
+  KEYS[4]  the run's record of conflicts given back to this set (a set of SHA-1 digests)
+  ARGV[1]  a new batch id (random), used only if the in-flight set starts a new batch
+  then     pairs: member, score as read (ZRANGE … WITHSCORES)
+
+  Returns  { newly claimed count, batch id ('' when nothing is in flight), one status per chosen
+           entry in order ('1' taken, '0' gone or rescored, 'c' a conflict given back before),
+           member, score, member, score… } for the whole in-flight set
+
+  Refused before any write (guards.lua) when a key holds another type or a score is not one ZADD
+  accepts; an error, nothing written, when the arguments do not come in pairs.
+]]
+local source, inflight, batchKey, conflicts = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local refusal = wrongType({ { source, 'zset' }, { inflight, 'zset' }, { batchKey, 'string' }, { conflicts, 'set' } })
+if refusal then return refusal end
+if #ARGV % 2 ~= 1 then return redis.error_reply('ERR claimSelectedSetEntries: expected batch, then member/score pairs') end
+local invalid = badScore(3, 2)
+if invalid then return invalid end
+local batch = redis.call('GET', batchKey)
+local skip = redis.call('EXISTS', conflicts) == 1
+local claimed = 0
+local statuses = {}
+for i = 2, #ARGV, 2 do
+  local member, score = ARGV[i], ARGV[i + 1]
+  local now = redis.call('ZSCORE', source, member)
+  if not now or tonumber(now) ~= tonumber(score) then
+    statuses[#statuses + 1] = '0'
+  elseif skip and redis.call('SISMEMBER', conflicts, redis.sha1hex(member)) == 1 then
+    statuses[#statuses + 1] = 'c'
+  else
+    redis.call('ZREM', source, member)
+    redis.call('ZADD', inflight, now, member)
+    claimed = claimed + 1
+    statuses[#statuses + 1] = '1'
+  end
+end
+if not batch and redis.call('EXISTS', inflight) == 1 then
+  batch = ARGV[1]
+  redis.call('SET', batchKey, batch)
+end
+local reply = redis.call('ZRANGE', inflight, 0, -1, 'WITHSCORES')
+table.insert(reply, 1, table.concat(statuses))
+table.insert(reply, 1, batch or '')
+table.insert(reply, 1, claimed)
+return reply

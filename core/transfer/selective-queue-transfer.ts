@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis, RedisKey } from 'ioredis';
+import { LuaScript } from '../redis/lua-script.js';
+import type { PageResult } from '../reroute/drive-pages.js';
+import { carryQueuedJob } from './carry-job.js';
+import { memberDigest, selectJob } from './class-selection.js';
+import { acknowledgeQueueJobs } from './acknowledge.js';
+import { listEntryIds, newBatchId, parseBatch } from './ledger-id.js';
+import type { QueueTransferCursor, QueueTransferRequest } from './queue-transfer.js';
+import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
+import { batchKey, inflightKey, ledgerKey } from './transfer-keys.js';
+import { writeJobsToQueues } from './write-to-target.js';
+
+const claimSelectedQueueJobs = new LuaScript('claimSelectedQueueJobs-3');
+
+/**
+ * Where a class-selective pass over a queue stands, in tail offsets (0 = the oldest job, the end
+ * Sidekiq's fetchers pop from; producers push at the other end, so their pushes move no offset).
+ * Small on purpose (it goes into Step Functions state): offsets, counts and one digest.
+ */
+export interface SelectiveListCursor {
+  /** Tail offset just above the jobs the queue held at the start (those after it arrived since), as last seen. */
+  readonly end: number;
+  /**
+   * The examined job that stayed next to the unexamined ones (oldest-first: the highest below
+   * them; newest-first: the lowest above them), where it was last seen, and its SHA-1. Fetchers
+   * popping k jobs move it k lower: the next slice finds it again and so learns k. Null: none yet.
+   */
+  readonly anchor: { readonly offset: number; readonly digest: string } | null;
+}
+
+/** How far from where it was last seen the anchor is looked for first (cheap), and per further read. */
+const NEAR = 16;
+const FAR_CHUNK = 1000;
+/** The largest shift between a slice's read and its claim that the claim looks for. */
+const CLAIM_SHIFT = 256;
+
+/**
+ * One slice of a class-selective transfer of `queue:NAME` (request.classes): only jobs whose routed
+ * class is selected are taken, each claimed out of its place in the list atomically
+ * (claimSelectedQueueJobs-3.lua) while Sidekiq keeps pushing and fetching; every other job keeps
+ * its place and bytes. The taken jobs then go the way of a whole-queue transfer: written to the
+ * target once each (the run's ledger), acknowledged, resumable from the in-flight list
+ * (resume-inflight.ts) — only the claim differs.
+ *
+ * Placement, with the same meaning as for whole queues:
+ * - `append`: the pass walks from the oldest job up; the jobs are claimed oldest first and
+ *   LPUSHed, so they queue behind the target's backlog in their order.
+ * - `front`: the pass walks from the newest of the jobs held at the start down to the oldest;
+ *   they are claimed newest first and RPUSHed onto the consumer end, so they run before the
+ *   target's backlog, the oldest first, and keep their order across slices.
+ * Both use the same claim; the in-flight list keeps claim order, which is what the resume relies
+ * on (it pushes with the same command for the same placement).
+ *
+ * Bounded: the pass ends at the jobs the queue held when it started (`end`); what producers
+ * pushed meanwhile is not examined, and the selected jobs among it are counted in `leftOnSource`.
+ */
+export async function transferSelectedQueueSlice(request: QueueTransferRequest, classes: ReadonlySet<string>): Promise<PageResult<QueueTransferCursor, TransferCounters>> {
+  const { source, sourceKeys, queue } = request;
+  const newest = (request.placement ?? 'front') === 'front';
+  const key = sourceKeys.queue(queue);
+  const sourceName = `queue:${queue}`;
+  const counters: TransferCounters = { ...emptyTransferCounters(), examined: 0, vanished: 0, unparsableLeft: 0, byClass: {} };
+  const start: QueueTransferCursor = request.cursor ?? (await startCursor(source, key));
+  let cursor: SelectiveListCursor = start.selection ?? { end: start.limit, anchor: null };
+
+  // 1. One read: the window, and around it where the anchor should be (fetchers may have popped
+  //    since the last slice; the anchor, found again by its digest, tells by how much). One read,
+  //    so that the window's offsets and the anchor's agree: an empty window then really means
+  //    that nothing is left above (oldest-first) or below (newest-first) the anchor.
+  const W = request.sliceSize;
+  const a = cursor.anchor;
+  const readFrom = a === null ? (newest ? Math.max(0, cursor.end - W) : 0) : newest ? Math.max(0, a.offset - NEAR - W) : Math.max(0, a.offset - NEAR);
+  const readTo = a === null ? (newest ? cursor.end : W) - 1 : newest ? a.offset + NEAR : a.offset + NEAR + W;
+  const read = readTo >= readFrom ? await readTailRange(source, key, readFrom, readTo) : [];
+  if (a !== null) {
+    // Only where the read also holds the whole window next to it: within NEAR of where it was.
+    const nearFrom = Math.max(0, a.offset - NEAR);
+    const hit = pickAnchor(read.slice(nearFrom - readFrom, a.offset + NEAR + 1 - readFrom), nearFrom, a, newest, request.dryRun);
+    if (hit === null) {
+      // Moved further than NEAR (a long pause, many pops) or gone: this slice only moves the
+      // cursor, the next reads at the right place. Gone: start over conservatively (re-examining
+      // a job that stays is harmless, skipping one is not): oldest-first from the oldest job,
+      // newest-first from the head.
+      const far = await findFar(source, key, a, newest, request.dryRun, nearFrom);
+      const next: SelectiveListCursor =
+        far !== null
+          ? { end: Math.max(0, cursor.end - (a.offset - far)), anchor: { ...a, offset: far } }
+          : newest
+            ? { end: await source.llen(key), anchor: null }
+            : { end: cursor.end, anchor: null };
+      return finish(request, start, next, counters, false);
+    }
+    cursor = { end: Math.max(0, cursor.end - (a.offset - hit)), anchor: { ...a, offset: hit } };
+  }
+
+  // 2. The window: the next unexamined jobs, at most sliceSize, none beyond `end`.
+  const [from, to] = newest
+    ? ((u: number) => [Math.max(0, u - W), u])(cursor.anchor?.offset ?? cursor.end)
+    : ((s: number) => [s, Math.min(cursor.end, s + W)])(cursor.anchor === null ? 0 : cursor.anchor.offset + 1);
+  const window = to > from ? read.slice(from - readFrom, to - readFrom) : [];
+  // Claim order: oldest first for append, newest first for front.
+  const members = window.map((payload, i) => ({ payload, offset: from + i }));
+  if (newest) members.reverse();
+  counters.examined = members.length;
+
+  const chosen: { payload: Buffer; offset: number; className: string }[] = [];
+  for (const m of members) {
+    const selection = selectJob(m.payload, classes);
+    if (selection.take) chosen.push({ ...m, className: selection.className });
+    else if (selection.unparsable) counters.unparsableLeft!++;
+  }
+  // The staying job next to the unexamined ones after this window: the last examined one that
+  // stays (in a dry run every one stays).
+  const taken = new Set(request.dryRun ? [] : chosen.map((c) => c.offset));
+  const lastStayer = members.filter((m) => !taken.has(m.offset)).at(-1);
+
+  if (request.dryRun) {
+    const carried = chosen.map((c) => carryQueuedJob(c.payload, queue, request.plan, request.rewriteActiveJobQueueName ?? true));
+    tallyCarried(counters, carried);
+    for (const c of chosen) addByClass(counters, c.className, sourceName);
+    for (const job of carried) counters.writtenTo[job.queue] = (counters.writtenTo[job.queue] ?? 0) + 1;
+    counters.claimed = counters.written = chosen.length;
+    const anchor = lastStayer ? { offset: lastStayer.offset, digest: memberDigest(lastStayer.payload) } : cursor.anchor;
+    const next = { end: cursor.end, anchor };
+    return finish(request, start, next, counters, members.length === 0);
+  }
+
+  // 3. Claim the chosen jobs (also returns what an interrupted attempt left in flight).
+  const inflight = inflightKey(sourceKeys.prefix, request.runId, sourceName);
+  const batch = batchKey(sourceKeys.prefix, request.runId, sourceName);
+  const args: (string | number | Buffer)[] = [newBatchId(), CLAIM_SHIFT + request.sliceSize, `sidekiq-migrate:claim-marker:${randomUUID()}`];
+  for (const c of chosen) args.push(c.offset, c.payload);
+  const [claimed, stored, locatedFlag, k2, statuses, ...held] = (await claimSelectedQueueJobs.run(source, { keys: [key, inflight, batch], args })) as [number, Buffer, number, number, Buffer, ...Buffer[]];
+  counters.claimed = claimed;
+  counters.resumed = held.length - claimed;
+  const status = statuses.toString();
+  chosen.forEach((c, i) => {
+    if (status[i] === '1') addByClass(counters, c.className, sourceName);
+    else if (status[i] === '0') counters.vanished!++;
+  });
+
+  // 4. Write and acknowledge, exactly as a whole-queue transfer does.
+  const { id: batchId, base } = parseBatch(stored.toString());
+  const ids = listEntryIds(batchId, held.length, base);
+  const carried = held.map((job, i) => ({ ...carryQueuedJob(job, queue, request.plan, request.rewriteActiveJobQueueName ?? true), id: ids[i]! }));
+  tallyCarried(counters, carried);
+  const ledger = ledgerKey(request.targetKeys.prefix, request.runId, sourceName);
+  await writeJobsToQueues(request.target, request.targetKeys, ledger, newest ? 'RPUSH' : 'LPUSH', carried, counters);
+  if (held.length > 0) await acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length);
+
+  if (locatedFlag !== 1) {
+    // The list changed in the middle between read and claim: nothing taken; read again.
+    return finish(request, { ...start, claimed: start.claimed }, cursor, counters, false);
+  }
+  // Where things are now: everything k2 lower, and lower again by the jobs taken below.
+  const claimedOffsets = chosen.filter((_, i) => status[i] === '1').map((c) => c.offset);
+  const now = (offset: number) => offset - k2 - claimedOffsets.filter((o) => o < offset).length;
+  let anchor: SelectiveListCursor['anchor'];
+  if (lastStayer) anchor = now(lastStayer.offset) >= 0 ? { offset: now(lastStayer.offset), digest: memberDigest(lastStayer.payload) } : null;
+  else if (cursor.anchor) anchor = now(cursor.anchor.offset) >= 0 ? { ...cursor.anchor, offset: now(cursor.anchor.offset) } : null;
+  else anchor = null;
+  // Newest-first, an anchor fetched meanwhile (below offset 0 once shifted) means every job below
+  // it was fetched too: nothing is left to examine. (Oldest-first, a null anchor restarts at 0.)
+  const fetchedPast = newest && (lastStayer !== undefined || cursor.anchor !== null) && anchor === null;
+  const next = { end: Math.max(0, cursor.end - k2 - claimed), anchor };
+  return finish(request, { ...start, claimed: start.claimed + claimed }, next, counters, members.length === 0 || fetchedPast);
+}
+
+async function startCursor(source: Redis, key: RedisKey): Promise<QueueTransferCursor> {
+  const length = await source.llen(key);
+  return { limit: length, claimed: 0, selection: { end: length, anchor: null } };
+}
+
+/** Members at tail offsets `from`…`to` (inclusive), oldest first; shorter when the list is. */
+async function readTailRange(source: Redis, key: RedisKey, from: number, to: number): Promise<Buffer[]> {
+  return (await source.lrangeBuffer(key, -(to + 1), -(from + 1))).reverse();
+}
+
+/**
+ * The anchor among `members` (read from tail offset `from`), or null. Among equal payloads the
+ * conservative one is taken — the lowest for an oldest-first pass, the highest for a newest-first
+ * one — so that a job is re-examined rather than skipped. A dry run takes nothing, so its counts
+ * would grow with each re-examined job: where nothing moved (the usual case) the anchor is
+ * exactly where it was, and that one is taken.
+ */
+function pickAnchor(members: readonly Buffer[], from: number, anchor: { offset: number; digest: string }, newest: boolean, dryRun: boolean): number | null {
+  const hits = members.flatMap((m, i) => (memberDigest(m) === anchor.digest ? [from + i] : []));
+  if (dryRun && hits.includes(anchor.offset)) return anchor.offset;
+  return hits.length === 0 ? null : newest ? hits.at(-1)! : hits[0]!;
+}
+
+/**
+ * Looks for the anchor below tail offset `below`, in chunks downward (pops only move it down):
+ * reads O(how far it moved). (A job with the same bytes as the anchor between where the anchor
+ * was and where it is, found first, could make an oldest-first pass step over jobs: they stay on
+ * the source, nothing is lost or duplicated. It takes byte-identical payloads — the same jid —
+ * and more than NEAR pops between two slices.) Null: gone (popped, or deleted by someone).
+ */
+async function findFar(source: Redis, key: RedisKey, anchor: { offset: number; digest: string }, newest: boolean, dryRun: boolean, below: number): Promise<number | null> {
+  for (let to = below - 1; to >= 0; to -= FAR_CHUNK) {
+    const from = Math.max(0, to - FAR_CHUNK + 1);
+    const hit = pickAnchor(await readTailRange(source, key, from, to), from, anchor, newest, dryRun);
+    if (hit !== null) return hit;
+  }
+  return null;
+}
+
+/**
+ * The slice's result. At the end of the pass, the selected jobs the pass did not examine (pushed
+ * while it ran, above `end`) are counted in `leftOnSource`: reading them costs O(what arrived).
+ */
+async function finish(
+  request: QueueTransferRequest,
+  start: QueueTransferCursor,
+  next: SelectiveListCursor,
+  counters: TransferCounters,
+  windowEmpty: boolean,
+): Promise<PageResult<QueueTransferCursor, TransferCounters>> {
+  const newest = (request.placement ?? 'front') === 'front';
+  const unexamined = newest ? (next.anchor?.offset ?? next.end) : next.anchor === null ? 0 : next.anchor.offset + 1;
+  const done = windowEmpty || (newest ? unexamined <= 0 : unexamined >= next.end);
+  if (done) counters.leftOnSource = await countSelectedAbove(request, newest ? next.end : unexamined);
+  return { cursor: { limit: start.limit, claimed: start.claimed, selection: next }, done, counters };
+}
+
+/** The selected jobs at tail offset `from` and above (read from the head, in chunks). */
+async function countSelectedAbove(request: QueueTransferRequest, from: number): Promise<number> {
+  const classes = new Set(request.classes);
+  const key = request.sourceKeys.queue(request.queue);
+  let count = 0;
+  const above = (await request.source.llen(key)) - from;
+  for (let i = 0; i < above; i += FAR_CHUNK) {
+    const page = await request.source.lrangeBuffer(key, i, Math.min(above, i + FAR_CHUNK) - 1);
+    count += page.filter((m) => selectJob(m, classes).take).length;
+  }
+  return count;
+}

@@ -1,0 +1,146 @@
+import type { Redis } from 'ioredis';
+import { LuaScript } from '../redis/lua-script.js';
+import type { PageResult } from '../reroute/drive-pages.js';
+import { carryScheduledJob } from './carry-job.js';
+import { memberDigest, selectJob } from './class-selection.js';
+import { newBatchId, setEntryId } from './ledger-id.js';
+import { copyAndAcknowledgeSet, type SetTransferCursor, type SetTransferRequest } from './set-transfer.js';
+import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
+import { batchKey, conflictsKey, inflightKey } from './transfer-keys.js';
+
+const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-4');
+
+/**
+ * Where a class-selective pass over a sorted set stands (small: it goes into Step Functions state).
+ * The pass reads by rank from the soonest entry; the poller removing due entries, Sidekiq adding
+ * retries, scheduled jobs or dead ones, all move ranks, so the cursor keeps the last examined
+ * entry that stayed (rank where last seen, exact score, SHA-1) and finds it again.
+ */
+export interface SelectiveSetCursor {
+  /** The highest score the set held when the pass started (Redis's text); null: it was empty. Entries above it arrived since. */
+  readonly endScore: string | null;
+  readonly anchor: { readonly rank: number; readonly score: string; readonly digest: string } | null;
+}
+
+/** How far from its last rank the anchor is looked for before falling back to its score. */
+const NEAR = 16;
+
+/**
+ * One slice of a class-selective transfer of `schedule`, `retry` or `dead`: only entries whose
+ * routed class is selected are taken, each only if it still has the score read
+ * (claimSelectedSetEntries-4.lua, atomic); every other entry keeps its score and bytes. Then
+ * written and acknowledged as a whole-set transfer does (copyAndAcknowledgeSet: ledger, conflicts).
+ * Bounded by the highest score at the start, so a pass ends while entries keep arriving.
+ */
+export async function transferSelectedSetSlice(request: SetTransferRequest, classes: ReadonlySet<string>): Promise<PageResult<SetTransferCursor, TransferCounters>> {
+  const { source, sourceKeys, set } = request;
+  const key = sourceKeys.sortedSet(set);
+  const counters: TransferCounters = { ...emptyTransferCounters(), examined: 0, vanished: 0, unparsableLeft: 0, byClass: {} };
+  const start = request.cursor ?? (await startCursor(source, key));
+  const selection = start.selection ?? { endScore: null, anchor: null };
+  const result = (next: SelectiveSetCursor, claimed: number, done: boolean) => ({
+    cursor: { limit: start.limit, claimed: start.claimed + claimed, selection: next },
+    done,
+    counters,
+  });
+  if (selection.endScore === null) return result(selection, 0, true);
+  const endScore = scoreValue(selection.endScore);
+
+  // 1. The page after the anchor (or from the soonest entry).
+  const W = request.sliceSize;
+  let page: { member: Buffer; score: string; rank: number }[];
+  let anchorRank: number | null = null;
+  if (selection.anchor === null) page = await readRanks(source, key, 0, W);
+  else {
+    const a = selection.anchor;
+    const nearFrom = Math.max(0, a.rank - NEAR);
+    const near = await readRanks(source, key, nearFrom, a.rank + NEAR + W + 1 - nearFrom);
+    const at = near.findIndex((e) => e.score === a.score && memberDigest(e.member) === a.digest);
+    if (at >= 0) {
+      anchorRank = near[at]!.rank;
+      // The read reaches W entries past any anchor found in it: a shorter page is the set's end.
+      page = near.slice(at + 1, at + 1 + W);
+    } else {
+      // Gone (polled, deleted) or far: start at its score. Entries of equal score before it
+      // are examined again, which is harmless; none after it is skipped.
+      const from = await source.zcount(key, '-inf', `(${a.score}`);
+      page = await readRanks(source, key, from, W);
+    }
+  }
+  const full = page.length === W;
+  page = page.filter((e) => scoreValue(e.score) <= endScore);
+  const last = !full || page.length < W;
+  counters.examined = page.length;
+
+  const chosen: { member: Buffer; score: string; rank: number; className: string }[] = [];
+  for (const e of page) {
+    const s = selectJob(e.member, classes);
+    if (s.take) chosen.push({ ...e, className: s.className });
+    else if (s.unparsable) counters.unparsableLeft!++;
+  }
+  const carry = (member: Buffer) => carryScheduledJob(member, request.plan, request.rewriteActiveJobQueueName ?? true);
+
+  if (request.dryRun) {
+    tallyCarried(counters, chosen.map((c) => carry(c.member)));
+    for (const c of chosen) addByClass(counters, c.className, set);
+    counters.claimed = counters.written = chosen.length;
+    if (chosen.length > 0) counters.writtenTo[set] = chosen.length;
+    const end = page.at(-1);
+    const anchor = end ? { rank: end.rank, score: end.score, digest: memberDigest(end.member) } : selection.anchor;
+    return result({ endScore: selection.endScore, anchor }, 0, last);
+  }
+
+  // 2. Claim (also returns what an interrupted attempt left in flight), write, acknowledge.
+  const args: (string | Buffer)[] = [newBatchId()];
+  for (const c of chosen) args.push(c.member, c.score);
+  const conflicts = conflictsKey(sourceKeys.prefix, request.runId, set);
+  const [claimed, batchId, statuses, ...flat] = (await claimSelectedSetEntries.run(source, {
+    keys: [key, inflightKey(sourceKeys.prefix, request.runId, set), batchKey(sourceKeys.prefix, request.runId, set), conflicts],
+    args,
+  })) as [number, Buffer, Buffer, ...Buffer[]];
+  const status = statuses.toString();
+  counters.claimed = claimed;
+  counters.resumed = flat.length / 2 - claimed;
+  chosen.forEach((c, i) => {
+    if (status[i] === '1') addByClass(counters, c.className, set);
+    else if (status[i] === '0') counters.vanished!++;
+  });
+  const entries = [];
+  for (let i = 0; i < flat.length; i += 2) {
+    const member = flat[i]!;
+    entries.push({ ...carry(member), member, id: setEntryId(batchId.toString(), member), score: flat[i + 1]!.toString('latin1') });
+  }
+  tallyCarried(counters, entries);
+  await copyAndAcknowledgeSet(request, set, batchId.toString(), entries, counters);
+
+  // 3. The new anchor: the last examined entry still in the set, at its rank after the claim.
+  const gone = new Map(chosen.map((c, i) => [c.rank, status[i] === '1' || status[i] === '0']));
+  const taken = new Set(chosen.filter((_, i) => status[i] === '1').map((c) => c.rank));
+  const stayer = page.filter((e) => !gone.get(e.rank)).at(-1);
+  const below = (rank: number) => [...taken].filter((r) => r < rank).length;
+  let anchor = selection.anchor;
+  if (stayer) anchor = { rank: stayer.rank - below(stayer.rank), score: stayer.score, digest: memberDigest(stayer.member) };
+  else if (anchor && anchorRank !== null) anchor = { ...anchor, rank: anchorRank };
+  return result({ endScore: selection.endScore, anchor }, claimed, last);
+}
+
+async function startCursor(source: Redis, key: string): Promise<SetTransferCursor> {
+  const [size, highest] = await Promise.all([source.zcard(key), source.zrange(key, '-1', '-1', 'WITHSCORES')]);
+  return { limit: size, claimed: 0, selection: { endScore: highest[1] ?? null, anchor: null } };
+}
+
+/** `count` entries from rank `from`, soonest first, with their scores as Redis prints them. */
+async function readRanks(source: Redis, key: string, from: number, count: number): Promise<{ member: Buffer; score: string; rank: number }[]> {
+  if (count <= 0) return [];
+  const flat = await source.zrangeBuffer(key, from, String(from + count - 1), 'WITHSCORES');
+  const entries = [];
+  for (let i = 0; i < flat.length; i += 2) entries.push({ member: flat[i]!, score: flat[i + 1]!.toString('latin1'), rank: from + i / 2 });
+  return entries;
+}
+
+/** A score as Redis prints it ("inf", "-inf" or a number) as a number. */
+function scoreValue(text: string): number {
+  if (text === 'inf' || text === '+inf') return Infinity;
+  if (text === '-inf') return -Infinity;
+  return Number(text);
+}
