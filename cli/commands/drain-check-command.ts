@@ -15,6 +15,14 @@ import { optionsWithConfig } from '../config/options-with-config.js';
 import { invokeDrainCheck } from '../deployed/invoke-drain-check.js';
 import { connectOptions } from '../workflow/connect-options.js';
 import { renderDrainReport } from '../workflow/render-drain-report.js';
+import { countSelectedJobs } from '../../core/selection/count-selected-jobs.js';
+import { judgeSelection, type SelectionDrain } from '../../core/selection/judge-selection.js';
+import { hasSelection, resolveClassSelection, type ClassSelection } from '../../core/selection/resolve-selection.js';
+import { SORTED_SET_NAMES } from '../../core/redis/sidekiq-keys.js';
+import { collect } from '../collect.js';
+import { screenWidth } from '../workflow/fit.js';
+import { renderSelectionPlan } from '../workflow/render-selection-plan.js';
+import { endpointUrls } from '../workflow/selection-input.js';
 
 /** Exit code when jobs exist that nobody will run: lets a pipeline stop on it. */
 export const ORPHANS_EXIT_CODE = 3;
@@ -50,21 +58,39 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
     .option('--function <name>', "with --deployed: the drain check function (default: the stack's DrainCheckFunctionName output)")
     .option('--stack <name>', 'with --deployed: the deployed CloudFormation stack (default: SidekiqMigrate)')
     .option('--region <region>', "with --deployed: the AWS region (default: the SDK's)")
+    .option('--classes <list>', 'also report what is left of these worker classes (exact names, comma-separated), per class and per set and queue')
+    .option('--classes-file <file>', 'the same for the classes of a JSON/YAML file (a list, or a mapping "Class": "queue")')
+    .option('--store <name>', "with --catalog and --rules: the same for the workers whose first matching rule names this store (main: none)")
+    .option('--catalog <file>', "GitLab's app/workers/all_queues.yml, with --rules (repeat to add the EE catalog)", collect)
+    .option('--rules <file>', 'GitLab routing rules: a JSON/YAML list of [query, queue(, store)], or a gitlab.yml')
+    .option('--environment <name>', 'the gitlab.yml and redis.yml section to read (default: production)')
+    .option('--strict', 'refuse queries GitLab accepts but that are probably mistakes')
+    .option('--redis-yml <file>', "GitLab's config/redis.yml: --redis may then be a store name (main, queues_shard_…)")
     .action(async (raw: Record<string, unknown>, command: Command) => {
       // The environment and the file complete only the settings of the kind of check asked for.
       const ignore = raw['deployed'] ? ['redis', 'namespace', 'tlsCa', 'password'] : ['stack', 'region'];
       const options = validateConfig(drainCheckOptionsSchema, optionsWithConfig(command, raw, process.env, { ignore }));
-      const report = options.deployed ? await deployedCheck(options) : await localCheck(options);
+      // Files are read and names resolved before anything connects.
+      const redis = options.redis === undefined ? undefined : endpointUrls(options.redisYml, options.environment, { redis: { value: options.redis, option: '--redis' } }).redis;
+      const selection = hasSelection(options) ? resolveClassSelection({ ...options, rename: [] }) : undefined;
+      if (selection && !options.json) for (const w of selection.warnings) ctx.io.err(`warning: ${w}\n`);
+      const checked = options.deployed ? { report: await deployedCheck(options) } : await localCheck({ ...options, redis }, selection);
+      const { report, selected } = checked as { report: DrainReport; selected?: { selection: SelectionDrain; view: string } };
       if (options.save) writeFileSync(options.save, `${JSON.stringify(report)}\n`);
-      ctx.io.out(options.json ? `${JSON.stringify(report)}\n` : renderDrainReport(report));
-      ctx.exitCode = drainExitCode(report);
+      if (options.json) ctx.io.out(`${JSON.stringify(selected ? { ...report, selection: selected.selection } : report)}\n`);
+      else ctx.io.out(renderDrainReport(report) + (selected ? `\n${selected.view}` : ''));
+      // Selected jobs left (the move is not finished): never 0.
+      ctx.exitCode = Math.max(drainExitCode(report), selected && !selected.selection.drained ? SELECTION_LEFT_EXIT_CODE : 0);
     });
 }
 
 type DrainCheckOptions = z.output<typeof drainCheckOptionsSchema>;
 
-/** The check run here, against a Redis this machine reaches (directly or through a tunnel). */
-async function localCheck(options: DrainCheckOptions): Promise<DrainReport> {
+/** Exit code when jobs of the selected classes are still on the Redis checked (the move did not finish). */
+export const SELECTION_LEFT_EXIT_CODE = 1;
+
+/** The check run here, against a Redis this machine reaches (directly or through a tunnel); with a selection, what is left of it. */
+async function localCheck(options: DrainCheckOptions, selection?: ClassSelection): Promise<{ report: DrainReport; selected?: { selection: SelectionDrain; view: string } }> {
   const previous = options.previous ? readPrevious(options.previous) : undefined;
   const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'read');
   const connections = new UrlConnections({ checked: { url: options.redis!, prefix: options.namespace, connect } });
@@ -72,7 +98,15 @@ async function localCheck(options: DrainCheckOptions): Promise<DrainReport> {
     const { redis, keys, name } = await connections.get('checked');
     // "DRAINED" under a wrong prefix would send an operator on: refused when Sidekiq data is elsewhere.
     await checkSidekiqPrefix(redis, keys, { name, option: '--namespace' });
-    return await drainCheck(redis, keys, { previous, retiredQueues: options.retiredQueues, name });
+    const report = await drainCheck(redis, keys, { previous, retiredQueues: options.retiredQueues, name });
+    if (!selection) return { report };
+    const counts = await countSelectedJobs(redis, keys, { classes: selection.classes, sets: SORTED_SET_NAMES, queues: true });
+    const judged = judgeSelection(report, counts, selection.classes, selection.description);
+    const view = renderSelectionPlan({ description: selection.description, classes: selection.classes, counts, where: name, verb: 'left', width: screenWidth(undefined) });
+    const verdict = judged.selection.drained
+      ? `Selected classes: DRAINED — none of their jobs is left on ${name}.`
+      : `Selected classes: NOT DRAINED — ${judged.selection.left} job(s) left on ${name}${judged.selection.inflight > 0 ? `, and ${judged.selection.inflight} in flight from interrupted transfers` : ''}.`;
+    return { report: judged.report, selected: { selection: judged.selection, view: `${view}${verdict}\n` } };
   } finally {
     await connections.close();
   }

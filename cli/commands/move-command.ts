@@ -8,10 +8,15 @@ import { chooseRunId } from '../workflow/choose-run-id.js';
 import { connectOptions } from '../workflow/connect-options.js';
 import { routingInputFromFlags } from '../workflow/routing-input.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
-import { addMigrationOptions } from './run-options.js';
+import { countSelectedJobs, type SelectedJobCounts } from '../../core/selection/count-selected-jobs.js';
+import { hasSelection, resolveClassSelection } from '../../core/selection/resolve-selection.js';
+import { screenWidth } from '../workflow/fit.js';
+import { renderSelectionPlan } from '../workflow/render-selection-plan.js';
+import { endpointUrls, routingInputOfPlan } from '../workflow/selection-input.js';
+import { addClassSelectionOptions, addMigrationOptions } from './run-options.js';
 
 export function registerMoveCommand(program: Command, ctx: CliContext): void {
-  addMigrationOptions(
+  addClassSelectionOptions(addMigrationOptions(
     program
       .command('move')
       .summary('transfer jobs from an old Redis to a new one while workers run')
@@ -27,24 +32,36 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
       .option('--from-password <password>', 'the old Redis password (default: --password); better: $SIDEKIQ_MIGRATE_FROM_PASSWORD')
       .option('--to-password <password>', 'the new Redis password (default: --password); better: $SIDEKIQ_MIGRATE_TO_PASSWORD')
       .option('--rate-limit <jobs/s>', 'move at most this many jobs per second per set or queue (a few move at once), to spare a busy source'),
-  ).action(async (raw: Record<string, unknown>, command: Command) => {
+  )).action(async (raw: Record<string, unknown>, command: Command) => {
     const options = validateConfig(moveOptionsSchema, optionsWithConfig(command, raw));
-    const { routing, warnings } = routingInputFromFlags(options);
+    // Every file is read and every name resolved before anything connects: bad input touches nothing.
+    const urls = endpointUrls(options.redisYml, options.environment, { from: { value: options.from, option: '--from' }, to: { value: options.to, option: '--to' } });
+    const selection = hasSelection(options) ? resolveClassSelection(options) : undefined;
+    const { routing, warnings } = selection ? { routing: routingInputOfPlan(selection.plan), warnings: selection.warnings } : routingInputFromFlags(options);
     const connections = new UrlConnections({
-      source: { url: options.from, prefix: options.namespace, connect: connectOptions({ password: options.fromPassword ?? options.password, caFiles: [options.tlsCa, options.fromTlsCa] }, 'migrate-source') },
-      target: { url: options.to, prefix: options.toNamespace ?? options.namespace, connect: connectOptions({ password: options.toPassword ?? options.password, caFiles: [options.tlsCa, options.toTlsCa] }, 'migrate-target') },
+      source: { url: urls.from, prefix: options.namespace, connect: connectOptions({ password: options.fromPassword ?? options.password, caFiles: [options.tlsCa, options.fromTlsCa] }, 'migrate-source') },
+      target: { url: urls.to, prefix: options.toNamespace ?? options.namespace, connect: connectOptions({ password: options.toPassword ?? options.password, caFiles: [options.tlsCa, options.toTlsCa] }, 'migrate-target') },
     });
     try {
       const [source, target] = [await connections.get('source'), await connections.get('target')];
       if (!options.json) for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
       const { runId, resumes } = await chooseRunId(options.runId, 'transfer', [source, target]);
       if (resumes && !options.json) ctx.io.err(`Resuming run ${runId}, whose process on this machine is gone.\n`);
+      let plan: Record<string, unknown> | undefined;
+      if (selection) {
+        // The plan per class: read only, before the move (and as the dry run's answer).
+        const counts = await countSelectedJobs(source.redis, source.keys, { classes: selection.classes, sets: options.sets, queues: options.queues, pageSize: options.pageSize });
+        const verb = options.dryRun ? 'would move' : 'to move';
+        if (!options.json) ctx.io.out(`${renderSelectionPlan({ description: selection.description, classes: selection.classes, counts, where: source.name, verb, width: screenWidth(ctx.io.columns), verbose: options.verbose })}\n`);
+        plan = selectionJson(selection.classes, counts);
+      }
       const input = {
         runId,
         mode: 'transfer',
         source: 'source',
         target: 'target',
         ...(routing ? { routing } : {}),
+        ...(selection ? { classes: selection.classes } : {}),
         sets: options.sets,
         queues: options.queues,
         dryRun: options.dryRun,
@@ -53,9 +70,15 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
         placement: options.append ? 'append' : 'front',
         ...(options.cron ? { cron: 'carry' } : {}),
       };
-      ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), io: ctx.io, json: options.json, verbose: options.verbose, endpoint: `${source.name} → ${target.name}` });
+      ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), io: ctx.io, json: options.json, verbose: options.verbose, endpoint: `${source.name} → ${target.name}`, ...(plan ? { extra: { selection: plan } } : {}) });
     } finally {
       await connections.close();
     }
   });
+}
+
+/** The plan in --json's summary object: class → where → jobs, and the classes with none. */
+function selectionJson(classes: readonly string[], counts: SelectedJobCounts): Record<string, unknown> {
+  const byClass = Object.fromEntries([...counts.byClass].map(([cls, perKey]) => [cls, Object.fromEntries(perKey)]));
+  return { classes: classes.length, jobs: counts.selected, examined: counts.examined, byClass, withoutJobs: classes.filter((c) => !counts.byClass.has(c)) };
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../core/config/config-error.js';
 import { ENVIRONMENT_OPTIONS } from '../../core/config/config-environment.js';
 import { redactSecrets, urlCredentials } from '../../core/config/redact-secrets.js';
-import { fileOptionValues, ROUTING_OPTIONS } from './file-option-values.js';
+import { fileOptionValues, ROUTING_OPTIONS, SELECTION_OPTIONS } from './file-option-values.js';
 import { cliConfigOf } from './load-cli-config.js';
 
 export interface ConfigLookup {
@@ -22,7 +22,8 @@ export interface ConfigLookup {
  * wins; else its environment variable (ENVIRONMENT_OPTIONS); else the file; else it is left to
  * the schema's default. Commander's own defaults (`queues: true` of `--no-queues`) count as
  * absent. A routing flag on the command line replaces the file's whole `routing` section, since
- * mixing the two would combine two routing forms. Keys the command does not define are never
+ * mixing the two would combine two routing forms; a selection flag likewise replaces the file's
+ * selection (`classes`, `classesFile`, `store`). Keys the command does not define are never
  * added. Does not modify `raw`.
  */
 export function optionsWithConfig(command: Command, raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, lookup: ConfigLookup = {}): Record<string, unknown> {
@@ -38,6 +39,7 @@ export function optionsWithConfig(command: Command, raw: Record<string, unknown>
   const config = cliConfigOf(command, env, lookup.cwd);
   const fromFile = config ? fileOptionValues(config.values) : {};
   if (ROUTING_OPTIONS.some(given)) for (const key of ROUTING_OPTIONS) delete fromFile[key];
+  if (SELECTION_OPTIONS.some(given)) for (const key of SELECTION_OPTIONS) delete fromFile[key];
 
   const options: Record<string, unknown> = {};
   for (const key of keys) {

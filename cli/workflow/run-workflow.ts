@@ -23,6 +23,8 @@ export interface WorkflowRun {
   readonly verbose?: boolean;
   /** How the endpoint(s) are shown: redacted URLs. */
   readonly endpoint: string;
+  /** More members of the --json summary object (a selective move's plan). */
+  readonly extra?: Record<string, unknown>;
 }
 
 /**
@@ -58,7 +60,7 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   const complete = summary.complete && failed.length === 0;
   // Every item as seen by this process (the summary's own list is bounded: its state stays small).
   const items = progress.seen();
-  if (run.json) run.io.out(`${JSON.stringify({ ...summary, complete, items })}\n`);
+  if (run.json) run.io.out(`${JSON.stringify({ ...summary, complete, items, ...run.extra })}\n`);
   else run.io.out(renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items }));
   return complete ? ExitCode.ok : ExitCode.failed;
 }

@@ -3,6 +3,7 @@ import { parseRedisUrl, redactRedisUrl } from '../redis/redis-url.js';
 import { SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
 import { deployedOptionFields } from './deployed-options.js';
 import { redactUserinfo } from './redact-secrets.js';
+import { STORE_NAME } from './selection-options.js';
 
 /**
  * The CLI's configuration file (`sidekiq-migrate.config.json|yaml|yml`): connections, prefixes and
@@ -29,6 +30,9 @@ const redisUrl = z
       ctx.addIssue({ code: 'custom', message });
     }
   });
+
+/** `from`/`to`: a URL, or a store name of `redisYml` (main, queues_shard_…), resolved by the command. */
+const endpoint = z.union([z.string().regex(STORE_NAME), redisUrl], { error: `${REDIS_URL}, or a store name of redisYml` });
 
 const path = (what: string) => z.string({ error: `${what}: a file path` }).min(1, `${what}: a file path, not empty`);
 
@@ -94,8 +98,8 @@ export const awsSectionSchema = z.strictObject(
 export const configFileSchema = z.strictObject(
   {
     redis: redisUrl.optional(),
-    from: redisUrl.optional(),
-    to: redisUrl.optional(),
+    from: endpoint.optional(),
+    to: endpoint.optional(),
     namespace: z.string({ error: 'a key prefix, e.g. "resque:gitlab:"' }).optional(),
     toNamespace: z.string({ error: 'a key prefix, e.g. "resque:gitlab:"' }).optional(),
     tlsCa: path('the CA certificate(s)').optional(),
@@ -113,6 +117,14 @@ export const configFileSchema = z.strictObject(
     append: flag.optional(),
     strict: flag.optional(),
     routing: routingSectionSchema.optional(),
+    // Which classes a move carries (one of the three; store with routing's catalog and rules).
+    classes: z
+      .union([z.string().min(1), z.array(z.string().min(1, 'a class name, not empty')).min(1, 'at least one class')], { error: 'a list of worker class names, or one comma-separated string' })
+      .transform((value) => (typeof value === 'string' ? value.split(',').map((c) => c.trim()).filter(Boolean) : value))
+      .optional(),
+    classesFile: path('the classes file').optional(),
+    store: z.string({ error: 'a store name, e.g. queues_shard_catchall_b, or main' }).regex(STORE_NAME, 'a store name, e.g. queues_shard_catchall_b, or main').optional(),
+    redisYml: path("GitLab's config/redis.yml").optional(),
     aws: awsSectionSchema.optional(),
   },
   { error: 'a mapping of settings (a JSON object or YAML mapping)' },

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseRedisUrl } from '../redis/redis-url.js';
 import { connectionOptionFields } from './connection-options.js';
 import { deployedOptionFields } from './deployed-options.js';
+import { checkSelection, selectionOptionFields, STORE_NAME } from './selection-options.js';
 
 /**
  * `sidekiq-migrate drain-check`: one Redis (`--redis URL`), or the deployment's drain check run
@@ -14,6 +15,8 @@ export const drainCheckOptionsSchema = z
       .string()
       .min(1)
       .superRefine((url, ctx) => {
+        // A store name of --redis-yml is resolved once the file is read.
+        if (STORE_NAME.test(url)) return;
         try {
           parseRedisUrl(url, '--redis');
         } catch (error) {
@@ -36,14 +39,26 @@ export const drainCheckOptionsSchema = z
     /** With --deployed: the function, when not found through the stack's outputs. */
     function: z.string().min(1).optional(),
     ...deployedOptionFields,
+    // What is left of the selected classes (as `move` selects them).
+    ...selectionOptionFields,
+    catalog: z.array(z.string().min(1)).default([]),
+    rules: z.string().min(1).optional(),
+    environment: z.string().min(1).default('production'),
+    strict: z.boolean().default(false),
   })
   .superRefine((o, ctx) => {
+    checkSelection(o, { redis: o.redis }, ctx);
+    if (o.rules !== undefined && o.catalog.length === 0) ctx.addIssue({ code: 'custom', path: ['catalog'], message: "routing rules need the worker catalog (GitLab's app/workers/all_queues.yml)" });
+    if (o.catalog.length > 0 && o.rules === undefined) ctx.addIssue({ code: 'custom', path: ['rules'], message: 'a catalog needs routing rules' });
     if (o.deployed) {
       // The function reaches the Redis from inside the VPC with the deployment's settings.
       for (const local of ['redis', 'tlsCa', 'password', 'previous'] as const) {
         if (o[local] !== undefined) ctx.addIssue({ code: 'custom', path: [local], message: 'not with --deployed: the deployed check uses its own connection and remembers its last check' });
       }
       if (o.namespace !== '') ctx.addIssue({ code: 'custom', path: ['namespace'], message: "not with --deployed: the prefix is the deployment's" });
+      for (const local of ['classes', 'classesFile', 'store', 'redisYml'] as const) {
+        if (o[local] !== undefined) ctx.addIssue({ code: 'custom', path: [local], message: 'not with --deployed: the deployed check reports the whole Redis' });
+      }
     } else {
       if (o.redis === undefined) ctx.addIssue({ code: 'custom', path: ['redis'], message: 'required: the Redis URL to check (or --deployed)' });
       for (const deployedOnly of ['connection', 'function', 'stack', 'stateMachine', 'region'] as const) {

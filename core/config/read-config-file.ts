@@ -72,6 +72,8 @@ function resolvePaths(config: ConfigFile, dir: string): ConfigFile {
     ...(config.tlsCa !== undefined ? { tlsCa: at(config.tlsCa) } : {}),
     ...(config.fromTlsCa !== undefined ? { fromTlsCa: at(config.fromTlsCa) } : {}),
     ...(config.toTlsCa !== undefined ? { toTlsCa: at(config.toTlsCa) } : {}),
+    ...(config.classesFile !== undefined ? { classesFile: at(config.classesFile) } : {}),
+    ...(config.redisYml !== undefined ? { redisYml: at(config.redisYml) } : {}),
     ...(routing
       ? {
           routing: {

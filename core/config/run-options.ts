@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseRedisUrl } from '../redis/redis-url.js';
 import { connectionOptionFields, transferConnectionFields } from './connection-options.js';
 import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
+import { checkSelection, redisEndpoint, selectionOptionFields } from './selection-options.js';
 
 /** A Redis URL, checked with the same parser the connection uses (its message redacts the password). */
 const redisUrl = (option: string, required: string) =>
@@ -72,14 +73,18 @@ export const moveOptionsSchema = z
     ...migrationOptionFields,
     ...connectionOptionFields,
     ...transferConnectionFields,
-    from: redisUrl('--from', 'required: the old Redis URL'),
-    to: redisUrl('--to', 'required: the new Redis URL'),
+    ...selectionOptionFields,
+    from: redisEndpoint('--from', 'required: the old Redis URL (or its store name, with --redis-yml)'),
+    to: redisEndpoint('--to', 'required: the new Redis URL (or its store name, with --redis-yml)'),
     toNamespace: z.string().optional(),
     rateLimit: positiveInt('the rate limit').optional(),
     append: z.boolean().default(false),
     cron: z.boolean().default(false),
   })
-  .superRefine((o, ctx) => oneRoutingForm(o, ctx, false));
+  .superRefine((o, ctx) => {
+    oneRoutingForm(o, ctx, false);
+    checkSelection(o, { from: o.from, to: o.to }, ctx);
+  });
 
 export type RunOptions = z.output<typeof runOptionsSchema>;
 export type MoveOptions = z.output<typeof moveOptionsSchema>;

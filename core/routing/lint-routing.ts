@@ -10,7 +10,6 @@ export interface LintFinding {
     | 'destination-without-workers' // a rule's queue receives no worker
     | 'no-catch-all' // the last rule is not `*`
     | 'query-quirk' // an accepted-but-surprising query
-    | 'store-ignored' // a 3rd element (sharded Sidekiq store), which migrations ignore
     | 'nil-as-string'; // a queue spelled "nil": in YAML/JSON that is a queue named nil
   /** 1-based rule position, when the finding is about one rule. */
   readonly rule?: number;
@@ -43,9 +42,6 @@ export function lintRouting(rules: readonly RoutingRule[], routes: readonly Work
           ? { code: 'rule-shadowed', rule: rule.position, message: `${label(rule)} routes no worker: every worker it matches is taken by an earlier rule.` }
           : { code: 'rule-matches-nothing', rule: rule.position, message: `${label(rule)} matches no worker of the catalog.` },
       );
-    }
-    if (rule.store !== null) {
-      findings.push({ code: 'store-ignored', rule: rule.position, message: `${label(rule)} names the store ${JSON.stringify(rule.store)}: jobs are moved within one Redis; stores are not followed.` });
     }
     if (rule.queue !== null && /^(nil|null|none|~)$/i.test(rule.queue)) {
       findings.push({ code: 'nil-as-string', rule: rule.position, message: `${label(rule)} sends workers to a queue literally named ${JSON.stringify(rule.queue)}; for the generated queue name write null (JSON/YAML) — Ruby's nil.` });

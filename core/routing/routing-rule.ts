@@ -9,7 +9,7 @@ export interface RoutingRule {
   readonly query: CompiledQuery;
   /** The destination as written; null when nil or blank (the worker keeps its generated queue). */
   readonly queue: string | null;
-  /** Sharded Sidekiq's Redis store (GitLab 17.x); the migrators, GitLab's and ours, ignore it. */
+  /** Sharded Sidekiq's Redis store (GitLab 17.x); `move --store` selects the workers it names (core/selection/). */
   readonly store: string | null;
   /** The rule as it was given, for messages. */
   readonly raw: unknown;

@@ -10,6 +10,10 @@ export type RunSettings = Pick<
 > & {
   /** Whether routing was stored for this run (re-routes always; transfers when asked). */
   readonly routed: boolean;
+  /** A selective transfer: its classes were stored on the source (stored-selection.ts). */
+  readonly selected?: true;
+  /** A dry run's selected classes, carried here because a dry run writes nothing. */
+  readonly inlineClasses?: readonly string[];
   /** A dry run's routing, carried here because a dry run writes nothing, not even its routing. */
   readonly inlineRouting?: SerializedRouting;
   /** A dry run's plan, told apart from another dry run of the same id (work-list.ts keeps its list by it). */

@@ -44,6 +44,11 @@ export const workflowInputSchema = z
     source: z.string().min(1).default('source'),
     target: z.string().min(1).optional(),
     routing: routingInputSchema.optional(),
+    /**
+     * A transfer of these classes' jobs only (the class routing sees: `class`, or ActiveJob's
+     * `wrapped`); every other job stays where it is. Absent: every job.
+     */
+    classes: z.array(z.string().min(1)).min(1, 'at least one class').optional(),
     sets: z.array(z.enum(SORTED_SET_NAMES)).default([...SORTED_SET_NAMES]),
     queues: z.boolean().default(true),
     dryRun: z.boolean().default(false),
@@ -78,6 +83,9 @@ export const workflowInputSchema = z
     }
     if (input.cron === 'carry' && input.mode !== 'transfer') {
       ctx.addIssue({ code: 'custom', path: ['cron'], message: 'carry is for a transfer (a re-route can rewrite their queue: rewrite)' });
+    }
+    if (input.classes !== undefined && input.mode !== 'transfer') {
+      ctx.addIssue({ code: 'custom', path: ['classes'], message: 'a selection of classes is for a transfer (a re-route moves what its routing says)' });
     }
     if (input.mode === 'transfer' && input.routing?.kind === 'rollback') {
       // A transfer records no moves, and the jobs a rollback puts back live on one Redis.

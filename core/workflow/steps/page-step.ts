@@ -12,6 +12,7 @@ import { addTransferCounters, emptyTransferCounters, type TransferCounters } fro
 import type { Connection, ConnectionProvider } from '../connections.js';
 import { addRunExecution, itemContinuationName } from '../run-executions.js';
 import { deserializeRouting, loadRouting } from '../stored-routing.js';
+import { loadSelection } from '../stored-selection.js';
 import type { PageInput, WorkItem } from '../work-item.js';
 import { RUN_LOCK_TTL_MS } from './plan-step.js';
 
@@ -69,6 +70,7 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
     return announceContinuation(settings, source, { ...item, cursor: run.cursor, done: run.done, iteration: item.iteration + 1, counters });
   }
 
+  const classes = settings.inlineClasses ?? (settings.selected ? await loadSelection(source.redis, source.keys.prefix, settings.runId) : undefined);
   const context = {
     source: source.redis,
     target: target!.redis,
@@ -76,6 +78,7 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
     targetKeys: target!.keys,
     runId: settings.runId,
     plan,
+    ...(classes ? { classes } : {}),
     dryRun: settings.dryRun,
     sliceSize,
     ...limits,

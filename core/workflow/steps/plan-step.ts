@@ -13,6 +13,7 @@ import { resolveRouting } from '../resolve-routing.js';
 import { addRunExecution, itemContinuationName, listContinuationName, ROOT_EXECUTION, runExecutionsKey, startRunExecutions } from '../run-executions.js';
 import { addToTotals, emptyTally } from '../run-tally.js';
 import { deserializeRouting, loadRouting, serializeRouting, storeRouting } from '../stored-routing.js';
+import { storeSelection } from '../stored-selection.js';
 import type { RunSettings, WorkItem } from '../work-item.js';
 import { BATCH_SIZE, countJobs, listWork, readWork, storeWorkList, workListKey, type WorkState } from '../work-list.js';
 import { continuationInputSchema, workflowInputSchema, type WorkflowInput } from '../workflow-input.js';
@@ -92,6 +93,7 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
 async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined, sourceHasData: boolean): Promise<PlanOutput> {
   const plan = input.routing ? await resolveRouting(input.routing, source, input.runId) : undefined;
   if (plan && !input.dryRun) await storeRouting(source.redis, source.keys.prefix, input.runId, plan);
+  if (input.classes && !input.dryRun) await storeSelection(source.redis, source.keys.prefix, input.runId, input.classes);
 
   const settings: RunSettings = {
     runId: input.runId,
@@ -109,6 +111,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     queues: input.queues,
     routed: plan !== undefined,
     ...(plan && input.dryRun ? { inlineRouting: serializeRouting(plan) } : {}),
+    ...(input.classes ? (input.dryRun ? { inlineClasses: input.classes } : { selected: true as const }) : {}),
     ...(input.dryRun ? { planId: randomUUID() } : {}),
     ...(sourceHasData ? {} : { nothingThere: true as const }),
   };

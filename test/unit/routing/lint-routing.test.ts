@@ -150,21 +150,16 @@ describe('lintRouting', () => {
     ]);
   });
 
-  it('store-ignored: a rule naming a Redis store', () => {
+  it('a rule naming a Redis store is not a finding: move --store follows stores', () => {
     // Act
     const routing = routeCe([
-      ['urgency=high', 'high', 'store_a'],
+      ['urgency=high', 'high', 'queues_shard_catchall_b'],
       ['*', 'default'],
     ]);
 
     // Assess
-    expect(ofCode(routing, 'store-ignored')).toEqual([
-      {
-        code: 'store-ignored',
-        rule: 1,
-        message: 'Rule 1 ["urgency=high","high"] names the store "store_a": jobs are moved within one Redis; stores are not followed.',
-      },
-    ]);
+    expect(routing.findings).toEqual([]);
+    expect(routing.router.rules[0]!.store).toBe('queues_shard_catchall_b');
   });
 
   it.each(['nil', 'null', 'NULL', 'None', '~'])('nil-as-string: a queue literally named %j', (queue) => {
@@ -196,7 +191,6 @@ describe('lintRouting', () => {
     // Assess
     expect(codes).toEqual([
       ['query-quirk', 1],
-      ['store-ignored', 1],
       ['nil-as-string', 1],
       ['rule-shadowed', 2],
       ['destination-without-workers', 2],

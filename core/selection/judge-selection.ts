@@ -1,0 +1,40 @@
+import type { DrainReport } from '../drain/drain-report.js';
+import type { SelectedJobCounts } from './count-selected-jobs.js';
+
+/** What a drain check found of the selected classes on one Redis. */
+export interface SelectionDrain {
+  /** How the classes were chosen. */
+  readonly description: string;
+  readonly classes: number;
+  /** Jobs of the selection still here (queues, and every set read: dead and interrupted too). */
+  readonly left: number;
+  /** class → where → jobs: only classes with jobs left. */
+  readonly byClass: Record<string, Record<string, number>>;
+  readonly withoutJobs: readonly string[];
+  /** Jobs claimed by interrupted transfers and not yet written: their classes are unknown here. */
+  readonly inflight: number;
+  /** Drained of the selection: none of its jobs is left, and nothing is in flight. */
+  readonly drained: boolean;
+}
+
+/**
+ * The selection's part of a drain check, and the report with a verdict that never says `drained`
+ * while jobs of the selection remain. (The Redis's own verdict leaves dead entries out; a class
+ * carried to another shard must take those too.)
+ */
+export function judgeSelection(report: DrainReport, counts: SelectedJobCounts, classes: readonly string[], description: string): { report: DrainReport; selection: SelectionDrain } {
+  const inflight = report.inflight.reduce((n, l) => n + l.size, 0);
+  const drained = counts.selected === 0 && inflight === 0;
+  const selection: SelectionDrain = {
+    description,
+    classes: classes.length,
+    left: counts.selected,
+    byClass: Object.fromEntries([...counts.byClass].map(([cls, perKey]) => [cls, Object.fromEntries(perKey)])),
+    withoutJobs: classes.filter((c) => !counts.byClass.has(c)),
+    inflight,
+    drained,
+  };
+  if (counts.selected === 0 || report.verdict.state !== 'drained') return { report, selection };
+  const reason = `${counts.selected} job(s) of the selected classes are still here (dead or interrupted entries included): run the move again`;
+  return { report: { ...report, verdict: { ...report.verdict, state: 'draining', reasons: [...report.verdict.reasons, reason] } }, selection };
+}

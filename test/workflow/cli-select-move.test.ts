@@ -1,0 +1,96 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.js';
+import { bufferIo } from '../support/buffer-io.js';
+import { expectExactJobs, jobEntry } from '../support/exact-jobs.js';
+import { CE_CATALOG } from '../support/paths.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+// Issue #17 end to end at the CLI: a class moves to shard b with its rule's third element, and
+// back when the element is removed; every other job of the shared queue and sets stays, byte for byte.
+
+const redis = privateSourceAndTarget();
+const dir = mkdtempSync(join(tmpdir(), 'cli-select-move-'));
+const file = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+const rulesWith = (workers: readonly string[]) =>
+  file(`gitlab-${workers.length}.yml`, `production:\n  sidekiq:\n    routing_rules:\n      - ["worker_name=${workers.join(',')}", "default", "queues_shard_catchall_b"]\n      - ["*", "default"]\n`);
+const redisYml = () => file('redis.yml', `production:\n  url: "${redis.urls().source}"\n  queues_shard_catchall_b:\n    url: "${redis.urls().target}"\n`);
+
+const cli = async (...args: string[]) => {
+  const io = bufferIo();
+  const code = await main(['node', 'sidekiq-migrate', ...args], io);
+  return { code, stdout: io.stdout(), stderr: io.stderr() };
+};
+
+const ADMIN = 'AdminEmailWorker';
+const ARCHIVE = 'RepositoryArchiveCacheWorker';
+const STAYING = 'Namespaces::PruneAggregationSchedulesWorker';
+
+/** Jobs of the three classes interleaved on the shared `default` queue and in the sets; each as the entry it is. */
+async function seed(): Promise<{ admin: string[]; archive: string[]; staying: string[] }> {
+  const made = { admin: [] as string[], archive: [] as string[], staying: [] as string[] };
+  const source = redis.source();
+  for (let i = 0; i < 30; i++) {
+    const [cls, into] = i % 3 === 0 ? [ADMIN, made.admin] : i % 3 === 1 ? [ARCHIVE, made.archive] : [STAYING, made.staying];
+    const payload = sidekiqPayload({ className: cls, args: `[${i}]` });
+    await source.rpush('queue:default', payload);
+    into.push(jobEntry('queue:default', payload));
+  }
+  await source.sadd('queues', 'default');
+  for (const [set, score, cls, into] of [
+    ['schedule', '2000000000', ADMIN, made.admin],
+    ['schedule', '2000000001', STAYING, made.staying],
+    ['retry', '2000000002', ARCHIVE, made.archive],
+    ['dead', '1700000000', ADMIN, made.admin],
+    ['dead', '1700000001', STAYING, made.staying],
+  ] as const) {
+    const payload = sidekiqPayload({ className: cls, args: `["${set}"]`, extra: '"retry_count":1' });
+    await source.zadd(set, score, payload);
+    into.push(jobEntry(set, payload, score));
+  }
+  return made;
+}
+
+describe('move with a selection, end to end', () => {
+  it('--store carries exactly the jobs of the classes whose rule names it to the shard, and --store main carries a class back', async () => {
+    const jobs = await seed();
+    const twoToB = rulesWith([ADMIN, ARCHIVE]);
+
+    const there = await cli('move', '--redis-yml', redisYml(), '--from', 'main', '--to', 'queues_shard_catchall_b', '--catalog', CE_CATALOG, '--rules', twoToB, '--store', 'queues_shard_catchall_b', '--page-size', '4');
+
+    expect(there.code).toBe(0);
+    expect(there.stdout).toContain('Complete');
+    await expectExactJobs(redis.source(), '', jobs.staying, 'the old Redis keeps the staying class');
+    await expectExactJobs(redis.target(), '', [...jobs.admin, ...jobs.archive], 'the shard has the moving classes');
+    const check = await cli('drain-check', '--redis-yml', redisYml(), '--redis', 'main', '--catalog', CE_CATALOG, '--rules', twoToB, '--store', 'queues_shard_catchall_b');
+    expect(check.stdout).toMatch(/^Selected classes: DRAINED — none of their jobs is left on redis:\/\/127\.0\.0\.1:\d+\.$/m);
+    expect(check.code).toBe(3); // the staying class's queue has no live Sidekiq process here: orphans, as before
+
+    // AdminEmailWorker's rule loses its store: its jobs go back to main, ARCHIVE's stay on the shard.
+    const back = await cli('move', '--redis-yml', redisYml(), '--from', 'queues_shard_catchall_b', '--to', 'main', '--catalog', CE_CATALOG, '--rules', rulesWith([ARCHIVE]), '--store', 'main', '--page-size', '4');
+
+    expect(back.code).toBe(0);
+    await expectExactJobs(redis.target(), '', jobs.archive, 'the shard keeps the class still routed there');
+    await expectExactJobs(redis.source(), '', [...jobs.staying, ...jobs.admin], 'main has its classes back');
+  });
+
+  it('--classes carries exactly those classes; a second run finds nothing left and moves nothing', async () => {
+    const jobs = await seed();
+
+    const first = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--classes', ARCHIVE, '--page-size', '3');
+    const again = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--classes', ARCHIVE, '--json');
+
+    expect(first.code).toBe(0);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ complete: true, selection: { jobs: 0 }, totals: { written: 0 } });
+    await expectExactJobs(redis.source(), '', [...jobs.staying, ...jobs.admin]);
+    await expectExactJobs(redis.target(), '', jobs.archive);
+  });
+});
