@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 /** The test files that cover each mutated folder. */
 export const TESTS_BY_FOLDER: Readonly<Record<string, readonly string[]>> = {
   'core/payload': ['test/unit/payload/**/*.test.ts'],
-  'core/reroute': ['test/redis/reroute/**/*.test.ts', 'test/redis/drain/*.test.ts'],
+  'core/reroute': ['test/unit/reroute/*.test.ts', 'test/redis/reroute/**/*.test.ts', 'test/redis/drain/*.test.ts', 'test/unit/routing/reverse-plan.test.ts', 'test/redis/lua-script.test.ts'],
   'core/transfer': ['test/redis/transfer/**/*.test.ts'],
   'core/redis': ['test/unit/redis/*.test.ts', 'test/redis/lua-guards.test.ts', 'test/redis/lua-script.test.ts', 'test/redis/run-lock.test.ts', 'test/redis/connect-redis.test.ts', 'test/redis/stop-run.test.ts'],
   'core/workflow/steps': ['test/redis/stop-run.test.ts', 'test/workflow/local-workflow.test.ts', 'test/functions/workflow-handlers.test.ts', 'test/functions/handler-failures.test.ts'],
