@@ -115,8 +115,9 @@ async function dryRunDenials(redis: Redis, username: string, probes: readonly Co
       const reply = String(await redis.call('ACL', 'DRYRUN', username, ...probe));
       if (reply !== 'OK') denied.push(commandName(probe));
     } catch (error) {
-      // An unknown command (renamed or disabled) is as missing as a denied one.
-      if (/unknown command|NOPERM/i.test(String((error as Error).message))) denied.push(commandName(probe));
+      // An unknown command (renamed or disabled) is as missing as a denied one; ACL DRYRUN says
+      // so as "ERR Command 'LREM' not found".
+      if (/unknown command|NOPERM|^ERR Command '.*' not found/i.test(String((error as Error).message))) denied.push(commandName(probe));
       else throw error;
     }
   }
@@ -141,6 +142,9 @@ async function queuedDenials(redis: Redis, probes: readonly CommandProbe[]): Pro
 
 const commandName = (probe: CommandProbe) => (probe[0] === 'SCRIPT' ? 'SCRIPT LOAD' : probe[0]);
 
+/** The ACL rule that grants a missing command: `+lrem`, `+script|load`, `+multi` (without our note). */
+const grantRule = (missing: string) => `+${missing.replace(/ \(.*\)$/, '').toLowerCase().replace(' ', '|')}`;
+
 /**
  * Refuses, before anything is touched, a connection whose user lacks a command the run will send
  * (a read-only user passes the connection but fails on its first EVALSHA): exit 2, naming them.
@@ -150,6 +154,6 @@ export async function assertCommandsAllowed(redis: Redis, username: string | und
   if (missing.length === 0) return;
   const what = use === 'read' ? 'a drain check' : use === 'migrate-target' ? 'a transfer target' : 'a migration';
   throw new InputError(
-    `${where}: the user ${username ?? 'default'} may not run ${missing.join(', ')}, which ${what} needs${prefix ? ` (on keys under "${prefix}")` : ''}. Grant them (ACL SETUSER … +${missing.map((m) => m.toLowerCase().replace(' ', '|')).join(' +')}) or use another user. Nothing was touched.`,
+    `${where}: the user ${username ?? 'default'} may not run ${missing.join(', ')}, which ${what} needs${prefix ? ` (on keys under "${prefix}")` : ''}. Grant them (ACL SETUSER … ${missing.map(grantRule).join(' ')}) or use another user. Nothing was touched.`,
   );
 }

@@ -90,6 +90,46 @@ describe('connecting to Redis before anything is touched', () => {
     });
   });
 
+  it('names a permission the user lacks for the checks themselves', async () => {
+    const s = await server(['--user', 'blind', 'on', '>pw', '~*', '&*', '+@all', '-info']);
+
+    await expect(connectRedis(parseRedisUrl(withAuth(s.url, 'blind:pw')), { role: 'source' })).rejects.toMatchObject({
+      retryable: false,
+      message: expect.stringMatching(new RegExp(`^source redis://blind:\\*\\*\\*@127\\.0\\.0\\.1:${s.port}: the user lacks a permission we need \\(NOPERM .*'info'`)),
+    });
+  });
+
+  it('takes the password given apart from the URL over the one in it, and selects the database', async () => {
+    const s = await server(['--requirepass', 'right']);
+
+    const client = await connectRedis(parseRedisUrl(`${withAuth(s.url, ':wrong')}/3`), { password: 'right' });
+    await client.set('k', 'v');
+    const check = await connectRedis(parseRedisUrl(`${withAuth(s.url, ':right')}/3`));
+
+    expect(await check.get('k')).toBe('v');
+    expect(await check.select(0).then(() => check.exists('k'))).toBe(0);
+    client.disconnect();
+    check.disconnect();
+  });
+
+  it('times out a command that waits too long for its reply, and gives up reconnecting after a few attempts', async () => {
+    const s = await server();
+    const client = await connectRedis(parseRedisUrl(s.url), { commandTimeoutMs: 300 });
+    process.kill(s.pid, 'SIGSTOP');
+    try {
+      await expect(client.ping()).rejects.toThrow('Command timed out');
+    } finally {
+      process.kill(s.pid, 'SIGCONT');
+    }
+    const retry = client.options.retryStrategy!;
+    expect([1, 2, 5, 6].map((attempt) => retry(attempt))).toEqual([200, 400, 1_000, null]);
+    expect(client.options).toMatchObject({ commandTimeout: 300, connectTimeout: 10_000, maxRetriesPerRequest: 2 });
+    client.disconnect();
+    const defaults = await connectRedis(parseRedisUrl(s.url));
+    expect(defaults.options).toMatchObject({ commandTimeout: 30_000 });
+    defaults.disconnect();
+  });
+
   it.each([
     ['http://example.com', 'the scheme must be redis:// or rediss://'],
     ['redis://', 'the host is missing'],

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { LuaScript } from '../../core/redis/lua-script.js';
+import { runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
 import { rerouteSetPage } from '../../core/reroute/set-page.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { classRoutingPlan } from '../../core/routing/routing-plan.js';
@@ -22,5 +24,36 @@ describe('Lua scripts', () => {
 
     expect(page.counters).toMatchObject({ moved: 1, alreadyRouted: 1 });
     expect((await redis.zrange('schedule', 0, '-1')).every((m) => m.includes('"queue":"new"'))).toBe(true);
+  });
+
+  it('sends the commands that must come first once, ahead of the calls, also when the script is loaded again', async () => {
+    const redis = server.client();
+    const acquire = new LuaScript('acquireRunLock-2');
+    const call = (runId: string) => ({ keys: [runLockKey(''), runStopMarkerKey('', runId)], args: [runId, JSON.stringify({ runId }), 60_000, 'start'] });
+    await redis.script('FLUSH');
+
+    const replies = await acquire.runAll(redis, [call('a'), call('b')], [['RPUSH', 'log', 'before']]);
+
+    expect(await redis.lrange('log', 0, -1)).toEqual(['before']);
+    // In order: a takes the lock; b is told who holds it, as bytes, with the time left.
+    expect(replies[0]).toEqual([1]);
+    const [taken, holder, left] = replies[1] as [number, Buffer, number];
+    expect(taken).toBe(0);
+    expect(Buffer.isBuffer(holder)).toBe(true);
+    expect(JSON.parse(holder.toString())).toMatchObject({ runId: 'a' });
+    expect(left).toBeGreaterThan(50_000);
+    expect(await acquire.run(redis, call('a'))).toEqual([1]);
+    expect(acquire.sha).toMatch(/^[0-9a-f]{40}$/);
+    expect(await redis.script('EXISTS', acquire.sha)).toEqual([1]);
+  });
+
+  it("throws a failed command sent ahead, and a call's error", async () => {
+    const redis = server.client();
+    const acquire = new LuaScript('acquireRunLock-2');
+    await redis.set('text', 'abc');
+    const call = { keys: [runLockKey(''), runStopMarkerKey('', 'a')], args: ['a', '{}', 60_000, 'start'] };
+
+    await expect(acquire.runAll(redis, [call], [['INCR', 'text']])).rejects.toThrow(/value is not an integer/);
+    await expect(acquire.run(redis, { ...call, args: ['a', '{}', 60_000, 'neither'] })).rejects.toThrow('ERR acquireRunLock: ARGV[4] must be start or continue');
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RunLock, RunLockedError, runLockKey } from '../../core/redis/run-lock.js';
+import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
+import { RunLock, RunLockedError, runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
 import { waitForLocksGone } from '../support/lock-state.js';
 import { connectShared, uniquePrefix } from '../support/redis.js';
 
@@ -77,5 +78,71 @@ describe('the run lock', () => {
     await redis.set(runLockKey(prefix), 'something else', 'PX', 10_000);
 
     await expect(RunLock.acquire(redis, prefix, { runId: 'r', operation: 'reroute' }, 1_000, 'x')).rejects.toThrow(/locked by a lock we cannot read \(something else\)/);
+  });
+
+  it('names a lock without expiry, and shows at most 80 characters of one it cannot read', async () => {
+    const prefix = uniquePrefix();
+    const holder = { runId: 'old', operation: 'transfer', host: 'h', pid: 7, startedAt: 'then' };
+    await redis.set(runLockKey(prefix), JSON.stringify(holder)); // an older version's lock: no expiresAt, no TTL
+
+    await expect(RunLock.acquire(redis, prefix, { runId: 'r', operation: 'reroute' }, 1_000, 'source redis://a')).rejects.toThrow(
+      'source redis://a is locked by run old (transfer, h pid 7, started then); the lock has no expiry: delete it by hand once you are sure that run is gone',
+    );
+    await redis.set(runLockKey(prefix), 'x'.repeat(100), 'PX', 1_500);
+    await expect(RunLock.acquire(redis, prefix, { runId: 'r', operation: 'reroute' }, 1_000, 'w')).rejects.toThrow(
+      `w is locked by a lock we cannot read (${'x'.repeat(80)}); the lock expires in 2 s unless that run renews it. Wait for it, or stop it.`,
+    );
+    expect(new RunLockedError('w', 'y', 0).message).toBe('w is locked by a lock we cannot read (y); the lock expires in 0 s unless that run renews it. Wait for it, or stop it.');
+  });
+
+  it('records who holds it, and when a new execution planned', async () => {
+    const prefix = uniquePrefix();
+    const before = Date.now();
+    const lock = await RunLock.acquire(redis, prefix, { runId: 'run-1', operation: 'transfer' }, 60_000, 'x', { newExecution: true });
+
+    const stored = JSON.parse((await redis.get(runLockKey(prefix)))!) as Record<string, unknown>;
+    expect(stored).toMatchObject({ runId: 'run-1', operation: 'transfer', pid: process.pid, host: expect.any(String) });
+    expect(Number(stored['plannedAt'])).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(String(stored['startedAt']))).toBeGreaterThanOrEqual(before - 1_000);
+    expect(lock).toMatchObject({ runId: 'run-1', key: runLockKey(prefix), ttlMs: 60_000 });
+    await lock.release();
+
+    // A step of a running execution keeps no plannedAt of its own; given fields win.
+    await RunLock.acquire(redis, prefix, { runId: 'run-2', operation: 'reroute', host: 'elsewhere', pid: 1 }, 60_000, 'x');
+    const step = JSON.parse((await redis.get(runLockKey(prefix)))!) as Record<string, unknown>;
+    expect(step).toMatchObject({ runId: 'run-2', host: 'elsewhere', pid: 1 });
+    expect(step).not.toHaveProperty('plannedAt');
+  });
+
+  it("resumes a stopped run only while holding its lock", async () => {
+    const prefix = uniquePrefix();
+    const lock = await RunLock.acquire(redis, prefix, { runId: 'run-1', operation: 'transfer' }, 60_000, 'source a', { newExecution: true });
+    await redis.set(runStopMarkerKey(prefix, 'run-1'), '{}');
+
+    await lock.resume();
+    expect(await redis.exists(runStopMarkerKey(prefix, 'run-1'))).toBe(0);
+
+    await lock.release();
+    await RunLock.acquire(redis, prefix, { runId: 'other', operation: 'transfer' }, 60_000, 'source a');
+    await redis.set(runStopMarkerKey(prefix, 'run-1'), '{}');
+    const lost = lock.resume();
+    await expect(lost).rejects.toBeInstanceOf(FatalError);
+    await expect(lost).rejects.toThrow('Run run-1 lost its run lock on source a while planning; stopping (nothing is lost: the next run resumes).');
+    expect(await redis.exists(runStopMarkerKey(prefix, 'run-1'))).toBe(1);
+  });
+
+  it('ends a run: marks it (with the reason, when given) and releases, or leaves a lock it does not hold', async () => {
+    const prefix = uniquePrefix();
+    await RunLock.acquire(redis, prefix, { runId: 'run-1', operation: 'transfer' }, 60_000, 'x');
+
+    expect(await RunLock.endRun(redis, prefix, 'run-1', { mark: true })).toBe('released');
+    const marker = JSON.parse((await redis.get(runStopMarkerKey(prefix, 'run-1')))!) as Record<string, unknown>;
+    expect(marker).toEqual({ runId: 'run-1', stoppedAt: expect.any(String) });
+    expect(await RunLock.endRun(redis, prefix, 'run-1', { mark: true, reason: 'TIMED_OUT' })).toBe('not-held');
+    expect(JSON.parse((await redis.get(runStopMarkerKey(prefix, 'run-1')))!)).toMatchObject({ runId: 'run-1', reason: 'TIMED_OUT' });
+
+    await RunLock.acquire(redis, prefix, { runId: 'other', operation: 'transfer' }, 60_000, 'x');
+    expect(await RunLock.endRun(redis, prefix, 'run-2', { mark: false })).toBe('not-held');
+    expect(await redis.exists(runLockKey(prefix), runStopMarkerKey(prefix, 'run-2'))).toBe(1);
   });
 });

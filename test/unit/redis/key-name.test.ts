@@ -40,3 +40,32 @@ describe('lossless key names', () => {
     expect(parseInflightKey('p:', 'other:sidekiq-migrate:run-1:inflight:retry')).toBeNull();
   });
 });
+
+describe('showing key names to people', () => {
+  const bytes = (...b: number[]) => Buffer.from(b);
+
+  it('shows printable ASCII and valid 2-, 3- and 4-byte UTF-8 as text, every other byte as \\xNN', () => {
+    // A NUL first makes even valid UTF-8 an encoded name.
+    const shown = displayName(nameFromBytes(Buffer.concat([bytes(0x00, 0x1f, 0x20, 0x7e, 0x7f), Buffer.from('é€😀'), bytes(0xc1, 0xf5, 0x80)])));
+    expect(shown).toBe('\\x00\\x1f ~\\x7fé€😀\\xc1\\xf5\\x80');
+    // A sequence cut short at the end, or broken in the middle, is shown byte by byte.
+    expect(displayName(nameFromBytes(bytes(0x61, 0xe2, 0x82)))).toBe('a\\xe2\\x82');
+    expect(displayName(nameFromBytes(bytes(0xe2, 0x41, 0x82, 0xf0, 0x9f, 0x98)))).toBe('\\xe2A\\x82\\xf0\\x9f\\x98');
+    expect(displayName(nameFromBytes(bytes(0xed, 0xa0, 0x80)))).toBe('\\xed\\xa0\\x80'); // a surrogate is not UTF-8
+    expect(displayName(nameFromBytes(bytes(0xdf, 0xbf, 0xff)))).toBe('\u07ff\\xff');
+    expect(displayName('plain:text')).toBe('plain:text');
+  });
+
+  it('keeps the text in front of an encoded name, in keys and in messages', () => {
+    const name = nameFromBytes(bytes(0x63, 0xe9));
+    expect(displayName(`queue:${name}`)).toBe('queue:c\\xe9');
+    expect(redisKey(`p:queue:${name}`)).toEqual(Buffer.concat([Buffer.from('p:queue:'), bytes(0x63, 0xe9)]));
+    expect(displayText(`moved ${name} and ${nameFromBytes(bytes(0xff))}.`)).toBe('moved c\\xe9 and \\xff.');
+    expect(displayText('nothing encoded')).toBe('nothing encoded');
+    expect(isPlainName('queue:a')).toBe(true);
+    expect(isPlainName(`queue:${name}`)).toBe(false);
+    expect(nameFromBytes(bytes(0x00, 0x61))).toBe('\u0000AGE=');
+    expect(nameBytes('\u0000AGE=')).toEqual(bytes(0x00, 0x61));
+    expect(nameBytes('ümlaut')).toEqual(Buffer.from('ümlaut', 'utf8'));
+  });
+});

@@ -25,3 +25,28 @@ describe('redactRedisUrl', () => {
     expect(message).toBe('--redis redis://:***@host/x: the database must be a number, not "x"');
   });
 });
+
+describe('parseRedisUrl', () => {
+  it('reads every part, with defaults for the port and database', () => {
+    expect(parseRedisUrl('rediss://app:p%40ss@redis.example.com:6380/2')).toEqual({
+      url: 'rediss://app:p%40ss@redis.example.com:6380/2',
+      redacted: 'rediss://app:***@redis.example.com:6380/2',
+      tls: true,
+      host: 'redis.example.com',
+      port: 6380,
+      db: 2,
+      username: 'app',
+      password: 'p@ss',
+    });
+    expect(parseRedisUrl('redis://[::1]')).toMatchObject({ tls: false, host: '::1', port: 6379, db: 0, username: undefined, password: undefined });
+    expect(parseRedisUrl('redis://h/')).toMatchObject({ db: 0 });
+    expect(parseRedisUrl('redis://us%20er@h')).toMatchObject({ username: 'us er', password: undefined });
+  });
+
+  it('lists every problem at once, under the option it came from', () => {
+    expect(() => parseRedisUrl('http://h/-1', '--to')).toThrow('--to http://h/-1: the scheme must be redis:// or rediss:// (TLS), not http://; the database must be a number, not "-1"');
+    expect(() => parseRedisUrl('redis://h/1.5')).toThrow('--redis redis://h/1.5: the database must be a number, not "1.5"');
+    expect(() => parseRedisUrl('nope', '--from')).toThrow('--from: not a URL: nope (expected redis://[user:password@]host[:port][/db] or rediss://… for TLS)');
+    expect(() => parseRedisUrl('redis:///0')).toThrow('--redis redis:///0: the host is missing');
+  });
+});

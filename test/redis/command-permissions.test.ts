@@ -1,0 +1,144 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputError } from '../../core/errors/input-error.js';
+import { assertCommandsAllowed, commandsFor, missingCommands } from '../../core/redis/command-permissions.js';
+import { connectRedis } from '../../core/redis/connect-redis.js';
+import { RedisCommandError, RedisUnavailableError } from '../../core/redis/redis-errors.js';
+import { parseRedisUrl } from '../../core/redis/redis-url.js';
+import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+
+// Private servers: ACL users and a renamed command must not reach other tests.
+let server: RedisServerHandle;
+let renamed: RedisServerHandle; // LREM renamed away, as some managed services do
+const clients: Redis[] = [];
+beforeAll(async () => {
+  [server, renamed] = await Promise.all([startRedisServer(), startRedisServer(['--rename-command', 'LREM', ''])]);
+  const admin = client(server);
+  const users: Record<string, string[]> = {
+    scoped: ['~p:*', '&*', '+@all'], // everything, on keys under p: only
+    nolrem: ['~*', '&*', '+@all', '-lrem'], // may run ACL DRYRUN
+    noacl: ['~*', '&*', '+@all', '-acl', '-lrem', '-get'], // checked by sending and queueing
+    nomulti: ['~*', '&*', '+@all', '-acl', '-multi', '-evalsha', '-script'],
+    nomultiscript: ['~*', '&*', '+@all', '-acl', '-multi', '-evalsha'],
+  };
+  for (const [name, rules] of Object.entries(users)) await admin.call('ACL', 'SETUSER', name, 'reset', 'on', '>pw', ...rules);
+  await client(renamed).call('ACL', 'SETUSER', 'noacl', 'reset', 'on', '>pw', '~*', '&*', '+@all', '-acl');
+});
+afterAll(async () => {
+  clients.forEach((c) => c.disconnect());
+  await Promise.all([server?.stop(), renamed?.stop()]);
+});
+
+function client(on: RedisServerHandle, username?: string): Redis {
+  const c = new Redis(on.url, { protocol: 2, ...(username ? { username, password: 'pw' } : {}) });
+  clients.push(c);
+  return c;
+}
+
+const MULTI_NOTE = 'MULTI (needed to check the other writes without running them)';
+const KEYED = ['TYPE', 'EXISTS', 'LLEN', 'LRANGE', 'LINDEX', 'ZCARD', 'ZCOUNT', 'ZRANGE', 'ZSCAN', 'SMEMBERS', 'HMGET', 'HGETALL', 'GET'];
+
+describe('the commands a run needs', () => {
+  it('are the reads for a drain check, plus the writes for a target, plus the removals for a source', () => {
+    const read = commandsFor('read', 'p:');
+    const target = commandsFor('migrate-target', 'p:');
+    const source = commandsFor('migrate-source', 'p:');
+    expect(read.reads.map((c) => c[0])).toEqual(['INFO', 'SCAN', ...KEYED]);
+    expect(read.writes).toEqual([]);
+    expect(target.reads).toEqual(read.reads);
+    expect(target.writes.map((c) => c[0])).toEqual(['EVALSHA', 'SCRIPT', 'MULTI', 'SET', 'DEL', 'EXPIRE', 'PERSIST', 'PTTL', 'TIME', 'SADD', 'SISMEMBER', 'SMISMEMBER', 'HGET', 'HSET', 'RPUSH', 'LPUSH', 'ZADD', 'ZSCORE']);
+    expect(source.reads).toEqual(read.reads);
+    expect(source.writes).toEqual([...target.writes, ['LREM', 'p:queue:sidekiq-migrate-permission-check', '1', 'x'], ['LPOP', 'p:queue:sidekiq-migrate-permission-check'], ['RPOP', 'p:queue:sidekiq-migrate-permission-check'], ['LTRIM', 'p:queue:sidekiq-migrate-permission-check', '0', '-1'], ['ZREM', 'p:retry', 'x']]);
+  });
+
+  it('are sent in shapes Redis accepts, on keys under the prefix (a user limited to it lacks nothing there, and every keyed command elsewhere)', async () => {
+    const scoped = client(server, 'scoped');
+    expect(await missingCommands(scoped, 'scoped', commandsFor('migrate-source', 'p:'))).toEqual([]);
+    expect(await missingCommands(scoped, 'scoped', commandsFor('read', 'q:'))).toEqual(KEYED);
+    expect(await missingCommands(scoped, 'scoped', commandsFor('migrate-source', 'q:'))).toEqual([
+      ...KEYED,
+      ...['EVALSHA', 'SET', 'DEL', 'EXPIRE', 'PERSIST', 'PTTL', 'SADD', 'SISMEMBER', 'SMISMEMBER', 'HGET', 'HSET', 'RPUSH', 'LPUSH', 'ZADD', 'ZSCORE', 'LREM', 'LPOP', 'RPOP', 'LTRIM', 'ZREM'],
+    ]);
+  });
+});
+
+describe('finding the commands a user may not run, without running any', () => {
+  it('asks ACL DRYRUN when the user may', async () => {
+    const nolrem = client(server, 'nolrem');
+    expect(await missingCommands(nolrem, 'nolrem', commandsFor('migrate-source', 'p:'))).toEqual(['LREM']);
+    expect(await missingCommands(nolrem, 'nolrem', commandsFor('migrate-target', 'p:'))).toEqual([]);
+  });
+
+  it('sends the reads and queues the writes in a discarded MULTI when it may not: nothing is written', async () => {
+    const noacl = client(server, 'noacl');
+    const admin = client(server);
+
+    expect(await missingCommands(noacl, 'noacl', commandsFor('migrate-source', 'p:'))).toEqual(['GET', 'LREM']);
+    expect(await missingCommands(noacl, 'noacl', commandsFor('migrate-target', 'p:'))).toEqual(['GET']);
+    expect(await missingCommands(noacl, 'noacl', commandsFor('read', 'p:'))).toEqual(['GET']);
+
+    // The transaction was discarded: nothing of the queued writes exists, and the connection is usable.
+    expect(await admin.keys('*')).toEqual([]);
+    expect(await noacl.set('p:after', 'x')).toBe('OK');
+  });
+
+  it('tells a user that may not send MULTI so, with EVALSHA and SCRIPT LOAD probed directly', async () => {
+    expect(await missingCommands(client(server, 'nomulti'), 'nomulti', commandsFor('migrate-target', 'p:'))).toEqual(['EVALSHA', 'SCRIPT LOAD', MULTI_NOTE]);
+    expect(await missingCommands(client(server, 'nomultiscript'), 'nomultiscript', commandsFor('migrate-source', 'p:'))).toEqual(['EVALSHA', MULTI_NOTE]);
+    // A drain check writes nothing: MULTI is not needed.
+    expect(await missingCommands(client(server, 'nomulti'), 'nomulti', commandsFor('read', 'p:'))).toEqual([]);
+  });
+
+  it('counts a renamed (disabled) command as missing, both ways', async () => {
+    expect(await missingCommands(client(renamed), 'default', commandsFor('migrate-source', 'p:'))).toEqual(['LREM']);
+    expect(await missingCommands(client(renamed, 'noacl'), 'noacl', commandsFor('migrate-source', 'p:'))).toEqual(['LREM']);
+  });
+
+  it('fails with the reason when the check itself fails', async () => {
+    const dryRun = missingCommands(client(server), 'default', { reads: [['GET']], writes: [] });
+    await expect(dryRun).rejects.toBeInstanceOf(RedisCommandError);
+    await expect(dryRun).rejects.toThrow("Checking the permissions of the connection: ERR wrong number of arguments for 'get' command");
+    // Sent directly (no ACL DRYRUN), an error that is not a refusal does not count as one.
+    expect(await missingCommands(client(server, 'noacl'), 'noacl', { reads: [['GET'], ['GET', 'p:x']], writes: [] })).toEqual(['GET']);
+
+    const gone = new Redis(server.url, { protocol: 2, lazyConnect: true, enableOfflineQueue: false });
+    clients.push(gone);
+    const attempt = missingCommands(gone, 'default', commandsFor('migrate-source', 'p:'));
+    await expect(attempt).rejects.toBeInstanceOf(RedisUnavailableError);
+    await expect(attempt).rejects.toThrow(/^Checking the permissions of the connection: Redis is unreachable/);
+  });
+});
+
+describe('refusing a connection whose user lacks a command', () => {
+  it('names what is missing, what needs it, and the ACL rule that grants it', async () => {
+    const refusal = assertCommandsAllowed(client(server, 'nolrem'), 'nolrem', 'migrate-source', 'p:', 'source redis://x');
+    await expect(refusal).rejects.toBeInstanceOf(InputError);
+    await expect(refusal).rejects.toThrow(
+      'source redis://x: the user nolrem may not run LREM, which a migration needs (on keys under "p:"). Grant them (ACL SETUSER … +lrem) or use another user. Nothing was touched.',
+    );
+    await expect(assertCommandsAllowed(client(server, 'nomulti'), 'nomulti', 'migrate-target', '', 'target redis://y')).rejects.toThrow(
+      `target redis://y: the user nomulti may not run EVALSHA, SCRIPT LOAD, ${MULTI_NOTE}, which a transfer target needs. Grant them (ACL SETUSER … +evalsha +script|load +multi) or use another user. Nothing was touched.`,
+    );
+    await expect(assertCommandsAllowed(client(server, 'scoped'), 'scoped', 'read', 'q:', '--redis z')).rejects.toThrow(
+      /^--redis z: the user scoped may not run TYPE, .*, GET, which a drain check needs \(on keys under "q:"\)\. Grant them \(ACL SETUSER … \+type \+exists .* \+get\)/,
+    );
+    await expect(assertCommandsAllowed(client(renamed), undefined, 'migrate-source', '', 'w')).rejects.toThrow(/^w: the user default may not run LREM, which a migration needs\. Grant/);
+  });
+
+  it('lets a user with every command through', async () => {
+    await expect(assertCommandsAllowed(client(server, 'nolrem'), 'nolrem', 'migrate-target', 'p:', 'x')).resolves.toBeUndefined();
+    await expect(assertCommandsAllowed(client(server), undefined, 'migrate-source', 'p:', 'x')).resolves.toBeUndefined();
+  });
+
+  it('is done by connectRedis before the connection is handed out, on the prefix given', async () => {
+    const url = parseRedisUrl(server.url.replace('://', '://nolrem:pw@'));
+    await expect(connectRedis(url, { role: 'source', use: 'migrate-source', prefix: 'p:' })).rejects.toThrow(
+      new RegExp(`^source redis://nolrem:\\*\\*\\*@127\\.0\\.0\\.1:${server.port}: the user nolrem may not run LREM, which a migration needs \\(on keys under "p:"\\)`),
+    );
+    const scoped = parseRedisUrl(server.url.replace('://', '://scoped:pw@'));
+    await expect(connectRedis(scoped, { use: 'read' })).rejects.toThrow(/^Redis redis:\/\/scoped:\*\*\*@.*: the user scoped may not run TYPE, /);
+    const ok = await connectRedis(scoped, { use: 'migrate-source', prefix: 'p:' });
+    expect(await ok.ping()).toBe('PONG');
+    ok.disconnect();
+  });
+});

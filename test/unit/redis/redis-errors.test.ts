@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../../core/errors/input-error.js';
+import { KeyTypeError, keyTypeRefusal } from '../../../core/redis/key-type-error.js';
+import { classifyRedisError, RedisCommandError, RedisUnavailableError } from '../../../core/redis/redis-errors.js';
+
+/** An error as ioredis throws it: a message, and for a socket error a code. */
+const replyError = (message: string, code?: string) => Object.assign(new Error(message), code ? { code } : {});
+
+describe('classifying what ioredis threw', () => {
+  it('hands our own errors back unchanged', () => {
+    const ours = new InputError('bad');
+    expect(classifyRedisError(ours, 'doing')).toBe(ours);
+  });
+
+  it.each(['READONLY You can\'t write against a read only replica.', 'LOADING Redis is loading the dataset in memory', 'BUSY Redis is busy running a script.', 'TRYAGAIN Multiple keys request during rehashing', 'MASTERDOWN Link with MASTER is down', 'CLUSTERDOWN The cluster is down', 'NOREPLICAS Not enough good replicas to write.'])(
+    'takes a transient reply for retryable: %s',
+    (message) => {
+      const error = replyError(message);
+      const classified = classifyRedisError(error, 'Moving a page');
+      expect(classified).toBeInstanceOf(RedisUnavailableError);
+      expect(classified.retryable).toBe(true);
+      expect(classified.message).toBe(`Moving a page: ${message}`);
+      expect(classified.cause).toBe(error);
+    },
+  );
+
+  it('reads a transient word only at the start, and only as a whole word', () => {
+    for (const message of ['BUSYKEY Target key name already exists.', 'ERR READONLY is not a command here']) {
+      const classified = classifyRedisError(replyError(message), 'x');
+      expect(classified).toBeInstanceOf(RedisCommandError);
+      expect(classified.retryable).toBe(false);
+      expect(classified.message).toBe(`x: ${message}`);
+    }
+  });
+
+  it('turns a guard refusal into a KeyTypeError naming the key, and any other WRONGTYPE into a fatal error about the prefix', () => {
+    const refusal = replyError('WRONGTYPE sidekiq-migrate string list p:queue:a b');
+    const typed = classifyRedisError(refusal, 'Re-routing queue a');
+    expect(typed).toBeInstanceOf(KeyTypeError);
+    expect(typed).toMatchObject({ key: 'p:queue:a b', actual: 'string', expected: 'list', retryable: false, cause: refusal });
+    expect(typed.message).toBe(
+      'Re-routing queue a: p:queue:a b holds a string, not a list; refused before anything was written. Check the key prefix (--namespace), or move that key out of the way, then run again.',
+    );
+
+    const plain = replyError('WRONGTYPE Operation against a key holding the wrong kind of value');
+    const classified = classifyRedisError(plain, 'Reading');
+    expect(classified).toBeInstanceOf(RedisCommandError);
+    expect(classified).not.toBeInstanceOf(KeyTypeError);
+    expect(classified.message).toBe('Reading: the key holds another type of value than Sidekiq uses there (WRONGTYPE); check the key prefix');
+    expect(classified.cause).toBe(plain);
+  });
+
+  it.each(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND'])('takes the socket error %s for an unreachable Redis', (code) => {
+    const error = replyError('socket trouble', code);
+    const classified = classifyRedisError(error, 'Connecting');
+    expect(classified).toBeInstanceOf(RedisUnavailableError);
+    expect(classified.message).toBe('Connecting: Redis is unreachable (socket trouble)');
+    expect(classified.cause).toBe(error);
+  });
+
+  it.each(['Connection is closed.', "Stream isn't writeable and enableOfflineQueue options is false", 'Reached the max retries per request limit (which is 2). Refer to "maxRetriesPerRequest" option for details.', 'Command timed out', 'connect ETIMEDOUT', 'connection is CLOSED'])(
+    "takes ioredis's words for an unreachable Redis: %s",
+    (message) => {
+      const classified = classifyRedisError(replyError(message), 'Paging');
+      expect(classified).toBeInstanceOf(RedisUnavailableError);
+      expect(classified.message).toBe(`Paging: Redis is unreachable (${message})`);
+    },
+  );
+
+  it('keeps any other reply as a fatal error, and copes with something that is not an Error', () => {
+    const other = classifyRedisError(replyError('ERR unknown command', 'ESOMETHING'), 'Calling');
+    expect(other).toBeInstanceOf(RedisCommandError);
+    expect(other.message).toBe('Calling: ERR unknown command');
+    expect(classifyRedisError('a string', 'Calling').message).toBe('Calling: a string');
+    expect(classifyRedisError(undefined, 'Calling').message).toBe('Calling: undefined');
+    expect(classifyRedisError(null, 'Calling').message).toBe('Calling: null');
+  });
+});
+
+describe('a guard refusal', () => {
+  it('is read from the reply, the key last (it may hold spaces and newlines)', () => {
+    const cause = new Error('x');
+    const error = keyTypeRefusal('WRONGTYPE sidekiq-migrate hash zset my key\nwith a newline', 'Transferring', cause);
+    expect(error).toBeInstanceOf(KeyTypeError);
+    expect(error).toMatchObject({ key: 'my key\nwith a newline', actual: 'hash', expected: 'zset', cause });
+  });
+
+  it('is only a reply of that exact shape', () => {
+    for (const message of ['WRONGTYPE Operation against a key', 'ERR WRONGTYPE sidekiq-migrate string list k', 'WRONGTYPE sidekiq-migrate string']) {
+      expect(keyTypeRefusal(message, 'x', null)).toBeNull();
+    }
+  });
+});
