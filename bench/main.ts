@@ -1,10 +1,11 @@
 /**
- * `npm run bench [-- --quick] [--reroute-only | --transfer-only | --cli-only | --baselines-only]`: the re-route core (a)
+ * `npm run bench [-- --quick] [--reroute-only | --transfer-only | --cli-only | --baselines-only | --selective-only]`: the re-route core (a)
  * against GitLab's algorithm (b) and the pipelined floor (c), side by side in one run, at loopback
  * and with 0.5 ms added round trip; then the transfer core against the naive hand-written loop,
  * between two Redis servers (transfer/main.ts); then the CLI's start-up time and peak RSS
  * (cli/main.ts); then ours against the Ruby baselines users run today, in process and as whole
- * commands (baselines/main.ts). Progress goes to stderr, the result tables to stdout,
+ * commands (baselines/main.ts); then a selective move of a tenth of the classes from shared queues
+ * against the Ruby hand loop (selective/main.ts). Progress goes to stderr, the result tables to stdout,
  * everything to reports/bench/*.json. See bench/README.md for the method and how to read the output.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ import { checkTargets, ratios } from './report/targets.js';
 import { runScenario, type Latency, type Scenario, type ScenarioResult } from './scenario.js';
 import { runBaselinesBench } from './baselines/main.js';
 import { runCliBench } from './cli/main.js';
+import { runSelectiveBench } from './selective/main.js';
 import { runTransferBench } from './transfer/main.js';
 import { benchRouting } from './workload/routing.js';
 import { queueLayout } from './workload/workload.js';
@@ -33,6 +35,7 @@ const rerouteOnly = process.argv.includes('--reroute-only');
 const transferOnly = process.argv.includes('--transfer-only');
 const cliOnly = process.argv.includes('--cli-only');
 const baselinesOnly = process.argv.includes('--baselines-only');
+const selectiveOnly = process.argv.includes('--selective-only');
 const bench = profile(quick);
 const started = new Date();
 const log = (line: string) => process.stderr.write(`[bench ${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
@@ -113,13 +116,14 @@ async function rerouteMain(): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
-  if ([rerouteOnly, transferOnly, cliOnly, baselinesOnly].filter(Boolean).length > 1) throw new Error('--reroute-only, --transfer-only, --cli-only and --baselines-only exclude each other');
-  const all = !rerouteOnly && !transferOnly && !cliOnly && !baselinesOnly;
+  if ([rerouteOnly, transferOnly, cliOnly, baselinesOnly, selectiveOnly].filter(Boolean).length > 1) throw new Error('--reroute-only, --transfer-only, --cli-only, --baselines-only and --selective-only exclude each other');
+  const all = !rerouteOnly && !transferOnly && !cliOnly && !baselinesOnly && !selectiveOnly;
   let ok = true;
   if (all || rerouteOnly) ok = (await rerouteMain()) && ok;
   if (all || transferOnly) ok = (await runTransferBench({ quick, started, log })) && ok;
   if (all || cliOnly) ok = (await runCliBench({ quick, started, log })) && ok;
   if (all || baselinesOnly) ok = (await runBaselinesBench({ quick, started, log })) && ok;
+  if (all || selectiveOnly) ok = (await runSelectiveBench({ quick, started, log })) && ok;
   if (!ok) process.exitCode = 1;
 }
 

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 export const RUBY_SCRIPTS = {
   gitlab: fileURLToPath(new URL('./gitlab_algorithm.rb', import.meta.url)),
   handLoop: fileURLToPath(new URL('./hand_loop.rb', import.meta.url)),
+  selectiveHandLoop: fileURLToPath(new URL('./selective_hand_loop.rb', import.meta.url)),
   timed: fileURLToPath(new URL('./timed.rb', import.meta.url)),
 };
 
@@ -27,21 +28,31 @@ export interface RubyRun {
   readonly stderr: string;
   /** Spawn to exit: what a user waits for, Ruby's start-up included. */
   readonly wallMs: number;
+  /** Stopped (SIGKILL) after `timeoutMs`, before it finished. */
+  readonly timedOut: boolean;
 }
 
-/** Runs `ruby ARGS` to its end. */
-export async function runRuby(args: readonly string[]): Promise<RubyRun> {
+/** Runs `ruby ARGS` to its end, or, with `timeoutMs`, until then (a baseline that may run for hours). */
+export async function runRuby(args: readonly string[], timeoutMs?: number): Promise<RubyRun> {
   const started = process.hrtime.bigint();
   const child = spawn(RUBY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
+  let timedOut = false;
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL'); // this child, by its pid
+        }, timeoutMs);
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', resolve);
-  });
-  return { code, stdout, stderr, wallMs: Number(process.hrtime.bigint() - started) / 1e6 };
+  }).finally(() => clearTimeout(timer));
+  return { code, stdout, stderr, wallMs: Number(process.hrtime.bigint() - started) / 1e6, timedOut };
 }
 
 /** The last JSON object line a baseline wrote on stderr (its summary). */

@@ -72,7 +72,7 @@ export async function seedPristine(port: number, routing: BenchRouting, scale: S
  * are moved instead (O(1)): nothing will need them again. Both servers then return freed pages
  * now rather than during the measurement.
  */
-export async function stageRun(source: Redis, target: Redis, expected: TransferExpectations, last: boolean): Promise<void> {
+export async function stageRun(source: Redis, target: Redis, expected: Pick<TransferExpectations, 'keys'>, last: boolean): Promise<void> {
   const pristine = new Redis({ host: '127.0.0.1', port: source.options.port, db: TRANSFER_SETTINGS.pristineDb, protocol: 2 });
   try {
     await target.flushall();

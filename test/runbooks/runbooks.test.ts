@@ -6,6 +6,7 @@ import { startRedisServer, type RedisServerHandle } from '../support/redis-serve
 import { redisMoveScenario } from './scenarios/redis-move-scenario.js';
 import { rollbackScenario } from './scenarios/rollback-scenario.js';
 import { routingChangeScenario } from './scenarios/routing-change-scenario.js';
+import { sidekiqShardScenario } from './scenarios/sidekiq-shard-scenario.js';
 import { assertCovered, coverageLines, walkRunbook, type RunbookScenario } from './support/runbook-walk.js';
 
 /*
@@ -20,7 +21,7 @@ import { assertCovered, coverageLines, walkRunbook, type RunbookScenario } from 
 const servers: RedisServerHandle[] = [];
 const clients: Redis[] = [];
 beforeAll(async () => {
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < 6; i++) {
     const server = await startRedisServer();
     servers.push(server);
     clients.push(new Redis(server.url, { protocol: 2 }));
@@ -30,7 +31,7 @@ afterAll(async () => {
   clients.forEach((c) => c.disconnect());
   await Promise.all(servers.map((s) => s.stop()));
 });
-/** Each scenario has servers of its own, so that the three walks run at once. */
+/** Each scenario has servers of its own, so that the walks run at once. */
 const redisAt = (i: number) => () => clients[i]!;
 const urlAt = (i: number) => () => servers[i]!.url;
 
@@ -38,6 +39,7 @@ const scenarios: { name: string; scenario: RunbookScenario }[] = [
   { name: 'routing change, GitLab 16.5+ with prefixed leftovers', scenario: routingChangeScenario(redisAt(0), urlAt(0)) },
   { name: 'two wrong runs rolled back, resque:gitlab: prefix', scenario: rollbackScenario(redisAt(1), urlAt(1)) },
   { name: 'local transfer to a new Redis, resque:gitlab: prefix', scenario: redisMoveScenario(redisAt(2), redisAt(3), () => ({ old: servers[2]!.url, next: servers[3]!.url })) },
+  { name: 'two classes of a shared queue to a shard and back', scenario: sidekiqShardScenario(redisAt(4), redisAt(5), () => ({ main: servers[4]!.url, shard: servers[5]!.url })) },
 ];
 
 describe('runbooks, followed block by block', () => {

@@ -133,16 +133,27 @@ export interface SidekiqServer {
  * Starts Debian's `sidekiq -r workers.rb -c CONCURRENCY -q Q…` listening to exactly `queues`.
  * Each successful perform appends a JSON line to `outFile` (see workers.rb); the server's own
  * output goes to `logFile`. With `jobSeconds`, every job first sleeps that long (a slow server).
+ * `require` loads another file of test/compat/ruby/ instead of workers.rb (which it builds on),
+ * `env` adds what that file reads.
  */
 export function startSidekiq(
   tracker: ProcessTracker,
   env: SidekiqEnv,
-  options: { queues: readonly string[]; outFile: string; logFile: string; concurrency?: number; jobSeconds?: number },
+  options: {
+    queues: readonly string[];
+    outFile: string;
+    logFile: string;
+    concurrency?: number;
+    jobSeconds?: number;
+    require?: string;
+    env?: Record<string, string>;
+  },
 ): SidekiqServer {
   const log = openSync(options.logFile, 'a');
+  const required = options.require === undefined ? WORKERS_RB : `${RUBY_DIR}${options.require}`;
   const child = tracker.track(
-    spawn('sidekiq', ['-r', WORKERS_RB, '-c', String(options.concurrency ?? 5), '-t', '5', ...options.queues.flatMap((q) => ['-q', q])], {
-      env: rubyEnv(env, { HARNESS_OUT: options.outFile, HARNESS_JOB_SECONDS: String(options.jobSeconds ?? 0) }),
+    spawn('sidekiq', ['-r', required, '-c', String(options.concurrency ?? 5), '-t', '5', ...options.queues.flatMap((q) => ['-q', q])], {
+      env: rubyEnv(env, { ...options.env, HARNESS_OUT: options.outFile, HARNESS_JOB_SECONDS: String(options.jobSeconds ?? 0) }),
       stdio: ['ignore', log, log],
     }),
   );
