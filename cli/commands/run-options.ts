@@ -14,11 +14,15 @@ export function addRoutingOptions(command: Command): Command {
 
 /** Which classes' jobs a transfer carries (the others stay), and where store names are defined. */
 export function addClassSelectionOptions(command: Command): Command {
+  return addClassChoiceOptions(command).option('--redis-yml <file>', "GitLab's config/redis.yml: --from and --to may then be store names (main, queues_shard_…)");
+}
+
+/** Which classes' jobs a transfer carries (`start`: the deployment's connections say which Redis, so no redis.yml). */
+export function addClassChoiceOptions(command: Command): Command {
   return command
     .option('--classes <list>', 'carry only the jobs of these worker classes (exact names, comma-separated; ActiveJob: the wrapped class)')
     .option('--classes-file <file>', 'carry only the jobs of the classes in this JSON/YAML file: a list of names, or a mapping "Class": "queue" (re-routed there)')
-    .option('--store <name>', "with --catalog and --rules: carry the workers whose first matching rule names this store (3rd element), to that rule's queue; main: those whose rule names none")
-    .option('--redis-yml <file>', "GitLab's config/redis.yml: --from and --to may then be store names (main, queues_shard_…)");
+    .option('--store <name>', "with --catalog and --rules: carry the workers whose first matching rule names this store (3rd element), to that rule's queue; main: those whose rule names none");
 }
 
 /** What to migrate and how, for a local run and a deployed execution alike. */

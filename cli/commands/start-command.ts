@@ -10,25 +10,27 @@ import { consoleLink, findStateMachine } from '../deployed/find-state-machine.js
 import type { StepFunctions } from '../deployed/step-functions.js';
 import { exitCodeOf, watchExecution } from '../deployed/watch-execution.js';
 import { newRunId } from '../workflow/choose-run-id.js';
+import { hasSelection, resolveClassSelection } from '../../core/selection/resolve-selection.js';
 import { routingInputFromFlags } from '../workflow/routing-input.js';
-import { addDeployedOptions, addRoutingOptions, addSelectionOptions } from './run-options.js';
+import { routingInputOfPlan } from '../workflow/selection-input.js';
+import { addClassChoiceOptions, addDeployedOptions, addRoutingOptions, addSelectionOptions } from './run-options.js';
 
 /** Step Functions' limit on an execution input (the CLI resolves rules to a mapping to stay under it). */
 const MAX_INPUT_BYTES = 256 * 1024;
 
 export function registerStartCommand(program: Command, ctx: CliContext): void {
   addDeployedOptions(
-    addSelectionOptions(
+    addClassChoiceOptions(addSelectionOptions(
       addRoutingOptions(
         program
           .command('start')
           .summary('start a migration on the deployed state machine (AWS Step Functions)')
           .description(
-            "Starts an execution of the deployed migration state machine with the same routing and selection as `run` (--mode reroute, the default) or `move` (--mode transfer). The deployment's connections (source, target) say which Redis; routing rules and catalogs are resolved here into a class mapping. The execution is named after the run id. Prints its ARN and console link; --watch follows it to the end.",
+            "Starts an execution of the deployed migration state machine with the same routing and selection as `run` (--mode reroute, the default) or `move` (--mode transfer). The deployment's connections (source, target) say which Redis; routing rules and catalogs are resolved here into a class mapping, and a selection (--classes, --classes-file, --store) into the list of classes a transfer carries. The execution is named after the run id. Prints its ARN and console link; --watch follows it to the end.",
           )
           .option('--mode <mode>', 'reroute (like run) or transfer (like move)'),
       ),
-    )
+    ))
       .option('--source <name>', "the deployment's connection to migrate from (default: source)")
       .option('--target <name>', "the deployment's connection to transfer to (default: target)")
       .option('--resume <run>', 'resume this stopped or failed run (same run id, a new execution named RUN-resume-2, RUN-resume-3…): give it the same routing and selection')
@@ -43,16 +45,17 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
       .option('--verbose', 'with --watch: list every set and queue the summary names, not only the largest'),
   ).action(async (raw: Record<string, unknown>, command: Command) => {
     const options = validateConfig(startOptionsSchema, optionsWithConfig(command, raw));
-    const input = executionInput(options, ctx);
+    const { input, selected } = executionInput(options, ctx);
     const size = Buffer.byteLength(JSON.stringify(input));
     if (size > MAX_INPUT_BYTES) throw new InputError(`The execution input is ${size} bytes, over Step Functions' 256 KB limit: use fewer renames or a smaller mapping.`);
     const stateMachineArn = await findStateMachine(options);
     const sfn = stepFunctionsFor(ctx, options);
     const { executionArn } = options.resume ? await startResumed(sfn, stateMachineArn, input) : await startOrExplain(sfn, stateMachineArn, input);
-    const started = { executionArn, runId: input.runId, mode: input.mode, dryRun: input.dryRun, console: consoleLink(executionArn) };
+    const started = { executionArn, runId: input.runId, mode: input.mode, dryRun: input.dryRun, ...(input.classes ? { classes: input.classes.length } : {}), console: consoleLink(executionArn) };
     if (options.json) ctx.io.out(`${JSON.stringify({ type: 'started', ...started })}\n`);
     else {
       ctx.io.out(`Started ${options.rollback ? `rollback of ${options.rollback}:` : input.mode === 'reroute' ? 're-route' : 'transfer'} run ${input.runId}${input.dryRun ? ' (DRY RUN: writes nothing)' : ''}\n`);
+      if (selected) ctx.io.out(`  carries    only the jobs of ${selected}\n`);
       ctx.io.out(`  execution  ${executionArn}\n  console    ${started.console}\n`);
       if (!options.watch) ctx.io.out(`Follow it with: sidekiq-migrate watch ${executionArn}\n`);
     }
@@ -99,17 +102,28 @@ export function resumedExecutionName(runId: string, n: number): string {
   return `${runId}-resume-${n}`;
 }
 
-/** The execution input (core/workflow/workflow-input.ts), validated again by the plan step. */
+/**
+ * The execution input (core/workflow/workflow-input.ts), validated again by the plan step, and how
+ * a selection chose its classes. A selection is resolved here, every file read, before anything
+ * starts: the execution gets the class list (its plan step stores it on the source for the page
+ * steps) and, when the selection re-routes, the mapping of the selected classes only.
+ */
 function executionInput(options: StartOptions, ctx: CliContext) {
-  const { routing, warnings } = options.rollback ? { routing: { kind: 'rollback' as const, of: options.rollback }, warnings: [] } : routingInputFromFlags(options);
+  const selection = hasSelection(options) ? resolveClassSelection(options) : undefined;
+  const { routing, warnings } = options.rollback
+    ? { routing: { kind: 'rollback' as const, of: options.rollback }, warnings: [] }
+    : selection
+      ? { routing: routingInputOfPlan(selection.plan), warnings: selection.warnings }
+      : routingInputFromFlags(options);
   for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
   const runId = options.resume ?? options.runId ?? newRunId(options.rollback ? 'rollback' : options.mode, ctx.now());
-  return {
+  const input = {
     runId,
     mode: options.mode,
     source: options.source,
     ...(options.mode === 'transfer' ? { target: options.target } : {}),
     ...(routing ? { routing } : {}),
+    ...(selection ? { classes: selection.classes } : {}),
     sets: options.sets,
     queues: options.queues,
     dryRun: options.dryRun,
@@ -119,4 +133,5 @@ function executionInput(options: StartOptions, ctx: CliContext) {
     placement: options.append ? ('append' as const) : ('front' as const),
     ...(options.rewriteCron ? { cron: 'rewrite' as const } : options.cron ? { cron: 'carry' as const } : {}),
   };
+  return { input, selected: selection?.description };
 }

@@ -17,6 +17,11 @@ export interface ViewItem {
 export interface ViewState {
   /** The items met so far (the plan lists the rest on Redis; they are "waiting"). */
   readonly items: readonly ViewItem[];
+  /**
+   * A selective transfer: items' `seen` are the jobs examined (every job of the source is looked
+   * at, few are taken), and `jobs` the selected jobs the plan counted, when known.
+   */
+  readonly selection?: { readonly jobs?: number };
   /** Sets and queues the run planned, and the jobs in them then, when known. */
   readonly plannedItems?: number;
   readonly plannedJobs?: number;
@@ -42,9 +47,18 @@ export function progressView(state: ViewState, width: number): string[] {
   const seconds = state.elapsedMs / 1000;
   const rate = seconds > 0 ? seen / seconds : 0;
   const planned = state.plannedJobs;
+  const percent = (part: number, whole: number) => `${whole > 0 ? Math.min(100, Math.floor((part / whole) * 100)) : 100}%`;
+  const selected = state.selection?.jobs;
+  // A selective move examines every job of the source but takes only the selected ones: never
+  // "Jobs N of every job". (No percentage: the line must fit 80 columns with both counts.)
+  const jobs = state.selection
+    ? [
+        planned !== undefined ? `Examining ${count(seen)}/${count(planned)}` : `Examining: ${count(seen)} seen`,
+        selected !== undefined ? `${count(moved)}/${count(selected)} selected moved` : `${count(moved)} selected moved`,
+      ]
+    : [planned !== undefined ? `Jobs ${count(seen)} of ${count(planned)} (${percent(seen, planned)})` : `Jobs ${count(seen)} seen`, `${count(moved)} moved`];
   const overall = [
-    planned !== undefined ? `Jobs ${count(seen)} of ${count(planned)} (${planned > 0 ? Math.min(100, Math.floor((seen / planned) * 100)) : 100}%)` : `Jobs ${count(seen)} seen`,
-    `${count(moved)} moved`,
+    ...jobs,
     `${count(rate)}/s`,
     ...(planned !== undefined && rate > 0 && seen < planned ? [`${formatDuration(((planned - seen) / rate) * 1000)} left`] : []),
   ].join(' · ');

@@ -2,7 +2,7 @@ import { displayName } from '../../core/redis/key-name.js';
 import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
 import type { TransferCounters } from '../../core/transfer/transfer-counters.js';
 import type { RunTally } from '../../core/workflow/run-tally.js';
-import type { WorkItem } from '../../core/workflow/work-item.js';
+import type { RunSettings, WorkItem } from '../../core/workflow/work-item.js';
 import { StateNames } from '../../infra/constructs/state-names.js';
 import type { LocalEvent } from '../../infra/local/run-workflow-locally.js';
 import type { CliIo } from '../cli-io.js';
@@ -34,17 +34,24 @@ export class Progress {
   private readonly started: number;
   private drawn = 0;
 
+  /** Set by the plan of a selective transfer: the jobs its plan counted (`selectedJobs`), when given. */
+  private selection: { jobs?: number } | undefined;
+
   constructor(
     private readonly io: CliIo,
     private readonly quiet = false,
     private readonly now: () => number = Date.now,
+    /** A selective move's selected jobs, as its plan per class counted them before the run. */
+    private readonly selectedJobs?: number,
   ) {
     this.started = now();
   }
 
   onEvent = (execution: string, event: LocalEvent): void => {
     if (event.type !== 'StateExited' || !event.state) return;
-    const output = (event.state as { output?: unknown }).output as { plan?: { itemCount?: number; plannedJobs?: number; work?: { batch?: WorkItem[]; tally?: RunTally } }; item?: WorkItem } | undefined;
+    const output = (event.state as { output?: unknown }).output as
+      | { plan?: { itemCount?: number; plannedJobs?: number; settings?: RunSettings; work?: { batch?: WorkItem[]; tally?: RunTally } }; item?: WorkItem }
+      | undefined;
     const tally = output?.plan?.work?.tally;
     if (tally) {
       this.failedIn.set(execution, tally.counts.failed);
@@ -56,6 +63,8 @@ export class Progress {
       if (event.state.name === StateNames.plan && this.plannedItems === undefined) {
         this.plannedItems = output.plan.itemCount;
         this.plannedJobs = output.plan.plannedJobs;
+        const settings = output.plan.settings;
+        if (settings?.selected || settings?.inlineClasses) this.selection = this.selectedJobs === undefined ? {} : { jobs: this.selectedJobs };
       }
       for (const item of output.plan.work.batch) if (!this.items.has(key(item))) this.items.set(key(item), item);
       this.draw();
@@ -95,6 +104,7 @@ export class Progress {
         items: [...this.items.values()].map((i) => ({ ...viewItem(i), failed: this.failedNames.has(key(i)) })),
         failed: [...this.failedIn.values()].reduce((a, b) => a + b, 0),
         plannedItems: this.plannedItems, plannedJobs: this.plannedJobs, elapsedMs: this.now() - this.started,
+        ...(this.selection ? { selection: this.selection } : {}),
       },
       screenWidth(this.io.columns),
     );
@@ -109,7 +119,8 @@ const key = (item: WorkItem) => `${item.kind}:${item.name}`;
 
 function seenOf(item: WorkItem): { seen: number; moved: number } {
   const c = item.counters as unknown as Record<string, number>;
-  return { seen: c['scanned'] ?? c['claimed'] ?? 0, moved: c['moved'] ?? c['written'] ?? 0 };
+  // A selective transfer examines every job and claims few: its progress is what it examined.
+  return { seen: c['scanned'] ?? c['examined'] ?? c['claimed'] ?? 0, moved: c['moved'] ?? c['written'] ?? 0 };
 }
 
 function viewItem(item: WorkItem): ViewItem {

@@ -4,6 +4,7 @@ import { topUnmappedClasses } from '../../core/reroute/reroute-counters.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import type { TransferCounters } from '../../core/transfer/transfer-counters.js';
 import { count as n, shorten, wrap } from './fit.js';
+import { renderClassSummary } from './render-class-summary.js';
 
 /** Largest sets and queues a summary lists without --verbose. */
 export const LARGEST_SHOWN = 10;
@@ -94,6 +95,10 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     out.push('');
     say(`${reroute ? 'Moved to' : 'Written to'}${destinations.length > 1 ? ` (${n(destinations.length)} queues)` : ''}: ${named.map(([q, c]) => `${displayName(q)} ${n(c)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more (--verbose)` : ''}`);
   }
+
+  // A selective transfer: what it examined and took, by class (bounded without --verbose).
+  const byClass = reroute ? [] : renderClassSummary(summary.totals as TransferCounters, { width, verbose: view.verbose ?? false, dryRun: summary.dryRun });
+  if (byClass.length > 0) out.push('', ...byClass);
 
   out.push('', `${view.verbose ? 'Every set and queue' : `Largest sets and queues (${n(shown.length)} of ${n(itemCount)})`}, by ${header[movedKey] ?? movedKey}:`, headings);
   for (const [label, c] of shown) out.push(row(label, columns.map((k) => cell(c, k))));

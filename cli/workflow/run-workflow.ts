@@ -23,6 +23,8 @@ export interface WorkflowRun {
   readonly verbose?: boolean;
   /** How the endpoint(s) are shown: redacted URLs. */
   readonly endpoint: string;
+  /** A selective move's selected jobs, counted by its plan: the progress total. */
+  readonly selectedJobs?: number;
   /** More members of the --json summary object (a selective move's plan). */
   readonly extra?: Record<string, unknown>;
 }
@@ -34,7 +36,7 @@ export interface WorkflowRun {
  */
 export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   // Quiet with --json, but still keeping every item's counters for the summary.
-  const progress = new Progress(run.io, run.json);
+  const progress = new Progress(run.io, run.json, Date.now, run.selectedJobs);
   // Notices go above the progress view, which is drawn again below them.
   const noticeIo: CliIo = { out: (t) => run.io.out(t), err: (t) => progress.notice(t), interactive: run.io.interactive };
   const notice = evictionNotice(noticeIo, run.json);

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { selectionConflicts } from '../selection/selection-conflicts.js';
 import { migrationOptionFields, oneRoutingForm, positiveInt } from './run-options.js';
+import { selectionOptionFields } from './selection-options.js';
 
 /** Where the deployed state machine is: `--state-machine ARN`, or the stack whose outputs name it. */
 export const deployedOptionFields = {
@@ -21,11 +23,15 @@ const connectionName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'a connection 
 
 // Namespaces and TLS belong to the deployment's connections (SIDEKIQ_MIGRATE_<NAME>_PREFIX…), not to an execution.
 const { namespace: _namespace, tlsCa: _tlsCa, ...executionFields } = migrationOptionFields;
+// Store names of redis.yml name Redis servers: the deployment's connections do that for an execution.
+const { redisYml: _redisYml, ...classChoiceFields } = selectionOptionFields;
 
 /** `sidekiq-migrate start`: an execution of the deployed state machine, with `run`/`move`'s routing and selection. */
 export const startOptionsSchema = z
   .strictObject({
     ...executionFields,
+    /** A transfer of these classes' jobs only, resolved here to the class list (and routing) the execution gets. */
+    ...classChoiceFields,
     runId: executionRunId.optional(),
     ...deployedOptionFields,
     mode: z.enum(['reroute', 'transfer'], { error: 'must be reroute (like run) or transfer (like move)' }).default('reroute'),
@@ -49,6 +55,9 @@ export const startOptionsSchema = z
     else if (o.rules !== undefined || o.catalog.length > 0 || o.mapping !== undefined || o.rename.length > 0) {
       ctx.addIssue({ code: 'custom', path: ['rollback'], message: 'a rollback takes its routing from the run it rolls back: no --catalog, --rules, --mapping or --rename' });
     }
+    for (const problem of selectionConflicts(o)) ctx.addIssue({ code: 'custom', path: [problem.option], message: problem.message });
+    const selection = o.classes !== undefined ? 'classes' : o.classesFile !== undefined ? 'classesFile' : o.store !== undefined ? 'store' : undefined;
+    if (selection && (o.mode !== 'transfer' || o.rollback !== undefined)) ctx.addIssue({ code: 'custom', path: [selection], message: 'a selection of classes is for a transfer (--mode transfer): a re-route moves what its routing says' });
     if (o.resume !== undefined && o.runId !== undefined) ctx.addIssue({ code: 'custom', path: ['resume'], message: '--resume names the run: not with --run-id' });
     if (o.rollback !== undefined && o.mode !== 'reroute') ctx.addIssue({ code: 'custom', path: ['rollback'], message: 'a rollback re-routes inside one Redis: not with --mode transfer' });
     if (o.rateLimit !== undefined && o.mode !== 'transfer') ctx.addIssue({ code: 'custom', path: ['rateLimit'], message: 'only a transfer (--mode transfer) is rate limited' });

@@ -164,6 +164,37 @@ describe('the shipped bundles, run as deployed (Node 22, the template’s enviro
     expect(new Set(secretsManager.calls)).toEqual(new Set(['sidekiq/enterprise-acl', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sidekiq/new-redis-auth-MnOpQr']));
   }, TEST_TIMEOUT_MS);
 
+  it('a selective transfer (as `start --classes-file` builds it) carries only the selected class, re-routed, across continuations; the rest stays', async () => {
+    // Interleaved on one shared queue and in retry: the moving class and a staying one.
+    const queued = Array.from({ length: 24 }, (_, i) => job(i % 2 === 0 ? 'Moving::Worker' : 'Staying::Worker', 'default', i));
+    const retries: [number, string][] = Array.from({ length: 6 }, (_, i) => [1795459303 + i, job(i % 2 === 0 ? 'Moving::Worker' : 'Staying::Worker', 'default', 300 + i)]);
+    await seedSource({ default: queued }, retries);
+    const moving = (p: string) => p.includes('"Moving::Worker"');
+    const routed = (p: string) => p.replace('"queue":"default"', '"queue":"shard_default"');
+
+    const executions = await run({
+      runId: 'shipped-selective',
+      mode: 'transfer',
+      target: 'target',
+      routing: { kind: 'mapping', mapping: { 'Moving::Worker': 'shard_default' }, liveQueues: [] },
+      classes: ['Moving::Worker'],
+      sets: ['retry'],
+      pageSize: 4,
+      pagesPerInvocation: 1,
+      maxIterations: 2,
+    });
+
+    expectAllSucceeded(executions);
+    expect(executions.length).toBeGreaterThan(1); // the continued executions read the stored selection too
+    expect(await jobsOn(target)).toEqual(
+      [...queued.filter(moving).map((p) => JSON.stringify(['queue:shard_default', routed(p), null])), ...retries.filter(([, p]) => moving(p)).map(([sc, p]) => JSON.stringify(['retry', routed(p), String(sc)]))].sort(),
+    );
+    expect(await jobsOn(source)).toEqual(
+      [...queued.filter((p) => !moving(p)).map((p) => JSON.stringify(['queue:default', p, null])), ...retries.filter(([, p]) => !moving(p)).map(([sc, p]) => JSON.stringify(['retry', p, String(sc)]))].sort(),
+    );
+    expect(await source.exists('sidekiq-migrate:lock')).toBe(0);
+  }, TEST_TIMEOUT_MS);
+
   it('continues in new executions when an item needs more loops than maxIterations, and the continuations complete it', async () => {
     const old = Array.from({ length: 30 }, (_, i) => job('Mapped::Worker', 'old_queue', i));
     await seedSource({ old_queue: old }, []);

@@ -35,6 +35,14 @@ describe('the progress view', () => {
     expect(lines[0]).toBe('Jobs 310 seen · 310 moved · 310/s');
   });
 
+  it('a selective move: examining the planned jobs, moved of the selected ones when the plan counted them, else "selected moved"', () => {
+    const state = { items: items(240, 10), plannedItems: 500, plannedJobs: 50_000, elapsedMs: 60_000 };
+
+    expect(progressView({ ...state, selection: { jobs: 30_000 } }, 80)[0]).toBe('Examining 24,450/50,000 · 24,450/30,000 selected moved · 408/s · 1m02s left');
+    expect(progressView({ ...state, selection: {} }, 80)[0]).toBe('Examining 24,450/50,000 · 24,450 selected moved · 408/s · 1m02s left');
+    expect(progressView({ ...state, plannedJobs: undefined, selection: {} }, 80)[0]).toBe('Examining: 24,450 seen · 24,450 selected moved · 408/s');
+  });
+
   it('watch: the execution header on top, everything within a narrower terminal', () => {
     const progress: ExecutionProgress = {
       executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:sidekiq-migrate:reroute-1',
