@@ -1,4 +1,4 @@
-import { MAX_SAMPLES, type JobSample } from '../reroute/reroute-counters.js';
+import { MAX_CLASSES, MAX_SAMPLES, type JobSample } from '../reroute/reroute-counters.js';
 
 /** What one slice, one key or a whole transfer did. With a dry run, counts are "would". */
 export interface TransferCounters {
@@ -38,7 +38,10 @@ export interface TransferCounters {
   /**
    * With a class selection: per selected class, per source key (`queue:default`, `schedule`,
    * `retry`, `dead`), the jobs taken (a dry run: that would be taken). Only selected classes that
-   * had jobs are keys, so it stays as small as the selection.
+   * had jobs are keys, and at most MAX_CLASSES of them: the rest are added up under
+   * OTHER_CLASSES. Counters travel in the workflow's state (256 KiB per state, a Map batch holds
+   * ten items), so a selection of 500 classes must not make them grow with it; the plan, which
+   * the CLI prints before the move, lists every class.
    */
   byClass?: Record<string, Record<string, number>>;
   /** With a class selection: members looked at (a member looked at twice, after a shift, counts twice). */
@@ -70,9 +73,14 @@ export function addTransferCounters(into: TransferCounters, more: TransferCounte
   return into;
 }
 
+/** Where the jobs of the classes past the first MAX_CLASSES are counted (byClass). */
+export const OTHER_CLASSES = '(other classes)';
+
 /** Counts `n` jobs of `className` taken (or, in a dry run, to be taken) from `sourceKey`. */
 export function addByClass(counters: TransferCounters, className: string, sourceKey: string, n = 1): void {
-  const perKey = ((counters.byClass ??= {})[className] ??= {});
+  const byClass = (counters.byClass ??= {});
+  const name = className in byClass || Object.keys(byClass).length < MAX_CLASSES ? className : OTHER_CLASSES;
+  const perKey = (byClass[name] ??= {});
   perKey[sourceKey] = (perKey[sourceKey] ?? 0) + n;
 }
 

@@ -93,4 +93,36 @@ describe('move with a selection, end to end', () => {
     await expectExactJobs(redis.source(), '', [...jobs.staying, ...jobs.admin]);
     await expectExactJobs(redis.target(), '', jobs.archive);
   });
+
+  it('600 selected classes over 12 shared queues: every one moves, and the per-class counts stay within the 256 KiB a state may hold', async () => {
+    // Long names, as GitLab's are: without a bound on the counters by class, a batch of ten queue
+    // items would carry ~45 KB of class names each through the state machine.
+    const classes = Array.from({ length: 600 }, (_, i) => `Gitlab::BackgroundMigration::ShardedProjectImportWorker${String(i).padStart(4, '0')}`);
+    const source = redis.source();
+    const moving: string[] = [];
+    const staying: string[] = [];
+    for (let q = 0; q < 12; q++) {
+      const queue = `shared_${q}`;
+      const payloads = classes.map((cls, i) => sidekiqPayload({ className: cls, queue, args: `[${q}, ${i}]` }));
+      const stays = sidekiqPayload({ className: 'StayingWorker', queue, args: `[${q}]` });
+      await source.rpush(`queue:${queue}`, ...payloads, stays);
+      await source.sadd('queues', queue);
+      moving.push(...payloads.map((p) => jobEntry(`queue:${queue}`, p)));
+      staying.push(jobEntry(`queue:${queue}`, stays));
+    }
+    const list = file('classes-600.json', JSON.stringify(classes));
+
+    const moved = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--classes-file', list, '--page-size', '100', '--json');
+
+    expect(moved.stderr).toBe('');
+    expect(moved.code).toBe(0);
+    const summary = JSON.parse(moved.stdout) as { complete: boolean; totals: { written: number; byClass: Record<string, Record<string, number>> } };
+    expect(summary).toMatchObject({ complete: true, totals: { written: 600 * 12 } });
+    // The first 50 classes by name, the rest added up, every job counted once.
+    expect(Object.keys(summary.totals.byClass)).toHaveLength(51);
+    const counted = Object.values(summary.totals.byClass).flatMap((perKey) => Object.values(perKey)).reduce((a, b) => a + b, 0);
+    expect(counted).toBe(600 * 12);
+    await expectExactJobs(redis.source(), '', staying, 'the staying class keeps its place on every queue');
+    await expectExactJobs(redis.target(), '', moving, 'every job of the 600 classes, once');
+  });
 });

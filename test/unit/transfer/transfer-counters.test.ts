@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addByClass, addTransferCounters, emptyTransferCounters, tallyCarried, type TransferCounters } from '../../../core/transfer/transfer-counters.js';
+import { MAX_CLASSES } from '../../../core/reroute/reroute-counters.js';
+import { addByClass, addTransferCounters, emptyTransferCounters, OTHER_CLASSES, tallyCarried, type TransferCounters } from '../../../core/transfer/transfer-counters.js';
 
 const sample = (jid: string) => ({ jid, className: 'A', reason: 'already in retry on the target' });
 
@@ -58,5 +59,30 @@ describe('transfer counters', () => {
     expect(counters).toStrictEqual({ ...emptyTransferCounters(), rerouted: 2, unmapped: 1, unparsable: 1, uniqueLocked: 1 });
     tallyCarried(counters, [{ kind: 'unmapped', uniqueLock: true }]);
     expect(counters).toMatchObject({ unmapped: 2, uniqueLocked: 2 });
+  });
+});
+
+describe('transfer counters by class stay bounded', () => {
+  it(`keeps at most ${MAX_CLASSES} classes and adds the jobs of the rest up under ${JSON.stringify(OTHER_CLASSES)}, none lost`, () => {
+    const counters = emptyTransferCounters();
+    for (let i = 0; i < MAX_CLASSES + 25; i++) addByClass(counters, `Worker${i}`, 'queue:default', 2);
+    addByClass(counters, 'Worker0', 'retry');
+
+    expect(Object.keys(counters.byClass!)).toHaveLength(MAX_CLASSES + 1);
+    expect(counters.byClass!.Worker0).toStrictEqual({ 'queue:default': 2, retry: 1 });
+    expect(counters.byClass![OTHER_CLASSES]).toStrictEqual({ 'queue:default': 50 });
+    const total = Object.values(counters.byClass!).flatMap((perKey) => Object.values(perKey)).reduce((a, b) => a + b, 0);
+    expect(total).toBe(2 * (MAX_CLASSES + 25) + 1);
+  });
+
+  it('keeps the bound when many items are added up', () => {
+    const sum = emptyTransferCounters();
+    for (let item = 0; item < 10; item++) {
+      const one = emptyTransferCounters();
+      for (let i = 0; i < MAX_CLASSES; i++) addByClass(one, `Item${item}Worker${i}`, `queue:q${item}`);
+      addTransferCounters(sum, one);
+    }
+    expect(Object.keys(sum.byClass!)).toHaveLength(MAX_CLASSES + 1);
+    expect(sum.byClass![OTHER_CLASSES]).toStrictEqual(Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`queue:q${i + 1}`, MAX_CLASSES])));
   });
 });
