@@ -337,9 +337,10 @@ describe('the page step', () => {
     const provider = connect();
     const plan = await planStep(transfer({ rateLimit: 2, pageSize: 5, sets: [] }), provider);
 
-    // 2 jobs a second for under 2 s: slices of at most 3 (not the page size, 5), and after the
-    // first, the next would wait past the deadline.
-    const page = await pageStep({ settings: plan.settings, item: plan.work.batch[0]! }, provider, { deadline: Date.now() + 2_000 });
+    // 2 jobs a second for 1.9 s: slices of at most 3 (not the page size, 5), and after the first,
+    // the next would wait past the deadline. (Not 2 s: a step that starts within the same
+    // millisecond would have the whole 2 s, room for 4.)
+    const page = await pageStep({ settings: plan.settings, item: plan.work.batch[0]! }, provider, { deadline: Date.now() + 1_900 });
 
     const { claimed, written } = page.counters as { claimed: number; written: number };
     expect(page.done).toBe(false);
