@@ -36,6 +36,11 @@ export interface ExecutionProgress {
   readonly items: readonly ItemProgress[];
   /** Sets and queues the run planned, and the jobs in them then (from the root execution's plan). */
   readonly planned?: { readonly items: number; readonly jobs?: number };
+  /**
+   * A selective transfer (its settings say `selected`): items' `seen` are the jobs examined (every
+   * job of the source is looked at, few are taken), and `jobs` the selected jobs, when known.
+   */
+  readonly selection?: { readonly jobs?: number };
   /** Task attempts Step Functions retried (RetryableError, Lambda service errors). */
   readonly retries: number;
   readonly executions: readonly { readonly executionArn: string; readonly status: ExecutionStatus }[];

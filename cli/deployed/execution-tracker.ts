@@ -58,6 +58,7 @@ export class ExecutionTracker {
   private runId?: string;
   private mode?: 'reroute' | 'transfer';
   private dryRun?: boolean;
+  private selective = false;
   private retries = 0;
   private planned?: ExecutionProgress['planned'];
 
@@ -121,7 +122,8 @@ export class ExecutionTracker {
     } else if (type.endsWith('StateEntered')) {
       execution.state = event.stateEnteredEventDetails?.name;
     } else if (type === 'TaskStateExited' && (event.stateExitedEventDetails?.name === StateNames.plan || event.stateExitedEventDetails?.name === StateNames.addUp)) {
-      const output = parse(event.stateExitedEventDetails.output) as { plan?: { itemCount?: number; plannedJobs?: number; work?: { batch?: WorkItem[] } } } | undefined;
+      const output = parse(event.stateExitedEventDetails.output) as { plan?: { itemCount?: number; plannedJobs?: number; settings?: SelectiveSettings; work?: { batch?: WorkItem[] } } } | undefined;
+      this.learnSelection(output?.plan?.settings);
       // The root's plan is the run's: a continued execution's plan lists only what it continues.
       if (event.stateExitedEventDetails.name === StateNames.plan && execution.arn === this.executionArn && output?.plan?.itemCount !== undefined) {
         this.planned = { items: output.plan.itemCount, ...(output.plan.plannedJobs === undefined ? {} : { jobs: output.plan.plannedJobs }) };
@@ -155,7 +157,8 @@ export class ExecutionTracker {
     const type = event.type ?? '';
     this.countAttempt(child, type);
     if (type === 'ExecutionStarted') {
-      const input = parse(event.executionStartedEventDetails?.input) as { item?: WorkItem } | undefined;
+      const input = parse(event.executionStartedEventDetails?.input) as { item?: WorkItem; settings?: SelectiveSettings } | undefined;
+      this.learnSelection(input?.settings);
       if (input?.item) this.update(input.item, event, true);
     } else if (type === 'TaskStateExited' && PAGE_STATES.has(event.stateExitedEventDetails?.name ?? '')) {
       const output = parse(event.stateExitedEventDetails?.output) as { item?: WorkItem } | undefined;
@@ -179,11 +182,19 @@ export class ExecutionTracker {
   }
 
   private learnSettings(input: unknown): void {
-    const i = input as { runId?: string; mode?: 'reroute' | 'transfer'; dryRun?: boolean; continuation?: { settings?: { runId?: string; mode?: 'reroute' | 'transfer'; dryRun?: boolean } } } | undefined;
+    const i = input as { runId?: string; mode?: 'reroute' | 'transfer'; dryRun?: boolean; classes?: unknown; continuation?: { settings?: { runId?: string; mode?: 'reroute' | 'transfer'; dryRun?: boolean } & SelectiveSettings } } | undefined;
     const settings = i?.continuation?.settings ?? i;
+    // The root's input names the classes; a continuation carries the plan's settings.
+    if (i?.classes !== undefined) this.selective = true;
+    this.learnSelection(i?.continuation?.settings);
     this.runId ??= settings?.runId;
     this.mode ??= settings?.mode;
     this.dryRun ??= settings?.dryRun ?? (settings ? false : undefined);
+  }
+
+  /** A run's settings say it is selective: `selected` (stored classes) or `inlineClasses` (a dry run). */
+  private learnSelection(settings: SelectiveSettings | undefined): void {
+    if (settings?.selected || settings?.inlineClasses) this.selective = true;
   }
 
   /**
@@ -193,7 +204,8 @@ export class ExecutionTracker {
   private update(item: WorkItem, event: HistoryEvent, started = false): void {
     const key = `${item.kind}:${item.name}`;
     const c = item.counters as unknown as Record<string, number>;
-    const seen = c['scanned'] ?? c['claimed'] ?? 0;
+    // A selective transfer examines every job and claims few: its progress is what it examined.
+    const seen = c['scanned'] ?? c['examined'] ?? c['claimed'] ?? 0;
     const moved = c['moved'] ?? c['written'] ?? 0;
     const at = event.timestamp?.getTime() ?? 0;
     const tracked = this.items.get(key) ?? { progress: { kind: item.kind, name: item.name, seen, moved, done: false } };
@@ -240,6 +252,8 @@ export class ExecutionTracker {
       ...(stoppedAt ? { stoppedAt } : {}),
       items: [...this.items.values()].map((t) => t.progress),
       ...(this.planned ? { planned: this.planned } : {}),
+      // The plan counts the source's jobs, not the selected ones: the selected total is not known here.
+      ...(this.selective ? { selection: {} } : {}),
       retries: this.retries,
       executions: chain.map((e) => ({ executionArn: e.arn, status: e.status ?? 'RUNNING' })),
       errors: chain.flatMap((e) => (e.error ? [e.error] : [])),
@@ -256,6 +270,12 @@ export class ExecutionTracker {
     for (const e of chain) if (e.status !== 'SUCCEEDED') summary.failures.push({ kind: 'execution', name: e.arn, error: e.error ?? e.status ?? 'unknown' });
     return { summary: { ...summary, complete: summary.complete && chain.every((e) => e.status === 'SUCCEEDED') } };
   }
+}
+
+/** What of a run's settings says it carries selected classes only (core/workflow/steps/plan-step.ts). */
+interface SelectiveSettings {
+  readonly selected?: boolean;
+  readonly inlineClasses?: readonly string[];
 }
 
 function newChainExecution(arn: string): ChainExecution {

@@ -45,6 +45,7 @@ export function progressBlock(p: ExecutionProgress, now: Date, width = 80): stri
     {
       header: headerLine(p, now),
       items: p.items.map((i) => ({ ...i, failed: i.failed !== undefined })),
+      ...(p.selection ? { selection: p.selection } : {}),
       ...(p.planned ? { plannedItems: p.planned.items, ...(p.planned.jobs === undefined ? {} : { plannedJobs: p.planned.jobs }) } : {}),
       elapsedMs,
     },
@@ -64,8 +65,10 @@ export function progressLine(p: ExecutionProgress, now: Date): string {
     p.status,
     ...(p.state ? [`"${p.state}"`] : []),
     `items ${done}/${p.items.length} done${failed ? `, ${failed} failed` : ''}`,
-    `${n(seen)} seen`,
-    `${n(moved)} moved`,
+    // A selective run examines every job of the source and moves only the selected ones.
+    ...(p.selection
+      ? [`${n(seen)} examined`, p.selection.jobs === undefined ? `${n(moved)} selected moved` : `${n(moved)}/${n(p.selection.jobs)} selected moved`]
+      : [`${n(seen)} seen`, `${n(moved)} moved`]),
     ...(p.status === 'RUNNING' ? [`${n(rate)} jobs/s`] : []),
     `retries ${p.retries}`,
   ];

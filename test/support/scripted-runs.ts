@@ -1,4 +1,5 @@
 import { addCounters, emptyCounters, type RerouteCounters } from '../../core/reroute/reroute-counters.js';
+import { addTransferCounters, emptyTransferCounters, type TransferCounters } from '../../core/transfer/transfer-counters.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import type { WorkItem } from '../../core/workflow/work-item.js';
 import { StateNames } from '../../infra/constructs/state-names.js';
@@ -25,18 +26,28 @@ export interface ScriptedRun {
   /** The plan fails (bad input, lock held): the execution fails at once. */
   readonly planFails?: { readonly error: string; readonly message: string };
   readonly dryRun?: boolean;
+  /**
+   * A selective transfer (its plan's settings say `selected`) instead of a re-route: items' pages
+   * are cumulative [examined, written].
+   */
+  readonly selective?: boolean;
+  /** The jobs the plan counted on the source (every job there, selected or not), when it says. */
+  readonly plannedJobs?: number;
 }
+
+type Counters = RerouteCounters | TransferCounters;
 
 const executionArn = (name: string) => `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
 const lambdaCause = (message: string, name = 'FatalError') => JSON.stringify({ errorType: name, errorMessage: message });
 
-function counters(scanned: number, moved: number): RerouteCounters {
+function counters(run: ScriptedRun, scanned: number, moved: number): Counters {
+  if (run.selective) return { ...emptyTransferCounters(), examined: scanned, claimed: moved, written: moved, writtenTo: moved > 0 ? { 'queue:default': moved } : {} };
   return { ...emptyCounters(), scanned, moved, alreadyRouted: scanned - moved, movedTo: moved > 0 ? { new_queue: moved } : {} };
 }
 
-function workItem(item: ScriptedItem, page: number, done: boolean): WorkItem {
+function workItem(run: ScriptedRun, item: ScriptedItem, page: number, done: boolean): WorkItem {
   const [scanned, moved] = page === 0 ? [0, 0] : item.pages[page - 1]!;
-  return { kind: item.kind, name: item.name, cursor: done ? '0' : String(page), total: item.total, done, iteration: page, counters: counters(scanned, moved) };
+  return { kind: item.kind, name: item.name, cursor: done ? '0' : String(page), total: item.total, done, iteration: page, counters: counters(run, scanned, moved) } as WorkItem;
 }
 
 /**
@@ -48,13 +59,20 @@ function workItem(item: ScriptedItem, page: number, done: boolean): WorkItem {
 export function scriptRun(fake: FakeStepFunctions, run: ScriptedRun, options: { name?: string; startTick?: number } = {}): string {
   const arn = executionArn(options.name ?? run.runId);
   const t0 = options.startTick ?? fake.tick;
-  const settings = { runId: run.runId, mode: 'reroute', source: 'source', dryRun: run.dryRun ?? false, pageSize: 1000, maxIterations: 1000, routed: true };
-  const input = JSON.stringify({ runId: run.runId, mode: 'reroute', routing: { kind: 'renames', renames: { old: 'new_queue' } }, dryRun: run.dryRun ?? false });
+  const settings = run.selective
+    ? { runId: run.runId, mode: 'transfer', source: 'source', target: 'target', dryRun: run.dryRun ?? false, pageSize: 1000, maxIterations: 1000, routed: false, selected: true }
+    : { runId: run.runId, mode: 'reroute', source: 'source', dryRun: run.dryRun ?? false, pageSize: 1000, maxIterations: 1000, routed: true };
+  const input = JSON.stringify(
+    run.selective
+      ? { runId: run.runId, mode: 'transfer', classes: ['MovingWorker'], dryRun: run.dryRun ?? false }
+      : { runId: run.runId, mode: 'reroute', routing: { kind: 'renames', renames: { old: 'new_queue' } }, dryRun: run.dryRun ?? false },
+  );
   return scriptExecution(fake, arn, input, settings, run, run.items, t0);
 }
 
 function scriptExecution(fake: FakeStepFunctions, arn: string, input: string, settings: Record<string, unknown>, run: ScriptedRun, items: readonly ScriptedItem[], t0: number, startPage = 0): string {
-  const planItems = items.map((item) => workItem(item, startPage, false));
+  const pageState = run.selective ? StateNames.transferQueue : StateNames.rerouteQueue;
+  const planItems = items.map((item) => workItem(run, item, startPage, false));
   const root: ScriptedEvent[][] = [[{ type: 'ExecutionStarted', executionStartedEventDetails: { input } }, ...task(StateNames.plan)]];
   if (run.planFails) {
     root[0]!.splice(-1, 1, { type: 'LambdaFunctionFailed', lambdaFunctionFailedEventDetails: { error: run.planFails.error, cause: lambdaCause(run.planFails.message, run.planFails.error) } });
@@ -63,34 +81,34 @@ function scriptExecution(fake: FakeStepFunctions, arn: string, input: string, se
     return arn;
   }
   const mapRunArn = `${arn.replace(':execution:', ':mapRun:')}/${StateNames.eachItem.replace(/ /g, '')}:0001`;
-  root[0]!.push(exited('TaskStateExited', StateNames.plan, { plan: { settings, work: { batch: planItems } } }), { type: 'MapStateEntered', stateEnteredEventDetails: { name: StateNames.eachItem } }, { type: 'MapRunStarted', mapRunStartedEventDetails: { mapRunArn } });
+  root[0]!.push(exited('TaskStateExited', StateNames.plan, { plan: { settings, ...(run.plannedJobs !== undefined && startPage === 0 ? { itemCount: items.length, plannedJobs: run.plannedJobs } : {}), work: { batch: planItems } } }), { type: 'MapStateEntered', stateEnteredEventDetails: { name: StateNames.eachItem } }, { type: 'MapRunStarted', mapRunStartedEventDetails: { mapRunArn } });
 
-  const results: { item: ScriptedItem; result: Record<string, unknown>; counters: RerouteCounters }[] = [];
+  const results: { item: ScriptedItem; result: Record<string, unknown>; counters: Counters }[] = [];
   let lastTick = t0 + 1;
   items.forEach((item, index) => {
     const childArn = `${arn.replace(':execution:', ':execution:')}/${index}`;
-    const steps: ScriptedEvent[][] = [[{ type: 'ExecutionStarted', executionStartedEventDetails: { input: JSON.stringify({ settings, item: workItem(item, startPage, false) }) } }]];
+    const steps: ScriptedEvent[][] = [[{ type: 'ExecutionStarted', executionStartedEventDetails: { input: JSON.stringify({ settings, item: workItem(run, item, startPage, false) }) } }]];
     const lastPage = item.continueAfter !== undefined && startPage === 0 ? item.continueAfter : item.pages.length;
     for (let page = startPage + 1; page <= lastPage; page++) {
       const done = page === item.pages.length && !item.failsWith;
-      const step = task(StateNames.rerouteQueue, page === startPage + 1 ? (item.retries ?? 0) : 0);
-      step.push(exited('TaskStateExited', StateNames.rerouteQueue, { settings, item: workItem(item, page, done) }));
+      const step = task(pageState, page === startPage + 1 ? (item.retries ?? 0) : 0);
+      step.push(exited('TaskStateExited', pageState, { settings, item: workItem(run, item, page, done) }));
       steps.push(step);
     }
-    const final = workItem(item, lastPage, true);
+    const final = workItem(run, item, lastPage, true);
     let result: Record<string, unknown>;
     const end: ScriptedEvent[] = [];
     if (item.failsWith) {
       const error = { Error: 'FatalError', Cause: lambdaCause(item.failsWith) };
-      end.push(...task(StateNames.rerouteQueue, 0, error));
+      end.push(...task(pageState, 0, error));
       result = { kind: item.kind, name: item.name, counters: final.counters, error };
       end.push(exited('PassStateExited', StateNames.itemFailed, result));
     } else if (lastPage < item.pages.length) {
       const continuation = `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:cont-${index}-${run.runId}`.slice(0, 200);
       end.push({ type: 'TaskStateEntered', stateEnteredEventDetails: { name: StateNames.continueAsNew } }, { type: 'TaskScheduled' }, { type: 'TaskSucceeded' });
-      result = { kind: item.kind, name: item.name, counters: workItem(item, lastPage, false).counters, continuedIn: continuation };
+      result = { kind: item.kind, name: item.name, counters: workItem(run, item, lastPage, false).counters, continuedIn: continuation };
       end.push(exited('PassStateExited', StateNames.itemContinued, result));
-      const contInput = JSON.stringify({ continuation: { settings, item: workItem(item, lastPage, false), from: arn } });
+      const contInput = JSON.stringify({ continuation: { settings, item: workItem(run, item, lastPage, false), from: arn } });
       scriptExecution(fake, continuation, contInput, settings, run, [item], t0 + 1 + steps.length, lastPage);
     } else {
       result = { kind: item.kind, name: item.name, counters: final.counters, done: true };
@@ -98,9 +116,9 @@ function scriptExecution(fake: FakeStepFunctions, arn: string, input: string, se
     }
     end.push({ type: 'ExecutionSucceeded', executionSucceededEventDetails: { output: JSON.stringify(result) } });
     steps.push(end);
-    fake.add(childArn, JSON.stringify({ settings, item: workItem(item, startPage, false) }), steps, { mapRunArn, startTick: t0 + 1 });
+    fake.add(childArn, JSON.stringify({ settings, item: workItem(run, item, startPage, false) }), steps, { mapRunArn, startTick: t0 + 1 });
     lastTick = Math.max(lastTick, t0 + 1 + steps.length - 1);
-    results.push({ item, result, counters: result['counters'] as RerouteCounters });
+    results.push({ item, result, counters: result['counters'] as Counters });
   });
 
   const summary = summaryOf(run, results);
@@ -111,8 +129,8 @@ function scriptExecution(fake: FakeStepFunctions, arn: string, input: string, se
   return arn;
 }
 
-function summaryOf(run: ScriptedRun, results: { item: ScriptedItem; result: Record<string, unknown>; counters: RerouteCounters }[]): RunSummary {
-  const totals = emptyCounters();
+function summaryOf(run: ScriptedRun, results: { item: ScriptedItem; result: Record<string, unknown>; counters: Counters }[]): RunSummary {
+  const totals = run.selective ? emptyTransferCounters() : emptyCounters();
   const sets: RunSummary['sets'] = {};
   const queues: RunSummary['queues'] = {};
   const failures: RunSummary['failures'] = [];
@@ -126,13 +144,14 @@ function summaryOf(run: ScriptedRun, results: { item: ScriptedItem; result: Reco
       continue;
     }
     (item.kind === 'set' ? sets : queues)[item.name] = c;
-    addCounters(totals, c);
+    if (run.selective) addTransferCounters(totals as TransferCounters, c as TransferCounters);
+    else addCounters(totals as RerouteCounters, c as RerouteCounters);
     if (result['error']) {
       failures.push({ kind: item.kind, name: item.name, error: `FatalError: ${item.failsWith}` });
       counts.failed++;
     } else counts.finished++;
   }
-  return { runId: run.runId, mode: 'reroute', dryRun: run.dryRun ?? false, sets, queues, totals, counts, failures, continuedIn, complete: failures.length === 0 && continuedIn.length === 0 };
+  return { runId: run.runId, mode: run.selective ? 'transfer' : 'reroute', dryRun: run.dryRun ?? false, sets, queues, totals, counts, failures, continuedIn, complete: failures.length === 0 && continuedIn.length === 0 };
 }
 
 /** A Task state as Lambda-backed tasks record it: entered, attempts (failing `retries` times), and (unless it fails) success. */

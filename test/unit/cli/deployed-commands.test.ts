@@ -246,6 +246,38 @@ describe('watch', () => {
     expect(stdout).toMatchSnapshot();
   });
 
+  it('a selective run: examined of the source\'s jobs and selected moved, never "Jobs N of" every job; a whole-queue run: jobs of the planned total', async () => {
+    const selective: ScriptedRun = {
+      runId: 'shard-1',
+      selective: true,
+      plannedJobs: 6000,
+      items: [
+        { kind: 'queue', name: 'default', total: 5000, pages: [[2000, 100], [5000, 300]] },
+        { kind: 'set', name: 'schedule', total: 1000, pages: [[1000, 50]] },
+      ],
+    };
+    const overall = (stdout: string) => stdout.split('\n').map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')).filter((l) => /^(Examining|Jobs)/.test(l));
+
+    const piped = await cli(['watch', scriptRun(fake, selective), '--interval', '0']);
+    const terminal = await cli(['watch', execution('shard-1'), '--interval', '0'], true);
+
+    expect(piped.code).toBe(0);
+    // Each pipe line: time · status · state · items · jobs examined · selected moved · rate · retries.
+    expect(piped.stdout.split('\n').filter((l) => /^\d{4}-/.test(l)).map((l) => l.split(' · ').slice(3, 6).join(' · '))).toEqual([
+      'items 0/2 done · 0 examined · 0 selected moved',
+      'items 1/2 done · 3,000 examined · 150 selected moved',
+      'items 2/2 done · 6,000 examined · 350 selected moved',
+    ]);
+    expect(terminal.code).toBe(0);
+    expect(overall(terminal.stdout).at(-1)).toMatch(/^Examining 6,000\/6,000 · 350 selected moved · [\d,]+\/s$/);
+    expect(overall(terminal.stdout).every((l) => l.startsWith('Examining '))).toBe(true);
+
+    const whole = await cli(['watch', scriptRun(fake, { ...selective, runId: 'whole-1', selective: false }), '--interval', '0'], true);
+    expect(whole.code).toBe(0);
+    expect(overall(whole.stdout).at(-1)).toMatch(/^Jobs 6,000 of 6,000 \(100%\) · 350 moved · [\d,]+\/s$/);
+    expect(overall(whole.stdout).every((l) => l.startsWith('Jobs '))).toBe(true);
+  });
+
   it('reads only what is new at each poll: history reads do not grow with the history', async () => {
     const pages = Array.from({ length: 60 }, (_, i) => [(i + 1) * 100, (i + 1) * 100] as const);
     const arn = scriptRun(fake, { runId: 'long-3', items: [{ kind: 'queue', name: 'old', total: 6000, pages }] });
