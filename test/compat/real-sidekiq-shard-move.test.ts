@@ -1,15 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { repoPath } from '../support/paths.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import {
   assertRealSidekiqInstalled,
-  ProcessTracker,
   readJsonLines,
   runRuby,
   startSidekiq,
@@ -20,6 +15,7 @@ import {
   type SidekiqServer,
   type StoredJob,
 } from './support/real-sidekiq.js';
+import { compatStory } from './support/compat-story.js';
 
 /*
  * Moving the jobs of ONE class to another Redis (GitLab's Sidekiq sharding: a routing rule gains
@@ -117,26 +113,7 @@ interface Observed {
   readonly oldInflightKeys: string[];
 }
 
-const tracker = new ProcessTracker();
-const workDir = mkdtempSync(join(tmpdir(), 'sidekiq-migrate-compat-shard-'));
-const servers: RedisServerHandle[] = [];
-const clients: Redis[] = [];
-let keepWorkDir = false;
-
-afterAll(async () => {
-  await tracker.stopAll(); // every ruby / sidekiq / CLI process still running, by pid
-  clients.forEach((c) => c.disconnect());
-  await Promise.all(servers.map((s) => s.stop())); // by pid
-  if (!keepWorkDir) rmSync(workDir, { recursive: true, force: true });
-}, 60_000);
-
-async function startRedis(): Promise<{ url: string; redis: Redis }> {
-  const server = await startRedisServer();
-  servers.push(server);
-  const redis = new Redis(server.url, { protocol: 2, maxRetriesPerRequest: 1 });
-  clients.push(redis);
-  return { url: server.url, redis };
-}
+const { tracker, file, startRedis, once } = compatStory('shard');
 
 const nowSeconds = () => Date.now() / 1000;
 
@@ -160,7 +137,6 @@ async function moveOneClassWhileWorkersRun(): Promise<Observed> {
   const [old, neu] = await Promise.all([startRedis(), startRedis()]);
   const oldEnv: SidekiqEnv = { redisUrl: old.url, namespace: null };
   const newEnv: SidekiqEnv = { redisUrl: neu.url, namespace: null };
-  const file = (name: string) => join(workDir, name);
   const ranFiles = [file('ran-old.jsonl'), file('ran-new.jsonl')];
   const startFiles = [file('starts-old.jsonl'), file('starts-new.jsonl')];
   const executions = () => ranFiles.flatMap((f) => readJsonLines<ShardExecution>(f));
@@ -282,14 +258,8 @@ async function moveOneClassWhileWorkersRun(): Promise<Observed> {
   }
 }
 
-let story: Promise<Observed> | undefined;
 /** The story runs once, in whichever test comes first; the others assess what it saw. */
-const seen = () =>
-  (story ??= moveOneClassWhileWorkersRun().catch((error: Error) => {
-    if (readdirSync(workDir).length === 0) throw error;
-    keepWorkDir = true;
-    throw new Error(`${error.message}\n(manifests, execution records and sidekiq logs kept in ${workDir})`, { cause: error });
-  }));
+const seen = once(moveOneClassWhileWorkersRun);
 
 const only = (stored: Map<string, StoredJob[]>, jid: string): StoredJob => {
   const entries = stored.get(jid) ?? [];

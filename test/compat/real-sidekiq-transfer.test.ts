@@ -1,9 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { drainCheck, type DrainCheckOptions } from '../../core/drain/drain-check.js';
 import type { DrainReport } from '../../core/drain/drain-report.js';
 import { LuaScript } from '../../core/redis/lua-script.js';
@@ -13,11 +10,9 @@ import { findInflightLeftovers, type InflightLeftover } from '../../core/transfe
 import { runTransfer, type TransferRunRequest, type TransferRunSummary } from '../../core/transfer/run-transfer.js';
 import { interferingRedis, SimulatedCrash } from '../support/interfering-redis.js';
 import { repoPath } from '../support/paths.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import {
   assertRealSidekiqInstalled,
   jidOf,
-  ProcessTracker,
   readJsonLines,
   runRuby,
   sleep,
@@ -31,6 +26,7 @@ import {
   type SidekiqServer,
   type StoredJob,
 } from './support/real-sidekiq.js';
+import { compatStory } from './support/compat-story.js';
 
 /*
  * Moving Sidekiq to a new Redis while the workers run, with real Sidekiq 6.4 on both sides.
@@ -100,27 +96,7 @@ interface Observed {
   readonly oldToolKeysAtEnd: string[];
 }
 
-const tracker = new ProcessTracker();
-const workDir = mkdtempSync(join(tmpdir(), 'sidekiq-migrate-compat-transfer-'));
-const servers: RedisServerHandle[] = [];
-const clients: Redis[] = [];
-/** Set when the story fails: its manifests, execution records and sidekiq logs are then kept. */
-let keepWorkDir = false;
-
-afterAll(async () => {
-  await tracker.stopAll(); // every ruby / sidekiq / transfer process still running, by pid
-  clients.forEach((c) => c.disconnect());
-  await Promise.all(servers.map((s) => s.stop())); // by pid
-  if (!keepWorkDir) rmSync(workDir, { recursive: true, force: true });
-}, 60_000);
-
-async function startRedis(): Promise<{ url: string; redis: Redis }> {
-  const server = await startRedisServer();
-  servers.push(server);
-  const redis = new Redis(server.url, { protocol: 2, maxRetriesPerRequest: 1 });
-  clients.push(redis);
-  return { url: server.url, redis };
-}
+const { tracker, file, startRedis, once } = compatStory('transfer');
 
 function transferRequest(source: Redis, target: Redis, runId: string, lockTtlMs: number): TransferRunRequest {
   return { source, target, sourceKeys: keys, targetKeys: keys, runId, dryRun: false, sets: ['schedule', 'retry', 'dead'], queues: true, sliceSize: 4, lockTtlMs };
@@ -210,7 +186,6 @@ async function moveWhileWorkersRun(): Promise<Observed> {
   const [old, neu] = await Promise.all([startRedis(), startRedis()]);
   const oldEnv: SidekiqEnv = { redisUrl: old.url, namespace: null };
   const newEnv: SidekiqEnv = { redisUrl: neu.url, namespace: null };
-  const file = (name: string) => join(workDir, name);
   const mix = (m: Record<string, number>) => Object.entries(m).map(([kind, n]) => `${kind}=${n}`);
 
   // The old Redis as production left it: real clients, real failures.
@@ -339,14 +314,8 @@ async function moveWhileWorkersRun(): Promise<Observed> {
   }
 }
 
-let story: Promise<Observed> | undefined;
 /** The story runs once, in whichever test comes first; the others assess what it saw (and fail with its error if it failed). */
-const seen = () =>
-  (story ??= moveWhileWorkersRun().catch((error: Error) => {
-    if (readdirSync(workDir).length === 0) throw error; // failed before writing anything
-    keepWorkDir = true;
-    throw new Error(`${error.message}\n(manifests, execution records and sidekiq logs kept in ${workDir})`, { cause: error });
-  }));
+const seen = once(moveWhileWorkersRun);
 
 const only = (stored: Map<string, StoredJob[]>, jid: string): StoredJob => {
   const entries = stored.get(jid) ?? [];
