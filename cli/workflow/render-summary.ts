@@ -174,6 +174,10 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   const arrived = reroute ? ((summary.totals as RerouteCounters).arrived ?? 0) : 0;
   // From the totals: the summary lists the first sets and queues only.
   const stillOnSource = reroute ? 0 : ((summary.totals as TransferCounters).leftOnSource ?? 0);
+  // A selection that found none of its jobs (the source holds only other classes) did not move
+  // "everything": it found nothing of what it was asked for, and says so.
+  const selective = reroute ? undefined : (summary.totals as TransferCounters);
+  const selectedNone = selective?.examined !== undefined && selective.claimed === 0 && selective.resumed === 0 && !summary.dryRun;
   const complete =
     arrived > 0
       ? 'Complete: every job that was on its queue when the run started, and could be moved, was moved.'
@@ -181,6 +185,8 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
         ? `Done, but jobs remain on the source queues (${n(stillOnSource)}, above): run move again.`
         : summary.nothingThere
           ? `Complete: nothing was there to move (no Sidekiq data on ${endpoint}).`
+          : selectedNone
+            ? 'Complete: no job of the selected classes was on the source; nothing was moved.'
           : 'Complete: everything that could be moved was moved.';
   out.push('');
   say(summary.complete ? complete : 'Not complete: run the same command again to resume.');

@@ -90,6 +90,12 @@ describe('move with a selection, end to end', () => {
     expect(first.code).toBe(0);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ complete: true, selection: { jobs: 0 }, totals: { written: 0 } });
+    // Found none of what it was asked for: it says so, not "everything … was moved".
+    const third = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--classes', ARCHIVE);
+    expect(third.code).toBe(0);
+    expect(third.stdout).toContain('Complete: no job of the selected classes was on the source; nothing was moved.');
+    expect(third.stdout).not.toContain('everything that could be moved was moved');
+    expect(first.stdout).toContain('Complete: everything that could be moved was moved.');
     await expectExactJobs(redis.source(), '', [...jobs.staying, ...jobs.admin]);
     await expectExactJobs(redis.target(), '', jobs.archive);
   });
