@@ -55,3 +55,84 @@ export async function drivePages<C, K = RerouteCounters>(
   }
   return { cursor, done: false, counters, pages };
 }
+
+/**
+ * A page split in three, so that Node and Redis work at the same time (issue #18): `read` is one
+ * round trip (a ZSCAN), `examine` is Node's own work on its reply (no I/O), `apply` writes what
+ * examine decided. `after` says where the page read leaves the cursor, or null when it was the last.
+ */
+export interface PipelinedPage<C, R, E, K> {
+  readonly read: (cursor: C) => Promise<R>;
+  readonly after: (read: R) => C | null;
+  readonly examine: (read: R) => E;
+  readonly apply: (examined: E) => Promise<PageResult<C, K>>;
+}
+
+/**
+ * drivePages with the next page read ahead: page N+1's read is sent the moment page N's reply is
+ * in, and examined while page N's writes run, so Redis runs the writes of one page while Node
+ * examines the next. Writes stay strictly in page order, one page's after the last one's reply,
+ * and the limits are checked between them exactly as drivePages does: a stop returns the cursor
+ * after the last page written, and the page read ahead is dropped unwritten (a read costs
+ * nothing to repeat). At most two pages are held at once.
+ *
+ * Safe for a scan whose reads do not depend on the writes before them (ZSCAN: its guarantees
+ * hold whatever happens to the set between calls); not for a list slice read by position.
+ */
+export async function drivePipelinedPages<C, R, E, K = RerouteCounters>(
+  page: PipelinedPage<C, R, E, K>,
+  start: C,
+  limits: DriveLimits = {},
+  sum: CounterSum<K> = rerouteSum as unknown as CounterSum<K>,
+): Promise<PageResult<C, K> & { pages: number }> {
+  const now = limits.now ?? Date.now;
+  const counters = sum.empty();
+  let cursor = start;
+  let pages = 0;
+  let reading: Promise<R> | null = handled(page.read(start));
+  let writing: Promise<PageResult<C, K>> | null = null;
+  // Read ahead only while another page may still be written: never past maxPages.
+  const mayReadAhead = (read: number) => limits.maxPages === undefined || read < limits.maxPages;
+  let read = 1;
+  try {
+    for (;;) {
+      let examined: E | null = null;
+      if (reading !== null) {
+        const reply: R = await reading;
+        const next = page.after(reply);
+        reading = next !== null && mayReadAhead(read) ? handled(page.read(next)) : null;
+        if (reading !== null) read++;
+        examined = page.examine(reply);
+      }
+      if (writing !== null) {
+        const result: PageResult<C, K> = await writing;
+        writing = null;
+        pages++;
+        sum.add(counters, result.counters);
+        cursor = result.cursor;
+        await limits.onPage?.(result);
+        if (result.done) return { cursor, done: true, counters, pages };
+        if (limits.maxPages !== undefined && pages >= limits.maxPages) break;
+        if (limits.deadline !== undefined && now() >= limits.deadline) break;
+        if (limits.stopBefore?.()) break;
+      }
+      if (examined === null) break;
+      writing = handled(page.apply(examined));
+    }
+  } catch (error) {
+    // A read ahead failed: the write before it may still be running; let it finish (or fail)
+    // before the error goes up, so that nothing of this run writes after it has returned.
+    if (writing !== null) await writing.catch(() => {});
+    throw error;
+  }
+  return { cursor, done: false, counters, pages };
+}
+
+/**
+ * Marks a promise as handled: it is awaited later, after other awaits, and a rejection meanwhile
+ * must not count as unhandled (which ends a Node process). Awaiting it still throws.
+ */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}

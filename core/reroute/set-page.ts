@@ -1,10 +1,10 @@
 import { LuaScript } from '../redis/lua-script.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
-import { drivePages, type DriveLimits, type PageResult } from './drive-pages.js';
+import { drivePipelinedPages, type DriveLimits, type PageResult } from './drive-pages.js';
 import { examineScheduledJob } from './examine-job.js';
 import { PageMoves } from './move-record.js';
-import { addSample, emptyCounters, tallyClass } from './reroute-counters.js';
+import { addSample, emptyCounters, tallyClass, type RerouteCounters } from './reroute-counters.js';
 import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
 import { entryDigest, rewrittenEntriesKey } from './rewritten-entries.js';
 
@@ -27,20 +27,45 @@ export interface SetPageRequest extends RerouteContext {
  * and one for the writes (the record of the page's moves included), whatever the page size.
  */
 export async function rerouteSetPage(request: SetPageRequest): Promise<PageResult<string>> {
-  const { redis, keys, set, plan, dryRun } = request;
-  const key = keys.sortedSet(set);
-  const counters = emptyCounters();
-  let next: string;
-  let flat: Buffer[];
+  return applySetPage(request, examineSetPage(request, await scanSetPage(request, request.cursor)));
+}
+
+/** One ZSCAN reply: the cursor it was asked for, the one it returned, and member/score pairs. */
+export interface ScannedSetPage {
+  readonly cursor: string;
+  readonly next: string;
+  readonly flat: Buffer[];
+}
+
+/** What a page's examination decided, before anything is written. */
+interface ExaminedSetPage {
+  readonly scanned: ScannedSetPage;
+  readonly counters: RerouteCounters;
+  readonly rewrites: string | null;
+  /** Rewrites grouped by destination, so that each Lua reply counts moves for one queue. */
+  readonly byDestination: Map<string, (Buffer | string)[]>;
+  readonly moves: PageMoves;
+  /** Members that look already routed and may be this run's own rewrites met again. */
+  readonly lookAlreadyRouted: Buffer[];
+}
+
+/** The page's one read: a ZSCAN of the set from `cursor`. */
+async function scanSetPage(request: Omit<SetPageRequest, 'cursor'>, cursor: string): Promise<ScannedSetPage> {
+  const key = request.keys.sortedSet(request.set);
   try {
-    const [cursor, elements] = await redis.zscanBuffer(key, request.cursor, 'COUNT', request.count);
-    [next, flat] = [cursor.toString(), elements];
+    const [next, flat] = await request.redis.zscanBuffer(key, cursor, 'COUNT', request.count);
+    return { cursor, next: next.toString(), flat };
   } catch (error) {
     throw classifyRedisError(error, `Scanning ${key}`);
   }
-  const rewrites = rewritesRecord(request, next);
+}
 
-  // Rewrites grouped by destination, so that each Lua reply counts moves for one queue.
+/** Node's own work on a page: decides every entry from its bytes; no I/O. */
+function examineSetPage(request: Omit<SetPageRequest, 'cursor'>, scanned: ScannedSetPage): ExaminedSetPage {
+  const { plan } = request;
+  const { flat } = scanned;
+  const counters = emptyCounters();
+  const rewrites = rewritesRecord(request, scanned);
   const byDestination = new Map<string, (Buffer | string)[]>();
   const moves = new PageMoves();
   const lookAlreadyRouted: Buffer[] = [];
@@ -73,17 +98,24 @@ export async function rerouteSetPage(request: SetPageRequest): Promise<PageResul
       }
     }
   }
+  return { scanned, counters, rewrites, byDestination, moves, lookAlreadyRouted };
+}
 
+/** The page's writes: the rewrites in bounded Lua calls (none in a dry run), then its result. */
+async function applySetPage(request: Omit<SetPageRequest, 'cursor'>, page: ExaminedSetPage): Promise<PageResult<string>> {
+  const { counters, rewrites, byDestination, lookAlreadyRouted } = page;
+  const { next } = page.scanned;
+  const key = request.keys.sortedSet(request.set);
   if (lookAlreadyRouted.length > 0) {
     const ownRewrites = await countOwnRewrites(request, rewrites!, lookAlreadyRouted);
     counters.scanned -= ownRewrites;
     counters.alreadyRouted += lookAlreadyRouted.length - ownRewrites;
   }
-  if (dryRun) {
+  if (request.dryRun) {
     for (const [to, args] of byDestination) add(counters.movedTo, to, args.length / 4);
     counters.moved = sum(counters.movedTo);
   } else if (byDestination.size > 0) {
-    await applyRewrites(request, key, rewrites, byDestination, moves, counters);
+    await applyRewrites(request, key, rewrites, byDestination, page.moves, counters);
   }
   if (next === '0' && rewrites !== null) await forgetRewrites(request, rewrites);
   return { cursor: next, done: next === '0', counters };
@@ -94,14 +126,14 @@ export async function rerouteSetPage(request: SetPageRequest): Promise<PageResul
  * dry run rewrites nothing, and a scan whose first reply is the whole set (cursor 0 to 0: every
  * set of up to 128 entries) is over before anything is rewritten. Runs without an id record none.
  */
-function rewritesRecord(request: SetPageRequest, next: string): string | null {
+function rewritesRecord(request: Omit<SetPageRequest, 'cursor'>, scanned: ScannedSetPage): string | null {
   const runId = request.recordMovesAs?.runId;
-  if (runId === undefined || request.dryRun || (request.cursor === '0' && next === '0')) return null;
+  if (runId === undefined || request.dryRun || (scanned.cursor === '0' && scanned.next === '0')) return null;
   return rewrittenEntriesKey(request.keys.prefix, runId, request.set);
 }
 
 /** How many of `members` (which look already routed) this run wrote itself. */
-async function countOwnRewrites(request: SetPageRequest, rewrites: string, members: Buffer[]): Promise<number> {
+async function countOwnRewrites(request: Omit<SetPageRequest, 'cursor'>, rewrites: string, members: Buffer[]): Promise<number> {
   try {
     const found = await request.redis.smismember(rewrites, ...members.map(entryDigest));
     return found.reduce((n: number, hit) => n + hit, 0);
@@ -111,7 +143,7 @@ async function countOwnRewrites(request: SetPageRequest, rewrites: string, membe
 }
 
 /** The scan of the set is over: its record of rewrites has served. */
-async function forgetRewrites(request: SetPageRequest, rewrites: string): Promise<void> {
+async function forgetRewrites(request: Omit<SetPageRequest, 'cursor'>, rewrites: string): Promise<void> {
   try {
     await request.redis.del(rewrites);
   } catch (error) {
@@ -120,12 +152,12 @@ async function forgetRewrites(request: SetPageRequest, rewrites: string): Promis
 }
 
 async function applyRewrites(
-  request: SetPageRequest,
+  request: Omit<SetPageRequest, 'cursor'>,
   key: string,
   rewrites: string | null,
   byDestination: Map<string, (Buffer | string)[]>,
   moves: PageMoves,
-  counters: ReturnType<typeof emptyCounters>,
+  counters: RerouteCounters,
 ): Promise<void> {
   const batch = (request.luaBatch ?? DEFAULT_LUA_BATCH) * 4;
   const luaKeys = rewrites === null ? [key] : [key, rewrites];
@@ -164,7 +196,18 @@ export interface SetRerouteRequest extends Omit<SetPageRequest, 'cursor'>, Drive
 /**
  * The set operation as a Lambda or the local runner calls it: pages from `cursor` until the set
  * is done, the deadline passes or `maxPages` is reached; returns the cursor to continue from.
+ * The next page is read and examined while this one's writes run (drivePipelinedPages): each
+ * page's entries are still replaced only if they are there, so reading ahead changes no outcome.
  */
 export function rerouteSet(request: SetRerouteRequest): Promise<PageResult<string> & { pages: number }> {
-  return drivePages((cursor) => rerouteSetPage({ ...request, cursor }), request.cursor ?? '0', request);
+  return drivePipelinedPages(
+    {
+      read: (cursor: string) => scanSetPage(request, cursor),
+      after: (scanned) => (scanned.next === '0' ? null : scanned.next),
+      examine: (scanned) => examineSetPage(request, scanned),
+      apply: (examined) => applySetPage(request, examined),
+    },
+    request.cursor ?? '0',
+    request,
+  );
 }
