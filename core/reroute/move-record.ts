@@ -17,7 +17,10 @@ export const MOVES_TTL_SECONDS = 30 * 24 * 3600;
 
 /** The distinct moves of one page, collected as it decides (a few per page, whatever its size). */
 export class PageMoves {
-  private readonly seen = new Map<string, RecordedMove>();
+  // Nested maps rather than one map keyed by a joined string: `add` runs once per moved job, and
+  // building and hashing that string was most of its cost.
+  private readonly seen = new Map<string, Map<string | null, Set<string>>>();
+  private readonly moves: RecordedMove[] = [];
 
   /**
    * A job of `routedClass` is about to move from `from` to `to`. Renames are recorded by class
@@ -25,8 +28,13 @@ export class PageMoves {
    * queue already had.
    */
   add(routedClass: string, from: string | null, to: string): void {
-    const key = `${routedClass}\0${from ?? '\u0001'}\0${to}`;
-    if (!this.seen.has(key)) this.seen.set(key, { routedClass, from, to });
+    let byFrom = this.seen.get(routedClass);
+    if (byFrom === undefined) this.seen.set(routedClass, (byFrom = new Map()));
+    let tos = byFrom.get(from);
+    if (tos === undefined) byFrom.set(from, (tos = new Set()));
+    if (tos.has(to)) return;
+    tos.add(to);
+    this.moves.push({ routedClass, from, to });
   }
 
   /**
@@ -34,10 +42,10 @@ export class PageMoves {
    * none: a page that moves nothing, or a run that records nothing (`runId` absent).
    */
   commands(prefix: string, runId: string | undefined): RedisCommand[] {
-    if (runId === undefined || this.seen.size === 0) return [];
+    if (runId === undefined || this.moves.length === 0) return [];
     const key = movesKey(prefix, runId);
     return [
-      ['SADD', key, ...[...this.seen.values()].map(encodeMove)],
+      ['SADD', key, ...this.moves.map(encodeMove)],
       ['EXPIRE', key, MOVES_TTL_SECONDS],
     ];
   }
