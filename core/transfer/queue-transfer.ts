@@ -7,7 +7,7 @@ import { addTransferCounters, emptyTransferCounters, tallyCarried, type Transfer
 import { acknowledgeQueueJobs } from './acknowledge.js';
 import { listEntryIds, newBatchId, parseBatch } from './ledger-id.js';
 import { batchKey, inflightKey, ledgerKey } from './transfer-keys.js';
-import type { TransferContext } from './transfer-options.js';
+import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
 import { writeJobsToQueues } from './write-to-target.js';
 import { transferSelectedQueueSlice, type SelectiveListCursor } from './selective-queue-transfer.js';
 
@@ -50,7 +50,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
   try {
     if (request.classes !== undefined) return await transferSelectedQueueSlice(request, new Set(request.classes));
     const cursor = request.cursor ?? { limit: await source.llen(sourceKey), claimed: 0 };
-    const want = Math.max(0, Math.min(request.sliceSize, cursor.limit - cursor.claimed));
+    const want = Math.max(0, Math.min(request.sliceSize, MAX_JOBS_PER_CLAIM, cursor.limit - cursor.claimed));
 
     if (request.dryRun) {
       // Nothing is claimed, so read by position.

@@ -7,7 +7,7 @@ import { addTransferCounters, emptyTransferCounters, tallyCarried, type Transfer
 import { acknowledgeSetEntries } from './acknowledge.js';
 import { newBatchId, setEntryId } from './ledger-id.js';
 import { batchKey, conflictsKey, inflightKey, ledgerKey } from './transfer-keys.js';
-import type { TransferContext } from './transfer-options.js';
+import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
 import { writeEntriesToSet, type LedgeredEntry } from './write-to-target.js';
 import { transferSelectedSetSlice, type SelectiveSetCursor } from './selective-set-transfer.js';
 
@@ -41,7 +41,7 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
   try {
     if (request.classes !== undefined) return await transferSelectedSetSlice(request, new Set(request.classes));
     const cursor = request.cursor ?? { limit: await source.zcard(sourceKey), claimed: 0 };
-    const want = Math.max(0, Math.min(request.sliceSize, cursor.limit - cursor.claimed));
+    const want = Math.max(0, Math.min(request.sliceSize, MAX_JOBS_PER_CLAIM, cursor.limit - cursor.claimed));
 
     if (request.dryRun) {
       const members = want === 0 ? [] : await source.zrangeBuffer(sourceKey, cursor.claimed, String(cursor.claimed + want - 1));

@@ -27,3 +27,12 @@ export interface TransferContext {
 }
 
 export const DEFAULT_LEDGER_TTL_SECONDS = 7 * 24 * 3600;
+
+/**
+ * The most jobs one claim takes, whatever the page size asks: a claim is one Lua call on the
+ * source, and every Sidekiq client of that Redis waits while it runs. Its time grows with the
+ * jobs it moves and returns (≈ 2.4 ms for 1,000 GitLab-sized jobs on a 2-core VM, bench/README.md);
+ * 250 keeps each call well under the 2 ms that issue #18 allows, and a bigger page size simply
+ * means more slices.
+ */
+export const MAX_JOBS_PER_CLAIM = 250;
