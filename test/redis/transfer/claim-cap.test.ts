@@ -1,0 +1,61 @@
+// A claim is one Lua call on the old Redis, and every Sidekiq client of it waits while it runs:
+// however large the page size, no claim takes more than MAX_JOBS_PER_CLAIM jobs (issue #18), and
+// the slices still move every job, byte for byte, in order.
+import { describe, expect, it } from 'vitest';
+import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
+import { transferQueueSlice, type QueueTransferCursor } from '../../../core/transfer/queue-transfer.js';
+import { transferSetSlice, type SetTransferCursor } from '../../../core/transfer/set-transfer.js';
+import { MAX_JOBS_PER_CLAIM } from '../../../core/transfer/transfer-options.js';
+import { privateSourceAndTarget } from '../../support/private-redis.js';
+import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
+
+const redis = privateSourceAndTarget();
+const keys = new SidekiqKeys('');
+const context = () => ({ source: redis.source(), target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'cap', dryRun: false, sliceSize: 10_000 });
+const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` });
+const TOTAL = 2 * MAX_JOBS_PER_CLAIM + 17;
+
+describe('a claim takes at most MAX_JOBS_PER_CLAIM jobs, whatever the page size', () => {
+  it('queues: slices of 250 with a page size of 10,000; every job moved once, in order; nothing left on the source', async () => {
+    expect(MAX_JOBS_PER_CLAIM).toBe(250);
+    const source = redis.source();
+    const jobs = Array.from({ length: TOTAL }, (_, i) => job(i));
+    for (let i = 0; i < jobs.length; i += 100) await source.lpush('queue:default', ...jobs.slice(i, i + 100));
+    const before = await source.lrange('queue:default', 0, -1);
+
+    const claims: number[] = [];
+    let cursor: QueueTransferCursor | null = null;
+    for (let done = false; !done; ) {
+      const slice = await transferQueueSlice({ ...context(), queue: 'default', cursor });
+      claims.push(slice.counters.claimed);
+      [cursor, done] = [slice.cursor, slice.done];
+    }
+
+    expect(claims).toEqual([250, 250, 17]);
+    // The same list, in the same order: Sidekiq fetches them on the target as it would have on the source.
+    expect(await redis.target().lrange('queue:default', 0, -1)).toEqual(before);
+    expect([...before].sort()).toEqual([...jobs].sort());
+    expect(await source.exists('queue:default')).toBe(0);
+    expect(await source.keys('sidekiq-migrate:*')).toEqual([]);
+  });
+
+  it('sets: slices of 250 with a page size of 10,000; every entry moved once with its score; nothing left on the source', async () => {
+    const source = redis.source();
+    const entries = Array.from({ length: TOTAL }, (_, i) => [`${1795462903 + i}.25`, job(i)] as const);
+    for (let i = 0; i < entries.length; i += 100) await source.zadd('schedule', ...entries.slice(i, i + 100).flat());
+    const before = await source.zrange('schedule', 0, -1, 'WITHSCORES');
+
+    const claims: number[] = [];
+    let cursor: SetTransferCursor | null = null;
+    for (let done = false; !done; ) {
+      const slice = await transferSetSlice({ ...context(), set: 'schedule', cursor });
+      claims.push(slice.counters.claimed);
+      [cursor, done] = [slice.cursor, slice.done];
+    }
+
+    expect(claims).toEqual([250, 250, 17]);
+    expect(await redis.target().zrange('schedule', 0, -1, 'WITHSCORES')).toEqual(before);
+    expect(await source.exists('schedule')).toBe(0);
+    expect(await source.keys('sidekiq-migrate:*')).toEqual([]);
+  });
+});
