@@ -1,3 +1,4 @@
+import { DEFAULT_LUA_BATCH } from '../core/reroute/reroute-options.js';
 /** How many jobs of each kind a workload holds. */
 export interface Scale {
   readonly schedule: number;
@@ -57,12 +58,11 @@ export const SETTINGS = {
   /** Queue lists holding jobs (2 of them are routing destinations and stay untouched). */
   queueCount: 50,
   /**
-   * Our tuning: ZSCAN COUNT / jobs per queue slice, and jobs per Lua call. 100 rather than the
-   * core's default of 200: same throughput here, but each call is shorter — a 100-entry call
-   * already takes ~0.9 ms on a 400k-entry set on this kind of VM (ZREM+ZADD ≈ 8 µs per entry).
+   * Our tuning: ZSCAN COUNT / jobs per queue slice (the CLI's default page size), and jobs per Lua
+   * call: the core's default (DEFAULT_LUA_BATCH), which is what the CLI runs.
    */
   pageSize: 1000,
-  luaBatch: 100,
+  luaBatch: DEFAULT_LUA_BATCH,
   /** The floor sends this many jobs' command pairs per pipeline. */
   floorPipelineJobs: 1000,
   /** Round trip the proxy adds (Lambda → ElastiCache in the same AZ). */

@@ -43,7 +43,7 @@ describe('a claim takes at most MAX_JOBS_PER_CLAIM jobs, whatever the page size'
     const source = redis.source();
     const entries = Array.from({ length: TOTAL }, (_, i) => [`${1795462903 + i}.25`, job(i)] as const);
     for (let i = 0; i < entries.length; i += 100) await source.zadd('schedule', ...entries.slice(i, i + 100).flat());
-    const before = await source.zrange('schedule', 0, -1, 'WITHSCORES');
+    const before = await source.zrange('schedule', 0, '-1', 'WITHSCORES');
 
     const claims: number[] = [];
     let cursor: SetTransferCursor | null = null;
@@ -54,7 +54,7 @@ describe('a claim takes at most MAX_JOBS_PER_CLAIM jobs, whatever the page size'
     }
 
     expect(claims).toEqual([250, 250, 17]);
-    expect(await redis.target().zrange('schedule', 0, -1, 'WITHSCORES')).toEqual(before);
+    expect(await redis.target().zrange('schedule', 0, '-1', 'WITHSCORES')).toEqual(before);
     expect(await source.exists('schedule')).toBe(0);
     expect(await source.keys('sidekiq-migrate:*')).toEqual([]);
   });
