@@ -38,22 +38,46 @@ export async function drivePages<C, K = RerouteCounters>(
   limits: DriveLimits = {},
   sum: CounterSum<K> = rerouteSum as unknown as CounterSum<K>,
 ): Promise<PageResult<C, K> & { pages: number }> {
-  const now = limits.now ?? Date.now;
-  const counters = sum.empty();
-  let cursor = start;
-  let pages = 0;
-  for (;;) {
-    const result = await page(cursor);
-    pages++;
-    sum.add(counters, result.counters);
-    cursor = result.cursor;
-    await limits.onPage?.(result);
-    if (result.done) return { cursor, done: true, counters, pages };
-    if (limits.maxPages !== undefined && pages >= limits.maxPages) break;
-    if (limits.deadline !== undefined && now() >= limits.deadline) break;
-    if (limits.stopBefore?.()) break;
+  const run = new PageRun(start, limits, sum);
+  while (await run.record(await page(run.cursor)));
+  return run.result();
+}
+
+/** The pages written so far: summed counters, the cursor after them, and when to stop. */
+class PageRun<C, K> {
+  cursor: C;
+  private readonly counters: K;
+  private pages = 0;
+  private done = false;
+
+  constructor(
+    start: C,
+    private readonly limits: DriveLimits,
+    private readonly sum: CounterSum<K>,
+  ) {
+    this.cursor = start;
+    this.counters = sum.empty();
   }
-  return { cursor, done: false, counters, pages };
+
+  /** Accounts for one page written (then calls onPage); false when no page may follow it. */
+  async record(result: PageResult<C, K>): Promise<boolean> {
+    const { limits } = this;
+    this.pages++;
+    this.sum.add(this.counters, result.counters);
+    this.cursor = result.cursor;
+    await limits.onPage?.(result);
+    if (result.done) {
+      this.done = true;
+      return false;
+    }
+    if (limits.maxPages !== undefined && this.pages >= limits.maxPages) return false;
+    if (limits.deadline !== undefined && (limits.now ?? Date.now)() >= limits.deadline) return false;
+    return !limits.stopBefore?.();
+  }
+
+  result(): PageResult<C, K> & { pages: number } {
+    return { cursor: this.cursor, done: this.done, counters: this.counters, pages: this.pages };
+  }
 }
 
 /**
@@ -85,15 +109,12 @@ export async function drivePipelinedPages<C, R, E, K = RerouteCounters>(
   limits: DriveLimits = {},
   sum: CounterSum<K> = rerouteSum as unknown as CounterSum<K>,
 ): Promise<PageResult<C, K> & { pages: number }> {
-  const now = limits.now ?? Date.now;
-  const counters = sum.empty();
-  let cursor = start;
-  let pages = 0;
-  let reading: Promise<R> | null = handled(page.read(start));
-  let writing: Promise<PageResult<C, K>> | null = null;
+  const run = new PageRun(start, limits, sum);
   // Read ahead only while another page may still be written: never past maxPages.
   const mayReadAhead = (read: number) => limits.maxPages === undefined || read < limits.maxPages;
+  let reading: Promise<R> | null = handled(page.read(start));
   let read = 1;
+  let writing: Promise<PageResult<C, K>> | null = null;
   try {
     for (;;) {
       let examined: E | null = null;
@@ -105,16 +126,9 @@ export async function drivePipelinedPages<C, R, E, K = RerouteCounters>(
         examined = page.examine(reply);
       }
       if (writing !== null) {
-        const result: PageResult<C, K> = await writing;
+        const written: PageResult<C, K> = await writing;
         writing = null;
-        pages++;
-        sum.add(counters, result.counters);
-        cursor = result.cursor;
-        await limits.onPage?.(result);
-        if (result.done) return { cursor, done: true, counters, pages };
-        if (limits.maxPages !== undefined && pages >= limits.maxPages) break;
-        if (limits.deadline !== undefined && now() >= limits.deadline) break;
-        if (limits.stopBefore?.()) break;
+        if (!(await run.record(written))) break;
       }
       if (examined === null) break;
       writing = handled(page.apply(examined));
@@ -125,7 +139,7 @@ export async function drivePipelinedPages<C, R, E, K = RerouteCounters>(
     if (writing !== null) await writing.catch(() => {});
     throw error;
   }
-  return { cursor, done: false, counters, pages };
+  return run.result();
 }
 
 /**

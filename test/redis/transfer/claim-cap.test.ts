@@ -6,6 +6,8 @@ import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { transferQueueSlice, type QueueTransferCursor } from '../../../core/transfer/queue-transfer.js';
 import { transferSetSlice, type SetTransferCursor } from '../../../core/transfer/set-transfer.js';
 import { MAX_JOBS_PER_CLAIM } from '../../../core/transfer/transfer-options.js';
+import type { TransferCounters } from '../../../core/transfer/transfer-counters.js';
+import type { PageResult } from '../../../core/reroute/drive-pages.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
@@ -23,13 +25,7 @@ describe('a claim takes at most MAX_JOBS_PER_CLAIM jobs, whatever the page size'
     for (let i = 0; i < jobs.length; i += 100) await source.lpush('queue:default', ...jobs.slice(i, i + 100));
     const before = await source.lrange('queue:default', 0, -1);
 
-    const claims: number[] = [];
-    let cursor: QueueTransferCursor | null = null;
-    for (let done = false; !done; ) {
-      const slice = await transferQueueSlice({ ...context(), queue: 'default', cursor });
-      claims.push(slice.counters.claimed);
-      [cursor, done] = [slice.cursor, slice.done];
-    }
+    const claims = await claimsUntilDone((cursor: QueueTransferCursor | null) => transferQueueSlice({ ...context(), queue: 'default', cursor }));
 
     expect(claims).toEqual([250, 250, 17]);
     // The same list, in the same order: Sidekiq fetches them on the target as it would have on the source.
@@ -45,13 +41,7 @@ describe('a claim takes at most MAX_JOBS_PER_CLAIM jobs, whatever the page size'
     for (let i = 0; i < entries.length; i += 100) await source.zadd('schedule', ...entries.slice(i, i + 100).flat());
     const before = await source.zrange('schedule', 0, '-1', 'WITHSCORES');
 
-    const claims: number[] = [];
-    let cursor: SetTransferCursor | null = null;
-    for (let done = false; !done; ) {
-      const slice = await transferSetSlice({ ...context(), set: 'schedule', cursor });
-      claims.push(slice.counters.claimed);
-      [cursor, done] = [slice.cursor, slice.done];
-    }
+    const claims = await claimsUntilDone((cursor: SetTransferCursor | null) => transferSetSlice({ ...context(), set: 'schedule', cursor }));
 
     expect(claims).toEqual([250, 250, 17]);
     expect(await redis.target().zrange('schedule', 0, '-1', 'WITHSCORES')).toEqual(before);
@@ -59,3 +49,15 @@ describe('a claim takes at most MAX_JOBS_PER_CLAIM jobs, whatever the page size'
     expect(await source.keys('sidekiq-migrate:*')).toEqual([]);
   });
 });
+
+/** Runs slices until one is done; how many jobs each claimed. */
+async function claimsUntilDone<C>(slice: (cursor: C | null) => Promise<PageResult<C, TransferCounters>>): Promise<number[]> {
+  const claims: number[] = [];
+  let cursor: C | null = null;
+  for (let done = false; !done; ) {
+    const result = await slice(cursor);
+    claims.push(result.counters.claimed);
+    [cursor, done] = [result.cursor, result.done];
+  }
+  return claims;
+}

@@ -124,15 +124,8 @@ describe('drivePipelinedPages', () => {
 
   it('a failed write is thrown; the page read ahead meanwhile is never written, and its read is not left unhandled', async () => {
     const s = scan(10, 3, { failWrite: 3 });
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
-    process.on('unhandledRejection', onUnhandled);
-    try {
-      await expect(drivePipelinedPages(s.page, 0)).rejects.toThrow('write 3 failed');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
+
+    const unhandled = await unhandledDuring(() => expect(drivePipelinedPages(s.page, 0)).rejects.toThrow('write 3 failed'));
 
     expect(unhandled).toEqual([]);
     expect(s.log.filter((l) => l.startsWith('write'))).toEqual(['write 0', 'write 3']);
@@ -142,17 +135,24 @@ describe('drivePipelinedPages', () => {
   it('a read ahead that fails while the page before it is still being written is not an unhandled rejection', async () => {
     // Page 3's read fails at once; page 0's write takes 2 ms, during which nobody awaits the read.
     const s = scan(10, 3, { failRead: 3 });
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
-    process.on('unhandledRejection', onUnhandled);
-    try {
-      await expect(drivePipelinedPages(s.page, 0)).rejects.toThrow('read 3 failed');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
+
+    const unhandled = await unhandledDuring(() => expect(drivePipelinedPages(s.page, 0)).rejects.toThrow('read 3 failed'));
 
     expect(unhandled).toEqual([]);
     expect(s.writesInFlight()).toBe(0);
   });
 });
+
+/** The rejections nobody handled while `body` ran, and for 10 ms after. */
+async function unhandledDuring(body: () => Promise<void>): Promise<unknown[]> {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await body();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+  return unhandled;
+}
