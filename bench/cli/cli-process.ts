@@ -25,14 +25,17 @@ export interface CliMeasurement {
   readonly cpuMs: number;
 }
 
-/** Runs `node bin/sidekiq-migrate.js ARGS` (the compiled CLI when dist/ is built). */
-export async function measureCli(args: readonly string[]): Promise<CliMeasurement> {
+/**
+ * Runs `node bin/sidekiq-migrate.js ARGS` (the compiled CLI when dist/ is built); `bin`: another
+ * build's entry (scripts/compare-cli-builds.ts times two builds side by side).
+ */
+export async function measureCli(args: readonly string[], bin = BIN): Promise<CliMeasurement> {
   const dir = mkdtempSync(join(tmpdir(), 'sidekiq-migrate-bench-cli-'));
   const rssFile = join(dir, 'peak-rss');
   try {
     const started = process.hrtime.bigint();
     const elapsedMs = () => Number(process.hrtime.bigint() - started) / 1e6;
-    const child = spawn(process.execPath, ['--import', RSS_REPORTER, BIN, ...args], {
+    const child = spawn(process.execPath, ['--import', RSS_REPORTER, bin, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, SIDEKIQ_MIGRATE_BENCH_RSS_FILE: rssFile },
     });
