@@ -1,20 +1,12 @@
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import type { ItemCounts, SelectionProgress } from '../workflow/progress-view.js';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
 
 export const isTerminal = (status: ExecutionStatus | undefined): boolean => status !== undefined && status !== 'RUNNING';
 
 /** How far one set or queue is, across every execution of the run. */
-export interface ItemProgress {
-  readonly kind: 'set' | 'queue';
-  readonly name: string;
-  /** Its size when the run was planned. */
-  readonly total?: number;
-  /** Jobs looked at (re-route: scanned; transfer: claimed). */
-  readonly seen: number;
-  /** Jobs moved (re-route) or written to the target (transfer). */
-  readonly moved: number;
-  readonly done: boolean;
+export interface ItemProgress extends ItemCounts {
   /** Jobs per second seen, over the pages watched so far. */
   readonly rate?: number;
   /** The error that ended the item, when it failed after its retries. */
@@ -36,11 +28,8 @@ export interface ExecutionProgress {
   readonly items: readonly ItemProgress[];
   /** Sets and queues the run planned, and the jobs in them then (from the root execution's plan). */
   readonly planned?: { readonly items: number; readonly jobs?: number };
-  /**
-   * A selective transfer (its settings say `selected`): items' `seen` are the jobs examined (every
-   * job of the source is looked at, few are taken), and `jobs` the selected jobs, when known.
-   */
-  readonly selection?: { readonly jobs?: number };
+  /** A selective transfer (its settings say `selected`). */
+  readonly selection?: SelectionProgress;
   /** Task attempts Step Functions retried (RetryableError, Lambda service errors). */
   readonly retries: number;
   readonly executions: readonly { readonly executionArn: string; readonly status: ExecutionStatus }[];

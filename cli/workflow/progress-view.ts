@@ -1,27 +1,36 @@
 import { displayName } from '../../core/redis/key-name.js';
 import { clip, count, formatDuration, shorten } from './fit.js';
 
-/** One set or queue as the progress view shows it. */
-export interface ViewItem {
+/** How far one set or queue is: what the local runner and a deployed run's watcher both know. */
+export interface ItemCounts {
   readonly kind: 'set' | 'queue';
   readonly name: string;
   /** Its size when planned. */
   readonly total?: number;
-  /** Jobs looked at (re-route: scanned; transfer: claimed). */
+  /** Jobs looked at (re-route: scanned; transfer: claimed; selective: examined). */
   readonly seen: number;
+  /** Jobs moved (re-route) or written to the target (transfer). */
   readonly moved: number;
   readonly done: boolean;
+}
+
+/**
+ * A selective transfer: items' `seen` are the jobs examined (every job of the source is looked
+ * at, few are taken), and `jobs` the selected jobs the plan counted, when known.
+ */
+export interface SelectionProgress {
+  readonly jobs?: number;
+}
+
+/** One set or queue as the progress view shows it. */
+export interface ViewItem extends ItemCounts {
   readonly failed?: boolean;
 }
 
 export interface ViewState {
   /** The items met so far (the plan lists the rest on Redis; they are "waiting"). */
   readonly items: readonly ViewItem[];
-  /**
-   * A selective transfer: items' `seen` are the jobs examined (every job of the source is looked
-   * at, few are taken), and `jobs` the selected jobs the plan counted, when known.
-   */
-  readonly selection?: { readonly jobs?: number };
+  readonly selection?: SelectionProgress;
   /** Sets and queues the run planned, and the jobs in them then, when known. */
   readonly plannedItems?: number;
   readonly plannedJobs?: number;

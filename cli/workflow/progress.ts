@@ -7,7 +7,7 @@ import { StateNames } from '../../infra/constructs/state-names.js';
 import type { LocalEvent } from '../../infra/local/run-workflow-locally.js';
 import type { CliIo } from '../cli-io.js';
 import { screenWidth } from './fit.js';
-import { progressView, type ViewItem } from './progress-view.js';
+import { progressView, type SelectionProgress, type ViewItem } from './progress-view.js';
 
 const PAGE_STATES = new Set<string>([StateNames.rerouteSet, StateNames.rerouteQueue, StateNames.transferSet, StateNames.transferQueue]);
 const BAR = 24;
@@ -35,7 +35,7 @@ export class Progress {
   private drawn = 0;
 
   /** Set by the plan of a selective transfer: the jobs its plan counted (`selectedJobs`), when given. */
-  private selection: { jobs?: number } | undefined;
+  private selection: SelectionProgress | undefined;
 
   constructor(
     private readonly io: CliIo,
