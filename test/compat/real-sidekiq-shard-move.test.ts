@@ -9,6 +9,7 @@ import {
   runRuby,
   startSidekiq,
   storedJobs,
+  storedOnce,
   waitUntil,
   waitUntilSidekiqIdle,
   type SidekiqEnv,
@@ -261,11 +262,7 @@ async function moveOneClassWhileWorkersRun(): Promise<Observed> {
 /** The story runs once, in whichever test comes first; the others assess what it saw. */
 const seen = once(moveOneClassWhileWorkersRun);
 
-const only = (stored: Map<string, StoredJob[]>, jid: string): StoredJob => {
-  const entries = stored.get(jid) ?? [];
-  expect(entries, `job ${jid} must be stored exactly once`).toHaveLength(1);
-  return entries[0]!;
-};
+const only = storedOnce;
 const sideOf = (className: string) => (className === MOVING ? 'new' : 'old');
 
 describe('moving one class of a shared queue to another Redis while real Sidekiq 6.4 runs on both', () => {

@@ -19,6 +19,7 @@ import {
   startSidekiq,
   waitUntilSidekiqIdle,
   storedJobs,
+  storedOnce,
   waitUntil,
   type EnqueuedJob,
   type Execution,
@@ -317,11 +318,7 @@ async function moveWhileWorkersRun(): Promise<Observed> {
 /** The story runs once, in whichever test comes first; the others assess what it saw (and fail with its error if it failed). */
 const seen = once(moveWhileWorkersRun);
 
-const only = (stored: Map<string, StoredJob[]>, jid: string): StoredJob => {
-  const entries = stored.get(jid) ?? [];
-  expect(entries, `job ${jid} must be stored exactly once`).toHaveLength(1);
-  return entries[0]!;
-};
+const only = storedOnce;
 
 describe('moving Sidekiq 6.4 to a new Redis while real workers run on both', () => {
   it('the real client filled the old Redis with queued, scheduled, retrying, dead and ActiveJob jobs', async () => {

@@ -3,6 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import type { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
+import { expect } from 'vitest';
 
 /**
  * Drives the REAL Sidekiq 6.4 (Debian's ruby-sidekiq, with ruby-activejob and
@@ -236,6 +237,13 @@ export async function storedJobs(redis: Redis, keys: SidekiqKeys): Promise<Map<s
     byJid.set(jid, [...(byJid.get(jid) ?? []), job]);
   }
   return byJid;
+}
+
+/** The one place the job `jid` is stored in; fails the test when it is stored twice or not at all. */
+export function storedOnce(stored: Map<string, StoredJob[]>, jid: string): StoredJob {
+  const entries = stored.get(jid) ?? [];
+  expect(entries, `job ${jid} must be stored exactly once`).toHaveLength(1);
+  return entries[0]!;
 }
 
 /** A payload's jid (JSON.parse is fine for reading strings; never for re-encoding). */
