@@ -11,6 +11,7 @@ import {
   storedJobs,
   storedOnce,
   waitUntil,
+  waitUntilEveryJobRan,
   waitUntilSidekiqIdle,
   type SidekiqEnv,
   type SidekiqServer,
@@ -216,23 +217,7 @@ async function moveOneClassWhileWorkersRun(): Promise<Observed> {
       const ran = new Set(executions().map((e) => e.jid));
       return runnable.filter((j) => !ran.has(j.jid));
     };
-    await waitUntil(
-      'every runnable job has run on one of the servers',
-      () => {
-        running.forEach((s) => s.assertRunning());
-        return notRunYet().length === 0;
-      },
-      {
-        timeoutMs: 60_000,
-        detail: async () => {
-          const [onOld, onNew] = await Promise.all([storedJobs(old.redis, keys), storedJobs(neu.redis, keys)]);
-          const where = (jid: string) => [...(onOld.get(jid) ?? []).map((s) => `old ${s.place}`), ...(onNew.get(jid) ?? []).map((s) => `new ${s.place}`)];
-          return notRunYet()
-            .map((j) => `not run: ${j.class} ${j.kind} ${j.jid}, stored at ${JSON.stringify(where(j.jid))}`)
-            .join('\n');
-        },
-      },
-    );
+    await waitUntilEveryJobRan({ running, notRunYet, old: old.redis, neu: neu.redis, keys, timeoutMs: 60_000, describe: (j) => `${j.class} ${j.kind} ${j.jid}` });
     // Not a fixed time: until neither server can run anything more (queues empty, nothing due
     // within the hour, idle in a heartbeat after that), so that a second run of any job would show.
     await Promise.all([

@@ -21,6 +21,7 @@ import {
   storedJobs,
   storedOnce,
   waitUntil,
+  waitUntilEveryJobRan,
   type EnqueuedJob,
   type Execution,
   type SidekiqEnv,
@@ -255,23 +256,7 @@ async function moveWhileWorkersRun(): Promise<Observed> {
       const ran = new Set([...executions(file('ran-old.jsonl')), ...executions(file('ran-new.jsonl'))].map((e) => e.jid));
       return runnable.filter((j) => !ran.has(j.jid));
     };
-    await waitUntil(
-      'every runnable job has run on one of the servers',
-      () => {
-        running.forEach((s) => s.assertRunning());
-        return notRunYet().length === 0;
-      },
-      {
-        timeoutMs: 30_000,
-        detail: async () => {
-          const [onOld, onNew] = await Promise.all([storedJobs(old.redis, keys), storedJobs(neu.redis, keys)]);
-          const where = (jid: string) => [...(onOld.get(jid) ?? []).map((s) => `old ${s.place}`), ...(onNew.get(jid) ?? []).map((s) => `new ${s.place}`)];
-          return notRunYet()
-            .map((j) => `not run: ${j.kind} ${j.jid}, stored at ${JSON.stringify(where(j.jid))}`)
-            .join('\n');
-        },
-      },
-    );
+    await waitUntilEveryJobRan({ running, notRunYet, old: old.redis, neu: neu.redis, keys, timeoutMs: 30_000, describe: (j) => `${j.kind} ${j.jid}` });
 
     // The old Redis drains while its server still runs; then that part of the fleet is retired.
     let drainedWhileRunning: DrainReport | undefined;

@@ -239,6 +239,40 @@ export async function storedJobs(redis: Redis, keys: SidekiqKeys): Promise<Map<s
   return byJid;
 }
 
+/**
+ * Waits until every job of `notRunYet()` has run on one of the two servers, every Sidekiq process
+ * still running; on timeout the error names each job not run and where it is stored on either side.
+ */
+export async function waitUntilEveryJobRan<J extends { readonly jid: string }>(options: {
+  readonly running: readonly SidekiqServer[];
+  readonly notRunYet: () => J[];
+  readonly old: Redis;
+  readonly neu: Redis;
+  readonly keys: SidekiqKeys;
+  readonly timeoutMs: number;
+  /** How a job not run is named in the error (its kind, its class…). */
+  readonly describe: (job: J) => string;
+}): Promise<void> {
+  const { running, notRunYet, old, neu, keys } = options;
+  await waitUntil(
+    'every runnable job has run on one of the servers',
+    () => {
+      running.forEach((s) => s.assertRunning());
+      return notRunYet().length === 0;
+    },
+    {
+      timeoutMs: options.timeoutMs,
+      detail: async () => {
+        const [onOld, onNew] = await Promise.all([storedJobs(old, keys), storedJobs(neu, keys)]);
+        const where = (jid: string) => [...(onOld.get(jid) ?? []).map((s) => `old ${s.place}`), ...(onNew.get(jid) ?? []).map((s) => `new ${s.place}`)];
+        return notRunYet()
+          .map((j) => `not run: ${options.describe(j)}, stored at ${JSON.stringify(where(j.jid))}`)
+          .join('\n');
+      },
+    },
+  );
+}
+
 /** The one place the job `jid` is stored in; fails the test when it is stored twice or not at all. */
 export function storedOnce(stored: Map<string, StoredJob[]>, jid: string): StoredJob {
   const entries = stored.get(jid) ?? [];
