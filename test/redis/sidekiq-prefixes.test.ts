@@ -216,6 +216,17 @@ describe('jobs under other prefixes', () => {
     expect(await otherSidekiqPrefixes(client, new SidekiqKeys('p'))).toEqual([{ prefix: 'o:', keys: 1_000, jobs: 1_000 }]);
   });
 
+  it('goes on past SCAN pages with few queues until it has 1,000, and counts no more', async () => {
+    const client = redis.source();
+    const pipeline = client.pipeline();
+    for (let i = 0; i < 1_200; i++) pipeline.rpush(`o:queue:q${i}`, 'x');
+    await pipeline.exec();
+    // Most keys are not queues: each SCAN page of about 1,000 keys holds about 300 queues.
+    await filler(client, 3_000);
+
+    expect(await otherSidekiqPrefixes(client, new SidekiqKeys('p'))).toEqual([{ prefix: 'o:', keys: 1_000, jobs: 1_000 }]);
+  });
+
   it('fails as retryable when Redis is gone', async () => {
     await expect(otherSidekiqPrefixes(unreachable(), new SidekiqKeys(''))).rejects.toThrow(/^Looking for Sidekiq keys under other prefixes: Redis is unreachable/);
   });
