@@ -16,6 +16,7 @@ import { planStep, RUN_LOCK_TTL_MS, type PlanOutput } from '../../core/workflow/
 import { stopRunStep } from '../../core/workflow/steps/stop-run-step.js';
 import { releaseLockStep, summarizeStep } from '../../core/workflow/steps/summarize-step.js';
 import { storedRoutingKey } from '../../core/workflow/stored-routing.js';
+import { loadSelection, storedSelectionKey } from '../../core/workflow/stored-selection.js';
 import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { WorkItem } from '../../core/workflow/work-item.js';
@@ -199,6 +200,20 @@ describe('the plan step', () => {
 
     await planStep(reroute(), connect());
     expect(await redis.source().exists(runStopMarkerKey('', 'run-1'))).toBe(0);
+  });
+
+  it('plans a transfer of some classes: stored for the run, or carried in the settings of a dry run', async () => {
+    await seed(redis.source());
+
+    const dry = await planStep(transfer({ classes: ['A', 'B'], dryRun: true }), connect());
+    expect(dry.settings).toMatchObject({ inlineClasses: ['A', 'B'] });
+    expect(dry.settings).not.toHaveProperty('selected');
+    expect(await redis.source().exists(storedSelectionKey('', 'run-1'))).toBe(0);
+
+    const plan = await planStep(transfer({ classes: ['A', 'B'] }), connect());
+    expect(plan.settings).toMatchObject({ selected: true });
+    expect(plan.settings).not.toHaveProperty('inlineClasses');
+    expect(await loadSelection(redis.source(), '', 'run-1')).toEqual(['A', 'B']);
   });
 
   it('a dry run of the run id that fails leaves the real run its list and executions', async () => {
