@@ -58,4 +58,10 @@ describe('a URL with text in front of its scheme', () => {
     expect(() => parseRedisUrl('1redis://:s3cret@h', '--from')).toThrow('--from: not a URL: 1redis://:***@h (expected');
     expect(() => parseRedisUrl('1redis://:s3cret@h', '--from')).not.toThrow(/s3cret/);
   });
+
+  it('hides a password with a line break, a tab or a space in it (new URL drops the first two)', () => {
+    expect(parseRedisUrl('redis://u:se\ncr\tet@h')).toMatchObject({ redacted: 'redis://u:***@h', password: 'secret' });
+    expect(redactRedisUrl('redis://u:se\ncret@h\nx@y')).toBe('redis://u:***@y');
+    expect(redactRedisUrl('redis://u:se cret@h')).toBe('redis://u:***@h');
+  });
 });
