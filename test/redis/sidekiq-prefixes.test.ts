@@ -131,7 +131,10 @@ describe('the prefixes Sidekiq keys live under', () => {
     const pipeline = client.pipeline();
     for (let i = 0; i < 1_200; i++) pipeline.rpush(`p:queue:q${i}`, 'x');
     await pipeline.exec();
+    await client.config('RESETSTAT');
     expect(await findSidekiqPrefixes(client)).toEqual([{ prefix: 'p:', keys: 1_000 }]);
+    // The bound is on the work too: 1,000 TYPE commands, not one per candidate.
+    expect(await client.info('commandstats')).toMatch(/^cmdstat_type:calls=1000,/m);
 
     await client.flushall();
     const few = client.pipeline();
