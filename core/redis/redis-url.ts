@@ -45,9 +45,13 @@ export function parseRedisUrl(url: string, option = '--redis'): RedisUrl {
 /**
  * The URL with its password replaced by `***`, safe for messages and logs. Everything up to the
  * last "@" is credentials: a password written with an unencoded "@" (or "/") is hidden whole.
+ * The scheme is not anchored at the start: `new URL` accepts a URL with leading spaces (a quoted
+ * argument, a line of a file), and the text in front of the scheme must not keep the password shown.
  */
 export function redactRedisUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)(.*)@(?=[^@]*$)/i, (_m, scheme: string, auth: string) => {
+  // `[\s\S]*`, not `.*`: new URL drops a line break or tab inside the URL, so one may stand in a
+  // password too, and the greedy match must still reach the last "@".
+  return url.replace(/([a-z][a-z0-9+.-]*:\/\/)([\s\S]*)@/i, (_m, scheme: string, auth: string) => {
     const colon = auth.indexOf(':');
     return colon < 0 ? `${scheme}***@` : `${scheme}${auth.slice(0, colon)}:***@`;
   });

@@ -30,7 +30,7 @@ describe('connecting to Redis before anything is touched', () => {
 
     // One at a time: a second attempt rejecting while the first is awaited would be an unhandled rejection.
     const wrong = connectRedis(parseRedisUrl(withAuth(s.url, ':not-it')), { role: 'source' });
-    await expect(wrong).rejects.toMatchObject({ retryable: false, message: expect.stringMatching(/^source redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: authentication failed/) });
+    await expect(wrong).rejects.toMatchObject({ retryable: false, message: expect.stringMatching(/^source redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: authentication failed \(WRONGPASS /), cause: expect.objectContaining({ message: expect.stringMatching(/^WRONGPASS/) }) });
     const missing = connectRedis(parseRedisUrl(s.url), { role: 'source' });
     await expect(missing).rejects.toMatchObject({ retryable: false, message: expect.stringContaining('authentication failed') });
     await expect(wrong).rejects.not.toThrow(/not-it/);
@@ -57,7 +57,7 @@ describe('connecting to Redis before anything is touched', () => {
 
     const attempt = connectRedis(parseRedisUrl(endpoint.url), { role: 'target', connectTimeoutMs: 1_000 }).finally(endpoint.close);
 
-    await expect(attempt).rejects.toMatchObject({ retryable: true, message: expect.stringMatching(new RegExp(`^Cannot connect to target redis://127\\.0\\.0\\.1:${endpoint.port}`)) });
+    await expect(attempt).rejects.toMatchObject({ retryable: true, message: expect.stringMatching(new RegExp(`^Cannot connect to target redis://127\\.0\\.0\\.1:${endpoint.port}`)), cause: expect.any(Error) });
     expect(endpoint.attempts()).toBeGreaterThan(0);
   });
 
@@ -87,6 +87,7 @@ describe('connecting to Redis before anything is touched', () => {
     await expect(untrusted).rejects.toMatchObject({
       retryable: false,
       message: expect.stringMatching(/^Redis rediss:\/\/127\.0\.0\.1:\d+: the server's TLS certificate was rejected \(.*certificate.*\)/),
+      cause: expect.objectContaining({ code: expect.stringMatching(/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/) }),
     });
   });
 
@@ -96,6 +97,17 @@ describe('connecting to Redis before anything is touched', () => {
     await expect(connectRedis(parseRedisUrl(withAuth(s.url, 'blind:pw')), { role: 'source' })).rejects.toMatchObject({
       retryable: false,
       message: expect.stringMatching(new RegExp(`^source redis://blind:\\*\\*\\*@127\\.0\\.0\\.1:${s.port}: the user lacks a permission we need \\(NOPERM .*'info'`)),
+      cause: expect.objectContaining({ message: expect.stringMatching(/^NOPERM/) }),
+    });
+  });
+
+  it('keeps a refusal that is neither about connecting nor retryable as it is, saying what it was doing', async () => {
+    // INFO disabled: ioredis skips its ready check, and our own INFO gets "unknown command".
+    const s = await server(['--rename-command', 'INFO', '""']);
+
+    await expect(connectRedis(parseRedisUrl(s.url), { role: 'source' })).rejects.toMatchObject({
+      retryable: false,
+      message: expect.stringMatching(new RegExp(`^Connecting to source redis://127\\.0\\.0\\.1:${s.port}: ERR unknown command 'info'`)),
     });
   });
 
@@ -128,6 +140,9 @@ describe('connecting to Redis before anything is touched', () => {
     const defaults = await connectRedis(parseRedisUrl(s.url));
     expect(defaults.options).toMatchObject({ commandTimeout: 30_000 });
     defaults.disconnect();
+    const given = await connectRedis(parseRedisUrl(s.url), { connectTimeoutMs: 1_234 });
+    expect(given.options).toMatchObject({ connectTimeout: 1_234 });
+    given.disconnect();
   });
 
   it.each([

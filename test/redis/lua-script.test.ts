@@ -56,4 +56,23 @@ describe('Lua scripts', () => {
     await expect(acquire.runAll(redis, [call], [['INCR', 'text']])).rejects.toThrow(/value is not an integer/);
     await expect(acquire.run(redis, { ...call, args: ['a', '{}', 60_000, 'neither'] })).rejects.toThrow('ERR acquireRunLock: ARGV[4] must be start or continue');
   });
+
+  it('loads the script only for calls that got NOSCRIPT, and never sends a failed call again', async () => {
+    const redis = server.client();
+    const acquire = new LuaScript('acquireRunLock-2');
+    const call = (runId: string, mode = 'start') => ({ keys: [runLockKey(''), runStopMarkerKey('', runId)], args: [runId, JSON.stringify({ runId }), 60_000, mode] });
+    await acquire.run(redis, call('known')); // loaded now
+    /** How many times each command ran since the last CONFIG RESETSTAT (INFO commandstats). */
+    const calls = async () => {
+      const info = await redis.info('commandstats');
+      return Object.fromEntries([...info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)].map(([, name, n]) => [name, Number(n)]));
+    };
+
+    await redis.config('RESETSTAT');
+    await expect(acquire.run(redis, call('a', 'neither'))).rejects.toThrow('ERR acquireRunLock: ARGV[4] must be start or continue');
+    expect(await acquire.runAll(redis, [call('known'), call('known')])).toEqual([[1], [1]]);
+    const counted = await calls();
+    expect(counted['evalsha']).toBe(3);
+    expect(counted['script|load'] ?? 0).toBe(0);
+  });
 });

@@ -131,7 +131,10 @@ describe('the prefixes Sidekiq keys live under', () => {
     const pipeline = client.pipeline();
     for (let i = 0; i < 1_200; i++) pipeline.rpush(`p:queue:q${i}`, 'x');
     await pipeline.exec();
+    await client.config('RESETSTAT');
     expect(await findSidekiqPrefixes(client)).toEqual([{ prefix: 'p:', keys: 1_000 }]);
+    // The bound is on the work too: 1,000 TYPE commands, not one per candidate.
+    expect(await client.info('commandstats')).toMatch(/^cmdstat_type:calls=1000,/m);
 
     await client.flushall();
     const few = client.pipeline();
@@ -213,6 +216,17 @@ describe('jobs under other prefixes', () => {
     const pipeline = client.pipeline();
     for (let i = 0; i < 1_200; i++) pipeline.rpush(`o:queue:q${i}`, 'x');
     await pipeline.exec();
+    expect(await otherSidekiqPrefixes(client, new SidekiqKeys('p'))).toEqual([{ prefix: 'o:', keys: 1_000, jobs: 1_000 }]);
+  });
+
+  it('goes on past SCAN pages with few queues until it has 1,000, and counts no more', async () => {
+    const client = redis.source();
+    const pipeline = client.pipeline();
+    for (let i = 0; i < 1_200; i++) pipeline.rpush(`o:queue:q${i}`, 'x');
+    await pipeline.exec();
+    // Most keys are not queues: each SCAN page of about 1,000 keys holds about 300 queues.
+    await filler(client, 3_000);
+
     expect(await otherSidekiqPrefixes(client, new SidekiqKeys('p'))).toEqual([{ prefix: 'o:', keys: 1_000, jobs: 1_000 }]);
   });
 

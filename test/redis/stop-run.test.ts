@@ -111,6 +111,7 @@ describe('stopping a run', () => {
 
     expect(reply).toBe(2);
     await expect(lock.renew()).rejects.toBeInstanceOf(RunStoppedError);
+    await expect(lock.renew()).rejects.toMatchObject({ runId: 'run-1', where: 'on source', message: expect.stringMatching(/^Run run-1 was stopped \(noticed on source\); ending here\./) });
     await expect(RunLock.acquire(redis.source(), '', { runId: 'run-1', operation: 'transfer' }, 60_000, 'source')).rejects.toThrow(
       /Run run-1 was stopped \(noticed on source\); ending here\. Nothing is lost: .* starting run run-1 again resumes it\./,
     );

@@ -16,6 +16,7 @@ import { planStep, RUN_LOCK_TTL_MS, type PlanOutput } from '../../core/workflow/
 import { stopRunStep } from '../../core/workflow/steps/stop-run-step.js';
 import { releaseLockStep, summarizeStep } from '../../core/workflow/steps/summarize-step.js';
 import { storedRoutingKey } from '../../core/workflow/stored-routing.js';
+import { loadSelection, storedSelectionKey } from '../../core/workflow/stored-selection.js';
 import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { WorkItem } from '../../core/workflow/work-item.js';
@@ -100,7 +101,9 @@ describe('the plan step', () => {
     });
     expect(plan).toMatchObject({ itemCount: 2, plannedJobs: 15, execution: 'root', listContinuedIn: null, resumed: emptyTransferCounters(), memoryPolicies: { source: 'noeviction' } });
     expect(plan.otherPrefixes).toEqual([{ prefix: 'other:', keys: 1, jobs: 2 }]);
-    expect(plan.work).toMatchObject({ next: null, more: true, batches: 0, tally: emptyTally('reroute') });
+    expect(plan.work).toMatchObject({ next: null, more: true, batches: 0 });
+    // Exactly a re-route's tally: nothing of a transfer's counters in it.
+    expect(plan.work.tally).toEqual(emptyTally('reroute'));
     expect(plan.work.batch.map((i) => [i.kind, i.name, i.done, i.iteration])).toEqual([
       ['set', 'schedule', false, 0],
       ['queue', 'old', false, 0],
@@ -126,8 +129,11 @@ describe('the plan step', () => {
   });
 
   it('says when the source holds no Sidekiq data at all, and otherwise says nothing of it', async () => {
-    const empty = await planStep(reroute(), connect());
+    const empty = await planStep(reroute({ sets: [] }), connect());
     expect(empty.settings.nothingThere).toBe(true);
+    // Nothing to work on (no set asked for, no queue there): the state machine's loop ends at once.
+    expect(empty.work).toMatchObject({ batch: [], more: false });
+    expect(empty.itemCount).toBe(0);
     await releaseLockStep(empty, connect());
     await seed(redis.source());
     expect((await planStep(reroute({ runId: 'run-2' }), connect())).settings).not.toHaveProperty('nothingThere');
@@ -166,11 +172,16 @@ describe('the plan step', () => {
     await seed(redis.source());
     await RunLock.acquire(redis.target(), '', { runId: 'other', operation: 'reroute' }, 60_000, 'target');
 
-    await expect(planStep(transfer(), connect())).rejects.toBeInstanceOf(RunLockedError);
+    const refused = planStep(transfer(), connect());
+    await expect(refused).rejects.toBeInstanceOf(RunLockedError);
+    await expect(refused).rejects.toThrow(/^target redis:\/\/127\.0\.0\.1:\d+ is locked by run other /);
     // The source's lock, taken first, is given back, with the run's list and executions.
     expect(await redis.source().exists(runLockKey(''), workListKey('', 'run-1'), runExecutionsKey('', 'run-1'))).toBe(0);
 
     await RunLock.releaseIfHeld(redis.target(), '', 'other');
+    await RunLock.acquire(redis.source(), '', { runId: 'other', operation: 'reroute' }, 60_000, 'source');
+    await expect(planStep(transfer(), connect())).rejects.toThrow(/^source redis:\/\/127\.0\.0\.1:\d+ is locked by run other /);
+    await RunLock.releaseIfHeld(redis.source(), '', 'other');
     const plan = await planStep(transfer(), connect());
     expect(plan.settings).toMatchObject({ mode: 'transfer', target: 'target', routed: false });
     expect(plan.memoryPolicies).toEqual({ source: 'noeviction', target: 'noeviction' });
@@ -191,10 +202,38 @@ describe('the plan step', () => {
     expect(await redis.source().exists(runStopMarkerKey('', 'run-1'))).toBe(0);
   });
 
+  it('plans a transfer of some classes: stored for the run, or carried in the settings of a dry run', async () => {
+    await seed(redis.source());
+
+    const dry = await planStep(transfer({ classes: ['A', 'B'], dryRun: true }), connect());
+    expect(dry.settings).toMatchObject({ inlineClasses: ['A', 'B'] });
+    expect(dry.settings).not.toHaveProperty('selected');
+    expect(await redis.source().exists(storedSelectionKey('', 'run-1'))).toBe(0);
+
+    const plan = await planStep(transfer({ classes: ['A', 'B'] }), connect());
+    expect(plan.settings).toMatchObject({ selected: true });
+    expect(plan.settings).not.toHaveProperty('inlineClasses');
+    expect(await loadSelection(redis.source(), '', 'run-1')).toEqual(['A', 'B']);
+  });
+
+  it('a dry run of the run id that fails leaves the real run its list and executions', async () => {
+    await seed(redis.source());
+    await planStep(reroute(), connect());
+    const runKeys = [workListKey('', 'run-1'), runExecutionsKey('', 'run-1'), runLockKey('')];
+    const dumps = () => Promise.all(runKeys.map((key) => redis.source().dumpBuffer(key)));
+    const before = await dumps();
+
+    await expect(planStep(reroute({ dryRun: true, routing: { kind: 'rollback', of: 'never-ran' } }), connect())).rejects.toThrow(/never-ran/);
+
+    expect(before.every((dump) => dump !== null)).toBe(true);
+    expect(await dumps()).toEqual(before);
+  });
+
   it('validates its input first, naming each problem', async () => {
     for (const input of [null, 'run', 7]) await expect(planStep(input, connect())).rejects.toThrow(/^Invalid options|input/);
-    await expect(planStep({ runId: 'r', mode: 'sideways' }, connect())).rejects.toThrow(/input\.mode: /);
-    await expect(planStep({ continuation: { settings: {} } }, connect())).rejects.toThrow(/input\.continuation: a continuation carries either an item or a list position/);
+    await expect(planStep({ runId: 'r', mode: 'sideways' }, connect())).rejects.toThrow(/^input\.mode: /);
+    await expect(planStep({ continuation: { settings: {} } }, connect())).rejects.toThrow(/^input\.continuation: a continuation carries either an item or a list position/);
+    await expect(planStep({ continuation: { settings: {}, list: { next: -1 } } }, connect())).rejects.toThrow(/^input\.continuation\.list\.next: /);
   });
 
   it('cleans up after a plan that fails at its very end: the lock released on both ends, the list and executions deleted', async () => {
@@ -274,6 +313,20 @@ describe('the plan step', () => {
     // Without `from`, the item keeps the execution it continues.
     const again = await planStep({ continuation: { settings: plan.settings, item } }, connect());
     expect(again.work.batch[0]!.continues).toBe('root');
+  });
+
+  it('a continued execution takes the lock again on both ends where it is gone, and is refused where another run holds it', async () => {
+    await seed(redis.source());
+    const plan = await planStep(transfer(), connect());
+    const item = { ...plan.work.batch[1]!, iteration: 9, cursor: null, continues: 'root' };
+    for (const client of [redis.source(), redis.target()]) await RunLock.releaseIfHeld(client, '', 'run-1');
+
+    await planStep({ continuation: { settings: plan.settings, item } }, connect());
+    for (const client of [redis.source(), redis.target()]) expect(await lockOf(client)).toMatchObject({ runId: 'run-1', operation: 'transfer' });
+
+    await RunLock.releaseIfHeld(redis.target(), '', 'run-1');
+    await RunLock.acquire(redis.target(), '', { runId: 'other', operation: 'reroute' }, 60_000, 'target');
+    await expect(planStep({ continuation: { settings: plan.settings, item } }, connect())).rejects.toThrow(/^target redis:\/\/127\.0\.0\.1:\d+ is locked by run other /);
   });
 
   it('continues the rest of the list from a position', async () => {

@@ -69,3 +69,35 @@ describe('showing key names to people', () => {
     expect(nameBytes('ümlaut')).toEqual(Buffer.from('ümlaut', 'utf8'));
   });
 });
+
+describe('the edges of key names (mutation testing)', () => {
+  const bytes = (...b: number[]) => Buffer.from(b);
+
+  it('turns a bare encoded name, with no text in front, into its bytes', () => {
+    const name = nameFromBytes(bytes(0x63, 0xe9));
+    expect(redisKey(name)).toEqual(bytes(0x63, 0xe9));
+  });
+
+  it('decodes only what follows the NUL, whatever character comes before it', () => {
+    // "b" is a base64 character: taking it into the decoded part would change the bytes.
+    const name = nameFromBytes(bytes(0xff, 0x00, 0x01));
+    expect(redisKey(`ab${name}`)).toEqual(Buffer.concat([Buffer.from('ab'), bytes(0xff, 0x00, 0x01)]));
+    expect(redisKey(`queue_${name}`)).toEqual(Buffer.concat([Buffer.from('queue_'), bytes(0xff, 0x00, 0x01)]));
+  });
+
+  it('shows the first and last lead byte of each UTF-8 length as text', () => {
+    const shown = (...b: number[]) => displayName(nameFromBytes(bytes(0x00, ...b)));
+    expect(shown(0xc2, 0xa9)).toBe('\\x00©'); // U+00A9, lead byte 0xc2
+    expect(shown(0xdf, 0xbf)).toBe('\\x00\u07ff');
+    expect(shown(0xe0, 0xa0, 0x80)).toBe('\\x00\u0800'); // lead byte 0xe0
+    expect(shown(0xef, 0xbc, 0x81)).toBe('\\x00\uff01'); // lead byte 0xef
+    expect(shown(0xf0, 0x9f, 0x98, 0x80)).toBe('\\x00😀');
+    expect(shown(0xf4, 0x8f, 0xbf, 0xbf)).toBe('\\x00\u{10ffff}'); // lead byte 0xf4, the last code point
+    expect(shown(0xf5, 0x80, 0x80, 0x80)).toBe('\\x00\\xf5\\x80\\x80\\x80');
+  });
+
+  it('shows a sequence that ends exactly at the end of the name as text', () => {
+    expect(displayName(nameFromBytes(bytes(0x00, 0xc3, 0xa9)))).toBe('\\x00é');
+    expect(displayName(nameFromBytes(bytes(0xff, 0xe2, 0x82, 0xac)))).toBe('\\xff€');
+  });
+});

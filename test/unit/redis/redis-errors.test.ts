@@ -68,9 +68,11 @@ describe('classifying what ioredis threw', () => {
   );
 
   it('keeps any other reply as a fatal error, and copes with something that is not an Error', () => {
-    const other = classifyRedisError(replyError('ERR unknown command', 'ESOMETHING'), 'Calling');
+    const reply = replyError('ERR unknown command', 'ESOMETHING');
+    const other = classifyRedisError(reply, 'Calling');
     expect(other).toBeInstanceOf(RedisCommandError);
     expect(other.message).toBe('Calling: ERR unknown command');
+    expect(other.cause).toBe(reply);
     expect(classifyRedisError('a string', 'Calling').message).toBe('Calling: a string');
     expect(classifyRedisError(undefined, 'Calling').message).toBe('Calling: undefined');
     expect(classifyRedisError(null, 'Calling').message).toBe('Calling: null');

@@ -50,3 +50,18 @@ describe('parseRedisUrl', () => {
     expect(() => parseRedisUrl('redis:///0')).toThrow('--redis redis:///0: the host is missing');
   });
 });
+
+describe('a URL with text in front of its scheme', () => {
+  it('still hides the password: new URL accepts leading spaces, and an error shows the text as given', () => {
+    // Found by mutation testing: with the scheme anchored at the start, both kept the password.
+    expect(parseRedisUrl(' redis://:s3cret@h:6380')).toMatchObject({ redacted: ' redis://:***@h:6380', host: 'h', port: 6380, password: 's3cret' });
+    expect(() => parseRedisUrl('1redis://:s3cret@h', '--from')).toThrow('--from: not a URL: 1redis://:***@h (expected');
+    expect(() => parseRedisUrl('1redis://:s3cret@h', '--from')).not.toThrow(/s3cret/);
+  });
+
+  it('hides a password with a line break, a tab or a space in it (new URL drops the first two)', () => {
+    expect(parseRedisUrl('redis://u:se\ncr\tet@h')).toMatchObject({ redacted: 'redis://u:***@h', password: 'secret' });
+    expect(redactRedisUrl('redis://u:se\ncret@h\nx@y')).toBe('redis://u:***@y');
+    expect(redactRedisUrl('redis://u:se cret@h')).toBe('redis://u:***@h');
+  });
+});
