@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { isDeepStrictEqual } from 'node:util';
 import type { Redis } from 'ioredis';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runReroute } from '../../../core/reroute/run-reroute.js';
@@ -144,17 +145,20 @@ describe('crash recovery', () => {
   });
 
   it('a process killed with SIGKILL at random moments, then run again, leaves every job exactly once', async () => {
-    for (let attempt = 0; attempt < 4; attempt++) {
+    // Four kills that landed mid-run (the child died of the signal and the jobs were not yet where
+    // a finished run leaves them). On a loaded machine a kill can land after the child's last page:
+    // that attempt is still checked, but it does not count, and such attempts are bounded.
+    let midRun = 0;
+    for (let attempt = 0; midRun < 4; attempt++) {
+      expect(attempt, `only ${midRun} of ${attempt} kills landed mid-run`).toBeLessThan(12);
       const keys = new SidekiqKeys(uniquePrefix());
       const expected = await seed(keys, 150);
 
       const child = spawn(process.execPath, ['--import', 'tsx', repoPath('test/support/reroute-child.ts'), server.url(), keys.prefix], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
-      // Killed at a random point after its 1st to 4th page, and proven to have been mid-run: it
-      // died of the signal, and the jobs are not yet where a finished run leaves them.
-      await killAfterProgress(child, 1 + Math.floor(Math.random() * 4));
-      expect(await state(keys), `attempt ${attempt}: killed mid-run`).not.toEqual(expected);
+      const { killed } = await killAfterProgress(child, 1 + Math.floor(Math.random() * 4));
+      if (killed && !isDeepStrictEqual(await state(keys), expected)) midRun++;
 
       await runReroute(request(keys));
 

@@ -5,7 +5,7 @@ import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 import { jobEntry } from '../../support/exact-jobs.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
-import { crashBeforeEveryCallThenResume, expectTransferEnd, jobsOnBoth, killTransferChildMidway } from '../../support/transfer-crash-loop.js';
+import { crashBeforeEveryCallThenResume, expectTransferEnd, jobsOnBoth, killTransferChildMidway, midRunKills } from '../../support/transfer-crash-loop.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
@@ -47,17 +47,18 @@ describe('transfer crash recovery', () => {
   });
 
   it('a process killed with SIGKILL at random moments, then resumed: every job exactly once', async () => {
-    for (let attempt = 0; attempt < 4; attempt++) {
+    await midRunKills(4, async (attempt) => {
       await redis.source().flushall();
       await redis.target().flushall();
       const expected = await seed(60);
-      await killTransferChildMidway({ source: redis.source(), target: redis.target() }, redis.urls(), `killed-${attempt}`);
+      const midRun = await killTransferChildMidway({ source: redis.source(), target: redis.target() }, redis.urls(), `killed-${attempt}`);
 
       await runTransfer(request(redis.source(), redis.target(), `resumer-${attempt}`));
 
       expect(await union(), `attempt ${attempt}`).toEqual(expected);
       await expectTransferEnd(redis.source(), redis.target(), expected, `attempt ${attempt}`);
       expect(await leftovers()).toEqual([]);
-    }
+      return midRun;
+    });
   });
 });

@@ -8,7 +8,7 @@ import { transferSetSlice, type SetTransferCursor } from '../../../core/transfer
 import type { TransferCounters } from '../../../core/transfer/transfer-counters.js';
 import { interferingRedis, SimulatedCrash } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
-import { expectTransferEnd, killTransferChildMidway, waitForLocksGone } from '../../support/transfer-crash-loop.js';
+import { expectTransferEnd, killTransferChildMidway, midRunKills, waitForLocksGone } from '../../support/transfer-crash-loop.js';
 import { inflightState, jobMultiset, seedSharedIdentities, unionOf } from './shared-identity.js';
 
 const redis = privateSourceAndTarget();
@@ -123,18 +123,19 @@ describe('jobs sharing a jid or bytes, across a crash between the write and the 
   });
 
   it('a process killed with SIGKILL at random moments, then resumed by another run: the exact multiset', async () => {
-    for (let attempt = 0; attempt < 3; attempt++) {
+    await midRunKills(3, async (attempt) => {
       await redis.source().flushall();
       await redis.target().flushall();
       const expected = await seedSharedIdentities(redis.source(), 8);
-      await killTransferChildMidway({ source: redis.source(), target: redis.target() }, redis.urls(), `killed-${attempt}`);
+      const midRun = await killTransferChildMidway({ source: redis.source(), target: redis.target() }, redis.urls(), `killed-${attempt}`);
 
       await runTransfer(request(redis.source(), redis.target(), `resumer-${attempt}`));
 
       expect(await union(), `attempt ${attempt}`).toEqual(expected);
       await expectTransferEnd(redis.source(), redis.target(), expected, `attempt ${attempt}`);
       expect(await inflightState(redis.source())).toEqual({ entries: 0, inflightKeys: [], batchKeys: [] });
-    }
+      return midRun;
+    });
   });
 });
 

@@ -116,7 +116,8 @@ export function sidekiqShardScenario(main: () => Redis, shard: () => Redis, urls
           const child = spawn(process.execPath, ['--import', 'tsx', repoPath('test/support/transfer-child.ts'), urls().main, urls().shard, 'killed-shard-move', MOVING.join(',')], {
             stdio: ['ignore', 'pipe', 'inherit'],
           });
-          await killAfterProgress(child, 1 + Math.floor(Math.random() * 3));
+          // The resume below must have something to finish: the kill must have landed mid-run.
+          expect((await killAfterProgress(child, 1 + Math.floor(Math.random() * 3))).killed, 'the move was killed before it finished').toBe(true);
           await waitForLocksGone([main(), shard()]); // the killed run's lock (300 ms) expires
         },
         shows: ['Complete: everything that could be moved was moved.', 'Selected classes: DRAINED'],
