@@ -4,8 +4,8 @@
  * loop for a move between two Redis servers — beside ours in process and ours as a whole command
  * (`node bin/sidekiq-migrate.js run|move`, start-up included), on the same seeded data at
  * loopback; then the whole commands (ours and Ruby's) again with +0.5 ms round trip in front of
- * every Redis server. Redis and the clients are pinned to separate cores unless `--no-pin` (as
- * issue 18 measured). Prints the tables and writes reports/bench/baselines-*.json. See bench/README.md.
+ * every Redis server. With `--pin`, Redis and the clients run on separate cores (as issue 18
+ * measured; off by default, see bench/README.md). Prints the tables and writes reports/bench/baselines-*.json. See bench/README.md.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -24,7 +24,7 @@ import { transferBaselines } from './transfer.js';
 
 export interface BaselinesBenchOptions {
   readonly quick: boolean;
-  /** Pin Redis to core 0 and the clients to core 1 (`--no-pin` turns it off). */
+  /** `--pin`: Redis on core 0, the clients on core 1. */
   readonly pin: boolean;
   readonly started: Date;
   readonly log: (line: string) => void;
@@ -52,7 +52,7 @@ export async function runBaselinesBench({ quick, pin: wantPin, started, log }: B
     const header = [
       `sidekiq-migrate against what people run today (${profile.name}) — ${started.toISOString()}`,
       `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GB; Node ${process.version}; ${ruby.ok ? ruby.version : `Ruby: ${ruby.why}`}; local redis-servers`,
-      `pinning: ${pin.description}`,
+      `pinning: ${pin.description}${pin.on && loadBefore[0]! >= 1 ? ` — load ${loadBefore[0]!.toFixed(2)} at the start: a pinned process cannot leave a busy core, so other processes slow these figures more than unpinned ones` : ''}`,
       `load average (1, 5, 15 min): ${load(loadBefore)} at the start, ${load(loadAfter)} at the end (other processes slow every figure, Ruby's round trips too)`,
       'jobs/s = jobs seeded ÷ seconds; in process = the migration alone (ours: the core in a child process; Ruby: after Ruby and redis-rb are loaded); whole command = spawn to exit, start-up included',
     ];

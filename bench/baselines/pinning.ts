@@ -3,8 +3,10 @@ import { cpus } from 'node:os';
 
 /**
  * Issue 18's own figures were measured with "Redis and client pinned to separate cores (2-core
- * machine)". With pinning on, the Redis servers run on core 0 and every client on core 1: this
- * process pins itself (all its threads) to core 1 before it starts anything, so every process it
+ * machine)"; `--pin` reproduces that. Off by default: on a shared machine a pinned process cannot
+ * leave a core that others keep busy, and the round-trip-bound baseline suffers most.
+ *
+ * With pinning on, the Redis servers run on core 0 and every client on core 1: this process pins itself (all its threads) to core 1 before it starts anything, so every process it
  * spawns — ours in process, `sidekiq-migrate run|move`, Ruby — inherits core 1; each redis-server is
  * moved to core 0 (all its threads) right after it starts. The delay proxies stand for the network,
  * not for either host: they get back the cores this process had. `taskset` is util-linux's.
@@ -42,7 +44,7 @@ const off = (description: string): Pinning => ({ on: false, description, server:
 
 /** Pins this process to the client core when `wanted` and possible; otherwise says why not (and pins nothing). */
 export function startPinning(wanted: boolean, log: (line: string) => void): Pinning {
-  if (!wanted) return off('not pinned (--no-pin): the kernel places Redis and the clients');
+  if (!wanted) return off('not pinned (--pin pins Redis to core 0 and the clients to core 1): the kernel places them');
   const probe = spawnSync('taskset', ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
     const why = 'not pinned: taskset (util-linux) not found; Redis and the clients run wherever the kernel puts them';
