@@ -46,15 +46,17 @@ export async function withDelayProxies<T>(ports: readonly number[], pin: Pinning
   }
 }
 
-/** One line for the table: how much each proxy added before and after, and how late it forwarded. */
-export function describeDelay(d: DelayReport, names: readonly string[]): string {
+/** Lines for the table: the proxies, then per server how much it added before and after the runs and how late it forwarded. */
+export function describeDelay(d: DelayReport, names: readonly string[]): string[] {
   const kind = d.proxy === 'native' ? 'C delay proxy (epoll + timerfd)' : 'Node delay proxy (fallback, spins a core while data is in flight)';
-  const each = d.calibrations.map((c, i) => {
-    const late = d.lateness[i]!.latenessMicros;
-    return (
-      `${names[i]}: +${c.addedMicros.toFixed(0)} µs (PING ${c.direct.medianMicros.toFixed(0)} → ${c.viaProxy.medianMicros.toFixed(0)} µs), ` +
-      `+${d.addedAfterMicros[i]!.toFixed(0)} µs after; forwarded late p50 ${late.p50.toFixed(0)} / p99 ${late.p99.toFixed(0)} / max ${late.max.toFixed(0)} µs`
-    );
-  });
-  return `  network: a ${kind} per server, calibrated to +${ADDED_RTT_MICROS} µs round trip — ${each.join('; ')}`;
+  return [
+    `  network: a ${kind} in front of each server, calibrated to +${ADDED_RTT_MICROS} µs round trip (PING medians, direct → through the proxy)`,
+    ...d.calibrations.map((c, i) => {
+      const late = d.lateness[i]!.latenessMicros;
+      return (
+        `    ${names[i]}: adds ${c.addedMicros.toFixed(0)} µs (${c.direct.medianMicros.toFixed(0)} → ${c.viaProxy.medianMicros.toFixed(0)} µs), ${d.addedAfterMicros[i]!.toFixed(0)} µs after the runs; ` +
+        `forwarded late p50 ${late.p50.toFixed(0)} / p99 ${late.p99.toFixed(0)} / max ${late.max.toFixed(0)} µs over ${d.lateness[i]!.chunks.toLocaleString('en')} chunks`
+      );
+    }),
+  ];
 }

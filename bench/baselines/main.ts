@@ -81,5 +81,5 @@ function table(what: string, scales: { ours: Scale; ruby: Scale; rubyDelayed: Sc
   const title = (network: string, ruby: Scale) => `${what} at ${network}: ${describe(scales.ours)}${totalJobs(ruby) < totalJobs(scales.ours) ? `; Ruby [subset]: ${describe(ruby)}` : ''}`;
   const loopback = formatRows(title('loopback', scales.ruby), part.loopback, LOOPBACK);
   const delayed = formatRows(title('+0.5 ms round trip', scales.rubyDelayed), part.delayed, DELAYED);
-  return [loopback, { ...delayed, lines: [...delayed.lines, describeDelay(part.latency, servers)] }];
+  return [loopback, { ...delayed, lines: [...delayed.lines, ...describeDelay(part.latency, servers)] }];
 }
