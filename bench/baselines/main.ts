@@ -5,7 +5,8 @@
  * (`node bin/sidekiq-migrate.js run|move`, start-up included), on the same seeded data at
  * loopback; then the whole commands (ours and Ruby's) again with +0.5 ms round trip in front of
  * every Redis server. With `--pin`, Redis and the clients run on separate cores (as issue 18
- * measured; off by default, see bench/README.md). Prints the tables and writes reports/bench/baselines-*.json. See bench/README.md.
+ * measured; off by default). Prints the tables and writes reports/bench/baselines-*.json. See
+ * bench/README.md.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
