@@ -26,6 +26,10 @@ export class NativeDelayProxy implements DelayProxy {
   readonly kind = 'native';
   private readonly replies: ((line: string) => void)[] = [];
 
+  get pid(): number {
+    return this.child.pid!;
+  }
+
   private constructor(
     private readonly child: ChildProcess,
     readonly port: number,

@@ -8,6 +8,10 @@ const ENTRY = fileURLToPath(new URL('./delay-proxy.ts', import.meta.url));
 export class NodeDelayProxy implements DelayProxy {
   readonly kind = 'node';
 
+  get pid(): number {
+    return this.child.pid!;
+  }
+
   private constructor(
     private readonly child: ChildProcess,
     readonly port: number,

@@ -10,6 +10,8 @@ export interface ProxyStats {
 /** A delay proxy in front of Redis, whichever implementation runs it. */
 export interface DelayProxy {
   readonly port: number;
+  /** The proxy's process id (the baselines part sets its CPU affinity when it pins). */
+  readonly pid: number;
   /** Which implementation: the C one (timerfd, no spinning) or the Node fallback (spins). */
   readonly kind: 'native' | 'node';
   setOneWayDelay(micros: number): Promise<void>;
