@@ -5,7 +5,7 @@ import { InputError } from '../../core/errors/input-error.js';
 import { LuaScript } from '../../core/redis/lua-script.js';
 import { RunLock, RunLockedError, runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
 import { emptyCounters } from '../../core/reroute/reroute-counters.js';
-import { emptyTransferCounters } from '../../core/transfer/transfer-counters.js';
+import { emptyTransferCounters, type TransferCounters } from '../../core/transfer/transfer-counters.js';
 import { movesKey } from '../../core/reroute/move-record.js';
 import { inflightKey, ledgerKey } from '../../core/transfer/transfer-keys.js';
 import { runExecutionsKey } from '../../core/workflow/run-executions.js';
@@ -474,6 +474,27 @@ describe('the page step', () => {
     expect(rest).toMatchObject({ done: true, counters: { claimed: 12, written: 12, duplicates: 0 } });
     expect(await jobsIn(redis.target())).toEqual(seeded);
     expect(await jobsIn(redis.source())).toEqual([]);
+  });
+
+  it('a transfer task moves pagesPerInvocation pages of jobs, however many slices of at most 250 jobs a page takes', async () => {
+    const jobs = Array.from({ length: 600 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'big', args: `[${i}]` }));
+    await redis.source().lpush('queue:big', ...jobs);
+    await redis.source().sadd('queues', 'big');
+    const before = await redis.source().lrange('queue:big', 0, -1);
+    const provider = connect();
+    const plan = await planStep(transfer({ pagesPerInvocation: 1, pageSize: 1000, sets: [] }), provider);
+    const seenSlices: number[] = [];
+
+    const item = await pageStep({ settings: plan.settings, item: plan.work.batch.find((i) => i.name === 'big')! }, provider, {
+      ...budget,
+      onPage: (page) => void seenSlices.push((page.counters as TransferCounters).claimed),
+    });
+
+    // One page of 1,000 jobs asked: its 600 jobs in three claims, all in this one task.
+    expect(seenSlices).toEqual([250, 250, 100]);
+    expect(item).toMatchObject({ iteration: 1, done: true, counters: { claimed: 600, written: 600, duplicates: 0 } });
+    expect(await redis.target().lrange('queue:big', 0, -1)).toEqual(before);
+    expect(await redis.source().exists('queue:big')).toBe(0);
   });
 
   it('refuses to page while another run holds the lock, moving nothing', async () => {

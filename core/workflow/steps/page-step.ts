@@ -9,6 +9,7 @@ import { transferQueue } from '../../transfer/queue-transfer.js';
 import { RateLimiter, rateLimitedSliceSize } from '../../transfer/rate-limiter.js';
 import { transferSet } from '../../transfer/set-transfer.js';
 import { addTransferCounters, emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
+import { MAX_JOBS_PER_CLAIM } from '../../transfer/transfer-options.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
 import { addRunExecution, itemContinuationName } from '../run-executions.js';
 import { deserializeRouting, loadRouting } from '../stored-routing.js';
@@ -19,7 +20,7 @@ import { RUN_LOCK_TTL_MS } from './plan-step.js';
 export interface PageBudget {
   /** Epoch ms after which no new page starts (the Lambda's remaining time minus a margin). */
   readonly deadline: number;
-  /** Defaults to the run's pagesPerInvocation. */
+  /** Pages, or a transfer's slices; default: the run's pagesPerInvocation pages' worth. */
   readonly maxPages?: number;
   /** Called once per page (the handler logs one line per page, never per job). */
   readonly onPage?: (page: PageResult<unknown, unknown>) => void;
@@ -42,9 +43,13 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
   const locks = settings.dryRun ? [] : await holdLocks(settings.runId, settings.mode, [source, ...(target ? [target] : [])]);
   const limiter = new RateLimiter(settings.rateLimit);
   const sliceSize = settings.mode === 'transfer' ? rateLimitedSliceSize(settings.pageSize, settings.rateLimit, budget.deadline - Date.now()) : settings.pageSize;
+  // A transfer claims at most MAX_JOBS_PER_CLAIM jobs a slice, so a page of `sliceSize` jobs takes
+  // this many slices: a task still moves a page's worth `pagesPerInvocation` times, and the run
+  // needs no more tasks (state transitions, history events, continuations) than its page size says.
+  const slicesPerPage = settings.mode === 'transfer' ? Math.ceil(sliceSize / MAX_JOBS_PER_CLAIM) : 1;
   const limits: DriveLimits = {
     deadline: budget.deadline,
-    maxPages: budget.maxPages ?? settings.pagesPerInvocation,
+    maxPages: budget.maxPages ?? settings.pagesPerInvocation * slicesPerPage,
     onPage: async (page) => {
       budget.onPage?.(page);
       // Never past the deadline: the loop then stops there and returns what this invocation did.
