@@ -1,3 +1,4 @@
+import { MAX_JOBS_PER_CLAIM } from '../../core/transfer/transfer-options.js';
 import type { Scale } from '../config.js';
 
 /**
@@ -42,9 +43,10 @@ export const transferProfile = (quick: boolean): TransferProfile => PROFILES[qui
 export const TRANSFER_SETTINGS = {
   /**
    * Ours: jobs per claim (one claim Lua call on the source, one write Lua call on the target, one
-   * DEL of the in-flight key and one lock renewal per slice).
+   * DEL of the in-flight key and one lock renewal per slice): the most a claim takes, whatever
+   * the page size (MAX_JOBS_PER_CLAIM), which is what the CLI's `move` runs.
    */
-  sliceSize: 500,
+  sliceSize: MAX_JOBS_PER_CLAIM,
   /** The naive loop reads a sorted set this many entries at a time (ZRANGE 0 N-1 WITHSCORES). */
   naivePage: 1000,
   /** The floor moves this many jobs per bulk read / write / removal. */
