@@ -190,7 +190,7 @@ describe('queue slices', () => {
 
     expect(slice.done).toBe(true);
     expect(slice.counters).toMatchObject({ scanned: 7, moved: 7, vanished: 0, arrived: 0 });
-    await expectExactJobs(redis, keys.prefix, seeded.map((p) => jobEntry(keys.queue('new'), withQueue(p, 'old', 'new'))));
+    await expectExactJobs(redis, keys.prefix, seeded.map((p) => jobEntry(String(keys.queue('new')), withQueue(p, 'old', 'new'))));
     expect((await redis.smembers(keys.queues)).sort()).toEqual(['new', 'old']);
   });
 
