@@ -194,6 +194,18 @@ describe('queue slices', () => {
     expect((await redis.smembers(keys.queues)).sort()).toEqual(['new', 'old']);
   });
 
+  it("rewrites ActiveJob's queue_name with the queue unless told not to (the default)", async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const wrapper = 'ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper';
+    const job = sidekiqPayload({ className: wrapper, wrapped: 'A', queue: 'old', args: '[{"job_class":"A","queue_name":"old","arguments":[]}]' });
+    await enqueue(keys, 'old', job);
+
+    await rerouteQueueSlice({ redis, keys, plan: mapping({ A: 'new' }), queue: 'old', cursor: null, sliceSize: 10, dryRun: false });
+
+    const moved = withQueue(job, 'old', 'new').replace('"queue_name":"old"', '"queue_name":"new"');
+    await expectExactJobs(redis, keys.prefix, [jobEntry(String(keys.queue('new')), moved)]);
+  });
+
   it('says what it was doing when the queue key holds another type', async () => {
     const keys = new SidekiqKeys(uniquePrefix());
     await redis.set(keys.queue('old'), 'not a list');

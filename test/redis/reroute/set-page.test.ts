@@ -259,6 +259,19 @@ describe("a run's record of its own rewrites, met again later in the same scan",
     expect(plain.counters.alreadyRouted).toBeGreaterThan(0);
   });
 
+  it("rewrites ActiveJob's queue_name with the queue unless told not to (the default)", async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const key = keys.sortedSet('schedule');
+    const wrapper = 'ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper';
+    const job = sidekiqPayload({ className: wrapper, wrapped: 'A', queue: 'old', args: '[{"job_class":"A","queue_name":"old","arguments":[]}]' });
+    await redis.zadd(key, String(NOW), job);
+
+    await rerouteSetPage({ redis, keys, set: 'schedule', plan: mapping({ A: 'new' }), cursor: '0', count: 10, dryRun: false });
+
+    const moved = withQueue(job, 'old', 'new').replace('"queue_name":"old"', '"queue_name":"new"');
+    await expectExactJobs(redis, keys.prefix, [jobEntry(key, moved, NOW)]);
+  });
+
   it('counts entries already routed before the run as already routed, and keeps no record for a dry run or a one-page scan', async () => {
     const keys = new SidekiqKeys(uniquePrefix());
     const key = keys.sortedSet('schedule');
