@@ -232,6 +232,7 @@ describe('the plan step', () => {
   it('validates its input first, naming each problem', async () => {
     for (const input of [null, 'run', 7]) await expect(planStep(input, connect())).rejects.toThrow(/^Invalid options|input/);
     await expect(planStep({ runId: 'r', mode: 'sideways' }, connect())).rejects.toThrow(/^input\.mode: /);
+    await expect(planStep(reroute({ routing: { kind: 'mapping', mapping: { A: 5 } } }), connect())).rejects.toThrow(/^input\.routing\.mapping\.A: /);
     await expect(planStep({ continuation: { settings: {} } }, connect())).rejects.toThrow(/^input\.continuation: a continuation carries either an item or a list position/);
     await expect(planStep({ continuation: { settings: {}, list: { next: -1 } } }, connect())).rejects.toThrow(/^input\.continuation\.list\.next: /);
   });

@@ -37,6 +37,22 @@ function beforeTheMoves(act: () => Promise<unknown>) {
 }
 
 describe('re-route counts, against the jobs left in Redis', () => {
+  it('with --unmapped leave, jobs left on a live queue are not counted as kept there (only a quarantine would have taken them)', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const mapped = sidekiqPayload({ className: 'A', queue: 'old' });
+    const unmapped = sidekiqPayload({ className: 'Gone', queue: 'old' });
+    for (const p of [mapped, unmapped, 'not json']) await redis.lpush(keys.queue('old'), p);
+
+    const run = await drainQueue(keys, classRoutingPlan(new Map([['A', 'new']]), ['old']));
+
+    expect(run.counters).toMatchObject({ scanned: 3, moved: 1, unmapped: 1, unparsable: 1, quarantined: 0, keptOnLiveQueues: 0 });
+    await expectExactJobs(redis, keys.prefix, [
+      jobEntry(String(keys.queue('old')), unmapped),
+      jobEntry(String(keys.queue('old')), 'not json'),
+      jobEntry(String(keys.queue('new')), withQueue(mapped, 'old', 'new')),
+    ]);
+  });
+
   it('--unmapped quarantine keeps unmapped and unparsable jobs on a live queue, counted as kept there', async () => {
     const keys = new SidekiqKeys(uniquePrefix());
     const mapped = sidekiqPayload({ className: 'A', queue: 'old' });

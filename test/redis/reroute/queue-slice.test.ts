@@ -160,7 +160,9 @@ describe('queue slices', () => {
 
     const run = await drainQueue(keys, 'old', mapping({ A: 'new' }), { sliceSize: 2, placement });
 
-    expect(run.counters).toMatchObject({ scanned: 7, moved: 5, unmapped: 1, unparsable: 1 });
+    // Left on a queue nothing routes to (not a live one), and nothing arrived: the two kept are ours.
+    expect(run.counters).toMatchObject({ scanned: 7, moved: 5, unmapped: 1, unparsable: 1, keptOnLiveQueues: 0, arrived: 0, vanished: 0 });
+    expect(run.counters.movedTo).toEqual({ new: 5 });
     expect(await fetchOrder(keys, 'old')).toEqual([seeded[2], 'not json']);
     expect(run.counters.samples.unparsable).toEqual([{ jid: null, className: null, reason: 'invalid-json' }]);
     expect(run.counters.unmappedClasses).toEqual({ Gone: 1 });
@@ -173,10 +175,44 @@ describe('queue slices', () => {
 
     const run = await drainQueue(keys, 'old', mapping({ A: 'new' }), { unmapped: 'quarantine' });
 
-    expect(run.counters).toMatchObject({ moved: 2, quarantined: 2 });
+    expect(run.counters).toMatchObject({ moved: 2, quarantined: 2, keptOnLiveQueues: 0 });
     expect(await redis.llen(keys.queue('old'))).toBe(0);
     expect((await redis.lrange(keys.quarantine('old'), 0, -1)).reverse()).toEqual([seeded[2], 'not json']);
     expect(await redis.smembers(keys.queues)).not.toContain('');
+  });
+
+  it.each(['front', 'append'] as const)('%s: Lua calls of 2 jobs each move every job once, none counted as vanished', async (placement) => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const seeded = jobs(7);
+    for (const p of seeded) await enqueue(keys, 'old', p);
+
+    const slice = await rerouteQueueSlice({ redis, keys, plan: mapping({ A: 'new' }), queue: 'old', cursor: null, sliceSize: 100, placement, dryRun: false, luaBatch: 2 });
+
+    expect(slice.done).toBe(true);
+    expect(slice.counters).toMatchObject({ scanned: 7, moved: 7, vanished: 0, arrived: 0 });
+    await expectExactJobs(redis, keys.prefix, seeded.map((p) => jobEntry(String(keys.queue('new')), withQueue(p, 'old', 'new'))));
+    expect((await redis.smembers(keys.queues)).sort()).toEqual(['new', 'old']);
+  });
+
+  it("rewrites ActiveJob's queue_name with the queue unless told not to (the default)", async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const wrapper = 'ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper';
+    const job = sidekiqPayload({ className: wrapper, wrapped: 'A', queue: 'old', args: '[{"job_class":"A","queue_name":"old","arguments":[]}]' });
+    await enqueue(keys, 'old', job);
+
+    await rerouteQueueSlice({ redis, keys, plan: mapping({ A: 'new' }), queue: 'old', cursor: null, sliceSize: 10, dryRun: false });
+
+    const moved = withQueue(job, 'old', 'new').replace('"queue_name":"old"', '"queue_name":"new"');
+    await expectExactJobs(redis, keys.prefix, [jobEntry(String(keys.queue('new')), moved)]);
+  });
+
+  it('says what it was doing when the queue key holds another type', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await redis.set(keys.queue('old'), 'not a list');
+
+    await expect(rerouteQueueSlice({ redis, keys, plan: mapping({ A: 'new' }), queue: 'old', cursor: null, sliceSize: 10, dryRun: false })).rejects.toThrow(
+      new RegExp(`^Re-routing jobs of ${keys.queue('old')}: `),
+    );
   });
 
   it('adds every destination to the queues set, as Sidekiq does', async () => {

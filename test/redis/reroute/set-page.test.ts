@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { drivePages } from '../../../core/reroute/drive-pages.js';
 import { rerouteSetPage } from '../../../core/reroute/set-page.js';
+import { rewrittenEntriesKey } from '../../../core/reroute/rewritten-entries.js';
 import { SidekiqKeys, type SortedSetName } from '../../../core/redis/sidekiq-keys.js';
 import { classRoutingPlan, renameRoutingPlan, type RoutingPlan } from '../../../core/routing/routing-plan.js';
 import { connectShared, uniquePrefix } from '../../support/redis.js';
@@ -212,5 +213,86 @@ describe('set pages: sizes, namespaces and bad members', () => {
 
     expect(run.counters).toMatchObject({ moved: 1, alreadyRouted: 1 });
     expect((await redis.zrange(key, 0, '-1')).map(queueOf).sort()).toEqual(['new', 'other']);
+  });
+});
+
+describe("a run's record of its own rewrites, met again later in the same scan", () => {
+  /** `size` entries of class A (to `a`) on `old`, the exact entries a complete re-route leaves. */
+  async function seed(key: string, size: number): Promise<string[]> {
+    const pipeline = redis.pipeline();
+    const expected: string[] = [];
+    for (let i = 0; i < size; i++) {
+      const payload = sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` });
+      pipeline.zadd(key, String(NOW + i), payload);
+      expected.push(jobEntry(key, withQueue(payload, 'old', 'a'), NOW + i));
+    }
+    await pipeline.exec();
+    return expected;
+  }
+
+  it('counts every entry once: its rewrites seen again are neither scanned nor already routed, and the record goes at the end', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const key = keys.sortedSet('schedule');
+    const expected = await seed(key, 2_000);
+    const record = rewrittenEntriesKey(keys.prefix, 'run-1', 'schedule');
+    const request = { redis, keys, set: 'schedule' as const, plan: mapping({ A: 'a' }), count: 100, dryRun: false, luaBatch: 7, recordMovesAs: { runId: 'run-1' } };
+
+    const first = await rerouteSetPage({ ...request, cursor: '0' });
+    expect(first.done).toBe(false);
+    // The record holds the digest of each rewrite of the page, until the scan is over.
+    expect(await redis.scard(record)).toBe(first.counters.moved);
+    expect(first.counters.moved).toBeGreaterThan(0);
+    const rest = await drivePages((cursor) => rerouteSetPage({ ...request, cursor }), first.cursor);
+
+    const total = (name: 'scanned' | 'moved' | 'alreadyRouted' | 'vanished' | 'conflicts' | 'uniqueLocked') => first.counters[name] + rest.counters[name];
+    expect(rest.done).toBe(true);
+    expect([total('scanned'), total('moved'), total('alreadyRouted'), total('vanished'), total('conflicts'), total('uniqueLocked')]).toEqual([2_000, 2_000, 0, 0, 0, 0]);
+    expect({ ...first.counters.movedTo }).toEqual({ a: first.counters.moved });
+    expect(await redis.exists(record)).toBe(0);
+    await expectExactJobs(redis, keys.prefix, expected);
+
+    // The interleaving this is about happened: the same scan without a run id meets rewrites again.
+    const unrecorded = new SidekiqKeys(uniquePrefix());
+    await seed(unrecorded.sortedSet('schedule'), 2_000);
+    const plain = await drivePages((cursor) => rerouteSetPage({ ...request, keys: unrecorded, cursor, recordMovesAs: undefined }), '0');
+    expect(plain.counters.moved).toBe(2_000);
+    expect(plain.counters.alreadyRouted).toBeGreaterThan(0);
+  });
+
+  it("rewrites ActiveJob's queue_name with the queue unless told not to (the default)", async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const key = keys.sortedSet('schedule');
+    const wrapper = 'ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper';
+    const job = sidekiqPayload({ className: wrapper, wrapped: 'A', queue: 'old', args: '[{"job_class":"A","queue_name":"old","arguments":[]}]' });
+    await redis.zadd(key, String(NOW), job);
+
+    await rerouteSetPage({ redis, keys, set: 'schedule', plan: mapping({ A: 'new' }), cursor: '0', count: 10, dryRun: false });
+
+    const moved = withQueue(job, 'old', 'new').replace('"queue_name":"old"', '"queue_name":"new"');
+    await expectExactJobs(redis, keys.prefix, [jobEntry(key, moved, NOW)]);
+  });
+
+  it('counts entries already routed before the run as already routed, and keeps no record for a dry run or a one-page scan', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const key = keys.sortedSet('schedule');
+    await seed(key, 300);
+    const routed = sidekiqPayload({ className: 'A', queue: 'a', args: '["there already"]' });
+    await redis.zadd(key, String(NOW), routed);
+    const record = rewrittenEntriesKey(keys.prefix, 'run-1', 'schedule');
+    const request = { redis, keys, set: 'schedule' as const, plan: mapping({ A: 'a' }), count: 50, recordMovesAs: { runId: 'run-1' } };
+
+    const dry = await drivePages((cursor) => rerouteSetPage({ ...request, cursor, dryRun: true }), '0');
+    expect(dry.counters).toMatchObject({ scanned: 301, moved: 300, alreadyRouted: 1 });
+    expect(await redis.exists(record)).toBe(0);
+
+    const run = await drivePages((cursor) => rerouteSetPage({ ...request, cursor, dryRun: false }), '0');
+    expect(run.counters).toMatchObject({ scanned: 301, moved: 300, alreadyRouted: 1 });
+
+    // A set of up to 128 entries comes back whole in its first page: nothing to record.
+    const small = new SidekiqKeys(uniquePrefix());
+    await seed(small.sortedSet('schedule'), 10);
+    const once = await rerouteSetPage({ ...request, keys: small, cursor: '0', dryRun: false, luaBatch: 3 });
+    expect(once).toMatchObject({ done: true, counters: { scanned: 10, moved: 10, alreadyRouted: 0, vanished: 0 } });
+    expect(await redis.exists(rewrittenEntriesKey(small.prefix, 'run-1', 'schedule'))).toBe(0);
   });
 });

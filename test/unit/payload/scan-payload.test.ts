@@ -210,3 +210,31 @@ describe('scanPayload: spans', () => {
     expect(spans.objectStart).toBe(3);
   });
 });
+
+describe('scanPayload: the object and args grammar, byte by byte (mutation testing)', () => {
+  it.each([
+    ['a key that does not start with a quote', '{a":1}'],
+    ['a key followed by something other than a colon', '{"class":"X","a" 12}'],
+    ['members separated by something other than a comma', '{"class":"X","a":1;"b":2}'],
+    ['the same in args[0]', '{"class":"X","args":[{"a":1;"b":2}]}'],
+  ])('refuses %s, as JSON.parse does', (_name, text) => {
+    expect(() => JSON.parse(text)).toThrow();
+    expect(scanPayload(bytes(text))).toBe('invalid-json');
+  });
+
+  it('reads args that are not an array as any other value', () => {
+    for (const args of ['5', '{"queue_name":"q"}', '"[1]"', 'null']) {
+      const text = `{"class":"X","args":${args},"queue":"q"}`;
+      const spans = spansOf(text);
+      expect(slice(text, spans.queue)).toBe('"q"');
+      expect(spans.argsQueueName).toBeNull();
+    }
+  });
+
+  it('takes a repeated lock_digest or unique_digest for not ours to judge: the last one counts', () => {
+    const lock = '{"class":"X","lock_digest":"a","lock_digest":"b"}';
+    expect(slice(lock, spansOf(lock).uniqueDigest)).toBe('"b"');
+    const unique = '{"class":"X","unique_digest":"a","unique_digest":"b"}';
+    expect(slice(unique, spansOf(unique).uniqueDigest)).toBe('"b"');
+  });
+});
