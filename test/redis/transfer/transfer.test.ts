@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runTransfer, type TransferRunRequest } from '../../../core/transfer/run-transfer.js';
 import { transferSet } from '../../../core/transfer/set-transfer.js';
 import { RunLock } from '../../../core/redis/run-lock.js';
+import { ledgerKey } from '../../../core/transfer/transfer-keys.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { renameRoutingPlan } from '../../../core/routing/routing-plan.js';
 import { allJobs, digestKeys } from '../../support/redis-snapshot.js';
@@ -144,6 +145,32 @@ describe('transferring to a new Redis', () => {
     await expect(runTransfer(request())).rejects.toThrow(/target .*locked by run other-run \(reroute/);
     expect(await redis.source().llen('queue:default')).toBe(1);
     expect(await redis.source().exists('sidekiq-migrate:lock')).toBe(0);
+  });
+
+  it('names the end whose lock another run holds; a dry run takes no lock, and is not refused by one', async () => {
+    await redis.source().lpush('queue:default', job(1));
+    await RunLock.acquire(redis.source(), '', { runId: 'other-run', operation: 'reroute' }, 30_000, 'source');
+
+    await expect(runTransfer(request({ sourceName: 'redis://s', targetName: 'redis://t' }))).rejects.toThrow(/^source redis:\/\/s is locked by run other-run \(reroute/);
+    const dry = await runTransfer(request({ dryRun: true }));
+    expect(dry.totals).toMatchObject({ claimed: 1 });
+    await RunLock.releaseIfHeld(redis.source(), '', 'other-run');
+    await RunLock.acquire(redis.target(), '', { runId: 'other-run', operation: 'reroute' }, 30_000, 'target');
+    await expect(runTransfer(request({ sourceName: 'redis://s', targetName: 'redis://t' }))).rejects.toThrow(/^target redis:\/\/t is locked by run other-run \(reroute/);
+    await expect(runTransfer(request())).rejects.toThrow(/^target is locked by run other-run \(reroute/);
+  });
+
+  it("retires the run's ledgers of every set and queue it moved at its end (a TTL), and leaves those of a dry run alone", async () => {
+    for (let i = 0; i < 3; i++) await redis.source().lpush('queue:default', job(i));
+    await redis.source().zadd('schedule', '1', job(9));
+
+    await runTransfer(request({ ledgerTtlSeconds: 600 }));
+
+    for (const sourceKey of ['queue:default', 'schedule']) {
+      const ttl = await redis.target().ttl(ledgerKey('', 'run-1', sourceKey));
+      expect(ttl, sourceKey).toBeGreaterThan(590);
+      expect(ttl, sourceKey).toBeLessThanOrEqual(600);
+    }
   });
 
   it('keeps the rate limit on average', async () => {
