@@ -8,7 +8,7 @@
  * part Node spent working meanwhile is overlap, and "Node alone", and gives Redis's own
  * execution time per command (INFO commandstats) and the process's CPU time.
  *
- *   npx tsx scripts/profile-reroute.ts [jobs=100000] [rounds=2]
+ *   [PAGE_SIZE=1000] [LUA_BATCH=DEFAULT_LUA_BATCH] npx tsx scripts/profile-reroute.ts [jobs=100000] [rounds=2]
  *   node --cpu-prof --cpu-prof-dir=DIR --import tsx scripts/profile-reroute.ts   (a V8 profile too)
  *
  * Not a benchmark (`npm run bench` compares figures side by side); a profile to decide what to change.
@@ -16,6 +16,7 @@
 import { Redis } from 'ioredis';
 import { SidekiqKeys } from '../core/redis/sidekiq-keys.js';
 import { drivePages } from '../core/reroute/drive-pages.js';
+import { DEFAULT_LUA_BATCH } from '../core/reroute/reroute-options.js';
 import { rerouteSet, rerouteSetPage } from '../core/reroute/set-page.js';
 import { seedWorkload } from '../bench/redis/seed.js';
 import { benchRouting } from '../bench/workload/routing.js';
@@ -25,7 +26,7 @@ import { loadavg } from 'node:os';
 const jobs = Number(process.argv[2] ?? 100_000);
 const rounds = Number(process.argv[3] ?? 2);
 const pageSize = Number(process.env.PAGE_SIZE ?? 1000);
-const luaBatch = Number(process.env.LUA_BATCH ?? 100);
+const luaBatch = Number(process.env.LUA_BATCH ?? DEFAULT_LUA_BATCH);
 // Sets only: the queued share is not read by either mode.
 const scale = { schedule: Math.round(jobs * 0.5), retry: Math.round(jobs * 0.5), queued: 0 };
 const SETS = ['schedule', 'retry'] as const;
