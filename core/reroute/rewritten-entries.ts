@@ -20,7 +20,7 @@ export const rewrittenEntriesKey = (prefix: string, runId: string, set: string):
 
 /**
  * One-shot `hash` rather than `createHash(…).update(…).digest()`: a digest per moved entry, and the
- * Hash object cost ~5 µs of each of them (a fifth of a page's CPU time, scripts/profile-reroute.ts).
+ * Hash object cost ~5 µs of each of them (13 % of the CLI's CPU in a re-route, bench/README.md).
  * SHA-1 for its spread, not for security; text, so that the record reads plainly in redis-cli.
  */
 export function entryDigest(member: Buffer): string {
