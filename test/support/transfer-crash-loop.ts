@@ -92,8 +92,9 @@ export async function waitForLocksGone(source: Redis, target: Redis): Promise<vo
  * Starts a transfer of `runId` in a child process (test/support/transfer-child.ts), kills it with
  * SIGKILL at a random instant after it reported its `afterPages`-th slice (random between 1 and 4 unless given),
  * then waits until its lock has expired, so that another run may take over. Returns whether the
- * kill landed mid-run: the child died of it, and jobs were still on the source. On a loaded machine it can land after the last slice; callers count the
- * kills that landed mid-run (midRunKills).
+ * kill landed mid-run: the child died of it, and jobs were still on the source. On a loaded
+ * machine it can land after the last slice; callers count the kills that landed mid-run
+ * (midRunKills).
  */
 export async function killTransferChildMidway(
   clients: { source: Redis; target: Redis },
