@@ -1,16 +1,11 @@
 import { buildGitLabRouting } from '../../core/routing/gitlab-routing.js';
 import { loadClassMapping } from '../../core/routing/load-class-mapping.js';
 import { parseQueueRenames } from '../../core/routing/parse-queue-renames.js';
+import type { SelectionFlags } from '../../core/selection/resolve-selection.js';
 import type { RoutingInput } from '../../core/workflow/workflow-input.js';
 
-export interface RoutingFlags {
-  readonly catalog: readonly string[];
-  readonly rules?: string;
-  readonly environment: string;
-  readonly mapping?: string;
-  readonly rename: readonly string[];
-  readonly strict: boolean;
-}
+/** The routing options (`--catalog --rules`, `--mapping`, `--rename`), as a selection has them too. */
+export type RoutingFlags = Pick<SelectionFlags, 'catalog' | 'rules' | 'environment' | 'mapping' | 'rename' | 'strict'>;
 
 /**
  * The routing an execution gets, resolved here from the files given on the command line: rules
