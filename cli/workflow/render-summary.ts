@@ -134,7 +134,8 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     if (summary.resumed && summary.resumed.resumed > 0) attention.push(`Finished ${n(summary.resumed.resumed)} job(s) left in flight by an interrupted run.`);
     const t = summary.totals as TransferCounters;
     if ((t.uniqueLocked ?? 0) > 0) attention.push(uniqueLockWarning(t.uniqueLocked!, summary.dryRun));
-    if ((t.unmapped ?? 0) > 0 || (t.unparsable ?? 0) > 0) attention.push(`Left on the source: ${n(t.unmapped ?? 0)} unmapped, ${n(t.unparsable ?? 0)} unparsable job(s).`);
+    // A transfer carries these too (carry-job.ts): byte for byte, to the queue they were on.
+    if ((t.unmapped ?? 0) > 0 || (t.unparsable ?? 0) > 0) attention.push(`Carried unchanged, on the queue they were on: ${n(t.unmapped ?? 0)} with no destination for their class, ${n(t.unparsable ?? 0)} unparsable job(s).`);
     if ((t.conflicts ?? 0) > 0) {
       const where = Object.entries(summary.sets).filter(([, c]) => ((c as TransferCounters).conflicts ?? 0) > 0).map(([set, c]) => `${set} ${n((c as TransferCounters).conflicts)}`);
       const named = (t.conflictSamples ?? []).map((s) => `${s.className ?? '?'} (jid ${s.jid ?? '?'})`).join('; ');
@@ -154,13 +155,14 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   }
   // Where jobs were left: the sets and queues holding them, largest first (bounded without --verbose).
   const leftIn = all
-    .map(([label, c]) => [label, (c['unmapped'] ?? 0) + (c['unparsable'] ?? 0) + (c['conflicts'] ?? 0)] as const)
+    .map(([label, c]) => [label, leftInPlace(c, reroute)] as const)
     .filter(([, v]) => v > 0)
     .sort((a, b) => b[1] - a[1]);
   if (leftIn.length > 0) {
     const named = view.verbose ? leftIn : leftIn.slice(0, NAMED_SHOWN);
     const more = leftIn.length - named.length;
-    attention.push(`Jobs left in place (unmapped, unparsable, conflicts) by set and queue: ${named.map(([l, v]) => `${l} ${n(v)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more` : ''}`);
+    const kinds = reroute ? 'unmapped, unparsable, conflicts' : 'conflicts, unparsable jobs a selection never takes';
+    attention.push(`Jobs left in place (${kinds}) by set and queue: ${named.map(([l, v]) => `${l} ${n(v)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more` : ''}`);
   }
   for (const f of summary.failures) attention.push(`FAILED ${f.kind} ${displayName(f.name)}: ${displayText(f.error)}`);
   const failed = summary.counts?.failed ?? 0;
@@ -178,6 +180,9 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   // "everything": it found nothing of what it was asked for, and says so.
   const selective = reroute ? undefined : (summary.totals as TransferCounters);
   const selectedNone = selective?.examined !== undefined && selective.claimed === 0 && selective.resumed === 0 && !summary.dryRun;
+  // Jobs this run left behind (quarantined, or in place: unmapped, unparsable, conflicts; lists it
+  // does not transfer): never "Complete", whatever else moved.
+  const leftBehind = summary.dryRun ? [] : jobsLeftBehind(summary, reroute);
   const complete =
     arrived > 0
       ? 'Complete: every job that was on its queue when the run started, and could be moved, was moved.'
@@ -185,12 +190,37 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
         ? `Done, but jobs remain on the source queues (${n(stillOnSource)}, above): run move again.`
         : summary.nothingThere
           ? `Complete: nothing was there to move (no Sidekiq data on ${endpoint}).`
-          : selectedNone
-            ? 'Complete: no job of the selected classes was on the source; nothing was moved.'
-          : 'Complete: everything that could be moved was moved.';
+          : leftBehind.length > 0
+            ? `Done, but jobs were left behind: ${leftBehind.join(' · ')} (see "Needs a look" above).`
+            : selectedNone
+              ? 'Complete: no job of the selected classes was on the source; nothing was moved.'
+              : 'Complete: everything that could be moved was moved.';
   out.push('');
   say(summary.complete ? complete : 'Not complete: run the same command again to resume.');
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * Jobs a set or queue kept where they were. A re-route leaves unmapped, unparsable and conflicting
+ * jobs (the quarantined among them are counted apart: they left); a transfer carries unmapped and
+ * unparsable jobs as they are, and leaves conflicts and the unparsable jobs a selection never takes.
+ */
+function leftInPlace(c: Partial<Record<string, number>>, reroute: boolean): number {
+  if (!reroute) return (c['conflicts'] ?? 0) + (c['unparsableLeft'] ?? 0);
+  return Math.max(0, (c['unmapped'] ?? 0) + (c['unparsable'] ?? 0) + (c['conflicts'] ?? 0) - (c['quarantined'] ?? 0));
+}
+
+/** What a run left behind, counted from its totals, as the verdict names it. */
+function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] {
+  const t = summary.totals as unknown as Partial<Record<string, number>>;
+  const quarantined = reroute ? (t['quarantined'] ?? 0) : 0;
+  const inPlace = leftInPlace(t, reroute);
+  const lists = reroute ? 0 : (summary.leftOnSourceLists ?? summary.leftOnSource?.length ?? 0);
+  return [
+    ...(quarantined > 0 ? [`${n(quarantined)} quarantined`] : []),
+    ...(inPlace > 0 ? [`${n(inPlace)} left in place`] : []),
+    ...(lists > 0 ? [`${n(lists)} list(s) not transferred`] : []),
+  ];
 }
 
 /**

@@ -90,7 +90,7 @@ describe('on a terminal, at 500 queues', () => {
     expect(summary.join('\n')).toContain(`queues (${QUEUES})`);
     expect(summary.join('\n')).toContain(`… and ${QUEUES + 3 - 10} more (--verbose)`);
     expect(summary.join('\n')).toMatch(/Left in place, no destination for their class: B 3/);
-    expect(summary.at(-1)).toBe('Complete: everything that could be moved was moved.');
+    expect(summary.at(-1)).toBe('Done, but jobs were left behind: 3 left in place (see "Needs a look" above).');
   });
 });
 
