@@ -181,10 +181,11 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   const selective = reroute ? undefined : (summary.totals as TransferCounters);
   const selectedNone = selective?.examined !== undefined && selective.claimed === 0 && selective.resumed === 0 && !summary.dryRun;
   // Jobs this run left behind (quarantined, or in place: unmapped, unparsable, conflicts; lists it
-  // does not transfer): never "Complete", whatever else moved.
-  const leftBehind = summary.dryRun ? [] : jobsLeftBehind(summary, reroute);
-  const complete =
-    arrived > 0
+  // does not transfer): never "Complete", whatever else moved. A dry run counts what a run would leave.
+  const leftBehind = jobsLeftBehind(summary, reroute);
+  const complete = summary.dryRun
+    ? dryRunVerdict(summary, endpoint, reroute, leftBehind)
+    : arrived > 0
       ? 'Complete: every job that was on its queue when the run started, and could be moved, was moved.'
       : stillOnSource > 0
         ? `Done, but jobs remain on the source queues (${n(stillOnSource)}, above): run move again.`
@@ -210,7 +211,20 @@ function leftInPlace(c: Partial<Record<string, number>>, reroute: boolean): numb
   return Math.max(0, (c['unmapped'] ?? 0) + (c['unparsable'] ?? 0) + (c['conflicts'] ?? 0) - (c['quarantined'] ?? 0));
 }
 
-/** What a run left behind, counted from its totals, as the verdict names it. */
+/**
+ * A dry run's last line: it moved nothing by design, so it never says "Complete"; it says what a
+ * run would move, and what that run would leave behind (never "none" when it would leave some).
+ */
+function dryRunVerdict(summary: RunSummary, endpoint: string, reroute: boolean, leftBehind: readonly string[]): string {
+  if (summary.nothingThere) return `Dry run, nothing written: nothing is there to move (no Sidekiq data on ${endpoint}).`;
+  const t = summary.totals as unknown as Partial<Record<string, number>>;
+  const wouldMove = (reroute ? t['moved'] : t['written']) ?? 0;
+  if (!reroute && t['examined'] !== undefined && wouldMove === 0) return 'Dry run, nothing written: no job of the selected classes is on the source; a run would move nothing.';
+  const leaves = leftBehind.length > 0 ? `leave jobs behind: ${leftBehind.join(' · ')} (see "Needs a look" above)` : 'leave none behind';
+  return `Dry run, nothing written: a run would move ${n(wouldMove)} job(s) and ${leaves}.`;
+}
+
+/** What a run left (or, dry, would leave) behind, counted from its totals, as the verdict names it. */
 function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] {
   const t = summary.totals as unknown as Partial<Record<string, number>>;
   const quarantined = reroute ? (t['quarantined'] ?? 0) : 0;

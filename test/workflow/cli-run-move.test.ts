@@ -67,7 +67,27 @@ describe('sidekiq-migrate run and move', () => {
 
     expect(code).toBe(0);
     expect(stdout).toContain('DRY RUN: nothing was written');
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('Dry run, nothing written: a run would move 10 job(s) and leave none behind.');
+    expect(stdout).not.toContain('Complete');
     expect(await digestKeys(redis.source(), '')).toEqual(before);
+  });
+
+  it('a dry run never says Complete: it names what a run would leave behind, and a move dry run what it would carry', async () => {
+    await seed(4);
+    await redis.source().lpush('queue:old', sidekiqPayload({ className: 'Unknown', queue: 'old' }), sidekiqPayload({ className: 'Unknown', queue: 'old' }));
+    await redis.source().zadd('retry', '2000000000', Buffer.from('{not json'));
+    const before = await digestKeys(redis.source(), '');
+
+    const reroute = await cli('run', '--redis', redis.urls().source, '--mapping', mappingFile, '--dry-run');
+    const move = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--dry-run');
+
+    expect([reroute.code, move.code]).toEqual([0, 0]);
+    expect(reroute.stdout.trimEnd().split('\n').at(-1)).toBe('Dry run, nothing written: a run would move 8 job(s) and leave jobs behind: 3 left in place (see "Needs a look" above).');
+    // A transfer carries the unmapped and unparsable jobs as they are: none left behind.
+    expect(move.stdout.trimEnd().split('\n').at(-1)).toBe('Dry run, nothing written: a run would move 11 job(s) and leave none behind.');
+    expect(`${reroute.stdout}${move.stdout}`).not.toContain('Complete');
+    expect(await digestKeys(redis.source(), '')).toEqual(before);
+    expect(await redis.target().dbsize()).toBe(0);
   });
 
   it('move transfers to the new Redis', async () => {
