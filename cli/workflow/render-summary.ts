@@ -131,7 +131,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     if ((t.uniqueLocked ?? 0) > 0) attention.push(uniqueLockWarning(t.uniqueLocked, summary.dryRun));
     if ((t.arrived ?? 0) > 0) attention.push(`${n(t.arrived)} job(s) arrived on retired queues during the run (${byQueue((c) => c['arrived']!)}): not moved by this run; run again or see drain-check.`);
   } else {
-    if (summary.resumed && summary.resumed.resumed > 0) attention.push(`Finished ${n(summary.resumed.resumed)} job(s) left in flight by an interrupted run.`);
+    if (summary.resumed && summary.resumed.resumed > 0) attention.push(`${summary.dryRun ? 'Would finish' : 'Finished'} ${n(summary.resumed.resumed)} job(s) left in flight by an interrupted run${summary.dryRun ? ', before anything new is claimed' : ''}.`);
     const t = summary.totals as TransferCounters;
     if ((t.uniqueLocked ?? 0) > 0) attention.push(uniqueLockWarning(t.uniqueLocked!, summary.dryRun));
     // A transfer carries these too (carry-job.ts): byte for byte, to the queue they were on.
@@ -219,9 +219,12 @@ function dryRunVerdict(summary: RunSummary, endpoint: string, reroute: boolean, 
   if (summary.nothingThere) return `Dry run, nothing written: nothing is there to move (no Sidekiq data on ${endpoint}).`;
   const t = summary.totals as unknown as Partial<Record<string, number>>;
   const wouldMove = (reroute ? t['moved'] : t['written']) ?? 0;
-  if (!reroute && t['examined'] !== undefined && wouldMove === 0) return 'Dry run, nothing written: no job of the selected classes is on the source; a run would move nothing.';
+  // Jobs interrupted runs left in flight (a transfer): a run finishes them before anything new.
+  const inFlight = reroute ? 0 : (summary.resumed?.resumed ?? 0);
+  if (!reroute && t['examined'] !== undefined && wouldMove === 0 && inFlight === 0) return 'Dry run, nothing written: no job of the selected classes is on the source; a run would move nothing.';
   const leaves = leftBehind.length > 0 ? `leave jobs behind: ${leftBehind.join(' · ')} (see "Needs a look" above)` : 'leave none behind';
-  return `Dry run, nothing written: a run would move ${n(wouldMove)} job(s) and ${leaves}.`;
+  const finish = inFlight > 0 ? `finish ${n(inFlight)} job(s) left in flight, ` : '';
+  return `Dry run, nothing written: a run would ${finish}move ${n(wouldMove)} job(s) and ${leaves}.`;
 }
 
 /** What a run left (or, dry, would leave) behind, counted from its totals, as the verdict names it. */
