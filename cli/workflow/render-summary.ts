@@ -183,19 +183,19 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   // Jobs this run left behind (quarantined, or in place: unmapped, unparsable, conflicts; lists it
   // does not transfer): never "Complete", whatever else moved. A dry run counts what a run would leave.
   const leftBehind = jobsLeftBehind(summary, reroute);
+  // Jobs pushed to retired queues while the run drained them are still there: not "Complete" either.
+  const leftOrArrived = [...leftBehind, ...(arrived > 0 ? [`${n(arrived)} arrived on retired queues during the run`] : [])];
   const complete = summary.dryRun
     ? dryRunVerdict(summary, endpoint, reroute, leftBehind)
-    : arrived > 0
-      ? 'Complete: every job that was on its queue when the run started, and could be moved, was moved.'
-      : stillOnSource > 0
-        ? `Done, but jobs remain on the source queues (${n(stillOnSource)}, above): run move again.`
-        : summary.nothingThere
-          ? `Complete: nothing was there to move (no Sidekiq data on ${endpoint}).`
-          : leftBehind.length > 0
-            ? `Done, but jobs were left behind: ${leftBehind.join(' · ')} (see "Needs a look" above).`
-            : selectedNone
-              ? 'Complete: no job of the selected classes was on the source; nothing was moved.'
-              : 'Complete: everything that could be moved was moved.';
+    : stillOnSource > 0
+      ? `Done, but jobs remain on the source queues (${n(stillOnSource)}, above): run move again.`
+      : summary.nothingThere
+        ? `Complete: nothing was there to move (no Sidekiq data on ${endpoint}).`
+        : leftOrArrived.length > 0
+          ? `Done, but jobs were left behind: ${leftOrArrived.join(' · ')} (see "Needs a look" above).`
+          : selectedNone
+            ? 'Complete: no job of the selected classes was on the source; nothing was moved.'
+            : 'Complete: everything that could be moved was moved.';
   out.push('');
   say(summary.complete ? complete : 'Not complete: run the same command again to resume.');
   return `${out.join('\n')}\n`;
