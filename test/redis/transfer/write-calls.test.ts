@@ -192,8 +192,11 @@ describe('one call of the pipeline fails', () => {
     // Nothing acknowledged: the whole slice is still in flight on the source.
     expect(await source.lrange('sidekiq-migrate:w:inflight:queue:default', 0, -1)).toEqual(before);
 
-    const resumed = await resumeInflight(context());
+    const { target, pipelines } = recordingTarget();
+    const resumed = await resumeInflight({ ...context(), target });
 
+    // The resume writes through the same bounded calls, in one round trip.
+    expect(pipelines.map((p) => p.scripts)).toEqual([Array(CALLS).fill(copyJobsToLists.sha)]);
     expect(resumed).toMatchObject({ written: MAX_JOBS_PER_CLAIM - written, duplicates: written, resumed: MAX_JOBS_PER_CLAIM });
     expect(await redis.target().lrange('queue:default', 0, -1)).toEqual(before);
     expect(await jobsIn(redis.target(), '')).toEqual(jobs.map((p) => jobEntry('queue:default', p)).sort());
@@ -217,8 +220,10 @@ describe('one call of the pipeline fails', () => {
     expect(await redis.target().zcard('schedule')).toBe(MAX_JOBS_PER_CLAIM - MAX_JOBS_PER_WRITE);
     expect(await source.zcard('sidekiq-migrate:w:inflight:schedule')).toBe(MAX_JOBS_PER_CLAIM);
 
-    const resumed = await resumeInflight(context());
+    const { target, pipelines } = recordingTarget();
+    const resumed = await resumeInflight({ ...context(), target });
 
+    expect(pipelines.map((p) => p.scripts)).toEqual([Array(CALLS).fill(copyEntriesToSet.sha)]);
     expect(resumed).toMatchObject({ written: MAX_JOBS_PER_WRITE, duplicates: MAX_JOBS_PER_CLAIM - MAX_JOBS_PER_WRITE, conflicts: 0 });
     expect(await jobsIn(redis.target(), '')).toEqual(entries.map(([score, p]) => jobEntry('schedule', p, score)).sort());
     expect(await jobsIn(source, '')).toEqual([]);
