@@ -267,7 +267,7 @@ describe('the plan step', () => {
     expect(await jobsIn(redis.source())).toEqual(seeded);
   });
 
-  it('finishes the jobs an interrupted transfer left in flight (not in a dry run), and counts them', async () => {
+  it('finishes the jobs an interrupted transfer left in flight (a dry run only counts them), and counts them', async () => {
     const { seeded } = await seed(redis.source());
     const provider = connect();
     const first = await planStep(transfer({ sets: [] }), provider);
@@ -287,8 +287,11 @@ describe('the plan step', () => {
     const inflight = inflightKey('', 'run-1', 'queue:old');
     expect(await redis.source().llen(inflight)).toBe(5);
 
+    const beforeDry = [await jobsIn(redis.source()), await jobsIn(redis.target())];
     const dry = await planStep(transfer({ sets: [], dryRun: true }), provider);
-    expect(dry.resumed).toEqual(emptyTransferCounters());
+    expect(dry.resumed).toEqual({ ...emptyTransferCounters(), resumed: 5 });
+    expect(dry.work.tally.totals).toMatchObject({ resumed: 5, written: 0 });
+    expect([await jobsIn(redis.source()), await jobsIn(redis.target())]).toEqual(beforeDry);
     expect(await redis.source().llen(inflight)).toBe(5);
 
     const again = await planStep(transfer({ sets: [] }), provider);
