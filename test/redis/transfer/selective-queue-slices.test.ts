@@ -1,0 +1,175 @@
+// A class-selective queue transfer slice by slice (selective-queue-transfer.ts), on small lists
+// whose every job has a name: after each slice the test compares, job for job and byte for byte,
+// what the source queue and the target queue hold (in fetch order), whether the pass says it is
+// done, and what the slice counted. Between slices a fetcher pops the oldest jobs, now a few,
+// now more than the anchor is first looked for around (16), now the anchor itself.
+import { describe, expect, it } from 'vitest';
+import { LuaScript } from '../../../core/redis/lua-script.js';
+import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
+import type { Placement } from '../../../core/reroute/queue-slice.js';
+import { transferQueueSlice, type QueueTransferCursor } from '../../../core/transfer/queue-transfer.js';
+import { interferingRedis } from '../../support/interfering-redis.js';
+import { privateSourceAndTarget } from '../../support/private-redis.js';
+import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
+
+const redis = privateSourceAndTarget();
+const keys = new SidekiqKeys('');
+const claimSha = new LuaScript('claimSelectedQueueJobs-3').sha;
+
+/** A job named `M…` is of the selected class Move, any other name of the staying class Stay. */
+const byName = new Map<string, string>();
+const byBytes = new Map<string, string>();
+function payload(name: string): string {
+  const known = byName.get(name);
+  if (known) return known;
+  // Same name, same bytes (a name `X#2` is a second job with the bytes of `X`).
+  const base = name.split('#')[0]!;
+  const p = byName.get(base) ?? sidekiqPayload({ className: base.startsWith('M') ? 'Move' : 'Stay', queue: 'default', args: `["${base}"]`, jid: Buffer.from(base.padEnd(12, '.')).toString('hex') });
+  byName.set(base, p);
+  byName.set(name, p);
+  byBytes.set(Buffer.from(p).toString('hex'), base);
+  return p;
+}
+/** The names of a list's jobs, in fetch order (oldest first); bytes nobody seeded fail the test. */
+const names = (list: Buffer[]) =>
+  list.reverse().map((b) => {
+    const name = byBytes.get(b.toString('hex'));
+    if (!name) throw new Error(`bytes no test seeded: ${b.toString().slice(0, 80)}`);
+    return name;
+  });
+const sourceQueue = async () => names(await redis.source().lrangeBuffer('queue:default', 0, -1));
+const targetQueue = async () => names(await redis.target().lrangeBuffer('queue:default', 0, -1));
+/** Seeds queue:default oldest first (the first name is fetched first). */
+async function seed(jobNames: readonly string[]): Promise<void> {
+  for (const n of jobNames) await redis.source().lpush('queue:default', payload(n));
+}
+/** A fetcher takes the n oldest jobs; their names. */
+async function fetch(n: number): Promise<string[]> {
+  const taken: Buffer[] = [];
+  for (let i = 0; i < n; i++) {
+    const job = await redis.source().rpopBuffer('queue:default');
+    if (job) taken.push(job);
+  }
+  return names(taken.reverse());
+}
+
+interface Slice {
+  readonly done: boolean;
+  readonly examined: number | undefined;
+  readonly claimed: number;
+  readonly vanished?: number | undefined;
+  readonly leftOnSource?: number;
+  readonly source: string[];
+  readonly target: string[];
+}
+
+function slicer(placement: Placement | undefined, sliceSize: number, options: { dryRun?: boolean; source?: ReturnType<typeof redis.source> } = {}) {
+  let cursor: QueueTransferCursor | null = null;
+  return async (): Promise<Slice> => {
+    const result = await transferQueueSlice({
+      source: options.source ?? redis.source(),
+      target: redis.target(),
+      sourceKeys: keys,
+      targetKeys: keys,
+      runId: 'slices',
+      dryRun: options.dryRun ?? false,
+      queue: 'default',
+      cursor,
+      sliceSize,
+      classes: ['Move'],
+      ...(placement ? { placement } : {}),
+    });
+    cursor = result.cursor;
+    const c = result.counters;
+    return {
+      done: result.done,
+      examined: c.examined,
+      claimed: c.claimed,
+      ...(c.vanished ? { vanished: c.vanished } : {}),
+      ...(result.done ? { leftOnSource: c.leftOnSource } : {}),
+      source: await sourceQueue(),
+      target: await targetQueue(),
+    };
+  };
+}
+
+const LIST = ['S0', 'M1', 'S2', 'M3', 'M4', 'S5', 'M6', 'S7'];
+
+describe('a selective queue transfer, slice by slice', () => {
+  it('append (oldest first), nothing else touching the queue: each slice takes the selected jobs of the next window', async () => {
+    await seed(LIST);
+    const slice = slicer('append', 3);
+    expect(await slice()).toEqual({ done: false, examined: 3, claimed: 1, source: ['S0', 'S2', 'M3', 'M4', 'S5', 'M6', 'S7'], target: ['M1'] });
+    expect(await slice()).toEqual({ done: false, examined: 3, claimed: 2, source: ['S0', 'S2', 'S5', 'M6', 'S7'], target: ['M1', 'M3', 'M4'] });
+    expect(await slice()).toEqual({ done: true, examined: 2, claimed: 1, leftOnSource: 0, source: ['S0', 'S2', 'S5', 'S7'], target: ['M1', 'M3', 'M4', 'M6'] });
+  });
+
+  it('front (newest first, the default), nothing else touching the queue: each slice takes the selected jobs of the next window down', async () => {
+    await seed(LIST);
+    const slice = slicer(undefined, 3);
+    expect(await slice()).toEqual({ done: false, examined: 3, claimed: 1, source: ['S0', 'M1', 'S2', 'M3', 'M4', 'S5', 'S7'], target: ['M6'] });
+    expect(await slice()).toEqual({ done: false, examined: 3, claimed: 2, source: ['S0', 'M1', 'S2', 'S5', 'S7'], target: ['M3', 'M4', 'M6'] });
+    expect(await slice()).toEqual({ done: true, examined: 2, claimed: 1, leftOnSource: 0, source: ['S0', 'S2', 'S5', 'S7'], target: ['M1', 'M3', 'M4', 'M6'] });
+  });
+
+  it('append: a fetcher takes the oldest job between slices (fewer than 16): the next slice finds its anchor lower and goes on after it', async () => {
+    await seed(LIST);
+    const slice = slicer('append', 3);
+    expect(await slice()).toMatchObject({ claimed: 1, source: ['S0', 'S2', 'M3', 'M4', 'S5', 'M6', 'S7'], target: ['M1'] });
+    expect(await fetch(1)).toEqual(['S0']);
+    expect(await slice()).toEqual({ done: false, examined: 3, claimed: 2, source: ['S2', 'S5', 'M6', 'S7'], target: ['M1', 'M3', 'M4'] });
+    expect(await slice()).toEqual({ done: true, examined: 2, claimed: 1, leftOnSource: 0, source: ['S2', 'S5', 'S7'], target: ['M1', 'M3', 'M4', 'M6'] });
+  });
+
+  it('append: more than 16 fetched between slices: one slice finds the anchor further down and moves nothing, the next goes on right after it', async () => {
+    const stayers = Array.from({ length: 20 }, (_, i) => `S${i}`);
+    await seed([...stayers, 'M20', 'S21', 'M22', 'S23']);
+    const slice = slicer('append', 20);
+    expect(await slice()).toMatchObject({ done: false, examined: 20, claimed: 0, target: [] });
+    expect(await fetch(18)).toEqual(stayers.slice(0, 18));
+    expect(await slice()).toEqual({ done: false, examined: 0, claimed: 0, source: ['S18', 'S19', 'M20', 'S21', 'M22', 'S23'], target: [] });
+    expect(await slice()).toEqual({ done: true, examined: 4, claimed: 2, leftOnSource: 0, source: ['S18', 'S19', 'S21', 'S23'], target: ['M20', 'M22'] });
+  });
+
+  it('append: the anchor itself was fetched: the pass starts again from the oldest job and still takes every selected job left', async () => {
+    await seed(LIST);
+    const slice = slicer('append', 3);
+    expect(await slice()).toMatchObject({ claimed: 1, source: ['S0', 'S2', 'M3', 'M4', 'S5', 'M6', 'S7'] });
+    expect(await fetch(2)).toEqual(['S0', 'S2']);
+    expect(await slice()).toEqual({ done: false, examined: 0, claimed: 0, source: ['M3', 'M4', 'S5', 'M6', 'S7'], target: ['M1'] });
+    expect(await slice()).toEqual({ done: false, examined: 3, claimed: 2, source: ['S5', 'M6', 'S7'], target: ['M1', 'M3', 'M4'] });
+    const rest = [await slice(), await slice()];
+    expect(rest.at(-1)).toEqual({ done: true, examined: 0, claimed: 0, leftOnSource: 0, source: ['S5', 'S7'], target: ['M1', 'M3', 'M4', 'M6'] });
+  });
+
+  it('front: a fetcher takes two of the oldest between slices: the next slice finds its anchor two lower', async () => {
+    await seed(LIST);
+    const slice = slicer('front', 3);
+    expect(await slice()).toMatchObject({ claimed: 1, source: ['S0', 'M1', 'S2', 'M3', 'M4', 'S5', 'S7'], target: ['M6'] });
+    expect(await fetch(2)).toEqual(['S0', 'M1']);
+    expect(await slice()).toEqual({ done: true, examined: 3, claimed: 2, leftOnSource: 0, source: ['S2', 'S5', 'S7'], target: ['M3', 'M4', 'M6'] });
+  });
+
+  it('front: more than 16 fetched between slices: one slice finds the anchor further down and moves nothing, the next goes on below it', async () => {
+    const low = Array.from({ length: 26 }, (_, i) => `S${i}`);
+    await seed([...low, 'M26', 'S27', 'M28', 'S29', 'M30', 'S31', 'M32', 'S33']);
+    const slice = slicer('front', 4);
+    expect(await slice()).toMatchObject({ done: false, examined: 4, claimed: 2, target: ['M30', 'M32'] });
+    expect(await fetch(20)).toEqual(low.slice(0, 20));
+    const after = [...low.slice(20), 'M26', 'S27', 'M28', 'S29', 'S31', 'S33'];
+    expect(await slice()).toEqual({ done: false, examined: 0, claimed: 0, source: after, target: ['M30', 'M32'] });
+    expect(await slice()).toEqual({ done: false, examined: 4, claimed: 2, source: [...low.slice(20), 'S27', 'S29', 'S31', 'S33'], target: ['M26', 'M28', 'M30', 'M32'] });
+    expect(await slice()).toMatchObject({ done: false, examined: 4, claimed: 0 });
+    expect(await slice()).toEqual({ done: true, examined: 2, claimed: 0, leftOnSource: 0, source: [...low.slice(20), 'S27', 'S29', 'S31', 'S33'], target: ['M26', 'M28', 'M30', 'M32'] });
+  });
+
+  it('front: the anchor and everything below it were fetched: the pass looks again from the head, where a producer pushed a selected job', async () => {
+    await seed(LIST);
+    const slice = slicer('front', 3);
+    expect(await slice()).toMatchObject({ claimed: 1, source: ['S0', 'M1', 'S2', 'M3', 'M4', 'S5', 'S7'] });
+    expect(await fetch(6)).toEqual(['S0', 'M1', 'S2', 'M3', 'M4', 'S5']);
+    await redis.source().lpush('queue:default', payload('M8'));
+    expect(await slice()).toEqual({ done: false, examined: 0, claimed: 0, source: ['S7', 'M8'], target: ['M6'] });
+    expect(await slice()).toEqual({ done: true, examined: 2, claimed: 1, leftOnSource: 0, source: ['S7'], target: ['M8', 'M6'] });
+  });
+});
