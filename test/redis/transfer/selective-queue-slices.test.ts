@@ -172,4 +172,85 @@ describe('a selective queue transfer, slice by slice', () => {
     expect(await slice()).toEqual({ done: false, examined: 0, claimed: 0, source: ['S7', 'M8'], target: ['M6'] });
     expect(await slice()).toEqual({ done: true, examined: 2, claimed: 1, leftOnSource: 0, source: ['S7'], target: ['M8', 'M6'] });
   });
+
+  /** The source client, with `between` run just before each claim reaches Redis (after the slice's read). */
+  function beforeClaims(between: () => Promise<void>) {
+    let armed = true;
+    const source = interferingRedis(redis.source(), async (call) => {
+      if (armed && call.scripts.includes(claimSha)) {
+        armed = false;
+        await between();
+      }
+    });
+    return { source, arm: () => (armed = true) };
+  }
+
+  it('front: a fetcher pops between the read and the claim: the claim finds the jobs one lower and takes them; the next slice goes on from there', async () => {
+    await seed(LIST);
+    const popped: string[] = [];
+    const { source } = beforeClaims(async () => void popped.push(...(await fetch(1))));
+    const slice = slicer('front', 3, { source });
+    expect(await slice()).toEqual({ done: false, examined: 3, claimed: 1, source: ['M1', 'S2', 'M3', 'M4', 'S5', 'S7'], target: ['M6'] });
+    expect(popped).toEqual(['S0']);
+    expect(await slice()).toEqual({ done: false, examined: 3, claimed: 2, source: ['M1', 'S2', 'S5', 'S7'], target: ['M3', 'M4', 'M6'] });
+    expect(await slice()).toEqual({ done: true, examined: 1, claimed: 1, leftOnSource: 0, source: ['S2', 'S5', 'S7'], target: ['M1', 'M3', 'M4', 'M6'] });
+  });
+
+  it('append: a chosen job fetched between the read and the claim is counted as vanished; the others are taken', async () => {
+    await seed(LIST);
+    const { source } = beforeClaims(async () => void (await fetch(2)));
+    const slice = slicer('append', 4, { source });
+    expect(await slice()).toEqual({ done: false, examined: 4, claimed: 1, vanished: 1, source: ['S2', 'M4', 'S5', 'M6', 'S7'], target: ['M3'] });
+    expect(await slice()).toEqual({ done: true, examined: 4, claimed: 2, leftOnSource: 0, source: ['S2', 'S5', 'S7'], target: ['M3', 'M4', 'M6'] });
+  });
+
+  it('append: a job removed from the middle between the read and the claim: the slice takes nothing, the next reads again and takes them', async () => {
+    await seed(LIST);
+    const { source } = beforeClaims(async () => void (await redis.source().lrem('queue:default', 1, payload('S2'))));
+    const slice = slicer('append', 4, { source });
+    expect(await slice()).toEqual({ done: false, examined: 4, claimed: 0, source: ['S0', 'M1', 'M3', 'M4', 'S5', 'M6', 'S7'], target: [] });
+    expect(await slice()).toEqual({ done: false, examined: 4, claimed: 3, source: ['S0', 'S5', 'M6', 'S7'], target: ['M1', 'M3', 'M4'] });
+    const last = await slice();
+    expect(last).toMatchObject({ claimed: 1, source: ['S0', 'S5', 'S7'], target: ['M1', 'M3', 'M4', 'M6'] });
+  });
+
+  it.each(['append', 'front'] as const)('%s, dry run: each slice counts the selected jobs of its window once; nothing changes on either server', async (placement) => {
+    await seed(LIST);
+    const slice = slicer(placement, 3, { dryRun: true });
+    const slices = [await slice(), await slice(), await slice()];
+    expect(slices.map((s) => [s.examined, s.claimed, s.done])).toEqual(placement === 'append' ? [[3, 1, false], [3, 2, false], [2, 1, true]] : [[3, 1, false], [3, 2, false], [2, 1, true]]);
+    expect(slices.at(-1)).toMatchObject({ leftOnSource: 0, source: LIST, target: [] });
+  });
+
+  it('append, dry run: a job with the anchor\'s bytes just below it does not make the pass count a window twice', async () => {
+    await seed(['X', 'S1', 'X#2', 'M3', 'M4']);
+    const slice = slicer('append', 3, { dryRun: true });
+    const slices = [await slice(), await slice()];
+    expect(slices.map((s) => [s.examined, s.claimed, s.done])).toEqual([[3, 0, false], [2, 2, true]]);
+  });
+
+  it('front, dry run: a job with the anchor\'s bytes just above it does not make the pass count a window twice', async () => {
+    await seed(['M0', 'X', 'S2', 'X#2']);
+    const slice = slicer('front', 3, { dryRun: true });
+    const slices = [await slice(), await slice()];
+    expect(slices.map((s) => [s.examined, s.claimed, s.done])).toEqual([[3, 0, false], [1, 1, true]]);
+  });
+
+  it('append: a job with the anchor\'s bytes below it, nothing moved: the anchor is found where it was, the pass reaches the last selected job (it used to end early, leaving it)', async () => {
+    await seed(['X', 'S1', 'M2', 'X#2', 'M4']);
+    const slice = slicer('append', 1);
+    const slices: Slice[] = [];
+    for (let i = 0; i < 6 && !slices.at(-1)?.done; i++) slices.push(await slice());
+    expect(slices.at(-1)).toMatchObject({ done: true, leftOnSource: 0, source: ['X', 'S1', 'X'], target: ['M2', 'M4'] });
+    expect(slices.map((s) => s.claimed)).toEqual([0, 0, 1, 0, 1]);
+  });
+
+  it('front: a job with the anchor\'s bytes above it, nothing moved: the anchor is found where it was, the pass reaches the oldest selected job (it used to go back up for ever)', async () => {
+    await seed(['M0', 'X', 'M2', 'S3', 'X#2']);
+    const slice = slicer('front', 1);
+    const slices: Slice[] = [];
+    for (let i = 0; i < 6 && !slices.at(-1)?.done; i++) slices.push(await slice());
+    expect(slices.at(-1)).toMatchObject({ done: true, leftOnSource: 0, source: ['X', 'S3', 'X'], target: ['M0', 'M2'] });
+    expect(slices.map((s) => s.claimed)).toEqual([0, 0, 1, 0, 1]);
+  });
 });
