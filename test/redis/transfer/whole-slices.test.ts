@@ -17,16 +17,9 @@ const job = (name: string, className = 'A', queue = 'default') => sidekiqPayload
 const activeJob = (name: string, queue = 'default') =>
   sidekiqPayload({ className: 'ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper', wrapped: 'SomeJob', queue, args: `[{"job_class":"SomeJob","queue_name":"${queue}","arguments":["${name}"]}]`, jid: Buffer.from(name.padEnd(12, '.')).toString('hex') });
 
-const context = (overrides: Partial<QueueTransferRequest & SetTransferRequest> = {}) => ({
-  source: redis.source(),
-  target: redis.target(),
-  sourceKeys: keys,
-  targetKeys: keys,
-  runId: 'slices',
-  dryRun: false,
-  sliceSize: 2,
-  ...overrides,
-});
+const base = () => ({ source: redis.source(), target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'slices', dryRun: false, sliceSize: 2 });
+const queueSlice = (request: Partial<QueueTransferRequest> & Pick<QueueTransferRequest, 'queue' | 'cursor'>) => transferQueueSlice({ ...base(), ...request });
+const setSlice = (request: Partial<SetTransferRequest> & Pick<SetTransferRequest, 'set' | 'cursor'>) => transferSetSlice({ ...base(), ...request });
 
 /** What the source and the target hold (every key, bookkeeping left out), and both servers' whole contents. */
 const state = async () => ({ source: await jobsIn(redis.source()), target: await jobsIn(redis.target()) });
@@ -40,7 +33,7 @@ describe('a whole-queue transfer, slice by slice', () => {
     let cursor: QueueTransferCursor | null = null;
     const slices = [];
     for (let i = 0; i < 4; i++) {
-      const r = await transferQueueSlice(context({ dryRun: true, queue: 'default', cursor, plan }));
+      const r = await queueSlice({ dryRun: true, queue: 'default', cursor, plan });
       slices.push({ done: r.done, claimed: r.counters.claimed, written: r.counters.written, writtenTo: r.counters.writtenTo });
       cursor = r.cursor;
       if (r.done) break;
@@ -58,7 +51,7 @@ describe('a whole-queue transfer, slice by slice', () => {
     const source = interferingRedis(redis.source(), async (call) => {
       if (call.index === 1) await redis.source().lpush('queue:default', job('late'));
     });
-    const r = await transferQueueSlice(context({ source, dryRun: true, queue: 'default', cursor: null }));
+    const r = await queueSlice({ source, dryRun: true, queue: 'default', cursor: null });
     expect(r).toMatchObject({ done: true, cursor: { limit: 0, claimed: 0 }, counters: { claimed: 0, written: 0, writtenTo: {} } });
   });
 
@@ -68,7 +61,7 @@ describe('a whole-queue transfer, slice by slice', () => {
     let cursor: QueueTransferCursor | null = null;
     const results = [];
     for (const push of ['p1', 'p2', null]) {
-      const r = await transferQueueSlice(context({ queue: 'default', cursor }));
+      const r = await queueSlice({ queue: 'default', cursor });
       results.push({ done: r.done, claimed: r.counters.claimed, leftOnSource: r.counters.leftOnSource, target: (await redis.target().lrange('queue:default', 0, -1)).reverse() });
       cursor = r.cursor;
       if (push) await redis.source().lpush('queue:default', job(push));
@@ -87,10 +80,10 @@ describe('a whole-queue transfer, slice by slice', () => {
     const dying = interferingRedis(redis.target(), () => {
       throw new SimulatedCrash('died before writing');
     });
-    await expect(transferQueueSlice(context({ target: dying, queue: 'default', cursor: null, placement: 'append' }))).rejects.toThrow();
+    await expect(queueSlice({ target: dying, queue: 'default', cursor: null, placement: 'append' })).rejects.toThrow();
     expect(await redis.source().lrange('sidekiq-migrate:slices:inflight:queue:default', 0, -1)).toEqual([job('j0'), job('j1')]);
 
-    const r = await transferQueueSlice(context({ queue: 'default', cursor: null, placement: 'append' }));
+    const r = await queueSlice({ queue: 'default', cursor: null, placement: 'append' });
 
     expect(r.counters).toMatchObject({ claimed: 2, resumed: 2, written: 4, duplicates: 0 });
     expect(r.done).toBe(false);
@@ -100,12 +93,12 @@ describe('a whole-queue transfer, slice by slice', () => {
 
   it('names the queue it failed on', async () => {
     await redis.source().set('queue:default', 'not a list');
-    await expect(transferQueueSlice(context({ queue: 'default', cursor: { limit: 3, claimed: 0 } }))).rejects.toThrow(/^Transferring queue:default: /);
+    await expect(queueSlice({ queue: 'default', cursor: { limit: 3, claimed: 0 } })).rejects.toThrow(/^Transferring queue:default: /);
   });
 
   it("re-routes ActiveJob's queue_name too unless told not to", async () => {
     await redis.source().lpush('queue:default', activeJob('aj'));
-    await transferQueueSlice(context({ queue: 'default', cursor: null, plan: renameRoutingPlan(new Map([['default', 'new']])) }));
+    await queueSlice({ queue: 'default', cursor: null, plan: renameRoutingPlan(new Map([['default', 'new']])) });
     expect(await state()).toEqual({ source: [], target: [jobEntry('queue:new', activeJob('aj', 'new'))] });
   });
 });
@@ -115,13 +108,13 @@ describe('a whole-set transfer, slice by slice', () => {
     const entries = ['e0', 'e1', 'e2', 'e3'].map((n, i) => [`${1795462903 + i}.5`, job(n)] as const);
     for (const [score, p] of entries) await redis.source().zadd('schedule', score, p);
     let cursor: SetTransferCursor | null = null;
-    const first = await transferSetSlice(context({ dryRun: true, set: 'schedule', cursor }));
+    const first = await setSlice({ dryRun: true, set: 'schedule', cursor });
     cursor = first.cursor;
     expect(first).toMatchObject({ done: false, counters: { claimed: 2, written: 2, writtenTo: { schedule: 2 } } });
     // The poller takes the two due soonest; the next ranks are past the set's end now.
     await redis.source().zpopmin('schedule', 2);
     const before = await snapshots();
-    const second = await transferSetSlice(context({ dryRun: true, set: 'schedule', cursor }));
+    const second = await setSlice({ dryRun: true, set: 'schedule', cursor });
     expect(second.done).toBe(true);
     expect(second.counters).toMatchObject({ claimed: 0, written: 0, writtenTo: {} });
     expect(await snapshots()).toEqual(before);
@@ -131,7 +124,7 @@ describe('a whole-set transfer, slice by slice', () => {
     const source = interferingRedis(redis.source(), async (call) => {
       if (call.index === 1) await redis.source().zadd('retry', '5', job('late'));
     });
-    const r = await transferSetSlice(context({ source, dryRun: true, set: 'retry', cursor: null }));
+    const r = await setSlice({ source, dryRun: true, set: 'retry', cursor: null });
     expect(r).toMatchObject({ done: true, cursor: { limit: 0, claimed: 0 }, counters: { claimed: 0, written: 0, writtenTo: {} } });
   });
 
@@ -141,9 +134,9 @@ describe('a whole-set transfer, slice by slice', () => {
     const dying = interferingRedis(redis.target(), () => {
       throw new SimulatedCrash('died before writing');
     });
-    await expect(transferSetSlice(context({ target: dying, set: 'retry', cursor: null }))).rejects.toThrow();
+    await expect(setSlice({ target: dying, set: 'retry', cursor: null })).rejects.toThrow();
 
-    const r = await transferSetSlice(context({ set: 'retry', cursor: null }));
+    const r = await setSlice({ set: 'retry', cursor: null });
 
     expect(r.counters).toMatchObject({ claimed: 2, resumed: 2, written: 4, duplicates: 0 });
     expect(r.done).toBe(false);
@@ -156,12 +149,12 @@ describe('a whole-set transfer, slice by slice', () => {
 
   it('names the set it failed on', async () => {
     await redis.source().set('retry', 'not a sorted set');
-    await expect(transferSetSlice(context({ set: 'retry', cursor: { limit: 3, claimed: 0 } }))).rejects.toThrow(/^Transferring retry: /);
+    await expect(setSlice({ set: 'retry', cursor: { limit: 3, claimed: 0 } })).rejects.toThrow(/^Transferring retry: /);
   });
 
   it("re-routes ActiveJob's queue_name too unless told not to", async () => {
     await redis.source().zadd('schedule', '7.25', activeJob('aj'));
-    await transferSetSlice(context({ set: 'schedule', cursor: null, plan: renameRoutingPlan(new Map([['default', 'new']])) }));
+    await setSlice({ set: 'schedule', cursor: null, plan: renameRoutingPlan(new Map([['default', 'new']])) });
     expect(await state()).toEqual({ source: [], target: [jobEntry('schedule', activeJob('aj', 'new'), '7.25')] });
   });
 });
