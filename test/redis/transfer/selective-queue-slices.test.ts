@@ -8,7 +8,7 @@ import { LuaScript } from '../../../core/redis/lua-script.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import type { Placement } from '../../../core/reroute/queue-slice.js';
 import { transferQueueSlice, type QueueTransferCursor } from '../../../core/transfer/queue-transfer.js';
-import { interferingRedis } from '../../support/interfering-redis.js';
+import { interferingRedis, SimulatedCrash } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
@@ -81,6 +81,8 @@ function slicer(placement: Placement | undefined, sliceSize: number, options: { 
     });
     cursor = result.cursor;
     const c = result.counters;
+    // Every job a slice takes (or would take) is of the selected class, counted per class and source key.
+    expect(c.byClass).toEqual(c.claimed > 0 ? { Move: { 'queue:default': c.claimed } } : {});
     return {
       done: result.done,
       examined: c.examined,
@@ -252,5 +254,94 @@ describe('a selective queue transfer, slice by slice', () => {
     for (let i = 0; i < 6 && !slices.at(-1)?.done; i++) slices.push(await slice());
     expect(slices.at(-1)).toMatchObject({ done: true, leftOnSource: 0, source: ['X', 'S3', 'X'], target: ['M0', 'M2'] });
     expect(slices.map((s) => s.claimed)).toEqual([0, 0, 1, 0, 1]);
+  });
+
+  it.each(['append', 'front'] as const)('%s: slices larger than 16 jobs, five fetched between slices: each slice takes the selected jobs of its whole window', async (placement) => {
+    const list = Array.from({ length: 60 }, (_, i) => (i % 3 === 1 ? `M${i}` : `S${i}`));
+    await seed(list);
+    const slice = slicer(placement, 20);
+    const isM = (n: string) => n.startsWith('M');
+    const byNumber = (a: string, b: string) => Number(a.slice(1)) - Number(b.slice(1));
+    // append walks up from the oldest, front down from the newest: the first window is 0…19 or 40…59,
+    // the second the 20 jobs next to its last staying one (18 or 41): 20…39 either way.
+    const first = placement === 'append' ? list.slice(0, 20) : list.slice(40);
+    const one = await slice();
+    expect(one).toEqual({ done: false, examined: 20, claimed: first.filter(isM).length, source: list.filter((n) => !first.includes(n) || !isM(n)), target: first.filter(isM) });
+    const fetched = await fetch(5);
+    expect(fetched).toEqual(one.source.slice(0, 5));
+    const second = list.slice(20, 40);
+    const gone = new Set([...fetched, ...first.filter(isM), ...second.filter(isM)]);
+    expect(await slice()).toEqual({ done: false, examined: 20, claimed: second.filter(isM).length, source: list.filter((n) => !gone.has(n)), target: [...first, ...second].filter(isM).sort(byNumber) });
+    const third = await slice();
+    expect(third).toMatchObject({ done: true, leftOnSource: 0 });
+    expect(third.source.filter(isM)).toEqual([]);
+    expect(third.target).toEqual(list.filter((n) => isM(n) && !fetched.includes(n)));
+  });
+
+  it.each([
+    ['append', 16, 'near', [[20, 0], [20, 5]]],
+    ['append', 17, 'far', [[20, 0], [0, 0], [20, 5]]],
+    ['front', 16, 'near', [[20, 5], [4, 0]]],
+    ['front', 17, 'far', [[20, 5], [0, 0], [3, 0]]],
+  ] as const)('%s: %i fetched between slices: the anchor is found %s (examined and taken per slice)', async (placement, pops, _where, perSlice) => {
+    // 40 jobs, every 4th of the newest 20 selected. After the first slice (20 jobs) the anchor is
+    // at 19 (append: the oldest 20 all stay) or 20 (front): 16 pops leave it within 16 of where
+    // it was looked for, 17 do not.
+    const list = Array.from({ length: 40 }, (_, i) => (i >= 20 && i % 4 === 3 ? `M${i}` : `S${i}`));
+    await seed(list);
+    const slice = slicer(placement, 20);
+    const slices = [await slice()];
+    await fetch(pops);
+    while (!slices.at(-1)!.done && slices.length < 5) slices.push(await slice());
+    expect(slices.map((s) => [s.examined, s.claimed])).toEqual(perSlice);
+    expect(slices.at(-1)).toMatchObject({ done: true, leftOnSource: 0, target: list.filter((n) => n.startsWith('M')) });
+    expect(slices.at(-1)!.source).toEqual(list.slice(pops).filter((n) => !n.startsWith('M')));
+  });
+
+  it('append: the anchor fetched down to the oldest place (17 fetched from 17): found there, the next slice starts right above it', async () => {
+    const list = [...Array.from({ length: 18 }, (_, i) => `S${i}`), 'M18', 'S19', 'M20'];
+    await seed(list);
+    const slice = slicer('append', 18);
+    expect(await slice()).toMatchObject({ examined: 18, claimed: 0 });
+    await fetch(17);
+    expect(await slice()).toEqual({ done: false, examined: 0, claimed: 0, source: ['S17', 'M18', 'S19', 'M20'], target: [] });
+    expect(await slice()).toEqual({ done: true, examined: 3, claimed: 2, leftOnSource: 0, source: ['S17', 'S19'], target: ['M18', 'M20'] });
+  });
+
+  it('front: 1,500 fetched between slices: the anchor is found more than one read chunk (1,000) down, and the pass goes on below it', async () => {
+    const list = Array.from({ length: 2100 }, (_, i) => (i >= 2090 && i < 2096 && i % 2 === 0 ? `M${i}` : `S${i}`));
+    for (let i = 0; i < list.length; i += 500) await redis.source().lpush('queue:default', ...list.slice(i, i + 500).map(payload));
+    const slice = slicer('front', 4);
+    expect(await slice()).toMatchObject({ examined: 4, claimed: 0 });
+    await redis.source().rpop('queue:default', 1500);
+    expect(await slice()).toMatchObject({ done: false, examined: 0, claimed: 0 });
+    // The anchor (job 2096, at offset 596 now): the next window is offsets 592…595, jobs 2092…2095.
+    expect(await slice()).toMatchObject({ done: false, examined: 4, claimed: 2, target: ['M2092', 'M2094'] });
+  });
+
+  it.each(['append', 'front'] as const)('%s: 1,100 jobs pushed during the pass, half of them selected: the 550 are counted as left on the source, and stay', async (placement) => {
+    await seed(LIST);
+    const slice = slicer(placement, 3);
+    await slice();
+    const late = Array.from({ length: 1100 }, (_, i) => (i % 2 ? `M-late${i}` : `S-late${i}`));
+    for (let i = 0; i < late.length; i += 500) await redis.source().lpush('queue:default', ...late.slice(i, i + 500).map(payload));
+    await slice();
+    const last = await slice();
+    expect(last).toMatchObject({ done: true, leftOnSource: 550, target: ['M1', 'M3', 'M4', 'M6'] });
+    expect(last.source).toEqual(['S0', 'S2', 'S5', 'S7', ...late]);
+  });
+
+  it('a slice that died after its claim: the next one writes the jobs left in flight first, once, counting them as resumed', async () => {
+    await seed(LIST);
+    const dying = interferingRedis(redis.target(), () => {
+      throw new SimulatedCrash('died before writing');
+    });
+    await expect(
+      transferQueueSlice({ source: redis.source(), target: dying, sourceKeys: keys, targetKeys: keys, runId: 'slices', dryRun: false, queue: 'default', cursor: null, sliceSize: 3, classes: ['Move'], placement: 'append' }),
+    ).rejects.toThrow();
+    const slice = slicer('append', 3);
+    const next = await slice();
+    expect(next).toEqual({ done: false, examined: 3, claimed: 1, source: ['S0', 'S2', 'M4', 'S5', 'M6', 'S7'], target: ['M1', 'M3'] });
+    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
   });
 });
