@@ -344,4 +344,18 @@ describe('a selective queue transfer, slice by slice', () => {
     expect(next).toEqual({ done: false, examined: 3, claimed: 1, source: ['S0', 'S2', 'M4', 'S5', 'M6', 'S7'], target: ['M1', 'M3'] });
     expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
   });
+
+  it('front: everything below the window fetched between the read and the claim: the claim takes what is left of it, and the pass is done', async () => {
+    await seed(LIST);
+    const { source } = beforeClaims(async () => void (await fetch(6)));
+    const slice = slicer('front', 3, { source });
+    expect(await slice()).toEqual({ done: true, examined: 3, claimed: 1, leftOnSource: 0, source: ['S7'], target: ['M6'] });
+  });
+
+  it('front: a first window whose every job is taken leaves no anchor; the pass goes on below it', async () => {
+    await seed(['M0', 'S1', 'M2', 'M3']);
+    const slice = slicer('front', 2);
+    expect(await slice()).toEqual({ done: false, examined: 2, claimed: 2, source: ['M0', 'S1'], target: ['M2', 'M3'] });
+    expect(await slice()).toEqual({ done: true, examined: 2, claimed: 1, leftOnSource: 0, source: ['S1'], target: ['M0', 'M2', 'M3'] });
+  });
 });
