@@ -31,6 +31,7 @@ function payload(name: string): string {
   return p;
 }
 /** The names of a list's jobs, in fetch order (oldest first); bytes nobody seeded fail the test. */
+byBytes.set('', 'EMPTY');
 const names = (list: Buffer[]) =>
   list.reverse().map((b) => {
     const name = byBytes.get(b.toString('hex'));
@@ -41,7 +42,7 @@ const sourceQueue = async () => names(await redis.source().lrangeBuffer('queue:d
 const targetQueue = async () => names(await redis.target().lrangeBuffer('queue:default', 0, -1));
 /** Seeds queue:default oldest first (the first name is fetched first). */
 async function seed(jobNames: readonly string[]): Promise<void> {
-  for (const n of jobNames) await redis.source().lpush('queue:default', payload(n));
+  for (const n of jobNames) await redis.source().lpush('queue:default', n === 'EMPTY' ? '' : payload(n));
 }
 /** A fetcher takes the n oldest jobs; their names. */
 async function fetch(n: number): Promise<string[]> {
@@ -58,6 +59,8 @@ interface Slice {
   readonly examined: number | undefined;
   readonly claimed: number;
   readonly vanished?: number | undefined;
+  readonly resumed?: number;
+  readonly writtenTo?: Record<string, number>;
   readonly leftOnSource?: number;
   readonly source: string[];
   readonly target: string[];
@@ -88,6 +91,8 @@ function slicer(placement: Placement | undefined, sliceSize: number, options: { 
       examined: c.examined,
       claimed: c.claimed,
       ...(c.vanished ? { vanished: c.vanished } : {}),
+      ...(c.resumed ? { resumed: c.resumed } : {}),
+      ...(options.dryRun ? { writtenTo: c.writtenTo } : {}),
       ...(result.done ? { leftOnSource: c.leftOnSource } : {}),
       source: await sourceQueue(),
       target: await targetQueue(),
@@ -222,6 +227,7 @@ describe('a selective queue transfer, slice by slice', () => {
     const slices = [await slice(), await slice(), await slice()];
     expect(slices.map((s) => [s.examined, s.claimed, s.done])).toEqual(placement === 'append' ? [[3, 1, false], [3, 2, false], [2, 1, true]] : [[3, 1, false], [3, 2, false], [2, 1, true]]);
     expect(slices.at(-1)).toMatchObject({ leftOnSource: 0, source: LIST, target: [] });
+    expect(slices.map((s) => s.writtenTo)).toEqual([{ default: 1 }, { default: 2 }, { default: 1 }]);
   });
 
   it('append, dry run: a job with the anchor\'s bytes just below it does not make the pass count a window twice', async () => {
@@ -341,7 +347,7 @@ describe('a selective queue transfer, slice by slice', () => {
     ).rejects.toThrow();
     const slice = slicer('append', 3);
     const next = await slice();
-    expect(next).toEqual({ done: false, examined: 3, claimed: 1, source: ['S0', 'S2', 'M4', 'S5', 'M6', 'S7'], target: ['M1', 'M3'] });
+    expect(next).toEqual({ done: false, examined: 3, claimed: 1, resumed: 1, source: ['S0', 'S2', 'M4', 'S5', 'M6', 'S7'], target: ['M1', 'M3'] });
     expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
   });
 
@@ -357,5 +363,75 @@ describe('a selective queue transfer, slice by slice', () => {
     const slice = slicer('front', 2);
     expect(await slice()).toEqual({ done: false, examined: 2, claimed: 2, source: ['M0', 'S1'], target: ['M2', 'M3'] });
     expect(await slice()).toEqual({ done: true, examined: 2, claimed: 1, leftOnSource: 0, source: ['S1'], target: ['M0', 'M2', 'M3'] });
+  });
+
+  it.each([
+    [['M0'], ['M0'], []],
+    [['M0', 'S1'], ['M0'], ['S1']],
+  ])('front: a queue shorter than a slice (%j): one slice takes its selected jobs and is done', async (list, taken, staying) => {
+    await seed(list);
+    const slice = slicer('front', 3);
+    expect(await slice()).toEqual({ done: true, examined: list.length, claimed: taken.length, leftOnSource: 0, source: staying, target: taken });
+  });
+
+  it('append, slices of one job: a window whose only job is taken keeps the anchor below it, at the oldest place', async () => {
+    await seed(['S0', 'M1', 'M2', 'M3']);
+    const slice = slicer('append', 1);
+    const slices = [await slice(), await slice(), await slice(), await slice()];
+    expect(slices.map((s) => [s.examined, s.claimed, s.done])).toEqual([[1, 0, false], [1, 1, false], [1, 1, false], [1, 1, true]]);
+    expect(slices.at(-1)).toMatchObject({ leftOnSource: 0, source: ['S0'], target: ['M1', 'M2', 'M3'] });
+  });
+
+  it('append: a first window whose every job is taken leaves no anchor; the pass goes on from the oldest job left', async () => {
+    await seed(['M0', 'M1', 'S2', 'M3']);
+    const slice = slicer('append', 2);
+    expect(await slice()).toEqual({ done: false, examined: 2, claimed: 2, source: ['S2', 'M3'], target: ['M0', 'M1'] });
+    expect(await slice()).toEqual({ done: true, examined: 2, claimed: 1, leftOnSource: 0, source: ['S2'], target: ['M0', 'M1', 'M3'] });
+  });
+
+  it('append: the last staying job of a window fetched between the read and the claim: the next slice starts again from the oldest job', async () => {
+    await seed(LIST);
+    const { source } = beforeClaims(async () => void (await fetch(1)));
+    const slice = slicer('append', 2, { source });
+    expect(await slice()).toEqual({ done: false, examined: 2, claimed: 1, source: ['S2', 'M3', 'M4', 'S5', 'M6', 'S7'], target: ['M1'] });
+    expect(await slice()).toEqual({ done: false, examined: 2, claimed: 1, source: ['S2', 'M4', 'S5', 'M6', 'S7'], target: ['M1', 'M3'] });
+  });
+
+  it.each([
+    [16, 'found where it was pushed up to: the next window starts right above it', [[3, 1], [3, 2]]],
+    [17, 'not found (the pass looks only below for it): the pass starts again from the oldest job', [[3, 1], [0, 0], [3, 0]]],
+  ] as const)('append: %i jobs pushed back at the tail (a stopping Sidekiq) between slices: the anchor is %s', async (back, _what, perSlice) => {
+    await seed(LIST);
+    const slice = slicer('append', 3);
+    const slices = [await slice()];
+    const returned = Array.from({ length: back }, (_, i) => `R${i}`);
+    for (const n of returned) await redis.source().rpush('queue:default', payload(n));
+    slices.push(await slice());
+    if (back === 17) slices.push(await slice());
+    expect(slices.map((s) => [s.examined, s.claimed])).toEqual(perSlice);
+  });
+
+  it('append, dry run: when fetchers emptied the queue past the pass, the next window is empty and the pass is done', async () => {
+    await seed(LIST);
+    const slice = slicer('append', 3, { dryRun: true });
+    const slices = [await slice()];
+    await fetch(7);
+    for (let i = 0; i < 4 && !slices.at(-1)!.done; i++) slices.push(await slice());
+    expect(slices.map((s) => [s.examined, s.claimed, s.done])).toEqual([[3, 1, false], [0, 0, false], [1, 0, false], [0, 0, true]]);
+  });
+
+  it('append, slices of 200: a fetcher pops 100 between the read and the claim; the claim finds them 100 lower and takes them', async () => {
+    const list = Array.from({ length: 400 }, (_, i) => (i % 2 && i > 100 ? `M${i}` : `S${i}`));
+    for (let i = 0; i < list.length; i += 200) await redis.source().lpush('queue:default', ...list.slice(i, i + 200).map(payload));
+    const { source } = beforeClaims(async () => void (await redis.source().rpop('queue:default', 100)));
+    const slice = slicer('append', 200, { source });
+    const first = await slice();
+    expect(first).toMatchObject({ examined: 200, claimed: 50, target: list.slice(101, 200).filter((n) => n.startsWith('M')) });
+  });
+
+  it('append: an empty payload (unparsable, it stays) keeps its place while the jobs around it are taken', async () => {
+    await seed(['EMPTY', 'S1', 'M2', 'M3']);
+    const slice = slicer('append', 4);
+    expect(await slice()).toEqual({ done: true, examined: 4, claimed: 2, leftOnSource: 0, source: ['EMPTY', 'S1'], target: ['M2', 'M3'] });
   });
 });
