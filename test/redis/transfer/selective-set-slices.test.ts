@@ -46,4 +46,12 @@ describe('a selective set transfer, slice by slice', () => {
     expect(second).toMatchObject({ counters: { examined: 2, claimed: 1, written: 1, writtenTo: { retry: 1 }, byClass: { Move: { retry: 1 } } } });
     expect({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) }).toEqual(before);
   });
+
+  it('with no entry at inf, a selected entry at -inf is taken (it is not above the highest score of the start)', async () => {
+    for (const [score, name] of [['-inf', 'M-low'], ['5', 'S5']] as const) await redis.source().zadd('retry', score, job(name));
+    const first = await slice({ cursor: null });
+    expect(first.done).toBe(false);
+    expect((await slice({ cursor: first.cursor })).done).toBe(true);
+    expect(await state()).toEqual({ source: [jobEntry('retry', job('S5'), '5')], target: [jobEntry('retry', job('M-low'), '-inf')] });
+  });
 });

@@ -101,6 +101,29 @@ describe('a whole-queue transfer, slice by slice', () => {
     await queueSlice({ queue: 'default', cursor: null, plan: renameRoutingPlan(new Map([['default', 'new']])) });
     expect(await state()).toEqual({ source: [], target: [jobEntry('queue:new', activeJob('aj', 'new'))] });
   });
+  it('append: the last slice takes only what is left of the jobs held at the start, not one a producer pushed since', async () => {
+    for (const n of ['j0', 'j1', 'j2', 'j3', 'j4']) await redis.source().lpush('queue:default', job(n));
+    let cursor: QueueTransferCursor | null = null;
+    const claims = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await queueSlice({ queue: 'default', cursor, placement: 'append' });
+      claims.push([r.counters.claimed, r.done]);
+      cursor = r.cursor;
+      if (i === 0) await redis.source().lpush('queue:default', job('p'));
+      if (r.done) break;
+    }
+    expect(claims).toEqual([[2, false], [2, false], [1, true]]);
+    expect(await state()).toEqual({ source: [jobEntry('queue:default', job('p'))], target: ['j0', 'j1', 'j2', 'j3', 'j4'].map((n) => jobEntry('queue:default', job(n))).sort() });
+  });
+
+  it('dry run: fetchers took jobs meanwhile; a slice that reads fewer than it asked for ends the pass', async () => {
+    for (const n of ['j0', 'j1', 'j2', 'j3', 'j4']) await redis.source().lpush('queue:default', job(n));
+    const first = await queueSlice({ dryRun: true, queue: 'default', cursor: null });
+    expect(first).toMatchObject({ done: false, counters: { claimed: 2 } });
+    await redis.source().rpop('queue:default', 2);
+    const second = await queueSlice({ dryRun: true, queue: 'default', cursor: first.cursor });
+    expect(second).toMatchObject({ done: true, cursor: { limit: 5, claimed: 3 }, counters: { claimed: 1 } });
+  });
 });
 
 describe('a whole-set transfer, slice by slice', () => {
@@ -157,4 +180,25 @@ describe('a whole-set transfer, slice by slice', () => {
     await setSlice({ set: 'schedule', cursor: null, plan: renameRoutingPlan(new Map([['default', 'new']])) });
     expect(await state()).toEqual({ source: [], target: [jobEntry('schedule', activeJob('aj', 'new'), '7.25')] });
   });
+  it('a set of four, slices of two: done after the second slice, every entry moved with its score', async () => {
+    const entries = ['e0', 'e1', 'e2', 'e3'].map((n, i) => [`${1795462903 + i}.5`, job(n)] as const);
+    for (const [score, p] of entries) await redis.source().zadd('schedule', score, p);
+    const first = await setSlice({ set: 'schedule', cursor: null });
+    const second = await setSlice({ set: 'schedule', cursor: first.cursor });
+    expect([first.done, second.done]).toEqual([false, true]);
+    expect(await state()).toEqual({ source: [], target: entries.map(([score, p]) => jobEntry('schedule', p, score)).sort() });
+  });
+
+  it('the last slice claims only what is left of the entries the set held at the start, not one added since', async () => {
+    const entries = ['e0', 'e1', 'e2', 'e3', 'e4'].map((n, i) => [`${1795462903 + i}.5`, job(n)] as const);
+    for (const [score, p] of entries) await redis.source().zadd('retry', score, p);
+    const first = await setSlice({ set: 'retry', cursor: null });
+    const second = await setSlice({ set: 'retry', cursor: first.cursor });
+    // A job fails meanwhile and lands in retry, due after all the others.
+    await redis.source().zadd('retry', '1895462903.5', job('late'));
+    const third = await setSlice({ set: 'retry', cursor: second.cursor });
+    expect([first, second, third].map((r) => [r.counters.claimed, r.done])).toEqual([[2, false], [2, false], [1, true]]);
+    expect(await state()).toEqual({ source: [jobEntry('retry', job('late'), '1895462903.5')], target: entries.map(([score, p]) => jobEntry('retry', p, score)).sort() });
+  });
 });
+
