@@ -69,4 +69,13 @@ describe('the run locks of a transfer', () => {
     expect({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) }).toEqual(before);
     expect(await redis.target().ttl(ledger)).toBe(-1);
   });
+
+  it('queues: false moves the sets only; every queue stays on the source', async () => {
+    await redis.source().lpush('queue:default', job(1));
+    await redis.source().zadd('retry', '5', job(2));
+    const summary = await runTransfer(request({ queues: false, sets: ['retry'] }));
+    expect(summary.queues).toEqual({});
+    expect(await jobsIn(redis.source())).toEqual([jobEntry('queue:default', job(1))]);
+    expect(await jobsIn(redis.target())).toEqual([jobEntry('retry', job(2), '5')]);
+  });
 });

@@ -430,8 +430,30 @@ describe('a selective queue transfer, slice by slice', () => {
   });
 
   it('append: an empty payload (unparsable, it stays) keeps its place while the jobs around it are taken', async () => {
-    await seed(['EMPTY', 'S1', 'M2', 'M3']);
-    const slice = slicer('append', 4);
-    expect(await slice()).toEqual({ done: true, examined: 4, claimed: 2, leftOnSource: 0, source: ['EMPTY', 'S1'], target: ['M2', 'M3'] });
+    // The taken jobs are nearer the tail: they are removed from that end, past the empty payload.
+    await seed(['EMPTY', 'S1', 'M2', 'M3', 'S4', 'S5', 'S6']);
+    const slice = slicer('append', 7);
+    expect(await slice()).toEqual({ done: true, examined: 7, claimed: 2, leftOnSource: 0, source: ['EMPTY', 'S1', 'S4', 'S5', 'S6'], target: ['M2', 'M3'] });
+  });
+
+  it('append: a window taken whole while the anchor below it is fetched between the read and the claim: the next slice starts again from the oldest job', async () => {
+    await seed(['S0', 'M1', 'M2', 'M3', 'S4', 'M5']);
+    let claims = 0;
+    const source = interferingRedis(redis.source(), async (call) => {
+      if (call.scripts.includes(claimSha) && ++claims === 2) await fetch(1);
+    });
+    const slice = slicer('append', 2, { source });
+    expect(await slice()).toEqual({ done: false, examined: 2, claimed: 1, source: ['S0', 'M2', 'M3', 'S4', 'M5'], target: ['M1'] });
+    expect(await slice()).toEqual({ done: false, examined: 2, claimed: 2, source: ['S4', 'M5'], target: ['M1', 'M2', 'M3'] });
+    expect(await slice()).toEqual({ done: true, examined: 2, claimed: 1, leftOnSource: 0, source: ['S4'], target: ['M1', 'M2', 'M3', 'M5'] });
+  });
+
+  it('append: 17 pushed back at the tail above an anchor at 19: not found (looked for within 16, and below): the pass starts again from the oldest job', async () => {
+    const list = [...Array.from({ length: 20 }, (_, i) => `S${i}`), 'M20', 'S21'];
+    await seed(list);
+    const slice = slicer('append', 20);
+    expect(await slice()).toMatchObject({ examined: 20, claimed: 0 });
+    for (let i = 0; i < 17; i++) await redis.source().rpush('queue:default', payload(`R${i}`));
+    expect(await slice()).toMatchObject({ done: false, examined: 0, claimed: 0, target: [] });
   });
 });

@@ -41,7 +41,8 @@ describe('a selective set transfer, slice by slice', () => {
     for (const [score, name] of [['1', 'S1'], ['2', 'S2'], ['3', 'M3'], ['4', 'S4']] as const) await redis.source().zadd('retry', score, job(name));
     const before = { source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) };
     const first = await slice({ cursor: null, dryRun: true });
-    expect(first).toMatchObject({ done: false, counters: { examined: 2, claimed: 0, written: 0, writtenTo: {} } });
+    expect(first).toMatchObject({ done: false, counters: { examined: 2, claimed: 0, written: 0 } });
+    expect(first.counters.writtenTo).toEqual({});
     const second = await slice({ cursor: first.cursor, dryRun: true });
     expect(second).toMatchObject({ counters: { examined: 2, claimed: 1, written: 1, writtenTo: { retry: 1 }, byClass: { Move: { retry: 1 } } } });
     expect({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) }).toEqual(before);
