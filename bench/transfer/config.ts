@@ -42,9 +42,10 @@ export const transferProfile = (quick: boolean): TransferProfile => PROFILES[qui
 /** Fixed knobs of the transfer runs; all of them go into the JSON report. */
 export const TRANSFER_SETTINGS = {
   /**
-   * Ours: jobs per claim (one claim Lua call on the source, one write Lua call on the target, one
-   * DEL of the in-flight key and one lock renewal per slice): the most a claim takes, whatever
-   * the page size (MAX_JOBS_PER_CLAIM), which is what the CLI's `move` runs.
+   * Ours: jobs per claim (one claim Lua call on the source, one pipeline of write Lua calls of at
+   * most MAX_JOBS_PER_WRITE jobs on the target, one DEL of the in-flight key and one lock renewal
+   * per slice): the most a claim takes, whatever the page size (MAX_JOBS_PER_CLAIM), which is what
+   * the CLI's `move` runs.
    */
   sliceSize: MAX_JOBS_PER_CLAIM,
   /** The naive loop reads a sorted set this many entries at a time (ZRANGE 0 N-1 WITHSCORES). */

@@ -131,7 +131,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     if ((t.uniqueLocked ?? 0) > 0) attention.push(uniqueLockWarning(t.uniqueLocked, summary.dryRun));
     if ((t.arrived ?? 0) > 0) attention.push(`${n(t.arrived)} job(s) arrived on retired queues during the run (${byQueue((c) => c['arrived']!)}): not moved by this run; run again or see drain-check.`);
   } else {
-    if (summary.resumed && summary.resumed.resumed > 0) attention.push(`Finished ${n(summary.resumed.resumed)} job(s) left in flight by an interrupted run.`);
+    if (summary.resumed && summary.resumed.resumed > 0) attention.push(`${summary.dryRun ? 'Would finish' : 'Finished'} ${n(summary.resumed.resumed)} job(s) left in flight by an interrupted run${summary.dryRun ? ', before anything new is claimed' : ''}.`);
     const t = summary.totals as TransferCounters;
     if ((t.uniqueLocked ?? 0) > 0) attention.push(uniqueLockWarning(t.uniqueLocked!, summary.dryRun));
     // A transfer carries these too (carry-job.ts): byte for byte, to the queue they were on.
@@ -181,20 +181,21 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   const selective = reroute ? undefined : (summary.totals as TransferCounters);
   const selectedNone = selective?.examined !== undefined && selective.claimed === 0 && selective.resumed === 0 && !summary.dryRun;
   // Jobs this run left behind (quarantined, or in place: unmapped, unparsable, conflicts; lists it
-  // does not transfer): never "Complete", whatever else moved.
-  const leftBehind = summary.dryRun ? [] : jobsLeftBehind(summary, reroute);
-  const complete =
-    arrived > 0
-      ? 'Complete: every job that was on its queue when the run started, and could be moved, was moved.'
-      : stillOnSource > 0
-        ? `Done, but jobs remain on the source queues (${n(stillOnSource)}, above): run move again.`
-        : summary.nothingThere
-          ? `Complete: nothing was there to move (no Sidekiq data on ${endpoint}).`
-          : leftBehind.length > 0
-            ? `Done, but jobs were left behind: ${leftBehind.join(' · ')} (see "Needs a look" above).`
-            : selectedNone
-              ? 'Complete: no job of the selected classes was on the source; nothing was moved.'
-              : 'Complete: everything that could be moved was moved.';
+  // does not transfer): never "Complete", whatever else moved. A dry run counts what a run would leave.
+  const leftBehind = jobsLeftBehind(summary, reroute);
+  // Jobs pushed to retired queues while the run drained them are still there: not "Complete" either.
+  const leftOrArrived = [...leftBehind, ...(arrived > 0 ? [`${n(arrived)} arrived on retired queues during the run`] : [])];
+  const complete = summary.dryRun
+    ? dryRunVerdict(summary, endpoint, reroute, leftBehind)
+    : stillOnSource > 0
+      ? `Done, but jobs remain on the source queues (${n(stillOnSource)}, above): run move again.`
+      : summary.nothingThere
+        ? `Complete: nothing was there to move (no Sidekiq data on ${endpoint}).`
+        : leftOrArrived.length > 0
+          ? `Done, but jobs were left behind: ${leftOrArrived.join(' · ')} (see "Needs a look" above).`
+          : selectedNone
+            ? 'Complete: no job of the selected classes was on the source; nothing was moved.'
+            : 'Complete: everything that could be moved was moved.';
   out.push('');
   say(summary.complete ? complete : 'Not complete: run the same command again to resume.');
   return `${out.join('\n')}\n`;
@@ -210,7 +211,23 @@ function leftInPlace(c: Partial<Record<string, number>>, reroute: boolean): numb
   return Math.max(0, (c['unmapped'] ?? 0) + (c['unparsable'] ?? 0) + (c['conflicts'] ?? 0) - (c['quarantined'] ?? 0));
 }
 
-/** What a run left behind, counted from its totals, as the verdict names it. */
+/**
+ * A dry run's last line: it moved nothing by design, so it never says "Complete"; it says what a
+ * run would move, and what that run would leave behind (never "none" when it would leave some).
+ */
+function dryRunVerdict(summary: RunSummary, endpoint: string, reroute: boolean, leftBehind: readonly string[]): string {
+  if (summary.nothingThere) return `Dry run, nothing written: nothing is there to move (no Sidekiq data on ${endpoint}).`;
+  const t = summary.totals as unknown as Partial<Record<string, number>>;
+  const wouldMove = (reroute ? t['moved'] : t['written']) ?? 0;
+  // Jobs interrupted runs left in flight (a transfer): a run finishes them before anything new.
+  const inFlight = reroute ? 0 : (summary.resumed?.resumed ?? 0);
+  if (!reroute && t['examined'] !== undefined && wouldMove === 0 && inFlight === 0) return 'Dry run, nothing written: no job of the selected classes is on the source; a run would move nothing.';
+  const leaves = leftBehind.length > 0 ? `leave jobs behind: ${leftBehind.join(' · ')} (see "Needs a look" above)` : 'leave none behind';
+  const finish = inFlight > 0 ? `finish ${n(inFlight)} job(s) left in flight, ` : '';
+  return `Dry run, nothing written: a run would ${finish}move ${n(wouldMove)} job(s) and ${leaves}.`;
+}
+
+/** What a run left (or, dry, would leave) behind, counted from its totals, as the verdict names it. */
 function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] {
   const t = summary.totals as unknown as Partial<Record<string, number>>;
   const quarantined = reroute ? (t['quarantined'] ?? 0) : 0;

@@ -65,7 +65,7 @@ export async function findInflightLeftovers(context: Pick<TransferContext, 'sour
  */
 export async function resumeInflight(context: TransferContext, placement: 'front' | 'append' = 'front'): Promise<TransferCounters> {
   const counters = emptyTransferCounters();
-  if (context.dryRun) return counters;
+  if (context.dryRun) return countLeftovers(await findInflightLeftovers(context), counters);
   const ttl = context.ledgerTtlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS;
   const aj = context.rewriteActiveJobQueueName ?? true;
   for (const leftover of await findInflightLeftovers(context)) {
@@ -74,7 +74,7 @@ export async function resumeInflight(context: TransferContext, placement: 'front
       const ledger = ledgerKey(context.targetKeys.prefix, leftover.runId, leftover.sourceKey);
       // The batch id the claiming run gave these entries: the ids its ledger knows them by.
       const batch = batchKey(context.sourceKeys.prefix, leftover.runId, leftover.sourceKey);
-      if (leftover.type === 'list' && leftover.sourceKey.startsWith('queue:')) {
+      if (isQueueLeftover(leftover)) {
         const queue = leftover.sourceKey.slice('queue:'.length);
         const [stored, held] = await readAdopting(context.source, batch, (t) => t.lrangeBuffer(inflight, 0, -1));
         const { id: batchId, base } = parseBatch(stored);
@@ -85,7 +85,7 @@ export async function resumeInflight(context: TransferContext, placement: 'front
         await writeJobsToQueues(context.target, context.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', jobs, counters);
         counters.resumed += jobs.length;
         if (held.length > 0) await acknowledgeQueueJobs(context.source, inflight, batch, batchId, base + held.length);
-      } else if (leftover.type === 'zset' && (SORTED_SET_NAMES as readonly string[]).includes(leftover.sourceKey)) {
+      } else if (isSetLeftover(leftover)) {
         const set = leftover.sourceKey as SortedSetName;
         const [batchId, flat] = await readAdopting(context.source, batch, (t) => t.zrangeBuffer(inflight, 0, '-1', 'WITHSCORES'));
         const entries = [];
@@ -101,6 +101,21 @@ export async function resumeInflight(context: TransferContext, placement: 'front
       throw classifyRedisError(error, `Resuming ${displayName(leftover.key)}`);
     }
   }
+  return counters;
+}
+
+/** An in-flight list of a queue's jobs: the shape a queue's claim leaves. */
+const isQueueLeftover = (l: InflightLeftover) => l.type === 'list' && l.sourceKey.startsWith('queue:');
+/** An in-flight sorted set of a Sidekiq set's entries: the shape a set's claim leaves. */
+const isSetLeftover = (l: InflightLeftover) => l.type === 'zset' && (SORTED_SET_NAMES as readonly string[]).includes(l.sourceKey);
+
+/**
+ * A dry run writes nothing, but says what a run would finish first: every leftover of a shape it
+ * writes, counted as resumed (not as written: the ledger may know some of them already), so that
+ * its summary never leaves them out.
+ */
+function countLeftovers(leftovers: readonly InflightLeftover[], counters: TransferCounters): TransferCounters {
+  for (const leftover of leftovers) if (isQueueLeftover(leftover) || isSetLeftover(leftover)) counters.resumed += leftover.size;
   return counters;
 }
 

@@ -36,3 +36,16 @@ export const DEFAULT_LEDGER_TTL_SECONDS = 7 * 24 * 3600;
  * means more slices.
  */
 export const MAX_JOBS_PER_CLAIM = 250;
+
+/**
+ * The most jobs one write Lua call on the target takes: a slice's writes (up to
+ * MAX_JOBS_PER_CLAIM jobs) go out as calls of at most this many, all in one pipeline
+ * (write-to-target.ts), for the same reason the claims are capped: every Sidekiq client of the
+ * target waits while a call runs, and issue #18 allows 1 ms at the 99th percentile and 2 ms at
+ * most. A write costs about 6 µs per queued job and 10 µs per set entry (a ledger SADD and a push
+ * or ZADD NX of a ~700 B payload, as scripts/measure-transfer-writes.ts measures it; 2-core VM, load 7–8):
+ * 250 per call averaged 1.5 / 2.4–2.8 ms (queues / sets), 100 still 0.9–1.1 ms for sets, 50
+ * 0.3 / 0.5–1.1 ms — the re-route's DEFAULT_LUA_BATCH. The extra calls share one round trip, so a
+ * slice costs no more of them.
+ */
+export const MAX_JOBS_PER_WRITE = 50;

@@ -6,6 +6,7 @@ import { inspectJob } from '../payload/inspect-job.js';
 import { MAX_SAMPLES } from '../reroute/reroute-counters.js';
 import type { CarriedJob } from './carry-job.js';
 import type { TransferCounters } from './transfer-counters.js';
+import { MAX_JOBS_PER_WRITE } from './transfer-options.js';
 
 const copyJobsToLists = new LuaScript('copyJobsToLists-n');
 const copyEntriesToSet = new LuaScript('copyEntriesToSet-2');
@@ -14,8 +15,37 @@ const copyEntriesToSet = new LuaScript('copyEntriesToSet-2');
 export type LedgeredJob = CarriedJob & { readonly id: string };
 
 /**
- * Pushes jobs to their queues on the target, in the given order, each at most once per ledger;
- * all in one Lua call (the jobs of one slice, a bounded number).
+ * Why a slice is written in several Lua calls (MAX_JOBS_PER_WRITE each, transfer-options.ts: one
+ * call of 250 kept the target busy too long), and why that is as safe as one call:
+ *
+ * - Each call is atomic (guards.lua: it checks its keys before its first write) and idempotent
+ *   through the run's ledger: a job whose id is there is never written again. Calling again with
+ *   the same jobs — a retry, or the resume of an interrupted run (resume-inflight.ts writes
+ *   through these same functions) — writes exactly the ones missing and counts the others as
+ *   duplicates.
+ * - The source acknowledges the slice only after these functions returned, i.e. after every call
+ *   succeeded (runAll throws when one failed). A crash, a lost connection or a failed call after
+ *   some calls ran leaves the whole slice in flight on the source, so the next attempt or the
+ *   resume writes what is missing: nothing lost, nothing twice.
+ * - The calls go out in order in one pipeline (one round trip, as the single call did): Redis runs
+ *   them one after the other, so every job lands where and in the order one call put it, and the
+ *   counters are the sums of the replies. Other clients may run commands between two calls, as
+ *   they may between two slices.
+ * - An error surfaces as before: runAll throws the first failed call's error, which the callers
+ *   classify (classifyRedisError). Every call names every key of the slice, so a key of the wrong
+ *   type refuses the first call and nothing is written, as before. An OOM or BUSY reply can hit one
+ *   call and not the next; queued jobs keep their order even then (copyJobsToLists-n.lua refuses a
+ *   call whose previous job was not written), and set entries are ordered by their scores.
+ */
+function inCalls<T>(items: readonly T[]): T[][] {
+  const calls: T[][] = [];
+  for (let i = 0; i < items.length; i += MAX_JOBS_PER_WRITE) calls.push(items.slice(i, i + MAX_JOBS_PER_WRITE));
+  return calls;
+}
+
+/**
+ * Pushes jobs to their queues on the target, in the given order, each at most once per ledger:
+ * calls of at most MAX_JOBS_PER_WRITE jobs, in order, in one pipeline (see inCalls).
  */
 export async function writeJobsToQueues(
   target: Redis,
@@ -29,15 +59,24 @@ export async function writeJobsToQueues(
   const destinations = new Map<string, number>();
   for (const job of jobs) if (!destinations.has(job.queue)) destinations.set(job.queue, destinations.size + 1);
   const names = [...destinations.keys()];
-  // Names added to `queues` are the queues' bytes, as in their keys.
-  const args: (string | Buffer | number)[] = [push, names.length, ...names.map((n) => (isPlainName(n) ? n : nameBytes(n)))];
-  for (const job of jobs) args.push(job.id, job.payload, destinations.get(job.queue)!);
-  const [already, ...written] = (await copyJobsToLists.run(target, { keys: [ledger, keys.queues, ...names.map((n) => keys.queue(n))], args })) as number[];
-  counters.duplicates += already!;
-  written.forEach((n, d) => {
-    counters.written += n;
-    if (n > 0) counters.writtenTo[names[d]!] = (counters.writtenTo[names[d]!] ?? 0) + n;
+  // Names added to `queues` are the queues' bytes, as in their keys. Every call names every
+  // destination of the slice (its type is checked before the first call writes anything).
+  const head: (string | Buffer | number)[] = [push, names.length, ...names.map((n) => (isPlainName(n) ? n : nameBytes(n)))];
+  const callKeys = [ledger, keys.queues, ...names.map((n) => keys.queue(n))];
+  const calls = inCalls(jobs).map((part, c) => {
+    // The job before this call's first one: the call is refused unless it was written.
+    const args = [...head, c === 0 ? '' : jobs[c * MAX_JOBS_PER_WRITE - 1]!.id];
+    for (const job of part) args.push(job.id, job.payload, destinations.get(job.queue)!);
+    return { keys: callKeys, args };
   });
+  for (const reply of await copyJobsToLists.runAll(target, calls)) {
+    const [already, ...written] = reply as number[];
+    counters.duplicates += already!;
+    written.forEach((n, d) => {
+      counters.written += n;
+      if (n > 0) counters.writtenTo[names[d]!] = (counters.writtenTo[names[d]!] ?? 0) + n;
+    });
+  }
 }
 
 /** A claimed set entry: `member` as claimed on the source, `payload` as it is written. */
@@ -50,7 +89,8 @@ export interface LedgeredEntry {
 
 /**
  * Adds entries to a sorted set on the target with their scores, each at most once per ledger and
- * never over an equal member (ZADD NX). Returns the entries that conflicted: their bytes were
+ * never over an equal member (ZADD NX), in calls of at most MAX_JOBS_PER_WRITE entries in one
+ * pipeline (see inCalls). Returns the entries that conflicted: their bytes were
  * already in the set, so they were not written; the acknowledge gives them back to the source.
  */
 export async function writeEntriesToSet(
@@ -62,13 +102,16 @@ export async function writeEntriesToSet(
   counters: TransferCounters,
 ): Promise<LedgeredEntry[]> {
   if (entries.length === 0) return [];
-  const args: (string | Buffer)[] = [];
-  for (const e of entries) args.push(e.id, e.payload, e.score);
-  const [written, already, ...positions] = (await copyEntriesToSet.run(target, { keys: [ledger, setKey], args })) as number[];
-  counters.written += written!;
-  counters.duplicates += already!;
-  if (written! > 0) counters.writtenTo[setName] = (counters.writtenTo[setName] ?? 0) + written!;
-  const conflicts = positions.map((p) => entries[p - 1]!);
+  const calls = inCalls(entries).map((part) => ({ keys: [ledger, setKey], args: part.flatMap((e) => [e.id, e.payload, e.score]) }));
+  const conflicts: LedgeredEntry[] = [];
+  (await copyEntriesToSet.runAll(target, calls)).forEach((reply, c) => {
+    const [written, already, ...positions] = reply as number[];
+    counters.written += written!;
+    counters.duplicates += already!;
+    if (written! > 0) counters.writtenTo[setName] = (counters.writtenTo[setName] ?? 0) + written!;
+    // Positions count from this call's first entry.
+    for (const p of positions) conflicts.push(entries[c * MAX_JOBS_PER_WRITE + p - 1]!);
+  });
   counters.conflicts += conflicts.length;
   for (const c of conflicts.slice(0, MAX_SAMPLES - counters.conflictSamples.length)) {
     const job = inspectJob(c.member);

@@ -123,7 +123,11 @@ async function transferWhenUnlocked(request: TransferRunRequest): Promise<Transf
  */
 async function killTransferMidway(sourceUrl: string, targetUrl: string): Promise<{ slicesReported: string[]; signal: NodeJS.Signals | null }> {
   const child = tracker.track(
-    spawn(process.execPath, ['--import', 'tsx', repoPath('test/support/transfer-child.ts'), sourceUrl, targetUrl, KILLED_RUN], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    // Rate-limited, so that a machine whose timers fire late still kills it mid-run.
+    spawn(process.execPath, ['--import', 'tsx', repoPath('test/support/transfer-child.ts'), sourceUrl, targetUrl, KILLED_RUN], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TRANSFER_CHILD_RATE: '300' },
+    }),
   );
   let stdout = '';
   let stderr = '';

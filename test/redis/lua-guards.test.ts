@@ -46,7 +46,7 @@ const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['claimSetEntries-4', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new'], args: [2, 'b9'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new']],
   ['claimSelectedQueueJobs-3', { keys: ['queue:old', 'inflight:new', 'batch:new'], args: ['b9', 8, 'marker', 0, job(2)] }, ['queue:old', 'inflight:new', 'batch:new']],
   ['claimSelectedSetEntries-4', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new'], args: ['b9', job(3), '1795459303.5'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new']],
-  ['copyJobsToLists-n', { keys: ['ledger:q', 'queues', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1:0', job(1), '1'] }, ['ledger:q', 'queues', 'queue:q']],
+  ['copyJobsToLists-n', { keys: ['ledger:q', 'queues', 'queue:q'], args: ['RPUSH', '1', 'q', '', 'b1:0', job(1), '1'] }, ['ledger:q', 'queues', 'queue:q']],
   ['copyEntriesToSet-2', { keys: ['ledger:s', 'retry'], args: ['b2:x', job(5), '1795459303.5'] }, ['ledger:s', 'retry']],
   ['acknowledgeQueueBatch-2', { keys: ['inflight:q', 'batch:q'], args: ['b1', 1] }, ['inflight:q', 'batch:q']],
   ['acknowledgeSetBatch-4', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s'], args: ['b2', 60, 0, job(5)] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s']],
@@ -93,6 +93,27 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     await expect(new LuaScript('claimSelectedQueueJobs-3').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n'], args: ['b9', 8, 'marker', -1, job(2)] })).rejects.toThrow(/distinct integers/);
     expect(await digestKeys(redis, '')).toEqual(before);
   });
+
+  it('a write call whose previous job was not written is refused before writing (TRYAGAIN: retryable), so no job passes an earlier one', async () => {
+    await seed();
+    await redis.sadd('ledger:q', 'b1:0');
+    const before = await digestKeys(redis, '');
+    const payload = job(2);
+    const call = { keys: ['ledger:q', 'queues', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1:1', 'b1:2', payload, '1'] };
+
+    const error = await new LuaScript('copyJobsToLists-n').run(redis, call).then(
+      () => null,
+      (e: unknown) => classifyRedisError(e, 'Doing it'),
+    );
+
+    expect(error).toMatchObject({ retryable: true });
+    expect(error!.message).toMatch(/^Doing it: TRYAGAIN copyJobsToLists: the job before this call's \(b1:1\) was not written; nothing written$/);
+    expect(await digestKeys(redis, '')).toEqual(before);
+    // Once it is written, the same call writes.
+    await redis.sadd('ledger:q', 'b1:1');
+    expect(await new LuaScript('copyJobsToLists-n').run(redis, call)).toEqual([0, 1]);
+    expect(await redis.lrange('queue:q', 0, -1)).toEqual([payload]);
+  });
 });
 
 describe('out of memory under noeviction', () => {
@@ -104,7 +125,7 @@ describe('out of memory under noeviction', () => {
     try {
       const before = await digestKeys(redis, '');
       // The copy's first write is an SADD (which may grow memory): refused, nothing written.
-      await expect(new LuaScript('copyJobsToLists-n').run(redis, { keys: ['ledger:q', 'queues', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1:0', job(1), '1'] })).rejects.toThrow(/OOM/);
+      await expect(new LuaScript('copyJobsToLists-n').run(redis, { keys: ['ledger:q', 'queues', 'queue:q'], args: ['RPUSH', '1', 'q', '', 'b1:0', job(1), '1'] })).rejects.toThrow(/OOM/);
       expect(await digestKeys(redis, '')).toEqual(before);
       // The claim's first write is a pop (frees memory): then its push is not refused half-way.
       const reply = (await new LuaScript('claimQueueJobs-3').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new'], args: [2, 'newest', 'b9'] })) as unknown[];

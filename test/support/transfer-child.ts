@@ -1,5 +1,5 @@
 // A transfer in its own process, for tests that kill it with SIGKILL mid-way.
-//   node --import tsx test/support/transfer-child.ts SOURCE_URL TARGET_URL RUN_ID [CLASSES [PLACEMENT]]
+//   [TRANSFER_CHILD_RATE=jobs/s] node --import tsx test/support/transfer-child.ts SOURCE_URL TARGET_URL RUN_ID [CLASSES [PLACEMENT]]
 // CLASSES: a comma-separated class selection (a selective transfer); PLACEMENT: front or append.
 // Prints one line per slice on stdout, so the parent knows it is working.
 import { Redis } from 'ioredis';
@@ -23,6 +23,8 @@ await runTransfer({
   lockTtlMs: 300,
   ...(classes === undefined ? {} : { classes: classes.split(',') }),
   ...(placement === undefined ? {} : { placement }),
+  // A slower run (jobs per second), for a test that must act while it is still running.
+  ...(process.env.TRANSFER_CHILD_RATE ? { rateLimit: Number(process.env.TRANSFER_CHILD_RATE) } : {}),
   onPage: (key) => process.stdout.write(`${key}\n`),
 });
 source.disconnect();

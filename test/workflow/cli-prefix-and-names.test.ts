@@ -154,6 +154,9 @@ describe('no Sidekiq data under the prefix given', { timeout: 180_000 }, () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/Complete: nothing was there to move \(no Sidekiq data on redis:\/\/127\.0\.0\.1:\d+\)\.\n$/);
     expect(run.stdout).not.toContain('everything that could be moved');
+    const dry = await cli('run', '--redis', redis.urls().source, '--rename', 'old=new', '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/\nDry run, nothing written: nothing is there to move \(no Sidekiq data on redis:\/\/127\.0\.0\.1:\d+\)\.\n$/);
 
     const move = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--json');
     expect(move.code).toBe(0);

@@ -67,7 +67,27 @@ describe('sidekiq-migrate run and move', () => {
 
     expect(code).toBe(0);
     expect(stdout).toContain('DRY RUN: nothing was written');
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('Dry run, nothing written: a run would move 10 job(s) and leave none behind.');
+    expect(stdout).not.toContain('Complete');
     expect(await digestKeys(redis.source(), '')).toEqual(before);
+  });
+
+  it('a dry run never says Complete: it names what a run would leave behind, and a move dry run what it would carry', async () => {
+    await seed(4);
+    await redis.source().lpush('queue:old', sidekiqPayload({ className: 'Unknown', queue: 'old' }), sidekiqPayload({ className: 'Unknown', queue: 'old' }));
+    await redis.source().zadd('retry', '2000000000', Buffer.from('{not json'));
+    const before = await digestKeys(redis.source(), '');
+
+    const reroute = await cli('run', '--redis', redis.urls().source, '--mapping', mappingFile, '--dry-run');
+    const move = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--dry-run');
+
+    expect([reroute.code, move.code]).toEqual([0, 0]);
+    expect(reroute.stdout.trimEnd().split('\n').at(-1)).toBe('Dry run, nothing written: a run would move 8 job(s) and leave jobs behind: 3 left in place (see "Needs a look" above).');
+    // A transfer carries the unmapped and unparsable jobs as they are: none left behind.
+    expect(move.stdout.trimEnd().split('\n').at(-1)).toBe('Dry run, nothing written: a run would move 11 job(s) and leave none behind.');
+    expect(`${reroute.stdout}${move.stdout}`).not.toContain('Complete');
+    expect(await digestKeys(redis.source(), '')).toEqual(before);
+    expect(await redis.target().dbsize()).toBe(0);
   });
 
   it('move transfers to the new Redis', async () => {
@@ -79,6 +99,41 @@ describe('sidekiq-migrate run and move', () => {
     expect(JSON.parse(stdout)).toMatchObject({ mode: 'transfer', complete: true, totals: { claimed: 24, written: 24 } });
     const moved = (await allJobs(redis.target(), '')).filter((j) => j.key !== 'queues').map((j) => jidOf(j.payload));
     expect(moved.sort()).toEqual(jids.sort());
+  });
+
+  it('a move dry run counts the jobs an interrupted move left in flight; the move then finishes them, each once', async () => {
+    const jids = await seed(4);
+    // What a move killed between its claim and its write leaves: two jobs in flight, their batch id.
+    const inFlight = [sidekiqPayload({ className: 'A', queue: 'old', args: '["f1"]' }), sidekiqPayload({ className: 'A', queue: 'old', args: '["f2"]' })];
+    await redis.source().rpush('sidekiq-migrate:killed-1:inflight:queue:old', ...inFlight);
+    await redis.source().set('sidekiq-migrate:killed-1:batch:queue:old', 'B+0');
+    const before = await digestKeys(redis.source(), '');
+    const sorted = (jobs: { key: string; payload: string; score?: string }[]) => jobs.map((j) => `${j.key}\t${j.payload}\t${j.score ?? ''}`).sort();
+    // Every job exactly once, bytes and scores kept; the two in flight back on their queue.
+    const expected = sorted([
+      ...(await allJobs(redis.source(), '')).filter((j) => j.key !== 'queues' && !j.key.startsWith('sidekiq-migrate:')),
+      ...inFlight.map((payload) => ({ key: 'queue:old', payload })),
+    ]);
+
+    const dry = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--dry-run');
+
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('Would finish 2 job(s) left in flight by an interrupted run, before anything new is claimed.');
+    expect(dry.stdout.trimEnd().split('\n').at(-1)).toBe('Dry run, nothing written: a run would finish 2 job(s) left in flight, move 8 job(s) and leave none behind.');
+    expect(await digestKeys(redis.source(), '')).toEqual(before);
+    expect(await redis.target().dbsize()).toBe(0);
+
+    const real = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
+
+    expect(real.code).toBe(0);
+    expect(real.stdout).toContain('Finished 2 job(s) left in flight by an interrupted run.');
+    expect(real.stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
+    const onTarget = (await allJobs(redis.target(), '')).filter((j) => j.key !== 'queues' && !j.key.startsWith('sidekiq-migrate:'));
+    expect(sorted(onTarget)).toEqual(expected);
+    expect(onTarget.map((j) => jidOf(j.payload)).sort()).toEqual([...jids, ...inFlight.map(jidOf)].sort());
+    // Nothing left on the source: no job, no in-flight key, no batch id.
+    expect((await allJobs(redis.source(), '')).filter((j) => j.key !== 'queues')).toEqual([]);
+    expect(await redis.source().keys('sidekiq-migrate:killed-1:*')).toEqual([]);
   });
 
   it.each([

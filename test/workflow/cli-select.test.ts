@@ -89,6 +89,12 @@ describe('move with a selection: the plan per class', () => {
     expect(stdout).toContain(`Read 9 job(s) on ${redis.urls().source}: 2 of 1 of 2 selected class(es) would`);
     expect(stdout).toMatch(/^No jobs of 1 selected class\(es\):\n {2}Nobody::HasThisWorker$/m);
     expect(stdout).toContain(`Transfer ${redis.urls().source} → ${redis.urls().target}`);
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('Dry run, nothing written: a run would move 2 job(s) and leave none behind.');
+    expect(await snapshots()).toEqual(before);
+
+    const none = await cli('move', '--redis-yml', redisYml(), '--from', 'main', '--to', 'queues_shard_catchall_b', '--classes', 'Nobody::HasThisWorker', '--dry-run');
+    expect(none.code).toBe(0);
+    expect(none.stdout.trimEnd().split('\n').at(-1)).toBe('Dry run, nothing written: no job of the selected classes is on the source; a run would move nothing.');
     expect(await snapshots()).toEqual(before);
   });
 

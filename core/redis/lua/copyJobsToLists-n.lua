@@ -15,11 +15,16 @@
   ARGV[1]      'RPUSH' (ahead of the target's backlog) or 'LPUSH' (behind it)
   ARGV[2]      D, the number of destination keys
   ARGV[3..2+D] their queue names, in KEYS order, added to `queues` when they receive a job
+  ARGV[3+D]    the ledger id of the job just before this call's first one, when a batch is
+               written in several calls (core/transfer/write-to-target.ts); '' for the first
   then         triples: the claimed entry's ledger id (`<batch>:<position>`), payload,
                destination index (1-based)
 
   Refused before any write (guards.lua), nothing written, when the ledger or `queues` is not a
-  set or a destination not a list.
+  set or a destination not a list; and, with 'TRYAGAIN …', when ARGV[3+D] is not in the ledger:
+  the job before this call's was never pushed (the call before this one in the same pipeline
+  failed), and pushing these now would put them ahead of it in the queue. Retrying the batch
+  writes them in order.
 
   Returns      { already, written_1, …, written_D }: jobs the ledger says were written before (a
                retried or resumed batch), and jobs pushed to each destination
@@ -34,10 +39,14 @@ local checks = { { ledger, 'set' }, { queues, 'set' } }
 for d = 1, destinations do checks[#checks + 1] = { KEYS[2 + d], 'list' } end
 local refusal = wrongType(checks)
 if refusal then return refusal end
+local after = ARGV[3 + destinations]
+if after ~= '' and redis.call('SISMEMBER', ledger, after) == 0 then
+  return redis.error_reply('TRYAGAIN copyJobsToLists: the job before this call\'s (' .. after .. ') was not written; nothing written')
+end
 local already = 0
 local written = {}
 for d = 1, destinations do written[d] = 0 end
-for i = 3 + destinations, #ARGV, 3 do
+for i = 4 + destinations, #ARGV, 3 do
   local id, payload, dest = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
   if redis.call('SADD', ledger, id) == 1 then
     redis.call(push, KEYS[2 + dest], payload)

@@ -117,8 +117,9 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   };
 
   let resumed = emptyTransferCounters();
-  if (input.mode === 'transfer' && target && !input.dryRun) {
-    resumed = await resumeInflight({ source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: input.runId, plan, dryRun: false }, input.placement);
+  // A dry run writes nothing, but counts what a run would finish first.
+  if (input.mode === 'transfer' && target) {
+    resumed = await resumeInflight({ source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: input.runId, plan, dryRun: input.dryRun }, input.placement);
   }
   const cron = await planCron(input.cron, input.dryRun, source, target, plan);
   const listed = await listWork(settings, source, plan);

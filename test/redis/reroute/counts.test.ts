@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { drivePages } from '../../../core/reroute/drive-pages.js';
 import { rerouteQueueSlice, type QueueCursor } from '../../../core/reroute/queue-slice.js';
-import { rerouteSetPage } from '../../../core/reroute/set-page.js';
+import { rerouteSet, rerouteSetPage } from '../../../core/reroute/set-page.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { classRoutingPlan, type RoutingPlan } from '../../../core/routing/routing-plan.js';
 import { expectExactJobs, jobEntry, withQueue } from '../../support/exact-jobs.js';
@@ -134,6 +134,49 @@ describe('re-route counts, against the jobs left in Redis', () => {
     await expectExactJobs(redis, keys.prefix, [0, 2].map((i) => jobEntry(String(keys.sortedSet('retry')), withQueue(seeded[i]!, 'old', 'new'), 1000 + i)));
   });
 
+  it('a destination whose every entry the poller took between our read and our move is not named in movedTo', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const toNew = [1, 2].map((n) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${n}]` }));
+    const toOther = [3, 4].map((n) => sidekiqPayload({ className: 'B', queue: 'old', args: `[${n}]` }));
+    for (const [i, p] of [...toNew, ...toOther].entries()) await redis.zadd(keys.sortedSet('retry'), String(1000 + i), p);
+    const client = beforeTheMoves(() => redis.zrem(keys.sortedSet('retry'), ...toOther));
+
+    const run = await rerouteRetry(keys, classRoutingPlan(new Map([['A', 'new'], ['B', 'other']])), client);
+
+    expect(run.counters).toMatchObject({ scanned: 4, moved: 2, vanished: 2 });
+    expect(run.counters.movedTo).toEqual({ new: 2 });
+    await expectExactJobs(redis, keys.prefix, toNew.map((p, i) => jobEntry(String(keys.sortedSet('retry')), withQueue(p, 'old', 'new'), 1000 + i)));
+  });
+
+  it('reading ahead reads each page of a set once and nothing past its last page', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    // A sorted set of more than 128 entries is a skiplist, so ZSCAN pages by COUNT.
+    const seeded = Array.from({ length: 300 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+    for (const [i, p] of seeded.entries()) await redis.zadd(keys.sortedSet('retry'), String(1000 + i), p);
+    const cursors: string[] = [];
+    const client = interferingRedis(redis, () => {});
+    const scanning = new Proxy(client, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== 'zscanBuffer') return value;
+        return (key: string, cursor: string, ...rest: unknown[]) => {
+          cursors.push(String(cursor));
+          return (value as (...a: unknown[]) => unknown).call(target, key, cursor, ...rest);
+        };
+      },
+    });
+
+    const run = await rerouteSet({ redis: scanning, keys, plan: classRoutingPlan(new Map([['A', 'new']])), set: 'retry', count: 100, dryRun: false, recordMovesAs: { runId: 'reads-1' } });
+
+    expect(run.done).toBe(true);
+    expect(run.counters).toMatchObject({ scanned: 300, moved: 300 });
+    // One read per page, the first from cursor 0, and none after the page whose cursor came back 0.
+    expect(cursors.length).toBe(run.pages);
+    expect(cursors[0]).toBe('0');
+    expect(new Set(cursors).size).toBe(cursors.length);
+    await expectExactJobs(redis, keys.prefix, seeded.map((p, i) => jobEntry(String(keys.sortedSet('retry')), withQueue(p, 'old', 'new'), 1000 + i)));
+  });
+
   it('a set entry whose rewrite is already in the set is left as it was and counted as a conflict', async () => {
     const keys = new SidekiqKeys(uniquePrefix());
     const original = sidekiqPayload({ className: 'A', queue: 'old' });
@@ -142,7 +185,8 @@ describe('re-route counts, against the jobs left in Redis', () => {
 
     const run = await rerouteRetry(keys, classRoutingPlan(new Map([['A', 'new']])));
 
-    expect(run.counters).toMatchObject({ scanned: 2, moved: 0, alreadyRouted: 1, conflicts: 1, vanished: 0, movedTo: {} });
+    expect(run.counters).toMatchObject({ scanned: 2, moved: 0, alreadyRouted: 1, conflicts: 1, vanished: 0 });
+    expect(run.counters.movedTo).toEqual({});
     await expectExactJobs(redis, keys.prefix, [jobEntry(String(keys.sortedSet('retry')), original, 1000), jobEntry(String(keys.sortedSet('retry')), rewrite, 2000)]);
   });
 });

@@ -46,7 +46,7 @@ export function redisMoveScenario(old: () => Redis, next: () => Redis, urls: () 
           workingPayload = (await old().lrange(WORKING, 0, -1))[0]!;
           beforeDryRun = await snapshot();
         },
-        shows: ['DRY RUN', 'Complete'],
+        shows: ['DRY RUN', 'Dry run, nothing written: a run would move 10 job(s) and leave none behind.'],
         after: async () => expect(await snapshot()).toEqual(beforeDryRun),
       },
       'switch-sidekiq-nodes': {
