@@ -76,13 +76,13 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   if (a !== null) {
     // Only where the read also holds the whole window next to it: within NEAR of where it was.
     const nearFrom = Math.max(0, a.offset - NEAR);
-    const hit = pickAnchor(read.slice(nearFrom - readFrom, a.offset + NEAR + 1 - readFrom), nearFrom, a, newest, request.dryRun);
+    const hit = pickAnchor(read.slice(nearFrom - readFrom, a.offset + NEAR + 1 - readFrom), nearFrom, a, newest);
     if (hit === null) {
       // Moved further than NEAR (a long pause, many pops) or gone: this slice only moves the
       // cursor, the next reads at the right place. Gone: start over conservatively (re-examining
       // a job that stays is harmless, skipping one is not): oldest-first from the oldest job,
       // newest-first from the head.
-      const far = await findFar(source, key, a, newest, request.dryRun, nearFrom);
+      const far = await findFar(source, key, a, newest, nearFrom);
       const next: SelectiveListCursor =
         far !== null
           ? { end: Math.max(0, cursor.end - (a.offset - far)), anchor: { ...a, offset: far } }
@@ -178,15 +178,18 @@ async function readTailRange(source: Redis, key: RedisKey, from: number, to: num
 }
 
 /**
- * The anchor among `members` (read from tail offset `from`), or null. Among equal payloads the
- * conservative one is taken — the lowest for an oldest-first pass, the highest for a newest-first
- * one — so that a job is re-examined rather than skipped. A dry run takes nothing, so its counts
- * would grow with each re-examined job: where nothing moved (the usual case) the anchor is
- * exactly where it was, and that one is taken.
+ * The anchor among `members` (read from tail offset `from`), or null. Where nothing moved (the
+ * usual case) the anchor is exactly where it was, and that one is taken: a job with the same
+ * bytes elsewhere must not be taken for it, or the pass steps back over jobs it examined, and
+ * takes the shift it thinks it saw off `end` (oldest-first: it ends early, the selected jobs it
+ * did not reach counted as left on the source) or goes back up for ever (newest-first: the jobs
+ * below are never reached). Otherwise, among equal payloads the conservative one is taken — the
+ * lowest for an oldest-first pass, the highest for a newest-first one — so that a job is
+ * re-examined rather than skipped.
  */
-function pickAnchor(members: readonly Buffer[], from: number, anchor: { offset: number; digest: string }, newest: boolean, dryRun: boolean): number | null {
+function pickAnchor(members: readonly Buffer[], from: number, anchor: { offset: number; digest: string }, newest: boolean): number | null {
   const hits = members.flatMap((m, i) => (memberDigest(m) === anchor.digest ? [from + i] : []));
-  if (dryRun && hits.includes(anchor.offset)) return anchor.offset;
+  if (hits.includes(anchor.offset)) return anchor.offset;
   return hits.length === 0 ? null : newest ? hits.at(-1)! : hits[0]!;
 }
 
@@ -197,10 +200,10 @@ function pickAnchor(members: readonly Buffer[], from: number, anchor: { offset: 
  * the source, nothing is lost or duplicated. It takes byte-identical payloads — the same jid —
  * and more than NEAR pops between two slices.) Null: gone (popped, or deleted by someone).
  */
-async function findFar(source: Redis, key: RedisKey, anchor: { offset: number; digest: string }, newest: boolean, dryRun: boolean, below: number): Promise<number | null> {
+async function findFar(source: Redis, key: RedisKey, anchor: { offset: number; digest: string }, newest: boolean, below: number): Promise<number | null> {
   for (let to = below - 1; to >= 0; to -= FAR_CHUNK) {
     const from = Math.max(0, to - FAR_CHUNK + 1);
-    const hit = pickAnchor(await readTailRange(source, key, from, to), from, anchor, newest, dryRun);
+    const hit = pickAnchor(await readTailRange(source, key, from, to), from, anchor, newest);
     if (hit !== null) return hit;
   }
   return null;

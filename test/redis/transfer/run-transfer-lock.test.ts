@@ -1,0 +1,81 @@
+// The run locks of a whole transfer (run-transfer.ts) as a user meets them: the words of a refusal
+// when no endpoint name is given, a run that loses its lock in the middle (another run took it
+// after it expired) and stops at once, and a dry run that writes nothing even where a real run of
+// the same id left a ledger.
+import { describe, expect, it } from 'vitest';
+import { RunLock, runLockKey } from '../../../core/redis/run-lock.js';
+import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
+import { runTransfer, type TransferRunRequest } from '../../../core/transfer/run-transfer.js';
+import { ledgerKey } from '../../../core/transfer/transfer-keys.js';
+import { jobEntry, jobsIn, keyValueSnapshot } from '../../support/exact-jobs.js';
+import { privateSourceAndTarget } from '../../support/private-redis.js';
+import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
+
+const redis = privateSourceAndTarget();
+const keys = new SidekiqKeys('');
+
+function request(overrides: Partial<TransferRunRequest> = {}): TransferRunRequest {
+  return { source: redis.source(), target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'run-1', dryRun: false, sets: [], queues: ['default'], sliceSize: 3, ...overrides };
+}
+
+const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]`, jid: i.toString(16).padStart(24, '0') });
+
+describe('the run locks of a transfer', () => {
+  it('without endpoint names, a refusal names the source end in plain words', async () => {
+    await redis.source().lpush('queue:default', job(1));
+    await RunLock.acquire(redis.source(), '', { runId: 'other-run', operation: 'reroute' }, 30_000, 'source');
+
+    await expect(runTransfer(request())).rejects.toThrow(/^source is locked by run other-run \(reroute, /);
+    expect(await jobsIn(redis.source())).toEqual([jobEntry('queue:default', job(1))]);
+    expect(await jobsIn(redis.target())).toEqual([]);
+  });
+
+  it('stops after the slice in which another run took its lock, with the words that say so; the slice already moved stays moved, the rest stays on the source', async () => {
+    const jobs = Array.from({ length: 9 }, (_, i) => job(i));
+    for (const p of jobs) await redis.source().lpush('queue:default', p);
+    let slices = 0;
+    const onPage = () => {
+      slices++;
+      if (slices > 1) return;
+      // The lock expired (the process paused) and another run took it: simulated by hand.
+      void redis.source().set(runLockKey(''), JSON.stringify({ runId: 'other-run', operation: 'transfer', host: 'h', pid: 1, startedAt: 'now', expiresAt: Date.now() + 60_000 }));
+    };
+
+    await expect(runTransfer(request({ onPage }))).rejects.toThrow(
+      'Run run-1 lost its run lock (it expired and another run took it) after a slice of default; stopping. Nothing is lost: jobs in flight are finished by the next run.',
+    );
+
+    expect(slices).toBe(1);
+    // Front placement: the first slice took the three newest, pushed in order onto the consumer end.
+    expect(await jobsIn(redis.target())).toEqual(jobs.slice(6).map((p) => jobEntry('queue:default', p)).sort());
+    expect(await jobsIn(redis.source())).toEqual(jobs.slice(0, 6).map((p) => jobEntry('queue:default', p)).sort());
+    // The other run's lock is left alone; ours on the target is released.
+    expect(JSON.parse((await redis.source().get(runLockKey('')))!)).toMatchObject({ runId: 'other-run' });
+    expect(await redis.target().exists(runLockKey(''))).toBe(0);
+  });
+
+  it("a dry run with the id of a real run leaves that run's ledger as it was (no TTL given)", async () => {
+    for (let i = 0; i < 4; i++) await redis.source().lpush('queue:default', job(i));
+    await runTransfer(request());
+    // The real run's end gave its ledger a TTL; a run interrupted before its end leaves none.
+    const ledger = ledgerKey('', 'run-1', 'queue:default');
+    expect(await redis.target().persist(ledger)).toBe(1);
+    for (let i = 10; i < 14; i++) await redis.source().lpush('queue:default', job(i));
+    const before = { source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) };
+
+    const dry = await runTransfer(request({ dryRun: true }));
+
+    expect(dry.totals).toMatchObject({ claimed: 4, written: 4 });
+    expect({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) }).toEqual(before);
+    expect(await redis.target().ttl(ledger)).toBe(-1);
+  });
+
+  it('queues: false moves the sets only; every queue stays on the source', async () => {
+    await redis.source().lpush('queue:default', job(1));
+    await redis.source().zadd('retry', '5', job(2));
+    const summary = await runTransfer(request({ queues: false, sets: ['retry'] }));
+    expect(summary.queues).toEqual({});
+    expect(await jobsIn(redis.source())).toEqual([jobEntry('queue:default', job(1))]);
+    expect(await jobsIn(redis.target())).toEqual([jobEntry('retry', job(2), '5')]);
+  });
+});
