@@ -141,10 +141,16 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
       const named = (t.conflictSamples ?? []).map((s) => `${s.className ?? '?'} (jid ${s.jid ?? '?'})`).join('; ');
       attention.push(`Left on the source, their bytes already in the target set (a sorted set would merge them): ${where.length > 0 ? where.join(' · ') : n(t.conflicts)}${named ? `: ${named}` : ''}`);
     }
-    const stillQueued = Object.values(summary.queues).filter((c) => ((c as TransferCounters).leftOnSource ?? 0) > 0);
-    if (stillQueued.length > 0) {
-      const total = Math.max(t.leftOnSource ?? 0, stillQueued.reduce((sum, c) => sum + (c as TransferCounters).leftOnSource, 0));
-      attention.push(`${n(total)} job(s) still on source queues when their transfer ended, pushed there during the run (${byQueue((c) => c['leftOnSource']!)}): run move again or see drain-check.`);
+    // Sets first, then queues (bounded like byQueue): what was added to them while their pass ran.
+    const still = [
+      ...Object.entries(summary.sets).map(([set, c]) => [set, (c as TransferCounters).leftOnSource ?? 0] as const),
+      ...Object.entries(summary.queues).map(([q, c]) => [`queue:${displayName(q)}`, (c as TransferCounters).leftOnSource ?? 0] as const),
+    ].filter(([, v]) => v > 0);
+    if (still.length > 0 || (t.leftOnSource ?? 0) > 0) {
+      const total = Math.max(t.leftOnSource ?? 0, still.reduce((sum, [, v]) => sum + v, 0));
+      const named = view.verbose ? still : still.slice(0, NAMED_SHOWN);
+      const where = `${named.map(([k, v]) => `${k} ${n(v)}`).join(' · ')}${still.length > named.length ? ` · … and ${n(still.length - named.length)} more` : ''}`;
+      attention.push(`${n(total)} job(s) still on the source when their transfer ended, added during the run${where ? ` (${where})` : ''}: run move again or see drain-check.`);
     }
     const left = summary.leftOnSource ?? [];
     if (left.length > 0) {
@@ -188,7 +194,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   const complete = summary.dryRun
     ? dryRunVerdict(summary, endpoint, reroute, leftBehind)
     : stillOnSource > 0
-      ? `Done, but jobs remain on the source queues (${n(stillOnSource)}, above): run move again.`
+      ? `Done, but jobs remain on the source (${n(stillOnSource)}, above): run move again.`
       : summary.nothingThere
         ? `Complete: nothing was there to move (no Sidekiq data on ${endpoint}).`
         : leftOrArrived.length > 0

@@ -1,3 +1,4 @@
+import type { RedisKey } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
@@ -70,10 +71,27 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
     await copyAndAcknowledgeSet(request, set, batchId.toString(), entries, counters);
 
     const next = { limit: cursor.limit, claimed: cursor.claimed + claimed };
-    return { cursor: next, done: claimed < want || next.claimed >= next.limit, counters };
+    const done = claimed < want || next.claimed >= next.limit;
+    // What is still there was added during the transfer (the retry handler, a scheduler): said, not hidden.
+    if (done) counters.leftOnSource = await addedDuringPass(source, sourceKey, conflicts);
+    return { cursor: next, done, counters };
   } catch (error) {
     throw classifyRedisError(error, `Transferring ${sourceKey}`);
   }
+}
+
+/**
+ * Entries still in the source set when its pass ended, but for the conflicts this run gave back
+ * (reported as conflicts; the claim steps over them): entries added while the pass ran, which the
+ * pass, bounded by the set's size at its start, did not take. Read in one MULTI. A conflict that
+ * left the set meanwhile (the poller) makes this a lower bound.
+ */
+async function addedDuringPass(source: SetTransferRequest['source'], sourceKey: RedisKey, conflicts: RedisKey): Promise<number> {
+  const replies = await source.multi().zcard(sourceKey).scard(conflicts).exec();
+  if (replies === null) throw new Error('MULTI aborted'); // only after a WATCH, which is never sent
+  for (const [error] of replies) if (error) throw error;
+  const [[, size], [, givenBack]] = replies as [[null, number], [null, number]];
+  return Math.max(0, size - givenBack);
 }
 
 /**

@@ -119,11 +119,48 @@ describe('a producer still pushing to the old Redis during move', { timeout: 180
     expect(originals.filter((p) => !onTarget.has(p))).toEqual([]);
     const stayed = (await source.lrange('queue:q', 0, -1)).sort();
     expect(stayed.every((p) => produced.includes(p))).toBe(true);
-    const said = /^(\d[\d,]*) job\(s\) still on source queues when their transfer ended, pushed there during the run \(queue:q [\d,]+\): run move again or see drain-check\.$/m.exec(move.stdout);
+    const said = /^(\d[\d,]*) job\(s\) still on the source when their transfer ended, added during the run \(queue:q [\d,]+\): run move again or see drain-check\.$/m.exec(move.stdout);
     expect(said, move.stdout).not.toBeNull();
     expect(Number(said![1]!.replace(/,/g, ''))).toBeGreaterThan(0);
     expect(Number(said![1]!.replace(/,/g, ''))).toBeLessThanOrEqual(left);
-    expect(move.stdout).toMatch(/^Done, but jobs remain on the source queues \([\d,]+, above\): run move again\.$/m);
+    expect(move.stdout).toMatch(/^Done, but jobs remain on the source \([\d,]+, above\): run move again\.$/m);
+    expect(move.stdout).not.toContain('Complete');
+  });
+
+  it('a retry handler adding to the old retry set during move: every entry on exactly one side, what stays is said, not called complete', async () => {
+    const [source, target] = [redis.source(), redis.target()];
+    const base = now() + 3600;
+    // Due before anything the handler adds: the pass, bounded by the set's size at its start, takes these.
+    const originals = Array.from({ length: 3000 }, (_, i) => [String(base + i), job('q', i)] as const);
+    for (let i = 0; i < originals.length; i += 500) await source.zadd('retry', ...originals.slice(i, i + 500).flat());
+
+    const handler = new Redis(redis.urls().source, { protocol: 2 });
+    const added: (readonly [string, string])[] = [];
+    let running = true;
+    const adding = (async () => {
+      while (running) {
+        const entry = [String(base + 10_000 + added.length), job('q', 100_000 + added.length)] as const;
+        added.push(entry);
+        await handler.zadd('retry', ...entry);
+      }
+    })();
+    const move = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--page-size', '100');
+    running = false;
+    await adding;
+    handler.disconnect();
+
+    expect(move.code).toBe(0);
+    // Every entry exactly once, bytes and score kept: the originals on the target, the rest on the source.
+    const entries = async (r: Redis) => (await allJobs(r, '')).filter((j) => j.key === 'retry').map((j) => `${j.score}\t${j.payload}`);
+    expect([...(await entries(source)), ...(await entries(target))].sort()).toEqual([...originals, ...added].map(([score, p]) => `${score}\t${p}`).sort());
+    expect((await entries(target)).sort()).toEqual(expect.arrayContaining(originals.map(([score, p]) => `${score}\t${p}`)));
+    const left = await source.zcard('retry');
+    expect(left).toBeGreaterThan(0);
+    const said = /^(\d[\d,]*) job\(s\) still on the source when their transfer ended, added during the run \(retry ([\d,]+)\): run move again or see drain-check\.$/m.exec(move.stdout);
+    expect(said, move.stdout).not.toBeNull();
+    expect(Number(said![1]!.replace(/,/g, ''))).toBeGreaterThan(0);
+    expect(Number(said![1]!.replace(/,/g, ''))).toBeLessThanOrEqual(left);
+    expect(move.stdout).toMatch(/^Done, but jobs remain on the source \([\d,]+, above\): run move again\.$/m);
     expect(move.stdout).not.toContain('Complete');
   });
 });

@@ -201,7 +201,28 @@ describe('a whole-set transfer, slice by slice', () => {
     await redis.source().zadd('retry', '1895462903.5', job('late'));
     const third = await setSlice({ set: 'retry', cursor: second.cursor });
     expect([first, second, third].map((r) => [r.counters.claimed, r.done])).toEqual([[2, false], [2, false], [1, true]]);
+    // The one added since is reported as still on the source when the pass ended.
+    expect([first, second, third].map((r) => r.counters.leftOnSource)).toEqual([0, 0, 1]);
     expect(await state()).toEqual({ source: [jobEntry('retry', job('late'), '1895462903.5')], target: entries.map(([score, p]) => jobEntry('retry', p, score)).sort() });
+  });
+
+  it('what a pass leaves counts the entries added since, not the conflicts it gave back', async () => {
+    const entries = ['e0', 'e1', 'e2'].map((n, i) => [`${1795462903 + i}.5`, job(n)] as const);
+    for (const [score, p] of entries) await redis.source().zadd('retry', score, p);
+    // e1's bytes are already in the target set: a conflict, given back to the source set.
+    await redis.target().zadd('retry', '1', job('e1'));
+    const first = await setSlice({ set: 'retry', cursor: null, sliceSize: 3 });
+    await redis.source().zadd('retry', '1895462903.5', job('late'));
+    const second = await setSlice({ set: 'retry', cursor: first.cursor, sliceSize: 3 });
+
+    expect([first, second].map((r) => [r.counters.claimed, r.counters.conflicts, r.done, r.counters.leftOnSource])).toEqual([
+      [3, 1, true, 0],
+      [0, 0, true, 1],
+    ]);
+    expect(await state()).toEqual({
+      source: [jobEntry('retry', job('e1'), entries[1]![0]), jobEntry('retry', job('late'), '1895462903.5')].sort(),
+      target: [jobEntry('retry', job('e0'), entries[0]![0]), jobEntry('retry', job('e1'), '1'), jobEntry('retry', job('e2'), entries[2]![0])].sort(),
+    });
   });
 });
 
