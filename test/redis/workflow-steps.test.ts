@@ -501,6 +501,42 @@ describe('the page step', () => {
     expect(await redis.source().exists('queue:big')).toBe(0);
   });
 
+  it('a transfer of some classes moves only their jobs, page by page, from the selection the plan stored', async () => {
+    const picked: string[] = [];
+    const staying: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const payload = sidekiqPayload({ className: i % 2 === 0 ? 'B' : 'A', queue: 'old', args: `[${i}]` });
+      await redis.source().lpush('queue:old', payload);
+      (i % 2 === 0 ? picked : staying).push(jobEntry('queue:old', payload));
+    }
+    await redis.source().sadd('queues', 'old');
+    const provider = connect();
+    const plan = await planStep(transfer({ classes: ['B'], sets: [], pageSize: 3 }), provider);
+
+    for (const item of plan.work.batch) await finish(plan, item, provider);
+
+    expect(await jobsIn(redis.target())).toEqual(picked.sort());
+    expect(await jobsIn(redis.source())).toEqual(staying.sort());
+    expect(await redis.source().keys('sidekiq-migrate:run-1:inflight:*')).toEqual([]);
+  });
+
+  it('a re-route task moves pagesPerInvocation pages of its page size, large or small', async () => {
+    const jobs = Array.from({ length: 700 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+    await redis.source().lpush('queue:old', ...jobs);
+    await redis.source().sadd('queues', 'old');
+    const provider = connect();
+    const plan = await planStep(reroute({ pagesPerInvocation: 1, pageSize: 600, sets: [] }), provider);
+    let pages = 0;
+
+    const item = await pageStep({ settings: plan.settings, item: plan.work.batch.find((i) => i.name === 'old')! }, provider, { ...budget, onPage: () => void pages++ });
+
+    // One page of 600 in this task (a transfer's 250-job claims do not multiply a re-route's pages).
+    expect(pages).toBe(1);
+    expect(item).toMatchObject({ iteration: 1, done: false, counters: { scanned: 600, moved: 600 } });
+    expect(await redis.source().llen('queue:new')).toBe(600);
+    expect(await redis.source().llen('queue:old')).toBe(100);
+  });
+
   it('refuses to page while another run holds the lock, moving nothing', async () => {
     await seed(redis.source());
     const provider = connect();
