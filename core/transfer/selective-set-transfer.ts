@@ -43,7 +43,11 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
     done,
     counters,
   });
-  if (selection.endScore === null) return result(selection, 0, true);
+  if (selection.endScore === null) {
+    // Empty when the pass started: whatever a selected class added since stays, and is said.
+    if (!request.dryRun) counters.leftOnSource = await countSelectedAfter(source, key, null, classes);
+    return result(selection, 0, true);
+  }
   const endScore = scoreValue(selection.endScore);
 
   // 1. The page after the anchor (or from the soonest entry).
@@ -121,7 +125,25 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   let anchor = selection.anchor;
   if (stayer) anchor = { rank: stayer.rank - below(stayer.rank), score: stayer.score, digest: memberDigest(stayer.member) };
   else if (anchor && anchorRank !== null) anchor = { ...anchor, rank: anchorRank };
+  // What a selected class added above the pass's end meanwhile stays on the source: said, not hidden.
+  if (last) counters.leftOnSource = await countSelectedAfter(source, key, selection.endScore, classes);
   return result({ endScore: selection.endScore, anchor }, claimed, last);
+}
+
+/** Page size of countSelectedAfter's reads. */
+const COUNT_PAGE = 1000;
+
+/**
+ * Selected entries scored above `endScore` (every one when null): added after the pass started,
+ * so it does not take them. Reads O(what arrived), in pages.
+ */
+async function countSelectedAfter(source: Redis, key: string, endScore: string | null, classes: ReadonlySet<string>): Promise<number> {
+  let count = 0;
+  for (let offset = 0; ; offset += COUNT_PAGE) {
+    const page = await source.zrangebyscoreBuffer(key, endScore === null ? '-inf' : `(${endScore}`, '+inf', 'LIMIT', offset, COUNT_PAGE);
+    count += page.filter((m) => selectJob(m, classes).take).length;
+    if (page.length < COUNT_PAGE) return count;
+  }
 }
 
 async function startCursor(source: Redis, key: string): Promise<SetTransferCursor> {

@@ -33,8 +33,24 @@ describe('a selective set transfer, slice by slice', () => {
   it('a pass that started on an empty set is done at once: an entry added since is not examined', async () => {
     await redis.source().zadd('retry', '-5', job('M-late'));
     const r = await slice({ cursor: { limit: 0, claimed: 0, selection: { endScore: null, anchor: null } } });
-    expect(r).toMatchObject({ done: true, counters: { claimed: 0, examined: 0 } });
+    expect(r).toMatchObject({ done: true, counters: { claimed: 0, examined: 0, leftOnSource: 1 } });
     expect(await state()).toEqual({ source: [jobEntry('retry', job('M-late'), '-5')], target: [] });
+  });
+
+  it('selected entries added above the highest score of the start stay, and the last slice counts them (not the others)', async () => {
+    for (const [score, name] of [['1', 'M1'], ['2', 'S2'], ['3', 'M3']] as const) await redis.source().zadd('retry', score, job(name));
+    const first = await slice({ cursor: null });
+    // A selected job and another class fail meanwhile: due after everything the pass started with.
+    await redis.source().zadd('retry', '10', job('M-late'), '11', job('S-late'));
+    let r = first;
+    for (let i = 0; i < 5 && !r.done; i++) r = await slice({ cursor: r.cursor });
+
+    expect(r.done).toBe(true);
+    expect(r.counters.leftOnSource).toBe(1);
+    expect(await state()).toEqual({
+      source: [jobEntry('retry', job('S2'), '2'), jobEntry('retry', job('M-late'), '10'), jobEntry('retry', job('S-late'), '11')].sort(),
+      target: [jobEntry('retry', job('M1'), '1'), jobEntry('retry', job('M3'), '3')].sort(),
+    });
   });
 
   it('dry run: a page without a selected entry counts nothing, and no destination; nothing is written', async () => {
