@@ -96,10 +96,11 @@ export async function checkSidekiqPrefix(redis: Redis, keys: SidekiqKeys, check:
   const elsewhere = (await findSidekiqPrefixes(redis)).filter((p) => p.prefix !== keys.prefix);
   if (elsewhere.length === 0) return false;
   const here = keys.prefix === '' ? 'without a prefix' : `under the prefix "${keys.prefix}"`;
-  const found = elsewhere.map((p) => (p.prefix === '' ? `no prefix (${p.keys} keys)` : `"${p.prefix}" (${p.keys} keys)`)).join(', ');
+  const keysOf = (p: OtherPrefix) => `${p.keys} key${p.keys === 1 ? '' : 's'}`;
+  const found = elsewhere.map((p) => (p.prefix === '' ? `no prefix (${keysOf(p)})` : `"${p.prefix}" (${keysOf(p)})`)).join(', ');
   const first = elsewhere[0]!.prefix;
-  const fix = first === '' ? `leave out ${check.option}` : `${check.option} ${first}`;
-  throw new InputError(`No Sidekiq data ${here} on ${check.name}, but Sidekiq keys are there under ${found}: use ${fix}. Nothing was touched.`);
+  const fix = first === '' ? `leave out ${check.option}` : `use ${check.option} ${first}`;
+  throw new InputError(`No Sidekiq data ${here} on ${check.name}, but Sidekiq keys are there under ${found}: ${fix}. Nothing was touched.`);
 }
 
 /** Sidekiq data under another prefix than the one a run or check works on. */

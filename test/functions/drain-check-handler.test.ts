@@ -129,7 +129,7 @@ describe('the drain check handler', () => {
     try {
       const failure = wrong.drainCheck({}, fakeContext());
       await expect(failure).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringMatching(/^No Sidekiq data under the prefix ".*wrong:" on redis:\/\/.* but Sidekiq keys are there under .*: use /) });
-      await expect(failure).rejects.toMatchObject({ message: expect.stringContaining(`"${seeded.prefix}" (1 keys)`) });
+      await expect(failure).rejects.toMatchObject({ message: expect.stringContaining(`"${seeded.prefix}" (1 key)`) });
       await expect(failure).rejects.toMatchObject({ message: expect.stringContaining("the connection's prefix SIDEKIQ_MIGRATE_SOURCE_PREFIX") });
       expect(await redis.llen(seeded.queue('old'))).toBe(1);
     } finally {

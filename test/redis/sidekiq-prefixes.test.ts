@@ -159,14 +159,14 @@ describe('refusing a prefix with nothing under it when Sidekiq data is elsewhere
     const refusal = checkSidekiqPrefix(client, new SidekiqKeys('p'), check);
     await expect(refusal).rejects.toBeInstanceOf(InputError);
     await expect(refusal).rejects.toThrow(
-      'No Sidekiq data under the prefix "p:" on source redis://x, but Sidekiq keys are there under "resque:gitlab:" (3 keys), no prefix (1 keys): use --namespace resque:gitlab:. Nothing was touched.',
+      'No Sidekiq data under the prefix "p:" on source redis://x, but Sidekiq keys are there under "resque:gitlab:" (3 keys), no prefix (1 key): use --namespace resque:gitlab:. Nothing was touched.',
     );
     await client.del('resque:gitlab:queue:q0', 'resque:gitlab:queue:q1', 'resque:gitlab:queue:q2', 'queue:a');
     await client.rpush('queue:a', 'x');
-    await expect(checkSidekiqPrefix(client, new SidekiqKeys('p'), check)).rejects.toThrow(/under no prefix \(1 keys\): use leave out --namespace\. Nothing was touched\.$/);
+    await expect(checkSidekiqPrefix(client, new SidekiqKeys('p'), check)).rejects.toThrow(/under no prefix \(1 key\): leave out --namespace\. Nothing was touched\.$/);
     await client.del('queue:a');
     await client.rpush('p:queue:a', 'x');
-    await expect(checkSidekiqPrefix(client, new SidekiqKeys(''), check)).rejects.toThrow(/^No Sidekiq data without a prefix on source redis:\/\/x, but Sidekiq keys are there under "p:" \(1 keys\): use --namespace p:\./);
+    await expect(checkSidekiqPrefix(client, new SidekiqKeys(''), check)).rejects.toThrow(/^No Sidekiq data without a prefix on source redis:\/\/x, but Sidekiq keys are there under "p:" \(1 key\): use --namespace p:\./);
   });
 
   it('says whether there is data: under the prefix, or none anywhere', async () => {

@@ -145,7 +145,7 @@ describe('no Sidekiq data under the prefix given', { timeout: 180_000 }, () => {
     const { code, stderr } = await cli('run', '--redis', redis.urls().source, '--namespace', 'resque:gitlab:', '--rename', 'old=new', '--dry-run');
 
     expect(code).toBe(2);
-    expect(stderr).toMatch(/under no prefix \(2 keys\): use leave out --namespace/);
+    expect(stderr).toMatch(/under no prefix \(2 keys\): leave out --namespace\. Nothing was touched\.\n$/);
     expect(await jobs(source)).toEqual([`queue:old\t${job('old', 1)}\t`]);
   });
 
