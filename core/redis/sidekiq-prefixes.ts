@@ -96,7 +96,7 @@ export async function checkSidekiqPrefix(redis: Redis, keys: SidekiqKeys, check:
   const elsewhere = (await findSidekiqPrefixes(redis)).filter((p) => p.prefix !== keys.prefix);
   if (elsewhere.length === 0) return false;
   const here = keys.prefix === '' ? 'without a prefix' : `under the prefix "${keys.prefix}"`;
-  const keysOf = (p: OtherPrefix) => `${p.keys} key${p.keys === 1 ? '' : 's'}`;
+  const keysOf = (p: { readonly keys: number }) => `${p.keys} key${p.keys === 1 ? '' : 's'}`;
   const found = elsewhere.map((p) => (p.prefix === '' ? `no prefix (${keysOf(p)})` : `"${p.prefix}" (${keysOf(p)})`)).join(', ');
   const first = elsewhere[0]!.prefix;
   const fix = first === '' ? `leave out ${check.option}` : `use ${check.option} ${first}`;
