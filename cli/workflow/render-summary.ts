@@ -93,7 +93,12 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     const named = view.verbose ? destinations : destinations.slice(0, NAMED_SHOWN);
     const more = destinations.length - named.length;
     out.push('');
-    say(`${reroute ? 'Moved to' : 'Written to'}${destinations.length > 1 ? ` (${n(destinations.length)} queues)` : ''}: ${named.map(([q, c]) => `${displayName(q)} ${n(c)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more (--verbose)` : ''}`);
+    // A transfer writes to sets too (a set entry keeps its set): count them apart from the queues.
+    const setsWritten = reroute ? 0 : destinations.filter(([name]) => name in summary.sets).length;
+    const kinds = [setsWritten > 0 ? `${n(setsWritten)} set${setsWritten === 1 ? '' : 's'}` : '', destinations.length > setsWritten ? `${n(destinations.length - setsWritten)} queue${destinations.length - setsWritten === 1 ? '' : 's'}` : '']
+      .filter((k) => k !== '')
+      .join(', ');
+    say(`${reroute ? 'Moved to' : 'Written to'}${destinations.length > 1 ? ` (${kinds})` : ''}: ${named.map(([q, c]) => `${displayName(q)} ${n(c)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more (--verbose)` : ''}`);
   }
 
   // A selective transfer: what it examined and took, by class (bounded without --verbose).

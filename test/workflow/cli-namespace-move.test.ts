@@ -40,6 +40,8 @@ describe("GitLab's namespace move: resque:gitlab: leftovers beside unprefixed ke
 
     expect(moved.code).toBe(0);
     expect(moved.stdout).toContain('Complete');
+    // A transfer's destinations are sets as well as queues, and the line says which.
+    expect(moved.stdout).toContain('Written to (2 sets, 1 queue): default 3 · schedule 2 · retry 1\n');
     expect(sorted(await allJobs(redis, ''))).toEqual(sorted(expected));
     expect(await redis.keys('resque:gitlab:*')).toEqual([]);
     const after = await cli('drain-check', '--redis', server.url(), '--json');
