@@ -66,7 +66,7 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
   }
   if (report.inflight.length > 0) {
     stuck = true;
-    reasons.push(`${report.inflight.reduce((n, l) => n + l.size, 0)} job(s) are in flight from interrupted transfers (${report.inflight.map((l) => l.runId).join(', ')}): run the transfer again to finish them`);
+    reasons.push(`${report.inflight.reduce((n, l) => n + l.size, 0)} job(s) are in flight from interrupted transfers (${[...new Set(report.inflight.map((l) => l.runId))].join(', ')}): run the transfer again to finish them`);
   }
   const quarantine = report.quarantine ?? [];
   if (quarantine.length > 0) {

@@ -69,9 +69,11 @@ function sidekiqShape(key: Buffer): { prefix: string; type: string } | null {
   // latin1: one character per byte, so the ASCII names match whatever the rest holds.
   const text = key.toString('latin1');
   const queue = /(^|:)queue:./.exec(text);
-  // Not our own keys, nor GitLab's reliable-fetch working lists (`working:queue:…`).
-  const ours = text.includes('sidekiq-migrate:') || (queue !== null && text.slice(0, queue.index + queue[1]!.length).endsWith('working:'));
-  if (queue && !ours) return { prefix: key.subarray(0, queue.index + queue[1]!.length).toString('utf8'), type: 'list' };
+  // Not our own keys (an interrupted transfer's `…sidekiq-migrate:RUN:inflight:schedule` is
+  // shaped like a prefixed Sidekiq; its jobs are counted as in flight), nor GitLab's
+  // reliable-fetch working lists (`working:queue:…`).
+  if (text.includes('sidekiq-migrate:')) return null;
+  if (queue && !text.slice(0, queue.index + queue[1]!.length).endsWith('working:')) return { prefix: key.subarray(0, queue.index + queue[1]!.length).toString('utf8'), type: 'list' };
   for (const [name, type] of Object.entries(FIXED_KEYS)) {
     if (text === name || text.endsWith(`:${name}`)) return { prefix: key.subarray(0, text.length - name.length).toString('utf8'), type };
   }

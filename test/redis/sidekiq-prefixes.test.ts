@@ -106,6 +106,8 @@ describe('the prefixes Sidekiq keys live under', () => {
     await client.rpush('working:queue:x', 'x');
     await client.rpush('e:working:queue:x', 'x');
     await client.rpush('f:sidekiq-migrate:run-1:inflight:queue:x', 'x');
+    await client.zadd('sidekiq-migrate:run-1:inflight:schedule', 1, 'x');
+    await client.zadd('g:sidekiq-migrate:run-1:inflight:retry', 1, 'x');
 
     expect(await findSidekiqPrefixes(client)).toEqual([
       { prefix: 'resque:gitlab:', keys: 4 },
