@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
+import { targetIdKey } from '../../core/transfer/target-identity.js';
 import type { TransferExpectations } from './data.js';
 import { MultisetDigest, scoreKey, SequenceDigest } from './digest.js';
 
@@ -9,7 +11,7 @@ export interface TransferVerification {
   readonly orderKept: boolean;
   /** Keys left in the source's database 0 (only `queues`, Sidekiq's list of queue names, is allowed). */
   readonly sourceLeft: string[];
-  /** Our bookkeeping on the target: the run's ledger keys (job ids written, with a TTL). */
+  /** Our bookkeeping on the target: the run's ledger keys (job ids written, with a TTL) and the target's id. */
   readonly targetBookkeeping: string[];
 }
 
@@ -19,7 +21,7 @@ const PAGE = 10_000;
  * After a transfer: the algorithm's own counts; on the target, every sorted set holds exactly the
  * seeded (member bytes, score) pairs — compared as doubles — and every queue exactly the seeded
  * payloads (count and digest of the bytes), no other key but `queues` (with every queue name) and,
- * for ours, the run's ledgers; on the source, database 0 holds nothing but `queues`.
+ * for ours, the run's ledgers and the target's id; on the source, database 0 holds nothing but `queues`.
  * Whether each queue also kept its order is recorded separately.
  */
 export async function verifyTransfer(
@@ -53,7 +55,8 @@ export async function verifyTransfer(
   const wanted = new Set(['queues', ...expected.sets.keys(), ...[...expected.queues.keys()].map((q) => `queue:${q}`)]);
   for (const key of await allKeys(target)) {
     if (wanted.has(key)) continue;
-    if (ledgerPrefix !== null && key.startsWith(ledgerPrefix)) targetBookkeeping.push(key);
+    // Ours: the run's ledgers, and the target's name for itself (core/transfer/target-identity.ts).
+    if (ledgerPrefix !== null && (key.startsWith(ledgerPrefix) || key === targetIdKey(new SidekiqKeys('')))) targetBookkeeping.push(key);
     else problem(`target holds an unexpected key ${key}`);
   }
 

@@ -65,6 +65,8 @@ export function commandsFor(use: ConnectionUse, prefix: string): { reads: Comman
     ['RPOP', queue],
     ['LTRIM', queue, '0', '-1'],
     ['ZREM', set, 'x'],
+    // The batch ids of jobs in flight, read together before a transfer resumes them.
+    ['MGET', ours],
   ];
   return { reads, writes: [...writes, ...sourceOnly] };
 }

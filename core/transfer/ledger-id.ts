@@ -1,4 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { newRandomId } from './target-identity.js';
 
 /**
  * The ids under which transferred jobs are recorded in the run's ledger on the target, so that a
@@ -35,7 +36,18 @@ export function setEntryId(batch: string, member: Buffer): string {
   return `${batch}:${createHash('sha1').update(member).digest('hex')}`;
 }
 
-/** A new batch id, proposed to each claim (used only when the claim starts a new batch). */
-export function newBatchId(): string {
-  return randomUUID();
+/**
+ * A new batch id, proposed to each claim (used only when the claim starts a new batch):
+ * `<random>@<target id>`, naming the target its jobs are claimed for (target-identity.ts), or
+ * `<random>` alone where no target is known (a leftover adopted by a resume, older versions' batches).
+ */
+export function newBatchId(targetId?: string): string {
+  return targetId === undefined ? newRandomId() : `${newRandomId()}@${targetId}`;
+}
+
+/** The target a stored batch id was claimed for, or null when it names none. */
+export function batchTarget(stored: string): string | null {
+  const { id } = parseBatch(stored);
+  const at = id.indexOf('@');
+  return at < 0 ? null : id.slice(at + 1);
 }

@@ -69,7 +69,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     const [claimed, stored, ...held] = (await claimQueueJobs.run(source, {
       keys: [sourceKey, inflight, batch],
       // Front placement takes the newest originals first, counted from the oldest end (ARGV[4]).
-      args: placement === 'front' ? [want, 'newest', newBatchId(), cursor.limit - cursor.claimed] : [want, 'oldest', newBatchId()],
+      args: placement === 'front' ? [want, 'newest', newBatchId(request.targetId), cursor.limit - cursor.claimed] : [want, 'oldest', newBatchId(request.targetId)],
     })) as [number, Buffer, ...Buffer[]];
     counters.claimed = claimed;
     counters.resumed = held.length - claimed;

@@ -6,7 +6,8 @@ import { escapeGlob } from '../reroute/discover-queues.js';
 import { carryQueuedJob, carryScheduledJob } from './carry-job.js';
 import { emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { acknowledgeQueueJobs } from './acknowledge.js';
-import { listEntryIds, newBatchId, parseBatch, setEntryId } from './ledger-id.js';
+import { batchTarget, listEntryIds, newBatchId, parseBatch, setEntryId } from './ledger-id.js';
+import { readTargetId, refuseForeignLeftovers, type ForeignLeftover } from './target-identity.js';
 import { retireLedger } from './retire-ledger.js';
 import { copyAndAcknowledgeSet } from './set-transfer.js';
 import { batchKey, inflightPattern, ledgerKey, parseInflightKey } from './transfer-keys.js';
@@ -63,12 +64,14 @@ export async function findInflightLeftovers(context: Pick<TransferContext, 'sour
  * ids its ledger cannot know: a job that version wrote just before it was interrupted would
  * arrive twice, none is lost.
  */
-export async function resumeInflight(context: TransferContext, placement: 'front' | 'append' = 'front'): Promise<TransferCounters> {
+export async function resumeInflight(context: TransferContext & { readonly targetName?: string }, placement: 'front' | 'append' = 'front'): Promise<TransferCounters> {
   const counters = emptyTransferCounters();
-  if (context.dryRun) return countLeftovers(await findInflightLeftovers(context), counters);
+  const leftovers = await findInflightLeftovers(context);
+  await checkLeftoverTargets(context, leftovers);
+  if (context.dryRun) return countLeftovers(leftovers, counters);
   const ttl = context.ledgerTtlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS;
   const aj = context.rewriteActiveJobQueueName ?? true;
-  for (const leftover of await findInflightLeftovers(context)) {
+  for (const leftover of leftovers) {
     const inflight = redisKey(leftover.key);
     try {
       const ledger = ledgerKey(context.targetKeys.prefix, leftover.runId, leftover.sourceKey);
@@ -102,6 +105,30 @@ export async function resumeInflight(context: TransferContext, placement: 'front
     }
   }
   return counters;
+}
+
+/**
+ * Refuses, before anything is written, leftovers whose batch was claimed for another target than
+ * this run's (target-identity.ts). A batch that names no target (adopted, or claimed by an older
+ * version) cannot be checked and is resumed as before.
+ */
+async function checkLeftoverTargets(context: TransferContext & { readonly targetName?: string }, leftovers: readonly InflightLeftover[]): Promise<void> {
+  const resumable = leftovers.filter((l) => isQueueLeftover(l) || isSetLeftover(l));
+  if (resumable.length === 0) return;
+  const batchOf = (l: InflightLeftover) => batchKey(context.sourceKeys.prefix, l.runId, l.sourceKey);
+  try {
+    const stored = await context.source.mget(...resumable.map(batchOf));
+    const here = context.targetId ?? (await readTargetId(context.target, context.targetKeys));
+    const foreign: ForeignLeftover[] = [];
+    resumable.forEach((l, i) => {
+      const target = stored[i] ? batchTarget(stored[i]!) : null;
+      const batchText = displayName(`${context.sourceKeys.prefix}sidekiq-migrate:${l.runId}:batch:${l.sourceKey}`);
+      if (target !== null && target !== here) foreign.push({ batchKey: batchText, runId: l.runId, size: l.size, targetId: target });
+    });
+    refuseForeignLeftovers(foreign, here, context.targetName);
+  } catch (error) {
+    throw classifyRedisError(error, 'Checking which target the jobs in flight were claimed for');
+  }
 }
 
 /** An in-flight list of a queue's jobs: the shape a queue's claim leaves. */

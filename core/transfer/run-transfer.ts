@@ -8,6 +8,7 @@ import { transferQueue } from './queue-transfer.js';
 import { RateLimiter } from './rate-limiter.js';
 import { resumeInflight } from './resume-inflight.js';
 import { transferSet } from './set-transfer.js';
+import { ensureTargetId } from './target-identity.js';
 import { addTransferCounters, emptyTransferCounters, type TransferCounters } from './transfer-counters.js';
 import { assertRunId } from './transfer-keys.js';
 import { retireRunLedgers } from './retire-ledger.js';
@@ -63,13 +64,15 @@ export async function runTransfer(request: TransferRunRequest): Promise<Transfer
       await limiter.after(page.counters.claimed);
     };
 
+    // A run that writes names its target first: every batch it claims carries that name.
+    const context = request.dryRun ? request : { ...request, targetId: await ensureTargetId(request.target, request.targetKeys) };
     const totals = emptyTransferCounters();
-    const resumed = await resumeInflight(request, request.placement);
+    const resumed = await resumeInflight(context, request.placement);
     addTransferCounters(totals, resumed);
 
     const sets: Partial<Record<SortedSetName, TransferCounters>> = {};
     for (const set of request.sets) {
-      const run = await transferSet({ ...request, set, onPage: (page) => afterSlice(set, page as PageResult<unknown, TransferCounters>) });
+      const run = await transferSet({ ...context, set, onPage: (page) => afterSlice(set, page as PageResult<unknown, TransferCounters>) });
       sets[set] = run.counters;
       addTransferCounters(totals, run.counters);
     }
@@ -77,7 +80,7 @@ export async function runTransfer(request: TransferRunRequest): Promise<Transfer
     const queues: Record<string, TransferCounters> = {};
     const names = request.queues === true ? (await discoverQueues(request.source, request.sourceKeys)).queues : request.queues === false ? [] : request.queues;
     for (const queue of names) {
-      const run = await transferQueue({ ...request, queue, onPage: (page) => afterSlice(queue, page as PageResult<unknown, TransferCounters>) });
+      const run = await transferQueue({ ...context, queue, onPage: (page) => afterSlice(queue, page as PageResult<unknown, TransferCounters>) });
       queues[queue] = run.counters;
       addTransferCounters(totals, run.counters);
     }

@@ -129,7 +129,7 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   // 3. Claim the chosen jobs (also returns what an interrupted attempt left in flight).
   const inflight = inflightKey(sourceKeys.prefix, request.runId, sourceName);
   const batch = batchKey(sourceKeys.prefix, request.runId, sourceName);
-  const args: (string | number | Buffer)[] = [newBatchId(), CLAIM_SHIFT + request.sliceSize, `sidekiq-migrate:claim-marker:${randomUUID()}`];
+  const args: (string | number | Buffer)[] = [newBatchId(request.targetId), CLAIM_SHIFT + request.sliceSize, `sidekiq-migrate:claim-marker:${randomUUID()}`];
   for (const c of chosen) args.push(c.offset, c.payload);
   const [claimed, stored, locatedFlag, k2, statuses, ...held] = (await claimSelectedQueueJobs.run(source, { keys: [key, inflight, batch], args })) as [number, Buffer, number, number, Buffer, ...Buffer[]];
   counters.claimed = claimed;

@@ -95,7 +95,7 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   }
 
   // 2. Claim (also returns what an interrupted attempt left in flight), write, acknowledge.
-  const args: (string | Buffer)[] = [newBatchId()];
+  const args: (string | Buffer)[] = [newBatchId(request.targetId)];
   for (const c of chosen) args.push(c.member, c.score);
   const conflicts = conflictsKey(sourceKeys.prefix, request.runId, set);
   const [claimed, batchId, statuses, ...flat] = (await claimSelectedSetEntries.run(source, {

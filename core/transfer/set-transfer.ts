@@ -58,7 +58,7 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
     const conflicts = conflictsKey(sourceKeys.prefix, request.runId, set);
     const [claimed, batchId, ...flat] = (await claimSetEntries.run(source, {
       keys: [sourceKey, inflight, batch, conflicts],
-      args: [want, newBatchId()],
+      args: [want, newBatchId(request.targetId)],
     })) as [number, Buffer, ...Buffer[]];
     counters.claimed = claimed;
     counters.resumed = flat.length / 2 - claimed;

@@ -24,6 +24,13 @@ export interface TransferContext {
    * ActiveJob's `wrapped`); every other job stays exactly where it is. Absent: every job.
    */
   readonly classes?: readonly string[];
+  /**
+   * The target's id (target-identity.ts), named by every batch this run claims, so that a later
+   * resume can tell jobs left in flight for this target from jobs left in flight for another one.
+   * Set by every run that writes (runTransfer, the workflow's plan and page steps); a context
+   * without it claims batches that name no target, which a resume cannot check.
+   */
+  readonly targetId?: string;
 }
 
 export const DEFAULT_LEDGER_TTL_SECONDS = 7 * 24 * 3600;

@@ -8,6 +8,7 @@ import { rerouteSet } from '../../reroute/set-page.js';
 import { transferQueue } from '../../transfer/queue-transfer.js';
 import { RateLimiter, rateLimitedSliceSize } from '../../transfer/rate-limiter.js';
 import { transferSet } from '../../transfer/set-transfer.js';
+import { ensureTargetId } from '../../transfer/target-identity.js';
 import { addTransferCounters, emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import { MAX_JOBS_PER_CLAIM } from '../../transfer/transfer-options.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
@@ -84,6 +85,8 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
     runId: settings.runId,
     plan,
     ...(classes ? { classes } : {}),
+    // Every batch this page claims names its target (target-identity.ts).
+    ...(settings.dryRun ? {} : { targetId: await ensureTargetId(target!.redis, target!.keys) }),
     dryRun: settings.dryRun,
     sliceSize,
     ...limits,

@@ -7,6 +7,7 @@ import type { RoutingPlan } from '../../routing/routing-plan.js';
 import { assertDistinctEnds } from '../../redis/same-server.js';
 import { checkSidekiqPrefix, otherSidekiqPrefixes, type OtherPrefix } from '../../redis/sidekiq-prefixes.js';
 import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
+import { ensureTargetId } from '../../transfer/target-identity.js';
 import { resumeInflight } from '../../transfer/resume-inflight.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
 import { resolveRouting } from '../resolve-routing.js';
@@ -119,7 +120,10 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   let resumed = emptyTransferCounters();
   // A dry run writes nothing, but counts what a run would finish first.
   if (input.mode === 'transfer' && target) {
-    resumed = await resumeInflight({ source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: input.runId, plan, dryRun: input.dryRun }, input.placement);
+    // A run that writes names its target first: every batch it claims carries that name.
+    const targetId = input.dryRun ? undefined : await ensureTargetId(target.redis, target.keys);
+    const context = { source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: input.runId, plan, dryRun: input.dryRun };
+    resumed = await resumeInflight({ ...context, ...(targetId ? { targetId } : {}), targetName: target.name }, input.placement);
   }
   const cron = await planCron(input.cron, input.dryRun, source, target, plan);
   const listed = await listWork(settings, source, plan);

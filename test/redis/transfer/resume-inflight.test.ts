@@ -106,8 +106,8 @@ describe('resuming what an interrupted run left in flight', () => {
     expect(counters).toMatchObject({ resumed: 3, written: 3, duplicates: 0 });
     const queueIds = (await ledgerOf('sidekiq-migrate:old:ledger:queue:default')).ids;
     expect(queueIds).toHaveLength(2);
-    expect(queueIds.map((id) => id.replace(/^[0-9a-f-]{36}:/, 'B:'))).toEqual(['B:0', 'B:1']);
-    expect((await ledgerOf('sidekiq-migrate:old:ledger:dead')).ids).toEqual([expect.stringMatching(/^[0-9a-f-]{36}:[0-9a-f]{40}$/)]);
+    expect(queueIds.map((id) => id.replace(/^[A-Za-z0-9_-]{16}:/, 'B:'))).toEqual(['B:0', 'B:1']);
+    expect((await ledgerOf('sidekiq-migrate:old:ledger:dead')).ids).toEqual([expect.stringMatching(/^[A-Za-z0-9_-]{16}:[0-9a-f]{40}$/)]);
     expect(await jobsIn(redis.target())).toEqual([jobEntry('queue:default', job(1)), jobEntry('queue:default', job(2)), jobEntry('dead', job(3), '5.5')].sort());
     expect(await redis.target().lrange('queue:default', 0, -1)).toEqual([job(1), job(2)]);
     // Acknowledged: a later resume finds nothing.

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { listEntryIds, newBatchId, parseBatch, setEntryId } from '../../../core/transfer/ledger-id.js';
+import { batchTarget, listEntryIds, newBatchId, parseBatch, setEntryId } from '../../../core/transfer/ledger-id.js';
 
 describe('ledger ids of claimed entries', () => {
   it('names a queue batch\'s entries by their claim positions, counted from the acknowledged base', () => {
@@ -30,9 +30,18 @@ describe('ledger ids of claimed entries', () => {
     expect(setEntryId('b', Buffer.from('{}'))).toBe('b:bf21a9e8fbc5a3846fb05b4fa0859e0917b2202f');
   });
 
-  it('proposes a new random batch id each time', () => {
+  it('proposes a new random batch id each time, naming the target it is claimed for', () => {
     const a = newBatchId();
-    expect(a).toMatch(/^[0-9a-f-]{36}$/);
+    expect(a).toMatch(/^[A-Za-z0-9_-]{16}$/);
     expect(newBatchId()).not.toBe(a);
+    expect(newBatchId('T1')).toMatch(/^[A-Za-z0-9_-]{16}@T1$/);
+  });
+
+  it('reads the target back from a stored batch id, acknowledged part or not', () => {
+    expect(batchTarget('abc@T1')).toBe('T1');
+    expect(batchTarget('abc@T1+250')).toBe('T1');
+    expect(batchTarget('abc')).toBeNull();
+    expect(batchTarget('abc+3')).toBeNull();
+    expect(batchTarget('0c5e-uuid-of-an-older-version')).toBeNull();
   });
 });
