@@ -128,7 +128,7 @@ function details(m: TransferMeasurement, algorithm: string, jobs: number): strin
   more.push(
     `check: ${v.ok ? 'every job once on the target, exact bytes and scores' : 'FAILED'}; queue order ${v.orderKept ? 'kept' : 'NOT kept'}; ` +
       `source db 0 left: ${v.sourceLeft.length === 0 ? 'nothing' : v.sourceLeft.join(', ')}; ` +
-      `target bookkeeping: ${v.targetBookkeeping.length === 0 ? 'none' : `${v.targetBookkeeping.length} ledger keys`}; staged in ${m.stageSeconds.toFixed(1)} s, verified in ${m.verifySeconds.toFixed(1)} s`,
+      `target bookkeeping: ${describeBookkeeping(v.targetBookkeeping)}; staged in ${m.stageSeconds.toFixed(1)} s, verified in ${m.verifySeconds.toFixed(1)} s`,
   );
   return [...lines, ...more.map((x) => `  ${pad('', 36)} ${x}`)];
 }
@@ -148,4 +148,12 @@ function crossCheck(results: readonly TransferScenarioResult[]): string[] {
   return [
     `  cross-check: naive @ 0.5ms if each round trip cost its loopback time (${(loopPerTrip * 1e6).toFixed(0)} µs) + 500 µs: ${int(modelled)} jobs/s ⇒ a/n ${(ours.jobsPerSecond.combined / modelled).toFixed(1)}`,
   ];
+}
+
+/** What a run of ours left on the target: its ledgers (which expire) and the target's id (kept). */
+function describeBookkeeping(keys: readonly string[]): string {
+  if (keys.length === 0) return 'none';
+  const ledgers = keys.filter((k) => k.includes(':ledger:')).length;
+  const rest = keys.length - ledgers;
+  return [ledgers > 0 ? `${ledgers} ledger key(s)` : '', rest > 0 ? `${rest} other (${keys.filter((k) => !k.includes(':ledger:')).slice(0, 3).join(', ')})` : ''].filter((p) => p !== '').join(', ');
 }
