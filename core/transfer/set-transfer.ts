@@ -1,18 +1,16 @@
 import type { RedisKey } from 'ioredis';
-import { LuaScript } from '../redis/lua-script.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import { drivePages, type DriveLimits, type PageResult } from '../reroute/drive-pages.js';
 import { carryScheduledJob } from './carry-job.js';
 import { addTransferCounters, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { acknowledgeSetEntries } from './acknowledge.js';
+import { claimSetSlice } from './claim-calls.js';
 import { newBatchId, setEntryId } from './ledger-id.js';
-import { batchKey, conflictsKey, inflightKey, ledgerKey } from './transfer-keys.js';
+import { batchKey, claimChainKey, conflictsKey, inflightKey, ledgerKey } from './transfer-keys.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
 import { writeEntriesToSet, type LedgeredEntry } from './write-to-target.js';
 import { transferSelectedSetSlice, type SelectiveSetCursor } from './selective-set-transfer.js';
-
-const claimSetEntries = new LuaScript('claimSetEntries-4');
 
 /** A set transfer's progress: at most `limit` entries (the set's size at the start) are claimed. */
 export interface SetTransferCursor {
@@ -56,22 +54,16 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
     const inflight = inflightKey(sourceKeys.prefix, request.runId, set);
     const batch = batchKey(sourceKeys.prefix, request.runId, set);
     const conflicts = conflictsKey(sourceKeys.prefix, request.runId, set);
-    const [claimed, batchId, ...flat] = (await claimSetEntries.run(source, {
-      keys: [sourceKey, inflight, batch, conflicts],
-      args: [want, newBatchId(request.targetId)],
-    })) as [number, Buffer, ...Buffer[]];
+    const chain = claimChainKey(sourceKeys.prefix, request.runId, set);
+    const { claimed, stored: batchId, held, ranOut } = await claimSetSlice(source, { set: sourceKey, inflight, batch, conflicts, chain }, { want, newBatch: newBatchId(request.targetId) });
     counters.claimed = claimed;
-    counters.resumed = flat.length / 2 - claimed;
-    const entries = [];
-    for (let i = 0; i < flat.length; i += 2) {
-      const member = flat[i]!;
-      entries.push({ ...carry(member), member, id: setEntryId(batchId.toString(), member), score: flat[i + 1]!.toString('latin1') });
-    }
+    counters.resumed = held.length - claimed;
+    const entries = held.map(({ member, score }) => ({ ...carry(member), member, id: setEntryId(batchId, member), score }));
     tallyCarried(counters, entries);
-    await copyAndAcknowledgeSet(request, set, batchId.toString(), entries, counters);
+    await copyAndAcknowledgeSet(request, set, batchId, entries, counters);
 
     const next = { limit: cursor.limit, claimed: cursor.claimed + claimed };
-    const done = claimed < want || next.claimed >= next.limit;
+    const done = ranOut || next.claimed >= next.limit;
     // What is still there was added during the transfer (the retry handler, a scheduler): said, not hidden.
     if (done) counters.leftOnSource = await addedDuringPass(source, sourceKey, conflicts);
     return { cursor: next, done, counters };
