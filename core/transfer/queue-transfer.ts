@@ -6,6 +6,7 @@ import { addTransferCounters, emptyTransferCounters, tallyCarried, type Transfer
 import { acknowledgeQueueJobs } from './acknowledge.js';
 import { claimQueueSlice } from './claim-calls.js';
 import { listEntryIds, newBatchId, parseBatch } from './ledger-id.js';
+import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
 import { batchKey, claimChainKey, inflightKey, ledgerKey } from './transfer-keys.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
 import { writeJobsToQueues } from './write-to-target.js';
@@ -39,7 +40,7 @@ export interface QueueTransferRequest extends TransferContext {
  * the queue held when its transfer started: jobs a producer pushes meanwhile are left above the
  * window (claimQueueJobs-4.lua), so every original job is claimed, and what arrived is reported.
  */
-export async function transferQueueSlice(request: QueueTransferRequest): Promise<PageResult<QueueTransferCursor, TransferCounters>> {
+export async function transferQueueSlice(request: QueueTransferRequest): Promise<PageResult<QueueTransferCursor, TransferCounters> & RenewedSlice> {
   const { source, sourceKeys, queue } = request;
   const placement = request.placement ?? 'front';
   const counters = emptyTransferCounters();
@@ -79,15 +80,17 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     const carried = held.map((job, i) => ({ ...carry(job), id: ids[i]! }));
     tallyCarried(counters, carried);
     const ledger = ledgerKey(request.targetKeys.prefix, request.runId, `queue:${queue}`);
-    await writeJobsToQueues(request.target, request.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', carried, counters);
+    // The run locks are renewed along with the write on the target and the acknowledge on the source.
+    const renewal = new SliceRenewal(request.renewLocks);
+    await renewal.with('target', writeJobsToQueues(request.target, request.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', carried, counters));
     // Acknowledge exactly what was written: the jobs read, not any claimed into the batch since.
-    if (held.length > 0) await acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length);
+    if (held.length > 0) await renewal.with('source', acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length));
 
     const next = { limit: cursor.limit, claimed: cursor.claimed + claimed };
     const done = ranOut || next.claimed >= next.limit;
     // What is still there was pushed during the transfer (or left behind by it): said, not hidden.
     if (done) counters.leftOnSource = await source.llen(sourceKey);
-    return { cursor: next, done, counters };
+    return { cursor: next, done, counters, locks: await renewal.outcome() };
   } catch (error) {
     throw classifyRedisError(error, `Transferring ${sourceKey}`);
   }

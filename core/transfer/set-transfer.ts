@@ -7,6 +7,7 @@ import { addTransferCounters, emptyTransferCounters, tallyCarried, type Transfer
 import { acknowledgeSetEntries } from './acknowledge.js';
 import { claimSetSlice } from './claim-calls.js';
 import { newBatchId, setEntryId } from './ledger-id.js';
+import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
 import { batchKey, claimChainKey, conflictsKey, inflightKey, ledgerKey } from './transfer-keys.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
 import { writeEntriesToSet, type LedgeredEntry } from './write-to-target.js';
@@ -32,7 +33,7 @@ export interface SetTransferRequest extends TransferContext {
  * to the target once each (the run's ledger), then acknowledged. Member bytes and scores are kept
  * exactly, unless routing rewrites the queue value.
  */
-export async function transferSetSlice(request: SetTransferRequest): Promise<PageResult<SetTransferCursor, TransferCounters>> {
+export async function transferSetSlice(request: SetTransferRequest): Promise<PageResult<SetTransferCursor, TransferCounters> & RenewedSlice> {
   const { source, sourceKeys, set } = request;
   const sourceKey = sourceKeys.sortedSet(set);
   const counters = emptyTransferCounters();
@@ -60,13 +61,15 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
     counters.resumed = held.length - claimed;
     const entries = held.map(({ member, score }) => ({ ...carry(member), member, id: setEntryId(batchId, member), score }));
     tallyCarried(counters, entries);
-    await copyAndAcknowledgeSet(request, set, batchId, entries, counters);
+    // The run locks are renewed along with the write on the target and the acknowledge on the source.
+    const renewal = new SliceRenewal(request.renewLocks);
+    await copyAndAcknowledgeSet(request, set, batchId, entries, counters, renewal);
 
     const next = { limit: cursor.limit, claimed: cursor.claimed + claimed };
     const done = ranOut || next.claimed >= next.limit;
     // What is still there was added during the transfer (the retry handler, a scheduler): said, not hidden.
     if (done) counters.leftOnSource = await addedDuringPass(source, sourceKey, conflicts);
-    return { cursor: next, done, counters };
+    return { cursor: next, done, counters, locks: await renewal.outcome() };
   } catch (error) {
     throw classifyRedisError(error, `Transferring ${sourceKey}`);
   }
@@ -90,6 +93,7 @@ async function addedDuringPass(source: SetTransferRequest['source'], sourceKey: 
  * Writes a set batch to the target (ledger, ZADD NX), then acknowledges on the source exactly the
  * entries handled: written ones leave the in-flight set, conflicts go back to the source set.
  * Shared by the slices and the resume of interrupted runs (`runId`: the run that claimed them).
+ * `renewal`: a slice's run-lock renewals, sent along with the write and the acknowledge.
  */
 export async function copyAndAcknowledgeSet(
   context: Pick<TransferContext, 'source' | 'target' | 'sourceKeys' | 'targetKeys'> & { readonly runId: string },
@@ -97,18 +101,22 @@ export async function copyAndAcknowledgeSet(
   batchId: string,
   entries: readonly LedgeredEntry[],
   counters: TransferCounters,
+  renewal = new SliceRenewal(undefined),
 ): Promise<void> {
   if (entries.length === 0) return;
   const { sourceKeys, targetKeys, runId } = context;
   const ledger = ledgerKey(targetKeys.prefix, runId, set);
-  const conflicts = await writeEntriesToSet(context.target, targetKeys.sortedSet(set), set, ledger, entries, counters);
+  const conflicts = await renewal.with('target', writeEntriesToSet(context.target, targetKeys.sortedSet(set), set, ledger, entries, counters));
   const conflicting = new Set(conflicts);
-  await acknowledgeSetEntries(
-    context.source,
-    { inflight: inflightKey(sourceKeys.prefix, runId, set), batch: batchKey(sourceKeys.prefix, runId, set), source: sourceKeys.sortedSet(set), conflicts: conflictsKey(sourceKeys.prefix, runId, set) },
-    batchId,
-    entries.filter((e) => !conflicting.has(e)).map((e) => e.member),
-    conflicts.map((e) => e.member),
+  await renewal.with(
+    'source',
+    acknowledgeSetEntries(
+      context.source,
+      { inflight: inflightKey(sourceKeys.prefix, runId, set), batch: batchKey(sourceKeys.prefix, runId, set), source: sourceKeys.sortedSet(set), conflicts: conflictsKey(sourceKeys.prefix, runId, set) },
+      batchId,
+      entries.filter((e) => !conflicting.has(e)).map((e) => e.member),
+      conflicts.map((e) => e.member),
+    ),
   );
 }
 

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 import type { RoutingPlan } from '../routing/routing-plan.js';
+import type { LockRenewals } from './slice-renewal.js';
 
 /** What every transfer step needs. */
 export interface TransferContext {
@@ -31,6 +32,13 @@ export interface TransferContext {
    * without it claims batches that name no target, which a resume cannot check.
    */
   readonly targetId?: string;
+  /**
+   * The run locks' renewals (run-transfer.ts), sent with each slice's last round trip on each
+   * server instead of one of their own after it; the slice says how they went (`locks` in its
+   * result, slice-renewal.ts). Absent, or a slice that does not send them (class-selective, dry
+   * run): the caller renews after the slice.
+   */
+  readonly renewLocks?: LockRenewals;
 }
 
 export const DEFAULT_LEDGER_TTL_SECONDS = 7 * 24 * 3600;
