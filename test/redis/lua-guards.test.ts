@@ -127,6 +127,10 @@ describe('out of memory under noeviction', () => {
       // The copy's first write is an SADD (which may grow memory): refused, nothing written.
       await expect(new LuaScript('copyJobsToLists-n').run(redis, { keys: ['ledger:q', 'queues', 'queue:q'], args: ['RPUSH', '1', 'q', '', 'b1:0', job(1), '1'] })).rejects.toThrow(/OOM/);
       expect(await digestKeys(redis, '')).toEqual(before);
+      // With a job pushed above the window ('newest', 1 original of 2), the claim's first write
+      // marks the window (LSET, which may grow memory): refused, nothing claimed, nothing marked.
+      await expect(new LuaScript('claimQueueJobs-4').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new'], args: [1, 'newest', 'b8', 1, '', 1, 'last', 60000] })).rejects.toThrow(/OOM/);
+      expect(await digestKeys(redis, '')).toEqual(before);
       // The claim's first write is a pop (frees memory): then its push is not refused half-way.
       const reply = (await new LuaScript('claimQueueJobs-4').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new'], args: [2, 'newest', 'b9', 2, '', 1, 'last', 60000] })) as unknown[];
       expect(reply[0]).toBe(2);

@@ -30,9 +30,9 @@
   ARGV[3]  a new batch id (random), used only if the in-flight list starts a new batch
   ARGV[4]  'newest': how many of the jobs the queue held when its transfer started are not claimed
            yet, counting this slice's earlier calls as full. They are the oldest that many
-           (producers push at the other end), so jobs pushed since, which sit above them, are
-           lifted off, the window below is claimed, and they are put back as they were: a producer
-           still pushing cannot crowd out an original. 'oldest': ignored
+           (producers push at the other end), so jobs pushed since, which sit above them, stay
+           where they are and the window below them is claimed (LSET markers, one LREM): a
+           producer still pushing cannot crowd out an original. 'oldest': ignored
   ARGV[5]  the slice's token (random); '' when the slice is this one call
   ARGV[6]  k, this call's place in the slice (1-based)
   ARGV[7]  'last' for the slice's last call, else ''
@@ -62,24 +62,38 @@ if k > 1 and redis.call('GET', chain) ~= token .. ':' .. (k - 1) .. ':' .. (batc
 end
 local claimed = 0
 local want = tonumber(ARGV[1])
-local arrivals = {}
+local jobs = {}
+-- Where the claim starts, counted from the head: 0, unless jobs arrived above the window.
+local top = 0
 if newest then
-  -- Jobs above the not-yet-claimed originals arrived during the transfer: lift them off the head.
+  -- Jobs above the not-yet-claimed originals arrived during the transfer: they stay where they are.
   local length = redis.call('LLEN', source)
   local originals = math.min(tonumber(ARGV[4]), length)
-  for _ = 1, length - originals do arrivals[#arrivals + 1] = redis.call('LPOP', source) end
+  top = length - originals
   want = math.min(want, originals)
 end
-local jobs = {}
-for _ = 1, want do
-  local job = redis.call(newest and 'LPOP' or 'RPOP', source)
-  if not job then break end
-  redis.call('RPUSH', inflight, job)
-  claimed = claimed + 1
-  jobs[claimed] = job
+if top > 0 then
+  -- The window just below them, newest first: each overwritten in place (LSET at an index just
+  -- read, so it cannot fail) with a marker no job equals (it starts with our prefix, a job is a
+  -- JSON object), then one LREM from the head removes exactly the markers. Inside Redis the cost is
+  -- O(arrivals) comparisons, which every call of a slice pays again, not two Lua calls per arrival.
+  if want > 0 then
+    local marker = 'sidekiq-migrate:claim-marker:' .. ARGV[3] .. ':' .. token .. ':' .. k
+    jobs = redis.call('LRANGE', source, top, top + want - 1)
+    for i = 1, #jobs do redis.call('LSET', source, top + i - 1, marker) end
+    redis.call('LREM', source, #jobs, marker)
+    for i = 1, #jobs do redis.call('RPUSH', inflight, jobs[i]) end
+    claimed = #jobs
+  end
+else
+  for _ = 1, want do
+    local job = redis.call(newest and 'LPOP' or 'RPOP', source)
+    if not job then break end
+    redis.call('RPUSH', inflight, job)
+    claimed = claimed + 1
+    jobs[claimed] = job
+  end
 end
--- Put the arrivals back exactly as they were, newest at the head.
-for i = #arrivals, 1, -1 do redis.call('LPUSH', source, arrivals[i]) end
 if not batch and before + claimed > 0 then
   batch = ARGV[3]
   redis.call('SET', batchKey, batch)

@@ -217,6 +217,22 @@ describe('one claim call fails half-way through the slice', () => {
   });
 });
 
+describe('jobs pushed above the window (newest first)', () => {
+  it('stay where they are, in their order, through every call of the slice; the originals below them are claimed in order', async () => {
+    const { before } = await seedQueue(200);
+    const arrivals = Array.from({ length: 30 }, (_, i) => job(1000 + i));
+    await redis.source().lpush('queue:default', ...arrivals);
+    const after = await redis.source().lrange('queue:default', 0, -1);
+
+    const slice = await transferQueueSlice({ ...context(), queue: 'default', cursor: { limit: 200, claimed: 0 } });
+
+    expect(slice).toMatchObject({ done: true, counters: { claimed: 200, written: 200, leftOnSource: 30 } });
+    expect(await redis.target().lrange('queue:default', 0, -1)).toEqual(before);
+    expect(await redis.source().lrange('queue:default', 0, -1)).toEqual(after.slice(0, 30));
+    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
+  });
+});
+
 describe('the chain stops the later calls', () => {
   it('newest: a call that ran out (fetchers took originals) lets no later call claim a job pushed meanwhile above the window', async () => {
     const { before } = await seedQueue(200);
