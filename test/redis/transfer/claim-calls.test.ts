@@ -1,5 +1,6 @@
 // A slice's claim on the source goes out as Lua calls of at most MAX_JOBS_PER_CLAIM_CALL jobs (every
-// Sidekiq client of the source waits while one runs, issue #18), all in one pipeline, in order:
+// Sidekiq client of the source waits while one runs, issue #18), all in one pipeline, in order (a
+// set's acknowledge too):
 // the slice claims what one call claimed, under the same ledger positions; a call that fails
 // leaves the calls before it claimed and every later one harmless; a call that ran out, or an
 // in-flight key changed by another attempt between two calls, stops the later ones.
@@ -135,7 +136,7 @@ describe(`a slice's claim goes out in calls of at most MAX_JOBS_PER_CLAIM_CALL j
     expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
   });
 
-  it(`set: ${MAX_JOBS_PER_CLAIM} entries are ${CALLS} claim calls in one round trip and one acknowledge; each once with its score`, async () => {
+  it(`set: ${MAX_JOBS_PER_CLAIM} entries are ${CALLS} claim calls in one round trip and ${CALLS} acknowledge calls in another; each once with its score`, async () => {
     const entries = await seedSet(MAX_JOBS_PER_CLAIM + 10);
     await loadScripts();
     const { source, pipelines } = recordingSource();
@@ -143,8 +144,8 @@ describe(`a slice's claim goes out in calls of at most MAX_JOBS_PER_CLAIM_CALL j
     const slices = await slicesUntilDone((cursor: SetTransferCursor | null) => transferSetSlice({ ...context(), source, set: 'schedule', cursor }));
 
     expect(slices.map((s) => s.counters.claimed)).toEqual([MAX_JOBS_PER_CLAIM, 10]);
-    expect(pipelines.map((p) => p.scripts)).toEqual([Array(CALLS).fill(claimSetEntries.sha), [acknowledgeSetBatch.sha], [claimSetEntries.sha], [acknowledgeSetBatch.sha]]);
-    expect(await evalshaRun(redis.source())).toBe(CALLS + 3);
+    expect(pipelines.map((p) => p.scripts)).toEqual([Array(CALLS).fill(claimSetEntries.sha), Array(CALLS).fill(acknowledgeSetBatch.sha), [claimSetEntries.sha], [acknowledgeSetBatch.sha]]);
+    expect(await evalshaRun(redis.source())).toBe(2 * CALLS + 2);
     expect(await jobsIn(redis.target(), '')).toEqual(entries.map(([score, p]) => jobEntry('schedule', p, score)).sort());
     expect(await jobsIn(redis.source(), '')).toEqual([]);
     expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
@@ -214,6 +215,28 @@ describe('one claim call fails half-way through the slice', () => {
     await slicesUntilDone((cursor: SetTransferCursor | null) => transferSetSlice({ ...context(), set: 'schedule', cursor }));
     expect(await jobsIn(redis.target(), '')).toEqual(all);
     expect(await jobsIn(redis.source(), '')).toEqual([]);
+  });
+});
+
+describe("one of a set slice's acknowledge calls fails", () => {
+  it(`call 3 of ${CALLS} replies OOM: the others' entries leave the in-flight set, its own stay (written, in the ledger); every entry once; the resume finishes`, async () => {
+    const entries = await seedSet(MAX_JOBS_PER_CLAIM);
+    const all = entries.map(([score, p]) => jobEntry('schedule', p, score)).sort();
+    await loadScripts();
+    // EVALSHA 1–5 are the claim's calls, 6–10 the acknowledge's.
+    const source = await sourceInterfering({ failAt: CALLS + 3, error: "OOM command not allowed when used memory > 'maxmemory'." });
+
+    await expect(transferSetSlice({ ...context(), source, set: 'schedule', cursor: null })).rejects.toThrow(/^Transferring schedule: OOM/);
+
+    expect(await jobsIn(redis.target(), '')).toEqual(all);
+    const third = entries.slice(2 * MAX_JOBS_PER_CLAIM_CALL, 3 * MAX_JOBS_PER_CLAIM_CALL);
+    expect(await redis.source().zrange(INFLIGHT_S, 0, '-1', 'WITHSCORES')).toEqual(third.flatMap(([score, p]) => [p, score]));
+    expect(await redis.source().exists('schedule')).toBe(0);
+
+    expect(await resumeInflight(context())).toMatchObject({ resumed: MAX_JOBS_PER_CLAIM_CALL, written: 0, duplicates: MAX_JOBS_PER_CLAIM_CALL });
+    expect(await jobsIn(redis.target(), '')).toEqual(all);
+    expect(await jobsIn(redis.source(), '')).toEqual([]);
+    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
   });
 });
 
