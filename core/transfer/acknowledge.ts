@@ -1,5 +1,6 @@
 import type { Redis, RedisKey } from 'ioredis';
-import { LuaScript } from '../redis/lua-script.js';
+import { LuaScript, type LuaCall } from '../redis/lua-script.js';
+import { MAX_JOBS_PER_CLAIM_CALL } from './transfer-options.js';
 
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-2');
 const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-4');
@@ -20,6 +21,13 @@ export async function acknowledgeQueueJobs(source: Redis, inflight: RedisKey, ba
  * The acknowledge of a set slice: removes the written entries from the in-flight set and gives
  * the conflicts back to the source set with their scores (recorded under `conflicts`, so that the
  * run does not claim them again), only while the in-flight set still holds `batch`.
+ *
+ * In calls of at most MAX_JOBS_PER_CLAIM_CALL entries, in one pipeline: a call of 250 took ~0.4 ms
+ * (scripts/measure-transfer-claims.ts), and every client of the source waits while one runs. Each
+ * entry's acknowledge stands alone (remove it, or give it back, while the batch is the same), so a
+ * call that fails leaves the others' right; what it did not acknowledge stays in flight for the
+ * next attempt. The call that empties the in-flight set deletes the batch id, after which a later
+ * call finds nothing of its own in flight and does nothing.
  */
 export async function acknowledgeSetEntries(
   source: Redis,
@@ -28,8 +36,14 @@ export async function acknowledgeSetEntries(
   written: readonly Buffer[],
   conflicts: readonly Buffer[],
 ): Promise<void> {
-  await acknowledgeSetBatch.run(source, {
-    keys: [keys.inflight, keys.batch, keys.source, keys.conflicts],
-    args: [batch, CONFLICTS_TTL_SECONDS, written.length, ...written, ...conflicts],
-  });
+  const entries = [...written.map((m) => ({ m, written: true })), ...conflicts.map((m) => ({ m, written: false }))];
+  const calls: LuaCall[] = [];
+  // Even with nothing to acknowledge, one call: it deletes a batch id whose in-flight set is empty.
+  for (let i = 0; i === 0 || i < entries.length; i += MAX_JOBS_PER_CLAIM_CALL) {
+    const part = entries.slice(i, i + MAX_JOBS_PER_CLAIM_CALL);
+    const w = part.filter((e) => e.written).map((e) => e.m);
+    const c = part.filter((e) => !e.written).map((e) => e.m);
+    calls.push({ keys: [keys.inflight, keys.batch, keys.source, keys.conflicts], args: [batch, CONFLICTS_TTL_SECONDS, w.length, ...w, ...c] });
+  }
+  await acknowledgeSetBatch.runAll(source, calls);
 }

@@ -1,17 +1,16 @@
-import { LuaScript } from '../redis/lua-script.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { drivePages, type DriveLimits, type PageResult } from '../reroute/drive-pages.js';
 import type { Placement } from '../reroute/queue-slice.js';
 import { carryQueuedJob } from './carry-job.js';
 import { addTransferCounters, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { acknowledgeQueueJobs } from './acknowledge.js';
+import { claimQueueSlice } from './claim-calls.js';
 import { listEntryIds, newBatchId, parseBatch } from './ledger-id.js';
-import { batchKey, inflightKey, ledgerKey } from './transfer-keys.js';
+import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
+import { batchKey, claimChainKey, inflightKey, ledgerKey } from './transfer-keys.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
 import { writeJobsToQueues } from './write-to-target.js';
 import { transferSelectedQueueSlice, type SelectiveListCursor } from './selective-queue-transfer.js';
-
-const claimQueueJobs = new LuaScript('claimQueueJobs-3');
 
 /** A queue transfer's progress: at most `limit` jobs (the queue's length at the start) are claimed. */
 export interface QueueTransferCursor {
@@ -39,9 +38,9 @@ export interface QueueTransferRequest extends TransferContext {
  * target queue, which keeps their order across slices (as re-routing does); old-side fetchers
  * keep taking the oldest ones meanwhile, from the other end. "Newest" means the newest of the jobs
  * the queue held when its transfer started: jobs a producer pushes meanwhile are left above the
- * window (claimQueueJobs-3.lua), so every original job is claimed, and what arrived is reported.
+ * window (claimQueueJobs-4.lua), so every original job is claimed, and what arrived is reported.
  */
-export async function transferQueueSlice(request: QueueTransferRequest): Promise<PageResult<QueueTransferCursor, TransferCounters>> {
+export async function transferQueueSlice(request: QueueTransferRequest): Promise<PageResult<QueueTransferCursor, TransferCounters> & RenewedSlice> {
   const { source, sourceKeys, queue } = request;
   const placement = request.placement ?? 'front';
   const counters = emptyTransferCounters();
@@ -66,27 +65,32 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
 
     const inflight = inflightKey(sourceKeys.prefix, request.runId, `queue:${queue}`);
     const batch = batchKey(sourceKeys.prefix, request.runId, `queue:${queue}`);
-    const [claimed, stored, ...held] = (await claimQueueJobs.run(source, {
-      keys: [sourceKey, inflight, batch],
-      // Front placement takes the newest originals first, counted from the oldest end (ARGV[4]).
-      args: placement === 'front' ? [want, 'newest', newBatchId(request.targetId), cursor.limit - cursor.claimed] : [want, 'oldest', newBatchId(request.targetId)],
-    })) as [number, Buffer, ...Buffer[]];
+    // Front placement takes the newest originals first, counted from the oldest end.
+    const chain = claimChainKey(sourceKeys.prefix, request.runId, `queue:${queue}`);
+    const { claimed, stored, held, ranOut } = await claimQueueSlice(source, { queue: sourceKey, inflight, batch, chain }, {
+      want,
+      newBatch: newBatchId(request.targetId),
+      newest: placement === 'front',
+      remaining: cursor.limit - cursor.claimed,
+    });
     counters.claimed = claimed;
     counters.resumed = held.length - claimed;
-    const { id: batchId, base } = parseBatch(stored.toString());
+    const { id: batchId, base } = parseBatch(stored);
     const ids = listEntryIds(batchId, held.length, base);
     const carried = held.map((job, i) => ({ ...carry(job), id: ids[i]! }));
     tallyCarried(counters, carried);
     const ledger = ledgerKey(request.targetKeys.prefix, request.runId, `queue:${queue}`);
-    await writeJobsToQueues(request.target, request.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', carried, counters);
+    // The run locks are renewed along with the write on the target and the acknowledge on the source.
+    const renewal = new SliceRenewal(request.renewLocks);
+    await renewal.with('target', writeJobsToQueues(request.target, request.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', carried, counters));
     // Acknowledge exactly what was written: the jobs read, not any claimed into the batch since.
-    if (held.length > 0) await acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length);
+    if (held.length > 0) await renewal.with('source', acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length));
 
     const next = { limit: cursor.limit, claimed: cursor.claimed + claimed };
-    const done = claimed < want || next.claimed >= next.limit;
+    const done = ranOut || next.claimed >= next.limit;
     // What is still there was pushed during the transfer (or left behind by it): said, not hidden.
     if (done) counters.leftOnSource = await source.llen(sourceKey);
-    return { cursor: next, done, counters };
+    return { cursor: next, done, counters, locks: await renewal.outcome() };
   } catch (error) {
     throw classifyRedisError(error, `Transferring ${sourceKey}`);
   }

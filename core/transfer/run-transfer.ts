@@ -9,6 +9,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { resumeInflight } from './resume-inflight.js';
 import { transferSet } from './set-transfer.js';
 import { ensureTargetId } from './target-identity.js';
+import type { LockRenewals, RenewedSlice } from './slice-renewal.js';
 import { addTransferCounters, emptyTransferCounters, type TransferCounters } from './transfer-counters.js';
 import { assertRunId } from './transfer-keys.js';
 import { retireRunLedgers } from './retire-ledger.js';
@@ -23,7 +24,7 @@ export interface TransferRunRequest extends TransferContext {
   readonly placement?: Placement;
   /** Jobs per second, on average; absent: as fast as Redis goes. */
   readonly rateLimit?: number;
-  /** The run locks' time to live; renewed after every slice (default 60 s). */
+  /** The run locks' time to live; renewed with every slice (default 60 s). */
   readonly lockTtlMs?: number;
   /** How the endpoints are named in messages (redacted URLs). */
   readonly sourceName?: string;
@@ -55,10 +56,15 @@ export async function runTransfer(request: TransferRunRequest): Promise<Transfer
       locks.push(await RunLock.acquire(request.source, request.sourceKeys.prefix, holder, ttl, `source ${request.sourceName ?? ''}`.trim()));
       locks.push(await RunLock.acquire(request.target, request.targetKeys.prefix, holder, ttl, `target ${request.targetName ?? ''}`.trim()));
     }
-    const afterSlice = async (key: string, page: PageResult<unknown, TransferCounters>) => {
+    // Each slice renews both locks in its last round trip on each server (slice-renewal.ts); a
+    // slice that did not (class-selective, nothing claimed on a dry run) is followed by a renewal.
+    const [sourceLock, targetLock] = locks;
+    const renewLocks: LockRenewals | undefined = sourceLock && targetLock ? { source: () => sourceLock.renew(), target: () => targetLock.renew() } : undefined;
+    const afterSlice = async (key: string, page: PageResult<unknown, TransferCounters> & RenewedSlice) => {
       request.onPage?.(key, page);
-      const renewed = await Promise.all(locks.map((l) => l.renew()));
-      if (renewed.includes(false)) {
+      const renewal = page.locks ?? { held: (await Promise.all(locks.map((l) => l.renew()))).every(Boolean) };
+      if ('error' in renewal) throw renewal.error; // RunStoppedError
+      if (!renewal.held) {
         throw new FatalError(`Run ${request.runId} lost its run lock (it expired and another run took it) after a slice of ${key}; stopping. Nothing is lost: jobs in flight are finished by the next run.`);
       }
       await limiter.after(page.counters.claimed);
@@ -72,7 +78,7 @@ export async function runTransfer(request: TransferRunRequest): Promise<Transfer
 
     const sets: Partial<Record<SortedSetName, TransferCounters>> = {};
     for (const set of request.sets) {
-      const run = await transferSet({ ...context, set, onPage: (page) => afterSlice(set, page as PageResult<unknown, TransferCounters>) });
+      const run = await transferSet({ ...context, set, renewLocks, onPage: (page) => afterSlice(set, page as PageResult<unknown, TransferCounters>) });
       sets[set] = run.counters;
       addTransferCounters(totals, run.counters);
     }
@@ -80,7 +86,7 @@ export async function runTransfer(request: TransferRunRequest): Promise<Transfer
     const queues: Record<string, TransferCounters> = {};
     const names = request.queues === true ? (await discoverQueues(request.source, request.sourceKeys)).queues : request.queues === false ? [] : request.queues;
     for (const queue of names) {
-      const run = await transferQueue({ ...context, queue, onPage: (page) => afterSlice(queue, page as PageResult<unknown, TransferCounters>) });
+      const run = await transferQueue({ ...context, queue, renewLocks, onPage: (page) => afterSlice(queue, page as PageResult<unknown, TransferCounters>) });
       queues[queue] = run.counters;
       addTransferCounters(totals, run.counters);
     }

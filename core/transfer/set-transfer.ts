@@ -1,18 +1,17 @@
 import type { RedisKey } from 'ioredis';
-import { LuaScript } from '../redis/lua-script.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import { drivePages, type DriveLimits, type PageResult } from '../reroute/drive-pages.js';
 import { carryScheduledJob } from './carry-job.js';
 import { addTransferCounters, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { acknowledgeSetEntries } from './acknowledge.js';
+import { claimSetSlice } from './claim-calls.js';
 import { newBatchId, setEntryId } from './ledger-id.js';
-import { batchKey, conflictsKey, inflightKey, ledgerKey } from './transfer-keys.js';
+import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
+import { batchKey, claimChainKey, conflictsKey, inflightKey, ledgerKey } from './transfer-keys.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
 import { writeEntriesToSet, type LedgeredEntry } from './write-to-target.js';
 import { transferSelectedSetSlice, type SelectiveSetCursor } from './selective-set-transfer.js';
-
-const claimSetEntries = new LuaScript('claimSetEntries-4');
 
 /** A set transfer's progress: at most `limit` entries (the set's size at the start) are claimed. */
 export interface SetTransferCursor {
@@ -34,7 +33,7 @@ export interface SetTransferRequest extends TransferContext {
  * to the target once each (the run's ledger), then acknowledged. Member bytes and scores are kept
  * exactly, unless routing rewrites the queue value.
  */
-export async function transferSetSlice(request: SetTransferRequest): Promise<PageResult<SetTransferCursor, TransferCounters>> {
+export async function transferSetSlice(request: SetTransferRequest): Promise<PageResult<SetTransferCursor, TransferCounters> & RenewedSlice> {
   const { source, sourceKeys, set } = request;
   const sourceKey = sourceKeys.sortedSet(set);
   const counters = emptyTransferCounters();
@@ -56,25 +55,21 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
     const inflight = inflightKey(sourceKeys.prefix, request.runId, set);
     const batch = batchKey(sourceKeys.prefix, request.runId, set);
     const conflicts = conflictsKey(sourceKeys.prefix, request.runId, set);
-    const [claimed, batchId, ...flat] = (await claimSetEntries.run(source, {
-      keys: [sourceKey, inflight, batch, conflicts],
-      args: [want, newBatchId(request.targetId)],
-    })) as [number, Buffer, ...Buffer[]];
+    const chain = claimChainKey(sourceKeys.prefix, request.runId, set);
+    const { claimed, stored: batchId, held, ranOut } = await claimSetSlice(source, { set: sourceKey, inflight, batch, conflicts, chain }, { want, newBatch: newBatchId(request.targetId) });
     counters.claimed = claimed;
-    counters.resumed = flat.length / 2 - claimed;
-    const entries = [];
-    for (let i = 0; i < flat.length; i += 2) {
-      const member = flat[i]!;
-      entries.push({ ...carry(member), member, id: setEntryId(batchId.toString(), member), score: flat[i + 1]!.toString('latin1') });
-    }
+    counters.resumed = held.length - claimed;
+    const entries = held.map(({ member, score }) => ({ ...carry(member), member, id: setEntryId(batchId, member), score }));
     tallyCarried(counters, entries);
-    await copyAndAcknowledgeSet(request, set, batchId.toString(), entries, counters);
+    // The run locks are renewed along with the write on the target and the acknowledge on the source.
+    const renewal = new SliceRenewal(request.renewLocks);
+    await copyAndAcknowledgeSet(request, set, batchId, entries, counters, renewal);
 
     const next = { limit: cursor.limit, claimed: cursor.claimed + claimed };
-    const done = claimed < want || next.claimed >= next.limit;
+    const done = ranOut || next.claimed >= next.limit;
     // What is still there was added during the transfer (the retry handler, a scheduler): said, not hidden.
     if (done) counters.leftOnSource = await addedDuringPass(source, sourceKey, conflicts);
-    return { cursor: next, done, counters };
+    return { cursor: next, done, counters, locks: await renewal.outcome() };
   } catch (error) {
     throw classifyRedisError(error, `Transferring ${sourceKey}`);
   }
@@ -98,6 +93,7 @@ async function addedDuringPass(source: SetTransferRequest['source'], sourceKey: 
  * Writes a set batch to the target (ledger, ZADD NX), then acknowledges on the source exactly the
  * entries handled: written ones leave the in-flight set, conflicts go back to the source set.
  * Shared by the slices and the resume of interrupted runs (`runId`: the run that claimed them).
+ * `renewal`: a slice's run-lock renewals, sent along with the write and the acknowledge.
  */
 export async function copyAndAcknowledgeSet(
   context: Pick<TransferContext, 'source' | 'target' | 'sourceKeys' | 'targetKeys'> & { readonly runId: string },
@@ -105,18 +101,22 @@ export async function copyAndAcknowledgeSet(
   batchId: string,
   entries: readonly LedgeredEntry[],
   counters: TransferCounters,
+  renewal = new SliceRenewal(undefined),
 ): Promise<void> {
   if (entries.length === 0) return;
   const { sourceKeys, targetKeys, runId } = context;
   const ledger = ledgerKey(targetKeys.prefix, runId, set);
-  const conflicts = await writeEntriesToSet(context.target, targetKeys.sortedSet(set), set, ledger, entries, counters);
+  const conflicts = await renewal.with('target', writeEntriesToSet(context.target, targetKeys.sortedSet(set), set, ledger, entries, counters));
   const conflicting = new Set(conflicts);
-  await acknowledgeSetEntries(
-    context.source,
-    { inflight: inflightKey(sourceKeys.prefix, runId, set), batch: batchKey(sourceKeys.prefix, runId, set), source: sourceKeys.sortedSet(set), conflicts: conflictsKey(sourceKeys.prefix, runId, set) },
-    batchId,
-    entries.filter((e) => !conflicting.has(e)).map((e) => e.member),
-    conflicts.map((e) => e.member),
+  await renewal.with(
+    'source',
+    acknowledgeSetEntries(
+      context.source,
+      { inflight: inflightKey(sourceKeys.prefix, runId, set), batch: batchKey(sourceKeys.prefix, runId, set), source: sourceKeys.sortedSet(set), conflicts: conflictsKey(sourceKeys.prefix, runId, set) },
+      batchId,
+      entries.filter((e) => !conflicting.has(e)).map((e) => e.member),
+      conflicts.map((e) => e.member),
+    ),
   );
 }
 

@@ -38,6 +38,13 @@ export const batchKey = (sourcePrefix: string, runId: string, sourceKey: string)
  */
 export const conflictsKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey => redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:conflicts:${sourceKey}`);
 
+/**
+ * A slice's claim chain (claim-calls.ts): which call of the slice claimed its full share last, so
+ * that the next call of the same pipeline claims only after it. Short-lived (a TTL of a minute;
+ * the slice's last call deletes it); not named `…:inflight:…` either.
+ */
+export const claimChainKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey => redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:claim-chain:${sourceKey}`);
+
 /** The pattern that finds every run's in-flight keys on a source. */
 export const inflightPattern = (escapedSourcePrefix: string): string => `${escapedSourcePrefix}sidekiq-migrate:*:inflight:*`;
 

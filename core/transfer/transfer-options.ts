@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 import type { RoutingPlan } from '../routing/routing-plan.js';
+import type { LockRenewals } from './slice-renewal.js';
 
 /** What every transfer step needs. */
 export interface TransferContext {
@@ -31,18 +32,38 @@ export interface TransferContext {
    * without it claims batches that name no target, which a resume cannot check.
    */
   readonly targetId?: string;
+  /**
+   * The run locks' renewals (run-transfer.ts), sent with each slice's last round trip on each
+   * server instead of one of their own after it; the slice says how they went (`locks` in its
+   * result, slice-renewal.ts). Absent, or a slice that does not send them (class-selective, dry
+   * run): the caller renews after the slice.
+   */
+  readonly renewLocks?: LockRenewals;
 }
 
 export const DEFAULT_LEDGER_TTL_SECONDS = 7 * 24 * 3600;
 
 /**
- * The most jobs one claim takes, whatever the page size asks: a claim is one Lua call on the
- * source, and every Sidekiq client of that Redis waits while it runs. Its time grows with the
- * jobs it moves and returns (≈ 2.4 ms for 1,000 GitLab-sized jobs on a 2-core VM, bench/README.md);
- * 250 keeps each call well under the 2 ms that issue #18 allows, and a bigger page size simply
- * means more slices.
+ * The most jobs a slice claims, whatever the page size asks: a bigger page size simply means more
+ * slices. Each slice costs its round trips (claim, write, acknowledge), whatever its size, so a
+ * smaller cap would cost throughput across a network; the Lua calls stay short instead because the
+ * claim and the writes go out as calls of MAX_JOBS_PER_CLAIM_CALL and MAX_JOBS_PER_WRITE jobs,
+ * one pipeline per step.
  */
 export const MAX_JOBS_PER_CLAIM = 250;
+
+/**
+ * The most jobs one claim Lua call on the source takes: a slice's claim (up to MAX_JOBS_PER_CLAIM
+ * jobs) goes out as calls of at most this many, all in one pipeline (claim-calls.ts), because every
+ * Sidekiq client of the source waits while a call runs, and issue #18 allows 1 ms at the 99th
+ * percentile and 2 ms at most. Measured with scripts/measure-transfer-claims.ts (Redis's own time
+ * per call, ~700 B jobs, 2-core VM at load average 3.4–3.6): a claim of 250 took a median of
+ * 0.9 ms (queue) / 1.3 ms (set), p99 1.9 ms, max 2.6 / 3.6 ms; of 50, 0.18 / 0.27 ms, p99 0.34 /
+ * 0.43 ms. A queue's acknowledge stays one call (it trims its list: under 0.1 ms at 250); a set's
+ * removes its members one by one (0.4 ms median at 250) and goes out in calls of this many too
+ * (acknowledge.ts).
+ */
+export const MAX_JOBS_PER_CLAIM_CALL = 50;
 
 /**
  * The most jobs one write Lua call on the target takes: a slice's writes (up to

@@ -2,12 +2,15 @@
 // when no endpoint name is given, a run that loses its lock in the middle (another run took it
 // after it expired) and stops at once, and a dry run that writes nothing even where a real run of
 // the same id left a ledger.
+import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { LuaScript } from '../../../core/redis/lua-script.js';
 import { RunLock, runLockKey } from '../../../core/redis/run-lock.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { runTransfer, type TransferRunRequest } from '../../../core/transfer/run-transfer.js';
 import { ledgerKey } from '../../../core/transfer/transfer-keys.js';
 import { jobEntry, jobsIn, keyValueSnapshot } from '../../support/exact-jobs.js';
+import { interferingRedis } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
@@ -16,6 +19,61 @@ const keys = new SidekiqKeys('');
 
 function request(overrides: Partial<TransferRunRequest> = {}): TransferRunRequest {
   return { source: redis.source(), target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'run-1', dryRun: false, sets: [], queues: ['default'], sliceSize: 3, ...overrides };
+}
+
+const claimQueueJobs = new LuaScript('claimQueueJobs-4');
+const SCRIPTS = new Map(
+  (
+    [
+      ['claim', 'claimQueueJobs-4'],
+      ['ack', 'acknowledgeQueueBatch-2'],
+      ['claimSet', 'claimSetEntries-5'],
+      ['ackSet', 'acknowledgeSetBatch-4'],
+      ['write', 'copyJobsToLists-n'],
+      ['writeSet', 'copyEntriesToSet-2'],
+      ['acquire', 'acquireRunLock-2'],
+      ['lock', 'renewRunLock-2'],
+    ] as const
+  ).map(([label, name]) => [new LuaScript(name).sha, label]),
+);
+/** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
+async function loadScripts(...servers: Redis[]): Promise<void> {
+  for (const name of ['claimQueueJobs-4', 'acknowledgeQueueBatch-2', 'claimSetEntries-5', 'acknowledgeSetBatch-4', 'copyJobsToLists-n', 'copyEntriesToSet-2', 'acquireRunLock-2', 'renewRunLock-2']) {
+    for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
+  }
+}
+
+/**
+ * The client, recording when each pipeline of our scripts goes out ('> claim') and when its reply
+ * is back ('< claim'); renewRunLock-2 is named by its action ('renew', 'release').
+ */
+function recording(redis: Redis): Redis & { events: string[] } {
+  const events: string[] = [];
+  const proxy = new Proxy(redis, {
+    get(target, prop, receiver) {
+      if (prop === 'events') return events;
+      const value = Reflect.get(target, prop, receiver);
+      if (prop !== 'pipeline' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+      return (...args: unknown[]) => {
+        const pipeline = value.apply(target, args);
+        const exec = pipeline.exec.bind(pipeline);
+        pipeline.exec = (...execArgs: unknown[]) => {
+          const queued = (pipeline as unknown as { _queue: { name: string; args: unknown[] }[] })._queue;
+          const labels = queued
+            .filter((c) => c.name === 'evalsha')
+            .map((c) => {
+              const label = SCRIPTS.get(String(c.args[0])) ?? 'other';
+              return label === 'lock' ? String(c.args[5]) : label;
+            });
+          const label = [...new Set(labels)].join('+');
+          events.push(`> ${label}`);
+          return exec(...execArgs).finally(() => events.push(`< ${label}`));
+        };
+        return pipeline;
+      };
+    },
+  });
+  return proxy as Redis & { events: string[] };
 }
 
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]`, jid: i.toString(16).padStart(24, '0') });
@@ -34,14 +92,16 @@ describe('the run locks of a transfer', () => {
     const jobs = Array.from({ length: 9 }, (_, i) => job(i));
     for (const p of jobs) await redis.source().lpush('queue:default', p);
     let slices = 0;
-    const onPage = () => {
-      slices++;
-      if (slices > 1) return;
-      // The lock expired (the process paused) and another run took it: simulated by hand.
-      void redis.source().set(runLockKey(''), JSON.stringify({ runId: 'other-run', operation: 'transfer', host: 'h', pid: 1, startedAt: 'now', expiresAt: Date.now() + 60_000 }));
-    };
+    const onPage = () => void slices++;
+    // While the first slice is claimed, the lock expired (the process paused) and another run took it: simulated by hand.
+    let stolen = false;
+    const source = interferingRedis(redis.source(), async (call) => {
+      if (stolen || !call.scripts.includes(claimQueueJobs.sha)) return;
+      stolen = true;
+      await redis.source().set(runLockKey(''), JSON.stringify({ runId: 'other-run', operation: 'transfer', host: 'h', pid: 1, startedAt: 'now', expiresAt: Date.now() + 60_000 }));
+    });
 
-    await expect(runTransfer(request({ onPage }))).rejects.toThrow(
+    await expect(runTransfer(request({ source, onPage }))).rejects.toThrow(
       'Run run-1 lost its run lock (it expired and another run took it) after a slice of default; stopping. Nothing is lost: jobs in flight are finished by the next run.',
     );
 
@@ -54,6 +114,49 @@ describe('the run locks of a transfer', () => {
     expect(await redis.target().exists(runLockKey(''))).toBe(0);
   });
 
+  it('a lock taken after a slice renewed it (here: before the next slice claims) is found lost after that next slice', async () => {
+    const jobs = Array.from({ length: 9 }, (_, i) => job(i));
+    for (const p of jobs) await redis.source().lpush('queue:default', p);
+    let slices = 0;
+    const onPage = () => void slices++;
+    await loadScripts(redis.source(), redis.target());
+    let claims = 0;
+    const source = interferingRedis(redis.source(), async (call) => {
+      if (!call.scripts.includes(claimQueueJobs.sha) || ++claims !== 2) return;
+      await RunLock.releaseIfHeld(redis.target(), '', 'run-1');
+      await RunLock.acquire(redis.target(), '', { runId: 'thief', operation: 'reroute' }, 60_000, 'target');
+    });
+
+    await expect(runTransfer(request({ source, onPage }))).rejects.toThrow(/^Run run-1 lost its run lock \(it expired and another run took it\) after a slice of default; stopping/);
+
+    expect(slices).toBe(2);
+    expect(await jobsIn(redis.target())).toEqual(jobs.slice(3).map((p) => jobEntry('queue:default', p)).sort());
+    expect(await jobsIn(redis.source())).toEqual(jobs.slice(0, 3).map((p) => jobEntry('queue:default', p)).sort());
+    expect(JSON.parse((await redis.target().get(runLockKey('')))!)).toMatchObject({ runId: 'thief' });
+    expect(await redis.source().exists(runLockKey(''))).toBe(0);
+  });
+
+  it('renews both locks in the last round trip of each slice: with the acknowledge on the source, with the write on the target; no round trip of its own', async () => {
+    for (const set of ['queue', 'set'] as const) {
+      await Promise.all([redis.source().flushall(), redis.target().flushall()]);
+      for (let i = 0; i < 6; i++) await (set === 'queue' ? redis.source().lpush('queue:default', job(i)) : redis.source().zadd('retry', String(i), job(i)));
+      await loadScripts(redis.source(), redis.target());
+      const source = recording(redis.source());
+      const target = recording(redis.target());
+
+      await runTransfer(request({ source, target, ...(set === 'queue' ? {} : { queues: false, sets: ['retry'] }) }));
+
+      const [claim, ack] = set === 'queue' ? ['claim', 'ack'] : ['claimSet', 'ackSet'];
+      // Two slices of 3; each pipeline's start and end, in order: the renewal goes out before the
+      // acknowledge's (or write's) reply came back, on the same connection.
+      const slice = [`> ${claim}`, `< ${claim}`, `> ${ack}`, '> renew', `< ${ack}`, '< renew'];
+      expect(source.events, set).toEqual(['> acquire', '< acquire', ...slice, ...slice, '> release', '< release']);
+      const writes = set === 'queue' ? ['> write', '> renew', '< write', '< renew'] : ['> writeSet', '> renew', '< writeSet', '< renew'];
+      expect(target.events, set).toEqual(['> acquire', '< acquire', ...writes, ...writes, '> release', '< release']);
+      expect(await jobsIn(redis.source()), set).toEqual([]);
+      expect(await jobsIn(redis.target()), set).toHaveLength(6);
+    }
+  });
   it("a dry run with the id of a real run leaves that run's ledger as it was (no TTL given)", async () => {
     for (let i = 0; i < 4; i++) await redis.source().lpush('queue:default', job(i));
     await runTransfer(request());

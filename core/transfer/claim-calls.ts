@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis, RedisKey } from 'ioredis';
+import { LuaScript, type LuaCall } from '../redis/lua-script.js';
+import { MAX_JOBS_PER_CLAIM_CALL } from './transfer-options.js';
+
+const claimQueueJobs = new LuaScript('claimQueueJobs-4');
+const claimSetEntries = new LuaScript('claimSetEntries-5');
+
+/** How long a slice's claim chain lives without its last call: it only has to outlive one pipeline. */
+const CHAIN_TTL_MS = 60_000;
+
+/**
+ * Why a slice's claim goes out as several Lua calls (MAX_JOBS_PER_CLAIM_CALL jobs each,
+ * transfer-options.ts: one call of 250 kept the source busy too long), and why that is as safe as
+ * one call:
+ *
+ * - The calls go out in order in one pipeline (one round trip, as the single call did). Each is
+ *   atomic (guards.lua) and moves jobs from the source key into the in-flight key, as before: at
+ *   every instant each job is in exactly one of them.
+ * - Call k > 1 claims only if call k - 1 of the same slice (a random token) claimed its full share
+ *   and the in-flight key is as that call left it (same batch, same size: the chain key,
+ *   claimQueueJobs-4.lua). So the slice's jobs are one run of positions in one batch, as one call
+ *   would have claimed them; a call that ran out ('newest': the originals did) stops the later ones
+ *   from claiming arrivals above the window; and a call that failed (an error reply, an OOM) leaves
+ *   the calls before it claimed and consistent, and every later one harmless (it writes nothing).
+ * - Any failed call fails the slice (runAll throws its error): what the calls before it claimed
+ *   stays in flight, and the next attempt, or the resume of another run, writes and acknowledges
+ *   it (resume-inflight.ts), as after a failure of the single call's write.
+ * - Replies stay linear: call 1 returns what an interrupted attempt left in flight and its own
+ *   claims, every later call only its own.
+ */
+function shares(want: number, perCall: number): number[] {
+  const parts: number[] = [];
+  for (let left = want; left > 0; left -= perCall) parts.push(Math.min(left, perCall));
+  // Nothing to claim: one call all the same, which returns what is in flight.
+  return parts.length === 0 ? [0] : parts;
+}
+
+/** The chain arguments of call `k` (0-based) of a slice of `count` calls. */
+function chainArgs(token: string, k: number, count: number): (string | number)[] {
+  return [count === 1 ? '' : token, k + 1, k === count - 1 ? 'last' : '', CHAIN_TTL_MS];
+}
+
+export interface QueueClaimKeys {
+  readonly queue: RedisKey;
+  readonly inflight: RedisKey;
+  readonly batch: RedisKey;
+  readonly chain: RedisKey;
+}
+
+export interface SliceClaim<T> {
+  /** Jobs this slice moved from the source key into the in-flight key. */
+  readonly claimed: number;
+  /** The batch id as stored (`<id>`, or `<id>+<base>` for a queue: ledger-id.ts); '' when nothing is in flight. */
+  readonly stored: string;
+  /** Everything the slice holds in flight, in claim order: what an interrupted attempt left, then its claims. */
+  readonly held: T[];
+  /** A call claimed less than its share: the source had nothing more for this pass. */
+  readonly ranOut: boolean;
+  /** The Lua calls sent. */
+  readonly calls: number;
+}
+
+/** What a slice claims: up to `want` jobs; `newBatch`, the id a new batch gets (ledger-id.ts `newBatchId`). */
+export interface ClaimRequest {
+  readonly want: number;
+  readonly newBatch: string;
+}
+
+/**
+ * Claims up to `want` jobs of a queue into the in-flight list (claimQueueJobs-4.lua), in calls of
+ * at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline (see shares). `newest`: the newest of
+ * the `remaining` originals the queue still holds (front placement); otherwise from the consumer end.
+ */
+export async function claimQueueSlice(
+  source: Redis,
+  keys: QueueClaimKeys,
+  request: ClaimRequest & { readonly newest: boolean; readonly remaining: number },
+  perCall = MAX_JOBS_PER_CLAIM_CALL,
+): Promise<SliceClaim<Buffer>> {
+  const parts = shares(request.want, perCall);
+  const token = randomUUID();
+  let before = 0;
+  const calls: LuaCall[] = parts.map((share, k) => {
+    const args = [share, request.newest ? 'newest' : 'oldest', request.newBatch, request.remaining - before, ...chainArgs(token, k, parts.length)];
+    before += share;
+    return { keys: [keys.queue, keys.inflight, keys.batch, keys.chain], args };
+  });
+  const replies = (await claimQueueJobs.runAll(source, calls)) as [number, Buffer, number, ...Buffer[]][];
+  let claimed = 0;
+  let ranOut = false;
+  const held: Buffer[] = [];
+  const stored = replies[0]![1].toString();
+  for (const [k, [count, , first, ...jobs]] of replies.entries()) {
+    if (count < 0) break; // the chain did not hold: this call and the later ones claimed nothing
+    // The chain makes each call's claims follow the previous call's in the same batch.
+    if (first !== held.length) throw new Error(`claimQueueJobs: call ${k + 1} returned jobs from position ${first}, expected ${held.length}`);
+    held.push(...jobs);
+    claimed += count;
+    if (count < parts[k]!) {
+      ranOut = true;
+      break;
+    }
+  }
+  return { claimed, stored, held, ranOut, calls: calls.length };
+}
+
+export interface SetClaimKeys {
+  readonly set: RedisKey;
+  readonly inflight: RedisKey;
+  readonly batch: RedisKey;
+  readonly conflicts: RedisKey;
+  readonly chain: RedisKey;
+}
+
+/** A claimed set entry as it is in flight: its bytes and its score as Redis prints it. */
+export interface ClaimedEntry {
+  readonly member: Buffer;
+  readonly score: string;
+}
+
+/**
+ * Claims up to `want` entries of a sorted set, soonest first, stepping over the run's conflicts
+ * (claimSetEntries-5.lua), in calls of at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline
+ * (see shares).
+ */
+export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: ClaimRequest, perCall = MAX_JOBS_PER_CLAIM_CALL): Promise<SliceClaim<ClaimedEntry>> {
+  const parts = shares(request.want, perCall);
+  const token = randomUUID();
+  const calls: LuaCall[] = parts.map((share, k) => ({
+    keys: [keys.set, keys.inflight, keys.batch, keys.conflicts, keys.chain],
+    args: [share, request.newBatch, ...chainArgs(token, k, parts.length)],
+  }));
+  const replies = (await claimSetEntries.runAll(source, calls)) as [number, Buffer, ...Buffer[]][];
+  let claimed = 0;
+  let ranOut = false;
+  const held: ClaimedEntry[] = [];
+  const stored = replies[0]![1].toString();
+  for (const [k, [count, , ...flat]] of replies.entries()) {
+    if (count < 0) break; // the chain did not hold: this call and the later ones claimed nothing
+    for (let i = 0; i < flat.length; i += 2) held.push({ member: flat[i]!, score: flat[i + 1]!.toString('latin1') });
+    claimed += count;
+    if (count < parts[k]!) {
+      ranOut = true;
+      break;
+    }
+  }
+  return { claimed, stored, held, ranOut, calls: calls.length };
+}
