@@ -9,6 +9,7 @@ import { listEntryIds, newBatchId, parseBatch } from './ledger-id.js';
 import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
 import { batchKey, claimChainKey, inflightKey, ledgerKey } from './transfer-keys.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
+import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from './slice-bytes.js';
 import { writeJobsToQueues } from './write-to-target.js';
 import { transferSelectedQueueSlice, type SelectiveListCursor } from './selective-queue-transfer.js';
 
@@ -16,6 +17,8 @@ import { transferSelectedQueueSlice, type SelectiveListCursor } from './selectiv
 export interface QueueTransferCursor {
   readonly limit: number;
   readonly claimed: number;
+  /** The mean payload size seen so far, which bounds the next slice (slice-bytes.ts); absent before the first. */
+  readonly bytesPerJob?: number;
   /** A class-selective pass only (request.classes): where it stands (selective-queue-transfer.ts). */
   readonly selection?: SelectiveListCursor;
 }
@@ -49,7 +52,9 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
   try {
     if (request.classes !== undefined) return await transferSelectedQueueSlice(request, new Set(request.classes));
     const cursor = request.cursor ?? { limit: await source.llen(sourceKey), claimed: 0 };
-    const want = Math.max(0, Math.min(request.sliceSize, MAX_JOBS_PER_CLAIM, cursor.limit - cursor.claimed));
+    // Fewer jobs a slice when they are large (slice-bytes.ts); front placement claims from the head.
+    const bytesPerJob = cursor.limit > cursor.claimed ? await expectedBytesPerJob(source, sourceKey, placement === 'front' || request.dryRun ? 'list-head' : 'list-tail', cursor.bytesPerJob) : cursor.bytesPerJob;
+    const want = Math.max(0, Math.min(request.sliceSize, MAX_JOBS_PER_CLAIM, jobsWithinBytes(bytesPerJob ?? 0), cursor.limit - cursor.claimed));
 
     if (request.dryRun) {
       // Nothing is claimed, so read by position.
@@ -59,7 +64,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
       counters.claimed = jobs.length;
       for (const job of carried) counters.writtenTo[job.queue] = (counters.writtenTo[job.queue] ?? 0) + 1;
       counters.written = jobs.length;
-      const next = { limit: cursor.limit, claimed: cursor.claimed + jobs.length };
+      const next = { limit: cursor.limit, claimed: cursor.claimed + jobs.length, bytesPerJob: meanBytes(jobs, bytesPerJob) };
       return { cursor: next, done: jobs.length < want || next.claimed >= next.limit, counters };
     }
 
@@ -86,7 +91,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     // Acknowledge exactly what was written: the jobs read, not any claimed into the batch since.
     if (held.length > 0) await renewal.with('source', acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length));
 
-    const next = { limit: cursor.limit, claimed: cursor.claimed + claimed };
+    const next = { limit: cursor.limit, claimed: cursor.claimed + claimed, bytesPerJob: meanBytes(held, bytesPerJob) };
     const done = ranOut || next.claimed >= next.limit;
     // What is still there was pushed during the transfer (or left behind by it): said, not hidden.
     if (done) counters.leftOnSource = await source.llen(sourceKey);

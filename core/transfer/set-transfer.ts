@@ -10,6 +10,7 @@ import { newBatchId, setEntryId } from './ledger-id.js';
 import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
 import { batchKey, claimChainKey, conflictsKey, inflightKey, ledgerKey } from './transfer-keys.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
+import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from './slice-bytes.js';
 import { writeEntriesToSet, type LedgeredEntry } from './write-to-target.js';
 import { transferSelectedSetSlice, type SelectiveSetCursor } from './selective-set-transfer.js';
 
@@ -17,6 +18,8 @@ import { transferSelectedSetSlice, type SelectiveSetCursor } from './selective-s
 export interface SetTransferCursor {
   readonly limit: number;
   readonly claimed: number;
+  /** The mean payload size seen so far, which bounds the next slice (slice-bytes.ts); absent before the first. */
+  readonly bytesPerJob?: number;
   /** A class-selective pass only (request.classes): where it stands (selective-set-transfer.ts). */
   readonly selection?: SelectiveSetCursor;
 }
@@ -41,14 +44,16 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
   try {
     if (request.classes !== undefined) return await transferSelectedSetSlice(request, new Set(request.classes));
     const cursor = request.cursor ?? { limit: await source.zcard(sourceKey), claimed: 0 };
-    const want = Math.max(0, Math.min(request.sliceSize, MAX_JOBS_PER_CLAIM, cursor.limit - cursor.claimed));
+    // Fewer entries a slice when they are large (slice-bytes.ts).
+    const bytesPerJob = cursor.limit > cursor.claimed ? await expectedBytesPerJob(source, sourceKey, 'zset', cursor.bytesPerJob) : cursor.bytesPerJob;
+    const want = Math.max(0, Math.min(request.sliceSize, MAX_JOBS_PER_CLAIM, jobsWithinBytes(bytesPerJob ?? 0), cursor.limit - cursor.claimed));
 
     if (request.dryRun) {
       const members = want === 0 ? [] : await source.zrangeBuffer(sourceKey, cursor.claimed, String(cursor.claimed + want - 1));
       tallyCarried(counters, members.map(carry));
       counters.claimed = counters.written = members.length;
       if (members.length > 0) counters.writtenTo[set] = members.length;
-      const next = { limit: cursor.limit, claimed: cursor.claimed + members.length };
+      const next = { limit: cursor.limit, claimed: cursor.claimed + members.length, bytesPerJob: meanBytes(members, bytesPerJob) };
       return { cursor: next, done: members.length < want || next.claimed >= next.limit, counters };
     }
 
@@ -65,7 +70,7 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
     const renewal = new SliceRenewal(request.renewLocks);
     await copyAndAcknowledgeSet(request, set, batchId, entries, counters, renewal);
 
-    const next = { limit: cursor.limit, claimed: cursor.claimed + claimed };
+    const next = { limit: cursor.limit, claimed: cursor.claimed + claimed, bytesPerJob: meanBytes(held.map((e) => e.member), bytesPerJob) };
     const done = ranOut || next.claimed >= next.limit;
     // What is still there was added during the transfer (the retry handler, a scheduler): said, not hidden.
     if (done) counters.leftOnSource = await addedDuringPass(source, sourceKey, conflicts);

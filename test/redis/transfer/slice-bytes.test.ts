@@ -1,0 +1,68 @@
+// Large payloads (GitLab's size limiter lets them through unless told to reject them): a slice
+// takes as many jobs as fit in MAX_SLICE_BYTES, not 250 of 1 MB each. The first slice of a pass
+// learns the size from a few jobs, the next ones from what the slice before held.
+import { describe, expect, it } from 'vitest';
+import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
+import { transferQueueSlice, type QueueTransferCursor } from '../../../core/transfer/queue-transfer.js';
+import { transferSetSlice, type SetTransferCursor } from '../../../core/transfer/set-transfer.js';
+import { jobsWithinBytes, MAX_SLICE_BYTES } from '../../../core/transfer/slice-bytes.js';
+import { MAX_JOBS_PER_CLAIM } from '../../../core/transfer/transfer-options.js';
+import { jobEntry, jobsIn } from '../../support/exact-jobs.js';
+import { privateSourceAndTarget } from '../../support/private-redis.js';
+import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
+
+const redis = privateSourceAndTarget();
+const keys = new SidekiqKeys('');
+const MB = 2 ** 20;
+const big = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `["${String(i).padStart(4, '0')}${'x'.repeat(MB)}"]`, jid: `${'0'.repeat(20)}${String(i).padStart(4, '0')}` });
+const base = () => ({ source: redis.source(), target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'bytes', dryRun: false, sliceSize: 1000 });
+
+describe('slices of large jobs', () => {
+  it('takes as many jobs as fit in the byte budget, from 1 to the claim cap', () => {
+    expect(jobsWithinBytes(700)).toBe(MAX_JOBS_PER_CLAIM);
+    expect(jobsWithinBytes(MB)).toBe(16);
+    expect(jobsWithinBytes(MAX_SLICE_BYTES * 3)).toBe(1);
+    expect(jobsWithinBytes(0)).toBe(MAX_JOBS_PER_CLAIM);
+  });
+
+  it('a queue of 1 MB jobs moves in slices of at most 16, every job once, in order', async () => {
+    const jobs = Array.from({ length: 40 }, (_, i) => big(i));
+    for (const job of jobs) await redis.source().lpush('queue:default', job);
+    const claimedPerSlice: number[] = [];
+    let cursor: QueueTransferCursor | null = null;
+    for (;;) {
+      const r = await transferQueueSlice({ ...base(), queue: 'default', cursor });
+      claimedPerSlice.push(r.counters.claimed);
+      cursor = r.cursor;
+      if (r.done) break;
+    }
+
+    expect(claimedPerSlice).toEqual([15, 15, 10]);
+    expect(cursor?.bytesPerJob).toBeGreaterThan(MB);
+    expect(await jobsIn(redis.source())).toEqual([]);
+    expect(await redis.target().lrange('queue:default', 0, -1)).toEqual(jobs.slice().reverse());
+  });
+
+  it('a set of 1 MB entries moves in slices of at most 16, every entry once with its score', async () => {
+    const jobs = Array.from({ length: 20 }, (_, i) => big(i));
+    for (const [i, job] of jobs.entries()) await redis.source().zadd('retry', 1795459303 + i, job);
+    const claimedPerSlice: number[] = [];
+    let cursor: SetTransferCursor | null = null;
+    for (;;) {
+      const r = await transferSetSlice({ ...base(), set: 'retry', cursor });
+      claimedPerSlice.push(r.counters.claimed);
+      cursor = r.cursor;
+      if (r.done) break;
+    }
+
+    expect(claimedPerSlice).toEqual([15, 5]);
+    expect(await jobsIn(redis.source())).toEqual([]);
+    expect(await jobsIn(redis.target())).toEqual(jobs.map((job, i) => jobEntry('retry', job, String(1795459303 + i))).sort());
+  });
+
+  it('small jobs still go 250 to a slice', async () => {
+    for (let i = 0; i < 300; i++) await redis.source().lpush('queue:default', sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` }));
+    const first = await transferQueueSlice({ ...base(), queue: 'default', cursor: null });
+    expect(first.counters.claimed).toBe(MAX_JOBS_PER_CLAIM);
+  });
+});
