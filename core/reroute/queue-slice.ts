@@ -7,7 +7,7 @@ import { PageMoves } from './move-record.js';
 import { addSample, emptyCounters, tallyClass, type RerouteCounters } from './reroute-counters.js';
 import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
 
-const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n');
+const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n', { encodeCalls: true });
 
 /**
  * Where a queue's migration stands. `limit` is the queue's length when its work began: the run

@@ -8,7 +8,7 @@ import { addSample, emptyCounters, tallyClass, type RerouteCounters } from './re
 import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
 import { entryDigest, rewrittenEntriesKey } from './rewritten-entries.js';
 
-const rerouteSetEntries = new LuaScript('rerouteSetEntries-n');
+const rerouteSetEntries = new LuaScript('rerouteSetEntries-n', { encodeCalls: true });
 
 export interface SetPageRequest extends RerouteContext {
   readonly set: SortedSetName;
@@ -71,7 +71,8 @@ function examineSetPage(request: Omit<SetPageRequest, 'cursor'>, scanned: Scanne
   const lookAlreadyRouted: Buffer[] = [];
   for (let i = 0; i < flat.length; i += 2) {
     const member = flat[i]!;
-    const score = flat[i + 1]!.toString('latin1');
+    // The score's bytes as ZSCAN returned them: they go back unchanged (the exact text, see the script).
+    const score = flat[i + 1]!;
     counters.scanned++;
     const examined = examineScheduledJob(member, plan, request.rewriteActiveJobQueueName ?? true);
     switch (examined.kind) {

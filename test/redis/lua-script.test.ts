@@ -26,53 +26,56 @@ describe('Lua scripts', () => {
     expect((await redis.zrange('schedule', 0, '-1')).every((m) => m.includes('"queue":"new"'))).toBe(true);
   });
 
-  it('sends the commands that must come first once, ahead of the calls, also when the script is loaded again', async () => {
-    const redis = server.client();
-    const acquire = new LuaScript('acquireRunLock-2');
-    const call = (runId: string) => ({ keys: [runLockKey(''), runStopMarkerKey('', runId)], args: [runId, JSON.stringify({ runId }), 60_000, 'start'] });
-    await redis.script('FLUSH');
+  // Calls written by ioredis, and calls written by encoded-command.ts (the re-route's scripts).
+  describe.each([false, true])('with encodeCalls %s', (encodeCalls) => {
+    it('sends the commands that must come first once, ahead of the calls, also when the script is loaded again', async () => {
+      const redis = server.client();
+      const acquire = new LuaScript('acquireRunLock-2', { encodeCalls });
+      const call = (runId: string) => ({ keys: [runLockKey(''), runStopMarkerKey('', runId)], args: [runId, JSON.stringify({ runId }), 60_000, 'start'] });
+      await redis.script('FLUSH');
 
-    const replies = await acquire.runAll(redis, [call('a'), call('b')], [['RPUSH', 'log', 'before']]);
+      const replies = await acquire.runAll(redis, [call('a'), call('b')], [['RPUSH', 'log', 'before']]);
 
-    expect(await redis.lrange('log', 0, -1)).toEqual(['before']);
-    // In order: a takes the lock; b is told who holds it, as bytes, with the time left.
-    expect(replies[0]).toEqual([1]);
-    const [taken, holder, left] = replies[1] as [number, Buffer, number];
-    expect(taken).toBe(0);
-    expect(Buffer.isBuffer(holder)).toBe(true);
-    expect(JSON.parse(holder.toString())).toMatchObject({ runId: 'a' });
-    expect(left).toBeGreaterThan(50_000);
-    expect(await acquire.run(redis, call('a'))).toEqual([1]);
-    expect(acquire.sha).toMatch(/^[0-9a-f]{40}$/);
-    expect(await redis.script('EXISTS', acquire.sha)).toEqual([1]);
-  });
+      expect(await redis.lrange('log', 0, -1)).toEqual(['before']);
+      // In order: a takes the lock; b is told who holds it, as bytes, with the time left.
+      expect(replies[0]).toEqual([1]);
+      const [taken, holder, left] = replies[1] as [number, Buffer, number];
+      expect(taken).toBe(0);
+      expect(Buffer.isBuffer(holder)).toBe(true);
+      expect(JSON.parse(holder.toString())).toMatchObject({ runId: 'a' });
+      expect(left).toBeGreaterThan(50_000);
+      expect(await acquire.run(redis, call('a'))).toEqual([1]);
+      expect(acquire.sha).toMatch(/^[0-9a-f]{40}$/);
+      expect(await redis.script('EXISTS', acquire.sha)).toEqual([1]);
+    });
 
-  it("throws a failed command sent ahead, and a call's error", async () => {
-    const redis = server.client();
-    const acquire = new LuaScript('acquireRunLock-2');
-    await redis.set('text', 'abc');
-    const call = { keys: [runLockKey(''), runStopMarkerKey('', 'a')], args: ['a', '{}', 60_000, 'start'] };
+    it("throws a failed command sent ahead, and a call's error", async () => {
+      const redis = server.client();
+      const acquire = new LuaScript('acquireRunLock-2', { encodeCalls });
+      await redis.set('text', 'abc');
+      const call = { keys: [runLockKey(''), runStopMarkerKey('', 'a')], args: ['a', '{}', 60_000, 'start'] };
 
-    await expect(acquire.runAll(redis, [call], [['INCR', 'text']])).rejects.toThrow(/value is not an integer/);
-    await expect(acquire.run(redis, { ...call, args: ['a', '{}', 60_000, 'neither'] })).rejects.toThrow('ERR acquireRunLock: ARGV[4] must be start or continue');
-  });
+      await expect(acquire.runAll(redis, [call], [['INCR', 'text']])).rejects.toThrow(/value is not an integer/);
+      await expect(acquire.run(redis, { ...call, args: ['a', '{}', 60_000, 'neither'] })).rejects.toThrow('ERR acquireRunLock: ARGV[4] must be start or continue');
+    });
 
-  it('loads the script only for calls that got NOSCRIPT, and never sends a failed call again', async () => {
-    const redis = server.client();
-    const acquire = new LuaScript('acquireRunLock-2');
-    const call = (runId: string, mode = 'start') => ({ keys: [runLockKey(''), runStopMarkerKey('', runId)], args: [runId, JSON.stringify({ runId }), 60_000, mode] });
-    await acquire.run(redis, call('known')); // loaded now
-    /** How many times each command ran since the last CONFIG RESETSTAT (INFO commandstats). */
-    const calls = async () => {
-      const info = await redis.info('commandstats');
-      return Object.fromEntries([...info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)].map(([, name, n]) => [name, Number(n)]));
-    };
+    it('loads the script only for calls that got NOSCRIPT, and never sends a failed call again', async () => {
+      const redis = server.client();
+      const acquire = new LuaScript('acquireRunLock-2', { encodeCalls });
+      const call = (runId: string, mode = 'start') => ({ keys: [runLockKey(''), runStopMarkerKey('', runId)], args: [runId, JSON.stringify({ runId }), 60_000, mode] });
+      await acquire.run(redis, call('known')); // loaded now
+      /** How many times each command ran since the last CONFIG RESETSTAT (INFO commandstats). */
+      const calls = async () => {
+        const info = await redis.info('commandstats');
+        return Object.fromEntries([...info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)].map(([, name, n]) => [name, Number(n)]));
+      };
 
-    await redis.config('RESETSTAT');
-    await expect(acquire.run(redis, call('a', 'neither'))).rejects.toThrow('ERR acquireRunLock: ARGV[4] must be start or continue');
-    expect(await acquire.runAll(redis, [call('known'), call('known')])).toEqual([[1], [1]]);
-    const counted = await calls();
-    expect(counted['evalsha']).toBe(3);
-    expect(counted['script|load'] ?? 0).toBe(0);
+      await redis.config('RESETSTAT');
+      await expect(acquire.run(redis, call('a', 'neither'))).rejects.toThrow('ERR acquireRunLock: ARGV[4] must be start or continue');
+      expect(await acquire.runAll(redis, [call('known'), call('known')])).toEqual([[1], [1]]);
+      const counted = await calls();
+      expect(counted['evalsha']).toBe(3);
+      expect(counted['script|load'] ?? 0).toBe(0);
+    });
   });
 });
