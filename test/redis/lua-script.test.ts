@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { LuaScript } from '../../core/redis/lua-script.js';
 import { runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
@@ -6,6 +7,7 @@ import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { classRoutingPlan } from '../../core/routing/routing-plan.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { privateRedis } from '../support/private-redis.js';
+import { interferingRedis } from '../support/interfering-redis.js';
 
 // A private server: SCRIPT FLUSH must not disturb other tests.
 const server = privateRedis();
@@ -24,6 +26,27 @@ describe('Lua scripts', () => {
 
     expect(page.counters).toMatchObject({ moved: 1, alreadyRouted: 1 });
     expect((await redis.zrange('schedule', 0, '-1')).every((m) => m.includes('"queue":"new"'))).toBe(true);
+  });
+
+  it('writes encoded calls through ioredis when the client prefixes keys (ioredis must see the keys to prefix them)', async () => {
+    const prefixed = new Redis(server.url(), { protocol: 2, keyPrefix: 'app:' });
+    try {
+      const acquire = new LuaScript('acquireRunLock-2', { encodeCalls: true });
+      expect(await acquire.run(prefixed, { keys: ['lock', 'stopped'], args: ['run', '{}', 60_000, 'start'] })).toEqual([1]);
+      expect(await server.client().exists('app:lock')).toBe(1);
+      expect(await server.client().exists('lock')).toBe(0);
+    } finally {
+      prefixed.disconnect();
+    }
+  });
+
+  it("an encoded call's script, key count and keys stay readable on its command (debug logs, test doubles)", async () => {
+    const redis = server.client();
+    const seen: string[][] = [];
+    const watching = interferingRedis(redis, (call) => void seen.push([...call.scripts]));
+    const acquire = new LuaScript('acquireRunLock-2', { encodeCalls: true });
+    await acquire.runAll(watching, [{ keys: [runLockKey(''), runStopMarkerKey('', 'a')], args: ['a', '{}', 60_000, 'start'] }]);
+    expect(seen).toEqual([[acquire.sha]]);
   });
 
   // Calls written by ioredis, and calls written by encoded-command.ts (the re-route's scripts).
