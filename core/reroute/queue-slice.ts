@@ -1,3 +1,4 @@
+import type { RedisKey } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
 import { isLiveQueue } from '../routing/routing-plan.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
@@ -7,7 +8,7 @@ import { PageMoves } from './move-record.js';
 import { addSample, emptyCounters, tallyClass, type RerouteCounters } from './reroute-counters.js';
 import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
 
-const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n');
+const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n', { encodeCalls: true });
 
 /**
  * Where a queue's migration stands. `limit` is the queue's length when its work began: the run
@@ -53,7 +54,7 @@ export interface QueueSliceRequest extends RerouteContext {
  * same list meanwhile are normal: a job a consumer took first is counted as vanished.
  */
 export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<PageResult<QueueCursor>> {
-  const { redis, keys, queue, dryRun } = request;
+  const { keys, queue, dryRun } = request;
   const placement = request.placement ?? 'front';
   // A queue something still routes to (GitLab's mailers and default, a rule's destination, a
   // queue a rollback takes jobs from) is never emptied: its listeners still run what we leave.
@@ -63,11 +64,9 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
   const source = keys.queue(queue);
   const counters = emptyCounters();
   try {
-    const cursor = request.cursor ?? { limit: await redis.llen(source), examined: 0, kept: 0 };
-    const want = Math.min(request.sliceSize, cursor.limit - cursor.examined);
+    const { cursor, want, window, positions } = await readSlice(request, placement);
     if (want <= 0) return { cursor, done: true, counters: await countArrivals(request, cursor, counters) };
 
-    const { window, positions } = await readWindow(request, placement, cursor, want);
     // Process in the order that keeps relative order (see Placement): newest first for `front`.
     const jobs = placement === 'front' ? window : window.reverse();
 
@@ -113,12 +112,53 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
   }
 }
 
+/** What a slice reads: where the queue's work stands, and the jobs it examines. */
+interface SliceRead {
+  readonly cursor: QueueCursor;
+  /** Original jobs this slice may examine; 0 when the queue's work is done. */
+  readonly want: number;
+  readonly window: Buffer[];
+  /** Original positions the slice accounts for (see readWindow). */
+  readonly positions: number;
+}
+
+/**
+ * The slice's cursor (the queue's length, the run's bound, for its first slice) and its window
+ * (readWindow), in one round trip where the reads follow each other: a length and a range sent
+ * together run back to back, which is one of the timings of reading them one after the other.
+ */
+async function readSlice(request: QueueSliceRequest, placement: Placement): Promise<SliceRead> {
+  const { redis, keys, queue, sliceSize } = request;
+  const source = keys.queue(queue);
+  if (request.cursor === null) {
+    // The first window is the newest `sliceSize` jobs (front) or the oldest (append): at the
+    // length just read, these ranges are readWindow's from the start cursor.
+    const [limit, window] = await lengthAndRange(redis, source, placement === 'front' ? 0 : -sliceSize, placement === 'front' ? sliceSize - 1 : -1);
+    const want = Math.min(sliceSize, limit);
+    return { cursor: { limit, examined: 0, kept: 0 }, want, window, positions: want };
+  }
+  const cursor = request.cursor;
+  const want = Math.min(sliceSize, cursor.limit - cursor.examined);
+  if (want <= 0) return { cursor, want, window: [], positions: 0 };
+  return { cursor, want, ...(await readWindow(request, placement, cursor, want)) };
+}
+
+/** LLEN and LRANGE of `key`, pipelined. */
+async function lengthAndRange(redis: QueueSliceRequest['redis'], key: RedisKey, start: number, stop: number): Promise<[number, Buffer[]]> {
+  const [[lengthError, length], [rangeError, range]] = (await redis.pipeline().llen(key).lrangeBuffer(key, start, stop).exec()) as [[Error | null, number], [Error | null, Buffer[]]];
+  if (lengthError) throw lengthError;
+  if (rangeError) throw rangeError;
+  return [length, range];
+}
+
 /**
  * The next `want` original jobs, and how many original positions this slice accounts for.
  * - `front`: the newest `want` of the originals not yet examined. Those sit at the oldest end,
  *   below everything examined and kept (newer) and everything that arrived (newest): right-hand
  *   positions `[0, limit - examined)`. A worker still fetching from the queue takes from there
- *   too: what is no longer on the list is accounted for as gone.
+ *   too: what is no longer on the list is accounted for as gone. The range is read with the
+ *   length, as if all were present (they are, unless a worker took some); when fewer are, it is
+ *   read again from where they end.
  * - `append`: from the oldest end, stepping over the jobs kept there (all of them in a dry run,
  *   which removes nothing).
  */
@@ -127,7 +167,9 @@ async function readWindow(request: QueueSliceRequest, placement: Placement, curs
   const source = keys.queue(queue);
   if (placement === 'front') {
     const unexamined = cursor.limit - cursor.examined;
-    const present = Math.min(unexamined, await redis.llen(source));
+    const [length, all] = await lengthAndRange(redis, source, -unexamined, -(unexamined - want + 1));
+    if (length >= unexamined) return { window: all, positions: want };
+    const present = length;
     const take = Math.min(want, present);
     const window = take > 0 ? await redis.lrangeBuffer(source, -present, -(present - take + 1)) : [];
     return { window, positions: unexamined - present + take };

@@ -8,7 +8,7 @@ import { addSample, emptyCounters, tallyClass, type RerouteCounters } from './re
 import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
 import { entryDigest, rewrittenEntriesKey } from './rewritten-entries.js';
 
-const rerouteSetEntries = new LuaScript('rerouteSetEntries-n');
+const rerouteSetEntries = new LuaScript('rerouteSetEntries-n', { encodeCalls: true });
 
 export interface SetPageRequest extends RerouteContext {
   readonly set: SortedSetName;
@@ -22,9 +22,10 @@ export interface SetPageRequest extends RerouteContext {
  * Re-routes one ZSCAN page of `schedule`, `retry` or `dead`: every entry whose job belongs on
  * another queue is rewritten in place (only its queue value changes) with the same score, in
  * bounded Lua calls that replace an entry only if it is still there. Entries already routed,
- * unmapped or unparsable are counted and left exactly as they are. One round trip for the scan,
- * one to tell this run's own rewrites met again from jobs already routed (rewritten-entries.ts),
- * and one for the writes (the record of the page's moves included), whatever the page size.
+ * unmapped or unparsable are counted and left exactly as they are. One round trip for the scan
+ * and one for the writes (the record of the page's moves included, and the lookup that tells this
+ * run's own rewrites met again from jobs already routed, rewritten-entries.ts), whatever the page
+ * size.
  */
 export async function rerouteSetPage(request: SetPageRequest): Promise<PageResult<string>> {
   return applySetPage(request, examineSetPage(request, await scanSetPage(request, request.cursor)));
@@ -71,7 +72,8 @@ function examineSetPage(request: Omit<SetPageRequest, 'cursor'>, scanned: Scanne
   const lookAlreadyRouted: Buffer[] = [];
   for (let i = 0; i < flat.length; i += 2) {
     const member = flat[i]!;
-    const score = flat[i + 1]!.toString('latin1');
+    // The score's bytes as ZSCAN returned them: they go back unchanged (the exact text, see the script).
+    const score = flat[i + 1]!;
     counters.scanned++;
     const examined = examineScheduledJob(member, plan, request.rewriteActiveJobQueueName ?? true);
     switch (examined.kind) {
@@ -106,16 +108,24 @@ async function applySetPage(request: Omit<SetPageRequest, 'cursor'>, page: Exami
   const { counters, rewrites, byDestination, lookAlreadyRouted } = page;
   const { next } = page.scanned;
   const key = request.keys.sortedSet(request.set);
-  if (lookAlreadyRouted.length > 0) {
-    const ownRewrites = await countOwnRewrites(request, rewrites!, lookAlreadyRouted);
-    counters.scanned -= ownRewrites;
-    counters.alreadyRouted += lookAlreadyRouted.length - ownRewrites;
-  }
+  // The record is looked up in the writes' round trip, sent just ahead of them: one connection's
+  // commands run in the order sent, so the lookup sees the record as the pages before left it
+  // (the last page's writes done, none of this page's), exactly as with a round trip of its own.
+  const own = lookAlreadyRouted.length > 0 ? countOwnRewrites(request, rewrites!, lookAlreadyRouted) : null;
+  let writes: Promise<void> | null = null;
   if (request.dryRun) {
     for (const [to, args] of byDestination) add(counters.movedTo, to, args.length / 4);
     counters.moved = sum(counters.movedTo);
   } else if (byDestination.size > 0) {
-    await applyRewrites(request, key, rewrites, byDestination, page.moves, counters);
+    writes = applyRewrites(request, key, rewrites, byDestination, page.moves, counters);
+  }
+  // Both settle before an error of either goes up: nothing of this page runs after it failed.
+  const [ownRewrites, written] = await Promise.allSettled([own, writes]);
+  if (ownRewrites.status === 'rejected') throw ownRewrites.reason;
+  if (written.status === 'rejected') throw written.reason;
+  if (ownRewrites.value !== null) {
+    counters.scanned -= ownRewrites.value;
+    counters.alreadyRouted += lookAlreadyRouted.length - ownRewrites.value;
   }
   if (next === '0' && rewrites !== null) await forgetRewrites(request, rewrites);
   return { cursor: next, done: next === '0', counters };

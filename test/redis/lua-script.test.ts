@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { LuaScript } from '../../core/redis/lua-script.js';
 import { runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
@@ -6,6 +7,7 @@ import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { classRoutingPlan } from '../../core/routing/routing-plan.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { privateRedis } from '../support/private-redis.js';
+import { interferingRedis } from '../support/interfering-redis.js';
 
 // A private server: SCRIPT FLUSH must not disturb other tests.
 const server = privateRedis();
@@ -26,53 +28,77 @@ describe('Lua scripts', () => {
     expect((await redis.zrange('schedule', 0, '-1')).every((m) => m.includes('"queue":"new"'))).toBe(true);
   });
 
-  it('sends the commands that must come first once, ahead of the calls, also when the script is loaded again', async () => {
-    const redis = server.client();
-    const acquire = new LuaScript('acquireRunLock-2');
-    const call = (runId: string) => ({ keys: [runLockKey(''), runStopMarkerKey('', runId)], args: [runId, JSON.stringify({ runId }), 60_000, 'start'] });
-    await redis.script('FLUSH');
-
-    const replies = await acquire.runAll(redis, [call('a'), call('b')], [['RPUSH', 'log', 'before']]);
-
-    expect(await redis.lrange('log', 0, -1)).toEqual(['before']);
-    // In order: a takes the lock; b is told who holds it, as bytes, with the time left.
-    expect(replies[0]).toEqual([1]);
-    const [taken, holder, left] = replies[1] as [number, Buffer, number];
-    expect(taken).toBe(0);
-    expect(Buffer.isBuffer(holder)).toBe(true);
-    expect(JSON.parse(holder.toString())).toMatchObject({ runId: 'a' });
-    expect(left).toBeGreaterThan(50_000);
-    expect(await acquire.run(redis, call('a'))).toEqual([1]);
-    expect(acquire.sha).toMatch(/^[0-9a-f]{40}$/);
-    expect(await redis.script('EXISTS', acquire.sha)).toEqual([1]);
+  it('writes encoded calls through ioredis when the client prefixes keys (ioredis must see the keys to prefix them)', async () => {
+    const prefixed = new Redis(server.url(), { protocol: 2, keyPrefix: 'app:' });
+    try {
+      const acquire = new LuaScript('acquireRunLock-2', { encodeCalls: true });
+      expect(await acquire.run(prefixed, { keys: ['lock', 'stopped'], args: ['run', '{}', 60_000, 'start'] })).toEqual([1]);
+      expect(await server.client().exists('app:lock')).toBe(1);
+      expect(await server.client().exists('lock')).toBe(0);
+    } finally {
+      prefixed.disconnect();
+    }
   });
 
-  it("throws a failed command sent ahead, and a call's error", async () => {
+  it("an encoded call's script, key count and keys stay readable on its command (debug logs, test doubles)", async () => {
     const redis = server.client();
-    const acquire = new LuaScript('acquireRunLock-2');
-    await redis.set('text', 'abc');
-    const call = { keys: [runLockKey(''), runStopMarkerKey('', 'a')], args: ['a', '{}', 60_000, 'start'] };
-
-    await expect(acquire.runAll(redis, [call], [['INCR', 'text']])).rejects.toThrow(/value is not an integer/);
-    await expect(acquire.run(redis, { ...call, args: ['a', '{}', 60_000, 'neither'] })).rejects.toThrow('ERR acquireRunLock: ARGV[4] must be start or continue');
+    const seen: string[][] = [];
+    const watching = interferingRedis(redis, (call) => void seen.push([...call.scripts]));
+    const acquire = new LuaScript('acquireRunLock-2', { encodeCalls: true });
+    await acquire.runAll(watching, [{ keys: [runLockKey(''), runStopMarkerKey('', 'a')], args: ['a', '{}', 60_000, 'start'] }]);
+    expect(seen).toEqual([[acquire.sha]]);
   });
 
-  it('loads the script only for calls that got NOSCRIPT, and never sends a failed call again', async () => {
-    const redis = server.client();
-    const acquire = new LuaScript('acquireRunLock-2');
-    const call = (runId: string, mode = 'start') => ({ keys: [runLockKey(''), runStopMarkerKey('', runId)], args: [runId, JSON.stringify({ runId }), 60_000, mode] });
-    await acquire.run(redis, call('known')); // loaded now
-    /** How many times each command ran since the last CONFIG RESETSTAT (INFO commandstats). */
-    const calls = async () => {
-      const info = await redis.info('commandstats');
-      return Object.fromEntries([...info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)].map(([, name, n]) => [name, Number(n)]));
-    };
+  // Calls written by ioredis, and calls written by encoded-command.ts (the re-route's scripts).
+  describe.each([false, true])('with encodeCalls %s', (encodeCalls) => {
+    it('sends the commands that must come first once, ahead of the calls, also when the script is loaded again', async () => {
+      const redis = server.client();
+      const acquire = new LuaScript('acquireRunLock-2', { encodeCalls });
+      const call = (runId: string) => ({ keys: [runLockKey(''), runStopMarkerKey('', runId)], args: [runId, JSON.stringify({ runId }), 60_000, 'start'] });
+      await redis.script('FLUSH');
 
-    await redis.config('RESETSTAT');
-    await expect(acquire.run(redis, call('a', 'neither'))).rejects.toThrow('ERR acquireRunLock: ARGV[4] must be start or continue');
-    expect(await acquire.runAll(redis, [call('known'), call('known')])).toEqual([[1], [1]]);
-    const counted = await calls();
-    expect(counted['evalsha']).toBe(3);
-    expect(counted['script|load'] ?? 0).toBe(0);
+      const replies = await acquire.runAll(redis, [call('a'), call('b')], [['RPUSH', 'log', 'before']]);
+
+      expect(await redis.lrange('log', 0, -1)).toEqual(['before']);
+      // In order: a takes the lock; b is told who holds it, as bytes, with the time left.
+      expect(replies[0]).toEqual([1]);
+      const [taken, holder, left] = replies[1] as [number, Buffer, number];
+      expect(taken).toBe(0);
+      expect(Buffer.isBuffer(holder)).toBe(true);
+      expect(JSON.parse(holder.toString())).toMatchObject({ runId: 'a' });
+      expect(left).toBeGreaterThan(50_000);
+      expect(await acquire.run(redis, call('a'))).toEqual([1]);
+      expect(acquire.sha).toMatch(/^[0-9a-f]{40}$/);
+      expect(await redis.script('EXISTS', acquire.sha)).toEqual([1]);
+    });
+
+    it("throws a failed command sent ahead, and a call's error", async () => {
+      const redis = server.client();
+      const acquire = new LuaScript('acquireRunLock-2', { encodeCalls });
+      await redis.set('text', 'abc');
+      const call = { keys: [runLockKey(''), runStopMarkerKey('', 'a')], args: ['a', '{}', 60_000, 'start'] };
+
+      await expect(acquire.runAll(redis, [call], [['INCR', 'text']])).rejects.toThrow(/value is not an integer/);
+      await expect(acquire.run(redis, { ...call, args: ['a', '{}', 60_000, 'neither'] })).rejects.toThrow('ERR acquireRunLock: ARGV[4] must be start or continue');
+    });
+
+    it('loads the script only for calls that got NOSCRIPT, and never sends a failed call again', async () => {
+      const redis = server.client();
+      const acquire = new LuaScript('acquireRunLock-2', { encodeCalls });
+      const call = (runId: string, mode = 'start') => ({ keys: [runLockKey(''), runStopMarkerKey('', runId)], args: [runId, JSON.stringify({ runId }), 60_000, mode] });
+      await acquire.run(redis, call('known')); // loaded now
+      /** How many times each command ran since the last CONFIG RESETSTAT (INFO commandstats). */
+      const calls = async () => {
+        const info = await redis.info('commandstats');
+        return Object.fromEntries([...info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)].map(([, name, n]) => [name, Number(n)]));
+      };
+
+      await redis.config('RESETSTAT');
+      await expect(acquire.run(redis, call('a', 'neither'))).rejects.toThrow('ERR acquireRunLock: ARGV[4] must be start or continue');
+      expect(await acquire.runAll(redis, [call('known'), call('known')])).toEqual([[1], [1]]);
+      const counted = await calls();
+      expect(counted['evalsha']).toBe(3);
+      expect(counted['script|load'] ?? 0).toBe(0);
+    });
   });
 });

@@ -30,13 +30,19 @@ local refusal = wrongType(checks) or badScore(3, 4)
 if refusal then return refusal end
 -- The record outlives the run's last page of this set only if the run dies: it then expires.
 local RECORD_TTL_SECONDS = 7 * 24 * 3600
+-- Digests go into the record a few hundred per SADD, after the moves, rather than one SADD per
+-- entry (a command call costs Redis about as much as the insert itself). Nothing there can fail
+-- once entries have moved: KEYS[2] is a set (checked above), Redis refuses a script for memory
+-- only at its first write (here a ZREM), and unpack stays far below Lua's limit (8,000 values).
+local DIGESTS_PER_SADD = 500
 local moved, vanished, conflicts = 0, 0, 0
+local digests = {}
 for i = 1, #ARGV, 4 do
-  local original, rewritten, score, digest = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local original, rewritten, score = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if redis.call('ZREM', set, original) == 1 then
     if redis.call('ZADD', set, 'NX', score, rewritten) == 1 then
       moved = moved + 1
-      if rewrites then redis.call('SADD', rewrites, digest) end
+      digests[moved] = ARGV[i + 3]
     else
       redis.call('ZADD', set, score, original)
       conflicts = conflicts + 1
@@ -45,5 +51,10 @@ for i = 1, #ARGV, 4 do
     vanished = vanished + 1
   end
 end
-if rewrites and moved > 0 then redis.call('EXPIRE', rewrites, RECORD_TTL_SECONDS) end
+if rewrites and moved > 0 then
+  for first = 1, moved, DIGESTS_PER_SADD do
+    redis.call('SADD', rewrites, unpack(digests, first, math.min(first + DIGESTS_PER_SADD - 1, moved)))
+  end
+  redis.call('EXPIRE', rewrites, RECORD_TTL_SECONDS)
+end
 return { moved, vanished, conflicts }

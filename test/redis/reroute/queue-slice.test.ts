@@ -6,6 +6,7 @@ import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { classRoutingPlan, renameRoutingPlan, type RoutingPlan } from '../../../core/routing/routing-plan.js';
 import { connectShared, uniquePrefix } from '../../support/redis.js';
 import { digestKeys } from '../../support/redis-snapshot.js';
+import { interferingRedis } from '../../support/interfering-redis.js';
 import { expectExactJobs, jobEntry, jobsIn, withQueue } from '../../support/exact-jobs.js';
 import { jidOf, queueOf, sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
@@ -297,6 +298,42 @@ describe('queue slices', () => {
       expect((await fetchOrder(keys, 'old')).sort()).toEqual([...late].sort());
     });
   }
+
+  it('front: a worker fetching between slices leaves fewer originals than unexamined: the slice reads what is left and accounts for the rest as gone', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const seeded = jobs(10);
+    for (const p of seeded) await enqueue(keys, 'old', p);
+    const request = { redis, keys, plan: mapping({ A: 'new' }), queue: 'old', sliceSize: 3, dryRun: false };
+
+    const first = await rerouteQueueSlice({ ...request, cursor: null });
+    expect(first).toMatchObject({ done: false, cursor: { limit: 10, examined: 3, kept: 0 }, counters: { scanned: 3, moved: 3 } });
+    // A worker takes the 5 oldest: 2 of the 7 unexamined are left.
+    for (let i = 0; i < 5; i++) await redis.rpop(keys.queue('old'));
+    const second = await rerouteQueueSlice({ ...request, cursor: first.cursor });
+
+    expect(second).toMatchObject({ done: true, cursor: { limit: 10, examined: 10, kept: 0 }, counters: { scanned: 2, moved: 2, vanished: 0, arrived: 0 } });
+    // The 3 newest (7–9) went first, then the 2 the worker left (5, 6), ahead of them, oldest first.
+    expect((await fetchOrder(keys, 'new')).map(jidOf)).toEqual(seeded.slice(5).map(jidOf));
+    expect(await redis.exists(keys.queue('old'))).toBe(0);
+  });
+
+  it('a slice reads the queue in one round trip (its length and its window together), the first slice too', async () => {
+    for (const placement of ['front', 'append'] as const) {
+      const keys = new SidekiqKeys(uniquePrefix());
+      for (const p of jobs(10)) await enqueue(keys, 'old', p);
+      const counting = interferingRedis(redis, () => {});
+      const request = { redis: counting, keys, plan: mapping({ A: 'new' }), queue: 'old', sliceSize: 4, placement, dryRun: false };
+
+      const first = await rerouteQueueSlice({ ...request, cursor: null });
+      expect(counting.calls()).toBe(2); // the read, the writes
+      const second = await rerouteQueueSlice({ ...request, cursor: first.cursor });
+      expect(counting.calls()).toBe(4);
+      const third = await rerouteQueueSlice({ ...request, cursor: second.cursor });
+      // The last slice also counts the arrivals, after its writes.
+      expect(counting.calls()).toBe(7);
+      expect([first.counters.moved, second.counters.moved, third.counters.moved, third.done]).toEqual([4, 4, 2, true]);
+    }
+  });
 
   it('lists of many sizes are drained completely', async () => {
     for (const size of [0, 1, 99, 100, 101, 2500]) {

@@ -259,6 +259,31 @@ describe("a run's record of its own rewrites, met again later in the same scan",
     expect(plain.counters.alreadyRouted).toBeGreaterThan(0);
   });
 
+  it('a record of another type fails the page before any of its entries moves (its lookup shares the round trip of the writes, whose guard refuses them)', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const key = keys.sortedSet('schedule');
+    await seed(key, 300);
+    const pipeline = redis.pipeline();
+    for (let i = 0; i < 300; i++) pipeline.zadd(key, String(NOW + i), sidekiqPayload({ className: 'A', queue: 'a', args: `["routed ${i}"]` }));
+    await pipeline.exec();
+    const record = rewrittenEntriesKey(keys.prefix, 'run-1', 'schedule');
+    const request = { redis, keys, set: 'schedule' as const, plan: mapping({ A: 'a' }), count: 50, dryRun: false, recordMovesAs: { runId: 'run-1' } };
+    const first = await rerouteSetPage({ ...request, cursor: '0' });
+    expect(first.counters.moved).toBeGreaterThan(0);
+    expect(first.counters.alreadyRouted).toBeGreaterThan(0);
+    await redis.del(record);
+    await redis.set(record, 'not a set');
+    // The run's record of moves may be written ahead of the refused calls: a record of moves that
+    // did not happen is harmless (move-record.ts). Everything else stays as it was.
+    const unchanged = async () => [...(await digestKeys(redis, keys.prefix))].filter(([k]) => !k.endsWith(':moves'));
+    const before = await unchanged();
+
+    await expect(rerouteSetPage({ ...request, cursor: first.cursor })).rejects.toThrow(/WRONGTYPE|holds a string/);
+
+    expect(await unchanged()).toEqual(before);
+    expect(before.map(([k]) => k)).toEqual([key, record]);
+  });
+
   it("rewrites ActiveJob's queue_name with the queue unless told not to (the default)", async () => {
     const keys = new SidekiqKeys(uniquePrefix());
     const key = keys.sortedSet('schedule');

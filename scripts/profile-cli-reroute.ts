@@ -1,0 +1,169 @@
+/**
+ * Where the whole `sidekiq-migrate run --mapping` command's time goes (issue #18), on the re-route
+ * bench's data: seeds it into a throwaway redis-server, runs the CLI of a checkout (this one by
+ * default; `npm run build:cli` first) under `node --cpu-prof`, and prints the command's wall and
+ * CPU time, Redis's CPU and per-command execution time (INFO commandstats) for the run, and the
+ * V8 profile's self time by function (idle and GC included), heaviest first.
+ *
+ *   npx tsx scripts/profile-cli-reroute.ts [schedule=100000] [retry=100000] [queued=100000] [CHECKOUT=.]
+ *
+ * The run's JSON summary is printed as counts, so that two builds can be checked for the same result.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { seedWorkload } from '../bench/redis/seed.js';
+import { benchRouting } from '../bench/workload/routing.js';
+import { startRedisServer } from '../cli/support/redis-server-process.js';
+
+const [schedule, retry, queued] = process.argv.slice(2, 5).map((a, i) => Number(a ?? [100_000, 100_000, 100_000][i]));
+const scale = { schedule: schedule ?? 100_000, retry: retry ?? 100_000, queued: queued ?? 100_000 };
+const checkout = resolve(process.argv[5] ?? '.');
+const routing = benchRouting();
+const TICK_MS = 500;
+const dir = mkdtempSync(join(tmpdir(), 'profile-cli-'));
+const mapping = join(dir, 'mapping.json');
+writeFileSync(mapping, JSON.stringify(Object.fromEntries(routing.workers.map((w) => [w.className, w.destination]))));
+
+const server = await startRedisServer();
+const redis = new Redis(server.url);
+try {
+  await seedWorkload(redis, routing, scale);
+  await redis.config('RESETSTAT');
+  const cpuBefore = await redisCpu();
+  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+  const started = performance.now();
+  const sampler = sampleRedisCpu(started);
+  const { code, stdout, stderr, cpuMs } = await runCli(['run', '--redis', server.url, '--mapping', mapping, '--json']);
+  const wall = performance.now() - started;
+  const redisTimeline = await sampler.stop();
+  if (code !== 0) throw new Error(`the CLI exited with ${code}: ${stderr.slice(-800)}`);
+  const cpuAfter = await redisCpu();
+  const jobs = scale.schedule + scale.retry + scale.queued;
+  console.log(`${checkout}: run --mapping on ${jobs.toLocaleString('en-US')} bench jobs (${scale.schedule} schedule + ${scale.retry} retry + ${scale.queued} queued); load average ${load}`);
+  console.log(`wall ${(wall / 1000).toFixed(2)} s (${Math.round(jobs / (wall / 1000)).toLocaleString('en-US')} jobs/s), Node CPU ${(cpuMs / 1000).toFixed(2)} s, Redis CPU ${(cpuAfter.user - cpuBefore.user).toFixed(2)} s user + ${(cpuAfter.sys - cpuBefore.sys).toFixed(2)} s sys`);
+  console.log(`result: ${summary(stdout)}`);
+  const stats = await commandStats();
+  console.log(`Redis executing: ${[...stats].sort((a, b) => b[1].usec - a[1].usec).slice(0, 10).map(([name, { calls, usec }]) => `${name} ${(usec / 1e6).toFixed(2)} s (${calls.toLocaleString('en-US')} × ${(usec / calls).toFixed(2)} µs)`).join(', ')}`);
+  printProfile(redisTimeline);
+  console.log(`load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+} finally {
+  redis.disconnect();
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; cpuMs: number }> {
+  const rss = join(dir, 'usage');
+  const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', resolve('bench/cli/report-peak-rss.js'), join(checkout, 'bin/sidekiq-migrate.js'), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SIDEKIQ_MIGRATE_BENCH_RSS_FILE: rss },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((ok, fail) => {
+    child.once('error', fail);
+    child.once('close', ok);
+  });
+  const usage = JSON.parse(readFileSync(rss, 'utf8')) as { cpuMicros: number };
+  return { code, stdout, stderr, cpuMs: usage.cpuMicros / 1000 };
+}
+
+/** The totals of the run's JSON summary, whatever its exact shape: every numeric leaf of `totals`. */
+function summary(stdout: string): string {
+  try {
+    const json = JSON.parse(stdout) as Record<string, unknown>;
+    const totals = (json.totals ?? json.summary ?? json) as Record<string, unknown>;
+    return JSON.stringify(totals).slice(0, 600);
+  } catch {
+    return stdout.slice(0, 600);
+  }
+}
+
+/** Redis's CPU (user + sys) every TICK_MS of the run, from a connection of its own. */
+function sampleRedisCpu(started: number): { stop(): Promise<number[]> } {
+  const probe = new Redis(server.url);
+  const samples: { at: number; cpu: number }[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const { user, sys } = await redisCpu(probe);
+      samples.push({ at: performance.now() - started, cpu: user + sys });
+      await new Promise((r) => setTimeout(r, TICK_MS / 5));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      probe.disconnect();
+      // CPU seconds per tick, interpolated at tick boundaries.
+      const at = (t: number) => {
+        const after = samples.findIndex((s) => s.at >= t);
+        if (after <= 0) return after === 0 ? samples[0]!.cpu : samples[samples.length - 1]!.cpu;
+        const a = samples[after - 1]!;
+        const b = samples[after]!;
+        return a.cpu + ((b.cpu - a.cpu) * (t - a.at)) / (b.at - a.at);
+      };
+      const ticks: number[] = [];
+      for (let t = 0; t < samples[samples.length - 1]!.at; t += TICK_MS) ticks.push(at(t + TICK_MS) - at(t));
+      return ticks;
+    },
+  };
+}
+
+async function redisCpu(client = redis): Promise<{ user: number; sys: number }> {
+  const text = await client.info('cpu');
+  return { user: Number(/used_cpu_user:([\d.]+)/.exec(text)![1]), sys: Number(/used_cpu_sys:([\d.]+)/.exec(text)![1]) };
+}
+
+async function commandStats(): Promise<Map<string, { calls: number; usec: number }>> {
+  const text = await redis.info('commandstats');
+  const stats = new Map<string, { calls: number; usec: number }>();
+  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) stats.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+  return stats;
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+
+/** Self time by function (name and file), from the profile's samples and their time deltas. */
+function printProfile(redisTicks: number[]): void {
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) return;
+  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number };
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    const where = url === '' ? '' : ` ${url.replace(/^.*\/(node_modules\/)?/, '')}:${lineNumber + 1}`;
+    const key = `${functionName || '(anonymous)'}${where}`;
+    const dt = profile.timeDeltas[i] ?? 0;
+    self.set(key, (self.get(key) ?? 0) + dt);
+    total += dt;
+  });
+  // Node's busy share per tick of the profile's own clock (it starts with the process, a few
+  // tens of ms after the spawn the Redis samples count from), next to Redis's.
+  const busy: number[] = [];
+  let t = 0;
+  profile.samples.forEach((id, i) => {
+    t += profile.timeDeltas[i] ?? 0;
+    const tick = Math.floor(t / 1000 / TICK_MS);
+    busy[tick] ??= 0;
+    if (byId.get(id)!.callFrame.functionName !== '(idle)') busy[tick]! += profile.timeDeltas[i + 1] ?? 0;
+  });
+  const share = (x: number) => `${Math.round(100 * x).toString().padStart(3)}`;
+  console.log(`busy % per ${TICK_MS} ms (Node from its profile / Redis from INFO cpu):`);
+  console.log(`  ${Array.from({ length: Math.max(busy.length, redisTicks.length) }, (_, i) => `${share((busy[i] ?? 0) / 1000 / TICK_MS)}/${share((redisTicks[i] ?? 0) / (TICK_MS / 1000))}`).join(' ')}`);
+  console.log(`V8 profile: ${(total / 1e6).toFixed(2)} s sampled; self time, heaviest first:`);
+  for (const [key, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
+    console.log(`  ${(us / 1e6).toFixed(3).padStart(6)} s ${((100 * us) / total).toFixed(1).padStart(5)} %  ${key}`);
+  }
+}
