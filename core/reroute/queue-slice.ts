@@ -123,21 +123,15 @@ interface SliceRead {
 }
 
 /**
- * The slice's cursor (the queue's length, the run's bound, for its first slice) and its window
- * (readWindow), in one round trip where the reads follow each other: a length and a range sent
- * together run back to back, which is one of the timings of reading them one after the other.
+ * The slice's cursor (the queue's length, the run's bound, read first for its first slice) and its
+ * window (readWindow: the window is read together with the length that places it, in one round
+ * trip). The bound is read on its own: a window read with it from the head would take jobs pushed
+ * between the two commands for originals (a proxy such as Redis Enterprise's may run other
+ * clients' commands between two pipelined ones), and readWindow counts from the tail instead.
  */
 async function readSlice(request: QueueSliceRequest, placement: Placement): Promise<SliceRead> {
   const { redis, keys, queue, sliceSize } = request;
-  const source = keys.queue(queue);
-  if (request.cursor === null) {
-    // The first window is the newest `sliceSize` jobs (front) or the oldest (append): at the
-    // length just read, these ranges are readWindow's from the start cursor.
-    const [limit, window] = await lengthAndRange(redis, source, placement === 'front' ? 0 : -sliceSize, placement === 'front' ? sliceSize - 1 : -1);
-    const want = Math.min(sliceSize, limit);
-    return { cursor: { limit, examined: 0, kept: 0 }, want, window, positions: want };
-  }
-  const cursor = request.cursor;
+  const cursor = request.cursor ?? { limit: await redis.llen(keys.queue(queue)), examined: 0, kept: 0 };
   const want = Math.min(sliceSize, cursor.limit - cursor.examined);
   if (want <= 0) return { cursor, want, window: [], positions: 0 };
   return { cursor, want, ...(await readWindow(request, placement, cursor, want)) };
