@@ -16,8 +16,13 @@ export const targetIdKey = (keys: SidekiqKeys): string => `${keys.prefix}sidekiq
 /** A new id: 16 characters of base64url (96 random bits), never '+', ':' or '@' (ledger-id.ts). */
 export const newRandomId = (): string => randomBytes(12).toString('base64url');
 
-/** The target's id, created on first use (SET NX: the first run to write there names it). */
+/**
+ * The target's id, created on first use (SET NX: the first run to write there names it). One GET
+ * once it exists, which is every call but a target's first (each page task of a run asks).
+ */
 export async function ensureTargetId(target: Redis, keys: SidekiqKeys): Promise<string> {
+  const known = await readTargetId(target, keys);
+  if (known !== null) return known;
   await target.set(targetIdKey(keys), newRandomId(), 'NX');
   return (await readTargetId(target, keys))!;
 }

@@ -1,8 +1,8 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { entryDigest } from '../../../core/reroute/rewritten-entries.js';
 import { LuaScript } from '../../../core/redis/lua-script.js';
-import { startRedisServer, type RedisServerHandle } from '../../support/redis-server.js';
+import { privateRedis } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 // rerouteSetEntries-n.lua records the digests of the entries it rewrote in one SADD per few
@@ -10,18 +10,10 @@ import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 // digests however many a call moves, and that a call that cannot complete changes nothing.
 const script = new LuaScript('rerouteSetEntries-n');
 const NOW = 1795459303;
-let server: RedisServerHandle;
+const server = privateRedis(); // its own redis-server, flushed before each test
 let redis: Redis;
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url, { protocol: 2 });
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
-beforeEach(async () => {
-  await redis.flushall();
+beforeEach(() => {
+  redis = server.client();
 });
 
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]`, jid: i.toString(16).padStart(24, '0') });
