@@ -1,6 +1,7 @@
 import type { DrainReport } from '../../core/drain/drain-report.js';
 import { evictionWarning } from '../../core/redis/eviction-policy.js';
 import { displayName, displayText } from '../../core/redis/key-name.js';
+import { describePrefix } from '../../core/redis/sidekiq-prefixes.js';
 
 const age = (seconds: number | null) =>
   seconds === null ? '-' : seconds < 120 ? `${Math.round(seconds)} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`;
@@ -12,7 +13,11 @@ export function renderDrainReport(report: DrainReport): string {
   const v = report.verdict;
   const rate = v.ratePerSecond === undefined ? '' : `, ${v.ratePerSecond.toFixed(1)} jobs/s`;
   const eta = v.etaSeconds === undefined ? '' : `, empty in about ${age(v.etaSeconds)}`;
-  const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${report.remaining} job(s) left${rate}${eta}`];
+  // The verdict is this prefix's: jobs under another prefix of the same Redis are said in the
+  // same line, so that "DRAINED" is never read as "nothing left on this Redis".
+  const elsewhere = (report.otherPrefixes ?? []).reduce((n, p) => n + p.jobs, 0);
+  const scope = elsewhere > 0 ? ` under ${describePrefix(report.prefix ?? '')}, and ${elsewhere} under other prefixes (below)` : '';
+  const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${report.remaining} job(s) left${scope}${rate}${eta}`];
   for (const reason of v.reasons) lines.push(`  - ${displayText(reason)}`);
   if (report.maxmemoryPolicy !== undefined) {
     lines.push(`maxmemory-policy: ${report.maxmemoryPolicy ?? 'not reported'}`);
@@ -29,10 +34,11 @@ export function renderDrainReport(report: DrainReport): string {
     }
   }
   lines.push('');
+  const setWidth = Math.max(9, ...Object.keys(report.sets).map((name) => name.length));
   for (const [name, s] of Object.entries(report.sets)) {
     const est = s.orphanedEstimated ? ' (estimated: more entries than a check counts)' : '';
     const retired = report.retiredQueues ? `, ${s.toRetiredQueues} for retired queues` : '';
-    lines.push(`${name.padEnd(9)} ${String(s.total).padStart(8)} total, ${s.dueWithinHour} due within the hour, ${s.orphaned} for queues nobody fetches${retired}${est}`);
+    lines.push(`${name.padEnd(setWidth)} ${String(s.total).padStart(8)} total, ${s.dueWithinHour} due within the hour, ${s.orphaned} for queues nobody fetches${retired}${est}`);
   }
   for (const p of (report.otherPrefixes ?? []).filter((o) => o.jobs > 0)) {
     lines.push('', `Also on this Redis, not counted above: ${p.jobs} job(s) under ${p.prefix === '' ? 'no prefix' : `the prefix "${p.prefix}"`} (check them with --namespace).`);

@@ -80,6 +80,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     const partial = {
       checkedAt: now,
       redis: options.name ?? 'redis',
+      prefix: keys.prefix,
       processes: {
         live: census.processes.filter((p) => p.live && !p.quiet).length,
         quiet: census.processes.filter((p) => p.live && p.quiet).length,

@@ -51,6 +51,8 @@ export interface DrainReport {
   /** Epoch seconds. */
   readonly checkedAt: number;
   readonly redis: string;
+  /** The key prefix the check looked under ('' for none; absent in reports of older versions). */
+  readonly prefix?: string;
   readonly processes: { readonly live: number; readonly quiet: number; readonly stale: number };
   readonly queues: readonly QueueState[];
   readonly sets: Readonly<Record<SortedSetName, SetState>>;

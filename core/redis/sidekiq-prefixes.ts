@@ -68,17 +68,27 @@ export async function findSidekiqPrefixes(redis: Redis, limit = PREFIX_SEARCH_KE
 function sidekiqShape(key: Buffer): { prefix: string; type: string } | null {
   // latin1: one character per byte, so the ASCII names match whatever the rest holds.
   const text = key.toString('latin1');
-  const queue = /(^|:)queue:./.exec(text);
-  // Not our own keys (an interrupted transfer's `…sidekiq-migrate:RUN:inflight:schedule` is
-  // shaped like a prefixed Sidekiq; its jobs are counted as in flight), nor GitLab's
-  // reliable-fetch working lists (`working:queue:…`).
+  // Our own keys that hold jobs: an interrupted transfer's in-flight keys and quarantine lists
+  // belong to the prefix before `sidekiq-migrate:` (read as a prefix of their own, a run's
+  // `sidekiq-migrate:RUN:inflight:schedule` would look like a second Sidekiq layout). Our other
+  // keys (ledgers, locks, the target's id) hold no jobs.
+  const ours = OUR_JOB_KEY.exec(text);
+  if (ours) return { prefix: key.subarray(0, ours.index).toString('utf8'), type: ours[1] === 'queue:' || ours[2] !== undefined ? 'list' : 'zset' };
   if (text.includes('sidekiq-migrate:')) return null;
+  const queue = /(^|:)queue:./.exec(text);
+  // Not GitLab's reliable-fetch working lists (`working:queue:…`).
   if (queue && !text.slice(0, queue.index + queue[1]!.length).endsWith('working:')) return { prefix: key.subarray(0, queue.index + queue[1]!.length).toString('utf8'), type: 'list' };
   for (const [name, type] of Object.entries(FIXED_KEYS)) {
     if (text === name || text.endsWith(`:${name}`)) return { prefix: key.subarray(0, text.length - name.length).toString('utf8'), type };
   }
   return null;
 }
+
+/**
+ * `sidekiq-migrate:RUN:inflight:queue:NAME` (a list), `…:inflight:schedule|retry|dead` (sorted
+ * sets) or `sidekiq-migrate:quarantine:NAME` (a list), after a prefix that is empty or ends in ':'.
+ */
+const OUR_JOB_KEY = /(?:^|(?<=:))sidekiq-migrate:(?:[A-Za-z0-9_.-]+:inflight:(queue:)?(?=.)|(quarantine:)(?=.))/;
 
 export interface PrefixCheck {
   /** How the Redis is named in messages (a redacted URL). */
@@ -110,12 +120,13 @@ export interface OtherPrefix {
   readonly prefix: string;
   /** Sidekiq-shaped keys seen under it (from a bounded SCAN). */
   readonly keys: number;
-  /** Jobs it holds: its sets' sizes and the lengths of up to 1,000 of its queues. */
+  /** Jobs it holds: its sets' sizes, the lengths of up to 1,000 of its queues and of up to 1,000 in-flight and quarantine keys of ours. */
   readonly jobs: number;
 }
 
 /**
- * Other prefixes holding Sidekiq data, with their jobs: after GitLab's namespace move (16.5–16.7
+ * Other prefixes holding Sidekiq data, with their jobs (queued, in sets, in flight from an
+ * interrupted transfer, quarantined): after GitLab's namespace move (16.5–16.7
  * moved `resque:gitlab:*` to no prefix, and never deletes leftovers) one Redis can hold both
  * layouts, and a run or check of one says nothing of the other unless told. At most 5, bounded
  * work (PREFIX_SEARCH_KEYS keys scanned, 1,000 queues per prefix).
@@ -125,18 +136,18 @@ export async function otherSidekiqPrefixes(redis: Redis, keys: SidekiqKeys): Pro
   try {
     const found: OtherPrefix[] = [];
     for (const { prefix, keys: count } of others) {
-      const queues: Buffer[] = [];
-      let cursor = '0';
-      do {
-        const [next, page] = await redis.scanBuffer(cursor, 'MATCH', `${escapeGlob(prefix)}queue:*`, 'COUNT', 1000);
-        queues.push(...page);
-        cursor = next.toString();
-      } while (cursor !== '0' && queues.length < 1000);
+      const queues = await scanUpTo(redis, `${escapeGlob(prefix)}queue:*`, 1000);
+      // Jobs of ours under that prefix too: an interrupted transfer's in-flight keys, quarantine lists.
+      const ours = (await scanUpTo(redis, `${escapeGlob(prefix)}sidekiq-migrate:*`, 1000)).flatMap((key): [Buffer, string][] => {
+        const shape = sidekiqShape(key);
+        return shape && shape.prefix === prefix ? [[key, shape.type]] : [];
+      });
       // Two round trips per prefix, whatever the number of keys: their types, then the sizes of
       // the sets and lists among them.
       const candidates: [Buffer, string][] = [
         ...['schedule', 'retry', 'dead', 'interrupted'].map((set): [Buffer, string] => [Buffer.from(`${prefix}${set}`), 'zset']),
-        ...queues.slice(0, 1000).map((key): [Buffer, string] => [key, 'list']),
+        ...queues.map((key): [Buffer, string] => [key, 'list']),
+        ...ours,
       ];
       const types = await pipelined(redis, candidates, (p, [key]) => p.type(key));
       const sized = candidates.filter(([, type], i) => types[i] === type);
@@ -148,6 +159,18 @@ export async function otherSidekiqPrefixes(redis: Redis, keys: SidekiqKeys): Pro
   } catch (error) {
     throw classifyRedisError(error, 'Counting the jobs under other prefixes');
   }
+}
+
+/** The keys matching `pattern`, from SCAN pages until at least `limit` (at most `limit` kept). */
+async function scanUpTo(redis: Redis, pattern: string, limit: number): Promise<Buffer[]> {
+  const keys: Buffer[] = [];
+  let cursor = '0';
+  do {
+    const [next, page] = await redis.scanBuffer(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    keys.push(...page);
+    cursor = next.toString();
+  } while (cursor !== '0' && keys.length < limit);
+  return keys.slice(0, limit);
 }
 
 /** One pipeline of `command` over `items`; the replies in order (a failed one throws). */

@@ -97,7 +97,7 @@ describe('the prefixes Sidekiq keys live under', () => {
     await client.zadd('resque:gitlab:dead', 1, 'x');
     await client.zadd('b:schedule', 1, 'x');
     // Not Sidekiq's: the wrong type, no name after queue:, a word merely ending in a key name,
-    // GitLab's reliable-fetch working lists, our own keys.
+    // GitLab's reliable-fetch working lists, our keys that hold no jobs (a ledger, a lock).
     await client.set('c:queue:x', 'a string');
     await client.set('c:retry', 'a string');
     await client.rpush('d:queue:', 'x');
@@ -105,14 +105,24 @@ describe('the prefixes Sidekiq keys live under', () => {
     await client.rpush('myqueue:x', 'x');
     await client.rpush('working:queue:x', 'x');
     await client.rpush('e:working:queue:x', 'x');
+    await client.sadd('h:sidekiq-migrate:run-1:ledger', 'x');
+    await client.set('h:sidekiq-migrate:lock', 'x');
+    await client.zadd('h:sidekiq-migrate:run-1:inflight:queue:x', 1, 'x'); // an in-flight queue is a list
+    await client.rpush('h:sidekiq-migrate:quarantine:', 'x'); // no queue name
+    // Jobs of ours, counted under the prefix they were taken from (never as a prefix of their own:
+    // `sidekiq-migrate:run-1:inflight:` is no Sidekiq layout): an interrupted transfer's in-flight
+    // lists and sorted sets, quarantine lists.
     await client.rpush('f:sidekiq-migrate:run-1:inflight:queue:x', 'x');
     await client.zadd('sidekiq-migrate:run-1:inflight:schedule', 1, 'x');
     await client.zadd('g:sidekiq-migrate:run-1:inflight:retry', 1, 'x');
+    await client.rpush('g:sidekiq-migrate:quarantine:old', 'x');
 
     expect(await findSidekiqPrefixes(client)).toEqual([
+      { prefix: '', keys: 4 },
       { prefix: 'resque:gitlab:', keys: 4 },
-      { prefix: '', keys: 3 },
       { prefix: 'b:', keys: 2 },
+      { prefix: 'g:', keys: 2 },
+      { prefix: 'f:', keys: 1 },
       { prefix: 'ü:', keys: 1 },
     ]);
   });
@@ -207,6 +217,22 @@ describe('jobs under other prefixes', () => {
       { prefix: 'o:', keys: 5, jobs: 10 },
       { prefix: 'e:', keys: 2, jobs: 0 },
     ]);
+
+    // An interrupted transfer's in-flight keys and quarantine lists hold jobs too, even where they
+    // are all a prefix still holds; our other keys hold none.
+    await client.rpush('r:sidekiq-migrate:run-1:inflight:queue:a', '1', '2');
+    await client.zadd('r:sidekiq-migrate:run-1:inflight:schedule', 1, 'a', 2, 'b', 3, 'c');
+    await client.rpush('r:sidekiq-migrate:quarantine:a', '1');
+    await client.sadd('r:sidekiq-migrate:run-1:ledger', 'x', 'y');
+    await client.rpush('o:sidekiq-migrate:run-2:inflight:queue:b', '1');
+    await client.set('o:sidekiq-migrate:run-3:inflight:retry', 'not a set'); // the wrong type: not counted
+    expect(await otherSidekiqPrefixes(client, new SidekiqKeys(''))).toEqual([
+      { prefix: 'o:', keys: 6, jobs: 11 },
+      { prefix: 'r:', keys: 3, jobs: 6 },
+      { prefix: 'e:', keys: 2, jobs: 0 },
+    ]);
+    for (const key of await client.keys('r:*')) await client.del(key);
+    await client.del('o:sidekiq-migrate:run-2:inflight:queue:b', 'o:sidekiq-migrate:run-3:inflight:retry');
 
     for (const p of ['p1:', 'p2:', 'p3:', 'p4:', 'p5:']) await client.rpush(`${p}queue:a`, 'x');
     const six = await otherSidekiqPrefixes(client, new SidekiqKeys(''));

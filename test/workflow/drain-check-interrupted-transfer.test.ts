@@ -54,3 +54,40 @@ describe('drain-check after an interrupted transfer', () => {
     expect(after.stdout).toMatch(/DRAINED — 0 job\(s\) left/);
   });
 });
+
+describe('drain-check of one prefix after a transfer under another was interrupted', () => {
+  it('names the jobs in flight under the other prefix, and refuses a prefix with nothing else under it', async () => {
+    const [source, target] = [redis.source(), redis.target()];
+    const prefix = 'resque:gitlab:';
+    await source.sadd(`${prefix}queues`, 'a');
+    await source.lpush(`${prefix}queue:a`, sidekiqPayload({ className: 'A', queue: 'a' }), sidekiqPayload({ className: 'A', queue: 'a', args: '[2]' }));
+    await source.zadd(`${prefix}schedule`, '1795459303.5', sidekiqPayload({ className: 'C', queue: 'a' }));
+    await source.del(`${prefix}queues`);
+    for (const key of ['queue:a', 'schedule']) await target.set(`${prefix}${key}`, 'not a job key');
+    const interrupted = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--namespace', prefix);
+    expect(interrupted.code).toBe(1);
+    // All that is left under the prefix is in flight.
+    expect((await source.keys(`${prefix}*`)).filter((k) => !k.includes('sidekiq-migrate:'))).toEqual([]);
+    expect(await source.keys(`${prefix}sidekiq-migrate:*:inflight:*`)).toHaveLength(2);
+
+    // Nothing at all without a prefix: a check there would find nothing, which is no verdict.
+    const wrongPrefix = await cli('drain-check', '--redis', redis.urls().source);
+    expect(wrongPrefix.code).toBe(2);
+    expect(wrongPrefix.stderr).toBe(
+      `No Sidekiq data without a prefix on ${redis.urls().source}, but Sidekiq keys are there under "resque:gitlab:" (2 keys): use --namespace resque:gitlab:. Nothing was touched.\n`,
+    );
+
+    // A Sidekiq ran without a prefix too: that layout is checked, and the jobs in flight under the other are named.
+    await source.set('stat:processed', '12');
+    const other = await cli('drain-check', '--redis', redis.urls().source);
+    expect(other.code).toBe(0);
+    // The verdict is this prefix's, and its line says so: DRAINED is not "nothing left on this Redis".
+    expect(other.stdout.split('\n')[0]).toBe(`${redis.urls().source}: DRAINED — 0 job(s) left under no prefix, and 3 under other prefixes (below)`);
+    expect(other.stdout).toContain('Also on this Redis, not counted above: 3 job(s) under the prefix "resque:gitlab:" (check them with --namespace).');
+    expect(other.stdout).toContain('jobs under another prefix of this Redis, not counted here ("resque:gitlab:": 3)');
+
+    const own = await cli('drain-check', '--redis', redis.urls().source, '--namespace', prefix);
+    expect(own.code).toBe(3);
+    expect(own.stdout).toMatch(/STUCK — 3 job\(s\) left/);
+  });
+});
