@@ -6,7 +6,7 @@ import { readInputFile } from '../../core/config/read-input-file.js';
 import { validateConfig } from '../../core/config/validate-config.js';
 import { drainCheck } from '../../core/drain/drain-check.js';
 import type { DrainReport } from '../../core/drain/drain-report.js';
-import { cronPushingToRetiredQueues } from '../../core/drain/judge-drain.js';
+import { abandonedForGood, cronPushingToRetiredQueues } from '../../core/drain/judge-drain.js';
 import { InputError } from '../../core/errors/input-error.js';
 import { checkSidekiqPrefix } from '../../core/redis/sidekiq-prefixes.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
@@ -34,7 +34,7 @@ export const ORPHANS_EXIT_CODE = 3;
  */
 export function drainExitCode(report: DrainReport): number {
   const quarantined = (report.quarantine ?? []).reduce((n, l) => n + l.size, 0);
-  if (report.orphans.total > 0 || quarantined > 0 || report.inflight.length > 0 || cronPushingToRetiredQueues(report).length > 0) return ORPHANS_EXIT_CODE;
+  if (report.orphans.total > 0 || quarantined > 0 || report.inflight.length > 0 || abandonedForGood(report).length > 0 || cronPushingToRetiredQueues(report).length > 0) return ORPHANS_EXIT_CODE;
   return Object.values(report.sets).some((s) => s.orphanedEstimated) ? 1 : 0;
 }
 
@@ -43,7 +43,7 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
     .command('drain-check')
     .summary('what is left on a Redis, and whether anyone will ever run it')
     .description(
-      'Reports per queue its depth, the age of its oldest job and its live listeners (from the processes set and their heartbeats), per set what comes due and what will land on a queue nobody fetches, jobs left in flight by interrupted transfers, jobs in quarantine lists, and a verdict: drained, draining (with rate and ETA given --previous) or stuck. Set entries are counted (up to 1,000,000 per set; beyond, estimated and exit code 1). Reads only. With --deployed, the drain check function of the deployment runs it from inside the VPC (it compares with, and remembers, its last check). Lists sidekiq-cron definitions and the queue each pushes to. Exit code 3 when jobs exist that nobody will run (orphans, quarantined, in flight), or, with --retired-queues, an enabled cron definition still pushes to one of them.',
+      'Reports per queue its depth, the age of its oldest job and its live listeners (from the processes set and their heartbeats), per set what comes due and what will land on a queue nobody fetches, jobs left in flight by interrupted transfers, jobs in quarantine lists, jobs workers took and did not finish (the private lists of GitLab reliable fetch and Sidekiq Pro super_fetch), and a verdict: drained, draining (with rate and ETA given --previous) or stuck. Set entries are counted (up to 1,000,000 per set; beyond, estimated and exit code 1). Reads only. With --deployed, the drain check function of the deployment runs it from inside the VPC (it compares with, and remembers, its last check). Lists sidekiq-cron definitions and the queue each pushes to. Exit code 3 when jobs exist that nobody will run (orphans, quarantined, in flight, or taken by workers that are gone while no live process is left to put them back), or, with --retired-queues, an enabled cron definition still pushes to one of them.',
     )
     .option('--redis <url>', 'the Redis to check')
     .option('--namespace <prefix>', 'Sidekiq key prefix (redis-namespace)')
@@ -100,7 +100,8 @@ async function localCheck(options: DrainCheckOptions, selection?: ClassSelection
     await checkSidekiqPrefix(redis, keys, { name, option: '--namespace' });
     const report = await drainCheck(redis, keys, { previous, retiredQueues: options.retiredQueues, name });
     if (!selection) return { report };
-    const counts = await countSelectedJobs(redis, keys, { classes: selection.classes, sets: SORTED_SET_NAMES, queues: true });
+    // Jobs of the selection that workers took here come back here if their worker dies: counted too.
+    const counts = await countSelectedJobs(redis, keys, { classes: selection.classes, sets: SORTED_SET_NAMES, queues: true, lists: (report.fetched ?? []).map((l) => l.key) });
     const judged = judgeSelection(report, counts, selection.classes, selection.description);
     const view = renderSelectionPlan({ description: selection.description, classes: selection.classes, counts, where: name, verb: 'left', width: screenWidth(undefined) });
     const verdict = judged.selection.drained

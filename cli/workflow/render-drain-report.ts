@@ -7,6 +7,7 @@ const age = (seconds: number | null) =>
   seconds === null ? '-' : seconds < 120 ? `${Math.round(seconds)} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`;
 
 const CRON_LINES = 20;
+const FETCHED_LINES = 20;
 
 /** The human view of a drain check: the verdict first, then what it rests on. */
 export function renderDrainReport(report: DrainReport): string {
@@ -56,6 +57,12 @@ export function renderDrainReport(report: DrainReport): string {
   if ((report.quarantine ?? []).length > 0) {
     lines.push('', 'In quarantine lists (nobody fetches them; put them back on a queue or delete them by hand):');
     for (const l of report.quarantine ?? []) lines.push(`  ${l.key}: ${l.size} job(s)`);
+  }
+  const fetched = report.fetched ?? [];
+  if (fetched.length > 0) {
+    lines.push('', "Taken by workers, not finished (fetchers' private lists; they go back to their queue here if the worker dies):");
+    for (const l of fetched.slice(0, FETCHED_LINES)) lines.push(`  ${displayName(l.key)}: ${l.size} job(s), ${l.ownerAlive ? 'worker alive' : 'worker gone'}`);
+    if (fetched.length > FETCHED_LINES) lines.push(`  … and ${fetched.length - FETCHED_LINES} more (--json lists every one)`);
   }
   if (report.inflight.length > 0) {
     lines.push('', 'In flight from interrupted transfers (run the transfer again):');

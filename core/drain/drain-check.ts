@@ -7,6 +7,7 @@ import { classifyRedisError } from '../redis/redis-errors.js';
 import { NEVER_DUE_SETS, SORTED_SET_NAMES, type SidekiqKeys, type SortedSetName } from '../redis/sidekiq-keys.js';
 import { discoverQueues } from '../reroute/discover-queues.js';
 import { findInflightLeftovers } from '../transfer/resume-inflight.js';
+import { findFetcherLists } from './fetcher-lists.js';
 import { findQuarantineLists } from './quarantine-lists.js';
 import type { DrainReport, QueueState, SetState } from './drain-report.js';
 import { censusProcesses } from './live-processes.js';
@@ -46,6 +47,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     const census = await censusProcesses(redis, keys, now, options.staleAfterSeconds);
     const listening = (queue: string) => census.listeners.get(queue) ?? 0;
     const retired = new Set(options.retiredQueues ?? []);
+    const scoped = retired.size > 0;
 
     const { queues: names } = await discoverQueues(redis, keys);
     const queues: QueueState[] = [];
@@ -69,12 +71,14 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     // Jobs nobody will run and no transfer carries: they keep any scope from being drained.
     const quarantine = await findQuarantineLists(redis, keys);
     const quarantined = quarantine.reduce((n, l) => n + l.size, 0);
+    // Jobs workers took and have not finished: they come back here if a worker dies.
+    const fetched = (await findFetcherLists(redis, keys, census.processes)).filter((l) => !scoped || retired.has(l.queue));
+    const taken = fetched.reduce((n, l) => n + l.size, 0);
     const cron = (await readCronDefinitions(redis, keys)).map(({ name, key, queue, enabled }) => ({ name, key, queue, enabled, listeners: queue === null ? 0 : listening(queue) }));
-    const scoped = retired.size > 0;
     const depth = queues.filter((q) => !scoped || retired.has(q.queue)).reduce((n, q) => n + q.depth, 0);
     const remaining = scoped
-      ? depth + sets.schedule.toRetiredQueues + sets.retry.toRetiredQueues + inflightJobs + quarantined
-      : depth + sets.schedule.total + sets.retry.total + inflightJobs + quarantined;
+      ? depth + sets.schedule.toRetiredQueues + sets.retry.toRetiredQueues + inflightJobs + quarantined + taken
+      : depth + sets.schedule.total + sets.retry.total + inflightJobs + quarantined + taken;
     const readyNow = scoped ? depth : depth + sets.schedule.dueNow + sets.retry.dueNow;
 
     const partial = {
@@ -91,6 +95,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       orphans: { queued, scheduled, total: queued + scheduled, queues: orphanQueues },
       inflight,
       quarantine,
+      fetched,
       cron,
       otherPrefixes: await otherSidekiqPrefixes(redis, keys),
       remaining,

@@ -1,5 +1,6 @@
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import type { InflightLeftover } from '../transfer/resume-inflight.js';
+import type { FetcherList } from './fetcher-lists.js';
 import type { QuarantineList } from './quarantine-lists.js';
 
 /** A sidekiq-cron definition (core/cron/cron-definitions.ts) and who would fetch what it pushes. */
@@ -66,9 +67,15 @@ export interface DrainReport {
    */
   readonly quarantine?: readonly QuarantineList[];
   /**
-   * What must reach zero: queued + schedule + retry + in flight + quarantined; with retired queues
-   * (the routing-rule case), only their jobs and the set entries that name them, in flight and
-   * quarantined.
+   * Non-empty private lists of fetchers (GitLab's reliable fetcher, Sidekiq Pro's super_fetch):
+   * jobs workers took and did not finish, which go back to their queue on this Redis if the
+   * worker dies. With retired queues, only theirs. Absent in reports of older versions.
+   */
+  readonly fetched?: readonly FetcherList[];
+  /**
+   * What must reach zero: queued + schedule + retry + in flight + quarantined + taken by workers
+   * (fetchers' private lists); with retired queues (the routing-rule case), only their jobs and the
+   * set entries that name them, in flight, quarantined and taken.
    */
   readonly remaining: number;
   /** The part of `remaining` that can run now (queued, and due entries), which must shrink. */

@@ -1,11 +1,13 @@
 import type { CronState, DrainReport } from './drain-report.js';
+import type { FetcherList } from './fetcher-lists.js';
 
 /**
  * The verdict of a drain check:
  * - `drained`: nothing queued, scheduled, waiting to retry or in flight (dead entries are named
  *   but do not block: they never run unless someone retries them), every set entry counted (a set
  *   beyond the count limit is estimated, and never called drained);
- * - `stuck`: jobs nobody will run (orphans, quarantined jobs), in-flight leftovers, retired queues
+ * - `stuck`: jobs nobody will run (orphans, quarantined jobs, jobs in the private lists of gone
+ *   workers when no live process is left to return them), in-flight leftovers, retired queues
  *   still receiving jobs, or work that is ready now and did not shrink since the previous check;
  * - `draining`: otherwise, with the rate and an estimated time to empty when a previous check is
  *   given. Entries due in the future are not "no progress": the Redis is draining until the last
@@ -47,6 +49,15 @@ export function cronPushingToRetiredQueues(report: Omit<DrainReport, 'verdict'>)
   return (report.cron ?? []).filter((c) => c.enabled && c.queue !== null && retired.has(c.queue));
 }
 
+/**
+ * Private lists of fetchers whose worker is gone, when no live process is left here to put their
+ * jobs back: only a fetching process of the same fetcher does (GitLab's reliable fetcher in its
+ * cleanup, under an hourly lease; super_fetch when a process starts), so nobody will.
+ */
+export function abandonedForGood(report: Omit<DrainReport, 'verdict'>): FetcherList[] {
+  return report.processes.live > 0 ? [] : (report.fetched ?? []).filter((l) => !l.ownerAlive);
+}
+
 function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
   const reasons: string[] = [];
   const estimated = (['schedule', 'retry'] as const).filter((set) => report.sets[set].orphanedEstimated);
@@ -73,6 +84,20 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
     stuck = true;
     const held = quarantine.reduce((n, l) => n + l.size, 0);
     reasons.push(`${held} job(s) sit in quarantine lists nobody fetches (${quarantine.map((l) => `${l.key} ${l.size}`).join(', ')}): put them back on a queue or delete them by hand`);
+  }
+  const fetched = report.fetched ?? [];
+  const working = fetched.filter((l) => l.ownerAlive).reduce((n, l) => n + l.size, 0);
+  if (working > 0) reasons.push(`${working} job(s) are being worked on by live processes: they finish here, or fail into retry on this Redis`);
+  const abandoned = fetched.filter((l) => !l.ownerAlive);
+  if (abandoned.length > 0) {
+    const held = abandoned.reduce((n, l) => n + l.size, 0);
+    const where = `${abandoned.slice(0, 5).map((l) => `${l.key} ${l.size}`).join(', ')}${abandoned.length > 5 ? `, and ${abandoned.length - 5} more` : ''}`;
+    if (abandonedForGood(report).length > 0) {
+      stuck = true;
+      reasons.push(`${held} job(s) sit in the private lists of workers that are gone (${where}), and no live Sidekiq process is here to put them back: start one with the same fetcher against this Redis (it returns them to their queues, GitLab's within the hour), then move them`);
+    } else {
+      reasons.push(`${held} job(s) sit in the private lists of workers that are gone (${where}): a live process with the same fetcher returns them to their queues on this Redis (GitLab's reliable fetcher within the hour)`);
+    }
   }
   reasons.push(...counting);
   const arriving = report.queues.filter((q) => (q.arrivedSinceLastCheck ?? 0) > 0);

@@ -1,5 +1,6 @@
 import type { Redis, RedisKey } from 'ioredis';
 import { inspectJob } from '../payload/inspect-job.js';
+import { redisKey } from '../redis/key-name.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import type { SidekiqKeys, SortedSetName } from '../redis/sidekiq-keys.js';
 import { discoverQueues } from '../reroute/discover-queues.js';
@@ -22,6 +23,11 @@ export interface CountSelectedOptions {
   readonly sets: readonly SortedSetName[];
   /** Read the queue lists too. */
   readonly queues: boolean;
+  /**
+   * Other lists to read, by key (text, lossless: key-name.ts), each counted under its own name:
+   * the fetchers' private lists a drain check found, whose jobs come back to this Redis.
+   */
+  readonly lists?: readonly string[];
   /** Entries per LRANGE/ZRANGE page (default 1,000). */
   readonly pageSize?: number;
   /** Pages sent in one round trip (default 8). */
@@ -86,6 +92,7 @@ export async function countSelectedJobs(redis: Redis, keys: SidekiqKeys, options
   if (options.queues) {
     for (const queue of (await discoverQueues(redis, keys)).queues) await readAll(`queue:${queue}`, keys.queue(queue), 'list');
   }
+  for (const list of options.lists ?? []) await readAll(list, redisKey(list), 'list');
   return counts;
 }
 

@@ -6,7 +6,7 @@ export interface SelectionDrain {
   /** How the classes were chosen. */
   readonly description: string;
   readonly classes: number;
-  /** Jobs of the selection still here (queues, and every set read: dead and interrupted too). */
+  /** Jobs of the selection still here (queues, fetchers' private lists, and every set read: dead and interrupted too). */
   readonly left: number;
   /** class → where → jobs: only classes with jobs left. */
   readonly byClass: Record<string, Record<string, number>>;

@@ -223,6 +223,27 @@ describe('drain-check for the selected classes', () => {
     expect(stdout).toMatch(/^No jobs of 2 selected class\(es\):\n {2}AdminEmailWorker, RepositoryArchiveCacheWorker$/m);
   });
 
+  it("counts the selected jobs that workers took into their fetchers' private lists, and only those", async () => {
+    const working = 'working:queue:default:web-1:11:0a1b2c';
+    await redis.source().lpush(working, sidekiqPayload({ className: STAYING }));
+    await redis.source().set('reliable-fetcher-heartbeat-web-1-11-0a1b2c', '1', 'EX', 60);
+    await heartbeat(redis.source(), keys, 'web:1:aaaaaaaaaaaa', ['default'], { beatAt: Date.now() / 1000 });
+
+    // A job of a class that stays, being worked on: the selection is drained, the Redis is not.
+    const staying = await cli('drain-check', '--redis', redis.urls().source, '--classes', MOVING.join(','));
+    expect(staying.code).toBe(0);
+    expect(staying.stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: DRAINING — 1 job\(s\) left\n/);
+    expect(staying.stdout).toMatch(/^Selected classes: DRAINED — none of their jobs is left on redis:\/\/127\.0\.0\.1:\d+\.$/m);
+
+    // A job of a selected class: it comes back here if its worker dies.
+    await redis.source().lpush(working, sidekiqPayload({ className: MOVING[0]! }));
+    const moving = await cli('drain-check', '--redis', redis.urls().source, '--classes', MOVING.join(','), '--json');
+    expect(moving.code).toBe(1);
+    const report = JSON.parse(moving.stdout) as { remaining: number; selection: { left: number; drained: boolean; byClass: unknown } };
+    expect(report.remaining).toBe(2);
+    expect(report.selection).toMatchObject({ left: 1, drained: false, byClass: { AdminEmailWorker: { [working]: 1 } } });
+  });
+
   it('refuses a selection with --deployed, and an unknown store name', async () => {
     const deployed = await cli('drain-check', '--deployed', '--classes', 'A');
     expect(deployed.code).toBe(2);

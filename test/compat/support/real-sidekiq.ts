@@ -14,21 +14,21 @@ import { expect } from 'vitest';
 export const RUBY_DIR = fileURLToPath(new URL('../ruby/', import.meta.url));
 const WORKERS_RB = `${RUBY_DIR}workers.rb`;
 
-export const REAL_SIDEKIQ_INSTALL = 'apt-get install -y ruby ruby-sidekiq ruby-activejob ruby-redis-namespace';
+export const REAL_SIDEKIQ_INSTALL = 'apt-get install -y ruby ruby-sidekiq ruby-activejob ruby-redis-namespace ruby-gitlab-sidekiq-fetcher';
 
 /**
- * Fails at once, saying how to fix it, when Ruby, Sidekiq 6.x, ActiveJob, redis-namespace or the
- * `sidekiq` executable is missing. The compatibility suite must never skip silently.
+ * Fails at once, saying how to fix it, when Ruby, Sidekiq 6.x, ActiveJob, redis-namespace, GitLab's
+ * reliable fetcher (sidekiq-reliable-fetch) or the `sidekiq` executable is missing. The compatibility suite must never skip silently.
  */
 export function assertRealSidekiqInstalled(): void {
   const probe = spawnSync(
     'ruby',
-    ['-e', 'require "sidekiq"; require "active_job"; require "redis-namespace"; print Sidekiq::VERSION'],
+    ['-e', 'require "sidekiq"; require "active_job"; require "redis-namespace"; require "sidekiq-reliable-fetch"; print Sidekiq::VERSION'],
     { encoding: 'utf8', timeout: 30_000 },
   );
   const problem =
     probe.error || probe.status !== 0
-      ? `ruby could not load sidekiq, active_job and redis-namespace: ${probe.error?.message ?? probe.stderr.trim().split('\n')[0]}`
+      ? `ruby could not load sidekiq, active_job, redis-namespace and sidekiq-reliable-fetch: ${probe.error?.message ?? probe.stderr.trim().split('\n')[0]}`
       : !probe.stdout.startsWith('6.')
         ? `Sidekiq ${probe.stdout} found, but these tests need Sidekiq 6.x (redis-namespace support was removed in 7.0)`
         : spawnSync('sidekiq', ['-V'], { encoding: 'utf8', timeout: 30_000 }).status !== 0
@@ -36,7 +36,7 @@ export function assertRealSidekiqInstalled(): void {
           : null;
   if (problem) {
     throw new Error(
-      `The real-Sidekiq compatibility tests (test/compat) need Ruby with Sidekiq 6.4, ActiveJob and redis-namespace: ${problem}. ` +
+      `The real-Sidekiq compatibility tests (test/compat) need Ruby with Sidekiq 6.4, ActiveJob, redis-namespace and GitLab's reliable fetcher: ${problem}. ` +
         `Install them with \`${REAL_SIDEKIQ_INSTALL}\` (Debian/Ubuntu, as root; .ci/run does this), then run the tests again.`,
     );
   }

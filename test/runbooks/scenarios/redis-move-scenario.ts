@@ -94,8 +94,12 @@ export function redisMoveScenario(old: () => Redis, next: () => Redis, urls: () 
           expect(await old().lrange(WORKING, 0, -1)).toEqual([workingPayload]);
         },
       },
-      'final-check': { covers: 'DRAINED, exit 0 (the working list is invisible to it, as the runbook says)', shows: ['DRAINED'] },
-      'private-lists': { covers: "finds the killed worker's working list under the prefix", shows: [WORKING] },
+      'final-check': {
+        covers: "STUCK, exit 3: the killed worker's working list holds a job and no live process is left to return it",
+        exitCode: 3,
+        shows: ['STUCK — 1 job(s) left', '1 job(s) sit in the private lists of workers that are gone', `${WORKING}: 1 job(s), worker gone`],
+        doesNotShow: ['DRAINED'],
+      },
       'recover-private-lists': {
         covers: "simulated: an old-side Sidekiq's orphan recovery pushes the job back onto its queue",
         simulate: async () => {
@@ -103,9 +107,9 @@ export function redisMoveScenario(old: () => Redis, next: () => Redis, urls: () 
         },
       },
       'transfer-again': {
-        covers: 'the recovered job reaches the new Redis; DRAINED; no working list left; every job on the new Redis exactly once',
-        shows: ['Complete: everything that could be moved was moved.', 'DRAINED'],
-        doesNotShow: ['working:queue:'],
+        covers: 'the recovered job reaches the new Redis; DRAINED (no working list left); every job on the new Redis exactly once',
+        shows: ['Complete: everything that could be moved was moved.', 'DRAINED — 0 job(s) left'],
+        doesNotShow: ['working:queue:', 'Taken by workers'],
         after: async () => {
           await allOnNew();
           const onNew = await jobsOn(next());

@@ -1,0 +1,105 @@
+import type { Redis } from 'ioredis';
+import { nameFromBytes } from '../redis/key-name.js';
+import { classifyRedisError } from '../redis/redis-errors.js';
+import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
+import { escapeGlob } from '../reroute/discover-queues.js';
+import type { SidekiqProcess } from './live-processes.js';
+
+/**
+ * A fetcher's private list: jobs a worker has taken off `queue:NAME` and not finished. Neither a
+ * re-route nor a transfer touches them (docs/guarantees-and-limits.md), so a drain check counts
+ * them: a Redis holding any is not drained, and one whose owner is gone holds jobs nobody runs
+ * until a process of the same fetcher puts them back on their queue, on this Redis.
+ */
+export interface FetcherList {
+  /** As text, lossless (key-name.ts). */
+  readonly key: string;
+  /** The queue its jobs were taken from, and go back to. */
+  readonly queue: string;
+  /** The owning process's identity (`HOST:PID:NONCE`, or GitLab's older `HOST:PID`). */
+  readonly owner: string;
+  /** GitLab's reliable fetcher (`working:queue:NAME:IDENTITY`), or Sidekiq Pro's super_fetch (`queue:sq|IDENTITY|NAME`). */
+  readonly fetcher: 'reliable-fetch' | 'super-fetch';
+  /** Whether the owner still beats: its jobs are being worked on. */
+  readonly ownerAlive: boolean;
+  readonly size: number;
+}
+
+/** How many private lists a check reads at most (SCAN pages until then; each is named in the report); the rest go uncounted. */
+export const FETCHER_LIST_LIMIT = 1_000;
+
+/**
+ * GitLab's reliable fetcher names a working list `working:queue:NAME:HOST:PID:NONCE` (or, before
+ * 0.7, `…:HOST:PID`); NAME may hold colons. Its process is alive while its heartbeat
+ * `reliable-fetcher-heartbeat-HOST-PID-NONCE` (the identity with `-` for `:`, TTL 60 s) exists:
+ * the fetcher's own cleanup decides the same way (sidekiq-reliable-fetch's `worker_dead?`).
+ */
+const WORKING = /^working:queue:(.+):([^:]*:[0-9]*:[0-9a-f]*)$/s;
+const LEGACY_WORKING = /^working:queue:(.+):([^:]*:[0-9]*)$/s;
+/** Sidekiq Pro's super_fetch: `queue:sq|HOST:PID:NONCE|NAME` (key names from public issue threads). */
+const SUPER_FETCH = /^queue:sq\|([^|]+)\|(.+)$/s;
+
+/**
+ * Every non-empty private list of a fetcher under the prefix, with whether its owner is alive:
+ * GitLab's by its heartbeat key, super_fetch's by the Sidekiq process census. Bounded SCAN pages,
+ * one pipeline of TYPE, LLEN and EXISTS per page.
+ */
+export async function findFetcherLists(redis: Redis, keys: SidekiqKeys, processes: readonly SidekiqProcess[], limit = FETCHER_LIST_LIMIT): Promise<FetcherList[]> {
+  const live = new Set(processes.filter((p) => p.live).map((p) => p.identity));
+  const found: FetcherList[] = [];
+  const head = Buffer.byteLength(keys.prefix, 'utf8');
+  try {
+    for (const pattern of ['working:queue:*', 'queue:sq|*']) {
+      let cursor = '0';
+      do {
+        const [next, page] = await redis.scanBuffer(cursor, 'MATCH', `${escapeGlob(keys.prefix)}${pattern}`, 'COUNT', 1000);
+        cursor = next.toString();
+        const parsed = page.map((key) => ({ key, ...parseFetcherKey(key.subarray(head)) })).filter((p): p is typeof p & Parsed => p.queue !== undefined);
+        if (parsed.length === 0) continue;
+        const pipeline = redis.pipeline();
+        for (const p of parsed) {
+          pipeline.type(p.key);
+          pipeline.llen(p.key); // on a key of another type an error, which its TYPE explains
+          if (p.fetcher === 'reliable-fetch') pipeline.exists(`${keys.prefix}reliable-fetcher-heartbeat-${p.owner.replaceAll(':', '-')}`);
+        }
+        const replies = ((await pipeline.exec()) ?? []).map(([, reply]) => reply);
+        let i = 0;
+        for (const p of parsed) {
+          const [type, size] = [replies[i++], Number(replies[i++])];
+          const beating = p.fetcher === 'reliable-fetch' ? Number(replies[i++]) > 0 : live.has(p.owner);
+          if (type !== 'list' || !(size > 0)) continue;
+          found.push({ key: nameFromBytes(p.key), queue: p.queue, owner: p.owner, fetcher: p.fetcher, ownerAlive: beating, size });
+        }
+      } while (cursor !== '0' && found.length < limit);
+    }
+  } catch (error) {
+    throw classifyRedisError(error, `Looking for jobs in fetchers' private lists (${keys.prefix}working:queue:*, ${keys.prefix}queue:sq|*)`);
+  }
+  return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+interface Parsed {
+  readonly queue: string;
+  readonly owner: string;
+  readonly fetcher: FetcherList['fetcher'];
+}
+
+/** The queue and owner a private list's name (after the prefix) holds, or nothing when it is not one. */
+export function parseFetcherKey(name: Buffer): Partial<Parsed> {
+  // latin1: one character per byte, so the ASCII parts match and offsets stay byte offsets.
+  const text = name.toString('latin1');
+  const bytes = (from: number, to: number) => nameFromBytes(name.subarray(from, to));
+  const working = WORKING.exec(text) ?? LEGACY_WORKING.exec(text);
+  if (working) {
+    const queueStart = 'working:queue:'.length;
+    const queueEnd = queueStart + working[1]!.length;
+    return { queue: bytes(queueStart, queueEnd), owner: bytes(queueEnd + 1, text.length), fetcher: 'reliable-fetch' };
+  }
+  const superFetch = SUPER_FETCH.exec(text);
+  if (superFetch) {
+    const ownerStart = 'queue:sq|'.length;
+    const ownerEnd = ownerStart + superFetch[1]!.length;
+    return { queue: bytes(ownerEnd + 1, text.length), owner: bytes(ownerStart, ownerEnd), fetcher: 'super-fetch' };
+  }
+  return {};
+}
