@@ -17,7 +17,7 @@ import { Redis } from 'ioredis';
 import { SidekiqKeys } from '../core/redis/sidekiq-keys.js';
 import { drivePages } from '../core/reroute/drive-pages.js';
 import { DEFAULT_LUA_BATCH } from '../core/reroute/reroute-options.js';
-import { rerouteSet, rerouteSetPage } from '../core/reroute/set-page.js';
+import { rerouteSet, rerouteSetPage, type SetCursor } from '../core/reroute/set-page.js';
 import { seedWorkload } from '../bench/redis/seed.js';
 import { benchRouting } from '../bench/workload/routing.js';
 import { startRedisServer } from '../cli/support/redis-server-process.js';
@@ -59,7 +59,7 @@ async function profileRun(mode: Mode): Promise<void> {
     const run =
       mode === 'read ahead'
         ? await rerouteSet({ ...context, set })
-        : await drivePages((cursor: string) => rerouteSetPage({ ...context, set, cursor }), '0');
+        : await drivePages((cursor: SetCursor) => rerouteSetPage({ ...context, set, cursor }), { scan: '0' });
     moved += run.counters.moved;
   }
   const wall = performance.now() - start;

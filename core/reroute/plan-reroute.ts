@@ -5,7 +5,7 @@ import { drivePages } from './drive-pages.js';
 import { rerouteQueueSlice } from './queue-slice.js';
 import { addCounters, emptyCounters, type RerouteCounters } from './reroute-counters.js';
 import type { RerouteContext } from './reroute-options.js';
-import { rerouteSetPage } from './set-page.js';
+import { rerouteSetPage, type SetCursor } from './set-page.js';
 
 export interface KeyPlan {
   /** ZCARD or LLEN when planning began. */
@@ -41,7 +41,7 @@ export async function planReroute(request: PlanRequest): Promise<ReroutePlan> {
   const sets: Partial<Record<SortedSetName, KeyPlan>> = {};
   for (const set of request.sets) {
     const total = await request.redis.zcard(request.keys.sortedSet(set));
-    const run = await drivePages((cursor) => rerouteSetPage({ ...context, set, cursor, count: request.pageSize }), '0');
+    const run = await drivePages((cursor) => rerouteSetPage({ ...context, set, cursor, count: request.pageSize }), { scan: '0' } as SetCursor);
     sets[set] = { total, counters: run.counters };
     addCounters(totals, run.counters);
   }

@@ -1,5 +1,6 @@
 import type { RedisKey } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
+import { expectedBytesPerJob, jobsWithinBytes, meanBytes, probeRange } from '../redis/page-bytes.js';
 import { isLiveQueue } from '../routing/routing-plan.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { drivePages, type DriveLimits, type PageResult } from './drive-pages.js';
@@ -17,12 +18,15 @@ const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n', { encodeCalls: true
  * end Sidekiq's BRPOP takes from): producers LPUSH at the other end, so their jobs never shift
  * the window. `kept` counts the examined jobs left in place (unmapped, unparsable, already
  * routed): with `append`, the next slice steps over them; at the end, what is on the list beyond
- * them arrived during the run.
+ * them arrived during the run. `bytesPerJob`: the mean payload size seen so far, which bounds how
+ * many jobs the next slice takes (page-bytes.ts); absent when no job was seen yet (or the cursor
+ * comes from a run planned before slices were bounded by bytes).
  */
 export interface QueueCursor {
   readonly limit: number;
   readonly examined: number;
   readonly kept: number;
+  readonly bytesPerJob?: number;
 }
 
 /**
@@ -40,7 +44,7 @@ export interface QueueSliceRequest extends RerouteContext {
   /** The queue to drain (its name, without prefix or `queue:`). */
   readonly queue: string;
   readonly cursor: QueueCursor | null;
-  /** Most jobs examined by this slice. */
+  /** Most jobs examined by this slice (the run's page size): fewer when they are large (page-bytes.ts). */
   readonly sliceSize: number;
   readonly placement?: Placement;
   /** Unmapped and unparsable jobs: `leave` them where they are (default) or `quarantine` them. */
@@ -64,7 +68,7 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
   const source = keys.queue(queue);
   const counters = emptyCounters();
   try {
-    const { cursor, want, window, positions } = await readSlice(request, placement);
+    const { cursor, want, window, positions, bytesPerJob } = await readSlice(request, placement);
     if (want <= 0) return { cursor, done: true, counters: await countArrivals(request, cursor, counters) };
 
     // Process in the order that keeps relative order (see Placement): newest first for `front`.
@@ -104,7 +108,7 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
     } else {
       await applyMoves(request, placement, moves, parked, counters);
     }
-    const next = { limit: cursor.limit, examined: cursor.examined + positions, kept: cursor.kept + kept };
+    const next = withBytes({ limit: cursor.limit, examined: cursor.examined + positions, kept: cursor.kept + kept }, meanBytes(window, bytesPerJob));
     const done = next.examined >= next.limit || (placement === 'append' && window.length < want);
     return { cursor: next, done, counters: done ? await countArrivals(request, next, counters) : counters };
   } catch (error) {
@@ -120,6 +124,8 @@ interface SliceRead {
   readonly window: Buffer[];
   /** Original positions the slice accounts for (see readWindow). */
   readonly positions: number;
+  /** The mean job size the slice was sized by (page-bytes.ts). */
+  readonly bytesPerJob?: number | undefined;
 }
 
 /**
@@ -128,13 +134,36 @@ interface SliceRead {
  * trip). The bound is read on its own: a window read with it from the head would take jobs pushed
  * between the two commands for originals (a proxy such as Redis Enterprise's may run other
  * clients' commands between two pipelined ones), and readWindow counts from the tail instead.
+ * The window takes as many jobs as fit in MAX_PAGE_BYTES at the size seen so far (page-bytes.ts),
+ * never more than `sliceSize`.
  */
 async function readSlice(request: QueueSliceRequest, placement: Placement): Promise<SliceRead> {
   const { redis, keys, queue, sliceSize } = request;
-  const cursor = request.cursor ?? { limit: await redis.llen(keys.queue(queue)), examined: 0, kept: 0 };
-  const want = Math.min(sliceSize, cursor.limit - cursor.examined);
-  if (want <= 0) return { cursor, want, window: [], positions: 0 };
-  return { cursor, want, ...(await readWindow(request, placement, cursor, want)) };
+  const source = keys.queue(queue);
+  // A window of `front` starts at the newest originals (the head), one of `append` at the oldest.
+  const end = placement === 'front' ? 'list-head' : 'list-tail';
+  const cursor = request.cursor ?? (await startCursor(redis, source, end));
+  if (cursor.limit - cursor.examined <= 0) return { cursor, want: 0, window: [], positions: 0 };
+  const bytesPerJob = await expectedBytesPerJob(redis, source, end, cursor.bytesPerJob);
+  const want = Math.min(jobsWithinBytes(bytesPerJob, sliceSize), cursor.limit - cursor.examined);
+  return { cursor, want, bytesPerJob, ...(await readWindow(request, placement, cursor, want)) };
+}
+
+/**
+ * A queue's first cursor: its length (the run's bound) and the size of a few of its jobs at `end`,
+ * in one round trip. The probe only sizes the first window, whichever jobs it finds (arrivals or
+ * originals): no position is read from it, so the bound is still read apart from any window.
+ */
+async function startCursor(redis: QueueSliceRequest['redis'], key: RedisKey, end: 'list-head' | 'list-tail'): Promise<QueueCursor> {
+  const [[lengthError, limit], [probeError, sample]] = (await redis.pipeline().llen(key).lrangeBuffer(key, ...probeRange(end)).exec()) as [[Error | null, number], [Error | null, Buffer[]]];
+  if (lengthError) throw lengthError;
+  if (probeError) throw probeError;
+  return withBytes({ limit, examined: 0, kept: 0 }, meanBytes(sample, undefined));
+}
+
+/** `cursor` with `bytesPerJob` when it is known (a cursor without it probes again). */
+function withBytes(cursor: Omit<QueueCursor, 'bytesPerJob'>, bytesPerJob: number | undefined): QueueCursor {
+  return bytesPerJob === undefined ? cursor : { ...cursor, bytesPerJob };
 }
 
 /** LLEN and LRANGE of `key`, pipelined. */

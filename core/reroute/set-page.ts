@@ -1,4 +1,5 @@
 import { LuaScript } from '../redis/lua-script.js';
+import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import { drivePipelinedPages, type DriveLimits, type PageResult } from './drive-pages.js';
@@ -10,12 +11,34 @@ import { entryDigest, rewrittenEntriesKey } from './rewritten-entries.js';
 
 const rerouteSetEntries = new LuaScript('rerouteSetEntries-n', { encodeCalls: true });
 
+/**
+ * Where a set's scan stands: the ZSCAN cursor (opaque), and the mean payload size seen so far,
+ * which bounds the next page (page-bytes.ts); absent until a page has seen an entry.
+ */
+export interface SetCursor {
+  readonly scan: string;
+  readonly bytesPerJob?: number;
+}
+
 export interface SetPageRequest extends RerouteContext {
   readonly set: SortedSetName;
-  /** The ZSCAN cursor: '0' to start. */
-  readonly cursor: string;
-  /** ZSCAN COUNT. A set of up to 128 members (listpack) comes back whole whatever the count. */
+  /**
+   * Where to continue: '0' or `{scan: '0'}` to start. A bare ZSCAN cursor (also what a run planned
+   * before pages were bounded by bytes carries) knows no size yet: its page probes a few entries.
+   */
+  readonly cursor: SetCursor | string;
+  /**
+   * Most ZSCAN COUNT (the run's page size): fewer when entries are large, so that a page carries
+   * about MAX_PAGE_BYTES (page-bytes.ts; COUNT may change between calls of one scan). ZSCAN may
+   * return a few more than COUNT; a set of up to 128 members (listpack, small members only) comes
+   * back whole whatever the count.
+   */
   readonly count: number;
+}
+
+/** A cursor as SetPageRequest takes it, as the page functions use it. */
+function setCursor(cursor: SetCursor | string): SetCursor {
+  return typeof cursor === 'string' ? { scan: cursor } : cursor;
 }
 
 /**
@@ -25,10 +48,10 @@ export interface SetPageRequest extends RerouteContext {
  * unmapped or unparsable are counted and left exactly as they are. One round trip for the scan
  * and one for the writes (the record of the page's moves included, and the lookup that tells this
  * run's own rewrites met again from jobs already routed, rewritten-entries.ts), whatever the page
- * size.
+ * size; a scan's first page reads a few entries before, to learn their size (scanSetPage).
  */
-export async function rerouteSetPage(request: SetPageRequest): Promise<PageResult<string>> {
-  return applySetPage(request, examineSetPage(request, await scanSetPage(request, request.cursor)));
+export async function rerouteSetPage(request: SetPageRequest): Promise<PageResult<SetCursor>> {
+  return applySetPage(request, examineSetPage(request, await scanSetPage(request, setCursor(request.cursor))));
 }
 
 /** One ZSCAN reply: the cursor it was asked for, the one it returned, and member/score pairs. */
@@ -36,6 +59,8 @@ export interface ScannedSetPage {
   readonly cursor: string;
   readonly next: string;
   readonly flat: Buffer[];
+  /** The mean member size as the next page should assume it: this page's, or what was known before. */
+  readonly bytesPerJob: number | undefined;
 }
 
 /** What a page's examination decided, before anything is written. */
@@ -50,15 +75,32 @@ interface ExaminedSetPage {
   readonly lookAlreadyRouted: Buffer[];
 }
 
-/** The page's one read: a ZSCAN of the set from `cursor`. */
-async function scanSetPage(request: Omit<SetPageRequest, 'cursor'>, cursor: string): Promise<ScannedSetPage> {
+/**
+ * The page's one read: a ZSCAN of the set from `cursor`, of as many entries as fit in
+ * MAX_PAGE_BYTES at the size the scan has seen so far (a scan's first page reads a few entries
+ * first to learn it: one more round trip per set).
+ */
+async function scanSetPage(request: Omit<SetPageRequest, 'cursor'>, cursor: SetCursor): Promise<ScannedSetPage> {
   const key = request.keys.sortedSet(request.set);
   try {
-    const [next, flat] = await request.redis.zscanBuffer(key, cursor, 'COUNT', request.count);
-    return { cursor, next: next.toString(), flat };
+    const known = await expectedBytesPerJob(request.redis, key, 'zset', cursor.bytesPerJob);
+    const [next, flat] = await request.redis.zscanBuffer(key, cursor.scan, 'COUNT', jobsWithinBytes(known, request.count));
+    return { cursor: cursor.scan, next: next.toString(), flat, bytesPerJob: meanBytes(members(flat), known) };
   } catch (error) {
     throw classifyRedisError(error, `Scanning ${key}`);
   }
+}
+
+/** The members of a ZSCAN reply (member, score, member, score…). */
+function members(flat: readonly Buffer[]): Buffer[] {
+  const found: Buffer[] = [];
+  for (let i = 0; i < flat.length; i += 2) found.push(flat[i]!);
+  return found;
+}
+
+/** Where the scan stands after `scanned`. */
+function cursorAfter(scanned: ScannedSetPage): SetCursor {
+  return scanned.bytesPerJob === undefined ? { scan: scanned.next } : { scan: scanned.next, bytesPerJob: scanned.bytesPerJob };
 }
 
 /** Node's own work on a page: decides every entry from its bytes; no I/O. */
@@ -104,7 +146,7 @@ function examineSetPage(request: Omit<SetPageRequest, 'cursor'>, scanned: Scanne
 }
 
 /** The page's writes: the rewrites in bounded Lua calls (none in a dry run), then its result. */
-async function applySetPage(request: Omit<SetPageRequest, 'cursor'>, page: ExaminedSetPage): Promise<PageResult<string>> {
+async function applySetPage(request: Omit<SetPageRequest, 'cursor'>, page: ExaminedSetPage): Promise<PageResult<SetCursor>> {
   const { counters, rewrites, byDestination, lookAlreadyRouted } = page;
   const { next } = page.scanned;
   const key = request.keys.sortedSet(request.set);
@@ -128,7 +170,7 @@ async function applySetPage(request: Omit<SetPageRequest, 'cursor'>, page: Exami
     counters.alreadyRouted += lookAlreadyRouted.length - ownRewrites.value;
   }
   if (next === '0' && rewrites !== null) await forgetRewrites(request, rewrites);
-  return { cursor: next, done: next === '0', counters };
+  return { cursor: cursorAfter(page.scanned), done: next === '0', counters };
 }
 
 /**
@@ -199,8 +241,8 @@ function sum(record: Record<string, number>): number {
 }
 
 export interface SetRerouteRequest extends Omit<SetPageRequest, 'cursor'>, DriveLimits {
-  /** Where to continue: '0' (or absent) to start. */
-  readonly cursor?: string;
+  /** Where to continue (SetPageRequest's): absent to start. */
+  readonly cursor?: SetCursor | string;
 }
 
 /**
@@ -209,15 +251,15 @@ export interface SetRerouteRequest extends Omit<SetPageRequest, 'cursor'>, Drive
  * The next page is read and examined while this one's writes run (drivePipelinedPages): each
  * page's entries are still replaced only if they are there, so reading ahead changes no outcome.
  */
-export function rerouteSet(request: SetRerouteRequest): Promise<PageResult<string> & { pages: number }> {
+export function rerouteSet(request: SetRerouteRequest): Promise<PageResult<SetCursor> & { pages: number }> {
   return drivePipelinedPages(
     {
-      read: (cursor: string) => scanSetPage(request, cursor),
-      after: (scanned) => (scanned.next === '0' ? null : scanned.next),
+      read: (cursor: SetCursor) => scanSetPage(request, cursor),
+      after: (scanned) => (scanned.next === '0' ? null : cursorAfter(scanned)),
       examine: (scanned) => examineSetPage(request, scanned),
       apply: (examined) => applySetPage(request, examined),
     },
-    request.cursor ?? '0',
+    setCursor(request.cursor ?? '0'),
     request,
   );
 }

@@ -9,7 +9,7 @@ import { listEntryIds, newBatchId, parseBatch } from './ledger-id.js';
 import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
 import { batchKey, claimChainKey, inflightKey, ledgerKey } from './transfer-keys.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
-import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from './slice-bytes.js';
+import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
 import { writeJobsToQueues } from './write-to-target.js';
 import { transferSelectedQueueSlice, type SelectiveListCursor } from './selective-queue-transfer.js';
 
@@ -17,7 +17,7 @@ import { transferSelectedQueueSlice, type SelectiveListCursor } from './selectiv
 export interface QueueTransferCursor {
   readonly limit: number;
   readonly claimed: number;
-  /** The mean payload size seen so far, which bounds the next slice (slice-bytes.ts); absent before the first. */
+  /** The mean payload size seen so far, which bounds the next slice (page-bytes.ts); absent before the first. */
   readonly bytesPerJob?: number;
   /** A class-selective pass only (request.classes): where it stands (selective-queue-transfer.ts). */
   readonly selection?: SelectiveListCursor;
@@ -52,9 +52,9 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
   try {
     if (request.classes !== undefined) return await transferSelectedQueueSlice(request, new Set(request.classes));
     const cursor = request.cursor ?? { limit: await source.llen(sourceKey), claimed: 0 };
-    // Fewer jobs a slice when they are large (slice-bytes.ts); front placement claims from the head.
+    // Fewer jobs a slice when they are large (page-bytes.ts); front placement claims from the head.
     const bytesPerJob = cursor.limit > cursor.claimed ? await expectedBytesPerJob(source, sourceKey, placement === 'front' || request.dryRun ? 'list-head' : 'list-tail', cursor.bytesPerJob) : cursor.bytesPerJob;
-    const want = Math.max(0, Math.min(request.sliceSize, MAX_JOBS_PER_CLAIM, jobsWithinBytes(bytesPerJob ?? 0), cursor.limit - cursor.claimed));
+    const want = Math.max(0, Math.min(request.sliceSize, MAX_JOBS_PER_CLAIM, jobsWithinBytes(bytesPerJob, MAX_JOBS_PER_CLAIM), cursor.limit - cursor.claimed));
 
     if (request.dryRun) {
       // Nothing is claimed, so read by position.

@@ -10,7 +10,7 @@ import { newBatchId, setEntryId } from './ledger-id.js';
 import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
 import { batchKey, claimChainKey, conflictsKey, inflightKey, ledgerKey } from './transfer-keys.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
-import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from './slice-bytes.js';
+import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
 import { writeEntriesToSet, type LedgeredEntry } from './write-to-target.js';
 import { transferSelectedSetSlice, type SelectiveSetCursor } from './selective-set-transfer.js';
 
@@ -18,7 +18,7 @@ import { transferSelectedSetSlice, type SelectiveSetCursor } from './selective-s
 export interface SetTransferCursor {
   readonly limit: number;
   readonly claimed: number;
-  /** The mean payload size seen so far, which bounds the next slice (slice-bytes.ts); absent before the first. */
+  /** The mean payload size seen so far, which bounds the next slice (page-bytes.ts); absent before the first. */
   readonly bytesPerJob?: number;
   /** A class-selective pass only (request.classes): where it stands (selective-set-transfer.ts). */
   readonly selection?: SelectiveSetCursor;
@@ -44,9 +44,9 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
   try {
     if (request.classes !== undefined) return await transferSelectedSetSlice(request, new Set(request.classes));
     const cursor = request.cursor ?? { limit: await source.zcard(sourceKey), claimed: 0 };
-    // Fewer entries a slice when they are large (slice-bytes.ts).
+    // Fewer entries a slice when they are large (page-bytes.ts).
     const bytesPerJob = cursor.limit > cursor.claimed ? await expectedBytesPerJob(source, sourceKey, 'zset', cursor.bytesPerJob) : cursor.bytesPerJob;
-    const want = Math.max(0, Math.min(request.sliceSize, MAX_JOBS_PER_CLAIM, jobsWithinBytes(bytesPerJob ?? 0), cursor.limit - cursor.claimed));
+    const want = Math.max(0, Math.min(request.sliceSize, MAX_JOBS_PER_CLAIM, jobsWithinBytes(bytesPerJob, MAX_JOBS_PER_CLAIM), cursor.limit - cursor.claimed));
 
     if (request.dryRun) {
       const members = want === 0 ? [] : await source.zrangeBuffer(sourceKey, cursor.claimed, String(cursor.claimed + want - 1));

@@ -43,11 +43,16 @@ const workItemSchema = z.looseObject({
   continues: z.string().optional(),
 });
 
+const zscanCursor = z.string().regex(/^\d+$/, 'must be a ZSCAN cursor');
+/** The mean payload size a page or slice was sized by (core/redis/page-bytes.ts). */
+const bytesPerJob = z.number().min(0).optional();
+
 /** Cursors as each page step returns them (null: not started). */
 export const cursorSchemas = {
   reroute: {
-    set: z.string().regex(/^\d+$/, 'must be a ZSCAN cursor').nullable(),
-    queue: z.looseObject({ limit: count, examined: count, kept: count }).nullable(),
+    // A bare ZSCAN cursor: what runs planned before set pages were bounded by bytes carry.
+    set: z.union([zscanCursor, z.looseObject({ scan: zscanCursor, bytesPerJob })]).nullable(),
+    queue: z.looseObject({ limit: count, examined: count, kept: count, bytesPerJob }).nullable(),
   },
   transfer: {
     set: z.looseObject({ limit: count, claimed: count }).nullable(),

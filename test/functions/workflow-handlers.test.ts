@@ -7,6 +7,7 @@ import type { WorkItem } from '../../core/workflow/work-item.js';
 import { MetricNames } from '../../functions/support/metric-names.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { allJobs } from '../support/redis-snapshot.js';
+import { jobDigestEntry, jobDigestsIn, withQueue } from '../support/exact-jobs.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { captureOutput, dumpAll, emfRecords, fakeContext, logRecords, sumMetrics, type OutputCapture } from './support/lambda-harness.js';
 import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
@@ -131,6 +132,33 @@ describe('a re-route through the handlers (AUTH token from Secrets Manager)', ()
     expect(infos.every((r) => r['runId'] === 'reroute-1' && r['service'] === 'sidekiq-migrate' && r['function_request_id'])).toBe(true);
     expect(infos.filter((r) => r['itemKind'] === 'queue' && r['itemName'] === 'default').length).toBe(run.invocations[1]);
     expectNoSecretsOrArgs(out.text());
+  });
+
+  it('pages jobs of 1 MiB by bytes, not by the page size (a 1 GB Lambda would not hold 1,000 of them)', async () => {
+    const big = (i: number) => sidekiqPayload({ className: 'Mapped::Worker', queue: 'default', args: `[${i},"${'x'.repeat(2 ** 20)}"]` });
+    const seeded: string[] = [];
+    const expected: string[] = [];
+    for (let i = 0; i < 16; i++) {
+      const [scheduled, queued] = [big(i), big(100 + i)];
+      await source.zadd(`${PREFIX}schedule`, String(1795459303 + i), scheduled);
+      await source.lpush(`${PREFIX}queue:default`, queued);
+      seeded.push(jobDigestEntry(`${PREFIX}schedule`, scheduled, String(1795459303 + i)), jobDigestEntry(`${PREFIX}queue:default`, queued));
+      expected.push(
+        jobDigestEntry(`${PREFIX}schedule`, withQueue(scheduled, 'default', 'new_queue'), String(1795459303 + i)),
+        jobDigestEntry(`${PREFIX}queue:new_queue`, withQueue(queued, 'default', 'new_queue')),
+      );
+    }
+    await source.sadd(`${PREFIX}queues`, 'default');
+    expect(await jobDigestsIn(source, PREFIX)).toEqual(seeded.sort());
+
+    const run = await runWorkflow(h, { runId: 'reroute-big', mode: 'reroute', routing: { kind: 'mapping', mapping }, sets: ['schedule'], pagesPerInvocation: 1 });
+
+    expect(run.summary).toMatchObject({ complete: true, failures: [], totals: { moved: 32, vanished: 0 } });
+    expect(await jobDigestsIn(source, PREFIX)).toEqual(expected.sort());
+    // One page per invocation: 15 jobs of 1 MiB and a few bytes fit in 16 MiB, so each item took
+    // more than one page, where the page size (1,000) takes it in one.
+    expect(run.invocations).toHaveLength(2);
+    expect(run.invocations.every((n) => n >= 2)).toBe(true);
   });
 });
 
@@ -267,7 +295,7 @@ describe('the time budget', () => {
     expect(afterFirst).toEqual({ queued: total - firstCursor.examined, moved: firstCursor.examined });
 
     expect(second.done).toBe(true);
-    expect(second.cursor).toEqual({ limit: total, examined: total, kept: 0 });
+    expect(second.cursor).toEqual({ limit: total, examined: total, kept: 0, bytesPerJob: expect.any(Number) });
     expect(second.counters).toMatchObject({ scanned: total, moved: total, unmapped: 0, vanished: 0 });
     expect(await source.llen(`${PREFIX}queue:default`)).toBe(0);
     expect(await source.llen(`${PREFIX}queue:new_queue`)).toBe(total);

@@ -4,7 +4,7 @@ import type { SortedSetName } from '../../redis/sidekiq-keys.js';
 import type { DriveLimits, PageResult } from '../../reroute/drive-pages.js';
 import { rerouteQueue } from '../../reroute/queue-slice.js';
 import { addCounters, emptyCounters, type RerouteCounters } from '../../reroute/reroute-counters.js';
-import { rerouteSet } from '../../reroute/set-page.js';
+import { rerouteSet, type SetCursor } from '../../reroute/set-page.js';
 import { transferQueue } from '../../transfer/queue-transfer.js';
 import { RateLimiter, rateLimitedSliceSize } from '../../transfer/rate-limiter.js';
 import { transferSet } from '../../transfer/set-transfer.js';
@@ -70,7 +70,7 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
     const context = { redis: source.redis, keys: source.keys, plan: plan!, dryRun: settings.dryRun, recordMovesAs: { runId: settings.runId }, ...limits };
     const run =
       item.kind === 'set'
-        ? await rerouteSet({ ...context, set: item.name as SortedSetName, cursor: (item.cursor as string | null) ?? '0', count: settings.pageSize })
+        ? await rerouteSet({ ...context, set: item.name as SortedSetName, cursor: (item.cursor as SetCursor | string | null) ?? '0', count: settings.pageSize })
         : await rerouteQueue({ ...context, queue: item.name, cursor: item.cursor as never, sliceSize: settings.pageSize, placement: settings.placement, unmapped: settings.unmapped });
     const counters = addCounters(addCounters(emptyCounters(), item.counters as RerouteCounters), run.counters);
     return announceContinuation(settings, source, { ...item, cursor: run.cursor, done: run.done, iteration: item.iteration + 1, counters });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { drivePages } from '../../../core/reroute/drive-pages.js';
 import { rerouteQueueSlice, type QueueCursor } from '../../../core/reroute/queue-slice.js';
-import { rerouteSet, rerouteSetPage } from '../../../core/reroute/set-page.js';
+import { rerouteSet, rerouteSetPage, type SetCursor } from '../../../core/reroute/set-page.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { classRoutingPlan, type RoutingPlan } from '../../../core/routing/routing-plan.js';
 import { expectExactJobs, jobEntry, withQueue } from '../../support/exact-jobs.js';
@@ -23,7 +23,7 @@ function drainQueue(keys: SidekiqKeys, plan: RoutingPlan, o: { unmapped?: 'quara
 }
 
 function rerouteRetry(keys: SidekiqKeys, plan: RoutingPlan, client: typeof redis = redis) {
-  return drivePages((cursor) => rerouteSetPage({ redis: client, keys, plan, set: 'retry', cursor, count: 100, dryRun: false }), '0');
+  return drivePages((cursor) => rerouteSetPage({ redis: client, keys, plan, set: 'retry', cursor, count: 100, dryRun: false }), { scan: '0' } as SetCursor);
 }
 
 /** A client that runs `act` once, just before the first pipeline of Lua moves reaches Redis. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { drivePages } from '../../../core/reroute/drive-pages.js';
-import { rerouteSetPage } from '../../../core/reroute/set-page.js';
+import { rerouteSetPage, type SetCursor } from '../../../core/reroute/set-page.js';
 import { rewrittenEntriesKey } from '../../../core/reroute/rewritten-entries.js';
 import { SidekiqKeys, type SortedSetName } from '../../../core/redis/sidekiq-keys.js';
 import { classRoutingPlan, renameRoutingPlan, type RoutingPlan } from '../../../core/routing/routing-plan.js';
@@ -8,6 +8,8 @@ import { connectShared, uniquePrefix } from '../../support/redis.js';
 import { digestKeys } from '../../support/redis-snapshot.js';
 import { expectExactJobs, jobEntry, withQueue } from '../../support/exact-jobs.js';
 import { jidOf, queueOf, sidekiqPayload } from '../../support/sidekiq-jobs.js';
+
+const START: SetCursor = { scan: '0' };
 
 const redis = connectShared();
 const HOUR = 3600;
@@ -24,7 +26,7 @@ async function seedGitLabFixture(key: string): Promise<string[]> {
 const mapping = (entries: Record<string, string>): RoutingPlan => classRoutingPlan(new Map(Object.entries(entries)));
 
 async function rerouteWholeSet(keys: SidekiqKeys, set: SortedSetName, plan: RoutingPlan, options: { count?: number; dryRun?: boolean } = {}) {
-  return drivePages((cursor) => rerouteSetPage({ redis, keys, set, plan, cursor, count: options.count ?? 500, dryRun: options.dryRun ?? false }), '0');
+  return drivePages((cursor) => rerouteSetPage({ redis, keys, set, plan, cursor, count: options.count ?? 500, dryRun: options.dryRun ?? false }), START);
 }
 
 async function members(key: string): Promise<{ member: string; score: string }[]> {
@@ -254,7 +256,7 @@ describe("a run's record of its own rewrites, met again later in the same scan",
     // The interleaving this is about happened: the same scan without a run id meets rewrites again.
     const unrecorded = new SidekiqKeys(uniquePrefix());
     await seed(unrecorded.sortedSet('schedule'), 2_000);
-    const plain = await drivePages((cursor) => rerouteSetPage({ ...request, keys: unrecorded, cursor, recordMovesAs: undefined }), '0');
+    const plain = await drivePages((cursor) => rerouteSetPage({ ...request, keys: unrecorded, cursor, recordMovesAs: undefined }), START);
     expect(plain.counters.moved).toBe(2_000);
     expect(plain.counters.alreadyRouted).toBeGreaterThan(0);
   });
@@ -306,11 +308,11 @@ describe("a run's record of its own rewrites, met again later in the same scan",
     const record = rewrittenEntriesKey(keys.prefix, 'run-1', 'schedule');
     const request = { redis, keys, set: 'schedule' as const, plan: mapping({ A: 'a' }), count: 50, recordMovesAs: { runId: 'run-1' } };
 
-    const dry = await drivePages((cursor) => rerouteSetPage({ ...request, cursor, dryRun: true }), '0');
+    const dry = await drivePages((cursor) => rerouteSetPage({ ...request, cursor, dryRun: true }), START);
     expect(dry.counters).toMatchObject({ scanned: 301, moved: 300, alreadyRouted: 1 });
     expect(await redis.exists(record)).toBe(0);
 
-    const run = await drivePages((cursor) => rerouteSetPage({ ...request, cursor, dryRun: false }), '0');
+    const run = await drivePages((cursor) => rerouteSetPage({ ...request, cursor, dryRun: false }), START);
     expect(run.counters).toMatchObject({ scanned: 301, moved: 300, alreadyRouted: 1 });
 
     // A set of up to 128 entries comes back whole in its first page: nothing to record.

@@ -1,11 +1,11 @@
 // Large payloads (GitLab's size limiter lets them through unless told to reject them): a slice
-// takes as many jobs as fit in MAX_SLICE_BYTES, not 250 of 1 MB each. The first slice of a pass
+// takes as many jobs as fit in MAX_PAGE_BYTES, not 250 of 1 MB each. The first slice of a pass
 // learns the size from a few jobs, the next ones from what the slice before held.
 import { describe, expect, it } from 'vitest';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { transferQueueSlice, type QueueTransferCursor } from '../../../core/transfer/queue-transfer.js';
 import { transferSetSlice, type SetTransferCursor } from '../../../core/transfer/set-transfer.js';
-import { jobsWithinBytes, MAX_SLICE_BYTES } from '../../../core/transfer/slice-bytes.js';
+import { jobsWithinBytes, MAX_PAGE_BYTES } from '../../../core/redis/page-bytes.js';
 import { MAX_JOBS_PER_CLAIM } from '../../../core/transfer/transfer-options.js';
 import { jobEntry, jobsIn } from '../../support/exact-jobs.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
@@ -19,10 +19,12 @@ const base = () => ({ source: redis.source(), target: redis.target(), sourceKeys
 
 describe('slices of large jobs', () => {
   it('takes as many jobs as fit in the byte budget, from 1 to the claim cap', () => {
-    expect(jobsWithinBytes(700)).toBe(MAX_JOBS_PER_CLAIM);
-    expect(jobsWithinBytes(MB)).toBe(16);
-    expect(jobsWithinBytes(MAX_SLICE_BYTES * 3)).toBe(1);
-    expect(jobsWithinBytes(0)).toBe(MAX_JOBS_PER_CLAIM);
+    expect(jobsWithinBytes(700, MAX_JOBS_PER_CLAIM)).toBe(MAX_JOBS_PER_CLAIM);
+    expect(jobsWithinBytes(MB, MAX_JOBS_PER_CLAIM)).toBe(16);
+    expect(jobsWithinBytes(MB, 10)).toBe(10);
+    expect(jobsWithinBytes(MAX_PAGE_BYTES * 3, MAX_JOBS_PER_CLAIM)).toBe(1);
+    expect(jobsWithinBytes(0, MAX_JOBS_PER_CLAIM)).toBe(MAX_JOBS_PER_CLAIM);
+    expect(jobsWithinBytes(undefined, 1000)).toBe(1000);
   });
 
   it('a queue of 1 MB jobs moves in slices of at most 16, every job once, in order', async () => {

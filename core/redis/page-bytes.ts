@@ -1,0 +1,53 @@
+import type { Redis, RedisKey } from 'ioredis';
+
+/**
+ * How many payload bytes one read of jobs aims to carry at most: a transfer's slice, a re-route's
+ * page (a ZSCAN of a set, an LRANGE of a queue). Sidekiq payloads are ~1 KB, but GitLab's size
+ * limiter leaves large ones alone unless it is set to reject them, and 1,000 jobs of 2 MB are 2 GB
+ * held at once in a reply, its copies and its writes: a Lambda of 1 GB runs out of memory (or
+ * time), again on every retry. A read of jobs of that size takes fewer of them instead.
+ */
+export const MAX_PAGE_BYTES = 16 * 2 ** 20;
+
+/** How many jobs a pass's first read looks at to learn their size (from the end it reads first). */
+export const PROBE_JOBS = 5;
+
+/**
+ * The jobs of `bytesPerJob` bytes a read takes within MAX_PAGE_BYTES: 1 to `most` (the caller's
+ * own cap: the page size, the claim cap); `most` when the size is not known.
+ */
+export function jobsWithinBytes(bytesPerJob: number | undefined, most: number): number {
+  if (bytesPerJob === undefined || !(bytesPerJob > 0)) return most;
+  return Math.max(1, Math.min(most, Math.floor(MAX_PAGE_BYTES / bytesPerJob)));
+}
+
+/** Where a pass reads its jobs from first: a list's head (newest) or tail (oldest), a set's soonest entries. */
+export type ProbeEnd = 'list-head' | 'list-tail' | 'zset';
+
+/**
+ * The mean size of a key's jobs as a read should assume it: what the pass saw so far (`known`,
+ * carried in its cursor), or, for its first read, that of the PROBE_JOBS jobs at the end it reads
+ * first; undefined when the key has none. One read of a few jobs per pass.
+ */
+export async function expectedBytesPerJob(redis: Redis, key: RedisKey, end: ProbeEnd, known: number | undefined): Promise<number | undefined> {
+  if (known !== undefined) return known;
+  return meanBytes(await probeJobs(redis, key, end), undefined);
+}
+
+/** The PROBE_JOBS jobs at `end` of `key` (fewer when it holds fewer). */
+export function probeJobs(redis: Redis, key: RedisKey, end: ProbeEnd): Promise<Buffer[]> {
+  return end === 'zset' ? redis.zrangeBuffer(key, 0, String(PROBE_JOBS - 1)) : redis.lrangeBuffer(key, ...probeRange(end));
+}
+
+/** The LRANGE bounds of a list's probe (so that a caller may pipeline it with another command). */
+export function probeRange(end: 'list-head' | 'list-tail'): [number, number] {
+  return end === 'list-head' ? [0, PROBE_JOBS - 1] : [-PROBE_JOBS, -1];
+}
+
+/** The mean size of the payloads a read held, or what was known before when it held none. */
+export function meanBytes(payloads: readonly Buffer[], before: number | undefined): number | undefined {
+  if (payloads.length === 0) return before;
+  let total = 0;
+  for (const payload of payloads) total += payload.length;
+  return Math.ceil(total / payloads.length);
+}
