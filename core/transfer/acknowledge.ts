@@ -2,8 +2,8 @@ import type { Redis, RedisKey } from 'ioredis';
 import { LuaScript, type LuaCall } from '../redis/lua-script.js';
 import { MAX_JOBS_PER_CLAIM_CALL } from './transfer-options.js';
 
-const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-2');
-const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-4');
+const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-2', { encodeCalls: true });
+const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-4', { encodeCalls: true });
 
 /** How long a run remembers the set entries it gave back as conflicts (as long as its ledgers). */
 export const CONFLICTS_TTL_SECONDS = 7 * 24 * 3600;

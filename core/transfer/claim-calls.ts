@@ -3,8 +3,8 @@ import type { Redis, RedisKey } from 'ioredis';
 import { LuaScript, type LuaCall } from '../redis/lua-script.js';
 import { MAX_JOBS_PER_CLAIM_CALL } from './transfer-options.js';
 
-const claimQueueJobs = new LuaScript('claimQueueJobs-4');
-const claimSetEntries = new LuaScript('claimSetEntries-5');
+const claimQueueJobs = new LuaScript('claimQueueJobs-4', { encodeCalls: true });
+const claimSetEntries = new LuaScript('claimSetEntries-5', { encodeCalls: true });
 
 /** How long a slice's claim chain lives without its last call: it only has to outlive one pipeline. */
 const CHAIN_TTL_MS = 60_000;

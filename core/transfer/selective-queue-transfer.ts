@@ -11,7 +11,7 @@ import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters 
 import { batchKey, inflightKey, ledgerKey } from './transfer-keys.js';
 import { writeJobsToQueues } from './write-to-target.js';
 
-const claimSelectedQueueJobs = new LuaScript('claimSelectedQueueJobs-3');
+const claimSelectedQueueJobs = new LuaScript('claimSelectedQueueJobs-3', { encodeCalls: true });
 
 /**
  * Where a class-selective pass over a queue stands, in tail offsets (0 = the oldest job, the end

@@ -8,8 +8,8 @@ import type { CarriedJob } from './carry-job.js';
 import type { TransferCounters } from './transfer-counters.js';
 import { MAX_JOBS_PER_WRITE } from './transfer-options.js';
 
-const copyJobsToLists = new LuaScript('copyJobsToLists-n');
-const copyEntriesToSet = new LuaScript('copyEntriesToSet-2');
+const copyJobsToLists = new LuaScript('copyJobsToLists-n', { encodeCalls: true });
+const copyEntriesToSet = new LuaScript('copyEntriesToSet-2', { encodeCalls: true });
 
 /** A job with the id its claimed entry has in the run's ledger (ledger-id.ts). */
 export type LedgeredJob = CarriedJob & { readonly id: string };
