@@ -1,4 +1,4 @@
-import { inspectJob } from '../payload/inspect-job.js';
+import { checkJob, inspectJob } from '../payload/inspect-job.js';
 import { rewriteQueue } from '../payload/rewrite-queue.js';
 import { decideRoute, queuedJobDestination, type RoutingPlan } from '../routing/routing-plan.js';
 
@@ -17,9 +17,10 @@ export interface CarriedJob {
  * with routing, to its destination with the queue value spliced (unmapped jobs keep their queue).
  */
 export function carryQueuedJob(payload: Buffer, listQueue: string, plan: RoutingPlan | undefined, rewriteActiveJobQueueName: boolean): CarriedJob {
+  // Without routing only "is it a job" counts: checked without decoding its fields.
+  if (plan === undefined) return { payload, queue: listQueue, kind: typeof checkJob(payload) === 'string' ? 'unparsable' : 'as-is' };
   const job = inspectJob(payload);
   if (job.kind === 'unparsable') return { payload, queue: listQueue, kind: 'unparsable' };
-  if (plan === undefined) return { payload, queue: listQueue, kind: 'as-is' };
   const to = queuedJobDestination(plan, listQueue, job);
   if (to === null) return { payload, queue: listQueue, kind: 'unmapped' };
   if (to === listQueue && job.queue === to) return { payload, queue: listQueue, kind: 'as-is' };
@@ -28,9 +29,9 @@ export function carryQueuedJob(payload: Buffer, listQueue: string, plan: Routing
 
 /** A claimed `schedule`/`retry`/`dead` entry: the same, by its `queue` field. */
 export function carryScheduledJob(member: Buffer, plan: RoutingPlan | undefined, rewriteActiveJobQueueName: boolean): Omit<CarriedJob, 'queue'> {
+  if (plan === undefined) return { payload: member, kind: typeof checkJob(member) === 'string' ? 'unparsable' : 'as-is' };
   const job = inspectJob(member);
   if (job.kind === 'unparsable') return { payload: member, kind: 'unparsable' };
-  if (plan === undefined) return { payload: member, kind: 'as-is' };
   const decision = decideRoute(plan, job);
   if (decision.action === 'unmapped') return { payload: member, kind: 'unmapped' };
   if (decision.action === 'already-routed') return { payload: member, kind: 'as-is' };
