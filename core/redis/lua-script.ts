@@ -31,7 +31,10 @@ export class LuaScript {
   /**
    * `encodeCalls`: the calls' bytes are written here rather than by ioredis (encoded-command.ts:
    * the same RESP for a fraction of the CPU, for calls of hundreds of arguments). Opt-in per
-   * script: a test that swaps the script of a pipeline's `evalshaBuffer` call needs the default.
+   * script (on for the re-route's and the transfer's): an encoded command's `args` hold only its
+   * SHA, key count and keys, and a test that reads a call's ARGV there (the run lock's, in
+   * run-transfer-lock.test.ts) needs the default. Tests that swap a call's script do it at the
+   * pipeline's `sendCommand`, which both paths go through (test/support/swap-evalsha.ts).
    */
   constructor(
     readonly name: string,
