@@ -179,6 +179,11 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   const failed = summary.counts?.failed ?? 0;
   if (failed > summary.failures.length) attention.push(`FAILED ${n(failed - summary.failures.length)} more sets and queues (the first ${summary.failures.length} are named above)`);
   for (const c of summary.continuedIn) attention.push(`Still continuing: ${c.kind} ${c.name} in ${c.execution}`);
+  if (summary.interrupted) {
+    attention.push(
+      `Stopped by ${summary.interrupted.signal}: ${n(summary.interrupted.unfinished)} sets and queues not finished. Every page that ran is complete; what a page had claimed is in flight, and the next run finishes it first.`,
+    );
+  }
   if (attention.length > 0) {
     out.push('', 'Needs a look:');
     for (const line of attention) say(line);
@@ -208,7 +213,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
             ? 'Complete: no job of the selected classes was on the source; nothing was moved.'
             : 'Complete: everything that could be moved was moved.';
   out.push('');
-  say(summary.complete ? complete : 'Not complete: run the same command again to resume.');
+  say(summary.complete ? complete : summary.interrupted ? `Not complete: stopped by ${summary.interrupted.signal}. Run the same command again to finish.` : 'Not complete: run the same command again to resume.');
   return `${out.join('\n')}\n`;
 }
 

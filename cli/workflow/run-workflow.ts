@@ -11,6 +11,7 @@ import { evictionNotice } from './eviction-notice.js';
 import { prefixNotice } from './prefix-notice.js';
 import { Progress } from './progress.js';
 import { screenWidth } from './fit.js';
+import { isStoppedFailure, stopOnInterrupt } from './stop-on-interrupt.js';
 import { renderSummary } from './render-summary.js';
 
 export interface WorkflowRun {
@@ -48,7 +49,8 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
     prefixes(execution, event);
     progress.onEvent(execution, event);
   };
-  const executions = await runWorkflowLocally(run.input, run.handlers, { onEvent });
+  const interrupt = stopOnInterrupt(run, noticeIo);
+  const executions = await runWorkflowLocally(run.input, run.handlers, { onEvent }).finally(interrupt.remove);
   const first = executions[0]!;
   if (first.error) {
     // The plan failed (bad input, a lock held by another run, Redis unreachable): nothing moved.
@@ -56,13 +58,25 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
     throw new FatalError(first.error.message);
   }
   const chain = executions.filter((e) => e.output !== undefined).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary }));
-  const summary = combineSummaries(chain);
+  const combined = combineSummaries(chain);
   const failed = executions.filter((e) => e.error);
-  for (const e of failed) summary.failures.push({ kind: 'execution', name: e.executionArn, error: `${e.error!.name}: ${e.error!.message}` });
+  for (const e of failed) combined.failures.push({ kind: 'execution', name: e.executionArn, error: `${e.error!.name}: ${e.error!.message}` });
+  const summary = withInterruption(combined, interrupt.stoppedBy());
   const complete = summary.complete && failed.length === 0;
   // Every item as seen by this process (the summary's own list is bounded: its state stays small).
   const items = progress.seen();
   if (run.json) run.io.out(`${JSON.stringify({ ...summary, complete, items, ...run.extra })}\n`);
   else run.io.out(renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items }));
   return complete ? ExitCode.ok : ExitCode.failed;
+}
+
+/**
+ * A run stopped by a signal: the items that met its stop marker are said in one line (how many
+ * were not finished), not as one failure each; other failures stay as they are.
+ */
+function withInterruption(summary: RunSummary, signal: string | undefined): RunSummary {
+  if (!signal) return summary;
+  const others = summary.failures.filter((f) => !isStoppedFailure(f));
+  const unfinished = (summary.counts?.failed ?? summary.failures.length) - others.length;
+  return { ...summary, complete: false, failures: others, ...(summary.counts ? { counts: { ...summary.counts, failed: others.length } } : {}), interrupted: { signal, unfinished } };
 }

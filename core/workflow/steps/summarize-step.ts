@@ -36,6 +36,11 @@ export interface RunSummary {
    */
   readonly leftOnSource?: readonly QuarantineList[];
   readonly leftOnSourceLists?: number;
+  /**
+   * A local run stopped by a signal (Ctrl-C): the signal, and how many sets and queues it left
+   * unfinished (set by the CLI, never by the state machine).
+   */
+  readonly interrupted?: { readonly signal: string; readonly unfinished: number };
   /** Whether this execution released the run lock: the last of the run's executions to end does. */
   readonly releasedLock?: boolean;
   /** The source held no Sidekiq data at all (under its prefix or any other): nothing was there to move. */

@@ -1,0 +1,57 @@
+import type { ConnectionProvider } from '../../core/workflow/connections.js';
+import { stopRunStep } from '../../core/workflow/steps/stop-run-step.js';
+import type { CliIo } from '../cli-io.js';
+
+/** What a local run needs to be stopped as `sidekiq-migrate stop` stops a deployed one. */
+export interface InterruptibleRun {
+  readonly input: Record<string, unknown>;
+  readonly connections: ConnectionProvider;
+}
+
+/**
+ * Ctrl-C (SIGINT) or SIGTERM during a local run. The first stops the run the way a deployed run is
+ * stopped: its stop marker is set and its lock released on every Redis of the run, so each page
+ * in progress finishes (a page is atomic), no further page starts, and the run ends with its
+ * summary, `Not complete`, and exit code 1; the next run finishes what is in flight. A second
+ * signal quits at once (exit 130), which loses nothing either: what a page had claimed stays in
+ * flight for the next run. Returns the signal that stopped the run (if one did) and the function
+ * that removes the handlers.
+ */
+export function stopOnInterrupt(run: InterruptibleRun, io: CliIo, quit: (code: number) => void = (code) => process.exit(code)): { stoppedBy: () => NodeJS.Signals | undefined; remove: () => void } {
+  let stopping: NodeJS.Signals | undefined;
+  const settings = {
+    runId: String(run.input['runId']),
+    source: typeof run.input['source'] === 'string' ? run.input['source'] : 'source',
+    target: typeof run.input['target'] === 'string' ? run.input['target'] : undefined,
+    dryRun: run.input['dryRun'] === true,
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (settings.dryRun) {
+      io.err(`\n${signal}: quitting the dry run; it wrote nothing.\n`);
+      quit(130);
+      return;
+    }
+    if (stopping) {
+      io.err(`\n${signal} again: quitting now. Nothing is lost: run the same command again to finish what is in flight.\n`);
+      quit(130);
+      return;
+    }
+    stopping = signal;
+    io.err(`\n${signal}: stopping run ${settings.runId} after the pages in progress (${signal} again to quit at once)…\n`);
+    stopRunStep(settings, run.connections, { reason: signal }).catch((error: unknown) => {
+      io.err(`Could not stop run ${settings.runId} cleanly (${(error as Error).message}); ${signal} again to quit at once.\n`);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    stoppedBy: () => stopping,
+    remove: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/** The failure a page task reports when it met the run's stop marker (RunStoppedError's message). */
+export const isStoppedFailure = (failure: { readonly error: string }): boolean => /\bwas stopped \(noticed /.test(failure.error);

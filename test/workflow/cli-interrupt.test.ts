@@ -1,0 +1,110 @@
+// Ctrl-C during a local run, as an operator presses it on the shipped CLI (a child process): the
+// first stops the run after the pages in progress, with its summary and exit code 1, the lock
+// released; a second quits at once (exit 130). Either way the next run finishes the work, and every
+// job is on the target exactly once. Before, the first Ctrl-C killed the process without a word.
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.js';
+import { bufferIo } from '../support/buffer-io.js';
+import { repoPath } from '../support/paths.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { allJobs } from '../support/redis-snapshot.js';
+import { keyValueSnapshot } from '../support/exact-jobs.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+const redis = privateSourceAndTarget();
+const sorted = (jobs: { key: string; payload: string; score?: string }[]) => jobs.map((j) => `${j.key} ${j.score ?? '-'} ${j.payload}`).sort();
+
+/** 2,000 queued jobs on 4 queues and 500 schedule entries. */
+async function seed(): Promise<void> {
+  const pipeline = redis.source().pipeline();
+  for (let i = 0; i < 2_000; i++) pipeline.lpush(`queue:q${i % 4}`, sidekiqPayload({ className: 'A', queue: `q${i % 4}`, args: `[${i}]` }));
+  for (let i = 0; i < 500; i++) pipeline.zadd('schedule', String(1795459303 + i), sidekiqPayload({ className: 'A', queue: 'q0', args: `[${i}]` }));
+  pipeline.sadd('queues', 'q0', 'q1', 'q2', 'q3');
+  await pipeline.exec();
+}
+
+/**
+ * The CLI as a child process, slowed by --rate-limit so that it is still moving when signalled:
+ * `signals` are sent once a page has been reported, one every 100 ms.
+ */
+function interrupted(args: string[], signals: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [repoPath('bin/sidekiq-migrate.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let [stdout, stderr, sent] = ['', '', false];
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      // A page was reported: the run is under way.
+      if (!sent && / [1-9][\d,]* (moved|written)/.test(stderr)) {
+        sent = true;
+        for (let i = 0; i < signals; i++) setTimeout(() => child.kill('SIGINT'), i * 100);
+      }
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const cli = async (...args: string[]) => {
+  const io = bufferIo();
+  const code = await main(['node', 'sidekiq-migrate', ...args], io);
+  return { code, stdout: io.stdout(), stderr: io.stderr() };
+};
+
+describe('Ctrl-C during a move', () => {
+  it('once: stops after the pages in progress, says so, releases the lock; the next run finishes, every job once', { timeout: 60_000 }, async () => {
+    await seed();
+    const before = sorted(await allJobs(redis.source(), ''));
+    const { source, target } = redis.urls();
+
+    const stopped = await interrupted(['move', '--from', source, '--to', target, '--rate-limit', '200'], 1);
+
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toMatch(/\nSIGINT: stopping run transfer-\S+ after the pages in progress \(SIGINT again to quit at once\)…\n/);
+    expect(stopped.stdout).toMatch(/\nStopped by SIGINT: \d+ sets and queues not finished\. Every page that ran is complete; what a page had claimed is in flight, and the next run finishes it first\.\n/);
+    expect(stopped.stdout).toMatch(/\nNot complete: stopped by SIGINT\. Run the same command again to finish\.\n$/);
+    expect(stopped.stdout).not.toContain('FAILED');
+    expect(await redis.source().exists('sidekiq-migrate:lock')).toBe(0);
+    expect(await redis.target().exists('sidekiq-migrate:lock')).toBe(0);
+    // Not all of it moved: the stop came first.
+    expect((await allJobs(redis.source(), '')).length).toBeGreaterThan(0);
+
+    const resumed = await cli('move', '--from', source, '--to', target);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain('Complete: everything that could be moved was moved.');
+    expect(sorted(await allJobs(redis.target(), ''))).toEqual(before);
+    expect(await allJobs(redis.source(), '')).toEqual([]);
+  });
+
+  it('twice: quits at once with exit code 130; the next run finishes, every job once', { timeout: 60_000 }, async () => {
+    await seed();
+    const before = sorted(await allJobs(redis.source(), ''));
+    const { source, target } = redis.urls();
+
+    const quit = await interrupted(['move', '--from', source, '--to', target, '--rate-limit', '200'], 2);
+
+    expect(quit.code).toBe(130);
+    expect(quit.stderr).toContain('\nSIGINT again: quitting now. Nothing is lost: run the same command again to finish what is in flight.\n');
+
+    const resumed = await cli('move', '--from', source, '--to', target);
+    expect(resumed.code).toBe(0);
+    expect(sorted(await allJobs(redis.target(), ''))).toEqual(before);
+    // No job left, in flight included; the killed run's own records (its work list, its
+    // executions) stay until they expire, as after any crash.
+    expect((await allJobs(redis.source(), '')).filter((j) => !/^sidekiq-migrate:[^:]+:items$/.test(j.key))).toEqual([]);
+    expect(await redis.source().keys('*:inflight:*')).toEqual([]);
+  });
+
+  it('during a dry run: quits at once, having written nothing', { timeout: 60_000 }, async () => {
+    await seed();
+    const snapshot = async () => ({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) });
+    const before = await snapshot();
+
+    const quit = await interrupted(['move', '--from', redis.urls().source, '--to', redis.urls().target, '--dry-run', '--rate-limit', '200'], 1);
+
+    expect(quit.code).toBe(130);
+    expect(quit.stderr).toContain('\nSIGINT: quitting the dry run; it wrote nothing.\n');
+    expect(await snapshot()).toEqual(before);
+  });
+});
