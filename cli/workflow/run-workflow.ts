@@ -3,6 +3,7 @@ import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
 import { combineSummaries } from '../../core/workflow/combine-summaries.js';
 import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import { StateNames } from '../../infra/constructs/state-names.js';
 import { runWorkflowLocally, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
 import type { CliIo } from '../cli-io.js';
 import { ExitCode } from '../exit-codes.js';
@@ -43,13 +44,15 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   const notice = evictionNotice(noticeIo, run.json);
   const cron = cronNotice(noticeIo, run.input['mode'] === 'transfer' ? 'transfer' : 'reroute');
   const prefixes = prefixNotice(noticeIo);
+  let planned = false;
   const onEvent: typeof notice = (execution, event) => {
+    if (event.type === 'StateExited' && event.state?.name === StateNames.plan) planned = true;
     notice(execution, event);
     cron(execution, event);
     prefixes(execution, event);
     progress.onEvent(execution, event);
   };
-  const interrupt = stopOnInterrupt(run, noticeIo);
+  const interrupt = stopOnInterrupt(run, noticeIo, () => planned);
   const executions = await runWorkflowLocally(run.input, run.handlers, { onEvent }).finally(interrupt.remove);
   const first = executions[0]!;
   if (first.error) {

@@ -17,7 +17,7 @@ export interface InterruptibleRun {
  * flight for the next run. Returns the signal that stopped the run (if one did) and the function
  * that removes the handlers.
  */
-export function stopOnInterrupt(run: InterruptibleRun, io: CliIo, quit: (code: number) => void = (code) => process.exit(code)): { stoppedBy: () => NodeJS.Signals | undefined; remove: () => void } {
+export function stopOnInterrupt(run: InterruptibleRun, io: CliIo, planned: () => boolean, quit: (code: number) => void = (code) => process.exit(code)): { stoppedBy: () => NodeJS.Signals | undefined; remove: () => void } {
   let stopping: NodeJS.Signals | undefined;
   const settings = {
     runId: String(run.input['runId']),
@@ -28,6 +28,13 @@ export function stopOnInterrupt(run: InterruptibleRun, io: CliIo, quit: (code: n
   const onSignal = (signal: NodeJS.Signals) => {
     if (settings.dryRun) {
       io.err(`\n${signal}: quitting the dry run; it wrote nothing.\n`);
+      quit(130);
+      return;
+    }
+    // Before the plan has taken the locks, a stop marker would be lifted by the plan itself (a new
+    // execution resumes a stopped run): quit instead, which loses nothing at any instant.
+    if (!planned()) {
+      io.err(`\n${signal} while planning: quitting now. Nothing is lost: run the same command again.\n`);
       quit(130);
       return;
     }
