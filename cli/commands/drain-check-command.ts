@@ -98,6 +98,7 @@ async function localCheck(options: DrainCheckOptions, selection?: ClassSelection
     const { redis, keys, name } = await connections.get('Redis');
     // "DRAINED" under a wrong prefix would send an operator on: refused when Sidekiq data is elsewhere.
     await checkSidekiqPrefix(redis, keys, { name, option: '--namespace' });
+    if (previous && options.previous) checkSameScope(options.previous, previous, { redis: name, prefix: keys.prefix, retiredQueues: options.retiredQueues });
     const report = await drainCheck(redis, keys, { previous, retiredQueues: options.retiredQueues, name });
     if (!selection) return { report };
     // Jobs of the selection that workers took here come back here if their worker dies: counted too.
@@ -122,6 +123,23 @@ function deployedCheck(options: DrainCheckOptions): Promise<DrainReport> {
     ...(options.connection ? { connection: options.connection } : {}),
     ...(options.retiredQueues ? { retiredQueues: options.retiredQueues } : {}),
   });
+}
+
+/**
+ * A previous report is compared with only when it checked the same thing: the same Redis (as its
+ * URL is written), prefix and retired queues. Another's would give rates, estimates and "no
+ * progress" verdicts made of two different Redis servers' counts.
+ */
+function checkSameScope(path: string, previous: DrainReport, now: { redis: string; prefix: string; retiredQueues?: readonly string[] | undefined }): void {
+  const scope = (queues: readonly string[] | undefined) => (queues && queues.length > 0 ? `retired queues ${[...queues].sort().join(', ')}` : 'the whole Redis');
+  const differences = [
+    previous.redis !== now.redis ? `it checked ${previous.redis}, this check ${now.redis}` : null,
+    previous.prefix !== undefined && previous.prefix !== now.prefix ? `its prefix is "${previous.prefix}", this one "${now.prefix}"` : null,
+    scope(previous.retiredQueues) !== scope(now.retiredQueues) ? `it covered ${scope(previous.retiredQueues)}, this check ${scope(now.retiredQueues)}` : null,
+  ].filter((d): d is string => d !== null);
+  if (differences.length > 0) {
+    throw new InputError(`--previous ${path}: not a check of what this one checks (${differences.join('; ')}): its counts cannot give a rate. Give the report of the previous check of the same Redis, prefix and scope, or leave --previous out.`);
+  }
 }
 
 function readPrevious(path: string): DrainReport {

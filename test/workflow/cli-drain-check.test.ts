@@ -114,6 +114,25 @@ describe('sidekiq-migrate drain-check', () => {
     expect(report.verdict.etaSeconds).toBeGreaterThan(5);
   });
 
+  it('exits 2 on a --previous report of another Redis, prefix or scope, whose counts would make up a rate', async () => {
+    const redis = server.client();
+    for (let i = 0; i < 3; i++) await redis.lpush('queue:default', sidekiqPayload({ className: 'A', queue: 'default' }));
+    const saved = join(dir, 'other.json');
+    await cli('--save', saved);
+    const first = JSON.parse(readFileSync(saved, 'utf8'));
+    const url = server.url();
+    const refusal = (why: string) => `--previous ${saved}: not a check of what this one checks (${why}): its counts cannot give a rate. Give the report of the previous check of the same Redis, prefix and scope, or leave --previous out.\n`;
+
+    writeFileSync(saved, JSON.stringify({ ...first, redis: 'redis://elsewhere:6379' }));
+    expect(await cli('--previous', saved)).toEqual({ code: 2, stdout: '', stderr: refusal(`it checked redis://elsewhere:6379, this check ${url}`) });
+    writeFileSync(saved, JSON.stringify({ ...first, prefix: 'resque:gitlab:' }));
+    expect(await cli('--previous', saved)).toEqual({ code: 2, stdout: '', stderr: refusal('its prefix is "resque:gitlab:", this one ""') });
+    writeFileSync(saved, JSON.stringify(first));
+    expect(await cli('--previous', saved, '--retired-queues', 'default')).toEqual({ code: 2, stdout: '', stderr: refusal('it covered the whole Redis, this check retired queues default') });
+    // The same Redis, prefix and scope: compared with.
+    expect((await cli('--previous', saved)).code).toBe(3);
+  });
+
   it('exits 2 on a --previous file that is not a drain report', async () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{"hello": 1}');
