@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import { connect } from 'node:net';
+import { Redis } from 'ioredis';
 
 /** The commands that read jobs in bulk (a range of a list or sorted set, a scan of a set). */
 const READS = new Set(['lrange', 'zrange', 'zrangebyscore', 'zscan']);
@@ -48,35 +49,75 @@ export interface AskedRead {
 }
 
 /**
- * Watches, through MONITOR on `client` (a connection of its own, which it then keeps), every read
- * of jobs another client asks the server for, until `stop()`: for a process a test cannot wrap,
- * such as the CLI, how many jobs each read asked for. `stop` first sees a marker go through, so
- * that every command sent before it is counted.
+ * Watches, through MONITOR on a connection of its own to `url`, every read of jobs other clients
+ * ask the server for, until `stop()`: for code a test cannot wrap, such as the CLI, how many jobs
+ * each read asked for. A raw socket (ioredis's monitor mode loses its footing under a burst of
+ * large commands), of which only each line's first arguments are parsed. `stop` first sees a
+ * marker go through, so that every command sent before it is counted.
  */
-export async function monitorJobReads(client: Redis): Promise<{ reads: AskedRead[]; stop: () => Promise<AskedRead[]> }> {
+export async function monitorJobReads(url: string): Promise<{ stop: () => Promise<AskedRead[]> }> {
+  const { hostname, port } = new URL(url);
   const reads: AskedRead[] = [];
-  const monitor = await client.monitor();
   const marker = `job-reads-marker-${process.pid}-${Date.now()}`;
   let markerSeen: () => void = () => undefined;
   const seen = new Promise<void>((resolve) => (markerSeen = resolve));
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    const [name, key, ...rest] = args;
+  const socket = connect(Number(port), hostname);
+  let started: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (started = resolve));
+  const onLine = (line: string) => {
+    if (line === '+OK') started();
+    const parsed = /^\+[\d.]+ \[\d+ ([^\]]+)\] (.*)$/s.exec(line);
+    if (!parsed) return;
+    const [name, key, ...rest] = firstArguments(parsed[2]!, 8);
     if (name === undefined) return;
     if (name.toLowerCase() === 'echo' && key === marker) markerSeen();
-    if (source === 'lua' || !READS.has(name.toLowerCase())) return;
+    if (parsed[1] === 'lua' || !READS.has(name.toLowerCase())) return;
     reads.push({ command: name.toLowerCase(), key: key!, asked: askedOf(name.toLowerCase(), rest) });
+  };
+  // Only the head of each line is kept: a read's arguments are short, a write's may be megabytes
+  // (MONITOR escapes their line breaks, so a raw one ends a line).
+  const HEAD = 512;
+  let head = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => {
+    for (let from = 0; ; ) {
+      const end = chunk.indexOf('\n', from);
+      if (head.length < HEAD) head += chunk.slice(from, Math.min(end < 0 ? chunk.length : end, from + HEAD - head.length));
+      if (end < 0) return;
+      onLine(head.replace(/\r$/, ''));
+      head = '';
+      from = end + 1;
+    }
   });
+  socket.write('MONITOR\r\n');
+  await ready;
   return {
-    reads,
     stop: async () => {
-      const other = client.duplicate();
+      const other = new Redis(url);
       await other.echo(marker);
       await seen;
       other.disconnect();
-      monitor.disconnect();
+      socket.destroy();
       return reads;
     },
   };
+}
+
+/** The first `n` quoted arguments of a MONITOR line (escapes undone only as far as `\"` and `\\`). */
+function firstArguments(text: string, n: number): string[] {
+  const found: string[] = [];
+  let i = 0;
+  while (found.length < n && i < text.length) {
+    if (text[i] !== '"') {
+      i++;
+      continue;
+    }
+    let value = '';
+    for (i++; i < text.length && text[i] !== '"'; i++) value += text[i] === '\\' ? text[++i] : text[i];
+    found.push(value);
+    i++;
+  }
+  return found;
 }
 
 function askedOf(command: string, args: string[]): number {
