@@ -7,10 +7,16 @@
  *
  *   npx tsx scripts/profile-cli-reroute.ts [schedule=100000] [retry=100000] [queued=100000] [CHECKOUT=.]
  *
- * The run's JSON summary is printed as counts, so that two builds can be checked for the same result.
+ * With `move` first, the same for `sidekiq-migrate move --from --to` (the transfer between two
+ * servers; the bench data seeded into one throwaway redis-server, moved to a second, empty one;
+ * Redis figures are both servers', summed):
+ *
+ *   npx tsx scripts/profile-cli-reroute.ts move [schedule=25000] [retry=25000] [queued=50000] [CHECKOUT=.]
+ *
+ * PROFILE_KEEP=FILE keeps the V8 profile. The run's JSON summary is printed as counts, so that two builds can be checked for the same result.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -18,31 +24,37 @@ import { seedWorkload } from '../bench/redis/seed.js';
 import { benchRouting } from '../bench/workload/routing.js';
 import { startRedisServer } from '../cli/support/redis-server-process.js';
 
-const [schedule, retry, queued] = process.argv.slice(2, 5).map((a, i) => Number(a ?? [100_000, 100_000, 100_000][i]));
-const scale = { schedule: schedule ?? 100_000, retry: retry ?? 100_000, queued: queued ?? 100_000 };
-const checkout = resolve(process.argv[5] ?? '.');
+const move = process.argv[2] === 'move';
+const argv = process.argv.slice(move ? 3 : 2);
+const defaults = move ? [25_000, 25_000, 50_000] : [100_000, 100_000, 100_000];
+const [schedule, retry, queued] = defaults.map((d, i) => (argv[i] === undefined ? d : Number(argv[i])));
+const scale = { schedule: schedule!, retry: retry!, queued: queued! };
+const checkout = resolve(argv[3] ?? '.');
 const routing = benchRouting();
 const TICK_MS = 500;
 const dir = mkdtempSync(join(tmpdir(), 'profile-cli-'));
 const mapping = join(dir, 'mapping.json');
 writeFileSync(mapping, JSON.stringify(Object.fromEntries(routing.workers.map((w) => [w.className, w.destination]))));
 
-const server = await startRedisServer();
-const redis = new Redis(server.url);
+// The re-route runs on one server; a move, from the first to the second.
+const servers = await Promise.all((move ? [0, 1] : [0]).map(() => startRedisServer()));
+const clients = servers.map((s) => new Redis(s.url));
+const redis = clients[0]!;
 try {
   await seedWorkload(redis, routing, scale);
-  await redis.config('RESETSTAT');
+  for (const client of clients) await client.config('RESETSTAT');
   const cpuBefore = await redisCpu();
   const load = loadavg().map((l) => l.toFixed(2)).join(' ');
   const started = performance.now();
   const sampler = sampleRedisCpu(started);
-  const { code, stdout, stderr, cpuMs } = await runCli(['run', '--redis', server.url, '--mapping', mapping, '--json']);
+  const command = move ? ['move', '--from', servers[0]!.url, '--to', servers[1]!.url, '--json'] : ['run', '--redis', servers[0]!.url, '--mapping', mapping, '--json'];
+  const { code, stdout, stderr, cpuMs } = await runCli(command);
   const wall = performance.now() - started;
   const redisTimeline = await sampler.stop();
   if (code !== 0) throw new Error(`the CLI exited with ${code}: ${stderr.slice(-800)}`);
   const cpuAfter = await redisCpu();
   const jobs = scale.schedule + scale.retry + scale.queued;
-  console.log(`${checkout}: run --mapping on ${jobs.toLocaleString('en-US')} bench jobs (${scale.schedule} schedule + ${scale.retry} retry + ${scale.queued} queued); load average ${load}`);
+  console.log(`${checkout}: ${command[0]}${move ? '' : ' --mapping'} on ${jobs.toLocaleString('en-US')} bench jobs (${scale.schedule} schedule + ${scale.retry} retry + ${scale.queued} queued); load average ${load}`);
   console.log(`wall ${(wall / 1000).toFixed(2)} s (${Math.round(jobs / (wall / 1000)).toLocaleString('en-US')} jobs/s), Node CPU ${(cpuMs / 1000).toFixed(2)} s, Redis CPU ${(cpuAfter.user - cpuBefore.user).toFixed(2)} s user + ${(cpuAfter.sys - cpuBefore.sys).toFixed(2)} s sys`);
   console.log(`result: ${summary(stdout)}`);
   const stats = await commandStats();
@@ -50,8 +62,8 @@ try {
   printProfile(redisTimeline);
   console.log(`load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 } finally {
-  redis.disconnect();
-  await server.stop();
+  for (const client of clients) client.disconnect();
+  for (const server of servers) await server.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -84,14 +96,14 @@ function summary(stdout: string): string {
   }
 }
 
-/** Redis's CPU (user + sys) every TICK_MS of the run, from a connection of its own. */
+/** The servers' CPU (user + sys, summed) every TICK_MS of the run, from connections of their own. */
 function sampleRedisCpu(started: number): { stop(): Promise<number[]> } {
-  const probe = new Redis(server.url);
+  const probes = servers.map((s) => new Redis(s.url));
   const samples: { at: number; cpu: number }[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
-      const { user, sys } = await redisCpu(probe);
+      const { user, sys } = await redisCpu(probes);
       samples.push({ at: performance.now() - started, cpu: user + sys });
       await new Promise((r) => setTimeout(r, TICK_MS / 5));
     }
@@ -100,7 +112,7 @@ function sampleRedisCpu(started: number): { stop(): Promise<number[]> } {
     async stop() {
       running = false;
       await loop;
-      probe.disconnect();
+      for (const probe of probes) probe.disconnect();
       // CPU seconds per tick, interpolated at tick boundaries.
       const at = (t: number) => {
         const after = samples.findIndex((s) => s.at >= t);
@@ -116,15 +128,27 @@ function sampleRedisCpu(started: number): { stop(): Promise<number[]> } {
   };
 }
 
-async function redisCpu(client = redis): Promise<{ user: number; sys: number }> {
-  const text = await client.info('cpu');
-  return { user: Number(/used_cpu_user:([\d.]+)/.exec(text)![1]), sys: Number(/used_cpu_sys:([\d.]+)/.exec(text)![1]) };
+/** The servers' CPU, summed. */
+async function redisCpu(of = clients): Promise<{ user: number; sys: number }> {
+  const total = { user: 0, sys: 0 };
+  for (const client of of) {
+    const text = await client.info('cpu');
+    total.user += Number(/used_cpu_user:([\d.]+)/.exec(text)![1]);
+    total.sys += Number(/used_cpu_sys:([\d.]+)/.exec(text)![1]);
+  }
+  return total;
 }
 
+/** Per command, the servers' calls and execution time, summed (a move's EVALSHAs run on both). */
 async function commandStats(): Promise<Map<string, { calls: number; usec: number }>> {
-  const text = await redis.info('commandstats');
   const stats = new Map<string, { calls: number; usec: number }>();
-  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) stats.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+  for (const client of clients) {
+    const text = await client.info('commandstats');
+    for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+      const { calls, usec } = stats.get(m[1]!) ?? { calls: 0, usec: 0 };
+      stats.set(m[1]!, { calls: calls + Number(m[2]), usec: usec + Number(m[3]) });
+    }
+  }
   return stats;
 }
 
@@ -137,6 +161,8 @@ interface ProfileNode {
 function printProfile(redisTicks: number[]): void {
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) return;
+  // PROFILE_KEEP=FILE keeps the V8 profile (for Chrome's DevTools or a closer look).
+  if (process.env.PROFILE_KEEP) copyFileSync(join(dir, file), process.env.PROFILE_KEEP);
   const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number };
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();

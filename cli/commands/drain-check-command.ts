@@ -93,9 +93,9 @@ export const SELECTION_LEFT_EXIT_CODE = 1;
 async function localCheck(options: DrainCheckOptions, selection?: ClassSelection): Promise<{ report: DrainReport; selected?: { selection: SelectionDrain; view: string } }> {
   const previous = options.previous ? readPrevious(options.previous) : undefined;
   const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'read');
-  const connections = new UrlConnections({ checked: { url: options.redis!, prefix: options.namespace, connect } });
+  const connections = new UrlConnections({ Redis: { url: options.redis!, prefix: options.namespace, connect } });
   try {
-    const { redis, keys, name } = await connections.get('checked');
+    const { redis, keys, name } = await connections.get('Redis');
     // "DRAINED" under a wrong prefix would send an operator on: refused when Sidekiq data is elsewhere.
     await checkSidekiqPrefix(redis, keys, { name, option: '--namespace' });
     const report = await drainCheck(redis, keys, { previous, retiredQueues: options.retiredQueues, name });

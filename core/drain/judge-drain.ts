@@ -58,6 +58,11 @@ export function abandonedForGood(report: Omit<DrainReport, 'verdict'>): FetcherL
   return report.processes.live > 0 ? [] : (report.fetched ?? []).filter((l) => !l.ownerAlive);
 }
 
+/** Where a report's orphans wait: ` (queues nobody listens to: a, b)`, or nothing when only set entries are. */
+function orphanPlaces(report: Omit<DrainReport, 'verdict'>): string {
+  return report.orphans.queues.length > 0 ? ` (queues nobody listens to: ${report.orphans.queues.join(', ')})` : '';
+}
+
 function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
   const reasons: string[] = [];
   const estimated = (['schedule', 'retry'] as const).filter((set) => report.sets[set].orphanedEstimated);
@@ -67,13 +72,15 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
     if (report.sets.dead.total > 0) reasons.push(`${report.sets.dead.total} dead job(s) remain; they never run unless retried: transfer them or accept losing them`);
     const interrupted = report.sets.interrupted?.total ?? 0;
     if (interrupted > 0) reasons.push(`${interrupted} interrupted job(s) remain (GitLab's reliable fetcher set them aside; they never run unless retried): transfer them or accept losing them`);
+    // Only a check scoped to retired queues gets here with orphans (elsewhere they are part of
+    // `remaining`): its scope is drained, but the exit code says jobs will never run, and why.
+    if (report.orphans.total > 0) reasons.push(`${report.orphans.total} job(s) outside the retired queues will never run as things stand${orphanPlaces(report)}: give their queues a listener`);
     return { state: 'drained', reasons };
   }
   let stuck = false;
   if (report.orphans.total > 0) {
     stuck = true;
-    const where = report.orphans.queues.length > 0 ? ` (queues nobody listens to: ${report.orphans.queues.join(', ')})` : '';
-    reasons.push(`${report.orphans.total} job(s) will never run as things stand${where}`);
+    reasons.push(`${report.orphans.total} job(s) will never run as things stand${orphanPlaces(report)}`);
   }
   if (report.inflight.length > 0) {
     stuck = true;

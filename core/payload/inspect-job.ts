@@ -3,7 +3,7 @@ import { decodeJsonString } from './decode-json-string.js';
 import { timestampSeconds } from './job-timestamp.js';
 import { QUOTE } from './json-lexer.js';
 import { scanPayload, type PayloadSpans, type Span } from './scan-payload.js';
-import { unparsable, type Unparsable } from './unparsable.js';
+import { unparsable, type Unparsable, type UnparsableReason } from './unparsable.js';
 
 /**
  * What the migrators read of one job, plus where it sits in the bytes so that `rewriteQueue` can
@@ -36,15 +36,11 @@ export interface JobFields {
  * not rewrite safely comes back as `Unparsable` with the reason (see unparsable.ts).
  */
 export function inspectJob(buf: Buffer): JobFields | Unparsable {
-  const spans = scanPayload(buf);
+  const spans = checkJob(buf);
   if (typeof spans === 'string') return unparsable(spans);
-  if (spans.class === null) return unparsable('missing-class');
-  const className = stringAt(buf, spans.class);
-  if (className === null) return unparsable('class-not-string');
+  const className = stringAt(buf, spans.class!)!;
   const queue = spans.queue === null ? null : stringAt(buf, spans.queue);
-  if (spans.queue !== null && queue === null) return unparsable('queue-not-string');
   const wrapped = spans.wrapped === null ? null : stringAt(buf, spans.wrapped);
-  if (spans.wrapped !== null && wrapped === null && !isNull(buf, spans.wrapped)) return unparsable('wrapped-not-string');
   const isActiveJob = ACTIVE_JOB_WRAPPERS.has(className);
   const { enqueuedAt, argsQueueName } = spans;
   return {
@@ -60,6 +56,22 @@ export function inspectJob(buf: Buffer): JobFields | Unparsable {
     uniqueLock: spans.uniqueDigest !== null,
     spans,
   };
+}
+
+/**
+ * What inspectJob decides without decoding a field: why the payload is unparsable, or its spans
+ * (then `class` is a string, `queue` a string or absent, `wrapped` a string, null or absent). For
+ * a caller that only has to know whether a payload is a job (a transfer without routing carries
+ * every payload as it is, and counts the unparsable ones).
+ */
+export function checkJob(buf: Buffer): PayloadSpans | UnparsableReason {
+  const spans = scanPayload(buf);
+  if (typeof spans === 'string') return spans;
+  if (spans.class === null) return 'missing-class';
+  if (buf[spans.class.start] !== QUOTE) return 'class-not-string';
+  if (spans.queue !== null && buf[spans.queue.start] !== QUOTE) return 'queue-not-string';
+  if (spans.wrapped !== null && buf[spans.wrapped.start] !== QUOTE && !isNull(buf, spans.wrapped)) return 'wrapped-not-string';
+  return spans;
 }
 
 /** The decoded string at `span`, or null when the value there is not a string. */

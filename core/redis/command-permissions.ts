@@ -155,7 +155,32 @@ export async function assertCommandsAllowed(redis: Redis, username: string | und
   const missing = await missingCommands(redis, username ?? 'default', commandsFor(use, prefix));
   if (missing.length === 0) return;
   const what = use === 'read' ? 'a drain check' : use === 'migrate-target' ? 'a transfer target' : 'a migration';
+  // No grant gives a command the server does not have (renamed or disabled, as managed services
+  // do, or newer than the server): granting it would be the wrong advice.
+  const absent = await commandsUnknownToServer(redis, missing);
+  if (absent.names.length > 0) {
+    const denied = missing.filter((m) => !absent.names.includes(m));
+    const alsoDenied = denied.length === 0 ? '' : ` Also, the user ${username ?? 'default'} may not run ${denied.join(', ')} (ACL SETUSER … ${denied.map(grantRule).join(' ')}).`;
+    throw new InputError(
+      `${where}: the server does not have ${absent.names.join(', ')} (renamed or disabled, or newer than this Redis ${absent.version}), which ${what} needs; we need Redis 6.2 or later with these commands enabled.${alsoDenied} Nothing was touched.`,
+    );
+  }
   throw new InputError(
     `${where}: the user ${username ?? 'default'} may not run ${missing.join(', ')}, which ${what} needs${prefix ? ` (on keys under "${prefix}")` : ''}. Grant them (ACL SETUSER … ${missing.map(grantRule).join(' ')}) or use another user. Nothing was touched.`,
   );
+}
+
+/**
+ * Which of the missing commands the server does not have at all (`COMMAND INFO` answers nil for
+ * them), with its version for the message. A user that may not ask is told of permissions only.
+ */
+async function commandsUnknownToServer(redis: Redis, missing: readonly string[]): Promise<{ names: string[]; version: string }> {
+  const names = missing.filter((m) => /^[A-Z]+$/.test(m));
+  try {
+    const infos = (await redis.call('COMMAND', 'INFO', ...names.map((n) => n.toLowerCase()))) as unknown[];
+    const version = /^redis_version:(.*)$/m.exec(await redis.info('server'))?.[1]?.trim() ?? 'of unknown version';
+    return { names: names.filter((_, i) => infos[i] === null), version };
+  } catch {
+    return { names: [], version: '' };
+  }
 }

@@ -61,7 +61,12 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
     await checkServer(client, url, role);
     if (options.use) await assertCommandsAllowed(client, url.username, options.use, options.prefix ?? '', `${role} ${url.redacted}`);
     client.off('error', onError);
-    client.on('error', () => {}); // later errors surface on the commands that hit them
+    // Later errors surface on the commands that hit them. But ioredis only reports a failed
+    // SELECT on reconnecting, and then sends every command to database 0: the connection is
+    // closed instead, so that they fail (retryably) rather than read or write another database.
+    client.on('error', (error: unknown) => {
+      if (url.db !== 0 && DB_REFUSED.test(String((error as Error)?.message ?? error))) client.disconnect();
+    });
     return client;
   } catch (error) {
     client.disconnect();
@@ -69,7 +74,22 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
   }
 }
 
+/** How Redis refuses a SELECT of a database it does not have. */
+const DB_REFUSED = /DB index is out of range|invalid DB index|SELECT is not allowed/i;
+
 async function checkServer(client: Redis, url: RedisUrl, role: string): Promise<void> {
+  // ioredis selects the URL's database on connecting, but when the server refuses (a database
+  // beyond its `databases`, or a server with database 0 only) it only emits an error and goes on
+  // in database 0: every command would then read and write the wrong data. Asked again, and awaited.
+  if (url.db !== 0) {
+    try {
+      await client.select(url.db);
+    } catch (error) {
+      const message = String((error as Error)?.message ?? error);
+      if (!DB_REFUSED.test(message)) throw error;
+      throw new InputError(`${role} ${url.redacted}: the server has no database ${url.db} (SELECT ${url.db}: ${message}); a server with one database has only database 0. Nothing was touched.`, { cause: error });
+    }
+  }
   const info = await client.info();
   const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
   if (field('cluster_enabled') === '1') {

@@ -40,25 +40,35 @@ export function canEncode(redis: { options: { keyPrefix?: string | undefined } }
 }
 
 /**
- * The RESP array of `parts`, then of `more` (two lists, so that a caller never builds a third
- * one just to join them): `*N\r\n` then `$LEN\r\nBYTES\r\n` per part; strings in UTF-8, numbers
- * as their text (as ioredis writes them).
+ * The RESP array of `parts`, then of `more` and `rest` (several lists, so that a caller never
+ * builds another one just to join them): `*N\r\n` then `$LEN\r\nBYTES\r\n` per part; strings
+ * in UTF-8, numbers as their text (as ioredis writes them).
  */
-export function encodeCommand(parts: readonly CommandPart[], more: readonly CommandPart[] = []): Buffer {
-  const count = parts.length + more.length;
-  let length = 1 + decimalLength(count) + 2;
-  for (const part of parts) length += partLength(part);
-  for (const part of more) length += partLength(part);
+export function encodeCommand(parts: readonly CommandPart[], more: readonly CommandPart[] = [], rest: readonly CommandPart[] = []): Buffer {
+  const count = parts.length + more.length + rest.length;
+  const length = 1 + decimalLength(count) + 2 + partsLength(parts) + partsLength(more) + partsLength(rest);
   const out = Buffer.allocUnsafe(length);
   let at = 0;
   out[at++] = 0x2a; // *
   at = writeDecimal(out, at, count);
   out[at++] = 0x0d;
   out[at++] = 0x0a;
-  for (const part of parts) at = writePart(out, at, part);
-  for (const part of more) at = writePart(out, at, part);
+  at = writeParts(out, at, parts);
+  at = writeParts(out, at, more);
+  at = writeParts(out, at, rest);
   if (at !== length) throw new Error(`encodeCommand: wrote ${at} bytes of ${length}`);
   return out;
+}
+
+function partsLength(parts: readonly CommandPart[]): number {
+  let length = 0;
+  for (let i = 0; i < parts.length; i++) length += partLength(parts[i]!);
+  return length;
+}
+
+function writeParts(out: Buffer, at: number, parts: readonly CommandPart[]): number {
+  for (let i = 0; i < parts.length; i++) at = writePart(out, at, parts[i]!);
+  return at;
 }
 
 /** Bytes of one bulk string: `$`, its length's digits, CRLF, the bytes, CRLF. */

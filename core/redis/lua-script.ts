@@ -31,7 +31,10 @@ export class LuaScript {
   /**
    * `encodeCalls`: the calls' bytes are written here rather than by ioredis (encoded-command.ts:
    * the same RESP for a fraction of the CPU, for calls of hundreds of arguments). Opt-in per
-   * script: a test that swaps the script of a pipeline's `evalshaBuffer` call needs the default.
+   * script (on for the re-route's and the transfer's): an encoded command's `args` hold only its
+   * SHA, key count and keys, and a test that reads a call's ARGV there (the run lock's, in
+   * run-transfer-lock.test.ts) needs the default. Tests that swap a call's script do it at the
+   * pipeline's `sendCommand`, which both paths go through (test/support/swap-evalsha.ts).
    */
   constructor(
     readonly name: string,
@@ -59,21 +62,25 @@ export class LuaScript {
       const ahead = attempt === 0 ? before : [];
       for (const [command, ...args] of ahead) pipeline.call(command, ...args);
       const encode = this.options.encodeCalls === true && canEncode(redis);
-      for (const i of pending) {
-        const { keys, args } = calls[i]!;
-        if (!encode) pipeline.evalshaBuffer(this.sha, keys.length, ...keys, ...args);
-        else pipeline.sendCommand(new EncodedCommand('evalsha', [this.sha, keys.length, ...keys], encodeCommand(['EVALSHA', this.sha, keys.length, ...keys], args)));
+      // Plain loops, no spreads of a call's arguments: this runs for every slice of a transfer,
+      // and V8 compiled the spreads into large code (issue #18).
+      for (let n = 0; n < pending.length; n++) {
+        const { keys, args } = calls[pending[n]!]!;
+        const head: LuaArg[] = [this.sha, keys.length];
+        for (let k = 0; k < keys.length; k++) head.push(keys[k]!);
+        if (encode) pipeline.sendCommand(new EncodedCommand('evalsha', head, encodeCommand(['EVALSHA'], head, args)));
+        else pipeline.evalshaBuffer(...(head.concat(args) as [string, number, ...LuaArg[]]));
       }
       const all = (await pipeline.exec()) ?? [];
-      for (const [error] of all.slice(0, ahead.length)) if (error) throw error;
-      const results = all.slice(ahead.length);
+      for (let n = 0; n < ahead.length; n++) if (all[n]![0]) throw all[n]![0];
       const missing: number[] = [];
-      results.forEach(([error, reply], n) => {
+      for (let n = 0; n < pending.length; n++) {
+        const [error, reply] = all[ahead.length + n]!;
         const i = pending[n]!;
         if (!error) replies[i] = reply;
         else if (String(error.message).startsWith('NOSCRIPT') && attempt === 0) missing.push(i);
         else throw error;
-      });
+      }
       if (missing.length > 0) await redis.script('LOAD', this.source);
       pending = missing;
     }

@@ -2,8 +2,8 @@ import type { Redis, RedisKey } from 'ioredis';
 import { LuaScript, type LuaCall } from '../redis/lua-script.js';
 import { MAX_JOBS_PER_CLAIM_CALL } from './transfer-options.js';
 
-const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-2');
-const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-4');
+const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-2', { encodeCalls: true });
+const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-4', { encodeCalls: true });
 
 /** How long a run remembers the set entries it gave back as conflicts (as long as its ledgers). */
 export const CONFLICTS_TTL_SECONDS = 7 * 24 * 3600;
@@ -36,14 +36,17 @@ export async function acknowledgeSetEntries(
   written: readonly Buffer[],
   conflicts: readonly Buffer[],
 ): Promise<void> {
-  const entries = [...written.map((m) => ({ m, written: true })), ...conflicts.map((m) => ({ m, written: false }))];
+  // The written entries, then the conflicts, cut in calls: each call's written ones, then its conflicts.
+  const total = written.length + conflicts.length;
+  const entry = (i: number) => (i < written.length ? written[i]! : conflicts[i - written.length]!);
+  const callKeys = [keys.inflight, keys.batch, keys.source, keys.conflicts];
   const calls: LuaCall[] = [];
   // Even with nothing to acknowledge, one call: it deletes a batch id whose in-flight set is empty.
-  for (let i = 0; i === 0 || i < entries.length; i += MAX_JOBS_PER_CLAIM_CALL) {
-    const part = entries.slice(i, i + MAX_JOBS_PER_CLAIM_CALL);
-    const w = part.filter((e) => e.written).map((e) => e.m);
-    const c = part.filter((e) => !e.written).map((e) => e.m);
-    calls.push({ keys: [keys.inflight, keys.batch, keys.source, keys.conflicts], args: [batch, CONFLICTS_TTL_SECONDS, w.length, ...w, ...c] });
+  for (let i = 0; i === 0 || i < total; i += MAX_JOBS_PER_CLAIM_CALL) {
+    const end = Math.min(total, i + MAX_JOBS_PER_CLAIM_CALL);
+    const args: (string | number | Buffer)[] = [batch, CONFLICTS_TTL_SECONDS, Math.max(0, Math.min(end, written.length) - i)];
+    for (let j = i; j < end; j++) args.push(entry(j));
+    calls.push({ keys: callKeys, args });
   }
   await acknowledgeSetBatch.runAll(source, calls);
 }

@@ -1,8 +1,17 @@
-import { inspectJob } from '../payload/inspect-job.js';
+import { checkJob, inspectJob } from '../payload/inspect-job.js';
 import { rewriteQueue } from '../payload/rewrite-queue.js';
 import { decideRoute, queuedJobDestination, type RoutingPlan } from '../routing/routing-plan.js';
+import { setEntryId } from './ledger-id.js';
+import type { ClaimedEntry } from './claim-calls.js';
+import type { LedgeredEntry, LedgeredJob } from './write-to-target.js';
 
-/** A job as it will be written to the target (its ledger id is the caller's: see ledger-id.ts). */
+/**
+ * A job as it will be written to the target (its ledger id is the caller's: see ledger-id.ts).
+ * Every carried job is built with the same fields in the same order (uniqueLock undefined unless
+ * rerouted), and the ledgered ones below too: one object shape per kind of slice, which V8's
+ * optimised code handles without the deoptimisations and recompiles mixed shapes caused (issue
+ * #18: compiling was a fifth of a `move`'s CPU).
+ */
 export interface CarriedJob {
   readonly payload: Buffer;
   /** For queued jobs: the target queue. */
@@ -17,22 +26,61 @@ export interface CarriedJob {
  * with routing, to its destination with the queue value spliced (unmapped jobs keep their queue).
  */
 export function carryQueuedJob(payload: Buffer, listQueue: string, plan: RoutingPlan | undefined, rewriteActiveJobQueueName: boolean): CarriedJob {
+  // Without routing only "is it a job" counts: checked without decoding its fields.
+  if (plan === undefined) return carried(payload, listQueue, typeof checkJob(payload) === 'string' ? 'unparsable' : 'as-is');
   const job = inspectJob(payload);
-  if (job.kind === 'unparsable') return { payload, queue: listQueue, kind: 'unparsable' };
-  if (plan === undefined) return { payload, queue: listQueue, kind: 'as-is' };
+  if (job.kind === 'unparsable') return carried(payload, listQueue, 'unparsable');
   const to = queuedJobDestination(plan, listQueue, job);
-  if (to === null) return { payload, queue: listQueue, kind: 'unmapped' };
-  if (to === listQueue && job.queue === to) return { payload, queue: listQueue, kind: 'as-is' };
-  return { payload: rewriteQueue(payload, job, to, { activeJobQueueName: rewriteActiveJobQueueName }), queue: to, kind: 'rerouted', uniqueLock: job.uniqueLock };
+  if (to === null) return carried(payload, listQueue, 'unmapped');
+  if (to === listQueue && job.queue === to) return carried(payload, listQueue, 'as-is');
+  return carried(rewriteQueue(payload, job, to, { activeJobQueueName: rewriteActiveJobQueueName }), to, 'rerouted', job.uniqueLock);
 }
 
 /** A claimed `schedule`/`retry`/`dead` entry: the same, by its `queue` field. */
 export function carryScheduledJob(member: Buffer, plan: RoutingPlan | undefined, rewriteActiveJobQueueName: boolean): Omit<CarriedJob, 'queue'> {
+  if (plan === undefined) return carriedEntry(member, typeof checkJob(member) === 'string' ? 'unparsable' : 'as-is');
   const job = inspectJob(member);
-  if (job.kind === 'unparsable') return { payload: member, kind: 'unparsable' };
-  if (plan === undefined) return { payload: member, kind: 'as-is' };
+  if (job.kind === 'unparsable') return carriedEntry(member, 'unparsable');
   const decision = decideRoute(plan, job);
-  if (decision.action === 'unmapped') return { payload: member, kind: 'unmapped' };
-  if (decision.action === 'already-routed') return { payload: member, kind: 'as-is' };
-  return { payload: rewriteQueue(member, job, decision.to, { activeJobQueueName: rewriteActiveJobQueueName }), kind: 'rerouted', uniqueLock: job.uniqueLock };
+  if (decision.action === 'unmapped') return carriedEntry(member, 'unmapped');
+  if (decision.action === 'already-routed') return carriedEntry(member, 'as-is');
+  return carriedEntry(rewriteQueue(member, job, decision.to, { activeJobQueueName: rewriteActiveJobQueueName }), 'rerouted', job.uniqueLock);
+}
+
+function carried(payload: Buffer, queue: string, kind: CarriedJob['kind'], uniqueLock?: boolean): CarriedJob {
+  return { payload, queue, kind, uniqueLock };
+}
+
+function carriedEntry(payload: Buffer, kind: CarriedJob['kind'], uniqueLock?: boolean): Omit<CarriedJob, 'queue'> {
+  return { payload, kind, uniqueLock };
+}
+
+/** A set entry as it is written, and what carrying it found. */
+export type CarriedEntry = LedgeredEntry & Omit<CarriedJob, 'queue'>;
+
+/**
+ * A queue batch's jobs as they are written: each carried to its queue, with its ledger id
+ * (`ids[i]`, ledger-id.ts `listEntryIds`), in claim order.
+ */
+export function ledgerQueuedJobs(held: readonly Buffer[], ids: readonly string[], listQueue: string, plan: RoutingPlan | undefined, rewriteActiveJobQueueName: boolean): LedgeredJob[] {
+  const jobs: LedgeredJob[] = new Array(held.length);
+  for (let i = 0; i < held.length; i++) {
+    const c = carryQueuedJob(held[i]!, listQueue, plan, rewriteActiveJobQueueName);
+    jobs[i] = { payload: c.payload, queue: c.queue, kind: c.kind, uniqueLock: c.uniqueLock, id: ids[i]! };
+  }
+  return jobs;
+}
+
+/**
+ * A set batch's entries as they are written: each carried, with its ledger id (ledger-id.ts
+ * `setEntryId`) and its score as claimed (as Redis prints it).
+ */
+export function ledgerScheduledEntries(held: readonly ClaimedEntry[], batchId: string, plan: RoutingPlan | undefined, rewriteActiveJobQueueName: boolean): CarriedEntry[] {
+  const entries: CarriedEntry[] = new Array(held.length);
+  for (let i = 0; i < held.length; i++) {
+    const { member, score } = held[i]!;
+    const c = carryScheduledJob(member, plan, rewriteActiveJobQueueName);
+    entries[i] = { payload: c.payload, kind: c.kind, uniqueLock: c.uniqueLock, member, id: setEntryId(batchId, member), score };
+  }
+  return entries;
 }

@@ -3,8 +3,8 @@ import type { Redis, RedisKey } from 'ioredis';
 import { LuaScript, type LuaCall } from '../redis/lua-script.js';
 import { MAX_JOBS_PER_CLAIM_CALL } from './transfer-options.js';
 
-const claimQueueJobs = new LuaScript('claimQueueJobs-4');
-const claimSetEntries = new LuaScript('claimSetEntries-5');
+const claimQueueJobs = new LuaScript('claimQueueJobs-4', { encodeCalls: true });
+const claimSetEntries = new LuaScript('claimSetEntries-5', { encodeCalls: true });
 
 /** How long a slice's claim chain lives without its last call: it only has to outlive one pipeline. */
 const CHAIN_TTL_MS = 60_000;
@@ -86,16 +86,21 @@ export async function claimQueueSlice(
     before += share;
     return { keys: [keys.queue, keys.inflight, keys.batch, keys.chain], args };
   });
-  const replies = (await claimQueueJobs.runAll(source, calls)) as [number, Buffer, number, ...Buffer[]][];
+  // Each reply: [count, stored batch, first position, ...jobs]. Read by index (plain loops keep
+  // V8's optimised code small: issue #18).
+  const replies = (await claimQueueJobs.runAll(source, calls)) as (number | Buffer)[][];
   let claimed = 0;
   let ranOut = false;
   const held: Buffer[] = [];
-  const stored = replies[0]![1].toString();
-  for (const [k, [count, , first, ...jobs]] of replies.entries()) {
+  const stored = (replies[0]![1] as Buffer).toString();
+  for (let k = 0; k < replies.length; k++) {
+    const reply = replies[k]!;
+    const count = reply[0] as number;
     if (count < 0) break; // the chain did not hold: this call and the later ones claimed nothing
     // The chain makes each call's claims follow the previous call's in the same batch.
+    const first = reply[2] as number;
     if (first !== held.length) throw new Error(`claimQueueJobs: call ${k + 1} returned jobs from position ${first}, expected ${held.length}`);
-    held.push(...jobs);
+    for (let i = 3; i < reply.length; i++) held.push(reply[i] as Buffer);
     claimed += count;
     if (count < parts[k]!) {
       ranOut = true;
@@ -127,18 +132,19 @@ export interface ClaimedEntry {
 export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: ClaimRequest, perCall = MAX_JOBS_PER_CLAIM_CALL): Promise<SliceClaim<ClaimedEntry>> {
   const parts = shares(request.want, perCall);
   const token = randomUUID();
-  const calls: LuaCall[] = parts.map((share, k) => ({
-    keys: [keys.set, keys.inflight, keys.batch, keys.conflicts, keys.chain],
-    args: [share, request.newBatch, ...chainArgs(token, k, parts.length)],
-  }));
-  const replies = (await claimSetEntries.runAll(source, calls)) as [number, Buffer, ...Buffer[]][];
+  const callKeys = [keys.set, keys.inflight, keys.batch, keys.conflicts, keys.chain];
+  const calls: LuaCall[] = parts.map((share, k) => ({ keys: callKeys, args: [share, request.newBatch, ...chainArgs(token, k, parts.length)] }));
+  // Each reply: [count, stored batch, member, score, member, score, ...], read by index.
+  const replies = (await claimSetEntries.runAll(source, calls)) as (number | Buffer)[][];
   let claimed = 0;
   let ranOut = false;
   const held: ClaimedEntry[] = [];
-  const stored = replies[0]![1].toString();
-  for (const [k, [count, , ...flat]] of replies.entries()) {
+  const stored = (replies[0]![1] as Buffer).toString();
+  for (let k = 0; k < replies.length; k++) {
+    const reply = replies[k]!;
+    const count = reply[0] as number;
     if (count < 0) break; // the chain did not hold: this call and the later ones claimed nothing
-    for (let i = 0; i < flat.length; i += 2) held.push({ member: flat[i]!, score: flat[i + 1]!.toString('latin1') });
+    for (let i = 2; i < reply.length; i += 2) held.push({ member: reply[i] as Buffer, score: (reply[i + 1] as Buffer).toString('latin1') });
     claimed += count;
     if (count < parts[k]!) {
       ranOut = true;

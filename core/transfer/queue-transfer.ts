@@ -1,7 +1,7 @@
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { drivePages, type DriveLimits, type PageResult } from '../reroute/drive-pages.js';
 import type { Placement } from '../reroute/queue-slice.js';
-import { carryQueuedJob } from './carry-job.js';
+import { carryQueuedJob, ledgerQueuedJobs } from './carry-job.js';
 import { addTransferCounters, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { acknowledgeQueueJobs } from './acknowledge.js';
 import { claimQueueSlice } from './claim-calls.js';
@@ -48,7 +48,8 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
   const placement = request.placement ?? 'front';
   const counters = emptyTransferCounters();
   const sourceKey = sourceKeys.queue(queue);
-  const carry = (job: Buffer) => carryQueuedJob(job, queue, request.plan, request.rewriteActiveJobQueueName ?? true);
+  const rewriteActiveJobQueueName = request.rewriteActiveJobQueueName ?? true;
+  const carry = (job: Buffer) => carryQueuedJob(job, queue, request.plan, rewriteActiveJobQueueName);
   try {
     if (request.classes !== undefined) return await transferSelectedQueueSlice(request, new Set(request.classes));
     const cursor = request.cursor ?? { limit: await source.llen(sourceKey), claimed: 0 };
@@ -81,8 +82,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     counters.claimed = claimed;
     counters.resumed = held.length - claimed;
     const { id: batchId, base } = parseBatch(stored);
-    const ids = listEntryIds(batchId, held.length, base);
-    const carried = held.map((job, i) => ({ ...carry(job), id: ids[i]! }));
+    const carried = ledgerQueuedJobs(held, listEntryIds(batchId, held.length, base), queue, request.plan, rewriteActiveJobQueueName);
     tallyCarried(counters, carried);
     const ledger = ledgerKey(request.targetKeys.prefix, request.runId, `queue:${queue}`);
     // The run locks are renewed along with the write on the target and the acknowledge on the source.

@@ -3,10 +3,10 @@ import { displayName, redisKey } from '../redis/key-name.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
 import { escapeGlob } from '../reroute/discover-queues.js';
-import { carryQueuedJob, carryScheduledJob } from './carry-job.js';
+import { ledgerQueuedJobs, ledgerScheduledEntries } from './carry-job.js';
 import { emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { acknowledgeQueueJobs } from './acknowledge.js';
-import { batchTarget, listEntryIds, newBatchId, parseBatch, setEntryId } from './ledger-id.js';
+import { batchTarget, listEntryIds, newBatchId, parseBatch } from './ledger-id.js';
 import { readTargetId, refuseForeignLeftovers, type ForeignLeftover } from './target-identity.js';
 import { retireLedger } from './retire-ledger.js';
 import { copyAndAcknowledgeSet } from './set-transfer.js';
@@ -81,8 +81,7 @@ export async function resumeInflight(context: TransferContext & { readonly targe
         const queue = leftover.sourceKey.slice('queue:'.length);
         const [stored, held] = await readAdopting(context.source, batch, (t) => t.lrangeBuffer(inflight, 0, -1));
         const { id: batchId, base } = parseBatch(stored);
-        const ids = listEntryIds(batchId, held.length, base);
-        const jobs = held.map((job, i) => ({ ...carryQueuedJob(job, queue, context.plan, aj), id: ids[i]! }));
+        const jobs = ledgerQueuedJobs(held, listEntryIds(batchId, held.length, base), queue, context.plan, aj);
         tallyCarried(counters, jobs);
         // In-flight lists keep claim order, so the push that matches the claim keeps job order.
         await writeJobsToQueues(context.target, context.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', jobs, counters);
@@ -91,8 +90,9 @@ export async function resumeInflight(context: TransferContext & { readonly targe
       } else if (isSetLeftover(leftover)) {
         const set = leftover.sourceKey as SortedSetName;
         const [batchId, flat] = await readAdopting(context.source, batch, (t) => t.zrangeBuffer(inflight, 0, '-1', 'WITHSCORES'));
-        const entries = [];
-        for (let i = 0; i < flat.length; i += 2) entries.push({ ...carryScheduledJob(flat[i]!, context.plan, aj), member: flat[i]!, id: setEntryId(batchId, flat[i]!), score: flat[i + 1]!.toString('latin1') });
+        const held = [];
+        for (let i = 0; i < flat.length; i += 2) held.push({ member: flat[i]!, score: flat[i + 1]!.toString('latin1') });
+        const entries = ledgerScheduledEntries(held, batchId, context.plan, aj);
         tallyCarried(counters, entries);
         await copyAndAcknowledgeSet({ ...context, runId: leftover.runId }, set, batchId, entries, counters);
         counters.resumed += entries.length;

@@ -3,7 +3,7 @@ import type { Redis, RedisKey } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
 import type { PageResult } from '../reroute/drive-pages.js';
-import { carryQueuedJob } from './carry-job.js';
+import { carryQueuedJob, ledgerQueuedJobs } from './carry-job.js';
 import { memberDigest, selectJob } from './class-selection.js';
 import { acknowledgeQueueJobs } from './acknowledge.js';
 import { listEntryIds, newBatchId, parseBatch } from './ledger-id.js';
@@ -12,7 +12,7 @@ import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters 
 import { batchKey, inflightKey, ledgerKey } from './transfer-keys.js';
 import { writeJobsToQueues } from './write-to-target.js';
 
-const claimSelectedQueueJobs = new LuaScript('claimSelectedQueueJobs-3');
+const claimSelectedQueueJobs = new LuaScript('claimSelectedQueueJobs-3', { encodeCalls: true });
 
 /**
  * Where a class-selective pass over a queue stands, in tail offsets (0 = the oldest job, the end
@@ -159,8 +159,7 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
 
   // 4. Write and acknowledge, exactly as a whole-queue transfer does.
   const { id: batchId, base } = parseBatch(stored.toString());
-  const ids = listEntryIds(batchId, held.length, base);
-  const carried = held.map((job, i) => ({ ...carryQueuedJob(job, queue, request.plan, request.rewriteActiveJobQueueName ?? true), id: ids[i]! }));
+  const carried = ledgerQueuedJobs(held, listEntryIds(batchId, held.length, base), queue, request.plan, request.rewriteActiveJobQueueName ?? true);
   tallyCarried(counters, carried);
   const ledger = ledgerKey(request.targetKeys.prefix, request.runId, sourceName);
   await writeJobsToQueues(request.target, request.targetKeys, ledger, newest ? 'RPUSH' : 'LPUSH', carried, counters);

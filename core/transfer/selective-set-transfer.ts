@@ -9,7 +9,7 @@ import { copyAndAcknowledgeSet, type SetTransferCursor, type SetTransferRequest 
 import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { batchKey, conflictsKey, inflightKey } from './transfer-keys.js';
 
-const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-4');
+const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-4', { encodeCalls: true });
 
 /**
  * Where a class-selective pass over a sorted set stands (small: it goes into Step Functions state).

@@ -2,11 +2,11 @@ import type { RedisKey } from 'ioredis';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import { drivePages, type DriveLimits, type PageResult } from '../reroute/drive-pages.js';
-import { carryScheduledJob } from './carry-job.js';
+import { carryScheduledJob, ledgerScheduledEntries } from './carry-job.js';
 import { addTransferCounters, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { acknowledgeSetEntries } from './acknowledge.js';
 import { claimSetSlice } from './claim-calls.js';
-import { newBatchId, setEntryId } from './ledger-id.js';
+import { newBatchId } from './ledger-id.js';
 import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
 import { batchKey, claimChainKey, conflictsKey, inflightKey, ledgerKey } from './transfer-keys.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
@@ -64,7 +64,7 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
     const { claimed, stored: batchId, held, ranOut } = await claimSetSlice(source, { set: sourceKey, inflight, batch, conflicts, chain }, { want, newBatch: newBatchId(request.targetId) });
     counters.claimed = claimed;
     counters.resumed = held.length - claimed;
-    const entries = held.map(({ member, score }) => ({ ...carry(member), member, id: setEntryId(batchId, member), score }));
+    const entries = ledgerScheduledEntries(held, batchId, request.plan, request.rewriteActiveJobQueueName ?? true);
     tallyCarried(counters, entries);
     // The run locks are renewed along with the write on the target and the acknowledge on the source.
     const renewal = new SliceRenewal(request.renewLocks);

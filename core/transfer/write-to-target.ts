@@ -8,8 +8,8 @@ import type { CarriedJob } from './carry-job.js';
 import type { TransferCounters } from './transfer-counters.js';
 import { MAX_JOBS_PER_WRITE } from './transfer-options.js';
 
-const copyJobsToLists = new LuaScript('copyJobsToLists-n');
-const copyEntriesToSet = new LuaScript('copyEntriesToSet-2');
+const copyJobsToLists = new LuaScript('copyJobsToLists-n', { encodeCalls: true });
+const copyEntriesToSet = new LuaScript('copyEntriesToSet-2', { encodeCalls: true });
 
 /** A job with the id its claimed entry has in the run's ledger (ledger-id.ts). */
 export type LedgeredJob = CarriedJob & { readonly id: string };
@@ -65,17 +65,21 @@ export async function writeJobsToQueues(
   const callKeys = [ledger, keys.queues, ...names.map((n) => keys.queue(n))];
   const calls = inCalls(jobs).map((part, c) => {
     // The job before this call's first one: the call is refused unless it was written.
-    const args = [...head, c === 0 ? '' : jobs[c * MAX_JOBS_PER_WRITE - 1]!.id];
+    const args = head.slice();
+    args.push(c === 0 ? '' : jobs[c * MAX_JOBS_PER_WRITE - 1]!.id);
     for (const job of part) args.push(job.id, job.payload, destinations.get(job.queue)!);
     return { keys: callKeys, args };
   });
-  for (const reply of await copyJobsToLists.runAll(target, calls)) {
-    const [already, ...written] = reply as number[];
-    counters.duplicates += already!;
-    written.forEach((n, d) => {
+  // Each reply: [duplicates, written to destination 1, written to destination 2, ...].
+  const replies = (await copyJobsToLists.runAll(target, calls)) as number[][];
+  for (let c = 0; c < replies.length; c++) {
+    const reply = replies[c]!;
+    counters.duplicates += reply[0]!;
+    for (let d = 1; d < reply.length; d++) {
+      const n = reply[d]!;
       counters.written += n;
-      if (n > 0) counters.writtenTo[names[d]!] = (counters.writtenTo[names[d]!] ?? 0) + n;
-    });
+      if (n > 0) counters.writtenTo[names[d - 1]!] = (counters.writtenTo[names[d - 1]!] ?? 0) + n;
+    }
   }
 }
 
@@ -102,16 +106,23 @@ export async function writeEntriesToSet(
   counters: TransferCounters,
 ): Promise<LedgeredEntry[]> {
   if (entries.length === 0) return [];
-  const calls = inCalls(entries).map((part) => ({ keys: [ledger, setKey], args: part.flatMap((e) => [e.id, e.payload, e.score]) }));
-  const conflicts: LedgeredEntry[] = [];
-  (await copyEntriesToSet.runAll(target, calls)).forEach((reply, c) => {
-    const [written, already, ...positions] = reply as number[];
-    counters.written += written!;
-    counters.duplicates += already!;
-    if (written! > 0) counters.writtenTo[setName] = (counters.writtenTo[setName] ?? 0) + written!;
-    // Positions count from this call's first entry.
-    for (const p of positions) conflicts.push(entries[c * MAX_JOBS_PER_WRITE + p - 1]!);
+  const callKeys = [ledger, setKey];
+  const calls = inCalls(entries).map((part) => {
+    const args: (string | Buffer)[] = [];
+    for (const e of part) args.push(e.id, e.payload, e.score);
+    return { keys: callKeys, args };
   });
+  const conflicts: LedgeredEntry[] = [];
+  // Each reply: [written, duplicates, ...positions of the conflicts, from this call's first entry].
+  const replies = (await copyEntriesToSet.runAll(target, calls)) as number[][];
+  for (let c = 0; c < replies.length; c++) {
+    const reply = replies[c]!;
+    const written = reply[0]!;
+    counters.written += written;
+    counters.duplicates += reply[1]!;
+    if (written > 0) counters.writtenTo[setName] = (counters.writtenTo[setName] ?? 0) + written;
+    for (let i = 2; i < reply.length; i++) conflicts.push(entries[c * MAX_JOBS_PER_WRITE + reply[i]! - 1]!);
+  }
   counters.conflicts += conflicts.length;
   for (const c of conflicts.slice(0, MAX_SAMPLES - counters.conflictSamples.length)) {
     const job = inspectJob(c.member);

@@ -138,22 +138,26 @@ describe('a re-route through the handlers (AUTH token from Secrets Manager)', ()
     const big = (i: number) => sidekiqPayload({ className: 'Mapped::Worker', queue: 'default', args: `[${i},"${'x'.repeat(2 ** 20)}"]` });
     const seeded: string[] = [];
     const expected: string[] = [];
-    for (let i = 0; i < 16; i++) {
-      const [scheduled, queued] = [big(i), big(100 + i)];
+    // ZSCAN goes on until it has COUNT entries, and returns the rest of the bucket it stopped in:
+    // 24 entries, so that a COUNT of 15 cannot take them all, whatever the server's hash seed.
+    for (let i = 0; i < 24; i++) {
+      const scheduled = big(i);
       await source.zadd(`${PREFIX}schedule`, String(1795459303 + i), scheduled);
+      seeded.push(jobDigestEntry(`${PREFIX}schedule`, scheduled, String(1795459303 + i)));
+      expected.push(jobDigestEntry(`${PREFIX}schedule`, withQueue(scheduled, 'default', 'new_queue'), String(1795459303 + i)));
+    }
+    for (let i = 0; i < 16; i++) {
+      const queued = big(100 + i);
       await source.lpush(`${PREFIX}queue:default`, queued);
-      seeded.push(jobDigestEntry(`${PREFIX}schedule`, scheduled, String(1795459303 + i)), jobDigestEntry(`${PREFIX}queue:default`, queued));
-      expected.push(
-        jobDigestEntry(`${PREFIX}schedule`, withQueue(scheduled, 'default', 'new_queue'), String(1795459303 + i)),
-        jobDigestEntry(`${PREFIX}queue:new_queue`, withQueue(queued, 'default', 'new_queue')),
-      );
+      seeded.push(jobDigestEntry(`${PREFIX}queue:default`, queued));
+      expected.push(jobDigestEntry(`${PREFIX}queue:new_queue`, withQueue(queued, 'default', 'new_queue')));
     }
     await source.sadd(`${PREFIX}queues`, 'default');
     expect(await jobDigestsIn(source, PREFIX)).toEqual(seeded.sort());
 
     const run = await runWorkflow(h, { runId: 'reroute-big', mode: 'reroute', routing: { kind: 'mapping', mapping }, sets: ['schedule'], pagesPerInvocation: 1 });
 
-    expect(run.summary).toMatchObject({ complete: true, failures: [], totals: { moved: 32, vanished: 0 } });
+    expect(run.summary).toMatchObject({ complete: true, failures: [], totals: { moved: 40, vanished: 0 } });
     expect(await jobDigestsIn(source, PREFIX)).toEqual(expected.sort());
     // One page per invocation: 15 jobs of 1 MiB and a few bytes fit in 16 MiB, so each item took
     // more than one page, where the page size (1,000) takes it in one.

@@ -61,6 +61,25 @@ describe('connecting to Redis before anything is touched', () => {
     expect(endpoint.attempts()).toBeGreaterThan(0);
   });
 
+  it('refuses a database the server does not have, and closes a connection whose later SELECT is refused', async () => {
+    const s = await server(['--databases', '2']);
+    await expect(connectRedis(parseRedisUrl(`${s.url}/2`), { role: 'source' })).rejects.toMatchObject({
+      retryable: false,
+      message: `source ${s.url}/2: the server has no database 2 (SELECT 2: ERR DB index is out of range); a server with one database has only database 0. Nothing was touched.`,
+    });
+
+    // On reconnecting, ioredis reports a refused SELECT only as an 'error' event and would go on
+    // in database 0: the connection is closed instead, so that commands fail.
+    const client = await connectRedis(parseRedisUrl(`${s.url}/1`));
+    expect(await client.ping()).toBe('PONG');
+    client.emit('error', new Error('ERR DB index is out of range'));
+    await expect(client.ping()).rejects.toThrow(/Connection is closed/);
+    const zero = await connectRedis(parseRedisUrl(s.url));
+    zero.emit('error', new Error('ERR DB index is out of range')); // database 0 is never refused
+    expect(await zero.ping()).toBe('PONG');
+    zero.disconnect();
+  });
+
   it('refuses a read-only replica', async () => {
     const primary = await server();
     const replica = await server(['--replicaof', '127.0.0.1', String(primary.port)]);

@@ -97,6 +97,24 @@ describe('a read-only ACL user', { timeout: 180_000 }, () => {
     expect(await redis.source().exists('sidekiq-migrate:permission-check', 'queue:sidekiq-migrate-permission-check', 'retry')).toBe(0);
   });
 
+  it('a command the server does not have (disabled by the service) is named as such, not as one to grant', async () => {
+    const disabled = await startRedisServer(['--rename-command', 'SMISMEMBER', '']);
+    try {
+      const client = new Redis(disabled.url, { protocol: 2 });
+      await client.lpush('queue:a', job('a', 1));
+      await client.sadd('queues', 'a');
+      const { code, stdout, stderr } = await cli('run', '--redis', disabled.url, '--mapping', mappingFile);
+      expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+      expect(stderr).toMatch(
+        /^source redis:\/\/127\.0\.0\.1:\d+: the server does not have SMISMEMBER \(renamed or disabled, or newer than this Redis [\d.]+\), which a migration needs; we need Redis 6\.2 or later with these commands enabled\. Nothing was touched\.\n$/,
+      );
+      expect(await client.lrange('queue:a', 0, -1)).toEqual([job('a', 1)]);
+      client.disconnect();
+    } finally {
+      await disabled.stop();
+    }
+  });
+
   it('a read-only target refuses the move before anything is claimed', async () => {
     await redis.target().call('ACL', 'SETUSER', 'reader', 'reset', 'on', '>reader-pass', '~*', '&*', '+@read', '+info');
     const before = await jobs(redis.source());

@@ -43,6 +43,17 @@ describe('sidekiq-migrate drain-check', () => {
     expect(stdout).toContain('Sidekiq processes: 1 live, 0 quiet, 0 gone or stale');
   });
 
+  it('scoped to retired queues: their drained verdict, and the exit code 3 of jobs elsewhere explained', async () => {
+    const redis = server.client();
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['new'], { beatAt: now() });
+    await redis.lpush('queue:unlistened', sidekiqPayload({ className: 'A', queue: 'unlistened' }));
+
+    const { code, stdout } = await cli('--retired-queues', 'old');
+
+    expect(code).toBe(3);
+    expect(stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: DRAINED — 0 job\(s\) left\n {2}- 1 job\(s\) outside the retired queues will never run as things stand \(queues nobody listens to: unlistened\): give their queues a listener\n/);
+  });
+
   it('sees a Sidekiq 8 process that names its queues only in capsules as a listener (9.0 drops info.queues)', async () => {
     const redis = server.client();
     const info = readFileSync(repoPath('test/fixtures/sidekiq-heartbeats/capsules-only-info.json'), 'utf8').trim();

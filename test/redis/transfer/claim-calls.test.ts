@@ -18,6 +18,7 @@ import { jobEntry, jobsIn } from '../../support/exact-jobs.js';
 import { interferingRedis, type RedisCall } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
+import { swapEvalsha } from '../../support/swap-evalsha.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
@@ -52,7 +53,7 @@ function recordingSource(): { source: Redis; pipelines: RedisCall[] } {
   return { source, pipelines };
 }
 
-type Pipeline = ReturnType<Redis['pipeline']> & { evalshaBuffer(sha: string, ...rest: LuaArg[]): unknown; _queue: unknown[] };
+type Pipeline = ReturnType<Redis['pipeline']> & { _queue: unknown[] };
 
 /**
  * The source, whose pipelines send the `failAt`-th EVALSHA (1-based, counted over the client) to
@@ -70,15 +71,16 @@ async function sourceInterfering(plan: { failAt?: number; error?: string; after?
         return () => {
           const pipeline = t.pipeline() as Pipeline;
           const injected: number[] = [];
-          const evalsha = pipeline.evalshaBuffer.bind(pipeline);
-          pipeline.evalshaBuffer = (sha: string, ...rest: LuaArg[]) => {
-            const reply = evalsha(++n === plan.failAt ? failing : sha, ...rest);
-            for (const [command, ...args] of plan.after?.get(n) ?? []) {
-              injected.push(pipeline._queue.length);
-              pipeline.call(String(command), ...args);
-            }
-            return reply;
-          };
+          swapEvalsha(
+            pipeline,
+            (sha) => (++n === plan.failAt ? failing : sha),
+            () => {
+              for (const [command, ...args] of plan.after?.get(n) ?? []) {
+                injected.push(pipeline._queue.length);
+                pipeline.call(String(command), ...args);
+              }
+            },
+          );
           const exec = pipeline.exec.bind(pipeline);
           pipeline.exec = (async () => ((await exec()) ?? []).filter((_, i) => !injected.includes(i))) as Pipeline['exec'];
           return pipeline;

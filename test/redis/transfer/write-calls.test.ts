@@ -19,6 +19,7 @@ import { interferingRedis, type RedisCall } from '../../support/interfering-redi
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { digestKeys } from '../../support/redis-snapshot.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
+import { swapEvalsha } from '../../support/swap-evalsha.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
@@ -57,9 +58,8 @@ async function failingNthCall(nth: number): Promise<Redis> {
     get(t, prop, receiver) {
       if (prop === 'pipeline') {
         return () => {
-          const pipeline = t.pipeline() as ReturnType<Redis['pipeline']> & { evalshaBuffer: (sha: string, ...rest: unknown[]) => unknown };
-          const evalsha = pipeline.evalshaBuffer.bind(pipeline);
-          pipeline.evalshaBuffer = (sha: string, ...rest: unknown[]) => evalsha(++n === nth ? oom : sha, ...rest);
+          const pipeline = t.pipeline();
+          swapEvalsha(pipeline, (sha) => (++n === nth ? oom : sha));
           return pipeline;
         };
       }

@@ -3,7 +3,7 @@
 import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { inspectJob } from '../../../core/payload/inspect-job.js';
+import { checkJob, inspectJob } from '../../../core/payload/inspect-job.js';
 import { rewriteQueue } from '../../../core/payload/rewrite-queue.js';
 import { scanPayload } from '../../../core/payload/scan-payload.js';
 import { activeJobArgs, activeJobClass, jsonValueText, payloadText, queueName as newQueueName } from './json-text-arbitraries.js';
@@ -182,6 +182,25 @@ describe('payload properties', () => {
         if (!isUtf8(buf)) expect(result).toEqual({ kind: 'unparsable', reason: 'invalid-utf8' });
         else if (!jsonParseAccepts(buf)) expect(result).toEqual({ kind: 'unparsable', reason: 'invalid-json' });
         else if (result.kind === 'job') expect(typeof parseJson(buf).class).toBe('string');
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('checkJob (a transfer without routing) decides as inspectJob: the same reason, or a job', () => {
+    // Payloads, members of every type where `class`, `queue` and `wrapped` go, and random bytes.
+    const anyMember = (key: string) => fc.option(jsonValueText.map((v) => `"${key}":${v}`), { nil: undefined });
+    const fields = fc.tuple(anyMember('class'), anyMember('queue'), anyMember('wrapped'), jsonValueText).map(([c, q, w, v]) => `{${[c, q, w, `"args":[${v}]`].filter(Boolean).join(',')}}`);
+    const texts = fc.oneof(payloadText().map((p) => p.text), fields, jsonValueText);
+    const inputs = fc.oneof(texts.map(bytes), fc.uint8Array({ maxLength: 200 }).map((raw) => Buffer.from(raw)));
+    fc.assert(
+      fc.property(inputs, (buf) => {
+        // Act
+        const checked = checkJob(buf);
+        const inspected = inspectJob(buf);
+
+        // Assess
+        expect(typeof checked === 'string' ? checked : 'job').toBe(inspected.kind === 'unparsable' ? inspected.reason : 'job');
       }),
       { numRuns: 2000 },
     );

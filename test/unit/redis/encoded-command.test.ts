@@ -23,10 +23,14 @@ describe('encodeCommand', () => {
     expect(encodeCommand(parts).equals(ioredisBytes(parts))).toBe(true);
   });
 
-  it('joins its two lists as one command', () => {
+  it('joins its lists as one command', () => {
     const parts: CommandPart[] = ['EVALSHA', 'sha', 1, 'k'];
     const more: CommandPart[] = [Buffer.from('a'), 'b', 3];
+    const rest: CommandPart[] = ['é', Buffer.from([0xff]), 12];
     expect(encodeCommand(parts, more).equals(ioredisBytes([...parts, ...more]))).toBe(true);
+    expect(encodeCommand(['EVALSHA'], parts.slice(1), more).equals(ioredisBytes([...parts, ...more]))).toBe(true);
+    expect(encodeCommand(parts, more, rest).equals(ioredisBytes([...parts, ...more, ...rest]))).toBe(true);
+    expect(encodeCommand(parts, [], rest).equals(ioredisBytes([...parts, ...rest]))).toBe(true);
   });
 
   it('counts ten or more parts in the array header', () => {
