@@ -30,10 +30,20 @@ function watchedSource(): { source: Redis; reads: ReturnType<typeof recordJobRea
   const shifts: number[] = [];
   const send = source.sendCommand.bind(source);
   source.sendCommand = ((command: Parameters<Redis['sendCommand']>[0], ...rest: unknown[]) => {
-    if (command.name.toLowerCase() === 'evalsha' && String(command.args[0]) === claimSha) shifts.push(Number(command.args[6]));
+    if (command.name.toLowerCase() === 'evalsha' && String(command.args[0]) === claimSha) shifts.push(claimShift(command));
     return (send as (...args: unknown[]) => unknown)(command, ...rest);
   }) as Redis['sendCommand'];
   return { source, reads, shifts };
+}
+
+/**
+ * ARGV[2] of a claimSelectedQueueJobs call, from the RESP it writes (an encoded call's `args` hold
+ * only its SHA, key count and keys): EVALSHA, SHA, 3, 3 keys, ARGV[1], ARGV[2] — the 8th bulk string.
+ */
+function claimShift(command: Parameters<Redis['sendCommand']>[0]): number {
+  const written = command.toWritable(null as never);
+  const lines = Buffer.from(written as Buffer | string).subarray(0, 2048).toString('latin1').split('\r\n');
+  return Number(lines[2 + 2 * 7]);
 }
 
 describe('a class-selective transfer of jobs of 1 MiB', () => {
