@@ -2,6 +2,7 @@ import type { Redis, RedisKey } from 'ioredis';
 import { readCronDefinitions } from '../cron/cron-definitions.js';
 import { inspectJob } from '../payload/inspect-job.js';
 import { readEvictionPolicy } from '../redis/eviction-policy.js';
+import { jobsWithinBytes, meanBytes, PROBE_JOBS, probeJobs } from '../redis/page-bytes.js';
 import { otherSidekiqPrefixes } from '../redis/sidekiq-prefixes.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { NEVER_DUE_SETS, SORTED_SET_NAMES, type SidekiqKeys, type SortedSetName } from '../redis/sidekiq-keys.js';
@@ -18,11 +19,14 @@ export interface DrainCheckOptions {
   readonly previous?: DrainReport;
   /** Queues that should receive nothing any more (old routing destinations): arrivals are reported. */
   readonly retiredQueues?: readonly string[];
-  /** Newest jobs read per retired queue to count arrivals since the previous check (default 1,000). */
+  /**
+   * Newest jobs read per retired queue to count arrivals since the previous check (default 1,000),
+   * in reads of at most MAX_PAGE_BYTES (page-bytes.ts), stopping at the first older job.
+   */
   readonly sampleSize?: number;
   /**
-   * Most entries read per set (ZSCAN, 1,000 per call) to count which queue they will land in
-   * (default 1,000,000). Beyond it the counts are extrapolated and marked estimated, and the
+   * Most entries read per set (ZSCAN, 1,000 per call, fewer when they are large: page-bytes.ts)
+   * to count which queue they will land in (default 1,000,000). Beyond it the counts are extrapolated and marked estimated, and the
    * verdict is never `drained`.
    */
   readonly countLimit?: number;
@@ -38,7 +42,10 @@ export interface DrainCheckOptions {
  * will land on a queue nobody fetches; in-flight leftovers of interrupted transfers; a verdict.
  * Reads only, with bounded work per call (LLEN, LINDEX, ZCOUNT, ZSCAN pages of 1,000), so it is
  * safe to run every minute against production. Set entries are counted, not sampled, up to
- * `countLimit` per set: a verdict that sends an operator to the next step rests on counts.
+ * `countLimit` per set: a verdict that sends an operator to the next step rests on counts. Every
+ * read of jobs also carries at most about MAX_PAGE_BYTES (page-bytes.ts): the deployed check has
+ * 512 MB, and 1,000 entries of 2 MB in one ZSCAN reply would kill it on every run (its alarms
+ * silent); a set of large jobs is read in more, smaller pages instead.
  */
 export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: DrainCheckOptions = {}): Promise<DrainReport> {
   const now = (options.now ?? Date.now)() / 1000;
@@ -114,20 +121,36 @@ function enqueuedAtOf(payload: Buffer): number | null {
   return job.kind === 'job' ? job.enqueuedAt : null;
 }
 
-/** Jobs enqueued after `since`, counted from the newest end of the list (at most `limit` read). */
+/**
+ * Jobs enqueued after `since`, counted from the newest end of the list (at most `limit` read): a
+ * few first (PROBE_JOBS, which also tell their size), then reads within MAX_PAGE_BYTES, until the
+ * first job enqueued before `since`. A producer pushing between two reads shifts the jobs the next
+ * one reads: some are counted twice, which can only overstate arrivals (and happens only while
+ * they arrive).
+ */
 async function arrivalsSince(redis: Redis, key: RedisKey, since: number, limit: number): Promise<number> {
-  const newest = await redis.lrangeBuffer(key, 0, limit - 1);
   let n = 0;
-  for (const payload of newest) {
-    const at = enqueuedAtOf(payload);
-    if (at === null || at <= since) break;
-    n++;
+  let bytesPerJob: number | undefined;
+  for (let read = 0; read < limit; ) {
+    const want = read === 0 ? Math.min(PROBE_JOBS, limit) : jobsWithinBytes(bytesPerJob, limit - read);
+    const page = await redis.lrangeBuffer(key, read, read + want - 1);
+    for (const payload of page) {
+      const at = enqueuedAtOf(payload);
+      if (at === null || at <= since) return n;
+      n++;
+    }
+    if (page.length < want) return n;
+    read += want;
+    bytesPerJob = meanBytes(page, bytesPerJob);
   }
   return n;
 }
 
 /** Entries a check reads per set before it extrapolates: about 1 s of ZSCAN at 1,000 per call. */
 export const DEFAULT_COUNT_LIMIT = 1_000_000;
+
+/** ZSCAN COUNT for entries of ordinary size (fewer when they are large, page-bytes.ts). */
+const SCAN_COUNT = 1000;
 
 async function setState(
   redis: Redis,
@@ -139,23 +162,30 @@ async function setState(
   retired: ReadonlySet<string>,
 ): Promise<SetState> {
   const never = NEVER_DUE_SETS.has(set);
-  const [total, dueNow, dueWithinHour, last] = await Promise.all([
+  // With the counts, a few entries (the soonest): their size sizes the first ZSCAN page.
+  const [total, dueNow, dueWithinHour, last, probe] = await Promise.all([
     redis.zcard(key),
     never ? 0 : redis.zcount(key, '-inf', String(now)),
     never ? 0 : redis.zcount(key, '-inf', String(now + 3600)),
     never ? [] : redis.zrange(key, -1, '-1', 'WITHSCORES'),
+    probeJobs(redis, key, 'zset'),
   ]);
   let read = 0;
   let orphaned = 0;
   let toRetired = 0;
   let cursor = '0';
+  // The entries' size, from the probe first, then from each page: COUNT fits MAX_PAGE_BYTES.
+  let bytesPerJob = meanBytes(probe, undefined);
   // Every entry, in bounded pages. ZSCAN may return an entry twice (while the set is rehashed):
   // that can only overstate what is left, never hide it.
   do {
-    const [next, flat] = await redis.zscanBuffer(key, cursor, 'COUNT', 1000);
+    const [next, flat] = await redis.zscanBuffer(key, cursor, 'COUNT', jobsWithinBytes(bytesPerJob, SCAN_COUNT));
     cursor = next.toString();
-    for (let i = 0; i < flat.length; i += 2) {
-      const job = inspectJob(flat[i]!);
+    const members: Buffer[] = [];
+    for (let i = 0; i < flat.length; i += 2) members.push(flat[i]!);
+    bytesPerJob = meanBytes(members, bytesPerJob);
+    for (const member of members) {
+      const job = inspectJob(member);
       // A job without a queue field goes to "default" when due; an unparsable one goes nowhere.
       const queue = job.kind === 'job' ? (job.queue ?? 'default') : null;
       if (queue === null || !listened(queue)) orphaned++;

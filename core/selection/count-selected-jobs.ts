@@ -1,6 +1,7 @@
 import type { Redis, RedisKey } from 'ioredis';
 import { inspectJob } from '../payload/inspect-job.js';
 import { redisKey } from '../redis/key-name.js';
+import { jobsWithinBytes, meanBytes, PROBE_JOBS } from '../redis/page-bytes.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import type { SidekiqKeys, SortedSetName } from '../redis/sidekiq-keys.js';
 import { discoverQueues } from '../reroute/discover-queues.js';
@@ -28,9 +29,9 @@ export interface CountSelectedOptions {
    * the fetchers' private lists a drain check found, whose jobs come back to this Redis.
    */
   readonly lists?: readonly string[];
-  /** Entries per LRANGE/ZRANGE page (default 1,000). */
+  /** Most entries per LRANGE/ZRANGE page (default 1,000). */
   readonly pageSize?: number;
-  /** Pages sent in one round trip (default 8). */
+  /** Most pages sent in one round trip (default 8). */
   readonly pagesPerTrip?: number;
 }
 
@@ -38,9 +39,12 @@ export interface CountSelectedOptions {
  * Counts, reading only, the jobs of the selected classes in each queue and set: pages of LRANGE
  * (queues) and ZRANGE by rank (sets), several pages per pipelined round trip, each job's routed
  * class read from its bytes (ActiveJob: `wrapped`). Memory stays bounded by classes × keys, never
- * by jobs. Producers and fetchers may change a list while it is read: the counts are then a
- * snapshot's approximation (a job shifted between pages can be counted twice or missed), which is
- * what a plan needs; the move itself claims member by member.
+ * by jobs, and by what one round trip carries: a key's first read takes a few jobs (PROBE_JOBS),
+ * to learn their size, and each round trip after it as many as fit in MAX_PAGE_BYTES at the size
+ * the one before saw (page-bytes.ts), at most `pagesPerTrip` pages of `pageSize` (8,000 jobs of
+ * 2 MB in one round trip would be 16 GB). Producers and fetchers may change a list while it is
+ * read: the counts are then a snapshot's approximation (a job shifted between pages can be counted
+ * twice or missed), which is what a plan needs; the move itself claims member by member.
  */
 export async function countSelectedJobs(redis: Redis, keys: SidekiqKeys, options: CountSelectedOptions): Promise<SelectedJobCounts> {
   const wanted = new Set(options.classes);
@@ -64,22 +68,31 @@ export async function countSelectedJobs(redis: Redis, keys: SidekiqKeys, options
   const readAll = async (where: string, key: RedisKey, kind: 'list' | 'zset') => {
     counts.byKey.set(where, 0);
     try {
-      for (let start = 0; ; start += pageSize * trip) {
+      let bytesPerJob: number | undefined;
+      for (let start = 0; ; ) {
+        // The first trip is the probe (the first PROBE_JOBS jobs, which are also the first to count).
+        const jobs = start === 0 ? Math.min(PROBE_JOBS, pageSize) : jobsWithinBytes(bytesPerJob, pageSize * trip);
         const pipeline = redis.pipeline();
-        for (let p = 0; p < trip; p++) {
-          const from = start + p * pageSize;
-          if (kind === 'list') pipeline.lrangeBuffer(key, from, from + pageSize - 1);
-          else pipeline.zrangeBuffer(key, String(from), String(from + pageSize - 1));
+        const asked: number[] = [];
+        for (let from = start; from < start + jobs; from += pageSize) {
+          const to = Math.min(start + jobs, from + pageSize) - 1;
+          asked.push(to - from + 1);
+          if (kind === 'list') pipeline.lrangeBuffer(key, from, to);
+          else pipeline.zrangeBuffer(key, String(from), String(to));
         }
         const replies = (await pipeline.exec()) ?? [];
         let short = false;
-        for (const [error, page] of replies) {
+        const read: Buffer[] = [];
+        replies.forEach(([error, reply], i) => {
           if (error) throw error;
-          const members = page as Buffer[];
+          const members = reply as Buffer[];
           tally(where, members);
-          if (members.length < pageSize) short = true;
-        }
+          for (const member of members) read.push(member);
+          if (members.length < asked[i]!) short = true;
+        });
         if (short) return;
+        start += jobs;
+        bytesPerJob = meanBytes(read, bytesPerJob);
       }
     } catch (error) {
       throw classifyRedisError(error, `Counting the selected jobs of ${where}`);

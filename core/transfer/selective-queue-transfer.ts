@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis, RedisKey } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
+import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
 import type { PageResult } from '../reroute/drive-pages.js';
 import { carryQueuedJob, ledgerQueuedJobs } from './carry-job.js';
 import { memberDigest, selectJob } from './class-selection.js';
@@ -29,10 +30,15 @@ export interface SelectiveListCursor {
   readonly anchor: { readonly offset: number; readonly digest: string } | null;
 }
 
-/** How far from where it was last seen the anchor is looked for first (cheap), and per further read. */
+/** How far from where it was last seen the anchor is looked for first (cheap). */
 const NEAR = 16;
+/** Most jobs per further read (looking for the anchor, counting what arrived): fewer when they are large. */
 const FAR_CHUNK = 1000;
-/** The largest shift between a slice's read and its claim that the claim looks for. */
+/**
+ * The largest shift between a slice's read and its claim that the claim looks for (with the
+ * window's size on top): fewer when jobs are large, because the claim reads every job within that
+ * shift of the window at once (claimSelectedQueueJobs-3.lua), in the source Redis's own memory.
+ */
 const CLAIM_SHIFT = 256;
 
 /**
@@ -54,6 +60,12 @@ const CLAIM_SHIFT = 256;
  *
  * Bounded: the pass ends at the jobs the queue held when it started (`end`); what producers
  * pushed meanwhile is not examined, and the selected jobs among it are counted in `leftOnSource`.
+ *
+ * Every read of jobs is bounded by bytes too (page-bytes.ts): the window takes as many jobs as fit
+ * in MAX_PAGE_BYTES at the size seen so far (carried in the cursor; the pass's first slice reads a
+ * few jobs first to learn it), never more than sliceSize; so do the claim's shift (see
+ * CLAIM_SHIFT) and the further reads. Only how many jobs a read takes changes with their size:
+ * offsets, anchor and claim work as they do for small jobs.
  */
 export async function transferSelectedQueueSlice(request: QueueTransferRequest, classes: ReadonlySet<string>): Promise<PageResult<QueueTransferCursor, TransferCounters>> {
   const { source, sourceKeys, queue } = request;
@@ -63,16 +75,20 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   const counters: TransferCounters = { ...emptyTransferCounters(), examined: 0, vanished: 0, unparsableLeft: 0, byClass: {} };
   const start: QueueTransferCursor = request.cursor ?? (await startCursor(source, key));
   let cursor: SelectiveListCursor = start.selection ?? { end: start.limit, anchor: null };
+  // The window starts at the newest original jobs (front: near the head) or the oldest (append).
+  const known = await expectedBytesPerJob(source, key, newest ? 'list-head' : 'list-tail', start.bytesPerJob);
 
   // 1. One read: the window, and around it where the anchor should be (fetchers may have popped
   //    since the last slice; the anchor, found again by its digest, tells by how much). One read,
   //    so that the window's offsets and the anchor's agree: an empty window then really means
   //    that nothing is left above (oldest-first) or below (newest-first) the anchor.
-  const W = request.sliceSize;
+  const W = jobsWithinBytes(known, request.sliceSize);
   const a = cursor.anchor;
   const readFrom = a === null ? (newest ? Math.max(0, cursor.end - W) : 0) : newest ? Math.max(0, a.offset - NEAR - W) : Math.max(0, a.offset - NEAR);
   const readTo = a === null ? (newest ? cursor.end : W) - 1 : newest ? a.offset + NEAR : a.offset + NEAR + W;
   const read = readTo >= readFrom ? await readTailRange(source, key, readFrom, readTo) : [];
+  const bytesPerJob = meanBytes(read, known);
+  const chunk = jobsWithinBytes(bytesPerJob, FAR_CHUNK);
   if (a !== null) {
     // Only where the read also holds the whole window next to it: within NEAR of where it was.
     const nearFrom = Math.max(0, a.offset - NEAR);
@@ -82,14 +98,14 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
       // cursor, the next reads at the right place. Gone: start over conservatively (re-examining
       // a job that stays is harmless, skipping one is not): oldest-first from the oldest job,
       // newest-first from the head.
-      const far = await findFar(source, key, a, newest, nearFrom);
+      const far = await findFar(source, key, a, newest, nearFrom, chunk);
       const next: SelectiveListCursor =
         far !== null
           ? { end: Math.max(0, cursor.end - (a.offset - far)), anchor: { ...a, offset: far } }
           : newest
             ? { end: await source.llen(key), anchor: null }
             : { end: cursor.end, anchor: null };
-      return finish(request, start, next, counters, false);
+      return finish(request, start, next, counters, false, bytesPerJob);
     }
     cursor = { end: Math.max(0, cursor.end - (a.offset - hit)), anchor: { ...a, offset: hit } };
   }
@@ -123,13 +139,14 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
     counters.claimed = counters.written = chosen.length;
     const anchor = lastStayer ? { offset: lastStayer.offset, digest: memberDigest(lastStayer.payload) } : cursor.anchor;
     const next = { end: cursor.end, anchor };
-    return finish(request, start, next, counters, members.length === 0);
+    return finish(request, start, next, counters, members.length === 0, bytesPerJob);
   }
 
   // 3. Claim the chosen jobs (also returns what an interrupted attempt left in flight).
   const inflight = inflightKey(sourceKeys.prefix, request.runId, sourceName);
   const batch = batchKey(sourceKeys.prefix, request.runId, sourceName);
-  const args: (string | number | Buffer)[] = [newBatchId(request.targetId), CLAIM_SHIFT + request.sliceSize, `sidekiq-migrate:claim-marker:${randomUUID()}`];
+  const shift = jobsWithinBytes(bytesPerJob, CLAIM_SHIFT) + W;
+  const args: (string | number | Buffer)[] = [newBatchId(request.targetId), shift, `sidekiq-migrate:claim-marker:${randomUUID()}`];
   for (const c of chosen) args.push(c.offset, c.payload);
   const [claimed, stored, locatedFlag, k2, statuses, ...held] = (await claimSelectedQueueJobs.run(source, { keys: [key, inflight, batch], args })) as [number, Buffer, number, number, Buffer, ...Buffer[]];
   counters.claimed = claimed;
@@ -150,7 +167,7 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
 
   if (locatedFlag !== 1) {
     // The list changed in the middle between read and claim: nothing taken; read again.
-    return finish(request, { ...start, claimed: start.claimed }, cursor, counters, false);
+    return finish(request, { ...start, claimed: start.claimed }, cursor, counters, false, bytesPerJob);
   }
   // Where things are now: everything k2 lower, and lower again by the jobs taken below.
   const claimedOffsets = chosen.filter((_, i) => status[i] === '1').map((c) => c.offset);
@@ -163,7 +180,7 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   // it was fetched too: nothing is left to examine. (Oldest-first, a null anchor restarts at 0.)
   const fetchedPast = newest && (lastStayer !== undefined || cursor.anchor !== null) && anchor === null;
   const next = { end: Math.max(0, cursor.end - k2 - claimed), anchor };
-  return finish(request, { ...start, claimed: start.claimed + claimed }, next, counters, members.length === 0 || fetchedPast);
+  return finish(request, { ...start, claimed: start.claimed + claimed }, next, counters, members.length === 0 || fetchedPast, bytesPerJob);
 }
 
 async function startCursor(source: Redis, key: RedisKey): Promise<QueueTransferCursor> {
@@ -193,15 +210,15 @@ function pickAnchor(members: readonly Buffer[], from: number, anchor: { offset: 
 }
 
 /**
- * Looks for the anchor below tail offset `below`, in chunks downward (pops only move it down):
+ * Looks for the anchor below tail offset `below`, in chunks of `chunk` jobs downward (pops only move it down):
  * reads O(how far it moved). (A job with the same bytes as the anchor between where the anchor
  * was and where it is, found first, could make an oldest-first pass step over jobs: they stay on
  * the source, nothing is lost or duplicated. It takes byte-identical payloads — the same jid —
  * and more than NEAR pops between two slices.) Null: gone (popped, or deleted by someone).
  */
-async function findFar(source: Redis, key: RedisKey, anchor: { offset: number; digest: string }, newest: boolean, below: number): Promise<number | null> {
-  for (let to = below - 1; to >= 0; to -= FAR_CHUNK) {
-    const from = Math.max(0, to - FAR_CHUNK + 1);
+async function findFar(source: Redis, key: RedisKey, anchor: { offset: number; digest: string }, newest: boolean, below: number, chunk: number): Promise<number | null> {
+  for (let to = below - 1; to >= 0; to -= chunk) {
+    const from = Math.max(0, to - chunk + 1);
     const hit = pickAnchor(await readTailRange(source, key, from, to), from, anchor, newest);
     if (hit !== null) return hit;
   }
@@ -218,22 +235,24 @@ async function finish(
   next: SelectiveListCursor,
   counters: TransferCounters,
   windowEmpty: boolean,
+  bytesPerJob: number | undefined,
 ): Promise<PageResult<QueueTransferCursor, TransferCounters>> {
   const newest = (request.placement ?? 'front') === 'front';
   const unexamined = newest ? (next.anchor?.offset ?? next.end) : next.anchor === null ? 0 : next.anchor.offset + 1;
   const done = windowEmpty || (newest ? unexamined <= 0 : unexamined >= next.end);
-  if (done) counters.leftOnSource = await countSelectedAbove(request, newest ? next.end : unexamined);
-  return { cursor: { limit: start.limit, claimed: start.claimed, selection: next }, done, counters };
+  if (done) counters.leftOnSource = await countSelectedAbove(request, newest ? next.end : unexamined, jobsWithinBytes(bytesPerJob, FAR_CHUNK));
+  const cursor = { limit: start.limit, claimed: start.claimed, selection: next };
+  return { cursor: bytesPerJob === undefined ? cursor : { ...cursor, bytesPerJob }, done, counters };
 }
 
-/** The selected jobs at tail offset `from` and above (read from the head, in chunks). */
-async function countSelectedAbove(request: QueueTransferRequest, from: number): Promise<number> {
+/** The selected jobs at tail offset `from` and above (read from the head, in chunks of `chunk` jobs). */
+async function countSelectedAbove(request: QueueTransferRequest, from: number, chunk: number): Promise<number> {
   const classes = new Set(request.classes);
   const key = request.sourceKeys.queue(request.queue);
   let count = 0;
   const above = (await request.source.llen(key)) - from;
-  for (let i = 0; i < above; i += FAR_CHUNK) {
-    const page = await request.source.lrangeBuffer(key, i, Math.min(above, i + FAR_CHUNK) - 1);
+  for (let i = 0; i < above; i += chunk) {
+    const page = await request.source.lrangeBuffer(key, i, Math.min(above, i + chunk) - 1);
     count += page.filter((m) => selectJob(m, classes).take).length;
   }
   return count;

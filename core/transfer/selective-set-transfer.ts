@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
+import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
 import type { PageResult } from '../reroute/drive-pages.js';
 import { carryScheduledJob } from './carry-job.js';
 import { memberDigest, selectJob } from './class-selection.js';
@@ -30,7 +31,9 @@ const NEAR = 16;
  * routed class is selected are taken, each only if it still has the score read
  * (claimSelectedSetEntries-4.lua, atomic); every other entry keeps its score and bytes. Then
  * written and acknowledged as a whole-set transfer does (copyAndAcknowledgeSet: ledger, conflicts).
- * Bounded by the highest score at the start, so a pass ends while entries keep arriving.
+ * Bounded by the highest score at the start, so a pass ends while entries keep arriving. Each read
+ * takes as many entries as fit in MAX_PAGE_BYTES at the size seen so far (page-bytes.ts; carried
+ * in the cursor, learnt from a few entries by the pass's first slice), never more than sliceSize.
  */
 export async function transferSelectedSetSlice(request: SetTransferRequest, classes: ReadonlySet<string>): Promise<PageResult<SetTransferCursor, TransferCounters>> {
   const { source, sourceKeys, set } = request;
@@ -38,20 +41,22 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   const counters: TransferCounters = { ...emptyTransferCounters(), examined: 0, vanished: 0, unparsableLeft: 0, byClass: {} };
   const start = request.cursor ?? (await startCursor(source, key));
   const selection = start.selection ?? { endScore: null, anchor: null };
+  let bytesPerJob = start.bytesPerJob;
   const result = (next: SelectiveSetCursor, claimed: number, done: boolean) => ({
-    cursor: { limit: start.limit, claimed: start.claimed + claimed, selection: next },
+    cursor: { limit: start.limit, claimed: start.claimed + claimed, selection: next, ...(bytesPerJob === undefined ? {} : { bytesPerJob }) },
     done,
     counters,
   });
   if (selection.endScore === null) {
     // Empty when the pass started: whatever a selected class added since stays, and is said.
-    if (!request.dryRun) counters.leftOnSource = await countSelectedAfter(source, key, null, classes);
+    if (!request.dryRun) counters.leftOnSource = await countSelectedAfter(source, key, null, classes, await expectedBytesPerJob(source, key, 'zset', bytesPerJob));
     return result(selection, 0, true);
   }
   const endScore = scoreValue(selection.endScore);
 
-  // 1. The page after the anchor (or from the soonest entry).
-  const W = request.sliceSize;
+  // 1. The page after the anchor (or from the soonest entry): as many entries as fit in the bytes.
+  const known = await expectedBytesPerJob(source, key, 'zset', bytesPerJob);
+  const W = jobsWithinBytes(known, request.sliceSize);
   let page: { member: Buffer; score: string; rank: number }[];
   let anchorRank: number | null = null;
   if (selection.anchor === null) page = await readRanks(source, key, 0, W);
@@ -71,6 +76,7 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
       page = await readRanks(source, key, from, W);
     }
   }
+  bytesPerJob = meanBytes(page.map((e) => e.member), known);
   const full = page.length === W;
   page = page.filter((e) => scoreValue(e.score) <= endScore);
   const last = !full || page.length < W;
@@ -126,23 +132,24 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   if (stayer) anchor = { rank: stayer.rank - below(stayer.rank), score: stayer.score, digest: memberDigest(stayer.member) };
   else if (anchor && anchorRank !== null) anchor = { ...anchor, rank: anchorRank };
   // What a selected class added above the pass's end meanwhile stays on the source: said, not hidden.
-  if (last) counters.leftOnSource = await countSelectedAfter(source, key, selection.endScore, classes);
+  if (last) counters.leftOnSource = await countSelectedAfter(source, key, selection.endScore, classes, bytesPerJob);
   return result({ endScore: selection.endScore, anchor }, claimed, last);
 }
 
-/** Page size of countSelectedAfter's reads. */
+/** Most entries per countSelectedAfter read: fewer when they are large (page-bytes.ts). */
 const COUNT_PAGE = 1000;
 
 /**
  * Selected entries scored above `endScore` (every one when null): added after the pass started,
- * so it does not take them. Reads O(what arrived), in pages.
+ * so it does not take them. Reads O(what arrived), in pages sized by `bytesPerJob`.
  */
-async function countSelectedAfter(source: Redis, key: string, endScore: string | null, classes: ReadonlySet<string>): Promise<number> {
+async function countSelectedAfter(source: Redis, key: string, endScore: string | null, classes: ReadonlySet<string>, bytesPerJob: number | undefined): Promise<number> {
   let count = 0;
-  for (let offset = 0; ; offset += COUNT_PAGE) {
-    const page = await source.zrangebyscoreBuffer(key, endScore === null ? '-inf' : `(${endScore}`, '+inf', 'LIMIT', offset, COUNT_PAGE);
+  const size = jobsWithinBytes(bytesPerJob, COUNT_PAGE);
+  for (let offset = 0; ; offset += size) {
+    const page = await source.zrangebyscoreBuffer(key, endScore === null ? '-inf' : `(${endScore}`, '+inf', 'LIMIT', offset, size);
     count += page.filter((m) => selectJob(m, classes).take).length;
-    if (page.length < COUNT_PAGE) return count;
+    if (page.length < size) return count;
   }
 }
 
