@@ -75,11 +75,13 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
 
 /**
  * A run stopped by a signal: the items that met its stop marker are said in one line (how many
- * were not finished), not as one failure each; other failures stay as they are.
+ * were not finished), not as one failure each; other failures stay as they are. A signal that
+ * came after the last page stopped nothing: the summary is as it was.
  */
 function withInterruption(summary: RunSummary, signal: string | undefined): RunSummary {
   if (!signal) return summary;
   const others = summary.failures.filter((f) => !isStoppedFailure(f));
   const unfinished = (summary.counts?.failed ?? summary.failures.length) - others.length;
-  return { ...summary, complete: false, failures: others, ...(summary.counts ? { counts: { ...summary.counts, failed: others.length } } : {}), interrupted: { signal, unfinished } };
+  if (unfinished === 0) return summary;
+  return { ...summary, failures: others, ...(summary.counts ? { counts: { ...summary.counts, failed: others.length } } : {}), interrupted: { signal, unfinished } };
 }
