@@ -15,7 +15,7 @@ export class KeyTypeError extends FatalError {
     options?: { cause?: unknown },
   ) {
     super(
-      `${doing}: ${key} holds a ${actual}, not a ${expected}; refused before anything was written. Check the key prefix (--namespace), or move that key out of the way, then run again.`,
+      `${doing}: ${key} holds a ${actual}, not a ${expected}; this step was refused before it wrote anything. Check the key prefix (--namespace), or move that key out of the way, then run again.`,
       options,
     );
   }

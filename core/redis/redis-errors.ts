@@ -21,6 +21,15 @@ export function classifyRedisError(error: unknown, doing: string): SidekiqMigrat
   const e = error as { message?: string; code?: string; name?: string };
   const message = e?.message ?? String(error);
   if (TRANSIENT_REPLIES.test(message)) return new RedisUnavailableError(`${doing}: ${message}`, { cause: error });
+  // Over maxmemory with a policy that frees nothing (noeviction, or volatile-* with nothing to
+  // evict): retrying in seconds meets the same full server. Redis refuses a script only before
+  // its first write, so the refused call changed nothing.
+  if (message.startsWith('OOM')) {
+    return new RedisCommandError(
+      `${doing}: Redis is out of memory (maxmemory reached, nothing it may evict); the call wrote nothing. Free memory or raise maxmemory, then run the same command again.`,
+      { cause: error },
+    );
+  }
   if (message.startsWith('WRONGTYPE')) {
     const refusal = keyTypeRefusal(message, doing, error);
     if (refusal) return refusal;

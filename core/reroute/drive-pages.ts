@@ -17,6 +17,17 @@ export interface DriveLimits {
   readonly stopBefore?: () => boolean;
   /** Test hook and clock injection. */
   readonly now?: () => number;
+  /**
+   * Given, a failure after at least one page was written does not throw: the run returns the
+   * pages written so far (their counters, the cursor where the failed page starts, not done) and
+   * hands the error here. The caller's next call starts at the failed page, and throws if that
+   * page fails again before any other is written. Without it, the counters of every page an
+   * invocation wrote before a failure would go with the error: a page task's Retry and Catch
+   * keep only what the item held when the task started, so a summary would say 0 moved of a
+   * queue whose first 49 pages had moved (a failure can repeat at most once this way: the next
+   * call's first page either passes, and the item moved on, or throws).
+   */
+  readonly onFailureAfterProgress?: (error: unknown, pagesWritten: number) => void;
 }
 
 /** How to sum the counters of pages: re-route counters unless told otherwise. */
@@ -39,7 +50,11 @@ export async function drivePages<C, K = RerouteCounters>(
   sum: CounterSum<K> = rerouteSum as unknown as CounterSum<K>,
 ): Promise<PageResult<C, K> & { pages: number }> {
   const run = new PageRun(start, limits, sum);
-  while (await run.record(await page(run.cursor)));
+  try {
+    while (await run.record(await page(run.cursor)));
+  } catch (error) {
+    if (!run.keepsProgressDespite(error)) throw error;
+  }
   return run.result();
 }
 
@@ -65,14 +80,21 @@ class PageRun<C, K> {
     this.pages++;
     this.sum.add(this.counters, result.counters);
     this.cursor = result.cursor;
+    // Before onPage, which may throw (a lost lock): a last page written is done whatever follows.
+    this.done = result.done;
     await limits.onPage?.(result);
-    if (result.done) {
-      this.done = true;
-      return false;
-    }
+    if (result.done) return false;
     if (limits.maxPages !== undefined && this.pages >= limits.maxPages) return false;
     if (limits.deadline !== undefined && (limits.now ?? Date.now)() >= limits.deadline) return false;
     return !limits.stopBefore?.();
+  }
+
+  /** True when the pages written so far are returned instead of `error` (onFailureAfterProgress). */
+  keepsProgressDespite(error: unknown): boolean {
+    const keep = this.limits.onFailureAfterProgress;
+    if (keep === undefined || this.pages === 0) return false;
+    keep(error, this.pages);
+    return true;
   }
 
   result(): PageResult<C, K> & { pages: number } {
@@ -136,8 +158,11 @@ export async function drivePipelinedPages<C, R, E, K = RerouteCounters>(
   } catch (error) {
     // A read ahead failed: the write before it may still be running; let it finish (or fail)
     // before the error goes up, so that nothing of this run writes after it has returned.
-    if (writing !== null) await writing.catch(() => {});
-    throw error;
+    const written = writing === null ? null : await writing.catch(() => null);
+    if (limits.onFailureAfterProgress === undefined) throw error;
+    // Kept, a page written before the failure counts (and moves the cursor past it).
+    if (written !== null) await run.record(written).catch(() => false);
+    if (!run.keepsProgressDespite(error)) throw error;
   }
   return run.result();
 }

@@ -1,6 +1,7 @@
 import type { Redis, RedisKey } from 'ioredis';
 import { isPlainName, nameBytes } from '../redis/key-name.js';
 import { LuaScript } from '../redis/lua-script.js';
+import { classifyRedisError } from '../redis/redis-errors.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 import { inspectJob } from '../payload/inspect-job.js';
 import { MAX_SAMPLES } from '../reroute/reroute-counters.js';
@@ -71,7 +72,7 @@ export async function writeJobsToQueues(
     return { keys: callKeys, args };
   });
   // Each reply: [duplicates, written to destination 1, written to destination 2, ...].
-  const replies = (await copyJobsToLists.runAll(target, calls)) as number[][];
+  const replies = (await copyJobsToLists.runAll(target, calls).catch(onTheTarget)) as number[][];
   for (let c = 0; c < replies.length; c++) {
     const reply = replies[c]!;
     counters.duplicates += reply[0]!;
@@ -114,7 +115,7 @@ export async function writeEntriesToSet(
   });
   const conflicts: LedgeredEntry[] = [];
   // Each reply: [written, duplicates, ...positions of the conflicts, from this call's first entry].
-  const replies = (await copyEntriesToSet.runAll(target, calls)) as number[][];
+  const replies = (await copyEntriesToSet.runAll(target, calls).catch(onTheTarget)) as number[][];
   for (let c = 0; c < replies.length; c++) {
     const reply = replies[c]!;
     const written = reply[0]!;
@@ -129,4 +130,15 @@ export async function writeEntriesToSet(
     counters.conflictSamples.push({ jid: job.kind === 'job' ? job.jid : null, className: job.kind === 'job' ? job.className : null, reason: `already in ${setName} on the target` });
   }
   return conflicts;
+}
+
+/**
+ * A full target is said to be the target: "out of memory" alone would leave the operator to guess
+ * which of the two servers to free. Other errors go up as they came (the callers classify them).
+ */
+function onTheTarget(error: unknown): never {
+  if (error instanceof Error && error.message.startsWith('OOM')) {
+    throw classifyRedisError(error, 'Writing to the target (the slice stays in flight on the source)');
+  }
+  throw error;
 }

@@ -41,6 +41,11 @@ export function createPageHandler(task: PageTask, connections: ConnectionProvide
             pages++;
             logger.debug('page', { page: pages, done: page.done, counters: counterDelta(task.mode, page.counters as object) });
           },
+          onFailureAfterProgress: (error, written) => {
+            logger.warn(`${task.kind} ${input.item.name}: a page failed after ${written} page(s) were written; returning those, the next task starts at the failed page`, {
+              error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+            });
+          },
         });
         const counters = counterDelta(task.mode, item.counters, input.item.counters);
         addCountMetrics({ ...counterMetrics(task.mode, counters), [MetricNames.PagesProcessed]: pages });

@@ -80,6 +80,44 @@ describe('a Redis that is down', () => {
   });
 });
 
+describe('a page that fails after others of the same invocation were written', () => {
+  it('returns those pages, counted, with a warning; the next invocation starts at the failed page and fails as before', async () => {
+    const server = await startRedisServer();
+    try {
+      const h = await container({ SIDEKIQ_MIGRATE_SOURCE_URL: server.url });
+      const { redis } = await h.connections.get('source');
+      // Newest first: the 10 newest (A) go to queue:a, the next 10 (B) to queue:b, which is a string.
+      for (let i = 0; i < 10; i++) await redis.lpush('queue:default', sidekiqPayload({ className: 'B', queue: 'default' }));
+      for (let i = 0; i < 10; i++) await redis.lpush('queue:default', sidekiqPayload({ className: 'A', queue: 'default' }));
+      await redis.set('queue:b', 'not a list');
+      const routing = { kind: 'mapping', mapping: { A: 'a', B: 'b' } };
+      const plan = viaJson((await h.plan({ runId: 'half-1', mode: 'reroute', routing, sets: [], pageSize: 10, pagesPerInvocation: 5 }, fakeContext())) as PlanOutput);
+      out = captureOutput();
+
+      const first = await h.rerouteQueueSlice({ settings: plan.settings, item: plan.work.batch[0] }, fakeContext());
+
+      expect(first).toMatchObject({ done: false, counters: { moved: 10, movedTo: { a: 10 } } });
+      expect(await redis.llen('queue:a')).toBe(10);
+      out.stop();
+      const warnings = logRecords(out.records()).filter((r) => r['level'] === 'WARN');
+      expect(warnings).toEqual([
+        expect.objectContaining({
+          message: 'queue default: a page failed after 1 page(s) were written; returning those, the next task starts at the failed page',
+          error: { name: 'KeyTypeError', message: expect.stringContaining('queue:b holds a string, not a list') },
+        }),
+      ]);
+
+      out = captureOutput();
+      await expect(h.rerouteQueueSlice({ settings: plan.settings, item: viaJson(first) }, fakeContext())).rejects.toMatchObject({ name: 'FatalError', message: expect.stringContaining('queue:b holds a string') });
+      out.stop();
+      expect(logRecords(out.records()).map((r) => r['level'])).toContain('ERROR');
+      expect(await redis.llen('queue:default')).toBe(10);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('a function deployed with a wrong configuration', () => {
   it('logs every problem once at cold start, then fails each task as InvalidInputError with the full list', async () => {
     out = captureOutput();

@@ -77,7 +77,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
 
       expect(error).toBeInstanceOf(KeyTypeError);
       expect(error).toMatchObject({ key, retryable: false });
-      expect(error!.message).toMatch(new RegExp(`^Doing it: ${key} holds a (string|hash), not a \\w+; refused before anything was written`));
+      expect(error!.message).toMatch(new RegExp(`^Doing it: ${key} holds a (string|hash), not a \\w+; this step was refused before it wrote anything`));
       expect(await digestKeys(redis, '')).toEqual(before);
     });
   }

@@ -118,30 +118,42 @@ describe('stopping a run', () => {
     expect(await exists(redis.source(), runLockKey(''))).toBe(false);
   });
 
-  it('ends a page task that is running when the run is stopped after the page it is on, with every page before it complete', async () => {
+  it('ends a page task that is running when the run is stopped after the page it is on, with every page before it complete and counted', async () => {
     const seeded = await seed(redis.source());
     const provider = connect();
     const plan = await planStep(transfer('run-1'), provider);
     const item = plan.work.batch.find((i) => i.kind === 'queue' && i.name === 'default')!;
-    const before = structuredClone(item);
     let stopping: Promise<unknown> | undefined;
     // After its first 10-job page, the task's next Redis call (the lock renewal) waits for the stop.
     const blocking = blockingProvider(provider, () => stopping);
+    const told: unknown[] = [];
 
-    const page = pageStep({ settings: plan.settings, item }, blocking, { ...budget, onPage: () => void (stopping ??= stopRunStep(run(), connect())) });
+    const after = await pageStep({ settings: plan.settings, item }, blocking, {
+      ...budget,
+      onPage: () => void (stopping ??= stopRunStep(run(), connect())),
+      onFailureAfterProgress: (error) => told.push(error),
+    });
 
-    await expect(page).rejects.toBeInstanceOf(RunStoppedError);
-    await expect(page).rejects.toThrow(/Run run-1 was stopped .* starting run run-1 again resumes it/);
+    // The renewal saw the stop: the task ends there and returns its one page, counted, not done
+    // (the state machine's Catch would keep only the item it started with).
+    expect(told).toHaveLength(1);
+    expect(told[0]).toBeInstanceOf(RunStoppedError);
+    expect((told[0] as Error).message).toMatch(/Run run-1 was stopped .* starting run run-1 again resumes it/);
+    expect(after).toMatchObject({ done: false, counters: { claimed: 10, written: 10 } });
     expect(await stopping).toMatchObject({ marked: true, released: true });
     expect(blocking.held(), 'the task was held after its page until the stop landed').toBeGreaterThan(0);
     // The one page it did is complete: the 10 jobs at the list's head (a slice claims from there)
     // on the target, the rest untouched on the source, nothing in flight, none twice, every byte
     // and score kept.
-    expect(await jobsIn(redis.target())).toEqual(seeded.queued.slice(20).sort());
-    expect(await jobsIn(redis.source())).toEqual([...seeded.queued.slice(0, 20), ...seeded.scheduled].sort());
+    const [onSource, onTarget] = [await jobsIn(redis.source()), await jobsIn(redis.target())];
+    expect(onTarget).toEqual(seeded.queued.slice(20).sort());
+    expect(onSource).toEqual([...seeded.queued.slice(0, 20), ...seeded.scheduled].sort());
     expect(await redis.source().keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
-    // The item the state machine holds is the one before this task: the next run starts from Redis.
-    expect(item).toEqual(before);
+
+    // The next page task the state machine starts with that item refuses at once and moves nothing.
+    await expect(pageStep({ settings: plan.settings, item: after }, provider, budget)).rejects.toBeInstanceOf(RunStoppedError);
+    expect(await jobsIn(redis.source())).toEqual(onSource);
+    expect(await jobsIn(redis.target())).toEqual(onTarget);
   });
 
   it('lets a page task that starts after the stop move nothing', async () => {
@@ -174,7 +186,8 @@ describe('stopping a run', () => {
     const queue = first.work.batch.find((i) => i.kind === 'queue')!;
     let stopping: Promise<unknown> | undefined;
     const blocking = blockingProvider(provider, () => stopping);
-    await expect(pageStep({ settings: first.settings, item: queue }, blocking, { ...budget, onPage: () => void (stopping ??= stopRunStep(run(), connect())) })).rejects.toBeInstanceOf(RunStoppedError);
+    const stopped = await pageStep({ settings: first.settings, item: queue }, blocking, { ...budget, onPage: () => void (stopping ??= stopRunStep(run(), connect())) });
+    expect(stopped).toMatchObject({ done: false, counters: { written: 10 } });
     await stopping;
     expect(blocking.held()).toBeGreaterThan(0);
     expect(await jobsIn(redis.target()), 'stopped after one page').toHaveLength(10);

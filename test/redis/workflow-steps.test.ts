@@ -453,10 +453,16 @@ describe('the page step', () => {
     const steal = () =>
       (stolen ??= RunLock.releaseIfHeld(redis.target(), '', 'run-1').then(() => RunLock.acquire(redis.target(), '', { runId: 'thief', operation: 'reroute' }, 60_000, 'target')));
 
-    const page = pageStep({ settings: plan.settings, item: plan.work.batch[1]! }, stealing, { ...budget, onPage: () => void steal() });
+    const told: unknown[] = [];
 
-    await expect(page).rejects.toBeInstanceOf(FatalError);
-    await expect(page).rejects.toThrow('Run run-1 lost its run lock during queue old; stopping (nothing is lost: the next run resumes).');
+    const after = await pageStep({ settings: plan.settings, item: plan.work.batch[1]! }, stealing, { ...budget, onPage: () => void steal(), onFailureAfterProgress: (error) => told.push(error) });
+
+    // The task ends at the lost lock and returns its one page, counted; the next task is refused.
+    expect(told).toHaveLength(1);
+    expect(told[0]).toBeInstanceOf(FatalError);
+    expect((told[0] as Error).message).toBe('Run run-1 lost its run lock during queue old; stopping (nothing is lost: the next run resumes).');
+    expect(after).toMatchObject({ done: false, counters: { written: 5 } });
+    await expect(pageStep({ settings: plan.settings, item: after }, provider, budget)).rejects.toBeInstanceOf(RunLockedError);
     expect(stolen).toBeDefined();
     expect(await lockOf(redis.target())).toMatchObject({ runId: 'thief' });
     // The one page is complete: 5 jobs on the target, the rest on the source, each once, bytes kept.

@@ -44,7 +44,7 @@ describe('a step that would fail half-way is refused whole', { timeout: 180_000 
     const { code, stdout } = await cli('run', '--redis', redis.urls().source, '--rename', 'old=new');
 
     expect(code).toBe(1);
-    expect(stdout).toMatch(/FAILED queue old: FatalError: Re-routing jobs of queue:old: queue:new holds a string, not a list; refused before anything was written/);
+    expect(stdout).toMatch(/FAILED queue old: FatalError: Re-routing jobs of queue:old: queue:new holds a string, not a list; this step was refused before it wrote anything/);
     expect(stdout).toContain('Not complete: run the same command again to resume.');
     expect(stdout).not.toContain('Complete: everything');
     expect(await jobs(source)).toEqual(before);
@@ -62,7 +62,7 @@ describe('a step that would fail half-way is refused whole', { timeout: 180_000 
     const first = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
 
     expect(first.code).toBe(1);
-    expect(first.stdout).toMatch(/FAILED queue q: FatalError: Transferring queue:q: queue:q holds a string, not a list; refused before anything was written/);
+    expect(first.stdout).toMatch(/FAILED queue q: FatalError: Transferring queue:q: queue:q holds a string, not a list; this step was refused before it wrote anything/);
     expect(first.stdout).toContain('Not complete: run the same command again to resume.');
     // The claimed jobs wait in the run's in-flight list on the old Redis; nothing on the new one.
     expect(await jobs(source)).toEqual(seeded.map((p) => `sidekiq-migrate:RUN:inflight:queue:q\t${p}\t`).sort());

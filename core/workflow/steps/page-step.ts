@@ -25,6 +25,8 @@ export interface PageBudget {
   readonly maxPages?: number;
   /** Called once per page (the handler logs one line per page, never per job). */
   readonly onPage?: (page: PageResult<unknown, unknown>) => void;
+  /** A page failed after others of this task were written: they are returned, the error is told here. */
+  readonly onFailureAfterProgress?: (error: unknown, pagesWritten: number) => void;
 }
 
 /**
@@ -63,6 +65,12 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
     // A rate-limited transfer starts no slice whose wait would outlast the invocation: the next
     // invocation moves it, so the rate holds across invocations too.
     stopBefore: () => !limiter.fits(sliceSize, budget.deadline),
+    // The task returns the pages it wrote before a failure rather than failing with them: the
+    // state machine's Retry and Catch only know the item as the task received it, so their
+    // counters would be lost (a summary saying 0 moved of jobs that moved). The next task starts
+    // at the failed page, and fails as before if it fails again first. Safe as a Retry is: every
+    // page is atomic or resumes what a failed one left in flight.
+    onFailureAfterProgress: (error, pagesWritten) => budget.onFailureAfterProgress?.(error, pagesWritten),
   };
 
   if (settings.mode === 'reroute') {

@@ -206,7 +206,7 @@ describe('one claim call fails half-way through the slice', () => {
     await loadScripts();
     const source = await sourceInterfering({ failAt: 2, error: "OOM command not allowed when used memory > 'maxmemory'." });
 
-    await expect(transferSetSlice({ ...context(), source, set: 'schedule', cursor: null })).rejects.toThrow(/^Transferring schedule: OOM/);
+    await expect(transferSetSlice({ ...context(), source, set: 'schedule', cursor: null })).rejects.toThrow(/^Transferring schedule: Redis is out of memory/);
 
     // The soonest 50 are in flight with their scores; the rest is still in the set.
     const withScores = async (key: string) => (await redis.source().zrange(key, 0, '-1', 'WITHSCORES')).join('\n');
@@ -228,7 +228,7 @@ describe("one of a set slice's acknowledge calls fails", () => {
     // EVALSHA 1–5 are the claim's calls, 6–10 the acknowledge's.
     const source = await sourceInterfering({ failAt: CALLS + 3, error: "OOM command not allowed when used memory > 'maxmemory'." });
 
-    await expect(transferSetSlice({ ...context(), source, set: 'schedule', cursor: null })).rejects.toThrow(/^Transferring schedule: OOM/);
+    await expect(transferSetSlice({ ...context(), source, set: 'schedule', cursor: null })).rejects.toThrow(/^Transferring schedule: Redis is out of memory/);
 
     expect(await jobsIn(redis.target(), '')).toEqual(all);
     const third = entries.slice(2 * MAX_JOBS_PER_CLAIM_CALL, 3 * MAX_JOBS_PER_CLAIM_CALL);

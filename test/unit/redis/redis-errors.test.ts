@@ -39,7 +39,7 @@ describe('classifying what ioredis threw', () => {
     expect(typed).toBeInstanceOf(KeyTypeError);
     expect(typed).toMatchObject({ key: 'p:queue:a b', actual: 'string', expected: 'list', retryable: false, cause: refusal });
     expect(typed.message).toBe(
-      'Re-routing queue a: p:queue:a b holds a string, not a list; refused before anything was written. Check the key prefix (--namespace), or move that key out of the way, then run again.',
+      'Re-routing queue a: p:queue:a b holds a string, not a list; this step was refused before it wrote anything. Check the key prefix (--namespace), or move that key out of the way, then run again.',
     );
 
     const plain = replyError('WRONGTYPE Operation against a key holding the wrong kind of value');
@@ -48,6 +48,17 @@ describe('classifying what ioredis threw', () => {
     expect(classified).not.toBeInstanceOf(KeyTypeError);
     expect(classified.message).toBe('Reading: the key holds another type of value than Sidekiq uses there (WRONGTYPE); check the key prefix');
     expect(classified.cause).toBe(plain);
+  });
+
+  it('takes an out-of-memory refusal for fatal, saying what to do (retrying in seconds meets the same full server)', () => {
+    const error = replyError("OOM command not allowed when used memory > 'maxmemory'. script: 9c67fa8a, on @user_script:98.");
+    const classified = classifyRedisError(error, 'Transferring queue:a');
+    expect(classified).toBeInstanceOf(RedisCommandError);
+    expect(classified.retryable).toBe(false);
+    expect(classified.message).toBe(
+      'Transferring queue:a: Redis is out of memory (maxmemory reached, nothing it may evict); the call wrote nothing. Free memory or raise maxmemory, then run the same command again.',
+    );
+    expect(classified.cause).toBe(error);
   });
 
   it.each(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND'])('takes the socket error %s for an unreachable Redis', (code) => {

@@ -93,4 +93,54 @@ describe('drivePages', () => {
 
     expect(run).toMatchObject({ cursor: 3, done: true, pages: 3, counters: { n: 103 } });
   });
+
+  describe('a failure after pages were written (onFailureAfterProgress, the page tasks)', () => {
+    /** pager(10, 3) whose page at `failAt` throws. */
+    function failing(failAt: number) {
+      const { page, calls } = pager(10, 3);
+      return { calls, page: async (cursor: number) => (cursor === failAt ? Promise.reject(new Error(`page ${cursor} failed`)) : page(cursor)) };
+    }
+
+    it('returns the pages written before it, not done, with the cursor of the failed page, and hands over the error', async () => {
+      const { page, calls } = failing(6);
+      const told: string[] = [];
+
+      const run = await drivePages(page, 0, { onFailureAfterProgress: (error, written) => told.push(`${(error as Error).message} after ${written}`) });
+
+      expect(run).toMatchObject({ cursor: 6, done: false, pages: 2 });
+      expect(run.counters).toMatchObject({ scanned: 6, movedTo: { q: 6 } });
+      expect(told).toEqual(['page 6 failed after 2']);
+      expect(calls).toEqual([0, 3]);
+    });
+
+    it('throws when the first page fails: the next call starting at a failed page fails as before', async () => {
+      const { page } = failing(6);
+      const told: unknown[] = [];
+
+      await expect(drivePages(page, 6, { onFailureAfterProgress: (error) => told.push(error) })).rejects.toThrow('page 6 failed');
+      expect(told).toEqual([]);
+    });
+
+    it('throws as before without it', async () => {
+      const { page } = failing(6);
+
+      await expect(drivePages(page, 0)).rejects.toThrow('page 6 failed');
+    });
+
+    it('a page whose onPage throws (a lost lock) counts, and the last page stays done', async () => {
+      const { page } = pager(6, 3);
+      const told: string[] = [];
+
+      const run = await drivePages(page, 0, {
+        onPage: (result) => {
+          if (result.done) throw new Error('lock lost');
+        },
+        onFailureAfterProgress: (error) => told.push((error as Error).message),
+      });
+
+      expect(run).toMatchObject({ cursor: 6, done: true, pages: 2 });
+      expect(run.counters.scanned).toBe(6);
+      expect(told).toEqual(['lock lost']);
+    });
+  });
 });

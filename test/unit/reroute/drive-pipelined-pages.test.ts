@@ -141,6 +141,42 @@ describe('drivePipelinedPages', () => {
     expect(unhandled).toEqual([]);
     expect(s.writesInFlight()).toBe(0);
   });
+
+  describe('a failure after pages were written (onFailureAfterProgress, the page tasks)', () => {
+    it('a failed write returns the pages written before it, with the cursor of the failed page; the page read ahead is not written', async () => {
+      const s = scan(10, 3, { failWrite: 6 });
+      const told: string[] = [];
+
+      const run = await drivePipelinedPages(s.page, 0, { onFailureAfterProgress: (error, written) => told.push(`${(error as Error).message} after ${written}`) });
+
+      expect(run).toMatchObject({ cursor: 6, done: false, pages: 2 });
+      expect(run.counters.scanned).toBe(6);
+      expect(told).toEqual(['write 6 failed after 2']);
+      expect(s.log.filter((l) => l.startsWith('write'))).toEqual(['write 0', 'write 3', 'write 6']);
+      expect(s.writesInFlight()).toBe(0);
+    });
+
+    it('a failed read ahead counts the write that was in flight when it failed, once that write is done', async () => {
+      const s = scan(10, 3, { failRead: 6 });
+      const told: string[] = [];
+
+      const run = await drivePipelinedPages(s.page, 0, { onFailureAfterProgress: (error, written) => told.push(`${(error as Error).message} after ${written}`) });
+
+      expect(s.log).toContain('written 3');
+      expect(run).toMatchObject({ cursor: 6, done: false, pages: 2 });
+      expect(run.counters.scanned).toBe(6);
+      expect(told).toEqual(['read 6 failed after 2']);
+      expect(s.writesInFlight()).toBe(0);
+    });
+
+    it('throws when nothing was written before the failure', async () => {
+      const s = scan(10, 3, { failWrite: 0 });
+      const told: unknown[] = [];
+
+      await expect(drivePipelinedPages(s.page, 0, { onFailureAfterProgress: (error) => told.push(error) })).rejects.toThrow('write 0 failed');
+      expect(told).toEqual([]);
+    });
+  });
 });
 
 /** The rejections nobody handled while `body` ran, and for 10 ms after. */
