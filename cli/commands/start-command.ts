@@ -10,13 +10,13 @@ import { consoleLink, findStateMachine } from '../deployed/find-state-machine.js
 import type { StepFunctions } from '../deployed/step-functions.js';
 import { exitCodeOf, watchExecution } from '../deployed/watch-execution.js';
 import { newRunId } from '../workflow/choose-run-id.js';
+import { checkExecutionInputSize } from '../workflow/execution-input-size.js';
 import { hasSelection, resolveClassSelection } from '../../core/selection/resolve-selection.js';
 import { routingInputFromFlags } from '../workflow/routing-input.js';
 import { routingInputOfPlan } from '../workflow/selection-input.js';
 import { addClassChoiceOptions, addDeployedOptions, addRoutingOptions, addSelectionOptions } from './run-options.js';
 
 /** Step Functions' limit on an execution input (the CLI resolves rules to a mapping to stay under it). */
-const MAX_INPUT_BYTES = 256 * 1024;
 
 export function registerStartCommand(program: Command, ctx: CliContext): void {
   addDeployedOptions(
@@ -46,8 +46,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
   ).action(async (raw: Record<string, unknown>, command: Command) => {
     const options = validateConfig(startOptionsSchema, optionsWithConfig(command, raw));
     const { input, selected } = executionInput(options, ctx);
-    const size = Buffer.byteLength(JSON.stringify(input));
-    if (size > MAX_INPUT_BYTES) throw new InputError(`The execution input is ${size} bytes, over Step Functions' 256 KB limit: use fewer renames or a smaller mapping.`);
+    checkExecutionInputSize(input);
     const stateMachineArn = await findStateMachine(options);
     const sfn = stepFunctionsFor(ctx, options);
     const { executionArn } = options.resume ? await startResumed(sfn, stateMachineArn, input) : await startOrExplain(sfn, stateMachineArn, input);

@@ -9,6 +9,7 @@ import type { CliIo } from '../cli-io.js';
 import { ExitCode } from '../exit-codes.js';
 import { cronNotice } from './cron-notice.js';
 import { evictionNotice } from './eviction-notice.js';
+import { checkExecutionInputSize } from './execution-input-size.js';
 import { prefixNotice } from './prefix-notice.js';
 import { Progress } from './progress.js';
 import { screenWidth } from './fit.js';
@@ -37,6 +38,7 @@ export interface WorkflowRun {
  * the exit code: 0 only when everything that could be moved was moved.
  */
 export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
+  checkExecutionInputSize(run.input);
   // Quiet with --json, but still keeping every item's counters for the summary.
   const progress = new Progress(run.io, run.json, Date.now, run.selectedJobs);
   // Notices go above the progress view, which is drawn again below them.

@@ -88,7 +88,7 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
   // never changes between builds; test/workflow/state-machine-definition.test.ts validates it (and
   // test/infra/shipped-bundles.test.ts runs a deployment's, from cdk synth).
   const definition = options.deployed?.definition ?? workflowDefinition();
-  const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
+  const machine = new StateMachine(withAwsTaskTimeouts(definition) as never, { validationOptions: { noValidate: true } });
   const maps = distributedMaps(definition);
 
   // Which execution each task call belongs to: its quotas are checked on the task's parameters and result.
@@ -134,12 +134,14 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
 
   async function execute(executionArn: string, executionInput: unknown, continues?: string): Promise<LocalExecution> {
     const quotas = new QuotaEnforcement(maps);
-    // Set once the run exists: a task that finds a quota passed stops the execution and never settles.
+    // Set once the run exists: a task that finds a quota passed aborts the execution, then fails.
+    // It must settle: the emulator holds a timer for each task until it does, which would keep the
+    // process alive long after the execution ended. Aborted, the execution takes no further state.
     const running: { abort?: () => void } = {};
-    const never = new Promise<never>(() => {});
     const stop = (): Promise<never> => {
       running.abort?.();
-      return never;
+      const violation = quotas.violation!;
+      return Promise.reject(new QuotaExceededError(violation.name, violation.message));
     };
     const localHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const [state, handler] of Object.entries(taskHandlers)) {
@@ -193,4 +195,32 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
   // Executions may start more executions while they run: wait until none is left.
   for (let i = 0; i < executions.length; i++) finished.push(await executions[i]!);
   return finished;
+}
+
+/**
+ * The longest timeout a Node timer takes (2^31 - 1 ms, about 24.8 days): a longer one fires at once.
+ */
+const LONGEST_TIMER_SECONDS = Math.floor(0x7fffffff / 1000);
+
+/**
+ * The definition with every Task state that names no timeout given the longest one a timer takes.
+ * On AWS such a Task has none (TimeoutSeconds defaults to 99,999,999 s): a Lambda task ends at the
+ * function's own timeout, which the local runner enforces (Sandbox.Timedout). aws-local-stepfunctions
+ * would fail it with States.Timeout after 60 s: a plan of 10,000 queues or a page task on a slow
+ * link would fail locally where it passes on AWS.
+ */
+export function withAwsTaskTimeouts(definition: Record<string, unknown>): Record<string, unknown> {
+  type S = Record<string, unknown> & { Type?: string; ItemProcessor?: { States: Record<string, S> }; Iterator?: { States: Record<string, S> }; Branches?: { States: Record<string, S> }[] };
+  const states = (all: Record<string, S>): Record<string, S> =>
+    Object.fromEntries(
+      Object.entries(all).map(([name, state]) => {
+        const copy: S = { ...state };
+        if (copy.Type === 'Task' && copy['TimeoutSeconds'] === undefined && copy['TimeoutSecondsPath'] === undefined) copy['TimeoutSeconds'] = LONGEST_TIMER_SECONDS;
+        if (state.ItemProcessor) copy.ItemProcessor = { ...state.ItemProcessor, States: states(state.ItemProcessor.States) };
+        if (state.Iterator) copy.Iterator = { ...state.Iterator, States: states(state.Iterator.States) };
+        if (state.Branches) copy.Branches = state.Branches.map((b) => ({ ...b, States: states(b.States) }));
+        return [name, copy];
+      }),
+    );
+  return { ...definition, States: states(definition['States'] as Record<string, S>) };
 }

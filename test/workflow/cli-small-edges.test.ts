@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
@@ -108,5 +111,29 @@ describe('small edges of the command line', { timeout: 180_000 }, () => {
     expect(stdout).toBe('');
     expect(stderr.match(/--redis/g)).toHaveLength(1);
     expect(stderr).toMatch(/^--redis: not a URL: notaurl \(expected redis:\/\//);
+  });
+
+  it('a mapping too large for a run\'s input (10,000 classes) is refused at once, before anything is touched: exit 2, and how to split it', async () => {
+    const source = redis.source();
+    await seed(source);
+    const before = await jobs(source);
+    const keys = (await source.keys('*')).sort();
+    const mapping: Record<string, string> = {};
+    for (let i = 0; i < 10_000; i++) mapping[`Worker${String(i).padStart(5, '0')}WithAFairlyLongGitLabStyleName`] = `gitlab_style_queue_name_for_worker_${i}`;
+    const file = join(mkdtempSync(join(tmpdir(), 'input-size-')), 'mapping.json');
+    writeFileSync(file, JSON.stringify(mapping));
+
+    const { code, stdout, stderr } = await cli('run', '--redis', redis.urls().source, '--mapping', file);
+
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(
+      /^The run's input would be [\d,]+ bytes, over the 262,144 bytes Step Functions takes as an execution's input \(the local runner holds to the same limit\): its mapping names 10,000 classes\. Split the mapping into runs of at most about [\d,]+ classes each, with --unmapped leave \(the default\): a run leaves the jobs of the classes it does not name where they are, and the next run moves them\. Nothing was touched\.\n$/,
+    );
+    const perRun = Number(/at most about ([\d,]+) classes/.exec(stderr)![1]!.replace(/,/g, ''));
+    const part = Object.fromEntries(Object.entries(mapping).slice(0, perRun));
+    expect(Buffer.byteLength(JSON.stringify({ routing: { kind: 'mapping', mapping: part } }))).toBeLessThan(262_144);
+    expect(await jobs(source)).toEqual(before);
+    expect((await source.keys('*')).sort()).toEqual(keys);
   });
 });

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
@@ -68,6 +68,45 @@ describe('the local runner enforces AWS quotas', () => {
 
     expect(executions[0]!.error).toMatchObject({ name: QuotaErrors.dataLimitExceeded, message: expect.stringContaining("'Plan migration' input") });
     expect(calls).toEqual([]);
+  });
+
+  it('settles the task it stops at a passed quota: none of its timers is left to keep a CLI process alive (one waited a minute)', async () => {
+    const mapping = Object.fromEntries(Array.from({ length: 9_000 }, (_, i) => [`Some::Rather::Long::Worker::Name${i}`, 'default']));
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const executions = await runWorkflowLocally(reroute({ routing: { kind: 'mapping', mapping } }), handlers(), { retryIntervalMs: 0 });
+
+      expect(executions[0]!.error).toMatchObject({ name: QuotaErrors.dataLimitExceeded });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('lets a task run past 60 s, as AWS does: a Task state that names no timeout has none there (the emulator would fail it with States.Timeout)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let planning: () => void = () => {};
+      const planned = new Promise<void>((resolve) => (planning = resolve));
+      const slowPlan: LocalHandlers = {
+        ...handlers(),
+        plan: () => {
+          const done = new Promise((_, reject) => setTimeout(() => reject(Object.assign(new Error('planned for 61 s'), { name: 'InvalidInputError' })), 61_000));
+          planning();
+          return done;
+        },
+      };
+
+      const running = runWorkflowLocally(reroute(), slowPlan, { retryIntervalMs: 0 });
+      await planned;
+      await vi.advanceTimersByTimeAsync(61_000);
+      const executions = await running;
+
+      expect(executions[0]!.error).toEqual({ name: 'InvalidInputError', message: 'planned for 61 s' });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('fails an execution whose history passes 25,000 events (an item that never reaches its loop cap)', async () => {

@@ -154,7 +154,10 @@ describe('start', () => {
     expect(fits.code).toBe(0);
     expect(Buffer.byteLength(JSON.stringify(fake.started[1]!.input))).toBe(262_144);
     expect(over.code).toBe(2);
-    expect(over.stderr).toContain("The execution input is 262145 bytes, over Step Functions' 256 KB limit: use fewer renames or a smaller mapping.");
+    expect(over.stderr).toContain(
+      "The run's input would be 262,145 bytes, over the 262,144 bytes Step Functions takes as an execution's input (the local runner holds to the same limit): its mapping names 2 classes. Split the mapping into runs of at most about 1 class each",
+    );
+    expect(over.stderr).toContain('Nothing was touched.');
     expect(over.stdout).toBe('');
     expect(fake.started.map((s) => s.name)).toEqual(['size-0', 'size-1']);
     expect(fake.calls('StartExecution')).toBe(2);

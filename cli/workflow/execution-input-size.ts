@@ -1,0 +1,61 @@
+import { InputError } from '../../core/errors/input-error.js';
+import { AWS_QUOTAS } from '../../infra/local/aws-quotas.js';
+
+const n = (value: number) => value.toLocaleString('en-US');
+const plural = (count: number, one: string, many: string) => `${n(count)} ${count === 1 ? one : many}`;
+const bytesOf = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
+
+/**
+ * Refuses, before anything is touched, a run whose execution input Step Functions would refuse
+ * (StartExecution takes at most 256 KiB): `start` on AWS, and `run`, `move` and `rollback`
+ * locally, where the runner enforces the same limit on the first state. The input's size is
+ * almost all routing (a mapping of every class, or renames) or a selection's class list, so the
+ * message names that part and how many entries a run could carry instead.
+ */
+export function checkExecutionInputSize(input: Record<string, unknown>): void {
+  const bytes = bytesOf(input);
+  if (bytes <= AWS_QUOTAS.stateBytes) return;
+  const part = largestPart(input);
+  const advice = part ? `: ${part.what}. ${part.split(perRun(part, bytes))}` : '.';
+  throw new InputError(
+    `The run's input would be ${n(bytes)} bytes, over the ${n(AWS_QUOTAS.stateBytes)} bytes Step Functions takes as an execution's input (the local runner holds to the same limit)${advice} Nothing was touched.`,
+  );
+}
+
+interface InputPart {
+  readonly entries: number;
+  readonly bytes: number;
+  readonly what: string;
+  readonly split: (perRun: number) => string;
+}
+
+function largestPart(input: Record<string, unknown>): InputPart | undefined {
+  const routing = input['routing'] as { kind?: string; mapping?: object; renames?: object } | undefined;
+  const parts: InputPart[] = [];
+  if (routing?.mapping) {
+    const entries = Object.keys(routing.mapping).length;
+    parts.push({
+      entries,
+      bytes: bytesOf(routing.mapping),
+      what: `its mapping names ${n(entries)} classes`,
+      split: (perRun) =>
+        `Split the mapping into runs of at most about ${plural(perRun, 'class', 'classes')} each, with --unmapped leave (the default): a run leaves the jobs of the classes it does not name where they are, and the next run moves them.`,
+    });
+  }
+  if (routing?.renames) {
+    const entries = Object.keys(routing.renames).length;
+    parts.push({ entries, bytes: bytesOf(routing.renames), what: `it renames ${n(entries)} queues`, split: (perRun) => `Rename at most about ${plural(perRun, 'queue', 'queues')} a run.` });
+  }
+  if (Array.isArray(input['classes'])) {
+    const entries = input['classes'].length;
+    parts.push({ entries, bytes: bytesOf(input['classes']), what: `it selects ${n(entries)} classes`, split: (perRun) => `Select at most about ${plural(perRun, 'class', 'classes')} a run.` });
+  }
+  return parts.sort((a, b) => b.bytes - a.bytes)[0];
+}
+
+/** Entries of `part` that would fit beside the rest of the input, with a tenth to spare. */
+function perRun(part: InputPart, totalBytes: number): number {
+  const room = AWS_QUOTAS.stateBytes - (totalBytes - part.bytes);
+  const fitting = Math.floor(((part.entries * room) / part.bytes) * 0.9);
+  return Math.max(1, fitting >= 1000 ? Math.floor(fitting / 100) * 100 : fitting);
+}
