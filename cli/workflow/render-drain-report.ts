@@ -7,6 +7,11 @@ const age = (seconds: number | null) =>
   seconds === null ? '-' : seconds < 120 ? `${Math.round(seconds)} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`;
 
 const CRON_LINES = 20;
+// At GitLab's scale (one queue per worker, thousands of queues) the whole table would bury the
+// verdict: beyond this many, the queues that matter most are shown (queuesShown), --json has all.
+const QUEUE_LINES = 40;
+const LIST_LINES = 20;
+const n = (value: number) => value.toLocaleString('en-US');
 const FETCHED_LINES = 20;
 
 /** The human view of a drain check: the verdict first, then what it rests on. */
@@ -27,11 +32,17 @@ export function renderDrainReport(report: DrainReport): string {
   }
   lines.push('', `Sidekiq processes: ${report.processes.live} live, ${report.processes.quiet} quiet, ${report.processes.stale} gone or stale`);
   if (report.queues.length > 0) {
-    const width = Math.max(5, ...report.queues.map((q) => displayName(q.queue).length));
+    const shown = queuesShown(report.queues);
+    const width = Math.max(5, ...shown.map((q) => displayName(q.queue).length));
     lines.push('', `${'Queue'.padEnd(width)}  ${'depth'.padStart(8)}  ${'oldest'.padStart(8)}  listeners`);
-    for (const q of report.queues) {
+    for (const q of shown) {
       const arrivals = q.arrivedSinceLastCheck ? `  (${q.arrivedSinceLastCheck} arrived since last check)` : '';
       lines.push(`${displayName(q.queue).padEnd(width)}  ${String(q.depth).padStart(8)}  ${age(q.oldestAgeSeconds).padStart(8)}  ${q.listeners === 0 ? 'NONE' : q.listeners}${arrivals}`);
+    }
+    const hidden = report.queues.length - shown.length;
+    if (hidden > 0) {
+      const jobs = report.queues.reduce((sum, q) => sum + q.depth, 0) - shown.reduce((sum, q) => sum + q.depth, 0);
+      lines.push(`… and ${n(hidden)} more queues holding ${n(jobs)} job(s) (--json lists every one)`);
     }
   }
   lines.push('');
@@ -56,7 +67,9 @@ export function renderDrainReport(report: DrainReport): string {
   }
   if ((report.quarantine ?? []).length > 0) {
     lines.push('', 'In quarantine lists (nobody fetches them; put them back on a queue or delete them by hand):');
-    for (const l of report.quarantine ?? []) lines.push(`  ${l.key}: ${l.size} job(s)`);
+    const quarantine = report.quarantine ?? [];
+    for (const l of quarantine.slice(0, LIST_LINES)) lines.push(`  ${l.key}: ${l.size} job(s)`);
+    if (quarantine.length > LIST_LINES) lines.push(`  … and ${n(quarantine.length - LIST_LINES)} more (--json lists every one)`);
   }
   const fetched = report.fetched ?? [];
   if (fetched.length > 0) {
@@ -66,7 +79,20 @@ export function renderDrainReport(report: DrainReport): string {
   }
   if (report.inflight.length > 0) {
     lines.push('', 'In flight from interrupted transfers (run the transfer again):');
-    for (const l of report.inflight) lines.push(`  ${l.key}: ${l.size} job(s), run ${l.runId}`);
+    for (const l of report.inflight.slice(0, LIST_LINES)) lines.push(`  ${l.key}: ${l.size} job(s), run ${l.runId}`);
+    if (report.inflight.length > LIST_LINES) lines.push(`  … and ${n(report.inflight.length - LIST_LINES)} more (--json lists every one)`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The queues of the table: every one, by name, up to QUEUE_LINES; beyond, the ones that matter
+ * most to the verdict: jobs nobody listens to first, then the deepest, then jobs arriving.
+ */
+function queuesShown(queues: DrainReport['queues']): DrainReport['queues'] {
+  if (queues.length <= QUEUE_LINES) return queues;
+  const orphaned = (q: DrainReport['queues'][number]) => (q.depth > 0 && q.listeners === 0 ? 1 : 0);
+  return [...queues]
+    .sort((a, b) => orphaned(b) - orphaned(a) || b.depth - a.depth || (b.arrivedSinceLastCheck ?? 0) - (a.arrivedSinceLastCheck ?? 0))
+    .slice(0, QUEUE_LINES);
 }

@@ -33,7 +33,7 @@ function judgeThisPrefix(report: Omit<DrainReport, 'verdict'>, previous?: DrainR
   const cronToRetired = cronPushingToRetiredQueues(report);
   if (cronToRetired.length > 0) {
     reasons.push(
-      `${cronToRetired.length} sidekiq-cron definition(s) still push to retired queues (${cronToRetired.map((c) => `${c.name} → ${c.queue}`).join(', ')}): restart Sidekiq with the new rules (GitLab saves its cron definitions at boot) or run with --rewrite-cron`,
+      `${cronToRetired.length} sidekiq-cron definition(s) still push to retired queues (${firstNamed(cronToRetired.map((c) => `${c.name} → ${c.queue}`))}): restart Sidekiq with the new rules (GitLab saves its cron definitions at boot) or run with --rewrite-cron`,
     );
     return { state: 'stuck', reasons: [...reasons, ...judgeJobs(report, previous).reasons] };
   }
@@ -60,7 +60,7 @@ export function abandonedForGood(report: Omit<DrainReport, 'verdict'>): FetcherL
 
 /** Where a report's orphans wait: ` (queues nobody listens to: a, b)`, or nothing when only set entries are. */
 function orphanPlaces(report: Omit<DrainReport, 'verdict'>): string {
-  return report.orphans.queues.length > 0 ? ` (queues nobody listens to: ${report.orphans.queues.join(', ')})` : '';
+  return report.orphans.queues.length > 0 ? ` (queues nobody listens to: ${firstNamed(report.orphans.queues)})` : '';
 }
 
 function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
@@ -84,13 +84,13 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
   }
   if (report.inflight.length > 0) {
     stuck = true;
-    reasons.push(`${report.inflight.reduce((n, l) => n + l.size, 0)} job(s) are in flight from interrupted transfers (${[...new Set(report.inflight.map((l) => l.runId))].join(', ')}): run the transfer again to finish them`);
+    reasons.push(`${report.inflight.reduce((n, l) => n + l.size, 0)} job(s) are in flight from interrupted transfers (${firstNamed([...new Set(report.inflight.map((l) => l.runId))])}): run the transfer again to finish them`);
   }
   const quarantine = report.quarantine ?? [];
   if (quarantine.length > 0) {
     stuck = true;
     const held = quarantine.reduce((n, l) => n + l.size, 0);
-    reasons.push(`${held} job(s) sit in quarantine lists nobody fetches (${quarantine.map((l) => `${l.key} ${l.size}`).join(', ')}): put them back on a queue or delete them by hand`);
+    reasons.push(`${held} job(s) sit in quarantine lists nobody fetches (${firstNamed(quarantine.map((l) => `${l.key} ${l.size}`))}): put them back on a queue or delete them by hand`);
   }
   const fetched = report.fetched ?? [];
   const working = fetched.filter((l) => l.ownerAlive).reduce((n, l) => n + l.size, 0);
@@ -110,7 +110,7 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
   const arriving = report.queues.filter((q) => (q.arrivedSinceLastCheck ?? 0) > 0);
   if (arriving.length > 0) {
     stuck = true;
-    reasons.push(`jobs still arrive on retired queues (${arriving.map((q) => `${q.queue}: ${q.arrivedSinceLastCheck}`).join(', ')}): a node still uses the old routing rules, or a sidekiq-cron definition still names the queue`);
+    reasons.push(`jobs still arrive on retired queues (${firstNamed(arriving.map((q) => `${q.queue}: ${q.arrivedSinceLastCheck}`))}): a node still uses the old routing rules, or a sidekiq-cron definition still names the queue`);
   }
   // Future entries in scope: all of them, or (routing-rule case) those naming retired queues.
   const waiting = report.retiredQueues
@@ -129,4 +129,13 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
   }
   const etaSeconds = Math.max(waitSeconds, rate > 0 ? (report.remaining - waiting) / rate : 0);
   return { state: stuck ? 'stuck' : 'draining', reasons, ratePerSecond: rate, etaSeconds };
+}
+
+/** Names a reason lists: a Redis with thousands of queues would make one line of tens of kilobytes (--json lists every one). */
+const NAMED_IN_A_REASON = 10;
+
+/** `a, b, c`, or the first NAMED_IN_A_REASON and `… and N more`. */
+function firstNamed(names: readonly string[]): string {
+  const shown = names.slice(0, NAMED_IN_A_REASON).join(', ');
+  return names.length > NAMED_IN_A_REASON ? `${shown}, … and ${(names.length - NAMED_IN_A_REASON).toLocaleString('en-US')} more` : shown;
 }

@@ -43,6 +43,34 @@ describe('sidekiq-migrate drain-check', () => {
     expect(stdout).toContain('Sidekiq processes: 1 live, 0 quiet, 0 gone or stale');
   });
 
+  it('with thousands of queues the report stays readable: 10 orphan queues named in the reason, the 40 that matter in the table, the rest counted; --json has every one', async () => {
+    const redis = server.client();
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['listened'], { beatAt: now() });
+    const pipeline = redis.pipeline();
+    for (let i = 0; i < 2_000; i++) pipeline.lpush(`queue:q${String(i).padStart(4, '0')}`, sidekiqPayload({ className: 'A', queue: `q${i}` }));
+    for (let i = 0; i < 5; i++) pipeline.lpush('queue:zdeep', sidekiqPayload({ className: 'A', queue: 'zdeep' }));
+    for (let i = 0; i < 3; i++) pipeline.lpush('queue:listened', sidekiqPayload({ className: 'A', queue: 'listened' }));
+    await pipeline.exec();
+
+    const { code, stdout } = await cli();
+
+    expect(code).toBe(3);
+    expect(stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: STUCK — 2008 job\(s\) left$/m);
+    expect(stdout).toContain('  - 2005 job(s) will never run as things stand (queues nobody listens to: q0000, q0001, q0002, q0003, q0004, q0005, q0006, q0007, q0008, q0009, … and 1,991 more)');
+    const table = stdout.slice(stdout.indexOf('Queue '), stdout.indexOf('\n\nschedule'));
+    const rows = table.split('\n').slice(1);
+    // The deepest queue nobody listens to first, then the others by name; the listened queue is not among the 40.
+    expect(rows[0]).toMatch(/^zdeep +5 +\S+ +NONE$/);
+    expect(rows.slice(1, 40).map((r) => r.split(' ')[0])).toEqual(Array.from({ length: 39 }, (_, i) => `q${String(i).padStart(4, '0')}`));
+    expect(rows[40]).toBe('… and 1,962 more queues holding 1,964 job(s) (--json lists every one)');
+    expect(rows).toHaveLength(41);
+    expect(Math.max(...stdout.split('\n').map((l) => l.length))).toBeLessThanOrEqual(220);
+
+    const json = JSON.parse((await cli('--json')).stdout) as { queues: unknown[]; orphans: { queues: string[] } };
+    expect(json.queues).toHaveLength(2_002);
+    expect(json.orphans.queues).toHaveLength(2_001);
+  });
+
   it('scoped to retired queues: their drained verdict, and the exit code 3 of jobs elsewhere explained', async () => {
     const redis = server.client();
     await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['new'], { beatAt: now() });
