@@ -35,6 +35,12 @@ export function classifyRedisError(error: unknown, doing: string): SidekiqMigrat
     if (refusal) return refusal;
     return new RedisCommandError(`${doing}: the key holds another type of value than Sidekiq uses there (WRONGTYPE); check the key prefix`, { cause: error });
   }
+  // ioredis aborts the rest of a pipeline it had begun to send when the connection closes (a
+  // failover, a CLIENT KILL, an idle timeout): whether the calls ran is unknown, and every step
+  // is safe to run again (a move happens only if its job is still there; a transfer resumes).
+  if (e?.name === 'AbortError' || /Command aborted due to connection close|Connection is discarded/i.test(message)) {
+    return new RedisUnavailableError(`${doing}: the connection to Redis closed during the call (${message})`, { cause: error });
+  }
   if ((e?.code && CONNECTION_CODES.has(e.code)) || /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|Command timed out|connect ETIMEDOUT/i.test(message)) {
     return new RedisUnavailableError(`${doing}: Redis is unreachable (${message})`, { cause: error });
   }

@@ -50,6 +50,15 @@ describe('classifying what ioredis threw', () => {
     expect(classified.cause).toBe(plain);
   });
 
+  it('takes a pipeline ioredis aborted when the connection closed for retryable (a failover or CLIENT KILL mid-page failed the item)', () => {
+    const error = Object.assign(new Error('Command aborted due to connection close'), { name: 'AbortError' });
+    const classified = classifyRedisError(error, 'Re-routing jobs of queue:q2');
+    expect(classified).toBeInstanceOf(RedisUnavailableError);
+    expect(classified.retryable).toBe(true);
+    expect(classified.message).toBe('Re-routing jobs of queue:q2: the connection to Redis closed during the call (Command aborted due to connection close)');
+    expect(classified.cause).toBe(error);
+  });
+
   it('takes an out-of-memory refusal for fatal, saying what to do (retrying in seconds meets the same full server)', () => {
     const error = replyError("OOM command not allowed when used memory > 'maxmemory'. script: 9c67fa8a, on @user_script:98.");
     const classified = classifyRedisError(error, 'Transferring queue:a');
