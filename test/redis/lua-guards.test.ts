@@ -115,7 +115,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     const [entry, rewrite] = [job(7), rewritten(7)];
     await redis.zadd('schedule', score, entry);
     expect(await new LuaScript('rerouteSetEntries-n').run(redis, { keys: ['schedule'], args: [entry, rewrite, score, ''] })).toEqual([1, 0, 0]);
-    expect(await redis.zrange('schedule', 0, -1)).toEqual([rewrite]);
+    expect(await redis.zrange('schedule', 0, '-1')).toEqual([rewrite]);
     await redis.zadd('expected', score, rewrite);
     expect(await redis.zscore('schedule', rewrite)).toBe(await redis.zscore('expected', rewrite));
   });
