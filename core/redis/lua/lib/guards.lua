@@ -37,11 +37,13 @@ end
            '1e-400', which it reads as 0). All are refused here (test/redis/lua-guards.test.ts).
   Returns  nil, or the error reply 'ERR sidekiq-migrate invalid score <text>'
 ]]
+-- C's isspace, as strtod and Lua's %s see it.
+local SPACE = { [9] = true, [10] = true, [11] = true, [12] = true, [13] = true, [32] = true }
+
 local function outOfRange(text, n)
   if n == math.huge or n == -math.huge then
     return not string.find(string.lower(text), '^[+-]?inf')
   end
-  if n ~= 0 then return false end
   -- 0 from a mantissa that is not zero: the number underflowed.
   local body = string.match(text, '^[+-]?(.*)$')
   local hex = string.match(body, '^0[xX](.*)$')
@@ -49,12 +51,14 @@ local function outOfRange(text, n)
   return string.find(string.match(body, '^[^eE]*'), '[1-9]') ~= nil
 end
 
+-- Runs for every score of a call: plain byte tests and a plain find rather than patterns, which
+-- cost Redis's Lua a third of a microsecond each (issue #18).
 local function badScore(first, step)
   for i = first, #ARGV, step do
     local text = ARGV[i]
     local n = tonumber(text)
-    if n == nil or n ~= n or string.find(text, '^%s') or string.find(text, '%s$') or string.find(text, '%z')
-      or outOfRange(text, n) then
+    if n == nil or n ~= n or SPACE[string.byte(text, 1)] or SPACE[string.byte(text, -1)] or string.find(text, '\0', 1, true)
+      or ((n == 0 or n == math.huge or n == -math.huge) and outOfRange(text, n)) then
       return redis.error_reply('ERR sidekiq-migrate invalid score ' .. text)
     end
   end
