@@ -39,6 +39,7 @@ end
 ]]
 -- C's isspace, as strtod and Lua's %s see it.
 local SPACE = { [9] = true, [10] = true, [11] = true, [12] = true, [13] = true, [32] = true }
+local HUGE, byte, find = math.huge, string.byte, string.find
 
 local function outOfRange(text, n)
   if n == math.huge or n == -math.huge then
@@ -57,8 +58,8 @@ local function badScore(first, step)
   for i = first, #ARGV, step do
     local text = ARGV[i]
     local n = tonumber(text)
-    if n == nil or n ~= n or SPACE[string.byte(text, 1)] or SPACE[string.byte(text, -1)] or string.find(text, '\0', 1, true)
-      or ((n == 0 or n == math.huge or n == -math.huge) and outOfRange(text, n)) then
+    if n == nil or n ~= n or SPACE[byte(text, 1)] or SPACE[byte(text, -1)] or find(text, '\0', 1, true)
+      or ((n == 0 or n == HUGE or n == -HUGE) and outOfRange(text, n)) then
       return redis.error_reply('ERR sidekiq-migrate invalid score ' .. text)
     end
   end
