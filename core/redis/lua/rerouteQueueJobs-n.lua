@@ -24,7 +24,8 @@
     pushed_d     jobs pushed to destination d
 
   Refused before any write (guards.lua), every job left as it was, when the source or a
-  destination is not a list or `queues` is not a set.
+  destination is not a list or `queues` is not a set, or a job's destination index names no
+  destination key.
 ]]
 local source, queues = KEYS[1], KEYS[2]
 local push, direction = ARGV[1], tonumber(ARGV[2])
@@ -36,6 +37,17 @@ local checks = { { source, 'list' }, { queues, 'set' } }
 for d = 1, destinations do checks[#checks + 1] = { KEYS[2 + d], 'list' } end
 local refusal = wrongType(checks)
 if refusal then return refusal end
+-- A destination index that names no key would fail the call at its push, after its LREM: refused
+-- here, before any write, with the triples that do not come whole.
+if (#ARGV - 3 - destinations) % 3 ~= 0 then
+  return redis.error_reply('ERR rerouteQueueJobs: the jobs must come as triples')
+end
+for i = 6 + destinations, #ARGV, 3 do
+  local dest = tonumber(ARGV[i])
+  if not dest or dest < 1 or dest > destinations or dest % 1 ~= 0 then
+    return redis.error_reply('ERR rerouteQueueJobs: destination index ' .. ARGV[i] .. ' is not one of 1..' .. destinations)
+  end
+end
 -- Pushes go out variadically, per destination key, after the removals: one RPUSH/LPUSH with
 -- many values leaves a list exactly as that many single pushes in the same order, and pushing to
 -- other lists changes nothing LREM sees. A destination that is the source itself is the one
