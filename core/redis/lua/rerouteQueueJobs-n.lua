@@ -42,9 +42,11 @@ if refusal then return refusal end
 if (#ARGV - 3 - destinations) % 3 ~= 0 then
   return redis.error_reply('ERR rerouteQueueJobs: the jobs must come as triples')
 end
+-- The indexes as the caller writes them ('1', '2'…): one table lookup a job, here and below.
+local index = {}
+for d = 1, destinations do index[tostring(d)] = d end
 for i = 6 + destinations, #ARGV, 3 do
-  local dest = tonumber(ARGV[i])
-  if not dest or dest < 1 or dest > destinations or dest % 1 ~= 0 then
+  if not index[ARGV[i]] then
     return redis.error_reply('ERR rerouteQueueJobs: destination index ' .. ARGV[i] .. ' is not one of 1..' .. destinations)
   end
 end
@@ -62,7 +64,7 @@ local pushed = {}
 for d = 1, destinations do pushed[d] = 0 end
 local pending, order = {}, {} -- values per destination key, in push order; keys first-seen
 for i = 4 + destinations, #ARGV, 3 do
-  local original, rewritten, dest = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local original, rewritten, dest = ARGV[i], ARGV[i + 1], index[ARGV[i + 2]]
   if redis.call('LREM', source, direction, original) == 1 then
     local key = KEYS[2 + dest]
     if atOnce then
