@@ -94,6 +94,32 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     expect(await digestKeys(redis, '')).toEqual(before);
   });
 
+  // Lua's tonumber reads these, ZADD does not (strtod's ERANGE; bytes after a NUL): before the
+  // guard refused them, rerouteSetEntries-n removed the entry and then failed to add its rewrite.
+  it.each(['1e400', '-1e400', '1e-400', '0x1p-5000', '1\u0000x'])('a score strtod cannot hold (%j) is refused before any entry moves', async (score) => {
+    const [first, second] = [job(7), job(8)];
+    await redis.zadd('schedule', '1795459303.5', first, '1795459304', second);
+    await expect(redis.zadd('probe', score, 'x')).rejects.toThrow(/not a valid float/);
+    const before = await digestKeys(redis, '');
+    // The first entry has a good score: without the guard it is moved before the second fails.
+    const args = [first, rewritten(7), '1795459303.5', '', second, rewritten(8), score, ''];
+    await expect(new LuaScript('rerouteSetEntries-n').run(redis, { keys: ['schedule'], args })).rejects.toThrow(/invalid score/);
+    await expect(new LuaScript('copyEntriesToSet-2').run(redis, { keys: ['ledger:s', 'retry'], args: ['b:1', first, '1', 'b:2', second, score] })).rejects.toThrow(/invalid score/);
+    await expect(
+      new LuaScript('claimSelectedSetEntries-4').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n'], args: ['b9', first, '1795459303.5', second, score] }),
+    ).rejects.toThrow(/invalid score/);
+    expect(await digestKeys(redis, '')).toEqual(before);
+  });
+
+  it.each(['4e-320', '0x10', 'inf', '-inf', '+Infinity', '0e-400', '1e308'])('a score ZADD takes (%s) is not refused: the entry moves with it', async (score) => {
+    const [entry, rewrite] = [job(7), rewritten(7)];
+    await redis.zadd('schedule', score, entry);
+    expect(await new LuaScript('rerouteSetEntries-n').run(redis, { keys: ['schedule'], args: [entry, rewrite, score, ''] })).toEqual([1, 0, 0]);
+    expect(await redis.zrange('schedule', 0, '-1')).toEqual([rewrite]);
+    await redis.zadd('expected', score, rewrite);
+    expect(await redis.zscore('schedule', rewrite)).toBe(await redis.zscore('expected', rewrite));
+  });
+
   it('a write call whose previous job was not written is refused before writing (TRYAGAIN: retryable), so no job passes an earlier one', async () => {
     await seed();
     await redis.sadd('ledger:q', 'b1:0');

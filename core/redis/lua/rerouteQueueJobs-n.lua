@@ -24,7 +24,8 @@
     pushed_d     jobs pushed to destination d
 
   Refused before any write (guards.lua), every job left as it was, when the source or a
-  destination is not a list or `queues` is not a set.
+  destination is not a list or `queues` is not a set, or a job's destination index names no
+  destination key.
 ]]
 local source, queues = KEYS[1], KEYS[2]
 local push, direction = ARGV[1], tonumber(ARGV[2])
@@ -36,16 +37,58 @@ local checks = { { source, 'list' }, { queues, 'set' } }
 for d = 1, destinations do checks[#checks + 1] = { KEYS[2 + d], 'list' } end
 local refusal = wrongType(checks)
 if refusal then return refusal end
+-- A destination index that names no key would fail the call at its push, after its LREM: refused
+-- here, before any write, with the triples that do not come whole.
+if (#ARGV - 3 - destinations) % 3 ~= 0 then
+  return redis.error_reply('ERR rerouteQueueJobs: the jobs must come as triples')
+end
+-- The indexes as the caller writes them ('1', '2'…): one table lookup a job, here and below.
+local index = {}
+for d = 1, destinations do index[tostring(d)] = d end
+for i = 6 + destinations, #ARGV, 3 do
+  if not index[ARGV[i]] then
+    return redis.error_reply('ERR rerouteQueueJobs: destination index ' .. ARGV[i] .. ' is not one of 1..' .. destinations)
+  end
+end
+-- Pushes go out variadically, per destination key, after the removals: one RPUSH/LPUSH with
+-- many values leaves a list exactly as that many single pushes in the same order, and pushing to
+-- other lists changes nothing LREM sees. A destination that is the source itself is the one
+-- exception (a push there could meet a later LREM): such a call pushes each job at once.
+local PUSH_VALUES = 500 -- per command: unpack stays far below Lua's limit of 8,000 values
+local atOnce = false
+for d = 1, destinations do
+  if KEYS[2 + d] == source then atOnce = true end
+end
 local vanished = 0
 local pushed = {}
 for d = 1, destinations do pushed[d] = 0 end
+local pending, order = {}, {} -- values per destination key, in push order; keys first-seen
 for i = 4 + destinations, #ARGV, 3 do
-  local original, rewritten, dest = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local original, rewritten, dest = ARGV[i], ARGV[i + 1], index[ARGV[i + 2]]
   if redis.call('LREM', source, direction, original) == 1 then
-    redis.call(push, KEYS[2 + dest], rewritten)
+    local key = KEYS[2 + dest]
+    if atOnce then
+      redis.call(push, key, rewritten)
+    else
+      local values = pending[key]
+      if not values then
+        values = {}
+        pending[key] = values
+        order[#order + 1] = key
+      end
+      values[#values + 1] = rewritten
+    end
     pushed[dest] = pushed[dest] + 1
   else
     vanished = vanished + 1
+  end
+end
+-- Nothing here can fail: every key's type was checked, Redis refuses a script for memory only at
+-- its first write (an LREM above, never refused), and unpack stays within its limit.
+for _, key in ipairs(order) do
+  local values = pending[key]
+  for first = 1, #values, PUSH_VALUES do
+    redis.call(push, key, unpack(values, first, math.min(first + PUSH_VALUES - 1, #values)))
   end
 end
 local reply = { vanished }

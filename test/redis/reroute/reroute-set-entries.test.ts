@@ -79,3 +79,85 @@ describe('rerouteSetEntries-n under noeviction with memory full', () => {
   });
 
 });
+
+/**
+ * What one ZREM and one ZADD NX per entry, in the call's order, leave (a conflict puts the
+ * original back with the entry's score): the set as member → score, and the record of rewrites.
+ */
+function sequential(set: Map<string, number>, record: Set<string>, args: string[]): number[] {
+  let [moved, vanished, conflicts] = [0, 0, 0];
+  for (let i = 0; i < args.length; i += 4) {
+    const [original, rewritten, score, digest] = [args[i]!, args[i + 1]!, Number(args[i + 2]), args[i + 3]!];
+    if (!set.delete(original)) vanished++;
+    else if (!set.has(rewritten)) {
+      set.set(rewritten, score);
+      record.add(digest);
+      moved++;
+    } else {
+      set.set(original, score);
+      conflicts++;
+    }
+  }
+  return [moved, vanished, conflicts];
+}
+
+/** A small seeded generator (the cases are the same on every run). */
+function random(seed: number): (n: number) => number {
+  let state = seed >>> 0;
+  return (n) => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state % n;
+  };
+}
+
+async function expectAsSequential(seeded: Map<string, number>, args: string[]): Promise<void> {
+  const pipeline = redis.pipeline();
+  for (const [member, score] of seeded) pipeline.zadd('schedule', String(score), member);
+  await pipeline.exec();
+  const set = new Map(seeded);
+  const record = new Set<string>();
+  const reply = sequential(set, record, args);
+
+  expect(await script.run(redis, { keys: ['schedule', 'rewritten'], args })).toEqual(reply);
+  const flat = await redis.zrange('schedule', 0, '-1', 'WITHSCORES');
+  const actual = new Map<string, number>();
+  for (let i = 0; i < flat.length; i += 2) actual.set(flat[i]!, Number(flat[i + 1]));
+  expect([...actual].sort()).toEqual([...set].sort());
+  expect((await redis.smembers('rewritten')).sort()).toEqual([...record].sort());
+}
+
+describe('rerouteSetEntries-n leaves the set as one ZREM and one ZADD NX per entry would', () => {
+  it('entries decided in order: the same rewrite twice, a rewrite that is another entry\'s original, an original named twice, vanished entries interleaved', async () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      await redis.flushall();
+      const pick = random(seed);
+      // Members from a small alphabet, so that rewrites and originals meet; each with one score.
+      const names = Array.from({ length: 10 }, (_, i) => job(i));
+      const score = (m: string) => NOW + names.indexOf(m);
+      const seeded = new Map(names.filter(() => pick(3) !== 0).map((m) => [m, score(m)] as const));
+      const args: string[] = [];
+      for (let k = 0; k < 16; k++) {
+        const original = names[pick(names.length)]!;
+        const rewritten = names[pick(names.length)]!;
+        if (rewritten === original) continue; // a move always changes the bytes
+        args.push(original, rewritten, String(score(original)), entryDigest(Buffer.from(rewritten)));
+      }
+      await expectAsSequential(seeded, args);
+    }
+  });
+
+  it('a call of 1,203 entries (more than one ZMSCORE, ZREM, ZADD or SADD takes) with conflicts and vanished entries among them, scores to the last digit', async () => {
+    const seeded = new Map<string, number>();
+    const args: string[] = [];
+    for (let i = 0; i < 1_203; i++) {
+      // Scores as ZSCAN gives them: the shortest text that reads back as the same double.
+      const score = NOW + i / 7;
+      if (i % 97 !== 5) seeded.set(job(i), score);
+      if (i % 101 === 3) seeded.set(moved(i), NOW);
+      args.push(job(i), moved(i), String(score), entryDigest(Buffer.from(moved(i))));
+    }
+    await expectAsSequential(seeded, args);
+    expect(await redis.zscore('schedule', moved(1_202))).toBe(String(NOW + 1_202 / 7));
+  });
+});
+

@@ -29,16 +29,37 @@ local function wrongType(checks)
 end
 
 --[[
-  badScore(scores, first, step)  checks ARGV[first], ARGV[first + step]…: each must be a score
-           ZADD accepts (a number, ±inf, no surrounding space, not NaN), so that no ZADD of the
-           call can fail after an earlier command of it ran.
+  badScore(first, step)  checks ARGV[first], ARGV[first + step]…: each must be a score ZADD
+           accepts, so that no ZADD of the call can fail after an earlier command of it ran.
+           ZADD reads a score with strtod and refuses, beyond what is not a number: NaN,
+           surrounding space, bytes after a NUL (Lua's tonumber stops at the NUL), and a number
+           out of a double's range (strtod's ERANGE: '1e400', which tonumber reads as inf, and
+           '1e-400', which it reads as 0). All are refused here (test/redis/lua-guards.test.ts).
   Returns  nil, or the error reply 'ERR sidekiq-migrate invalid score <text>'
 ]]
+-- C's isspace, as strtod and Lua's %s see it.
+local SPACE = { [9] = true, [10] = true, [11] = true, [12] = true, [13] = true, [32] = true }
+local HUGE, byte, find = math.huge, string.byte, string.find
+
+local function outOfRange(text, n)
+  if n == math.huge or n == -math.huge then
+    return not string.find(string.lower(text), '^[+-]?inf')
+  end
+  -- 0 from a mantissa that is not zero: the number underflowed.
+  local body = string.match(text, '^[+-]?(.*)$')
+  local hex = string.match(body, '^0[xX](.*)$')
+  if hex then return string.find(string.match(hex, '^[^pP]*'), '[1-9a-fA-F]') ~= nil end
+  return string.find(string.match(body, '^[^eE]*'), '[1-9]') ~= nil
+end
+
+-- Runs for every score of a call: plain byte tests and a plain find rather than patterns, which
+-- cost Redis's Lua a third of a microsecond each (issue #18).
 local function badScore(first, step)
   for i = first, #ARGV, step do
     local text = ARGV[i]
     local n = tonumber(text)
-    if n == nil or n ~= n or string.find(text, '^%s') or string.find(text, '%s$') then
+    if n == nil or n ~= n or SPACE[byte(text, 1)] or SPACE[byte(text, -1)] or find(text, '\0', 1, true)
+      or ((n == 0 or n == HUGE or n == -HUGE) and outOfRange(text, n)) then
       return redis.error_reply('ERR sidekiq-migrate invalid score ' .. text)
     end
   end

@@ -1,0 +1,203 @@
+import type { Redis } from 'ioredis';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { LuaScript } from '../../../core/redis/lua-script.js';
+import { privateRedis } from '../../support/private-redis.js';
+import { digestKeys } from '../../support/redis-snapshot.js';
+
+// rerouteQueueJobs-n.lua removes each job from the source with its own LREM and pushes what it
+// removed variadically, per destination list, after the removals (issue #18). These compare
+// every list it touches, byte for byte and in order, with what one LREM and one push per job in
+// the call's order (the script before) leaves, on calls that mix vanished jobs, duplicates, both
+// push directions, the quarantine, more than one push's worth of values, and a destination that
+// is the source itself.
+const script = new LuaScript('rerouteQueueJobs-n');
+const server = privateRedis(); // its own redis-server, flushed before each test
+let redis: Redis;
+beforeEach(() => {
+  redis = server.client();
+});
+
+/** A job's bytes: not valid UTF-8, so that a decode anywhere would show. */
+const payload = (name: string) => Buffer.concat([Buffer.from(`{"jid":"${name}","x":"`), Buffer.from([0xff, 0xfe, 0x00]), Buffer.from('"}')]);
+
+interface Op {
+  readonly original: Buffer;
+  readonly rewritten: Buffer;
+  /** 1-based index among the call's destinations. */
+  readonly dest: number;
+}
+
+interface Call {
+  readonly push: 'RPUSH' | 'LPUSH';
+  readonly direction: 1 | -1;
+  /** Destination keys and their queue names ('' for the quarantine). */
+  readonly destinations: readonly { key: string; name: string }[];
+  readonly ops: readonly Op[];
+}
+
+/** What one LREM and one push per job, in the call's order, leave: lists left to right. */
+function sequential(lists: Map<string, Buffer[]>, queues: Set<string>, call: Call): number[] {
+  const reply = [0, ...call.destinations.map(() => 0)];
+  const source = lists.get('queue:old') ?? [];
+  lists.set('queue:old', source);
+  for (const { original, rewritten, dest } of call.ops) {
+    const at = call.direction === 1 ? source.findIndex((j) => j.equals(original)) : findLastIndex(source, original);
+    if (at < 0) {
+      reply[0]!++;
+      continue;
+    }
+    source.splice(at, 1);
+    const key = call.destinations[dest - 1]!.key;
+    const list = lists.get(key) ?? [];
+    lists.set(key, list);
+    if (call.push === 'RPUSH') list.push(rewritten);
+    else list.unshift(rewritten);
+    reply[dest]!++;
+  }
+  call.destinations.forEach((d, i) => {
+    if (reply[i + 1]! > 0 && d.name !== '') queues.add(d.name);
+  });
+  return reply;
+}
+
+function findLastIndex(list: Buffer[], job: Buffer): number {
+  for (let i = list.length - 1; i >= 0; i--) if (list[i]!.equals(job)) return i;
+  return -1;
+}
+
+async function run(call: Call): Promise<unknown> {
+  const args: (string | Buffer)[] = [call.push, String(call.direction), String(call.destinations.length), ...call.destinations.map((d) => d.name)];
+  for (const op of call.ops) args.push(op.original, op.rewritten, String(op.dest));
+  return script.run(redis, { keys: ['queue:old', 'queues', ...call.destinations.map((d) => d.key)], args });
+}
+
+/** Seeds the lists (left to right) and `queues`, runs the call, and compares with the model. */
+async function expectAsSequential(lists: Map<string, Buffer[]>, call: Call): Promise<void> {
+  for (const [key, jobs] of lists) if (jobs.length > 0) await redis.rpush(key, ...jobs);
+  await redis.sadd('queues', 'old');
+  const queues = new Set(['old']);
+  const expected = new Map([...lists].map(([k, v]) => [k, [...v]]));
+  const reply = sequential(expected, queues, call);
+
+  expect(await run(call)).toEqual(reply);
+  for (const key of new Set([...expected.keys(), ...call.destinations.map((d) => d.key)])) {
+    expect({ key, jobs: (await redis.lrangeBuffer(key, 0, -1)).map(String) }).toEqual({ key, jobs: (expected.get(key) ?? []).map(String) });
+    expect(Buffer.concat(await redis.lrangeBuffer(key, 0, -1)).equals(Buffer.concat(expected.get(key) ?? []))).toBe(true);
+  }
+  expect((await redis.smembers('queues')).sort()).toEqual([...queues].sort());
+}
+
+/** A small seeded generator (the cases are the same on every run). */
+function random(seed: number): (n: number) => number {
+  let state = seed >>> 0;
+  return (n) => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state % n;
+  };
+}
+
+const destinations = [
+  { key: 'queue:a', name: 'a' },
+  { key: 'queue:b', name: 'b' },
+  { key: 'quarantine:old', name: '' },
+];
+
+describe('rerouteQueueJobs-n leaves every list as one LREM and one push per job would', () => {
+  for (const push of ['RPUSH', 'LPUSH'] as const) {
+    for (const direction of [1, -1] as const) {
+      it(`${push}, LREM from the ${direction === 1 ? 'head' : 'tail'}: three destinations (one the quarantine), vanished jobs interleaved, the same bytes twice in the source and in the call`, async () => {
+        for (let seed = 1; seed <= 5; seed++) {
+          await redis.flushall();
+          const pick = random(seed * 31 + (push === 'RPUSH' ? 0 : 7) + direction);
+          // 12 distinct jobs, some twice in the source; the destinations already hold a backlog.
+          const jobs = Array.from({ length: 12 }, (_, i) => payload(`j${i}`));
+          const source = Array.from({ length: 40 }, () => jobs[pick(jobs.length)]!);
+          const lists = new Map([
+            ['queue:old', source],
+            ['queue:a', [payload('backlog-a1'), payload('backlog-a2')]],
+            ['queue:b', [payload('backlog-b1')]],
+          ]);
+          // Jobs the call names: mostly from the source, some that are not there (vanished),
+          // some named twice (a duplicate in the source moves twice, else vanishes the 2nd time).
+          const ops = Array.from({ length: 30 }, (_, k) => {
+            const original = pick(5) === 0 ? payload(`gone${k}`) : jobs[pick(jobs.length)]!;
+            return { original, rewritten: Buffer.concat([original, Buffer.from(`→${k}`)]), dest: 1 + pick(3) };
+          });
+          await expectAsSequential(lists, { push, direction, destinations, ops });
+        }
+      });
+    }
+  }
+
+  it('more jobs for one destination than one push takes (1,203 to `a`, 5 to the quarantine): in order across the push boundaries', async () => {
+    for (const push of ['RPUSH', 'LPUSH'] as const) {
+      await redis.flushall();
+      const source = Array.from({ length: 1_210 }, (_, i) => payload(`j${i}`));
+      const ops = source.map((original, i) => ({ original, rewritten: Buffer.concat([original, Buffer.from('!')]), dest: i % 242 === 0 ? 3 : 1 }));
+      // Two that vanished, among them.
+      await expectAsSequential(new Map([['queue:old', source.filter((_, i) => i !== 7 && i !== 700)]]), { push, direction: 1, destinations, ops });
+    }
+  });
+
+  it('a destination that is the source itself: each job pushed at once, so a later LREM meets it as before', async () => {
+    for (const push of ['RPUSH', 'LPUSH'] as const) {
+      await redis.flushall();
+      const [x, y] = [payload('x'), payload('y')];
+      // x is rewritten into y on the source itself, then y is looked for: with LPUSH the pushed y
+      // is the first from the head, with RPUSH the original y is.
+      const lists = new Map([['queue:old', [payload('w'), y, x, payload('z')]]]);
+      const ops = [
+        { original: x, rewritten: y, dest: 1 },
+        { original: y, rewritten: payload('y2'), dest: 2 },
+        { original: y, rewritten: payload('y3'), dest: 1 },
+      ];
+      await expectAsSequential(lists, { push, direction: 1, destinations: [{ key: 'queue:old', name: 'old' }, destinations[0]!], ops });
+    }
+  });
+});
+
+describe('rerouteQueueJobs-n: no write before a command that can fail', () => {
+  it('a call of 9,000 jobs to one destination (more values than Lua can unpack at once) moves all of them, in order', async () => {
+    const source = Array.from({ length: 9_000 }, (_, i) => payload(`j${i}`));
+    const ops = source.map((original) => ({ original, rewritten: Buffer.concat([original, Buffer.from('!')]), dest: 1 }));
+    await expectAsSequential(new Map([['queue:old', source]]), { push: 'RPUSH', direction: 1, destinations, ops });
+  });
+
+  it.each(['0', '4', 'x', '1.5', ''])('a destination index that names no key (%j, of 3) is refused before the first job is removed', async (dest) => {
+    const source = [payload('a'), payload('b')];
+    await redis.rpush('queue:old', ...source);
+    const before = await digestKeys(redis, '');
+    const ops = [
+      { original: source[0]!, rewritten: payload('a2'), dest: 1 },
+      { original: source[1]!, rewritten: payload('b2'), dest: dest as unknown as number },
+    ];
+    await expect(run({ push: 'RPUSH', direction: 1, destinations, ops })).rejects.toThrow(/destination index/);
+    expect(await digestKeys(redis, '')).toEqual(before);
+  });
+
+  it('jobs that do not come as whole triples are refused before the first job is removed', async () => {
+    await redis.rpush('queue:old', payload('a'));
+    const before = await digestKeys(redis, '');
+    const call = { keys: ['queue:old', 'queues', 'queue:a'], args: ['RPUSH', '1', '1', 'a', payload('a'), payload('a2'), '1', payload('a')] };
+    await expect(script.run(redis, call)).rejects.toThrow(/triples/);
+    expect(await digestKeys(redis, '')).toEqual(before);
+  });
+
+  it('under noeviction with memory full: its first write (an LREM, which frees memory) is not refused, so its pushes are not either: every job moves', async () => {
+    const source = Array.from({ length: 600 }, (_, i) => payload(`j${i}`));
+    await redis.rpush('queue:old', ...source);
+    const used = Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))![1]);
+    await redis.config('SET', 'maxmemory-policy', 'noeviction');
+    await redis.config('SET', 'maxmemory', String(used - 1024 * 1024));
+    try {
+      await expect(redis.sadd('other', 'x')).rejects.toThrow(/OOM/);
+      const ops = source.map((original) => ({ original, rewritten: Buffer.concat([original, Buffer.from('!')]), dest: 1 }));
+      expect(await run({ push: 'LPUSH', direction: -1, destinations, ops })).toEqual([0, 600, 0, 0]);
+    } finally {
+      await redis.config('SET', 'maxmemory', '0');
+    }
+    expect(await redis.llen('queue:old')).toBe(0);
+    expect((await redis.lrangeBuffer('queue:a', 0, -1)).map(String)).toEqual(source.map((j) => `${String(j)}!`).reverse());
+    expect(await redis.smembers('queues')).toEqual(['a']);
+  });
+});
