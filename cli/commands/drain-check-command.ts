@@ -6,7 +6,7 @@ import { readInputFile } from '../../core/config/read-input-file.js';
 import { validateConfig } from '../../core/config/validate-config.js';
 import { drainCheck } from '../../core/drain/drain-check.js';
 import type { DrainReport } from '../../core/drain/drain-report.js';
-import { abandonedForGood, cronPushingToRetiredQueues } from '../../core/drain/judge-drain.js';
+import { abandonedForGood, cronPushingToRetiredQueues, unrunElsewhere } from '../../core/drain/judge-drain.js';
 import { InputError } from '../../core/errors/input-error.js';
 import { checkSidekiqPrefix } from '../../core/redis/sidekiq-prefixes.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
@@ -29,12 +29,14 @@ export const ORPHANS_EXIT_CODE = 3;
 
 /**
  * 3 when jobs exist that nobody will run as things stand: orphans, jobs in quarantine lists, jobs
- * in flight from interrupted transfers; 1 when set entries were estimated rather than counted (no
+ * in flight from interrupted transfers, jobs under another prefix where no Sidekiq process runs; 1 when set entries were estimated rather than counted (no
  * verdict to go on); 0 otherwise.
  */
 export function drainExitCode(report: DrainReport): number {
   const quarantined = (report.quarantine ?? []).reduce((n, l) => n + l.size, 0);
-  if (report.orphans.total > 0 || quarantined > 0 || report.inflight.length > 0 || abandonedForGood(report).length > 0 || cronPushingToRetiredQueues(report).length > 0) return ORPHANS_EXIT_CODE;
+  if (report.orphans.total > 0 || quarantined > 0 || report.inflight.length > 0 || abandonedForGood(report).length > 0 || cronPushingToRetiredQueues(report).length > 0 || unrunElsewhere(report).length > 0) {
+    return ORPHANS_EXIT_CODE;
+  }
   return Object.values(report.sets).some((s) => s.orphanedEstimated) ? 1 : 0;
 }
 
@@ -43,7 +45,7 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
     .command('drain-check')
     .summary('what is left on a Redis, and whether anyone will ever run it')
     .description(
-      'Reports per queue its depth, the age of its oldest job and its live listeners (from the processes set and their heartbeats), per set what comes due and what will land on a queue nobody fetches, jobs left in flight by interrupted transfers, jobs in quarantine lists, jobs workers took and did not finish (the private lists of GitLab reliable fetch and Sidekiq Pro super_fetch), and a verdict: drained, draining (with rate and ETA given --previous) or stuck. Set entries are counted (up to 1,000,000 per set; beyond, estimated and exit code 1). Reads only. With --deployed, the drain check function of the deployment runs it from inside the VPC (it compares with, and remembers, its last check). Lists sidekiq-cron definitions and the queue each pushes to. Exit code 3 when jobs exist that nobody will run (orphans, quarantined, in flight, or taken by workers that are gone while no live process is left to put them back), or, with --retired-queues, an enabled cron definition still pushes to one of them.',
+      'Reports per queue its depth, the age of its oldest job and its live listeners (from the processes set and their heartbeats), per set what comes due and what will land on a queue nobody fetches, jobs left in flight by interrupted transfers, jobs in quarantine lists, jobs workers took and did not finish (the private lists of GitLab reliable fetch and Sidekiq Pro super_fetch), and a verdict: drained, draining (with rate and ETA given --previous) or stuck. Set entries are counted (up to 1,000,000 per set; beyond, estimated and exit code 1). Reads only. With --deployed, the drain check function of the deployment runs it from inside the VPC (it compares with, and remembers, its last check). Lists sidekiq-cron definitions and the queue each pushes to. Exit code 3 when jobs exist that nobody will run (orphans, quarantined, in flight, or taken by workers that are gone while no live process is left to put them back; under another prefix, its jobs where no Sidekiq process runs and its jobs in flight or quarantined), or, with --retired-queues, an enabled cron definition still pushes to one of them.',
     )
     .option('--redis <url>', 'the Redis to check')
     .option('--namespace <prefix>', 'Sidekiq key prefix (redis-namespace)')

@@ -53,7 +53,9 @@ export function renderDrainReport(report: DrainReport): string {
     lines.push(`${name.padEnd(setWidth)} ${String(s.total).padStart(8)} total, ${s.dueWithinHour} due within the hour, ${s.orphaned} for queues nobody fetches${retired}${est}`);
   }
   for (const p of (report.otherPrefixes ?? []).filter((o) => o.jobs > 0)) {
-    lines.push('', `Also on this Redis, not counted above: ${p.jobs} job(s) under ${p.prefix === '' ? 'no prefix' : `the prefix "${p.prefix}"`} (check them with --namespace).`);
+    const runners = p.liveProcesses === undefined ? '' : p.liveProcesses === 0 ? ', where no Sidekiq process runs: nobody will run them' : `, where ${p.liveProcesses} live Sidekiq process(es) run`;
+    const held = (p.held ?? 0) > 0 ? `; ${p.held} of them in flight from an interrupted transfer or quarantined, which no Sidekiq runs` : '';
+    lines.push('', `Also on this Redis, not counted above: ${p.jobs} job(s) under ${p.prefix === '' ? 'no prefix' : `the prefix "${p.prefix}"`}${runners}${held} (check them with --namespace).`);
   }
   const cron = report.cron ?? [];
   if (cron.length > 0) {

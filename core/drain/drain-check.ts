@@ -3,9 +3,9 @@ import { readCronDefinitions } from '../cron/cron-definitions.js';
 import { inspectJob } from '../payload/inspect-job.js';
 import { readEvictionPolicy } from '../redis/eviction-policy.js';
 import { jobsWithinBytes, meanBytes, PROBE_JOBS, probeJobs } from '../redis/page-bytes.js';
-import { otherSidekiqPrefixes } from '../redis/sidekiq-prefixes.js';
+import { otherSidekiqPrefixes, type OtherPrefix } from '../redis/sidekiq-prefixes.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
-import { NEVER_DUE_SETS, SORTED_SET_NAMES, type SidekiqKeys, type SortedSetName } from '../redis/sidekiq-keys.js';
+import { NEVER_DUE_SETS, SidekiqKeys, SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
 import { discoverQueues } from '../reroute/discover-queues.js';
 import { findInflightLeftovers } from '../transfer/resume-inflight.js';
 import { findFetcherLists } from './fetcher-lists.js';
@@ -104,7 +104,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       quarantine,
       fetched,
       cron,
-      otherPrefixes: await otherSidekiqPrefixes(redis, keys),
+      otherPrefixes: await withLiveProcesses(redis, await otherSidekiqPrefixes(redis, keys), now, options.staleAfterSeconds),
       remaining,
       readyNow,
       maxmemoryPolicy: await readEvictionPolicy(redis),
@@ -204,4 +204,22 @@ async function setState(
     toRetiredQueues: extrapolate(toRetired),
     orphanedEstimated: estimated,
   };
+}
+
+/**
+ * Other prefixes holding jobs, each with its live processes (a census under that prefix, one
+ * round trip or two): jobs there run only if a Sidekiq runs against that prefix. No live process
+ * there makes them jobs nobody will run as things stand (judge-drain.ts, the exit code 3).
+ */
+async function withLiveProcesses(redis: Redis, others: readonly OtherPrefix[], now: number, staleAfterSeconds?: number): Promise<OtherPrefix[]> {
+  const out: OtherPrefix[] = [];
+  for (const other of others) {
+    if (other.jobs === 0) {
+      out.push(other);
+      continue;
+    }
+    const census = await censusProcesses(redis, new SidekiqKeys(other.prefix), now, staleAfterSeconds);
+    out.push({ ...other, liveProcesses: census.processes.filter((p) => p.live && !p.quiet).length });
+  }
+  return out;
 }

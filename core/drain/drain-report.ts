@@ -85,8 +85,12 @@ export interface DrainReport {
    * job to each enabled one's queue on schedule, as long as a Sidekiq process runs against it.
    */
   readonly cron?: readonly CronState[];
-  /** Sidekiq data under other prefixes of this Redis, with its jobs (absent in older reports). */
-  readonly otherPrefixes?: readonly { readonly prefix: string; readonly keys: number; readonly jobs: number }[];
+  /**
+   * Sidekiq data under other prefixes of this Redis, with its jobs (absent in older reports), those
+   * of them in our in-flight and quarantine keys (`held`: no Sidekiq runs them) and, where it
+   * holds jobs, its live Sidekiq processes: with none, nobody runs any of its jobs.
+   */
+  readonly otherPrefixes?: readonly { readonly prefix: string; readonly keys: number; readonly jobs: number; readonly held?: number; readonly liveProcesses?: number }[];
   /** The Redis's `maxmemory-policy` (null: not reported); anything but noeviction is warned about. */
   readonly maxmemoryPolicy?: string | null;
   /** The retired queues the check was scoped to, if any. */

@@ -19,13 +19,29 @@ export function judgeDrain(report: Omit<DrainReport, 'verdict'>, previous?: Drai
   const elsewhere = (report.otherPrefixes ?? []).filter((p) => p.jobs > 0);
   if (elsewhere.length === 0) return verdict;
   const named = elsewhere.map((p) => `${p.prefix === '' ? 'no prefix' : `"${p.prefix}"`}: ${p.jobs}`).join(', ');
+  const unrun = unrunElsewhere(report);
+  const where = (p: { prefix: string }) => (p.prefix === '' ? 'no prefix' : `"${p.prefix}"`);
+  const nobody =
+    unrun.length > 0
+      ? `; ${unrun.map((p) => `${p.jobs > 0 && p.liveProcesses === 0 ? `${p.jobs} under ${where(p)}, where no Sidekiq process runs` : `${p.held} under ${where(p)} in flight from an interrupted transfer or quarantined`}`).join(', ')}, will never run as things stand (exit code 3)`
+      : '';
   return {
     ...verdict,
     reasons: [
       ...verdict.reasons,
-      `jobs under another prefix of this Redis, not counted here (${named}): check them with --namespace, or carry them onto this prefix with move --from URL --to URL --namespace OTHER --to-namespace THIS (GitLab's namespace move leaves resque:gitlab: leftovers)`,
+      `jobs under another prefix of this Redis, not counted here (${named})${nobody}: check them with --namespace, or carry them onto this prefix with move --from URL --to URL --namespace OTHER --to-namespace THIS (GitLab's namespace move leaves resque:gitlab: leftovers)`,
     ],
   };
+}
+
+/**
+ * Other prefixes with jobs nobody runs: jobs there and no live Sidekiq process under that prefix,
+ * or jobs in our in-flight or quarantine keys there, which no Sidekiq runs either way (a report of
+ * an older version, which counted neither, names none). Retiring or flushing this Redis would
+ * lose them, whatever the checked prefix's verdict.
+ */
+export function unrunElsewhere(report: Omit<DrainReport, 'verdict'>): NonNullable<DrainReport['otherPrefixes']> {
+  return (report.otherPrefixes ?? []).filter((p) => (p.jobs > 0 && p.liveProcesses === 0) || (p.held ?? 0) > 0);
 }
 
 function judgeThisPrefix(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {

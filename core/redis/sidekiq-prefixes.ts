@@ -122,6 +122,10 @@ export interface OtherPrefix {
   readonly keys: number;
   /** Jobs it holds: its sets' sizes, the lengths of up to 1,000 of its queues and of up to 1,000 in-flight and quarantine keys of ours. */
   readonly jobs: number;
+  /** Of `jobs`, those in our in-flight and quarantine keys: no Sidekiq runs them (absent: none). */
+  readonly held?: number;
+  /** Live Sidekiq processes under it (drain-check counts them where it holds jobs). */
+  readonly liveProcesses?: number;
 }
 
 /**
@@ -150,10 +154,11 @@ export async function otherSidekiqPrefixes(redis: Redis, keys: SidekiqKeys): Pro
         ...ours,
       ];
       const types = await pipelined(redis, candidates, (p, [key]) => p.type(key));
-      const sized = candidates.filter(([, type], i) => types[i] === type);
-      const sizes = await pipelined(redis, sized, (p, [key, type]) => (type === 'zset' ? p.zcard(key) : p.llen(key)));
+      const sized = candidates.map((candidate, i) => ({ candidate, ours: i >= candidates.length - ours.length })).filter(({ candidate: [, type] }, i) => types[i] === type);
+      const sizes = await pipelined(redis, sized, (p, { candidate: [key, type] }) => (type === 'zset' ? p.zcard(key) : p.llen(key)));
       const jobs = sizes.reduce((n: number, size) => n + Number(size), 0);
-      found.push({ prefix, keys: count, jobs });
+      const held = sizes.reduce((n: number, size, i) => n + (sized[i]!.ours ? Number(size) : 0), 0);
+      found.push({ prefix, keys: count, jobs, ...(held > 0 ? { held } : {}) });
     }
     return found;
   } catch (error) {

@@ -227,8 +227,9 @@ describe('jobs under other prefixes', () => {
     await client.rpush('o:sidekiq-migrate:run-2:inflight:queue:b', '1');
     await client.set('o:sidekiq-migrate:run-3:inflight:retry', 'not a set'); // the wrong type: not counted
     expect(await otherSidekiqPrefixes(client, new SidekiqKeys(''))).toEqual([
-      { prefix: 'o:', keys: 6, jobs: 11 },
-      { prefix: 'r:', keys: 3, jobs: 6 },
+      // `held`: the jobs of ours among them, which no Sidekiq runs.
+      { prefix: 'o:', keys: 6, jobs: 11, held: 1 },
+      { prefix: 'r:', keys: 3, jobs: 6, held: 6 },
       { prefix: 'e:', keys: 2, jobs: 0 },
     ]);
     for (const key of await client.keys('r:*')) await client.del(key);

@@ -3,9 +3,11 @@
 // carries the leftovers onto the unprefixed layout, leaving no job behind.
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
+import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { bufferIo } from '../support/buffer-io.js';
 import { privateRedis } from '../support/private-redis.js';
 import { allJobs } from '../support/redis-snapshot.js';
+import { heartbeat } from '../support/sidekiq-heartbeat.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 const server = privateRedis();
@@ -32,9 +34,19 @@ describe("GitLab's namespace move: resque:gitlab: leftovers beside unprefixed ke
     expect(planned.code).toBe(0);
     expect(planned.stderr).toContain('Note: this Redis also holds 6 job(s) under the prefix "resque:gitlab:", which this run does not touch.');
 
+    // No Sidekiq runs under resque:gitlab: (GitLab moved to no prefix): nobody will run those 6.
     const before = await cli('drain-check', '--redis', server.url());
-    expect(before.stdout).toContain('jobs under another prefix of this Redis, not counted here ("resque:gitlab:": 6)');
-    expect(before.stdout).toContain('Also on this Redis, not counted above: 6 job(s) under the prefix "resque:gitlab:"');
+    expect(before.code).toBe(3);
+    expect(before.stdout).toContain('jobs under another prefix of this Redis, not counted here ("resque:gitlab:": 6); 6 under "resque:gitlab:", where no Sidekiq process runs, will never run as things stand (exit code 3)');
+    expect(before.stdout).toContain('Also on this Redis, not counted above: 6 job(s) under the prefix "resque:gitlab:", where no Sidekiq process runs: nobody will run them (check them with --namespace).');
+    // With a Sidekiq running under that prefix too (two apps sharing the Redis), they will run: named, exit as this prefix's verdict says.
+    await heartbeat(redis, new SidekiqKeys('resque:gitlab:'), 'w:1:aaaaaaaaaaaa', ['default'], { beatAt: Date.now() / 1000 });
+    await heartbeat(redis, new SidekiqKeys(''), 'w:2:bbbbbbbbbbbb', ['default'], { beatAt: Date.now() / 1000 });
+    const shared = await cli('drain-check', '--redis', server.url());
+    expect(shared.stdout).toContain('Also on this Redis, not counted above: 6 job(s) under the prefix "resque:gitlab:", where 1 live Sidekiq process(es) run (check them with --namespace).');
+    expect(shared.stdout).not.toContain('will never run');
+    expect(shared.code).toBe(0);
+    await redis.del('resque:gitlab:processes', 'resque:gitlab:w:1:aaaaaaaaaaaa', 'processes', 'w:2:bbbbbbbbbbbb');
 
     const moved = await cli('move', '--from', server.url(), '--to', server.url(), '--namespace', 'resque:gitlab', '--to-namespace', '');
 

@@ -4,9 +4,11 @@
 // which would advise carrying them over with `move --namespace` as if they were a second layout.
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
+import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { bufferIo } from '../support/buffer-io.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { allJobs } from '../support/redis-snapshot.js';
+import { heartbeat } from '../support/sidekiq-heartbeat.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
@@ -80,11 +82,27 @@ describe('drain-check of one prefix after a transfer under another was interrupt
     // A Sidekiq ran without a prefix too: that layout is checked, and the jobs in flight under the other are named.
     await source.set('stat:processed', '12');
     const other = await cli('drain-check', '--redis', redis.urls().source);
-    expect(other.code).toBe(0);
     // The verdict is this prefix's, and its line says so: DRAINED is not "nothing left on this Redis".
     expect(other.stdout.split('\n')[0]).toBe(`${redis.urls().source}: DRAINED — 0 job(s) left under no prefix, and 3 under other prefixes (below)`);
-    expect(other.stdout).toContain('Also on this Redis, not counted above: 3 job(s) under the prefix "resque:gitlab:" (check them with --namespace).');
-    expect(other.stdout).toContain('jobs under another prefix of this Redis, not counted here ("resque:gitlab:": 3)');
+    // No Sidekiq runs under the other prefix: nobody will run its jobs, and retiring this Redis
+    // would lose them, so the exit code says so (it was 0).
+    expect(other.code).toBe(3);
+    expect(other.stdout).toContain(
+      'Also on this Redis, not counted above: 3 job(s) under the prefix "resque:gitlab:", where no Sidekiq process runs: nobody will run them; 3 of them in flight from an interrupted transfer or quarantined, which no Sidekiq runs (check them with --namespace).',
+    );
+    expect(other.stdout).toContain(
+      'jobs under another prefix of this Redis, not counted here ("resque:gitlab:": 3); 3 under "resque:gitlab:", where no Sidekiq process runs, will never run as things stand (exit code 3)',
+    );
+    expect(JSON.parse((await cli('drain-check', '--redis', redis.urls().source, '--json')).stdout).otherPrefixes).toEqual([{ prefix, keys: 2, jobs: 3, held: 3, liveProcesses: 0 }]);
+
+    // A Sidekiq running under that prefix does not run jobs in flight: still exit 3, and why.
+    await heartbeat(source, new SidekiqKeys(prefix), 'w:1:aaaaaaaaaaaa', ['a'], { beatAt: Date.now() / 1000 });
+    const running = await cli('drain-check', '--redis', redis.urls().source);
+    expect(running.code).toBe(3);
+    expect(running.stdout).toContain(
+      'Also on this Redis, not counted above: 3 job(s) under the prefix "resque:gitlab:", where 1 live Sidekiq process(es) run; 3 of them in flight from an interrupted transfer or quarantined, which no Sidekiq runs (check them with --namespace).',
+    );
+    expect(running.stdout).toContain('; 3 under "resque:gitlab:" in flight from an interrupted transfer or quarantined, will never run as things stand (exit code 3)');
 
     const own = await cli('drain-check', '--redis', redis.urls().source, '--namespace', prefix);
     expect(own.code).toBe(3);
