@@ -1,4 +1,5 @@
 import type { DrainReport } from '../../core/drain/drain-report.js';
+import { FETCHER_LIST_LIMIT } from '../../core/drain/fetcher-lists.js';
 import { evictionWarning } from '../../core/redis/eviction-policy.js';
 import { displayName, displayText } from '../../core/redis/key-name.js';
 import { describePrefix } from '../../core/redis/sidekiq-prefixes.js';
@@ -76,6 +77,8 @@ export function renderDrainReport(report: DrainReport): string {
   const fetched = report.fetched ?? [];
   if (fetched.length > 0) {
     lines.push('', "Taken by workers, not finished (fetchers' private lists; they go back to their queue here if the worker dies):");
+    // The check reads at most FETCHER_LIST_LIMIT of them: then its counts are a floor.
+    if (fetched.length >= FETCHER_LIST_LIMIT) lines.push(`  (the first ${n(FETCHER_LIST_LIMIT)} lists found were read; there may be more, and more jobs in them than counted here)`);
     for (const l of fetched.slice(0, FETCHED_LINES)) lines.push(`  ${displayName(l.key)}: ${l.size} job(s), ${l.ownerAlive ? 'worker alive' : 'worker gone'}`);
     if (fetched.length > FETCHED_LINES) lines.push(`  … and ${fetched.length - FETCHED_LINES} more (--json lists every one)`);
   }

@@ -71,6 +71,18 @@ describe('sidekiq-migrate drain-check', () => {
     expect(json.orphans.queues).toHaveLength(2_001);
   });
 
+  it('says its counts of private lists are a floor when it read as many as it reads (1,000)', async () => {
+    const redis = server.client();
+    const pipeline = redis.pipeline();
+    for (let i = 0; i < 1_200; i++) pipeline.rpush(`working:queue:q${i}:web-1:11:aa`, sidekiqPayload({ className: 'A', queue: `q${i}` }));
+    await pipeline.exec();
+
+    const { code, stdout } = await cli();
+
+    expect(code).toBe(3);
+    expect(stdout).toContain('  (the first 1,000 lists found were read; there may be more, and more jobs in them than counted here)');
+  });
+
   it('scoped to retired queues: their drained verdict, and the exit code 3 of jobs elsewhere explained', async () => {
     const redis = server.client();
     await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['new'], { beatAt: now() });
