@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import { bufferIo } from '../support/buffer-io.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { assertRealSidekiqInstalled, readJsonLines, startSidekiq, waitUntil, type Execution } from './support/real-sidekiq.js';
 import { compatStory } from './support/compat-story.js';
+import { runCli } from '../support/run-cli.js';
 
 /*
  * What drain-check says of jobs that real workers took with GitLab's reliable fetcher (the gem
@@ -22,11 +21,7 @@ import { compatStory } from './support/compat-story.js';
  */
 
 const story = compatStory('reliable-fetch');
-const cli = async (...args: string[]) => {
-  const io = bufferIo();
-  const code = await main(['node', 'sidekiq-migrate', ...args], io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-};
+const cli = runCli;
 
 describe('drain-check and the jobs real workers took with GitLab reliable fetcher', () => {
   it('says DRAINING while a live worker holds a job, STUCK once its worker is gone, DRAINED once it is back and ran', { timeout: 120_000 }, async () => {

@@ -4,20 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../cli/main.js';
-import { bufferIo } from '../support/buffer-io.js';
 import { CE_CATALOG, EXAMPLE_RULES, repoPath } from '../support/paths.js';
 import { privateRedis } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { runCli } from '../support/run-cli.js';
 
 const server = privateRedis();
 const UNREACHABLE = 'redis://127.0.0.1:1';
 
-const cli = async (...args: string[]) => {
-  const io = bufferIo();
-  const code = await main(['node', 'sidekiq-migrate', ...args], io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-};
+const cli = runCli;
 
 /** A configuration file (and a mapping file beside it, which it names relatively) in a new directory. */
 function configFile(text: string, name = 'sidekiq-migrate.config.yaml'): { dir: string; path: string } {

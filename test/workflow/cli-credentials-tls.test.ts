@@ -5,12 +5,11 @@ import { rootCertificates } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../cli/main.js';
 import { connectOptions } from '../../cli/workflow/connect-options.js';
-import { bufferIo } from '../support/buffer-io.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { startRedisServer, TEST_CA_FILE, type RedisServerHandle } from '../support/redis-server.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { runCli } from '../support/run-cli.js';
 
 // Issue 11, item 13: passwords apart from URLs (any characters), one CA option per side added to
 // Node's own CAs, and a connection check that verifies every command the run will send.
@@ -21,11 +20,7 @@ writeFileSync(mappingFile, JSON.stringify({ W: 'c' }));
 // Legal in an ElastiCache AUTH token, and each one breaks a URL.
 const PASSWORD = 'p#w%d?x@y:z/1';
 
-const cli = async (...args: string[]) => {
-  const io = bufferIo();
-  const code = await main(['node', 'sidekiq-migrate', ...args], io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-};
+const cli = runCli;
 
 const job = (queue: string, i: number) => sidekiqPayload({ className: 'W', queue, args: `[${i},1.0]`, jid: `00000000000000000000000${i}` });
 

@@ -2,12 +2,11 @@
 // (--cron), bytes preserved but for the queue value; a dry run writes nothing.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import { bufferIo } from '../support/buffer-io.js';
 import { repoPath } from '../support/paths.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { digestKeys } from '../support/redis-snapshot.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { runCli } from '../support/run-cli.js';
 
 const redis = privateSourceAndTarget();
 interface Fixture {
@@ -19,11 +18,7 @@ const fixtures = JSON.parse(readFileSync(repoPath('test/fixtures/sidekiq-cron/de
 const stuck = fixtures['1.x']!;
 const pipeline = fixtures['2.x']!;
 
-const cli = async (...args: string[]) => {
-  const io = bufferIo();
-  const code = await main(['node', 'sidekiq-migrate', ...args], io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-};
+const cli = runCli;
 
 async function seed(): Promise<void> {
   for (const f of [stuck, pipeline]) {

@@ -3,18 +3,13 @@
 // database 0: every command would read and write data the user did not name. Each command refuses
 // it as bad input instead, before anything is touched.
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import { bufferIo } from '../support/buffer-io.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { keyValueSnapshot } from '../support/exact-jobs.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { runCli } from '../support/run-cli.js';
 
 const redis = privateSourceAndTarget();
-const cli = async (...args: string[]) => {
-  const io = bufferIo();
-  const code = await main(['node', 'sidekiq-migrate', ...args], io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-};
+const cli = runCli;
 const snapshots = async () => ({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) });
 const refusal = (role: string, url: string) =>
   `${role} ${url}/99: the server has no database 99 (SELECT 99: ERR DB index is out of range); a server with one database has only database 0. Nothing was touched.\n`;

@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import { bufferIo } from '../support/buffer-io.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { allJobs, digestKeys } from '../support/redis-snapshot.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { runCli } from '../support/run-cli.js';
 
 // Issue 11, at the edges: a step that cannot finish must leave every job where it was, and a set
 // entry must never merge into another. Every key involved is compared before and after.
@@ -16,11 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), 'cli-edges-'));
 const mappingFile = join(dir, 'mapping.json');
 writeFileSync(mappingFile, JSON.stringify({ W: 'c' }));
 
-const cli = async (...args: string[]) => {
-  const io = bufferIo();
-  const code = await main(['node', 'sidekiq-migrate', ...args], io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-};
+const cli = runCli;
 
 /** Every job on a server as `key \t payload \t score`, our bookkeeping included (in-flight keys hold jobs). */
 async function jobs(client: Redis): Promise<string[]> {

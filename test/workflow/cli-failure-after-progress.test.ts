@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import { bufferIo } from '../support/buffer-io.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { allJobs } from '../support/redis-snapshot.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { runCli } from '../support/run-cli.js';
 
 // A page task that fails after writing some pages: the summary counts what those pages moved.
 // Step Functions' Retry and Catch keep only the item as the task received it, so before the
@@ -15,11 +14,7 @@ import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 // target's jobs 0 written): a summary that said less had happened than had.
 const redis = privateSourceAndTarget();
 
-const cli = async (...args: string[]) => {
-  const io = bufferIo();
-  const code = await main(['node', 'sidekiq-migrate', ...args], io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-};
+const cli = runCli;
 
 const job = (className: string, queue: string, i: number, padding = '') =>
   sidekiqPayload({ className, queue, args: `[${i},"${padding}"]`, jid: i.toString(16).padStart(24, '0') });

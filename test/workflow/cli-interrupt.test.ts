@@ -4,13 +4,12 @@
 // job is on the target exactly once. Before, the first Ctrl-C killed the process without a word.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import { bufferIo } from '../support/buffer-io.js';
 import { repoPath } from '../support/paths.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { allJobs } from '../support/redis-snapshot.js';
 import { keyValueSnapshot } from '../support/exact-jobs.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { runCli } from '../support/run-cli.js';
 
 const redis = privateSourceAndTarget();
 const sorted = (jobs: { key: string; payload: string; score?: string }[]) => jobs.map((j) => `${j.key} ${j.score ?? '-'} ${j.payload}`).sort();
@@ -46,11 +45,7 @@ function interrupted(args: string[], signals: number): Promise<{ code: number | 
   });
 }
 
-const cli = async (...args: string[]) => {
-  const io = bufferIo();
-  const code = await main(['node', 'sidekiq-migrate', ...args], io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-};
+const cli = runCli;
 
 describe('Ctrl-C during a move', () => {
   it('once: stops after the pages in progress, says so, releases the lock; the next run finishes, every job once', { timeout: 60_000 }, async () => {

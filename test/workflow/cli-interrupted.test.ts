@@ -1,18 +1,13 @@
 // GitLab's reliable fetcher keeps jobs interrupted too often in the sorted set `interrupted`, with
 // their old queue: a re-route rewrites them, a transfer carries them, drain-check counts them.
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import { bufferIo } from '../support/buffer-io.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { allJobs } from '../support/redis-snapshot.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { runCli } from '../support/run-cli.js';
 
 const redis = privateSourceAndTarget();
-const cli = async (...args: string[]) => {
-  const io = bufferIo();
-  const code = await main(['node', 'sidekiq-migrate', ...args], io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-};
+const cli = runCli;
 const sorted = (jobs: { key: string; payload: string; score?: string }[]) => jobs.map((j) => `${j.key} ${j.score ?? '-'} ${j.payload}`).sort();
 // As gitlab-sidekiq-fetcher writes it: the payload gains interrupted_count; the score is when.
 const payloads = Array.from({ length: 10 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]`, extra: '"interrupted_count":3' }));

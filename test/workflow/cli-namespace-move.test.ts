@@ -2,20 +2,15 @@
 // deleted, so one Redis holds both layouts. Both are named, and one `move` on the same Redis
 // carries the leftovers onto the unprefixed layout, leaving no job behind.
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
-import { bufferIo } from '../support/buffer-io.js';
 import { privateRedis } from '../support/private-redis.js';
 import { allJobs } from '../support/redis-snapshot.js';
 import { heartbeat } from '../support/sidekiq-heartbeat.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { runCli } from '../support/run-cli.js';
 
 const server = privateRedis();
-const cli = async (...args: string[]) => {
-  const io = bufferIo();
-  const code = await main(['node', 'sidekiq-migrate', ...args], io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-};
+const cli = runCli;
 const sorted = (jobs: { key: string; payload: string; score?: string }[]) => jobs.map((j) => `${j.key} ${j.score ?? '-'} ${j.payload}`).sort();
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` });
 const jobs = Array.from({ length: 9 }, (_, i) => job(i));

@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import { bufferIo } from '../support/buffer-io.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { runCli } from '../support/run-cli.js';
 
 // Issue 11, items 7 and 9: GitLab's spelling of the namespace (no trailing colon), data under a
 // prefix other than the one given, an empty Redis, and a queue whose name is not UTF-8. Every
@@ -16,11 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), 'cli-prefix-'));
 const mappingFile = join(dir, 'mapping.json');
 writeFileSync(mappingFile, JSON.stringify({ W: 'c' }));
 
-const cli = async (...args: string[]) => {
-  const io = bufferIo();
-  const code = await main(['node', 'sidekiq-migrate', ...args], io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-};
+const cli = runCli;
 
 /** Bytes shown one character per byte (latin1): `caf\xe9` stays distinguishable from `café`. */
 const latin1 = (b: Buffer) => b.toString('latin1');

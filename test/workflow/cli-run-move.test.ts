@@ -3,23 +3,18 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import { bufferIo } from '../support/buffer-io.js';
 import { repoPath } from '../support/paths.js';
 import { allJobs, digestKeys } from '../support/redis-snapshot.js';
 import { jidOf, sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
+import { runCli } from '../support/run-cli.js';
 
 const redis = privateSourceAndTarget();
 const dir = mkdtempSync(join(tmpdir(), 'cli-run-'));
 const mappingFile = join(dir, 'mapping.json');
 writeFileSync(mappingFile, JSON.stringify({ A: 'new' }));
 
-const cli = async (...args: string[]) => {
-  const io = bufferIo();
-  const code = await main(['node', 'sidekiq-migrate', ...args], io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-};
+const cli = runCli;
 
 async function seed(n = 30): Promise<string[]> {
   const jids: string[] = [];

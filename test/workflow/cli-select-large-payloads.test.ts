@@ -3,12 +3,11 @@
 // 16 MiB (core/redis/page-bytes.ts), never a page of 1,000 (or 8 of them) of jobs of 1 MiB each,
 // and their counts and moves stay exact. MONITOR shows how many jobs each read asked for.
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import { bufferIo } from '../support/buffer-io.js';
 import { jobDigestEntry, jobDigestsIn } from '../support/exact-jobs.js';
 import { monitorJobReads, type AskedRead } from '../support/job-reads.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { runCli } from '../support/run-cli.js';
 
 const redis = privateSourceAndTarget();
 const MiB = 2 ** 20;
@@ -16,11 +15,7 @@ const big = (i: number, className: string) => sidekiqPayload({ className, queue:
 /** Reads of the keys that hold the jobs (not our bookkeeping, nor the work list; retry and dead are empty). */
 const JOB_KEYS = new Set(['queue:default', 'schedule']);
 
-const cli = async (...args: string[]) => {
-  const io = bufferIo();
-  const code = await main(['node', 'sidekiq-migrate', ...args], io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-};
+const cli = runCli;
 
 /** The CLI run under MONITOR: its result, and the reads of jobs it asked the source for. */
 async function watched(...args: string[]): Promise<{ code: number; stdout: string; reads: AskedRead[] }> {

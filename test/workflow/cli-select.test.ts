@@ -2,14 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
-import { bufferIo } from '../support/buffer-io.js';
 import { keyValueSnapshot } from '../support/exact-jobs.js';
 import { CE_CATALOG } from '../support/paths.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { heartbeat } from '../support/sidekiq-heartbeat.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { runCli } from '../support/run-cli.js';
 
 // Issue #17's selection at the CLI: which classes a move carries, the plan per class before it,
 // and what drain-check finds of them. (The selective claim itself is the core's: core/transfer/.)
@@ -36,11 +35,7 @@ const rules = file(
 );
 const redisYml = () => file('redis.yml', `production:\n  url: "${redis.urls().source}"\n  queues_shard_catchall_b:\n    url: "${redis.urls().target}"\n  cache:\n    url: "redis://cache.internal:6379"\n`);
 
-const cli = async (...args: string[]) => {
-  const io = bufferIo();
-  const code = await main(['node', 'sidekiq-migrate', ...args], io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-};
+const cli = runCli;
 
 /** On the source: 3 + 1 queued jobs of the moving classes, 2 of the staying one, and one of each in schedule and dead. */
 async function seed(): Promise<void> {

@@ -3,14 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
-import { bufferIo } from '../support/buffer-io.js';
 import { CE_CATALOG } from '../support/paths.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { allJobs } from '../support/redis-snapshot.js';
 import { heartbeat } from '../support/sidekiq-heartbeat.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { runCli } from '../support/run-cli.js';
 
 // Issue 11, jobs stranded and verdicts told straight: a producer still pushing during a run,
 // quarantine on live queues (GitLab's mailers, a rollback's queues), quarantine lists in drain
@@ -24,11 +23,7 @@ writeFileSync(mappingFile, JSON.stringify({ W: 'c' }));
 const keys = new SidekiqKeys('');
 const now = () => Math.floor(Date.now() / 1000);
 
-const cli = async (...args: string[]) => {
-  const io = bufferIo();
-  const code = await main(['node', 'sidekiq-migrate', ...args], io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-};
+const cli = runCli;
 
 /** Every job on a server as `key \t payload \t score`, our run bookkeeping left out. */
 async function jobs(client: Redis): Promise<string[]> {

@@ -1,17 +1,12 @@
 // Jobs of sidekiq-unique-jobs carry their lock digest, computed with their queue: the plan (dry
 // run) and the summary warn with how many such jobs are sent to a new queue (issue 16, item 5).
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import { bufferIo } from '../support/buffer-io.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { runCli } from '../support/run-cli.js';
 
 const redis = privateSourceAndTarget();
-const cli = async (...args: string[]) => {
-  const io = bufferIo();
-  const code = await main(['node', 'sidekiq-migrate', ...args], io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-};
+const cli = runCli;
 const locked = (i: number, field = 'lock_digest') => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]`, extra: `"lock":"until_executed","${field}":"uniquejobs:${i}"` });
 
 async function seed(): Promise<void> {

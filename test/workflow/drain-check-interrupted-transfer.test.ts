@@ -3,20 +3,15 @@
 // (`sidekiq-migrate:RUN:inflight:schedule`) are not taken for Sidekiq data under another prefix,
 // which would advise carrying them over with `move --namespace` as if they were a second layout.
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
-import { bufferIo } from '../support/buffer-io.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { allJobs } from '../support/redis-snapshot.js';
 import { heartbeat } from '../support/sidekiq-heartbeat.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { runCli } from '../support/run-cli.js';
 
 const redis = privateSourceAndTarget();
-const cli = async (...args: string[]) => {
-  const io = bufferIo();
-  const code = await main(['node', 'sidekiq-migrate', ...args], io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-};
+const cli = runCli;
 const sorted = (jobs: { key: string; payload: string; score?: string }[]) => jobs.map((j) => `${j.key} ${j.score ?? '-'} ${j.payload}`).sort();
 
 describe('drain-check after an interrupted transfer', () => {

@@ -5,13 +5,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import { bufferIo } from '../support/buffer-io.js';
 import { repoPath } from '../support/paths.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { allJobs } from '../support/redis-snapshot.js';
 import { heartbeat } from '../support/sidekiq-heartbeat.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
+import { runCli } from '../support/run-cli.js';
 
 const redis = privateSourceAndTarget();
 const dir = mkdtempSync(join(tmpdir(), 'sidekiq-8-'));
@@ -24,11 +23,7 @@ const placed = readFileSync(fixture('index.txt'), 'utf8')
     return { key, payload: readFileSync(fixture(file), 'utf8'), ...(score === '-' ? {} : { score }) };
   });
 
-const cli = async (...args: string[]) => {
-  const io = bufferIo();
-  const code = await main(['node', 'sidekiq-migrate', ...args], io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-};
+const cli = runCli;
 const sorted = (jobs: { key: string; payload: string; score?: string }[]) => jobs.map((j) => `${j.key} ${j.score ?? '-'} ${j.payload}`).sort();
 
 async function seed(): Promise<void> {
