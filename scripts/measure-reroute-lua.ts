@@ -8,9 +8,6 @@
  *
  *   npx tsx scripts/measure-reroute-lua.ts OTHER_CHECKOUT [entries=50000] [rounds=3]
  */
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { seedWorkload } from '../bench/redis/seed.js';
 import { benchRouting } from '../bench/workload/routing.js';
@@ -18,6 +15,7 @@ import { startRedisServer } from '../cli/support/redis-server-process.js';
 import { examineScheduledJob } from '../core/reroute/examine-job.js';
 import { DEFAULT_LUA_BATCH } from '../core/reroute/reroute-options.js';
 import { entryDigest } from '../core/reroute/rewritten-entries.js';
+import { alternately, loadAverage, medianOf, redisCpuSeconds } from './support/lua-of-checkouts.js';
 
 const [otherDir, entriesArg, roundsArg] = process.argv.slice(2);
 if (!otherDir) {
@@ -26,28 +24,17 @@ if (!otherDir) {
 }
 const entries = Number(entriesArg ?? 50_000);
 const rounds = Number(roundsArg ?? 3);
-const source = (checkout: string) =>
-  ['lib/guards.lua', 'rerouteSetEntries-n.lua'].map((f) => readFileSync(join(resolve(checkout), 'core/redis/lua', f), 'utf8')).join('\n');
-const scripts = [
-  { name: `other (${otherDir})`, source: source(otherDir) },
-  { name: 'this checkout', source: source('.') },
-];
 const routing = benchRouting();
 const server = await startRedisServer();
 const redis = new Redis(server.url);
 type Stat = { usec: number; cpu: number; moved: number };
-const results = new Map<string, Stat[]>();
 try {
-  console.log(`${entries.toLocaleString('en-US')} schedule entries, calls of ${DEFAULT_LUA_BATCH}, ${rounds} rounds; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  for (let round = 0; round < rounds; round++) {
-    for (const script of scripts) results.set(script.name, [...(results.get(script.name) ?? []), await measure(script.source)]);
+  console.log(`${entries.toLocaleString('en-US')} schedule entries, calls of ${DEFAULT_LUA_BATCH}, ${rounds} rounds; load average ${loadAverage()}`);
+  for (const [name, runs] of await alternately(otherDir, 'rerouteSetEntries-n.lua', rounds, measure)) {
+    const per = (f: (s: Stat) => number) => runs.map((s) => f(s) / s.moved);
+    console.log(`${name.padEnd(40)} per entry moved: EVALSHA executing ${medianOf(per((s) => s.usec))}, Redis CPU ${medianOf(per((s) => s.cpu))}`);
   }
-  for (const [name, runs] of results) {
-    const per = (f: (s: Stat) => number) => runs.map((s) => f(s) / s.moved).sort((a, b) => a - b);
-    const show = (xs: number[]) => `${xs[Math.floor(xs.length / 2)]!.toFixed(2)} µs (${xs.map((x) => x.toFixed(2)).join(' / ')})`;
-    console.log(`${name.padEnd(40)} per entry moved: EVALSHA executing ${show(per((s) => s.usec))}, Redis CPU ${show(per((s) => s.cpu))}`);
-  }
-  console.log(`load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`load average at the end ${loadAverage()}`);
 } finally {
   redis.disconnect();
   await server.stop();
@@ -75,7 +62,7 @@ async function measure(lua: string): Promise<Stat> {
   } while (cursor !== '0');
   if (args.length > 0) calls.push(args);
   await redis.config('RESETSTAT');
-  const cpuBefore = await redisCpu();
+  const cpuBefore = await redisCpuSeconds(redis);
   let moved = 0;
   for (let i = 0; i < calls.length; i += 20) {
     const pipeline = redis.pipeline() as ReturnType<Redis['pipeline']> & { evalshaBuffer(...args: unknown[]): unknown };
@@ -85,12 +72,8 @@ async function measure(lua: string): Promise<Stat> {
       moved += (reply as number[])[0]!;
     }
   }
-  const cpu = (await redisCpu()) - cpuBefore;
+  const cpu = (await redisCpuSeconds(redis)) - cpuBefore;
   const usec = Number(/^cmdstat_evalsha:calls=\d+,usec=(\d+)/m.exec(await redis.info('commandstats'))![1]);
   return { usec, cpu: cpu * 1e6, moved };
 }
 
-async function redisCpu(): Promise<number> {
-  const text = await redis.info('cpu');
-  return Number(/used_cpu_user:([\d.]+)/.exec(text)![1]) + Number(/used_cpu_sys:([\d.]+)/.exec(text)![1]);
-}

@@ -9,15 +9,13 @@
  *
  *   [LUA_BATCH=50] npx tsx scripts/measure-reroute-queue-lua.ts OTHER_CHECKOUT [jobs=100000] [rounds=3]
  */
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { seedWorkload } from '../bench/redis/seed.js';
 import { benchRouting } from '../bench/workload/routing.js';
 import { startRedisServer } from '../cli/support/redis-server-process.js';
 import { examineQueuedJob } from '../core/reroute/examine-job.js';
 import { DEFAULT_LUA_BATCH } from '../core/reroute/reroute-options.js';
+import { alternately, loadAverage, medianOf, redisCpuSeconds } from './support/lua-of-checkouts.js';
 
 const [otherDir, jobsArg, roundsArg] = process.argv.slice(2);
 if (!otherDir) {
@@ -27,29 +25,18 @@ if (!otherDir) {
 const jobs = Number(jobsArg ?? 100_000);
 const rounds = Number(roundsArg ?? 3);
 const batch = Number(process.env.LUA_BATCH ?? DEFAULT_LUA_BATCH);
-const source = (checkout: string) =>
-  ['lib/guards.lua', 'rerouteQueueJobs-n.lua'].map((f) => readFileSync(join(resolve(checkout), 'core/redis/lua', f), 'utf8')).join('\n');
-const scripts = [
-  { name: `other (${otherDir})`, source: source(otherDir) },
-  { name: 'this checkout', source: source('.') },
-];
 const routing = benchRouting();
 const server = await startRedisServer();
 const redis = new Redis(server.url);
 type Stat = { usec: number; cpu: number; moved: number; longest: number; inside: string };
-const results = new Map<string, Stat[]>();
 try {
-  console.log(`${jobs.toLocaleString('en-US')} queued jobs, calls of ${batch}, ${rounds} rounds; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  for (let round = 0; round < rounds; round++) {
-    for (const script of scripts) results.set(script.name, [...(results.get(script.name) ?? []), await measure(script.source)]);
-  }
-  for (const [name, runs] of results) {
-    const per = (f: (s: Stat) => number) => runs.map((s) => f(s) / s.moved).sort((a, b) => a - b);
-    const show = (xs: number[]) => `${xs[Math.floor(xs.length / 2)]!.toFixed(2)} µs (${xs.map((x) => x.toFixed(2)).join(' / ')})`;
-    console.log(`${name.padEnd(40)} per job moved: EVALSHA executing ${show(per((s) => s.usec))}, Redis CPU ${show(per((s) => s.cpu))}`);
+  console.log(`${jobs.toLocaleString('en-US')} queued jobs, calls of ${batch}, ${rounds} rounds; load average ${loadAverage()}`);
+  for (const [name, runs] of await alternately(otherDir, 'rerouteQueueJobs-n.lua', rounds, measure)) {
+    const per = (f: (s: Stat) => number) => runs.map((s) => f(s) / s.moved);
+    console.log(`${name.padEnd(40)} per job moved: EVALSHA executing ${medianOf(per((s) => s.usec))}, Redis CPU ${medianOf(per((s) => s.cpu))}`);
     console.log(`${''.padEnd(40)} longest call ${runs.map((s) => `${s.longest} µs`).join(' / ')}; inside, per job: ${runs[runs.length - 1]!.inside}`);
   }
-  console.log(`load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`load average at the end ${loadAverage()}`);
 } finally {
   redis.disconnect();
   await server.stop();
@@ -79,7 +66,7 @@ async function measure(lua: string): Promise<Stat> {
   await redis.config('SET', 'slowlog-log-slower-than', '0');
   await redis.config('SET', 'slowlog-max-len', String(calls.length + 100));
   await redis.slowlog('RESET');
-  const cpuBefore = await redisCpu();
+  const cpuBefore = await redisCpuSeconds(redis);
   let moved = 0;
   for (let i = 0; i < calls.length; i += 20) {
     const pipeline = redis.pipeline() as ReturnType<Redis['pipeline']> & { evalshaBuffer(...args: unknown[]): unknown };
@@ -89,7 +76,7 @@ async function measure(lua: string): Promise<Stat> {
       moved += (reply as number[]).slice(1).reduce((a, b) => a + b, 0);
     }
   }
-  const cpu = (await redisCpu()) - cpuBefore;
+  const cpu = (await redisCpuSeconds(redis)) - cpuBefore;
   const log = (await redis.slowlog('GET', calls.length + 100)) as [number, number, number, string[]][];
   const longest = Math.max(...log.filter((e) => String(e[3][0]).toLowerCase() === 'evalsha').map((e) => e[2]));
   await redis.config('SET', 'slowlog-log-slower-than', '10000');
@@ -102,7 +89,3 @@ async function measure(lua: string): Promise<Stat> {
   return { usec, cpu: cpu * 1e6, moved, longest, inside };
 }
 
-async function redisCpu(): Promise<number> {
-  const text = await redis.info('cpu');
-  return Number(/used_cpu_user:([\d.]+)/.exec(text)![1]) + Number(/used_cpu_sys:([\d.]+)/.exec(text)![1]);
-}
