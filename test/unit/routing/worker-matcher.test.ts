@@ -85,7 +85,7 @@ describe('worker matching query: GitLab spec cases M01–M42 over catalog M', ()
 });
 
 describe('worker matching query: rejected inputs', () => {
-  // Messages are GitLab's word for word: `Invalid term: <term as written>`, `Unknown predicate: <attr>`.
+  // Messages begin with GitLab's word for word: `Invalid term: <term as written>`, `Unknown predicate: <attr>`.
   it.each<[string, string, typeof InvalidTermError | typeof UnknownPredicateError, string]>([
     ['MI1', 'feature_category="category_a"', InvalidTermError, 'Invalid term: feature_category="category_a"'],
     ['MI2', 'feature_category=', InvalidTermError, 'Invalid term: feature_category='],
@@ -97,9 +97,10 @@ describe('worker matching query: rejected inputs', () => {
     ['!==', 'urgency!==high', InvalidTermError, 'Invalid term: urgency!==high'],
     ['parentheses', '(urgency=high)', InvalidTermError, 'Invalid term: (urgency=high)'],
     ['* inside a larger query', '*|urgency=high', InvalidTermError, 'Invalid term: *'],
-    ['empty leading term', '&urgency=high', InvalidTermError, 'Invalid term: '],
-    ['a term of spaces', '   ', InvalidTermError, 'Invalid term:    '],
-    ['space after |', 'urgency=high | urgency=low', InvalidTermError, 'Invalid term:  urgency=low'],
+    // GitLab's message, then what it leaves unseen: an empty term, spaces around one.
+    ['empty leading term', '&urgency=high', InvalidTermError, 'Invalid term:  (an empty term: "&" or "|" with nothing on one side of it)'],
+    ['a term of spaces', '   ', InvalidTermError, 'Invalid term:     (a term of spaces only: "   ")'],
+    ['space after |', 'urgency=high | urgency=low', InvalidTermError, 'Invalid term:  urgency=low (the term is " urgency=low": spaces count, so write "a=b|c=d" without spaces around "|" and "&")'],
     ['empty tag list', 'tags=', InvalidTermError, 'Invalid term: tags='],
     ['two stars', '**', InvalidTermError, 'Invalid term: **'],
     ['star, space, star', '* *', InvalidTermError, 'Invalid term: * *'],
