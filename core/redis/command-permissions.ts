@@ -57,6 +57,8 @@ export function commandsFor(use: ConnectionUse, prefix: string): { reads: Comman
     ['LPUSH', queue, 'x'],
     ['ZADD', set, '0', 'x'],
     ['ZSCORE', set, 'x'],
+    // The set copy's look-up of the members already on the target (copyEntriesToSet-2.lua).
+    ['ZMSCORE', set, 'x'],
   ];
   if (use === 'migrate-target') return { reads, writes };
   const sourceOnly: CommandProbe[] = [

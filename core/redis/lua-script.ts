@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { canEncode, encodeCommand, EncodedCommand } from './encoded-command.js';
 
 const GUARDS = readFileSync(new URL('./lua/lib/guards.lua', import.meta.url), 'utf8');
+const VARIADIC = readFileSync(new URL('./lua/lib/variadic.lua', import.meta.url), 'utf8');
 
 export type LuaArg = string | Buffer | number;
 
@@ -17,7 +18,7 @@ export type RedisCommand = readonly [string, ...LuaArg[]];
 
 /**
  * One atomic step, kept as a `.lua` file beside this module (its header names KEYS, ARGV and the
- * reply), with the shared guards of `lua/lib/guards.lua` in front. Calls go out as EVALSHA, many in one pipeline; when the server does not know the script
+ * reply), with the shared guards of `lua/lib/guards.lua` and the helper of `lua/lib/variadic.lua` in front. Calls go out as EVALSHA, many in one pipeline; when the server does not know the script
  * (first use, restart, SCRIPT FLUSH, failover) every call fails with NOSCRIPT without running, so
  * the script is loaded once and exactly those calls are sent again.
  *
@@ -41,7 +42,8 @@ export class LuaScript {
     private readonly options: { readonly encodeCalls?: boolean } = {},
   ) {
     // The guards (lua/lib/guards.lua: key types and scores checked before any write) come first.
-    this.source = `${GUARDS}\n${readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8')}`;
+    // variadic.lua: commands of many items in one redis.call (issue #18).
+    this.source = `${GUARDS}\n${VARIADIC}\n${readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8')}`;
     this.sha = createHash('sha1').update(this.source).digest('hex');
   }
 

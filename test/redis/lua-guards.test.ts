@@ -120,6 +120,16 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     expect(await redis.zscore('schedule', rewrite)).toBe(await redis.zscore('expected', rewrite));
   });
 
+  it('a write call naming a destination index it does not have is refused before the ledger records any job', async () => {
+    await seed();
+    const before = await digestKeys(redis, '');
+    for (const index of ['2', '0', '1.5', 'x']) {
+      const call = { keys: ['ledger:q', 'queues', 'queue:q'], args: ['RPUSH', '1', 'q', '', 'b1:0', job(1), '1', 'b1:1', job(2), index] };
+      await expect(new LuaScript('copyJobsToLists-n').run(redis, call)).rejects.toThrow(`destination index ${index} is not one of 1..1; nothing written`);
+    }
+    expect(await digestKeys(redis, '')).toEqual(before);
+  });
+
   it('a write call whose previous job was not written is refused before writing (TRYAGAIN: retryable), so no job passes an earlier one', async () => {
     await seed();
     await redis.sadd('ledger:q', 'b1:0');
@@ -152,6 +162,9 @@ describe('out of memory under noeviction', () => {
       const before = await digestKeys(redis, '');
       // The copy's first write is an SADD (which may grow memory): refused, nothing written.
       await expect(new LuaScript('copyJobsToLists-n').run(redis, { keys: ['ledger:q', 'queues', 'queue:q'], args: ['RPUSH', '1', 'q', '', 'b1:0', job(1), '1'] })).rejects.toThrow(/OOM/);
+      expect(await digestKeys(redis, '')).toEqual(before);
+      // The set copy reads first (SMISMEMBER, ZMSCORE); its first write is the ZADD: refused, nothing written.
+      await expect(new LuaScript('copyEntriesToSet-2').run(redis, { keys: ['ledger:s', 'retry'], args: ['b2:x', job(5), '1795459303.5', 'b2:y', job(6), '1'] })).rejects.toThrow(/OOM/);
       expect(await digestKeys(redis, '')).toEqual(before);
       // With a job pushed above the window ('newest', 1 original of 2), the claim's first write
       // marks the window (LSET, which may grow memory): refused, nothing claimed, nothing marked.

@@ -27,7 +27,10 @@ if refusal then return refusal end
 if redis.call('GET', batchKey) ~= ARGV[1] then return { 0, 0, redis.call('ZCARD', inflight) } end
 local w = tonumber(ARGV[3])
 local acknowledged, givenBack = 0, 0
-for i = 4, 3 + w do acknowledged = acknowledged + redis.call('ZREM', inflight, ARGV[i]) end
+-- One variadic ZREM (lib/variadic.lua); it counts what it removed, as one ZREM per entry would.
+local written = {}
+for i = 4, 3 + w do written[#written + 1] = ARGV[i] end
+acknowledged = variadic('ZREM', inflight, written)
 for i = 4 + w, #ARGV do
   local member = ARGV[i]
   local score = redis.call('ZSCORE', inflight, member)

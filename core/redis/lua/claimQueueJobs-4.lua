@@ -82,17 +82,15 @@ if top > 0 then
     jobs = redis.call('LRANGE', source, top, top + want - 1)
     for i = 1, #jobs do redis.call('LSET', source, top + i - 1, marker) end
     redis.call('LREM', source, #jobs, marker)
-    for i = 1, #jobs do redis.call('RPUSH', inflight, jobs[i]) end
+    variadic('RPUSH', inflight, jobs)
     claimed = #jobs
   end
-else
-  for _ = 1, want do
-    local job = redis.call(newest and 'LPOP' or 'RPOP', source)
-    if not job then break end
-    redis.call('RPUSH', inflight, job)
-    claimed = claimed + 1
-    jobs[claimed] = job
-  end
+elseif want > 0 then
+  -- One pop of `want` (in pop order, as `want` pops one by one; nil when the queue is empty) and
+  -- one variadic push (lib/variadic.lua), not two calls per job.
+  jobs = redis.call(newest and 'LPOP' or 'RPOP', source, want) or {}
+  variadic('RPUSH', inflight, jobs)
+  claimed = #jobs
 end
 if not batch and before + claimed > 0 then
   batch = ARGV[3]

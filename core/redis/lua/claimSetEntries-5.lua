@@ -65,10 +65,16 @@ while #entries < 2 * n do
   if #page < 2 * n or not skip then break end
   from = from + n
 end
+-- Two variadic commands (lib/variadic.lua), not two calls per entry. The scores are as ZRANGE
+-- printed them, which ZADD takes back as the same double.
+local members, scored = {}, {}
 for i = 1, #entries, 2 do
-  redis.call('ZREM', source, entries[i])
-  redis.call('ZADD', inflight, entries[i + 1], entries[i])
+  members[#members + 1] = entries[i]
+  scored[#scored + 1] = entries[i + 1]
+  scored[#scored + 1] = entries[i]
 end
+variadic('ZREM', source, members)
+variadic('ZADD', inflight, scored)
 local claimed = #entries / 2
 if not batch and before + claimed > 0 then
   batch = ARGV[2]

@@ -24,7 +24,7 @@
   set or a destination not a list; and, with 'TRYAGAIN …', when ARGV[3+D] is not in the ledger:
   the job before this call's was never pushed (the call before this one in the same pipeline
   failed), and pushing these now would put them ahead of it in the queue. Retrying the batch
-  writes them in order.
+  writes them in order. Refused too when a destination index is not one of 1..D.
 
   Returns      { already, written_1, …, written_D }: jobs the ledger says were written before (a
                retried or resumed batch), and jobs pushed to each destination
@@ -43,20 +43,42 @@ local after = ARGV[3 + destinations]
 if after ~= '' and redis.call('SISMEMBER', ledger, after) == 0 then
   return redis.error_reply('TRYAGAIN copyJobsToLists: the job before this call\'s (' .. after .. ') was not written; nothing written')
 end
-local already = 0
-local written = {}
-for d = 1, destinations do written[d] = 0 end
+-- Decided first, written after, in a few variadic commands (lib/variadic.lua) rather than two
+-- calls per job: exactly what the jobs' one-by-one SADD-then-push would do. A job is a duplicate
+-- when its id is in the ledger or was written by an earlier job of this call; each destination
+-- receives its jobs in the call's order in one push (RPUSH a b = RPUSH a, RPUSH b; so for LPUSH).
+local ids = {}
 for i = 4 + destinations, #ARGV, 3 do
-  local id, payload, dest = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
-  if redis.call('SADD', ledger, id) == 1 then
-    redis.call(push, KEYS[2 + dest], payload)
-    written[dest] = written[dest] + 1
-  else
+  local dest = tonumber(ARGV[i + 2])
+  -- Checked before any write: a bad index would fail the push after the ledger recorded the job.
+  if dest == nil or dest < 1 or dest > destinations or dest % 1 ~= 0 then
+    return redis.error_reply('ERR copyJobsToLists: destination index ' .. ARGV[i + 2] .. ' is not one of 1..' .. destinations .. '; nothing written')
+  end
+  ids[#ids + 1] = ARGV[i]
+end
+local known = variadicArray('SMISMEMBER', ledger, ids)
+local already = 0
+local written, payloads = {}, {}
+for d = 1, destinations do written[d], payloads[d] = 0, {} end
+local idWritten, writtenIds = {}, {}
+local p = 0
+for i = 4 + destinations, #ARGV, 3 do
+  p = p + 1
+  local id, dest = ARGV[i], tonumber(ARGV[i + 2])
+  if known[p] == 1 or idWritten[id] then
     already = already + 1
+  else
+    idWritten[id] = true
+    writtenIds[#writtenIds + 1] = id
+    local list = payloads[dest]
+    list[#list + 1] = ARGV[i + 1]
+    written[dest] = written[dest] + 1
   end
 end
+variadic('SADD', ledger, writtenIds)
 local reply = { already }
 for d = 1, destinations do
+  variadic(push, KEYS[2 + d], payloads[d])
   if written[d] > 0 then redis.call('SADD', queues, ARGV[2 + d]) end
   reply[d + 1] = written[d]
 end

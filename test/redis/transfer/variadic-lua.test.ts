@@ -1,0 +1,173 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { LuaScript, type LuaCall } from '../../../core/redis/lua-script.js';
+import { privateSourceAndTarget } from '../../support/private-redis.js';
+
+// The transfer's scripts send one variadic command where they sent one redis.call per job (issue
+// #18). Each case below seeds the same random state on two servers, runs the script as it was
+// (test/fixtures/lua-one-by-one, the guards in front) on one and the script as it is on the other
+// with the same random call, and requires the same reply, byte for byte, and the same keys:
+// members, scores, list order, sets, TTLs. The pools are small so that calls meet every edge: ids
+// already in the ledger or twice in one call, members already on the target or twice in one call,
+// pops past the end of a list, conflicts to step over, a batch that is someone else's.
+const servers = privateSourceAndTarget();
+const GUARDS = readFileSync(new URL('../../../core/redis/lua/lib/guards.lua', import.meta.url), 'utf8');
+const ROUNDS = 150;
+
+/** A seeded generator (mulberry32), so that a failure names a seed that repeats it. */
+function random(seed: number): { int: (n: number) => number; pick: <T>(items: readonly T[]) => T } {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { int: (n) => Math.floor(next() * n), pick: (items) => items[Math.floor(next() * items.length)]! };
+}
+
+const payload = (i: number) => `{"class":"A","queue":"q","args":[${i}],"jid":"${String(i).padStart(24, '0')}"}`;
+const PAYLOADS = [0, 1, 2, 3, 4, 5, 6, 7].map(payload);
+const SCORES = ['1795459303.5', '1', '-3', '0.1', '1e10', 'inf', '1795459303.25'];
+const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
+
+/** Every key's type, contents (list order, members with scores, set members sorted) and TTL in whole seconds. */
+async function state(redis: Redis): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const key of (await redis.keys('*')).sort()) {
+    const type = await redis.type(key);
+    const ttl = Math.ceil((await redis.pttl(key)) / 1000);
+    if (type === 'list') out[key] = { ttl, list: await redis.lrange(key, 0, -1) };
+    else if (type === 'zset') out[key] = { ttl, zset: await redis.zrange(key, 0, '-1', 'WITHSCORES') };
+    else if (type === 'set') out[key] = { ttl, set: (await redis.smembers(key)).sort() };
+    else out[key] = { ttl, string: await redis.get(key) };
+  }
+  return out;
+}
+
+type Seed = (redis: Redis) => Promise<unknown>;
+
+/** Seeds both servers alike, runs the old script on one and the new one on the other, and compares. */
+async function same(name: string, seed: Seed, call: LuaCall): Promise<void> {
+  const [old, now] = [servers.source(), servers.target()];
+  await Promise.all([old.flushall(), now.flushall()]);
+  await seed(old);
+  await seed(now);
+  const reference = `${GUARDS}\n${readFileSync(new URL(`../../fixtures/lua-one-by-one/${name}.lua`, import.meta.url), 'utf8')}`;
+  const settle = (p: Promise<unknown>) => p.then((reply) => ({ reply }), (error: Error) => ({ error: error.message }));
+  const before = await settle(old.callBuffer('EVAL', reference, call.keys.length, ...call.keys, ...call.args));
+  const after = await settle(new LuaScript(name).run(now, call));
+  expect(after).toEqual(before);
+  expect(await state(now)).toEqual(await state(old));
+}
+
+describe('the variadic transfer scripts do exactly what one call per job did', () => {
+  it(`copyEntriesToSet-2: written, duplicates, conflicts (on the target, or twice in one call) — ${ROUNDS} random calls`, async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const r = random(round);
+      const present = PAYLOADS.filter(() => r.int(3) === 0).map((m) => [r.pick(SCORES), m] as const);
+      const ledgered = [0, 1, 2, 3, 4, 5].filter(() => r.int(3) === 0).map((i) => `b:${i}`);
+      const args: string[] = [];
+      for (let n = r.int(9); n > 0; n--) args.push(`b:${r.int(6)}`, r.pick(PAYLOADS), r.pick(SCORES));
+      const expires = round % 2 === 0;
+      await same(
+        'copyEntriesToSet-2',
+        async (redis) => {
+          for (const [score, m] of present) await redis.zadd('target:retry', score, m);
+          if (ledgered.length > 0) await redis.sadd('ledger', ...ledgered);
+          if (expires && ledgered.length > 0) await redis.expire('ledger', 100);
+        },
+        { keys: ['ledger', 'target:retry'], args },
+      );
+    }
+  });
+
+  it(`copyJobsToLists-n: RPUSH and LPUSH to several queues, ids in the ledger or twice in one call — ${ROUNDS} random calls`, async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const r = random(1000 + round);
+      const destinations = 1 + r.int(3);
+      const names = ['a', 'b', 'c'].slice(0, destinations);
+      const ledgered = [0, 1, 2, 3, 4, 5, 6, 7].filter(() => r.int(3) === 0).map((i) => `b:${i}`);
+      const args: (string | number)[] = [r.pick(['RPUSH', 'LPUSH']), destinations, ...names, ''];
+      for (let n = r.int(10); n > 0; n--) args.push(`b:${r.int(8)}`, r.pick(PAYLOADS), 1 + r.int(destinations));
+      const already = names.filter(() => r.int(2) === 0);
+      const named = r.int(2) === 0;
+      await same(
+        'copyJobsToLists-n',
+        async (redis) => {
+          for (const q of already) await redis.rpush(`queue:${q}`, 'there before', 'and this');
+          if (ledgered.length > 0) await redis.sadd('ledger', ...ledgered);
+          if (named) await redis.sadd('queues', 'a');
+        },
+        { keys: ['ledger', 'queues', ...names.map((q) => `queue:${q}`)], args },
+      );
+    }
+  });
+
+  it(`acknowledgeSetBatch-4: written members (in flight or not, twice), conflicts given back or kept, another batch — ${ROUNDS} random calls`, async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const r = random(2000 + round);
+      const inflight = PAYLOADS.filter(() => r.int(3) !== 0).map((m) => [r.pick(SCORES), m] as const);
+      const onSource = PAYLOADS.filter(() => r.int(4) === 0).map((m) => [r.pick(SCORES), m] as const);
+      const batched = inflight.length > 0 || r.int(2) === 0;
+      const written: string[] = [];
+      const conflicts: string[] = [];
+      for (let n = r.int(8); n > 0; n--) written.push(r.pick(PAYLOADS));
+      for (let n = r.int(3); n > 0; n--) conflicts.push(r.pick(PAYLOADS));
+      await same(
+        'acknowledgeSetBatch-4',
+        async (redis) => {
+          for (const [score, m] of inflight) await redis.zadd('inflight', score, m);
+          for (const [score, m] of onSource) await redis.zadd('schedule', score, m);
+          if (batched) await redis.set('batch', 'b1');
+        },
+        { keys: ['inflight', 'batch', 'schedule', 'conflicts'], args: [r.int(5) === 0 ? 'b2' : 'b1', 60, written.length, ...written, ...conflicts] },
+      );
+    }
+  });
+
+  it(`claimSetEntries-5: claims with and without conflicts to step over, onto a batch in flight or a new one — ${ROUNDS} random calls`, async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const r = random(3000 + round);
+      const onSource = PAYLOADS.filter(() => r.int(4) !== 0);
+      const inflight = PAYLOADS.filter((p) => !onSource.includes(p) && r.int(2) === 0);
+      const givenBack = r.int(2) === 0 ? onSource.filter(() => r.int(3) === 0) : [];
+      const scores = PAYLOADS.map(() => r.pick(SCORES));
+      const score = (m: string) => scores[PAYLOADS.indexOf(m)]!;
+      await same(
+        'claimSetEntries-5',
+        async (redis) => {
+          for (const m of onSource) await redis.zadd('schedule', score(m), m);
+          for (const m of inflight) await redis.zadd('inflight', score(m), m);
+          if (inflight.length > 0) await redis.set('batch', 'b1');
+          if (givenBack.length > 0) await redis.sadd('conflicts', ...givenBack.map(sha1));
+        },
+        { keys: ['schedule', 'inflight', 'batch', 'conflicts', 'chain'], args: [r.int(7), 'b9', '', 1, '', 60000] },
+      );
+    }
+  });
+
+  it(`claimQueueJobs-4: oldest and newest, past the end of the queue, with arrivals above the window — ${ROUNDS} random calls`, async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const r = random(4000 + round);
+      const queued = PAYLOADS.filter(() => r.int(4) !== 0);
+      const inflight = PAYLOADS.filter(() => r.int(4) === 0);
+      const newest = r.int(2) === 0;
+      // 'newest': how many originals are left; fewer than the queue holds means arrivals above them.
+      const remaining = r.int(queued.length + 2);
+      const batch = r.int(2) === 0 ? 'b1' : 'b1+3';
+      await same(
+        'claimQueueJobs-4',
+        async (redis) => {
+          if (queued.length > 0) await redis.rpush('queue:q', ...queued);
+          if (inflight.length > 0) await redis.rpush('inflight', ...inflight);
+          if (inflight.length > 0) await redis.set('batch', batch);
+        },
+        { keys: ['queue:q', 'inflight', 'batch', 'chain'], args: [r.int(7), newest ? 'newest' : 'oldest', 'b9', remaining, '', 1, '', 60000] },
+      );
+    }
+  });
+});
