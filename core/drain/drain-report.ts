@@ -87,10 +87,11 @@ export interface DrainReport {
   readonly cron?: readonly CronState[];
   /**
    * Sidekiq data under other prefixes of this Redis, with its jobs (absent in older reports), those
-   * of them in our in-flight and quarantine keys (`held`: no Sidekiq runs them) and, where it
-   * holds jobs, its live Sidekiq processes: with none, nobody runs any of its jobs.
+   * of them in our in-flight and quarantine keys (`held`: no Sidekiq runs them), those in `dead`
+   * and `interrupted` (`dormant`: never run by themselves, as here) and, where it holds jobs, its
+   * live Sidekiq processes: with none, nobody runs the rest.
    */
-  readonly otherPrefixes?: readonly { readonly prefix: string; readonly keys: number; readonly jobs: number; readonly held?: number; readonly liveProcesses?: number }[];
+  readonly otherPrefixes?: readonly { readonly prefix: string; readonly keys: number; readonly jobs: number; readonly held?: number; readonly dormant?: number; readonly liveProcesses?: number }[];
   /** The Redis's `maxmemory-policy` (null: not reported); anything but noeviction is warned about. */
   readonly maxmemoryPolicy?: string | null;
   /** The retired queues the check was scoped to, if any. */

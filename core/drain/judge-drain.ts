@@ -23,7 +23,7 @@ export function judgeDrain(report: Omit<DrainReport, 'verdict'>, previous?: Drai
   const where = (p: { prefix: string }) => (p.prefix === '' ? 'no prefix' : `"${p.prefix}"`);
   const nobody =
     unrun.length > 0
-      ? `; ${unrun.map((p) => `${p.jobs > 0 && p.liveProcesses === 0 ? `${p.jobs} under ${where(p)}, where no Sidekiq process runs` : `${p.held} under ${where(p)} in flight from an interrupted transfer or quarantined`}`).join(', ')}, will never run as things stand (exit code 3)`
+      ? `; ${unrun.map((p) => `${runnable(p) > 0 && p.liveProcesses === 0 ? `${runnable(p) + (p.held ?? 0)} under ${where(p)}, where no Sidekiq process runs` : `${p.held} under ${where(p)} in flight from an interrupted transfer or quarantined`}`).join(', ')}, will never run as things stand (exit code 3)`
       : '';
   return {
     ...verdict,
@@ -41,8 +41,11 @@ export function judgeDrain(report: Omit<DrainReport, 'verdict'>, previous?: Drai
  * lose them, whatever the checked prefix's verdict.
  */
 export function unrunElsewhere(report: Omit<DrainReport, 'verdict'>): NonNullable<DrainReport['otherPrefixes']> {
-  return (report.otherPrefixes ?? []).filter((p) => (p.jobs > 0 && p.liveProcesses === 0) || (p.held ?? 0) > 0);
+  return (report.otherPrefixes ?? []).filter((p) => (runnable(p) > 0 && p.liveProcesses === 0) || (p.held ?? 0) > 0);
 }
+
+/** Jobs under another prefix that a Sidekiq there would run: not ours in flight, not dead (dead jobs do not block here either). */
+const runnable = (p: NonNullable<DrainReport['otherPrefixes']>[number]) => p.jobs - (p.held ?? 0) - (p.dormant ?? 0);
 
 function judgeThisPrefix(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
   const reasons: string[] = [];

@@ -124,6 +124,8 @@ export interface OtherPrefix {
   readonly jobs: number;
   /** Of `jobs`, those in our in-flight and quarantine keys: no Sidekiq runs them (absent: none). */
   readonly held?: number;
+  /** Of `jobs`, those in `dead` and `interrupted`, which never run unless retried (absent: none). */
+  readonly dormant?: number;
   /** Live Sidekiq processes under it (drain-check counts them where it holds jobs). */
   readonly liveProcesses?: number;
 }
@@ -154,11 +156,14 @@ export async function otherSidekiqPrefixes(redis: Redis, keys: SidekiqKeys): Pro
         ...ours,
       ];
       const types = await pipelined(redis, candidates, (p, [key]) => p.type(key));
-      const sized = candidates.map((candidate, i) => ({ candidate, ours: i >= candidates.length - ours.length })).filter(({ candidate: [, type] }, i) => types[i] === type);
+      // `dead` and `interrupted` (the first sets listed) never run by themselves; our keys, no Sidekiq runs.
+      const sized = candidates
+        .map((candidate, i) => ({ candidate, dormant: i === 2 || i === 3, ours: i >= candidates.length - ours.length }))
+        .filter(({ candidate: [, type] }, i) => types[i] === type);
       const sizes = await pipelined(redis, sized, (p, { candidate: [key, type] }) => (type === 'zset' ? p.zcard(key) : p.llen(key)));
-      const jobs = sizes.reduce((n: number, size) => n + Number(size), 0);
-      const held = sizes.reduce((n: number, size, i) => n + (sized[i]!.ours ? Number(size) : 0), 0);
-      found.push({ prefix, keys: count, jobs, ...(held > 0 ? { held } : {}) });
+      const sum = (which: (s: (typeof sized)[number]) => boolean) => sizes.reduce((n: number, size, i) => n + (which(sized[i]!) ? Number(size) : 0), 0);
+      const [jobs, held, dormant] = [sum(() => true), sum((s) => s.ours), sum((s) => s.dormant)];
+      found.push({ prefix, keys: count, jobs, ...(held > 0 ? { held } : {}), ...(dormant > 0 ? { dormant } : {}) });
     }
     return found;
   } catch (error) {

@@ -83,6 +83,24 @@ describe('sidekiq-migrate drain-check', () => {
     expect(stdout).toContain('  (the first 1,000 lists found were read; there may be more, and more jobs in them than counted here)');
   });
 
+  it('jobs under another prefix where no Sidekiq runs: exit 3 for what would run there, not for its dead entries (which block nothing here either)', async () => {
+    const redis = server.client();
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['default'], { beatAt: now() });
+    await redis.zadd('resque:gitlab:dead', '1795459303.5', sidekiqPayload({ className: 'A', queue: 'default' }), '1795459304.5', sidekiqPayload({ className: 'B', queue: 'default' }));
+
+    const dead = await cli();
+
+    expect(dead.code).toBe(0);
+    expect(dead.stdout).toMatch(/DRAINED — 0 job\(s\) left under no prefix, and 2 under other prefixes \(below\)/);
+    expect(dead.stdout).not.toContain('will never run');
+
+    await redis.lpush('resque:gitlab:queue:default', sidekiqPayload({ className: 'A', queue: 'default' }));
+    const queued = await cli();
+
+    expect(queued.code).toBe(3);
+    expect(queued.stdout).toContain('("resque:gitlab:": 3); 1 under "resque:gitlab:", where no Sidekiq process runs, will never run as things stand (exit code 3)');
+  });
+
   it('scoped to retired queues: their drained verdict, and the exit code 3 of jobs elsewhere explained', async () => {
     const redis = server.client();
     await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['new'], { beatAt: now() });

@@ -86,7 +86,7 @@ describe('drain-check of one prefix after a transfer under another was interrupt
       'Also on this Redis, not counted above: 3 job(s) under the prefix "resque:gitlab:", where no Sidekiq process runs: nobody will run them; 3 of them in flight from an interrupted transfer or quarantined, which no Sidekiq runs (check them with --namespace).',
     );
     expect(other.stdout).toContain(
-      'jobs under another prefix of this Redis, not counted here ("resque:gitlab:": 3); 3 under "resque:gitlab:", where no Sidekiq process runs, will never run as things stand (exit code 3)',
+      'jobs under another prefix of this Redis, not counted here ("resque:gitlab:": 3); 3 under "resque:gitlab:" in flight from an interrupted transfer or quarantined, will never run as things stand (exit code 3)',
     );
     expect(JSON.parse((await cli('drain-check', '--redis', redis.urls().source, '--json')).stdout).otherPrefixes).toEqual([{ prefix, keys: 2, jobs: 3, held: 3, liveProcesses: 0 }]);
 
