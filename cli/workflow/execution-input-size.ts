@@ -1,7 +1,7 @@
 import { InputError } from '../../core/errors/input-error.js';
 import { AWS_QUOTAS } from '../../infra/local/aws-quotas.js';
+import { count as n } from './fit.js';
 
-const n = (value: number) => value.toLocaleString('en-US');
 const plural = (count: number, one: string, many: string) => `${n(count)} ${count === 1 ? one : many}`;
 const bytesOf = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
 

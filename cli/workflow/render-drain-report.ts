@@ -3,6 +3,7 @@ import { FETCHER_LIST_LIMIT } from '../../core/drain/fetcher-lists.js';
 import { evictionWarning } from '../../core/redis/eviction-policy.js';
 import { displayName, displayText } from '../../core/redis/key-name.js';
 import { describePrefix } from '../../core/redis/sidekiq-prefixes.js';
+import { count as n } from './fit.js';
 
 const age = (seconds: number | null) =>
   seconds === null ? '-' : seconds < 120 ? `${Math.round(seconds)} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`;
@@ -11,9 +12,8 @@ const CRON_LINES = 20;
 // At GitLab's scale (one queue per worker, thousands of queues) the whole table would bury the
 // verdict: beyond this many, the queues that matter most are shown (queuesShown), --json has all.
 const QUEUE_LINES = 40;
+// Lines of a list (private lists, quarantine lists, in-flight keys) before `… and N more`.
 const LIST_LINES = 20;
-const n = (value: number) => value.toLocaleString('en-US');
-const FETCHED_LINES = 20;
 
 /** The human view of a drain check: the verdict first, then what it rests on. */
 export function renderDrainReport(report: DrainReport): string {
@@ -79,8 +79,8 @@ export function renderDrainReport(report: DrainReport): string {
     lines.push('', "Taken by workers, not finished (fetchers' private lists; they go back to their queue here if the worker dies):");
     // The check reads at most FETCHER_LIST_LIMIT of them: then its counts are a floor.
     if (fetched.length >= FETCHER_LIST_LIMIT) lines.push(`  (the first ${n(FETCHER_LIST_LIMIT)} lists found were read; there may be more, and more jobs in them than counted here)`);
-    for (const l of fetched.slice(0, FETCHED_LINES)) lines.push(`  ${displayName(l.key)}: ${l.size} job(s), ${l.ownerAlive ? 'worker alive' : 'worker gone'}`);
-    if (fetched.length > FETCHED_LINES) lines.push(`  … and ${fetched.length - FETCHED_LINES} more (--json lists every one)`);
+    for (const l of fetched.slice(0, LIST_LINES)) lines.push(`  ${displayName(l.key)}: ${l.size} job(s), ${l.ownerAlive ? 'worker alive' : 'worker gone'}`);
+    if (fetched.length > LIST_LINES) lines.push(`  … and ${n(fetched.length - LIST_LINES)} more (--json lists every one)`);
   }
   if (report.inflight.length > 0) {
     lines.push('', 'In flight from interrupted transfers (run the transfer again):');
