@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { validateConfig } from '../core/config/validate-config.js';
 import { drainCheck } from '../core/drain/drain-check.js';
 import type { DrainReport } from '../core/drain/drain-report.js';
+import { jobsNobodyWillRun } from '../core/drain/judge-drain.js';
 import { recallCheck, rememberCheck, rememberedCheckKey } from '../core/drain/remembered-check.js';
 import { checkSidekiqPrefix } from '../core/redis/sidekiq-prefixes.js';
 import { envVariable } from './support/connection-env.js';
@@ -36,7 +37,7 @@ const inputSchema = z.strictObject({
  * "Drain check", run on a schedule after a cut-over, or on demand (`sidekiq-migrate drain-check
  * --deployed`). Input: `{connection?, previous?, retiredQueues?, remember?}`. Output: the
  * DrainReport. Reads only, but for the one small key it remembers itself under (see `remember`).
- * Metrics: QueueDepth, OrphanedJobs, RemainingJobs, InflightJobs, QuarantinedJobs, RetiredQueueArrivals, DrainState.
+ * Metrics: QueueDepth, OrphanedJobs, RemainingJobs, InflightJobs, QuarantinedJobs, RetiredQueueArrivals, UnrunJobs, DrainState.
  */
 export const handler = createHandler(
   {
@@ -61,6 +62,7 @@ export const handler = createHandler(
         [MetricNames.InflightJobs]: report.inflight.reduce((n, l) => n + l.size, 0),
         [MetricNames.QuarantinedJobs]: (report.quarantine ?? []).reduce((n, l) => n + l.size, 0),
         [MetricNames.RetiredQueueArrivals]: report.queues.reduce((n, q) => n + (q.arrivedSinceLastCheck ?? 0), 0),
+        [MetricNames.UnrunJobs]: jobsNobodyWillRun(report),
       };
       if (input.remember) await rememberCheck(redis, rememberedKey, report);
       addCountMetrics(values);

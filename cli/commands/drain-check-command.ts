@@ -6,7 +6,7 @@ import { readInputFile } from '../../core/config/read-input-file.js';
 import { validateConfig } from '../../core/config/validate-config.js';
 import { drainCheck } from '../../core/drain/drain-check.js';
 import type { DrainReport } from '../../core/drain/drain-report.js';
-import { abandonedForGood, cronPushingToRetiredQueues, unrunElsewhere } from '../../core/drain/judge-drain.js';
+import { abandonedForGood, cronPushingToRetiredQueues, jobsNobodyWillRun, unrunElsewhere } from '../../core/drain/judge-drain.js';
 import { InputError } from '../../core/errors/input-error.js';
 import { checkSidekiqPrefix } from '../../core/redis/sidekiq-prefixes.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
@@ -33,8 +33,7 @@ export const ORPHANS_EXIT_CODE = 3;
  * verdict to go on); 0 otherwise.
  */
 export function drainExitCode(report: DrainReport): number {
-  const quarantined = (report.quarantine ?? []).reduce((n, l) => n + l.size, 0);
-  if (report.orphans.total > 0 || quarantined > 0 || report.inflight.length > 0 || abandonedForGood(report).length > 0 || cronPushingToRetiredQueues(report).length > 0 || unrunElsewhere(report).length > 0) {
+  if (jobsNobodyWillRun(report) > 0 || report.inflight.length > 0 || abandonedForGood(report).length > 0 || cronPushingToRetiredQueues(report).length > 0 || unrunElsewhere(report).length > 0) {
     return ORPHANS_EXIT_CODE;
   }
   return Object.values(report.sets).some((s) => s.orphanedEstimated) ? 1 : 0;

@@ -44,6 +44,19 @@ export function unrunElsewhere(report: Omit<DrainReport, 'verdict'>): NonNullabl
   return (report.otherPrefixes ?? []).filter((p) => (runnable(p) > 0 && p.liveProcesses === 0) || (p.held ?? 0) > 0);
 }
 
+/**
+ * How many jobs on this Redis nobody will run as things stand, under any prefix: orphans,
+ * quarantined jobs, jobs in flight from interrupted transfers, jobs taken by workers that are gone
+ * with no live process left to return them, and another prefix's such jobs (unrunElsewhere).
+ * Retiring the Redis loses them whatever the checked scope's verdict says: the CLI exits 3 on them
+ * and the deployed drain check publishes them (`UnrunJobs`), which keeps the `…-drained` alarm off.
+ */
+export function jobsNobodyWillRun(report: Omit<DrainReport, 'verdict'>): number {
+  const sum = (sizes: readonly { size: number }[]) => sizes.reduce((n, l) => n + l.size, 0);
+  const elsewhere = unrunElsewhere(report).reduce((n, p) => n + (p.liveProcesses === 0 ? Math.max(0, runnable(p)) : 0) + (p.held ?? 0), 0);
+  return report.orphans.total + sum(report.quarantine ?? []) + sum(report.inflight) + sum(abandonedForGood(report)) + elsewhere;
+}
+
 /** Jobs under another prefix that a Sidekiq there would run: not ours in flight, not dead (dead jobs do not block here either). */
 const runnable = (p: NonNullable<DrainReport['otherPrefixes']>[number]) => p.jobs - (p.held ?? 0) - (p.dormant ?? 0);
 

@@ -49,6 +49,12 @@ export const MetricNames = {
   /** Jobs in quarantine lists: nobody runs them, and no transfer carries them. */
   QuarantinedJobs: 'QuarantinedJobs',
   RetiredQueueArrivals: 'RetiredQueueArrivals',
+  /**
+   * Jobs on the checked Redis that nobody will run as things stand, under any prefix (orphans,
+   * quarantined, in flight, taken by workers that are gone, another prefix's with no Sidekiq):
+   * retiring the Redis would lose them whatever the checked scope's DrainState says.
+   */
+  UnrunJobs: 'UnrunJobs',
   /** 0 drained, 1 draining, 2 stuck (DrainStateValues). */
   DrainState: 'DrainState',
   // Any handler: 1 when the invocation failed because a Redis connection could not be opened or broke.

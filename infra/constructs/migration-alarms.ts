@@ -93,10 +93,22 @@ export class MigrationAlarms extends Construct {
         evaluationPeriods: persist,
         datapointsToAlarm: persist,
       });
+      // Drained, and nothing on the Redis that nobody will run: a check scoped to retired queues can
+      // be drained with orphans elsewhere, and another prefix can hold jobs no Sidekiq runs.
+      // Both are non-negative, so their sum is 0 only when both are (missing data: no alarm).
+      const drainedAndNothingUnrun = new cloudwatch.MathExpression({
+        expression: 'state + unrun',
+        usingMetrics: {
+          state: handlerMetric(MetricNames.DrainState, MetricModes.drainCheck, { statistic: 'Maximum', period }),
+          unrun: handlerMetric(MetricNames.UnrunJobs, MetricModes.drainCheck, { statistic: 'Maximum', period }),
+        },
+        label: 'DrainState + UnrunJobs',
+        period,
+      });
       this.drained = alarm('Drained', {
         alarmName: `${props.name}-${connection}-drained`,
-        alarmDescription: `The drain check found ${connection} drained (DrainState ${DrainStateValues.drained}, RemainingJobs 0): nothing queued, scheduled, retrying or in flight. Dead jobs may remain (the log line counts them). This is the go-ahead for decommissioning it.`,
-        metric: handlerMetric(MetricNames.DrainState, MetricModes.drainCheck, { statistic: 'Maximum', period }),
+        alarmDescription: `The drain check found ${connection} drained (DrainState ${DrainStateValues.drained}, RemainingJobs 0: nothing queued, scheduled, retrying or in flight) and nothing on it that nobody will run (UnrunJobs 0, under any prefix). Dead jobs may remain (the log line counts them). This is the go-ahead for decommissioning it.`,
+        metric: drainedAndNothingUnrun,
         threshold: DrainStateValues.drained,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,

@@ -27,7 +27,7 @@ export const PROGRESS_METRICS = {
   transfer: [MetricNames.JobsClaimed, MetricNames.JobsWritten, MetricNames.JobsDuplicate, MetricNames.JobsUnmapped, MetricNames.JobsUnparsable],
 } as const satisfies Record<'reroute' | 'transfer', readonly MetricName[]>;
 
-export const DRAIN_METRICS = [MetricNames.QueueDepth, MetricNames.RemainingJobs, MetricNames.InflightJobs, MetricNames.OrphanedJobs, MetricNames.QuarantinedJobs, MetricNames.RetiredQueueArrivals] as const;
+export const DRAIN_METRICS = [MetricNames.QueueDepth, MetricNames.RemainingJobs, MetricNames.InflightJobs, MetricNames.OrphanedJobs, MetricNames.QuarantinedJobs, MetricNames.RetiredQueueArrivals, MetricNames.UnrunJobs] as const;
 
 const EXPLANATION = `# Sidekiq migration
 Counters come from the Lambda handlers (EMF, namespace \`SidekiqMigrate\`), **per mode** (re-route inside one Redis, transfer between two), one data point per task invocation.
@@ -83,7 +83,7 @@ export class MigrationDashboard extends Construct {
     const drainPeriod = props.drainCheckPeriod ?? Duration.minutes(5);
     const drainMetric = (name: MetricName, statistic = 'Maximum') => handlerMetric(name, MetricModes.drainCheck, { statistic, period: drainPeriod, label: name });
     this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Drain checks: jobs left (queue depth, remaining, in flight, orphans, quarantined, arrivals on retired queues)', left: DRAIN_METRICS.map((n) => drainMetric(n)), width: 16 }),
+      new cloudwatch.GraphWidget({ title: 'Drain checks: jobs left (queue depth, remaining, in flight, orphans, quarantined, arrivals on retired queues, nobody will run under any prefix)', left: DRAIN_METRICS.map((n) => drainMetric(n)), width: 16 }),
       new cloudwatch.GraphWidget({
         title: 'Drain state (0 drained, 1 draining, 2 stuck)',
         left: [drainMetric(MetricNames.DrainState)],

@@ -1,9 +1,11 @@
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DrainReport } from '../../core/drain/drain-report.js';
 import { rememberedCheckKey } from '../../core/drain/remembered-check.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { MetricNames } from '../../functions/support/metric-names.js';
 import { connectShared, sharedRedisUrl, uniquePrefix } from '../support/redis.js';
+import { startRedisServer } from '../support/redis-server.js';
 import { heartbeat } from '../support/sidekiq-heartbeat.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { captureOutput, emfRecords, fakeContext, logRecords, type OutputCapture } from './support/lambda-harness.js';
@@ -51,9 +53,12 @@ describe('the drain check handler', () => {
         [MetricNames.InflightJobs]: 0,
         [MetricNames.QuarantinedJobs]: 0,
         [MetricNames.RetiredQueueArrivals]: 0,
+        // The 3 orphans, and other prefixes' jobs nobody runs on this shared server (exact below, on a private one).
+        [MetricNames.UnrunJobs]: expect.any(Number),
         [MetricNames.DrainState]: 2,
       },
     });
+    expect(first!.values[MetricNames.UnrunJobs]).toBeGreaterThanOrEqual(3);
     expect(second!.values).toMatchObject({ [MetricNames.QueueDepth]: 0, [MetricNames.RemainingJobs]: 0, [MetricNames.DrainState]: 0 });
     const lines = logRecords(out.records());
     expect(lines.map((r) => r['message'])).toEqual([`${sharedRedisUrl()} is stuck`, `${sharedRedisUrl()} is drained`]);
@@ -135,6 +140,38 @@ describe('the drain check handler', () => {
     } finally {
       await wrong.connections.close();
       await redis.del(seeded.queue('old'));
+    }
+  });
+
+  it("publishes UnrunJobs for jobs under another prefix that no Sidekiq runs, which keeps a drained prefix's go-ahead off", async () => {
+    const server = await startRedisServer();
+    const client = new Redis(server.url);
+    const gitlab = new SidekiqKeys('gitlab:');
+    const leftovers = new SidekiqKeys('resque:gitlab:');
+    const checked = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: server.url, SIDEKIQ_MIGRATE_SOURCE_PREFIX: gitlab.prefix });
+    try {
+      // The checked prefix is drained; GitLab's namespace move left 3 jobs under its old prefix.
+      await heartbeat(client, gitlab, 'web:1:dddddddddddd', ['default'], { beatAt: now() });
+      await client.lpush(leftovers.queue('default'), queued('default', now() - 60), queued('default', now() - 50), queued('default', now() - 40));
+      out = captureOutput();
+
+      const unrun = (await checked.drainCheck({ remember: false }, fakeContext())) as DrainReport;
+      // A Sidekiq starts under that prefix: its jobs are that application's to run.
+      await heartbeat(client, leftovers, 'web:2:eeeeeeeeeeee', ['default'], { beatAt: now() });
+      const run = (await checked.drainCheck({ remember: false }, fakeContext())) as DrainReport;
+
+      out.stop();
+      expect(unrun).toMatchObject({ remaining: 0, verdict: { state: 'drained' }, otherPrefixes: [{ prefix: leftovers.prefix, jobs: 3, liveProcesses: 0 }] });
+      expect(run).toMatchObject({ remaining: 0, verdict: { state: 'drained' }, otherPrefixes: [{ prefix: leftovers.prefix, jobs: 3, liveProcesses: 1 }] });
+      const [before, after] = emfRecords(out.records());
+      expect(before!.values).toMatchObject({ [MetricNames.DrainState]: 0, [MetricNames.RemainingJobs]: 0, [MetricNames.UnrunJobs]: 3 });
+      expect(after!.values).toMatchObject({ [MetricNames.DrainState]: 0, [MetricNames.RemainingJobs]: 0, [MetricNames.UnrunJobs]: 0 });
+      expect(await client.llen(leftovers.queue('default'))).toBe(3);
+    } finally {
+      out?.stop();
+      await checked.connections.close();
+      client.disconnect();
+      await server.stop();
     }
   });
 

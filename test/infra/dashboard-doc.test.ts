@@ -28,7 +28,10 @@ const widgets = (JSON.parse(flatten(dashboard!.Properties['DashboardBody'])) as 
 // A text widget has no title: it goes by its first Markdown heading.
 const titleOf = (w: Widget) => w.properties.title ?? /^#+ (.*)$/m.exec(w.properties.markdown ?? '')?.[1] ?? `(untitled ${w.type} widget)`;
 
-const alarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties as { AlarmName: string; MetricName: string; Threshold: number; ComparisonOperator: string });
+type AlarmMetric = { MetricStat?: { Metric: { MetricName: string } } };
+const alarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties as { AlarmName: string; MetricName?: string; Metrics?: AlarmMetric[]; Threshold: number; ComparisonOperator: string });
+/** The metrics an alarm watches: its one metric, or those its metric math reads. */
+const watched = (alarm: (typeof alarms)[number]) => (alarm.MetricName !== undefined ? [alarm.MetricName] : (alarm.Metrics ?? []).flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric.MetricName] : [])));
 // The doc writes names for any configuration: `<name>-…`, `<name>-<connection>-…`.
 const generic = (alarmName: string) => alarmName.replace(`${stack.migration.name}-`, '<name>-').replace(`<name>-${connection}-`, '<name>-<connection>-');
 
@@ -52,7 +55,8 @@ describe(`${DOC}`, () => {
       const section = explained.find(([, text]) => text.includes(`\`${name}\``));
       expect(section, `${DOC}: no section names the alarm ${name}`).toBeDefined();
       const text = section![1].replace(/\s+/g, ' ');
-      expect(text, name).toContain(`\`${alarm.MetricName}\``);
+      expect(watched(alarm).length, name).toBeGreaterThan(0);
+      for (const metric of watched(alarm)) expect(text, name).toContain(`\`${metric}\``);
       const op = alarm.ComparisonOperator === 'GreaterThanOrEqualToThreshold' ? '≥' : alarm.ComparisonOperator === 'LessThanOrEqualToThreshold' ? '≤' : alarm.ComparisonOperator;
       expect(text.includes(`${op} ${alarm.Threshold}`) || (text.includes(op) && text.includes(`(default ${alarm.Threshold})`)), `${name}: ${op} ${alarm.Threshold}`).toBe(true);
     }
