@@ -175,6 +175,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     const kinds = reroute ? 'unmapped, unparsable, conflicts' : 'conflicts, unparsable jobs a selection never takes';
     attention.push(`Jobs left in place (${kinds}) by set and queue: ${named.map(([l, v]) => `${l} ${n(v)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more` : ''}`);
   }
+  if (summary.unheard) attention.push(unheardWarning(summary.unheard, summary.dryRun, reroute));
   for (const f of summary.failures) attention.push(`FAILED ${f.kind} ${displayName(f.name)}: ${displayText(f.error)}`);
   const failed = summary.counts?.failed ?? 0;
   if (failed > summary.failures.length) attention.push(`FAILED ${n(failed - summary.failures.length)} more sets and queues (the first ${summary.failures.length} are named above)`);
@@ -211,7 +212,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
           ? `Done, but jobs were left behind: ${leftOrArrived.join(' · ')} (see "Needs a look" above).`
           : selectedNone
             ? 'Complete: no job of the selected classes was on the source; nothing was moved.'
-            : 'Complete: everything that could be moved was moved.';
+            : `Complete: everything that could be moved was moved${unheardTail(summary.unheard, false)}.`;
   out.push('');
   say(summary.complete ? complete : summary.interrupted ? `Not complete: stopped by ${summary.interrupted.signal}. Run the same command again to finish.` : 'Not complete: run the same command again to resume.');
   return `${out.join('\n')}\n`;
@@ -240,7 +241,28 @@ function dryRunVerdict(summary: RunSummary, endpoint: string, reroute: boolean, 
   if (!reroute && t['examined'] !== undefined && wouldMove === 0 && inFlight === 0) return 'Dry run, nothing written: no job of the selected classes is on the source; a run would move nothing.';
   const leaves = leftBehind.length > 0 ? `leave jobs behind: ${leftBehind.join(' · ')} (see "Needs a look" above)` : 'leave none behind';
   const finish = inFlight > 0 ? `finish ${n(inFlight)} job(s) left in flight, ` : '';
-  return `Dry run, nothing written: a run would ${finish}move ${n(wouldMove)} job(s) and ${leaves}.`;
+  return `Dry run, nothing written: a run would ${finish}move ${n(wouldMove)} job(s) and ${leaves}${unheardTail(summary.unheard, true)}.`;
+}
+
+/** Queues the run put jobs on that no live process fetches from (summarize-step.ts), for "Needs a look". */
+function unheardWarning(unheard: NonNullable<RunSummary['unheard']>, dryRun: boolean, reroute: boolean): string {
+  const where = reroute ? 'this Redis' : 'the target';
+  const named = `${unheard.queues.map((q) => `${displayName(q.queue)} ${n(q.jobs)}`).join(' · ')}${unheard.total > unheard.queues.length ? ` · … and ${n(unheard.total - unheard.queues.length)} more` : ''}`;
+  const verb = dryRun ? 'would put' : 'put';
+  // A queue named like its key is a likely slip: its list is queue:queue:NAME.
+  const keyLike = unheard.queues.find((q) => q.queue.startsWith('queue:'));
+  const slip = keyLike ? ` A mapping names queues, not keys: the queue ${displayName(keyLike.queue)} is the list queue:${displayName(keyLike.queue)}.` : '';
+  return `Nobody fetches from ${n(unheard.total)} queue(s) this run ${verb} jobs on (${named}): none of the ${n(unheard.liveProcesses)} live Sidekiq process(es) on ${where} listens to them, so those jobs wait until one does. Start a process on those queues, or correct the ${reroute ? 'mapping or rules' : 'routing'} and run again (drain-check counts them as orphans).${slip}`;
+}
+
+/** The verdict's clause for jobs put where nobody fetches: "at least" when more queues than named. */
+function unheardTail(unheard: RunSummary['unheard'], dryRun: boolean): string {
+  if (!unheard) return '';
+  const jobs = unheard.queues.reduce((sum, q) => sum + q.jobs, 0);
+  const atLeast = unheard.total > unheard.queues.length ? 'at least ' : '';
+  return dryRun
+    ? `; ${atLeast}${n(jobs)} of them would go to queues nobody fetches from (see "Needs a look" above)`
+    : `, but ${atLeast}${n(jobs)} of them went to queues nobody fetches from (see "Needs a look" above)`;
 }
 
 /** What a run left (or, dry, would leave) behind, counted from its totals, as the verdict names it. */

@@ -1,6 +1,7 @@
 import type { RerouteCounters } from '../reroute/reroute-counters.js';
 import type { TransferCounters } from '../transfer/transfer-counters.js';
 import { emptyTally, addToTotals } from './run-tally.js';
+import { combineUnheard } from './unheard-queues.js';
 import type { RunSummary } from './steps/summarize-step.js';
 
 export interface ExecutionSummary {
@@ -25,7 +26,9 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
   const tally = emptyTally(first.mode);
   const counts = { finished: 0, failed: 0, continued: 0 };
   let unlisted = 0;
+  let unheard: RunSummary['unheard'];
   for (const { summary } of chain) {
+    unheard = combineUnheard(unheard, summary.unheard);
     Object.assign(sets, summary.sets);
     Object.assign(queues, summary.queues);
     failures.push(...summary.failures);
@@ -53,5 +56,6 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     continuedIn: pending,
     complete: counts.failed === 0 && failures.length === 0 && notFollowed === 0,
     ...(leftOnSource ? { leftOnSource, leftOnSourceLists } : { leftOnSource: undefined, leftOnSourceLists: undefined }),
+    ...(unheard ? { unheard } : {}),
   };
 }

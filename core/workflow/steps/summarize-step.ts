@@ -2,7 +2,9 @@ import { findQuarantineLists, type QuarantineList } from '../../drain/quarantine
 import { RunLock } from '../../redis/run-lock.js';
 import type { RerouteCounters } from '../../reroute/reroute-counters.js';
 import type { TransferCounters } from '../../transfer/transfer-counters.js';
+import { SORTED_SET_NAMES } from '../../redis/sidekiq-keys.js';
 import type { ConnectionProvider } from '../connections.js';
+import { findUnheardQueues, type UnheardQueues } from '../unheard-queues.js';
 import { endRunExecution } from '../run-executions.js';
 import type { RunTally } from '../run-tally.js';
 import type { RunSettings } from '../work-item.js';
@@ -45,6 +47,11 @@ export interface RunSummary {
   readonly releasedLock?: boolean;
   /** The source held no Sidekiq data at all (under its prefix or any other): nothing was there to move. */
   readonly nothingThere?: true;
+  /**
+   * Queues this execution put jobs on (would put, dry) that no live Sidekiq process fetches from,
+   * on a Redis where live processes run: the source of a re-route, the target of a transfer.
+   */
+  readonly unheard?: UnheardQueues;
 }
 
 /** Quarantine lists a summary names (there may be one per queue): the output stays small. */
@@ -78,6 +85,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
       releasedLock = (await releaseLockStep(input, connections)).released;
     }
   }
+  const unheard = await unheardDestinations(settings, tally.totals, connections);
   const source = settings.mode === 'reroute' ? undefined : await connections.get(settings.source);
   const leftOnSource = source ? await findQuarantineLists(source.redis, source.keys) : [];
   const sets: RunSummary['sets'] = {};
@@ -105,7 +113,24 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(leftOnSource.length > 0 ? { leftOnSource: leftOnSource.slice(0, LEFT_ON_SOURCE_LISTED), leftOnSourceLists: leftOnSource.length } : {}),
     releasedLock,
     ...(input.settings.nothingThere ? { nothingThere: true as const } : {}),
+    ...(unheard ? { unheard } : {}),
   };
+}
+
+/**
+ * The queues jobs went to that nobody fetches from: a re-route's on the source, a transfer's on the
+ * target (a transfer's set entries keep their set: `writtenTo` names those sets, which are not
+ * queues; a queue named like a set is not checked).
+ */
+async function unheardDestinations(settings: RunSettings, totals: RerouteCounters | TransferCounters, connections: ConnectionProvider): Promise<UnheardQueues | undefined> {
+  if (settings.mode === 'reroute') {
+    const source = await connections.get(settings.source);
+    return findUnheardQueues(source.redis, source.keys, (totals as RerouteCounters).movedTo ?? {});
+  }
+  const target = await connections.get(settings.target!);
+  const sets = new Set<string>(SORTED_SET_NAMES);
+  const queues = Object.fromEntries(Object.entries((totals as TransferCounters).writtenTo ?? {}).filter(([name]) => !sets.has(name)));
+  return findUnheardQueues(target.redis, target.keys, queues);
 }
 
 /** "Release the run lock": also the failure path's last step. */

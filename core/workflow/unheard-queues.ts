@@ -1,0 +1,49 @@
+import type { Redis } from 'ioredis';
+import { censusProcesses } from '../drain/live-processes.js';
+import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
+
+/**
+ * Queues a run put jobs on that no live Sidekiq process fetches from, on a Redis where live
+ * processes do run: a mapping with a typo, a queue name given as its key (`queue:new`), or a rule
+ * whose queue no process was told to listen to. Nothing is lost, but those jobs wait until a
+ * process fetches from their queue, and "Complete" alone would not say so. With no live process
+ * at all (Sidekiq stopped for the migration, or not yet started on a new Redis) nothing is said:
+ * every queue is unheard then, by design.
+ */
+export interface UnheardQueues {
+  /** Live, not quiet Sidekiq processes on the Redis the jobs went to. */
+  readonly liveProcesses: number;
+  /** The queues nobody fetches from, most jobs first (the first UNHEARD_LISTED), with the jobs put there. */
+  readonly queues: readonly { readonly queue: string; readonly jobs: number }[];
+  /** How many such queues, all told. */
+  readonly total: number;
+}
+
+/** Queues a summary names: its state stays small whatever the mapping. */
+export const UNHEARD_LISTED = 10;
+
+/**
+ * The destinations in `jobsTo` (queue → jobs put there) that no live process fetches from, or
+ * undefined when there are none or no live process runs on `redis`. One read of the processes
+ * set and one of their heartbeats, as the drain check's census.
+ */
+export async function findUnheardQueues(redis: Redis, keys: SidekiqKeys, jobsTo: Readonly<Record<string, number>>, nowSeconds = Date.now() / 1000): Promise<UnheardQueues | undefined> {
+  const destinations = Object.entries(jobsTo).filter(([, jobs]) => jobs > 0);
+  if (destinations.length === 0) return undefined;
+  const census = await censusProcesses(redis, keys, nowSeconds);
+  const liveProcesses = census.processes.filter((p) => p.live && !p.quiet).length;
+  if (liveProcesses === 0) return undefined;
+  const unheard = destinations.filter(([queue]) => (census.listeners.get(queue) ?? 0) === 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  if (unheard.length === 0) return undefined;
+  return { liveProcesses, queues: unheard.slice(0, UNHEARD_LISTED).map(([queue, jobs]) => ({ queue, jobs })), total: unheard.length };
+}
+
+/** Two executions' findings as one: the queues' jobs added, the latest census kept. */
+export function combineUnheard(a: UnheardQueues | undefined, b: UnheardQueues | undefined): UnheardQueues | undefined {
+  if (!a || !b) return b ?? a;
+  const jobs = new Map<string, number>();
+  for (const { queue, jobs: n } of [...a.queues, ...b.queues]) jobs.set(queue, (jobs.get(queue) ?? 0) + n);
+  const queues = [...jobs].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)).map(([queue, n]) => ({ queue, jobs: n }));
+  // Names beyond the lists are not known here: the larger total is a floor of the union's.
+  return { liveProcesses: b.liveProcesses, queues: queues.slice(0, UNHEARD_LISTED), total: Math.max(a.total, b.total, queues.length) };
+}

@@ -1,0 +1,102 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
+import { expectExactJobs, jobEntry, withQueue } from '../support/exact-jobs.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { runCli } from '../support/run-cli.js';
+import { heartbeat } from '../support/sidekiq-heartbeat.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+// A run that puts jobs on a queue no live Sidekiq process fetches from loses nothing, but those
+// jobs wait until one does: "Complete" alone would send the operator on. The summary says which
+// queues and how many jobs, while live processes run there; with none running (Sidekiq stopped
+// for the migration) it says nothing, as every queue is unheard then.
+const redis = privateSourceAndTarget();
+const keys = new SidekiqKeys('');
+const dir = mkdtempSync(join(tmpdir(), 'cli-unheard-'));
+const mapping = join(dir, 'mapping.json');
+// A slip: `queue:default` is the key of the queue `default`.
+writeFileSync(mapping, JSON.stringify({ A: 'queue:default', B: 'default', C: 'spare' }));
+const now = () => Math.floor(Date.now() / 1000);
+const job = (className: string, queue: string, i: number) => sidekiqPayload({ className, queue, args: `[${i}]`, jid: `${className}${i}`.padStart(24, '0') });
+const last = (text: string) => text.trimEnd().split('\n').at(-1);
+
+describe('jobs put on queues nobody fetches from', { timeout: 180_000 }, () => {
+  it('run --mapping names them in "Needs a look" and in its last line, dry and for real, and moves every job once', async () => {
+    const source = redis.source();
+    const a = [0, 1, 2].map((i) => job('A', 'old', i));
+    const b = [3, 4].map((i) => job('B', 'old', i));
+    const c = job('C', 'old', 5);
+    const due = job('C', 'old', 6);
+    await source.lpush('queue:old', ...a, ...b, c);
+    await source.zadd('schedule', '1700000000', due);
+    await source.sadd('queues', 'old');
+    // Two live processes: neither fetches from `queue:default` nor `spare`; a quiet one fetches from `spare`.
+    await heartbeat(source, keys, 'web:1:aaaaaaaaaaaa', ['default', 'old'], { beatAt: now() });
+    await heartbeat(source, keys, 'web:2:bbbbbbbbbbbb', ['default'], { beatAt: now() });
+    await heartbeat(source, keys, 'web:3:cccccccccccc', ['spare'], { beatAt: now(), quiet: true });
+
+    const dry = await runCli('run', '--redis', redis.urls().source, '--mapping', mapping, '--dry-run');
+    const run = await runCli('run', '--redis', redis.urls().source, '--mapping', mapping);
+    const json = await runCli('run', '--redis', redis.urls().source, '--mapping', mapping, '--json');
+
+    const warning = (verb: string) =>
+      `Nobody fetches from 2 queue(s) this run ${verb} jobs on (queue:default 3 · spare 2): none of the 2 live Sidekiq process(es) on this Redis listens to them, so those jobs wait until one does. Start a process on those queues, or correct the mapping or rules and run again (drain-check counts them as orphans). A mapping names queues, not keys: the queue queue:default is the list queue:queue:default.`;
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(warning('would put'));
+    expect(last(dry.stdout)).toBe('Dry run, nothing written: a run would move 7 job(s) and leave none behind; 5 of them would go to queues nobody fetches from (see "Needs a look" above).');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(warning('put'));
+    expect(last(run.stdout)).toBe('Complete: everything that could be moved was moved, but 5 of them went to queues nobody fetches from (see "Needs a look" above).');
+    // The jobs went where the mapping said, each once; `default` is heard, so it is not named.
+    await expectExactJobs(source, '', [
+      ...a.map((p) => jobEntry('queue:queue:default', withQueue(p, 'old', 'queue:default'))),
+      ...b.map((p) => jobEntry('queue:default', withQueue(p, 'old', 'default'))),
+      jobEntry('queue:spare', withQueue(c, 'old', 'spare')),
+      jobEntry('schedule', withQueue(due, 'old', 'spare'), '1700000000'),
+    ]);
+    // A run again finds everything in place: nothing put anywhere, nothing said.
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).not.toHaveProperty('unheard');
+  });
+
+  it('says nothing when no live Sidekiq process runs there (stopped for the migration)', async () => {
+    const source = redis.source();
+    await source.lpush('queue:old', job('C', 'old', 1));
+    await source.sadd('queues', 'old');
+    // A process that stopped more than a minute ago: its hash is left, its beat is old.
+    await heartbeat(source, keys, 'web:1:dddddddddddd', ['default'], { beatAt: now() - 120 });
+
+    const run = await runCli('run', '--redis', redis.urls().source, '--mapping', mapping);
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).not.toContain('Nobody fetches');
+    expect(last(run.stdout)).toBe('Complete: everything that could be moved was moved.');
+  });
+
+  it('move names the queues nobody fetches from on the target, where live processes run, and counts them in --json', async () => {
+    const source = redis.source();
+    const target = redis.target();
+    const queued = [0, 1].map((i) => job('A', 'mailers', i));
+    const other = job('B', 'default', 2);
+    const due = job('C', 'low', 3);
+    await source.lpush('queue:mailers', ...queued);
+    await source.lpush('queue:default', other);
+    await source.zadd('schedule', '1700000000', due);
+    await source.sadd('queues', 'mailers', 'default');
+    // The target's Sidekiq listens to `default` only: `mailers` waits there (the scheduled `low` job is in a set, not a queue yet).
+    await heartbeat(target, keys, 'new:1:eeeeeeeeeeee', ['default'], { beatAt: now() });
+
+    const move = await runCli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--json');
+
+    expect(move.code).toBe(0);
+    expect(JSON.parse(move.stdout)).toMatchObject({ complete: true, unheard: { liveProcesses: 1, total: 1, queues: [{ queue: 'mailers', jobs: 2 }] } });
+    await expectExactJobs(target, '', [...queued.map((p) => jobEntry('queue:mailers', p)), jobEntry('queue:default', other), jobEntry('schedule', due, '1700000000')]);
+    await expectExactJobs(source, '', []);
+    const human = await runCli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--dry-run');
+    // Nothing left to move: nothing would be put anywhere.
+    expect(human.stdout).not.toContain('Nobody fetches');
+  });
+});
