@@ -1,4 +1,5 @@
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import type { PlanNotes } from '../workflow/plan-notices.js';
 import type { ItemCounts, SelectionProgress } from '../workflow/progress-view.js';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
@@ -39,4 +40,6 @@ export interface ExecutionProgress {
   readonly finished: boolean;
   /** The chain's combined summary, once finished (absent when the plan failed). */
   readonly summary?: RunSummary;
+  /** What the root execution's plan found that the operator must hear (plan-notices.ts), once it ended. */
+  readonly planNotes?: PlanNotes;
 }

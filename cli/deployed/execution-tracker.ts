@@ -3,6 +3,7 @@ import { combineSummaries } from '../../core/workflow/combine-summaries.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import type { ItemResult, WorkItem } from '../../core/workflow/work-item.js';
 import { StateNames } from '../../infra/constructs/state-names.js';
+import type { PlanNotes } from '../workflow/plan-notices.js';
 import { isTerminal, type ExecutionProgress, type ExecutionStatus, type ItemProgress } from './execution-progress.js';
 import type { StepFunctions } from './step-functions.js';
 
@@ -61,6 +62,7 @@ export class ExecutionTracker {
   private selective = false;
   private retries = 0;
   private planned?: ExecutionProgress['planned'];
+  private planNotes?: PlanNotes;
 
   constructor(
     private readonly sfn: StepFunctions,
@@ -122,11 +124,15 @@ export class ExecutionTracker {
     } else if (type.endsWith('StateEntered')) {
       execution.state = event.stateEnteredEventDetails?.name;
     } else if (type === 'TaskStateExited' && (event.stateExitedEventDetails?.name === StateNames.plan || event.stateExitedEventDetails?.name === StateNames.addUp)) {
-      const output = parse(event.stateExitedEventDetails.output) as { plan?: { itemCount?: number; plannedJobs?: number; settings?: SelectiveSettings; work?: { batch?: WorkItem[] } } } | undefined;
+      const output = parse(event.stateExitedEventDetails.output) as { plan?: PlanNotes & { itemCount?: number; plannedJobs?: number; settings?: SelectiveSettings; work?: { batch?: WorkItem[] } } } | undefined;
       this.learnSelection(output?.plan?.settings);
       // The root's plan is the run's: a continued execution's plan lists only what it continues.
       if (event.stateExitedEventDetails.name === StateNames.plan && execution.arn === this.executionArn && output?.plan?.itemCount !== undefined) {
         this.planned = { items: output.plan.itemCount, ...(output.plan.plannedJobs === undefined ? {} : { jobs: output.plan.plannedJobs }) };
+      }
+      if (event.stateExitedEventDetails.name === StateNames.plan && execution.arn === this.executionArn && output?.plan) {
+        const { memoryPolicies, cron, otherPrefixes } = output.plan;
+        this.planNotes = { ...(memoryPolicies ? { memoryPolicies } : {}), ...(cron ? { cron } : {}), ...(otherPrefixes ? { otherPrefixes } : {}) };
       }
       for (const item of output?.plan?.work?.batch ?? []) this.update(item, event);
     } else if (type === 'MapRunStarted') {
@@ -252,6 +258,7 @@ export class ExecutionTracker {
       ...(stoppedAt ? { stoppedAt } : {}),
       items: [...this.items.values()].map((t) => t.progress),
       ...(this.planned ? { planned: this.planned } : {}),
+      ...(this.planNotes ? { planNotes: this.planNotes } : {}),
       // The plan counts the source's jobs, not the selected ones: the selected total is not known here.
       ...(this.selective ? { selection: {} } : {}),
       retries: this.retries,

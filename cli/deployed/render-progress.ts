@@ -75,9 +75,13 @@ export function progressLine(p: ExecutionProgress, now: Date): string {
   return parts.join(' · ');
 }
 
-/** The JSON view of an update: dates as ISO strings, the summary only at the end. */
+/**
+ * The JSON view of an update: dates as ISO strings, the summary only at the end. The plan's notes
+ * are not repeated in every update: their warnings go to stderr once, as a local --json run's do.
+ */
 export function progressJson(p: ExecutionProgress, type: 'progress' | 'end'): string {
-  return JSON.stringify({ type, ...p });
+  const { planNotes: _notes, ...shown } = p;
+  return JSON.stringify({ type, ...shown });
 }
 
 /** What is printed once the run ended: the combined summary (or why there is none) and the verdict. */

@@ -3,6 +3,7 @@ import { ExitCode } from '../exit-codes.js';
 import type { ExecutionProgress } from './execution-progress.js';
 import type { ExecutionTracker } from './execution-tracker.js';
 import { screenWidth } from '../workflow/fit.js';
+import { planNotices } from '../workflow/plan-notices.js';
 import { progressBlock, progressJson, progressLine, renderEnd } from './render-progress.js';
 
 export interface WatchOptions {
@@ -28,9 +29,20 @@ export async function watchExecution(tracker: ExecutionTracker, options: WatchOp
   const width = screenWidth(io.columns);
   let drawn = 0;
   let previous = '';
+  let noticed = false;
   for (;;) {
     const progress = await tracker.poll();
     const now = options.now();
+    // The plan's notices once, above the view (which is drawn again below them), as a local run shows them.
+    if (!noticed && progress.planNotes) {
+      noticed = true;
+      const text = planNotices(progress.planNotes, { json: options.json, mode: progress.mode ?? 'reroute' });
+      if (text) {
+        if (io.interactive && drawn > 0 && !options.json) io.out(`\x1b[${drawn}F\x1b[J`);
+        drawn = 0;
+        io.err(text);
+      }
+    }
     if (progress.finished || options.once) {
       if (options.json) io.out(`${progressJson(progress, progress.finished ? 'end' : 'progress')}\n`);
       else {

@@ -1,21 +1,9 @@
 import type { CronReport } from '../../core/cron/plan-cron.js';
-import type { PlanOutput } from '../../core/workflow/steps/plan-step.js';
-import { StateNames } from '../../infra/constructs/state-names.js';
-import type { LocalEvent } from '../../infra/local/run-workflow-locally.js';
-import type { CliIo } from '../cli-io.js';
 
 /**
- * Says, when the plan step ends, what the run found and did about sidekiq-cron definitions (on
- * stderr, with --json too: cron keeps pushing where its definitions say, whatever the jobs did).
+ * What the run found and did about sidekiq-cron definitions (shown with --json too: cron keeps
+ * pushing where its definitions say, whatever the jobs did).
  */
-export function cronNotice(io: CliIo, mode: 'reroute' | 'transfer'): (execution: string, event: LocalEvent) => void {
-  return (_execution, event) => {
-    if (event.type !== 'StateExited' || event.state?.name !== StateNames.plan) return;
-    const cron = ((event.state as { output?: unknown }).output as { plan?: PlanOutput } | undefined)?.plan?.cron;
-    if (cron) io.err(describeCron(cron, mode));
-  };
-}
-
 export function describeCron(cron: CronReport, mode: 'reroute' | 'transfer'): string {
   const lines: string[] = [];
   if (mode === 'transfer') {

@@ -7,10 +7,8 @@ import { StateNames } from '../../infra/constructs/state-names.js';
 import { runWorkflowLocally, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
 import type { CliIo } from '../cli-io.js';
 import { ExitCode } from '../exit-codes.js';
-import { cronNotice } from './cron-notice.js';
-import { evictionNotice } from './eviction-notice.js';
 import { checkExecutionInputSize } from './execution-input-size.js';
-import { prefixNotice } from './prefix-notice.js';
+import { planNotice } from './plan-notices.js';
 import { Progress } from './progress.js';
 import { screenWidth } from './fit.js';
 import { isStoppedFailure, stopOnInterrupt } from './stop-on-interrupt.js';
@@ -43,15 +41,11 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   const progress = new Progress(run.io, run.json, Date.now, run.selectedJobs);
   // Notices go above the progress view, which is drawn again below them.
   const noticeIo: CliIo = { out: (t) => run.io.out(t), err: (t) => progress.notice(t), interactive: run.io.interactive };
-  const notice = evictionNotice(noticeIo, run.json);
-  const cron = cronNotice(noticeIo, run.input['mode'] === 'transfer' ? 'transfer' : 'reroute');
-  const prefixes = prefixNotice(noticeIo);
+  const notice = planNotice(noticeIo, { json: run.json, mode: run.input['mode'] === 'transfer' ? 'transfer' : 'reroute' });
   let planned = false;
   const onEvent: typeof notice = (execution, event) => {
     if (event.type === 'StateExited' && event.state?.name === StateNames.plan) planned = true;
     notice(execution, event);
-    cron(execution, event);
-    prefixes(execution, event);
     progress.onEvent(execution, event);
   };
   const interrupt = stopOnInterrupt(run, noticeIo, () => planned);

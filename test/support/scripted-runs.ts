@@ -33,6 +33,8 @@ export interface ScriptedRun {
   readonly selective?: boolean;
   /** The jobs the plan counted on the source (every job there, selected or not), when it says. */
   readonly plannedJobs?: number;
+  /** What else the root's plan output says (memoryPolicies, cron, otherPrefixes: the CLI's notices). */
+  readonly planNotes?: Record<string, unknown>;
 }
 
 type Counters = RerouteCounters | TransferCounters;
@@ -81,7 +83,7 @@ function scriptExecution(fake: FakeStepFunctions, arn: string, input: string, se
     return arn;
   }
   const mapRunArn = `${arn.replace(':execution:', ':mapRun:')}/${StateNames.eachItem.replace(/ /g, '')}:0001`;
-  root[0]!.push(exited('TaskStateExited', StateNames.plan, { plan: { settings, ...(run.plannedJobs !== undefined && startPage === 0 ? { itemCount: items.length, plannedJobs: run.plannedJobs } : {}), work: { batch: planItems } } }), { type: 'MapStateEntered', stateEnteredEventDetails: { name: StateNames.eachItem } }, { type: 'MapRunStarted', mapRunStartedEventDetails: { mapRunArn } });
+  root[0]!.push(exited('TaskStateExited', StateNames.plan, { plan: { settings, ...(run.plannedJobs !== undefined && startPage === 0 ? { itemCount: items.length, plannedJobs: run.plannedJobs } : {}), ...(startPage === 0 ? run.planNotes : {}), work: { batch: planItems } } }), { type: 'MapStateEntered', stateEnteredEventDetails: { name: StateNames.eachItem } }, { type: 'MapRunStarted', mapRunStartedEventDetails: { mapRunArn } });
 
   const results: { item: ScriptedItem; result: Record<string, unknown>; counters: Counters }[] = [];
   let lastTick = t0 + 1;

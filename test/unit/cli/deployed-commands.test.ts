@@ -294,6 +294,36 @@ describe('watch', () => {
     expect(fake.calls('GetExecutionHistory')).toBeLessThanOrEqual(2 * (fake.tick + 1));
   });
 
+  it("says what the plan found once, as a local run does: a Redis that may evict, cron still pushing to old queues, jobs under another prefix", async () => {
+    const planNotes = {
+      memoryPolicies: { source: 'allkeys-lru' },
+      cron: { definitions: 3, misrouted: 1, examples: [{ name: 'nightly', queue: 'old', to: 'new_queue' }], action: 'leave', dryRun: false },
+      otherPrefixes: [{ prefix: 'resque:gitlab:', keys: 4, jobs: 12 }],
+    };
+    const notices = [
+      'maxmemory-policy: source allkeys-lru',
+      expect.stringMatching(/^WARNING: source has maxmemory-policy allkeys-lru: under memory pressure Redis evicts any key/),
+      'warning: 1 sidekiq-cron definition(s) still push to their old queue (nightly: old → new_queue): restart Sidekiq with the new rules (GitLab saves its cron definitions at boot), or run with --rewrite-cron.',
+      expect.stringMatching(/^Note: this Redis also holds 12 job\(s\) under the prefix "resque:gitlab:", which this run does not touch\./),
+    ];
+    const lines = (text: string) => text.trimEnd().split('\n');
+
+    const piped = await cli(['watch', scriptRun(fake, { ...twoItems, planNotes }), '--interval', '0']);
+    const json = await cli(['watch', scriptRun(fake, { ...twoItems, runId: 'reroute-json', planNotes }), '--interval', '0', '--json']);
+    const status = await cli(['status', scriptRun(fake, { ...twoItems, runId: 'reroute-status', planNotes })]);
+    const terminal = await cli(['watch', scriptRun(fake, { ...twoItems, runId: 'reroute-tty', planNotes }), '--interval', '0'], true);
+
+    expect(piped.code).toBe(0);
+    expect(lines(piped.stderr)).toEqual(notices);
+    // --json: the warnings on stderr, without the policies line; the updates do not repeat them.
+    expect(lines(json.stderr)).toEqual(notices.slice(1));
+    expect(json.stdout).not.toContain('allkeys-lru');
+    expect(lines(status.stderr)).toEqual(notices);
+    // On a terminal, once, above the view (which is drawn again below them).
+    expect(lines(terminal.stderr)).toEqual(notices);
+    expect(terminal.stdout).toContain('Succeeded after');
+  });
+
   it('on a terminal: bars redrawn in place', async () => {
     const arn = scriptRun(fake, twoItems);
 
