@@ -111,7 +111,11 @@ function describeConnectError(error: unknown, url: RedisUrl, role: string): Erro
     return new InputError(`${role} ${url.redacted}: the server's TLS certificate was rejected (${message}); give the CA that signed it, or check the host name`, { cause: error });
   }
   if (/NOPERM/.test(message)) {
-    return new InputError(`${role} ${url.redacted}: the user lacks a permission we need (${message})`, { cause: error });
+    // An ACL of `+@all -@dangerous` takes INFO away, which Sidekiq itself calls too (its version check, the Web UI).
+    const command = /run the '([^']+)' command/.exec(message)?.[1];
+    const why = command === 'info' ? '; Sidekiq itself calls INFO too' : '';
+    const grant = command ? `: grant it (ACL SETUSER ${url.username ?? 'default'} +${command}${why})` : '';
+    return new InputError(`${role} ${url.redacted}: the user lacks a permission we need (${message})${grant}. Nothing was touched.`, { cause: error });
   }
   const classified = classifyRedisError(error, `Connecting to ${role} ${url.redacted}`);
   return classified instanceof RedisUnavailableError || /connect|closed|ECONN|ETIMEDOUT|ENOTFOUND/i.test(message)
