@@ -7,9 +7,11 @@ import { describePrefix, type OtherPrefix } from '../../core/redis/sidekiq-prefi
  */
 export function describeOtherPrefixes(others: readonly OtherPrefix[] | undefined): string {
   return (others ?? [])
-    .map(
-      (p) =>
-        `Note: this Redis also holds ${p.jobs} job(s) under ${describePrefix(p.prefix)}, which this run does not touch. To bring them onto this layout: sidekiq-migrate move --from URL --to URL --namespace '${p.prefix}' --to-namespace THIS_PREFIX (the same URL on both sides).\n`,
-    )
+    .map((p) => {
+      // Keys the user's ACL hides: what they hold is not known, and not touched either.
+      const hidden = p.unreadable ? `${p.jobs > 0 ? ', and' : ''} ${p.unreadable} Sidekiq key(s) this user may not read (its ACL hides them), whatever they hold,` : '';
+      const held = p.jobs > 0 ? ` ${p.jobs} job(s)` : '';
+      return `Note: this Redis also holds${held}${hidden} under ${describePrefix(p.prefix)}, which this run does not touch. To bring them onto this layout: sidekiq-migrate move --from URL --to URL --namespace '${p.prefix}' --to-namespace THIS_PREFIX (the same URL on both sides${p.unreadable ? ', as a user that may read them' : ''}).\n`;
+    })
     .join('');
 }

@@ -23,7 +23,9 @@ export function renderDrainReport(report: DrainReport): string {
   // The verdict is this prefix's: jobs under another prefix of the same Redis are said in the
   // same line, so that "DRAINED" is never read as "nothing left on this Redis".
   const elsewhere = (report.otherPrefixes ?? []).reduce((n, p) => n + p.jobs, 0);
-  const scope = elsewhere > 0 ? ` under ${describePrefix(report.prefix ?? '')}, and ${elsewhere} under other prefixes (below)` : '';
+  const hidden = (report.otherPrefixes ?? []).reduce((n, p) => n + (p.unreadable ?? 0), 0);
+  const unread = hidden > 0 ? `${elsewhere > 0 ? ', with' : '; other prefixes hold'} ${hidden} key(s) this user may not read` : '';
+  const scope = elsewhere > 0 || hidden > 0 ? ` under ${describePrefix(report.prefix ?? '')}${elsewhere > 0 ? `, and ${elsewhere} under other prefixes` : ''}${unread} (below)` : '';
   const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${report.remaining} job(s) left${scope}${rate}${eta}`];
   for (const reason of v.reasons) lines.push(`  - ${displayText(reason)}`);
   if (report.maxmemoryPolicy !== undefined) {
@@ -53,10 +55,13 @@ export function renderDrainReport(report: DrainReport): string {
     const retired = report.retiredQueues ? `, ${s.toRetiredQueues} for retired queues` : '';
     lines.push(`${name.padEnd(setWidth)} ${String(s.total).padStart(8)} total, ${s.dueWithinHour} due within the hour, ${s.orphaned} for queues nobody fetches${retired}${est}`);
   }
-  for (const p of (report.otherPrefixes ?? []).filter((o) => o.jobs > 0)) {
-    const runners = p.liveProcesses === undefined ? '' : p.liveProcesses === 0 ? ', where no Sidekiq process runs: nobody will run them' : `, where ${p.liveProcesses} live Sidekiq process(es) run`;
+  for (const p of (report.otherPrefixes ?? []).filter((o) => o.jobs > 0 || (o.unreadable ?? 0) > 0)) {
+    const runners = p.jobs === 0 || p.liveProcesses === undefined ? '' : p.liveProcesses === 0 ? ', where no Sidekiq process runs: nobody will run them' : `, where ${p.liveProcesses} live Sidekiq process(es) run`;
     const held = (p.held ?? 0) > 0 ? `; ${p.held} of them in flight from an interrupted transfer or quarantined, which no Sidekiq runs` : '';
-    lines.push('', `Also on this Redis, not counted above: ${p.jobs} job(s) under ${p.prefix === '' ? 'no prefix' : `the prefix "${p.prefix}"`}${runners}${held} (check them with --namespace).`);
+    const where = p.prefix === '' ? 'no prefix' : `the prefix "${p.prefix}"`;
+    const hidden = p.unreadable ? `${p.jobs > 0 ? '; and' : ''} ${p.unreadable} Sidekiq key(s) ${p.jobs > 0 ? 'there ' : `under ${where} `}that this user may not read (its ACL covers other keys): what they hold is not known here` : '';
+    const counted = p.jobs > 0 ? ` ${p.jobs} job(s) under ${where}${runners}${held}` : '';
+    lines.push('', `Also on this Redis, not counted above:${counted}${hidden} (check them with --namespace${p.unreadable ? ', as a user that may read them' : ''}).`);
   }
   const cron = report.cron ?? [];
   if (cron.length > 0) {

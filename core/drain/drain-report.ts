@@ -91,7 +91,7 @@ export interface DrainReport {
    * and `interrupted` (`dormant`: never run by themselves, as here) and, where it holds jobs, its
    * live Sidekiq processes: with none, nobody runs the rest.
    */
-  readonly otherPrefixes?: readonly { readonly prefix: string; readonly keys: number; readonly jobs: number; readonly held?: number; readonly dormant?: number; readonly liveProcesses?: number }[];
+  readonly otherPrefixes?: readonly { readonly prefix: string; readonly keys: number; readonly jobs: number; readonly held?: number; readonly dormant?: number; readonly liveProcesses?: number; readonly unreadable?: number }[];
   /** The Redis's `maxmemory-policy` (null: not reported); anything but noeviction is warned about. */
   readonly maxmemoryPolicy?: string | null;
   /** The retired queues the check was scoped to, if any. */

@@ -16,9 +16,11 @@ import type { FetcherList } from './fetcher-lists.js';
 export function judgeDrain(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
   const verdict = judgeThisPrefix(report, previous);
   // Not this check's scope, but never hidden: jobs under another prefix of the same Redis.
-  const elsewhere = (report.otherPrefixes ?? []).filter((p) => p.jobs > 0);
+  const elsewhere = (report.otherPrefixes ?? []).filter((p) => p.jobs > 0 || (p.unreadable ?? 0) > 0);
   if (elsewhere.length === 0) return verdict;
-  const named = elsewhere.map((p) => `${p.prefix === '' ? 'no prefix' : `"${p.prefix}"`}: ${p.jobs}`).join(', ');
+  // Keys an ACL hides from this user (`~gitlab:*`): their jobs are unknown, never taken for none.
+  const hidden = (p: (typeof elsewhere)[number]) => (p.unreadable ? ` counted, ${p.unreadable} key(s) this user may not read` : '');
+  const named = elsewhere.map((p) => `${p.prefix === '' ? 'no prefix' : `"${p.prefix}"`}: ${p.jobs}${hidden(p)}`).join(', ');
   const unrun = unrunElsewhere(report);
   const where = (p: { prefix: string }) => (p.prefix === '' ? 'no prefix' : `"${p.prefix}"`);
   const nobody =

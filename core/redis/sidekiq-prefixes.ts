@@ -36,8 +36,10 @@ export async function hasSidekiqData(redis: Redis, keys: SidekiqKeys): Promise<b
  * The prefixes under which Sidekiq keys live, from a bounded SCAN (up to `limit` keys): a key is
  * Sidekiq's when its last part after a prefix ending in ':' (or none) is one of Sidekiq's fixed
  * keys of the right type, or `queue:NAME` holding a list. Counted per prefix, most keys first.
+ * SCAN lists every key, but an ACL user limited to some key patterns (`~gitlab:*`) may not read
+ * the others' types: those keys are counted apart (`unreadable`), never taken for absent.
  */
-export async function findSidekiqPrefixes(redis: Redis, limit = PREFIX_SEARCH_KEYS): Promise<{ prefix: string; keys: number }[]> {
+export async function findSidekiqPrefixes(redis: Redis, limit = PREFIX_SEARCH_KEYS): Promise<{ prefix: string; keys: number; unreadable?: number }[]> {
   const candidates: { key: Buffer; prefix: string; type: string }[] = [];
   try {
     let cursor = '0';
@@ -54,14 +56,27 @@ export async function findSidekiqPrefixes(redis: Redis, limit = PREFIX_SEARCH_KE
     const pipeline = redis.pipeline();
     for (const c of candidates.slice(0, 1000)) pipeline.type(c.key);
     const types = candidates.length === 0 ? [] : ((await pipeline.exec()) ?? []);
-    const counts = new Map<string, number>();
+    const counts = new Map<string, { keys: number; unreadable: number }>();
     candidates.slice(0, 1000).forEach((c, i) => {
-      if (types[i]?.[1] === c.type) counts.set(c.prefix, (counts.get(c.prefix) ?? 0) + 1);
+      const [error, type] = types[i] ?? [null, null];
+      const unreadable = isNoPermission(error);
+      if (!unreadable && type !== c.type) return;
+      const count = counts.get(c.prefix) ?? { keys: 0, unreadable: 0 };
+      if (unreadable) count.unreadable++;
+      else count.keys++;
+      counts.set(c.prefix, count);
     });
-    return [...counts].map(([prefix, keys]) => ({ prefix, keys })).sort((a, b) => b.keys - a.keys || a.prefix.localeCompare(b.prefix));
+    return [...counts]
+      .map(([prefix, { keys, unreadable }]) => ({ prefix, keys, ...(unreadable > 0 ? { unreadable } : {}) }))
+      .sort((a, b) => b.keys - a.keys || (b.unreadable ?? 0) - (a.unreadable ?? 0) || a.prefix.localeCompare(b.prefix));
   } catch (error) {
     throw classifyRedisError(error, 'Looking for Sidekiq keys under other prefixes');
   }
+}
+
+/** A refusal of a key the user's ACL does not cover (NOPERM). */
+function isNoPermission(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOPERM');
 }
 
 /** The prefix and expected type of a key shaped like Sidekiq's, or null. */
@@ -108,7 +123,7 @@ export async function checkSidekiqPrefix(redis: Redis, keys: SidekiqKeys, check:
   const elsewhere = (await findSidekiqPrefixes(redis)).filter((p) => p.prefix !== keys.prefix);
   if (elsewhere.length === 0) return false;
   const here = keys.prefix === '' ? 'without a prefix' : `under the prefix "${keys.prefix}"`;
-  const keysOf = (p: { readonly keys: number }) => `${p.keys} key${p.keys === 1 ? '' : 's'}`;
+  const keysOf = (p: { readonly keys: number; readonly unreadable?: number }) => `${p.keys} key${p.keys === 1 ? '' : 's'}${p.unreadable ? `, ${p.unreadable} more this user may not read` : ''}`;
   const found = elsewhere.map((p) => (p.prefix === '' ? `no prefix (${keysOf(p)})` : `"${p.prefix}" (${keysOf(p)})`)).join(', ');
   const first = elsewhere[0]!.prefix;
   const fix = first === '' ? `leave out ${check.option}` : `use ${check.option} ${first}`;
@@ -128,6 +143,11 @@ export interface OtherPrefix {
   readonly dormant?: number;
   /** Live Sidekiq processes under it (drain-check counts them where it holds jobs). */
   readonly liveProcesses?: number;
+  /**
+   * Sidekiq-shaped keys under it that this user may not read (an ACL limited to some key
+   * patterns): their jobs are not in `jobs`, which is then a floor (absent: none).
+   */
+  readonly unreadable?: number;
 }
 
 /**
@@ -141,7 +161,7 @@ export async function otherSidekiqPrefixes(redis: Redis, keys: SidekiqKeys): Pro
   const others = (await findSidekiqPrefixes(redis)).filter((p) => p.prefix !== keys.prefix).slice(0, 5);
   try {
     const found: OtherPrefix[] = [];
-    for (const { prefix, keys: count } of others) {
+    for (const { prefix, keys: count, unreadable: unreadableFound } of others) {
       const queues = await scanUpTo(redis, `${escapeGlob(prefix)}queue:*`, 1000);
       // Jobs of ours under that prefix too: an interrupted transfer's in-flight keys, quarantine lists.
       const ours = (await scanUpTo(redis, `${escapeGlob(prefix)}sidekiq-migrate:*`, 1000)).flatMap((key): [Buffer, string][] => {
@@ -161,9 +181,12 @@ export async function otherSidekiqPrefixes(redis: Redis, keys: SidekiqKeys): Pro
         .map((candidate, i) => ({ candidate, dormant: i === 2 || i === 3, ours: i >= candidates.length - ours.length }))
         .filter(({ candidate: [, type] }, i) => types[i] === type);
       const sizes = await pipelined(redis, sized, (p, { candidate: [key, type] }) => (type === 'zset' ? p.zcard(key) : p.llen(key)));
-      const sum = (which: (s: (typeof sized)[number]) => boolean) => sizes.reduce((n: number, size, i) => n + (which(sized[i]!) ? Number(size) : 0), 0);
+      const sum = (which: (s: (typeof sized)[number]) => boolean) => sizes.reduce((n: number, size, i) => n + (which(sized[i]!) && typeof size === 'number' ? size : 0), 0);
       const [jobs, held, dormant] = [sum(() => true), sum((s) => s.ours), sum((s) => s.dormant)];
-      found.push({ prefix, keys: count, jobs, ...(held > 0 ? { held } : {}), ...(dormant > 0 ? { dormant } : {}) });
+      // Keys the ACL hides from this user: counted, never read as empty. The fixed sets are left
+      // out of the count: TYPE of a set that does not exist is refused all the same.
+      const unreadable = Math.max(unreadableFound ?? 0, types.filter((t, i) => t === UNREADABLE && i >= 4).length);
+      found.push({ prefix, keys: count, jobs, ...(held > 0 ? { held } : {}), ...(dormant > 0 ? { dormant } : {}), ...(unreadable > 0 ? { unreadable } : {}) });
     }
     return found;
   } catch (error) {
@@ -183,12 +206,16 @@ async function scanUpTo(redis: Redis, pattern: string, limit: number): Promise<B
   return keys.slice(0, limit);
 }
 
-/** One pipeline of `command` over `items`; the replies in order (a failed one throws). */
+/** A reply refused by the user's ACL (NOPERM), in `pipelined`'s replies. */
+const UNREADABLE = Symbol('unreadable');
+
+/** One pipeline of `command` over `items`; the replies in order (UNREADABLE for a key the ACL hides; another failure throws). */
 async function pipelined<T>(redis: Redis, items: readonly T[], command: (pipeline: ReturnType<Redis['pipeline']>, item: T) => unknown): Promise<unknown[]> {
   if (items.length === 0) return [];
   const pipeline = redis.pipeline();
   for (const item of items) command(pipeline, item);
   return ((await pipeline.exec()) ?? []).map(([error, reply]) => {
+    if (isNoPermission(error)) return UNREADABLE;
     if (error) throw error;
     return reply;
   });

@@ -263,6 +263,39 @@ describe('jobs under other prefixes', () => {
   it('fails as retryable when Redis is gone', async () => {
     await expect(otherSidekiqPrefixes(unreachable(), new SidekiqKeys(''))).rejects.toThrow(/^Looking for Sidekiq keys under other prefixes: Redis is unreachable/);
   });
+
+  it("counts keys an ACL user may not read apart, never as absent: SCAN lists them, TYPE is refused (NOPERM)", async () => {
+    const admin = redis.source();
+    // A user for one application of a shared Redis: its own keys only.
+    await admin.acl('SETUSER', 'gitlab-only', 'on', '>pw', '~gitlab:*', '&*', '+@all');
+    await admin.rpush('gitlab:queue:a', 'x');
+    await admin.rpush('queue:left', '1', '2');
+    await admin.zadd('schedule', 1, 'a');
+    await admin.rpush('resque:gitlab:queue:b', '1');
+    const url = new URL(redis.urls().source);
+    url.username = 'gitlab-only';
+    url.password = 'pw';
+    const scoped = new Redis(url.toString(), { protocol: 2 });
+    closed.push(scoped);
+    try {
+      expect(await findSidekiqPrefixes(scoped)).toEqual([
+        { prefix: 'gitlab:', keys: 1 },
+        { prefix: '', keys: 0, unreadable: 2 },
+        { prefix: 'resque:gitlab:', keys: 0, unreadable: 1 },
+      ]);
+      expect(await otherSidekiqPrefixes(scoped, new SidekiqKeys('gitlab:'))).toEqual([
+        { prefix: '', keys: 0, jobs: 0, unreadable: 2 },
+        { prefix: 'resque:gitlab:', keys: 0, jobs: 0, unreadable: 1 },
+      ]);
+      // The administrator sees what they hold.
+      expect(await otherSidekiqPrefixes(admin, new SidekiqKeys('gitlab:'))).toEqual([
+        { prefix: '', keys: 2, jobs: 3 },
+        { prefix: 'resque:gitlab:', keys: 1, jobs: 1 },
+      ]);
+    } finally {
+      await admin.acl('DELUSER', 'gitlab-only');
+    }
+  });
 });
 
 describe('the eviction policy and the identity of a server', () => {

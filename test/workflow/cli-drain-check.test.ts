@@ -7,6 +7,7 @@ import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { bufferIo } from '../support/buffer-io.js';
 import { repoPath } from '../support/paths.js';
 import { privateRedis } from '../support/private-redis.js';
+import { runCli } from '../support/run-cli.js';
 import { heartbeat } from '../support/sidekiq-heartbeat.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
@@ -99,6 +100,39 @@ describe('sidekiq-migrate drain-check', () => {
 
     expect(queued.code).toBe(3);
     expect(queued.stdout).toContain('("resque:gitlab:": 3); 1 under "resque:gitlab:", where no Sidekiq process runs, will never run as things stand (exit code 3)');
+  });
+
+  it("never reads keys an ACL user may not read as nothing: a user limited to gitlab:* is told that other prefixes hold keys it cannot check", async () => {
+    const redis = server.client();
+    await redis.acl('SETUSER', 'gitlab-only', 'on', '>pw', '~gitlab:*', '&*', '+@all');
+    const gitlab = new SidekiqKeys('gitlab:');
+    await heartbeat(redis, gitlab, 'w:1:aaaaaaaaaaaa', ['default'], { beatAt: now() });
+    // Left by GitLab's namespace move, under no prefix: this user may not read them.
+    await redis.lpush('queue:default', sidekiqPayload({ className: 'A', queue: 'default' }));
+    await redis.sadd('queues', 'default');
+    const url = new URL(server.url());
+    url.username = 'gitlab-only';
+    url.password = 'pw';
+    try {
+      const scoped = await cli('--redis', url.toString(), '--namespace', 'gitlab:');
+      const admin = await cli('--namespace', 'gitlab:');
+      const run = await runCli('run', '--redis', url.toString(), '--namespace', 'gitlab:', '--rename', 'old=new', '--dry-run');
+
+      // Its own prefix is drained, and the line says the check could not see everything.
+      expect(scoped.code).toBe(0);
+      expect(scoped.stdout).toMatch(/^redis:\/\/gitlab-only:\*\*\*@127\.0\.0\.1:\d+: DRAINED — 0 job\(s\) left under the prefix "gitlab:"; other prefixes hold 2 key\(s\) this user may not read \(below\)$/m);
+      expect(scoped.stdout).toContain('(no prefix: 0 counted, 2 key(s) this user may not read)');
+      expect(scoped.stdout).toContain('Also on this Redis, not counted above: 2 Sidekiq key(s) under no prefix that this user may not read (its ACL covers other keys): what they hold is not known here (check them with --namespace, as a user that may read them).');
+      // A user that may read them sees the job nobody runs.
+      expect(admin.code).toBe(3);
+      expect(admin.stdout).toMatch(/DRAINED — 0 job\(s\) left under the prefix "gitlab:", and 1 under other prefixes \(below\)/);
+      // A run as that user says the same before its summary.
+      expect(run.code).toBe(0);
+      expect(run.stderr).toContain('Note: this Redis also holds 2 Sidekiq key(s) this user may not read (its ACL hides them), whatever they hold, under no prefix, which this run does not touch.');
+      expect(await redis.llen('queue:default')).toBe(1);
+    } finally {
+      await redis.acl('DELUSER', 'gitlab-only');
+    }
   });
 
   it('scoped to retired queues: their drained verdict, and the exit code 3 of jobs elsewhere explained', async () => {

@@ -80,7 +80,7 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     if (!input.dryRun) await startRunExecutions(source.redis, source.keys.prefix, input.runId);
     // Only now, holding every lock and planned, lift a stop: a plan that fails leaves the run stopped.
     for (const lock of locks) await lock.resume();
-    const otherPrefixes = (await otherSidekiqPrefixes(source.redis, source.keys)).filter((p) => p.jobs > 0);
+    const otherPrefixes = (await otherSidekiqPrefixes(source.redis, source.keys)).filter((p) => p.jobs > 0 || (p.unreadable ?? 0) > 0);
     return { ...planned, memoryPolicies, otherPrefixes };
   } catch (error) {
     // The state machine only releases locks of a run whose plan it has; a failed plan cleans up
