@@ -120,10 +120,12 @@ export interface PrefixCheck {
  */
 export async function checkSidekiqPrefix(redis: Redis, keys: SidekiqKeys, check: PrefixCheck): Promise<boolean> {
   if (await hasSidekiqData(redis, keys)) return true;
-  const elsewhere = (await findSidekiqPrefixes(redis)).filter((p) => p.prefix !== keys.prefix);
+  // Keys this user may not read (its ACL) are named by the run's and the check's notes; they are
+  // no proof of a wrong prefix: this user could not use that prefix anyway.
+  const elsewhere = (await findSidekiqPrefixes(redis)).filter((p) => p.prefix !== keys.prefix && p.keys > 0);
   if (elsewhere.length === 0) return false;
   const here = keys.prefix === '' ? 'without a prefix' : `under the prefix "${keys.prefix}"`;
-  const keysOf = (p: { readonly keys: number; readonly unreadable?: number }) => `${p.keys} key${p.keys === 1 ? '' : 's'}${p.unreadable ? `, ${p.unreadable} more this user may not read` : ''}`;
+  const keysOf = (p: { readonly keys: number }) => `${p.keys} key${p.keys === 1 ? '' : 's'}`;
   const found = elsewhere.map((p) => (p.prefix === '' ? `no prefix (${keysOf(p)})` : `"${p.prefix}" (${keysOf(p)})`)).join(', ');
   const first = elsewhere[0]!.prefix;
   const fix = first === '' ? `leave out ${check.option}` : `use ${check.option} ${first}`;

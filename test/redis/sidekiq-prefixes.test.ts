@@ -292,6 +292,12 @@ describe('jobs under other prefixes', () => {
         { prefix: '', keys: 2, jobs: 3 },
         { prefix: 'resque:gitlab:', keys: 1, jobs: 1 },
       ]);
+      // A wrong prefix is still refused for the data this user may read, naming only that.
+      const check = { name: 'source redis://x', option: '--namespace' };
+      await expect(checkSidekiqPrefix(scoped, new SidekiqKeys('gitlab:x:'), check)).rejects.toThrow('but Sidekiq keys are there under "gitlab:" (1 key): use --namespace gitlab:.');
+      // Keys it may not read prove no wrong prefix (it could not use theirs): nothing here, as far as it sees.
+      await admin.del('gitlab:queue:a');
+      expect(await checkSidekiqPrefix(scoped, new SidekiqKeys('gitlab:'), check)).toBe(false);
     } finally {
       await admin.acl('DELUSER', 'gitlab-only');
     }
