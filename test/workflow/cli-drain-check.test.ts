@@ -135,6 +135,26 @@ describe('sidekiq-migrate drain-check', () => {
     }
   });
 
+  it('a run as a user that sees nothing under its prefix never says the Redis holds no Sidekiq data when its ACL hides some', async () => {
+    const redis = server.client();
+    await redis.acl('SETUSER', 'app-only', 'on', '>pw', '~app:*', '&*', '+@all');
+    await redis.lpush('queue:default', sidekiqPayload({ className: 'A', queue: 'default' }));
+    const url = new URL(server.url());
+    url.username = 'app-only';
+    url.password = 'pw';
+    try {
+      const run = await runCli('run', '--redis', url.toString(), '--namespace', 'app:', '--rename', 'old=new');
+
+      expect(run.code).toBe(0);
+      expect(run.stdout).not.toContain('no Sidekiq data');
+      expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
+      expect(run.stderr).toContain('Note: this Redis also holds 1 Sidekiq key(s) this user may not read (its ACL hides them), whatever they hold, under no prefix, which this run does not touch.');
+      expect(await redis.llen('queue:default')).toBe(1);
+    } finally {
+      await redis.acl('DELUSER', 'app-only');
+    }
+  });
+
   it('scoped to retired queues: their drained verdict, and the exit code 3 of jobs elsewhere explained', async () => {
     const redis = server.client();
     await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['new'], { beatAt: now() });

@@ -81,6 +81,11 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     // Only now, holding every lock and planned, lift a stop: a plan that fails leaves the run stopped.
     for (const lock of locks) await lock.resume();
     const otherPrefixes = (await otherSidekiqPrefixes(source.redis, source.keys)).filter((p) => p.jobs > 0 || (p.unreadable ?? 0) > 0);
+    // "No Sidekiq data on this Redis" is not known where this user may not read some of it.
+    if (planned.settings.nothingThere && otherPrefixes.some((p) => (p.unreadable ?? 0) > 0)) {
+      const { nothingThere: _unknown, ...settings } = planned.settings;
+      return { ...planned, settings, memoryPolicies, otherPrefixes };
+    }
     return { ...planned, memoryPolicies, otherPrefixes };
   } catch (error) {
     // The state machine only releases locks of a run whose plan it has; a failed plan cleans up
