@@ -3,6 +3,7 @@ import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
 import { combineSummaries } from '../../core/workflow/combine-summaries.js';
 import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import { TaskErrorNames } from '../../functions/support/task-error.js';
 import { StateNames } from '../../infra/constructs/state-names.js';
 import { runWorkflowLocally, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
 import type { CliIo } from '../cli-io.js';
@@ -13,6 +14,7 @@ import { Progress } from './progress.js';
 import { screenWidth } from './fit.js';
 import { isStoppedFailure, stopOnInterrupt } from './stop-on-interrupt.js';
 import { renderSummary } from './render-summary.js';
+import { retryNotice } from './retry-notice.js';
 
 export interface WorkflowRun {
   readonly input: Record<string, unknown>;
@@ -42,10 +44,12 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   // Notices go above the progress view, which is drawn again below them.
   const noticeIo: CliIo = { out: (t) => run.io.out(t), err: (t) => progress.notice(t), interactive: run.io.interactive };
   const notice = planNotice(noticeIo, { json: run.json, mode: run.input['mode'] === 'transfer' ? 'transfer' : 'reroute' });
+  const retrying = retryNotice(noticeIo);
   let planned = false;
   const onEvent: typeof notice = (execution, event) => {
     if (event.type === 'StateExited' && event.state?.name === StateNames.plan) planned = true;
     notice(execution, event);
+    retrying(execution, event);
     progress.onEvent(execution, event);
   };
   const interrupt = stopOnInterrupt(run, noticeIo, () => planned);
@@ -54,6 +58,10 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   if (first.error) {
     // The plan failed (bad input, a lock held by another run, Redis unreachable): nothing moved.
     if (first.error.name === 'InvalidInputError') throw new InputError(first.error.message);
+    // A transient error that outlasted the retries (retry-notice.ts said when they began).
+    if (first.error.name === TaskErrorNames.retryable && !planned) {
+      throw new FatalError(`${first.error.message}\nStill so after the state machine's retries; nothing was moved. Run the same command again once that is resolved.`);
+    }
     throw new FatalError(first.error.message);
   }
   const chain = executions.filter((e) => e.output !== undefined).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary }));

@@ -8,8 +8,19 @@ export class RedisUnavailableError extends RetryableError {}
 export class RedisCommandError extends FatalError {}
 
 // Reply prefixes of errors that a later attempt may not get: a failover in progress, a replica
-// that was just promoted, a server still loading its data, a script running too long.
-const TRANSIENT_REPLIES = /^(READONLY|LOADING|BUSY|TRYAGAIN|MASTERDOWN|CLUSTERDOWN|NOREPLICAS)\b/;
+// that was just promoted, a server still loading its data, a script running too long. Each says
+// what it means in words an operator acts on; the reply follows in parentheses, as Redis gave it.
+const TRANSIENT_REPLIES: Readonly<Record<string, string>> = {
+  READONLY: 'the server is a read-only replica (a failover in progress, or a URL that names a replica)',
+  LOADING: 'the server is still loading its data into memory',
+  BUSY: 'a script or function on the server has run past its time limit',
+  // Our own scripts reply TRYAGAIN too, with their own words (copyJobsToLists-n.lua): no gloss.
+  TRYAGAIN: '',
+  MASTERDOWN: 'this replica has lost its link to its primary',
+  CLUSTERDOWN: 'the cluster is down',
+  NOREPLICAS: 'the server refuses writes while fewer replicas than its min-replicas-to-write are connected and in sync',
+};
+const TRANSIENT_REPLY = new RegExp(`^(${Object.keys(TRANSIENT_REPLIES).join('|')})\\b`);
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
 
 /**
@@ -20,7 +31,11 @@ export function classifyRedisError(error: unknown, doing: string): SidekiqMigrat
   if (error instanceof SidekiqMigrateError) return error;
   const e = error as { message?: string; code?: string; name?: string };
   const message = e?.message ?? String(error);
-  if (TRANSIENT_REPLIES.test(message)) return new RedisUnavailableError(`${doing}: ${message}`, { cause: error });
+  const transient = TRANSIENT_REPLY.exec(message)?.[1];
+  if (transient) {
+    const meaning = TRANSIENT_REPLIES[transient];
+    return new RedisUnavailableError(`${doing}: ${meaning ? `${meaning} (${message})` : message}`, { cause: error });
+  }
   // Over maxmemory with a policy that frees nothing (noeviction, or volatile-* with nothing to
   // evict): retrying in seconds meets the same full server. Redis refuses a script only before
   // its first write, so the refused call changed nothing.

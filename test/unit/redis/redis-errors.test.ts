@@ -12,17 +12,31 @@ describe('classifying what ioredis threw', () => {
     expect(classifyRedisError(ours, 'doing')).toBe(ours);
   });
 
-  it.each(['READONLY You can\'t write against a read only replica.', 'LOADING Redis is loading the dataset in memory', 'BUSY Redis is busy running a script.', 'TRYAGAIN Multiple keys request during rehashing', 'MASTERDOWN Link with MASTER is down', 'CLUSTERDOWN The cluster is down', 'NOREPLICAS Not enough good replicas to write.'])(
-    'takes a transient reply for retryable: %s',
-    (message) => {
-      const error = replyError(message);
-      const classified = classifyRedisError(error, 'Moving a page');
-      expect(classified).toBeInstanceOf(RedisUnavailableError);
-      expect(classified.retryable).toBe(true);
-      expect(classified.message).toBe(`Moving a page: ${message}`);
-      expect(classified.cause).toBe(error);
-    },
-  );
+  it.each([
+    ['READONLY You can\'t write against a read only replica.', 'the server is a read-only replica (a failover in progress, or a URL that names a replica)'],
+    ['LOADING Redis is loading the dataset in memory', 'the server is still loading its data into memory'],
+    ['BUSY Redis is busy running a script.', 'a script or function on the server has run past its time limit'],
+    ['MASTERDOWN Link with MASTER is down', 'this replica has lost its link to its primary'],
+    ['CLUSTERDOWN The cluster is down', 'the cluster is down'],
+    [
+      'NOREPLICAS Not enough good replicas to write. script: 20fdd958b1ee8d27f3e33af73b65c9f56cb059b8, on @user_script:159.',
+      'the server refuses writes while fewer replicas than its min-replicas-to-write are connected and in sync',
+    ],
+  ])('takes a transient reply for retryable, and says what it means: %s', (message, meaning) => {
+    const error = replyError(message);
+    const classified = classifyRedisError(error, 'Moving a page');
+    expect(classified).toBeInstanceOf(RedisUnavailableError);
+    expect(classified.retryable).toBe(true);
+    expect(classified.message).toBe(`Moving a page: ${meaning} (${message})`);
+    expect(classified.cause).toBe(error);
+  });
+
+  it('takes TRYAGAIN for retryable with its own words: our scripts reply it too, and say why', () => {
+    const message = "TRYAGAIN copyJobsToLists: the job before this call's (b1:1) was not written; nothing written";
+    const classified = classifyRedisError(replyError(message), 'Doing it');
+    expect(classified).toBeInstanceOf(RedisUnavailableError);
+    expect(classified.message).toBe(`Doing it: ${message}`);
+  });
 
   it('reads a transient word only at the start, and only as a whole word', () => {
     for (const message of ['BUSYKEY Target key name already exists.', 'ERR READONLY is not a command here']) {
