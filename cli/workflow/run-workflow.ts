@@ -62,6 +62,7 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
     if (first.error.name === TaskErrorNames.retryable && !planned) {
       throw new FatalError(`${first.error.message}\nStill so after the state machine's retries; nothing was moved. Run the same command again once that is resolved.`);
     }
+    if (planned) throw new FatalError(`${first.error.message}\n${failedAfterPlan(run.input['mode'] === 'transfer' ? 'transfer' : 'reroute', progress)}`);
     throw new FatalError(first.error.message);
   }
   const chain = executions.filter((e) => e.output !== undefined).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary }));
@@ -75,6 +76,26 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   if (run.json) run.io.out(`${JSON.stringify({ ...summary, complete, items, ...run.extra })}\n`);
   else run.io.out(renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items }));
   return complete ? ExitCode.ok : ExitCode.failed;
+}
+
+/**
+ * The execution failed after its plan (its add-up or summary step, say): its pages may well have
+ * moved jobs, and the error alone read like the plan's (nothing moved). What they did, from the
+ * pages this process saw, and how to finish.
+ */
+function failedAfterPlan(mode: 'reroute' | 'transfer', progress: Progress): string {
+  let done = 0;
+  let claimed = 0;
+  for (const { counters } of progress.seen()) {
+    const c = counters as unknown as Record<string, number | undefined>;
+    done += (mode === 'transfer' ? c['written'] : c['moved']) ?? 0;
+    claimed += c['claimed'] ?? 0;
+  }
+  const did =
+    mode === 'transfer'
+      ? `wrote ${done} job(s) to the target${claimed > done ? ` (${claimed - done} more claimed are in flight: the next run writes them first)` : ''}`
+      : `moved ${done} job(s)`;
+  return `The run failed after its plan: the pages that ran ${did} (each page is whole). Run the same command again to finish.`;
 }
 
 /**

@@ -1,0 +1,99 @@
+// A run whose execution fails after its pages ran (here its summary step: say an out-of-memory
+// Redis refused the write of the run's record): the CLI printed the error alone, as it does when
+// the plan fails and nothing moved, so an operator took a run that had moved jobs for one that had
+// done nothing. Now it says what the pages that ran did, and that running it again finishes.
+import { describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.js';
+import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
+import { summarizeFunctionStep, SummarizeFunctionSteps } from '../../functions/support/task-inputs.js';
+import { TaskError, TaskErrorNames } from '../../functions/support/task-error.js';
+import { bufferIo } from '../support/buffer-io.js';
+import { privateRedis, privateSourceAndTarget } from '../support/private-redis.js';
+import { allJobs } from '../support/redis-snapshot.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+const redis = privateRedis();
+const pair = privateSourceAndTarget();
+
+/** The local handlers, but the summary step fails as a Redis refusing a write would make it. */
+const failingSummary: typeof localTaskHandlers = (connections) => {
+  const handlers = localTaskHandlers(connections);
+  return {
+    ...handlers,
+    summarize: (input) =>
+      summarizeFunctionStep(input) === SummarizeFunctionSteps.addUp
+        ? handlers.summarize(input)
+        : Promise.reject(new TaskError(TaskErrorNames.fatal, 'Summarizing the run: OOM command not allowed', { cause: new Error('OOM') })),
+  };
+};
+
+/** Every job, the run's own bookkeeping left out (its list of sets and queues expires by itself). */
+const jobsOf = async () =>
+  (await allJobs(redis.client(), ''))
+    .filter((j) => !j.key.startsWith('sidekiq-migrate:'))
+    .map((j) => `${j.key} ${j.score ?? '-'} ${j.payload}`)
+    .sort();
+
+describe('an execution that fails after its pages moved jobs', () => {
+  it('says how many its pages moved and to run again; the next run finishes, every job once', { timeout: 60_000 }, async () => {
+    const client = redis.client();
+    const queued = [0, 1, 2, 3].map((i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+    const scheduled = [4, 5].map((i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+    await client.lpush('queue:old', ...queued);
+    await client.zadd('schedule', '1795459303', scheduled[0]!, '1795459304', scheduled[1]!);
+    await client.sadd('queues', 'old');
+    const moved = [
+      ...queued.map((p) => `queue:new - ${p.replace('"queue":"old"', '"queue":"new"')}`),
+      `schedule 1795459303 ${scheduled[0]!.replace('"queue":"old"', '"queue":"new"')}`,
+      `schedule 1795459304 ${scheduled[1]!.replace('"queue":"old"', '"queue":"new"')}`,
+    ].sort();
+
+    const io = bufferIo();
+    const code = await main(['node', 'sidekiq-migrate', 'run', '--redis', redis.url(), '--rename', 'old=new'], io, failingSummary);
+
+    expect(code).toBe(1);
+    expect(io.stderr()).toMatch(
+      /\nSummarizing the run: OOM command not allowed\nThe run failed after its plan: the pages that ran moved 6 job\(s\) \(each page is whole\)\. Run the same command again to finish\.\n$/,
+    );
+    expect(io.stdout()).toBe('');
+    expect(await jobsOf()).toEqual(moved);
+    expect(await client.exists('sidekiq-migrate:lock')).toBe(0);
+
+    const again = bufferIo();
+    expect(await main(['node', 'sidekiq-migrate', 'run', '--redis', redis.url(), '--rename', 'old=new'], again)).toBe(0);
+    expect(again.stdout()).toMatch(/\nComplete: everything that could be moved was moved\.\n$/);
+    expect(await jobsOf()).toEqual(moved);
+  });
+});
+
+describe('a move whose execution fails after its slices wrote jobs', () => {
+  it('says how many were written to the target and to run again; the next run finishes, every job once on the target', { timeout: 60_000 }, async () => {
+    const source = pair.source();
+    const queued = [0, 1, 2].map((i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));
+    const scheduled = sidekiqPayload({ className: 'A', queue: 'q', args: '[3]' });
+    await source.lpush('queue:q', ...queued);
+    await source.zadd('schedule', '1795459303', scheduled);
+    await source.sadd('queues', 'q');
+    const expected = [...queued.map((p) => `queue:q - ${p}`), `schedule 1795459303 ${scheduled}`].sort();
+    const onTarget = async () =>
+      (await allJobs(pair.target(), ''))
+        .filter((j) => j.key !== 'queues' && !j.key.startsWith('sidekiq-migrate:'))
+        .map((j) => `${j.key} ${j.score ?? '-'} ${j.payload}`)
+        .sort();
+    const { source: from, target: to } = pair.urls();
+
+    const io = bufferIo();
+    expect(await main(['node', 'sidekiq-migrate', 'move', '--from', from, '--to', to], io, failingSummary)).toBe(1);
+    expect(io.stderr()).toMatch(
+      /\nSummarizing the run: OOM command not allowed\nThe run failed after its plan: the pages that ran wrote 4 job\(s\) to the target \(each page is whole\)\. Run the same command again to finish\.\n$/,
+    );
+    expect(io.stdout()).toBe('');
+    expect(await onTarget()).toEqual(expected);
+
+    const again = bufferIo();
+    expect(await main(['node', 'sidekiq-migrate', 'move', '--from', from, '--to', to], again)).toBe(0);
+    expect(again.stdout()).toMatch(/\nComplete: everything that could be moved was moved\.\n$/);
+    expect(await onTarget()).toEqual(expected);
+    expect((await allJobs(source, '')).filter((j) => !j.key.startsWith('sidekiq-migrate:'))).toEqual([]);
+  });
+});
