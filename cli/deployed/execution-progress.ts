@@ -1,5 +1,6 @@
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import type { PlanNotes } from '../workflow/plan-notices.js';
+import type { FailedAttempt } from '../workflow/retry-notice.js';
 import type { ItemCounts, SelectionProgress } from '../workflow/progress-view.js';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
@@ -33,6 +34,8 @@ export interface ExecutionProgress {
   readonly selection?: SelectionProgress;
   /** Task attempts Step Functions retried (RetryableError, Lambda service errors). */
   readonly retries: number;
+  /** Failed Task attempts, one per state and message (at most 20), in the order met: the watcher says those Retry takes. */
+  readonly failedAttempts: readonly FailedAttempt[];
   readonly executions: readonly { readonly executionArn: string; readonly status: ExecutionStatus }[];
   /** Why an execution of the chain failed, was aborted or timed out. */
   readonly errors: readonly string[];

@@ -4,6 +4,7 @@ import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import type { ItemResult, WorkItem } from '../../core/workflow/work-item.js';
 import { StateNames } from '../../infra/constructs/state-names.js';
 import type { PlanNotes } from '../workflow/plan-notices.js';
+import type { FailedAttempt } from '../workflow/retry-notice.js';
 import { isTerminal, type ExecutionProgress, type ExecutionStatus, type ItemProgress } from './execution-progress.js';
 import type { StepFunctions } from './step-functions.js';
 
@@ -12,6 +13,10 @@ const END_EVENTS: Record<string, ExecutionStatus> = { ExecutionSucceeded: 'SUCCE
 
 /** Events that schedule one attempt of a Task; a second one in the same state is a retry. */
 const ATTEMPT_EVENTS = new Set(['LambdaFunctionScheduled', 'TaskScheduled']);
+/** Events of an attempt that failed, and where their error is. */
+const FAILED_ATTEMPT_EVENTS = ['LambdaFunctionFailed', 'LambdaFunctionTimedOut', 'TaskFailed', 'TaskTimedOut'] as const;
+/** Distinct failed attempts kept for the notices: a failover failing every page of 10,000 queues must not grow the view. */
+const MAX_FAILED_ATTEMPTS = 20;
 
 /** Where an execution's history has been read up to, and what it said. */
 interface Reading {
@@ -19,6 +24,8 @@ interface Reading {
   lastEventId: number;
   status?: ExecutionStatus;
   attemptsInState: number;
+  /** The Task state the execution is in, for the failed attempts' notices. */
+  task?: string;
 }
 
 /** An execution of the migration state machine: the root, or one a work item continued in. */
@@ -63,6 +70,7 @@ export class ExecutionTracker {
   private retries = 0;
   private planned?: ExecutionProgress['planned'];
   private planNotes?: PlanNotes;
+  private readonly failedAttempts = new Map<string, FailedAttempt>();
 
   constructor(
     private readonly sfn: StepFunctions,
@@ -117,7 +125,7 @@ export class ExecutionTracker {
 
   private applyRootEvent(execution: ChainExecution, event: HistoryEvent): void {
     const type = event.type ?? '';
-    this.countAttempt(execution, type);
+    this.countAttempt(execution, event);
     if (type === 'ExecutionStarted') {
       execution.startedAt = event.timestamp;
       this.learnSettings(parse(event.executionStartedEventDetails?.input));
@@ -161,7 +169,7 @@ export class ExecutionTracker {
 
   private applyItemEvent(child: Reading, event: HistoryEvent): void {
     const type = event.type ?? '';
-    this.countAttempt(child, type);
+    this.countAttempt(child, event);
     if (type === 'ExecutionStarted') {
       const input = parse(event.executionStartedEventDetails?.input) as { item?: WorkItem; settings?: SelectiveSettings } | undefined;
       this.learnSelection(input?.settings);
@@ -181,10 +189,18 @@ export class ExecutionTracker {
     }
   }
 
-  /** A second attempt scheduled in the same Task state is a retry. */
-  private countAttempt(reading: Reading, type: string): void {
-    if (type === 'TaskStateEntered') reading.attemptsInState = 0;
-    else if (ATTEMPT_EVENTS.has(type) && reading.attemptsInState++ > 0) this.retries++;
+  /** A second attempt scheduled in the same Task state is a retry; a failed attempt is kept for its notice. */
+  private countAttempt(reading: Reading, event: HistoryEvent): void {
+    const type = event.type ?? '';
+    if (type === 'TaskStateEntered') {
+      reading.attemptsInState = 0;
+      reading.task = event.stateEnteredEventDetails?.name;
+    } else if (ATTEMPT_EVENTS.has(type) && reading.attemptsInState++ > 0) this.retries++;
+    const failed = failedAttemptOf(event);
+    if (failed && reading.task && this.failedAttempts.size < MAX_FAILED_ATTEMPTS) {
+      const attempt = { state: reading.task, ...failed };
+      this.failedAttempts.set(`${attempt.state}\n${attempt.message}`, attempt);
+    }
   }
 
   private learnSettings(input: unknown): void {
@@ -262,6 +278,7 @@ export class ExecutionTracker {
       // The plan counts the source's jobs, not the selected ones: the selected total is not known here.
       ...(this.selective ? { selection: {} } : {}),
       retries: this.retries,
+      failedAttempts: [...this.failedAttempts.values()],
       executions: chain.map((e) => ({ executionArn: e.arn, status: e.status ?? 'RUNNING' })),
       errors: chain.flatMap((e) => (e.error ? [e.error] : [])),
       finished,
@@ -287,6 +304,22 @@ interface SelectiveSettings {
 
 function newChainExecution(arn: string): ChainExecution {
   return { arn, lastEventId: 0, attemptsInState: 0, children: new Map(), mapRuns: new Map() };
+}
+
+/** The error of a failed Task attempt: a Lambda's cause is the runtime's JSON of its error. */
+function failedAttemptOf(event: HistoryEvent): Omit<FailedAttempt, 'state'> | undefined {
+  const type = FAILED_ATTEMPT_EVENTS.find((t) => t === event.type);
+  if (!type) return undefined;
+  const details = {
+    LambdaFunctionFailed: event.lambdaFunctionFailedEventDetails,
+    LambdaFunctionTimedOut: event.lambdaFunctionTimedOutEventDetails,
+    TaskFailed: event.taskFailedEventDetails,
+    TaskTimedOut: event.taskTimedOutEventDetails,
+  }[type];
+  if (!details?.error) return undefined;
+  const cause = parse(details.cause) as { errorMessage?: unknown } | undefined;
+  const message = typeof cause?.errorMessage === 'string' ? cause.errorMessage : details.cause || details.error;
+  return { error: details.error, message };
 }
 
 function parse(text: string | undefined): unknown {

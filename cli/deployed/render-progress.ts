@@ -77,10 +77,11 @@ export function progressLine(p: ExecutionProgress, now: Date): string {
 
 /**
  * The JSON view of an update: dates as ISO strings, the summary only at the end. The plan's notes
- * are not repeated in every update: their warnings go to stderr once, as a local --json run's do.
+ * and the retried errors are not repeated in every update: they go to stderr once, as a local
+ * --json run's do.
  */
 export function progressJson(p: ExecutionProgress, type: 'progress' | 'end'): string {
-  const { planNotes: _notes, ...shown } = p;
+  const { planNotes: _notes, failedAttempts: _attempts, ...shown } = p;
   return JSON.stringify({ type, ...shown });
 }
 

@@ -4,6 +4,7 @@ import type { ExecutionProgress } from './execution-progress.js';
 import type { ExecutionTracker } from './execution-tracker.js';
 import { screenWidth } from '../workflow/fit.js';
 import { planNotices } from '../workflow/plan-notices.js';
+import { transientNotice } from '../workflow/retry-notice.js';
 import { progressBlock, progressJson, progressLine, renderEnd } from './render-progress.js';
 
 export interface WatchOptions {
@@ -30,18 +31,23 @@ export async function watchExecution(tracker: ExecutionTracker, options: WatchOp
   let drawn = 0;
   let previous = '';
   let noticed = false;
+  let attemptsSaid = 0;
   for (;;) {
     const progress = await tracker.poll();
     const now = options.now();
-    // The plan's notices once, above the view (which is drawn again below them), as a local run shows them.
+    // The plan's notices once, and each retried error once, above the view (which is drawn again
+    // below them), as a local run shows them.
+    let text = '';
     if (!noticed && progress.planNotes) {
       noticed = true;
-      const text = planNotices(progress.planNotes, { json: options.json, mode: progress.mode ?? 'reroute' });
-      if (text) {
-        if (io.interactive && drawn > 0 && !options.json) io.out(`\x1b[${drawn}F\x1b[J`);
-        drawn = 0;
-        io.err(text);
-      }
+      text += planNotices(progress.planNotes, { json: options.json, mode: progress.mode ?? 'reroute' });
+    }
+    for (const attempt of progress.failedAttempts.slice(attemptsSaid)) text += transientNotice(attempt);
+    attemptsSaid = progress.failedAttempts.length;
+    if (text) {
+      if (io.interactive && drawn > 0 && !options.json) io.out(`\x1b[${drawn}F\x1b[J`);
+      drawn = 0;
+      io.err(text);
     }
     if (progress.finished || options.once) {
       if (options.json) io.out(`${progressJson(progress, progress.finished ? 'end' : 'progress')}\n`);

@@ -1,4 +1,3 @@
-import { TaskErrorNames } from '../../functions/support/task-error.js';
 import type { LocalEvent } from '../../infra/local/run-workflow-locally.js';
 import { workflowDefinition } from '../../infra/local/workflow-definition.js';
 import type { CliIo } from '../cli-io.js';
@@ -12,18 +11,30 @@ interface Retrier {
 }
 type State = { readonly Retry?: readonly Retrier[]; readonly ItemProcessor?: { readonly States: Record<string, State> } };
 
-/** Each state's retrier for RetryableError, from the definition a local run executes. */
-function retriersByState(): Map<string, Retrier> {
-  const found = new Map<string, Retrier>();
-  const walk = (states: Record<string, State>) => {
-    for (const [name, state] of Object.entries(states)) {
-      const retrier = state.Retry?.find((r) => r.ErrorEquals.includes(TaskErrorNames.retryable));
-      if (retrier) found.set(name, retrier);
-      if (state.ItemProcessor) walk(state.ItemProcessor.States);
-    }
-  };
-  walk((workflowDefinition() as { States: Record<string, State> }).States);
-  return found;
+/** A failed attempt of a Task state: what a local run's events and a deployed execution's history both tell. */
+export interface FailedAttempt {
+  readonly state: string;
+  /** The error name Retry matches on (RetryableError, Lambda.ServiceException…). */
+  readonly error: string;
+  readonly message: string;
+}
+
+let retriers: Map<string, readonly Retrier[]> | undefined;
+
+/** Each Task state's retriers, from the definition both a local run and a deployment execute. */
+function retriersOf(state: string): readonly Retrier[] {
+  if (!retriers) {
+    const found = new Map<string, readonly Retrier[]>();
+    const walk = (states: Record<string, State>) => {
+      for (const [name, s] of Object.entries(states)) {
+        if (s.Retry) found.set(name, s.Retry);
+        if (s.ItemProcessor) walk(s.ItemProcessor.States);
+      }
+    };
+    walk((workflowDefinition() as { States: Record<string, State> }).States);
+    retriers = found;
+  }
+  return retriers.get(state) ?? [];
 }
 
 /** "up to 6 more attempts over about 2 min": what the retrier waits in all, as Step Functions counts it. */
@@ -36,23 +47,33 @@ export function describeRetries(retrier: Retrier): string {
 }
 
 /**
- * Says so when a step fails with an error the state machine retries (a failover, a replica that
- * went away, a Redis refusing writes for now): without it a local run sat silent through the
+ * What to say of a failed attempt the state machine retries (a failover, a replica gone, a Redis
+ * refusing writes for now, a throttled Lambda): the error, then the retries to come. Nothing for
+ * an error no retrier of its state takes: the item's or the run's failure says it.
+ */
+export function transientNotice(attempt: FailedAttempt): string {
+  const retrier = retriersOf(attempt.state).find((r) => r.ErrorEquals.includes(attempt.error));
+  if (!retrier) return '';
+  return `${attempt.state}: ${attempt.message}\n  Transient: the state machine tries again (${describeRetries(retrier)})\n`;
+}
+
+/**
+ * The notices of a local run's retried attempts: without them a run sat silent through the
  * minutes its retries take, then printed the error. Once per state and message: a page retried
  * six times with the same error is one line, and a failover that fails every page says so per page.
  */
 export function retryNotice(io: CliIo): (execution: string, event: LocalEvent) => void {
-  const retriers = retriersByState();
   const said = new Set<string>();
   return (_execution, event) => {
-    if (event.type !== 'StateFailed' || event['Error'] !== TaskErrorNames.retryable || !event.state) return;
-    const retrier = retriers.get(event.state.name);
-    if (!retrier) return;
+    if (event.type !== 'StateFailed' || typeof event['Error'] !== 'string' || !event.state) return;
     const cause = event['Cause'] as { message?: unknown } | string | undefined;
-    const message = typeof cause === 'string' ? cause : typeof cause?.message === 'string' ? cause.message : 'a transient error';
+    const message = typeof cause === 'string' ? cause : typeof cause?.message === 'string' ? cause.message : event['Error'];
     const key = `${event.state.name}\n${message}`;
     if (said.has(key)) return;
+    const text = transientNotice({ state: event.state.name, error: event['Error'], message });
+    if (!text) return;
     said.add(key);
-    io.err(`${event.state.name}: ${message}\n  Transient: trying again as the deployed state machine does (${describeRetries(retrier)})\n`);
+    io.err(text);
   };
 }
+
