@@ -37,13 +37,13 @@ function retriersOf(state: string): readonly Retrier[] {
   return retriers.get(state) ?? [];
 }
 
-/** "up to 6 more attempts over about 2 min": what the retrier waits in all, as Step Functions counts it. */
+/** "at most 6 times, about 2 min in all": the retrier's attempts and what it waits in all, as Step Functions counts it. */
 export function describeRetries(retrier: Retrier): string {
   const attempts = retrier.MaxAttempts ?? 3;
   let wait = 0;
   for (let i = 0; i < attempts; i++) wait += Math.min((retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** i, retrier.MaxDelaySeconds ?? Infinity);
   const over = wait < 90 ? `${Math.round(wait)} s` : `${Math.round(wait / 60)} min`;
-  return `up to ${attempts} more attempt${attempts === 1 ? '' : 's'} over about ${over}`;
+  return `at most ${attempts} time${attempts === 1 ? '' : 's'}, about ${over} in all`;
 }
 
 /**
@@ -54,7 +54,7 @@ export function describeRetries(retrier: Retrier): string {
 export function transientNotice(attempt: FailedAttempt): string {
   const retrier = retriersOf(attempt.state).find((r) => r.ErrorEquals.includes(attempt.error));
   if (!retrier) return '';
-  return `${attempt.state}: ${attempt.message}\n  Transient: the state machine tries again (${describeRetries(retrier)})\n`;
+  return `${attempt.state}: ${attempt.message}\n  Transient: the state machine retries this step (${describeRetries(retrier)})\n`;
 }
 
 /**
@@ -76,4 +76,3 @@ export function retryNotice(io: CliIo): (execution: string, event: LocalEvent) =
     io.err(text);
   };
 }
-

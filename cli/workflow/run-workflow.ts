@@ -56,13 +56,14 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   const executions = await runWorkflowLocally(run.input, run.handlers, { onEvent }).finally(interrupt.remove);
   const first = executions[0]!;
   if (first.error) {
-    // The plan failed (bad input, a lock held by another run, Redis unreachable): nothing moved.
+    // Before its plan ended (bad input, a lock held by another run, Redis unreachable) nothing
+    // moved; after it (an add-up or summary step that failed), its pages may have.
     if (first.error.name === 'InvalidInputError') throw new InputError(first.error.message);
     // A transient error that outlasted the retries (retry-notice.ts said when they began).
     if (first.error.name === TaskErrorNames.retryable && !planned) {
       throw new FatalError(`${first.error.message}\nStill so after the state machine's retries; nothing was moved. Run the same command again once that is resolved.`);
     }
-    if (planned) throw new FatalError(`${first.error.message}\n${failedAfterPlan(run.input['mode'] === 'transfer' ? 'transfer' : 'reroute', progress)}`);
+    if (planned) throw new FatalError(`${first.error.message}\n${failedAfterPlan(run.input['mode'] === 'transfer' ? 'transfer' : 'reroute', run.input['dryRun'] === true, progress)}`);
     throw new FatalError(first.error.message);
   }
   const chain = executions.filter((e) => e.output !== undefined).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary }));
@@ -83,7 +84,7 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
  * moved jobs, and the error alone read like the plan's (nothing moved). What they did, from the
  * pages this process saw, and how to finish.
  */
-function failedAfterPlan(mode: 'reroute' | 'transfer', progress: Progress): string {
+function failedAfterPlan(mode: 'reroute' | 'transfer', dryRun: boolean, progress: Progress): string {
   let done = 0;
   let claimed = 0;
   for (const { counters } of progress.seen()) {
@@ -91,6 +92,7 @@ function failedAfterPlan(mode: 'reroute' | 'transfer', progress: Progress): stri
     done += (mode === 'transfer' ? c['written'] : c['moved']) ?? 0;
     claimed += c['claimed'] ?? 0;
   }
+  if (dryRun) return `The dry run failed after its plan, having written nothing: its pages counted ${done} job(s) to move. Run it again for the whole count.`;
   const did =
     mode === 'transfer'
       ? `wrote ${done} job(s) to the target${claimed > done ? ` (${claimed - done} more claimed are in flight: the next run writes them first)` : ''}`

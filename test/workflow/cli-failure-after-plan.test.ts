@@ -66,6 +66,23 @@ describe('an execution that fails after its pages moved jobs', () => {
   });
 });
 
+describe('a dry run whose execution fails after its pages', () => {
+  it('says it wrote nothing and what its pages counted, never "moved"; every job stays as it was', { timeout: 60_000 }, async () => {
+    const client = redis.client();
+    const queued = [0, 1, 2].map((i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+    await client.lpush('queue:old', ...queued);
+    await client.sadd('queues', 'old');
+    const before = await jobsOf();
+
+    const io = bufferIo();
+    expect(await main(['node', 'sidekiq-migrate', 'run', '--redis', redis.url(), '--rename', 'old=new', '--dry-run'], io, failingSummary)).toBe(1);
+    expect(io.stderr()).toMatch(
+      /\nSummarizing the run: OOM command not allowed\nThe dry run failed after its plan, having written nothing: its pages counted 3 job\(s\) to move\. Run it again for the whole count\.\n$/,
+    );
+    expect(await jobsOf()).toEqual(before);
+  });
+});
+
 describe('a move whose execution fails after its slices wrote jobs', () => {
   it('says how many were written to the target and to run again; the next run finishes, every job once on the target', { timeout: 60_000 }, async () => {
     const source = pair.source();

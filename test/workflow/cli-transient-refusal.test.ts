@@ -46,7 +46,7 @@ describe('a Redis refusing writes while its replica is away (NOREPLICAS)', () =>
       redis.url() +
       ': the server refuses writes while fewer replicas than its min-replicas-to-write are connected and in sync (NOREPLICAS Not enough good replicas to write.';
     expect(result.stderr).toContain(refusal);
-    expect(result.stderr).toContain(')\n  Transient: the state machine tries again (up to 6 more attempts over about 2 min)\n');
+    expect(result.stderr).toContain(')\n  Transient: the state machine retries this step (at most 6 times, about 2 min in all)\n');
     // Said once, however many attempts it took.
     expect(result.stderr.split('Transient:').length).toBe(2);
     expect(result.code).toBe(0);

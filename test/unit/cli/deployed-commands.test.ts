@@ -22,7 +22,7 @@ const cli = async (args: string[], interactive = false) => {
 };
 
 /** What watch says of twoItems' retried page (scripted-runs: a lost connection, twice). */
-const retried = 'Re-route a slice of the queue: Redis connection lost\n  Transient: the state machine tries again (up to 6 more attempts over about 2 min)\n';
+const retried = 'Re-route a slice of the queue: Redis connection lost\n  Transient: the state machine retries this step (at most 6 times, about 2 min in all)\n';
 
 const execution = (name: string) => `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
 
