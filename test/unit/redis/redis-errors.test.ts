@@ -71,6 +71,10 @@ describe('classifying what ioredis threw', () => {
     expect(classified.retryable).toBe(true);
     expect(classified.message).toBe('Re-routing jobs of queue:q2: the connection to Redis closed during the call (Command aborted due to connection close)');
     expect(classified.cause).toBe(error);
+    // By its name alone too (ioredis's wording may change), and by its wording without the name.
+    const named = classifyRedisError(Object.assign(new Error('aborted'), { name: 'AbortError' }), 'x');
+    expect(named.message).toBe('x: the connection to Redis closed during the call (aborted)');
+    expect(classifyRedisError(new Error('Connection is discarded'), 'x').message).toBe('x: the connection to Redis closed during the call (Connection is discarded)');
   });
 
   it('takes an out-of-memory refusal for fatal, saying what to do (retrying in seconds meets the same full server)', () => {
