@@ -47,7 +47,8 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   const retrying = retryNotice(noticeIo);
   let planned = false;
   const onEvent: typeof notice = (execution, event) => {
-    if (event.type === 'StateExited' && event.state?.name === StateNames.plan) planned = true;
+    // Its output has the plan only when it succeeded: a plan that failed exits too, caught.
+    if (event.type === 'StateExited' && event.state?.name === StateNames.plan && (event.state as { output?: { plan?: unknown } }).output?.plan) planned = true;
     notice(execution, event);
     retrying(execution, event);
     progress.onEvent(execution, event);
@@ -59,9 +60,11 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
     // Before its plan ended (bad input, a lock held by another run, Redis unreachable) nothing
     // moved; after it (an add-up or summary step that failed), its pages may have.
     if (first.error.name === 'InvalidInputError') throw new InputError(first.error.message);
-    // A transient error that outlasted the retries (retry-notice.ts said when they began).
+    // A transient error that outlasted the retries (retry-notice.ts said when they began). A
+    // transfer's plan finishes what interrupted runs left in flight first: some of that may be done.
     if (first.error.name === TaskErrorNames.retryable && !planned) {
-      throw new FatalError(`${first.error.message}\nStill so after the state machine's retries; nothing was moved. Run the same command again once that is resolved.`);
+      const done = run.input['mode'] === 'transfer' ? 'no job was claimed from the source (what an interrupted run left in flight stays there, or was finished)' : 'nothing was moved';
+      throw new FatalError(`${first.error.message}\nStill so after the state machine's retries; ${done}. Run the same command again once that is resolved.`);
     }
     if (planned) throw new FatalError(`${first.error.message}\n${failedAfterPlan(run.input['mode'] === 'transfer' ? 'transfer' : 'reroute', run.input['dryRun'] === true, progress)}`);
     throw new FatalError(first.error.message);

@@ -70,8 +70,10 @@ export function toTaskError(error: unknown, task: string): TaskError {
   if (isMiddyTimeout(error)) {
     return new TaskError(TaskErrorNames.retryable, `${task} ran out of time before finishing its page; running it again resumes from the same cursor`, { cause: error });
   }
+  // The classified error as cause (the original is its cause): whoever reads only the cause (the
+  // local runner's events, say) reads the same words as the message.
   const redis = classifyRedisError(error, `${task}`);
-  if (redis.retryable) return new TaskError(TaskErrorNames.retryable, redis.message, { cause: error });
+  if (redis.retryable) return new TaskError(TaskErrorNames.retryable, redis.message, { cause: redis });
   const e = error as { name?: unknown; message?: unknown } | null;
   const what = typeof e?.name === 'string' ? e.name : 'Error';
   const message = typeof e?.message === 'string' ? e.message : String(error);

@@ -40,8 +40,12 @@ describe('toTaskError', () => {
     const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
     const bug = new TypeError("Cannot read properties of undefined (reading 'cursor')");
 
-    expect(toTaskError(closed, 'transfer-queue')).toMatchObject({ name: 'RetryableError', cause: closed });
-    expect(toTaskError(reset, 'transfer-queue')).toMatchObject({ name: 'RetryableError', cause: reset });
+    // The classified error is the cause, with the same words; the original is its cause.
+    for (const error of [closed, reset]) {
+      const mapped = toTaskError(error, 'transfer-queue');
+      expect(mapped).toMatchObject({ name: 'RetryableError', message: `transfer-queue: Redis is unreachable (${error.message})` });
+      expect(mapped.cause).toMatchObject({ message: mapped.message, cause: error });
+    }
     expect(toTaskError(bug, 'transfer-queue')).toMatchObject({ name: 'FatalError', message: `Unexpected TypeError in transfer-queue: ${bug.message}`, cause: bug });
     expect(toTaskError('a string', 'plan')).toMatchObject({ name: 'FatalError', message: 'Unexpected Error in plan: a string' });
   });

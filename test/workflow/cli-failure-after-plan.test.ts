@@ -2,10 +2,11 @@
 // Redis refused the write of the run's record): the CLI printed the error alone, as it does when
 // the plan fails and nothing moved, so an operator took a run that had moved jobs for one that had
 // done nothing. Now it says what the pages that ran did, and that running it again finishes.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main.js';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { summarizeFunctionStep, SummarizeFunctionSteps } from '../../functions/support/task-inputs.js';
+import { RedisUnavailableError } from '../../core/redis/redis-errors.js';
 import { TaskError, TaskErrorNames } from '../../functions/support/task-error.js';
 import { bufferIo } from '../support/buffer-io.js';
 import { privateRedis, privateSourceAndTarget } from '../support/private-redis.js';
@@ -112,5 +113,58 @@ describe('a move whose execution fails after its slices wrote jobs', () => {
     expect(again.stdout()).toMatch(/\nComplete: everything that could be moved was moved\.\n$/);
     expect(await onTarget()).toEqual(expected);
     expect((await allJobs(source, '')).filter((j) => !j.key.startsWith('sidekiq-migrate:'))).toEqual([]);
+  });
+});
+
+describe('a plan that still fails after its retries (a Redis refusing writes for 2 minutes)', () => {
+  afterEach(() => vi.useRealTimers());
+
+  /** The local handlers, but the plan is refused every time, as NOREPLICAS refuses it; the retries' timers are faked from then on. */
+  const refusedPlan: typeof localTaskHandlers = (connections) => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const message = 'Taking the run lock on source: the server refuses writes (NOREPLICAS)';
+    // As toTaskError makes it: core's classified error, with the same words, as the cause.
+    const refusal = () => Promise.reject(new TaskError(TaskErrorNames.retryable, message, { cause: new RedisUnavailableError(message, { cause: new Error('NOREPLICAS') }) }));
+    return { ...localTaskHandlers(connections), plan: refusal };
+  };
+
+  /** Runs the CLI, moving the faked clock on until it ends (the retries wait about 2 minutes). */
+  async function refused(args: string[]): Promise<{ code: number; stderr: string }> {
+    const io = bufferIo();
+    let code: number | undefined;
+    const running = main(['node', 'sidekiq-migrate', ...args], io, refusedPlan).then((c) => (code = c));
+    // Until it ends (the test's timeout bounds it): real I/O between turns, the faked clock moved once faked.
+    while (code === undefined) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (vi.isFakeTimers()) await vi.advanceTimersByTimeAsync(5_000);
+    }
+    await running;
+    return { code: code!, stderr: io.stderr() };
+  }
+
+  it('run: says it once with the retries to come, then that nothing was moved; every job stays', { timeout: 60_000 }, async () => {
+    const client = redis.client();
+    await client.lpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', args: '[1]' }));
+    const before = await jobsOf();
+
+    const { code, stderr } = await refused(['run', '--redis', redis.url(), '--rename', 'old=new']);
+
+    expect(code).toBe(1);
+    const refusal = 'Taking the run lock on source: the server refuses writes (NOREPLICAS)';
+    expect(stderr).toBe(
+      `Plan migration: ${refusal}\n  Transient: the state machine retries this step (at most 6 times, about 2 min in all)\n` +
+        `${refusal}\nStill so after the state machine's retries; nothing was moved. Run the same command again once that is resolved.\n`,
+    );
+    expect(await jobsOf()).toEqual(before);
+  });
+
+  it('move: says no job was claimed from the source (its plan may have finished what an interrupted run left in flight)', { timeout: 60_000 }, async () => {
+    const { source: from, target: to } = pair.urls();
+    const { code, stderr } = await refused(['move', '--from', from, '--to', to]);
+
+    expect(code).toBe(1);
+    expect(stderr).toMatch(
+      /\nStill so after the state machine's retries; no job was claimed from the source \(what an interrupted run left in flight stays there, or was finished\)\. Run the same command again once that is resolved\.\n$/,
+    );
   });
 });
