@@ -21,3 +21,8 @@ if (fromSource) {
   ({ main } = await import(compiled.href));
 }
 process.exitCode = await main(process.argv);
+// Done: exit even if a library left a timer running. ioredis arms a command's timeout (30 s) on a
+// connection that failed in its handshake and never clears it, which kept a failed run alive that
+// long after its message. A second's grace for what closes by itself; stdout and stderr are
+// written synchronously to pipes and terminals on Linux, so nothing printed is lost.
+globalThis.setTimeout(() => process.exit(), 1_000).unref();

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { createConnection } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { InputError } from '../errors/input-error.js';
 import { classifyRedisError, RedisUnavailableError } from './redis-errors.js';
@@ -70,8 +71,42 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
     return client;
   } catch (error) {
     client.disconnect();
-    throw describeConnectError(error instanceof InputError ? error : (reason ?? error), url, role);
+    const cause = error instanceof InputError ? error : (reason ?? error);
+    // A server that closes a connection at once says why first: read it, rather than "write EPIPE".
+    const said = closedAtOnce(cause) ? await refusalGreeting(url) : '';
+    throw describeConnectError(cause, url, role, said);
   }
+}
+
+/** A connection the server closed as it opened (EPIPE or ECONNRESET on the first write). */
+function closedAtOnce(error: unknown): boolean {
+  const e = error as { code?: string; message?: string } | null;
+  return e?.code === 'EPIPE' || e?.code === 'ECONNRESET' || /EPIPE|ECONNRESET/.test(String(e?.message ?? ''));
+}
+
+/**
+ * What a Redis writes to a connection it will not serve before closing it (`-ERR max number of
+ * clients reached`), read on a plain TCP connection of our own that sends nothing; '' when it says
+ * nothing within half a second (a healthy server waits for a command) or speaks TLS.
+ */
+function refusalGreeting(url: RedisUrl): Promise<string> {
+  if (url.tls) return Promise.resolve('');
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: url.host, port: url.port });
+    let data = '';
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(/^-([^\r\n]+)\r?\n/.exec(data)?.[1] ?? '');
+    };
+    const timer = setTimeout(done, 500);
+    socket.on('data', (chunk: Buffer) => {
+      data += chunk.toString('latin1');
+      if (data.includes('\n')) done();
+    });
+    socket.on('error', done);
+    socket.on('close', done);
+  });
 }
 
 /** How Redis refuses a SELECT of a database it does not have. */
@@ -100,9 +135,14 @@ async function checkServer(client: Redis, url: RedisUrl, role: string): Promise<
   }
 }
 
-function describeConnectError(error: unknown, url: RedisUrl, role: string): Error {
+function describeConnectError(error: unknown, url: RedisUrl, role: string, serverSaid = ''): Error {
   if (error instanceof InputError) return error;
   const message = String((error as Error)?.message ?? error);
+  if (serverSaid) {
+    // maxclients: every connection counts, Sidekiq's pools included; another try may find one free.
+    const hint = /max number of clients/i.test(serverSaid) ? ' (its maxclients are all in use: Sidekiq processes and their connection pools count)' : '';
+    return new RedisUnavailableError(`Cannot connect to ${role} ${url.redacted}: the server refused the connection: ${serverSaid}${hint}. Nothing was touched.`, { cause: error });
+  }
   if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(message)) {
     return new InputError(`${role} ${url.redacted}: authentication failed (${message.replace(/^ReplyError: /, '')})`, { cause: error });
   }
