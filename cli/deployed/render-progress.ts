@@ -85,11 +85,25 @@ export function progressJson(p: ExecutionProgress, type: 'progress' | 'end'): st
   return JSON.stringify({ type, ...shown });
 }
 
+/**
+ * Why an ended run has no summary. Its plan may have completed and its pages moved jobs before a
+ * later step failed (the summary's write refused, say): "ended before its plan completed" would
+ * then hide them. What its pages did, from the items watched, and how to finish.
+ */
+function noSummaryWhy(p: ExecutionProgress): string {
+  if (!p.planned && p.items.length === 0) return 'the execution ended before its plan completed.';
+  const done = p.items.reduce((sum, i) => sum + i.moved, 0);
+  if (p.dryRun) return `the dry run failed after its plan, having written nothing: its pages counted ${n(done)} job(s) to move. Start it again for the whole count.`;
+  const did = p.mode === 'transfer' ? `wrote ${n(done)} job(s) to the target` : `moved ${n(done)} job(s)`;
+  const again = `sidekiq-migrate start --resume ${p.runId ?? 'RUN'}, with the same routing and selection`;
+  return `the execution failed after its plan: its pages ${did} (each page is whole). Run it again to finish: ${again}.`;
+}
+
 /** What is printed once the run ended: the combined summary (or why there is none) and the verdict. */
 export function renderEnd(p: ExecutionProgress, now: Date, view: SummaryView = {}): string {
   const out: string[] = [];
   if (p.summary) out.push(renderSummary(p.summary, machineOf(p.executionArn), view).trimEnd());
-  else out.push(`${title(p)}: no summary — the execution ended before its plan completed.`);
+  else out.push(`${title(p)}: no summary — ${noSummaryWhy(p)}`);
   for (const error of p.errors) out.push(`Execution error: ${error}`);
   const ok = p.status === 'SUCCEEDED' && (p.summary?.complete ?? false);
   out.push(`${ok ? 'Succeeded' : `Ended ${p.status}`} after ${elapsed(p, now) || '?'}${p.executions.length > 1 ? ` over ${p.executions.length} executions` : ''}.`);

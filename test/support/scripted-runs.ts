@@ -25,6 +25,8 @@ export interface ScriptedRun {
   readonly items: readonly ScriptedItem[];
   /** The plan fails (bad input, lock held): the execution fails at once. */
   readonly planFails?: { readonly error: string; readonly message: string };
+  /** The summary step fails after the items ran (a write refused): the execution fails then. */
+  readonly summaryFails?: { readonly error: string; readonly message: string };
   readonly dryRun?: boolean;
   /**
    * A selective transfer (its plan's settings say `selected`) instead of a re-route: items' pages
@@ -124,7 +126,15 @@ function scriptExecution(fake: FakeStepFunctions, arn: string, input: string, se
   });
 
   const summary = summaryOf(run, results);
-  const ending: ScriptedEvent[] = [{ type: 'MapRunSucceeded' }, ...task(StateNames.summarize), exited('TaskStateExited', StateNames.summarize, summary), { type: 'ExecutionSucceeded', executionSucceededEventDetails: { output: JSON.stringify(summary) } }];
+  const failed = run.summaryFails;
+  const ending: ScriptedEvent[] = failed
+    ? [
+        { type: 'MapRunSucceeded' },
+        ...task(StateNames.summarize, 0, { Error: failed.error, Cause: lambdaCause(failed.message, failed.error) }),
+        { type: 'FailStateEntered', stateEnteredEventDetails: { name: 'Migration failed' } },
+        { type: 'ExecutionFailed', executionFailedEventDetails: { error: failed.error, cause: lambdaCause(failed.message, failed.error) } },
+      ]
+    : [{ type: 'MapRunSucceeded' }, ...task(StateNames.summarize), exited('TaskStateExited', StateNames.summarize, summary), { type: 'ExecutionSucceeded', executionSucceededEventDetails: { output: JSON.stringify(summary) } }];
   while (root.length < lastTick - t0 + 1) root.push([]);
   root.push(ending);
   fake.add(arn, input, root, { startTick: t0 });

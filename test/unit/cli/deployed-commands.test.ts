@@ -384,6 +384,22 @@ describe('watch', () => {
     expect(stdout).toContain('Ended FAILED');
   });
 
+  it('an execution that fails after its plan says what its pages moved, never "ended before its plan completed"', async () => {
+    const arn = scriptRun(fake, { ...twoItems, runId: 'late-1', summaryFails: { error: 'FatalError', message: 'Summarizing the run: OOM command not allowed' } });
+
+    const { code, stdout } = await cli(['watch', arn, '--interval', '0']);
+
+    expect(code).toBe(1);
+    expect(stdout).toContain(
+      '\nRun late-1 (re-route): no summary — the execution failed after its plan: its pages moved 3,400 job(s) (each page is whole). Run it again to finish: sidekiq-migrate start --resume late-1, with the same routing and selection.\n',
+    );
+    expect(stdout).toContain('Execution error: FatalError: Summarizing the run: OOM command not allowed');
+    expect(stdout).not.toContain('before its plan completed');
+
+    const dry = await cli(['watch', scriptRun(fake, { ...twoItems, runId: 'late-dry', dryRun: true, summaryFails: { error: 'FatalError', message: 'x' } }), '--interval', '0']);
+    expect(dry.stdout).toContain('no summary — the dry run failed after its plan, having written nothing: its pages counted 3,400 job(s) to move. Start it again for the whole count.\n');
+  });
+
   it('exits 1 when an item failed, though the execution succeeded', async () => {
     const arn = scriptRun(fake, { runId: 'partial-1', items: [{ kind: 'queue', name: 'old', total: 2000, pages: [[1000, 1000]], failsWith: 'WRONGTYPE queue:old is not a list' }] });
 
