@@ -1,3 +1,4 @@
+import { failedAfterPlan } from '../workflow/failed-after-plan.js';
 import { formatDuration } from '../workflow/fit.js';
 import { progressView } from '../workflow/progress-view.js';
 import { renderSummary, type SummaryView } from '../workflow/render-summary.js';
@@ -86,17 +87,14 @@ export function progressJson(p: ExecutionProgress, type: 'progress' | 'end'): st
 }
 
 /**
- * Why an ended run has no summary. Its plan may have completed and its pages moved jobs before a
- * later step failed (the summary's write refused, say): "ended before its plan completed" would
- * then hide them. What its pages did, from the items watched, and how to finish.
+ * Why an ended run has no summary: its plan did not complete, or a later step failed after its
+ * pages had run (failed-after-plan.ts says what they did, from the items watched).
  */
 function noSummaryWhy(p: ExecutionProgress): string {
   if (!p.planned && p.items.length === 0) return 'the execution ended before its plan completed.';
+  const again = `Run it again to finish: sidekiq-migrate start --resume ${p.runId ?? 'RUN'}, with the same routing and selection.`;
   const done = p.items.reduce((sum, i) => sum + i.moved, 0);
-  if (p.dryRun) return `the dry run failed after its plan, having written nothing: its pages counted ${n(done)} job(s) to move. Start it again for the whole count.`;
-  const did = p.mode === 'transfer' ? `wrote ${n(done)} job(s) to the target` : `moved ${n(done)} job(s)`;
-  const again = `sidekiq-migrate start --resume ${p.runId ?? 'RUN'}, with the same routing and selection`;
-  return `the execution failed after its plan: its pages ${did} (each page is whole). Run it again to finish: ${again}.`;
+  return `${p.dryRun ? 'the dry run' : 'the execution'} ${failedAfterPlan({ mode: p.mode ?? 'reroute', dryRun: p.dryRun ?? false, done, again })}`;
 }
 
 /** What is printed once the run ended: the combined summary (or why there is none) and the verdict. */

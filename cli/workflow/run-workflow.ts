@@ -9,6 +9,7 @@ import { runWorkflowLocally, type LocalHandlers } from '../../infra/local/run-wo
 import type { CliIo } from '../cli-io.js';
 import { ExitCode } from '../exit-codes.js';
 import { checkExecutionInputSize } from './execution-input-size.js';
+import { failedAfterPlan } from './failed-after-plan.js';
 import { planNotice } from './plan-notices.js';
 import { Progress } from './progress.js';
 import { screenWidth } from './fit.js';
@@ -66,7 +67,7 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
       const done = run.input['mode'] === 'transfer' ? 'no job was claimed from the source (what an interrupted run left in flight stays there, or was finished)' : 'nothing was moved';
       throw new FatalError(`${first.error.message}\nStill so after the state machine's retries; ${done}. Run the same command again once that is resolved.`);
     }
-    if (planned) throw new FatalError(`${first.error.message}\n${failedAfterPlan(run.input['mode'] === 'transfer' ? 'transfer' : 'reroute', run.input['dryRun'] === true, progress)}`);
+    if (planned) throw new FatalError(`${first.error.message}\n${afterPlan(run.input['mode'] === 'transfer' ? 'transfer' : 'reroute', run.input['dryRun'] === true, progress)}`);
     throw new FatalError(first.error.message);
   }
   const chain = executions.filter((e) => e.output !== undefined).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary }));
@@ -82,12 +83,8 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   return complete ? ExitCode.ok : ExitCode.failed;
 }
 
-/**
- * The execution failed after its plan (its add-up or summary step, say): its pages may well have
- * moved jobs, and the error alone read like the plan's (nothing moved). What they did, from the
- * pages this process saw, and how to finish.
- */
-function failedAfterPlan(mode: 'reroute' | 'transfer', dryRun: boolean, progress: Progress): string {
+/** What the pages this process saw did, for an execution that failed after its plan (failed-after-plan.ts). */
+function afterPlan(mode: 'reroute' | 'transfer', dryRun: boolean, progress: Progress): string {
   let done = 0;
   let claimed = 0;
   for (const { counters } of progress.seen()) {
@@ -95,12 +92,8 @@ function failedAfterPlan(mode: 'reroute' | 'transfer', dryRun: boolean, progress
     done += (mode === 'transfer' ? c['written'] : c['moved']) ?? 0;
     claimed += c['claimed'] ?? 0;
   }
-  if (dryRun) return `The dry run failed after its plan, having written nothing: its pages counted ${done} job(s) to move. Run it again for the whole count.`;
-  const did =
-    mode === 'transfer'
-      ? `wrote ${done} job(s) to the target${claimed > done ? ` (${claimed - done} more claimed are in flight: the next run writes them first)` : ''}`
-      : `moved ${done} job(s)`;
-  return `The run failed after its plan: the pages that ran ${did} (each page is whole). Run the same command again to finish.`;
+  const inFlight = mode === 'transfer' ? Math.max(0, claimed - done) : 0;
+  return `${dryRun ? 'The dry run' : 'The run'} ${failedAfterPlan({ mode, dryRun, done, inFlight, again: 'Run the same command again to finish.' })}`;
 }
 
 /**

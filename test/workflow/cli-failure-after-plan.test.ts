@@ -54,7 +54,7 @@ describe('an execution that fails after its pages moved jobs', () => {
 
     expect(code).toBe(1);
     expect(io.stderr()).toMatch(
-      /\nSummarizing the run: OOM command not allowed\nThe run failed after its plan: the pages that ran moved 6 job\(s\) \(each page is whole\)\. Run the same command again to finish\.\n$/,
+      /\nSummarizing the run: OOM command not allowed\nThe run failed after its plan: its pages moved 6 job\(s\) \(each page is whole\)\. Run the same command again to finish\.\n$/,
     );
     expect(io.stdout()).toBe('');
     expect(await jobsOf()).toEqual(moved);
@@ -103,7 +103,7 @@ describe('a move whose execution fails after its slices wrote jobs', () => {
     const io = bufferIo();
     expect(await main(['node', 'sidekiq-migrate', 'move', '--from', from, '--to', to], io, failingSummary)).toBe(1);
     expect(io.stderr()).toMatch(
-      /\nSummarizing the run: OOM command not allowed\nThe run failed after its plan: the pages that ran wrote 4 job\(s\) to the target \(each page is whole\)\. Run the same command again to finish\.\n$/,
+      /\nSummarizing the run: OOM command not allowed\nThe run failed after its plan: its pages wrote 4 job\(s\) to the target \(each page is whole\)\. Run the same command again to finish\.\n$/,
     );
     expect(io.stdout()).toBe('');
     expect(await onTarget()).toEqual(expected);

@@ -397,7 +397,7 @@ describe('watch', () => {
     expect(stdout).not.toContain('before its plan completed');
 
     const dry = await cli(['watch', scriptRun(fake, { ...twoItems, runId: 'late-dry', dryRun: true, summaryFails: { error: 'FatalError', message: 'x' } }), '--interval', '0']);
-    expect(dry.stdout).toContain('no summary — the dry run failed after its plan, having written nothing: its pages counted 3,400 job(s) to move. Start it again for the whole count.\n');
+    expect(dry.stdout).toContain('no summary — the dry run failed after its plan, having written nothing: its pages counted 3,400 job(s) to move. Run it again for the whole count.\n');
   });
 
   it('exits 1 when an item failed, though the execution succeeded', async () => {

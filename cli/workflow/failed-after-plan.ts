@@ -1,0 +1,22 @@
+/**
+ * What an execution that failed after its plan (its add-up or summary step, say) had done: its
+ * pages may well have moved jobs, and the error alone read like a failed plan's (nothing moved).
+ * One text for a local run and for `watch`/`status` of a deployed one; each says how to finish.
+ * Follows the subject: "The run failed after its plan: …".
+ */
+export function failedAfterPlan(run: {
+  readonly mode: 'reroute' | 'transfer';
+  readonly dryRun: boolean;
+  /** Jobs its pages moved (a transfer: wrote to the target; a dry run: counted). */
+  readonly done: number;
+  /** A transfer's jobs claimed but not yet written. */
+  readonly inFlight?: number;
+  /** How to finish: the same command, or `start --resume`. */
+  readonly again: string;
+}): string {
+  const jobs = `${run.done.toLocaleString('en-US')} job(s)`;
+  if (run.dryRun) return `failed after its plan, having written nothing: its pages counted ${jobs} to move. Run it again for the whole count.`;
+  const inFlight = run.inFlight ? ` (${run.inFlight.toLocaleString('en-US')} more claimed are in flight: the next run writes them first)` : '';
+  const did = run.mode === 'transfer' ? `wrote ${jobs} to the target${inFlight}` : `moved ${jobs}`;
+  return `failed after its plan: its pages ${did} (each page is whole). ${run.again}`;
+}
