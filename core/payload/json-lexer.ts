@@ -38,30 +38,35 @@ export function skipWhitespace(buf: Buffer, pos: number): number {
   }
 }
 
+/**
+ * Bytes that may stand in a string as they are: everything from 0x20 up but `"` and `\\` (bytes
+ * ≥ 0x80 were checked as UTF-8 beforehand). A table lookup a byte is the cheapest test here: four
+ * fifths of a Sidekiq payload's bytes are inside strings (issue #18).
+ */
+const PLAIN_IN_STRING = new Uint8Array(256).fill(1, 0x20);
+PLAIN_IN_STRING[QUOTE] = 0;
+PLAIN_IN_STRING[BACKSLASH] = 0;
+
 /** `pos` is at the opening quote. Rejects raw control characters and unknown escapes. */
 export function scanString(buf: Buffer, pos: number): number {
   const len = buf.length;
   pos++;
-  while (pos < len) {
+  for (;;) {
+    while (pos < len && PLAIN_IN_STRING[buf[pos]!] === 1) pos++;
+    if (pos >= len) return FAIL;
     const c = buf[pos]!;
     if (c === QUOTE) return pos + 1;
-    if (c === BACKSLASH) {
-      const e = buf[pos + 1] ?? EOF;
-      if (e === LOWER_U) {
-        if (!isHex(buf[pos + 2]) || !isHex(buf[pos + 3]) || !isHex(buf[pos + 4]) || !isHex(buf[pos + 5])) return FAIL;
-        pos += 6;
-      } else if (isShortEscape(e)) {
-        pos += 2;
-      } else {
-        return FAIL;
-      }
-    } else if (c < 0x20) {
-      return FAIL;
+    if (c !== BACKSLASH) return FAIL; // a raw control character
+    const e = buf[pos + 1] ?? EOF;
+    if (e === LOWER_U) {
+      if (!isHex(buf[pos + 2]) || !isHex(buf[pos + 3]) || !isHex(buf[pos + 4]) || !isHex(buf[pos + 5])) return FAIL;
+      pos += 6;
+    } else if (isShortEscape(e)) {
+      pos += 2;
     } else {
-      pos++;
+      return FAIL;
     }
   }
-  return FAIL;
 }
 
 /**
