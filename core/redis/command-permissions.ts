@@ -43,6 +43,8 @@ export function commandsFor(use: ConnectionUse, prefix: string): { reads: Comman
     ['MULTI'],
     ['SET', ours, 'x'],
     ['DEL', ours],
+    // A re-route's record of rewrites, removed at the end of its set's scan (set-page.ts).
+    ['UNLINK', ours],
     ['EXPIRE', ours, '1'],
     ['PERSIST', ours],
     ['PTTL', ours],

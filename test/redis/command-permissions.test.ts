@@ -47,7 +47,7 @@ describe('the commands a run needs', () => {
     expect(read.reads.map((c) => c[0])).toEqual(['INFO', 'SCAN', ...KEYED]);
     expect(read.writes).toEqual([]);
     expect(target.reads).toEqual(read.reads);
-    expect(target.writes.map((c) => c[0])).toEqual(['EVALSHA', 'SCRIPT', 'MULTI', 'SET', 'DEL', 'EXPIRE', 'PERSIST', 'PTTL', 'TIME', 'SADD', 'SISMEMBER', 'SMISMEMBER', 'HGET', 'HSET', 'RPUSH', 'LPUSH', 'ZADD', 'ZSCORE', 'ZMSCORE']);
+    expect(target.writes.map((c) => c[0])).toEqual(['EVALSHA', 'SCRIPT', 'MULTI', 'SET', 'DEL', 'UNLINK', 'EXPIRE', 'PERSIST', 'PTTL', 'TIME', 'SADD', 'SISMEMBER', 'SMISMEMBER', 'HGET', 'HSET', 'RPUSH', 'LPUSH', 'ZADD', 'ZSCORE', 'ZMSCORE']);
     expect(source.reads).toEqual(read.reads);
     expect(source.writes).toEqual([...target.writes, ['LREM', 'p:queue:sidekiq-migrate-permission-check', '1', 'x'], ['LPOP', 'p:queue:sidekiq-migrate-permission-check'], ['RPOP', 'p:queue:sidekiq-migrate-permission-check'], ['LTRIM', 'p:queue:sidekiq-migrate-permission-check', '0', '-1'], ['ZREM', 'p:retry', 'x'], ['MGET', 'p:sidekiq-migrate:permission-check']]);
   });
@@ -58,7 +58,7 @@ describe('the commands a run needs', () => {
     expect(await missingCommands(scoped, 'scoped', commandsFor('read', 'q:'))).toEqual(KEYED);
     expect(await missingCommands(scoped, 'scoped', commandsFor('migrate-source', 'q:'))).toEqual([
       ...KEYED,
-      ...['EVALSHA', 'SET', 'DEL', 'EXPIRE', 'PERSIST', 'PTTL', 'SADD', 'SISMEMBER', 'SMISMEMBER', 'HGET', 'HSET', 'RPUSH', 'LPUSH', 'ZADD', 'ZSCORE', 'ZMSCORE', 'LREM', 'LPOP', 'RPOP', 'LTRIM', 'ZREM', 'MGET'],
+      ...['EVALSHA', 'SET', 'DEL', 'UNLINK', 'EXPIRE', 'PERSIST', 'PTTL', 'SADD', 'SISMEMBER', 'SMISMEMBER', 'HGET', 'HSET', 'RPUSH', 'LPUSH', 'ZADD', 'ZSCORE', 'ZMSCORE', 'LREM', 'LPOP', 'RPOP', 'LTRIM', 'ZREM', 'MGET'],
     ]);
   });
 });

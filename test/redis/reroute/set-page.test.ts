@@ -244,7 +244,18 @@ describe("a run's record of its own rewrites, met again later in the same scan",
     // The record holds the digest of each rewrite of the page, until the scan is over.
     expect(await redis.scard(record)).toBe(first.counters.moved);
     expect(first.counters.moved).toBeGreaterThan(0);
+    const monitor = await redis.monitor();
+    const removals: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      const command = args[0]!.toUpperCase();
+      if (args[1] === record && (command === 'DEL' || command === 'UNLINK')) removals.push(command);
+    });
     const rest = await drivePages((cursor) => rerouteSetPage({ ...request, cursor }), first.cursor);
+    await redis.ping(); // MONITOR has seen every command sent before this one's reply
+    monitor.disconnect();
+    // Removed without blocking Redis: UNLINK frees its digests in the background; DEL would free
+    // them all before replying, with every Sidekiq client waiting (set-page.ts says how long).
+    expect(removals).toEqual(['UNLINK']);
 
     const total = (name: 'scanned' | 'moved' | 'alreadyRouted' | 'vanished' | 'conflicts' | 'uniqueLocked') => first.counters[name] + rest.counters[name];
     expect(rest.done).toBe(true);
