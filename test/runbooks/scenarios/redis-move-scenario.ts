@@ -18,6 +18,7 @@ export function redisMoveScenario(old: () => Redis, next: () => Redis, urls: () 
   let seeded: SeededJob[] = [];
   let workingPayload = '';
   let beforeDryRun: Map<string, string>[] = [];
+  let beforeLedgers = new Map<string, string>();
   const snapshot = async () => [await keyContents(old()), await keyContents(next())];
   const jobsOn = async (redis: Redis) => new Map([...(await jobPlaces(redis, NS))].filter(([, places]) => places.every((p) => !p.key.includes('sidekiq-migrate:'))));
   /** Each seeded job (but those in `except`) exactly once, on the new Redis, at its own key, bytes and score. */
@@ -120,6 +121,21 @@ export function redisMoveScenario(old: () => Redis, next: () => Redis, urls: () 
       },
       'cdk-destroy': { covers: 'not run: needs AWS' },
       leftovers: { covers: 'no in-flight key left on the old Redis', doesNotShow: [':inflight:'] },
+      ledgers: {
+        covers: "every ledger on the new Redis removed (prints 0), the rest of the new Redis's keys as they were",
+        before: async () => {
+          const ledgers = (await next().keys(`${NS}sidekiq-migrate:*:ledger:*`)).length;
+          expect(ledgers).toBeGreaterThan(0);
+          beforeLedgers = await keyContents(next());
+        },
+        shows: [/^\s*0\s*$/m],
+        after: async () => {
+          expect(await next().keys(`${NS}sidekiq-migrate:*:ledger:*`)).toEqual([]);
+          const rest = new Map([...beforeLedgers].filter(([key]) => !key.includes(':ledger:')));
+          expect(await keyContents(next())).toEqual(rest);
+          await allOnNew();
+        },
+      },
       'stop-deployed': { covers: 'not run: needs the deployed stack (`stop` is tested in test/unit/cli/deployed-commands.test.ts)' },
       'resume-deployed': { covers: 'not run: needs the deployed stack (`start --resume` is tested in test/unit/cli/deployed-commands.test.ts)' },
       'going-back-deployed': { covers: 'not run: needs the deployed stack' },
