@@ -12,6 +12,7 @@ import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { captureOutput, dumpAll, emfRecords, fakeContext, logRecords, sumMetrics, type OutputCapture } from './support/lambda-harness.js';
 import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
 import { runWorkflow, viaJson } from './support/run-workflow.js';
+import { MAX_PAGE_BYTES } from '../../core/redis/page-bytes.js';
 
 // Credentials live only in the (mocked) Secrets Manager: never in env, logs or errors.
 const SOURCE_TOKEN = 'auth-token-Q7xV9pLm2Rk';
@@ -134,8 +135,9 @@ describe('a re-route through the handlers (AUTH token from Secrets Manager)', ()
     expectNoSecretsOrArgs(out.text());
   });
 
-  it('pages jobs of 1 MiB by bytes, not by the page size (a 1 GB Lambda would not hold 1,000 of them)', async () => {
-    const big = (i: number) => sidekiqPayload({ className: 'Mapped::Worker', queue: 'default', args: `[${i},"${'x'.repeat(2 ** 20)}"]` });
+  it('pages large jobs by bytes, not by the page size (a 1 GB Lambda would not hold 1,000 jobs of 1 MiB)', async () => {
+    // 15 of them, with their JSON, fill a page's bytes (MAX_PAGE_BYTES).
+    const big = (i: number) => sidekiqPayload({ className: 'Mapped::Worker', queue: 'default', args: `[${i},"${'x'.repeat(MAX_PAGE_BYTES / 16)}"]` });
     const seeded: string[] = [];
     const expected: string[] = [];
     // ZSCAN goes on until it has COUNT entries, and returns the rest of the bucket it stopped in:
@@ -159,7 +161,7 @@ describe('a re-route through the handlers (AUTH token from Secrets Manager)', ()
 
     expect(run.summary).toMatchObject({ complete: true, failures: [], totals: { moved: 40, vanished: 0 } });
     expect(await jobDigestsIn(source, PREFIX)).toEqual(expected.sort());
-    // One page per invocation: 15 jobs of 1 MiB and a few bytes fit in 16 MiB, so each item took
+    // One page per invocation: 15 of these jobs fit in a page's bytes, so each item took
     // more than one page, where the page size (1,000) takes it in one.
     expect(run.invocations).toHaveLength(2);
     expect(run.invocations.every((n) => n >= 2)).toBe(true);

@@ -1,6 +1,6 @@
 // Large payloads at the CLI (GitLab's size limiter lets jobs of MBs through unless told to reject
 // them): `drain-check`, `drain-check --classes` and `move --classes` read jobs in reads of about
-// 16 MiB (core/redis/page-bytes.ts), never a page of 1,000 (or 8 of them) of jobs of 1 MiB each,
+// MAX_PAGE_BYTES, 1 MiB (core/redis/page-bytes.ts), never a page of 1,000 (or 8 of them) of jobs of 1 MiB each,
 // and their counts and moves stay exact. MONITOR shows how many jobs each read asked for.
 import { describe, expect, it } from 'vitest';
 import { jobDigestEntry, jobDigestsIn } from '../support/exact-jobs.js';
@@ -8,10 +8,12 @@ import { monitorJobReads, type AskedRead } from '../support/job-reads.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli } from '../support/run-cli.js';
+import { MAX_PAGE_BYTES } from '../../core/redis/page-bytes.js';
 
 const redis = privateSourceAndTarget();
-const MiB = 2 ** 20;
-const big = (i: number, className: string) => sidekiqPayload({ className, queue: 'default', args: `["${String(i).padStart(4, '0')}${'x'.repeat(MiB)}"]` });
+/** A large job: 15 of them, with their JSON, fill a page's bytes (MAX_PAGE_BYTES, 1 MiB). */
+const LARGE = MAX_PAGE_BYTES / 16;
+const big = (i: number, className: string) => sidekiqPayload({ className, queue: 'default', args: `["${String(i).padStart(4, '0')}${'x'.repeat(LARGE)}"]` });
 /** Reads of the keys that hold the jobs (not our bookkeeping, nor the work list; retry and dead are empty). */
 const JOB_KEYS = new Set(['queue:default', 'schedule']);
 
@@ -26,7 +28,7 @@ async function watched(...args: string[]): Promise<{ code: number; stdout: strin
 }
 
 /**
- * 30 jobs on queue:default (Big, Other, Big…) and 30 in schedule (Big, Other…), each of 1 MiB; as
+ * 30 jobs on queue:default (Big, Other, Big…) and 30 in schedule (Big, Other…), each a sixteenth of a page's bytes; as
  * entries. (30: a ZSCAN COUNT of 15 returns the rest of its last bucket, and could take 16 or so at once.)
  */
 async function seed(): Promise<{ big: string[]; other: string[] }> {
@@ -46,7 +48,7 @@ async function seed(): Promise<{ big: string[]; other: string[] }> {
   return made;
 }
 
-describe('jobs of 1 MiB at the CLI', () => {
+describe('large jobs at the CLI', () => {
   it('drain-check and drain-check --classes count every job exactly, no read asking for more than 15', async () => {
     await seed();
 

@@ -12,6 +12,7 @@ import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
 import { jobDigestEntry, jobDigestsIn, withQueue } from '../support/exact-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { MAX_PAGE_BYTES } from '../../core/redis/page-bytes.js';
 
 const redis = privateSourceAndTarget();
 let connections: UrlConnections | undefined;
@@ -19,10 +20,11 @@ afterEach(async () => {
   await connections?.close();
 });
 
-const MB = 2 ** 20;
-const big = (i: number) => sidekiqPayload({ className: 'A', queue: 'old', args: `["${String(i).padStart(4, '0')}${'x'.repeat(MB)}"]` });
+/** A large job: 15 of them, with their JSON, fill a page's bytes (MAX_PAGE_BYTES, 1 MiB). */
+const LARGE = MAX_PAGE_BYTES / 16;
+const big = (i: number) => sidekiqPayload({ className: 'A', queue: 'old', args: `["${String(i).padStart(4, '0')}${'x'.repeat(LARGE)}"]` });
 
-describe('a re-route of jobs of 1 MiB', () => {
+describe('a re-route of large jobs', () => {
   it('pages by bytes: every job once, bytes kept but the queue value, and no page near the page size', async () => {
     const source = redis.source();
     const seeded: string[] = [];
@@ -60,7 +62,7 @@ describe('a re-route of jobs of 1 MiB', () => {
     expect(summary).toMatchObject({ complete: true, failures: [], totals: { moved: 44, vanished: 0, conflicts: 0 } });
     expect(await jobDigestsIn(source)).toEqual(rerouted.sort());
 
-    // 16 MiB of jobs of 1 MiB and a few bytes: 15 a page, where the page size (1,000) would take
+    // A page's bytes of jobs of a sixteenth of it and a few bytes: 15 a page, where the page size (1,000) would take
     // them all at once. A queue slice takes exactly that many; a ZSCAN may return a few more than
     // its COUNT (a bucket's whole chain), so a set page is bounded only roughly.
     const setPages = pages.filter((p) => p.kind === 'set');
@@ -72,7 +74,7 @@ describe('a re-route of jobs of 1 MiB', () => {
     // The size travels in the cursor, which stays small (the state machine's limit is 256 KiB).
     for (const page of pages) {
       expect(page.cursor).toMatchObject({ bytesPerJob: expect.any(Number) });
-      expect((page.cursor as { bytesPerJob: number }).bytesPerJob).toBeGreaterThan(MB);
+      expect((page.cursor as { bytesPerJob: number }).bytesPerJob).toBeGreaterThan(LARGE);
       expect(JSON.stringify(page.cursor).length).toBeLessThan(200);
     }
   }, 60_000);

@@ -15,8 +15,9 @@ import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 const server = privateRedis();
 const keys = new SidekiqKeys('');
 const plan = classRoutingPlan(new Map([['A', 'new']]));
-const MB = 2 ** 20;
-const big = (i: number) => sidekiqPayload({ className: 'A', queue: 'old', args: `["${String(i).padStart(4, '0')}${'x'.repeat(MB)}"]` });
+/** A large job: 15 of them, with their JSON, fill a page's bytes (MAX_PAGE_BYTES, 1 MiB). */
+const LARGE = MAX_PAGE_BYTES / 16;
+const big = (i: number) => sidekiqPayload({ className: 'A', queue: 'old', args: `["${String(i).padStart(4, '0')}${'x'.repeat(LARGE)}"]` });
 const small = (i: number) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` });
 
 async function enqueue(payloads: string[]): Promise<void> {
@@ -38,7 +39,7 @@ async function sliceQueue(sliceSize: number, o: { placement?: Placement; dryRun?
 }
 
 describe('re-route pages of large jobs', () => {
-  it.each(['front', 'append'] as const)('a queue of 1 MiB jobs (%s): slices of 15, every job once, in order', async (placement) => {
+  it.each(['front', 'append'] as const)('a queue of large jobs (%s): slices of 15, every job once, in order', async (placement) => {
     const jobs = Array.from({ length: 17 }, (_, i) => big(i));
     await enqueue(jobs);
 
@@ -56,7 +57,7 @@ describe('re-route pages of large jobs', () => {
 
     const huge = sidekiqPayload({ className: 'A', queue: 'old', args: `["${'x'.repeat(MAX_PAGE_BYTES)}"]` });
     await enqueue([huge, small(1)]);
-    // The probe at the head sees both (their mean is just over 8 MiB): 1 a slice.
+    // The probe at the head sees both (their mean is just over half a page): 1 a slice.
     expect(await sliceQueue(1000)).toEqual([1, 1]);
   });
 
@@ -69,14 +70,14 @@ describe('re-route pages of large jobs', () => {
     expect(pages).toEqual([300]);
   });
 
-  it('a set of 1 MiB entries: pages of about 15, every entry once with its score; the size travels in the cursor', async () => {
+  it('a set of large entries: pages of about 15, every entry once with its score; the size travels in the cursor', async () => {
     const jobs = Array.from({ length: 24 }, (_, i) => big(i));
     for (const [i, job] of jobs.entries()) await server.client().zadd('schedule', 1795459303 + i, job);
     const request = { redis: server.client(), keys, plan, set: 'schedule' as const, count: 1000, dryRun: false };
 
     // A bare ZSCAN cursor (a run planned before pages were bounded by bytes) probes the size first.
     const first = await rerouteSetPage({ ...request, cursor: '0' });
-    expect(first.cursor.bytesPerJob).toBeGreaterThan(MB);
+    expect(first.cursor.bytesPerJob).toBeGreaterThan(LARGE);
     expect(first.counters.moved).toBeGreaterThan(0);
     expect(first.counters.moved).toBeLessThanOrEqual(20);
     const pages: number[] = [first.counters.moved];

@@ -11,12 +11,13 @@ import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const server = privateRedis();
 const keys = new SidekiqKeys('');
-const MiB = 2 ** 20;
-const big = (i: number, className: string) => sidekiqPayload({ className, queue: 'default', args: `["${String(i).padStart(4, '0')}${'x'.repeat(MiB)}"]` });
+/** A large job: 15 of them, with their JSON, fill a page's bytes (MAX_PAGE_BYTES, 1 MiB). */
+const LARGE = MAX_PAGE_BYTES / 16;
+const big = (i: number, className: string) => sidekiqPayload({ className, queue: 'default', args: `["${String(i).padStart(4, '0')}${'x'.repeat(LARGE)}"]` });
 const WORKING = 'working:queue:default:web-1:11:0a1b2c';
 
-describe('counting the selected jobs of 1 MiB', () => {
-  it('every job counted once per class and key, no round trip carrying more than 16 MiB', async () => {
+describe('counting large selected jobs', () => {
+  it('every job counted once per class and key, no round trip carrying more than a page of bytes', async () => {
     const seeding = server.client().pipeline().sadd('queues', 'default');
     // Queue: 40 jobs, A B C A B C…; schedule: 20 of A; a fetcher's list: 3 of B.
     for (let i = 0; i < 40; i++) seeding.lpush('queue:default', big(i, 'ABC'[i % 3]!));
@@ -35,7 +36,7 @@ describe('counting the selected jobs of 1 MiB', () => {
       A: { 'queue:default': 14, schedule: 20 },
       B: { 'queue:default': 13, [WORKING]: 3 },
     });
-    // A probe of 5, then 15 at a time (one page a round trip: 16 MiB of jobs of 1 MiB and a bit).
+    // A probe of 5, then 15 at a time (one page a round trip: a page's bytes, of jobs of a sixteenth of it and a bit).
     expect(reads.filter((r) => r.key === 'queue:default').map((r) => r.jobs)).toEqual([5, 15, 15, 5]);
     expect(reads.filter((r) => r.key === 'schedule').map((r) => r.jobs)).toEqual([5, 15, 0]);
     expect(reads.filter((r) => r.key === WORKING).map((r) => r.jobs)).toEqual([3]);

@@ -18,9 +18,10 @@ import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
-const MiB = 2 ** 20;
+/** A large job: 15 of them, with their JSON, fill a page's bytes (MAX_PAGE_BYTES, 1 MiB). */
+const LARGE = MAX_PAGE_BYTES / 16;
 const claimSha = new LuaScript('claimSelectedQueueJobs-3').sha;
-const big = (i: number) => sidekiqPayload({ className: i % 2 === 0 ? 'Move' : 'Stay', queue: 'default', args: `["${String(i).padStart(4, '0')}${'x'.repeat(MiB)}"]` });
+const big = (i: number) => sidekiqPayload({ className: i % 2 === 0 ? 'Move' : 'Stay', queue: 'default', args: `["${String(i).padStart(4, '0')}${'x'.repeat(LARGE)}"]` });
 const base = () => ({ target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'big', dryRun: false, sliceSize: 1000, classes: ['Move'] });
 
 /** A client of the source whose reads of jobs, and the shift each queue claim looks for (its ARGV[2]), are recorded. */
@@ -46,7 +47,7 @@ function claimShift(command: Parameters<Redis['sendCommand']>[0]): number {
   return Number(lines[2 + 2 * 7]);
 }
 
-describe('a class-selective transfer of jobs of 1 MiB', () => {
+describe('a class-selective transfer of large jobs', () => {
   it.each(['front', 'append'] as const)('a queue (%s): slices of at most 15 jobs, each selected job moved once and in order, the others kept in order', async (placement: Placement) => {
     const jobs = Array.from({ length: 40 }, (_, i) => big(i));
     await redis.source().lpush('queue:default', ...jobs);
@@ -65,7 +66,7 @@ describe('a class-selective transfer of jobs of 1 MiB', () => {
 
     expect(examined.reduce((a, b) => a + b, 0)).toBe(40);
     for (const n of examined) expect(n).toBeLessThanOrEqual(15);
-    expect(cursor?.bytesPerJob).toBeGreaterThan(MiB);
+    expect(cursor?.bytesPerJob).toBeGreaterThan(LARGE);
     // Head to tail, as they were: the selected jobs on the target, the others on the source.
     expect(await redis.target().lrange('queue:default', 0, -1)).toEqual(before.filter((p) => p.includes('"class":"Move"')));
     expect(await redis.source().lrange('queue:default', 0, -1)).toEqual(before.filter((p) => p.includes('"class":"Stay"')));
@@ -128,7 +129,7 @@ describe('a class-selective transfer of jobs of 1 MiB', () => {
 
     expect(examined.reduce((a, b) => a + b, 0)).toBe(24);
     for (const n of examined) expect(n).toBeLessThanOrEqual(15);
-    expect(cursor?.bytesPerJob).toBeGreaterThan(MiB);
+    expect(cursor?.bytesPerJob).toBeGreaterThan(LARGE);
     const entries = (i: number[]) => i.map((n) => jobDigestEntry('schedule', jobs[n]!, String(2e9 + n))).sort();
     const even = jobs.map((_, i) => i).filter((i) => i % 2 === 0);
     const odd = jobs.map((_, i) => i).filter((i) => i % 2 === 1);

@@ -1,5 +1,5 @@
 // Large payloads (GitLab's size limiter lets them through unless told to reject them): a slice
-// takes as many jobs as fit in MAX_PAGE_BYTES, not 250 of 1 MB each. The first slice of a pass
+// takes as many jobs as fit in MAX_PAGE_BYTES, not 250 of 1 MiB each. The first slice of a pass
 // learns the size from a few jobs, the next ones from what the slice before held.
 import { describe, expect, it } from 'vitest';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
@@ -13,21 +13,22 @@ import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
-const MB = 2 ** 20;
-const big = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `["${String(i).padStart(4, '0')}${'x'.repeat(MB)}"]`, jid: `${'0'.repeat(20)}${String(i).padStart(4, '0')}` });
+/** A large job: 15 of them, with their JSON, fill a page's bytes (MAX_PAGE_BYTES, 1 MiB). */
+const LARGE = MAX_PAGE_BYTES / 16;
+const big = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `["${String(i).padStart(4, '0')}${'x'.repeat(LARGE)}"]`, jid: `${'0'.repeat(20)}${String(i).padStart(4, '0')}` });
 const base = () => ({ source: redis.source(), target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'bytes', dryRun: false, sliceSize: 1000 });
 
 describe('slices of large jobs', () => {
   it('takes as many jobs as fit in the byte budget, from 1 to the claim cap', () => {
     expect(jobsWithinBytes(700, MAX_JOBS_PER_CLAIM)).toBe(MAX_JOBS_PER_CLAIM);
-    expect(jobsWithinBytes(MB, MAX_JOBS_PER_CLAIM)).toBe(16);
-    expect(jobsWithinBytes(MB, 10)).toBe(10);
+    expect(jobsWithinBytes(LARGE, MAX_JOBS_PER_CLAIM)).toBe(16);
+    expect(jobsWithinBytes(LARGE, 10)).toBe(10);
     expect(jobsWithinBytes(MAX_PAGE_BYTES * 3, MAX_JOBS_PER_CLAIM)).toBe(1);
     expect(jobsWithinBytes(0, MAX_JOBS_PER_CLAIM)).toBe(MAX_JOBS_PER_CLAIM);
     expect(jobsWithinBytes(undefined, 1000)).toBe(1000);
   });
 
-  it('a queue of 1 MB jobs moves in slices of at most 16, every job once, in order', async () => {
+  it('a queue of large jobs moves in slices of at most 16, every job once, in order', async () => {
     const jobs = Array.from({ length: 40 }, (_, i) => big(i));
     for (const job of jobs) await redis.source().lpush('queue:default', job);
     const claimedPerSlice: number[] = [];
@@ -40,12 +41,12 @@ describe('slices of large jobs', () => {
     }
 
     expect(claimedPerSlice).toEqual([15, 15, 10]);
-    expect(cursor?.bytesPerJob).toBeGreaterThan(MB);
+    expect(cursor?.bytesPerJob).toBeGreaterThan(LARGE);
     expect(await jobsIn(redis.source())).toEqual([]);
     expect(await redis.target().lrange('queue:default', 0, -1)).toEqual(jobs.slice().reverse());
   });
 
-  it('a set of 1 MB entries moves in slices of at most 16, every entry once with its score', async () => {
+  it('a set of large entries moves in slices of at most 16, every entry once with its score', async () => {
     const jobs = Array.from({ length: 20 }, (_, i) => big(i));
     for (const [i, job] of jobs.entries()) await redis.source().zadd('retry', 1795459303 + i, job);
     const claimedPerSlice: number[] = [];
