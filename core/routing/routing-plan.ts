@@ -13,6 +13,9 @@ import { routeBack, type ReverseRoutingPlan } from './reverse-plan.js';
  */
 export type RoutingPlan = ClassRoutingPlan | RenameRoutingPlan | ReverseRoutingPlan;
 
+/** The queue Sidekiq's client gives a job whose payload names none (sidekiq-reference: `Client.push` defaults). */
+const SIDEKIQ_DEFAULT_QUEUE = 'default';
+
 export interface ClassRoutingPlan {
   readonly kind: 'classes';
   readonly mapping: ReadonlyMap<string, string>;
@@ -74,7 +77,9 @@ export function decideRoute(plan: RoutingPlan, job: JobRoutingFields): RoutingDe
     return back === job.queue ? { action: 'already-routed' } : { action: 'move', to: back };
   }
   if (plan.kind === 'renames') {
-    const to = job.queue === null ? undefined : plan.renames.get(job.queue);
+    // A payload without `queue` is a `default` job: Sidekiq's client merges in "default" when the
+    // poller (or a retry from the UI) pushes it, so renaming `default` must move it too.
+    const to = plan.renames.get(job.queue ?? SIDEKIQ_DEFAULT_QUEUE);
     return to === undefined ? { action: 'already-routed' } : { action: 'move', to };
   }
   if (job.className === null) return { action: 'unmapped' };

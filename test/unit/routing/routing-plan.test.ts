@@ -114,6 +114,12 @@ describe('rename routing plan', () => {
     expect(decideRoute(plan, fields)).toEqual(decision);
   });
 
+  it('a set entry without queue is a default job: renaming default moves it (the poller would push it to queue:default)', () => {
+    const renamesDefault = renameRoutingPlan(new Map([['default', 'newdef']]));
+    expect(decideRoute(renamesDefault, job('AnyWorker', null))).toEqual({ action: 'move', to: 'newdef' });
+    expect(decideRoute(renamesDefault, job('AnyWorker', 'other'))).toEqual({ action: 'already-routed' });
+  });
+
   it.each<[string, boolean]>([
     ['old', true],
     ['mailers_old', true],
