@@ -60,6 +60,9 @@ export function reverseRoutingPlan(of: string, moves: readonly RecordedMove[]): 
 function unrestorableReason(of: string, froms: readonly (string | null)[]): string {
   const named = froms.filter((f): f is string => f !== null).sort();
   if (named.length > 1) return `run ${of} moved such jobs here from several queues (${named.join(', ')}): cannot tell which one each came from`;
+  if (named.length === 1 && froms.includes(null)) {
+    return `run ${of} moved such jobs here both from queue ${displayName(named[0]!)} and from entries without a queue field: cannot tell which each came from`;
+  }
   // A payload's queue is JSON text: a name that is not UTF-8 cannot be written back into it.
   if (named.length === 1) return `run ${of} moved such jobs here from queue ${displayName(named[0]!)}, whose name is not UTF-8: a payload cannot name it`;
   return `run ${of} moved such jobs here from entries without a queue field: their queue before is unknown`;

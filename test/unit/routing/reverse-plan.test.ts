@@ -57,6 +57,12 @@ describe('the reverse plan of a class-mapping run', () => {
     expect(unmappedReason(noQueue, 'new', job('A', 'new'))).toMatch(/without a queue field/);
   });
 
+  it('says why when one class came both from a named queue and from entries without a queue field (not "not UTF-8")', () => {
+    const mixed = reverseRoutingPlan('r3', [move('A', 'x', 'new'), move('A', null, 'new')]);
+    expect(decideRoute(mixed, job('A', 'new'))).toEqual({ action: 'unmapped' });
+    expect(unmappedReason(mixed, 'new', job('A', 'new'))).toBe('run r3 moved such jobs here both from queue x and from entries without a queue field: cannot tell which each came from');
+  });
+
   it('survives being stored and read back', () => {
     const again = deserializeRouting(JSON.parse(JSON.stringify(serializeRouting(plan))));
     expect(again).toEqual(plan);
