@@ -57,6 +57,25 @@ describe('small edges of the command line', { timeout: 180_000 }, () => {
     );
   });
 
+  it('--rename default=NEW moves set entries that name no queue: Sidekiq pushes them to default when due', async () => {
+    const source = redis.source();
+    const noQueue = (i: number) => `{"class":"W","args":[${i}],"jid":"00000000000000000000000${i}","created_at":1795459303.5}`;
+    await source.zadd('schedule', '1795459303.25', noQueue(1));
+    await source.zadd('retry', '1795459304.5', noQueue(2));
+    await source.rpush('queue:default', job('default', 3));
+    await source.sadd('queues', 'default');
+
+    const { code, stdout } = await cli('run', '--redis', redis.urls().source, '--rename', 'default=newdef');
+
+    expect(code).toBe(0);
+    expect(stdout).toContain('Complete: everything that could be moved was moved.');
+    // The queue inserted right after the `{`, every other byte kept (rewrite-queue.ts).
+    const named = (i: number) => noQueue(i).replace('{', '{"queue":"newdef",');
+    expect(await jobs(source)).toEqual(
+      [`queue:newdef\t${job('newdef', 3)}\t`, `retry\t${named(2)}\t1795459304.5`, `schedule\t${named(1)}\t1795459303.25`].sort(),
+    );
+  });
+
   it('--queues, the positive of --no-queues, is accepted', async () => {
     const source = redis.source();
     await seed(source);
