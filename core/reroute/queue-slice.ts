@@ -3,6 +3,7 @@ import { LuaScript } from '../redis/lua-script.js';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes, probeRange } from '../redis/page-bytes.js';
 import { isLiveQueue } from '../routing/routing-plan.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
+import { markAfter, readAppendWindow, type TailMark } from './append-window.js';
 import { drivePages, type DriveLimits, type PageResult } from './drive-pages.js';
 import { examineQueuedJob, type Examined } from './examine-job.js';
 import { PageMoves } from './move-record.js';
@@ -20,13 +21,16 @@ const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n', { encodeCalls: true
  * routed): with `append`, the next slice steps over them; at the end, what is on the list beyond
  * them arrived during the run. `bytesPerJob`: the mean payload size seen so far, which bounds how
  * many jobs the next slice takes (page-bytes.ts); absent when no job was seen yet (or the cursor
- * comes from a run planned before slices were bounded by bytes).
+ * comes from a run planned before slices were bounded by bytes). `tail` (`append` only): the jobs
+ * the pass left at the tail, found again by the digest of the innermost one, since a worker still
+ * fetching from the queue takes those first (append-window.ts); absent while there are none.
  */
 export interface QueueCursor {
   readonly limit: number;
   readonly examined: number;
   readonly kept: number;
   readonly bytesPerJob?: number;
+  readonly tail?: TailMark;
 }
 
 /**
@@ -68,7 +72,7 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
   const source = keys.queue(queue);
   const counters = emptyCounters();
   try {
-    const { cursor, want, window, positions, bytesPerJob } = await readSlice(request, placement);
+    const { cursor, want, window, positions, bytesPerJob, over } = await readSlice(request, placement);
     if (want <= 0) return { cursor, done: true, counters: await countArrivals(request, cursor, counters) };
 
     // Process in the order that keeps relative order (see Placement): newest first for `front`.
@@ -76,6 +80,8 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
 
     const moves: { job: Buffer; examined: Examined & { kind: 'move' } }[] = [];
     const parked: Buffer[] = [];
+    // The jobs of the window left on the list, in the order examined (`append`: oldest first).
+    const left: Buffer[] = [];
     let kept = 0;
     for (const job of jobs) {
       counters.scanned++;
@@ -87,6 +93,7 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
       else if (examined.kind === 'already-routed') {
         counters.alreadyRouted++;
         kept++;
+        left.push(job);
       } else {
         if (examined.kind === 'unmapped') {
           counters.unmapped++;
@@ -96,6 +103,7 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
         if (quarantine) parked.push(job);
         else {
           kept++;
+          left.push(job);
           if (keepOnLiveQueue) counters.keptOnLiveQueues++;
         }
       }
@@ -108,7 +116,10 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
     } else {
       await applyMoves(request, placement, moves, parked, counters);
     }
-    const next = withBytes({ limit: cursor.limit, examined: cursor.examined + positions, kept: cursor.kept + kept }, meanBytes(window, bytesPerJob));
+    const counts = { limit: cursor.limit, examined: cursor.examined + positions, kept: cursor.kept + kept };
+    // `append`: what now lies at the tail below the next window (a dry run leaves every job).
+    const tail = over === undefined ? undefined : markAfter(over, cursor.tail, dryRun ? jobs : left);
+    const next = withBytes(tail === undefined ? counts : { ...counts, tail }, meanBytes(window, bytesPerJob));
     const done = next.examined >= next.limit || (placement === 'append' && window.length < want);
     return { cursor: next, done, counters: done ? await countArrivals(request, next, counters) : counters };
   } catch (error) {
@@ -126,6 +137,8 @@ interface SliceRead {
   readonly positions: number;
   /** The mean job size the slice was sized by (page-bytes.ts). */
   readonly bytesPerJob?: number | undefined;
+  /** `append`: how many jobs lie at the tail below the window. */
+  readonly over?: number;
 }
 
 /**
@@ -175,7 +188,8 @@ async function lengthAndRange(redis: QueueSliceRequest['redis'], key: RedisKey, 
 }
 
 /**
- * The next `want` original jobs, and how many original positions this slice accounts for.
+ * The next `want` original jobs, how many original positions this slice accounts for, and
+ * (`append`) how many jobs lie below them.
  * - `front`: the newest `want` of the originals not yet examined. Those sit at the oldest end,
  *   below everything examined and kept (newer) and everything that arrived (newest): right-hand
  *   positions `[0, limit - examined)`. A worker still fetching from the queue takes from there
@@ -183,9 +197,9 @@ async function lengthAndRange(redis: QueueSliceRequest['redis'], key: RedisKey, 
  *   length, as if all were present (they are, unless a worker took some); when fewer are, it is
  *   read again from where they end.
  * - `append`: from the oldest end, stepping over the jobs kept there (all of them in a dry run,
- *   which removes nothing).
+ *   which removes nothing), found again by their mark (append-window.ts).
  */
-async function readWindow(request: QueueSliceRequest, placement: Placement, cursor: QueueCursor, want: number): Promise<{ window: Buffer[]; positions: number }> {
+async function readWindow(request: QueueSliceRequest, placement: Placement, cursor: QueueCursor, want: number): Promise<{ window: Buffer[]; positions: number; over?: number }> {
   const { redis, keys, queue, dryRun } = request;
   const source = keys.queue(queue);
   if (placement === 'front') {
@@ -197,9 +211,8 @@ async function readWindow(request: QueueSliceRequest, placement: Placement, curs
     const window = take > 0 ? await redis.lrangeBuffer(source, -present, -(present - take + 1)) : [];
     return { window, positions: unexamined - present + take };
   }
-  const skip = dryRun ? cursor.examined : cursor.kept;
-  const window = await redis.lrangeBuffer(source, -(skip + want), -(skip + 1));
-  return { window, positions: window.length };
+  const { window, over } = await readAppendWindow(redis, source, dryRun ? cursor.examined : cursor.kept, cursor.tail, want);
+  return { window, positions: window.length, over };
 }
 
 /**
@@ -209,8 +222,9 @@ async function readWindow(request: QueueSliceRequest, placement: Placement, curs
  */
 async function countArrivals(request: QueueSliceRequest, cursor: QueueCursor, counters: RerouteCounters): Promise<RerouteCounters> {
   const length = await request.redis.llen(request.keys.queue(request.queue));
-  // A dry run removed nothing: every original job is still there.
-  const ours = request.dryRun ? cursor.limit : cursor.kept;
+  // A dry run removed nothing: every original job is still there. An `append` pass knows how many
+  // of those it kept are still there (a worker may have taken some).
+  const ours = request.dryRun ? cursor.limit : (cursor.tail?.over ?? cursor.kept);
   counters.arrived = Math.max(0, length - ours);
   return counters;
 }

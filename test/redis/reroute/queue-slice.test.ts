@@ -317,6 +317,74 @@ describe('queue slices', () => {
     expect(await redis.exists(keys.queue('old'))).toBe(0);
   });
 
+  it.each([false, true])('append (dry run: %s): a worker fetching between slices takes the jobs left at the tail first; the next window finds where they end, and no job is stepped over', async (dryRun) => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    // Fetch order (oldest first): two jobs of a class with no destination, then ten of A.
+    const unmapped = jobs(2, 'U');
+    const mapped = jobs(10);
+    for (const p of [...unmapped, ...mapped]) await enqueue(keys, 'old', p);
+    const request = { redis, keys, plan: mapping({ A: 'new' }), queue: 'old', sliceSize: 2, placement: 'append' as const, dryRun };
+    const popped: string[] = [];
+
+    let slices = 0;
+    const run = await drivePages(async (cursor: QueueCursor | null) => {
+      const slice = await rerouteQueueSlice({ ...request, cursor });
+      // After each of the first two slices a worker takes the oldest job: one left at the tail.
+      if (++slices <= 2) popped.push((await redis.rpop(keys.queue('old')))!);
+      return slice;
+    }, null);
+
+    if (dryRun) {
+      // Every job left in place: the two popped are the two oldest, and the count is each job once.
+      expect(popped).toEqual(unmapped);
+      expect(run.counters).toMatchObject({ scanned: 12, moved: 10, unmapped: 2 });
+      expect(await fetchOrder(keys, 'old')).toEqual(mapped);
+    } else {
+      expect(popped).toEqual(unmapped);
+      expect(run.counters).toMatchObject({ scanned: 12, moved: 10, unmapped: 2, vanished: 0, arrived: 0 });
+      // Every job of A moved, in order; nothing left behind on the old queue.
+      expect(await fetchOrder(keys, 'new')).toEqual(mapped.map((p) => p.replace('"queue":"old"', '"queue":"new"')));
+      expect(await redis.exists(keys.queue('old'))).toBe(0);
+    }
+  });
+
+  it('append: a worker taking more jobs than a window between two slices, and all of those left at the tail: the next window starts at the tail', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const unmapped = jobs(3, 'U');
+    const mapped = jobs(12);
+    for (const p of [...unmapped, ...mapped]) await enqueue(keys, 'old', p);
+    const request = { redis, keys, plan: mapping({ A: 'new' }), queue: 'old', sliceSize: 3, placement: 'append' as const, dryRun: false };
+
+    const first = await rerouteQueueSlice({ ...request, cursor: null });
+    expect(first.counters).toMatchObject({ scanned: 3, unmapped: 3 });
+    // The three kept jobs and the two oldest of A: more than a window below the mark.
+    for (let i = 0; i < 5; i++) await redis.rpop(keys.queue('old'));
+    const rest = await drivePages((cursor: QueueCursor | null) => rerouteQueueSlice({ ...request, cursor }), first.cursor);
+
+    expect(rest.counters).toMatchObject({ scanned: 10, moved: 10, unmapped: 0, arrived: 0 });
+    expect(await fetchOrder(keys, 'new')).toEqual(mapped.slice(2).map((p) => p.replace('"queue":"old"', '"queue":"new"')));
+    expect(await redis.exists(keys.queue('old'))).toBe(0);
+  });
+
+  it('append: jobs taken deep below the mark (more than a window of those left at the tail): found by reading further down', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const unmapped = jobs(9, 'U');
+    const mapped = jobs(6);
+    for (const p of [...unmapped, ...mapped]) await enqueue(keys, 'old', p);
+    const request = { redis, keys, plan: mapping({ A: 'new' }), queue: 'old', sliceSize: 3, placement: 'append' as const, dryRun: false };
+
+    let cursor: QueueCursor | null = null;
+    for (let i = 0; i < 3; i++) cursor = (await rerouteQueueSlice({ ...request, cursor })).cursor;
+    expect(cursor).toMatchObject({ examined: 9, kept: 9, tail: { over: 9 } });
+    // A worker takes 5 of the 9 kept: the mark is 5 lower, further than one window (3) can see.
+    for (let i = 0; i < 5; i++) await redis.rpop(keys.queue('old'));
+    const rest = await drivePages((c: QueueCursor | null) => rerouteQueueSlice({ ...request, cursor: c }), cursor);
+
+    expect(rest.counters).toMatchObject({ scanned: 6, moved: 6, arrived: 0 });
+    expect(await fetchOrder(keys, 'old')).toEqual(unmapped.slice(5));
+    expect(await fetchOrder(keys, 'new')).toEqual(mapped.map((p) => p.replace('"queue":"old"', '"queue":"new"')));
+  });
+
   it('a slice reads the queue in one round trip (its length and its window together); the first one reads the bound before', async () => {
     for (const placement of ['front', 'append'] as const) {
       const keys = new SidekiqKeys(uniquePrefix());
