@@ -18,6 +18,12 @@ export interface TailMark {
   readonly anchor: string;
 }
 
+/**
+ * How far below where it was the anchor is looked for in the window's own read: a worker takes a
+ * few jobs between two slices, rarely dozens. Further down costs a read of its own.
+ */
+const NEAR = 64;
+
 export function tailDigest(job: Buffer): string {
   return createHash('sha1').update(job).digest('hex');
 }
@@ -28,11 +34,11 @@ export function tailDigest(job: Buffer): string {
  * written before marks were kept, or nothing left at the tail yet).
  *
  * The anchor is looked for where it was (nothing popped: the usual case, one read as before), else
- * lower down, in the same read (it reaches `want` jobs below), else in reads further down, `want`
+ * lower down, in the same read (it reaches NEAR jobs below), else in reads further down, `want`
  * at a time. Pops only move it toward the tail. Among jobs with the anchor's bytes the lowest is
  * taken, so that a job is examined again rather than stepped over; only a payload equal to the
  * anchor's above it, found in a further read before the anchor itself (byte-identical jobs and
- * more than `want` pops between two slices), can still make the pass step over jobs, which then
+ * more than NEAR pops between two slices), can still make the pass step over jobs, which then
  * stay on the old queue: nothing is lost or written twice. Gone (every job below it popped too):
  * the window starts at the tail.
  */
@@ -40,7 +46,7 @@ export async function readAppendWindow(redis: Redis, key: RedisKey, over: number
   if (mark === undefined) return { window: await readTail(redis, key, over, want), over };
   if (mark.over === 0) return { window: await readTail(redis, key, 0, want), over: 0 };
   const at = mark.over - 1; // the anchor's tail offset if nothing was popped
-  const below = Math.min(at, want);
+  const below = Math.min(at, NEAR);
   const near = await readTail(redis, key, at - below, below + 1 + want);
   const oldestFirst = [...near].reverse();
   const hit = lowestHit(oldestFirst, mark.anchor, below);

@@ -366,23 +366,28 @@ describe('queue slices', () => {
     expect(await redis.exists(keys.queue('old'))).toBe(0);
   });
 
-  it('append: jobs taken deep below the mark (more than a window of those left at the tail): found by reading further down', async () => {
+  it('append: a worker taking more of the jobs left at the tail than the window\'s read looks below (64): the mark is found by reading further down', async () => {
     const keys = new SidekiqKeys(uniquePrefix());
-    const unmapped = jobs(9, 'U');
+    const unmapped = jobs(80, 'U');
     const mapped = jobs(6);
-    for (const p of [...unmapped, ...mapped]) await enqueue(keys, 'old', p);
-    const request = { redis, keys, plan: mapping({ A: 'new' }), queue: 'old', sliceSize: 3, placement: 'append' as const, dryRun: false };
+    const pipeline = redis.pipeline();
+    for (const p of [...unmapped, ...mapped]) pipeline.lpush(keys.queue('old'), p);
+    await pipeline.exec();
+    const request = { redis, keys, plan: mapping({ A: 'new' }), queue: 'old', sliceSize: 40, placement: 'append' as const, dryRun: false };
 
     let cursor: QueueCursor | null = null;
-    for (let i = 0; i < 3; i++) cursor = (await rerouteQueueSlice({ ...request, cursor })).cursor;
-    expect(cursor).toMatchObject({ examined: 9, kept: 9, tail: { over: 9 } });
-    // A worker takes 5 of the 9 kept: the mark is 5 lower, further than one window (3) can see.
-    for (let i = 0; i < 5; i++) await redis.rpop(keys.queue('old'));
-    const rest = await drivePages((c: QueueCursor | null) => rerouteQueueSlice({ ...request, cursor: c }), cursor);
+    for (let i = 0; i < 2; i++) cursor = (await rerouteQueueSlice({ ...request, cursor })).cursor;
+    expect(cursor).toMatchObject({ examined: 80, kept: 80, tail: { over: 80 } });
+    // A worker takes 70 of the 80 kept: the mark is 70 lower.
+    await redis.rpop(keys.queue('old'), 70);
+    const reads = interferingRedis(redis, () => {});
+    const rest = await drivePages((c: QueueCursor | null) => rerouteQueueSlice({ ...request, redis: reads, cursor: c }), cursor);
 
     expect(rest.counters).toMatchObject({ scanned: 6, moved: 6, arrived: 0 });
-    expect(await fetchOrder(keys, 'old')).toEqual(unmapped.slice(5));
+    expect(await fetchOrder(keys, 'old')).toEqual(unmapped.slice(70));
     expect(await fetchOrder(keys, 'new')).toEqual(mapped.map((p) => p.replace('"queue":"old"', '"queue":"new"')));
+    // The window's read, a read further down (where the mark is), the window, the writes, the arrivals.
+    expect(reads.calls()).toBe(5);
   });
 
   it('a slice reads the queue in one round trip (its length and its window together); the first one reads the bound before', async () => {
