@@ -123,13 +123,52 @@ export async function checkSidekiqPrefix(redis: Redis, keys: SidekiqKeys, check:
   // Keys this user may not read (its ACL) are named by the run's and the check's notes; they are
   // no proof of a wrong prefix: this user could not use that prefix anyway.
   const elsewhere = (await findSidekiqPrefixes(redis)).filter((p) => p.prefix !== keys.prefix && p.keys > 0);
-  if (elsewhere.length === 0) return false;
   const here = keys.prefix === '' ? 'without a prefix' : `under the prefix "${keys.prefix}"`;
   const keysOf = (p: { readonly keys: number }) => `${p.keys} key${p.keys === 1 ? '' : 's'}`;
+  if (elsewhere.length === 0) {
+    // A wrong database number (`/1` where Sidekiq uses 0) finds nothing either: "nothing to move"
+    // or "DRAINED" there would be as false as under a wrong prefix.
+    const others = await otherDatabasesWithSidekiq(redis);
+    if (others.length === 0) return false;
+    const db = redis.options.db ?? 0;
+    const found = others.map((o) => `database ${o.db} (${keysOf(o)})`).join(', ');
+    throw new InputError(
+      `No Sidekiq data in database ${db} of ${check.name}, but Sidekiq keys are there in ${found}: put /${others[0]!.db} at the end of the URL. Nothing was touched.`,
+    );
+  }
   const found = elsewhere.map((p) => (p.prefix === '' ? `no prefix (${keysOf(p)})` : `"${p.prefix}" (${keysOf(p)})`)).join(', ');
   const first = elsewhere[0]!.prefix;
   const fix = first === '' ? `leave out ${check.option}` : `use ${check.option} ${first}`;
   throw new InputError(`No Sidekiq data ${here} on ${check.name}, but Sidekiq keys are there under ${found}: ${fix}. Nothing was touched.`);
+}
+
+/**
+ * The other databases of the server (from `INFO keyspace`) that hold Sidekiq keys, under any
+ * prefix; [] when the server does not say or this user may not look (its ACL).
+ */
+async function otherDatabasesWithSidekiq(redis: Redis): Promise<{ db: number; keys: number }[]> {
+  const current = redis.options.db ?? 0;
+  let info: string;
+  try {
+    info = await redis.info('keyspace');
+  } catch {
+    return [];
+  }
+  const dbs = [...info.matchAll(/^db(\d+):keys=(\d+)/gm)].map((m) => Number(m[1])).filter((db) => db !== current).slice(0, 16);
+  const found: { db: number; keys: number }[] = [];
+  for (const db of dbs) {
+    const other = redis.duplicate({ db, lazyConnect: true });
+    other.on('error', () => undefined);
+    try {
+      const keys = (await findSidekiqPrefixes(other, 1_000)).reduce((sum, p) => sum + p.keys, 0);
+      if (keys > 0) found.push({ db, keys });
+    } catch {
+      // Not allowed to look there (SELECT or SCAN refused): no evidence either way.
+    } finally {
+      other.disconnect();
+    }
+  }
+  return found;
 }
 
 /** Sidekiq data under another prefix than the one a run or check works on. */
