@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { selectionConflicts } from '../selection/selection-conflicts.js';
-import { migrationOptionFields, oneRoutingForm, positiveInt } from './run-options.js';
+import { migrationOptionFields, notANumber, oneRoutingForm, positiveInt } from './run-options.js';
 import { selectionOptionFields } from './selection-options.js';
 
 /** Where the deployed state machine is: `--state-machine ARN`, or the stack whose outputs name it. */
@@ -11,7 +11,7 @@ export const deployedOptionFields = {
 };
 
 /** Seconds between polls of a watched execution (fractions allowed; 0 in tests). */
-const interval = z.coerce.number({ error: 'the interval must be a number of seconds' }).min(0, 'the interval cannot be negative').max(3600).default(5);
+const interval = z.coerce.number(notANumber('the interval must be a number of seconds')).min(0, 'the interval cannot be negative').max(3600, 'the interval must be at most 3600 seconds').default(5);
 
 /**
  * A run id that names a Step Functions execution: only 0-9A-Za-z-_ (what Step Functions asks for
@@ -78,7 +78,7 @@ export const executionOptionsSchema = z.strictObject({
 export const listOptionsSchema = z.strictObject({
   ...deployedOptionFields,
   json: z.boolean().default(false),
-  limit: positiveInt('the limit').max(100).default(10),
+  limit: positiveInt('the limit').max(100, 'the limit must be at most 100').default(10),
 });
 
 export type StartOptions = z.output<typeof startOptionsSchema>;

@@ -25,7 +25,11 @@ const sets = z
     // A set named twice would be two work items on one in-flight key, their counts overwriting each other.
     return [...new Set(names)] as (typeof SORTED_SET_NAMES)[number][];
   });
-export const positiveInt = (what: string) => z.coerce.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be positive`);
+// The schema's own `error` would replace every message of its checks too (a `.max()` said "must be
+// a number"): it words only what is not a number.
+export const notANumber = (message: string) => ({ error: (issue: { code: string }) => (issue.code === 'invalid_type' ? message : undefined) });
+export const positiveInt = (what: string) =>
+  z.coerce.number(notANumber(`${what} must be a number`)).int(`${what} must be a whole number`).positive(`${what} must be positive`);
 
 /** Options shared by `run`, `move` and `start` (validated once, every problem reported together). */
 export const migrationOptionFields = {
@@ -41,7 +45,7 @@ export const migrationOptionFields = {
   dryRun: z.boolean().default(false),
   json: z.boolean().default(false),
   verbose: z.boolean().default(false),
-  pageSize: positiveInt('the page size').max(10_000).default(1000),
+  pageSize: positiveInt('the page size').max(10_000, 'the page size must be at most 10000').default(1000),
   runId: z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'use 1–80 letters, digits, "_", "." or "-"').optional(),
   tlsCa: z.string().min(1).optional(),
 };
