@@ -12,6 +12,10 @@ export function readStructuredFile(path: string, what: string): unknown {
   try {
     return parse(text, { merge: true, uniqueKeys: true, prettyErrors: false });
   } catch (cause) {
-    throw new InputError(`The ${what} ${path} is not valid JSON or YAML: ${(cause as Error).message.split('\n')[0]}`, { cause });
+    // Where: the parser's position (1-based), without which a long file is searched by hand.
+    const offset = (cause as { pos?: readonly number[] }).pos?.[0];
+    const before = offset === undefined ? undefined : text.slice(0, offset).split('\n');
+    const where = before ? ` (line ${before.length}, column ${before.at(-1)!.length + 1})` : '';
+    throw new InputError(`The ${what} ${path} is not valid JSON or YAML${where}: ${(cause as Error).message.split('\n')[0]}`, { cause });
   }
 }

@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CE_CATALOG, repoPath } from '../../support/paths.js';
 
@@ -35,6 +38,19 @@ describe('the sidekiq-migrate executable', () => {
     const result = exec(...args);
 
     expect(result.stderr).toBe(message);
+    expect(result.status).toBe(2);
+  });
+
+  it.each([
+    ['c.json', '{\n  "redis": "redis://127.0.0.1:1"\n  "namespace": "x"\n}\n', '(line 3, column 3): Missing , between flow map items'],
+    ['c.yaml', 'redis: redis://127.0.0.1:1\nnamespace: a\nnamespace: b\n', '(line 3, column 1): Map keys must be unique'],
+  ])('names the line and column of a syntax error in the configuration file (%s)', (name, text, where) => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sidekiq-migrate-config-')), name);
+    writeFileSync(path, text);
+
+    const result = exec('drain-check', '--config', path);
+
+    expect(result.stderr).toBe(`The configuration file ${path} is not valid JSON or YAML ${where}\n`);
     expect(result.status).toBe(2);
   });
 
