@@ -55,7 +55,11 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
   // ioredis reports why a connection failed (WRONGPASS, a bad certificate) on its 'error' event
   // and rejects connect() with a bare "Connection is closed": keep the reason to explain it.
   let reason: unknown;
-  const onError = (error: unknown) => void (reason ??= error);
+  // With a database other than 0, the SELECT's NOAUTH comes before the AUTH's own WRONGPASS: a
+  // wrong password would read as none given. The AUTH's reply is the reason.
+  const onError = (error: unknown) => {
+    if (reason === undefined || (/^NOAUTH/.test(String((reason as Error)?.message)) && /^WRONGPASS/.test(String((error as Error)?.message)))) reason = error;
+  };
   client.on('error', onError);
   try {
     await client.connect();

@@ -39,6 +39,14 @@ describe('connecting to Redis before anything is touched', () => {
     ok.disconnect();
   });
 
+  it('says a wrong password is wrong (WRONGPASS), not missing, on a database other than 0', async () => {
+    const s = await server(['--requirepass', 's3cret-pw']);
+
+    const wrong = connectRedis(parseRedisUrl(`${withAuth(s.url, ':not-it')}/3`), { role: 'source' });
+
+    await expect(wrong).rejects.toMatchObject({ retryable: false, message: expect.stringMatching(/^source redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/3: authentication failed \(WRONGPASS /) });
+  });
+
   it('connects as an ACL user, and names a wrong one', async () => {
     // redis-server takes a directive's words as separate arguments.
     const s = await server(['--user', 'migrator', 'on', '>pw', '~*', '&*', '+@all', '--user', 'default', 'off']);
