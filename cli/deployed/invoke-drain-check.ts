@@ -2,7 +2,7 @@ import type { DrainReport } from '../../core/drain/drain-report.js';
 import { InputError } from '../../core/errors/input-error.js';
 import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
 import { awsError } from './aws-errors.js';
-import { quietSdkNodeVersionWarning } from './sdk-environment.js';
+import { quietSdkNodeVersionWarning, sdkExports } from './sdk-environment.js';
 import { stackOutput } from './stack-outputs.js';
 
 /** The stack output naming the drain check function (infra/stacks/sidekiq-migrate-stack.ts). */
@@ -27,7 +27,7 @@ export async function invokeDrainCheck(request: DeployedDrainCheck): Promise<Dra
   const functionName = request.functionName ?? (await stackOutput(request.stack, DRAIN_CHECK_OUTPUT, request.region, 'deploy this version of the stack, or give --function NAME.'));
   quietSdkNodeVersionWarning();
   // Loaded here: the commands that never call AWS start without the SDK.
-  const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
+  const { InvokeCommand, LambdaClient } = sdkExports(await import('@aws-sdk/client-lambda'));
   const lambda = new LambdaClient(request.region ? { region: request.region } : {});
   const payload = { ...(request.connection ? { connection: request.connection } : {}), ...(request.retiredQueues?.length ? { retiredQueues: [...request.retiredQueues] } : {}) };
   try {

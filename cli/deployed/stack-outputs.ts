@@ -1,6 +1,6 @@
 import { InputError } from '../../core/errors/input-error.js';
 import { awsError } from './aws-errors.js';
-import { quietSdkNodeVersionWarning } from './sdk-environment.js';
+import { quietSdkNodeVersionWarning, sdkExports } from './sdk-environment.js';
 
 /** The stack the CDK app deploys by default (infra/bin/app.ts). */
 export const DEFAULT_STACK_NAME = 'SidekiqMigrate';
@@ -13,7 +13,7 @@ export async function stackOutput(stack: string | undefined, key: string, region
   const name = stack ?? DEFAULT_STACK_NAME;
   quietSdkNodeVersionWarning();
   // Loaded here: the commands that never call AWS start without the SDK.
-  const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
+  const { CloudFormationClient, DescribeStacksCommand } = sdkExports(await import('@aws-sdk/client-cloudformation'));
   const cloudFormation = new CloudFormationClient(region ? { region } : {});
   try {
     let out;

@@ -1,6 +1,6 @@
 import type { DescribeExecutionCommandOutput, ExecutionListItem, HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import { awsError } from './aws-errors.js';
-import { quietSdkNodeVersionWarning } from './sdk-environment.js';
+import { quietSdkNodeVersionWarning, sdkExports } from './sdk-environment.js';
 import { withThrottleRetry } from './throttle-retry.js';
 
 export interface StepFunctionsOptions {
@@ -22,7 +22,8 @@ export class StepFunctions {
   /** The SDK, loaded on the first call: the commands that never call AWS start without it. */
   private loadSdk() {
     quietSdkNodeVersionWarning();
-    return (this.sdk ??= import('@aws-sdk/client-sfn').then((commands) => {
+    return (this.sdk ??= import('@aws-sdk/client-sfn').then((module) => {
+      const commands = sdkExports(module);
       // The SDK's adaptive retry mode slows down on throttling by itself; withThrottleRetry covers
       // bursts longer than its few attempts.
       const client = new commands.SFNClient({ ...(this.options.region ? { region: this.options.region } : {}), retryMode: 'adaptive', maxAttempts: 5 });

@@ -54,6 +54,18 @@ describe('the sidekiq-migrate executable', () => {
     expect(result.status).toBe(2);
   });
 
+  it('loads the AWS SDK in the compiled deployed commands (no "… is not a constructor")', () => {
+    // No region anywhere (an empty HOME: no ~/.aws/config): the SDK itself must get to say so.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
+    const home = mkdtempSync(join(tmpdir(), 'sidekiq-migrate-home-'));
+    const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: '/', env: { ...env, HOME: home } });
+
+    for (const result of [run('list'), run('status', 'x', '--state-machine', 'arn:aws:states:us-east-1:123456789012:stateMachine:x'), run('drain-check', '--deployed')]) {
+      expect(result.stderr).not.toContain('is not a constructor');
+      expect(result.stderr).toMatch(/Region is missing/);
+    }
+  });
+
   it('exits 2 and prints usage when run without a command', () => {
     const result = exec();
 
