@@ -13,10 +13,10 @@ export const drainCheckOptionsSchema = z
   .strictObject({
     redis: z
       .string()
-      .min(1)
+      .min(1, 'empty: give the Redis URL, e.g. redis://localhost:6379/0 or rediss://…')
       .superRefine((url, ctx) => {
-        // A store name of --redis-yml is resolved once the file is read.
-        if (STORE_NAME.test(url)) return;
+        // A store name of --redis-yml is resolved once the file is read; empty is said by min().
+        if (url === '' || STORE_NAME.test(url)) return;
         try {
           parseRedisUrl(url, '--redis');
         } catch (error) {

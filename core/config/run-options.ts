@@ -7,6 +7,8 @@ import { checkSelection, redisEndpoint, selectionOptionFields } from './selectio
 /** A Redis URL, checked with the same parser the connection uses (its message redacts the password). */
 const redisUrl = (option: string, required: string) =>
   z.string({ error: required }).min(1, required).superRefine((url, ctx) => {
+    // Empty: said once, by min() (the parser's "not a URL: " would be a second message).
+    if (url === '') return;
     try {
       parseRedisUrl(url, option);
     } catch (error) {

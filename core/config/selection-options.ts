@@ -19,7 +19,7 @@ export const selectionOptionFields = {
  */
 export const redisEndpoint = (option: string, required: string) =>
   z.string({ error: required }).min(1, required).superRefine((value, ctx) => {
-    if (STORE_NAME.test(value)) return;
+    if (value === '' || STORE_NAME.test(value)) return;
     try {
       parseRedisUrl(value, option);
     } catch (error) {

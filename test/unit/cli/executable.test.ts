@@ -66,6 +66,17 @@ describe('the sidekiq-migrate executable', () => {
     }
   });
 
+  it.each([
+    [['run', '--redis', '', '--rename', 'a=b'], '--redis: required: the Redis URL, e.g. redis://localhost:6379/0 or rediss://…\n'],
+    [['move', '--from', '', '--to', 'redis://127.0.0.1:1'], '--from: required: the old Redis URL (or its store name, with --redis-yml)\n'],
+    [['drain-check', '--redis', ''], '--redis: empty: give the Redis URL, e.g. redis://localhost:6379/0 or rediss://…\n'],
+  ])('says an empty URL once, in its own words (%j)', (args, message) => {
+    const result = exec(...args);
+
+    expect(result.stderr).toBe(message);
+    expect(result.status).toBe(2);
+  });
+
   it('exits 2 and prints usage when run without a command', () => {
     const result = exec();
 
