@@ -63,7 +63,7 @@ const rename = z
   .union(
     [
       z.array(z.string().regex(/^[^=]+=.+$/, 'OLD=NEW, e.g. mailers_old=mailers')),
-      z.record(z.string().min(1), z.string({ error: 'the new queue name' }).min(1, 'the new queue name')),
+      z.record(z.string().min(1), z.string({ error: 'the new queue name must be a string (old: new)' }).min(1, 'the new queue name is empty (old: new)')),
     ],
     { error: 'a list of OLD=NEW, or a mapping old: new' },
   )

@@ -77,6 +77,16 @@ describe('the sidekiq-migrate executable', () => {
     expect(result.status).toBe(2);
   });
 
+  it('says what is wrong with an empty new name in the configuration file\'s rename mapping', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sidekiq-migrate-config-')), 'c.yaml');
+    writeFileSync(path, 'redis: redis://127.0.0.1:1\nrouting:\n  rename: {a: b, c: ""}\n');
+
+    const result = exec('run', '--config', path, '--dry-run');
+
+    expect(result.stderr).toBe(`${path}: routing.rename.c: the new queue name is empty (old: new)\n`);
+    expect(result.status).toBe(2);
+  });
+
   it('exits 2 and prints usage when run without a command', () => {
     const result = exec();
 
