@@ -8,9 +8,29 @@ export interface CliIo {
   readonly columns?: number;
 }
 
+/**
+ * A stream whose reader went away (`| head`, a closed terminal) fails its writes with EPIPE on an
+ * 'error' event; unhandled, that killed a run between two pages, its lock held and no summary
+ * anywhere. What nobody reads any more is dropped instead, and the run ends as it would have
+ * (its exit code says how). Other write errors are not ours to hide.
+ */
+const broken = new Set<NodeJS.WriteStream>();
+function writer(stream: NodeJS.WriteStream): (text: string) => void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    broken.add(stream);
+  });
+  return (text) => {
+    if (!broken.has(stream)) stream.write(text);
+  };
+}
+
+const writeOut = writer(process.stdout);
+const writeErr = writer(process.stderr);
+
 export const processIo: CliIo = {
-  out: (text) => void process.stdout.write(text),
-  err: (text) => void process.stderr.write(text),
+  out: writeOut,
+  err: writeErr,
   interactive: Boolean(process.stdout.isTTY),
   get columns() {
     return process.stdout.isTTY ? process.stdout.columns : undefined;
