@@ -45,6 +45,10 @@ export function awsError(error: unknown, doing: string): Error {
     return new InputError(`${message} (${name}). Check the AWS credentials and region this shell uses (AWS_PROFILE, AWS_REGION, aws sts get-caller-identity) and that they may call Step Functions.`, { cause: error });
   }
   if (INPUT_ERRORS.has(name)) return new InputError(`${message} (${name})`, { cause: error });
+  // The SDK found no region anywhere: bad usage, said as such (exit 2), with where a region comes from.
+  if (/^Region is missing$/.test(e?.message ?? '')) {
+    return new InputError(`${doing}: no AWS region: give --region, or set AWS_REGION (or aws.region in the configuration file, or a region in the AWS profile)`, { cause: error });
+  }
   if (isThrottling(error)) return new RetryableError(`${message} (throttled by AWS; try again in a minute)`, { cause: error });
   return new FatalError(`${message} (${name})`, { cause: error });
 }

@@ -62,7 +62,8 @@ describe('the sidekiq-migrate executable', () => {
 
     for (const result of [run('list'), run('status', 'x', '--state-machine', 'arn:aws:states:us-east-1:123456789012:stateMachine:x'), run('drain-check', '--deployed')]) {
       expect(result.stderr).not.toContain('is not a constructor');
-      expect(result.stderr).toMatch(/Region is missing/);
+      expect(result.stderr).toMatch(/: no AWS region: give --region, or set AWS_REGION/);
+      expect(result.status).toBe(2);
     }
   });
 
