@@ -88,6 +88,13 @@ describe('the sidekiq-migrate executable', () => {
     expect(result.status).toBe(2);
   });
 
+  it('refuses a run that would look at nothing (--sets "" with --no-queues) rather than call it complete', () => {
+    const result = exec('run', '--redis', 'redis://127.0.0.1:1', '--rename', 'a=b', '--sets', '', '--no-queues');
+
+    expect(result.stderr).toBe('--sets: no set given and --no-queues: nothing would be looked at; name a set (schedule, retry, dead, interrupted) or leave out --no-queues\n');
+    expect(result.status).toBe(2);
+  });
+
   it('exits 2 and prints usage when run without a command', () => {
     const result = exec();
 
