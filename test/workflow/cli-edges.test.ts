@@ -105,6 +105,25 @@ describe('a transfer never merges two set entries into one', { timeout: 180_000 
     expect(await jobs(source)).toEqual([`schedule\t${onB}\t1795459399.25`]);
     expect(await target.zcard('schedule')).toBe(2);
   });
+
+  it('a run resumed under the same id (its first attempt was killed, its summary never seen) still counts a conflict that attempt gave back, and does not say Complete', async () => {
+    const [source, target] = [redis.source(), redis.target()];
+    const entry = sidekiqPayload({ className: 'W', queue: 'c', args: '[5]', jid: 'cccccccccccccccccccccccc' });
+    await source.zadd('schedule', '1795459303.5', entry);
+    await target.zadd('schedule', '1795459303.5', entry);
+    const move = (...extra: string[]) => cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--run-id', 'resumed-conflict', ...extra);
+
+    // The first attempt gives the entry back as a conflict (as one SIGKILLed later would have).
+    expect(JSON.parse((await move('--json')).stdout)).toMatchObject({ totals: { conflicts: 1 } });
+
+    const again = await move();
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^schedule +1 +0 +0 +1$/m);
+    expect(again.stdout).toContain('Left on the source, their bytes already in the target set (a sorted set would merge them): schedule 1: W (jid cccccccccccccccccccccccc)');
+    expect(again.stdout).not.toContain('Complete');
+    expect(await jobs(source)).toEqual([`schedule\t${entry}\t1795459303.5`]);
+    expect(await target.zcard('schedule')).toBe(1);
+  });
 });
 
 describe('eviction policies are shown, warned about, and allkeys-* refused for a transfer', { timeout: 180_000 }, () => {

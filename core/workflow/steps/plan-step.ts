@@ -9,6 +9,8 @@ import { checkSidekiqPrefix, otherSidekiqPrefixes, type OtherPrefix } from '../.
 import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import { ensureTargetId } from '../../transfer/target-identity.js';
 import { resumeInflight } from '../../transfer/resume-inflight.js';
+import { conflictsKey } from '../../transfer/transfer-keys.js';
+import { SORTED_SET_NAMES } from '../../redis/sidekiq-keys.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
 import { resolveRouting } from '../resolve-routing.js';
 import { addRunExecution, itemContinuationName, listContinuationName, ROOT_EXECUTION, runExecutionsKey, startRunExecutions } from '../run-executions.js';
@@ -128,6 +130,10 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     // A run that writes names its target first: every batch it claims carries that name.
     const targetId = input.dryRun ? undefined : await ensureTargetId(target.redis, target.keys);
     const context = { source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: input.runId, plan, dryRun: input.dryRun };
+    // The conflicts an earlier attempt of this run gave back are forgotten: the claim would step
+    // over them and this attempt's summary would not count them (it said 'Complete' over jobs left
+    // on the source). Claimed again, they are found on the target again and given back, counted.
+    if (!input.dryRun) await source.redis.del(...SORTED_SET_NAMES.map((set) => conflictsKey(source.keys.prefix, input.runId, set)));
     resumed = await resumeInflight({ ...context, ...(targetId ? { targetId } : {}), targetName: target.name }, input.placement);
   }
   const cron = await planCron(input.cron, input.dryRun, source, target, plan);
