@@ -94,7 +94,7 @@ export async function resumeInflight(context: TransferContext & { readonly targe
         for (let i = 0; i < flat.length; i += 2) held.push({ member: flat[i]!, score: flat[i + 1]!.toString('latin1') });
         const entries = ledgerScheduledEntries(held, batchId, context.plan, aj);
         tallyCarried(counters, entries);
-        await copyAndAcknowledgeSet({ ...context, runId: leftover.runId }, set, batchId, entries, counters);
+        await copyAndAcknowledgeSet({ ...context, runId: leftover.runId, conflictsRunId: context.runId }, set, batchId, entries, counters);
         counters.resumed += entries.length;
       } else {
         continue; // not a shape we write: left for an operator, and reported by the drain check

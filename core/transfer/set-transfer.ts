@@ -97,11 +97,13 @@ async function addedDuringPass(source: SetTransferRequest['source'], sourceKey: 
 /**
  * Writes a set batch to the target (ledger, ZADD NX), then acknowledges on the source exactly the
  * entries handled: written ones leave the in-flight set, conflicts go back to the source set.
- * Shared by the slices and the resume of interrupted runs (`runId`: the run that claimed them).
+ * Shared by the slices and the resume of interrupted runs (`runId`: the run that claimed them;
+ * `conflictsRunId`: the run whose claims must step over the conflicts given back, the one resuming:
+ * recorded under the claiming run's id, they were claimed again and counted twice).
  * `renewal`: a slice's run-lock renewals, sent along with the write and the acknowledge.
  */
 export async function copyAndAcknowledgeSet(
-  context: Pick<TransferContext, 'source' | 'target' | 'sourceKeys' | 'targetKeys'> & { readonly runId: string },
+  context: Pick<TransferContext, 'source' | 'target' | 'sourceKeys' | 'targetKeys'> & { readonly runId: string; readonly conflictsRunId?: string },
   set: SortedSetName,
   batchId: string,
   entries: readonly LedgeredEntry[],
@@ -117,7 +119,7 @@ export async function copyAndAcknowledgeSet(
     'source',
     acknowledgeSetEntries(
       context.source,
-      { inflight: inflightKey(sourceKeys.prefix, runId, set), batch: batchKey(sourceKeys.prefix, runId, set), source: sourceKeys.sortedSet(set), conflicts: conflictsKey(sourceKeys.prefix, runId, set) },
+      { inflight: inflightKey(sourceKeys.prefix, runId, set), batch: batchKey(sourceKeys.prefix, runId, set), source: sourceKeys.sortedSet(set), conflicts: conflictsKey(sourceKeys.prefix, context.conflictsRunId ?? runId, set) },
       batchId,
       entries.filter((e) => !conflicting.has(e)).map((e) => e.member),
       conflicts.map((e) => e.member),

@@ -124,6 +124,22 @@ describe('a transfer never merges two set entries into one', { timeout: 180_000 
     expect(await jobs(source)).toEqual([`schedule\t${entry}\t1795459303.5`]);
     expect(await target.zcard('schedule')).toBe(1);
   });
+
+  it("a conflict met while finishing another run's in-flight entry is counted once, not again by this run's own pass over the set", async () => {
+    const [source, target] = [redis.source(), redis.target()];
+    const entry = sidekiqPayload({ className: 'W', queue: 'c', args: '[6]', jid: 'dddddddddddddddddddddddd' });
+    const other = 'transfer-20261204-000000-abcd';
+    await source.zadd(`sidekiq-migrate:${other}:inflight:schedule`, '1795459303.5', entry);
+    await source.set(`sidekiq-migrate:${other}:batch:schedule`, 'b1');
+    await target.zadd('schedule', '1795459303.5', entry);
+
+    const { code, stdout } = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--json');
+
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ resumed: { conflicts: 1 }, sets: { schedule: { claimed: 0, conflicts: 0 } }, totals: { conflicts: 1 } });
+    expect(await jobs(source)).toEqual([`schedule\t${entry}\t1795459303.5`]);
+    expect(await target.zcard('schedule')).toBe(1);
+  });
 });
 
 describe('eviction policies are shown, warned about, and allkeys-* refused for a transfer', { timeout: 180_000 }, () => {
