@@ -176,6 +176,8 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     attention.push(`Jobs left in place (${kinds}) by set and queue: ${named.map(([l, v]) => `${l} ${n(v)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more` : ''}`);
   }
   if (summary.unheard) attention.push(unheardWarning(summary.unheard, summary.dryRun, reroute));
+  const unmatched = unmatchedRenames(summary, reroute);
+  if (unmatched.length > 0) attention.push(unmatchedWarning(unmatched, summary.dryRun));
   for (const f of summary.failures) attention.push(`FAILED ${f.kind} ${displayName(f.name)}: ${displayText(f.error)}`);
   const failed = summary.counts?.failed ?? 0;
   if (failed > summary.failures.length) attention.push(`FAILED ${n(failed - summary.failures.length)} more sets and queues (the first ${summary.failures.length} are named above)`);
@@ -202,12 +204,15 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   const leftBehind = jobsLeftBehind(summary, reroute);
   // Jobs pushed to retired queues while the run drained them are still there: not "Complete" either.
   const leftOrArrived = [...leftBehind, ...(arrived > 0 ? [`${n(arrived)} arrived on retired queues during the run`] : [])];
+  const renames = unmatched.map((r) => `--rename ${displayName(r.from)}=${displayName(r.to)}`).join(', ');
   const complete = summary.dryRun
-    ? dryRunVerdict(summary, endpoint, reroute, leftBehind)
+    ? `${dryRunVerdict(summary, endpoint, reroute, leftBehind).slice(0, -1)}${unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : ''}.`
     : stillOnSource > 0
       ? `Done, but jobs remain on the source (${n(stillOnSource)}, above): run move again.`
       : summary.nothingThere
         ? `Complete: nothing was there to move (no Sidekiq data on ${endpoint}).`
+        : unmatched.length > 0
+          ? `Done, but ${renames} moved nothing: no such queue on this Redis, and no schedule, retry or dead entry names it (see "Needs a look" above).`
         : leftOrArrived.length > 0
           ? `Done, but jobs were left behind: ${leftOrArrived.join(' · ')} (see "Needs a look" above).`
           : selectedNone
@@ -242,6 +247,22 @@ function dryRunVerdict(summary: RunSummary, endpoint: string, reroute: boolean, 
   const leaves = leftBehind.length > 0 ? `leave jobs behind: ${leftBehind.join(' · ')} (see "Needs a look" above)` : 'leave none behind';
   const finish = inFlight > 0 ? `finish ${n(inFlight)} job(s) left in flight, ` : '';
   return `Dry run, nothing written: a run would ${finish}move ${n(wouldMove)} job(s) and ${leaves}${unheardTail(summary.unheard, true)}.`;
+}
+
+/**
+ * The renames whose old queue the plan did not find (no list, not in `queues`) and that moved no
+ * job: nothing went to their new queue, from a set entry or anywhere. A typo, most often.
+ */
+function unmatchedRenames(summary: RunSummary, reroute: boolean): NonNullable<RunSummary['renamesWithoutQueue']> {
+  if (!reroute) return [];
+  const movedTo = (summary.totals as RerouteCounters).movedTo ?? {};
+  return (summary.renamesWithoutQueue ?? []).filter((r) => !((movedTo[r.to] ?? 0) > 0));
+}
+
+function unmatchedWarning(unmatched: NonNullable<RunSummary['renamesWithoutQueue']>, dryRun: boolean): string {
+  const named = unmatched.map((r) => `--rename ${displayName(r.from)}=${displayName(r.to)}`).join(', ');
+  const queues = unmatched.map((r) => displayName(r.from)).join(', ');
+  return `${named} ${dryRun ? 'would move' : 'moved'} nothing: this Redis has no queue ${queues} (no list, and not in its set of queues), and no schedule, retry or dead entry names it. Check the name (queue names, not keys: no "queue:" in front).`;
 }
 
 /** Queues the run put jobs on that no live process fetches from (summarize-step.ts), for "Needs a look". */

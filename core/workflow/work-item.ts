@@ -20,7 +20,17 @@ export type RunSettings = Pick<
   readonly planId?: string;
   /** The plan found no Sidekiq data at all under the source's prefix (nor elsewhere): said so in the summary. */
   readonly nothingThere?: true;
+  /**
+   * A re-route's `--rename OLD=NEW` whose OLD had no list and was not in `queues` when planned (a
+   * typo, often): only set entries naming it could move. The summary says so when none did.
+   */
+  readonly renamesWithoutQueue?: readonly RenameWithoutQueue[];
 };
+
+export interface RenameWithoutQueue {
+  readonly from: string;
+  readonly to: string;
+}
 
 /**
  * One set or queue and how far its migration is: the state that loops through "page" tasks in

@@ -76,6 +76,32 @@ describe('small edges of the command line', { timeout: 180_000 }, () => {
     );
   });
 
+  it('--rename of a queue this Redis does not have (a typo) says it moved nothing, not "Complete"; a queue drained before, or only named by set entries, is no typo', async () => {
+    const source = redis.source();
+    await source.rpush('queue:old_q', job('old_q', 1));
+    await source.sadd('queues', 'old_q', 'drained');
+    await source.zadd('schedule', '1795459303.25', job('only_scheduled', 2));
+    const before = await jobs(source);
+
+    const dry = await cli('run', '--redis', redis.urls().source, '--rename', 'olq_q=new_q', '--dry-run');
+    const typo = await cli('run', '--redis', redis.urls().source, '--rename', 'olq_q=new_q');
+
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('Dry run, nothing written: a run would move 0 job(s) and leave none behind; --rename olq_q=new_q would move nothing (see "Needs a look" above).');
+    expect(typo.code).toBe(0);
+    expect(typo.stdout).toContain('--rename olq_q=new_q moved nothing: this Redis has no queue olq_q (no list, and not in its set of queues), and no schedule, retry or dead entry names it. Check the name');
+    expect(typo.stdout).toContain('Done, but --rename olq_q=new_q moved nothing: no such queue on this Redis, and no schedule, retry or dead entry names it (see "Needs a look" above).');
+    expect(typo.stdout).not.toContain('Complete');
+    expect(await jobs(source)).toEqual(before);
+
+    // Known queues: one drained before (still in `queues`), one only set entries name.
+    const known = await cli('run', '--redis', redis.urls().source, '--rename', 'drained=new_q', '--rename', 'only_scheduled=later');
+    expect(known.code).toBe(0);
+    expect(known.stdout).toContain('Complete: everything that could be moved was moved.');
+    expect(known.stdout).not.toContain('moved nothing');
+    expect(await jobs(source)).toEqual([`queue:old_q\t${job('old_q', 1)}\t`, `schedule\t${job('later', 2)}\t1795459303.25`]);
+  });
+
   it('--queues, the positive of --no-queues, is accepted', async () => {
     const source = redis.source();
     await seed(source);

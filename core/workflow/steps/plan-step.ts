@@ -17,7 +17,7 @@ import { addRunExecution, itemContinuationName, listContinuationName, ROOT_EXECU
 import { addToTotals, emptyTally } from '../run-tally.js';
 import { deserializeRouting, loadRouting, serializeRouting, storeRouting } from '../stored-routing.js';
 import { storeSelection } from '../stored-selection.js';
-import type { RunSettings, WorkItem } from '../work-item.js';
+import type { RenameWithoutQueue, RunSettings, WorkItem } from '../work-item.js';
 import { BATCH_SIZE, countJobs, listWork, readWork, storeWorkList, workListKey, type WorkState } from '../work-list.js';
 import { continuationInputSchema, workflowInputSchema, type WorkflowInput } from '../workflow-input.js';
 
@@ -98,11 +98,30 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   }
 }
 
+/** Renames named in a run's state at most: the settings travel with every page. */
+const RENAMES_WITHOUT_QUEUE_KEPT = 20;
+
+/**
+ * The renames whose old queue has no list and is not in `queues` (Sidekiq adds every queue it
+ * pushes to, and never removes one): nothing on this Redis was ever queued there, but for set
+ * entries naming it. A typo in `--rename` looked like a run with nothing to do, "Complete".
+ */
+async function findRenamesWithoutQueue(source: Connection, plan: RoutingPlan | undefined): Promise<RenameWithoutQueue[]> {
+  if (plan?.kind !== 'renames') return [];
+  const renames = [...plan.renames];
+  const pipeline = source.redis.pipeline();
+  for (const [from] of renames) pipeline.exists(source.keys.queue(from)).sismember(source.keys.queues, from);
+  const replies = (await pipeline.exec()) ?? [];
+  const known = (i: number) => replies.slice(2 * i, 2 * i + 2).some(([error, found]) => error !== null || found !== 0);
+  return renames.flatMap(([from, to], i) => (known(i) ? [] : [{ from, to }])).slice(0, RENAMES_WITHOUT_QUEUE_KEPT);
+}
+
 async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined, sourceHasData: boolean): Promise<PlanOutput> {
   const plan = input.routing ? await resolveRouting(input.routing, source, input.runId) : undefined;
   if (plan && !input.dryRun) await storeRouting(source.redis, source.keys.prefix, input.runId, plan);
   if (input.classes && !input.dryRun) await storeSelection(source.redis, source.keys.prefix, input.runId, input.classes);
 
+  const renamesWithoutQueue = input.mode === 'reroute' ? await findRenamesWithoutQueue(source, plan) : [];
   const settings: RunSettings = {
     runId: input.runId,
     mode: input.mode,
@@ -122,6 +141,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     ...(input.classes ? (input.dryRun ? { inlineClasses: input.classes } : { selected: true as const }) : {}),
     ...(input.dryRun ? { planId: randomUUID() } : {}),
     ...(sourceHasData ? {} : { nothingThere: true as const }),
+    ...(renamesWithoutQueue.length > 0 ? { renamesWithoutQueue } : {}),
   };
 
   let resumed = emptyTransferCounters();

@@ -52,6 +52,8 @@ export interface RunSummary {
    * on a Redis where live processes run: the source of a re-route, the target of a transfer.
    */
   readonly unheard?: UnheardQueues;
+  /** The plan's renames whose old queue had no list and was not in `queues` (work-item.ts): said when nothing went to their new queue. */
+  readonly renamesWithoutQueue?: RunSettings['renamesWithoutQueue'];
 }
 
 /** Quarantine lists a summary names (there may be one per queue): the output stays small. */
@@ -114,6 +116,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     releasedLock,
     ...(input.settings.nothingThere ? { nothingThere: true as const } : {}),
     ...(unheard ? { unheard } : {}),
+    ...(settings.renamesWithoutQueue ? { renamesWithoutQueue: settings.renamesWithoutQueue } : {}),
   };
 }
 
