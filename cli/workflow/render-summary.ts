@@ -254,7 +254,8 @@ function dryRunVerdict(summary: RunSummary, endpoint: string, reroute: boolean, 
  * job: nothing went to their new queue, from a set entry or anywhere. A typo, most often.
  */
 function unmatchedRenames(summary: RunSummary, reroute: boolean): NonNullable<RunSummary['renamesWithoutQueue']> {
-  if (!reroute) return [];
+  // No Sidekiq data at all is said as such, once.
+  if (!reroute || summary.nothingThere) return [];
   const movedTo = (summary.totals as RerouteCounters).movedTo ?? {};
   return (summary.renamesWithoutQueue ?? []).filter((r) => !((movedTo[r.to] ?? 0) > 0));
 }
