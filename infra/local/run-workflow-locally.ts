@@ -4,11 +4,12 @@ import { LambdaTasks, StateNames, type WorkflowFunctionName } from '../construct
 import { QuotaErrors } from './aws-quotas.js';
 import { LOCAL_STATE_MACHINE_NAME } from './local-state-machine-name.js';
 import { QuotaEnforcement, QuotaExceededError, type QuotaUsage } from './quota-enforcement.js';
-import { WarmContainers } from './warm-containers.js';
+import { WarmContainers, type LocalInvocationContext } from './warm-containers.js';
 import { workflowDefinition } from './workflow-definition.js';
 
 /** What a Task runs in process: the Lambda handlers' logic, given the task's input. */
-export type LocalHandlers = Readonly<Record<WorkflowFunctionName, (input: unknown) => Promise<unknown>>>;
+export type LocalHandlers = Readonly<Record<WorkflowFunctionName, (input: unknown, context?: LocalInvocationContext) => Promise<unknown>>>;
+export type { LocalInvocationContext };
 
 export interface LocalExecution {
   readonly executionArn: string;
@@ -41,7 +42,7 @@ export interface LocalRunOptions {
    * it every container of a function runs `handlers[name]`; either way a container serves one
    * invocation at a time, as Lambda does.
    */
-  readonly newContainer?: (name: WorkflowFunctionName) => (input: unknown) => Promise<unknown>;
+  readonly newContainer?: (name: WorkflowFunctionName) => (input: unknown, context?: LocalInvocationContext) => Promise<unknown>;
   /** Milliseconds each function may run, instead of the deployed timeout (tests). */
   readonly functionTimeoutMs?: Partial<Record<WorkflowFunctionName, number>>;
 }

@@ -1,6 +1,16 @@
 import type { WorkflowFunctionName } from '../constructs/state-names.js';
 
-type Handler = (input: unknown) => Promise<unknown>;
+/**
+ * What a local invocation knows of its time, as a Lambda's context does: the time left before the
+ * function's timeout, and whether it has passed. Lambda stops a timed-out invocation; a handler
+ * here cannot be stopped, so it must look (between pages) and do nothing more once it has.
+ */
+export interface LocalInvocationContext {
+  getRemainingTimeInMillis(): number;
+  timedOut(): boolean;
+}
+
+type Handler = (input: unknown, context?: LocalInvocationContext) => Promise<unknown>;
 
 interface Container {
   readonly number: number;
@@ -33,14 +43,20 @@ export class WarmContainers {
       pool.push(container);
     }
     container.busy = true;
-    const running = Promise.resolve().then(() => container.handler(input));
+    const endsAt = Date.now() + timeoutMs;
+    let expired = false;
+    const context: LocalInvocationContext = { getRemainingTimeInMillis: () => Math.max(0, endsAt - Date.now()), timedOut: () => expired || Date.now() >= endsAt };
+    const running = Promise.resolve().then(() => container.handler(input, context));
     const release = () => {
       container.busy = false;
     };
     running.then(release, release);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(timedOut()), timeoutMs);
+      timer = setTimeout(() => {
+        expired = true;
+        reject(timedOut());
+      }, timeoutMs);
     });
     try {
       return await Promise.race([running, timeout]);
