@@ -1,6 +1,6 @@
 import { findQuarantineLists, type QuarantineList } from '../../drain/quarantine-lists.js';
 import { RunLock } from '../../redis/run-lock.js';
-import type { RerouteCounters } from '../../reroute/reroute-counters.js';
+import { emptyCounters, type RerouteCounters } from '../../reroute/reroute-counters.js';
 import type { TransferCounters } from '../../transfer/transfer-counters.js';
 import { SORTED_SET_NAMES } from '../../redis/sidekiq-keys.js';
 import type { ConnectionProvider } from '../connections.js';
@@ -8,7 +8,10 @@ import { findUnheardQueues, type UnheardQueues } from '../unheard-queues.js';
 import { endRunExecution } from '../run-executions.js';
 import type { RunTally } from '../run-tally.js';
 import type { RunSettings } from '../work-item.js';
-import { workListKey } from '../work-list.js';
+import { workListKey, type ListedWork } from '../work-list.js';
+import { isDrainedQueue } from '../../routing/routing-plan.js';
+import { loadRouting } from '../stored-routing.js';
+import type { Connection } from '../connections.js';
 
 export interface RunSummary {
   readonly runId: string;
@@ -78,21 +81,28 @@ export interface SummarizeInput {
 export async function summarizeStep(input: SummarizeInput, connections: ConnectionProvider): Promise<RunSummary> {
   const { settings, tally } = input;
   let releasedLock = false;
+  let idleArrivals: Record<string, number> = {};
   if (!settings.dryRun) {
     const source = await connections.get(settings.source);
     const left = await endRunExecution(source.redis, source.keys.prefix, settings.runId, input.execution);
     if (left === 0) {
+      // Before the list goes: the retired queues that were no item of this run (empty when it
+      // planned) may have been given jobs since (Sidekiq's shutdown requeue, a producer on old rules).
+      if (settings.mode === 'reroute' && settings.queues && settings.routed) idleArrivals = await arrivalsOnUnlistedRetiredQueues(source, settings.runId);
       // The last execution of the run: nothing reads the run's list any more.
       await source.redis.del(workListKey(source.keys.prefix, settings.runId));
       releasedLock = (await releaseLockStep(input, connections)).released;
     }
   }
+  const idleTotal = Object.values(idleArrivals).reduce((a, b) => a + b, 0);
+  const totals = idleTotal > 0 ? { ...(tally.totals as RerouteCounters), arrived: ((tally.totals as RerouteCounters).arrived ?? 0) + idleTotal } : tally.totals;
   const unheard = await unheardDestinations(settings, tally.totals, connections);
   const source = settings.mode === 'reroute' ? undefined : await connections.get(settings.source);
   const leftOnSource = source ? await findQuarantineLists(source.redis, source.keys) : [];
   const sets: RunSummary['sets'] = {};
   const queues: RunSummary['queues'] = {};
   for (const listed of tally.listed) (listed.kind === 'set' ? sets : queues)[listed.name] = listed.counters;
+  for (const [queue, arrived] of Object.entries(idleArrivals)) queues[queue] = { ...emptyCounters(), arrived };
   const continuedIn: RunSummary['continuedIn'] = [...tally.continuedIn];
   const counts = { ...tally.counts };
   if (input.listContinuedIn) {
@@ -106,7 +116,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     sets,
     queues,
     unlisted: tally.unlisted,
-    totals: tally.totals,
+    totals,
     counts,
     failures: [...tally.failures],
     continuedIn,
@@ -118,6 +128,35 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(unheard ? { unheard } : {}),
     ...(settings.renamesWithoutQueue ? { renamesWithoutQueue: settings.renamesWithoutQueue } : {}),
   };
+}
+
+/**
+ * Jobs now on retired queues this run had no item for (they had no list when it planned, so no
+ * item counted what arrived there): Sidekiq's shutdown requeue puts the jobs its fetchers held
+ * back on the queue they came from, a node on old rules keeps pushing. Without this the run said
+ * 'Complete' over them. Candidates: Sidekiq's `queues` set and a rename's old queue.
+ */
+async function arrivalsOnUnlistedRetiredQueues(source: Connection, runId: string): Promise<Record<string, number>> {
+  const plan = await loadRouting(source.redis, source.keys.prefix, runId);
+  const listed = new Set(
+    (await source.redis.lrange(workListKey(source.keys.prefix, runId), 0, -1))
+      .map((w) => JSON.parse(w) as ListedWork)
+      .filter((w) => w.kind === 'queue')
+      .map((w) => w.name),
+  );
+  const candidates = new Set(await source.redis.smembers(source.keys.queues));
+  if (plan.kind === 'renames') for (const [from] of plan.renames) candidates.add(from);
+  const unlisted = [...candidates].filter((q) => !listed.has(q) && isDrainedQueue(plan, q)).sort();
+  if (unlisted.length === 0) return {};
+  const pipeline = source.redis.pipeline();
+  for (const q of unlisted) pipeline.llen(source.keys.queue(q));
+  const replies = (await pipeline.exec()) ?? [];
+  const found: Record<string, number> = {};
+  unlisted.forEach((q, i) => {
+    const [error, length] = replies[i] ?? [null, 0];
+    if (error === null && typeof length === 'number' && length > 0) found[q] = length;
+  });
+  return found;
 }
 
 /**
