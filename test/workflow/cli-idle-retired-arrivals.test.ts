@@ -42,4 +42,35 @@ describe('jobs put back on a retired queue that was empty when the run planned',
     expect(run.stdout).toContain('3 job(s) arrived on retired queues during the run (queue:idle 3): not moved by this run; run again or see drain-check.');
     expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs were left behind: 3 arrived on retired queues during the run (see "Needs a look" above).');
   });
+
+  it('move: are named as still on the source, never "Complete"', async () => {
+    const source = redis.source();
+    await source.flushdb();
+    const originals = Array.from({ length: 20_000 }, (_, i) => job('busy', i));
+    for (let i = 0; i < originals.length; i += 1000) await source.lpush('queue:busy', ...originals.slice(i, i + 1000));
+    await source.sadd('queues', 'busy', 'idle');
+    const target = new Redis(redis.urls().target, { protocol: 2 });
+
+    const sidekiq = new Redis(redis.urls().source, { protocol: 2 });
+    const requeued = [1, 2, 3].map((i) => job('idle', 900_000 + i));
+    let pushedWhileRunning: boolean | undefined;
+    let running = true;
+    const requeue = (async () => {
+      while (running && (await target.llen('queue:busy')) === 0) await new Promise((r) => setTimeout(r, 5));
+      if (!running) return;
+      await sidekiq.rpush('queue:idle', ...requeued);
+      pushedWhileRunning = (await sidekiq.llen('queue:busy')) > 0;
+    })();
+    const run = await runCli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--page-size', '100');
+    running = false;
+    await requeue;
+    sidekiq.disconnect();
+    target.disconnect();
+
+    expect(pushedWhileRunning, run.stdout).toBe(true);
+    expect(run.code, run.stdout).toBe(0);
+    expect(await source.llen('queue:idle')).toBe(3);
+    expect(run.stdout).toContain('3 job(s) still on the source when their transfer ended, added during the run (queue:idle 3): run move again or see drain-check.');
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs remain on the source (3, above): run move again.');
+  });
 });

@@ -1,7 +1,7 @@
 import { findQuarantineLists, type QuarantineList } from '../../drain/quarantine-lists.js';
 import { RunLock } from '../../redis/run-lock.js';
 import { emptyCounters, type RerouteCounters } from '../../reroute/reroute-counters.js';
-import type { TransferCounters } from '../../transfer/transfer-counters.js';
+import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import { SORTED_SET_NAMES } from '../../redis/sidekiq-keys.js';
 import type { ConnectionProvider } from '../connections.js';
 import { findUnheardQueues, type UnheardQueues } from '../unheard-queues.js';
@@ -88,21 +88,23 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     if (left === 0) {
       // Before the list goes: the retired queues that were no item of this run (empty when it
       // planned) may have been given jobs since (Sidekiq's shutdown requeue, a producer on old rules).
-      if (settings.mode === 'reroute' && settings.queues && settings.routed) idleArrivals = await arrivalsOnUnlistedRetiredQueues(source, settings.runId);
+      // A transfer's (every class: a selective one leaves the other classes' jobs by design) the same.
+      if (settings.queues && (settings.mode === 'reroute' ? settings.routed : !settings.selected)) idleArrivals = await arrivalsOnUnlistedRetiredQueues(source, settings);
       // The last execution of the run: nothing reads the run's list any more.
       await source.redis.del(workListKey(source.keys.prefix, settings.runId));
       releasedLock = (await releaseLockStep(input, connections)).released;
     }
   }
   const idleTotal = Object.values(idleArrivals).reduce((a, b) => a + b, 0);
-  const totals = idleTotal > 0 ? { ...(tally.totals as RerouteCounters), arrived: ((tally.totals as RerouteCounters).arrived ?? 0) + idleTotal } : tally.totals;
+  const counted = settings.mode === 'reroute' ? 'arrived' : 'leftOnSource';
+  const totals = idleTotal > 0 ? { ...tally.totals, [counted]: ((tally.totals as unknown as Record<string, number>)[counted] ?? 0) + idleTotal } : tally.totals;
   const unheard = await unheardDestinations(settings, tally.totals, connections);
   const source = settings.mode === 'reroute' ? undefined : await connections.get(settings.source);
   const leftOnSource = source ? await findQuarantineLists(source.redis, source.keys) : [];
   const sets: RunSummary['sets'] = {};
   const queues: RunSummary['queues'] = {};
   for (const listed of tally.listed) (listed.kind === 'set' ? sets : queues)[listed.name] = listed.counters;
-  for (const [queue, arrived] of Object.entries(idleArrivals)) queues[queue] = { ...emptyCounters(), arrived };
+  for (const [queue, found] of Object.entries(idleArrivals)) queues[queue] = settings.mode === 'reroute' ? { ...emptyCounters(), arrived: found } : { ...emptyTransferCounters(), leftOnSource: found };
   const continuedIn: RunSummary['continuedIn'] = [...tally.continuedIn];
   const counts = { ...tally.counts };
   if (input.listContinuedIn) {
@@ -116,7 +118,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     sets,
     queues,
     unlisted: tally.unlisted,
-    totals,
+    totals: totals as RunSummary['totals'],
     counts,
     failures: [...tally.failures],
     continuedIn,
@@ -131,13 +133,15 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
 }
 
 /**
- * Jobs now on retired queues this run had no item for (they had no list when it planned, so no
- * item counted what arrived there): Sidekiq's shutdown requeue puts the jobs its fetchers held
+ * Jobs now on retired queues (a transfer: any source queue) this run had no item for (they had no
+ * list when it planned, so no item counted what arrived there): Sidekiq's shutdown requeue puts the jobs its fetchers held
  * back on the queue they came from, a node on old rules keeps pushing. Without this the run said
  * 'Complete' over them. Candidates: Sidekiq's `queues` set and a rename's old queue.
  */
-async function arrivalsOnUnlistedRetiredQueues(source: Connection, runId: string): Promise<Record<string, number>> {
-  const plan = await loadRouting(source.redis, source.keys.prefix, runId);
+async function arrivalsOnUnlistedRetiredQueues(source: Connection, settings: RunSettings): Promise<Record<string, number>> {
+  const runId = settings.runId;
+  // A transfer drains every queue of the source; a re-route those its routing retires.
+  const plan = settings.mode === 'reroute' ? await loadRouting(source.redis, source.keys.prefix, runId) : undefined;
   const listed = new Set(
     (await source.redis.lrange(workListKey(source.keys.prefix, runId), 0, -1))
       .map((w) => JSON.parse(w) as ListedWork)
@@ -145,8 +149,8 @@ async function arrivalsOnUnlistedRetiredQueues(source: Connection, runId: string
       .map((w) => w.name),
   );
   const candidates = new Set(await source.redis.smembers(source.keys.queues));
-  if (plan.kind === 'renames') for (const [from] of plan.renames) candidates.add(from);
-  const unlisted = [...candidates].filter((q) => !listed.has(q) && isDrainedQueue(plan, q)).sort();
+  if (plan?.kind === 'renames') for (const [from] of plan.renames) candidates.add(from);
+  const unlisted = [...candidates].filter((q) => !listed.has(q) && (plan === undefined || isDrainedQueue(plan, q))).sort();
   if (unlisted.length === 0) return {};
   const pipeline = source.redis.pipeline();
   for (const q of unlisted) pipeline.llen(source.keys.queue(q));
