@@ -73,4 +73,35 @@ describe('jobs put back on a retired queue that was empty when the run planned',
     expect(run.stdout).toContain('3 job(s) still on the source when their transfer ended, added during the run (queue:idle 3): run move again or see drain-check.');
     expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs remain on the source (3, above): run move again.');
   });
+
+  it('run: jobs put back on a retired queue after its own item ended are reported too', async () => {
+    const source = redis.source();
+    await source.flushdb();
+    // queue:a-old (one job left by the fetchers) is listed before queue:busy: it ends first.
+    await source.lpush('queue:a-old', job('a-old', 1));
+    const originals = Array.from({ length: 20_000 }, (_, i) => job('busy', 10 + i));
+    for (let i = 0; i < originals.length; i += 1000) await source.lpush('queue:busy', ...originals.slice(i, i + 1000));
+    await source.sadd('queues', 'busy', 'a-old');
+
+    const sidekiq = new Redis(redis.urls().source, { protocol: 2 });
+    const requeued = [1, 2, 3].map((i) => job('a-old', 900_000 + i));
+    let pushedWhileRunning: boolean | undefined;
+    let running = true;
+    const requeue = (async () => {
+      while (running && (await sidekiq.llen('queue:new-busy')) === 0) await new Promise((r) => setTimeout(r, 5));
+      if (!running) return;
+      await sidekiq.rpush('queue:a-old', ...requeued);
+      pushedWhileRunning = (await sidekiq.llen('queue:busy')) > 0;
+    })();
+    const run = await runCli('run', '--redis', redis.urls().source, '--rename', 'busy=new-busy', '--rename', 'a-old=a-new', '--page-size', '100');
+    running = false;
+    await requeue;
+    sidekiq.disconnect();
+
+    expect(pushedWhileRunning, run.stdout).toBe(true);
+    expect(await source.lrange('queue:a-old', 0, -1)).toEqual(requeued);
+    expect(await source.llen('queue:a-new')).toBe(1);
+    expect(run.stdout).toContain('3 job(s) arrived on retired queues during the run (queue:a-old 3): not moved by this run; run again or see drain-check.');
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs were left behind: 3 arrived on retired queues during the run (see "Needs a look" above).');
+  });
 });

@@ -82,6 +82,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const { settings, tally } = input;
   let releasedLock = false;
   let idleArrivals: Record<string, number> = {};
+  let lateArrivals: Record<string, number> = {};
   if (!settings.dryRun) {
     const source = await connections.get(settings.source);
     const left = await endRunExecution(source.redis, source.keys.prefix, settings.runId, input.execution);
@@ -89,13 +90,17 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
       // Before the list goes: the retired queues that were no item of this run (empty when it
       // planned) may have been given jobs since (Sidekiq's shutdown requeue, a producer on old rules).
       // A transfer's (every class: a selective one leaves the other classes' jobs by design) the same.
-      if (settings.queues && (settings.mode === 'reroute' ? settings.routed : !settings.selected)) idleArrivals = await arrivalsOnUnlistedRetiredQueues(source, settings);
+      if (settings.queues && (settings.mode === 'reroute' ? settings.routed : !settings.selected)) {
+        idleArrivals = await arrivalsOnUnlistedRetiredQueues(source, settings);
+        // Only when every item ended here: a failed one's queue still holds what it did not move.
+        if (tally.counts.failed === 0 && tally.counts.continued === 0) lateArrivals = await arrivalsAfterTheirItemEnded(source, settings.mode, tally);
+      }
       // The last execution of the run: nothing reads the run's list any more.
       await source.redis.del(workListKey(source.keys.prefix, settings.runId));
       releasedLock = (await releaseLockStep(input, connections)).released;
     }
   }
-  const idleTotal = Object.values(idleArrivals).reduce((a, b) => a + b, 0);
+  const idleTotal = [...Object.values(idleArrivals), ...Object.values(lateArrivals)].reduce((a, b) => a + b, 0);
   const counted = settings.mode === 'reroute' ? 'arrived' : 'leftOnSource';
   const totals = idleTotal > 0 ? { ...tally.totals, [counted]: ((tally.totals as unknown as Record<string, number>)[counted] ?? 0) + idleTotal } : tally.totals;
   const unheard = await unheardDestinations(settings, tally.totals, connections);
@@ -105,6 +110,10 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const queues: RunSummary['queues'] = {};
   for (const listed of tally.listed) (listed.kind === 'set' ? sets : queues)[listed.name] = listed.counters;
   for (const [queue, found] of Object.entries(idleArrivals)) queues[queue] = settings.mode === 'reroute' ? { ...emptyCounters(), arrived: found } : { ...emptyTransferCounters(), leftOnSource: found };
+  for (const [queue, found] of Object.entries(lateArrivals)) {
+    const c = queues[queue] as unknown as Record<string, number> | undefined;
+    if (c) queues[queue] = { ...c, [counted]: (c[counted] ?? 0) + found } as unknown as RerouteCounters | TransferCounters;
+  }
   const continuedIn: RunSummary['continuedIn'] = [...tally.continuedIn];
   const counts = { ...tally.counts };
   if (input.listContinuedIn) {
@@ -159,6 +168,33 @@ async function arrivalsOnUnlistedRetiredQueues(source: Connection, settings: Run
   unlisted.forEach((q, i) => {
     const [error, length] = replies[i] ?? [null, 0];
     if (error === null && typeof length === 'number' && length > 0) found[q] = length;
+  });
+  return found;
+}
+
+/**
+ * Jobs put on a queue this run listed after its item ended (an item counts what arrived when it
+ * ends): Sidekiq's shutdown requeue of jobs its fetchers held, a late producer. What the queue
+ * holds now beyond what its item left there (counted arrivals, jobs left in place) arrived since.
+ * Only the items the tally lists by name (their counters are known); a lower bound while a worker
+ * still fetches from the queue.
+ */
+async function arrivalsAfterTheirItemEnded(source: Connection, mode: 'reroute' | 'transfer', tally: RunTally): Promise<Record<string, number>> {
+  const items = tally.listed.filter((l) => l.kind === 'queue');
+  if (items.length === 0) return {};
+  const pipeline = source.redis.pipeline();
+  for (const item of items) pipeline.llen(source.keys.queue(item.name));
+  const replies = (await pipeline.exec()) ?? [];
+  const found: Record<string, number> = {};
+  items.forEach((item, i) => {
+    const [error, length] = replies[i] ?? [null, 0];
+    if (error !== null || typeof length !== 'number') return;
+    const c = item.counters as unknown as Partial<Record<string, number>>;
+    const left =
+      mode === 'reroute'
+        ? (c['arrived'] ?? 0) + Math.max(0, (c['unmapped'] ?? 0) + (c['unparsable'] ?? 0) + (c['conflicts'] ?? 0) - (c['quarantined'] ?? 0))
+        : (c['leftOnSource'] ?? 0) + (c['unparsableLeft'] ?? 0) + (c['conflicts'] ?? 0);
+    if (length > left) found[item.name] = length - left;
   });
   return found;
 }
