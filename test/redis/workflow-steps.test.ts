@@ -644,6 +644,24 @@ describe('summarizing an execution', () => {
     expect(await redis.target().exists(runLockKey(''))).toBe(0);
   });
 
+  it('counts jobs that reached source queues it listed no item for (all in the totals) and names the 20 largest, so that its output stays small', async () => {
+    await seed(redis.source());
+    const provider = connect();
+    const plan = await planStep(transfer(), provider);
+    // After the plan, 25 queues Sidekiq knows get jobs back (a fetcher's shutdown requeue): q0 1 job … q24 25.
+    for (let i = 0; i < 25; i++) {
+      await redis.source().sadd('queues', `q${i}`);
+      await redis.source().rpush(`queue:q${i}`, ...Array.from({ length: i + 1 }, (_, j) => `{"class":"A","queue":"q${i}","args":[${j}]}`));
+    }
+
+    const summary = await summarizeStep({ settings: plan.settings, execution: 'root', tally: emptyTally('transfer') }, provider);
+
+    expect((summary.totals as TransferCounters).leftOnSource).toBe((25 * 26) / 2);
+    const named = Object.keys(summary.queues).filter((q) => q.startsWith('q'));
+    expect(named.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `q${i + 5}`).sort());
+    expect(summary.queues['q24']).toMatchObject({ leftOnSource: 25 });
+  });
+
   it('a dry run of the same run id ends no execution and deletes no list of the real run', async () => {
     await seed(redis.source());
     const provider = connect();

@@ -59,6 +59,9 @@ export interface RunSummary {
   readonly renamesWithoutQueue?: RunSettings['renamesWithoutQueue'];
 }
 
+/** Retired queues without an item that a summary names for what arrived on them (a GitLab has hundreds of queues): the output stays small. */
+const IDLE_QUEUES_LISTED = 20;
+
 /** Quarantine lists a summary names (there may be one per queue): the output stays small. */
 const LEFT_ON_SOURCE_LISTED = 20;
 
@@ -109,7 +112,9 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const sets: RunSummary['sets'] = {};
   const queues: RunSummary['queues'] = {};
   for (const listed of tally.listed) (listed.kind === 'set' ? sets : queues)[listed.name] = listed.counters;
-  for (const [queue, found] of Object.entries(idleArrivals)) queues[queue] = settings.mode === 'reroute' ? { ...emptyCounters(), arrived: found } : { ...emptyTransferCounters(), leftOnSource: found };
+  // Named in the summary's list, the largest first, as many as keep its state small (all in the totals).
+  const idleNamed = Object.entries(idleArrivals).sort((x, y) => y[1] - x[1]).slice(0, IDLE_QUEUES_LISTED);
+  for (const [queue, found] of idleNamed) queues[queue] = settings.mode === 'reroute' ? { ...emptyCounters(), arrived: found } : { ...emptyTransferCounters(), leftOnSource: found };
   for (const [queue, found] of Object.entries(lateArrivals)) {
     const c = queues[queue] as unknown as Record<string, number> | undefined;
     if (c) queues[queue] = { ...c, [counted]: (c[counted] ?? 0) + found } as unknown as RerouteCounters | TransferCounters;
