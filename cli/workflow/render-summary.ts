@@ -1,3 +1,4 @@
+import { leftInPlace } from '../../core/workflow/left-in-place.js';
 import { displayName, displayText } from '../../core/redis/key-name.js';
 import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
 import { topUnmappedClasses } from '../../core/reroute/reroute-counters.js';
@@ -206,7 +207,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   const leftOrArrived = [...leftBehind, ...(arrived > 0 ? [`${n(arrived)} arrived on retired queues during the run`] : [])];
   const renames = unmatched.map((r) => `--rename ${displayName(r.from)}=${displayName(r.to)}`).join(', ');
   const complete = summary.dryRun
-    ? `${dryRunVerdict(summary, endpoint, reroute, leftBehind).slice(0, -1)}${unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : ''}.`
+    ? dryRunVerdict(summary, endpoint, reroute, leftBehind, unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : '')
     : stillOnSource > 0
       ? `Done, but jobs remain on the source (${n(stillOnSource)}, above): run move again.`
       : summary.nothingThere
@@ -224,20 +225,11 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
 }
 
 /**
- * Jobs a set or queue kept where they were. A re-route leaves unmapped, unparsable and conflicting
- * jobs (the quarantined among them are counted apart: they left); a transfer carries unmapped and
- * unparsable jobs as they are, and leaves conflicts and the unparsable jobs a selection never takes.
- */
-function leftInPlace(c: Partial<Record<string, number>>, reroute: boolean): number {
-  if (!reroute) return (c['conflicts'] ?? 0) + (c['unparsableLeft'] ?? 0);
-  return Math.max(0, (c['unmapped'] ?? 0) + (c['unparsable'] ?? 0) + (c['conflicts'] ?? 0) - (c['quarantined'] ?? 0));
-}
-
-/**
  * A dry run's last line: it moved nothing by design, so it never says "Complete"; it says what a
  * run would move, and what that run would leave behind (never "none" when it would leave some).
  */
-function dryRunVerdict(summary: RunSummary, endpoint: string, reroute: boolean, leftBehind: readonly string[]): string {
+/** `more`: a clause the verdict's last sentence ends with (the renames that would move nothing). */
+function dryRunVerdict(summary: RunSummary, endpoint: string, reroute: boolean, leftBehind: readonly string[], more: string): string {
   if (summary.nothingThere) return `Dry run, nothing written: nothing is there to move (no Sidekiq data on ${endpoint}).`;
   const t = summary.totals as unknown as Partial<Record<string, number>>;
   const wouldMove = (reroute ? t['moved'] : t['written']) ?? 0;
@@ -246,7 +238,7 @@ function dryRunVerdict(summary: RunSummary, endpoint: string, reroute: boolean, 
   if (!reroute && t['examined'] !== undefined && wouldMove === 0 && inFlight === 0) return 'Dry run, nothing written: no job of the selected classes is on the source; a run would move nothing.';
   const leaves = leftBehind.length > 0 ? `leave jobs behind: ${leftBehind.join(' · ')} (see "Needs a look" above)` : 'leave none behind';
   const finish = inFlight > 0 ? `finish ${n(inFlight)} job(s) left in flight, ` : '';
-  return `Dry run, nothing written: a run would ${finish}move ${n(wouldMove)} job(s) and ${leaves}${unheardTail(summary.unheard, true)}.`;
+  return `Dry run, nothing written: a run would ${finish}move ${n(wouldMove)} job(s) and ${leaves}${unheardTail(summary.unheard, true)}${more}.`;
 }
 
 /**

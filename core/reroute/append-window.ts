@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { Redis, RedisKey } from 'ioredis';
+import { entryDigest } from './rewritten-entries.js';
 
 /**
  * What an `append` pass has left at the tail of its queue: `over` jobs, the innermost of which
- * (the newest of them, just below the jobs not yet examined) has the SHA-1 digest `anchor`.
+ * (the newest of them, just below the jobs not yet examined) has the digest `anchor`
+ * (rewritten-entries.ts: 66 bits of its SHA-1).
  *
  * Why not a count alone: an `append` pass reads its queue from the oldest end and leaves the jobs
  * it keeps (unmapped, unparsable, already routed; in a dry run, every job) where they are, so each
@@ -23,10 +24,6 @@ export interface TailMark {
  * few jobs between two slices, rarely dozens. Further down costs a read of its own.
  */
 const NEAR = 64;
-
-export function tailDigest(job: Buffer): string {
-  return createHash('sha1').update(job).digest('hex');
-}
 
 /**
  * The next `want` jobs above what the pass left at the tail, newest first (as LRANGE returns
@@ -66,7 +63,7 @@ export async function readAppendWindow(redis: Redis, key: RedisKey, over: number
  */
 export function markAfter(over: number, mark: TailMark | undefined, left: readonly Buffer[]): TailMark | undefined {
   const innermost = left.at(-1);
-  if (innermost !== undefined) return { over: over + left.length, anchor: tailDigest(innermost) };
+  if (innermost !== undefined) return { over: over + left.length, anchor: entryDigest(innermost) };
   if (over === 0) return { over: 0, anchor: '' };
   return mark === undefined ? undefined : { over, anchor: mark.anchor };
 }
@@ -79,8 +76,8 @@ async function readTail(redis: Redis, key: RedisKey, from: number, count: number
 /** The index of the anchor among `oldestFirst`: at `expected` if it is there, else the lowest one. */
 function lowestHit(oldestFirst: readonly Buffer[], anchor: string, expected: number): number | null {
   const there = oldestFirst[expected];
-  if (there !== undefined && tailDigest(there) === anchor) return expected;
-  for (let i = 0; i < Math.min(expected, oldestFirst.length); i++) if (tailDigest(oldestFirst[i]!) === anchor) return i;
+  if (there !== undefined && entryDigest(there) === anchor) return expected;
+  for (let i = 0; i < Math.min(expected, oldestFirst.length); i++) if (entryDigest(oldestFirst[i]!) === anchor) return i;
   return null;
 }
 

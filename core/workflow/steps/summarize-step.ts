@@ -5,6 +5,7 @@ import { emptyTransferCounters, type TransferCounters } from '../../transfer/tra
 import { SORTED_SET_NAMES } from '../../redis/sidekiq-keys.js';
 import type { ConnectionProvider } from '../connections.js';
 import { findUnheardQueues, type UnheardQueues } from '../unheard-queues.js';
+import { leftInPlace } from '../left-in-place.js';
 import { endRunExecution } from '../run-executions.js';
 import type { RunTally } from '../run-tally.js';
 import type { RunSettings } from '../work-item.js';
@@ -195,10 +196,7 @@ async function arrivalsAfterTheirItemEnded(source: Connection, mode: 'reroute' |
     const [error, length] = replies[i] ?? [null, 0];
     if (error !== null || typeof length !== 'number') return;
     const c = item.counters as unknown as Partial<Record<string, number>>;
-    const left =
-      mode === 'reroute'
-        ? (c['arrived'] ?? 0) + Math.max(0, (c['unmapped'] ?? 0) + (c['unparsable'] ?? 0) + (c['conflicts'] ?? 0) - (c['quarantined'] ?? 0))
-        : (c['leftOnSource'] ?? 0) + (c['unparsableLeft'] ?? 0) + (c['conflicts'] ?? 0);
+    const left = (c[mode === 'reroute' ? 'arrived' : 'leftOnSource'] ?? 0) + leftInPlace(c, mode === 'reroute');
     if (length > left) found[item.name] = length - left;
   });
   return found;
