@@ -128,7 +128,11 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     // Say what happened to each kind: left where it was, or really moved to a quarantine list.
     if (classes('unmappedClasses')) attention.push(`Left in place, no destination for their class: ${classes('unmappedClasses')}`);
     if (classes('quarantinedClasses')) attention.push(`${would}, no destination for their class: ${classes('quarantinedClasses')}`);
-    if ((t.unparsable ?? 0) > 0) attention.push(`${n(t.unparsable)} unparsable job(s) left in place (samples below).`);
+    // Set entries always stay; queued ones went to the quarantine list when it was asked for.
+    const unparsableQuarantined = t.quarantinedUnparsable ?? 0;
+    const unparsableLeft = (t.unparsable ?? 0) - unparsableQuarantined;
+    if (unparsableLeft > 0) attention.push(`${n(unparsableLeft)} unparsable job(s) left in place (samples below).`);
+    if (unparsableQuarantined > 0) attention.push(`${n(unparsableQuarantined)} unparsable job(s) ${summary.dryRun ? 'would be quarantined' : 'quarantined'} (samples below).`);
     if ((t.conflicts ?? 0) > 0) attention.push(`${n(t.conflicts)} conflict(s): left in place, their bytes already on the destination set.`);
     if ((t.quarantined ?? 0) > 0) attention.push(`${would} to sidekiq-migrate:quarantine:<queue>, by queue: ${byQueue((c) => c['quarantined']!)}`);
     if ((t.keptOnLiveQueues ?? 0) > 0) attention.push(`Left in place on live queues (still routed to or fetched; never quarantined): ${byQueue((c) => c['keptOnLiveQueues']!)}`);

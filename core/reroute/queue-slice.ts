@@ -98,7 +98,10 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
         if (examined.kind === 'unmapped') {
           counters.unmapped++;
           tallyClass(counters, examined.routedClass, 1, quarantine ? 'quarantinedClasses' : 'unmappedClasses');
-        } else counters.unparsable++;
+        } else {
+          counters.unparsable++;
+          if (quarantine) counters.quarantinedUnparsable++;
+        }
         addSample(counters, examined.kind, examined.sample);
         if (quarantine) parked.push(job);
         else {

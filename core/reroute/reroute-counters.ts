@@ -30,6 +30,11 @@ export interface RerouteCounters {
   /** Sent to the quarantine list (`--unmapped quarantine`). */
   quarantined: number;
   /**
+   * Of the unparsable jobs, those sent to a quarantine list (counted as they are examined, as
+   * `quarantinedClasses` is): the rest were left in place, and the summary says which is which.
+   */
+  quarantinedUnparsable: number;
+  /**
    * Unmapped or unparsable jobs left on a live queue although `--unmapped quarantine` was asked:
    * a queue something still routes to (GitLab's `mailers`, `default`, a rule's destination, the
    * queues a rollback put jobs on) is never emptied.
@@ -69,6 +74,7 @@ export function emptyCounters(): RerouteCounters {
     vanished: 0,
     conflicts: 0,
     quarantined: 0,
+    quarantinedUnparsable: 0,
     uniqueLocked: 0,
     keptOnLiveQueues: 0,
     arrived: 0,
@@ -79,7 +85,7 @@ export function emptyCounters(): RerouteCounters {
   };
 }
 
-const SCALARS = ['scanned', 'moved', 'alreadyRouted', 'unmapped', 'unparsable', 'vanished', 'conflicts', 'quarantined', 'keptOnLiveQueues', 'arrived', 'uniqueLocked'] as const;
+const SCALARS = ['scanned', 'moved', 'alreadyRouted', 'unmapped', 'unparsable', 'vanished', 'conflicts', 'quarantined', 'quarantinedUnparsable', 'keptOnLiveQueues', 'arrived', 'uniqueLocked'] as const;
 
 /**
  * Adds `more` into `into` (and returns it); samples and class tallies stay bounded. Counters an

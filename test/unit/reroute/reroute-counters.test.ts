@@ -13,7 +13,7 @@ import {
   type RerouteCounters,
 } from '../../../core/reroute/reroute-counters.js';
 
-const SCALARS = ['scanned', 'moved', 'alreadyRouted', 'unmapped', 'unparsable', 'vanished', 'conflicts', 'quarantined', 'keptOnLiveQueues', 'arrived', 'uniqueLocked'] as const;
+const SCALARS = ['scanned', 'moved', 'alreadyRouted', 'unmapped', 'unparsable', 'vanished', 'conflicts', 'quarantined', 'quarantinedUnparsable', 'keptOnLiveQueues', 'arrived', 'uniqueLocked'] as const;
 
 /** Counters whose scalars are `base`, `base + 1`, … in SCALARS order. */
 function counters(base: number): RerouteCounters {

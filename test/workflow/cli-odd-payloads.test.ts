@@ -1,0 +1,46 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { jobEntry, jobsIn } from '../support/exact-jobs.js';
+import { privateRedis } from '../support/private-redis.js';
+import { runCli } from '../support/run-cli.js';
+
+// Payloads no well-behaved Sidekiq client writes, met by `run` end to end: what the summary says
+// of them, and where their exact bytes end up.
+const redis = privateRedis();
+const dir = mkdtempSync(join(tmpdir(), 'cli-odd-payloads-'));
+const mappingFile = join(dir, 'mapping.json');
+writeFileSync(mappingFile, JSON.stringify({ A: 'new' }));
+
+const job = (jid: string, queue = 'old') => `{"class":"A","queue":"${queue}","jid":"${jid}","args":[1.0]}`;
+/** The last lines of the summary, from "Needs a look:" on. */
+const needsALook = (stdout: string) => stdout.slice(stdout.indexOf('Needs a look:')).trimEnd().split('\n');
+
+describe('run over payloads it cannot read', { timeout: 120_000 }, () => {
+  it('with --unmapped quarantine, says how many unparsable jobs it quarantined and how many it left in place', async () => {
+    const client = redis.client();
+    const brokenQueued = [Buffer.from('{"class":"A","queue":"old"'), Buffer.from('[1,2]')];
+    const brokenScheduled = Buffer.from('{"class":"A","queue":"x","queue":"old","jid":"dup"}');
+    await client.lpush('queue:old', job('a1'), ...brokenQueued);
+    await client.zadd('schedule', '2000000000', brokenScheduled);
+    await client.sadd('queues', 'old');
+
+    const { code, stdout } = await runCli('run', '--redis', redis.url(), '--mapping', mappingFile, '--unmapped', 'quarantine');
+
+    expect(code).toBe(0);
+    expect(await jobsIn(client)).toEqual([jobEntry('queue:new', job('a1', 'new')), jobEntry('schedule', brokenScheduled, '2000000000')].sort());
+    expect(await client.lrangeBuffer('sidekiq-migrate:quarantine:old', 0, -1)).toEqual([...brokenQueued].reverse());
+    // Two went to the quarantine list, one stayed in `schedule` (set entries are never quarantined).
+    expect(needsALook(stdout)).toEqual([
+      'Needs a look:',
+      '1 unparsable job(s) left in place (samples below).',
+      '2 unparsable job(s) quarantined (samples below).',
+      'Quarantined to sidekiq-migrate:quarantine:<queue>, by queue: queue:old 2',
+      'Samples: ? (jid ?, duplicate-key); ? (jid ?, not-an-object); ? (jid ?, invalid-json)',
+      'Jobs left in place (unmapped, unparsable, conflicts) by set and queue: schedule 1',
+      '',
+      'Done, but jobs were left behind: 2 quarantined · 1 left in place (see "Needs a look" above).',
+    ]);
+  });
+});
