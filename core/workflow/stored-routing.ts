@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
 import { reverseRoutingPlan } from '../routing/reverse-plan.js';
@@ -11,11 +12,26 @@ export const storedRoutingKey = (prefix: string, runId: string): string => `${pr
 /**
  * Stores a run's routing (a class mapping of a thousand workers is ~70 KB) once, on the source
  * Redis, so that page steps read it there instead of carrying it through every state transition.
+ * Returns its digest, which the run's settings carry (storedDigest): see loadRouting.
  */
-export async function storeRouting(redis: Redis, prefix: string, runId: string, plan: RoutingPlan): Promise<void> {
-  await redis.set(storedRoutingKey(prefix, runId), JSON.stringify(serializeRouting(plan)), 'EX', ROUTING_TTL_SECONDS);
-  cache.set(storedRoutingKey(prefix, runId), plan);
+export async function storeRouting(redis: Redis, prefix: string, runId: string, plan: RoutingPlan): Promise<string> {
+  const text = JSON.stringify(serializeRouting(plan));
+  await redis.set(storedRoutingKey(prefix, runId), text, 'EX', ROUTING_TTL_SECONDS);
+  const digest = storedDigest(text);
+  cache.set(cacheKey(storedRoutingKey(prefix, runId), digest), plan);
+  return digest;
 }
+
+/**
+ * What tells one stored routing (or selection) of a run from another: `start --resume` plans the
+ * same run id again, maybe with other options, and stores them under the same key.
+ */
+export function storedDigest(text: string): string {
+  return hash('sha1', text, 'base64url').slice(0, 16);
+}
+
+/** A cache entry per stored version: a run id alone would serve a warm container the last plan it saw. */
+export const cacheKey = (key: string, digest: string | undefined): string => `${key}\u0000${digest ?? ''}`;
 
 /** A routing plan as JSON: stored in Redis, or carried in a dry run's settings (which write nothing). */
 export type SerializedRouting =
@@ -46,19 +62,33 @@ export function deserializeRouting(stored: SerializedRouting): RoutingPlan {
   }
 }
 
-// One entry per run: a warm Lambda container serves many pages of the same run. (Keyed by
-// prefix and run id; a re-planned run replaces its entry in storeRouting.)
+// One entry per run and stored version: a warm Lambda container serves many pages of the same
+// run, and the pages of a resumed run (planned again by another container, maybe with other
+// routing) must not get the routing an earlier execution planned.
 const cache = new Map<string, RoutingPlan>();
 
-/** Reads a run's routing, once per process. */
-export async function loadRouting(redis: Redis, prefix: string, runId: string): Promise<RoutingPlan> {
+/**
+ * Reads a run's routing, once per process and version. `digest` is the one its plan step stored
+ * (absent in the settings of a run planned before digests were kept): a stored routing that is
+ * not that one was replaced by another plan of the same run id, and pages routed by either would
+ * disagree with the summary's plan.
+ */
+export async function loadRouting(redis: Redis, prefix: string, runId: string, digest?: string): Promise<RoutingPlan> {
   const key = storedRoutingKey(prefix, runId);
-  const cached = cache.get(key);
+  const cached = cache.get(cacheKey(key, digest));
   if (cached) return cached;
   const text = await redis.get(key);
   if (text === null) throw new FatalError(`The routing of run ${runId} is not stored on the source (${key}): its plan step did not run, or the run is older than 7 days.`);
+  if (digest !== undefined && storedDigest(text) !== digest) throw replacedError('routing', runId, key);
   const plan = deserializeRouting(JSON.parse(text) as SerializedRouting);
   if (cache.size > 16) cache.clear();
-  cache.set(key, plan);
+  cache.set(cacheKey(key, digest), plan);
   return plan;
+}
+
+/** A page of one execution met what another plan of the same run id stored. */
+export function replacedError(what: string, runId: string, key: string): FatalError {
+  return new FatalError(
+    `The ${what} stored for run ${runId} (${key}) is not the one this execution planned: another plan of the same run id replaced it (an execution started with --resume while this one still ran?). Stop this execution; the newest one goes on with what it planned.`,
+  );
 }

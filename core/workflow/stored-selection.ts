@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
+import { cacheKey, replacedError, storedDigest } from './stored-routing.js';
 
 /** As long as the run's stored routing: longer than any run, with its continuations. */
 const SELECTION_TTL_SECONDS = 7 * 24 * 3600;
@@ -10,23 +11,27 @@ export const storedSelectionKey = (prefix: string, runId: string): string => `${
  * Stores the classes a selective transfer carries (500 class names are ~20 KB) once, on the source,
  * where page steps read them: carried in every state they would crowd Step Functions' 256 KB.
  */
-export async function storeSelection(redis: Redis, prefix: string, runId: string, classes: readonly string[]): Promise<void> {
-  await redis.set(storedSelectionKey(prefix, runId), JSON.stringify(classes), 'EX', SELECTION_TTL_SECONDS);
-  cache.set(storedSelectionKey(prefix, runId), [...classes]);
+export async function storeSelection(redis: Redis, prefix: string, runId: string, classes: readonly string[]): Promise<string> {
+  const text = JSON.stringify(classes);
+  await redis.set(storedSelectionKey(prefix, runId), text, 'EX', SELECTION_TTL_SECONDS);
+  const digest = storedDigest(text);
+  cache.set(cacheKey(storedSelectionKey(prefix, runId), digest), [...classes]);
+  return digest;
 }
 
-// One entry per run: a warm Lambda container serves many pages of the same run.
+// One entry per run and stored version, as the routing's (stored-routing.ts).
 const cache = new Map<string, string[]>();
 
-/** Reads a run's selected classes, once per process. */
-export async function loadSelection(redis: Redis, prefix: string, runId: string): Promise<string[]> {
+/** Reads a run's selected classes, once per process and version (`digest`: as loadRouting's). */
+export async function loadSelection(redis: Redis, prefix: string, runId: string, digest?: string): Promise<string[]> {
   const key = storedSelectionKey(prefix, runId);
-  const cached = cache.get(key);
+  const cached = cache.get(cacheKey(key, digest));
   if (cached) return cached;
   const text = await redis.get(key);
   if (text === null) throw new FatalError(`The selected classes of run ${runId} are not stored on the source (${key}): its plan step did not run, or the run is older than 7 days.`);
+  if (digest !== undefined && storedDigest(text) !== digest) throw replacedError('selection of classes', runId, key);
   const classes = JSON.parse(text) as string[];
   if (cache.size > 16) cache.clear();
-  cache.set(key, classes);
+  cache.set(cacheKey(key, digest), classes);
   return classes;
 }

@@ -12,6 +12,12 @@ export type RunSettings = Pick<
   readonly routed: boolean;
   /** A selective transfer: its classes were stored on the source (stored-selection.ts). */
   readonly selected?: true;
+  /**
+   * Digests of the routing and the classes this run's plan stored (stored-routing.ts): a warm
+   * container that read an earlier plan of the same run id must not route by it.
+   */
+  readonly routingDigest?: string;
+  readonly selectionDigest?: string;
   /** A dry run's selected classes, carried here because a dry run writes nothing. */
   readonly inlineClasses?: readonly string[];
   /** A dry run's routing, carried here because a dry run writes nothing, not even its routing. */

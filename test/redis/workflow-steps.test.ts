@@ -15,7 +15,8 @@ import { pageStep } from '../../core/workflow/steps/page-step.js';
 import { planStep, RUN_LOCK_TTL_MS, type PlanOutput } from '../../core/workflow/steps/plan-step.js';
 import { stopRunStep } from '../../core/workflow/steps/stop-run-step.js';
 import { releaseLockStep, summarizeStep } from '../../core/workflow/steps/summarize-step.js';
-import { storedRoutingKey } from '../../core/workflow/stored-routing.js';
+import { serializeRouting, storedDigest, storedRoutingKey } from '../../core/workflow/stored-routing.js';
+import { classRoutingPlan } from '../../core/routing/routing-plan.js';
 import { loadSelection, storedSelectionKey } from '../../core/workflow/stored-selection.js';
 import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
@@ -98,6 +99,8 @@ describe('the plan step', () => {
       sets: ['schedule'],
       queues: true,
       routed: true,
+      // The routing it stored, told apart from another plan's of the same run id.
+      routingDigest: storedDigest((await redis.source().get(storedRoutingKey('', 'run-1')))!),
     });
     expect(plan).toMatchObject({ itemCount: 2, plannedJobs: 15, execution: 'root', listContinuedIn: null, resumed: emptyTransferCounters(), memoryPolicies: { source: 'noeviction' } });
     expect(plan.otherPrefixes).toEqual([{ prefix: 'other:', keys: 1, jobs: 2 }]);
@@ -379,6 +382,29 @@ describe('the page step', () => {
     expect(await jobsIn(redis.source())).toEqual(rerouted);
     // The lock was renewed by the run, never lost.
     expect(await lockOf(redis.source())).toMatchObject({ runId: 'run-1' });
+  });
+
+  it("pages a run planned again (start --resume) by the routing that plan stored, though this container read the earlier plan's", async () => {
+    await seed(redis.source());
+    const provider = connect();
+    const plan = await planStep(reroute({ pagesPerInvocation: 1 }), provider);
+    const first = await pageStep({ settings: plan.settings, item: plan.work.batch[1]! }, provider, budget);
+    expect(first.counters).toMatchObject({ moved: 5 });
+    expect(await redis.source().llen('queue:new')).toBe(5);
+
+    // Another container plans the run again with A → other. Written by hand: a plan step in this
+    // process would update this process's cache too, which a warm Lambda container never shares.
+    const text = JSON.stringify(serializeRouting(classRoutingPlan(new Map([['A', 'other']]))));
+    await redis.source().set(storedRoutingKey('', 'run-1'), text);
+    const replanned = { ...plan.settings, routingDigest: storedDigest(text) };
+    await pageStep({ settings: replanned, item: first }, provider, budget);
+    expect(await redis.source().llen('queue:other')).toBe(5);
+    expect(await redis.source().llen('queue:new')).toBe(5);
+
+    // A page whose plan stored another routing than the one now there is refused, moving nothing.
+    const other = { ...plan.settings, routingDigest: 'not-the-stored1' };
+    await expect(pageStep({ settings: other, item: first }, provider, budget)).rejects.toThrow(/is not the one this execution planned: another plan of the same run id replaced it/);
+    expect(await redis.source().llen('queue:old')).toBe(2);
   });
 
   it('records every move under the run id (for a rollback), not in a dry run', async () => {

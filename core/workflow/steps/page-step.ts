@@ -41,7 +41,7 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
   const plan = settings.inlineRouting
     ? deserializeRouting(settings.inlineRouting)
     : settings.routed
-      ? await loadRouting(source.redis, source.keys.prefix, settings.runId)
+      ? await loadRouting(source.redis, source.keys.prefix, settings.runId, settings.routingDigest)
       : undefined;
   const locks = settings.dryRun ? [] : await holdLocks(settings.runId, settings.mode, [source, ...(target ? [target] : [])]);
   const limiter = new RateLimiter(settings.rateLimit);
@@ -84,7 +84,7 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
     return announceContinuation(settings, source, { ...item, cursor: run.cursor, done: run.done, iteration: item.iteration + 1, counters });
   }
 
-  const classes = settings.inlineClasses ?? (settings.selected ? await loadSelection(source.redis, source.keys.prefix, settings.runId) : undefined);
+  const classes = settings.inlineClasses ?? (settings.selected ? await loadSelection(source.redis, source.keys.prefix, settings.runId, settings.selectionDigest) : undefined);
   const context = {
     source: source.redis,
     target: target!.redis,

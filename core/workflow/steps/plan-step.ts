@@ -118,8 +118,8 @@ async function findRenamesWithoutQueue(source: Connection, plan: RoutingPlan | u
 
 async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined, sourceHasData: boolean): Promise<PlanOutput> {
   const plan = input.routing ? await resolveRouting(input.routing, source, input.runId) : undefined;
-  if (plan && !input.dryRun) await storeRouting(source.redis, source.keys.prefix, input.runId, plan);
-  if (input.classes && !input.dryRun) await storeSelection(source.redis, source.keys.prefix, input.runId, input.classes);
+  const routingDigest = plan && !input.dryRun ? await storeRouting(source.redis, source.keys.prefix, input.runId, plan) : undefined;
+  const selectionDigest = input.classes && !input.dryRun ? await storeSelection(source.redis, source.keys.prefix, input.runId, input.classes) : undefined;
 
   const renamesWithoutQueue = input.mode === 'reroute' ? await findRenamesWithoutQueue(source, plan) : [];
   const settings: RunSettings = {
@@ -139,6 +139,8 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     routed: plan !== undefined,
     ...(plan && input.dryRun ? { inlineRouting: serializeRouting(plan) } : {}),
     ...(input.classes ? (input.dryRun ? { inlineClasses: input.classes } : { selected: true as const }) : {}),
+    ...(routingDigest ? { routingDigest } : {}),
+    ...(selectionDigest ? { selectionDigest } : {}),
     ...(input.dryRun ? { planId: randomUUID() } : {}),
     ...(sourceHasData ? {} : { nothingThere: true as const }),
     ...(renamesWithoutQueue.length > 0 ? { renamesWithoutQueue } : {}),
@@ -200,5 +202,5 @@ async function continuePlan(rawInput: unknown, connections: ConnectionProvider):
 /** The run's routing as the page steps read it: carried by a dry run, stored otherwise. */
 export async function routingOf(settings: RunSettings, source: Connection): Promise<RoutingPlan | undefined> {
   if (settings.inlineRouting) return deserializeRouting(settings.inlineRouting);
-  return settings.routed ? loadRouting(source.redis, source.keys.prefix, settings.runId) : undefined;
+  return settings.routed ? loadRouting(source.redis, source.keys.prefix, settings.runId, settings.routingDigest) : undefined;
 }

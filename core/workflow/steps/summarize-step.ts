@@ -156,7 +156,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
 async function arrivalsOnUnlistedRetiredQueues(source: Connection, settings: RunSettings): Promise<Record<string, number>> {
   const runId = settings.runId;
   // A transfer drains every queue of the source; a re-route those its routing retires.
-  const plan = settings.mode === 'reroute' ? await loadRouting(source.redis, source.keys.prefix, runId) : undefined;
+  const plan = settings.mode === 'reroute' ? await loadRouting(source.redis, source.keys.prefix, runId, settings.routingDigest) : undefined;
   const listed = new Set(
     (await source.redis.lrange(workListKey(source.keys.prefix, runId), 0, -1))
       .map((w) => JSON.parse(w) as ListedWork)
