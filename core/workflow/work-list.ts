@@ -1,3 +1,4 @@
+import { FatalError } from '../errors/sidekiq-migrate-error.js';
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import { discoverQueues } from '../reroute/discover-queues.js';
 import { findDrainedQueues } from '../reroute/drained-queues.js';
@@ -89,9 +90,20 @@ export async function readWork(settings: RunSettings, source: Connection, plan: 
     if (!range || range[0] || !len || len[0]) throw range?.[0] ?? len?.[0] ?? new Error(`could not read the work list of run ${settings.runId}`);
     listed = (range[1] as string[]).map((text) => JSON.parse(text) as ListedWork);
     length = Number(len[1]);
+    // A position after the first is asked for because the list went on there: no list at all
+    // means it is gone (it has a TTL, which volatile-* eviction may take), and ending here would
+    // leave every item after it undone.
+    if (from > 0 && length === 0) throw workListGone(key, from);
   }
   const items = await withSizes(source, listed.map((w) => freshItem(settings.mode, w)));
   return { items, next: from + listed.length < length ? from + listed.length : null };
+}
+
+function workListGone(key: string, from: number): FatalError {
+  return new FatalError(
+    `The run's list of sets and queues (${key}) is no longer on the source (evicted under a volatile-* maxmemory-policy, or deleted): ` +
+      `the sets and queues from position ${from + 1} of it on were not worked on.`,
+  );
 }
 
 // A dry run's list, per run, kept by the process (a warm Lambda container serves many batches of
