@@ -63,6 +63,28 @@ export interface RerouteCounters {
 
 export const MAX_SAMPLES = 5;
 export const MAX_CLASSES = 50;
+/**
+ * Characters of a class name, jid or reason that counters keep. They come from payloads, which
+ * may hold anything: counters travel in Step Functions states (256 KiB each, a batch of ten items'
+ * counters in one), so a single class name of 300 KB would fail every page of its set, on every
+ * run. GitLab's longest worker class names are under 80 characters.
+ */
+export const MAX_REPORTED_CHARS = 160;
+
+/** `text` cut to MAX_REPORTED_CHARS (an ellipsis marks the cut; never half a surrogate pair). */
+export function reportedText(text: string): string {
+  if (text.length <= MAX_REPORTED_CHARS) return text;
+  let end = MAX_REPORTED_CHARS - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
+}
+
+/** A sample as counters keep it: each text bounded (reportedText). */
+export function reportedSample(sample: JobSample): JobSample {
+  const { jid, className, reason } = sample;
+  return { jid: jid === null ? null : reportedText(jid), className: className === null ? null : reportedText(className), reason: reportedText(reason) };
+}
 
 export function emptyCounters(): RerouteCounters {
   return {
@@ -104,8 +126,9 @@ export function addCounters(into: RerouteCounters, more: RerouteCounters): Rerou
 }
 
 /** Counts `n` unmapped jobs of `className`: left in place (default) or quarantined. */
-export function tallyClass(counters: RerouteCounters, className: string, n = 1, tally: 'unmappedClasses' | 'quarantinedClasses' = 'unmappedClasses'): void {
+export function tallyClass(counters: RerouteCounters, name: string, n = 1, tally: 'unmappedClasses' | 'quarantinedClasses' = 'unmappedClasses'): void {
   const classes = (counters[tally] ??= {});
+  const className = reportedText(name);
   if (className in classes || Object.keys(classes).length < MAX_CLASSES) {
     classes[className] = (classes[className] ?? 0) + n;
   } else {
@@ -115,7 +138,7 @@ export function tallyClass(counters: RerouteCounters, className: string, n = 1, 
 
 export function addSample(counters: RerouteCounters, kind: 'unmapped' | 'unparsable', sample: JobSample): void {
   const list = counters.samples[kind];
-  if (list.length < MAX_SAMPLES) list.push(sample);
+  if (list.length < MAX_SAMPLES) list.push(reportedSample(sample));
 }
 
 /** The `n` most frequent unmapped classes (left in place, or quarantined), most frequent first. */

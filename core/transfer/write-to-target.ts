@@ -4,7 +4,7 @@ import { LuaScript } from '../redis/lua-script.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 import { inspectJob } from '../payload/inspect-job.js';
-import { MAX_SAMPLES } from '../reroute/reroute-counters.js';
+import { MAX_SAMPLES, reportedSample } from '../reroute/reroute-counters.js';
 import type { CarriedJob } from './carry-job.js';
 import type { TransferCounters } from './transfer-counters.js';
 import { MAX_JOBS_PER_WRITE } from './transfer-options.js';
@@ -127,7 +127,7 @@ export async function writeEntriesToSet(
   counters.conflicts += conflicts.length;
   for (const c of conflicts.slice(0, MAX_SAMPLES - counters.conflictSamples.length)) {
     const job = inspectJob(c.member);
-    counters.conflictSamples.push({ jid: job.kind === 'job' ? job.jid : null, className: job.kind === 'job' ? job.className : null, reason: `already in ${setName} on the target` });
+    counters.conflictSamples.push(reportedSample({ jid: job.kind === 'job' ? job.jid : null, className: job.kind === 'job' ? job.className : null, reason: `already in ${setName} on the target` }));
   }
   return conflicts;
 }

@@ -44,3 +44,30 @@ describe('run over payloads it cannot read', { timeout: 120_000 }, () => {
     ]);
   });
 });
+
+describe('run over jobs whose class or jid is hundreds of kilobytes long', { timeout: 120_000 }, () => {
+  it('finishes, leaves them byte for byte, and names them shortened (the counters travel in states of 256 KiB)', async () => {
+    const client = redis.client();
+    const longClass = `Huge${'X'.repeat(300_000)}Worker`;
+    const longJid = `j${'0'.repeat(300_000)}`;
+    const scheduled = `{"class":"${longClass}","queue":"old","jid":"s1"}`;
+    const queued = `{"class":"Gone","queue":"old","jid":"${longJid}"}`;
+    await client.zadd('schedule', '2000000000', scheduled);
+    await client.lpush('queue:old', job('a1'), queued);
+    await client.sadd('queues', 'old');
+
+    const { code, stdout } = await runCli('run', '--redis', redis.url(), '--mapping', mappingFile);
+
+    expect(code, stdout).toBe(0);
+    expect(await jobsIn(client)).toEqual([jobEntry('queue:new', job('a1', 'new')), jobEntry('queue:old', queued), jobEntry('schedule', scheduled, '2000000000')].sort());
+    const shortClass = `Huge${'X'.repeat(155)}…`;
+    expect(needsALook(stdout)).toEqual([
+      'Needs a look:',
+      `Left in place, no destination for their class: Gone 1 · ${shortClass} 1`,
+      `Samples: ${shortClass} (jid s1, no destination for its class); Gone (jid j${'0'.repeat(158)}…, no destination for its class)`,
+      'Jobs left in place (unmapped, unparsable, conflicts) by set and queue: schedule 1 · queue:old 1',
+      '',
+      'Done, but jobs were left behind: 2 left in place (see "Needs a look" above).',
+    ]);
+  });
+});
