@@ -1,5 +1,5 @@
 import { leftInPlace } from '../../core/workflow/left-in-place.js';
-import { displayName, displayText } from '../../core/redis/key-name.js';
+import { displayName, displayText, printable } from '../../core/redis/key-name.js';
 import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
 import { topUnmappedClasses } from '../../core/reroute/reroute-counters.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
@@ -123,7 +123,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   };
   if (reroute) {
     const t = summary.totals as RerouteCounters;
-    const classes = (tally: 'unmappedClasses' | 'quarantinedClasses') => topUnmappedClasses(t, 10, tally).map(([cls, c]) => `${cls} ${n(c)}`).join(' · ');
+    const classes = (tally: 'unmappedClasses' | 'quarantinedClasses') => topUnmappedClasses(t, 10, tally).map(([cls, c]) => `${printable(cls)} ${n(c)}`).join(' · ');
     const would = summary.dryRun ? 'Would be quarantined' : 'Quarantined';
     // Say what happened to each kind: left where it was, or really moved to a quarantine list.
     if (classes('unmappedClasses')) attention.push(`Left in place, no destination for their class: ${classes('unmappedClasses')}`);
@@ -137,7 +137,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     if ((t.quarantined ?? 0) > 0) attention.push(`${would} to sidekiq-migrate:quarantine:<queue>, by queue: ${byQueue((c) => c['quarantined']!)}`);
     if ((t.keptOnLiveQueues ?? 0) > 0) attention.push(`Left in place on live queues (still routed to or fetched; never quarantined): ${byQueue((c) => c['keptOnLiveQueues']!)}`);
     const samples = [...t.samples.unmapped, ...t.samples.unparsable];
-    if (samples.length > 0) attention.push(`Samples: ${samples.map((s) => `${s.className ?? '?'} (jid ${s.jid ?? '?'}, ${s.reason})`).join('; ')}`);
+    if (samples.length > 0) attention.push(`Samples: ${samples.map((s) => `${printable(s.className ?? '?')} (jid ${printable(s.jid ?? '?')}, ${printable(s.reason)})`).join('; ')}`);
     if ((t.uniqueLocked ?? 0) > 0) attention.push(uniqueLockWarning(t.uniqueLocked, summary.dryRun));
     if ((t.arrived ?? 0) > 0) attention.push(`${n(t.arrived)} job(s) arrived on retired queues during the run (${byQueue((c) => c['arrived']!)}): not moved by this run; run again or see drain-check.`);
   } else {
@@ -148,7 +148,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     if ((t.unmapped ?? 0) > 0 || (t.unparsable ?? 0) > 0) attention.push(`Carried unchanged, on the queue they were on: ${n(t.unmapped ?? 0)} with no destination for their class, ${n(t.unparsable ?? 0)} unparsable job(s).`);
     if ((t.conflicts ?? 0) > 0) {
       const where = Object.entries(summary.sets).filter(([, c]) => ((c as TransferCounters).conflicts ?? 0) > 0).map(([set, c]) => `${set} ${n((c as TransferCounters).conflicts)}`);
-      const named = (t.conflictSamples ?? []).map((s) => `${s.className ?? '?'} (jid ${s.jid ?? '?'})`).join('; ');
+      const named = (t.conflictSamples ?? []).map((s) => `${printable(s.className ?? '?')} (jid ${printable(s.jid ?? '?')})`).join('; ');
       attention.push(`Left on the source, their bytes already in the target set (a sorted set would merge them): ${where.length > 0 ? where.join(' · ') : n(t.conflicts)}${named ? `: ${named}` : ''}`);
     }
     // Sets first, then queues (bounded like byQueue): what was added to them while their pass ran.

@@ -48,10 +48,13 @@ export function redisKey(text: string): RedisKey {
   return Buffer.concat([Buffer.from(text.slice(0, at), 'utf8'), Buffer.from(text.slice(at + 1), 'base64')]);
 }
 
-/** A lossless name (or key text) for people: bytes that are not UTF-8 shown as `\xNN`. */
+/**
+ * A lossless name (or key text) for people: bytes that are not UTF-8 shown as `\xNN`, and
+ * control characters as `printable` shows them.
+ */
 export function displayName(text: string): string {
   const at = text.indexOf(MARK);
-  if (at < 0) return text;
+  if (at < 0) return printable(text);
   const bytes = Buffer.from(text.slice(at + 1), 'base64');
   let shown = '';
   let i = 0;
@@ -60,7 +63,26 @@ export function displayName(text: string): string {
     shown += length > 0 ? bytes.subarray(i, i + length).toString('utf8') : `\\x${bytes[i]!.toString(16).padStart(2, '0')}`;
     i += Math.max(length, 1);
   }
-  return `${text.slice(0, at)}${shown}`;
+  return printable(`${text.slice(0, at)}${shown}`);
+}
+
+/**
+ * Text from Redis (a queue name, a payload's class or jid) as a terminal may show it: the
+ * characters it would act on instead of showing (C0 and C1 controls, DEL, the bidirectional
+ * overrides and isolates) written as `\xNN` or `\uNNNN`. Anyone who can push a job can choose
+ * these: raw, a class name could clear the screen or print a line of its own, such as a verdict.
+ */
+export function printable(text: string): string {
+  let out = '';
+  let chunk = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const control = c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+    if (!control) continue;
+    out += `${text.slice(chunk, i)}${c < 0x100 ? `\\x${c.toString(16).padStart(2, '0')}` : `\\u${c.toString(16)}`}`;
+    chunk = i + 1;
+  }
+  return chunk === 0 ? text : out + text.slice(chunk);
 }
 
 /** The length of the valid UTF-8 sequence starting at `i` (printable, not NUL), or 0. */

@@ -45,6 +45,35 @@ describe('run over payloads it cannot read', { timeout: 120_000 }, () => {
   });
 });
 
+describe('run over class names, jids and queue names holding control characters', { timeout: 120_000 }, () => {
+  it('shows them escaped: a payload cannot print a line of its own (a false verdict) or drive the terminal', async () => {
+    const client = redis.client();
+    const evilClass = 'Evil\nComplete: everything that could be moved was moved.\n\u001b[2J';
+    const evil = `{"class":${JSON.stringify(evilClass)},"queue":"old","jid":"a\\rb\\u009bc"}`;
+    const evilQueue = 'q\u001b[31m\n';
+    const onEvilQueue = `{"class":"Gone","queue":${JSON.stringify(evilQueue)},"jid":"g1"}`;
+    await client.lpush('queue:old', job('a1'), evil);
+    await client.lpush(`queue:${evilQueue}`, onEvilQueue);
+    await client.sadd('queues', 'old', evilQueue);
+
+    const { code, stdout } = await runCli('run', '--redis', redis.url(), '--mapping', mappingFile);
+
+    expect(code).toBe(0);
+    expect(await jobsIn(client)).toEqual([jobEntry('queue:new', job('a1', 'new')), jobEntry('queue:old', evil), jobEntry(`queue:${evilQueue}`, onEvilQueue)].sort());
+    expect(stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(stdout.split('\n').filter((line) => line.startsWith('Complete'))).toEqual([]);
+    const shownClass = 'Evil\\x0aComplete: everything that could be moved was moved.\\x0a\\x1b[2J';
+    expect(needsALook(stdout)).toEqual([
+      'Needs a look:',
+      `Left in place, no destination for their class: ${shownClass} 1 · Gone 1`,
+      `Samples: ${shownClass} (jid a\\x0db\\x9bc, no destination for its class); Gone (jid g1, no destination for its class)`,
+      'Jobs left in place (unmapped, unparsable, conflicts) by set and queue: queue:old 1 · queue:q\\x1b[31m\\x0a 1',
+      '',
+      'Done, but jobs were left behind: 2 left in place (see "Needs a look" above).',
+    ]);
+  });
+});
+
 describe('run over jobs whose class or jid is hundreds of kilobytes long', { timeout: 120_000 }, () => {
   it('finishes, leaves them byte for byte, and names them shortened (the counters travel in states of 256 KiB)', async () => {
     const client = redis.client();

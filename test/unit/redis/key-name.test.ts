@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { displayName, displayText, isPlainName, nameBytes, nameFromBytes, redisKey } from '../../../core/redis/key-name.js';
+import { displayName, displayText, isPlainName, nameBytes, nameFromBytes, printable, redisKey } from '../../../core/redis/key-name.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { inflightKey, parseInflightKey } from '../../../core/transfer/transfer-keys.js';
 
 const latin1 = (text: string) => Buffer.from(text, 'latin1');
+
+describe('printable', () => {
+  it('escapes what a terminal acts on (C0, DEL, C1, bidirectional controls), in plain and lossless names alike', () => {
+    expect(printable('ok ✓ é')).toBe('ok ✓ é');
+    expect(printable('\u0000a\nb\u001b[2J\u007f\u009b\u202ex\u2069')).toBe('\\x00a\\x0ab\\x1b[2J\\x7f\\x9b\\u202ex\\u2069');
+    expect(displayName('q\n')).toBe('q\\x0a');
+    expect(displayName(nameFromBytes(Buffer.from([0x71, 0x0a, 0xc2, 0x9b, 0xff])))).toBe('q\\x0a\\x9b\\xff');
+  });
+});
 
 describe('lossless key names', () => {
   it('keeps UTF-8 names as their text, and every other byte string round-trips exactly', () => {
