@@ -38,3 +38,22 @@ export function encodeJsonString(value: string): Buffer {
   }
   return Buffer.from(`${out}${value.slice(chunk)}"`, 'utf8');
 }
+
+/**
+ * Why routing may not send jobs to `queue` (to follow "the queue "), or null: a name with a lone surrogate (which a `\\ud800`
+ * escape in a JSON or YAML file gives) has no UTF-8 form, so no payload can name it (see
+ * encodeJsonString). Checked where routing is read, so that such a file is refused before
+ * anything is touched rather than failing every set and queue of the run.
+ */
+export function unencodableQueueName(queue: string): string | null {
+  for (let i = 0; i < queue.length; i++) {
+    const c = queue.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    const next = queue.charCodeAt(i + 1);
+    if (c > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) {
+      return `${JSON.stringify(queue)} is not valid Unicode (a lone surrogate): no payload can name it`;
+    }
+    i++;
+  }
+  return null;
+}

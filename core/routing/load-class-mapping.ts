@@ -1,5 +1,6 @@
 import { readStructuredFile } from '../config/read-structured-file.js';
 import { InputError } from '../errors/input-error.js';
+import { unencodableQueueName } from '../payload/encode-json-string.js';
 
 /**
  * Reads an explicit `{ "WorkerClass": "queue" }` mapping (JSON or YAML), for applications that
@@ -16,7 +17,8 @@ export function loadClassMapping(path: string): Map<string, string> {
     if (className.trim() === '') problems.push('an empty class name');
     else if (typeof queue !== 'string' || queue.trim() === '') {
       problems.push(`${className}: the queue must be a non-empty string, got ${JSON.stringify(queue) ?? 'nothing'}`);
-    } else mapping.set(className, queue);
+    } else if (unencodableQueueName(queue) !== null) problems.push(`${className}: the queue ${unencodableQueueName(queue)}`);
+    else mapping.set(className, queue);
   }
   if (mapping.size === 0 && problems.length === 0) problems.push('it maps no class');
   if (problems.length > 0) throw new InputError(`${path}: invalid class mapping:\n  - ${problems.join('\n  - ')}`);

@@ -1,4 +1,5 @@
 import { InputError } from '../errors/input-error.js';
+import { unencodableQueueName } from '../payload/encode-json-string.js';
 
 /**
  * Parses `--rename OLD=NEW` arguments into old → new queue names. Refused, all at once: a missing
@@ -14,6 +15,7 @@ export function parseQueueRenames(specs: readonly string[]): Map<string, string>
     const to = eq < 0 ? '' : spec.slice(eq + 1);
     if (from === '' || to === '') problems.push(`"${spec}": expected OLD=NEW, e.g. --rename mailers_old=mailers`);
     else if (from === to) problems.push(`"${spec}": the queue is renamed to itself`);
+    else if (unencodableQueueName(to) !== null) problems.push(`"${spec}": the queue ${unencodableQueueName(to)}`);
     else if (renames.has(from) && renames.get(from) !== to) problems.push(`"${spec}": ${from} is already renamed to ${renames.get(from)}`);
     else renames.set(from, to);
   }

@@ -1,3 +1,4 @@
+import { unencodableQueueName } from '../payload/encode-json-string.js';
 import { compileQuery, type CompiledQuery } from './query/compile-query.js';
 import { InvalidRoutingRuleError } from './invalid-routing-rule-error.js';
 import { rubyInspect } from './ruby-value.js';
@@ -37,6 +38,8 @@ function compileRule(rule: unknown, position: number): RoutingRule {
   }
   if (store !== null && typeof store !== 'string') throw invalid('its store must be a name or null');
   const text = queue === null ? null : String(queue);
+  const unencodable = text === null ? null : unencodableQueueName(text);
+  if (unencodable !== null) throw invalid(`its queue ${unencodable}`);
   return {
     position,
     query: compileQuery(query),

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { jobEntry, jobsIn } from '../support/exact-jobs.js';
+import { jobEntry, jobsIn, keyValueSnapshot } from '../support/exact-jobs.js';
+import { CE_CATALOG } from '../support/paths.js';
 import { privateRedis } from '../support/private-redis.js';
 import { runCli } from '../support/run-cli.js';
 
@@ -98,5 +99,32 @@ describe('run over jobs whose class or jid is hundreds of kilobytes long', { tim
       '',
       'Done, but jobs were left behind: 2 left in place (see "Needs a look" above).',
     ]);
+  });
+});
+
+describe('routing that names a queue no payload can hold', { timeout: 120_000 }, () => {
+  it('a destination with a lone surrogate (a \\ud800 escape in a mapping, rules or configuration file) is refused before anything is touched', async () => {
+    const client = redis.client();
+    await client.lpush('queue:old', job('a1'));
+    await client.zadd('schedule', '2000000000', job('s1'));
+    await client.sadd('queues', 'old');
+    const before = await keyValueSnapshot(client);
+    const mapping = join(dir, 'lone-surrogate-mapping.json');
+    writeFileSync(mapping, '{"A":"new\\ud800","B":"fine"}');
+    const rules = join(dir, 'lone-surrogate-rules.json');
+    writeFileSync(rules, '[["*","q\\udc00"]]');
+    const config = join(dir, 'lone-surrogate-config.json');
+    writeFileSync(config, `{"redis":${JSON.stringify(redis.url())},"routing":{"rename":["old=n\\ud800ew"]}}`);
+
+    const byMapping = await runCli('run', '--redis', redis.url(), '--mapping', mapping);
+    const byRules = await runCli('run', '--redis', redis.url(), '--catalog', CE_CATALOG, '--rules', rules);
+    const byConfig = await runCli('run', '--config', config);
+
+    expect(byMapping).toEqual({ code: 2, stdout: '', stderr: `${mapping}: invalid class mapping:\n  - A: the queue "new\\ud800" is not valid Unicode (a lone surrogate): no payload can name it\n` });
+    expect(byRules.code).toBe(2);
+    expect(byRules.stderr).toContain('is invalid: its queue "q\\udc00" is not valid Unicode (a lone surrogate): no payload can name it');
+    expect(byConfig.code).toBe(2);
+    expect(byConfig.stderr).toContain('Invalid --rename:\n  - "old=n\ud800ew": the queue "n\\ud800ew" is not valid Unicode (a lone surrogate): no payload can name it');
+    expect(await keyValueSnapshot(client)).toEqual(before);
   });
 });
