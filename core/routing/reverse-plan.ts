@@ -1,3 +1,4 @@
+import { unencodableQueueName } from '../payload/encode-json-string.js';
 import { displayName, isPlainName } from '../redis/key-name.js';
 /**
  * The routing that puts a finished re-route run's jobs back where they were, built from the moves
@@ -51,7 +52,7 @@ export function reverseRoutingPlan(of: string, moves: readonly RecordedMove[]): 
   const back = new Map<string, string | Unrestorable>();
   for (const [key, seen] of froms) {
     const [only] = seen;
-    if (seen.size === 1 && only !== null && only !== undefined && isPlainName(only)) back.set(key, only);
+    if (seen.size === 1 && only !== null && only !== undefined && isPlainName(only) && unencodableQueueName(only) === null) back.set(key, only);
     else back.set(key, { unrestorable: unrestorableReason(of, [...seen]) });
   }
   return { kind: 'reverse', of, moves, back, drained: new Set(moves.map((m) => m.to)) };
@@ -63,7 +64,11 @@ function unrestorableReason(of: string, froms: readonly (string | null)[]): stri
   if (named.length === 1 && froms.includes(null)) {
     return `run ${of} moved such jobs here both from queue ${displayName(named[0]!)} and from entries without a queue field: cannot tell which each came from`;
   }
-  // A payload's queue is JSON text: a name that is not UTF-8 cannot be written back into it.
+  // A payload's queue is JSON text: a name that is not UTF-8 cannot be written back into it, nor
+  // one with a lone surrogate (an entry's `"queue":"\ud800"`, which the run rewrote).
+  if (named.length === 1 && unencodableQueueName(named[0]!) !== null) {
+    return `run ${of} moved such jobs here from queue ${JSON.stringify(named[0]!).slice(1, -1)}, whose name is not valid Unicode: a payload cannot name it`;
+  }
   if (named.length === 1) return `run ${of} moved such jobs here from queue ${displayName(named[0]!)}, whose name is not UTF-8: a payload cannot name it`;
   return `run ${of} moved such jobs here from entries without a queue field: their queue before is unknown`;
 }
