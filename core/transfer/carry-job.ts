@@ -31,7 +31,9 @@ export function carryQueuedJob(payload: Buffer, listQueue: string, plan: Routing
   const job = inspectJob(payload);
   if (job.kind === 'unparsable') return carried(payload, listQueue, 'unparsable');
   const to = queuedJobDestination(plan, listQueue, job);
-  if (to === null) return carried(payload, listQueue, 'unmapped');
+  // Renames route by queue, not class: a queue that is not renamed keeps its jobs as they are
+  // (as a set entry naming it does), which is no class without a destination.
+  if (to === null) return carried(payload, listQueue, plan.kind === 'renames' ? 'as-is' : 'unmapped');
   if (to === listQueue && job.queue === to) return carried(payload, listQueue, 'as-is');
   return carried(rewriteQueue(payload, job, to, { activeJobQueueName: rewriteActiveJobQueueName }), to, 'rerouted', job.uniqueLock);
 }

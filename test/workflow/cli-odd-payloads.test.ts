@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { jobEntry, jobsIn, keyValueSnapshot } from '../support/exact-jobs.js';
 import { CE_CATALOG } from '../support/paths.js';
-import { privateRedis } from '../support/private-redis.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
 import { runCli } from '../support/run-cli.js';
 
 // Payloads no well-behaved Sidekiq client writes, met by `run` end to end: what the summary says
 // of them, and where their exact bytes end up.
-const redis = privateRedis();
+const servers = privateSourceAndTarget();
+const redis = { client: () => servers.source(), url: () => servers.urls().source };
 const dir = mkdtempSync(join(tmpdir(), 'cli-odd-payloads-'));
 const mappingFile = join(dir, 'mapping.json');
 writeFileSync(mappingFile, JSON.stringify({ A: 'new' }));
@@ -150,5 +151,30 @@ describe('rollback of a run that moved entries whose queue value was a lone surr
     expect(await jobsIn(client)).toEqual([jobEntry('schedule', movedLone, '2000000000'), jobEntry('schedule', fine, '2000000001')].sort());
     expect(stdout).toContain('Samples: A (jid l1, run lone-1 moved such jobs here from queue \\ud800, whose name is not valid Unicode: a payload cannot name it)');
     expect(stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs were left behind: 1 left in place (see "Needs a look" above).');
+  });
+});
+
+describe('move --rename over queues it does not rename', { timeout: 120_000 }, () => {
+  it('carries their jobs as they are, without calling them jobs with no destination for their class', async () => {
+    const client = redis.client();
+    const other = '{"class":"B","queue":"other","jid":"o1"}';
+    await client.lpush('queue:old', job('a1'));
+    await client.lpush('queue:other', other);
+    await client.zadd('schedule', '2000000000', '{"class":"B","queue":"other","jid":"o2"}');
+    await client.sadd('queues', 'old', 'other');
+
+    const dry = await runCli('move', '--from', redis.url(), '--to', servers.urls().target, '--rename', 'old=new', '--dry-run');
+    const { code, stdout } = await runCli('move', '--from', redis.url(), '--to', servers.urls().target, '--rename', 'old=new', '--json');
+
+    expect(code).toBe(0);
+    expect(await jobsIn(servers.target())).toEqual(
+      [jobEntry('queue:new', job('a1', 'new')), jobEntry('queue:other', other), jobEntry('schedule', '{"class":"B","queue":"other","jid":"o2"}', '2000000000')].sort(),
+    );
+    const summary = JSON.parse(stdout) as { totals: Record<string, unknown>; queues: Record<string, Record<string, unknown>> };
+    expect(summary.totals).toMatchObject({ written: 3, rerouted: 1, unmapped: 0 });
+    expect(summary.queues['other']).toMatchObject({ written: 1, rerouted: 0, unmapped: 0 });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).not.toContain('no destination for their class');
+    expect(dry.stdout.trimEnd().split('\n').at(-1)).toBe('Dry run, nothing written: a run would move 3 job(s) and leave none behind.');
   });
 });

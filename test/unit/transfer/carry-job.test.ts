@@ -40,7 +40,10 @@ describe('carrying a queued job', () => {
   it('a class the plan does not map stays in its list, unchanged', () => {
     const other = Buffer.from(sidekiqPayload({ className: 'Other', queue: 'a', args: '[1]', jid: JID }));
     expect(carryQueuedJob(other, 'a', toC, true)).toEqual({ payload: other, queue: 'a', kind: 'unmapped' });
-    expect(carryQueuedJob(payload('x'), 'x', renameRoutingPlan(new Map([['a', 'b']])), true)).toEqual({ payload: payload('x'), queue: 'x', kind: 'unmapped' });
+  });
+
+  it('a queue renames do not name keeps its jobs as they are: not unmapped, no class is without a destination', () => {
+    expect(carryQueuedJob(payload('x'), 'x', renameRoutingPlan(new Map([['a', 'b']])), true)).toEqual({ payload: payload('x'), queue: 'x', kind: 'as-is' });
   });
 
   it('rewrites ActiveJob\'s queue_name only when asked', () => {
