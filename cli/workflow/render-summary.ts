@@ -145,7 +145,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     const t = summary.totals as TransferCounters;
     if ((t.uniqueLocked ?? 0) > 0) attention.push(uniqueLockWarning(t.uniqueLocked!, summary.dryRun));
     // A transfer carries these too (carry-job.ts): byte for byte, to the queue they were on.
-    if ((t.unmapped ?? 0) > 0 || (t.unparsable ?? 0) > 0) attention.push(`Carried unchanged, on the queue they were on: ${n(t.unmapped ?? 0)} with no destination for their class, ${n(t.unparsable ?? 0)} unparsable job(s).`);
+    if ((t.unmapped ?? 0) > 0 || (t.unparsable ?? 0) > 0) attention.push(`Carried unchanged, to the queue or set they were in: ${n(t.unmapped ?? 0)} with no destination for their class, ${n(t.unparsable ?? 0)} unparsable job(s).`);
     if ((t.conflicts ?? 0) > 0) {
       const where = Object.entries(summary.sets).filter(([, c]) => ((c as TransferCounters).conflicts ?? 0) > 0).map(([set, c]) => `${set} ${n((c as TransferCounters).conflicts)}`);
       const named = (t.conflictSamples ?? []).map((s) => `${printable(s.className ?? '?')} (jid ${printable(s.jid ?? '?')})`).join('; ');

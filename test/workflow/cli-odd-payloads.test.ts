@@ -178,3 +178,19 @@ describe('move --rename over queues it does not rename', { timeout: 120_000 }, (
     expect(dry.stdout.trimEnd().split('\n').at(-1)).toBe('Dry run, nothing written: a run would move 3 job(s) and leave none behind.');
   });
 });
+
+describe('move over unparsable set entries', { timeout: 120_000 }, () => {
+  it('says they were carried to the set they were in, byte for byte', async () => {
+    const client = redis.client();
+    const broken = Buffer.from('{"class":"A","queue":"old"} trailing');
+    await client.zadd('retry', '2000000000', broken);
+    await client.lpush('queue:old', job('a1'));
+    await client.sadd('queues', 'old');
+
+    const { code, stdout } = await runCli('move', '--from', redis.url(), '--to', servers.urls().target, '--mapping', mappingFile);
+
+    expect(code).toBe(0);
+    expect(await jobsIn(servers.target())).toEqual([jobEntry('queue:new', job('a1', 'new')), jobEntry('retry', broken, '2000000000')].sort());
+    expect(needsALook(stdout)).toContain('Carried unchanged, to the queue or set they were in: 0 with no destination for their class, 1 unparsable job(s).');
+  });
+});
