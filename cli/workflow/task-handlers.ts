@@ -19,35 +19,59 @@ const LOCAL_PAGE_BUDGET_MS = 60_000;
  */
 export function localTaskHandlers(connections: ConnectionProvider): LocalHandlers {
   // Like the Lambda page handler: no new page within the margin before the function's timeout. And
-  // once the invocation timed out, nothing more: Lambda would have stopped it (its page in flight
-  // ends in Redis), but here it would go on — renewing the run lock after the execution released
-  // it, moving jobs after the summary counted them as left.
+  // once the invocation ended (middy's early timeout, below, or the function's own), nothing more:
+  // Lambda would have frozen or stopped it (its page in flight ends in Redis), but here it would go
+  // on — renewing the run lock after the execution released it, moving jobs after the summary
+  // counted them as left.
   const page = (task: string, mode: 'reroute' | 'transfer', kind: 'set' | 'queue') => (input: unknown, context?: LocalInvocationContext) =>
-    asTask(task, () =>
+    asTask(task, context, (ended) =>
       pageStep(parsePageInput(input, { mode, kind }), connections, {
         deadline: Math.min(Date.now() + LOCAL_PAGE_BUDGET_MS, context ? pageDeadline(context) : Infinity),
         onPage: () => {
-          if (context?.timedOut()) throw new Error(`${task}: the invocation timed out; Lambda would have stopped it here`);
+          if (ended() || context?.timedOut()) throw new Error(`${task}: the invocation timed out; Lambda would have stopped it here`);
         },
       }),
     );
   return {
-    plan: (input) => asTask('plan', () => planStep(input, connections)),
+    plan: (input, context) => asTask('plan', context, () => planStep(input, connections)),
     rerouteSetPage: page('reroute-set-page', 'reroute', 'set'),
     rerouteQueueSlice: page('reroute-queue-slice', 'reroute', 'queue'),
     transferSet: page('transfer-set', 'transfer', 'set'),
     transferQueue: page('transfer-queue', 'transfer', 'queue'),
     // Serves "Add up and list the next sets and queues" too, like the summarize function.
-    summarize: (input) =>
-      asTask<unknown>('summarize', () => (summarizeFunctionStep(input) === SummarizeFunctionSteps.addUp ? addUpStep(parseAddUpInput(input), connections) : summarizeStep(parseSummarizeInput(input), connections))),
-    releaseLock: (input) => asTask('release-lock', () => releaseLockStep(parseReleaseLockInput(input), connections)),
+    summarize: (input, context) =>
+      asTask<unknown>('summarize', context, () => (summarizeFunctionStep(input) === SummarizeFunctionSteps.addUp ? addUpStep(parseAddUpInput(input), connections) : summarizeStep(parseSummarizeInput(input), connections))),
+    releaseLock: (input, context) => asTask('release-lock', context, () => releaseLockStep(parseReleaseLockInput(input), connections)),
   };
 }
 
-async function asTask<T>(task: string, work: () => Promise<T>): Promise<T> {
+/**
+ * middy's early timeout (@middy/core's `timeoutEarlyInMillis`): every Lambda handler of a
+ * deployment gives up this long before its function's timeout, with a TimeoutError that
+ * toTaskError names RetryableError, which the state machine retries. Lambda's own timeout
+ * (Sandbox.Timedout, which nothing retries) is never reached there, so neither is it here.
+ */
+export const MIDDY_EARLY_TIMEOUT_MS = 5;
+
+/**
+ * Runs a task as its Lambda handler would: its errors named as TaskErrors, and given up at
+ * middy's early timeout (`ended()` then says so to the work still running).
+ */
+async function asTask<T>(task: string, context: LocalInvocationContext | undefined, work: (ended: () => boolean) => Promise<T>): Promise<T> {
+  let ended = false;
+  let timer: NodeJS.Timeout | undefined;
+  const early = new Promise<never>((_, reject) => {
+    if (!context) return;
+    timer = setTimeout(() => {
+      ended = true;
+      reject(Object.assign(new Error('[AbortError]: The operation was aborted.', { cause: { package: '@middy/core' } }), { name: 'TimeoutError' }));
+    }, Math.max(0, context.getRemainingTimeInMillis() - MIDDY_EARLY_TIMEOUT_MS));
+  });
   try {
-    return await work();
+    return await Promise.race([work(() => ended), early]);
   } catch (error) {
     throw toTaskError(error, task);
+  } finally {
+    clearTimeout(timer);
   }
 }
