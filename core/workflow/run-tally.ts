@@ -41,6 +41,12 @@ export interface RunTally {
   unlisted: number;
   failures: { kind: 'set' | 'queue'; name: string; error: string }[];
   continuedIn: { kind: 'set' | 'queue'; name: string; execution: string }[];
+  /**
+   * Destinations counted under OTHER_DESTINATIONS that no live Sidekiq process fetched from when
+   * their batch was added up (add-up-step.ts), with the jobs put there: the summary checks them
+   * again beside the named ones. At most TALLY_LIMITS.destinations.
+   */
+  unheard?: Record<string, number>;
 }
 
 export function emptyTally(mode: 'reroute' | 'transfer'): RunTally {

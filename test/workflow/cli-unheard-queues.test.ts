@@ -99,4 +99,25 @@ describe('jobs put on queues nobody fetches from', { timeout: 180_000 }, () => {
     // Nothing left to move: nothing would be put anywhere.
     expect(human.stdout).not.toContain('Nobody fetches');
   });
+  it('move of more queues than a summary names by destination (a GitLab with a queue per worker): no bucket named as a queue, and the one queue nobody fetches from is found among them', async () => {
+    const source = redis.source();
+    const target = redis.target();
+    // 60 queues of one job each, more than the 50 destinations a summary names (run-tally.ts).
+    const names = Array.from({ length: 60 }, (_, i) => `worker_${String(i).padStart(2, '0')}`);
+    const jobs = names.map((queue, i) => job('A', queue, i));
+    for (const [i, queue] of names.entries()) await source.lpush(`queue:${queue}`, jobs[i]!);
+    await source.sadd('queues', ...names);
+    // The target's Sidekiq listens to every queue but worker_57, which only the 58th item writes to.
+    await heartbeat(target, keys, 'new:1:ffffffffffff', names.filter((q) => q !== 'worker_57'), { beatAt: now() });
+
+    const move = await runCli('move', '--from', redis.urls().source, '--to', redis.urls().target);
+
+    expect(move.code).toBe(0);
+    expect(move.stdout).toContain('Nobody fetches from 1 queue(s) this run put jobs on (worker_57 1): none of the 1 live Sidekiq process(es) on the target listens to them');
+    // The jobs counted under "(other queues)" in "Written to" went to queues, 9 of them heard.
+    expect(move.stdout.split('\n').filter((line) => line.startsWith('Nobody fetches'))).toHaveLength(1);
+    expect(last(move.stdout)).toBe('Complete: everything that could be moved was moved, but 1 of them went to queues nobody fetches from (see "Needs a look" above).');
+    await expectExactJobs(target, '', names.map((queue, i) => jobEntry(`queue:${queue}`, jobs[i]!)));
+    await expectExactJobs(source, '', []);
+  });
 });

@@ -1,8 +1,12 @@
+import { censusProcesses } from '../../drain/live-processes.js';
+import { SORTED_SET_NAMES } from '../../redis/sidekiq-keys.js';
+import type { RerouteCounters } from '../../reroute/reroute-counters.js';
 import { retireRunLedgers } from '../../transfer/retire-ledger.js';
+import type { TransferCounters } from '../../transfer/transfer-counters.js';
 import { DEFAULT_LEDGER_TTL_SECONDS } from '../../transfer/transfer-options.js';
 import type { ConnectionProvider } from '../connections.js';
 import { addRunExecution, listContinuationName } from '../run-executions.js';
-import { foldResults } from '../run-tally.js';
+import { foldResults, TALLY_LIMITS, type RunTally } from '../run-tally.js';
 import type { ItemResult, RunSettings } from '../work-item.js';
 import { BATCH_SIZE, BATCHES_PER_EXECUTION, readWork, type WorkState } from '../work-list.js';
 import { routingOf } from './plan-step.js';
@@ -24,6 +28,7 @@ export async function addUpStep(input: AddUpInput, connections: ConnectionProvid
   const { settings, work } = input;
   const tally = foldResults(structuredClone(work.tally), settings.mode, input.results);
   await retireEndedLedgers(input, connections);
+  await keepUnheardUnnamed(tally, input, connections);
   const batches = work.batches + 1;
   if (work.next === null) return { batch: [], next: null, more: false, batches, tally };
 
@@ -49,4 +54,35 @@ async function retireEndedLedgers(input: AddUpInput, connections: ConnectionProv
   const [source, target] = [await connections.get(settings.source), await connections.get(settings.target)];
   const context = { source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: settings.runId };
   await retireRunLedgers(context, keys, DEFAULT_LEDGER_TTL_SECONDS);
+}
+
+/**
+ * The totals name the first TALLY_LIMITS.destinations destinations; the rest are only counted,
+ * so the summary cannot ask the live processes about them by name (it named the bucket itself a
+ * queue nobody fetches from, in every move of a GitLab with a queue per worker). While the batch's
+ * results still name them, those no live process fetches from now are kept by name for the
+ * summary to check again. One census per batch, only when some destination went unnamed.
+ */
+async function keepUnheardUnnamed(tally: RunTally, input: AddUpInput, connections: ConnectionProvider): Promise<void> {
+  const { settings } = input;
+  const named = (settings.mode === 'reroute' ? (tally.totals as RerouteCounters).movedTo : (tally.totals as TransferCounters).writtenTo) ?? {};
+  const unnamed = new Map<string, number>();
+  for (const result of input.results) {
+    if (result.continuedIn || !result.counters) continue;
+    const to = (settings.mode === 'reroute' ? (result.counters as RerouteCounters).movedTo : (result.counters as TransferCounters).writtenTo) ?? {};
+    for (const [queue, jobs] of Object.entries(to)) {
+      // A transfer's set entries keep their set: `writtenTo` names it, and it is no queue.
+      if (jobs > 0 && !(queue in named) && !(settings.mode === 'transfer' && (SORTED_SET_NAMES as readonly string[]).includes(queue))) unnamed.set(queue, (unnamed.get(queue) ?? 0) + jobs);
+    }
+  }
+  if (unnamed.size === 0) return;
+  const c = await connections.get(settings.mode === 'reroute' ? settings.source : settings.target!);
+  const census = await censusProcesses(c.redis, c.keys, Date.now() / 1000);
+  if (!census.processes.some((p) => p.live && !p.quiet)) return;
+  const kept = (tally.unheard ??= {});
+  for (const [queue, jobs] of unnamed) {
+    if ((census.listeners.get(queue) ?? 0) > 0) continue;
+    // Past the bound a few unheard queues go unnamed: the warning is given all the same.
+    if (queue in kept || Object.keys(kept).length < TALLY_LIMITS.destinations) kept[queue] = (kept[queue] ?? 0) + jobs;
+  }
 }

@@ -7,7 +7,7 @@ import type { ConnectionProvider } from '../connections.js';
 import { findUnheardQueues, type UnheardQueues } from '../unheard-queues.js';
 import { leftInPlace } from '../left-in-place.js';
 import { endRunExecution } from '../run-executions.js';
-import type { RunTally } from '../run-tally.js';
+import { OTHER_DESTINATIONS, type RunTally } from '../run-tally.js';
 import type { RunSettings } from '../work-item.js';
 import { workListKey, type ListedWork } from '../work-list.js';
 import { isDrainedQueue } from '../../routing/routing-plan.js';
@@ -107,7 +107,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const idleTotal = [...Object.values(idleArrivals), ...Object.values(lateArrivals)].reduce((a, b) => a + b, 0);
   const counted = settings.mode === 'reroute' ? 'arrived' : 'leftOnSource';
   const totals = idleTotal > 0 ? { ...tally.totals, [counted]: ((tally.totals as unknown as Record<string, number>)[counted] ?? 0) + idleTotal } : tally.totals;
-  const unheard = await unheardDestinations(settings, tally.totals, connections);
+  const unheard = await unheardDestinations(settings, tally, connections);
   const source = settings.mode === 'reroute' ? undefined : await connections.get(settings.source);
   const leftOnSource = source ? await findQuarantineLists(source.redis, source.keys) : [];
   const sets: RunSummary['sets'] = {};
@@ -205,17 +205,16 @@ async function arrivalsAfterTheirItemEnded(source: Connection, mode: 'reroute' |
 /**
  * The queues jobs went to that nobody fetches from: a re-route's on the source, a transfer's on the
  * target (a transfer's set entries keep their set: `writtenTo` names those sets, which are not
- * queues; a queue named like a set is not checked).
+ * queues; a queue named like a set is not checked). The totals' named destinations, and those
+ * counted under OTHER_DESTINATIONS that were unheard when their batch was added up (never the
+ * bucket itself: it is no queue).
  */
-async function unheardDestinations(settings: RunSettings, totals: RerouteCounters | TransferCounters, connections: ConnectionProvider): Promise<UnheardQueues | undefined> {
-  if (settings.mode === 'reroute') {
-    const source = await connections.get(settings.source);
-    return findUnheardQueues(source.redis, source.keys, (totals as RerouteCounters).movedTo ?? {});
-  }
-  const target = await connections.get(settings.target!);
-  const sets = new Set<string>(SORTED_SET_NAMES);
-  const queues = Object.fromEntries(Object.entries((totals as TransferCounters).writtenTo ?? {}).filter(([name]) => !sets.has(name)));
-  return findUnheardQueues(target.redis, target.keys, queues);
+async function unheardDestinations(settings: RunSettings, tally: RunTally, connections: ConnectionProvider): Promise<UnheardQueues | undefined> {
+  const named = (settings.mode === 'reroute' ? (tally.totals as RerouteCounters).movedTo : (tally.totals as TransferCounters).writtenTo) ?? {};
+  const sets = new Set<string>(settings.mode === 'reroute' ? [] : SORTED_SET_NAMES);
+  const jobsTo = { ...Object.fromEntries(Object.entries(named).filter(([name]) => name !== OTHER_DESTINATIONS && !sets.has(name))), ...tally.unheard };
+  const c = await connections.get(settings.mode === 'reroute' ? settings.source : settings.target!);
+  return findUnheardQueues(c.redis, c.keys, jobsTo);
 }
 
 /** "Release the run lock": also the failure path's last step. */
