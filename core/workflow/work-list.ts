@@ -75,13 +75,24 @@ export async function storeWorkList(source: Connection, runId: string, work: rea
 
 /**
  * Up to `count` items from position `from`, with their sizes (for progress). A dry run writes
- * nothing, not even its list: it lists again (the same sets and queues, as nothing moved).
+ * nothing, not even its list: it lists again, and on a live Sidekiq a queue's list comes and goes
+ * with its jobs, so another container's listing is not the one `from` counted in (on AWS the plan
+ * function lists the first batch, the summarize function the next ones). A dry run's batch goes
+ * on after `after`, the last item of the batch before it, wherever that is now.
  */
-export async function readWork(settings: RunSettings, source: Connection, plan: RoutingPlan | undefined, from: number, count: number): Promise<{ items: WorkItem[]; next: number | null }> {
+export async function readWork(
+  settings: RunSettings,
+  source: Connection,
+  plan: RoutingPlan | undefined,
+  from: number,
+  count: number,
+  after?: ListedWork,
+): Promise<{ items: WorkItem[]; next: number | null }> {
   let listed: ListedWork[];
   let length: number;
   if (settings.dryRun) {
     const all = await dryRunList(settings, source, plan);
+    if (after) from = positionAfter(all, after, from);
     listed = all.slice(from, from + count);
     length = all.length;
   } else {
@@ -104,6 +115,19 @@ function workListGone(key: string, from: number): FatalError {
     `The run's list of sets and queues (${key}) is no longer on the source (evicted under a volatile-* maxmemory-policy, or deleted): ` +
       `the sets and queues from position ${from + 1} of it on were not worked on.`,
   );
+}
+
+/**
+ * Where a listing goes on after `after`: just after it, or where it would be (sets come first, in
+ * their fixed order; queues follow in name order, listWork's order), or at `from` for a set the
+ * listing no longer has (`interrupted`).
+ */
+function positionAfter(all: readonly ListedWork[], after: ListedWork, from: number): number {
+  const at = all.findIndex((w) => w.kind === after.kind && w.name === after.name);
+  if (at >= 0) return at + 1;
+  if (after.kind === 'set') return Math.min(from, all.length);
+  const later = all.findIndex((w) => w.kind === 'queue' && w.name > after.name);
+  return later >= 0 ? later : all.length;
 }
 
 // A dry run's list, per run, kept by the process (a warm Lambda container serves many batches of

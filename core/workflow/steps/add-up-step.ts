@@ -37,7 +37,10 @@ export async function addUpStep(input: AddUpInput, connections: ConnectionProvid
     if (!settings.dryRun) await addRunExecution(source.redis, source.keys.prefix, settings.runId, listContinuationName(work.next));
     return { batch: [], next: work.next, more: false, batches, continueAt: work.next, tally };
   }
-  const next = await readWork(settings, source, await routingOf(settings, source), work.next, BATCH_SIZE);
+  // A dry run lists again: it goes on after this batch's last item (readWork).
+  const last = work.batch.at(-1);
+  const after = settings.dryRun && last ? { kind: last.kind, name: last.name } : undefined;
+  const next = await readWork(settings, source, await routingOf(settings, source), work.next, BATCH_SIZE, after);
   return { batch: next.items, next: next.next, more: next.items.length > 0, batches, tally };
 }
 
