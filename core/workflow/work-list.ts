@@ -1,4 +1,6 @@
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
+import { InputError } from '../errors/input-error.js';
+import { displayName } from '../redis/key-name.js';
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import { discoverQueues } from '../reroute/discover-queues.js';
 import { findDrainedQueues } from '../reroute/drained-queues.js';
@@ -60,9 +62,28 @@ export async function listWork(settings: Pick<RunSettings, 'mode' | 'sets' | 'qu
   const work: ListedWork[] = settings.sets.filter((set) => !(set === 'interrupted' && interruptedMissing)).map((set) => ({ kind: 'set', name: set }));
   if (settings.queues) {
     const queues = settings.mode === 'reroute' ? (await findDrainedQueues(source.redis, source.keys, plan!)).drained : (await discoverQueues(source.redis, source.keys)).queues;
+    refuseLongQueueNames(queues);
     work.push(...queues.map((queue): ListedWork => ({ kind: 'queue', name: queue })));
   }
   return work;
+}
+
+/**
+ * The longest queue name (UTF-8 bytes, as a state holds it) a run takes. Every state of the state
+ * machine carries names — a batch's ten items, the tally's first fifty, failures, continuations —
+ * in at most 256 KiB: one queue named with 300 KB failed every run at its plan (States.DataLimitExceeded,
+ * the lock left behind), fifty of 6 KB each failed it half-way. Sidekiq's queue names are short.
+ */
+export const MAX_QUEUE_NAME_BYTES = 512;
+
+function refuseLongQueueNames(queues: readonly string[]): void {
+  const long = queues.filter((q) => Buffer.byteLength(q, 'utf8') > MAX_QUEUE_NAME_BYTES);
+  if (long.length === 0) return;
+  const first = long[0]!;
+  const shown = `queue:${displayName(first).slice(0, 40)}… (${Buffer.byteLength(first, 'utf8')} bytes)`;
+  throw new InputError(
+    `${long.length} queue(s) have a name longer than ${MAX_QUEUE_NAME_BYTES} bytes, such as ${shown}: a run carries queue names through the state machine's states (256 KiB each), so it takes names of at most ${MAX_QUEUE_NAME_BYTES} bytes. Rename that key, or delete it if it is no Sidekiq queue; the run stopped before its first page.`,
+  );
 }
 
 /** Stores the list once, at the plan step, where "Add up…" reads the next batches from. */

@@ -174,3 +174,22 @@ describe('eviction policies are shown, warned about, and allkeys-* refused for a
     }
   });
 });
+
+describe('a queue whose name no state can carry', { timeout: 180_000 }, () => {
+  it('run refuses a queue named with more than 512 bytes before it writes anything: exit 2, the queue named; it failed every run at its plan with States.DataLimitExceeded and left its lock', async () => {
+    const source = redis.source();
+    const long = `old_${'x'.repeat(300_000)}`;
+    await source.rpush(`queue:${long}`, job(long, 1));
+    await source.rpush('queue:old', job('old', 2, 'W'));
+    await source.sadd('queues', long, 'old');
+    const before = await digestKeys(source, '');
+
+    const { code, stdout, stderr } = await cli('run', '--redis', redis.urls().source, '--mapping', mappingFile);
+
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('1 queue(s) have a name longer than 512 bytes, such as queue:old_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (300004 bytes): a run carries queue names through the state machine');
+    expect(stderr).not.toContain('DataLimitExceeded');
+    expect(await digestKeys(source, '')).toEqual(before);
+  });
+});

@@ -118,11 +118,9 @@ async function findRenamesWithoutQueue(source: Connection, plan: RoutingPlan | u
 
 async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined, sourceHasData: boolean): Promise<PlanOutput> {
   const plan = input.routing ? await resolveRouting(input.routing, source, input.runId) : undefined;
-  const routingDigest = plan && !input.dryRun ? await storeRouting(source.redis, source.keys.prefix, input.runId, plan) : undefined;
-  const selectionDigest = input.classes && !input.dryRun ? await storeSelection(source.redis, source.keys.prefix, input.runId, input.classes) : undefined;
 
   const renamesWithoutQueue = input.mode === 'reroute' ? await findRenamesWithoutQueue(source, plan) : [];
-  const settings: RunSettings = {
+  const planned: RunSettings = {
     runId: input.runId,
     mode: input.mode,
     source: input.source,
@@ -139,8 +137,6 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     routed: plan !== undefined,
     ...(plan && input.dryRun ? { inlineRouting: serializeRouting(plan) } : {}),
     ...(input.classes ? (input.dryRun ? { inlineClasses: input.classes } : { selected: true as const }) : {}),
-    ...(routingDigest ? { routingDigest } : {}),
-    ...(selectionDigest ? { selectionDigest } : {}),
     ...(input.dryRun ? { planId: randomUUID() } : {}),
     ...(sourceHasData ? {} : { nothingThere: true as const }),
     ...(renamesWithoutQueue.length > 0 ? { renamesWithoutQueue } : {}),
@@ -158,8 +154,12 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     if (!input.dryRun) await source.redis.del(...SORTED_SET_NAMES.map((set) => conflictsKey(source.keys.prefix, input.runId, set)));
     resumed = await resumeInflight({ ...context, ...(targetId ? { targetId } : {}), targetName: target.name }, input.placement);
   }
+  // Listed before anything of this run is written: a queue it cannot take refuses the run whole.
+  const listed = await listWork(planned, source, plan);
+  const routingDigest = plan && !input.dryRun ? await storeRouting(source.redis, source.keys.prefix, input.runId, plan) : undefined;
+  const selectionDigest = input.classes && !input.dryRun ? await storeSelection(source.redis, source.keys.prefix, input.runId, input.classes) : undefined;
+  const settings: RunSettings = { ...planned, ...(routingDigest ? { routingDigest } : {}), ...(selectionDigest ? { selectionDigest } : {}) };
   const cron = await planCron(input.cron, input.dryRun, source, target, plan);
-  const listed = await listWork(settings, source, plan);
   if (!input.dryRun) await storeWorkList(source, input.runId, listed);
   const first = await readWork(settings, source, plan, 0, BATCH_SIZE);
   const plannedJobs = await countJobs(source, listed);
