@@ -35,7 +35,7 @@ const DESCRIPTIONS: Readonly<Record<string, string>> = {
   [StateNames.itemContinued]: 'the item’s result: its counters so far and the execution that continues it.',
   [StateNames.summarize]:
     'turns the tally into the execution’s summary and ends this execution among the run’s executions (`sidekiq-migrate:<runId>:executions`, where a continuation is added before it starts): the last one of the run to end releases the run lock and deletes the list, so a run whose items continue elsewhere keeps its lock until they end. Its output is the execution’s summary.',
-  [StateNames.releaseAfterFailure]: 'a failing map or summary releases the run lock before the execution fails.',
+  [StateNames.releaseAfterFailure]: "a failing map or summary stops the run before the execution fails: it sets the run's stop marker and releases the run lock, so that a page Lambda of the failed map still running ends after its page instead of taking the lock again (`start --resume RUN`, or the same local command, resumes the run).",
   [StateNames.failed]: 'the execution fails with the error and cause of the failure it caught.',
 };
 
@@ -60,7 +60,7 @@ export function stateMachineDoc(): string {
     'tasks until the item is done, continuing in a new execution after `maxIterations` loops) → Add up and list the',
     'next sets and queues → Any sets or queues left? … → Summarize. The state stays the same size whatever the number',
     'of sets, queues, classes or failures. Retryable errors are retried with backoff; an item that still fails is',
-    'recorded and the other items go on; any other failure releases the run lock before the execution fails.',
+    'recorded and the other items go on; any other failure stops the run (its stop marker set, its lock released) before the execution fails.',
     '',
     '## States',
     '',

@@ -2,7 +2,8 @@ import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import { addUpStep } from '../../core/workflow/steps/add-up-step.js';
 import { pageStep } from '../../core/workflow/steps/page-step.js';
 import { planStep } from '../../core/workflow/steps/plan-step.js';
-import { releaseLockStep, summarizeStep } from '../../core/workflow/steps/summarize-step.js';
+import { summarizeStep } from '../../core/workflow/steps/summarize-step.js';
+import { releaseAfterFailureStep } from '../../core/workflow/steps/stop-run-step.js';
 import { toTaskError } from '../../functions/support/task-error.js';
 import { parseAddUpInput, parsePageInput, parseReleaseLockInput, parseSummarizeInput, SummarizeFunctionSteps, summarizeFunctionStep } from '../../functions/support/task-inputs.js';
 import type { LocalHandlers, LocalInvocationContext } from '../../infra/local/run-workflow-locally.js';
@@ -41,7 +42,7 @@ export function localTaskHandlers(connections: ConnectionProvider): LocalHandler
     // Serves "Add up and list the next sets and queues" too, like the summarize function.
     summarize: (input, context) =>
       asTask<unknown>('summarize', context, () => (summarizeFunctionStep(input) === SummarizeFunctionSteps.addUp ? addUpStep(parseAddUpInput(input), connections) : summarizeStep(parseSummarizeInput(input), connections))),
-    releaseLock: (input, context) => asTask('release-lock', context, () => releaseLockStep(parseReleaseLockInput(input), connections)),
+    releaseLock: (input, context) => asTask('release-lock', context, () => releaseAfterFailureStep(parseReleaseLockInput(input), connections)),
   };
 }
 

@@ -121,16 +121,16 @@ describe('the execution-ended handler', () => {
     expect(lines[0]).toMatchObject({ runId: 'run-1', mode: 'reroute' });
   });
 
-  it('only releases the lock of a failed execution (no stop marker: its steps have ended)', async () => {
+  it("stops the run of a failed execution too: a failed Map's page Lambdas may still be paging, and would take the lock again", async () => {
     await lockRun({ source: PREFIX, target: '' });
 
     const { output, lines } = await invoke(statusChange('FAILED', transferInput));
 
-    expect(output).toEqual({ status: 'FAILED', action: 'release', marked: false, released: true, superseded: false });
+    expect(output).toEqual({ status: 'FAILED', action: 'stop', marked: true, released: true, superseded: false });
     expect(await exists(redis.source(), runLockKey(PREFIX))).toBe(false);
-    expect(await exists(redis.source(), runStopMarkerKey(PREFIX, 'run-1'))).toBe(false);
-    expect(await exists(redis.target(), runStopMarkerKey('', 'run-1'))).toBe(false);
-    expect(lines.map((l) => l['message'])).toEqual(['execution FAILED: run lock released']);
+    expect(await exists(redis.source(), runStopMarkerKey(PREFIX, 'run-1'))).toBe(true);
+    expect(await exists(redis.target(), runStopMarkerKey('', 'run-1'))).toBe(true);
+    expect(lines.map((l) => l['message'])).toEqual(['execution FAILED: run stopped (stop marker set, run lock released)']);
   });
 
   it('leaves the lock of a run started again after the execution ended to its new execution', async () => {

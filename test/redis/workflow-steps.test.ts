@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
+import { RunStoppedError } from '../../core/errors/run-stopped-error.js';
 import { InputError } from '../../core/errors/input-error.js';
 import { LuaScript } from '../../core/redis/lua-script.js';
 import { RunLock, RunLockedError, runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
@@ -13,7 +14,7 @@ import { emptyTally } from '../../core/workflow/run-tally.js';
 import { addUpStep } from '../../core/workflow/steps/add-up-step.js';
 import { pageStep } from '../../core/workflow/steps/page-step.js';
 import { planStep, RUN_LOCK_TTL_MS, type PlanOutput } from '../../core/workflow/steps/plan-step.js';
-import { stopRunStep } from '../../core/workflow/steps/stop-run-step.js';
+import { releaseAfterFailureStep, stopRunStep } from '../../core/workflow/steps/stop-run-step.js';
 import { releaseLockStep, summarizeStep } from '../../core/workflow/steps/summarize-step.js';
 import { serializeRouting, storedDigest, storedRoutingKey } from '../../core/workflow/stored-routing.js';
 import { classRoutingPlan } from '../../core/routing/routing-plan.js';
@@ -765,6 +766,24 @@ describe('summarizing an execution', () => {
     expect(await releaseLockStep(plan, provider)).toEqual({ released: true });
     expect(await redis.target().exists(runLockKey(''))).toBe(0);
     expect(await releaseLockStep(plan, provider)).toEqual({ released: false });
+  });
+});
+
+describe('the failure path', () => {
+  it("stops the run: a page Lambda of the failed execution still running moves nothing more and does not take the lock again", async () => {
+    const { seeded } = await seed(redis.source());
+    const provider = connect();
+    const plan = await planStep(transfer({ pagesPerInvocation: 1 }), provider);
+
+    expect(await releaseAfterFailureStep(plan, provider)).toEqual({ released: true });
+
+    await expect(pageStep({ settings: plan.settings, item: plan.work.batch[1]! }, provider, budget)).rejects.toThrow(RunStoppedError);
+    expect(await redis.source().exists(runLockKey(''))).toBe(0);
+    expect(await redis.target().exists(runLockKey(''))).toBe(0);
+    expect(await jobsIn(redis.source())).toEqual(seeded);
+    // Run again under the same id, it resumes: its plan clears the marker.
+    const again = await planStep(transfer(), provider);
+    expect((await finish(again, again.work.batch[1]!, provider)).counters).toMatchObject({ written: 12 });
   });
 });
 

@@ -4,9 +4,8 @@ import type { RunSettings } from '../work-item.js';
 
 export interface StopRunOptions {
   /**
-   * Set the run's stop marker (default true): a stopped or timed-out execution may leave Lambdas
-   * running that must move nothing more. False for a failed execution, whose steps have ended:
-   * release only.
+   * Set the run's stop marker (default true): an execution that was stopped, timed out or failed
+   * may leave Lambdas running that must move nothing more. False: release only.
    */
   readonly mark?: boolean;
   /**
@@ -51,4 +50,16 @@ export async function stopRunStep(
     released: outcomes.includes('released'),
     superseded: outcomes.includes('superseded'),
   };
+}
+
+/**
+ * "Release the run lock after a failure": the execution failed, but its page Lambdas may still be
+ * running (a Distributed Map that fails stops its child executions, not an invocation in progress,
+ * which pages on to its deadline). Released only, the lock would be taken again at their next
+ * renewal and held for its whole time to live; so the run is stopped as `stop` stops it. Running
+ * it again under the same run id resumes it (its plan step clears the marker).
+ */
+export async function releaseAfterFailureStep(input: { readonly settings: RunSettings }, connections: ConnectionProvider): Promise<{ released: boolean }> {
+  const result = await stopRunStep(input.settings, connections, { reason: 'FAILED' });
+  return { released: result.released };
 }
