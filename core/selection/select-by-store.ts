@@ -11,14 +11,14 @@ export interface StoreSelection {
 
 /**
  * The workers GitLab sends to Redis `store`: those whose FIRST matching routing rule names it as
- * its third element. `main` selects those whose first matching rule names no store (or that no rule
- * matches): GitLab's default instance, where a class goes back when its rule loses the store.
+ * its third element. `main` selects those whose first matching rule names no store, or names
+ * `main` (GitLab's Gitlab::SidekiqSharding::Router takes either to its default instance), or that
+ * no rule matches: where a class goes back when its rule loses the store.
  */
 export function selectByStore(routing: GitLabRouting, store: string): StoreSelection {
-  const wanted = store === MAIN_STORE ? null : store;
   const mapping = new Map<string, string>();
   for (const route of routing.routes) {
-    if ((route.rule?.store ?? null) === wanted) mapping.set(route.worker.workerName, route.queue);
+    if ((route.rule?.store ?? MAIN_STORE) === store) mapping.set(route.worker.workerName, route.queue);
   }
   if (mapping.size === 0) {
     const named = [...new Set(routing.router.rules.flatMap((r) => (r.store === null ? [] : [r.store])))].sort();
