@@ -50,3 +50,41 @@ describe('routing rules that name stores', () => {
     expect(await keyValueSnapshot(shard)).toEqual(before);
   });
 });
+
+// One hand-written catalog entry in full; the second borrows its attributes through YAML.
+const ENTRY = `- &urgent
+  :name: urgent_one
+  :worker_name: UrgentOneWorker
+  :feature_category: :team_planning
+  :has_external_dependencies: false
+  :urgency: :high
+  :resource_boundary: :unknown
+  :weight: 1
+  :idempotent: true
+  :tags: []
+  :queue_namespace:
+`;
+
+describe('a worker catalog is read as written, or refused', () => {
+  it.each([
+    ['a merge key (<<: *alias)', `${ENTRY}- <<: *urgent\n  :name: urgent_two\n  :worker_name: UrgentTwoWorker\n`, /^catalog\.yml line 12: \*urgent is a YAML alias/],
+    ['an alias for a value', `${ENTRY}- :name: urgent_two\n  :worker_name: UrgentTwoWorker\n  :urgency: *high\n`.replace(':urgency: :high', ':urgency: &high :high'), /^catalog\.yml line 14: \*high is a YAML alias/],
+    ['a merge key with the attributes written out', `${ENTRY}- <<: {":urgency": :high}\n  :name: urgent_two\n  :worker_name: UrgentTwoWorker\n`, /^catalog\.yml entry 2: "<<" \(a YAML merge key\)/],
+  ])('%s: exit 2 naming the file and where, nothing touched (the worker would have lost its attributes)', async (_, catalogText, message) => {
+    // Without its urgency, UrgentTwoWorker would go to default instead of urgent.
+    const catalog = file('catalog.yml', catalogText);
+    const rules = file('urgent.yml', '- ["urgency=high", "urgent"]\n- ["*", "default"]\n');
+    const source = redis.source();
+    await source.rpush('queue:urgent_two', sidekiqPayload({ className: 'UrgentTwoWorker', queue: 'urgent_two', args: '[1]' }));
+    await source.sadd('queues', 'urgent_two');
+    const before = await keyValueSnapshot(source);
+
+    const { code, stdout, stderr } = await runCli('run', '--redis', redis.urls().source, '--catalog', catalog, '--rules', rules);
+
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(message);
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(code).toBe(2);
+    expect(await keyValueSnapshot(source)).toEqual(before);
+  });
+});

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { readInputFile } from '../../config/read-input-file.js';
-import { isMap, isScalar, isSeq, parseDocument, Scalar, type Node, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, Scalar, visit, type Document, type Node, type YAMLMap } from 'yaml';
 import { sym, type RubyAtom } from '../ruby-value.js';
 import { generatedQueueName } from '../generated-queue-name.js';
 import { CatalogError } from './catalog-error.js';
@@ -35,6 +35,7 @@ export function parseCatalogText(text: string, file: string): { workers: WorkerM
     const first = doc.errors[0]!;
     throw new CatalogError(`${file}: not valid YAML (${first.message.split('\n')[0]})`, { cause: first });
   }
+  rejectAliases(doc, text, file);
   const root = doc.contents;
   if (!isSeq(root)) {
     throw new CatalogError(`${file}: a worker catalog is a YAML list of worker entries (GitLab's all_queues.yml), got ${describeNode(root)}`);
@@ -55,6 +56,20 @@ export function parseCatalogText(text: string, file: string): { workers: WorkerM
     }
   });
   return { workers, warnings };
+}
+
+/**
+ * A YAML alias (`*name`, also in `<<: *name`) stands for a value written elsewhere in the file.
+ * GitLab generates all_queues.yml without any; read as it stands, an alias is no attribute value,
+ * and a merge key would be ignored with every attribute it brings, routing the worker without them.
+ */
+function rejectAliases(doc: Document, text: string, file: string): void {
+  visit(doc, {
+    Alias(_, alias) {
+      const line = text.slice(0, alias.range?.[0] ?? 0).split('\n').length;
+      throw new CatalogError(`${basename(file)} line ${line}: *${alias.source} is a YAML alias; a worker catalog is read without aliases: write the value out, as GitLab's generated all_queues.yml does`);
+    },
+  });
 }
 
 const PLACEHOLDERS: Record<string, string | null> = { default: null, mailers: 'ActionMailer::MailDeliveryJob' };
@@ -79,6 +94,8 @@ class EntryReader {
     for (const pair of (this.node as YAMLMap).items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
       if (key === undefined) throw this.error('has a key that is not a plain name');
+      // Read as a plain key it would be ignored, and with it every attribute it was meant to bring.
+      if (key === '<<') throw this.error('"<<" (a YAML merge key) is not read in a worker catalog: write the attributes out, as GitLab\'s generated all_queues.yml does');
       // GitLab writes Ruby-symbol keys (`:name:`); a hand-written catalog may use `name:`.
       this.fields.set(key.replace(/^:/, ''), (pair.value as Node | null) ?? null);
     }
