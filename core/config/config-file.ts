@@ -67,7 +67,14 @@ const rename = z
     ],
     { error: 'a list of OLD=NEW, or a mapping old: new' },
   )
-  .transform((value) => (Array.isArray(value) ? value : Object.entries(value).map(([from, to]) => `${from}=${to}`)));
+  .transform((value, ctx) => {
+    if (Array.isArray(value)) return value;
+    // Passed on as OLD=NEW and split at the first "=": such an old name would rename another queue.
+    for (const from of Object.keys(value)) {
+      if (from.includes('=')) ctx.addIssue({ code: 'custom', path: [from], message: 'a queue whose name holds "=" cannot be renamed (a rename is passed on as OLD=NEW)' });
+    }
+    return Object.entries(value).map(([from, to]) => `${from}=${to}`);
+  });
 
 export const routingSectionSchema = z
   .strictObject({

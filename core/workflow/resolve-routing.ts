@@ -4,7 +4,7 @@ import { parseCatalogText } from '../routing/catalog/load-catalog.js';
 import { buildGitLabRouting } from '../routing/gitlab-routing.js';
 import { reverseRoutingPlan } from '../routing/reverse-plan.js';
 import { classRoutingPlan, renameRoutingPlan, type RoutingPlan } from '../routing/routing-plan.js';
-import { parseQueueRenames } from '../routing/parse-queue-renames.js';
+import { queueRenamesOf } from '../routing/parse-queue-renames.js';
 import type { Connection } from './connections.js';
 import type { RoutingInput } from './workflow-input.js';
 
@@ -20,7 +20,7 @@ export function resolveRoutingInput(routing: Exclude<RoutingInput, { kind: 'roll
       return classRoutingPlan(new Map(Object.entries(routing.mapping)), routing.liveQueues ?? []);
     case 'renames':
       // The same validation as --rename: no self-renames, no chains.
-      return renameRoutingPlan(parseQueueRenames(Object.entries(routing.renames).map(([from, to]) => `${from}=${to}`)));
+      return renameRoutingPlan(queueRenamesOf(Object.entries(routing.renames)));
   }
 }
 

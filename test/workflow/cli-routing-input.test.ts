@@ -7,6 +7,10 @@ import { CE_CATALOG } from '../support/paths.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli } from '../support/run-cli.js';
+import { UrlConnections } from '../../core/workflow/url-connections.js';
+import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
+import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
+import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 
 // Routing input at the command line: GitLab's own meaning of what a user may write in rules,
 // catalogs and renames, checked by the jobs each Redis holds before and after.
@@ -86,5 +90,44 @@ describe('a worker catalog is read as written, or refused', () => {
     expect(stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(code).toBe(2);
     expect(await keyValueSnapshot(source)).toEqual(before);
+  });
+});
+
+describe('renames', () => {
+  it('a configuration file renaming a queue whose name holds "=" ({"a=x": b}) exits 2 naming it, instead of renaming queue a to "x=b"', async () => {
+    const source = redis.source();
+    await source.rpush('queue:a', sidekiqPayload({ className: 'W', queue: 'a', args: '[1]' }));
+    await source.rpush('queue:a=x', sidekiqPayload({ className: 'W', queue: 'a=x', args: '[2]' }));
+    await source.sadd('queues', 'a', 'a=x');
+    const before = await keyValueSnapshot(source);
+    const config = file('rename-equals.yml', `redis: ${redis.urls().source}\nrouting:\n  rename:\n    "a=x": b\n`);
+
+    const { code, stdout, stderr } = await runCli('--config', config, 'run');
+
+    expect(stdout).toBe('');
+    expect(stderr).toBe(`${config}: routing.rename.a=x: a queue whose name holds "=" cannot be renamed (a rename is passed on as OLD=NEW)\n`);
+    expect(code).toBe(2);
+    expect(await keyValueSnapshot(source)).toEqual(before);
+  });
+});
+
+describe('renames in an execution input (a deployment\'s sweep, or one started by hand)', () => {
+  it('{"a=x": "b"} renames queue a=x to b, and leaves queue a alone', async () => {
+    const source = redis.source();
+    const a = sidekiqPayload({ className: 'W', queue: 'a', args: '[1]' });
+    const ax = sidekiqPayload({ className: 'W', queue: 'a=x', args: '[2]' });
+    await source.rpush('queue:a', a);
+    await source.rpush('queue:a=x', ax);
+    await source.sadd('queues', 'a', 'a=x');
+    const connections = new UrlConnections({ source: { url: redis.urls().source } });
+    try {
+      const input = { runId: 'rename-equals', mode: 'reroute', routing: { kind: 'renames', renames: { 'a=x': 'b' } } };
+      const executions = await runWorkflowLocally(input, localTaskHandlers(connections), { retryIntervalMs: 0 });
+
+      expect(executions.at(-1)!.output as RunSummary).toMatchObject({ complete: true, totals: { moved: 1 } });
+    } finally {
+      await connections.close();
+    }
+    await expectExactJobs(source, '', [jobEntry('queue:a', a), jobEntry('queue:b', ax.replace('"queue":"a=x"', '"queue":"b"'))]);
   });
 });
