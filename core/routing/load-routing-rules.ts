@@ -17,7 +17,9 @@ export interface LoadedRoutingRules {
 export function loadRoutingRules(path: string, environment = 'production'): LoadedRoutingRules {
   const content = readStructuredFile(path, 'routing rules file');
   if (Array.isArray(content) || content === null) return { rules: content, origin: path };
-  if (typeof content === 'object' && environment in content) {
+  // Its own key only: `in` would find `constructor` or `__proto__` on every object, and a section
+  // found there holds no rules, which GitLab's default turns into "every worker to default".
+  if (typeof content === 'object' && Object.hasOwn(content, environment)) {
     const env = (content as Record<string, unknown>)[environment];
     const sidekiq = isObject(env) ? env['sidekiq'] : undefined;
     const rules = isObject(sidekiq) ? sidekiq['routing_rules'] : undefined;

@@ -131,3 +131,20 @@ describe('renames in an execution input (a deployment\'s sweep, or one started b
     await expectExactJobs(source, '', [jobEntry('queue:a', a), jobEntry('queue:b', ax.replace('"queue":"a=x"', '"queue":"b"'))]);
   });
 });
+
+describe('a gitlab.yml section', () => {
+  it.each(['constructor', '__proto__', 'toString'])('--environment %s, a section the file does not have, exits 2 instead of taking GitLab\'s default rule (every worker to default)', async (environment) => {
+    const gitlabYml = file('gitlab.yml', `production:\n  sidekiq:\n    routing_rules:\n      - ["*", null]\n`);
+    const source = redis.source();
+    await source.rpush('queue:cronjob:admin_email', sidekiqPayload({ className: ADMIN, queue: 'cronjob:admin_email', args: '[1]' }));
+    await source.sadd('queues', 'cronjob:admin_email');
+    const before = await keyValueSnapshot(source);
+
+    const { code, stdout, stderr } = await runCli('run', '--redis', redis.urls().source, '--catalog', CE_CATALOG, '--rules', gitlabYml, '--environment', environment);
+
+    expect(stdout).toBe('');
+    expect(stderr).toBe(`${gitlabYml}: expected a list of [query, queue] routing rules, or a gitlab.yml with ${environment}.sidekiq.routing_rules\n`);
+    expect(code).toBe(2);
+    expect(await keyValueSnapshot(source)).toEqual(before);
+  });
+});
