@@ -40,9 +40,33 @@ function checkQueueRenames(specs: readonly QueueRename[]): Map<string, string> {
     else if (renames.has(from) && renames.get(from) !== to) problems.push(`"${text}": ${from} is already renamed to ${renames.get(from)}`);
     else renames.set(from, to);
   }
+  const inCycle = new Set<string>();
   for (const [from, to] of renames) {
-    if (renames.has(to)) problems.push(`"${from}=${to}": ${to} is itself renamed to ${renames.get(to)}; rename ${from}=${renames.get(to)} instead`);
+    if (!renames.has(to) || inCycle.has(from)) continue;
+    const { path, loops } = followRenames(renames, from);
+    if (loops && path[0] === from && path.at(-1) === from) {
+      // No name outside it to point at: "rename a=X instead" would only move the loop.
+      path.forEach((queue) => inCycle.add(queue));
+      problems.push(`"${from}=${to}": the renames form a cycle (${path.join(' → ')}): a job moved along it would be moved again; rename through a queue that no rename drains, in separate runs`);
+    } else {
+      problems.push(`"${from}=${to}": ${to} is itself renamed to ${renames.get(to)}${loops ? '' : `; rename ${from}=${path.at(-1)} instead`}`);
+    }
   }
   if (problems.length > 0) throw new InputError(`Invalid --rename:\n  - ${problems.join('\n  - ')}`);
   return renames;
+}
+
+/**
+ * The queues a job of `from` would pass through, renamed again and again: up to one no rename
+ * drains, or up to the first queue seen twice (`loops`), which is `from` itself in a cycle.
+ */
+function followRenames(renames: ReadonlyMap<string, string>, from: string): { path: string[]; loops: boolean } {
+  const path = [from];
+  const seen = new Set(path);
+  for (let next = renames.get(from); next !== undefined; next = renames.get(next)) {
+    path.push(next);
+    if (seen.has(next)) return { path, loops: true };
+    seen.add(next);
+  }
+  return { path, loops: false };
 }

@@ -111,6 +111,30 @@ describe('renames', () => {
   });
 });
 
+describe('renames that form a cycle', () => {
+  it('--rename a=b --rename b=a is refused once as a cycle, without advising to rename a queue to itself: exit 2, nothing touched', async () => {
+    const source = redis.source();
+    await source.rpush('queue:a', sidekiqPayload({ className: 'W', queue: 'a', args: '[1]' }));
+    await source.rpush('queue:b', sidekiqPayload({ className: 'W', queue: 'b', args: '[2]' }));
+    await source.sadd('queues', 'a', 'b');
+    const before = await keyValueSnapshot(source);
+
+    const swap = await runCli('run', '--redis', redis.urls().source, '--rename', 'a=b', '--rename', 'b=a');
+    const longer = await runCli('run', '--redis', redis.urls().source, '--rename', 'x=a', '--rename', 'a=b', '--rename', 'b=c', '--rename', 'c=a');
+
+    expect(swap.stderr).toBe('Invalid --rename:\n  - "a=b": the renames form a cycle (a → b → a): a job moved along it would be moved again; rename through a queue that no rename drains, in separate runs\n');
+    expect(swap.code).toBe(2);
+    expect(longer.stderr).toBe(
+      'Invalid --rename:\n' +
+        '  - "x=a": a is itself renamed to b\n' +
+        '  - "a=b": the renames form a cycle (a → b → c → a): a job moved along it would be moved again; rename through a queue that no rename drains, in separate runs\n',
+    );
+    expect(longer.code).toBe(2);
+    expect(swap.stdout + longer.stdout).toBe('');
+    expect(await keyValueSnapshot(source)).toEqual(before);
+  });
+});
+
 describe('renames in an execution input (a deployment\'s sweep, or one started by hand)', () => {
   it('{"a=x": "b"} renames queue a=x to b, and leaves queue a alone', async () => {
     const source = redis.source();
