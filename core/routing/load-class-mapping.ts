@@ -1,6 +1,6 @@
 import { readStructuredFile } from '../config/read-structured-file.js';
 import { InputError } from '../errors/input-error.js';
-import { unencodableQueueName } from '../payload/encode-json-string.js';
+import { destinationNameProblem } from './destination-name.js';
 
 /**
  * Reads an explicit `{ "WorkerClass": "queue" }` mapping (JSON or YAML), for applications that
@@ -17,7 +17,7 @@ export function loadClassMapping(path: string): Map<string, string> {
     if (className.trim() === '') problems.push('an empty class name');
     else if (typeof queue !== 'string' || queue.trim() === '') {
       problems.push(`${className}: the queue must be a non-empty string, got ${JSON.stringify(queue) ?? 'nothing'}`);
-    } else if (unencodableQueueName(queue) !== null) problems.push(`${className}: the queue ${unencodableQueueName(queue)}`);
+    } else if (destinationNameProblem(queue)) problems.push(`${className}: ${destinationNameProblem(queue)}`);
     else mapping.set(className, queue);
   }
   if (mapping.size === 0 && problems.length === 0) problems.push('it maps no class');

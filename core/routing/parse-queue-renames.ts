@@ -1,5 +1,5 @@
 import { InputError } from '../errors/input-error.js';
-import { unencodableQueueName } from '../payload/encode-json-string.js';
+import { destinationNameProblem } from './destination-name.js';
 
 /** One rename as given: the old and new queue names, and how messages quote it. */
 interface QueueRename {
@@ -36,7 +36,8 @@ function checkQueueRenames(specs: readonly QueueRename[]): Map<string, string> {
   for (const { from, to, text } of specs) {
     if (from === '' || to === '') problems.push(`"${text}": expected OLD=NEW, e.g. --rename mailers_old=mailers`);
     else if (from === to) problems.push(`"${text}": the queue is renamed to itself`);
-    else if (unencodableQueueName(to) !== null) problems.push(`"${text}": the queue ${unencodableQueueName(to)}`);
+    // The old name may be odd: renaming such a queue to a proper name is how its jobs are rescued.
+    else if (destinationNameProblem(to)) problems.push(`"${text}": ${destinationNameProblem(to)}`);
     else if (renames.has(from) && renames.get(from) !== to) problems.push(`"${text}": ${from} is already renamed to ${renames.get(from)}`);
     else renames.set(from, to);
   }

@@ -111,6 +111,31 @@ describe('renames', () => {
   });
 });
 
+describe('destinations no Sidekiq would fetch from as meant', () => {
+  it('--mapping and --rename to a queue with white space at an end or a control character exit 2 naming it, nothing touched', async () => {
+    const source = redis.source();
+    await source.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', args: '[1]' }));
+    await source.sadd('queues', 'old');
+    const before = await keyValueSnapshot(source);
+    const mapping = file('odd-destinations.json', JSON.stringify({ A: 'new ', B: ' new', C: 'new\n', D: 'cronjob:my queue' }));
+
+    const mapped = await runCli('run', '--redis', redis.urls().source, '--mapping', mapping);
+    const renamed = await runCli('run', '--redis', redis.urls().source, '--rename', 'old=new ', '--rename', 'old2=new\tx');
+
+    expect(mapped.stderr).toBe(
+      `${mapping}: invalid class mapping:\n` +
+        '  - A: the queue "new " begins or ends with white space\n' +
+        '  - B: the queue " new" begins or ends with white space\n' +
+        '  - C: the queue "new\\n" holds a control character\n',
+    );
+    expect(mapped.code).toBe(2);
+    expect(renamed.stderr).toBe('Invalid --rename:\n  - "old=new ": the queue "new " begins or ends with white space\n  - "old2=new\tx": the queue "new\\tx" holds a control character\n');
+    expect(renamed.code).toBe(2);
+    expect(mapped.stdout + renamed.stdout).toBe('');
+    expect(await keyValueSnapshot(source)).toEqual(before);
+  });
+});
+
 describe('renames that form a cycle', () => {
   it('--rename a=b --rename b=a is refused once as a cycle, without advising to rename a queue to itself: exit 2, nothing touched', async () => {
     const source = redis.source();
