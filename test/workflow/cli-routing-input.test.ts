@@ -73,6 +73,7 @@ describe('a worker catalog is read as written, or refused', () => {
   it.each([
     ['a merge key (<<: *alias)', `${ENTRY}- <<: *urgent\n  :name: urgent_two\n  :worker_name: UrgentTwoWorker\n`, /^catalog\.yml line 12: \*urgent is a YAML alias/],
     ['an alias for a value', `${ENTRY}- :name: urgent_two\n  :worker_name: UrgentTwoWorker\n  :urgency: *high\n`.replace(':urgency: :high', ':urgency: &high :high'), /^catalog\.yml line 14: \*high is a YAML alias/],
+    ['an attribute given twice, as :urgency: and urgency:', `${ENTRY}- :name: urgent_two\n  :worker_name: UrgentTwoWorker\n  :urgency: :high\n  urgency: :low\n`, /^catalog\.yml entry 2: gives :urgency: twice \(as ":urgency:" and "urgency:"\)$/m],
     ['a merge key with the attributes written out', `${ENTRY}- <<: {":urgency": :high}\n  :name: urgent_two\n  :worker_name: UrgentTwoWorker\n`, /^catalog\.yml entry 2: "<<" \(a YAML merge key\)/],
   ])('%s: exit 2 naming the file and where, nothing touched (the worker would have lost its attributes)', async (_, catalogText, message) => {
     // Without its urgency, UrgentTwoWorker would go to default instead of urgent.

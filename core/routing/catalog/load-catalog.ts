@@ -96,8 +96,11 @@ class EntryReader {
       if (key === undefined) throw this.error('has a key that is not a plain name');
       // Read as a plain key it would be ignored, and with it every attribute it was meant to bring.
       if (key === '<<') throw this.error('"<<" (a YAML merge key) is not read in a worker catalog: write the attributes out, as GitLab\'s generated all_queues.yml does');
-      // GitLab writes Ruby-symbol keys (`:name:`); a hand-written catalog may use `name:`.
-      this.fields.set(key.replace(/^:/, ''), (pair.value as Node | null) ?? null);
+      // GitLab writes Ruby-symbol keys (`:name:`); a hand-written catalog may use `name:`. Both in
+      // one entry are one attribute given twice: which one counts would be a silent choice.
+      const field = key.replace(/^:/, '');
+      if (this.fields.has(field)) throw this.error(`gives :${field}: twice (as ":${field}:" and "${field}:")`);
+      this.fields.set(field, (pair.value as Node | null) ?? null);
     }
     const name = this.requiredString('name');
     this.name = name;
