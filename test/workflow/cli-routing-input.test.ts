@@ -74,9 +74,10 @@ describe('a worker catalog is read as written, or refused', () => {
     ['a merge key (<<: *alias)', `${ENTRY}- <<: *urgent\n  :name: urgent_two\n  :worker_name: UrgentTwoWorker\n`, /^catalog\.yml line 12: \*urgent is a YAML alias/],
     ['an alias for a value', `${ENTRY}- :name: urgent_two\n  :worker_name: UrgentTwoWorker\n  :urgency: *high\n`.replace(':urgency: :high', ':urgency: &high :high'), /^catalog\.yml line 14: \*high is a YAML alias/],
     ['an attribute given twice, as :urgency: and urgency:', `${ENTRY}- :name: urgent_two\n  :worker_name: UrgentTwoWorker\n  :urgency: :high\n  urgency: :low\n`, /^catalog\.yml entry 2: gives :urgency: twice \(as ":urgency:" and "urgency:"\)$/m],
+    ['an entry without its class, named like a property of every JavaScript object', `${ENTRY}- :name: toString\n`, /^catalog\.yml entry 2 \(name "toString"\): :worker_name: is missing; every worker entry names its class$/m],
     ['a merge key with the attributes written out', `${ENTRY}- <<: {":urgency": :high}\n  :name: urgent_two\n  :worker_name: UrgentTwoWorker\n`, /^catalog\.yml entry 2: "<<" \(a YAML merge key\)/],
-  ])('%s: exit 2 naming the file and where, nothing touched (the worker would have lost its attributes)', async (_, catalogText, message) => {
-    // Without its urgency, UrgentTwoWorker would go to default instead of urgent.
+  ])('%s: exit 2 naming the file and where, nothing touched', async (_, catalogText, message) => {
+    // Read as it stands, UrgentTwoWorker would go to default (no urgency, or :low) instead of urgent.
     const catalog = file('catalog.yml', catalogText);
     const rules = file('urgent.yml', '- ["urgency=high", "urgent"]\n- ["*", "default"]\n');
     const source = redis.source();

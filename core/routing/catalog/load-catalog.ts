@@ -105,7 +105,8 @@ class EntryReader {
     const name = this.requiredString('name');
     this.name = name;
     const workerName = this.optionalString('worker_name');
-    const placeholder = name in PLACEHOLDERS && (workerName === null || workerName === PLACEHOLDERS[name]);
+    // Own keys only: `in` would take `constructor` or `toString`, which every object has, for placeholders.
+    const placeholder = Object.hasOwn(PLACEHOLDERS, name) && (workerName === null || workerName === PLACEHOLDERS[name]);
     if (workerName === null && !placeholder) throw this.error(':worker_name: is missing; every worker entry names its class');
     return {
       name,
