@@ -44,7 +44,9 @@ function compileRule(rule: unknown, position: number): RoutingRule {
     position,
     query: compileQuery(query),
     queue: text === null || isBlank(text) ? null : text,
-    store: store as string | null,
+    // GitLab's shard router sends an empty store where it sends every store whose
+    // sidekiq_route_to_<store> flag is not on: to its default instance, as for none.
+    store: store === '' ? null : (store as string | null),
     raw: rule,
   };
 }

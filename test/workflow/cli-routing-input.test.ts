@@ -55,6 +55,24 @@ describe('routing rules that name stores', () => {
   });
 });
 
+describe('routing rules that name an empty store', () => {
+  it('--store main takes the workers whose first matching rule names the store "" (GitLab sends them to its default Sidekiq Redis)', async () => {
+    const rules = file('empty-store.yml', `- ["worker_name=${ADMIN}", "default", ""]\n- ["*", "default", "queues_shard_catchall_b"]\n`);
+    const shard = redis.target();
+    const admin = sidekiqPayload({ className: ADMIN, args: '[1]' });
+    const archive = sidekiqPayload({ className: ARCHIVE, args: '[2]' });
+    await shard.rpush('queue:default', admin, archive);
+    await shard.sadd('queues', 'default');
+
+    const { code, stdout } = await runCli('move', '--from', redis.urls().target, '--to', redis.urls().source, '--catalog', CE_CATALOG, '--rules', rules, '--store', 'main');
+
+    expect(code).toBe(0);
+    expect(stdout).toContain('Complete');
+    await expectExactJobs(redis.source(), '', [jobEntry('queue:default', admin)]);
+    await expectExactJobs(shard, '', [jobEntry('queue:default', archive)]);
+  });
+});
+
 // One hand-written catalog entry in full; the second borrows its attributes through YAML.
 const ENTRY = `- &urgent
   :name: urgent_one
