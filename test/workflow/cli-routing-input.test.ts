@@ -73,6 +73,36 @@ describe('routing rules that name an empty store', () => {
   });
 });
 
+describe('queries GitLab accepts but reads otherwise than they look', () => {
+  it('has_external_dependencies=TRUE routes, as in GitLab, the workers without external dependencies, with a warning; --strict refuses it, touching nothing', async () => {
+    const rules = file('truthy.yml', '- ["has_external_dependencies=TRUE", "external"]\n- ["*", "default"]\n');
+    const source = redis.source();
+    const without = sidekiqPayload({ className: ADMIN, queue: 'cronjob:admin_email', args: '[1]' });
+    const withDeps = sidekiqPayload({ className: 'X509IssuerCrlCheckWorker', queue: 'cronjob:x509_issuer_crl_check', args: '[2]' });
+    await source.rpush('queue:cronjob:admin_email', without);
+    await source.rpush('queue:cronjob:x509_issuer_crl_check', withDeps);
+    await source.sadd('queues', 'cronjob:admin_email', 'cronjob:x509_issuer_crl_check');
+    const before = await keyValueSnapshot(source);
+    const quirk = '"has_external_dependencies=TRUE": GitLab takes every value but "true" for false ("TRUE"), so it stands for the workers without external dependencies.';
+
+    const strict = await runCli('run', '--redis', redis.urls().source, '--catalog', CE_CATALOG, '--rules', rules, '--strict');
+
+    expect(strict.stdout).toBe('');
+    expect(strict.stderr).toBe(`Refused by --strict (GitLab accepts these, but they are probably mistakes):\n  - rule 1: ${quirk}\n  (in ${rules})\n`);
+    expect(strict.code).toBe(2);
+    expect(await keyValueSnapshot(source)).toEqual(before);
+
+    const run = await runCli('run', '--redis', redis.urls().source, '--catalog', CE_CATALOG, '--rules', rules);
+
+    expect(run.stderr).toContain(`warning: Rule 1 ["has_external_dependencies=TRUE","external"]: ${quirk}\n`);
+    expect(run.code).toBe(0);
+    await expectExactJobs(source, '', [
+      jobEntry('queue:external', without.replace('"queue":"cronjob:admin_email"', '"queue":"external"')),
+      jobEntry('queue:default', withDeps.replace('"queue":"cronjob:x509_issuer_crl_check"', '"queue":"default"')),
+    ]);
+  });
+});
+
 // One hand-written catalog entry in full; the second borrows its attributes through YAML.
 const ENTRY = `- &urgent
   :name: urgent_one

@@ -85,6 +85,15 @@ function compileTerm(term: string, quirks: QueryQuirk[]): Term {
   if (values.includes('')) {
     quirks.push({ code: 'empty-value', message: `${JSON.stringify(matched)} lists an empty value, which no worker has.` });
   }
+  // Matched as GitLab does, but `=TRUE`, `=yes` or `=1` selecting the workers *without* external
+  // dependencies is the opposite of what its author meant.
+  const falsy = attribute === 'has_external_dependencies' ? values.filter((v) => v !== 'true' && v !== 'false' && v !== '') : [];
+  if (falsy.length > 0) {
+    quirks.push({
+      code: 'boolean-value',
+      message: `${JSON.stringify(matched)}: GitLab takes every value but "true" for false (${falsy.map((v) => JSON.stringify(v)).join(', ')}), so ${falsy.length === 1 ? 'it stands' : 'they stand'} for the workers without external dependencies.`,
+    });
+  }
   return { predicate, negated: operator === '!=', values: new Set(values.map((v) => predicate.queryValue(v))) };
 }
 

@@ -10,6 +10,7 @@ export interface QueryQuirk {
     | 'trailing-separator' // "a=b|", "a=b&", "a=b,": the empty tail is dropped
     | 'trailing-junk' // "a=b c", "name=a-b", "urgency=hígh": only the leading `attr=values` counts
     | 'later-line' // "foo\nurgency=high": the term is read from a later line
-    | 'empty-value'; // "urgency=,high": an empty value that no worker has
+    | 'empty-value' // "urgency=,high": an empty value that no worker has
+    | 'boolean-value'; // "has_external_dependencies=TRUE": every value but "true" means false
   readonly message: string;
 }
