@@ -63,6 +63,23 @@ export interface RerouteCounters {
 
 export const MAX_SAMPLES = 5;
 export const MAX_CLASSES = 50;
+
+/**
+ * Destination queues one item's counters name; jobs sent to others are counted under
+ * OTHER_QUEUES. Counters travel in Step Functions states (256 KiB each), and a Map batch returns
+ * ten items at once: the sets of a rollback to a queue per worker named a thousand queues each,
+ * and the batch's state overflowed. The run's totals keep as many (run-tally.ts).
+ */
+export const MAX_DESTINATIONS = 50;
+export const OTHER_QUEUES = '(other queues)';
+
+/** Adds jobs per destination into `into`, naming at most MAX_DESTINATIONS. */
+export function addDestinations(into: Record<string, number>, more: Record<string, number>): void {
+  for (const [queue, n] of Object.entries(more)) {
+    const key = queue in into || Object.keys(into).length < MAX_DESTINATIONS ? queue : OTHER_QUEUES;
+    into[key] = (into[key] ?? 0) + n;
+  }
+}
 /**
  * Characters of a class name, jid or reason that counters keep. They come from payloads, which
  * may hold anything: counters travel in Step Functions states (256 KiB each, a batch of ten items'
@@ -116,7 +133,7 @@ const SCALARS = ['scanned', 'moved', 'alreadyRouted', 'unmapped', 'unparsable', 
 export function addCounters(into: RerouteCounters, more: RerouteCounters): RerouteCounters {
   into.quarantinedClasses ??= {};
   for (const k of SCALARS) into[k] = (into[k] ?? 0) + (more[k] ?? 0);
-  for (const [queue, n] of Object.entries(more.movedTo)) into.movedTo[queue] = (into.movedTo[queue] ?? 0) + n;
+  addDestinations(into.movedTo, more.movedTo);
   for (const [cls, n] of Object.entries(more.unmappedClasses)) tallyClass(into, cls, n);
   for (const [cls, n] of Object.entries(more.quarantinedClasses ?? {})) tallyClass(into, cls, n, 'quarantinedClasses');
   for (const kind of ['unmapped', 'unparsable'] as const) {

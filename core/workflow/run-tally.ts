@@ -1,4 +1,4 @@
-import { addCounters, emptyCounters, type RerouteCounters } from '../reroute/reroute-counters.js';
+import { addCounters, emptyCounters, MAX_DESTINATIONS, OTHER_QUEUES, type RerouteCounters } from '../reroute/reroute-counters.js';
 import { addTransferCounters, emptyTransferCounters, type TransferCounters } from '../transfer/transfer-counters.js';
 import type { ItemResult } from './work-item.js';
 
@@ -14,11 +14,11 @@ export const TALLY_LIMITS = {
   continuedIn: 10,
   /** Characters of a failure's message kept. */
   errorChars: 300,
-  /** Destination queues counted by name in the totals; the rest under OTHER_DESTINATIONS. */
-  destinations: 50,
+  /** Destination queues counted by name in the totals (as in each item's), the rest under OTHER_DESTINATIONS. */
+  destinations: MAX_DESTINATIONS,
 } as const;
 
-export const OTHER_DESTINATIONS = '(other queues)';
+export const OTHER_DESTINATIONS = OTHER_QUEUES;
 
 type Counters = RerouteCounters | TransferCounters;
 

@@ -6,7 +6,7 @@ import type { TransferCounters } from '../../transfer/transfer-counters.js';
 import { DEFAULT_LEDGER_TTL_SECONDS } from '../../transfer/transfer-options.js';
 import type { ConnectionProvider } from '../connections.js';
 import { addRunExecution, listContinuationName } from '../run-executions.js';
-import { foldResults, TALLY_LIMITS, type RunTally } from '../run-tally.js';
+import { foldResults, OTHER_DESTINATIONS, TALLY_LIMITS, type RunTally } from '../run-tally.js';
 import type { ItemResult, RunSettings } from '../work-item.js';
 import { BATCH_SIZE, BATCHES_PER_EXECUTION, readWork, type WorkState } from '../work-list.js';
 import { routingOf } from './plan-step.js';
@@ -64,7 +64,8 @@ async function retireEndedLedgers(input: AddUpInput, connections: ConnectionProv
  * so the summary cannot ask the live processes about them by name (it named the bucket itself a
  * queue nobody fetches from, in every move of a GitLab with a queue per worker). While the batch's
  * results still name them, those no live process fetches from now are kept by name for the
- * summary to check again. One census per batch, only when some destination went unnamed.
+ * summary to check again. One census per batch, only when some destination went unnamed. (An
+ * item names MAX_DESTINATIONS itself: what it counts under OTHER_DESTINATIONS goes unchecked.)
  */
 async function keepUnheardUnnamed(tally: RunTally, input: AddUpInput, connections: ConnectionProvider): Promise<void> {
   const { settings } = input;
@@ -75,7 +76,7 @@ async function keepUnheardUnnamed(tally: RunTally, input: AddUpInput, connection
     const to = (settings.mode === 'reroute' ? (result.counters as RerouteCounters).movedTo : (result.counters as TransferCounters).writtenTo) ?? {};
     for (const [queue, jobs] of Object.entries(to)) {
       // A transfer's set entries keep their set: `writtenTo` names it, and it is no queue.
-      if (jobs > 0 && !(queue in named) && !(settings.mode === 'transfer' && (SORTED_SET_NAMES as readonly string[]).includes(queue))) unnamed.set(queue, (unnamed.get(queue) ?? 0) + jobs);
+      if (jobs > 0 && queue !== OTHER_DESTINATIONS && !(queue in named) && !(settings.mode === 'transfer' && (SORTED_SET_NAMES as readonly string[]).includes(queue))) unnamed.set(queue, (unnamed.get(queue) ?? 0) + jobs);
     }
   }
   if (unnamed.size === 0) return;
