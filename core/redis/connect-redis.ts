@@ -51,6 +51,11 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
     maxRetriesPerRequest: 2,
     // Reconnect a few times on a dropped connection, then let commands fail (retryable).
     retryStrategy: (attempt) => (attempt > 5 ? null : Math.min(attempt * 200, 2_000)),
+    // After a failover (ElastiCache promotes a replica and moves the endpoint's name to it) the
+    // old primary answers this connection's writes with READONLY, and would answer every retry
+    // of a warm Lambda the same. Connect again, through the name: the command itself fails
+    // (retryable; a refused write changed nothing) and is not sent again here, the step's retry is.
+    reconnectOnError: (error) => (/^READONLY\b/.test(error.message) ? 1 : false),
   });
   // ioredis reports why a connection failed (WRONGPASS, a bad certificate) on its 'error' event
   // and rejects connect() with a bare "Connection is closed": keep the reason to explain it.
