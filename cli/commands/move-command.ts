@@ -44,7 +44,8 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
     });
     try {
       const [source, target] = [await connections.get('source'), await connections.get('target')];
-      if (!options.json) for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
+      // On stderr with --json too, as the plan's notices: stdout keeps its one summary object.
+      for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
       const { runId, resumes } = await chooseRunId(options.runId, 'transfer', [source, target]);
       if (resumes && !options.json) ctx.io.err(`Resuming run ${runId}, whose process on this machine is gone.\n`);
       let plan: Record<string, unknown> | undefined;

@@ -28,7 +28,8 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     const connections = new UrlConnections({ source: { url: options.redis, prefix: options.namespace, connect } });
     try {
       const source = await connections.get('source');
-      if (!options.json) for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
+      // On stderr with --json too, as the plan's notices: stdout keeps its one summary object.
+      for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
       const { runId, resumes } = await chooseRunId(options.runId, 'reroute', [source]);
       if (resumes && !options.json) ctx.io.err(`Resuming run ${runId}, whose process on this machine is gone.\n`);
       const input = {

@@ -92,9 +92,11 @@ describe('queries GitLab accepts but reads otherwise than they look', () => {
     expect(strict.code).toBe(2);
     expect(await keyValueSnapshot(source)).toEqual(before);
 
-    const run = await runCli('run', '--redis', redis.urls().source, '--catalog', CE_CATALOG, '--rules', rules);
+    // With --json too, on stderr beside the plan's notices (it said nothing of them there before).
+    const run = await runCli('run', '--redis', redis.urls().source, '--catalog', CE_CATALOG, '--rules', rules, '--json');
 
     expect(run.stderr).toContain(`warning: Rule 1 ["has_external_dependencies=TRUE","external"]: ${quirk}\n`);
+    expect(JSON.parse(run.stdout)).toMatchObject({ complete: true, totals: { moved: 2 } });
     expect(run.code).toBe(0);
     await expectExactJobs(source, '', [
       jobEntry('queue:external', without.replace('"queue":"cronjob:admin_email"', '"queue":"external"')),
