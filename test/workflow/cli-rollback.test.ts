@@ -58,6 +58,23 @@ describe('sidekiq-migrate rollback', () => {
     expect(await redis.client().llen('queue:old')).toBe(3);
   });
 
+  it("says Complete after putting a class back from a live queue that keeps other classes' jobs", async () => {
+    // The wrong run sent A to default, a queue that holds B's jobs too: the rollback drains default
+    // of A only and leaves B's jobs there (`already`), which arrived on no queue.
+    writeFileSync(join(dir, 'to-default.json'), JSON.stringify({ A: 'default' }));
+    for (let i = 0; i < 3; i++) await redis.client().lpush('queue:default', sidekiqPayload({ className: 'B', queue: 'default', args: `[${i}]` }));
+    for (let i = 0; i < 4; i++) await redis.client().lpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+    const before = await jobs();
+    expect((await cli('run', '--redis', redis.url(), '--mapping', join(dir, 'to-default.json'), '--run-id', 'oops-3')).code).toBe(0);
+
+    const { code, stdout } = await cli('rollback', 'oops-3', '--redis', redis.url());
+
+    expect(code).toBe(0);
+    expect(await jobs()).toEqual(before);
+    expect(stdout).not.toContain('arrived');
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
+  });
+
   it('exits 2 with one clear message for a run that recorded nothing, touching nothing', async () => {
     await seed(2);
     const before = await digestKeys(redis.client(), '');

@@ -181,9 +181,9 @@ async function arrivalsOnUnlistedRetiredQueues(source: Connection, settings: Run
 /**
  * Jobs put on a queue this run listed after its item ended (an item counts what arrived when it
  * ends): Sidekiq's shutdown requeue of jobs its fetchers held, a late producer. What the queue
- * holds now beyond what its item left there (counted arrivals, jobs left in place) arrived since.
- * Only the items the tally lists by name (their counters are known); a lower bound while a worker
- * still fetches from the queue.
+ * holds now beyond what its item left there (counted arrivals, jobs left in place, a rollback's
+ * jobs of other classes) arrived since. Only the items the tally lists by name (their counters
+ * are known); a lower bound while a worker still fetches from the queue.
  */
 async function arrivalsAfterTheirItemEnded(source: Connection, mode: 'reroute' | 'transfer', tally: RunTally): Promise<Record<string, number>> {
   const items = tally.listed.filter((l) => l.kind === 'queue');
@@ -196,7 +196,10 @@ async function arrivalsAfterTheirItemEnded(source: Connection, mode: 'reroute' |
     const [error, length] = replies[i] ?? [null, 0];
     if (error !== null || typeof length !== 'number') return;
     const c = item.counters as unknown as Partial<Record<string, number>>;
-    const left = (c[mode === 'reroute' ? 'arrived' : 'leftOnSource'] ?? 0) + leftInPlace(c, mode === 'reroute');
+    // A rollback leaves the jobs of classes it does not put back on the live queues it drains
+    // (`already`): there since before, they did not arrive.
+    const kept = mode === 'reroute' ? (c['alreadyRouted'] ?? 0) : 0;
+    const left = (c[mode === 'reroute' ? 'arrived' : 'leftOnSource'] ?? 0) + leftInPlace(c, mode === 'reroute') + kept;
     if (length > left) found[item.name] = length - left;
   });
   return found;
