@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { InputError } from '../errors/input-error.js';
 import { escapeGlob } from '../reroute/discover-queues.js';
+import { parseFetcherKey } from '../drain/fetcher-lists.js';
 import { classifyRedisError } from './redis-errors.js';
 import type { SidekiqKeys } from './sidekiq-keys.js';
 
@@ -176,7 +177,10 @@ export interface OtherPrefix {
   readonly prefix: string;
   /** Sidekiq-shaped keys seen under it (from a bounded SCAN). */
   readonly keys: number;
-  /** Jobs it holds: its sets' sizes, the lengths of up to 1,000 of its queues and of up to 1,000 in-flight and quarantine keys of ours. */
+  /**
+   * Jobs it holds: its sets' sizes, the lengths of up to 1,000 of its queues, of up to 1,000
+   * reliable-fetch working lists and of up to 1,000 in-flight and quarantine keys of ours.
+   */
   readonly jobs: number;
   /** Of `jobs`, those in our in-flight and quarantine keys: no Sidekiq runs them (absent: none). */
   readonly held?: number;
@@ -204,6 +208,11 @@ export async function otherSidekiqPrefixes(redis: Redis, keys: SidekiqKeys): Pro
     const found: OtherPrefix[] = [];
     for (const { prefix, keys: count, unreadable: unreadableFound } of others) {
       const queues = await scanUpTo(redis, `${escapeGlob(prefix)}queue:*`, 1000);
+      // GitLab's reliable-fetch working lists there: jobs a worker under that prefix took, which
+      // only a fetcher running under that prefix puts back (after GitLab's namespace move, none
+      // does). Super_fetch's private lists match `queue:*` and are counted with the queues.
+      const head = Buffer.byteLength(prefix, 'utf8');
+      const working = (await scanUpTo(redis, `${escapeGlob(prefix)}working:queue:*`, 1000)).filter((key) => parseFetcherKey(key.subarray(head)).fetcher === 'reliable-fetch');
       // Jobs of ours under that prefix too: an interrupted transfer's in-flight keys, quarantine lists.
       const ours = (await scanUpTo(redis, `${escapeGlob(prefix)}sidekiq-migrate:*`, 1000)).flatMap((key): [Buffer, string][] => {
         const shape = sidekiqShape(key);
@@ -213,7 +222,7 @@ export async function otherSidekiqPrefixes(redis: Redis, keys: SidekiqKeys): Pro
       // the sets and lists among them.
       const candidates: [Buffer, string][] = [
         ...['schedule', 'retry', 'dead', 'interrupted'].map((set): [Buffer, string] => [Buffer.from(`${prefix}${set}`), 'zset']),
-        ...queues.map((key): [Buffer, string] => [key, 'list']),
+        ...[...queues, ...working].map((key): [Buffer, string] => [key, 'list']),
         ...ours,
       ];
       const types = await pipelined(redis, candidates, (p, [key]) => p.type(key));

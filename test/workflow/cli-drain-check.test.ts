@@ -102,6 +102,23 @@ describe('sidekiq-migrate drain-check', () => {
     expect(queued.stdout).toContain('("resque:gitlab:": 3); 1 under "resque:gitlab:", where no Sidekiq process runs, will never run as things stand (exit code 3)');
   });
 
+  it("counts a reliable fetcher's working list under another prefix: only a Sidekiq there would put its job back", async () => {
+    const redis = server.client();
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['default', 'post_receive'], { beatAt: now() });
+    // GitLab's namespace move: a worker killed under resque:gitlab: left the job it held there, and
+    // the reliable fetchers now running (unprefixed) never look under that prefix.
+    await redis.lpush('resque:gitlab:working:queue:post_receive:gitlab-sidekiq-0:4242:0a1b2c3d4e5f', sidekiqPayload({ className: 'PostReceive', queue: 'post_receive' }));
+    // What Sidekiq itself leaves there, and never removes.
+    await redis.sadd('resque:gitlab:queues', 'post_receive');
+    await redis.set('resque:gitlab:stat:processed', '81234');
+
+    const { code, stdout } = await cli();
+
+    expect(code).toBe(3);
+    expect(stdout).toMatch(/DRAINED — 0 job\(s\) left under no prefix, and 1 under other prefixes \(below\)/);
+    expect(stdout).toContain('1 under "resque:gitlab:", where no Sidekiq process runs, will never run as things stand (exit code 3)');
+  });
+
   it("never reads keys an ACL user may not read as nothing: a user limited to gitlab:* is told that other prefixes hold keys it cannot check", async () => {
     const redis = server.client();
     await redis.acl('SETUSER', 'gitlab-only', 'on', '>pw', '~gitlab:*', '&*', '+@all');
