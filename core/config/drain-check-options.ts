@@ -30,7 +30,13 @@ export const drainCheckOptionsSchema = z
     retiredQueues: z
       .string()
       .optional()
-      .transform((s) => (s === undefined ? undefined : s.split(',').map((q) => q.trim()).filter(Boolean))),
+      .transform((s) => (s === undefined ? undefined : s.split(',').map((q) => q.trim()).filter(Boolean)))
+      // An empty list (`$(paste -sd, retired-queues.txt)` of an empty or missing file) is no scope:
+      // read as "the whole Redis" it would never say DRAINED on a live instance, nor mean it.
+      .refine((queues) => queues === undefined || queues.length > 0, {
+        message:
+          'names no queue: give the queues the routing change retires, comma-separated. A change that retires no queue leaves nothing on an old queue to wait for (leave the option out to check the whole Redis).',
+      }),
     ...connectionOptionFields,
     json: z.boolean().default(false),
     deployed: z.boolean().default(false),

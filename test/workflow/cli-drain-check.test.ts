@@ -263,6 +263,20 @@ describe('sidekiq-migrate drain-check', () => {
     expect((await cli('--previous', saved)).code).toBe(3);
   });
 
+  it('exits 2 on --retired-queues naming no queue (an empty retired-queues.txt), never checking the whole Redis instead', async () => {
+    const redis = server.client();
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['default'], { beatAt: now() });
+    await redis.lpush('queue:default', sidekiqPayload({ className: 'A', queue: 'default' }));
+
+    for (const empty of ['', ',']) {
+      const { code, stdout, stderr } = await cli('--retired-queues', empty);
+
+      expect(code).toBe(2);
+      expect(stdout).toBe('');
+      expect(stderr).toMatch(/^--retired-queues: names no queue/);
+    }
+  });
+
   it('exits 2 on a --previous file that is not a drain report', async () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{"hello": 1}');
