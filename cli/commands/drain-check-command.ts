@@ -102,8 +102,10 @@ async function localCheck(options: DrainCheckOptions, selection?: ClassSelection
     if (previous && options.previous) checkSameScope(options.previous, previous, { redis: name, prefix: keys.prefix, retiredQueues: options.retiredQueues });
     const report = await drainCheck(redis, keys, { previous, retiredQueues: options.retiredQueues, name });
     if (!selection) return { report };
-    // Jobs of the selection that workers took here come back here if their worker dies: counted too.
-    const counts = await countSelectedJobs(redis, keys, { classes: selection.classes, sets: SORTED_SET_NAMES, queues: true, lists: (report.fetched ?? []).map((l) => l.key) });
+    // Jobs of the selection that workers took here come back here if their worker dies: counted
+    // too; so are those in quarantine lists, which no move carries.
+    const lists = [...(report.fetched ?? []), ...(report.quarantine ?? [])].map((l) => l.key);
+    const counts = await countSelectedJobs(redis, keys, { classes: selection.classes, sets: SORTED_SET_NAMES, queues: true, lists });
     const judged = judgeSelection(report, counts, selection.classes, selection.description);
     const view = renderSelectionPlan({ description: selection.description, classes: selection.classes, counts, where: name, verb: 'left', width: screenWidth(undefined) });
     const verdict = judged.selection.drained

@@ -239,6 +239,19 @@ describe('drain-check for the selected classes', () => {
     expect(report.selection).toMatchObject({ left: 1, drained: false, byClass: { AdminEmailWorker: { [working]: 1 } } });
   });
 
+  it('never says the selection is drained while a job of it sits in a quarantine list on this Redis', async () => {
+    // A re-route quarantined it (its class had no destination then): no move carries it from there.
+    const quarantine = 'sidekiq-migrate:quarantine:old';
+    await redis.source().lpush(quarantine, sidekiqPayload({ className: MOVING[0]!, queue: 'old' }));
+    await heartbeat(redis.source(), keys, 'web:1:aaaaaaaaaaaa', ['default'], { beatAt: Date.now() / 1000 });
+
+    const { code, stdout } = await cli('drain-check', '--redis', redis.urls().source, '--classes', MOVING.join(','));
+
+    expect(code).toBe(3);
+    expect(stdout).toMatch(/^ {2}AdminEmailWorker +1 {2}sidekiq-migrate:quarantine:old 1$/m);
+    expect(stdout).toMatch(/^Selected classes: NOT DRAINED — 1 job\(s\) left on redis:\/\/127\.0\.0\.1:\d+\.$/m);
+  });
+
   it('refuses a selection with --deployed, and an unknown store name', async () => {
     const deployed = await cli('drain-check', '--deployed', '--classes', 'A');
     expect(deployed.code).toBe(2);
