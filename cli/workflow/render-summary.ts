@@ -140,6 +140,14 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     if (samples.length > 0) attention.push(`Samples: ${samples.map((s) => `${printable(s.className ?? '?')} (jid ${printable(s.jid ?? '?')}, ${printable(s.reason)})`).join('; ')}`);
     if ((t.uniqueLocked ?? 0) > 0) attention.push(uniqueLockWarning(t.uniqueLocked, summary.dryRun));
     if ((t.arrived ?? 0) > 0) attention.push(`${n(t.arrived)} job(s) arrived on retired queues during the run (${byQueue((c) => c['arrived']!)}): not moved by this run; run again or see drain-check.`);
+    const earlier = quarantinedBefore(summary);
+    if (earlier > 0) {
+      const lists = summary.leftOnSource ?? [];
+      const more = (summary.leftOnSourceLists ?? lists.length) - lists.length;
+      attention.push(
+        `${n(earlier)} job(s) in quarantine lists from earlier runs, which nobody runs: ${lists.map((l) => `${displayName(l.key)} ${n(l.size)}`).join(' · ')}${more > 0 ? ` and ${n(more)} more lists` : ''}. Put them back on a queue or delete them by hand (drain-check counts them).`,
+      );
+    }
   } else {
     if (summary.resumed && summary.resumed.resumed > 0) attention.push(`${summary.dryRun ? 'Would finish' : 'Finished'} ${n(summary.resumed.resumed)} job(s) left in flight by an interrupted run${summary.dryRun ? ', before anything new is claimed' : ''}.`);
     const t = summary.totals as TransferCounters;
@@ -289,11 +297,23 @@ function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] {
   const quarantined = reroute ? (t['quarantined'] ?? 0) : 0;
   const inPlace = leftInPlace(t, reroute);
   const lists = reroute ? 0 : (summary.leftOnSourceLists ?? summary.leftOnSource?.length ?? 0);
+  const earlier = reroute ? quarantinedBefore(summary) : 0;
   return [
     ...(quarantined > 0 ? [`${n(quarantined)} quarantined`] : []),
     ...(inPlace > 0 ? [`${n(inPlace)} left in place`] : []),
     ...(lists > 0 ? [`${n(lists)} list(s) not transferred`] : []),
+    ...(earlier > 0 ? [`${n(earlier)} in quarantine lists from earlier runs`] : []),
   ];
+}
+
+/**
+ * A re-route's jobs in quarantine lists that it did not put there: what the lists hold beyond
+ * what this run quarantined (a dry run quarantined nothing).
+ */
+function quarantinedBefore(summary: RunSummary): number {
+  if (summary.mode !== 'reroute') return 0;
+  const ours = summary.dryRun ? 0 : ((summary.totals as RerouteCounters).quarantined ?? 0);
+  return Math.max(0, (summary.quarantinedInLists ?? 0) - ours);
 }
 
 /**

@@ -44,7 +44,7 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
   const notFollowed = Math.max(pending.length, counts.continued - (chain.length - 1));
   const totals = tally.totals as RerouteCounters | TransferCounters;
   // What is left on the source is what the last execution saw.
-  const { leftOnSource, leftOnSourceLists } = chain[chain.length - 1]!.summary;
+  const { leftOnSource, leftOnSourceLists, quarantinedInLists } = chain[chain.length - 1]!.summary;
   return {
     ...first,
     sets,
@@ -56,6 +56,7 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     continuedIn: pending,
     complete: counts.failed === 0 && failures.length === 0 && notFollowed === 0,
     ...(leftOnSource ? { leftOnSource, leftOnSourceLists } : { leftOnSource: undefined, leftOnSourceLists: undefined }),
+    ...(quarantinedInLists ? { quarantinedInLists } : { quarantinedInLists: undefined }),
     ...(unheard ? { unheard } : {}),
   };
 }

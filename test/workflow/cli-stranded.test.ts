@@ -232,6 +232,25 @@ describe('quarantine lists are jobs: drain-check counts them, a transfer names w
     expect(inflight.stdout).toContain('  sidekiq-migrate:t-1:inflight:queue:q: 1 job(s), run t-1');
   });
 
+  it('run again (step 4 once more): never "Complete" while quarantine lists of an earlier run hold jobs, named; the run that fills them counts them once', async () => {
+    const source = redis.source();
+    await source.rpush('queue:old', job('old', 1, 'Gone'), job('old', 2, 'W'));
+    await source.sadd('queues', 'old');
+
+    const first = await cli('run', '--redis', redis.urls().source, '--mapping', mappingFile, '--unmapped', 'quarantine');
+    const again = await cli('run', '--redis', redis.urls().source, '--mapping', mappingFile, '--unmapped', 'quarantine');
+    const dry = await cli('run', '--redis', redis.urls().source, '--mapping', mappingFile, '--dry-run');
+
+    expect(await jobs(source)).toEqual([...at('queue:c', [job('c', 2, 'W')]), ...at('sidekiq-migrate:quarantine:old', [job('old', 1, 'Gone')])].sort());
+    expect(first.stdout).not.toContain('earlier runs');
+    expect(first.stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs were left behind: 1 quarantined (see "Needs a look" above).');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('1 job(s) in quarantine lists from earlier runs, which nobody runs: sidekiq-migrate:quarantine:old 1');
+    expect(again.stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs were left behind: 1 in quarantine lists from earlier runs (see "Needs a look" above).');
+    expect(again.stdout).not.toContain('Complete');
+    expect(dry.stdout.trimEnd().split('\n').at(-1)).toBe('Dry run, nothing written: a run would move 0 job(s) and leave jobs behind: 1 in quarantine lists from earlier runs (see "Needs a look" above).');
+  });
+
   it('move: quarantine lists stay on the source, named in the summary; the source is not called drained', async () => {
     const [source, target] = [redis.source(), redis.target()];
     const parked = [job('old', 1, 'Gone'), job('old', 2, 'Gone')];

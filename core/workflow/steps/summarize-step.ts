@@ -36,12 +36,18 @@ export interface RunSummary {
   /** Transfer: what the plan step finished of interrupted runs' in-flight jobs (in `totals` too). */
   readonly resumed?: TransferCounters;
   /**
-   * Transfer: quarantine lists on the source, which a transfer does not carry (their jobs are
-   * ones nobody runs): the source is not drained while they exist. The first LEFT_ON_SOURCE_LISTED;
+   * Quarantine lists on the source, whose jobs are ones nobody runs (a transfer does not carry
+   * them): the source is not drained while they exist. The first LEFT_ON_SOURCE_LISTED;
    * `leftOnSourceLists` counts them all.
    */
   readonly leftOnSource?: readonly QuarantineList[];
   readonly leftOnSourceLists?: number;
+  /**
+   * Re-route: jobs in every quarantine list on the Redis when the run ended (`leftOnSource` names
+   * the lists). Beyond what this run quarantined, earlier runs left them: nobody runs them, so the
+   * run does not say "Complete" over them.
+   */
+  readonly quarantinedInLists?: number;
   /**
    * A local run stopped by a signal (Ctrl-C): the signal, and how many sets and queues it left
    * unfinished (set by the CLI, never by the state machine).
@@ -108,8 +114,10 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const counted = settings.mode === 'reroute' ? 'arrived' : 'leftOnSource';
   const totals = idleTotal > 0 ? { ...tally.totals, [counted]: ((tally.totals as unknown as Record<string, number>)[counted] ?? 0) + idleTotal } : tally.totals;
   const unheard = await unheardDestinations(settings, tally, connections);
-  const source = settings.mode === 'reroute' ? undefined : await connections.get(settings.source);
-  const leftOnSource = source ? await findQuarantineLists(source.redis, source.keys) : [];
+  // Quarantine lists: a transfer does not carry them; a re-route's earlier runs may have filled them.
+  const source = await connections.get(settings.source);
+  const leftOnSource = await findQuarantineLists(source.redis, source.keys);
+  const quarantinedInLists = leftOnSource.reduce((n, l) => n + l.size, 0);
   const sets: RunSummary['sets'] = {};
   const queues: RunSummary['queues'] = {};
   for (const listed of tally.listed) (listed.kind === 'set' ? sets : queues)[listed.name] = listed.counters;
@@ -140,6 +148,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     complete: counts.failed === 0 && counts.continued === 0,
     ...(settings.mode === 'reroute' || !input.resumed ? {} : { resumed: input.resumed }),
     ...(leftOnSource.length > 0 ? { leftOnSource: leftOnSource.slice(0, LEFT_ON_SOURCE_LISTED), leftOnSourceLists: leftOnSource.length } : {}),
+    ...(settings.mode === 'reroute' && quarantinedInLists > 0 ? { quarantinedInLists } : {}),
     releasedLock,
     ...(input.settings.nothingThere ? { nothingThere: true as const } : {}),
     ...(unheard ? { unheard } : {}),
