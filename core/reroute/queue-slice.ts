@@ -7,6 +7,7 @@ import { markAfter, readAppendWindow, type TailMark } from './append-window.js';
 import { drivePages, type DriveLimits, type PageResult } from './drive-pages.js';
 import { examineQueuedJob, type Examined } from './examine-job.js';
 import { PageMoves } from './move-record.js';
+import { misplacedArrivals } from './rollback-arrivals.js';
 import { addSample, emptyCounters, tallyClass, type RerouteCounters } from './reroute-counters.js';
 import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
 
@@ -228,7 +229,8 @@ async function countArrivals(request: QueueSliceRequest, cursor: QueueCursor, co
   // A dry run removed nothing: every original job is still there. An `append` pass knows how many
   // of those it kept are still there (a worker may have taken some).
   const ours = request.dryRun ? cursor.limit : (cursor.tail?.over ?? cursor.kept);
-  counters.arrived = Math.max(0, length - ours);
+  // A rollback's queues are live: only jobs of a class it puts back arrived out of place.
+  counters.arrived = await misplacedArrivals(request.redis, request.keys.queue(request.queue), request.queue, request.plan, length - ours);
   return counters;
 }
 

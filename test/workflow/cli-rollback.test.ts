@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { privateRedis } from '../support/private-redis.js';
 import { allJobs, digestKeys } from '../support/redis-snapshot.js';
@@ -71,6 +72,35 @@ describe('sidekiq-migrate rollback', () => {
 
     expect(code).toBe(0);
     expect(await jobs()).toEqual(before);
+    expect(stdout).not.toContain('arrived');
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
+  });
+
+  it("counts as arrived only jobs of the classes it puts back: producers keep pushing other classes to the live queue it drains", async () => {
+    writeFileSync(join(dir, 'to-default.json'), JSON.stringify({ A: 'default' }));
+    const many = Array.from({ length: 3000 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+    for (let i = 0; i < many.length; i += 500) await redis.client().lpush('queue:old', ...many.slice(i, i + 500));
+    expect((await cli('run', '--redis', redis.url(), '--mapping', join(dir, 'to-default.json'), '--run-id', 'oops-4')).code).toBe(0);
+
+    // GitLab with the old rules again: B's jobs keep arriving on default while A's go back.
+    const producer = new Redis(redis.url(), { protocol: 2 });
+    let running = true;
+    let pushed = 0;
+    const producing = (async () => {
+      while (running) {
+        await producer.lpush('queue:default', sidekiqPayload({ className: 'B', queue: 'default', args: `[${pushed++}]` }));
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    })();
+    const { code, stdout } = await cli('rollback', 'oops-4', '--redis', redis.url(), '--page-size', '100');
+    running = false;
+    await producing;
+    producer.disconnect();
+
+    expect(code).toBe(0);
+    expect(pushed).toBeGreaterThan(0);
+    expect(await redis.client().llen('queue:old')).toBe(3000);
+    expect(await redis.client().llen('queue:default')).toBe(pushed);
     expect(stdout).not.toContain('arrived');
     expect(stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
   });

@@ -12,6 +12,8 @@ import type { RunSettings } from '../work-item.js';
 import { workListKey, type ListedWork } from '../work-list.js';
 import { isDrainedQueue } from '../../routing/routing-plan.js';
 import { loadRouting } from '../stored-routing.js';
+import { misplacedArrivals } from '../../reroute/rollback-arrivals.js';
+import type { RoutingPlan } from '../../routing/routing-plan.js';
 import type { Connection } from '../connections.js';
 
 export interface RunSummary {
@@ -101,9 +103,10 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
       // planned) may have been given jobs since (Sidekiq's shutdown requeue, a producer on old rules).
       // A transfer's (every class: a selective one leaves the other classes' jobs by design) the same.
       if (settings.queues && (settings.mode === 'reroute' ? settings.routed : !settings.selected)) {
-        idleArrivals = await arrivalsOnUnlistedRetiredQueues(source, settings);
+        const plan = settings.mode === 'reroute' ? await loadRouting(source.redis, source.keys.prefix, settings.runId, settings.routingDigest) : undefined;
+        idleArrivals = await arrivalsOnUnlistedRetiredQueues(source, settings, plan);
         // Only when every item ended here: a failed one's queue still holds what it did not move.
-        if (tally.counts.failed === 0 && tally.counts.continued === 0) lateArrivals = await arrivalsAfterTheirItemEnded(source, settings.mode, tally);
+        if (tally.counts.failed === 0 && tally.counts.continued === 0) lateArrivals = await arrivalsAfterTheirItemEnded(source, settings.mode, tally, plan);
       }
       // The last execution of the run: nothing reads the run's list any more.
       await source.redis.del(workListKey(source.keys.prefix, settings.runId));
@@ -162,10 +165,9 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
  * back on the queue they came from, a node on old rules keeps pushing. Without this the run said
  * 'Complete' over them. Candidates: Sidekiq's `queues` set and a rename's old queue.
  */
-async function arrivalsOnUnlistedRetiredQueues(source: Connection, settings: RunSettings): Promise<Record<string, number>> {
+async function arrivalsOnUnlistedRetiredQueues(source: Connection, settings: RunSettings, plan: RoutingPlan | undefined): Promise<Record<string, number>> {
   const runId = settings.runId;
-  // A transfer drains every queue of the source; a re-route those its routing retires.
-  const plan = settings.mode === 'reroute' ? await loadRouting(source.redis, source.keys.prefix, runId, settings.routingDigest) : undefined;
+  // A transfer drains every queue of the source (`plan` undefined); a re-route those its routing retires.
   const listed = new Set(
     (await source.redis.lrange(workListKey(source.keys.prefix, runId), 0, -1))
       .map((w) => JSON.parse(w) as ListedWork)
@@ -180,10 +182,13 @@ async function arrivalsOnUnlistedRetiredQueues(source: Connection, settings: Run
   for (const q of unlisted) pipeline.llen(source.keys.queue(q));
   const replies = (await pipeline.exec()) ?? [];
   const found: Record<string, number> = {};
-  unlisted.forEach((q, i) => {
+  for (const [i, q] of unlisted.entries()) {
     const [error, length] = replies[i] ?? [null, 0];
-    if (error === null && typeof length === 'number' && length > 0) found[q] = length;
-  });
+    if (error !== null || typeof length !== 'number' || length === 0) continue;
+    // A rollback's queues are live: only jobs of a class it puts back are out of place there.
+    const misplaced = plan ? await misplacedArrivals(source.redis, source.keys.queue(q), q, plan, length) : length;
+    if (misplaced > 0) found[q] = misplaced;
+  }
   return found;
 }
 
@@ -194,23 +199,26 @@ async function arrivalsOnUnlistedRetiredQueues(source: Connection, settings: Run
  * jobs of other classes) arrived since. Only the items the tally lists by name (their counters
  * are known); a lower bound while a worker still fetches from the queue.
  */
-async function arrivalsAfterTheirItemEnded(source: Connection, mode: 'reroute' | 'transfer', tally: RunTally): Promise<Record<string, number>> {
+async function arrivalsAfterTheirItemEnded(source: Connection, mode: 'reroute' | 'transfer', tally: RunTally, plan: RoutingPlan | undefined): Promise<Record<string, number>> {
   const items = tally.listed.filter((l) => l.kind === 'queue');
   if (items.length === 0) return {};
   const pipeline = source.redis.pipeline();
   for (const item of items) pipeline.llen(source.keys.queue(item.name));
   const replies = (await pipeline.exec()) ?? [];
   const found: Record<string, number> = {};
-  items.forEach((item, i) => {
+  for (const [i, item] of items.entries()) {
     const [error, length] = replies[i] ?? [null, 0];
-    if (error !== null || typeof length !== 'number') return;
+    if (error !== null || typeof length !== 'number') continue;
     const c = item.counters as unknown as Partial<Record<string, number>>;
     // A rollback leaves the jobs of classes it does not put back on the live queues it drains
     // (`already`): there since before, they did not arrive.
     const kept = mode === 'reroute' ? (c['alreadyRouted'] ?? 0) : 0;
     const left = (c[mode === 'reroute' ? 'arrived' : 'leftOnSource'] ?? 0) + leftInPlace(c, mode === 'reroute') + kept;
-    if (length > left) found[item.name] = length - left;
-  });
+    if (length <= left) continue;
+    // And its producers keep pushing other classes there: only a class it puts back is out of place.
+    const misplaced = plan ? await misplacedArrivals(source.redis, source.keys.queue(item.name), item.name, plan, length - left) : length - left;
+    if (misplaced > 0) found[item.name] = misplaced;
+  }
   return found;
 }
 
