@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
 import type { RedisCommand } from '../redis/lua-script.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
+import { escapeGlob } from './discover-queues.js';
 import type { RecordedMove } from '../routing/reverse-plan.js';
 
 /**
@@ -83,4 +84,34 @@ export async function readMoves(redis: Redis, prefix: string, runId: string): Pr
     if (move === null) throw new FatalError(`${key} holds ${JSON.stringify(member.slice(0, 80))}, which is not a move this tool records; not rolling back from it.`);
     return move;
   });
+}
+
+/** Keys a search for a run's record under other prefixes looks at, at most (SCAN pages of 1,000). */
+export const MOVES_SEARCH_KEYS = 100_000;
+
+/**
+ * The prefixes under which run `runId` keeps a record of its moves, from a bounded SCAN of the
+ * whole Redis: a rollback given another `--namespace` than its run's finds none under its own,
+ * and says where the record is rather than that there is none.
+ */
+export async function movesPrefixes(redis: Redis, runId: string, limit = MOVES_SEARCH_KEYS): Promise<string[]> {
+  const suffix = movesKey('', runId);
+  const found = new Set<string>();
+  try {
+    let cursor = '0';
+    let seen = 0;
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `*${escapeGlob(suffix)}`, 'COUNT', 1000);
+      cursor = next;
+      seen += 1000;
+      // A prefix is empty or ends in ':' (sidekiq-keys.ts): a longer run id merely ending the same is not this run.
+      for (const key of keys) {
+        const prefix = key.slice(0, key.length - suffix.length);
+        if (prefix === '' || prefix.endsWith(':')) found.add(prefix);
+      }
+    } while (cursor !== '0' && seen < limit);
+  } catch (error) {
+    throw classifyRedisError(error, `Looking for the moves of run ${runId} under other prefixes`);
+  }
+  return [...found].sort();
 }

@@ -1,5 +1,5 @@
 import { InputError } from '../errors/input-error.js';
-import { readMoves } from '../reroute/move-record.js';
+import { movesPrefixes, readMoves } from '../reroute/move-record.js';
 import { parseCatalogText } from '../routing/catalog/load-catalog.js';
 import { buildGitLabRouting } from '../routing/gitlab-routing.js';
 import { reverseRoutingPlan } from '../routing/reverse-plan.js';
@@ -35,6 +35,13 @@ export async function resolveRouting(routing: RoutingInput, source: Connection, 
   const moves = await readMoves(source.redis, source.keys.prefix, routing.of);
   if (moves === null) {
     const where = source.keys.prefix === '' ? source.name : `${source.name} (namespace ${source.keys.prefix})`;
+    // After GitLab's namespace move both layouts may hold jobs: a wrong --namespace finds no record.
+    const elsewhere = (await movesPrefixes(source.redis, routing.of)).filter((p) => p !== source.keys.prefix);
+    if (elsewhere.length > 0) {
+      const first = elsewhere[0]!;
+      const named = elsewhere.map((p) => (p === '' ? 'no prefix' : `the prefix "${p}"`)).join(', ');
+      throw new InputError(`Run ${routing.of} recorded no moves on ${where}, but its record is on this Redis under ${named}: ${first === '' ? 'leave out --namespace' : `use --namespace ${first}`}.`);
+    }
     throw new InputError(`Run ${routing.of} recorded no moves on ${where}: it moved nothing, was a dry run, is older than 30 days, or was a transfer.`);
   }
   return reverseRoutingPlan(routing.of, moves);

@@ -117,6 +117,21 @@ describe('sidekiq-migrate rollback', () => {
     expect(await digestKeys(redis.client(), '')).toEqual(before);
   });
 
+  it('exits 2 naming the prefix where the run recorded its moves, when --namespace names another', async () => {
+    // After GitLab's namespace move both layouts hold jobs: the run was under resque:gitlab:.
+    await redis.client().lpush('resque:gitlab:queue:old', sidekiqPayload({ className: 'A', queue: 'old' }));
+    await redis.client().lpush('queue:default', sidekiqPayload({ className: 'B', queue: 'default' }));
+    expect((await cli('run', '--redis', redis.url(), '--namespace', 'resque:gitlab', '--mapping', mappingFile, '--run-id', 'ns-1')).code).toBe(0);
+    const before = await allJobs(redis.client(), '');
+
+    const { code, stdout, stderr } = await cli('rollback', 'ns-1', '--redis', redis.url());
+
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^Run ns-1 recorded no moves on redis:\/\/127\.0\.0\.1:\d+, but its record is on this Redis under the prefix "resque:gitlab:": use --namespace resque:gitlab:\.\n$/);
+    expect(await allJobs(redis.client(), '')).toEqual(before);
+  });
+
   it.each([
     [['rollback', '--redis', 'redis://127.0.0.1:1'], "missing required argument 'run'"],
     [['rollback', 'bad id', '--redis', 'redis://127.0.0.1:1'], 'RUN: not a run id'],
