@@ -3,7 +3,7 @@ import { FETCHER_LIST_LIMIT } from '../../core/drain/fetcher-lists.js';
 import { evictionWarning } from '../../core/redis/eviction-policy.js';
 import { displayName, displayText } from '../../core/redis/key-name.js';
 import { describePrefix } from '../../core/redis/sidekiq-prefixes.js';
-import { count as n } from './fit.js';
+import { count as n, shorten } from './fit.js';
 
 const age = (seconds: number | null) =>
   seconds === null ? '-' : seconds < 120 ? `${Math.round(seconds)} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`;
@@ -14,6 +14,9 @@ const CRON_LINES = 20;
 const QUEUE_LINES = 40;
 // Lines of a list (private lists, quarantine lists, in-flight keys) before `… and N more`.
 const LIST_LINES = 20;
+// The queue table fits 80 columns: its numbers take 31, a longer name is cut in the middle (GitLab's
+// queue names reach 100 characters); the reasons and --json name every queue in full.
+const QUEUE_NAME_WIDTH = 80 - 31;
 
 /** The human view of a drain check: the verdict first, then what it rests on. */
 export function renderDrainReport(report: DrainReport): string {
@@ -36,11 +39,11 @@ export function renderDrainReport(report: DrainReport): string {
   lines.push('', `Sidekiq processes: ${report.processes.live} live, ${report.processes.quiet} quiet, ${report.processes.stale} gone or stale`);
   if (report.queues.length > 0) {
     const shown = queuesShown(report.queues);
-    const width = Math.max(5, ...shown.map((q) => displayName(q.queue).length));
+    const width = Math.min(QUEUE_NAME_WIDTH, Math.max(5, ...shown.map((q) => displayName(q.queue).length)));
     lines.push('', `${'Queue'.padEnd(width)}  ${'depth'.padStart(8)}  ${'oldest'.padStart(8)}  listeners`);
     for (const q of shown) {
       const arrivals = q.arrivedSinceLastCheck ? `  (${q.arrivedSinceLastCheck} arrived since last check)` : '';
-      lines.push(`${displayName(q.queue).padEnd(width)}  ${String(q.depth).padStart(8)}  ${age(q.oldestAgeSeconds).padStart(8)}  ${q.listeners === 0 ? 'NONE' : q.listeners}${arrivals}`);
+      lines.push(`${shorten(displayName(q.queue), width).padEnd(width)}  ${String(q.depth).padStart(8)}  ${age(q.oldestAgeSeconds).padStart(8)}  ${q.listeners === 0 ? 'NONE' : q.listeners}${arrivals}`);
     }
     const hidden = report.queues.length - shown.length;
     if (hidden > 0) {

@@ -72,6 +72,24 @@ describe('sidekiq-migrate drain-check', () => {
     expect(json.orphans.queues).toHaveLength(2_001);
   });
 
+  it("keeps its queue table in 80 columns with GitLab's longest queue names (cut in the middle; the reasons and --json name them in full)", async () => {
+    const redis = server.client();
+    const long = 'authorized_project_update:authorized_project_update_enqueue_group_members_refresh_authorized_projects';
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['default'], { beatAt: now() });
+    await redis.lpush(`queue:${long}`, sidekiqPayload({ className: 'A', queue: long, extra: `"enqueued_at":${now() - 90}` }));
+    await redis.lpush('queue:default', sidekiqPayload({ className: 'A', queue: 'default', extra: `"enqueued_at":${now() - 90}` }));
+
+    const { code, stdout } = await cli();
+
+    expect(code).toBe(3);
+    const table = stdout.slice(stdout.indexOf('\nQueue ') + 1).split('\n\n')[0]!.split('\n');
+    expect(table).toHaveLength(3);
+    for (const line of table) expect(line.length, line).toBeLessThanOrEqual(80);
+    expect(table[1]).toMatch(/^authorized_project_updat…resh_authorized_projects +1 +\d+ s +NONE$/);
+    expect(table[2]).toMatch(/^default +1 +\d+ s +1$/);
+    expect(stdout).toContain(`queues nobody listens to: ${long})`);
+  });
+
   it('says its counts of private lists are a floor when it read as many as it reads (1,000)', async () => {
     const redis = server.client();
     const pipeline = redis.pipeline();
