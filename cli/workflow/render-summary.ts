@@ -59,8 +59,16 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   const queueCount = Object.keys(summary.queues).length + (summary.unlisted ?? 0);
 
   // Items: every one seen (a local run), else the ones the summary lists.
+  // The summary's queues that were no item (jobs it found on a retired queue that had none) count
+  // with the items, as they do in the row of the queues.
+  const seen = new Set((view.items ?? []).filter((i) => i.kind === 'queue').map((i) => i.name));
   const all: Row[] = view.items
-    ? view.items.map((i) => [i.kind === 'queue' ? `queue:${displayName(i.name)}` : i.name, asRecord(i.counters)] as Row)
+    ? [
+        ...view.items.map((i) => [i.kind === 'queue' ? `queue:${displayName(i.name)}` : i.name, asRecord(i.counters)] as Row),
+        ...Object.entries(summary.queues)
+          .filter(([name]) => !seen.has(name))
+          .map(([name, c]) => [`queue:${displayName(name)}`, asRecord(c)] as Row),
+      ]
     : [...setRows, ...Object.entries(summary.queues).map(([name, c]) => [`queue:${displayName(name)}`, asRecord(c)] as Row)];
   const itemCount = view.items ? all.length : all.length + (summary.unlisted ?? 0);
   const [seenKey, movedKey] = core;

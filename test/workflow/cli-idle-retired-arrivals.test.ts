@@ -41,6 +41,10 @@ describe('jobs put back on a retired queue that was empty when the run planned',
     expect(await source.llen('queue:idle')).toBe(3);
     expect(run.stdout).toContain('3 job(s) arrived on retired queues during the run (queue:idle 3): not moved by this run; run again or see drain-check.');
     expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs were left behind: 3 arrived on retired queues during the run (see "Needs a look" above).');
+    // The queue it found them on is one of the summary's queues, in every count of them.
+    expect(run.stdout).toMatch(/^queues \(2\) /m);
+    expect(run.stdout).toContain('Largest sets and queues (5 of 5), by moved:');
+    expect(run.stdout).toMatch(/^queue:idle +0 +0 +0$/m);
   });
 
   it('move: are named as still on the source, never "Complete"', async () => {
