@@ -88,10 +88,20 @@ export interface DrainReport {
   /**
    * Sidekiq data under other prefixes of this Redis, with its jobs (absent in older reports), those
    * of them in our in-flight and quarantine keys (`held`: no Sidekiq runs them), those in `dead`
-   * and `interrupted` (`dormant`: never run by themselves, as here) and, where it holds jobs, its
-   * live Sidekiq processes: with none, nobody runs the rest.
+   * and `interrupted` (`dormant`: never run by themselves, as here), those in reliable-fetch
+   * working lists (`taken`: no move carries them) and, where it holds jobs, its live Sidekiq
+   * processes: with none, nobody runs the rest.
    */
-  readonly otherPrefixes?: readonly { readonly prefix: string; readonly keys: number; readonly jobs: number; readonly held?: number; readonly dormant?: number; readonly liveProcesses?: number; readonly unreadable?: number }[];
+  readonly otherPrefixes?: readonly {
+    readonly prefix: string;
+    readonly keys: number;
+    readonly jobs: number;
+    readonly held?: number;
+    readonly dormant?: number;
+    readonly taken?: number;
+    readonly liveProcesses?: number;
+    readonly unreadable?: number;
+  }[];
   /** The Redis's `maxmemory-policy` (null: not reported); anything but noeviction is warned about. */
   readonly maxmemoryPolicy?: string | null;
   /** The retired queues the check was scoped to, if any. */

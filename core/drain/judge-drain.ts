@@ -20,7 +20,9 @@ export function judgeDrain(report: Omit<DrainReport, 'verdict'>, previous?: Drai
   if (elsewhere.length === 0) return verdict;
   // Keys an ACL hides from this user (`~gitlab:*`): their jobs are unknown, never taken for none.
   const hidden = (p: (typeof elsewhere)[number]) => (p.unreadable ? ` counted, ${p.unreadable} key(s) this user may not read` : '');
-  const named = elsewhere.map((p) => `${p.prefix === '' ? 'no prefix' : `"${p.prefix}"`}: ${p.jobs}${hidden(p)}`).join(', ');
+  // Jobs workers took there: a move does not carry them, a fetcher running under that prefix puts them back.
+  const taken = (p: (typeof elsewhere)[number]) => (p.taken ? ` (${p.taken} in reliable-fetch working lists, which no move carries: check them with --namespace)` : '');
+  const named = elsewhere.map((p) => `${p.prefix === '' ? 'no prefix' : `"${p.prefix}"`}: ${p.jobs}${taken(p)}${hidden(p)}`).join(', ');
   const unrun = unrunElsewhere(report);
   const where = (p: { prefix: string }) => (p.prefix === '' ? 'no prefix' : `"${p.prefix}"`);
   const nobody =

@@ -186,6 +186,11 @@ export interface OtherPrefix {
   readonly held?: number;
   /** Of `jobs`, those in `dead` and `interrupted`, which never run unless retried (absent: none). */
   readonly dormant?: number;
+  /**
+   * Of `jobs`, those in reliable-fetch working lists: only a fetcher under that prefix puts them
+   * back on their queue, and no move carries them (absent: none).
+   */
+  readonly taken?: number;
   /** Live Sidekiq processes under it (drain-check counts them where it holds jobs). */
   readonly liveProcesses?: number;
   /**
@@ -228,15 +233,20 @@ export async function otherSidekiqPrefixes(redis: Redis, keys: SidekiqKeys): Pro
       const types = await pipelined(redis, candidates, (p, [key]) => p.type(key));
       // `dead` and `interrupted` (the first sets listed) never run by themselves; our keys, no Sidekiq runs.
       const sized = candidates
-        .map((candidate, i) => ({ candidate, dormant: i === 2 || i === 3, ours: i >= candidates.length - ours.length }))
+        .map((candidate, i) => ({
+          candidate,
+          dormant: i === 2 || i === 3,
+          taken: i >= candidates.length - ours.length - working.length && i < candidates.length - ours.length,
+          ours: i >= candidates.length - ours.length,
+        }))
         .filter(({ candidate: [, type] }, i) => types[i] === type);
       const sizes = await pipelined(redis, sized, (p, { candidate: [key, type] }) => (type === 'zset' ? p.zcard(key) : p.llen(key)));
       const sum = (which: (s: (typeof sized)[number]) => boolean) => sizes.reduce((n: number, size, i) => n + (which(sized[i]!) && typeof size === 'number' ? size : 0), 0);
-      const [jobs, held, dormant] = [sum(() => true), sum((s) => s.ours), sum((s) => s.dormant)];
+      const [jobs, held, dormant, taken] = [sum(() => true), sum((s) => s.ours), sum((s) => s.dormant), sum((s) => s.taken)];
       // Keys the ACL hides from this user: counted, never read as empty. The fixed sets are left
       // out of the count: TYPE of a set that does not exist is refused all the same.
       const unreadable = Math.max(unreadableFound ?? 0, types.filter((t, i) => t === UNREADABLE && i >= 4).length);
-      found.push({ prefix, keys: count, jobs, ...(held > 0 ? { held } : {}), ...(dormant > 0 ? { dormant } : {}), ...(unreadable > 0 ? { unreadable } : {}) });
+      found.push({ prefix, keys: count, jobs, ...(held > 0 ? { held } : {}), ...(dormant > 0 ? { dormant } : {}), ...(taken > 0 ? { taken } : {}), ...(unreadable > 0 ? { unreadable } : {}) });
     }
     return found;
   } catch (error) {
