@@ -39,6 +39,8 @@ export function routingChangeScenario(redis: () => Redis, url: () => string): Ru
         before: async () => {
           seeded = await seedGitlabInstance(redis(), '', { heartbeatQueues: ['default', 'mailers', 'post_receive', 'email_receiver', 'cronjob:admin_email', 'removed_worker'] });
           leftovers = await seedGitlabInstance(redis(), 'resque:gitlab:', { small: true });
+          // A Sidekiq killed before the namespace move (no shutdown): still a member, no heartbeat.
+          await redis().sadd('resque:gitlab:processes', 'gitlab-sidekiq-old:4242:0a1b2c3d4e5f');
         },
         shows: ["prefix '': 1 live processes, 5 queues, schedule 2, retry 1, dead 1", "prefix 'resque:gitlab:': 0 live processes, 2 queues, schedule 1, retry 0, dead 0"],
       },
