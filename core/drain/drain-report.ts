@@ -1,4 +1,5 @@
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
+import type { OtherPrefix } from '../redis/sidekiq-prefixes.js';
 import type { InflightLeftover } from '../transfer/resume-inflight.js';
 import type { FetcherList } from './fetcher-lists.js';
 import type { QuarantineList } from './quarantine-lists.js';
@@ -92,16 +93,7 @@ export interface DrainReport {
    * working lists (`taken`: no move carries them) and, where it holds jobs, its live Sidekiq
    * processes: with none, nobody runs the rest.
    */
-  readonly otherPrefixes?: readonly {
-    readonly prefix: string;
-    readonly keys: number;
-    readonly jobs: number;
-    readonly held?: number;
-    readonly dormant?: number;
-    readonly taken?: number;
-    readonly liveProcesses?: number;
-    readonly unreadable?: number;
-  }[];
+  readonly otherPrefixes?: readonly OtherPrefix[];
   /** The Redis's `maxmemory-policy` (null: not reported); anything but noeviction is warned about. */
   readonly maxmemoryPolicy?: string | null;
   /** The retired queues the check was scoped to, if any. */
