@@ -12,9 +12,10 @@ export type ConnectionUse = 'migrate-source' | 'migrate-target' | 'read';
  * Every command a run sends on a connection of that use, with keys under its prefix (ACL key
  * patterns such as `~resque:gitlab:*` are checked too): the commands sent directly and those its
  * Lua steps call (`core/redis/lua/`), since a user allowed EVALSHA but not, say, LREM fails
- * inside the script, half-way through a run. Keep in step with the scripts.
+ * inside the script, half-way through a run. Keep in step with the scripts. `replicas`: the server
+ * has some, so a transfer sends it WAIT (replica-wait.ts); never sent to one without.
  */
-export function commandsFor(use: ConnectionUse, prefix: string): { reads: CommandProbe[]; writes: CommandProbe[] } {
+export function commandsFor(use: ConnectionUse, prefix: string, options: { readonly replicas?: boolean } = {}): { reads: CommandProbe[]; writes: CommandProbe[] } {
   const queue = `${prefix}queue:sidekiq-migrate-permission-check`;
   const set = `${prefix}retry`;
   const ours = `${prefix}sidekiq-migrate:permission-check`;
@@ -62,6 +63,8 @@ export function commandsFor(use: ConnectionUse, prefix: string): { reads: Comman
     // The set copy's look-up of the members already on the target (copyEntriesToSet-2.lua).
     ['ZMSCORE', set, 'x'],
   ];
+  // A transfer waits for the replicas of each side before the next step (replica-wait.ts).
+  if (options.replicas === true) writes.push(['WAIT', '0', '0']);
   if (use === 'migrate-target') return { reads, writes };
   const sourceOnly: CommandProbe[] = [
     ['LREM', queue, '1', 'x'],
@@ -155,8 +158,15 @@ const grantRule = (missing: string) => `+${missing.replace(/ \(.*\)$/, '').toLow
  * Refuses, before anything is touched, a connection whose user lacks a command the run will send
  * (a read-only user passes the connection but fails on its first EVALSHA): exit 2, naming them.
  */
-export async function assertCommandsAllowed(redis: Redis, username: string | undefined, use: ConnectionUse, prefix: string, where: string): Promise<void> {
-  const missing = await missingCommands(redis, username ?? 'default', commandsFor(use, prefix));
+export async function assertCommandsAllowed(
+  redis: Redis,
+  username: string | undefined,
+  use: ConnectionUse,
+  prefix: string,
+  where: string,
+  options: { readonly replicas?: boolean } = {},
+): Promise<void> {
+  const missing = await missingCommands(redis, username ?? 'default', commandsFor(use, prefix, options));
   if (missing.length === 0) return;
   const what = use === 'read' ? 'a drain check' : use === 'migrate-target' ? 'a transfer target' : 'a migration';
   // No grant gives a command the server does not have (renamed or disabled, as managed services

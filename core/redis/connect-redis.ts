@@ -5,6 +5,7 @@ import { InputError } from '../errors/input-error.js';
 import { classifyRedisError, RedisUnavailableError } from './redis-errors.js';
 import type { RedisUrl } from './redis-url.js';
 import { assertCommandsAllowed, type ConnectionUse } from './command-permissions.js';
+import { connectedSlaves, noteReplicas } from './replica-wait.js';
 
 export interface ConnectOptions {
   /** Extra TLS options for rediss:// (a private CA, say); public CAs need none. */
@@ -68,8 +69,9 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
   client.on('error', onError);
   try {
     await client.connect();
-    await checkServer(client, url, role);
-    if (options.use) await assertCommandsAllowed(client, url.username, options.use, options.prefix ?? '', `${role} ${url.redacted}`);
+    const replicas = await checkServer(client, url, role);
+    // WAIT is sent to a server with replicas only (replica-wait.ts): checked there only.
+    if (options.use) await assertCommandsAllowed(client, url.username, options.use, options.prefix ?? '', `${role} ${url.redacted}`, { replicas: replicas > 0 });
     client.off('error', onError);
     // Later errors surface on the commands that hit them. But ioredis only reports a failed
     // SELECT on reconnecting, and then sends every command to database 0: the connection is
@@ -121,7 +123,8 @@ function refusalGreeting(url: RedisUrl): Promise<string> {
 /** How Redis refuses a SELECT of a database it does not have. */
 const DB_REFUSED = /DB index is out of range|invalid DB index|SELECT is not allowed/i;
 
-async function checkServer(client: Redis, url: RedisUrl, role: string): Promise<void> {
+/** Checks the server; returns how many replicas it has (remembered for replica-wait.ts). */
+async function checkServer(client: Redis, url: RedisUrl, role: string): Promise<number> {
   // ioredis selects the URL's database on connecting, but when the server refuses (a database
   // beyond its `databases`, or a server with database 0 only) it only emits an error and goes on
   // in database 0: every command would then read and write the wrong data. Asked again, and awaited.
@@ -142,6 +145,8 @@ async function checkServer(client: Redis, url: RedisUrl, role: string): Promise<
   if (field('role') === 'slave') {
     throw new InputError(`${role} ${url.redacted} is a read-only replica; point at the primary endpoint.`);
   }
+  noteReplicas(client, info);
+  return connectedSlaves(info);
 }
 
 function describeConnectError(error: unknown, url: RedisUrl, role: string, serverSaid = ''): Error {

@@ -8,6 +8,7 @@ import { claimQueueSlice } from './claim-calls.js';
 import { listEntryIds, newBatchId, parseBatch } from './ledger-id.js';
 import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
 import { batchKey, claimChainKey, inflightKey, ledgerKey } from './transfer-keys.js';
+import { claimReplicated, copyReplicated } from './replicated-steps.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
 import { writeJobsToQueues } from './write-to-target.js';
@@ -85,11 +86,17 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     const carried = ledgerQueuedJobs(held, listEntryIds(batchId, held.length, base), queue, request.plan, rewriteActiveJobQueueName);
     tallyCarried(counters, carried);
     const ledger = ledgerKey(request.targetKeys.prefix, request.runId, `queue:${queue}`);
+    // The source's replicas have the claim before its copy exists (replicated-steps.ts).
+    if (held.length > 0) await claimReplicated(request, `queue:${queue}`);
     // The run locks are renewed along with the write on the target and the acknowledge on the source.
     const renewal = new SliceRenewal(request.renewLocks);
     await renewal.with('target', writeJobsToQueues(request.target, request.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', carried, counters));
-    // Acknowledge exactly what was written: the jobs read, not any claimed into the batch since.
-    if (held.length > 0) await renewal.with('source', acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length));
+    if (held.length > 0) {
+      // The target's replicas have the copy before the source forgets the jobs; then acknowledge
+      // exactly what was written: the jobs read, not any claimed into the batch since.
+      await copyReplicated(request, `queue:${queue}`);
+      await renewal.with('source', acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length));
+    }
 
     const next = { limit: cursor.limit, claimed: cursor.claimed + claimed, bytesPerJob: meanBytes(held, bytesPerJob) };
     const done = ranOut || next.claimed >= next.limit;

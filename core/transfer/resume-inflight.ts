@@ -11,6 +11,7 @@ import { readTargetId, refuseForeignLeftovers, type ForeignLeftover } from './ta
 import { retireLedger } from './retire-ledger.js';
 import { copyAndAcknowledgeSet } from './set-transfer.js';
 import { batchKey, inflightPattern, ledgerKey, parseInflightKey } from './transfer-keys.js';
+import { claimReplicated, copyReplicated } from './replicated-steps.js';
 import { DEFAULT_LEDGER_TTL_SECONDS, type TransferContext } from './transfer-options.js';
 import { writeJobsToQueues } from './write-to-target.js';
 
@@ -64,7 +65,7 @@ export async function findInflightLeftovers(context: Pick<TransferContext, 'sour
  * ids its ledger cannot know: a job that version wrote just before it was interrupted would
  * arrive twice, none is lost.
  */
-export async function resumeInflight(context: TransferContext & { readonly targetName?: string }, placement: 'front' | 'append' = 'front'): Promise<TransferCounters> {
+export async function resumeInflight(context: TransferContext, placement: 'front' | 'append' = 'front'): Promise<TransferCounters> {
   const counters = emptyTransferCounters();
   const leftovers = await findInflightLeftovers(context);
   await checkLeftoverTargets(context, leftovers);
@@ -83,10 +84,16 @@ export async function resumeInflight(context: TransferContext & { readonly targe
         const { id: batchId, base } = parseBatch(stored);
         const jobs = ledgerQueuedJobs(held, listEntryIds(batchId, held.length, base), queue, context.plan, aj);
         tallyCarried(counters, jobs);
+        // The claim (by an earlier attempt) and an adoption are on the source's replicas before
+        // the copy is written, and the copy on the target's before the acknowledge (replicated-steps.ts).
+        if (held.length > 0) await claimReplicated(context, leftover.sourceKey);
         // In-flight lists keep claim order, so the push that matches the claim keeps job order.
         await writeJobsToQueues(context.target, context.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', jobs, counters);
         counters.resumed += jobs.length;
-        if (held.length > 0) await acknowledgeQueueJobs(context.source, inflight, batch, batchId, base + held.length);
+        if (held.length > 0) {
+          await copyReplicated(context, leftover.sourceKey);
+          await acknowledgeQueueJobs(context.source, inflight, batch, batchId, base + held.length);
+        }
       } else if (isSetLeftover(leftover)) {
         const set = leftover.sourceKey as SortedSetName;
         const [batchId, flat] = await readAdopting(context.source, batch, (t) => t.zrangeBuffer(inflight, 0, '-1', 'WITHSCORES'));
@@ -94,6 +101,8 @@ export async function resumeInflight(context: TransferContext & { readonly targe
         for (let i = 0; i < flat.length; i += 2) held.push({ member: flat[i]!, score: flat[i + 1]!.toString('latin1') });
         const entries = ledgerScheduledEntries(held, batchId, context.plan, aj);
         tallyCarried(counters, entries);
+        // As for a queue; copyAndAcknowledgeSet waits for the target's replicas.
+        if (entries.length > 0) await claimReplicated(context, set);
         await copyAndAcknowledgeSet({ ...context, runId: leftover.runId, conflictsRunId: context.runId }, set, batchId, entries, counters);
         counters.resumed += entries.length;
       } else {
@@ -112,7 +121,7 @@ export async function resumeInflight(context: TransferContext & { readonly targe
  * this run's (target-identity.ts). A batch that names no target (adopted, or claimed by an older
  * version) cannot be checked and is resumed as before.
  */
-async function checkLeftoverTargets(context: TransferContext & { readonly targetName?: string }, leftovers: readonly InflightLeftover[]): Promise<void> {
+async function checkLeftoverTargets(context: TransferContext, leftovers: readonly InflightLeftover[]): Promise<void> {
   const resumable = leftovers.filter((l) => isQueueLeftover(l) || isSetLeftover(l));
   if (resumable.length === 0) return;
   const batchOf = (l: InflightLeftover) => batchKey(context.sourceKeys.prefix, l.runId, l.sourceKey);

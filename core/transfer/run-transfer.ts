@@ -26,9 +26,6 @@ export interface TransferRunRequest extends TransferContext {
   readonly rateLimit?: number;
   /** The run locks' time to live; renewed with every slice (default 60 s). */
   readonly lockTtlMs?: number;
-  /** How the endpoints are named in messages (redacted URLs). */
-  readonly sourceName?: string;
-  readonly targetName?: string;
   readonly onPage?: (key: string, page: PageResult<unknown, TransferCounters>) => void;
 }
 

@@ -10,6 +10,7 @@ import { listEntryIds, newBatchId, parseBatch } from './ledger-id.js';
 import type { QueueTransferCursor, QueueTransferRequest } from './queue-transfer.js';
 import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { batchKey, inflightKey, ledgerKey } from './transfer-keys.js';
+import { claimReplicated, copyReplicated } from './replicated-steps.js';
 import { writeJobsToQueues } from './write-to-target.js';
 
 const claimSelectedQueueJobs = new LuaScript('claimSelectedQueueJobs-3', { encodeCalls: true });
@@ -162,8 +163,13 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   const carried = ledgerQueuedJobs(held, listEntryIds(batchId, held.length, base), queue, request.plan, request.rewriteActiveJobQueueName ?? true);
   tallyCarried(counters, carried);
   const ledger = ledgerKey(request.targetKeys.prefix, request.runId, sourceName);
+  // Each step's replicas first, as a whole-queue slice does (replicated-steps.ts).
+  if (held.length > 0) await claimReplicated(request, sourceName);
   await writeJobsToQueues(request.target, request.targetKeys, ledger, newest ? 'RPUSH' : 'LPUSH', carried, counters);
-  if (held.length > 0) await acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length);
+  if (held.length > 0) {
+    await copyReplicated(request, sourceName);
+    await acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length);
+  }
 
   if (locatedFlag !== 1) {
     // The list changed in the middle between read and claim: nothing taken; read again.

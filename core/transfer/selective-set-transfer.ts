@@ -8,6 +8,7 @@ import { newBatchId, setEntryId } from './ledger-id.js';
 import { copyAndAcknowledgeSet, type SetTransferCursor, type SetTransferRequest } from './set-transfer.js';
 import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { batchKey, conflictsKey, inflightKey } from './transfer-keys.js';
+import { claimReplicated } from './replicated-steps.js';
 
 const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-4', { encodeCalls: true });
 
@@ -121,6 +122,8 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
     entries.push({ ...carry(member), member, id: setEntryId(batchId.toString(), member), score: flat[i + 1]!.toString('latin1') });
   }
   tallyCarried(counters, entries);
+  // The source's replicas have the claim before its copy exists (replicated-steps.ts); the copy's are waited for by copyAndAcknowledgeSet.
+  if (entries.length > 0) await claimReplicated(request, set);
   await copyAndAcknowledgeSet(request, set, batchId.toString(), entries, counters);
 
   // 3. The new anchor: the last examined entry still in the set, at its rank after the claim.

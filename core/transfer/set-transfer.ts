@@ -9,6 +9,7 @@ import { claimSetSlice } from './claim-calls.js';
 import { newBatchId } from './ledger-id.js';
 import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
 import { batchKey, claimChainKey, conflictsKey, inflightKey, ledgerKey } from './transfer-keys.js';
+import { claimReplicated, copyReplicated } from './replicated-steps.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
 import { writeEntriesToSet, type LedgeredEntry } from './write-to-target.js';
@@ -66,6 +67,8 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
     counters.resumed = held.length - claimed;
     const entries = ledgerScheduledEntries(held, batchId, request.plan, request.rewriteActiveJobQueueName ?? true);
     tallyCarried(counters, entries);
+    // The source's replicas have the claim before its copy exists (replicated-steps.ts).
+    if (held.length > 0) await claimReplicated(request, set);
     // The run locks are renewed along with the write on the target and the acknowledge on the source.
     const renewal = new SliceRenewal(request.renewLocks);
     await copyAndAcknowledgeSet(request, set, batchId, entries, counters, renewal);
@@ -103,7 +106,7 @@ async function addedDuringPass(source: SetTransferRequest['source'], sourceKey: 
  * `renewal`: a slice's run-lock renewals, sent along with the write and the acknowledge.
  */
 export async function copyAndAcknowledgeSet(
-  context: Pick<TransferContext, 'source' | 'target' | 'sourceKeys' | 'targetKeys'> & { readonly runId: string; readonly conflictsRunId?: string },
+  context: Pick<TransferContext, 'source' | 'target' | 'sourceKeys' | 'targetKeys' | 'sourceName' | 'targetName'> & { readonly runId: string; readonly conflictsRunId?: string },
   set: SortedSetName,
   batchId: string,
   entries: readonly LedgeredEntry[],
@@ -114,6 +117,8 @@ export async function copyAndAcknowledgeSet(
   const { sourceKeys, targetKeys, runId } = context;
   const ledger = ledgerKey(targetKeys.prefix, runId, set);
   const conflicts = await renewal.with('target', writeEntriesToSet(context.target, targetKeys.sortedSet(set), set, ledger, entries, counters));
+  // The target's replicas have the copy before the source forgets the entries (replicated-steps.ts).
+  await copyReplicated(context, set);
   const conflicting = new Set(conflicts);
   await renewal.with(
     'source',

@@ -39,6 +39,9 @@ export interface TransferContext {
    * run): the caller renews after the slice.
    */
   readonly renewLocks?: LockRenewals;
+  /** How the endpoints are named in messages (redacted URLs); absent: host:port. */
+  readonly sourceName?: string;
+  readonly targetName?: string;
 }
 
 export const DEFAULT_LEDGER_TTL_SECONDS = 7 * 24 * 3600;

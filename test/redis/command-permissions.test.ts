@@ -6,6 +6,7 @@ import { connectRedis } from '../../core/redis/connect-redis.js';
 import { RedisCommandError, RedisUnavailableError } from '../../core/redis/redis-errors.js';
 import { parseRedisUrl } from '../../core/redis/redis-url.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { startReplica } from '../support/replica.js';
 
 // Private servers: ACL users and a renamed command must not reach other tests.
 let server: RedisServerHandle;
@@ -151,5 +152,25 @@ describe('refusing a connection whose user lacks a command', () => {
     const ok = await connectRedis(scoped, { use: 'migrate-source', prefix: 'p:' });
     expect(await ok.ping()).toBe('PONG');
     ok.disconnect();
+  });
+});
+
+describe('WAIT, which a transfer sends to a server with replicas (replica-wait.ts)', () => {
+  it('is required of a user on a server with a replica, and not on one without', async () => {
+    const primary = await startRedisServer();
+    const replica = await startReplica(primary);
+    try {
+      for (const on of [primary, server]) await client(on).call('ACL', 'SETUSER', 'nowait', 'reset', 'on', '>pw', '~*', '&*', '+@all', '-wait');
+      const withReplica = parseRedisUrl(primary.url.replace('://', '://nowait:pw@'));
+      await expect(connectRedis(withReplica, { role: 'target', use: 'migrate-target' })).rejects.toThrow(
+        new RegExp(`^target redis://nowait:\\*\\*\\*@127\\.0\\.0\\.1:${primary.port}: the user nowait may not run WAIT, which a transfer target needs\\. Grant them \\(ACL SETUSER … \\+wait\\)`),
+      );
+      const withoutReplica = parseRedisUrl(server.url.replace('://', '://nowait:pw@'));
+      const connected = await connectRedis(withoutReplica, { role: 'target', use: 'migrate-target' });
+      connected.disconnect();
+    } finally {
+      await replica.stop();
+      await primary.stop();
+    }
   });
 });

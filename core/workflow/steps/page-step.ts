@@ -90,6 +90,9 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
     target: target!.redis,
     sourceKeys: source.keys,
     targetKeys: target!.keys,
+    // Named in messages (a WAIT that came short names its server: replica-wait.ts).
+    sourceName: source.name,
+    targetName: target!.name,
     runId: settings.runId,
     plan,
     ...(classes ? { classes } : {}),

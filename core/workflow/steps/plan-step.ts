@@ -152,7 +152,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     // over them and this attempt's summary would not count them (it said 'Complete' over jobs left
     // on the source). Claimed again, they are found on the target again and given back, counted.
     if (!input.dryRun) await source.redis.del(...SORTED_SET_NAMES.map((set) => conflictsKey(source.keys.prefix, input.runId, set)));
-    resumed = await resumeInflight({ ...context, ...(targetId ? { targetId } : {}), targetName: target.name }, input.placement);
+    resumed = await resumeInflight({ ...context, ...(targetId ? { targetId } : {}), sourceName: source.name, targetName: target.name }, input.placement);
   }
   // Listed before anything of this run is written: a queue it cannot take refuses the run whole.
   const listed = await listWork(planned, source, plan);

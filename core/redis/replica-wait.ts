@@ -1,0 +1,103 @@
+import type { Redis } from 'ioredis';
+import { RedisUnavailableError } from './redis-errors.js';
+
+/**
+ * How long a transfer's WAIT gives a server's replicas to confirm its writes. A few seconds: on
+ * a healthy link a replica has them within milliseconds, so one that has not after seconds is
+ * stalled or far behind, and waiting longer would only hold the page (and its run locks) without
+ * making anything safer; the page fails as retryable and its next attempt asks again. Never more
+ * than an eighth of the connection's command timeout (COMMAND_TIMEOUT_SHARE), so that WAIT's
+ * reply, and the replies of what waits behind it, are not given up on first.
+ */
+export const REPLICA_WAIT_MS = 3_000;
+
+/**
+ * The share of a connection's command timeout one WAIT may take. The CLI runs up to 4 pages side
+ * by side (the state machine's MaxConcurrency) on one connection per server, and Redis serves a
+ * client's commands in order, so their WAITs run one after the other and every other command of
+ * that connection waits behind them: eight WAITs fit in the timeout, the others' included.
+ */
+const COMMAND_TIMEOUT_SHARE = 8;
+
+/**
+ * How long the number of replicas read from `INFO replication` is trusted on a connection: long
+ * enough that a transfer's pages do not each pay an INFO round trip, short enough that a replica
+ * added or removed (a failover, a resize) is seen within a few pages.
+ */
+const REPLICA_COUNT_TTL_MS = 5_000;
+
+const replicaCounts = new WeakMap<Redis, { readonly replicas: number; readonly until: number }>();
+
+/** `connected_slaves` of an INFO reply (the `replication` section, or all of them). */
+export function connectedSlaves(info: string): number {
+  return Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0);
+}
+
+/** Remembers what an INFO reply read on this connection said of its replicas (connect-redis.ts reads one anyway). */
+export function noteReplicas(redis: Redis, info: string): void {
+  replicaCounts.set(redis, { replicas: connectedSlaves(info), until: Date.now() + REPLICA_COUNT_TTL_MS });
+}
+
+/**
+ * How many replicas the server has, as its `INFO replication` says (`connected_slaves`; INFO is
+ * allowed on ElastiCache, where CONFIG is not), read at most every REPLICA_COUNT_TTL_MS per
+ * connection. A proxy that hides its replicas (Redis Enterprise's) says 0.
+ */
+export async function connectedReplicas(redis: Redis): Promise<number> {
+  const known = replicaCounts.get(redis);
+  if (known && known.until > Date.now()) return known.replicas;
+  noteReplicas(redis, await redis.info('replication'));
+  return replicaCounts.get(redis)!.replicas;
+}
+
+/** What a confirmation is about, for its error: the step, the server's role and name, and what a failure leaves. */
+export interface ReplicatedStep {
+  /** "Claiming from queue:default", "Writing retry": what was just written. */
+  readonly doing: string;
+  /** "source", "target". */
+  readonly role: string;
+  /** The server as the operator knows it (a redacted URL); host:port when not given. */
+  readonly name: string | undefined;
+  /** What a WAIT that came short leaves, and what finishes it. */
+  readonly leaves: string;
+}
+
+/**
+ * Waits until every replica of the server has this connection's writes (WAIT), before the caller
+ * takes a step that makes them irreversible on the other server: a failover that promoted a
+ * replica without them would undo a claim whose copy exists (duplicates) or lose a copy whose
+ * source the acknowledge deleted. WAIT waits for this connection's last write; every transfer step
+ * takes or renews its run lock on the connection (a write) before it claims or copies anything,
+ * so that write is at or after whatever an earlier attempt, of this process or another, wrote.
+ *
+ * Nothing is sent to a server without replicas: WAIT for N > 0 replicas there would block until
+ * its timeout. Fewer confirmations than replicas within REPLICA_WAIT_MS: a retryable error naming
+ * the server and how many confirmed; the caller's step does not happen.
+ */
+export async function confirmReplicated(redis: Redis, step: ReplicatedStep): Promise<void> {
+  const replicas = await connectedReplicas(redis);
+  if (replicas === 0) return;
+  const timeoutMs = Math.max(1, Math.min(REPLICA_WAIT_MS, Math.floor((redis.options.commandTimeout ?? Infinity) / COMMAND_TIMEOUT_SHARE)));
+  const name = step.name ?? `${redis.options.host ?? '?'}:${redis.options.port ?? '?'}`;
+  let confirmed: number;
+  try {
+    confirmed = Number(await redis.call('WAIT', replicas, timeoutMs));
+  } catch (error) {
+    // A connection shared by pages running side by side (the CLI's) runs their WAITs one after
+    // the other: with stalled replicas the last ones outlast the command timeout.
+    if (!/Command timed out/i.test(String((error as Error)?.message))) throw error;
+    replicaCounts.delete(redis);
+    throw new RedisUnavailableError(
+      `${step.doing}: the ${replicas} replica(s) of the ${step.role} ${name} did not confirm the writes (WAIT got no reply within the command timeout), ` +
+        `so a failover there could still undo them; ${step.leaves}`,
+      { cause: error },
+    );
+  }
+  if (confirmed >= replicas) return;
+  // Read the count again next time: a replica may have gone for good.
+  replicaCounts.delete(redis);
+  throw new RedisUnavailableError(
+    `${step.doing}: only ${confirmed} of the ${replicas} replica(s) of the ${step.role} ${name} confirmed the writes within ${timeoutMs / 1000} s (WAIT), ` +
+      `so a failover there could still undo them; ${step.leaves}`,
+  );
+}

@@ -1,0 +1,32 @@
+import { confirmReplicated } from '../redis/replica-wait.js';
+import type { TransferContext } from './transfer-options.js';
+
+type Sides = Pick<TransferContext, 'source' | 'target' | 'sourceName' | 'targetName'>;
+
+/**
+ * The two waits of claim → copy → acknowledge across two servers (replica-wait.ts), each before
+ * the step that makes the one before it irreversible:
+ * - the claim on the source, before its copy is written to the target: a source failover that
+ *   forgot the claim would put the jobs back on their queues while the target has them too;
+ * - the copy on the target, before the source acknowledges it: a target failover that lost the
+ *   copy would lose jobs the source no longer has.
+ * A re-route inside one Redis needs neither: each of its moves is one Lua call, replicated whole.
+ */
+export function claimReplicated(context: Sides, sourceKey: string): Promise<void> {
+  return confirmReplicated(context.source, {
+    doing: `Claiming from ${sourceKey}`,
+    role: 'source',
+    name: context.sourceName,
+    leaves: 'nothing of it was written to the target. The claimed jobs stay in flight on the source; the next attempt (or run) writes them once the replicas have them.',
+  });
+}
+
+/** See claimReplicated. */
+export function copyReplicated(context: Sides, sourceKey: string): Promise<void> {
+  return confirmReplicated(context.target, {
+    doing: `Writing the jobs of ${sourceKey} to the target`,
+    role: 'target',
+    name: context.targetName,
+    leaves: 'the source did not acknowledge them. They stay in flight on the source; the next attempt (or run) finishes them through the run\'s ledger, writing none twice.',
+  });
+}
