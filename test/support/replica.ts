@@ -31,24 +31,28 @@ export async function startReplica(primary: RedisServerHandle): Promise<ReplicaH
   let mode: ReplicaLink = 'live';
   let cut = false;
   const sockets: Socket[] = [];
-  const toReplica: { socket: Socket; held: Buffer[] }[] = [];
+  const toReplica: { socket: Socket; held: Buffer[]; tail: Buffer }[] = [];
   const proxy: Server = createServer((replica) => {
     if (cut) return void replica.destroy();
     const upstream = createConnection({ host: '127.0.0.1', port: primary.port });
-    const link = { socket: replica, held: [] as Buffer[] };
+    const link = { socket: replica, held: [] as Buffer[], tail: Buffer.alloc(0) };
     sockets.push(replica, upstream);
     toReplica.push(link);
     replica.on('data', (d: Buffer) => upstream.write(d));
     upstream.on('data', (d: Buffer) => {
       if (mode === 'live') return void replica.write(d);
       link.held.push(d);
-      if (mode === 'lagging' && Buffer.concat(link.held).includes('GETACK')) flush(link);
+      // Only a GETACK sent since the link began to lag counts (one held while frozen does not):
+      // looked for in this chunk and the end of the one before.
+      const seen = Buffer.concat([link.tail, d]);
+      link.tail = seen.subarray(Math.max(0, seen.length - 8));
+      if (mode === 'lagging' && seen.includes('GETACK')) flush(link);
     });
     for (const s of [replica, upstream]) s.on('error', () => {});
     replica.on('close', () => upstream.destroy());
     upstream.on('close', () => replica.destroy());
   });
-  const flush = (link: { socket: Socket; held: Buffer[] }) => {
+  const flush = (link: { socket: Socket; held: Buffer[]; tail: Buffer }) => {
     for (const d of link.held.splice(0)) link.socket.write(d);
   };
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()));
@@ -71,6 +75,7 @@ export async function startReplica(primary: RedisServerHandle): Promise<ReplicaH
     client,
     link(next) {
       mode = next;
+      for (const l of toReplica) l.tail = Buffer.alloc(0);
       if (next === 'live') for (const l of toReplica) flush(l);
     },
     async promote(primaryServer) {

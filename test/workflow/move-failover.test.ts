@@ -43,23 +43,35 @@ function client(server: RedisServerHandle): Redis {
   return c;
 }
 
-/** 30 + 20 queued jobs, 10 scheduled, 10 retrying: what the source holds, as `jobEntry` prints it. */
-async function seed(source: Redis): Promise<string[]> {
-  const seeded: string[] = [];
-  for (const [queue, n] of [['default', 30], ['mailers', 20]] as const) {
-    const payloads = Array.from({ length: n }, (_, i) => sidekiqPayload({ className: 'A', queue, args: `[${i}]` }));
-    await source.lpush(`queue:${queue}`, ...payloads);
+/**
+ * 30 + 20 queued jobs, 10 scheduled, 10 retrying, of class A, and 10 queued and 5 retrying of
+ * class B among them: what the source holds, as `jobEntry` prints it, all and of A only.
+ */
+async function seed(source: Redis): Promise<{ all: string[]; a: string[] }> {
+  const all: string[] = [];
+  const a: string[] = [];
+  const add = (entry: string, className: string) => {
+    all.push(entry);
+    if (className === 'A') a.push(entry);
+  };
+  for (const [queue, n] of [['default', 40], ['mailers', 20]] as const) {
+    for (let i = 0; i < n; i++) {
+      const className = queue === 'default' && i % 4 === 3 ? 'B' : 'A';
+      const payload = sidekiqPayload({ className, queue, args: `[${i}]` });
+      await source.lpush(`queue:${queue}`, payload);
+      add(jobEntry(`queue:${queue}`, payload), className);
+    }
     await source.sadd('queues', queue);
-    seeded.push(...payloads.map((p) => jobEntry(`queue:${queue}`, p)));
   }
-  for (const [set, from] of [['schedule', 100], ['retry', 200]] as const) {
-    for (let i = 0; i < 10; i++) {
-      const payload = sidekiqPayload({ className: 'A', queue: 'default', args: `[${from + i}]` });
+  for (const [set, from, n] of [['schedule', 100, 10], ['retry', 200, 15]] as const) {
+    for (let i = 0; i < n; i++) {
+      const className = i >= 10 ? 'B' : 'A';
+      const payload = sidekiqPayload({ className, queue: 'default', args: `[${from + i}]` });
       await source.zadd(set, String(2e9 + i), payload);
-      seeded.push(jobEntry(set, payload, String(2e9 + i)));
+      add(jobEntry(set, payload, String(2e9 + i)), className);
     }
   }
-  return seeded.sort();
+  return { all: all.sort(), a: a.sort() };
 }
 
 /** The jobs of in-flight keys, each as `jobEntry` prints it under the key it was claimed from. */
@@ -77,15 +89,19 @@ async function inFlight(redis: Redis, keys: readonly string[]): Promise<string[]
 }
 
 describe('move with replicas on both sides, then a failover', { timeout: 120_000 }, () => {
-  for (const side of ['target', 'source'] as const) {
-    it(`of the ${side}: every job is on the two new primaries exactly once, and a second run leaves them all on the target`, async () => {
+  for (const [side, classes] of [['target', null], ['source', null], ['target', 'A'], ['source', 'A']] as const) {
+    const what = classes ? ` (class ${classes} only)` : '';
+    it(`of the ${side}${what}: every job is on the two new primaries exactly once, and a second run leaves them all on the target`, async () => {
       const seeded = await seed(client(servers.source));
+      const moved = classes ? seeded.a : seeded.all;
+      const stays = seeded.all.filter((e) => !moved.includes(e));
       // The replicas get nothing more unless a WAIT asks for it (support/replica.ts): a failover
       // after the move keeps exactly what the move waited for.
       servers.sourceReplica.link('lagging');
       servers.targetReplica.link('lagging');
+      const selection = classes ? ['--classes', classes] : [];
 
-      const move = await runCli('move', '--from', servers.source.url, '--to', servers.target.url, '--run-id', 'failover-1', '--page-size', '20');
+      const move = await runCli('move', '--from', servers.source.url, '--to', servers.target.url, '--run-id', 'failover-1', '--page-size', '20', ...selection);
       expect(move.stdout).toContain('Complete');
       expect(move.code).toBe(0);
 
@@ -94,53 +110,69 @@ describe('move with replicas on both sides, then a failover', { timeout: 120_000
       const newSource = side === 'source' ? servers.sourceReplica.server : servers.source;
       const newTarget = side === 'target' ? servers.targetReplica.server : servers.target;
       // Jobs in flight (an acknowledge the failover took back) are not counted: the next run finishes them.
-      expect([...(await jobsIn(client(newSource))), ...(await jobsIn(client(newTarget)))].sort()).toEqual(seeded);
+      expect([...(await jobsIn(client(newSource))), ...(await jobsIn(client(newTarget)))].sort()).toEqual(seeded.all);
 
-      const again = await runCli('move', '--from', newSource.url, '--to', newTarget.url, '--run-id', 'failover-1', '--page-size', '20');
+      const again = await runCli('move', '--from', newSource.url, '--to', newTarget.url, '--run-id', 'failover-1', '--page-size', '20', ...selection);
       expect(again.code).toBe(0);
-      expect(await jobsIn(client(newTarget))).toEqual(seeded);
-      expect(await jobsIn(client(newSource))).toEqual([]);
+      expect(await jobsIn(client(newTarget))).toEqual(moved);
+      expect(await jobsIn(client(newSource))).toEqual(stays);
       expect(await client(newSource).keys('*sidekiq-migrate:*:inflight:*')).toEqual([]);
     });
   }
 });
 
-describe("move while the target's replica has stalled", { timeout: 120_000 }, () => {
-  it('does not acknowledge what the replica has not confirmed: the run fails naming the target and its replicas, nothing is lost, and a run once it is back moves every job once', async () => {
-    const source = client(servers.source);
-    const target = client(servers.target);
-    const seeded = await seed(source);
-    servers.targetReplica.link('frozen');
+describe('move while the replica of one side has stalled', { timeout: 120_000 }, () => {
+  const said = {
+    target: (url: string) => [`only 0 of the 1 replica(s) of the target ${url} confirmed the writes within 0.5 s (WAIT)`, 'the source did not acknowledge them. They stay in flight on the source'],
+    source: (url: string) => [`only 0 of the 1 replica(s) of the source ${url} confirmed the writes within 0.5 s (WAIT)`, 'nothing of it was written to the target. The claimed jobs stay in flight on the source'],
+  };
+  for (const side of ['target', 'source'] as const) {
+    it(`of the ${side}: the run goes no further than what the replica confirmed, fails naming the ${side} and its replicas, loses nothing; once the replica is back the next run finishes the jobs in flight, waiting for it too`, async () => {
+      const source = client(servers.source);
+      const target = client(servers.target);
+      const seeded = (await seed(source)).all;
+      const stalledReplica = side === 'target' ? servers.targetReplica : servers.sourceReplica;
+      const stalledServer = side === 'target' ? servers.target : servers.source;
+      stalledReplica.link('frozen');
 
-    // Commands time out after 4 s, so WAIT gives the replicas 0.5 s (replica-wait.ts); no backoff between retries.
-    const connect = { commandTimeoutMs: 4_000 };
-    connections = new UrlConnections({ source: { url: servers.source.url, connect }, target: { url: servers.target.url, connect } });
-    const input = { runId: 'stalled-1', mode: 'transfer', target: 'target', pageSize: 20 };
-    const run = async () => {
-      const executions = await runWorkflowLocally(input, localTaskHandlers(connections!), { retryIntervalMs: 0 });
-      return combineSummaries(executions.filter((e) => e.output).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary })));
-    };
+      // Commands time out after 4 s, so WAIT gives the replicas 0.5 s (replica-wait.ts); no backoff between retries.
+      const connect = { commandTimeoutMs: 4_000 };
+      connections = new UrlConnections({ source: { url: servers.source.url, connect }, target: { url: servers.target.url, connect } });
+      // One slice per set and queue: each claims all its jobs, and they all stay in flight.
+      const input = { runId: 'stalled-1', mode: 'transfer', target: 'target', pageSize: 250 };
+      const run = async () => {
+        const executions = await runWorkflowLocally(input, localTaskHandlers(connections!), { retryIntervalMs: 0 });
+        return combineSummaries(executions.filter((e) => e.output).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary })));
+      };
 
-    const stalled = await run();
-    expect(stalled.complete).toBe(false);
-    expect(stalled.failures.length).toBeGreaterThan(0);
-    for (const failure of stalled.failures) {
-      expect(failure.error).toContain(`only 0 of the 1 replica(s) of the target ${servers.target.url} confirmed the writes within 0.5 s (WAIT)`);
-      expect(failure.error).toContain('the source did not acknowledge them. They stay in flight on the source');
-    }
-    // Nothing acknowledged: every job is still on the source, on its queue or set or in flight.
-    const inflight = await source.keys('sidekiq-migrate:stalled-1:inflight:*');
-    expect(inflight.length).toBeGreaterThan(0);
-    expect([...(await jobsIn(source)), ...(await inFlight(source, inflight))].sort()).toEqual(seeded);
+      const stalled = await run();
+      expect(stalled.complete).toBe(false);
+      expect(stalled.failures.length).toBeGreaterThan(0);
+      for (const failure of stalled.failures) for (const words of said[side](stalledServer.url)) expect(failure.error).toContain(words);
+      // Nothing acknowledged: every job is in flight on the source (a stalled source: none on the target).
+      const inflight = await source.keys('sidekiq-migrate:stalled-1:inflight:*');
+      expect(await jobsIn(source)).toEqual([]);
+      expect((await inFlight(source, inflight)).sort()).toEqual(seeded);
+      if (side === 'source') expect(await jobsIn(target)).toEqual([]);
 
-    servers.targetReplica.link('live');
-    const finished = await run();
-    expect(finished.complete).toBe(true);
-    expect(await jobsIn(target)).toEqual(seeded);
-    expect(await jobsIn(source)).toEqual([]);
-    expect(await source.keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
-    // And the replica has them all: a failover now loses nothing.
-    await servers.targetReplica.promote(servers.target);
-    expect(await jobsIn(servers.targetReplica.client)).toEqual(seeded);
-  });
+      // The replica back, lagging: the next run finishes the jobs in flight (resume-inflight.ts),
+      // waiting for it at each step, so a failover of that side right after loses or repeats nothing.
+      stalledReplica.link('lagging');
+      const finished = await run();
+      expect(finished.complete).toBe(true);
+      expect(await jobsIn(target)).toEqual(seeded);
+      expect(await jobsIn(source)).toEqual([]);
+      await stalledReplica.promote(stalledServer);
+      const promoted = stalledReplica.client;
+      if (side === 'target') expect(await jobsIn(promoted)).toEqual(seeded);
+      else {
+        // The acknowledge is not waited for: the jobs may be in flight there, never back on a queue.
+        expect(await jobsIn(promoted)).toEqual([]);
+        const again = await runCli('move', '--from', stalledReplica.server.url, '--to', servers.target.url, '--run-id', 'stalled-1');
+        expect(again.code).toBe(0);
+        expect(await jobsIn(target)).toEqual(seeded);
+        expect(await jobsIn(promoted)).toEqual([]);
+      }
+    });
+  }
 });
