@@ -28,6 +28,20 @@ const REPLICA_COUNT_TTL_MS = 5_000;
 
 const replicaCounts = new WeakMap<Redis, { readonly replicas: number; readonly until: number }>();
 
+/**
+ * The most replicas a connection has seen its server report, within REPLICA_MEMORY_MS of when it
+ * last saw that many. A replica whose link broke (stalled past repl-timeout, restarted) is not
+ * counted while it reconnects and syncs again, yet a failover may promote it: were the count taken
+ * as it is then, the run would go on without waiting for it and acknowledge what only the primary
+ * has (a stalled replica did exactly that after a minute of retries). So fewer replicas than the
+ * connection saw lately fails the page (retryable). Not for ever: a replica removed for good would
+ * block a Lambda container's kept connection for its whole life.
+ */
+const mostReplicas = new WeakMap<Redis, { readonly replicas: number; readonly seenAt: number }>();
+
+/** How long a replica count once seen is still asked for (see mostReplicas): past the state machine's retries of a page (about 2 min). */
+const REPLICA_MEMORY_MS = 10 * 60_000;
+
 /** `connected_slaves` of an INFO reply (the `replication` section, or all of them). */
 export function connectedSlaves(info: string): number {
   return Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0);
@@ -35,7 +49,10 @@ export function connectedSlaves(info: string): number {
 
 /** Remembers what an INFO reply read on this connection said of its replicas (connect-redis.ts reads one anyway). */
 export function noteReplicas(redis: Redis, info: string): void {
-  replicaCounts.set(redis, { replicas: connectedSlaves(info), until: Date.now() + REPLICA_COUNT_TTL_MS });
+  const replicas = connectedSlaves(info);
+  replicaCounts.set(redis, { replicas, until: Date.now() + REPLICA_COUNT_TTL_MS });
+  const most = mostReplicas.get(redis);
+  if (!most || replicas >= most.replicas || Date.now() - most.seenAt > REPLICA_MEMORY_MS) mostReplicas.set(redis, { replicas, seenAt: Date.now() });
 }
 
 /**
@@ -71,14 +88,24 @@ export interface ReplicatedStep {
  * so that write is at or after whatever an earlier attempt, of this process or another, wrote.
  *
  * Nothing is sent to a server without replicas: WAIT for N > 0 replicas there would block until
- * its timeout. Fewer confirmations than replicas within REPLICA_WAIT_MS: a retryable error naming
- * the server and how many confirmed; the caller's step does not happen.
+ * its timeout. Fewer confirmations than replicas within REPLICA_WAIT_MS, or fewer replicas
+ * connected than the connection saw before (mostReplicas): a retryable error naming the server
+ * and how many confirmed; the caller's step does not happen.
  */
 export async function confirmReplicated(redis: Redis, step: ReplicatedStep): Promise<void> {
-  const replicas = await connectedReplicas(redis);
+  const connected = await connectedReplicas(redis);
+  const replicas = Math.max(connected, mostReplicas.get(redis)?.replicas ?? 0);
   if (replicas === 0) return;
-  const timeoutMs = Math.max(1, Math.min(REPLICA_WAIT_MS, Math.floor((redis.options.commandTimeout ?? Infinity) / COMMAND_TIMEOUT_SHARE)));
   const name = step.name ?? `${redis.options.host ?? '?'}:${redis.options.port ?? '?'}`;
+  if (connected < replicas) {
+    // Read the count again next time: the replica may be back.
+    replicaCounts.delete(redis);
+    throw new RedisUnavailableError(
+      `${step.doing}: the ${step.role} ${name} has ${connected} replica(s) connected, ${replicas} earlier in this run (one lost its link, or is syncing again), ` +
+        `and a failover could promote one without these writes; ${step.leaves} A replica removed for good is no longer asked for ${REPLICA_MEMORY_MS / 60_000} min after it was last seen.`,
+    );
+  }
+  const timeoutMs = Math.max(1, Math.min(REPLICA_WAIT_MS, Math.floor((redis.options.commandTimeout ?? Infinity) / COMMAND_TIMEOUT_SHARE)));
   let confirmed: number;
   try {
     confirmed = Number(await redis.call('WAIT', replicas, timeoutMs));

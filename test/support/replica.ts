@@ -88,6 +88,7 @@ export async function startReplica(primary: RedisServerHandle): Promise<ReplicaH
       await client.replicaof('NO', 'ONE');
     },
     async stop() {
+      if (cut && !proxy.listening) return void (await server.stop());
       cut = true;
       for (const s of sockets) s.destroy();
       proxy.close();

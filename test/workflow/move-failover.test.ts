@@ -11,7 +11,7 @@ import { combineSummaries } from '../../core/workflow/combine-summaries.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
-import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
+import { runWorkflowLocally, type LocalEvent } from '../../infra/local/run-workflow-locally.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { startReplica, type ReplicaHandle } from '../support/replica.js';
@@ -175,4 +175,26 @@ describe('move while the replica of one side has stalled', { timeout: 120_000 },
       }
     });
   }
+
+  it('of the target, whose replica then drops out (its link lost, syncing again: not counted): the run still waits for it, and fails', async () => {
+    const source = client(servers.source);
+    const seeded = (await seed(source)).all;
+    servers.targetReplica.link('frozen');
+    const connect = { commandTimeoutMs: 4_000 };
+    connections = new UrlConnections({ source: { url: servers.source.url, connect }, target: { url: servers.target.url, connect } });
+    // The replica stops at the first retry: the target then reports none (connected_slaves:0).
+    let stopped: Promise<void> | undefined;
+    const onEvent = (_arn: string, e: LocalEvent) => {
+      if (e.type === 'StateRetried') stopped ??= servers.targetReplica.stop();
+    };
+    const executions = await runWorkflowLocally({ runId: 'dropped-1', mode: 'transfer', target: 'target', pageSize: 250 }, localTaskHandlers(connections), { retryIntervalMs: 0, onEvent });
+    await stopped;
+    const summary = combineSummaries(executions.filter((e) => e.output).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary })));
+
+    expect(stopped).toBeDefined();
+    expect(summary.complete).toBe(false);
+    expect(summary.failures.map((f) => f.error).join('\n')).toContain(`the target ${servers.target.url} has 0 replica(s) connected, 1 earlier in this run (one lost its link, or is syncing again)`);
+    const inflight = await source.keys('sidekiq-migrate:dropped-1:inflight:*');
+    expect([...(await jobsIn(source)), ...(await inFlight(source, inflight))].sort()).toEqual(seeded);
+  });
 });
