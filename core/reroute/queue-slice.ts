@@ -5,11 +5,13 @@ import { isLiveQueue } from '../routing/routing-plan.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { markAfter, readAppendWindow, type TailMark } from './append-window.js';
 import { drivePages, type DriveLimits, type PageResult } from './drive-pages.js';
+import { readFrontWindow } from './front-window.js';
 import { examineQueuedJob, type Examined } from './examine-job.js';
 import { PageMoves } from './move-record.js';
 import { misplacedArrivals } from './rollback-arrivals.js';
 import { addSample, emptyCounters, tallyClass, type RerouteCounters } from './reroute-counters.js';
 import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
+import { entryDigest } from './rewritten-entries.js';
 
 const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n', { encodeCalls: true });
 
@@ -25,6 +27,9 @@ const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n', { encodeCalls: true
  * comes from a run planned before slices were bounded by bytes). `tail` (`append` only): the jobs
  * the pass left at the tail, found again by the digest of the innermost one, since a worker still
  * fetching from the queue takes those first (append-window.ts); absent while there are none.
+ * `floor` (`front` only): the digest of the lowest job the pass left in place, just above the
+ * originals not yet examined, which the next window is read below (front-window.ts); absent while
+ * there is none.
  */
 export interface QueueCursor {
   readonly limit: number;
@@ -32,6 +37,7 @@ export interface QueueCursor {
   readonly kept: number;
   readonly bytesPerJob?: number;
   readonly tail?: TailMark;
+  readonly floor?: string;
 }
 
 /**
@@ -123,7 +129,11 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
     const counts = { limit: cursor.limit, examined: cursor.examined + positions, kept: cursor.kept + kept };
     // `append`: what now lies at the tail below the next window (a dry run leaves every job).
     const tail = over === undefined ? undefined : markAfter(over, cursor.tail, dryRun ? jobs : left);
-    const next = withBytes(tail === undefined ? counts : { ...counts, tail }, meanBytes(window, bytesPerJob));
+    // `front`: the lowest job this window left (it read newest first), else the floor before.
+    const lowest = placement === 'front' ? (dryRun ? jobs : left).at(-1) : undefined;
+    const floor = lowest === undefined ? cursor.floor : entryDigest(lowest);
+    const marked = tail === undefined ? counts : { ...counts, tail };
+    const next = withBytes(floor === undefined ? marked : { ...marked, floor }, meanBytes(window, bytesPerJob));
     const done = next.examined >= next.limit || (placement === 'append' && window.length < want);
     return { cursor: next, done, counters: done ? await countArrivals(request, next, counters) : counters };
   } catch (error) {
@@ -199,7 +209,8 @@ async function lengthAndRange(redis: QueueSliceRequest['redis'], key: RedisKey, 
  *   positions `[0, limit - examined)`. A worker still fetching from the queue takes from there
  *   too: what is no longer on the list is accounted for as gone. The range is read with the
  *   length, as if all were present (they are, unless a worker took some); when fewer are, it is
- *   read again from where they end.
+ *   read again from where they end. Once a slice left jobs in place, the window is read below the
+ *   lowest of them instead (front-window.ts): the length cannot tell pops from arrivals.
  * - `append`: from the oldest end, stepping over the jobs kept there (all of them in a dry run,
  *   which removes nothing), found again by their mark (append-window.ts).
  */
@@ -208,6 +219,10 @@ async function readWindow(request: QueueSliceRequest, placement: Placement, curs
   const source = keys.queue(queue);
   if (placement === 'front') {
     const unexamined = cursor.limit - cursor.examined;
+    if (cursor.floor !== undefined) {
+      const { window, present } = await readFrontWindow(redis, source, unexamined, cursor.floor, want);
+      return { window, positions: unexamined - present + window.length };
+    }
     const [length, all] = await lengthAndRange(redis, source, -unexamined, -(unexamined - want + 1));
     if (length >= unexamined) return { window: all, positions: want };
     const present = length;

@@ -317,6 +317,44 @@ describe('queue slices', () => {
     expect(await redis.exists(keys.queue('old'))).toBe(0);
   });
 
+  it('front: a worker fetching between slices while the slices before left jobs in place: the next window does not take those again, and they are counted once', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    // 7 jobs to move (oldest), then 3 unmapped (newest): the first slice keeps the 3 unmapped.
+    const seeded = [...jobs(7), ...jobs(3, 'Unmapped')];
+    for (const p of seeded) await enqueue(keys, 'old', p);
+    const request = { redis, keys, plan: mapping({ A: 'new' }), queue: 'old', sliceSize: 3, dryRun: false };
+
+    const first = await rerouteQueueSlice({ ...request, cursor: null });
+    expect(first).toMatchObject({ done: false, cursor: { limit: 10, examined: 3, kept: 3 }, counters: { scanned: 3, unmapped: 3 } });
+    // A worker takes the 2 oldest: 5 of the 7 unexamined are left, below the 3 kept.
+    const popped = [await redis.rpop(keys.queue('old')), await redis.rpop(keys.queue('old'))];
+    const rest = await drivePages((cursor) => rerouteQueueSlice({ ...request, cursor }), first.cursor as QueueCursor | null);
+
+    // Each job once: 2 taken by the worker, the 5 others moved, the 3 unmapped left and counted once.
+    expect(popped).toEqual(seeded.slice(0, 2));
+    expect((await fetchOrder(keys, 'new')).map(jidOf)).toEqual(seeded.slice(2, 7).map(jidOf));
+    expect((await fetchOrder(keys, 'old')).map(jidOf)).toEqual(seeded.slice(7).map(jidOf));
+    expect(rest.counters).toMatchObject({ moved: 5, unmapped: 0, alreadyRouted: 0, arrived: 0 });
+    expect(rest.cursor).toMatchObject({ limit: 10, examined: 10, kept: 3 });
+  });
+
+  it("front: a Sidekiq shutting down between slices RPUSHes the jobs it fetched back onto the tail: the next window still starts below the jobs left in place", async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const seeded = [...jobs(7), ...jobs(3, 'Unmapped')];
+    for (const p of seeded) await enqueue(keys, 'old', p);
+    const request = { redis, keys, plan: mapping({ A: 'new' }), queue: 'old', sliceSize: 3, dryRun: false };
+
+    const first = await rerouteQueueSlice({ ...request, cursor: null });
+    // Fetched, then requeued by BasicFetch#bulk_requeue (RPUSH: first in line again).
+    const fetched = [await redis.rpop(keys.queue('old')), await redis.rpop(keys.queue('old'))];
+    await redis.rpush(keys.queue('old'), ...fetched.map(String));
+    const rest = await drivePages((cursor) => rerouteQueueSlice({ ...request, cursor }), first.cursor as QueueCursor | null);
+
+    expect((await fetchOrder(keys, 'new')).map(jidOf).sort()).toEqual(seeded.slice(0, 7).map(jidOf).sort());
+    expect((await fetchOrder(keys, 'old')).map(jidOf)).toEqual(seeded.slice(7).map(jidOf));
+    expect(rest.counters).toMatchObject({ moved: 7, unmapped: 0, arrived: 0 });
+  });
+
   it.each([false, true])('append (dry run: %s): a worker fetching between slices takes the jobs left at the tail first; the next window finds where they end, and no job is stepped over', async (dryRun) => {
     const keys = new SidekiqKeys(uniquePrefix());
     // Fetch order (oldest first): two jobs of a class with no destination, then ten of A.
