@@ -32,7 +32,9 @@ const NEAR = 64;
  *
  * The anchor is looked for where it was (nothing popped: the usual case, one read as before), else
  * lower down, in the same read (it reaches NEAR jobs below), else in reads further down, `want`
- * at a time. Pops only move it toward the tail. Among jobs with the anchor's bytes the lowest is
+ * at a time. Pops move it toward the tail; only Sidekiq's shutdown moves it away from the tail
+ * (BasicFetch RPUSHes the jobs it had fetched back onto it, jobs fetched before the run among
+ * them), so it is looked for higher up too, in the same read, before further down. Among jobs with the anchor's bytes the lowest is
  * taken, so that a job is examined again rather than stepped over; only a payload equal to the
  * anchor's above it, found in a further read before the anchor itself (byte-identical jobs and
  * more than NEAR pops between two slices), can still make the pass step over jobs, which then
@@ -46,10 +48,13 @@ export async function readAppendWindow(redis: Redis, key: RedisKey, over: number
   const below = Math.min(at, NEAR);
   const near = await readTail(redis, key, at - below, below + 1 + want);
   const oldestFirst = [...near].reverse();
-  const hit = lowestHit(oldestFirst, mark.anchor, below);
+  const hit = lowestHit(oldestFirst, mark.anchor, below) ?? hitAbove(oldestFirst, mark.anchor, below);
   if (hit !== null) {
     const start = hit + 1;
-    return { window: oldestFirst.slice(start, start + want).reverse(), over: at - below + start };
+    const over = at - below + start;
+    // Found higher up, the read may end before the window does: read the window on its own.
+    if (hit > below) return { window: await readTail(redis, key, over, want), over };
+    return { window: oldestFirst.slice(start, start + want).reverse(), over };
   }
   const far = await findBelow(redis, key, mark.anchor, at - below, want);
   return { window: await readTail(redis, key, far, want), over: far };
@@ -78,6 +83,12 @@ function lowestHit(oldestFirst: readonly Buffer[], anchor: string, expected: num
   const there = oldestFirst[expected];
   if (there !== undefined && entryDigest(there) === anchor) return expected;
   for (let i = 0; i < Math.min(expected, oldestFirst.length); i++) if (entryDigest(oldestFirst[i]!) === anchor) return i;
+  return null;
+}
+
+/** The index of the anchor above `expected` among `oldestFirst`, the lowest one; null if none. */
+function hitAbove(oldestFirst: readonly Buffer[], anchor: string, expected: number): number | null {
+  for (let i = expected + 1; i < oldestFirst.length; i++) if (entryDigest(oldestFirst[i]!) === anchor) return i;
   return null;
 }
 

@@ -242,8 +242,9 @@ async function readWindow(request: QueueSliceRequest, placement: Placement, curs
 async function countArrivals(request: QueueSliceRequest, cursor: QueueCursor, counters: RerouteCounters): Promise<RerouteCounters> {
   const length = await request.redis.llen(request.keys.queue(request.queue));
   // A dry run removed nothing: every original job is still there. An `append` pass knows how many
-  // of those it kept are still there (a worker may have taken some).
-  const ours = request.dryRun ? cursor.limit : (cursor.tail?.over ?? cursor.kept);
+  // of those it kept are still there (a worker may have taken some); never more than it kept: jobs a
+  // Sidekiq shutting down RPUSHed onto the tail lie below them too, and they arrived.
+  const ours = request.dryRun ? cursor.limit : Math.min(cursor.tail?.over ?? cursor.kept, cursor.kept);
   // A rollback's queues are live: only jobs of a class it puts back arrived out of place.
   counters.arrived = await misplacedArrivals(request.redis, request.keys.queue(request.queue), request.queue, request.plan, length - ours);
   return counters;

@@ -386,6 +386,29 @@ describe('queue slices', () => {
     }
   });
 
+  it('append: a Sidekiq shutting down between slices RPUSHes a job it had fetched before the run back onto the tail: the next window still starts above the jobs left there', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const unmapped = jobs(3, 'U');
+    const mapped = jobs(7);
+    const inFlight = jobs(1)[0]!;
+    for (const p of [...unmapped, ...mapped]) await enqueue(keys, 'old', p);
+    const request = { redis, keys, plan: mapping({ A: 'new' }), queue: 'old', sliceSize: 3, placement: 'append' as const, dryRun: false };
+
+    const first = await rerouteQueueSlice({ ...request, cursor: null });
+    expect(first).toMatchObject({ cursor: { examined: 3, kept: 3 }, counters: { unmapped: 3 } });
+    // BasicFetch#bulk_requeue: RPUSH, first in line again, below the jobs the pass left.
+    await redis.rpush(keys.queue('old'), inFlight);
+    const rest = await drivePages((cursor) => rerouteQueueSlice({ ...request, cursor }), first.cursor as QueueCursor | null);
+
+    // The 3 unmapped are counted once; every job of A moved, the requeued one included or left as an arrival.
+    expect(rest.counters).toMatchObject({ unmapped: 0 });
+    const movedJids = (await fetchOrder(keys, 'new')).map(jidOf);
+    expect(movedJids.slice(0, 7)).toEqual(mapped.map(jidOf));
+    const old = (await fetchOrder(keys, 'old')).map(jidOf);
+    expect([...old, ...movedJids.slice(7)].sort()).toEqual([...unmapped, inFlight].map(jidOf).sort());
+    expect(rest.counters.arrived).toBe(old.length - 3);
+  });
+
   it('append: a worker taking more jobs than a window between two slices, and all of those left at the tail: the next window starts at the tail', async () => {
     const keys = new SidekiqKeys(uniquePrefix());
     const unmapped = jobs(3, 'U');
