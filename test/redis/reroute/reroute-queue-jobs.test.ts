@@ -201,3 +201,29 @@ describe('rerouteQueueJobs-n: no write before a command that can fail', () => {
     expect(await redis.smembers('queues')).toEqual(['a']);
   });
 });
+
+describe('rerouteQueueJobs-n looks for each job from the end of the list nearer the window the caller read', () => {
+  // '~BELOW:SPAN': the window of SPAN jobs lies BELOW jobs above the tail. A copy of the job at
+  // each end shows which end LREM looked from: the one nearer the window is the one taken.
+  const job = payload('same');
+  const filler = (n: number, tag: string) => Array.from({ length: n }, (_, i) => payload(`${tag}${i}`));
+  const run = (hint: string) =>
+    script.run(redis, { keys: ['queue:old', 'queues', 'queue:new'], args: ['RPUSH', hint, '1', 'new', job, payload('rewritten'), '1'] });
+
+  it('from the tail when fewer jobs lie below the window than above it (a front pass with jobs left at the head)', async () => {
+    // Head to tail: the copy, 10 jobs left in place, the window (the other copy), 2 older originals.
+    await redis.rpush('queue:old', job, ...filler(10, 'kept'), job, ...filler(2, 'older'));
+    expect(await run('~2:1')).toEqual([0, 1]);
+    expect((await redis.lrangeBuffer('queue:old', 0, 0))[0]).toEqual(job);
+    expect(await redis.llen('queue:old')).toBe(13);
+    expect((await redis.lrangeBuffer('queue:old', -3, -3))[0]).toEqual(payload('kept9'));
+  });
+
+  it('from the head when fewer jobs lie above the window than below it (an append pass with jobs left at the tail)', async () => {
+    // Head to tail: 2 newer originals, the window (a copy), 10 jobs left in place, the other copy.
+    await redis.rpush('queue:old', ...filler(2, 'newer'), job, ...filler(10, 'kept'), job);
+    expect(await run('~11:1')).toEqual([0, 1]);
+    expect((await redis.lrangeBuffer('queue:old', -1, -1))[0]).toEqual(job);
+    expect((await redis.lrangeBuffer('queue:old', 2, 2))[0]).toEqual(payload('kept0'));
+  });
+});
