@@ -46,8 +46,8 @@ export const hasSelection = (flags: Pick<SelectionFlags, 'classes' | 'classesFil
  *   given with them (rules, mapping or renames), else keeping their queue;
  * - a `--classes-file` mapping `class: queue`: those classes, each re-routed to its queue.
  * A selected class the given catalog does not know is a warning, not an error (ActiveJob classes
- * and mailers are not in GitLab's catalog): the rules give it no queue, so a transfer leaves its
- * jobs on the source as unmapped, counted and named.
+ * and mailers are not in GitLab's catalog): the rules give it no queue, so a transfer carries its
+ * jobs unchanged to the queue or set they are in (as it does every unmapped job), counted and named.
  * Bad input throws InputError (nothing has been touched).
  */
 export function resolveClassSelection(flags: SelectionFlags): ClassSelection {
@@ -89,5 +89,5 @@ function unknownToCatalog(classes: readonly string[], routing: GitLabRouting): s
   const unknown = classes.filter((c) => !routing.mapping.has(c));
   if (unknown.length === 0) return [];
   const shown = unknown.slice(0, LISTED).join(', ') + (unknown.length > LISTED ? ` and ${unknown.length - LISTED} more` : '');
-  return [`${unknown.length} selected class(es) are not in the catalog, so the rules give them no queue: their jobs stay on the source (unmapped): ${shown}`];
+  return [`${unknown.length} selected class(es) are not in the catalog, so the rules give them no queue: a move carries their jobs unchanged, to the queue or set they are in: ${shown}`];
 }

@@ -95,6 +95,28 @@ describe('move with a selection, end to end', () => {
     await expectExactJobs(redis.target(), '', jobs.archive);
   });
 
+  it('a selected class the catalog does not know (a mailer) is carried unchanged, and the warning says so', async () => {
+    const jobs = await seed();
+    const source = redis.source();
+    const MAILER = 'ActionMailer::MailDeliveryJob';
+    const wrapper = (jid: string) =>
+      `{"class":"ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper","wrapped":"${MAILER}","queue":"mailers","args":[{"job_class":"${MAILER}","job_id":"${jid}","queue_name":"mailers","arguments":[]}],"retry":3,"jid":"${jid}","created_at":1700000000.5}`;
+    await source.lpush('queue:mailers', wrapper('mail1'));
+    await source.sadd('queues', 'mailers');
+    await source.zadd('retry', '2000000003', wrapper('mail2'));
+    const mails = [jobEntry('queue:mailers', wrapper('mail1')), jobEntry('retry', wrapper('mail2'), '2000000003')];
+
+    const moved = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--catalog', CE_CATALOG, '--rules', rulesWith([ADMIN]), '--classes', `${ARCHIVE},${MAILER}`);
+
+    expect(moved.code).toBe(0);
+    // It said their jobs "stay on the source" while the move carried them: the warning tells what happens.
+    expect(moved.stderr).toContain(`warning: 1 selected class(es) are not in the catalog, so the rules give them no queue: a move carries their jobs unchanged, to the queue or set they are in: ${MAILER}\n`);
+    expect(moved.stderr).not.toContain('stay on the source');
+    expect(moved.stdout).toContain('Complete: everything that could be moved was moved.');
+    await expectExactJobs(redis.source(), '', [...jobs.staying, ...jobs.admin]);
+    await expectExactJobs(redis.target(), '', [...jobs.archive, ...mails]);
+  });
+
   it('600 selected classes over 12 shared queues: every one moves, and the per-class counts stay within the 256 KiB a state may hold', async () => {
     // Long names, as GitLab's are: without a bound on the counters by class, a batch of ten queue
     // items would carry ~45 KB of class names each through the state machine.
