@@ -5,8 +5,12 @@ import { parseFetcherKey } from '../drain/fetcher-lists.js';
 import { classifyRedisError } from './redis-errors.js';
 import type { SidekiqKeys } from './sidekiq-keys.js';
 
-/** Keys every Sidekiq that ever ran on a Redis leaves (besides its queues), and their types. */
-const FIXED_KEYS: Readonly<Record<string, string>> = { queues: 'set', schedule: 'zset', retry: 'zset', dead: 'zset', processes: 'set', 'stat:processed': 'string' };
+/**
+ * Keys every Sidekiq that ever ran on a Redis leaves (besides its queues), and their types; and
+ * GitLab's `interrupted` set (its reliable fetcher's), which runs carry like the others: a source
+ * holding only that was "no Sidekiq data", and a move of its jobs said "nothing was there to move".
+ */
+const FIXED_KEYS: Readonly<Record<string, string>> = { queues: 'set', schedule: 'zset', retry: 'zset', dead: 'zset', interrupted: 'zset', processes: 'set', 'stat:processed': 'string' };
 
 /** How many keys the search for other prefixes looks at, at most (a few SCAN pages). */
 export const PREFIX_SEARCH_KEYS = 20_000;

@@ -215,7 +215,7 @@ describe('jobs under other prefixes', () => {
 
     expect(await otherSidekiqPrefixes(client, new SidekiqKeys(''))).toEqual([
       // `dormant`: those in dead and interrupted, which never run by themselves.
-      { prefix: 'o:', keys: 5, jobs: 10, dormant: 3 },
+      { prefix: 'o:', keys: 6, jobs: 10, dormant: 3 },
       { prefix: 'e:', keys: 2, jobs: 0 },
     ]);
 
@@ -229,7 +229,7 @@ describe('jobs under other prefixes', () => {
     await client.set('o:sidekiq-migrate:run-3:inflight:retry', 'not a set'); // the wrong type: not counted
     expect(await otherSidekiqPrefixes(client, new SidekiqKeys(''))).toEqual([
       // `held`: the jobs of ours among them, which no Sidekiq runs.
-      { prefix: 'o:', keys: 6, jobs: 11, held: 1, dormant: 3 },
+      { prefix: 'o:', keys: 7, jobs: 11, held: 1, dormant: 3 },
       { prefix: 'r:', keys: 3, jobs: 6, held: 6 },
       { prefix: 'e:', keys: 2, jobs: 0 },
     ]);

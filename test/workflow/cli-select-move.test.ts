@@ -117,6 +117,20 @@ describe('move with a selection, end to end', () => {
     await expectExactJobs(redis.target(), '', [...jobs.archive, ...mails]);
   });
 
+  it("jobs only in GitLab's interrupted set: moved, and not called 'nothing was there to move'", async () => {
+    const payload = sidekiqPayload({ className: ARCHIVE, args: '["interrupted"]', extra: '"interrupted_count":3' });
+    await redis.source().zadd('interrupted', '1700000000', payload);
+
+    const moved = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--classes', ARCHIVE);
+
+    expect(moved.code).toBe(0);
+    expect(moved.stdout).toContain('Written to: interrupted 1');
+    // The source's only Sidekiq key was `interrupted`, which the check for Sidekiq data did not know.
+    expect(moved.stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
+    await expectExactJobs(redis.source(), '', []);
+    await expectExactJobs(redis.target(), '', [jobEntry('interrupted', payload, '1700000000')]);
+  });
+
   it('600 selected classes over 12 shared queues: every one moves, and the per-class counts stay within the 256 KiB a state may hold', async () => {
     // Long names, as GitLab's are: without a bound on the counters by class, a batch of ten queue
     // items would carry ~45 KB of class names each through the state machine.
