@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis, RedisKey } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
 import type { PageResult } from '../reroute/drive-pages.js';
@@ -50,7 +50,7 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   });
   if (selection.endScore === null) {
     // Empty when the pass started: whatever a selected class added since stays, and is said.
-    if (!request.dryRun) counters.leftOnSource = await countSelectedAfter(source, key, null, classes, await expectedBytesPerJob(source, key, 'zset', bytesPerJob));
+    if (!request.dryRun) counters.leftOnSource = await countSelectedLeft(source, key, conflictsKey(sourceKeys.prefix, request.runId, set), classes, await expectedBytesPerJob(source, key, 'zset', bytesPerJob));
     return result(selection, 0, true);
   }
   const endScore = scoreValue(selection.endScore);
@@ -134,26 +134,38 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   let anchor = selection.anchor;
   if (stayer) anchor = { rank: stayer.rank - below(stayer.rank), score: stayer.score, digest: memberDigest(stayer.member) };
   else if (anchor && anchorRank !== null) anchor = { ...anchor, rank: anchorRank };
-  // What a selected class added above the pass's end meanwhile stays on the source: said, not hidden.
-  if (last) counters.leftOnSource = await countSelectedAfter(source, key, selection.endScore, classes, bytesPerJob);
+  // What a selected class added meanwhile stays on the source: said, not hidden. Anywhere in the
+  // set, not only above the pass's end: a retry Sidekiq adds (due sooner than the latest one) lands
+  // among the ranks the pass already left behind. The conflicts it gave back are reported as such.
+  if (last) counters.leftOnSource = await countSelectedLeft(source, key, conflicts, classes, bytesPerJob);
   return result({ endScore: selection.endScore, anchor }, claimed, last);
 }
 
-/** Most entries per countSelectedAfter read: fewer when they are large (page-bytes.ts). */
+/** Most entries per countSelectedLeft read: fewer when they are large (page-bytes.ts). */
 const COUNT_PAGE = 1000;
 
 /**
- * Selected entries scored above `endScore` (every one when null): added after the pass started,
- * so it does not take them. Reads O(what arrived), in pages sized by `bytesPerJob`.
+ * Selected entries still in the set at the end of its pass, but for the conflicts this run gave
+ * back (their SHA-1s in `conflicts`): entries added while the pass ran, at any score, and any the
+ * claim found rescored. Reads the whole set, in pages sized by `bytesPerJob`, as the pass did.
  */
-async function countSelectedAfter(source: Redis, key: string, endScore: string | null, classes: ReadonlySet<string>, bytesPerJob: number | undefined): Promise<number> {
-  let count = 0;
+async function countSelectedLeft(source: Redis, key: string, conflicts: RedisKey, classes: ReadonlySet<string>, bytesPerJob: number | undefined): Promise<number> {
+  const left: string[] = [];
   const size = jobsWithinBytes(bytesPerJob, COUNT_PAGE);
-  for (let offset = 0; ; offset += size) {
-    const page = await source.zrangebyscoreBuffer(key, endScore === null ? '-inf' : `(${endScore}`, '+inf', 'LIMIT', offset, size);
-    count += page.filter((m) => selectJob(m, classes).take).length;
-    if (page.length < size) return count;
+  for (let from = 0; ; from += size) {
+    const page = await source.zrangeBuffer(key, String(from), String(from + size - 1));
+    for (const m of page) if (selectJob(m, classes).take) left.push(memberDigest(m));
+    if (page.length < size) break;
   }
+  if (left.length === 0) return 0;
+  const givenBack = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, digests] = await source.sscan(conflicts, cursor, 'COUNT', 1000);
+    for (const d of digests) givenBack.add(d);
+    cursor = next;
+  } while (cursor !== '0');
+  return left.filter((d) => !givenBack.has(d)).length;
 }
 
 async function startCursor(source: Redis, key: string): Promise<SetTransferCursor> {

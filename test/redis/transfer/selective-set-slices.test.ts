@@ -53,6 +53,24 @@ describe('a selective set transfer, slice by slice', () => {
     });
   });
 
+  it('a selected entry added meanwhile below the ranks already passed (a retry due sooner) is counted as left, a conflict given back is not', async () => {
+    for (const [score, name] of [['1', 'M1'], ['2', 'S2'], ['3', 'M3'], ['4', 'S4'], ['5', 'M5']] as const) await redis.source().zadd('retry', score, job(name));
+    await redis.target().zadd('retry', '9', job('M3')); // its bytes are already there: a conflict, given back
+    let r = await slice({ cursor: null });
+    r = await slice({ cursor: r.cursor });
+    // A selected job fails now, due sooner than the entries the pass has passed; so does another class's.
+    await redis.source().zadd('retry', '1.5', job('M-soon'), '1.25', job('S-soon'));
+    for (let i = 0; i < 5 && !r.done; i++) r = await slice({ cursor: r.cursor });
+
+    expect(r.done).toBe(true);
+    // It was 0: only entries above the highest score of the start were counted, and the move said "Complete".
+    expect(r.counters.leftOnSource).toBe(1);
+    expect(await state()).toEqual({
+      source: [jobEntry('retry', job('S-soon'), '1.25'), jobEntry('retry', job('M-soon'), '1.5'), jobEntry('retry', job('S2'), '2'), jobEntry('retry', job('M3'), '3'), jobEntry('retry', job('S4'), '4')].sort(),
+      target: [jobEntry('retry', job('M1'), '1'), jobEntry('retry', job('M3'), '9'), jobEntry('retry', job('M5'), '5')].sort(),
+    });
+  });
+
   it('dry run: a page without a selected entry counts nothing, and no destination; nothing is written', async () => {
     for (const [score, name] of [['1', 'S1'], ['2', 'S2'], ['3', 'M3'], ['4', 'S4']] as const) await redis.source().zadd('retry', score, job(name));
     const before = { source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) };
