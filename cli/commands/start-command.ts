@@ -7,6 +7,7 @@ import { optionsWithConfig } from '../config/options-with-config.js';
 import { stepFunctionsFor } from '../deployed/deployed-context.js';
 import { ExecutionTracker } from '../deployed/execution-tracker.js';
 import { consoleLink, findStateMachine } from '../deployed/find-state-machine.js';
+import { MAX_RUN_EXECUTIONS, resumedExecutionName } from '../deployed/resumed-executions.js';
 import type { StepFunctions } from '../deployed/step-functions.js';
 import { exitCodeOf, watchExecution } from '../deployed/watch-execution.js';
 import { newRunId } from '../workflow/choose-run-id.js';
@@ -84,7 +85,7 @@ async function startOrExplain(sfn: StepFunctions, stateMachineArn: string, input
  * moves under the same run id (one rollback covers the whole run).
  */
 async function startResumed(sfn: StepFunctions, stateMachineArn: string, input: { runId: string }) {
-  for (let n = 2; n <= 50; n++) {
+  for (let n = 2; n <= MAX_RUN_EXECUTIONS; n++) {
     const name = resumedExecutionName(input.runId, n);
     if (name.length > 80) throw new InputError(`Run id ${input.runId} is too long to resume on Step Functions (execution names have at most 80 characters).`);
     try {
@@ -93,13 +94,9 @@ async function startResumed(sfn: StepFunctions, stateMachineArn: string, input: 
       if ((error as { cause?: { name?: string } }).cause?.name !== 'ExecutionAlreadyExists') throw error;
     }
   }
-  throw new InputError(`Run ${input.runId} was resumed 49 times already; start a new run instead.`);
+  throw new InputError(`Run ${input.runId} was resumed ${MAX_RUN_EXECUTIONS - 1} times already; start a new run instead.`);
 }
 
-/** The name of the `n`th execution of a resumed run: `RUN-resume-2`. */
-export function resumedExecutionName(runId: string, n: number): string {
-  return `${runId}-resume-${n}`;
-}
 
 /**
  * The execution input (core/workflow/workflow-input.ts), validated again by the plan step, and how

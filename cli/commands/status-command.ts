@@ -17,11 +17,12 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
       .description(
         'Shows an execution of the deployed state machine once: status, current state, retries, a line per set and queue, and the summary when it has ended. Exit code 0 while it runs or when it succeeded completely (a run that left jobs it could not move, "Done, but jobs were left behind", included, as for run), 1 when it failed, was stopped or did not finish. Only reads.',
       )
-      .argument('<execution>', 'the execution ARN, or the run id it was started with')
+      .argument('<execution>', 'the execution ARN, or the run id it was started with (then its newest execution: a resumed run goes on in RUN-resume-N)')
       .option('--json', 'print the status as one JSON object'),
   ).action(async (execution: string, raw: Record<string, unknown>, command: Command) => {
     const options = validateConfig(executionOptionsSchema, optionsWithConfig(command, raw));
-    const tracker = new ExecutionTracker(stepFunctionsFor(ctx, options), await resolveExecution(execution, options));
+    const sfn = stepFunctionsFor(ctx, options);
+    const tracker = new ExecutionTracker(sfn, await resolveExecution(execution, options, sfn));
     const progress = await watchExecution(tracker, { io: ctx.io, json: options.json, intervalMs: 0, sleep: ctx.sleep, now: ctx.now, once: true });
     ctx.exitCode = progress.finished ? exitCodeOf(progress) : ExitCode.ok;
   });

@@ -17,14 +17,14 @@ export function registerStopCommand(program: Command, ctx: CliContext): void {
       .description(
         'Stops an execution of the deployed state machine and the executions its items continued in. Every page already done stays done (each is atomic); a Lambda in the middle of a page finishes it and stops at its next lock renewal; the deployment releases the run lock when the execution ends; jobs a transfer had in flight stay in its in-flight key and the next run finishes them. Waits until everything ended (--no-wait to return at once).',
       )
-      .argument('<execution>', 'the execution ARN, or the run id it was started with')
+      .argument('<execution>', 'the execution ARN, or the run id it was started with (then its newest execution: a resumed run goes on in RUN-resume-N)')
       .option('--no-wait', 'return as soon as the stop requests are sent')
       .option('--interval <seconds>', 'seconds between checks while waiting (default: 5)')
       .option('--json', 'print the result as one JSON object'),
   ).action(async (execution: string, raw: Record<string, unknown>, command: Command) => {
     const options = validateConfig(executionOptionsSchema, optionsWithConfig(command, raw));
     const sfn = stepFunctionsFor(ctx, options);
-    const executionArn = await resolveExecution(execution, options);
+    const executionArn = await resolveExecution(execution, options, sfn);
     const { stopped, progress } = await stopRun(sfn, new ExecutionTracker(sfn, executionArn), { wait: options.wait, sleep: ctx.sleep, pollMs: options.interval * 1000 });
     if (options.json) {
       ctx.io.out(`${JSON.stringify({ type: 'stopped', executionArn, runId: progress.runId, stopped, status: progress.status, finished: progress.finished })}\n`);

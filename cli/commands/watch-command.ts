@@ -16,14 +16,14 @@ export function registerWatchCommand(program: Command, ctx: CliContext): void {
       .description(
         'Follows an execution of the deployed state machine — and the executions its items continued in — until all ended: on a terminal a view of at most 10 lines redrawn in place (state and retries, jobs of the planned total with rate and time left, the sets and queues in progress, counts of the others); in a pipe one line per update; with --json one JSON object per update and a last {"type":"end"} object with the summary. The summary shows the largest sets and queues; --verbose all it names. Exit code 0 only if the run succeeded and everything that could be moved was moved. Only reads.',
       )
-      .argument('<execution>', 'the execution ARN, or the run id it was started with')
+      .argument('<execution>', 'the execution ARN, or the run id it was started with (then its newest execution: a resumed run goes on in RUN-resume-N)')
       .option('--interval <seconds>', 'seconds between polls (default: 5)')
       .option('--json', 'one JSON object per update')
       .option('--verbose', 'list every set and queue the summary names, not only the largest'),
   ).action(async (execution: string, raw: Record<string, unknown>, command: Command) => {
     const options = validateConfig(executionOptionsSchema, optionsWithConfig(command, raw));
     const sfn = stepFunctionsFor(ctx, options);
-    const tracker = new ExecutionTracker(sfn, await resolveExecution(execution, options));
+    const tracker = new ExecutionTracker(sfn, await resolveExecution(execution, options, sfn));
     const progress = await watchExecution(tracker, { io: ctx.io, json: options.json, verbose: options.verbose, intervalMs: options.interval * 1000, sleep: ctx.sleep, now: ctx.now });
     ctx.exitCode = exitCodeOf(progress);
   });

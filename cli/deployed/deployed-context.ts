@@ -1,5 +1,6 @@
 import type { CliContext } from '../cli-context.js';
 import { executionArnOf, findStateMachine, type StateMachineRef } from './find-state-machine.js';
+import { newestExecutionOfRun } from './resumed-executions.js';
 import { StepFunctions } from './step-functions.js';
 
 /** The Step Functions client of a command, telling the operator on stderr when AWS throttles it. */
@@ -11,8 +12,11 @@ export function stepFunctionsFor(ctx: CliContext, ref: StateMachineRef): StepFun
   });
 }
 
-/** The execution a command names: an ARN as it is; a run id under the deployed state machine. */
-export async function resolveExecution(execution: string, ref: StateMachineRef): Promise<string> {
+/**
+ * The execution a command names: an ARN as it is; a run id under the deployed state machine, and
+ * then the run's newest execution (a resumed run goes on in RUN-resume-N).
+ */
+export async function resolveExecution(execution: string, ref: StateMachineRef, sfn: StepFunctions): Promise<string> {
   if (execution.startsWith('arn:')) return executionArnOf(execution, undefined);
-  return executionArnOf(execution, await findStateMachine(ref));
+  return newestExecutionOfRun(sfn, executionArnOf(execution, await findStateMachine(ref)));
 }

@@ -498,6 +498,23 @@ describe('stop', () => {
     expect([...fake.executions.keys()].filter((k) => k.startsWith(`${arn}/`)).map((k) => fake.status(k))).toEqual(['ABORTED', 'ABORTED']);
   });
 
+  it('by run id, stops the run\'s newest execution: the one --resume started (RUN-resume-N), not the first that ended', async () => {
+    scriptRun(fake, twoItems);
+    fake.tick = 2;
+    await cli(['stop', 'reroute-1', '--interval', '0']);
+    const resumed = scriptRun(fake, twoItems, { name: 'reroute-1-resume-2', startTick: fake.tick });
+    fake.tick += 2;
+
+    const { code, stdout } = await cli(['stop', 'reroute-1', '--interval', '0']);
+
+    expect(code).toBe(0);
+    expect(fake.stopped.at(-1)).toBe(resumed);
+    expect(fake.status(resumed)).toBe('ABORTED');
+    expect(stdout).toContain(`Stopped 1 execution(s) of run reroute-1:\n  ${resumed}\n`);
+    const status = await cli(['status', 'reroute-1']);
+    expect(status.stdout).toContain('ABORTED');
+  });
+
   it('has nothing to stop once the run ended', async () => {
     const arn = scriptRun(fake, twoItems);
     fake.tick = 20;
