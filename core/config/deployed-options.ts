@@ -60,6 +60,8 @@ export const startOptionsSchema = z
     if (selection && (o.mode !== 'transfer' || o.rollback !== undefined)) ctx.addIssue({ code: 'custom', path: [selection], message: 'a selection of classes is for a transfer (--mode transfer): a re-route moves what its routing says' });
     if (o.resume !== undefined && o.runId !== undefined) ctx.addIssue({ code: 'custom', path: ['resume'], message: '--resume names the run: not with --run-id' });
     if (o.rollback !== undefined && o.mode !== 'reroute') ctx.addIssue({ code: 'custom', path: ['rollback'], message: 'a rollback re-routes inside one Redis: not with --mode transfer' });
+    // Its plan step would refuse it (assertDistinctEnds) only after `start` said "Started".
+    if (o.mode === 'transfer' && o.source === o.target) ctx.addIssue({ code: 'custom', path: ['target'], message: `a transfer needs two connections: source and target are both "${o.target}"` });
     if (o.rateLimit !== undefined && o.mode !== 'transfer') ctx.addIssue({ code: 'custom', path: ['rateLimit'], message: 'only a transfer (--mode transfer) is rate limited' });
     if (o.rewriteCron && (o.mode !== 'reroute' || o.rollback !== undefined)) ctx.addIssue({ code: 'custom', path: ['rewriteCron'], message: 'only a re-route (not a rollback) rewrites cron definitions; a transfer copies them with --cron' });
     if (o.cron && o.mode !== 'transfer') ctx.addIssue({ code: 'custom', path: ['cron'], message: 'only a transfer (--mode transfer) copies cron definitions; a re-route rewrites them with --rewrite-cron' });

@@ -75,6 +75,9 @@ export const workflowInputSchema = z
     if (input.mode === 'transfer' && input.target === undefined) {
       ctx.addIssue({ code: 'custom', path: ['target'], message: 'a transfer needs a target connection' });
     }
+    if (input.mode === 'transfer' && input.target === input.source) {
+      ctx.addIssue({ code: 'custom', path: ['target'], message: `a transfer needs two connections: source and target are both "${input.source}"` });
+    }
     if (input.mode === 'reroute' && input.routing === undefined) {
       ctx.addIssue({ code: 'custom', path: ['routing'], message: 'a re-route needs routing: rules and a catalog, a mapping, renames, or the run to roll back' });
     }

@@ -186,6 +186,15 @@ describe('start', () => {
     expect(fake.calls('StartExecution')).toBe(0);
   });
 
+  it('refuses a transfer from a connection to itself, starting nothing (its plan step would fail the execution)', async () => {
+    const same = await cli(['start', '--mode', 'transfer', '--source', 'target']);
+
+    expect(same.code).toBe(2);
+    expect(same.stderr).toContain('--target: a transfer needs two connections: source and target are both "target"');
+    expect(fake.calls('StartExecution')).toBe(0);
+    expect(workflowInputSchema.safeParse({ runId: 'x', mode: 'transfer', source: 'source', target: 'source' }).success).toBe(false);
+  });
+
   it('passes --rewrite-cron (re-route) and --cron (transfer) on as the cron action; refuses each in the other mode', async () => {
     expect((await cli(['start', '--rename', 'a=b', '--rewrite-cron'])).code).toBe(0);
     expect((await cli(['start', '--mode', 'transfer', '--cron'])).code).toBe(0);
