@@ -20,8 +20,8 @@ const previousSchema = z.looseObject({
 });
 
 const inputSchema = z.strictObject({
-  /** The connection to check (default "source"). */
-  connection: z.string().min(1).default('source'),
+  /** The connection to check (default: the function's one connection, see defaultConnection). */
+  connection: z.string().min(1).optional(),
   previous: previousSchema.optional(),
   /** Queues that should receive nothing any more: the check is scoped to them, arrivals are reported. */
   retiredQueues: z.array(z.string().min(1)).optional(),
@@ -44,7 +44,8 @@ export const handler = createHandler(
     task: 'drain-check',
     scope: () => ({ mode: MetricModes.drainCheck }),
     parse: (event) => validateConfig(inputSchema, event ?? {}, (path) => ['input', ...path.map(String)].join('.')),
-    run: async (input): Promise<DrainReport> => {
+    run: async (parsed): Promise<DrainReport> => {
+      const input = { ...parsed, connection: parsed.connection ?? defaultConnection() };
       const { redis, keys, name } = await connections.get(input.connection);
       // "drained" under a wrong prefix would send an operator on: fails (and alarms) instead.
       await checkSidekiqPrefix(redis, keys, { name, option: `the connection's prefix ${envVariable(input.connection, 'PREFIX')}` });
@@ -73,3 +74,12 @@ export const handler = createHandler(
   },
   connections,
 );
+
+/**
+ * The deployment gives this function only the connection its schedule checks (drainCheck.connection,
+ * "target" as well as "source"): `drain-check --deployed` without --connection checks that one.
+ */
+function defaultConnection(): string {
+  const names = connections.names;
+  return names.length === 1 ? names[0]! : 'source';
+}

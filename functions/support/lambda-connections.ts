@@ -43,6 +43,11 @@ export class LambdaConnections implements ConnectionProvider {
     return this.settings instanceof ConfigError ? this.settings.problems : [];
   }
 
+  /** The configured connections' names, as `get` takes them ("source", "target"); none when the configuration is invalid. */
+  get names(): readonly string[] {
+    return this.settings instanceof ConfigError ? [] : Object.keys(this.settings).map((n) => n.toLowerCase());
+  }
+
   get(name: string): Promise<Connection> {
     if (this.settings instanceof ConfigError) return Promise.reject(this.settings);
     const key = envNameOf(name);

@@ -175,6 +175,27 @@ describe('the drain check handler', () => {
     }
   });
 
+  it("checks the one connection it is deployed with when none is given (drain-check --deployed, drainCheck.connection 'target')", async () => {
+    const target = new SidekiqKeys(uniquePrefix());
+    // MigrationFunctions gives the drain check function only its connection's variables.
+    const checked = await coldStart({ SIDEKIQ_MIGRATE_TARGET_URL: sharedRedisUrl(), SIDEKIQ_MIGRATE_TARGET_PREFIX: target.prefix });
+    try {
+      await redis.lpush(target.queue('old'), queued('old', now() - 60), queued('old', now() - 30));
+      out = captureOutput();
+
+      const report = (await checked.drainCheck({ remember: false }, fakeContext())) as DrainReport;
+
+      out.stop();
+      expect(report).toMatchObject({ remaining: 2, orphans: { total: 2, queues: ['old'] }, verdict: { state: 'stuck' } });
+      expect(logRecords(out.records()).find((r) => r['connection'] !== undefined)).toMatchObject({ connection: 'target' });
+      expect(await redis.llen(target.queue('old'))).toBe(2);
+    } finally {
+      out?.stop();
+      await redis.del(target.queue('old'));
+      await checked.connections.close();
+    }
+  });
+
   it('refuses input it does not know', async () => {
     await expect(h.drainCheck({ connection: 'source', retired: ['x'] }, fakeContext())).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringContaining('unknown option(s) input.retired') });
     await expect(h.drainCheck({ previous: { remaining: 'many' } }, fakeContext())).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringContaining('input.previous.checkedAt') });
