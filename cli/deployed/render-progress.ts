@@ -100,7 +100,9 @@ function noSummaryWhy(p: ExecutionProgress): string {
 /** What is printed once the run ended: the combined summary (or why there is none) and the verdict. */
 export function renderEnd(p: ExecutionProgress, now: Date, view: SummaryView = {}): string {
   const out: string[] = [];
-  if (p.summary) out.push(renderSummary(p.summary, machineOf(p.executionArn), view).trimEnd());
+  // `start` with the same options again would find the execution name taken, or start another run.
+  const again = `resume the run to finish: sidekiq-migrate start --resume ${p.runId ?? 'RUN'}, with the same routing and selection.`;
+  if (p.summary) out.push(renderSummary(p.summary, machineOf(p.executionArn), { again, ...view }).trimEnd());
   else out.push(`${title(p)}: no summary — ${noSummaryWhy(p)}`);
   for (const error of p.errors) out.push(`Execution error: ${error}`);
   const ok = p.status === 'SUCCEEDED' && (p.summary?.complete ?? false);

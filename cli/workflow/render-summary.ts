@@ -24,6 +24,11 @@ export interface SummaryView {
   readonly verbose?: boolean;
   /** Every item's counters as the CLI saw them (a local run): listed instead of the summary's first ones. */
   readonly items?: readonly { readonly kind: 'set' | 'queue'; readonly name: string; readonly counters: RerouteCounters | TransferCounters }[];
+  /**
+   * How to finish a run that is not complete, after "Not complete: " (default: run the same command
+   * again). A deployed run is resumed with `start --resume`: its execution name is taken.
+   */
+  readonly again?: string;
 }
 
 type Row = readonly [label: string, counters: Record<string, number>];
@@ -240,7 +245,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
             ? 'Complete: no job of the selected classes was on the source; nothing was moved.'
             : `Complete: everything that could be moved was moved${unheardTail(summary.unheard, false)}.`;
   out.push('');
-  say(summary.complete ? complete : summary.interrupted ? `Not complete: stopped by ${summary.interrupted.signal}. Run the same command again to finish.` : 'Not complete: run the same command again to resume.');
+  say(summary.complete ? complete : summary.interrupted ? `Not complete: stopped by ${summary.interrupted.signal}. Run the same command again to finish.` : `Not complete: ${view.again ?? 'run the same command again to resume.'}`);
   return `${out.join('\n')}\n`;
 }
 

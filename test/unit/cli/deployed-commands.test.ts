@@ -416,7 +416,9 @@ describe('watch', () => {
 
     expect(code).toBe(1);
     expect(stdout).toContain('FAILED queue old: FatalError: WRONGTYPE queue:old is not a list');
-    expect(stdout).toContain('Not complete');
+    // Starting the same command again would be refused (the execution name is taken) or start another run.
+    expect(stdout).toContain('\nNot complete: resume the run to finish: sidekiq-migrate start --resume partial-1, with the same routing and selection.\n');
+    expect(stdout).not.toContain('same command');
   });
 
   it('slows down when Step Functions throttles it, and still sees the end', async () => {
