@@ -94,7 +94,8 @@ function noSummaryWhy(p: ExecutionProgress): string {
   if (!p.planned && p.items.length === 0) return 'the execution ended before its plan completed.';
   const again = `Run it again to finish: sidekiq-migrate start --resume ${p.runId ?? 'RUN'}, with the same routing and selection.`;
   const done = p.items.reduce((sum, i) => sum + i.moved, 0);
-  return `${p.dryRun ? 'the dry run' : 'the execution'} ${failedAfterPlan({ mode: p.mode ?? 'reroute', dryRun: p.dryRun ?? false, done, again })}`;
+  const ended = p.status === 'ABORTED' ? 'was stopped' : p.status === 'TIMED_OUT' ? 'timed out' : 'failed';
+  return `${p.dryRun ? 'the dry run' : 'the execution'} ${failedAfterPlan({ mode: p.mode ?? 'reroute', dryRun: p.dryRun ?? false, done, again, ended })}`;
 }
 
 /** What is printed once the run ended: the combined summary (or why there is none) and the verdict. */

@@ -13,10 +13,13 @@ export function failedAfterPlan(run: {
   readonly inFlight?: number;
   /** How to finish: the same command, or `start --resume`. */
   readonly again: string;
+  /** How it ended (default "failed"): a deployed execution may have been stopped or timed out. */
+  readonly ended?: 'failed' | 'was stopped' | 'timed out';
 }): string {
+  const ended = run.ended ?? 'failed';
   const jobs = `${run.done.toLocaleString('en-US')} job(s)`;
-  if (run.dryRun) return `failed after its plan, having written nothing: its pages counted ${jobs} to move. Run it again for the whole count.`;
+  if (run.dryRun) return `${ended} after its plan, having written nothing: its pages counted ${jobs} to move. Run it again for the whole count.`;
   const inFlight = run.inFlight ? ` (${run.inFlight.toLocaleString('en-US')} more claimed are in flight: the next run writes them first)` : '';
   const did = run.mode === 'transfer' ? `wrote ${jobs} to the target${inFlight}` : `moved ${jobs}`;
-  return `failed after its plan: its pages ${did} (each page is whole). ${run.again}`;
+  return `${ended} after its plan: its pages ${did} (each page is whole). ${run.again}`;
 }

@@ -526,6 +526,20 @@ describe('stop', () => {
     expect(status.stdout).toContain('ABORTED');
   });
 
+  it('status of a stopped run says it was stopped, not that it failed', async () => {
+    scriptRun(fake, twoItems);
+    fake.tick = 3;
+    await cli(['stop', 'reroute-1', '--interval', '0']);
+
+    const { code, stdout } = await cli(['status', 'reroute-1']);
+
+    expect(code).toBe(1);
+    expect(stdout).toContain(
+      '\nRun reroute-1 (re-route): no summary — the execution was stopped after its plan: its pages moved 2,800 job(s) (each page is whole). Run it again to finish: sidekiq-migrate start --resume reroute-1, with the same routing and selection.\n',
+    );
+    expect(stdout).not.toContain('failed after its plan');
+  });
+
   it('has nothing to stop once the run ended', async () => {
     const arn = scriptRun(fake, twoItems);
     fake.tick = 20;
