@@ -103,7 +103,8 @@ export function renderEnd(p: ExecutionProgress, now: Date, view: SummaryView = {
   const out: string[] = [];
   // `start` with the same options again would find the execution name taken, or start another run.
   const again = `resume the run to finish: sidekiq-migrate start --resume ${p.runId ?? 'RUN'}, with the same routing and selection.`;
-  if (p.summary) out.push(renderSummary(p.summary, machineOf(p.executionArn), { again, ...view }).trimEnd());
+  const moveAgain = 'start another transfer (sidekiq-migrate start --mode transfer, same routing and selection)';
+  if (p.summary) out.push(renderSummary(p.summary, machineOf(p.executionArn), { again, moveAgain, ...view }).trimEnd());
   else out.push(`${title(p)}: no summary — ${noSummaryWhy(p)}`);
   for (const error of p.errors) out.push(`Execution error: ${error}`);
   const ok = p.status === 'SUCCEEDED' && (p.summary?.complete ?? false);

@@ -29,6 +29,8 @@ export interface SummaryView {
    * again). A deployed run is resumed with `start --resume`: its execution name is taken.
    */
   readonly again?: string;
+  /** How to carry jobs pushed to the source during a transfer (default: run move again); a deployed one starts another execution. */
+  readonly moveAgain?: string;
 }
 
 type Row = readonly [label: string, counters: Record<string, number>];
@@ -181,7 +183,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
       const total = Math.max(t.leftOnSource ?? 0, still.reduce((sum, [, v]) => sum + v, 0));
       const named = view.verbose ? still : still.slice(0, NAMED_SHOWN);
       const where = `${named.map(([k, v]) => `${k} ${n(v)}`).join(' · ')}${still.length > named.length ? ` · … and ${n(still.length - named.length)} more` : ''}`;
-      attention.push(`${n(total)} job(s) still on the source when their transfer ended, added during the run${where ? ` (${where})` : ''}: run move again or see drain-check.`);
+      attention.push(`${n(total)} job(s) still on the source when their transfer ended, added during the run${where ? ` (${where})` : ''}: ${view.moveAgain ?? 'run move again'} or see drain-check.`);
     }
     const left = summary.leftOnSource ?? [];
     if (left.length > 0) {
@@ -234,7 +236,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   const complete = summary.dryRun
     ? dryRunVerdict(summary, endpoint, reroute, leftBehind, unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : '')
     : stillOnSource > 0
-      ? `Done, but jobs remain on the source (${n(stillOnSource)}, above): run move again.`
+      ? `Done, but jobs remain on the source (${n(stillOnSource)}, above): ${view.moveAgain ?? 'run move again'}.`
       : summary.nothingThere
         ? `Complete: nothing was there to move (no Sidekiq data on ${endpoint}).`
         : unmatched.length > 0

@@ -37,6 +37,8 @@ export interface ScriptedRun {
   readonly plannedJobs?: number;
   /** What else the root's plan output says (memoryPolicies, cron, otherPrefixes: the CLI's notices). */
   readonly planNotes?: Record<string, unknown>;
+  /** Totals of the Summarize output besides the items' (a transfer's leftOnSource, say). */
+  readonly extraTotals?: Record<string, number>;
 }
 
 type Counters = RerouteCounters | TransferCounters;
@@ -163,6 +165,7 @@ function summaryOf(run: ScriptedRun, results: { item: ScriptedItem; result: Reco
       counts.failed++;
     } else counts.finished++;
   }
+  Object.assign(totals, run.extraTotals);
   return { runId: run.runId, mode: run.selective ? 'transfer' : 'reroute', dryRun: run.dryRun ?? false, sets, queues, totals, counts, failures, continuedIn, complete: failures.length === 0 && continuedIn.length === 0 };
 }
 

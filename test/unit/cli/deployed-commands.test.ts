@@ -421,6 +421,16 @@ describe('watch', () => {
     expect(stdout).not.toContain('same command');
   });
 
+  it('a transfer that left jobs pushed meanwhile on the source says to start another, not to "run move again"', async () => {
+    const arn = scriptRun(fake, { runId: 'left-1', selective: true, items: [{ kind: 'queue', name: 'default', total: 1000, pages: [[1000, 1000]] }], extraTotals: { leftOnSource: 3 } });
+
+    const { stdout } = await cli(['watch', arn, '--interval', '0']);
+
+    expect(stdout).toContain('\nDone, but jobs remain on the source (3, above): start another transfer (sidekiq-migrate start --mode transfer, same routing and selection).\n');
+    expect(stdout).toContain('added during the run: start another transfer (sidekiq-migrate start --mode transfer, same routing and selection) or see drain-check.');
+    expect(stdout).not.toContain('move again');
+  });
+
   it('slows down when Step Functions throttles it, and still sees the end', async () => {
     const arn = scriptRun(fake, twoItems);
     fake.throttle('GetExecutionHistory', 3);
