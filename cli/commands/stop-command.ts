@@ -35,7 +35,9 @@ export function registerStopCommand(program: Command, ctx: CliContext): void {
       return;
     }
     ctx.io.out(`Stopped ${stopped.length} execution(s) of run ${progress.runId ?? '?'}:\n${stopped.map((arn) => `  ${arn}\n`).join('')}`);
-    if (!progress.finished) {
+    // --no-wait returns before anything could end: that is what was asked, not a failure.
+    if (!options.wait) ctx.io.out(`Not waiting for them to end: check with sidekiq-migrate status ${progress.runId ?? executionArn}.\n`);
+    else if (!progress.finished) {
       ctx.io.err('Some executions had not ended yet when we stopped waiting; check with `sidekiq-migrate status`.\n');
       ctx.exitCode = ExitCode.failed;
     }

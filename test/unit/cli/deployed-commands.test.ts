@@ -550,6 +550,18 @@ describe('stop', () => {
     expect(stdout).not.toContain('failed after its plan');
   });
 
+  it('--no-wait sends the stop requests and exits 0, without saying it gave up waiting', async () => {
+    const arn = scriptRun(fake, twoItems);
+    fake.tick = 2;
+
+    const { code, stdout, stderr } = await cli(['stop', 'reroute-1', '--no-wait']);
+
+    expect(code).toBe(0);
+    expect(fake.stopped).toEqual([arn]);
+    expect(stdout).toContain(`Stopped 1 execution(s) of run reroute-1:\n  ${arn}\n`);
+    expect(stderr).toBe('');
+  });
+
   it('has nothing to stop once the run ended', async () => {
     const arn = scriptRun(fake, twoItems);
     fake.tick = 20;
