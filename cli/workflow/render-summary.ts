@@ -191,6 +191,12 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
       attention.push(`Not transferred, left on the source: ${left.map((l) => `${displayName(l.key)} ${n(l.size)}`).join(' · ')}${more > 0 ? ` and ${n(more)} more lists` : ''}`);
       attention.push('The source is not drained while these exist: put their jobs back on a queue and move again, or delete them by hand (drain-check counts them).');
     }
+    const held = summary.inflightOnTarget;
+    if (held) {
+      attention.push(
+        `${n(held.jobs)} job(s) in flight on the target, claimed there by an interrupted transfer out of it (${held.keys.map((k) => displayName(k)).join(' · ')}${held.lists > held.keys.length ? ` and ${n(held.lists - held.keys.length)} more` : ''}): no worker runs them and this run does not finish them. Run that transfer again (the same move from the target) to finish it; drain-check of the target counts them.`,
+      );
+    }
   }
   // Where jobs were left: the sets and queues holding them, largest first (bounded without --verbose).
   const leftIn = all
@@ -318,6 +324,7 @@ function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] {
     ...(inPlace > 0 ? [`${n(inPlace)} left in place`] : []),
     ...(lists > 0 ? [`${n(lists)} list(s) not transferred`] : []),
     ...(earlier > 0 ? [`${n(earlier)} in quarantine lists from earlier runs`] : []),
+    ...(summary.inflightOnTarget ? [`${n(summary.inflightOnTarget.jobs)} in flight on the target from an interrupted transfer out of it`] : []),
   ];
 }
 

@@ -44,7 +44,7 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
   const notFollowed = Math.max(pending.length, counts.continued - (chain.length - 1));
   const totals = tally.totals as RerouteCounters | TransferCounters;
   // What is left on the source is what the last execution saw.
-  const { leftOnSource, leftOnSourceLists, quarantinedInLists } = chain[chain.length - 1]!.summary;
+  const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget } = chain[chain.length - 1]!.summary;
   return {
     ...first,
     sets,
@@ -57,6 +57,7 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     complete: counts.failed === 0 && failures.length === 0 && notFollowed === 0,
     ...(leftOnSource ? { leftOnSource, leftOnSourceLists } : { leftOnSource: undefined, leftOnSourceLists: undefined }),
     ...(quarantinedInLists ? { quarantinedInLists } : { quarantinedInLists: undefined }),
+    ...(inflightOnTarget ? { inflightOnTarget } : { inflightOnTarget: undefined }),
     ...(unheard ? { unheard } : {}),
   };
 }

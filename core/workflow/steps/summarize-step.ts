@@ -1,4 +1,5 @@
 import { findQuarantineLists, type QuarantineList } from '../../drain/quarantine-lists.js';
+import { findInflightLeftovers } from '../../transfer/resume-inflight.js';
 import { RunLock } from '../../redis/run-lock.js';
 import { emptyCounters, type RerouteCounters } from '../../reroute/reroute-counters.js';
 import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
@@ -50,6 +51,12 @@ export interface RunSummary {
    * run does not say "Complete" over them.
    */
   readonly quarantinedInLists?: number;
+  /**
+   * Transfer: jobs on the target in the in-flight keys of an interrupted transfer out of it (the
+   * other way: a shard move's step back after its step there was killed). No worker runs them and
+   * this run does not finish them: only that transfer, run again, does. The first few keys named.
+   */
+  readonly inflightOnTarget?: { readonly jobs: number; readonly keys: readonly string[]; readonly lists: number };
   /**
    * A local run stopped by a signal (Ctrl-C): the signal, and how many sets and queues it left
    * unfinished (set by the CLI, never by the state machine).
@@ -121,6 +128,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const source = await connections.get(settings.source);
   const leftOnSource = await findQuarantineLists(source.redis, source.keys);
   const quarantinedInLists = leftOnSource.reduce((n, l) => n + l.size, 0);
+  const inflightOnTarget = settings.mode === 'transfer' ? await interruptedOnTarget(await connections.get(settings.target!)) : undefined;
   const sets: RunSummary['sets'] = {};
   const queues: RunSummary['queues'] = {};
   for (const listed of tally.listed) (listed.kind === 'set' ? sets : queues)[listed.name] = listed.counters;
@@ -152,6 +160,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(settings.mode === 'reroute' || !input.resumed ? {} : { resumed: input.resumed }),
     ...(leftOnSource.length > 0 ? { leftOnSource: leftOnSource.slice(0, LEFT_ON_SOURCE_LISTED), leftOnSourceLists: leftOnSource.length } : {}),
     ...(settings.mode === 'reroute' && quarantinedInLists > 0 ? { quarantinedInLists } : {}),
+    ...(inflightOnTarget ? { inflightOnTarget } : {}),
     releasedLock,
     ...(input.settings.nothingThere ? { nothingThere: true as const } : {}),
     ...(unheard ? { unheard } : {}),
@@ -235,6 +244,16 @@ async function unheardDestinations(settings: RunSettings, tally: RunTally, conne
   const jobsTo = { ...Object.fromEntries(Object.entries(named).filter(([name]) => name !== OTHER_DESTINATIONS && !sets.has(name))), ...tally.unheard };
   const c = await connections.get(settings.mode === 'reroute' ? settings.source : settings.target!);
   return findUnheardQueues(c.redis, c.keys, jobsTo);
+}
+
+/** In-flight keys of a transfer out of the target named in a summary, at most. */
+const INFLIGHT_ON_TARGET_NAMED = 5;
+
+/** Jobs held on the target by interrupted transfers out of it (RunSummary.inflightOnTarget), or undefined when none. */
+async function interruptedOnTarget(target: Connection): Promise<RunSummary['inflightOnTarget']> {
+  const held = (await findInflightLeftovers({ source: target.redis, sourceKeys: target.keys })).filter((l) => l.size > 0);
+  if (held.length === 0) return undefined;
+  return { jobs: held.reduce((n, l) => n + l.size, 0), keys: held.slice(0, INFLIGHT_ON_TARGET_NAMED).map((l) => l.key), lists: held.length };
 }
 
 /** "Release the run lock": also the failure path's last step. */
