@@ -133,7 +133,7 @@ const SCALARS = ['scanned', 'moved', 'alreadyRouted', 'unmapped', 'unparsable', 
 export function addCounters(into: RerouteCounters, more: RerouteCounters): RerouteCounters {
   into.quarantinedClasses ??= {};
   for (const k of SCALARS) into[k] = (into[k] ?? 0) + (more[k] ?? 0);
-  addDestinations(into.movedTo, more.movedTo);
+  addDestinations(into.movedTo, more.movedTo ?? {});
   for (const [cls, n] of Object.entries(more.unmappedClasses)) tallyClass(into, cls, n);
   for (const [cls, n] of Object.entries(more.quarantinedClasses ?? {})) tallyClass(into, cls, n, 'quarantinedClasses');
   for (const kind of ['unmapped', 'unparsable'] as const) {

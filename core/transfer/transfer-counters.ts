@@ -65,7 +65,7 @@ export function addTransferCounters(into: TransferCounters, more: TransferCounte
   into.conflictSamples ??= [];
   for (const k of SCALARS) into[k] = (into[k] ?? 0) + (more[k] ?? 0);
   for (const s of more.conflictSamples ?? []) if (into.conflictSamples.length < MAX_SAMPLES) into.conflictSamples.push(s);
-  addDestinations(into.writtenTo, more.writtenTo);
+  addDestinations(into.writtenTo, more.writtenTo ?? {});
   for (const k of SELECTIVE_SCALARS) if (more[k] !== undefined) into[k] = (into[k] ?? 0) + more[k];
   for (const [className, perKey] of Object.entries(more.byClass ?? {})) {
     for (const [key, n] of Object.entries(perKey)) addByClass(into, className, key, n);

@@ -53,24 +53,10 @@ export function emptyTally(mode: 'reroute' | 'transfer'): RunTally {
   return { totals: mode === 'reroute' ? emptyCounters() : emptyTransferCounters(), counts: { finished: 0, failed: 0, continued: 0 }, listed: [], unlisted: 0, failures: [], continuedIn: [] };
 }
 
-/** Adds counters into a tally's totals, keeping the per-destination counts bounded. */
+/** Adds counters into a tally's totals (which name as many destinations as an item's counters do: addDestinations). */
 export function addToTotals(tally: RunTally, mode: 'reroute' | 'transfer', counters: Counters): void {
-  if (mode === 'reroute') {
-    const more = counters as RerouteCounters;
-    addCounters(tally.totals as RerouteCounters, { ...more, movedTo: {} });
-    boundedAdd((tally.totals as RerouteCounters).movedTo, more.movedTo);
-  } else {
-    const more = counters as TransferCounters;
-    addTransferCounters(tally.totals as TransferCounters, { ...more, writtenTo: {} });
-    boundedAdd((tally.totals as TransferCounters).writtenTo, more.writtenTo ?? {});
-  }
-}
-
-function boundedAdd(into: Record<string, number>, more: Record<string, number>): void {
-  for (const [queue, n] of Object.entries(more)) {
-    const key = queue in into || Object.keys(into).length < TALLY_LIMITS.destinations ? queue : OTHER_DESTINATIONS;
-    into[key] = (into[key] ?? 0) + n;
-  }
+  if (mode === 'reroute') addCounters(tally.totals as RerouteCounters, counters as RerouteCounters);
+  else addTransferCounters(tally.totals as TransferCounters, counters as TransferCounters);
 }
 
 /** Folds the results of one batch of items (the Map's output) into the tally. */
