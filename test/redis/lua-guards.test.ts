@@ -41,7 +41,7 @@ async function seed(): Promise<void> {
 
 const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['rerouteSetEntries-n', { keys: ['schedule', 'rewritten:s'], args: [job(3), rewritten(3), '1795459303.5', 'digest'] }, ['schedule', 'rewritten:s']],
-  ['rerouteQueueJobs-n', { keys: ['queue:old', 'queues', 'queue:new'], args: ['RPUSH', '1', '1', 'new', job(1), rewritten(1), '1'] }, ['queue:old', 'queues', 'queue:new']],
+  ['rerouteQueueJobs-n', { keys: ['queue:old', 'queues', 'queue:new'], args: ['RPUSH', '~0:2', '1', 'new', job(1), rewritten(1), '1'] }, ['queue:old', 'queues', 'queue:new']],
   ['claimQueueJobs-4', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new'], args: [2, 'newest', 'b9', 2, 't', 1, '', 60000] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new']],
   ['claimSetEntries-5', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new'], args: [2, 'b9', 't', 1, '', 60000] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new']],
   ['claimSelectedQueueJobs-3', { keys: ['queue:old', 'inflight:new', 'batch:new'], args: ['b9', 8, 'marker', 0, job(2)] }, ['queue:old', 'inflight:new', 'batch:new']],
