@@ -107,10 +107,11 @@ export class ExecutionTracker {
       for (const listed of await this.sfn.listExecutions({ mapRunArn })) {
         const arn = listed.executionArn!;
         let child = execution.children.get(arn);
-        if (child && isTerminal(child.status)) continue;
+        const status = listed.status as ExecutionStatus;
+        // Ended and read to its end, unless redriven since (running again under the same ARN).
+        if (child && isTerminal(child.status) && isTerminal(status)) continue;
         child ??= { arn, lastEventId: 0, attemptsInState: 0 };
         execution.children.set(arn, child);
-        const status = listed.status as ExecutionStatus;
         for (const event of await this.sfn.eventsAfter(arn, child.lastEventId)) {
           child.lastEventId = event.id ?? child.lastEventId;
           this.applyItemEvent(child, event);
@@ -149,6 +150,22 @@ export class ExecutionTracker {
         execution.mapRuns.set(arn, { ended: false, settled: false });
         execution.currentMapRun = arn;
       }
+    } else if (type === 'MapRunRedriven') {
+      // The parent's redrive goes on with the map run it stopped in: read its children again.
+      const arn = event.mapRunRedrivenEventDetails?.mapRunArn ?? execution.currentMapRun;
+      const run = arn ? execution.mapRuns.get(arn) : undefined;
+      if (arn && run) {
+        run.ended = false;
+        run.settled = false;
+        execution.currentMapRun = arn;
+      }
+    } else if (type === 'ExecutionRedriven') {
+      // RedriveExecution (the console's "Redrive"): the same execution runs again from the state
+      // it ended in, and its earlier end no longer holds.
+      execution.status = undefined;
+      execution.stoppedAt = undefined;
+      execution.error = undefined;
+      execution.output = undefined;
     } else if (type === 'MapRunSucceeded' || type === 'MapRunFailed' || type === 'MapRunAborted') {
       const run = execution.currentMapRun ? execution.mapRuns.get(execution.currentMapRun) : undefined;
       if (run) run.ended = true;

@@ -112,6 +112,22 @@ export class FakeStepFunctions {
     this.executions.set(arn, { arn, name: arn.split(':').at(-1)!, input, startTick, events, ...(options.mapRunArn ? { mapRunArn: options.mapRunArn } : {}) });
   }
 
+  /**
+   * Redrives an ended execution (RedriveExecution, the console's "Redrive"): the same ARN runs
+   * again from its unsuccessful state. `steps[0]` (after an ExecutionRedriven event) becomes
+   * visible at the next tick, each further step a tick later.
+   */
+  redrive(arn: string, steps: ScriptedEvent[][]): void {
+    const e = this.get(arn);
+    if (this.statusAt(e, this.tick) === 'RUNNING') throw awsError('ExecutionNotRedrivable', `Execution is running: '${arn}'`);
+    let id = e.events.at(-1)?.event.id ?? 0;
+    const at = this.tick + 1;
+    const all: ScriptedEvent[][] = [[{ type: 'ExecutionRedriven', executionRedrivenEventDetails: { redriveCount: 1 } }, ...(steps[0] ?? [])], ...steps.slice(1)];
+    all.forEach((step, i) => {
+      for (const x of step) e.events.push({ tick: at + i, event: { ...x, id: ++id, timestamp: this.date(at + i) } as HistoryEvent });
+    });
+  }
+
   calls(api: 'GetExecutionHistory' | 'ListExecutions' | 'DescribeExecution' | 'StartExecution' | 'StopExecution'): number {
     return this.sfn.calls().filter((call) => (call.args[0] as object).constructor.name === `${api}Command`).length;
   }
@@ -135,8 +151,9 @@ export class FakeStepFunctions {
   }
 
   private statusAt(e: FakeExecution, tick: number): Status {
-    const end = this.visible(e, tick).find((x) => x.type! in TERMINAL);
-    return end ? TERMINAL[end.type!]! : 'RUNNING';
+    // The last end, unless the execution was redriven after it.
+    const end = this.visible(e, tick).findLast((x) => x.type! in TERMINAL || x.type === 'ExecutionRedriven');
+    return end && end.type !== 'ExecutionRedriven' ? TERMINAL[end.type!]! : 'RUNNING';
   }
 
   private abort(e: FakeExecution, cause: string): void {
@@ -192,7 +209,7 @@ export class FakeStepFunctions {
     const e = this.get(arn);
     const events = this.visible(e);
     const status = this.statusAt(e, this.tick);
-    const end = events.find((x) => x.type! in TERMINAL);
+    const end = status === 'RUNNING' ? undefined : events.findLast((x) => x.type! in TERMINAL);
     const output = end?.executionSucceededEventDetails?.output;
     return {
       executionArn: arn,
