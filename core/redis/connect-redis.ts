@@ -7,6 +7,9 @@ import type { RedisUrl } from './redis-url.js';
 import { assertCommandsAllowed, type ConnectionUse } from './command-permissions.js';
 import { connectedSlaves, noteReplicas } from './replica-wait.js';
 
+/** How long a command may wait for its reply by default (ConnectOptions.commandTimeoutMs). */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
+
 export interface ConnectOptions {
   /** Extra TLS options for rediss:// (a private CA, say); public CAs need none. */
   readonly tls?: ConnectionOptions;
@@ -48,7 +51,7 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
     protocol: 2,
     lazyConnect: true,
     connectTimeout: options.connectTimeoutMs ?? 10_000,
-    commandTimeout: options.commandTimeoutMs ?? 30_000,
+    commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
     maxRetriesPerRequest: 2,
     // Reconnect a few times on a dropped connection, then let commands fail (retryable).
     retryStrategy: (attempt) => (attempt > 5 ? null : Math.min(attempt * 200, 2_000)),

@@ -1,11 +1,17 @@
 import type { Context } from 'aws-lambda';
+import { DEFAULT_COMMAND_TIMEOUT_MS } from '../../core/redis/connect-redis.js';
 
 /**
  * Time kept back from a page task's budget: the deadline is checked between pages, so the
  * margin must cover one page in flight plus returning the result (and middy's early timeout,
- * 5 ms before Lambda's). A short invocation keeps half its time instead.
+ * 5 ms before Lambda's). The page in flight may meet a hung Redis (a failover): its command
+ * then waits for the connection's command timeout before the page fails, and only a page that
+ * fails before middy's timeout lets the task return the pages it wrote before it (a task failing
+ * on middy's timeout is retried from its input's cursor and counters, and the counts of every
+ * page of the invocation are lost). So: the command timeout, plus 15 s for the page's other
+ * commands on a slow Redis (WAITs included). A short invocation keeps half its time instead.
  */
-export const SAFETY_MARGIN_MS = 10_000;
+export const SAFETY_MARGIN_MS = DEFAULT_COMMAND_TIMEOUT_MS + 15_000;
 
 /**
  * The epoch ms after which a page task starts no new page: now + the invocation's remaining time

@@ -1,5 +1,5 @@
 /**
- * A workflow function's timeout unless the deployment sets one (a page task stops 10 s before it).
+ * A workflow function's timeout unless the deployment sets one (a page task stops 45 s before it).
  * No CDK import: the local runner, which must not load the CDK, enforces it too.
  */
 export const WORKFLOW_FUNCTION_TIMEOUT_SECONDS = 300;

@@ -31,7 +31,7 @@ export const FUNCTION_ENTRIES = {
 
 export type MigrationFunctionName = keyof typeof FUNCTION_ENTRIES;
 
-/** A workflow function's timeout unless the deployment sets one (a page task stops 10 s before it). */
+/** A workflow function's timeout unless the deployment sets one (a page task stops 45 s before it). */
 export const DEFAULT_WORKFLOW_FUNCTION_TIMEOUT = Duration.seconds(WORKFLOW_FUNCTION_TIMEOUT_SECONDS);
 
 /**
@@ -49,7 +49,7 @@ export interface MigrationFunctionsProps {
   /** The one connection the drain-check function may read. */
   readonly drainCheckConnection: string;
   readonly code?: FunctionCode;
-  /** Workflow functions (default 5 minutes: a page task stops 10 s before it). */
+  /** Workflow functions (default 5 minutes: a page task stops 45 s before it). */
   readonly timeout?: Duration;
   /** Workflow functions (default 1024 MB). */
   readonly memorySize?: number;

@@ -6,6 +6,7 @@ import { RedisCommandError } from '../../core/redis/redis-errors.js';
 import { describeError, RETRYABLE_TASK_ERRORS, TASK_ERROR_MESSAGE_CHARS, TaskError, TaskErrorNames, toTaskError } from '../../functions/support/task-error.js';
 import { SecretAccessError, SecretUnavailableError } from '../../functions/support/redis-credentials.js';
 import { pageDeadline, SAFETY_MARGIN_MS } from '../../functions/support/time-budget.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS } from '../../core/redis/connect-redis.js';
 
 describe('toTaskError', () => {
   it('names the three outcomes Step Functions tells apart, and retries only one', () => {
@@ -80,10 +81,24 @@ describe('pageDeadline', () => {
   const context = (remaining: number) => ({ getRemainingTimeInMillis: () => remaining });
 
   it('keeps the safety margin back from a long budget, and half of a short one', () => {
-    expect(SAFETY_MARGIN_MS).toBe(10_000);
-    expect(pageDeadline(context(900_000), 1_000)).toBe(1_000 + 890_000);
-    expect(pageDeadline(context(20_000), 1_000)).toBe(1_000 + 10_000);
+    expect(SAFETY_MARGIN_MS).toBe(45_000);
+    expect(pageDeadline(context(900_000), 1_000)).toBe(1_000 + 855_000);
+    expect(pageDeadline(context(300_000), 1_000)).toBe(1_000 + 255_000);
+    expect(pageDeadline(context(60_000), 1_000)).toBe(1_000 + 30_000);
     expect(pageDeadline(context(4_000), 1_000)).toBe(1_000 + 2_000);
     expect(pageDeadline(context(0), 1_000)).toBe(1_000);
+  });
+
+  it("leaves a page started just before the deadline the time to fail on a hung Redis (its command timeout) before middy's early timeout", () => {
+    // A failover mid-page: the command waits for the connection's command timeout, then the page
+    // fails as retryable and the task returns the pages it wrote before it (onFailureAfterProgress).
+    // Were middy's early timeout first, the task would fail instead, and the Retry would start
+    // again from the input's cursor and counters: every page of the invocation gone from the counts.
+    const PAGE_WORK_MS = 10_000; // the page's other commands on a slow Redis (WAITs of 3 s included)
+    for (const remaining of [300_000, 120_000]) {
+      const now = 1_000;
+      const middyTimeout = now + remaining - 5;
+      expect(pageDeadline(context(remaining), now) + DEFAULT_COMMAND_TIMEOUT_MS + PAGE_WORK_MS).toBeLessThan(middyTimeout);
+    }
   });
 });

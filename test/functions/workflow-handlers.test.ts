@@ -285,7 +285,7 @@ describe('the time budget', () => {
     const input = { settings: plan.settings, item: plan.work.batch[0]! };
     out = captureOutput();
 
-    // 400 ms left: the deadline is in 200 ms (half the remaining time, less than the 10 s margin),
+    // 400 ms left: the deadline is in 200 ms (half the remaining time, less than the 45 s margin),
     // middy's early timeout in 395 ms. Pages of 200 jobs take a few ms; the item takes seconds.
     const first = viaJson((await h.rerouteQueueSlice(viaJson(input), fakeContext(400))) as WorkItem);
     const afterFirst = { queued: await source.llen(`${PREFIX}queue:default`), moved: await source.llen(`${PREFIX}queue:new_queue`) };
