@@ -44,7 +44,10 @@ export const handler = createHandler(
     task: 'drain-check',
     scope: () => ({ mode: MetricModes.drainCheck }),
     parse: (event) => validateConfig(inputSchema, event ?? {}, (path) => ['input', ...path.map(String)].join('.')),
-    run: async (parsed): Promise<DrainReport> => {
+    run: async (parsed, context): Promise<DrainReport> => {
+      // Half the invocation for reading set entries, the other half for the rest (SCANs of the
+      // keyspace for in-flight, quarantine and other prefixes' keys): a check must end in time.
+      const readSetsUntil = Date.now() + Math.max(0, context.getRemainingTimeInMillis()) / 2;
       const input = { ...parsed, connection: parsed.connection ?? defaultConnection() };
       const { redis, keys, name } = await connections.get(input.connection);
       // "drained" under a wrong prefix would send an operator on: fails (and alarms) instead.
@@ -54,6 +57,7 @@ export const handler = createHandler(
       const report = await drainCheck(redis, keys, {
         ...(previous ? { previous: previous as unknown as DrainReport } : {}),
         ...(input.retiredQueues ? { retiredQueues: input.retiredQueues } : {}),
+        readSetsUntil,
         name,
       });
       const values = {
