@@ -135,6 +135,11 @@ export class MigrationFunctions extends Construct {
         // Invoked asynchronously (EventBridge): Lambda retries a failure (Redis unreachable) twice,
         // within the hour, then keeps the event in the dead-letter queue.
         ...(executionEnded ? { retryAttempts: 2, maxEventAge: Duration.hours(1), deadLetterQueue: this.executionEndedDeadLetters } : {}),
+        // Invoked asynchronously by its schedule: Lambda's defaults would run a failed check twice
+        // more, and keep a throttled one for 6 hours. A late check is worthless once the next one
+        // is due (and one that timed out on a large Redis would only load it again): none.
+        // `drain-check --deployed` invokes it synchronously, where this does not apply.
+        ...(drainCheck ? { retryAttempts: 0, maxEventAge: Duration.minutes(1) } : {}),
       };
       this.functions[name] =
         props.code === 'stand-in'

@@ -35,7 +35,7 @@ describe('the execution-ended rule', () => {
     const props = resources(s.template, 'AWS::Lambda::Function')[logicalId(fn, s.stack)]!.Properties;
     expect(props['DeadLetterConfig']).toEqual({ TargetArn: queueArn });
     expect(props['Timeout']).toBe(60);
-    const [invokeConfig] = Object.values(resources(s.template, 'AWS::Lambda::EventInvokeConfig'));
+    const [invokeConfig] = Object.values(resources(s.template, 'AWS::Lambda::EventInvokeConfig')).filter((c) => flatten(c.Properties['FunctionName']) === flatten({ Ref: logicalId(fn, s.stack) }));
     expect(invokeConfig!.Properties).toMatchObject({ MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 });
     const [queue] = Object.values(resources(s.template, 'AWS::SQS::Queue'));
     expect(queue!.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86400 });

@@ -32,6 +32,13 @@ describe('scheduled drain checks and sweeps (EventBridge Scheduler)', () => {
     enterprise.template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(10 minutes)' });
   });
 
+  it("has Lambda retry no failed check: the scheduler invokes it asynchronously, and a late check is worthless once the next is due", () => {
+    // Lambda's defaults for asynchronous invocations: 2 retries of a failed check, events kept 6 hours.
+    const drain = trial.stack.migration.functions.functions.drainCheck;
+    const configs = Object.values(resources(trial.template, 'AWS::Lambda::EventInvokeConfig')).filter((c) => JSON.stringify(c.Properties['FunctionName']) === JSON.stringify(ref(trial, drain)));
+    expect(configs.map((c) => c.Properties)).toEqual([expect.objectContaining({ MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60, Qualifier: '$LATEST' })]);
+  });
+
   it('starts a sweep execution on its rate, with a run id per scheduled invocation and an input the plan step accepts', () => {
     const [sweep] = Object.values(resources(pinned.template, 'AWS::Scheduler::Schedule')).filter((r) => r.Properties['Name'] === 'sidekiq-migrate-trial-pinned-sweep');
     const target = sweep!.Properties['Target'] as { Arn: unknown; Input: string };
