@@ -37,23 +37,30 @@ export function rewriteQueue(buf: Buffer, job: JobFields, newQueue: string, opts
     spans.queue === null
       ? [{ start: spans.objectStart + 1, end: spans.objectStart + 1, bytes: [QUEUE_MEMBER, encoded, COMMA] }]
       : [{ start: spans.queue.start, end: spans.queue.end, bytes: [encoded] }];
-  // Only a queue_name that agrees with the old queue: one that differs was set on purpose.
-  const oldQueue = job.queue ?? DEFAULT_QUEUE;
-  if ((opts.activeJobQueueName ?? true) && job.activeJobQueueName === oldQueue && spans.argsQueueName !== null) {
-    edits.push({ start: spans.argsQueueName.start, end: spans.argsQueueName.end, bytes: [encoded] });
+  if (rewritesQueueName(job, opts)) {
+    edits.push({ start: spans.argsQueueName!.start, end: spans.argsQueueName!.end, bytes: [encoded] });
   }
   return splice(buf, edits);
 }
 
+/**
+ * Whether rewriteQueue also rewrites this job's `args[0].queue_name`. Only a queue_name that
+ * agrees with the old queue: one that differs was set on purpose. (Also what a rollback must
+ * know to undo exactly what the rewrite changed, move-shape.ts.)
+ */
+export function rewritesQueueName(job: JobFields, opts: RewriteQueueOptions = {}): boolean {
+  return (opts.activeJobQueueName ?? true) && job.activeJobQueueName === (job.queue ?? DEFAULT_QUEUE) && job.spans.argsQueueName !== null;
+}
+
 /** Replace `[start, end)` with the concatenation of `bytes`. */
-interface Edit {
+export interface Edit {
   readonly start: number;
   readonly end: number;
   readonly bytes: readonly Buffer[];
 }
 
 /** Applies non-overlapping edits into one new buffer, copying everything between them as is. */
-function splice(buf: Buffer, edits: Edit[]): Buffer {
+export function splice(buf: Buffer, edits: Edit[]): Buffer {
   edits.sort((a, b) => a.start - b.start);
   let length = buf.length;
   for (const edit of edits) {

@@ -1,5 +1,7 @@
 import { inspectJob, type JobFields } from '../payload/inspect-job.js';
+import { moveShape, restoreFromMove, type MoveShape } from '../payload/move-shape.js';
 import { rewriteQueue } from '../payload/rewrite-queue.js';
+import { moveShapes } from '../routing/reverse-plan.js';
 import { decideRoute, queuedJobDestination, unmappedReason, type RoutingPlan } from '../routing/routing-plan.js';
 import { routedClass } from '../routing/routed-class.js';
 import type { JobSample } from './reroute-counters.js';
@@ -16,6 +18,8 @@ export type Examined =
       /** The class it was routed by, and its payload's `queue` before the move (for move records). */
       readonly routedClass: string;
       readonly queue: string | null;
+      /** What the rewrite replaced beyond the names, recorded so that a rollback gives back these bytes. */
+      readonly shape: MoveShape;
       /** It carries a sidekiq-unique-jobs digest, which names its old queue. */
       readonly uniqueLock: boolean;
     };
@@ -30,7 +34,7 @@ export function examineScheduledJob(member: Buffer, plan: RoutingPlan, rewriteAc
   const decision = decideRoute(plan, job);
   if (decision.action === 'unmapped') return unmapped(job, unmappedReason(plan, job.queue, job));
   if (decision.action === 'already-routed') return { kind: 'already-routed' };
-  return move(member, job, decision.to, rewriteActiveJobQueueName);
+  return move(member, job, plan, job.queue, decision.to, rewriteActiveJobQueueName);
 }
 
 /**
@@ -45,12 +49,29 @@ export function examineQueuedJob(payload: Buffer, listQueue: string, plan: Routi
   const to = queuedJobDestination(plan, listQueue, job);
   if (to === null) return unmapped(job, unmappedReason(plan, listQueue, job));
   if (to === listQueue) return { kind: 'already-routed' };
-  return move(payload, job, to, rewriteActiveJobQueueName);
+  return move(payload, job, plan, listQueue, to, rewriteActiveJobQueueName);
 }
 
-function move(payload: Buffer, job: JobFields, to: string, rewriteActiveJobQueueName: boolean): Examined {
-  const rewritten = rewriteQueue(payload, job, to, { activeJobQueueName: rewriteActiveJobQueueName });
-  return { kind: 'move', to, rewritten, routedClass: routedClass(job.className, job.wrapped), queue: job.queue, uniqueLock: job.uniqueLock };
+/**
+ * `from` is the queue the job is recorded as coming from: a set entry's `queue`, a queued job's
+ * list. A rollback gives back the bytes the rolled-back run had rewritten (move-shape.ts), not a
+ * rewrite by name, which would also change a `queue_name` that run never touched; when its
+ * record allows several originals, the job stays where it is (unmapped, with the reason).
+ */
+function move(payload: Buffer, job: JobFields, plan: RoutingPlan, from: string | null, to: string, rewriteActiveJobQueueName: boolean): Examined {
+  const opts = { activeJobQueueName: rewriteActiveJobQueueName };
+  const cls = routedClass(job.className, job.wrapped);
+  let rewritten: Buffer | null;
+  if (plan.kind === 'reverse' && from !== null) {
+    rewritten = restoreFromMove(payload, job, to, from, moveShapes(plan, cls, from));
+    if (rewritten === null) {
+      const reason = `run ${plan.of} moved jobs of this class here whose bytes differed beyond their queue (its spelling, a missing queue, or queue_name): cannot tell which of them this one had`;
+      return { kind: 'unmapped', routedClass: cls, sample: { jid: job.jid, className: cls, reason } };
+    }
+  } else {
+    rewritten = rewriteQueue(payload, job, to, opts);
+  }
+  return { kind: 'move', to, rewritten, routedClass: cls, queue: job.queue, shape: moveShape(payload, job, from, to, opts), uniqueLock: job.uniqueLock };
 }
 
 function unmapped(job: JobFields, reason: string): Examined {

@@ -4,6 +4,7 @@ import type { RedisCommand } from '../redis/lua-script.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { escapeGlob } from './discover-queues.js';
 import type { RecordedMove } from '../routing/reverse-plan.js';
+import { PLAIN_SHAPE, shapeKey, type MoveShape } from '../payload/move-shape.js';
 
 /**
  * A re-route run's record of what it moved where — one member per distinct (routed class, from
@@ -20,22 +21,25 @@ export const MOVES_TTL_SECONDS = 30 * 24 * 3600;
 export class PageMoves {
   // Nested maps rather than one map keyed by a joined string: `add` runs once per moved job, and
   // building and hashing that string was most of its cost.
-  private readonly seen = new Map<string, Map<string | null, Set<string>>>();
+  private readonly seen = new Map<string, Map<string | null, Map<string, Set<string>>>>();
   private readonly moves: RecordedMove[] = [];
 
   /**
-   * A job of `routedClass` is about to move from `from` to `to`. Renames are recorded by class
-   * too: a rollback then moves back only the classes the run moved, not the jobs the destination
-   * queue already had.
+   * A job of `routedClass` is about to move from `from` to `to`, its bytes rewritten with `shape`
+   * (move-shape.ts). Renames are recorded by class too: a rollback then moves back only the
+   * classes the run moved, not the jobs the destination queue already had.
    */
-  add(routedClass: string, from: string | null, to: string): void {
+  add(routedClass: string, from: string | null, to: string, shape: MoveShape = PLAIN_SHAPE): void {
     let byFrom = this.seen.get(routedClass);
     if (byFrom === undefined) this.seen.set(routedClass, (byFrom = new Map()));
     let tos = byFrom.get(from);
-    if (tos === undefined) byFrom.set(from, (tos = new Set()));
-    if (tos.has(to)) return;
-    tos.add(to);
-    this.moves.push({ routedClass, from, to });
+    if (tos === undefined) byFrom.set(from, (tos = new Map()));
+    let shapes = tos.get(to);
+    if (shapes === undefined) tos.set(to, (shapes = new Set()));
+    const key = shapeKey(shape);
+    if (shapes.has(key)) return;
+    shapes.add(key);
+    this.moves.push(key === '' ? { routedClass, from, to } : { routedClass, from, to, shape });
   }
 
   /**
@@ -52,21 +56,38 @@ export class PageMoves {
   }
 }
 
-/** A member: the JSON array `["Class","from","to"]` (`from` null when the entry had no queue). */
+/**
+ * A member: the JSON array `["Class","from","to"]` (`from` null when the entry had no queue), with
+ * a fourth element, the move's shape (`{"queue":…,"queueName":…}`, move-shape.ts), only for jobs
+ * whose bytes undoing by name would not give back.
+ */
 export function encodeMove(move: RecordedMove): string {
-  return JSON.stringify([move.routedClass, move.from, move.to]);
+  const shape = move.shape ?? PLAIN_SHAPE;
+  if (shapeKey(shape) === '') return JSON.stringify([move.routedClass, move.from, move.to]);
+  return JSON.stringify([move.routedClass, move.from, move.to, shape]);
 }
 
 export function decodeMove(member: string): RecordedMove | null {
   try {
     const value: unknown = JSON.parse(member);
-    if (!Array.isArray(value) || value.length !== 3) return null;
-    const [routedClass, from, to] = value as unknown[];
+    if (!Array.isArray(value) || (value.length !== 3 && value.length !== 4)) return null;
+    const [routedClass, from, to, shape] = value as unknown[];
     if (typeof routedClass !== 'string' || (typeof from !== 'string' && from !== null) || typeof to !== 'string') return null;
-    return { routedClass, from, to };
+    if (value.length === 3) return { routedClass, from, to };
+    const decoded = decodeShape(shape);
+    return decoded === null ? null : { routedClass, from, to, shape: decoded };
   } catch {
     return null;
   }
+}
+
+function decodeShape(value: unknown): MoveShape | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const { queue, queueName, ...rest } = value as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) return null;
+  if (queue !== undefined && queue !== null && typeof queue !== 'string') return null;
+  if (queueName !== undefined && typeof queueName !== 'string') return null;
+  return { ...(queue === undefined ? {} : { queue }), ...(queueName === undefined ? {} : { queueName }) };
 }
 
 /** A run's recorded moves, or null when it has no record (see the rollback plan's message). */

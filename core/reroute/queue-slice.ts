@@ -287,7 +287,7 @@ async function applyMoves(
   // A queued job's queue before the move is the list it waits in, whatever its payload says.
   // Quarantined jobs are not recorded: they went to no queue, and a rollback would not find them.
   const record = new PageMoves();
-  for (const { examined } of moves) record.add(examined.routedClass, queue, examined.to);
+  for (const { examined } of moves) record.add(examined.routedClass, queue, examined.to, examined.shape);
   const replies = await rerouteQueueJobs.runAll(redis, calls, record.commands(keys.prefix, request.recordMovesAs?.runId));
   for (const reply of replies) {
     const [vanished, ...pushed] = reply as number[];

@@ -137,7 +137,7 @@ function examineSetPage(request: Omit<SetPageRequest, 'cursor'>, scanned: Scanne
         args.push(member, examined.rewritten, score, rewrites === null ? '' : entryDigest(examined.rewritten));
         byDestination.set(examined.to, args);
         // An entry's queue before the move is its payload's `queue` (the poller pushes it there).
-        moves.add(examined.routedClass, examined.queue, examined.to);
+        moves.add(examined.routedClass, examined.queue, examined.to, examined.shape);
         if (examined.uniqueLock) counters.uniqueLocked++;
       }
     }

@@ -1,4 +1,5 @@
 import { unencodableQueueName } from '../payload/encode-json-string.js';
+import { PLAIN_SHAPE, shapeKey, type MoveShape } from '../payload/move-shape.js';
 import { displayName, isPlainName } from '../redis/key-name.js';
 /**
  * The routing that puts a finished re-route run's jobs back where they were, built from the moves
@@ -15,6 +16,8 @@ export interface RecordedMove {
   readonly routedClass: string;
   readonly from: string | null;
   readonly to: string;
+  /** What the rewrite replaced beyond the names (move-shape.ts); absent for the usual job. */
+  readonly shape?: MoveShape;
 }
 
 /** A (class, queue) whose jobs cannot be put back, and why (for the report's samples). */
@@ -32,6 +35,8 @@ export interface ReverseRoutingPlan {
   readonly back: ReadonlyMap<string, string | Unrestorable>;
   /** Every queue the run moved jobs to: the lists a rollback drains. */
   readonly drained: ReadonlySet<string>;
+  /** `class\0queue` → the distinct shapes of the moves there, to give back the exact bytes. */
+  readonly shapes: ReadonlyMap<string, readonly MoveShape[]>;
 }
 
 const pairKey = (routedClass: string, queue: string): string => `${routedClass}\0${queue}`;
@@ -43,11 +48,16 @@ const pairKey = (routedClass: string, queue: string): string => `${routedClass}\
  */
 export function reverseRoutingPlan(of: string, moves: readonly RecordedMove[]): ReverseRoutingPlan {
   const froms = new Map<string, Set<string | null>>();
+  const shapes = new Map<string, Map<string, MoveShape>>();
   for (const move of moves) {
     const key = pairKey(move.routedClass, move.to);
     const seen = froms.get(key) ?? new Set();
     seen.add(move.from);
     froms.set(key, seen);
+    const shape = move.shape ?? PLAIN_SHAPE;
+    const byKey = shapes.get(key) ?? new Map<string, MoveShape>();
+    byKey.set(shapeKey(shape), shape);
+    shapes.set(key, byKey);
   }
   const back = new Map<string, string | Unrestorable>();
   for (const [key, seen] of froms) {
@@ -55,7 +65,8 @@ export function reverseRoutingPlan(of: string, moves: readonly RecordedMove[]): 
     if (seen.size === 1 && only !== null && only !== undefined && isPlainName(only) && unencodableQueueName(only) === null) back.set(key, only);
     else back.set(key, { unrestorable: unrestorableReason(of, [...seen]) });
   }
-  return { kind: 'reverse', of, moves, back, drained: new Set(moves.map((m) => m.to)) };
+  const shapeLists = new Map([...shapes].map(([key, byKey]) => [key, [...byKey.values()]]));
+  return { kind: 'reverse', of, moves, back, drained: new Set(moves.map((m) => m.to)), shapes: shapeLists };
 }
 
 function unrestorableReason(of: string, froms: readonly (string | null)[]): string {
@@ -76,4 +87,9 @@ function unrestorableReason(of: string, froms: readonly (string | null)[]): stri
 /** Where jobs of `routedClass` now on `queue` came from; undefined when the run moved no such job there. */
 export function routeBack(plan: ReverseRoutingPlan, routedClass: string, queue: string): string | Unrestorable | undefined {
   return plan.back.get(pairKey(routedClass, queue));
+}
+
+/** The shapes of the moves of `routedClass` to `queue` (move-shape.ts); the usual one when none was recorded. */
+export function moveShapes(plan: ReverseRoutingPlan, routedClass: string, queue: string): readonly MoveShape[] {
+  return plan.shapes.get(pairKey(routedClass, queue)) ?? [PLAIN_SHAPE];
 }

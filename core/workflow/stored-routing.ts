@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
+import type { MoveShape } from '../payload/move-shape.js';
 import { reverseRoutingPlan } from '../routing/reverse-plan.js';
 import { classRoutingPlan, renameRoutingPlan, type RoutingPlan } from '../routing/routing-plan.js';
 
@@ -37,8 +38,8 @@ export const cacheKey = (key: string, digest: string | undefined): string => `${
 export type SerializedRouting =
   | { kind: 'classes'; mapping: Record<string, string>; liveQueues?: string[] }
   | { kind: 'renames'; renames: Record<string, string> }
-  /** A rollback: the rolled-back run's moves as `[class, from, to]`, from which the plan is rebuilt. */
-  | { kind: 'reverse'; of: string; moves: [string, string | null, string][] };
+  /** A rollback: the rolled-back run's moves as `[class, from, to]` (and the move's shape when it has one, move-shape.ts), from which the plan is rebuilt. */
+  | { kind: 'reverse'; of: string; moves: ([string, string | null, string] | [string, string | null, string, MoveShape])[] };
 
 export function serializeRouting(plan: RoutingPlan): SerializedRouting {
   switch (plan.kind) {
@@ -47,7 +48,7 @@ export function serializeRouting(plan: RoutingPlan): SerializedRouting {
     case 'renames':
       return { kind: 'renames', renames: Object.fromEntries(plan.renames) };
     case 'reverse':
-      return { kind: 'reverse', of: plan.of, moves: plan.moves.map((m) => [m.routedClass, m.from, m.to]) };
+      return { kind: 'reverse', of: plan.of, moves: plan.moves.map((m) => (m.shape === undefined ? [m.routedClass, m.from, m.to] : [m.routedClass, m.from, m.to, m.shape])) };
   }
 }
 
@@ -58,7 +59,7 @@ export function deserializeRouting(stored: SerializedRouting): RoutingPlan {
     case 'renames':
       return renameRoutingPlan(new Map(Object.entries(stored.renames)));
     case 'reverse':
-      return reverseRoutingPlan(stored.of, stored.moves.map(([routedClass, from, to]) => ({ routedClass, from, to })));
+      return reverseRoutingPlan(stored.of, stored.moves.map(([routedClass, from, to, shape]) => (shape === undefined ? { routedClass, from, to } : { routedClass, from, to, shape })));
   }
 }
 

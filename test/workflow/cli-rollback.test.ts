@@ -105,6 +105,31 @@ describe('sidekiq-migrate rollback', () => {
     expect(stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
   });
 
+  it("gives back every job's exact bytes: an ActiveJob queue_name the run left alone, a missing or escaped queue, Unicode names", async () => {
+    const wrapper = 'ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper';
+    const activeJob = (cls: string, queue: string, queueName: string) =>
+      `{"retry":true,"queue":${JSON.stringify(queue)},"wrapped":"${cls}","args":[{"job_class":"${cls}","queue_name":${JSON.stringify(queueName)},"arguments":[1.0]}],"class":"${wrapper}","jid":"${cls.toLowerCase()}"}`;
+    writeFileSync(join(dir, 'shapes.json'), JSON.stringify({ Kept: 'new', Along: 'new', Other: 'new', NoQueue: 'new', Escaped: 'new', Spelled: 'new', Unicode: 'nëw ✓' }));
+    // Kept's queue_name already names the destination, so the run leaves it; Along's follows its queue.
+    await redis.client().lpush('queue:old', activeJob('Kept', 'old', 'new'), activeJob('Along', 'old', 'old'));
+    await redis.client().lpush('queue:old', '{"class":"NoQueue","args":[2],"jid":"n1"}', '{"class":"Escaped","queue":"\\u006fld","args":[3],"jid":"e1"}');
+    await redis.client().lpush('queue:ölð', sidekiqPayload({ className: 'Unicode', queue: 'ölð' }));
+    await redis.client().zadd('retry', '1795459303.5', activeJob('Kept', 'old', 'new'), '1795459304', activeJob('Other', 'ölð', 'ölð'));
+    await redis.client().zadd('schedule', '1795459305', '{"class":"Spelled","queue":"\\u006f\\u006cd","args":[4]}');
+    const before = await jobs();
+    expect((await cli('run', '--redis', redis.url(), '--mapping', join(dir, 'shapes.json'), '--run-id', 'shapes-1')).code).toBe(0);
+    expect((await redis.client().lrange('queue:new', 0, -1)).filter((j) => j.includes('"wrapped":"Kept"'))).toEqual([activeJob('Kept', 'new', 'new')]);
+
+    const dry = await cli('rollback', 'shapes-1', '--redis', redis.url(), '--dry-run');
+    const { code, stdout } = await cli('rollback', 'shapes-1', '--redis', redis.url());
+
+    expect(dry.stdout).toContain('Moved to (2 queues): old 6 · ölð 2');
+    expect(code).toBe(0);
+    expect(stdout).toContain('Moved to (2 queues): old 6 · ölð 2');
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
+    expect(await jobs()).toEqual(before);
+  });
+
   it('exits 2 with one clear message for a run that recorded nothing, touching nothing', async () => {
     await seed(2);
     const before = await digestKeys(redis.client(), '');
