@@ -2,6 +2,7 @@ import { leftInPlace } from '../../core/workflow/left-in-place.js';
 import { displayName, displayText, printable } from '../../core/redis/key-name.js';
 import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
 import { topUnmappedClasses } from '../../core/reroute/reroute-counters.js';
+import { DRY_RUN_REWRITES_KEPT } from '../../core/reroute/set-page.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import type { TransferCounters } from '../../core/transfer/transfer-counters.js';
 import { count as n, shorten, wrap } from './fit.js';
@@ -148,7 +149,12 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     const unparsableLeft = (t.unparsable ?? 0) - unparsableQuarantined;
     if (unparsableLeft > 0) attention.push(`${n(unparsableLeft)} unparsable job(s) left in place (samples below).`);
     if (unparsableQuarantined > 0) attention.push(`${n(unparsableQuarantined)} unparsable job(s) ${summary.dryRun ? 'would be quarantined' : 'quarantined'} (samples below).`);
-    if ((t.conflicts ?? 0) > 0) attention.push(`${n(t.conflicts)} conflict(s): left in place, their bytes already on the destination set.`);
+    if ((t.conflicts ?? 0) > 0) {
+      attention.push(`${n(t.conflicts)} conflict(s): ${summary.dryRun ? 'would be left in place, their bytes already in their set (or the rewrite of another entry moved before them)' : 'left in place, their bytes already on the destination set'}.`);
+    }
+    if ((t.uncheckedMoves ?? 0) > 0) {
+      attention.push(`${n(t.uncheckedMoves!)} set entr(ies) counted as moved were checked for conflicts only against the first ${n(DRY_RUN_REWRITES_KEPT)} rewrites of their set that this dry run remembers: the run may find some of them conflicts (left in place).`);
+    }
     if ((t.quarantined ?? 0) > 0) attention.push(`${would} to sidekiq-migrate:quarantine:<queue>, by queue: ${byQueue((c) => c['quarantined']!)}`);
     if ((t.keptOnLiveQueues ?? 0) > 0) attention.push(`Left in place on live queues (still routed to or fetched; never quarantined): ${byQueue((c) => c['keptOnLiveQueues']!)}`);
     const samples = [...t.samples.unmapped, ...t.samples.unparsable];

@@ -51,6 +51,11 @@ export interface RerouteCounters {
    * gem's 8.0.8 on they run under their new queue's digest (docs/guarantees-and-limits.md).
    */
   uniqueLocked: number;
+  /**
+   * A dry run of a set: moves counted after it had DRY_RUN_REWRITES_KEPT rewrites in memory
+   * (set-page.ts), checked for conflicts only against those; absent when none.
+   */
+  uncheckedMoves?: number;
   /** Moves per destination queue. */
   movedTo: Record<string, number>;
   /** Unmapped jobs left in place, per routed class (bounded; see MAX_CLASSES). */
@@ -133,6 +138,7 @@ const SCALARS = ['scanned', 'moved', 'alreadyRouted', 'unmapped', 'unparsable', 
 export function addCounters(into: RerouteCounters, more: RerouteCounters): RerouteCounters {
   into.quarantinedClasses ??= {};
   for (const k of SCALARS) into[k] = (into[k] ?? 0) + (more[k] ?? 0);
+  if ((more.uncheckedMoves ?? 0) > 0) into.uncheckedMoves = (into.uncheckedMoves ?? 0) + more.uncheckedMoves!;
   addDestinations(into.movedTo, more.movedTo ?? {});
   for (const [cls, n] of Object.entries(more.unmappedClasses)) tallyClass(into, cls, n);
   for (const [cls, n] of Object.entries(more.quarantinedClasses ?? {})) tallyClass(into, cls, n, 'quarantinedClasses');

@@ -18,7 +18,23 @@ const rerouteSetEntries = new LuaScript('rerouteSetEntries-n', { encodeCalls: tr
 export interface SetCursor {
   readonly scan: string;
   readonly bytesPerJob?: number;
+  /**
+   * A dry run only: the digests (rewritten-entries.ts) of the rewrites it counted as moved in this
+   * set so far, at most DRY_RUN_REWRITES_KEPT. A run replaces an entry only if its rewrite is not
+   * in the set yet, so a later entry that rewrites to the same bytes (the same job named with
+   * another queue) is a conflict, left where it is; the dry run, which writes nothing, must
+   * remember what the run would have written to count it so.
+   */
+  readonly dryRewrites?: readonly string[];
 }
+
+/**
+ * Digests a dry run carries from page to page of one set (14 bytes each in the cursor, which
+ * travels in a Step Functions state of 256 KiB at most, the three sets' items in one Map batch:
+ * 126 KB for the three at most). Moves counted past them are checked only against those kept,
+ * and counted as such (`uncheckedMoves`), so that the summary can say so.
+ */
+export const DRY_RUN_REWRITES_KEPT = 3_000;
 
 export interface SetPageRequest extends RerouteContext {
   readonly set: SortedSetName;
@@ -51,7 +67,8 @@ function setCursor(cursor: SetCursor | string): SetCursor {
  * size; a scan's first page reads a few entries before, to learn their size (scanSetPage).
  */
 export async function rerouteSetPage(request: SetPageRequest): Promise<PageResult<SetCursor>> {
-  return applySetPage(request, examineSetPage(request, await scanSetPage(request, setCursor(request.cursor))));
+  const cursor = setCursor(request.cursor);
+  return applySetPage(request, examineSetPage(request, await scanSetPage(request, cursor)), [...(cursor.dryRewrites ?? [])]);
 }
 
 /** One ZSCAN reply: the cursor it was asked for, the one it returned, and member/score pairs. */
@@ -98,9 +115,10 @@ function members(flat: readonly Buffer[]): Buffer[] {
   return found;
 }
 
-/** Where the scan stands after `scanned`. */
-function cursorAfter(scanned: ScannedSetPage): SetCursor {
-  return scanned.bytesPerJob === undefined ? { scan: scanned.next } : { scan: scanned.next, bytesPerJob: scanned.bytesPerJob };
+/** Where the scan stands after `scanned` (and, in a dry run, the rewrites counted so far). */
+function cursorAfter(scanned: ScannedSetPage, dryRewrites?: readonly string[]): SetCursor {
+  const cursor = scanned.bytesPerJob === undefined ? { scan: scanned.next } : { scan: scanned.next, bytesPerJob: scanned.bytesPerJob };
+  return dryRewrites === undefined || dryRewrites.length === 0 ? cursor : { ...cursor, dryRewrites };
 }
 
 /** Node's own work on a page: decides every entry from its bytes; no I/O. */
@@ -145,8 +163,12 @@ function examineSetPage(request: Omit<SetPageRequest, 'cursor'>, scanned: Scanne
   return { scanned, counters, rewrites, byDestination, moves, lookAlreadyRouted };
 }
 
-/** The page's writes: the rewrites in bounded Lua calls (none in a dry run), then its result. */
-async function applySetPage(request: Omit<SetPageRequest, 'cursor'>, page: ExaminedSetPage): Promise<PageResult<SetCursor>> {
+/**
+ * The page's writes: the rewrites in bounded Lua calls (none in a dry run), then its result.
+ * `dryRewrites`: a dry run's digests of the rewrites it counted so far in this set (SetCursor's),
+ * which this page adds to; pages are applied one after the other, so they share it.
+ */
+async function applySetPage(request: Omit<SetPageRequest, 'cursor'>, page: ExaminedSetPage, dryRewrites: string[]): Promise<PageResult<SetCursor>> {
   const { counters, rewrites, byDestination, lookAlreadyRouted } = page;
   const { next } = page.scanned;
   const key = request.keys.sortedSet(request.set);
@@ -156,8 +178,7 @@ async function applySetPage(request: Omit<SetPageRequest, 'cursor'>, page: Exami
   const own = lookAlreadyRouted.length > 0 ? countOwnRewrites(request, rewrites!, lookAlreadyRouted) : null;
   let writes: Promise<void> | null = null;
   if (request.dryRun) {
-    for (const [to, args] of byDestination) add(counters.movedTo, to, args.length / 4);
-    counters.moved = sum(counters.movedTo);
+    await countDryRunMoves(request, key, dryRewrites, byDestination, counters);
   } else if (byDestination.size > 0) {
     writes = applyRewrites(request, key, rewrites, byDestination, page.moves, counters);
   }
@@ -170,7 +191,48 @@ async function applySetPage(request: Omit<SetPageRequest, 'cursor'>, page: Exami
     counters.alreadyRouted += lookAlreadyRouted.length - ownRewrites.value;
   }
   if (next === '0' && rewrites !== null) await forgetRewrites(request, rewrites);
-  return { cursor: cursorAfter(page.scanned), done: next === '0', counters };
+  // Carried only while the scan goes on: a Map batch returns its items' states together.
+  return { cursor: cursorAfter(page.scanned, request.dryRun && next !== '0' ? [...dryRewrites] : undefined), done: next === '0', counters };
+}
+
+/**
+ * A dry run's count of a page's moves, as the run's script would make them (rerouteSetEntries-n.lua
+ * adds a rewrite only if it is not in the set yet, else leaves the original as a conflict): an
+ * entry whose rewrite is in the set already, or is the rewrite of an entry counted as moved before
+ * it (on this page or an earlier one of the set), is a conflict. Adds what it counts to `kept`.
+ */
+async function countDryRunMoves(
+  request: Omit<SetPageRequest, 'cursor'>,
+  key: string,
+  kept: string[],
+  byDestination: Map<string, (Buffer | string)[]>,
+  counters: RerouteCounters,
+): Promise<void> {
+  const rewrites: Buffer[] = [];
+  for (const args of byDestination.values()) for (let i = 0; i < args.length; i += 4) rewrites.push(args[i + 1] as Buffer);
+  if (rewrites.length === 0) return;
+  let present: (string | null)[];
+  try {
+    present = await request.redis.zmscore(key, ...rewrites);
+  } catch (error) {
+    throw classifyRedisError(error, `Reading ${key}`);
+  }
+  const seen = new Set(kept);
+  let at = 0;
+  for (const [to, args] of byDestination) {
+    for (let i = 0; i < args.length; i += 4, at++) {
+      const digest = entryDigest(args[i + 1] as Buffer);
+      if (present[at] !== null || seen.has(digest)) {
+        counters.conflicts++;
+        continue;
+      }
+      add(counters.movedTo, to, 1);
+      counters.moved++;
+      if (kept.length >= DRY_RUN_REWRITES_KEPT) counters.uncheckedMoves = (counters.uncheckedMoves ?? 0) + 1;
+      else kept.push(digest);
+      seen.add(digest);
+    }
+  }
 }
 
 /**
@@ -241,10 +303,6 @@ function add(record: Record<string, number>, key: string, n: number): void {
   if (n > 0) record[key] = (record[key] ?? 0) + n;
 }
 
-function sum(record: Record<string, number>): number {
-  return Object.values(record).reduce((a, b) => a + b, 0);
-}
-
 export interface SetRerouteRequest extends Omit<SetPageRequest, 'cursor'>, DriveLimits {
   /** Where to continue (SetPageRequest's): absent to start. */
   readonly cursor?: SetCursor | string;
@@ -257,14 +315,16 @@ export interface SetRerouteRequest extends Omit<SetPageRequest, 'cursor'>, Drive
  * page's entries are still replaced only if they are there, so reading ahead changes no outcome.
  */
 export function rerouteSet(request: SetRerouteRequest): Promise<PageResult<SetCursor> & { pages: number }> {
+  const start = setCursor(request.cursor ?? '0');
+  const dryRewrites = [...(start.dryRewrites ?? [])];
   return drivePipelinedPages(
     {
       read: (cursor: SetCursor) => scanSetPage(request, cursor),
       after: (scanned) => (scanned.next === '0' ? null : cursorAfter(scanned)),
       examine: (scanned) => examineSetPage(request, scanned),
-      apply: (examined) => applySetPage(request, examined),
+      apply: (examined) => applySetPage(request, examined, dryRewrites),
     },
-    setCursor(request.cursor ?? '0'),
+    start,
     request,
   );
 }
