@@ -32,6 +32,11 @@ export interface SummaryView {
   readonly again?: string;
   /** How to carry jobs pushed to the source during a transfer (default: run move again); a deployed one starts another execution. */
   readonly moveAgain?: string;
+  /**
+   * A rollback: its `unmapped` jobs are jobs of classes the rolled-back run moved that it cannot
+   * put back (the samples say why), not jobs without a destination for their class.
+   */
+  readonly rollback?: boolean;
 }
 
 type Row = readonly [label: string, counters: Record<string, number>];
@@ -142,7 +147,8 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     const classes = (tally: 'unmappedClasses' | 'quarantinedClasses') => topUnmappedClasses(t, 10, tally).map(([cls, c]) => `${printable(cls)} ${n(c)}`).join(' · ');
     const would = summary.dryRun ? 'Would be quarantined' : 'Quarantined';
     // Say what happened to each kind: left where it was, or really moved to a quarantine list.
-    if (classes('unmappedClasses')) attention.push(`Left in place, no destination for their class: ${classes('unmappedClasses')}`);
+    const why = view.rollback ? 'cannot be put back (the samples say why)' : 'no destination for their class';
+    if (classes('unmappedClasses')) attention.push(`Left in place, ${why}: ${classes('unmappedClasses')}`);
     if (classes('quarantinedClasses')) attention.push(`${would}, no destination for their class: ${classes('quarantinedClasses')}`);
     // Set entries always stay; queued ones went to the quarantine list when it was asked for.
     const unparsableQuarantined = t.quarantinedUnparsable ?? 0;

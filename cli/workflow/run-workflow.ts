@@ -31,6 +31,8 @@ export interface WorkflowRun {
   readonly selectedJobs?: number;
   /** More members of the --json summary object (a selective move's plan). */
   readonly extra?: Record<string, unknown>;
+  /** A rollback: its unmapped jobs are those it cannot put back (SummaryView's). */
+  readonly rollback?: boolean;
 }
 
 /**
@@ -79,7 +81,7 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   // Every item as seen by this process (the summary's own list is bounded: its state stays small).
   const items = progress.seen();
   if (run.json) run.io.out(`${JSON.stringify({ ...summary, complete, items, ...run.extra })}\n`);
-  else run.io.out(renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items }));
+  else run.io.out(renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items, rollback: run.rollback ?? false }));
   return complete ? ExitCode.ok : ExitCode.failed;
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { privateRedis } from '../support/private-redis.js';
+import { keyValueSnapshot } from '../support/exact-jobs.js';
 import { allJobs, digestKeys } from '../support/redis-snapshot.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli } from '../support/run-cli.js';
@@ -128,6 +129,35 @@ describe('sidekiq-migrate rollback', () => {
     expect(stdout).toContain('Moved to (2 queues): old 6 · ölð 2');
     expect(stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
     expect(await jobs()).toEqual(before);
+  });
+
+  it('names the jobs it cannot put back as such; its dry run writes nothing and counts what it then does', async () => {
+    // A's retries named two queues: the run moved both to `new`, which cannot be undone per job.
+    await seed(2);
+    await redis.client().zadd('retry', '2000000100', sidekiqPayload({ className: 'A', queue: 'other', args: '[7]' }));
+    await redis.client().lpush('queue:old', '{"class":"A","args":[', sidekiqPayload({ className: 'B', queue: 'old' }));
+    expect((await cli('run', '--redis', redis.url(), '--mapping', mappingFile, '--run-id', 'oops-5')).code).toBe(0);
+    const before = await keyValueSnapshot(redis.client(), '');
+    const ttl = await redis.client().pttl('sidekiq-migrate:oops-5:moves');
+
+    const dry = await cli('rollback', 'oops-5', '--redis', redis.url(), '--dry-run', '--json');
+    const written = await keyValueSnapshot(redis.client(), '');
+    // Every key's value and whether it expires as before; the record's expiry not renewed.
+    expect(await redis.client().pttl('sidekiq-migrate:oops-5:moves')).toBeLessThanOrEqual(ttl);
+    const { code, stdout } = await cli('rollback', 'oops-5', '--redis', redis.url(), '--json');
+    const human = await cli('rollback', 'oops-5', '--redis', redis.url(), '--dry-run');
+
+    expect(written).toEqual(before);
+    expect(code).toBe(0);
+    const [predicted, done] = [JSON.parse(dry.stdout), JSON.parse(stdout)];
+    const pick = (s: { totals: Record<string, unknown> }) => {
+      const { scanned, moved, alreadyRouted, unmapped, unparsable, conflicts, quarantined, movedTo } = s.totals;
+      return { scanned, moved, alreadyRouted, unmapped, unparsable, conflicts, quarantined, movedTo };
+    };
+    expect(pick(predicted)).toEqual(pick(done));
+    expect(pick(done)).toMatchObject({ moved: 0, unmapped: 5, unparsable: 0 });
+    expect(human.stdout).toContain('Left in place, cannot be put back (the samples say why): A 5');
+    expect(human.stdout).toContain('moved such jobs here from several queues (old, other): cannot tell which one each came from');
   });
 
   it('exits 2 with one clear message for a run that recorded nothing, touching nothing', async () => {
