@@ -202,7 +202,7 @@ describe('--unmapped quarantine never empties a live queue', { timeout: 180_000 
     expect(code).toBe(0);
     expect(await jobs(source)).toEqual(before);
     expect(await source.keys('sidekiq-migrate:quarantine:*')).toEqual([]);
-    expect(stdout).toContain('Left in place, no destination for their class: W 4');
+    expect(stdout).toContain('Left in place, cannot be put back (the samples say why): W 4');
     expect(stdout).toContain('Left in place on live queues (still routed to or fetched; never quarantined): queue:c 4');
     expect(stdout).not.toContain('Quarantined');
   });
