@@ -83,6 +83,6 @@ describe('a dry run counts the conflicts of a set as the run makes them', () => 
 
     expect(await digestKeys(server.client(), '')).toEqual(before);
     expect(JSON.parse(dry.stdout).sets.retry).toMatchObject({ moved: DRY_RUN_REWRITES_KEPT + 10, conflicts: 0, uncheckedMoves: 10 });
-    expect(human.stdout).toContain(`10 set entr(ies) counted as moved were checked for conflicts only against the first 3,000 rewrites of their set that this dry run remembers`);
+    expect(human.stdout).toContain(`10 set entr(ies) counted as moved were checked for conflicts only against the first ${DRY_RUN_REWRITES_KEPT.toLocaleString('en-US')} rewrites of their set that this dry run remembers`);
   });
 });
