@@ -1,30 +1,76 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
 import type { LockHolder } from '../../core/redis/run-lock.js';
 import { runLockKey } from '../../core/redis/run-lock.js';
+import { findInflightLeftovers } from '../../core/transfer/resume-inflight.js';
 import type { Connection } from '../../core/workflow/connections.js';
+import { runExecutionsKey } from '../../core/workflow/run-executions.js';
+
+/**
+ * A dead transfer of this machine holds the lock on this move's target, and this move cannot
+ * resume it: it went the other way (a shard move's step back while the step there is dead) or
+ * came from another Redis. Taking its id would move under it without finishing it (its jobs
+ * stay in flight on its source) and mix this run's in-flight keys and ledgers with its own; a
+ * new id would be refused by its lock. Nothing is touched.
+ */
+export class DeadRunInTheWayError extends FatalError {}
 
 /**
  * The run id for a CLI run: the one given, or — when a run of this machine holds the lock but its
  * process is gone (killed, crashed, machine rebooted) — that run's id, so that this run resumes
  * it at once instead of waiting for its lock to expire; otherwise a new one, e.g.
  * `reroute-20261123-204512-3f9a`.
+ *
+ * A transfer (connections: source, target) resumes a dead transfer only one that went the same
+ * way: it is refused (DeadRunInTheWayError) when the dead run holding the target's lock started
+ * from the target (its run's executions are kept on its source: run-executions.ts), or does not
+ * hold the source's lock as well (it came from another Redis).
  */
 export async function chooseRunId(given: string | undefined, mode: 'reroute' | 'transfer', connections: readonly Connection[], isAlive = pidAlive): Promise<{ runId: string; resumes: boolean }> {
   if (given) return { runId: given, resumes: false };
-  for (const c of connections) {
-    const value = await c.redis.get(runLockKey(c.keys.prefix));
-    if (value === null) continue;
-    try {
-      const holder = JSON.parse(value) as LockHolder;
-      // An expired lock (it stays as a key: its expiry is in its value) is nobody's to resume.
-      if (holder.expiresAt !== undefined && holder.expiresAt < Date.now()) continue;
-      if (holder.host === hostname() && holder.operation === mode && !isAlive(holder.pid)) return { runId: holder.runId, resumes: true };
-    } catch {
-      // not a lock we wrote: the plan step will name it
-    }
-  }
+  const dead: (LockHolder | undefined)[] = [];
+  for (const c of connections) dead.push(await deadRunOfThisMachine(c, isAlive));
+  if (mode === 'transfer' && connections.length === 2) await refuseDeadRunInTheWay(connections[0]!, connections[1]!, dead[0], dead[1]);
+  for (const holder of dead) if (holder?.operation === mode) return { runId: holder.runId, resumes: true };
   return { runId: newRunId(mode), resumes: false };
+}
+
+/** The holder of the lock on `c` when it is a run of this machine whose process is gone and whose lock has not expired. */
+async function deadRunOfThisMachine(c: Connection, isAlive: (pid: number) => boolean): Promise<LockHolder | undefined> {
+  const value = await c.redis.get(runLockKey(c.keys.prefix));
+  if (value === null) return undefined;
+  try {
+    const holder = JSON.parse(value) as LockHolder;
+    // An expired lock (it stays as a key: its expiry is in its value) is nobody's to resume.
+    if (holder.expiresAt !== undefined && holder.expiresAt < Date.now()) return undefined;
+    if (holder.host === hostname() && !isAlive(holder.pid)) return holder;
+  } catch {
+    // not a lock we wrote: the plan step will name it
+  }
+  return undefined;
+}
+
+async function refuseDeadRunInTheWay(source: Connection, target: Connection, onSource: LockHolder | undefined, onTarget: LockHolder | undefined): Promise<void> {
+  if (onTarget?.operation !== 'transfer') return;
+  const fromTarget = (await target.redis.exists(runExecutionsKey(target.keys.prefix, onTarget.runId))) === 1;
+  const sameRun = onSource?.runId === onTarget.runId;
+  if (!fromTarget && sameRun) return;
+  const id = onTarget.runId;
+  // Its jobs in flight are on its source: the target here when it started there.
+  const held = fromTarget ? (await findInflightLeftovers({ source: target.redis, sourceKeys: target.keys })).filter((l) => l.runId === id).reduce((n, l) => n + l.size, 0) : 0;
+  const inflight = held > 0 ? ` (${held} job(s) of it in flight on ${target.name}, where no worker runs them)` : '';
+  if (fromTarget && sameRun) {
+    throw new DeadRunInTheWayError(
+      `Run ${id}, a transfer from ${target.name} to ${source.name} whose process on this machine is gone, still holds the run lock on both${inflight}. ` +
+        `This move goes the other way and would not finish it. Finish that run first by running its move again (sidekiq-migrate move --from ${target.name} --to ${source.name}: it resumes ${id}), then this one. Nothing was touched.`,
+    );
+  }
+  const what = fromTarget ? `a transfer from ${target.name}` : 'a transfer into it from another Redis';
+  throw new DeadRunInTheWayError(
+    `Run ${id}, ${what} whose process on this machine is gone, still holds the run lock on ${target.name}${inflight}. ` +
+      `This move would not finish it. Finish that run first by running its move again (with its --from and --to: it resumes ${id}), then this one. Nothing was touched.`,
+  );
 }
 
 /** A new run id: `reroute-20261123-204512-3f9a` — sortable, unique enough, a valid execution name. */

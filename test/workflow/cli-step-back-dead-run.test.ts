@@ -1,0 +1,99 @@
+// A shard move's step back (move --from SHARD --to MAIN) while the step there (move --from MAIN
+// --to SHARD) is dead: its process was killed holding the run lock on both Redis servers, with
+// jobs in flight on MAIN. The step back found that run's lock on its own ends, took the dead
+// run's id as if it resumed it ("Resuming run …"), and moved the other way under it: it did not
+// finish the dead run (its jobs stayed in flight on MAIN, where no worker reads them) and wrote its
+// own in-flight keys and ledgers under an id that already had some on both servers.
+import { spawn } from 'node:child_process';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { jobEntry, jobsIn, keyValueSnapshot } from '../support/exact-jobs.js';
+import { repoPath } from '../support/paths.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { runCli } from '../support/run-cli.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { waitUntil } from '../support/wait-until.js';
+
+const redis = privateSourceAndTarget();
+const last = (text: string) => text.trimEnd().split('\n').at(-1);
+
+describe('a step back while the step there died holding its locks', () => {
+  it('is refused, touching nothing, naming the dead run and how to finish it; the step there then resumes it and the step back runs', { timeout: 120_000 }, async () => {
+    const [main, shard] = [redis.source(), redis.target()];
+    const { source: mainUrl, target: shardUrl } = redis.urls();
+    const forward = Array.from({ length: 3000 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'a', args: `[${i}]` }));
+    const back = [1, 2, 3].map((i) => sidekiqPayload({ className: 'B', queue: 'b', args: `[${i}]` }));
+    await main.sadd('queues', 'a');
+    await main.lpush('queue:a', ...forward);
+    await shard.sadd('queues', 'b');
+    await shard.lpush('queue:b', ...back);
+
+    // The step there, killed while a slice it claimed on main waits to be written to the shard
+    // (the shard's writes paused): it leaves its lock on both and jobs in flight on main.
+    const child = spawn(process.execPath, [repoPath('bin/sidekiq-migrate.js'), 'move', '--from', mainUrl, '--to', shardUrl, '--page-size', '5'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Read, or the child blocks writing its progress to a full pipe.
+    child.stderr!.resume();
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    await waitUntil('the step there moved jobs', async () => (await shard.llen('queue:a')) > 0);
+    try {
+      const inflight = await claimedNotWritten(shard, main);
+      child.kill('SIGKILL');
+      expect(await exited).toBe('SIGKILL');
+      const dead = inflight.split(':')[1]!;
+      await shard.client('UNPAUSE');
+
+      const before = { main: await keyValueSnapshot(main), shard: await keyValueSnapshot(shard) };
+      const refused = await runCli('move', '--from', shardUrl, '--to', mainUrl);
+
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).not.toContain('Resuming');
+      const held = await main.llen(inflight);
+      expect(refused.stderr).toBe(
+        `Run ${dead}, a transfer from ${mainUrl} to ${shardUrl} whose process on this machine is gone, still holds the run lock on both (${held} job(s) of it in flight on ${mainUrl}, where no worker runs them). ` +
+          `This move goes the other way and would not finish it. Finish that run first by running its move again (sidekiq-migrate move --from ${mainUrl} --to ${shardUrl}: it resumes ${dead}), then this one. Nothing was touched.\n`,
+      );
+      expect({ main: await keyValueSnapshot(main), shard: await keyValueSnapshot(shard) }).toEqual(before);
+
+      // The step there, run again, resumes the dead run and finishes it.
+      const resumed = await runCli('move', '--from', mainUrl, '--to', shardUrl);
+      expect(resumed.stderr).toContain(`Resuming run ${dead}, whose process on this machine is gone.`);
+      expect(resumed.code).toBe(0);
+      expect(last(resumed.stdout)).toMatch(/^Complete/);
+      expect(await jobsIn(main)).toEqual([]);
+      expect(await jobsIn(shard)).toEqual([...forward.map((p) => jobEntry('queue:a', p)), ...back.map((p) => jobEntry('queue:b', p))].sort());
+
+      // Now the step back runs, under a new id, and everything is on main once.
+      const stepBack = await runCli('move', '--from', shardUrl, '--to', mainUrl);
+      expect(stepBack.stderr).not.toContain('Resuming');
+      expect(stepBack.code).toBe(0);
+      expect(last(stepBack.stdout)).toMatch(/^Complete/);
+      expect(await jobsIn(shard)).toEqual([]);
+      expect(await jobsIn(main)).toEqual([...forward.map((p) => jobEntry('queue:a', p)), ...back.map((p) => jobEntry('queue:b', p))].sort());
+    } finally {
+      child.kill('SIGKILL');
+      await shard.client('UNPAUSE').catch(() => undefined);
+    }
+  });
+});
+
+/**
+ * Pauses the shard's writes until a slice is caught between its claim on main and its write to the
+ * shard (its jobs in flight on main); a pause that landed where the run takes its locks again (the
+ * start of a page task) catches nothing, and is lifted to try again once the run moved on.
+ * Returns the in-flight key, with the shard's writes still paused.
+ */
+async function claimedNotWritten(shard: Redis, main: Redis): Promise<string> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const moved = await shard.llen('queue:a');
+    await shard.client('PAUSE', 60_000, 'WRITE');
+    const found = await waitUntil('jobs in flight on main', async () => {
+      const [key] = await main.keys('sidekiq-migrate:*:inflight:queue:a');
+      return key !== undefined && (await main.llen(key)) > 0 && key;
+    }, { timeoutMs: 2_000 }).catch(() => undefined);
+    if (found) return found;
+    await shard.client('UNPAUSE');
+    await waitUntil('the step there moved on', async () => (await shard.llen('queue:a')) > moved);
+  }
+  throw new Error('no slice caught between its claim and its write in 20 attempts');
+}
