@@ -67,6 +67,23 @@ export async function connectedReplicas(redis: Redis): Promise<number> {
   return replicaCounts.get(redis)!.replicas;
 }
 
+/**
+ * The most replicas this connection has seen its server have (mostReplicas) or has now: what a
+ * run's plan records (RunSettings.replicas), so that a page on a connection that never saw them
+ * (a new Lambda container, after a replica dropped out) still asks for them.
+ */
+export async function replicasSeen(redis: Redis): Promise<number> {
+  const connected = await connectedReplicas(redis);
+  return Math.max(connected, mostReplicas.get(redis)?.replicas ?? 0);
+}
+
+/** When a replica removed for good stops being asked for: the run's plan counted it, or only this connection did. */
+function forgotten(replicas: number, seenHere: number): string {
+  return replicas > seenHere
+    ? 'A replica removed for good is asked for until the run is planned again (its command run again, or a new execution).'
+    : `A replica removed for good is no longer asked for ${REPLICA_MEMORY_MS / 60_000} min after it was last seen.`;
+}
+
 /** What a confirmation is about, for its error: the step, the server's role and name, and what a failure leaves. */
 export interface ReplicatedStep {
   /** "Claiming from queue:default", "Writing retry": what was just written. */
@@ -77,6 +94,12 @@ export interface ReplicatedStep {
   readonly name: string | undefined;
   /** What a WAIT that came short leaves, and what finishes it. */
   readonly leaves: string;
+  /**
+   * How many replicas the run's plan saw the server have (RunSettings.replicas; absent: none
+   * recorded): asked for like the ones this connection saw, since a connection opened later (a
+   * page retried in a new Lambda container) does not know a replica that dropped out before it.
+   */
+  readonly planned?: number;
 }
 
 /**
@@ -89,12 +112,12 @@ export interface ReplicatedStep {
  *
  * Nothing is sent to a server without replicas: WAIT for N > 0 replicas there would block until
  * its timeout. Fewer confirmations than replicas within REPLICA_WAIT_MS, or fewer replicas
- * connected than the connection saw before (mostReplicas): a retryable error naming the server
+ * connected than the connection saw before (mostReplicas) or the run's plan saw (`step.planned`): a retryable error naming the server
  * and how many confirmed; the caller's step does not happen.
  */
 export async function confirmReplicated(redis: Redis, step: ReplicatedStep): Promise<void> {
   const connected = await connectedReplicas(redis);
-  const replicas = Math.max(connected, mostReplicas.get(redis)?.replicas ?? 0);
+  const replicas = Math.max(connected, mostReplicas.get(redis)?.replicas ?? 0, step.planned ?? 0);
   if (replicas === 0) return;
   const name = step.name ?? `${redis.options.host ?? '?'}:${redis.options.port ?? '?'}`;
   if (connected < replicas) {
@@ -102,7 +125,7 @@ export async function confirmReplicated(redis: Redis, step: ReplicatedStep): Pro
     replicaCounts.delete(redis);
     throw new RedisUnavailableError(
       `${step.doing}: the ${step.role} ${name} has ${connected} replica(s) connected, ${replicas} earlier in this run (one lost its link, or is syncing again), ` +
-        `and a failover could promote one without these writes; ${step.leaves} A replica removed for good is no longer asked for ${REPLICA_MEMORY_MS / 60_000} min after it was last seen.`,
+        `and a failover could promote one without these writes; ${step.leaves} ${forgotten(replicas, Math.max(connected, mostReplicas.get(redis)?.replicas ?? 0))}`,
     );
   }
   const timeoutMs = Math.max(1, Math.min(REPLICA_WAIT_MS, Math.floor((redis.options.commandTimeout ?? Infinity) / COMMAND_TIMEOUT_SHARE)));

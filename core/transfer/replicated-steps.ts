@@ -1,7 +1,7 @@
 import { confirmReplicated } from '../redis/replica-wait.js';
 import type { TransferContext } from './transfer-options.js';
 
-type Sides = Pick<TransferContext, 'source' | 'target' | 'sourceName' | 'targetName'>;
+type Sides = Pick<TransferContext, 'source' | 'target' | 'sourceName' | 'targetName' | 'plannedReplicas'>;
 
 /**
  * The two waits of claim → copy → acknowledge across two servers (replica-wait.ts), each before
@@ -17,6 +17,7 @@ export function claimReplicated(context: Sides, sourceKey: string): Promise<void
     doing: `Claiming from ${sourceKey}`,
     role: 'source',
     name: context.sourceName,
+    ...(context.plannedReplicas ? { planned: context.plannedReplicas.source } : {}),
     leaves: 'nothing of it was written to the target. The claimed jobs stay in flight on the source; the next attempt (or run) writes them once the replicas have them.',
   });
 }
@@ -27,6 +28,7 @@ export function copyReplicated(context: Sides, sourceKey: string): Promise<void>
     doing: `Writing the jobs of ${sourceKey} to the target`,
     role: 'target',
     name: context.targetName,
+    ...(context.plannedReplicas ? { planned: context.plannedReplicas.target } : {}),
     leaves: 'the source did not acknowledge them. They stay in flight on the source; the next attempt (or run) finishes them through the run\'s ledger, writing none twice.',
   });
 }

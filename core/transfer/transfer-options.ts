@@ -42,6 +42,17 @@ export interface TransferContext {
   /** How the endpoints are named in messages (redacted URLs); absent: host:port. */
   readonly sourceName?: string;
   readonly targetName?: string;
+  /**
+   * The replicas each server had when the run was planned (RunSettings.replicas): every WAIT asks
+   * for at least these (replica-wait.ts), on whatever connection the step runs.
+   */
+  readonly plannedReplicas?: PlannedReplicas;
+}
+
+/** How many replicas the source and the target had (INFO replication) when a transfer was planned. */
+export interface PlannedReplicas {
+  readonly source: number;
+  readonly target: number;
 }
 
 export const DEFAULT_LEDGER_TTL_SECONDS = 7 * 24 * 3600;

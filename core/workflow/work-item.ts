@@ -1,5 +1,6 @@
 import type { RerouteCounters } from '../reroute/reroute-counters.js';
 import type { TransferCounters } from '../transfer/transfer-counters.js';
+import type { PlannedReplicas } from '../transfer/transfer-options.js';
 import type { SerializedRouting } from './stored-routing.js';
 import type { WorkflowInput } from './workflow-input.js';
 
@@ -18,6 +19,13 @@ export type RunSettings = Pick<
    */
   readonly routingDigest?: string;
   readonly selectionDigest?: string;
+  /**
+   * A transfer's replica counts when planned (the most each connection of the plan saw). A page
+   * retried in a new Lambda container opens connections that never saw a replica that dropped out
+   * meanwhile (syncing again, not counted): it still waits for it (replica-wait.ts), rather than
+   * acknowledge what only the primary has.
+   */
+  readonly replicas?: PlannedReplicas;
   /** A dry run's selected classes, carried here because a dry run writes nothing. */
   readonly inlineClasses?: readonly string[];
   /** A dry run's routing, carried here because a dry run writes nothing, not even its routing. */

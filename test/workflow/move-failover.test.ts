@@ -198,3 +198,50 @@ describe('move while the replica of one side has stalled', { timeout: 120_000 },
     expect([...(await jobsIn(source)), ...(await inFlight(source, inflight))].sort()).toEqual(seeded);
   });
 });
+
+describe('move while the target replica drops out before a fresh container looks', { timeout: 120_000 }, () => {
+  it('a page retried on new connections (a new Lambda container) that never saw the replica still waits for it: the count planned with the run says 1', async () => {
+    const source = client(servers.source);
+    const seeded = (await seed(source)).all;
+    servers.targetReplica.link('frozen');
+    const connect = { commandTimeoutMs: 4_000 };
+    const fresh = () => new UrlConnections({ source: { url: servers.source.url, connect }, target: { url: servers.target.url, connect } });
+    // Every retry runs on connections opened after the replica dropped out, as a page retried in a
+    // new container does: they never saw it (connected_slaves:0) and remember nothing of it.
+    const opened: UrlConnections[] = [];
+    let current = fresh();
+    opened.push(current);
+    let stale = false;
+    let stopped: Promise<void> | undefined;
+    const provider = {
+      get: async (name: string) => {
+        if (stale) {
+          await stopped;
+          stale = false;
+          current = fresh();
+          opened.push(current);
+        }
+        return current.get(name);
+      },
+    };
+    const onEvent = (_arn: string, e: LocalEvent) => {
+      if (e.type !== 'StateRetried') return;
+      stopped ??= servers.targetReplica.stop();
+      stale = true;
+    };
+    try {
+      const executions = await runWorkflowLocally({ runId: 'fresh-1', mode: 'transfer', target: 'target', pageSize: 250 }, localTaskHandlers(provider), { retryIntervalMs: 0, onEvent });
+      const summary = combineSummaries(executions.filter((e) => e.output).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary })));
+
+      expect(stopped).toBeDefined();
+      expect(opened.length).toBeGreaterThan(1);
+      expect(summary.complete).toBe(false);
+      expect(summary.failures.map((f) => f.error).join('\n')).toContain(`the target ${servers.target.url} has 0 replica(s) connected, 1 earlier in this run (one lost its link, or is syncing again)`);
+      // Nothing acknowledged that only the target's primary has: every job on the source or in flight there.
+      const inflight = await source.keys('sidekiq-migrate:fresh-1:inflight:*');
+      expect([...(await jobsIn(source)), ...(await inFlight(source, inflight))].sort()).toEqual(seeded);
+    } finally {
+      await Promise.all(opened.map((c) => c.close()));
+    }
+  });
+});

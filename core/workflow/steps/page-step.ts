@@ -93,6 +93,7 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
     // Named in messages (a WAIT that came short names its server: replica-wait.ts).
     sourceName: source.name,
     targetName: target!.name,
+    ...(settings.replicas ? { plannedReplicas: settings.replicas } : {}),
     runId: settings.runId,
     plan,
     ...(classes ? { classes } : {}),

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { validateConfig } from '../../config/validate-config.js';
 import { planCron, type CronReport } from '../../cron/plan-cron.js';
 import { assertTransferSafe, readEvictionPolicy } from '../../redis/eviction-policy.js';
+import { replicasSeen } from '../../redis/replica-wait.js';
 import { RunLock } from '../../redis/run-lock.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
 import { assertDistinctEnds } from '../../redis/same-server.js';
@@ -158,7 +159,9 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   const listed = await listWork(planned, source, plan);
   const routingDigest = plan && !input.dryRun ? await storeRouting(source.redis, source.keys.prefix, input.runId, plan) : undefined;
   const selectionDigest = input.classes && !input.dryRun ? await storeSelection(source.redis, source.keys.prefix, input.runId, input.classes) : undefined;
-  const settings: RunSettings = { ...planned, ...(routingDigest ? { routingDigest } : {}), ...(selectionDigest ? { selectionDigest } : {}) };
+  // Read after the plan's own waits (resumeInflight): the most replicas its connections saw.
+  const replicas = input.mode === 'transfer' && target && !input.dryRun ? { source: await replicasSeen(source.redis), target: await replicasSeen(target.redis) } : undefined;
+  const settings: RunSettings = { ...planned, ...(routingDigest ? { routingDigest } : {}), ...(selectionDigest ? { selectionDigest } : {}), ...(replicas ? { replicas } : {}) };
   const cron = await planCron(input.cron, input.dryRun, source, target, plan);
   if (!input.dryRun) await storeWorkList(source, input.runId, listed);
   const first = await readWork(settings, source, plan, 0, BATCH_SIZE);
