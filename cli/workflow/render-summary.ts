@@ -209,6 +209,12 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
         `${n(held.jobs)} job(s) in flight on the target, claimed there by an interrupted transfer out of it (${held.keys.map((k) => displayName(k)).join(' · ')}${held.lists > held.keys.length ? ` and ${n(held.lists - held.keys.length)} more` : ''}): no worker runs them and this run does not finish them. Run that transfer again (the same move from the target) to finish it; drain-check of the target counts them.`,
       );
     }
+    const odd = summary.inflightLeftOnSource;
+    if (odd) {
+      attention.push(
+        `${n(odd.jobs)} job(s) in in-flight keys on the source of a shape no transfer writes back (${odd.keys.map((k) => displayName(k)).join(' · ')}${odd.lists > odd.keys.length ? ` and ${n(odd.lists - odd.keys.length)} more` : ''}: a list for a sorted set, a sorted set for a queue, or neither): no worker runs them and no run finishes them. Put their jobs back where they belong by hand, then move again.`,
+      );
+    }
   }
   // Where jobs were left: the sets and queues holding them, largest first (bounded without --verbose).
   const leftIn = all
@@ -337,6 +343,7 @@ function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] {
     ...(lists > 0 ? [`${n(lists)} list(s) not transferred`] : []),
     ...(earlier > 0 ? [`${n(earlier)} in quarantine lists from earlier runs`] : []),
     ...(summary.inflightOnTarget ? [`${n(summary.inflightOnTarget.jobs)} in flight on the target from an interrupted transfer out of it`] : []),
+    ...(summary.inflightLeftOnSource ? [`${n(summary.inflightLeftOnSource.jobs)} in in-flight keys on the source that no run finishes`] : []),
   ];
 }
 

@@ -140,6 +140,9 @@ async function checkLeftoverTargets(context: TransferContext, leftovers: readonl
   }
 }
 
+/** Whether a resume writes this leftover: one of the two shapes a claim leaves (others are left for an operator). */
+export const isResumableLeftover = (l: InflightLeftover): boolean => isQueueLeftover(l) || isSetLeftover(l);
+
 /** An in-flight list of a queue's jobs: the shape a queue's claim leaves. */
 const isQueueLeftover = (l: InflightLeftover) => l.type === 'list' && l.sourceKey.startsWith('queue:');
 /** An in-flight sorted set of a Sidekiq set's entries: the shape a set's claim leaves. */

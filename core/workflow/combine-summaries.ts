@@ -44,7 +44,7 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
   const notFollowed = Math.max(pending.length, counts.continued - (chain.length - 1));
   const totals = tally.totals as RerouteCounters | TransferCounters;
   // What is left on the source is what the last execution saw.
-  const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget } = chain[chain.length - 1]!.summary;
+  const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget, inflightLeftOnSource } = chain[chain.length - 1]!.summary;
   return {
     ...first,
     sets,
@@ -58,6 +58,7 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     ...(leftOnSource ? { leftOnSource, leftOnSourceLists } : { leftOnSource: undefined, leftOnSourceLists: undefined }),
     ...(quarantinedInLists ? { quarantinedInLists } : { quarantinedInLists: undefined }),
     ...(inflightOnTarget ? { inflightOnTarget } : { inflightOnTarget: undefined }),
+    ...(inflightLeftOnSource ? { inflightLeftOnSource } : { inflightLeftOnSource: undefined }),
     ...(unheard ? { unheard } : {}),
   };
 }

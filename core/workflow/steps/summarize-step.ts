@@ -1,5 +1,5 @@
 import { findQuarantineLists, type QuarantineList } from '../../drain/quarantine-lists.js';
-import { findInflightLeftovers } from '../../transfer/resume-inflight.js';
+import { findInflightLeftovers, isResumableLeftover } from '../../transfer/resume-inflight.js';
 import { RunLock } from '../../redis/run-lock.js';
 import { emptyCounters, type RerouteCounters } from '../../reroute/reroute-counters.js';
 import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
@@ -57,6 +57,12 @@ export interface RunSummary {
    * this run does not finish them: only that transfer, run again, does. The first few keys named.
    */
   readonly inflightOnTarget?: { readonly jobs: number; readonly keys: readonly string[]; readonly lists: number };
+  /**
+   * Transfer: jobs on the source in in-flight keys of a shape no transfer writes back (a list
+   * named for a sorted set, a sorted set for a queue, a key that is neither): every resume leaves
+   * them, so no run finishes them. The run said 'Complete' over them. The first few keys named.
+   */
+  readonly inflightLeftOnSource?: { readonly jobs: number; readonly keys: readonly string[]; readonly lists: number };
   /**
    * A local run stopped by a signal (Ctrl-C): the signal, and how many sets and queues it left
    * unfinished (set by the CLI, never by the state machine).
@@ -129,6 +135,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const leftOnSource = await findQuarantineLists(source.redis, source.keys);
   const quarantinedInLists = leftOnSource.reduce((n, l) => n + l.size, 0);
   const inflightOnTarget = settings.mode === 'transfer' ? await interruptedOnTarget(await connections.get(settings.target!)) : undefined;
+  const inflightLeftOnSource = settings.mode === 'transfer' ? await unresumableOnSource(source) : undefined;
   const sets: RunSummary['sets'] = {};
   const queues: RunSummary['queues'] = {};
   for (const listed of tally.listed) (listed.kind === 'set' ? sets : queues)[listed.name] = listed.counters;
@@ -161,6 +168,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(leftOnSource.length > 0 ? { leftOnSource: leftOnSource.slice(0, LEFT_ON_SOURCE_LISTED), leftOnSourceLists: leftOnSource.length } : {}),
     ...(settings.mode === 'reroute' && quarantinedInLists > 0 ? { quarantinedInLists } : {}),
     ...(inflightOnTarget ? { inflightOnTarget } : {}),
+    ...(inflightLeftOnSource ? { inflightLeftOnSource } : {}),
     releasedLock,
     ...(input.settings.nothingThere ? { nothingThere: true as const } : {}),
     ...(unheard ? { unheard } : {}),
@@ -252,6 +260,13 @@ const INFLIGHT_ON_TARGET_NAMED = 5;
 /** Jobs held on the target by interrupted transfers out of it (RunSummary.inflightOnTarget), or undefined when none. */
 async function interruptedOnTarget(target: Connection): Promise<RunSummary['inflightOnTarget']> {
   const held = (await findInflightLeftovers({ source: target.redis, sourceKeys: target.keys })).filter((l) => l.size > 0);
+  if (held.length === 0) return undefined;
+  return { jobs: held.reduce((n, l) => n + l.size, 0), keys: held.slice(0, INFLIGHT_ON_TARGET_NAMED).map((l) => l.key), lists: held.length };
+}
+
+/** Jobs on the source in in-flight keys no resume writes (RunSummary.inflightLeftOnSource), or undefined when none. */
+async function unresumableOnSource(source: Connection): Promise<RunSummary['inflightLeftOnSource']> {
+  const held = (await findInflightLeftovers({ source: source.redis, sourceKeys: source.keys })).filter((l) => l.size > 0 && !isResumableLeftover(l));
   if (held.length === 0) return undefined;
   return { jobs: held.reduce((n, l) => n + l.size, 0), keys: held.slice(0, INFLIGHT_ON_TARGET_NAMED).map((l) => l.key), lists: held.length };
 }
