@@ -54,6 +54,14 @@ describe('a step back while the step there died holding its locks', () => {
           `This move goes the other way and would not finish it. Finish that run first by running its move again (sidekiq-migrate move --from ${mainUrl} --to ${shardUrl}: it resumes ${dead}), then this one. Nothing was touched.\n`,
       );
       expect({ main: await keyValueSnapshot(main), shard: await keyValueSnapshot(shard) }).toEqual(before);
+      // Given the dead run's id, the step back is refused too, before it takes any lock.
+      const named = await runCli('move', '--from', shardUrl, '--to', mainUrl, '--run-id', dead);
+      expect(named.code).toBe(2);
+      expect(named.stderr).toBe(
+        `Run ${dead} is an unfinished run that started from the target ${mainUrl} (its executions are recorded there); this transfer goes from ${shardUrl} to it, the other way, and cannot resume it. ` +
+          `Finish that run with its own move (from ${mainUrl}), or give this one another run id. Nothing was touched.\n`,
+      );
+      expect({ main: await keyValueSnapshot(main), shard: await keyValueSnapshot(shard) }).toEqual(before);
 
       // The step there, run again, resumes the dead run and finishes it.
       const resumed = await runCli('move', '--from', mainUrl, '--to', shardUrl);

@@ -15,6 +15,7 @@ import { SORTED_SET_NAMES } from '../../redis/sidekiq-keys.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
 import { resolveRouting } from '../resolve-routing.js';
 import { addRunExecution, itemContinuationName, listContinuationName, ROOT_EXECUTION, runExecutionsKey, startRunExecutions } from '../run-executions.js';
+import { InputError } from '../../errors/input-error.js';
 import { addToTotals, emptyTally } from '../run-tally.js';
 import { deserializeRouting, loadRouting, serializeRouting, storeRouting } from '../stored-routing.js';
 import { storeSelection } from '../stored-selection.js';
@@ -62,6 +63,7 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   const target = input.mode === 'transfer' ? await connections.get(input.target!) : undefined;
 
   if (target) await assertDistinctEnds(source, target);
+  if (target) await refuseRunFromTarget(source, target, input.runId);
   // Read before anything is written: a transfer refuses a Redis that may evict any key.
   const memoryPolicies = { source: await readEvictionPolicy(source.redis), ...(target ? { target: await readEvictionPolicy(target.redis) } : {}) };
   // A wrong prefix finds nothing and would report success: refused when Sidekiq data is elsewhere.
@@ -97,6 +99,21 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     await Promise.allSettled(locks.map((l) => l.release()));
     throw error;
   }
+}
+
+/**
+ * A transfer given the id of an unfinished run that started from its target (its executions are
+ * recorded on its source: run-executions.ts): a shard move's step back under the id of the step
+ * there (`--run-id`, or `start --resume`) would take that run's locks, leave its jobs in flight,
+ * and write its own in-flight keys and ledgers under the same id on both servers. Refused before
+ * any lock is taken.
+ */
+async function refuseRunFromTarget(source: Connection, target: Connection, runId: string): Promise<void> {
+  if ((await target.redis.exists(runExecutionsKey(target.keys.prefix, runId))) === 0) return;
+  throw new InputError(
+    `Run ${runId} is an unfinished run that started from the target ${target.name} (its executions are recorded there); this transfer goes from ${source.name} to it, the other way, and cannot resume it. ` +
+      `Finish that run with its own move (from ${target.name}), or give this one another run id. Nothing was touched.`,
+  );
 }
 
 /** Renames named in a run's state at most: the settings travel with every page. */
