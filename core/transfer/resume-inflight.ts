@@ -75,6 +75,9 @@ export async function resumeInflight(context: TransferContext, placement: 'front
   for (const leftover of leftovers) {
     const inflight = redisKey(leftover.key);
     try {
+      // Routed as the run that claimed them routed what it wrote of the same batch (its ledger
+      // skips those): not by this run's routing, which may differ (another command, another store).
+      const plan = context.leftoverRouting ? await context.leftoverRouting(leftover.runId) : context.plan;
       const ledger = ledgerKey(context.targetKeys.prefix, leftover.runId, leftover.sourceKey);
       // The batch id the claiming run gave these entries: the ids its ledger knows them by.
       const batch = batchKey(context.sourceKeys.prefix, leftover.runId, leftover.sourceKey);
@@ -82,7 +85,7 @@ export async function resumeInflight(context: TransferContext, placement: 'front
         const queue = leftover.sourceKey.slice('queue:'.length);
         const [stored, held] = await readAdopting(context.source, batch, (t) => t.lrangeBuffer(inflight, 0, -1));
         const { id: batchId, base } = parseBatch(stored);
-        const jobs = ledgerQueuedJobs(held, listEntryIds(batchId, held.length, base), queue, context.plan, aj);
+        const jobs = ledgerQueuedJobs(held, listEntryIds(batchId, held.length, base), queue, plan, aj);
         tallyCarried(counters, jobs);
         // The claim (by an earlier attempt) and an adoption are on the source's replicas before
         // the copy is written, and the copy on the target's before the acknowledge (replicated-steps.ts).
@@ -99,7 +102,7 @@ export async function resumeInflight(context: TransferContext, placement: 'front
         const [batchId, flat] = await readAdopting(context.source, batch, (t) => t.zrangeBuffer(inflight, 0, '-1', 'WITHSCORES'));
         const held = [];
         for (let i = 0; i < flat.length; i += 2) held.push({ member: flat[i]!, score: flat[i + 1]!.toString('latin1') });
-        const entries = ledgerScheduledEntries(held, batchId, context.plan, aj);
+        const entries = ledgerScheduledEntries(held, batchId, plan, aj);
         tallyCarried(counters, entries);
         // As for a queue; copyAndAcknowledgeSet waits for the target's replicas.
         if (entries.length > 0) await claimReplicated(context, set);

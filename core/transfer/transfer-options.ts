@@ -47,6 +47,12 @@ export interface TransferContext {
    * for at least these (replica-wait.ts), on whatever connection the step runs.
    */
   readonly plannedReplicas?: PlannedReplicas;
+  /**
+   * The routing an interrupted run claimed its leftovers under (resume-inflight.ts): what it stored
+   * on the source for its id, undefined when it stored none (it carried jobs as they were). Absent:
+   * leftovers are routed by `plan`.
+   */
+  readonly leftoverRouting?: (runId: string) => Promise<RoutingPlan | undefined>;
 }
 
 /** How many replicas the source and the target had (INFO replication) when a transfer was planned. */

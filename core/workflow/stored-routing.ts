@@ -87,6 +87,15 @@ export async function loadRouting(redis: Redis, prefix: string, runId: string, d
   return plan;
 }
 
+/**
+ * The routing a run stored (any version of it), or undefined when it stored none: a run without
+ * routing, or one older than ROUTING_TTL_SECONDS. For finishing what that run left in flight.
+ */
+export async function readStoredRouting(redis: Redis, prefix: string, runId: string): Promise<RoutingPlan | undefined> {
+  const text = await redis.get(storedRoutingKey(prefix, runId));
+  return text === null ? undefined : deserializeRouting(JSON.parse(text) as SerializedRouting);
+}
+
 /** A page of one execution met what another plan of the same run id stored. */
 export function replacedError(what: string, runId: string, key: string): FatalError {
   return new FatalError(

@@ -17,7 +17,7 @@ import { resolveRouting } from '../resolve-routing.js';
 import { addRunExecution, itemContinuationName, listContinuationName, ROOT_EXECUTION, runExecutionsKey, startRunExecutions } from '../run-executions.js';
 import { InputError } from '../../errors/input-error.js';
 import { addToTotals, emptyTally } from '../run-tally.js';
-import { deserializeRouting, loadRouting, serializeRouting, storeRouting } from '../stored-routing.js';
+import { deserializeRouting, loadRouting, readStoredRouting, serializeRouting, storeRouting } from '../stored-routing.js';
 import { storeSelection } from '../stored-selection.js';
 import type { RenameWithoutQueue, RunSettings, WorkItem } from '../work-item.js';
 import { BATCH_SIZE, countJobs, listWork, readWork, storeWorkList, workListKey, type WorkState } from '../work-list.js';
@@ -165,7 +165,9 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   if (input.mode === 'transfer' && target) {
     // A run that writes names its target first: every batch it claims carries that name.
     const targetId = input.dryRun ? undefined : await ensureTargetId(target.redis, target.keys);
-    const context = { source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: input.runId, plan, dryRun: input.dryRun };
+    // Leftovers are routed as the runs that claimed them stored (before this plan stores its own).
+    const leftoverRouting = (runId: string) => readStoredRouting(source.redis, source.keys.prefix, runId);
+    const context = { source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: input.runId, plan, dryRun: input.dryRun, leftoverRouting };
     // The conflicts an earlier attempt of this run gave back are forgotten: the claim would step
     // over them and this attempt's summary would not count them (it said 'Complete' over jobs left
     // on the source). Claimed again, they are found on the target again and given back, counted.
