@@ -266,7 +266,8 @@ async function interruptedOnTarget(target: Connection): Promise<RunSummary['infl
 
 /** Jobs on the source in in-flight keys no resume writes (RunSummary.inflightLeftOnSource), or undefined when none. */
 async function unresumableOnSource(source: Connection): Promise<RunSummary['inflightLeftOnSource']> {
-  const held = (await findInflightLeftovers({ source: source.redis, sourceKeys: source.keys })).filter((l) => l.size > 0 && !isResumableLeftover(l));
+  // Sorted by key: SCAN's order is not stable, a summary's words should be.
+  const held = (await findInflightLeftovers({ source: source.redis, sourceKeys: source.keys })).filter((l) => l.size > 0 && !isResumableLeftover(l)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   if (held.length === 0) return undefined;
   return { jobs: held.reduce((n, l) => n + l.size, 0), keys: held.slice(0, INFLIGHT_ON_TARGET_NAMED).map((l) => l.key), lists: held.length };
 }
