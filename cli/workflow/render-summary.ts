@@ -175,6 +175,12 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
         `${n(earlier)} job(s) in quarantine lists from earlier runs, which nobody runs: ${lists.map((l) => `${displayName(l.key)} ${n(l.size)}`).join(' · ')}${more > 0 ? ` and ${n(more)} more lists` : ''}. Put them back on a queue or delete them by hand (drain-check counts them).`,
       );
     }
+    const held = summary.inflightOnSource;
+    if (held) {
+      attention.push(
+        `${n(held.jobs)} job(s) in flight on this Redis, claimed by an interrupted transfer out of it (${held.keys.map((k) => displayName(k)).join(' · ')}${held.lists > held.keys.length ? ` and ${n(held.lists - held.keys.length)} more` : ''}): no worker runs them and this run does not move them. Run that transfer again (the same move) to finish it; drain-check counts them.`,
+      );
+    }
   } else {
     if (summary.resumed && summary.resumed.resumed > 0) attention.push(`${summary.dryRun ? 'Would finish' : 'Finished'} ${n(summary.resumed.resumed)} job(s) left in flight by an interrupted run${summary.dryRun ? ', before anything new is claimed' : ''}.`);
     const t = summary.totals as TransferCounters;
@@ -344,6 +350,7 @@ function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] {
     ...(earlier > 0 ? [`${n(earlier)} in quarantine lists from earlier runs`] : []),
     ...(summary.inflightOnTarget ? [`${n(summary.inflightOnTarget.jobs)} in flight on the target from an interrupted transfer out of it`] : []),
     ...(summary.inflightLeftOnSource ? [`${n(summary.inflightLeftOnSource.jobs)} in in-flight keys on the source that no run finishes`] : []),
+    ...(summary.inflightOnSource ? [`${n(summary.inflightOnSource.jobs)} in flight from an interrupted transfer out of this Redis`] : []),
   ];
 }
 

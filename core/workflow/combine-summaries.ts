@@ -44,7 +44,7 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
   const notFollowed = Math.max(pending.length, counts.continued - (chain.length - 1));
   const totals = tally.totals as RerouteCounters | TransferCounters;
   // What is left on the source is what the last execution saw.
-  const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget, inflightLeftOnSource } = chain[chain.length - 1]!.summary;
+  const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget, inflightLeftOnSource, inflightOnSource } = chain[chain.length - 1]!.summary;
   return {
     ...first,
     sets,
@@ -59,6 +59,7 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     ...(quarantinedInLists ? { quarantinedInLists } : { quarantinedInLists: undefined }),
     ...(inflightOnTarget ? { inflightOnTarget } : { inflightOnTarget: undefined }),
     ...(inflightLeftOnSource ? { inflightLeftOnSource } : { inflightLeftOnSource: undefined }),
+    ...(inflightOnSource ? { inflightOnSource } : { inflightOnSource: undefined }),
     ...(unheard ? { unheard } : {}),
   };
 }

@@ -64,6 +64,11 @@ export interface RunSummary {
    */
   readonly inflightLeftOnSource?: { readonly jobs: number; readonly keys: readonly string[]; readonly lists: number };
   /**
+   * Re-route: jobs on the Redis it re-routes in the in-flight keys of an interrupted transfer out of
+   * it. No worker runs them and a re-route does not move them: only that transfer, run again, does.
+   */
+  readonly inflightOnSource?: RunSummary['inflightOnTarget'];
+  /**
    * A local run stopped by a signal (Ctrl-C): the signal, and how many sets and queues it left
    * unfinished (set by the CLI, never by the state machine).
    */
@@ -136,6 +141,8 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const quarantinedInLists = leftOnSource.reduce((n, l) => n + l.size, 0);
   const inflightOnTarget = settings.mode === 'transfer' ? await interruptedOnTarget(await connections.get(settings.target!)) : undefined;
   const inflightLeftOnSource = settings.mode === 'transfer' ? await unresumableOnSource(source) : undefined;
+  // A transfer finishes its source's (the plan resumes them) or refuses to start; a re-route leaves them.
+  const inflightOnSource = settings.mode === 'reroute' ? await interruptedOnTarget(source) : undefined;
   const sets: RunSummary['sets'] = {};
   const queues: RunSummary['queues'] = {};
   for (const listed of tally.listed) (listed.kind === 'set' ? sets : queues)[listed.name] = listed.counters;
@@ -169,6 +176,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(settings.mode === 'reroute' && quarantinedInLists > 0 ? { quarantinedInLists } : {}),
     ...(inflightOnTarget ? { inflightOnTarget } : {}),
     ...(inflightLeftOnSource ? { inflightLeftOnSource } : {}),
+    ...(inflightOnSource ? { inflightOnSource } : {}),
     releasedLock,
     ...(input.settings.nothingThere ? { nothingThere: true as const } : {}),
     ...(unheard ? { unheard } : {}),
@@ -257,7 +265,7 @@ async function unheardDestinations(settings: RunSettings, tally: RunTally, conne
 /** In-flight keys of a transfer out of the target named in a summary, at most. */
 const INFLIGHT_ON_TARGET_NAMED = 5;
 
-/** Jobs held on the target by interrupted transfers out of it (RunSummary.inflightOnTarget), or undefined when none. */
+/** Jobs held on a Redis by interrupted transfers out of it (RunSummary.inflightOnTarget, inflightOnSource), or undefined when none. */
 async function interruptedOnTarget(target: Connection): Promise<RunSummary['inflightOnTarget']> {
   const held = (await findInflightLeftovers({ source: target.redis, sourceKeys: target.keys })).filter((l) => l.size > 0);
   if (held.length === 0) return undefined;
