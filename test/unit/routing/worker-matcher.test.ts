@@ -214,6 +214,29 @@ describe('worker matching query: accepted-but-surprising inputs (GitLab evaluati
     // Assess
     expect(compiled.quirks.map((q) => q.code)).toEqual(['trailing-junk', 'trailing-separator', 'empty-value']);
   });
+
+  // What lint prints and --strict refuses with: the words name the part GitLab ignores or reads.
+  it.each<[string, string[]]>([
+    ['', ['The query is empty: it matches no worker.']],
+    ['urgency=high|', ['The trailing "|" of "urgency=high|" is ignored.']],
+    // The & belongs to its alternative: that is what is named.
+    ['urgency=high&|urgency=low', ['The trailing "&" of "urgency=high&" is ignored.']],
+    ['urgency=high,', ['The trailing "," of "urgency=high," is ignored.']],
+    ['urgency=high||urgency=low', ['"urgency=high||urgency=low" has an empty alternative between "|" separators: it matches every worker.']],
+    ['foo\nbar\nurgency=high', ['The term "foo\\nbar\\nurgency=high" is read from its line 3 as "urgency=high"; the lines before it are ignored.']],
+    // A later line is junk too: only the first line that matches is read.
+    ['urgency=high\nfoo', ['The term "urgency=high\\nfoo" is read as "urgency=high": GitLab ignores what follows the first character that is not a letter, digit, "_", ":" or ",".']],
+    ['urgency=,high', ['"urgency=,high" lists an empty value, which no worker has.']],
+    ['has_external_dependencies=1', ['"has_external_dependencies=1": GitLab takes every value but "true" for false ("1"), so it stands for the workers without external dependencies.']],
+    ['has_external_dependencies=TRUE,yes', ['"has_external_dependencies=TRUE,yes": GitLab takes every value but "true" for false ("TRUE", "yes"), so they stand for the workers without external dependencies.']],
+    // `true` and `false` mean what they say, and an empty value is its own quirk.
+    ['has_external_dependencies=true,false', []],
+    ['has_external_dependencies=,true', ['"has_external_dependencies=,true" lists an empty value, which no worker has.']],
+    // Only has_external_dependencies reads its values as booleans.
+    ['tags=TRUE', []],
+  ])('says what GitLab does with %j', (query, messages) => {
+    expect(compileQuery(query).quirks.map((q) => q.message)).toEqual(messages);
+  });
 });
 
 describe('worker matching query: the wildcard', () => {
