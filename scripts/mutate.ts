@@ -1,5 +1,5 @@
 // Mutation testing of one core folder with Stryker (not part of CI: it takes minutes to an hour).
-//   npm run mutate -- core/payload          (or core/reroute, core/transfer, core/redis, core/workflow/steps)
+//   npm run mutate -- core/payload          (or core/reroute, core/transfer, core/redis, core/workflow/steps, core/routing, core/drain)
 //   npm run mutate -- core/payload --dry    (print the Stryker command and the test files only)
 //   npm run mutate -- core/payload --only rewrite-queue.ts,encode-json-string.ts   (some files of it)
 //   npm run mutate -- core/reroute --tests test/unit/reroute/*.test.ts,test/redis/reroute/set-page.test.ts
@@ -15,6 +15,11 @@ import { existsSync } from 'node:fs';
 /** The test files that cover each mutated folder. */
 export const TESTS_BY_FOLDER: Readonly<Record<string, readonly string[]>> = {
   'core/payload': ['test/unit/payload/**/*.test.ts'],
+  // The query compiler and router are pure: their unit tests cover them (query-properties.test.ts
+  // is fast-check, about 2 s a run).
+  'core/routing': ['test/unit/routing/*.test.ts'],
+  // The verdict (judge-drain.ts) is pure: its unit tests; the report's counting needs Redis.
+  'core/drain': ['test/unit/drain/*.test.ts', 'test/redis/drain/*.test.ts'],
   'core/reroute': ['test/unit/reroute/*.test.ts', 'test/redis/reroute/**/*.test.ts', 'test/redis/drain/*.test.ts', 'test/unit/routing/reverse-plan.test.ts', 'test/redis/lua-script.test.ts'],
   'core/transfer': ['test/unit/transfer/**/*.test.ts', 'test/unit/redis/key-name.test.ts', 'test/redis/transfer/**/*.test.ts'],
   'core/redis': [
@@ -61,7 +66,7 @@ if (tests.length === 0) {
 }
 const mutate = only.length > 0 ? only.map((f) => `${folder}/${f}`).join(',') : `${folder}/**/*.ts`;
 const args = ['stryker', 'run', 'stryker.config.mjs', '--mutate', mutate];
-const name = folder.replaceAll('/', '-') + (only.length > 0 ? `-${only.map((f) => f.replace(/\.ts$/, '')).join('-')}` : '');
+const name = folder.replaceAll('/', '-') + (only.length > 0 ? `-${only.map((f) => f.replace(/\.ts$/, '').replaceAll('/', '-')).join('-')}` : '');
 const env = { ...process.env, MUTATE_TEST_FILES: tests.join(','), MUTATE_REPORT: name };
 process.stdout.write(`Mutating ${folder}/ against ${tests.join(', ')}\n  npx ${args.join(' ')}\n`);
 if (rest.includes('--dry')) process.exit(0);
