@@ -69,8 +69,11 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
       const done = run.input['mode'] === 'transfer' ? 'no job was claimed from the source (what an interrupted run left in flight stays there, or was finished)' : 'nothing was moved';
       throw new FatalError(`${first.error.message}\nStill so after the state machine's retries; ${done}. Run the same command again once that is resolved.`);
     }
-    if (planned) throw new FatalError(`${first.error.message}\n${afterPlan(run.input['mode'] === 'transfer' ? 'transfer' : 'reroute', run.input['dryRun'] === true, progress)}`);
-    throw new FatalError(first.error.message);
+    // An error of Step Functions' own (a quota, a failed Map Run) is named, as `watch` names it for a
+    // deployed execution: its message alone does not say which limit ended the run.
+    const error = first.error.name.startsWith('States.') ? `${first.error.name}: ${first.error.message}` : first.error.message;
+    if (planned) throw new FatalError(`${error}\n${afterPlan(run.input['mode'] === 'transfer' ? 'transfer' : 'reroute', run.input['dryRun'] === true, progress)}`);
+    throw new FatalError(error);
   }
   const chain = executions.filter((e) => e.output !== undefined).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary }));
   const combined = combineSummaries(chain);

@@ -19,6 +19,11 @@ export const QuotaErrors = {
   dataLimitExceeded: 'States.DataLimitExceeded',
   /** The execution fails when its history would pass 25,000 events. */
   historyLimitExceeded: 'States.Runtime',
+  /**
+   * A Distributed Map whose child execution failed (it tolerates none here: the definition sets no
+   * ToleratedFailure*). Unlike the child's own error, a Catch on States.ALL on the Map takes it.
+   */
+  mapRunFailed: 'States.ExceedToleratedFailureThreshold',
   /** What a Task sees of a function that ran past its timeout. */
   functionTimedOut: 'Sandbox.Timedout',
 } as const;

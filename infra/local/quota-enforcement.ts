@@ -63,10 +63,19 @@ export function historyEventsOf(event: QuotaEvent): number {
 
 const bytesOf = (value: unknown): number => (value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value), 'utf8'));
 
+/** A task's parameters or result over 256 KiB, as Step Functions reports it; undefined within the quota. */
+export function payloadViolation(state: string, what: 'parameters' | 'result', value: unknown): QuotaExceededError | undefined {
+  const bytes = bytesOf(value);
+  if (bytes <= AWS_QUOTAS.stateBytes) return undefined;
+  return new QuotaExceededError(QuotaErrors.dataLimitExceeded, `The state/task '${state}' ${what} is ${bytes} bytes, over the ${AWS_QUOTAS.stateBytes} bytes Step Functions allows`);
+}
+
 /**
  * Follows one local execution's events and fails it where Step Functions would: a state input or
- * output over 256 KiB, a history (its own, or a Distributed Map child's) over 25,000 events. The
- * first violation is kept; the runner then stops the execution before any further task runs.
+ * output over 256 KiB, a history over 25,000 events. The first violation is kept; the runner then
+ * stops the execution before any further task runs. A Distributed Map child's events (forwarded
+ * to its parent with an `index`) are measured for `usage` only: each child execution is followed
+ * by a QuotaEnforcement of its own (`child`), and its failure fails the Map, not the parent.
  */
 export class QuotaEnforcement {
   private events = 0;
@@ -79,20 +88,26 @@ export class QuotaEnforcement {
   private started = false;
   violation: QuotaExceededError | undefined;
 
-  constructor(private readonly distributedMaps: ReadonlySet<string>) {}
+  constructor(
+    private readonly distributedMaps: ReadonlySet<string>,
+    /** Whether the execution followed is a Distributed Map's child execution (its messages say so). */
+    private readonly child = false,
+  ) {}
 
   observe(event: QuotaEvent): void {
     const n = historyEventsOf(event);
-    if (event.index === undefined && !event.type.startsWith('MapIteration')) {
+    const ofChild = event.index !== undefined || event.type.startsWith('MapIteration');
+    if (!ofChild) {
       if (event.type === 'StateEntered' && event.state && this.distributedMaps.has(event.state.name)) this.mapRun++;
       this.events += n;
-      if (this.events > AWS_QUOTAS.historyEvents) this.fail(QuotaErrors.historyLimitExceeded, `The execution's history passed ${AWS_QUOTAS.historyEvents} events`);
+      const whose = this.child ? "A Distributed Map child execution's history" : "The execution's history";
+      if (this.events > AWS_QUOTAS.historyEvents) this.fail(QuotaErrors.historyLimitExceeded, `${whose} passed ${AWS_QUOTAS.historyEvents} events`);
+      if (this.child) this.largestChild = Math.max(this.largestChild, this.events);
     } else {
       const key = `${this.mapRun}:${event.index ?? -1}`;
       const count = (this.children.get(key) ?? 0) + n;
       this.children.set(key, count);
       this.largestChild = Math.max(this.largestChild, count);
-      if (count > AWS_QUOTAS.historyEvents) this.fail(QuotaErrors.historyLimitExceeded, `A Distributed Map child execution's history passed ${AWS_QUOTAS.historyEvents} events`);
     }
     if (event.state && (event.type === 'StateEntered' || event.type === 'StateExited')) {
       const which = event.type === 'StateEntered' ? 'input' : 'output';
@@ -104,14 +119,8 @@ export class QuotaEnforcement {
         this.largestAfterStart = bytes;
         this.largestAt = `${event.state.name} ${which}`;
       }
-      if (bytes > AWS_QUOTAS.stateBytes) this.fail(QuotaErrors.dataLimitExceeded, `The state/task '${event.state.name}' ${which} is ${bytes} bytes, over the ${AWS_QUOTAS.stateBytes} bytes Step Functions allows`);
+      if (!ofChild && bytes > AWS_QUOTAS.stateBytes) this.fail(QuotaErrors.dataLimitExceeded, `The state/task '${event.state.name}' ${which} is ${bytes} bytes, over the ${AWS_QUOTAS.stateBytes} bytes Step Functions allows`);
     }
-  }
-
-  /** A task's parameters or result, measured where the task runs. */
-  checkPayload(state: string, what: 'parameters' | 'result', value: unknown): void {
-    const bytes = bytesOf(value);
-    if (bytes > AWS_QUOTAS.stateBytes) this.fail(QuotaErrors.dataLimitExceeded, `The state/task '${state}' ${what} is ${bytes} bytes, over the ${AWS_QUOTAS.stateBytes} bytes Step Functions allows`);
   }
 
   fail(name: string, message: string): void {

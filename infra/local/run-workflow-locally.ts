@@ -3,7 +3,8 @@ import { WORKFLOW_FUNCTION_TIMEOUT_SECONDS } from '../constructs/function-timeou
 import { LambdaTasks, StateNames, type WorkflowFunctionName } from '../constructs/state-names.js';
 import { QuotaErrors } from './aws-quotas.js';
 import { LOCAL_STATE_MACHINE_NAME } from './local-state-machine-name.js';
-import { QuotaEnforcement, QuotaExceededError, type QuotaUsage } from './quota-enforcement.js';
+import { interceptChildRuns, type EmulatorRun } from './distributed-map-children.js';
+import { payloadViolation, QuotaEnforcement, QuotaExceededError, type QuotaUsage } from './quota-enforcement.js';
 import { WarmContainers, type LocalInvocationContext } from './warm-containers.js';
 import { workflowDefinition } from './workflow-definition.js';
 
@@ -61,11 +62,24 @@ function lambdaTaskResources(definition: Record<string, unknown>): Record<string
   return found;
 }
 
+type DistributedMapState = { Type: string; ItemProcessor?: { ProcessorConfig?: { Mode?: string }; States: Record<string, unknown> } };
+
 /** The Distributed Map states of a definition: each of their items runs as a child execution. */
-function distributedMaps(definition: Record<string, unknown>): Set<string> {
-  type S = { Type: string; ItemProcessor?: { ProcessorConfig?: { Mode?: string } } };
-  const states = (definition as { States: Record<string, S> }).States;
-  return new Set(Object.entries(states).filter(([, s]) => s.Type === 'Map' && s.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED').map(([name]) => name));
+function distributedMapStates(definition: Record<string, unknown>): Map<string, DistributedMapState & { ItemProcessor: object & { States: Record<string, unknown> } }> {
+  const states = (definition as { States: Record<string, DistributedMapState> }).States;
+  return new Map(Object.entries(states).filter(([, s]) => s.Type === 'Map' && s.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED') as [string, DistributedMapState & { ItemProcessor: object & { States: Record<string, unknown> } }][]);
+}
+
+/** An error a state's Retry and Catch do not take (aws-local-stepfunctions reads these two flags). */
+function uncatchable(error: QuotaExceededError): QuotaExceededError {
+  return Object.assign(new QuotaExceededError(error.name, error.message), { isCatchable: false, isRetryable: false });
+}
+
+/** What a child execution failed with: the error of its failing state (aws-local-stepfunctions wraps it), or the abort. */
+function childError(error: unknown): { name: string; message: string } {
+  const e = error as Error & { getCause?: () => Error | undefined };
+  const cause = e.getCause?.() ?? (e.cause instanceof Error ? e.cause : e);
+  return { name: cause.name ?? 'Error', message: cause.message ?? String(error) };
 }
 
 const ARN_PREFIX = `arn:aws:states:us-east-1:123456789012`;
@@ -75,8 +89,10 @@ const ARN_PREFIX = `arn:aws:states:us-east-1:123456789012`;
  * infra/local/migration-workflow.asl.json, kept equal to it by a test), with aws-local-stepfunctions,
  * under the quotas AWS enforces (aws-quotas.ts): a state input or output over 256 KiB fails the
  * execution with States.DataLimitExceeded (no Catch catches it), a history over 25,000 events
- * (the execution's own, or a Distributed Map child's) fails it, each function runs at most its
- * timeout, and a warm container serves one invocation at a time. Each Lambda Task calls the
+ * fails it (States.Runtime), each function runs at most its timeout, and a warm container serves
+ * one invocation at a time. Each item of a Distributed Map is a child execution under those quotas
+ * of its own: a child that fails (for any reason) fails the Map with
+ * States.ExceedToleratedFailureThreshold, which the Map's Catch takes, as on AWS. Each Lambda Task calls the
  * corresponding handler in this process, and "Continue in a new execution" starts another local
  * execution of the same definition. Resolves when the execution and every execution it continued
  * in have ended, first execution first.
@@ -89,17 +105,64 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
   // never changes between builds; test/workflow/state-machine-definition.test.ts validates it (and
   // test/infra/shipped-bundles.test.ts runs a deployment's, from cdk synth).
   const definition = options.deployed?.definition ?? workflowDefinition();
-  const machine = new StateMachine(withAwsTaskTimeouts(definition) as never, { validationOptions: { noValidate: true } });
-  const maps = distributedMaps(definition);
+  const localDefinition = withAwsTaskTimeouts(definition);
+  const machine = new StateMachine(localDefinition as never, { validationOptions: { noValidate: true } });
+  const distributed = distributedMapStates(localDefinition);
+  const maps = new Set(distributed.keys());
+  // The states that run inside a Distributed Map's child executions (the definition has no other nesting).
+  const childStates = new Set([...distributed.values()].flatMap((m) => Object.keys(m.ItemProcessor.States)));
+  // Per execution: the first child execution of its Map Run that failed. AWS then fails the Map
+  // Run and stops its other children: none of them takes another state. (A failed Map Run ends
+  // the execution through the Map's Catch: it is never entered again.)
+  const failedChildren = new Map<string, QuotaExceededError>();
+  for (const [mapName, map] of distributed) {
+    interceptChildRuns(StateMachine, map.ItemProcessor, (run, runOptions) => childExecution(mapName, run, runOptions?.context?.Execution?.Id ?? ''));
+  }
 
-  // Which execution each task call belongs to: its quotas are checked on the task's parameters and result.
+  /**
+   * One item's child execution, as AWS runs it: its own history and state sizes are enforced on it
+   * alone (it is stopped at once when it passes one), and its failure, whatever its error, fails
+   * the Map with States.ExceedToleratedFailureThreshold (the Map tolerates no failed item), which
+   * the Map's Catch takes. The child's own error is named in the cause.
+   */
+  function childExecution(mapName: string, run: EmulatorRun, parentArn: string): EmulatorRun {
+    const quotas = new QuotaEnforcement(new Set(), true);
+    const eventLogs = (async function* () {
+      for await (const event of run.eventLogs) {
+        quotas.observe(event as never);
+        if (quotas.violation) {
+          if (!failedChildren.has(parentArn)) failedChildren.set(parentArn, quotas.violation);
+          run.abort();
+        }
+        yield event;
+      }
+    })();
+    const result = run.result.catch((error: unknown) => {
+      const failed = quotas.violation ?? childError(error);
+      if (!failedChildren.has(parentArn)) failedChildren.set(parentArn, new QuotaExceededError(failed.name, failed.message));
+      throw new QuotaExceededError(QuotaErrors.mapRunFailed, `The Distributed Map '${mapName}' tolerates no failed item, and a child execution failed with ${failed.name}: ${failed.message}`);
+    });
+    return { abort: run.abort, eventLogs, result };
+  }
+
+  // Which execution each task call belongs to: its quotas are checked on the task's parameters and
+  // result. Over 256 KiB, a task of the execution itself fails the execution; a task of a child
+  // execution fails that child (no Catch of the child's takes it) and so the Map.
   type TaskHandler = (input: unknown, quotas: QuotaEnforcement) => Promise<unknown>;
+  const tooLarge = (state: string, violation: QuotaExceededError, quotas: QuotaEnforcement): QuotaExceededError => {
+    if (childStates.has(state)) return uncatchable(violation);
+    quotas.fail(violation.name, violation.message);
+    return violation;
+  };
   const checked =
     (state: string, call: (input: unknown) => Promise<unknown>): TaskHandler =>
     async (i, quotas) => {
-      quotas.checkPayload(state, 'parameters', i);
+      const parameters = payloadViolation(state, 'parameters', i);
+      // On AWS a task whose parameters are too large is never invoked.
+      if (parameters) throw tooLarge(state, parameters, quotas);
       const result = await call(i);
-      quotas.checkPayload(state, 'result', result);
+      const returned = payloadViolation(state, 'result', result);
+      if (returned) throw tooLarge(state, returned, quotas);
       return result;
     };
   const taskHandlers: Record<string, TaskHandler> = {};
@@ -151,6 +214,9 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
         // execution here, before the task runs (on AWS it would never be scheduled).
         await new Promise((resolve) => setImmediate(resolve));
         if (quotas.violation) return stop();
+        // A child of a Map Run that failed: AWS has stopped it, this state is never scheduled.
+        const failedChild = childStates.has(state) ? failedChildren.get(executionArn) : undefined;
+        if (failedChild) throw uncatchable(failedChild);
         try {
           return await handler(i, quotas);
         } catch (error) {

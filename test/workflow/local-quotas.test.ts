@@ -3,9 +3,9 @@ import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import { MAX_ITERATIONS } from '../../core/workflow/workflow-input.js';
-import type { WorkflowFunctionName } from '../../infra/constructs/state-names.js';
 import { AWS_QUOTAS, QuotaErrors } from '../../infra/local/aws-quotas.js';
-import { runWorkflowLocally, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
+import { StateNames, type WorkflowFunctionName } from '../../infra/constructs/state-names.js';
+import { runWorkflowLocally, type LocalEvent, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { jidOf, sidekiqPayload } from '../support/sidekiq-jobs.js';
 
@@ -44,20 +44,36 @@ function recording(inner: LocalHandlers, calls: string[]): LocalHandlers {
 }
 
 describe('the local runner enforces AWS quotas', () => {
-  it('fails the execution with States.DataLimitExceeded when a task result passes 256 KiB: no Catch runs, neither the lock release nor the summary', async () => {
+  it('fails the Map, not the execution, when a page task result inside a Map child passes 256 KiB: the Map Catch takes States.ExceedToleratedFailureThreshold and releases the lock, as on AWS', async () => {
     await seedQueue(3);
     const calls: string[] = [];
     const real = handlers();
     const bloated = recording({ ...real, rerouteQueueSlice: async (input) => ({ ...((await real.rerouteQueueSlice(input)) as object), padding: 'x'.repeat(AWS_QUOTAS.stateBytes) }) }, calls);
+    const events: LocalEvent[] = [];
+
+    const executions = await runWorkflowLocally(reroute(), bloated, { retryIntervalMs: 0, onEvent: (_, e) => events.push(e) });
+
+    // On AWS the child execution fails with States.DataLimitExceeded (its own Catch on States.ALL
+    // cannot take it); the Distributed Map, tolerating no failed item, fails with
+    // States.ExceedToleratedFailureThreshold, which the Map's Catch takes: the lock is released.
+    expect(executions).toHaveLength(1);
+    expect(executions[0]!.error).toMatchObject({ name: QuotaErrors.mapRunFailed, message: expect.stringContaining(`${QuotaErrors.dataLimitExceeded}: The state/task 'Re-route a slice of the queue' result is`) });
+    expect(calls).toEqual(['plan', 'rerouteQueueSlice', 'releaseLock']);
+    expect(events.some((e) => e.type === 'StateEntered' && e.state?.name === StateNames.itemFailed)).toBe(false);
+    expect(events.some((e) => e.type === 'StateEntered' && e.state?.name === StateNames.failed)).toBe(true);
+    expect(await redis.source().exists('sidekiq-migrate:lock')).toBe(0);
+  });
+
+  it('still fails the execution itself with States.DataLimitExceeded when a task result outside the Map passes 256 KiB: no Catch runs', async () => {
+    await seedQueue(3);
+    const calls: string[] = [];
+    const real = handlers();
+    const bloated = recording({ ...real, plan: async (input) => ({ ...((await real.plan(input)) as object), padding: 'x'.repeat(AWS_QUOTAS.stateBytes) }) }, calls);
 
     const executions = await runWorkflowLocally(reroute(), bloated, { retryIntervalMs: 0 });
 
-    expect(executions).toHaveLength(1);
-    expect(executions[0]!.error).toMatchObject({ name: QuotaErrors.dataLimitExceeded, message: expect.stringContaining('Re-route a slice of the queue') });
-    expect(calls).not.toContain('releaseLock');
-    expect(calls).not.toContain('summarize');
-    // As on AWS, the run lock stays (the execution-ended function releases it there).
-    expect(await redis.source().exists('sidekiq-migrate:lock')).toBe(1);
+    expect(executions[0]!.error).toMatchObject({ name: QuotaErrors.dataLimitExceeded, message: expect.stringContaining("'Plan migration' result") });
+    expect(calls).toEqual(['plan']);
   });
 
   it('fails the execution with States.DataLimitExceeded when a state input passes 256 KiB (the execution input)', async () => {
@@ -109,19 +125,23 @@ describe('the local runner enforces AWS quotas', () => {
     }
   });
 
-  it('fails an execution whose history passes 25,000 events (an item that never reaches its loop cap)', async () => {
+  it('fails the Map when a child execution\'s history passes 25,000 events (an item that never reaches its loop cap): the Catch releases the lock', async () => {
     await seedQueue(1);
     const real = handlers();
     let pages = 0;
+    const calls: string[] = [];
     // A page step that never finishes and never counts its loops: the cap cannot save it.
-    const endless: LocalHandlers = { ...real, rerouteQueueSlice: (input) => Promise.resolve({ ...(input as { item: object }).item, iteration: 0, done: false, pages: ++pages }) };
+    const endless = recording({ ...real, rerouteQueueSlice: (input) => Promise.resolve({ ...(input as { item: object }).item, iteration: 0, done: false, pages: ++pages }) }, calls);
 
     const executions = await runWorkflowLocally(reroute(), endless, { retryIntervalMs: 0 });
 
-    expect(executions[0]!.error).toMatchObject({ name: QuotaErrors.historyLimitExceeded, message: expect.stringContaining('25000 events') });
+    expect(executions[0]!.error).toMatchObject({ name: QuotaErrors.mapRunFailed, message: expect.stringContaining(`${QuotaErrors.historyLimitExceeded}: A Distributed Map child execution's history passed 25000 events`) });
     expect(executions[0]!.usage!.largestChildHistory).toBeGreaterThan(AWS_QUOTAS.historyEvents);
     // 9 events a loop (two Choices, a Task): the loop was stopped at its 2,778th page.
     expect(pages).toBeLessThanOrEqual(Math.ceil(AWS_QUOTAS.historyEvents / 9) + 1);
+    expect(calls.at(-1)).toBe('releaseLock');
+    expect(calls).not.toContain('summarize');
+    expect(await redis.source().exists('sidekiq-migrate:lock')).toBe(0);
   });
 
   it("stops a function at its template timeout: the task fails with Sandbox.Timedout and the Catch takes it", async () => {
