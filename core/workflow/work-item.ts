@@ -1,6 +1,7 @@
 import type { RerouteCounters } from '../reroute/reroute-counters.js';
 import type { TransferCounters } from '../transfer/transfer-counters.js';
 import type { PlannedReplicas } from '../transfer/transfer-options.js';
+import type { RecordedRollback } from './recorded-rollback.js';
 import type { SerializedRouting } from './stored-routing.js';
 import type { WorkflowInput } from './workflow-input.js';
 
@@ -30,6 +31,8 @@ export type RunSettings = Pick<
   readonly inlineClasses?: readonly string[];
   /** A dry run's routing, carried here because a dry run writes nothing, not even its routing. */
   readonly inlineRouting?: SerializedRouting;
+  /** A dry-run rollback's routing: which record to read it from (recorded-rollback.ts), not the moves themselves. */
+  readonly recordedRollback?: RecordedRollback;
   /** A dry run's plan, told apart from another dry run of the same id (work-list.ts keeps its list by it). */
   readonly planId?: string;
   /** The plan found no Sidekiq data at all under the source's prefix (nor elsewhere): said so in the summary. */

@@ -408,6 +408,28 @@ describe('the page step', () => {
     expect(await redis.source().llen('queue:old')).toBe(2);
   });
 
+  it("carries a dry-run rollback's routing as a reference to the record it read, and refuses a page once that record changed", async () => {
+    await seed(redis.source());
+    const provider = connect();
+    const run = await planStep(reroute({ pagesPerInvocation: 1 }), provider);
+    for (const item of run.work.batch) await pageStep({ settings: run.settings, item }, provider, budget);
+    const movedByRun = await redis.source().lrange('queue:new', 0, -1);
+    const dry = await planStep(reroute({ runId: 'back-1', dryRun: true, routing: { kind: 'rollback', of: 'run-1' } }), provider);
+    expect(dry.settings).toMatchObject({ routed: true, recordedRollback: { of: 'run-1', digest: expect.any(String) } });
+    expect(dry.settings.inlineRouting).toBeUndefined();
+    const queueItem = dry.work.batch.find((i) => i.kind === 'queue' && i.name === 'new')!;
+
+    // The rolled-back run records another move after the dry run's plan (it was resumed): a page
+    // would count by other routing than the plan's.
+    await redis.source().sadd(movesKey('', 'run-1'), JSON.stringify(['B', 'x', 'y']));
+    await expect(pageStep({ settings: dry.settings, item: queueItem }, provider, budget)).rejects.toThrow(/The moves run run-1 recorded \(sidekiq-migrate:run-1:moves\) are not the ones this dry run planned by/);
+
+    // Planned again, it counts what it would move back (a page of 5) by the routing read from the record.
+    const again = await planStep(reroute({ runId: 'back-1', dryRun: true, routing: { kind: 'rollback', of: 'run-1' } }), provider);
+    expect((await pageStep({ settings: again.settings, item: queueItem }, provider, budget)).counters).toMatchObject({ moved: 5, movedTo: { old: 5 } });
+    expect(await redis.source().lrange('queue:new', 0, -1)).toEqual(movedByRun);
+  });
+
   it('records every move under the run id (for a rollback), not in a dry run', async () => {
     await seed(redis.source());
     const provider = connect();

@@ -13,10 +13,9 @@ import { addTransferCounters, emptyTransferCounters, type TransferCounters } fro
 import { MAX_JOBS_PER_CLAIM } from '../../transfer/transfer-options.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
 import { addRunExecution, itemContinuationName } from '../run-executions.js';
-import { deserializeRouting, loadRouting } from '../stored-routing.js';
 import { loadSelection } from '../stored-selection.js';
 import type { PageInput, WorkItem } from '../work-item.js';
-import { RUN_LOCK_TTL_MS } from './plan-step.js';
+import { routingOf, RUN_LOCK_TTL_MS } from './plan-step.js';
 
 export interface PageBudget {
   /** Epoch ms after which no new page starts (the Lambda's remaining time minus a margin). */
@@ -38,11 +37,7 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
   const { settings, item } = input;
   const source = await connections.get(settings.source);
   const target = settings.mode === 'transfer' ? await connections.get(settings.target!) : undefined;
-  const plan = settings.inlineRouting
-    ? deserializeRouting(settings.inlineRouting)
-    : settings.routed
-      ? await loadRouting(source.redis, source.keys.prefix, settings.runId, settings.routingDigest)
-      : undefined;
+  const plan = await routingOf(settings, source);
   const locks = settings.dryRun ? [] : await holdLocks(settings.runId, settings.mode, [source, ...(target ? [target] : [])]);
   const limiter = new RateLimiter(settings.rateLimit);
   const sliceSize = settings.mode === 'transfer' ? rateLimitedSliceSize(settings.pageSize, settings.rateLimit, budget.deadline - Date.now()) : settings.pageSize;

@@ -17,6 +17,7 @@ import { resolveRouting } from '../resolve-routing.js';
 import { addRunExecution, itemContinuationName, listContinuationName, ROOT_EXECUTION, runExecutionsKey, startRunExecutions } from '../run-executions.js';
 import { InputError } from '../../errors/input-error.js';
 import { addToTotals, emptyTally } from '../run-tally.js';
+import { loadRecordedRollback, recordedMovesDigest } from '../recorded-rollback.js';
 import { deserializeRouting, loadRouting, readStoredRouting, serializeRouting, storeRouting } from '../stored-routing.js';
 import { storeSelection } from '../stored-selection.js';
 import type { RenameWithoutQueue, RunSettings, WorkItem } from '../work-item.js';
@@ -153,7 +154,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     sets: input.sets,
     queues: input.queues,
     routed: plan !== undefined,
-    ...(plan && input.dryRun ? { inlineRouting: serializeRouting(plan) } : {}),
+    ...(plan && input.dryRun ? dryRunRouting(plan) : {}),
     ...(input.classes ? (input.dryRun ? { inlineClasses: input.classes } : { selected: true as const }) : {}),
     ...(input.dryRun ? { planId: randomUUID() } : {}),
     ...(sourceHasData ? {} : { nothingThere: true as const }),
@@ -221,8 +222,18 @@ async function continuePlan(rawInput: unknown, connections: ConnectionProvider):
   return { settings, itemCount: first.items.length, work: { batch: first.items, next: first.next, more: first.items.length > 0, batches: 0, tally }, execution, listContinuedIn: null, resumed };
 }
 
-/** The run's routing as the page steps read it: carried by a dry run, stored otherwise. */
+/**
+ * How a dry run carries its routing (it stores nothing): inline, or for a rollback, which record
+ * of moves to read again (recorded-rollback.ts) — thousands of moves would pass 256 KiB a state.
+ */
+function dryRunRouting(plan: RoutingPlan): Pick<RunSettings, 'inlineRouting' | 'recordedRollback'> {
+  if (plan.kind === 'reverse') return { recordedRollback: { of: plan.of, digest: recordedMovesDigest(plan.moves) } };
+  return { inlineRouting: serializeRouting(plan) };
+}
+
+/** The run's routing as the page steps read it: carried by a dry run (or read from a rolled-back run's record), stored otherwise. */
 export async function routingOf(settings: RunSettings, source: Connection): Promise<RoutingPlan | undefined> {
   if (settings.inlineRouting) return deserializeRouting(settings.inlineRouting);
+  if (settings.recordedRollback) return loadRecordedRollback(source.redis, source.keys.prefix, settings.recordedRollback);
   return settings.routed ? loadRouting(source.redis, source.keys.prefix, settings.runId, settings.routingDigest) : undefined;
 }
