@@ -163,7 +163,9 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
       const result = await call(i);
       const returned = payloadViolation(state, 'result', result);
       if (returned) throw tooLarge(state, returned, quotas);
-      return result;
+      // What Lambda hands Step Functions is the result's JSON: a Date is its string, an undefined
+      // member is gone, nothing is shared with an invocation that goes on (a timed-out one).
+      return result === undefined ? null : (JSON.parse(JSON.stringify(result)) as unknown);
     };
   const taskHandlers: Record<string, TaskHandler> = {};
   const deployed = options.deployed;

@@ -76,6 +76,20 @@ describe('the local runner enforces AWS quotas', () => {
     expect(calls).toEqual(['plan']);
   });
 
+  it("hands the state machine a task's result as Lambda does, as JSON: a Date becomes its string, an undefined member is gone", async () => {
+    await seedQueue(1);
+    const real = handlers();
+    const dated: LocalHandlers = { ...real, plan: async (input) => ({ ...((await real.plan(input)) as object), plannedAt: new Date(0), gone: undefined }) };
+    const planned: unknown[] = [];
+
+    const executions = await runWorkflowLocally(reroute(), dated, { retryIntervalMs: 0, onEvent: (_, e) => void (e.type === 'StateExited' && e.state?.name === StateNames.plan && planned.push((e.state as { output?: unknown }).output)) });
+
+    expect(executions[0]!.error).toBeUndefined();
+    const plan = (planned[0] as { plan: Record<string, unknown> }).plan;
+    expect(plan['plannedAt']).toBe('1970-01-01T00:00:00.000Z');
+    expect('gone' in plan).toBe(false);
+  });
+
   it('fails the execution with States.DataLimitExceeded when a state input passes 256 KiB (the execution input)', async () => {
     const calls: string[] = [];
     const mapping = Object.fromEntries(Array.from({ length: 9_000 }, (_, i) => [`Some::Rather::Long::Worker::Name${i}`, 'default']));
