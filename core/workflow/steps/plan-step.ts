@@ -13,6 +13,7 @@ import { resumeInflight } from '../../transfer/resume-inflight.js';
 import { conflictsKey } from '../../transfer/transfer-keys.js';
 import { SORTED_SET_NAMES } from '../../redis/sidekiq-keys.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
+import { assertDryRunCarries } from '../dry-run-carry.js';
 import { resolveRouting } from '../resolve-routing.js';
 import { addRunExecution, itemContinuationName, listContinuationName, ROOT_EXECUTION, runExecutionsKey, startRunExecutions } from '../run-executions.js';
 import { InputError } from '../../errors/input-error.js';
@@ -160,6 +161,8 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     ...(sourceHasData ? {} : { nothingThere: true as const }),
     ...(renamesWithoutQueue.length > 0 ? { renamesWithoutQueue } : {}),
   };
+
+  if (input.dryRun) assertDryRunCarries(planned);
 
   let resumed = emptyTransferCounters();
   // A dry run writes nothing, but counts what a run would finish first.
