@@ -60,7 +60,8 @@ const CLAIM_SHIFT = 256;
  * on (it pushes with the same command for the same placement).
  *
  * Bounded: the pass ends at the jobs the queue held when it started (`end`); what producers
- * pushed meanwhile is not examined, and the selected jobs among it are counted in `leftOnSource`.
+ * pushed meanwhile is not examined, and the selected jobs among it are counted in `leftOnSource`
+ * (oldest-first, so are those Sidekiq pushed back below the pass: see finish).
  *
  * Every read of jobs is bounded by bytes too (page-bytes.ts): the window takes as many jobs as fit
  * in MAX_PAGE_BYTES at the size seen so far (carried in the cursor; the pass's first slice reads a
@@ -232,8 +233,15 @@ async function findFar(source: Redis, key: RedisKey, anchor: { offset: number; d
 }
 
 /**
- * The slice's result. At the end of the pass, the selected jobs the pass did not examine (pushed
- * while it ran, above `end`) are counted in `leftOnSource`: reading them costs O(what arrived).
+ * The slice's result. At the end of the pass, the selected jobs it leaves on the source are
+ * counted in `leftOnSource`. Newest-first, those pushed while it ran (above `end`): reading them
+ * costs O(what arrived); the pass walked down to the consumer end, so a job Sidekiq pushed back
+ * there (a shutdown's requeue, RPUSH) came into a later window. Oldest-first, the whole queue: a
+ * job pushed back there lands below the jobs the pass already examined, where no later window
+ * looks, and without this the run said "Complete" over it. Only pushed-back jobs can be selected
+ * down there (the pass took every selected job it examined), but nothing marks where they end, so
+ * the count reads the queue once more, O(its length), in chunks; a dry run, which takes nothing,
+ * counts above the pass only.
  */
 async function finish(
   request: QueueTransferRequest,
@@ -246,7 +254,8 @@ async function finish(
   const newest = (request.placement ?? 'front') === 'front';
   const unexamined = newest ? (next.anchor?.offset ?? next.end) : next.anchor === null ? 0 : next.anchor.offset + 1;
   const done = windowEmpty || (newest ? unexamined <= 0 : unexamined >= next.end);
-  if (done) counters.leftOnSource = await countSelectedAbove(request, newest ? next.end : unexamined, jobsWithinBytes(bytesPerJob, FAR_CHUNK));
+  const countFrom = newest ? next.end : request.dryRun ? unexamined : 0;
+  if (done) counters.leftOnSource = await countSelectedAbove(request, countFrom, jobsWithinBytes(bytesPerJob, FAR_CHUNK));
   const cursor = { limit: start.limit, claimed: start.claimed, selection: next };
   return { cursor: bytesPerJob === undefined ? cursor : { ...cursor, bytesPerJob }, done, counters };
 }
