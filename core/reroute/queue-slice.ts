@@ -1,6 +1,6 @@
 import type { RedisKey } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
-import { expectedBytesPerJob, jobsWithinBytes, meanBytes, probeRange } from '../redis/page-bytes.js';
+import { expectedBytesPerJob, jobsWithinBytes, meanBytes, PROBE_JOBS, probeRange } from '../redis/page-bytes.js';
 import { isLiveQueue } from '../routing/routing-plan.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { markAfter, readAppendWindow, type TailMark } from './append-window.js';
@@ -247,9 +247,42 @@ async function countArrivals(request: QueueSliceRequest, cursor: QueueCursor, co
   // of those it kept are still there (a worker may have taken some); never more than it kept: jobs a
   // Sidekiq shutting down RPUSHed onto the tail lie below them too, and they arrived.
   const ours = request.dryRun ? cursor.limit : Math.min(cursor.tail?.over ?? cursor.kept, cursor.kept);
+  const over = request.dryRun ? 0 : (cursor.tail?.over ?? 0);
+  if (over > 0) {
+    // An `append` pass's tail, where a worker fetching from the queue takes the jobs the pass kept
+    // first, and a stopping Sidekiq pushes back the jobs it had fetched: as many of each leave
+    // `over` as it was, and a count hides the jobs pushed back. So the tail is read (kept jobs are
+    // never ones the plan moves): of a re-route, every job beyond those kept arrived, and at
+    // least those the plan would move; of a rollback, only those it would move.
+    const movable = await movableAtTail(request, cursor, over);
+    const above = await misplacedArrivals(request.redis, request.keys.queue(request.queue), request.queue, request.plan, length - over);
+    counters.arrived = above + (request.plan.kind === 'reverse' ? movable : Math.max(over - cursor.kept, movable));
+    return counters;
+  }
   // A rollback's queues are live: only jobs of a class it puts back arrived out of place.
   counters.arrived = await misplacedArrivals(request.redis, request.keys.queue(request.queue), request.queue, request.plan, length - ours);
   return counters;
+}
+
+/**
+ * How many of the `over` jobs at the tail the plan would move (a job the pass examined and kept
+ * never is, so these were pushed back after it passed): read once at the end of the pass, oldest
+ * first, in pages within MAX_PAGE_BYTES at the size the pass has seen (page-bytes.ts). O(over):
+ * the jobs the pass kept.
+ */
+async function movableAtTail(request: QueueSliceRequest, cursor: QueueCursor, over: number): Promise<number> {
+  const key = request.keys.queue(request.queue);
+  let movable = 0;
+  let bytesPerJob = cursor.bytesPerJob;
+  for (let from = 0; from < over; ) {
+    const want = bytesPerJob === undefined ? Math.min(PROBE_JOBS, over - from) : jobsWithinBytes(bytesPerJob, over - from);
+    const page = await request.redis.lrangeBuffer(key, -(from + want), -(from + 1));
+    for (const job of page) if (examineQueuedJob(job, request.queue, request.plan, false).kind === 'move') movable++;
+    if (page.length < want) break;
+    from += page.length;
+    bytesPerJob = meanBytes(page, bytesPerJob);
+  }
+  return movable;
 }
 
 async function applyMoves(

@@ -1,5 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expectExactJobs, jobEntry } from '../support/exact-jobs.js';
+import { expectExactJobs, jobEntry, withQueue } from '../support/exact-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli } from '../support/run-cli.js';
@@ -47,5 +50,37 @@ describe('move --classes --append with a job pushed back at the consumer end dur
     expect(stdout).toContain('1 job(s) still on the source when their transfer ended, added during the run (queue:default 1): run move again or see drain-check.');
     expect(stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs remain on the source (1, above): run move again.');
     expect(stdout).not.toContain('Complete');
+  });
+});
+
+describe('run --append with jobs pushed back at the consumer end while a worker still fetches from the queue', { timeout: 180_000 }, () => {
+  it('two jobs of a mapped class pushed back below the pass, as many kept jobs fetched first: both counted as arrived and named, every job once', async () => {
+    const source = redis.source();
+    const rules = join(mkdtempSync(join(tmpdir(), 'cli-append-requeue-')), 'mapping.json');
+    writeFileSync(rules, JSON.stringify({ A: 'new' }));
+    const old = (className: string, i: number) => sidekiqPayload({ className, queue: 'old', args: `[${i}]`, jid: String(i).padStart(24, '0') });
+    // The three oldest have no destination: the pass's first slice leaves them at the tail.
+    const gone = [0, 1, 2].map((i) => old('Gone', i));
+    const mapped = Array.from({ length: 3000 }, (_, i) => old('A', 100 + i));
+    await source.lpush('queue:old', ...gone);
+    for (let i = 0; i < mapped.length; i += 500) await source.lpush('queue:old', ...mapped.slice(i, i + 500));
+    await source.sadd('queues', 'old');
+    const requeued = [old('A', 10_000), old('A', 10_001)];
+
+    // Once the first slice has moved its jobs, a worker on the old queue fetches two of the jobs
+    // the pass left (the oldest end), and a stopping Sidekiq pushes two jobs it had fetched before
+    // back there: the list's length and the pass's mark below the window are unchanged. In the
+    // same MULTI, the queue as it then was: mapped jobs were still waiting, so the pass was under way.
+    const run = runCli('run', '--redis', redis.urls().source, '--mapping', rules, '--append', '--page-size', '10');
+    await waitUntil('the first slice moved jobs', async () => (await source.llen('queue:new')) > 0);
+    const [[, fetched1], [, fetched2], , [, during]] = (await source.multi().rpop('queue:old').rpop('queue:old').rpush('queue:old', ...requeued).lrange('queue:old', 0, -1).exec()) as [[null, string], [null, string], [null, number], [null, string[]]];
+    const { code, stdout } = await run;
+
+    expect([fetched1, fetched2], 'the worker fetched two of the jobs left in place').toEqual([gone[0], gone[1]]);
+    expect(during.filter((p) => mapped.includes(p)).length, 'the pass was under way').toBeGreaterThan(0);
+    await expectExactJobs(source, '', [...[gone[2]!, ...requeued].map((p) => jobEntry('queue:old', p)), ...mapped.map((p) => jobEntry('queue:new', withQueue(p, 'old', 'new')))]);
+    expect(code).toBe(0);
+    expect(stdout).toContain('2 job(s) arrived on retired queues during the run (queue:old 2): not moved by this run; run again or see drain-check.');
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs were left behind: 3 left in place · 2 arrived on retired queues during the run (see "Needs a look" above).');
   });
 });
