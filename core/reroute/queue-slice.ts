@@ -247,7 +247,8 @@ async function countArrivals(request: QueueSliceRequest, cursor: QueueCursor, co
   // of those it kept are still there (a worker may have taken some); never more than it kept: jobs a
   // Sidekiq shutting down RPUSHed onto the tail lie below them too, and they arrived.
   const ours = request.dryRun ? cursor.limit : Math.min(cursor.tail?.over ?? cursor.kept, cursor.kept);
-  const over = request.dryRun ? 0 : (cursor.tail?.over ?? 0);
+  // At most what the list still holds: a worker may have fetched from the tail since the last read.
+  const over = request.dryRun ? 0 : Math.min(length, cursor.tail?.over ?? 0);
   if (over > 0) {
     // An `append` pass's tail, where a worker fetching from the queue takes the jobs the pass kept
     // first, and a stopping Sidekiq pushes back the jobs it had fetched: as many of each leave

@@ -452,6 +452,29 @@ describe('queue slices', () => {
     expect(reads.calls()).toBe(6);
   });
 
+  it('append: a worker fetching the jobs at the tail after the last window was read: what is gone is not counted as arrived', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const unmapped = jobs(3, 'U');
+    const mapped = jobs(8);
+    const pushedBack = jobs(2, 'A', 'old').map((p) => p.replace('"args":[', '"args":["back",'));
+    await redis.lpush(keys.queue('old'), ...unmapped, ...mapped);
+    const request = { redis, keys, plan: mapping({ A: 'new' }), queue: 'old', sliceSize: 4, placement: 'append' as const, dryRun: false };
+    // The first slice keeps the three U at the tail; a stopping Sidekiq pushes two A back below them.
+    const first = await rerouteQueueSlice({ ...request, cursor: null });
+    await redis.rpush(keys.queue('old'), ...pushedBack);
+    // Just before the pass counts what arrived, a worker fetches the two A and two of the U.
+    let fetched: string[] = [];
+    const fetching = interferingRedis(redis, async ({ command }) => {
+      if (command === 'llen' && fetched.length === 0) fetched = (await redis.rpop(keys.queue('old'), 4))!;
+    });
+    const rest = await drivePages((c: QueueCursor | null) => rerouteQueueSlice({ ...request, redis: fetching, cursor: c }), first.cursor as QueueCursor | null);
+
+    expect(fetched).toEqual([...pushedBack.reverse(), unmapped[0], unmapped[1]]);
+    await expectExactJobs(redis, keys.prefix, [jobEntry(String(keys.queue('old')), unmapped[2]!), ...mapped.map((p) => jobEntry(String(keys.queue('new')), withQueue(p, 'old', 'new')))]);
+    // The tail held five when the last window was read, one now: nothing arrived.
+    expect(rest.counters).toMatchObject({ moved: 7, arrived: 0 });
+  });
+
   it('a slice reads the queue in one round trip (its length and its window together); the first one reads the bound before', async () => {
     for (const placement of ['front', 'append'] as const) {
       const keys = new SidekiqKeys(uniquePrefix());
