@@ -84,3 +84,29 @@ describe('run --append with jobs pushed back at the consumer end while a worker 
     expect(stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs were left behind: 3 left in place · 2 arrived on retired queues during the run (see "Needs a look" above).');
   });
 });
+
+describe('move --classes: a selected job pushed back onto a queue after its item ended, while the run goes on', { timeout: 180_000 }, () => {
+  it.each([['front', []], ['append', ['--append']]] as const)('%s: counted and named, never "Complete"', async (_, flags) => {
+    const source = redis.source();
+    const queued = Array.from({ length: 4 }, (_, i) => job(i % 2 ? MOVING : STAYING, i));
+    await source.lpush('queue:default', ...queued);
+    await source.sadd('queues', 'default');
+    // 300 retries of the class, rate-limited: the run goes on well after the queue's one slice.
+    const retries = Array.from({ length: 300 }, (_, i) => [String(2_000_000_000 + i), job(MOVING, 100 + i)] as const);
+    await source.zadd('retry', ...retries.flat());
+    const requeued = job(MOVING, 1000);
+
+    const move = runCli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--classes', MOVING, ...flags, '--page-size', '5', '--rate-limit', '100');
+    await waitUntil('the queue item moved its two jobs', async () => (await redis.target().llen('queue:default')) === 2);
+    const [[, retriesLeft]] = (await source.multi().zcard('retry').rpush('queue:default', requeued).exec()) as [[null, number]];
+    const { code, stdout } = await move;
+
+    expect(retriesLeft, 'the run was still moving the retry set').toBeGreaterThan(0);
+    await expectExactJobs(source, '', [...[queued[0]!, queued[2]!, requeued].map((p) => jobEntry('queue:default', p))]);
+    await expectExactJobs(redis.target(), '', [...[queued[1]!, queued[3]!].map((p) => jobEntry('queue:default', p)), ...retries.map(([score, p]) => jobEntry('retry', p, score))]);
+    expect(code).toBe(0);
+    expect(stdout).toContain('1 job(s) still on the source when their transfer ended, added during the run (queue:default 1): run move again or see drain-check.');
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs remain on the source (1, above): run move again.');
+    expect(stdout).not.toContain('Complete');
+  });
+});

@@ -13,6 +13,9 @@ import type { RunSettings } from '../work-item.js';
 import { workListKey, type ListedWork } from '../work-list.js';
 import { isDrainedQueue } from '../../routing/routing-plan.js';
 import { loadRouting } from '../stored-routing.js';
+import { loadSelection } from '../stored-selection.js';
+import { selectJob } from '../../transfer/class-selection.js';
+import { jobsWithinBytes, meanBytes, PROBE_JOBS } from '../../redis/page-bytes.js';
 import { misplacedArrivals } from '../../reroute/rollback-arrivals.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
 import type { Connection } from '../connections.js';
@@ -125,6 +128,10 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
         idleArrivals = await arrivalsOnUnlistedRetiredQueues(source, settings, plan);
         // Only when every item ended here: a failed one's queue still holds what it did not move.
         if (tally.counts.failed === 0 && tally.counts.continued === 0) lateArrivals = await arrivalsAfterTheirItemEnded(source, settings.mode, tally, plan);
+      } else if (settings.queues && settings.mode === 'transfer' && settings.selected && tally.counts.failed === 0 && tally.counts.continued === 0) {
+        // A selective one's: only jobs of its classes count (Sidekiq's shutdown requeue of one).
+        const classes = new Set(await loadSelection(source.redis, source.keys.prefix, settings.runId, settings.selectionDigest));
+        lateArrivals = await selectedArrivalsAfterTheirItemEnded(source, tally, classes);
       }
       // The last execution of the run: nothing reads the run's list any more.
       await source.redis.del(workListKey(source.keys.prefix, settings.runId));
@@ -246,6 +253,38 @@ async function arrivalsAfterTheirItemEnded(source: Connection, mode: 'reroute' |
   }
   return found;
 }
+
+/**
+ * Jobs of a selective transfer's classes put on a queue it listed after its item ended (Sidekiq's
+ * shutdown requeue of jobs its fetchers held, a late producer), while other items still ran:
+ * those on the queue now beyond the ones its item counted as left there. Without this the run
+ * said 'Complete' over them. Reads each listed queue once, paged by bytes: O(the jobs left on
+ * them), as the plan's count of the selection before the move does. A lower bound while a worker
+ * still fetches from the queue.
+ */
+async function selectedArrivalsAfterTheirItemEnded(source: Connection, tally: RunTally, classes: ReadonlySet<string>): Promise<Record<string, number>> {
+  const found: Record<string, number> = {};
+  for (const item of tally.listed.filter((l) => l.kind === 'queue')) {
+    const key = source.keys.queue(item.name);
+    let selected = 0;
+    let bytesPerJob: number | undefined;
+    for (let from = 0; ; ) {
+      // A few first, to learn their size (page-bytes.ts).
+      const want = bytesPerJob === undefined ? PROBE_JOBS : jobsWithinBytes(bytesPerJob, SELECTED_ARRIVALS_PAGE);
+      const page = await source.redis.lrangeBuffer(key, from, from + want - 1);
+      for (const job of page) if (selectJob(job, classes).take) selected++;
+      if (page.length < want) break;
+      from += page.length;
+      bytesPerJob = meanBytes(page, bytesPerJob);
+    }
+    const late = selected - ((item.counters as TransferCounters).leftOnSource ?? 0);
+    if (late > 0) found[item.name] = late;
+  }
+  return found;
+}
+
+/** Most jobs a read of selectedArrivalsAfterTheirItemEnded takes (fewer when they are large). */
+const SELECTED_ARRIVALS_PAGE = 1000;
 
 /**
  * The queues jobs went to that nobody fetches from: a re-route's on the source, a transfer's on the
