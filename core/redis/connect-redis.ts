@@ -142,6 +142,11 @@ async function checkServer(client: Redis, url: RedisUrl, role: string): Promise<
   }
   const info = await client.info();
   const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+  // A sentinel (GitLab's `redis_sentinels`, port 26379) answers INFO but has no data commands: the
+  // permission check would report every command as missing from "this Redis".
+  if (field('redis_mode') === 'sentinel') {
+    throw new InputError(`${role} ${url.redacted} is a Redis Sentinel, not the Redis it watches; Sentinel is not supported: give the current primary's address (SENTINEL get-master-addr-by-name <name> on this sentinel tells it). Nothing was touched.`);
+  }
   if (field('cluster_enabled') === '1') {
     throw new InputError(`${role} ${url.redacted} is a Redis Cluster endpoint; Sidekiq does not support cluster mode, so neither do we. Use a non-clustered primary.`);
   }

@@ -1,8 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { InputError } from '../../core/errors/input-error.js';
 import { connectRedis } from '../../core/redis/connect-redis.js';
 import { parseRedisUrl } from '../../core/redis/redis-url.js';
-import { startRedisServer, TEST_CA_FILE, type RedisServerHandle } from '../support/redis-server.js';
+import { freeLoopbackPort, startRedisServer, TEST_CA_FILE, type RedisServerHandle } from '../support/redis-server.js';
 import { sharedRedisUrl } from '../support/redis.js';
 import { refusingEndpoint } from '../support/refusing-endpoint.js';
 
@@ -15,6 +20,28 @@ async function server(args: string[] = [], tls = false): Promise<RedisServerHand
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop()));
 });
+
+/** A sentinel watching the primary on `primaryPort` (it needs a configuration file it may rewrite). */
+async function startSentinel(primaryPort: number): Promise<{ port: number; stop: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sidekiq-migrate-sentinel-'));
+  const port = await freeLoopbackPort();
+  writeFileSync(join(dir, 'sentinel.conf'), `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor mymaster 127.0.0.1 ${primaryPort} 1\n`);
+  const child = spawn('redis-server', [join(dir, 'sentinel.conf'), '--sentinel'], { stdio: 'ignore' });
+  const stop = async () => {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited.catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => 100, maxRetriesPerRequest: null });
+  probe.on('error', () => {}); // refused until the sentinel listens: retried
+  try {
+    await probe.ping();
+  } finally {
+    probe.disconnect();
+  }
+  return { port, stop };
+}
 
 const withAuth = (url: string, auth: string) => url.replace('://', `://${auth}@`);
 
@@ -99,6 +126,20 @@ describe('connecting to Redis before anything is touched', () => {
     const clustered = await server(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf']);
 
     await expect(connectRedis(parseRedisUrl(clustered.url))).rejects.toThrow(/Redis Cluster endpoint; Sidekiq does not support cluster mode/);
+  });
+
+  it('refuses a Redis Sentinel (GitLab may list sentinels), saying to give the primary, not that every command is missing', async () => {
+    const primary = await server();
+    const sentinel = await startSentinel(primary.port);
+    try {
+      const attempt = connectRedis(parseRedisUrl(`redis://127.0.0.1:${sentinel.port}`), { role: 'source', use: 'migrate-source' });
+      await expect(attempt).rejects.toBeInstanceOf(InputError);
+      await expect(attempt).rejects.toThrow(
+        `source redis://127.0.0.1:${sentinel.port} is a Redis Sentinel, not the Redis it watches; Sentinel is not supported: give the current primary's address (SENTINEL get-master-addr-by-name <name> on this sentinel tells it). Nothing was touched.`,
+      );
+    } finally {
+      await sentinel.stop();
+    }
   });
 
   it('speaks TLS to rediss:// and checks the certificate', async () => {
