@@ -20,16 +20,26 @@ export function parseRedisUrl(url: string, option = '--redis'): RedisUrl {
   try {
     parsed = new URL(url);
   } catch {
-    throw new InputError(`${option}: not a URL: ${redactRedisUrl(url)} (expected redis://[user:password@]host[:port][/db] or rediss://… for TLS)`);
+    throw new InputError(`${option}: not a URL: ${shownInError(url)} (expected redis://[user:password@]host[:port][/db] or rediss://… for TLS)`);
   }
+  // GitLab can reach its Redis through a Unix socket (Omnibus's default) or through Sentinel: neither
+  // is read here, and the scheme's other complaints (no host, a path for a database) would only confuse.
+  const unsupported = UNSUPPORTED.find(([scheme]) => scheme.test(parsed.protocol));
+  if (unsupported) throw new InputError(`${option} ${shownInError(url)}: ${unsupported[1]}`);
   const problems: string[] = [];
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') problems.push(`the scheme must be redis:// or rediss:// (TLS), not ${parsed.protocol}//`);
   if (parsed.hostname === '') problems.push('the host is missing');
   const port = parsed.port === '' ? 6379 : Number(parsed.port);
   const dbText = parsed.pathname.replace(/^\//, '');
-  const db = dbText === '' ? 0 : Number(dbText);
-  if (!Number.isInteger(db) || db < 0) problems.push(`the database must be a number, not "${dbText}"`);
-  if (problems.length > 0) throw new InputError(`${option} ${redactRedisUrl(url)}: ${problems.join('; ')}`);
+  // Digits only: Number() would also take "0x1", "1e0" or "-0" for a database.
+  const db = dbText === '' ? 0 : /^\d+$/.test(dbText) ? Number(dbText) : NaN;
+  if (!Number.isSafeInteger(db)) problems.push(`the database must be a number, not "${dbText}"`);
+  // Other clients read `?db=3` (redis-py, ioredis) or `?password=…`: ignored, the run would work
+  // on database 0 or without the password. Refused, whatever it says (never shown: it may hold a secret).
+  if (parsed.search !== '' || parsed.hash !== '') problems.push('a query (?…) or fragment (#…) is not read: give the database as the path (/3) and the password in the URL\'s user part or with --password');
+  const username = decodeComponent(parsed.username, 'user name', problems);
+  const password = decodeComponent(parsed.password, 'password', problems);
+  if (problems.length > 0) throw new InputError(`${option} ${shownInError(url)}: ${problems.join('; ')}`);
   return {
     url,
     redacted: redactRedisUrl(url),
@@ -37,9 +47,31 @@ export function parseRedisUrl(url: string, option = '--redis'): RedisUrl {
     host: parsed.hostname.replace(/^\[|\]$/g, ''),
     port,
     db,
-    username: parsed.username === '' ? undefined : decodeURIComponent(parsed.username),
-    password: parsed.password === '' ? undefined : decodeURIComponent(parsed.password),
+    username,
+    password,
   };
+}
+
+/** The URL as a refusal shows it: redacted, and a query or fragment (`?password=…`) left out. */
+const shownInError = (url: string) => redactRedisUrl(url).replace(/[?#][\s\S]*$/, '?…');
+
+const UNSUPPORTED: readonly (readonly [RegExp, string])[] = [
+  [/^(unix|redis\+unix|redis-socket):$/, 'Unix sockets are not supported (redis:// and rediss:// URLs only): forward a loopback TCP port to the socket (socat, as in docs/runbooks/routing-change.md) and give redis://127.0.0.1:PORT'],
+  [/sentinel/, 'Redis Sentinel is not supported: give the current primary\'s address as redis://host:port (a sentinel tells it: SENTINEL get-master-addr-by-name <name>)'],
+];
+
+/**
+ * A percent-encoded user name or password, decoded; a "%" not followed by two hex digits (a password
+ * written unencoded) is a problem named without the text, not decodeURIComponent's bare "URI malformed".
+ */
+function decodeComponent(text: string, what: string, problems: string[]): string | undefined {
+  if (text === '') return undefined;
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    problems.push(`the ${what} is not validly percent-encoded (write "%" as %25, or give the password with --password)`);
+    return undefined;
+  }
 }
 
 /**

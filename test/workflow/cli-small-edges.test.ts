@@ -153,6 +153,30 @@ describe('small edges of the command line', { timeout: 180_000 }, () => {
     expect(stderr).toMatch(/^--redis: not a URL: notaurl \(expected redis:\/\//);
   });
 
+  it('a database given as ?db=3 (as redis-py and ioredis read it) or a password with a bare "%" is refused: exit 2, what is wrong, nothing touched in any database', async () => {
+    const source = redis.source();
+    await seed(source);
+    await source.select(3);
+    await seed(source);
+    await source.select(0);
+    const before = await jobs(source);
+
+    const query = await cli('run', '--redis', `${redis.urls().source}?db=3`, '--rename', 'old=new');
+    const percent = await cli('run', '--redis', redis.urls().source.replace('://', '://app:100%sure@'), '--rename', 'old=new');
+
+    expect(query).toMatchObject({ code: 2, stdout: '' });
+    expect(query.stderr.trim()).toBe(`--redis: ${redis.urls().source}?…: a query (?…) or fragment (#…) is not read: give the database as the path (/3) and the password in the URL's user part or with --password`);
+    expect(percent).toMatchObject({ code: 2, stdout: '' });
+    expect(percent.stderr.trim()).toBe(`--redis: ${redis.urls().source.replace('://', '://app:***@')}: the password is not validly percent-encoded (write "%" as %25, or give the password with --password)`);
+    expect(await jobs(source)).toEqual(before);
+    await source.select(3);
+    try {
+      expect(await jobs(source)).toEqual(before);
+    } finally {
+      await source.select(0);
+    }
+  });
+
   it('a mapping too large for a run\'s input (10,000 classes) is refused at once, before anything is touched: exit 2, and how to split it', async () => {
     const source = redis.source();
     await seed(source);

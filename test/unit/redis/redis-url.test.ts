@@ -51,6 +51,38 @@ describe('parseRedisUrl', () => {
   });
 });
 
+describe('what another client would read but we would not', () => {
+  it('refuses a query or fragment (?db=3 would otherwise mean database 0), never showing it', () => {
+    expect(() => parseRedisUrl('redis://h:6379?db=3')).toThrow(
+      '--redis redis://h:6379?…: a query (?…) or fragment (#…) is not read: give the database as the path (/3) and the password in the URL\'s user part or with --password',
+    );
+    expect(() => parseRedisUrl('redis://h/0?password=s3cret', '--to')).toThrow(/^--to redis:\/\/h\/0\?…: a query/);
+    expect(() => parseRedisUrl('redis://h/0?password=s3cret')).not.toThrow(/s3cret/);
+    expect(() => parseRedisUrl('redis+sentinel://h?password=s3cret')).not.toThrow(/s3cret/);
+    expect(() => parseRedisUrl('redis://h/2#x')).toThrow(/a query \(\?…\) or fragment \(#…\) is not read/);
+  });
+
+  it('takes digits only for the database ("0x1", "1e0", "-0" are not numbers here)', () => {
+    for (const db of ['0x1', '1e0', '-0', '+1', '99999999999999999999']) expect(() => parseRedisUrl(`redis://h/${db}`)).toThrow(`--redis redis://h/${db}: the database must be a number, not "${db}"`);
+    expect(parseRedisUrl('redis://h/15')).toMatchObject({ db: 15 });
+  });
+
+  it('says a user name or password with a bare "%" is not percent-encoded, without showing it (not "URI malformed")', () => {
+    expect(() => parseRedisUrl('redis://app:100%sure@h/1', '--from')).toThrow('--from redis://app:***@h/1: the password is not validly percent-encoded (write "%" as %25, or give the password with --password)');
+    expect(() => parseRedisUrl('redis://ap%zzp:pw@h')).toThrow('--redis redis://ap%zzp:***@h: the user name is not validly percent-encoded');
+    expect(parseRedisUrl('redis://app:100%25sure%23%3F%40@h')).toMatchObject({ password: '100%sure#?@' });
+  });
+
+  it('names a Unix socket or Sentinel URL as unsupported, with the way round it', () => {
+    expect(() => parseRedisUrl('unix:///var/opt/gitlab/redis/redis.socket')).toThrow(
+      '--redis unix:///var/opt/gitlab/redis/redis.socket: Unix sockets are not supported (redis:// and rediss:// URLs only): forward a loopback TCP port to the socket (socat, as in docs/runbooks/routing-change.md) and give redis://127.0.0.1:PORT',
+    );
+    expect(() => parseRedisUrl('redis+sentinel://:pw@s1:26379/mymaster', '--from')).toThrow(
+      "--from redis+sentinel://:***@s1:26379/mymaster: Redis Sentinel is not supported: give the current primary's address as redis://host:port (a sentinel tells it: SENTINEL get-master-addr-by-name <name>)",
+    );
+  });
+});
+
 describe('a URL with text in front of its scheme', () => {
   it('still hides the password: new URL accepts leading spaces, and an error shows the text as given', () => {
     // Found by mutation testing: with the scheme anchored at the start, both kept the password.
