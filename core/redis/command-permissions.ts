@@ -71,6 +71,8 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     ['LPOP', queue],
     ['RPOP', queue],
     ['LTRIM', queue, '0', '-1'],
+    // A transfer's claim marks the jobs below newer arrivals in place (claimQueueJobs-4.lua).
+    ['LSET', queue, '0', 'x'],
     ['ZREM', set, 'x'],
     // The batch ids of jobs in flight, read together before a transfer resumes them.
     ['MGET', ours],
@@ -89,11 +91,24 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
  * nothing else uses at the time.
  */
 export async function missingCommands(redis: Redis, username: string, probes: { readonly reads: readonly CommandProbe[]; readonly writes: readonly CommandProbe[] }): Promise<string[]> {
+  return (await denials(redis, username, probes)).map((d) => d.name);
+}
+
+/** A probe refused: `key` when the command is allowed but not on the key (an ACL key pattern). */
+interface Denial {
+  readonly name: string;
+  readonly key: boolean;
+}
+
+async function denials(redis: Redis, username: string, probes: { readonly reads: readonly CommandProbe[]; readonly writes: readonly CommandProbe[] }): Promise<Denial[]> {
   try {
     const viaDryRun = await dryRunDenials(redis, username, [...probes.reads, ...probes.writes]);
     if (viaDryRun) return viaDryRun;
-    const denied: string[] = [];
-    for (const probe of probes.reads) if (await refused(redis.call(...(probe as [string, ...string[]])))) denied.push(commandName(probe));
+    const denied: Denial[] = [];
+    for (const probe of probes.reads) {
+      const refusal = await refused(redis.call(...(probe as [string, ...string[]])));
+      if (refusal) denied.push({ name: commandName(probe), key: refusal === 'key' });
+    }
     if (probes.writes.length > 0) denied.push(...(await queuedDenials(redis, probes.writes)));
     return denied;
   } catch (error) {
@@ -101,48 +116,60 @@ export async function missingCommands(redis: Redis, username: string, probes: { 
   }
 }
 
-/** Whether a command was refused for want of permission (or because it does not exist); other errors do not count. */
-async function refused(reply: Promise<unknown>): Promise<boolean> {
+/**
+ * Whether a command was refused for want of permission (or because it does not exist), and
+ * whether on its key only (`NOPERM … access one of the keys`); other errors do not count.
+ */
+async function refused(reply: Promise<unknown>): Promise<'command' | 'key' | false> {
   try {
     await reply;
     return false;
   } catch (error) {
-    return /NOPERM|unknown command/i.test(String((error as Error).message));
+    const message = String((error as Error).message);
+    if (/NOPERM.*\bkeys?\b/i.test(message)) return 'key';
+    return /NOPERM|unknown command/i.test(message) ? 'command' : false;
   }
 }
 
 /** `ACL DRYRUN` for each probe, or null when the server does not answer it (older, or ACL not ours to use). */
-async function dryRunDenials(redis: Redis, username: string, probes: readonly CommandProbe[]): Promise<string[] | null> {
+async function dryRunDenials(redis: Redis, username: string, probes: readonly CommandProbe[]): Promise<Denial[] | null> {
   try {
     await redis.call('ACL', 'DRYRUN', username, 'PING');
   } catch {
     return null; // Redis < 7, ACL denied to this user, or a managed service without it
   }
-  const denied: string[] = [];
+  const denied: Denial[] = [];
   for (const probe of probes) {
     try {
+      // "This user has no permissions to run the 'lrem' command" or "… to access the 'retry' key".
       const reply = String(await redis.call('ACL', 'DRYRUN', username, ...probe));
-      if (reply !== 'OK') denied.push(commandName(probe));
+      if (reply !== 'OK') denied.push({ name: commandName(probe), key: /to access the '[\s\S]*' key$/.test(reply) });
     } catch (error) {
       // An unknown command (renamed or disabled) is as missing as a denied one; ACL DRYRUN says
       // so as "ERR Command 'LREM' not found".
-      if (/unknown command|NOPERM|^ERR Command '.*' not found/i.test(String((error as Error).message))) denied.push(commandName(probe));
+      if (/unknown command|NOPERM|^ERR Command '.*' not found/i.test(String((error as Error).message))) denied.push({ name: commandName(probe), key: false });
       else throw error;
     }
   }
   return denied;
 }
 
-async function queuedDenials(redis: Redis, probes: readonly CommandProbe[]): Promise<string[]> {
+async function queuedDenials(redis: Redis, probes: readonly CommandProbe[]): Promise<Denial[]> {
   if (await refused(redis.call('MULTI'))) {
     const direct = probes.filter((p) => p[0] === 'EVALSHA' || p[0] === 'SCRIPT');
-    const denied: string[] = [];
-    for (const probe of direct) if (await refused(redis.call(...(probe as [string, ...string[]])))) denied.push(commandName(probe));
-    return [...denied, 'MULTI (needed to check the other writes without running them)'];
+    const denied: Denial[] = [];
+    for (const probe of direct) {
+      const refusal = await refused(redis.call(...(probe as [string, ...string[]])));
+      if (refusal) denied.push({ name: commandName(probe), key: refusal === 'key' });
+    }
+    return [...denied, { name: 'MULTI (needed to check the other writes without running them)', key: false }];
   }
-  const denied: string[] = [];
+  const denied: Denial[] = [];
   try {
-    for (const probe of probes) if (await refused(redis.call(...(probe as [string, ...string[]])))) denied.push(commandName(probe));
+    for (const probe of probes) {
+      const refusal = await refused(redis.call(...(probe as [string, ...string[]])));
+      if (refusal) denied.push({ name: commandName(probe), key: refusal === 'key' });
+    }
   } finally {
     await redis.call('DISCARD');
   }
@@ -166,9 +193,19 @@ export async function assertCommandsAllowed(
   where: string,
   options: { readonly replicas?: boolean } = {},
 ): Promise<void> {
-  const missing = await missingCommands(redis, username ?? 'default', commandsFor(use, prefix, options));
-  if (missing.length === 0) return;
+  const denied = await denials(redis, username ?? 'default', commandsFor(use, prefix, options));
+  if (denied.length === 0) return;
   const what = use === 'read' ? 'a drain check' : use === 'migrate-target' ? 'a transfer target' : 'a migration';
+  const missing = denied.filter((d) => !d.key).map((d) => d.name);
+  // Commands allowed but not on our keys: an ACL key pattern that leaves out the prefix (a user
+  // limited to `~resque:gitlab:*` run without its namespace, say). Granting commands would not help.
+  const keyed = denied.filter((d) => d.key).map((d) => d.name);
+  const keys =
+    keyed.length === 0
+      ? ''
+      : `the user ${username ?? 'default'} may not use the keys ${what} needs ${prefix ? `under "${prefix}"` : 'with no prefix (no namespace)'} (${keyed.join(', ')} refused on them). Grant them (ACL SETUSER … ~${prefix}*)${prefix ? '' : ", or, if Sidekiq's keys are under a namespace (GitLab's resque:gitlab:), give it,"} or use another user.`;
+  if (missing.length === 0) throw new InputError(`${where}: ${keys} Nothing was touched.`);
+  const alsoKeys = keys === '' ? '' : ` Also, ${keys}`;
   // No grant gives a command the server does not have (renamed or disabled, as managed services
   // do, or newer than the server): granting it would be the wrong advice.
   const absent = await commandsUnknownToServer(redis, missing);
@@ -176,11 +213,11 @@ export async function assertCommandsAllowed(
     const denied = missing.filter((m) => !absent.names.includes(m));
     const alsoDenied = denied.length === 0 ? '' : ` Also, the user ${username ?? 'default'} may not run ${denied.join(', ')} (ACL SETUSER … ${denied.map(grantRule).join(' ')}).`;
     throw new InputError(
-      `${where}: the server does not have ${absent.names.join(', ')} (renamed or disabled, or newer than this Redis ${absent.version}), which ${what} needs; we need Redis 6.2 or later with these commands enabled.${alsoDenied} Nothing was touched.`,
+      `${where}: the server does not have ${absent.names.join(', ')} (renamed or disabled, or newer than this Redis ${absent.version}), which ${what} needs; we need Redis 6.2 or later with these commands enabled.${alsoDenied}${alsoKeys} Nothing was touched.`,
     );
   }
   throw new InputError(
-    `${where}: the user ${username ?? 'default'} may not run ${missing.join(', ')}, which ${what} needs${prefix ? ` (on keys under "${prefix}")` : ''}. Grant them (ACL SETUSER … ${missing.map(grantRule).join(' ')}) or use another user. Nothing was touched.`,
+    `${where}: the user ${username ?? 'default'} may not run ${missing.join(', ')}, which ${what} needs${prefix ? ` (on keys under "${prefix}")` : ''}. Grant them (ACL SETUSER … ${missing.map(grantRule).join(' ')}) or use another user.${alsoKeys} Nothing was touched.`,
   );
 }
 

@@ -21,6 +21,8 @@ beforeAll(async () => {
     noacl: ['~*', '&*', '+@all', '-acl', '-lrem', '-get'], // checked by sending and queueing
     nomulti: ['~*', '&*', '+@all', '-acl', '-multi', '-evalsha', '-script'],
     nomultiscript: ['~*', '&*', '+@all', '-acl', '-multi', '-evalsha'],
+    nolset: ['~*', '&*', '+@all', '-lset'], // a transfer's claim marks jobs in place with LSET
+    scopednolrem: ['~p:*', '&*', '+@all', '-lrem', '-acl'], // a command and the keys, without ACL DRYRUN
   };
   for (const [name, rules] of Object.entries(users)) await admin.call('ACL', 'SETUSER', name, 'reset', 'on', '>pw', ...rules);
   await client(renamed).call('ACL', 'SETUSER', 'noacl', 'reset', 'on', '>pw', '~*', '&*', '+@all', '-acl');
@@ -50,7 +52,7 @@ describe('the commands a run needs', () => {
     expect(target.reads).toEqual(read.reads);
     expect(target.writes.map((c) => c[0])).toEqual(['EVALSHA', 'SCRIPT', 'MULTI', 'SET', 'DEL', 'UNLINK', 'EXPIRE', 'PERSIST', 'PTTL', 'TIME', 'SADD', 'SISMEMBER', 'SMISMEMBER', 'HGET', 'HSET', 'RPUSH', 'LPUSH', 'ZADD', 'ZSCORE', 'ZMSCORE']);
     expect(source.reads).toEqual(read.reads);
-    expect(source.writes).toEqual([...target.writes, ['LREM', 'p:queue:sidekiq-migrate-permission-check', '1', 'x'], ['LPOP', 'p:queue:sidekiq-migrate-permission-check'], ['RPOP', 'p:queue:sidekiq-migrate-permission-check'], ['LTRIM', 'p:queue:sidekiq-migrate-permission-check', '0', '-1'], ['ZREM', 'p:retry', 'x'], ['MGET', 'p:sidekiq-migrate:permission-check']]);
+    expect(source.writes).toEqual([...target.writes, ['LREM', 'p:queue:sidekiq-migrate-permission-check', '1', 'x'], ['LPOP', 'p:queue:sidekiq-migrate-permission-check'], ['RPOP', 'p:queue:sidekiq-migrate-permission-check'], ['LTRIM', 'p:queue:sidekiq-migrate-permission-check', '0', '-1'], ['LSET', 'p:queue:sidekiq-migrate-permission-check', '0', 'x'], ['ZREM', 'p:retry', 'x'], ['MGET', 'p:sidekiq-migrate:permission-check']]);
   });
 
   it('are sent in shapes Redis accepts, on keys under the prefix (a user limited to it lacks nothing there, and every keyed command elsewhere)', async () => {
@@ -59,7 +61,7 @@ describe('the commands a run needs', () => {
     expect(await missingCommands(scoped, 'scoped', commandsFor('read', 'q:'))).toEqual(KEYED);
     expect(await missingCommands(scoped, 'scoped', commandsFor('migrate-source', 'q:'))).toEqual([
       ...KEYED,
-      ...['EVALSHA', 'SET', 'DEL', 'UNLINK', 'EXPIRE', 'PERSIST', 'PTTL', 'SADD', 'SISMEMBER', 'SMISMEMBER', 'HGET', 'HSET', 'RPUSH', 'LPUSH', 'ZADD', 'ZSCORE', 'ZMSCORE', 'LREM', 'LPOP', 'RPOP', 'LTRIM', 'ZREM', 'MGET'],
+      ...['EVALSHA', 'SET', 'DEL', 'UNLINK', 'EXPIRE', 'PERSIST', 'PTTL', 'SADD', 'SISMEMBER', 'SMISMEMBER', 'HGET', 'HSET', 'RPUSH', 'LPUSH', 'ZADD', 'ZSCORE', 'ZMSCORE', 'LREM', 'LPOP', 'RPOP', 'LTRIM', 'LSET', 'ZREM', 'MGET'],
     ]);
   });
 });
@@ -132,8 +134,20 @@ describe('refusing a connection whose user lacks a command', () => {
     await expect(assertCommandsAllowed(client(server, 'nomulti'), 'nomulti', 'migrate-target', '', 'target redis://y')).rejects.toThrow(
       `target redis://y: the user nomulti may not run EVALSHA, SCRIPT LOAD, ${MULTI_NOTE}, which a transfer target needs. Grant them (ACL SETUSER … +evalsha +script|load +multi) or use another user. Nothing was touched.`,
     );
+    // Every command allowed, but not on keys under q: (its ACL key pattern is ~p:*): the keys are what to grant.
     await expect(assertCommandsAllowed(client(server, 'scoped'), 'scoped', 'read', 'q:', '--redis z')).rejects.toThrow(
-      /^--redis z: the user scoped may not run TYPE, .*, GET, which a drain check needs \(on keys under "q:"\)\. Grant them \(ACL SETUSER … \+type \+exists .* \+get\)/,
+      `--redis z: the user scoped may not use the keys a drain check needs under "q:" (${KEYED.join(', ')} refused on them). Grant them (ACL SETUSER … ~q:*) or use another user. Nothing was touched.`,
+    );
+  });
+
+  it('finds LSET, which a source\'s claim sends from inside a script, missing before anything is touched', async () => {
+    expect(await missingCommands(client(server, 'nolset'), 'nolset', commandsFor('migrate-source', 'p:'))).toEqual(['LSET']);
+    expect(await missingCommands(client(server, 'nolset'), 'nolset', commandsFor('migrate-target', 'p:'))).toEqual([]);
+  });
+
+  it('names a missing command and keys out of the user\'s pattern apart, each with its own grant', async () => {
+    await expect(assertCommandsAllowed(client(server, 'scopednolrem'), 'scopednolrem', 'migrate-source', 'q:', 'source redis://x')).rejects.toThrow(
+      /^source redis:\/\/x: the user scopednolrem may not run LREM, which a migration needs \(on keys under "q:"\)\. Grant them \(ACL SETUSER … \+lrem\) or use another user\. Also, the user scopednolrem may not use the keys a migration needs under "q:" \(TYPE, .*, LPOP, RPOP, LTRIM, LSET, ZREM, MGET refused on them\)\. Grant them \(ACL SETUSER … ~q:\*\) or use another user\. Nothing was touched\.$/,
     );
   });
 
@@ -148,7 +162,7 @@ describe('refusing a connection whose user lacks a command', () => {
       new RegExp(`^source redis://nolrem:\\*\\*\\*@127\\.0\\.0\\.1:${server.port}: the user nolrem may not run LREM, which a migration needs \\(on keys under "p:"\\)`),
     );
     const scoped = parseRedisUrl(server.url.replace('://', '://scoped:pw@'));
-    await expect(connectRedis(scoped, { use: 'read' })).rejects.toThrow(/^Redis redis:\/\/scoped:\*\*\*@.*: the user scoped may not run TYPE, /);
+    await expect(connectRedis(scoped, { use: 'read' })).rejects.toThrow(/^Redis redis:\/\/scoped:\*\*\*@.*: the user scoped may not use the keys a drain check needs with no prefix \(no namespace\) \(TYPE, /);
     const ok = await connectRedis(scoped, { use: 'migrate-source', prefix: 'p:' });
     expect(await ok.ping()).toBe('PONG');
     ok.disconnect();

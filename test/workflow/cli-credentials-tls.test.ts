@@ -92,6 +92,32 @@ describe('a read-only ACL user', { timeout: 180_000 }, () => {
     expect(await redis.source().exists('sidekiq-migrate:permission-check', 'queue:sidekiq-migrate-permission-check', 'retry')).toBe(0);
   });
 
+  it('a user limited to GitLab\'s namespace (~resque:gitlab:*), run without --namespace, is told about the keys, not to grant commands it has; with it, the run moves every job', async () => {
+    const source = redis.source();
+    // Both ways the check is made: ACL DRYRUN, and (without ACL) commands sent and queued in a discarded MULTI.
+    await source.call('ACL', 'SETUSER', 'gitlab', 'reset', 'on', '>gitlab-pass', '~resque:gitlab:*', '&*', '+@all');
+    await source.call('ACL', 'SETUSER', 'gitlabnoacl', 'reset', 'on', '>gitlab-pass', '~resque:gitlab:*', '&*', '+@all', '-acl');
+    await source.rpush('resque:gitlab:queue:old', job('old', 3));
+    await source.sadd('resque:gitlab:queues', 'old');
+    const before = await jobs(source);
+
+    for (const user of ['gitlab', 'gitlabnoacl']) {
+      const url = `redis://${user}:gitlab-pass@${host(redis.urls().source)}`;
+      const { code, stdout, stderr } = await cli('run', '--redis', url, '--mapping', mappingFile);
+      expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+      expect(stderr).toMatch(
+        new RegExp(`^source redis://${user}:\\*\\*\\*@127\\.0\\.0\\.1:\\d+: the user ${user} may not use the keys a migration needs with no prefix \\(no namespace\\) \\(TYPE, EXISTS, .*, MGET refused on them\\)\\. Grant them \\(ACL SETUSER … ~\\*\\), or, if Sidekiq's keys are under a namespace \\(GitLab's resque:gitlab:\\), give it, or use another user\\. Nothing was touched\\.\\n$`),
+      );
+      expect(stderr).not.toMatch(/\+type|may not run/);
+      expect(await jobs(source)).toEqual(before);
+    }
+
+    const namespaced = await cli('run', '--redis', `redis://gitlabnoacl:gitlab-pass@${host(redis.urls().source)}`, '--namespace', 'resque:gitlab', '--mapping', mappingFile);
+    expect(namespaced.code).toBe(0);
+    expect(await source.lrange('resque:gitlab:queue:c', 0, -1)).toEqual([job('c', 3)]);
+    expect(await source.exists('resque:gitlab:queue:old')).toBe(0);
+  });
+
   it('a command the server does not have (disabled by the service) is named as such, not as one to grant', async () => {
     const disabled = await startRedisServer(['--rename-command', 'SMISMEMBER', '']);
     try {
