@@ -29,8 +29,14 @@ const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EP
  */
 export function classifyRedisError(error: unknown, doing: string): SidekiqMigrateError {
   if (error instanceof SidekiqMigrateError) return error;
-  const e = error as { message?: string; code?: string; name?: string };
+  const e = error as { message?: string; code?: string; name?: string; previousErrors?: unknown[] };
   const message = e?.message ?? String(error);
+  // A MULTI whose commands Redis refused as they were queued (OOM, say) fails as EXECABORT, having
+  // run none of them; ioredis keeps the refusals in `previousErrors`: the first one says why.
+  if (message.startsWith('EXECABORT') && e.previousErrors?.[0] !== undefined) {
+    const first = classifyRedisError(e.previousErrors[0], doing);
+    return new (first.retryable ? RedisUnavailableError : RedisCommandError)(first.message, { cause: error });
+  }
   const transient = TRANSIENT_REPLY.exec(message)?.[1];
   if (transient) {
     const meaning = TRANSIENT_REPLIES[transient];

@@ -77,6 +77,9 @@ export function toTaskError(error: unknown, task: string): TaskError {
   const e = error as { name?: unknown; message?: unknown } | null;
   const what = typeof e?.name === 'string' ? e.name : 'Error';
   const message = typeof e?.message === 'string' ? e.message : String(error);
+  // Refusals the classification explains in words (out of memory: what to do; a wrong key type;
+  // a MULTI aborted for one of those) are no unexpected error.
+  if (/^(OOM|WRONGTYPE|EXECABORT)\b/.test(message) && redis.message !== `${task}: ${message}`) return new TaskError(TaskErrorNames.fatal, redis.message, { cause: redis });
   return new TaskError(TaskErrorNames.fatal, `Unexpected ${what} in ${task}: ${message}`, { cause: error });
 }
 
