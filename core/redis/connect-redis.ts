@@ -181,6 +181,16 @@ function describeConnectError(error: unknown, url: RedisUrl, role: string, serve
   }
   const classified = classifyRedisError(error, `Connecting to ${role} ${url.redacted}`);
   return classified instanceof RedisUnavailableError || /connect|closed|ECONN|ETIMEDOUT|ENOTFOUND/i.test(message)
-    ? new RedisUnavailableError(`Cannot connect to ${role} ${url.redacted}: ${message}`, { cause: error })
+    ? new RedisUnavailableError(`Cannot connect to ${role} ${url.redacted}: ${message}${tlsMismatchHint(url, message)}`, { cause: error })
     : classified;
+}
+
+/**
+ * The scheme may not match the port: a Redis that speaks TLS only resets a plain connection, and
+ * one without TLS never answers a TLS handshake (the connection times out). Said as a question:
+ * an unreachable host gives the same errors.
+ */
+function tlsMismatchHint(url: RedisUrl, message: string): string {
+  if (url.tls) return /ETIMEDOUT|wrong version number|EPROTO/i.test(message) ? ' (rediss:// speaks TLS: does this port? A Redis without TLS does not answer it; use redis:// there)' : '';
+  return /ECONNRESET|EPIPE/.test(message) ? ' (a Redis that accepts TLS only closes plain connections: is it one? Use rediss:// there)' : '';
 }

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../core/errors/input-error.js';
 import { connectRedis } from '../../core/redis/connect-redis.js';
+import { RedisUnavailableError } from '../../core/redis/redis-errors.js';
 import { parseRedisUrl } from '../../core/redis/redis-url.js';
 import { freeLoopbackPort, startRedisServer, TEST_CA_FILE, type RedisServerHandle } from '../support/redis-server.js';
 import { sharedRedisUrl } from '../support/redis.js';
@@ -140,6 +141,20 @@ describe('connecting to Redis before anything is touched', () => {
     } finally {
       await sentinel.stop();
     }
+  });
+
+  it('says the scheme may not match the port: redis:// to a TLS-only Redis, rediss:// to a plain one', async () => {
+    const [tlsOnly, plain] = await Promise.all([server([], true), server()]);
+
+    const asPlain = connectRedis(parseRedisUrl(tlsOnly.url.replace('rediss://', 'redis://')), { role: 'source' });
+    await expect(asPlain).rejects.toBeInstanceOf(RedisUnavailableError);
+    await expect(asPlain).rejects.toThrow(
+      new RegExp(`^Cannot connect to source redis://127\\.0\\.0\\.1:${tlsOnly.port}: .*ECONNRESET.* \\(a Redis that accepts TLS only closes plain connections: is it one\\? Use rediss:// there\\)$`),
+    );
+    const asTls = connectRedis(parseRedisUrl(plain.url.replace('redis://', 'rediss://')), { role: 'target', connectTimeoutMs: 1_000 });
+    await expect(asTls).rejects.toThrow(
+      new RegExp(`^Cannot connect to target rediss://127\\.0\\.0\\.1:${plain.port}: .*ETIMEDOUT.* \\(rediss:// speaks TLS: does this port\\? A Redis without TLS does not answer it; use redis:// there\\)$`),
+    );
   });
 
   it('speaks TLS to rediss:// and checks the certificate', async () => {
