@@ -1,5 +1,6 @@
 import type { CronState, DrainReport } from './drain-report.js';
 import type { FetcherList } from './fetcher-lists.js';
+import { displayName, printable } from '../redis/key-name.js';
 
 /**
  * The verdict of a drain check:
@@ -96,7 +97,7 @@ export function abandonedForGood(report: Omit<DrainReport, 'verdict'>): FetcherL
 
 /** Where a report's orphans wait: ` (queues nobody listens to: a, b)`, or nothing when only set entries are. */
 function orphanPlaces(report: Omit<DrainReport, 'verdict'>): string {
-  return report.orphans.queues.length > 0 ? ` (queues nobody listens to: ${firstNamed(report.orphans.queues)})` : '';
+  return report.orphans.queues.length > 0 ? ` (queues nobody listens to: ${firstNamed(report.orphans.queues.map(displayName))})` : '';
 }
 
 function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
@@ -146,7 +147,7 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
   const arriving = report.queues.filter((q) => (q.arrivedSinceLastCheck ?? 0) > 0);
   if (arriving.length > 0) {
     stuck = true;
-    reasons.push(`jobs still arrive on retired queues (${firstNamed(arriving.map((q) => `${q.queue}: ${q.arrivedSinceLastCheck}`))}): a node still uses the old routing rules, or a sidekiq-cron definition still names the queue`);
+    reasons.push(`jobs still arrive on retired queues (${firstNamed(arriving.map((q) => `${displayName(q.queue)}: ${q.arrivedSinceLastCheck}`))}): a node still uses the old routing rules, or a sidekiq-cron definition still names the queue`);
   }
   // Future entries in scope: all of them, or (routing-rule case) those naming retired queues.
   const waiting = report.retiredQueues
@@ -172,6 +173,7 @@ const NAMED_IN_A_REASON = 10;
 
 /** `a, b, c`, or the first NAMED_IN_A_REASON and `… and N more`. */
 function firstNamed(names: readonly string[]): string {
-  const shown = names.slice(0, NAMED_IN_A_REASON).join(', ');
+  // Names come from Redis: a line break or an escape sequence in one must not reach the terminal raw.
+  const shown = names.slice(0, NAMED_IN_A_REASON).map(printable).join(', ');
   return names.length > NAMED_IN_A_REASON ? `${shown}, … and ${(names.length - NAMED_IN_A_REASON).toLocaleString('en-US')} more` : shown;
 }

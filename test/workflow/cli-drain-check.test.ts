@@ -44,6 +44,19 @@ describe('sidekiq-migrate drain-check', () => {
     expect(stdout).toContain('Sidekiq processes: 1 live, 0 quiet, 0 gone or stale');
   });
 
+  it('names queues with control characters or bytes that are not UTF-8 escaped in its reasons, as in its table: a name cannot break a line or send the terminal an escape sequence', async () => {
+    const redis = server.client();
+    await redis.lpush('queue:new\nline', sidekiqPayload({ className: 'A', queue: 'new\nline' }));
+    await redis.lpush('queue:red\u001b[31mtext', sidekiqPayload({ className: 'A', queue: 'x' }));
+    await redis.lpush(Buffer.from('queue:caf\xe9', 'latin1'), sidekiqPayload({ className: 'A', queue: 'x' }));
+
+    const { code, stdout } = await cli();
+
+    expect(code).toBe(3);
+    expect(stdout).toMatch(/^ {2}- 3 job\(s\) will never run as things stand \(queues nobody listens to: (caf\\xe9|new\\x0aline|red\\x1b\[31mtext)(, (caf\\xe9|new\\x0aline|red\\x1b\[31mtext)){2}\)$/m);
+    expect(stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+  });
+
   it('with thousands of queues the report stays readable: 10 orphan queues named in the reason, the 40 that matter in the table, the rest counted; --json has every one', async () => {
     const redis = server.client();
     await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['listened'], { beatAt: now() });
