@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { z } from 'zod';
 import { drainCheckOptionsSchema } from '../../core/config/drain-check-options.js';
@@ -12,6 +11,7 @@ import { checkSidekiqPrefix } from '../../core/redis/sidekiq-prefixes.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
+import { checkOutputFile, writeOutputFile } from '../support/output-file.js';
 import { invokeDrainCheck } from '../deployed/invoke-drain-check.js';
 import { connectOptions } from '../workflow/connect-options.js';
 import { renderDrainReport } from '../workflow/render-drain-report.js';
@@ -73,13 +73,15 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
       const options = validateConfig(drainCheckOptionsSchema, optionsWithConfig(command, raw, process.env, { ignore }));
       // Files are read and names resolved before anything connects.
       const redis = options.redis === undefined ? undefined : endpointUrls(options.redisYml, options.environment, { redis: { value: options.redis, option: '--redis' } }).redis;
+      if (options.save) checkOutputFile(options.save, 'drain report');
       const selection = hasSelection(options) ? resolveClassSelection({ ...options, rename: [] }) : undefined;
       if (selection && !options.json) for (const w of selection.warnings) ctx.io.err(`warning: ${w}\n`);
       const checked = options.deployed ? { report: await deployedCheck(options) } : await localCheck({ ...options, redis }, selection);
       const { report, selected } = checked as { report: DrainReport; selected?: { selection: SelectionDrain; view: string } };
-      if (options.save) writeFileSync(options.save, `${JSON.stringify(report)}\n`);
       if (options.json) ctx.io.out(`${JSON.stringify(selected ? { ...report, selection: selected.selection } : report)}\n`);
       else ctx.io.out(renderDrainReport(report) + (selected ? `\n${selected.view}` : ''));
+      // After the report is shown: a file that stopped being writable since the check above loses nothing.
+      if (options.save) writeOutputFile(options.save, `${JSON.stringify(report)}\n`, 'drain report');
       // Selected jobs left (the move is not finished): never 0.
       ctx.exitCode = Math.max(drainExitCode(report), selected && !selected.selection.drained ? SELECTION_LEFT_EXIT_CODE : 0);
     });

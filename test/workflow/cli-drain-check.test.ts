@@ -7,6 +7,7 @@ import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { bufferIo } from '../support/buffer-io.js';
 import { repoPath } from '../support/paths.js';
 import { privateRedis } from '../support/private-redis.js';
+import { refusingEndpoint } from '../support/refusing-endpoint.js';
 import { runCli } from '../support/run-cli.js';
 import { heartbeat } from '../support/sidekiq-heartbeat.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
@@ -319,5 +320,22 @@ describe('sidekiq-migrate drain-check', () => {
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toContain('not a drain report');
+  });
+  it('exits 2 on a --save file it cannot write, saying which and why, before it connects (the check once ran, then died "Unexpected error: ENOENT" with its report lost)', async () => {
+    const endpoint = await refusingEndpoint();
+    try {
+      const missing = join(dir, 'no-such-dir', 'check-1.json');
+      const save = async (path: string) => {
+        const io = bufferIo();
+        const code = await main(['node', 'sidekiq-migrate', 'drain-check', '--redis', endpoint.url, '--save', path], io);
+        return { code, stdout: io.stdout(), stderr: io.stderr() };
+      };
+
+      expect(await save(missing)).toEqual({ code: 2, stdout: '', stderr: `Cannot write the drain report to ${missing}: its directory ${join(dir, 'no-such-dir')} does not exist\n` });
+      expect(await save(dir)).toEqual({ code: 2, stdout: '', stderr: `Cannot write the drain report to ${dir}: it is a directory\n` });
+      expect(endpoint.attempts()).toBe(0);
+    } finally {
+      await endpoint.close();
+    }
   });
 });
