@@ -1,5 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
+import { resumedExecutionName } from '../../cli/deployed/resumed-executions.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoPath } from '../support/paths.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
@@ -54,6 +55,14 @@ describe('runbooks, followed block by block', () => {
 describe('runbook coverage', () => {
   it('every shell block of every runbook has a step in a runbook test, and every step a block', () => {
     for (const { scenario } of scenarios) assertCovered(scenario);
+  });
+
+  it('names the execution of a resumed run as `start --resume` names it (the runbooks said RUN.2: no such execution exists)', () => {
+    const docs = [...readdirSync(repoPath('docs/runbooks')).filter((f) => f.endsWith('.md')).map((f) => `docs/runbooks/${f}`), 'README.md'];
+    const named = docs.flatMap((doc) => [...readFileSync(repoPath(doc), 'utf8').matchAll(/`(RUN[.-][^`\s]*)`/g)].map((m) => ({ doc, name: m[1]! })));
+    const wrong = named.filter(({ name }) => !/^RUN-resume-(\d+|N)$/.test(name) || (/\d$/.test(name) && name !== resumedExecutionName('RUN', Number(name.split('-').at(-1)))));
+    expect(named.length).toBeGreaterThan(0);
+    expect(wrong).toEqual([]);
   });
 
   it('docs/runbooks/COVERAGE.md lists them as the tests do', () => {
