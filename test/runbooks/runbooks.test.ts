@@ -8,7 +8,8 @@ import { redisMoveScenario } from './scenarios/redis-move-scenario.js';
 import { rollbackScenario } from './scenarios/rollback-scenario.js';
 import { routingChangeScenario } from './scenarios/routing-change-scenario.js';
 import { sidekiqShardScenario } from './scenarios/sidekiq-shard-scenario.js';
-import { assertCovered, coverageLines, walkRunbook, type RunbookScenario } from './support/runbook-walk.js';
+import { cliParseError, recordedCommands } from './support/recorded-commands.js';
+import { assertCovered, blocksOf, coverageLines, walkRunbook, type RunbookScenario } from './support/runbook-walk.js';
 
 /*
  * The runbooks as tests: every fenced shell block of docs/runbooks/*.md is run in order, as
@@ -63,6 +64,24 @@ describe('runbook coverage', () => {
     const wrong = named.filter(({ name }) => !/^RUN-resume-(\d+|N)$/.test(name) || (/\d$/.test(name) && name !== resumedExecutionName('RUN', Number(name.split('-').at(-1)))));
     expect(named.length).toBeGreaterThan(0);
     expect(wrong).toEqual([]);
+  });
+
+  it('every sidekiq-migrate command of the blocks not run (AWS, GitLab) takes its options as the CLI does', async () => {
+    const checked: string[] = [];
+    const refused: { block: string; args: string; error: string }[] = [];
+    for (const { scenario } of scenarios) {
+      for (const block of blocksOf(scenario.runbook).filter((b) => b.kind === 'elsewhere' && b.code.includes('sidekiq-migrate'))) {
+        const commands = recordedCommands(block.code, scenario.fixture);
+        expect(commands, `${scenario.runbook} ${block.id}`).not.toEqual([]);
+        for (const args of commands) {
+          checked.push(`${block.id}: ${args.join(' ')}`);
+          const error = await cliParseError(args);
+          if (error !== null) refused.push({ block: `${scenario.runbook} ${block.id}`, args: args.join(' '), error });
+        }
+      }
+    }
+    expect(checked.length).toBeGreaterThanOrEqual(14);
+    expect(refused).toEqual([]);
   });
 
   it('docs/runbooks/COVERAGE.md lists them as the tests do', () => {
