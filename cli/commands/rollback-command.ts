@@ -67,11 +67,12 @@ async function chooseRollbackRunId(given: string | undefined, of: string, source
   return { runId: newRunId('rollback'), resumes: false };
 }
 
-async function isRollbackOf(source: Connection, runId: string, of: string): Promise<boolean> {
+/** Whether run `runId` on `source` is a rollback (of run `of`, when given), by the routing its plan stored. */
+export async function isRollbackOf(source: Connection, runId: string, of?: string): Promise<boolean> {
   const text = await source.redis.get(storedRoutingKey(source.keys.prefix, runId));
   try {
     const stored = text === null ? null : (JSON.parse(text) as SerializedRouting);
-    return stored?.kind === 'reverse' && stored.of === of;
+    return stored?.kind === 'reverse' && (of === undefined || stored.of === of);
   } catch {
     return false;
   }

@@ -4,10 +4,11 @@ import { validateConfig } from '../../core/config/validate-config.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
-import { chooseRunId } from '../workflow/choose-run-id.js';
+import { chooseRunId, newRunId } from '../workflow/choose-run-id.js';
 import { connectOptions } from '../workflow/connect-options.js';
 import { routingInputFromFlags } from '../workflow/routing-input.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
+import { isRollbackOf } from './rollback-command.js';
 import { addMigrationOptions } from './run-options.js';
 
 export function registerRunCommand(program: Command, ctx: CliContext): void {
@@ -30,7 +31,10 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       const source = await connections.get('source');
       // On stderr with --json too, as the plan's notices: stdout keeps its one summary object.
       for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
-      const { runId, resumes } = await chooseRunId(options.runId, 'reroute', [source]);
+      const chosen = await chooseRunId(options.runId, 'reroute', [source]);
+      // A dead local rollback is finished by `rollback` again: taken over here, it would stop
+      // half done and record this run's moves as a rollback's. The plan step names its lock.
+      const { runId, resumes } = chosen.resumes && (await isRollbackOf(source, chosen.runId)) ? { runId: newRunId('reroute'), resumes: false } : chosen;
       if (resumes && !options.json) ctx.io.err(`Resuming run ${runId}, whose process on this machine is gone.\n`);
       const input = {
         runId,

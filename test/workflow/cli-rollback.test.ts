@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { repoPath } from '../support/paths.js';
 import { privateRedis } from '../support/private-redis.js';
 import { keyValueSnapshot } from '../support/exact-jobs.js';
 import { allJobs, digestKeys } from '../support/redis-snapshot.js';
@@ -199,5 +201,32 @@ describe('sidekiq-migrate rollback', () => {
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toContain(message);
+  });
+  it("a run after a rollback whose process died on this machine does not take the rollback's run id (its moves would be recorded as a rollback's, which the rollback runbook never lists): it is refused by the lock, touching nothing, and the rollback run again finishes", async () => {
+    await seed(200);
+    const before = await jobs();
+    expect((await cli('run', '--redis', redis.url(), '--mapping', mappingFile, '--run-id', 'oops-k')).code).toBe(0);
+    const rollback = ['rollback', 'oops-k', '--redis', redis.url(), '--page-size', '3'];
+    const child = spawn(process.execPath, [repoPath('bin/sidekiq-migrate.js'), ...rollback], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await new Promise<void>((resolve) => child.stderr!.on('data', (d: Buffer) => d.toString().includes(' moved') && resolve()));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    await redis.client().lpush('queue:other', sidekiqPayload({ className: 'B', queue: 'other' }));
+    // Every job where it is, and no key added or removed (the records' TTLs count down meanwhile).
+    const state = async () => ({ jobs: await allJobs(redis.client(), ''), keys: [...(await digestKeys(redis.client(), '')).keys()] });
+    const untouched = await state();
+
+    const other = await cli('run', '--redis', redis.url(), '--rename', 'other=elsewhere');
+
+    expect(other.stderr).not.toContain('Resuming run rollback-');
+    expect(other.stderr).toMatch(/is locked by run rollback-\d{8}-\d{6}-[0-9a-f]{4} \(reroute, /);
+    expect(other.code).toBe(1);
+    expect(await state()).toEqual(untouched);
+
+    const again = await cli(...rollback);
+
+    expect(again.stderr).toMatch(/^Resuming rollback run rollback-\S+, whose process on this machine is gone\.$/m);
+    expect(again.code).toBe(0);
+    expect((await jobs()).filter((j) => j.key !== 'queue:other')).toEqual(before);
   });
 });
