@@ -4,6 +4,12 @@ export interface CliIo {
   err(text: string): void;
   /** Whether stdout is a terminal (progress bars, colours) or a pipe (plain lines). */
   readonly interactive: boolean;
+  /**
+   * Whether stderr, where a local run draws its progress, is a terminal too: false when it goes
+   * to a file (`2>run.log`), which then gets plain lines rather than cursor moves. Unset: as
+   * `interactive`.
+   */
+  readonly errInteractive?: boolean;
   /** The terminal's width when known (progress and summaries fit it, 80 at most). */
   readonly columns?: number;
 }
@@ -32,6 +38,7 @@ export const processIo: CliIo = {
   out: writeOut,
   err: writeErr,
   interactive: Boolean(process.stdout.isTTY),
+  errInteractive: Boolean(process.stderr.isTTY),
   get columns() {
     return process.stdout.isTTY ? process.stdout.columns : undefined;
   },

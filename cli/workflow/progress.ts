@@ -71,7 +71,7 @@ export class Progress {
     } else if (PAGE_STATES.has(event.state.name) && output?.item) {
       this.items.set(key(output.item), output.item);
       if (this.quiet) return;
-      if (this.io.interactive) this.draw();
+      if (this.redraws) this.draw();
       else this.io.err(`${line(output.item)}\n`);
     }
   };
@@ -83,7 +83,7 @@ export class Progress {
    */
   notice(text: string): void {
     if (!text) return;
-    if (this.quiet || !this.io.interactive || this.drawn === 0) {
+    if (this.quiet || !this.redraws || this.drawn === 0) {
       this.io.err(text);
       return;
     }
@@ -97,8 +97,13 @@ export class Progress {
     return [...this.items.values()].map((i) => ({ kind: i.kind, name: i.name, counters: i.counters }));
   }
 
+  /** The view is redrawn in place only when both outputs are a terminal: stderr, where it is drawn, too. */
+  private get redraws(): boolean {
+    return this.io.interactive && this.io.errInteractive !== false;
+  }
+
   private draw(): void {
-    if (this.quiet || !this.io.interactive) return;
+    if (this.quiet || !this.redraws) return;
     const lines = progressView(
       {
         items: [...this.items.values()].map((i) => ({ ...viewItem(i), failed: this.failedNames.has(key(i)) })),

@@ -49,10 +49,10 @@ function expected(before: { key: string; payload: string; score?: string }[]): s
 const after = async () => (await allJobs(redis.client(), '')).filter((j) => !j.key.startsWith('sidekiq-migrate:')).map((j) => `${j.key}\t${j.payload}\t${j.score ?? ''}`).sort();
 
 /** Runs the built CLI in an 80×24 pseudo-terminal; returns its exit code and every byte it printed. */
-function inTerminal(args: string[]): Promise<{ code: number | null; output: string }> {
+function inTerminal(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
   const file = join(dir, `pty-${Date.now()}.out`);
   return new Promise((resolve, reject) => {
-    const child = spawn('python3', [repoPath('test/support/pty-run.py'), '80', '24', file, '--', process.execPath, repoPath('bin/sidekiq-migrate.js'), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn('python3', [repoPath('test/support/pty-run.py'), '80', '24', file, '--', process.execPath, repoPath('bin/sidekiq-migrate.js'), ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
     child.on('error', reject);
     child.on('exit', (code) => resolve({ code, output: readFileSync(file, 'utf8') }));
   });
@@ -91,6 +91,22 @@ describe('on a terminal, at 500 queues', () => {
     expect(summary.join('\n')).toContain(`… and ${QUEUES + 3 - 10} more (--verbose)`);
     expect(summary.join('\n')).toMatch(/Left in place, no destination for their class: B 3/);
     expect(summary.at(-1)).toBe('Done, but jobs were left behind: 3 left in place (see "Needs a look" above).');
+  });
+  it('run 2>run.log on a terminal: the log gets plain progress lines (each queue named), not the terminal view\'s cursor moves; the summary is on the terminal', async () => {
+    const before = await seed();
+    const log = join(dir, 'run.log');
+
+    const { code, output } = await inTerminal(['run', '--redis', redis.url(), '--mapping', mappingFile, '--page-size', '2'], { PTY_RUN_STDERR: log });
+
+    expect(code).toBe(0);
+    expect(await after()).toEqual(expected(before));
+    const written = readFileSync(log, 'utf8');
+    expect(written).not.toContain('\x1b');
+    const lines = written.trimEnd().split('\n');
+    expect(lines[0]).toBe('maxmemory-policy: source noeviction');
+    expect(lines.slice(1).every((l) => /^(schedule|retry|dead|queue:old_\d{3}) +\[[#-]{24}\] +\d+ seen +\d+ moved/.test(l))).toBe(true);
+    expect(new Set(lines.filter((l) => l.startsWith('queue:old_')).map((l) => l.split(' ')[0])).size).toBe(QUEUES);
+    expect(output).toContain('Done, but jobs were left behind: 3 left in place (see "Needs a look" above).');
   });
 });
 
