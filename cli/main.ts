@@ -27,6 +27,10 @@ export function buildProgram(ctx: CliContext): Command {
     .helpOption('-h, --help', 'show help for a command')
     // Read by the commands that take connections and routing (cli/config/options-with-config.ts).
     .option('--config <file>', 'configuration file (default: $SIDEKIQ_MIGRATE_CONFIG, or sidekiq-migrate.config.{json,yaml,yml} in the current directory)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 success; 1 the operation failed or did not finish (run it again to\nresume); 2 bad usage or input (nothing was touched); 3 drain-check: jobs exist\nthat nobody will run; 130 a second Ctrl-C (the next run finishes what was in\nflight).',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });

@@ -18,6 +18,15 @@ describe('the sidekiq-migrate executable', () => {
     expect(result.stdout).toContain('Usage: sidekiq-migrate');
   });
 
+  it('says its exit codes in the top-level --help, as README lists them', () => {
+    const result = exec('--help');
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(
+      'Exit codes: 0 success; 1 the operation failed or did not finish (run it again to\nresume); 2 bad usage or input (nothing was touched); 3 drain-check: jobs exist\nthat nobody will run; 130 a second Ctrl-C (the next run finishes what was in\nflight).\n',
+    );
+  });
+
   it('exits 0 with the JSON answer, and 2 on bad input', () => {
     const ok = exec('match', '--catalog', CE_CATALOG, '--query', 'urgency=throttled', '--json');
     const bad = exec('match', '--catalog', CE_CATALOG, '--query', 'weight=1');
