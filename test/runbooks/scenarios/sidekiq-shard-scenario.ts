@@ -108,8 +108,8 @@ export function sidekiqShardScenario(main: () => Redis, shard: () => Redis, urls
       'drain-check': { covers: 'nothing of the moving classes left on the main Redis: `Selected classes: DRAINED`, exit 0', shows: ['Selected classes: DRAINED'] },
       resume: {
         covers:
-          'more jobs of both kinds arrive late on the main Redis, a selective move of them is SIGKILLed mid-way (test/support/transfer-child.ts); the command run again finishes it: each job once, on its side; DRAINED',
-        before: async () => {
+          'more jobs of both kinds arrive late on the main Redis, a selective move of them is SIGKILLed mid-way (test/support/transfer-child.ts); before it, the check of step 5 says NOT DRAINED (exit 3 with the jobs in flight named, or 1 when the kill fell between slices); the command run again finishes it: each job once, on its side; DRAINED',
+        before: async (ctx) => {
           // A node that still had the flag off pushed more jobs of both kinds to the main Redis...
           for (let i = 0; i < 8; i++) for (const c of [...MOVING, ...STAYING]) await seed(main(), c, 'default');
           // ...and a move of them (slices of 3) dies at a random moment after its first slices.
@@ -119,6 +119,14 @@ export function sidekiqShardScenario(main: () => Redis, shard: () => Redis, urls
           // The resume below must have something to finish: the kill must have landed mid-run.
           expect((await killAfterProgress(child, 1 + Math.floor(Math.random() * 3))).killed, 'the move was killed before it finished').toBe(true);
           await waitForLocksGone([main(), shard()]); // the killed run's lock (300 ms) expires
+          // Step 5's check before the resume, as the runbook describes it: never drained while jobs
+          // of those classes wait or are in flight; exit 3 when the kill left some in flight, else 1.
+          const check = await ctx.shell('sidekiq-migrate drain-check --redis main --redis-yml "$REDIS_YML" "${CATALOG[@]}" --rules "$GITLAB_YML" --store "$STORE"');
+          const inflight = (await main().keys('sidekiq-migrate:*:inflight:*')).length > 0;
+          expect(check.stdout, check.stderr).toMatch(/^Selected classes: NOT DRAINED — \d+ job\(s\) left on redis:\/\/127\.0\.0\.1:\d+(, and \d+ in flight from interrupted transfers)?\.$/m);
+          expect(check.stdout).not.toContain('Selected classes: DRAINED');
+          if (inflight) expect(check.stdout).toContain('In flight from interrupted transfers');
+          expect(check.exitCode, check.stdout).toBe(inflight ? 3 : 1);
         },
         shows: ['Complete: everything that could be moved was moved.', 'Selected classes: DRAINED'],
         after: async () => {
