@@ -33,7 +33,7 @@ export function renderSelectionPlan(view: SelectionPlanView): string {
   const withJobs = counts.byClass.size;
   const out = [
     ...wrap(`Selection: ${view.description}`, width),
-    ...wrap(`Read ${n(counts.examined)} job(s) on ${view.where}: ${n(counts.selected)} of ${n(withJobs)} of ${n(view.classes.length)} selected class(es) ${view.verb}.`, width),
+    ...wrap(`Read ${n(counts.examined)} job(s) on ${view.where}: ${n(counts.selected)} ${view.verb}, of ${n(withJobs)} of the ${n(view.classes.length)} selected class(es).`, width),
   ];
   const keys = [...counts.byKey].filter(([, c]) => c > 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   if (keys.length > 0) {
