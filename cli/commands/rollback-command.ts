@@ -20,7 +20,7 @@ export function registerRollbackCommand(program: Command, ctx: CliContext): void
     .argument('<run>', 'the id of the re-route run to roll back (shown in its summary)')
     .option('--redis <url>', 'the Redis the run re-routed in: redis://[user:password@]host[:port][/db] or rediss://… (TLS)')
     .option('--namespace <prefix>', 'Sidekiq key prefix (redis-namespace), e.g. resque:gitlab:')
-    .option('--unmapped <what>', 'jobs that cannot be put back: leave (default) or quarantine')
+    .option('--unmapped <what>', 'as for run, but quarantine changes nothing here: every queue a rollback takes jobs from is live, so jobs it cannot put back stay there')
     .option('--append', "queue jobs behind the destination's backlog (GitLab's behaviour) instead of ahead of it")
     .option('--page-size <n>', 'jobs per page or slice (default: 1000)')
     .option('--run-id <id>', 'name this rollback run (to resume a specific interrupted one)')

@@ -27,6 +27,13 @@ describe('the sidekiq-migrate executable', () => {
     );
   });
 
+  it("rollback --help does not offer a quarantine a rollback never uses (every queue it takes jobs from is live)", () => {
+    const result = exec('rollback', '--help');
+
+    expect(result.status).toBe(0);
+    expect(result.stdout.replace(/\s+/g, ' ')).toContain('--unmapped <what> as for run, but quarantine changes nothing here: every queue a rollback takes jobs from is live, so jobs it cannot put back stay there');
+  });
+
   it('exits 0 with the JSON answer, and 2 on bad input', () => {
     const ok = exec('match', '--catalog', CE_CATALOG, '--query', 'urgency=throttled', '--json');
     const bad = exec('match', '--catalog', CE_CATALOG, '--query', 'weight=1');
