@@ -2,7 +2,8 @@
  * What an execution that failed after its plan (its add-up or summary step, say) had done: its
  * pages may well have moved jobs, and the error alone read like a failed plan's (nothing moved).
  * One text for a local run and for `watch`/`status` of a deployed one; each says how to finish.
- * Follows the subject: "The run failed after its plan: …".
+ * Follows the subject: "The run failed after its plan: …". "At least": a page task that fails
+ * returns nothing, so what its invocation's earlier pages moved never reaches the run's tally.
  */
 export function failedAfterPlan(run: {
   readonly mode: 'reroute' | 'transfer';
@@ -18,8 +19,8 @@ export function failedAfterPlan(run: {
 }): string {
   const ended = run.ended ?? 'failed';
   const jobs = `${run.done.toLocaleString('en-US')} job(s)`;
-  if (run.dryRun) return `${ended} after its plan, having written nothing: its pages counted ${jobs} to move. Run it again for the whole count.`;
+  if (run.dryRun) return `${ended} after its plan, having written nothing: its pages counted at least ${jobs} to move. Run it again for the whole count.`;
   const inFlight = run.inFlight ? ` (${run.inFlight.toLocaleString('en-US')} more claimed are in flight: the next run writes them first)` : '';
-  const did = run.mode === 'transfer' ? `wrote ${jobs} to the target${inFlight}` : `moved ${jobs}`;
+  const did = run.mode === 'transfer' ? `wrote at least ${jobs} to the target${inFlight}` : `moved at least ${jobs}`;
   return `${ended} after its plan: its pages ${did} (each page is whole). ${run.again}`;
 }

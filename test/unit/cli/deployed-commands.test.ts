@@ -400,13 +400,13 @@ describe('watch', () => {
 
     expect(code).toBe(1);
     expect(stdout).toContain(
-      '\nRun late-1 (re-route): no summary — the execution failed after its plan: its pages moved 3,400 job(s) (each page is whole). Run it again to finish: sidekiq-migrate start --resume late-1, with the same routing and selection.\n',
+      '\nRun late-1 (re-route): no summary — the execution failed after its plan: its pages moved at least 3,400 job(s) (each page is whole). Run it again to finish: sidekiq-migrate start --resume late-1, with the same routing and selection.\n',
     );
     expect(stdout).toContain('Execution error: FatalError: Summarizing the run: OOM command not allowed');
     expect(stdout).not.toContain('before its plan completed');
 
     const dry = await cli(['watch', scriptRun(fake, { ...twoItems, runId: 'late-dry', dryRun: true, summaryFails: { error: 'FatalError', message: 'x' } }), '--interval', '0']);
-    expect(dry.stdout).toContain('no summary — the dry run failed after its plan, having written nothing: its pages counted 3,400 job(s) to move. Run it again for the whole count.\n');
+    expect(dry.stdout).toContain('no summary — the dry run failed after its plan, having written nothing: its pages counted at least 3,400 job(s) to move. Run it again for the whole count.\n');
   });
 
   it('exits 1 when an item failed, though the execution succeeded', async () => {
@@ -545,7 +545,7 @@ describe('stop', () => {
 
     expect(code).toBe(1);
     expect(stdout).toContain(
-      '\nRun reroute-1 (re-route): no summary — the execution was stopped after its plan: its pages moved 2,800 job(s) (each page is whole). Run it again to finish: sidekiq-migrate start --resume reroute-1, with the same routing and selection.\n',
+      '\nRun reroute-1 (re-route): no summary — the execution was stopped after its plan: its pages moved at least 2,800 job(s) (each page is whole). Run it again to finish: sidekiq-migrate start --resume reroute-1, with the same routing and selection.\n',
     );
     expect(stdout).not.toContain('failed after its plan');
   });
