@@ -24,6 +24,8 @@ describe('examineQueuedJob', () => {
       rewritten: job('git'),
       routedClass: 'PostReceive',
       queue: 'old',
+      // The usual job: a rollback undoes its move by name (move-shape.ts).
+      shape: {},
       uniqueLock: false,
     });
   });
@@ -32,7 +34,7 @@ describe('examineQueuedJob', () => {
     const rewritten = (examineQueuedJob(activeJob('old', 'old'), 'old', plan, true) as { rewritten: Buffer }).rewritten;
     expect(rewritten.toString()).toBe(activeJob('mail', 'mail').toString());
     const kept = examineQueuedJob(activeJob('old', 'old'), 'old', plan, false);
-    expect(kept).toEqual({ kind: 'move', to: 'mail', rewritten: activeJob('mail', 'old'), routedClass: 'ActionMailer::MailDeliveryJob', queue: 'old', uniqueLock: false });
+    expect(kept).toEqual({ kind: 'move', to: 'mail', rewritten: activeJob('mail', 'old'), routedClass: 'ActionMailer::MailDeliveryJob', queue: 'old', shape: {}, uniqueLock: false });
   });
 
   it('says a job with a sidekiq-unique-jobs digest carries a lock', () => {
@@ -57,7 +59,7 @@ describe('examineQueuedJob', () => {
 
 describe('examineScheduledJob', () => {
   it('moves an entry whose queue field differs from its destination; one that names it is already routed', () => {
-    expect(examineScheduledJob(job('old'), plan, true)).toEqual({ kind: 'move', to: 'git', rewritten: job('git'), routedClass: 'PostReceive', queue: 'old', uniqueLock: false });
+    expect(examineScheduledJob(job('old'), plan, true)).toEqual({ kind: 'move', to: 'git', rewritten: job('git'), routedClass: 'PostReceive', queue: 'old', shape: {}, uniqueLock: false });
     expect(examineScheduledJob(job('git'), plan, true)).toEqual({ kind: 'already-routed' });
   });
 
