@@ -245,6 +245,11 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
       `Stopped by ${summary.interrupted.signal}: ${n(summary.interrupted.unfinished)} sets and queues not finished. Every page that ran is complete; what a page had claimed is in flight, and the next run finishes it first.`,
     );
   }
+  if (summary.superseded) {
+    attention.push(
+      `Superseded by a later execution of run ${summary.runId} (planned ${new Date(summary.superseded.laterPlannedAt).toISOString()}): this execution moved nothing more and left the run's list, executions, stop marker and lock to it.`,
+    );
+  }
   if (attention.length > 0) {
     out.push('', 'Needs a look:');
     for (const line of attention) say(line);
@@ -277,7 +282,8 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
             ? 'Complete: no job of the selected classes was on the source; nothing was moved.'
             : `Complete: everything that could be moved was moved${unheardTail(summary.unheard, false)}.`;
   out.push('');
-  say(summary.complete ? complete : summary.interrupted ? `Not complete: stopped by ${summary.interrupted.signal}. Run the same command again to finish.` : `Not complete: ${view.again ?? 'run the same command again to resume.'}`);
+  const superseded = summary.superseded ? `Not complete here: a later execution of run ${summary.runId} carries the run on; its summary says when the run is complete.` : undefined;
+  say(summary.complete ? complete : superseded ?? (summary.interrupted ? `Not complete: stopped by ${summary.interrupted.signal}. Run the same command again to finish.` : `Not complete: ${view.again ?? 'run the same command again to resume.'}`));
   return `${out.join('\n')}\n`;
 }
 

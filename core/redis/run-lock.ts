@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { RunStoppedError } from '../errors/run-stopped-error.js';
+import { RunSupersededError } from '../errors/run-superseded-error.js';
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
 import { LuaScript } from './lua-script.js';
 import { classifyRedisError } from './redis-errors.js';
@@ -18,7 +19,8 @@ export interface LockHolder {
   /**
    * When the execution holding the run's lock planned it (epoch ms). The clean-up after an ended
    * execution leaves the lock alone when it is later than that execution's end: the run was
-   * started again meanwhile.
+   * started again meanwhile. A later step of an execution names its execution's plannedAt here
+   * (RunSettings.plannedAt): refused when the lock carries a later one (RunSupersededError).
    */
   readonly plannedAt?: number;
   /** When the lock expires unless renewed (epoch ms, the server's clock), written by the lock scripts. */
@@ -113,6 +115,7 @@ export class RunLock {
       throw classifyRedisError(error, `Taking the run lock on ${where}`);
     }
     if (reply[0] === 2) throw new RunStoppedError(record.runId, `on ${where}`);
+    if (reply[0] === 3) throw new RunSupersededError(record.runId, `on ${where}`, plannedAtOf(reply[1]));
     if (reply[0] !== 1) {
       let current: LockHolder | string = String(reply[1] ?? '');
       try {
@@ -127,11 +130,13 @@ export class RunLock {
 
   /**
    * Extends the lock (taking it again if it is gone); false when another run holds it now.
-   * Throws RunStoppedError when the run was stopped: the caller must move nothing more.
+   * Throws RunStoppedError when the run was stopped, RunSupersededError when a later execution of
+   * the run holds the lock: the caller must move nothing more.
    */
   async renew(): Promise<boolean> {
     const reply = await renewScript.run(this.redis, { keys: this.keys(), args: [this.runId, 'renew', this.ttlMs, JSON.stringify(this.holder)] });
     if (reply === 2) throw new RunStoppedError(this.runId, `on ${this.where}`);
+    if (reply === 3) throw new RunSupersededError(this.runId, `on ${this.where}`);
     return reply === 1;
   }
 
@@ -145,29 +150,62 @@ export class RunLock {
   }
 
   async release(): Promise<boolean> {
-    return RunLock.releaseIfHeld(this.redis, this.prefix, this.runId);
+    return RunLock.releaseIfHeld(this.redis, this.prefix, this.runId, this.holder.plannedAt);
   }
 
-  /** Releases the lock if `runId` holds it (a later step of the same run, which has no RunLock object). */
-  static async releaseIfHeld(redis: Redis, prefix: string, runId: string): Promise<boolean> {
-    return (await renewScript.run(redis, { keys: [runLockKey(prefix), runStopMarkerKey(prefix, runId)], args: [runId, 'release', 0, ''] })) === 1;
+  /**
+   * Releases the lock if `runId` holds it (a later step of the same run, which has no RunLock
+   * object) — not when it was taken by an execution of the run planned after `plannedAt` (when
+   * the releasing execution planned, if known).
+   */
+  static async releaseIfHeld(redis: Redis, prefix: string, runId: string, plannedAt?: number): Promise<boolean> {
+    return (await renewScript.run(redis, { keys: [runLockKey(prefix), runStopMarkerKey(prefix, runId)], args: [runId, 'release', 0, '', '', plannedAt ?? ''] })) === 1;
+  }
+
+  /**
+   * When the execution of `runId` that holds the lock planned, if that is later than `plannedAt`
+   * (an execution superseded by a later start of the run); undefined otherwise, and when either is
+   * unknown.
+   */
+  static async supersededBy(redis: Redis, prefix: string, runId: string, plannedAt: number | undefined): Promise<number | undefined> {
+    if (plannedAt === undefined) return undefined;
+    const later = plannedAtOf(await redis.get(runLockKey(prefix)), runId);
+    return later !== undefined && later > plannedAt ? later : undefined;
   }
 
   /**
    * The clean-up after an execution of the run ended without finishing (stopped, timed out,
    * failed): sets the stop marker (`mark`) and releases the lock if the run holds it — unless an
-   * execution that planned after `endedAt` holds it, whose run goes on ('superseded').
+   * execution that planned after `endedAt`, or after `plannedAt` (when the ended execution
+   * planned), holds it, whose run goes on ('superseded').
    */
-  static async endRun(redis: Redis, prefix: string, runId: string, options: { readonly mark: boolean; readonly endedAt?: number; readonly reason?: string }): Promise<EndRunOutcome> {
+  static async endRun(
+    redis: Redis,
+    prefix: string,
+    runId: string,
+    options: { readonly mark: boolean; readonly endedAt?: number; readonly plannedAt?: number; readonly reason?: string },
+  ): Promise<EndRunOutcome> {
     const marker = JSON.stringify({ runId, stoppedAt: new Date().toISOString(), ...(options.reason ? { reason: options.reason } : {}) });
     const reply = await renewScript.run(redis, {
       keys: [runLockKey(prefix), runStopMarkerKey(prefix, runId)],
-      args: [runId, 'stop', options.mark ? RUN_STOP_MARKER_TTL_MS : 0, options.endedAt ?? '', marker],
+      args: [runId, 'stop', options.mark ? RUN_STOP_MARKER_TTL_MS : 0, options.endedAt ?? '', marker, options.plannedAt ?? ''],
     });
     return reply === 3 ? 'superseded' : reply === 1 ? 'released' : 'not-held';
   }
 
   private keys(): string[] {
     return [runLockKey(this.prefix), runStopMarkerKey(this.prefix, this.runId)];
+  }
+}
+
+/** The plannedAt of a lock's holder record (of `runId`, when given), if it is readable. */
+function plannedAtOf(record: Buffer | string | null | undefined, runId?: string): number | undefined {
+  if (record === null || record === undefined) return undefined;
+  try {
+    const holder = JSON.parse(String(record)) as Partial<LockHolder>;
+    if (runId !== undefined && holder.runId !== runId) return undefined;
+    return typeof holder.plannedAt === 'number' ? holder.plannedAt : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -42,6 +42,13 @@ export type RunSettings = Pick<
    * typo, often): only set entries naming it could move. The summary says so when none did.
    */
   readonly renamesWithoutQueue?: readonly RenameWithoutQueue[];
+  /**
+   * When this execution's plan took the run's lock (epoch ms, the lock's `plannedAt`): the
+   * execution's generation. Every later step of it (its continuations too) names it, and is
+   * refused, or leaves the run alone, once a later start of the run planned (RunSupersededError).
+   * Absent for a dry run, and in settings planned by an older version (then nothing is compared).
+   */
+  readonly plannedAt?: number;
 };
 
 export interface RenameWithoutQueue {

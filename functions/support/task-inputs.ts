@@ -31,6 +31,8 @@ export const runSettingsSchema = z.looseObject({
   sets: z.array(z.enum(SORTED_SET_NAMES)).default([...SORTED_SET_NAMES]),
   queues: z.boolean().default(true),
   routed: z.boolean(),
+  // The execution's generation (work-item.ts): absent in settings planned by an older version.
+  plannedAt: z.number().int().optional(),
 });
 
 const workItemSchema = z.looseObject({

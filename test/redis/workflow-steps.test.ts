@@ -102,6 +102,8 @@ describe('the plan step', () => {
       routed: true,
       // The routing it stored, told apart from another plan's of the same run id.
       routingDigest: storedDigest((await redis.source().get(storedRoutingKey('', 'run-1')))!),
+      // When its lock was taken: the execution's generation, named by every later step of it.
+      plannedAt: expect.any(Number),
     });
     expect(plan).toMatchObject({ itemCount: 2, plannedJobs: 15, execution: 'root', listContinuedIn: null, resumed: emptyTransferCounters(), memoryPolicies: { source: 'noeviction' } });
     expect(plan.otherPrefixes).toEqual([{ prefix: 'other:', keys: 1, jobs: 2 }]);
@@ -114,7 +116,7 @@ describe('the plan step', () => {
     ]);
     const source = redis.source();
     const lock = (await lockOf(source))!;
-    expect(lock).toMatchObject({ runId: 'run-1', operation: 'reroute', plannedAt: expect.any(Number) });
+    expect(lock).toMatchObject({ runId: 'run-1', operation: 'reroute', plannedAt: plan.settings.plannedAt });
     expect(Number(lock['expiresAt']) - Date.now()).toBeGreaterThan(RUN_LOCK_TTL_MS - 60_000);
     expect(await source.exists(storedRoutingKey('', 'run-1'), workListKey('', 'run-1'))).toBe(2);
     expect(await executionsOf(source)).toEqual({ root: '1' });

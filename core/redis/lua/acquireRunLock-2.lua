@@ -9,7 +9,11 @@
   has planned, so that a plan that fails half-way leaves the run stopped.
 
   'continue' keeps the holder's plannedAt (when the run's current execution planned): the clean-up
-  after an ended execution compares it with when that execution ended.
+  after an ended execution compares it with when that execution ended. A step that names the
+  plannedAt of its own execution (ARGV[2]) is refused when the lock of its run carries a later one:
+  its execution was superseded by a later start of the run (an old execution redriven after
+  `start --resume`), which owns the run's sets and queues now. A lock taken again by such a step
+  (it was gone) keeps the step's plannedAt.
 
   The lock's expiry is in its value (`expiresAt`, epoch ms by the server's clock), not a TTL: a key
   with a TTL is what Redis evicts first under the volatile-* memory policies (ElastiCache's
@@ -20,12 +24,16 @@
   KEYS[1]  the lock (string: the holder record, JSON, with `expiresAt`)
   KEYS[2]  this run's stop marker
   ARGV[1]  this run's id
-  ARGV[2]  the holder record to store (JSON: runId, operation, host, pid, startedAt; plannedAt for 'start')
+  ARGV[2]  the holder record to store (JSON: runId, operation, host, pid, startedAt; plannedAt: for
+           'start' when this execution planned, for 'continue' when the step's execution planned,
+           if known)
   ARGV[3]  how long the lock lives without renewal, in milliseconds
   ARGV[4]  'start' (a new execution of the run) or 'continue' (a step of a running execution)
 
   Returns  { 1 } when taken; { 0, holder record, remaining ms (-1: never expires) } when
-           another run holds it; { 2 } when this run was stopped ('continue' only; nothing changed)
+           another run holds it; { 2 } when this run was stopped ('continue' only; nothing changed);
+           { 3, holder record } when a later execution of this run holds it ('continue' only;
+           nothing changed)
 ]]
 if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
 local mode = ARGV[4]
@@ -51,7 +59,9 @@ if current then
   end
 end
 local mine = cjson.decode(ARGV[2])
-if mode == 'continue' and holder and tonumber(holder.plannedAt) then mine.plannedAt = holder.plannedAt end
+local held, asked = holder and tonumber(holder.plannedAt), tonumber(mine.plannedAt)
+if mode == 'continue' and held and asked and held > asked then return { 3, current } end
+if mode == 'continue' and held and not (asked and asked > held) then mine.plannedAt = holder.plannedAt end
 mine.expiresAt = now + tonumber(ARGV[3])
 redis.call('SET', KEYS[1], cjson.encode(mine))
 return { 1 }

@@ -9,6 +9,9 @@
   stop marker (unless ARGV[3] is 0: release only) and releases the lock if this run holds it. It
   does nothing when a newer execution of the run holds the lock (it planned after the ended one
   ended: the run was started again meanwhile, and must go on).
+  'renew', 'release' and 'stop' of a step that names when its execution planned (renew: the
+  record's plannedAt; release, stop: ARGV[6]) do nothing when the lock of this run carries a later
+  plannedAt: that execution was superseded by a later start of the run, whose lock it is (3).
   'resume' clears the marker for a new execution of the run, only while that execution holds the
   lock: a plan refused by another run's lock leaves a stopped run stopped.
 
@@ -25,10 +28,13 @@
   ARGV[4]  renew: the holder record to store if the lock must be taken again;
            stop: when the ended execution ended (epoch ms), or '' when unknown
   ARGV[5]  stop: the marker's value (when and why the run was stopped)
+  ARGV[6]  release, stop: when the ending execution planned (epoch ms), or '' (absent) when unknown
 
   Returns  renew:   1 renewed (or taken again); 0 another run holds the lock;
-                    2 the run was stopped (nothing changed)
-           release: 1 released; 0 nothing to release (not held by this run)
+                    2 the run was stopped (nothing changed);
+                    3 a later execution of this run holds the lock (nothing changed)
+           release: 1 released; 0 nothing to release (not held by this run);
+                    3 a later execution of this run holds the lock (nothing changed)
            stop:    1 marked (ARGV[3] > 0) and the lock released; 0 marked, no lock of this run to
                     release; 3 a newer execution of the run holds the lock (nothing changed)
            resume:  1 the marker is cleared (or there was none); 0 this run does not hold the lock
@@ -45,6 +51,12 @@ if current then
   local ok, decoded = pcall(cjson.decode, current)
   if ok and type(decoded) == 'table' and decoded.runId == ARGV[1] then held, holder = true, decoded end
 end
+local heldPlannedAt = held and tonumber(holder.plannedAt)
+-- True when the ending/renewing execution planned before the one that holds the run's lock.
+local function supersededBefore(plannedAt)
+  plannedAt = tonumber(plannedAt)
+  return heldPlannedAt and plannedAt and heldPlannedAt > plannedAt
+end
 
 if action == 'renew' then
   local clock = redis.call('TIME')
@@ -56,17 +68,23 @@ if action == 'renew' then
     expired = expiresAt and expiresAt <= now
   end
   if current and not held and not expired then return 0 end
-  local record = held and holder or cjson.decode(ARGV[4])
+  local mine = cjson.decode(ARGV[4])
+  if supersededBefore(mine.plannedAt) then return 3 end
+  local record = held and holder or mine
+  -- Not superseded: the step's execution is the latest the lock knows of, its plannedAt is kept.
+  if held and tonumber(mine.plannedAt) then record.plannedAt = mine.plannedAt end
   record.expiresAt = now + tonumber(ARGV[3])
   redis.call('SET', KEYS[1], cjson.encode(record))
   return 1
 elseif action == 'release' then
   if not held then return 0 end
+  if supersededBefore(ARGV[6]) then return 3 end
   redis.call('DEL', KEYS[1])
   return 1
 elseif action == 'stop' then
   local endedAt, plannedAt = tonumber(ARGV[4]), held and tonumber(holder.plannedAt)
   if endedAt and plannedAt and plannedAt > endedAt then return 3 end
+  if supersededBefore(ARGV[6]) then return 3 end
   if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[3]) end
   if not held then return 0 end
   redis.call('DEL', KEYS[1])

@@ -1,4 +1,6 @@
 import { censusProcesses } from '../../drain/live-processes.js';
+import { RunSupersededError } from '../../errors/run-superseded-error.js';
+import { RunLock } from '../../redis/run-lock.js';
 import { SORTED_SET_NAMES } from '../../redis/sidekiq-keys.js';
 import type { RerouteCounters } from '../../reroute/reroute-counters.js';
 import { retireRunLedgers } from '../../transfer/retire-ledger.js';
@@ -26,6 +28,7 @@ export interface AddUpInput {
  */
 export async function addUpStep(input: AddUpInput, connections: ConnectionProvider): Promise<WorkState> {
   const { settings, work } = input;
+  await refuseIfSuperseded(settings, connections);
   const tally = foldResults(structuredClone(work.tally), settings.mode, input.results);
   await retireEndedLedgers(input, connections);
   await keepUnheardUnnamed(tally, input, connections);
@@ -42,6 +45,19 @@ export async function addUpStep(input: AddUpInput, connections: ConnectionProvid
   const after = settings.dryRun && last ? { kind: last.kind, name: last.name } : undefined;
   const next = await readWork(settings, source, await routingOf(settings, source), work.next, BATCH_SIZE, after);
   return { batch: next.items, next: next.next, more: next.items.length > 0, batches, tally };
+}
+
+/**
+ * A batch of an execution that a later start of the run superseded (an old execution redriven
+ * after `start --resume`) is refused before anything: retiring ledgers the later execution still
+ * writes, or adding a continuation to its executions (which would keep its summary from ever
+ * being the last), are the later execution's to do.
+ */
+async function refuseIfSuperseded(settings: RunSettings, connections: ConnectionProvider): Promise<void> {
+  if (settings.dryRun || settings.plannedAt === undefined) return;
+  const source = await connections.get(settings.source);
+  const later = await RunLock.supersededBy(source.redis, source.keys.prefix, settings.runId, settings.plannedAt);
+  if (later !== undefined) throw new RunSupersededError(settings.runId, `on source ${source.name}`, later);
 }
 
 /**

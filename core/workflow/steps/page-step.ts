@@ -38,7 +38,7 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
   const source = await connections.get(settings.source);
   const target = settings.mode === 'transfer' ? await connections.get(settings.target!) : undefined;
   const plan = await routingOf(settings, source);
-  const locks = settings.dryRun ? [] : await holdLocks(settings.runId, settings.mode, [source, ...(target ? [target] : [])]);
+  const locks = settings.dryRun ? [] : await holdLocks(settings, [source, ...(target ? [target] : [])]);
   const limiter = new RateLimiter(settings.rateLimit);
   const sliceSize = settings.mode === 'transfer' ? rateLimitedSliceSize(settings.pageSize, settings.rateLimit, budget.deadline - Date.now()) : settings.pageSize;
   // A transfer claims at most MAX_JOBS_PER_CLAIM jobs a slice, so a page of `sliceSize` jobs takes
@@ -121,8 +121,10 @@ async function announceContinuation(settings: PageInput['settings'], source: Con
 /**
  * The run's locks, taken again by this run (same run id): it renews them and notices if they were
  * lost. Refused with RunStoppedError when the run was stopped (a page task that starts after the
- * execution was stopped moves nothing).
+ * execution was stopped moves nothing), and with RunSupersededError when a later start of the
+ * run holds them (the lock's plannedAt is later than this execution's).
  */
-async function holdLocks(runId: string, mode: 'reroute' | 'transfer', connections: Connection[]): Promise<RunLock[]> {
-  return Promise.all(connections.map((c) => RunLock.acquire(c.redis, c.keys.prefix, { runId, operation: mode }, RUN_LOCK_TTL_MS, c.name)));
+async function holdLocks(settings: PageInput['settings'], connections: Connection[]): Promise<RunLock[]> {
+  const holder = { runId: settings.runId, operation: settings.mode, ...(settings.plannedAt !== undefined ? { plannedAt: settings.plannedAt } : {}) };
+  return Promise.all(connections.map((c) => RunLock.acquire(c.redis, c.keys.prefix, holder, RUN_LOCK_TTL_MS, c.name)));
 }

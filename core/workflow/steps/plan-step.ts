@@ -78,12 +78,15 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   try {
     if (!input.dryRun) {
       // A new execution: it may resume a stopped run of the same id (see stopRunStep).
-      const holder = { runId: input.runId, operation: input.mode };
+      // One plannedAt for every lock of the run: the execution's generation (RunSettings.plannedAt).
+      const holder = { runId: input.runId, operation: input.mode, plannedAt: Date.now() };
       const options = { newExecution: true };
       locks.push(await RunLock.acquire(source.redis, source.keys.prefix, holder, RUN_LOCK_TTL_MS, `source ${source.name}`, options));
       if (target) locks.push(await RunLock.acquire(target.redis, target.keys.prefix, holder, RUN_LOCK_TTL_MS, `target ${target.name}`, options));
     }
-    const planned = await planWork(input, source, target, sourceHasData);
+    const work = await planWork(input, source, target, sourceHasData);
+    const plannedAt = locks[0]?.holder.plannedAt;
+    const planned = plannedAt === undefined ? work : { ...work, settings: { ...work.settings, plannedAt } };
     if (!input.dryRun) await startRunExecutions(source.redis, source.keys.prefix, input.runId);
     // Only now, holding every lock and planned, lift a stop: a plan that fails leaves the run stopped.
     for (const lock of locks) await lock.resume();
@@ -206,7 +209,8 @@ async function continuePlan(rawInput: unknown, connections: ConnectionProvider):
   // Named as the execution that started it named it (run-executions.ts), before this one ran.
   const execution = item ? itemContinuationName(item) : listContinuationName(continuation.list!.next);
   if (!settings.dryRun) {
-    const holder = { runId: settings.runId, operation: settings.mode };
+    // Refused when a later start of the run superseded the execution this one continues.
+    const holder = { runId: settings.runId, operation: settings.mode, ...(settings.plannedAt !== undefined ? { plannedAt: settings.plannedAt } : {}) };
     for (const name of [settings.source, ...(settings.target ? [settings.target] : [])]) {
       const c = await connections.get(name);
       await RunLock.acquire(c.redis, c.keys.prefix, holder, RUN_LOCK_TTL_MS, `${name} ${c.name}`);

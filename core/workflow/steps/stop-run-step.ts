@@ -34,7 +34,7 @@ export interface StopRunResult {
  * same run id resumes it (its plan step clears the marker).
  */
 export async function stopRunStep(
-  settings: Pick<RunSettings, 'runId' | 'source' | 'target' | 'dryRun'>,
+  settings: Pick<RunSettings, 'runId' | 'source' | 'target' | 'dryRun' | 'plannedAt'>,
   connections: ConnectionProvider,
   options: StopRunOptions = {},
 ): Promise<StopRunResult> {
@@ -43,7 +43,8 @@ export async function stopRunStep(
   const outcomes: EndRunOutcome[] = [];
   for (const name of [settings.source, ...(settings.target ? [settings.target] : [])]) {
     const c = await connections.get(name);
-    outcomes.push(await RunLock.endRun(c.redis, c.keys.prefix, settings.runId, { ...options, mark }));
+    // An execution superseded by a later start of the run (its plannedAt is older than the lock's) leaves it alone.
+    outcomes.push(await RunLock.endRun(c.redis, c.keys.prefix, settings.runId, { ...options, mark, ...(settings.plannedAt !== undefined ? { plannedAt: settings.plannedAt } : {}) }));
   }
   return {
     marked: mark && outcomes.some((o) => o !== 'superseded'),

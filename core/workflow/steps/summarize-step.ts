@@ -78,6 +78,12 @@ export interface RunSummary {
   readonly interrupted?: { readonly signal: string; readonly unfinished: number };
   /** Whether this execution released the run lock: the last of the run's executions to end does. */
   readonly releasedLock?: boolean;
+  /**
+   * A later start of the run superseded this execution (an old execution redriven after `start
+   * --resume`): it ended nothing of the run's (its executions, list, stop marker and lock are the
+   * later execution's), and is not complete.
+   */
+  readonly superseded?: { readonly laterPlannedAt: number };
   /** The source held no Sidekiq data at all (under its prefix or any other): nothing was there to move. */
   readonly nothingThere?: true;
   /**
@@ -116,7 +122,8 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   let releasedLock = false;
   let idleArrivals: Record<string, number> = {};
   let lateArrivals: Record<string, number> = {};
-  if (!settings.dryRun) {
+  const supersededBy = settings.dryRun ? undefined : await laterExecution(settings, connections);
+  if (!settings.dryRun && supersededBy === undefined) {
     const source = await connections.get(settings.source);
     const left = await endRunExecution(source.redis, source.keys.prefix, settings.runId, input.execution);
     if (left === 0) {
@@ -177,7 +184,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     counts,
     failures: [...tally.failures],
     continuedIn,
-    complete: counts.failed === 0 && counts.continued === 0,
+    complete: counts.failed === 0 && counts.continued === 0 && supersededBy === undefined,
     ...(settings.mode === 'reroute' || !input.resumed ? {} : { resumed: input.resumed }),
     ...(leftOnSource.length > 0 ? { leftOnSource: leftOnSource.slice(0, LEFT_ON_SOURCE_LISTED), leftOnSourceLists: leftOnSource.length } : {}),
     ...(settings.mode === 'reroute' && quarantinedInLists > 0 ? { quarantinedInLists } : {}),
@@ -185,6 +192,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(inflightLeftOnSource ? { inflightLeftOnSource } : {}),
     ...(inflightOnSource ? { inflightOnSource } : {}),
     releasedLock,
+    ...(supersededBy !== undefined ? { superseded: { laterPlannedAt: supersededBy } } : {}),
     ...(input.settings.nothingThere ? { nothingThere: true as const } : {}),
     ...(unheard ? { unheard } : {}),
     ...(settings.renamesWithoutQueue ? { renamesWithoutQueue: settings.renamesWithoutQueue } : {}),
@@ -319,6 +327,16 @@ async function unresumableOnSource(source: Connection): Promise<RunSummary['infl
   return { jobs: held.reduce((n, l) => n + l.size, 0), keys: held.slice(0, INFLIGHT_ON_TARGET_NAMED).map((l) => l.key), lists: held.length };
 }
 
+/**
+ * When the later execution that superseded this one planned, if a later start of the run holds its
+ * lock on the source (RunLock.supersededBy); undefined otherwise. Such an execution's summary
+ * must not end `root` among the run's executions: the later execution is recorded as `root` too.
+ */
+async function laterExecution(settings: RunSettings, connections: ConnectionProvider): Promise<number | undefined> {
+  const source = await connections.get(settings.source);
+  return RunLock.supersededBy(source.redis, source.keys.prefix, settings.runId, settings.plannedAt);
+}
+
 /** "Release the run lock": also the failure path's last step. */
 export async function releaseLockStep(input: { readonly settings: RunSettings }, connections: ConnectionProvider): Promise<{ released: boolean }> {
   if (input.settings.dryRun) return { released: false };
@@ -326,7 +344,7 @@ export async function releaseLockStep(input: { readonly settings: RunSettings },
   let released = false;
   for (const name of names) {
     const c = await connections.get(name);
-    released = (await RunLock.releaseIfHeld(c.redis, c.keys.prefix, input.settings.runId)) || released;
+    released = (await RunLock.releaseIfHeld(c.redis, c.keys.prefix, input.settings.runId, input.settings.plannedAt)) || released;
   }
   return { released };
 }

@@ -1,0 +1,140 @@
+import type { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { renderSummary } from '../../cli/workflow/render-summary.js';
+import { RunStoppedError } from '../../core/errors/run-stopped-error.js';
+import { RunSupersededError } from '../../core/errors/run-superseded-error.js';
+import { RunLock, runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
+import { addUpStep } from '../../core/workflow/steps/add-up-step.js';
+import { pageStep } from '../../core/workflow/steps/page-step.js';
+import { planStep, type PlanOutput } from '../../core/workflow/steps/plan-step.js';
+import { releaseAfterFailureStep, stopRunStep } from '../../core/workflow/steps/stop-run-step.js';
+import { summarizeStep } from '../../core/workflow/steps/summarize-step.js';
+import { runExecutionsKey } from '../../core/workflow/run-executions.js';
+import { UrlConnections } from '../../core/workflow/url-connections.js';
+import { BATCHES_PER_EXECUTION, workListKey } from '../../core/workflow/work-list.js';
+import type { WorkItem } from '../../core/workflow/work-item.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { jobEntry, jobsIn } from '../support/exact-jobs.js';
+
+/**
+ * An execution superseded by a later start of its run: on AWS, the console's Redrive runs an old
+ * (stopped, failed) execution again after `start --resume` started a new execution of the same
+ * run id. Its steps carry the settings its plan made, `plannedAt` included; the lock carries the
+ * new execution's. None of its steps may move a job, add to the run's executions, end the new
+ * execution's `root`, delete the run's list, set the stop marker or release the lock.
+ */
+const redis = privateSourceAndTarget();
+let connections: UrlConnections | undefined;
+afterEach(async () => {
+  await connections?.close();
+});
+
+function connect(): UrlConnections {
+  const { source, target } = redis.urls();
+  connections = new UrlConnections({ source: { url: source }, target: { url: target } });
+  return connections;
+}
+
+const transfer = { runId: 'run-1', mode: 'transfer', target: 'target', sets: ['schedule'], pageSize: 10 };
+const budget = { deadline: Date.now() + 600_000 };
+
+async function seed(client: Redis): Promise<string[]> {
+  const all: string[] = [];
+  for (let i = 0; i < 30; i++) {
+    const payload = sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` });
+    await client.lpush('queue:default', payload);
+    all.push(jobEntry('queue:default', payload));
+  }
+  for (let i = 0; i < 15; i++) {
+    const payload = sidekiqPayload({ className: 'A', queue: 'default', args: `[${100 + i}]` });
+    await client.zadd('schedule', String(2e9 + i), payload);
+    all.push(jobEntry('schedule', payload, String(2e9 + i)));
+  }
+  return all.sort();
+}
+
+/** The run's bookkeeping that a superseded execution must leave exactly as it is. */
+async function runState(): Promise<Record<string, unknown>> {
+  const [source, target] = [redis.source(), redis.target()];
+  return {
+    sourceLock: JSON.parse((await source.get(runLockKey('')))!) as unknown,
+    targetLock: JSON.parse((await target.get(runLockKey('')))!) as unknown,
+    executions: await source.hgetall(runExecutionsKey('', 'run-1')),
+    workList: await source.lrange(workListKey('', 'run-1'), 0, -1),
+    stopped: [await source.exists(runStopMarkerKey('', 'run-1')), await target.exists(runStopMarkerKey('', 'run-1'))],
+    jobs: [await jobsIn(source), await jobsIn(target)],
+  };
+}
+
+async function finish(plan: PlanOutput, item: WorkItem, provider: UrlConnections): Promise<WorkItem> {
+  let current = item;
+  while (!current.done) current = await pageStep({ settings: plan.settings, item: current }, provider, budget);
+  return current;
+}
+
+describe('an execution superseded by a later execution of its run (Redrive after start --resume)', () => {
+  it('moves nothing and leaves the run to the later execution, which completes with every job exactly once', async () => {
+    const seeded = await seed(redis.source());
+    const provider = connect();
+    // A: planned, one page of the queue, stopped.
+    const a = await planStep(transfer, provider);
+    const queueA = a.work.batch.find((i) => i.kind === 'queue')!;
+    const afterA = await pageStep({ settings: a.settings, item: queueA }, provider, { ...budget, maxPages: 1 });
+    expect(afterA).toMatchObject({ done: false, counters: { written: 10 } });
+    // A page task of A still holding its lock when B plans (it renews before each page).
+    const lockA = await RunLock.acquire(redis.source(), '', { runId: 'run-1', operation: 'transfer', plannedAt: a.settings.plannedAt! }, 60_000, 'source');
+    await stopRunStep({ runId: 'run-1', source: 'source', target: 'target', dryRun: false }, provider, { reason: 'ABORTED' });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // B: `start --resume`, the same run id.
+    const b = await planStep(transfer, provider);
+    expect(b.settings.plannedAt).toBeGreaterThan(a.settings.plannedAt!);
+    const before = await runState();
+    expect(before.executions).toEqual({ root: '1' });
+
+    // A is redriven: its page tasks, a continuation it had announced, its add-up handing on the list.
+    const superseded = /Run run-1: this execution was superseded by a later execution of the run \(planned .*\); it moves nothing more/;
+    await expect(pageStep({ settings: a.settings, item: afterA }, provider, budget)).rejects.toThrow(superseded);
+    await expect(pageStep({ settings: a.settings, item: afterA }, provider, budget)).rejects.not.toBeInstanceOf(RunStoppedError);
+    await expect(lockA.renew()).rejects.toBeInstanceOf(RunSupersededError);
+    expect(await lockA.release()).toBe(false);
+    await expect(planStep({ continuation: { settings: a.settings, item: afterA } }, provider)).rejects.toThrow(superseded);
+    const work = { ...a.work, next: 0, batches: BATCHES_PER_EXECUTION - 1 };
+    await expect(addUpStep({ settings: a.settings, work, results: [] }, provider)).rejects.toThrow(superseded);
+    expect(await runState()).toEqual(before);
+
+    // Its failure path, and the clean-up after it ends: no stop marker, B's lock kept.
+    expect(await releaseAfterFailureStep({ settings: a.settings }, provider)).toEqual({ released: false });
+    expect(await stopRunStep(a.settings, provider, { reason: 'FAILED' })).toEqual({ marked: false, released: false, superseded: true });
+    expect(await runState()).toEqual(before);
+
+    // Its summary ends nothing of B's, and says why.
+    const summaryA = await summarizeStep({ settings: a.settings, execution: a.execution, tally: a.work.tally }, provider);
+    expect(summaryA).toMatchObject({ releasedLock: false, superseded: { laterPlannedAt: b.settings.plannedAt }, complete: false });
+    expect(await runState()).toEqual(before);
+    const shown = renderSummary(summaryA, 'source');
+    expect(shown).toContain(`Superseded by a later execution of run run-1 (planned ${new Date(b.settings.plannedAt!).toISOString()}): this execution moved nothing more and left the run's list, executions, stop marker and lock to it.`);
+    expect(shown.trimEnd().split('\n').at(-1)).toBe('Not complete here: a later execution of run run-1 carries the run on; its summary says when the run is complete.');
+    expect(shown).not.toMatch(/Complete:/);
+
+    // B goes on as if A had never come back.
+    for (const item of b.work.batch) await finish(b, item, provider);
+    const summaryB = await summarizeStep({ settings: b.settings, execution: b.execution, tally: b.work.tally }, provider);
+    expect(summaryB).toMatchObject({ releasedLock: true });
+    expect(summaryB.superseded).toBeUndefined();
+    expect(await jobsIn(redis.source())).toEqual([]);
+    expect(await jobsIn(redis.target())).toEqual(seeded);
+    expect(await redis.source().exists(runLockKey(''), workListKey('', 'run-1'), runExecutionsKey('', 'run-1'))).toBe(0);
+  });
+
+  it('still runs an execution planned by an older version (no plannedAt in its settings) as before', async () => {
+    const seeded = await seed(redis.source());
+    const provider = connect();
+    const planned = await planStep(transfer, provider);
+    const { plannedAt: _dropped, ...settings } = planned.settings;
+    const old = { ...planned, settings };
+    for (const item of old.work.batch) await finish(old, item, provider);
+    expect(await summarizeStep({ settings, execution: old.execution, tally: old.work.tally }, provider)).toMatchObject({ releasedLock: true });
+    expect(await jobsIn(redis.target())).toEqual(seeded);
+  });
+});
