@@ -12,7 +12,9 @@ export type ExecutionEndedOutput = { readonly status: ExecutionEnded['status']; 
  * state, and a page Lambda already running would go on: ABORTED, TIMED_OUT and FAILED set the
  * run's stop marker and release its lock (stopRunStep; the failure path normally did already,
  * but a failure its Catch does not reach skips it, and a failed Map's Lambdas may still be
- * paging). Dry runs took no lock: nothing to do. Logs one line.
+ * paging). Dry runs took no lock: nothing to do. Logs one line. A continuation's settings name
+ * when its run planned, so a redriven continuation of an execution that a later start superseded
+ * leaves that start alone whenever it ends; an initial input does not, and is judged by its end.
  */
 export const handler = createHandler(
   {

@@ -149,7 +149,7 @@ export function parseReleaseLockInput(event: unknown): { readonly settings: RunS
 export const ENDED_STATUSES = ['ABORTED', 'TIMED_OUT', 'FAILED'] as const;
 
 /** What the execution-ended handler needs of a run: which Redis it locked, and whether it locked at all. */
-export type EndedRun = Pick<RunSettings, 'runId' | 'mode' | 'source' | 'target' | 'dryRun'>;
+export type EndedRun = Pick<RunSettings, 'runId' | 'mode' | 'source' | 'target' | 'dryRun' | 'plannedAt'>;
 
 export interface ExecutionEnded {
   readonly status: (typeof ENDED_STATUSES)[number];
@@ -179,6 +179,8 @@ const endedRunSettingsSchema = z.looseObject({
   source: z.string().min(1),
   target: z.string().min(1).optional(),
   dryRun: z.boolean(),
+  // When the continued execution's run planned (work-item.ts): a later start of the run is left alone.
+  plannedAt: z.number().int().optional(),
 });
 
 /**
@@ -215,7 +217,14 @@ function readEndedRun(json: string): EndedRun | { unknown: string } {
 }
 
 function pickRun(run: EndedRun): EndedRun {
-  return { runId: run.runId, mode: run.mode, source: run.source, dryRun: run.dryRun, ...(run.target !== undefined ? { target: run.target } : {}) };
+  return {
+    runId: run.runId,
+    mode: run.mode,
+    source: run.source,
+    dryRun: run.dryRun,
+    ...(run.target !== undefined ? { target: run.target } : {}),
+    ...(run.plannedAt !== undefined ? { plannedAt: run.plannedAt } : {}),
+  };
 }
 
 /** The scope of an execution-ended event: the run in its `detail.input`, read without trusting it. */

@@ -143,6 +143,22 @@ describe('the execution-ended handler', () => {
     expect(await exists(redis.source(), runStopMarkerKey(PREFIX, 'run-1'))).toBe(false);
   });
 
+  it('leaves the run to a later execution when a redriven continuation of a superseded one ends after it planned (its settings name when it planned)', async () => {
+    await lockRun({ source: PREFIX });
+    const lock = await redis.source().get(runLockKey(PREFIX));
+    const { plannedAt } = JSON.parse(lock!) as { plannedAt: number };
+    // Planned an hour before the run's current execution, redriven, failed just now.
+    const settings = { ...rerouteSettings, plannedAt: plannedAt - 3_600_000 };
+    const continuation = { continuation: { settings, item: { kind: 'set', name: 'retry', cursor: '0', done: false, iteration: 0, counters: {} }, from: 'arn:…:execution:x' } };
+
+    const { output, lines } = await invoke(statusChange('FAILED', continuation));
+
+    expect(output).toEqual({ status: 'FAILED', action: 'stop', marked: false, released: false, superseded: true });
+    expect(await redis.source().get(runLockKey(PREFIX))).toBe(lock);
+    expect(await exists(redis.source(), runStopMarkerKey(PREFIX, 'run-1'))).toBe(false);
+    expect(lines.map((l) => l['message'])).toEqual(['execution FAILED: the run was started again since: left to its new execution']);
+  });
+
   it('does nothing for a dry run (it takes no lock), for a missing input, or for an input the plan step refuses', async () => {
     await lockRun({ source: PREFIX, target: '' });
     const before = [await dumpAll(redis.source()), await dumpAll(redis.target())];
