@@ -100,7 +100,12 @@ describe('an execution superseded by a later execution of its run (Redrive after
     expect(await lockA.release()).toBe(false);
     await expect(planStep({ continuation: { settings: a.settings, item: afterA } }, provider)).rejects.toThrow(superseded);
     const work = { ...a.work, next: 0, batches: BATCHES_PER_EXECUTION - 1 };
-    await expect(addUpStep({ settings: a.settings, work, results: [] }, provider)).rejects.toThrow(superseded);
+    // Its add-up ends the loop, writing nothing: the execution goes on to its summary (below), and
+    // ends SUCCEEDED rather than FAILED, which the execution-ended clean-up would judge by its end.
+    const addedUp = await addUpStep({ settings: a.settings, work, results: [{ kind: 'queue', name: 'default', error: { Error: 'FatalError', Cause: 'superseded' } }] }, provider);
+    expect(addedUp).toMatchObject({ batch: [], next: null, more: false });
+    expect(addedUp.continueAt).toBeUndefined();
+    expect(addedUp.tally.counts).toMatchObject({ failed: 1 });
     expect(await runState()).toEqual(before);
 
     // Its failure path, and the clean-up after it ends: no stop marker, B's lock kept.

@@ -1,5 +1,4 @@
 import { censusProcesses } from '../../drain/live-processes.js';
-import { RunSupersededError } from '../../errors/run-superseded-error.js';
 import { RunLock } from '../../redis/run-lock.js';
 import { SORTED_SET_NAMES } from '../../redis/sidekiq-keys.js';
 import type { RerouteCounters } from '../../reroute/reroute-counters.js';
@@ -28,8 +27,11 @@ export interface AddUpInput {
  */
 export async function addUpStep(input: AddUpInput, connections: ConnectionProvider): Promise<WorkState> {
   const { settings, work } = input;
-  await refuseIfSuperseded(settings, connections);
   const tally = foldResults(structuredClone(work.tally), settings.mode, input.results);
+  // Superseded: the loop ends here, writing nothing, and the execution goes to its summary, which
+  // says so and leaves the run alone. (Failing instead would make the execution-ended clean-up
+  // judge it by its end, later than the later start's plan: it would stop that start.)
+  if (await superseded(settings, connections)) return { batch: [], next: null, more: false, batches: work.batches + 1, tally };
   await retireEndedLedgers(input, connections);
   await keepUnheardUnnamed(tally, input, connections);
   const batches = work.batches + 1;
@@ -48,16 +50,15 @@ export async function addUpStep(input: AddUpInput, connections: ConnectionProvid
 }
 
 /**
- * A batch of an execution that a later start of the run superseded (an old execution redriven
- * after `start --resume`) is refused before anything: retiring ledgers the later execution still
- * writes, or adding a continuation to its executions (which would keep its summary from ever
- * being the last), are the later execution's to do.
+ * Whether a later start of the run superseded this execution (an old execution redriven after
+ * `start --resume`): retiring ledgers the later execution still writes, reading its list, or adding
+ * a continuation to its executions (which would keep its summary from ever being the last) are the
+ * later execution's to do.
  */
-async function refuseIfSuperseded(settings: RunSettings, connections: ConnectionProvider): Promise<void> {
-  if (settings.dryRun || settings.plannedAt === undefined) return;
+async function superseded(settings: RunSettings, connections: ConnectionProvider): Promise<boolean> {
+  if (settings.dryRun || settings.plannedAt === undefined) return false;
   const source = await connections.get(settings.source);
-  const later = await RunLock.supersededBy(source.redis, source.keys.prefix, settings.runId, settings.plannedAt);
-  if (later !== undefined) throw new RunSupersededError(settings.runId, `on source ${source.name}`, later);
+  return (await RunLock.supersededBy(source.redis, source.keys.prefix, settings.runId, settings.plannedAt)) !== undefined;
 }
 
 /**
