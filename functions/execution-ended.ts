@@ -31,7 +31,7 @@ export const handler = createHandler(
         logger.info(`execution ${status}: a dry run takes no lock, nothing to clean up`, { status, executionArn });
         return { status, action: 'none', reason: 'dry run' };
       }
-      const result = await stopRunStep(run, connections, { reason: status, ...(event.endedAt !== undefined ? { endedAt: event.endedAt } : {}) });
+      const result = await stopRunStep(run, connections, { reason: status, onlyIfStarted: true, ...(event.endedAt !== undefined ? { endedAt: event.endedAt } : {}) });
       logger.info(`execution ${status}: ${describe(result)}`, { status, executionArn, ...result });
       return { status, action: 'stop', ...result };
     },
@@ -40,6 +40,7 @@ export const handler = createHandler(
 );
 
 function describe(result: StopRunResult): string {
+  if (!result.marked && !result.released && !result.superseded) return 'the run never took its lock (its plan refused it, or met another run): nothing to clean up';
   if (result.superseded && !result.released) return 'the run was started again since: left to its new execution';
   const lock = result.released ? 'run lock released' : 'no run lock of this run held';
   return `run stopped (stop marker set, ${lock})`;

@@ -162,6 +162,17 @@ export class RunLock {
     return (await renewScript.run(redis, { keys: [runLockKey(prefix), runStopMarkerKey(prefix, runId)], args: [runId, 'release', 0, '', '', plannedAt ?? ''] })) === 1;
   }
 
+  /** Whether the lock's record names `runId` (expired or not): that run got as far as taking it. */
+  static async namesRun(redis: Redis, prefix: string, runId: string): Promise<boolean> {
+    const record = await redis.get(runLockKey(prefix));
+    if (record === null) return false;
+    try {
+      return (JSON.parse(record) as Partial<LockHolder>).runId === runId;
+    } catch {
+      return false;
+    }
+  }
+
   /**
    * When the execution of `runId` that holds the lock planned, if that is later than `plannedAt`
    * (an execution superseded by a later start of the run); undefined otherwise, and when either is

@@ -175,6 +175,33 @@ describe('the execution-ended handler', () => {
     expect(dry.lines).toHaveLength(1);
   });
 
+  it('writes nothing for a run that never took its lock: its plan refused it (a wrong prefix, say) or met another run holding the lock', async () => {
+    await RunLock.acquire(redis.source(), PREFIX, { runId: 'other-run', operation: 'reroute' }, 60_000, 'source');
+    const before = [await dumpAll(redis.source()), await dumpAll(redis.target())];
+
+    const locked = await invoke(statusChange('FAILED', transferInput));
+    await redis.source().del(runLockKey(PREFIX));
+    const nothing = [await dumpAll(redis.source()), await dumpAll(redis.target())];
+    const refused = await invoke(statusChange('FAILED', transferInput));
+
+    expect(before[0]).not.toEqual({});
+    expect(locked.output).toEqual({ status: 'FAILED', action: 'stop', marked: false, released: false, superseded: false });
+    expect(refused.output).toEqual({ status: 'FAILED', action: 'stop', marked: false, released: false, superseded: false });
+    expect(await exists(redis.source(), runStopMarkerKey(PREFIX, 'run-1'))).toBe(false);
+    expect([await dumpAll(redis.source()), await dumpAll(redis.target())]).toEqual(nothing);
+    expect(locked.lines.map((l) => l['message'])).toEqual(['execution FAILED: the run never took its lock (its plan refused it, or met another run): nothing to clean up']);
+  });
+
+  it('stops a run whose lock has gone but whose executions are recorded (it planned): its pages may still run', async () => {
+    await redis.source().hset(`${PREFIX}sidekiq-migrate:run-1:executions`, 'root', '1');
+
+    const { output } = await invoke(statusChange('ABORTED', transferInput));
+
+    expect(output).toEqual({ status: 'ABORTED', action: 'stop', marked: true, released: false, superseded: false });
+    expect(await exists(redis.source(), runStopMarkerKey(PREFIX, 'run-1'))).toBe(true);
+    expect(await exists(redis.target(), runStopMarkerKey('', 'run-1'))).toBe(true);
+  });
+
   it('refuses an event that is not an execution status change', async () => {
     const wrong = { ...statusChange('ABORTED', transferInput), 'detail-type': 'Something Else' };
     const running = statusChange('RUNNING', transferInput);

@@ -1,5 +1,6 @@
 import { RunLock, type EndRunOutcome } from '../../redis/run-lock.js';
-import type { ConnectionProvider } from '../connections.js';
+import type { Connection, ConnectionProvider } from '../connections.js';
+import { runExecutionsKey } from '../run-executions.js';
 import type { RunSettings } from '../work-item.js';
 
 export interface StopRunOptions {
@@ -15,6 +16,13 @@ export interface StopRunOptions {
   readonly endedAt?: number;
   /** Why, kept in the marker for an operator (e.g. "ABORTED"). */
   readonly reason?: string;
+  /**
+   * Only where the run got past taking its lock (the clean-up after an execution's end, which may
+   * be a plan that refused its input or met another run's lock): a run that holds no lock of its
+   * own and has no executions recorded on its source never started a page, nothing of it runs,
+   * and nothing is written (bad input touches nothing).
+   */
+  readonly onlyIfStarted?: boolean;
 }
 
 export interface StopRunResult {
@@ -39,10 +47,11 @@ export async function stopRunStep(
   options: StopRunOptions = {},
 ): Promise<StopRunResult> {
   if (settings.dryRun) return { marked: false, released: false, superseded: false };
+  const ends = await Promise.all([settings.source, ...(settings.target ? [settings.target] : [])].map((name) => connections.get(name)));
+  if (options.onlyIfStarted && !(await startedOn(settings.runId, ends))) return { marked: false, released: false, superseded: false };
   const mark = options.mark ?? true;
   const outcomes: EndRunOutcome[] = [];
-  for (const name of [settings.source, ...(settings.target ? [settings.target] : [])]) {
-    const c = await connections.get(name);
+  for (const c of ends) {
     // An execution superseded by a later start of the run (its plannedAt is older than the lock's) leaves it alone.
     outcomes.push(await RunLock.endRun(c.redis, c.keys.prefix, settings.runId, { ...options, mark, ...(settings.plannedAt !== undefined ? { plannedAt: settings.plannedAt } : {}) }));
   }
@@ -51,6 +60,18 @@ export async function stopRunStep(
     released: outcomes.includes('released'),
     superseded: outcomes.includes('superseded'),
   };
+}
+
+/**
+ * Whether the run got past taking its lock: it holds one on either end (a plan in progress, or
+ * pages), or its executions are recorded on the source (ends[0]; written once it has planned, gone
+ * when its last execution summarized). A plan that failed released its locks and deleted them.
+ */
+async function startedOn(runId: string, ends: readonly Connection[]): Promise<boolean> {
+  const [source] = ends;
+  if ((await source!.redis.exists(runExecutionsKey(source!.keys.prefix, runId))) === 1) return true;
+  for (const c of ends) if (await RunLock.namesRun(c.redis, c.keys.prefix, runId)) return true;
+  return false;
 }
 
 /**
