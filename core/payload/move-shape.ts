@@ -29,12 +29,9 @@ export const PLAIN_SHAPE: MoveShape = Object.freeze({});
 export function moveShape(buf: Buffer, job: JobFields, from: string | null, to: string, opts: RewriteQueueOptions = {}): MoveShape {
   // An entry without `queue` in a set is recorded as from null: it cannot go back (reverse-plan.ts).
   if (from === null) return PLAIN_SHAPE;
-  let plain: Buffer;
-  try {
-    plain = encodeJsonString(from);
-  } catch {
-    return PLAIN_SHAPE; // a name no payload can hold: such jobs cannot go back (reverse-plan.ts)
-  }
+  const plain = encodedName(from);
+  // A name no payload can hold: such jobs cannot go back (reverse-plan.ts).
+  if (plain === null) return PLAIN_SHAPE;
   const { spans } = job;
   const shape: { queue?: string | null; queueName?: string } = {};
   if (spans.queue === null) shape.queue = null;
@@ -46,6 +43,25 @@ export function moveShape(buf: Buffer, job: JobFields, from: string | null, to: 
     if (!undoneByName) shape.queueName = text.toString('utf8');
   }
   return shape.queue === undefined && shape.queueName === undefined ? PLAIN_SHAPE : shape;
+}
+
+/**
+ * `from` as JSON text, or null when no payload can hold it. The last one is kept: a page's moves
+ * come from one list, or a few queues, and this runs for every job a re-route moves (issue #18:
+ * encoding it each time was most of this function's cost).
+ */
+let lastName: { readonly name: string; readonly encoded: Buffer | null } | undefined;
+function encodedName(name: string): Buffer | null {
+  if (lastName?.name !== name) {
+    let encoded: Buffer | null;
+    try {
+      encoded = encodeJsonString(name);
+    } catch {
+      encoded = null;
+    }
+    lastName = { name, encoded };
+  }
+  return lastName.encoded;
 }
 
 /** A shape as a stable string, to tell shapes apart (the empty string for the usual one). */
