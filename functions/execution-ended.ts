@@ -12,9 +12,11 @@ export type ExecutionEndedOutput = { readonly status: ExecutionEnded['status']; 
  * state, and a page Lambda already running would go on: ABORTED, TIMED_OUT and FAILED set the
  * run's stop marker and release its lock (stopRunStep; the failure path normally did already,
  * but a failure its Catch does not reach skips it, and a failed Map's Lambdas may still be
- * paging). Dry runs took no lock: nothing to do. Logs one line. A continuation's settings name
- * when its run planned, so a redriven continuation of an execution that a later start superseded
- * leaves that start alone whenever it ends; an initial input does not, and is judged by its end.
+ * paging). Dry runs took no lock: nothing to do. Logs one line. The run lock names the execution
+ * whose plan took it (`plannedBy`); the ended execution's is its own ARN (a root execution: a
+ * redriven one keeps it) or its settings' (a continuation), so an old execution redriven after a
+ * later start of the run leaves that start alone whenever it ends. A lock from an older version,
+ * which names none, is judged by the times (the continuation's plannedAt, the execution's end).
  */
 export const handler = createHandler(
   {

@@ -3,11 +3,12 @@ import { connections } from './support/container.js';
 import { counterDelta, counterMetrics } from './support/counter-metrics.js';
 import { addCountMetrics, createHandler } from './support/create-handler.js';
 import { logger } from './support/powertools.js';
-import { scopeOfSettings } from './support/task-inputs.js';
+import { parsePlanEvent, scopeOfSettings } from './support/task-inputs.js';
 
 /**
- * "Plan migration". Input: the execution input (WorkflowInput, or `{continuation}` for a
- * continued execution), validated by the plan step. Output: `{settings, itemCount, plannedJobs,
+ * "Plan migration". Input: `{executionInput, executionArn}` — the execution input (WorkflowInput,
+ * or `{continuation}` for a continued execution), validated by the plan step, and the execution's
+ * ARN, which a new run's plan records as the one that planned it (parsePlanEvent). Output: `{settings, itemCount, plannedJobs,
  * work, execution, resumed}` — the first batch of items only, the list itself stays on the source;
  * `plannedJobs` (a new run's) is what progress measures against.
  * Metrics (transfers): what it finished of transfers left in flight by interrupted runs.
@@ -16,9 +17,9 @@ export const handler = createHandler(
   {
     task: 'plan',
     scope: scopeOfSettings,
-    parse: (event) => event,
-    run: async (event): Promise<PlanOutput> => {
-      const plan = await planStep(event, connections);
+    parse: parsePlanEvent,
+    run: async ({ input, execution }): Promise<PlanOutput> => {
+      const plan = await planStep(input, connections, execution);
       const resumed = counterDelta('transfer', plan.resumed);
       if (plan.settings.mode === 'transfer') addCountMetrics(counterMetrics('transfer', resumed));
       logger.info(`planned ${plan.itemCount} item(s)`, {

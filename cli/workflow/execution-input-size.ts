@@ -6,19 +6,30 @@ const plural = (count: number, one: string, many: string) => `${n(count)} ${coun
 const bytesOf = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
 
 /**
+ * Room the plan task's input needs beside the execution input: it is `{executionInput, executionArn}`
+ * (infra/constructs/migration-workflow.ts), 37 bytes of JSON and an ARN of at most about 230
+ * (a state machine's and an execution's names take 80 characters each), with room to spare.
+ */
+export const PLAN_TASK_ENVELOPE_BYTES = 512;
+
+/** The most bytes a run's execution input may take: the plan task's input must fit in a state. */
+export const MAX_EXECUTION_INPUT_BYTES = AWS_QUOTAS.stateBytes - PLAN_TASK_ENVELOPE_BYTES;
+
+/**
  * Refuses, before anything is touched, a run whose execution input Step Functions would refuse
- * (StartExecution takes at most 256 KiB): `start` on AWS, and `run`, `move` and `rollback`
- * locally, where the runner enforces the same limit on the first state. The input's size is
+ * (StartExecution takes at most 256 KiB, and the plan task gets it with the execution's ARN, which
+ * must fit in 256 KiB too): `start` on AWS, and `run`, `move` and `rollback` locally, where the
+ * runner enforces the same limit on every state. The input's size is
  * almost all routing (a mapping of every class, or renames) or a selection's class list, so the
  * message names that part and how many entries a run could carry instead.
  */
 export function checkExecutionInputSize(input: Record<string, unknown>): void {
   const bytes = bytesOf(input);
-  if (bytes <= AWS_QUOTAS.stateBytes) return;
+  if (bytes <= MAX_EXECUTION_INPUT_BYTES) return;
   const part = largestPart(input);
   const advice = part ? `: ${part.what}. ${part.split(perRun(part, bytes))}` : '.';
   throw new InputError(
-    `The run's input would be ${n(bytes)} bytes, over the ${n(AWS_QUOTAS.stateBytes)} bytes Step Functions takes as an execution's input (the local runner holds to the same limit)${advice} Nothing was touched.`,
+    `The run's input would be ${n(bytes)} bytes, over the ${n(MAX_EXECUTION_INPUT_BYTES)} bytes a run's input may take (Step Functions takes ${n(AWS_QUOTAS.stateBytes)} bytes a state, and its first task gets the input with the execution's name; the local runner holds to the same limit)${advice} Nothing was touched.`,
   );
 }
 
@@ -55,7 +66,7 @@ function largestPart(input: Record<string, unknown>): InputPart | undefined {
 
 /** Entries of `part` that would fit beside the rest of the input, with a tenth to spare. */
 function perRun(part: InputPart, totalBytes: number): number {
-  const room = AWS_QUOTAS.stateBytes - (totalBytes - part.bytes);
+  const room = MAX_EXECUTION_INPUT_BYTES - (totalBytes - part.bytes);
   const fitting = Math.floor(((part.entries * room) / part.bytes) * 0.9);
   return Math.max(1, fitting >= 1000 ? Math.floor(fitting / 100) * 100 : fitting);
 }

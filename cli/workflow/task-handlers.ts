@@ -5,7 +5,7 @@ import { planStep } from '../../core/workflow/steps/plan-step.js';
 import { summarizeStep } from '../../core/workflow/steps/summarize-step.js';
 import { releaseAfterFailureStep } from '../../core/workflow/steps/stop-run-step.js';
 import { toTaskError } from '../../functions/support/task-error.js';
-import { parseAddUpInput, parsePageInput, parseReleaseLockInput, parseSummarizeInput, SummarizeFunctionSteps, summarizeFunctionStep } from '../../functions/support/task-inputs.js';
+import { parseAddUpInput, parsePageInput, parsePlanEvent, parseReleaseLockInput, parseSummarizeInput, SummarizeFunctionSteps, summarizeFunctionStep } from '../../functions/support/task-inputs.js';
 import type { LocalHandlers, LocalInvocationContext } from '../../infra/local/run-workflow-locally.js';
 import { pageDeadline } from '../../functions/support/time-budget.js';
 
@@ -34,7 +34,11 @@ export function localTaskHandlers(connections: ConnectionProvider): LocalHandler
       }),
     );
   return {
-    plan: (input, context) => asTask('plan', context, () => planStep(input, connections)),
+    plan: (event, context) =>
+      asTask('plan', context, () => {
+        const { input, execution } = parsePlanEvent(event);
+        return planStep(input, connections, execution);
+      }),
     rerouteSetPage: page('reroute-set-page', 'reroute', 'set'),
     rerouteQueueSlice: page('reroute-queue-slice', 'reroute', 'queue'),
     transferSet: page('transfer-set', 'transfer', 'set'),

@@ -23,6 +23,12 @@ export interface LockHolder {
    * (RunSettings.plannedAt): refused when the lock carries a later one (RunSupersededError).
    */
   readonly plannedAt?: number;
+  /**
+   * The execution whose plan took the lock (its ARN; RunSettings.plannedBy), when known: the
+   * clean-up after an ended execution leaves a lock another execution's plan took alone, whatever
+   * the clocks say (an old root execution redriven after a later start names no plannedAt).
+   */
+  readonly plannedBy?: string;
   /** When the lock expires unless renewed (epoch ms, the server's clock), written by the lock scripts. */
   readonly expiresAt?: number;
 }
@@ -186,20 +192,21 @@ export class RunLock {
 
   /**
    * The clean-up after an execution of the run ended without finishing (stopped, timed out,
-   * failed): sets the stop marker (`mark`) and releases the lock if the run holds it — unless an
-   * execution that planned after `endedAt`, or after `plannedAt` (when the ended execution
-   * planned), holds it, whose run goes on ('superseded').
+   * failed): sets the stop marker (`mark`) and releases the lock if the run holds it — unless
+   * another execution's plan holds it, whose run goes on ('superseded'): one whose ARN is not
+   * `plannedBy` (the execution whose plan the ended one belongs to), when both are known; else one
+   * that planned after `endedAt`, or after `plannedAt` (when the ended execution planned).
    */
   static async endRun(
     redis: Redis,
     prefix: string,
     runId: string,
-    options: { readonly mark: boolean; readonly endedAt?: number; readonly plannedAt?: number; readonly reason?: string },
+    options: { readonly mark: boolean; readonly endedAt?: number; readonly plannedAt?: number; readonly plannedBy?: string; readonly reason?: string },
   ): Promise<EndRunOutcome> {
     const marker = JSON.stringify({ runId, stoppedAt: new Date().toISOString(), ...(options.reason ? { reason: options.reason } : {}) });
     const reply = await renewScript.run(redis, {
       keys: [runLockKey(prefix), runStopMarkerKey(prefix, runId)],
-      args: [runId, 'stop', options.mark ? RUN_STOP_MARKER_TTL_MS : 0, options.endedAt ?? '', marker, options.plannedAt ?? ''],
+      args: [runId, 'stop', options.mark ? RUN_STOP_MARKER_TTL_MS : 0, options.endedAt ?? '', marker, options.plannedAt ?? '', options.plannedBy ?? ''],
     });
     return reply === 3 ? 'superseded' : reply === 1 ? 'released' : 'not-held';
   }

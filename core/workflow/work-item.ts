@@ -49,6 +49,13 @@ export type RunSettings = Pick<
    * Absent for a dry run, and in settings planned by an older version (then nothing is compared).
    */
   readonly plannedAt?: number;
+  /**
+   * The execution whose plan this is (its ARN, the lock's `plannedBy`), as Step Functions named it
+   * to the plan task: the root execution of this run's generation. The clean-up after an execution's
+   * end compares it with the lock's, which no clock can mislead. Absent when the plan was not told
+   * (an older definition; a caller of planStep without it) and for a dry run.
+   */
+  readonly plannedBy?: string;
 };
 
 export interface RenameWithoutQueue {

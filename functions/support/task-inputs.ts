@@ -33,6 +33,7 @@ export const runSettingsSchema = z.looseObject({
   routed: z.boolean(),
   // The execution's generation (work-item.ts): absent in settings planned by an older version.
   plannedAt: z.number().int().optional(),
+  plannedBy: z.string().min(1).optional(),
 });
 
 const workItemSchema = z.looseObject({
@@ -149,7 +150,7 @@ export function parseReleaseLockInput(event: unknown): { readonly settings: RunS
 export const ENDED_STATUSES = ['ABORTED', 'TIMED_OUT', 'FAILED'] as const;
 
 /** What the execution-ended handler needs of a run: which Redis it locked, and whether it locked at all. */
-export type EndedRun = Pick<RunSettings, 'runId' | 'mode' | 'source' | 'target' | 'dryRun' | 'plannedAt'>;
+export type EndedRun = Pick<RunSettings, 'runId' | 'mode' | 'source' | 'target' | 'dryRun' | 'plannedAt' | 'plannedBy'>;
 
 export interface ExecutionEnded {
   readonly status: (typeof ENDED_STATUSES)[number];
@@ -179,8 +180,9 @@ const endedRunSettingsSchema = z.looseObject({
   source: z.string().min(1),
   target: z.string().min(1).optional(),
   dryRun: z.boolean(),
-  // When the continued execution's run planned (work-item.ts): a later start of the run is left alone.
+  // When and by which execution the continued execution's run planned (work-item.ts): a later start of the run is left alone.
   plannedAt: z.number().int().optional(),
+  plannedBy: z.string().min(1).optional(),
 });
 
 /**
@@ -188,6 +190,8 @@ const endedRunSettingsSchema = z.looseObject({
  * (`detail.input`, a JSON string): the initial input, read with the plan step's own schema and
  * defaults, or a continuation, whose settings name the run. An input the plan step refuses took
  * no lock. The event itself must be well-formed (InvalidInputError otherwise).
+ * The execution whose plan the run is (`plannedBy`): a root execution's own ARN (the event's: a
+ * redriven execution keeps its ARN), a continuation's settings name it.
  */
 export function parseExecutionEndedEvent(event: unknown): ExecutionEnded {
   const { detail } = validateConfig(executionStatusChangeSchema, event, (path) => ['event', ...path.map(String)].join('.'));
@@ -195,10 +199,10 @@ export function parseExecutionEndedEvent(event: unknown): ExecutionEnded {
   if (detail.inputDetails?.included === false || typeof detail.input !== 'string') {
     return { ...ended, run: { unknown: 'the event does not carry the execution input (too large for EventBridge)' } };
   }
-  return { ...ended, run: readEndedRun(detail.input) };
+  return { ...ended, run: readEndedRun(detail.input, detail.executionArn) };
 }
 
-function readEndedRun(json: string): EndedRun | { unknown: string } {
+function readEndedRun(json: string, executionArn: string): EndedRun | { unknown: string } {
   let input: unknown;
   try {
     input = JSON.parse(json);
@@ -213,7 +217,8 @@ function readEndedRun(json: string): EndedRun | { unknown: string } {
   }
   const initial = workflowInputSchema.safeParse(input);
   if (!initial.success) return { unknown: 'an execution input the plan step refuses: no lock was taken' };
-  return pickRun(initial.data);
+  // A root execution: its plan, if it got that far, named this very execution in the lock.
+  return pickRun({ ...initial.data, plannedBy: executionArn });
 }
 
 function pickRun(run: EndedRun): EndedRun {
@@ -224,7 +229,21 @@ function pickRun(run: EndedRun): EndedRun {
     dryRun: run.dryRun,
     ...(run.target !== undefined ? { target: run.target } : {}),
     ...(run.plannedAt !== undefined ? { plannedAt: run.plannedAt } : {}),
+    ...(run.plannedBy !== undefined ? { plannedBy: run.plannedBy } : {}),
   };
+}
+
+/**
+ * The plan task's input: the execution input and the execution's ARN (`$$.Execution.Id`), as the
+ * state machine passes them; or the execution input alone, as a definition from before it was
+ * named passes it (an execution started before a deployment, redriven). The execution input is
+ * checked by the plan step (strict: it never has these two fields itself).
+ */
+export function parsePlanEvent(event: unknown): { readonly input: unknown; readonly execution: { readonly executionArn?: string } } {
+  const e = asRecord(event);
+  if (e === undefined || !('executionInput' in e)) return { input: event, execution: {} };
+  const { executionInput, executionArn } = validateConfig(z.strictObject({ executionInput: z.unknown(), executionArn: z.string().min(1) }), event, label);
+  return { input: executionInput, execution: { executionArn } };
 }
 
 /** The scope of an execution-ended event: the run in its `detail.input`, read without trusting it. */
@@ -237,7 +256,9 @@ export function scopeOfExecutionEnded(event: unknown): InvocationScope {
 
 /** The scope of any task whose event carries `settings` (and maybe `item`), read without trusting it. */
 export function scopeOfSettings(event: unknown): InvocationScope {
-  const e = asRecord(event);
+  const wrapped = asRecord(event);
+  // The plan task's input wraps the execution input (parsePlanEvent).
+  const e = wrapped && 'executionInput' in wrapped ? asRecord(wrapped['executionInput']) : wrapped;
   const settings = asRecord(e?.['settings'] ?? asRecord(e?.['continuation'])?.['settings']);
   const item = asRecord(e?.['item'] ?? asRecord(e?.['continuation'])?.['item']);
   return {

@@ -126,11 +126,14 @@ export class MigrationWorkflow extends Construct {
     eachItem.itemProcessor(chooseStep);
     eachItem.addCatch(releaseAfterFailure, { resultPath: '$.failure' });
 
-    // The plan task gets the execution input as it is; its result replaces it (the routing in it
-    // may be large): only the plan goes on.
+    // The plan task gets the execution input as it is, and the execution's ARN, which a new run's
+    // plan records in the run lock (the clean-up after an execution's end tells the execution that
+    // holds the run from an older one redriven after a later start); its result replaces the input
+    // (the routing in it may be large): only the plan goes on.
     const plan = new tasks.LambdaInvoke(this, StateNames.plan, {
       lambdaFunction: fn.plan,
       payloadResponseOnly: true,
+      payload: sfn.TaskInput.fromObject({ 'executionInput.$': '$', 'executionArn.$': '$$.Execution.Id' }),
       // No ResultPath: the (selected) result is the state's whole output.
       resultSelector: { 'plan.$': '$' },
       retryOnServiceExceptions: true,

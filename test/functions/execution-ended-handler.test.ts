@@ -3,6 +3,8 @@ import type { Context } from 'aws-lambda';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RunLock, runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
+import { planStep } from '../../core/workflow/steps/plan-step.js';
+import { runExecutionsKey } from '../../core/workflow/run-executions.js';
 import type { LambdaConnections } from '../../functions/support/lambda-connections.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { captureOutput, dumpAll, fakeContext, logRecords, type OutputCapture } from './support/lambda-harness.js';
@@ -49,10 +51,15 @@ const rerouteSettings = {
   routed: true,
 };
 
-/** EventBridge's "Step Functions Execution Status Change" event, as the rule delivers it. */
-function statusChange(status: string, input: unknown, stopDate = Date.now()): Record<string, unknown> {
-  const name = randomUUID();
-  const executionArn = `arn:aws:states:us-east-1:123456789012:execution:sidekiq-migrate:${name}`;
+const executionArnOf = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:sidekiq-migrate:${name}`;
+
+/**
+ * EventBridge's "Step Functions Execution Status Change" event, as the rule delivers it; `of` an
+ * execution known by name (a redriven one keeps its ARN, start date and input, and counts its redrives).
+ */
+function statusChange(status: string, input: unknown, stopDate = Date.now(), of?: { readonly name: string; readonly startDate: number; readonly redriveCount: number }): Record<string, unknown> {
+  const name = of?.name ?? randomUUID();
+  const executionArn = executionArnOf(name);
   return {
     version: '0',
     id: randomUUID(),
@@ -67,8 +74,11 @@ function statusChange(status: string, input: unknown, stopDate = Date.now()): Re
       stateMachineArn: STATE_MACHINE,
       name,
       status,
-      startDate: stopDate - 60_000,
+      startDate: of?.startDate ?? stopDate - 60_000,
       stopDate,
+      redriveCount: of?.redriveCount ?? 0,
+      redriveDate: of && of.redriveCount > 0 ? stopDate - 60_000 : null,
+      redriveStatus: 'NOT_REDRIVABLE',
       input: input === undefined ? null : JSON.stringify(input),
       inputDetails: { included: input !== undefined },
       output: null,
@@ -157,6 +167,42 @@ describe('the execution-ended handler', () => {
     expect(await redis.source().get(runLockKey(PREFIX))).toBe(lock);
     expect(await exists(redis.source(), runStopMarkerKey(PREFIX, 'run-1'))).toBe(false);
     expect(lines.map((l) => l['message'])).toEqual(['execution FAILED: the run was started again since: left to its new execution']);
+  });
+
+  it('leaves a later start of the run alone when a redriven root execution it superseded ends FAILED (its initial input names no plannedAt); the later one\'s own end still stops it', async () => {
+    const rerouteInput = { runId: 'run-1', mode: 'reroute', routing: { kind: 'renames', renames: { default: 'mailers' } } };
+    const older = { name: 'older-start', startDate: Date.now() - 3 * 3_600_000 };
+    const newer = { name: 'start-resume', startDate: Date.now() - 120_000 };
+    // The older execution planned hours ago, then failed; `start --resume` started the newer one,
+    // whose plan took the run's lock (pages running). Then someone redrives the older execution.
+    await planStep(rerouteInput, connections, { executionArn: executionArnOf(older.name) });
+    const plan = await planStep(rerouteInput, connections, { executionArn: executionArnOf(newer.name) });
+    expect(plan.settings).toMatchObject({ plannedBy: executionArnOf(newer.name), plannedAt: expect.any(Number) });
+    // Its page steps take the lock again: one with the settings it carries, one with settings of an
+    // older version (no plannedBy); the lock still names the execution that planned.
+    const step = await RunLock.acquire(redis.source(), PREFIX, { runId: 'run-1', operation: 'reroute', plannedAt: plan.settings.plannedAt!, plannedBy: plan.settings.plannedBy! }, 60_000, 'source');
+    await RunLock.acquire(redis.source(), PREFIX, { runId: 'run-1', operation: 'reroute', plannedAt: plan.settings.plannedAt! }, 60_000, 'source');
+    expect(await step.renew()).toBe(true);
+    const lock = await redis.source().get(runLockKey(PREFIX));
+    expect(JSON.parse(lock!)).toMatchObject({ plannedBy: executionArnOf(newer.name), plannedAt: plan.settings.plannedAt });
+    const before = [await dumpAll(redis.source()), await dumpAll(redis.target())];
+    expect(await exists(redis.source(), runExecutionsKey(PREFIX, 'run-1'))).toBe(true);
+
+    // Redriven (same ARN, start date and input), it fails again now: after the newer one planned.
+    const redriven = await invoke(statusChange('FAILED', rerouteInput, Date.now(), { ...older, redriveCount: 1 }));
+
+    expect(redriven.output).toEqual({ status: 'FAILED', action: 'stop', marked: false, released: false, superseded: true });
+    expect(await redis.source().get(runLockKey(PREFIX))).toBe(lock);
+    expect([await dumpAll(redis.source()), await dumpAll(redis.target())]).toEqual(before);
+    expect(await exists(redis.source(), runStopMarkerKey(PREFIX, 'run-1'))).toBe(false);
+    expect(redriven.lines.map((l) => l['message'])).toEqual(['execution FAILED: the run was started again since: left to its new execution']);
+
+    // The newer execution's own end (stopped by an operator): its run is stopped and released.
+    const genuine = await invoke(statusChange('ABORTED', rerouteInput, Date.now(), { ...newer, redriveCount: 0 }));
+
+    expect(genuine.output).toEqual({ status: 'ABORTED', action: 'stop', marked: true, released: true, superseded: false });
+    expect(await exists(redis.source(), runLockKey(PREFIX))).toBe(false);
+    expect(await exists(redis.source(), runStopMarkerKey(PREFIX, 'run-1'))).toBe(true);
   });
 
   it('does nothing for a dry run (it takes no lock), for a missing input, or for an input the plan step refuses', async () => {

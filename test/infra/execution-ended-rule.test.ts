@@ -60,6 +60,17 @@ describe('the execution-ended rule', () => {
     expect(actions.map((st) => [st.Resource].flat())).toEqual([[queueArn]]);
   });
 
+  it('needs no Step Functions API to tell the execution that holds a run from an older one: the plan task is given its execution ARN, which the run lock records', () => {
+    const role = logicalId(migration.functions.node.findChild('executionEndedRole') as never, s.stack).replace(/[0-9A-F]{8}$/, '');
+    const actions = Object.entries(resources(s.template, 'AWS::IAM::Policy'))
+      .filter(([id]) => id.startsWith(role))
+      .flatMap(([, p]) => (p.Properties['PolicyDocument'] as { Statement: { Action: string | string[] }[] }).Statement)
+      .flatMap((st) => [st.Action].flat());
+    expect(actions.filter((a) => a.startsWith('states:'))).toEqual([]);
+    const definition = JSON.parse(flatten(Object.values(resources(s.template, 'AWS::StepFunctions::StateMachine'))[0]!.Properties['DefinitionString'])) as { StartAt: string; States: Record<string, { Parameters?: unknown }> };
+    expect(definition.States[definition.StartAt]!.Parameters).toEqual({ 'executionInput.$': '$', 'executionArn.$': '$$.Execution.Id' });
+  });
+
   it('runs with both connections, and is not a Task of the state machine', () => {
     const env = (resources(s.template, 'AWS::Lambda::Function')[logicalId(fn, s.stack)]!.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables;
     expect(Object.keys(env).filter((k) => k.endsWith('_URL')).sort()).toEqual(['SIDEKIQ_MIGRATE_SOURCE_URL', 'SIDEKIQ_MIGRATE_TARGET_URL']);

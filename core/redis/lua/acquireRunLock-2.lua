@@ -8,8 +8,8 @@
   place: the plan step clears it (renewRunLock 'resume') once it holds every lock of the run and
   has planned, so that a plan that fails half-way leaves the run stopped.
 
-  'continue' keeps the holder's plannedAt (when the run's current execution planned): the clean-up
-  after an ended execution compares it with when that execution ended. A step that names the
+  'continue' keeps the holder's plannedAt (when the run's current execution planned) and plannedBy
+  (that execution's ARN): the clean-up after an ended execution compares them with that execution. A step that names the
   plannedAt of its own execution (ARGV[2]) is refused when the lock of its run carries a later one:
   its execution was superseded by a later start of the run (an old execution redriven after
   `start --resume`), which owns the run's sets and queues now. A lock taken again by such a step
@@ -26,7 +26,7 @@
   ARGV[1]  this run's id
   ARGV[2]  the holder record to store (JSON: runId, operation, host, pid, startedAt; plannedAt: for
            'start' when this execution planned, for 'continue' when the step's execution planned,
-           if known)
+           if known; plannedBy: the ARN of the execution that planned, if known)
   ARGV[3]  how long the lock lives without renewal, in milliseconds
   ARGV[4]  'start' (a new execution of the run) or 'continue' (a step of a running execution)
 
@@ -61,7 +61,11 @@ end
 local mine = cjson.decode(ARGV[2])
 local held, asked = holder and tonumber(holder.plannedAt), tonumber(mine.plannedAt)
 if mode == 'continue' and held and asked and held > asked then return { 3, current } end
-if mode == 'continue' and held and not (asked and asked > held) then mine.plannedAt = holder.plannedAt end
+if mode == 'continue' and held and not (asked and asked > held) then
+  mine.plannedAt = holder.plannedAt
+  -- The same generation: the execution that planned it stays named (a step may not know it).
+  if holder.plannedBy ~= nil then mine.plannedBy = holder.plannedBy end
+end
 mine.expiresAt = now + tonumber(ARGV[3])
 redis.call('SET', KEYS[1], cjson.encode(mine))
 return { 1 }

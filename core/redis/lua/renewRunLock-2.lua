@@ -8,7 +8,11 @@
   'stop' cleans up after an execution of the run was stopped, timed out or failed: it sets the
   stop marker (unless ARGV[3] is 0: release only) and releases the lock if this run holds it. It
   does nothing when a newer execution of the run holds the lock (it planned after the ended one
-  ended: the run was started again meanwhile, and must go on).
+  ended: the run was started again meanwhile, and must go on). When both the lock and the ended
+  execution name the execution whose plan took the lock (`plannedBy`, ARGV[7]), that decides: the
+  lock of another execution's plan is left alone (an old root execution redriven after a later
+  start of the run ends after that start planned, and its input names no plannedAt), and the
+  ended execution's own lock is released whatever the clocks say.
   'renew', 'release' and 'stop' of a step that names when its execution planned (renew: the
   record's plannedAt; release, stop: ARGV[6]) do nothing when the lock of this run carries a later
   plannedAt: that execution was superseded by a later start of the run, whose lock it is (3).
@@ -29,6 +33,8 @@
            stop: when the ended execution ended (epoch ms), or '' when unknown
   ARGV[5]  stop: the marker's value (when and why the run was stopped)
   ARGV[6]  release, stop: when the ending execution planned (epoch ms), or '' (absent) when unknown
+  ARGV[7]  stop: the ARN of the execution whose plan the ended execution belongs to (a root
+           execution's own; a continuation's settings name it), or '' (absent) when unknown
 
   Returns  renew:   1 renewed (or taken again); 0 another run holds the lock;
                     2 the run was stopped (nothing changed);
@@ -71,8 +77,13 @@ if action == 'renew' then
   local mine = cjson.decode(ARGV[4])
   if supersededBefore(mine.plannedAt) then return 3 end
   local record = held and holder or mine
-  -- Not superseded: the step's execution is the latest the lock knows of, its plannedAt is kept.
-  if held and tonumber(mine.plannedAt) then record.plannedAt = mine.plannedAt end
+  -- Not superseded: the step's execution is the latest the lock knows of, its plannedAt is kept
+  -- (and the execution that planned it, when the step names it).
+  if held and tonumber(mine.plannedAt) then
+    local sameGeneration = tonumber(mine.plannedAt) == heldPlannedAt
+    record.plannedAt = mine.plannedAt
+    if not sameGeneration or mine.plannedBy ~= nil then record.plannedBy = mine.plannedBy end
+  end
   record.expiresAt = now + tonumber(ARGV[3])
   redis.call('SET', KEYS[1], cjson.encode(record))
   return 1
@@ -82,8 +93,14 @@ elseif action == 'release' then
   redis.call('DEL', KEYS[1])
   return 1
 elseif action == 'stop' then
-  local endedAt, plannedAt = tonumber(ARGV[4]), held and tonumber(holder.plannedAt)
-  if endedAt and plannedAt and plannedAt > endedAt then return 3 end
+  local endedBy = ARGV[7] ~= nil and ARGV[7] ~= '' and ARGV[7] or nil
+  local heldBy = held and type(holder.plannedBy) == 'string' and holder.plannedBy or nil
+  if endedBy and heldBy then
+    if heldBy ~= endedBy then return 3 end
+  else
+    local endedAt, plannedAt = tonumber(ARGV[4]), held and tonumber(holder.plannedAt)
+    if endedAt and plannedAt and plannedAt > endedAt then return 3 end
+  end
   if supersededBefore(ARGV[6]) then return 3 end
   if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[3]) end
   if not held then return 0 end

@@ -13,6 +13,7 @@ import { addTransferCounters, emptyTransferCounters, type TransferCounters } fro
 import { MAX_JOBS_PER_CLAIM } from '../../transfer/transfer-options.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
 import { addRunExecution, itemContinuationName } from '../run-executions.js';
+import { generationOf } from '../run-generation.js';
 import { loadSelection } from '../stored-selection.js';
 import type { PageInput, WorkItem } from '../work-item.js';
 import { routingOf, RUN_LOCK_TTL_MS } from './plan-step.js';
@@ -125,6 +126,6 @@ async function announceContinuation(settings: PageInput['settings'], source: Con
  * run holds them (the lock's plannedAt is later than this execution's).
  */
 async function holdLocks(settings: PageInput['settings'], connections: Connection[]): Promise<RunLock[]> {
-  const holder = { runId: settings.runId, operation: settings.mode, ...(settings.plannedAt !== undefined ? { plannedAt: settings.plannedAt } : {}) };
+  const holder = { runId: settings.runId, operation: settings.mode, ...generationOf(settings) };
   return Promise.all(connections.map((c) => RunLock.acquire(c.redis, c.keys.prefix, holder, RUN_LOCK_TTL_MS, c.name)));
 }

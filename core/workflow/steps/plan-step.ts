@@ -17,6 +17,7 @@ import { assertDryRunCarries } from '../dry-run-carry.js';
 import { resolveRouting } from '../resolve-routing.js';
 import { addRunExecution, itemContinuationName, listContinuationName, ROOT_EXECUTION, runExecutionsKey, startRunExecutions } from '../run-executions.js';
 import { InputError } from '../../errors/input-error.js';
+import { generationOf } from '../run-generation.js';
 import { addToTotals, emptyTally } from '../run-tally.js';
 import { loadRecordedRollback, recordedMovesDigest } from '../recorded-rollback.js';
 import { deserializeRouting, loadRouting, readStoredRouting, serializeRouting, storeRouting } from '../stored-routing.js';
@@ -50,6 +51,16 @@ export interface PlanOutput {
   readonly memoryPolicies?: { readonly source: string | null; readonly target?: string | null };
 }
 
+/** The execution the plan runs in, as Step Functions names it to the plan task (`$$.Execution.Id`). */
+export interface PlanExecution {
+  /**
+   * Its ARN: a new run's plan records it in the lock and the settings (`plannedBy`), so that the
+   * clean-up after an execution's end tells the execution that holds the run from an older one
+   * redriven after a later start. A continuation's plan keeps its run's (in the settings).
+   */
+  readonly executionArn?: string;
+}
+
 /**
  * "Plan migration": validates the execution input (every problem at once), connects, takes the
  * run lock (unless a dry run), stores the routing once, finishes transfers left in flight, and
@@ -58,7 +69,7 @@ export interface PlanOutput {
  * state stays small whatever the number of queues. A continued execution gets back its one item,
  * or the rest of the list.
  */
-export async function planStep(rawInput: unknown, connections: ConnectionProvider): Promise<PlanOutput> {
+export async function planStep(rawInput: unknown, connections: ConnectionProvider, execution: PlanExecution = {}): Promise<PlanOutput> {
   if (typeof rawInput === 'object' && rawInput !== null && 'continuation' in rawInput) return continuePlan(rawInput, connections);
   const input = validateConfig(workflowInputSchema, rawInput, (path) => `input.${path.join('.')}`);
   const source = await connections.get(input.source);
@@ -79,14 +90,14 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     if (!input.dryRun) {
       // A new execution: it may resume a stopped run of the same id (see stopRunStep).
       // One plannedAt for every lock of the run: the execution's generation (RunSettings.plannedAt).
-      const holder = { runId: input.runId, operation: input.mode, plannedAt: Date.now() };
+      const holder = { runId: input.runId, operation: input.mode, plannedAt: Date.now(), ...(execution.executionArn !== undefined ? { plannedBy: execution.executionArn } : {}) };
       const options = { newExecution: true };
       locks.push(await RunLock.acquire(source.redis, source.keys.prefix, holder, RUN_LOCK_TTL_MS, `source ${source.name}`, options));
       if (target) locks.push(await RunLock.acquire(target.redis, target.keys.prefix, holder, RUN_LOCK_TTL_MS, `target ${target.name}`, options));
     }
     const work = await planWork(input, source, target, sourceHasData);
-    const plannedAt = locks[0]?.holder.plannedAt;
-    const planned = plannedAt === undefined ? work : { ...work, settings: { ...work.settings, plannedAt } };
+    const generation = locks[0] ? generationOf(locks[0].holder) : undefined;
+    const planned = generation === undefined ? work : { ...work, settings: { ...work.settings, ...generation } };
     if (!input.dryRun) await startRunExecutions(source.redis, source.keys.prefix, input.runId);
     // Only now, holding every lock and planned, lift a stop: a plan that fails leaves the run stopped.
     for (const lock of locks) await lock.resume();
@@ -210,7 +221,7 @@ async function continuePlan(rawInput: unknown, connections: ConnectionProvider):
   const execution = item ? itemContinuationName(item) : listContinuationName(continuation.list!.next);
   if (!settings.dryRun) {
     // Refused when a later start of the run superseded the execution this one continues.
-    const holder = { runId: settings.runId, operation: settings.mode, ...(settings.plannedAt !== undefined ? { plannedAt: settings.plannedAt } : {}) };
+    const holder = { runId: settings.runId, operation: settings.mode, ...generationOf(settings) };
     for (const name of [settings.source, ...(settings.target ? [settings.target] : [])]) {
       const c = await connections.get(name);
       await RunLock.acquire(c.redis, c.keys.prefix, holder, RUN_LOCK_TTL_MS, `${name} ${c.name}`);

@@ -1,6 +1,7 @@
 import { RunLock, type EndRunOutcome } from '../../redis/run-lock.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
 import { runExecutionsKey } from '../run-executions.js';
+import { generationOf } from '../run-generation.js';
 import type { RunSettings } from '../work-item.js';
 
 export interface StopRunOptions {
@@ -42,7 +43,7 @@ export interface StopRunResult {
  * same run id resumes it (its plan step clears the marker).
  */
 export async function stopRunStep(
-  settings: Pick<RunSettings, 'runId' | 'source' | 'target' | 'dryRun' | 'plannedAt'>,
+  settings: Pick<RunSettings, 'runId' | 'source' | 'target' | 'dryRun' | 'plannedAt' | 'plannedBy'>,
   connections: ConnectionProvider,
   options: StopRunOptions = {},
 ): Promise<StopRunResult> {
@@ -52,8 +53,8 @@ export async function stopRunStep(
   const mark = options.mark ?? true;
   const outcomes: EndRunOutcome[] = [];
   for (const c of ends) {
-    // An execution superseded by a later start of the run (its plannedAt is older than the lock's) leaves it alone.
-    outcomes.push(await RunLock.endRun(c.redis, c.keys.prefix, settings.runId, { ...options, mark, ...(settings.plannedAt !== undefined ? { plannedAt: settings.plannedAt } : {}) }));
+    // An execution superseded by a later start of the run (the lock names another plan, or a later plannedAt) leaves it alone.
+    outcomes.push(await RunLock.endRun(c.redis, c.keys.prefix, settings.runId, { ...options, mark, ...generationOf(settings) }));
   }
   return {
     marked: mark && outcomes.some((o) => o !== 'superseded'),

@@ -139,7 +139,7 @@ describe('start', () => {
     expect(fake.cfn.calls()).toHaveLength(0);
   });
 
-  it("refuses an execution input over Step Functions' 256 KiB (262,144 bytes), starting nothing; one at the limit starts", async () => {
+  it("refuses an execution input over Step Functions' 256 KiB (262,144 bytes) less the plan task's room for the execution's ARN, starting nothing; one at the limit starts", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'start-size-'));
     // A mapping whose one long class name sets the input's size to the byte.
     const start = async (runId: string, padding: number) => {
@@ -149,16 +149,17 @@ describe('start', () => {
     };
     expect((await start('size-0', 0)).code).toBe(0);
     const base = Buffer.byteLength(JSON.stringify(fake.started[0]!.input));
-    const atLimit = 256 * 1024 - base;
+    // 256 KiB less the room the plan task's input needs beside it (the execution's ARN).
+    const atLimit = 256 * 1024 - 512 - base;
 
     const fits = await start('size-1', atLimit);
     const over = await start('size-2', atLimit + 1);
 
     expect(fits.code).toBe(0);
-    expect(Buffer.byteLength(JSON.stringify(fake.started[1]!.input))).toBe(262_144);
+    expect(Buffer.byteLength(JSON.stringify(fake.started[1]!.input))).toBe(261_632);
     expect(over.code).toBe(2);
     expect(over.stderr).toContain(
-      "The run's input would be 262,145 bytes, over the 262,144 bytes Step Functions takes as an execution's input (the local runner holds to the same limit): its mapping names 2 classes. Split the mapping into runs of at most about 1 class each",
+      "The run's input would be 261,633 bytes, over the 261,632 bytes a run's input may take (Step Functions takes 262,144 bytes a state, and its first task gets the input with the execution's name; the local runner holds to the same limit): its mapping names 2 classes. Split the mapping into runs of at most about 1 class each",
     );
     expect(over.stderr).toContain('Nothing was touched.');
     expect(over.stdout).toBe('');
