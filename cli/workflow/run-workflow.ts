@@ -16,6 +16,7 @@ import { screenWidth } from './fit.js';
 import { isStoppedFailure, stopOnInterrupt } from './stop-on-interrupt.js';
 import { renderSummary } from './render-summary.js';
 import { retryNotice } from './retry-notice.js';
+import { localExecutionEnded } from './task-handlers.js';
 
 export interface WorkflowRun {
   readonly input: Record<string, unknown>;
@@ -57,7 +58,8 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
     progress.onEvent(execution, event);
   };
   const interrupt = stopOnInterrupt(run, noticeIo, () => planned);
-  const executions = await runWorkflowLocally(run.input, run.handlers, { onEvent }).finally(interrupt.remove);
+  // A failed execution is cleaned up as the execution-ended rule does on AWS (its lock released at once).
+  const executions = await runWorkflowLocally(run.input, run.handlers, { onEvent, executionEnded: localExecutionEnded(run.connections) }).finally(interrupt.remove);
   const first = executions[0]!;
   if (first.error) {
     // Before its plan ended (bad input, a lock held by another run, Redis unreachable) nothing

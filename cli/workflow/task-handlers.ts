@@ -5,7 +5,8 @@ import { planStep } from '../../core/workflow/steps/plan-step.js';
 import { summarizeStep } from '../../core/workflow/steps/summarize-step.js';
 import { releaseAfterFailureStep } from '../../core/workflow/steps/stop-run-step.js';
 import { toTaskError } from '../../functions/support/task-error.js';
-import { parseAddUpInput, parsePageInput, parsePlanEvent, parseReleaseLockInput, parseSummarizeInput, SummarizeFunctionSteps, summarizeFunctionStep } from '../../functions/support/task-inputs.js';
+import { cleanUpEndedExecution, type ExecutionEndedOutput } from '../../functions/support/execution-ended-cleanup.js';
+import { parseAddUpInput, parseExecutionEndedEvent, parsePageInput, parsePlanEvent, parseReleaseLockInput, parseSummarizeInput, SummarizeFunctionSteps, summarizeFunctionStep } from '../../functions/support/task-inputs.js';
 import type { LocalHandlers, LocalInvocationContext } from '../../infra/local/run-workflow-locally.js';
 import { pageDeadline } from '../../functions/support/time-budget.js';
 
@@ -48,6 +49,15 @@ export function localTaskHandlers(connections: ConnectionProvider): LocalHandler
       asTask<unknown>('summarize', context, () => (summarizeFunctionStep(input) === SummarizeFunctionSteps.addUp ? addUpStep(parseAddUpInput(input), connections) : summarizeStep(parseSummarizeInput(input), connections))),
     releaseLock: (input, context) => asTask('release-lock', context, () => releaseAfterFailureStep(parseReleaseLockInput(input), connections)),
   };
+}
+
+/**
+ * The execution-ended rule's function, locally (LocalRunOptions.executionEnded): the same clean-up
+ * after a failed execution, with the same connections as the run's tasks. Its errors reach the
+ * caller (on AWS the event would go to the dead-letter queue).
+ */
+export function localExecutionEnded(connections: ConnectionProvider): (event: unknown) => Promise<ExecutionEndedOutput> {
+  return async (event) => (await cleanUpEndedExecution(parseExecutionEndedEvent(event), connections)).output;
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WORKFLOW_FUNCTION_TIMEOUT_SECONDS } from '../constructs/function-timeouts.js';
 import { LambdaTasks, StateNames, type WorkflowFunctionName } from '../constructs/state-names.js';
 import { QuotaErrors } from './aws-quotas.js';
+import { executionStatusChange, LOCAL_ARN_PREFIX } from './execution-status-change.js';
 import { LOCAL_STATE_MACHINE_NAME } from './local-state-machine-name.js';
 import { interceptChildRuns, type EmulatorRun } from './distributed-map-children.js';
 import { payloadViolation, QuotaEnforcement, QuotaExceededError, type QuotaUsage } from './quota-enforcement.js';
@@ -21,6 +22,12 @@ export interface LocalExecution {
   readonly continues?: string;
   /** What it used of Step Functions' quotas (history events, state sizes). */
   readonly usage?: QuotaUsage;
+  /**
+   * A failed execution's clean-up (`executionEnded`, as the execution-ended rule runs it on AWS):
+   * what it returned, or what it failed with (on AWS the event would go to the dead-letter queue
+   * and the lock expire on its own).
+   */
+  readonly cleanUp?: { readonly output: unknown } | { readonly error: { readonly name: string; readonly message: string } };
 }
 
 /** A state event of a local execution (aws-local-stepfunctions' event log entry). */
@@ -46,6 +53,13 @@ export interface LocalRunOptions {
   readonly newContainer?: (name: WorkflowFunctionName) => (input: unknown, context?: LocalInvocationContext) => Promise<unknown>;
   /** Milliseconds each function may run, instead of the deployed timeout (tests). */
   readonly functionTimeoutMs?: Partial<Record<WorkflowFunctionName, number>>;
+  /**
+   * The execution-ended rule's target: called with the "Step Functions Execution Status Change"
+   * event of each execution that failed (the root or a continuation), once it has ended and before
+   * the run resolves, as the rule invokes the execution-ended function on AWS. It stops the run
+   * and releases its lock where no Catch did (a state over 256 KiB, a history over 25,000 events).
+   */
+  readonly executionEnded?: (event: Record<string, unknown>) => Promise<unknown>;
 }
 
 /** The Task states of a definition whose Resource is a Lambda function's ARN, with that ARN. */
@@ -82,7 +96,7 @@ function childError(error: unknown): { name: string; message: string } {
   return { name: cause.name ?? 'Error', message: cause.message ?? String(error) };
 }
 
-const ARN_PREFIX = `arn:aws:states:us-east-1:123456789012`;
+const ARN_PREFIX = LOCAL_ARN_PREFIX;
 
 /**
  * Runs the migration state machine exactly as synthesized by CDK (the generated definition,
@@ -227,11 +241,13 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
         }
       };
     }
+    const startDate = Date.now();
+    const stateMachineArn = `${ARN_PREFIX}:stateMachine:${LOCAL_STATE_MACHINE_NAME}`;
     const run = machine.run(executionInput as never, {
       overrides: { taskResourceLocalHandlers: localHandlers as never, retryIntervalOverrides },
       context: {
-        Execution: { Id: executionArn, Name: executionArn.split(':').pop()!, Input: executionInput as never, StartTime: new Date().toISOString() },
-        StateMachine: { Id: `${ARN_PREFIX}:stateMachine:${LOCAL_STATE_MACHINE_NAME}`, Name: LOCAL_STATE_MACHINE_NAME },
+        Execution: { Id: executionArn, Name: executionArn.split(':').pop()!, Input: executionInput as never, StartTime: new Date(startDate).toISOString() },
+        StateMachine: { Id: stateMachineArn, Name: LOCAL_STATE_MACHINE_NAME },
       } as never,
     });
     running.abort = run.abort;
@@ -251,11 +267,23 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
     } catch (error) {
       await events.catch(() => {});
       const violation = quotas.violation;
-      if (violation) return { executionArn, error: { name: violation.name, message: violation.message }, ...extra() };
       const e = error as Error & { getCause?: () => { name?: string; message?: string } };
       // aws-local-stepfunctions 3 gives the failing state's error (named by the Fail state) as `cause`.
       const cause = e.getCause?.() ?? (e.cause instanceof Error ? e.cause : e);
-      return { executionArn, error: { name: cause.name ?? 'Error', message: cause.message ?? String(error) }, ...extra() };
+      const failure = violation ? { name: violation.name, message: violation.message } : { name: cause.name ?? 'Error', message: cause.message ?? String(error) };
+      const cleanUp = await endedRule({ executionArn, stateMachineArn, input: executionInput, startDate, stopDate: Date.now(), error: failure });
+      return { executionArn, error: failure, ...extra(), ...(cleanUp ? { cleanUp } : {}) };
+    }
+  }
+
+  /** The execution-ended rule: its target runs on a failed execution's event (LocalRunOptions.executionEnded). */
+  async function endedRule(ended: Parameters<typeof executionStatusChange>[0]): Promise<LocalExecution['cleanUp']> {
+    if (!options.executionEnded) return undefined;
+    try {
+      return { output: await options.executionEnded(executionStatusChange(ended)) };
+    } catch (error) {
+      const e = error as Error;
+      return { error: { name: e.name ?? 'Error', message: e.message ?? String(error) } };
     }
   }
 
