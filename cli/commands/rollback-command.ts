@@ -6,7 +6,8 @@ import { storedRoutingKey, type SerializedRouting } from '../../core/workflow/st
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
-import { chooseRunId, newRunId } from '../workflow/choose-run-id.js';
+import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
+import { chooseRunId, deadRunOfThisMachine, newRunId } from '../workflow/choose-run-id.js';
 import { connectOptions } from '../workflow/connect-options.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 
@@ -35,7 +36,7 @@ export function registerRollbackCommand(program: Command, ctx: CliContext): void
       const connections = new UrlConnections({ source: { url: options.redis, prefix: options.namespace, connect } });
       try {
         const source = await connections.get('source');
-        const { runId, resumes } = await chooseRollbackRunId(options.runId, options.of, source);
+        const { runId, resumes } = await chooseRollbackRunId(options.runId, options.of, source, options.dryRun);
         if (resumes && !options.json) ctx.io.err(`Resuming rollback run ${runId}, whose process on this machine is gone.\n`);
         const input = {
           runId,
@@ -57,14 +58,40 @@ export function registerRollbackCommand(program: Command, ctx: CliContext): void
 /**
  * `run`'s choice of run id, except that a dead local run is resumed only when it is a rollback of
  * the same run: resuming any other (a re-route, a rollback of another run) under this rollback's
- * routing would mix two runs' moves. Otherwise a new `rollback-…` id; the plan step then names
- * whatever holds the lock.
+ * routing would mix two runs' moves; such a run in the way is refused here, with what to do
+ * (refuseDeadRunInTheWay). Otherwise a new `rollback-…` id; the plan step then names whatever
+ * else holds the lock.
  */
-async function chooseRollbackRunId(given: string | undefined, of: string, source: Connection): Promise<{ runId: string; resumes: boolean }> {
-  if (given !== undefined) return { runId: given, resumes: false };
-  const chosen = await chooseRunId(undefined, 'reroute', [source]);
+async function chooseRollbackRunId(given: string | undefined, of: string, source: Connection, dryRun: boolean): Promise<{ runId: string; resumes: boolean }> {
+  const chosen = given !== undefined ? { runId: given, resumes: false } : await chooseRunId(undefined, 'reroute', [source]);
   if (chosen.resumes && (await isRollbackOf(source, chosen.runId, of))) return chosen;
-  return { runId: newRunId('rollback'), resumes: false };
+  // A dry run takes no lock: nothing is in its way.
+  if (!dryRun) await refuseDeadRunInTheWay(source, of, given);
+  return given !== undefined ? chosen : { runId: newRunId('rollback'), resumes: false };
+}
+
+/**
+ * A run of this machine whose process is gone (killed, crashed) holds the lock, and this rollback
+ * does not resume it: the plan would be refused by its lock with "wait for it, or stop it", as
+ * if that run were alive, and there is no process to stop. Refused here, touching nothing, with
+ * what to do: finish that run (its command again resumes it), or wait for its lock to expire.
+ */
+async function refuseDeadRunInTheWay(source: Connection, of: string, given: string | undefined): Promise<void> {
+  const dead = await deadRunOfThisMachine(source);
+  if (!dead || dead.runId === given) return;
+  const [seconds] = await source.redis.time();
+  const expiresIn = dead.expiresAt === undefined ? undefined : Math.max(0, Math.ceil((dead.expiresAt - Number(seconds) * 1000) / 1000));
+  const expiry = expiresIn === undefined ? 'until it expires' : `for ${expiresIn} s more`;
+  const gone = `its process on this machine (pid ${dead.pid}) is gone, and its run lock on ${source.name} holds ${expiry}`;
+  if (dead.runId === of) {
+    throw new FatalError(
+      `Run ${of} was interrupted: ${gone}. To roll it back, run this rollback again once that lock has expired: it puts back what ${of} moved (the jobs it had not moved are still where they were). ` +
+        `Or finish ${of} at once by running its command again (it resumes ${of}), then roll it back. Nothing was touched.`,
+    );
+  }
+  throw new FatalError(
+    `Run ${dead.runId} (${dead.operation}) was interrupted: ${gone}. Finish it by running its command again (it resumes ${dead.runId}), then run this rollback; or run this rollback once that lock has expired. Nothing was touched.`,
+  );
 }
 
 /** Whether run `runId` on `source` is a rollback (of run `of`, when given), by the routing its plan stored. */

@@ -37,7 +37,7 @@ export async function chooseRunId(given: string | undefined, mode: 'reroute' | '
 }
 
 /** The holder of the lock on `c` when it is a run of this machine whose process is gone and whose lock has not expired. */
-async function deadRunOfThisMachine(c: Connection, isAlive: (pid: number) => boolean): Promise<LockHolder | undefined> {
+export async function deadRunOfThisMachine(c: Connection, isAlive: (pid: number) => boolean = pidAlive): Promise<LockHolder | undefined> {
   const value = await c.redis.get(runLockKey(c.keys.prefix));
   if (value === null) return undefined;
   try {

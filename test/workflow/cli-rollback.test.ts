@@ -25,6 +25,12 @@ async function seed(n = 8): Promise<void> {
   }
 }
 
+/** Until the child's progress says it moved a job (a progress line `N moved`, N > 0). */
+async function movedSome(child: ReturnType<typeof spawn>): Promise<void> {
+  let text = '';
+  await new Promise<void>((resolve) => child.stderr!.on('data', (d: Buffer) => /[1-9][\d,]* moved/.test((text += d.toString())) && resolve()));
+}
+
 const jobs = async () => (await allJobs(redis.client(), '')).filter((j) => !j.key.startsWith('sidekiq-migrate:'));
 
 describe('sidekiq-migrate rollback', () => {
@@ -202,6 +208,67 @@ describe('sidekiq-migrate rollback', () => {
     expect(stdout).toBe('');
     expect(stderr).toContain(message);
   });
+  it('rollback of a run whose process was killed mid-run says that its process is gone and what to do, touching nothing; once that run is finished, the rollback puts every job back', async () => {
+    await seed(200);
+    const before = await jobs();
+    const run = ['run', '--redis', redis.url(), '--mapping', mappingFile, '--run-id', 'oops-d', '--page-size', '3'];
+    const child = spawn(process.execPath, [repoPath('bin/sidekiq-migrate.js'), ...run], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_, signal) => resolve(signal)));
+    await movedSome(child);
+    child.kill('SIGKILL');
+    // Killed mid-run: it had not finished (jobs are still on their old queue).
+    expect(await exited).toBe('SIGKILL');
+    expect((await jobs()).some((j) => j.key === 'queue:old' || j.payload.includes('"queue":"old"'))).toBe(true);
+    const untouched = await keyValueSnapshot(redis.client());
+
+    const refused = await cli('rollback', 'oops-d', '--redis', redis.url());
+
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(
+      /^Run oops-d was interrupted: its process on this machine \(pid \d+\) is gone, and its run lock on redis:\/\/127\.0\.0\.1:\d+ holds for 1[12]\d\d s more\. To roll it back, run this rollback again once that lock has expired: it puts back what oops-d moved \(the jobs it had not moved are still where they were\)\. Or finish oops-d at once by running its command again \(it resumes oops-d\), then roll it back\. Nothing was touched\.\n$/,
+    );
+    expect(await keyValueSnapshot(redis.client())).toEqual(untouched);
+    // A dry run takes no lock: it counts what the rollback would put back.
+    const dry = await cli('rollback', 'oops-d', '--redis', redis.url(), '--dry-run', '--json');
+    expect(dry.code).toBe(0);
+    expect(JSON.parse(dry.stdout)).toMatchObject({ totals: { moved: expect.any(Number) } });
+    expect(await keyValueSnapshot(redis.client())).toEqual(untouched);
+
+    expect((await cli(...run)).code).toBe(0);
+    const back = await cli('rollback', 'oops-d', '--redis', redis.url());
+
+    expect(back.code).toBe(0);
+    expect(await jobs()).toEqual(before);
+  });
+
+  it('rollback of a run whose process was killed mid-run, run again once its lock has expired, puts back what it moved: every job as before the run', async () => {
+    await seed(200);
+    const before = await jobs();
+    const run = ['run', '--redis', redis.url(), '--mapping', mappingFile, '--run-id', 'oops-e', '--page-size', '3'];
+    const child = spawn(process.execPath, [repoPath('bin/sidekiq-migrate.js'), ...run], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_, signal) => resolve(signal)));
+    await movedSome(child);
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    expect((await jobs()).some((j) => j.payload.includes('"queue":"new"'))).toBe(true);
+    expect((await cli('rollback', 'oops-e', '--redis', redis.url())).code).toBe(1);
+    // Its lock expires (20 minutes on): its expiry, in its value, is moved to the server's past.
+    const lock = JSON.parse((await redis.client().get('sidekiq-migrate:lock'))!) as { runId: string; expiresAt: number };
+    const [seconds] = await redis.client().time();
+    await redis.client().set('sidekiq-migrate:lock', JSON.stringify({ ...lock, expiresAt: Number(seconds) * 1000 - 1 }));
+
+    const back = await cli('rollback', 'oops-e', '--redis', redis.url());
+
+    expect(lock.runId).toBe('oops-e');
+    expect(back.stderr).not.toMatch(/locked|interrupted/);
+    expect(back.code).toBe(0);
+    // Every job once, on its queue or set as before the run (in queue:old, the jobs put back are
+    // ahead of those the run had not reached: the rollback's default placement, `front`).
+    const sorted = (all: typeof before) => all.map((j) => JSON.stringify(j)).sort();
+    expect(sorted(await jobs())).toEqual(sorted(before));
+  });
+
   it("a run after a rollback whose process died on this machine does not take the rollback's run id (its moves would be recorded as a rollback's, which the rollback runbook never lists): it is refused by the lock, touching nothing, and the rollback run again finishes", async () => {
     await seed(200);
     const before = await jobs();
