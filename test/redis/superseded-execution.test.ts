@@ -132,6 +132,32 @@ describe('an execution superseded by a later execution of its run (Redrive after
     expect(await redis.source().exists(runLockKey(''), workListKey('', 'run-1'), runExecutionsKey('', 'run-1'))).toBe(0);
   });
 
+  it("the clean-up after a root execution's end goes by the execution that planned (the lock's plannedBy), not by the clocks", async () => {
+    await seed(redis.source());
+    const provider = connect();
+    const arn = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:sidekiq-migrate:${name}`;
+    await planStep(transfer, provider, { executionArn: arn('a') });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const b = await planStep(transfer, provider, { executionArn: arn('b') });
+    // B's pages on both ends: they take the lock again with B's settings.
+    const item = b.work.batch.find((i) => i.kind === 'queue')!;
+    await pageStep({ settings: b.settings, item }, provider, { ...budget, maxPages: 1 });
+    const before = await runState();
+    expect(before).toMatchObject({ sourceLock: { plannedBy: arn('b') }, targetLock: { plannedBy: arn('b') } });
+    // What the execution-ended function reads of a root execution: its input (no plannedAt) and its ARN.
+    const root = (name: string) => ({ runId: 'run-1', source: 'source', target: 'target', dryRun: false, plannedBy: arn(name) });
+
+    // A, redriven, ends after B planned: B's run is left alone.
+    expect(await stopRunStep(root('a'), provider, { reason: 'FAILED', onlyIfStarted: true, endedAt: Date.now() })).toEqual({ marked: false, released: false, superseded: true });
+    expect(await runState()).toEqual(before);
+
+    // B ends, by a clock a minute behind the one its plan read: still its own run, stopped and released on both.
+    expect(await stopRunStep(root('b'), provider, { reason: 'ABORTED', onlyIfStarted: true, endedAt: b.settings.plannedAt! - 60_000 })).toEqual({ marked: true, released: true, superseded: false });
+    expect(await redis.source().exists(runLockKey(''))).toBe(0);
+    expect(await redis.target().exists(runLockKey(''))).toBe(0);
+    expect((await runState()).stopped).toEqual([1, 1]);
+  });
+
   it('still runs an execution planned by an older version (no plannedAt in its settings) as before', async () => {
     const seeded = await seed(redis.source());
     const provider = connect();
