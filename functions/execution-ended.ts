@@ -17,6 +17,8 @@ export type { ExecutionEndedOutput };
  * redriven one keeps it) or its settings' (a continuation), so an old execution redriven after a
  * later start of the run leaves that start alone whenever it ends. A lock from an older version,
  * which names none, is judged by the times (the continuation's plannedAt, the execution's end).
+ * An event without the input (over EventBridge's size limit) is still cleaned up when the run lock
+ * on one of the configured connections names this execution as the one that planned it.
  * The local runner runs the same clean-up when a local execution fails (cli/workflow/task-handlers.ts).
  */
 export const handler = createHandler(
@@ -25,9 +27,9 @@ export const handler = createHandler(
     scope: scopeOfExecutionEnded,
     parse: parseExecutionEndedEvent,
     run: async (event): Promise<ExecutionEndedOutput> => {
-      const { output, level, message } = await cleanUpEndedExecution(event, connections);
+      const { output, level, message, runId } = await cleanUpEndedExecution(event, connections, connections.names);
       const { status, executionArn } = event;
-      const fields = output.action === 'none' ? { status, executionArn, reason: output.reason } : { ...output, executionArn };
+      const fields = output.action === 'none' ? { status, executionArn, reason: output.reason } : { ...output, executionArn, ...(runId !== undefined ? { runId } : {}) };
       if (level === 'warn') logger.warn(message, fields);
       else logger.info(message, fields);
       return output;

@@ -157,8 +157,11 @@ export interface ExecutionEnded {
   readonly executionArn: string;
   /** When it ended (epoch ms), from the event. */
   readonly endedAt?: number;
-  /** The run it was for; or why that is not known (then no lock of it can be held: nothing to do). */
-  readonly run: EndedRun | { readonly unknown: string };
+  /**
+   * The run it was for; or why that is not known (then no lock of it can be held: nothing to do,
+   * unless the event only lacks the input: `withoutInput`, and the run lock names this execution).
+   */
+  readonly run: EndedRun | { readonly unknown: string; readonly withoutInput?: true };
 }
 
 // EventBridge's "Step Functions Execution Status Change" event: only what the handler reads.
@@ -197,7 +200,7 @@ export function parseExecutionEndedEvent(event: unknown): ExecutionEnded {
   const { detail } = validateConfig(executionStatusChangeSchema, event, (path) => ['event', ...path.map(String)].join('.'));
   const ended = { status: detail.status, executionArn: detail.executionArn, ...(typeof detail.stopDate === 'number' ? { endedAt: detail.stopDate } : {}) };
   if (detail.inputDetails?.included === false || typeof detail.input !== 'string') {
-    return { ...ended, run: { unknown: 'the event does not carry the execution input (too large for EventBridge)' } };
+    return { ...ended, run: { unknown: 'the event does not carry the execution input (too large for EventBridge)', withoutInput: true } };
   }
   return { ...ended, run: readEndedRun(detail.input, detail.executionArn) };
 }

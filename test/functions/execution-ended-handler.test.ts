@@ -205,6 +205,27 @@ describe('the execution-ended handler', () => {
     expect(await exists(redis.source(), runStopMarkerKey(PREFIX, 'run-1'))).toBe(true);
   });
 
+  it('stops the run of a stopped execution whose event does not carry its input (over EventBridge\'s size limit): the run lock names the execution whose plan took it', async () => {
+    const transfer = { runId: 'run-big', mode: 'reroute', routing: { kind: 'renames', renames: { default: 'mailers' } } };
+    const other = { runId: 'run-other', mode: 'reroute', routing: { kind: 'renames', renames: { default: 'mailers' } } };
+    // Another execution's run holds the lock: an input-less end of this one leaves it alone.
+    await planStep(other, connections, { executionArn: executionArnOf('other') });
+    const before = [await dumpAll(redis.source()), await dumpAll(redis.target())];
+    const notOurs = await invoke(statusChange('ABORTED', undefined, Date.now(), { name: 'big', startDate: Date.now() - 60_000, redriveCount: 0 }));
+    expect(notOurs.output).toMatchObject({ status: 'ABORTED', action: 'none', reason: expect.stringMatching(/does not carry the execution input/) });
+    expect([await dumpAll(redis.source()), await dumpAll(redis.target())]).toEqual(before);
+    await redis.source().flushall();
+
+    await planStep(transfer, connections, { executionArn: executionArnOf('big') });
+    const { output, lines } = await invoke(statusChange('ABORTED', undefined, Date.now(), { name: 'big', startDate: Date.now() - 60_000, redriveCount: 0 }));
+
+    expect(output).toEqual({ status: 'ABORTED', action: 'stop', marked: true, released: true, superseded: false });
+    expect(await exists(redis.source(), runLockKey(PREFIX))).toBe(false);
+    expect(await exists(redis.source(), runStopMarkerKey(PREFIX, 'run-big'))).toBe(true);
+    expect(lines.map((l) => l['message'])).toEqual(['execution ABORTED: run stopped (stop marker set, run lock released); its run found by the lock, which its plan took (the event carries no input)']);
+    expect(lines[0]).toMatchObject({ runId: 'run-big' });
+  });
+
   it('does nothing for a dry run (it takes no lock), for a missing input, or for an input the plan step refuses', async () => {
     await lockRun({ source: PREFIX, target: '' });
     const before = [await dumpAll(redis.source()), await dumpAll(redis.target())];
