@@ -49,6 +49,30 @@ export class RunLockedError extends FatalError {
   }
 }
 
+/**
+ * A step of a running execution found that its run no longer holds the lock: it is gone (it
+ * expired, and another run took it and released it), or another run took it and its lock expired
+ * too. That run may have worked the same sets and queues meanwhile, so the step writes nothing
+ * and the lock is not taken again. Not retryable: a retry would find the lock lost again. Nothing
+ * is lost: every page is atomic or resumable, and the next run finishes what this one left.
+ */
+export class RunLockLostError extends FatalError {
+  constructor(
+    readonly runId: string,
+    readonly where: string,
+    /** The lock's record now (another run's, expired), or undefined when the lock is gone. */
+    readonly holder?: LockHolder | string,
+  ) {
+    const now =
+      holder === undefined
+        ? 'the lock is gone (it expired, and another run may have taken and released it meanwhile)'
+        : typeof holder === 'string'
+          ? `it expired and a lock we cannot read (${holder.slice(0, 80)}) replaced it`
+          : `it expired and run ${holder.runId} (${holder.operation}, ${holder.host} pid ${holder.pid}, started ${holder.startedAt}) took it`;
+    super(`Run ${runId} lost its run lock on ${where}: ${now}; this step moves nothing and does not take the lock again (nothing is lost: run it again to resume).`);
+  }
+}
+
 /** The lock key, under the Sidekiq key prefix so that two applications sharing a Redis do not collide. */
 export const runLockKey = (prefix: string): string => `${prefix}sidekiq-migrate:lock`;
 
@@ -96,7 +120,10 @@ export class RunLock {
    * Takes the lock for a run, or throws RunLockedError naming the holder. A step of a running
    * execution (the default) is refused with RunStoppedError when the run was stopped. A new
    * execution of the run (`newExecution`, the plan step) takes it even then, and records when it
-   * planned; it calls `resume()` once it holds all of the run's locks.
+   * planned; it calls `resume()` once it holds all of the run's locks. A step of a workflow
+   * execution, which took the lock when it planned (`mustHold`: a page task, a continuation's
+   * plan), renews it only while it still names the run: when it is gone, or another run's and
+   * expired, it throws RunLockLostError and takes nothing (acquireRunLock-2.lua, 'hold').
    */
   static async acquire(
     redis: Redis,
@@ -104,7 +131,7 @@ export class RunLock {
     holder: Omit<LockHolder, 'host' | 'pid' | 'startedAt'> & Partial<LockHolder>,
     ttlMs: number,
     where: string,
-    options: { readonly newExecution?: boolean } = {},
+    options: { readonly newExecution?: boolean; readonly mustHold?: boolean } = {},
   ): Promise<RunLock> {
     const record: LockHolder = {
       host: hostname(),
@@ -116,26 +143,20 @@ export class RunLock {
     const keys = [runLockKey(prefix), runStopMarkerKey(prefix, record.runId)];
     let reply: [number, Buffer?, number?];
     try {
-      reply = (await acquireScript.run(redis, { keys, args: [record.runId, JSON.stringify(record), ttlMs, options.newExecution ? 'start' : 'continue'] })) as typeof reply;
+      reply = (await acquireScript.run(redis, { keys, args: [record.runId, JSON.stringify(record), ttlMs, options.newExecution ? 'start' : options.mustHold ? 'hold' : 'continue'] })) as typeof reply;
     } catch (error) {
       throw classifyRedisError(error, `Taking the run lock on ${where}`);
     }
     if (reply[0] === 2) throw new RunStoppedError(record.runId, `on ${where}`);
     if (reply[0] === 3) throw new RunSupersededError(record.runId, `on ${where}`, plannedAtOf(reply[1]));
-    if (reply[0] !== 1) {
-      let current: LockHolder | string = String(reply[1] ?? '');
-      try {
-        current = JSON.parse(current) as LockHolder;
-      } catch {
-        // not ours to parse: shown as it is
-      }
-      throw new RunLockedError(where, current, reply[2] ?? 0);
-    }
+    if (reply[0] === 4) throw new RunLockLostError(record.runId, where, reply[1] === undefined ? undefined : holderOf(reply[1]));
+    if (reply[0] !== 1) throw new RunLockedError(where, holderOf(reply[1] ?? ''), reply[2] ?? 0);
     return new RunLock(redis, prefix, record, ttlMs, where);
   }
 
   /**
-   * Extends the lock (taking it again if it is gone); false when another run holds it now.
+   * Extends the lock while this run holds it (expired or not: nobody took it since); false when
+   * it is gone or another run's, even expired (never taken again: the run lost it).
    * Throws RunStoppedError when the run was stopped, RunSupersededError when a later execution of
    * the run holds the lock: the caller must move nothing more.
    */
@@ -213,6 +234,16 @@ export class RunLock {
 
   private keys(): string[] {
     return [runLockKey(this.prefix), runStopMarkerKey(this.prefix, this.runId)];
+  }
+}
+
+/** A lock's record as a holder, or as the text it is when it cannot be read. */
+function holderOf(record: Buffer | string): LockHolder | string {
+  const text = String(record);
+  try {
+    return JSON.parse(text) as LockHolder;
+  } catch {
+    return text; // not ours to parse: shown as it is
   }
 }
 

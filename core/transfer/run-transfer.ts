@@ -62,7 +62,7 @@ export async function runTransfer(request: TransferRunRequest): Promise<Transfer
       const renewal = page.locks ?? { held: (await Promise.all(locks.map((l) => l.renew()))).every(Boolean) };
       if ('error' in renewal) throw renewal.error; // RunStoppedError
       if (!renewal.held) {
-        throw new FatalError(`Run ${request.runId} lost its run lock (it expired and another run took it) after a slice of ${key}; stopping. Nothing is lost: jobs in flight are finished by the next run.`);
+        throw new FatalError(`Run ${request.runId} lost its run lock (it expired, and another run took it or it is gone) after a slice of ${key}; stopping. Nothing is lost: jobs in flight are finished by the next run.`);
       }
       await limiter.after(page.counters.claimed);
     };

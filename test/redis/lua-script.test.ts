@@ -79,7 +79,7 @@ describe('Lua scripts', () => {
       const call = { keys: [runLockKey(''), runStopMarkerKey('', 'a')], args: ['a', '{}', 60_000, 'start'] };
 
       await expect(acquire.runAll(redis, [call], [['INCR', 'text']])).rejects.toThrow(/value is not an integer/);
-      await expect(acquire.run(redis, { ...call, args: ['a', '{}', 60_000, 'neither'] })).rejects.toThrow('ERR acquireRunLock: ARGV[4] must be start or continue');
+      await expect(acquire.run(redis, { ...call, args: ['a', '{}', 60_000, 'neither'] })).rejects.toThrow('ERR acquireRunLock: ARGV[4] must be start, continue or hold');
     });
 
     it('loads the script only for calls that got NOSCRIPT, and never sends a failed call again', async () => {
@@ -94,7 +94,7 @@ describe('Lua scripts', () => {
       };
 
       await redis.config('RESETSTAT');
-      await expect(acquire.run(redis, call('a', 'neither'))).rejects.toThrow('ERR acquireRunLock: ARGV[4] must be start or continue');
+      await expect(acquire.run(redis, call('a', 'neither'))).rejects.toThrow('ERR acquireRunLock: ARGV[4] must be start, continue or hold');
       expect(await acquire.runAll(redis, [call('known'), call('known')])).toEqual([[1], [1]]);
       const counted = await calls();
       expect(counted['evalsha']).toBe(3);

@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
-import { RunLock, RunLockedError, runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
+import { RunSupersededError } from '../../core/errors/run-superseded-error.js';
+import { RunLock, RunLockedError, RunLockLostError, runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
 import { waitForLocksGone } from '../support/lock-state.js';
 import { connectShared, uniquePrefix } from '../support/redis.js';
 
 const redis = connectShared();
+
+/** Puts the lock past its expiry (as a holder paused longer than its life leaves it); returns its record. */
+async function expireLock(prefix: string): Promise<string> {
+  const record = JSON.stringify({ ...(JSON.parse((await redis.get(runLockKey(prefix)))!) as object), expiresAt: 1 });
+  await redis.set(runLockKey(prefix), record);
+  return record;
+}
 
 describe('the run lock', () => {
   it('refuses a second run with an error naming the holder', async () => {
@@ -64,13 +72,66 @@ describe('the run lock', () => {
     expect(await redis.exists(runLockKey(prefix))).toBe(0);
   });
 
-  it('a renewal takes the lock again when it is gone (released by a sibling execution of the run)', async () => {
+  it('a renewal never takes the lock again once the run lost it: gone, or another run\'s past its expiry', async () => {
     const prefix = uniquePrefix();
     const lock = await RunLock.acquire(redis, prefix, { runId: 'run-1', operation: 'reroute' }, 60_000, 'x');
-    await RunLock.releaseIfHeld(redis, prefix, 'run-1');
+    // Past its expiry another run took it and released it (a Lambda of run-1 paused meanwhile).
+    await expireLock(prefix);
+    await RunLock.acquire(redis, prefix, { runId: 'other', operation: 'transfer' }, 60_000, 'x');
+    await RunLock.releaseIfHeld(redis, prefix, 'other');
+
+    expect(await lock.renew()).toBe(false);
+    expect(await redis.exists(runLockKey(prefix))).toBe(0);
+
+    // Another run took it and died: its lock is past its expiry too.
+    await RunLock.acquire(redis, prefix, { runId: 'other', operation: 'transfer' }, 60_000, 'x');
+    const other = await expireLock(prefix);
+    expect(await lock.renew()).toBe(false);
+    expect(await redis.get(runLockKey(prefix))).toBe(other);
+  });
+
+  it('a lock of the run past its expiry that nobody took is renewed, keeping when its execution planned', async () => {
+    const prefix = uniquePrefix();
+    const lock = await RunLock.acquire(redis, prefix, { runId: 'run-1', operation: 'reroute' }, 60_000, 'x', { newExecution: true });
+    await expireLock(prefix);
 
     expect(await lock.renew()).toBe(true);
-    expect(JSON.parse((await redis.get(runLockKey(prefix)))!)).toMatchObject({ runId: 'run-1', operation: 'reroute' });
+    const step = await RunLock.acquire(redis, prefix, { runId: 'run-1', operation: 'reroute', plannedAt: lock.holder.plannedAt! }, 60_000, 'x', { mustHold: true });
+    expect(step.runId).toBe('run-1');
+    await expireLock(prefix);
+    await RunLock.acquire(redis, prefix, { runId: 'run-1', operation: 'reroute', plannedAt: lock.holder.plannedAt! }, 60_000, 'x', { mustHold: true });
+
+    const stored = JSON.parse((await redis.get(runLockKey(prefix)))!) as { plannedAt: number; expiresAt: number };
+    expect(stored.plannedAt).toBe(lock.holder.plannedAt);
+    expect(stored.expiresAt - Date.now()).toBeGreaterThan(50_000);
+    // Past its expiry, a later start of the run still supersedes an earlier execution's step.
+    await expect(RunLock.acquire(redis, prefix, { runId: 'run-1', operation: 'reroute', plannedAt: lock.holder.plannedAt! - 1 }, 60_000, 'x', { mustHold: true })).rejects.toBeInstanceOf(RunSupersededError);
+  });
+
+  it('a step that must hold the lock is refused, taking nothing, when it is gone or another run\'s past its expiry', async () => {
+    const prefix = uniquePrefix();
+    const step = { runId: 'run-1', operation: 'transfer' as const, plannedAt: 1_000 };
+
+    const gone = RunLock.acquire(redis, prefix, step, 60_000, 'source a', { mustHold: true });
+    await expect(gone).rejects.toBeInstanceOf(RunLockLostError);
+    await expect(gone).rejects.toMatchObject({ retryable: false });
+    await expect(gone).rejects.toThrow(
+      'Run run-1 lost its run lock on source a: the lock is gone (it expired, and another run may have taken and released it meanwhile); this step moves nothing and does not take the lock again (nothing is lost: run it again to resume).',
+    );
+    expect(await redis.exists(runLockKey(prefix))).toBe(0);
+
+    await RunLock.acquire(redis, prefix, { runId: 'other', operation: 'reroute', host: 'h', pid: 7, startedAt: 'then' }, 60_000, 'x');
+    const other = await expireLock(prefix);
+    await expect(RunLock.acquire(redis, prefix, step, 60_000, 'source a', { mustHold: true })).rejects.toThrow(
+      'Run run-1 lost its run lock on source a: it expired and run other (reroute, h pid 7, started then) took it; this step moves nothing and does not take the lock again (nothing is lost: run it again to resume).',
+    );
+    expect(await redis.get(runLockKey(prefix))).toBe(other);
+    // While the other run holds it: locked, as before.
+    await RunLock.acquire(redis, prefix, { runId: 'other', operation: 'reroute' }, 60_000, 'x');
+    await expect(RunLock.acquire(redis, prefix, step, 60_000, 'source a', { mustHold: true })).rejects.toBeInstanceOf(RunLockedError);
+    // A process that goes on with a run it may not hold (runTransfer) still takes a lock that is gone.
+    await RunLock.releaseIfHeld(redis, prefix, 'other');
+    expect((await RunLock.acquire(redis, prefix, step, 60_000, 'x')).runId).toBe('run-1');
   });
 
   it('names a lock it cannot read instead of failing obscurely', async () => {

@@ -4,7 +4,7 @@ import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
 import { RunStoppedError } from '../../core/errors/run-stopped-error.js';
 import { InputError } from '../../core/errors/input-error.js';
 import { LuaScript } from '../../core/redis/lua-script.js';
-import { RunLock, RunLockedError, runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
+import { RunLock, RunLockedError, RunLockLostError, runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
 import { emptyCounters } from '../../core/reroute/reroute-counters.js';
 import { emptyTransferCounters, type TransferCounters } from '../../core/transfer/transfer-counters.js';
 import { movesKey } from '../../core/reroute/move-record.js';
@@ -67,6 +67,13 @@ async function seed(client: Redis): Promise<{ seeded: string[]; rerouted: string
   }
   await client.sadd('queues', 'old');
   return { seeded: seeded.sort(), rerouted: rerouted.sort() };
+}
+
+/** Puts the run's lock past its expiry (as a holder paused longer than its life leaves it); returns its record. */
+async function expireLock(client: Redis): Promise<string> {
+  const record = JSON.stringify({ ...(await lockOf(client)), expiresAt: 1 });
+  await client.set(runLockKey(''), record);
+  return record;
 }
 
 const lockOf = async (client: Redis) => JSON.parse((await client.get(runLockKey(''))) ?? 'null') as Record<string, unknown> | null;
@@ -326,18 +333,24 @@ describe('the plan step', () => {
     expect(again.work.batch[0]!.continues).toBe('root');
   });
 
-  it('a continued execution takes the lock again on both ends where it is gone, and is refused where another run holds it', async () => {
+  it('a continued execution renews the lock on both ends, and is refused where it is gone (the run lost it) or another run holds it, adding no execution', async () => {
     await seed(redis.source());
     const plan = await planStep(transfer(), connect());
     const item = { ...plan.work.batch[1]!, iteration: 9, cursor: null, continues: 'root' };
-    for (const client of [redis.source(), redis.target()]) await RunLock.releaseIfHeld(client, '', 'run-1');
+    // Past its expiry, nobody took it: renewed.
+    for (const client of [redis.source(), redis.target()]) await expireLock(client);
 
     await planStep({ continuation: { settings: plan.settings, item } }, connect());
-    for (const client of [redis.source(), redis.target()]) expect(await lockOf(client)).toMatchObject({ runId: 'run-1', operation: 'transfer' });
+    for (const client of [redis.source(), redis.target()]) expect(await lockOf(client)).toMatchObject({ runId: 'run-1', operation: 'transfer', plannedAt: plan.settings.plannedAt });
+    expect(Number((await lockOf(redis.target()))!['expiresAt'])).toBeGreaterThan(Date.now());
 
+    const next = { ...item, name: 'other-item' };
     await RunLock.releaseIfHeld(redis.target(), '', 'run-1');
+    await expect(planStep({ continuation: { settings: plan.settings, item: next } }, connect())).rejects.toThrow(/^Run run-1 lost its run lock on target redis:\/\/127\.0\.0\.1:\d+: the lock is gone /);
+    expect(await lockOf(redis.target())).toBeNull();
     await RunLock.acquire(redis.target(), '', { runId: 'other', operation: 'reroute' }, 60_000, 'target');
-    await expect(planStep({ continuation: { settings: plan.settings, item } }, connect())).rejects.toThrow(/^target redis:\/\/127\.0\.0\.1:\d+ is locked by run other /);
+    await expect(planStep({ continuation: { settings: plan.settings, item: next } }, connect())).rejects.toThrow(/^target redis:\/\/127\.0\.0\.1:\d+ is locked by run other /);
+    expect(await executionsOf(redis.source())).toEqual({ root: '1', 'item:queue:old:root': '1' });
   });
 
   it('continues the rest of the list from a position', async () => {
@@ -511,7 +524,7 @@ describe('the page step', () => {
     // The task ends at the lost lock and returns its one page, counted; the next task is refused.
     expect(told).toHaveLength(1);
     expect(told[0]).toBeInstanceOf(FatalError);
-    expect((told[0] as Error).message).toBe('Run run-1 lost its run lock during queue old; stopping (nothing is lost: the next run resumes).');
+    expect((told[0] as Error).message).toBe('Run run-1 lost its run lock during queue old (another run took it, or it expired and is gone); stopping (nothing is lost: the next run resumes).');
     expect(after).toMatchObject({ done: false, counters: { written: 5 } });
     await expect(pageStep({ settings: plan.settings, item: after }, provider, budget)).rejects.toBeInstanceOf(RunLockedError);
     expect(stolen).toBeDefined();
@@ -593,6 +606,93 @@ describe('the page step', () => {
     expect(item).toMatchObject({ iteration: 1, done: false, counters: { scanned: 600, moved: 600 } });
     expect(await redis.source().llen('queue:new')).toBe(600);
     expect(await redis.source().llen('queue:old')).toBe(100);
+  });
+
+  it('a stale page task (its lock expired, another run took it and released it) moves nothing and does not take the lock again', async () => {
+    await seed(redis.source());
+    const provider = connect();
+    const plan = await planStep(reroute(), provider);
+    // The task was paused past the lock's life: another run took the lock, worked, and released it.
+    await expireLock(redis.source());
+    await RunLock.acquire(redis.source(), '', { runId: 'other', operation: 'transfer' }, 60_000, 'source');
+    await RunLock.releaseIfHeld(redis.source(), '', 'other');
+    const before = await jobsIn(redis.source());
+    const keys = await redis.source().keys('*');
+
+    const stale = pageStep({ settings: plan.settings, item: plan.work.batch[1]! }, provider, budget);
+
+    await expect(stale).rejects.toBeInstanceOf(RunLockLostError);
+    await expect(stale).rejects.toMatchObject({ retryable: false });
+    await expect(stale).rejects.toThrow(
+      /^Run run-1 lost its run lock on redis:\/\/127\.0\.0\.1:\d+: the lock is gone \(it expired, and another run may have taken and released it meanwhile\); this step moves nothing and does not take the lock again \(nothing is lost: run it again to resume\)\.$/,
+    );
+    expect(await jobsIn(redis.source())).toEqual(before);
+    expect((await redis.source().keys('*')).sort()).toEqual(keys.sort());
+    expect(await lockOf(redis.source())).toBeNull();
+  });
+
+  it('a stale page task whose lock another run took and left past its expiry moves nothing, naming that run', async () => {
+    await seed(redis.source());
+    const provider = connect();
+    const plan = await planStep(transfer(), provider);
+    await expireLock(redis.target());
+    await RunLock.acquire(redis.target(), '', { runId: 'other', operation: 'transfer', host: 'h', pid: 7, startedAt: 'then' }, 60_000, 'target');
+    const other = await expireLock(redis.target()); // that run died too
+    const [source, target] = [await jobsIn(redis.source()), await jobsIn(redis.target())];
+    const keys = [(await redis.source().keys('*')).sort(), (await redis.target().keys('*')).sort()];
+
+    await expect(pageStep({ settings: plan.settings, item: plan.work.batch[1]! }, provider, budget)).rejects.toThrow(
+      /^Run run-1 lost its run lock on redis:\/\/127\.0\.0\.1:\d+: it expired and run other \(transfer, h pid 7, started then\) took it; this step moves nothing/,
+    );
+    // Nothing moved, no key written on either end (the source's lock may be renewed before the target's is found lost).
+    expect([await jobsIn(redis.source()), await jobsIn(redis.target())]).toEqual([source, target]);
+    expect([(await redis.source().keys('*')).sort(), (await redis.target().keys('*')).sort()]).toEqual(keys);
+    expect(await redis.target().get(runLockKey(''))).toBe(other);
+  });
+
+  it('stops after the page during which another run took the lock and released it, and does not take it again', async () => {
+    const { seeded } = await seed(redis.source());
+    const provider = connect();
+    const plan = await planStep(transfer(), provider);
+    let lost: Promise<unknown> | undefined;
+    // After the first page, the renewal on the target waits until the lock expired, another run took it and released it.
+    const losing: ConnectionProvider = {
+      get: async (name) => {
+        const c = await provider.get(name);
+        return name === 'target' ? { ...c, redis: interferingRedis(c.redis, async () => void (await lost)) } : c;
+      },
+    };
+    const lose = () =>
+      (lost ??= expireLock(redis.target())
+        .then(() => RunLock.acquire(redis.target(), '', { runId: 'other', operation: 'reroute' }, 60_000, 'target'))
+        .then(() => RunLock.releaseIfHeld(redis.target(), '', 'other')));
+    const told: unknown[] = [];
+
+    const after = await pageStep({ settings: plan.settings, item: plan.work.batch[1]! }, losing, { ...budget, onPage: () => void lose(), onFailureAfterProgress: (error) => told.push(error) });
+
+    expect(told).toHaveLength(1);
+    expect(told[0]).toBeInstanceOf(FatalError);
+    expect((told[0] as Error).message).toBe('Run run-1 lost its run lock during queue old (another run took it, or it expired and is gone); stopping (nothing is lost: the next run resumes).');
+    expect(after).toMatchObject({ done: false, counters: { written: 5 } });
+    expect(await lockOf(redis.target())).toBeNull();
+    await expect(pageStep({ settings: plan.settings, item: after }, provider, budget)).rejects.toBeInstanceOf(RunLockLostError);
+    const [source, target] = [await jobsIn(redis.source()), await jobsIn(redis.target())];
+    expect(target).toHaveLength(5);
+    expect([...source, ...target].map((e) => e.split('\t')[1]).sort()).toEqual(seeded.map((e) => e.split('\t')[1]).sort());
+  });
+
+  it('a page task whose lock expired while nobody took it goes on, and renews the lock', async () => {
+    const { rerouted } = await seed(redis.source());
+    const provider = connect();
+    const plan = await planStep(reroute(), provider);
+    await expireLock(redis.source());
+
+    for (const item of plan.work.batch) await finish(plan, item, provider);
+
+    expect(await jobsIn(redis.source())).toEqual(rerouted);
+    const lock = await lockOf(redis.source());
+    expect(lock).toMatchObject({ runId: 'run-1', plannedAt: plan.settings.plannedAt });
+    expect(Number(lock!['expiresAt'])).toBeGreaterThan(Date.now() + RUN_LOCK_TTL_MS - 60_000);
   });
 
   it('refuses to page while another run holds the lock, moving nothing', async () => {

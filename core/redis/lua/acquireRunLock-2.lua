@@ -4,7 +4,16 @@
 
   A stopped run (its stop marker set, see renewRunLock 'stop') is taken again only by a new
   execution of the run ('start', its plan step): a step of a stopped execution that is still
-  running ('continue') is refused, so that it moves nothing more. 'start' leaves the marker in
+  running ('continue', 'hold') is refused, so that it moves nothing more.
+
+  'hold' is a step of a running execution of the workflow (a page task, a continuation's plan):
+  its execution took the lock when it planned, and kept it since, so a lock that no longer names
+  this run means the run lost it. A lock that is gone (another run took it after it expired, then
+  released it) or another run's past its `expiresAt` (that run took it, then died) is never taken
+  again ({ 4 }): the step was stale (a Lambda paused past the lock's life) and another run may
+  have worked the same keys meanwhile. A lock of this run past its `expiresAt` is renewed: no run
+  took it since (taking it rewrites the record, releasing deletes it), a later start of the run
+  would have written a later plannedAt, a stop would have set the marker. 'start' leaves the marker in
   place: the plan step clears it (renewRunLock 'resume') once it holds every lock of the run and
   has planned, so that a plan that fails half-way leaves the run stopped.
 
@@ -28,40 +37,46 @@
            'start' when this execution planned, for 'continue' when the step's execution planned,
            if known; plannedBy: the ARN of the execution that planned, if known)
   ARGV[3]  how long the lock lives without renewal, in milliseconds
-  ARGV[4]  'start' (a new execution of the run) or 'continue' (a step of a running execution)
+  ARGV[4]  'start' (a new execution of the run), 'continue' (a process that goes on with a run it
+           may not hold: taken when it is gone) or 'hold' (a step of a running execution, which
+           must still hold it)
 
   Returns  { 1 } when taken; { 0, holder record, remaining ms (-1: never expires) } when
            another run holds it; { 2 } when this run was stopped ('continue' only; nothing changed);
-           { 3, holder record } when a later execution of this run holds it ('continue' only;
-           nothing changed)
+           { 3, holder record } when a later execution of this run holds it ('continue', 'hold';
+           nothing changed); { 4, holder record or nothing } when this run lost it ('hold' only:
+           gone, or another run's and expired; nothing changed)
 ]]
 if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
 local mode = ARGV[4]
-if mode ~= 'start' and mode ~= 'continue' then
-  return redis.error_reply('ERR acquireRunLock: ARGV[4] must be start or continue')
+if mode ~= 'start' and mode ~= 'continue' and mode ~= 'hold' then
+  return redis.error_reply('ERR acquireRunLock: ARGV[4] must be start, continue or hold')
 end
 local refusal = wrongType({ { KEYS[1], 'string' } })
 if refusal then return refusal end
-if mode == 'continue' and redis.call('EXISTS', KEYS[2]) == 1 then return { 2 } end
+if mode ~= 'start' and redis.call('EXISTS', KEYS[2]) == 1 then return { 2 } end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local current = redis.call('GET', KEYS[1])
 local holder
+if not current and mode == 'hold' then return { 4 } end
 if current then
   local ok
   ok, holder = pcall(cjson.decode, current)
   local readable = ok and type(holder) == 'table'
   local expiresAt = readable and tonumber(holder.expiresAt)
-  if expiresAt and expiresAt <= now then
+  local ours = readable and holder.runId == ARGV[1]
+  if expiresAt and expiresAt <= now and not (mode == 'hold' and ours) then
+    if mode == 'hold' then return { 4, current } end
     holder = nil -- its holder died: absent
-  elseif not readable or holder.runId ~= ARGV[1] then
+  elseif not ours then
     return { 0, current, expiresAt and (expiresAt - now) or redis.call('PTTL', KEYS[1]) }
   end
 end
 local mine = cjson.decode(ARGV[2])
 local held, asked = holder and tonumber(holder.plannedAt), tonumber(mine.plannedAt)
-if mode == 'continue' and held and asked and held > asked then return { 3, current } end
-if mode == 'continue' and held and not (asked and asked > held) then
+if mode ~= 'start' and held and asked and held > asked then return { 3, current } end
+if mode ~= 'start' and held and not (asked and asked > held) then
   mine.plannedAt = holder.plannedAt
   -- The same generation: the execution that planned it stays named (a step may not know it).
   if holder.plannedBy ~= nil then mine.plannedBy = holder.plannedBy end

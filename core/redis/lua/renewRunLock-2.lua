@@ -1,9 +1,12 @@
 --[[
-  Renews the run lock, or releases it, only if no other run holds it: a run whose lock expired
-  and was taken by another run must neither extend nor delete the other run's lock. A lock that
-  is gone (released by a sibling execution of the same run, or expired with no one taking it) is
-  taken again on renewal, unless the run was stopped: while its stop marker exists every renewal
-  is refused, so that a step still running for a stopped run ends after the page it is on.
+  Renews the run lock, or releases it, only while this run holds it: a run whose lock expired
+  and was taken by another run must neither extend nor delete the other run's lock. A renewal
+  never takes a lock that is gone or another run's, even past its `expiresAt` (0): the lock was
+  lost (it expired, another run took it, and released it or died), and that run may have worked
+  the same keys meanwhile, so the renewing step ends after the page it is on rather than write
+  more under a lock it re-created. A lock of this run past its `expiresAt` is renewed: nobody took
+  it since (see acquireRunLock-2.lua, 'hold'). While the run's stop marker exists every renewal is
+  refused, so that a step still running for a stopped run ends after the page it is on.
 
   'stop' cleans up after an execution of the run was stopped, timed out or failed: it sets the
   stop marker (unless ARGV[3] is 0: release only) and releases the lock if this run holds it. It
@@ -29,14 +32,14 @@
   ARGV[3]  renew: how long the lock lives without renewal, in ms; stop: the marker's time to live
            in ms (0: no marker; the marker may have a TTL: evicting it only lets a step of a
            stopped run go on with its pages)
-  ARGV[4]  renew: the holder record to store if the lock must be taken again;
+  ARGV[4]  renew: the renewing step's holder record (its plannedAt: when its execution planned);
            stop: when the ended execution ended (epoch ms), or '' when unknown
   ARGV[5]  stop: the marker's value (when and why the run was stopped)
   ARGV[6]  release, stop: when the ending execution planned (epoch ms), or '' (absent) when unknown
   ARGV[7]  stop: the ARN of the execution whose plan the ended execution belongs to (a root
            execution's own; a continuation's settings name it), or '' (absent) when unknown
 
-  Returns  renew:   1 renewed (or taken again); 0 another run holds the lock;
+  Returns  renew:   1 renewed; 0 this run lost the lock (gone, or another run's);
                     2 the run was stopped (nothing changed);
                     3 a later execution of this run holds the lock (nothing changed)
            release: 1 released; 0 nothing to release (not held by this run);
@@ -67,19 +70,13 @@ end
 if action == 'renew' then
   local clock = redis.call('TIME')
   local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-  local expired = false
-  if current and not held then
-    local ok, decoded = pcall(cjson.decode, current)
-    local expiresAt = ok and type(decoded) == 'table' and tonumber(decoded.expiresAt)
-    expired = expiresAt and expiresAt <= now
-  end
-  if current and not held and not expired then return 0 end
+  if not held then return 0 end
   local mine = cjson.decode(ARGV[4])
   if supersededBefore(mine.plannedAt) then return 3 end
-  local record = held and holder or mine
+  local record = holder
   -- Not superseded: the step's execution is the latest the lock knows of, its plannedAt is kept
   -- (and the execution that planned it, when the step names it).
-  if held and tonumber(mine.plannedAt) then
+  if tonumber(mine.plannedAt) then
     local sameGeneration = tonumber(mine.plannedAt) == heldPlannedAt
     record.plannedAt = mine.plannedAt
     if not sameGeneration or mine.plannedBy ~= nil then record.plannedBy = mine.plannedBy end

@@ -56,7 +56,9 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
       // Renewed last, just before the next page: a run stopped during a rate-limit wait makes the
       // renewal throw RunStoppedError here, and the page just finished (atomic) is the last one.
       const renewed = await Promise.all(locks.map((l) => l.renew()));
-      if (renewed.includes(false)) throw new FatalError(`Run ${settings.runId} lost its run lock during ${item.kind} ${item.name}; stopping (nothing is lost: the next run resumes).`);
+      // Lost: another run took it, or it expired and is gone (taken and released by another run
+      // while this task was paused); never taken again (renewRunLock-2.lua).
+      if (renewed.includes(false)) throw new FatalError(`Run ${settings.runId} lost its run lock during ${item.kind} ${item.name} (another run took it, or it expired and is gone); stopping (nothing is lost: the next run resumes).`);
     },
     // A rate-limited transfer starts no slice whose wait would outlast the invocation: the next
     // invocation moves it, so the rate holds across invocations too.
@@ -120,12 +122,15 @@ async function announceContinuation(settings: PageInput['settings'], source: Con
 }
 
 /**
- * The run's locks, taken again by this run (same run id): it renews them and notices if they were
- * lost. Refused with RunStoppedError when the run was stopped (a page task that starts after the
- * execution was stopped moves nothing), and with RunSupersededError when a later start of the
- * run holds them (the lock's plannedAt is later than this execution's).
+ * The run's locks, which its execution took when it planned: renewed, only while they still name
+ * the run (expired or not). Refused with RunStoppedError when the run was stopped (a page task
+ * that starts after the execution was stopped moves nothing), with RunSupersededError when a later
+ * start of the run holds them (the lock's plannedAt is later than this execution's), with
+ * RunLockLostError when one is gone or another run's past its expiry (a stale task: another run
+ * may have worked these keys meanwhile; it moves nothing and takes no lock), with RunLockedError
+ * while another run holds one.
  */
 async function holdLocks(settings: PageInput['settings'], connections: Connection[]): Promise<RunLock[]> {
   const holder = { runId: settings.runId, operation: settings.mode, ...generationOf(settings) };
-  return Promise.all(connections.map((c) => RunLock.acquire(c.redis, c.keys.prefix, holder, RUN_LOCK_TTL_MS, c.name)));
+  return Promise.all(connections.map((c) => RunLock.acquire(c.redis, c.keys.prefix, holder, RUN_LOCK_TTL_MS, c.name, { mustHold: true })));
 }

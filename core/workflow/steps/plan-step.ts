@@ -209,7 +209,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
 }
 
 /**
- * A continued execution: the same run (its lock is taken again, its routing is stored), and
+ * A continued execution: the same run (its lock renewed, its routing is stored), and
  * either one item, its loop count back to zero, or the rest of the run's list from a position.
  */
 async function continuePlan(rawInput: unknown, connections: ConnectionProvider): Promise<PlanOutput> {
@@ -220,11 +220,13 @@ async function continuePlan(rawInput: unknown, connections: ConnectionProvider):
   // Named as the execution that started it named it (run-executions.ts), before this one ran.
   const execution = item ? itemContinuationName(item) : listContinuationName(continuation.list!.next);
   if (!settings.dryRun) {
-    // Refused when a later start of the run superseded the execution this one continues.
+    // Refused when a later start of the run superseded the execution this one continues, and when
+    // the run lost its lock (gone, or another run's): the execution that announced this one held
+    // it, and no other execution of the run releases it while this one is announced.
     const holder = { runId: settings.runId, operation: settings.mode, ...generationOf(settings) };
     for (const name of [settings.source, ...(settings.target ? [settings.target] : [])]) {
       const c = await connections.get(name);
-      await RunLock.acquire(c.redis, c.keys.prefix, holder, RUN_LOCK_TTL_MS, `${name} ${c.name}`);
+      await RunLock.acquire(c.redis, c.keys.prefix, holder, RUN_LOCK_TTL_MS, `${name} ${c.name}`, { mustHold: true });
     }
     await addRunExecution(source.redis, source.keys.prefix, settings.runId, execution);
   }

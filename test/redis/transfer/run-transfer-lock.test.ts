@@ -102,7 +102,7 @@ describe('the run locks of a transfer', () => {
     });
 
     await expect(runTransfer(request({ source, onPage }))).rejects.toThrow(
-      'Run run-1 lost its run lock (it expired and another run took it) after a slice of default; stopping. Nothing is lost: jobs in flight are finished by the next run.',
+      'Run run-1 lost its run lock (it expired, and another run took it or it is gone) after a slice of default; stopping. Nothing is lost: jobs in flight are finished by the next run.',
     );
 
     expect(slices).toBe(1);
@@ -112,6 +112,30 @@ describe('the run locks of a transfer', () => {
     // The other run's lock is left alone; ours on the target is released.
     expect(JSON.parse((await redis.source().get(runLockKey('')))!)).toMatchObject({ runId: 'other-run' });
     expect(await redis.target().exists(runLockKey(''))).toBe(0);
+  });
+
+  it('stops after the slice in which another run took its lock and released it, and does not take it again', async () => {
+    const jobs = Array.from({ length: 9 }, (_, i) => job(i));
+    for (const p of jobs) await redis.source().lpush('queue:default', p);
+    let slices = 0;
+    const onPage = () => void slices++;
+    // While the first slice is claimed, the lock expired (the process paused), another run took it, worked and released it.
+    let lost = false;
+    const source = interferingRedis(redis.source(), async (call) => {
+      if (lost || !call.scripts.includes(claimQueueJobs.sha)) return;
+      lost = true;
+      await redis.source().set(runLockKey(''), JSON.stringify({ runId: 'other-run', operation: 'transfer', host: 'h', pid: 1, startedAt: 'now', expiresAt: Date.now() + 60_000 }));
+      await RunLock.releaseIfHeld(redis.source(), '', 'other-run');
+    });
+
+    await expect(runTransfer(request({ source, onPage }))).rejects.toThrow(
+      'Run run-1 lost its run lock (it expired, and another run took it or it is gone) after a slice of default; stopping. Nothing is lost: jobs in flight are finished by the next run.',
+    );
+
+    expect(slices).toBe(1);
+    expect(await jobsIn(redis.target())).toEqual(jobs.slice(6).map((p) => jobEntry('queue:default', p)).sort());
+    expect(await jobsIn(redis.source())).toEqual(jobs.slice(0, 6).map((p) => jobEntry('queue:default', p)).sort());
+    expect(await redis.source().exists(runLockKey(''))).toBe(0);
   });
 
   it('a lock taken after a slice renewed it (here: before the next slice claims) is found lost after that next slice', async () => {
@@ -127,7 +151,7 @@ describe('the run locks of a transfer', () => {
       await RunLock.acquire(redis.target(), '', { runId: 'thief', operation: 'reroute' }, 60_000, 'target');
     });
 
-    await expect(runTransfer(request({ source, onPage }))).rejects.toThrow(/^Run run-1 lost its run lock \(it expired and another run took it\) after a slice of default; stopping/);
+    await expect(runTransfer(request({ source, onPage }))).rejects.toThrow(/^Run run-1 lost its run lock \(it expired, and another run took it or it is gone\) after a slice of default; stopping/);
 
     expect(slices).toBe(2);
     expect(await jobsIn(redis.target())).toEqual(jobs.slice(3).map((p) => jobEntry('queue:default', p)).sort());
