@@ -1,4 +1,10 @@
 import type { Redis } from 'ioredis';
+import { LuaScript } from '../redis/lua-script.js';
+import { runLockKey } from '../redis/run-lock.js';
+import { workListKey } from './work-list.js';
+
+const endScript = new LuaScript('endRunExecution-2');
+const finishScript = new LuaScript('finishRun-2');
 
 /** Longer than any run with its continuations; the last execution deletes the key anyway. */
 const EXECUTIONS_TTL_SECONDS = 7 * 24 * 3600;
@@ -30,14 +36,31 @@ export async function addRunExecution(redis: Redis, prefix: string, runId: strin
   await redis.multi().hset(key, name, '1').expire(key, EXECUTIONS_TTL_SECONDS).exec();
 }
 
+/** How an execution's end among the run's executions went (endRunExecution). */
+export type ExecutionEnd = { readonly left: number } | { readonly supersededBy: number };
+
 /**
  * Removes an execution that has summarized, and says how many are left (0: it was the last one,
- * which releases the lock). Idempotent: a retried summarize removes nothing and counts again.
+ * which releases the lock) — unless a later start of the run holds its lock (`plannedAt`: when
+ * the ending execution planned): then nothing is removed, and the later plannedAt is returned.
+ * One atomic step (endRunExecution-2.lua): a later start that plans meanwhile records its own
+ * `root`, which the superseded execution must not end. Idempotent: a retried summarize removes
+ * nothing and counts again.
  */
-export async function endRunExecution(redis: Redis, prefix: string, runId: string, name: string): Promise<number> {
-  const key = runExecutionsKey(prefix, runId);
-  const replies = await redis.multi().hdel(key, name).hlen(key).exec();
-  const left = replies?.[1];
-  if (!left || left[0]) throw left?.[0] ?? new Error(`could not count the executions of run ${runId}`);
-  return Number(left[1]);
+export async function endRunExecution(redis: Redis, prefix: string, runId: string, name: string, plannedAt?: number): Promise<ExecutionEnd> {
+  const reply = (await endScript.run(redis, { keys: [runLockKey(prefix), runExecutionsKey(prefix, runId)], args: [runId, name, plannedAt ?? ''] })) as [number, number];
+  return reply[0] === 3 ? { supersededBy: Number(reply[1]) } : { left: Number(reply[1]) };
+}
+
+/** What the last execution's finish did on the source (finishRun). */
+export type RunFinish = { readonly released: boolean } | { readonly supersededBy: number };
+
+/**
+ * The last execution of the run to summarize: deletes the run's list and releases the run's lock
+ * on the source, unless a later start of the run holds the lock (it planned while this execution
+ * summarized: the list under the run's key is its own). One atomic step (finishRun-2.lua).
+ */
+export async function finishRun(redis: Redis, prefix: string, runId: string, plannedAt?: number): Promise<RunFinish> {
+  const reply = (await finishScript.run(redis, { keys: [runLockKey(prefix), workListKey(prefix, runId)], args: [runId, plannedAt ?? ''] })) as [number, number?];
+  return reply[0] === 3 ? { supersededBy: Number(reply[1]) } : { released: reply[0] === 1 };
 }

@@ -54,6 +54,9 @@ const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['copyCronDefinition-2', { keys: ['cron:copy', 'cron:index'], args: ['cron:copy', 'message', 'm'] }, ['cron:copy', 'cron:index']],
   ['rewriteCronMessage-1', { keys: ['cron:h'], args: ['m', 'm2'] }, ['cron:h']],
   ['renewRunLock-2', { keys: ['lock', 'stopped'], args: ['run', 'renew', 1000, '{"runId":"run"}'] }, ['lock']],
+  ['acquireRunLock-2', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'hold'] }, ['lock']],
+  ['endRunExecution-2', { keys: ['lock', 'executions'], args: ['run', 'root', 1000] }, ['lock', 'executions']],
+  ['finishRun-2', { keys: ['lock', 'items'], args: ['run', 1000] }, ['lock', 'items']],
 ];
 
 describe('every Lua step refuses a key of the wrong type before writing anything', () => {

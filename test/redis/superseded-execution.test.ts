@@ -13,6 +13,7 @@ import { runExecutionsKey } from '../../core/workflow/run-executions.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import { BATCHES_PER_EXECUTION, workListKey } from '../../core/workflow/work-list.js';
 import type { WorkItem } from '../../core/workflow/work-item.js';
+import { interferingRedis } from '../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
@@ -156,6 +157,48 @@ describe('an execution superseded by a later execution of its run (Redrive after
     expect(await redis.source().exists(runLockKey(''))).toBe(0);
     expect(await redis.target().exists(runLockKey(''))).toBe(0);
     expect((await runState()).stopped).toEqual([1, 1]);
+  });
+
+  it("a later start planned between any two of the last execution's summary commands: the summary ends nothing of the later execution's, which completes", async () => {
+    // Before each of the summary's calls on the source in turn, B (start --resume) plans.
+    let at = 0;
+    for (; ; at++) {
+      await Promise.all([redis.source().flushall(), redis.target().flushall()]);
+      const seeded = await seed(redis.source());
+      const provider = connect();
+      const a = await planStep(transfer, provider);
+      for (const item of a.work.batch) await finish(a, item, provider);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      let b: PlanOutput | undefined;
+      let planned: Record<string, unknown> | undefined;
+      const source = await provider.get('source');
+      // One wrapper for every use of the source: its calls are counted across them.
+      const interfering = interferingRedis(source.redis, async (call) => {
+        if (call.index !== at || b) return;
+        b = await planStep(transfer, provider);
+        planned = await runState();
+      });
+      const interleaving = { get: async (name: string) => (name === 'source' ? { ...source, redis: interfering } : provider.get(name)) };
+
+      const summaryA = await summarizeStep({ settings: a.settings, execution: a.execution, tally: a.work.tally }, interleaving);
+      if (!b) break; // the summary made fewer calls: every position was tried
+
+      // Whatever A's summary did before B planned, it ended none of B's: B's root, list and locks are B's.
+      expect(await runState(), `B planned before call ${at}`).toEqual(planned);
+      expect(planned!['executions']).toEqual({ root: '1' });
+      // A says it was superseded when it met B's plan before it finished the run; then it released nothing.
+      if (summaryA.superseded) expect(summaryA, `B planned before call ${at}`).toMatchObject({ releasedLock: false, complete: false, superseded: { laterPlannedAt: b.settings.plannedAt } });
+      for (const item of b.work.batch) await finish(b, item, provider);
+      const summaryB = await summarizeStep({ settings: b.settings, execution: b.execution, tally: b.work.tally }, provider);
+      expect(summaryB, `B planned before call ${at}`).toMatchObject({ releasedLock: true, complete: true });
+      expect(await jobsIn(redis.target())).toEqual(seeded);
+      expect(await redis.source().exists(runLockKey(''), workListKey('', 'run-1'), runExecutionsKey('', 'run-1'))).toBe(0);
+      expect(await redis.target().exists(runLockKey(''))).toBe(0);
+      await connections?.close();
+    }
+    // Its end among the executions, its finish (list and lock) and its look at what was left all came after B at least once.
+    console.log(`B planned before each of ${at} calls of the summary on the source`);
+    expect(at).toBeGreaterThan(3);
   });
 
   it('still runs an execution planned by an older version (no plannedAt in its settings) as before', async () => {

@@ -7,7 +7,7 @@ import { SORTED_SET_NAMES } from '../../redis/sidekiq-keys.js';
 import type { ConnectionProvider } from '../connections.js';
 import { findUnheardQueues, type UnheardQueues } from '../unheard-queues.js';
 import { leftInPlace } from '../left-in-place.js';
-import { endRunExecution } from '../run-executions.js';
+import { endRunExecution, finishRun } from '../run-executions.js';
 import { OTHER_DESTINATIONS, type RunTally } from '../run-tally.js';
 import type { RunSettings } from '../work-item.js';
 import { workListKey, type ListedWork } from '../work-list.js';
@@ -122,11 +122,13 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   let releasedLock = false;
   let idleArrivals: Record<string, number> = {};
   let lateArrivals: Record<string, number> = {};
-  const supersededBy = settings.dryRun ? undefined : await laterExecution(settings, connections);
-  if (!settings.dryRun && supersededBy === undefined) {
+  let supersededBy: number | undefined;
+  if (!settings.dryRun) {
     const source = await connections.get(settings.source);
-    const left = await endRunExecution(source.redis, source.keys.prefix, settings.runId, input.execution);
-    if (left === 0) {
+    // Checked and ended in one step: a later start that plans meanwhile keeps its own `root`.
+    const end = await endRunExecution(source.redis, source.keys.prefix, settings.runId, input.execution, settings.plannedAt);
+    if ('supersededBy' in end) supersededBy = end.supersededBy;
+    else if (end.left === 0) {
       // Before the list goes: the retired queues that were no item of this run (empty when it
       // planned) may have been given jobs since (Sidekiq's shutdown requeue, a producer on old rules).
       // A transfer's (every class: a selective one leaves the other classes' jobs by design) the same.
@@ -140,9 +142,11 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
         const classes = new Set(await loadSelection(source.redis, source.keys.prefix, settings.runId, settings.selectionDigest));
         lateArrivals = await selectedArrivalsAfterTheirItemEnded(source, tally, classes);
       }
-      // The last execution of the run: nothing reads the run's list any more.
-      await source.redis.del(workListKey(source.keys.prefix, settings.runId));
-      releasedLock = (await releaseLockStep(input, connections)).released;
+      // The last execution of the run: nothing reads the run's list any more. Deleted with the
+      // lock's release, in one step, unless a later start of the run planned meanwhile (its list).
+      const finished = await finishRun(source.redis, source.keys.prefix, settings.runId, settings.plannedAt);
+      if ('supersededBy' in finished) supersededBy = finished.supersededBy;
+      else releasedLock = (await releaseOnTarget(settings, connections)) || finished.released;
     }
   }
   const idleTotal = [...Object.values(idleArrivals), ...Object.values(lateArrivals)].reduce((a, b) => a + b, 0);
@@ -327,14 +331,11 @@ async function unresumableOnSource(source: Connection): Promise<RunSummary['infl
   return { jobs: held.reduce((n, l) => n + l.size, 0), keys: held.slice(0, INFLIGHT_ON_TARGET_NAMED).map((l) => l.key), lists: held.length };
 }
 
-/**
- * When the later execution that superseded this one planned, if a later start of the run holds its
- * lock on the source (RunLock.supersededBy); undefined otherwise. Such an execution's summary
- * must not end `root` among the run's executions: the later execution is recorded as `root` too.
- */
-async function laterExecution(settings: RunSettings, connections: ConnectionProvider): Promise<number | undefined> {
-  const source = await connections.get(settings.source);
-  return RunLock.supersededBy(source.redis, source.keys.prefix, settings.runId, settings.plannedAt);
+/** A transfer's lock on the target, when this run holds it (the source's goes with finishRun). */
+async function releaseOnTarget(settings: RunSettings, connections: ConnectionProvider): Promise<boolean> {
+  if (!settings.target) return false;
+  const c = await connections.get(settings.target);
+  return RunLock.releaseIfHeld(c.redis, c.keys.prefix, settings.runId, settings.plannedAt);
 }
 
 /** "Release the run lock": also the failure path's last step. */
