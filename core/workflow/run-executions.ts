@@ -3,6 +3,7 @@ import { LuaScript } from '../redis/lua-script.js';
 import { runLockKey } from '../redis/run-lock.js';
 import { workListKey } from './work-list.js';
 
+const addScript = new LuaScript('addRunExecution-2');
 const endScript = new LuaScript('endRunExecution-2');
 const finishScript = new LuaScript('finishRun-2');
 
@@ -30,10 +31,14 @@ export async function startRunExecutions(redis: Redis, prefix: string, runId: st
   await redis.multi().del(key).hset(key, ROOT_EXECUTION, '1').expire(key, EXECUTIONS_TTL_SECONDS).exec();
 }
 
-/** Adds an execution about to start (idempotent: a retried step adds it again). */
-export async function addRunExecution(redis: Redis, prefix: string, runId: string, name: string): Promise<void> {
-  const key = runExecutionsKey(prefix, runId);
-  await redis.multi().hset(key, name, '1').expire(key, EXECUTIONS_TTL_SECONDS).exec();
+/**
+ * Adds an execution about to start (idempotent: a retried step adds it again), unless a later
+ * start of the run holds its lock (`plannedAt`: when the adding execution planned): then nothing
+ * is added and the later plannedAt is returned. One atomic step (addRunExecution-2.lua).
+ */
+export async function addRunExecution(redis: Redis, prefix: string, runId: string, name: string, plannedAt?: number): Promise<{ readonly supersededBy?: number }> {
+  const reply = (await addScript.run(redis, { keys: [runLockKey(prefix), runExecutionsKey(prefix, runId)], args: [runId, name, plannedAt ?? '', EXECUTIONS_TTL_SECONDS] })) as [number, number?];
+  return reply[0] === 3 ? { supersededBy: Number(reply[1]) } : {};
 }
 
 /** How an execution's end among the run's executions went (endRunExecution). */

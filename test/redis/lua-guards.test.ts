@@ -55,6 +55,7 @@ const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['rewriteCronMessage-1', { keys: ['cron:h'], args: ['m', 'm2'] }, ['cron:h']],
   ['renewRunLock-2', { keys: ['lock', 'stopped'], args: ['run', 'renew', 1000, '{"runId":"run"}'] }, ['lock']],
   ['acquireRunLock-2', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'hold'] }, ['lock']],
+  ['addRunExecution-2', { keys: ['lock', 'executions'], args: ['run', 'list:1', 1000, 60] }, ['lock', 'executions']],
   ['endRunExecution-2', { keys: ['lock', 'executions'], args: ['run', 'root', 1000] }, ['lock', 'executions']],
   ['finishRun-2', { keys: ['lock', 'items'], args: ['run', 1000] }, ['lock', 'items']],
 ];

@@ -10,6 +10,7 @@ import { planStep, type PlanOutput } from '../../core/workflow/steps/plan-step.j
 import { releaseAfterFailureStep, stopRunStep } from '../../core/workflow/steps/stop-run-step.js';
 import { summarizeStep } from '../../core/workflow/steps/summarize-step.js';
 import { runExecutionsKey } from '../../core/workflow/run-executions.js';
+import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import { BATCHES_PER_EXECUTION, workListKey } from '../../core/workflow/work-list.js';
 import type { WorkItem } from '../../core/workflow/work-item.js';
@@ -199,6 +200,72 @@ describe('an execution superseded by a later execution of its run (Redrive after
     // Its end among the executions, its finish (list and lock) and its look at what was left all came after B at least once.
     console.log(`B planned before each of ${at} calls of the summary on the source`);
     expect(at).toBeGreaterThan(3);
+  });
+
+  /**
+   * Runs `step` once for each of its calls on the source, B (start --resume) planning before that
+   * call; returns how many calls it made. `check` gets B's plan and the run's state B left.
+   */
+  async function interleaveLaterStart(step: (a: PlanOutput, connections: ConnectionProvider) => Promise<unknown>, check: (b: PlanOutput, planned: Record<string, unknown>) => Promise<void>, extra: Record<string, unknown> = {}): Promise<number> {
+    for (let at = 0; ; at++) {
+      await Promise.all([redis.source().flushall(), redis.target().flushall()]);
+      await seed(redis.source());
+      const provider = connect();
+      const a = await planStep({ ...transfer, ...extra }, provider);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      let b: PlanOutput | undefined;
+      let planned: Record<string, unknown> | undefined;
+      const source = await provider.get('source');
+      const interfering = interferingRedis(source.redis, async (call) => {
+        if (call.index !== at || b) return;
+        b = await planStep({ ...transfer, ...extra }, provider);
+        planned = await runState();
+      });
+      await step(a, { get: async (name: string) => (name === 'source' ? { ...source, redis: interfering } : provider.get(name)) }).catch((error: unknown) => {
+        if (!(error instanceof RunSupersededError)) throw error;
+      });
+      await connections?.close();
+      if (!b) return at;
+      await check(b, planned!);
+    }
+  }
+
+  /** The run's bookkeeping as the later execution B left it when it planned (jobs aside: a page in progress when B planned goes on). */
+  const bookkeeping = ({ jobs: _jobs, ...rest }: Record<string, unknown>) => rest;
+
+  it("a later start planned between any two of an add-up's commands: the add-up adds no continuation to the later execution's executions", async () => {
+    const calls = await interleaveLaterStart(
+      (a, provider) => addUpStep({ settings: a.settings, work: { ...a.work, next: 0, batches: BATCHES_PER_EXECUTION - 1 }, results: [] }, provider),
+      async (b, planned) => {
+        expect(bookkeeping(await runState())).toEqual(bookkeeping(planned));
+        expect(planned['executions']).toEqual({ root: '1' });
+        expect(b.execution).toBe('root');
+      },
+    );
+    expect(calls).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a later start planned between any two of a page task's commands: the task announces no continuation among the later execution's executions", async () => {
+    const calls = await interleaveLaterStart(
+      (a, provider) => pageStep({ settings: a.settings, item: a.work.batch.find((i) => i.kind === 'queue')! }, provider, { ...budget, maxPages: 1 }),
+      async (_b, planned) => {
+        expect(bookkeeping(await runState())).toEqual(bookkeeping(planned));
+        expect(planned['executions']).toEqual({ root: '1' });
+      },
+      { pagesPerInvocation: 1, maxIterations: 1 },
+    );
+    expect(calls).toBeGreaterThanOrEqual(3);
+  });
+
+  it("a later start planned between any two of a continuation's plan commands: the continuation adds itself to none of the later execution's executions", async () => {
+    const calls = await interleaveLaterStart(
+      (a, provider) => planStep({ continuation: { settings: a.settings, item: { ...a.work.batch.find((i) => i.kind === 'queue')!, iteration: 9, continues: 'root' } } }, provider),
+      async (_b, planned) => {
+        expect(bookkeeping(await runState())).toEqual(bookkeeping(planned));
+        expect(planned['executions']).toEqual({ root: '1' });
+      },
+    );
+    expect(calls).toBeGreaterThanOrEqual(2);
   });
 
   it('still runs an execution planned by an older version (no plannedAt in its settings) as before', async () => {

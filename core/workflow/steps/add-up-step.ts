@@ -39,7 +39,11 @@ export async function addUpStep(input: AddUpInput, connections: ConnectionProvid
 
   const source = await connections.get(settings.source);
   if (batches >= BATCHES_PER_EXECUTION) {
-    if (!settings.dryRun) await addRunExecution(source.redis, source.keys.prefix, settings.runId, listContinuationName(work.next));
+    if (!settings.dryRun) {
+      // Checked and added in one step: a later start that planned since the look above ends the loop as it would have.
+      const added = await addRunExecution(source.redis, source.keys.prefix, settings.runId, listContinuationName(work.next), settings.plannedAt);
+      if (added.supersededBy !== undefined) return { batch: [], next: null, more: false, batches, tally };
+    }
     return { batch: [], next: work.next, more: false, batches, continueAt: work.next, tally };
   }
   // A dry run lists again: it goes on after this batch's last item (readWork).

@@ -116,7 +116,9 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
  */
 async function announceContinuation(settings: PageInput['settings'], source: Connection, item: WorkItem): Promise<WorkItem> {
   if (!settings.dryRun && !item.done && item.iteration >= settings.maxIterations) {
-    await addRunExecution(source.redis, source.keys.prefix, settings.runId, itemContinuationName(item));
+    // Not added when a later start of the run planned meanwhile (checked in the same step): the
+    // continuation's plan is then refused as superseded, and that execution ends nothing of the run's.
+    await addRunExecution(source.redis, source.keys.prefix, settings.runId, itemContinuationName(item), settings.plannedAt);
   }
   return item;
 }

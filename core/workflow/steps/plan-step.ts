@@ -3,6 +3,7 @@ import { validateConfig } from '../../config/validate-config.js';
 import { planCron, type CronReport } from '../../cron/plan-cron.js';
 import { assertTransferSafe, readEvictionPolicy } from '../../redis/eviction-policy.js';
 import { replicasSeen } from '../../redis/replica-wait.js';
+import { RunSupersededError } from '../../errors/run-superseded-error.js';
 import { RunLock } from '../../redis/run-lock.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
 import { assertDistinctEnds } from '../../redis/same-server.js';
@@ -228,7 +229,9 @@ async function continuePlan(rawInput: unknown, connections: ConnectionProvider):
       const c = await connections.get(name);
       await RunLock.acquire(c.redis, c.keys.prefix, holder, RUN_LOCK_TTL_MS, `${name} ${c.name}`, { mustHold: true });
     }
-    await addRunExecution(source.redis, source.keys.prefix, settings.runId, execution);
+    // Checked again in the same step as the add: a later start may have planned since.
+    const added = await addRunExecution(source.redis, source.keys.prefix, settings.runId, execution, settings.plannedAt);
+    if (added.supersededBy !== undefined) throw new RunSupersededError(settings.runId, `on ${settings.source} ${source.name}`, added.supersededBy);
   }
   const tally = emptyTally(settings.mode);
   const resumed = emptyTransferCounters();

@@ -1,0 +1,31 @@
+--[[
+  Adds an execution about to start (an item's or the list's continuation) to the run's executions
+  (core/workflow/run-executions.ts), unless a later start of the run superseded the execution that
+  adds it: one step, so that a later start (`start --resume`) that plans between a look at the
+  lock and the add does not get a continuation of the superseded execution among its executions
+  (its summary would never be the last one: the run's lock, list and executions would stay until
+  the lock expired, 20 minutes, blocking the next run). Idempotent: a retried step adds it again.
+
+  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-2.lua)
+  KEYS[2]  the run's executions (hash: execution name → '1')
+  ARGV[1]  the run's id
+  ARGV[2]  the name of the execution to add
+  ARGV[3]  when the adding execution planned (epoch ms), or '' when unknown (an older version's
+           settings: never superseded)
+  ARGV[4]  the executions record's time to live, in seconds
+
+  Returns  { 1 } when added (or already there); { 3, the later plannedAt } when a later start of
+           the run holds its lock (nothing changed)
+]]
+local refusal = wrongType({ { KEYS[1], 'string' }, { KEYS[2], 'hash' } })
+if refusal then return refusal end
+local asked = tonumber(ARGV[3])
+local current = redis.call('GET', KEYS[1])
+if asked and current then
+  local ok, holder = pcall(cjson.decode, current)
+  local held = ok and type(holder) == 'table' and holder.runId == ARGV[1] and tonumber(holder.plannedAt)
+  if held and held > asked then return { 3, held } end
+end
+redis.call('HSET', KEYS[2], ARGV[2], '1')
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return { 1 }
