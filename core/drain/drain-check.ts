@@ -13,6 +13,7 @@ import { findQuarantineLists } from './quarantine-lists.js';
 import type { DrainReport, QueueState, SetState } from './drain-report.js';
 import { censusProcesses } from './live-processes.js';
 import { judgeDrain } from './judge-drain.js';
+import { jobsInOneLook } from './one-look.js';
 
 export interface DrainCheckOptions {
   /** The report of the previous check, for rates, ETA and arrivals. */
@@ -91,9 +92,21 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     const taken = fetched.reduce((n, l) => n + l.size, 0);
     const cron = (await readCronDefinitions(redis, keys)).map(({ name, key, queue, enabled }) => ({ name, key, queue, enabled, listeners: queue === null ? 0 : listening(queue) }));
     const depth = queues.filter((q) => !scoped || retired.has(q.queue)).reduce((n, q) => n + q.depth, 0);
-    const remaining = scoped
+    const counted = scoped
       ? depth + sets.schedule.toRetiredQueues + sets.retry.toRetiredQueues + inflightJobs + quarantined + taken
       : depth + sets.schedule.total + sets.retry.total + inflightJobs + quarantined + taken;
+    // Nothing counted, read key after key: once more, every one at once (one-look.ts), since
+    // Sidekiq may have moved a job from a key not yet read to one already read meanwhile.
+    const movedDuringCheck =
+      counted > 0
+        ? 0
+        : await jobsInOneLook(redis, keys, {
+            queues: scoped ? [...retired] : names,
+            lists: [...inflight.filter((l) => l.type === 'list').map((l) => l.key), ...quarantine.map((l) => l.key), ...fetched.map((l) => l.key)],
+            sets: [...(scoped ? [] : [keys.sortedSet('schedule'), keys.sortedSet('retry')]), ...inflight.filter((l) => l.type === 'zset').map((l) => l.key)],
+            newQueues: !scoped,
+          });
+    const remaining = counted + movedDuringCheck;
     const readyNow = scoped ? depth : depth + sets.schedule.dueNow + sets.retry.dueNow;
 
     const partial = {
@@ -115,6 +128,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       otherPrefixes: await withLiveProcesses(redis, await otherSidekiqPrefixes(redis, keys), now, options.staleAfterSeconds),
       remaining,
       readyNow,
+      ...(movedDuringCheck > 0 ? { movedDuringCheck } : {}),
       maxmemoryPolicy: await readEvictionPolicy(redis),
       ...(scoped ? { retiredQueues: [...retired] } : {}),
     };

@@ -79,6 +79,12 @@ export interface DrainReport {
    * set entries that name them, in flight, quarantined and taken.
    */
   readonly remaining: number;
+  /**
+   * Jobs the check counted nowhere while it read key after key, found when it looked at every key
+   * again at once (one-look.ts): Sidekiq moved them meanwhile from a key not yet read to one
+   * already read. In `remaining`; never `drained` then. Absent when none (and in older reports).
+   */
+  readonly movedDuringCheck?: number;
   /** The part of `remaining` that can run now (queued, and due entries), which must shrink. */
   readonly readyNow: number;
   /**

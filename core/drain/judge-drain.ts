@@ -115,6 +115,8 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
     return { state: 'drained', reasons };
   }
   let stuck = false;
+  const moved = report.movedDuringCheck ?? 0;
+  if (moved > 0) reasons.push(`jobs moved between the keys this check read while it read them (a Sidekiq poller, fetcher or worker at work): ${moved} job(s) found in one atomic look at them afterwards; check again`);
   if (report.orphans.total > 0) {
     stuck = true;
     reasons.push(`${report.orphans.total} job(s) will never run as things stand${orphanPlaces(report)}`);

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { drainCheck } from '../../../core/drain/drain-check.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { inflightKey } from '../../../core/transfer/transfer-keys.js';
+import { interferingRedis } from '../../support/interfering-redis.js';
 import { connectShared, uniquePrefix } from '../../support/redis.js';
 import { keyValueSnapshot } from '../../support/exact-jobs.js';
 import { heartbeat } from '../../support/sidekiq-heartbeat.js';
@@ -125,6 +126,80 @@ describe('the drain check', () => {
     const report = await drainCheck(redis, keys, { now: at(NOW) });
 
     expect({ ...report.verdict, reasons: ownReasons(report.verdict.reasons) }).toEqual({ state: 'drained', reasons: ['1 dead job(s) remain; they never run unless retried: transfer them or accept losing them'] });
+  });
+
+  it('never says drained over a job a Sidekiq poller moved from a set to a queue it had already read', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const job = queued('default', NOW - 5);
+    await redis.zadd(keys.sortedSet('schedule'), String(NOW - 1), job);
+    await redis.sadd(keys.queues, 'default');
+    await heartbeat(redis, keys, 'web:1:aaaaaaaaaaaa', ['default'], { beatAt: NOW - 3 });
+    // Once the queues are read, before the sets are: the poller (Sidekiq 7's, one atomic script) enqueues the due job.
+    let moved = false;
+    const polled = interferingRedis(redis, async (call) => {
+      if (moved || call.command !== 'zcard') return;
+      moved = true;
+      await redis.multi().zrem(keys.sortedSet('schedule'), job).lpush(keys.queue('default'), job).exec();
+    });
+
+    const report = await drainCheck(polled, keys, { now: at(NOW) });
+
+    expect(moved).toBe(true);
+    expect(await redis.llen(keys.queue('default'))).toBe(1);
+    expect(report.verdict.state).not.toBe('drained');
+    expect(ownReasons(report.verdict.reasons)).toEqual([
+      'jobs moved between the keys this check read while it read them (a Sidekiq poller, fetcher or worker at work): 1 job(s) found in one atomic look at them afterwards; check again',
+    ]);
+    expect(report.remaining).toBe(1);
+  });
+
+  it('never says drained over a job moved meanwhile to a queue it never listed, nor (retired queues) to a retired queue it had read', async () => {
+    for (const [queue, retiredQueues] of [['fresh', undefined], ['old', ['old']]] as const) {
+      const keys = new SidekiqKeys(uniquePrefix());
+      const job = queued(queue, NOW - 5);
+      await redis.zadd(keys.sortedSet('schedule'), String(NOW - 1), job);
+      await heartbeat(redis, keys, 'web:1:aaaaaaaaaaaa', ['default'], { beatAt: NOW - 3 });
+      // Sidekiq's push: the queue joins `queues` with its first job.
+      let moved = false;
+      const polled = interferingRedis(redis, async (call) => {
+        if (moved || call.command !== 'zcard') return;
+        moved = true;
+        await redis.multi().zrem(keys.sortedSet('schedule'), job).sadd(keys.queues, queue).lpush(keys.queue(queue), job).exec();
+      });
+
+      const report = await drainCheck(polled, keys, { now: at(NOW), ...(retiredQueues ? { retiredQueues } : {}) });
+
+      expect(moved).toBe(true);
+      expect(report.verdict.state, queue).not.toBe('drained');
+      expect(report.movedDuringCheck, queue).toBe(1);
+    }
+  });
+
+  it('a user whose ACL refuses MULTI looks again in one pipeline, and never says drained over the moved job either', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const user = `no-multi-${keys.prefix.replace(/\W/g, '')}`;
+    await redis.acl('SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-multi');
+    const limited = redis.duplicate({ username: user, password: 'pw' });
+    try {
+      const job = queued('default', NOW - 5);
+      await redis.zadd(keys.sortedSet('schedule'), String(NOW - 1), job);
+      await redis.sadd(keys.queues, 'default');
+      let moved = false;
+      const polled = interferingRedis(limited, async (call) => {
+        if (moved || call.command !== 'zcard') return;
+        moved = true;
+        await redis.multi().zrem(keys.sortedSet('schedule'), job).lpush(keys.queue('default'), job).exec();
+      });
+
+      const report = await drainCheck(polled, keys, { now: at(NOW) });
+
+      expect(moved).toBe(true);
+      expect(report.verdict.state).not.toBe('drained');
+      expect(report.movedDuringCheck).toBe(1);
+    } finally {
+      limited.disconnect();
+      await redis.acl('DELUSER', user);
+    }
   });
 
   it('with a previous check: draining at a rate with an estimate, or stuck without progress', async () => {
