@@ -5,7 +5,7 @@ import { workListKey } from './work-list.js';
 
 const addScript = new LuaScript('addRunExecution-2');
 const endScript = new LuaScript('endRunExecution-2');
-const finishScript = new LuaScript('finishRun-2');
+const finishScript = new LuaScript('finishRun-3');
 
 /** Longer than any run with its continuations; the last execution deletes the key anyway. */
 const EXECUTIONS_TTL_SECONDS = 7 * 24 * 3600;
@@ -61,11 +61,12 @@ export async function endRunExecution(redis: Redis, prefix: string, runId: strin
 export type RunFinish = { readonly released: boolean } | { readonly supersededBy: number };
 
 /**
- * The last execution of the run to summarize: deletes the run's list and releases the run's lock
- * on the source, unless a later start of the run holds the lock (it planned while this execution
- * summarized: the list under the run's key is its own). One atomic step (finishRun-2.lua).
+ * The last execution of the run to summarize, or a plan that failed once it held the lock: deletes
+ * the run's list and executions and releases the run's lock on the source, unless a later start of
+ * the run holds the lock (it planned meanwhile: the list and executions under the run's keys are
+ * its own). One atomic step (finishRun-3.lua).
  */
 export async function finishRun(redis: Redis, prefix: string, runId: string, plannedAt?: number): Promise<RunFinish> {
-  const reply = (await finishScript.run(redis, { keys: [runLockKey(prefix), workListKey(prefix, runId)], args: [runId, plannedAt ?? ''] })) as [number, number?];
+  const reply = (await finishScript.run(redis, { keys: [runLockKey(prefix), workListKey(prefix, runId), runExecutionsKey(prefix, runId)], args: [runId, plannedAt ?? ''] })) as [number, number?];
   return reply[0] === 3 ? { supersededBy: Number(reply[1]) } : { released: reply[0] === 1 };
 }

@@ -57,7 +57,7 @@ const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['acquireRunLock-2', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'hold'] }, ['lock']],
   ['addRunExecution-2', { keys: ['lock', 'executions'], args: ['run', 'list:1', 1000, 60] }, ['lock', 'executions']],
   ['endRunExecution-2', { keys: ['lock', 'executions'], args: ['run', 'root', 1000] }, ['lock', 'executions']],
-  ['finishRun-2', { keys: ['lock', 'items'], args: ['run', 1000] }, ['lock', 'items']],
+  ['finishRun-3', { keys: ['lock', 'items', 'executions'], args: ['run', 1000] }, ['lock', 'items', 'executions']],
 ];
 
 describe('every Lua step refuses a key of the wrong type before writing anything', () => {

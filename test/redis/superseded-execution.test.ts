@@ -268,6 +268,39 @@ describe('an execution superseded by a later execution of its run (Redrive after
     expect(calls).toBeGreaterThanOrEqual(2);
   });
 
+  it("a plan that fails after another start of the run planned (a retried plan task, a second start --resume) cleans up nothing of the other's, which completes", async () => {
+    let at = 0;
+    for (; ; at++) {
+      await Promise.all([redis.source().flushall(), redis.target().flushall()]);
+      const seeded = await seed(redis.source());
+      const provider = connect();
+      const source = await provider.get('source');
+      let c: PlanOutput | undefined;
+      let planned: Record<string, unknown> | undefined;
+      // Before B's call `at` on the source, C plans; then that call of B fails.
+      const failing = interferingRedis(source.redis, async (call) => {
+        if (call.index !== at || c) return;
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        c = await planStep(transfer, provider);
+        planned = await runState();
+        throw new Error('connection lost');
+      });
+      const b = await planStep(transfer, { get: async (name: string) => (name === 'source' ? { ...source, redis: failing } : provider.get(name)) }).then(
+        () => 'planned',
+        (error: unknown) => (error as Error).message,
+      );
+      if (!c) break; // B made fewer calls: every position was tried
+      expect(b, `C planned before call ${at}`).toMatch(/connection lost/);
+
+      expect(await runState(), `C planned before call ${at}`).toEqual(planned);
+      for (const item of c.work.batch) await finish(c, item, provider);
+      expect(await summarizeStep({ settings: c.settings, execution: c.execution, tally: c.work.tally }, provider), `C planned before call ${at}`).toMatchObject({ releasedLock: true, complete: true });
+      expect(await jobsIn(redis.target())).toEqual(seeded);
+      await connections?.close();
+    }
+    expect(at).toBeGreaterThan(5);
+  });
+
   it('still runs an execution planned by an older version (no plannedAt in its settings) as before', async () => {
     const seeded = await seed(redis.source());
     const provider = connect();

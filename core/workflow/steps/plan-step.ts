@@ -16,7 +16,7 @@ import { SORTED_SET_NAMES } from '../../redis/sidekiq-keys.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
 import { assertDryRunCarries } from '../dry-run-carry.js';
 import { resolveRouting } from '../resolve-routing.js';
-import { addRunExecution, itemContinuationName, listContinuationName, ROOT_EXECUTION, runExecutionsKey, startRunExecutions } from '../run-executions.js';
+import { addRunExecution, finishRun, itemContinuationName, listContinuationName, ROOT_EXECUTION, runExecutionsKey, startRunExecutions } from '../run-executions.js';
 import { InputError } from '../../errors/input-error.js';
 import { generationOf } from '../run-generation.js';
 import { addToTotals, emptyTally } from '../run-tally.js';
@@ -24,7 +24,7 @@ import { loadRecordedRollback, recordedMovesDigest } from '../recorded-rollback.
 import { deserializeRouting, loadRouting, readStoredRouting, serializeRouting, storeRouting } from '../stored-routing.js';
 import { storeSelection } from '../stored-selection.js';
 import type { RenameWithoutQueue, RunSettings, WorkItem } from '../work-item.js';
-import { BATCH_SIZE, countJobs, listWork, readWork, storeWorkList, workListKey, type WorkState } from '../work-list.js';
+import { BATCH_SIZE, countJobs, listWork, readWork, storeWorkList, type WorkState } from '../work-list.js';
 import { continuationInputSchema, workflowInputSchema, type WorkflowInput } from '../workflow-input.js';
 
 /** How long a run's lock lives without renewal: longer than any one page step (Lambda ≤ 15 min). */
@@ -111,9 +111,10 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     return { ...planned, memoryPolicies, otherPrefixes };
   } catch (error) {
     // The state machine only releases locks of a run whose plan it has; a failed plan cleans up
-    // here, its list of items and executions too.
-    if (locks.length > 0) await Promise.allSettled([source.redis.del(workListKey(source.keys.prefix, input.runId), runExecutionsKey(source.keys.prefix, input.runId))]);
-    await Promise.allSettled(locks.map((l) => l.release()));
+    // here, its list of items and executions too: with the source's lock, in one step, and only
+    // while no later start of the run (a retried plan task, another start --resume) holds it.
+    if (locks.length > 0) await Promise.allSettled([finishRun(source.redis, source.keys.prefix, input.runId, locks[0]!.holder.plannedAt)]);
+    await Promise.allSettled(locks.slice(1).map((l) => l.release()));
     throw error;
   }
 }
