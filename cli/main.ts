@@ -16,6 +16,7 @@ import { registerStatusCommand } from './commands/status-command.js';
 import { registerStopCommand } from './commands/stop-command.js';
 import { registerWatchCommand } from './commands/watch-command.js';
 import { ExitCode } from './exit-codes.js';
+import { registerHelpCommand } from './help-command.js';
 import { localTaskHandlers } from './workflow/task-handlers.js';
 
 /** Builds the `sidekiq-migrate` program; every command writes through `ctx.io`. */
@@ -34,7 +35,6 @@ export function buildProgram(ctx: CliContext): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
-  program.addHelpCommand('help [command]', 'show help for a command');
   registerRoutesCommand(program, io);
   registerMatchCommand(program, io);
   registerRunCommand(program, ctx);
@@ -48,6 +48,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerStatusCommand(program, ctx);
   registerListCommand(program, ctx);
   registerStopCommand(program, ctx);
+  registerHelpCommand(program);
   // Subcommands inherit the error and output handling.
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
   return program;

@@ -118,6 +118,24 @@ describe('the sidekiq-migrate executable', () => {
     expect(result.stdout).toContain('Commands:');
   });
 
+  it('help for an unknown command names it and the commands there are, once, and exits 2 (it printed the whole usage)', () => {
+    const result = exec('help', 'bogus');
+
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      "Unknown command 'bogus'. The commands are: routes, match, run, move, rollback, demo, drain-check, start, watch, status, list, stop, help.\n",
+    );
+    expect(result.status).toBe(2);
+  });
+
+  it.each([[['help'], 'Commands:'], [['help', 'run'], 'Usage: sidekiq-migrate run [options]'], [['help', 'drain-check'], 'Usage: sidekiq-migrate drain-check [options]']])('help for a known command prints its usage on stdout and exits 0 (%j)', (args, usage) => {
+    const result = exec(...args);
+
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain(usage);
+    expect(result.status).toBe(0);
+  });
+
   it('runs the TypeScript sources instead with SIDEKIQ_MIGRATE_FROM_SOURCE=1', () => {
     const result = spawnSync(process.execPath, [bin, 'match', '--catalog', CE_CATALOG, '--query', 'urgency=throttled', '--json'], {
       encoding: 'utf8',
