@@ -10,8 +10,15 @@ export const deployedOptionFields = {
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1').optional(),
 };
 
-/** Seconds between polls of a watched execution (fractions allowed; 0 in tests). */
-const interval = z.coerce.number(notANumber('the interval must be a number of seconds')).min(0, 'the interval cannot be negative').max(3600, 'the interval must be at most 3600 seconds').default(5);
+/**
+ * Seconds between polls of a watched execution (fractions allowed). Zero is refused: polling
+ * without a pause would spend the account's Step Functions quota (tests inject their sleep).
+ */
+const interval = z.coerce
+  .number(notANumber('the interval must be a number of seconds'))
+  .positive('the interval must be more than 0 seconds')
+  .max(3600, 'the interval must be at most 3600 seconds')
+  .default(5);
 
 /**
  * A run id that names a Step Functions execution: only 0-9A-Za-z-_ (what Step Functions asks for

@@ -243,7 +243,7 @@ describe('start', () => {
   it('--watch follows the execution it started to the end', async () => {
     fake.onStart = (name) => scriptRun(fake, { ...twoItems, runId: name });
 
-    const { code, stdout } = await cli(['start', '--rename', 'old=new_queue', '--run-id', 'reroute-1', '--watch', '--interval', '0']);
+    const { code, stdout } = await cli(['start', '--rename', 'old=new_queue', '--run-id', 'reroute-1', '--watch', '--interval', '1']);
 
     expect(code).toBe(0);
     expect(stdout).toContain('Started re-route run reroute-1');
@@ -255,7 +255,7 @@ describe('watch', () => {
   it('in a pipe: one plain line per update, then the summary; exit 0 when the run succeeded', async () => {
     const arn = scriptRun(fake, twoItems);
 
-    const { code, stdout, stderr } = await cli(['watch', arn, '--interval', '0']);
+    const { code, stdout, stderr } = await cli(['watch', arn, '--interval', '1']);
 
     expect(code).toBe(0);
     // The retried page's error, once, with the retries to come: "2 retries" alone said not why.
@@ -275,8 +275,8 @@ describe('watch', () => {
     };
     const overall = (stdout: string) => stdout.split('\n').map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')).filter((l) => /^(Examining|Jobs)/.test(l));
 
-    const piped = await cli(['watch', scriptRun(fake, selective), '--interval', '0']);
-    const terminal = await cli(['watch', execution('shard-1'), '--interval', '0'], true);
+    const piped = await cli(['watch', scriptRun(fake, selective), '--interval', '1']);
+    const terminal = await cli(['watch', execution('shard-1'), '--interval', '1'], true);
 
     expect(piped.code).toBe(0);
     // Each pipe line: time · status · state · items · jobs examined · selected moved · rate · retries.
@@ -289,7 +289,7 @@ describe('watch', () => {
     expect(overall(terminal.stdout).at(-1)).toMatch(/^Examining 6,000\/6,000 · 350 selected moved · [\d,]+\/s$/);
     expect(overall(terminal.stdout).every((l) => l.startsWith('Examining '))).toBe(true);
 
-    const whole = await cli(['watch', scriptRun(fake, { ...selective, runId: 'whole-1', selective: false }), '--interval', '0'], true);
+    const whole = await cli(['watch', scriptRun(fake, { ...selective, runId: 'whole-1', selective: false }), '--interval', '1'], true);
     expect(whole.code).toBe(0);
     expect(overall(whole.stdout).at(-1)).toMatch(/^Jobs 6,000 of 6,000 \(100%\) · 350 moved · [\d,]+\/s$/);
     expect(overall(whole.stdout).every((l) => l.startsWith('Jobs '))).toBe(true);
@@ -299,7 +299,7 @@ describe('watch', () => {
     const pages = Array.from({ length: 60 }, (_, i) => [(i + 1) * 100, (i + 1) * 100] as const);
     const arn = scriptRun(fake, { runId: 'long-3', items: [{ kind: 'queue', name: 'old', total: 6000, pages }] });
 
-    expect((await cli(['watch', arn, '--interval', '0'])).code).toBe(0);
+    expect((await cli(['watch', arn, '--interval', '1'])).code).toBe(0);
 
     const total = [...fake.executions.values()].reduce((n, e) => n + e.events.length, 0);
     // Re-reading whole histories would serve about 30× the events there are (60 polls of a growing
@@ -322,10 +322,10 @@ describe('watch', () => {
     ];
     const lines = (text: string) => text.trimEnd().split('\n');
 
-    const piped = await cli(['watch', scriptRun(fake, { ...twoItems, planNotes }), '--interval', '0']);
-    const json = await cli(['watch', scriptRun(fake, { ...twoItems, runId: 'reroute-json', planNotes }), '--interval', '0', '--json']);
+    const piped = await cli(['watch', scriptRun(fake, { ...twoItems, planNotes }), '--interval', '1']);
+    const json = await cli(['watch', scriptRun(fake, { ...twoItems, runId: 'reroute-json', planNotes }), '--interval', '1', '--json']);
     const status = await cli(['status', scriptRun(fake, { ...twoItems, runId: 'reroute-status', planNotes })]);
-    const terminal = await cli(['watch', scriptRun(fake, { ...twoItems, runId: 'reroute-tty', planNotes }), '--interval', '0'], true);
+    const terminal = await cli(['watch', scriptRun(fake, { ...twoItems, runId: 'reroute-tty', planNotes }), '--interval', '1'], true);
 
     // Then the retried page's error, once.
     const withRetry = [...notices, ...lines(retried)];
@@ -345,7 +345,7 @@ describe('watch', () => {
   it('on a terminal: bars redrawn in place', async () => {
     const arn = scriptRun(fake, twoItems);
 
-    const { code, stdout } = await cli(['watch', arn, '--interval', '0'], true);
+    const { code, stdout } = await cli(['watch', arn, '--interval', '1'], true);
 
     expect(code).toBe(0);
     expect(stdout).toMatchSnapshot();
@@ -354,7 +354,7 @@ describe('watch', () => {
   it('--json: one object per update, the last with the summary', async () => {
     const arn = scriptRun(fake, twoItems);
 
-    const { code, stdout } = await cli(['watch', arn, '--interval', '0', '--json']);
+    const { code, stdout } = await cli(['watch', arn, '--interval', '1', '--json']);
 
     expect(code).toBe(0);
     const updates = stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
@@ -373,7 +373,7 @@ describe('watch', () => {
   it('follows the executions items continued in, and combines their summaries', async () => {
     const arn = scriptRun(fake, { runId: 'long-1', items: [{ kind: 'queue', name: 'old', total: 4000, pages: [[1000, 1000], [2000, 2000], [3000, 3000], [4000, 4000]], continueAfter: 2 }] });
 
-    const { code, stdout } = await cli(['watch', arn, '--interval', '0', '--json']);
+    const { code, stdout } = await cli(['watch', arn, '--interval', '1', '--json']);
 
     expect(code).toBe(0);
     const end = JSON.parse(stdout.trimEnd().split('\n').at(-1)!);
@@ -386,7 +386,7 @@ describe('watch', () => {
   it('exits 1 and says why when the execution fails', async () => {
     const arn = scriptRun(fake, { runId: 'bad-1', items: [], planFails: { error: 'InvalidInputError', message: 'routing: a re-route needs routing' } });
 
-    const { code, stdout } = await cli(['watch', arn, '--interval', '0']);
+    const { code, stdout } = await cli(['watch', arn, '--interval', '1']);
 
     expect(code).toBe(1);
     expect(stdout).toMatchSnapshot();
@@ -397,7 +397,7 @@ describe('watch', () => {
   it('an execution that fails after its plan says what its pages moved, never "ended before its plan completed"', async () => {
     const arn = scriptRun(fake, { ...twoItems, runId: 'late-1', summaryFails: { error: 'FatalError', message: 'Summarizing the run: OOM command not allowed' } });
 
-    const { code, stdout } = await cli(['watch', arn, '--interval', '0']);
+    const { code, stdout } = await cli(['watch', arn, '--interval', '1']);
 
     expect(code).toBe(1);
     expect(stdout).toContain(
@@ -406,14 +406,14 @@ describe('watch', () => {
     expect(stdout).toContain('Execution error: FatalError: Summarizing the run: OOM command not allowed');
     expect(stdout).not.toContain('before its plan completed');
 
-    const dry = await cli(['watch', scriptRun(fake, { ...twoItems, runId: 'late-dry', dryRun: true, summaryFails: { error: 'FatalError', message: 'x' } }), '--interval', '0']);
+    const dry = await cli(['watch', scriptRun(fake, { ...twoItems, runId: 'late-dry', dryRun: true, summaryFails: { error: 'FatalError', message: 'x' } }), '--interval', '1']);
     expect(dry.stdout).toContain('no summary — the dry run failed after its plan, having written nothing: its pages counted at least 3,400 job(s) to move. Run it again for the whole count.\n');
   });
 
   it('exits 1 when an item failed, though the execution succeeded', async () => {
     const arn = scriptRun(fake, { runId: 'partial-1', items: [{ kind: 'queue', name: 'old', total: 2000, pages: [[1000, 1000]], failsWith: 'WRONGTYPE queue:old is not a list' }] });
 
-    const { code, stdout } = await cli(['watch', arn, '--interval', '0']);
+    const { code, stdout } = await cli(['watch', arn, '--interval', '1']);
 
     expect(code).toBe(1);
     expect(stdout).toContain('FAILED queue old: FatalError: WRONGTYPE queue:old is not a list');
@@ -425,7 +425,7 @@ describe('watch', () => {
   it('a transfer that left jobs pushed meanwhile on the source says to start another, not to "run move again"', async () => {
     const arn = scriptRun(fake, { runId: 'left-1', selective: true, items: [{ kind: 'queue', name: 'default', total: 1000, pages: [[1000, 1000]] }], extraTotals: { leftOnSource: 3 } });
 
-    const { stdout } = await cli(['watch', arn, '--interval', '0']);
+    const { stdout } = await cli(['watch', arn, '--interval', '1']);
 
     expect(stdout).toContain('\nDone, but jobs remain on the source (3, above): start another transfer (sidekiq-migrate start --mode transfer, same routing and selection).\n');
     expect(stdout).toContain('added during the run: start another transfer (sidekiq-migrate start --mode transfer, same routing and selection) or see drain-check.');
@@ -436,7 +436,7 @@ describe('watch', () => {
     const arn = scriptRun(fake, twoItems);
     fake.throttle('GetExecutionHistory', 3);
 
-    const { code, stderr } = await cli(['watch', arn, '--interval', '0']);
+    const { code, stderr } = await cli(['watch', arn, '--interval', '1']);
 
     expect(code).toBe(0);
     expect(stderr.match(/AWS Step Functions is throttling these reads; waiting \d+\.\d s\./g)).toHaveLength(3);
@@ -446,7 +446,7 @@ describe('watch', () => {
     const arn = scriptRun(fake, twoItems);
     fake.throttle('GetExecutionHistory', 1000);
 
-    const { code, stderr } = await cli(['watch', arn, '--interval', '0']);
+    const { code, stderr } = await cli(['watch', arn, '--interval', '1']);
 
     expect(code).toBe(1);
     expect(stderr).toContain(`Reading the history of ${arn}: Rate exceeded (throttled by AWS; try again in a minute)`);
@@ -454,9 +454,9 @@ describe('watch', () => {
 
   it('finds an execution by its run id through the stack, and names one that does not exist', async () => {
     scriptRun(fake, twoItems);
-    expect((await cli(['watch', 'reroute-1', '--interval', '0'])).code).toBe(0);
+    expect((await cli(['watch', 'reroute-1', '--interval', '1'])).code).toBe(0);
 
-    const missing = await cli(['watch', 'no-such-run', '--interval', '0']);
+    const missing = await cli(['watch', 'no-such-run', '--interval', '1']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain(`Reading the history of ${execution('no-such-run')}: Execution Does Not Exist`);
   });
@@ -499,7 +499,7 @@ describe('stop', () => {
     const arn = scriptRun(fake, { runId: 'long-2', items: [{ kind: 'queue', name: 'old', total: 6000, pages: [[1000, 1000], [2000, 2000], [3000, 3000], [4000, 4000], [5000, 5000], [6000, 6000]], continueAfter: 1 }] });
     fake.tick = 5;
 
-    const { code, stdout } = await cli(['stop', arn, '--interval', '0']);
+    const { code, stdout } = await cli(['stop', arn, '--interval', '1']);
 
     expect(code).toBe(0);
     const continuation = [...fake.executions.keys()].find((k) => k.includes(':cont-0-long-2') && !k.includes('/'))!;
@@ -513,7 +513,7 @@ describe('stop', () => {
     const arn = scriptRun(fake, twoItems);
     fake.tick = 2;
 
-    const { code, stdout } = await cli(['stop', 'reroute-1', '--interval', '0', '--json']);
+    const { code, stdout } = await cli(['stop', 'reroute-1', '--interval', '1', '--json']);
 
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ type: 'stopped', runId: 'reroute-1', stopped: [arn], status: 'ABORTED', finished: true });
@@ -523,11 +523,11 @@ describe('stop', () => {
   it('by run id, stops the run\'s newest execution: the one --resume started (RUN-resume-N), not the first that ended', async () => {
     scriptRun(fake, twoItems);
     fake.tick = 2;
-    await cli(['stop', 'reroute-1', '--interval', '0']);
+    await cli(['stop', 'reroute-1', '--interval', '1']);
     const resumed = scriptRun(fake, twoItems, { name: 'reroute-1-resume-2', startTick: fake.tick });
     fake.tick += 2;
 
-    const { code, stdout } = await cli(['stop', 'reroute-1', '--interval', '0']);
+    const { code, stdout } = await cli(['stop', 'reroute-1', '--interval', '1']);
 
     expect(code).toBe(0);
     expect(fake.stopped.at(-1)).toBe(resumed);
@@ -540,7 +540,7 @@ describe('stop', () => {
   it('status of a stopped run says it was stopped, not that it failed', async () => {
     scriptRun(fake, twoItems);
     fake.tick = 3;
-    await cli(['stop', 'reroute-1', '--interval', '0']);
+    await cli(['stop', 'reroute-1', '--interval', '1']);
 
     const { code, stdout } = await cli(['status', 'reroute-1']);
 

@@ -40,7 +40,7 @@ async function stopThenRedrive(): Promise<{ arn: string }> {
     ],
   });
   fake.tick = 2;
-  expect((await cli(['stop', 'reroute-1', '--interval', '0'])).code).toBe(0);
+  expect((await cli(['stop', 'reroute-1', '--interval', '1'])).code).toBe(0);
   fake.tick = 4;
 
   // The redriven children meet the run's stop marker: each page task ends with RunStoppedError,
@@ -104,7 +104,7 @@ describe('a redriven execution', () => {
     const { arn } = await stopThenRedrive();
     const stopsBefore = fake.stopped.length;
 
-    const { code, stdout } = await cli(['stop', 'reroute-1', '--interval', '0']);
+    const { code, stdout } = await cli(['stop', 'reroute-1', '--interval', '1']);
 
     expect(code).toBe(0);
     expect(fake.stopped.slice(stopsBefore)).toEqual([arn]);
@@ -115,7 +115,7 @@ describe('a redriven execution', () => {
   it('watch follows it to its new end and tells what that end says', async () => {
     await stopThenRedrive();
 
-    const { code, stdout } = await cli(['watch', 'reroute-1', '--interval', '0', '--json']);
+    const { code, stdout } = await cli(['watch', 'reroute-1', '--interval', '1', '--json']);
 
     expect(code).toBe(1);
     const end = JSON.parse(stdout.trimEnd().split('\n').at(-1)!);

@@ -84,6 +84,22 @@ describe('the sidekiq-migrate executable', () => {
   });
 
   it.each([
+    [['watch', 'x', '--interval', '0']],
+    [['watch', 'x', '--interval', '-1']],
+    [['stop', 'x', '--interval', '0']],
+    [['start', '--rename', 'a=b', '--watch', '--interval', '0']],
+  ])('refuses a polling interval of zero or less as bad input, before anything is asked of AWS (%j)', (args) => {
+    // No credentials anywhere: a command that went on would say so instead.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
+    const home = mkdtempSync(join(tmpdir(), 'sidekiq-migrate-home-'));
+    const result = spawnSync(process.execPath, [bin, ...args, '--region', 'us-east-1'], { encoding: 'utf8', cwd: '/', env: { ...env, HOME: home } });
+
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe('--interval: the interval must be more than 0 seconds\n');
+    expect(result.status).toBe(2);
+  });
+
+  it.each([
     [['run', '--redis', '', '--rename', 'a=b'], '--redis: required: the Redis URL, e.g. redis://localhost:6379/0 or rediss://…\n'],
     [['move', '--from', '', '--to', 'redis://127.0.0.1:1'], '--from: required: the old Redis URL (or its store name, with --redis-yml)\n'],
     [['drain-check', '--redis', ''], '--redis: empty: give the Redis URL, e.g. redis://localhost:6379/0 or rediss://…\n'],
