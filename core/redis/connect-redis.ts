@@ -6,6 +6,7 @@ import { classifyRedisError, RedisUnavailableError } from './redis-errors.js';
 import type { RedisUrl } from './redis-url.js';
 import { assertCommandsAllowed, type ConnectionUse } from './command-permissions.js';
 import { connectedSlaves, noteReplicas } from './replica-wait.js';
+import { infoOnceLoaded } from './info-once-loaded.js';
 
 /** How long a command may wait for its reply by default (ConnectOptions.commandTimeoutMs). */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
@@ -50,6 +51,9 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
     tls: url.tls ? { ...options.tls } : undefined,
     protocol: 2,
     lazyConnect: true,
+    // ioredis's ready check (INFO, until the server has loaded its data) printed its own warning
+    // on the console when the user may not run INFO; checkServer waits for the load instead.
+    enableReadyCheck: false,
     connectTimeout: options.connectTimeoutMs ?? 10_000,
     commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
     maxRetriesPerRequest: 2,
@@ -72,7 +76,7 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
   client.on('error', onError);
   try {
     await client.connect();
-    const replicas = await checkServer(client, url, role);
+    const replicas = await checkServer(client, url, role, options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
     // WAIT is sent to a server with replicas only (replica-wait.ts): checked there only.
     if (options.use) await assertCommandsAllowed(client, url.username, options.use, options.prefix ?? '', `${role} ${url.redacted}`, { replicas: replicas > 0 });
     client.off('error', onError);
@@ -127,7 +131,7 @@ function refusalGreeting(url: RedisUrl): Promise<string> {
 const DB_REFUSED = /DB index is out of range|invalid DB index|SELECT is not allowed/i;
 
 /** Checks the server; returns how many replicas it has (remembered for replica-wait.ts). */
-async function checkServer(client: Redis, url: RedisUrl, role: string): Promise<number> {
+async function checkServer(client: Redis, url: RedisUrl, role: string, maxLoadingWaitMs: number): Promise<number> {
   // ioredis selects the URL's database on connecting, but when the server refuses (a database
   // beyond its `databases`, or a server with database 0 only) it only emits an error and goes on
   // in database 0: every command would then read and write the wrong data. Asked again, and awaited.
@@ -140,7 +144,7 @@ async function checkServer(client: Redis, url: RedisUrl, role: string): Promise<
       throw new InputError(`${role} ${url.redacted}: the server has no database ${url.db} (SELECT ${url.db}: ${message}); a server with one database has only database 0. Nothing was touched.`, { cause: error });
     }
   }
-  const info = await client.info();
+  const info = await infoOnceLoaded(client, `${role} ${url.redacted}`, maxLoadingWaitMs);
   const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
   // A sentinel (GitLab's `redis_sentinels`, port 26379) answers INFO but has no data commands: the
   // permission check would report every command as missing from "this Redis".
