@@ -166,6 +166,11 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     const samples = [...t.samples.unmapped, ...t.samples.unparsable];
     if (samples.length > 0) attention.push(`Samples: ${samples.map((s) => `${printable(s.className ?? '?')} (jid ${printable(s.jid ?? '?')}, ${printable(s.reason)})`).join('; ')}`);
     if ((t.uniqueLocked ?? 0) > 0) attention.push(uniqueLockWarning(t.uniqueLocked, summary.dryRun));
+    if ((t.unreached ?? 0) > 0) {
+      attention.push(
+        `${n(t.unreached!)} job(s) that were on retired queues when the run began were not reached (${byQueue((c) => c['unreached'] ?? 0)}): jobs a stopping Sidekiq pushed back under the pass (RPUSH) were moved in their place. Run again to move them.`,
+      );
+    }
     if ((t.arrived ?? 0) > 0) attention.push(`${n(t.arrived)} job(s) arrived on retired queues during the run (${byQueue((c) => c['arrived']!)}): not moved by this run; run again or see drain-check.`);
     const earlier = quarantinedBefore(summary);
     if (earlier > 0) {
@@ -256,6 +261,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   }
 
   const arrived = reroute ? ((summary.totals as RerouteCounters).arrived ?? 0) : 0;
+  const unreached = reroute ? ((summary.totals as RerouteCounters).unreached ?? 0) : 0;
   // From the totals: the summary lists the first sets and queues only.
   const stillOnSource = reroute ? 0 : ((summary.totals as TransferCounters).leftOnSource ?? 0);
   // A selection that found none of its jobs (the source holds only other classes) did not move
@@ -266,7 +272,11 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   // does not transfer): never "Complete", whatever else moved. A dry run counts what a run would leave.
   const leftBehind = jobsLeftBehind(summary, reroute);
   // Jobs pushed to retired queues while the run drained them are still there: not "Complete" either.
-  const leftOrArrived = [...leftBehind, ...(arrived > 0 ? [`${n(arrived)} arrived on retired queues during the run`] : [])];
+  const leftOrArrived = [
+    ...leftBehind,
+    ...(unreached > 0 ? [`${n(unreached)} not reached on retired queues`] : []),
+    ...(arrived > 0 ? [`${n(arrived)} arrived on retired queues during the run`] : []),
+  ];
   const renames = unmatched.map((r) => `--rename ${displayName(r.from)}=${displayName(r.to)}`).join(', ');
   const complete = summary.dryRun
     ? dryRunVerdict(summary, endpoint, reroute, leftBehind, unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : '')

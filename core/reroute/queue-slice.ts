@@ -29,7 +29,11 @@ const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n', { encodeCalls: true
  * fetching from the queue takes those first (append-window.ts); absent while there are none.
  * `floor` (`front` only): the digest of the lowest job the pass left in place, just above the
  * originals not yet examined, which the next window is read below (front-window.ts); absent while
- * there is none.
+ * there is none. `ceiling` (`append` only, not in a dry run): the newest job on the queue when
+ * the bound was read (its size and digest), until the pass examines it. A stopping Sidekiq's
+ * requeue (RPUSH) onto a tail where the pass left nothing, or below a mark a worker's fetches
+ * took, comes into the next window and takes its turn in the bound: the pass then ends below the
+ * newest originals. At its end a ceiling still unexamined tells how many (originalsNotReached).
  */
 export interface QueueCursor {
   readonly limit: number;
@@ -38,6 +42,13 @@ export interface QueueCursor {
   readonly bytesPerJob?: number;
   readonly tail?: TailMark;
   readonly floor?: string;
+  readonly ceiling?: JobMark;
+}
+
+/** A job known by its size and digest (rewritten-entries.ts): the size is compared first, cheaply. */
+export interface JobMark {
+  readonly bytes: number;
+  readonly digest: string;
 }
 
 /**
@@ -90,8 +101,10 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
     // The jobs of the window left on the list, in the order examined (`append`: oldest first).
     const left: Buffer[] = [];
     let kept = 0;
+    let ceiling = cursor.ceiling;
     for (const job of jobs) {
       counters.scanned++;
+      if (ceiling !== undefined && job.length === ceiling.bytes && entryDigest(job) === ceiling.digest) ceiling = undefined;
       const examined = examineQueuedJob(job, queue, request.plan, request.rewriteActiveJobQueueName ?? true);
       if (examined.kind === 'move') {
         moves.push({ job, examined });
@@ -126,7 +139,7 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
     } else {
       await applyMoves(request, placement, { below, span: window.length }, moves, parked, counters);
     }
-    const counts = { limit: cursor.limit, examined: cursor.examined + positions, kept: cursor.kept + kept };
+    const counts = { limit: cursor.limit, examined: cursor.examined + positions, kept: cursor.kept + kept, ...(ceiling === undefined ? {} : { ceiling }) };
     // `append`: what now lies at the tail below the next window (a dry run leaves every job).
     const tail = over === undefined ? undefined : markAfter(over, cursor.tail, dryRun ? jobs : left);
     // `front`: the lowest job this window left (it read newest first), else the floor before.
@@ -171,7 +184,7 @@ async function readSlice(request: QueueSliceRequest, placement: Placement): Prom
   const source = keys.queue(queue);
   // A window of `front` starts at the newest originals (the head), one of `append` at the oldest.
   const end = placement === 'front' ? 'list-head' : 'list-tail';
-  const cursor = request.cursor ?? (await startCursor(redis, source, end));
+  const cursor = request.cursor ?? (await startCursor(redis, source, end, placement === 'append' && !request.dryRun));
   if (cursor.limit - cursor.examined <= 0) return { cursor, want: 0, window: [], positions: 0, below: 0 };
   const bytesPerJob = await expectedBytesPerJob(redis, source, end, cursor.bytesPerJob);
   const want = Math.min(jobsWithinBytes(bytesPerJob, sliceSize), cursor.limit - cursor.examined);
@@ -182,8 +195,17 @@ async function readSlice(request: QueueSliceRequest, placement: Placement): Prom
  * A queue's first cursor: its length (the run's bound) and the size of a few of its jobs at `end`,
  * in one round trip. The probe only sizes the first window, whichever jobs it finds (arrivals or
  * originals): no position is read from it, so the bound is still read apart from any window.
+ * `withCeiling`: the newest job too, in one MULTI with the length, so that it is the newest of
+ * the jobs the bound counts (a proxy may run other clients' commands between two pipelined ones).
  */
-async function startCursor(redis: QueueSliceRequest['redis'], key: RedisKey, end: 'list-head' | 'list-tail'): Promise<QueueCursor> {
+async function startCursor(redis: QueueSliceRequest['redis'], key: RedisKey, end: 'list-head' | 'list-tail', withCeiling: boolean): Promise<QueueCursor> {
+  if (withCeiling) {
+    const replies = (await redis.multi().llen(key).lrangeBuffer(key, ...probeRange(end)).lindexBuffer(key, 0).exec()) as [[Error | null, number], [Error | null, Buffer[]], [Error | null, Buffer | null]];
+    for (const [error] of replies) if (error) throw error;
+    const [[, limit], [, sample], [, newest]] = replies;
+    const ceiling = newest === null ? {} : { ceiling: { bytes: newest.length, digest: entryDigest(newest) } };
+    return withBytes({ limit, examined: 0, kept: 0, ...ceiling }, meanBytes(sample, undefined));
+  }
   const [[lengthError, limit], [probeError, sample]] = (await redis.pipeline().llen(key).lrangeBuffer(key, ...probeRange(end)).exec()) as [[Error | null, number], [Error | null, Buffer[]]];
   if (lengthError) throw lengthError;
   if (probeError) throw probeError;
@@ -258,11 +280,46 @@ async function countArrivals(request: QueueSliceRequest, cursor: QueueCursor, co
     const movable = await movableAtTail(request, cursor, over);
     const above = await misplacedArrivals(request.redis, request.keys.queue(request.queue), request.queue, request.plan, length - over);
     counters.arrived = above + (request.plan.kind === 'reverse' ? movable : Math.max(over - cursor.kept, movable));
-    return counters;
+  } else {
+    // A rollback's queues are live: only jobs of a class it puts back arrived out of place.
+    counters.arrived = await misplacedArrivals(request.redis, request.keys.queue(request.queue), request.queue, request.plan, length - ours);
   }
-  // A rollback's queues are live: only jobs of a class it puts back arrived out of place.
-  counters.arrived = await misplacedArrivals(request.redis, request.keys.queue(request.queue), request.queue, request.plan, length - ours);
+  // Originals above what the pass left at the tail, below the ones that arrived: not arrivals.
+  const unreached = request.dryRun ? 0 : await originalsNotReached(request, cursor, Math.min(length, cursor.tail?.over ?? cursor.kept));
+  if (unreached > 0) {
+    counters.unreached = unreached;
+    counters.arrived = Math.max(0, counters.arrived - unreached);
+  }
   return counters;
+}
+
+/**
+ * An `append` pass that ended without examining its ceiling (the newest original): the originals
+ * it did not reach, those from what it left at the tail (`from` jobs) up to the ceiling, which lie
+ * below everything that arrived (producers push at the other end). Of a rollback, only those it
+ * would put back (its queues are live: the other classes' jobs belong there). Read once at the end,
+ * oldest first, paged by bytes, at most the bound's jobs; 0 when the ceiling is not found (a worker
+ * took it): what is left is then counted as arrived, as before.
+ */
+async function originalsNotReached(request: QueueSliceRequest, cursor: QueueCursor, from: number): Promise<number> {
+  const ceiling = cursor.ceiling;
+  if (ceiling === undefined) return 0;
+  const key = request.keys.queue(request.queue);
+  let [all, movable] = [0, 0];
+  let bytesPerJob = cursor.bytesPerJob;
+  for (let at = from; at < from + cursor.limit; ) {
+    const want = Math.min(bytesPerJob === undefined ? PROBE_JOBS : jobsWithinBytes(bytesPerJob, cursor.limit), from + cursor.limit - at);
+    const page = (await request.redis.lrangeBuffer(key, -(at + want), -(at + 1))).reverse();
+    for (const job of page) {
+      all++;
+      if (examineQueuedJob(job, request.queue, request.plan, false).kind === 'move') movable++;
+      if (job.length === ceiling.bytes && entryDigest(job) === ceiling.digest) return request.plan.kind === 'reverse' ? movable : all;
+    }
+    if (page.length < want) break;
+    at += page.length;
+    bytesPerJob = meanBytes(page, bytesPerJob);
+  }
+  return 0;
 }
 
 /**

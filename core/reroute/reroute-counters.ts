@@ -47,6 +47,12 @@ export interface RerouteCounters {
    */
   arrived: number;
   /**
+   * Queues (`append`): jobs that were on the queue when its work started and that the pass did not
+   * reach, jobs a stopping Sidekiq pushed back under it having taken their turn (queue-slice.ts,
+   * `ceiling`). Still on the queue, not moved; not arrivals. Absent when none.
+   */
+  unreached?: number;
+  /**
    * Jobs sent to a new queue that carry a sidekiq-unique-jobs digest (`lock_digest`): from the
    * gem's 8.0.8 on they run under their new queue's digest (docs/guarantees-and-limits.md).
    */
@@ -139,6 +145,7 @@ export function addCounters(into: RerouteCounters, more: RerouteCounters): Rerou
   into.quarantinedClasses ??= {};
   for (const k of SCALARS) into[k] = (into[k] ?? 0) + (more[k] ?? 0);
   if ((more.uncheckedMoves ?? 0) > 0) into.uncheckedMoves = (into.uncheckedMoves ?? 0) + more.uncheckedMoves!;
+  if ((more.unreached ?? 0) > 0) into.unreached = (into.unreached ?? 0) + more.unreached!;
   addDestinations(into.movedTo, more.movedTo ?? {});
   for (const [cls, n] of Object.entries(more.unmappedClasses)) tallyClass(into, cls, n);
   for (const [cls, n] of Object.entries(more.quarantinedClasses ?? {})) tallyClass(into, cls, n, 'quarantinedClasses');

@@ -85,6 +85,45 @@ describe('run --append with jobs pushed back at the consumer end while a worker 
   });
 });
 
+describe('run --append with jobs pushed back under a pass that has left nothing at the tail', { timeout: 180_000 }, () => {
+  it('the pass moves the pushed-back jobs in place of as many of the newest originals: those are named as not reached, not as arrived', async () => {
+    const source = redis.source();
+    const rules = join(mkdtempSync(join(tmpdir(), 'cli-append-requeue-')), 'mapping.json');
+    writeFileSync(rules, JSON.stringify({ A: 'new' }));
+    const old = (i: number) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]`, jid: String(i).padStart(24, '0') });
+    const mapped = Array.from({ length: 3000 }, (_, i) => old(100 + i));
+    for (let i = 0; i < mapped.length; i += 500) await source.lpush('queue:old', ...mapped.slice(i, i + 500));
+    await source.sadd('queues', 'old');
+    const requeued = [old(10_000), old(10_001)];
+    const late = [old(20_000), old(20_001), old(20_002)];
+
+    // Once the first slice has moved its jobs, a stopping Sidekiq pushes two jobs it had fetched
+    // before the run back onto the consumer end (RPUSH), where the pass reads its next window, and
+    // a producer on old rules pushes three (LPUSH). In the same MULTI, the queue as it then was:
+    // mapped jobs were still waiting, so the pass was under way.
+    const run = runCli('run', '--redis', redis.urls().source, '--mapping', rules, '--append', '--page-size', '10');
+    await waitUntil('the first slice moved jobs', async () => (await source.llen('queue:new')) > 0);
+    const [, , [, during]] = (await source.multi().rpush('queue:old', ...requeued).lpush('queue:old', ...late).lrange('queue:old', 0, -1).exec()) as [[null, number], [null, number], [null, string[]]];
+    const { code, stdout } = await run;
+
+    expect(during.filter((p) => mapped.includes(p)).length, 'the pass was under way').toBeGreaterThan(0);
+    // Which jobs move is as before: the pushed-back two, and every original but the two newest.
+    const notReached = mapped.slice(-2);
+    await expectExactJobs(source, '', [
+      ...[...notReached, ...late].map((p) => jobEntry('queue:old', p)),
+      ...[...mapped.slice(0, -2), ...requeued].map((p) => jobEntry('queue:new', withQueue(p, 'old', 'new'))),
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      '\n2 job(s) that were on retired queues when the run began were not reached (queue:old 2): jobs a stopping Sidekiq pushed back under the pass (RPUSH) were moved in their place. Run again to move them.\n',
+    );
+    expect(stdout).toContain('\n3 job(s) arrived on retired queues during the run (queue:old 3): not moved by this run; run again or see drain-check.\n');
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe(
+      'Done, but jobs were left behind: 2 not reached on retired queues · 3 arrived on retired queues during the run (see "Needs a look" above).',
+    );
+  });
+});
+
 describe('move --classes: a selected job pushed back onto a queue after its item ended, while the run goes on', { timeout: 180_000 }, () => {
   it.each([['front', []], ['append', ['--append']]] as const)('%s: counted and named, never "Complete"', async (_, flags) => {
     const source = redis.source();

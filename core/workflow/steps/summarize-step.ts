@@ -257,7 +257,9 @@ async function arrivalsAfterTheirItemEnded(source: Connection, mode: 'reroute' |
     // A rollback leaves the jobs of classes it does not put back on the live queues it drains
     // (`already`): there since before, they did not arrive.
     const kept = mode === 'reroute' ? (c['alreadyRouted'] ?? 0) : 0;
-    const left = (c[mode === 'reroute' ? 'arrived' : 'leftOnSource'] ?? 0) + leftInPlace(c, mode === 'reroute') + kept;
+    // And the originals an append pass did not reach (queue-slice.ts): still there, counted apart.
+    const unreached = mode === 'reroute' ? (c['unreached'] ?? 0) : 0;
+    const left = (c[mode === 'reroute' ? 'arrived' : 'leftOnSource'] ?? 0) + leftInPlace(c, mode === 'reroute') + kept + unreached;
     if (length <= left) continue;
     // And its producers keep pushing other classes there: only a class it puts back is out of place.
     const misplaced = plan ? await misplacedArrivals(source.redis, source.keys.queue(item.name), item.name, plan, length - left) : length - left;
