@@ -238,6 +238,11 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     const kinds = reroute ? 'unmapped, unparsable, conflicts' : 'conflicts, unparsable jobs a selection never takes';
     attention.push(`Jobs left in place (${kinds}) by set and queue: ${named.map(([l, v]) => `${l} ${n(v)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more` : ''}`);
   }
+  const skipped = summary.notLookedAt;
+  if (skipped) {
+    const named = `${skipped.places.map((p) => `${displayName(p.name)} ${n(p.jobs)}`).join(' · ')}${skipped.more > 0 ? ` · … and ${n(skipped.more)} more` : ''}`;
+    attention.push(`Not looked at by this run (${skipped.options.join(', ')}), ${n(skipped.jobs)} job(s): ${named}. Run again without those options to move them.`);
+  }
   if (summary.unheard) attention.push(unheardWarning(summary.unheard, summary.dryRun, reroute));
   const unmatched = unmatchedRenames(summary, reroute);
   if (unmatched.length > 0) attention.push(unmatchedWarning(unmatched, summary.dryRun));
@@ -367,6 +372,7 @@ function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] {
     ...(summary.inflightOnTarget ? [`${n(summary.inflightOnTarget.jobs)} in flight on the target from an interrupted transfer out of it`] : []),
     ...(summary.inflightLeftOnSource ? [`${n(summary.inflightLeftOnSource.jobs)} in in-flight keys on the source that no run finishes`] : []),
     ...(summary.inflightOnSource ? [`${n(summary.inflightOnSource.jobs)} in flight from an interrupted transfer out of this Redis`] : []),
+    ...(summary.notLookedAt ? [`${n(summary.notLookedAt.jobs)} in sets and queues this run did not look at`] : []),
   ];
 }
 

@@ -57,6 +57,38 @@ describe('small edges of the command line', { timeout: 180_000 }, () => {
     );
   });
 
+  it('--no-queues or --sets that leave out a set holding jobs: never "Complete", the jobs not looked at counted and named (dry run too); move the same', async () => {
+    const source = redis.source();
+    await seed(source);
+    await source.zadd('retry', '1795459306', job('old', 6));
+
+    const noQueues = await cli('run', '--redis', redis.urls().source, '--rename', 'old=new', '--no-queues', '--sets', 'schedule');
+
+    expect(noQueues.code).toBe(0);
+    expect(noQueues.stdout).toContain('\nNot looked at by this run (--sets, --no-queues), 3 job(s): queue:old 2 · retry 1. Run again without those options to move them.\n');
+    expect(noQueues.stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs were left behind: 3 in sets and queues this run did not look at (see "Needs a look" above).');
+    expect(await jobs(source)).toEqual(
+      [
+        `queue:old\t${job('old', 1)}\t`,
+        `queue:old\t${job('old', 2)}\t`,
+        `retry\t${job('old', 6)}\t1795459306`,
+        `schedule\t${job('new', 3)}\t1795459303.25`,
+        `schedule\t${job('new', 4)}\t1795459304.5`,
+        `schedule\t${job('new', 5)}\t1795459305`,
+      ].sort(),
+    );
+
+    const dry = await cli('run', '--redis', redis.urls().source, '--rename', 'old=new', '--no-queues', '--dry-run');
+    expect(dry.stdout.trimEnd().split('\n').at(-1)).toBe('Dry run, nothing written: a run would move 1 job(s) and leave jobs behind: 2 in sets and queues this run did not look at (see "Needs a look" above).');
+
+    const target = redis.target();
+    const move = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--sets', 'retry');
+    expect(move.code).toBe(0);
+    expect(move.stdout).toContain('\nNot looked at by this run (--sets), 3 job(s): schedule 3. Run again without those options to move them.\n');
+    expect(move.stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs were left behind: 3 in sets and queues this run did not look at (see "Needs a look" above).');
+    expect(await jobs(target)).toEqual([`queue:old\t${job('old', 1)}\t`, `queue:old\t${job('old', 2)}\t`, `retry\t${job('old', 6)}\t1795459306`].sort());
+  });
+
   it('--rename default=NEW moves set entries that name no queue: Sidekiq pushes them to default when due', async () => {
     const source = redis.source();
     const noQueue = (i: number) => `{"class":"W","args":[${i}],"jid":"00000000000000000000000${i}","created_at":1795459303.5}`;

@@ -19,6 +19,8 @@ import { jobsWithinBytes, meanBytes, PROBE_JOBS } from '../../redis/page-bytes.j
 import { misplacedArrivals } from '../../reroute/rollback-arrivals.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
 import type { Connection } from '../connections.js';
+import { jobsNotLookedAt, type NotLookedAt } from '../not-looked-at.js';
+import { routingOf } from './plan-step.js';
 
 export interface RunSummary {
   readonly runId: string;
@@ -91,6 +93,8 @@ export interface RunSummary {
    * on a Redis where live processes run: the source of a re-route, the target of a transfer.
    */
   readonly unheard?: UnheardQueues;
+  /** Jobs in the sets and queues the run's --sets or --no-queues left out (not-looked-at.ts). */
+  readonly notLookedAt?: NotLookedAt;
   /** The plan's renames whose old queue had no list and was not in `queues` (work-item.ts): said when nothing went to their new queue. */
   readonly renamesWithoutQueue?: RunSettings['renamesWithoutQueue'];
 }
@@ -161,6 +165,8 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const inflightLeftOnSource = settings.mode === 'transfer' ? await unresumableOnSource(source) : undefined;
   // A transfer finishes its source's (the plan resumes them) or refuses to start; a re-route leaves them.
   const inflightOnSource = settings.mode === 'reroute' ? await interruptedOnTarget(source) : undefined;
+  // The sets and queues the scope left out; with no data at all, there is nothing to name.
+  const notLookedAt = settings.nothingThere ? undefined : await jobsNotLookedAt(settings, source, settings.queues || settings.mode !== 'reroute' ? undefined : await routingOf(settings, source));
   const sets: RunSummary['sets'] = {};
   const queues: RunSummary['queues'] = {};
   for (const listed of tally.listed) (listed.kind === 'set' ? sets : queues)[listed.name] = listed.counters;
@@ -195,6 +201,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(inflightOnTarget ? { inflightOnTarget } : {}),
     ...(inflightLeftOnSource ? { inflightLeftOnSource } : {}),
     ...(inflightOnSource ? { inflightOnSource } : {}),
+    ...(notLookedAt ? { notLookedAt } : {}),
     releasedLock,
     ...(supersededBy !== undefined ? { superseded: { laterPlannedAt: supersededBy } } : {}),
     ...(input.settings.nothingThere ? { nothingThere: true as const } : {}),

@@ -1,0 +1,44 @@
+import { discoverQueues } from '../reroute/discover-queues.js';
+import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
+import { isDrainedQueue, type RoutingPlan } from '../routing/routing-plan.js';
+import type { Connection } from './connections.js';
+import type { RunSettings } from './work-item.js';
+
+/** Sets and queues a summary names for what they hold (a GitLab has hundreds of queues): its state stays small. */
+const NOT_LOOKED_AT_LISTED = 20;
+
+/**
+ * Jobs in the sets and queues a run's scope left out (`--sets` without some of schedule, retry,
+ * dead, interrupted; `--no-queues`): the queues a re-route's routing retires (a transfer: every
+ * queue). It said "Complete: everything that could be moved was moved" over them. Counted whole
+ * (ZCARD, LLEN): a left-out set may hold entries that need no move, so this says "not looked at",
+ * not "left behind by the routing". Undefined when the scope is everything, or what it left out is empty.
+ */
+export interface NotLookedAt {
+  readonly jobs: number;
+  /** The largest first: a set by its name, a queue as `queue:NAME`. */
+  readonly places: readonly { readonly name: string; readonly jobs: number }[];
+  /** How many more sets and queues hold some, beyond `places`. */
+  readonly more: number;
+  /** The options that narrowed the scope: `--sets`, `--no-queues`. */
+  readonly options: readonly string[];
+}
+
+export async function jobsNotLookedAt(settings: Pick<RunSettings, 'mode' | 'sets' | 'queues'>, source: Connection, plan: RoutingPlan | undefined): Promise<NotLookedAt | undefined> {
+  const sets = SORTED_SET_NAMES.filter((set) => !settings.sets.includes(set));
+  const queues = settings.queues ? [] : (await discoverQueues(source.redis, source.keys)).queues.filter((q) => settings.mode !== 'reroute' || plan === undefined || isDrainedQueue(plan, q));
+  if (sets.length === 0 && settings.queues) return undefined;
+  const pipeline = source.redis.pipeline();
+  for (const set of sets) pipeline.zcard(source.keys.sortedSet(set));
+  for (const queue of queues) pipeline.llen(source.keys.queue(queue));
+  const replies = (await pipeline.exec()) ?? [];
+  const names = [...sets, ...queues.map((q) => `queue:${q}`)];
+  const found = names
+    .map((name, i) => ({ name, jobs: typeof replies[i]?.[1] === 'number' && replies[i]![0] === null ? (replies[i]![1] as number) : 0 }))
+    .filter((p) => p.jobs > 0)
+    .sort((a, b) => b.jobs - a.jobs || (a.name < b.name ? -1 : 1));
+  if (found.length === 0) return undefined;
+  const options = [...(sets.length > 0 ? ['--sets'] : []), ...(settings.queues ? [] : ['--no-queues'])];
+  const places = found.slice(0, NOT_LOOKED_AT_LISTED);
+  return { jobs: found.reduce((n, p) => n + p.jobs, 0), places, more: found.length - places.length, options };
+}
