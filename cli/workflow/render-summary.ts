@@ -238,6 +238,21 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     const kinds = reroute ? 'unmapped, unparsable, conflicts' : 'conflicts, unparsable jobs a selection never takes';
     attention.push(`Jobs left in place (${kinds}) by set and queue: ${named.map(([l, v]) => `${l} ${n(v)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more` : ''}`);
   }
+  const workers = summary.heldByWorkers;
+  if (workers) {
+    const where = summary.mode === 'reroute' ? 'this Redis' : 'the source';
+    const lists = (named: readonly { key: string; size: number }[], jobs: number) => `${named.map((l) => `${displayName(l.key)} ${n(l.size)}`).join(' · ')}${named.reduce((x, l) => x + l.size, 0) < jobs ? ' · …' : ''}`;
+    if (workers.abandoned > 0) {
+      attention.push(
+        `${n(workers.abandoned)} job(s) taken from retired queues by workers that are gone, in their fetchers' private lists (${lists(workers.abandonedLists, workers.abandoned)}): nobody runs them until a process of the same fetcher puts them back on their old queue on ${where}; then run again (drain-check counts them).`,
+      );
+    }
+    if (workers.working > 0) {
+      attention.push(
+        `${n(workers.working)} job(s) taken from retired queues are being worked on (${lists(workers.workingLists, workers.working)}): one that fails goes to retry, one whose worker dies back on its old queue; run again after the last restart (drain-check counts them).`,
+      );
+    }
+  }
   const skipped = summary.notLookedAt;
   if (skipped) {
     const named = `${skipped.places.map((p) => `${displayName(p.name)} ${n(p.jobs)}`).join(' · ')}${skipped.more > 0 ? ` · … and ${n(skipped.more)} more` : ''}`;
@@ -373,6 +388,7 @@ function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] {
     ...(summary.inflightLeftOnSource ? [`${n(summary.inflightLeftOnSource.jobs)} in in-flight keys on the source that no run finishes`] : []),
     ...(summary.inflightOnSource ? [`${n(summary.inflightOnSource.jobs)} in flight from an interrupted transfer out of this Redis`] : []),
     ...(summary.notLookedAt ? [`${n(summary.notLookedAt.jobs)} in sets and queues this run did not look at`] : []),
+    ...((summary.heldByWorkers?.abandoned ?? 0) > 0 ? [`${n(summary.heldByWorkers!.abandoned)} in private lists of gone workers`] : []),
   ];
 }
 

@@ -20,6 +20,7 @@ import { misplacedArrivals } from '../../reroute/rollback-arrivals.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
 import type { Connection } from '../connections.js';
 import { jobsNotLookedAt, type NotLookedAt } from '../not-looked-at.js';
+import { heldByWorkers, type HeldByWorkers } from '../held-by-workers.js';
 import { routingOf } from './plan-step.js';
 
 export interface RunSummary {
@@ -93,6 +94,8 @@ export interface RunSummary {
    * on a Redis where live processes run: the source of a re-route, the target of a transfer.
    */
   readonly unheard?: UnheardQueues;
+  /** Jobs workers took from the queues the run empties, in their fetchers' private lists (held-by-workers.ts). */
+  readonly heldByWorkers?: HeldByWorkers;
   /** Jobs in the sets and queues the run's --sets or --no-queues left out (not-looked-at.ts). */
   readonly notLookedAt?: NotLookedAt;
   /** The plan's renames whose old queue had no list and was not in `queues` (work-item.ts): said when nothing went to their new queue. */
@@ -166,7 +169,13 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   // A transfer finishes its source's (the plan resumes them) or refuses to start; a re-route leaves them.
   const inflightOnSource = settings.mode === 'reroute' ? await interruptedOnTarget(source) : undefined;
   // The sets and queues the scope left out; with no data at all, there is nothing to name.
-  const notLookedAt = settings.nothingThere ? undefined : await jobsNotLookedAt(settings, source, settings.queues || settings.mode !== 'reroute' ? undefined : await routingOf(settings, source));
+  const routing = settings.mode === 'reroute' && !settings.nothingThere ? await routingOf(settings, source) : undefined;
+  const notLookedAt = settings.nothingThere ? undefined : await jobsNotLookedAt(settings, source, routing);
+  // The private lists of the queues it empties (a re-route's retired ones, a transfer's all). Not
+  // a rollback's (its queues are live: what comes back there runs) nor a selective transfer's
+  // (its queues keep the other classes' jobs, which the lists mostly hold).
+  const emptiesQueues = settings.mode === 'reroute' ? routing !== undefined && routing.kind !== 'reverse' : !settings.selected && settings.inlineClasses === undefined;
+  const held = settings.nothingThere || !settings.queues || !emptiesQueues ? undefined : await heldByWorkers(source, routing, Date.now());
   const sets: RunSummary['sets'] = {};
   const queues: RunSummary['queues'] = {};
   for (const listed of tally.listed) (listed.kind === 'set' ? sets : queues)[listed.name] = listed.counters;
@@ -202,6 +211,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(inflightLeftOnSource ? { inflightLeftOnSource } : {}),
     ...(inflightOnSource ? { inflightOnSource } : {}),
     ...(notLookedAt ? { notLookedAt } : {}),
+    ...(held ? { heldByWorkers: held } : {}),
     releasedLock,
     ...(supersededBy !== undefined ? { superseded: { laterPlannedAt: supersededBy } } : {}),
     ...(input.settings.nothingThere ? { nothingThere: true as const } : {}),

@@ -1,0 +1,69 @@
+// Jobs a worker took from a retired queue into its fetcher's private list (GitLab's reliable
+// fetcher: working:queue:NAME:HOST:PID:NONCE) are never moved (docs/guarantees-and-limits.md).
+// When that worker is gone, nobody runs them until a process of the same fetcher puts them back
+// on the old queue: run and move said "Complete: everything that could be moved was moved" over
+// them, while drain-check said STUCK. The summary names them and never says "Complete"; a list
+// whose worker is alive (being worked on) is named too, and the run stays complete.
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { expectExactJobs, jobEntry, withQueue } from '../support/exact-jobs.js';
+import { repoPath } from '../support/paths.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+const redis = privateSourceAndTarget();
+const cli = (...args: string[]) => spawnSync(process.execPath, [repoPath('bin/sidekiq-migrate.js'), ...args], { encoding: 'utf8', cwd: '/', env: { ...process.env, NO_COLOR: '1' } });
+
+const WORKING = 'working:queue:old:gitlab-sidekiq-1:4242:0a1b2c3d4e5f';
+const queued = sidekiqPayload({ className: 'A', queue: 'old', args: '[1]', jid: '000000000000000000000001' });
+const taken = sidekiqPayload({ className: 'A', queue: 'old', args: '[2]', jid: '000000000000000000000002' });
+
+async function seed(alive: boolean): Promise<void> {
+  const source = redis.source();
+  await source.rpush('queue:old', queued);
+  await source.sadd('queues', 'old');
+  await source.rpush(WORKING, taken);
+  // The reliable fetcher's heartbeat (TTL 60 s): its worker is alive.
+  if (alive) await source.set('reliable-fetcher-heartbeat-gitlab-sidekiq-1-4242-0a1b2c3d4e5f', '1', 'EX', 60);
+}
+
+describe('jobs in a fetcher\'s private list of a retired queue at the end of a run', { timeout: 120_000 }, () => {
+  it('run: a gone worker\'s list is named, never "Complete"; every job where it was or moved once', async () => {
+    await seed(false);
+
+    const result = cli('run', '--redis', redis.urls().source, '--rename', 'old=new');
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(
+      `\n1 job(s) taken from retired queues by workers that are gone, in their fetchers' private lists (${WORKING} 1): nobody runs them until a process of the same fetcher puts them back on their old queue on this Redis; then run again (drain-check counts them).\n`,
+    );
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs were left behind: 1 in private lists of gone workers (see "Needs a look" above).');
+    await expectExactJobs(redis.source(), '', [jobEntry(WORKING, taken), jobEntry('queue:new', withQueue(queued, 'old', 'new'))]);
+  });
+
+  it('move: the same on the old Redis', async () => {
+    await seed(false);
+
+    const result = cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(
+      `\n1 job(s) taken from retired queues by workers that are gone, in their fetchers' private lists (${WORKING} 1): nobody runs them until a process of the same fetcher puts them back on their old queue on the source; then run again (drain-check counts them).\n`,
+    );
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs were left behind: 1 in private lists of gone workers (see "Needs a look" above).');
+    await expectExactJobs(redis.source(), '', [jobEntry(WORKING, taken)]);
+    await expectExactJobs(redis.target(), '', [jobEntry('queue:old', queued)]);
+  });
+
+  it('run: a live worker\'s list is being worked on: named, and the run is complete', async () => {
+    await seed(true);
+
+    const result = cli('run', '--redis', redis.urls().source, '--rename', 'old=new');
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(
+      `\n1 job(s) taken from retired queues are being worked on (${WORKING} 1): one that fails goes to retry, one whose worker dies back on its old queue; run again after the last restart (drain-check counts them).\n`,
+    );
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
+  });
+});
