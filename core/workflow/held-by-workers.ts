@@ -1,5 +1,7 @@
 import { findFetcherLists } from '../drain/fetcher-lists.js';
 import { censusProcesses } from '../drain/live-processes.js';
+import { redisKey } from '../redis/key-name.js';
+import { selectJob } from '../transfer/class-selection.js';
 import { isDrainedQueue, type RoutingPlan } from '../routing/routing-plan.js';
 import type { Connection } from './connections.js';
 
@@ -23,12 +25,28 @@ export interface HeldByWorkers {
   readonly lists: number;
 }
 
-export async function heldByWorkers(source: Connection, plan: RoutingPlan | undefined, nowMs: number): Promise<HeldByWorkers | undefined> {
+/** Most jobs of one private list read for a selection (a list holds a worker's few jobs in progress). */
+const SELECTED_READ = 1_000;
+
+/** `classes`: a selective transfer's; only their jobs count (each list is read, SELECTED_READ jobs at most). */
+export async function heldByWorkers(source: Connection, plan: RoutingPlan | undefined, nowMs: number, classes?: ReadonlySet<string>): Promise<HeldByWorkers | undefined> {
   const census = await censusProcesses(source.redis, source.keys, nowMs / 1000);
-  const lists = (await findFetcherLists(source.redis, source.keys, census.processes)).filter((l) => plan === undefined || isDrainedQueue(plan, l.queue));
+  const found = (await findFetcherLists(source.redis, source.keys, census.processes)).filter((l) => plan === undefined || isDrainedQueue(plan, l.queue));
+  const lists = classes === undefined ? found : await selectedIn(source, found, classes);
   if (lists.length === 0) return undefined;
   const of = (alive: boolean) => lists.filter((l) => l.ownerAlive === alive).sort((a, b) => b.size - a.size || (a.key < b.key ? -1 : 1));
   const named = (alive: boolean) => of(alive).slice(0, LISTS_NAMED).map((l) => ({ key: l.key, size: l.size }));
   const sum = (alive: boolean) => of(alive).reduce((n, l) => n + l.size, 0);
   return { working: sum(true), abandoned: sum(false), workingLists: named(true), abandonedLists: named(false), lists: lists.length };
+}
+
+/** The lists with jobs of `classes`, each sized by those only. */
+async function selectedIn<L extends { readonly key: string; readonly size: number }>(source: Connection, lists: readonly L[], classes: ReadonlySet<string>): Promise<L[]> {
+  const out: L[] = [];
+  for (const list of lists) {
+    const jobs = await source.redis.lrangeBuffer(redisKey(list.key), 0, SELECTED_READ - 1);
+    const size = jobs.filter((job) => selectJob(job, classes).take).length;
+    if (size > 0) out.push({ ...list, size });
+  }
+  return out;
 }

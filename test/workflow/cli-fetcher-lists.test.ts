@@ -55,6 +55,27 @@ describe('jobs in a fetcher\'s private list of a retired queue at the end of a r
     await expectExactJobs(redis.target(), '', [jobEntry('queue:old', queued)]);
   });
 
+  it('move --classes: a selected job in a gone worker\'s list is named (not "no job of the selected classes was on the source"); other classes\' jobs there are not', async () => {
+    await seed(false);
+    const other = sidekiqPayload({ className: 'B', queue: 'old', args: '[3]', jid: '000000000000000000000003' });
+    const otherList = 'working:queue:old:gitlab-sidekiq-2:4343:0a1b2c3d4e5f';
+    await redis.source().rpush(otherList, other);
+    // The queued job is of B too: the selection finds none of its jobs on the queues or sets.
+    await redis.source().del('queue:old');
+    await redis.source().rpush('queue:old', other.replace('[3]', '[4]'));
+
+    const result = cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--classes', 'A');
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(
+      `\n1 job(s) taken from retired queues by workers that are gone, in their fetchers' private lists (${WORKING} 1): nobody runs them until a process of the same fetcher puts them back on their old queue on the source; then run again (drain-check counts them).\n`,
+    );
+    expect(result.stdout).not.toContain(otherList);
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs were left behind: 1 in private lists of gone workers (see "Needs a look" above).');
+    await expectExactJobs(redis.source(), '', [jobEntry(WORKING, taken), jobEntry(otherList, other), jobEntry('queue:old', other.replace('[3]', '[4]'))]);
+    await expectExactJobs(redis.target(), '', []);
+  });
+
   it('run: a live worker\'s list is being worked on: named, and the run is complete', async () => {
     await seed(true);
 

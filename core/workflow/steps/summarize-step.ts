@@ -171,11 +171,12 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   // The sets and queues the scope left out; with no data at all, there is nothing to name.
   const routing = settings.mode === 'reroute' && !settings.nothingThere ? await routingOf(settings, source) : undefined;
   const notLookedAt = settings.nothingThere ? undefined : await jobsNotLookedAt(settings, source, routing);
-  // The private lists of the queues it empties (a re-route's retired ones, a transfer's all). Not
-  // a rollback's (its queues are live: what comes back there runs) nor a selective transfer's
-  // (its queues keep the other classes' jobs, which the lists mostly hold).
-  const emptiesQueues = settings.mode === 'reroute' ? routing !== undefined && routing.kind !== 'reverse' : !settings.selected && settings.inlineClasses === undefined;
-  const held = settings.nothingThere || !settings.queues || !emptiesQueues ? undefined : await heldByWorkers(source, routing, Date.now());
+  // The private lists of the queues it empties (a re-route's retired ones, a transfer's all; a
+  // selective transfer's: its classes' jobs there). Not a rollback's: its queues are live, what
+  // comes back there runs.
+  const selection = settings.mode !== 'transfer' ? undefined : settings.selected ? await loadSelection(source.redis, source.keys.prefix, settings.runId, settings.selectionDigest) : settings.inlineClasses;
+  const emptiesQueues = settings.mode === 'transfer' || (routing !== undefined && routing.kind !== 'reverse');
+  const held = settings.nothingThere || !settings.queues || !emptiesQueues ? undefined : await heldByWorkers(source, routing, Date.now(), selection && new Set(selection));
   const sets: RunSummary['sets'] = {};
   const queues: RunSummary['queues'] = {};
   for (const listed of tally.listed) (listed.kind === 'set' ? sets : queues)[listed.name] = listed.counters;
