@@ -29,7 +29,11 @@ export function renderDrainReport(report: DrainReport): string {
   const hidden = (report.otherPrefixes ?? []).reduce((n, p) => n + (p.unreadable ?? 0), 0);
   const unread = hidden > 0 ? `${elsewhere > 0 ? ', with' : '; other prefixes hold'} ${hidden} key(s) this user may not read` : '';
   const scope = elsewhere > 0 || hidden > 0 ? ` under ${describePrefix(report.prefix ?? '')}${elsewhere > 0 ? `, and ${elsewhere} under other prefixes` : ''}${unread} (below)` : '';
-  const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${report.remaining} job(s) left${scope}${rate}${eta}`];
+  // Dead and interrupted entries never run by themselves and do not count in `remaining`; a line
+  // saying "0 job(s) left" over them read as an empty Redis, one an operator may flush.
+  const dormant = v.state === 'drained' ? report.sets.dead.total + (report.sets.interrupted?.total ?? 0) : 0;
+  const kept = dormant > 0 ? `; ${dormant} dead or interrupted entries that never run by themselves (below)` : '';
+  const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${report.remaining} job(s) left${dormant > 0 ? ' to run' : ''}${scope}${rate}${eta}${kept}`];
   for (const reason of v.reasons) lines.push(`  - ${displayText(reason)}`);
   if (report.maxmemoryPolicy !== undefined) {
     lines.push(`maxmemory-policy: ${report.maxmemoryPolicy ?? 'not reported'}`);

@@ -31,6 +31,19 @@ describe('sidekiq-migrate drain-check', () => {
     expect(stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: DRAINED — 0 job\(s\) left$/m);
   });
 
+  it('drained with dead and interrupted entries: its line does not say "0 job(s) left" alone, it counts them', async () => {
+    const redis = server.client();
+    await redis.zadd('dead', '1795459303.5', sidekiqPayload({ className: 'A', queue: 'default' }));
+    await redis.zadd('interrupted', '1795459304.5', sidekiqPayload({ className: 'B', queue: 'default' }), '1795459305.5', sidekiqPayload({ className: 'C', queue: 'default' }));
+
+    const { code, stdout } = await cli();
+
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: DRAINED — 0 job\(s\) left to run; 3 dead or interrupted entries that never run by themselves \(below\)\n {2}- 1 dead job\(s\) remain/);
+    expect(await redis.zcard('dead')).toBe(1);
+    expect(await redis.zcard('interrupted')).toBe(2);
+  });
+
   it('exits 3 when jobs wait on a queue nobody listens to, naming it', async () => {
     const redis = server.client();
     await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['new'], { beatAt: now() });
