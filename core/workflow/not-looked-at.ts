@@ -1,4 +1,5 @@
 import { discoverQueues } from '../reroute/discover-queues.js';
+import { misplacedArrivals } from '../reroute/rollback-arrivals.js';
 import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
 import { isDrainedQueue, type RoutingPlan } from '../routing/routing-plan.js';
 import type { Connection } from './connections.js';
@@ -10,9 +11,10 @@ const NOT_LOOKED_AT_LISTED = 20;
 /**
  * Jobs in the sets and queues a run's scope left out (`--sets` without some of schedule, retry,
  * dead, interrupted; `--no-queues`): the queues a re-route's routing retires (a transfer: every
- * queue). It said "Complete: everything that could be moved was moved" over them. Counted whole
- * (ZCARD, LLEN): a left-out set may hold entries that need no move, so this says "not looked at",
- * not "left behind by the routing". Undefined when the scope is everything, or what it left out is empty.
+ * queue; a rollback: its classes' jobs there). It said "Complete: everything that could be moved
+ * was moved" over them. Counted whole (ZCARD, LLEN): a left-out set may hold entries that need no
+ * move, so this says "not looked at", not "left behind by the routing". Undefined when the scope
+ * is everything, or what it left out is empty.
  */
 export interface NotLookedAt {
   readonly jobs: number;
@@ -33,8 +35,15 @@ export async function jobsNotLookedAt(settings: Pick<RunSettings, 'mode' | 'sets
   for (const queue of queues) pipeline.llen(source.keys.queue(queue));
   const replies = (await pipeline.exec()) ?? [];
   const names = [...sets, ...queues.map((q) => `queue:${q}`)];
-  const found = names
-    .map((name, i) => ({ name, jobs: typeof replies[i]?.[1] === 'number' && replies[i]![0] === null ? (replies[i]![1] as number) : 0 }))
+  const counted = names.map((name, i) => ({ name, jobs: typeof replies[i]?.[1] === 'number' && replies[i]![0] === null ? (replies[i]![1] as number) : 0 }));
+  // A rollback's queues are live: only the jobs of a class it puts back are its to move.
+  if (plan?.kind === 'reverse') {
+    for (const [i, queue] of queues.entries()) {
+      const c = counted[sets.length + i]!;
+      if (c.jobs > 0) counted[sets.length + i] = { ...c, jobs: await misplacedArrivals(source.redis, source.keys.queue(queue), queue, plan, c.jobs) };
+    }
+  }
+  const found = counted
     .filter((p) => p.jobs > 0)
     .sort((a, b) => b.jobs - a.jobs || (a.name < b.name ? -1 : 1));
   if (found.length === 0) return undefined;
