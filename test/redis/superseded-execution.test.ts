@@ -301,6 +301,25 @@ describe('an execution superseded by a later execution of its run (Redrive after
     expect(at).toBeGreaterThan(5);
   });
 
+  it('a re-route with --sets leaving some out: the superseded summary reads nothing of the routing the later execution stored in place of its own', async () => {
+    await redis.source().rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', args: '[1]' }));
+    await redis.source().sadd('queues', 'old');
+    await redis.source().zadd('retry', '2000000000', sidekiqPayload({ className: 'A', queue: 'old', args: '[2]' }));
+    const provider = connect();
+    const reroute = (to: string) => ({ runId: 'run-1', mode: 'reroute', routing: { kind: 'renames', renames: { old: to } }, sets: ['schedule'], pageSize: 10 });
+    const a = await planStep(reroute('new'), provider);
+    await stopRunStep({ runId: 'run-1', source: 'source', dryRun: false }, provider, { reason: 'ABORTED' });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // B: `start --resume` with the routing corrected: the run's stored routing is B's now.
+    const b = await planStep(reroute('other'), provider);
+    expect(b.settings.routingDigest).not.toBe(a.settings.routingDigest);
+
+    const summaryA = await summarizeStep({ settings: a.settings, execution: a.execution, tally: a.work.tally }, provider);
+
+    expect(summaryA).toMatchObject({ releasedLock: false, superseded: { laterPlannedAt: b.settings.plannedAt }, complete: false });
+    expect(summaryA.notLookedAt).toBeUndefined();
+  });
+
   it('still runs an execution planned by an older version (no plannedAt in its settings) as before', async () => {
     const seeded = await seed(redis.source());
     const provider = connect();

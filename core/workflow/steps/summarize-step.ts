@@ -168,15 +168,18 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const inflightLeftOnSource = settings.mode === 'transfer' ? await unresumableOnSource(source) : undefined;
   // A transfer finishes its source's (the plan resumes them) or refuses to start; a re-route leaves them.
   const inflightOnSource = settings.mode === 'reroute' ? await interruptedOnTarget(source) : undefined;
-  // The sets and queues the scope left out; with no data at all, there is nothing to name.
-  const routing = settings.mode === 'reroute' && !settings.nothingThere ? await routingOf(settings, source) : undefined;
-  const notLookedAt = settings.nothingThere ? undefined : await jobsNotLookedAt(settings, source, routing);
+  // The sets and queues the scope left out; with no data at all, there is nothing to name. Not
+  // for a superseded execution: the run is the later one's, and so is its stored routing (a
+  // resume may have stored another, which loading this execution's would refuse).
+  const looks = !settings.nothingThere && supersededBy === undefined;
+  const routing = settings.mode === 'reroute' && looks ? await routingOf(settings, source) : undefined;
+  const notLookedAt = looks ? await jobsNotLookedAt(settings, source, routing) : undefined;
   // The private lists of the queues it empties (a re-route's retired ones, a transfer's all; a
   // selective transfer's: its classes' jobs there). Not a rollback's: its queues are live, what
   // comes back there runs.
-  const selection = settings.mode !== 'transfer' ? undefined : settings.selected ? await loadSelection(source.redis, source.keys.prefix, settings.runId, settings.selectionDigest) : settings.inlineClasses;
-  const emptiesQueues = settings.mode === 'transfer' || (routing !== undefined && routing.kind !== 'reverse');
-  const held = settings.nothingThere || !settings.queues || !emptiesQueues ? undefined : await heldByWorkers(source, routing, Date.now(), selection && new Set(selection));
+  const emptiesQueues = looks && settings.queues && (settings.mode === 'transfer' || (routing !== undefined && routing.kind !== 'reverse'));
+  const selection = !emptiesQueues || settings.mode !== 'transfer' ? undefined : settings.selected ? await loadSelection(source.redis, source.keys.prefix, settings.runId, settings.selectionDigest) : settings.inlineClasses;
+  const held = emptiesQueues ? await heldByWorkers(source, routing, Date.now(), selection && new Set(selection)) : undefined;
   const sets: RunSummary['sets'] = {};
   const queues: RunSummary['queues'] = {};
   for (const listed of tally.listed) (listed.kind === 'set' ? sets : queues)[listed.name] = listed.counters;
