@@ -6,6 +6,7 @@ import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
 import { chooseRunId } from '../workflow/choose-run-id.js';
 import { connectOptions } from '../workflow/connect-options.js';
+import { refuseDeadRunInTheWay } from '../workflow/dead-run-in-the-way.js';
 import { routingInputFromFlags } from '../workflow/routing-input.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 import { countSelectedJobs, type SelectedJobCounts } from '../../core/selection/count-selected-jobs.js';
@@ -47,6 +48,8 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
       // On stderr with --json too, as the plan's notices: stdout keeps its one summary object.
       for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
       const { runId, resumes } = await chooseRunId(options.runId, 'transfer', [source, target]);
+      // A dry run takes no lock: nothing is in its way.
+      if (!options.dryRun) await refuseDeadRunInTheWay([source, target], runId);
       if (resumes && !options.json) ctx.io.err(`Resuming run ${runId}, whose process on this machine is gone.\n`);
       let plan: Record<string, unknown> | undefined;
       let selectedJobs: number | undefined;

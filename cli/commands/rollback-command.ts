@@ -9,6 +9,7 @@ import { optionsWithConfig } from '../config/options-with-config.js';
 import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
 import { chooseRunId, deadRunOfThisMachine, newRunId } from '../workflow/choose-run-id.js';
 import { connectOptions } from '../workflow/connect-options.js';
+import { interruptedRunWords, refuseDeadRunInTheWay as refuseOtherDeadRun } from '../workflow/dead-run-in-the-way.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 
 export function registerRollbackCommand(program: Command, ctx: CliContext): void {
@@ -65,32 +66,24 @@ export function registerRollbackCommand(program: Command, ctx: CliContext): void
 async function chooseRollbackRunId(given: string | undefined, of: string, source: Connection, dryRun: boolean): Promise<{ runId: string; resumes: boolean }> {
   const chosen = given !== undefined ? { runId: given, resumes: false } : await chooseRunId(undefined, 'reroute', [source]);
   if (chosen.resumes && (await isRollbackOf(source, chosen.runId, of))) return chosen;
+  const runId = given ?? newRunId('rollback');
   // A dry run takes no lock: nothing is in its way.
-  if (!dryRun) await refuseDeadRunInTheWay(source, of, given);
-  return given !== undefined ? chosen : { runId: newRunId('rollback'), resumes: false };
+  if (!dryRun) await refuseDeadRunInTheWay(source, of, runId);
+  return { runId, resumes: false };
 }
 
 /**
- * A run of this machine whose process is gone (killed, crashed) holds the lock, and this rollback
- * does not resume it: the plan would be refused by its lock with "wait for it, or stop it", as
- * if that run were alive, and there is no process to stop. Refused here, touching nothing, with
- * what to do: finish that run (its command again resumes it), or wait for its lock to expire.
+ * A run of this machine whose process is gone holds the lock, and this rollback does not resume
+ * it: refused, touching nothing. When it is the run to roll back, with what a rollback of it can
+ * do (wait for its lock, or finish it first); another run, as `run` and `move` refuse it
+ * (dead-run-in-the-way.ts).
  */
-async function refuseDeadRunInTheWay(source: Connection, of: string, given: string | undefined): Promise<void> {
+async function refuseDeadRunInTheWay(source: Connection, of: string, runId: string): Promise<void> {
   const dead = await deadRunOfThisMachine(source);
-  if (!dead || dead.runId === given) return;
-  const [seconds] = await source.redis.time();
-  const expiresIn = dead.expiresAt === undefined ? undefined : Math.max(0, Math.ceil((dead.expiresAt - Number(seconds) * 1000) / 1000));
-  const expiry = expiresIn === undefined ? 'until it expires' : `for ${expiresIn} s more`;
-  const gone = `its process on this machine (pid ${dead.pid}) is gone, and its run lock on ${source.name} holds ${expiry}`;
-  if (dead.runId === of) {
-    throw new FatalError(
-      `Run ${of} was interrupted: ${gone}. To roll it back, run this rollback again once that lock has expired: it puts back what ${of} moved (the jobs it had not moved are still where they were). ` +
-        `Or finish ${of} at once by running its command again (it resumes ${of}), then roll it back. Nothing was touched.`,
-    );
-  }
+  if (dead?.runId !== of || dead.runId === runId) return refuseOtherDeadRun([source], runId);
   throw new FatalError(
-    `Run ${dead.runId} (${dead.operation}) was interrupted: ${gone}. Finish it by running its command again (it resumes ${dead.runId}), then run this rollback; or run this rollback once that lock has expired. Nothing was touched.`,
+    `Run ${of} was interrupted: ${await interruptedRunWords(source, dead)}. To roll it back, run this rollback again once that lock has expired: it puts back what ${of} moved (the jobs it had not moved are still where they were). ` +
+      `Or finish ${of} at once by running its command again (it resumes ${of}), then roll it back. Nothing was touched.`,
   );
 }
 

@@ -6,6 +6,7 @@ import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
 import { chooseRunId, newRunId } from '../workflow/choose-run-id.js';
 import { connectOptions } from '../workflow/connect-options.js';
+import { refuseDeadRunInTheWay } from '../workflow/dead-run-in-the-way.js';
 import { routingInputFromFlags } from '../workflow/routing-input.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 import { isRollbackOf } from './rollback-command.js';
@@ -33,8 +34,11 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
       const chosen = await chooseRunId(options.runId, 'reroute', [source]);
       // A dead local rollback is finished by `rollback` again: taken over here, it would stop
-      // half done and record this run's moves as a rollback's. The plan step names its lock.
+      // half done and record this run's moves as a rollback's. It is refused below, as any other
+      // dead run of this machine this run does not resume.
       const { runId, resumes } = chosen.resumes && (await isRollbackOf(source, chosen.runId)) ? { runId: newRunId('reroute'), resumes: false } : chosen;
+      // A dry run takes no lock: nothing is in its way.
+      if (!options.dryRun) await refuseDeadRunInTheWay([source], runId);
       if (resumes && !options.json) ctx.io.err(`Resuming run ${runId}, whose process on this machine is gone.\n`);
       const input = {
         runId,

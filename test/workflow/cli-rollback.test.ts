@@ -269,7 +269,7 @@ describe('sidekiq-migrate rollback', () => {
     expect(sorted(await jobs())).toEqual(sorted(before));
   });
 
-  it("a run after a rollback whose process died on this machine does not take the rollback's run id (its moves would be recorded as a rollback's, which the rollback runbook never lists): it is refused by the lock, touching nothing, and the rollback run again finishes", async () => {
+  it("a run after a rollback whose process died on this machine does not take the rollback's run id (its moves would be recorded as a rollback's, which the rollback runbook never lists): it is refused, naming the interrupted rollback and what to do, touching nothing, and the rollback run again finishes", async () => {
     await seed(200);
     const before = await jobs();
     expect((await cli('run', '--redis', redis.url(), '--mapping', mappingFile, '--run-id', 'oops-k')).code).toBe(0);
@@ -286,7 +286,9 @@ describe('sidekiq-migrate rollback', () => {
     const other = await cli('run', '--redis', redis.url(), '--rename', 'other=elsewhere');
 
     expect(other.stderr).not.toContain('Resuming run rollback-');
-    expect(other.stderr).toMatch(/is locked by run rollback-\d{8}-\d{6}-[0-9a-f]{4} \(reroute, /);
+    expect(other.stderr).toMatch(
+      /^Run (rollback-\d{8}-\d{6}-[0-9a-f]{4}) \(reroute\) was interrupted: its process on this machine \(pid \d+\) is gone, and its run lock on redis:\/\/127\.0\.0\.1:\d+ holds for 1[12]\d\d s more\. Finish it by running its command again \(it resumes \1\), then run this command again; or run this command again once that lock has expired\. Nothing was touched\.\n$/,
+    );
     expect(other.code).toBe(1);
     expect(await state()).toEqual(untouched);
 
