@@ -9,6 +9,7 @@ import { runWorkflowLocally, type LocalHandlers } from '../../infra/local/run-wo
 import type { CliIo } from '../cli-io.js';
 import { ExitCode } from '../exit-codes.js';
 import { checkExecutionInputSize } from './execution-input-size.js';
+import { cleanUpFailedNotice } from './clean-up-failed.js';
 import { failedAfterPlan } from './failed-after-plan.js';
 import { planNotice } from './plan-notices.js';
 import { Progress } from './progress.js';
@@ -61,6 +62,7 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   // A failed execution is cleaned up as the execution-ended rule does on AWS (its lock released at once).
   const executions = await runWorkflowLocally(run.input, run.handlers, { onEvent, executionEnded: localExecutionEnded(run.connections) }).finally(interrupt.remove);
   const first = executions[0]!;
+  const cleanUpFailed = cleanUpFailedNotice(executions, run.endpoint);
   if (first.error) {
     // Before its plan ended (bad input, a lock held by another run, Redis unreachable) nothing
     // moved; after it (an add-up or summary step that failed), its pages may have.
@@ -74,8 +76,8 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
     // An error of Step Functions' own (a quota, a failed Map Run) is named, as `watch` names it for a
     // deployed execution: its message alone does not say which limit ended the run.
     const error = first.error.name.startsWith('States.') ? `${first.error.name}: ${first.error.message}` : first.error.message;
-    if (planned) throw new FatalError(`${error}\n${afterPlan(run.input['mode'] === 'transfer' ? 'transfer' : 'reroute', run.input['dryRun'] === true, progress)}`);
-    throw new FatalError(error);
+    const after = [...(planned ? [afterPlan(run.input['mode'] === 'transfer' ? 'transfer' : 'reroute', run.input['dryRun'] === true, progress)] : []), ...(cleanUpFailed ? [cleanUpFailed] : [])];
+    throw new FatalError([error, ...after].join('\n'));
   }
   const chain = executions.filter((e) => e.output !== undefined).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary }));
   const combined = combineSummaries(chain);
@@ -83,6 +85,8 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   for (const e of failed) combined.failures.push({ kind: 'execution', name: e.executionArn, error: `${e.error!.name}: ${e.error!.message}` });
   const summary = withInterruption(combined, interrupt.stoppedBy());
   const complete = summary.complete && failed.length === 0;
+  // A continuation that failed, whose clean-up failed too: said on stderr (stdout keeps the summary).
+  if (cleanUpFailed) run.io.err(`${cleanUpFailed}\n`);
   // Every item as seen by this process (the summary's own list is bounded: its state stays small).
   const items = progress.seen();
   if (run.json) run.io.out(`${JSON.stringify({ ...summary, complete, items, ...run.extra })}\n`);

@@ -4,6 +4,7 @@
 // same command again to finish", and the same command was refused as locked. On AWS the
 // execution-ended rule's function stops the run and releases the lock at once; the local runner
 // now runs the same clean-up when a local execution fails.
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
@@ -59,6 +60,56 @@ describe('a local execution that fails where no Catch runs (a state over 256 KiB
     expect(again.stderr()).not.toMatch(/locked/);
     expect(again.stdout()).toMatch(/\nComplete: everything that could be moved was moved\.\n$/);
     expect(await jobsOf()).toEqual(moved);
+    expect(await client.exists('sidekiq-migrate:lock')).toBe(0);
+  });
+
+  it("says so when that clean-up fails too (Redis unreachable at that moment): what failed, that the run's lock may stay until it expires, and when", { timeout: 60_000 }, async () => {
+    const client = redis.client();
+    const job = sidekiqPayload({ className: 'A', queue: 'old', args: '[0]' });
+    await client.lpush('queue:old', job);
+    await client.sadd('queues', 'old');
+    // The add-up's result is over 256 KiB, and then the run's connection is lost: the clean-up
+    // after the failed execution cannot reach Redis.
+    const lostAfterAddUp: typeof localTaskHandlers = (connections) => {
+      const handlers = oversizedAddUp(connections);
+      return {
+        ...handlers,
+        summarize: async (input, context) => {
+          const result = await handlers.summarize(input, context);
+          if (summarizeFunctionStep(input) === SummarizeFunctionSteps.addUp) (await connections.get('source')).redis.disconnect();
+          return result;
+        },
+      };
+    };
+
+    const io = bufferIo();
+    expect(await main(['node', 'sidekiq-migrate', 'run', '--redis', redis.url(), '--rename', 'old=new'], io, lostAfterAddUp)).toBe(1);
+
+    const lock = JSON.parse((await client.get('sidekiq-migrate:lock'))!) as { runId: string; expiresAt: number };
+    expect(lock.runId).toMatch(/^reroute-/);
+    const url = redis.url().replace(/[/.]/g, '\\$&');
+    const said = new RegExp(
+      `\\nThe run failed after its plan: its pages moved at least 1 job\\(s\\) \\(each page is whole\\)\\. Run the same command again to finish\\.\\n` +
+        `The clean-up after the failure failed too \\(Connection is closed\\.\\): the run's lock on ${url} may stay until it expires, by (\\d\\d:\\d\\d:\\d\\d) UTC; until then, the same command run again on this machine resumes the run at once; from another machine it is refused as locked\\.\\n$`,
+    );
+    expect(io.stderr()).toMatch(said);
+    expect(io.stdout()).toBe('');
+    // The time said is when the lock expires, or a little later (it is said by this machine's clock).
+    const by = said.exec(io.stderr())![1]!;
+    const expiry = new Date(lock.expiresAt).toISOString().slice(11, 19);
+    const late = (Date.parse(`1970-01-01T${by}Z`) - Date.parse(`1970-01-01T${expiry}Z`) + 86_400_000) % 86_400_000;
+    expect(late).toBeLessThan(10_000);
+    expect(await client.lrange('queue:new', 0, -1)).toHaveLength(1);
+
+    // What the line says, once the CLI's process has ended (here the run ran in the test's own
+    // process: the lock is given the pid of a process that has ended, the rest of it unchanged).
+    const ended = spawnSync(process.execPath, ['-e', '']).pid;
+    await client.set('sidekiq-migrate:lock', JSON.stringify({ ...JSON.parse((await client.get('sidekiq-migrate:lock'))!), pid: ended }));
+    const again = bufferIo();
+    expect(await main(['node', 'sidekiq-migrate', 'run', '--redis', redis.url(), '--rename', 'old=new'], again)).toBe(0);
+    expect(again.stderr()).toContain(`Resuming run ${lock.runId}, whose process on this machine is gone.`);
+    expect(again.stdout()).toMatch(/\nComplete: everything that could be moved was moved\.\n$/);
+    expect(await jobsOf()).toEqual([`queue:new - ${job.replace('"queue":"old"', '"queue":"new"')}`]);
     expect(await client.exists('sidekiq-migrate:lock')).toBe(0);
   });
 });
