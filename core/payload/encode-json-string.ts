@@ -57,3 +57,28 @@ export function unencodableQueueName(queue: string): string | null {
   }
   return null;
 }
+
+/**
+ * Names encodeJsonString wrote lately, so that a re-route encodes each queue name once rather
+ * than for every job it moves (issue #18: twice per moved job, the new name and the old one the
+ * move is recorded from, 2–3 % of a re-route's CPU). A run's names are its few destinations and
+ * the queues its jobs come from; past MAX_ENCODED_NAMES the cache starts over, so that it stays
+ * bounded whatever the data.
+ */
+const encodedNames = new Map<string, Buffer>();
+const MAX_ENCODED_NAMES = 4_096;
+
+/**
+ * encodeJsonString(value), from the cache when it has been written before. The Buffer is shared:
+ * callers read it (copy it into a payload, compare with it), never change it. Throws as
+ * encodeJsonString does, for every call (a name that cannot be encoded is not kept).
+ */
+export function encodedJsonString(value: string): Buffer {
+  let encoded = encodedNames.get(value);
+  if (encoded === undefined) {
+    encoded = encodeJsonString(value);
+    if (encodedNames.size >= MAX_ENCODED_NAMES) encodedNames.clear();
+    encodedNames.set(value, encoded);
+  }
+  return encoded;
+}

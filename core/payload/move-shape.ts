@@ -1,5 +1,5 @@
-import { encodeJsonString } from './encode-json-string.js';
-import { inspectJob, type JobFields } from './inspect-job.js';
+import { encodedJsonString, encodeJsonString } from './encode-json-string.js';
+import { inspectJob, type JobRouteFields } from './inspect-job.js';
 import { rewriteQueue, rewritesQueueName, splice, type Edit, type RewriteQueueOptions } from './rewrite-queue.js';
 
 /**
@@ -26,7 +26,7 @@ export const PLAIN_SHAPE: MoveShape = Object.freeze({});
  * The shape of `rewriteQueue(buf, job, to, opts)` seen as a move from `from` (the queue the job
  * is recorded as coming from). Costs no scan: the spans are `inspectJob(buf)`'s.
  */
-export function moveShape(buf: Buffer, job: JobFields, from: string | null, to: string, opts: RewriteQueueOptions = {}): MoveShape {
+export function moveShape(buf: Buffer, job: JobRouteFields, from: string | null, to: string, opts: RewriteQueueOptions = {}): MoveShape {
   // An entry without `queue` in a set is recorded as from null: it cannot go back (reverse-plan.ts).
   if (from === null) return PLAIN_SHAPE;
   const plain = encodedName(from);
@@ -46,22 +46,15 @@ export function moveShape(buf: Buffer, job: JobFields, from: string | null, to: 
 }
 
 /**
- * `from` as JSON text, or null when no payload can hold it. The last one is kept: a page's moves
- * come from one list, or a few queues, and this runs for every job a re-route moves (issue #18:
- * encoding it each time was most of this function's cost).
+ * `from` as JSON text, or null when no payload can hold it. From encodedJsonString's cache: this
+ * runs for every job a re-route moves, and a set's jobs come from many queues (issue #18).
  */
-let lastName: { readonly name: string; readonly encoded: Buffer | null } | undefined;
 function encodedName(name: string): Buffer | null {
-  if (lastName?.name !== name) {
-    let encoded: Buffer | null;
-    try {
-      encoded = encodeJsonString(name);
-    } catch {
-      encoded = null;
-    }
-    lastName = { name, encoded };
+  try {
+    return encodedJsonString(name);
+  } catch {
+    return null;
   }
-  return lastName.encoded;
 }
 
 /** A shape as a stable string, to tell shapes apart (the empty string for the usual one). */
@@ -78,7 +71,7 @@ const COMMA = 0x2c;
  * since, a job of another shape). Checked by doing the rewrite again: the result is returned only
  * if rewriting it to `to` gives back `buf` byte for byte.
  */
-export function undoMove(buf: Buffer, job: JobFields, from: string, to: string, shape: MoveShape): Buffer | null {
+export function undoMove(buf: Buffer, job: JobRouteFields, from: string, to: string, shape: MoveShape): Buffer | null {
   const { spans } = job;
   if (spans.queue === null) return null;
   const edits: Edit[] = [];
@@ -109,7 +102,7 @@ export function undoMove(buf: Buffer, job: JobFields, from: string, to: string, 
  * arrived since) rewritten by name, as Sidekiq would have written it for `from`; null when
  * several shapes give back different originals: which one it had cannot be told.
  */
-export function restoreFromMove(buf: Buffer, job: JobFields, from: string, to: string, shapes: readonly MoveShape[]): Buffer | null {
+export function restoreFromMove(buf: Buffer, job: JobRouteFields, from: string, to: string, shapes: readonly MoveShape[]): Buffer | null {
   let found: Buffer | null = null;
   for (const shape of shapes) {
     const original = undoMove(buf, job, from, to, shape);

@@ -1,6 +1,6 @@
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
-import { encodeJsonString } from './encode-json-string.js';
-import type { JobFields } from './inspect-job.js';
+import { encodedJsonString } from './encode-json-string.js';
+import type { JobRouteFields } from './inspect-job.js';
 
 export interface RewriteQueueOptions {
   /**
@@ -18,7 +18,7 @@ const COMMA = Buffer.from(',');
 /**
  * The payload with its queue set to `newQueue`, every other byte as it was: numbers such as
  * `1.0`, `-0.0` or 2**64 are never parsed, key order and whitespace stay. `job` must come from
- * `inspectJob(buf)` on this very buffer.
+ * `inspectJob(buf)` (or `inspectJobRoute(buf)`) on this very buffer.
  *
  * The new name is written the way Ruby's JSON.generate writes it (encode-json-string.ts), so the
  * result is what Sidekiq itself would have stored for a job pushed to `newQueue`.
@@ -29,10 +29,10 @@ const COMMA = Buffer.from(',');
  * only way to make the payload say where it now is; first place because we know where `{` is
  * without another scan, and because key order means nothing to Sidekiq.
  */
-export function rewriteQueue(buf: Buffer, job: JobFields, newQueue: string, opts: RewriteQueueOptions = {}): Buffer {
+export function rewriteQueue(buf: Buffer, job: JobRouteFields, newQueue: string, opts: RewriteQueueOptions = {}): Buffer {
   const { spans } = job;
   if (spans.length !== buf.length) throw new FatalError('rewriteQueue: the job fields were read from another payload');
-  const encoded = encodeJsonString(newQueue);
+  const encoded = encodedJsonString(newQueue);
   const edits: Edit[] =
     spans.queue === null
       ? [{ start: spans.objectStart + 1, end: spans.objectStart + 1, bytes: [QUEUE_MEMBER, encoded, COMMA] }]
@@ -48,7 +48,7 @@ export function rewriteQueue(buf: Buffer, job: JobFields, newQueue: string, opts
  * agrees with the old queue: one that differs was set on purpose. (Also what a rollback must
  * know to undo exactly what the rewrite changed, move-shape.ts.)
  */
-export function rewritesQueueName(job: JobFields, opts: RewriteQueueOptions = {}): boolean {
+export function rewritesQueueName(job: JobRouteFields, opts: RewriteQueueOptions = {}): boolean {
   return (opts.activeJobQueueName ?? true) && job.activeJobQueueName === (job.queue ?? DEFAULT_QUEUE) && job.spans.argsQueueName !== null;
 }
 

@@ -1,4 +1,4 @@
-import { inspectJob, type JobFields } from '../payload/inspect-job.js';
+import { inspectJobRoute, jobJid, type JobRouteFields } from '../payload/inspect-job.js';
 import { moveShape, restoreFromMove, type MoveShape } from '../payload/move-shape.js';
 import { rewriteQueue } from '../payload/rewrite-queue.js';
 import { moveShapes } from '../routing/reverse-plan.js';
@@ -29,10 +29,10 @@ export type Examined =
  * UI) will push it, so it moves when its destination differs from that field.
  */
 export function examineScheduledJob(member: Buffer, plan: RoutingPlan, rewriteActiveJobQueueName: boolean): Examined {
-  const job = inspectJob(member);
+  const job = inspectJobRoute(member);
   if (job.kind === 'unparsable') return { kind: 'unparsable', sample: { jid: null, className: null, reason: job.reason } };
   const decision = decideRoute(plan, job);
-  if (decision.action === 'unmapped') return unmapped(job, unmappedReason(plan, job.queue, job));
+  if (decision.action === 'unmapped') return unmapped(member, job, unmappedReason(plan, job.queue, job));
   if (decision.action === 'already-routed') return { kind: 'already-routed' };
   return move(member, job, plan, job.queue, decision.to, rewriteActiveJobQueueName);
 }
@@ -44,10 +44,10 @@ export function examineScheduledJob(member: Buffer, plan: RoutingPlan, rewriteAc
  * it plainly.) A destination equal to the list itself means it stays.
  */
 export function examineQueuedJob(payload: Buffer, listQueue: string, plan: RoutingPlan, rewriteActiveJobQueueName: boolean): Examined {
-  const job = inspectJob(payload);
+  const job = inspectJobRoute(payload);
   if (job.kind === 'unparsable') return { kind: 'unparsable', sample: { jid: null, className: null, reason: job.reason } };
   const to = queuedJobDestination(plan, listQueue, job);
-  if (to === null) return unmapped(job, unmappedReason(plan, listQueue, job));
+  if (to === null) return unmapped(payload, job, unmappedReason(plan, listQueue, job));
   if (to === listQueue) return { kind: 'already-routed' };
   return move(payload, job, plan, listQueue, to, rewriteActiveJobQueueName);
 }
@@ -58,7 +58,7 @@ export function examineQueuedJob(payload: Buffer, listQueue: string, plan: Routi
  * rewrite by name, which would also change a `queue_name` that run never touched; when its
  * record allows several originals, the job stays where it is (unmapped, with the reason).
  */
-function move(payload: Buffer, job: JobFields, plan: RoutingPlan, from: string | null, to: string, rewriteActiveJobQueueName: boolean): Examined {
+function move(payload: Buffer, job: JobRouteFields, plan: RoutingPlan, from: string | null, to: string, rewriteActiveJobQueueName: boolean): Examined {
   const opts = { activeJobQueueName: rewriteActiveJobQueueName };
   const cls = routedClass(job.className, job.wrapped);
   let rewritten: Buffer | null;
@@ -66,7 +66,7 @@ function move(payload: Buffer, job: JobFields, plan: RoutingPlan, from: string |
     rewritten = restoreFromMove(payload, job, to, from, moveShapes(plan, cls, from));
     if (rewritten === null) {
       const reason = `run ${plan.of} moved jobs of this class here whose bytes differed beyond their queue (its spelling, a missing queue, or queue_name): cannot tell which of them this one had`;
-      return { kind: 'unmapped', routedClass: cls, sample: { jid: job.jid, className: cls, reason } };
+      return { kind: 'unmapped', routedClass: cls, sample: { jid: jobJid(payload, job), className: cls, reason } };
     }
   } else {
     rewritten = rewriteQueue(payload, job, to, opts);
@@ -74,7 +74,7 @@ function move(payload: Buffer, job: JobFields, plan: RoutingPlan, from: string |
   return { kind: 'move', to, rewritten, routedClass: cls, queue: job.queue, shape: moveShape(payload, job, from, to, opts), uniqueLock: job.uniqueLock };
 }
 
-function unmapped(job: JobFields, reason: string): Examined {
+function unmapped(payload: Buffer, job: JobRouteFields, reason: string): Examined {
   const cls = routedClass(job.className, job.wrapped);
-  return { kind: 'unmapped', routedClass: cls, sample: { jid: job.jid, className: cls, reason } };
+  return { kind: 'unmapped', routedClass: cls, sample: { jid: jobJid(payload, job), className: cls, reason } };
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeJsonString } from '../../../core/payload/encode-json-string.js';
+import { encodedJsonString, encodeJsonString } from '../../../core/payload/encode-json-string.js';
 import { InputError } from '../../../core/errors/input-error.js';
 
 describe('encodeJsonString', () => {
@@ -65,5 +65,37 @@ describe('encodeJsonString', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('encodedJsonString gives what encodeJsonString gives, the first time and from its cache, and refuses the same names', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: 'binary', maxLength: 12 }), { maxLength: 30 }), (values) => {
+        // Act: each name twice, so that the second read comes from the cache.
+        for (const value of [...values, ...values]) {
+          let expected: Buffer | Error;
+          try {
+            expected = encodeJsonString(value);
+          } catch (error) {
+            expected = error as Error;
+          }
+
+          // Assess
+          if (expected instanceof Error) expect(() => encodedJsonString(value)).toThrow(expected.message);
+          else expect(encodedJsonString(value).equals(expected)).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('encodedJsonString stays right past its bound (the cache starts over)', () => {
+    // Act
+    const names = Array.from({ length: 10_000 }, (_, i) => `queue_${i}`);
+    const first = names.map((n) => encodedJsonString(n).toString('utf8'));
+    const again = names.map((n) => encodedJsonString(n).toString('utf8'));
+
+    // Assess
+    expect(again).toEqual(first);
+    expect(first[9_999]).toBe('"queue_9999"');
   });
 });

@@ -3,7 +3,7 @@
 import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkJob, inspectJob } from '../../../core/payload/inspect-job.js';
+import { checkJob, inspectJob, inspectJobRoute, jobJid } from '../../../core/payload/inspect-job.js';
 import { rewriteQueue } from '../../../core/payload/rewrite-queue.js';
 import { scanPayload } from '../../../core/payload/scan-payload.js';
 import { activeJobArgs, activeJobClass, jsonValueText, payloadText, queueName as newQueueName } from './json-text-arbitraries.js';
@@ -239,6 +239,32 @@ describe('payload properties', () => {
 
         // Assess
         expect(result).toEqual({ kind: 'unparsable', reason: 'invalid-utf8' });
+      }),
+      RUNS,
+    );
+  });
+
+  it('inspectJobRoute (a re-route\'s read) agrees with inspectJob on every field it gives, and jobJid on the jid', () => {
+    const anyPayload = fc.oneof(payloadText(), payloadText({ className: activeJobClass, args: activeJobArgs }));
+    fc.assert(
+      fc.property(anyPayload, fc.nat(), ({ text }, cut) => {
+        // Prepare: the payload whole, and cut short (unparsable)
+        for (const payload of [bytes(text), bytes(text).subarray(0, cut % (text.length + 1))]) {
+          // Act
+          const full = inspectJob(payload);
+          const route = inspectJobRoute(payload);
+
+          // Assess
+          if (full.kind === 'unparsable') {
+            expect(route).toEqual(full);
+            continue;
+          }
+          const { jid, enqueuedAt, enqueuedAtText, ...routeFields } = full;
+          expect(route).toEqual(routeFields);
+          expect(route.kind === 'job' ? jobJid(payload, route) : 'not a job').toBe(jid);
+          void enqueuedAt;
+          void enqueuedAtText;
+        }
       }),
       RUNS,
     );
