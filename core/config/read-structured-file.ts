@@ -1,14 +1,18 @@
 import { parse } from 'yaml';
 import { InputError } from '../errors/input-error.js';
+import { parsePlainJson } from './parse-plain-json.js';
 import { readInputFile } from './read-input-file.js';
 
 /**
  * Reads a JSON or YAML file (YAML is a superset of JSON, so one parser serves both). Merge keys
  * (`<<: *base`) are honoured because GitLab's `gitlab.yml` relies on them. `what` names the file's
- * role in messages: "Cannot read the routing rules file rules.yml: ENOENT …".
+ * role in messages: "Cannot read the routing rules file rules.yml: ENOENT …". Plain JSON is read
+ * by JSON.parse when that gives what the YAML parser gives (parse-plain-json.ts): faster.
  */
 export function readStructuredFile(path: string, what: string): unknown {
   const text = readInputFile(path, what);
+  const json = parsePlainJson(text);
+  if (json !== undefined) return json;
   try {
     return parse(text, { merge: true, uniqueKeys: true, prettyErrors: false });
   } catch (cause) {
