@@ -2,8 +2,8 @@
  * How long the source's Lua calls of a transfer keep the source busy, by jobs per claim call
  * (issue #18: no call over 2 ms, p99 under 1 ms): claims then acknowledges the same jobs in a
  * throwaway redis-server, a slice of MAX_JOBS_PER_CLAIM at a time, as a transfer does — the claim
- * in calls of `size` jobs in one pipeline (claim-calls.ts: claimQueueJobs-4 for one queue, front
- * placement; claimSetEntries-5 for `schedule`), then the slice's acknowledge (acknowledgeQueueBatch-2
+ * in calls of `size` jobs in one pipeline (claim-calls.ts: claimQueueJobs-5 for one queue, front
+ * placement; claimSetEntries-6 for `schedule`), then the slice's acknowledge (acknowledgeQueueBatch-2
  * in one call; acknowledgeSetBatch-4 in calls of MAX_JOBS_PER_CLAIM_CALL, acknowledge.ts) — and prints Redis's own execution time of each
  * kind of call (SLOWLOG: median, p99, max, calls over 2 ms; calls under the log's threshold count
  * as below it). Sibling of measure-transfer-writes.ts; what MAX_JOBS_PER_CLAIM_CALL
@@ -29,9 +29,9 @@ const sizes = (process.argv[3] ?? '250,100,50,25').split(',').map(Number);
 const payload = (i: number) =>
   Buffer.from(JSON.stringify({ class: 'SomeWorker', queue: 'default', args: [i, 'x'.repeat(560)], jid: String(i).padStart(24, '0'), retry: 3, created_at: 1.7e9, enqueued_at: 1.7e9 }));
 const sha = (name: string) => new LuaScript(name).sha;
-const SHAS = { claimQueue: sha('claimQueueJobs-4'), ackQueue: sha('acknowledgeQueueBatch-2'), claimSet: sha('claimSetEntries-5'), ackSet: sha('acknowledgeSetBatch-4') };
-const queueKeys = { queue: 'queue:q', inflight: 'inflight:q', batch: 'batch:q', chain: 'chain:q' };
-const setKeys = { set: 'schedule', inflight: 'inflight:s', batch: 'batch:s', conflicts: 'conflicts:s', chain: 'chain:s' };
+const SHAS = { claimQueue: sha('claimQueueJobs-5'), ackQueue: sha('acknowledgeQueueBatch-2'), claimSet: sha('claimSetEntries-6'), ackSet: sha('acknowledgeSetBatch-4') };
+const queueKeys = { queue: 'queue:q', inflight: 'inflight:q', batch: 'batch:q', chain: 'chain:q', stopMarker: 'stopped' };
+const setKeys = { set: 'schedule', inflight: 'inflight:s', batch: 'batch:s', conflicts: 'conflicts:s', chain: 'chain:s', stopMarker: 'stopped' };
 
 const server = await startRedisServer(['--slowlog-max-len', '200000']);
 const redis = new Redis(server.url, { protocol: 2 });

@@ -3,8 +3,11 @@ import type { Redis, RedisKey } from 'ioredis';
 import { LuaScript, type LuaCall } from '../redis/lua-script.js';
 import { MAX_JOBS_PER_CLAIM_CALL } from './transfer-options.js';
 
-const claimQueueJobs = new LuaScript('claimQueueJobs-4', { encodeCalls: true });
-const claimSetEntries = new LuaScript('claimSetEntries-5', { encodeCalls: true });
+const claimQueueJobs = new LuaScript('claimQueueJobs-5', { encodeCalls: true });
+const claimSetEntries = new LuaScript('claimSetEntries-6', { encodeCalls: true });
+
+/** A claim call's count when the run's stop marker exists (it claimed nothing). */
+const STOPPED = -2;
 
 /** How long a slice's claim chain lives without its last call: it only has to outlive one pipeline. */
 const CHAIN_TTL_MS = 60_000;
@@ -19,7 +22,7 @@ const CHAIN_TTL_MS = 60_000;
  *   every instant each job is in exactly one of them.
  * - Call k > 1 claims only if call k - 1 of the same slice (a random token) claimed its full share
  *   and the in-flight key is as that call left it (same batch, same size: the chain key,
- *   claimQueueJobs-4.lua). So the slice's jobs are one run of positions in one batch, as one call
+ *   claimQueueJobs-5.lua). So the slice's jobs are one run of positions in one batch, as one call
  *   would have claimed them; a call that ran out ('newest': the originals did) stops the later ones
  *   from claiming arrivals above the window; and a call that failed (an error reply, an OOM) leaves
  *   the calls before it claimed and consistent, and every later one harmless (it writes nothing).
@@ -28,6 +31,9 @@ const CHAIN_TTL_MS = 60_000;
  *   it (resume-inflight.ts), as after a failure of the single call's write.
  * - Replies stay linear: call 1 returns what an interrupted attempt left in flight and its own
  *   claims, every later call only its own.
+ * - Every call first looks for the run's stop marker and claims nothing while it exists: a slice
+ *   whose first call meets it claims nothing at all (`stopped`); one whose later call meets it
+ *   ends its claim there, as when the chain breaks, and its run-lock renewal then says stopped.
  */
 function shares(want: number, perCall: number): number[] {
   const parts: number[] = [];
@@ -46,6 +52,8 @@ export interface QueueClaimKeys {
   readonly inflight: RedisKey;
   readonly batch: RedisKey;
   readonly chain: RedisKey;
+  /** The run's stop marker (run-lock.ts runStopMarkerKey): while it exists, nothing is claimed. */
+  readonly stopMarker: RedisKey;
 }
 
 export interface SliceClaim<T> {
@@ -59,6 +67,8 @@ export interface SliceClaim<T> {
   readonly ranOut: boolean;
   /** The Lua calls sent. */
   readonly calls: number;
+  /** The run was stopped before the slice's first call: nothing claimed, nothing returned (not even what is in flight). */
+  readonly stopped: boolean;
 }
 
 /** What a slice claims: up to `want` jobs; `newBatch`, the id a new batch gets (ledger-id.ts `newBatchId`). */
@@ -68,7 +78,7 @@ export interface ClaimRequest {
 }
 
 /**
- * Claims up to `want` jobs of a queue into the in-flight list (claimQueueJobs-4.lua), in calls of
+ * Claims up to `want` jobs of a queue into the in-flight list (claimQueueJobs-5.lua), in calls of
  * at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline (see shares). `newest`: the newest of
  * the `remaining` originals the queue still holds (front placement); otherwise from the consumer end.
  */
@@ -84,7 +94,7 @@ export async function claimQueueSlice(
   const calls: LuaCall[] = parts.map((share, k) => {
     const args = [share, request.newest ? 'newest' : 'oldest', request.newBatch, request.remaining - before, ...chainArgs(token, k, parts.length)];
     before += share;
-    return { keys: [keys.queue, keys.inflight, keys.batch, keys.chain], args };
+    return { keys: [keys.queue, keys.inflight, keys.batch, keys.chain, keys.stopMarker], args };
   });
   // Each reply: [count, stored batch, first position, ...jobs]. Read by index (plain loops keep
   // V8's optimised code small: issue #18).
@@ -96,7 +106,8 @@ export async function claimQueueSlice(
   for (let k = 0; k < replies.length; k++) {
     const reply = replies[k]!;
     const count = reply[0] as number;
-    if (count < 0) break; // the chain did not hold: this call and the later ones claimed nothing
+    // -1: the chain did not hold; -2: the run was stopped. This call and the later ones claimed nothing.
+    if (count < 0) break;
     // The chain makes each call's claims follow the previous call's in the same batch.
     const first = reply[2] as number;
     if (first !== held.length) throw new Error(`claimQueueJobs: call ${k + 1} returned jobs from position ${first}, expected ${held.length}`);
@@ -107,7 +118,7 @@ export async function claimQueueSlice(
       break;
     }
   }
-  return { claimed, stored, held, ranOut, calls: calls.length };
+  return { claimed, stored, held, ranOut, calls: calls.length, stopped: replies[0]![0] === STOPPED };
 }
 
 export interface SetClaimKeys {
@@ -116,6 +127,8 @@ export interface SetClaimKeys {
   readonly batch: RedisKey;
   readonly conflicts: RedisKey;
   readonly chain: RedisKey;
+  /** The run's stop marker (run-lock.ts runStopMarkerKey): while it exists, nothing is claimed. */
+  readonly stopMarker: RedisKey;
 }
 
 /** A claimed set entry as it is in flight: its bytes and its score as Redis prints it. */
@@ -126,13 +139,13 @@ export interface ClaimedEntry {
 
 /**
  * Claims up to `want` entries of a sorted set, soonest first, stepping over the run's conflicts
- * (claimSetEntries-5.lua), in calls of at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline
+ * (claimSetEntries-6.lua), in calls of at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline
  * (see shares).
  */
 export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: ClaimRequest, perCall = MAX_JOBS_PER_CLAIM_CALL): Promise<SliceClaim<ClaimedEntry>> {
   const parts = shares(request.want, perCall);
   const token = randomUUID();
-  const callKeys = [keys.set, keys.inflight, keys.batch, keys.conflicts, keys.chain];
+  const callKeys = [keys.set, keys.inflight, keys.batch, keys.conflicts, keys.chain, keys.stopMarker];
   const calls: LuaCall[] = parts.map((share, k) => ({ keys: callKeys, args: [share, request.newBatch, ...chainArgs(token, k, parts.length)] }));
   // Each reply: [count, stored batch, member, score, member, score, ...], read by index.
   const replies = (await claimSetEntries.runAll(source, calls)) as (number | Buffer)[][];
@@ -143,7 +156,7 @@ export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: 
   for (let k = 0; k < replies.length; k++) {
     const reply = replies[k]!;
     const count = reply[0] as number;
-    if (count < 0) break; // the chain did not hold: this call and the later ones claimed nothing
+    if (count < 0) break; // the chain did not hold (-1) or the run was stopped (-2): this call and the later ones claimed nothing
     for (let i = 2; i < reply.length; i += 2) held.push({ member: reply[i] as Buffer, score: (reply[i + 1] as Buffer).toString('latin1') });
     claimed += count;
     if (count < parts[k]!) {
@@ -151,5 +164,5 @@ export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: 
       break;
     }
   }
-  return { claimed, stored, held, ranOut, calls: calls.length };
+  return { claimed, stored, held, ranOut, calls: calls.length, stopped: replies[0]![0] === STOPPED };
 }

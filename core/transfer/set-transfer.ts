@@ -1,5 +1,7 @@
 import type { RedisKey } from 'ioredis';
+import { RunStoppedError } from '../errors/run-stopped-error.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
+import { runStopMarkerKey } from '../redis/run-lock.js';
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import { drivePages, type DriveLimits, type PageResult } from '../reroute/drive-pages.js';
 import { carryScheduledJob, ledgerScheduledEntries } from './carry-job.js';
@@ -62,7 +64,9 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
     const batch = batchKey(sourceKeys.prefix, request.runId, set);
     const conflicts = conflictsKey(sourceKeys.prefix, request.runId, set);
     const chain = claimChainKey(sourceKeys.prefix, request.runId, set);
-    const { claimed, stored: batchId, held, ranOut } = await claimSetSlice(source, { set: sourceKey, inflight, batch, conflicts, chain }, { want, newBatch: newBatchId(request.targetId) });
+    const stopMarker = runStopMarkerKey(sourceKeys.prefix, request.runId);
+    const { claimed, stored: batchId, held, ranOut, stopped } = await claimSetSlice(source, { set: sourceKey, inflight, batch, conflicts, chain, stopMarker }, { want, newBatch: newBatchId(request.targetId) });
+    if (stopped) throw new RunStoppedError(request.runId, `on source ${request.sourceName ?? ''}`.trimEnd());
     counters.claimed = claimed;
     counters.resumed = held.length - claimed;
     const entries = ledgerScheduledEntries(held, batchId, request.plan, request.rewriteActiveJobQueueName ?? true);

@@ -46,6 +46,15 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
   // this many slices: a task still moves a page's worth `pagesPerInvocation` times, and the run
   // needs no more tasks (state transitions, history events, continuations) than its page size says.
   const slicesPerPage = settings.mode === 'transfer' ? Math.ceil(sliceSize / MAX_JOBS_PER_CLAIM) : 1;
+  // The locks are renewed once a page, as before pages were split into slices: every
+  // slicesPerPage slices (issue #18: a renewal is a round trip of its own on both servers, and
+  // slices of MAX_JOBS_PER_CLAIM made four of them per page of 1,000). A stop is still seen after
+  // the slice it lands in: every slice's claim claims nothing for a stopped run (claim-calls.ts).
+  // A rate-limited run renews after every slice, since each of its waits may be long; so does a
+  // class-selective one, whose claims do not look for the stop marker.
+  const selective = settings.inlineClasses !== undefined || settings.selected === true;
+  const slicesPerRenewal = settings.rateLimit === undefined && !selective ? slicesPerPage : 1;
+  let slicesSinceRenewal = 0;
   const limits: DriveLimits = {
     deadline: budget.deadline,
     maxPages: budget.maxPages ?? settings.pagesPerInvocation * slicesPerPage,
@@ -53,6 +62,8 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
       budget.onPage?.(page);
       // Never past the deadline: the loop then stops there and returns what this invocation did.
       await limiter.after((page.counters as { claimed?: number }).claimed ?? 0, budget.deadline);
+      if (++slicesSinceRenewal < slicesPerRenewal) return;
+      slicesSinceRenewal = 0;
       // Renewed last, just before the next page: a run stopped during a rate-limit wait makes the
       // renewal throw RunStoppedError here, and the page just finished (atomic) is the last one.
       const renewed = await Promise.all(locks.map((l) => l.renew()));

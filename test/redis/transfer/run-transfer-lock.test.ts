@@ -2,7 +2,6 @@
 // when no endpoint name is given, a run that loses its lock in the middle (another run took it
 // after it expired) and stops at once, and a dry run that writes nothing even where a real run of
 // the same id left a ledger.
-import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { LuaScript } from '../../../core/redis/lua-script.js';
 import { RunLock, runLockKey } from '../../../core/redis/run-lock.js';
@@ -12,6 +11,7 @@ import { ledgerKey } from '../../../core/transfer/transfer-keys.js';
 import { jobEntry, jobsIn, keyValueSnapshot } from '../../support/exact-jobs.js';
 import { interferingRedis } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
+import { loadScripts, recording } from '../../support/recording-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
@@ -21,61 +21,7 @@ function request(overrides: Partial<TransferRunRequest> = {}): TransferRunReques
   return { source: redis.source(), target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'run-1', dryRun: false, sets: [], queues: ['default'], sliceSize: 3, ...overrides };
 }
 
-const claimQueueJobs = new LuaScript('claimQueueJobs-4');
-const SCRIPTS = new Map(
-  (
-    [
-      ['claim', 'claimQueueJobs-4'],
-      ['ack', 'acknowledgeQueueBatch-2'],
-      ['claimSet', 'claimSetEntries-5'],
-      ['ackSet', 'acknowledgeSetBatch-4'],
-      ['write', 'copyJobsToLists-n'],
-      ['writeSet', 'copyEntriesToSet-2'],
-      ['acquire', 'acquireRunLock-2'],
-      ['lock', 'renewRunLock-2'],
-    ] as const
-  ).map(([label, name]) => [new LuaScript(name).sha, label]),
-);
-/** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
-async function loadScripts(...servers: Redis[]): Promise<void> {
-  for (const name of ['claimQueueJobs-4', 'acknowledgeQueueBatch-2', 'claimSetEntries-5', 'acknowledgeSetBatch-4', 'copyJobsToLists-n', 'copyEntriesToSet-2', 'acquireRunLock-2', 'renewRunLock-2']) {
-    for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
-  }
-}
-
-/**
- * The client, recording when each pipeline of our scripts goes out ('> claim') and when its reply
- * is back ('< claim'); renewRunLock-2 is named by its action ('renew', 'release').
- */
-function recording(redis: Redis): Redis & { events: string[] } {
-  const events: string[] = [];
-  const proxy = new Proxy(redis, {
-    get(target, prop, receiver) {
-      if (prop === 'events') return events;
-      const value = Reflect.get(target, prop, receiver);
-      if (prop !== 'pipeline' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
-      return (...args: unknown[]) => {
-        const pipeline = value.apply(target, args);
-        const exec = pipeline.exec.bind(pipeline);
-        pipeline.exec = (...execArgs: unknown[]) => {
-          const queued = (pipeline as unknown as { _queue: { name: string; args: unknown[] }[] })._queue;
-          const labels = queued
-            .filter((c) => c.name === 'evalsha')
-            .map((c) => {
-              const label = SCRIPTS.get(String(c.args[0])) ?? 'other';
-              return label === 'lock' ? String(c.args[5]) : label;
-            });
-          const label = [...new Set(labels)].join('+');
-          events.push(`> ${label}`);
-          return exec(...execArgs).finally(() => events.push(`< ${label}`));
-        };
-        return pipeline;
-      };
-    },
-  });
-  return proxy as Redis & { events: string[] };
-}
-
+const claimQueueJobs = new LuaScript('claimQueueJobs-5');
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]`, jid: i.toString(16).padStart(24, '0') });
 
 describe('the run locks of a transfer', () => {

@@ -1,0 +1,149 @@
+// A transfer's page task (the CLI's `move`, the Lambdas) as the servers see it (issue #18): a page
+// of `pageSize` jobs is claimed in slices of at most MAX_JOBS_PER_CLAIM, and the run locks are
+// renewed once a page, not once a slice (a renewal is a round trip of its own on both servers). A
+// stop is still seen after the slice it lands in: each slice's claim claims nothing for a stopped
+// run. A rate-limited run still renews after every slice (its waits may be long).
+import type { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RunStoppedError } from '../../../core/errors/run-stopped-error.js';
+import { LuaScript } from '../../../core/redis/lua-script.js';
+import { runStopMarkerKey } from '../../../core/redis/run-lock.js';
+import { MAX_JOBS_PER_CLAIM } from '../../../core/transfer/transfer-options.js';
+import { pageStep } from '../../../core/workflow/steps/page-step.js';
+import { planStep } from '../../../core/workflow/steps/plan-step.js';
+import { UrlConnections } from '../../../core/workflow/url-connections.js';
+import type { ConnectionProvider } from '../../../core/workflow/connections.js';
+import { jobEntry, jobsIn } from '../../support/exact-jobs.js';
+import { interferingRedis } from '../../support/interfering-redis.js';
+import { privateSourceAndTarget } from '../../support/private-redis.js';
+import { loadScripts, recording } from '../../support/recording-redis.js';
+import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
+
+const redis = privateSourceAndTarget();
+const claimQueueJobs = new LuaScript('claimQueueJobs-5');
+const claimSetEntries = new LuaScript('claimSetEntries-6');
+let connections: UrlConnections | undefined;
+afterEach(async () => {
+  await connections?.close();
+});
+
+function connect(): UrlConnections {
+  const { source, target } = redis.urls();
+  connections = new UrlConnections({ source: { url: source }, target: { url: target } });
+  return connections;
+}
+
+/** The provider's clients, each recording its pipelines (recording-redis.ts), by connection name. */
+function recordingProvider(provider: UrlConnections): ConnectionProvider & { events: (name: string) => string[] } {
+  const clients = new Map<string, Redis & { events: string[] }>();
+  return {
+    events: (name) => clients.get(name)?.events ?? [],
+    get: async (name) => {
+      const connection = await provider.get(name);
+      const client = clients.get(name) ?? recording(connection.redis);
+      clients.set(name, client);
+      return { ...connection, redis: client };
+    },
+  };
+}
+
+const budget = { deadline: Date.now() + 600_000 };
+const PAGE = 4 * MAX_JOBS_PER_CLAIM;
+const QUEUED = PAGE + MAX_JOBS_PER_CLAIM + 57; // slices of 250 ×5, then 57
+
+/** QUEUED jobs on queue:default and QUEUED on schedule, as jobEntry prints them, sorted. */
+async function seed(client: Redis): Promise<string[]> {
+  const all: string[] = [];
+  const queued: string[] = [];
+  const scheduled: (string | number)[] = [];
+  for (let i = 0; i < QUEUED; i++) {
+    const payload = sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` });
+    queued.push(payload);
+    all.push(jobEntry('queue:default', payload));
+    const entry = sidekiqPayload({ className: 'A', queue: 'default', args: `[${100_000 + i}]` });
+    scheduled.push(2e9 + i, entry);
+    all.push(jobEntry('schedule', entry, String(2e9 + i)));
+  }
+  await client.lpush('queue:default', ...queued);
+  await client.zadd('schedule', ...scheduled);
+  return all.sort();
+}
+
+const plan = (extra: Record<string, unknown> = {}) => planStep({ runId: 'run-1', mode: 'transfer', target: 'target', sets: ['schedule'], pageSize: PAGE, ...extra }, connect());
+
+describe("a transfer page task's round trips", () => {
+  for (const kind of ['queue', 'set'] as const) {
+    it(`${kind}: claim, write and acknowledge a slice; the locks renewed once a page of ${PAGE} (4 slices), in their own round trip; every job moved once`, async () => {
+      const seeded = await seed(redis.source());
+      await loadScripts(redis.source(), redis.target());
+      const planned = await plan();
+      const item = planned.work.batch.find((i) => i.kind === kind && (kind === 'set' || i.name === 'default'))!;
+      const provider = recordingProvider(connections!);
+
+      const after = await pageStep({ settings: planned.settings, item }, provider, budget);
+
+      expect(after).toMatchObject({ done: true, counters: { claimed: QUEUED, written: QUEUED } });
+      const [claim, ack, write] = kind === 'queue' ? ['claim', 'ack', 'write'] : ['claimSet', 'ackSet', 'writeSet'];
+      const slice = [`> ${claim}`, `< ${claim}`, `> ${ack}`, `< ${ack}`];
+      const renewal = ['> renew', '< renew'];
+      // 6 slices: a renewal after the 4th (a page); none after the 6th, with which the item is done.
+      expect(provider.events('source')).toEqual(['> acquire', '< acquire', ...slice, ...slice, ...slice, ...slice, ...renewal, ...slice, ...slice]);
+      const written = [`> ${write}`, `< ${write}`];
+      expect(provider.events('target')).toEqual(['> acquire', '< acquire', ...written, ...written, ...written, ...written, ...renewal, ...written, ...written]);
+      const moved = seeded.filter((e) => e.startsWith(kind === 'queue' ? 'queue:default' : 'schedule'));
+      expect(await jobsIn(redis.target())).toEqual(moved);
+      expect(await jobsIn(redis.source())).toEqual(seeded.filter((e) => !moved.includes(e)));
+      expect(await redis.source().keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
+    });
+  }
+
+  it('a rate-limited run renews after every slice', async () => {
+    await seed(redis.source());
+    await loadScripts(redis.source(), redis.target());
+    const planned = await plan({ sets: [], rateLimit: 1_000_000 });
+    const item = planned.work.batch.find((i) => i.kind === 'queue' && i.name === 'default')!;
+    const provider = recordingProvider(connections!);
+
+    await pageStep({ settings: planned.settings, item }, provider, budget);
+
+    const source = provider.events('source');
+    const slices = source.filter((e) => e === '> claim').length;
+    expect(slices).toBeGreaterThan(1);
+    expect(source).toEqual(['> acquire', '< acquire', ...Array<string[]>(slices).fill(['> claim', '< claim', '> ack', '< ack', '> renew', '< renew']).flat()]);
+  });
+
+  for (const kind of ['queue', 'set'] as const) {
+    it(`${kind}: a stop that lands between two slices of a page ends the task after the slice it landed in: the next claim claims nothing; that slice complete and counted, every other job where it was`, async () => {
+      const seeded = await seed(redis.source());
+      const planned = await plan();
+      const item = planned.work.batch.find((i) => i.kind === kind && (kind === 'set' || i.name === 'default'))!;
+      // The stop lands as the second slice's claim goes out (the task took its locks before:
+      // holdLocks refuses a stopped run): no renewal comes between the two slices of one page.
+      const script = kind === 'queue' ? claimQueueJobs : claimSetEntries;
+      let claims = 0;
+      const provider: ConnectionProvider = {
+        get: async (name) => {
+          const connection = await connections!.get(name);
+          if (name !== 'source') return connection;
+          const source = interferingRedis(connection.redis, async (call) => {
+            if (!call.scripts.includes(script.sha) || ++claims !== 2) return;
+            await redis.source().set(runStopMarkerKey('', 'run-1'), 'stopped by the test');
+          });
+          return { ...connection, redis: source };
+        },
+      };
+      const told: unknown[] = [];
+
+      const after = await pageStep({ settings: planned.settings, item }, provider, { ...budget, onFailureAfterProgress: (error) => told.push(error) });
+
+      expect(claims).toBe(2);
+      expect(told).toHaveLength(1);
+      expect(told[0]).toBeInstanceOf(RunStoppedError);
+      expect(after).toMatchObject({ done: false, counters: { claimed: MAX_JOBS_PER_CLAIM, written: MAX_JOBS_PER_CLAIM } });
+      const [onSource, onTarget] = [await jobsIn(redis.source()), await jobsIn(redis.target())];
+      expect(onTarget).toHaveLength(MAX_JOBS_PER_CLAIM);
+      expect([...onSource, ...onTarget].sort()).toEqual(seeded);
+      expect(await redis.source().keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
+    });
+  }
+});

@@ -1,0 +1,60 @@
+// A client that records when each pipeline of the transfer's scripts goes out and comes back, to
+// count a slice's round trips and see what rides in which (run-transfer-lock.test.ts,
+// page-step-round-trips.test.ts).
+import type { Redis } from 'ioredis';
+import { LuaScript } from '../../core/redis/lua-script.js';
+
+const SCRIPTS = new Map(
+  (
+    [
+      ['claim', 'claimQueueJobs-5'],
+      ['ack', 'acknowledgeQueueBatch-2'],
+      ['claimSet', 'claimSetEntries-6'],
+      ['ackSet', 'acknowledgeSetBatch-4'],
+      ['write', 'copyJobsToLists-n'],
+      ['writeSet', 'copyEntriesToSet-2'],
+      ['acquire', 'acquireRunLock-2'],
+      ['lock', 'renewRunLock-2'],
+    ] as const
+  ).map(([label, name]) => [new LuaScript(name).sha, label]),
+);
+/** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
+export async function loadScripts(...servers: Redis[]): Promise<void> {
+  for (const name of ['claimQueueJobs-5', 'acknowledgeQueueBatch-2', 'claimSetEntries-6', 'acknowledgeSetBatch-4', 'copyJobsToLists-n', 'copyEntriesToSet-2', 'acquireRunLock-2', 'renewRunLock-2']) {
+    for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
+  }
+}
+
+/**
+ * The client, recording when each pipeline of our scripts goes out ('> claim') and when its reply
+ * is back ('< claim'); renewRunLock-2 is named by its action ('renew', 'release').
+ */
+export function recording(redis: Redis): Redis & { events: string[] } {
+  const events: string[] = [];
+  const proxy = new Proxy(redis, {
+    get(target, prop, receiver) {
+      if (prop === 'events') return events;
+      const value = Reflect.get(target, prop, receiver);
+      if (prop !== 'pipeline' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+      return (...args: unknown[]) => {
+        const pipeline = value.apply(target, args);
+        const exec = pipeline.exec.bind(pipeline);
+        pipeline.exec = (...execArgs: unknown[]) => {
+          const queued = (pipeline as unknown as { _queue: { name: string; args: unknown[] }[] })._queue;
+          const labels = queued
+            .filter((c) => c.name === 'evalsha')
+            .map((c) => {
+              const label = SCRIPTS.get(String(c.args[0])) ?? 'other';
+              return label === 'lock' ? String(c.args[5]) : label;
+            });
+          const label = [...new Set(labels)].join('+');
+          events.push(`> ${label}`);
+          return exec(...execArgs).finally(() => events.push(`< ${label}`));
+        };
+        return pipeline;
+      };
+    },
+  });
+  return proxy as Redis & { events: string[] };
+}
+
