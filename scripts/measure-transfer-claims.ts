@@ -2,8 +2,8 @@
  * How long the source's Lua calls of a transfer keep the source busy, by jobs per claim call
  * (issue #18: no call over 2 ms, p99 under 1 ms): claims then acknowledges the same jobs in a
  * throwaway redis-server, a slice of MAX_JOBS_PER_CLAIM at a time, as a transfer does — the claim
- * in calls of `size` jobs in one pipeline (claim-calls.ts: claimQueueJobs-5 for one queue, front
- * placement; claimSetEntries-6 for `schedule`), then the slice's acknowledge (acknowledgeQueueBatch-2
+ * in calls of `size` jobs in one pipeline (claim-calls.ts: claimQueueJobs-6 for one queue, front
+ * placement; claimSetEntries-7 for `schedule`), then the slice's acknowledge (acknowledgeQueueBatch-2
  * in one call; acknowledgeSetBatch-4 in calls of MAX_JOBS_PER_CLAIM_CALL, acknowledge.ts) — and prints Redis's own execution time of each
  * kind of call (SLOWLOG: median, p99, max, calls over 2 ms; calls under the log's threshold count
  * as below it). Sibling of measure-transfer-writes.ts; what MAX_JOBS_PER_CLAIM_CALL
@@ -29,9 +29,9 @@ const sizes = (process.argv[3] ?? '250,100,50,25').split(',').map(Number);
 const payload = (i: number) =>
   Buffer.from(JSON.stringify({ class: 'SomeWorker', queue: 'default', args: [i, 'x'.repeat(560)], jid: String(i).padStart(24, '0'), retry: 3, created_at: 1.7e9, enqueued_at: 1.7e9 }));
 const sha = (name: string) => new LuaScript(name).sha;
-const SHAS = { claimQueue: sha('claimQueueJobs-5'), ackQueue: sha('acknowledgeQueueBatch-2'), claimSet: sha('claimSetEntries-6'), ackSet: sha('acknowledgeSetBatch-4') };
-const queueKeys = { queue: 'queue:q', inflight: 'inflight:q', batch: 'batch:q', chain: 'chain:q', stopMarker: 'stopped' };
-const setKeys = { set: 'schedule', inflight: 'inflight:s', batch: 'batch:s', conflicts: 'conflicts:s', chain: 'chain:s', stopMarker: 'stopped' };
+const SHAS = { claimQueue: sha('claimQueueJobs-6'), ackQueue: sha('acknowledgeQueueBatch-2'), claimSet: sha('claimSetEntries-7'), ackSet: sha('acknowledgeSetBatch-4') };
+const queueKeys = { queue: 'queue:q', inflight: 'inflight:q', batch: 'batch:q', chain: 'chain:q', stopMarker: 'stopped', lock: 'lock' };
+const setKeys = { set: 'schedule', inflight: 'inflight:s', batch: 'batch:s', conflicts: 'conflicts:s', chain: 'chain:s', stopMarker: 'stopped', lock: 'lock' };
 
 const server = await startRedisServer(['--slowlog-max-len', '200000']);
 const redis = new Redis(server.url, { protocol: 2 });
@@ -63,7 +63,7 @@ try {
     await recordLuaCalls(redis);
     let [claims, acks] = [0, 0];
     for (let left = jobs; left > 0; acks++) {
-      const claim = await claimQueueSlice(redis, queueKeys, { want: Math.min(MAX_JOBS_PER_CLAIM, left), newBatch: newBatchId(), newest: true, remaining: left }, size);
+      const claim = await claimQueueSlice(redis, queueKeys, { want: Math.min(MAX_JOBS_PER_CLAIM, left), newBatch: newBatchId(), runId: 'measure', newest: true, remaining: left }, size);
       const { id, base } = parseBatch(claim.stored);
       await acknowledgeQueueJobs(redis, queueKeys.inflight, queueKeys.batch, id, base + claim.held.length);
       claims += claim.calls;
@@ -77,7 +77,7 @@ try {
     await recordLuaCalls(redis);
     [claims, acks] = [0, 0];
     for (let left = jobs; left > 0; acks++) {
-      const claim = await claimSetSlice(redis, setKeys, { want: Math.min(MAX_JOBS_PER_CLAIM, left), newBatch: newBatchId() }, size);
+      const claim = await claimSetSlice(redis, setKeys, { want: Math.min(MAX_JOBS_PER_CLAIM, left), newBatch: newBatchId(), runId: 'measure' }, size);
       await acknowledgeSetEntries(redis, { ...setKeys, source: setKeys.set }, claim.stored, claim.held.map((e) => e.member), []);
       acks += Math.max(1, Math.ceil(claim.held.length / MAX_JOBS_PER_CLAIM_CALL)) - 1;
       claims += claim.calls;

@@ -3,11 +3,20 @@ import type { Redis, RedisKey } from 'ioredis';
 import { LuaScript, type LuaCall } from '../redis/lua-script.js';
 import { MAX_JOBS_PER_CLAIM_CALL } from './transfer-options.js';
 
-const claimQueueJobs = new LuaScript('claimQueueJobs-5', { encodeCalls: true });
-const claimSetEntries = new LuaScript('claimSetEntries-6', { encodeCalls: true });
+const claimQueueJobs = new LuaScript('claimQueueJobs-6', { encodeCalls: true });
+const claimSetEntries = new LuaScript('claimSetEntries-7', { encodeCalls: true });
 
-/** A claim call's count when the run's stop marker exists (it claimed nothing). */
-const STOPPED = -2;
+/** A claim call's count when the run's stop marker exists, another run holds its lock, or a later execution of it does (it claimed nothing). */
+const REFUSALS = new Map<unknown, NonNullable<SliceClaim<unknown>['refused']>>([
+  [-2, 'stopped'],
+  [-3, 'lock-lost'],
+  [-4, 'superseded'],
+]);
+
+/** Why a slice claimed nothing at all, when its first call refused (SliceClaim.refused). */
+function refusal(count: unknown): SliceClaim<unknown>['refused'] {
+  return REFUSALS.get(count);
+}
 
 /** How long a slice's claim chain lives without its last call: it only has to outlive one pipeline. */
 const CHAIN_TTL_MS = 60_000;
@@ -22,7 +31,7 @@ const CHAIN_TTL_MS = 60_000;
  *   every instant each job is in exactly one of them.
  * - Call k > 1 claims only if call k - 1 of the same slice (a random token) claimed its full share
  *   and the in-flight key is as that call left it (same batch, same size: the chain key,
- *   claimQueueJobs-5.lua). So the slice's jobs are one run of positions in one batch, as one call
+ *   claimQueueJobs-6.lua). So the slice's jobs are one run of positions in one batch, as one call
  *   would have claimed them; a call that ran out ('newest': the originals did) stops the later ones
  *   from claiming arrivals above the window; and a call that failed (an error reply, an OOM) leaves
  *   the calls before it claimed and consistent, and every later one harmless (it writes nothing).
@@ -31,9 +40,10 @@ const CHAIN_TTL_MS = 60_000;
  *   it (resume-inflight.ts), as after a failure of the single call's write.
  * - Replies stay linear: call 1 returns what an interrupted attempt left in flight and its own
  *   claims, every later call only its own.
- * - Every call first looks for the run's stop marker and claims nothing while it exists: a slice
- *   whose first call meets it claims nothing at all (`stopped`); one whose later call meets it
- *   ends its claim there, as when the chain breaks, and its run-lock renewal then says stopped.
+ * - Every call first looks for the run's stop marker and its lock on the source, and claims
+ *   nothing while the marker exists or another run, or a later execution of the run, holds the
+ *   lock: a slice whose first call meets either claims nothing at all (`refused`); one whose later
+ *   call meets it ends its claim there, as when the chain breaks, and the next one is refused.
  */
 function shares(want: number, perCall: number): number[] {
   const parts: number[] = [];
@@ -54,6 +64,8 @@ export interface QueueClaimKeys {
   readonly chain: RedisKey;
   /** The run's stop marker (run-lock.ts runStopMarkerKey): while it exists, nothing is claimed. */
   readonly stopMarker: RedisKey;
+  /** The run lock on the source (run-lock.ts runLockKey): while another run holds it, nothing is claimed. */
+  readonly lock: RedisKey;
 }
 
 export interface SliceClaim<T> {
@@ -67,18 +79,24 @@ export interface SliceClaim<T> {
   readonly ranOut: boolean;
   /** The Lua calls sent. */
   readonly calls: number;
-  /** The run was stopped before the slice's first call: nothing claimed, nothing returned (not even what is in flight). */
-  readonly stopped: boolean;
+  /**
+   * The slice's first call claimed nothing, returned nothing (not even what is in flight): the run
+   * was stopped, or its lock on the source is another run's, or a later execution's of the run.
+   */
+  readonly refused?: 'stopped' | 'lock-lost' | 'superseded';
 }
 
 /** What a slice claims: up to `want` jobs; `newBatch`, the id a new batch gets (ledger-id.ts `newBatchId`). */
 export interface ClaimRequest {
   readonly want: number;
   readonly newBatch: string;
+  /** The run whose lock the claim looks for, and when its execution planned (the lock's plannedAt), when known. */
+  readonly runId: string;
+  readonly plannedAt?: number;
 }
 
 /**
- * Claims up to `want` jobs of a queue into the in-flight list (claimQueueJobs-5.lua), in calls of
+ * Claims up to `want` jobs of a queue into the in-flight list (claimQueueJobs-6.lua), in calls of
  * at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline (see shares). `newest`: the newest of
  * the `remaining` originals the queue still holds (front placement); otherwise from the consumer end.
  */
@@ -92,9 +110,9 @@ export async function claimQueueSlice(
   const token = randomUUID();
   let before = 0;
   const calls: LuaCall[] = parts.map((share, k) => {
-    const args = [share, request.newest ? 'newest' : 'oldest', request.newBatch, request.remaining - before, ...chainArgs(token, k, parts.length)];
+    const args = [share, request.newest ? 'newest' : 'oldest', request.newBatch, request.remaining - before, ...chainArgs(token, k, parts.length), request.runId, request.plannedAt ?? ''];
     before += share;
-    return { keys: [keys.queue, keys.inflight, keys.batch, keys.chain, keys.stopMarker], args };
+    return { keys: [keys.queue, keys.inflight, keys.batch, keys.chain, keys.stopMarker, keys.lock], args };
   });
   // Each reply: [count, stored batch, first position, ...jobs]. Read by index (plain loops keep
   // V8's optimised code small: issue #18).
@@ -106,7 +124,7 @@ export async function claimQueueSlice(
   for (let k = 0; k < replies.length; k++) {
     const reply = replies[k]!;
     const count = reply[0] as number;
-    // -1: the chain did not hold; -2: the run was stopped. This call and the later ones claimed nothing.
+    // -1: the chain did not hold; -2 to -4: refused (see refusal). This call and the later ones claimed nothing.
     if (count < 0) break;
     // The chain makes each call's claims follow the previous call's in the same batch.
     const first = reply[2] as number;
@@ -118,7 +136,8 @@ export async function claimQueueSlice(
       break;
     }
   }
-  return { claimed, stored, held, ranOut, calls: calls.length, stopped: replies[0]![0] === STOPPED };
+  const refused = refusal(replies[0]![0]);
+  return { claimed, stored, held, ranOut, calls: calls.length, ...(refused ? { refused } : {}) };
 }
 
 export interface SetClaimKeys {
@@ -129,6 +148,8 @@ export interface SetClaimKeys {
   readonly chain: RedisKey;
   /** The run's stop marker (run-lock.ts runStopMarkerKey): while it exists, nothing is claimed. */
   readonly stopMarker: RedisKey;
+  /** The run lock on the source (run-lock.ts runLockKey): while another run holds it, nothing is claimed. */
+  readonly lock: RedisKey;
 }
 
 /** A claimed set entry as it is in flight: its bytes and its score as Redis prints it. */
@@ -139,14 +160,14 @@ export interface ClaimedEntry {
 
 /**
  * Claims up to `want` entries of a sorted set, soonest first, stepping over the run's conflicts
- * (claimSetEntries-6.lua), in calls of at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline
+ * (claimSetEntries-7.lua), in calls of at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline
  * (see shares).
  */
 export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: ClaimRequest, perCall = MAX_JOBS_PER_CLAIM_CALL): Promise<SliceClaim<ClaimedEntry>> {
   const parts = shares(request.want, perCall);
   const token = randomUUID();
-  const callKeys = [keys.set, keys.inflight, keys.batch, keys.conflicts, keys.chain, keys.stopMarker];
-  const calls: LuaCall[] = parts.map((share, k) => ({ keys: callKeys, args: [share, request.newBatch, ...chainArgs(token, k, parts.length)] }));
+  const callKeys = [keys.set, keys.inflight, keys.batch, keys.conflicts, keys.chain, keys.stopMarker, keys.lock];
+  const calls: LuaCall[] = parts.map((share, k) => ({ keys: callKeys, args: [share, request.newBatch, ...chainArgs(token, k, parts.length), request.runId, request.plannedAt ?? ''] }));
   // Each reply: [count, stored batch, member, score, member, score, ...], read by index.
   const replies = (await claimSetEntries.runAll(source, calls)) as (number | Buffer)[][];
   let claimed = 0;
@@ -156,7 +177,7 @@ export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: 
   for (let k = 0; k < replies.length; k++) {
     const reply = replies[k]!;
     const count = reply[0] as number;
-    if (count < 0) break; // the chain did not hold (-1) or the run was stopped (-2): this call and the later ones claimed nothing
+    if (count < 0) break; // the chain did not hold (-1) or the call was refused (-2 to -4): this call and the later ones claimed nothing
     for (let i = 2; i < reply.length; i += 2) held.push({ member: reply[i] as Buffer, score: (reply[i + 1] as Buffer).toString('latin1') });
     claimed += count;
     if (count < parts[k]!) {
@@ -164,5 +185,6 @@ export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: 
       break;
     }
   }
-  return { claimed, stored, held, ranOut, calls: calls.length, stopped: replies[0]![0] === STOPPED };
+  const refused = refusal(replies[0]![0]);
+  return { claimed, stored, held, ranOut, calls: calls.length, ...(refused ? { refused } : {}) };
 }

@@ -1,6 +1,6 @@
-import { RunStoppedError } from '../errors/run-stopped-error.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
-import { runStopMarkerKey } from '../redis/run-lock.js';
+import { runLockKey, runStopMarkerKey } from '../redis/run-lock.js';
+import { claimRefusal } from './claim-refusal.js';
 import { drivePages, type DriveLimits, type PageResult } from '../reroute/drive-pages.js';
 import type { Placement } from '../reroute/queue-slice.js';
 import { carryQueuedJob, ledgerQueuedJobs } from './carry-job.js';
@@ -44,7 +44,7 @@ export interface QueueTransferRequest extends TransferContext {
  * target queue, which keeps their order across slices (as re-routing does); old-side fetchers
  * keep taking the oldest ones meanwhile, from the other end. "Newest" means the newest of the jobs
  * the queue held when its transfer started: jobs a producer pushes meanwhile are left above the
- * window (claimQueueJobs-5.lua), so every original job is claimed, and what arrived is reported.
+ * window (claimQueueJobs-6.lua), so every original job is claimed, and what arrived is reported.
  */
 export async function transferQueueSlice(request: QueueTransferRequest): Promise<PageResult<QueueTransferCursor, TransferCounters> & RenewedSlice> {
   const { source, sourceKeys, queue } = request;
@@ -76,14 +76,16 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     const batch = batchKey(sourceKeys.prefix, request.runId, `queue:${queue}`);
     // Front placement takes the newest originals first, counted from the oldest end.
     const chain = claimChainKey(sourceKeys.prefix, request.runId, `queue:${queue}`);
-    const stopMarker = runStopMarkerKey(sourceKeys.prefix, request.runId);
-    const { claimed, stored, held, ranOut, stopped } = await claimQueueSlice(source, { queue: sourceKey, inflight, batch, chain, stopMarker }, {
+    const [stopMarker, lock] = [runStopMarkerKey(sourceKeys.prefix, request.runId), runLockKey(sourceKeys.prefix)];
+    const { claimed, stored, held, ranOut, refused } = await claimQueueSlice(source, { queue: sourceKey, inflight, batch, chain, stopMarker, lock }, {
       want,
       newBatch: newBatchId(request.targetId),
+      runId: request.runId,
+      ...(request.plannedAt !== undefined ? { plannedAt: request.plannedAt } : {}),
       newest: placement === 'front',
       remaining: cursor.limit - cursor.claimed,
     });
-    if (stopped) throw new RunStoppedError(request.runId, `on source ${request.sourceName ?? ''}`.trimEnd());
+    if (refused) throw claimRefusal(refused, request.runId, `on source ${request.sourceName ?? ''}`.trimEnd());
     counters.claimed = claimed;
     counters.resumed = held.length - claimed;
     const { id: batchId, base } = parseBatch(stored);

@@ -1,7 +1,7 @@
 import type { RedisKey } from 'ioredis';
-import { RunStoppedError } from '../errors/run-stopped-error.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
-import { runStopMarkerKey } from '../redis/run-lock.js';
+import { runLockKey, runStopMarkerKey } from '../redis/run-lock.js';
+import { claimRefusal } from './claim-refusal.js';
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import { drivePages, type DriveLimits, type PageResult } from '../reroute/drive-pages.js';
 import { carryScheduledJob, ledgerScheduledEntries } from './carry-job.js';
@@ -64,9 +64,9 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
     const batch = batchKey(sourceKeys.prefix, request.runId, set);
     const conflicts = conflictsKey(sourceKeys.prefix, request.runId, set);
     const chain = claimChainKey(sourceKeys.prefix, request.runId, set);
-    const stopMarker = runStopMarkerKey(sourceKeys.prefix, request.runId);
-    const { claimed, stored: batchId, held, ranOut, stopped } = await claimSetSlice(source, { set: sourceKey, inflight, batch, conflicts, chain, stopMarker }, { want, newBatch: newBatchId(request.targetId) });
-    if (stopped) throw new RunStoppedError(request.runId, `on source ${request.sourceName ?? ''}`.trimEnd());
+    const [stopMarker, lock] = [runStopMarkerKey(sourceKeys.prefix, request.runId), runLockKey(sourceKeys.prefix)];
+    const { claimed, stored: batchId, held, ranOut, refused } = await claimSetSlice(source, { set: sourceKey, inflight, batch, conflicts, chain, stopMarker, lock }, { want, newBatch: newBatchId(request.targetId), runId: request.runId, ...(request.plannedAt !== undefined ? { plannedAt: request.plannedAt } : {}) });
+    if (refused) throw claimRefusal(refused, request.runId, `on source ${request.sourceName ?? ''}`.trimEnd());
     counters.claimed = claimed;
     counters.resumed = held.length - claimed;
     const entries = ledgerScheduledEntries(held, batchId, request.plan, request.rewriteActiveJobQueueName ?? true);

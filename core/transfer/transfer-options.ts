@@ -33,6 +33,11 @@ export interface TransferContext {
    */
   readonly targetId?: string;
   /**
+   * When the run's execution planned (the run lock's plannedAt, RunSettings.plannedAt): a slice's
+   * claim claims nothing once a later execution of the run holds the lock (claim-calls.ts).
+   */
+  readonly plannedAt?: number;
+  /**
    * The run locks' renewals (run-transfer.ts), sent with each slice's last round trip on each
    * server instead of one of their own after it; the slice says how they went (`locks` in its
    * result, slice-renewal.ts). Absent, or a slice that does not send them (class-selective, dry

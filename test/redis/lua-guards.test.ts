@@ -42,8 +42,8 @@ async function seed(): Promise<void> {
 const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['rerouteSetEntries-n', { keys: ['schedule', 'rewritten:s'], args: [job(3), rewritten(3), '1795459303.5', 'digest'] }, ['schedule', 'rewritten:s']],
   ['rerouteQueueJobs-n', { keys: ['queue:old', 'queues', 'queue:new'], args: ['RPUSH', '~0:2', '1', 'new', job(1), rewritten(1), '1'] }, ['queue:old', 'queues', 'queue:new']],
-  ['claimQueueJobs-5', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped'], args: [2, 'newest', 'b9', 2, 't', 1, '', 60000] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new']],
-  ['claimSetEntries-6', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped'], args: [2, 'b9', 't', 1, '', 60000] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new']],
+  ['claimQueueJobs-6', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock'], args: [2, 'newest', 'b9', 2, 't', 1, '', 60000, 'run', ''] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock']],
+  ['claimSetEntries-7', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock'], args: [2, 'b9', 't', 1, '', 60000, 'run', ''] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'lock']],
   ['claimSelectedQueueJobs-3', { keys: ['queue:old', 'inflight:new', 'batch:new'], args: ['b9', 8, 'marker', 0, job(2)] }, ['queue:old', 'inflight:new', 'batch:new']],
   ['claimSelectedSetEntries-4', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new'], args: ['b9', job(3), '1795459303.5'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new']],
   ['copyJobsToLists-n', { keys: ['ledger:q', 'queues', 'queue:q'], args: ['RPUSH', '1', 'q', '', 'b1:0', job(1), '1'] }, ['ledger:q', 'queues', 'queue:q']],
@@ -172,10 +172,10 @@ describe('out of memory under noeviction', () => {
       expect(await digestKeys(redis, '')).toEqual(before);
       // With a job pushed above the window ('newest', 1 original of 2), the claim's first write
       // marks the window (LSET, which may grow memory): refused, nothing claimed, nothing marked.
-      await expect(new LuaScript('claimQueueJobs-5').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped'], args: [1, 'newest', 'b8', 1, '', 1, 'last', 60000] })).rejects.toThrow(/OOM/);
+      await expect(new LuaScript('claimQueueJobs-6').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock'], args: [1, 'newest', 'b8', 1, '', 1, 'last', 60000, 'run', ''] })).rejects.toThrow(/OOM/);
       expect(await digestKeys(redis, '')).toEqual(before);
       // The claim's first write is a pop (frees memory): then its push is not refused half-way.
-      const reply = (await new LuaScript('claimQueueJobs-5').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped'], args: [2, 'newest', 'b9', 2, '', 1, 'last', 60000] })) as unknown[];
+      const reply = (await new LuaScript('claimQueueJobs-6').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock'], args: [2, 'newest', 'b9', 2, '', 1, 'last', 60000, 'run', ''] })) as unknown[];
       expect(reply[0]).toBe(2);
       expect(await redis.llen('queue:old')).toBe(0);
       expect(await redis.llen('inflight:new')).toBe(2);

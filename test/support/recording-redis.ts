@@ -7,9 +7,9 @@ import { LuaScript } from '../../core/redis/lua-script.js';
 const SCRIPTS = new Map(
   (
     [
-      ['claim', 'claimQueueJobs-5'],
+      ['claim', 'claimQueueJobs-6'],
       ['ack', 'acknowledgeQueueBatch-2'],
-      ['claimSet', 'claimSetEntries-6'],
+      ['claimSet', 'claimSetEntries-7'],
       ['ackSet', 'acknowledgeSetBatch-4'],
       ['write', 'copyJobsToLists-n'],
       ['writeSet', 'copyEntriesToSet-2'],
@@ -20,7 +20,7 @@ const SCRIPTS = new Map(
 );
 /** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
 export async function loadScripts(...servers: Redis[]): Promise<void> {
-  for (const name of ['claimQueueJobs-5', 'acknowledgeQueueBatch-2', 'claimSetEntries-6', 'acknowledgeSetBatch-4', 'copyJobsToLists-n', 'copyEntriesToSet-2', 'acquireRunLock-2', 'renewRunLock-2']) {
+  for (const name of ['claimQueueJobs-6', 'acknowledgeQueueBatch-2', 'claimSetEntries-7', 'acknowledgeSetBatch-4', 'copyJobsToLists-n', 'copyEntriesToSet-2', 'acquireRunLock-2', 'renewRunLock-2']) {
     for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
   }
 }

@@ -48,8 +48,10 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
   const slicesPerPage = settings.mode === 'transfer' ? Math.ceil(sliceSize / MAX_JOBS_PER_CLAIM) : 1;
   // The locks are renewed once a page, as before pages were split into slices: every
   // slicesPerPage slices (issue #18: a renewal is a round trip of its own on both servers, and
-  // slices of MAX_JOBS_PER_CLAIM made four of them per page of 1,000). A stop is still seen after
-  // the slice it lands in: every slice's claim claims nothing for a stopped run (claim-calls.ts).
+  // slices of MAX_JOBS_PER_CLAIM made four of them per page of 1,000). A stop, or the source's lock
+  // taken by another run or a later execution of this one, is still seen after the slice it lands
+  // in: every slice's claim then claims nothing (claim-calls.ts). A target's lock taken between two
+  // slices of a page is seen at the page's end.
   // A rate-limited run renews after every slice, since each of its waits may be long; so does a
   // class-selective one, whose claims do not look for the stop marker.
   const selective = settings.inlineClasses !== undefined || settings.selected === true;
@@ -104,6 +106,8 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
     targetName: target!.name,
     ...(settings.replicas ? { plannedReplicas: settings.replicas } : {}),
     runId: settings.runId,
+    // A slice claims nothing once a later execution of the run holds the lock (claim-calls.ts).
+    ...(settings.plannedAt !== undefined ? { plannedAt: settings.plannedAt } : {}),
     plan,
     ...(classes ? { classes } : {}),
     // Every batch this page claims names its target (target-identity.ts).

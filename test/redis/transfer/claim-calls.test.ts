@@ -26,8 +26,8 @@ const context = () => ({ source: redis.source(), target: redis.target(), sourceK
 const jid = (i: number) => String(i).padStart(24, '0');
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]`, jid: jid(i) });
 const CALLS = Math.ceil(MAX_JOBS_PER_CLAIM / MAX_JOBS_PER_CLAIM_CALL);
-const claimQueueJobs = new LuaScript('claimQueueJobs-5');
-const claimSetEntries = new LuaScript('claimSetEntries-6');
+const claimQueueJobs = new LuaScript('claimQueueJobs-6');
+const claimSetEntries = new LuaScript('claimSetEntries-7');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-2');
 const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-4');
 const INFLIGHT_Q = 'sidekiq-migrate:c:inflight:queue:default';

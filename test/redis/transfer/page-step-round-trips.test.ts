@@ -1,13 +1,16 @@
 // A transfer's page task (the CLI's `move`, the Lambdas) as the servers see it (issue #18): a page
 // of `pageSize` jobs is claimed in slices of at most MAX_JOBS_PER_CLAIM, and the run locks are
 // renewed once a page, not once a slice (a renewal is a round trip of its own on both servers). A
-// stop is still seen after the slice it lands in: each slice's claim claims nothing for a stopped
-// run. A rate-limited run still renews after every slice (its waits may be long).
+// stop, or the source's lock taken by another run or a later execution of the run, is still seen
+// after the slice it lands in: each slice's claim then claims nothing. A rate-limited run still
+// renews after every slice (its waits may be long).
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RunStoppedError } from '../../../core/errors/run-stopped-error.js';
 import { LuaScript } from '../../../core/redis/lua-script.js';
-import { runStopMarkerKey } from '../../../core/redis/run-lock.js';
+import { RunSupersededError } from '../../../core/errors/run-superseded-error.js';
+import { FatalError } from '../../../core/errors/sidekiq-migrate-error.js';
+import { runLockKey, runStopMarkerKey } from '../../../core/redis/run-lock.js';
 import { MAX_JOBS_PER_CLAIM } from '../../../core/transfer/transfer-options.js';
 import { pageStep } from '../../../core/workflow/steps/page-step.js';
 import { planStep } from '../../../core/workflow/steps/plan-step.js';
@@ -20,8 +23,8 @@ import { loadScripts, recording } from '../../support/recording-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
-const claimQueueJobs = new LuaScript('claimQueueJobs-5');
-const claimSetEntries = new LuaScript('claimSetEntries-6');
+const claimQueueJobs = new LuaScript('claimQueueJobs-6');
+const claimSetEntries = new LuaScript('claimSetEntries-7');
 let connections: UrlConnections | undefined;
 afterEach(async () => {
   await connections?.close();
@@ -112,38 +115,85 @@ describe("a transfer page task's round trips", () => {
     expect(source).toEqual(['> acquire', '< acquire', ...Array<string[]>(slices).fill(['> claim', '< claim', '> ack', '< ack', '> renew', '< renew']).flat()]);
   });
 
-  for (const kind of ['queue', 'set'] as const) {
-    it(`${kind}: a stop that lands between two slices of a page ends the task after the slice it landed in: the next claim claims nothing; that slice complete and counted, every other job where it was`, async () => {
-      const seeded = await seed(redis.source());
-      const planned = await plan();
-      const item = planned.work.batch.find((i) => i.kind === kind && (kind === 'set' || i.name === 'default'))!;
-      // The stop lands as the second slice's claim goes out (the task took its locks before:
-      // holdLocks refuses a stopped run): no renewal comes between the two slices of one page.
-      const script = kind === 'queue' ? claimQueueJobs : claimSetEntries;
-      let claims = 0;
-      const provider: ConnectionProvider = {
-        get: async (name) => {
-          const connection = await connections!.get(name);
-          if (name !== 'source') return connection;
-          const source = interferingRedis(connection.redis, async (call) => {
-            if (!call.scripts.includes(script.sha) || ++claims !== 2) return;
-            await redis.source().set(runStopMarkerKey('', 'run-1'), 'stopped by the test');
-          });
-          return { ...connection, redis: source };
-        },
-      };
-      const told: unknown[] = [];
+  const interferences = [
+    {
+      what: 'a stop',
+      error: RunStoppedError,
+      words: /^Run run-1 was stopped \(noticed on source/,
+      act: () => redis.source().set(runStopMarkerKey('', 'run-1'), 'stopped by the test'),
+    },
+    {
+      what: "another run taking the source's lock (this one's expired)",
+      error: FatalError,
+      words: /^Run run-1 lost its run lock on source .*\(another run holds it\); stopping \(nothing is lost: the next run resumes\)\.$/,
+      act: () => redis.source().set(runLockKey(''), JSON.stringify({ runId: 'thief', operation: 'reroute', host: 'h', pid: 1, startedAt: 'now', expiresAt: Date.now() + 60_000 })),
+    },
+    {
+      what: 'a later execution of the run taking the lock',
+      error: RunSupersededError,
+      words: /^Run run-1: this execution was superseded by a later execution of the run/,
+      act: () => redis.source().set(runLockKey(''), JSON.stringify({ runId: 'run-1', operation: 'transfer', host: 'h', pid: 1, startedAt: 'now', plannedAt: Date.now() + 60_000, expiresAt: Date.now() + 60_000 })),
+    },
+  ];
+  for (const { what, error, words, act } of interferences) {
+    for (const kind of ['queue', 'set'] as const) {
+      it(`${kind}: ${what} between two slices of a page ends the task after the slice it landed in: the next claim claims nothing; that slice complete and counted, every other job where it was`, async () => {
+        const seeded = await seed(redis.source());
+        const planned = await plan();
+        const item = planned.work.batch.find((i) => i.kind === kind && (kind === 'set' || i.name === 'default'))!;
+        // It lands as the second slice's claim goes out (the task took its locks before): no
+        // renewal comes between two slices of one page.
+        const script = kind === 'queue' ? claimQueueJobs : claimSetEntries;
+        let claims = 0;
+        const provider: ConnectionProvider = {
+          get: async (name) => {
+            const connection = await connections!.get(name);
+            if (name !== 'source') return connection;
+            const source = interferingRedis(connection.redis, async (call) => {
+              if (!call.scripts.includes(script.sha) || ++claims !== 2) return;
+              await act();
+            });
+            return { ...connection, redis: source };
+          },
+        };
+        const told: unknown[] = [];
 
-      const after = await pageStep({ settings: planned.settings, item }, provider, { ...budget, onFailureAfterProgress: (error) => told.push(error) });
+        const after = await pageStep({ settings: planned.settings, item }, provider, { ...budget, onFailureAfterProgress: (e) => told.push(e) });
 
-      expect(claims).toBe(2);
-      expect(told).toHaveLength(1);
-      expect(told[0]).toBeInstanceOf(RunStoppedError);
-      expect(after).toMatchObject({ done: false, counters: { claimed: MAX_JOBS_PER_CLAIM, written: MAX_JOBS_PER_CLAIM } });
-      const [onSource, onTarget] = [await jobsIn(redis.source()), await jobsIn(redis.target())];
-      expect(onTarget).toHaveLength(MAX_JOBS_PER_CLAIM);
-      expect([...onSource, ...onTarget].sort()).toEqual(seeded);
-      expect(await redis.source().keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
-    });
+        expect(claims).toBe(2);
+        expect(told).toHaveLength(1);
+        expect(told[0]).toBeInstanceOf(error);
+        expect((told[0] as Error).message).toMatch(words);
+        expect(after).toMatchObject({ done: false, counters: { claimed: MAX_JOBS_PER_CLAIM, written: MAX_JOBS_PER_CLAIM } });
+        const [onSource, onTarget] = [await jobsIn(redis.source()), await jobsIn(redis.target())];
+        expect(onTarget).toHaveLength(MAX_JOBS_PER_CLAIM);
+        expect([...onSource, ...onTarget].sort()).toEqual(seeded);
+        expect(await redis.source().keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
+      });
+    }
   }
+
+  it("another run's expired lock on the source between two slices stops nothing: the claims go on and the page's renewal takes the lock back", async () => {
+    const seeded = await seed(redis.source());
+    const planned = await plan({ sets: [] });
+    const item = planned.work.batch.find((i) => i.kind === 'queue' && i.name === 'default')!;
+    let claims = 0;
+    const provider: ConnectionProvider = {
+      get: async (name) => {
+        const connection = await connections!.get(name);
+        if (name !== 'source') return connection;
+        const source = interferingRedis(connection.redis, async (call) => {
+          if (!call.scripts.includes(claimQueueJobs.sha) || ++claims !== 2) return;
+          await redis.source().set(runLockKey(''), JSON.stringify({ runId: 'gone', operation: 'reroute', host: 'h', pid: 1, startedAt: 'then', expiresAt: Date.now() - 1 }));
+        });
+        return { ...connection, redis: source };
+      },
+    };
+
+    const after = await pageStep({ settings: planned.settings, item }, provider, budget);
+
+    expect(after).toMatchObject({ done: true, counters: { claimed: QUEUED, written: QUEUED } });
+    expect(JSON.parse((await redis.source().get(runLockKey('')))!)).toMatchObject({ runId: 'run-1' });
+    expect(await jobsIn(redis.target())).toEqual(seeded.filter((e) => e.startsWith('queue:default')));
+  });
 });

@@ -21,7 +21,8 @@ function request(overrides: Partial<TransferRunRequest> = {}): TransferRunReques
   return { source: redis.source(), target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'run-1', dryRun: false, sets: [], queues: ['default'], sliceSize: 3, ...overrides };
 }
 
-const claimQueueJobs = new LuaScript('claimQueueJobs-5');
+const claimQueueJobs = new LuaScript('claimQueueJobs-6');
+const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-2');
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]`, jid: i.toString(16).padStart(24, '0') });
 
 describe('the run locks of a transfer', () => {
@@ -39,10 +40,12 @@ describe('the run locks of a transfer', () => {
     for (const p of jobs) await redis.source().lpush('queue:default', p);
     let slices = 0;
     const onPage = () => void slices++;
-    // While the first slice is claimed, the lock expired (the process paused) and another run took it: simulated by hand.
+    // While the first slice is written, the lock expired (the process paused) and another run took
+    // it: simulated by hand, as the slice's acknowledge goes out. (Taken before a slice's claim, the
+    // claim claims nothing: page-step-round-trips.test.ts.)
     let stolen = false;
     const source = interferingRedis(redis.source(), async (call) => {
-      if (stolen || !call.scripts.includes(claimQueueJobs.sha)) return;
+      if (stolen || !call.scripts.includes(acknowledgeQueueBatch.sha)) return;
       stolen = true;
       await redis.source().set(runLockKey(''), JSON.stringify({ runId: 'other-run', operation: 'transfer', host: 'h', pid: 1, startedAt: 'now', expiresAt: Date.now() + 60_000 }));
     });

@@ -129,7 +129,7 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
     }
   });
 
-  it(`claimSetEntries-6: claims with and without conflicts to step over, onto a batch in flight or a new one — ${ROUNDS} random calls`, async () => {
+  it(`claimSetEntries-7: claims with and without conflicts to step over, onto a batch in flight or a new one — ${ROUNDS} random calls`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const r = random(3000 + round);
       const onSource = PAYLOADS.filter(() => r.int(4) !== 0);
@@ -138,19 +138,19 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
       const scores = PAYLOADS.map(() => r.pick(SCORES));
       const score = (m: string) => scores[PAYLOADS.indexOf(m)]!;
       await same(
-        'claimSetEntries-6',
+        'claimSetEntries-7',
         async (redis) => {
           for (const m of onSource) await redis.zadd('schedule', score(m), m);
           for (const m of inflight) await redis.zadd('inflight', score(m), m);
           if (inflight.length > 0) await redis.set('batch', 'b1');
           if (givenBack.length > 0) await redis.sadd('conflicts', ...givenBack.map(sha1));
         },
-        { keys: ['schedule', 'inflight', 'batch', 'conflicts', 'chain', 'stopped'], args: [r.int(7), 'b9', '', 1, '', 60000] },
+        { keys: ['schedule', 'inflight', 'batch', 'conflicts', 'chain', 'stopped', 'lock'], args: [r.int(7), 'b9', '', 1, '', 60000, 'run', ''] },
       );
     }
   });
 
-  it(`claimQueueJobs-5: oldest and newest, past the end of the queue, with arrivals above the window — ${ROUNDS} random calls`, async () => {
+  it(`claimQueueJobs-6: oldest and newest, past the end of the queue, with arrivals above the window — ${ROUNDS} random calls`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const r = random(4000 + round);
       const queued = PAYLOADS.filter(() => r.int(4) !== 0);
@@ -160,13 +160,13 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
       const remaining = r.int(queued.length + 2);
       const batch = r.int(2) === 0 ? 'b1' : 'b1+3';
       await same(
-        'claimQueueJobs-5',
+        'claimQueueJobs-6',
         async (redis) => {
           if (queued.length > 0) await redis.rpush('queue:q', ...queued);
           if (inflight.length > 0) await redis.rpush('inflight', ...inflight);
           if (inflight.length > 0) await redis.set('batch', batch);
         },
-        { keys: ['queue:q', 'inflight', 'batch', 'chain', 'stopped'], args: [r.int(7), newest ? 'newest' : 'oldest', 'b9', remaining, '', 1, '', 60000] },
+        { keys: ['queue:q', 'inflight', 'batch', 'chain', 'stopped', 'lock'], args: [r.int(7), newest ? 'newest' : 'oldest', 'b9', remaining, '', 1, '', 60000, 'run', ''] },
       );
     }
   });

@@ -1,0 +1,15 @@
+import { RunStoppedError } from '../errors/run-stopped-error.js';
+import { RunSupersededError } from '../errors/run-superseded-error.js';
+import { FatalError } from '../errors/sidekiq-migrate-error.js';
+import type { SliceClaim } from './claim-calls.js';
+
+/**
+ * The error of a slice whose claim was refused before it claimed anything (claim-calls.ts): as a
+ * run-lock renewal would have said it, since the claim is where a page task first sees a stop or
+ * a lost lock between two renewals (core/workflow/steps/page-step.ts). Nothing was claimed.
+ */
+export function claimRefusal(refused: NonNullable<SliceClaim<unknown>['refused']>, runId: string, where: string): Error {
+  if (refused === 'stopped') return new RunStoppedError(runId, where);
+  if (refused === 'superseded') return new RunSupersededError(runId, where);
+  return new FatalError(`Run ${runId} lost its run lock ${where} (another run holds it); stopping (nothing is lost: the next run resumes).`);
+}
