@@ -5,6 +5,7 @@ import { canEncode, encodeCommand, EncodedCommand } from './encoded-command.js';
 
 const GUARDS = readFileSync(new URL('./lua/lib/guards.lua', import.meta.url), 'utf8');
 const VARIADIC = readFileSync(new URL('./lua/lib/variadic.lua', import.meta.url), 'utf8');
+const CLAIM_LOCK = readFileSync(new URL('./lua/lib/claim-lock.lua', import.meta.url), 'utf8');
 
 export type LuaArg = string | Buffer | number;
 
@@ -42,8 +43,9 @@ export class LuaScript {
     private readonly options: { readonly encodeCalls?: boolean } = {},
   ) {
     // The guards (lua/lib/guards.lua: key types and scores checked before any write) come first.
-    // variadic.lua: commands of many items in one redis.call (issue #18).
-    this.source = `${GUARDS}\n${VARIADIC}\n${readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8')}`;
+    // variadic.lua: commands of many items in one redis.call (issue #18). claim-lock.lua: a
+    // transfer claim's look at the run lock (written once for the two claims that use it).
+    this.source = `${GUARDS}\n${VARIADIC}\n${CLAIM_LOCK}\n${readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8')}`;
     this.sha = createHash('sha1').update(this.source).digest('hex');
   }
 

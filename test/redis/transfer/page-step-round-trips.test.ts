@@ -173,10 +173,11 @@ describe("a transfer page task's round trips", () => {
     }
   }
 
-  it("another run's expired lock on the source between two slices stops nothing: the claims go on and the page's renewal takes the lock back", async () => {
+  it("another run's expired lock on the source between two slices: the page's claims go on, its renewal finds the lock lost and the task ends after that page, the lock not taken back", async () => {
     const seeded = await seed(redis.source());
     const planned = await plan({ sets: [] });
     const item = planned.work.batch.find((i) => i.kind === 'queue' && i.name === 'default')!;
+    const gone = { runId: 'gone', operation: 'reroute', host: 'h', pid: 1, startedAt: 'then', expiresAt: Date.now() - 1 };
     let claims = 0;
     const provider: ConnectionProvider = {
       get: async (name) => {
@@ -184,16 +185,24 @@ describe("a transfer page task's round trips", () => {
         if (name !== 'source') return connection;
         const source = interferingRedis(connection.redis, async (call) => {
           if (!call.scripts.includes(claimQueueJobs.sha) || ++claims !== 2) return;
-          await redis.source().set(runLockKey(''), JSON.stringify({ runId: 'gone', operation: 'reroute', host: 'h', pid: 1, startedAt: 'then', expiresAt: Date.now() - 1 }));
+          await redis.source().set(runLockKey(''), JSON.stringify(gone));
         });
         return { ...connection, redis: source };
       },
     };
+    const told: unknown[] = [];
 
-    const after = await pageStep({ settings: planned.settings, item }, provider, budget);
+    const after = await pageStep({ settings: planned.settings, item }, provider, { ...budget, onFailureAfterProgress: (e) => told.push(e) });
 
-    expect(after).toMatchObject({ done: true, counters: { claimed: QUEUED, written: QUEUED } });
-    expect(JSON.parse((await redis.source().get(runLockKey('')))!)).toMatchObject({ runId: 'run-1' });
-    expect(await jobsIn(redis.target())).toEqual(seeded.filter((e) => e.startsWith('queue:default')));
+    // The claim does not refuse a lock past its expiry (lib/claim-lock.lua); the page's renewal does.
+    expect(told).toHaveLength(1);
+    expect(told[0]).toBeInstanceOf(FatalError);
+    expect((told[0] as Error).message).toBe("Run run-1 lost its run lock during queue default (another run took it, or it expired and is gone); stopping (nothing is lost: the next run resumes).");
+    expect(after).toMatchObject({ done: false, counters: { claimed: PAGE, written: PAGE } });
+    expect(JSON.parse((await redis.source().get(runLockKey('')))!)).toEqual(gone);
+    const [onSource, onTarget] = [await jobsIn(redis.source()), await jobsIn(redis.target())];
+    expect(onTarget).toHaveLength(PAGE);
+    expect([...onSource, ...onTarget].sort()).toEqual(seeded);
+    expect(await redis.source().keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
   });
 });

@@ -1,0 +1,29 @@
+--[[
+  Prepended to every script by core/redis/lua-script.ts, after variadic.lua. Used by a transfer's
+  slice claims (claimQueueJobs-6.lua, claimSetEntries-7.lua), which see a lock taken between two
+  slices of a page: a page task renews the run's locks once a page, not once a slice.
+
+  lockTaken(lockKey, runId, plannedAt)
+  Returns  -3 when the run lock (lockKey, the holder record: JSON, see acquireRunLock-2.lua) is held
+           by another run, not expired, or is unreadable; -4 when a later execution of this run
+           holds it (its plannedAt later than `plannedAt`, when both are known); nil otherwise. A
+           lock that is gone, or another run's past its expiry, is not refused here: the page's
+           renewal at its end fails the task (the run lost its lock, RunLockLostError), after at
+           most the page's remaining slices, each still claimed, written and acknowledged whole.
+  Reads only (GET, TIME): call it before a script's first write.
+]]
+local function lockTaken(lockKey, runId, plannedAt)
+  local current = redis.call('GET', lockKey)
+  if not current then return nil end
+  local ok, holder = pcall(cjson.decode, current)
+  if not (ok and type(holder) == 'table') then return -3 end
+  if holder.runId ~= runId then
+    local clock = redis.call('TIME')
+    local expiresAt = tonumber(holder.expiresAt)
+    if expiresAt and expiresAt <= tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) then return nil end
+    return -3
+  end
+  local mine, theirs = tonumber(plannedAt), tonumber(holder.plannedAt)
+  if mine ~= nil and theirs ~= nil and theirs > mine then return -4 end
+  return nil
+end
