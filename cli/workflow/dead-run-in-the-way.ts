@@ -32,3 +32,18 @@ export async function refuseDeadRunInTheWay(connections: readonly Connection[], 
     );
   }
 }
+
+/**
+ * A plain `run` would take over dead run `dead` (its process on this machine is gone, its lock on
+ * `c` holds) with other routing than that run stored (dead-run-routing.ts): it would move the rest
+ * of that run's jobs elsewhere than those it moved, say "Complete", and leave a rollback record of
+ * both routings' moves. Refused, touching nothing, with the two ways out: finish that run with its
+ * own routing, or roll it back once its lock has expired (a rollback waits for it too).
+ */
+export async function otherRoutingError(c: Connection, dead: LockHolder): Promise<DeadRunInTheWayError> {
+  return new DeadRunInTheWayError(
+    `Run ${dead.runId} (${dead.operation}) was interrupted: ${await interruptedRunWords(c, dead)}. ` +
+      `It was started with other routing than this command's: resumed with this one, it would move the rest of its jobs elsewhere than the jobs it moved, and its rollback record would mix both. ` +
+      `Finish it by running its own command again, with its routing (it resumes ${dead.runId}), then run this command again; or roll it back once that lock has expired (sidekiq-migrate rollback ${dead.runId}), then run this command again. Nothing was touched.`,
+  );
+}

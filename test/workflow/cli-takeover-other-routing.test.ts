@@ -1,0 +1,159 @@
+// A plain `run` (no --run-id) on a machine where an earlier `run` was killed (SIGKILL: its lock is
+// still there) took that run over whatever routing it was given: `run --rename old=a` killed
+// mid-run, then `run --rename old=b` said "Resuming run X", moved the rest of `old` to `b` (150
+// jobs were left in `a`, 50 went to `b`), recorded both old->a and old->b in X's rollback record,
+// and ended "Moved to: b 50 … Complete", exit 0. With `--mapping` files A->qa then A->qb it also
+// moved the 150 jobs already in qa on to qb. A different routing is now refused before anything
+// is touched (exit 1, one message naming the dead run and both ways out); the same routing, even
+// written in another order, still resumes it silently.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
+import { repoPath } from '../support/paths.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+const redis = privateSourceAndTarget();
+const bin = repoPath('bin/sidekiq-migrate.js');
+const dir = mkdtempSync(join(tmpdir(), 'cli-takeover-'));
+const mappingFile = (name: string, mapping: Record<string, string>): string => {
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify(mapping));
+  return path;
+};
+
+/** The shipped CLI, spawned: its exit code and what it printed. */
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number((error as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** A plain `run` with `routing`, SIGKILLed once its progress says it moved a job: its pid and run id (from the lock it left). */
+async function killedMidRun(...routing: string[]): Promise<{ pid: number; runId: string }> {
+  const child = spawn(process.execPath, [bin, 'run', '--redis', redis.urls().source, ...routing, '--page-size', '3'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_, signal) => resolve(signal)));
+  let text = '';
+  await new Promise<void>((resolve) => child.stderr!.on('data', (d: Buffer) => /[1-9][\d,]* moved/.test((text += d.toString())) && resolve()));
+  child.kill('SIGKILL');
+  expect(await exited).toBe('SIGKILL');
+  const lock = await redis.source().get('sidekiq-migrate:lock');
+  return { pid: child.pid!, runId: (JSON.parse(lock!) as { runId: string }).runId };
+}
+
+/** 200 jobs of class A (and 10 of class B) in `old`: their payloads. */
+async function seed(): Promise<{ a: string[]; b: string[] }> {
+  const source = redis.source();
+  const a = Array.from({ length: 200 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+  const b = Array.from({ length: 10 }, (_, i) => sidekiqPayload({ className: 'B', queue: 'old', args: `[${i}]` }));
+  for (const p of [...a, ...b]) await source.lpush('queue:old', p);
+  await source.sadd('queues', 'old');
+  return { a, b };
+}
+
+const escape = (text: string) => text.replace(/[/.()]/g, '\\$&');
+
+/** The refusal, word for word (the lock's seconds left excepted). */
+const refusal = (runId: string, pid: number) =>
+  new RegExp(
+    `^Run ${runId} \\(reroute\\) was interrupted: its process on this machine \\(pid ${pid}\\) is gone, and its run lock on ${escape(redis.urls().source)} holds for 1[12]\\d\\d s more\\. ` +
+      `It was started with other routing than this command's: resumed with this one, it would move the rest of its jobs elsewhere than the jobs it moved, and its rollback record would mix both\\. ` +
+      `Finish it by running its own command again, with its routing \\(it resumes ${runId}\\), then run this command again; or roll it back once that lock has expired \\(sidekiq-migrate rollback ${runId}\\), then run this command again\\. Nothing was touched\\.\\n$`,
+  );
+
+describe('a plain run on a machine where an earlier run was killed', { timeout: 120_000 }, () => {
+  it('with other renames: refused, nothing touched; its own renames resume it and move every job once', async () => {
+    const source = redis.source();
+    const url = redis.urls().source;
+    const { a, b } = await seed();
+    const { pid, runId } = await killedMidRun('--rename', 'old=a');
+    expect(await source.llen('queue:old')).toBeGreaterThan(0);
+    const before = await keyValueSnapshot(source);
+
+    const other = await cli('run', '--redis', url, '--rename', 'old=b');
+
+    expect(other.stdout).toBe('');
+    expect(other.stderr).toMatch(refusal(runId, pid));
+    expect(other.code).toBe(1);
+    expect(await keyValueSnapshot(source)).toEqual(before);
+
+    // --json says it on stderr too, with stdout empty.
+    const json = await cli('run', '--redis', url, '--rename', 'old=b', '--json');
+    expect(json.stdout).toBe('');
+    expect(json.stderr).toMatch(refusal(runId, pid));
+    expect(json.code).toBe(1);
+    expect(await keyValueSnapshot(source)).toEqual(before);
+
+    // A dry run writes nothing and resumes nothing: it plans under a run id of its own.
+    const dry = await cli('run', '--redis', url, '--rename', 'old=b', '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).not.toContain('Resuming');
+    expect(dry.stdout).not.toContain(runId);
+    expect(await keyValueSnapshot(source)).toEqual(before);
+
+    // The first way out: its own command resumes it, as before, and finishes it.
+    const own = await cli('run', '--redis', url, '--rename', 'old=a');
+    expect(own.stderr).toContain(`Resuming run ${runId}, whose process on this machine is gone.\n`);
+    expect(own.stdout).toContain(`run ${runId}`);
+    expect(own.stdout).toContain('Complete: everything that could be moved was moved.');
+    expect(own.code).toBe(0);
+    expect(await jobsIn(source)).toEqual([...a, ...b].map((p) => jobEntry('queue:a', withQueue(p, 'old', 'a'))).sort());
+    expect(await source.get('sidekiq-migrate:lock')).toBeNull();
+    expect(await source.smembers(`sidekiq-migrate:${runId}:moves`)).toEqual(expect.arrayContaining(['["A","old","a"]', '["B","old","a"]']));
+    expect(await source.scard(`sidekiq-migrate:${runId}:moves`)).toBe(2);
+  });
+
+  it('with other renames, the second way out: once its lock has expired, roll it back, then the new renames move every job once', async () => {
+    const source = redis.source();
+    const url = redis.urls().source;
+    const { a, b } = await seed();
+    const { pid, runId } = await killedMidRun('--rename', 'old=a');
+    expect((await cli('run', '--redis', url, '--rename', 'old=b')).stderr).toMatch(refusal(runId, pid));
+    // Its lock expires (its expiry is in its value, by the server's clock).
+    const lock = JSON.parse((await source.get('sidekiq-migrate:lock'))!) as { expiresAt: number };
+    const [seconds] = await source.time();
+    await source.set('sidekiq-migrate:lock', JSON.stringify({ ...lock, expiresAt: Number(seconds) * 1000 - 1 }));
+
+    const rollback = await cli('rollback', runId, '--redis', url);
+    expect(rollback.code).toBe(0);
+    // Every job back in `old`, byte for byte as it was seeded.
+    expect(await jobsIn(source)).toEqual([...a, ...b].map((p) => jobEntry('queue:old', p)).sort());
+    const renamed = await cli('run', '--redis', url, '--rename', 'old=b');
+    expect(renamed.stderr).not.toContain('Resuming');
+    expect(renamed.code).toBe(0);
+    expect(await jobsIn(source)).toEqual([...a, ...b].map((p) => jobEntry('queue:b', withQueue(p, 'old', 'b'))).sort());
+  });
+
+  it('with another mapping file: refused, nothing touched; the same mapping written in another order resumes it', async () => {
+    const source = redis.source();
+    const url = redis.urls().source;
+    const { a, b } = await seed();
+    const first = mappingFile('first.json', { A: 'qa', B: 'qx' });
+    const { pid, runId } = await killedMidRun('--mapping', first);
+    const before = await keyValueSnapshot(source);
+
+    const other = await cli('run', '--redis', url, '--mapping', mappingFile('other.json', { A: 'qb', B: 'qx' }));
+
+    expect(other.stdout).toBe('');
+    expect(other.stderr).toMatch(refusal(runId, pid));
+    expect(other.code).toBe(1);
+    expect(await keyValueSnapshot(source)).toEqual(before);
+
+    // A routing with no mapping at all is not the dead run's either.
+    const renames = await cli('run', '--redis', url, '--rename', 'old=qa');
+    expect(renames.stderr).toMatch(refusal(runId, pid));
+    expect(renames.code).toBe(1);
+    expect(await keyValueSnapshot(source)).toEqual(before);
+
+    const same = await cli('run', '--redis', url, '--mapping', mappingFile('same.json', { B: 'qx', A: 'qa' }));
+    expect(same.stderr).toContain(`Resuming run ${runId}, whose process on this machine is gone.\n`);
+    expect(same.code).toBe(0);
+    expect(await jobsIn(source)).toEqual([...a.map((p) => jobEntry('queue:qa', withQueue(p, 'old', 'qa'))), ...b.map((p) => jobEntry('queue:qx', withQueue(p, 'old', 'qx')))].sort());
+    expect((await source.smembers(`sidekiq-migrate:${runId}:moves`)).sort()).toEqual(['["A","old","qa"]', '["B","old","qx"]']);
+  });
+});
