@@ -254,9 +254,14 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     }
   }
   const skipped = summary.notLookedAt;
-  if (skipped) {
+  if (skipped && skipped.places.length > 0) {
     const named = `${skipped.places.map((p) => `${displayName(p.name)} ${n(p.jobs)}`).join(' · ')}${skipped.more > 0 ? ` · … and ${n(skipped.more)} more` : ''}`;
     attention.push(`Not looked at by this run (${skipped.options.join(', ')}), ${n(skipped.jobs)} job(s): ${named}. Run again without those options to move them.`);
+  }
+  if (skipped?.uncounted) {
+    const { places, total } = skipped.uncounted;
+    const named = `${places.map((p) => `${displayName(p.name)} (${displayText(p.error)})`).join(' · ')}${total > places.length ? ` · … and ${n(total - places.length)} more` : ''}`;
+    attention.push(`Not looked at by this run (${skipped.options.join(', ')}), and could not be counted: ${named}. What it holds was not moved; look at it with redis-cli.`);
   }
   if (summary.unheard) attention.push(unheardWarning(summary.unheard, summary.dryRun, reroute));
   const unmatched = unmatchedRenames(summary, reroute);
@@ -297,6 +302,8 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     ...(unreached > 0 ? [`${n(unreached)} not reached on retired queues`] : []),
     ...(arrived > 0 ? [`${n(arrived)} arrived on retired queues during the run`] : []),
   ];
+  // What the summary could not count: it may hold jobs, so neither "Complete" nor "left none".
+  const uncertain = unknownLeftBehind(summary);
   const renames = unmatched.map((r) => `--rename ${displayName(r.from)}=${displayName(r.to)}`).join(', ');
   const complete = summary.dryRun
     ? dryRunVerdict(summary, endpoint, reroute, leftBehind, unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : '')
@@ -307,7 +314,9 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
         : unmatched.length > 0
           ? `Done, but ${renames} moved nothing: no such queue on this Redis, and no schedule, retry or dead entry names it (see "Needs a look" above).`
         : leftOrArrived.length > 0
-          ? `Done, but jobs were left behind: ${leftOrArrived.join(' · ')} (see "Needs a look" above).`
+          ? `Done, but jobs were left behind: ${[...leftOrArrived, ...uncertain].join(' · ')} (see "Needs a look" above).`
+          : uncertain.length > 0
+            ? `Done, but jobs may have been left behind: ${uncertain.join(' · ')} (see "Needs a look" above).`
           : selectedNone
             ? 'Complete: no job of the selected classes was on the source; nothing was moved.'
             : `Complete: everything that could be moved was moved${unheardTail(summary.unheard, false)}.`;
@@ -329,7 +338,13 @@ function dryRunVerdict(summary: RunSummary, endpoint: string, reroute: boolean, 
   // Jobs interrupted runs left in flight (a transfer): a run finishes them before anything new.
   const inFlight = reroute ? 0 : (summary.resumed?.resumed ?? 0);
   if (!reroute && t['examined'] !== undefined && wouldMove === 0 && inFlight === 0) return 'Dry run, nothing written: no job of the selected classes is on the source; a run would move nothing.';
-  const leaves = leftBehind.length > 0 ? `leave jobs behind: ${leftBehind.join(' · ')} (see "Needs a look" above)` : 'leave none behind';
+  const uncertain = unknownLeftBehind(summary);
+  const leaves =
+    leftBehind.length > 0
+      ? `leave jobs behind: ${[...leftBehind, ...uncertain].join(' · ')} (see "Needs a look" above)`
+      : uncertain.length > 0
+        ? `maybe leave jobs behind: ${uncertain.join(' · ')} (see "Needs a look" above)`
+        : 'leave none behind';
   const finish = inFlight > 0 ? `finish ${n(inFlight)} job(s) left in flight, ` : '';
   return `Dry run, nothing written: a run would ${finish}move ${n(wouldMove)} job(s) and ${leaves}${unheardTail(summary.unheard, true)}${more}.`;
 }
@@ -387,9 +402,15 @@ function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] {
     ...(summary.inflightOnTarget ? [`${n(summary.inflightOnTarget.jobs)} in flight on the target from an interrupted transfer out of it`] : []),
     ...(summary.inflightLeftOnSource ? [`${n(summary.inflightLeftOnSource.jobs)} in in-flight keys on the source that no run finishes`] : []),
     ...(summary.inflightOnSource ? [`${n(summary.inflightOnSource.jobs)} in flight from an interrupted transfer out of this Redis`] : []),
-    ...(summary.notLookedAt ? [`${n(summary.notLookedAt.jobs)} in sets and queues this run did not look at`] : []),
+    ...((summary.notLookedAt?.jobs ?? 0) > 0 ? [`${n(summary.notLookedAt!.jobs)} in sets and queues this run did not look at`] : []),
     ...((summary.heldByWorkers?.abandoned ?? 0) > 0 ? [`${n(summary.heldByWorkers!.abandoned)} in private lists of gone workers`] : []),
   ];
+}
+
+/** Where a run may have left jobs that the summary could not count, as the verdict names it. */
+function unknownLeftBehind(summary: RunSummary): string[] {
+  const uncounted = summary.notLookedAt?.uncounted?.total ?? 0;
+  return [...(uncounted > 0 ? [`${n(uncounted)} ${uncounted === 1 ? 'set or queue' : 'sets and queues'} this run did not look at could not be counted`] : [])];
 }
 
 /**

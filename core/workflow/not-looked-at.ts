@@ -24,6 +24,12 @@ export interface NotLookedAt {
   readonly more: number;
   /** The options that narrowed the scope: `--sets`, `--no-queues`. */
   readonly options: readonly string[];
+  /**
+   * Left-out sets and queues whose count failed (a key of another type: WRONGTYPE), with Redis's
+   * error: what they hold is unknown, never taken as none. The first NOT_LOOKED_AT_LISTED, and
+   * how many there are.
+   */
+  readonly uncounted?: { readonly places: readonly { readonly name: string; readonly error: string }[]; readonly total: number };
 }
 
 export async function jobsNotLookedAt(settings: Pick<RunSettings, 'mode' | 'sets' | 'queues'>, source: Connection, plan: RoutingPlan | undefined): Promise<NotLookedAt | undefined> {
@@ -35,6 +41,8 @@ export async function jobsNotLookedAt(settings: Pick<RunSettings, 'mode' | 'sets
   for (const queue of queues) pipeline.llen(source.keys.queue(queue));
   const replies = (await pipeline.exec()) ?? [];
   const names = [...sets, ...queues.map((q) => `queue:${q}`)];
+  // An error reply (a key of another type) is no count: named with its error, never 0 jobs.
+  const uncounted = names.flatMap((name, i) => (replies[i]?.[0] ? [{ name, error: replies[i]![0].message }] : []));
   const counted = names.map((name, i) => ({ name, jobs: typeof replies[i]?.[1] === 'number' && replies[i]![0] === null ? (replies[i]![1] as number) : 0 }));
   // A rollback's queues are live: only the jobs of a class it puts back are its to move.
   if (plan?.kind === 'reverse') {
@@ -46,8 +54,14 @@ export async function jobsNotLookedAt(settings: Pick<RunSettings, 'mode' | 'sets
   const found = counted
     .filter((p) => p.jobs > 0)
     .sort((a, b) => b.jobs - a.jobs || (a.name < b.name ? -1 : 1));
-  if (found.length === 0) return undefined;
+  if (found.length === 0 && uncounted.length === 0) return undefined;
   const options = [...(sets.length > 0 ? ['--sets'] : []), ...(settings.queues ? [] : ['--no-queues'])];
   const places = found.slice(0, NOT_LOOKED_AT_LISTED);
-  return { jobs: found.reduce((n, p) => n + p.jobs, 0), places, more: found.length - places.length, options };
+  return {
+    jobs: found.reduce((n, p) => n + p.jobs, 0),
+    places,
+    more: found.length - places.length,
+    options,
+    ...(uncounted.length > 0 ? { uncounted: { places: uncounted.slice(0, NOT_LOOKED_AT_LISTED), total: uncounted.length } } : {}),
+  };
 }
