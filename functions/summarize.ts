@@ -5,6 +5,7 @@ import { connections } from './support/container.js';
 import { counterDelta } from './support/counter-metrics.js';
 import { createHandler } from './support/create-handler.js';
 import { logger } from './support/powertools.js';
+import { summaryLookUntil } from './support/time-budget.js';
 import { parseAddUpInput, parseSummarizeInput, scopeOfSettings, SummarizeFunctionSteps, summarizeFunctionStep } from './support/task-inputs.js';
 
 type Parsed = { step: 'add-up'; input: ReturnType<typeof parseAddUpInput> } | { step: 'summarize'; input: ReturnType<typeof parseSummarizeInput> };
@@ -24,18 +25,20 @@ export const handler = createHandler(
     scope: scopeOfSettings,
     parse: (event): Parsed =>
       summarizeFunctionStep(event) === SummarizeFunctionSteps.addUp ? { step: 'add-up', input: parseAddUpInput(event) } : { step: 'summarize', input: parseSummarizeInput(event) },
-    run: async (parsed): Promise<RunSummary | WorkState> => {
+    run: async (parsed, context): Promise<RunSummary | WorkState> => {
       if (parsed.step === 'add-up') {
         const work = await addUpStep(parsed.input, connections);
         logger.info(`added up batch ${work.batches}`, { counts: work.tally.counts, next: work.next, continueAt: work.continueAt });
         return work;
       }
-      const summary = await summarizeStep(parsed.input, connections);
+      const summary = await summarizeStep(parsed.input, connections, { lookUntil: summaryLookUntil(context) });
       logger.info(`run ${summary.complete ? 'complete' : 'incomplete'}`, {
         complete: summary.complete,
         totals: counterDelta(summary.mode, summary.totals),
         counts: summary.counts,
         releasedLock: summary.releasedLock,
+        // The look for jobs in workers' private lists stopped before the end of the keyspace.
+        ...(summary.heldByWorkers?.cutShort ? { privateListsLookCutShort: summary.heldByWorkers.cutShort } : {}),
       });
       return summary;
     },

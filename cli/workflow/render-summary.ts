@@ -252,6 +252,14 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
         `${n(workers.working)} job(s) taken from retired queues are being worked on (${lists(workers.workingLists, workers.working)}): one that fails goes to retry, one whose worker dies back on its old queue; run again after the last restart (drain-check counts them).`,
       );
     }
+    // What it did not reach is not counted above: never said as none.
+    if (workers.cutShort) {
+      const why =
+        workers.cutShort === 'time'
+          ? `the summary's time for it ran out before it reached the end of the keys of ${where}, after ${n(workers.lists)} list(s) with such jobs`
+          : `it stopped at ${n(workers.lists)} lists with such jobs, the most a summary reads`;
+      attention.push(`The look for jobs workers took from retired queues into their fetchers' private lists (working:queue:*, queue:sq|*) was cut short: ${why}. There may be more there; drain-check counts them.`);
+    }
   }
   const skipped = summary.notLookedAt;
   if (skipped && skipped.places.length > 0) {
@@ -410,7 +418,10 @@ function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] {
 /** Where a run may have left jobs that the summary could not count, as the verdict names it. */
 function unknownLeftBehind(summary: RunSummary): string[] {
   const uncounted = summary.notLookedAt?.uncounted?.total ?? 0;
-  return [...(uncounted > 0 ? [`${n(uncounted)} ${uncounted === 1 ? 'set or queue' : 'sets and queues'} this run did not look at could not be counted`] : [])];
+  return [
+    ...(uncounted > 0 ? [`${n(uncounted)} ${uncounted === 1 ? 'set or queue' : 'sets and queues'} this run did not look at could not be counted`] : []),
+    ...(summary.heldByWorkers?.cutShort ? ["the look for jobs in workers' private lists was cut short"] : []),
+  ];
 }
 
 /**

@@ -45,9 +45,47 @@ const SUPER_FETCH = /^queue:sq\|([^|]+)\|(.+)$/s;
  * one pipeline of TYPE, LLEN and EXISTS per page.
  */
 export async function findFetcherLists(redis: Redis, keys: SidekiqKeys, processes: readonly SidekiqProcess[], limit = FETCHER_LIST_LIMIT): Promise<FetcherList[]> {
+  return (await scanFetcherLists(redis, keys, processes, { limit })).lists;
+}
+
+export interface FetcherListLook {
+  readonly lists: FetcherList[];
+  /**
+   * Why the SCANs stopped before the end of the keyspace, when they did: `time` (the bound's
+   * `until` passed), `lists` (`limit` lists found). Then there may be more lists than `lists`.
+   */
+  readonly cutShort?: 'time' | 'lists';
+}
+
+export interface FetcherListBound {
+  /** Most lists read (default FETCHER_LIST_LIMIT). */
+  readonly limit?: number;
+  /**
+   * Epoch ms after which no further SCAN page is read (each pattern still gets its first): on a
+   * Redis with millions of other keys the SCANs are thousands of round trips, and a deployed
+   * step that runs them has a timeout.
+   */
+  readonly until?: number;
+  readonly clock?: () => number;
+}
+
+/** findFetcherLists, bounded by time too, saying whether it reached the end of the keyspace. */
+export async function scanFetcherLists(redis: Redis, keys: SidekiqKeys, processes: readonly SidekiqProcess[], bound: FetcherListBound = {}): Promise<FetcherListLook> {
+  const limit = bound.limit ?? FETCHER_LIST_LIMIT;
+  const until = bound.until ?? Infinity;
+  const clock = bound.clock ?? Date.now;
   const live = new Set(processes.filter((p) => p.live).map((p) => p.identity));
   const found: FetcherList[] = [];
   const head = Buffer.byteLength(keys.prefix, 'utf8');
+  let cutShort: FetcherListLook['cutShort'];
+  // Another page of this pattern, unless its SCAN ended or a bound stops it (and says which).
+  const goOn = (cursor: string): boolean => {
+    if (cursor === '0') return false;
+    if (found.length >= limit) cutShort ??= 'lists';
+    else if (clock() >= until) cutShort ??= 'time';
+    else return true;
+    return false;
+  };
   try {
     for (const pattern of ['working:queue:*', 'queue:sq|*']) {
       let cursor = '0';
@@ -70,12 +108,13 @@ export async function findFetcherLists(redis: Redis, keys: SidekiqKeys, processe
           if (type !== 'list' || !(size > 0)) continue;
           found.push({ key: nameFromBytes(p.key), queue: p.queue, owner: p.owner, fetcher: p.fetcher, ownerAlive: beating, size });
         }
-      } while (cursor !== '0' && found.length < limit);
+      } while (goOn(cursor));
     }
   } catch (error) {
     throw classifyRedisError(error, `Looking for jobs in fetchers' private lists (${keys.prefix}working:queue:*, ${keys.prefix}queue:sq|*)`);
   }
-  return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const lists = found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return cutShort ? { lists, cutShort } : { lists };
 }
 
 interface Parsed {

@@ -1,4 +1,4 @@
-import { findFetcherLists } from '../drain/fetcher-lists.js';
+import { scanFetcherLists, type FetcherListBound } from '../drain/fetcher-lists.js';
 import { censusProcesses } from '../drain/live-processes.js';
 import { redisKey } from '../redis/key-name.js';
 import { selectJob } from '../transfer/class-selection.js';
@@ -23,21 +23,32 @@ export interface HeldByWorkers {
   readonly workingLists: readonly { readonly key: string; readonly size: number }[];
   readonly abandonedLists: readonly { readonly key: string; readonly size: number }[];
   readonly lists: number;
+  /**
+   * The look stopped before the end of the keyspace (fetcher-lists.ts): at the summary's time
+   * bound, or at FETCHER_LIST_LIMIT lists. The counts are then of the lists it reached: there may
+   * be more. Absent when it looked everywhere.
+   */
+  readonly cutShort?: 'time' | 'lists';
 }
 
 /** Most jobs of one private list read for a selection (a list holds a worker's few jobs in progress). */
 const SELECTED_READ = 1_000;
 
-/** `classes`: a selective transfer's; only their jobs count (each list is read, SELECTED_READ jobs at most). */
-export async function heldByWorkers(source: Connection, plan: RoutingPlan | undefined, nowMs: number, classes?: ReadonlySet<string>): Promise<HeldByWorkers | undefined> {
+/**
+ * `classes`: a selective transfer's; only their jobs count (each list is read, SELECTED_READ jobs
+ * at most). `bound`: when the SCANs stop (fetcher-lists.ts); undefined only when none were found
+ * and the look reached the end.
+ */
+export async function heldByWorkers(source: Connection, plan: RoutingPlan | undefined, nowMs: number, classes?: ReadonlySet<string>, bound: FetcherListBound = {}): Promise<HeldByWorkers | undefined> {
   const census = await censusProcesses(source.redis, source.keys, nowMs / 1000);
-  const found = (await findFetcherLists(source.redis, source.keys, census.processes)).filter((l) => plan === undefined || isDrainedQueue(plan, l.queue));
+  const look = await scanFetcherLists(source.redis, source.keys, census.processes, bound);
+  const found = look.lists.filter((l) => plan === undefined || isDrainedQueue(plan, l.queue));
   const lists = classes === undefined ? found : await selectedIn(source, found, classes);
-  if (lists.length === 0) return undefined;
+  if (lists.length === 0 && look.cutShort === undefined) return undefined;
   const of = (alive: boolean) => lists.filter((l) => l.ownerAlive === alive).sort((a, b) => b.size - a.size || (a.key < b.key ? -1 : 1));
   const named = (alive: boolean) => of(alive).slice(0, LISTS_NAMED).map((l) => ({ key: l.key, size: l.size }));
   const sum = (alive: boolean) => of(alive).reduce((n, l) => n + l.size, 0);
-  return { working: sum(true), abandoned: sum(false), workingLists: named(true), abandonedLists: named(false), lists: lists.length };
+  return { working: sum(true), abandoned: sum(false), workingLists: named(true), abandonedLists: named(false), lists: lists.length, ...(look.cutShort ? { cutShort: look.cutShort } : {}) };
 }
 
 /** The lists with jobs of `classes`, each sized by those only. */

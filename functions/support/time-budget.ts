@@ -21,3 +21,13 @@ export function pageDeadline(context: Pick<Context, 'getRemainingTimeInMillis'>,
   const remaining = Math.max(0, context.getRemainingTimeInMillis());
   return now + remaining - Math.min(SAFETY_MARGIN_MS, remaining / 2);
 }
+
+/**
+ * The epoch ms after which a summary's look for jobs in workers' private lists (SCANs of the whole
+ * keyspace: thousands of round trips on a Redis with millions of other keys) reads no further
+ * page: half the invocation's remaining time, as the drain check's reading of set entries, the
+ * other half for the rest of the summary. A look cut short says so.
+ */
+export function summaryLookUntil(context: Pick<Context, 'getRemainingTimeInMillis'>, now: number = Date.now()): number {
+  return now + Math.max(0, context.getRemainingTimeInMillis()) / 2;
+}

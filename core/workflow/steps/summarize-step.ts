@@ -118,13 +118,24 @@ export interface SummarizeInput {
   readonly resumed?: TransferCounters;
 }
 
+export interface SummarizeOptions {
+  /**
+   * Epoch ms after which the look for jobs in workers' private lists reads no further SCAN page
+   * (held-by-workers.ts): on a Redis with millions of other keys it is thousands of round trips,
+   * and the deployed step has its function's timeout. A look cut short says so (`cutShort`).
+   * Default: no bound.
+   */
+  readonly lookUntil?: number;
+  readonly clock?: () => number;
+}
+
 /**
  * "Summarize": turns the execution's tally into its summary and ends the execution among the
  * run's executions; the last one to end releases the run lock (held by this run: a lock another
  * run took meanwhile is left alone). An execution whose items continue elsewhere is never the last:
  * its continuations were added before they were started.
  */
-export async function summarizeStep(input: SummarizeInput, connections: ConnectionProvider): Promise<RunSummary> {
+export async function summarizeStep(input: SummarizeInput, connections: ConnectionProvider, options: SummarizeOptions = {}): Promise<RunSummary> {
   const { settings, tally } = input;
   let releasedLock = false;
   let idleArrivals: Record<string, number> = {};
@@ -179,7 +190,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   // comes back there runs.
   const emptiesQueues = looks && settings.queues && (settings.mode === 'transfer' || (routing !== undefined && routing.kind !== 'reverse'));
   const selection = !emptiesQueues || settings.mode !== 'transfer' ? undefined : settings.selected ? await loadSelection(source.redis, source.keys.prefix, settings.runId, settings.selectionDigest) : settings.inlineClasses;
-  const held = emptiesQueues ? await heldByWorkers(source, routing, Date.now(), selection && new Set(selection)) : undefined;
+  const held = emptiesQueues ? await heldByWorkers(source, routing, Date.now(), selection && new Set(selection), { ...(options.lookUntil === undefined ? {} : { until: options.lookUntil }), ...(options.clock ? { clock: options.clock } : {}) }) : undefined;
   const sets: RunSummary['sets'] = {};
   const queues: RunSummary['queues'] = {};
   for (const listed of tally.listed) (listed.kind === 'set' ? sets : queues)[listed.name] = listed.counters;
