@@ -28,4 +28,20 @@ describe('a left-out set the summary cannot count', () => {
     await expectExactJobs(redis, '', [jobEntry('queue:new', withQueue(queued, 'old', 'new'))]);
     expect(await redis.get('retry')).toBe('not a sorted set');
   });
+
+  it('a dry run: never "leave none behind" over it', async () => {
+    const redis = server.client();
+    await redis.rpush('queue:old', queued);
+    await redis.sadd('queues', 'old');
+    await redis.set('retry', 'not a sorted set');
+
+    const result = await runCli('run', '--redis', server.url(), '--rename', 'old=new', '--sets', 'schedule', '--dry-run');
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('\nNot looked at by this run (--sets), and could not be counted: retry (WRONGTYPE Operation against a key holding the wrong kind of value).');
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe(
+      'Dry run, nothing written: a run would move 1 job(s) and maybe leave jobs behind: 1 set or queue this run did not look at could not be counted (see "Needs a look" above).',
+    );
+    await expectExactJobs(redis, '', [jobEntry('queue:old', queued)]);
+  });
 });
