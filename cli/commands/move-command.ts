@@ -7,6 +7,7 @@ import { optionsWithConfig } from '../config/options-with-config.js';
 import { chooseRunId } from '../workflow/choose-run-id.js';
 import { connectOptions } from '../workflow/connect-options.js';
 import { refuseDeadRunInTheWay } from '../workflow/dead-run-in-the-way.js';
+import { refuseOtherRouting } from '../workflow/dead-run-routing.js';
 import { routingInputFromFlags } from '../workflow/routing-input.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 import { countSelectedJobs, type SelectedJobCounts } from '../../core/selection/count-selected-jobs.js';
@@ -47,7 +48,9 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
       const [source, target] = [await connections.get('source'), await connections.get('target')];
       // On stderr with --json too, as the plan's notices: stdout keeps its one summary object.
       for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
-      const { runId, resumes } = await chooseRunId(options.runId, 'transfer', [source, target]);
+      // A dead move of this machine is resumed only with the routing and classes it stored.
+      const chosen = await chooseRunId(options.runId, 'transfer', [source, target]);
+      const { runId, resumes } = await refuseOtherRouting(source, chosen, { mode: 'transfer', routing, ...(selection ? { classes: selection.classes } : {}) }, options.dryRun);
       // A dry run takes no lock: nothing is in its way.
       if (!options.dryRun) await refuseDeadRunInTheWay([source, target], runId);
       if (resumes && !options.json) ctx.io.err(`Resuming run ${runId}, whose process on this machine is gone.\n`);

@@ -1,15 +1,13 @@
 import type { Command } from 'commander';
 import { runOptionsSchema } from '../../core/config/run-options.js';
 import { validateConfig } from '../../core/config/validate-config.js';
-import type { Connection } from '../../core/workflow/connections.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
-import type { RoutingInput } from '../../core/workflow/workflow-input.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
-import { chooseRunId, deadRunOfThisMachine, newRunId } from '../workflow/choose-run-id.js';
+import { chooseRunId, newRunId } from '../workflow/choose-run-id.js';
 import { connectOptions } from '../workflow/connect-options.js';
-import { otherRoutingError, refuseDeadRunInTheWay } from '../workflow/dead-run-in-the-way.js';
-import { deadRunRoutingDiffers } from '../workflow/dead-run-routing.js';
+import { refuseDeadRunInTheWay } from '../workflow/dead-run-in-the-way.js';
+import { refuseOtherRouting } from '../workflow/dead-run-routing.js';
 import { routingInputFromFlags } from '../workflow/routing-input.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 import { isRollbackOf } from './rollback-command.js';
@@ -40,7 +38,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       // half done and record this run's moves as a rollback's. It is refused below, as any other
       // dead run of this machine this run does not resume.
       const notRollback = chosen.resumes && (await isRollbackOf(source, chosen.runId)) ? { runId: newRunId('reroute'), resumes: false } : chosen;
-      const { runId, resumes } = await refuseOtherRouting(source, notRollback, routing, options.dryRun);
+      const { runId, resumes } = await refuseOtherRouting(source, notRollback, { mode: 'reroute', routing }, options.dryRun);
       // A dry run takes no lock: nothing is in its way.
       if (!options.dryRun) await refuseDeadRunInTheWay([source], runId);
       if (resumes && !options.json) ctx.io.err(`Resuming run ${runId}, whose process on this machine is gone.\n`);
@@ -64,16 +62,3 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
   });
 }
 
-/**
- * A dead run of this machine about to be taken over (`chosen.resumes`) is resumed only with the
- * routing it stored: with other routing it would move the rest of its jobs elsewhere than those it
- * moved and record both routings' moves as its own. Refused then, touching nothing
- * (otherRoutingError). A dry run writes nothing and resumes nothing: it plans under an id of its
- * own. So does a run whose dead run's lock expired between the two reads: that run is nobody's.
- */
-async function refuseOtherRouting(source: Connection, chosen: { runId: string; resumes: boolean }, routing: RoutingInput | undefined, dryRun: boolean): Promise<{ runId: string; resumes: boolean }> {
-  if (!chosen.resumes || !(await deadRunRoutingDiffers(source, chosen.runId, routing))) return chosen;
-  const dead = dryRun ? undefined : await deadRunOfThisMachine(source);
-  if (dead?.runId === chosen.runId) throw await otherRoutingError(source, dead);
-  return { runId: newRunId('reroute'), resumes: false };
-}

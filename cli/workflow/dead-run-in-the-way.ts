@@ -33,17 +33,30 @@ export async function refuseDeadRunInTheWay(connections: readonly Connection[], 
   }
 }
 
+/** What differs between a dead run and the command that would take it over (dead-run-routing.ts). */
+export type TakeoverDifference = 'routing' | 'classes' | 'both';
+
 /**
- * A plain `run` would take over dead run `dead` (its process on this machine is gone, its lock on
- * `c` holds) with other routing than that run stored (dead-run-routing.ts): it would move the rest
- * of that run's jobs elsewhere than those it moved, say "Complete", and leave a rollback record of
- * both routings' moves. Refused, touching nothing, with the two ways out: finish that run with its
- * own routing, or roll it back once its lock has expired (a rollback waits for it too).
+ * A plain `run` or `move` would take over dead run `dead` (its process on this machine is gone,
+ * its lock on `c` holds) with other routing, or (a move) another selection of classes, than that
+ * run stored (dead-run-routing.ts): it would move the rest of that run's jobs elsewhere than those
+ * it moved (or other classes' jobs), say "Complete", and a re-route would leave a rollback record
+ * of both routings' moves. Refused, touching nothing, with the two ways out: finish that run with
+ * its own routing (and classes); or, once its lock has expired, roll a re-route back (a rollback
+ * waits for it too) or run the move again (what it moved stays as it moved it).
  */
-export async function otherRoutingError(c: Connection, dead: LockHolder): Promise<DeadRunInTheWayError> {
+export async function otherRoutingError(c: Connection, dead: LockHolder, differs: TakeoverDifference): Promise<DeadRunInTheWayError> {
+  const started = { routing: 'other routing', classes: 'another selection of classes', both: 'other routing and another selection of classes' }[differs];
+  const elsewhere = 'move the rest of its jobs elsewhere than the jobs it moved';
+  const otherClasses = 'move the jobs of other classes than the ones it was started for';
+  const would = { routing: elsewhere, classes: otherClasses, both: `${elsewhere}, and ${otherClasses}` }[differs];
+  const reroute = dead.operation === 'reroute';
+  const record = reroute ? ', and its rollback record would mix both' : '';
+  const own = reroute ? 'with its routing' : 'with its routing and classes';
+  const later = reroute ? `roll it back once that lock has expired (sidekiq-migrate rollback ${dead.runId}), then run this command again` : 'run this command again once that lock has expired (the jobs it moved stay as it moved them)';
   return new DeadRunInTheWayError(
     `Run ${dead.runId} (${dead.operation}) was interrupted: ${await interruptedRunWords(c, dead)}. ` +
-      `It was started with other routing than this command's: resumed with this one, it would move the rest of its jobs elsewhere than the jobs it moved, and its rollback record would mix both. ` +
-      `Finish it by running its own command again, with its routing (it resumes ${dead.runId}), then run this command again; or roll it back once that lock has expired (sidekiq-migrate rollback ${dead.runId}), then run this command again. Nothing was touched.`,
+      `It was started with ${started} than this command's: resumed with this one, it would ${would}${record}. ` +
+      `Finish it by running its own command again, ${own} (it resumes ${dead.runId}), then run this command again; or ${later}. Nothing was touched.`,
   );
 }

@@ -1,0 +1,118 @@
+// A plain `move` on a machine where an earlier `move` was killed (SIGKILL: its lock is still on
+// both Redis) took that run over whatever routing and classes it was given: `move --rename old=a`
+// killed mid-run, then `move --rename old=b` said "Resuming run X", exit 0, and the target ended
+// with jobs in both `a` and `b`. Other routing or another selection of classes is now refused
+// before anything is touched (exit 1, one message naming the dead run and both ways out); the same
+// routing and classes still resume it, and every job ends on the target once.
+import { execFile, spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
+import { repoPath } from '../support/paths.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+const redis = privateSourceAndTarget();
+const bin = repoPath('bin/sidekiq-migrate.js');
+const ends = () => ['--from', redis.urls().source, '--to', redis.urls().target];
+
+/** The shipped CLI, spawned: its exit code and what it printed. */
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number((error as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** A plain `move` with `options`, SIGKILLed once its progress says it moved a job: its pid and run id (from the lock it left). */
+async function killedMidMove(...options: string[]): Promise<{ pid: number; runId: string }> {
+  const child = spawn(process.execPath, [bin, 'move', ...ends(), ...options, '--page-size', '3', '--rate-limit', '40'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_, signal) => resolve(signal)));
+  let text = '';
+  await new Promise<void>((resolve) => child.stderr!.on('data', (d: Buffer) => /[1-9][\d,]* moved/.test((text += d.toString())) && resolve()));
+  child.kill('SIGKILL');
+  expect(await exited).toBe('SIGKILL');
+  const lock = await redis.source().get('sidekiq-migrate:lock');
+  return { pid: child.pid!, runId: (JSON.parse(lock!) as { runId: string }).runId };
+}
+
+/** 200 jobs of class A (and 10 of class B) in `old` on the source: their payloads. */
+async function seed(): Promise<{ a: string[]; b: string[] }> {
+  const source = redis.source();
+  const a = Array.from({ length: 200 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+  const b = Array.from({ length: 10 }, (_, i) => sidekiqPayload({ className: 'B', queue: 'old', args: `[${i}]` }));
+  for (const p of [...b, ...a]) await source.lpush('queue:old', p);
+  await source.sadd('queues', 'old');
+  return { a, b };
+}
+
+/** Every key and value on both servers. */
+const both = async () => ({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) });
+
+const escape = (text: string) => text.replace(/[/.()]/g, '\\$&');
+
+/** The refusal, word for word (the lock's seconds left excepted). */
+const refusal = (runId: string, pid: number, differs: 'routing' | 'classes') => {
+  const what = differs === 'routing' ? 'other routing' : 'another selection of classes';
+  const would = differs === 'routing' ? 'move the rest of its jobs elsewhere than the jobs it moved' : 'move the jobs of other classes than the ones it was started for';
+  return new RegExp(
+    `^Run ${runId} \\(transfer\\) was interrupted: its process on this machine \\(pid ${pid}\\) is gone, and its run lock on ${escape(redis.urls().source)} holds for 1[12]\\d\\d s more\\. ` +
+      `It was started with ${what} than this command's: resumed with this one, it would ${would}\\. ` +
+      `Finish it by running its own command again, with its routing and classes \\(it resumes ${runId}\\), then run this command again; or run this command again once that lock has expired \\(the jobs it moved stay as it moved them\\)\\. Nothing was touched\\.\\n$`,
+  );
+};
+
+describe('a plain move on a machine where an earlier move was killed', { timeout: 120_000 }, () => {
+  it('with other renames, none, or classes it was not given: refused, nothing touched; its own renames resume it and move every job once', async () => {
+    const { a, b } = await seed();
+    const { pid, runId } = await killedMidMove('--rename', 'old=a');
+    expect(await redis.source().llen('queue:old')).toBeGreaterThan(0);
+    const before = await both();
+
+    for (const [options, differs] of [
+      [['--rename', 'old=b'], 'routing'],
+      [['--rename', 'old=b', '--json'], 'routing'],
+      [[], 'routing'],
+      [['--rename', 'old=a', '--classes', 'A'], 'classes'],
+    ] as const) {
+      const other = await cli('move', ...ends(), ...options);
+      expect(other.stdout, options.join(' ')).toBe('');
+      expect(other.stderr, options.join(' ')).toMatch(refusal(runId, pid, differs));
+      expect(other.code, options.join(' ')).toBe(1);
+      expect(await both()).toEqual(before);
+    }
+
+    const own = await cli('move', ...ends(), '--rename', 'old=a');
+    expect(own.stderr).toContain(`Resuming run ${runId}, whose process on this machine is gone.\n`);
+    expect(own.stdout).toContain('Complete');
+    expect(own.code).toBe(0);
+    expect(await jobsIn(redis.source())).toEqual([]);
+    expect(await jobsIn(redis.target())).toEqual([...a, ...b].map((p) => jobEntry('queue:a', withQueue(p, 'old', 'a'))).sort());
+    expect(await redis.source().get('sidekiq-migrate:lock')).toBeNull();
+    expect(await redis.target().get('sidekiq-migrate:lock')).toBeNull();
+  });
+
+  it('with other classes or routing than its --classes: refused, nothing touched; its own classes resume it and move each of their jobs once', async () => {
+    const { a, b } = await seed();
+    const { pid, runId } = await killedMidMove('--classes', 'A');
+    const before = await both();
+
+    for (const [options, differs] of [
+      [[], 'classes'],
+      [['--classes', 'B'], 'classes'],
+      [['--classes', 'A,B'], 'classes'],
+      [['--classes', 'A', '--rename', 'old=b'], 'routing'],
+    ] as const) {
+      const other = await cli('move', ...ends(), ...options);
+      expect(other.stderr, options.join(' ')).toMatch(refusal(runId, pid, differs));
+      expect(other.code, options.join(' ')).toBe(1);
+      expect(await both()).toEqual(before);
+    }
+
+    const own = await cli('move', ...ends(), '--classes', 'A');
+    expect(own.stderr).toContain(`Resuming run ${runId}, whose process on this machine is gone.\n`);
+    expect(own.code).toBe(0);
+    expect(await jobsIn(redis.source())).toEqual(b.map((p) => jobEntry('queue:old', p)).sort());
+    expect(await jobsIn(redis.target())).toEqual(a.map((p) => jobEntry('queue:old', p)).sort());
+  });
+});
