@@ -38,7 +38,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       // half done and record this run's moves as a rollback's. It is refused below, as any other
       // dead run of this machine this run does not resume.
       const notRollback = chosen.resumes && (await isRollbackOf(source, chosen.runId)) ? { runId: newRunId('reroute'), resumes: false } : chosen;
-      const { runId, resumes } = await refuseOtherRouting(source, notRollback, { mode: 'reroute', routing }, options.dryRun);
+      const { runId, resumes } = await refuseOtherRouting(source, notRollback, { mode: 'reroute', routing }, options.dryRun, options.runId !== undefined);
       // A dry run takes no lock: nothing is in its way.
       if (!options.dryRun) await refuseDeadRunInTheWay([source], runId);
       if (resumes && !options.json) ctx.io.err(`Resuming run ${runId}, whose process on this machine is gone.\n`);

@@ -38,16 +38,21 @@ export async function deadRunDiffers(source: Connection, runId: string, wanted: 
 }
 
 /**
- * A dead run of this machine about to be taken over (`chosen.resumes`) is resumed only with the
- * routing and classes it stored. Refused otherwise, touching nothing (otherRoutingError). A dry run
- * writes nothing and resumes nothing: it plans under an id of its own. So does a run whose dead
- * run's lock expired between the two reads: that run is nobody's.
+ * A dead run of this machine about to be taken over is resumed only with the routing and classes
+ * it stored: when chosen for this command (`chosen.resumes`), and when named with --run-id
+ * (`given`; a run id whose process is alive is that process's, and its lock refuses this one).
+ * Refused otherwise, touching nothing (otherRoutingError). A dry run writes nothing and resumes
+ * nothing: a chosen one plans under an id of its own, as does one whose dead run's lock expired
+ * between the two reads (that run is nobody's); a given id stays the one given.
  */
-export async function refuseOtherRouting(source: Connection, chosen: { runId: string; resumes: boolean }, wanted: TakeoverInput, dryRun: boolean): Promise<{ runId: string; resumes: boolean }> {
-  if (!chosen.resumes) return chosen;
+export async function refuseOtherRouting(source: Connection, chosen: { runId: string; resumes: boolean }, wanted: TakeoverInput, dryRun: boolean, given = false): Promise<{ runId: string; resumes: boolean }> {
+  if (!chosen.resumes && !given) return chosen;
+  const dead = dryRun ? undefined : await deadRunOfThisMachine(source);
+  // A given id of a run that is not a dead one of this machine (of another machine, a rollback's,
+  // one that ended) is taken as given, as before.
+  if (given && (dead?.runId !== chosen.runId || dead.operation !== wanted.mode)) return chosen;
   const differs = await deadRunDiffers(source, chosen.runId, wanted);
   if (differs === undefined) return chosen;
-  const dead = dryRun ? undefined : await deadRunOfThisMachine(source);
   if (dead?.runId === chosen.runId) throw await otherRoutingError(source, dead, differs);
   return { runId: newRunId(wanted.mode), resumes: false };
 }

@@ -156,4 +156,26 @@ describe('a plain run on a machine where an earlier run was killed', { timeout: 
     expect(await jobsIn(source)).toEqual([...a.map((p) => jobEntry('queue:qa', withQueue(p, 'old', 'qa'))), ...b.map((p) => jobEntry('queue:qx', withQueue(p, 'old', 'qx')))].sort());
     expect((await source.smembers(`sidekiq-migrate:${runId}:moves`)).sort()).toEqual(['["A","old","qa"]', '["B","old","qx"]']);
   });
+
+  it('named with --run-id, with other renames: refused the same way, nothing touched; --run-id with its own renames finishes it, every job once', async () => {
+    const source = redis.source();
+    const url = redis.urls().source;
+    const { a, b } = await seed();
+    const { pid, runId } = await killedMidRun('--rename', 'old=a');
+    const before = await keyValueSnapshot(source);
+
+    const other = await cli('run', '--redis', url, '--rename', 'old=b', '--run-id', runId);
+
+    expect(other.stdout).toBe('');
+    expect(other.stderr).toMatch(refusal(runId, pid));
+    expect(other.code).toBe(1);
+    expect(await keyValueSnapshot(source)).toEqual(before);
+
+    const own = await cli('run', '--redis', url, '--rename', 'old=a', '--run-id', runId);
+    expect(own.stdout).toContain(`run ${runId}`);
+    expect(own.stdout).toContain('Complete: everything that could be moved was moved.');
+    expect(own.code).toBe(0);
+    expect(await jobsIn(source)).toEqual([...a, ...b].map((p) => jobEntry('queue:a', withQueue(p, 'old', 'a'))).sort());
+    expect((await source.smembers(`sidekiq-migrate:${runId}:moves`)).sort()).toEqual(['["A","old","a"]', '["B","old","a"]']);
+  });
 });
