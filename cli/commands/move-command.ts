@@ -49,7 +49,7 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
       // On stderr with --json too, as the plan's notices: stdout keeps its one summary object.
       for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
       // A dead move of this machine is resumed only with the routing and classes it stored.
-      const chosen = await chooseRunId(options.runId, 'transfer', [source, target]);
+      const chosen = await chooseRunId(options.runId, 'transfer', [source, target], { dryRun: options.dryRun });
       const { runId, resumes } = await refuseOtherRouting(source, chosen, { mode: 'transfer', routing, ...(selection ? { classes: selection.classes } : {}) }, options.dryRun, options.runId !== undefined);
       // A dry run takes no lock: nothing is in its way.
       if (!options.dryRun) await refuseDeadRunInTheWay([source, target], runId);

@@ -33,7 +33,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       const source = await connections.get('source');
       // On stderr with --json too, as the plan's notices: stdout keeps its one summary object.
       for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
-      const chosen = await chooseRunId(options.runId, 'reroute', [source]);
+      const chosen = await chooseRunId(options.runId, 'reroute', [source], { dryRun: options.dryRun });
       // A dead local rollback is finished by `rollback` again: taken over here, it would stop
       // half done and record this run's moves as a rollback's. It is refused below, as any other
       // dead run of this machine this run does not resume.

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
 import type { LockHolder } from '../../core/redis/run-lock.js';
-import { runLockKey } from '../../core/redis/run-lock.js';
+import { RunLockedError, runLockKey } from '../../core/redis/run-lock.js';
 import { findInflightLeftovers } from '../../core/transfer/resume-inflight.js';
 import type { Connection } from '../../core/workflow/connections.js';
 import { runExecutionsKey } from '../../core/workflow/run-executions.js';
@@ -26,9 +26,17 @@ export class DeadRunInTheWayError extends FatalError {}
  * way: it is refused (DeadRunInTheWayError) when the dead run holding the target's lock started
  * from the target (its run's executions are kept on its source: run-executions.ts), or does not
  * hold the source's lock as well (it came from another Redis).
+ *
+ * A given run id whose lock is held by a live process of this machine is refused as any run's lock
+ * is (RunLockedError): the same id takes its own lock again, so this command would take the run
+ * from under that process and both would move its jobs (with other routing, elsewhere). A dry
+ * run takes no lock and writes nothing: nothing is in its way.
  */
-export async function chooseRunId(given: string | undefined, mode: 'reroute' | 'transfer', connections: readonly Connection[], isAlive = pidAlive): Promise<{ runId: string; resumes: boolean }> {
-  if (given) return { runId: given, resumes: false };
+export async function chooseRunId(given: string | undefined, mode: 'reroute' | 'transfer', connections: readonly Connection[], { dryRun = false, isAlive = pidAlive }: { dryRun?: boolean; isAlive?: (pid: number) => boolean } = {}): Promise<{ runId: string; resumes: boolean }> {
+  if (given) {
+    if (!dryRun) for (const [i, c] of connections.entries()) await refuseLiveHolder(c, i === 0 ? 'source' : 'target', given, isAlive);
+    return { runId: given, resumes: false };
+  }
   const dead: (LockHolder | undefined)[] = [];
   for (const c of connections) dead.push(await deadRunOfThisMachine(c, isAlive));
   if (mode === 'transfer' && connections.length === 2) await refuseDeadRunInTheWay(connections[0]!, connections[1]!, dead[0], dead[1]);
@@ -49,6 +57,23 @@ export async function deadRunOfThisMachine(c: Connection, isAlive: (pid: number)
     // not a lock we wrote: the plan step will name it
   }
   return undefined;
+}
+
+/** Refuses run `runId` when a live process of this machine (not this one) holds its lock on `c`, unexpired. */
+async function refuseLiveHolder(c: Connection, name: string, runId: string, isAlive: (pid: number) => boolean): Promise<void> {
+  const value = await c.redis.get(runLockKey(c.keys.prefix));
+  if (value === null) return;
+  let holder: LockHolder;
+  try {
+    holder = JSON.parse(value) as LockHolder;
+  } catch {
+    return; // not a lock we wrote: the plan step will name it
+  }
+  if (holder.runId !== runId || holder.host !== hostname() || holder.pid === process.pid || !isAlive(holder.pid)) return;
+  const [seconds] = await c.redis.time();
+  const expiresInMs = holder.expiresAt === undefined ? -1 : holder.expiresAt - Number(seconds) * 1000;
+  if (holder.expiresAt !== undefined && expiresInMs <= 0) return;
+  throw new RunLockedError(`${name} ${c.name}`, holder, expiresInMs);
 }
 
 async function refuseDeadRunInTheWay(source: Connection, target: Connection, onSource: LockHolder | undefined, onTarget: LockHolder | undefined): Promise<void> {

@@ -178,4 +178,38 @@ describe('a plain run on a machine where an earlier run was killed', { timeout: 
     expect(await jobsIn(source)).toEqual([...a, ...b].map((p) => jobEntry('queue:a', withQueue(p, 'old', 'a'))).sort());
     expect((await source.smembers(`sidekiq-migrate:${runId}:moves`)).sort()).toEqual(['["A","old","a"]', '["B","old","a"]']);
   });
+
+  it('named with --run-id while its process still runs: refused as locked, nothing touched; that run then finishes, every job once', async () => {
+    const source = redis.source();
+    const url = redis.urls().source;
+    const jobs = Array.from({ length: 1000 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+    for (const p of jobs) await source.lpush('queue:old', p);
+    await source.sadd('queues', 'old');
+    const child = spawn(process.execPath, [bin, 'run', '--redis', url, '--rename', 'old=a', '--page-size', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let text = '';
+    await new Promise<void>((resolve) => child.stderr!.on('data', (d: Buffer) => /[1-9][\d,]* moved/.test((text += d.toString())) && resolve()));
+    // Paused, not killed: its process is alive and holds the lock.
+    child.kill('SIGSTOP');
+    try {
+      const runId = (JSON.parse((await source.get('sidekiq-migrate:lock'))!) as { runId: string }).runId;
+      const before = await keyValueSnapshot(source);
+
+      for (const routing of [['--rename', 'old=b'], ['--rename', 'old=a']]) {
+        const named = await cli('run', '--redis', url, ...routing, '--run-id', runId);
+        expect(named.stdout).toBe('');
+        expect(named.stderr).toMatch(new RegExp(`^source ${escape(url)} is locked by run ${runId} \\(reroute, [^ ]+ pid ${child.pid}, started [^)]+\\); the lock expires in 1[12]\\d\\d s unless that run renews it\\. Wait for it, or stop it\\.\\n$`));
+        expect(named.code).toBe(1);
+        expect(await keyValueSnapshot(source)).toEqual(before);
+      }
+      // A dry run takes no lock and writes nothing: nothing is in its way.
+      const dry = await cli('run', '--redis', url, '--rename', 'old=b', '--run-id', runId, '--dry-run');
+      expect(dry.code).toBe(0);
+      expect(await keyValueSnapshot(source)).toEqual(before);
+    } finally {
+      child.kill('SIGCONT');
+    }
+    expect(await exited).toBe(0);
+    expect(await jobsIn(source)).toEqual(jobs.map((p) => jobEntry('queue:a', withQueue(p, 'old', 'a'))).sort());
+  });
 });
