@@ -81,6 +81,11 @@ describe('a plain move on a machine where an earlier move was killed', { timeout
       expect(other.code, options.join(' ')).toBe(1);
       expect(await both()).toEqual(before);
     }
+    // Named with --run-id, the same.
+    const named = await cli('move', ...ends(), '--rename', 'old=b', '--run-id', runId);
+    expect(named.stderr).toMatch(refusal(runId, pid, 'routing'));
+    expect(named.code).toBe(1);
+    expect(await both()).toEqual(before);
 
     const own = await cli('move', ...ends(), '--rename', 'old=a');
     expect(own.stderr).toContain(`Resuming run ${runId}, whose process on this machine is gone.\n`);
