@@ -25,6 +25,10 @@ export function stopOnInterrupt(run: InterruptibleRun, io: CliIo, planned: () =>
     target: typeof run.input['target'] === 'string' ? run.input['target'] : undefined,
     dryRun: run.input['dryRun'] === true,
   };
+  const quitAgain = (signal: NodeJS.Signals) => {
+    io.err(`\n${signal} again: quitting now. Nothing is lost: run the same command again to finish what is in flight.\n`);
+    quit(130);
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     if (settings.dryRun) {
       io.err(`\n${signal}: quitting the dry run; it wrote nothing.\n`);
@@ -39,8 +43,7 @@ export function stopOnInterrupt(run: InterruptibleRun, io: CliIo, planned: () =>
       return;
     }
     if (stopping) {
-      io.err(`\n${signal} again: quitting now. Nothing is lost: run the same command again to finish what is in flight.\n`);
-      quit(130);
+      quitAgain(signal);
       return;
     }
     stopping = signal;
@@ -56,6 +59,13 @@ export function stopOnInterrupt(run: InterruptibleRun, io: CliIo, planned: () =>
     remove: () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      // Stopped by a signal, the run can end within moments (each slice's claim sees the stop): a
+      // second signal while the process prints and closes its connections still quits as told
+      // (exit 130, these words) rather than killing it unannounced.
+      if (stopping) {
+        process.once('SIGINT', quitAgain);
+        process.once('SIGTERM', quitAgain);
+      }
     },
   };
 }
