@@ -51,13 +51,23 @@ export async function heldByWorkers(source: Connection, plan: RoutingPlan | unde
   return { working: sum(true), abandoned: sum(false), workingLists: named(true), abandonedLists: named(false), lists: lists.length, ...(look.cutShort ? { cutShort: look.cutShort } : {}) };
 }
 
-/** The lists with jobs of `classes`, each sized by those only. */
+/** Private lists read in one round trip (each a worker's few jobs in progress, SELECTED_READ at most). */
+const LISTS_PER_READ = 100;
+
+/** The lists with jobs of `classes`, each sized by those only: a round trip per LISTS_PER_READ lists, not per list. */
 async function selectedIn<L extends { readonly key: string; readonly size: number }>(source: Connection, lists: readonly L[], classes: ReadonlySet<string>): Promise<L[]> {
   const out: L[] = [];
-  for (const list of lists) {
-    const jobs = await source.redis.lrangeBuffer(redisKey(list.key), 0, SELECTED_READ - 1);
-    const size = jobs.filter((job) => selectJob(job, classes).take).length;
-    if (size > 0) out.push({ ...list, size });
+  for (let first = 0; first < lists.length; first += LISTS_PER_READ) {
+    const chunk = lists.slice(first, first + LISTS_PER_READ);
+    const pipeline = source.redis.pipeline();
+    for (const list of chunk) pipeline.lrangeBuffer(redisKey(list.key), 0, SELECTED_READ - 1);
+    const replies = (await pipeline.exec()) ?? [];
+    for (const [i, list] of chunk.entries()) {
+      const [error, jobs] = replies[i] ?? [new Error('no reply')];
+      if (error) throw error;
+      const size = (jobs as Buffer[]).filter((job) => selectJob(job, classes).take).length;
+      if (size > 0) out.push({ ...list, size });
+    }
   }
   return out;
 }
