@@ -36,6 +36,14 @@ export async function refuseDeadRunInTheWay(connections: readonly Connection[], 
 /** What differs between a dead run and the command that would take it over (dead-run-routing.ts). */
 export type TakeoverDifference = 'routing' | 'classes' | 'both';
 
+/** How a run's routing or classes differ from a command's, and what that command would do to it. */
+export function differenceWords(differs: TakeoverDifference): { started: string; would: string } {
+  const started = { routing: 'other routing', classes: 'another selection of classes', both: 'other routing and another selection of classes' }[differs];
+  const elsewhere = 'move the rest of its jobs elsewhere than the jobs it moved';
+  const otherClasses = 'move the jobs of other classes than the ones it was started for';
+  return { started, would: { routing: elsewhere, classes: otherClasses, both: `${elsewhere}, and ${otherClasses}` }[differs] };
+}
+
 /**
  * A plain `run` or `move` would take over dead run `dead` (its process on this machine is gone,
  * its lock on `c` holds) with other routing, or (a move) another selection of classes, than that
@@ -46,10 +54,7 @@ export type TakeoverDifference = 'routing' | 'classes' | 'both';
  * waits for it too) or run the move again (what it moved stays as it moved it).
  */
 export async function otherRoutingError(c: Connection, dead: LockHolder, differs: TakeoverDifference): Promise<DeadRunInTheWayError> {
-  const started = { routing: 'other routing', classes: 'another selection of classes', both: 'other routing and another selection of classes' }[differs];
-  const elsewhere = 'move the rest of its jobs elsewhere than the jobs it moved';
-  const otherClasses = 'move the jobs of other classes than the ones it was started for';
-  const would = { routing: elsewhere, classes: otherClasses, both: `${elsewhere}, and ${otherClasses}` }[differs];
+  const { started, would } = differenceWords(differs);
   const reroute = dead.operation === 'reroute';
   const record = reroute ? ', and its rollback record would mix both' : '';
   const own = reroute ? 'with its routing' : 'with its routing and classes';

@@ -23,6 +23,7 @@ import { addToTotals, emptyTally } from '../run-tally.js';
 import { loadRecordedRollback, recordedMovesDigest } from '../recorded-rollback.js';
 import { deserializeRouting, loadRouting, readStoredRouting, serializeRouting, storeRouting } from '../stored-routing.js';
 import { storeSelection } from '../stored-selection.js';
+import { recordStartedWith, startedWith } from '../started-with.js';
 import type { RenameWithoutQueue, RunSettings, WorkItem } from '../work-item.js';
 import { BATCH_SIZE, countJobs, listWork, readWork, storeWorkList, type WorkState } from '../work-list.js';
 import { continuationInputSchema, workflowInputSchema, type WorkflowInput } from '../workflow-input.js';
@@ -196,6 +197,8 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   }
   // Listed before anything of this run is written: a queue it cannot take refuses the run whole.
   const listed = await listWork(planned, source, plan);
+  // Before anything of the run moves: its first plan fixes what it was started with (started-with.ts).
+  if (!input.dryRun) await recordStartedWith(source.redis, source.keys.prefix, input.runId, startedWith(input.mode, plan, input.classes));
   const routingDigest = plan && !input.dryRun ? await storeRouting(source.redis, source.keys.prefix, input.runId, plan) : undefined;
   const selectionDigest = input.classes && !input.dryRun ? await storeSelection(source.redis, source.keys.prefix, input.runId, input.classes) : undefined;
   // Read after the plan's own waits (resumeInflight): the most replicas its connections saw.
