@@ -35,6 +35,8 @@ export interface WorkflowRun {
   readonly extra?: Record<string, unknown>;
   /** A rollback: its unmapped jobs are those it cannot put back (SummaryView's). */
   readonly rollback?: boolean;
+  /** Another local definition than the generated one (tests: one given an execution timeout). */
+  readonly definition?: Record<string, unknown>;
 }
 
 /**
@@ -60,7 +62,7 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   };
   const interrupt = stopOnInterrupt(run, noticeIo, () => planned);
   // A failed execution is cleaned up as the execution-ended rule does on AWS (its lock released at once).
-  const executions = await runWorkflowLocally(run.input, run.handlers, { onEvent, executionEnded: localExecutionEnded(run.connections) }).finally(interrupt.remove);
+  const executions = await runWorkflowLocally(run.input, run.handlers, { onEvent, executionEnded: localExecutionEnded(run.connections), ...(run.definition ? { definition: run.definition } : {}) }).finally(interrupt.remove);
   const first = executions[0]!;
   const cleanUpFailed = cleanUpFailedNotice(executions, run.endpoint);
   if (first.error) {
@@ -76,7 +78,9 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
     // An error of Step Functions' own (a quota, a failed Map Run) is named, as `watch` names it for a
     // deployed execution: its message alone does not say which limit ended the run.
     const error = first.error.name.startsWith('States.') ? `${first.error.name}: ${first.error.message}` : first.error.message;
-    const after = [...(planned ? [afterPlan(run.input['mode'] === 'transfer' ? 'transfer' : 'reroute', run.input['dryRun'] === true, progress)] : []), ...(cleanUpFailed ? [cleanUpFailed] : [])];
+    // One that timed out (past its state machine's TimeoutSeconds) did not fail: said as `watch` says it.
+    const ended = first.status === 'TIMED_OUT' ? 'timed out' : 'failed';
+    const after = [...(planned ? [afterPlan(run.input['mode'] === 'transfer' ? 'transfer' : 'reroute', run.input['dryRun'] === true, progress, ended)] : []), ...(cleanUpFailed ? [cleanUpFailed] : [])];
     throw new FatalError([error, ...after].join('\n'));
   }
   const chain = executions.filter((e) => e.output !== undefined).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary }));
@@ -95,7 +99,7 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
 }
 
 /** What the pages this process saw did, for an execution that failed after its plan (failed-after-plan.ts). */
-function afterPlan(mode: 'reroute' | 'transfer', dryRun: boolean, progress: Progress): string {
+function afterPlan(mode: 'reroute' | 'transfer', dryRun: boolean, progress: Progress, ended: 'failed' | 'timed out'): string {
   let done = 0;
   let claimed = 0;
   for (const { counters } of progress.seen()) {
@@ -104,7 +108,7 @@ function afterPlan(mode: 'reroute' | 'transfer', dryRun: boolean, progress: Prog
     claimed += c['claimed'] ?? 0;
   }
   const inFlight = mode === 'transfer' ? Math.max(0, claimed - done) : 0;
-  return `${dryRun ? 'The dry run' : 'The run'} ${failedAfterPlan({ mode, dryRun, done, inFlight, again: 'Run the same command again to finish.' })}`;
+  return `${dryRun ? 'The dry run' : 'The run'} ${failedAfterPlan({ mode, dryRun, done, inFlight, again: 'Run the same command again to finish.', ended })}`;
 }
 
 /**

@@ -4,6 +4,8 @@ export const LOCAL_ARN_PREFIX = `arn:aws:states:us-east-1:123456789012`;
 /** A local execution that ended without succeeding, as the execution-ended rule sees one. */
 export interface EndedLocalExecution {
   readonly executionArn: string;
+  /** FAILED, or TIMED_OUT past its state machine's TimeoutSeconds (never ABORTED: nothing stops a local execution). */
+  readonly status: 'FAILED' | 'TIMED_OUT';
   readonly stateMachineArn: string;
   readonly input: unknown;
   readonly startDate: number;
@@ -13,9 +15,8 @@ export interface EndedLocalExecution {
 
 /**
  * EventBridge's "Step Functions Execution Status Change" event for a local execution that failed
- * (a local execution is never stopped by StopExecution nor timed out by the state machine: every
- * end that is not a success is FAILED, as the same failures end an execution on AWS), with the
- * fields the execution-ended rule delivers and its function reads.
+ * or timed out (a local execution is never stopped by StopExecution: Ctrl-C stops the run by its
+ * stop marker), with the fields the execution-ended rule delivers and its function reads.
  */
 export function executionStatusChange(ended: EndedLocalExecution): Record<string, unknown> {
   return {
@@ -30,7 +31,7 @@ export function executionStatusChange(ended: EndedLocalExecution): Record<string
       executionArn: ended.executionArn,
       stateMachineArn: ended.stateMachineArn,
       name: ended.executionArn.split(':').pop()!,
-      status: 'FAILED',
+      status: ended.status,
       startDate: ended.startDate,
       stopDate: ended.stopDate,
       input: JSON.stringify(ended.input),

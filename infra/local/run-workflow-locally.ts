@@ -15,6 +15,13 @@ export type { LocalInvocationContext };
 
 export interface LocalExecution {
   readonly executionArn: string;
+  /**
+   * How it ended, as Step Functions says: TIMED_OUT past its state machine's TimeoutSeconds (the
+   * shipped definition sets none). Never ABORTED: nothing calls StopExecution on a local execution
+   * (Ctrl-C stops the run by its stop marker, as `stop`'s clean-up does on AWS, and the
+   * executions end as that makes them end).
+   */
+  readonly status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT';
   /** The execution's output (the summary), or its failure. */
   readonly output?: unknown;
   readonly error?: { readonly name: string; readonly message: string };
@@ -60,6 +67,11 @@ export interface LocalRunOptions {
    * and releases its lock where no Catch did (a state over 256 KiB, a history over 25,000 events).
    */
   readonly executionEnded?: (event: Record<string, unknown>) => Promise<unknown>;
+  /**
+   * The local definition changed (tests: given an execution timeout, which the shipped one does
+   * not set), its Tasks still calling `handlers`. Without it, the generated definition.
+   */
+  readonly definition?: Record<string, unknown>;
 }
 
 /** The Task states of a definition whose Resource is a Lambda function's ARN, with that ARN. */
@@ -98,6 +110,9 @@ function childError(error: unknown): { name: string; message: string } {
 
 const ARN_PREFIX = LOCAL_ARN_PREFIX;
 
+/** The error of an execution that timed out, as Step Functions names it. */
+const STATES_TIMEOUT = 'States.Timeout';
+
 /**
  * Runs the migration state machine exactly as synthesized by CDK (the generated definition,
  * infra/local/migration-workflow.asl.json, kept equal to it by a test), with aws-local-stepfunctions,
@@ -118,7 +133,7 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
   // No validation at run time: it compiles the whole ASL JSON schema (~1 s) for a definition that
   // never changes between builds; test/workflow/state-machine-definition.test.ts validates it (and
   // test/infra/shipped-bundles.test.ts runs a deployment's, from cdk synth).
-  const definition = options.deployed?.definition ?? workflowDefinition();
+  const definition = options.deployed?.definition ?? options.definition ?? workflowDefinition();
   const localDefinition = withAwsTaskTimeouts(definition);
   const machine = new StateMachine(localDefinition as never, { validationOptions: { noValidate: true } });
   const distributed = distributedMapStates(localDefinition);
@@ -263,20 +278,28 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
       const output = await run.result;
       await events;
       if (quotas.violation) throw quotas.violation;
-      return { executionArn, output, ...extra() };
+      return { executionArn, status: 'SUCCEEDED', output, ...extra() };
     } catch (error) {
       await events.catch(() => {});
       const violation = quotas.violation;
       const e = error as Error & { getCause?: () => { name?: string; message?: string } };
       // aws-local-stepfunctions 3 gives the failing state's error (named by the Fail state) as `cause`.
       const cause = e.getCause?.() ?? (e.cause instanceof Error ? e.cause : e);
-      const failure = violation ? { name: violation.name, message: violation.message } : { name: cause.name ?? 'Error', message: cause.message ?? String(error) };
-      const cleanUp = await endedRule({ executionArn, stateMachineArn, input: executionInput, startDate, stopDate: Date.now(), error: failure });
-      return { executionArn, error: failure, ...extra(), ...(cleanUp ? { cleanUp } : {}) };
+      // Past the definition's TimeoutSeconds the emulator rejects with its own error; Step
+      // Functions ends the execution TIMED_OUT, with States.Timeout.
+      const timedOut = !violation && e.name === 'ExecutionTimeoutError';
+      const status = timedOut ? 'TIMED_OUT' : 'FAILED';
+      const failure = violation
+        ? { name: violation.name, message: violation.message }
+        : timedOut
+          ? { name: STATES_TIMEOUT, message: `The execution ran longer than its state machine's TimeoutSeconds (${String(localDefinition['TimeoutSeconds'])} s).` }
+          : { name: cause.name ?? 'Error', message: cause.message ?? String(error) };
+      const cleanUp = await endedRule({ executionArn, stateMachineArn, input: executionInput, startDate, stopDate: Date.now(), status, error: failure });
+      return { executionArn, status, error: failure, ...extra(), ...(cleanUp ? { cleanUp } : {}) };
     }
   }
 
-  /** The execution-ended rule: its target runs on a failed execution's event (LocalRunOptions.executionEnded). */
+  /** The execution-ended rule: its target runs on the event of an execution that failed or timed out (LocalRunOptions.executionEnded). */
   async function endedRule(ended: Parameters<typeof executionStatusChange>[0]): Promise<LocalExecution['cleanUp']> {
     if (!options.executionEnded) return undefined;
     try {
