@@ -27,6 +27,8 @@ export interface ScriptedRun {
   readonly planFails?: { readonly error: string; readonly message: string };
   /** The summary step fails after the items ran (a write refused): the execution fails then. */
   readonly summaryFails?: { readonly error: string; readonly message: string };
+  /** The execution runs past its state machine's TimeoutSeconds once its items ran: it ends TIMED_OUT, before its summary. */
+  readonly timesOut?: boolean;
   readonly dryRun?: boolean;
   /**
    * A selective transfer (its plan's settings say `selected`) instead of a re-route: items' pages
@@ -129,7 +131,9 @@ function scriptExecution(fake: FakeStepFunctions, arn: string, input: string, se
 
   const summary = summaryOf(run, results);
   const failed = run.summaryFails;
-  const ending: ScriptedEvent[] = failed
+  const ending: ScriptedEvent[] = run.timesOut
+    ? [{ type: 'MapRunSucceeded' }, { type: 'ExecutionTimedOut', executionTimedOutEventDetails: { error: 'States.Timeout', cause: 'The execution ran longer than the specified timeout.' } }]
+    : failed
     ? [
         { type: 'MapRunSucceeded' },
         ...task(StateNames.summarize, 0, { Error: failed.error, Cause: lambdaCause(failed.message, failed.error) }),

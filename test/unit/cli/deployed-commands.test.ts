@@ -551,6 +551,21 @@ describe('stop', () => {
     expect(stdout).not.toContain('failed after its plan');
   });
 
+  it('watch of a run whose execution timed out (TIMED_OUT) says it timed out, never that it failed or is complete, exit 1', async () => {
+    scriptRun(fake, { ...twoItems, timesOut: true });
+
+    const { code, stdout } = await cli(['watch', 'reroute-1', '--interval', '1']);
+
+    expect(code).toBe(1);
+    expect(stdout).toContain(
+      '\nRun reroute-1 (re-route): no summary — the execution timed out after its plan: its pages moved at least 3,400 job(s) (each page is whole). Run it again to finish: sidekiq-migrate start --resume reroute-1, with the same routing and selection.\n' +
+        'Execution error: States.Timeout: The execution ran longer than the specified timeout.\nEnded TIMED_OUT after 30s.\n',
+    );
+    expect(stdout).not.toContain('failed after its plan');
+    expect(stdout).not.toContain('Complete');
+    expect(stdout).not.toContain('Succeeded');
+  });
+
   it('--no-wait sends the stop requests and exits 0, without saying it gave up waiting', async () => {
     const arn = scriptRun(fake, twoItems);
     fake.tick = 2;
