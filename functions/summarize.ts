@@ -37,8 +37,9 @@ export const handler = createHandler(
         totals: counterDelta(summary.mode, summary.totals),
         counts: summary.counts,
         releasedLock: summary.releasedLock,
-        // The look for jobs in workers' private lists stopped before the end of the keyspace.
+        // The looks over the keyspace that stopped before its end (at the summary's time bound).
         ...(summary.heldByWorkers?.cutShort ? { privateListsLookCutShort: summary.heldByWorkers.cutShort } : {}),
+        ...(summary.leftoverLooksCutShort ? { leftoverLooksCutShort: summary.leftoverLooksCutShort } : {}),
       });
       return summary;
     },

@@ -1,5 +1,6 @@
 import { leftInPlace } from '../../core/workflow/left-in-place.js';
 import { displayName, displayText, printable } from '../../core/redis/key-name.js';
+import type { KeyspaceCut } from '../../core/redis/bounded-scan.js';
 import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
 import { topUnmappedClasses } from '../../core/reroute/reroute-counters.js';
 import { DRY_RUN_REWRITES_KEPT } from '../../core/reroute/set-page.js';
@@ -261,6 +262,13 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
       attention.push(`The look for jobs workers took from retired queues into their fetchers' private lists (working:queue:*, queue:sq|*) was cut short: ${why}. There may be more there; drain-check counts them.`);
     }
   }
+  // The looks for quarantine lists and in-flight keys that the summary's time stopped: what they
+  // did not reach is not counted above, never said as none.
+  for (const look of leftoverLooksCutShort(summary, reroute)) {
+    attention.push(
+      `The look for ${look.what} on ${look.where} (${look.pattern}) was cut short: the summary's time for it ran out after about ${n(look.cut.lookedAt)} of its ${n(look.cut.keys)} keys. Jobs in keys it did not reach are not counted here; ${look.where === 'the target' ? 'drain-check of the target' : 'drain-check'} counts them.`,
+    );
+  }
   const skipped = summary.notLookedAt;
   if (skipped && skipped.places.length > 0) {
     const named = `${skipped.places.map((p) => `${displayName(p.name)} ${n(p.jobs)}`).join(' · ')}${skipped.more > 0 ? ` · … and ${n(skipped.more)} more` : ''}`;
@@ -420,7 +428,17 @@ function unknownLeftBehind(summary: RunSummary): string[] {
   const uncounted = summary.notLookedAt?.uncounted?.total ?? 0;
   return [
     ...(uncounted > 0 ? [`${n(uncounted)} ${uncounted === 1 ? 'set or queue' : 'sets and queues'} this run did not look at could not be counted`] : []),
+    ...leftoverLooksCutShort(summary, summary.mode === 'reroute').map((look) => `${look.what} on ${look.where} not all looked at (cut short after about ${n(look.cut.lookedAt)} of ${n(look.cut.keys)} keys)`),
     ...(summary.heldByWorkers?.cutShort ? ["the look for jobs in workers' private lists was cut short"] : []),
+  ];
+}
+
+/** The summary's looks for quarantine lists and in-flight keys that its time stopped (RunSummary.leftoverLooksCutShort), as its words name them. */
+function leftoverLooksCutShort(summary: RunSummary, reroute: boolean): { what: string; where: string; pattern: string; cut: KeyspaceCut }[] {
+  const { source, target } = summary.leftoverLooksCutShort ?? {};
+  return [
+    ...(source ? [{ what: 'quarantine lists and in-flight keys', where: reroute ? 'this Redis' : 'the source', pattern: 'sidekiq-migrate:*', cut: source }] : []),
+    ...(target ? [{ what: 'in-flight keys', where: 'the target', pattern: 'sidekiq-migrate:*:inflight:*', cut: target }] : []),
   ];
 }
 

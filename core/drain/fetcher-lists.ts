@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { keyspaceCut, scanBounded, type KeyspaceCut, type ScanBound } from '../redis/bounded-scan.js';
 import { nameFromBytes } from '../redis/key-name.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
@@ -55,45 +56,28 @@ export interface FetcherListLook {
    * `until` passed), `lists` (`limit` lists found). Then there may be more lists than `lists`.
    */
   readonly cutShort?: 'time' | 'lists';
+  /** With `cutShort`: how far the pass that stopped got. */
+  readonly reached?: KeyspaceCut;
 }
 
-export interface FetcherListBound {
+export interface FetcherListBound extends ScanBound {
   /** Most lists read (default FETCHER_LIST_LIMIT). */
   readonly limit?: number;
-  /**
-   * Epoch ms after which no further SCAN page is read (each pattern still gets its first): on a
-   * Redis with millions of other keys the SCANs are thousands of round trips, and a deployed
-   * step that runs them has a timeout.
-   */
-  readonly until?: number;
-  readonly clock?: () => number;
 }
 
-/** findFetcherLists, bounded by time too, saying whether it reached the end of the keyspace. */
+/** findFetcherLists, bounded by time too (each pattern still gets its first SCAN page), saying whether it reached the end of the keyspace. */
 export async function scanFetcherLists(redis: Redis, keys: SidekiqKeys, processes: readonly SidekiqProcess[], bound: FetcherListBound = {}): Promise<FetcherListLook> {
   const limit = bound.limit ?? FETCHER_LIST_LIMIT;
-  const until = bound.until ?? Infinity;
-  const clock = bound.clock ?? Date.now;
   const live = new Set(processes.filter((p) => p.live).map((p) => p.identity));
   const found: FetcherList[] = [];
   const head = Buffer.byteLength(keys.prefix, 'utf8');
-  let cutShort: FetcherListLook['cutShort'];
-  // Another page of this pattern, unless its SCAN ended or a bound stops it (and says which).
-  const goOn = (cursor: string): boolean => {
-    if (cursor === '0') return false;
-    if (found.length >= limit) cutShort ??= 'lists';
-    else if (clock() >= until) cutShort ??= 'time';
-    else return true;
-    return false;
-  };
+  let stop: { readonly cutShort: 'time' | 'lists'; readonly pages: number } | undefined;
   try {
     for (const pattern of ['working:queue:*', 'queue:sq|*']) {
-      let cursor = '0';
-      do {
-        const [next, page] = await redis.scanBuffer(cursor, 'MATCH', `${escapeGlob(keys.prefix)}${pattern}`, 'COUNT', 1000);
-        cursor = next.toString();
+      // A bound met in the first pattern's SCAN stops the second after its first page too.
+      const extent = await scanBounded(redis, `${escapeGlob(keys.prefix)}${pattern}`, stop ? { until: -Infinity } : bound, async (page) => {
         const parsed = page.map((key) => ({ key, ...parseFetcherKey(key.subarray(head)) })).filter((p): p is typeof p & Parsed => p.queue !== undefined);
-        if (parsed.length === 0) continue;
+        if (parsed.length === 0) return found.length >= limit;
         const pipeline = redis.pipeline();
         for (const p of parsed) {
           pipeline.type(p.key);
@@ -108,13 +92,15 @@ export async function scanFetcherLists(redis: Redis, keys: SidekiqKeys, processe
           if (type !== 'list' || !(size > 0)) continue;
           found.push({ key: nameFromBytes(p.key), queue: p.queue, owner: p.owner, fetcher: p.fetcher, ownerAlive: beating, size });
         }
-      } while (goOn(cursor));
+        return found.length >= limit;
+      });
+      if (extent.cutShort && !stop) stop = { cutShort: extent.cutShort === 'enough' ? 'lists' : 'time', pages: extent.pages };
     }
+    const lists = found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return stop ? { lists, cutShort: stop.cutShort, reached: await keyspaceCut(redis, stop.pages) } : { lists };
   } catch (error) {
     throw classifyRedisError(error, `Looking for jobs in fetchers' private lists (${keys.prefix}working:queue:*, ${keys.prefix}queue:sq|*)`);
   }
-  const lists = found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return cutShort ? { lists, cutShort } : { lists };
 }
 
 interface Parsed {

@@ -2,7 +2,7 @@ import type { ChainableCommander, Redis, RedisKey } from 'ioredis';
 import { displayName, redisKey } from '../redis/key-name.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
-import { escapeGlob } from '../reroute/discover-queues.js';
+import { lookForLeftovers } from '../drain/leftover-keys.js';
 import { ledgerQueuedJobs, ledgerScheduledEntries } from './carry-job.js';
 import { emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { acknowledgeQueueJobs } from './acknowledge.js';
@@ -10,7 +10,7 @@ import { batchTarget, listEntryIds, newBatchId, parseBatch } from './ledger-id.j
 import { readTargetId, refuseForeignLeftovers, type ForeignLeftover } from './target-identity.js';
 import { retireLedger } from './retire-ledger.js';
 import { copyAndAcknowledgeSet } from './set-transfer.js';
-import { batchKey, inflightPattern, ledgerKey, parseInflightKey } from './transfer-keys.js';
+import { batchKey, ledgerKey } from './transfer-keys.js';
 import { claimReplicated, copyReplicated } from './replicated-steps.js';
 import { DEFAULT_LEDGER_TTL_SECONDS, type TransferContext } from './transfer-options.js';
 import { writeJobsToQueues } from './write-to-target.js';
@@ -26,29 +26,13 @@ export interface InflightLeftover {
   readonly size: number;
 }
 
-/** Every run's in-flight keys on a source (a SCAN of the `sidekiq-migrate:*:inflight:*` keys). */
+/**
+ * Every run's in-flight keys on a source (the `sidekiq-migrate:*:inflight:*` keys), sorted by key.
+ * The whole keyspace, however long it takes: a resume must see them all. A look with a time bound
+ * is lookForLeftovers (leftover-keys.ts).
+ */
 export async function findInflightLeftovers(context: Pick<TransferContext, 'source' | 'sourceKeys'>): Promise<InflightLeftover[]> {
-  const { source, sourceKeys } = context;
-  const found: InflightLeftover[] = [];
-  try {
-    let cursor = '0';
-    do {
-      // Bytes: an in-flight key of a queue whose name is not UTF-8 must name that key exactly.
-      const [next, keys] = await source.scanBuffer(cursor, 'MATCH', inflightPattern(escapeGlob(sourceKeys.prefix)), 'COUNT', 1000);
-      cursor = next.toString();
-      for (const key of keys) {
-        const parsed = parseInflightKey(sourceKeys.prefix, key);
-        if (parsed === null) continue;
-        const text = `${sourceKeys.prefix}sidekiq-migrate:${parsed.runId}:inflight:${parsed.sourceKey}`;
-        const type = await source.type(key);
-        if (type === 'list') found.push({ key: text, ...parsed, type, size: await source.llen(key) });
-        else if (type === 'zset') found.push({ key: text, ...parsed, type, size: await source.zcard(key) });
-      }
-    } while (cursor !== '0');
-  } catch (error) {
-    throw classifyRedisError(error, 'Looking for in-flight jobs of interrupted transfers');
-  }
-  return found;
+  return (await lookForLeftovers(context.source, context.sourceKeys, { quarantine: false, inflight: true })).inflight;
 }
 
 /**

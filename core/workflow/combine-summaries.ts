@@ -44,7 +44,7 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
   const notFollowed = Math.max(pending.length, counts.continued - (chain.length - 1));
   const totals = tally.totals as RerouteCounters | TransferCounters;
   // What is left on the source is what the last execution saw.
-  const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget, inflightLeftOnSource, inflightOnSource } = chain[chain.length - 1]!.summary;
+  const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget, inflightLeftOnSource, inflightOnSource, leftoverLooksCutShort } = chain[chain.length - 1]!.summary;
   return {
     ...first,
     sets,
@@ -60,6 +60,8 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     ...(inflightOnTarget ? { inflightOnTarget } : { inflightOnTarget: undefined }),
     ...(inflightLeftOnSource ? { inflightLeftOnSource } : { inflightLeftOnSource: undefined }),
     ...(inflightOnSource ? { inflightOnSource } : { inflightOnSource: undefined }),
+    // And how far its looks for them got.
+    ...(leftoverLooksCutShort ? { leftoverLooksCutShort } : { leftoverLooksCutShort: undefined }),
     ...(unheard ? { unheard } : {}),
   };
 }

@@ -23,10 +23,10 @@ export function pageDeadline(context: Pick<Context, 'getRemainingTimeInMillis'>,
 }
 
 /**
- * The epoch ms after which a summary's look for jobs in workers' private lists (SCANs of the whole
- * keyspace: thousands of round trips on a Redis with millions of other keys) reads no further
- * page: half the invocation's remaining time, as the drain check's reading of set entries, the
- * other half for the rest of the summary. A look cut short says so.
+ * The epoch ms after which a summary's looks over the whole keyspace (quarantine lists, in-flight
+ * keys, jobs in workers' private lists: SCANs, thousands of round trips on a Redis with millions
+ * of other keys) read no further page: half the invocation's remaining time, as the drain check's
+ * reading of set entries, the other half for the rest of the summary. A look cut short says so.
  */
 export function summaryLookUntil(context: Pick<Context, 'getRemainingTimeInMillis'>, now: number = Date.now()): number {
   return now + Math.max(0, context.getRemainingTimeInMillis()) / 2;

@@ -1,5 +1,7 @@
-import { findQuarantineLists, type QuarantineList } from '../../drain/quarantine-lists.js';
-import { findInflightLeftovers, isResumableLeftover } from '../../transfer/resume-inflight.js';
+import type { QuarantineList } from '../../drain/quarantine-lists.js';
+import { lookForLeftovers } from '../../drain/leftover-keys.js';
+import { shareOf, type KeyspaceCut, type ScanBound } from '../../redis/bounded-scan.js';
+import { isResumableLeftover, type InflightLeftover } from '../../transfer/resume-inflight.js';
 import { RunLock } from '../../redis/run-lock.js';
 import { emptyCounters, type RerouteCounters } from '../../reroute/reroute-counters.js';
 import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
@@ -75,6 +77,13 @@ export interface RunSummary {
    */
   readonly inflightOnSource?: RunSummary['inflightOnTarget'];
   /**
+   * The looks for quarantine lists and in-flight keys (on the source; on a transfer's target) that
+   * the summary's time bound stopped before the end of the keyspace, and how far each got: what
+   * they found is above, what they did not reach is not counted, and the run does not say
+   * "Complete" over it. Absent when every look reached the end.
+   */
+  readonly leftoverLooksCutShort?: { readonly source?: KeyspaceCut; readonly target?: KeyspaceCut };
+  /**
    * A local run stopped by a signal (Ctrl-C): the signal, and how many sets and queues it left
    * unfinished (set by the CLI, never by the state machine).
    */
@@ -120,10 +129,11 @@ export interface SummarizeInput {
 
 export interface SummarizeOptions {
   /**
-   * Epoch ms after which the look for jobs in workers' private lists reads no further SCAN page
-   * (held-by-workers.ts): on a Redis with millions of other keys it is thousands of round trips,
-   * and the deployed step has its function's timeout. A look cut short says so (`cutShort`).
-   * Default: no bound.
+   * Epoch ms after which the summary's looks over a whole keyspace (quarantine lists and in-flight
+   * keys: leftover-keys.ts; jobs in workers' private lists: held-by-workers.ts) read no further
+   * SCAN page, each its share of the time: on a Redis with millions of other keys each is
+   * thousands of round trips, and the deployed step has its function's timeout. A look cut short
+   * says so (`leftoverLooksCutShort`, `heldByWorkers.cutShort`). Default: no bound.
    */
   readonly lookUntil?: number;
   readonly clock?: () => number;
@@ -171,14 +181,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const counted = settings.mode === 'reroute' ? 'arrived' : 'leftOnSource';
   const totals = idleTotal > 0 ? { ...tally.totals, [counted]: ((tally.totals as unknown as Record<string, number>)[counted] ?? 0) + idleTotal } : tally.totals;
   const unheard = await unheardDestinations(settings, tally, connections);
-  // Quarantine lists: a transfer does not carry them; a re-route's earlier runs may have filled them.
   const source = await connections.get(settings.source);
-  const leftOnSource = await findQuarantineLists(source.redis, source.keys);
-  const quarantinedInLists = leftOnSource.reduce((n, l) => n + l.size, 0);
-  const inflightOnTarget = settings.mode === 'transfer' ? await interruptedOnTarget(await connections.get(settings.target!)) : undefined;
-  const inflightLeftOnSource = settings.mode === 'transfer' ? await unresumableOnSource(source) : undefined;
-  // A transfer finishes its source's (the plan resumes them) or refuses to start; a re-route leaves them.
-  const inflightOnSource = settings.mode === 'reroute' ? await interruptedOnTarget(source) : undefined;
   // The sets and queues the scope left out; with no data at all, there is nothing to name. Not
   // for a superseded execution: the run is the later one's, and so is its stored routing (a
   // resume may have stored another, which loading this execution's would refuse).
@@ -189,8 +192,26 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   // selective transfer's: its classes' jobs there). Not a rollback's: its queues are live, what
   // comes back there runs.
   const emptiesQueues = looks && settings.queues && (settings.mode === 'transfer' || (routing !== undefined && routing.kind !== 'reverse'));
+  // Every look over a whole keyspace (a walk of every key of the database, whatever it matches)
+  // shares the summary's time, each its fair part of what is left: the source's quarantine lists
+  // and in-flight keys (one walk), a transfer's target's in-flight keys, the private lists (two).
+  const bound: ScanBound = { ...(options.lookUntil === undefined ? {} : { until: options.lookUntil }), ...(options.clock ? { clock: options.clock } : {}) };
+  const walks = 1 + (settings.mode === 'transfer' ? 1 : 0) + (emptiesQueues ? 2 : 0);
+  // Quarantine lists: a transfer does not carry them; a re-route's earlier runs may have filled them.
+  // In-flight keys: a transfer finishes its source's (the plan resumes them) or refuses to start,
+  // but for shapes no resume writes; a re-route leaves them.
+  const onSource = await lookForLeftovers(source.redis, source.keys, { quarantine: true, inflight: true }, shareOf(bound, walks));
+  const leftOnSource = onSource.quarantine;
+  const quarantinedInLists = leftOnSource.reduce((n, l) => n + l.size, 0);
+  const target = settings.mode === 'transfer' ? await connections.get(settings.target!) : undefined;
+  const onTarget = target ? await lookForLeftovers(target.redis, target.keys, { quarantine: false, inflight: true }, shareOf(bound, walks - 1)) : undefined;
+  const inflightOnTarget = onTarget ? heldInFlight(onTarget.inflight) : undefined;
+  const inflightLeftOnSource = settings.mode === 'transfer' ? heldInFlight(onSource.inflight.filter((l) => !isResumableLeftover(l))) : undefined;
+  const inflightOnSource = settings.mode === 'reroute' ? heldInFlight(onSource.inflight) : undefined;
+  const leftoverLooksCutShort = onSource.cutShort || onTarget?.cutShort ? { ...(onSource.cutShort ? { source: onSource.cutShort } : {}), ...(onTarget?.cutShort ? { target: onTarget.cutShort } : {}) } : undefined;
   const selection = !emptiesQueues || settings.mode !== 'transfer' ? undefined : settings.selected ? await loadSelection(source.redis, source.keys.prefix, settings.runId, settings.selectionDigest) : settings.inlineClasses;
-  const held = emptiesQueues ? await heldByWorkers(source, routing, Date.now(), selection && new Set(selection), { ...(options.lookUntil === undefined ? {} : { until: options.lookUntil }), ...(options.clock ? { clock: options.clock } : {}) }) : undefined;
+  // The private lists' two walks, the last, take what is left of the time.
+  const held = emptiesQueues ? await heldByWorkers(source, routing, Date.now(), selection && new Set(selection), bound) : undefined;
   const sets: RunSummary['sets'] = {};
   const queues: RunSummary['queues'] = {};
   for (const listed of tally.listed) (listed.kind === 'set' ? sets : queues)[listed.name] = listed.counters;
@@ -225,6 +246,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(inflightOnTarget ? { inflightOnTarget } : {}),
     ...(inflightLeftOnSource ? { inflightLeftOnSource } : {}),
     ...(inflightOnSource ? { inflightOnSource } : {}),
+    ...(leftoverLooksCutShort ? { leftoverLooksCutShort } : {}),
     ...(notLookedAt ? { notLookedAt } : {}),
     ...(held ? { heldByWorkers: held } : {}),
     releasedLock,
@@ -350,17 +372,13 @@ async function unheardDestinations(settings: RunSettings, tally: RunTally, conne
 /** In-flight keys of a transfer out of the target named in a summary, at most. */
 const INFLIGHT_ON_TARGET_NAMED = 5;
 
-/** Jobs held on a Redis by interrupted transfers out of it (RunSummary.inflightOnTarget, inflightOnSource), or undefined when none. */
-async function interruptedOnTarget(target: Connection): Promise<RunSummary['inflightOnTarget']> {
-  const held = (await findInflightLeftovers({ source: target.redis, sourceKeys: target.keys })).filter((l) => l.size > 0);
-  if (held.length === 0) return undefined;
-  return { jobs: held.reduce((n, l) => n + l.size, 0), keys: held.slice(0, INFLIGHT_ON_TARGET_NAMED).map((l) => l.key), lists: held.length };
-}
-
-/** Jobs on the source in in-flight keys no resume writes (RunSummary.inflightLeftOnSource), or undefined when none. */
-async function unresumableOnSource(source: Connection): Promise<RunSummary['inflightLeftOnSource']> {
-  // Sorted by key: SCAN's order is not stable, a summary's words should be.
-  const held = (await findInflightLeftovers({ source: source.redis, sourceKeys: source.keys })).filter((l) => l.size > 0 && !isResumableLeftover(l)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+/**
+ * Jobs held in in-flight keys (RunSummary.inflightOnTarget, inflightLeftOnSource, inflightOnSource),
+ * named in key order (the look sorts them: SCAN's order is not stable, a summary's words should
+ * be), or undefined when none.
+ */
+function heldInFlight(found: readonly InflightLeftover[]): RunSummary['inflightOnTarget'] {
+  const held = found.filter((l) => l.size > 0);
   if (held.length === 0) return undefined;
   return { jobs: held.reduce((n, l) => n + l.size, 0), keys: held.slice(0, INFLIGHT_ON_TARGET_NAMED).map((l) => l.key), lists: held.length };
 }
