@@ -45,9 +45,13 @@ export const handler = createHandler(
     scope: () => ({ mode: MetricModes.drainCheck }),
     parse: (event) => validateConfig(inputSchema, event ?? {}, (path) => ['input', ...path.map(String)].join('.')),
     run: async (parsed, context): Promise<DrainReport> => {
-      // Half the invocation for reading set entries, the other half for the rest (SCANs of the
-      // keyspace for in-flight, quarantine and other prefixes' keys): a check must end in time.
-      const readSetsUntil = Date.now() + Math.max(0, context.getRemainingTimeInMillis()) / 2;
+      // Half the invocation for reading set entries, a quarter more for the looks over the keyspace
+      // for in-flight keys, quarantine lists and workers' private lists (cut short, they say so:
+      // never "drained"), the rest for the rest: a check must end in time.
+      const started = Date.now();
+      const remaining = Math.max(0, context.getRemainingTimeInMillis());
+      const readSetsUntil = started + remaining / 2;
+      const lookUntil = started + (remaining * 3) / 4;
       const input = { ...parsed, connection: parsed.connection ?? defaultConnection() };
       const { redis, keys, name } = await connections.get(input.connection);
       // "drained" under a wrong prefix would send an operator on: fails (and alarms) instead.
@@ -58,6 +62,7 @@ export const handler = createHandler(
         ...(previous ? { previous: previous as unknown as DrainReport } : {}),
         ...(input.retiredQueues ? { retiredQueues: input.retiredQueues } : {}),
         readSetsUntil,
+        lookUntil,
         name,
       });
       const values = {
@@ -72,7 +77,7 @@ export const handler = createHandler(
       if (input.remember) await rememberCheck(redis, rememberedKey, report);
       addCountMetrics(values);
       metrics.addMetric(MetricNames.DrainState, MetricUnit.NoUnit, DrainStateValues[report.verdict.state]);
-      logger.info(`${name} is ${report.verdict.state}`, { connection: input.connection, redis: name, ...values, state: report.verdict.state, readyNow: report.readyNow, reasons: report.verdict.reasons, comparedWith: input.previous ? 'input' : previous ? 'remembered' : 'none' });
+      logger.info(`${name} is ${report.verdict.state}`, { connection: input.connection, redis: name, ...values, state: report.verdict.state, readyNow: report.readyNow, reasons: report.verdict.reasons, ...(report.keyspaceLookCutShort ? { keyspaceLookCutShort: report.keyspaceLookCutShort } : {}), comparedWith: input.previous ? 'input' : previous ? 'remembered' : 'none' });
       return report;
     },
   },

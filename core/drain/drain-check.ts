@@ -7,9 +7,9 @@ import { otherSidekiqPrefixes, type OtherPrefix } from '../redis/sidekiq-prefixe
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { NEVER_DUE_SETS, SidekiqKeys, SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
 import { discoverQueues } from '../reroute/discover-queues.js';
-import { findInflightLeftovers } from '../transfer/resume-inflight.js';
-import { findFetcherLists } from './fetcher-lists.js';
-import { findQuarantineLists } from './quarantine-lists.js';
+import { shareOf, type KeyspaceCut, type ScanBound } from '../redis/bounded-scan.js';
+import { scanFetcherLists } from './fetcher-lists.js';
+import { lookForLeftovers } from './leftover-keys.js';
 import type { DrainReport, QueueState, SetState } from './drain-report.js';
 import { censusProcesses } from './live-processes.js';
 import { judgeDrain } from './judge-drain.js';
@@ -38,6 +38,14 @@ export interface DrainCheckOptions {
    * reports nothing at all.
    */
   readonly readSetsUntil?: number;
+  /**
+   * Epoch ms after which the looks over the whole keyspace for in-flight keys, quarantine lists
+   * and workers' private lists read no further SCAN page (each its share of the time, each its
+   * first page whatever the time): a walk of every key, about a second a million keys at loopback,
+   * would outlast a deployed check on a Redis with tens of millions of other keys. A look cut short
+   * is said (`keyspaceLookCutShort`), and the verdict is then never `drained`. Default: none.
+   */
+  readonly lookUntil?: number;
   readonly staleAfterSeconds?: number;
   /** How the Redis is named in the report (a redacted URL). */
   readonly name?: string;
@@ -82,13 +90,19 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     const orphanQueues = queues.filter((q) => q.depth > 0 && q.listeners === 0).map((q) => q.queue);
     const queued = queues.filter((q) => q.listeners === 0).reduce((n, q) => n + q.depth, 0);
     const scheduled = sets.schedule.orphaned + sets.retry.orphaned;
-    const inflight = await findInflightLeftovers({ source: redis, sourceKeys: keys });
+    // In-flight keys and quarantine lists in one walk of the keyspace, then the private lists in
+    // two: the first its third of the time, the others what is left.
+    const bound: ScanBound = options.lookUntil === undefined ? {} : { until: options.lookUntil };
+    const leftovers = await lookForLeftovers(redis, keys, { quarantine: true, inflight: true }, shareOf(bound, 3));
+    const inflight = leftovers.inflight;
     const inflightJobs = inflight.reduce((n, l) => n + l.size, 0);
     // Jobs nobody will run and no transfer carries: they keep any scope from being drained.
-    const quarantine = await findQuarantineLists(redis, keys);
+    const quarantine = leftovers.quarantine;
     const quarantined = quarantine.reduce((n, l) => n + l.size, 0);
     // Jobs workers took and have not finished: they come back here if a worker dies.
-    const fetched = (await findFetcherLists(redis, keys, census.processes)).filter((l) => !scoped || retired.has(l.queue));
+    const fetcherLook = await scanFetcherLists(redis, keys, census.processes, bound);
+    const fetched = fetcherLook.lists.filter((l) => !scoped || retired.has(l.queue));
+    const keyspaceLookCutShort = lookCutShort(leftovers.cutShort, fetcherLook.cutShort === 'time' ? fetcherLook.reached : undefined);
     const taken = fetched.reduce((n, l) => n + l.size, 0);
     const cron = (await readCronDefinitions(redis, keys)).map(({ name, key, queue, enabled }) => ({ name, key, queue, enabled, listeners: queue === null ? 0 : listening(queue) }));
     const depth = queues.filter((q) => !scoped || retired.has(q.queue)).reduce((n, q) => n + q.depth, 0);
@@ -131,11 +145,20 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       ...(movedDuringCheck > 0 ? { movedDuringCheck } : {}),
       maxmemoryPolicy: await readEvictionPolicy(redis),
       ...(scoped ? { retiredQueues: [...retired] } : {}),
+      ...(keyspaceLookCutShort ? { keyspaceLookCutShort } : {}),
     };
     return { ...partial, verdict: judgeDrain(partial, options.previous) };
   } catch (error) {
     throw classifyRedisError(error, `Checking what is left on ${options.name ?? 'Redis'}`);
   }
+}
+
+/** DrainReport.keyspaceLookCutShort: the looks the time stopped, and how far the shortest got. */
+function lookCutShort(leftovers: KeyspaceCut | undefined, fetcher: KeyspaceCut | undefined): DrainReport['keyspaceLookCutShort'] {
+  const cuts = [leftovers, fetcher].filter((c): c is KeyspaceCut => c !== undefined);
+  if (cuts.length === 0) return undefined;
+  const looks = [...(leftovers ? ['in-flight keys', 'quarantine lists'] : []), ...(fetcher ? ["workers' private lists"] : [])];
+  return { looks, lookedAt: Math.min(...cuts.map((c) => c.lookedAt)), keys: Math.max(...cuts.map((c) => c.keys)) };
 }
 
 function enqueuedAtOf(payload: Buffer): number | null {

@@ -1,3 +1,4 @@
+import type { KeyspaceCut } from '../redis/bounded-scan.js';
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import type { OtherPrefix } from '../redis/sidekiq-prefixes.js';
 import type { InflightLeftover } from '../transfer/resume-inflight.js';
@@ -104,6 +105,14 @@ export interface DrainReport {
   readonly maxmemoryPolicy?: string | null;
   /** The retired queues the check was scoped to, if any. */
   readonly retiredQueues?: readonly string[];
+  /**
+   * The looks over the whole keyspace (for in-flight keys and quarantine lists; for workers'
+   * private lists) that the check's time stopped before the end (DrainCheckOptions.lookUntil), and
+   * about how far the shortest of them got: `inflight`, `quarantine` and `fetched` are then what
+   * they found, not all there is, and the verdict is never `drained`. Absent when every look
+   * reached the end (and in older reports).
+   */
+  readonly keyspaceLookCutShort?: KeyspaceCut & { readonly looks: readonly string[] };
   readonly verdict: {
     readonly state: DrainState;
     readonly reasons: readonly string[];

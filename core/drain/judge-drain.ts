@@ -103,8 +103,11 @@ function orphanPlaces(report: Omit<DrainReport, 'verdict'>): string {
 function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
   const reasons: string[] = [];
   const estimated = (['schedule', 'retry'] as const).filter((set) => report.sets[set].orphanedEstimated);
-  const counting = estimated.map((set) => `${set} holds ${report.sets[set].total} entries, more than a check counts: what they hold is estimated, so this is not a verdict of drained`);
-  if (report.remaining === 0 && estimated.length > 0) return { state: 'draining', reasons: counting };
+  const counting = [
+    ...estimated.map((set) => `${set} holds ${report.sets[set].total} entries, more than a check counts: what they hold is estimated, so this is not a verdict of drained`),
+    ...notAllLookedAt(report),
+  ];
+  if (report.remaining === 0 && counting.length > 0) return { state: 'draining', reasons: counting };
   if (report.remaining === 0) {
     if (report.sets.dead.total > 0) reasons.push(`${report.sets.dead.total} dead job(s) remain; they never run unless retried: transfer them or accept losing them`);
     const interrupted = report.sets.interrupted?.total ?? 0;
@@ -168,6 +171,15 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
   }
   const etaSeconds = Math.max(waitSeconds, rate > 0 ? (report.remaining - waiting) / rate : 0);
   return { state: stuck ? 'stuck' : 'draining', reasons, ratePerSecond: rate, etaSeconds };
+}
+
+/** The looks over the keyspace the check's time stopped (DrainReport.keyspaceLookCutShort): what they did not reach is not confirmed empty. */
+function notAllLookedAt(report: Omit<DrainReport, 'verdict'>): string[] {
+  const cut = report.keyspaceLookCutShort;
+  if (!cut) return [];
+  const looks = cut.looks.length > 1 ? `${cut.looks.slice(0, -1).join(', ')} and ${cut.looks.at(-1)}` : cut.looks.join('');
+  const count = (v: number) => v.toLocaleString('en-US');
+  return [`${looks} not all looked at: the check's time ran out after about ${count(cut.lookedAt)} of the Redis's ${count(cut.keys)} keys; jobs there are not confirmed absent, so this is not a verdict of drained`];
 }
 
 /** Names a reason lists: a Redis with thousands of queues would make one line of tens of kilobytes (--json lists every one). */
