@@ -209,10 +209,11 @@ export interface OtherPrefix {
  * interrupted transfer, quarantined): after GitLab's namespace move (16.5–16.7
  * moved `resque:gitlab:*` to no prefix, and never deletes leftovers) one Redis can hold both
  * layouts, and a run or check of one says nothing of the other unless told. At most 5, bounded
- * work (PREFIX_SEARCH_KEYS keys scanned, 1,000 queues per prefix).
+ * work (PREFIX_SEARCH_KEYS keys scanned, 1,000 queues per prefix). `alsoOurs`: prefixes the run
+ * works on besides `keys`' (a namespace move's target prefix on the same Redis), not "other".
  */
-export async function otherSidekiqPrefixes(redis: Redis, keys: SidekiqKeys): Promise<OtherPrefix[]> {
-  const others = (await findSidekiqPrefixes(redis)).filter((p) => p.prefix !== keys.prefix).slice(0, 5);
+export async function otherSidekiqPrefixes(redis: Redis, keys: SidekiqKeys, alsoOurs: readonly string[] = []): Promise<OtherPrefix[]> {
+  const others = (await findSidekiqPrefixes(redis)).filter((p) => p.prefix !== keys.prefix && !alsoOurs.includes(p.prefix)).slice(0, 5);
   try {
     const found: OtherPrefix[] = [];
     for (const { prefix, keys: count, unreadable: unreadableFound } of others) {

@@ -46,6 +46,8 @@ describe("GitLab's namespace move: resque:gitlab: leftovers beside unprefixed ke
     const moved = await cli('move', '--from', server.url(), '--to', server.url(), '--namespace', 'resque:gitlab', '--to-namespace', '');
 
     expect(moved.code).toBe(0);
+    // The unprefixed keys are this move's target: not "another prefix" the run does not touch.
+    expect(moved.stderr).not.toContain('also holds');
     expect(moved.stdout).toContain('Complete');
     // A transfer's destinations are sets as well as queues, and the line says which.
     expect(moved.stdout).toContain('Written to (2 sets, 1 queue): default 3 · schedule 2 · retry 1\n');

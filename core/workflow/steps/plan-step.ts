@@ -6,10 +6,10 @@ import { replicasSeen } from '../../redis/replica-wait.js';
 import { RunSupersededError } from '../../errors/run-superseded-error.js';
 import { RunLock } from '../../redis/run-lock.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
-import { assertDistinctEnds } from '../../redis/same-server.js';
+import { assertDistinctEnds, sharesKeyspace } from '../../redis/same-server.js';
 import { checkSidekiqPrefix, otherSidekiqPrefixes, type OtherPrefix } from '../../redis/sidekiq-prefixes.js';
 import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
-import { ensureTargetId } from '../../transfer/target-identity.js';
+import { ensureTargetId, targetIdKey } from '../../transfer/target-identity.js';
 import { resumeInflight } from '../../transfer/resume-inflight.js';
 import { conflictsKey } from '../../transfer/transfer-keys.js';
 import { SORTED_SET_NAMES } from '../../redis/sidekiq-keys.js';
@@ -79,6 +79,9 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
 
   if (target) await assertDistinctEnds(source, target);
   if (target) await refuseRunFromTarget(source, target, input.runId);
+  // A namespace move on one Redis writes under its target prefix: that one is the run's own, not
+  // "another prefix" of the source (named by the plan's note).
+  const alsoOurs = target && (await sharesKeyspace(source, target, targetIdKey(target.keys))) ? [target.keys.prefix] : [];
   // Read before anything is written: a transfer refuses a Redis that may evict any key.
   const memoryPolicies = { source: await readEvictionPolicy(source.redis), ...(target ? { target: await readEvictionPolicy(target.redis) } : {}) };
   // A wrong prefix finds nothing and would report success: refused when Sidekiq data is elsewhere.
@@ -103,7 +106,7 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     if (!input.dryRun) await startRunExecutions(source.redis, source.keys.prefix, input.runId);
     // Only now, holding every lock and planned, lift a stop: a plan that fails leaves the run stopped.
     for (const lock of locks) await lock.resume();
-    const otherPrefixes = (await otherSidekiqPrefixes(source.redis, source.keys)).filter((p) => p.jobs > 0 || (p.unreadable ?? 0) > 0);
+    const otherPrefixes = (await otherSidekiqPrefixes(source.redis, source.keys, alsoOurs)).filter((p) => p.jobs > 0 || (p.unreadable ?? 0) > 0);
     // "No Sidekiq data on this Redis" is not known where this user may not read some of it.
     if (planned.settings.nothingThere && otherPrefixes.some((p) => (p.unreadable ?? 0) > 0)) {
       const { nothingThere: _unknown, ...settings } = planned.settings;
