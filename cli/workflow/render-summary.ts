@@ -8,6 +8,7 @@ import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import type { TransferCounters } from '../../core/transfer/transfer-counters.js';
 import { count as n, shorten, wrap } from './fit.js';
 import { renderClassSummary } from './render-class-summary.js';
+import { otherPrefixesLeft, otherPrefixesUnknown, otherPrefixLines } from './other-prefixes-words.js';
 
 /** Largest sets and queues a summary lists without --verbose. */
 export const LARGEST_SHOWN = 10;
@@ -279,6 +280,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     const named = `${places.map((p) => `${displayName(p.name)} (${displayText(p.error)})`).join(' · ')}${total > places.length ? ` · … and ${n(total - places.length)} more` : ''}`;
     attention.push(`Not looked at by this run (${skipped.options.join(', ')}), and could not be counted: ${named}. What it holds was not moved; look at it with redis-cli.`);
   }
+  attention.push(...otherPrefixLines(summary.underOtherPrefixes, summary.mode === 'reroute' ? 'this Redis' : 'the source'));
   if (summary.unheard) attention.push(unheardWarning(summary.unheard, summary.dryRun, reroute));
   const unmatched = unmatchedRenames(summary, reroute);
   if (unmatched.length > 0) attention.push(unmatchedWarning(unmatched, summary.dryRun));
@@ -420,6 +422,7 @@ function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] {
     ...(summary.inflightOnSource ? [`${n(summary.inflightOnSource.jobs)} in flight from an interrupted transfer out of this Redis`] : []),
     ...((summary.notLookedAt?.jobs ?? 0) > 0 ? [`${n(summary.notLookedAt!.jobs)} in sets and queues this run did not look at`] : []),
     ...((summary.heldByWorkers?.abandoned ?? 0) > 0 ? [`${n(summary.heldByWorkers!.abandoned)} in private lists of gone workers`] : []),
+    ...otherPrefixesLeft(summary.underOtherPrefixes),
   ];
 }
 
@@ -430,6 +433,7 @@ function unknownLeftBehind(summary: RunSummary): string[] {
     ...(uncounted > 0 ? [`${n(uncounted)} ${uncounted === 1 ? 'set or queue' : 'sets and queues'} this run did not look at could not be counted`] : []),
     ...leftoverLooksCutShort(summary, summary.mode === 'reroute').map((look) => `${look.what} on ${look.where} not all looked at (cut short after about ${n(look.cut.lookedAt)} of ${n(look.cut.keys)} keys)`),
     ...(summary.heldByWorkers?.cutShort ? ["the look for jobs in workers' private lists was cut short"] : []),
+    ...otherPrefixesUnknown(summary.underOtherPrefixes),
   ];
 }
 

@@ -61,11 +61,12 @@ export async function keyspaceCut(redis: Redis, pages: number): Promise<Keyspace
 }
 
 /**
- * A fair share of what is left of `bound` for the next of `looks` looks still to come: each gets
- * (until − now) / looks, and what one does not use goes to the ones after it. Unbounded stays so.
+ * A fair share of what is left of `bound` for the next look of `looks` still to come, one that
+ * walks the keyspace `taking` times of them: it gets (until − now) × taking / looks, and what one
+ * does not use goes to the ones after it. Unbounded stays so.
  */
-export function shareOf(bound: ScanBound, looks: number): ScanBound {
+export function shareOf(bound: ScanBound, looks: number, taking = 1): ScanBound {
   if (bound.until === undefined || !Number.isFinite(bound.until)) return bound;
   const now = (bound.clock ?? Date.now)();
-  return { ...bound, until: now + Math.max(0, bound.until - now) / Math.max(1, looks) };
+  return { ...bound, until: now + (Math.max(0, bound.until - now) * Math.min(taking, looks)) / Math.max(1, looks) };
 }

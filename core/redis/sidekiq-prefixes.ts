@@ -85,7 +85,7 @@ function isNoPermission(error: unknown): boolean {
 }
 
 /** The prefix and expected type of a key shaped like Sidekiq's, or null. */
-function sidekiqShape(key: Buffer): { prefix: string; type: string } | null {
+export function sidekiqShape(key: Buffer): { prefix: string; type: string } | null {
   // latin1: one character per byte, so the ASCII names match whatever the rest holds.
   const text = key.toString('latin1');
   // Our own keys that hold jobs: an interrupted transfer's in-flight keys and quarantine lists

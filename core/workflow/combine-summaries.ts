@@ -44,7 +44,7 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
   const notFollowed = Math.max(pending.length, counts.continued - (chain.length - 1));
   const totals = tally.totals as RerouteCounters | TransferCounters;
   // What is left on the source is what the last execution saw.
-  const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget, inflightLeftOnSource, inflightOnSource, leftoverLooksCutShort } = chain[chain.length - 1]!.summary;
+  const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget, inflightLeftOnSource, inflightOnSource, leftoverLooksCutShort, underOtherPrefixes } = chain[chain.length - 1]!.summary;
   return {
     ...first,
     sets,
@@ -62,6 +62,7 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     ...(inflightOnSource ? { inflightOnSource } : { inflightOnSource: undefined }),
     // And how far its looks for them got.
     ...(leftoverLooksCutShort ? { leftoverLooksCutShort } : { leftoverLooksCutShort: undefined }),
+    ...(underOtherPrefixes ? { underOtherPrefixes } : { underOtherPrefixes: undefined }),
     ...(unheard ? { unheard } : {}),
   };
 }

@@ -37,9 +37,11 @@ describe("the summary's look for jobs in workers' private lists, bounded by time
     expect(out).toContain(
       "\nThe look for jobs workers took from retired queues into their fetchers' private lists (working:queue:*, queue:sq|*) was cut short: the summary's time for it ran out before it reached the end of the keys of the source, after 0 list(s) with such jobs. There may be more there; drain-check counts them.\n",
     );
-    // The look for quarantine lists and in-flight keys shares the time, and is cut short too (summary-leftover-look-bound.test.ts).
+    // The looks for quarantine lists and in-flight keys, and for jobs under other prefixes, share
+    // the time, and are cut short too (summary-leftover-look-bound.test.ts, other-prefixes-left.test.ts).
+    expect(out).toContain("\nThe look for jobs under other prefixes of this Redis was cut short: the summary's time for it ran out before it reached the end of the keys of the source. There may be jobs there it did not count; drain-check names them.\n");
     expect(out.trimEnd().split('\n').at(-1)).toMatch(
-      /^Done, but jobs may have been left behind: quarantine lists and in-flight keys on the source not all looked at \(cut short after about [0-9,]+ of [0-9,]+ keys\) · the look for jobs in workers' private lists was cut short \(see "Needs a look" above\)\.$/,
+      /^Done, but jobs may have been left behind: quarantine lists and in-flight keys on the source not all looked at \(cut short after about [0-9,]+ of [0-9,]+ keys\) · the look for jobs in workers' private lists was cut short · the look for jobs under other prefixes was cut short \(see "Needs a look" above\)\.$/,
     );
   });
 

@@ -51,7 +51,7 @@ describe("the summary's look for quarantine lists and in-flight keys, bounded by
     expect(number(source![2]!)).toBe(await redis.source().dbsize());
     expect(number(target![2]!)).toBe(await redis.target().dbsize());
     expect(last(out)).toBe(
-      `Done, but jobs may have been left behind: quarantine lists and in-flight keys on the source not all looked at (cut short after about ${source![1]} of ${source![2]} keys) · in-flight keys on the target not all looked at (cut short after about ${target![1]} of ${target![2]} keys) · the look for jobs in workers' private lists was cut short (see "Needs a look" above).`,
+      `Done, but jobs may have been left behind: quarantine lists and in-flight keys on the source not all looked at (cut short after about ${source![1]} of ${source![2]} keys) · in-flight keys on the target not all looked at (cut short after about ${target![1]} of ${target![2]} keys) · the look for jobs in workers' private lists was cut short · the look for jobs under other prefixes was cut short (see "Needs a look" above).`,
     );
     expect(out).not.toContain('Complete');
   });

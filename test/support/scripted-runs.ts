@@ -41,6 +41,8 @@ export interface ScriptedRun {
   readonly planNotes?: Record<string, unknown>;
   /** Totals of the Summarize output besides the items' (a transfer's leftOnSource, say). */
   readonly extraTotals?: Record<string, number>;
+  /** More of the Summarize output of the chain's last execution (the one no item continued from). */
+  readonly lastSummary?: Partial<RunSummary>;
 }
 
 type Counters = RerouteCounters | TransferCounters;
@@ -170,7 +172,8 @@ function summaryOf(run: ScriptedRun, results: { item: ScriptedItem; result: Reco
     } else counts.finished++;
   }
   Object.assign(totals, run.extraTotals);
-  return { runId: run.runId, mode: run.selective ? 'transfer' : 'reroute', dryRun: run.dryRun ?? false, sets, queues, totals, counts, failures, continuedIn, complete: failures.length === 0 && continuedIn.length === 0 };
+  const last = continuedIn.length === 0 ? run.lastSummary : undefined;
+  return { runId: run.runId, mode: run.selective ? 'transfer' : 'reroute', dryRun: run.dryRun ?? false, sets, queues, totals, counts, failures, continuedIn, complete: failures.length === 0 && continuedIn.length === 0, ...last };
 }
 
 /** A Task state as Lambda-backed tasks record it: entered, attempts (failing `retries` times), and (unless it fails) success. */

@@ -23,6 +23,9 @@ import type { RoutingPlan } from '../../routing/routing-plan.js';
 import type { Connection } from '../connections.js';
 import { jobsNotLookedAt, type NotLookedAt } from '../not-looked-at.js';
 import { heldByWorkers, type HeldByWorkers } from '../held-by-workers.js';
+import { jobsUnderOtherPrefixes, type JobsUnderOtherPrefixes } from '../other-prefixes-left.js';
+import { sharesKeyspace } from '../../redis/same-server.js';
+import { targetIdKey } from '../../transfer/target-identity.js';
 import { routingOf } from './plan-step.js';
 
 export interface RunSummary {
@@ -107,6 +110,8 @@ export interface RunSummary {
   readonly heldByWorkers?: HeldByWorkers;
   /** Jobs in the sets and queues the run's --sets or --no-queues left out (not-looked-at.ts). */
   readonly notLookedAt?: NotLookedAt;
+  /** Jobs on the source under other key prefixes than the run's (other-prefixes-left.ts): no run moves them unless told their prefix. */
+  readonly underOtherPrefixes?: JobsUnderOtherPrefixes;
   /** The plan's renames whose old queue had no list and was not in `queues` (work-item.ts): said when nothing went to their new queue. */
   readonly renamesWithoutQueue?: RunSettings['renamesWithoutQueue'];
 }
@@ -194,9 +199,10 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const emptiesQueues = looks && settings.queues && (settings.mode === 'transfer' || (routing !== undefined && routing.kind !== 'reverse'));
   // Every look over a whole keyspace (a walk of every key of the database, whatever it matches)
   // shares the summary's time, each its fair part of what is left: the source's quarantine lists
-  // and in-flight keys (one walk), a transfer's target's in-flight keys, the private lists (two).
+  // and in-flight keys (one walk), a transfer's target's in-flight keys, the private lists (two),
+  // other prefixes' jobs (one).
   const bound: ScanBound = { ...(options.lookUntil === undefined ? {} : { until: options.lookUntil }), ...(options.clock ? { clock: options.clock } : {}) };
-  const walks = 1 + (settings.mode === 'transfer' ? 1 : 0) + (emptiesQueues ? 2 : 0);
+  const walks = 1 + (settings.mode === 'transfer' ? 1 : 0) + (emptiesQueues ? 2 : 0) + (looks ? 1 : 0);
   // Quarantine lists: a transfer does not carry them; a re-route's earlier runs may have filled them.
   // In-flight keys: a transfer finishes its source's (the plan resumes them) or refuses to start,
   // but for shapes no resume writes; a re-route leaves them.
@@ -210,8 +216,13 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const inflightOnSource = settings.mode === 'reroute' ? heldInFlight(onSource.inflight) : undefined;
   const leftoverLooksCutShort = onSource.cutShort || onTarget?.cutShort ? { ...(onSource.cutShort ? { source: onSource.cutShort } : {}), ...(onTarget?.cutShort ? { target: onTarget.cutShort } : {}) } : undefined;
   const selection = !emptiesQueues || settings.mode !== 'transfer' ? undefined : settings.selected ? await loadSelection(source.redis, source.keys.prefix, settings.runId, settings.selectionDigest) : settings.inlineClasses;
-  // The private lists' two walks, the last, take what is left of the time.
-  const held = emptiesQueues ? await heldByWorkers(source, routing, Date.now(), selection && new Set(selection), bound) : undefined;
+  // The private lists' two walks, then the look for other prefixes' jobs (one more), take what is
+  // left of the time: two thirds of it, then the rest.
+  const held = emptiesQueues ? await heldByWorkers(source, routing, Date.now(), selection && new Set(selection), looks ? shareOf(bound, 3, 2) : bound) : undefined;
+  // Jobs under other prefixes of the source (a keyspace SCAN). A same-server move's target prefix
+  // is the run's own.
+  const ownPrefixes = [source.keys.prefix, ...(settings.mode === 'transfer' && looks ? await sameKeyspaceTarget(source, await connections.get(settings.target!)) : [])];
+  const elsewhere = looks ? await jobsUnderOtherPrefixes(source.redis, ownPrefixes, bound) : undefined;
   const sets: RunSummary['sets'] = {};
   const queues: RunSummary['queues'] = {};
   for (const listed of tally.listed) (listed.kind === 'set' ? sets : queues)[listed.name] = listed.counters;
@@ -249,6 +260,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(leftoverLooksCutShort ? { leftoverLooksCutShort } : {}),
     ...(notLookedAt ? { notLookedAt } : {}),
     ...(held ? { heldByWorkers: held } : {}),
+    ...(elsewhere ? { underOtherPrefixes: elsewhere } : {}),
     releasedLock,
     ...(supersededBy !== undefined ? { superseded: { laterPlannedAt: supersededBy } } : {}),
     ...(input.settings.nothingThere ? { nothingThere: true as const } : {}),
@@ -381,6 +393,11 @@ function heldInFlight(found: readonly InflightLeftover[]): RunSummary['inflightO
   const held = found.filter((l) => l.size > 0);
   if (held.length === 0) return undefined;
   return { jobs: held.reduce((n, l) => n + l.size, 0), keys: held.slice(0, INFLIGHT_ON_TARGET_NAMED).map((l) => l.key), lists: held.length };
+}
+
+/** The target's prefix when the target is in the source's keyspace (a namespace move on one Redis), else none. */
+async function sameKeyspaceTarget(source: Connection, target: Connection): Promise<string[]> {
+  return (await sharesKeyspace(source, target, targetIdKey(target.keys))) ? [target.keys.prefix] : [];
 }
 
 /** A transfer's lock on the target, when this run holds it (the source's goes with finishRun). */

@@ -383,6 +383,21 @@ describe('watch', () => {
     expect(end.items).toEqual([expect.objectContaining({ name: 'old', seen: 4000, done: true })]);
   });
 
+  it('jobs under other prefixes, seen by the last execution of a continued run: the combined summary names them and never says "Complete"', async () => {
+    // What summarize-step.ts reports (cli-other-prefixes-summary.test.ts runs it on a real Redis).
+    const underOtherPrefixes = { own: '', jobs: 3, places: [{ name: 'resque:gitlab:queue:default', jobs: 2 }, { name: 'other:schedule', jobs: 1 }], more: 0, prefixes: ['resque:gitlab:', 'other:'], morePrefixes: 0 };
+    const run = { runId: 'long-2', items: [{ kind: 'queue' as const, name: 'old', total: 4000, pages: [[1000, 1000], [2000, 2000], [3000, 3000], [4000, 4000]] as const, continueAfter: 2 }], lastSummary: { underOtherPrefixes } };
+
+    const { code, stdout } = await cli(['watch', scriptRun(fake, run), '--interval', '1']);
+
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      '\nNot looked at by this run (other prefixes of this Redis: "resque:gitlab:", "other:"), 3 job(s): resque:gitlab:queue:default 2 · other:schedule 1. This run works under no prefix only: run again with --namespace and their prefix to move them.\n',
+    );
+    expect(stdout).not.toContain('Complete');
+    expect(stdout).toContain('\nDone, but jobs were left behind: 3 under other prefixes this run did not look at (see "Needs a look" above).\n');
+  });
+
   it('exits 1 and says why when the execution fails', async () => {
     const arn = scriptRun(fake, { runId: 'bad-1', items: [], planFails: { error: 'InvalidInputError', message: 'routing: a re-route needs routing' } });
 
