@@ -43,8 +43,9 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
   // Every continuation is an execution of the chain once followed: the rest are still running.
   const notFollowed = Math.max(pending.length, counts.continued - (chain.length - 1));
   const totals = tally.totals as RerouteCounters | TransferCounters;
-  // What is left on the source is what the last execution saw.
-  const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget, inflightLeftOnSource, inflightOnSource, leftoverLooksCutShort, underOtherPrefixes } = chain[chain.length - 1]!.summary;
+  // What is left on the source is what the last execution saw (an earlier one's look, in the
+  // left-out sets or workers' private lists, is older: jobs may have come since).
+  const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget, inflightLeftOnSource, inflightOnSource, leftoverLooksCutShort, underOtherPrefixes, notLookedAt, heldByWorkers } = chain[chain.length - 1]!.summary;
   return {
     ...first,
     sets,
@@ -63,6 +64,8 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     // And how far its looks for them got.
     ...(leftoverLooksCutShort ? { leftoverLooksCutShort } : { leftoverLooksCutShort: undefined }),
     ...(underOtherPrefixes ? { underOtherPrefixes } : { underOtherPrefixes: undefined }),
+    ...(notLookedAt ? { notLookedAt } : { notLookedAt: undefined }),
+    ...(heldByWorkers ? { heldByWorkers } : { heldByWorkers: undefined }),
     ...(unheard ? { unheard } : {}),
   };
 }

@@ -398,6 +398,20 @@ describe('watch', () => {
     expect(stdout).toContain('\nDone, but jobs were left behind: 3 under other prefixes this run did not look at (see "Needs a look" above).\n');
   });
 
+  it("a continued run's combined summary says what its last execution found left out and held by gone workers, not what its first one saw", async () => {
+    // When the first execution ended, the left-out retry set was empty and no worker held a job; by the last one's end, both hold jobs.
+    const notLookedAt = { jobs: 4, places: [{ name: 'retry', jobs: 4 }], more: 0, options: ['--sets'] };
+    const heldByWorkers = { working: 0, abandoned: 2, workingLists: [], abandonedLists: [{ key: 'working:queue:old:host:1:0a1b2c', size: 2 }], lists: 1 };
+    const run = { runId: 'long-3', items: [{ kind: 'queue' as const, name: 'old', total: 4000, pages: [[1000, 1000], [2000, 2000], [3000, 3000], [4000, 4000]] as const, continueAfter: 2 }], lastSummary: { notLookedAt, heldByWorkers } };
+
+    const { code, stdout } = await cli(['watch', scriptRun(fake, run), '--interval', '1']);
+
+    expect(code).toBe(0);
+    expect(stdout).toContain('\nNot looked at by this run (--sets), 4 job(s): retry 4. Run again without those options to move them.\n');
+    expect(stdout).not.toContain('Complete');
+    expect(stdout).toContain('\nDone, but jobs were left behind: 4 in sets and queues this run did not look at · 2 in private lists of gone workers (see "Needs a look" above).\n');
+  });
+
   it('exits 1 and says why when the execution fails', async () => {
     const arn = scriptRun(fake, { runId: 'bad-1', items: [], planFails: { error: 'InvalidInputError', message: 'routing: a re-route needs routing' } });
 
