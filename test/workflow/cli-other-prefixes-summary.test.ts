@@ -127,6 +127,13 @@ describe('a same-server namespace move: its own two prefixes are not "other pref
     await redis.rpush('sidekiq-migrate:quarantine:default', job('default', 6));
     await redis.set('resque:gitlab:sidekiq-migrate:target-id', 'an-earlier-target-id');
 
+    // A dry run writes no target id: the servers' identities tell it is one Redis.
+    const dry = await runCli('move', '--from', server.url(), '--to', server.url(), '--namespace', 'resque:gitlab', '--to-namespace', '', '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).not.toContain('also holds');
+    expect(dry.stdout).not.toContain('Not looked at');
+    expect(last(dry.stdout)).toBe('Dry run, nothing written: a run would move 3 job(s) and leave none behind.');
+
     const result = await runCli('move', '--from', server.url(), '--to', server.url(), '--namespace', 'resque:gitlab', '--to-namespace', '');
 
     expect(result.code).toBe(0);
