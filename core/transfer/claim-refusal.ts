@@ -4,9 +4,11 @@ import { FatalError } from '../errors/sidekiq-migrate-error.js';
 import type { SliceClaim } from './claim-calls.js';
 
 /**
- * The error of a slice whose claim was refused before it claimed anything (claim-calls.ts): as a
- * run-lock renewal would have said it, since the claim is where a page task first sees a stop or
- * a lost lock between two renewals (core/workflow/steps/page-step.ts). Nothing was claimed.
+ * The error of a slice whose claim was refused before it claimed anything (claim-calls.ts), or
+ * whose write to the target was refused before it wrote anything (write-to-target.ts, 'lock-lost'
+ * and 'superseded' only): as a run-lock renewal would have said it, since the claim (the source's
+ * lock) and the write (the target's) are where a page task first sees a stop or a lost lock
+ * between two renewals (core/workflow/steps/page-step.ts). `where`: "on source …", "on target …".
  */
 export function claimRefusal(refused: NonNullable<SliceClaim<unknown>['refused']>, runId: string, where: string): Error {
   if (refused === 'stopped') return new RunStoppedError(runId, where);

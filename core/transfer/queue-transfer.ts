@@ -13,7 +13,7 @@ import { batchKey, claimChainKey, inflightKey, ledgerKey } from './transfer-keys
 import { claimReplicated, copyReplicated } from './replicated-steps.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
-import { writeJobsToQueues } from './write-to-target.js';
+import { targetLockOf, writeJobsToQueues } from './write-to-target.js';
 import { transferSelectedQueueSlice, type SelectiveListCursor } from './selective-queue-transfer.js';
 
 /** A queue transfer's progress: at most `limit` jobs (the queue's length at the start) are claimed. */
@@ -95,8 +95,9 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     // The source's replicas have the claim before its copy exists (replicated-steps.ts).
     if (held.length > 0) await claimReplicated(request, `queue:${queue}`);
     // The run locks are renewed along with the write on the target and the acknowledge on the source.
+    // The write writes nothing once another run holds the target's lock: the slice stays in flight.
     const renewal = new SliceRenewal(request.renewLocks);
-    await renewal.with('target', writeJobsToQueues(request.target, request.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', carried, counters));
+    await renewal.with('target', writeJobsToQueues(request.target, request.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', carried, counters, targetLockOf(request)));
     if (held.length > 0) {
       // The target's replicas have the copy before the source forgets the jobs; then acknowledge
       // exactly what was written: the jobs read, not any claimed into the batch since.

@@ -13,7 +13,7 @@ import { copyAndAcknowledgeSet } from './set-transfer.js';
 import { batchKey, ledgerKey } from './transfer-keys.js';
 import { claimReplicated, copyReplicated } from './replicated-steps.js';
 import { DEFAULT_LEDGER_TTL_SECONDS, type TransferContext } from './transfer-options.js';
-import { writeJobsToQueues } from './write-to-target.js';
+import { targetLockOf, writeJobsToQueues } from './write-to-target.js';
 
 /** An in-flight key left on the source by an interrupted run. */
 export interface InflightLeftover {
@@ -56,6 +56,8 @@ export async function resumeInflight(context: TransferContext, placement: 'front
   if (context.dryRun) return countLeftovers(leftovers, counters);
   const ttl = context.ledgerTtlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS;
   const aj = context.rewriteActiveJobQueueName ?? true;
+  // Written under this run's lock on the target, whichever run claimed them.
+  const targetLock = targetLockOf(context);
   for (const leftover of leftovers) {
     const inflight = redisKey(leftover.key);
     try {
@@ -75,7 +77,7 @@ export async function resumeInflight(context: TransferContext, placement: 'front
         // the copy is written, and the copy on the target's before the acknowledge (replicated-steps.ts).
         if (held.length > 0) await claimReplicated(context, leftover.sourceKey);
         // In-flight lists keep claim order, so the push that matches the claim keeps job order.
-        await writeJobsToQueues(context.target, context.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', jobs, counters);
+        await writeJobsToQueues(context.target, context.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', jobs, counters, targetLock);
         counters.resumed += jobs.length;
         if (held.length > 0) {
           await copyReplicated(context, leftover.sourceKey);
@@ -90,7 +92,7 @@ export async function resumeInflight(context: TransferContext, placement: 'front
         tallyCarried(counters, entries);
         // As for a queue; copyAndAcknowledgeSet waits for the target's replicas.
         if (entries.length > 0) await claimReplicated(context, set);
-        await copyAndAcknowledgeSet({ ...context, runId: leftover.runId, conflictsRunId: context.runId }, set, batchId, entries, counters);
+        await copyAndAcknowledgeSet({ ...context, runId: leftover.runId, conflictsRunId: context.runId, targetLock }, set, batchId, entries, counters);
         counters.resumed += entries.length;
       } else {
         continue; // not a shape we write: left for an operator, and reported by the drain check

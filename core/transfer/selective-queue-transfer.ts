@@ -11,7 +11,7 @@ import type { QueueTransferCursor, QueueTransferRequest } from './queue-transfer
 import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { batchKey, inflightKey, ledgerKey } from './transfer-keys.js';
 import { claimReplicated, copyReplicated } from './replicated-steps.js';
-import { writeJobsToQueues } from './write-to-target.js';
+import { targetLockOf, writeJobsToQueues } from './write-to-target.js';
 
 const claimSelectedQueueJobs = new LuaScript('claimSelectedQueueJobs-3', { encodeCalls: true });
 
@@ -166,7 +166,7 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   const ledger = ledgerKey(request.targetKeys.prefix, request.runId, sourceName);
   // Each step's replicas first, as a whole-queue slice does (replicated-steps.ts).
   if (held.length > 0) await claimReplicated(request, sourceName);
-  await writeJobsToQueues(request.target, request.targetKeys, ledger, newest ? 'RPUSH' : 'LPUSH', carried, counters);
+  await writeJobsToQueues(request.target, request.targetKeys, ledger, newest ? 'RPUSH' : 'LPUSH', carried, counters, targetLockOf(request));
   if (held.length > 0) {
     await copyReplicated(request, sourceName);
     await acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length);

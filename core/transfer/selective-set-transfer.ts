@@ -9,6 +9,7 @@ import { copyAndAcknowledgeSet, type SetTransferCursor, type SetTransferRequest 
 import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { batchKey, conflictsKey, inflightKey } from './transfer-keys.js';
 import { claimReplicated } from './replicated-steps.js';
+import { targetLockOf } from './write-to-target.js';
 
 const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-4', { encodeCalls: true });
 
@@ -124,7 +125,7 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   tallyCarried(counters, entries);
   // The source's replicas have the claim before its copy exists (replicated-steps.ts); the copy's are waited for by copyAndAcknowledgeSet.
   if (entries.length > 0) await claimReplicated(request, set);
-  await copyAndAcknowledgeSet(request, set, batchId.toString(), entries, counters);
+  await copyAndAcknowledgeSet({ ...request, targetLock: targetLockOf(request) }, set, batchId.toString(), entries, counters);
 
   // 3. The new anchor: the last examined entry still in the set, at its rank after the claim.
   const gone = new Map(chosen.map((c, i) => [c.rank, status[i] === '1' || status[i] === '0']));

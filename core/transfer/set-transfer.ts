@@ -14,7 +14,7 @@ import { batchKey, claimChainKey, conflictsKey, inflightKey, ledgerKey } from '.
 import { claimReplicated, copyReplicated } from './replicated-steps.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
-import { writeEntriesToSet, type LedgeredEntry } from './write-to-target.js';
+import { targetLockOf, writeEntriesToSet, type LedgeredEntry, type TargetLock } from './write-to-target.js';
 import { transferSelectedSetSlice, type SelectiveSetCursor } from './selective-set-transfer.js';
 
 /** A set transfer's progress: at most `limit` entries (the set's size at the start) are claimed. */
@@ -75,7 +75,7 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
     if (held.length > 0) await claimReplicated(request, set);
     // The run locks are renewed along with the write on the target and the acknowledge on the source.
     const renewal = new SliceRenewal(request.renewLocks);
-    await copyAndAcknowledgeSet(request, set, batchId, entries, counters, renewal);
+    await copyAndAcknowledgeSet({ ...request, targetLock: targetLockOf(request) }, set, batchId, entries, counters, renewal);
 
     const next = { limit: cursor.limit, claimed: cursor.claimed + claimed, bytesPerJob: meanBytes(held.map((e) => e.member), bytesPerJob) };
     const done = ranOut || next.claimed >= next.limit;
@@ -106,11 +106,12 @@ async function addedDuringPass(source: SetTransferRequest['source'], sourceKey: 
  * entries handled: written ones leave the in-flight set, conflicts go back to the source set.
  * Shared by the slices and the resume of interrupted runs (`runId`: the run that claimed them;
  * `conflictsRunId`: the run whose claims must step over the conflicts given back, the one resuming:
- * recorded under the claiming run's id, they were claimed again and counted twice).
+ * recorded under the claiming run's id, they were claimed again and counted twice; `targetLock`:
+ * the writing run's lock on the target, without which nothing is written, write-to-target.ts).
  * `renewal`: a slice's run-lock renewals, sent along with the write and the acknowledge.
  */
 export async function copyAndAcknowledgeSet(
-  context: Pick<TransferContext, 'source' | 'target' | 'sourceKeys' | 'targetKeys' | 'sourceName' | 'targetName'> & { readonly runId: string; readonly conflictsRunId?: string },
+  context: Pick<TransferContext, 'source' | 'target' | 'sourceKeys' | 'targetKeys' | 'sourceName' | 'targetName'> & { readonly runId: string; readonly conflictsRunId?: string; readonly targetLock: TargetLock },
   set: SortedSetName,
   batchId: string,
   entries: readonly LedgeredEntry[],
@@ -120,7 +121,7 @@ export async function copyAndAcknowledgeSet(
   if (entries.length === 0) return;
   const { sourceKeys, targetKeys, runId } = context;
   const ledger = ledgerKey(targetKeys.prefix, runId, set);
-  const conflicts = await renewal.with('target', writeEntriesToSet(context.target, targetKeys.sortedSet(set), set, ledger, entries, counters));
+  const conflicts = await renewal.with('target', writeEntriesToSet(context.target, targetKeys.sortedSet(set), set, ledger, entries, counters, context.targetLock));
   // The target's replicas have the copy before the source forgets the entries (replicated-steps.ts).
   await copyReplicated(context, set);
   const conflicting = new Set(conflicts);

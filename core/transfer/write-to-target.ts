@@ -2,15 +2,62 @@ import type { Redis, RedisKey } from 'ioredis';
 import { isPlainName, nameBytes } from '../redis/key-name.js';
 import { LuaScript } from '../redis/lua-script.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
+import { runLockKey } from '../redis/run-lock.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 import { inspectJob } from '../payload/inspect-job.js';
 import { MAX_SAMPLES, reportedSample } from '../reroute/reroute-counters.js';
 import type { CarriedJob } from './carry-job.js';
+import { claimRefusal } from './claim-refusal.js';
 import type { TransferCounters } from './transfer-counters.js';
-import { MAX_JOBS_PER_WRITE } from './transfer-options.js';
+import { MAX_JOBS_PER_WRITE, type TransferContext } from './transfer-options.js';
 
 const copyJobsToLists = new LuaScript('copyJobsToLists-n', { encodeCalls: true });
-const copyEntriesToSet = new LuaScript('copyEntriesToSet-2', { encodeCalls: true });
+const copyEntriesToSet = new LuaScript('copyEntriesToSet-3', { encodeCalls: true });
+
+/**
+ * The run lock on the target that a write looks at before it writes anything (lib/claim-lock.lua):
+ * a page task renews the run's locks once a page of several slices, so a lock another run took
+ * between two slices (once this run's expired) is seen here, before the slice writes to a target
+ * that run now owns, not at the page's end. `runId`: the run writing, whose lock it is (a resume
+ * writes other runs' leftovers under their ledgers, but under its own lock).
+ */
+export interface TargetLock {
+  readonly key: RedisKey;
+  readonly runId: string;
+  /** When the writing execution planned (the lock's plannedAt): refused once a later execution holds the lock. */
+  readonly plannedAt?: number;
+  /** Where, for the message: "on target redis://…". */
+  readonly where: string;
+}
+
+/** The target lock of the run `context` writes for. */
+export function targetLockOf(context: Pick<TransferContext, 'targetKeys' | 'runId' | 'plannedAt' | 'targetName'>): TargetLock {
+  return {
+    key: runLockKey(context.targetKeys.prefix),
+    runId: context.runId,
+    ...(context.plannedAt !== undefined ? { plannedAt: context.plannedAt } : {}),
+    where: `on target ${context.targetName ?? ''}`.trimEnd(),
+  };
+}
+
+/** A write call's reply when the lock was another run's (-3) or a later execution's (-4): nothing written. */
+const REFUSED = new Map([
+  [-3, 'lock-lost'],
+  [-4, 'superseded'],
+] as const);
+
+/**
+ * Throws when a call of the slice was refused for the lock: the error a claim refused for the same
+ * reason throws (claim-refusal.ts), fatal. The calls before it (another client may take the lock
+ * between two calls of one pipeline) wrote through the ledger; the slice stays in flight on the
+ * source, and the resume writes the rest, nothing twice (see inCalls).
+ */
+function refuseIfLocked(replies: readonly number[][], lock: TargetLock): void {
+  for (const reply of replies) {
+    const refused = REFUSED.get(reply[0] as -3 | -4);
+    if (refused !== undefined) throw claimRefusal(refused, lock.runId, lock.where);
+  }
+}
 
 /** A job with the id its claimed entry has in the run's ledger (ledger-id.ts). */
 export type LedgeredJob = CarriedJob & { readonly id: string };
@@ -55,6 +102,7 @@ export async function writeJobsToQueues(
   push: 'RPUSH' | 'LPUSH',
   jobs: readonly LedgeredJob[],
   counters: TransferCounters,
+  lock: TargetLock,
 ): Promise<void> {
   if (jobs.length === 0) return;
   const destinations = new Map<string, number>();
@@ -63,16 +111,17 @@ export async function writeJobsToQueues(
   // Names added to `queues` are the queues' bytes, as in their keys. Every call names every
   // destination of the slice (its type is checked before the first call writes anything).
   const head: (string | Buffer | number)[] = [push, names.length, ...names.map((n) => (isPlainName(n) ? n : nameBytes(n)))];
-  const callKeys = [ledger, keys.queues, ...names.map((n) => keys.queue(n))];
+  const callKeys = [ledger, keys.queues, lock.key, ...names.map((n) => keys.queue(n))];
   const calls = inCalls(jobs).map((part, c) => {
     // The job before this call's first one: the call is refused unless it was written.
     const args = head.slice();
-    args.push(c === 0 ? '' : jobs[c * MAX_JOBS_PER_WRITE - 1]!.id);
+    args.push(c === 0 ? '' : jobs[c * MAX_JOBS_PER_WRITE - 1]!.id, lock.runId, lock.plannedAt ?? '');
     for (const job of part) args.push(job.id, job.payload, destinations.get(job.queue)!);
     return { keys: callKeys, args };
   });
   // Each reply: [duplicates, written to destination 1, written to destination 2, ...].
   const replies = (await copyJobsToLists.runAll(target, calls).catch(onTheTarget)) as number[][];
+  refuseIfLocked(replies, lock);
   for (let c = 0; c < replies.length; c++) {
     const reply = replies[c]!;
     counters.duplicates += reply[0]!;
@@ -105,17 +154,19 @@ export async function writeEntriesToSet(
   ledger: RedisKey,
   entries: readonly LedgeredEntry[],
   counters: TransferCounters,
+  lock: TargetLock,
 ): Promise<LedgeredEntry[]> {
   if (entries.length === 0) return [];
-  const callKeys = [ledger, setKey];
+  const callKeys = [ledger, setKey, lock.key];
   const calls = inCalls(entries).map((part) => {
-    const args: (string | Buffer)[] = [];
+    const args: (string | number | Buffer)[] = [lock.runId, lock.plannedAt ?? ''];
     for (const e of part) args.push(e.id, e.payload, e.score);
     return { keys: callKeys, args };
   });
   const conflicts: LedgeredEntry[] = [];
   // Each reply: [written, duplicates, ...positions of the conflicts, from this call's first entry].
   const replies = (await copyEntriesToSet.runAll(target, calls).catch(onTheTarget)) as number[][];
+  refuseIfLocked(replies, lock);
   for (let c = 0; c < replies.length; c++) {
     const reply = replies[c]!;
     const written = reply[0]!;

@@ -46,8 +46,8 @@ const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['claimSetEntries-7', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock'], args: [2, 'b9', 't', 1, '', 60000, 'run', ''] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'lock']],
   ['claimSelectedQueueJobs-3', { keys: ['queue:old', 'inflight:new', 'batch:new'], args: ['b9', 8, 'marker', 0, job(2)] }, ['queue:old', 'inflight:new', 'batch:new']],
   ['claimSelectedSetEntries-4', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new'], args: ['b9', job(3), '1795459303.5'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new']],
-  ['copyJobsToLists-n', { keys: ['ledger:q', 'queues', 'queue:q'], args: ['RPUSH', '1', 'q', '', 'b1:0', job(1), '1'] }, ['ledger:q', 'queues', 'queue:q']],
-  ['copyEntriesToSet-2', { keys: ['ledger:s', 'retry'], args: ['b2:x', job(5), '1795459303.5'] }, ['ledger:s', 'retry']],
+  ['copyJobsToLists-n', { keys: ['ledger:q', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', '', 'run', '', 'b1:0', job(1), '1'] }, ['ledger:q', 'queues', 'lock', 'queue:q']],
+  ['copyEntriesToSet-3', { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b2:x', job(5), '1795459303.5'] }, ['ledger:s', 'retry', 'lock']],
   ['acknowledgeQueueBatch-2', { keys: ['inflight:q', 'batch:q'], args: ['b1', 1] }, ['inflight:q', 'batch:q']],
   ['acknowledgeSetBatch-4', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s'], args: ['b2', 60, 0, job(5)] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s']],
   ['acquireRunLock-2', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'start'] }, ['lock']],
@@ -90,7 +90,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     await seed();
     const before = await digestKeys(redis, '');
     await expect(new LuaScript('rerouteSetEntries-n').run(redis, { keys: ['schedule'], args: [job(3), rewritten(3), 'nan', ''] })).rejects.toThrow(/invalid score nan/);
-    await expect(new LuaScript('copyEntriesToSet-2').run(redis, { keys: ['ledger:s', 'schedule'], args: ['b:1', job(9), ' 1'] })).rejects.toThrow(/invalid score/);
+    await expect(new LuaScript('copyEntriesToSet-3').run(redis, { keys: ['ledger:s', 'schedule', 'lock'], args: ['run', '', 'b:1', job(9), ' 1'] })).rejects.toThrow(/invalid score/);
     await expect(new LuaScript('claimSelectedSetEntries-4').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n'], args: ['b9', job(3), 'nan'] })).rejects.toThrow(/invalid score nan/);
     // Malformed offsets are refused before the marker overwrites anything.
     await expect(new LuaScript('claimSelectedQueueJobs-3').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n'], args: ['b9', 8, 'marker', 0, job(2), 0, job(2)] })).rejects.toThrow(/distinct integers/);
@@ -108,7 +108,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     // The first entry has a good score: without the guard it is moved before the second fails.
     const args = [first, rewritten(7), '1795459303.5', '', second, rewritten(8), score, ''];
     await expect(new LuaScript('rerouteSetEntries-n').run(redis, { keys: ['schedule'], args })).rejects.toThrow(/invalid score/);
-    await expect(new LuaScript('copyEntriesToSet-2').run(redis, { keys: ['ledger:s', 'retry'], args: ['b:1', first, '1', 'b:2', second, score] })).rejects.toThrow(/invalid score/);
+    await expect(new LuaScript('copyEntriesToSet-3').run(redis, { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b:1', first, '1', 'b:2', second, score] })).rejects.toThrow(/invalid score/);
     await expect(
       new LuaScript('claimSelectedSetEntries-4').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n'], args: ['b9', first, '1795459303.5', second, score] }),
     ).rejects.toThrow(/invalid score/);
@@ -128,7 +128,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     await seed();
     const before = await digestKeys(redis, '');
     for (const index of ['2', '0', '1.5', 'x']) {
-      const call = { keys: ['ledger:q', 'queues', 'queue:q'], args: ['RPUSH', '1', 'q', '', 'b1:0', job(1), '1', 'b1:1', job(2), index] };
+      const call = { keys: ['ledger:q', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', '', 'run', '', 'b1:0', job(1), '1', 'b1:1', job(2), index] };
       await expect(new LuaScript('copyJobsToLists-n').run(redis, call)).rejects.toThrow(`destination index ${index} is not one of 1..1; nothing written`);
     }
     expect(await digestKeys(redis, '')).toEqual(before);
@@ -139,7 +139,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     await redis.sadd('ledger:q', 'b1:0');
     const before = await digestKeys(redis, '');
     const payload = job(2);
-    const call = { keys: ['ledger:q', 'queues', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1:1', 'b1:2', payload, '1'] };
+    const call = { keys: ['ledger:q', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1:1', 'run', '', 'b1:2', payload, '1'] };
 
     const error = await new LuaScript('copyJobsToLists-n').run(redis, call).then(
       () => null,
@@ -165,10 +165,10 @@ describe('out of memory under noeviction', () => {
     try {
       const before = await digestKeys(redis, '');
       // The copy's first write is an SADD (which may grow memory): refused, nothing written.
-      await expect(new LuaScript('copyJobsToLists-n').run(redis, { keys: ['ledger:q', 'queues', 'queue:q'], args: ['RPUSH', '1', 'q', '', 'b1:0', job(1), '1'] })).rejects.toThrow(/OOM/);
+      await expect(new LuaScript('copyJobsToLists-n').run(redis, { keys: ['ledger:q', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', '', 'run', '', 'b1:0', job(1), '1'] })).rejects.toThrow(/OOM/);
       expect(await digestKeys(redis, '')).toEqual(before);
       // The set copy reads first (SMISMEMBER, ZMSCORE); its first write is the ZADD: refused, nothing written.
-      await expect(new LuaScript('copyEntriesToSet-2').run(redis, { keys: ['ledger:s', 'retry'], args: ['b2:x', job(5), '1795459303.5', 'b2:y', job(6), '1'] })).rejects.toThrow(/OOM/);
+      await expect(new LuaScript('copyEntriesToSet-3').run(redis, { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b2:x', job(5), '1795459303.5', 'b2:y', job(6), '1'] })).rejects.toThrow(/OOM/);
       expect(await digestKeys(redis, '')).toEqual(before);
       // With a job pushed above the window ('newest', 1 original of 2), the claim's first write
       // marks the window (LSET, which may grow memory): refused, nothing claimed, nothing marked.

@@ -12,7 +12,7 @@ const SCRIPTS = new Map(
       ['claimSet', 'claimSetEntries-7'],
       ['ackSet', 'acknowledgeSetBatch-4'],
       ['write', 'copyJobsToLists-n'],
-      ['writeSet', 'copyEntriesToSet-2'],
+      ['writeSet', 'copyEntriesToSet-3'],
       ['acquire', 'acquireRunLock-2'],
       ['lock', 'renewRunLock-2'],
     ] as const
@@ -20,7 +20,7 @@ const SCRIPTS = new Map(
 );
 /** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
 export async function loadScripts(...servers: Redis[]): Promise<void> {
-  for (const name of ['claimQueueJobs-6', 'acknowledgeQueueBatch-2', 'claimSetEntries-7', 'acknowledgeSetBatch-4', 'copyJobsToLists-n', 'copyEntriesToSet-2', 'acquireRunLock-2', 'renewRunLock-2']) {
+  for (const name of ['claimQueueJobs-6', 'acknowledgeQueueBatch-2', 'claimSetEntries-7', 'acknowledgeSetBatch-4', 'copyJobsToLists-n', 'copyEntriesToSet-3', 'acquireRunLock-2', 'renewRunLock-2']) {
     for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
   }
 }

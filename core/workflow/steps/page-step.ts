@@ -50,8 +50,10 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
   // slicesPerPage slices (issue #18: a renewal is a round trip of its own on both servers, and
   // slices of MAX_JOBS_PER_CLAIM made four of them per page of 1,000). A stop, or the source's lock
   // taken by another run or a later execution of this one, is still seen after the slice it lands
-  // in: every slice's claim then claims nothing (claim-calls.ts). A target's lock taken between two
-  // slices of a page is seen at the page's end.
+  // in: every slice's claim then claims nothing (claim-calls.ts). A target's lock taken by another
+  // run or a later execution of this one is seen by the next slice's write, which writes nothing
+  // (write-to-target.ts): that slice stays in flight for the resume. A lock that is gone, or another
+  // run's past its expiry, is seen at the page's end.
   // A rate-limited run renews after every slice, since each of its waits may be long; so does a
   // class-selective one, whose claims do not look for the stop marker.
   const selective = settings.inlineClasses !== undefined || settings.selected === true;

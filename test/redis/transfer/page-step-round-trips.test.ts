@@ -10,7 +10,8 @@ import { RunStoppedError } from '../../../core/errors/run-stopped-error.js';
 import { LuaScript } from '../../../core/redis/lua-script.js';
 import { RunSupersededError } from '../../../core/errors/run-superseded-error.js';
 import { FatalError } from '../../../core/errors/sidekiq-migrate-error.js';
-import { runLockKey, runStopMarkerKey } from '../../../core/redis/run-lock.js';
+import { RunLock, runLockKey, runStopMarkerKey } from '../../../core/redis/run-lock.js';
+import { inflightKey, ledgerKey } from '../../../core/transfer/transfer-keys.js';
 import { MAX_JOBS_PER_CLAIM } from '../../../core/transfer/transfer-options.js';
 import { pageStep } from '../../../core/workflow/steps/page-step.js';
 import { planStep } from '../../../core/workflow/steps/plan-step.js';
@@ -25,6 +26,8 @@ import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 const redis = privateSourceAndTarget();
 const claimQueueJobs = new LuaScript('claimQueueJobs-6');
 const claimSetEntries = new LuaScript('claimSetEntries-7');
+const copyJobsToLists = new LuaScript('copyJobsToLists-n');
+const copyEntriesToSet = new LuaScript('copyEntriesToSet-3');
 let connections: UrlConnections | undefined;
 afterEach(async () => {
   await connections?.close();
@@ -171,6 +174,82 @@ describe("a transfer page task's round trips", () => {
         expect(await redis.source().keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
       });
     }
+  }
+
+  for (const kind of ['queue', 'set'] as const) {
+    it(`${kind}: another run taking the target's lock between two slices of a page (this one's expired): the next slice's write writes nothing, the task ends, that slice stays in flight and a resume finishes it once`, async () => {
+      const seeded = await seed(redis.source());
+      // Loaded first: a NOSCRIPT would send the first slice's write pipeline twice.
+      await loadScripts(redis.source(), redis.target());
+      const planned = await plan();
+      const item = planned.work.batch.find((i) => i.kind === kind && (kind === 'set' || i.name === 'default'))!;
+      const sourceKey = kind === 'queue' ? 'queue:default' : 'schedule';
+      // It lands as the second slice's write goes out on the target (its claim on the source is
+      // done): no renewal comes between two slices of one page.
+      const script = kind === 'queue' ? copyJobsToLists : copyEntriesToSet;
+      const thief = { runId: 'thief', operation: 'reroute', host: 'h', pid: 1, startedAt: 'now', expiresAt: Date.now() + 60_000 };
+      let writes = 0;
+      let onTargetThen: string[] = [];
+      let ledgerThen = -1;
+      const provider: ConnectionProvider = {
+        get: async (name) => {
+          const connection = await connections!.get(name);
+          if (name !== 'target') return connection;
+          const target = interferingRedis(connection.redis, async (call) => {
+            if (!call.scripts.includes(script.sha) || ++writes !== 2) return;
+            await redis.target().set(runLockKey(''), JSON.stringify(thief));
+            onTargetThen = await jobsIn(redis.target());
+            ledgerThen = await redis.target().scard(ledgerKey('', 'run-1', sourceKey));
+          });
+          return { ...connection, redis: target };
+        },
+      };
+      const told: unknown[] = [];
+
+      const after = await pageStep({ settings: planned.settings, item }, provider, { ...budget, onFailureAfterProgress: (e) => told.push(e) });
+
+      expect(writes).toBe(2);
+      expect(told).toHaveLength(1);
+      expect(told[0]).toBeInstanceOf(FatalError);
+      expect((told[0] as FatalError).retryable).toBe(false);
+      expect((told[0] as Error).message).toMatch(/^Run run-1 lost its run lock on target redis:\/\/127\.0\.0\.1:\d+ \(another run holds it\); stopping \(nothing is lost: the next run resumes\)\.$/);
+      // The first slice complete and counted; nothing written to the target since the lock was taken.
+      expect(after).toMatchObject({ done: false, counters: { claimed: MAX_JOBS_PER_CLAIM, written: MAX_JOBS_PER_CLAIM } });
+      expect(onTargetThen).toHaveLength(MAX_JOBS_PER_CLAIM);
+      expect(await jobsIn(redis.target())).toEqual(onTargetThen);
+      expect(await redis.target().scard(ledgerKey('', 'run-1', sourceKey))).toBe(ledgerThen);
+      expect(JSON.parse((await redis.target().get(runLockKey('')))!)).toEqual(thief);
+      // The second slice stays in flight on the source, whole: every job once across the three places.
+      const inflight = inflightKey('', 'run-1', sourceKey);
+      const held =
+        kind === 'queue'
+          ? (await redis.source().lrangeBuffer(inflight, 0, -1)).map((p) => jobEntry(sourceKey, p))
+          : await (async () => {
+              const flat = await redis.source().zrangeBuffer(inflight, 0, '-1', 'WITHSCORES');
+              const entries: string[] = [];
+              for (let i = 0; i < flat.length; i += 2) entries.push(jobEntry(sourceKey, flat[i]!, flat[i + 1]!.toString()));
+              return entries;
+            })();
+      expect(held).toHaveLength(MAX_JOBS_PER_CLAIM);
+      expect([...(await jobsIn(redis.source())), ...held, ...(await jobsIn(redis.target()))].sort()).toEqual(seeded);
+
+      // The other run ends, and so does this one (its failure path releases its locks); the run is
+      // started again (start --resume; for the set, another run instead): its plan finishes the
+      // slice in flight, once, under its own lock, and the run then moves the rest.
+      await RunLock.releaseIfHeld(redis.target(), '', 'thief');
+      await RunLock.releaseIfHeld(redis.source(), '', 'run-1');
+      const resumer = kind === 'queue' ? 'run-1' : 'run-2';
+      const again = await planStep({ runId: resumer, mode: 'transfer', target: 'target', sets: ['schedule'], pageSize: PAGE }, connections!);
+      expect(again.resumed).toMatchObject({ resumed: MAX_JOBS_PER_CLAIM, written: MAX_JOBS_PER_CLAIM, duplicates: 0 });
+      for (const next of again.work.batch) {
+        let current = next;
+        while (!current.done) current = await pageStep({ settings: again.settings, item: current }, connections!, budget);
+      }
+      expect(await jobsIn(redis.target())).toEqual(seeded);
+      expect(await jobsIn(redis.source())).toEqual([]);
+      expect(await redis.source().keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
+      expect(JSON.parse((await redis.target().get(runLockKey('')))!)).toMatchObject({ runId: resumer });
+    });
   }
 
   it("another run's expired lock on the source between two slices: the page's claims go on, its renewal finds the lock lost and the task ends after that page, the lock not taken back", async () => {

@@ -1,13 +1,13 @@
 // The run locks of a whole transfer (run-transfer.ts) as a user meets them: the words of a refusal
 // when no endpoint name is given, a run that loses its lock in the middle (another run took it
-// after it expired) and stops at once, and a dry run that writes nothing even where a real run of
+// after it expired) and stops at once (on the target: before the next slice writes anything), and a dry run that writes nothing even where a real run of
 // the same id left a ledger.
 import { describe, expect, it } from 'vitest';
 import { LuaScript } from '../../../core/redis/lua-script.js';
 import { RunLock, runLockKey } from '../../../core/redis/run-lock.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { runTransfer, type TransferRunRequest } from '../../../core/transfer/run-transfer.js';
-import { ledgerKey } from '../../../core/transfer/transfer-keys.js';
+import { inflightKey, ledgerKey } from '../../../core/transfer/transfer-keys.js';
 import { jobEntry, jobsIn, keyValueSnapshot } from '../../support/exact-jobs.js';
 import { interferingRedis } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
@@ -87,7 +87,7 @@ describe('the run locks of a transfer', () => {
     expect(await redis.source().exists(runLockKey(''))).toBe(0);
   });
 
-  it('a lock taken after a slice renewed it (here: before the next slice claims) is found lost after that next slice', async () => {
+  it("the target's lock taken after a slice renewed it (here: before the next slice claims): that next slice's write writes nothing, the run stops, and a resume finishes the slice left in flight once", async () => {
     const jobs = Array.from({ length: 9 }, (_, i) => job(i));
     for (const p of jobs) await redis.source().lpush('queue:default', p);
     let slices = 0;
@@ -100,13 +100,27 @@ describe('the run locks of a transfer', () => {
       await RunLock.acquire(redis.target(), '', { runId: 'thief', operation: 'reroute' }, 60_000, 'target');
     });
 
-    await expect(runTransfer(request({ source, onPage }))).rejects.toThrow(/^Run run-1 lost its run lock \(it expired, and another run took it or it is gone\) after a slice of default; stopping/);
+    // The write looks at the target's lock before it writes (copyJobsToLists-n.lua): before, this
+    // slice was written to a target the thief owned, and the loss seen after it.
+    await expect(runTransfer(request({ source, onPage }))).rejects.toThrow(/^Run run-1 lost its run lock on target \(another run holds it\); stopping \(nothing is lost: the next run resumes\)\.$/);
 
-    expect(slices).toBe(2);
-    expect(await jobsIn(redis.target())).toEqual(jobs.slice(3).map((p) => jobEntry('queue:default', p)).sort());
+    expect(slices).toBe(1);
+    expect(await jobsIn(redis.target())).toEqual(jobs.slice(6).map((p) => jobEntry('queue:default', p)).sort());
     expect(await jobsIn(redis.source())).toEqual(jobs.slice(0, 3).map((p) => jobEntry('queue:default', p)).sort());
+    // The second slice, claimed, stays in flight on the source, whole.
+    const inflight = inflightKey('', 'run-1', 'queue:default');
+    expect((await redis.source().lrange(inflight, 0, -1)).sort()).toEqual(jobs.slice(3, 6).sort());
     expect(JSON.parse((await redis.target().get(runLockKey('')))!)).toMatchObject({ runId: 'thief' });
     expect(await redis.source().exists(runLockKey(''))).toBe(0);
+
+    // The thief ends; the run again finishes the slice in flight (once) and the rest.
+    await RunLock.releaseIfHeld(redis.target(), '', 'thief');
+    const again = await runTransfer(request());
+    expect(again.resumed).toMatchObject({ resumed: 3, written: 3, duplicates: 0 });
+    expect(again.totals).toMatchObject({ written: 6, duplicates: 0 });
+    expect(await jobsIn(redis.target())).toEqual(jobs.map((p) => jobEntry('queue:default', p)).sort());
+    expect(await jobsIn(redis.source())).toEqual([]);
+    expect(await redis.source().exists(inflight)).toBe(0);
   });
 
   it('renews both locks in the last round trip of each slice: with the acknowledge on the source, with the write on the target; no round trip of its own', async () => {

@@ -33,6 +33,20 @@ const payload = (i: number) => `{"class":"A","queue":"q","args":[${i}],"jid":"${
 const PAYLOADS = [0, 1, 2, 3, 4, 5, 6, 7].map(payload);
 const SCORES = ['1795459303.5', '1', '-3', '0.1', '1e10', 'inf', '1795459303.25'];
 const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
+/**
+ * What the run lock on the target may hold when a write runs: nothing, this run's, another run's
+ * (live, or past its expiry), a later execution's of this run, or something unreadable. The
+ * writes' calls name run `run`, planned at 1000.
+ */
+const LOCKS = [
+  null,
+  JSON.stringify({ runId: 'run', plannedAt: 1000, expiresAt: 9e15 }),
+  JSON.stringify({ runId: 'run', plannedAt: 1000, expiresAt: 1 }),
+  JSON.stringify({ runId: 'other', expiresAt: 9e15 }),
+  JSON.stringify({ runId: 'other', expiresAt: 1 }),
+  JSON.stringify({ runId: 'run', plannedAt: 2000, expiresAt: 9e15 }),
+  'not json',
+];
 
 /** Every key's type, contents (list order, members with scores, set members sorted) and TTL in whole seconds. */
 async function state(redis: Redis): Promise<Record<string, unknown>> {
@@ -65,22 +79,24 @@ async function same(name: string, seed: Seed, call: LuaCall): Promise<void> {
 }
 
 describe('the variadic transfer scripts do exactly what one call per job did', () => {
-  it(`copyEntriesToSet-2: written, duplicates, conflicts (on the target, or twice in one call) — ${ROUNDS} random calls`, async () => {
+  it(`copyEntriesToSet-3: written, duplicates, conflicts (on the target, or twice in one call) — ${ROUNDS} random calls`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const r = random(round);
       const present = PAYLOADS.filter(() => r.int(3) === 0).map((m) => [r.pick(SCORES), m] as const);
       const ledgered = [0, 1, 2, 3, 4, 5].filter(() => r.int(3) === 0).map((i) => `b:${i}`);
-      const args: string[] = [];
+      const lock = r.pick(LOCKS);
+      const args: string[] = ['run', '1000'];
       for (let n = r.int(9); n > 0; n--) args.push(`b:${r.int(6)}`, r.pick(PAYLOADS), r.pick(SCORES));
       const expires = round % 2 === 0;
       await same(
-        'copyEntriesToSet-2',
+        'copyEntriesToSet-3',
         async (redis) => {
           for (const [score, m] of present) await redis.zadd('target:retry', score, m);
           if (ledgered.length > 0) await redis.sadd('ledger', ...ledgered);
           if (expires && ledgered.length > 0) await redis.expire('ledger', 100);
+          if (lock !== null) await redis.set('lock', lock);
         },
-        { keys: ['ledger', 'target:retry'], args },
+        { keys: ['ledger', 'target:retry', 'lock'], args },
       );
     }
   });
@@ -91,7 +107,8 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
       const destinations = 1 + r.int(3);
       const names = ['a', 'b', 'c'].slice(0, destinations);
       const ledgered = [0, 1, 2, 3, 4, 5, 6, 7].filter(() => r.int(3) === 0).map((i) => `b:${i}`);
-      const args: (string | number)[] = [r.pick(['RPUSH', 'LPUSH']), destinations, ...names, ''];
+      const lock = r.pick(LOCKS);
+      const args: (string | number)[] = [r.pick(['RPUSH', 'LPUSH']), destinations, ...names, '', 'run', 1000];
       for (let n = r.int(10); n > 0; n--) args.push(`b:${r.int(8)}`, r.pick(PAYLOADS), 1 + r.int(destinations));
       const already = names.filter(() => r.int(2) === 0);
       const named = r.int(2) === 0;
@@ -101,8 +118,9 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
           for (const q of already) await redis.rpush(`queue:${q}`, 'there before', 'and this');
           if (ledgered.length > 0) await redis.sadd('ledger', ...ledgered);
           if (named) await redis.sadd('queues', 'a');
+          if (lock !== null) await redis.set('lock', lock);
         },
-        { keys: ['ledger', 'queues', ...names.map((q) => `queue:${q}`)], args },
+        { keys: ['ledger', 'queues', 'lock', ...names.map((q) => `queue:${q}`)], args },
       );
     }
   });

@@ -28,7 +28,9 @@ const jid = (i: number) => String(i).padStart(24, '0');
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]`, jid: jid(i) });
 const CALLS = Math.ceil(MAX_JOBS_PER_CLAIM / MAX_JOBS_PER_WRITE);
 const copyJobsToLists = new LuaScript('copyJobsToLists-n');
-const copyEntriesToSet = new LuaScript('copyEntriesToSet-2');
+const copyEntriesToSet = new LuaScript('copyEntriesToSet-3');
+// The run lock on the target that every write looks at first (none here: nobody holds it).
+const lock = { key: 'sidekiq-migrate:lock', runId: 'run-1', where: 'on target' };
 
 /** EVALSHA calls that ran to a reply that is not an error, since the last CONFIG RESETSTAT. */
 async function evalshaRun(server: Redis): Promise<number> {
@@ -127,7 +129,7 @@ describe(`a slice's writes go out in calls of at most MAX_JOBS_PER_WRITE jobs, i
     for (const i of at) await redis.target().zadd('schedule', '0.5', job(i));
     const counters = emptyTransferCounters();
 
-    const conflicts = await writeEntriesToSet(redis.target(), 'schedule', 'schedule', 'ledger', entries, counters);
+    const conflicts = await writeEntriesToSet(redis.target(), 'schedule', 'schedule', 'ledger', entries, counters, lock);
 
     expect(conflicts).toEqual(at.map((i) => entries[i]));
     expect(counters.conflicts).toBe(4);
@@ -140,10 +142,10 @@ describe(`a slice's writes go out in calls of at most MAX_JOBS_PER_WRITE jobs, i
     const jobs: LedgeredJob[] = Array.from({ length: MAX_JOBS_PER_CLAIM }, (_, i) => ({ id: `B:${i}`, payload: Buffer.from(job(i)), queue: 'default', kind: 'as-is' }));
     const late = 3 * MAX_JOBS_PER_WRITE + 7;
     // An earlier attempt wrote it (and recorded it in the ledger).
-    await writeJobsToQueues(target, keys, 'ledger', 'RPUSH', [jobs[late]!], emptyTransferCounters());
+    await writeJobsToQueues(target, keys, 'ledger', 'RPUSH', [jobs[late]!], emptyTransferCounters(), lock);
     const counters = emptyTransferCounters();
 
-    await writeJobsToQueues(target, keys, 'ledger', 'RPUSH', jobs, counters);
+    await writeJobsToQueues(target, keys, 'ledger', 'RPUSH', jobs, counters, lock);
 
     expect(counters).toEqual({ ...emptyTransferCounters(), written: MAX_JOBS_PER_CLAIM - 1, duplicates: 1, writtenTo: { default: MAX_JOBS_PER_CLAIM - 1 } });
     expect(await jobsIn(target, '')).toEqual(jobs.map((j) => jobEntry('queue:default', j.payload)).sort());
@@ -159,7 +161,7 @@ describe('one call of the pipeline fails', () => {
     const before = await digestKeys(target, '');
     const counters = emptyTransferCounters();
 
-    const error = await writeJobsToQueues(target, keys, 'ledger', 'RPUSH', jobs, counters).then(
+    const error = await writeJobsToQueues(target, keys, 'ledger', 'RPUSH', jobs, counters, lock).then(
       () => null,
       (e: unknown) => classifyRedisError(e, 'Writing'),
     );

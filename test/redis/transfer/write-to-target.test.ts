@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { RunSupersededError } from '../../../core/errors/run-superseded-error.js';
+import { FatalError } from '../../../core/errors/sidekiq-migrate-error.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { nameFromBytes } from '../../../core/redis/key-name.js';
 import { emptyTransferCounters } from '../../../core/transfer/transfer-counters.js';
@@ -6,10 +8,13 @@ import { writeEntriesToSet, writeJobsToQueues, type LedgeredEntry, type Ledgered
 import { jobEntry, jobsIn } from '../../support/exact-jobs.js';
 import { interferingRedis } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
+import { digestKeys } from '../../support/redis-snapshot.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('t:');
+// The run lock on the target that every write looks at first (none here: nobody holds it).
+const lock = { key: 't:sidekiq-migrate:lock', runId: 'run-1', where: 'on target' };
 const jid = (i: number) => `${'0'.repeat(22)}${String(i).padStart(2, '0')}`;
 const job = (i: number) => sidekiqPayload({ className: 'A', args: `[${i}]`, jid: jid(i) });
 const queued = (i: number, queue: string): LedgeredJob => ({ id: `B:${i}`, payload: Buffer.from(job(i)), queue, kind: 'as-is' });
@@ -21,7 +26,7 @@ describe('writing queued jobs to the target', () => {
     const counters = { ...emptyTransferCounters(), writtenTo: { a: 5 } };
     const jobs = [queued(1, 'a'), queued(2, 'b'), queued(3, 'a')];
 
-    await writeJobsToQueues(target, keys, 't:ledger', 'RPUSH', jobs, counters);
+    await writeJobsToQueues(target, keys, 't:ledger', 'RPUSH', jobs, counters, lock);
 
     expect(counters).toEqual({ ...emptyTransferCounters(), written: 3, writtenTo: { a: 7, b: 1 } });
     expect(await target.lrange('t:queue:a', 0, -1)).toEqual([job(1), job(3)]);
@@ -30,7 +35,7 @@ describe('writing queued jobs to the target', () => {
 
     // The same batch again (a retry): nothing written, no queue counted.
     const again = emptyTransferCounters();
-    await writeJobsToQueues(target, keys, 't:ledger', 'LPUSH', [...jobs, queued(4, 'c')], again);
+    await writeJobsToQueues(target, keys, 't:ledger', 'LPUSH', [...jobs, queued(4, 'c')], again, lock);
     expect(again).toEqual({ ...emptyTransferCounters(), written: 1, duplicates: 3, writtenTo: { c: 1 } });
     expect(await jobsIn(target, 't:')).toEqual([jobEntry('t:queue:a', job(1)), jobEntry('t:queue:a', job(3)), jobEntry('t:queue:b', job(2)), jobEntry('t:queue:c', job(4))].sort());
     expect((await target.smembers('t:queues')).sort()).toEqual(['a', 'b', 'c']);
@@ -41,7 +46,7 @@ describe('writing queued jobs to the target', () => {
     const name = nameFromBytes(Buffer.from('caf\xe9', 'latin1'));
     await target.rpush(Buffer.from('t:queue:caf\xe9', 'latin1'), 'old');
 
-    await writeJobsToQueues(target, keys, 't:ledger', 'LPUSH', [queued(1, name), queued(2, name)], emptyTransferCounters());
+    await writeJobsToQueues(target, keys, 't:ledger', 'LPUSH', [queued(1, name), queued(2, name)], emptyTransferCounters(), lock);
 
     expect((await target.lrangeBuffer(Buffer.from('t:queue:caf\xe9', 'latin1'), 0, -1)).map(String)).toEqual([job(2), job(1), 'old']);
     expect(await target.smembersBuffer('t:queues')).toEqual([Buffer.from('caf\xe9', 'latin1')]);
@@ -51,7 +56,7 @@ describe('writing queued jobs to the target', () => {
     const target = interferingRedis(redis.target(), () => {});
     const counters = emptyTransferCounters();
 
-    await writeJobsToQueues(target, keys, 't:ledger', 'RPUSH', [], counters);
+    await writeJobsToQueues(target, keys, 't:ledger', 'RPUSH', [], counters, lock);
 
     expect(target.calls()).toBe(0);
     expect(counters).toEqual(emptyTransferCounters());
@@ -66,7 +71,7 @@ describe('writing set entries to the target', () => {
     const counters = { ...emptyTransferCounters(), writtenTo: { retry: 1 } };
     const entries = [entry(1, '1.25'), entry(2, '2'), entry(3, '3'), entry(4, '4', '{broken')];
 
-    const conflicts = await writeEntriesToSet(target, 't:retry', 'retry', 't:ledger', entries, counters);
+    const conflicts = await writeEntriesToSet(target, 't:retry', 'retry', 't:ledger', entries, counters, lock);
 
     expect(conflicts).toEqual([entries[2], entries[3]]);
     expect(counters).toEqual({
@@ -90,7 +95,7 @@ describe('writing set entries to the target', () => {
     for (const e of entries) await target.zadd('t:dead', '100', e.payload);
     const counters = { ...emptyTransferCounters(), conflicts: 3, conflictSamples: [1, 2, 3].map((i) => ({ jid: jid(90 + i), className: 'B', reason: 'earlier' })) };
 
-    await writeEntriesToSet(target, 't:dead', 'dead', 't:ledger', entries, counters);
+    await writeEntriesToSet(target, 't:dead', 'dead', 't:ledger', entries, counters, lock);
 
     expect(counters.conflicts).toBe(10);
     expect(counters.conflictSamples.map((s) => s.jid)).toEqual([jid(91), jid(92), jid(93), jid(0), jid(1)]);
@@ -102,9 +107,56 @@ describe('writing set entries to the target', () => {
     const target = interferingRedis(redis.target(), () => {});
     const counters = emptyTransferCounters();
 
-    expect(await writeEntriesToSet(target, 't:retry', 'retry', 't:ledger', [], counters)).toEqual([]);
+    expect(await writeEntriesToSet(target, 't:retry', 'retry', 't:ledger', [], counters, lock)).toEqual([]);
 
     expect(target.calls()).toBe(0);
     expect(counters).toEqual(emptyTransferCounters());
+  });
+});
+
+describe("the run lock on the target, looked at before anything is written", () => {
+  const record = (holder: Record<string, unknown>) => JSON.stringify({ operation: 'transfer', host: 'h', pid: 1, startedAt: 'then', ...holder });
+  const planned = { ...lock, plannedAt: 1000 };
+  const write = (target = redis.target()) =>
+    Promise.all([writeJobsToQueues(target, keys, 't:ledger:q', 'RPUSH', [queued(1, 'a')], emptyTransferCounters(), planned), writeEntriesToSet(target, 't:retry', 'retry', 't:ledger:s', [entry(2, '2')], emptyTransferCounters(), planned)].map((p) => p.then(() => null, (e: unknown) => e)));
+
+  it("another run's live lock (or one we cannot read): refused with the claim's words, fatal, nothing written", async () => {
+    for (const held of [record({ runId: 'thief', expiresAt: Date.now() + 60_000 }), record({ runId: 'thief' }), 'not json']) {
+      const target = redis.target();
+      await target.flushall();
+      await target.set(lock.key, held);
+      const before = await digestKeys(target, '');
+
+      const errors = await write();
+
+      for (const error of errors) {
+        expect(error).toBeInstanceOf(FatalError);
+        expect(error).toMatchObject({ retryable: false, message: 'Run run-1 lost its run lock on target (another run holds it); stopping (nothing is lost: the next run resumes).' });
+      }
+      expect(await digestKeys(target, '')).toEqual(before);
+    }
+  });
+
+  it('a later execution of the run holds it: refused as superseded, nothing written', async () => {
+    const target = redis.target();
+    await target.set(lock.key, record({ runId: 'run-1', plannedAt: 2000, expiresAt: Date.now() + 60_000 }));
+    const before = await digestKeys(target, '');
+
+    const errors = await write();
+
+    for (const error of errors) expect(error).toBeInstanceOf(RunSupersededError);
+    expect(await digestKeys(target, '')).toEqual(before);
+  });
+
+  it("this run's lock (even past its expiry), none, or another run's past its expiry: written", async () => {
+    for (const held of [record({ runId: 'run-1', plannedAt: 1000, expiresAt: Date.now() + 60_000 }), record({ runId: 'run-1', plannedAt: 1000, expiresAt: 1 }), null, record({ runId: 'gone', expiresAt: 1 })]) {
+      const target = redis.target();
+      await target.flushall();
+      if (held !== null) await target.set(lock.key, held);
+
+      expect(await write()).toEqual([null, null]);
+
+      expect(await jobsIn(target, 't:')).toEqual([jobEntry('t:queue:a', job(1)), jobEntry('t:retry', job(2), '2')].sort());
+    }
   });
 });

@@ -1,7 +1,8 @@
 --[[
   Prepended to every script by core/redis/lua-script.ts, after variadic.lua. Used by a transfer's
-  slice claims (claimQueueJobs-6.lua, claimSetEntries-7.lua), which see a lock taken between two
-  slices of a page: a page task renews the run's locks once a page, not once a slice.
+  slice claims on the source (claimQueueJobs-6.lua, claimSetEntries-7.lua) and its writes to the
+  target (copyJobsToLists-n.lua, copyEntriesToSet-3.lua), which see a lock taken between two slices
+  of a page on either server: a page task renews the run's locks once a page, not once a slice.
 
   lockTaken(lockKey, runId, plannedAt)
   Returns  -3 when the run lock (lockKey, the holder record: JSON, see acquireRunLock-2.lua) is held
@@ -9,7 +10,8 @@
            holds it (its plannedAt later than `plannedAt`, when both are known); nil otherwise. A
            lock that is gone, or another run's past its expiry, is not refused here: the page's
            renewal at its end fails the task (the run lost its lock, RunLockLostError), after at
-           most the page's remaining slices, each still claimed, written and acknowledged whole.
+           most the page's remaining slices, each still claimed, written and acknowledged whole
+           (no other run can be working those keys then: none holds the lock).
   Reads only (GET, TIME): call it before a script's first write.
 ]]
 local function lockTaken(lockKey, runId, plannedAt)
