@@ -30,8 +30,8 @@
 
   Returns  { written, already, i… }: entries added now; entries the ledger says were written
            before (a retried or resumed batch); then the 1-based positions (among the triples)
-           of the conflicts; or { -3 } when another run holds the lock, { -4 } when a later
-           execution of the writing run does (nothing written)
+           of the conflicts; or { -3 } when another run holds the lock (or it cannot be read),
+           { -4 } when a later execution of the writing run does (nothing written)
 ]]
 if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
 local ledger, set, lock = KEYS[1], KEYS[2], KEYS[3]

@@ -39,8 +39,8 @@
 
   Returns      { already, written_1, …, written_D }: jobs the ledger says were written before (a
                retried or resumed batch), and jobs pushed to each destination; or { -3 } when
-               another run holds the lock, { -4 } when a later execution of the writing run does
-               (nothing written)
+               another run holds the lock (or it cannot be read), { -4 } when a later execution
+               of the writing run does (nothing written; looked at before the TRYAGAIN check)
 ]]
 if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
 local ledger, queues, lock = KEYS[1], KEYS[2], KEYS[3]
