@@ -3,8 +3,9 @@
  * (issue #18: no call over 2 ms, p99 under 1 ms): claims then acknowledges the same jobs in a
  * throwaway redis-server, a slice of MAX_JOBS_PER_CLAIM at a time, as a transfer does — the claim
  * in calls of `size` jobs in one pipeline (claim-calls.ts: claimQueueJobs-6 for one queue, front
- * placement; claimSetEntries-7 for `schedule`), then the slice's acknowledge (acknowledgeQueueBatch-2
- * in one call; acknowledgeSetBatch-4 in calls of MAX_JOBS_PER_CLAIM_CALL, acknowledge.ts) — and prints Redis's own execution time of each
+ * placement; claimSetEntries-8 for `schedule`), then the slice's acknowledge (acknowledgeQueueBatch-2
+ * in one call; acknowledgeSetBatch-5 in calls of MAX_JOBS_PER_CLAIM_CALL by members, then again
+ * with the claim's seal in one call: acknowledge.ts) — and prints Redis's own execution time of each
  * kind of call (SLOWLOG: median, p99, max, calls over 2 ms; calls under the log's threshold count
  * as below it). Sibling of measure-transfer-writes.ts; what MAX_JOBS_PER_CLAIM_CALL
  * (core/transfer/transfer-options.ts) was chosen from. `size` 250 is one call per slice, as before.
@@ -29,9 +30,9 @@ const sizes = (process.argv[3] ?? '250,100,50,25').split(',').map(Number);
 const payload = (i: number) =>
   Buffer.from(JSON.stringify({ class: 'SomeWorker', queue: 'default', args: [i, 'x'.repeat(560)], jid: String(i).padStart(24, '0'), retry: 3, created_at: 1.7e9, enqueued_at: 1.7e9 }));
 const sha = (name: string) => new LuaScript(name).sha;
-const SHAS = { claimQueue: sha('claimQueueJobs-6'), ackQueue: sha('acknowledgeQueueBatch-2'), claimSet: sha('claimSetEntries-7'), ackSet: sha('acknowledgeSetBatch-4') };
+const SHAS = { claimQueue: sha('claimQueueJobs-6'), ackQueue: sha('acknowledgeQueueBatch-2'), claimSet: sha('claimSetEntries-8'), ackSet: sha('acknowledgeSetBatch-5') };
 const queueKeys = { queue: 'queue:q', inflight: 'inflight:q', batch: 'batch:q', chain: 'chain:q', stopMarker: 'stopped', lock: 'lock' };
-const setKeys = { set: 'schedule', inflight: 'inflight:s', batch: 'batch:s', conflicts: 'conflicts:s', chain: 'chain:s', stopMarker: 'stopped', lock: 'lock' };
+const setKeys = { set: 'schedule', inflight: 'inflight:s', batch: 'batch:s', conflicts: 'conflicts:s', chain: 'chain:s', stopMarker: 'stopped', lock: 'lock', seal: 'seal:s' };
 
 const server = await startRedisServer(['--slowlog-max-len', '200000']);
 const redis = new Redis(server.url, { protocol: 2 });
@@ -72,20 +73,25 @@ try {
     const q = await logged();
     const queue = `${show('claim', q.get(SHAS.claimQueue), claims)}; ${show('ack', q.get(SHAS.ackQueue), acks)}`;
 
-    await redis.flushall();
-    for (let i = 0; i < jobs; i += 1000) await redis.zadd('schedule', ...Array.from({ length: Math.min(1000, jobs - i) }, (_, k) => [String(1.7e9 + i + k), payload(i + k)]).flat());
-    await recordLuaCalls(redis);
-    [claims, acks] = [0, 0];
-    for (let left = jobs; left > 0; acks++) {
-      const claim = await claimSetSlice(redis, setKeys, { want: Math.min(MAX_JOBS_PER_CLAIM, left), newBatch: newBatchId(), runId: 'measure' }, size);
-      await acknowledgeSetEntries(redis, { ...setKeys, source: setKeys.set }, claim.stored, claim.held.map((e) => e.member), []);
-      acks += Math.max(1, Math.ceil(claim.held.length / MAX_JOBS_PER_CLAIM_CALL)) - 1;
-      claims += claim.calls;
-      left -= claim.claimed;
+    const sets: string[] = [];
+    for (const sealed of [false, true]) {
+      await redis.flushall();
+      for (let i = 0; i < jobs; i += 1000) await redis.zadd('schedule', ...Array.from({ length: Math.min(1000, jobs - i) }, (_, k) => [String(1.7e9 + i + k), payload(i + k)]).flat());
+      await recordLuaCalls(redis);
+      [claims, acks] = [0, 0];
+      for (let left = jobs; left > 0; acks++) {
+        const claim = await claimSetSlice(redis, setKeys, { want: Math.min(MAX_JOBS_PER_CLAIM, left), newBatch: newBatchId(), runId: 'measure' }, size);
+        const how = await acknowledgeSetEntries(redis, { ...setKeys, source: setKeys.set }, claim.stored, claim.held.map((e) => e.member), [], sealed ? claim.seal : undefined);
+        if (how !== (sealed ? 'sealed' : 'by members')) throw new Error(`acknowledged ${how}`);
+        if (!sealed) acks += Math.max(1, Math.ceil(claim.held.length / MAX_JOBS_PER_CLAIM_CALL)) - 1;
+        claims += claim.calls;
+        left -= claim.claimed;
+      }
+      const s = await logged();
+      sets.push(`set, ack ${sealed ? 'sealed' : 'by members'} — ${show('claim', s.get(SHAS.claimSet), claims)}; ${show('ack', s.get(SHAS.ackSet), acks)}`);
     }
-    const s = await logged();
-    const set = `${show('claim', s.get(SHAS.claimSet), claims)}; ${show('ack', s.get(SHAS.ackSet), acks)}`;
-    console.log(`${String(size).padStart(4)} per claim call\n  queue — ${queue}\n  set   — ${set}`);
+    const set = sets.join('\n  ');
+    console.log(`${String(size).padStart(4)} per claim call\n  queue — ${queue}\n  ${set}`);
   }
   console.log(`load average ${loadavg()[0]!.toFixed(2)} at the end`);
 } finally {

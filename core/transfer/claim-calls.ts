@@ -4,7 +4,7 @@ import { LuaScript, type LuaCall } from '../redis/lua-script.js';
 import { MAX_JOBS_PER_CLAIM_CALL } from './transfer-options.js';
 
 const claimQueueJobs = new LuaScript('claimQueueJobs-6', { encodeCalls: true });
-const claimSetEntries = new LuaScript('claimSetEntries-7', { encodeCalls: true });
+const claimSetEntries = new LuaScript('claimSetEntries-8', { encodeCalls: true });
 
 /** A claim call's count when the run's stop marker exists, another run holds its lock, or a later execution of it does (it claimed nothing). */
 const REFUSALS = new Map<unknown, NonNullable<SliceClaim<unknown>['refused']>>([
@@ -20,6 +20,12 @@ function refusal(count: unknown): SliceClaim<unknown>['refused'] {
 
 /** How long a slice's claim chain lives without its last call: it only has to outlive one pipeline. */
 const CHAIN_TTL_MS = 60_000;
+
+/**
+ * How long a set slice's seal lives (claimSetEntries-8.lua): it has to outlive the slice's write
+ * on the target and its replicas' wait; one that expired first only costs the sealed acknowledge.
+ */
+export const SEAL_TTL_MS = 10 * 60_000;
 
 /**
  * Why a slice's claim goes out as several Lua calls (MAX_JOBS_PER_CLAIM_CALL jobs each,
@@ -150,6 +156,18 @@ export interface SetClaimKeys {
   readonly stopMarker: RedisKey;
   /** The run lock on the source (run-lock.ts runLockKey): while another run holds it, nothing is claimed. */
   readonly lock: RedisKey;
+  /** The in-flight set's seal (transfer-keys.ts inflightSealKey). */
+  readonly seal: RedisKey;
+}
+
+/** A set slice's claim: also the seal its calls left on the in-flight set, when it holds entries. */
+export interface SetSliceClaim extends SliceClaim<ClaimedEntry> {
+  /**
+   * `<slice token>:<entries held>`: while the seal key still says this and the in-flight set has
+   * that size, it holds exactly `held` (claimSetEntries-8.lua), and the acknowledge may delete it
+   * (acknowledge.ts). Absent when nothing is held.
+   */
+  readonly seal?: string;
 }
 
 /** A claimed set entry as it is in flight: its bytes and its score as Redis prints it. */
@@ -160,14 +178,15 @@ export interface ClaimedEntry {
 
 /**
  * Claims up to `want` entries of a sorted set, soonest first, stepping over the run's conflicts
- * (claimSetEntries-7.lua), in calls of at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline
- * (see shares).
+ * (claimSetEntries-8.lua), in calls of at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline
+ * (see shares), and seals the in-flight set for the slice (SetSliceClaim.seal).
  */
-export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: ClaimRequest, perCall = MAX_JOBS_PER_CLAIM_CALL): Promise<SliceClaim<ClaimedEntry>> {
+export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: ClaimRequest, perCall = MAX_JOBS_PER_CLAIM_CALL): Promise<SetSliceClaim> {
   const parts = shares(request.want, perCall);
   const token = randomUUID();
-  const callKeys = [keys.set, keys.inflight, keys.batch, keys.conflicts, keys.chain, keys.stopMarker, keys.lock];
-  const calls: LuaCall[] = parts.map((share, k) => ({ keys: callKeys, args: [share, request.newBatch, ...chainArgs(token, k, parts.length), request.runId, request.plannedAt ?? ''] }));
+  const callKeys = [keys.set, keys.inflight, keys.batch, keys.conflicts, keys.chain, keys.stopMarker, keys.lock, keys.seal];
+  // The token goes to a single call too: it seals (a single call writes no chain: it is the first and the last).
+  const calls: LuaCall[] = parts.map((share, k) => ({ keys: callKeys, args: [share, request.newBatch, token, ...chainArgs(token, k, parts.length).slice(1), request.runId, request.plannedAt ?? '', SEAL_TTL_MS] }));
   // Each reply: [count, stored batch, member, score, member, score, ...], read by index.
   const replies = (await claimSetEntries.runAll(source, calls)) as (number | Buffer)[][];
   let claimed = 0;
@@ -186,5 +205,7 @@ export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: 
     }
   }
   const refused = refusal(replies[0]![0]);
-  return { claimed, stored, held, ranOut, calls: calls.length, ...(refused ? { refused } : {}) };
+  // Every call that replied with entries (count >= 0) left the seal `<token>:<in-flight size>`, and held is the in-flight set.
+  const seal = held.length > 0 ? `${token}:${held.length}` : undefined;
+  return { claimed, stored, held, ranOut, calls: calls.length, ...(refused ? { refused } : {}), ...(seal ? { seal } : {}) };
 }

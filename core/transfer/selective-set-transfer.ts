@@ -7,11 +7,11 @@ import { memberDigest, selectJob } from './class-selection.js';
 import { newBatchId, setEntryId } from './ledger-id.js';
 import { copyAndAcknowledgeSet, type SetTransferCursor, type SetTransferRequest } from './set-transfer.js';
 import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
-import { batchKey, conflictsKey, inflightKey } from './transfer-keys.js';
+import { batchKey, conflictsKey, inflightKey, inflightSealKey } from './transfer-keys.js';
 import { claimReplicated } from './replicated-steps.js';
 import { targetLockOf } from './write-to-target.js';
 
-const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-4', { encodeCalls: true });
+const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-5', { encodeCalls: true });
 
 /**
  * Where a class-selective pass over a sorted set stands (small: it goes into Step Functions state).
@@ -31,7 +31,7 @@ const NEAR = 16;
 /**
  * One slice of a class-selective transfer of `schedule`, `retry` or `dead`: only entries whose
  * routed class is selected are taken, each only if it still has the score read
- * (claimSelectedSetEntries-4.lua, atomic); every other entry keeps its score and bytes. Then
+ * (claimSelectedSetEntries-5.lua, atomic); every other entry keeps its score and bytes. Then
  * written and acknowledged as a whole-set transfer does (copyAndAcknowledgeSet: ledger, conflicts).
  * Bounded by the highest score at the start, so a pass ends while entries keep arriving. Each read
  * takes as many entries as fit in MAX_PAGE_BYTES at the size seen so far (page-bytes.ts; carried
@@ -107,7 +107,7 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   for (const c of chosen) args.push(c.member, c.score);
   const conflicts = conflictsKey(sourceKeys.prefix, request.runId, set);
   const [claimed, batchId, statuses, ...flat] = (await claimSelectedSetEntries.run(source, {
-    keys: [key, inflightKey(sourceKeys.prefix, request.runId, set), batchKey(sourceKeys.prefix, request.runId, set), conflicts],
+    keys: [key, inflightKey(sourceKeys.prefix, request.runId, set), batchKey(sourceKeys.prefix, request.runId, set), conflicts, inflightSealKey(sourceKeys.prefix, request.runId, set)],
     args,
   })) as [number, Buffer, Buffer, ...Buffer[]];
   const status = statuses.toString();

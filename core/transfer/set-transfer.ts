@@ -10,7 +10,7 @@ import { acknowledgeSetEntries } from './acknowledge.js';
 import { claimSetSlice } from './claim-calls.js';
 import { newBatchId } from './ledger-id.js';
 import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
-import { batchKey, claimChainKey, conflictsKey, inflightKey, ledgerKey } from './transfer-keys.js';
+import { batchKey, claimChainKey, conflictsKey, inflightKey, inflightSealKey, ledgerKey } from './transfer-keys.js';
 import { claimReplicated, copyReplicated } from './replicated-steps.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
@@ -65,7 +65,8 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
     const conflicts = conflictsKey(sourceKeys.prefix, request.runId, set);
     const chain = claimChainKey(sourceKeys.prefix, request.runId, set);
     const [stopMarker, lock] = [runStopMarkerKey(sourceKeys.prefix, request.runId), runLockKey(sourceKeys.prefix)];
-    const { claimed, stored: batchId, held, ranOut, refused } = await claimSetSlice(source, { set: sourceKey, inflight, batch, conflicts, chain, stopMarker, lock }, { want, newBatch: newBatchId(request.targetId), runId: request.runId, ...(request.plannedAt !== undefined ? { plannedAt: request.plannedAt } : {}) });
+    const seal = inflightSealKey(sourceKeys.prefix, request.runId, set);
+    const { claimed, stored: batchId, held, ranOut, refused, seal: sealed } = await claimSetSlice(source, { set: sourceKey, inflight, batch, conflicts, chain, stopMarker, lock, seal }, { want, newBatch: newBatchId(request.targetId), runId: request.runId, ...(request.plannedAt !== undefined ? { plannedAt: request.plannedAt } : {}) });
     if (refused) throw claimRefusal(refused, request.runId, `on source ${request.sourceName ?? ''}`.trimEnd());
     counters.claimed = claimed;
     counters.resumed = held.length - claimed;
@@ -75,7 +76,7 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
     if (held.length > 0) await claimReplicated(request, set);
     // The run locks are renewed along with the write on the target and the acknowledge on the source.
     const renewal = new SliceRenewal(request.renewLocks);
-    await copyAndAcknowledgeSet({ ...request, targetLock: targetLockOf(request) }, set, batchId, entries, counters, renewal);
+    await copyAndAcknowledgeSet({ ...request, targetLock: targetLockOf(request) }, set, batchId, entries, counters, renewal, sealed);
 
     const next = { limit: cursor.limit, claimed: cursor.claimed + claimed, bytesPerJob: meanBytes(held.map((e) => e.member), bytesPerJob) };
     const done = ranOut || next.claimed >= next.limit;
@@ -109,6 +110,8 @@ async function addedDuringPass(source: SetTransferRequest['source'], sourceKey: 
  * recorded under the claiming run's id, they were claimed again and counted twice; `targetLock`:
  * the writing run's lock on the target, without which nothing is written, write-to-target.ts).
  * `renewal`: a slice's run-lock renewals, sent along with the write and the acknowledge.
+ * `seal`: the seal the slice's claim left, when `entries` are exactly what it held (claim-calls.ts
+ * SetSliceClaim.seal): with no conflict, the acknowledge sends the seal instead of the members.
  */
 export async function copyAndAcknowledgeSet(
   context: Pick<TransferContext, 'source' | 'target' | 'sourceKeys' | 'targetKeys' | 'sourceName' | 'targetName'> & { readonly runId: string; readonly conflictsRunId?: string; readonly targetLock: TargetLock },
@@ -117,6 +120,7 @@ export async function copyAndAcknowledgeSet(
   entries: readonly LedgeredEntry[],
   counters: TransferCounters,
   renewal = new SliceRenewal(undefined),
+  seal?: string,
 ): Promise<void> {
   if (entries.length === 0) return;
   const { sourceKeys, targetKeys, runId } = context;
@@ -129,10 +133,17 @@ export async function copyAndAcknowledgeSet(
     'source',
     acknowledgeSetEntries(
       context.source,
-      { inflight: inflightKey(sourceKeys.prefix, runId, set), batch: batchKey(sourceKeys.prefix, runId, set), source: sourceKeys.sortedSet(set), conflicts: conflictsKey(sourceKeys.prefix, context.conflictsRunId ?? runId, set) },
+      {
+        inflight: inflightKey(sourceKeys.prefix, runId, set),
+        batch: batchKey(sourceKeys.prefix, runId, set),
+        source: sourceKeys.sortedSet(set),
+        conflicts: conflictsKey(sourceKeys.prefix, context.conflictsRunId ?? runId, set),
+        seal: inflightSealKey(sourceKeys.prefix, runId, set),
+      },
       batchId,
       entries.filter((e) => !conflicting.has(e)).map((e) => e.member),
       conflicts.map((e) => e.member),
+      seal,
     ),
   );
 }

@@ -45,6 +45,13 @@ export const conflictsKey = (sourcePrefix: string, runId: string, sourceKey: str
  */
 export const claimChainKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey => redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:claim-chain:${sourceKey}`);
 
+/**
+ * The seal of a set's in-flight key (claim-calls.ts claimSetSlice): `<slice token>:<size>`, which
+ * lets the slice's acknowledge delete the in-flight set instead of sending its members back
+ * (acknowledge.ts). Short-lived (a TTL; the acknowledge deletes it); not named `…:inflight:…`.
+ */
+export const inflightSealKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey => redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:seal:${sourceKey}`);
+
 /** The pattern that finds every run's in-flight keys on a source. */
 export const inflightPattern = (escapedSourcePrefix: string): string => `${escapedSourcePrefix}sidekiq-migrate:*:inflight:*`;
 

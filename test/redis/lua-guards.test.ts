@@ -36,6 +36,7 @@ async function seed(): Promise<void> {
   await redis.set('batch:q', 'b1');
   await redis.zadd('inflight:s', '1795459303.5', job(5));
   await redis.set('batch:s', 'b2');
+  await redis.set('seal:s', 't:1');
   await redis.hset('cron:h', 'message', 'm');
 }
 
@@ -43,13 +44,19 @@ const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['rerouteSetEntries-n', { keys: ['schedule', 'rewritten:s'], args: [job(3), rewritten(3), '1795459303.5', 'digest'] }, ['schedule', 'rewritten:s']],
   ['rerouteQueueJobs-n', { keys: ['queue:old', 'queues', 'queue:new'], args: ['RPUSH', '~0:2', '1', 'new', job(1), rewritten(1), '1'] }, ['queue:old', 'queues', 'queue:new']],
   ['claimQueueJobs-6', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock'], args: [2, 'newest', 'b9', 2, 't', 1, '', 60000, 'run', ''] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock']],
-  ['claimSetEntries-7', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock'], args: [2, 'b9', 't', 1, '', 60000, 'run', ''] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'lock']],
+  [
+    'claimSetEntries-8',
+    { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new'], args: [2, 'b9', 't', 1, '', 60000, 'run', '', 600000] },
+    ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'lock', 'seal:new'],
+  ],
   ['claimSelectedQueueJobs-3', { keys: ['queue:old', 'inflight:new', 'batch:new'], args: ['b9', 8, 'marker', 0, job(2)] }, ['queue:old', 'inflight:new', 'batch:new']],
-  ['claimSelectedSetEntries-4', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new'], args: ['b9', job(3), '1795459303.5'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new']],
+  ['claimSelectedSetEntries-5', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new'], args: ['b9', job(3), '1795459303.5'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new']],
   ['copyJobsToLists-n', { keys: ['ledger:q', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', '', 'run', '', 'b1:0', job(1), '1'] }, ['ledger:q', 'queues', 'lock', 'queue:q']],
   ['copyEntriesToSet-3', { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b2:x', job(5), '1795459303.5'] }, ['ledger:s', 'retry', 'lock']],
   ['acknowledgeQueueBatch-2', { keys: ['inflight:q', 'batch:q'], args: ['b1', 1] }, ['inflight:q', 'batch:q']],
-  ['acknowledgeSetBatch-4', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s'], args: ['b2', 60, 0, job(5)] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s']],
+  ['acknowledgeSetBatch-5', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s'], args: ['b2', 60, 0, '', job(5)] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s']],
+  // Sealed: the seed's seal holds (one entry in flight), so the call would delete the in-flight set.
+  ['acknowledgeSetBatch-5', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s'], args: ['b2', 60, 0, 't:1'] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s']],
   ['acquireRunLock-2', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'start'] }, ['lock']],
   ['copyCronDefinition-2', { keys: ['cron:copy', 'cron:index'], args: ['cron:copy', 'message', 'm'] }, ['cron:copy', 'cron:index']],
   ['rewriteCronMessage-1', { keys: ['cron:h'], args: ['m', 'm2'] }, ['cron:h']],
@@ -65,7 +72,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     it.each(breakable)(`${name}: %s of another type → KeyTypeError naming it, nothing changed`, async (key) => {
       await seed();
       // A type none of our keys ever has, and a string where a string is what the step needs.
-      if ((await redis.type(key)) === 'string' || key.startsWith('batch') || key.startsWith('chain') || key === 'lock') {
+      if ((await redis.type(key)) === 'string' || key.startsWith('batch') || key.startsWith('chain') || key.startsWith('seal') || key === 'lock') {
         await redis.del(key);
         await redis.hset(key, 'f', 'v');
       } else {
@@ -91,7 +98,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     const before = await digestKeys(redis, '');
     await expect(new LuaScript('rerouteSetEntries-n').run(redis, { keys: ['schedule'], args: [job(3), rewritten(3), 'nan', ''] })).rejects.toThrow(/invalid score nan/);
     await expect(new LuaScript('copyEntriesToSet-3').run(redis, { keys: ['ledger:s', 'schedule', 'lock'], args: ['run', '', 'b:1', job(9), ' 1'] })).rejects.toThrow(/invalid score/);
-    await expect(new LuaScript('claimSelectedSetEntries-4').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n'], args: ['b9', job(3), 'nan'] })).rejects.toThrow(/invalid score nan/);
+    await expect(new LuaScript('claimSelectedSetEntries-5').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n'], args: ['b9', job(3), 'nan'] })).rejects.toThrow(/invalid score nan/);
     // Malformed offsets are refused before the marker overwrites anything.
     await expect(new LuaScript('claimSelectedQueueJobs-3').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n'], args: ['b9', 8, 'marker', 0, job(2), 0, job(2)] })).rejects.toThrow(/distinct integers/);
     await expect(new LuaScript('claimSelectedQueueJobs-3').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n'], args: ['b9', 8, 'marker', -1, job(2)] })).rejects.toThrow(/distinct integers/);
@@ -110,7 +117,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     await expect(new LuaScript('rerouteSetEntries-n').run(redis, { keys: ['schedule'], args })).rejects.toThrow(/invalid score/);
     await expect(new LuaScript('copyEntriesToSet-3').run(redis, { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b:1', first, '1', 'b:2', second, score] })).rejects.toThrow(/invalid score/);
     await expect(
-      new LuaScript('claimSelectedSetEntries-4').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n'], args: ['b9', first, '1795459303.5', second, score] }),
+      new LuaScript('claimSelectedSetEntries-5').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n'], args: ['b9', first, '1795459303.5', second, score] }),
     ).rejects.toThrow(/invalid score/);
     expect(await digestKeys(redis, '')).toEqual(before);
   });
@@ -131,6 +138,39 @@ describe('every Lua step refuses a key of the wrong type before writing anything
       const call = { keys: ['ledger:q', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', '', 'run', '', 'b1:0', job(1), '1', 'b1:1', job(2), index] };
       await expect(new LuaScript('copyJobsToLists-n').run(redis, call)).rejects.toThrow(`destination index ${index} is not one of 1..1; nothing written`);
     }
+    expect(await digestKeys(redis, '')).toEqual(before);
+  });
+
+  it.each(['0', '-1', '1.5', 'x', ''])('a set claim with a seal or chain time to live SET … PX refuses (%j) is refused before anything is claimed', async (ttl) => {
+    await seed();
+    const before = await digestKeys(redis, '');
+    const keys = ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new'];
+    for (const args of [
+      [2, 'b9', 't', 1, '', 60000, 'run', '', ttl],
+      [2, 'b9', 't', 1, '', ttl, 'run', '', 600000],
+    ]) {
+      await expect(new LuaScript('claimSetEntries-8').run(redis, { keys, args })).rejects.toThrow(/invalid time to live/);
+    }
+    expect(await digestKeys(redis, '')).toEqual(before);
+  });
+
+  it.each([
+    ['another slice sealed it', 'u:1'],
+    ['the seal names another size', 't:2'],
+    ['no number in the seal', 't:'],
+  ])('a sealed acknowledge whose seal does not hold (%s) writes nothing and says so (-1)', async (_, sealed) => {
+    await seed();
+    const before = await digestKeys(redis, '');
+    const reply = await new LuaScript('acknowledgeSetBatch-5').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s'], args: ['b2', 60, 0, sealed] });
+    expect(reply).toEqual([-1, 0, 1]);
+    expect(await digestKeys(redis, '')).toEqual(before);
+  });
+
+  it('a sealed acknowledge that carries members too is refused as not holding: nothing written', async () => {
+    await seed();
+    const before = await digestKeys(redis, '');
+    const reply = await new LuaScript('acknowledgeSetBatch-5').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s'], args: ['b2', 60, 1, 't:1', job(5)] });
+    expect(reply).toEqual([-1, 0, 1]);
     expect(await digestKeys(redis, '')).toEqual(before);
   });
 

@@ -27,9 +27,9 @@ const jid = (i: number) => String(i).padStart(24, '0');
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]`, jid: jid(i) });
 const CALLS = Math.ceil(MAX_JOBS_PER_CLAIM / MAX_JOBS_PER_CLAIM_CALL);
 const claimQueueJobs = new LuaScript('claimQueueJobs-6');
-const claimSetEntries = new LuaScript('claimSetEntries-7');
+const claimSetEntries = new LuaScript('claimSetEntries-8');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-2');
-const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-4');
+const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-5');
 const INFLIGHT_Q = 'sidekiq-migrate:c:inflight:queue:default';
 const INFLIGHT_S = 'sidekiq-migrate:c:inflight:schedule';
 
@@ -138,7 +138,7 @@ describe(`a slice's claim goes out in calls of at most MAX_JOBS_PER_CLAIM_CALL j
     expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
   });
 
-  it(`set: ${MAX_JOBS_PER_CLAIM} entries are ${CALLS} claim calls in one round trip and ${CALLS} acknowledge calls in another; each once with its score`, async () => {
+  it(`set: ${MAX_JOBS_PER_CLAIM} entries are ${CALLS} claim calls in one round trip and one sealed acknowledge call (no member sent) in another; each once with its score`, async () => {
     const entries = await seedSet(MAX_JOBS_PER_CLAIM + 10);
     await loadScripts();
     const { source, pipelines } = recordingSource();
@@ -146,8 +146,8 @@ describe(`a slice's claim goes out in calls of at most MAX_JOBS_PER_CLAIM_CALL j
     const slices = await slicesUntilDone((cursor: SetTransferCursor | null) => transferSetSlice({ ...context(), source, set: 'schedule', cursor }));
 
     expect(slices.map((s) => s.counters.claimed)).toEqual([MAX_JOBS_PER_CLAIM, 10]);
-    expect(pipelines.map((p) => p.scripts)).toEqual([Array(CALLS).fill(claimSetEntries.sha), Array(CALLS).fill(acknowledgeSetBatch.sha), [claimSetEntries.sha], [acknowledgeSetBatch.sha]]);
-    expect(await evalshaRun(redis.source())).toBe(2 * CALLS + 2);
+    expect(pipelines.map((p) => p.scripts)).toEqual([Array(CALLS).fill(claimSetEntries.sha), [acknowledgeSetBatch.sha], [claimSetEntries.sha], [acknowledgeSetBatch.sha]]);
+    expect(await evalshaRun(redis.source())).toBe(CALLS + 3);
     expect(await jobsIn(redis.target(), '')).toEqual(entries.map(([score, p]) => jobEntry('schedule', p, score)).sort());
     expect(await jobsIn(redis.source(), '')).toEqual([]);
     expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
@@ -221,12 +221,34 @@ describe('one claim call fails half-way through the slice', () => {
 });
 
 describe("one of a set slice's acknowledge calls fails", () => {
-  it(`call 3 of ${CALLS} replies OOM: the others' entries leave the in-flight set, its own stay (written, in the ledger); every entry once; the resume finishes`, async () => {
+  const SEAL_S = 'sidekiq-migrate:c:seal:schedule';
+
+  it(`the sealed acknowledge replies OOM: every entry stays in flight (written, in the ledger); every entry once; the resume finishes`, async () => {
     const entries = await seedSet(MAX_JOBS_PER_CLAIM);
     const all = entries.map(([score, p]) => jobEntry('schedule', p, score)).sort();
     await loadScripts();
-    // EVALSHA 1–5 are the claim's calls, 6–10 the acknowledge's.
-    const source = await sourceInterfering({ failAt: CALLS + 3, error: "OOM command not allowed when used memory > 'maxmemory'." });
+    // EVALSHA 1–5 are the claim's calls, 6 the sealed acknowledge.
+    const source = await sourceInterfering({ failAt: CALLS + 1, error: "OOM command not allowed when used memory > 'maxmemory'." });
+
+    await expect(transferSetSlice({ ...context(), source, set: 'schedule', cursor: null })).rejects.toThrow(/^Transferring schedule: Redis is out of memory/);
+
+    expect(await jobsIn(redis.target(), '')).toEqual(all);
+    expect(await redis.source().zrange(INFLIGHT_S, 0, '-1', 'WITHSCORES')).toEqual(entries.flatMap(([score, p]) => [p, score]));
+    expect(await redis.source().exists('schedule')).toBe(0);
+
+    expect(await resumeInflight(context())).toMatchObject({ resumed: MAX_JOBS_PER_CLAIM, written: 0, duplicates: MAX_JOBS_PER_CLAIM });
+    expect(await jobsIn(redis.target(), '')).toEqual(all);
+    expect(await jobsIn(redis.source(), '')).toEqual([]);
+    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
+  });
+
+  it(`the seal no longer holds, so the members are sent; call 3 of ${CALLS} replies OOM: the others' entries leave the in-flight set, its own stay (written, in the ledger); every entry once; the resume finishes`, async () => {
+    const entries = await seedSet(MAX_JOBS_PER_CLAIM);
+    const all = entries.map(([score, p]) => jobEntry('schedule', p, score)).sort();
+    await loadScripts();
+    // EVALSHA 1–5 are the claim's calls; the seal is gone after the 5th (as if it had expired), so
+    // the sealed acknowledge (6) writes nothing, and 7–11 acknowledge by members.
+    const source = await sourceInterfering({ after: new Map([[CALLS, [['DEL', SEAL_S]]]]), failAt: CALLS + 1 + 3, error: "OOM command not allowed when used memory > 'maxmemory'." });
 
     await expect(transferSetSlice({ ...context(), source, set: 'schedule', cursor: null })).rejects.toThrow(/^Transferring schedule: Redis is out of memory/);
 

@@ -25,7 +25,7 @@ import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
 const claimQueueJobs = new LuaScript('claimQueueJobs-6');
-const claimSetEntries = new LuaScript('claimSetEntries-7');
+const claimSetEntries = new LuaScript('claimSetEntries-8');
 const copyJobsToLists = new LuaScript('copyJobsToLists-n');
 const copyEntriesToSet = new LuaScript('copyEntriesToSet-3');
 let connections: UrlConnections | undefined;

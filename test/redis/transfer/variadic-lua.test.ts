@@ -64,8 +64,13 @@ async function state(redis: Redis): Promise<Record<string, unknown>> {
 
 type Seed = (redis: Redis) => Promise<unknown>;
 
-/** Seeds both servers alike, runs the old script on one and the new one on the other, and compares. */
-async function same(name: string, seed: Seed, call: LuaCall): Promise<void> {
+/**
+ * Seeds both servers alike, runs the old script on one and the new one on the other, and compares.
+ * `current`: the script as it is now and its call, when it has since been renamed for a key it
+ * gained (the acknowledge's and the claim's seal: sealed-acknowledge.test.ts), called so that
+ * it does what the old one did.
+ */
+async function same(name: string, seed: Seed, call: LuaCall, current: { readonly name: string; readonly call: LuaCall } = { name, call }): Promise<void> {
   const [old, now] = [servers.source(), servers.target()];
   await Promise.all([old.flushall(), now.flushall()]);
   await seed(old);
@@ -73,7 +78,7 @@ async function same(name: string, seed: Seed, call: LuaCall): Promise<void> {
   const reference = `${GUARDS}\n${readFileSync(new URL(`../../fixtures/lua-one-by-one/${name}.lua`, import.meta.url), 'utf8')}`;
   const settle = (p: Promise<unknown>) => p.then((reply) => ({ reply }), (error: Error) => ({ error: error.message }));
   const before = await settle(old.callBuffer('EVAL', reference, call.keys.length, ...call.keys, ...call.args));
-  const after = await settle(new LuaScript(name).run(now, call));
+  const after = await settle(new LuaScript(current.name).run(now, current.call));
   expect(after).toEqual(before);
   expect(await state(now)).toEqual(await state(old));
 }
@@ -125,7 +130,7 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
     }
   });
 
-  it(`acknowledgeSetBatch-4: written members (in flight or not, twice), conflicts given back or kept, another batch — ${ROUNDS} random calls`, async () => {
+  it(`acknowledgeSetBatch-5 (unsealed) as acknowledgeSetBatch-4: written members (in flight or not, twice), conflicts given back or kept, another batch — ${ROUNDS} random calls`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const r = random(2000 + round);
       const inflight = PAYLOADS.filter(() => r.int(3) !== 0).map((m) => [r.pick(SCORES), m] as const);
@@ -135,6 +140,7 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
       const conflicts: string[] = [];
       for (let n = r.int(8); n > 0; n--) written.push(r.pick(PAYLOADS));
       for (let n = r.int(3); n > 0; n--) conflicts.push(r.pick(PAYLOADS));
+      const batch = r.int(5) === 0 ? 'b2' : 'b1';
       await same(
         'acknowledgeSetBatch-4',
         async (redis) => {
@@ -142,12 +148,16 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
           for (const [score, m] of onSource) await redis.zadd('schedule', score, m);
           if (batched) await redis.set('batch', 'b1');
         },
-        { keys: ['inflight', 'batch', 'schedule', 'conflicts'], args: [r.int(5) === 0 ? 'b2' : 'b1', 60, written.length, ...written, ...conflicts] },
+        { keys: ['inflight', 'batch', 'schedule', 'conflicts'], args: [batch, 60, written.length, ...written, ...conflicts] },
+        {
+          name: 'acknowledgeSetBatch-5',
+          call: { keys: ['inflight', 'batch', 'schedule', 'conflicts', 'seal'], args: [batch, 60, written.length, '', ...written, ...conflicts] },
+        },
       );
     }
   });
 
-  it(`claimSetEntries-7: claims with and without conflicts to step over, onto a batch in flight or a new one — ${ROUNDS} random calls`, async () => {
+  it(`claimSetEntries-8 (no token: seals nothing) as claimSetEntries-7: claims with and without conflicts to step over, onto a batch in flight or a new one — ${ROUNDS} random calls`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const r = random(3000 + round);
       const onSource = PAYLOADS.filter(() => r.int(4) !== 0);
@@ -155,6 +165,7 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
       const givenBack = r.int(2) === 0 ? onSource.filter(() => r.int(3) === 0) : [];
       const scores = PAYLOADS.map(() => r.pick(SCORES));
       const score = (m: string) => scores[PAYLOADS.indexOf(m)]!;
+      const n = r.int(7);
       await same(
         'claimSetEntries-7',
         async (redis) => {
@@ -163,7 +174,8 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
           if (inflight.length > 0) await redis.set('batch', 'b1');
           if (givenBack.length > 0) await redis.sadd('conflicts', ...givenBack.map(sha1));
         },
-        { keys: ['schedule', 'inflight', 'batch', 'conflicts', 'chain', 'stopped', 'lock'], args: [r.int(7), 'b9', '', 1, '', 60000, 'run', ''] },
+        { keys: ['schedule', 'inflight', 'batch', 'conflicts', 'chain', 'stopped', 'lock'], args: [n, 'b9', '', 1, '', 60000, 'run', ''] },
+        { name: 'claimSetEntries-8', call: { keys: ['schedule', 'inflight', 'batch', 'conflicts', 'chain', 'stopped', 'lock', 'seal'], args: [n, 'b9', '', 1, '', 60000, 'run', '', 600000] } },
       );
     }
   });

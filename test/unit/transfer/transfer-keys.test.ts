@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../core/errors/input-error.js';
 import { nameFromBytes } from '../../../core/redis/key-name.js';
-import { assertRunId, batchKey, conflictsKey, inflightKey, inflightPattern, ledgerKey, parseInflightKey } from '../../../core/transfer/transfer-keys.js';
+import { assertRunId, batchKey, conflictsKey, inflightKey, inflightPattern, inflightSealKey, ledgerKey, parseInflightKey } from '../../../core/transfer/transfer-keys.js';
 
 const latin1 = (text: string) => Buffer.from(text, 'latin1');
 
@@ -23,6 +23,7 @@ describe('the keys a transfer keeps', () => {
     expect(inflightKey('p:', 'r1', 'queue:default')).toBe('p:sidekiq-migrate:r1:inflight:queue:default');
     expect(batchKey('p:', 'r1', 'retry')).toBe('p:sidekiq-migrate:r1:batch:retry');
     expect(conflictsKey('p:', 'r1', 'schedule')).toBe('p:sidekiq-migrate:r1:conflicts:schedule');
+    expect(inflightSealKey('p:', 'r1', 'schedule')).toBe('p:sidekiq-migrate:r1:seal:schedule');
     expect(ledgerKey('t:', 'r1', 'dead')).toBe('t:sidekiq-migrate:r1:ledger:dead');
     expect(inflightPattern('p\\*:')).toBe('p\\*:sidekiq-migrate:*:inflight:*');
     // A queue name that is not UTF-8 gives each key its exact bytes.
@@ -53,6 +54,7 @@ describe('parsing an in-flight key', () => {
       'p:sidekiq-migrate::inflight:retry', // no run id
       'p:sidekiq-migrate:r:n:inflight:retry', // a run id that is no run id
       'p:sidekiq-migrate:r:batch:retry',
+      'p:sidekiq-migrate:r:seal:retry',
       'p:xsidekiq-migrate:r:inflight:retry',
       'p:',
     ]) {

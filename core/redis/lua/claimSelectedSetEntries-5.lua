@@ -5,14 +5,17 @@
   with the score the caller read; otherwise the poller enqueued it, Sidekiq deleted or retried it
   meanwhile, and it is not taken (status '0').
 
-  Entries this run gave back as conflicts (acknowledgeSetBatch-4.lua) are stepped over, by the
-  SHA-1 of their bytes (status 'c'), as claimSetEntries-4.lua does. Batches as there: a new id
-  (ARGV[1]) when the in-flight set starts empty, kept while it holds entries.
+  Entries this run gave back as conflicts (acknowledgeSetBatch-5.lua) are stepped over, by the
+  SHA-1 of their bytes (status 'c'), as claimSetEntries-8.lua does. Batches as there: a new id
+  (ARGV[1]) when the in-flight set starts empty, kept while it holds entries. A call that claims
+  deletes the in-flight set's seal (KEYS[5], claimSetEntries-8.lua): a seal must never outlive an
+  entry added to the in-flight set after it, or a sealed acknowledge could delete that entry.
 
   KEYS[1]  the sorted set
   KEYS[2]  the run's in-flight sorted set for it
   KEYS[3]  the in-flight batch's id
   KEYS[4]  the run's record of conflicts given back to this set (a set of SHA-1 digests)
+  KEYS[5]  the in-flight set's seal (claimSetEntries-8.lua): deleted when anything is claimed
   ARGV[1]  a new batch id (random), used only if the in-flight set starts a new batch
   then     pairs: member, score as read (ZRANGE … WITHSCORES)
 
@@ -23,8 +26,8 @@
   Refused before any write (guards.lua) when a key holds another type or a score is not one ZADD
   accepts; an error, nothing written, when the arguments do not come in pairs.
 ]]
-local source, inflight, batchKey, conflicts = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local refusal = wrongType({ { source, 'zset' }, { inflight, 'zset' }, { batchKey, 'string' }, { conflicts, 'set' } })
+local source, inflight, batchKey, conflicts, seal = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local refusal = wrongType({ { source, 'zset' }, { inflight, 'zset' }, { batchKey, 'string' }, { conflicts, 'set' }, { seal, 'string' } })
 if refusal then return refusal end
 if #ARGV % 2 ~= 1 then return redis.error_reply('ERR claimSelectedSetEntries: expected batch, then member/score pairs') end
 local invalid = badScore(3, 2)
@@ -47,6 +50,7 @@ for i = 2, #ARGV, 2 do
     statuses[#statuses + 1] = '1'
   end
 end
+if claimed > 0 then redis.call('DEL', seal) end
 if not batch and redis.call('EXISTS', inflight) == 1 then
   batch = ARGV[1]
   redis.call('SET', batchKey, batch)
