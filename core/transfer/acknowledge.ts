@@ -35,7 +35,8 @@ export async function acknowledgeQueueJobs(source: Redis, inflight: RedisKey, ba
  * flight for the next attempt. The call that empties the in-flight set deletes the batch id (and
  * the seal), after which a later call finds nothing of its own in flight and does nothing.
  *
- * Returns how the slice was acknowledged ('sealed': by the seal alone).
+ * Returns 'sealed' when the sealed call was enough (it deleted the slice, or found its batch
+ * already gone, when a by-members call would have done nothing either), else 'by members'.
  */
 export async function acknowledgeSetEntries(
   source: Redis,
