@@ -6,6 +6,7 @@ import { canEncode, encodeCommand, EncodedCommand } from './encoded-command.js';
 const GUARDS = readFileSync(new URL('./lua/lib/guards.lua', import.meta.url), 'utf8');
 const VARIADIC = readFileSync(new URL('./lua/lib/variadic.lua', import.meta.url), 'utf8');
 const CLAIM_LOCK = readFileSync(new URL('./lua/lib/claim-lock.lua', import.meta.url), 'utf8');
+const RUN_GENERATION = readFileSync(new URL('./lua/lib/run-generation.lua', import.meta.url), 'utf8');
 
 export type LuaArg = string | Buffer | number;
 
@@ -45,7 +46,8 @@ export class LuaScript {
     // The guards (lua/lib/guards.lua: key types and scores checked before any write) come first.
     // variadic.lua: commands of many items in one redis.call (issue #18). claim-lock.lua: a
     // transfer claim's look at the run lock (written once for the two claims that use it).
-    this.source = `${GUARDS}\n${VARIADIC}\n${CLAIM_LOCK}\n${readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8')}`;
+    // run-generation.lua: which start of a run holds its lock (the run's bookkeeping steps).
+    this.source = `${GUARDS}\n${VARIADIC}\n${CLAIM_LOCK}\n${RUN_GENERATION}\n${readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8')}`;
     this.sha = createHash('sha1').update(this.source).digest('hex');
   }
 

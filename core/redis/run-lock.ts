@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
+import { generationOfRecord, PlanSupersededError } from '../errors/plan-superseded-error.js';
 import { RunStoppedError } from '../errors/run-stopped-error.js';
 import { RunSupersededError } from '../errors/run-superseded-error.js';
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
@@ -148,6 +149,8 @@ export class RunLock {
       throw classifyRedisError(error, `Taking the run lock on ${where}`);
     }
     if (reply[0] === 2) throw new RunStoppedError(record.runId, `on ${where}`);
+    // A new execution's plan that a later start of the run got ahead of (acquireRunLock-2.lua).
+    if (reply[0] === 3 && options.newExecution) throw new PlanSupersededError(record.runId, generationOf(record), generationOfRecord(reply[1]), where, "took the run's lock");
     if (reply[0] === 3) throw new RunSupersededError(record.runId, `on ${where}`, plannedAtOf(reply[1]));
     if (reply[0] === 4) throw new RunLockLostError(record.runId, where, reply[1] === undefined ? undefined : holderOf(reply[1]));
     if (reply[0] !== 1) throw new RunLockedError(where, holderOf(reply[1] ?? ''), reply[2] ?? 0);
@@ -169,10 +172,18 @@ export class RunLock {
 
   /**
    * Clears the run's stop marker (a new execution resumes a stopped run), only while this run
-   * holds the lock; throws if it does not any more, as a renewal would.
+   * holds the lock — and, for a lock a plan took (it knows when), only while the lock still
+   * carries that plan's plannedAt and plannedBy: a later start of the run that took it since, and
+   * was stopped since, stays stopped (PlanSupersededError). Throws if it does not any more, as a
+   * renewal would.
    */
   async resume(): Promise<void> {
-    const reply = await renewScript.run(this.redis, { keys: this.keys(), args: [this.runId, 'resume', 0, ''] });
+    const { plannedAt, plannedBy } = this.holder;
+    const reply = await renewScript.run(this.redis, { keys: this.keys(), args: [this.runId, 'resume', 0, '', '', plannedAt ?? '', plannedBy ?? ''] });
+    if (reply === 3 && plannedAt !== undefined) {
+      const now = generationOfRecord(await this.redis.get(this.key));
+      throw new PlanSupersededError(this.runId, { plannedAt, ...(plannedBy !== undefined ? { plannedBy } : {}) }, now, this.where, "lifted the run's stop marker");
+    }
     if (reply !== 1) throw new FatalError(`Run ${this.runId} lost its run lock on ${this.where} while planning; stopping (nothing is lost: the next run resumes).`);
   }
 
@@ -235,6 +246,11 @@ export class RunLock {
   private keys(): string[] {
     return [runLockKey(this.prefix), runStopMarkerKey(this.prefix, this.runId)];
   }
+}
+
+/** A new execution's holder record's generation (it always has a plannedAt: `acquire` sets one). */
+function generationOf(record: LockHolder): { plannedAt: number; plannedBy?: string } {
+  return { plannedAt: record.plannedAt ?? 0, ...(record.plannedBy !== undefined ? { plannedBy: record.plannedBy } : {}) };
 }
 
 /** A lock's record as a holder, or as the text it is when it cannot be read. */

@@ -16,7 +16,8 @@ const EXECUTIONS_TTL_SECONDS = 7 * 24 * 3600;
  * place in the run — `root`, `item:<kind>:<name>:<continues>` for an item continued in a new
  * execution, `list:<next>` for the rest of the list continued in one. An execution is added
  * before it is started (by the step that decides to continue), so that the one starting it can
- * never see itself last; only the last execution to summarize releases the run lock.
+ * never see itself last; only the last execution to summarize releases the run lock. A new start
+ * of the run (or a re-run of a stopped one) records its root alone, with its list (store-run-plan.ts).
  */
 export const runExecutionsKey = (prefix: string, runId: string): string => `${prefix}sidekiq-migrate:${runId}:executions`;
 
@@ -25,11 +26,6 @@ export const itemContinuationName = (item: { readonly kind: string; readonly nam
   `item:${item.kind}:${item.name}:${item.continues ?? ROOT_EXECUTION}`;
 export const listContinuationName = (next: number): string => `list:${next}`;
 
-/** A new run (or a re-run of a stopped one): its only execution is the root. */
-export async function startRunExecutions(redis: Redis, prefix: string, runId: string): Promise<void> {
-  const key = runExecutionsKey(prefix, runId);
-  await redis.multi().del(key).hset(key, ROOT_EXECUTION, '1').expire(key, EXECUTIONS_TTL_SECONDS).exec();
-}
 
 /**
  * Adds an execution about to start (idempotent: a retried step adds it again), unless a later

@@ -16,8 +16,16 @@ export const storedRoutingKey = (prefix: string, runId: string): string => `${pr
  * Returns its digest, which the run's settings carry (storedDigest): see loadRouting.
  */
 export async function storeRouting(redis: Redis, prefix: string, runId: string, plan: RoutingPlan): Promise<string> {
-  const text = JSON.stringify(serializeRouting(plan));
+  const text = routingJson(plan);
   await redis.set(storedRoutingKey(prefix, runId), text, 'EX', ROUTING_TTL_SECONDS);
+  return rememberRouting(prefix, runId, text, plan);
+}
+
+/** A routing as it is stored (the plan step stores it with the run's list: store-run-plan.ts). */
+export const routingJson = (plan: RoutingPlan): string => JSON.stringify(serializeRouting(plan));
+
+/** Keeps a routing just stored (`text`) for this process's page steps; returns its digest. */
+export function rememberRouting(prefix: string, runId: string, text: string, plan: RoutingPlan): string {
   const digest = storedDigest(text);
   cache.set(cacheKey(storedRoutingKey(prefix, runId), digest), plan);
   return digest;

@@ -12,8 +12,16 @@ export const storedSelectionKey = (prefix: string, runId: string): string => `${
  * where page steps read them: carried in every state they would crowd Step Functions' 256 KB.
  */
 export async function storeSelection(redis: Redis, prefix: string, runId: string, classes: readonly string[]): Promise<string> {
-  const text = JSON.stringify(classes);
+  const text = selectionJson(classes);
   await redis.set(storedSelectionKey(prefix, runId), text, 'EX', SELECTION_TTL_SECONDS);
+  return rememberSelection(prefix, runId, text, classes);
+}
+
+/** A selection as it is stored (the plan step stores it with the run's list: store-run-plan.ts). */
+export const selectionJson = (classes: readonly string[]): string => JSON.stringify(classes);
+
+/** Keeps a selection just stored (`text`) for this process's page steps; returns its digest. */
+export function rememberSelection(prefix: string, runId: string, text: string, classes: readonly string[]): string {
   const digest = storedDigest(text);
   cache.set(cacheKey(storedSelectionKey(prefix, runId), digest), [...classes]);
   return digest;

@@ -48,9 +48,8 @@ export interface ListedWork {
   readonly name: string;
 }
 
-/** A run's list of sets and queues, on the source (7 days: continuations read it). */
+/** A run's list of sets and queues, on the source (7 days: continuations read it), stored by its plan (store-run-plan.ts). */
 export const workListKey = (prefix: string, runId: string): string => `${prefix}sidekiq-migrate:${runId}:items`;
-const WORK_LIST_TTL_SECONDS = 7 * 24 * 3600;
 
 /**
  * Lists what a run works on: the selected sets (`interrupted` only when it exists), then every queue to drain (re-route: those that
@@ -84,14 +83,6 @@ function refuseLongQueueNames(queues: readonly string[]): void {
   throw new InputError(
     `${long.length} queue(s) have a name longer than ${MAX_QUEUE_NAME_BYTES} bytes, such as ${shown}: a run carries queue names through the state machine's states (256 KiB each), so it takes names of at most ${MAX_QUEUE_NAME_BYTES} bytes. Rename that key, or delete it if it is no Sidekiq queue; the run stopped before its first page.`,
   );
-}
-
-/** Stores the list once, at the plan step, where "Add up…" reads the next batches from. */
-export async function storeWorkList(source: Connection, runId: string, work: readonly ListedWork[]): Promise<void> {
-  const key = workListKey(source.keys.prefix, runId);
-  const store = source.redis.multi().del(key);
-  for (let i = 0; i < work.length; i += 1000) store.rpush(key, ...work.slice(i, i + 1000).map((w) => JSON.stringify(w)));
-  await store.expire(key, WORK_LIST_TTL_SECONDS).exec();
 }
 
 /**

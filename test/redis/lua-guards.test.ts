@@ -38,6 +38,8 @@ async function seed(): Promise<void> {
   await redis.set('batch:s', 'b2');
   await redis.set('seal:s', 't:1');
   await redis.hset('cron:h', 'message', 'm');
+  // The run's lock, held by the plan the run's bookkeeping steps below name (run, 1000, arn).
+  await redis.set('lock', JSON.stringify({ runId: 'run', plannedAt: 1000, plannedBy: 'arn' }));
 }
 
 const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
@@ -65,6 +67,8 @@ const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['addRunExecution-2', { keys: ['lock', 'executions'], args: ['run', 'list:1', 1000, 60] }, ['lock', 'executions']],
   ['endRunExecution-2', { keys: ['lock', 'executions'], args: ['run', 'root', 1000] }, ['lock', 'executions']],
   ['finishRun-3', { keys: ['lock', 'items', 'executions'], args: ['run', 1000] }, ['lock', 'items', 'executions']],
+  ['storeRunPlan-5', { keys: ['lock', 'items', 'executions', 'routing', 'classes'], args: ['run', 1000, 'arn', 60, 'root', '{}', '["A"]', '{"kind":"set","name":"retry"}'] }, ['lock', 'items', 'executions']],
+  ['forgetRunConflicts-n', { keys: ['lock', 'conflicts:s'], args: ['run', 1000, 'arn'] }, ['lock']],
 ];
 
 describe('every Lua step refuses a key of the wrong type before writing anything', () => {

@@ -1,7 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisCommandError } from '../../core/redis/redis-errors.js';
-import { startRunExecutions } from '../../core/workflow/run-executions.js';
 import { TaskErrorNames, toTaskError } from '../../functions/support/task-error.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 
@@ -26,7 +25,7 @@ const OUT_OF_MEMORY = 'plan: Redis is out of memory (maxmemory reached, nothing 
 
 describe('a full Redis (noeviction, at maxmemory) refusing a step', () => {
   it('a MULTI it aborted (EXECABORT) says out of memory, not "Unexpected", and wrote nothing', async () => {
-    const failure = await startRunExecutions(redis, '', 'run-1').then(
+    const failure = await redis.multi().del('sidekiq-migrate:run-1:executions').hset('sidekiq-migrate:run-1:executions', 'root', '1').exec().then(
       () => null,
       (error: unknown) => error,
     );

@@ -17,6 +17,12 @@
   place: the plan step clears it (renewRunLock 'resume') once it holds every lock of the run and
   has planned, so that a plan that fails half-way leaves the run stopped.
 
+  'start' is refused ({ 3 }) when the lock of this run carries a later plannedAt than the one to
+  store (expired or not): a later start of the run took it after this plan read its clock — this
+  plan's Lambda was paused meanwhile (between its source's lock and its target's, or before its
+  first) — and everything under the run's id is the later plan's now. Taking it back would hand
+  the later plan's run to this one (the clean-up after this execution's end would release it).
+
   'continue' keeps the holder's plannedAt (when the run's current execution planned) and plannedBy
   (that execution's ARN): the clean-up after an ended execution compares them with that execution. A step that names the
   plannedAt of its own execution (ARGV[2]) is refused when the lock of its run carries a later one:
@@ -43,8 +49,8 @@
 
   Returns  { 1 } when taken; { 0, holder record, remaining ms (-1: never expires) } when
            another run holds it; { 2 } when this run was stopped ('continue' only; nothing changed);
-           { 3, holder record } when a later execution of this run holds it ('continue', 'hold';
-           nothing changed); { 4, holder record or nothing } when this run lost it ('hold' only:
+           { 3, holder record } when a later execution of this run holds it (any mode; nothing
+           changed); { 4, holder record or nothing } when this run lost it ('hold' only:
            gone, or another run's and expired; nothing changed)
 ]]
 if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
@@ -55,6 +61,9 @@ end
 local refusal = wrongType({ { KEYS[1], 'string' } })
 if refusal then return refusal end
 if mode ~= 'start' and redis.call('EXISTS', KEYS[2]) == 1 then return { 2 } end
+if mode == 'start' and laterStart(KEYS[1], ARGV[1], cjson.decode(ARGV[2]).plannedAt) then -- lib/run-generation.lua
+  return { 3, redis.call('GET', KEYS[1]) }
+end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local current = redis.call('GET', KEYS[1])

@@ -21,12 +21,7 @@
 ]]
 local refusal = wrongType({ { KEYS[1], 'string' }, { KEYS[2], 'hash' } })
 if refusal then return refusal end
-local asked = tonumber(ARGV[3])
-local current = redis.call('GET', KEYS[1])
-if asked and current then
-  local ok, holder = pcall(cjson.decode, current)
-  local held = ok and type(holder) == 'table' and holder.runId == ARGV[1] and tonumber(holder.plannedAt)
-  if held and held > asked then return { 3, held } end
-end
+local later = laterStart(KEYS[1], ARGV[1], ARGV[3]) -- lib/run-generation.lua
+if later then return { 3, later } end
 redis.call('HDEL', KEYS[2], ARGV[2])
 return { 1, redis.call('HLEN', KEYS[2]) }

@@ -20,7 +20,10 @@
   record's plannedAt; release, stop: ARGV[6]) do nothing when the lock of this run carries a later
   plannedAt: that execution was superseded by a later start of the run, whose lock it is (3).
   'resume' clears the marker for a new execution of the run, only while that execution holds the
-  lock: a plan refused by another run's lock leaves a stopped run stopped.
+  lock: a plan refused by another run's lock leaves a stopped run stopped. Given the plan's
+  plannedAt and plannedBy (ARGV[6], ARGV[7]), only while the lock still carries exactly those
+  (lib/run-generation.lua, plannerLost): a later start of the run that took it since, and was
+  stopped since, stays stopped.
 
   The lock's expiry is in its value (`expiresAt`, epoch ms, see acquireRunLock-2.lua): renewing
   rewrites it; a lock of another run past its `expiresAt` counts as gone.
@@ -35,9 +38,11 @@
   ARGV[4]  renew: the renewing step's holder record (its plannedAt: when its execution planned);
            stop: when the ended execution ended (epoch ms), or '' when unknown
   ARGV[5]  stop: the marker's value (when and why the run was stopped)
-  ARGV[6]  release, stop: when the ending execution planned (epoch ms), or '' (absent) when unknown
+  ARGV[6]  release, stop: when the ending execution planned (epoch ms), or '' (absent) when unknown;
+           resume: when the resuming plan planned, or '' (absent): any holder of this run's id
   ARGV[7]  stop: the ARN of the execution whose plan the ended execution belongs to (a root
-           execution's own; a continuation's settings name it), or '' (absent) when unknown
+           execution's own; a continuation's settings name it), or '' (absent) when unknown;
+           resume: the ARN of the resuming plan's execution, or '' (none)
 
   Returns  renew:   1 renewed; 0 this run lost the lock (gone, or another run's);
                     2 the run was stopped (nothing changed);
@@ -47,7 +52,7 @@
            stop:    1 marked (ARGV[3] > 0) and the lock released; 0 marked, no lock of this run to
                     release; 3 a newer execution of the run holds the lock (nothing changed)
            resume:  1 the marker is cleared (or there was none); 0 this run does not hold the lock
-                    (nothing changed)
+                    (nothing changed); 3 another start of this run holds it (nothing changed)
 ]]
 if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
 local action = ARGV[2]
@@ -105,6 +110,7 @@ elseif action == 'stop' then
   return 1
 elseif action == 'resume' then
   if not held then return 0 end
+  if ARGV[6] ~= nil and ARGV[6] ~= '' and plannerLost(KEYS[1], ARGV[1], ARGV[6], ARGV[7] or '') then return 3 end
   redis.call('DEL', KEYS[2])
   return 1
 end

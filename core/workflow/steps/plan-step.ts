@@ -16,16 +16,17 @@ import { SORTED_SET_NAMES } from '../../redis/sidekiq-keys.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
 import { assertDryRunCarries } from '../dry-run-carry.js';
 import { resolveRouting } from '../resolve-routing.js';
-import { addRunExecution, finishRun, itemContinuationName, listContinuationName, ROOT_EXECUTION, runExecutionsKey, startRunExecutions } from '../run-executions.js';
+import { addRunExecution, finishRun, itemContinuationName, listContinuationName, ROOT_EXECUTION, runExecutionsKey } from '../run-executions.js';
 import { InputError } from '../../errors/input-error.js';
 import { generationOf } from '../run-generation.js';
 import { addToTotals, emptyTally } from '../run-tally.js';
 import { loadRecordedRollback, recordedMovesDigest } from '../recorded-rollback.js';
-import { deserializeRouting, loadRouting, readStoredRouting, serializeRouting, storeRouting } from '../stored-routing.js';
-import { storeSelection } from '../stored-selection.js';
+import { deserializeRouting, loadRouting, readStoredRouting, rememberRouting, routingJson, serializeRouting, storedDigest } from '../stored-routing.js';
+import { rememberSelection, selectionJson } from '../stored-selection.js';
+import { forgetRunConflicts, storeRunPlan, type Planner } from '../store-run-plan.js';
 import { recordStartedWith, startedWith } from '../started-with.js';
 import type { RenameWithoutQueue, RunSettings, WorkItem } from '../work-item.js';
-import { BATCH_SIZE, countJobs, listWork, readWork, storeWorkList, type WorkState } from '../work-list.js';
+import { BATCH_SIZE, countJobs, listWork, readWork, type WorkState } from '../work-list.js';
 import { continuationInputSchema, workflowInputSchema, type WorkflowInput } from '../workflow-input.js';
 
 /** How long a run's lock lives without renewal: longer than any one page step (Lambda ≤ 15 min). */
@@ -100,10 +101,13 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
       locks.push(await RunLock.acquire(source.redis, source.keys.prefix, holder, RUN_LOCK_TTL_MS, `source ${source.name}`, options));
       if (target) locks.push(await RunLock.acquire(target.redis, target.keys.prefix, holder, RUN_LOCK_TTL_MS, `target ${target.name}`, options));
     }
-    const work = await planWork(input, source, target, sourceHasData);
+    // Every write of the plan from here on goes through only while the lock still carries this
+    // plan's plannedAt and plannedBy (PlanSupersededError): a plan paused after it took the lock,
+    // while a later start of the run took it and planned, writes nothing over what that one wrote.
+    const planner = locks[0] ? { runId: input.runId, plannedAt: locks[0].holder.plannedAt!, ...generationOf(locks[0].holder) } : undefined;
+    const work = await planWork(input, source, target, sourceHasData, planner);
     const generation = locks[0] ? generationOf(locks[0].holder) : undefined;
     const planned = generation === undefined ? work : { ...work, settings: { ...work.settings, ...generation } };
-    if (!input.dryRun) await startRunExecutions(source.redis, source.keys.prefix, input.runId);
     // Only now, holding every lock and planned, lift a stop: a plan that fails leaves the run stopped.
     for (const lock of locks) await lock.resume();
     const otherPrefixes = (await otherSidekiqPrefixes(source.redis, source.keys, alsoOurs)).filter((p) => p.jobs > 0 || (p.unreadable ?? 0) > 0);
@@ -156,7 +160,15 @@ async function findRenamesWithoutQueue(source: Connection, plan: RoutingPlan | u
   return renames.flatMap(([from, to], i) => (known(i) ? [] : [{ from, to }])).slice(0, RENAMES_WITHOUT_QUEUE_KEPT);
 }
 
-async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined, sourceHasData: boolean): Promise<PlanOutput> {
+/**
+ * `planner`: the plan's generation in the run's lock (none for a dry run, which writes nothing).
+ * Writes after the lock, in order: the target's id (SET NX, no run's own: any run may name it);
+ * the run's conflicts (forgetRunConflicts, guarded); what resumeInflight finishes of interrupted
+ * runs (each job through its run's ledger: written once whoever finishes it, see its comment);
+ * cron definitions (compare-and-set, planCron); the run's routing, selection, list and executions
+ * (storeRunPlan, guarded, one step).
+ */
+async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined, sourceHasData: boolean, planner?: Planner): Promise<PlanOutput> {
   const plan = input.routing ? await resolveRouting(input.routing, source, input.runId) : undefined;
 
   const renamesWithoutQueue = input.mode === 'reroute' ? await findRenamesWithoutQueue(source, plan) : [];
@@ -195,20 +207,27 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     // The conflicts an earlier attempt of this run gave back are forgotten: the claim would step
     // over them and this attempt's summary would not count them (it said 'Complete' over jobs left
     // on the source). Claimed again, they are found on the target again and given back, counted.
-    if (!input.dryRun) await source.redis.del(...SORTED_SET_NAMES.map((set) => conflictsKey(source.keys.prefix, input.runId, set)));
+    if (planner) await forgetRunConflicts(source, planner, SORTED_SET_NAMES.map((set) => conflictsKey(source.keys.prefix, input.runId, set)));
     resumed = await resumeInflight({ ...context, ...(targetId ? { targetId } : {}), sourceName: source.name, targetName: target.name }, input.placement);
   }
   // Listed before anything of this run is written: a queue it cannot take refuses the run whole.
   const listed = await listWork(planned, source, plan);
-  // Before anything of the run moves: its first plan fixes what it was started with (started-with.ts).
+  // Before anything of the run moves: its first plan fixes what it was started with (started-with.ts;
+  // SET NX: a later plan, stale or not, never replaces it).
   if (!input.dryRun) await recordStartedWith(source.redis, source.keys.prefix, input.runId, startedWith(input.mode, plan, input.classes));
-  const routingDigest = plan && !input.dryRun ? await storeRouting(source.redis, source.keys.prefix, input.runId, plan) : undefined;
-  const selectionDigest = input.classes && !input.dryRun ? await storeSelection(source.redis, source.keys.prefix, input.runId, input.classes) : undefined;
+  const routingText = plan && planner ? routingJson(plan) : undefined;
+  const selectionText = input.classes && planner ? selectionJson(input.classes) : undefined;
+  const routingDigest = routingText === undefined ? undefined : storedDigest(routingText);
+  const selectionDigest = selectionText === undefined ? undefined : storedDigest(selectionText);
   // Read after the plan's own waits (resumeInflight): the most replicas its connections saw.
   const replicas = input.mode === 'transfer' && target && !input.dryRun ? { source: await replicasSeen(source.redis), target: await replicasSeen(target.redis) } : undefined;
   const settings: RunSettings = { ...planned, ...(routingDigest ? { routingDigest } : {}), ...(selectionDigest ? { selectionDigest } : {}), ...(replicas ? { replicas } : {}) };
   const cron = await planCron(input.cron, input.dryRun, source, target, plan);
-  if (!input.dryRun) await storeWorkList(source, input.runId, listed);
+  if (planner) {
+    await storeRunPlan(source, planner, { ...(routingText ? { routing: routingText } : {}), ...(selectionText ? { selection: selectionText } : {}), work: listed });
+    if (plan && routingText) rememberRouting(source.keys.prefix, input.runId, routingText, plan);
+    if (input.classes && selectionText) rememberSelection(source.keys.prefix, input.runId, selectionText, input.classes);
+  }
   const first = await readWork(settings, source, plan, 0, BATCH_SIZE);
   const plannedJobs = await countJobs(source, listed);
   const tally = emptyTally(input.mode);

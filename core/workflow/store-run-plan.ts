@@ -1,0 +1,62 @@
+import { generationOfRecord, PlanSupersededError, type PlanGeneration } from '../errors/plan-superseded-error.js';
+import { LuaScript } from '../redis/lua-script.js';
+import { runLockKey, RunLockLostError, type LockHolder } from '../redis/run-lock.js';
+import type { Connection } from './connections.js';
+import { ROOT_EXECUTION, runExecutionsKey } from './run-executions.js';
+import { storedRoutingKey } from './stored-routing.js';
+import { storedSelectionKey } from './stored-selection.js';
+import { workListKey, type ListedWork } from './work-list.js';
+
+const storeScript = new LuaScript('storeRunPlan-5');
+const forgetScript = new LuaScript('forgetRunConflicts-n');
+
+/** How long a run's list, executions, routing and selection stay: longer than any run with its continuations. */
+export const RUN_PLAN_TTL_SECONDS = 7 * 24 * 3600;
+
+/** A plan holding its run's lock: the run, and the generation it wrote into the lock. */
+export interface Planner extends PlanGeneration {
+  readonly runId: string;
+}
+
+/**
+ * What a plan stores for its run, in one step on the source and only while the run's lock still
+ * carries this plan's plannedAt and plannedBy (storeRunPlan-5.lua): the routing and selection
+ * (serialized, when it has them), its list of sets and queues, and its executions (the root).
+ */
+export async function storeRunPlan(
+  source: Connection,
+  planner: Planner,
+  plan: { readonly routing?: string; readonly selection?: string; readonly work: readonly ListedWork[] },
+): Promise<void> {
+  const { prefix } = source.keys;
+  const keys = [runLockKey(prefix), workListKey(prefix, planner.runId), runExecutionsKey(prefix, planner.runId), storedRoutingKey(prefix, planner.runId), storedSelectionKey(prefix, planner.runId)];
+  const args = [...plannerArgs(planner), RUN_PLAN_TTL_SECONDS, ROOT_EXECUTION, plan.routing ?? '', plan.selection ?? '', ...plan.work.map((w) => JSON.stringify(w))];
+  refuseUnlessStored(await storeScript.run(source.redis, { keys, args }), planner, `source ${source.name}`, "stored the run's routing, list and executions");
+}
+
+/**
+ * Deletes the run's conflicts keys an earlier attempt of the run left (`keys`), only while the
+ * run's lock still carries this plan's generation (forgetRunConflicts-n.lua).
+ */
+export async function forgetRunConflicts(source: Connection, planner: Planner, keys: readonly (string | Buffer)[]): Promise<void> {
+  const reply = await forgetScript.run(source.redis, { keys: [runLockKey(source.keys.prefix), ...keys], args: plannerArgs(planner) });
+  refuseUnlessStored(reply, planner, `source ${source.name}`, "forgot the run's conflicts");
+}
+
+const plannerArgs = (planner: Planner): [string, number, string] => [planner.runId, planner.plannedAt, planner.plannedBy ?? ''];
+
+/** A guarded step's reply (lib/run-generation.lua plannerLost): `{ 1 }` went through, else the error that says why not. */
+function refuseUnlessStored(reply: unknown, planner: Planner, where: string, before: string): void {
+  const [code, record] = reply as [number, Buffer?];
+  if (code === 1) return;
+  if (code === 3) throw new PlanSupersededError(planner.runId, planner, generationOfRecord(record), where, before);
+  throw new RunLockLostError(planner.runId, where, record === undefined ? undefined : lockRecord(record));
+}
+
+function lockRecord(record: Buffer): LockHolder | string {
+  try {
+    return JSON.parse(record.toString()) as LockHolder;
+  } catch {
+    return record.toString();
+  }
+}
