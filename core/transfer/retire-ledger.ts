@@ -1,6 +1,12 @@
 import type { Redis, RedisKey } from 'ioredis';
+import { LuaScript } from '../redis/lua-script.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 import { inflightKey, ledgerKey } from './transfer-keys.js';
+
+const retireScript = new LuaScript('retireLedger-1');
+
+/** Ledgers looked at per round trip of each phase (retireRunLedgers). */
+const RETIRE_CHUNK = 1000;
 
 /**
  * Gives a run's ledger its time to live once nothing it records can be in flight any more: its
@@ -12,12 +18,25 @@ import { inflightKey, ledgerKey } from './transfer-keys.js';
  * Once retired, evicting it is harmless: batches claimed later get new ids, and the copy that
  * records them takes the TTL off again, in the same script.
  *
- * Called where no other attempt of the run can be writing that key: at the end of an execution
- * (summarize) and after resuming an interrupted run's leftovers (plan step, holding the lock).
+ * The in-flight key is on the source, the ledger on the target: no one step sees both. A plain
+ * "EXISTS on the source, then EXPIRE on the target" gave a TTL to a ledger recording jobs in
+ * flight whenever a batch was claimed and copied between the two calls (another execution of the
+ * run working the same key — a later start while a plan paused after its look, an item's
+ * continuation — or a process paused between them): the copy's PERSIST came before the EXPIRE.
+ * So it goes in three steps, in this order (retireLedger-1.lua says why that is enough):
+ *   1. the target: how the ledger is now ('look': no TTL, how many ids, one of them);
+ *   2. the source: no in-flight key for it (every batch claimed so far was acknowledged);
+ *   3. the target: the TTL, only if the ledger is exactly as step 1 saw it ('retire').
+ * A batch claimed after step 2 records new ids when it is copied: before step 3, the ledger
+ * changed and is left without a TTL; after it, the copy's PERSIST takes the TTL off. A batch
+ * claimed before step 2 and still in flight makes step 2 refuse. A crash between any two steps
+ * leaves the ledger without a TTL (only ever the safe side): the next retire gives it.
+ *
+ * Returns whether it gave the TTL (false: nothing written).
  */
 export async function retireLedger(source: Redis, target: Redis, inflight: RedisKey, ledger: RedisKey, ttlSeconds: number): Promise<boolean> {
-  if ((await source.exists(inflight)) === 1) return false;
-  return (await target.expire(ledger, ttlSeconds)) === 1;
+  const [retired] = await retireAll(source, target, [{ inflight, ledger }], ttlSeconds);
+  return retired!;
 }
 
 /** `retireLedger` for each source key (`queue:NAME`, `retry`) a run worked on. */
@@ -26,7 +45,36 @@ export async function retireRunLedgers(
   sourceKeys: readonly string[],
   ttlSeconds: number,
 ): Promise<void> {
-  for (const key of sourceKeys) {
-    await retireLedger(context.source, context.target, inflightKey(context.sourceKeys.prefix, context.runId, key), ledgerKey(context.targetKeys.prefix, context.runId, key), ttlSeconds);
-  }
+  const pairs = sourceKeys.map((key) => ({ inflight: inflightKey(context.sourceKeys.prefix, context.runId, key), ledger: ledgerKey(context.targetKeys.prefix, context.runId, key) }));
+  for (let i = 0; i < pairs.length; i += RETIRE_CHUNK) await retireAll(context.source, context.target, pairs.slice(i, i + RETIRE_CHUNK), ttlSeconds);
+}
+
+/**
+ * The three steps for many ledgers, each step one round trip for all of them: the order that
+ * makes each ledger's retirement safe holds per ledger (its look, then its in-flight key, then
+ * its retire), whatever happens to the others in between.
+ */
+async function retireAll(source: Redis, target: Redis, pairs: readonly { inflight: RedisKey; ledger: RedisKey }[], ttlSeconds: number): Promise<boolean[]> {
+  const looks = (await retireScript.runAll(
+    target,
+    pairs.map(({ ledger }) => ({ keys: [ledger], args: ['look'] })),
+  )) as [number, number, Buffer?][];
+  // Only a ledger with ids and no TTL has anything to retire (-2: none; a TTL: retired already).
+  const candidates = pairs.flatMap((pair, i) => (looks[i]![0] === -1 && looks[i]![2] !== undefined ? [{ ...pair, at: i, size: looks[i]![1], id: looks[i]![2] }] : []));
+  const retired = pairs.map(() => false);
+  if (candidates.length === 0) return retired;
+  const pipeline = source.pipeline();
+  for (const { inflight } of candidates) pipeline.exists(inflight);
+  const replies = (await pipeline.exec()) ?? [];
+  const idle = candidates.filter((_, i) => {
+    const [error, exists] = replies[i] ?? [new Error('no reply to EXISTS')];
+    if (error) throw error;
+    return exists === 0;
+  });
+  const done = await retireScript.runAll(
+    target,
+    idle.map(({ ledger, size, id }) => ({ keys: [ledger], args: ['retire', ttlSeconds, size, id] })),
+  );
+  idle.forEach(({ at }, i) => (retired[at] = done[i] === 1));
+  return retired;
 }

@@ -97,6 +97,16 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     });
   }
 
+  it('retireLedger-1 gives no TTL to a ledger of another type, and looks at it without writing', async () => {
+    await seed();
+    await redis.set('ledger:x', 'not a set');
+    const before = await digestKeys(redis, '');
+    const script = new LuaScript('retireLedger-1');
+    expect(await script.run(redis, { keys: ['ledger:x'], args: ['look'] })).toEqual([-1, 0]);
+    expect(await script.run(redis, { keys: ['ledger:x'], args: ['retire', 600, 0, 'x'] })).toBe(0);
+    expect(await digestKeys(redis, '')).toEqual(before);
+  });
+
   it('a score ZADD would refuse is refused before the entry is removed', async () => {
     await seed();
     const before = await digestKeys(redis, '');

@@ -15,19 +15,21 @@ const SCRIPTS = new Map(
       ['writeSet', 'copyEntriesToSet-3'],
       ['acquire', 'acquireRunLock-2'],
       ['lock', 'renewRunLock-2'],
+      ['retire', 'retireLedger-1'],
     ] as const
   ).map(([label, name]) => [new LuaScript(name).sha, label]),
 );
 /** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
 export async function loadScripts(...servers: Redis[]): Promise<void> {
-  for (const name of ['claimQueueJobs-6', 'acknowledgeQueueBatch-2', 'claimSetEntries-8', 'acknowledgeSetBatch-5', 'copyJobsToLists-n', 'copyEntriesToSet-3', 'acquireRunLock-2', 'renewRunLock-2']) {
+  for (const name of ['claimQueueJobs-6', 'acknowledgeQueueBatch-2', 'claimSetEntries-8', 'acknowledgeSetBatch-5', 'copyJobsToLists-n', 'copyEntriesToSet-3', 'acquireRunLock-2', 'renewRunLock-2', 'retireLedger-1']) {
     for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
   }
 }
 
 /**
  * The client, recording when each pipeline of our scripts goes out ('> claim') and when its reply
- * is back ('< claim'); renewRunLock-2 is named by its action ('renew', 'release').
+ * is back ('< claim'); renewRunLock-2 is named by its action ('renew', 'release'), a pipeline of
+ * plain commands by their names ('exists').
  */
 export function recording(redis: Redis): Redis & { events: string[] } {
   const events: string[] = [];
@@ -47,7 +49,8 @@ export function recording(redis: Redis): Redis & { events: string[] } {
               const label = SCRIPTS.get(String(c.args[0])) ?? 'other';
               return label === 'lock' ? String(c.args[5]) : label;
             });
-          const label = [...new Set(labels)].join('+');
+          // A pipeline of plain commands is named by them ('exists').
+          const label = [...new Set(labels.length > 0 ? labels : queued.map((c) => c.name))].join('+');
           events.push(`> ${label}`);
           return exec(...execArgs).finally(() => events.push(`< ${label}`));
         };

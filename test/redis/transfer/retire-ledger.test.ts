@@ -1,6 +1,10 @@
+import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { LuaScript } from '../../../core/redis/lua-script.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { retireLedger, retireRunLedgers } from '../../../core/transfer/retire-ledger.js';
+import { keyValueSnapshot } from '../../support/exact-jobs.js';
+import { interferingRedis, SimulatedCrash } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 
 const redis = privateSourceAndTarget();
@@ -51,5 +55,107 @@ describe('retiring a ledger', () => {
     expect(ttls['t:sidekiq-migrate:r1:ledger:queue:b']).toBe(-1); // still in flight
     expect(ttls['t:sidekiq-migrate:r1:ledger:retry']).toBeGreaterThan(890);
     expect(ttls['t:sidekiq-migrate:r2:ledger:retry']).toBe(-1); // another run's
+  });
+});
+
+const copyScript = new LuaScript('copyJobsToLists-n');
+
+/**
+ * What another execution of the run does to the same source key: claims a new batch (its jobs in
+ * the in-flight list, its id beside it) and copies it to the target, recording its ids in the
+ * ledger (the real copy script: SADD, PERSIST) — not acknowledged yet: its jobs are in flight.
+ */
+async function claimAndCopy(source: Redis, target: Redis, batch: string, payload: string): Promise<void> {
+  await source.rpush('inflight', payload);
+  await source.set('batch', batch);
+  await copyScript.run(target, { keys: ['ledger', 'queues', 'queue:q'], args: ['RPUSH', '1', 'q', '', `${batch}:0`, payload, '1'] });
+}
+
+/** Both clients of a retire, counting its calls on either server; `before(n)` runs before the n-th. */
+function wrapBoth(source: Redis, target: Redis, before: (n: number) => Promise<void>): { source: Redis; target: Redis; calls: () => number } {
+  let n = 0;
+  const hook = async () => before(n++);
+  return { source: interferingRedis(source, hook), target: interferingRedis(target, hook), calls: () => n };
+}
+
+describe('retiring a ledger while another execution of the run claims and copies the same key', () => {
+  it('never leaves a TTL on a ledger whose ids are in flight, whichever of its calls the claim and copy come before', async () => {
+    const hex = (text: string) => Buffer.from(text).toString('hex');
+    let tried = 0;
+    for (let at = 0; ; at++) {
+      const [source, target] = [redis.source(), redis.target()];
+      await Promise.all([source.flushall(), target.flushall()]);
+      // An earlier batch, written and acknowledged: nothing in flight, the ledger has no TTL.
+      await target.sadd('ledger', 'old:0', 'old:1');
+      let interfered = false;
+      const wrapped = wrapBoth(source, target, async (n) => {
+        if (n !== at) return;
+        interfered = true;
+        await claimAndCopy(source, target, 'new', 'job-new');
+      });
+
+      const retired = await retireLedger(wrapped.source, wrapped.target, 'inflight', 'ledger', 600);
+      if (!interfered) {
+        // The claim after its last call: retired, then the copy took the TTL off again.
+        await claimAndCopy(source, target, 'new', 'job-new');
+        expect(retired).toBe(true);
+      } else {
+        expect(retired, `claimed and copied before call ${at}`).toBe(false);
+        tried++;
+      }
+      // The ledger records the new batch, in flight: it has no TTL, exactly.
+      expect(await keyValueSnapshot(target), `claimed and copied before call ${at}`).toEqual({
+        ledger: `set persistent ${[hex('new:0'), hex('old:0'), hex('old:1')].sort().join(',')}`,
+        'queue:q': `list persistent ${hex('job-new')}`,
+        queues: `set persistent ${hex('q')}`,
+      });
+      expect(await keyValueSnapshot(source)).toEqual({ batch: `string persistent ${hex('new')}`, inflight: `list persistent ${hex('job-new')}` });
+      if (!interfered) break;
+    }
+    expect(tried).toBeGreaterThanOrEqual(2); // at least the source's look and the target's call after it
+  });
+
+  it('leaves a ledger re-created meanwhile with as many ids (retired, evicted, copied again) without a TTL', async () => {
+    const [source, target] = [redis.source(), redis.target()];
+    await target.sadd('ledger', 'old:0');
+    // Between the retire's look and its last call: another retire gave the TTL, the ledger was
+    // evicted, and a new batch (one job, in flight) was copied: one id again, another one.
+    const wrapped = wrapBoth(source, target, async (n) => {
+      if (n !== 1) return;
+      await target.del('ledger');
+      await claimAndCopy(source, target, 'new', 'job-new');
+      await source.del('inflight'); // the source's look sees none: claimed after it, in the test's stead
+    });
+    let at = 0;
+    const late = wrapBoth(wrapped.source, wrapped.target, async () => {
+      if (at++ === 2) await source.rpush('inflight', 'job-new'); // back in flight when the retire's last call comes
+    });
+
+    expect(await retireLedger(late.source, late.target, 'inflight', 'ledger', 600)).toBe(false);
+    expect(await target.smembers('ledger')).toEqual(['new:0']);
+    expect(await target.pttl('ledger')).toBe(-1);
+  });
+
+  it('a crash before any of its calls leaves the ledger without a TTL; the next retire gives it', async () => {
+    for (let at = 0; ; at++) {
+      const [source, target] = [redis.source(), redis.target()];
+      await Promise.all([source.flushall(), target.flushall()]);
+      await target.sadd('ledger', 'old:0');
+      const wrapped = wrapBoth(source, target, (n) => {
+        if (n === at) throw new SimulatedCrash(`before call ${at}`);
+        return Promise.resolve();
+      });
+      const crashed = await retireLedger(wrapped.source, wrapped.target, 'inflight', 'ledger', 600).then(
+        () => false,
+        (error: unknown) => error instanceof SimulatedCrash || Promise.reject(error),
+      );
+      if (!crashed) {
+        expect(at).toBe(wrapped.calls()); // every call was crashed before once
+        break;
+      }
+      expect(await target.pttl('ledger')).toBe(-1);
+      expect(await retireLedger(source, target, 'inflight', 'ledger', 600)).toBe(true);
+      expect(await target.ttl('ledger')).toBeGreaterThan(590);
+    }
   });
 });
