@@ -2,9 +2,10 @@ import type { Redis } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
+import { plannerArgs, refuseUnlessHeld, type PlanGuard } from '../workflow/planner-guard.js';
 import type { CronDefinition } from './cron-definitions.js';
 
-const copyCronDefinition = new LuaScript('copyCronDefinition-2');
+const copyCronDefinition = new LuaScript('copyCronDefinition-3');
 
 export interface CronCarryResult {
   readonly copied: string[];
@@ -26,22 +27,26 @@ export async function carryCronDefinitions(
   target: Redis,
   targetKeys: SidekiqKeys,
   definitions: readonly CronDefinition[],
+  /** The run's lock on the target: each copy goes through only while it is still the plan's (copyCronDefinition-3.lua). */
+  guard: PlanGuard,
 ): Promise<CronCarryResult> {
   const copied: string[] = [];
   const keptOnTarget: string[] = [];
   for (const definition of definitions) {
     const member = definition.key.slice(sourceKeys.prefix.length);
     const index = definition.namespace === null ? 'cron_jobs' : `cron_jobs:${definition.namespace}`;
+    let done: unknown;
     try {
       const fields = await source.hgetallBuffer(definition.key);
       // Gone since it was listed: nothing to carry.
       if (Object.keys(fields).length === 0) continue;
       const pairs = Object.entries(fields).flatMap(([field, value]) => [field, value]);
-      const done = await copyCronDefinition.run(target, { keys: [`${targetKeys.prefix}${member}`, `${targetKeys.prefix}${index}`], args: [member, ...pairs] });
-      (done === 1 ? copied : keptOnTarget).push(definition.name);
+      done = await copyCronDefinition.run(target, { keys: [`${targetKeys.prefix}${member}`, `${targetKeys.prefix}${index}`, guard.lockKey], args: [member, ...plannerArgs(guard.planner), ...pairs] });
     } catch (error) {
       throw classifyRedisError(error, `Copying cron job ${definition.name} (${definition.key}) to the target`);
     }
+    refuseUnlessHeld(done, guard.planner, guard.where, `copied cron job ${definition.name} to the target`);
+    (done === 1 ? copied : keptOnTarget).push(definition.name);
   }
   return { copied, keptOnTarget };
 }

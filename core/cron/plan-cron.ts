@@ -1,4 +1,6 @@
+import { runLockKey } from '../redis/run-lock.js';
 import type { Connection } from '../workflow/connections.js';
+import type { Planner } from '../workflow/planner-guard.js';
 import type { RoutingPlan } from '../routing/routing-plan.js';
 import { carryCronDefinitions } from './carry-cron-definitions.js';
 import { readCronDefinitions } from './cron-definitions.js';
@@ -34,7 +36,15 @@ export interface CronReport {
  * schedule is loaded) and rewrites their queue value with `rewrite`. A transfer names the
  * definitions left on the source and copies them with `carry`. A dry run writes nothing.
  */
-export async function planCron(action: CronAction, dryRun: boolean, source: Connection, target: Connection | undefined, plan: RoutingPlan | undefined): Promise<CronReport | null> {
+export async function planCron(
+  action: CronAction,
+  dryRun: boolean,
+  source: Connection,
+  target: Connection | undefined,
+  plan: RoutingPlan | undefined,
+  /** The plan holding the run's locks (none: a dry run): each write goes through only while it still does. */
+  planner?: Planner,
+): Promise<CronReport | null> {
   const definitions = await readCronDefinitions(source.redis, source.keys);
   if (definitions.length === 0) return null;
   // A rollback's reverse plan names where jobs came from, not where a class belongs: cron is not judged by it.
@@ -47,13 +57,13 @@ export async function planCron(action: CronAction, dryRun: boolean, source: Conn
     action,
     dryRun,
   };
-  if (dryRun) return report;
+  if (dryRun || !planner) return report;
   if (action === 'rewrite' && routes.length > 0) {
-    const done = await rewriteCronQueues(source.redis, routes);
+    const done = await rewriteCronQueues(source.redis, routes, { lockKey: runLockKey(source.keys.prefix), planner, where: `source ${source.name}` });
     return { ...report, rewritten: done.rewritten.length, changedMeanwhile: done.changedMeanwhile.length };
   }
   if (action === 'carry' && target) {
-    const done = await carryCronDefinitions(source.redis, source.keys, target.redis, target.keys, definitions);
+    const done = await carryCronDefinitions(source.redis, source.keys, target.redis, target.keys, definitions, { lockKey: runLockKey(target.keys.prefix), planner, where: `target ${target.name}` });
     return { ...report, carried: done.copied.length, keptOnTarget: done.keptOnTarget.length };
   }
   return report;

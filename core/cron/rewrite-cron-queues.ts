@@ -3,9 +3,10 @@ import { LuaScript } from '../redis/lua-script.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { examineScheduledJob } from '../reroute/examine-job.js';
 import type { RoutingPlan } from '../routing/routing-plan.js';
+import { plannerArgs, refuseUnlessHeld, type PlanGuard } from '../workflow/planner-guard.js';
 import type { CronDefinition } from './cron-definitions.js';
 
-const rewriteCronMessage = new LuaScript('rewriteCronMessage-1');
+const rewriteCronMessage = new LuaScript('rewriteCronMessage-2');
 
 /** What routing says of one cron definition's queue. */
 export interface CronRoute {
@@ -40,21 +41,25 @@ export interface CronRewriteResult {
 
 /**
  * Rewrites the queue value of each definition that routing sends elsewhere, bytes preserved but
- * for that value, each with a compare-and-set (rewriteCronMessage-1.lua). Definitions whose class
- * has no destination, or whose message cannot be read, stay as they are.
+ * for that value, each with a compare-and-set (rewriteCronMessage-2.lua), only while the run's
+ * lock is still the plan's (`guard`: else PlanSupersededError or RunLockLostError, nothing more
+ * rewritten). Definitions whose class has no destination, or whose message cannot be read, stay
+ * as they are.
  */
-export async function rewriteCronQueues(redis: Redis, routes: readonly CronRoute[]): Promise<CronRewriteResult> {
+export async function rewriteCronQueues(redis: Redis, routes: readonly CronRoute[], guard: PlanGuard): Promise<CronRewriteResult> {
   const rewritten: CronRewriteResult['rewritten'][number][] = [];
   const changedMeanwhile: string[] = [];
   for (const { definition, to, rewritten: message } of routes) {
     if (to === null || message === null) continue;
+    let done: unknown;
     try {
-      const done = await rewriteCronMessage.run(redis, { keys: [definition.key], args: [definition.message, message] });
-      if (done === 1) rewritten.push({ name: definition.name, from: definition.queue, to });
-      else changedMeanwhile.push(definition.name);
+      done = await rewriteCronMessage.run(redis, { keys: [definition.key, guard.lockKey], args: [definition.message, message, ...plannerArgs(guard.planner)] });
     } catch (error) {
       throw classifyRedisError(error, `Rewriting the queue of cron job ${definition.name} (${definition.key})`);
     }
+    refuseUnlessHeld(done, guard.planner, guard.where, `rewrote the queue of cron job ${definition.name}`);
+    if (done === 1) rewritten.push({ name: definition.name, from: definition.queue, to });
+    else changedMeanwhile.push(definition.name);
   }
   return { rewritten, changedMeanwhile };
 }

@@ -1,7 +1,7 @@
-import { generationOfRecord, PlanSupersededError, type PlanGeneration } from '../errors/plan-superseded-error.js';
 import { LuaScript } from '../redis/lua-script.js';
-import { runLockKey, RunLockLostError, type LockHolder } from '../redis/run-lock.js';
+import { runLockKey } from '../redis/run-lock.js';
 import type { Connection } from './connections.js';
+import { plannerArgs, refuseUnlessHeld, type Planner } from './planner-guard.js';
 import { ROOT_EXECUTION, runExecutionsKey } from './run-executions.js';
 import { storedRoutingKey } from './stored-routing.js';
 import { storedSelectionKey } from './stored-selection.js';
@@ -12,11 +12,6 @@ const forgetScript = new LuaScript('forgetRunConflicts-n');
 
 /** How long a run's list, executions, routing and selection stay: longer than any run with its continuations. */
 export const RUN_PLAN_TTL_SECONDS = 7 * 24 * 3600;
-
-/** A plan holding its run's lock: the run, and the generation it wrote into the lock. */
-export interface Planner extends PlanGeneration {
-  readonly runId: string;
-}
 
 /**
  * What a plan stores for its run, in one step on the source and only while the run's lock still
@@ -43,20 +38,7 @@ export async function forgetRunConflicts(source: Connection, planner: Planner, k
   refuseUnlessStored(reply, planner, `source ${source.name}`, "forgot the run's conflicts");
 }
 
-const plannerArgs = (planner: Planner): [string, number, string] => [planner.runId, planner.plannedAt, planner.plannedBy ?? ''];
-
-/** A guarded step's reply (lib/run-generation.lua plannerLost): `{ 1 }` went through, else the error that says why not. */
+/** `{ 1 }`: the guarded step went through; a refusal throws (planner-guard.ts). */
 function refuseUnlessStored(reply: unknown, planner: Planner, where: string, before: string): void {
-  const [code, record] = reply as [number, Buffer?];
-  if (code === 1) return;
-  if (code === 3) throw new PlanSupersededError(planner.runId, planner, generationOfRecord(record), where, before);
-  throw new RunLockLostError(planner.runId, where, record === undefined ? undefined : lockRecord(record));
-}
-
-function lockRecord(record: Buffer): LockHolder | string {
-  try {
-    return JSON.parse(record.toString()) as LockHolder;
-  } catch {
-    return record.toString();
-  }
+  refuseUnlessHeld(reply, planner, where, before);
 }

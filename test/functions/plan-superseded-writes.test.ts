@@ -81,10 +81,13 @@ async function seed(): Promise<{ expectedSource: string[]; expectedTarget: strin
   }
   // A conflict: B gives it back to the source's schedule and records it (its conflicts key).
   await target.zadd('schedule', SCORE(100), withQueue(job(100), 'default', 'queue_b'));
+  // A sidekiq-cron definition, carried to the target by the run (cron: carry).
+  await source.sadd('cron_jobs', 'cron_job:nightly');
+  await source.hset('cron_job:nightly', { name: 'nightly', cron: '0 3 * * *', klass: 'Mover', status: 'enabled', message: '{"queue":"default","class":"Mover","args":[]}' });
   return { expectedSource: [jobEntry('schedule', job(100), SCORE(100))], expectedTarget: expectedTarget.sort() };
 }
 
-const common = { runId: 'run-1', mode: 'transfer', target: 'target', pageSize: 4, pagesPerInvocation: 1 };
+const common = { runId: 'run-1', mode: 'transfer', target: 'target', pageSize: 4, pagesPerInvocation: 1, cron: 'carry' };
 // B is `start --resume` of the same run with other options: its routing, sets and list differ.
 const inputA = { ...common, routing: { kind: 'mapping', mapping: { Mover: 'queue_a' } }, sets: ['schedule'] };
 const inputB = { ...common, routing: { kind: 'mapping', mapping: { Mover: 'queue_b' } }, sets: ['schedule', 'retry'] };
@@ -143,11 +146,14 @@ describe("a plan paused after it took the run's lock, while a later start of the
         break;
       }
 
-      // B plans the run and works the schedule (it gives the conflict back and records it).
+      // B plans the run (it carries the cron definition) and works the schedule (it gives the
+      // conflict back and records it); then an operator deletes the carried definition on the
+      // target, which a stale carry must not write back.
       const planB = viaJson((await hB.plan(viaJson({ executionInput: inputB, executionArn: arn('B') }), fakeContext())) as PlanOutput);
       const schedule = planB.work.batch.find((i) => i.name === 'schedule')!;
       let item: WorkItem = schedule;
       while (!item.done) item = viaJson((await hB.transferSet(viaJson({ settings: planB.settings, item }), fakeContext())) as WorkItem);
+      await target.del('cron_job:nightly');
       const before = { source: await keyValueSnapshot(source), target: await keyValueSnapshot(target) };
 
       release();
@@ -156,7 +162,7 @@ describe("a plan paused after it took the run's lock, while a later start of the
       expect(after_, `A paused before its call ${at} after its lock`).toEqual(before);
       if ('error' in outcome) {
         expect(outcome.error.message, `A paused before its call ${at} after its lock`).toMatch(
-          /^Run run-1: this plan \(execution .*:A, planned .*\) was superseded by a later plan of the run \(execution .*:B, planned .*\), found on (source|target) .* before it (took the run's lock|forgot the run's conflicts|stored the run's routing, list and executions|lifted the run's stop marker); it wrote nothing more and leaves the run to that plan\. Nothing is lost: the later plan carries run run-1 on\.$/,
+          /^Run run-1: this plan \(execution .*:A, planned .*\) was superseded by a later plan of the run \(execution .*:B, planned .*\), found on (source|target) .* before it (took the run's lock|forgot the run's conflicts|stored the run's routing, list and executions|lifted the run's stop marker|copied cron job nightly to the target); it wrote nothing more and leaves the run to that plan\. Nothing is lost: the later plan carries run run-1 on\.$/,
         );
         outcomes.push('refused');
       } else outcomes.push('planned');

@@ -60,8 +60,8 @@ const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   // Sealed: the seed's seal holds (one entry in flight), so the call would delete the in-flight set.
   ['acknowledgeSetBatch-5', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s'], args: ['b2', 60, 0, 't:1'] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s']],
   ['acquireRunLock-2', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'start'] }, ['lock']],
-  ['copyCronDefinition-2', { keys: ['cron:copy', 'cron:index'], args: ['cron:copy', 'message', 'm'] }, ['cron:copy', 'cron:index']],
-  ['rewriteCronMessage-1', { keys: ['cron:h'], args: ['m', 'm2'] }, ['cron:h']],
+  ['copyCronDefinition-3', { keys: ['cron:copy', 'cron:index', 'lock'], args: ['cron:copy', 'run', 1000, 'arn', 'message', 'm'] }, ['cron:copy', 'cron:index', 'lock']],
+  ['rewriteCronMessage-2', { keys: ['cron:h', 'lock'], args: ['m', 'm2', 'run', 1000, 'arn'] }, ['cron:h', 'lock']],
   ['renewRunLock-2', { keys: ['lock', 'stopped'], args: ['run', 'renew', 1000, '{"runId":"run"}'] }, ['lock']],
   ['acquireRunLock-2', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'hold'] }, ['lock']],
   ['addRunExecution-2', { keys: ['lock', 'executions'], args: ['run', 'list:1', 1000, 60] }, ['lock', 'executions']],

@@ -23,7 +23,8 @@ import { addToTotals, emptyTally } from '../run-tally.js';
 import { loadRecordedRollback, recordedMovesDigest } from '../recorded-rollback.js';
 import { deserializeRouting, loadRouting, readStoredRouting, rememberRouting, routingJson, serializeRouting, storedDigest } from '../stored-routing.js';
 import { rememberSelection, selectionJson } from '../stored-selection.js';
-import { forgetRunConflicts, storeRunPlan, type Planner } from '../store-run-plan.js';
+import { forgetRunConflicts, storeRunPlan } from '../store-run-plan.js';
+import type { Planner } from '../planner-guard.js';
 import { recordStartedWith, startedWith } from '../started-with.js';
 import type { RenameWithoutQueue, RunSettings, WorkItem } from '../work-item.js';
 import { BATCH_SIZE, countJobs, listWork, readWork, type WorkState } from '../work-list.js';
@@ -165,8 +166,8 @@ async function findRenamesWithoutQueue(source: Connection, plan: RoutingPlan | u
  * Writes after the lock, in order: the target's id (SET NX, no run's own: any run may name it);
  * the run's conflicts (forgetRunConflicts, guarded); what resumeInflight finishes of interrupted
  * runs (each job through its run's ledger: written once whoever finishes it, see its comment);
- * cron definitions (compare-and-set, planCron); the run's routing, selection, list and executions
- * (storeRunPlan, guarded, one step).
+ * cron definitions (planCron: each a compare-and-set, guarded); the run's routing, selection, list
+ * and executions (storeRunPlan, guarded, one step).
  */
 async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined, sourceHasData: boolean, planner?: Planner): Promise<PlanOutput> {
   const plan = input.routing ? await resolveRouting(input.routing, source, input.runId) : undefined;
@@ -222,7 +223,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   // Read after the plan's own waits (resumeInflight): the most replicas its connections saw.
   const replicas = input.mode === 'transfer' && target && !input.dryRun ? { source: await replicasSeen(source.redis), target: await replicasSeen(target.redis) } : undefined;
   const settings: RunSettings = { ...planned, ...(routingDigest ? { routingDigest } : {}), ...(selectionDigest ? { selectionDigest } : {}), ...(replicas ? { replicas } : {}) };
-  const cron = await planCron(input.cron, input.dryRun, source, target, plan);
+  const cron = await planCron(input.cron, input.dryRun, source, target, plan, planner);
   if (planner) {
     await storeRunPlan(source, planner, { ...(routingText ? { routing: routingText } : {}), ...(selectionText ? { selection: selectionText } : {}), work: listed });
     if (plan && routingText) rememberRouting(source.keys.prefix, input.runId, routingText, plan);

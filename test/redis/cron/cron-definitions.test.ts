@@ -4,8 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { carryCronDefinitions } from '../../../core/cron/carry-cron-definitions.js';
 import { readCronDefinitions } from '../../../core/cron/cron-definitions.js';
 import { rewriteCronQueues, routeCronDefinitions } from '../../../core/cron/rewrite-cron-queues.js';
+import { PlanSupersededError } from '../../../core/errors/plan-superseded-error.js';
+import { runLockKey } from '../../../core/redis/run-lock.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { classRoutingPlan } from '../../../core/routing/routing-plan.js';
+import type { PlanGuard } from '../../../core/workflow/planner-guard.js';
+import { keyValueSnapshot } from '../../support/exact-jobs.js';
 import { repoPath } from '../../support/paths.js';
 import { connectShared, uniquePrefix } from '../../support/redis.js';
 
@@ -23,6 +27,14 @@ async function save(client: Redis, keys: SidekiqKeys, ...which: string[]): Promi
     await client.sadd(`${keys.prefix}${f.index}`, f.key);
     await client.hset(`${keys.prefix}${f.key}`, f.fields);
   }
+}
+
+const planner = { runId: 'run-1', plannedAt: 1_796_000_000_000, plannedBy: 'arn:exec:A' };
+
+/** The run's lock under `keys`, held by `planner` (or by `holder`), and the guard of its writes. */
+async function lockedBy(keys: SidekiqKeys, holder: object = planner): Promise<PlanGuard> {
+  await redis.set(runLockKey(keys.prefix), JSON.stringify(holder));
+  return { lockKey: runLockKey(keys.prefix), planner, where: 'source redis://here' };
 }
 
 const plan = classRoutingPlan(new Map([['StuckCiJobsWorker', 'cronjob'], ['PipelineScheduleWorker', 'cronjob:pipeline_schedule']]));
@@ -47,7 +59,7 @@ describe('sidekiq-cron definitions', () => {
     const before = await redis.hgetallBuffer(`${keys.prefix}${fixtures['1.x']!.key}`);
 
     const routes = routeCronDefinitions(await readCronDefinitions(redis, keys), plan);
-    const result = await rewriteCronQueues(redis, routes);
+    const result = await rewriteCronQueues(redis, routes, await lockedBy(keys));
 
     expect(result).toEqual({ rewritten: [{ name: 'stuck_ci_jobs_worker', from: 'cronjob:stuck_ci_jobs', to: 'cronjob' }], changedMeanwhile: [] });
     const after = await redis.hgetallBuffer(`${keys.prefix}${fixtures['1.x']!.key}`);
@@ -65,7 +77,7 @@ describe('sidekiq-cron definitions', () => {
     const savedMeanwhile = '{"retry":false,"queue":"elsewhere","class":"StuckCiJobsWorker","args":[]}';
     await redis.hset(`${keys.prefix}${fixtures['1.x']!.key}`, 'message', savedMeanwhile);
 
-    const result = await rewriteCronQueues(redis, routes);
+    const result = await rewriteCronQueues(redis, routes, await lockedBy(keys));
 
     expect(result).toEqual({ rewritten: [], changedMeanwhile: ['stuck_ci_jobs_worker'] });
     expect(await redis.hget(`${keys.prefix}${fixtures['1.x']!.key}`, 'message')).toBe(savedMeanwhile);
@@ -78,7 +90,7 @@ describe('sidekiq-cron definitions', () => {
     const targetOwn = { ...fixtures['2.x']!.fields, cron: '*/5 * * * *' };
     await redis.hset(`${to.prefix}${fixtures['2.x']!.key}`, targetOwn);
 
-    const result = await carryCronDefinitions(redis, from, redis, to, await readCronDefinitions(redis, from));
+    const result = await carryCronDefinitions(redis, from, redis, to, await readCronDefinitions(redis, from), await lockedBy(to));
 
     expect(result).toEqual({ copied: ['removed_worker', 'stuck_ci_jobs_worker'], keptOnTarget: ['pipeline_schedule_worker'] });
     for (const name of ['1.x', 'disabled']) {
@@ -89,5 +101,25 @@ describe('sidekiq-cron definitions', () => {
     expect(await redis.hgetall(`${to.prefix}${fixtures['2.x']!.key}`)).toEqual(targetOwn);
     // The source keeps its definitions.
     expect((await readCronDefinitions(redis, from)).length).toBe(3);
+  });
+
+  it("are neither rewritten nor carried by a plan whose run's lock a later start of the run took (it paused meanwhile): nothing written, the words say why", async () => {
+    const from = new SidekiqKeys(uniquePrefix());
+    const to = new SidekiqKeys(uniquePrefix());
+    await save(redis, from, '1.x', '2.x', 'disabled');
+    const later = { runId: 'run-1', plannedAt: planner.plannedAt + 5, plannedBy: 'arn:exec:B' };
+    const onSource = await lockedBy(from, later);
+    const onTarget = await lockedBy(to, later);
+    const before = { from: await keyValueSnapshot(redis, from.prefix), to: await keyValueSnapshot(redis, to.prefix) };
+
+    const rewrite = rewriteCronQueues(redis, routeCronDefinitions(await readCronDefinitions(redis, from), plan), onSource);
+    await expect(rewrite).rejects.toBeInstanceOf(PlanSupersededError);
+    await expect(rewrite).rejects.toThrow(
+      /^Run run-1: this plan \(execution arn:exec:A, planned \S+\) was superseded by a later plan of the run \(execution arn:exec:B, planned \S+\), found on source redis:\/\/here before it rewrote the queue of cron job stuck_ci_jobs_worker; it wrote nothing more/,
+    );
+    const carry = carryCronDefinitions(redis, from, redis, to, await readCronDefinitions(redis, from), onTarget);
+    await expect(carry).rejects.toThrow(/before it copied cron job \w+ to the target; it wrote nothing more/);
+
+    expect({ from: await keyValueSnapshot(redis, from.prefix), to: await keyValueSnapshot(redis, to.prefix) }).toEqual(before);
   });
 });

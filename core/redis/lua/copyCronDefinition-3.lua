@@ -1,0 +1,32 @@
+--[[
+  Copies one sidekiq-cron job definition to the target Redis, as sidekiq-cron's own `save` writes
+  it (the hash, then its key in the index set), unless the target already defines it: a definition
+  saved on the target (a Sidekiq booted there with its schedule) is newer than ours and is kept.
+  Only while the run's lock on the target still carries the copying plan's plannedAt and
+  plannedBy (lib/run-generation.lua plannerLost): a plan paused after it took the lock, while a
+  later start of the run planned, copies nothing more.
+
+  KEYS[1]  the definition's hash on the target (`cron_job:NAME` or `cron_job:NAMESPACE:NAME`)
+  KEYS[2]  the index set on the target (`cron_jobs` or `cron_jobs:NAMESPACE`)
+  KEYS[3]  the run lock on the target (string: the holder record, JSON, see acquireRunLock-2.lua)
+  ARGV[1]  the set member naming the hash (its key without the Redis prefix)
+  ARGV[2]  the run's id
+  ARGV[3]  when the copying plan planned (epoch ms: the plannedAt it wrote into the lock)
+  ARGV[4]  the ARN of its execution (plannedBy), or '' (none)
+  ARGV[5…] field, value, field, value… of the hash, bytes as read on the source
+
+  Returns  1 copied; 0 the target already had the hash (nothing written); { 3, lock record }
+           another start of the run holds the lock, { 4, lock record } another run's or
+           unreadable, { 4 } gone: nothing written
+
+  Refused before any write (guards.lua): KEYS[1] not a hash, KEYS[2] not a set or KEYS[3] not a
+  string.
+]]
+local refusal = wrongType({ { KEYS[1], 'hash' }, { KEYS[2], 'set' }, { KEYS[3], 'string' } })
+if refusal then return refusal end
+local lost = plannerLost(KEYS[3], ARGV[2], ARGV[3], ARGV[4])
+if lost then return lost end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
