@@ -26,7 +26,7 @@ export async function storeRunPlan(
   const { prefix } = source.keys;
   const keys = [runLockKey(prefix), workListKey(prefix, planner.runId), runExecutionsKey(prefix, planner.runId), storedRoutingKey(prefix, planner.runId), storedSelectionKey(prefix, planner.runId)];
   const args = [...plannerArgs(planner), RUN_PLAN_TTL_SECONDS, ROOT_EXECUTION, plan.routing ?? '', plan.selection ?? '', ...plan.work.map((w) => JSON.stringify(w))];
-  refuseUnlessStored(await storeScript.run(source.redis, { keys, args }), planner, `source ${source.name}`, "stored the run's routing, list and executions");
+  refuseUnlessHeld(await storeScript.run(source.redis, { keys, args }), planner, `source ${source.name}`, "stored the run's routing, list and executions");
 }
 
 /**
@@ -35,10 +35,5 @@ export async function storeRunPlan(
  */
 export async function forgetRunConflicts(source: Connection, planner: Planner, keys: readonly (string | Buffer)[]): Promise<void> {
   const reply = await forgetScript.run(source.redis, { keys: [runLockKey(source.keys.prefix), ...keys], args: plannerArgs(planner) });
-  refuseUnlessStored(reply, planner, `source ${source.name}`, "forgot the run's conflicts");
-}
-
-/** `{ 1 }`: the guarded step went through; a refusal throws (planner-guard.ts). */
-function refuseUnlessStored(reply: unknown, planner: Planner, where: string, before: string): void {
-  refuseUnlessHeld(reply, planner, where, before);
+  refuseUnlessHeld(reply, planner, `source ${source.name}`, "forgot the run's conflicts");
 }

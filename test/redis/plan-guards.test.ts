@@ -112,7 +112,7 @@ describe("a plan's writes after its lock", () => {
 
 describe("a plan's lock", () => {
   it("is not taken back from a later start of the run by a plan that read its clock before it (paused before its first or second lock)", async () => {
-    await redis.set(LOCK, record({ runId: 'run-1', plannedAt: A.plannedAt + 5, plannedBy: 'arn:exec:B' }));
+    await redis.set(LOCK, record({ runId: 'run-1', plannedAt: A.plannedAt + 5, plannedBy: 'arn:exec:B', expiresAt: Date.now() + 60_000 }));
     const before = await keyValueSnapshot(redis);
 
     const taking = RunLock.acquire(redis, 'p:', { runId: 'run-1', operation: 'transfer', plannedAt: A.plannedAt, plannedBy: A.plannedBy }, 60_000, 'target redis://t', { newExecution: true });
@@ -125,6 +125,15 @@ describe("a plan's lock", () => {
     const lock = await RunLock.acquire(redis, 'p:', { runId: 'run-1', operation: 'transfer', plannedAt: A.plannedAt, plannedBy: A.plannedBy }, 60_000, 'source', { newExecution: true });
     expect(JSON.parse((await redis.get(LOCK))!)).toMatchObject({ runId: 'run-1', plannedAt: A.plannedAt, plannedBy: A.plannedBy });
     expect(lock.holder.plannedAt).toBe(A.plannedAt);
+  });
+
+  it("is taken by a new start from a lock of the run with a later plannedAt once that lock expired (its holder died; another machine's clock ran ahead)", async () => {
+    const dead = record({ runId: 'run-1', plannedAt: A.plannedAt + 3_600_000, plannedBy: 'arn:exec:0', expiresAt: Date.now() - 1 });
+    await redis.set(LOCK, dead);
+
+    await RunLock.acquire(redis, 'p:', { runId: 'run-1', operation: 'transfer', plannedAt: A.plannedAt, plannedBy: A.plannedBy }, 60_000, 'source', { newExecution: true });
+
+    expect(JSON.parse((await redis.get(LOCK))!)).toMatchObject({ runId: 'run-1', plannedAt: A.plannedAt, plannedBy: A.plannedBy });
   });
 
   it("does not lift the stop of a later start of the run (it took the lock and was stopped since)", async () => {

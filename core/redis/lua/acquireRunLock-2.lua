@@ -18,10 +18,12 @@
   has planned, so that a plan that fails half-way leaves the run stopped.
 
   'start' is refused ({ 3 }) when the lock of this run carries a later plannedAt than the one to
-  store (expired or not): a later start of the run took it after this plan read its clock — this
-  plan's Lambda was paused meanwhile (between its source's lock and its target's, or before its
-  first) — and everything under the run's id is the later plan's now. Taking it back would hand
-  the later plan's run to this one (the clean-up after this execution's end would release it).
+  store and has not expired: a later start of the run took it after this plan read its clock —
+  this plan's Lambda was paused meanwhile (between its source's lock and its target's, or before
+  its first) — and everything under the run's id is the later plan's now. Taking it back would
+  hand the later plan's run to this one (the clean-up after this execution's end would release
+  it). Past its expiry that plan died (or another machine's clock ran ahead): taken, as any dead
+  holder's, so that the run can always be started again.
 
   'continue' keeps the holder's plannedAt (when the run's current execution planned) and plannedBy
   (that execution's ARN): the clean-up after an ended execution compares them with that execution. A step that names the
@@ -61,11 +63,13 @@ end
 local refusal = wrongType({ { KEYS[1], 'string' } })
 if refusal then return refusal end
 if mode ~= 'start' and redis.call('EXISTS', KEYS[2]) == 1 then return { 2 } end
-if mode == 'start' and laterStart(KEYS[1], ARGV[1], cjson.decode(ARGV[2]).plannedAt) then -- lib/run-generation.lua
-  return { 3, redis.call('GET', KEYS[1]) }
-end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+if mode == 'start' and laterStart(KEYS[1], ARGV[1], cjson.decode(ARGV[2]).plannedAt) then -- lib/run-generation.lua
+  local later = redis.call('GET', KEYS[1])
+  local expiresAt = tonumber(cjson.decode(later).expiresAt)
+  if not (expiresAt and expiresAt <= now) then return { 3, later } end
+end
 local current = redis.call('GET', KEYS[1])
 local holder
 if not current and mode == 'hold' then return { 4 } end
