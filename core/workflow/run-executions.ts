@@ -60,9 +60,11 @@ export type RunFinish = { readonly released: boolean } | { readonly supersededBy
  * The last execution of the run to summarize, or a plan that failed once it held the lock: deletes
  * the run's list and executions and releases the run's lock on the source, unless a later start of
  * the run holds the lock (it planned meanwhile: the list and executions under the run's keys are
- * its own). One atomic step (finishRun-3.lua).
+ * its own; with `plannedBy`, also one whose lock names another execution's plan, whatever the
+ * clocks say). One atomic step (finishRun-3.lua).
  */
-export async function finishRun(redis: Redis, prefix: string, runId: string, plannedAt?: number): Promise<RunFinish> {
-  const reply = (await finishScript.run(redis, { keys: [runLockKey(prefix), workListKey(prefix, runId), runExecutionsKey(prefix, runId)], args: [runId, plannedAt ?? ''] })) as [number, number?];
+export async function finishRun(redis: Redis, prefix: string, runId: string, plannedAt?: number, plannedBy?: string): Promise<RunFinish> {
+  const args = [runId, plannedAt ?? '', plannedBy ?? ''];
+  const reply = (await finishScript.run(redis, { keys: [runLockKey(prefix), workListKey(prefix, runId), runExecutionsKey(prefix, runId)], args })) as [number, number?];
   return reply[0] === 3 ? { supersededBy: Number(reply[1]) } : { released: reply[0] === 1 };
 }

@@ -4,6 +4,7 @@ import { PlanSupersededError } from '../../core/errors/plan-superseded-error.js'
 import { RunLock, runLockKey, RunLockLostError, runStopMarkerKey } from '../../core/redis/run-lock.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import type { Connection } from '../../core/workflow/connections.js';
+import { finishRun } from '../../core/workflow/run-executions.js';
 import { forgetRunConflicts, storeRunPlan } from '../../core/workflow/store-run-plan.js';
 import { keyValueSnapshot } from '../support/exact-jobs.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
@@ -107,6 +108,22 @@ describe("a plan's writes after its lock", () => {
     await expect(forget).rejects.toThrow(words);
 
     expect(await keyValueSnapshot(redis)).toEqual(before);
+  });
+});
+
+describe("a failed plan's clean-up (finishRun)", () => {
+  it("leaves the list, executions and lock of another execution's plan that planned in the same millisecond (its plannedBy differs)", async () => {
+    await redis.set(LOCK, record({ runId: 'run-1', plannedAt: A.plannedAt, plannedBy: 'arn:exec:B', expiresAt: Date.now() + 60_000 }));
+    await laterPlansRecords();
+    const before = await keyValueSnapshot(redis);
+
+    expect(await finishRun(redis, 'p:', 'run-1', A.plannedAt, A.plannedBy)).toEqual({ supersededBy: A.plannedAt });
+    expect(await keyValueSnapshot(redis)).toEqual(before);
+
+    // Its own: list and executions deleted, the lock released.
+    await redis.set(LOCK, record({ runId: 'run-1', plannedAt: A.plannedAt, plannedBy: A.plannedBy, expiresAt: Date.now() + 60_000 }));
+    expect(await finishRun(redis, 'p:', 'run-1', A.plannedAt, A.plannedBy)).toEqual({ released: true });
+    expect(Object.keys(await keyValueSnapshot(redis))).toEqual(['p:sidekiq-migrate:run-1:conflicts:retry', 'p:sidekiq-migrate:run-1:routing']);
   });
 });
 

@@ -11,6 +11,9 @@
   KEYS[3]  the run's executions (a hash, core/workflow/run-executions.ts)
   ARGV[1]  the run's id
   ARGV[2]  when the ending execution planned (epoch ms), or '' when unknown
+  ARGV[3]  the ARN of the execution whose plan ends it (plannedBy), or '' (absent) when unknown:
+           when given, a lock of this run naming another one is another start's too, whatever
+           the clocks say (two plans of the run in the same millisecond)
 
   Returns  { 1 } the list and executions deleted and the lock released; { 0 } the same, no lock of this
            run to release (it expired and another run took it, or it is gone); { 3, the later
@@ -26,6 +29,8 @@ if current then
     held = true
     local later, asked = tonumber(holder.plannedAt), tonumber(ARGV[2])
     if later and asked and later > asked then return { 3, later } end
+    local by = ARGV[3] ~= nil and ARGV[3] ~= '' and ARGV[3] or nil
+    if by and type(holder.plannedBy) == 'string' and holder.plannedBy ~= by then return { 3, later or 0 } end
   end
 end
 redis.call('DEL', KEYS[2], KEYS[3])

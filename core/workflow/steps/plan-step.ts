@@ -122,7 +122,7 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     // The state machine only releases locks of a run whose plan it has; a failed plan cleans up
     // here, its list of items and executions too: with the source's lock, in one step, and only
     // while no later start of the run (a retried plan task, another start --resume) holds it.
-    if (locks.length > 0) await Promise.allSettled([finishRun(source.redis, source.keys.prefix, input.runId, locks[0]!.holder.plannedAt)]);
+    if (locks.length > 0) await Promise.allSettled([finishRun(source.redis, source.keys.prefix, input.runId, locks[0]!.holder.plannedAt, locks[0]!.holder.plannedBy)]);
     await Promise.allSettled(locks.slice(1).map((l) => l.release()));
     throw error;
   }
