@@ -5,21 +5,13 @@ import type { MoveShape } from '../payload/move-shape.js';
 import { reverseRoutingPlan } from '../routing/reverse-plan.js';
 import { classRoutingPlan, renameRoutingPlan, type RoutingPlan } from '../routing/routing-plan.js';
 
-/** How long a run's routing stays stored: longer than any run, with its continuations. */
-const ROUTING_TTL_SECONDS = 7 * 24 * 3600;
-
-export const storedRoutingKey = (prefix: string, runId: string): string => `${prefix}sidekiq-migrate:${runId}:routing`;
-
 /**
- * Stores a run's routing (a class mapping of a thousand workers is ~70 KB) once, on the source
- * Redis, so that page steps read it there instead of carrying it through every state transition.
- * Returns its digest, which the run's settings carry (storedDigest): see loadRouting.
+ * A run's routing (a class mapping of a thousand workers is ~70 KB) is stored once, on the source
+ * Redis, by its plan (store-run-plan.ts), so that page steps read it there instead of carrying it
+ * through every state transition; its digest (storedDigest) is in the run's settings: see
+ * loadRouting.
  */
-export async function storeRouting(redis: Redis, prefix: string, runId: string, plan: RoutingPlan): Promise<string> {
-  const text = routingJson(plan);
-  await redis.set(storedRoutingKey(prefix, runId), text, 'EX', ROUTING_TTL_SECONDS);
-  return rememberRouting(prefix, runId, text, plan);
-}
+export const storedRoutingKey = (prefix: string, runId: string): string => `${prefix}sidekiq-migrate:${runId}:routing`;
 
 /** A routing as it is stored (the plan step stores it with the run's list: store-run-plan.ts). */
 export const routingJson = (plan: RoutingPlan): string => JSON.stringify(serializeRouting(plan));
@@ -97,7 +89,7 @@ export async function loadRouting(redis: Redis, prefix: string, runId: string, d
 
 /**
  * The routing a run stored (any version of it), or undefined when it stored none: a run without
- * routing, or one older than ROUTING_TTL_SECONDS. For finishing what that run left in flight.
+ * routing, or one older than RUN_PLAN_TTL_SECONDS (store-run-plan.ts). For finishing what that run left in flight.
  */
 export async function readStoredRouting(redis: Redis, prefix: string, runId: string): Promise<RoutingPlan | undefined> {
   const text = await redis.get(storedRoutingKey(prefix, runId));

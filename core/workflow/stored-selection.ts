@@ -2,20 +2,12 @@ import type { Redis } from 'ioredis';
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
 import { cacheKey, replacedError, storedDigest } from './stored-routing.js';
 
-/** As long as the run's stored routing: longer than any run, with its continuations. */
-const SELECTION_TTL_SECONDS = 7 * 24 * 3600;
-
-export const storedSelectionKey = (prefix: string, runId: string): string => `${prefix}sidekiq-migrate:${runId}:classes`;
-
 /**
- * Stores the classes a selective transfer carries (500 class names are ~20 KB) once, on the source,
- * where page steps read them: carried in every state they would crowd Step Functions' 256 KB.
+ * The classes a selective transfer carries (500 class names are ~20 KB) are stored once, on the
+ * source, by its plan (store-run-plan.ts), where page steps read them: carried in every state they
+ * would crowd Step Functions' 256 KB.
  */
-export async function storeSelection(redis: Redis, prefix: string, runId: string, classes: readonly string[]): Promise<string> {
-  const text = selectionJson(classes);
-  await redis.set(storedSelectionKey(prefix, runId), text, 'EX', SELECTION_TTL_SECONDS);
-  return rememberSelection(prefix, runId, text, classes);
-}
+export const storedSelectionKey = (prefix: string, runId: string): string => `${prefix}sidekiq-migrate:${runId}:classes`;
 
 /** A selection as it is stored (the plan step stores it with the run's list: store-run-plan.ts). */
 export const selectionJson = (classes: readonly string[]): string => JSON.stringify(classes);
