@@ -1,5 +1,6 @@
 import type { LockHolder } from '../../core/redis/run-lock.js';
 import type { Connection } from '../../core/workflow/connections.js';
+import { differenceWords, type TakeoverDifference } from '../../core/workflow/other-routing.js';
 import { DeadRunInTheWayError, deadRunOfThisMachine } from './choose-run-id.js';
 
 /**
@@ -31,17 +32,6 @@ export async function refuseDeadRunInTheWay(connections: readonly Connection[], 
         `Finish it by running its command again (it resumes ${dead.runId}), then run this command again; or run this command again once that lock has expired. Nothing was touched.`,
     );
   }
-}
-
-/** What differs between a dead run and the command that would take it over (dead-run-routing.ts). */
-export type TakeoverDifference = 'routing' | 'classes' | 'both';
-
-/** How a run's routing or classes differ from a command's, and what that command would do to it. */
-export function differenceWords(differs: TakeoverDifference): { started: string; would: string } {
-  const started = { routing: 'other routing', classes: 'another selection of classes', both: 'other routing and another selection of classes' }[differs];
-  const elsewhere = 'move the rest of its jobs elsewhere than the jobs it moved';
-  const otherClasses = 'move the jobs of other classes than the ones it was started for';
-  return { started, would: { routing: elsewhere, classes: otherClasses, both: `${elsewhere}, and ${otherClasses}` }[differs] };
 }
 
 /**

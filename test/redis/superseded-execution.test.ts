@@ -306,12 +306,16 @@ describe('an execution superseded by a later execution of its run (Redrive after
     await redis.source().sadd('queues', 'old');
     await redis.source().zadd('retry', '2000000000', sidekiqPayload({ className: 'A', queue: 'old', args: '[2]' }));
     const provider = connect();
-    const reroute = (to: string) => ({ runId: 'run-1', mode: 'reroute', routing: { kind: 'renames', renames: { old: to } }, sets: ['schedule'], pageSize: 10 });
-    const a = await planStep(reroute('new'), provider);
+    const reroute = (renames: Record<string, string>) => ({ runId: 'run-1', mode: 'reroute', routing: { kind: 'renames', renames }, sets: ['schedule'], pageSize: 10 });
+    const a = await planStep(reroute({ old: 'new', older: 'newer' }), provider);
     await stopRunStep({ runId: 'run-1', source: 'source', dryRun: false }, provider, { reason: 'ABORTED' });
     await new Promise((resolve) => setTimeout(resolve, 5));
-    // B: `start --resume` with the routing corrected: the run's stored routing is B's now.
-    const b = await planStep(reroute('other'), provider);
+    // B: `start --resume` with the same routing written in another order. A resume with other
+    // routing is refused now (a run's routing is fixed by its first plan: plan-other-routing),
+    // but the same routing in another order is accepted, and stored as B wrote it: the run's
+    // stored routing is B's text, whose digest is not A's (A's pages would refuse it as
+    // replaced). A superseded summary that loaded it by A's digest would fail.
+    const b = await planStep(reroute({ older: 'newer', old: 'new' }), provider);
     expect(b.settings.routingDigest).not.toBe(a.settings.routingDigest);
 
     const summaryA = await summarizeStep({ settings: a.settings, execution: a.execution, tally: a.work.tally }, provider);

@@ -26,6 +26,7 @@ import { rememberSelection, selectionJson } from '../stored-selection.js';
 import { forgetRunConflicts, storeRunPlan } from '../store-run-plan.js';
 import type { Planner } from '../planner-guard.js';
 import { recordStartedWith, startedWith } from '../started-with.js';
+import { refuseOtherRoutingOfExecution } from '../other-routing.js';
 import type { RenameWithoutQueue, RunSettings, WorkItem } from '../work-item.js';
 import { BATCH_SIZE, countJobs, listWork, readWork, type WorkState } from '../work-list.js';
 import { continuationInputSchema, workflowInputSchema, type WorkflowInput } from '../workflow-input.js';
@@ -81,6 +82,9 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
 
   if (target) await assertDistinctEnds(source, target);
   if (target) await refuseRunFromTarget(source, target, input.runId);
+  // A run's routing and classes are fixed by its first plan (started-with.ts): a resume with others
+  // (`start --resume`) would move the rest of its jobs elsewhere; refused before any lock or write.
+  await refuseOtherRoutingOfExecution(source, input);
   // A namespace move on one Redis writes under its target prefix: that one is the run's own, not
   // "another prefix" of the source (named by the plan's note).
   const alsoOurs = target && (await sharesKeyspace(source, target, targetIdKey(target.keys))) ? [target.keys.prefix] : [];

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main.js';
+import { executionResumeWays, otherRoutingOfRunError } from '../../../core/workflow/other-routing.js';
 import { workflowInputSchema } from '../../../core/workflow/workflow-input.js';
+import { toTaskError } from '../../../functions/support/task-error.js';
 import { bufferIo } from '../../support/buffer-io.js';
 import { FakeStepFunctions, REGION, STATE_MACHINE_ARN } from '../../support/fake-step-functions.js';
 import { scriptRun, type ScriptedRun } from '../../support/scripted-runs.js';
@@ -421,6 +423,28 @@ describe('watch', () => {
     expect(stdout).toMatchSnapshot();
     expect(stdout).toContain('Execution error: InvalidInputError: routing: a re-route needs routing');
     expect(stdout).toContain('Ended FAILED');
+  });
+
+  it('a start --resume with other routing than the run was started with: its plan refuses (plan-other-routing), and watch shows the refusal whole — nothing touched, what to do — never "Run it again to finish", exit 1', async () => {
+    // What the plan Lambda throws: the plan step's OtherRoutingError, a FatalError (not retried).
+    const refusal = toTaskError(otherRoutingOfRunError('moved-1', 'reroute', 'routing', executionResumeWays('moved-1')), 'Plan');
+    expect(refusal.name).toBe('FatalError');
+    const arn = scriptRun(fake, { runId: 'moved-1', items: [], planFails: { error: refusal.name, message: refusal.message } });
+
+    const { code, stdout } = await cli(['watch', arn, '--interval', '1']);
+
+    expect(code).toBe(1);
+    expect(stdout).toBe(
+      [
+        '',
+        'Run moved-1 (re-route): no summary — the execution ended before its plan completed.',
+        "Execution error: FatalError: Run moved-1 (reroute) was started with other routing than this execution's (its first plan fixed them for good): resumed with this one, it would move the rest of its jobs elsewhere than the jobs it moved, and its rollback record would mix both. " +
+          'Finish it with its own routing (resume it with them: sidekiq-migrate start --resume moved-1; locally, its run or move command with --run-id moved-1), or roll it back (sidekiq-migrate start --rollback moved-1); ' +
+          'or start this one as a new run, without --resume (the jobs moved-1 moved stay as it moved them). Nothing was touched.',
+        'Ended FAILED after 0s.',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('an execution that fails after its plan says what its pages moved, never "ended before its plan completed"', async () => {

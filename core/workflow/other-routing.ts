@@ -1,0 +1,118 @@
+import { FatalError } from '../errors/sidekiq-migrate-error.js';
+import type { Connection } from './connections.js';
+import { resolveRoutingInput } from './resolve-routing.js';
+import { readStartedWith, startDifference, startedWith, type StartDifference, type StartedWith } from './started-with.js';
+import { storedRoutingKey } from './stored-routing.js';
+import { storedSelectionKey } from './stored-selection.js';
+import { workListKey } from './work-list.js';
+import type { RoutingInput, WorkflowInput } from './workflow-input.js';
+
+/**
+ * A run is resumed only with the routing and classes its first plan recorded (started-with.ts):
+ * resumed with others, the rest of its jobs would go elsewhere than those it moved (or other
+ * classes' jobs would move), and a re-route's rollback record would hold both routings' moves.
+ * Refused by the local CLI before it plans (cli/workflow/dead-run-routing.ts), and by the plan
+ * step itself (any execution, `start --resume` included), in the same words.
+ */
+
+/** What a command would resume a run with: its routing input, and a move's selected classes. */
+export interface TakeoverInput {
+  readonly mode: 'reroute' | 'transfer';
+  readonly routing: RoutingInput | undefined;
+  readonly classes?: readonly string[];
+}
+
+/** What differs between a run and the command that would resume it. */
+export type TakeoverDifference = StartDifference;
+
+/**
+ * How run `runId` on `source` differs from what this command would resume it with: other routing,
+ * another selection of classes (a move's), or both; undefined when it does not, or when it never
+ * planned (started-with.ts: what its first plan recorded, which fixes them for good). Compared as
+ * the plan step records them, in no particular order (a mapping file with its lines in another
+ * order is the same routing). A record that does not parse differs. A run of another operation (a
+ * transfer's id given to `run`) is not compared here.
+ */
+export async function runDiffers(source: Connection, runId: string, wanted: TakeoverInput): Promise<{ mode: StartedWith['mode']; differs: TakeoverDifference } | undefined> {
+  // A `run` without routing is bad input, which the plan step names before it takes any lock; a
+  // rollback chooses the run it resumes itself (rollback-command.ts).
+  if ((wanted.mode === 'reroute' && wanted.routing === undefined) || wanted.routing?.kind === 'rollback') return undefined;
+  const { prefix } = source.keys;
+  const legacy = { routingKey: storedRoutingKey(prefix, runId), selectionKey: storedSelectionKey(prefix, runId), workListKey: workListKey(prefix, runId), mode: wanted.mode };
+  const started = await readStartedWith(source.redis, prefix, runId, legacy);
+  if (started === undefined || started.mode !== wanted.mode) return undefined;
+  const differs = startDifference(started, startedWith(wanted.mode, wanted.routing ? resolveRoutingInput(wanted.routing) : undefined, wanted.classes));
+  return differs === undefined ? undefined : { mode: started.mode, differs };
+}
+
+/** How a run's routing or classes differ from a command's, and what that command would do to it. */
+export function differenceWords(differs: TakeoverDifference): { started: string; would: string } {
+  const started = { routing: 'other routing', classes: 'another selection of classes', both: 'other routing and another selection of classes' }[differs];
+  const elsewhere = 'move the rest of its jobs elsewhere than the jobs it moved';
+  const otherClasses = 'move the jobs of other classes than the ones it was started for';
+  return { started, would: { routing: elsewhere, classes: otherClasses, both: `${elsewhere}, and ${otherClasses}` }[differs] };
+}
+
+/** A resumed run with other routing or classes than it was started with, that no live lock names this machine's. */
+export class OtherRoutingError extends FatalError {}
+
+/** Who resumes the run, and the ways out in that one's own terms. */
+export interface ResumeWays {
+  /** "this command", "this execution". */
+  readonly subject: string;
+  /** How to finish the run with its own routing (and classes). */
+  readonly again: string;
+  /** How to roll a re-route back. */
+  readonly rollback: string;
+  /** How to do what was asked as a new run instead, with `stay` (what becomes of the jobs the run moved) in its place. */
+  readonly fresh: (stay: string) => string;
+}
+
+/** The local CLI's: `run`/`move --run-id X`. */
+export function commandResumeWays(runId: string): ResumeWays {
+  return { subject: 'this command', again: `its own command again, with --run-id ${runId}`, rollback: `sidekiq-migrate rollback ${runId}`, fresh: (stay) => `run this command without --run-id ${runId}, as a new run (${stay})` };
+}
+
+/**
+ * An execution's (the plan step's): `start --resume X` on AWS, any execution whose input names
+ * run X, or a local run that planned X with other routing after the CLI compared.
+ */
+export function executionResumeWays(runId: string): ResumeWays {
+  // Each mention of the run id counts: a FatalError's message reaches Step Functions cut at
+  // TASK_ERROR_MESSAGE_CHARS, and these words fit it whole with an 80-character run id.
+  return {
+    subject: 'this execution',
+    again: `resume it with them: sidekiq-migrate start --resume ${runId}; locally, its run or move command with --run-id ${runId}`,
+    rollback: `sidekiq-migrate start --rollback ${runId}`,
+    fresh: (stay) => `start this one as a new run, without --resume (${stay})`,
+  };
+}
+
+/**
+ * Run `runId` resumed with other routing (or classes) than it was started with, no live run of
+ * this machine holding it: stopped, failed, finished, or another machine's. Named, with the ways
+ * out: finish it with its own routing (or roll a re-route back), or do this as a new run.
+ */
+export function otherRoutingOfRunError(runId: string, mode: 'reroute' | 'transfer', differs: TakeoverDifference, ways: ResumeWays = commandResumeWays(runId)): OtherRoutingError {
+  const { started, would } = differenceWords(differs);
+  const reroute = mode === 'reroute';
+  const record = reroute ? ', and its rollback record would mix both' : '';
+  const own = reroute ? 'its own routing' : 'its own routing and classes';
+  const back = reroute ? `, or roll it back (${ways.rollback})` : '';
+  return new OtherRoutingError(
+    `Run ${runId} (${mode}) was started with ${started} than ${ways.subject}'s (its first plan fixed them for good): resumed with this one, it would ${would}${record}. ` +
+      `Finish it with ${own} (${ways.again})${back}; or ${ways.fresh(`the jobs ${runId} moved stay as it moved them`)}. Nothing was touched.`,
+  );
+}
+
+/**
+ * The plan step's refusal, before it takes any lock or writes anything: an execution planning run
+ * `input.runId` (`start --resume`, or any input naming the run) with other routing or classes than
+ * its first plan recorded. A FatalError: planning it again would be refused again, so the state
+ * machine does not retry it. A dry run resumes nothing and writes nothing: not refused.
+ */
+export async function refuseOtherRoutingOfExecution(source: Connection, input: Pick<WorkflowInput, 'runId' | 'mode' | 'routing' | 'classes' | 'dryRun'>): Promise<void> {
+  if (input.dryRun) return;
+  const found = await runDiffers(source, input.runId, { mode: input.mode, routing: input.routing, ...(input.classes ? { classes: input.classes } : {}) });
+  if (found !== undefined) throw otherRoutingOfRunError(input.runId, found.mode, found.differs, executionResumeWays(input.runId));
+}

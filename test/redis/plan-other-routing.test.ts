@@ -1,0 +1,124 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
+import { TASK_ERROR_MESSAGE_CHARS, toTaskError } from '../../functions/support/task-error.js';
+import { OtherRoutingError, executionResumeWays, otherRoutingOfRunError } from '../../core/workflow/other-routing.js';
+import { pageStep } from '../../core/workflow/steps/page-step.js';
+import { planStep, type PlanOutput } from '../../core/workflow/steps/plan-step.js';
+import { stopRunStep } from '../../core/workflow/steps/stop-run-step.js';
+import { summarizeStep } from '../../core/workflow/steps/summarize-step.js';
+import { UrlConnections } from '../../core/workflow/url-connections.js';
+import type { WorkItem } from '../../core/workflow/work-item.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
+
+/**
+ * The deployed path of a run resumed with other routing or classes than its first plan fixed
+ * (`start --resume X`, or any execution whose input names run X): the plan step itself refuses,
+ * a FatalError (the state machine does not retry it) with the CLI's words, before it takes the
+ * lock or writes anything. What the local CLI refuses (cli-run-id-other-routing), so local
+ * behaves like AWS.
+ */
+const redis = privateSourceAndTarget();
+let connections: UrlConnections | undefined;
+afterEach(async () => {
+  await connections?.close();
+});
+
+function connect(): UrlConnections {
+  const { source, target } = redis.urls();
+  connections = new UrlConnections({ source: { url: source }, target: { url: target } });
+  return connections;
+}
+
+const budget = { deadline: Date.now() + 600_000 };
+const reroute = (to: string, dryRun = false) => ({ runId: 'run-1', mode: 'reroute', routing: { kind: 'renames', renames: { old: to } }, sets: ['schedule'], pageSize: 10, dryRun });
+
+async function finish(plan: PlanOutput, item: WorkItem, provider: UrlConnections): Promise<void> {
+  let current = item;
+  while (!current.done) current = await pageStep({ settings: plan.settings, item: current }, provider, budget);
+}
+
+/** Both servers, every key with its whole value, and their jobs. */
+async function everything(): Promise<unknown> {
+  return { source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()), jobs: [await jobsIn(redis.source()), await jobsIn(redis.target())] };
+}
+
+async function refusal(input: unknown, provider: UrlConnections): Promise<Error> {
+  const error = await planStep(input, provider).then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+  expect(error, 'the plan was not refused').toBeInstanceOf(OtherRoutingError);
+  expect(error).toBeInstanceOf(FatalError);
+  expect((error as FatalError).retryable).toBe(false);
+  return error!;
+}
+
+it('the refusal reaches Step Functions whole: a FatalError is cut at TASK_ERROR_MESSAGE_CHARS, and the longest words (an 80-character run id) fit', () => {
+  const id = 'x'.repeat(80);
+  for (const [mode, differs] of [['reroute', 'routing'], ['transfer', 'both']] as const) {
+    expect(toTaskError(otherRoutingOfRunError(id, mode, differs, executionResumeWays(id)), 'Plan').message).not.toMatch(/…$/);
+    expect(otherRoutingOfRunError(id, mode, differs, executionResumeWays(id)).message.length).toBeLessThanOrEqual(TASK_ERROR_MESSAGE_CHARS);
+  }
+});
+
+describe('the plan step refuses a run resumed with other routing or classes than its first plan', () => {
+  it('a re-route stopped after one page, resumed with another rename: refused, nothing touched; a dry run is not refused; its own routing resumes it to the end', async () => {
+    const payloads = Array.from({ length: 25 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+    for (const p of payloads) await redis.source().rpush('queue:old', p);
+    await redis.source().sadd('queues', 'old');
+    const provider = connect();
+    const a = await planStep(reroute('new'), provider);
+    const [item] = a.work.batch;
+    await pageStep({ settings: a.settings, item: item! }, provider, budget);
+    await stopRunStep({ runId: 'run-1', source: 'source', dryRun: false }, provider, { reason: 'ABORTED' });
+    const before = await everything();
+
+    const error = await refusal(reroute('other'), provider);
+
+    expect(error.message).toBe(otherRoutingOfRunError('run-1', 'reroute', 'routing', executionResumeWays('run-1')).message);
+    expect(error.message).toBe(
+      'Run run-1 (reroute) was started with other routing than this execution\'s (its first plan fixed them for good): resumed with this one, it would move the rest of its jobs elsewhere than the jobs it moved, and its rollback record would mix both. ' +
+        'Finish it with its own routing (resume it with them: sidekiq-migrate start --resume run-1; locally, its run or move command with --run-id run-1), or roll it back (sidekiq-migrate start --rollback run-1); ' +
+        'or start this one as a new run, without --resume (the jobs run-1 moved stay as it moved them). Nothing was touched.',
+    );
+    expect(await everything()).toEqual(before);
+
+    // A dry run writes nothing and resumes nothing: not refused (as the CLI's).
+    const dry = await planStep(reroute('other', true), provider);
+    expect(dry.settings.dryRun).toBe(true);
+    expect(await everything()).toEqual(before);
+
+    // Its own routing resumes it: every job once, on `new`.
+    const b = await planStep(reroute('new'), provider);
+    for (const next of b.work.batch) await finish(b, next, provider);
+    expect(await summarizeStep({ settings: b.settings, execution: b.execution, tally: b.work.tally }, provider)).toMatchObject({ releasedLock: true, complete: true });
+    expect(await jobsIn(redis.source())).toEqual(payloads.map((p) => jobEntry('queue:new', withQueue(p, 'old', 'new'))).sort());
+  });
+
+  it('a selective transfer resumed with another selection of classes, and one with other routing too: refused, nothing touched on either server', async () => {
+    for (let i = 0; i < 15; i++) {
+      await redis.source().rpush('queue:default', sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` }));
+      await redis.source().rpush('queue:default', sidekiqPayload({ className: 'B', queue: 'default', args: `[${i}]` }));
+    }
+    await redis.source().sadd('queues', 'default');
+    const provider = connect();
+    const transfer = (classes: string[], routing?: unknown) => ({ runId: 'run-1', mode: 'transfer', target: 'target', sets: ['schedule'], pageSize: 10, classes, ...(routing ? { routing } : {}) });
+    const a = await planStep(transfer(['A', 'C']), provider);
+    await pageStep({ settings: a.settings, item: a.work.batch[0]! }, provider, budget);
+    await stopRunStep({ runId: 'run-1', source: 'source', target: 'target', dryRun: false }, provider, { reason: 'FAILED' });
+    const before = await everything();
+
+    const classes = await refusal(transfer(['B']), provider);
+    expect(classes.message).toBe(otherRoutingOfRunError('run-1', 'transfer', 'classes', executionResumeWays('run-1')).message);
+    expect(classes.message).toContain('was started with another selection of classes than this execution\'s');
+    const both = await refusal(transfer(['A', 'B'], { kind: 'renames', renames: { default: 'elsewhere' } }), provider);
+    expect(both.message).toBe(otherRoutingOfRunError('run-1', 'transfer', 'both', executionResumeWays('run-1')).message);
+    expect(await everything()).toEqual(before);
+
+    // The same classes in another order are the same selection: resumed.
+    const again = await planStep(transfer(['C', 'A']), provider);
+    expect(again.settings.runId).toBe('run-1');
+  });
+});
