@@ -11,9 +11,8 @@ import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { WorkItem } from '../../core/workflow/work-item.js';
 import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
-import { digestKeys } from '../support/redis-snapshot.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
-import { jobEntry, jobsIn } from '../support/exact-jobs.js';
+import { jobEntry, jobsIn, keyValueSnapshot } from '../support/exact-jobs.js';
 import { interferingRedis } from '../support/interfering-redis.js';
 
 const redis = privateSourceAndTarget();
@@ -85,7 +84,9 @@ async function finish(plan: PlanOutput, item: WorkItem, provider: UrlConnections
 
 /** Every key but the stop marker (whose TTL runs down), digested: proves nothing was written. */
 // Jobs and ledgers; not the run's bookkeeping (its stop marker, list of items and executions, whose TTLs tick).
-const jobKeys = async (client: Redis) => [...(await digestKeys(client, ''))].filter(([key]) => !/:(stopped|items|executions)$/.test(key));
+// Whole values, and whether each key expires (not its TTL in ms, which runs down between two
+// reads: the run's started-with record, which expires, made the comparison fail at once).
+const jobKeys = async (client: Redis) => Object.entries(await keyValueSnapshot(client)).filter(([key]) => !/:(stopped|items|executions)$/.test(key));
 const exists = async (client: Redis, key: string) => (await client.exists(key)) === 1;
 
 describe('stopping a run', () => {
