@@ -53,7 +53,7 @@ export function differenceWords(differs: TakeoverDifference): { started: string;
   return { started, would: { routing: elsewhere, classes: otherClasses, both: `${elsewhere}, and ${otherClasses}` }[differs] };
 }
 
-/** A resumed run with other routing or classes than it was started with, that no live lock names this machine's. */
+/** A run resumed with other routing or classes than its first plan recorded: refused by the local CLI, or by the plan step. */
 export class OtherRoutingError extends FatalError {}
 
 /** Who resumes the run, and the ways out in that one's own terms. */
@@ -82,7 +82,7 @@ export function executionResumeWays(runId: string): ResumeWays {
   // TASK_ERROR_MESSAGE_CHARS, and these words fit it whole with an 80-character run id.
   return {
     subject: 'this execution',
-    again: `resume it with them: sidekiq-migrate start --resume ${runId}; locally, its run or move command with --run-id ${runId}`,
+    again: `sidekiq-migrate start --resume ${runId}; locally, its run or move command with --run-id ${runId}`,
     rollback: `sidekiq-migrate start --rollback ${runId}`,
     fresh: (stay) => `start this one as a new run, without --resume (${stay})`,
   };

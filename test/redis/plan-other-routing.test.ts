@@ -80,7 +80,7 @@ describe('the plan step refuses a run resumed with other routing or classes than
     expect(error.message).toBe(otherRoutingOfRunError('run-1', 'reroute', 'routing', executionResumeWays('run-1')).message);
     expect(error.message).toBe(
       'Run run-1 (reroute) was started with other routing than this execution\'s (its first plan fixed them for good): resumed with this one, it would move the rest of its jobs elsewhere than the jobs it moved, and its rollback record would mix both. ' +
-        'Finish it with its own routing (resume it with them: sidekiq-migrate start --resume run-1; locally, its run or move command with --run-id run-1), or roll it back (sidekiq-migrate start --rollback run-1); ' +
+        'Finish it with its own routing (sidekiq-migrate start --resume run-1; locally, its run or move command with --run-id run-1), or roll it back (sidekiq-migrate start --rollback run-1); ' +
         'or start this one as a new run, without --resume (the jobs run-1 moved stay as it moved them). Nothing was touched.',
     );
     expect(await everything()).toEqual(before);

@@ -439,7 +439,7 @@ describe('watch', () => {
         '',
         'Run moved-1 (re-route): no summary — the execution ended before its plan completed.',
         "Execution error: FatalError: Run moved-1 (reroute) was started with other routing than this execution's (its first plan fixed them for good): resumed with this one, it would move the rest of its jobs elsewhere than the jobs it moved, and its rollback record would mix both. " +
-          'Finish it with its own routing (resume it with them: sidekiq-migrate start --resume moved-1; locally, its run or move command with --run-id moved-1), or roll it back (sidekiq-migrate start --rollback moved-1); ' +
+          'Finish it with its own routing (sidekiq-migrate start --resume moved-1; locally, its run or move command with --run-id moved-1), or roll it back (sidekiq-migrate start --rollback moved-1); ' +
           'or start this one as a new run, without --resume (the jobs moved-1 moved stay as it moved them). Nothing was touched.',
         'Ended FAILED after 0s.',
         '',
