@@ -68,7 +68,7 @@ const copyScript = new LuaScript('copyJobsToLists-n');
 async function claimAndCopy(source: Redis, target: Redis, batch: string, payload: string): Promise<void> {
   await source.rpush('inflight', payload);
   await source.set('batch', batch);
-  await copyScript.run(target, { keys: ['ledger', 'queues', 'queue:q'], args: ['RPUSH', '1', 'q', '', `${batch}:0`, payload, '1'] });
+  await copyScript.run(target, { keys: ['ledger', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', '', 'run', '', `${batch}:0`, payload, '1'] }); // no lock: nobody else's
 }
 
 /** Both clients of a retire, counting its calls on either server; `before(n)` runs before the n-th. */

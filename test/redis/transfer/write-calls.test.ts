@@ -29,6 +29,10 @@ const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', ar
 const CALLS = Math.ceil(MAX_JOBS_PER_CLAIM / MAX_JOBS_PER_WRITE);
 const copyJobsToLists = new LuaScript('copyJobsToLists-n');
 const copyEntriesToSet = new LuaScript('copyEntriesToSet-3');
+const retireLedger = new LuaScript('retireLedger-1');
+/** A resume's pipelines to the target but its ledgers' retirement (retire-ledger.ts: a look, then the retire, each a call of its own). */
+const writes = (pipelines: RedisCall[]) => pipelines.map((p) => p.scripts).filter((scripts) => !scripts.every((sha) => sha === retireLedger.sha));
+
 // The run lock on the target that every write looks at first (none here: nobody holds it).
 const lock = { key: 'sidekiq-migrate:lock', runId: 'run-1', where: 'on target' };
 
@@ -198,7 +202,7 @@ describe('one call of the pipeline fails', () => {
     const resumed = await resumeInflight({ ...context(), target });
 
     // The resume writes through the same bounded calls, in one round trip.
-    expect(pipelines.map((p) => p.scripts)).toEqual([Array(CALLS).fill(copyJobsToLists.sha)]);
+    expect(writes(pipelines)).toEqual([Array(CALLS).fill(copyJobsToLists.sha)]);
     expect(resumed).toMatchObject({ written: MAX_JOBS_PER_CLAIM - written, duplicates: written, resumed: MAX_JOBS_PER_CLAIM });
     expect(await redis.target().lrange('queue:default', 0, -1)).toEqual(before);
     expect(await jobsIn(redis.target(), '')).toEqual(jobs.map((p) => jobEntry('queue:default', p)).sort());
@@ -225,7 +229,8 @@ describe('one call of the pipeline fails', () => {
     const { target, pipelines } = recordingTarget();
     const resumed = await resumeInflight({ ...context(), target });
 
-    expect(pipelines.map((p) => p.scripts)).toEqual([Array(CALLS).fill(copyEntriesToSet.sha)]);
+    // The resume writes through the same bounded calls, in one round trip.
+    expect(writes(pipelines)).toEqual([Array(CALLS).fill(copyEntriesToSet.sha)]);
     expect(resumed).toMatchObject({ written: MAX_JOBS_PER_WRITE, duplicates: MAX_JOBS_PER_CLAIM - MAX_JOBS_PER_WRITE, conflicts: 0 });
     expect(await jobsIn(redis.target(), '')).toEqual(entries.map(([score, p]) => jobEntry('schedule', p, score)).sort());
     expect(await jobsIn(source, '')).toEqual([]);
