@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { inspectJob } from '../payload/inspect-job.js';
+import { keyspaceCut, scanBounded, type KeyspaceCut, type ScanBound } from '../redis/bounded-scan.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { escapeGlob } from '../reroute/discover-queues.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
@@ -39,8 +40,25 @@ export interface CronDefinition {
 export const MAX_CRON_DEFINITIONS = 10_000;
 
 export async function readCronDefinitions(redis: Redis, keys: SidekiqKeys): Promise<CronDefinition[]> {
+  return (await readCronDefinitionsWithin(redis, keys, {})).definitions;
+}
+
+export interface CronLook {
+  readonly definitions: CronDefinition[];
+  /** The SCAN for 2.x namespaces stopped at the bound's time: definitions of namespaces other than `default` may be missing. */
+  readonly cutShort?: KeyspaceCut;
+}
+
+/**
+ * readCronDefinitions, its SCAN for 2.x namespaces (`cron_jobs:*`) bounded by `bound` (its first
+ * page whatever the time): on a Redis with tens of millions of other keys it takes tens of
+ * seconds. `cron_jobs` (1.x) and `cron_jobs:default` (2.x's namespace unless configured) are read
+ * whatever the time; cut short, it says how far the SCAN got.
+ */
+export async function readCronDefinitionsWithin(redis: Redis, keys: SidekiqKeys, bound: ScanBound): Promise<CronLook> {
   try {
-    const indexes = [`${keys.prefix}cron_jobs`, ...(await namespaceIndexes(redis, keys))];
+    const namespaces = await namespaceIndexes(redis, keys, bound);
+    const indexes = [...new Set([`${keys.prefix}cron_jobs`, `${keys.prefix}cron_jobs:default`, ...namespaces.found])];
     const members = new Set<string>();
     for (const index of indexes) {
       if ((await redis.type(index)) !== 'set') continue;
@@ -50,7 +68,8 @@ export async function readCronDefinitions(redis: Redis, keys: SidekiqKeys): Prom
       }
     }
     const names = [...members].sort();
-    if (names.length === 0) return [];
+    const cut = namespaces.cutShort ? { cutShort: namespaces.cutShort } : {};
+    if (names.length === 0) return { definitions: [], ...cut };
     const pipeline = redis.pipeline();
     for (const member of names) pipeline.hmgetBuffer(`${keys.prefix}${member}`, 'name', 'message', 'status');
     const replies = (await pipeline.exec()) ?? [];
@@ -63,22 +82,21 @@ export async function readCronDefinitions(redis: Redis, keys: SidekiqKeys): Prom
       if (message === null || message === undefined) return;
       definitions.push(describe(`${keys.prefix}${member}`, member, name ?? null, message, status ?? null));
     });
-    return definitions;
+    return { definitions, ...cut };
   } catch (error) {
     throw classifyRedisError(error, `Reading sidekiq-cron definitions under ${keys.prefix || '(no prefix)'}`);
   }
 }
 
-/** The 2.x per-namespace sets, `cron_jobs:*` (a bounded SCAN: a handful of keys). */
-async function namespaceIndexes(redis: Redis, keys: SidekiqKeys): Promise<string[]> {
+/** The 2.x per-namespace sets, `cron_jobs:*` (a handful of keys, but a SCAN visits every key: bounded by time, and at 1,000 found). */
+async function namespaceIndexes(redis: Redis, keys: SidekiqKeys, bound: ScanBound): Promise<{ found: string[]; cutShort?: KeyspaceCut }> {
   const found = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, page] = await redis.scan(cursor, 'MATCH', `${escapeGlob(keys.prefix)}cron_jobs:*`, 'COUNT', 1000);
-    page.forEach((key) => found.add(key));
-    cursor = next;
-  } while (cursor !== '0' && found.size < 1000);
-  return [...found].sort();
+  const extent = await scanBounded(redis, `${escapeGlob(keys.prefix)}cron_jobs:*`, bound, (page) => {
+    page.forEach((key) => found.add(key.toString()));
+    return found.size >= 1000;
+  });
+  const sorted = [...found].sort();
+  return extent.cutShort === 'time' ? { found: sorted, cutShort: await keyspaceCut(redis, extent.pages) } : { found: sorted };
 }
 
 function describe(key: string, member: string, name: Buffer | null, message: Buffer, status: Buffer | null): CronDefinition {

@@ -1,16 +1,16 @@
 import type { Redis, RedisKey } from 'ioredis';
-import { readCronDefinitions } from '../cron/cron-definitions.js';
+import { readCronDefinitionsWithin } from '../cron/cron-definitions.js';
 import { inspectJob } from '../payload/inspect-job.js';
 import { readEvictionPolicy } from '../redis/eviction-policy.js';
 import { jobsWithinBytes, meanBytes, PROBE_JOBS, probeJobs } from '../redis/page-bytes.js';
 import { otherSidekiqPrefixes, type OtherPrefix } from '../redis/sidekiq-prefixes.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { NEVER_DUE_SETS, SidekiqKeys, SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
-import { discoverQueues } from '../reroute/discover-queues.js';
+import { discoverQueuesWithin } from '../reroute/discover-queues.js';
 import { shareOf, type KeyspaceCut, type ScanBound } from '../redis/bounded-scan.js';
 import { scanFetcherLists } from './fetcher-lists.js';
 import { lookForLeftovers } from './leftover-keys.js';
-import type { DrainReport, QueueState, SetState } from './drain-report.js';
+import { KEYSPACE_LOOKS, type DrainReport, type QueueState, type SetState } from './drain-report.js';
 import { censusProcesses } from './live-processes.js';
 import { judgeDrain } from './judge-drain.js';
 import { jobsInOneLook } from './one-look.js';
@@ -39,11 +39,13 @@ export interface DrainCheckOptions {
    */
   readonly readSetsUntil?: number;
   /**
-   * Epoch ms after which the looks over the whole keyspace for in-flight keys, quarantine lists
-   * and workers' private lists read no further SCAN page (each its share of the time, each its
-   * first page whatever the time): a walk of every key, about a second a million keys at loopback,
-   * would outlast a deployed check on a Redis with tens of millions of other keys. A look cut short
-   * is said (`keyspaceLookCutShort`), and the verdict is then never `drained`. Default: none.
+   * Epoch ms after which the looks over the whole keyspace (queue lists the `queues` set does not
+   * name, in-flight keys and quarantine lists, workers' private lists, sidekiq-cron namespaces)
+   * read no further SCAN page (each its share of the time, each its first page whatever the time):
+   * a walk of every key, about a second a million keys at loopback, would outlast a deployed check
+   * on a Redis with tens of millions of other keys. A look cut short is said
+   * (`keyspaceLookCutShort`), and the verdict is then never `drained`; the queues the `queues` set
+   * names, `cron_jobs` and `cron_jobs:default` are read whatever the time. Default: none.
    */
   readonly lookUntil?: number;
   readonly staleAfterSeconds?: number;
@@ -72,7 +74,13 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     const retired = new Set(options.retiredQueues ?? []);
     const scoped = retired.size > 0;
 
-    const { queues: names } = await discoverQueues(redis, keys);
+    // Five walks of the keyspace share the looks' time (lookUntil): the discovery of queue lists
+    // the `queues` set does not name (those it names are always read) its fifth now, before the
+    // sets; after them, in-flight keys and quarantine lists (one walk), workers' private lists
+    // (two) and sidekiq-cron namespaces (one) share what is left.
+    const bound: ScanBound = options.lookUntil === undefined ? {} : { until: options.lookUntil };
+    const discovery = await discoverQueuesWithin(redis, keys, shareOf(bound, 5));
+    const names = discovery.queues;
     const queues: QueueState[] = [];
     for (const queue of names) {
       const key = keys.queue(queue);
@@ -91,20 +99,25 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     const queued = queues.filter((q) => q.listeners === 0).reduce((n, q) => n + q.depth, 0);
     const scheduled = sets.schedule.orphaned + sets.retry.orphaned;
     // In-flight keys and quarantine lists in one walk of the keyspace, then the private lists in
-    // two: the first its third of the time, the others what is left.
-    const bound: ScanBound = options.lookUntil === undefined ? {} : { until: options.lookUntil };
-    const leftovers = await lookForLeftovers(redis, keys, { quarantine: true, inflight: true }, shareOf(bound, 3));
+    // two, then cron namespaces in one: each its share of what is left.
+    const leftovers = await lookForLeftovers(redis, keys, { quarantine: true, inflight: true }, shareOf(bound, 4));
     const inflight = leftovers.inflight;
     const inflightJobs = inflight.reduce((n, l) => n + l.size, 0);
     // Jobs nobody will run and no transfer carries: they keep any scope from being drained.
     const quarantine = leftovers.quarantine;
     const quarantined = quarantine.reduce((n, l) => n + l.size, 0);
     // Jobs workers took and have not finished: they come back here if a worker dies.
-    const fetcherLook = await scanFetcherLists(redis, keys, census.processes, bound);
+    const fetcherLook = await scanFetcherLists(redis, keys, census.processes, shareOf(bound, 3, 2));
     const fetched = fetcherLook.lists.filter((l) => !scoped || retired.has(l.queue));
-    const keyspaceLookCutShort = lookCutShort(leftovers.cutShort, fetcherLook.cutShort === 'time' ? fetcherLook.reached : undefined);
     const taken = fetched.reduce((n, l) => n + l.size, 0);
-    const cron = (await readCronDefinitions(redis, keys)).map(({ name, key, queue, enabled }) => ({ name, key, queue, enabled, listeners: queue === null ? 0 : listening(queue) }));
+    const cronLook = await readCronDefinitionsWithin(redis, keys, bound);
+    const cron = cronLook.definitions.map(({ name, key, queue, enabled }) => ({ name, key, queue, enabled, listeners: queue === null ? 0 : listening(queue) }));
+    const keyspaceLookCutShort = lookCutShort([
+      [KEYSPACE_LOOKS.queues, discovery.cutShort],
+      [KEYSPACE_LOOKS.leftovers, leftovers.cutShort],
+      [KEYSPACE_LOOKS.fetched, fetcherLook.cutShort === 'time' ? fetcherLook.reached : undefined],
+      [KEYSPACE_LOOKS.cron, cronLook.cutShort],
+    ]);
     const depth = queues.filter((q) => !scoped || retired.has(q.queue)).reduce((n, q) => n + q.depth, 0);
     const counted = scoped
       ? depth + sets.schedule.toRetiredQueues + sets.retry.toRetiredQueues + inflightJobs + quarantined + taken
@@ -154,11 +167,10 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
 }
 
 /** DrainReport.keyspaceLookCutShort: the looks the time stopped, and how far the shortest got. */
-function lookCutShort(leftovers: KeyspaceCut | undefined, fetcher: KeyspaceCut | undefined): DrainReport['keyspaceLookCutShort'] {
-  const cuts = [leftovers, fetcher].filter((c): c is KeyspaceCut => c !== undefined);
-  if (cuts.length === 0) return undefined;
-  const looks = [...(leftovers ? ['in-flight keys', 'quarantine lists'] : []), ...(fetcher ? ["workers' private lists"] : [])];
-  return { looks, lookedAt: Math.min(...cuts.map((c) => c.lookedAt)), keys: Math.max(...cuts.map((c) => c.keys)) };
+function lookCutShort(looks: readonly (readonly [readonly string[], KeyspaceCut | undefined])[]): DrainReport['keyspaceLookCutShort'] {
+  const cut = looks.filter((l): l is readonly [readonly string[], KeyspaceCut] => l[1] !== undefined);
+  if (cut.length === 0) return undefined;
+  return { looks: cut.flatMap(([names]) => names), lookedAt: Math.min(...cut.map(([, c]) => c.lookedAt)), keys: Math.max(...cut.map(([, c]) => c.keys)) };
 }
 
 function enqueuedAtOf(payload: Buffer): number | null {

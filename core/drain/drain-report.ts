@@ -106,9 +106,11 @@ export interface DrainReport {
   /** The retired queues the check was scoped to, if any. */
   readonly retiredQueues?: readonly string[];
   /**
-   * The looks over the whole keyspace (for in-flight keys and quarantine lists; for workers'
-   * private lists) that the check's time stopped before the end (DrainCheckOptions.lookUntil), and
-   * about how far the shortest of them got: `inflight`, `quarantine` and `fetched` are then what
+   * The looks over the whole keyspace (KEYSPACE_LOOKS: for queue lists the `queues` set does not
+   * name; in-flight keys and quarantine lists; workers' private lists; sidekiq-cron namespaces)
+   * that the check's time stopped before the end (DrainCheckOptions.lookUntil), and about how far
+   * the shortest of them got: `queues` (but for those the `queues` set names), `inflight`,
+   * `quarantine`, `fetched` and `cron` (but for `cron_jobs` and `cron_jobs:default`) are then what
    * they found, not all there is, and the verdict is never `drained`. Absent when every look
    * reached the end (and in older reports).
    */
@@ -121,3 +123,14 @@ export interface DrainReport {
     readonly etaSeconds?: number;
   };
 }
+
+/**
+ * The looks over the keyspace, as DrainReport.keyspaceLookCutShort names them: what each did not
+ * confirm when cut short is worded by judge-drain.ts.
+ */
+export const KEYSPACE_LOOKS = {
+  queues: ['queue lists not in the `queues` set'],
+  leftovers: ['in-flight keys', 'quarantine lists'],
+  fetched: ["workers' private lists"],
+  cron: ['sidekiq-cron namespaces other than default'],
+} as const;

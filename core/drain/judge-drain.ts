@@ -1,4 +1,4 @@
-import type { CronState, DrainReport } from './drain-report.js';
+import { KEYSPACE_LOOKS, type CronState, type DrainReport } from './drain-report.js';
 import type { FetcherList } from './fetcher-lists.js';
 import { displayName, printable } from '../redis/key-name.js';
 
@@ -179,7 +179,12 @@ function notAllLookedAt(report: Omit<DrainReport, 'verdict'>): string[] {
   if (!cut) return [];
   const looks = cut.looks.length > 1 ? `${cut.looks.slice(0, -1).join(', ')} and ${cut.looks.at(-1)}` : cut.looks.join('');
   const count = (v: number) => v.toLocaleString('en-US');
-  return [`${looks} not all looked at: the check's time ran out after about ${count(cut.lookedAt)} of the Redis's ${count(cut.keys)} keys; jobs there are not confirmed absent, so this is not a verdict of drained`];
+  // What a look that did not reach the end still read whatever the time, when it was one of them.
+  const despite = [
+    ...(cut.looks.includes(KEYSPACE_LOOKS.queues[0]) ? ['every queue the `queues` set names was counted: only a queue list missing from it may have been missed'] : []),
+    ...(cut.looks.includes(KEYSPACE_LOOKS.cron[0]) ? ['sidekiq-cron definitions of namespaces other than default (cron_jobs:NAME) were not all read'] : []),
+  ];
+  return [`${looks} not all looked at: the check's time ran out after about ${count(cut.lookedAt)} of the Redis's ${count(cut.keys)} keys; jobs there are not confirmed absent${despite.map((d) => `; ${d}`).join('')}, so this is not a verdict of drained`];
 }
 
 /** Names a reason lists: a Redis with thousands of queues would make one line of tens of kilobytes (--json lists every one). */

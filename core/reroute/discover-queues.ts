@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
+import { keyspaceCut, scanBounded, type KeyspaceCut, type ScanBound } from '../redis/bounded-scan.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
-import { displayName } from '../redis/key-name.js';
+import { displayName, nameFromBytes } from '../redis/key-name.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 
 export interface SkippedKey {
@@ -28,24 +29,29 @@ export async function discoverQueuesPage(redis: Redis, keys: SidekiqKeys, cursor
     // Key names are bytes: read as Buffers, so that a name that is not UTF-8 still names its key.
     const [nextBytes, found] = await redis.scanBuffer(cursor, 'MATCH', `${escapeGlob(keys.prefix)}queue:*`, 'COUNT', count);
     const next = nextBytes.toString();
-    const candidates: { key: Buffer; name: string }[] = [];
-    const skipped: SkippedKey[] = [];
-    for (const key of found) {
-      const name = keys.queueNameOf(key);
-      if (name === null) continue;
-      if (name.includes('|')) skipped.push({ key: displayName(`${keys.prefix}queue:${name}`), reason: 'private in-flight list of Sidekiq Pro super_fetch' });
-      else candidates.push({ key, name });
-    }
-    const types = candidates.length === 0 ? [] : await typesOf(redis, candidates.map((c) => c.key));
-    const queues: string[] = [];
-    candidates.forEach(({ name }, i) => {
-      if (types[i] === 'list') queues.push(name);
-      else if (types[i] !== 'none') skipped.push({ key: displayName(`${keys.prefix}queue:${name}`), reason: `not a list but a ${types[i]}` });
-    });
-    return { cursor: next, done: next === '0', queues, skipped };
+    return { cursor: next, done: next === '0', ...(await queueListsAmong(redis, keys, found)) };
   } catch (error) {
     throw classifyRedisError(error, `Scanning ${keys.prefix}queue:* for queues`);
   }
+}
+
+/** Of `found` (`queue:*` keys, bytes), the queue lists, and what only looks like one (and why). */
+async function queueListsAmong(redis: Redis, keys: SidekiqKeys, found: readonly Buffer[]): Promise<{ queues: string[]; skipped: SkippedKey[] }> {
+  const candidates: { key: Buffer; name: string }[] = [];
+  const skipped: SkippedKey[] = [];
+  for (const key of found) {
+    const name = keys.queueNameOf(key);
+    if (name === null) continue;
+    if (name.includes('|')) skipped.push({ key: displayName(`${keys.prefix}queue:${name}`), reason: 'private in-flight list of Sidekiq Pro super_fetch' });
+    else candidates.push({ key, name });
+  }
+  const types = candidates.length === 0 ? [] : await typesOf(redis, candidates.map((c) => c.key));
+  const queues: string[] = [];
+  candidates.forEach(({ name }, i) => {
+    if (types[i] === 'list') queues.push(name);
+    else if (types[i] !== 'none') skipped.push({ key: displayName(`${keys.prefix}queue:${name}`), reason: `not a list but a ${types[i]}` });
+  });
+  return { queues, skipped };
 }
 
 /** Every queue list, page by page (SCAN may return a key twice; names are de-duplicated). */
@@ -60,6 +66,40 @@ export async function discoverQueues(redis: Redis, keys: SidekiqKeys, count = 10
     cursor = page.cursor;
   } while (cursor !== '0');
   return { queues: [...queues].sort(), skipped: [...skipped.values()] };
+}
+
+export interface BoundedDiscovery {
+  readonly queues: string[];
+  readonly skipped: SkippedKey[];
+  /** The SCAN stopped at the bound's time: queue lists the `queues` set does not name may be missing. */
+  readonly cutShort?: KeyspaceCut;
+}
+
+/**
+ * Every queue list the `queues` set names (always: SMEMBERS, one TYPE each), and those a SCAN of
+ * `queue:*` finds besides within `bound` (its first page whatever the time): a queue list that
+ * Sidekiq no longer names there (a producer that pushes without SADD, a set cleared by hand) is
+ * found only by the SCAN, which on a Redis with tens of millions of other keys takes tens of
+ * seconds. Cut short, it says how far it got, and only such unnamed lists can be missing.
+ */
+export async function discoverQueuesWithin(redis: Redis, keys: SidekiqKeys, bound: ScanBound): Promise<BoundedDiscovery> {
+  const queues = new Set<string>();
+  const skipped = new Map<string, SkippedKey>();
+  const add = (found: { queues: string[]; skipped: SkippedKey[] }) => {
+    found.queues.forEach((q) => queues.add(q));
+    found.skipped.forEach((s) => skipped.set(s.key, s));
+  };
+  try {
+    if ((await redis.type(keys.queues)) === 'set') {
+      const named = (await redis.smembersBuffer(keys.queues)).map((member) => keys.queue(nameFromBytes(member)));
+      add(await queueListsAmong(redis, keys, named.map((key) => (Buffer.isBuffer(key) ? key : Buffer.from(key)))));
+    }
+    const extent = await scanBounded(redis, `${escapeGlob(keys.prefix)}queue:*`, bound, async (page) => add(await queueListsAmong(redis, keys, page)));
+    const result = { queues: [...queues].sort(), skipped: [...skipped.values()] };
+    return extent.cutShort === 'time' ? { ...result, cutShort: await keyspaceCut(redis, extent.pages) } : result;
+  } catch (error) {
+    throw classifyRedisError(error, `Looking for queues (${keys.queues}, ${keys.prefix}queue:*)`);
+  }
 }
 
 async function typesOf(redis: Redis, keys: readonly Buffer[]): Promise<string[]> {

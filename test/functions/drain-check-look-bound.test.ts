@@ -1,0 +1,97 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { drainExitCode } from '../../cli/commands/drain-check-command.js';
+import { renderDrainReport } from '../../cli/workflow/render-drain-report.js';
+import type { DrainReport } from '../../core/drain/drain-report.js';
+import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
+import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { heartbeat } from '../support/sidekiq-heartbeat.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { fakeContext } from './support/lambda-harness.js';
+import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
+import { viaJson } from './support/run-workflow.js';
+
+// The deployed drain check at GitLab scale: a Redis with millions of keys that are not Sidekiq's.
+// Its looks for in-flight keys, quarantine lists and private lists were bounded by its time, but
+// its discovery of queue lists (a SCAN of `queue:*`) and its look for sidekiq-cron namespaces (a
+// SCAN of `cron_jobs:*`) were not: about a second a million keys each at loopback, they outlasted
+// the invocation, and a check that times out answers nothing. Now they share the looks' time; one
+// cut short says what it did not confirm (the queues the `queues` set names are still counted) and
+// the verdict is never drained (exit code 1).
+const KEYS = 2_000_000;
+const keys = new SidekiqKeys('');
+const now = () => Math.floor(Date.now() / 1000);
+const job = (queue: string, i: number) => sidekiqPayload({ className: 'A', queue, args: `[${i}]`, extra: `"enqueued_at":${now()}.0` });
+let server: RedisServerHandle;
+let redis: Redis;
+let h: LoadedHandlers;
+
+beforeAll(async () => {
+  server = await startRedisServer(['--enable-debug-command', 'local']);
+  redis = new Redis(server.url, { protocol: 2 });
+  h = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: server.url });
+});
+afterAll(async () => {
+  await h.connections.close();
+  vi.unstubAllEnvs();
+  redis.disconnect();
+  await server.stop();
+});
+
+describe('the drain check handler on a Redis with 2,000,000 other keys and 3 s left', { timeout: 120_000 }, () => {
+  it('answers in time: queues of the `queues` set counted, the cut-short looks said, not drained, exit code 1', async () => {
+    await redis.call('DEBUG', 'POPULATE', String(KEYS), 'cache:digest');
+    await redis.sadd('queues', 'named');
+    await redis.rpush('queue:named', job('named', 1), job('named', 2));
+    await heartbeat(redis, keys, 'web:1:aaaaaaaaaaaa', ['named'], { beatAt: now() });
+
+    const started = Date.now();
+    const report = viaJson((await h.drainCheck({ remember: false }, fakeContext(3_000))) as DrainReport);
+    const took = Date.now() - started;
+
+    expect(took).toBeLessThan(3_000);
+    expect(report.queues.map((q) => [q.queue, q.depth])).toEqual([['named', 2]]);
+    expect(report.remaining).toBe(2);
+    expect(report.verdict.state).toBe('draining');
+    expect(report.keyspaceLookCutShort?.looks).toEqual(expect.arrayContaining(['queue lists not in the `queues` set', 'sidekiq-cron namespaces other than default']));
+    const out = renderDrainReport(report);
+    const line = /\n {2}- (.*) not all looked at: the check's time ran out after about ([0-9,]+) of the Redis's ([0-9,]+) keys; (.*), so this is not a verdict of drained\n/.exec(out);
+    expect(line, out).not.toBeNull();
+    expect(line![1]).toContain('queue lists not in the `queues` set');
+    expect(line![1]).toContain('sidekiq-cron namespaces other than default');
+    expect(Number(line![2]!.replaceAll(',', ''))).toBeLessThan(KEYS);
+    expect(Number(line![3]!.replaceAll(',', ''))).toBe(await redis.dbsize());
+    expect(line![4]).toContain('every queue the `queues` set names was counted: only a queue list missing from it may have been missed');
+    expect(line![4]).toContain('sidekiq-cron definitions of namespaces other than default (cron_jobs:NAME) were not all read');
+    expect(out.split('\n')[0]).toBe(`${report.redis}: DRAINING — 2 job(s) left`);
+    expect(out).not.toContain('DRAINED');
+    expect(drainExitCode(report)).toBe(1);
+  });
+});
+
+describe('the drain check handler with time to look at every key', { timeout: 120_000 }, () => {
+  it('finds a queue list the `queues` set does not name, and a cron definition of another namespace', async () => {
+    await redis.flushall();
+    const filler = redis.pipeline();
+    for (let i = 0; i < 5_000; i++) filler.set(`cache:other:${i}`, '1');
+    await filler.exec();
+    await redis.sadd('queues', 'named');
+    await redis.rpush('queue:named', job('named', 1));
+    await redis.rpush('queue:hidden', job('hidden', 2), job('hidden', 3));
+    await redis.sadd('cron_jobs:nightly', 'cron_job:nightly:report');
+    await redis.hset('cron_job:nightly:report', 'name', 'report', 'status', 'enabled', 'message', JSON.stringify({ class: 'ReportWorker', queue: 'hidden', args: [] }));
+    await heartbeat(redis, keys, 'web:1:bbbbbbbbbbbb', ['named', 'hidden'], { beatAt: now() });
+
+    const report = viaJson((await h.drainCheck({ remember: false }, fakeContext())) as DrainReport);
+
+    expect(report.queues.map((q) => [q.queue, q.depth])).toEqual([
+      ['hidden', 2],
+      ['named', 1],
+    ]);
+    expect(report.remaining).toBe(3);
+    expect(report.cron?.map((c) => [c.name, c.queue])).toEqual([['report', 'hidden']]);
+    expect(report.keyspaceLookCutShort).toBeUndefined();
+    expect(renderDrainReport(report)).not.toContain('not all looked at');
+    expect(report.verdict.state).toBe('draining');
+  });
+});
