@@ -30,14 +30,14 @@ export const ORPHANS_EXIT_CODE = 3;
 /**
  * 3 when jobs exist that nobody will run as things stand: orphans, jobs in quarantine lists, jobs
  * in flight from interrupted transfers, jobs under another prefix where no Sidekiq process runs; 1 when set entries were estimated rather than counted, or a
- * look over the keyspace was cut short (no verdict to go on); 0 otherwise.
+ * look over the keyspace was cut short, or the look for private lists stopped at its limit (no verdict to go on); 0 otherwise.
  */
 export function drainExitCode(report: DrainReport): number {
   if (jobsNobodyWillRun(report) > 0 || report.inflight.length > 0 || abandonedForGood(report).length > 0 || cronPushingToRetiredQueues(report).length > 0 || unrunElsewhere(report).length > 0) {
     return ORPHANS_EXIT_CODE;
   }
-  // Not a verdict either: a look over the keyspace that the check's time stopped.
-  return Object.values(report.sets).some((s) => s.orphanedEstimated) || report.keyspaceLookCutShort !== undefined ? 1 : 0;
+  // Not a verdict either: a look over the keyspace that the check's time stopped, or the look for private lists its limit did.
+  return Object.values(report.sets).some((s) => s.orphanedEstimated) || report.keyspaceLookCutShort !== undefined || report.fetchedListsCutShort !== undefined ? 1 : 0;
 }
 
 export function registerDrainCheckCommand(program: Command, ctx: CliContext): void {

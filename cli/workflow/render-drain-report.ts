@@ -1,5 +1,4 @@
 import type { DrainReport } from '../../core/drain/drain-report.js';
-import { FETCHER_LIST_LIMIT } from '../../core/drain/fetcher-lists.js';
 import { evictionWarning } from '../../core/redis/eviction-policy.js';
 import { displayName, displayText } from '../../core/redis/key-name.js';
 import { describePrefix } from '../../core/redis/sidekiq-prefixes.js';
@@ -33,7 +32,7 @@ export function renderDrainReport(report: DrainReport): string {
   // saying "0 job(s) left" over them read as an empty Redis, one an operator may flush.
   const dormant = v.state === 'drained' ? report.sets.dead.total + (report.sets.interrupted?.total ?? 0) : 0;
   const kept = dormant > 0 ? `; ${dormant} dead or interrupted entries that never run by themselves (below)` : '';
-  const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${report.remaining} job(s) left${dormant > 0 ? ' to run' : ''}${scope}${rate}${eta}${kept}`];
+  const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${report.fetchedListsCutShort ? 'at least ' : ''}${report.remaining} job(s) left${dormant > 0 ? ' to run' : ''}${scope}${rate}${eta}${kept}`];
   for (const reason of v.reasons) lines.push(`  - ${displayText(reason)}`);
   if (report.maxmemoryPolicy !== undefined) {
     lines.push(`maxmemory-policy: ${report.maxmemoryPolicy ?? 'not reported'}`);
@@ -90,7 +89,8 @@ export function renderDrainReport(report: DrainReport): string {
   if (fetched.length > 0) {
     lines.push('', "Taken by workers, not finished (fetchers' private lists; they go back to their queue here if the worker dies):");
     // The check reads at most FETCHER_LIST_LIMIT of them: then its counts are a floor.
-    if (fetched.length >= FETCHER_LIST_LIMIT) lines.push(`  (the first ${n(FETCHER_LIST_LIMIT)} lists found were read; there may be more, and more jobs in them than counted here)`);
+    const stop = report.fetchedListsCutShort;
+    if (stop) lines.push(`  (the first ${n(stop.read)} lists found were read; there may be more, and more jobs in them than counted here)`);
     for (const l of fetched.slice(0, LIST_LINES)) lines.push(`  ${displayName(l.key)}: ${l.size} job(s), ${l.ownerAlive ? 'worker alive' : 'worker gone'}`);
     if (fetched.length > LIST_LINES) lines.push(`  … and ${n(fetched.length - LIST_LINES)} more (--json lists every one)`);
   }

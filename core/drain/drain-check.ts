@@ -8,7 +8,7 @@ import { classifyRedisError } from '../redis/redis-errors.js';
 import { NEVER_DUE_SETS, SidekiqKeys, SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
 import { discoverQueuesWithin } from '../reroute/discover-queues.js';
 import { shareOf, type KeyspaceCut, type ScanBound } from '../redis/bounded-scan.js';
-import { scanFetcherLists } from './fetcher-lists.js';
+import { FETCHER_LIST_LIMIT, scanFetcherLists } from './fetcher-lists.js';
 import { lookForLeftovers } from './leftover-keys.js';
 import { KEYSPACE_LOOKS, type DrainReport, type QueueState, type SetState } from './drain-report.js';
 import { censusProcesses } from './live-processes.js';
@@ -159,6 +159,8 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       maxmemoryPolicy: await readEvictionPolicy(redis),
       ...(scoped ? { retiredQueues: [...retired] } : {}),
       ...(keyspaceLookCutShort ? { keyspaceLookCutShort } : {}),
+      // Stopped at its limit, the look for private lists found a floor: said, never drained.
+      ...(fetcherLook.cutShort === 'lists' ? { fetchedListsCutShort: { read: fetcherLook.lists.length, limit: FETCHER_LIST_LIMIT } } : {}),
     };
     return { ...partial, verdict: judgeDrain(partial, options.previous) };
   } catch (error) {

@@ -115,6 +115,13 @@ export interface DrainReport {
    * reached the end (and in older reports).
    */
   readonly keyspaceLookCutShort?: KeyspaceCut & { readonly looks: readonly string[] };
+  /**
+   * The look for workers' private lists stopped at its limit (FETCHER_LIST_LIMIT): `read` lists
+   * found (of any queue, before a scope keeps its own). There may be more, so `fetched`, its jobs
+   * and `remaining` are a floor, and the verdict is never `drained`. Absent when it was not (and
+   * in older reports).
+   */
+  readonly fetchedListsCutShort?: { readonly read: number; readonly limit: number };
   readonly verdict: {
     readonly state: DrainState;
     readonly reasons: readonly string[];

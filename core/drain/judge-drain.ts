@@ -106,6 +106,7 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
   const counting = [
     ...estimated.map((set) => `${set} holds ${report.sets[set].total} entries, more than a check counts: what they hold is estimated, so this is not a verdict of drained`),
     ...notAllLookedAt(report),
+    ...notAllListsRead(report),
   ];
   if (report.remaining === 0 && counting.length > 0) return { state: 'draining', reasons: counting };
   if (report.remaining === 0) {
@@ -136,16 +137,18 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
   }
   const fetched = report.fetched ?? [];
   const working = fetched.filter((l) => l.ownerAlive).reduce((n, l) => n + l.size, 0);
-  if (working > 0) reasons.push(`${working} job(s) are being worked on by live processes: they finish here, or fail into retry on this Redis`);
+  // Past the private lists' limit, their counts are a floor.
+  const atLeast = report.fetchedListsCutShort ? 'at least ' : '';
+  if (working > 0) reasons.push(`${atLeast}${working} job(s) are being worked on by live processes: they finish here, or fail into retry on this Redis`);
   const abandoned = fetched.filter((l) => !l.ownerAlive);
   if (abandoned.length > 0) {
     const held = abandoned.reduce((n, l) => n + l.size, 0);
     const where = `${abandoned.slice(0, 5).map((l) => `${l.key} ${l.size}`).join(', ')}${abandoned.length > 5 ? `, and ${abandoned.length - 5} more` : ''}`;
     if (abandonedForGood(report).length > 0) {
       stuck = true;
-      reasons.push(`${held} job(s) sit in the private lists of workers that are gone (${where}), and no live Sidekiq process is here to put them back: start one with the same fetcher against this Redis (it returns them to their queues, GitLab's within the hour), then move them`);
+      reasons.push(`${atLeast}${held} job(s) sit in the private lists of workers that are gone (${where}), and no live Sidekiq process is here to put them back: start one with the same fetcher against this Redis (it returns them to their queues, GitLab's within the hour), then move them`);
     } else {
-      reasons.push(`${held} job(s) sit in the private lists of workers that are gone (${where}): a live process with the same fetcher returns them to their queues on this Redis (GitLab's reliable fetcher within the hour)`);
+      reasons.push(`${atLeast}${held} job(s) sit in the private lists of workers that are gone (${where}): a live process with the same fetcher returns them to their queues on this Redis (GitLab's reliable fetcher within the hour)`);
     }
   }
   reasons.push(...counting);
@@ -185,6 +188,14 @@ function notAllLookedAt(report: Omit<DrainReport, 'verdict'>): string[] {
     ...(cut.looks.includes(KEYSPACE_LOOKS.cron[0]) ? ['sidekiq-cron definitions of namespaces other than default (cron_jobs:NAME) were not all read'] : []),
   ];
   return [`${looks} not all looked at: the check's time ran out after about ${count(cut.lookedAt)} of the Redis's ${count(cut.keys)} keys; jobs there are not confirmed absent${despite.map((d) => `; ${d}`).join('')}, so this is not a verdict of drained`];
+}
+
+/** The look for private lists stopped at its limit (DrainReport.fetchedListsCutShort): there may be more. */
+function notAllListsRead(report: Omit<DrainReport, 'verdict'>): string[] {
+  const stop = report.fetchedListsCutShort;
+  if (!stop) return [];
+  const count = (v: number) => v.toLocaleString('en-US');
+  return [`the check stopped at the first ${count(stop.read)} workers' private lists it found (its limit: ${count(stop.limit)}): there may be more, and more jobs in them than counted, so this is not a verdict of drained`];
 }
 
 /** Names a reason lists: a Redis with thousands of queues would make one line of tens of kilobytes (--json lists every one). */
