@@ -46,9 +46,9 @@ export const handler = createHandler(
     parse: (event) => validateConfig(inputSchema, event ?? {}, (path) => ['input', ...path.map(String)].join('.')),
     run: async (parsed, context): Promise<DrainReport> => {
       // Half the invocation for reading set entries, three quarters for the looks over the keyspace
-      // (the discovery of queue lists a fifth of it first; after the sets, in-flight keys,
-      // quarantine lists, workers' private lists and sidekiq-cron namespaces; cut short, they say
-      // so: never "drained"), the rest for the rest: a check must end in time.
+      // (the discovery of queue lists a sixth of it first; after the sets, in-flight keys,
+      // quarantine lists, workers' private lists, sidekiq-cron namespaces and other prefixes' keys;
+      // cut short, they say so: never "drained"), the rest for the rest: a check must end in time.
       const started = Date.now();
       const remaining = Math.max(0, context.getRemainingTimeInMillis());
       const readSetsUntil = started + remaining / 2;

@@ -74,12 +74,13 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     const retired = new Set(options.retiredQueues ?? []);
     const scoped = retired.size > 0;
 
-    // Five walks of the keyspace share the looks' time (lookUntil): the discovery of queue lists
-    // the `queues` set does not name (those it names are always read) its fifth now, before the
+    // Six looks over the keyspace share the looks' time (lookUntil): the discovery of queue lists
+    // the `queues` set does not name (those it names are always read) its sixth now, before the
     // sets; after them, in-flight keys and quarantine lists (one walk), workers' private lists
-    // (two) and sidekiq-cron namespaces (one) share what is left.
+    // (two), sidekiq-cron namespaces (one) and other prefixes' keys (three a prefix, one share)
+    // share what is left.
     const bound: ScanBound = options.lookUntil === undefined ? {} : { until: options.lookUntil };
-    const discovery = await discoverQueuesWithin(redis, keys, shareOf(bound, 5));
+    const discovery = await discoverQueuesWithin(redis, keys, shareOf(bound, 6));
     const names = discovery.queues;
     const queues: QueueState[] = [];
     for (const queue of names) {
@@ -99,24 +100,28 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     const queued = queues.filter((q) => q.listeners === 0).reduce((n, q) => n + q.depth, 0);
     const scheduled = sets.schedule.orphaned + sets.retry.orphaned;
     // In-flight keys and quarantine lists in one walk of the keyspace, then the private lists in
-    // two, then cron namespaces in one: each its share of what is left.
-    const leftovers = await lookForLeftovers(redis, keys, { quarantine: true, inflight: true }, shareOf(bound, 4));
+    // two, cron namespaces in one, other prefixes' keys: each its share of what is left.
+    const leftovers = await lookForLeftovers(redis, keys, { quarantine: true, inflight: true }, shareOf(bound, 5));
     const inflight = leftovers.inflight;
     const inflightJobs = inflight.reduce((n, l) => n + l.size, 0);
     // Jobs nobody will run and no transfer carries: they keep any scope from being drained.
     const quarantine = leftovers.quarantine;
     const quarantined = quarantine.reduce((n, l) => n + l.size, 0);
     // Jobs workers took and have not finished: they come back here if a worker dies.
-    const fetcherLook = await scanFetcherLists(redis, keys, census.processes, shareOf(bound, 3, 2));
+    const fetcherLook = await scanFetcherLists(redis, keys, census.processes, shareOf(bound, 4, 2));
     const fetched = fetcherLook.lists.filter((l) => !scoped || retired.has(l.queue));
     const taken = fetched.reduce((n, l) => n + l.size, 0);
-    const cronLook = await readCronDefinitionsWithin(redis, keys, bound);
+    const cronLook = await readCronDefinitionsWithin(redis, keys, shareOf(bound, 2));
+    // Other prefixes' queue lists, working lists and keys of ours: SCANs of the whole keyspace too.
+    const otherPrefixes = await withLiveProcesses(redis, await otherSidekiqPrefixes(redis, keys, [], bound), now, options.staleAfterSeconds);
+    const otherCuts = otherPrefixes.flatMap((p) => (p.lookCutShort ? [p.lookCutShort] : []));
     const cron = cronLook.definitions.map(({ name, key, queue, enabled }) => ({ name, key, queue, enabled, listeners: queue === null ? 0 : listening(queue) }));
     const keyspaceLookCutShort = lookCutShort([
       [KEYSPACE_LOOKS.queues, discovery.cutShort],
       [KEYSPACE_LOOKS.leftovers, leftovers.cutShort],
       [KEYSPACE_LOOKS.fetched, fetcherLook.cutShort === 'time' ? fetcherLook.reached : undefined],
       [KEYSPACE_LOOKS.cron, cronLook.cutShort],
+      [KEYSPACE_LOOKS.otherPrefixes, otherCuts.length === 0 ? undefined : { lookedAt: Math.min(...otherCuts.map((c) => c.lookedAt)), keys: Math.max(...otherCuts.map((c) => c.keys)) }],
     ]);
     const depth = queues.filter((q) => !scoped || retired.has(q.queue)).reduce((n, q) => n + q.depth, 0);
     const counted = scoped
@@ -152,7 +157,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       quarantine,
       fetched,
       cron,
-      otherPrefixes: await withLiveProcesses(redis, await otherSidekiqPrefixes(redis, keys), now, options.staleAfterSeconds),
+      otherPrefixes,
       remaining,
       readyNow,
       ...(movedDuringCheck > 0 ? { movedDuringCheck } : {}),

@@ -140,4 +140,5 @@ export const KEYSPACE_LOOKS = {
   leftovers: ['in-flight keys', 'quarantine lists'],
   fetched: ["workers' private lists"],
   cron: ['sidekiq-cron namespaces other than default'],
+  otherPrefixes: ["other prefixes' queue lists, working lists and in-flight keys"],
 } as const;

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { InputError } from '../errors/input-error.js';
 import { escapeGlob } from '../reroute/discover-queues.js';
 import { parseFetcherKey } from '../drain/fetcher-lists.js';
+import { keyspaceCut, scanBounded, shareOf, type KeyspaceCut, type ScanBound } from './bounded-scan.js';
 import { classifyRedisError } from './redis-errors.js';
 import type { SidekiqKeys } from './sidekiq-keys.js';
 
@@ -202,29 +203,46 @@ export interface OtherPrefix {
    * patterns): their jobs are not in `jobs`, which is then a floor (absent: none).
    */
   readonly unreadable?: number;
+  /**
+   * Its looks for queue lists, working lists and keys of ours (SCANs of the whole keyspace) were
+   * stopped by the bound's time, and how far the shortest got: `jobs` is then a floor.
+   */
+  readonly lookCutShort?: KeyspaceCut;
 }
 
 /**
  * Other prefixes holding Sidekiq data, with their jobs (queued, in sets, in flight from an
  * interrupted transfer, quarantined): after GitLab's namespace move (16.5–16.7
  * moved `resque:gitlab:*` to no prefix, and never deletes leftovers) one Redis can hold both
- * layouts, and a run or check of one says nothing of the other unless told. At most 5, bounded
- * work (PREFIX_SEARCH_KEYS keys scanned, 1,000 queues per prefix). `alsoOurs`: prefixes the run
+ * layouts, and a run or check of one says nothing of the other unless told. At most 5, found
+ * among PREFIX_SEARCH_KEYS keys; per prefix three SCANs (queue lists, working lists, keys of ours)
+ * that stop at 1,000 keys found, but walk the whole keyspace when fewer exist: `bound` stops them
+ * (each its share, its first page whatever the time; `lookCutShort`). `alsoOurs`: prefixes the run
  * works on besides `keys`' (a namespace move's target prefix on the same Redis), not "other".
  */
-export async function otherSidekiqPrefixes(redis: Redis, keys: SidekiqKeys, alsoOurs: readonly string[] = []): Promise<OtherPrefix[]> {
+export async function otherSidekiqPrefixes(redis: Redis, keys: SidekiqKeys, alsoOurs: readonly string[] = [], bound: ScanBound = {}): Promise<OtherPrefix[]> {
   const others = (await findSidekiqPrefixes(redis)).filter((p) => p.prefix !== keys.prefix && !alsoOurs.includes(p.prefix)).slice(0, 5);
   try {
     const found: OtherPrefix[] = [];
+    // Each SCAN below walks the whole keyspace unless it finds 1,000 keys: three per prefix share
+    // the bound, each a fair part of what is left; the pages of the first one cut short are kept.
+    let walks = others.length * 3;
+    let cutPages: number | undefined;
+    const scan = async (pattern: string) => {
+      const { keys: hits, pages, cut } = await scanUpTo(redis, pattern, 1000, shareOf(bound, walks--));
+      if (cut) cutPages = Math.max(1, Math.min(cutPages ?? pages, pages));
+      return hits;
+    };
     for (const { prefix, keys: count, unreadable: unreadableFound } of others) {
-      const queues = await scanUpTo(redis, `${escapeGlob(prefix)}queue:*`, 1000);
+      cutPages = undefined;
+      const queues = await scan(`${escapeGlob(prefix)}queue:*`);
       // GitLab's reliable-fetch working lists there: jobs a worker under that prefix took, which
       // only a fetcher running under that prefix puts back (after GitLab's namespace move, none
       // does). Super_fetch's private lists match `queue:*` and are counted with the queues.
       const head = Buffer.byteLength(prefix, 'utf8');
-      const working = (await scanUpTo(redis, `${escapeGlob(prefix)}working:queue:*`, 1000)).filter((key) => parseFetcherKey(key.subarray(head)).fetcher === 'reliable-fetch');
+      const working = (await scan(`${escapeGlob(prefix)}working:queue:*`)).filter((key) => parseFetcherKey(key.subarray(head)).fetcher === 'reliable-fetch');
       // Jobs of ours under that prefix too: an interrupted transfer's in-flight keys, quarantine lists.
-      const ours = (await scanUpTo(redis, `${escapeGlob(prefix)}sidekiq-migrate:*`, 1000)).flatMap((key): [Buffer, string][] => {
+      const ours = (await scan(`${escapeGlob(prefix)}sidekiq-migrate:*`)).flatMap((key): [Buffer, string][] => {
         const shape = sidekiqShape(key);
         return shape && shape.prefix === prefix ? [[key, shape.type]] : [];
       });
@@ -251,7 +269,8 @@ export async function otherSidekiqPrefixes(redis: Redis, keys: SidekiqKeys, also
       // Keys the ACL hides from this user: counted, never read as empty. The fixed sets are left
       // out of the count: TYPE of a set that does not exist is refused all the same.
       const unreadable = Math.max(unreadableFound ?? 0, types.filter((t, i) => t === UNREADABLE && i >= 4).length);
-      found.push({ prefix, keys: count, jobs, ...(held > 0 ? { held } : {}), ...(dormant > 0 ? { dormant } : {}), ...(taken > 0 ? { taken } : {}), ...(unreadable > 0 ? { unreadable } : {}) });
+      const cut = cutPages === undefined ? {} : { lookCutShort: await keyspaceCut(redis, cutPages) };
+      found.push({ prefix, keys: count, jobs, ...(held > 0 ? { held } : {}), ...(dormant > 0 ? { dormant } : {}), ...(taken > 0 ? { taken } : {}), ...(unreadable > 0 ? { unreadable } : {}), ...cut });
     }
     return found;
   } catch (error) {
@@ -259,16 +278,17 @@ export async function otherSidekiqPrefixes(redis: Redis, keys: SidekiqKeys, also
   }
 }
 
-/** The keys matching `pattern`, from SCAN pages until at least `limit` (at most `limit` kept). */
-async function scanUpTo(redis: Redis, pattern: string, limit: number): Promise<Buffer[]> {
+/**
+ * The keys matching `pattern`, from SCAN pages until at least `limit` (at most `limit` kept), or
+ * until `bound`'s time has passed (`cut`: the end of the keyspace not reached).
+ */
+async function scanUpTo(redis: Redis, pattern: string, limit: number, bound: ScanBound): Promise<{ keys: Buffer[]; pages: number; cut: boolean }> {
   const keys: Buffer[] = [];
-  let cursor = '0';
-  do {
-    const [next, page] = await redis.scanBuffer(cursor, 'MATCH', pattern, 'COUNT', 1000);
+  const extent = await scanBounded(redis, pattern, bound, (page) => {
     keys.push(...page);
-    cursor = next.toString();
-  } while (cursor !== '0' && keys.length < limit);
-  return keys.slice(0, limit);
+    return keys.length >= limit;
+  });
+  return { keys: keys.slice(0, limit), pages: extent.pages, cut: extent.cutShort === 'time' };
 }
 
 /** A reply refused by the user's ACL (NOPERM), in `pipelined`'s replies. */

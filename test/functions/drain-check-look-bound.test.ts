@@ -69,6 +69,54 @@ describe('the drain check handler on a Redis with 2,000,000 other keys and 3 s l
   });
 });
 
+describe('the drain check handler with another prefix among 2,000,000 other keys and 3 s left', { timeout: 120_000 }, () => {
+  it("answers in time: the other prefix's look cut short is said, not drained, exit code 3 for its jobs", async () => {
+    await redis.flushall();
+    await redis.call('DEBUG', 'POPULATE', String(KEYS), 'cache:digest');
+    // GitLab's namespace move leaves `resque:gitlab:` keys: enough that the search for prefixes finds them.
+    const other = redis.pipeline();
+    for (let i = 0; i < 50_000; i++) other.rpush(`resque:gitlab:queue:q${i}`, job(`q${i}`, i));
+    await other.exec();
+    await redis.sadd('queues', 'named');
+
+    const started = Date.now();
+    const report = viaJson((await h.drainCheck({ remember: false }, fakeContext(3_000))) as DrainReport);
+    const took = Date.now() - started;
+
+    expect(took).toBeLessThan(3_000);
+    expect(report.otherPrefixes?.map((p) => p.prefix)).toEqual(['resque:gitlab:']);
+    expect(report.keyspaceLookCutShort?.looks).toEqual(expect.arrayContaining(["other prefixes' queue lists, working lists and in-flight keys"]));
+    const out = renderDrainReport(report);
+    expect(out).toMatch(/\n {2}- [^\n]*other prefixes' queue lists, working lists and in-flight keys not all looked at: the check's time ran out after about [0-9,]+ of the Redis's [0-9,]+ keys; jobs there are not confirmed absent[^\n]*, so this is not a verdict of drained\n/);
+    expect(out).not.toContain('DRAINED');
+    expect(drainExitCode(report)).toBe(3); // the other prefix's jobs, where no Sidekiq runs
+  });
+});
+
+describe('the drain check handler with another prefix among 2,000,000 other keys and 3 s left', { timeout: 120_000 }, () => {
+  it("answers in time: the other prefix's look cut short is said, not drained, exit code 3 for its jobs", async () => {
+    await redis.flushall();
+    await redis.call('DEBUG', 'POPULATE', String(KEYS), 'cache:digest');
+    // GitLab's namespace move leaves `resque:gitlab:` keys: enough that the search for prefixes finds them.
+    const other = redis.pipeline();
+    for (let i = 0; i < 50_000; i++) other.rpush(`resque:gitlab:queue:q${i}`, job(`q${i}`, i));
+    await other.exec();
+    await redis.sadd('queues', 'named');
+
+    const started = Date.now();
+    const report = viaJson((await h.drainCheck({ remember: false }, fakeContext(3_000))) as DrainReport);
+    const took = Date.now() - started;
+
+    expect(took).toBeLessThan(3_000);
+    expect(report.otherPrefixes?.map((p) => p.prefix)).toEqual(['resque:gitlab:']);
+    expect(report.keyspaceLookCutShort?.looks).toEqual(expect.arrayContaining(["other prefixes' queue lists, working lists and in-flight keys"]));
+    const out = renderDrainReport(report);
+    expect(out).toMatch(/\n {2}- [^\n]*other prefixes' queue lists, working lists and in-flight keys not all looked at: the check's time ran out after about [0-9,]+ of the Redis's [0-9,]+ keys; jobs there are not confirmed absent[^\n]*, so this is not a verdict of drained\n/);
+    expect(out).not.toContain('DRAINED');
+    expect(drainExitCode(report)).toBe(3); // the other prefix's jobs, where no Sidekiq runs
+  });
+});
+
 describe('the drain check handler with time to look at every key', { timeout: 120_000 }, () => {
   it('finds a queue list the `queues` set does not name, and a cron definition of another namespace', async () => {
     await redis.flushall();
