@@ -80,7 +80,8 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     // (two), sidekiq-cron namespaces (one) and other prefixes' keys (three a prefix, one share)
     // share what is left.
     const bound: ScanBound = options.lookUntil === undefined ? {} : { until: options.lookUntil };
-    const discovery = await discoverQueuesWithin(redis, keys, shareOf(bound, 6));
+    // The retired queues too: a scoped check reads them whatever the time.
+    const discovery = await discoverQueuesWithin(redis, keys, shareOf(bound, 6), [...retired]);
     const names = discovery.queues;
     const queues: QueueState[] = [];
     for (const queue of names) {

@@ -76,13 +76,13 @@ export interface BoundedDiscovery {
 }
 
 /**
- * Every queue list the `queues` set names (always: SMEMBERS, one TYPE each), and those a SCAN of
+ * Every queue list the `queues` set or `named` names (always: SMEMBERS, one TYPE each), and those a SCAN of
  * `queue:*` finds besides within `bound` (its first page whatever the time): a queue list that
  * Sidekiq no longer names there (a producer that pushes without SADD, a set cleared by hand) is
  * found only by the SCAN, which on a Redis with tens of millions of other keys takes tens of
  * seconds. Cut short, it says how far it got, and only such unnamed lists can be missing.
  */
-export async function discoverQueuesWithin(redis: Redis, keys: SidekiqKeys, bound: ScanBound): Promise<BoundedDiscovery> {
+export async function discoverQueuesWithin(redis: Redis, keys: SidekiqKeys, bound: ScanBound, named: readonly string[] = []): Promise<BoundedDiscovery> {
   const queues = new Set<string>();
   const skipped = new Map<string, SkippedKey>();
   const add = (found: { queues: string[]; skipped: SkippedKey[] }) => {
@@ -90,10 +90,9 @@ export async function discoverQueuesWithin(redis: Redis, keys: SidekiqKeys, boun
     found.skipped.forEach((s) => skipped.set(s.key, s));
   };
   try {
-    if ((await redis.type(keys.queues)) === 'set') {
-      const named = (await redis.smembersBuffer(keys.queues)).map((member) => keys.queue(nameFromBytes(member)));
-      add(await queueListsAmong(redis, keys, named.map((key) => (Buffer.isBuffer(key) ? key : Buffer.from(key)))));
-    }
+    const members = (await redis.type(keys.queues)) === 'set' ? (await redis.smembersBuffer(keys.queues)).map(nameFromBytes) : [];
+    const listed = [...new Set([...members, ...named])].map((name) => keys.queue(name));
+    if (listed.length > 0) add(await queueListsAmong(redis, keys, listed.map((key) => (Buffer.isBuffer(key) ? key : Buffer.from(key)))));
     const extent = await scanBounded(redis, `${escapeGlob(keys.prefix)}queue:*`, bound, async (page) => add(await queueListsAmong(redis, keys, page)));
     const result = { queues: [...queues].sort(), skipped: [...skipped.values()] };
     return extent.cutShort === 'time' ? { ...result, cutShort: await keyspaceCut(redis, extent.pages) } : result;
