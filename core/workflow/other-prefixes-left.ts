@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { parseFetcherKey } from '../drain/fetcher-lists.js';
 import { nameFromBytes } from '../redis/key-name.js';
+import { scanBounded } from '../redis/bounded-scan.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { sidekiqShape } from '../redis/sidekiq-prefixes.js';
 
@@ -56,8 +57,6 @@ export interface OtherPrefixBound {
 export async function jobsUnderOtherPrefixes(redis: Redis, own: readonly string[], bound: OtherPrefixBound = {}): Promise<JobsUnderOtherPrefixes | undefined> {
   const ours = new Set(own);
   const limit = bound.keys ?? OTHER_PREFIX_KEYS_READ;
-  const until = bound.until ?? Infinity;
-  const clock = bound.clock ?? Date.now;
   const seen = new Set<string>();
   const byPrefix = new Map<string, number>();
   let places: { name: string; jobs: number }[] = [];
@@ -66,10 +65,8 @@ export async function jobsUnderOtherPrefixes(redis: Redis, own: readonly string[
   let unreadable = 0;
   let cutShort: JobsUnderOtherPrefixes['cutShort'];
   try {
-    let cursor = '0';
-    do {
-      const [next, page] = await redis.scanBuffer(cursor, 'COUNT', 1000);
-      cursor = next.toString();
+    // Every key: the prefixes are not known beforehand, so no MATCH can narrow the walk.
+    const extent = await scanBounded(redis, '*', { ...(bound.until === undefined ? {} : { until: bound.until }), ...(bound.clock ? { clock: bound.clock } : {}) }, async (page) => {
       const candidates = page.flatMap((key) => {
         const shape = jobKeyShape(key);
         // SCAN may return a key twice (while the server rehashes): counted once.
@@ -102,10 +99,9 @@ export async function jobsUnderOtherPrefixes(redis: Redis, own: readonly string[
           if (places.length > 2 * PLACES_NAMED) places = largestFirst(places).slice(0, PLACES_NAMED);
         }
       }
-      if (cursor === '0') break;
-      if (seen.size >= limit) cutShort = 'keys';
-      else if (clock() >= until) cutShort = 'time';
-    } while (cutShort === undefined);
+      return seen.size >= limit;
+    });
+    if (extent.cutShort) cutShort = extent.cutShort === 'enough' ? 'keys' : 'time';
   } catch (error) {
     throw classifyRedisError(error, 'Looking for jobs under other prefixes of the source');
   }
