@@ -1,6 +1,7 @@
 import type { LockHolder } from '../../core/redis/run-lock.js';
 import type { Connection } from '../../core/workflow/connections.js';
-import { differenceWords, type TakeoverDifference } from '../../core/workflow/other-routing.js';
+import { differenceWords } from '../../core/workflow/other-routing.js';
+import type { StartDifference } from '../../core/workflow/started-with.js';
 import { DeadRunInTheWayError, deadRunOfThisMachine } from './choose-run-id.js';
 
 /**
@@ -43,7 +44,7 @@ export async function refuseDeadRunInTheWay(connections: readonly Connection[], 
  * its own routing (and classes); or, once its lock has expired, roll a re-route back (a rollback
  * waits for it too) or run the move again (what it moved stays as it moved it).
  */
-export async function otherRoutingError(c: Connection, dead: LockHolder, differs: TakeoverDifference): Promise<DeadRunInTheWayError> {
+export async function otherRoutingError(c: Connection, dead: LockHolder, differs: StartDifference): Promise<DeadRunInTheWayError> {
   const { started, would } = differenceWords(differs);
   const reroute = dead.operation === 'reroute';
   const record = reroute ? ', and its rollback record would mix both' : '';

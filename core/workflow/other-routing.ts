@@ -22,31 +22,39 @@ export interface TakeoverInput {
   readonly classes?: readonly string[];
 }
 
-/** What differs between a run and the command that would resume it. */
-export type TakeoverDifference = StartDifference;
+/**
+ * What differs between a run and the command that would resume it: its routing, classes, or
+ * both; or its operation (a re-route's id given to `move`, a transfer's to `run`).
+ */
+export type TakeoverDifference = StartDifference | 'operation';
 
 /**
- * How run `runId` on `source` differs from what this command would resume it with: other routing,
- * another selection of classes (a move's), or both; undefined when it does not, or when it never
- * planned (started-with.ts: what its first plan recorded, which fixes them for good). Compared as
- * the plan step records them, in no particular order (a mapping file with its lines in another
- * order is the same routing). A record that does not parse differs. A run of another operation (a
- * transfer's id given to `run`) is not compared here.
+ * How run `runId` on `source` differs from what this command would resume it with: another
+ * operation (a transfer's id given to `run`, a re-route's or rollback's to `move`), other
+ * routing, another selection of classes (a move's), or both; undefined when it does not, or when
+ * it never planned (started-with.ts: what its first plan recorded, which fixes them for good).
+ * Compared as the plan step records them, in no particular order (a mapping file with its lines in
+ * another order is the same routing). A record that does not parse differs.
  */
 export async function runDiffers(source: Connection, runId: string, wanted: TakeoverInput): Promise<{ mode: StartedWith['mode']; differs: TakeoverDifference } | undefined> {
-  // A `run` without routing is bad input, which the plan step names before it takes any lock; a
-  // rollback chooses the run it resumes itself (rollback-command.ts).
-  if ((wanted.mode === 'reroute' && wanted.routing === undefined) || wanted.routing?.kind === 'rollback') return undefined;
+  // A `run` without routing is bad input, which the plan step names before it takes any lock.
+  if (wanted.mode === 'reroute' && wanted.routing === undefined) return undefined;
   const { prefix } = source.keys;
   const legacy = { routingKey: storedRoutingKey(prefix, runId), selectionKey: storedSelectionKey(prefix, runId), workListKey: workListKey(prefix, runId), mode: wanted.mode };
   const started = await readStartedWith(source.redis, prefix, runId, legacy);
-  if (started === undefined || started.mode !== wanted.mode) return undefined;
+  if (started === undefined) return undefined;
+  // One run id is one operation: a re-route under a transfer's id would store its routing where
+  // that transfer's resume reads how to route the jobs it left in flight, and add its moves to a
+  // rollback record of a run that moved nothing in place (and the other way round).
+  if (started.mode !== wanted.mode) return { mode: started.mode, differs: 'operation' };
+  // A rollback chooses the run it resumes itself (rollback-command.ts).
+  if (wanted.routing?.kind === 'rollback') return undefined;
   const differs = startDifference(started, startedWith(wanted.mode, wanted.routing ? resolveRoutingInput(wanted.routing) : undefined, wanted.classes));
   return differs === undefined ? undefined : { mode: started.mode, differs };
 }
 
 /** How a run's routing or classes differ from a command's, and what that command would do to it. */
-export function differenceWords(differs: TakeoverDifference): { started: string; would: string } {
+export function differenceWords(differs: StartDifference): { started: string; would: string } {
   const started = { routing: 'other routing', classes: 'another selection of classes', both: 'other routing and another selection of classes' }[differs];
   const elsewhere = 'move the rest of its jobs elsewhere than the jobs it moved';
   const otherClasses = 'move the jobs of other classes than the ones it was started for';
@@ -94,6 +102,7 @@ export function executionResumeWays(runId: string): ResumeWays {
  * out: finish it with its own routing (or roll a re-route back), or do this as a new run.
  */
 export function otherRoutingOfRunError(runId: string, mode: 'reroute' | 'transfer', differs: TakeoverDifference, ways: ResumeWays = commandResumeWays(runId)): OtherRoutingError {
+  if (differs === 'operation') return otherOperationOfRunError(runId, mode, ways);
   const { started, would } = differenceWords(differs);
   const reroute = mode === 'reroute';
   const record = reroute ? ', and its rollback record would mix both' : '';
@@ -105,14 +114,30 @@ export function otherRoutingOfRunError(runId: string, mode: 'reroute' | 'transfe
   );
 }
 
+const OPERATION_WORDS = { reroute: 're-route (run)', transfer: 'transfer (move)' } as const;
+
+/**
+ * Run `runId`, started as a `mode` (its first plan fixed it), named by a command or execution of
+ * the other operation: refused, nothing touched, with the ways out (its own command, or this one
+ * as a new run). Resumed as the other, its stored routing (which a transfer's resume routes the
+ * jobs it left in flight by) and its records would mix the two.
+ */
+function otherOperationOfRunError(runId: string, mode: 'reroute' | 'transfer', ways: ResumeWays): OtherRoutingError {
+  const other = mode === 'reroute' ? 'transfer' : 'reroute';
+  return new OtherRoutingError(
+    `Run ${runId} was started as a ${OPERATION_WORDS[mode]}, not a ${OPERATION_WORDS[other]} as ${ways.subject} is (its first plan fixed it for good): resumed as one, its stored routing and records would mix both operations. ` +
+      `Finish it with its own command (${ways.again}); or ${ways.fresh(`the jobs ${runId} moved stay as it moved them`)}. Nothing was touched.`,
+  );
+}
+
 /**
  * The plan step's refusal, before it takes any lock or writes anything: an execution planning run
- * `input.runId` (`start --resume`, or any input naming the run) with other routing or classes than
- * its first plan recorded. A FatalError: planning it again would be refused again, so the state
- * machine does not retry it. A dry run resumes nothing and writes nothing: not refused.
+ * `input.runId` (`start --resume`, or any input naming the run) as another operation, or with
+ * other routing or classes, than its first plan recorded. A FatalError: planning it again would be
+ * refused again, so the state machine does not retry it. A dry run is refused the same way: it
+ * would preview, under the run's id, what that run will never do.
  */
 export async function refuseOtherRoutingOfExecution(source: Connection, input: Pick<WorkflowInput, 'runId' | 'mode' | 'routing' | 'classes' | 'dryRun'>): Promise<void> {
-  if (input.dryRun) return;
   const found = await runDiffers(source, input.runId, { mode: input.mode, routing: input.routing, ...(input.classes ? { classes: input.classes } : {}) });
   if (found !== undefined) throw otherRoutingOfRunError(input.runId, found.mode, found.differs, executionResumeWays(input.runId));
 }

@@ -57,14 +57,14 @@ async function refusal(input: unknown, provider: UrlConnections): Promise<Error>
 
 it('the refusal reaches Step Functions whole: a FatalError is cut at TASK_ERROR_MESSAGE_CHARS, and the longest words (an 80-character run id) fit', () => {
   const id = 'x'.repeat(80);
-  for (const [mode, differs] of [['reroute', 'routing'], ['transfer', 'both']] as const) {
+  for (const [mode, differs] of [['reroute', 'routing'], ['transfer', 'both'], ['reroute', 'operation'], ['transfer', 'operation']] as const) {
     expect(toTaskError(otherRoutingOfRunError(id, mode, differs, executionResumeWays(id)), 'Plan').message).not.toMatch(/…$/);
     expect(otherRoutingOfRunError(id, mode, differs, executionResumeWays(id)).message.length).toBeLessThanOrEqual(TASK_ERROR_MESSAGE_CHARS);
   }
 });
 
 describe('the plan step refuses a run resumed with other routing or classes than its first plan', () => {
-  it('a re-route stopped after one page, resumed with another rename: refused, nothing touched; a dry run is not refused; its own routing resumes it to the end', async () => {
+  it('a re-route stopped after one page, resumed with another rename (or as a transfer): refused, a dry run too, nothing touched; its own routing resumes it to the end', async () => {
     const payloads = Array.from({ length: 25 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
     for (const p of payloads) await redis.source().rpush('queue:old', p);
     await redis.source().sadd('queues', 'old');
@@ -85,9 +85,23 @@ describe('the plan step refuses a run resumed with other routing or classes than
     );
     expect(await everything()).toEqual(before);
 
-    // A dry run writes nothing and resumes nothing: not refused (as the CLI's).
-    const dry = await planStep(reroute('other', true), provider);
+    // A dry run is refused in the same words (as the CLI's): it would preview, under run-1's id,
+    // a routing run-1 will never run. With its own routing it previews, writing nothing.
+    const dryOther = await refusal(reroute('other', true), provider);
+    expect(dryOther.message).toBe(error.message);
+    const dry = await planStep(reroute('new', true), provider);
     expect(dry.settings.dryRun).toBe(true);
+    expect(await everything()).toEqual(before);
+
+    // Named by a transfer (another operation): refused, a dry run too, nothing touched.
+    const asTransfer = (dryRun: boolean) => ({ runId: 'run-1', mode: 'transfer', target: 'target', sets: ['schedule'], pageSize: 10, dryRun });
+    for (const dryRun of [false, true]) {
+      const other = await refusal(asTransfer(dryRun), provider);
+      expect(other.message).toBe(
+        'Run run-1 was started as a re-route (run), not a transfer (move) as this execution is (its first plan fixed it for good): resumed as one, its stored routing and records would mix both operations. ' +
+          'Finish it with its own command (sidekiq-migrate start --resume run-1; locally, its run or move command with --run-id run-1); or start this one as a new run, without --resume (the jobs run-1 moved stay as it moved them). Nothing was touched.',
+      );
+    }
     expect(await everything()).toEqual(before);
 
     // Its own routing resumes it: every job once, on `new`.

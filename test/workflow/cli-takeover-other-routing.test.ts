@@ -202,8 +202,14 @@ describe('a plain run on a machine where an earlier run was killed', { timeout: 
         expect(named.code).toBe(1);
         expect(await keyValueSnapshot(source)).toEqual(before);
       }
-      // A dry run takes no lock and writes nothing: nothing is in its way.
-      const dry = await cli('run', '--redis', url, '--rename', 'old=b', '--run-id', runId, '--dry-run');
+      // A dry run takes no lock and writes nothing: nothing is in its way. With other routing than
+      // the run's it is refused as the real run would be, once unlocked (it previews what that run
+      // will never do); with the run's own routing it previews.
+      const other = await cli('run', '--redis', url, '--rename', 'old=b', '--run-id', runId, '--dry-run');
+      expect(other.stdout).toBe('');
+      expect(other.stderr).toMatch(new RegExp(`^Run ${runId} \\(reroute\\) was started with other routing than this command's \\(its first plan fixed them for good\\)`));
+      expect(other.code).toBe(1);
+      const dry = await cli('run', '--redis', url, '--rename', 'old=a', '--run-id', runId, '--dry-run');
       expect(dry.code).toBe(0);
       expect(await keyValueSnapshot(source)).toEqual(before);
     } finally {
