@@ -49,10 +49,10 @@ export async function findInflightLeftovers(context: Pick<TransferContext, 'sour
  * ids its ledger cannot know: a job that version wrote just before it was interrupted would
  * arrive twice, none is lost.
  */
-export async function resumeInflight(context: TransferContext, placement: 'front' | 'append' = 'front'): Promise<TransferCounters> {
+export async function resumeInflight(context: TransferContext, placement: 'front' | 'append' = 'front', options: ResumeOptions = {}): Promise<TransferCounters> {
   const counters = emptyTransferCounters();
   const leftovers = await findInflightLeftovers(context);
-  await checkLeftoverTargets(context, leftovers);
+  const here = await checkLeftoverTargets(context, leftovers);
   if (context.dryRun) return countLeftovers(leftovers, counters);
   const ttl = context.ledgerTtlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS;
   const aj = context.rewriteActiveJobQueueName ?? true;
@@ -60,6 +60,7 @@ export async function resumeInflight(context: TransferContext, placement: 'front
   const targetLock = targetLockOf(context);
   for (const leftover of leftovers) {
     const inflight = redisKey(leftover.key);
+    if (options.beforeLeftover && isResumableLeftover(leftover)) await options.beforeLeftover(leftover);
     try {
       // Routed as the run that claimed them routed what it wrote of the same batch (its ledger
       // skips those): not by this run's routing, which may differ (another command, another store).
@@ -70,6 +71,7 @@ export async function resumeInflight(context: TransferContext, placement: 'front
       if (isQueueLeftover(leftover)) {
         const queue = leftover.sourceKey.slice('queue:'.length);
         const [stored, held] = await readAdopting(context.source, batch, (t) => t.lrangeBuffer(inflight, 0, -1));
+        refuseIfClaimedElsewhere(context, leftover, stored, held.length, here);
         const { id: batchId, base } = parseBatch(stored);
         const jobs = ledgerQueuedJobs(held, listEntryIds(batchId, held.length, base), queue, plan, aj);
         tallyCarried(counters, jobs);
@@ -86,6 +88,7 @@ export async function resumeInflight(context: TransferContext, placement: 'front
       } else if (isSetLeftover(leftover)) {
         const set = leftover.sourceKey as SortedSetName;
         const [batchId, flat] = await readAdopting(context.source, batch, (t) => t.zrangeBuffer(inflight, 0, '-1', 'WITHSCORES'));
+        refuseIfClaimedElsewhere(context, leftover, batchId, flat.length / 2, here);
         const held = [];
         for (let i = 0; i < flat.length; i += 2) held.push({ member: flat[i]!, score: flat[i + 1]!.toString('latin1') });
         const entries = ledgerScheduledEntries(held, batchId, plan, aj);
@@ -105,14 +108,37 @@ export async function resumeInflight(context: TransferContext, placement: 'front
   return counters;
 }
 
+/** How a resume is told more than its context. */
+export interface ResumeOptions {
+  /**
+   * Called before each leftover it resumes, before anything of it is read or written; throws to stop
+   * the resume there (the plan step: its run's lock is no longer its plan's, plan-step.ts).
+   */
+  readonly beforeLeftover?: (leftover: InflightLeftover) => Promise<void>;
+}
+
+/**
+ * Refuses a leftover whose batch, as read with its entries, was claimed for another target than
+ * this run's: checkLeftoverTargets looked before the loop, but the key may hold another batch by
+ * the time it is read (a later start of the run, with another target, claimed into it while this
+ * resume was paused).
+ */
+function refuseIfClaimedElsewhere(context: TransferContext, leftover: InflightLeftover, stored: string, size: number, here: string | null | undefined): void {
+  const target = stored === '' ? null : batchTarget(stored);
+  if (target === null || here === undefined || target === here) return;
+  const batchText = displayName(`${context.sourceKeys.prefix}sidekiq-migrate:${leftover.runId}:batch:${leftover.sourceKey}`);
+  refuseForeignLeftovers([{ batchKey: batchText, runId: leftover.runId, size, targetId: target }], here, context.targetName);
+}
+
 /**
  * Refuses, before anything is written, leftovers whose batch was claimed for another target than
  * this run's (target-identity.ts). A batch that names no target (adopted, or claimed by an older
- * version) cannot be checked and is resumed as before.
+ * version) cannot be checked and is resumed as before. Returns the target's id (null: not named
+ * yet; undefined: nothing to resume, not read).
  */
-async function checkLeftoverTargets(context: TransferContext, leftovers: readonly InflightLeftover[]): Promise<void> {
+async function checkLeftoverTargets(context: TransferContext, leftovers: readonly InflightLeftover[]): Promise<string | null | undefined> {
   const resumable = leftovers.filter((l) => isQueueLeftover(l) || isSetLeftover(l));
-  if (resumable.length === 0) return;
+  if (resumable.length === 0) return undefined;
   const batchOf = (l: InflightLeftover) => batchKey(context.sourceKeys.prefix, l.runId, l.sourceKey);
   try {
     const stored = await context.source.mget(...resumable.map(batchOf));
@@ -124,6 +150,7 @@ async function checkLeftoverTargets(context: TransferContext, leftovers: readonl
       if (target !== null && target !== here) foreign.push({ batchKey: batchText, runId: l.runId, size: l.size, targetId: target });
     });
     refuseForeignLeftovers(foreign, here, context.targetName);
+    return here;
   } catch (error) {
     throw classifyRedisError(error, 'Checking which target the jobs in flight were claimed for');
   }

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { generationOfRecord, PlanSupersededError, type PlanGeneration } from '../errors/plan-superseded-error.js';
 import { RunLockLostError, type LockHolder } from '../redis/run-lock.js';
 
@@ -37,4 +38,36 @@ function lockRecord(record: Buffer): LockHolder | string {
   } catch {
     return record.toString();
   }
+}
+
+/**
+ * A look at the lock, read only, as lib/run-generation.lua plannerLost judges it: null when its
+ * record names the plan's run, plannedAt and plannedBy (none: ''); else the reply a guarded script
+ * would have returned ({ 3, record }, { 4, record }, { 4 }).
+ */
+function plannerLostIn(record: Buffer | null, planner: Planner): [3 | 4, Buffer?] | null {
+  if (record === null) return [4];
+  let holder: Record<string, unknown>;
+  try {
+    holder = JSON.parse(record.toString()) as Record<string, unknown>;
+  } catch {
+    return [4, record];
+  }
+  if (typeof holder !== 'object' || holder === null || holder['runId'] !== planner.runId) return [4, record];
+  const by = typeof holder['plannedBy'] === 'string' ? holder['plannedBy'] : '';
+  if (Number(holder['plannedAt']) !== planner.plannedAt || by !== (planner.plannedBy ?? '')) return [3, record];
+  return null;
+}
+
+/**
+ * Throws as a guarded script's refusal would (refuseUnlessHeld) unless the lock `guard` names still
+ * carries exactly this plan's generation. A read, not a guard of a write: for plan steps whose
+ * writes go through scripts shared with the page steps (a transfer's resume of what is in flight),
+ * looked at before each of them, so that a plan paused there while a later start of the run took
+ * the lock leaves that start's jobs in flight to it (the writes themselves check the target's lock
+ * in the same call: write-to-target.ts).
+ */
+export async function refuseUnlessStillHeld(redis: Redis, guard: PlanGuard, before: string): Promise<void> {
+  const lost = plannerLostIn(await redis.getBuffer(guard.lockKey), guard.planner);
+  if (lost) refuseUnlessHeld(lost, guard.planner, guard.where, before);
 }

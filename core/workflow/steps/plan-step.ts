@@ -4,13 +4,14 @@ import { planCron, type CronReport } from '../../cron/plan-cron.js';
 import { assertTransferSafe, readEvictionPolicy } from '../../redis/eviction-policy.js';
 import { replicasSeen } from '../../redis/replica-wait.js';
 import { RunSupersededError } from '../../errors/run-superseded-error.js';
-import { RunLock } from '../../redis/run-lock.js';
+import { RunLock, runLockKey } from '../../redis/run-lock.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
 import { assertDistinctEnds, sharesKeyspace } from '../../redis/same-server.js';
 import { checkSidekiqPrefix, otherSidekiqPrefixes, type OtherPrefix } from '../../redis/sidekiq-prefixes.js';
 import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import { ensureTargetId, targetIdKey } from '../../transfer/target-identity.js';
-import { resumeInflight } from '../../transfer/resume-inflight.js';
+import { resumeInflight, type InflightLeftover } from '../../transfer/resume-inflight.js';
+import { displayName } from '../../redis/key-name.js';
 import { conflictsKey } from '../../transfer/transfer-keys.js';
 import { SORTED_SET_NAMES } from '../../redis/sidekiq-keys.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
@@ -24,7 +25,7 @@ import { loadRecordedRollback, recordedMovesDigest } from '../recorded-rollback.
 import { deserializeRouting, loadRouting, readStoredRouting, rememberRouting, routingJson, serializeRouting, storedDigest } from '../stored-routing.js';
 import { rememberSelection, selectionJson } from '../stored-selection.js';
 import { forgetRunConflicts, storeRunPlan } from '../store-run-plan.js';
-import type { Planner } from '../planner-guard.js';
+import { refuseUnlessStillHeld, type Planner } from '../planner-guard.js';
 import { recordStartedWith, startedWith } from '../started-with.js';
 import { refuseOtherRoutingOfExecution } from '../other-routing.js';
 import type { RenameWithoutQueue, RunSettings, WorkItem } from '../work-item.js';
@@ -169,7 +170,9 @@ async function findRenamesWithoutQueue(source: Connection, plan: RoutingPlan | u
  * `planner`: the plan's generation in the run's lock (none for a dry run, which writes nothing).
  * Writes after the lock, in order: the target's id (SET NX, no run's own: any run may name it);
  * the run's conflicts (forgetRunConflicts, guarded); what resumeInflight finishes of interrupted
- * runs (each job through its run's ledger: written once whoever finishes it, see its comment);
+ * runs (each job through its run's ledger: written once whoever finishes it, see its comment; each
+ * leftover only while both locks carry this plan's generation, and each write to the target only
+ * while its lock carries no later plannedAt);
  * cron definitions (planCron: each a compare-and-set, guarded); the run's routing, selection, list
  * and executions (storeRunPlan, guarded, one step).
  */
@@ -208,12 +211,21 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     const targetId = input.dryRun ? undefined : await ensureTargetId(target.redis, target.keys);
     // Leftovers are routed as the runs that claimed them stored (before this plan stores its own).
     const leftoverRouting = (runId: string) => readStoredRouting(source.redis, source.keys.prefix, runId);
-    const context = { source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: input.runId, plan, dryRun: input.dryRun, leftoverRouting };
+    // With this plan's plannedAt, its writes to the target are refused once a later start of the
+    // run holds the target's lock (write-to-target.ts, in the same call as each write).
+    const context = { source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: input.runId, plan, dryRun: input.dryRun, leftoverRouting, ...(planner ? { plannedAt: planner.plannedAt } : {}) };
     // The conflicts an earlier attempt of this run gave back are forgotten: the claim would step
     // over them and this attempt's summary would not count them (it said 'Complete' over jobs left
     // on the source). Claimed again, they are found on the target again and given back, counted.
     if (planner) await forgetRunConflicts(source, planner, SORTED_SET_NAMES.map((set) => conflictsKey(source.keys.prefix, input.runId, set)));
-    resumed = await resumeInflight({ ...context, ...(targetId ? { targetId } : {}), sourceName: source.name, targetName: target.name }, input.placement);
+    // What is in flight under this run's id may be a later start's slice between its claim and its
+    // acknowledge by the time this plan gets to it (it paused after its lock): each leftover is
+    // resumed only while both locks still carry this plan's generation.
+    const guards = planner ? [source, target].map((c, i) => ({ redis: c.redis, guard: { lockKey: runLockKey(c.keys.prefix), planner, where: `${i === 0 ? 'source' : 'target'} ${c.name}` } })) : [];
+    const beforeLeftover = async (leftover: InflightLeftover) => {
+      for (const { redis, guard } of guards) await refuseUnlessStillHeld(redis, guard, `resumed ${displayName(leftover.key)}`);
+    };
+    resumed = await resumeInflight({ ...context, ...(targetId ? { targetId } : {}), sourceName: source.name, targetName: target.name }, input.placement, { beforeLeftover });
   }
   // Listed before anything of this run is written: a queue it cannot take refuses the run whole.
   const listed = await listWork(planned, source, plan);

@@ -47,4 +47,24 @@ describe('a leftover acknowledged by another attempt while it is resumed', () =>
     expect(await redis.source().keys('*')).toEqual([]);
     expect(await redis.target().lrange('queue:default', 0, -1)).toEqual([job(1), job(2)]);
   });
+
+  it('claimed for another target by the time it is read (its key emptied and claimed again while the resume was paused): refused, nothing written or acknowledged', async () => {
+    await redis.source().rpush(INFLIGHT, job(1), job(2));
+    await redis.source().set(BATCH, 'B@here');
+    // Before the MULTI that reads it: another run of the same id, writing to another target,
+    // acknowledged that batch and claimed its own into the same key.
+    const source = interferingRedis(redis.source(), async ({ index }) => {
+      if (index === 3) {
+        await redis.source().del(INFLIGHT, BATCH);
+        await redis.source().rpush(INFLIGHT, job(3));
+        await redis.source().set(BATCH, 'C@elsewhere');
+      }
+    });
+    const resumed = resumeInflight({ source, target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'resumer', dryRun: false, targetId: 'here', targetName: 'redis://here' });
+
+    await expect(resumed).rejects.toThrow(/^1 job\(s\) are in flight from an interrupted transfer \(run old\) to another target than redis:\/\/here \(target id elsewhere; this one is here\)\./);
+    expect(await redis.source().lrange(INFLIGHT, 0, -1)).toEqual([job(3)]);
+    expect(await redis.source().get(BATCH)).toBe('C@elsewhere');
+    expect(await redis.target().keys('*')).toEqual([]);
+  });
 });
