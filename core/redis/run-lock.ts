@@ -188,16 +188,17 @@ export class RunLock {
   }
 
   async release(): Promise<boolean> {
-    return RunLock.releaseIfHeld(this.redis, this.prefix, this.runId, this.holder.plannedAt);
+    return RunLock.releaseIfHeld(this.redis, this.prefix, this.runId, this.holder.plannedAt, this.holder.plannedBy);
   }
 
   /**
    * Releases the lock if `runId` holds it (a later step of the same run, which has no RunLock
    * object) — not when it was taken by an execution of the run planned after `plannedAt` (when
-   * the releasing execution planned, if known).
+   * the releasing execution planned, if known), nor by another execution's plan than `plannedBy`
+   * (its ARN, if known), whatever the clocks say.
    */
-  static async releaseIfHeld(redis: Redis, prefix: string, runId: string, plannedAt?: number): Promise<boolean> {
-    return (await renewScript.run(redis, { keys: [runLockKey(prefix), runStopMarkerKey(prefix, runId)], args: [runId, 'release', 0, '', '', plannedAt ?? ''] })) === 1;
+  static async releaseIfHeld(redis: Redis, prefix: string, runId: string, plannedAt?: number, plannedBy?: string): Promise<boolean> {
+    return (await renewScript.run(redis, { keys: [runLockKey(prefix), runStopMarkerKey(prefix, runId)], args: [runId, 'release', 0, '', '', plannedAt ?? '', plannedBy ?? ''] })) === 1;
   }
 
   /** Whether the lock's record names `runId` (expired or not): that run got as far as taking it. */

@@ -144,6 +144,38 @@ describe("a plan's lock", () => {
     expect(lock.holder.plannedAt).toBe(A.plannedAt);
   });
 
+  it("is not taken from another execution's plan that took it in the same millisecond (plannedAt cannot tell which came later): the holder keeps it", async () => {
+    await redis.set(LOCK, record({ runId: 'run-1', plannedAt: A.plannedAt, plannedBy: 'arn:exec:B', expiresAt: Date.now() + 60_000 }));
+    const before = await keyValueSnapshot(redis);
+
+    const taking = RunLock.acquire(redis, 'p:', { runId: 'run-1', operation: 'transfer', plannedAt: A.plannedAt, plannedBy: A.plannedBy }, 60_000, 'target redis://t', { newExecution: true });
+    await expect(taking).rejects.toBeInstanceOf(PlanSupersededError);
+    await expect(taking).rejects.toThrow(/^Run run-1: this plan \(execution arn:exec:A, planned \S+\) was superseded by a later plan of the run \(execution arn:exec:B, planned \S+\), found on target redis:\/\/t before it took the run's lock;/);
+    expect(await keyValueSnapshot(redis)).toEqual(before);
+
+    // The same execution's plan in the same millisecond (a retried plan task) takes it, as one
+    // whose lock names no execution (an older version's) does.
+    for (const plannedBy of [A.plannedBy, undefined]) {
+      await redis.set(LOCK, record({ runId: 'run-1', plannedAt: A.plannedAt, ...(plannedBy ? { plannedBy } : {}), expiresAt: Date.now() + 60_000 }));
+      await RunLock.acquire(redis, 'p:', { runId: 'run-1', operation: 'transfer', plannedAt: A.plannedAt, plannedBy: A.plannedBy }, 60_000, 'source', { newExecution: true });
+      expect(JSON.parse((await redis.get(LOCK))!)).toMatchObject({ runId: 'run-1', plannedAt: A.plannedAt, plannedBy: A.plannedBy });
+    }
+  });
+
+  it("is not released by a failed plan once another execution's plan took it in the same millisecond", async () => {
+    const lock = await RunLock.acquire(redis, 'p:', { runId: 'run-1', operation: 'transfer', plannedAt: A.plannedAt, plannedBy: A.plannedBy }, 60_000, 'target redis://t', { newExecution: true });
+    await redis.set(LOCK, record({ runId: 'run-1', plannedAt: A.plannedAt, plannedBy: 'arn:exec:B', expiresAt: Date.now() + 60_000 }));
+    const before = await keyValueSnapshot(redis);
+
+    expect(await lock.release()).toBe(false);
+    expect(await keyValueSnapshot(redis)).toEqual(before);
+
+    // Its own: released.
+    await redis.set(LOCK, record({ runId: 'run-1', plannedAt: A.plannedAt, plannedBy: A.plannedBy, expiresAt: Date.now() + 60_000 }));
+    expect(await lock.release()).toBe(true);
+    expect(await redis.exists(LOCK)).toBe(0);
+  });
+
   it("is taken by a new start from a lock of the run with a later plannedAt once that lock expired (its holder died; another machine's clock ran ahead)", async () => {
     const dead = record({ runId: 'run-1', plannedAt: A.plannedAt + 3_600_000, plannedBy: 'arn:exec:0', expiresAt: Date.now() - 1 });
     await redis.set(LOCK, dead);

@@ -192,7 +192,12 @@ describe('a plain run on a machine where an earlier run was killed', { timeout: 
     // Paused, not killed: its process is alive and holds the lock.
     child.kill('SIGSTOP');
     try {
-      const runId = (JSON.parse((await source.get('sidekiq-migrate:lock'))!) as { runId: string }).runId;
+      const holder = JSON.parse((await source.get('sidekiq-migrate:lock'))!) as { runId: string; plannedAt: number; plannedBy?: string };
+      const runId = holder.runId;
+      // A local run's plan is named too (the local runner names each execution with a random
+      // UUID): two local starts of one run in the same millisecond are told apart by it.
+      expect(holder.plannedBy).toMatch(/^arn:aws:states:us-east-1:123456789012:execution:sidekiq-migrate-local:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(typeof holder.plannedAt).toBe('number');
       const before = await keyValueSnapshot(source);
 
       for (const routing of [['--rename', 'old=b'], ['--rename', 'old=a']]) {

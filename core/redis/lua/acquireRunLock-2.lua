@@ -23,7 +23,9 @@
   its first) — and everything under the run's id is the later plan's now. Taking it back would
   hand the later plan's run to this one (the clean-up after this execution's end would release
   it). Past its expiry that plan died (or another machine's clock ran ahead): taken, as any dead
-  holder's, so that the run can always be started again.
+  holder's, so that the run can always be started again. The same plannedAt from another execution
+  (both plannedBy known) is refused the same way: which of two starts in one millisecond came
+  later cannot be told, and each must not take the other's run (the holder keeps it).
 
   'continue' keeps the holder's plannedAt (when the run's current execution planned) and plannedBy
   (that execution's ARN): the clean-up after an ended execution compares them with that execution. A step that names the
@@ -65,7 +67,8 @@ if refusal then return refusal end
 if mode ~= 'start' and redis.call('EXISTS', KEYS[2]) == 1 then return { 2 } end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-if mode == 'start' and laterStart(KEYS[1], ARGV[1], cjson.decode(ARGV[2]).plannedAt) then -- lib/run-generation.lua
+local asking = cjson.decode(ARGV[2])
+if mode == 'start' and laterStart(KEYS[1], ARGV[1], asking.plannedAt, asking.plannedBy) then -- lib/run-generation.lua
   local later = redis.call('GET', KEYS[1])
   local expiresAt = tonumber(cjson.decode(later).expiresAt)
   if not (expiresAt and expiresAt <= now) then return { 3, later } end

@@ -40,7 +40,9 @@
   ARGV[5]  stop: the marker's value (when and why the run was stopped)
   ARGV[6]  release, stop: when the ending execution planned (epoch ms), or '' (absent) when unknown;
            resume: when the resuming plan planned, or '' (absent): any holder of this run's id
-  ARGV[7]  stop: the ARN of the execution whose plan the ended execution belongs to (a root
+  ARGV[7]  release: the ARN of the releasing execution's plan (plannedBy), or '' (absent) when
+           unknown: a lock that names another is left alone (3);
+           stop: the ARN of the execution whose plan the ended execution belongs to (a root
            execution's own; a continuation's settings name it), or '' (absent) when unknown;
            resume: the ARN of the resuming plan's execution, or '' (none)
 
@@ -92,6 +94,10 @@ if action == 'renew' then
 elseif action == 'release' then
   if not held then return 0 end
   if supersededBefore(ARGV[6]) then return 3 end
+  -- Another execution's plan holds it (named on both sides), whatever the clocks say: the same
+  -- plannedAt is no proof of the same start (two starts in one millisecond).
+  local by = ARGV[7] ~= nil and ARGV[7] ~= '' and ARGV[7] or nil
+  if by and type(holder.plannedBy) == 'string' and holder.plannedBy ~= by then return 3 end
   redis.call('DEL', KEYS[1])
   return 1
 elseif action == 'stop' then

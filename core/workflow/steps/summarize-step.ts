@@ -404,7 +404,7 @@ async function sameKeyspaceTarget(source: Connection, target: Connection): Promi
 async function releaseOnTarget(settings: RunSettings, connections: ConnectionProvider): Promise<boolean> {
   if (!settings.target) return false;
   const c = await connections.get(settings.target);
-  return RunLock.releaseIfHeld(c.redis, c.keys.prefix, settings.runId, settings.plannedAt);
+  return RunLock.releaseIfHeld(c.redis, c.keys.prefix, settings.runId, settings.plannedAt, settings.plannedBy);
 }
 
 /** "Release the run lock": also the failure path's last step. */
@@ -414,7 +414,7 @@ export async function releaseLockStep(input: { readonly settings: RunSettings },
   let released = false;
   for (const name of names) {
     const c = await connections.get(name);
-    released = (await RunLock.releaseIfHeld(c.redis, c.keys.prefix, input.settings.runId, input.settings.plannedAt)) || released;
+    released = (await RunLock.releaseIfHeld(c.redis, c.keys.prefix, input.settings.runId, input.settings.plannedAt, input.settings.plannedBy)) || released;
   }
   return { released };
 }

@@ -7,10 +7,14 @@
   must not write over what the later one wrote under the same run id. Reads only (GET): call
   these before a script's first write.
 
-  laterStart(lockKey, runId, plannedAt)
+  laterStart(lockKey, runId, plannedAt, plannedBy)
   Returns  the plannedAt of the lock's holder when the lock is this run's and carries a later one
-           than `plannedAt` (a later start of the run superseded the caller's); nil otherwise, and
-           when `plannedAt` is not a number ('': unknown, an older version's settings).
+           than `plannedAt` (a later start of the run superseded the caller's), or the same one
+           from another execution (`plannedBy` given, nil or '' for none, and the holder's named
+           and another: two starts of the run in one millisecond, or on clocks that differ by the
+           time between them, cannot be told apart by plannedAt; the one holding the lock keeps
+           it); nil otherwise, and when `plannedAt` is not a number ('': unknown, an older
+           version's settings).
 
   plannerLost(lockKey, runId, plannedAt, plannedBy)
   For a plan step's writes after it took the lock: it must still be the plan's, exactly.
@@ -20,13 +24,15 @@
            { 3, record } another start of this run holds it (another plannedAt or plannedBy),
            { 4, record } another run's, or unreadable; { 4 } it is gone.
 ]]
-local function laterStart(lockKey, runId, plannedAt)
+local function laterStart(lockKey, runId, plannedAt, plannedBy)
   local asked = tonumber(plannedAt)
   local current = asked and redis.call('GET', lockKey)
   if not current then return nil end
   local ok, holder = pcall(cjson.decode, current)
   local held = ok and type(holder) == 'table' and holder.runId == runId and tonumber(holder.plannedAt)
   if held and held > asked then return held end
+  local other = type(plannedBy) == 'string' and plannedBy ~= '' and type(holder.plannedBy) == 'string' and holder.plannedBy ~= plannedBy
+  if held and held == asked and other then return held end
   return nil
 end
 
