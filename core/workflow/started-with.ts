@@ -18,7 +18,14 @@ export interface StartedWith {
   readonly classes: string | null;
 }
 
-/** As long as the moves record `rollback` reads: a run resumed with other routing within it would mix that record. */
+/**
+ * As long as the moves record `rollback` reads: a run resumed with other routing within it would mix
+ * that record. Not deleted when the run completes, for that reason (a finished re-route named again
+ * with other routing is refused: cli-run-id-other-routing), and for a transfer as well (one rule):
+ * it is no Sidekiq data and no leftover, which the looks under a prefix (hasSidekiqData, the drain
+ * check's other prefixes and leftovers) do not count, so after a namespace move the old prefix
+ * still reads as empty (cli-namespace-move).
+ */
 const STARTED_WITH_TTL_SECONDS = MOVES_TTL_SECONDS;
 
 export const startedWithKey = (prefix: string, runId: string): string => `${prefix}sidekiq-migrate:${runId}:started-with`;

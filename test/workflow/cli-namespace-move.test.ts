@@ -3,6 +3,7 @@
 // carries the leftovers onto the unprefixed layout, leaving no job behind.
 import { describe, expect, it } from 'vitest';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
+import { keyValueSnapshot } from '../support/exact-jobs.js';
 import { privateRedis } from '../support/private-redis.js';
 import { allJobs } from '../support/redis-snapshot.js';
 import { heartbeat } from '../support/sidekiq-heartbeat.js';
@@ -57,5 +58,16 @@ describe("GitLab's namespace move: resque:gitlab: leftovers beside unprefixed ke
     expect(await redis.keys('resque:gitlab:*')).toEqual([expect.stringMatching(/^resque:gitlab:sidekiq-migrate:transfer-[0-9a-f-]+:started-with$/)]);
     const after = await cli('drain-check', '--redis', server.url(), '--json');
     expect(JSON.parse(after.stdout).otherPrefixes).toEqual([]);
+    // That record is no Sidekiq data and no leftover: under the old prefix the drain check and a
+    // new move find none (the same words as on a prefix that never had any), nothing touched. It is
+    // kept on purpose for the 30 days of a run's moves record (started-with.ts).
+    const kept = await keyValueSnapshot(redis);
+    const old = await cli('drain-check', '--redis', server.url(), '--namespace', 'resque:gitlab');
+    const again = await cli('move', '--from', server.url(), '--to', server.url(), '--namespace', 'resque:gitlab', '--to-namespace', '');
+    for (const [attempt, where] of [[old, ''], [again, 'source ']] as const) {
+      expect(attempt.stderr).toBe(`No Sidekiq data under the prefix "resque:gitlab:" on ${where}${server.url()}, but Sidekiq keys are there under no prefix (4 keys): leave out --namespace. Nothing was touched.\n`);
+      expect(attempt.code).toBe(2);
+    }
+    expect(await keyValueSnapshot(redis)).toEqual(kept);
   });
 });
