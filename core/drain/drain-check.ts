@@ -5,6 +5,7 @@ import { readEvictionPolicy } from '../redis/eviction-policy.js';
 import { jobsWithinBytes, meanBytes, PROBE_JOBS, probeJobs } from '../redis/page-bytes.js';
 import { otherSidekiqPrefixes, type OtherPrefix } from '../redis/sidekiq-prefixes.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
+import { refuseForeignSidekiqSets } from '../redis/sidekiq-set-types.js';
 import { NEVER_DUE_SETS, SidekiqKeys, SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
 import { discoverQueuesWithin } from '../reroute/discover-queues.js';
 import { shareOf, type KeyspaceCut, type ScanBound } from '../redis/bounded-scan.js';
@@ -69,6 +70,8 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
   const now = (options.now ?? Date.now)() / 1000;
   const sampleSize = options.sampleSize ?? 1000;
   try {
+    // A `queues` or `processes` of another type: named, rather than an unnamed WRONGTYPE.
+    await refuseForeignSidekiqSets(redis, keys, options.name ?? 'this Redis');
     const census = await censusProcesses(redis, keys, now, options.staleAfterSeconds);
     const listening = (queue: string) => census.listeners.get(queue) ?? 0;
     const retired = new Set(options.retiredQueues ?? []);

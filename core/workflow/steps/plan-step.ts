@@ -19,6 +19,7 @@ import { assertDryRunCarries } from '../dry-run-carry.js';
 import { resolveRouting } from '../resolve-routing.js';
 import { addRunExecution, finishRun, itemContinuationName, listContinuationName, ROOT_EXECUTION, runExecutionsKey } from '../run-executions.js';
 import { InputError } from '../../errors/input-error.js';
+import { refuseForeignSidekiqSets } from '../../redis/sidekiq-set-types.js';
 import { generationOf } from '../run-generation.js';
 import { addToTotals, emptyTally } from '../run-tally.js';
 import { loadRecordedRollback, recordedMovesDigest } from '../recorded-rollback.js';
@@ -93,6 +94,9 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   const memoryPolicies = { source: await readEvictionPolicy(source.redis), ...(target ? { target: await readEvictionPolicy(target.redis) } : {}) };
   // A wrong prefix finds nothing and would report success: refused when Sidekiq data is elsewhere.
   const sourceHasData = await checkSidekiqPrefix(source.redis, source.keys, { name: `source ${source.name}`, option: '--namespace' });
+  // Sidekiq's `queues` and `processes` of another type failed a run half-way (sidekiq-set-types.ts).
+  await refuseForeignSidekiqSets(source.redis, source.keys, `source ${source.name}`);
+  if (target) await refuseForeignSidekiqSets(target.redis, target.keys, `target ${target.name}`);
   if (input.mode === 'transfer' && !input.dryRun) {
     assertTransferSafe(`source ${source.name}`, memoryPolicies.source);
     assertTransferSafe(`target ${target!.name}`, memoryPolicies.target ?? null);

@@ -1,0 +1,80 @@
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { digestKeys } from '../support/redis-snapshot.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { runCli as cli } from '../support/run-cli.js';
+
+// Sidekiq's `queues` and `processes` are sets that a run reads as a whole (discovery, the summary's
+// listeners) and writes (`queues`, for every queue it pushes to). Held by another type (a wrong
+// prefix, another application's key), a run moved the sets' entries, failed every queue, then its
+// summary with an unnamed WRONGTYPE, and said "run the same command again", which failed the same
+// way; `processes` of another type let it move every job and then fail. Refused before anything is
+// touched now, naming the key, as any other bad input.
+const redis = privateSourceAndTarget();
+
+const job = (queue: string, i: number) => sidekiqPayload({ className: 'A', queue, args: `[${i}]`, jid: `00000000000000000000000${i}` });
+
+async function seed(source: Redis): Promise<void> {
+  await source.rpush('queue:old', job('old', 1), job('old', 2));
+  await source.zadd('schedule', '1700000000', job('old', 3));
+}
+
+describe("Sidekiq's run-wide sets held by another type", { timeout: 180_000 }, () => {
+  it('run --rename old=new with `queues` a list: exit 2 naming the key, nothing touched (dry run too)', async () => {
+    const source = redis.source();
+    await seed(source);
+    await source.rpush('queues', 'old');
+    const before = await digestKeys(source, '');
+
+    for (const extra of [[], ['--dry-run']]) {
+      const { code, stdout, stderr } = await cli('run', '--redis', redis.urls().source, '--rename', 'old=new', ...extra);
+
+      expect(code).toBe(2);
+      expect(stderr).toContain('queues holds a list, not the set Sidekiq keeps there');
+      expect(stderr).toContain('Nothing was touched.');
+      expect(stdout).not.toContain('Complete');
+      expect(await digestKeys(source, '')).toEqual(before);
+    }
+  });
+
+  it('run with `processes` a string: exit 2 naming the key, every job where it was', async () => {
+    const source = redis.source();
+    await seed(source);
+    await source.sadd('queues', 'old');
+    await source.set('processes', 'x');
+    const before = await digestKeys(source, '');
+
+    const { code, stderr } = await cli('run', '--redis', redis.urls().source, '--rename', 'old=new');
+
+    expect(code).toBe(2);
+    expect(stderr).toContain('processes holds a string, not the set Sidekiq keeps there');
+    expect(await digestKeys(source, '')).toEqual(before);
+  });
+
+  it("move with the target's `queues` a hash: exit 2 naming the target's key, nothing touched on either side", async () => {
+    const [source, target] = [redis.source(), redis.target()];
+    await seed(source);
+    await source.sadd('queues', 'old');
+    await target.hset('queues', 'a', 'b');
+    const before = [await digestKeys(source, ''), await digestKeys(target, '')];
+
+    const { code, stderr } = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
+
+    expect(code).toBe(2);
+    expect(stderr).toContain(`target ${redis.urls().target}: queues holds a hash, not the set Sidekiq keeps there`);
+    expect([await digestKeys(source, ''), await digestKeys(target, '')]).toEqual(before);
+  });
+
+  it('drain-check with `queues` a list names the key (exit 2), instead of an unnamed WRONGTYPE', async () => {
+    const source = redis.source();
+    await seed(source);
+    await source.rpush('queues', 'old');
+
+    const { code, stdout, stderr } = await cli('drain-check', '--redis', redis.urls().source);
+
+    expect(code).toBe(2);
+    expect(stderr).toContain('queues holds a list, not the set Sidekiq keeps there');
+    expect(stdout).not.toContain('DRAINED');
+  });
+});
