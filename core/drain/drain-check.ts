@@ -70,8 +70,8 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
   const now = (options.now ?? Date.now)() / 1000;
   const sampleSize = options.sampleSize ?? 1000;
   try {
-    // A `queues` or `processes` of another type: named, rather than an unnamed WRONGTYPE.
-    await refuseForeignSidekiqSets(redis, keys, options.name ?? 'this Redis');
+    // A `queues`, `processes` or sorted set of another type: named, rather than an unnamed WRONGTYPE.
+    await refuseForeignSidekiqSets(redis, keys, options.name ?? 'this Redis', { sortedSets: true });
     const census = await censusProcesses(redis, keys, now, options.staleAfterSeconds);
     const listening = (queue: string) => census.listeners.get(queue) ?? 0;
     const retired = new Set(options.retiredQueues ?? []);

@@ -78,3 +78,18 @@ describe("Sidekiq's run-wide sets held by another type", { timeout: 180_000 }, (
     expect(stdout).not.toContain('DRAINED');
   });
 });
+
+describe("drain-check over a Sidekiq sorted set held by another type", { timeout: 180_000 }, () => {
+  it('`schedule` a string: exit 2 naming the key, instead of an unnamed WRONGTYPE', async () => {
+    const source = redis.source();
+    await source.rpush('queue:old', job('old', 1));
+    await source.sadd('queues', 'old');
+    await source.set('schedule', 'x');
+
+    const { code, stdout, stderr } = await cli('drain-check', '--redis', redis.urls().source);
+
+    expect(code).toBe(2);
+    expect(stderr).toContain('schedule holds a string, not the sorted set Sidekiq keeps there');
+    expect(stdout).not.toContain('DRAINED');
+  });
+});
