@@ -7,6 +7,8 @@ import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 export interface SkippedKey {
   readonly key: string;
   readonly reason: string;
+  /** For a `queue:NAME` key of another type than a list: NAME (lossless) and that type. */
+  readonly notAList?: { readonly queue: string; readonly type: string };
 }
 
 export interface DiscoveryPage {
@@ -49,7 +51,7 @@ async function queueListsAmong(redis: Redis, keys: SidekiqKeys, found: readonly 
   const queues: string[] = [];
   candidates.forEach(({ name }, i) => {
     if (types[i] === 'list') queues.push(name);
-    else if (types[i] !== 'none') skipped.push({ key: displayName(`${keys.prefix}queue:${name}`), reason: `not a list but a ${types[i]}` });
+    else if (types[i] !== 'none') skipped.push({ key: displayName(`${keys.prefix}queue:${name}`), reason: `not a list but a ${types[i]}`, notAList: { queue: name, type: types[i]! } });
   });
   return { queues, skipped };
 }

@@ -93,3 +93,59 @@ describe("drain-check over a Sidekiq sorted set held by another type", { timeout
     expect(stdout).not.toContain('DRAINED');
   });
 });
+
+// A `queue:NAME` key of another type than a list is no queue Sidekiq can push to or fetch from.
+// Discovery set it aside ("not a list but a zset") and nobody said so: `run --rename old=new` over
+// a `queue:old` sorted set, or `move` over any such key, ended "Complete: everything that could be
+// moved was moved" with its content left behind. Refused now, before anything is touched, when the
+// run would have drained that queue (a re-route: a queue its routing retires; a transfer: every one).
+describe('a queue key of another type than a list', { timeout: 180_000 }, () => {
+  it('run --rename old=new with queue:old a sorted set: exit 2 naming the key, nothing touched (dry run too)', async () => {
+    const source = redis.source();
+    await source.zadd('queue:old', '1', job('old', 1));
+    await source.sadd('queues', 'old');
+    await source.zadd('schedule', '1700000000', job('old', 3));
+    const before = await digestKeys(source, '');
+
+    for (const extra of [[], ['--dry-run']]) {
+      const { code, stdout, stderr } = await cli('run', '--redis', redis.urls().source, '--rename', 'old=new', ...extra);
+
+      expect(stderr).toContain('queue:old holds a zset, not a list');
+      expect(stderr).toContain('the run stopped before its first page');
+      expect(stdout).not.toContain('Complete');
+      expect(code).toBe(2);
+      expect(await digestKeys(source, '')).toEqual(before);
+    }
+  });
+
+  it('run leaves such a key alone when its routing does not retire that queue: it runs and completes', async () => {
+    const source = redis.source();
+    await source.rpush('queue:old', job('old', 1));
+    await source.sadd('queues', 'old', 'other');
+    await source.hset('queue:other', 'a', 'b');
+
+    const { code, stdout } = await cli('run', '--redis', redis.urls().source, '--rename', 'old=new');
+
+    expect(code).toBe(0);
+    expect(stdout).toContain('Complete: everything that could be moved was moved.');
+    expect(await source.lrange('queue:new', 0, -1)).toEqual([job('old', 1).replace('"queue":"old"', '"queue":"new"')]);
+    expect(await source.hgetall('queue:other')).toEqual({ a: 'b' });
+  });
+
+  it('move with a source queue:zs sorted set: exit 2 naming the key, the source untouched, no job on the target', async () => {
+    const [source, target] = [redis.source(), redis.target()];
+    await source.rpush('queue:q', job('q', 1));
+    await source.zadd('queue:zs', '1', job('zs', 2));
+    await source.sadd('queues', 'q', 'zs');
+    const before = await digestKeys(source, '');
+
+    const { code, stdout, stderr } = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
+
+    expect(stderr).toContain(`source ${redis.urls().source}: queue:zs holds a zset, not a list`);
+    expect(stdout).not.toContain('Complete');
+    expect(code).toBe(2);
+    expect(await digestKeys(source, '')).toEqual(before);
+    // Only the target's name, which any run writes first (SET NX) and which is no run's own.
+    expect([...(await digestKeys(target, '')).keys()]).toEqual(['sidekiq-migrate:target-id']);
+  });
+});
