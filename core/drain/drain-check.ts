@@ -7,7 +7,7 @@ import { otherSidekiqPrefixes, type OtherPrefix } from '../redis/sidekiq-prefixe
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { refuseForeignSidekiqSets } from '../redis/sidekiq-set-types.js';
 import { NEVER_DUE_SETS, SidekiqKeys, SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
-import { discoverQueuesWithin } from '../reroute/discover-queues.js';
+import { discoverQueuesWithin, refuseQueueKeysOfAnotherType } from '../reroute/discover-queues.js';
 import { shareOf, type KeyspaceCut, type ScanBound } from '../redis/bounded-scan.js';
 import { FETCHER_LIST_LIMIT, scanFetcherLists } from './fetcher-lists.js';
 import { lookForLeftovers } from './leftover-keys.js';
@@ -85,6 +85,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     const bound: ScanBound = options.lookUntil === undefined ? {} : { until: options.lookUntil };
     // The retired queues too: a scoped check reads them whatever the time.
     const discovery = await discoverQueuesWithin(redis, keys, shareOf(bound, 6), [...retired]);
+    refuseQueueKeysOfAnotherType(discovery.skipped, (queue) => !scoped || retired.has(queue), options.name ?? 'this Redis', 'nothing was counted.');
     const names = discovery.queues;
     const queues: QueueState[] = [];
     for (const queue of names) {

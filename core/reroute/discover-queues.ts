@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { InputError } from '../errors/input-error.js';
 import { keyspaceCut, scanBounded, type KeyspaceCut, type ScanBound } from '../redis/bounded-scan.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { displayName, nameFromBytes } from '../redis/key-name.js';
@@ -116,4 +117,19 @@ async function typesOf(redis: Redis, keys: readonly Buffer[]): Promise<string[]>
 /** Escapes SCAN MATCH glob characters in a literal prefix. */
 export function escapeGlob(literal: string): string {
   return literal.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+/**
+ * Refuses the `queue:NAME` keys of another type than a list among `skipped` for which `counts(NAME)`
+ * (a run: it would drain NAME; a check: it counts NAME): no queue Sidekiq can push to or fetch
+ * from, and none a run can take, so a run passed it by and ended "Complete" over what it holds,
+ * and a drain check failed on an unnamed WRONGTYPE. `where` names the Redis (`source redis://…`),
+ * `after` what was done (the message's last sentence).
+ */
+export function refuseQueueKeysOfAnotherType(skipped: readonly SkippedKey[], counts: (queue: string) => boolean, where: string, after: string): void {
+  const found = skipped.filter((s) => s.notAList !== undefined && counts(s.notAList.queue));
+  if (found.length === 0) return;
+  const shown = found.slice(0, 10).map((s) => `${s.key} holds a ${s.notAList!.type}, not a list`);
+  const more = found.length > shown.length ? ` (and ${found.length - shown.length} more)` : '';
+  throw new InputError(`${where}: ${shown.join('; ')}${more}: no queue Sidekiq can use. Check the key prefix (--namespace), or move that key out of the way, then run again; ${after}`);
 }

@@ -2,7 +2,7 @@ import { FatalError } from '../errors/sidekiq-migrate-error.js';
 import { InputError } from '../errors/input-error.js';
 import { displayName } from '../redis/key-name.js';
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
-import { discoverQueues, type SkippedKey } from '../reroute/discover-queues.js';
+import { discoverQueues, refuseQueueKeysOfAnotherType } from '../reroute/discover-queues.js';
 import { findDrainedQueues } from '../reroute/drained-queues.js';
 import { emptyCounters } from '../reroute/reroute-counters.js';
 import { isDrainedQueue, type RoutingPlan } from '../routing/routing-plan.js';
@@ -62,28 +62,14 @@ export async function listWork(settings: Pick<RunSettings, 'mode' | 'sets' | 'qu
   if (settings.queues) {
     const found = settings.mode === 'reroute' ? await findDrainedQueues(source.redis, source.keys, plan!) : await discoverQueues(source.redis, source.keys);
     const queues = 'drained' in found ? found.drained : found.queues;
-    refuseQueueKeysOfAnotherType(found.skipped, settings.mode === 'reroute' ? (queue) => isDrainedQueue(plan!, queue) : () => true, source.name);
+    // Before the run's first page, as a long queue name (a transfer's plan has by then only named
+    // its target and finished what interrupted runs left in flight).
+    const drains = settings.mode === 'reroute' ? (queue: string) => isDrainedQueue(plan!, queue) : () => true;
+    refuseQueueKeysOfAnotherType(found.skipped, drains, `source ${source.name}`, 'the run stopped before its first page.');
     refuseLongQueueNames(queues);
     work.push(...queues.map((queue): ListedWork => ({ kind: 'queue', name: queue })));
   }
   return work;
-}
-
-/**
- * A `queue:NAME` key of another type than a list, where the run would drain NAME (`drains`): no
- * queue Sidekiq can push to or fetch from, and none a run can take, so the run would pass it by and
- * end "Complete" over what it holds. Refused before the run's first page, naming the keys, as a
- * long queue name is (a transfer's plan has by then only named its target and finished what
- * interrupted runs left in flight).
- */
-function refuseQueueKeysOfAnotherType(skipped: readonly SkippedKey[], drains: (queue: string) => boolean, sourceName: string): void {
-  const found = skipped.filter((s) => s.notAList !== undefined && drains(s.notAList.queue));
-  if (found.length === 0) return;
-  const shown = found.slice(0, 10).map((s) => `${s.key} holds a ${s.notAList!.type}, not a list`);
-  const more = found.length > shown.length ? ` (and ${found.length - shown.length} more)` : '';
-  throw new InputError(
-    `source ${sourceName}: ${shown.join('; ')}${more}: no queue Sidekiq can use, and none this run can move. Check the key prefix (--namespace), or move that key out of the way, then run again; the run stopped before its first page.`,
-  );
 }
 
 /**

@@ -149,3 +149,17 @@ describe('a queue key of another type than a list', { timeout: 180_000 }, () => 
     expect([...(await digestKeys(target, '')).keys()]).toEqual(['sidekiq-migrate:target-id']);
   });
 });
+
+describe('drain-check over a queue key of another type than a list', { timeout: 180_000 }, () => {
+  it('queue:zs a sorted set named in `queues`: exit 2 naming the key, instead of an unnamed WRONGTYPE (or DRAINED)', async () => {
+    const source = redis.source();
+    await source.zadd('queue:zs', '1', job('zs', 1));
+    await source.sadd('queues', 'zs');
+
+    const { code, stdout, stderr } = await cli('drain-check', '--redis', redis.urls().source);
+
+    expect(stderr).toContain('queue:zs holds a zset, not a list');
+    expect(stdout).not.toContain('DRAINED');
+    expect(code).toBe(2);
+  });
+});
