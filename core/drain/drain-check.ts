@@ -14,6 +14,7 @@ import { lookForLeftovers } from './leftover-keys.js';
 import { KEYSPACE_LOOKS, type DrainReport, type QueueState, type SetState } from './drain-report.js';
 import { censusProcesses } from './live-processes.js';
 import { judgeDrain } from './judge-drain.js';
+import { refuseRetiredKeyNames } from './retired-key-names.js';
 import { jobsInOneLook } from './one-look.js';
 
 export interface DrainCheckOptions {
@@ -72,6 +73,8 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
   try {
     // A `queues`, `processes` or sorted set of another type: named, rather than an unnamed WRONGTYPE.
     await refuseForeignSidekiqSets(redis, keys, options.name ?? 'this Redis', { sortedSets: true });
+    // A retired queue given as its key name: scoped to a queue never there, the check said DRAINED.
+    await refuseRetiredKeyNames(redis, keys, options.retiredQueues ?? []);
     const census = await censusProcesses(redis, keys, now, options.staleAfterSeconds);
     const listening = (queue: string) => census.listeners.get(queue) ?? 0;
     const retired = new Set(options.retiredQueues ?? []);
