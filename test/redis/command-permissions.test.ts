@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../core/errors/input-error.js';
@@ -5,6 +7,7 @@ import { assertCommandsAllowed, commandsFor, missingCommands } from '../../core/
 import { connectRedis } from '../../core/redis/connect-redis.js';
 import { RedisCommandError, RedisUnavailableError } from '../../core/redis/redis-errors.js';
 import { parseRedisUrl } from '../../core/redis/redis-url.js';
+import { repoPath } from '../support/paths.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { startReplica } from '../support/replica.js';
 
@@ -50,9 +53,19 @@ describe('the commands a run needs', () => {
     expect(read.reads.map((c) => c[0])).toEqual(['INFO', 'SCAN', ...KEYED]);
     expect(read.writes).toEqual([]);
     expect(target.reads).toEqual(read.reads);
-    expect(target.writes.map((c) => c[0])).toEqual(['EVALSHA', 'SCRIPT', 'MULTI', 'SET', 'DEL', 'UNLINK', 'EXPIRE', 'PERSIST', 'PTTL', 'TIME', 'SADD', 'SISMEMBER', 'SMISMEMBER', 'HGET', 'HSET', 'RPUSH', 'LPUSH', 'ZADD', 'ZSCORE', 'ZMSCORE']);
+    expect(target.writes.map((c) => c[0])).toEqual(['EVALSHA', 'SCRIPT', 'MULTI', 'SET', 'DEL', 'UNLINK', 'EXPIRE', 'PERSIST', 'PTTL', 'TIME', 'SADD', 'SISMEMBER', 'SMISMEMBER', 'HGET', 'HSET', 'RPUSH', 'LPUSH', 'ZADD', 'ZSCORE', 'ZMSCORE', 'SCARD', 'SRANDMEMBER']);
     expect(source.reads).toEqual(read.reads);
-    expect(source.writes).toEqual([...target.writes, ['LREM', 'p:queue:sidekiq-migrate-permission-check', '1', 'x'], ['LPOP', 'p:queue:sidekiq-migrate-permission-check'], ['RPOP', 'p:queue:sidekiq-migrate-permission-check'], ['LTRIM', 'p:queue:sidekiq-migrate-permission-check', '0', '-1'], ['LSET', 'p:queue:sidekiq-migrate-permission-check', '0', 'x'], ['ZREM', 'p:retry', 'x'], ['MGET', 'p:sidekiq-migrate:permission-check']]);
+    expect(source.writes).toEqual([...target.writes.filter((c) => c[0] !== 'SRANDMEMBER'), ['LREM', 'p:queue:sidekiq-migrate-permission-check', '1', 'x'], ['LPOP', 'p:queue:sidekiq-migrate-permission-check'], ['RPOP', 'p:queue:sidekiq-migrate-permission-check'], ['LTRIM', 'p:queue:sidekiq-migrate-permission-check', '0', '-1'], ['LSET', 'p:queue:sidekiq-migrate-permission-check', '0', 'x'], ['ZREM', 'p:retry', 'x'], ['MGET', 'p:sidekiq-migrate:permission-check'], ['HDEL', 'p:sidekiq-migrate:permission-check', 'x'], ['HLEN', 'p:sidekiq-migrate:permission-check'], ['SSCAN', 'p:sidekiq-migrate:permission-check', '0']]);
+  });
+
+  it("include every command the Lua steps call (a user without one had a run move its jobs, then fail on it at the end)", () => {
+    const dir = repoPath('core/redis/lua');
+    const lua = [...readdirSync(dir), ...readdirSync(join(dir, 'lib')).map((f) => join('lib', f))].filter((f) => f.endsWith('.lua')).map((f) => readFileSync(join(dir, f), 'utf8'));
+    // redis.call('X'…), variadic('X'…), and the pushes and pops chosen by an argument (LPUSH/RPUSH, LPOP/RPOP: probed).
+    const called = new Set(lua.flatMap((text) => [...text.matchAll(/(?:redis\.p?call|variadic)\('([A-Z]+)'/g)].map((m) => m[1]!)));
+    const probed = new Set([...commandsFor('migrate-source', 'p:').writes, ...commandsFor('migrate-target', 'p:').writes, ...commandsFor('read', 'p:').reads].map((c) => c[0]));
+    expect(called.size).toBeGreaterThan(20);
+    expect([...called].filter((c) => !probed.has(c)).sort()).toEqual([]);
   });
 
   it('are sent in shapes Redis accepts, on keys under the prefix (a user limited to it lacks nothing there, and every keyed command elsewhere)', async () => {
@@ -61,7 +74,7 @@ describe('the commands a run needs', () => {
     expect(await missingCommands(scoped, 'scoped', commandsFor('read', 'q:'))).toEqual(KEYED);
     expect(await missingCommands(scoped, 'scoped', commandsFor('migrate-source', 'q:'))).toEqual([
       ...KEYED,
-      ...['EVALSHA', 'SET', 'DEL', 'UNLINK', 'EXPIRE', 'PERSIST', 'PTTL', 'SADD', 'SISMEMBER', 'SMISMEMBER', 'HGET', 'HSET', 'RPUSH', 'LPUSH', 'ZADD', 'ZSCORE', 'ZMSCORE', 'LREM', 'LPOP', 'RPOP', 'LTRIM', 'LSET', 'ZREM', 'MGET'],
+      ...['EVALSHA', 'SET', 'DEL', 'UNLINK', 'EXPIRE', 'PERSIST', 'PTTL', 'SADD', 'SISMEMBER', 'SMISMEMBER', 'HGET', 'HSET', 'RPUSH', 'LPUSH', 'ZADD', 'ZSCORE', 'ZMSCORE', 'SCARD', 'LREM', 'LPOP', 'RPOP', 'LTRIM', 'LSET', 'ZREM', 'MGET', 'HDEL', 'HLEN', 'SSCAN'],
     ]);
   });
 });
@@ -147,7 +160,7 @@ describe('refusing a connection whose user lacks a command', () => {
 
   it('names a missing command and keys out of the user\'s pattern apart, each with its own grant', async () => {
     await expect(assertCommandsAllowed(client(server, 'scopednolrem'), 'scopednolrem', 'migrate-source', 'q:', 'source redis://x')).rejects.toThrow(
-      /^source redis:\/\/x: the user scopednolrem may not run LREM, which a migration needs \(on keys under "q:"\)\. Grant them \(ACL SETUSER … \+lrem\) or use another user\. Also, the user scopednolrem may not use the keys a migration needs under "q:" \(TYPE, .*, LPOP, RPOP, LTRIM, LSET, ZREM, MGET refused on them\)\. Grant them \(ACL SETUSER … ~q:\*\) or use another user\. Nothing was touched\.$/,
+      /^source redis:\/\/x: the user scopednolrem may not run LREM, which a migration needs \(on keys under "q:"\)\. Grant them \(ACL SETUSER … \+lrem\) or use another user\. Also, the user scopednolrem may not use the keys a migration needs under "q:" \(TYPE, .*, LPOP, RPOP, LTRIM, LSET, ZREM, MGET, HDEL, HLEN, SSCAN refused on them\)\. Grant them \(ACL SETUSER … ~q:\*\) or use another user\. Nothing was touched\.$/,
     );
   });
 

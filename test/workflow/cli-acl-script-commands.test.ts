@@ -1,0 +1,66 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyValueSnapshot } from '../support/exact-jobs.js';
+import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { runCli } from '../support/run-cli.js';
+
+// Before anything is touched a run checks that its user may run every command it sends
+// (command-permissions.ts), its Lua steps' included. Four were missing from that list: HDEL and
+// HLEN (endRunExecution-2.lua, at the end of every run, on the source), SCARD and SRANDMEMBER
+// (retireLedger-1.lua, at the end of a transfer, on the target; SCARD on the source too). A user
+// without one of them had every job moved, then "Unexpected ReplyError in summarize … can't run
+// this command", exit 1, and the same again on every run after. Refused at the start now.
+let server: RedisServerHandle;
+let admin: Redis;
+const users = ['nohdel', 'nohlen', 'nosrandmember', 'noscard'];
+beforeAll(async () => {
+  const acl = users.flatMap((u) => ['--user', u, 'on', '>pw', '~*', '&*', '+@all', `-${u.slice(2)}`]);
+  server = await startRedisServer(['--user', 'default', 'on', 'nopass', '~*', '&*', '+@all', ...acl]);
+  admin = new Redis(server.url, { protocol: 2 });
+});
+afterAll(async () => {
+  admin.disconnect();
+  await server.stop();
+});
+
+const as = (user: string, db = 0) => `${server.url.replace('redis://', `redis://${user}:pw@`)}${db > 0 ? `/${db}` : ''}`;
+const shown = (user: string, db = 0) => as(user, db).replace(':pw@', ':***@');
+
+async function seed(): Promise<Awaited<ReturnType<typeof keyValueSnapshot>>> {
+  await admin.flushall();
+  await admin.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', args: '[1]' }));
+  await admin.sadd('queues', 'old');
+  await admin.zadd('schedule', '1795459303', sidekiqPayload({ className: 'A', queue: 'old', args: '[2]' }));
+  return keyValueSnapshot(admin);
+}
+
+describe("a user without a command only a run's Lua steps send", { timeout: 180_000 }, () => {
+  it.each([
+    ['HDEL', 'nohdel'],
+    ['HLEN', 'nohlen'],
+  ])('run, without %s: exit 2 naming it, nothing touched', async (command, user) => {
+    const before = await seed();
+
+    const { code, stdout, stderr } = await runCli('run', '--redis', as(user), '--rename', 'old=new');
+
+    expect(stderr).toBe(`source ${shown(user)}: the user ${user} may not run ${command}, which a migration needs. Grant them (ACL SETUSER … +${command.toLowerCase()}) or use another user. Nothing was touched.\n`);
+    expect(stdout).toBe('');
+    expect(code).toBe(2);
+    expect(await keyValueSnapshot(admin)).toEqual(before);
+  });
+
+  it.each([
+    ['SRANDMEMBER', 'nosrandmember'],
+    ['SCARD', 'noscard'],
+  ])("move, the target's user without %s: exit 2 naming it, nothing touched", async (command, user) => {
+    const before = await seed();
+
+    const { code, stdout, stderr } = await runCli('move', '--from', server.url, '--to', as(user, 1));
+
+    expect(stderr).toBe(`target ${shown(user, 1)}: the user ${user} may not run ${command}, which a transfer target needs. Grant them (ACL SETUSER … +${command.toLowerCase()}) or use another user. Nothing was touched.\n`);
+    expect(stdout).toBe('');
+    expect(code).toBe(2);
+    expect(await keyValueSnapshot(admin)).toEqual(before);
+  });
+});
