@@ -36,7 +36,8 @@ const range = (from: number, to: number) => Array.from({ length: to - from }, (_
 const queueCall = (from: number, to: number): LuaCall => ({
   // The run lock on the target, held by the writing run (as in a run: every call looks at it first).
   keys: ['ledger:q', 'queues', 'sidekiq-migrate:lock', 'queue:default'],
-  args: ['RPUSH', 1, 'default', from % MAX_JOBS_PER_CLAIM === 0 ? '' : `B:${from - 1}`, 'run', '', ...range(from, to).flatMap((i) => [`B:${i}`, payload(i), 1])],
+  // One batch a slice, positions from 0 (the ledger keeps one number a batch: copyJobsToLists-n.lua).
+  args: ['RPUSH', 1, 'default', `B${Math.floor(from / MAX_JOBS_PER_CLAIM)}`, from % MAX_JOBS_PER_CLAIM, from % MAX_JOBS_PER_CLAIM === 0 ? '' : 'after', 'run', '', ...range(from, to).flatMap((i) => [payload(i), 1])],
 });
 const setCall = (from: number, to: number): LuaCall => ({ keys: ['ledger:s', 'schedule', 'sidekiq-migrate:lock'], args: ['run', '', ...range(from, to).flatMap((i) => [`S:${i}`, payload(i), String(1.7e9 + i)])] });
 

@@ -11,7 +11,7 @@ export interface TransferVerification {
   readonly orderKept: boolean;
   /** Keys left in the source's database 0 (only `queues`, Sidekiq's list of queue names, is allowed). */
   readonly sourceLeft: string[];
-  /** Our bookkeeping on the target: the run's ledger keys (job ids written, with a TTL) and the target's id. */
+  /** Our bookkeeping on the target: the run's ledger keys (what was written, with a TTL) and the target's id. */
   readonly targetBookkeeping: string[];
 }
 

@@ -56,21 +56,24 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     // Cron definitions: rewritten on the source (--rewrite-cron), copied to the target (--cron).
     ['HGET', `${prefix}cron_job:permission-check`, 'message'],
     ['HSET', `${prefix}cron_job:permission-check`, 'message', 'x'],
+    // A transfer's queue ledgers (a hash: batch → jobs written, copyJobsToLists-n.lua) and their
+    // retirement's look at a ledger of either kind (retireLedger-1.lua); SCARD also sizes the
+    // conflicts given back to a set (set-transfer.ts, the source).
+    ['HLEN', ours],
+    ['HRANDFIELD', ours],
+    ['HEXISTS', ours, 'x'],
+    ['SCARD', ours],
+    ['SRANDMEMBER', ours],
     ['RPUSH', queue, 'x'],
     ['LPUSH', queue, 'x'],
     ['ZADD', set, '0', 'x'],
     ['ZSCORE', set, 'x'],
     // The set copy's look-up of the members already on the target (copyEntriesToSet-3.lua).
     ['ZMSCORE', set, 'x'],
-    // The size of a ledger as it is retired (retireLedger-1.lua, the target), and of the
-    // conflicts given back to a set (set-transfer.ts, the source).
-    ['SCARD', ours],
   ];
   // A transfer waits for the replicas of each side before the next step (replica-wait.ts).
   if (options.replicas === true) writes.push(['WAIT', '0', '0']);
-  // A ledger's batch id, read as the ledger is retired at the end of a transfer (retireLedger-1.lua).
-  const targetOnly: CommandProbe[] = [['SRANDMEMBER', ours]];
-  if (use === 'migrate-target') return { reads, writes: [...writes, ...targetOnly] };
+  if (use === 'migrate-target') return { reads, writes };
   const sourceOnly: CommandProbe[] = [
     ['LREM', queue, '1', 'x'],
     ['LPOP', queue],
@@ -81,9 +84,8 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     ['ZREM', set, 'x'],
     // The batch ids of jobs in flight, read together before a transfer resumes them.
     ['MGET', ours],
-    // The run's executions, one ended at the end of every run (endRunExecution-2.lua).
+    // The run's executions, one ended at the end of every run (endRunExecution-2.lua; HLEN above).
     ['HDEL', ours, 'x'],
-    ['HLEN', ours],
     // The conflicts a class-selective set transfer gave back (selective-set-transfer.ts).
     ['SSCAN', ours, '0'],
   ];

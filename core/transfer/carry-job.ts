@@ -3,7 +3,7 @@ import { rewriteQueue } from '../payload/rewrite-queue.js';
 import { decideRoute, queuedJobDestination, type RoutingPlan } from '../routing/routing-plan.js';
 import { setEntryId } from './ledger-id.js';
 import type { ClaimedEntry } from './claim-calls.js';
-import type { LedgeredEntry, LedgeredJob } from './write-to-target.js';
+import type { LedgeredEntry } from './write-to-target.js';
 
 /**
  * A job as it will be written to the target (its ledger id is the caller's: see ledger-id.ts).
@@ -61,15 +61,12 @@ function carriedEntry(payload: Buffer, kind: CarriedJob['kind'], uniqueLock?: bo
 export type CarriedEntry = LedgeredEntry & Omit<CarriedJob, 'queue'>;
 
 /**
- * A queue batch's jobs as they are written: each carried to its queue, with its ledger id
- * (`ids[i]`, ledger-id.ts `listEntryIds`), in claim order.
+ * A queue batch's jobs as they are written: each carried to its queue, in claim order (their
+ * positions in the batch are the ledger's: write-to-target.ts BatchPosition).
  */
-export function ledgerQueuedJobs(held: readonly Buffer[], ids: readonly string[], listQueue: string, plan: RoutingPlan | undefined, rewriteActiveJobQueueName: boolean): LedgeredJob[] {
-  const jobs: LedgeredJob[] = new Array(held.length);
-  for (let i = 0; i < held.length; i++) {
-    const c = carryQueuedJob(held[i]!, listQueue, plan, rewriteActiveJobQueueName);
-    jobs[i] = { payload: c.payload, queue: c.queue, kind: c.kind, uniqueLock: c.uniqueLock, id: ids[i]! };
-  }
+export function carryQueuedJobs(held: readonly Buffer[], listQueue: string, plan: RoutingPlan | undefined, rewriteActiveJobQueueName: boolean): CarriedJob[] {
+  const jobs: CarriedJob[] = new Array(held.length);
+  for (let i = 0; i < held.length; i++) jobs[i] = carryQueuedJob(held[i]!, listQueue, plan, rewriteActiveJobQueueName);
   return jobs;
 }
 

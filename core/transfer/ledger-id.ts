@@ -2,13 +2,15 @@ import { hash } from 'node:crypto';
 import { newRandomId } from './target-identity.js';
 
 /**
- * The ids under which transferred jobs are recorded in the run's ledger on the target, so that a
- * retried or resumed batch writes nothing twice. An id names one claimed *entry*, not one job
- * content: a jid is not unique in practice (a push retried after a timeout, copies made by hand
- * or by middleware), and a list may hold the same bytes twice, each a job Sidekiq would run.
+ * How transferred jobs are recorded in the run's ledger on the target, so that a retried or
+ * resumed batch writes nothing twice. What is recorded names claimed *entries*, not job contents:
+ * a jid is not unique in practice (a push retried after a timeout, copies made by hand or by
+ * middleware), and a list may hold the same bytes twice, each a job Sidekiq would run.
  *
  * - A queue's in-flight list keeps its entries' positions until it is acknowledged (new claims
- *   are appended): `<batch>:<position>`.
+ *   are appended), and a batch is written in order: the ledger keeps, for each batch, how many of
+ *   its jobs are written (copyJobsToLists-n.lua). An older version recorded `<batch>:<position>`
+ *   for each job (listEntryIds); such a ledger is still written that way.
  * - A set's in-flight set cannot hold the same member twice, but its order shifts as entries are
  *   added: `<batch>:<sha1 of the member>`.
  *
@@ -19,6 +21,7 @@ import { newRandomId } from './target-identity.js';
  * in-flight key. So a retried or resumed batch keeps its ids, and a new batch never reuses one.
  * Random rather than a per-run counter: nothing has to outlive the run on the old Redis.
  */
+/** The ids an older version's queue ledger records (copyJobsToLists-n.lua builds them itself for such a ledger). */
 export function listEntryIds(batch: string, count: number, base = 0): string[] {
   return Array.from({ length: count }, (_, i) => `${batch}:${base + i}`);
 }

@@ -3,11 +3,11 @@ import { runLockKey, runStopMarkerKey } from '../redis/run-lock.js';
 import { claimRefusal } from './claim-refusal.js';
 import { drivePages, type DriveLimits, type PageResult } from '../reroute/drive-pages.js';
 import type { Placement } from '../reroute/queue-slice.js';
-import { carryQueuedJob, ledgerQueuedJobs } from './carry-job.js';
+import { carryQueuedJob, carryQueuedJobs } from './carry-job.js';
 import { addTransferCounters, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { acknowledgeQueueJobs } from './acknowledge.js';
 import { claimQueueSlice } from './claim-calls.js';
-import { listEntryIds, newBatchId, parseBatch } from './ledger-id.js';
+import { newBatchId, parseBatch } from './ledger-id.js';
 import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
 import { batchKey, claimChainKey, inflightKey, ledgerKey } from './transfer-keys.js';
 import { claimReplicated, copyReplicated } from './replicated-steps.js';
@@ -89,7 +89,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     counters.claimed = claimed;
     counters.resumed = held.length - claimed;
     const { id: batchId, base } = parseBatch(stored);
-    const carried = ledgerQueuedJobs(held, listEntryIds(batchId, held.length, base), queue, request.plan, rewriteActiveJobQueueName);
+    const carried = carryQueuedJobs(held, queue, request.plan, rewriteActiveJobQueueName);
     tallyCarried(counters, carried);
     const ledger = ledgerKey(request.targetKeys.prefix, request.runId, `queue:${queue}`);
     // The source's replicas have the claim before its copy exists (replicated-steps.ts).
@@ -97,7 +97,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     // The run locks are renewed along with the write on the target and the acknowledge on the source.
     // The write writes nothing once another run holds the target's lock: the slice stays in flight.
     const renewal = new SliceRenewal(request.renewLocks);
-    await renewal.with('target', writeJobsToQueues(request.target, request.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', carried, counters, targetLockOf(request)));
+    await renewal.with('target', writeJobsToQueues(request.target, request.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', { id: batchId, first: base }, carried, counters, targetLockOf(request)));
     if (held.length > 0) {
       // The target's replicas have the copy before the source forgets the jobs; then acknowledge
       // exactly what was written: the jobs read, not any claimed into the batch since.

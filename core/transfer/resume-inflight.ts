@@ -3,10 +3,10 @@ import { displayName, redisKey } from '../redis/key-name.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
 import { lookForLeftovers } from '../drain/leftover-keys.js';
-import { ledgerQueuedJobs, ledgerScheduledEntries } from './carry-job.js';
+import { carryQueuedJobs, ledgerScheduledEntries } from './carry-job.js';
 import { emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { acknowledgeQueueJobs } from './acknowledge.js';
-import { batchTarget, listEntryIds, newBatchId, parseBatch } from './ledger-id.js';
+import { batchTarget, newBatchId, parseBatch } from './ledger-id.js';
 import { readTargetId, refuseForeignLeftovers, type ForeignLeftover } from './target-identity.js';
 import { retireLedger } from './retire-ledger.js';
 import { copyAndAcknowledgeSet } from './set-transfer.js';
@@ -73,13 +73,13 @@ export async function resumeInflight(context: TransferContext, placement: 'front
         const [stored, held] = await readAdopting(context.source, batch, (t) => t.lrangeBuffer(inflight, 0, -1));
         refuseIfClaimedElsewhere(context, leftover, stored, held.length, here);
         const { id: batchId, base } = parseBatch(stored);
-        const jobs = ledgerQueuedJobs(held, listEntryIds(batchId, held.length, base), queue, plan, aj);
+        const jobs = carryQueuedJobs(held, queue, plan, aj);
         tallyCarried(counters, jobs);
         // The claim (by an earlier attempt) and an adoption are on the source's replicas before
         // the copy is written, and the copy on the target's before the acknowledge (replicated-steps.ts).
         if (held.length > 0) await claimReplicated(context, leftover.sourceKey);
         // In-flight lists keep claim order, so the push that matches the claim keeps job order.
-        await writeJobsToQueues(context.target, context.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', jobs, counters, targetLock);
+        await writeJobsToQueues(context.target, context.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', { id: batchId, first: base }, jobs, counters, targetLock);
         counters.resumed += jobs.length;
         if (held.length > 0) {
           await copyReplicated(context, leftover.sourceKey);

@@ -24,10 +24,10 @@ const RETIRE_CHUNK = 1000;
  * run working the same key — a later start while a plan paused after its look, an item's
  * continuation — or a process paused between them): the copy's PERSIST came before the EXPIRE.
  * So it goes in three steps, in this order (retireLedger-1.lua says why that is enough):
- *   1. the target: how the ledger is now ('look': no TTL, how many ids, one of them);
+ *   1. the target: how the ledger is now ('look': no TTL, its type, how many entries, one of them);
  *   2. the source: no in-flight key for it (every batch claimed so far was acknowledged);
  *   3. the target: the TTL, only if the ledger is exactly as step 1 saw it ('retire').
- * A batch claimed after step 2 records new ids when it is copied: before step 3, the ledger
+ * A batch claimed after step 2 records a new entry when it is copied: before step 3, the ledger
  * changed and is left without a TTL; after it, the copy's PERSIST takes the TTL off. A batch
  * claimed before step 2 and still in flight makes step 2 refuse. A crash between any two steps
  * leaves the ledger without a TTL (only ever the safe side): the next retire gives it.
@@ -58,9 +58,9 @@ async function retireAll(source: Redis, target: Redis, pairs: readonly { infligh
   const looks = (await retireScript.runAll(
     target,
     pairs.map(({ ledger }) => ({ keys: [ledger], args: ['look'] })),
-  )) as [number, number, Buffer?][];
-  // Only a ledger with ids and no TTL has anything to retire (-2: none; a TTL: retired already).
-  const candidates = pairs.flatMap((pair, i) => (looks[i]![0] === -1 && looks[i]![2] !== undefined ? [{ ...pair, at: i, size: looks[i]![1], id: looks[i]![2] }] : []));
+  )) as [number, number, Buffer, Buffer?][];
+  // Only a ledger with entries and no TTL has anything to retire (-2: none; a TTL: retired already).
+  const candidates = pairs.flatMap((pair, i) => (looks[i]![0] === -1 && looks[i]![3] !== undefined ? [{ ...pair, at: i, size: looks[i]![1], kind: looks[i]![2], id: looks[i]![3] }] : []));
   const retired = pairs.map(() => false);
   if (candidates.length === 0) return retired;
   const pipeline = source.pipeline();
@@ -73,7 +73,7 @@ async function retireAll(source: Redis, target: Redis, pairs: readonly { infligh
   });
   const done = await retireScript.runAll(
     target,
-    idle.map(({ ledger, size, id }) => ({ keys: [ledger], args: ['retire', ttlSeconds, size, id] })),
+    idle.map(({ ledger, size, id, kind }) => ({ keys: [ledger], args: ['retire', ttlSeconds, size, id, kind] })),
   );
   idle.forEach(({ at }, i) => (retired[at] = done[i] === 1));
   return retired;

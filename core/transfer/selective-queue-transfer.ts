@@ -3,10 +3,10 @@ import type { Redis, RedisKey } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
 import type { PageResult } from '../reroute/drive-pages.js';
-import { carryQueuedJob, ledgerQueuedJobs } from './carry-job.js';
+import { carryQueuedJob, carryQueuedJobs } from './carry-job.js';
 import { memberDigest, selectJob } from './class-selection.js';
 import { acknowledgeQueueJobs } from './acknowledge.js';
-import { listEntryIds, newBatchId, parseBatch } from './ledger-id.js';
+import { newBatchId, parseBatch } from './ledger-id.js';
 import type { QueueTransferCursor, QueueTransferRequest } from './queue-transfer.js';
 import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { batchKey, inflightKey, ledgerKey } from './transfer-keys.js';
@@ -161,12 +161,12 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
 
   // 4. Write and acknowledge, exactly as a whole-queue transfer does.
   const { id: batchId, base } = parseBatch(stored.toString());
-  const carried = ledgerQueuedJobs(held, listEntryIds(batchId, held.length, base), queue, request.plan, request.rewriteActiveJobQueueName ?? true);
+  const carried = carryQueuedJobs(held, queue, request.plan, request.rewriteActiveJobQueueName ?? true);
   tallyCarried(counters, carried);
   const ledger = ledgerKey(request.targetKeys.prefix, request.runId, sourceName);
   // Each step's replicas first, as a whole-queue slice does (replicated-steps.ts).
   if (held.length > 0) await claimReplicated(request, sourceName);
-  await writeJobsToQueues(request.target, request.targetKeys, ledger, newest ? 'RPUSH' : 'LPUSH', carried, counters, targetLockOf(request));
+  await writeJobsToQueues(request.target, request.targetKeys, ledger, newest ? 'RPUSH' : 'LPUSH', { id: batchId, first: base }, carried, counters, targetLockOf(request));
   if (held.length > 0) {
     await copyReplicated(request, sourceName);
     await acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length);

@@ -15,7 +15,8 @@ export function assertRunId(runId: string): string {
  * key scan ever mistakes it for work:
  * - on the source, one in-flight key per source key: `<prefix>sidekiq-migrate:<run>:inflight:<key>`,
  *   and beside it, while it holds entries, the id of the batch they form: `…:<run>:batch:<key>`;
- * - on the target, one ledger per source key, the ids of the claimed entries written (ledger-id.ts):
+ * - on the target, one ledger per source key, what of the claimed entries was written (ledger-id.ts;
+ *   a queue's: how many of each batch's jobs, a set's: the entries' ids):
  *   `<prefix>sidekiq-migrate:<run>:ledger:<key>`.
  * `<key>` is the source key without its prefix (`queue:default`, `retry`), its queue name a
  * lossless string (key-name.ts): a name that is not UTF-8 gives the key its exact bytes.

@@ -59,15 +59,23 @@ function refuseIfLocked(replies: readonly number[][], lock: TargetLock): void {
   }
 }
 
-/** A job with the id its claimed entry has in the run's ledger (ledger-id.ts). */
-export type LedgeredJob = CarriedJob & { readonly id: string };
+/**
+ * Where the jobs a queue write is given sit in their batch: the batch id (without `+base`,
+ * ledger-id.ts parseBatch) and the position of the first one (`base`: the claim read it with the
+ * jobs). The run's ledger counts a batch's jobs written from position 0 (copyJobsToLists-n.lua).
+ */
+export interface BatchPosition {
+  readonly id: string;
+  readonly first: number;
+}
 
 /**
  * Why a slice is written in several Lua calls (MAX_JOBS_PER_WRITE each, transfer-options.ts: one
  * call of 250 kept the target busy too long), and why that is as safe as one call:
  *
  * - Each call is atomic (guards.lua: it checks its keys before its first write) and idempotent
- *   through the run's ledger: a job whose id is there is never written again. Calling again with
+ *   through the run's ledger: a job the ledger counts as written (a queue batch's first jobs, up to
+ *   its number; a set entry's id) is never written again. Calling again with
  *   the same jobs — a retry, or the resume of an interrupted run (resume-inflight.ts writes
  *   through these same functions) — writes exactly the ones missing and counts the others as
  *   duplicates.
@@ -92,15 +100,18 @@ function inCalls<T>(items: readonly T[]): T[][] {
 }
 
 /**
- * Pushes jobs to their queues on the target, in the given order, each at most once per ledger:
- * calls of at most MAX_JOBS_PER_WRITE jobs, in order, in one pipeline (see inCalls).
+ * Pushes a queue batch's jobs (consecutive positions from `batch.first`) to their queues on the
+ * target, in the given order, each at most once per ledger: calls of at most MAX_JOBS_PER_WRITE
+ * jobs, in order, in one pipeline (see inCalls). The ledger keeps one number a batch, how many of
+ * its jobs are written, not one id a job (copyJobsToLists-n.lua).
  */
 export async function writeJobsToQueues(
   target: Redis,
   keys: SidekiqKeys,
   ledger: RedisKey,
   push: 'RPUSH' | 'LPUSH',
-  jobs: readonly LedgeredJob[],
+  batch: BatchPosition,
+  jobs: readonly CarriedJob[],
   counters: TransferCounters,
   lock: TargetLock,
 ): Promise<void> {
@@ -113,10 +124,10 @@ export async function writeJobsToQueues(
   const head: (string | Buffer | number)[] = [push, names.length, ...names.map((n) => (isPlainName(n) ? n : nameBytes(n)))];
   const callKeys = [ledger, keys.queues, lock.key, ...names.map((n) => keys.queue(n))];
   const calls = inCalls(jobs).map((part, c) => {
-    // The job before this call's first one: the call is refused unless it was written.
+    // Every call after the first is refused unless the job before its first one was written.
     const args = head.slice();
-    args.push(c === 0 ? '' : jobs[c * MAX_JOBS_PER_WRITE - 1]!.id, lock.runId, lock.plannedAt ?? '');
-    for (const job of part) args.push(job.id, job.payload, destinations.get(job.queue)!);
+    args.push(batch.id, batch.first + c * MAX_JOBS_PER_WRITE, c === 0 ? '' : 'after', lock.runId, lock.plannedAt ?? '');
+    for (const job of part) args.push(job.payload, destinations.get(job.queue)!);
     return { keys: callKeys, args };
   });
   // Each reply: [duplicates, written to destination 1, written to destination 2, ...].

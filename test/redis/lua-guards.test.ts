@@ -37,6 +37,8 @@ async function seed(): Promise<void> {
   await redis.zadd('inflight:s', '1795459303.5', job(5));
   await redis.set('batch:s', 'b2');
   await redis.set('seal:s', 't:1');
+  // An older version's queue ledger, of ids (copyJobsToLists-n.lua keeps writing it by id).
+  await redis.sadd('ledger:ids', 'b0:9');
   await redis.hset('cron:h', 'message', 'm');
   // The run's lock, held by the plan the run's bookkeeping steps below name (run, 1000, arn).
   await redis.set('lock', JSON.stringify({ runId: 'run', plannedAt: 1000, plannedBy: 'arn' }));
@@ -53,7 +55,8 @@ const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ],
   ['claimSelectedQueueJobs-3', { keys: ['queue:old', 'inflight:new', 'batch:new'], args: ['b9', 8, 'marker', 0, job(2)] }, ['queue:old', 'inflight:new', 'batch:new']],
   ['claimSelectedSetEntries-5', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new'], args: ['b9', job(3), '1795459303.5'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new']],
-  ['copyJobsToLists-n', { keys: ['ledger:q', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', '', 'run', '', 'b1:0', job(1), '1'] }, ['ledger:q', 'queues', 'lock', 'queue:q']],
+  ['copyJobsToLists-n', { keys: ['ledger:q', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['ledger:q', 'queues', 'lock', 'queue:q']],
+  ['copyJobsToLists-n', { keys: ['ledger:ids', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['queues', 'lock', 'queue:q']],
   ['copyEntriesToSet-3', { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b2:x', job(5), '1795459303.5'] }, ['ledger:s', 'retry', 'lock']],
   ['acknowledgeQueueBatch-2', { keys: ['inflight:q', 'batch:q'], args: ['b1', 1] }, ['inflight:q', 'batch:q']],
   ['acknowledgeSetBatch-5', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s'], args: ['b2', 60, 0, '', job(5)] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s']],
@@ -100,10 +103,14 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   it('retireLedger-1 gives no TTL to a ledger of another type, and looks at it without writing', async () => {
     await seed();
     await redis.set('ledger:x', 'not a set');
+    await redis.hset('ledger:h', 'b0:9', '5');
     const before = await digestKeys(redis, '');
     const script = new LuaScript('retireLedger-1');
-    expect(await script.run(redis, { keys: ['ledger:x'], args: ['look'] })).toEqual([-1, 0]);
-    expect(await script.run(redis, { keys: ['ledger:x'], args: ['retire', 600, 0, 'x'] })).toBe(0);
+    expect(await script.run(redis, { keys: ['ledger:x'], args: ['look'] })).toEqual([-1, 0, Buffer.from('string')]);
+    expect(await script.run(redis, { keys: ['ledger:x'], args: ['retire', 600, 0, 'x', 'string'] })).toBe(0);
+    // A queue's ledger (a hash) re-created as a set of the same size and member, or the other way: not the ledger seen.
+    expect(await script.run(redis, { keys: ['ledger:ids'], args: ['retire', 600, 1, 'b0:9', 'hash'] })).toBe(0);
+    expect(await script.run(redis, { keys: ['ledger:h'], args: ['retire', 600, 1, 'b0:9', 'set'] })).toBe(0);
     expect(await digestKeys(redis, '')).toEqual(before);
   });
 
@@ -149,8 +156,24 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     await seed();
     const before = await digestKeys(redis, '');
     for (const index of ['2', '0', '1.5', 'x']) {
-      const call = { keys: ['ledger:q', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', '', 'run', '', 'b1:0', job(1), '1', 'b1:1', job(2), index] };
-      await expect(new LuaScript('copyJobsToLists-n').run(redis, call)).rejects.toThrow(`destination index ${index} is not one of 1..1; nothing written`);
+      for (const ledger of ['ledger:q', 'ledger:ids']) {
+        const call = { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1', job(2), index] };
+        await expect(new LuaScript('copyJobsToLists-n').run(redis, call)).rejects.toThrow(`destination index ${index} is not one of 1..1; nothing written`);
+      }
+    }
+    expect(await digestKeys(redis, '')).toEqual(before);
+  });
+
+  it('a write call with a first position that is not an integer >= 0, or a payload without its index, is refused before the ledger records any job', async () => {
+    await seed();
+    const before = await digestKeys(redis, '');
+    for (const ledger of ['ledger:q', 'ledger:ids']) {
+      for (const first of ['-1', '1.5', 'x', '']) {
+        const call = { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', first, '', 'run', '', job(1), '1'] };
+        await expect(new LuaScript('copyJobsToLists-n').run(redis, call)).rejects.toThrow(`the first position ${first} is not an integer >= 0; nothing written`);
+      }
+      const unpaired = { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1', job(2)] };
+      await expect(new LuaScript('copyJobsToLists-n').run(redis, unpaired)).rejects.toThrow('expected payload and destination index pairs; nothing written');
     }
     expect(await digestKeys(redis, '')).toEqual(before);
   });
@@ -188,12 +211,15 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     expect(await digestKeys(redis, '')).toEqual(before);
   });
 
-  it('a write call whose previous job was not written is refused before writing (TRYAGAIN: retryable), so no job passes an earlier one', async () => {
+  it.each([
+    ['by position (a hash: the batch counts 1 written)', 'ledger:q', async () => redis.hset('ledger:q', 'b1', 1), async () => redis.hset('ledger:q', 'b1', 2)],
+    ["by id (an older version's set)", 'ledger:ids', async () => redis.sadd('ledger:ids', 'b1:0'), async () => redis.sadd('ledger:ids', 'b1:1')],
+  ])('a write call whose previous job was not written is refused before writing (TRYAGAIN: retryable), so no job passes an earlier one: %s', async (_, ledger, one, two) => {
     await seed();
-    await redis.sadd('ledger:q', 'b1:0');
+    await one();
     const before = await digestKeys(redis, '');
     const payload = job(2);
-    const call = { keys: ['ledger:q', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1:1', 'run', '', 'b1:2', payload, '1'] };
+    const call = { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 2, 'after', 'run', '', payload, '1'] };
 
     const error = await new LuaScript('copyJobsToLists-n').run(redis, call).then(
       () => null,
@@ -204,7 +230,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     expect(error!.message).toMatch(/^Doing it: TRYAGAIN copyJobsToLists: the job before this call's \(b1:1\) was not written; nothing written$/);
     expect(await digestKeys(redis, '')).toEqual(before);
     // Once it is written, the same call writes.
-    await redis.sadd('ledger:q', 'b1:1');
+    await two();
     expect(await new LuaScript('copyJobsToLists-n').run(redis, call)).toEqual([0, 1]);
     expect(await redis.lrange('queue:q', 0, -1)).toEqual([payload]);
   });
@@ -218,9 +244,12 @@ describe('out of memory under noeviction', () => {
     await redis.config('SET', 'maxmemory', String(used - 1024 * 1024));
     try {
       const before = await digestKeys(redis, '');
-      // The copy's first write is an SADD (which may grow memory): refused, nothing written.
-      await expect(new LuaScript('copyJobsToLists-n').run(redis, { keys: ['ledger:q', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', '', 'run', '', 'b1:0', job(1), '1'] })).rejects.toThrow(/OOM/);
-      expect(await digestKeys(redis, '')).toEqual(before);
+      // The copy's first write is the ledger's HSET (an older version's ledger: SADD), which may
+      // grow memory: refused, nothing written.
+      for (const ledger of ['ledger:q', 'ledger:ids']) {
+        await expect(new LuaScript('copyJobsToLists-n').run(redis, { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] })).rejects.toThrow(/OOM/);
+        expect(await digestKeys(redis, '')).toEqual(before);
+      }
       // The set copy reads first (SMISMEMBER, ZMSCORE); its first write is the ZADD: refused, nothing written.
       await expect(new LuaScript('copyEntriesToSet-3').run(redis, { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b2:x', job(5), '1795459303.5', 'b2:y', job(6), '1'] })).rejects.toThrow(/OOM/);
       expect(await digestKeys(redis, '')).toEqual(before);

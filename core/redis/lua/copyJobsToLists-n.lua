@@ -1,12 +1,22 @@
 --[[
-  Writes claimed jobs to the target's queues, each at most once per run: a job is pushed only
-  if its id was not yet in the run's ledger. Re-sending the same batch after a crash (copied,
-  not yet acknowledged on the source) therefore writes nothing twice.
+  Writes claimed jobs to the target's queues, each at most once per run. A queue batch is written
+  in order (its in-flight list keeps claim order, and a call whose previous job was not written is
+  refused, below), so the jobs of a batch written so far are always its first ones: the run's
+  ledger keeps one number a batch, how many of its jobs are written (a "ledger by position"),
+  rather than one id a job. A job is pushed only if its position is at or past that number.
+  Re-sending the same batch after a crash (copied, not yet acknowledged on the source), or its
+  rest by a resume, therefore writes nothing twice.
+
+  A ledger an older version made is a set of ids (`<batch>:<position>`, core/transfer/ledger-id.ts):
+  a run resumed by this version after one of those wrote part of a batch. Such a ledger is kept
+  as it is, and written as that version wrote it (an id a job), for every batch of its key: its ids
+  are what tells which of those jobs were written.
 
   The ledger has no TTL here (and loses one an older version gave it): under the volatile-*
   eviction policies only keys with a TTL are evicted, and a ledger evicted while its entries are
   in flight would let them be written twice. Its TTL is set once nothing it records can be in
-  flight any more (core/transfer/retire-ledger.ts).
+  flight any more (core/transfer/retire-ledger.ts). Its numbers stay until then: an attempt that
+  read a batch before another attempt wrote and acknowledged it may still send it.
 
   Nothing is written while another run, or a later execution of the writing run, holds the run
   lock on the target (KEYS[3], lib/claim-lock.lua lockTaken): a page task renews the run's locks
@@ -16,26 +26,33 @@
   The writing run is the one that holds the lock (a resume writes another run's leftovers under
   that run's ledger, but under its own lock).
 
-  KEYS[1]      the run's ledger for this source queue: a set of the ids of the claimed entries
-               written (core/transfer/ledger-id.ts)
+  KEYS[1]      the run's ledger for this source queue: a hash, batch id → how many of the batch's
+               jobs (from position 0, in order) are written; or an older version's set of ids
   KEYS[2]      the target's set of queue names (queues)
   KEYS[3]      the run lock on the target (core/redis/run-lock.ts runLockKey)
   KEYS[4..]    destination lists on the target
   ARGV[1]      'RPUSH' (ahead of the target's backlog) or 'LPUSH' (behind it)
   ARGV[2]      D, the number of destination keys
   ARGV[3..2+D] their queue names, in KEYS order, added to `queues` when they receive a job
-  ARGV[3+D]    the ledger id of the job just before this call's first one, when a batch is
-               written in several calls (core/transfer/write-to-target.ts); '' for the first
-  ARGV[4+D]    the writing run's id (the lock's runId)
-  ARGV[5+D]    when its execution planned (epoch ms, the lock's plannedAt), or '' when unknown
-  then         triples: the claimed entry's ledger id (`<batch>:<position>`), payload,
-               destination index (1-based)
+  ARGV[3+D]    the batch id (as claimed, without `+base`: ledger-id.ts parseBatch)
+  ARGV[4+D]    the position in the batch of this call's first job (an integer >= 0)
+  ARGV[5+D]    'after' when the job before it is written by an earlier call of the same write (a
+               batch written in several calls, core/transfer/write-to-target.ts); '' for the first
+  ARGV[6+D]    the writing run's id (the lock's runId)
+  ARGV[7+D]    when its execution planned (epoch ms, the lock's plannedAt), or '' when unknown
+  then         pairs, the call's jobs at consecutive positions: payload, destination index (1-based)
 
-  Refused before any write (guards.lua), nothing written, when the ledger or `queues` is not a
-  set, the lock not a string or a destination not a list; and, with 'TRYAGAIN …', when ARGV[3+D]
-  is not in the ledger: the job before this call's was never pushed (the call before this one in
-  the same pipeline failed), and pushing these now would put them ahead of it in the queue.
-  Retrying the batch writes them in order. Refused too when a destination index is not one of 1..D.
+  A write's first call starts at the batch's first position not yet acknowledged (the claim read
+  both at once); every job before it was written before it was acknowledged, so a number below
+  that position (a ledger lost: evicted or deleted) is raised to the end of the call, as the ids
+  of those jobs would not be there either: they are written as an id ledger would write them.
+
+  Refused before any write (guards.lua), nothing written, when the ledger is neither a hash nor a
+  set, `queues` not a set, the lock not a string or a destination not a list; and, with
+  'TRYAGAIN …', when ARGV[5+D] is 'after' and the job before this call's was not written (the
+  call before this one in the same pipeline failed): pushing these now would put them ahead of it
+  in the queue. Retrying the batch writes them in order. Refused too when a destination index is
+  not one of 1..D, or the position not an integer >= 0.
 
   Returns      { already, written_1, …, written_D }: jobs the ledger says were written before (a
                retried or resumed batch), and jobs pushed to each destination; or { -3 } when
@@ -49,50 +66,78 @@ if push ~= 'RPUSH' and push ~= 'LPUSH' then
   return redis.error_reply('ERR copyJobsToLists: ARGV[1] must be RPUSH or LPUSH')
 end
 local destinations = tonumber(ARGV[2])
-local checks = { { ledger, 'set' }, { queues, 'set' }, { lock, 'string' } }
+-- The ledger: a hash (by position), an older version's set (by id), or none yet (a hash).
+local ledgerType = redis.call('TYPE', ledger)['ok']
+local byId = ledgerType == 'set'
+if not byId and ledgerType ~= 'hash' and ledgerType ~= 'none' then
+  return redis.error_reply('WRONGTYPE sidekiq-migrate ' .. ledgerType .. ' hash ' .. ledger)
+end
+local checks = { { queues, 'set' }, { lock, 'string' } }
 for d = 1, destinations do checks[#checks + 1] = { KEYS[3 + d], 'list' } end
 local refusal = wrongType(checks)
 if refusal then return refusal end
 -- lockTaken (lib/claim-lock.lua): another run's lock on the target, or a later execution's.
-local taken = lockTaken(lock, ARGV[4 + destinations], ARGV[5 + destinations])
+local taken = lockTaken(lock, ARGV[6 + destinations], ARGV[7 + destinations])
 if taken then return { taken } end
-local after = ARGV[3 + destinations]
-if after ~= '' and redis.call('SISMEMBER', ledger, after) == 0 then
-  return redis.error_reply('TRYAGAIN copyJobsToLists: the job before this call\'s (' .. after .. ') was not written; nothing written')
+local batch, first = ARGV[3 + destinations], tonumber(ARGV[4 + destinations])
+if first == nil or first < 0 or first % 1 ~= 0 then
+  return redis.error_reply('ERR copyJobsToLists: the first position ' .. ARGV[4 + destinations] .. ' is not an integer >= 0; nothing written')
 end
--- Decided first, written after, in a few variadic commands (lib/variadic.lua) rather than two
--- calls per job: exactly what the jobs' one-by-one SADD-then-push would do. A job is a duplicate
--- when its id is in the ledger or was written by an earlier job of this call; each destination
--- receives its jobs in the call's order in one push (RPUSH a b = RPUSH a, RPUSH b; so for LPUSH).
-local ids = {}
-for i = 6 + destinations, #ARGV, 3 do
-  local dest = tonumber(ARGV[i + 2])
-  -- Checked before any write: a bad index would fail the push after the ledger recorded the job.
+local chained = ARGV[5 + destinations] == 'after'
+local jobsFrom = 8 + destinations
+if (#ARGV - jobsFrom + 1) % 2 ~= 0 then
+  return redis.error_reply('ERR copyJobsToLists: expected payload and destination index pairs; nothing written')
+end
+-- Checked before any write: a bad index would fail the push after the ledger recorded the job.
+for i = jobsFrom + 1, #ARGV, 2 do
+  local dest = tonumber(ARGV[i])
   if dest == nil or dest < 1 or dest > destinations or dest % 1 ~= 0 then
-    return redis.error_reply('ERR copyJobsToLists: destination index ' .. ARGV[i + 2] .. ' is not one of 1..' .. destinations .. '; nothing written')
+    return redis.error_reply('ERR copyJobsToLists: destination index ' .. ARGV[i] .. ' is not one of 1..' .. destinations .. '; nothing written')
   end
-  ids[#ids + 1] = ARGV[i]
 end
-local known = variadicArray('SMISMEMBER', ledger, ids)
+local count = math.floor((#ARGV - jobsFrom + 1) / 2)
+local previous = batch .. ':' .. (first - 1)
+-- known(p): whether the call's job p (1-based) was written before.
+local known
+local done = 0
+if byId then
+  if chained and redis.call('SISMEMBER', ledger, previous) == 0 then
+    return redis.error_reply('TRYAGAIN copyJobsToLists: the job before this call\'s (' .. previous .. ') was not written; nothing written')
+  end
+  local ids = {}
+  for p = 1, count do ids[p] = batch .. ':' .. (first + p - 1) end
+  local member = variadicArray('SMISMEMBER', ledger, ids)
+  known = function(p) return member[p] == 1 end
+  local fresh = {}
+  for p = 1, count do if member[p] ~= 1 then fresh[#fresh + 1] = ids[p] end end
+  -- The guards are done: from here on, writes only.
+  variadic('SADD', ledger, fresh)
+else
+  done = tonumber(redis.call('HGET', ledger, batch) or '0')
+  if chained and done < first then
+    return redis.error_reply('TRYAGAIN copyJobsToLists: the job before this call\'s (' .. previous .. ') was not written; nothing written')
+  end
+  known = function(p) return first + p - 1 < done end
+  if first + count > done then redis.call('HSET', ledger, batch, first + count) end
+end
+-- Decided first, written after, in one push per destination (lib/variadic.lua) rather than a
+-- call per job: each destination receives its jobs in the call's order (RPUSH a b = RPUSH a,
+-- RPUSH b; so for LPUSH).
 local already = 0
 local written, payloads = {}, {}
 for d = 1, destinations do written[d], payloads[d] = 0, {} end
-local idWritten, writtenIds = {}, {}
 local p = 0
-for i = 6 + destinations, #ARGV, 3 do
+for i = jobsFrom, #ARGV, 2 do
   p = p + 1
-  local id, dest = ARGV[i], tonumber(ARGV[i + 2])
-  if known[p] == 1 or idWritten[id] then
+  if known(p) then
     already = already + 1
   else
-    idWritten[id] = true
-    writtenIds[#writtenIds + 1] = id
+    local dest = tonumber(ARGV[i + 1])
     local list = payloads[dest]
-    list[#list + 1] = ARGV[i + 1]
+    list[#list + 1] = ARGV[i]
     written[dest] = written[dest] + 1
   end
 end
-variadic('SADD', ledger, writtenIds)
 local reply = { already }
 for d = 1, destinations do
   variadic(push, KEYS[3 + d], payloads[d])

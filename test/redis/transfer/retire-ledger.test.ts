@@ -36,7 +36,9 @@ describe('retiring a ledger', () => {
     const source = redis.source();
     const target = redis.target();
     const context = { source, target, sourceKeys: new SidekiqKeys('s:'), targetKeys: new SidekiqKeys('t:'), runId: 'r1' };
-    for (const key of ['queue:a', 'queue:b', 'retry', 'dead']) await target.sadd(`t:sidekiq-migrate:r1:ledger:${key}`, 'b:0');
+    // A queue's ledger counts by position (a hash), a set's holds ids.
+    for (const key of ['queue:a', 'queue:b']) await target.hset(`t:sidekiq-migrate:r1:ledger:${key}`, 'b', 1);
+    for (const key of ['retry', 'dead']) await target.sadd(`t:sidekiq-migrate:r1:ledger:${key}`, 'b:0');
     await target.sadd('t:sidekiq-migrate:r2:ledger:retry', 'b:0');
     await source.rpush('s:sidekiq-migrate:r1:inflight:queue:b', 'job');
 
@@ -62,14 +64,30 @@ const copyScript = new LuaScript('copyJobsToLists-n');
 
 /**
  * What another execution of the run does to the same source key: claims a new batch (its jobs in
- * the in-flight list, its id beside it) and copies it to the target, recording its ids in the
- * ledger (the real copy script: SADD, PERSIST) — not acknowledged yet: its jobs are in flight.
+ * the in-flight list, its id beside it) and copies it to the target, recording it in the ledger
+ * (the real copy script: a new field of a queue's ledger by position, HSET, or its id in an older
+ * version's ledger of ids, SADD; then PERSIST) — not acknowledged yet: its jobs are in flight.
  */
 async function claimAndCopy(source: Redis, target: Redis, batch: string, payload: string): Promise<void> {
   await source.rpush('inflight', payload);
   await source.set('batch', batch);
-  await copyScript.run(target, { keys: ['ledger', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', '', 'run', '', `${batch}:0`, payload, '1'] }); // no lock: nobody else's
+  await copyScript.run(target, { keys: ['ledger', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', batch, 0, '', 'run', '', payload, '1'] }); // no lock: nobody else's
 }
+
+const hex = (text: string) => Buffer.from(text).toString('hex');
+/** A queue's ledger by position (batch → jobs written), and an older version's of ids: each as seeded, and as keyValueSnapshot shows it with the batch `new` copied. */
+const LEDGERS = [
+  {
+    kind: 'by position (a hash)',
+    seed: (target: Redis, ...batches: string[]) => target.hset('ledger', ...batches.flatMap((b) => [b, 2])),
+    withNew: (...batches: string[]) => `hash persistent ${[...batches.map((b) => `${hex(b)}=${hex('2')}`), `${hex('new')}=${hex('1')}`].sort().join(',')}`,
+  },
+  {
+    kind: "by id (an older version's set)",
+    seed: (target: Redis, ...batches: string[]) => target.sadd('ledger', ...batches.flatMap((b) => [`${b}:0`, `${b}:1`])),
+    withNew: (...batches: string[]) => `set persistent ${[...batches.flatMap((b) => [hex(`${b}:0`), hex(`${b}:1`)]), hex('new:0')].sort().join(',')}`,
+  },
+] as const;
 
 /** Both clients of a retire, counting its calls on either server; `before(n)` runs before the n-th. */
 function wrapBoth(source: Redis, target: Redis, before: (n: number) => Promise<void>): { source: Redis; target: Redis; calls: () => number } {
@@ -79,14 +97,13 @@ function wrapBoth(source: Redis, target: Redis, before: (n: number) => Promise<v
 }
 
 describe('retiring a ledger while another execution of the run claims and copies the same key', () => {
-  it('never leaves a TTL on a ledger whose ids are in flight, whichever of its calls the claim and copy come before', async () => {
-    const hex = (text: string) => Buffer.from(text).toString('hex');
+  it.each(LEDGERS)('never leaves a TTL on a ledger whose jobs are in flight, whichever of its calls the claim and copy come before: $kind', async (ledger) => {
     let tried = 0;
     for (let at = 0; ; at++) {
       const [source, target] = [redis.source(), redis.target()];
       await Promise.all([source.flushall(), target.flushall()]);
       // An earlier batch, written and acknowledged: nothing in flight, the ledger has no TTL.
-      await target.sadd('ledger', 'old:0', 'old:1');
+      await ledger.seed(target, 'old');
       let interfered = false;
       const wrapped = wrapBoth(source, target, async (n) => {
         if (n !== at) return;
@@ -105,7 +122,7 @@ describe('retiring a ledger while another execution of the run claims and copies
       }
       // The ledger records the new batch, in flight: it has no TTL, exactly.
       expect(await keyValueSnapshot(target), `claimed and copied before call ${at}`).toEqual({
-        ledger: `set persistent ${[hex('new:0'), hex('old:0'), hex('old:1')].sort().join(',')}`,
+        ledger: ledger.withNew('old'),
         'queue:q': `list persistent ${hex('job-new')}`,
         queues: `set persistent ${hex('q')}`,
       });
@@ -115,9 +132,13 @@ describe('retiring a ledger while another execution of the run claims and copies
     expect(tried).toBeGreaterThanOrEqual(2); // at least the source's look and the target's call after it
   });
 
-  it('leaves a ledger re-created meanwhile with as many ids (retired, evicted, copied again) without a TTL', async () => {
+  it.each([
+    ['by position (a hash)', (target: Redis) => target.hset('ledger', 'old', 1), { new: '1' }],
+    // Re-created by this version: by position, one entry again (not the type the look saw either).
+    ["by id (an older version's set)", (target: Redis) => target.sadd('ledger', 'old:0'), { new: '1' }],
+  ] as const)('leaves a ledger re-created meanwhile with as many entries (retired, evicted, copied again) without a TTL: %s', async (_, seed, after) => {
     const [source, target] = [redis.source(), redis.target()];
-    await target.sadd('ledger', 'old:0');
+    await seed(target);
     // Between the retire's look and its last call: another retire gave the TTL, the ledger was
     // evicted, and a new batch (one job, in flight) was copied: one id again, another one.
     const wrapped = wrapBoth(source, target, async (n) => {
@@ -132,7 +153,7 @@ describe('retiring a ledger while another execution of the run claims and copies
     });
 
     expect(await retireLedger(late.source, late.target, 'inflight', 'ledger', 600)).toBe(false);
-    expect(await target.smembers('ledger')).toEqual(['new:0']);
+    expect(await target.hgetall('ledger')).toEqual(after);
     expect(await target.pttl('ledger')).toBe(-1);
   });
 

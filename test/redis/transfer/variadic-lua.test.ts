@@ -106,27 +106,79 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
     }
   });
 
-  it(`copyJobsToLists-n: RPUSH and LPUSH to several queues, ids in the ledger or twice in one call — ${ROUNDS} random calls`, async () => {
+  // copyJobsToLists-n now takes a batch, the position of its first job and pairs (payload, index);
+  // the reference took one id per job (`<batch>:<position>`): the same jobs at the same positions.
+  const copyCall = (r: ReturnType<typeof random>, first: number, chained: boolean) => {
+    const destinations = 1 + r.int(3);
+    const names = ['a', 'b', 'c'].slice(0, destinations);
+    const push = r.pick(['RPUSH', 'LPUSH']);
+    const jobs: [string, number][] = [];
+    for (let n = r.int(10); n > 0; n--) jobs.push([r.pick(PAYLOADS), 1 + r.int(destinations)]);
+    const keys = ['ledger', 'queues', 'lock', ...names.map((q) => `queue:${q}`)];
+    const old: LuaCall = { keys, args: [push, destinations, ...names, chained ? `b:${first - 1}` : '', 'run', 1000, ...jobs.flatMap(([p, d], i) => [`b:${first + i}`, p, d])] };
+    const now: LuaCall = { keys, args: [push, destinations, ...names, 'b', first, chained ? 'after' : '', 'run', 1000, ...jobs.flatMap(([p, d]) => [p, d])] };
+    return { names, old, now };
+  };
+
+  it(`copyJobsToLists-n on an older version's ledger of ids: RPUSH and LPUSH to several queues, ids in the ledger or not, in order or not — ${ROUNDS} random calls`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const r = random(1000 + round);
-      const destinations = 1 + r.int(3);
-      const names = ['a', 'b', 'c'].slice(0, destinations);
-      const ledgered = [0, 1, 2, 3, 4, 5, 6, 7].filter(() => r.int(3) === 0).map((i) => `b:${i}`);
+      // Any ids (a set ledger can hold any), and always one: its type is what keeps it by id.
+      const ledgered = ['z:0', ...[0, 1, 2, 3, 4, 5, 6, 7].filter(() => r.int(3) === 0).map((i) => `b:${i}`)];
       const lock = r.pick(LOCKS);
-      const args: (string | number)[] = [r.pick(['RPUSH', 'LPUSH']), destinations, ...names, '', 'run', 1000];
-      for (let n = r.int(10); n > 0; n--) args.push(`b:${r.int(8)}`, r.pick(PAYLOADS), 1 + r.int(destinations));
+      const { names, old, now } = copyCall(r, r.int(9), r.int(2) === 0);
       const already = names.filter(() => r.int(2) === 0);
       const named = r.int(2) === 0;
       await same(
         'copyJobsToLists-n',
         async (redis) => {
           for (const q of already) await redis.rpush(`queue:${q}`, 'there before', 'and this');
-          if (ledgered.length > 0) await redis.sadd('ledger', ...ledgered);
+          await redis.sadd('ledger', ...ledgered);
           if (named) await redis.sadd('queues', 'a');
           if (lock !== null) await redis.set('lock', lock);
         },
-        { keys: ['ledger', 'queues', 'lock', ...names.map((q) => `queue:${q}`)], args },
+        old,
+        { name: 'copyJobsToLists-n', call: now },
       );
+    }
+  });
+
+  it(`copyJobsToLists-n by position: what the reference did with the ids of the batch's first jobs, from a write's first position (at most the count) or after the call before — ${ROUNDS} random calls`, async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const r = random(5000 + round);
+      // The batch's first `done` jobs written (by whichever calls), and another batch's.
+      const done = r.int(9);
+      const chained = r.int(2) === 0;
+      // A write's first call starts where the claim's acknowledged jobs end (never past the count);
+      // a later call, right after the one before it (refused when that one was not written).
+      const first = chained ? 1 + r.int(10) : r.int(done + 1);
+      const lock = r.pick(LOCKS);
+      const { names, old, now } = copyCall(r, first, chained);
+      const already = names.filter(() => r.int(2) === 0);
+      const expires = r.int(2) === 0;
+      const seedRest = async (redis: Redis) => {
+        for (const q of already) await redis.rpush(`queue:${q}`, 'there before');
+        if (lock !== null) await redis.set('lock', lock);
+      };
+      const [ref, sut] = [servers.source(), servers.target()];
+      await Promise.all([ref.flushall(), sut.flushall()]);
+      await seedRest(ref);
+      await seedRest(sut);
+      await ref.sadd('ledger', 'z:0', 'z:1', ...Array.from({ length: done }, (_, i) => `b:${i}`));
+      await sut.hset('ledger', 'z', 2, ...(done > 0 || r.int(2) === 0 ? ['b', done] : []));
+      if (expires) await Promise.all([ref.expire('ledger', 100), sut.expire('ledger', 100)]);
+      const reference = `${GUARDS}\n${readFileSync(new URL('../../fixtures/lua-one-by-one/copyJobsToLists-n.lua', import.meta.url), 'utf8')}`;
+      const settle = (p: Promise<unknown>) => p.then((reply) => ({ reply }), (error: Error) => ({ error: error.message }));
+      const before = await settle(ref.callBuffer('EVAL', reference, old.keys.length, ...old.keys, ...old.args));
+      const after = await settle(new LuaScript('copyJobsToLists-n').run(sut, now));
+      expect(after, `round ${round}`).toEqual(before);
+      // The ledgers say the same: the hash's counts are the set's ids, each batch a run from 0.
+      const ids = (await ref.smembers('ledger')).sort();
+      const counted = Object.entries(await sut.hgetall('ledger')).flatMap(([batch, n]) => Array.from({ length: Number(n) }, (_, i) => `${batch}:${i}`));
+      expect(counted.sort(), `round ${round}`).toEqual(ids);
+      expect(Math.ceil((await sut.pttl('ledger')) / 1000)).toBe(Math.ceil((await ref.pttl('ledger')) / 1000));
+      await Promise.all([ref.del('ledger'), sut.del('ledger')]);
+      expect(await state(sut), `round ${round}`).toEqual(await state(ref));
     }
   });
 

@@ -11,9 +11,10 @@ import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { transferQueueSlice } from '../../../core/transfer/queue-transfer.js';
 import { resumeInflight } from '../../../core/transfer/resume-inflight.js';
 import { transferSetSlice } from '../../../core/transfer/set-transfer.js';
+import type { CarriedJob } from '../../../core/transfer/carry-job.js';
 import { emptyTransferCounters } from '../../../core/transfer/transfer-counters.js';
 import { MAX_JOBS_PER_CLAIM, MAX_JOBS_PER_WRITE } from '../../../core/transfer/transfer-options.js';
-import { writeEntriesToSet, writeJobsToQueues, type LedgeredEntry, type LedgeredJob } from '../../../core/transfer/write-to-target.js';
+import { writeEntriesToSet, writeJobsToQueues, type LedgeredEntry } from '../../../core/transfer/write-to-target.js';
 import { jobEntry, jobsIn } from '../../support/exact-jobs.js';
 import { interferingRedis, type RedisCall } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
@@ -141,19 +142,20 @@ describe(`a slice's writes go out in calls of at most MAX_JOBS_PER_WRITE jobs, i
     expect(await redis.target().smembers('ledger')).toHaveLength(entries.length - 4);
   });
 
-  it('a job already in the ledger, in a later call, is a duplicate counted once and written once', async () => {
+  it('jobs already counted by the ledger, up to the middle of a later call, are duplicates counted once and written once', async () => {
     const target = redis.target();
-    const jobs: LedgeredJob[] = Array.from({ length: MAX_JOBS_PER_CLAIM }, (_, i) => ({ id: `B:${i}`, payload: Buffer.from(job(i)), queue: 'default', kind: 'as-is' }));
+    const jobs: CarriedJob[] = Array.from({ length: MAX_JOBS_PER_CLAIM }, (_, i) => ({ payload: Buffer.from(job(i)), queue: 'default', kind: 'as-is' }));
     const late = 3 * MAX_JOBS_PER_WRITE + 7;
-    // An earlier attempt wrote it (and recorded it in the ledger).
-    await writeJobsToQueues(target, keys, 'ledger', 'RPUSH', [jobs[late]!], emptyTransferCounters(), lock);
+    // An earlier attempt wrote the batch's first jobs, up to `late` (the ledger counts late + 1).
+    await writeJobsToQueues(target, keys, 'ledger', 'RPUSH', { id: 'B', first: 0 }, jobs.slice(0, late + 1), emptyTransferCounters(), lock);
     const counters = emptyTransferCounters();
 
-    await writeJobsToQueues(target, keys, 'ledger', 'RPUSH', jobs, counters, lock);
+    await writeJobsToQueues(target, keys, 'ledger', 'RPUSH', { id: 'B', first: 0 }, jobs, counters, lock);
 
-    expect(counters).toEqual({ ...emptyTransferCounters(), written: MAX_JOBS_PER_CLAIM - 1, duplicates: 1, writtenTo: { default: MAX_JOBS_PER_CLAIM - 1 } });
-    expect(await jobsIn(target, '')).toEqual(jobs.map((j) => jobEntry('queue:default', j.payload)).sort());
-    expect(await target.scard('ledger')).toBe(MAX_JOBS_PER_CLAIM);
+    expect(counters).toEqual({ ...emptyTransferCounters(), written: MAX_JOBS_PER_CLAIM - late - 1, duplicates: late + 1, writtenTo: { default: MAX_JOBS_PER_CLAIM - late - 1 } });
+    expect(await target.lrange('queue:default', 0, -1)).toEqual(jobs.map((j) => String(j.payload)));
+    // One number for the batch, not one id a job.
+    expect(await target.hgetall('ledger')).toEqual({ B: String(MAX_JOBS_PER_CLAIM) });
   });
 });
 
@@ -161,11 +163,11 @@ describe('one call of the pipeline fails', () => {
   it('a destination of the wrong type that only the last call writes to: the first call refuses, nothing is written (KeyTypeError)', async () => {
     const target = redis.target();
     await target.set('queue:b', 'not a list');
-    const jobs: LedgeredJob[] = Array.from({ length: MAX_JOBS_PER_CLAIM }, (_, i) => ({ id: `B:${i}`, payload: Buffer.from(job(i)), queue: i === MAX_JOBS_PER_CLAIM - 1 ? 'b' : 'a', kind: 'as-is' }));
+    const jobs: CarriedJob[] = Array.from({ length: MAX_JOBS_PER_CLAIM }, (_, i) => ({ payload: Buffer.from(job(i)), queue: i === MAX_JOBS_PER_CLAIM - 1 ? 'b' : 'a', kind: 'as-is' }));
     const before = await digestKeys(target, '');
     const counters = emptyTransferCounters();
 
-    const error = await writeJobsToQueues(target, keys, 'ledger', 'RPUSH', jobs, counters, lock).then(
+    const error = await writeJobsToQueues(target, keys, 'ledger', 'RPUSH', { id: 'B', first: 0 }, jobs, counters, lock).then(
       () => null,
       (e: unknown) => classifyRedisError(e, 'Writing'),
     );

@@ -3,8 +3,9 @@ import { RunSupersededError } from '../../../core/errors/run-superseded-error.js
 import { FatalError } from '../../../core/errors/sidekiq-migrate-error.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { nameFromBytes } from '../../../core/redis/key-name.js';
+import type { CarriedJob } from '../../../core/transfer/carry-job.js';
 import { emptyTransferCounters } from '../../../core/transfer/transfer-counters.js';
-import { writeEntriesToSet, writeJobsToQueues, type LedgeredEntry, type LedgeredJob } from '../../../core/transfer/write-to-target.js';
+import { writeEntriesToSet, writeJobsToQueues, type LedgeredEntry } from '../../../core/transfer/write-to-target.js';
 import { jobEntry, jobsIn } from '../../support/exact-jobs.js';
 import { interferingRedis } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
@@ -17,7 +18,9 @@ const keys = new SidekiqKeys('t:');
 const lock = { key: 't:sidekiq-migrate:lock', runId: 'run-1', where: 'on target' };
 const jid = (i: number) => `${'0'.repeat(22)}${String(i).padStart(2, '0')}`;
 const job = (i: number) => sidekiqPayload({ className: 'A', args: `[${i}]`, jid: jid(i) });
-const queued = (i: number, queue: string): LedgeredJob => ({ id: `B:${i}`, payload: Buffer.from(job(i)), queue, kind: 'as-is' });
+const queued = (i: number, queue: string): CarriedJob => ({ payload: Buffer.from(job(i)), queue, kind: 'as-is' });
+// A batch's jobs from its first position (the ledger counts them: copyJobsToLists-n.lua).
+const batch = { id: 'B', first: 0 };
 const entry = (i: number, score: string, payload = job(i)): LedgeredEntry => ({ id: `S:${i}`, member: Buffer.from(payload), payload: Buffer.from(payload), score });
 
 describe('writing queued jobs to the target', () => {
@@ -26,7 +29,7 @@ describe('writing queued jobs to the target', () => {
     const counters = { ...emptyTransferCounters(), writtenTo: { a: 5 } };
     const jobs = [queued(1, 'a'), queued(2, 'b'), queued(3, 'a')];
 
-    await writeJobsToQueues(target, keys, 't:ledger', 'RPUSH', jobs, counters, lock);
+    await writeJobsToQueues(target, keys, 't:ledger', 'RPUSH', batch, jobs, counters, lock);
 
     expect(counters).toEqual({ ...emptyTransferCounters(), written: 3, writtenTo: { a: 7, b: 1 } });
     expect(await target.lrange('t:queue:a', 0, -1)).toEqual([job(1), job(3)]);
@@ -35,7 +38,7 @@ describe('writing queued jobs to the target', () => {
 
     // The same batch again (a retry): nothing written, no queue counted.
     const again = emptyTransferCounters();
-    await writeJobsToQueues(target, keys, 't:ledger', 'LPUSH', [...jobs, queued(4, 'c')], again, lock);
+    await writeJobsToQueues(target, keys, 't:ledger', 'LPUSH', batch, [...jobs, queued(4, 'c')], again, lock);
     expect(again).toEqual({ ...emptyTransferCounters(), written: 1, duplicates: 3, writtenTo: { c: 1 } });
     expect(await jobsIn(target, 't:')).toEqual([jobEntry('t:queue:a', job(1)), jobEntry('t:queue:a', job(3)), jobEntry('t:queue:b', job(2)), jobEntry('t:queue:c', job(4))].sort());
     expect((await target.smembers('t:queues')).sort()).toEqual(['a', 'b', 'c']);
@@ -46,7 +49,7 @@ describe('writing queued jobs to the target', () => {
     const name = nameFromBytes(Buffer.from('caf\xe9', 'latin1'));
     await target.rpush(Buffer.from('t:queue:caf\xe9', 'latin1'), 'old');
 
-    await writeJobsToQueues(target, keys, 't:ledger', 'LPUSH', [queued(1, name), queued(2, name)], emptyTransferCounters(), lock);
+    await writeJobsToQueues(target, keys, 't:ledger', 'LPUSH', batch, [queued(1, name), queued(2, name)], emptyTransferCounters(), lock);
 
     expect((await target.lrangeBuffer(Buffer.from('t:queue:caf\xe9', 'latin1'), 0, -1)).map(String)).toEqual([job(2), job(1), 'old']);
     expect(await target.smembersBuffer('t:queues')).toEqual([Buffer.from('caf\xe9', 'latin1')]);
@@ -56,7 +59,7 @@ describe('writing queued jobs to the target', () => {
     const target = interferingRedis(redis.target(), () => {});
     const counters = emptyTransferCounters();
 
-    await writeJobsToQueues(target, keys, 't:ledger', 'RPUSH', [], counters, lock);
+    await writeJobsToQueues(target, keys, 't:ledger', 'RPUSH', batch, [], counters, lock);
 
     expect(target.calls()).toBe(0);
     expect(counters).toEqual(emptyTransferCounters());
@@ -118,7 +121,7 @@ describe("the run lock on the target, looked at before anything is written", () 
   const record = (holder: Record<string, unknown>) => JSON.stringify({ operation: 'transfer', host: 'h', pid: 1, startedAt: 'then', ...holder });
   const planned = { ...lock, plannedAt: 1000 };
   const write = (target = redis.target()) =>
-    Promise.all([writeJobsToQueues(target, keys, 't:ledger:q', 'RPUSH', [queued(1, 'a')], emptyTransferCounters(), planned), writeEntriesToSet(target, 't:retry', 'retry', 't:ledger:s', [entry(2, '2')], emptyTransferCounters(), planned)].map((p) => p.then(() => null, (e: unknown) => e)));
+    Promise.all([writeJobsToQueues(target, keys, 't:ledger:q', 'RPUSH', batch, [queued(1, 'a')], emptyTransferCounters(), planned), writeEntriesToSet(target, 't:retry', 'retry', 't:ledger:s', [entry(2, '2')], emptyTransferCounters(), planned)].map((p) => p.then(() => null, (e: unknown) => e)));
 
   it("another run's live lock (or one we cannot read): refused with the claim's words, fatal, nothing written", async () => {
     for (const held of [record({ runId: 'thief', expiresAt: Date.now() + 60_000 }), record({ runId: 'thief' }), 'not json']) {
