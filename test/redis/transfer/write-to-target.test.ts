@@ -55,6 +55,23 @@ describe('writing queued jobs to the target', () => {
     expect(await target.smembersBuffer('t:queues')).toEqual([Buffer.from('caf\xe9', 'latin1')]);
   });
 
+  it("counts a batch's jobs by position: a write from the middle (after an acknowledge) counts on from there; a ledger that lost the number (deleted by hand) writes the call and counts to its end", async () => {
+    const target = redis.target();
+    await writeJobsToQueues(target, keys, 't:ledger', 'RPUSH', batch, [queued(0, 'a'), queued(1, 'a')], emptyTransferCounters(), lock);
+    expect(await target.hgetall('t:ledger')).toEqual({ B: '2' });
+    // Positions 0–1 acknowledged; the next attempt reads 2–3 (and the batch's base, 2).
+    const counters = emptyTransferCounters();
+    await writeJobsToQueues(target, keys, 't:ledger', 'RPUSH', { id: 'B', first: 2 }, [queued(2, 'a'), queued(3, 'a')], counters, lock);
+    expect(counters).toMatchObject({ written: 2, duplicates: 0 });
+    expect(await target.hgetall('t:ledger')).toEqual({ B: '4' });
+    // The ledger gone while position 4 is in flight: its jobs before were acknowledged (written);
+    // what an id ledger would do then, this does: writes the call, and counts the batch to its end.
+    await target.del('t:ledger');
+    await writeJobsToQueues(target, keys, 't:ledger', 'RPUSH', { id: 'B', first: 4 }, [queued(4, 'a')], emptyTransferCounters(), lock);
+    expect(await target.hgetall('t:ledger')).toEqual({ B: '5' });
+    expect(await target.lrange('t:queue:a', 0, -1)).toEqual([0, 1, 2, 3, 4].map(job));
+  });
+
   it('sends nothing for no jobs', async () => {
     const target = interferingRedis(redis.target(), () => {});
     const counters = emptyTransferCounters();
