@@ -273,7 +273,14 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   const skipped = summary.notLookedAt;
   if (skipped && skipped.places.length > 0) {
     const named = `${skipped.places.map((p) => `${displayName(p.name)} ${n(p.jobs)}`).join(' · ')}${skipped.more > 0 ? ` · … and ${n(skipped.more)} more` : ''}`;
-    attention.push(`Not looked at by this run (${skipped.options.join(', ')}), ${n(skipped.jobs)} job(s): ${named}. Run again without those options to move them.`);
+    attention.push(`Not looked at by this run (${skipped.options.join(', ')}), ${skipped.queuesCutShort ? 'at least ' : ''}${n(skipped.jobs)} job(s): ${named}. Run again without those options to move them.`);
+  }
+  // What the walk did not reach is not counted above: never said as none.
+  if (skipped?.queuesCutShort) {
+    const where = summary.mode === 'reroute' ? 'this Redis' : 'the source';
+    attention.push(
+      `The look for the queue lists --no-queues left out on ${where} (queue:*) was cut short: the summary's time for it ran out after about ${n(skipped.queuesCutShort.lookedAt)} of its ${n(skipped.queuesCutShort.keys)} keys. The queues the \`queues\` set names were counted; jobs in a queue list it does not name may not be. drain-check counts them.`,
+    );
   }
   if (skipped?.uncounted) {
     const { places, total } = skipped.uncounted;
@@ -420,7 +427,7 @@ function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] {
     ...(summary.inflightOnTarget ? [`${n(summary.inflightOnTarget.jobs)} in flight on the target from an interrupted transfer out of it`] : []),
     ...(summary.inflightLeftOnSource ? [`${n(summary.inflightLeftOnSource.jobs)} in in-flight keys on the source that no run finishes`] : []),
     ...(summary.inflightOnSource ? [`${n(summary.inflightOnSource.jobs)} in flight from an interrupted transfer out of this Redis`] : []),
-    ...((summary.notLookedAt?.jobs ?? 0) > 0 ? [`${n(summary.notLookedAt!.jobs)} in sets and queues this run did not look at`] : []),
+    ...((summary.notLookedAt?.jobs ?? 0) > 0 ? [`${summary.notLookedAt!.queuesCutShort ? 'at least ' : ''}${n(summary.notLookedAt!.jobs)} in sets and queues this run did not look at`] : []),
     ...((summary.heldByWorkers?.abandoned ?? 0) > 0 ? [`${n(summary.heldByWorkers!.abandoned)} in private lists of gone workers`] : []),
     ...otherPrefixesLeft(summary.underOtherPrefixes),
   ];
@@ -432,6 +439,7 @@ function unknownLeftBehind(summary: RunSummary): string[] {
   return [
     ...(uncounted > 0 ? [`${n(uncounted)} ${uncounted === 1 ? 'set or queue' : 'sets and queues'} this run did not look at could not be counted`] : []),
     ...leftoverLooksCutShort(summary, summary.mode === 'reroute').map((look) => `${look.what} on ${look.where} not all looked at (cut short after about ${n(look.cut.lookedAt)} of ${n(look.cut.keys)} keys)`),
+    ...(summary.notLookedAt?.queuesCutShort ? [`queue lists --no-queues left out not all looked at (cut short after about ${n(summary.notLookedAt.queuesCutShort.lookedAt)} of ${n(summary.notLookedAt.queuesCutShort.keys)} keys)`] : []),
     ...(summary.heldByWorkers?.cutShort ? ["the look for jobs in workers' private lists was cut short"] : []),
     ...otherPrefixesUnknown(summary.underOtherPrefixes),
   ];

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { keyspaceCut, scanBounded, type KeyspaceCut, type ScanBound } from '../redis/bounded-scan.js';
+import { keyspaceCut, type KeyspaceCut, type ScanBound, type ScanExtent } from '../redis/bounded-scan.js';
+import { walkForLooks, type PageLook } from '../redis/shared-walk.js';
 import { nameFromBytes } from '../redis/key-name.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
@@ -67,40 +68,66 @@ export interface FetcherListBound extends ScanBound {
 
 /** findFetcherLists, bounded by time too (each pattern still gets its first SCAN page), saying whether it reached the end of the keyspace. */
 export async function scanFetcherLists(redis: Redis, keys: SidekiqKeys, processes: readonly SidekiqProcess[], bound: FetcherListBound = {}): Promise<FetcherListLook> {
-  const limit = bound.limit ?? FETCHER_LIST_LIMIT;
+  const look = fetcherListsLook(redis, keys, processes, bound.limit);
+  let stop: ScanExtent | undefined;
+  // A walk a pattern, MATCH narrowing each (a shared walk feeds both at once: fetcherListsLook).
+  for (const head of look.heads) {
+    // A bound met in the first pattern's SCAN stops the second after its first page too.
+    const [extent] = await walkForLooks(redis, [{ ...look, heads: [head], match: `${escapeGlob(head)}*` }], stop ? { until: -Infinity } : bound, look.doing);
+    if (extent!.cutShort && !stop) stop = extent;
+  }
+  return look.result(stop ?? { pages: 0 });
+}
+
+/**
+ * The private lists under the prefix (both fetchers' names) as a look a shared walk feeds
+ * (shared-walk.ts): one pipeline of TYPE, LLEN and EXISTS per page with some; it has enough at
+ * `limit` lists. `result` of the walk's extent for it says where it stopped.
+ */
+export function fetcherListsLook(redis: Redis, keys: SidekiqKeys, processes: readonly SidekiqProcess[], limit = FETCHER_LIST_LIMIT): PageLook & { readonly doing: string; result(extent: ScanExtent): Promise<FetcherListLook> } {
   const live = new Set(processes.filter((p) => p.live).map((p) => p.identity));
   const found: FetcherList[] = [];
   const head = Buffer.byteLength(keys.prefix, 'utf8');
-  let stop: { readonly cutShort: 'time' | 'lists'; readonly pages: number } | undefined;
-  try {
-    for (const pattern of ['working:queue:*', 'queue:sq|*']) {
-      // A bound met in the first pattern's SCAN stops the second after its first page too.
-      const extent = await scanBounded(redis, `${escapeGlob(keys.prefix)}${pattern}`, stop ? { until: -Infinity } : bound, async (page) => {
-        const parsed = page.map((key) => ({ key, ...parseFetcherKey(key.subarray(head)) })).filter((p): p is typeof p & Parsed => p.queue !== undefined);
-        if (parsed.length === 0) return found.length >= limit;
-        const pipeline = redis.pipeline();
-        for (const p of parsed) {
-          pipeline.type(p.key);
-          pipeline.llen(p.key); // on a key of another type an error, which its TYPE explains
-          if (p.fetcher === 'reliable-fetch') pipeline.exists(`${keys.prefix}reliable-fetcher-heartbeat-${p.owner.replaceAll(':', '-')}`);
-        }
-        const replies = ((await pipeline.exec()) ?? []).map(([, reply]) => reply);
-        let i = 0;
-        for (const p of parsed) {
-          const [type, size] = [replies[i++], Number(replies[i++])];
-          const beating = p.fetcher === 'reliable-fetch' ? Number(replies[i++]) > 0 : live.has(p.owner);
-          if (type !== 'list' || !(size > 0)) continue;
-          found.push({ key: nameFromBytes(p.key), queue: p.queue, owner: p.owner, fetcher: p.fetcher, ownerAlive: beating, size });
-        }
-        return found.length >= limit;
-      });
-      if (extent.cutShort && !stop) stop = { cutShort: extent.cutShort === 'enough' ? 'lists' : 'time', pages: extent.pages };
+  const doing = `Looking for jobs in fetchers' private lists (${keys.prefix}working:queue:*, ${keys.prefix}queue:sq|*)`;
+  const onPage = async (page: Buffer[]): Promise<boolean> => {
+    const parsed = page.map((key) => ({ key, ...parseFetcherKey(key.subarray(head)) })).filter((p): p is typeof p & Parsed => p.queue !== undefined);
+    if (parsed.length === 0) return found.length >= limit;
+    const pipeline = redis.pipeline();
+    for (const p of parsed) {
+      pipeline.type(p.key);
+      pipeline.llen(p.key); // on a key of another type an error, which its TYPE explains
+      if (p.fetcher === 'reliable-fetch') pipeline.exists(`${keys.prefix}reliable-fetcher-heartbeat-${p.owner.replaceAll(':', '-')}`);
     }
-    const lists = found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return stop ? { lists, cutShort: stop.cutShort, reached: await keyspaceCut(redis, stop.pages) } : { lists };
-  } catch (error) {
-    throw classifyRedisError(error, `Looking for jobs in fetchers' private lists (${keys.prefix}working:queue:*, ${keys.prefix}queue:sq|*)`);
-  }
+    const replies = ((await pipeline.exec()) ?? []).map(([, reply]) => reply);
+    let i = 0;
+    for (const p of parsed) {
+      const [type, size] = [replies[i++], Number(replies[i++])];
+      const beating = p.fetcher === 'reliable-fetch' ? Number(replies[i++]) > 0 : live.has(p.owner);
+      if (type !== 'list' || !(size > 0)) continue;
+      found.push({ key: nameFromBytes(p.key), queue: p.queue, owner: p.owner, fetcher: p.fetcher, ownerAlive: beating, size });
+    }
+    return found.length >= limit;
+  };
+  return {
+    heads: [`${keys.prefix}working:queue:`, `${keys.prefix}queue:sq|`],
+    doing,
+    onPage: async (page) => {
+      try {
+        return await onPage(page);
+      } catch (error) {
+        throw classifyRedisError(error, doing);
+      }
+    },
+    result: async (extent) => {
+      const lists = found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      if (!extent.cutShort) return { lists };
+      try {
+        return { lists, cutShort: extent.cutShort === 'enough' ? 'lists' : 'time', reached: await keyspaceCut(redis, extent.pages) };
+      } catch (error) {
+        throw classifyRedisError(error, doing);
+      }
+    },
+  };
 }
 
 interface Parsed {

@@ -39,7 +39,7 @@ export async function discoverQueuesPage(redis: Redis, keys: SidekiqKeys, cursor
 }
 
 /** Of `found` (`queue:*` keys, bytes), the queue lists, and what only looks like one (and why). */
-async function queueListsAmong(redis: Redis, keys: SidekiqKeys, found: readonly Buffer[]): Promise<{ queues: string[]; skipped: SkippedKey[] }> {
+export async function queueListsAmong(redis: Redis, keys: SidekiqKeys, found: readonly Buffer[]): Promise<{ queues: string[]; skipped: SkippedKey[] }> {
   const candidates: { key: Buffer; name: string }[] = [];
   const skipped: SkippedKey[] = [];
   for (const key of found) {

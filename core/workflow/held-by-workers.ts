@@ -1,4 +1,6 @@
-import { scanFetcherLists, type FetcherListBound } from '../drain/fetcher-lists.js';
+import { fetcherListsLook, scanFetcherLists, type FetcherListBound, type FetcherListLook } from '../drain/fetcher-lists.js';
+import type { ScanExtent } from '../redis/bounded-scan.js';
+import type { PageLook } from '../redis/shared-walk.js';
 import { censusProcesses } from '../drain/live-processes.js';
 import { redisKey } from '../redis/key-name.js';
 import { selectJob } from '../transfer/class-selection.js';
@@ -41,7 +43,21 @@ const SELECTED_READ = 1_000;
  */
 export async function heldByWorkers(source: Connection, plan: RoutingPlan | undefined, nowMs: number, classes?: ReadonlySet<string>, bound: FetcherListBound = {}): Promise<HeldByWorkers | undefined> {
   const census = await censusProcesses(source.redis, source.keys, nowMs / 1000);
-  const look = await scanFetcherLists(source.redis, source.keys, census.processes, bound);
+  return heldIn(source, plan, classes, await scanFetcherLists(source.redis, source.keys, census.processes, bound));
+}
+
+/**
+ * heldByWorkers as a look a shared walk of the source feeds (shared-walk.ts): the census first,
+ * then the walk's pages, then `result` of its extent for this look.
+ */
+export async function heldByWorkersLook(source: Connection, plan: RoutingPlan | undefined, nowMs: number, classes?: ReadonlySet<string>): Promise<PageLook & { result(extent: ScanExtent): Promise<HeldByWorkers | undefined> }> {
+  const census = await censusProcesses(source.redis, source.keys, nowMs / 1000);
+  const look = fetcherListsLook(source.redis, source.keys, census.processes);
+  return { ...look, result: async (extent) => heldIn(source, plan, classes, await look.result(extent)) };
+}
+
+/** Of the private lists found, those of the queues the run empties (`classes`' jobs only), as HeldByWorkers. */
+async function heldIn(source: Connection, plan: RoutingPlan | undefined, classes: ReadonlySet<string> | undefined, look: FetcherListLook): Promise<HeldByWorkers | undefined> {
   const found = look.lists.filter((l) => plan === undefined || isDrainedQueue(plan, l.queue));
   const lists = classes === undefined ? found : await selectedIn(source, found, classes);
   if (lists.length === 0 && look.cutShort === undefined) return undefined;

@@ -1,4 +1,8 @@
-import { discoverQueues } from '../reroute/discover-queues.js';
+import { queueListsAmong } from '../reroute/discover-queues.js';
+import { keyspaceCut, type KeyspaceCut, type ScanBound, type ScanExtent } from '../redis/bounded-scan.js';
+import { nameFromBytes } from '../redis/key-name.js';
+import { classifyRedisError } from '../redis/redis-errors.js';
+import { walkForLooks, type PageLook } from '../redis/shared-walk.js';
 import { misplacedArrivals } from '../reroute/rollback-arrivals.js';
 import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
 import { isDrainedQueue, type RoutingPlan } from '../routing/routing-plan.js';
@@ -30,11 +34,61 @@ export interface NotLookedAt {
    * how many there are.
    */
   readonly uncounted?: { readonly places: readonly { readonly name: string; readonly error: string }[]; readonly total: number };
+  /**
+   * `--no-queues`: the summary's walk of the keyspace stopped (its time) before it found every
+   * queue list; those the `queues` set names were counted whatever the time, a list it does not
+   * name may be missing: `jobs` is then a floor. How far the walk got.
+   */
+  readonly queuesCutShort?: KeyspaceCut;
 }
 
-export async function jobsNotLookedAt(settings: Pick<RunSettings, 'mode' | 'sets' | 'queues'>, source: Connection, plan: RoutingPlan | undefined): Promise<NotLookedAt | undefined> {
+export async function jobsNotLookedAt(settings: Pick<RunSettings, 'mode' | 'sets' | 'queues'>, source: Connection, plan: RoutingPlan | undefined, bound: ScanBound = {}): Promise<NotLookedAt | undefined> {
+  const look = notLookedAtLook(settings, source, plan);
+  const extent = look.heads.length === 0 ? { pages: 0 } : (await walkForLooks(source.redis, [look], bound, look.doing))[0]!;
+  return look.result(extent);
+}
+
+/**
+ * jobsNotLookedAt as a look a shared walk of the source feeds (shared-walk.ts): with
+ * `--no-queues`, the queue lists (`queue:*`: every one, not only those the `queues` set names);
+ * without, nothing (`heads` empty: no walk needed). `result` of the walk's extent for it counts.
+ */
+export function notLookedAtLook(settings: Pick<RunSettings, 'mode' | 'sets' | 'queues'>, source: Connection, plan: RoutingPlan | undefined): PageLook & { readonly doing: string; result(extent: ScanExtent): Promise<NotLookedAt | undefined> } {
+  const found = new Set<string>();
+  const doing = `Looking for the queues --no-queues left out (${source.keys.prefix}queue:*)`;
+  return {
+    heads: settings.queues ? [] : [`${source.keys.prefix}queue:`],
+    doing,
+    onPage: async (page) => {
+      try {
+        for (const q of (await queueListsAmong(source.redis, source.keys, page)).queues) found.add(q);
+      } catch (error) {
+        throw classifyRedisError(error, doing);
+      }
+    },
+    result: async (extent) => {
+      try {
+        // Those the `queues` set names, whatever the walk reached (a walk cut short misses only others).
+        if (!settings.queues && (await source.redis.type(source.keys.queues)) === 'set') {
+          const named = (await source.redis.smembersBuffer(source.keys.queues)).map((name) => source.keys.queue(nameFromBytes(name)));
+          if (named.length > 0) for (const q of (await queueListsAmong(source.redis, source.keys, named.map((key) => (Buffer.isBuffer(key) ? key : Buffer.from(key))))).queues) found.add(q);
+        }
+        const cut = !settings.queues && extent.cutShort ? await keyspaceCut(source.redis, extent.pages) : undefined;
+        const counted = await countNotLookedAt(settings, source, plan, [...found].sort());
+        if (!cut) return counted;
+        return { ...(counted ?? { jobs: 0, places: [], more: 0, options: optionsOf(settings) }), queuesCutShort: cut };
+      } catch (error) {
+        throw classifyRedisError(error, doing);
+      }
+    },
+  };
+}
+
+const optionsOf = (settings: Pick<RunSettings, 'sets' | 'queues'>): string[] => [...(SORTED_SET_NAMES.some((set) => !settings.sets.includes(set)) ? ['--sets'] : []), ...(settings.queues ? [] : ['--no-queues'])];
+
+async function countNotLookedAt(settings: Pick<RunSettings, 'mode' | 'sets' | 'queues'>, source: Connection, plan: RoutingPlan | undefined, discovered: readonly string[]): Promise<NotLookedAt | undefined> {
   const sets = SORTED_SET_NAMES.filter((set) => !settings.sets.includes(set));
-  const queues = settings.queues ? [] : (await discoverQueues(source.redis, source.keys)).queues.filter((q) => settings.mode !== 'reroute' || plan === undefined || isDrainedQueue(plan, q));
+  const queues = settings.queues ? [] : discovered.filter((q) => settings.mode !== 'reroute' || plan === undefined || isDrainedQueue(plan, q));
   if (sets.length === 0 && settings.queues) return undefined;
   const pipeline = source.redis.pipeline();
   for (const set of sets) pipeline.zcard(source.keys.sortedSet(set));
@@ -55,7 +109,7 @@ export async function jobsNotLookedAt(settings: Pick<RunSettings, 'mode' | 'sets
     .filter((p) => p.jobs > 0)
     .sort((a, b) => b.jobs - a.jobs || (a.name < b.name ? -1 : 1));
   if (found.length === 0 && uncounted.length === 0) return undefined;
-  const options = [...(sets.length > 0 ? ['--sets'] : []), ...(settings.queues ? [] : ['--no-queues'])];
+  const options = optionsOf(settings);
   const places = found.slice(0, NOT_LOOKED_AT_LISTED);
   return {
     jobs: found.reduce((n, p) => n + p.jobs, 0),

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { parseFetcherKey } from '../drain/fetcher-lists.js';
 import { nameFromBytes } from '../redis/key-name.js';
-import { scanBounded } from '../redis/bounded-scan.js';
+import type { ScanExtent } from '../redis/bounded-scan.js';
+import { walkForLooks, type PageLook } from '../redis/shared-walk.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { sidekiqShape } from '../redis/sidekiq-prefixes.js';
 
@@ -55,68 +56,87 @@ export interface OtherPrefixBound {
  * ledgers, records) hold no jobs and are never candidates.
  */
 export async function jobsUnderOtherPrefixes(redis: Redis, own: readonly string[], bound: OtherPrefixBound = {}): Promise<JobsUnderOtherPrefixes | undefined> {
+  const look = otherPrefixesLeftLook(redis, own, bound.keys);
+  const [extent] = await walkForLooks(redis, [look], { ...(bound.until === undefined ? {} : { until: bound.until }), ...(bound.clock ? { clock: bound.clock } : {}) }, DOING);
+  return look.result(extent!);
+}
+
+const DOING = 'Looking for jobs under other prefixes of the source';
+
+/**
+ * jobsUnderOtherPrefixes as a look a shared walk feeds (shared-walk.ts): every key (the prefixes
+ * are not known beforehand, so no MATCH can narrow the walk); it has enough at `limit` job-shaped
+ * keys. `result` of the walk's extent for it.
+ */
+export function otherPrefixesLeftLook(redis: Redis, own: readonly string[], limit = OTHER_PREFIX_KEYS_READ): PageLook & { result(extent: ScanExtent): JobsUnderOtherPrefixes | undefined } {
   const ours = new Set(own);
-  const limit = bound.keys ?? OTHER_PREFIX_KEYS_READ;
   const seen = new Set<string>();
   const byPrefix = new Map<string, number>();
   let places: { name: string; jobs: number }[] = [];
   let holding = 0;
   let jobs = 0;
   let unreadable = 0;
-  let cutShort: JobsUnderOtherPrefixes['cutShort'];
-  try {
-    // Every key: the prefixes are not known beforehand, so no MATCH can narrow the walk.
-    const extent = await scanBounded(redis, '*', { ...(bound.until === undefined ? {} : { until: bound.until }), ...(bound.clock ? { clock: bound.clock } : {}) }, async (page) => {
-      const candidates = page.flatMap((key) => {
-        const shape = jobKeyShape(key);
-        // SCAN may return a key twice (while the server rehashes): counted once.
-        if (!shape || ours.has(shape.prefix) || seen.has(key.toString('latin1'))) return [];
-        seen.add(key.toString('latin1'));
-        return [{ key, ...shape }];
-      });
-      if (candidates.length > 0) {
-        const pipeline = redis.pipeline();
-        for (const c of candidates) {
-          pipeline.type(c.key);
-          if (c.type === 'zset') pipeline.zcard(c.key);
-          else pipeline.llen(c.key); // on a key of another type an error, which its TYPE explains
-        }
-        const replies = (await pipeline.exec()) ?? [];
-        for (const [i, c] of candidates.entries()) {
-          const [[typeError, type], [sizeError, size]] = [replies[2 * i] ?? [null, null], replies[2 * i + 1] ?? [null, null]];
-          if (isNoPermission(typeError) || isNoPermission(sizeError)) {
-            unreadable++;
-            continue;
-          }
-          if (typeError) throw typeError;
-          if (type !== c.type) continue;
-          if (sizeError) throw sizeError;
-          if (typeof size !== 'number' || size === 0) continue;
-          jobs += size;
-          holding++;
-          if (byPrefix.has(c.prefix) || byPrefix.size < PREFIXES_KEPT) byPrefix.set(c.prefix, (byPrefix.get(c.prefix) ?? 0) + size);
-          places.push({ name: nameFromBytes(c.key), jobs: size });
-          if (places.length > 2 * PLACES_NAMED) places = largestFirst(places).slice(0, PLACES_NAMED);
-        }
-      }
-      return seen.size >= limit;
+  const onPage = async (page: Buffer[]): Promise<boolean> => {
+    const candidates = page.flatMap((key) => {
+      const shape = jobKeyShape(key);
+      // SCAN may return a key twice (while the server rehashes): counted once.
+      if (!shape || ours.has(shape.prefix) || seen.has(key.toString('latin1'))) return [];
+      seen.add(key.toString('latin1'));
+      return [{ key, ...shape }];
     });
-    if (extent.cutShort) cutShort = extent.cutShort === 'enough' ? 'keys' : 'time';
-  } catch (error) {
-    throw classifyRedisError(error, 'Looking for jobs under other prefixes of the source');
-  }
-  if (jobs === 0 && unreadable === 0 && cutShort === undefined) return undefined;
-  const prefixes = [...byPrefix].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([prefix]) => prefix);
-  const named = largestFirst(places).slice(0, PLACES_NAMED);
+    if (candidates.length > 0) {
+      const pipeline = redis.pipeline();
+      for (const c of candidates) {
+        pipeline.type(c.key);
+        if (c.type === 'zset') pipeline.zcard(c.key);
+        else pipeline.llen(c.key); // on a key of another type an error, which its TYPE explains
+      }
+      const replies = (await pipeline.exec()) ?? [];
+      for (const [i, c] of candidates.entries()) {
+        const [[typeError, type], [sizeError, size]] = [replies[2 * i] ?? [null, null], replies[2 * i + 1] ?? [null, null]];
+        if (isNoPermission(typeError) || isNoPermission(sizeError)) {
+          unreadable++;
+          continue;
+        }
+        if (typeError) throw typeError;
+        if (type !== c.type) continue;
+        if (sizeError) throw sizeError;
+        if (typeof size !== 'number' || size === 0) continue;
+        jobs += size;
+        holding++;
+        if (byPrefix.has(c.prefix) || byPrefix.size < PREFIXES_KEPT) byPrefix.set(c.prefix, (byPrefix.get(c.prefix) ?? 0) + size);
+        places.push({ name: nameFromBytes(c.key), jobs: size });
+        if (places.length > 2 * PLACES_NAMED) places = largestFirst(places).slice(0, PLACES_NAMED);
+      }
+    }
+    return seen.size >= limit;
+  };
   return {
-    own: own[0] ?? '',
-    jobs,
-    places: named,
-    more: holding - named.length,
-    prefixes: prefixes.slice(0, PREFIXES_NAMED),
-    morePrefixes: Math.max(0, prefixes.length - PREFIXES_NAMED),
-    ...(unreadable > 0 ? { unreadable } : {}),
-    ...(cutShort ? { cutShort } : {}),
+    heads: [''],
+    match: '*',
+    onPage: async (page) => {
+      try {
+        return await onPage(page);
+      } catch (error) {
+        throw classifyRedisError(error, DOING);
+      }
+    },
+    result: (extent) => {
+      const cutShort: JobsUnderOtherPrefixes['cutShort'] = extent.cutShort === undefined ? undefined : extent.cutShort === 'enough' ? 'keys' : 'time';
+      if (jobs === 0 && unreadable === 0 && cutShort === undefined) return undefined;
+      const prefixes = [...byPrefix].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([prefix]) => prefix);
+      const named = largestFirst(places).slice(0, PLACES_NAMED);
+      return {
+        own: own[0] ?? '',
+        jobs,
+        places: named,
+        more: holding - named.length,
+        prefixes: prefixes.slice(0, PREFIXES_NAMED),
+        morePrefixes: Math.max(0, prefixes.length - PREFIXES_NAMED),
+        ...(unreadable > 0 ? { unreadable } : {}),
+        ...(cutShort ? { cutShort } : {}),
+      };
+    },
   };
 }
 

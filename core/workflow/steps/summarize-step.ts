@@ -1,5 +1,6 @@
 import type { QuarantineList } from '../../drain/quarantine-lists.js';
-import { lookForLeftovers } from '../../drain/leftover-keys.js';
+import { leftoversLook, lookForLeftovers } from '../../drain/leftover-keys.js';
+import { walkForLooks } from '../../redis/shared-walk.js';
 import { shareOf, type KeyspaceCut, type ScanBound } from '../../redis/bounded-scan.js';
 import { isResumableLeftover, type InflightLeftover } from '../../transfer/resume-inflight.js';
 import { RunLock } from '../../redis/run-lock.js';
@@ -21,9 +22,9 @@ import { jobsWithinBytes, meanBytes, PROBE_JOBS } from '../../redis/page-bytes.j
 import { misplacedArrivals } from '../../reroute/rollback-arrivals.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
 import type { Connection } from '../connections.js';
-import { jobsNotLookedAt, type NotLookedAt } from '../not-looked-at.js';
-import { heldByWorkers, type HeldByWorkers } from '../held-by-workers.js';
-import { jobsUnderOtherPrefixes, type JobsUnderOtherPrefixes } from '../other-prefixes-left.js';
+import { notLookedAtLook, type NotLookedAt } from '../not-looked-at.js';
+import { heldByWorkersLook, type HeldByWorkers } from '../held-by-workers.js';
+import { otherPrefixesLeftLook, type JobsUnderOtherPrefixes } from '../other-prefixes-left.js';
 import { sharesKeyspace } from '../../redis/same-server.js';
 import { targetIdKey } from '../../transfer/target-identity.js';
 import { routingOf } from './plan-step.js';
@@ -134,11 +135,14 @@ export interface SummarizeInput {
 
 export interface SummarizeOptions {
   /**
-   * Epoch ms after which the summary's looks over a whole keyspace (quarantine lists and in-flight
-   * keys: leftover-keys.ts; jobs in workers' private lists: held-by-workers.ts) read no further
-   * SCAN page, each its share of the time: on a Redis with millions of other keys each is
-   * thousands of round trips, and the deployed step has its function's timeout. A look cut short
-   * says so (`leftoverLooksCutShort`, `heldByWorkers.cutShort`). Default: no bound.
+   * Epoch ms after which the summary's walks of a whole keyspace (the source's, which feeds its
+   * looks for quarantine lists and in-flight keys: leftover-keys.ts; jobs in workers' private
+   * lists: held-by-workers.ts; jobs under other prefixes: other-prefixes-left.ts; --no-queues'
+   * queue lists: not-looked-at.ts; and a transfer's target's) read no further SCAN page, each its
+   * share of the time: on a Redis with millions of other keys each is thousands of round trips,
+   * and the deployed step has its function's timeout. A look cut short says so
+   * (`leftoverLooksCutShort`, `heldByWorkers.cutShort`, `underOtherPrefixes.cutShort`,
+   * `notLookedAt.queuesCutShort`). Default: no bound.
    */
   readonly lookUntil?: number;
   readonly clock?: () => number;
@@ -192,37 +196,47 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   // resume may have stored another, which loading this execution's would refuse).
   const looks = !settings.nothingThere && supersededBy === undefined;
   const routing = settings.mode === 'reroute' && looks ? await routingOf(settings, source) : undefined;
-  const notLookedAt = looks ? await jobsNotLookedAt(settings, source, routing) : undefined;
   // The private lists of the queues it empties (a re-route's retired ones, a transfer's all; a
   // selective transfer's: its classes' jobs there). Not a rollback's: its queues are live, what
   // comes back there runs.
   const emptiesQueues = looks && settings.queues && (settings.mode === 'transfer' || (routing !== undefined && routing.kind !== 'reverse'));
-  // Every look over a whole keyspace (a walk of every key of the database, whatever it matches)
-  // shares the summary's time, each its fair part of what is left: the source's quarantine lists
-  // and in-flight keys (one walk), a transfer's target's in-flight keys, the private lists (two),
-  // other prefixes' jobs (one).
-  const bound: ScanBound = { ...(options.lookUntil === undefined ? {} : { until: options.lookUntil }), ...(options.clock ? { clock: options.clock } : {}) };
-  const walks = 1 + (settings.mode === 'transfer' ? 1 : 0) + (emptiesQueues ? 2 : 0) + (looks ? 1 : 0);
+  const target = settings.mode === 'transfer' ? await connections.get(settings.target!) : undefined;
+  // A same-server move's target prefix is the run's own (not "another prefix"), and its target's
+  // in-flight keys are in the source's keyspace: the source's walk finds them too.
+  const sharedTarget = target !== undefined && (await sameKeyspaceTarget(source, target)).length > 0;
+  const selection = !emptiesQueues || settings.mode !== 'transfer' ? undefined : settings.selected ? await loadSelection(source.redis, source.keys.prefix, settings.runId, settings.selectionDigest) : settings.inlineClasses;
+  // Every look over the source's keyspace is fed by ONE walk of it (shared-walk.ts): each SCAN
+  // visits every key of the database whatever it matches, and four looks that walked apart (the
+  // quarantine lists and in-flight keys; the private lists, two patterns; other prefixes' jobs;
+  // --no-queues' queue lists) cost four times the round trips on a Redis of millions of keys.
   // Quarantine lists: a transfer does not carry them; a re-route's earlier runs may have filled them.
   // In-flight keys: a transfer finishes its source's (the plan resumes them) or refuses to start,
   // but for shapes no resume writes; a re-route leaves them.
-  const onSource = await lookForLeftovers(source.redis, source.keys, { quarantine: true, inflight: true }, shareOf(bound, walks));
+  const onSourceLook = leftoversLook(source.redis, source.keys, { quarantine: true, inflight: true });
+  const onTargetLook = target ? leftoversLook(target.redis, target.keys, { quarantine: false, inflight: true }) : undefined;
+  const notLookedAtOf = looks ? notLookedAtLook(settings, source, routing) : undefined;
+  const heldLook = emptiesQueues ? await heldByWorkersLook(source, routing, Date.now(), selection && new Set(selection)) : undefined;
+  const ownPrefixes = [source.keys.prefix, ...(sharedTarget ? [target.keys.prefix] : [])];
+  const elsewhereLook = looks ? otherPrefixesLeftLook(source.redis, ownPrefixes) : undefined;
+  const fed = [onSourceLook, ...(sharedTarget ? [onTargetLook!] : []), ...(notLookedAtOf && notLookedAtOf.heads.length > 0 ? [notLookedAtOf] : []), ...(heldLook ? [heldLook] : []), ...(elsewhereLook ? [elsewhereLook] : [])];
+  // The summary's time: the source's walk, and a transfer's target's own walk of its keyspace
+  // (another Redis), each its fair part of what is left.
+  const bound: ScanBound = { ...(options.lookUntil === undefined ? {} : { until: options.lookUntil }), ...(options.clock ? { clock: options.clock } : {}) };
+  const walks = 1 + (target && !sharedTarget ? 1 : 0);
+  const extents = await walkForLooks(source.redis, fed, shareOf(bound, walks), `Looking over the keys of ${settings.mode === 'reroute' ? 'the Redis' : 'the source'} (SCAN)`);
+  const extentOf = (look: object) => extents[fed.indexOf(look as (typeof fed)[number])] ?? { pages: 0 };
+  const onSource = await onSourceLook.result(extentOf(onSourceLook));
   const leftOnSource = onSource.quarantine;
   const quarantinedInLists = leftOnSource.reduce((n, l) => n + l.size, 0);
-  const target = settings.mode === 'transfer' ? await connections.get(settings.target!) : undefined;
-  const onTarget = target ? await lookForLeftovers(target.redis, target.keys, { quarantine: false, inflight: true }, shareOf(bound, walks - 1)) : undefined;
+  const onTarget = onTargetLook ? (sharedTarget ? await onTargetLook.result(extentOf(onTargetLook)) : await lookForLeftovers(target!.redis, target!.keys, { quarantine: false, inflight: true }, bound)) : undefined;
   const inflightOnTarget = onTarget ? heldInFlight(onTarget.inflight) : undefined;
   const inflightLeftOnSource = settings.mode === 'transfer' ? heldInFlight(onSource.inflight.filter((l) => !isResumableLeftover(l))) : undefined;
   const inflightOnSource = settings.mode === 'reroute' ? heldInFlight(onSource.inflight) : undefined;
   const leftoverLooksCutShort = onSource.cutShort || onTarget?.cutShort ? { ...(onSource.cutShort ? { source: onSource.cutShort } : {}), ...(onTarget?.cutShort ? { target: onTarget.cutShort } : {}) } : undefined;
-  const selection = !emptiesQueues || settings.mode !== 'transfer' ? undefined : settings.selected ? await loadSelection(source.redis, source.keys.prefix, settings.runId, settings.selectionDigest) : settings.inlineClasses;
-  // The private lists' two walks, then the look for other prefixes' jobs (one more), take what is
-  // left of the time: two thirds of it, then the rest.
-  const held = emptiesQueues ? await heldByWorkers(source, routing, Date.now(), selection && new Set(selection), looks ? shareOf(bound, 3, 2) : bound) : undefined;
-  // Jobs under other prefixes of the source (a keyspace SCAN). A same-server move's target prefix
-  // is the run's own.
-  const ownPrefixes = [source.keys.prefix, ...(settings.mode === 'transfer' && looks ? await sameKeyspaceTarget(source, await connections.get(settings.target!)) : [])];
-  const elsewhere = looks ? await jobsUnderOtherPrefixes(source.redis, ownPrefixes, bound) : undefined;
+  const notLookedAt = notLookedAtOf ? await notLookedAtOf.result(extentOf(notLookedAtOf)) : undefined;
+  const held = heldLook ? await heldLook.result(extentOf(heldLook)) : undefined;
+  // Jobs under other prefixes of the source.
+  const elsewhere = elsewhereLook?.result(extentOf(elsewhereLook));
   const sets: RunSummary['sets'] = {};
   const queues: RunSummary['queues'] = {};
   for (const listed of tally.listed) (listed.kind === 'set' ? sets : queues)[listed.name] = listed.counters;
