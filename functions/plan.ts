@@ -4,6 +4,7 @@ import { counterDelta, counterMetrics } from './support/counter-metrics.js';
 import { addCountMetrics, createHandler } from './support/create-handler.js';
 import { logger } from './support/powertools.js';
 import { parsePlanEvent, scopeOfSettings } from './support/task-inputs.js';
+import { planLookUntil } from './support/time-budget.js';
 
 /**
  * "Plan migration". Input: `{executionInput, executionArn}` — the execution input (WorkflowInput,
@@ -18,8 +19,8 @@ export const handler = createHandler(
     task: 'plan',
     scope: scopeOfSettings,
     parse: parsePlanEvent,
-    run: async ({ input, execution }): Promise<PlanOutput> => {
-      const plan = await planStep(input, connections, execution);
+    run: async ({ input, execution }, context): Promise<PlanOutput> => {
+      const plan = await planStep(input, connections, execution, { lookUntil: () => planLookUntil(context) });
       const resumed = counterDelta('transfer', plan.resumed);
       if (plan.settings.mode === 'transfer') addCountMetrics(counterMetrics('transfer', resumed));
       logger.info(`planned ${plan.itemCount} item(s)`, {

@@ -10,8 +10,11 @@ export function describeOtherPrefixes(others: readonly OtherPrefix[] | undefined
     .map((p) => {
       // Keys the user's ACL hides: what they hold is not known, and not touched either.
       const hidden = p.unreadable ? `${p.jobs > 0 ? ', and' : ''} ${p.unreadable} Sidekiq key(s) this user may not read (its ACL hides them), whatever they hold,` : '';
-      const held = p.jobs > 0 ? ` ${p.jobs} job(s)` : '';
-      return `Note: this Redis also holds${held}${hidden} under ${describePrefix(p.prefix)}, which this run does not touch. To bring them onto this layout: sidekiq-migrate move --from URL --to URL --namespace '${p.prefix}' --to-namespace THIS_PREFIX (the same URL on both sides${p.unreadable ? ', as a user that may read them' : ''}).\n`;
+      // Its look stopped at the plan's time: what it counted is a floor, never "none".
+      const cut = p.lookCutShort;
+      const held = p.jobs > 0 ? ` ${cut ? 'at least ' : ''}${p.jobs} job(s)` : cut && !p.unreadable ? ' Sidekiq keys' : '';
+      const howFar = cut ? ` (the look for its jobs stopped after about ${cut.lookedAt.toLocaleString('en-US')} of ${cut.keys.toLocaleString('en-US')} keys, its time out: there may be more)` : '';
+      return `Note: this Redis also holds${held}${hidden} under ${describePrefix(p.prefix)}${howFar}, which this run does not touch. To bring them onto this layout: sidekiq-migrate move --from URL --to URL --namespace '${p.prefix}' --to-namespace THIS_PREFIX (the same URL on both sides${p.unreadable ? ', as a user that may read them' : ''}).\n`;
     })
     .join('');
 }

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { InputError } from '../errors/input-error.js';
-import { escapeGlob } from '../reroute/discover-queues.js';
 import { parseFetcherKey } from '../drain/fetcher-lists.js';
-import { keyspaceCut, scanBounded, shareOf, type KeyspaceCut, type ScanBound } from './bounded-scan.js';
+import { keyspaceCut, type KeyspaceCut, type ScanBound } from './bounded-scan.js';
+import { walkForLooks, type PageLook } from './shared-walk.js';
 import { classifyRedisError } from './redis-errors.js';
 import type { SidekiqKeys } from './sidekiq-keys.js';
 
@@ -16,25 +16,45 @@ const FIXED_KEYS: Readonly<Record<string, string>> = { queues: 'set', schedule: 
 /** How many keys the search for other prefixes looks at, at most (a few SCAN pages). */
 export const PREFIX_SEARCH_KEYS = 20_000;
 
+/** Whether Sidekiq data lives under a prefix, as far as a bounded look saw (lookForSidekiqData). */
+export interface SidekiqDataLook {
+  readonly found: boolean;
+  /** Nothing found, and the walk stopped at its time before the end of the keyspace: how far it got (absent data is then not known). */
+  readonly cutShort?: KeyspaceCut;
+}
+
 /**
- * Whether any Sidekiq data lives under the keys' prefix: one of Sidekiq's own keys, a queue list,
- * or jobs of ours (a quarantine list, an interrupted transfer's in-flight key). Bounded by the number of `queue:*` keys (it stops at the first).
+ * Whether any Sidekiq data lives under the keys' prefix, unbounded (lookForSidekiqData).
  */
 export async function hasSidekiqData(redis: Redis, keys: SidekiqKeys): Promise<boolean> {
+  return (await lookForSidekiqData(redis, keys, {})).found;
+}
+
+/**
+ * Whether any Sidekiq data lives under the keys' prefix: one of Sidekiq's own keys (one EXISTS),
+ * else a queue list or jobs of ours (a quarantine list, an interrupted transfer's in-flight key)
+ * that ONE walk of the keyspace finds (shared-walk.ts; it stops at the first). With none there,
+ * the walk visits every key of the database (three did, one a pattern): on GitLab's Redis,
+ * millions. `bound` stops it (its first page whatever the time): then `cutShort`, never "none".
+ */
+export async function lookForSidekiqData(redis: Redis, keys: SidekiqKeys, bound: ScanBound): Promise<SidekiqDataLook> {
+  const doing = `Looking for Sidekiq data under "${keys.prefix}"`;
   try {
-    if ((await redis.exists(...Object.keys(FIXED_KEYS).map((k) => `${keys.prefix}${k}`))) > 0) return true;
-    // In-flight keys of an interrupted transfer are jobs too: a run resumes them.
-    for (const pattern of ['queue:*', 'sidekiq-migrate:quarantine:*', 'sidekiq-migrate:*:inflight:*']) {
-      let cursor = '0';
-      do {
-        const [next, found] = await redis.scanBuffer(cursor, 'MATCH', `${escapeGlob(keys.prefix)}${pattern}`, 'COUNT', 1000);
-        if (found.length > 0) return true;
-        cursor = next.toString();
-      } while (cursor !== '0');
-    }
-    return false;
+    if ((await redis.exists(...Object.keys(FIXED_KEYS).map((k) => `${keys.prefix}${k}`))) > 0) return { found: true };
+    const ours = Buffer.from(`${keys.prefix}sidekiq-migrate:`, 'utf8');
+    let found = false;
+    // `queue:*`, `sidekiq-migrate:quarantine:*` and `sidekiq-migrate:*:inflight:*` (in-flight keys
+    // of an interrupted transfer are jobs too: a run resumes them).
+    const isData = (key: Buffer) => {
+      if (!key.subarray(0, ours.length).equals(ours)) return true;
+      const rest = key.subarray(ours.length).toString('latin1');
+      return rest.startsWith('quarantine:') || rest.includes(':inflight:');
+    };
+    const [extent] = await walkForLooks(redis, [{ heads: [`${keys.prefix}queue:`, `${keys.prefix}sidekiq-migrate:`], onPage: (page) => (found ||= page.some(isData)) }], bound, doing);
+    if (found) return { found: true };
+    return extent!.cutShort === 'time' ? { found: false, cutShort: await keyspaceCut(redis, extent!.pages) } : { found: false };
   } catch (error) {
-    throw classifyRedisError(error, `Looking for Sidekiq data under "${keys.prefix}"`);
+    throw classifyRedisError(error, doing);
   }
 }
 
@@ -122,30 +142,42 @@ export interface PrefixCheck {
  * Before a run or a check trusts an empty result: when nothing of Sidekiq's is under the prefix
  * but Sidekiq keys are under another, the prefix is wrong (GitLab's `resque:gitlab`, say) and
  * "nothing to do" would be a lie: refused as bad input, naming the prefixes found. Returns
- * whether any Sidekiq data is there (false: the Redis holds none at all, as far as we looked).
+ * whether any Sidekiq data is there: false only when the look reached the end of the keyspace
+ * without any (the Redis holds none at all); 'unknown' when it found none before `bound` stopped
+ * it (never taken as none: a run then says nothing of "nothing there").
+ *
+ * A look cut short that found nothing still refuses when Sidekiq keys are under another prefix
+ * (or in another database): what a careful user expects. Sidekiq's own keys under the prefix
+ * (`queues`, which every push adds to, `stat:processed`, the sets) are read whatever the time
+ * (one EXISTS), and none of them is there while another prefix has them: the prefix is almost
+ * surely wrong, a run would move nothing and say so, and the refusal touches nothing and names
+ * the fix. Its words say how far the look got, never "no Sidekiq data" as a fact.
  */
-export async function checkSidekiqPrefix(redis: Redis, keys: SidekiqKeys, check: PrefixCheck): Promise<boolean> {
-  if (await hasSidekiqData(redis, keys)) return true;
+export async function checkSidekiqPrefix(redis: Redis, keys: SidekiqKeys, check: PrefixCheck, bound: ScanBound = {}): Promise<boolean | 'unknown'> {
+  const look = await lookForSidekiqData(redis, keys, bound);
+  if (look.found) return true;
   // Keys this user may not read (its ACL) are named by the run's and the check's notes; they are
   // no proof of a wrong prefix: this user could not use that prefix anyway.
   const elsewhere = (await findSidekiqPrefixes(redis)).filter((p) => p.prefix !== keys.prefix && p.keys > 0);
   const here = keys.prefix === '' ? 'without a prefix' : `under the prefix "${keys.prefix}"`;
   const keysOf = (p: { readonly keys: number }) => `${p.keys} key${p.keys === 1 ? '' : 's'}`;
+  // Cut short: how far the look got, in the words; never "no Sidekiq data" as a fact.
+  const [noData, howFar] = look.cutShort
+    ? ['No Sidekiq data found', ` (none of Sidekiq's own keys; its look for queue lists stopped after about ${look.cutShort.lookedAt.toLocaleString('en-US')} of its ${look.cutShort.keys.toLocaleString('en-US')} keys, its time out)`]
+    : ['No Sidekiq data', ''];
   if (elsewhere.length === 0) {
     // A wrong database number (`/1` where Sidekiq uses 0) finds nothing either: "nothing to move"
     // or "DRAINED" there would be as false as under a wrong prefix.
     const others = await otherDatabasesWithSidekiq(redis);
-    if (others.length === 0) return false;
+    if (others.length === 0) return look.cutShort ? 'unknown' : false;
     const db = redis.options.db ?? 0;
     const found = others.map((o) => `database ${o.db} (${keysOf(o)})`).join(', ');
-    throw new InputError(
-      `No Sidekiq data in database ${db} of ${check.name}, but Sidekiq keys are there in ${found}: put /${others[0]!.db} at the end of the URL. Nothing was touched.`,
-    );
+    throw new InputError(`${noData} in database ${db} of ${check.name}${howFar}, but Sidekiq keys are there in ${found}: put /${others[0]!.db} at the end of the URL. Nothing was touched.`);
   }
   const found = elsewhere.map((p) => (p.prefix === '' ? `no prefix (${keysOf(p)})` : `"${p.prefix}" (${keysOf(p)})`)).join(', ');
   const first = elsewhere[0]!.prefix;
   const fix = first === '' ? `leave out ${check.option}` : `use ${check.option} ${first}`;
-  throw new InputError(`No Sidekiq data ${here} on ${check.name}, but Sidekiq keys are there under ${found}: ${fix}. Nothing was touched.`);
+  throw new InputError(`${noData} ${here} on ${check.name}${howFar}, but Sidekiq keys are there under ${found}: ${fix}. Nothing was touched.`);
 }
 
 /**
@@ -215,34 +247,32 @@ export interface OtherPrefix {
  * interrupted transfer, quarantined): after GitLab's namespace move (16.5–16.7
  * moved `resque:gitlab:*` to no prefix, and never deletes leftovers) one Redis can hold both
  * layouts, and a run or check of one says nothing of the other unless told. At most 5, found
- * among PREFIX_SEARCH_KEYS keys; per prefix three SCANs (queue lists, working lists, keys of ours)
- * that stop at 1,000 keys found, but walk the whole keyspace when fewer exist: `bound` stops them
- * (each its share, its first page whatever the time; `lookCutShort`). `alsoOurs`: prefixes the run
- * works on besides `keys`' (a namespace move's target prefix on the same Redis), not "other".
+ * among PREFIX_SEARCH_KEYS keys. Their queue lists, working lists and keys of ours (1,000 keys
+ * each at most) come from ONE walk of the keyspace (shared-walk.ts) for them all: three a prefix,
+ * each its own walk, were fifteen walks of every key of the database when fewer than 1,000 exist.
+ * `bound` stops it (its first page whatever the time; `lookCutShort`: the jobs are then a floor).
+ * `alsoOurs`: prefixes the run works on besides `keys`' (a namespace move's target prefix on the
+ * same Redis), not "other".
  */
 export async function otherSidekiqPrefixes(redis: Redis, keys: SidekiqKeys, alsoOurs: readonly string[] = [], bound: ScanBound = {}): Promise<OtherPrefix[]> {
+  const doing = 'Counting the jobs under other prefixes';
   const others = (await findSidekiqPrefixes(redis)).filter((p) => p.prefix !== keys.prefix && !alsoOurs.includes(p.prefix)).slice(0, 5);
+  if (others.length === 0) return [];
   try {
+    // Per prefix: its queue lists, GitLab's reliable-fetch working lists there (jobs a worker
+    // under that prefix took, which only a fetcher running under that prefix puts back; after
+    // GitLab's namespace move, none does; super_fetch's private lists match `queue:*` and are
+    // counted with the queues), and jobs of ours under it (in-flight keys, quarantine lists).
+    const looks = others.map(({ prefix }) => ({ queues: upTo(`${prefix}queue:`, 1000), working: upTo(`${prefix}working:queue:`, 1000), ours: upTo(`${prefix}sidekiq-migrate:`, 1000) }));
+    const fed = looks.flatMap((l) => [l.queues, l.working, l.ours]);
+    const extents = await walkForLooks(redis, fed, bound, doing);
     const found: OtherPrefix[] = [];
-    // Each SCAN below walks the whole keyspace unless it finds 1,000 keys: three per prefix share
-    // the bound, each a fair part of what is left; the pages of the first one cut short are kept.
-    let walks = others.length * 3;
-    let cutPages: number | undefined;
-    const scan = async (pattern: string) => {
-      const { keys: hits, pages, cut } = await scanUpTo(redis, pattern, 1000, shareOf(bound, walks--));
-      if (cut) cutPages = Math.max(1, Math.min(cutPages ?? pages, pages));
-      return hits;
-    };
-    for (const { prefix, keys: count, unreadable: unreadableFound } of others) {
-      cutPages = undefined;
-      const queues = await scan(`${escapeGlob(prefix)}queue:*`);
-      // GitLab's reliable-fetch working lists there: jobs a worker under that prefix took, which
-      // only a fetcher running under that prefix puts back (after GitLab's namespace move, none
-      // does). Super_fetch's private lists match `queue:*` and are counted with the queues.
+    for (const [n, { prefix, keys: count, unreadable: unreadableFound }] of others.entries()) {
       const head = Buffer.byteLength(prefix, 'utf8');
-      const working = (await scan(`${escapeGlob(prefix)}working:queue:*`)).filter((key) => parseFetcherKey(key.subarray(head)).fetcher === 'reliable-fetch');
-      // Jobs of ours under that prefix too: an interrupted transfer's in-flight keys, quarantine lists.
-      const ours = (await scan(`${escapeGlob(prefix)}sidekiq-migrate:*`)).flatMap((key): [Buffer, string][] => {
+      const look = looks[n]!;
+      const queues = look.queues.keys;
+      const working = look.working.keys.filter((key) => parseFetcherKey(key.subarray(head)).fetcher === 'reliable-fetch');
+      const ours = look.ours.keys.flatMap((key): [Buffer, string][] => {
         const shape = sidekiqShape(key);
         return shape && shape.prefix === prefix ? [[key, shape.type]] : [];
       });
@@ -269,26 +299,34 @@ export async function otherSidekiqPrefixes(redis: Redis, keys: SidekiqKeys, also
       // Keys the ACL hides from this user: counted, never read as empty. The fixed sets are left
       // out of the count: TYPE of a set that does not exist is refused all the same.
       const unreadable = Math.max(unreadableFound ?? 0, types.filter((t, i) => t === UNREADABLE && i >= 4).length);
-      const cut = cutPages === undefined ? {} : { lookCutShort: await keyspaceCut(redis, cutPages) };
+      // Its looks the walk's time stopped (not those that had their 1,000 keys): how far it got.
+      const timed = extents.slice(3 * n, 3 * n + 3).filter((e) => e.cutShort === 'time');
+      const cut = timed.length === 0 ? {} : { lookCutShort: await keyspaceCut(redis, Math.max(1, Math.min(...timed.map((e) => e.pages)))) };
       found.push({ prefix, keys: count, jobs, ...(held > 0 ? { held } : {}), ...(dormant > 0 ? { dormant } : {}), ...(taken > 0 ? { taken } : {}), ...(unreadable > 0 ? { unreadable } : {}), ...cut });
     }
     return found;
   } catch (error) {
-    throw classifyRedisError(error, 'Counting the jobs under other prefixes');
+    throw classifyRedisError(error, doing);
   }
 }
 
-/**
- * The keys matching `pattern`, from SCAN pages until at least `limit` (at most `limit` kept), or
- * until `bound`'s time has passed (`cut`: the end of the keyspace not reached).
- */
-async function scanUpTo(redis: Redis, pattern: string, limit: number, bound: ScanBound): Promise<{ keys: Buffer[]; pages: number; cut: boolean }> {
+/** A look (shared-walk.ts) that keeps the keys starting with `head`, and has enough at `limit` (at most `limit` kept). */
+function upTo(head: string, limit: number): PageLook & { readonly keys: Buffer[] } {
   const keys: Buffer[] = [];
-  const extent = await scanBounded(redis, pattern, bound, (page) => {
-    keys.push(...page);
-    return keys.length >= limit;
-  });
-  return { keys: keys.slice(0, limit), pages: extent.pages, cut: extent.cutShort === 'time' };
+  const seen = new Set<string>();
+  return {
+    heads: [head],
+    keys,
+    onPage: (page) => {
+      // SCAN may return a key twice: kept once.
+      for (const key of page) {
+        if (keys.length >= limit || seen.has(key.toString('latin1'))) continue;
+        seen.add(key.toString('latin1'));
+        keys.push(key);
+      }
+      return keys.length >= limit;
+    },
+  };
 }
 
 /** A reply refused by the user's ACL (NOPERM), in `pipelined`'s replies. */

@@ -31,3 +31,13 @@ export function pageDeadline(context: Pick<Context, 'getRemainingTimeInMillis'>,
 export function summaryLookUntil(context: Pick<Context, 'getRemainingTimeInMillis'>, now: number = Date.now()): number {
   return now + Math.max(0, context.getRemainingTimeInMillis()) / 2;
 }
+
+/**
+ * The epoch ms after which one of the plan's looks over the whole source keyspace, starting now,
+ * reads no further page (PlanOptions.lookUntil): a quarter of the invocation's remaining time, the
+ * rest for the plan's own work after it (listing the queues, finishing interrupted transfers,
+ * storing the list). A look cut short says so.
+ */
+export function planLookUntil(context: Pick<Context, 'getRemainingTimeInMillis'>, now: number = Date.now()): number {
+  return now + Math.max(0, context.getRemainingTimeInMillis()) / 4;
+}

@@ -260,6 +260,21 @@ describe('jobs under other prefixes', () => {
     expect(await otherSidekiqPrefixes(client, new SidekiqKeys('p'))).toEqual([{ prefix: 'o:', keys: 1_000, jobs: 1_000 }]);
   });
 
+  it('one walk of the keyspace for every prefix found, not three a prefix (each a SCAN call per 1,000 keys)', async () => {
+    const client = redis.source();
+    for (const p of ['p1:', 'p2:', 'p3:', 'p4:', 'p5:']) await client.rpush(`${p}queue:a`, 'x', 'y');
+    await filler(client, 10_000);
+    const keys = await client.dbsize();
+    await client.config('RESETSTAT');
+
+    expect(await otherSidekiqPrefixes(client, new SidekiqKeys(''))).toEqual(['p1:', 'p2:', 'p3:', 'p4:', 'p5:'].map((prefix) => ({ prefix, keys: 1, jobs: 2 })));
+
+    // The search for prefixes (up to PREFIX_SEARCH_KEYS keys: here all), then one walk: about
+    // twice keys / 1,000 calls (a page may hold a few more than its COUNT), not sixteen times.
+    const scans = Number(/^cmdstat_scan:calls=(\d+),/m.exec(await client.info('commandstats'))![1]);
+    expect(scans).toBeLessThanOrEqual(2 * (Math.ceil(keys / 1_000) + 1));
+  });
+
   it('fails as retryable when Redis is gone', async () => {
     await expect(otherSidekiqPrefixes(unreachable(), new SidekiqKeys(''))).rejects.toThrow(/^Looking for Sidekiq keys under other prefixes: Redis is unreachable/);
   });

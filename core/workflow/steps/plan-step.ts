@@ -8,6 +8,7 @@ import { RunLock, runLockKey } from '../../redis/run-lock.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
 import { assertDistinctEnds, sharesKeyspace } from '../../redis/same-server.js';
 import { checkSidekiqPrefix, otherSidekiqPrefixes, type OtherPrefix } from '../../redis/sidekiq-prefixes.js';
+import type { ScanBound } from '../../redis/bounded-scan.js';
 import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import { ensureTargetId, targetIdKey } from '../../transfer/target-identity.js';
 import { resumeInflight, type InflightLeftover } from '../../transfer/resume-inflight.js';
@@ -76,7 +77,19 @@ export interface PlanExecution {
  * state stays small whatever the number of queues. A continued execution gets back its one item,
  * or the rest of the list.
  */
-export async function planStep(rawInput: unknown, connections: ConnectionProvider, execution: PlanExecution = {}): Promise<PlanOutput> {
+export interface PlanOptions {
+  /**
+   * The epoch ms after which a look over the whole source keyspace that starts now reads no
+   * further SCAN page (called at each one's start): the look for Sidekiq data under the prefix
+   * (checkSidekiqPrefix) and the note's count of jobs under other prefixes (otherSidekiqPrefixes).
+   * Each walks every key of the database (on GitLab's Redis, millions) inside the plan task, which
+   * has its function's timeout. A look cut short says so. Default: no bound.
+   */
+  readonly lookUntil?: () => number;
+  readonly clock?: () => number;
+}
+
+export async function planStep(rawInput: unknown, connections: ConnectionProvider, execution: PlanExecution = {}, options: PlanOptions = {}): Promise<PlanOutput> {
   if (typeof rawInput === 'object' && rawInput !== null && 'continuation' in rawInput) return continuePlan(rawInput, connections);
   const input = validateConfig(workflowInputSchema, rawInput, (path) => `input.${path.join('.')}`);
   const source = await connections.get(input.source);
@@ -93,7 +106,9 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   // Read before anything is written: a transfer refuses a Redis that may evict any key.
   const memoryPolicies = { source: await readEvictionPolicy(source.redis), ...(target ? { target: await readEvictionPolicy(target.redis) } : {}) };
   // A wrong prefix finds nothing and would report success: refused when Sidekiq data is elsewhere.
-  const sourceHasData = await checkSidekiqPrefix(source.redis, source.keys, { name: `source ${source.name}`, option: '--namespace' });
+  const lookBound = (): ScanBound => ({ ...(options.lookUntil ? { until: options.lookUntil() } : {}), ...(options.clock ? { clock: options.clock } : {}) });
+  // Cut short with none found ('unknown'): the run goes on, and says nothing of "nothing there".
+  const sourceHasData = (await checkSidekiqPrefix(source.redis, source.keys, { name: `source ${source.name}`, option: '--namespace' }, lookBound())) !== false;
   // Sidekiq's `queues` and `processes` of another type failed a run half-way (sidekiq-set-types.ts).
   await refuseForeignSidekiqSets(source.redis, source.keys, `source ${source.name}`);
   if (target) await refuseForeignSidekiqSets(target.redis, target.keys, `target ${target.name}`);
@@ -120,9 +135,11 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     const planned = generation === undefined ? work : { ...work, settings: { ...work.settings, ...generation } };
     // Only now, holding every lock and planned, lift a stop: a plan that fails leaves the run stopped.
     for (const lock of locks) await lock.resume();
-    const otherPrefixes = (await otherSidekiqPrefixes(source.redis, source.keys, alsoOurs)).filter((p) => p.jobs > 0 || (p.unreadable ?? 0) > 0);
-    // "No Sidekiq data on this Redis" is not known where this user may not read some of it.
-    if (planned.settings.nothingThere && otherPrefixes.some((p) => (p.unreadable ?? 0) > 0)) {
+    // A prefix whose look was cut short is named too: its jobs are not known to be none.
+    const otherPrefixes = (await otherSidekiqPrefixes(source.redis, source.keys, alsoOurs, lookBound())).filter((p) => p.jobs > 0 || (p.unreadable ?? 0) > 0 || p.lookCutShort !== undefined);
+    // "No Sidekiq data on this Redis" is not known where this user may not read some of it, nor
+    // where the look for another prefix's jobs stopped early.
+    if (planned.settings.nothingThere && otherPrefixes.some((p) => (p.unreadable ?? 0) > 0 || p.lookCutShort !== undefined)) {
       const { nothingThere: _unknown, ...settings } = planned.settings;
       return { ...planned, settings, memoryPolicies, otherPrefixes };
     }
