@@ -21,6 +21,8 @@ export interface SidekiqDataLook {
   readonly found: boolean;
   /** Nothing found, and the walk stopped at its time before the end of the keyspace: how far it got (absent data is then not known). */
   readonly cutShort?: KeyspaceCut;
+  /** Nothing found: the prefixes Sidekiq keys were seen under on the same walk (findSidekiqPrefixes' counts), this one's included. */
+  readonly prefixes?: readonly FoundPrefix[];
 }
 
 /**
@@ -36,6 +38,10 @@ export async function hasSidekiqData(redis: Redis, keys: SidekiqKeys): Promise<b
  * that ONE walk of the keyspace finds (shared-walk.ts; it stops at the first). With none there,
  * the walk visits every key of the database (three did, one a pattern): on GitLab's Redis,
  * millions. `bound` stops it (its first page whatever the time): then `cutShort`, never "none".
+ * The same walk notes the prefixes Sidekiq keys are under (up to PREFIX_CANDIDATES keys), for
+ * the refusal of a wrong prefix: wherever they are among the keys it reaches, not only among the
+ * first PREFIX_SEARCH_KEYS (on GitLab's Redis, millions of other keys come first), and always
+ * among those.
  */
 export async function lookForSidekiqData(redis: Redis, keys: SidekiqKeys, bound: ScanBound): Promise<SidekiqDataLook> {
   const doing = `Looking for Sidekiq data under "${keys.prefix}"`;
@@ -50,9 +56,15 @@ export async function lookForSidekiqData(redis: Redis, keys: SidekiqKeys, bound:
       const rest = key.subarray(ours.length).toString('latin1');
       return rest.startsWith('quarantine:') || rest.includes(':inflight:');
     };
-    const [extent] = await walkForLooks(redis, [{ heads: [`${keys.prefix}queue:`, `${keys.prefix}sidekiq-migrate:`], onPage: (page) => (found ||= page.some(isData)) }], bound, doing);
+    const here = { heads: [`${keys.prefix}queue:`, `${keys.prefix}sidekiq-migrate:`], onPage: (page: Buffer[]) => (found ||= page.some(isData)) };
+    // Fed no more once data is found here: then no other prefix matters.
+    const elsewhere = sidekiqPrefixesLook(redis, Infinity, () => found);
+    const [extent] = await walkForLooks(redis, [here, elsewhere], bound, doing);
     if (found) return { found: true };
-    return extent!.cutShort === 'time' ? { found: false, cutShort: await keyspaceCut(redis, extent!.pages) } : { found: false };
+    // A walk its time stopped early still reads the first PREFIX_SEARCH_KEYS keys for them, as
+    // findSidekiqPrefixes always did (twenty SCAN calls): a small keyspace's refusal never depends on the time.
+    const prefixes = elsewhere.seen() >= PREFIX_SEARCH_KEYS ? await elsewhere.result() : await findSidekiqPrefixes(redis);
+    return extent!.cutShort === 'time' ? { found: false, cutShort: await keyspaceCut(redis, extent!.pages), prefixes } : { found: false, prefixes };
   } catch (error) {
     throw classifyRedisError(error, doing);
   }
@@ -65,39 +77,66 @@ export async function lookForSidekiqData(redis: Redis, keys: SidekiqKeys, bound:
  * SCAN lists every key, but an ACL user limited to some key patterns (`~gitlab:*`) may not read
  * the others' types: those keys are counted apart (`unreadable`), never taken for absent.
  */
-export async function findSidekiqPrefixes(redis: Redis, limit = PREFIX_SEARCH_KEYS): Promise<{ prefix: string; keys: number; unreadable?: number }[]> {
+export async function findSidekiqPrefixes(redis: Redis, limit = PREFIX_SEARCH_KEYS): Promise<FoundPrefix[]> {
+  const look = sidekiqPrefixesLook(redis, limit);
+  await walkForLooks(redis, [look], {}, FINDING_PREFIXES);
+  return look.result();
+}
+
+export interface FoundPrefix {
+  readonly prefix: string;
+  readonly keys: number;
+  readonly unreadable?: number;
+}
+
+const FINDING_PREFIXES = 'Looking for Sidekiq keys under other prefixes';
+
+/** Keys shaped like Sidekiq's whose type the search reads, at most (one pipeline). */
+const PREFIX_CANDIDATES = 1000;
+
+/**
+ * findSidekiqPrefixes as a look a shared walk feeds (shared-walk.ts): every key; it has enough at
+ * PREFIX_CANDIDATES Sidekiq-shaped keys, at `limit` keys looked at, or when `stop` says so.
+ * `result`: one pipeline of TYPE over the candidates.
+ */
+function sidekiqPrefixesLook(redis: Redis, limit: number, stop: () => boolean = () => false): PageLook & { seen(): number; result(): Promise<FoundPrefix[]> } {
   const candidates: { key: Buffer; prefix: string; type: string }[] = [];
-  try {
-    let cursor = '0';
-    let seen = 0;
-    do {
-      const [next, found] = await redis.scanBuffer(cursor, 'COUNT', 1000);
-      cursor = next.toString();
-      seen += found.length;
-      for (const key of found) {
-        const candidate = sidekiqShape(key);
+  let seen = 0;
+  return {
+    heads: [''],
+    match: '*',
+    seen: () => seen,
+    onPage: (page) => {
+      seen += page.length;
+      for (const key of page) {
+        const candidate = candidates.length < PREFIX_CANDIDATES ? sidekiqShape(key) : null;
         if (candidate) candidates.push({ key, ...candidate });
       }
-    } while (cursor !== '0' && seen < limit);
-    const pipeline = redis.pipeline();
-    for (const c of candidates.slice(0, 1000)) pipeline.type(c.key);
-    const types = candidates.length === 0 ? [] : ((await pipeline.exec()) ?? []);
-    const counts = new Map<string, { keys: number; unreadable: number }>();
-    candidates.slice(0, 1000).forEach((c, i) => {
-      const [error, type] = types[i] ?? [null, null];
-      const unreadable = isNoPermission(error);
-      if (!unreadable && type !== c.type) return;
-      const count = counts.get(c.prefix) ?? { keys: 0, unreadable: 0 };
-      if (unreadable) count.unreadable++;
-      else count.keys++;
-      counts.set(c.prefix, count);
-    });
-    return [...counts]
-      .map(([prefix, { keys, unreadable }]) => ({ prefix, keys, ...(unreadable > 0 ? { unreadable } : {}) }))
-      .sort((a, b) => b.keys - a.keys || (b.unreadable ?? 0) - (a.unreadable ?? 0) || a.prefix.localeCompare(b.prefix));
-  } catch (error) {
-    throw classifyRedisError(error, 'Looking for Sidekiq keys under other prefixes');
-  }
+      return stop() || candidates.length >= PREFIX_CANDIDATES || seen >= limit;
+    },
+    result: async () => {
+      try {
+        const pipeline = redis.pipeline();
+        for (const c of candidates) pipeline.type(c.key);
+        const types = candidates.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+        const counts = new Map<string, { keys: number; unreadable: number }>();
+        candidates.forEach((c, i) => {
+          const [error, type] = types[i] ?? [null, null];
+          const unreadable = isNoPermission(error);
+          if (!unreadable && type !== c.type) return;
+          const count = counts.get(c.prefix) ?? { keys: 0, unreadable: 0 };
+          if (unreadable) count.unreadable++;
+          else count.keys++;
+          counts.set(c.prefix, count);
+        });
+        return [...counts]
+          .map(([prefix, { keys, unreadable }]) => ({ prefix, keys, ...(unreadable > 0 ? { unreadable } : {}) }))
+          .sort((a, b) => b.keys - a.keys || (b.unreadable ?? 0) - (a.unreadable ?? 0) || a.prefix.localeCompare(b.prefix));
+      } catch (error) {
+        throw classifyRedisError(error, FINDING_PREFIXES);
+      }
+    },
+  };
 }
 
 /** A refusal of a key the user's ACL does not cover (NOPERM). */
@@ -158,7 +197,7 @@ export async function checkSidekiqPrefix(redis: Redis, keys: SidekiqKeys, check:
   if (look.found) return true;
   // Keys this user may not read (its ACL) are named by the run's and the check's notes; they are
   // no proof of a wrong prefix: this user could not use that prefix anyway.
-  const elsewhere = (await findSidekiqPrefixes(redis)).filter((p) => p.prefix !== keys.prefix && p.keys > 0);
+  const elsewhere = (look.prefixes ?? []).filter((p) => p.prefix !== keys.prefix && p.keys > 0);
   const here = keys.prefix === '' ? 'without a prefix' : `under the prefix "${keys.prefix}"`;
   const keysOf = (p: { readonly keys: number }) => `${p.keys} key${p.keys === 1 ? '' : 's'}`;
   // Cut short: how far the look got, in the words; never "no Sidekiq data" as a fact.
