@@ -77,12 +77,13 @@ async function interruptedRun(): Promise<void> {
 /**
  * Every key and value on both servers; a ledger's TTL aside: A paused between its retirement's look
  * at the source (nothing in flight then) and its retire may give the ledger its TTL after B
- * claimed a slice, which is safe (retireLedger-1.lua): the ledger holds no id of that slice (its
- * copy records new ids and takes the TTL off again), only of batches acknowledged already.
+ * claimed a slice, which is safe (retireLedger-1.lua): the ledger holds nothing of that slice (its
+ * copy records its batch and takes the TTL off again), only of batches acknowledged already. A
+ * queue's ledger is a hash (by position), a set's a set of ids.
  */
 async function both(): Promise<unknown> {
   const target = await keyValueSnapshot(redis.target());
-  for (const [key, value] of Object.entries(target)) if (key.includes(':ledger:')) target[key] = String(value).replace(/^set expiring/, 'set persistent');
+  for (const [key, value] of Object.entries(target)) if (key.includes(':ledger:')) target[key] = String(value).replace(/^(set|hash) expiring/, '$1 persistent');
   return { source: await keyValueSnapshot(redis.source()), target };
 }
 
