@@ -5,6 +5,12 @@ export interface PageResult<C, K = RerouteCounters> {
   readonly cursor: C;
   readonly done: boolean;
   readonly counters: K;
+  /**
+   * The page sent the next page's first step ahead (a transfer slice's claim, claim-ahead.ts):
+   * the next page runs whatever the deadline, the page limit or stopBefore say, so that no run
+   * ends with it half done. A page that says so knows the next one may run (its caller's limits).
+   */
+  readonly holdsNext?: boolean;
 }
 
 export interface DriveLimits {
@@ -84,6 +90,7 @@ class PageRun<C, K> {
     this.done = result.done;
     await limits.onPage?.(result);
     if (result.done) return false;
+    if (result.holdsNext === true) return true;
     if (limits.maxPages !== undefined && this.pages >= limits.maxPages) return false;
     if (limits.deadline !== undefined && (limits.now ?? Date.now)() >= limits.deadline) return false;
     return !limits.stopBefore?.();

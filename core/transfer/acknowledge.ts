@@ -37,6 +37,9 @@ export async function acknowledgeQueueJobs(source: Redis, inflight: RedisKey, ba
  *
  * Returns 'sealed' when the sealed call was enough (it deleted the slice, or found its batch
  * already gone, when a by-members call would have done nothing either), else 'by members'.
+ *
+ * `sent`: called once, right after the first acknowledge pipeline is written to the connection
+ * (before its reply), to write the next slice's claim behind it (claim-ahead.ts).
  */
 export async function acknowledgeSetEntries(
   source: Redis,
@@ -45,11 +48,16 @@ export async function acknowledgeSetEntries(
   written: readonly Buffer[],
   conflicts: readonly Buffer[],
   seal?: string,
+  sent?: () => void,
 ): Promise<'sealed' | 'by members'> {
+  let afterSent = sent;
   const callKeys = [keys.inflight, keys.batch, keys.source, keys.conflicts, keys.seal];
   // The seal names how many entries the slice held: all of them must have been written.
   if (seal !== undefined && conflicts.length === 0 && written.length === Number(seal.slice(seal.lastIndexOf(':') + 1))) {
-    const [[acknowledged]] = (await acknowledgeSetBatch.runAll(source, [{ keys: callKeys, args: [batch, CONFLICTS_TTL_SECONDS, 0, seal] }])) as [[number]];
+    const sealed = acknowledgeSetBatch.runAll(source, [{ keys: callKeys, args: [batch, CONFLICTS_TTL_SECONDS, 0, seal] }]);
+    afterSent?.();
+    afterSent = undefined;
+    const [[acknowledged]] = (await sealed) as [[number]];
     if (acknowledged !== -1) return 'sealed';
   }
   // The written entries, then the conflicts, cut in calls: each call's written ones, then its conflicts.
@@ -63,6 +71,8 @@ export async function acknowledgeSetEntries(
     for (let j = i; j < end; j++) args.push(entry(j));
     calls.push({ keys: callKeys, args });
   }
-  await acknowledgeSetBatch.runAll(source, calls);
+  const byMembers = acknowledgeSetBatch.runAll(source, calls);
+  afterSent?.();
+  await byMembers;
   return 'by members';
 }

@@ -6,7 +6,8 @@ import type { Placement } from '../reroute/queue-slice.js';
 import { carryQueuedJob, carryQueuedJobs } from './carry-job.js';
 import { addTransferCounters, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { acknowledgeQueueJobs } from './acknowledge.js';
-import { claimQueueSlice } from './claim-calls.js';
+import { claimQueueSlice, type SliceClaim } from './claim-calls.js';
+import { SlicesAhead, sentAhead, takenAhead, type ClaimAhead, type ClaimAheadWithin } from './claim-ahead.js';
 import { newBatchId, parseBatch } from './ledger-id.js';
 import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
 import { batchKey, claimChainKey, inflightKey, ledgerKey } from './transfer-keys.js';
@@ -32,7 +33,14 @@ export interface QueueTransferRequest extends TransferContext {
   readonly sliceSize: number;
   /** `front` (default): ahead of the target's backlog; `append`: behind it. See queue-slice.ts. */
   readonly placement?: Placement;
+  /** The claim the slice before sent with its acknowledge (claim-ahead.ts): this slice's, instead of one of its own. */
+  readonly claimedAhead?: ClaimAhead<Buffer>;
+  /** This slice may send the next one's claim with its acknowledge: the caller runs the next slice in any case (claim-ahead.ts). */
+  readonly mayClaimAhead?: () => boolean;
 }
+
+/** A slice's result, with the next slice's claim when it sent it ahead (then `holdsNext`). */
+export type QueueSliceResult = PageResult<QueueTransferCursor, TransferCounters> & RenewedSlice & { readonly ahead?: ClaimAhead<Buffer> };
 
 /**
  * One slice of `queue:NAME` moved to the target: claim (Lua on the source, atomic) → write (Lua
@@ -46,7 +54,7 @@ export interface QueueTransferRequest extends TransferContext {
  * the queue held when its transfer started: jobs a producer pushes meanwhile are left above the
  * window (claimQueueJobs-6.lua), so every original job is claimed, and what arrived is reported.
  */
-export async function transferQueueSlice(request: QueueTransferRequest): Promise<PageResult<QueueTransferCursor, TransferCounters> & RenewedSlice> {
+export async function transferQueueSlice(request: QueueTransferRequest): Promise<QueueSliceResult> {
   const { source, sourceKeys, queue } = request;
   const placement = request.placement ?? 'front';
   const counters = emptyTransferCounters();
@@ -56,9 +64,11 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
   try {
     if (request.classes !== undefined) return await transferSelectedQueueSlice(request, new Set(request.classes));
     const cursor = request.cursor ?? { limit: await source.llen(sourceKey), claimed: 0 };
+    const ahead = request.dryRun ? undefined : request.claimedAhead;
     // Fewer jobs a slice when they are large (page-bytes.ts); front placement claims from the head.
-    const bytesPerJob = cursor.limit > cursor.claimed ? await expectedBytesPerJob(source, sourceKey, placement === 'front' || request.dryRun ? 'list-head' : 'list-tail', cursor.bytesPerJob) : cursor.bytesPerJob;
-    const want = Math.max(0, Math.min(request.sliceSize, MAX_JOBS_PER_CLAIM, jobsWithinBytes(bytesPerJob, MAX_JOBS_PER_CLAIM), cursor.limit - cursor.claimed));
+    // A claim sent ahead was sized by the slice before, from the same cursor.
+    const bytesPerJob = ahead ? ahead.bytesPerJob : cursor.limit > cursor.claimed ? await expectedBytesPerJob(source, sourceKey, placement === 'front' || request.dryRun ? 'list-head' : 'list-tail', cursor.bytesPerJob) : cursor.bytesPerJob;
+    const want = ahead ? ahead.want : sliceWant(request.sliceSize, cursor, bytesPerJob);
 
     if (request.dryRun) {
       // Nothing is claimed, so read by position.
@@ -77,14 +87,16 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     // Front placement takes the newest originals first, counted from the oldest end.
     const chain = claimChainKey(sourceKeys.prefix, request.runId, `queue:${queue}`);
     const [stopMarker, lock] = [runStopMarkerKey(sourceKeys.prefix, request.runId), runLockKey(sourceKeys.prefix)];
-    const { claimed, stored, held, ranOut, refused } = await claimQueueSlice(source, { queue: sourceKey, inflight, batch, chain, stopMarker, lock }, {
-      want,
-      newBatch: newBatchId(request.targetId),
-      runId: request.runId,
-      ...(request.plannedAt !== undefined ? { plannedAt: request.plannedAt } : {}),
-      newest: placement === 'front',
-      remaining: cursor.limit - cursor.claimed,
-    });
+    const claim = (count: number, from: QueueTransferCursor): Promise<SliceClaim<Buffer>> =>
+      claimQueueSlice(source, { queue: sourceKey, inflight, batch, chain, stopMarker, lock }, {
+        want: count,
+        newBatch: newBatchId(request.targetId),
+        runId: request.runId,
+        ...(request.plannedAt !== undefined ? { plannedAt: request.plannedAt } : {}),
+        newest: placement === 'front',
+        remaining: from.limit - from.claimed,
+      });
+    const { claimed, stored, held, ranOut, refused } = ahead ? await takenAhead(ahead, () => claim(0, cursor)) : await claim(want, cursor);
     if (refused) throw claimRefusal(refused, request.runId, `on source ${request.sourceName ?? ''}`.trimEnd());
     counters.claimed = claimed;
     counters.resumed = held.length - claimed;
@@ -98,30 +110,41 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     // The write writes nothing once another run holds the target's lock: the slice stays in flight.
     const renewal = new SliceRenewal(request.renewLocks);
     await renewal.with('target', writeJobsToQueues(request.target, request.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', { id: batchId, first: base }, carried, counters, targetLockOf(request)));
+    const next = { limit: cursor.limit, claimed: cursor.claimed + claimed, bytesPerJob: meanBytes(held, bytesPerJob) };
+    const done = ranOut || next.claimed >= next.limit;
+    let claimsNext: ClaimAhead<Buffer> | undefined;
     if (held.length > 0) {
       // The target's replicas have the copy before the source forgets the jobs; then acknowledge
       // exactly what was written: the jobs read, not any claimed into the batch since.
       await copyReplicated(request, `queue:${queue}`);
-      await renewal.with('source', acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length));
+      const acknowledged = renewal.with('source', acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length));
+      // The next slice's claim rides in the acknowledge's round trip, written after it (claim-ahead.ts).
+      const nextWant = sliceWant(request.sliceSize, next, next.bytesPerJob);
+      if (!done && nextWant > 0 && request.mayClaimAhead?.() === true) claimsNext = sentAhead(claim(nextWant, next), nextWant, next.bytesPerJob);
+      await acknowledged;
     }
 
-    const next = { limit: cursor.limit, claimed: cursor.claimed + claimed, bytesPerJob: meanBytes(held, bytesPerJob) };
-    const done = ranOut || next.claimed >= next.limit;
     // What is still there was pushed during the transfer (or left behind by it): said, not hidden.
     if (done) counters.leftOnSource = await source.llen(sourceKey);
-    return { cursor: next, done, counters, locks: await renewal.outcome() };
+    return { cursor: next, done, counters, locks: await renewal.outcome(), ...(claimsNext ? { ahead: claimsNext, holdsNext: true } : {}) };
   } catch (error) {
     throw classifyRedisError(error, `Transferring ${sourceKey}`);
   }
 }
 
-export interface QueueTransferRun extends Omit<QueueTransferRequest, 'cursor'>, DriveLimits {
+/** How many jobs a slice from `cursor` claims: fewer when they are large (page-bytes.ts). */
+function sliceWant(sliceSize: number, cursor: QueueTransferCursor, bytesPerJob: number | undefined): number {
+  return Math.max(0, Math.min(sliceSize, MAX_JOBS_PER_CLAIM, jobsWithinBytes(bytesPerJob, MAX_JOBS_PER_CLAIM), cursor.limit - cursor.claimed));
+}
+
+export interface QueueTransferRun extends Omit<QueueTransferRequest, 'cursor' | 'claimedAhead' | 'mayClaimAhead'>, DriveLimits, ClaimAheadWithin {
   readonly cursor?: QueueTransferCursor | null;
 }
 
 /** Slices from `cursor` until the queue is done, the deadline passes or `maxPages` is reached. */
 export function transferQueue(request: QueueTransferRun): Promise<PageResult<QueueTransferCursor | null, TransferCounters> & { pages: number }> {
-  return drivePages((cursor: QueueTransferCursor | null) => transferQueueSlice({ ...request, cursor }), request.cursor ?? null, request, {
+  const ahead = new SlicesAhead<Buffer>(request);
+  return drivePages((cursor: QueueTransferCursor | null) => ahead.slice((aheadOptions) => transferQueueSlice({ ...request, cursor, ...aheadOptions })), request.cursor ?? null, request, {
     empty: emptyTransferCounters,
     add: addTransferCounters,
   });

@@ -7,7 +7,8 @@ import { drivePages, type DriveLimits, type PageResult } from '../reroute/drive-
 import { carryScheduledJob, ledgerScheduledEntries } from './carry-job.js';
 import { addTransferCounters, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { acknowledgeSetEntries } from './acknowledge.js';
-import { claimSetSlice } from './claim-calls.js';
+import { claimSetSlice, type ClaimedEntry, type SetSliceClaim } from './claim-calls.js';
+import { SlicesAhead, sentAhead, takenAhead, type ClaimAhead, type ClaimAheadWithin } from './claim-ahead.js';
 import { newBatchId } from './ledger-id.js';
 import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
 import { batchKey, claimChainKey, conflictsKey, inflightKey, inflightSealKey, ledgerKey } from './transfer-keys.js';
@@ -31,7 +32,14 @@ export interface SetTransferRequest extends TransferContext {
   readonly set: SortedSetName;
   readonly cursor: SetTransferCursor | null;
   readonly sliceSize: number;
+  /** The claim the slice before sent with its acknowledge (claim-ahead.ts): this slice's, instead of one of its own. */
+  readonly claimedAhead?: ClaimAhead<ClaimedEntry, SetSliceClaim>;
+  /** This slice may send the next one's claim with its acknowledge: the caller runs the next slice in any case (claim-ahead.ts). */
+  readonly mayClaimAhead?: () => boolean;
 }
+
+/** A slice's result, with the next slice's claim when it sent it ahead (then `holdsNext`). */
+export type SetSliceResult = PageResult<SetTransferCursor, TransferCounters> & RenewedSlice & { readonly ahead?: ClaimAhead<ClaimedEntry, SetSliceClaim> };
 
 /**
  * One slice of `schedule`, `retry` or `dead` moved to the same set on the target: the entries due
@@ -39,7 +47,7 @@ export interface SetTransferRequest extends TransferContext {
  * to the target once each (the run's ledger), then acknowledged. Member bytes and scores are kept
  * exactly, unless routing rewrites the queue value.
  */
-export async function transferSetSlice(request: SetTransferRequest): Promise<PageResult<SetTransferCursor, TransferCounters> & RenewedSlice> {
+export async function transferSetSlice(request: SetTransferRequest): Promise<SetSliceResult> {
   const { source, sourceKeys, set } = request;
   const sourceKey = sourceKeys.sortedSet(set);
   const counters = emptyTransferCounters();
@@ -47,9 +55,10 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
   try {
     if (request.classes !== undefined) return await transferSelectedSetSlice(request, new Set(request.classes));
     const cursor = request.cursor ?? { limit: await source.zcard(sourceKey), claimed: 0 };
-    // Fewer entries a slice when they are large (page-bytes.ts).
-    const bytesPerJob = cursor.limit > cursor.claimed ? await expectedBytesPerJob(source, sourceKey, 'zset', cursor.bytesPerJob) : cursor.bytesPerJob;
-    const want = Math.max(0, Math.min(request.sliceSize, MAX_JOBS_PER_CLAIM, jobsWithinBytes(bytesPerJob, MAX_JOBS_PER_CLAIM), cursor.limit - cursor.claimed));
+    const ahead = request.dryRun ? undefined : request.claimedAhead;
+    // Fewer entries a slice when they are large (page-bytes.ts); a claim sent ahead was sized by the slice before.
+    const bytesPerJob = ahead ? ahead.bytesPerJob : cursor.limit > cursor.claimed ? await expectedBytesPerJob(source, sourceKey, 'zset', cursor.bytesPerJob) : cursor.bytesPerJob;
+    const want = ahead ? ahead.want : sliceWant(request.sliceSize, cursor, bytesPerJob);
 
     if (request.dryRun) {
       const members = want === 0 ? [] : await source.zrangeBuffer(sourceKey, cursor.claimed, String(cursor.claimed + want - 1));
@@ -66,7 +75,9 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
     const chain = claimChainKey(sourceKeys.prefix, request.runId, set);
     const [stopMarker, lock] = [runStopMarkerKey(sourceKeys.prefix, request.runId), runLockKey(sourceKeys.prefix)];
     const seal = inflightSealKey(sourceKeys.prefix, request.runId, set);
-    const { claimed, stored: batchId, held, ranOut, refused, seal: sealed } = await claimSetSlice(source, { set: sourceKey, inflight, batch, conflicts, chain, stopMarker, lock, seal }, { want, newBatch: newBatchId(request.targetId), runId: request.runId, ...(request.plannedAt !== undefined ? { plannedAt: request.plannedAt } : {}) });
+    const claim = (count: number): Promise<SetSliceClaim> =>
+      claimSetSlice(source, { set: sourceKey, inflight, batch, conflicts, chain, stopMarker, lock, seal }, { want: count, newBatch: newBatchId(request.targetId), runId: request.runId, ...(request.plannedAt !== undefined ? { plannedAt: request.plannedAt } : {}) });
+    const { claimed, stored: batchId, held, ranOut, refused, seal: sealed } = ahead ? await takenAhead(ahead, () => claim(0)) : await claim(want);
     if (refused) throw claimRefusal(refused, request.runId, `on source ${request.sourceName ?? ''}`.trimEnd());
     counters.claimed = claimed;
     counters.resumed = held.length - claimed;
@@ -76,13 +87,19 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Pag
     if (held.length > 0) await claimReplicated(request, set);
     // The run locks are renewed along with the write on the target and the acknowledge on the source.
     const renewal = new SliceRenewal(request.renewLocks);
-    await copyAndAcknowledgeSet({ ...request, targetLock: targetLockOf(request) }, set, batchId, entries, counters, renewal, sealed);
-
     const next = { limit: cursor.limit, claimed: cursor.claimed + claimed, bytesPerJob: meanBytes(held.map((e) => e.member), bytesPerJob) };
     const done = ranOut || next.claimed >= next.limit;
+    // The next slice's claim rides in the acknowledge's round trip, written after it (claim-ahead.ts).
+    const nextWant = sliceWant(request.sliceSize, next, next.bytesPerJob);
+    let claimsNext: ClaimAhead<ClaimedEntry, SetSliceClaim> | undefined;
+    const sendNext = () => {
+      if (!done && nextWant > 0 && request.mayClaimAhead?.() === true) claimsNext = sentAhead(claim(nextWant), nextWant, next.bytesPerJob);
+    };
+    await copyAndAcknowledgeSet({ ...request, targetLock: targetLockOf(request) }, set, batchId, entries, counters, renewal, sealed, sendNext);
+
     // What is still there was added during the transfer (the retry handler, a scheduler): said, not hidden.
     if (done) counters.leftOnSource = await addedDuringPass(source, sourceKey, conflicts);
-    return { cursor: next, done, counters, locks: await renewal.outcome() };
+    return { cursor: next, done, counters, locks: await renewal.outcome(), ...(claimsNext ? { ahead: claimsNext, holdsNext: true } : {}) };
   } catch (error) {
     throw classifyRedisError(error, `Transferring ${sourceKey}`);
   }
@@ -112,6 +129,8 @@ async function addedDuringPass(source: SetTransferRequest['source'], sourceKey: 
  * `renewal`: a slice's run-lock renewals, sent along with the write and the acknowledge.
  * `seal`: the seal the slice's claim left, when `entries` are exactly what it held (claim-calls.ts
  * SetSliceClaim.seal): with no conflict, the acknowledge sends the seal instead of the members.
+ * `acknowledgeSent`: called right after the acknowledge is written, to write the next slice's claim
+ * behind it (claim-ahead.ts); not called when there is nothing to acknowledge.
  */
 export async function copyAndAcknowledgeSet(
   context: Pick<TransferContext, 'source' | 'target' | 'sourceKeys' | 'targetKeys' | 'sourceName' | 'targetName'> & { readonly runId: string; readonly conflictsRunId?: string; readonly targetLock: TargetLock },
@@ -121,6 +140,7 @@ export async function copyAndAcknowledgeSet(
   counters: TransferCounters,
   renewal = new SliceRenewal(undefined),
   seal?: string,
+  acknowledgeSent?: () => void,
 ): Promise<void> {
   if (entries.length === 0) return;
   const { sourceKeys, targetKeys, runId } = context;
@@ -144,17 +164,24 @@ export async function copyAndAcknowledgeSet(
       entries.filter((e) => !conflicting.has(e)).map((e) => e.member),
       conflicts.map((e) => e.member),
       seal,
+      acknowledgeSent,
     ),
   );
 }
 
-export interface SetTransferRun extends Omit<SetTransferRequest, 'cursor'>, DriveLimits {
+/** How many entries a slice from `cursor` claims: fewer when they are large (page-bytes.ts). */
+function sliceWant(sliceSize: number, cursor: SetTransferCursor, bytesPerJob: number | undefined): number {
+  return Math.max(0, Math.min(sliceSize, MAX_JOBS_PER_CLAIM, jobsWithinBytes(bytesPerJob, MAX_JOBS_PER_CLAIM), cursor.limit - cursor.claimed));
+}
+
+export interface SetTransferRun extends Omit<SetTransferRequest, 'cursor' | 'claimedAhead' | 'mayClaimAhead'>, DriveLimits, ClaimAheadWithin {
   readonly cursor?: SetTransferCursor | null;
 }
 
 /** Slices from `cursor` until the set is done, the deadline passes or `maxPages` is reached. */
 export function transferSet(request: SetTransferRun): Promise<PageResult<SetTransferCursor | null, TransferCounters> & { pages: number }> {
-  return drivePages((cursor: SetTransferCursor | null) => transferSetSlice({ ...request, cursor }), request.cursor ?? null, request, {
+  const ahead = new SlicesAhead<ClaimedEntry, SetSliceClaim>(request);
+  return drivePages((cursor: SetTransferCursor | null) => ahead.slice((aheadOptions) => transferSetSlice({ ...request, cursor, ...aheadOptions })), request.cursor ?? null, request, {
     empty: emptyTransferCounters,
     add: addTransferCounters,
   });

@@ -116,6 +116,9 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
     ...(settings.dryRun ? {} : { targetId: await ensureTargetId(target!.redis, target!.keys) }),
     dryRun: settings.dryRun,
     sliceSize,
+    // Each slice's claim rides in the acknowledge of the slice before (claim-ahead.ts), but for
+    // the first of a page: its slice before ends the page, and the locks are renewed after it.
+    claimAheadWithin: slicesPerRenewal,
     ...limits,
   };
   const run =
