@@ -47,6 +47,17 @@ describe('drivePages', () => {
     expect(run).toMatchObject({ cursor: 6, done: true, pages: 2 });
   });
 
+  it('runs the page after one that holds it (a transfer slice that sent the next claim ahead), whatever the deadline, page limit or stopBefore say; then stops', async () => {
+    const { page, calls } = pager(10, 3);
+    // The first page holds the next one; the deadline, the page limit and stopBefore all say stop after it.
+    const holding = async (cursor: number): Promise<PageResult<number>> => ({ ...(await page(cursor)), ...(cursor === 0 ? { holdsNext: true } : {}) });
+
+    const run = await drivePages(holding, 0, { deadline: 5, now: () => 10, maxPages: 1, stopBefore: () => true });
+
+    expect(run).toMatchObject({ cursor: 6, done: false, pages: 2 });
+    expect(calls).toEqual([0, 3]);
+  });
+
   it('starts no page once the deadline is reached, and always runs the first', async () => {
     const { page, calls } = pager(20, 3);
     const times = [100, 199, 200];
