@@ -10,6 +10,9 @@ import { DEFAULT_COMMAND_TIMEOUT_MS } from '../../core/redis/connect-redis.js';
  * on middy's timeout is retried from its input's cursor and counters, and the counts of every
  * page of the invocation are lost). So: the command timeout, plus 15 s for the page's other
  * commands on a slow Redis (WAITs included). A short invocation keeps half its time instead.
+ * A transfer slice that sent the next slice's claim ahead (core/transfer/claim-ahead.ts) is followed
+ * by that slice even past the deadline; it sends none once the deadline has passed, so at most one
+ * slice (MAX_JOBS_PER_CLAIM jobs, a quarter of a default page) runs after it, within the 15 s.
  */
 export const SAFETY_MARGIN_MS = DEFAULT_COMMAND_TIMEOUT_MS + 15_000;
 
