@@ -6,6 +6,7 @@ import { classifyRedisError } from '../redis/redis-errors.js';
 import { markAfter, readAppendWindow, type TailMark } from './append-window.js';
 import { drivePages, type DriveLimits, type PageResult } from './drive-pages.js';
 import { readFrontWindow } from './front-window.js';
+import { callWindows } from './call-windows.js';
 import { examineQueuedJob, type Examined } from './examine-job.js';
 import { PageMoves } from './move-record.js';
 import { misplacedArrivals } from './rollback-arrivals.js';
@@ -96,18 +97,22 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
     // Process in the order that keeps relative order (see Placement): newest first for `front`.
     const jobs = placement === 'front' ? window : window.reverse();
 
-    const moves: { job: Buffer; examined: Examined & { kind: 'move' } }[] = [];
-    const parked: Buffer[] = [];
+    // Each job's place in the window: how many of the window's jobs lay between it and the tail
+    // when it was read (`front` examines the window head first, `append` tail first).
+    const span = jobs.length;
+    const placeOf = placement === 'front' ? (i: number) => span - 1 - i : (i: number) => i;
+    const moves: { job: Buffer; examined: Examined & { kind: 'move' }; place: number }[] = [];
+    const parked: { job: Buffer; place: number }[] = [];
     // The jobs of the window left on the list, in the order examined (`append`: oldest first).
     const left: Buffer[] = [];
     let kept = 0;
     let ceiling = cursor.ceiling;
-    for (const job of jobs) {
+    for (const [i, job] of jobs.entries()) {
       counters.scanned++;
       if (ceiling !== undefined && job.length === ceiling.bytes && entryDigest(job) === ceiling.digest) ceiling = undefined;
       const examined = examineQueuedJob(job, queue, request.plan, request.rewriteActiveJobQueueName ?? true);
       if (examined.kind === 'move') {
-        moves.push({ job, examined });
+        moves.push({ job, examined, place: placeOf(i) });
         if (examined.uniqueLock) counters.uniqueLocked++;
       }
       else if (examined.kind === 'already-routed') {
@@ -123,7 +128,7 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
           if (quarantine) counters.quarantinedUnparsable++;
         }
         addSample(counters, examined.kind, examined.sample);
-        if (quarantine) parked.push(job);
+        if (quarantine) parked.push({ job, place: placeOf(i) });
         else {
           kept++;
           left.push(job);
@@ -137,7 +142,7 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
       counters.moved = moves.length;
       counters.quarantined = parked.length;
     } else {
-      await applyMoves(request, placement, { below, span: window.length }, moves, parked, counters);
+      await applyMoves(request, placement, { below, span }, moves, parked, counters);
     }
     const counts = { limit: cursor.limit, examined: cursor.examined + positions, kept: cursor.kept + kept, ...(ceiling === undefined ? {} : { ceiling }) };
     // `append`: what now lies at the tail below the next window (a dry run leaves every job).
@@ -347,34 +352,36 @@ async function applyMoves(
   request: QueueSliceRequest,
   placement: Placement,
   where: { readonly below: number; readonly span: number },
-  moves: { job: Buffer; examined: Examined & { kind: 'move' } }[],
-  parked: Buffer[],
+  moves: { job: Buffer; examined: Examined & { kind: 'move' }; place: number }[],
+  parked: { job: Buffer; place: number }[],
   counters: RerouteCounters,
 ): Promise<void> {
   const { redis, keys, queue } = request;
   // Destinations in first-seen order; the quarantine list, when used, is one more destination
   // whose queue name is '' (not a queue: never added to `queues`).
   const destinations = new Map<string, number>();
-  const ops: { job: Buffer; push: Buffer; dest: string }[] = [];
-  for (const { job, examined } of moves) ops.push({ job, push: examined.rewritten, dest: examined.to });
-  for (const job of parked) ops.push({ job, push: job, dest: '' });
+  const ops: { job: Buffer; push: Buffer; dest: string; place: number }[] = [];
+  for (const { job, examined, place } of moves) ops.push({ job, push: examined.rewritten, dest: examined.to, place });
+  for (const { job, place } of parked) ops.push({ job, push: job, dest: '', place });
   if (ops.length === 0) return;
   for (const op of ops) if (!destinations.has(op.dest)) destinations.set(op.dest, destinations.size + 1);
 
   const names = [...destinations.keys()];
   const destKeys = names.map((name) => (name === '' ? keys.quarantine(queue) : keys.queue(name)));
-  // LREM looks for each job from the end of the list nearer the window (the script compares the
-  // jobs below it with those above): past 100,000 jobs left in place at one end, 50 LREMs from
-  // that end held Redis for 0.3 s a call.
-  const head = [placement === 'front' ? 'RPUSH' : 'LPUSH', `~${where.below}:${where.span}`, String(names.length), ...names];
+  const push = placement === 'front' ? 'RPUSH' : 'LPUSH';
   const batch = request.luaBatch ?? DEFAULT_LUA_BATCH;
-
-  const calls = [];
-  for (let i = 0; i < ops.length; i += batch) {
-    const args: (string | Buffer)[] = [...head];
-    for (const op of ops.slice(i, i + batch)) args.push(op.job, op.push, String(destinations.get(op.dest)));
-    calls.push({ keys: [keys.queue(queue), keys.queues, ...destKeys], args });
-  }
+  const chunks: (typeof ops)[] = [];
+  for (let i = 0; i < ops.length; i += batch) chunks.push(ops.slice(i, i + batch));
+  // LREM looks for each job from the end of the list nearer the call's own jobs (the script
+  // compares the jobs below them with those above): past 100,000 jobs left in place at one end,
+  // 50 LREMs from that end held Redis for 0.3 s a call; past the rest of a 1,000-job window, 1-8 ms
+  // (call-windows.ts).
+  const hints = callWindows(where.below, where.span, chunks.map((chunk) => chunk.map((op) => op.place)));
+  const calls = chunks.map((chunk, c) => {
+    const args: (string | Buffer)[] = [push, hints[c]!, String(names.length), ...names];
+    for (const op of chunk) args.push(op.job, op.push, String(destinations.get(op.dest)));
+    return { keys: [keys.queue(queue), keys.queues, ...destKeys], args };
+  });
   // A queued job's queue before the move is the list it waits in, whatever its payload says.
   // Quarantined jobs are not recorded: they went to no queue, and a rollback would not find them.
   const record = new PageMoves();

@@ -12,10 +12,10 @@
                backlog) or 'LPUSH' to append them behind it (GitLab's behaviour); the caller
                orders the jobs so that either keeps their relative order, in the quarantine too
   ARGV[2]      '1' to look for each job from the head (left, newest) of the source, '-1' from the
-               tail (right, oldest); or '~BELOW:SPAN': the caller read the jobs as a window of
-               SPAN jobs with BELOW jobs between it and the tail, and LREM looks from the end
-               nearer to it (jobs left in place pile up at one end: 50 LREMs walking past
-               100,000 of them held Redis for 0.3 s a call)
+               tail (right, oldest); or '~BELOW:SPAN': the call's jobs lie within SPAN jobs with
+               BELOW jobs between them and the tail, and LREM looks from the end nearer to them
+               (jobs left in place pile up at one end: 50 LREMs walking past 100,000 of them held
+               Redis for 0.3 s a call; the caller gives each call its own span, call-windows.ts)
   ARGV[3]      D, the number of destination keys
   ARGV[4..3+D] the queue name of each destination key, in KEYS order ('' for the quarantine
                list, which is not a queue and is never added to `queues`)
