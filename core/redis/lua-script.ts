@@ -55,8 +55,10 @@ export class LuaScript {
    * Runs the calls in order in one round trip (two when the script must be loaded first).
    * `before`: plain commands sent ahead of the calls in the same pipeline, once (a record that the
    * calls' effects must never exist without: Redis runs them first); an error of one is thrown.
+   * `onSent`: called the moment each pipeline of the calls is written, before its reply (again
+   * after a NOSCRIPT retry): what it sends on the same connection runs after the calls.
    */
-  async runAll(redis: Redis, calls: readonly LuaCall[], before: readonly RedisCommand[] = []): Promise<unknown[]> {
+  async runAll(redis: Redis, calls: readonly LuaCall[], before: readonly RedisCommand[] = [], onSent?: () => void): Promise<unknown[]> {
     const replies: unknown[] = new Array(calls.length);
     let pending = calls.map((_, i) => i);
     for (let attempt = 0; pending.length > 0; attempt++) {
@@ -77,7 +79,9 @@ export class LuaScript {
         if (encode) pipeline.sendCommand(new EncodedCommand('evalsha', head, encodeCommand(['EVALSHA'], head, args)));
         else pipeline.evalshaBuffer(...(head.concat(args) as [string, number, ...LuaArg[]]));
       }
-      const all = (await pipeline.exec()) ?? [];
+      const sent = pipeline.exec();
+      onSent?.();
+      const all = (await sent) ?? [];
       for (let n = 0; n < ahead.length; n++) if (all[n]![0]) throw all[n]![0];
       const missing: number[] = [];
       for (let n = 0; n < pending.length; n++) {

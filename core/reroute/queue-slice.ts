@@ -386,7 +386,7 @@ async function applyMoves(
   // Quarantined jobs are not recorded: they went to no queue, and a rollback would not find them.
   const record = new PageMoves();
   for (const { examined } of moves) record.add(examined.routedClass, queue, examined.to, examined.shape);
-  const replies = await rerouteQueueJobs.runAll(redis, calls, record.commands(keys.prefix, request.recordMovesAs?.runId));
+  const replies = await rerouteQueueJobs.runAll(redis, calls, record.commands(keys.prefix, request.recordMovesAs?.runId), request.alongWrites);
   for (const reply of replies) {
     const [vanished, ...pushed] = reply as number[];
     counters.vanished += vanished!;

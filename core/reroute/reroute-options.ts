@@ -18,6 +18,12 @@ export interface RerouteContext {
    * rolled back. Absent: nothing is recorded (a dry run never records).
    */
   readonly recordMovesAs?: { readonly runId: string };
+  /**
+   * Called the moment a page's writes (its Lua calls) are sent, before their reply: what it sends
+   * on the same connection runs right after them, in their round trip (page-step.ts renews the run
+   * lock there, as it would after the reply, without a round trip of its own).
+   */
+  readonly alongWrites?: () => void;
 }
 
 // 50 jobs per call: every Sidekiq client of the Redis waits while a call runs, and issue #18 holds

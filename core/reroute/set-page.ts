@@ -289,7 +289,7 @@ async function applyRewrites(
   }
   try {
     const record = moves.commands(request.keys.prefix, request.recordMovesAs?.runId);
-    const replies = await rerouteSetEntries.runAll(request.redis, calls, record);
+    const replies = await rerouteSetEntries.runAll(request.redis, calls, record, request.alongWrites);
     replies.forEach((reply, i) => {
       const [moved, vanished, conflicts] = reply as [number, number, number];
       add(counters.movedTo, calls[i]!.to, moved);

@@ -1,6 +1,6 @@
 // A client that records when each pipeline of the transfer's scripts goes out and comes back, to
 // count a slice's round trips and see what rides in which (run-transfer-lock.test.ts,
-// page-step-round-trips.test.ts).
+// page-step-round-trips.test.ts, reroute/page-step-round-trips.test.ts).
 import type { Redis } from 'ioredis';
 import { LuaScript } from '../../core/redis/lua-script.js';
 
@@ -16,12 +16,14 @@ const SCRIPTS = new Map(
       ['acquire', 'acquireRunLock-2'],
       ['lock', 'renewRunLock-2'],
       ['retire', 'retireLedger-1'],
+      ['reroute', 'rerouteQueueJobs-n'],
+      ['rerouteSet', 'rerouteSetEntries-n'],
     ] as const
   ).map(([label, name]) => [new LuaScript(name).sha, label]),
 );
 /** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
 export async function loadScripts(...servers: Redis[]): Promise<void> {
-  for (const name of ['claimQueueJobs-6', 'acknowledgeQueueBatch-2', 'claimSetEntries-8', 'acknowledgeSetBatch-5', 'copyJobsToLists-n', 'copyEntriesToSet-3', 'acquireRunLock-2', 'renewRunLock-2', 'retireLedger-1']) {
+  for (const name of ['claimQueueJobs-6', 'acknowledgeQueueBatch-2', 'claimSetEntries-8', 'acknowledgeSetBatch-5', 'copyJobsToLists-n', 'copyEntriesToSet-3', 'acquireRunLock-2', 'renewRunLock-2', 'retireLedger-1', 'rerouteQueueJobs-n', 'rerouteSetEntries-n']) {
     for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
   }
 }

@@ -59,6 +59,20 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
   const selective = settings.inlineClasses !== undefined || settings.selected === true;
   const slicesPerRenewal = settings.rateLimit === undefined && !selective ? slicesPerPage : 1;
   let slicesSinceRenewal = 0;
+  const renew = () => Promise.all(locks.map((l) => l.renew()));
+  // A re-route page's renewal rides in its writes' round trip (issue #18: a round trip of its own
+  // per page otherwise): sent on the same connection the moment the writes are, Redis runs it right
+  // after them, as when it was sent after their reply, and it is awaited and checked at the same
+  // point, before the next page writes anything. Not for a rate-limited run, whose renewal follows
+  // its wait; a page that writes nothing renews on its own, as before.
+  const renewals: Promise<boolean[]>[] = [];
+  const alongWrites = settings.mode === 'reroute' && slicesPerRenewal === 1 && locks.length > 0 && settings.rateLimit === undefined
+    ? () => {
+        const renewal = renew();
+        renewal.catch(() => {}); // awaited in onPage; a page whose writes failed never gets there
+        renewals.push(renewal);
+      }
+    : undefined;
   const limits: DriveLimits = {
     deadline: budget.deadline,
     maxPages: budget.maxPages ?? settings.pagesPerInvocation * slicesPerPage,
@@ -70,7 +84,10 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
       slicesSinceRenewal = 0;
       // Renewed last, just before the next page: a run stopped during a rate-limit wait makes the
       // renewal throw RunStoppedError here, and the page just finished (atomic) is the last one.
-      const renewed = await Promise.all(locks.map((l) => l.renew()));
+      // A renewal sent with the page's writes (again after a NOSCRIPT retry of them) is checked
+      // here instead, every one of them.
+      const sent = renewals.splice(0);
+      const renewed = sent.length > 0 ? (await Promise.all(sent)).flat() : await renew();
       // Lost: another run took it, or it expired and is gone (taken and released by another run
       // while this task was paused); never taken again (renewRunLock-2.lua).
       if (renewed.includes(false)) throw new FatalError(`Run ${settings.runId} lost its run lock during ${item.kind} ${item.name} (another run took it, or it expired and is gone); stopping (nothing is lost: the next run resumes).`);
@@ -88,7 +105,7 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
 
   if (settings.mode === 'reroute') {
     // Every page records what it moves under the run's id, so that the run can be rolled back.
-    const context = { redis: source.redis, keys: source.keys, plan: plan!, dryRun: settings.dryRun, recordMovesAs: { runId: settings.runId }, ...limits };
+    const context = { redis: source.redis, keys: source.keys, plan: plan!, dryRun: settings.dryRun, recordMovesAs: { runId: settings.runId }, ...(alongWrites ? { alongWrites } : {}), ...limits };
     const run =
       item.kind === 'set'
         ? await rerouteSet({ ...context, set: item.name as SortedSetName, cursor: (item.cursor as SetCursor | string | null) ?? '0', count: settings.pageSize })
