@@ -143,4 +143,41 @@ describe("a re-route page task's round trips", () => {
     expect(queued.filter((e) => e.startsWith('queue:new')).every((e) => done.includes(e))).toBe(true);
     expect(queued.filter((e) => e.startsWith('queue:old'))).toHaveLength(JOBS - 3 * PAGE);
   });
+
+  it('writes sent again after NOSCRIPT: the renewal goes again behind them, and a stop before them ends the task there', async () => {
+    const { moved } = await seed(redis.source());
+    await loadScripts(redis.source());
+    const planned = await plan();
+    const item = planned.work.batch.find((i) => i.kind === 'queue')!;
+    let writes = 0;
+    // Redis forgets the write script just before the second page's writes go out (a failover, a
+    // SCRIPT FLUSH; the lock's script is loaded again at once): those writes come back NOSCRIPT
+    // and are sent again once loaded. Just before they are, the run is stopped: the renewal sent
+    // behind the first sending ran before the stop, so only one sent behind the second sees it.
+    const provider = recordingProvider(connections!, (client) => {
+      writes++;
+      if (writes === 2) {
+        void client.script('FLUSH');
+        void client.script('LOAD', new LuaScript('renewRunLock-2').source);
+      }
+      if (writes === 3) void client.set(runStopMarkerKey('', 'run-1'), '1');
+    });
+    const failures: unknown[] = [];
+
+    const after = await pageStep({ settings: planned.settings, item }, provider, { ...budget, onFailureAfterProgress: (error) => failures.push(error) });
+
+    expect(writes).toBe(3);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toBeInstanceOf(RunStoppedError);
+    expect(after).toMatchObject({ done: false, counters: { moved: 2 * PAGE } });
+    const events = provider.events('source').filter((e) => e.endsWith(' reroute') || e.endsWith(' renew'));
+    // Two pages, the second sent twice: a renewal right behind each sending.
+    const sends = events.flatMap((e, i) => (e === '> reroute' ? [i] : []));
+    expect(sends).toHaveLength(3);
+    for (const i of sends) expect(events.slice(i, i + 2)).toEqual(['> reroute', '> renew']);
+    const queued = (await jobsIn(redis.source())).filter((e) => e.startsWith('queue:'));
+    expect(queued.filter((e) => e.startsWith('queue:new'))).toHaveLength(2 * PAGE);
+    expect(queued.filter((e) => e.startsWith('queue:new')).every((e) => moved.includes(e))).toBe(true);
+    expect(queued.filter((e) => e.startsWith('queue:old'))).toHaveLength(JOBS - 2 * PAGE);
+  });
 });
