@@ -85,4 +85,29 @@ describe('re-routing while Sidekiq runs', () => {
     expect(future.every((p) => p.includes('"queue":"new"'))).toBe(true);
     sims.forEach((s) => s.close());
   });
+
+  // Each Lua call of a slice looks for its jobs from the end nearer its own (call-windows.ts): with
+  // both placements, fetchers and producers acting between the calls of one pipeline leave every
+  // job once, the calls' hints stale or not.
+  for (const placement of ['front', 'append'] as const) {
+    it(`${placement}: a slice's calls, their hints made stale by concurrent fetchers and producers, move every job once`, async () => {
+      const keys = new SidekiqKeys(uniquePrefix());
+      const seeded = await seed(keys, 300);
+      const sims = [0, 1].map(() => new SidekiqSimulator(sharedRedisUrl(), keys, ['new', 'old']));
+      let running = true;
+      const actors = sims.map(async (sim) => {
+        while (running) await sim.stepAll(NOW, 'old', 'A');
+      });
+
+      for (let run = 0; run < 2; run++) {
+        await runReroute({ redis, keys, plan, dryRun: false, sets: [], queues: true, pageSize: 60, luaBatch: 4, placement });
+      }
+      running = false;
+      await Promise.all(actors);
+
+      expect(sims.some((s) => s.consumed.length > 0)).toBe(true);
+      await expectEveryJobExactlyOnce(keys, seeded, sims);
+      sims.forEach((s) => s.close());
+    });
+  }
 });
