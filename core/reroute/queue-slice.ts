@@ -374,8 +374,8 @@ async function applyMoves(
   for (let i = 0; i < ops.length; i += batch) chunks.push(ops.slice(i, i + batch));
   // LREM looks for each job from the end of the list nearer the call's own jobs (the script
   // compares the jobs below them with those above): past 100,000 jobs left in place at one end,
-  // 50 LREMs from that end held Redis for 0.3 s a call; past the rest of a 1,000-job window, 1-8 ms
-  // (call-windows.ts).
+  // 50 LREMs from that end held Redis for 0.3 s a call; past the rest of a 1,000-job window, the
+  // longest calls of a queue (call-windows.ts).
   const hints = callWindows(where.below, where.span, chunks.map((chunk) => chunk.map((op) => op.place)));
   const calls = chunks.map((chunk, c) => {
     const args: (string | Buffer)[] = [push, hints[c]!, String(names.length), ...names];
