@@ -291,6 +291,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   if (summary.unheard) attention.push(unheardWarning(summary.unheard, summary.dryRun, reroute));
   const unmatched = unmatchedRenames(summary, reroute);
   if (unmatched.length > 0) attention.push(unmatchedWarning(unmatched, summary.dryRun));
+  if (summary.movedOnSince) attention.push(movedOnWarning(summary.movedOnSince, summary.dryRun));
   for (const f of summary.failures) attention.push(`FAILED ${f.kind} ${displayName(f.name)}: ${displayText(f.error)}`);
   const failed = summary.counts?.failed ?? 0;
   if (failed > summary.failures.length) attention.push(`FAILED ${n(failed - summary.failures.length)} more sets and queues (the first ${summary.failures.length} are named above)`);
@@ -322,8 +323,11 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   // does not transfer): never "Complete", whatever else moved. A dry run counts what a run would leave.
   const leftBehind = jobsLeftBehind(summary, reroute);
   // Jobs pushed to retired queues while the run drained them are still there: not "Complete" either.
+  // A rollback's run whose jobs later runs moved on: not put back, never "Complete".
+  const movedOn = summary.movedOnSince ? [movedOnClause(summary.movedOnSince)] : [];
   const leftOrArrived = [
     ...leftBehind,
+    ...movedOn,
     ...(unreached > 0 ? [`${n(unreached)} not reached on retired queues`] : []),
     ...(arrived > 0 ? [`${n(arrived)} arrived on retired queues during the run`] : []),
   ];
@@ -331,7 +335,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   const uncertain = unknownLeftBehind(summary);
   const renames = unmatched.map((r) => `--rename ${displayName(r.from)}=${displayName(r.to)}`).join(', ');
   const complete = summary.dryRun
-    ? dryRunVerdict(summary, endpoint, reroute, leftBehind, unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : '')
+    ? dryRunVerdict(summary, endpoint, reroute, [...leftBehind, ...movedOn], unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : '')
     : stillOnSource > 0
       ? `Done, but jobs remain on the source (${n(stillOnSource)}, above): ${view.moveAgain ?? 'run move again'}.`
       : summary.nothingThere
@@ -372,6 +376,25 @@ function dryRunVerdict(summary: RunSummary, endpoint: string, reroute: boolean, 
         : 'leave none behind';
   const finish = inFlight > 0 ? `finish ${n(inFlight)} job(s) left in flight, ` : '';
   return `Dry run, nothing written: a run would ${finish}move ${n(wouldMove)} job(s) and ${leaves}${unheardTail(summary.unheard, true)}${more}.`;
+}
+
+/**
+ * A rollback of run R after later runs moved R's jobs on (moved-on-since.ts): what the records say
+ * of where they went, and what to do (roll those runs back first, newest first, then R again).
+ */
+function movedOnWarning(movedOn: NonNullable<RunSummary['movedOnSince']>, dryRun: boolean): string {
+  const places = `${movedOn.places.map((p) => `${p.routedClass} ${displayName(p.from)} → ${displayName(p.now)}`).join(' · ')}${movedOn.totalPlaces > movedOn.places.length ? ` · … and ${n(movedOn.totalPlaces - movedOn.places.length)} more` : ''}`;
+  const runs = `${movedOn.runs.join(', ')}${movedOn.totalRuns > movedOn.runs.length ? ` and ${n(movedOn.totalRuns - movedOn.runs.length)} more` : ''}`;
+  const first = movedOn.runs.map((r) => `sidekiq-migrate rollback ${r}`).join(', then ');
+  return (
+    `Jobs of run ${movedOn.of} are no longer where it put them: later run(s) ${runs} moved them on (by the records, class and queue it put them on → where they are now: ${places}). ` +
+    `This rollback ${dryRun ? 'would not put' : 'did not put'} those back. Roll back the later run(s) first, newest first (${first}), then roll back ${movedOn.of} again.`
+  );
+}
+
+/** The verdict's clause for it. */
+function movedOnClause(movedOn: NonNullable<RunSummary['movedOnSince']>): string {
+  return `jobs of run ${movedOn.of} moved on by later run(s) ${movedOn.runs.join(', ')}${movedOn.totalRuns > movedOn.runs.length ? ' …' : ''} (roll those back first)`;
 }
 
 /**

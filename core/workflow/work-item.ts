@@ -1,6 +1,7 @@
 import type { RerouteCounters } from '../reroute/reroute-counters.js';
 import type { TransferCounters } from '../transfer/transfer-counters.js';
 import type { PlannedReplicas } from '../transfer/transfer-options.js';
+import type { MovedOnSince } from './moved-on-since.js';
 import type { RecordedRollback } from './recorded-rollback.js';
 import type { SerializedRouting } from './stored-routing.js';
 import type { WorkflowInput } from './workflow-input.js';
@@ -42,6 +43,11 @@ export type RunSettings = Pick<
    * typo, often): only set entries naming it could move. The summary says so when none did.
    */
   readonly renamesWithoutQueue?: readonly RenameWithoutQueue[];
+  /**
+   * A rollback of a run whose jobs later runs moved on from where it put them (moved-on-since.ts):
+   * it cannot put those back, and the summary says so, naming the runs to roll back first.
+   */
+  readonly movedOnSince?: MovedOnSince;
   /**
    * When this execution's plan took the run's lock (epoch ms, the lock's `plannedAt`): the
    * execution's generation. Every later step of it (its continuations too) names it, and is

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { repoPath } from '../support/paths.js';
 import { privateRedis } from '../support/private-redis.js';
-import { keyValueSnapshot } from '../support/exact-jobs.js';
+import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
 import { allJobs, digestKeys } from '../support/redis-snapshot.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli } from '../support/run-cli.js';
@@ -193,6 +193,63 @@ describe('sidekiq-migrate rollback', () => {
     expect(stdout).toBe('');
     expect(stderr).toMatch(/^Run ns-1 recorded no moves on redis:\/\/127\.0\.0\.1:\d+, but its record is on this Redis under the prefix "resque:gitlab:": use --namespace resque:gitlab:\.\n$/);
     expect(await allJobs(redis.client(), '')).toEqual(before);
+  });
+
+  it('a rollback of a run whose jobs a later run moved on (r1: a→b, then r2: b→c) names r2 and what to do, never "Complete"; its dry run says so too; rolled back newest first, every job is back', async () => {
+    const queued = [0, 1, 2].map((i) => sidekiqPayload({ className: 'A', queue: 'a', args: `[${i}]` }));
+    const scheduled = sidekiqPayload({ className: 'A', queue: 'a', args: '[9]' });
+    for (const p of queued) await redis.client().rpush('queue:a', p);
+    await redis.client().zadd('schedule', '2000000000', scheduled);
+    await redis.client().sadd('queues', 'a');
+    const original = await jobsIn(redis.client());
+    expect((await cli('run', '--redis', redis.url(), '--rename', 'a=b', '--run-id', 'r1')).code).toBe(0);
+    expect((await cli('run', '--redis', redis.url(), '--rename', 'b=c', '--run-id', 'r2')).code).toBe(0);
+    const onC = [...queued.map((p) => jobEntry('queue:c', withQueue(p, 'a', 'c'))), jobEntry('schedule', withQueue(scheduled, 'a', 'c'), '2000000000')].sort();
+    expect(await jobsIn(redis.client())).toEqual(onC);
+    const warning =
+      'Jobs of run r1 are no longer where it put them: later run(s) r2 moved them on (by the records, class and queue it put them on → where they are now: A b → c). ' +
+      'This rollback VERB those back. Roll back the later run(s) first, newest first (sidekiq-migrate rollback r2), then roll back r1 again.';
+
+    const dry = await cli('rollback', 'r1', '--redis', redis.url(), '--dry-run');
+    const { code, stdout } = await cli('rollback', 'r1', '--redis', redis.url());
+
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(`Needs a look:\n${warning.replace('VERB', 'would not put')}\n`);
+    expect(dry.stdout.trimEnd().split('\n').at(-1)).toBe('Dry run, nothing written: a run would move 0 job(s) and leave jobs behind: jobs of run r1 moved on by later run(s) r2 (roll those back first) (see "Needs a look" above).');
+    expect(code).toBe(0);
+    expect(stdout).toContain(`Needs a look:\n${warning.replace('VERB', 'did not put')}\n`);
+    expect(stdout).not.toContain('Complete');
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs were left behind: jobs of run r1 moved on by later run(s) r2 (roll those back first) (see "Needs a look" above).');
+    // It put nothing back: every job where r2 put it.
+    expect(await jobsIn(redis.client())).toEqual(onC);
+
+    // Newest first: r2, then r1 again (the rollback of r2 moved them back to b, where r1 put them).
+    const back2 = await cli('rollback', 'r2', '--redis', redis.url());
+    const back1 = await cli('rollback', 'r1', '--redis', redis.url());
+
+    expect(back2.code).toBe(0);
+    expect(back2.stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
+    expect(back1.code).toBe(0);
+    expect(back1.stdout).not.toContain('no longer where it put them');
+    expect(back1.stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
+    expect(await jobsIn(redis.client())).toEqual(original);
+  });
+
+  it('a run before it that moved the same class on from its destination (r0: b→c, then r1: a→b) is not named: the rollback of r1 puts every job back, "Complete"', async () => {
+    const early = sidekiqPayload({ className: 'A', queue: 'b', args: '[0]' });
+    await redis.client().rpush('queue:b', early);
+    expect((await cli('run', '--redis', redis.url(), '--rename', 'b=c', '--run-id', 'r0')).code).toBe(0);
+    const queued = [1, 2].map((i) => sidekiqPayload({ className: 'A', queue: 'a', args: `[${i}]` }));
+    for (const p of queued) await redis.client().rpush('queue:a', p);
+    const before = await jobsIn(redis.client());
+    expect((await cli('run', '--redis', redis.url(), '--rename', 'a=b', '--run-id', 'r1')).code).toBe(0);
+
+    const { code, stdout } = await cli('rollback', 'r1', '--redis', redis.url());
+
+    expect(code).toBe(0);
+    expect(stdout).not.toContain('no longer where it put them');
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
+    expect(await jobsIn(redis.client())).toEqual(before);
   });
 
   it.each([

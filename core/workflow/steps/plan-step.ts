@@ -30,6 +30,7 @@ import { forgetRunConflicts, storeRunPlan } from '../store-run-plan.js';
 import { refuseUnlessStillHeld, type Planner } from '../planner-guard.js';
 import { recordStartedWith, startedWith } from '../started-with.js';
 import { refuseOtherRoutingOfExecution } from '../other-routing.js';
+import { movedOnSince } from '../moved-on-since.js';
 import type { RenameWithoutQueue, RunSettings, WorkItem } from '../work-item.js';
 import { BATCH_SIZE, countJobs, listWork, readWork, type WorkState } from '../work-list.js';
 import { continuationInputSchema, workflowInputSchema, type WorkflowInput } from '../workflow-input.js';
@@ -201,6 +202,8 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   const plan = input.routing ? await resolveRouting(input.routing, source, input.runId) : undefined;
 
   const renamesWithoutQueue = input.mode === 'reroute' ? await findRenamesWithoutQueue(source, plan) : [];
+  // A rollback of a run whose jobs a later run moved on finds them gone: said, never "Complete".
+  const movedOn = input.mode === 'reroute' && plan?.kind === 'reverse' ? await movedOnSince(source.redis, source.keys.prefix, plan) : undefined;
   const planned: RunSettings = {
     runId: input.runId,
     mode: input.mode,
@@ -221,6 +224,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     ...(input.dryRun ? { planId: randomUUID() } : {}),
     ...(sourceHasData ? {} : { nothingThere: true as const }),
     ...(renamesWithoutQueue.length > 0 ? { renamesWithoutQueue } : {}),
+    ...(movedOn ? { movedOnSince: movedOn } : {}),
   };
 
   if (input.dryRun) assertDryRunCarries(planned);

@@ -115,6 +115,8 @@ export interface RunSummary {
   readonly underOtherPrefixes?: JobsUnderOtherPrefixes;
   /** The plan's renames whose old queue had no list and was not in `queues` (work-item.ts): said when nothing went to their new queue. */
   readonly renamesWithoutQueue?: RunSettings['renamesWithoutQueue'];
+  /** A rollback's run whose jobs later runs moved on (moved-on-since.ts): not put back, named. */
+  readonly movedOnSince?: RunSettings['movedOnSince'];
 }
 
 /** Retired queues without an item that a summary names for what arrived on them (a GitLab has hundreds of queues): the output stays small. */
@@ -280,6 +282,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(input.settings.nothingThere ? { nothingThere: true as const } : {}),
     ...(unheard ? { unheard } : {}),
     ...(settings.renamesWithoutQueue ? { renamesWithoutQueue: settings.renamesWithoutQueue } : {}),
+    ...(settings.movedOnSince ? { movedOnSince: settings.movedOnSince } : {}),
   };
 }
 

@@ -1,0 +1,142 @@
+import type { Redis } from 'ioredis';
+import { classifyRedisError } from '../redis/redis-errors.js';
+import { escapeGlob } from '../reroute/discover-queues.js';
+import { decodeMove, movesKey, MOVES_SEARCH_KEYS } from '../reroute/move-record.js';
+import type { RecordedMove, ReverseRoutingPlan } from '../routing/reverse-plan.js';
+import { startedWithKey } from './started-with.js';
+
+/**
+ * A rollback of run R drains the queues R moved jobs to. A later run that moved those classes on
+ * from there (R: a→b, then R2: b→c) took R's jobs with it: R's rollback finds nothing on b and
+ * said "Complete" over jobs it never put back. The records say so: every re-route (and rollback)
+ * under the same prefix keeps its moves, and its first plan's record (or, for a run older than
+ * that record, its moves record's expiry, renewed by its last moving page) tells when it ran.
+ * Runs under one prefix never overlap (the run lock), so their order is the order of their moves.
+ */
+export interface MovedOnSince {
+  /** The run rolled back. */
+  readonly of: string;
+  /** The later runs to roll back first, newest first (at most MOVED_ON_RUNS_KEPT). */
+  readonly runs: readonly string[];
+  /** How many there are in all. */
+  readonly totalRuns: number;
+  /** Where R's jobs went since: R's destination, and where they are now by the records (the first few). */
+  readonly places: readonly MovedOnPlace[];
+  /** How many (class, queue) places in all. */
+  readonly totalPlaces: number;
+}
+
+export interface MovedOnPlace {
+  readonly routedClass: string;
+  /** The queue R put them on. */
+  readonly from: string;
+  /** The queue they are on now, by the records. */
+  readonly now: string;
+}
+
+/** Named in a run's state at most: the settings travel with every page. */
+const MOVED_ON_RUNS_KEPT = 10;
+const MOVED_ON_PLACES_KEPT = 5;
+
+interface TimedRecord {
+  readonly runId: string;
+  /** Larger: later (the remaining time to live of a record written with the same TTL). */
+  readonly when: number;
+  readonly moves: readonly RecordedMove[];
+}
+
+/**
+ * The runs under `prefix` that moved the jobs of run `plan.of` on from where it put them, after it,
+ * and where those jobs are now by the records; undefined when none did, or when the records cannot
+ * tell when the runs ran. Read-only (a dry run asks too). Bounded: the key search stops after
+ * MOVES_SEARCH_KEYS keys, as the search for a record under other prefixes does.
+ */
+export async function movedOnSince(redis: Redis, prefix: string, plan: ReverseRoutingPlan): Promise<MovedOnSince | undefined> {
+  const records = await readTimedRecords(redis, prefix);
+  const own = records.find((r) => r.runId === plan.of);
+  if (own === undefined) return undefined;
+  const later = records.filter((r) => r.runId !== plan.of && r.when > own.when).sort((a, b) => b.when - a.when);
+  if (later.length === 0) return undefined;
+  // Per class: each queue its jobs of R may be on now, with the runs (newest first) that took them there.
+  const where = new Map<string, Map<string, string[]>>();
+  const origins = new Map<string, Set<string>>();
+  const putOn = new Map<string, Set<string>>();
+  for (const move of plan.moves) {
+    const byQueue = where.get(move.routedClass) ?? new Map<string, string[]>();
+    byQueue.set(move.to, []);
+    where.set(move.routedClass, byQueue);
+    putOn.set(move.routedClass, (putOn.get(move.routedClass) ?? new Set()).add(move.to));
+    if (move.from !== null) origins.set(move.routedClass, (origins.get(move.routedClass) ?? new Set()).add(move.from));
+  }
+  // Oldest first: each later run moves the class's jobs off the queues it drained.
+  for (const record of [...later].reverse()) {
+    const moved = new Map<string, Map<string, string[]>>();
+    for (const move of record.moves) {
+      const byQueue = where.get(move.routedClass);
+      const path = move.from === null ? undefined : byQueue?.get(move.from);
+      if (!byQueue || path === undefined || move.from === move.to) continue;
+      const next = moved.get(move.routedClass) ?? new Map<string, string[]>();
+      next.set(move.to, [record.runId, ...path]);
+      moved.set(move.routedClass, next);
+    }
+    for (const [routedClass, next] of moved) {
+      const byQueue = where.get(routedClass)!;
+      // A run drains a queue of every job of a class it routes elsewhere: none of R's are left there.
+      for (const move of record.moves) if (move.routedClass === routedClass && move.from !== null && move.from !== move.to) byQueue.delete(move.from);
+      for (const [queue, path] of next) byQueue.set(queue, path);
+    }
+  }
+  const places: MovedOnPlace[] = [];
+  const runs = new Set<string>();
+  for (const [routedClass, byQueue] of where) {
+    for (const [queue, path] of byQueue) {
+      // Still where R put them (rolled back by hand since, or never moved), or back where R took them from (R's undoing done by a later run).
+      if (putOn.get(routedClass)?.has(queue) || origins.get(routedClass)?.has(queue) || path.length === 0) continue;
+      const from = [...(putOn.get(routedClass) ?? [])].sort()[0]!;
+      places.push({ routedClass, from, now: queue });
+      for (const runId of path) runs.add(runId);
+    }
+  }
+  if (places.length === 0) return undefined;
+  const ordered = later.map((r) => r.runId).filter((id) => runs.has(id));
+  places.sort((a, b) => (a.routedClass < b.routedClass ? -1 : a.routedClass > b.routedClass ? 1 : a.now < b.now ? -1 : a.now > b.now ? 1 : 0));
+  return { of: plan.of, runs: ordered.slice(0, MOVED_ON_RUNS_KEPT), totalRuns: ordered.length, places: places.slice(0, MOVED_ON_PLACES_KEPT), totalPlaces: places.length };
+}
+
+/** Every run's record of moves under `prefix`, with when it ran (started-with's TTL, else the moves record's). */
+async function readTimedRecords(redis: Redis, prefix: string): Promise<TimedRecord[]> {
+  const head = `${prefix}sidekiq-migrate:`;
+  const runIds = new Set<string>();
+  try {
+    let cursor = '0';
+    let seen = 0;
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${escapeGlob(head)}*:moves`, 'COUNT', 1000);
+      cursor = next;
+      seen += 1000;
+      for (const key of keys) {
+        const runId = key.slice(head.length, key.length - ':moves'.length);
+        // A run id has no ':' (rollback-options.ts): a longer key is another prefix's record.
+        if (!runId.includes(':') && runId.length > 0) runIds.add(runId);
+      }
+    } while (cursor !== '0' && seen < MOVES_SEARCH_KEYS);
+    const ids = [...runIds];
+    const pipeline = redis.pipeline();
+    for (const runId of ids) pipeline.pttl(startedWithKey(prefix, runId)).pttl(movesKey(prefix, runId)).smembers(movesKey(prefix, runId));
+    const replies = (await pipeline.exec()) ?? [];
+    const read = ids.map((runId, i) => {
+      const [[e1, started], [e2, moved], [e3, members]] = [replies[3 * i]!, replies[3 * i + 1]!, replies[3 * i + 2]!];
+      const error = e1 ?? e2 ?? e3;
+      if (error) throw error;
+      // A member no run of ours wrote moves nothing we can follow (rollback refuses its own such record).
+      const moves = (members as string[]).map(decodeMove).filter((m): m is RecordedMove => m !== null);
+      return { runId, moves, started: started as number, moved: moved as number };
+    });
+    // Every record with its first plan's record: ordered by those (all written with one TTL, once);
+    // otherwise by the moves records' expiry (each renewed by its run's last moving page).
+    const byStart = read.every((r) => r.started > 0);
+    return read.map(({ runId, moves, started, moved }) => ({ runId, moves, when: byStart ? started : moved }));
+  } catch (error) {
+    throw classifyRedisError(error, `Looking for runs that moved jobs on after the run to roll back (${head}*:moves)`);
+  }
+}
