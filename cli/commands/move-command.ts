@@ -48,9 +48,9 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
       const [source, target] = [await connections.get('source'), await connections.get('target')];
       // On stderr with --json too, as the plan's notices: stdout keeps its one summary object.
       for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
-      // A dead move of this machine is resumed only with the routing and classes it stored.
+      // A dead move of this machine is resumed only with the routing, classes and target it started with.
       const chosen = await chooseRunId(options.runId, 'transfer', [source, target], { dryRun: options.dryRun });
-      const { runId, resumes } = await refuseOtherRouting(source, chosen, { mode: 'transfer', routing, ...(selection ? { classes: selection.classes } : {}) }, options.dryRun, options.runId !== undefined);
+      const { runId, resumes } = await refuseOtherRouting(source, chosen, { mode: 'transfer', routing, ...(selection ? { classes: selection.classes } : {}), target }, options.dryRun, options.runId !== undefined);
       // A dry run takes no lock: nothing is in its way.
       if (!options.dryRun) await refuseDeadRunInTheWay([source, target], runId);
       if (resumes && !options.json) ctx.io.err(`Resuming run ${runId}, whose process on this machine is gone.\n`);

@@ -1,6 +1,6 @@
 import type { LockHolder } from '../../core/redis/run-lock.js';
 import type { Connection } from '../../core/workflow/connections.js';
-import { differenceWords } from '../../core/workflow/other-routing.js';
+import { differenceWords, type TargetIds } from '../../core/workflow/other-routing.js';
 import type { StartDifference } from '../../core/workflow/started-with.js';
 import { DeadRunInTheWayError, deadRunOfThisMachine } from './choose-run-id.js';
 
@@ -44,11 +44,11 @@ export async function refuseDeadRunInTheWay(connections: readonly Connection[], 
  * its own routing (and classes); or, once its lock has expired, roll a re-route back (a rollback
  * waits for it too) or run the move again (what it moved stays as it moved it).
  */
-export async function otherRoutingError(c: Connection, dead: LockHolder, differs: StartDifference): Promise<DeadRunInTheWayError> {
-  const { started, would } = differenceWords(differs);
+export async function otherRoutingError(c: Connection, dead: LockHolder, differs: StartDifference | 'target', targets?: TargetIds): Promise<DeadRunInTheWayError> {
+  const { started, would } = differenceWords(differs, targets);
   const reroute = dead.operation === 'reroute';
   const record = reroute ? ', and its rollback record would mix both' : '';
-  const own = reroute ? 'with its routing' : 'with its routing and classes';
+  const own = reroute ? 'with its routing' : differs === 'target' ? 'with its target (--to), routing and classes' : 'with its routing and classes';
   const later = reroute ? `roll it back once that lock has expired (sidekiq-migrate rollback ${dead.runId}), then run this command again` : 'run this command again once that lock has expired (the jobs it moved stay as it moved them)';
   return new DeadRunInTheWayError(
     `Run ${dead.runId} (${dead.operation}) was interrupted: ${await interruptedRunWords(c, dead)}. ` +

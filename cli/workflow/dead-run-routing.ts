@@ -20,7 +20,7 @@ export async function refuseOtherRouting(source: Connection, chosen: { runId: st
   const dead = dryRun && !given ? undefined : await deadRunOfThisMachine(source);
   const found = await runDiffers(source, chosen.runId, wanted);
   if (found === undefined) return chosen;
-  if (found.differs !== 'operation' && dead?.runId === chosen.runId && dead.operation === found.mode) throw await otherRoutingError(source, dead, found.differs);
-  if (given) throw otherRoutingOfRunError(chosen.runId, found.mode, found.differs);
+  if (found.differs !== 'operation' && dead?.runId === chosen.runId && dead.operation === found.mode) throw await otherRoutingError(source, dead, found.differs, found.targets);
+  if (given) throw otherRoutingOfRunError(chosen.runId, found.mode, found.differs, undefined, found.targets);
   return { runId: newRunId(wanted.mode), resumes: false };
 }

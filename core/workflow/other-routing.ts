@@ -1,4 +1,5 @@
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
+import { readTargetId } from '../transfer/target-identity.js';
 import type { Connection } from './connections.js';
 import { resolveRoutingInput } from './resolve-routing.js';
 import { readStartedWith, startDifference, startedWith, type StartDifference, type StartedWith } from './started-with.js';
@@ -8,7 +9,7 @@ import { workListKey } from './work-list.js';
 import type { RoutingInput, WorkflowInput } from './workflow-input.js';
 
 /**
- * A run is resumed only with the routing and classes its first plan recorded (started-with.ts):
+ * A run is resumed only with the routing and classes (a transfer: and the target) its first plan recorded (started-with.ts):
  * resumed with others, the rest of its jobs would go elsewhere than those it moved (or other
  * classes' jobs would move), and a re-route's rollback record would hold both routings' moves.
  * Refused by the local CLI before it plans (cli/workflow/dead-run-routing.ts), and by the plan
@@ -20,13 +21,22 @@ export interface TakeoverInput {
   readonly mode: 'reroute' | 'transfer';
   readonly routing: RoutingInput | undefined;
   readonly classes?: readonly string[];
+  /** A transfer's target: compared, by its id, with the one the run's first plan recorded. */
+  readonly target?: Connection;
 }
 
 /**
  * What differs between a run and the command that would resume it: its routing, classes, or
- * both; or its operation (a re-route's id given to `move`, a transfer's to `run`).
+ * both; its operation (a re-route's id given to `move`, a transfer's to `run`); or a transfer's
+ * target (another Redis than the one it moved its first jobs to).
  */
-export type TakeoverDifference = StartDifference | 'operation';
+export type TakeoverDifference = StartDifference | 'operation' | 'target';
+
+/** A transfer's target as its first plan recorded it, and the one a command would resume it with (null: no transfer ever wrote there). */
+export interface TargetIds {
+  readonly started: string;
+  readonly here: string | null;
+}
 
 /**
  * How run `runId` on `source` differs from what this command would resume it with: another
@@ -36,7 +46,7 @@ export type TakeoverDifference = StartDifference | 'operation';
  * Compared as the plan step records them, in no particular order (a mapping file with its lines in
  * another order is the same routing). A record that does not parse differs.
  */
-export async function runDiffers(source: Connection, runId: string, wanted: TakeoverInput): Promise<{ mode: StartedWith['mode']; differs: TakeoverDifference } | undefined> {
+export async function runDiffers(source: Connection, runId: string, wanted: TakeoverInput): Promise<{ mode: StartedWith['mode']; differs: TakeoverDifference; targets?: TargetIds } | undefined> {
   // A `run` without routing is bad input, which the plan step names before it takes any lock.
   if (wanted.mode === 'reroute' && wanted.routing === undefined) return undefined;
   const { prefix } = source.keys;
@@ -50,15 +60,29 @@ export async function runDiffers(source: Connection, runId: string, wanted: Take
   // A rollback chooses the run it resumes itself (rollback-command.ts).
   if (wanted.routing?.kind === 'rollback') return undefined;
   const differs = startDifference(started, startedWith(wanted.mode, wanted.routing ? resolveRoutingInput(wanted.routing) : undefined, wanted.classes));
-  return differs === undefined ? undefined : { mode: started.mode, differs };
+  if (differs !== undefined) return { mode: started.mode, differs };
+  // A transfer goes on to the target its first plan wrote to, by that target's own id (a URL
+  // cannot tell: one server has many names): resumed to another, the run would be split between
+  // two servers, its summary and records mixed. A target without an id yet is one no transfer ever
+  // wrote to, so not the run's: refused too. A record without a target (kept before targets were,
+  // or a run planned before started-with was kept) cannot tell, and is not compared: what such a
+  // run left in flight is still refused on another target by its batches' target ids
+  // (refuseForeignLeftovers).
+  if (started.mode === 'transfer' && wanted.target && typeof started.target === 'string') {
+    const here = await readTargetId(wanted.target.redis, wanted.target.keys);
+    if (here !== started.target) return { mode: started.mode, differs: 'target', targets: { started: started.target, here } };
+  }
+  return undefined;
 }
 
-/** How a run's routing or classes differ from a command's, and what that command would do to it. */
-export function differenceWords(differs: StartDifference): { started: string; would: string } {
-  const started = { routing: 'other routing', classes: 'another selection of classes', both: 'other routing and another selection of classes' }[differs];
+/** How a run's routing, classes or target differ from a command's, and what that command would do to it. */
+export function differenceWords(differs: StartDifference | 'target', targets?: TargetIds): { started: string; would: string } {
+  const ids = targets ? ` (target id ${targets.started}; this one's ${targets.here === null ? 'has none yet: no transfer wrote there' : `is ${targets.here}`})` : '';
+  const started = { routing: 'other routing', classes: 'another selection of classes', both: 'other routing and another selection of classes', target: `another target${ids}` }[differs];
   const elsewhere = 'move the rest of its jobs elsewhere than the jobs it moved';
   const otherClasses = 'move the jobs of other classes than the ones it was started for';
-  return { started, would: { routing: elsewhere, classes: otherClasses, both: `${elsewhere}, and ${otherClasses}` }[differs] };
+  const split = 'move the rest of its jobs to another Redis than the jobs it moved, its summary and records split between the two';
+  return { started, would: { routing: elsewhere, classes: otherClasses, both: `${elsewhere}, and ${otherClasses}`, target: split }[differs] };
 }
 
 /** A run resumed with other routing or classes than its first plan recorded: refused by the local CLI, or by the plan step. */
@@ -101,12 +125,12 @@ export function executionResumeWays(runId: string): ResumeWays {
  * this machine holding it: stopped, failed, finished, or another machine's. Named, with the ways
  * out: finish it with its own routing (or roll a re-route back), or do this as a new run.
  */
-export function otherRoutingOfRunError(runId: string, mode: 'reroute' | 'transfer', differs: TakeoverDifference, ways: ResumeWays = commandResumeWays(runId)): OtherRoutingError {
+export function otherRoutingOfRunError(runId: string, mode: 'reroute' | 'transfer', differs: TakeoverDifference, ways: ResumeWays = commandResumeWays(runId), targets?: TargetIds): OtherRoutingError {
   if (differs === 'operation') return otherOperationOfRunError(runId, mode, ways);
-  const { started, would } = differenceWords(differs);
+  const { started, would } = differenceWords(differs, targets);
   const reroute = mode === 'reroute';
   const record = reroute ? ', and its rollback record would mix both' : '';
-  const own = reroute ? 'its own routing' : 'its own routing and classes';
+  const own = reroute ? 'its own routing' : differs === 'target' ? 'its own target (--to), routing and classes' : 'its own routing and classes';
   const back = reroute ? `, or roll it back (${ways.rollback})` : '';
   return new OtherRoutingError(
     `Run ${runId} (${mode}) was started with ${started} than ${ways.subject}'s (its first plan fixed them for good): resumed with this one, it would ${would}${record}. ` +
@@ -137,7 +161,7 @@ function otherOperationOfRunError(runId: string, mode: 'reroute' | 'transfer', w
  * refused again, so the state machine does not retry it. A dry run is refused the same way: it
  * would preview, under the run's id, what that run will never do.
  */
-export async function refuseOtherRoutingOfExecution(source: Connection, input: Pick<WorkflowInput, 'runId' | 'mode' | 'routing' | 'classes' | 'dryRun'>): Promise<void> {
-  const found = await runDiffers(source, input.runId, { mode: input.mode, routing: input.routing, ...(input.classes ? { classes: input.classes } : {}) });
-  if (found !== undefined) throw otherRoutingOfRunError(input.runId, found.mode, found.differs, executionResumeWays(input.runId));
+export async function refuseOtherRoutingOfExecution(source: Connection, input: Pick<WorkflowInput, 'runId' | 'mode' | 'routing' | 'classes' | 'dryRun'>, target?: Connection): Promise<void> {
+  const found = await runDiffers(source, input.runId, { mode: input.mode, routing: input.routing, ...(input.classes ? { classes: input.classes } : {}), ...(target ? { target } : {}) });
+  if (found !== undefined) throw otherRoutingOfRunError(input.runId, found.mode, found.differs, executionResumeWays(input.runId), found.targets);
 }

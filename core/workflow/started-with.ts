@@ -16,6 +16,13 @@ export interface StartedWith {
   readonly mode: 'reroute' | 'transfer';
   readonly routing: string | null;
   readonly classes: string | null;
+  /**
+   * A transfer's target, by the id the target itself keeps (target-identity.ts), as its first plan
+   * found it: resumed to another Redis, the rest of its jobs would go there and the run would be
+   * split between two servers, its summary and records mixed. Absent for a re-route, and in a
+   * record written before it was kept (such a run's target is not compared: see runDiffers).
+   */
+  readonly target?: string;
 }
 
 /**
@@ -30,9 +37,9 @@ const STARTED_WITH_TTL_SECONDS = MOVES_TTL_SECONDS;
 
 export const startedWithKey = (prefix: string, runId: string): string => `${prefix}sidekiq-migrate:${runId}:started-with`;
 
-/** The canonical record of a run started with `plan` (none: a plain move) and `classes` (none: every class). */
-export function startedWith(mode: StartedWith['mode'], plan: RoutingPlan | undefined, classes: readonly string[] | undefined): StartedWith {
-  return { mode, routing: plan ? canonicalRouting(serializeRouting(plan)) : null, classes: classes ? canonicalClasses(classes) : null };
+/** The canonical record of a run started with `plan` (none: a plain move) and `classes` (none: every class), to `target` (a transfer's target id). */
+export function startedWith(mode: StartedWith['mode'], plan: RoutingPlan | undefined, classes: readonly string[] | undefined, target?: string): StartedWith {
+  return { mode, routing: plan ? canonicalRouting(serializeRouting(plan)) : null, classes: classes ? canonicalClasses(classes) : null, ...(target !== undefined ? { target } : {}) };
 }
 
 /**

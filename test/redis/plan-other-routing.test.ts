@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
 import { TASK_ERROR_MESSAGE_CHARS, toTaskError } from '../../functions/support/task-error.js';
 import { OtherRoutingError, executionResumeWays, otherRoutingOfRunError } from '../../core/workflow/other-routing.js';
@@ -9,6 +10,7 @@ import { summarizeStep } from '../../core/workflow/steps/summarize-step.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { WorkItem } from '../../core/workflow/work-item.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
+import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
 
@@ -25,9 +27,21 @@ afterEach(async () => {
   await connections?.close();
 });
 
+/** A third server: another target than the one a transfer was started with. */
+let other: RedisServerHandle | undefined;
+let otherClient: Redis | undefined;
+beforeAll(async () => {
+  other = await startRedisServer();
+  otherClient = new Redis(other.url, { protocol: 2 });
+});
+afterAll(async () => {
+  otherClient?.disconnect();
+  await other?.stop();
+});
+
 function connect(): UrlConnections {
   const { source, target } = redis.urls();
-  connections = new UrlConnections({ source: { url: source }, target: { url: target } });
+  connections = new UrlConnections({ source: { url: source }, target: { url: target }, other: { url: other!.url } });
   return connections;
 }
 
@@ -57,9 +71,11 @@ async function refusal(input: unknown, provider: UrlConnections): Promise<Error>
 
 it('the refusal reaches Step Functions whole: a FatalError is cut at TASK_ERROR_MESSAGE_CHARS, and the longest words (an 80-character run id) fit', () => {
   const id = 'x'.repeat(80);
-  for (const [mode, differs] of [['reroute', 'routing'], ['transfer', 'both'], ['reroute', 'operation'], ['transfer', 'operation']] as const) {
-    expect(toTaskError(otherRoutingOfRunError(id, mode, differs, executionResumeWays(id)), 'Plan').message).not.toMatch(/…$/);
-    expect(otherRoutingOfRunError(id, mode, differs, executionResumeWays(id)).message.length).toBeLessThanOrEqual(TASK_ERROR_MESSAGE_CHARS);
+  // Target ids are 16 characters (target-identity.ts newRandomId).
+  const targets = { started: 'a'.repeat(16), here: 'b'.repeat(16) };
+  for (const [mode, differs] of [['reroute', 'routing'], ['transfer', 'both'], ['reroute', 'operation'], ['transfer', 'operation'], ['transfer', 'target']] as const) {
+    expect(toTaskError(otherRoutingOfRunError(id, mode, differs, executionResumeWays(id), targets), 'Plan').message).not.toMatch(/…$/);
+    expect(otherRoutingOfRunError(id, mode, differs, executionResumeWays(id), targets).message.length).toBeLessThanOrEqual(TASK_ERROR_MESSAGE_CHARS);
   }
 });
 
@@ -109,6 +125,41 @@ describe('the plan step refuses a run resumed with other routing or classes than
     for (const next of b.work.batch) await finish(b, next, provider);
     expect(await summarizeStep({ settings: b.settings, execution: b.execution, tally: b.work.tally }, provider)).toMatchObject({ releasedLock: true, complete: true });
     expect(await jobsIn(redis.source())).toEqual(payloads.map((p) => jobEntry('queue:new', withQueue(p, 'old', 'new'))).sort());
+  });
+
+  it('a transfer stopped after one page, resumed to another target (start --resume with another --to): refused, a dry run too, nothing touched on any server; its own target resumes it to the end', async () => {
+    const payloads = Array.from({ length: 25 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+    for (const p of payloads) await redis.source().rpush('queue:old', p);
+    await redis.source().sadd('queues', 'old');
+    await otherClient!.flushall();
+    const provider = connect();
+    const transfer = (target: string, dryRun = false) => ({ runId: 'run-1', mode: 'transfer', target, sets: ['schedule'], pageSize: 10, dryRun });
+    const a = await planStep(transfer('target'), provider);
+    const item = a.work.batch.find((i) => i.kind === 'queue')!;
+    await pageStep({ settings: a.settings, item }, provider, { deadline: 0 });
+    await stopRunStep({ runId: 'run-1', source: 'source', target: 'target', dryRun: false }, provider, { reason: 'ABORTED' });
+    expect((await jobsIn(redis.target())).length).toBeGreaterThan(0);
+    expect(await redis.source().llen('queue:old')).toBeGreaterThan(0);
+    const started = (await redis.target().get('sidekiq-migrate:target-id'))!;
+    const before = { ...(await everything()) as object, other: await keyValueSnapshot(otherClient!) };
+
+    for (const dryRun of [false, true]) {
+      const error = await refusal(transfer('other', dryRun), provider);
+      expect(error.message).toBe(
+        `Run run-1 (transfer) was started with another target (target id ${started}; this one's has none yet: no transfer wrote there) than this execution's (its first plan fixed them for good): ` +
+          'resumed with this one, it would move the rest of its jobs to another Redis than the jobs it moved, its summary and records split between the two. ' +
+          'Finish it with its own target (--to), routing and classes (sidekiq-migrate start --resume run-1; locally, its run or move command with --run-id run-1); or start this one as a new run, without --resume (the jobs run-1 moved stay as it moved them). Nothing was touched.',
+      );
+    }
+    expect({ ...(await everything()) as object, other: await keyValueSnapshot(otherClient!) }).toEqual(before);
+
+    // Its own target resumes it: every job once, on the target.
+    const b = await planStep(transfer('target'), provider);
+    for (const next of b.work.batch) await finish(b, next, provider);
+    expect(await summarizeStep({ settings: b.settings, execution: b.execution, tally: b.work.tally }, provider)).toMatchObject({ releasedLock: true, complete: true });
+    expect(await jobsIn(redis.source())).toEqual([]);
+    expect(await jobsIn(redis.target())).toEqual(payloads.map((p) => jobEntry('queue:old', p)).sort());
+    expect(await jobsIn(otherClient!)).toEqual([]);
   });
 
   it('a selective transfer resumed with another selection of classes, and one with other routing too: refused, nothing touched on either server', async () => {

@@ -98,9 +98,9 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
 
   if (target) await assertDistinctEnds(source, target);
   if (target) await refuseRunFromTarget(source, target, input.runId);
-  // A run's routing and classes are fixed by its first plan (started-with.ts): a resume with others
-  // (`start --resume`) would move the rest of its jobs elsewhere; refused before any lock or write.
-  await refuseOtherRoutingOfExecution(source, input);
+  // A run's routing, classes and target are fixed by its first plan (started-with.ts): a resume with
+  // others (`start --resume`) would move the rest of its jobs elsewhere; refused before any lock or write.
+  await refuseOtherRoutingOfExecution(source, input, target);
   // A namespace move on one Redis writes under its target prefix: that one is the run's own, not
   // "another prefix" of the source (named by the plan's note).
   const alsoOurs = target && (await sharesKeyspace(source, target, targetIdKey(target.keys))) ? [target.keys.prefix] : [];
@@ -230,10 +230,11 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   if (input.dryRun) assertDryRunCarries(planned);
 
   let resumed = emptyTransferCounters();
+  // A run that writes names its target first: every batch it claims carries that name, and its
+  // first plan records it (started-with.ts), so that no later plan resumes it to another Redis.
+  const targetId = input.mode === 'transfer' && target && !input.dryRun ? await ensureTargetId(target.redis, target.keys) : undefined;
   // A dry run writes nothing, but counts what a run would finish first.
   if (input.mode === 'transfer' && target) {
-    // A run that writes names its target first: every batch it claims carries that name.
-    const targetId = input.dryRun ? undefined : await ensureTargetId(target.redis, target.keys);
     // Leftovers are routed as the runs that claimed them stored (before this plan stores its own).
     const leftoverRouting = (runId: string) => readStoredRouting(source.redis, source.keys.prefix, runId);
     // With this plan's plannedAt, its writes to the target are refused once a later start of the
@@ -256,7 +257,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   const listed = await listWork(planned, source, plan);
   // Before anything of the run moves: its first plan fixes what it was started with (started-with.ts;
   // SET NX: a later plan, stale or not, never replaces it).
-  if (!input.dryRun) await recordStartedWith(source.redis, source.keys.prefix, input.runId, startedWith(input.mode, plan, input.classes));
+  if (!input.dryRun) await recordStartedWith(source.redis, source.keys.prefix, input.runId, startedWith(input.mode, plan, input.classes, targetId));
   const routingText = plan && planner ? routingJson(plan) : undefined;
   const selectionText = input.classes && planner ? selectionJson(input.classes) : undefined;
   const routingDigest = routingText === undefined ? undefined : storedDigest(routingText);

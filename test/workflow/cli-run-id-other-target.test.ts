@@ -1,0 +1,93 @@
+// `move --run-id X --to T2` after X moved part of its jobs to T1 (X stopped with Ctrl-C, nothing in
+// flight) was accepted: the rest of X's jobs went to T2, the run split between two Redis servers,
+// its summary and records mixed, and it said "Complete". A transfer's target is fixed by its first
+// plan now (started-with.ts, by the target's own id: target-identity.ts): another is refused, exit
+// 1, one message naming both ids and the ways out, nothing touched on any of the three servers; a
+// dry run in the real run's words. The same target (the runbook's takeover, from another machine
+// too) still finishes X.
+import { spawn } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { jobEntry, jobsIn, keyValueSnapshot } from '../support/exact-jobs.js';
+import { repoPath } from '../support/paths.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { runCli as cli } from '../support/run-cli.js';
+
+const redis = privateSourceAndTarget();
+let other: RedisServerHandle | undefined;
+let otherClient: Redis | undefined;
+beforeAll(async () => {
+  other = await startRedisServer();
+  otherClient = new Redis(other.url, { protocol: 2 });
+});
+afterAll(async () => {
+  otherClient?.disconnect();
+  await other?.stop();
+});
+beforeEach(async () => {
+  await otherClient!.flushall();
+});
+
+const bin = repoPath('bin/sidekiq-migrate.js');
+const to = (url: string) => ['--from', redis.urls().source, '--to', url];
+const all = async () => ({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()), other: await keyValueSnapshot(otherClient!) });
+
+/** The shipped CLI moving to the first target, stopped with Ctrl-C once its progress says it wrote a job: its run id. */
+async function stoppedMove(): Promise<string> {
+  const child = spawn(process.execPath, [bin, 'move', ...to(redis.urls().target), '--page-size', '3', '--rate-limit', '40'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let text = '';
+  await new Promise<void>((resolve) => child.stderr!.on('data', (d: Buffer) => /[1-9][\d,]* (moved|written)/.test((text += d.toString())) && resolve()));
+  const runId = (JSON.parse((await redis.source().get('sidekiq-migrate:lock'))!) as { runId: string }).runId;
+  child.kill('SIGINT');
+  // Ctrl-C: its pages in progress finish (nothing in flight), "Not complete", exit 1, its locks released.
+  expect(await exited).toBe(1);
+  expect(await redis.source().exists('sidekiq-migrate:lock')).toBe(0);
+  return runId;
+}
+
+function refusal(runId: string, started: string, here: string | null): string {
+  return (
+    `Run ${runId} (transfer) was started with another target (target id ${started}; this one's ${here === null ? 'has none yet: no transfer wrote there' : `is ${here}`}) than this command's (its first plan fixed them for good): ` +
+    `resumed with this one, it would move the rest of its jobs to another Redis than the jobs it moved, its summary and records split between the two. ` +
+    `Finish it with its own target (--to), routing and classes (its own command again, with --run-id ${runId}); or run this command without --run-id ${runId}, as a new run (the jobs ${runId} moved stay as it moved them). Nothing was touched.\n`
+  );
+}
+
+describe('move --run-id X --to another target than X was started with', { timeout: 120_000 }, () => {
+  it('X stopped with Ctrl-C after moving part of its jobs to T1: --to T2 (no id yet, or another id) is refused, dry run too, nothing touched anywhere; --to T1 finishes it, every job once on T1', async () => {
+    const jobs = Array.from({ length: 200 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+    for (const p of jobs) await redis.source().lpush('queue:old', p);
+    await redis.source().sadd('queues', 'old');
+    const runId = await stoppedMove();
+    const onT1 = await jobsIn(redis.target());
+    expect(onT1.length).toBeGreaterThan(0);
+    expect(await redis.source().llen('queue:old')).toBeGreaterThan(0);
+    const started = (await redis.target().get('sidekiq-migrate:target-id'))!;
+    const before = await all();
+
+    for (const dry of [[], ['--dry-run']]) {
+      const refused = await cli('move', ...to(other!.url), '--run-id', runId, ...dry);
+      expect(refused.stdout, dry.join(' ')).toBe('');
+      expect(refused.stderr, dry.join(' ')).toBe(refusal(runId, started, null));
+      expect(refused.code, dry.join(' ')).toBe(1);
+      expect(await all()).toEqual(before);
+    }
+    // A target another transfer named: refused too, naming both ids.
+    await otherClient!.set('sidekiq-migrate:target-id', 'another-target');
+    const named = await all();
+    const refused = await cli('move', ...to(other!.url), '--run-id', runId);
+    expect(refused.stderr).toBe(refusal(runId, started, 'another-target'));
+    expect(refused.code).toBe(1);
+    expect(await all()).toEqual(named);
+
+    const own = await cli('move', ...to(redis.urls().target), '--run-id', runId);
+    expect(own.stdout).toContain('Complete');
+    expect(own.code).toBe(0);
+    expect(await jobsIn(redis.source())).toEqual([]);
+    expect(await jobsIn(redis.target())).toEqual(jobs.map((p) => jobEntry('queue:old', p)).sort());
+    expect(await jobsIn(otherClient!)).toEqual([]);
+  });
+});
