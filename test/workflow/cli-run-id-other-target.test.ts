@@ -34,16 +34,18 @@ const bin = repoPath('bin/sidekiq-migrate.js');
 const to = (url: string) => ['--from', redis.urls().source, '--to', url];
 const all = async () => ({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()), other: await keyValueSnapshot(otherClient!) });
 
-/** The shipped CLI moving to the first target, stopped with Ctrl-C once its progress says it wrote a job: its run id. */
-async function stoppedMove(): Promise<string> {
+/** The shipped CLI moving to the first target, sent `signal` once its progress says it wrote a job: its run id. */
+async function stoppedMove(signal: 'SIGINT' | 'SIGKILL' = 'SIGINT'): Promise<string> {
   const child = spawn(process.execPath, [bin, 'move', ...to(redis.urls().target), '--page-size', '3', '--rate-limit', '40'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let text = '';
   await new Promise<void>((resolve) => child.stderr!.on('data', (d: Buffer) => /[1-9][\d,]* (moved|written)/.test((text += d.toString())) && resolve()));
   const runId = (JSON.parse((await redis.source().get('sidekiq-migrate:lock'))!) as { runId: string }).runId;
-  child.kill('SIGINT');
+  child.kill(signal);
+  const code = await exited;
+  if (signal === 'SIGKILL') return runId;
   // Ctrl-C: its pages in progress finish (nothing in flight), "Not complete", exit 1, its locks released.
-  expect(await exited).toBe(1);
+  expect(code).toBe(1);
   expect(await redis.source().exists('sidekiq-migrate:lock')).toBe(0);
   return runId;
 }
@@ -85,6 +87,35 @@ describe('move --run-id X --to another target than X was started with', { timeou
 
     const own = await cli('move', ...to(redis.urls().target), '--run-id', runId);
     expect(own.stdout).toContain('Complete');
+    expect(own.code).toBe(0);
+    expect(await jobsIn(redis.source())).toEqual([]);
+    expect(await jobsIn(redis.target())).toEqual(jobs.map((p) => jobEntry('queue:old', p)).sort());
+    expect(await jobsIn(otherClient!)).toEqual([]);
+  });
+
+  it('X killed on this machine mid-move to T1: a plain move --to T2 does not take it over (refused, naming the interruption and both ids, nothing touched anywhere); a move --to T1 resumes it, every job once on T1', async () => {
+    const jobs = Array.from({ length: 200 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+    for (const p of jobs) await redis.source().lpush('queue:old', p);
+    await redis.source().sadd('queues', 'old');
+    const runId = await stoppedMove('SIGKILL');
+    const started = (await redis.target().get('sidekiq-migrate:target-id'))!;
+    const before = await all();
+
+    const refused = await cli('move', ...to(other!.url));
+
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `^Run ${runId} \\(transfer\\) was interrupted: its process on this machine \\(pid \\d+\\) is gone, and its run lock on redis://127\\.0\\.0\\.1:\\d+ holds for 1[12]\\d\\d s more\\. ` +
+          `It was started with another target \\(target id ${started}; this one's has none yet: no transfer wrote there\\) than this command's: resumed with this one, it would move the rest of its jobs to another Redis than the jobs it moved, its summary and records split between the two\\. ` +
+          `Finish it by running its own command again, with its target \\(--to\\), routing and classes \\(it resumes ${runId}\\), then run this command again; or run this command again once that lock has expired \\(the jobs it moved stay as it moved them\\)\\. Nothing was touched\\.\\n$`,
+      ),
+    );
+    expect(refused.code).toBe(1);
+    expect(await all()).toEqual(before);
+
+    const own = await cli('move', ...to(redis.urls().target));
+    expect(own.stderr).toContain(`Resuming run ${runId}, whose process on this machine is gone.`);
     expect(own.code).toBe(0);
     expect(await jobsIn(redis.source())).toEqual([]);
     expect(await jobsIn(redis.target())).toEqual(jobs.map((p) => jobEntry('queue:old', p)).sort());
