@@ -291,7 +291,12 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   if (summary.unheard) attention.push(unheardWarning(summary.unheard, summary.dryRun, reroute));
   const unmatched = unmatchedRenames(summary, reroute);
   if (unmatched.length > 0) attention.push(unmatchedWarning(unmatched, summary.dryRun));
-  if (summary.movedOnSince) attention.push(movedOnWarning(summary.movedOnSince, summary.dryRun));
+  if (summary.movedOnSince && summary.movedOnSince.runs.length > 0) attention.push(movedOnWarning(summary.movedOnSince, summary.dryRun));
+  if (summary.movedOnSince?.cutShortAfter !== undefined) {
+    attention.push(
+      `The look for later runs that moved run ${summary.movedOnSince.of}'s jobs on (their records, sidekiq-migrate:*:moves) was cut short after about ${n(summary.movedOnSince.cutShortAfter)} keys of this Redis: one it did not reach may have, and this rollback would not know. List them with redis-cli --scan --pattern '*sidekiq-migrate:*:moves'; roll back any run newer than ${summary.movedOnSince.of} first.`,
+    );
+  }
   for (const f of summary.failures) attention.push(`FAILED ${f.kind} ${displayName(f.name)}: ${displayText(f.error)}`);
   const failed = summary.counts?.failed ?? 0;
   if (failed > summary.failures.length) attention.push(`FAILED ${n(failed - summary.failures.length)} more sets and queues (the first ${summary.failures.length} are named above)`);
@@ -324,7 +329,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   const leftBehind = jobsLeftBehind(summary, reroute);
   // Jobs pushed to retired queues while the run drained them are still there: not "Complete" either.
   // A rollback's run whose jobs later runs moved on: not put back, never "Complete".
-  const movedOn = summary.movedOnSince ? [movedOnClause(summary.movedOnSince)] : [];
+  const movedOn = summary.movedOnSince && summary.movedOnSince.runs.length > 0 ? [movedOnClause(summary.movedOnSince)] : [];
   const leftOrArrived = [
     ...leftBehind,
     ...movedOn,
@@ -465,6 +470,7 @@ function unknownLeftBehind(summary: RunSummary): string[] {
     ...(summary.notLookedAt?.queuesCutShort ? [`queue lists --no-queues left out not all looked at (cut short after about ${n(summary.notLookedAt.queuesCutShort.lookedAt)} of ${n(summary.notLookedAt.queuesCutShort.keys)} keys)`] : []),
     ...(summary.heldByWorkers?.cutShort ? ["the look for jobs in workers' private lists was cut short"] : []),
     ...otherPrefixesUnknown(summary.underOtherPrefixes),
+    ...(summary.movedOnSince?.cutShortAfter !== undefined ? [`the look for later runs that moved run ${summary.movedOnSince.of}'s jobs on was cut short`] : []),
   ];
 }
 

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { escapeGlob } from '../reroute/discover-queues.js';
-import { decodeMove, movesKey, MOVES_SEARCH_KEYS } from '../reroute/move-record.js';
+import { decodeMove, movesKey } from '../reroute/move-record.js';
 import type { RecordedMove, ReverseRoutingPlan } from '../routing/reverse-plan.js';
 import { startedWithKey } from './started-with.js';
 
@@ -24,6 +24,11 @@ export interface MovedOnSince {
   readonly places: readonly MovedOnPlace[];
   /** How many (class, queue) places in all. */
   readonly totalPlaces: number;
+  /**
+   * The search for other runs' records stopped after this many keys (MOVED_ON_SEARCH_KEYS) before
+   * it reached the end: a later run it did not find may have moved jobs on. Said, never as none.
+   */
+  readonly cutShortAfter?: number;
 }
 
 export interface MovedOnPlace {
@@ -37,6 +42,18 @@ export interface MovedOnPlace {
 /** Named in a run's state at most: the settings travel with every page. */
 const MOVED_ON_RUNS_KEPT = 10;
 const MOVED_ON_PLACES_KEPT = 5;
+/**
+ * Keys the search for other runs' records looks at, at most (SCAN pages of 1,000: a thousand
+ * calls, about a second, in a rollback's plan). A Sidekiq Redis with more keys (unique-job locks,
+ * say) is told that the look was cut short.
+ */
+const MOVED_ON_SEARCH_KEYS = 1_000_000;
+
+/** A later run that moved R's jobs of a class on, and the queue it took them from. */
+interface Step {
+  readonly runId: string;
+  readonly from: string;
+}
 
 interface TimedRecord {
   readonly runId: string;
@@ -49,20 +66,23 @@ interface TimedRecord {
  * The runs under `prefix` that moved the jobs of run `plan.of` on from where it put them, after it,
  * and where those jobs are now by the records; undefined when none did, or when the records cannot
  * tell when the runs ran. Read-only (a dry run asks too). Bounded: the key search stops after
- * MOVES_SEARCH_KEYS keys, as the search for a record under other prefixes does.
+ * `searchKeys` keys, and says so (cutShortAfter).
  */
-export async function movedOnSince(redis: Redis, prefix: string, plan: ReverseRoutingPlan): Promise<MovedOnSince | undefined> {
-  const records = await readTimedRecords(redis, prefix);
+export async function movedOnSince(redis: Redis, prefix: string, plan: ReverseRoutingPlan, searchKeys = MOVED_ON_SEARCH_KEYS): Promise<MovedOnSince | undefined> {
+  const { records, cutShortAfter } = await readTimedRecords(redis, prefix, searchKeys);
+  const cut = cutShortAfter === undefined ? {} : { cutShortAfter };
+  const none = cutShortAfter === undefined ? undefined : { of: plan.of, runs: [], totalRuns: 0, places: [], totalPlaces: 0, ...cut };
   const own = records.find((r) => r.runId === plan.of);
-  if (own === undefined) return undefined;
+  if (own === undefined) return none;
   const later = records.filter((r) => r.runId !== plan.of && r.when > own.when).sort((a, b) => b.when - a.when);
-  if (later.length === 0) return undefined;
-  // Per class: each queue its jobs of R may be on now, with the runs (newest first) that took them there.
-  const where = new Map<string, Map<string, string[]>>();
+  if (later.length === 0) return none;
+  // Per class: each queue its jobs of R may be on now, with the runs (newest first) that took them
+  // there, each with the queue it took them from.
+  const where = new Map<string, Map<string, Step[]>>();
   const origins = new Map<string, Set<string>>();
   const putOn = new Map<string, Set<string>>();
   for (const move of plan.moves) {
-    const byQueue = where.get(move.routedClass) ?? new Map<string, string[]>();
+    const byQueue = where.get(move.routedClass) ?? new Map<string, Step[]>();
     byQueue.set(move.to, []);
     where.set(move.routedClass, byQueue);
     putOn.set(move.routedClass, (putOn.get(move.routedClass) ?? new Set()).add(move.to));
@@ -70,13 +90,15 @@ export async function movedOnSince(redis: Redis, prefix: string, plan: ReverseRo
   }
   // Oldest first: each later run moves the class's jobs off the queues it drained.
   for (const record of [...later].reverse()) {
-    const moved = new Map<string, Map<string, string[]>>();
+    const moved = new Map<string, Map<string, Step[]>>();
     for (const move of record.moves) {
       const byQueue = where.get(move.routedClass);
       const path = move.from === null ? undefined : byQueue?.get(move.from);
-      if (!byQueue || path === undefined || move.from === move.to) continue;
-      const next = moved.get(move.routedClass) ?? new Map<string, string[]>();
-      next.set(move.to, [record.runId, ...path]);
+      if (!byQueue || path === undefined || move.from === null || move.from === move.to) continue;
+      const next = moved.get(move.routedClass) ?? new Map<string, Step[]>();
+      // Back on a queue they passed through (a rollback of a later run, say): the runs since are undone.
+      const back = path.findIndex((step) => step.from === move.to);
+      next.set(move.to, back >= 0 ? path.slice(back + 1) : [{ runId: record.runId, from: move.from }, ...path]);
       moved.set(move.routedClass, next);
     }
     for (const [routedClass, next] of moved) {
@@ -94,17 +116,17 @@ export async function movedOnSince(redis: Redis, prefix: string, plan: ReverseRo
       if (putOn.get(routedClass)?.has(queue) || origins.get(routedClass)?.has(queue) || path.length === 0) continue;
       const from = [...(putOn.get(routedClass) ?? [])].sort()[0]!;
       places.push({ routedClass, from, now: queue });
-      for (const runId of path) runs.add(runId);
+      for (const step of path) runs.add(step.runId);
     }
   }
-  if (places.length === 0) return undefined;
+  if (places.length === 0) return none;
   const ordered = later.map((r) => r.runId).filter((id) => runs.has(id));
   places.sort((a, b) => (a.routedClass < b.routedClass ? -1 : a.routedClass > b.routedClass ? 1 : a.now < b.now ? -1 : a.now > b.now ? 1 : 0));
-  return { of: plan.of, runs: ordered.slice(0, MOVED_ON_RUNS_KEPT), totalRuns: ordered.length, places: places.slice(0, MOVED_ON_PLACES_KEPT), totalPlaces: places.length };
+  return { of: plan.of, runs: ordered.slice(0, MOVED_ON_RUNS_KEPT), totalRuns: ordered.length, places: places.slice(0, MOVED_ON_PLACES_KEPT), totalPlaces: places.length, ...cut };
 }
 
 /** Every run's record of moves under `prefix`, with when it ran (started-with's TTL, else the moves record's). */
-async function readTimedRecords(redis: Redis, prefix: string): Promise<TimedRecord[]> {
+async function readTimedRecords(redis: Redis, prefix: string, searchKeys: number): Promise<{ records: TimedRecord[]; cutShortAfter?: number }> {
   const head = `${prefix}sidekiq-migrate:`;
   const runIds = new Set<string>();
   try {
@@ -119,7 +141,8 @@ async function readTimedRecords(redis: Redis, prefix: string): Promise<TimedReco
         // A run id has no ':' (rollback-options.ts): a longer key is another prefix's record.
         if (!runId.includes(':') && runId.length > 0) runIds.add(runId);
       }
-    } while (cursor !== '0' && seen < MOVES_SEARCH_KEYS);
+    } while (cursor !== '0' && seen < searchKeys);
+    const cutShortAfter = cursor === '0' ? undefined : seen;
     const ids = [...runIds];
     const pipeline = redis.pipeline();
     for (const runId of ids) pipeline.pttl(startedWithKey(prefix, runId)).pttl(movesKey(prefix, runId)).smembers(movesKey(prefix, runId));
@@ -135,7 +158,8 @@ async function readTimedRecords(redis: Redis, prefix: string): Promise<TimedReco
     // Every record with its first plan's record: ordered by those (all written with one TTL, once);
     // otherwise by the moves records' expiry (each renewed by its run's last moving page).
     const byStart = read.every((r) => r.started > 0);
-    return read.map(({ runId, moves, started, moved }) => ({ runId, moves, when: byStart ? started : moved }));
+    const records = read.map(({ runId, moves, started, moved }) => ({ runId, moves, when: byStart ? started : moved }));
+    return cutShortAfter === undefined ? { records } : { records, cutShortAfter };
   } catch (error) {
     throw classifyRedisError(error, `Looking for runs that moved jobs on after the run to roll back (${head}*:moves)`);
   }
