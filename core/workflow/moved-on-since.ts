@@ -114,8 +114,8 @@ export async function movedOnSince(redis: Redis, prefix: string, plan: ReverseRo
     for (const [queue, path] of byQueue) {
       // Still where R put them (rolled back by hand since, or never moved), or back where R took them from (R's undoing done by a later run).
       if (putOn.get(routedClass)?.has(queue) || origins.get(routedClass)?.has(queue) || path.length === 0) continue;
-      const from = [...(putOn.get(routedClass) ?? [])].sort()[0]!;
-      places.push({ routedClass, from, now: queue });
+      // The oldest step took them from where R put them.
+      places.push({ routedClass, from: path[path.length - 1]!.from, now: queue });
       for (const step of path) runs.add(step.runId);
     }
   }

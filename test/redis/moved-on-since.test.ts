@@ -63,6 +63,16 @@ describe('movedOnSince', { timeout: 60_000 }, () => {
     expect(await movedOnSince(redis!, '', await plan('r1'))).toBeUndefined();
   });
 
+  it('names the queue the run put them on: r1 put B on x (from a) and on w (from c); r2 moved B on from x to y only', async () => {
+    await redis!.flushall();
+    await redis!.rpush('queue:a', sidekiqPayload({ className: 'B', queue: 'a' }));
+    await redis!.rpush('queue:c', sidekiqPayload({ className: 'B', queue: 'c' }));
+    await rename('r1', 'a=x', 'c=w');
+    await rename('r2', 'x=y');
+
+    expect(await movedOnSince(redis!, '', await plan('r1'))).toEqual({ of: 'r1', runs: ['r2'], totalRuns: 1, places: [{ routedClass: 'B', from: 'x', now: 'y' }], totalPlaces: 1 });
+  });
+
   it('a search of the keyspace cut short by its bound says so, and the summary never says "Complete" over it', async () => {
     await redis!.flushall();
     await redis!.rpush('queue:a', sidekiqPayload({ className: 'A', queue: 'a' }));
