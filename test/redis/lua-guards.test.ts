@@ -4,7 +4,7 @@ import { classifyRedisError } from '../../core/redis/redis-errors.js';
 import { KeyTypeError } from '../../core/redis/key-type-error.js';
 import { LuaScript, type LuaCall } from '../../core/redis/lua-script.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { digestKeys } from '../support/redis-snapshot.js';
+import { keyValueSnapshot } from '../support/exact-jobs.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 // Redis does not roll a script back when a command in it fails. Every script checks the type of
@@ -86,7 +86,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
         await redis.del(key);
         await redis.set(key, 'x');
       }
-      const before = await digestKeys(redis, '');
+      const before = await keyValueSnapshot(redis, '');
 
       const error = await new LuaScript(name).run(redis, call).then(
         () => null,
@@ -96,7 +96,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
       expect(error).toBeInstanceOf(KeyTypeError);
       expect(error).toMatchObject({ key, retryable: false });
       expect(error!.message).toMatch(new RegExp(`^Doing it: ${key} holds a (string|hash), not a \\w+; this step was refused before it wrote anything`));
-      expect(await digestKeys(redis, '')).toEqual(before);
+      expect(await keyValueSnapshot(redis, '')).toEqual(before);
     });
   }
 
@@ -104,26 +104,26 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     await seed();
     await redis.set('ledger:x', 'not a set');
     await redis.hset('ledger:h', 'b0:9', '5');
-    const before = await digestKeys(redis, '');
+    const before = await keyValueSnapshot(redis, '');
     const script = new LuaScript('retireLedger-1');
     expect(await script.run(redis, { keys: ['ledger:x'], args: ['look'] })).toEqual([-1, 0, Buffer.from('string')]);
     expect(await script.run(redis, { keys: ['ledger:x'], args: ['retire', 600, 0, 'x', 'string'] })).toBe(0);
     // A queue's ledger (a hash) re-created as a set of the same size and member, or the other way: not the ledger seen.
     expect(await script.run(redis, { keys: ['ledger:ids'], args: ['retire', 600, 1, 'b0:9', 'hash'] })).toBe(0);
     expect(await script.run(redis, { keys: ['ledger:h'], args: ['retire', 600, 1, 'b0:9', 'set'] })).toBe(0);
-    expect(await digestKeys(redis, '')).toEqual(before);
+    expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
   it('a score ZADD would refuse is refused before the entry is removed', async () => {
     await seed();
-    const before = await digestKeys(redis, '');
+    const before = await keyValueSnapshot(redis, '');
     await expect(new LuaScript('rerouteSetEntries-n').run(redis, { keys: ['schedule'], args: [job(3), rewritten(3), 'nan', ''] })).rejects.toThrow(/invalid score nan/);
     await expect(new LuaScript('copyEntriesToSet-3').run(redis, { keys: ['ledger:s', 'schedule', 'lock'], args: ['run', '', 'b:1', job(9), ' 1'] })).rejects.toThrow(/invalid score/);
     await expect(new LuaScript('claimSelectedSetEntries-5').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n'], args: ['b9', job(3), 'nan'] })).rejects.toThrow(/invalid score nan/);
     // Malformed offsets are refused before the marker overwrites anything.
     await expect(new LuaScript('claimSelectedQueueJobs-3').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n'], args: ['b9', 8, 'marker', 0, job(2), 0, job(2)] })).rejects.toThrow(/distinct integers/);
     await expect(new LuaScript('claimSelectedQueueJobs-3').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n'], args: ['b9', 8, 'marker', -1, job(2)] })).rejects.toThrow(/distinct integers/);
-    expect(await digestKeys(redis, '')).toEqual(before);
+    expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
   // Lua's tonumber reads these, ZADD does not (strtod's ERANGE; bytes after a NUL): before the
@@ -132,7 +132,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     const [first, second] = [job(7), job(8)];
     await redis.zadd('schedule', '1795459303.5', first, '1795459304', second);
     await expect(redis.zadd('probe', score, 'x')).rejects.toThrow(/not a valid float/);
-    const before = await digestKeys(redis, '');
+    const before = await keyValueSnapshot(redis, '');
     // The first entry has a good score: without the guard it is moved before the second fails.
     const args = [first, rewritten(7), '1795459303.5', '', second, rewritten(8), score, ''];
     await expect(new LuaScript('rerouteSetEntries-n').run(redis, { keys: ['schedule'], args })).rejects.toThrow(/invalid score/);
@@ -140,7 +140,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     await expect(
       new LuaScript('claimSelectedSetEntries-5').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n'], args: ['b9', first, '1795459303.5', second, score] }),
     ).rejects.toThrow(/invalid score/);
-    expect(await digestKeys(redis, '')).toEqual(before);
+    expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
   it.each(['4e-320', '0x10', 'inf', '-inf', '+Infinity', '0e-400', '1e308'])('a score ZADD takes (%s) is not refused: the entry moves with it', async (score) => {
@@ -154,19 +154,19 @@ describe('every Lua step refuses a key of the wrong type before writing anything
 
   it('a write call naming a destination index it does not have is refused before the ledger records any job', async () => {
     await seed();
-    const before = await digestKeys(redis, '');
+    const before = await keyValueSnapshot(redis, '');
     for (const index of ['2', '0', '1.5', 'x']) {
       for (const ledger of ['ledger:q', 'ledger:ids']) {
         const call = { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1', job(2), index] };
         await expect(new LuaScript('copyJobsToLists-n').run(redis, call)).rejects.toThrow(`destination index ${index} is not one of 1..1; nothing written`);
       }
     }
-    expect(await digestKeys(redis, '')).toEqual(before);
+    expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
   it('a write call with a first position that is not an integer >= 0, or a payload without its index, is refused before the ledger records any job', async () => {
     await seed();
-    const before = await digestKeys(redis, '');
+    const before = await keyValueSnapshot(redis, '');
     for (const ledger of ['ledger:q', 'ledger:ids']) {
       for (const first of ['-1', '1.5', 'x', '']) {
         const call = { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', first, '', 'run', '', job(1), '1'] };
@@ -175,12 +175,12 @@ describe('every Lua step refuses a key of the wrong type before writing anything
       const unpaired = { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1', job(2)] };
       await expect(new LuaScript('copyJobsToLists-n').run(redis, unpaired)).rejects.toThrow('expected payload and destination index pairs; nothing written');
     }
-    expect(await digestKeys(redis, '')).toEqual(before);
+    expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
   it.each(['0', '-1', '1.5', 'x', ''])('a set claim with a seal or chain time to live SET … PX refuses (%j) is refused before anything is claimed', async (ttl) => {
     await seed();
-    const before = await digestKeys(redis, '');
+    const before = await keyValueSnapshot(redis, '');
     const keys = ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new'];
     for (const args of [
       [2, 'b9', 't', 1, '', 60000, 'run', '', ttl],
@@ -188,7 +188,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     ]) {
       await expect(new LuaScript('claimSetEntries-8').run(redis, { keys, args })).rejects.toThrow(/invalid time to live/);
     }
-    expect(await digestKeys(redis, '')).toEqual(before);
+    expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
   it.each([
@@ -197,18 +197,18 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     ['no number in the seal', 't:'],
   ])('a sealed acknowledge whose seal does not hold (%s) writes nothing and says so (-1)', async (_, sealed) => {
     await seed();
-    const before = await digestKeys(redis, '');
+    const before = await keyValueSnapshot(redis, '');
     const reply = await new LuaScript('acknowledgeSetBatch-5').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s'], args: ['b2', 60, 0, sealed] });
     expect(reply).toEqual([-1, 0, 1]);
-    expect(await digestKeys(redis, '')).toEqual(before);
+    expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
   it('a sealed acknowledge that carries members too is refused as not holding: nothing written', async () => {
     await seed();
-    const before = await digestKeys(redis, '');
+    const before = await keyValueSnapshot(redis, '');
     const reply = await new LuaScript('acknowledgeSetBatch-5').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s'], args: ['b2', 60, 1, 't:1', job(5)] });
     expect(reply).toEqual([-1, 0, 1]);
-    expect(await digestKeys(redis, '')).toEqual(before);
+    expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
   it.each([
@@ -217,7 +217,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   ])('a write call whose previous job was not written is refused before writing (TRYAGAIN: retryable), so no job passes an earlier one: %s', async (_, ledger, one, two) => {
     await seed();
     await one();
-    const before = await digestKeys(redis, '');
+    const before = await keyValueSnapshot(redis, '');
     const payload = job(2);
     const call = { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 2, 'after', 'run', '', payload, '1'] };
 
@@ -228,7 +228,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
 
     expect(error).toMatchObject({ retryable: true });
     expect(error!.message).toMatch(/^Doing it: TRYAGAIN copyJobsToLists: the job before this call's \(b1:1\) was not written; nothing written$/);
-    expect(await digestKeys(redis, '')).toEqual(before);
+    expect(await keyValueSnapshot(redis, '')).toEqual(before);
     // Once it is written, the same call writes.
     await two();
     expect(await new LuaScript('copyJobsToLists-n').run(redis, call)).toEqual([0, 1]);
@@ -243,20 +243,20 @@ describe('out of memory under noeviction', () => {
     await redis.config('SET', 'maxmemory-policy', 'noeviction');
     await redis.config('SET', 'maxmemory', String(used - 1024 * 1024));
     try {
-      const before = await digestKeys(redis, '');
+      const before = await keyValueSnapshot(redis, '');
       // The copy's first write is the ledger's HSET (an older version's ledger: SADD), which may
       // grow memory: refused, nothing written.
       for (const ledger of ['ledger:q', 'ledger:ids']) {
         await expect(new LuaScript('copyJobsToLists-n').run(redis, { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] })).rejects.toThrow(/OOM/);
-        expect(await digestKeys(redis, '')).toEqual(before);
+        expect(await keyValueSnapshot(redis, '')).toEqual(before);
       }
       // The set copy reads first (SMISMEMBER, ZMSCORE); its first write is the ZADD: refused, nothing written.
       await expect(new LuaScript('copyEntriesToSet-3').run(redis, { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b2:x', job(5), '1795459303.5', 'b2:y', job(6), '1'] })).rejects.toThrow(/OOM/);
-      expect(await digestKeys(redis, '')).toEqual(before);
+      expect(await keyValueSnapshot(redis, '')).toEqual(before);
       // With a job pushed above the window ('newest', 1 original of 2), the claim's first write
       // marks the window (LSET, which may grow memory): refused, nothing claimed, nothing marked.
       await expect(new LuaScript('claimQueueJobs-6').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock'], args: [1, 'newest', 'b8', 1, '', 1, 'last', 60000, 'run', ''] })).rejects.toThrow(/OOM/);
-      expect(await digestKeys(redis, '')).toEqual(before);
+      expect(await keyValueSnapshot(redis, '')).toEqual(before);
       // The claim's first write is a pop (frees memory): then its push is not refused half-way.
       const reply = (await new LuaScript('claimQueueJobs-6').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock'], args: [2, 'newest', 'b9', 2, '', 1, 'last', 60000, 'run', ''] })) as unknown[];
       expect(reply[0]).toBe(2);

@@ -23,10 +23,9 @@ import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { WorkItem } from '../../core/workflow/work-item.js';
 import { BATCHES_PER_EXECUTION, workListKey } from '../../core/workflow/work-list.js';
-import { jobEntry, jobsIn, withQueue } from '../support/exact-jobs.js';
+import { jobEntry, jobsIn, withQueue, keyValueSnapshot } from '../support/exact-jobs.js';
 import { interferingRedis, SimulatedCrash, type RedisCall } from '../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
-import { digestKeys } from '../support/redis-snapshot.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 // The workflow's steps called one by one, as the state machine calls them, against real Redis:
@@ -132,13 +131,13 @@ describe('the plan step', () => {
 
   it('plans a dry run without writing anything: the routing travels in the settings', async () => {
     await seed(redis.source());
-    const before = await digestKeys(redis.source(), '');
+    const before = await keyValueSnapshot(redis.source(), '');
 
     const plan = await planStep(reroute({ dryRun: true }), connect());
 
     expect(plan.settings).toMatchObject({ dryRun: true, routed: true, inlineRouting: expect.anything(), planId: expect.any(String) });
     expect(plan.itemCount).toBe(2);
-    expect(await digestKeys(redis.source(), '')).toEqual(before);
+    expect(await keyValueSnapshot(redis.source(), '')).toEqual(before);
   });
 
   it('says when the source holds no Sidekiq data at all, and otherwise says nothing of it', async () => {
@@ -154,7 +153,7 @@ describe('the plan step', () => {
 
   it('refuses a transfer into the same Redis, one that may evict any key, and a wrong prefix, touching nothing', async () => {
     await seed(redis.source());
-    const before = await digestKeys(redis.source(), '');
+    const before = await keyValueSnapshot(redis.source(), '');
     await expect(planStep(transfer(), connect(true))).rejects.toThrow(/^source .* and target .* are the same Redis/);
 
     for (const [client, side] of [[redis.source(), 'source'], [redis.target(), 'target']] as const) {
@@ -170,15 +169,15 @@ describe('the plan step', () => {
         await client.config('SET', 'maxmemory-policy', 'noeviction');
       }
     }
-    expect(await digestKeys(redis.source(), '')).toEqual(before);
+    expect(await keyValueSnapshot(redis.source(), '')).toEqual(before);
     expect(await redis.target().dbsize()).toBe(0);
   });
 
   it('refuses a prefix with no Sidekiq data when there is some under another, touching nothing', async () => {
     await redis.source().rpush('wrong:queue:old', sidekiqPayload({ className: 'A', queue: 'old' }));
-    const before = await digestKeys(redis.source(), '');
+    const before = await keyValueSnapshot(redis.source(), '');
     await expect(planStep(reroute(), connect())).rejects.toThrow(/^No Sidekiq data without a prefix on source .*: use --namespace wrong:\./);
-    expect(await digestKeys(redis.source(), '')).toEqual(before);
+    expect(await keyValueSnapshot(redis.source(), '')).toEqual(before);
   });
 
   it('takes the lock on both ends of a transfer, and refuses while another run holds either', async () => {
@@ -371,12 +370,12 @@ describe('the plan step', () => {
   it('continues a dry run without taking a lock or adding an execution', async () => {
     await seed(redis.source());
     const plan = await planStep(reroute({ dryRun: true }), connect());
-    const before = await digestKeys(redis.source(), '');
+    const before = await keyValueSnapshot(redis.source(), '');
 
     const rest = await planStep({ continuation: { settings: plan.settings, list: { next: 0 } } }, connect());
 
     expect(rest.work.batch.map((i) => i.name)).toEqual(['schedule', 'old']);
-    expect(await digestKeys(redis.source(), '')).toEqual(before);
+    expect(await keyValueSnapshot(redis.source(), '')).toEqual(before);
   });
 });
 
@@ -494,12 +493,12 @@ describe('the page step', () => {
     await seed(redis.source());
     const provider = connect();
     const plan = await planStep(reroute({ dryRun: true, pagesPerInvocation: 1, maxIterations: 1 }), provider);
-    const before = await digestKeys(redis.source(), '');
+    const before = await keyValueSnapshot(redis.source(), '');
 
     const page = await pageStep({ settings: plan.settings, item: plan.work.batch[1]! }, provider, budget);
 
     expect(page).toMatchObject({ done: false, iteration: 1, counters: { moved: 5 } });
-    expect(await digestKeys(redis.source(), '')).toEqual(before);
+    expect(await keyValueSnapshot(redis.source(), '')).toEqual(before);
   });
 
   it('stops with a fatal error when another run took the lock meanwhile, after a complete page', async () => {

@@ -72,36 +72,85 @@ export async function expectExactJobs(redis: Redis, prefix: string, expected: re
 }
 
 /**
- * Everything under `prefix`, readable: per key its type, its whole value (bytes in hex, lists in
- * order, sets and hashes sorted, sorted sets with scores) and whether it expires. Two equal
- * snapshots mean nothing was written, not just that the same key names exist.
+ * Everything under `prefix`, readable: per key its type, when it expires and its whole value
+ * (bytes in hex; lists in order, sets and hashes sorted, sorted sets with exact scores; other types
+ * as DUMP). Two equal snapshots mean nothing was written, not just that the same key names exist:
+ * a key added, removed or renamed, one byte of a member, a score, a list's order, a type, an
+ * expiry added, removed, extended or shortened all show.
+ *
+ * An expiry is its absolute instant (PEXPIRETIME, exact to the millisecond), not the remaining
+ * TTL, so a TTL counting down between two snapshots is no change, while any command that set it
+ * again is. Needs Redis 7.0 or later (PEXPIRETIME); says so on an older server. Key names are read
+ * as bytes; one that is not UTF-8 is shown as `hex:…`.
  */
 export async function keyValueSnapshot(redis: Redis, prefix = ''): Promise<Record<string, string>> {
-  const snapshot: Record<string, string> = {};
   const hex = (b: Buffer) => b.toString('hex');
-  for (const key of await keysUnder(redis, prefix)) {
-    const type = await redis.type(key);
+  const keys = await keyNamesUnder(redis, prefix);
+  const types = await execAll(redis, keys.map((key) => ['TYPE', key]));
+  const reads = await execAll(
+    redis,
+    keys.flatMap((key, i) => [readCommand(String(types[i]), key), ['PEXPIRETIME', key]]),
+  );
+  const snapshot: Record<string, string> = {};
+  keys.forEach((key, i) => {
+    const type = String(types[i]);
+    const raw = reads[2 * i];
+    const expireAt = Number(reads[2 * i + 1]);
     let value: string;
-    if (type === 'string') value = hex((await redis.getBuffer(key)) ?? Buffer.alloc(0));
-    else if (type === 'list') value = (await redis.lrangeBuffer(key, 0, -1)).map(hex).join(',');
-    else if (type === 'set') value = (await redis.smembersBuffer(key)).map(hex).sort().join(',');
-    else if (type === 'zset') {
-      const flat = await redis.zrangeBuffer(key, 0, '-1', 'WITHSCORES');
+    if (type === 'list') value = (raw as Buffer[]).map(hex).join(',');
+    else if (type === 'set') value = (raw as Buffer[]).map(hex).sort().join(',');
+    else if (type === 'zset' || type === 'hash') {
+      const flat = raw as Buffer[];
       const pairs: string[] = [];
-      for (let i = 0; i < flat.length; i += 2) pairs.push(`${hex(flat[i]!)}@${flat[i + 1]!.toString()}`);
+      for (let j = 0; j < flat.length; j += 2) pairs.push(type === 'zset' ? `${hex(flat[j]!)}@${flat[j + 1]!.toString()}` : `${hex(flat[j]!)}=${hex(flat[j + 1]!)}`);
       value = pairs.sort().join(',');
-    } else if (type === 'hash') {
-      const flat = await redis.hgetallBuffer(key);
-      value = Object.entries(flat)
-        .map(([f, v]) => `${Buffer.from(f).toString('hex')}=${hex(v)}`)
-        .sort()
-        .join(',');
-    } else value = hex((await redis.dumpBuffer(key)) ?? Buffer.alloc(0));
-    const ttl = await redis.pttl(key);
-    snapshot[key] = `${type} ${ttl < 0 ? 'persistent' : 'expiring'} ${value}`;
-  }
+    } else value = hex((raw as Buffer | null) ?? Buffer.alloc(0));
+    const expiry = expireAt < 0 ? 'persistent' : `expiring@${new Date(expireAt).toISOString()}`;
+    snapshot[keyName(key)] = `${type} ${expiry} ${value}`;
+  });
   return snapshot;
 }
+
+/** A snapshot with every `expiring@<instant>` read as `expiring`: for comparing with values written out in a test. */
+export function withoutExpiryInstants(snapshot: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(snapshot).map(([key, state]) => [key, state.replace(/^(\S+) expiring@\S+/, '$1 expiring')]));
+}
+
+function readCommand(type: string, key: Buffer): (string | Buffer)[] {
+  if (type === 'string') return ['GET', key];
+  if (type === 'list') return ['LRANGE', key, '0', '-1'];
+  if (type === 'set') return ['SMEMBERS', key];
+  if (type === 'zset') return ['ZRANGE', key, '0', '-1', 'WITHSCORES'];
+  if (type === 'hash') return ['HGETALL', key];
+  return ['DUMP', key];
+}
+
+/** Runs the commands in one pipeline, replies as Buffers; the first error thrown (an older Redis: said plainly). */
+async function execAll(redis: Redis, commands: (string | Buffer)[][]): Promise<unknown[]> {
+  if (commands.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const [name, ...args] of commands) pipeline.callBuffer(String(name), args);
+  const replies = (await pipeline.exec()) ?? [];
+  return replies.map(([error, reply]) => {
+    if (error && /unknown command .PEXPIRETIME/i.test(error.message)) throw new Error('keyValueSnapshot needs Redis 7.0 or later (PEXPIRETIME) to compare expiries exactly', { cause: error });
+    if (error) throw error;
+    return reply;
+  });
+}
+
+/** Every key matching `prefix*` as bytes, by SCAN, sorted and without repeats. */
+async function keyNamesUnder(redis: Redis, prefix: string): Promise<Buffer[]> {
+  const keys = new Map<string, Buffer>();
+  let cursor = '0';
+  do {
+    const [next, page] = await redis.scanBuffer(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 1000);
+    cursor = next.toString();
+    page.forEach((k) => keys.set(k.toString('hex'), k));
+  } while (cursor !== '0');
+  return [...keys.values()].sort(Buffer.compare);
+}
+
+const keyName = (key: Buffer) => (Buffer.from(key.toString()).equals(key) ? key.toString() : `hex:${key.toString('hex')}`);
 
 /** A job a test put into Redis, with the sorted set and score it was put in (none for a queued job). */
 export interface SeededJob {

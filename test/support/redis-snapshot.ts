@@ -1,19 +1,4 @@
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-
-/**
- * A digest of every key under `prefix` (name, type and DUMP of the value, TTL), to prove that an
- * operation wrote nothing.
- */
-export async function digestKeys(redis: Redis, prefix: string): Promise<Map<string, string>> {
-  const digests = new Map<string, string>();
-  for (const key of await keysUnder(redis, prefix)) {
-    const dump = await redis.dumpBuffer(key);
-    const ttl = await redis.pttl(key);
-    digests.set(key, createHash('sha256').update(dump ?? Buffer.alloc(0)).update(String(ttl)).digest('hex'));
-  }
-  return digests;
-}
 
 /** Every key under `prefix`, by SCAN (never KEYS on a shared server). */
 async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {

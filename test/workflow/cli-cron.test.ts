@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { repoPath } from '../support/paths.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
-import { digestKeys } from '../support/redis-snapshot.js';
+import { keyValueSnapshot } from '../support/exact-jobs.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli } from '../support/run-cli.js';
 
@@ -42,13 +42,13 @@ describe('sidekiq-cron definitions in run and move', () => {
 
   it('a dry run with --rewrite-cron says what it would rewrite and writes nothing', async () => {
     await seed();
-    const before = await digestKeys(redis.source(), '');
+    const before = await keyValueSnapshot(redis.source(), '');
 
     const { code, stderr } = await cli('run', '--redis', redis.urls().source, ...rename, '--rewrite-cron', '--dry-run');
 
     expect(code).toBe(0);
     expect(stderr).toContain('sidekiq-cron: 1 definition(s) would be rewritten to push to their new queue (stuck_ci_jobs_worker: cronjob:stuck_ci_jobs → cronjob)');
-    expect(await digestKeys(redis.source(), '')).toEqual(before);
+    expect(await keyValueSnapshot(redis.source(), '')).toEqual(before);
   });
 
   it('run --rewrite-cron rewrites only the queue value of the definition, every other byte and field kept', async () => {

@@ -6,7 +6,8 @@ import { main } from '../../cli/main.js';
 import { DRY_RUN_REWRITES_KEPT } from '../../core/reroute/set-page.js';
 import { bufferIo } from '../support/buffer-io.js';
 import { privateRedis } from '../support/private-redis.js';
-import { allJobs, digestKeys } from '../support/redis-snapshot.js';
+import { keyValueSnapshot } from '../support/exact-jobs.js';
+import { allJobs } from '../support/redis-snapshot.js';
 
 // Two entries of a sorted set that differ only in their queue rewrite to the same bytes, and a
 // sorted set holds one member once: the run moves the first and leaves the other where it was
@@ -43,12 +44,12 @@ const counts = (summary: { sets: { retry: Record<string, unknown> }; totals: { m
 describe('a dry run counts the conflicts of a set as the run makes them', () => {
   it.each([25, 1000])('entries that rewrite to the same bytes, on the same page or pages apart (page size %i)', async (pageSize) => {
     await seed(100, 50, 50);
-    const before = await digestKeys(server.client(), '');
+    const before = await keyValueSnapshot(server.client(), '');
 
     const dry = await run('--sets', 'retry', '--page-size', String(pageSize), '--dry-run', '--json');
 
     expect(dry.code).toBe(0);
-    expect(await digestKeys(server.client(), '')).toEqual(before);
+    expect(await keyValueSnapshot(server.client(), '')).toEqual(before);
     const predicted = counts(JSON.parse(dry.stdout));
     expect(predicted).toEqual({ scanned: 350, moved: 150, alreadyRouted: 50, conflicts: 150, unmapped: 0, unparsable: 0, movedTo: { new: 150 } });
 
@@ -76,12 +77,12 @@ describe('a dry run counts the conflicts of a set as the run makes them', () => 
 
   it(`beyond ${DRY_RUN_REWRITES_KEPT.toLocaleString('en-US')} rewrites remembered in a set, says that the moves it counts after them were not fully checked`, async () => {
     await seed(0, 0, DRY_RUN_REWRITES_KEPT + 10);
-    const before = await digestKeys(server.client(), '');
+    const before = await keyValueSnapshot(server.client(), '');
 
     const dry = await run('--sets', 'retry', '--page-size', '500', '--dry-run', '--json');
     const human = await run('--sets', 'retry', '--page-size', '500', '--dry-run');
 
-    expect(await digestKeys(server.client(), '')).toEqual(before);
+    expect(await keyValueSnapshot(server.client(), '')).toEqual(before);
     expect(JSON.parse(dry.stdout).sets.retry).toMatchObject({ moved: DRY_RUN_REWRITES_KEPT + 10, conflicts: 0, uncheckedMoves: 10 });
     expect(human.stdout).toContain(`10 set entr(ies) counted as moved were checked for conflicts only against the first ${DRY_RUN_REWRITES_KEPT.toLocaleString('en-US')} rewrites of their set that this dry run remembers`);
   });

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { privateSourceAndTarget } from '../support/private-redis.js';
-import { allJobs, digestKeys } from '../support/redis-snapshot.js';
+import { keyValueSnapshot } from '../support/exact-jobs.js';
+import { allJobs } from '../support/redis-snapshot.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli } from '../support/run-cli.js';
 
@@ -149,13 +150,13 @@ describe('eviction policies are shown, warned about, and allkeys-* refused for a
     await source.config('SET', 'maxmemory-policy', 'volatile-lru');
     await target.config('SET', 'maxmemory-policy', 'allkeys-lru');
     try {
-      const before = [await digestKeys(source, ''), await digestKeys(target, '')];
+      const before = [await keyValueSnapshot(source, ''), await keyValueSnapshot(target, '')];
       const refused = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
 
       expect(refused.code).toBe(2);
       expect(refused.stdout).toBe('');
       expect(refused.stderr).toMatch(/^target redis:\/\/127\.0\.0\.1:\d+ has maxmemory-policy allkeys-lru: Redis may evict any key under memory pressure, .* Set maxmemory-policy to noeviction/m);
-      expect([await digestKeys(source, ''), await digestKeys(target, '')]).toEqual(before);
+      expect([await keyValueSnapshot(source, ''), await keyValueSnapshot(target, '')]).toEqual(before);
 
       await target.config('SET', 'maxmemory-policy', 'volatile-lru');
       const moved = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
@@ -182,7 +183,7 @@ describe('a queue whose name no state can carry', { timeout: 180_000 }, () => {
     await source.rpush(`queue:${long}`, job(long, 1));
     await source.rpush('queue:old', job('old', 2, 'W'));
     await source.sadd('queues', long, 'old');
-    const before = await digestKeys(source, '');
+    const before = await keyValueSnapshot(source, '');
 
     const { code, stdout, stderr } = await cli('run', '--redis', redis.urls().source, '--mapping', mappingFile);
 
@@ -190,6 +191,6 @@ describe('a queue whose name no state can carry', { timeout: 180_000 }, () => {
     expect(stdout).toBe('');
     expect(stderr).toContain('1 queue(s) have a name longer than 512 bytes, such as queue:old_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (300004 bytes): a run carries queue names through the state machine');
     expect(stderr).not.toContain('DataLimitExceeded');
-    expect(await digestKeys(source, '')).toEqual(before);
+    expect(await keyValueSnapshot(source, '')).toEqual(before);
   });
 });

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { keyValueSnapshot } from '../support/exact-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
-import { digestKeys } from '../support/redis-snapshot.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli as cli } from '../support/run-cli.js';
 
@@ -25,7 +25,7 @@ describe("Sidekiq's run-wide sets held by another type", { timeout: 180_000 }, (
     const source = redis.source();
     await seed(source);
     await source.rpush('queues', 'old');
-    const before = await digestKeys(source, '');
+    const before = await keyValueSnapshot(source, '');
 
     for (const extra of [[], ['--dry-run']]) {
       const { code, stdout, stderr } = await cli('run', '--redis', redis.urls().source, '--rename', 'old=new', ...extra);
@@ -34,7 +34,7 @@ describe("Sidekiq's run-wide sets held by another type", { timeout: 180_000 }, (
       expect(stderr).toContain('queues holds a list, not the set Sidekiq keeps there');
       expect(stderr).toContain('Nothing was touched.');
       expect(stdout).not.toContain('Complete');
-      expect(await digestKeys(source, '')).toEqual(before);
+      expect(await keyValueSnapshot(source, '')).toEqual(before);
     }
   });
 
@@ -43,13 +43,13 @@ describe("Sidekiq's run-wide sets held by another type", { timeout: 180_000 }, (
     await seed(source);
     await source.sadd('queues', 'old');
     await source.set('processes', 'x');
-    const before = await digestKeys(source, '');
+    const before = await keyValueSnapshot(source, '');
 
     const { code, stderr } = await cli('run', '--redis', redis.urls().source, '--rename', 'old=new');
 
     expect(code).toBe(2);
     expect(stderr).toContain('processes holds a string, not the set Sidekiq keeps there');
-    expect(await digestKeys(source, '')).toEqual(before);
+    expect(await keyValueSnapshot(source, '')).toEqual(before);
   });
 
   it("move with the target's `queues` a hash: exit 2 naming the target's key, nothing touched on either side", async () => {
@@ -57,13 +57,13 @@ describe("Sidekiq's run-wide sets held by another type", { timeout: 180_000 }, (
     await seed(source);
     await source.sadd('queues', 'old');
     await target.hset('queues', 'a', 'b');
-    const before = [await digestKeys(source, ''), await digestKeys(target, '')];
+    const before = [await keyValueSnapshot(source, ''), await keyValueSnapshot(target, '')];
 
     const { code, stderr } = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
 
     expect(code).toBe(2);
     expect(stderr).toContain(`target ${redis.urls().target}: queues holds a hash, not the set Sidekiq keeps there`);
-    expect([await digestKeys(source, ''), await digestKeys(target, '')]).toEqual(before);
+    expect([await keyValueSnapshot(source, ''), await keyValueSnapshot(target, '')]).toEqual(before);
   });
 
   it('drain-check with `queues` a list names the key (exit 2), instead of an unnamed WRONGTYPE', async () => {
@@ -105,7 +105,7 @@ describe('a queue key of another type than a list', { timeout: 180_000 }, () => 
     await source.zadd('queue:old', '1', job('old', 1));
     await source.sadd('queues', 'old');
     await source.zadd('schedule', '1700000000', job('old', 3));
-    const before = await digestKeys(source, '');
+    const before = await keyValueSnapshot(source, '');
 
     for (const extra of [[], ['--dry-run']]) {
       const { code, stdout, stderr } = await cli('run', '--redis', redis.urls().source, '--rename', 'old=new', ...extra);
@@ -114,7 +114,7 @@ describe('a queue key of another type than a list', { timeout: 180_000 }, () => 
       expect(stderr).toContain('the run stopped before its first page');
       expect(stdout).not.toContain('Complete');
       expect(code).toBe(2);
-      expect(await digestKeys(source, '')).toEqual(before);
+      expect(await keyValueSnapshot(source, '')).toEqual(before);
     }
   });
 
@@ -137,16 +137,16 @@ describe('a queue key of another type than a list', { timeout: 180_000 }, () => 
     await source.rpush('queue:q', job('q', 1));
     await source.zadd('queue:zs', '1', job('zs', 2));
     await source.sadd('queues', 'q', 'zs');
-    const before = await digestKeys(source, '');
+    const before = await keyValueSnapshot(source, '');
 
     const { code, stdout, stderr } = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
 
     expect(stderr).toContain(`source ${redis.urls().source}: queue:zs holds a zset, not a list`);
     expect(stdout).not.toContain('Complete');
     expect(code).toBe(2);
-    expect(await digestKeys(source, '')).toEqual(before);
+    expect(await keyValueSnapshot(source, '')).toEqual(before);
     // Only the target's name, which any run writes first (SET NX) and which is no run's own.
-    expect([...(await digestKeys(target, '')).keys()]).toEqual(['sidekiq-migrate:target-id']);
+    expect(Object.keys(await keyValueSnapshot(target, ''))).toEqual(['sidekiq-migrate:target-id']);
   });
 });
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { repoPath } from '../support/paths.js';
 import { privateRedis } from '../support/private-redis.js';
 import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
-import { allJobs, digestKeys } from '../support/redis-snapshot.js';
+import { allJobs } from '../support/redis-snapshot.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli } from '../support/run-cli.js';
 
@@ -50,14 +50,14 @@ describe('sidekiq-migrate rollback', () => {
   it('the human view shows where jobs went back to; --dry-run writes nothing', async () => {
     await seed(3);
     await cli('run', '--redis', redis.url(), '--rename', 'old=new', '--run-id', 'oops-2');
-    const before = await digestKeys(redis.client(), 'queue:');
+    const before = await keyValueSnapshot(redis.client(), 'queue:');
 
     const dry = await cli('rollback', 'oops-2', '--redis', redis.url(), '--dry-run', '--run-id', 'back-2');
 
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/^Re-route redis:\/\/127\.0\.0\.1:\d+ — run back-2 — DRY RUN/m);
     expect(dry.stdout).toContain('Moved to: old 6');
-    expect(await digestKeys(redis.client(), 'queue:')).toEqual(before);
+    expect(await keyValueSnapshot(redis.client(), 'queue:')).toEqual(before);
     expect(await redis.client().exists('sidekiq-migrate:back-2:moves')).toBe(0);
 
     const { code, stdout } = await cli('rollback', 'oops-2', '--redis', redis.url());
@@ -170,14 +170,14 @@ describe('sidekiq-migrate rollback', () => {
 
   it('exits 2 with one clear message for a run that recorded nothing, touching nothing', async () => {
     await seed(2);
-    const before = await digestKeys(redis.client(), '');
+    const before = await keyValueSnapshot(redis.client(), '');
 
     const { code, stdout, stderr } = await cli('rollback', 'no-such-run', '--redis', redis.url());
 
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toMatch(/^Run no-such-run recorded no moves on redis:\/\/127\.0\.0\.1:\d+: it moved nothing, was a dry run, is older than 30 days, or was a transfer\.\n$/);
-    expect(await digestKeys(redis.client(), '')).toEqual(before);
+    expect(await keyValueSnapshot(redis.client(), '')).toEqual(before);
   });
 
   it('exits 2 naming the prefix where the run recorded its moves, when --namespace names another', async () => {
@@ -336,8 +336,9 @@ describe('sidekiq-migrate rollback', () => {
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     await redis.client().lpush('queue:other', sidekiqPayload({ className: 'B', queue: 'other' }));
-    // Every job where it is, and no key added or removed (the records' TTLs count down meanwhile).
-    const state = async () => ({ jobs: await allJobs(redis.client(), ''), keys: [...(await digestKeys(redis.client(), '')).keys()] });
+    // Every key and value as it was, expiries included (keyValueSnapshot compares their instants,
+    // so the records' TTLs counting down meanwhile are no change).
+    const state = () => keyValueSnapshot(redis.client());
     const untouched = await state();
 
     const other = await cli('run', '--redis', redis.url(), '--rename', 'other=elsewhere');

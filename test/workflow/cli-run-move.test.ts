@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoPath } from '../support/paths.js';
-import { allJobs, digestKeys } from '../support/redis-snapshot.js';
+import { keyValueSnapshot } from '../support/exact-jobs.js';
+import { allJobs } from '../support/redis-snapshot.js';
 import { jidOf, sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { runCli } from '../support/run-cli.js';
@@ -56,7 +57,7 @@ describe('sidekiq-migrate run and move', () => {
 
   it('--dry-run writes nothing', async () => {
     await seed(5);
-    const before = await digestKeys(redis.source(), '');
+    const before = await keyValueSnapshot(redis.source(), '');
 
     const { code, stdout } = await cli('run', '--redis', redis.urls().source, '--mapping', mappingFile, '--dry-run');
 
@@ -64,14 +65,14 @@ describe('sidekiq-migrate run and move', () => {
     expect(stdout).toContain('DRY RUN: nothing was written');
     expect(stdout.trimEnd().split('\n').at(-1)).toBe('Dry run, nothing written: a run would move 10 job(s) and leave none behind.');
     expect(stdout).not.toContain('Complete');
-    expect(await digestKeys(redis.source(), '')).toEqual(before);
+    expect(await keyValueSnapshot(redis.source(), '')).toEqual(before);
   });
 
   it('a dry run never says Complete: it names what a run would leave behind, and a move dry run what it would carry', async () => {
     await seed(4);
     await redis.source().lpush('queue:old', sidekiqPayload({ className: 'Unknown', queue: 'old' }), sidekiqPayload({ className: 'Unknown', queue: 'old' }));
     await redis.source().zadd('retry', '2000000000', Buffer.from('{not json'));
-    const before = await digestKeys(redis.source(), '');
+    const before = await keyValueSnapshot(redis.source(), '');
 
     const reroute = await cli('run', '--redis', redis.urls().source, '--mapping', mappingFile, '--dry-run');
     const move = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--dry-run');
@@ -81,7 +82,7 @@ describe('sidekiq-migrate run and move', () => {
     // A transfer carries the unmapped and unparsable jobs as they are: none left behind.
     expect(move.stdout.trimEnd().split('\n').at(-1)).toBe('Dry run, nothing written: a run would move 11 job(s) and leave none behind.');
     expect(`${reroute.stdout}${move.stdout}`).not.toContain('Complete');
-    expect(await digestKeys(redis.source(), '')).toEqual(before);
+    expect(await keyValueSnapshot(redis.source(), '')).toEqual(before);
     expect(await redis.target().dbsize()).toBe(0);
   });
 
@@ -102,7 +103,7 @@ describe('sidekiq-migrate run and move', () => {
     const inFlight = [sidekiqPayload({ className: 'A', queue: 'old', args: '["f1"]' }), sidekiqPayload({ className: 'A', queue: 'old', args: '["f2"]' })];
     await redis.source().rpush('sidekiq-migrate:killed-1:inflight:queue:old', ...inFlight);
     await redis.source().set('sidekiq-migrate:killed-1:batch:queue:old', 'B+0');
-    const before = await digestKeys(redis.source(), '');
+    const before = await keyValueSnapshot(redis.source(), '');
     const sorted = (jobs: { key: string; payload: string; score?: string }[]) => jobs.map((j) => `${j.key}\t${j.payload}\t${j.score ?? ''}`).sort();
     // Every job exactly once, bytes and scores kept; the two in flight back on their queue.
     const expected = sorted([
@@ -115,7 +116,7 @@ describe('sidekiq-migrate run and move', () => {
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain('Would finish 2 job(s) left in flight by an interrupted run, before anything new is claimed.');
     expect(dry.stdout.trimEnd().split('\n').at(-1)).toBe('Dry run, nothing written: a run would finish 2 job(s) left in flight, move 8 job(s) and leave none behind.');
-    expect(await digestKeys(redis.source(), '')).toEqual(before);
+    expect(await keyValueSnapshot(redis.source(), '')).toEqual(before);
     expect(await redis.target().dbsize()).toBe(0);
 
     const real = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target);

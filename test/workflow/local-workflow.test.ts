@@ -8,7 +8,6 @@ import { UrlConnections } from '../../core/workflow/url-connections.js';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { StateNames } from '../../infra/constructs/state-names.js';
 import { runWorkflowLocally, type LocalEvent } from '../../infra/local/run-workflow-locally.js';
-import { digestKeys } from '../support/redis-snapshot.js';
 import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
@@ -96,12 +95,12 @@ describe('the state machine, run locally against real Redis', () => {
 
   it('a dry run reports and writes nothing, and takes no lock', async () => {
     await seed(redis.source());
-    const before = await digestKeys(redis.source(), '');
+    const before = await keyValueSnapshot(redis.source(), '');
 
     const summary = (await run(reroute({ dryRun: true }))).summary!;
 
     expect(summary).toMatchObject({ dryRun: true, complete: true, totals: { moved: 90 } });
-    expect(await digestKeys(redis.source(), '')).toEqual(before);
+    expect(await keyValueSnapshot(redis.source(), '')).toEqual(before);
   });
 
   it('survives a Redis outage in the middle: the page is retried, the run completes, nothing is lost', async () => {

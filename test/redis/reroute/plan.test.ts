@@ -5,7 +5,7 @@ import { rerouteQueueSlice } from '../../../core/reroute/queue-slice.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { classRoutingPlan } from '../../../core/routing/routing-plan.js';
 import { connectShared, uniquePrefix } from '../../support/redis.js';
-import { digestKeys } from '../../support/redis-snapshot.js';
+import { keyValueSnapshot } from '../../support/exact-jobs.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = connectShared();
@@ -26,13 +26,13 @@ describe('the plan (dry run)', () => {
     await redis.lpush(keys.queue('old'), sidekiqPayload({ className: 'Gone', queue: 'old', jid: 'bbbbbbbbbbbbbbbbbbbbbbbb' }));
     await redis.lpush(keys.queue('stay'), sidekiqPayload({ className: 'Stay', queue: 'stay' }));
     await redis.sadd(keys.queues, 'old', 'stay');
-    const before = await digestKeys(redis, keys.prefix);
+    const before = await keyValueSnapshot(redis, keys.prefix);
 
     // Act
     const report = await planReroute({ redis, keys, plan, sets: ['schedule', 'retry', 'dead'], queues: true, pageSize: 100 });
 
     // Assess: nothing changed, byte for byte.
-    expect(await digestKeys(redis, keys.prefix)).toEqual(before);
+    expect(await keyValueSnapshot(redis, keys.prefix)).toEqual(before);
     for (const set of ['schedule', 'retry', 'dead'] as const) {
       expect(report.sets[set]).toMatchObject({
         total: 303,

@@ -5,9 +5,8 @@ import { rerouteQueueSlice, type Placement, type QueueCursor } from '../../../co
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { classRoutingPlan, renameRoutingPlan, type RoutingPlan } from '../../../core/routing/routing-plan.js';
 import { connectShared, uniquePrefix } from '../../support/redis.js';
-import { digestKeys } from '../../support/redis-snapshot.js';
 import { interferingRedis } from '../../support/interfering-redis.js';
-import { expectExactJobs, jobEntry, jobsIn, withQueue } from '../../support/exact-jobs.js';
+import { expectExactJobs, jobEntry, jobsIn, withQueue, keyValueSnapshot } from '../../support/exact-jobs.js';
 import { jidOf, queueOf, sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = connectShared();
@@ -238,12 +237,12 @@ describe('queue slices', () => {
   it('a dry run counts what it would move and writes nothing', async () => {
     const keys = new SidekiqKeys(uniquePrefix());
     for (const p of [...jobs(5), 'bad']) await enqueue(keys, 'old', p);
-    const before = await digestKeys(redis, keys.prefix);
+    const before = await keyValueSnapshot(redis, keys.prefix);
 
     const run = await drainQueue(keys, 'old', mapping({ A: 'new' }), { sliceSize: 2, dryRun: true });
 
     expect(run.counters).toMatchObject({ scanned: 6, moved: 5, unparsable: 1, movedTo: { new: 5 } });
-    expect(await digestKeys(redis, keys.prefix)).toEqual(before);
+    expect(await keyValueSnapshot(redis, keys.prefix)).toEqual(before);
   });
 
   it('a run ends even while a stale producer keeps pushing to the old queue', async () => {

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LuaScript } from '../../../core/redis/lua-script.js';
 import { privateRedis } from '../../support/private-redis.js';
-import { digestKeys } from '../../support/redis-snapshot.js';
+import { keyValueSnapshot } from '../../support/exact-jobs.js';
 
 // rerouteQueueJobs-n.lua removes each job from the source with its own LREM and pushes what it
 // removed variadically, per destination list, after the removals (issue #18). These compare
@@ -166,21 +166,21 @@ describe('rerouteQueueJobs-n: no write before a command that can fail', () => {
   it.each(['0', '4', 'x', '1.5', ''])('a destination index that names no key (%j, of 3) is refused before the first job is removed', async (dest) => {
     const source = [payload('a'), payload('b')];
     await redis.rpush('queue:old', ...source);
-    const before = await digestKeys(redis, '');
+    const before = await keyValueSnapshot(redis, '');
     const ops = [
       { original: source[0]!, rewritten: payload('a2'), dest: 1 },
       { original: source[1]!, rewritten: payload('b2'), dest: dest as unknown as number },
     ];
     await expect(run({ push: 'RPUSH', direction: 1, destinations, ops })).rejects.toThrow(/destination index/);
-    expect(await digestKeys(redis, '')).toEqual(before);
+    expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
   it('jobs that do not come as whole triples are refused before the first job is removed', async () => {
     await redis.rpush('queue:old', payload('a'));
-    const before = await digestKeys(redis, '');
+    const before = await keyValueSnapshot(redis, '');
     const call = { keys: ['queue:old', 'queues', 'queue:a'], args: ['RPUSH', '1', '1', 'a', payload('a'), payload('a2'), '1', payload('a')] };
     await expect(script.run(redis, call)).rejects.toThrow(/triples/);
-    expect(await digestKeys(redis, '')).toEqual(before);
+    expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
   it('under noeviction with memory full: its first write (an LREM, which frees memory) is not refused, so its pushes are not either: every job moves', async () => {

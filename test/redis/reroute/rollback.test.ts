@@ -14,7 +14,8 @@ import { UrlConnections } from '../../../core/workflow/url-connections.js';
 import { runWorkflowLocally } from '../../../infra/local/run-workflow-locally.js';
 import { interferingRedis, SimulatedCrash } from '../../support/interfering-redis.js';
 import { privateRedis } from '../../support/private-redis.js';
-import { allJobs, digestKeys } from '../../support/redis-snapshot.js';
+import { keyValueSnapshot } from '../../support/exact-jobs.js';
+import { allJobs } from '../../support/redis-snapshot.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const server = privateRedis();
@@ -147,7 +148,7 @@ describe('rollback of a re-route run', () => {
   it('refuses a run that recorded no moves, clearly, touching nothing', async () => {
     await seed(redis());
     await run({ runId: 'dry-1', routing: { kind: 'mapping', mapping: MAPPING }, dryRun: true });
-    const before = await digestKeys(redis(), '');
+    const before = await keyValueSnapshot(redis(), '');
 
     for (const of of ['never-ran', 'dry-1']) {
       const { executions, summary } = await rollback(of);
@@ -158,7 +159,7 @@ describe('rollback of a re-route run', () => {
       expect(executions[0]!.error!.message).toMatch(
         new RegExp(`^Run ${of} recorded no moves on redis://127\\.0\\.0\\.1:\\d+: it moved nothing, was a dry run, is older than 30 days, or was a transfer\\.$`),
       );
-      expect(await digestKeys(redis(), '')).toEqual(before);
+      expect(await keyValueSnapshot(redis(), '')).toEqual(before);
     }
   });
 

@@ -5,8 +5,7 @@ import { rewrittenEntriesKey } from '../../../core/reroute/rewritten-entries.js'
 import { SidekiqKeys, type SortedSetName } from '../../../core/redis/sidekiq-keys.js';
 import { classRoutingPlan, renameRoutingPlan, type RoutingPlan } from '../../../core/routing/routing-plan.js';
 import { connectShared, uniquePrefix } from '../../support/redis.js';
-import { digestKeys } from '../../support/redis-snapshot.js';
-import { expectExactJobs, jobEntry, withQueue } from '../../support/exact-jobs.js';
+import { expectExactJobs, jobEntry, withQueue, keyValueSnapshot } from '../../support/exact-jobs.js';
 import { jidOf, queueOf, sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const START: SetCursor = { scan: '0' };
@@ -49,13 +48,13 @@ describe.each(['schedule', 'retry', 'dead'] as const)('re-routing the %s set', (
   it('S2: an empty mapping leaves every job where it is, counted as unmapped', async () => {
     const keys = new SidekiqKeys(uniquePrefix());
     await seedGitLabFixture(keys.sortedSet(set));
-    const before = await digestKeys(redis, keys.prefix);
+    const before = await keyValueSnapshot(redis, keys.prefix);
 
     const run = await rerouteWholeSet(keys, set, mapping({}));
 
     expect(run.counters).toMatchObject({ scanned: 4, moved: 0, unmapped: 4 });
     expect(run.counters.unmappedClasses).toEqual({ TestWorker: 3, PostReceive: 1 });
-    expect(await digestKeys(redis, keys.prefix)).toEqual(before);
+    expect(await keyValueSnapshot(redis, keys.prefix)).toEqual(before);
   });
 
   it('S4: moves mapped jobs, changing only the queue value and keeping every score', async () => {
@@ -163,12 +162,12 @@ describe('set pages: sizes, namespaces and bad members', () => {
     const bare = new SidekiqKeys(uniquePrefix());
     await seedGitLabFixture(namespaced.sortedSet('schedule'));
     await seedGitLabFixture(bare.sortedSet('schedule'));
-    const bareBefore = await digestKeys(redis, bare.prefix);
+    const bareBefore = await keyValueSnapshot(redis, bare.prefix);
 
     const run = await rerouteWholeSet(namespaced, 'schedule', mapping({ TestWorker: 'new_queue' }));
 
     expect(run.counters.moved).toBe(3);
-    expect(await digestKeys(redis, bare.prefix)).toEqual(bareBefore);
+    expect(await keyValueSnapshot(redis, bare.prefix)).toEqual(bareBefore);
   });
 
   it('leaves unparsable and unmapped members byte for byte, and reports them', async () => {
@@ -197,12 +196,12 @@ describe('set pages: sizes, namespaces and bad members', () => {
   it('a dry run counts what it would do and writes nothing', async () => {
     const keys = new SidekiqKeys(uniquePrefix());
     await seedGitLabFixture(keys.sortedSet('schedule'));
-    const before = await digestKeys(redis, keys.prefix);
+    const before = await keyValueSnapshot(redis, keys.prefix);
 
     const run = await rerouteWholeSet(keys, 'schedule', mapping({ TestWorker: 'new_queue' }), { dryRun: true });
 
     expect(run.counters).toMatchObject({ moved: 3, movedTo: { new_queue: 3 }, unmapped: 1 });
-    expect(await digestKeys(redis, keys.prefix)).toEqual(before);
+    expect(await keyValueSnapshot(redis, keys.prefix)).toEqual(before);
   });
 
   it('renames move the entries of the renamed queue whatever their class', async () => {
@@ -288,7 +287,7 @@ describe("a run's record of its own rewrites, met again later in the same scan",
     await redis.set(record, 'not a set');
     // The run's record of moves may be written ahead of the refused calls: a record of moves that
     // did not happen is harmless (move-record.ts). Everything else stays as it was.
-    const unchanged = async () => [...(await digestKeys(redis, keys.prefix))].filter(([k]) => !k.endsWith(':moves'));
+    const unchanged = async () => Object.entries(await keyValueSnapshot(redis, keys.prefix)).filter(([k]) => !k.endsWith(':moves'));
     const before = await unchanged();
 
     await expect(rerouteSetPage({ ...request, cursor: first.cursor })).rejects.toThrow(/WRONGTYPE|holds a string/);

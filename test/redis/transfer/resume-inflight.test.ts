@@ -5,10 +5,9 @@ import { setEntryId } from '../../../core/transfer/ledger-id.js';
 import { findInflightLeftovers, resumeInflight } from '../../../core/transfer/resume-inflight.js';
 import { emptyTransferCounters } from '../../../core/transfer/transfer-counters.js';
 import type { TransferContext } from '../../../core/transfer/transfer-options.js';
-import { jobEntry, jobsIn } from '../../support/exact-jobs.js';
+import { jobEntry, jobsIn, keyValueSnapshot } from '../../support/exact-jobs.js';
 import { interferingRedis } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
-import { digestKeys } from '../../support/redis-snapshot.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 // What an interrupted run leaves, built by hand: an in-flight key with the batch id beside it on
@@ -183,16 +182,16 @@ describe('resuming what an interrupted run left in flight', () => {
     await source.set('sidekiq-migrate:old:inflight:dead', job(4)); // a string
     await source.rpush('sidekiq-migrate:a:b:inflight:queue:x', job(5)); // the pattern's, not a run id
     await source.rpush('sidekiq-migrate:old:batch:queue:y', job(6));
-    const before = [await digestKeys(source, ''), await digestKeys(redis.target(), '')];
+    const before = [await keyValueSnapshot(source, ''), await keyValueSnapshot(redis.target(), '')];
 
     expect(await resumeInflight(context())).toEqual(emptyTransferCounters());
-    expect([await digestKeys(source, ''), await digestKeys(redis.target(), '')]).toEqual(before);
+    expect([await keyValueSnapshot(source, ''), await keyValueSnapshot(redis.target(), '')]).toEqual(before);
 
     await leaveQueueBatch();
-    const withLeftovers = [await digestKeys(source, ''), await digestKeys(redis.target(), '')];
+    const withLeftovers = [await keyValueSnapshot(source, ''), await keyValueSnapshot(redis.target(), '')];
     // The three jobs of the queue's batch; none of the keys of other shapes.
     expect(await resumeInflight(context({ dryRun: true }))).toEqual({ ...emptyTransferCounters(), resumed: 3 });
-    expect([await digestKeys(source, ''), await digestKeys(redis.target(), '')]).toEqual(withLeftovers);
+    expect([await keyValueSnapshot(source, ''), await keyValueSnapshot(redis.target(), '')]).toEqual(withLeftovers);
   });
 
   it('names the key it was resuming when Redis refuses, and what it was doing when the search fails', async () => {

@@ -5,7 +5,8 @@ import { RunLock } from '../../../core/redis/run-lock.js';
 import { ledgerKey } from '../../../core/transfer/transfer-keys.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { renameRoutingPlan } from '../../../core/routing/routing-plan.js';
-import { allJobs, digestKeys } from '../../support/redis-snapshot.js';
+import { keyValueSnapshot } from '../../support/exact-jobs.js';
+import { allJobs } from '../../support/redis-snapshot.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 
@@ -130,12 +131,12 @@ describe('transferring to a new Redis', () => {
   it('a dry run counts and writes nothing on either side', async () => {
     for (let i = 0; i < 5; i++) await redis.source().lpush('queue:default', job(i));
     await redis.source().zadd('schedule', '1', job(9));
-    const before = [await digestKeys(redis.source(), ''), await digestKeys(redis.target(), '')];
+    const before = [await keyValueSnapshot(redis.source(), ''), await keyValueSnapshot(redis.target(), '')];
 
     const summary = await runTransfer(request({ dryRun: true, sliceSize: 2 }));
 
     expect(summary.totals).toMatchObject({ claimed: 6, written: 6 });
-    expect([await digestKeys(redis.source(), ''), await digestKeys(redis.target(), '')]).toEqual(before);
+    expect([await keyValueSnapshot(redis.source(), ''), await keyValueSnapshot(redis.target(), '')]).toEqual(before);
   });
 
   it('refuses to start while another run holds the lock on either side, naming it', async () => {

@@ -15,10 +15,9 @@ import type { CarriedJob } from '../../../core/transfer/carry-job.js';
 import { emptyTransferCounters } from '../../../core/transfer/transfer-counters.js';
 import { MAX_JOBS_PER_CLAIM, MAX_JOBS_PER_WRITE } from '../../../core/transfer/transfer-options.js';
 import { writeEntriesToSet, writeJobsToQueues, type LedgeredEntry } from '../../../core/transfer/write-to-target.js';
-import { jobEntry, jobsIn } from '../../support/exact-jobs.js';
+import { jobEntry, jobsIn, keyValueSnapshot } from '../../support/exact-jobs.js';
 import { interferingRedis, type RedisCall } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
-import { digestKeys } from '../../support/redis-snapshot.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 import { swapEvalsha } from '../../support/swap-evalsha.js';
 
@@ -164,7 +163,7 @@ describe('one call of the pipeline fails', () => {
     const target = redis.target();
     await target.set('queue:b', 'not a list');
     const jobs: CarriedJob[] = Array.from({ length: MAX_JOBS_PER_CLAIM }, (_, i) => ({ payload: Buffer.from(job(i)), queue: i === MAX_JOBS_PER_CLAIM - 1 ? 'b' : 'a', kind: 'as-is' }));
-    const before = await digestKeys(target, '');
+    const before = await keyValueSnapshot(target, '');
     const counters = emptyTransferCounters();
 
     const error = await writeJobsToQueues(target, keys, 'ledger', 'RPUSH', { id: 'B', first: 0 }, jobs, counters, lock).then(
@@ -174,7 +173,7 @@ describe('one call of the pipeline fails', () => {
 
     expect(error).toBeInstanceOf(KeyTypeError);
     expect(error).toMatchObject({ key: 'queue:b', retryable: false });
-    expect(await digestKeys(target, '')).toEqual(before);
+    expect(await keyValueSnapshot(target, '')).toEqual(before);
     expect(counters).toEqual(emptyTransferCounters());
   });
 

@@ -6,10 +6,9 @@ import { nameFromBytes } from '../../../core/redis/key-name.js';
 import type { CarriedJob } from '../../../core/transfer/carry-job.js';
 import { emptyTransferCounters } from '../../../core/transfer/transfer-counters.js';
 import { writeEntriesToSet, writeJobsToQueues, type LedgeredEntry } from '../../../core/transfer/write-to-target.js';
-import { jobEntry, jobsIn } from '../../support/exact-jobs.js';
+import { jobEntry, jobsIn, keyValueSnapshot } from '../../support/exact-jobs.js';
 import { interferingRedis } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
-import { digestKeys } from '../../support/redis-snapshot.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
@@ -145,7 +144,7 @@ describe("the run lock on the target, looked at before anything is written", () 
       const target = redis.target();
       await target.flushall();
       await target.set(lock.key, held);
-      const before = await digestKeys(target, '');
+      const before = await keyValueSnapshot(target, '');
 
       const errors = await write();
 
@@ -153,19 +152,19 @@ describe("the run lock on the target, looked at before anything is written", () 
         expect(error).toBeInstanceOf(FatalError);
         expect(error).toMatchObject({ retryable: false, message: 'Run run-1 lost its run lock on target (another run holds it); stopping (nothing is lost: the next run resumes).' });
       }
-      expect(await digestKeys(target, '')).toEqual(before);
+      expect(await keyValueSnapshot(target, '')).toEqual(before);
     }
   });
 
   it('a later execution of the run holds it: refused as superseded, nothing written', async () => {
     const target = redis.target();
     await target.set(lock.key, record({ runId: 'run-1', plannedAt: 2000, expiresAt: Date.now() + 60_000 }));
-    const before = await digestKeys(target, '');
+    const before = await keyValueSnapshot(target, '');
 
     const errors = await write();
 
     for (const error of errors) expect(error).toBeInstanceOf(RunSupersededError);
-    expect(await digestKeys(target, '')).toEqual(before);
+    expect(await keyValueSnapshot(target, '')).toEqual(before);
   });
 
   it("this run's lock (even past its expiry), none, or another run's past its expiry: written", async () => {
