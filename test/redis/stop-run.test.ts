@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RunStoppedError } from '../../core/errors/run-stopped-error.js';
 import { LuaScript } from '../../core/redis/lua-script.js';
 import { RUN_STOP_MARKER_TTL_MS, RunLock, RunLockedError, runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
@@ -11,22 +11,14 @@ import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { WorkItem } from '../../core/workflow/work-item.js';
 import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
+import { connectionsPerTest } from '../support/test-connections.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { jobEntry, jobsIn, keyValueSnapshot } from '../support/exact-jobs.js';
 import { interferingRedis } from '../support/interfering-redis.js';
 
 const redis = privateSourceAndTarget();
 const renewScript = new LuaScript('renewRunLock-2');
-let connections: UrlConnections | undefined;
-afterEach(async () => {
-  await connections?.close();
-});
-
-function connect(): UrlConnections {
-  const { source, target } = redis.urls();
-  connections = new UrlConnections({ source: { url: source }, target: { url: target } });
-  return connections;
-}
+const { connect } = connectionsPerTest(redis);
 
 const transfer = (runId = 'run-1', extra: Record<string, unknown> = {}) => ({ runId, mode: 'transfer', target: 'target', sets: ['schedule'], pageSize: 10, ...extra });
 const run = (runId = 'run-1') => ({ runId, source: 'source', target: 'target', dryRun: false });

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
 import { RunStoppedError } from '../../core/errors/run-stopped-error.js';
 import { RunSupersededError } from '../../core/errors/run-superseded-error.js';
@@ -16,6 +16,7 @@ import { BATCHES_PER_EXECUTION, workListKey } from '../../core/workflow/work-lis
 import type { WorkItem } from '../../core/workflow/work-item.js';
 import { interferingRedis } from '../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
+import { connectionsPerTest } from '../support/test-connections.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 
@@ -27,16 +28,7 @@ import { jobEntry, jobsIn } from '../support/exact-jobs.js';
  * execution's `root`, delete the run's list, set the stop marker or release the lock.
  */
 const redis = privateSourceAndTarget();
-let connections: UrlConnections | undefined;
-afterEach(async () => {
-  await connections?.close();
-});
-
-function connect(): UrlConnections {
-  const { source, target } = redis.urls();
-  connections = new UrlConnections({ source: { url: source }, target: { url: target } });
-  return connections;
-}
+const { connect } = connectionsPerTest(redis);
 
 const transfer = { runId: 'run-1', mode: 'transfer', target: 'target', sets: ['schedule'], pageSize: 10 };
 const budget = { deadline: Date.now() + 600_000 };
@@ -195,7 +187,7 @@ describe('an execution superseded by a later execution of its run (Redrive after
       expect(await jobsIn(redis.target())).toEqual(seeded);
       expect(await redis.source().exists(runLockKey(''), workListKey('', 'run-1'), runExecutionsKey('', 'run-1'))).toBe(0);
       expect(await redis.target().exists(runLockKey(''))).toBe(0);
-      await connections?.close();
+      await provider.close();
     }
     // Its end among the executions, its finish (list and lock) and its look at what was left all came after B at least once.
     console.log(`B planned before each of ${at} calls of the summary on the source`);
@@ -224,7 +216,7 @@ describe('an execution superseded by a later execution of its run (Redrive after
       await step(a, { get: async (name: string) => (name === 'source' ? { ...source, redis: interfering } : provider.get(name)) }).catch((error: unknown) => {
         if (!(error instanceof RunSupersededError)) throw error;
       });
-      await connections?.close();
+      await provider.close();
       if (!b) return at;
       await check(b, planned!);
     }
@@ -296,7 +288,7 @@ describe('an execution superseded by a later execution of its run (Redrive after
       for (const item of c.work.batch) await finish(c, item, provider);
       expect(await summarizeStep({ settings: c.settings, execution: c.execution, tally: c.work.tally }, provider), `C planned before call ${at}`).toMatchObject({ releasedLock: true, complete: true });
       expect(await jobsIn(redis.target())).toEqual(seeded);
-      await connections?.close();
+      await provider.close();
     }
     expect(at).toBeGreaterThan(5);
   });

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
 import { RunStoppedError } from '../../core/errors/run-stopped-error.js';
 import { InputError } from '../../core/errors/input-error.js';
@@ -26,23 +26,13 @@ import { BATCHES_PER_EXECUTION, workListKey } from '../../core/workflow/work-lis
 import { jobEntry, jobsIn, withQueue, keyValueSnapshot } from '../support/exact-jobs.js';
 import { interferingRedis, SimulatedCrash, type RedisCall } from '../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
+import { connectionsPerTest } from '../support/test-connections.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 // The workflow's steps called one by one, as the state machine calls them, against real Redis:
 // what each leaves in Redis (locks, the run's list and executions, jobs) and what it returns.
 const redis = privateSourceAndTarget();
-let connections: UrlConnections[] = [];
-afterEach(async () => {
-  await Promise.all(connections.map((c) => c.close()));
-  connections = [];
-});
-
-function connect(sameServer = false): UrlConnections {
-  const { source, target } = redis.urls();
-  const c = new UrlConnections({ source: { url: source }, target: { url: sameServer ? source : target } });
-  connections.push(c);
-  return c;
-}
+const { connect } = connectionsPerTest(redis);
 
 const budget = { deadline: Date.now() + 600_000 };
 const reroute = (extra: Record<string, unknown> = {}) => ({ runId: 'run-1', mode: 'reroute', routing: { kind: 'mapping', mapping: { A: 'new' } }, sets: ['schedule'], pageSize: 5, ...extra });

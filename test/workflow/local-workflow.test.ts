@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RunLock } from '../../core/redis/run-lock.js';
 import { combineSummaries } from '../../core/workflow/combine-summaries.js';
 import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
@@ -11,18 +11,10 @@ import { runWorkflowLocally, type LocalEvent } from '../../infra/local/run-workf
 import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
+import { connectionsPerTest } from '../support/test-connections.js';
 
 const redis = privateSourceAndTarget();
-let connections: UrlConnections | undefined;
-afterEach(async () => {
-  await connections?.close();
-});
-
-function connect(): UrlConnections {
-  const { source, target } = redis.urls();
-  connections = new UrlConnections({ source: { url: source }, target: { url: target } });
-  return connections;
-}
+const { connect, closedAfterTest } = connectionsPerTest(redis);
 
 /**
  * 40 queued jobs on `old`, 30 scheduled and 20 retrying entries naming `old`, one unmapped, one
@@ -108,7 +100,7 @@ describe('the state machine, run locally against real Redis', () => {
     const { source } = redis.urls();
     // Commands time out after 300 ms; retries wait 1 s; the server stays frozen until the state
     // machine has retried the page (no timer decides whether the outage was long enough).
-    connections = new UrlConnections({ source: { url: source, connect: { commandTimeoutMs: 300 } } });
+    const connections = closedAfterTest(new UrlConnections({ source: { url: source, connect: { commandTimeoutMs: 300 } } }));
     let pages = 0;
     let retries = 0;
     let thaw: (() => void) | undefined;

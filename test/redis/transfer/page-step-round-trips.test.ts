@@ -5,7 +5,7 @@
 // after the slice it lands in: each slice's claim then claims nothing. A rate-limited run still
 // renews after every slice (its waits may be long).
 import type { Redis, RedisKey } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RunStoppedError } from '../../../core/errors/run-stopped-error.js';
 import { LuaScript } from '../../../core/redis/lua-script.js';
 import { RunSupersededError } from '../../../core/errors/run-superseded-error.js';
@@ -20,6 +20,7 @@ import type { ConnectionProvider } from '../../../core/workflow/connections.js';
 import { jobEntry, jobsIn } from '../../support/exact-jobs.js';
 import { interferingRedis } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
+import { connectionsPerTest } from '../../support/test-connections.js';
 import { loadScripts, recording } from '../../support/recording-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
@@ -33,16 +34,7 @@ async function ledgerContents(key: RedisKey): Promise<unknown> {
   return (await redis.target().type(key)) === 'hash' ? redis.target().hgetall(key) : (await redis.target().smembers(key)).sort();
 }
 const copyEntriesToSet = new LuaScript('copyEntriesToSet-3');
-let connections: UrlConnections | undefined;
-afterEach(async () => {
-  await connections?.close();
-});
-
-function connect(): UrlConnections {
-  const { source, target } = redis.urls();
-  connections = new UrlConnections({ source: { url: source }, target: { url: target } });
-  return connections;
-}
+const { connect, latest } = connectionsPerTest(redis);
 
 /** The provider's clients, each recording its pipelines (recording-redis.ts), by connection name. */
 function recordingProvider(provider: UrlConnections): ConnectionProvider & { events: (name: string) => string[] } {
@@ -89,7 +81,7 @@ describe("a transfer page task's round trips", () => {
       await loadScripts(redis.source(), redis.target());
       const planned = await plan();
       const item = planned.work.batch.find((i) => i.kind === kind && (kind === 'set' || i.name === 'default'))!;
-      const provider = recordingProvider(connections!);
+      const provider = recordingProvider(latest());
 
       const after = await pageStep({ settings: planned.settings, item }, provider, budget);
 
@@ -117,7 +109,7 @@ describe("a transfer page task's round trips", () => {
     await loadScripts(redis.source(), redis.target());
     const planned = await plan({ sets: [], rateLimit: 1_000_000 });
     const item = planned.work.batch.find((i) => i.kind === 'queue' && i.name === 'default')!;
-    const provider = recordingProvider(connections!);
+    const provider = recordingProvider(latest());
 
     await pageStep({ settings: planned.settings, item }, provider, budget);
 
@@ -159,7 +151,7 @@ describe("a transfer page task's round trips", () => {
         let claims = 0;
         const provider: ConnectionProvider = {
           get: async (name) => {
-            const connection = await connections!.get(name);
+            const connection = await latest().get(name);
             if (name !== 'source') return connection;
             const source = interferingRedis(connection.redis, async (call) => {
               if (!call.scripts.includes(script.sha) || ++claims !== 2) return;
@@ -202,7 +194,7 @@ describe("a transfer page task's round trips", () => {
       let ledgerThen: unknown = null;
       const provider: ConnectionProvider = {
         get: async (name) => {
-          const connection = await connections!.get(name);
+          const connection = await latest().get(name);
           if (name !== 'target') return connection;
           const target = interferingRedis(connection.redis, async (call) => {
             if (!call.scripts.includes(script.sha) || ++writes !== 2) return;
@@ -248,11 +240,11 @@ describe("a transfer page task's round trips", () => {
       await RunLock.releaseIfHeld(redis.target(), '', 'thief');
       await RunLock.releaseIfHeld(redis.source(), '', 'run-1');
       const resumer = kind === 'queue' ? 'run-1' : 'run-2';
-      const again = await planStep({ runId: resumer, mode: 'transfer', target: 'target', sets: ['schedule'], pageSize: PAGE }, connections!);
+      const again = await planStep({ runId: resumer, mode: 'transfer', target: 'target', sets: ['schedule'], pageSize: PAGE }, latest());
       expect(again.resumed).toMatchObject({ resumed: MAX_JOBS_PER_CLAIM, written: MAX_JOBS_PER_CLAIM, duplicates: 0 });
       for (const next of again.work.batch) {
         let current = next;
-        while (!current.done) current = await pageStep({ settings: again.settings, item: current }, connections!, budget);
+        while (!current.done) current = await pageStep({ settings: again.settings, item: current }, latest(), budget);
       }
       expect(await jobsIn(redis.target())).toEqual(seeded);
       expect(await jobsIn(redis.source())).toEqual([]);
@@ -269,7 +261,7 @@ describe("a transfer page task's round trips", () => {
     let claims = 0;
     const provider: ConnectionProvider = {
       get: async (name) => {
-        const connection = await connections!.get(name);
+        const connection = await latest().get(name);
         if (name !== 'source') return connection;
         const source = interferingRedis(connection.redis, async (call) => {
           if (!call.scripts.includes(claimQueueJobs.sha) || ++claims !== 2) return;
