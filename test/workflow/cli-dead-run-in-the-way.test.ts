@@ -3,40 +3,23 @@
 // expires in 1200 s unless that run renews it. Wait for it, or stop it.": as if X were alive, with
 // nothing to stop. It now says what `rollback` says of such a run: that X was interrupted, its
 // gone pid, how long its lock holds, and what to do; exit 1, every key and value unchanged.
-import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { keyValueSnapshot } from '../support/exact-jobs.js';
-import { repoPath } from '../support/paths.js';
+import { killedAfterMoving, spawnCli as cli } from '../support/cli-child.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
-const bin = repoPath('bin/sidekiq-migrate.js');
 const dir = mkdtempSync(join(tmpdir(), 'cli-dead-run-'));
 const mappingFile = join(dir, 'mapping.json');
 writeFileSync(mappingFile, JSON.stringify({ A: 'new' }));
 
-/** The shipped CLI, spawned: its exit code and what it printed. */
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-  });
-}
-
 /** `run` started as a child and SIGKILLed once its progress says it moved a job: its pid. */
-async function killedMidRun(runId: string): Promise<number> {
-  const child = spawn(process.execPath, [bin, 'run', '--redis', redis.urls().source, '--mapping', mappingFile, '--run-id', runId, '--page-size', '3'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_, signal) => resolve(signal)));
-  let text = '';
-  await new Promise<void>((resolve) => child.stderr!.on('data', (d: Buffer) => /[1-9][\d,]* moved/.test((text += d.toString())) && resolve()));
-  child.kill('SIGKILL');
-  expect(await exited).toBe('SIGKILL');
-  return child.pid!;
+function killedMidRun(runId: string): Promise<number> {
+  return killedAfterMoving('run', '--redis', redis.urls().source, '--mapping', mappingFile, '--run-id', runId, '--page-size', '3');
 }
 
 describe('a run or move in the way of a run of this machine whose process is gone', { timeout: 120_000 }, () => {

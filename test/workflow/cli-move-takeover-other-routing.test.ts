@@ -4,36 +4,20 @@
 // with jobs in both `a` and `b`. Other routing or another selection of classes is now refused
 // before anything is touched (exit 1, one message naming the dead run and both ways out); the same
 // routing and classes still resume it, and every job ends on the target once.
-import { execFile, spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
-import { repoPath } from '../support/paths.js';
+import { killedAfterMoving, spawnCli as cli } from '../support/cli-child.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
-const bin = repoPath('bin/sidekiq-migrate.js');
 const ends = () => ['--from', redis.urls().source, '--to', redis.urls().target];
-
-/** The shipped CLI, spawned: its exit code and what it printed. */
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-  });
-}
 
 /** A plain `move` with `options`, SIGKILLed once its progress says it moved a job: its pid and run id (from the lock it left). */
 async function killedMidMove(...options: string[]): Promise<{ pid: number; runId: string }> {
-  const child = spawn(process.execPath, [bin, 'move', ...ends(), ...options, '--page-size', '3', '--rate-limit', '40'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_, signal) => resolve(signal)));
-  let text = '';
-  await new Promise<void>((resolve) => child.stderr!.on('data', (d: Buffer) => /[1-9][\d,]* moved/.test((text += d.toString())) && resolve()));
-  child.kill('SIGKILL');
-  expect(await exited).toBe('SIGKILL');
+  const pid = await killedAfterMoving('move', ...ends(), ...options, '--page-size', '3', '--rate-limit', '40');
   const lock = await redis.source().get('sidekiq-migrate:lock');
-  return { pid: child.pid!, runId: (JSON.parse(lock!) as { runId: string }).runId };
+  return { pid, runId: (JSON.parse(lock!) as { runId: string }).runId };
 }
 
 /** 200 jobs of class A (and 10 of class B) in `old` on the source: their payloads. */

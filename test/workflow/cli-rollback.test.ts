@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { movedSome } from '../support/cli-child.js';
 import { repoPath } from '../support/paths.js';
 import { privateRedis } from '../support/private-redis.js';
 import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
@@ -23,12 +24,6 @@ async function seed(n = 8): Promise<void> {
     await redis.client().lpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
     await redis.client().zadd('schedule', String(2e9 + i), sidekiqPayload({ className: 'A', queue: 'old', args: `[${100 + i}]` }));
   }
-}
-
-/** Until the child's progress says it moved a job (a progress line `N moved`, N > 0). */
-async function movedSome(child: ReturnType<typeof spawn>): Promise<void> {
-  let text = '';
-  await new Promise<void>((resolve) => child.stderr!.on('data', (d: Buffer) => /[1-9][\d,]* moved/.test((text += d.toString())) && resolve()));
 }
 
 const jobs = async () => (await allJobs(redis.client(), '')).filter((j) => !j.key.startsWith('sidekiq-migrate:'));

@@ -6,18 +6,17 @@
 // moved the 150 jobs already in qa on to qb. A different routing is now refused before anything
 // is touched (exit 1, one message naming the dead run and both ways out); the same routing, even
 // written in another order, still resumes it silently.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
-import { repoPath } from '../support/paths.js';
+import { cliBin as bin, killedAfterMoving, movedSome, spawnCli as cli } from '../support/cli-child.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
-const bin = repoPath('bin/sidekiq-migrate.js');
 const dir = mkdtempSync(join(tmpdir(), 'cli-takeover-'));
 const mappingFile = (name: string, mapping: Record<string, string>): string => {
   const path = join(dir, name);
@@ -25,25 +24,11 @@ const mappingFile = (name: string, mapping: Record<string, string>): string => {
   return path;
 };
 
-/** The shipped CLI, spawned: its exit code and what it printed. */
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-  });
-}
-
 /** A plain `run` with `routing`, SIGKILLed once its progress says it moved a job: its pid and run id (from the lock it left). */
 async function killedMidRun(...routing: string[]): Promise<{ pid: number; runId: string }> {
-  const child = spawn(process.execPath, [bin, 'run', '--redis', redis.urls().source, ...routing, '--page-size', '3'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_, signal) => resolve(signal)));
-  let text = '';
-  await new Promise<void>((resolve) => child.stderr!.on('data', (d: Buffer) => /[1-9][\d,]* moved/.test((text += d.toString())) && resolve()));
-  child.kill('SIGKILL');
-  expect(await exited).toBe('SIGKILL');
+  const pid = await killedAfterMoving('run', '--redis', redis.urls().source, ...routing, '--page-size', '3');
   const lock = await redis.source().get('sidekiq-migrate:lock');
-  return { pid: child.pid!, runId: (JSON.parse(lock!) as { runId: string }).runId };
+  return { pid, runId: (JSON.parse(lock!) as { runId: string }).runId };
 }
 
 /** 200 jobs of class A (and 10 of class B) in `old`: their payloads. */
@@ -187,8 +172,7 @@ describe('a plain run on a machine where an earlier run was killed', { timeout: 
     await source.sadd('queues', 'old');
     const child = spawn(process.execPath, [bin, 'run', '--redis', url, '--rename', 'old=a', '--page-size', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    let text = '';
-    await new Promise<void>((resolve) => child.stderr!.on('data', (d: Buffer) => /[1-9][\d,]* moved/.test((text += d.toString())) && resolve()));
+    await movedSome(child);
     // Paused, not killed: its process is alive and holds the lock.
     child.kill('SIGSTOP');
     try {
