@@ -87,15 +87,20 @@ describe('a step back while the step there died holding its locks', () => {
 
 /**
  * Pauses the shard's writes until a slice is caught between its claim on main and its write to the
- * shard (its jobs in flight on main); a pause that landed where the run takes its locks again (the
- * start of a page task) catches nothing, and is lifted to try again once the run moved on.
+ * shard: the run's write waits on the paused shard (a client there blocked, CLIENT LIST flag `b`)
+ * and, read after that, its jobs are in flight on main. Seeing jobs in flight is not enough: a
+ * slice whose write landed just before the pause is acknowledged (its in-flight list emptied) a
+ * moment later, and the run then blocks on the next page's lock renewal with nothing in flight.
+ * A pause that caught nothing is lifted to try again once the run moved on.
  * Returns the in-flight key, with the shard's writes still paused.
  */
 async function claimedNotWritten(shard: Redis, main: Redis): Promise<string> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const moved = await shard.llen('queue:a');
     await shard.client('PAUSE', 60_000, 'WRITE');
-    const found = await waitUntil('jobs in flight on main', async () => {
+    const found = await waitUntil('the run blocked on the shard with jobs in flight on main', async () => {
+      const blocked = String(await shard.client('LIST')).split('\n').some((line) => /\bflags=\S*b/.test(line));
+      if (!blocked) return false;
       const [key] = await main.keys('sidekiq-migrate:*:inflight:queue:a');
       return key !== undefined && (await main.llen(key)) > 0 && key;
     }, { timeoutMs: 2_000 }).catch(() => undefined);
