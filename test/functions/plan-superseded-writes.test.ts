@@ -7,7 +7,7 @@ import type { ItemResult, WorkItem } from '../../core/workflow/work-item.js';
 import type { WorkState } from '../../core/workflow/work-list.js';
 import { interferingRedis, type RedisCall } from '../support/interfering-redis.js';
 import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { fakeContext } from './support/lambda-harness.js';
 import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
@@ -31,7 +31,7 @@ let hB: LoadedHandlers;
 let beforeA: ((call: RedisCall) => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  const [s, t] = await Promise.all([startRedisServer(), startRedisServer()]);
+  const [s, t] = (await startRedisServers([], [])) as [RedisServerHandle, RedisServerHandle];
   servers.push(s, t);
   source = new Redis(s.url, { protocol: 2 });
   target = new Redis(t.url, { protocol: 2 });

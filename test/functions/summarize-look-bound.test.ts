@@ -7,7 +7,7 @@ import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import type { ItemResult, WorkItem } from '../../core/workflow/work-item.js';
 import type { WorkState } from '../../core/workflow/work-list.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { fakeContext } from './support/lambda-harness.js';
 import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
@@ -26,7 +26,7 @@ let target: Redis;
 let h: LoadedHandlers;
 
 beforeAll(async () => {
-  servers.push(await startRedisServer(['--enable-debug-command', 'local']), await startRedisServer());
+  servers.push(...(await startRedisServers(['--enable-debug-command', 'local'], [])));
   source = new Redis(servers[0]!.url, { protocol: 2 });
   target = new Redis(servers[1]!.url, { protocol: 2 });
   h = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: servers[0]!.url, SIDEKIQ_MIGRATE_TARGET_URL: servers[1]!.url });

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { PlanOutput } from '../../core/workflow/steps/plan-step.js';
 import type { WorkItem } from '../../core/workflow/work-item.js';
 import { MetricNames } from '../../functions/support/metric-names.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
 import { allJobs } from '../support/redis-snapshot.js';
 import { jobDigestEntry, jobDigestsIn, withQueue } from '../support/exact-jobs.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
@@ -32,10 +32,10 @@ let sourceUrl: string;
 let targetUrl: string;
 
 beforeAll(async () => {
-  const [s, t] = await Promise.all([
-    startRedisServer(['--requirepass', SOURCE_TOKEN]),
-    startRedisServer(['--user', 'migrator', 'on', `>${TARGET_PASSWORD}`, '~*', '&*', '+@all', '--user', 'default', 'off']),
-  ]);
+  const [s, t] = (await startRedisServers(
+    ['--requirepass', SOURCE_TOKEN],
+    ['--user', 'migrator', 'on', `>${TARGET_PASSWORD}`, '~*', '&*', '+@all', '--user', 'default', 'off'],
+  )) as [RedisServerHandle, RedisServerHandle];
   servers.push(s, t);
   sourceUrl = s.url;
   targetUrl = t.url.replace('://', '://migrator@'); // the user may be named in the URL; its password may not

@@ -8,7 +8,7 @@ import { extractDefinition } from '../../infra/local/extract-definition.js';
 import { synthesizeLocalWorkflow } from '../../infra/local/local-workflow-stack.js';
 import { runWorkflowLocally, type LocalExecution } from '../../infra/local/run-workflow-locally.js';
 import { REPO_ROOT } from '../../infra/constructs/migration-functions.js';
-import { startRedisServer, TEST_CA_FILE, type RedisServerHandle } from '../support/redis-server.js';
+import { TEST_CA_FILE, type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
 import { allJobs } from '../support/redis-snapshot.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { deployedDefinition, resolveIntrinsics, synthesizeApp, taskStates, templateFunctions, type CloudAssembly, type TemplateFunction } from './support/cdk-out.js';
@@ -57,10 +57,10 @@ beforeAll(async () => {
   functions = templateFunctions(assembly);
   definition = deployedDefinition(assembly);
 
-  [sourceServer, targetServer] = await Promise.all([
-    startRedisServer(['--user', SOURCE_USER, 'on', `>${SOURCE_PASSWORD}`, '~*', '&*', '+@all', '--user', 'default', 'off'], { tls: true }),
-    startRedisServer(['--requirepass', TARGET_TOKEN], { tls: true }),
-  ]);
+  [sourceServer, targetServer] = (await startRedisServers(
+    { args: ['--user', SOURCE_USER, 'on', `>${SOURCE_PASSWORD}`, '~*', '&*', '+@all', '--user', 'default', 'off'], tls: true },
+    { args: ['--requirepass', TARGET_TOKEN], tls: true },
+  )) as [RedisServerHandle, RedisServerHandle];
   const tls = { ca: readFileSync(TEST_CA_FILE, 'utf8') };
   source = new Redis({ port: sourceServer.port, host: '127.0.0.1', username: SOURCE_USER, password: SOURCE_PASSWORD, tls, protocol: 2 });
   target = new Redis({ port: targetServer.port, host: '127.0.0.1', password: TARGET_TOKEN, tls, protocol: 2 });

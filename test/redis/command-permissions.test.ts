@@ -8,7 +8,7 @@ import { connectRedis } from '../../core/redis/connect-redis.js';
 import { RedisCommandError, RedisUnavailableError } from '../../core/redis/redis-errors.js';
 import { parseRedisUrl } from '../../core/redis/redis-url.js';
 import { repoPath } from '../support/paths.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { startRedisServer, type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
 import { startReplica } from '../support/replica.js';
 
 // Private servers: ACL users and a renamed command must not reach other tests.
@@ -16,7 +16,7 @@ let server: RedisServerHandle;
 let renamed: RedisServerHandle; // LREM renamed away, as some managed services do
 const clients: Redis[] = [];
 beforeAll(async () => {
-  [server, renamed] = await Promise.all([startRedisServer(), startRedisServer(['--rename-command', 'LREM', ''])]);
+  [server, renamed] = (await startRedisServers([], ['--rename-command', 'LREM', ''])) as [RedisServerHandle, RedisServerHandle];
   const admin = client(server);
   const users: Record<string, string[]> = {
     scoped: ['~p:*', '&*', '+@all'], // everything, on keys under p: only

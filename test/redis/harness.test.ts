@@ -1,7 +1,14 @@
 import { Redis } from 'ioredis';
 import { describe, expect, inject, it } from 'vitest';
-import { assertRedisServerInstalled, startRedisServer } from '../support/redis-server.js';
+import { spawnSync } from 'node:child_process';
+import { assertRedisServerInstalled, startRedisServer, startRedisServers } from '../support/redis-server.js';
 import { sharedRedisUrl, uniquePrefix } from '../support/redis.js';
+
+/** The pids of the redis-server processes this test process started and that still run, sorted. */
+function childRedisServers(): number[] {
+  const ps = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' }).stdout;
+  return ps.split('\n').filter((line) => /redis-server/.test(line)).map((line) => Number(line.trim().split(/\s+/)[0])).sort((a, b) => a - b);
+}
 
 describe('the real-Redis test harness', () => {
   it('runs two shared servers on distinct free loopback ports, never 6379', async () => {
@@ -40,6 +47,20 @@ describe('the real-Redis test harness', () => {
 
     // Assess: signal 0 probes for the process; it is gone.
     expect(() => process.kill(server.pid, 0)).toThrow();
+  });
+
+  it('starts servers together, and stops the ones started (by pid) when another cannot start', async () => {
+    const before = childRedisServers();
+    const both = await startRedisServers([], ['--maxmemory-policy', 'noeviction']);
+    try {
+      expect(childRedisServers()).toEqual([...before, ...both.map((s) => s.pid)].sort((a, b) => a - b));
+    } finally {
+      await Promise.all(both.map((s) => s.stop()));
+    }
+
+    await expect(startRedisServers([], ['--no-such-option', 'x'], [])).rejects.toThrow(/^Could not start redis-server/);
+    // Assess: no redis-server of this process is left running.
+    expect(childRedisServers()).toEqual(before);
   });
 
   it('gives every test its own key prefix', () => {

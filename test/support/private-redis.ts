@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { startRedisServer, type RedisServerHandle } from './redis-server.js';
+import { startRedisServer, type RedisServerHandle, startRedisServers } from './redis-server.js';
 
 /**
  * Two private servers for a test file (a source and a target), emptied before each test, so that
@@ -15,7 +15,7 @@ export function privateSourceAndTarget(): {
   const servers: RedisServerHandle[] = [];
   const clients: Redis[] = [];
   beforeAll(async () => {
-    servers.push(await startRedisServer(), await startRedisServer());
+    servers.push(...(await startRedisServers([], [])));
     clients.push(...servers.map((s) => new Redis(s.url, { protocol: 2 })));
   });
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { assertRedisServerInstalled, startRedisServer, type RedisServerHandle } from './redis-server.js';
+import { assertRedisServerInstalled, type RedisServerHandle, startRedisServers } from './redis-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -26,7 +26,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
   };
   process.once('exit', killAll);
-  servers.push(await startRedisServer(), await startRedisServer());
+  servers.push(...(await startRedisServers([], [])));
   const [source, target] = servers as [RedisServerHandle, RedisServerHandle];
   project.provide('redisUrls', { source: source.url, target: target.url });
   project.provide('redisPids', { source: source.pid, target: target.pid });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
 import { runCli } from '../support/run-cli.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
@@ -14,7 +14,7 @@ import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 const servers: RedisServerHandle[] = [];
 const clients: Redis[] = [];
 beforeAll(async () => {
-  servers.push(await startRedisServer(['--maxmemory-policy', 'volatile-lru']), await startRedisServer());
+  servers.push(...(await startRedisServers(['--maxmemory-policy', 'volatile-lru'], [])));
   clients.push(...servers.map((s) => new Redis(s.url, { protocol: 2 })));
 });
 afterAll(async () => {

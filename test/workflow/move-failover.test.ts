@@ -13,7 +13,7 @@ import { UrlConnections } from '../../core/workflow/url-connections.js';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { runWorkflowLocally, type LocalEvent } from '../../infra/local/run-workflow-locally.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
 import { startReplica, type ReplicaHandle } from '../support/replica.js';
 import { runCli } from '../support/run-cli.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
@@ -24,7 +24,7 @@ let clients: Redis[] = [];
 let connections: UrlConnections | undefined;
 
 beforeEach(async () => {
-  const [source, target] = await Promise.all([startRedisServer(), startRedisServer()]);
+  const [source, target] = (await startRedisServers([], [])) as [RedisServerHandle, RedisServerHandle];
   const [sourceReplica, targetReplica] = await Promise.all([startReplica(source), startReplica(target)]);
   servers = { source, target, sourceReplica, targetReplica };
   clients = [];

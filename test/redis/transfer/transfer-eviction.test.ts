@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { runTransfer } from '../../../core/transfer/run-transfer.js';
 import { repoPath } from '../../support/paths.js';
-import { startRedisServer, type RedisServerHandle } from '../../support/redis-server.js';
+import { type RedisServerHandle, startRedisServers } from '../../support/redis-server.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 import { jobsOnBoth, waitForLocksGone } from '../../support/transfer-crash-loop.js';
 import { jobEntry } from '../../support/exact-jobs.js';
@@ -16,7 +16,7 @@ import { jobEntry } from '../../support/exact-jobs.js';
 const servers: RedisServerHandle[] = [];
 const clients: Redis[] = [];
 beforeAll(async () => {
-  servers.push(await startRedisServer(['--maxmemory-policy', 'volatile-lru']), await startRedisServer(['--maxmemory-policy', 'volatile-lru']));
+  servers.push(...(await startRedisServers(['--maxmemory-policy', 'volatile-lru'], ['--maxmemory-policy', 'volatile-lru'])));
   clients.push(...servers.map((s) => new Redis(s.url, { protocol: 2 })));
 });
 afterAll(async () => {
