@@ -19,7 +19,11 @@ import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
 let connections: UrlConnections | undefined;
+/** Every page task slowHandlers started in this test, until it ended (one goes on after its execution timed out). */
+let pageTasks: Promise<unknown>[] = [];
 afterEach(async () => {
+  await Promise.allSettled(pageTasks);
+  pageTasks = [];
   await connections?.close();
   connections = undefined;
 });
@@ -30,9 +34,10 @@ function slowHandlers(delayMs: number): LocalHandlers {
   const real = localTaskHandlers(connections);
   return {
     ...real,
-    rerouteQueueSlice: async (input, context) => {
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-      return real.rerouteQueueSlice(input, context);
+    rerouteQueueSlice: (input, context) => {
+      const task = new Promise((resolve) => setTimeout(resolve, delayMs)).then(() => real.rerouteQueueSlice(input, context));
+      pageTasks.push(task);
+      return task;
     },
   };
 }
@@ -99,8 +104,8 @@ describe('an execution that outlasts its state machine’s TimeoutSeconds, local
     expect(ended[0]!['detail']).toMatchObject({ status: 'TIMED_OUT', error: 'States.Timeout', executionArn: executions[0]!.executionArn });
     expect(await redis.source().get('sidekiq-migrate:lock')).toBeNull();
     expect(JSON.parse((await redis.source().get('sidekiq-migrate:timeout-1:stopped'))!)).toMatchObject({ runId: 'timeout-1', reason: 'TIMED_OUT' });
-    // Once the page in progress when it timed out has met the stop marker.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Once the page in progress when it timed out has met the stop marker (its task has ended).
+    await Promise.allSettled(pageTasks);
     expect(await everyJobOnce(jobs)).toBeGreaterThan(0);
   });
 
