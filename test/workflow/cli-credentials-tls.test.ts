@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { connectOptions } from '../../cli/workflow/connect-options.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
+import { keyValueSnapshot } from '../support/exact-jobs.js';
 import { startRedisServer, TEST_CA_FILE, type RedisServerHandle } from '../support/redis-server.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli } from '../support/run-cli.js';
@@ -55,7 +56,7 @@ describe('a read-only ACL user', { timeout: 180_000 }, () => {
   });
 
   it('fails the dry run that the runbook says proves the credentials: exit 2, the missing commands named, nothing touched', async () => {
-    const before = await jobs(redis.source());
+    const before = await keyValueSnapshot(redis.source());
 
     const { code, stdout, stderr } = await cli('run', '--redis', `redis://reader:reader-pass@${host(redis.urls().source)}`, '--mapping', mappingFile, '--dry-run');
 
@@ -63,7 +64,7 @@ describe('a read-only ACL user', { timeout: 180_000 }, () => {
     expect(stdout).toBe('');
     expect(stderr).toMatch(/^source redis:\/\/reader:\*\*\*@127\.0\.0\.1:\d+: the user reader may not run EVALSHA, SCRIPT LOAD, MULTI \(needed to check the other writes without running them\), which a migration needs\. Grant them/);
     expect(stderr).not.toContain('reader-pass');
-    expect(await jobs(redis.source())).toEqual(before);
+    expect(await keyValueSnapshot(redis.source())).toEqual(before);
   });
 
   it('may still run the read-only drain check', async () => {
@@ -82,13 +83,13 @@ describe('a read-only ACL user', { timeout: 180_000 }, () => {
   });
 
   it('a user without LREM (nor ACL) is found by queueing the commands in MULTI and discarding them', async () => {
-    const before = await jobs(redis.source());
+    const before = await keyValueSnapshot(redis.source());
 
     const { code, stderr } = await cli('run', '--redis', `redis://nolrem:nolrem-pass@${host(redis.urls().source)}`, '--mapping', mappingFile);
 
     expect(code).toBe(2);
     expect(stderr).toMatch(/the user nolrem may not run LREM, which a migration needs\. Grant them \(ACL SETUSER … \+lrem\)/);
-    expect(await jobs(redis.source())).toEqual(before);
+    expect(await keyValueSnapshot(redis.source())).toEqual(before);
     expect(await redis.source().exists('sidekiq-migrate:permission-check', 'queue:sidekiq-migrate-permission-check', 'retry')).toBe(0);
   });
 
@@ -99,7 +100,7 @@ describe('a read-only ACL user', { timeout: 180_000 }, () => {
     await source.call('ACL', 'SETUSER', 'gitlabnoacl', 'reset', 'on', '>gitlab-pass', '~resque:gitlab:*', '&*', '+@all', '-acl');
     await source.rpush('resque:gitlab:queue:old', job('old', 3));
     await source.sadd('resque:gitlab:queues', 'old');
-    const before = await jobs(source);
+    const before = await keyValueSnapshot(source);
 
     for (const user of ['gitlab', 'gitlabnoacl']) {
       const url = `redis://${user}:gitlab-pass@${host(redis.urls().source)}`;
@@ -109,7 +110,7 @@ describe('a read-only ACL user', { timeout: 180_000 }, () => {
         new RegExp(`^source redis://${user}:\\*\\*\\*@127\\.0\\.0\\.1:\\d+: the user ${user} may not use the keys a migration needs with no prefix \\(no namespace\\) \\(TYPE, EXISTS, .*, MGET, HDEL, SSCAN refused on them\\)\\. Grant them \\(ACL SETUSER … ~\\*\\), or, if Sidekiq's keys are under a namespace \\(GitLab's resque:gitlab:\\), give it, or use another user\\. Nothing was touched\\.\\n$`),
       );
       expect(stderr).not.toMatch(/\+type|may not run/);
-      expect(await jobs(source)).toEqual(before);
+      expect(await keyValueSnapshot(source)).toEqual(before);
     }
 
     const namespaced = await cli('run', '--redis', `redis://gitlabnoacl:gitlab-pass@${host(redis.urls().source)}`, '--namespace', 'resque:gitlab', '--mapping', mappingFile);
@@ -138,13 +139,13 @@ describe('a read-only ACL user', { timeout: 180_000 }, () => {
 
   it('a read-only target refuses the move before anything is claimed', async () => {
     await redis.target().call('ACL', 'SETUSER', 'reader', 'reset', 'on', '>reader-pass', '~*', '&*', '+@read', '+info');
-    const before = await jobs(redis.source());
+    const before = await keyValueSnapshot(redis.source());
 
     const { code, stderr } = await cli('move', '--from', redis.urls().source, '--to', `redis://reader:reader-pass@${host(redis.urls().target)}`);
 
     expect(code).toBe(2);
     expect(stderr).toMatch(/^target redis:\/\/reader:\*\*\*@127\.0\.0\.1:\d+: the user reader may not run EVALSHA, SCRIPT LOAD, MULTI .*which a transfer target needs/);
-    expect(await jobs(redis.source())).toEqual(before);
+    expect(await keyValueSnapshot(redis.source())).toEqual(before);
     expect(await jobs(redis.target())).toEqual([]);
   });
 });

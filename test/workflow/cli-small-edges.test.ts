@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { privateSourceAndTarget } from '../support/private-redis.js';
+import { keyValueSnapshot } from '../support/exact-jobs.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli } from '../support/run-cli.js';
 
@@ -149,14 +150,14 @@ describe('small edges of the command line', { timeout: 180_000 }, () => {
   it('move with the same server, database and prefix on both ends (spelt differently) is refused: exit 2, nothing touched', async () => {
     const source = redis.source();
     await seed(source);
-    const before = await jobs(source);
+    const before = await keyValueSnapshot(source);
 
     const { code, stdout, stderr } = await cli('move', '--from', redis.urls().source, '--to', `${redis.urls().source}/0`);
 
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toMatch(/^source redis:\/\/127\.0\.0\.1:\d+ and target redis:\/\/127\.0\.0\.1:\d+\/0 are the same Redis \(server run_id [0-9a-f]{40}, database 0, no prefix\): a transfer needs two different places\. To re-route inside one Redis, use run\. Nothing was touched\.\n$/);
-    expect(await jobs(source)).toEqual(before);
+    expect(await keyValueSnapshot(source)).toEqual(before);
     expect(await source.keys('sidekiq-migrate:*')).toEqual([]);
   });
 
@@ -191,7 +192,7 @@ describe('small edges of the command line', { timeout: 180_000 }, () => {
     await source.select(3);
     await seed(source);
     await source.select(0);
-    const before = await jobs(source);
+    const before = await keyValueSnapshot(source);
 
     const query = await cli('run', '--redis', `${redis.urls().source}?db=3`, '--rename', 'old=new');
     const percent = await cli('run', '--redis', redis.urls().source.replace('://', '://app:100%sure@'), '--rename', 'old=new');
@@ -200,10 +201,10 @@ describe('small edges of the command line', { timeout: 180_000 }, () => {
     expect(query.stderr.trim()).toBe(`--redis: ${redis.urls().source}?…: a query (?…) or fragment (#…) is not read: give the database as the path (/3) and the password in the URL's user part or with --password`);
     expect(percent).toMatchObject({ code: 2, stdout: '' });
     expect(percent.stderr.trim()).toBe(`--redis: ${redis.urls().source.replace('://', '://app:***@')}: the password is not validly percent-encoded (write "%" as %25, or give the password with --password)`);
-    expect(await jobs(source)).toEqual(before);
+    expect(await keyValueSnapshot(source)).toEqual(before);
     await source.select(3);
     try {
-      expect(await jobs(source)).toEqual(before);
+      expect(await keyValueSnapshot(source)).toEqual(before);
     } finally {
       await source.select(0);
     }
@@ -212,7 +213,7 @@ describe('small edges of the command line', { timeout: 180_000 }, () => {
   it('a mapping too large for a run\'s input (10,000 classes) is refused at once, before anything is touched: exit 2, and how to split it', async () => {
     const source = redis.source();
     await seed(source);
-    const before = await jobs(source);
+    const before = await keyValueSnapshot(source);
     const keys = (await source.keys('*')).sort();
     const mapping: Record<string, string> = {};
     for (let i = 0; i < 10_000; i++) mapping[`Worker${String(i).padStart(5, '0')}WithAFairlyLongGitLabStyleName`] = `gitlab_style_queue_name_for_worker_${i}`;
@@ -229,7 +230,7 @@ describe('small edges of the command line', { timeout: 180_000 }, () => {
     const perRun = Number(/at most about ([\d,]+) classes/.exec(stderr)![1]!.replace(/,/g, ''));
     const part = Object.fromEntries(Object.entries(mapping).slice(0, perRun));
     expect(Buffer.byteLength(JSON.stringify({ routing: { kind: 'mapping', mapping: part } }))).toBeLessThan(261_632);
-    expect(await jobs(source)).toEqual(before);
+    expect(await keyValueSnapshot(source)).toEqual(before);
     expect((await source.keys('*')).sort()).toEqual(keys);
   });
 });
