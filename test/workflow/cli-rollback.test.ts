@@ -180,14 +180,14 @@ describe('sidekiq-migrate rollback', () => {
     await redis.client().lpush('resque:gitlab:queue:old', sidekiqPayload({ className: 'A', queue: 'old' }));
     await redis.client().lpush('queue:default', sidekiqPayload({ className: 'B', queue: 'default' }));
     expect((await cli('run', '--redis', redis.url(), '--namespace', 'resque:gitlab', '--mapping', mappingFile, '--run-id', 'ns-1')).code).toBe(0);
-    const before = await allJobs(redis.client(), '');
+    const before = await keyValueSnapshot(redis.client());
 
     const { code, stdout, stderr } = await cli('rollback', 'ns-1', '--redis', redis.url());
 
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toMatch(/^Run ns-1 recorded no moves on redis:\/\/127\.0\.0\.1:\d+, but its record is on this Redis under the prefix "resque:gitlab:": use --namespace resque:gitlab:\.\n$/);
-    expect(await allJobs(redis.client(), '')).toEqual(before);
+    expect(await keyValueSnapshot(redis.client())).toEqual(before);
   });
 
   it('a rollback of a run whose jobs a later run moved on (r1: a→b, then r2: b→c) names r2 and what to do, never "Complete"; its dry run says so too; rolled back newest first, every job is back', async () => {
