@@ -1,18 +1,10 @@
 import type { Redis } from 'ioredis';
+import { keysUnder } from './exact-jobs.js';
 
-/** Every key under `prefix`, by SCAN (never KEYS on a shared server). */
-async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
-  const keys = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, page] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    page.forEach((k) => keys.add(k));
-  } while (cursor !== '0');
-  return [...keys].sort();
-}
-
-/** Every job payload held in the lists and sorted sets under `prefix`, with where it is. */
+/**
+ * Every job payload held in the lists and sorted sets under `prefix`, with where it is, as text
+ * (exact-jobs.ts's jobsIn compares bytes; this is for tests that read or rewrite payloads).
+ */
 export async function allJobs(redis: Redis, prefix: string): Promise<{ key: string; payload: string; score?: string }[]> {
   const jobs: { key: string; payload: string; score?: string }[] = [];
   for (const key of await keysUnder(redis, prefix)) {
