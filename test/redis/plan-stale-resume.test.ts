@@ -83,7 +83,7 @@ async function interruptedRun(): Promise<void> {
  */
 async function both(): Promise<unknown> {
   const target = await keyValueSnapshot(redis.target());
-  for (const [key, value] of Object.entries(target)) if (key.includes(':ledger:')) target[key] = String(value).replace(/^(set|hash) expiring/, '$1 persistent');
+  for (const [key, value] of Object.entries(target)) if (key.includes(':ledger:')) target[key] = String(value).replace(/^(set|hash) expiring@\S+/, '$1 persistent');
   return { source: await keyValueSnapshot(redis.source()), target };
 }
 
