@@ -424,10 +424,7 @@ function unheardWarning(unheard: NonNullable<RunSummary['unheard']>, dryRun: boo
   const where = reroute ? 'this Redis' : 'the target';
   const named = `${unheard.queues.map((q) => `${displayName(q.queue)} ${n(q.jobs)}`).join(' · ')}${unheard.total > unheard.queues.length ? ` · … and ${n(unheard.total - unheard.queues.length)} more` : ''}`;
   const verb = dryRun ? 'would put' : 'put';
-  // A queue named like its key is a likely slip: its list is queue:queue:NAME.
-  const keyLike = unheard.queues.find((q) => q.queue.startsWith('queue:'));
-  const slip = keyLike ? ` A mapping names queues, not keys: the queue ${displayName(keyLike.queue)} is the list queue:${displayName(keyLike.queue)}.` : '';
-  return `Nobody fetches from ${n(unheard.total)} queue(s) this run ${verb} jobs on (${named}): none of the ${n(unheard.liveProcesses)} live Sidekiq process(es) on ${where} listens to them, so those jobs wait until one does. Start a process on those queues, or correct the ${reroute ? 'mapping or rules' : 'routing'} and run again (drain-check counts them as orphans).${slip}`;
+  return `Nobody fetches from ${n(unheard.total)} queue(s) this run ${verb} jobs on (${named}): none of the ${n(unheard.liveProcesses)} live Sidekiq process(es) on ${where} listens to them, so those jobs wait until one does. Start a process on those queues, or correct the ${reroute ? 'mapping or rules' : 'routing'} and run again (drain-check counts them as orphans).`;
 }
 
 /** The verdict's clause for jobs put where nobody fetches: "at least" when more queues than named. */

@@ -1,4 +1,5 @@
 import { unencodableQueueName } from '../payload/encode-json-string.js';
+import { keyNameProblem } from './destination-name.js';
 import { compileQuery, type CompiledQuery } from './query/compile-query.js';
 import { InvalidRoutingRuleError } from './invalid-routing-rule-error.js';
 import { rubyInspect } from './ruby-value.js';
@@ -40,6 +41,8 @@ function compileRule(rule: unknown, position: number): RoutingRule {
   const text = queue === null ? null : String(queue);
   const unencodable = text === null ? null : unencodableQueueName(text);
   if (unencodable !== null) throw invalid(`its queue ${unencodable}`);
+  const keyName = text === null ? undefined : keyNameProblem(text);
+  if (keyName !== undefined) throw invalid(`its queue ${keyName}`);
   return {
     position,
     query: compileQuery(query),

@@ -2,6 +2,7 @@ import { InputError } from '../errors/input-error.js';
 import { movesPrefixes, readMoves } from '../reroute/move-record.js';
 import { parseCatalogText } from '../routing/catalog/load-catalog.js';
 import { buildGitLabRouting } from '../routing/gitlab-routing.js';
+import { keyNameProblem } from '../routing/destination-name.js';
 import { reverseRoutingPlan } from '../routing/reverse-plan.js';
 import { classRoutingPlan, renameRoutingPlan, type RoutingPlan } from '../routing/routing-plan.js';
 import { queueRenamesOf } from '../routing/parse-queue-renames.js';
@@ -16,8 +17,17 @@ export function resolveRoutingInput(routing: Exclude<RoutingInput, { kind: 'roll
       const built = buildGitLabRouting({ catalog: { workers, warnings, files: ['execution input'] }, rules: { value: routing.rules, origin: 'the execution input' } });
       return classRoutingPlan(built.mapping, built.liveQueues);
     }
-    case 'mapping':
+    case 'mapping': {
+      // A key name as destination is refused as in --mapping and rules (destination-name.ts), for
+      // an execution started without the CLI too. Not white space: the CLI resolves GitLab rules,
+      // whose queue is used verbatim, to this form.
+      const problems = Object.entries(routing.mapping).flatMap(([className, queue]) => {
+        const problem = keyNameProblem(queue);
+        return problem === undefined ? [] : [`${className}: the queue ${problem}`];
+      });
+      if (problems.length > 0) throw new InputError(`The mapping of the execution input is invalid:\n  - ${problems.join('\n  - ')}`);
       return classRoutingPlan(new Map(Object.entries(routing.mapping)), routing.liveQueues ?? []);
+    }
     case 'renames':
       // The same validation as --rename: no self-renames, no chains.
       return renameRoutingPlan(queueRenamesOf(Object.entries(routing.renames)));

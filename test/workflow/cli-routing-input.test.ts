@@ -186,6 +186,36 @@ describe('destinations no Sidekiq would fetch from as meant', () => {
     expect(mapped.stdout + renamed.stdout).toBe('');
     expect(await keyValueSnapshot(source)).toEqual(before);
   });
+  it('a destination given as a key name (queue:new) is refused in --mapping, --rename, routing rules and move --mapping: exit 2, naming it and suggesting new, nothing touched', async () => {
+    // No Sidekiq process live (stopped for the migration): nothing else would say that the jobs
+    // went to the list queue:queue:new, which no process fetches from.
+    const source = redis.source();
+    const target = redis.target();
+    await source.rpush('queue:old', sidekiqPayload({ className: ADMIN, queue: 'old', args: '[1]' }));
+    await source.rpush('queue:a', sidekiqPayload({ className: 'SomeWorker', queue: 'a', args: '[2]' }));
+    await source.sadd('queues', 'old', 'a');
+    const before = await keyValueSnapshot(source);
+    const mapping = file('key-name-mapping.json', JSON.stringify({ SomeWorker: 'queue:new', [ADMIN]: 'mailers' }));
+    const rules = file('key-name-rules.yml', `- ["worker_name=${ADMIN}", "queue:new"]\n- ["*", "default"]\n`);
+    const suggestion = 'the queue "queue:new" is a key name, not a queue name: its jobs would go to the list queue:queue:new, which no Sidekiq process fetches from; give new';
+
+    const mapped = await runCli('run', '--redis', redis.urls().source, '--mapping', mapping);
+    const renamed = await runCli('run', '--redis', redis.urls().source, '--rename', 'a=queue:new');
+    const ruled = await runCli('run', '--redis', redis.urls().source, '--catalog', CE_CATALOG, '--rules', rules);
+    const moved = await runCli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--mapping', mapping);
+
+    expect(mapped.stderr).toBe(`${mapping}: invalid class mapping:\n  - SomeWorker: ${suggestion}\n`);
+    expect(mapped.code).toBe(2);
+    expect(renamed.stderr).toBe(`Invalid --rename:\n  - "a=queue:new": ${suggestion}\n`);
+    expect(renamed.code).toBe(2);
+    expect(ruled.stderr).toBe(`Routing rule \`["worker_name=${ADMIN}", "queue:new"]\` is invalid: its queue "queue:new" is a key name, not a queue name: its jobs would go to the list queue:queue:new, which no Sidekiq process fetches from; give new\n  (in routing rule 1 of ${rules})\n`);
+    expect(ruled.code).toBe(2);
+    expect(moved.stderr).toBe(mapped.stderr);
+    expect(moved.code).toBe(2);
+    expect(mapped.stdout + renamed.stdout + ruled.stdout + moved.stdout).toBe('');
+    expect(await keyValueSnapshot(source)).toEqual(before);
+    expect(await keyValueSnapshot(target)).toEqual({});
+  });
 });
 
 describe('renames that form a cycle', () => {

@@ -17,8 +17,9 @@ const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
 const dir = mkdtempSync(join(tmpdir(), 'cli-unheard-'));
 const mapping = join(dir, 'mapping.json');
-// A slip: `queue:default` is the key of the queue `default`.
-writeFileSync(mapping, JSON.stringify({ A: 'queue:default', B: 'default', C: 'spare' }));
+// A slip: `defualt` is a typo of `default`. (A key name such as `queue:default` is refused before
+// anything is touched: cli-routing-input.test.ts.)
+writeFileSync(mapping, JSON.stringify({ A: 'defualt', B: 'default', C: 'spare' }));
 const now = () => Math.floor(Date.now() / 1000);
 const job = (className: string, queue: string, i: number) => sidekiqPayload({ className, queue, args: `[${i}]`, jid: `${className}${i}`.padStart(24, '0') });
 const last = (text: string) => text.trimEnd().split('\n').at(-1);
@@ -33,7 +34,7 @@ describe('jobs put on queues nobody fetches from', { timeout: 180_000 }, () => {
     await source.lpush('queue:old', ...a, ...b, c);
     await source.zadd('schedule', '1700000000', due);
     await source.sadd('queues', 'old');
-    // Two live processes: neither fetches from `queue:default` nor `spare`; a quiet one fetches from `spare`.
+    // Two live processes: neither fetches from `defualt` nor `spare`; a quiet one fetches from `spare`.
     await heartbeat(source, keys, 'web:1:aaaaaaaaaaaa', ['default', 'old'], { beatAt: now() });
     await heartbeat(source, keys, 'web:2:bbbbbbbbbbbb', ['default'], { beatAt: now() });
     await heartbeat(source, keys, 'web:3:cccccccccccc', ['spare'], { beatAt: now(), quiet: true });
@@ -43,7 +44,7 @@ describe('jobs put on queues nobody fetches from', { timeout: 180_000 }, () => {
     const json = await runCli('run', '--redis', redis.urls().source, '--mapping', mapping, '--json');
 
     const warning = (verb: string) =>
-      `Nobody fetches from 2 queue(s) this run ${verb} jobs on (queue:default 3 · spare 2): none of the 2 live Sidekiq process(es) on this Redis listens to them, so those jobs wait until one does. Start a process on those queues, or correct the mapping or rules and run again (drain-check counts them as orphans). A mapping names queues, not keys: the queue queue:default is the list queue:queue:default.`;
+      `Nobody fetches from 2 queue(s) this run ${verb} jobs on (defualt 3 · spare 2): none of the 2 live Sidekiq process(es) on this Redis listens to them, so those jobs wait until one does. Start a process on those queues, or correct the mapping or rules and run again (drain-check counts them as orphans).`;
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain(warning('would put'));
     expect(last(dry.stdout)).toBe('Dry run, nothing written: a run would move 7 job(s) and leave none behind; 5 of them would go to queues nobody fetches from (see "Needs a look" above).');
@@ -52,7 +53,7 @@ describe('jobs put on queues nobody fetches from', { timeout: 180_000 }, () => {
     expect(last(run.stdout)).toBe('Complete: everything that could be moved was moved, but 5 of them went to queues nobody fetches from (see "Needs a look" above).');
     // The jobs went where the mapping said, each once; `default` is heard, so it is not named.
     await expectExactJobs(source, '', [
-      ...a.map((p) => jobEntry('queue:queue:default', withQueue(p, 'old', 'queue:default'))),
+      ...a.map((p) => jobEntry('queue:defualt', withQueue(p, 'old', 'defualt'))),
       ...b.map((p) => jobEntry('queue:default', withQueue(p, 'old', 'default'))),
       jobEntry('queue:spare', withQueue(c, 'old', 'spare')),
       jobEntry('schedule', withQueue(due, 'old', 'spare'), '1700000000'),
