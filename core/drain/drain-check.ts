@@ -50,6 +50,13 @@ export interface DrainCheckOptions {
    * names, `cron_jobs` and `cron_jobs:default` are read whatever the time. Default: none.
    */
   readonly lookUntil?: number;
+  /**
+   * The look for Sidekiq data under the prefix made before the check (checkSidekiqPrefixLook)
+   * was cut short by its time with nothing found: how far it got. Said with the looks the check's
+   * own time stopped (`keyspaceLookCutShort`): whether there is Sidekiq data under the prefix is
+   * not known, so the verdict is never `drained`.
+   */
+  readonly sidekiqDataLookCutShort?: KeyspaceCut;
   readonly staleAfterSeconds?: number;
   /** How the Redis is named in the report (a redacted URL). */
   readonly name?: string;
@@ -125,6 +132,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     const otherCuts = otherPrefixes.flatMap((p) => (p.lookCutShort ? [p.lookCutShort] : []));
     const cron = cronLook.definitions.map(({ name, key, queue, enabled }) => ({ name, key, queue, enabled, listeners: queue === null ? 0 : listening(queue) }));
     const keyspaceLookCutShort = lookCutShort([
+      [KEYSPACE_LOOKS.data, options.sidekiqDataLookCutShort],
       [KEYSPACE_LOOKS.queues, discovery.cutShort],
       [KEYSPACE_LOOKS.leftovers, leftovers.cutShort],
       [KEYSPACE_LOOKS.fetched, fetcherLook.cutShort === 'time' ? fetcherLook.reached : undefined],

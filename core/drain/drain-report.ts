@@ -106,8 +106,9 @@ export interface DrainReport {
   /** The retired queues the check was scoped to, if any. */
   readonly retiredQueues?: readonly string[];
   /**
-   * The looks over the whole keyspace (KEYSPACE_LOOKS: for queue lists the `queues` set does not
-   * name; in-flight keys and quarantine lists; workers' private lists; sidekiq-cron namespaces)
+   * The looks over the whole keyspace (KEYSPACE_LOOKS: for any Sidekiq data under the prefix, the
+   * deployed check's first; for queue lists the `queues` set does not name; in-flight keys and
+   * quarantine lists; workers' private lists; sidekiq-cron namespaces)
    * that the check's time stopped before the end (DrainCheckOptions.lookUntil), and about how far
    * the shortest of them got: `queues` (but for those the `queues` set names), `inflight`,
    * `quarantine`, `fetched` and `cron` (but for `cron_jobs` and `cron_jobs:default`) are then what
@@ -136,6 +137,7 @@ export interface DrainReport {
  * confirm when cut short is worded by judge-drain.ts.
  */
 export const KEYSPACE_LOOKS = {
+  data: ['Sidekiq data under this prefix'],
   queues: ['queue lists not in the `queues` set'],
   leftovers: ['in-flight keys', 'quarantine lists'],
   fetched: ["workers' private lists"],

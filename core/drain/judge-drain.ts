@@ -184,6 +184,7 @@ function notAllLookedAt(report: Omit<DrainReport, 'verdict'>): string[] {
   const count = (v: number) => v.toLocaleString('en-US');
   // What a look that did not reach the end still read whatever the time, when it was one of them.
   const despite = [
+    ...(cut.looks.includes(KEYSPACE_LOOKS.data[0]) ? ["none of Sidekiq's own keys is under this prefix and its look for queue lists found none before its time ran out: whether this Redis holds Sidekiq data there (or it is the wrong prefix) is not known"] : []),
     ...(cut.looks.includes(KEYSPACE_LOOKS.queues[0]) ? [report.retiredQueues ? 'every queue the `queues` set names and every retired queue was counted: only a queue list missing from them may have been missed' : 'every queue the `queues` set names was counted: only a queue list missing from it may have been missed'] : []),
     ...(cut.looks.includes(KEYSPACE_LOOKS.cron[0]) ? ['sidekiq-cron definitions of namespaces other than default (cron_jobs:NAME) were not all read'] : []),
   ];

@@ -193,8 +193,16 @@ export interface PrefixCheck {
  * the fix. Its words say how far the look got, never "no Sidekiq data" as a fact.
  */
 export async function checkSidekiqPrefix(redis: Redis, keys: SidekiqKeys, check: PrefixCheck, bound: ScanBound = {}): Promise<boolean | 'unknown'> {
+  return (await checkSidekiqPrefixLook(redis, keys, check, bound)).hasData;
+}
+
+/**
+ * checkSidekiqPrefix, with how far its look got when `bound` cut it short with nothing found
+ * (`hasData` 'unknown'): what a drain check reports (drain-check.ts, sidekiqDataLookCutShort).
+ */
+export async function checkSidekiqPrefixLook(redis: Redis, keys: SidekiqKeys, check: PrefixCheck, bound: ScanBound = {}): Promise<{ hasData: boolean | 'unknown'; cutShort?: KeyspaceCut }> {
   const look = await lookForSidekiqData(redis, keys, bound);
-  if (look.found) return true;
+  if (look.found) return { hasData: true };
   // Keys this user may not read (its ACL) are named by the run's and the check's notes; they are
   // no proof of a wrong prefix: this user could not use that prefix anyway.
   const elsewhere = (look.prefixes ?? []).filter((p) => p.prefix !== keys.prefix && p.keys > 0);
@@ -208,7 +216,7 @@ export async function checkSidekiqPrefix(redis: Redis, keys: SidekiqKeys, check:
     // A wrong database number (`/1` where Sidekiq uses 0) finds nothing either: "nothing to move"
     // or "DRAINED" there would be as false as under a wrong prefix.
     const others = await otherDatabasesWithSidekiq(redis);
-    if (others.length === 0) return look.cutShort ? 'unknown' : false;
+    if (others.length === 0) return look.cutShort ? { hasData: 'unknown', cutShort: look.cutShort } : { hasData: false };
     const db = redis.options.db ?? 0;
     const found = others.map((o) => `database ${o.db} (${keysOf(o)})`).join(', ');
     throw new InputError(`${noData} in database ${db} of ${check.name}${howFar}, but Sidekiq keys are there in ${found}: put /${others[0]!.db} at the end of the URL. Nothing was touched.`);

@@ -7,9 +7,10 @@ import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { heartbeat } from '../support/sidekiq-heartbeat.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
-import { fakeContext } from './support/lambda-harness.js';
+import { captureOutput, emfRecords, fakeContext, logRecords } from './support/lambda-harness.js';
 import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
 import { viaJson } from './support/run-workflow.js';
+import { MetricNames } from '../../functions/support/metric-names.js';
 
 // The deployed drain check at GitLab scale: a Redis with millions of keys that are not Sidekiq's.
 // Its looks for in-flight keys, quarantine lists and private lists were bounded by its time, but
@@ -112,6 +113,44 @@ describe('the drain check handler with another prefix among 2,000,000 other keys
     expect(out).toMatch(/\n {2}- [^\n]*other prefixes' queue lists, working lists and in-flight keys not all looked at: the check's time ran out after about [0-9,]+ of the Redis's [0-9,]+ keys; jobs there are not confirmed absent[^\n]*, so this is not a verdict of drained\n/);
     expect(out).not.toContain('DRAINED');
     expect(drainExitCode(report)).toBe(3); // the other prefix's jobs, where no Sidekiq runs
+  });
+});
+
+describe('the drain check handler on a Redis with 2,000,000 other keys and nothing of Sidekiq under its prefix, 3 s left', { timeout: 120_000 }, () => {
+  it('answers in time: its look for Sidekiq data under the prefix cut short is said, never DRAINED nor "No Sidekiq data", exit code 1, DrainState 1', async () => {
+    // Nothing under the prefix: no `queues`, no set, no queue list. The check's look for Sidekiq
+    // data there (before the report) had no time bound: a walk of every key, which outlasted the
+    // invocation on a large keyspace (a check that times out answers nothing, its alarms silent).
+    await redis.flushall();
+    await redis.call('DEBUG', 'POPULATE', String(KEYS), 'cache:digest');
+    const out = captureOutput();
+
+    const started = Date.now();
+    let report: DrainReport;
+    try {
+      report = viaJson((await h.drainCheck({ remember: false }, fakeContext(3_000))) as DrainReport);
+    } finally {
+      out.stop();
+    }
+    const took = Date.now() - started;
+
+    expect(took).toBeLessThan(3_000);
+    expect(report.remaining).toBe(0);
+    expect(report.verdict.state).toBe('draining');
+    expect(report.keyspaceLookCutShort?.looks).toEqual(expect.arrayContaining(['Sidekiq data under this prefix']));
+    const rendered = renderDrainReport(report);
+    const line = /\n {2}- (.*) not all looked at: the check's time ran out after about ([0-9,]+) of the Redis's ([0-9,]+) keys; (.*), so this is not a verdict of drained\n/.exec(rendered);
+    expect(line, rendered).not.toBeNull();
+    expect(line![1]).toContain('Sidekiq data under this prefix');
+    expect(Number(line![2]!.replaceAll(',', ''))).toBeLessThan(KEYS);
+    expect(line![4]).toContain("none of Sidekiq's own keys is under this prefix and its look for queue lists found none before its time ran out: whether this Redis holds Sidekiq data there (or it is the wrong prefix) is not known");
+    expect(rendered.split('\n')[0]).toBe(`${report.redis}: DRAINING — 0 job(s) left`);
+    expect(rendered).not.toContain('DRAINED');
+    expect(rendered).not.toContain('No Sidekiq data');
+    expect(drainExitCode(report)).toBe(1);
+    // The alarm's metric: not drained (0), nor stuck (2).
+    expect(emfRecords(out.records())[0]!.values).toMatchObject({ [MetricNames.DrainState]: 1, [MetricNames.RemainingJobs]: 0 });
+    expect(logRecords(out.records()).find((r) => String(r['message']).endsWith(' is draining'))).toMatchObject({ state: 'draining', keyspaceLookCutShort: { looks: expect.arrayContaining(['Sidekiq data under this prefix']) } });
   });
 });
 
