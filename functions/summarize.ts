@@ -40,6 +40,10 @@ export const handler = createHandler(
         // The looks over the keyspace that stopped before its end (at the summary's time bound).
         ...(summary.heldByWorkers?.cutShort ? { privateListsLookCutShort: summary.heldByWorkers.cutShort } : {}),
         ...(summary.leftoverLooksCutShort ? { leftoverLooksCutShort: summary.leftoverLooksCutShort } : {}),
+        // How far each got (no key names, no job data): 'time' or 'keys' for jobs under other
+        // prefixes, a KeyspaceCut for the queues --no-queues left out.
+        ...(summary.underOtherPrefixes?.cutShort ? { underOtherPrefixesCutShort: summary.underOtherPrefixes.cutShort } : {}),
+        ...(summary.notLookedAt?.queuesCutShort ? { notLookedAtQueuesCutShort: summary.notLookedAt.queuesCutShort } : {}),
       });
       return summary;
     },

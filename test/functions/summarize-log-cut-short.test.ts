@@ -1,0 +1,72 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { PlanOutput } from '../../core/workflow/steps/plan-step.js';
+import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import type { ItemResult, WorkItem } from '../../core/workflow/work-item.js';
+import type { WorkState } from '../../core/workflow/work-list.js';
+import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { captureOutput, fakeContext, logRecords } from './support/lambda-harness.js';
+import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
+import { pageHandlerFor, viaJson } from './support/run-workflow.js';
+
+// The summarize function's per-run log line is what an operator searches in CloudWatch when a
+// run ends "Done, but jobs may have been left behind". It named the leftover and private-list
+// looks the summary's time cut short, but not the two other looks that can be: jobs under other
+// prefixes (`underOtherPrefixes.cutShort`) and --no-queues' queue lists (`notLookedAt.queuesCutShort`).
+// A re-route with --no-queues on a Redis of 2,000,000 other keys and 3 s left cuts both short.
+const KEYS = 2_000_000;
+let server: RedisServerHandle;
+let redis: Redis;
+let h: LoadedHandlers;
+
+beforeAll(async () => {
+  server = await startRedisServer(['--enable-debug-command', 'local']);
+  redis = new Redis(server.url, { protocol: 2 });
+  h = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: server.url });
+});
+afterAll(async () => {
+  await h.connections.close();
+  vi.unstubAllEnvs();
+  redis.disconnect();
+  await server.stop();
+});
+
+describe('the summarize handler, its looks cut short by its time', { timeout: 120_000 }, () => {
+  it("logs the other prefixes' look and --no-queues' queue look cut short on the run's line, without job data", async () => {
+    const secretArgs = '["s3cr3t-arg"]';
+    await redis.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', args: secretArgs }));
+    await redis.sadd('queues', 'old');
+    const plan = viaJson((await h.plan({ runId: 'log-1', mode: 'reroute', queues: false, sets: ['schedule'], routing: { kind: 'renames', renames: { old: 'new' } } }, fakeContext())) as PlanOutput);
+    const results: ItemResult[] = [];
+    for (const start of plan.work.batch) {
+      let item: WorkItem = start;
+      while (!item.done) item = viaJson((await pageHandlerFor(h, plan.settings, item)(viaJson({ settings: plan.settings, item }), fakeContext())) as WorkItem);
+      results.push({ kind: item.kind, name: item.name, counters: item.counters, done: true });
+    }
+    const work = viaJson((await h.summarize({ step: 'add-up', settings: plan.settings, work: plan.work, results }, fakeContext())) as WorkState);
+    await redis.call('DEBUG', 'POPULATE', String(KEYS), 'cache:digest');
+    const keys = await redis.dbsize();
+    const out = captureOutput();
+
+    let summary: RunSummary;
+    try {
+      summary = viaJson((await h.summarize({ step: 'summarize', settings: plan.settings, execution: plan.execution, tally: work.tally, listContinuedIn: null }, fakeContext(3_000))) as RunSummary);
+    } finally {
+      out.stop();
+    }
+
+    expect(summary.underOtherPrefixes?.cutShort).toBe('time');
+    expect(summary.notLookedAt?.queuesCutShort).toBeDefined();
+    const line = logRecords(out.records()).find((r) => /^run (in)?complete$/.test(String(r['message'])));
+    expect(line, out.text()).toMatchObject({
+      underOtherPrefixesCutShort: 'time',
+      notLookedAtQueuesCutShort: { lookedAt: summary.notLookedAt!.queuesCutShort!.lookedAt, keys: summary.notLookedAt!.queuesCutShort!.keys },
+    });
+    // DBSIZE when the walk stopped: the other keys and the run's (some released since `keys`).
+    expect(summary.notLookedAt!.queuesCutShort!.keys).toBeGreaterThan(KEYS);
+    expect(summary.notLookedAt!.queuesCutShort!.keys).toBeLessThanOrEqual(keys);
+    expect(summary.notLookedAt!.queuesCutShort!.lookedAt).toBeLessThan(KEYS);
+    expect(JSON.stringify(line)).not.toContain('s3cr3t-arg');
+  });
+});
