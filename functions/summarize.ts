@@ -1,3 +1,4 @@
+import { leftBehindOf } from '../core/workflow/left-behind.js';
 import { addUpStep } from '../core/workflow/steps/add-up-step.js';
 import { summarizeStep, type RunSummary } from '../core/workflow/steps/summarize-step.js';
 import type { WorkState } from '../core/workflow/work-list.js';
@@ -32,8 +33,14 @@ export const handler = createHandler(
         return work;
       }
       const summary = await summarizeStep(parsed.input, connections, { lookUntil: summaryLookUntil(context) });
-      logger.info(`run ${summary.complete ? 'complete' : 'incomplete'}`, {
+      // "complete" only where the CLI's summary of the same run would say "Complete": every item
+      // finished and no job left anywhere it names (left-behind.ts); the clauses are counts, no keys.
+      const behind = leftBehindOf(summary);
+      const ended = !summary.complete ? 'incomplete' : summary.dryRun ? 'dry run done' : behind.verdict === 'left' ? 'done, but jobs were left behind' : behind.verdict === 'unknown' ? 'done, but jobs may have been left behind' : 'complete';
+      logger.info(`run ${ended}`, {
         complete: summary.complete,
+        ...(behind.left.length > 0 ? { leftBehind: behind.left } : {}),
+        ...(behind.uncertain.length > 0 ? { mayHaveLeftBehind: behind.uncertain } : {}),
         totals: counterDelta(summary.mode, summary.totals),
         counts: summary.counts,
         releasedLock: summary.releasedLock,

@@ -34,16 +34,3 @@ export function otherPrefixLines(found: JobsUnderOtherPrefixes | undefined, wher
   }
   return lines;
 }
-
-/** What the verdict counts as left behind under other prefixes. */
-export function otherPrefixesLeft(found: JobsUnderOtherPrefixes | undefined): string[] {
-  return (found?.jobs ?? 0) > 0 ? [`${n(found!.jobs)} under other prefixes this run did not look at`] : [];
-}
-
-/** What the verdict names as maybe left behind under other prefixes: keys it could not read, a look cut short. */
-export function otherPrefixesUnknown(found: JobsUnderOtherPrefixes | undefined): string[] {
-  return [
-    ...(found?.unreadable ? [`${n(found.unreadable)} key(s) under other prefixes could not be read`] : []),
-    ...(found?.cutShort ? ['the look for jobs under other prefixes was cut short'] : []),
-  ];
-}

@@ -1,6 +1,5 @@
 import { leftInPlace } from '../../core/workflow/left-in-place.js';
 import { displayName, displayText, printable } from '../../core/redis/key-name.js';
-import type { KeyspaceCut } from '../../core/redis/bounded-scan.js';
 import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
 import { topUnmappedClasses } from '../../core/reroute/reroute-counters.js';
 import { DRY_RUN_REWRITES_KEPT } from '../../core/reroute/set-page.js';
@@ -8,7 +7,8 @@ import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import type { TransferCounters } from '../../core/transfer/transfer-counters.js';
 import { count as n, shorten, wrap } from './fit.js';
 import { renderClassSummary } from './render-class-summary.js';
-import { otherPrefixesLeft, otherPrefixesUnknown, otherPrefixLines } from './other-prefixes-words.js';
+import { otherPrefixLines } from './other-prefixes-words.js';
+import { jobsLeftBehind, leftoverLooksCutShort, quarantinedBefore, unknownLeftBehind } from '../../core/workflow/left-behind.js';
 
 /** Largest sets and queues a summary lists without --verbose. */
 export const LARGEST_SHOWN = 10;
@@ -435,59 +435,6 @@ function unheardTail(unheard: RunSummary['unheard'], dryRun: boolean): string {
   return dryRun
     ? `; ${atLeast}${n(jobs)} of them would go to queues nobody fetches from (see "Needs a look" above)`
     : `, but ${atLeast}${n(jobs)} of them went to queues nobody fetches from (see "Needs a look" above)`;
-}
-
-/** What a run left (or, dry, would leave) behind, counted from its totals, as the verdict names it. */
-function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] {
-  const t = summary.totals as unknown as Partial<Record<string, number>>;
-  const quarantined = reroute ? (t['quarantined'] ?? 0) : 0;
-  const inPlace = leftInPlace(t, reroute);
-  const lists = reroute ? 0 : (summary.leftOnSourceLists ?? summary.leftOnSource?.length ?? 0);
-  const earlier = reroute ? quarantinedBefore(summary) : 0;
-  return [
-    ...(quarantined > 0 ? [`${n(quarantined)} quarantined`] : []),
-    ...(inPlace > 0 ? [`${n(inPlace)} left in place`] : []),
-    ...(lists > 0 ? [`${n(lists)} list(s) not transferred`] : []),
-    ...(earlier > 0 ? [`${n(earlier)} in quarantine lists from earlier runs`] : []),
-    ...(summary.inflightOnTarget ? [`${n(summary.inflightOnTarget.jobs)} in flight on the target from an interrupted transfer out of it`] : []),
-    ...(summary.inflightLeftOnSource ? [`${n(summary.inflightLeftOnSource.jobs)} in in-flight keys on the source that no run finishes`] : []),
-    ...(summary.inflightOnSource ? [`${n(summary.inflightOnSource.jobs)} in flight from an interrupted transfer out of this Redis`] : []),
-    ...((summary.notLookedAt?.jobs ?? 0) > 0 ? [`${summary.notLookedAt!.queuesCutShort ? 'at least ' : ''}${n(summary.notLookedAt!.jobs)} in sets and queues this run did not look at`] : []),
-    ...((summary.heldByWorkers?.abandoned ?? 0) > 0 ? [`${n(summary.heldByWorkers!.abandoned)} in private lists of gone workers`] : []),
-    ...otherPrefixesLeft(summary.underOtherPrefixes),
-  ];
-}
-
-/** Where a run may have left jobs that the summary could not count, as the verdict names it. */
-function unknownLeftBehind(summary: RunSummary): string[] {
-  const uncounted = summary.notLookedAt?.uncounted?.total ?? 0;
-  return [
-    ...(uncounted > 0 ? [`${n(uncounted)} ${uncounted === 1 ? 'set or queue' : 'sets and queues'} this run did not look at could not be counted`] : []),
-    ...leftoverLooksCutShort(summary, summary.mode === 'reroute').map((look) => `${look.what} on ${look.where} not all looked at (cut short after about ${n(look.cut.lookedAt)} of ${n(look.cut.keys)} keys)`),
-    ...(summary.notLookedAt?.queuesCutShort ? [`queue lists --no-queues left out not all looked at (cut short after about ${n(summary.notLookedAt.queuesCutShort.lookedAt)} of ${n(summary.notLookedAt.queuesCutShort.keys)} keys)`] : []),
-    ...(summary.heldByWorkers?.cutShort ? ["the look for jobs in workers' private lists was cut short"] : []),
-    ...otherPrefixesUnknown(summary.underOtherPrefixes),
-    ...(summary.movedOnSince?.cutShortAfter !== undefined ? [`the look for later runs that moved run ${summary.movedOnSince.of}'s jobs on was cut short`] : []),
-  ];
-}
-
-/** The summary's looks for quarantine lists and in-flight keys that its time stopped (RunSummary.leftoverLooksCutShort), as its words name them. */
-function leftoverLooksCutShort(summary: RunSummary, reroute: boolean): { what: string; where: string; pattern: string; cut: KeyspaceCut }[] {
-  const { source, target } = summary.leftoverLooksCutShort ?? {};
-  return [
-    ...(source ? [{ what: 'quarantine lists and in-flight keys', where: reroute ? 'this Redis' : 'the source', pattern: 'sidekiq-migrate:*', cut: source }] : []),
-    ...(target ? [{ what: 'in-flight keys', where: 'the target', pattern: 'sidekiq-migrate:*:inflight:*', cut: target }] : []),
-  ];
-}
-
-/**
- * A re-route's jobs in quarantine lists that it did not put there: what the lists hold beyond
- * what this run quarantined (a dry run quarantined nothing).
- */
-function quarantinedBefore(summary: RunSummary): number {
-  if (summary.mode !== 'reroute') return 0;
-  const ours = summary.dryRun ? 0 : ((summary.totals as RerouteCounters).quarantined ?? 0);
-  return Math.max(0, (summary.quarantinedInLists ?? 0) - ours);
 }
 
 /**

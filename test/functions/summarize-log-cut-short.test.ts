@@ -58,8 +58,13 @@ describe('the summarize handler, its looks cut short by its time', { timeout: 12
 
     expect(summary.underOtherPrefixes?.cutShort).toBe('time');
     expect(summary.notLookedAt?.queuesCutShort).toBeDefined();
-    const line = logRecords(out.records()).find((r) => /^run (in)?complete$/.test(String(r['message'])));
+    const line = logRecords(out.records()).find((r) => /^run /.test(String(r['message'])));
+    // Never "run complete" over what the CLI's summary calls "Done, but jobs were left behind":
+    // queue:old's job, not looked at (--no-queues), and the looks cut short, named as counts.
     expect(line, out.text()).toMatchObject({
+      message: 'run done, but jobs were left behind',
+      complete: true,
+      leftBehind: ['at least 1 in sets and queues this run did not look at'],
       underOtherPrefixesCutShort: 'time',
       notLookedAtQueuesCutShort: { lookedAt: summary.notLookedAt!.queuesCutShort!.lookedAt, keys: summary.notLookedAt!.queuesCutShort!.keys },
     });
@@ -67,6 +72,32 @@ describe('the summarize handler, its looks cut short by its time', { timeout: 12
     expect(summary.notLookedAt!.queuesCutShort!.keys).toBeGreaterThan(KEYS);
     expect(summary.notLookedAt!.queuesCutShort!.keys).toBeLessThanOrEqual(keys);
     expect(summary.notLookedAt!.queuesCutShort!.lookedAt).toBeLessThan(KEYS);
+    expect((line!['mayHaveLeftBehind'] as string[]).join(' · ')).toMatch(/queue lists --no-queues left out not all looked at .* · the look for jobs under other prefixes was cut short/);
     expect(JSON.stringify(line)).not.toContain('s3cr3t-arg');
+  });
+
+  it("says 'run complete' only for a run that left nothing anywhere", async () => {
+    await redis.flushall();
+    await redis.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old' }));
+    await redis.sadd('queues', 'old');
+    const plan = viaJson((await h.plan({ runId: 'log-2', mode: 'reroute', sets: ['schedule'], routing: { kind: 'renames', renames: { old: 'new' } } }, fakeContext())) as PlanOutput);
+    const results: ItemResult[] = [];
+    for (const start of plan.work.batch) {
+      let item: WorkItem = start;
+      while (!item.done) item = viaJson((await pageHandlerFor(h, plan.settings, item)(viaJson({ settings: plan.settings, item }), fakeContext())) as WorkItem);
+      results.push({ kind: item.kind, name: item.name, counters: item.counters, done: true });
+    }
+    const work = viaJson((await h.summarize({ step: 'add-up', settings: plan.settings, work: plan.work, results }, fakeContext())) as WorkState);
+    const out = captureOutput();
+    try {
+      await h.summarize({ step: 'summarize', settings: plan.settings, execution: plan.execution, tally: work.tally, listContinuedIn: null }, fakeContext());
+    } finally {
+      out.stop();
+    }
+    const line = logRecords(out.records()).find((r) => /^run /.test(String(r['message'])));
+    expect(line, out.text()).toMatchObject({ message: 'run complete', complete: true });
+    expect(line).not.toHaveProperty('leftBehind');
+    expect(line).not.toHaveProperty('mayHaveLeftBehind');
+    expect(await redis.lrange('queue:new', 0, -1)).toHaveLength(1);
   });
 });

@@ -1,0 +1,100 @@
+import type { KeyspaceCut } from '../redis/bounded-scan.js';
+import type { RerouteCounters } from '../reroute/reroute-counters.js';
+import { leftInPlace } from './left-in-place.js';
+import type { RunSummary } from './steps/summarize-step.js';
+import type { JobsUnderOtherPrefixes } from './other-prefixes-left.js';
+
+/*
+ * Where a run left jobs, or may have, as its verdict names them: the CLI's summary ("Done, but jobs
+ * were left behind: …", cli/workflow/render-summary.ts) and the deployed summarize function's log
+ * line read the same clauses, so neither says "complete" over what the other names.
+ */
+
+const n = (value: number): string => Math.round(value).toLocaleString('en-US');
+
+/** What a run left (or, dry, would leave) behind, counted from its totals, as the verdict names it. */
+export function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] {
+  const t = summary.totals as unknown as Partial<Record<string, number>>;
+  const quarantined = reroute ? (t['quarantined'] ?? 0) : 0;
+  const inPlace = leftInPlace(t, reroute);
+  const lists = reroute ? 0 : (summary.leftOnSourceLists ?? summary.leftOnSource?.length ?? 0);
+  const earlier = reroute ? quarantinedBefore(summary) : 0;
+  return [
+    ...(quarantined > 0 ? [`${n(quarantined)} quarantined`] : []),
+    ...(inPlace > 0 ? [`${n(inPlace)} left in place`] : []),
+    ...(lists > 0 ? [`${n(lists)} list(s) not transferred`] : []),
+    ...(earlier > 0 ? [`${n(earlier)} in quarantine lists from earlier runs`] : []),
+    ...(summary.inflightOnTarget ? [`${n(summary.inflightOnTarget.jobs)} in flight on the target from an interrupted transfer out of it`] : []),
+    ...(summary.inflightLeftOnSource ? [`${n(summary.inflightLeftOnSource.jobs)} in in-flight keys on the source that no run finishes`] : []),
+    ...(summary.inflightOnSource ? [`${n(summary.inflightOnSource.jobs)} in flight from an interrupted transfer out of this Redis`] : []),
+    ...((summary.notLookedAt?.jobs ?? 0) > 0 ? [`${summary.notLookedAt!.queuesCutShort ? 'at least ' : ''}${n(summary.notLookedAt!.jobs)} in sets and queues this run did not look at`] : []),
+    ...((summary.heldByWorkers?.abandoned ?? 0) > 0 ? [`${n(summary.heldByWorkers!.abandoned)} in private lists of gone workers`] : []),
+    ...otherPrefixesLeft(summary.underOtherPrefixes),
+  ];
+}
+
+/** Where a run may have left jobs that the summary could not count, as the verdict names it. */
+export function unknownLeftBehind(summary: RunSummary): string[] {
+  const uncounted = summary.notLookedAt?.uncounted?.total ?? 0;
+  return [
+    ...(uncounted > 0 ? [`${n(uncounted)} ${uncounted === 1 ? 'set or queue' : 'sets and queues'} this run did not look at could not be counted`] : []),
+    ...leftoverLooksCutShort(summary, summary.mode === 'reroute').map((look) => `${look.what} on ${look.where} not all looked at (cut short after about ${n(look.cut.lookedAt)} of ${n(look.cut.keys)} keys)`),
+    ...(summary.notLookedAt?.queuesCutShort ? [`queue lists --no-queues left out not all looked at (cut short after about ${n(summary.notLookedAt.queuesCutShort.lookedAt)} of ${n(summary.notLookedAt.queuesCutShort.keys)} keys)`] : []),
+    ...(summary.heldByWorkers?.cutShort ? ["the look for jobs in workers' private lists was cut short"] : []),
+    ...otherPrefixesUnknown(summary.underOtherPrefixes),
+    ...(summary.movedOnSince?.cutShortAfter !== undefined ? [`the look for later runs that moved run ${summary.movedOnSince.of}'s jobs on was cut short`] : []),
+  ];
+}
+
+/** The summary's looks for quarantine lists and in-flight keys that its time stopped (RunSummary.leftoverLooksCutShort), as its words name them. */
+export function leftoverLooksCutShort(summary: RunSummary, reroute: boolean): { what: string; where: string; pattern: string; cut: KeyspaceCut }[] {
+  const { source, target } = summary.leftoverLooksCutShort ?? {};
+  return [
+    ...(source ? [{ what: 'quarantine lists and in-flight keys', where: reroute ? 'this Redis' : 'the source', pattern: 'sidekiq-migrate:*', cut: source }] : []),
+    ...(target ? [{ what: 'in-flight keys', where: 'the target', pattern: 'sidekiq-migrate:*:inflight:*', cut: target }] : []),
+  ];
+}
+
+/**
+ * A re-route's jobs in quarantine lists that it did not put there: what the lists hold beyond
+ * what this run quarantined (a dry run quarantined nothing).
+ */
+export function quarantinedBefore(summary: RunSummary): number {
+  if (summary.mode !== 'reroute') return 0;
+  const ours = summary.dryRun ? 0 : ((summary.totals as RerouteCounters).quarantined ?? 0);
+  return Math.max(0, (summary.quarantinedInLists ?? 0) - ours);
+}
+
+/** What the verdict counts as left behind under other prefixes. */
+function otherPrefixesLeft(found: JobsUnderOtherPrefixes | undefined): string[] {
+  return (found?.jobs ?? 0) > 0 ? [`${n(found!.jobs)} under other prefixes this run did not look at`] : [];
+}
+
+/** What the verdict names as maybe left behind under other prefixes: keys it could not read, a look cut short. */
+function otherPrefixesUnknown(found: JobsUnderOtherPrefixes | undefined): string[] {
+  return [
+    ...(found?.unreadable ? [`${n(found.unreadable)} key(s) under other prefixes could not be read`] : []),
+    ...(found?.cutShort ? ['the look for jobs under other prefixes was cut short'] : []),
+  ];
+}
+
+/**
+ * How a finished, not dry, run ended, as a log line can say it without the CLI's words: 'left'
+ * when it left jobs anywhere its verdict names (above, and jobs not reached or arrived on retired
+ * queues, still on a transfer's source, moved on by later runs), 'unknown' when it may have (a
+ * look cut short, keys it could not read), 'none' otherwise. Never 'none' where the CLI's summary
+ * of the same run would say "Done, but …".
+ */
+export function leftBehindOf(summary: RunSummary): { readonly verdict: 'none' | 'left' | 'unknown'; readonly left: string[]; readonly uncertain: string[] } {
+  const reroute = summary.mode === 'reroute';
+  const totals = summary.totals as unknown as Partial<Record<string, number>>;
+  const left = [
+    ...jobsLeftBehind(summary, reroute),
+    ...(reroute && (totals['unreached'] ?? 0) > 0 ? [`${n(totals['unreached']!)} not reached on retired queues`] : []),
+    ...(reroute && (totals['arrived'] ?? 0) > 0 ? [`${n(totals['arrived']!)} arrived on retired queues during the run`] : []),
+    ...(!reroute && (totals['leftOnSource'] ?? 0) > 0 ? [`${n(totals['leftOnSource']!)} remain on the source`] : []),
+    ...(summary.movedOnSince && summary.movedOnSince.runs.length > 0 ? [`jobs of run ${summary.movedOnSince.of} moved on by ${n(summary.movedOnSince.totalRuns)} later run(s)`] : []),
+  ];
+  const uncertain = unknownLeftBehind(summary);
+  return { verdict: left.length > 0 ? 'left' : uncertain.length > 0 ? 'unknown' : 'none', left, uncertain };
+}
