@@ -1,14 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { PlanOutput } from '../../core/workflow/steps/plan-step.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
-import type { ItemResult, WorkItem } from '../../core/workflow/work-item.js';
-import type { WorkState } from '../../core/workflow/work-list.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { captureOutput, fakeContext, logRecords } from './support/lambda-harness.js';
 import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
-import { pageHandlerFor, viaJson } from './support/run-workflow.js';
+import { runToSummary, summarizeInput, viaJson } from './support/run-workflow.js';
 
 // The summarize function's per-run log line is what an operator searches in CloudWatch when a
 // run ends "Done, but jobs may have been left behind". It named the leftover and private-list
@@ -37,21 +34,14 @@ describe('the summarize handler, its looks cut short by its time', { timeout: 12
     const secretArgs = '["s3cr3t-arg"]';
     await redis.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', args: secretArgs }));
     await redis.sadd('queues', 'old');
-    const plan = viaJson((await h.plan({ runId: 'log-1', mode: 'reroute', queues: false, sets: ['schedule'], routing: { kind: 'renames', renames: { old: 'new' } } }, fakeContext())) as PlanOutput);
-    const results: ItemResult[] = [];
-    for (const start of plan.work.batch) {
-      let item: WorkItem = start;
-      while (!item.done) item = viaJson((await pageHandlerFor(h, plan.settings, item)(viaJson({ settings: plan.settings, item }), fakeContext())) as WorkItem);
-      results.push({ kind: item.kind, name: item.name, counters: item.counters, done: true });
-    }
-    const work = viaJson((await h.summarize({ step: 'add-up', settings: plan.settings, work: plan.work, results }, fakeContext())) as WorkState);
+    const run = await runToSummary(h, { runId: 'log-1', mode: 'reroute', queues: false, sets: ['schedule'], routing: { kind: 'renames', renames: { old: 'new' } } });
     await redis.call('DEBUG', 'POPULATE', String(KEYS), 'cache:digest');
     const keys = await redis.dbsize();
     const out = captureOutput();
 
     let summary: RunSummary;
     try {
-      summary = viaJson((await h.summarize({ step: 'summarize', settings: plan.settings, execution: plan.execution, tally: work.tally, listContinuedIn: null }, fakeContext(3_000))) as RunSummary);
+      summary = viaJson((await h.summarize(summarizeInput(run), fakeContext(3_000))) as RunSummary);
     } finally {
       out.stop();
     }
@@ -80,17 +70,10 @@ describe('the summarize handler, its looks cut short by its time', { timeout: 12
     await redis.flushall();
     await redis.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old' }));
     await redis.sadd('queues', 'old');
-    const plan = viaJson((await h.plan({ runId: 'log-2', mode: 'reroute', sets: ['schedule'], routing: { kind: 'renames', renames: { old: 'new' } } }, fakeContext())) as PlanOutput);
-    const results: ItemResult[] = [];
-    for (const start of plan.work.batch) {
-      let item: WorkItem = start;
-      while (!item.done) item = viaJson((await pageHandlerFor(h, plan.settings, item)(viaJson({ settings: plan.settings, item }), fakeContext())) as WorkItem);
-      results.push({ kind: item.kind, name: item.name, counters: item.counters, done: true });
-    }
-    const work = viaJson((await h.summarize({ step: 'add-up', settings: plan.settings, work: plan.work, results }, fakeContext())) as WorkState);
+    const run = await runToSummary(h, { runId: 'log-2', mode: 'reroute', sets: ['schedule'], routing: { kind: 'renames', renames: { old: 'new' } } });
     const out = captureOutput();
     try {
-      await h.summarize({ step: 'summarize', settings: plan.settings, execution: plan.execution, tally: work.tally, listContinuedIn: null }, fakeContext());
+      await h.summarize(summarizeInput(run), fakeContext());
     } finally {
       out.stop();
     }

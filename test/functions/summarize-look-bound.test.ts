@@ -2,16 +2,13 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
 import { exitCodeOf } from '../../cli/deployed/watch-execution.js';
-import type { PlanOutput } from '../../core/workflow/steps/plan-step.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
-import type { ItemResult, WorkItem } from '../../core/workflow/work-item.js';
-import type { WorkState } from '../../core/workflow/work-list.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 import { type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { fakeContext } from './support/lambda-harness.js';
 import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
-import { pageHandlerFor, viaJson } from './support/run-workflow.js';
+import { runToSummary, summarizeInput, viaJson } from './support/run-workflow.js';
 
 // The summarize function at GitLab scale: a source with millions of keys that are not Sidekiq's
 // (caches, duplicate-job digests). Its SCANs for quarantine lists and in-flight keys were
@@ -44,18 +41,11 @@ describe('the summarize handler on a source with 2,000,000 other keys and 3 s le
     const queued = sidekiqPayload({ className: 'A', queue: 'old', args: '[1]' });
     await source.rpush('queue:old', queued);
     await source.sadd('queues', 'old');
-    const plan = viaJson((await h.plan({ runId: 'scale-1', mode: 'transfer', target: 'target', sets: ['schedule'] }, fakeContext())) as PlanOutput);
-    const results: ItemResult[] = [];
-    for (const start of plan.work.batch) {
-      let item: WorkItem = start;
-      while (!item.done) item = viaJson((await pageHandlerFor(h, plan.settings, item)(viaJson({ settings: plan.settings, item }), fakeContext())) as WorkItem);
-      results.push({ kind: item.kind, name: item.name, counters: item.counters, done: true });
-    }
-    const work = viaJson((await h.summarize({ step: 'add-up', settings: plan.settings, work: plan.work, results }, fakeContext())) as WorkState);
+    const run = await runToSummary(h, { runId: 'scale-1', mode: 'transfer', target: 'target', sets: ['schedule'] });
     // The other keys arrive now: the plan's own look at the keyspace is not what this test is about.
     await source.call('DEBUG', 'POPULATE', String(KEYS), 'cache:digest');
 
-    const summary = viaJson((await h.summarize({ step: 'summarize', settings: plan.settings, execution: plan.execution, tally: work.tally, listContinuedIn: null }, fakeContext(3_000))) as RunSummary);
+    const summary = viaJson((await h.summarize(summarizeInput(run), fakeContext(3_000))) as RunSummary);
 
     const out = renderSummary(summary, 'source');
     const cut = /\nThe look for quarantine lists and in-flight keys on the source \(sidekiq-migrate:\*\) was cut short: the summary's time for it ran out after about ([0-9,]+) of its ([0-9,]+) keys\./.exec(out);

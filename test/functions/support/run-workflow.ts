@@ -23,12 +23,22 @@ export interface WorkflowRun {
   readonly invocations: number[];
 }
 
+/** A run up to its summary: planned, every item paged to its end, every batch added up. */
+export interface RunBeforeSummary {
+  readonly plan: PlanOutput;
+  readonly results: ItemResult[];
+  /** The last "add up"'s work state: its tally is what the summary step is given. */
+  readonly work: WorkState;
+  /** Page invocations per item, in plan order. */
+  readonly invocations: number[];
+}
+
 /**
- * What the state machine does, through the exported handlers: plan, then per batch the page
- * invocations of each item until it is done, then "add up" (the summarize function), which gives
- * the next batch, and at the end summarize. Every state goes through JSON.
+ * What the state machine does before its summary, through the exported handlers: plan, then per
+ * batch the page invocations of each item until it is done, then "add up" (the summarize
+ * function), which gives the next batch. Every state goes through JSON.
  */
-export async function runWorkflow(h: LoadedHandlers, input: unknown, context: () => Context = () => fakeContext()): Promise<WorkflowRun> {
+export async function runToSummary(h: LoadedHandlers, input: unknown, context: () => Context = () => fakeContext()): Promise<RunBeforeSummary> {
   const plan = viaJson((await h.plan(viaJson(input), context())) as PlanOutput);
   const results: ItemResult[] = [];
   const invocations: number[] = [];
@@ -48,8 +58,17 @@ export async function runWorkflow(h: LoadedHandlers, input: unknown, context: ()
     results.push(...batch);
     work = viaJson((await h.summarize(viaJson({ step: 'add-up', settings: plan.settings, work, results: batch }), context())) as WorkState);
   }
-  const summary = viaJson(
-    (await h.summarize(viaJson({ step: 'summarize', settings: plan.settings, execution: plan.execution, tally: work.tally, resumed: plan.resumed, listContinuedIn: null }), context())) as RunSummary,
-  );
-  return { plan, results, summary, invocations };
+  return { plan, results, work, invocations };
+}
+
+/** The summarize step's input for a run brought to its summary (runToSummary). */
+export function summarizeInput({ plan, work }: RunBeforeSummary): unknown {
+  return viaJson({ step: 'summarize', settings: plan.settings, execution: plan.execution, tally: work.tally, resumed: plan.resumed, listContinuedIn: null });
+}
+
+/** runToSummary, then summarize: the whole state machine. */
+export async function runWorkflow(h: LoadedHandlers, input: unknown, context: () => Context = () => fakeContext()): Promise<WorkflowRun> {
+  const run = await runToSummary(h, input, context);
+  const summary = viaJson((await h.summarize(summarizeInput(run), context())) as RunSummary);
+  return { plan: run.plan, results: run.results, summary, invocations: run.invocations };
 }
