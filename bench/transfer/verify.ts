@@ -9,7 +9,10 @@ export interface TransferVerification {
   readonly problems: string[];
   /** Every queue on the target holds its jobs in the source's order (informative: not required). */
   readonly orderKept: boolean;
-  /** Keys left in the source's database 0 (only `queues`, Sidekiq's list of queue names, is allowed). */
+  /**
+   * Keys left in the source's database 0: only `queues`, Sidekiq's list of queue names, and for ours
+   * the run's started-with record (core/workflow/started-with.ts: kept 30 days, by design).
+   */
   readonly sourceLeft: string[];
   /** Our bookkeeping on the target: the run's ledger keys (what was written, with a TTL) and the target's id. */
   readonly targetBookkeeping: string[];
@@ -21,7 +24,8 @@ const PAGE = 10_000;
  * After a transfer: the algorithm's own counts; on the target, every sorted set holds exactly the
  * seeded (member bytes, score) pairs — compared as doubles — and every queue exactly the seeded
  * payloads (count and digest of the bytes), no other key but `queues` (with every queue name) and,
- * for ours, the run's ledgers and the target's id; on the source, database 0 holds nothing but `queues`.
+ * for ours, the run's ledgers and the target's id; on the source, database 0 holds nothing but `queues`
+ * (and, for ours, the run's started-with record).
  * Whether each queue also kept its order is recorded separately.
  */
 export async function verifyTransfer(
@@ -43,7 +47,9 @@ export async function verifyTransfer(
 
   const sourceLeft: string[] = [];
   for (const key of await allKeys(source)) {
-    if (key === 'queues') {
+    // Ours, run by the CLI: the run's first plan records what it was started with (kept 30 days, so
+    // that the run id is not resumed with other routing or another target; started-with.ts).
+    if (key === 'queues' || (ledgerPrefix !== null && key.startsWith('sidekiq-migrate:') && key.endsWith(':started-with'))) {
       sourceLeft.push(key);
       continue;
     }
