@@ -36,11 +36,12 @@ export const handler = createHandler(
       // "complete" only where the CLI's summary of the same run would say "Complete": every item
       // finished and no job left anywhere it names (left-behind.ts); the clauses are counts, no keys.
       const behind = leftBehindOf(summary);
-      const ended = !summary.complete ? 'incomplete' : summary.dryRun ? 'dry run done' : behind.verdict === 'left' ? 'done, but jobs were left behind' : behind.verdict === 'unknown' ? 'done, but jobs may have been left behind' : 'complete';
+      const ended = !summary.complete ? 'incomplete' : summary.dryRun ? 'dry run done' : behind.verdict === 'left' ? 'done, but jobs were left behind' : behind.verdict === 'unmatched' ? 'done, but a rename moved nothing' : behind.verdict === 'unknown' ? 'done, but jobs may have been left behind' : 'complete';
       logger.info(`run ${ended}`, {
         complete: summary.complete,
         ...(behind.left.length > 0 ? { leftBehind: behind.left } : {}),
         ...(behind.uncertain.length > 0 ? { mayHaveLeftBehind: behind.uncertain } : {}),
+        ...(behind.unmatched.length > 0 ? { renamesMovedNothing: behind.unmatched } : {}),
         totals: counterDelta(summary.mode, summary.totals),
         counts: summary.counts,
         releasedLock: summary.releasedLock,

@@ -8,7 +8,7 @@ import type { TransferCounters } from '../../core/transfer/transfer-counters.js'
 import { count as n, shorten, wrap } from './fit.js';
 import { renderClassSummary } from './render-class-summary.js';
 import { otherPrefixLines } from './other-prefixes-words.js';
-import { jobsLeftBehind, leftoverLooksCutShort, quarantinedBefore, unknownLeftBehind } from '../../core/workflow/left-behind.js';
+import { jobsLeftBehind, leftoverLooksCutShort, quarantinedBefore, unknownLeftBehind, unmatchedRenames } from '../../core/workflow/left-behind.js';
 
 /** Largest sets and queues a summary lists without --verbose. */
 export const LARGEST_SHOWN = 10;
@@ -406,13 +406,6 @@ function movedOnClause(movedOn: NonNullable<RunSummary['movedOnSince']>): string
  * The renames whose old queue the plan did not find (no list, not in `queues`) and that moved no
  * job: nothing went to their new queue, from a set entry or anywhere. A typo, most often.
  */
-function unmatchedRenames(summary: RunSummary, reroute: boolean): NonNullable<RunSummary['renamesWithoutQueue']> {
-  // No Sidekiq data at all is said as such, once.
-  if (!reroute || summary.nothingThere) return [];
-  const movedTo = (summary.totals as RerouteCounters).movedTo ?? {};
-  return (summary.renamesWithoutQueue ?? []).filter((r) => !((movedTo[r.to] ?? 0) > 0));
-}
-
 function unmatchedWarning(unmatched: NonNullable<RunSummary['renamesWithoutQueue']>, dryRun: boolean): string {
   const named = unmatched.map((r) => `--rename ${displayName(r.from)}=${displayName(r.to)}`).join(', ');
   const queues = unmatched.map((r) => displayName(r.from)).join(', ');

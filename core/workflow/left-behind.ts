@@ -82,10 +82,10 @@ function otherPrefixesUnknown(found: JobsUnderOtherPrefixes | undefined): string
  * How a finished, not dry, run ended, as a log line can say it without the CLI's words: 'left'
  * when it left jobs anywhere its verdict names (above, and jobs not reached or arrived on retired
  * queues, still on a transfer's source, moved on by later runs), 'unknown' when it may have (a
- * look cut short, keys it could not read), 'none' otherwise. Never 'none' where the CLI's summary
- * of the same run would say "Done, but …".
+ * look cut short, keys it could not read), 'unmatched' when a --rename moved nothing (no such queue), 'none' otherwise. Never 'none' where
+ * the CLI's summary of the same run would say "Done, but …".
  */
-export function leftBehindOf(summary: RunSummary): { readonly verdict: 'none' | 'left' | 'unknown'; readonly left: string[]; readonly uncertain: string[] } {
+export function leftBehindOf(summary: RunSummary): { readonly verdict: 'none' | 'left' | 'unmatched' | 'unknown'; readonly left: string[]; readonly uncertain: string[]; readonly unmatched: string[] } {
   const reroute = summary.mode === 'reroute';
   const totals = summary.totals as unknown as Partial<Record<string, number>>;
   const left = [
@@ -96,5 +96,16 @@ export function leftBehindOf(summary: RunSummary): { readonly verdict: 'none' | 
     ...(summary.movedOnSince && summary.movedOnSince.runs.length > 0 ? [`jobs of run ${summary.movedOnSince.of} moved on by ${n(summary.movedOnSince.totalRuns)} later run(s)`] : []),
   ];
   const uncertain = unknownLeftBehind(summary);
-  return { verdict: left.length > 0 ? 'left' : uncertain.length > 0 ? 'unknown' : 'none', left, uncertain };
+  const unmatched = unmatchedRenames(summary, reroute).map((r) => `--rename ${r.from}=${r.to} moved nothing`);
+  const verdict = left.length > 0 ? 'left' : unmatched.length > 0 ? 'unmatched' : uncertain.length > 0 ? 'unknown' : 'none';
+  return { verdict, left, uncertain, unmatched };
 }
+
+/** The renames whose old queue this Redis never had and that moved nothing (the verdict says so, never "Complete"). */
+export function unmatchedRenames(summary: RunSummary, reroute: boolean): NonNullable<RunSummary['renamesWithoutQueue']> {
+  // No Sidekiq data at all is said as such, once.
+  if (!reroute || summary.nothingThere) return [];
+  const movedTo = (summary.totals as RerouteCounters).movedTo ?? {};
+  return (summary.renamesWithoutQueue ?? []).filter((r) => !((movedTo[r.to] ?? 0) > 0));
+}
+

@@ -83,4 +83,20 @@ describe('the summarize handler, its looks cut short by its time', { timeout: 12
     expect(line).not.toHaveProperty('mayHaveLeftBehind');
     expect(await redis.lrange('queue:new', 0, -1)).toHaveLength(1);
   });
+
+  it("says a rename that matched no queue moved nothing, never 'run complete' (the CLI's 'Done, but --rename … moved nothing')", async () => {
+    await redis.flushall();
+    await redis.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old' }));
+    await redis.sadd('queues', 'old');
+    const run = await runToSummary(h, { runId: 'log-3', mode: 'reroute', sets: ['schedule'], routing: { kind: 'renames', renames: { olld: 'new' } } });
+    const out = captureOutput();
+    try {
+      await h.summarize(summarizeInput(run), fakeContext());
+    } finally {
+      out.stop();
+    }
+    const line = logRecords(out.records()).find((r) => /^run /.test(String(r['message'])));
+    expect(line, out.text()).toMatchObject({ message: 'run done, but a rename moved nothing', complete: true, renamesMovedNothing: ['--rename olld=new moved nothing'] });
+    expect(await redis.lrange('queue:old', 0, -1)).toHaveLength(1);
+  });
 });
