@@ -21,7 +21,9 @@ function acknowledgements(root: IConstruct): { path: string; id: string; reason:
   );
 }
 
-describe("cdk-nag's AWS Solutions rules", () => {
+// Each test synthesizes whole stacks and runs every rule over them: ~5 s on a quiet 2-core machine,
+// past 40 s for the first one on a loaded one (a full suite beside other work).
+describe("cdk-nag's AWS Solutions rules", { timeout: 120_000 }, () => {
   it.each(configs)('report nothing unacknowledged for %s', (_name, config) => {
     const { app } = synthesize(config);
     expect(nagFindings(app)).toEqual([]);
