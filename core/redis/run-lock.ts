@@ -214,13 +214,18 @@ export class RunLock {
 
   /**
    * When the execution of `runId` that holds the lock planned, if that is later than `plannedAt`
-   * (an execution superseded by a later start of the run); undefined otherwise, and when either is
-   * unknown.
+   * (an execution superseded by a later start of the run), or the same and the lock names another
+   * execution's plan than `plannedBy` (both known: a start in the same millisecond); undefined
+   * otherwise, and when either plannedAt is unknown.
    */
-  static async supersededBy(redis: Redis, prefix: string, runId: string, plannedAt: number | undefined): Promise<number | undefined> {
+  static async supersededBy(redis: Redis, prefix: string, runId: string, plannedAt: number | undefined, plannedBy?: string): Promise<number | undefined> {
     if (plannedAt === undefined) return undefined;
-    const later = plannedAtOf(await redis.get(runLockKey(prefix)), runId);
-    return later !== undefined && later > plannedAt ? later : undefined;
+    const record = await redis.get(runLockKey(prefix));
+    const later = plannedAtOf(record, runId);
+    if (later === undefined) return undefined;
+    if (later > plannedAt) return later;
+    const heldBy = later === plannedAt && plannedBy !== undefined ? plannedByOf(record) : undefined;
+    return heldBy !== undefined && heldBy !== plannedBy ? later : undefined;
   }
 
   /**
@@ -261,6 +266,17 @@ function holderOf(record: Buffer | string): LockHolder | string {
     return JSON.parse(text) as LockHolder;
   } catch {
     return text; // not ours to parse: shown as it is
+  }
+}
+
+/** The plannedBy of a lock's holder record, if it is readable and names one. */
+function plannedByOf(record: string | null): string | undefined {
+  if (record === null) return undefined;
+  try {
+    const holder = JSON.parse(record) as Partial<LockHolder>;
+    return typeof holder.plannedBy === 'string' ? holder.plannedBy : undefined;
+  } catch {
+    return undefined;
   }
 }
 

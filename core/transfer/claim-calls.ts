@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis, RedisKey } from 'ioredis';
+import { generationArg } from '../redis/generation-arg.js';
 import { LuaScript, type LuaCall } from '../redis/lua-script.js';
 import { MAX_JOBS_PER_CLAIM_CALL } from './transfer-options.js';
 
@@ -99,6 +100,8 @@ export interface ClaimRequest {
   /** The run whose lock the claim looks for, and when its execution planned (the lock's plannedAt), when known. */
   readonly runId: string;
   readonly plannedAt?: number;
+  /** The execution whose plan took the lock (its plannedBy), when known. */
+  readonly plannedBy?: string;
 }
 
 /**
@@ -116,7 +119,7 @@ export async function claimQueueSlice(
   const token = randomUUID();
   let before = 0;
   const calls: LuaCall[] = parts.map((share, k) => {
-    const args = [share, request.newest ? 'newest' : 'oldest', request.newBatch, request.remaining - before, ...chainArgs(token, k, parts.length), request.runId, request.plannedAt ?? ''];
+    const args = [share, request.newest ? 'newest' : 'oldest', request.newBatch, request.remaining - before, ...chainArgs(token, k, parts.length), request.runId, generationArg(request)];
     before += share;
     return { keys: [keys.queue, keys.inflight, keys.batch, keys.chain, keys.stopMarker, keys.lock], args };
   });
@@ -186,7 +189,7 @@ export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: 
   const token = randomUUID();
   const callKeys = [keys.set, keys.inflight, keys.batch, keys.conflicts, keys.chain, keys.stopMarker, keys.lock, keys.seal];
   // The token goes to a single call too: it seals (a single call writes no chain: it is the first and the last).
-  const calls: LuaCall[] = parts.map((share, k) => ({ keys: callKeys, args: [share, request.newBatch, token, ...chainArgs(token, k, parts.length).slice(1), request.runId, request.plannedAt ?? '', SEAL_TTL_MS] }));
+  const calls: LuaCall[] = parts.map((share, k) => ({ keys: callKeys, args: [share, request.newBatch, token, ...chainArgs(token, k, parts.length).slice(1), request.runId, generationArg(request), SEAL_TTL_MS] }));
   // Each reply: [count, stored batch, member, score, member, score, ...], read by index.
   const replies = (await claimSetEntries.runAll(source, calls)) as (number | Buffer)[][];
   let claimed = 0;

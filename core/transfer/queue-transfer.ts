@@ -1,3 +1,4 @@
+import { generationFieldsOf } from '../redis/generation-arg.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { runLockKey, runStopMarkerKey } from '../redis/run-lock.js';
 import { claimRefusal } from './claim-refusal.js';
@@ -92,7 +93,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
         want: count,
         newBatch: newBatchId(request.targetId),
         runId: request.runId,
-        ...(request.plannedAt !== undefined ? { plannedAt: request.plannedAt } : {}),
+        ...generationFieldsOf(request),
         newest: placement === 'front',
         remaining: from.limit - from.claimed,
       });

@@ -1,4 +1,5 @@
 import type { RedisKey } from 'ioredis';
+import { generationFieldsOf } from '../redis/generation-arg.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { runLockKey, runStopMarkerKey } from '../redis/run-lock.js';
 import { claimRefusal } from './claim-refusal.js';
@@ -76,7 +77,7 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Set
     const [stopMarker, lock] = [runStopMarkerKey(sourceKeys.prefix, request.runId), runLockKey(sourceKeys.prefix)];
     const seal = inflightSealKey(sourceKeys.prefix, request.runId, set);
     const claim = (count: number): Promise<SetSliceClaim> =>
-      claimSetSlice(source, { set: sourceKey, inflight, batch, conflicts, chain, stopMarker, lock, seal }, { want: count, newBatch: newBatchId(request.targetId), runId: request.runId, ...(request.plannedAt !== undefined ? { plannedAt: request.plannedAt } : {}) });
+      claimSetSlice(source, { set: sourceKey, inflight, batch, conflicts, chain, stopMarker, lock, seal }, { want: count, newBatch: newBatchId(request.targetId), runId: request.runId, ...generationFieldsOf(request) });
     const { claimed, stored: batchId, held, ranOut, refused, seal: sealed } = ahead ? await takenAhead(ahead, () => claim(0)) : await claim(want);
     if (refused) throw claimRefusal(refused, request.runId, `on source ${request.sourceName ?? ''}`.trimEnd());
     counters.claimed = claimed;

@@ -38,6 +38,12 @@ export interface TransferContext {
    */
   readonly plannedAt?: number;
   /**
+   * The execution whose plan took the run lock (its `plannedBy`, RunSettings.plannedBy), when
+   * known: a claim or a write is refused too when the lock carries the same plannedAt from
+   * another execution (a start of the run in the same millisecond holds it).
+   */
+  readonly plannedBy?: string;
+  /**
    * The run locks' renewals (run-transfer.ts), sent with each slice's last round trip on each
    * server instead of one of their own after it; the slice says how they went (`locks` in its
    * result, slice-renewal.ts). Absent, or a slice that does not send them (class-selective, dry

@@ -1,6 +1,7 @@
 import type { Redis, RedisKey } from 'ioredis';
 import { isPlainName, nameBytes } from '../redis/key-name.js';
 import { LuaScript } from '../redis/lua-script.js';
+import { generationArg, generationFieldsOf } from '../redis/generation-arg.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { runLockKey } from '../redis/run-lock.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
@@ -26,16 +27,18 @@ export interface TargetLock {
   readonly runId: string;
   /** When the writing execution planned (the lock's plannedAt): refused once a later execution holds the lock. */
   readonly plannedAt?: number;
+  /** The execution whose plan took the lock (its plannedBy): refused when the lock names another with the same plannedAt. */
+  readonly plannedBy?: string;
   /** Where, for the message: "on target redis://…". */
   readonly where: string;
 }
 
 /** The target lock of the run `context` writes for. */
-export function targetLockOf(context: Pick<TransferContext, 'targetKeys' | 'runId' | 'plannedAt' | 'targetName'>): TargetLock {
+export function targetLockOf(context: Pick<TransferContext, 'targetKeys' | 'runId' | 'plannedAt' | 'plannedBy' | 'targetName'>): TargetLock {
   return {
     key: runLockKey(context.targetKeys.prefix),
     runId: context.runId,
-    ...(context.plannedAt !== undefined ? { plannedAt: context.plannedAt } : {}),
+    ...generationFieldsOf(context),
     where: `on target ${context.targetName ?? ''}`.trimEnd(),
   };
 }
@@ -126,7 +129,7 @@ export async function writeJobsToQueues(
   const calls = inCalls(jobs).map((part, c) => {
     // Every call after the first is refused unless the job before its first one was written.
     const args = head.slice();
-    args.push(batch.id, batch.first + c * MAX_JOBS_PER_WRITE, c === 0 ? '' : 'after', lock.runId, lock.plannedAt ?? '');
+    args.push(batch.id, batch.first + c * MAX_JOBS_PER_WRITE, c === 0 ? '' : 'after', lock.runId, generationArg(lock));
     for (const job of part) args.push(job.payload, destinations.get(job.queue)!);
     return { keys: callKeys, args };
   });
@@ -170,7 +173,7 @@ export async function writeEntriesToSet(
   if (entries.length === 0) return [];
   const callKeys = [ledger, setKey, lock.key];
   const calls = inCalls(entries).map((part) => {
-    const args: (string | number | Buffer)[] = [lock.runId, lock.plannedAt ?? ''];
+    const args: (string | number | Buffer)[] = [lock.runId, generationArg(lock)];
     for (const e of part) args.push(e.id, e.payload, e.score);
     return { keys: callKeys, args };
   });

@@ -29,11 +29,12 @@ export const listContinuationName = (next: number): string => `list:${next}`;
 
 /**
  * Adds an execution about to start (idempotent: a retried step adds it again), unless a later
- * start of the run holds its lock (`plannedAt`: when the adding execution planned): then nothing
+ * start of the run holds its lock (`plannedAt`: when the adding execution planned; `plannedBy`:
+ * the execution whose plan it belongs to, which tells a start in the same millisecond): then nothing
  * is added and the later plannedAt is returned. One atomic step (addRunExecution-2.lua).
  */
-export async function addRunExecution(redis: Redis, prefix: string, runId: string, name: string, plannedAt?: number): Promise<{ readonly supersededBy?: number }> {
-  const reply = (await addScript.run(redis, { keys: [runLockKey(prefix), runExecutionsKey(prefix, runId)], args: [runId, name, plannedAt ?? '', EXECUTIONS_TTL_SECONDS] })) as [number, number?];
+export async function addRunExecution(redis: Redis, prefix: string, runId: string, name: string, plannedAt?: number, plannedBy?: string): Promise<{ readonly supersededBy?: number }> {
+  const reply = (await addScript.run(redis, { keys: [runLockKey(prefix), runExecutionsKey(prefix, runId)], args: [runId, name, plannedAt ?? '', EXECUTIONS_TTL_SECONDS, plannedBy ?? ''] })) as [number, number?];
   return reply[0] === 3 ? { supersededBy: Number(reply[1]) } : {};
 }
 
@@ -43,13 +44,13 @@ export type ExecutionEnd = { readonly left: number } | { readonly supersededBy: 
 /**
  * Removes an execution that has summarized, and says how many are left (0: it was the last one,
  * which releases the lock) — unless a later start of the run holds its lock (`plannedAt`: when
- * the ending execution planned): then nothing is removed, and the later plannedAt is returned.
+ * the ending execution planned; `plannedBy`, as for addRunExecution): then nothing is removed, and the later plannedAt is returned.
  * One atomic step (endRunExecution-2.lua): a later start that plans meanwhile records its own
  * `root`, which the superseded execution must not end. Idempotent: a retried summarize removes
  * nothing and counts again.
  */
-export async function endRunExecution(redis: Redis, prefix: string, runId: string, name: string, plannedAt?: number): Promise<ExecutionEnd> {
-  const reply = (await endScript.run(redis, { keys: [runLockKey(prefix), runExecutionsKey(prefix, runId)], args: [runId, name, plannedAt ?? ''] })) as [number, number];
+export async function endRunExecution(redis: Redis, prefix: string, runId: string, name: string, plannedAt?: number, plannedBy?: string): Promise<ExecutionEnd> {
+  const reply = (await endScript.run(redis, { keys: [runLockKey(prefix), runExecutionsKey(prefix, runId)], args: [runId, name, plannedAt ?? '', plannedBy ?? ''] })) as [number, number];
   return reply[0] === 3 ? { supersededBy: Number(reply[1]) } : { left: Number(reply[1]) };
 }
 

@@ -31,8 +31,10 @@
   (that execution's ARN): the clean-up after an ended execution compares them with that execution. A step that names the
   plannedAt of its own execution (ARGV[2]) is refused when the lock of its run carries a later one:
   its execution was superseded by a later start of the run (an old execution redriven after
-  `start --resume`), which owns the run's sets and queues now. A lock taken again by such a step
-  (it was gone) keeps the step's plannedAt.
+  `start --resume`), which owns the run's sets and queues now; so is one whose lock carries the
+  same plannedAt and another plannedBy (both named: a start in the same millisecond took it once
+  the step's execution's lock expired). A lock taken again by such a step (it was gone) keeps the
+  step's plannedAt.
 
   The lock's expiry is in its value (`expiresAt`, epoch ms by the server's clock), not a TTL: a key
   with a TTL is what Redis evicts first under the volatile-* memory policies (ElastiCache's
@@ -92,6 +94,10 @@ end
 local mine = cjson.decode(ARGV[2])
 local held, asked = holder and tonumber(holder.plannedAt), tonumber(mine.plannedAt)
 if mode ~= 'start' and held and asked and held > asked then return { 3, current } end
+-- The same plannedAt from another execution's plan (both named): a start of the run in the same
+-- millisecond superseded the step's execution (its lock expired, that start took it).
+local otherPlanner = type(mine.plannedBy) == 'string' and type(holder and holder.plannedBy) == 'string' and holder.plannedBy ~= mine.plannedBy
+if mode ~= 'start' and held and asked and held == asked and otherPlanner then return { 3, current } end
 if mode ~= 'start' and held and not (asked and asked > held) then
   mine.plannedAt = holder.plannedAt
   -- The same generation: the execution that planned it stays named (a step may not know it).

@@ -13,13 +13,16 @@
   ARGV[3]  when the adding execution planned (epoch ms), or '' when unknown (an older version's
            settings: never superseded)
   ARGV[4]  the executions record's time to live, in seconds
+  ARGV[5]  the execution whose plan the adding execution belongs to (plannedBy), or '' (absent)
+           when unknown: a lock with the same plannedAt naming another is a later start's too
+           (two starts of the run in one millisecond)
 
   Returns  { 1 } when added (or already there); { 3, the later plannedAt } when a later start of
            the run holds its lock (nothing changed)
 ]]
 local refusal = wrongType({ { KEYS[1], 'string' }, { KEYS[2], 'hash' } })
 if refusal then return refusal end
-local later = laterStart(KEYS[1], ARGV[1], ARGV[3]) -- lib/run-generation.lua
+local later = laterStart(KEYS[1], ARGV[1], ARGV[3], ARGV[5]) -- lib/run-generation.lua
 if later then return { 3, later } end
 redis.call('HSET', KEYS[2], ARGV[2], '1')
 redis.call('EXPIRE', KEYS[2], ARGV[4])

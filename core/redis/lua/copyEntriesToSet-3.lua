@@ -21,7 +21,9 @@
   KEYS[2]  the target sorted set
   KEYS[3]  the run lock on the target (core/redis/run-lock.ts runLockKey)
   ARGV[1]  the writing run's id (the lock's runId)
-  ARGV[2]  when its execution planned (epoch ms, the lock's plannedAt), or '' when unknown
+  ARGV[2]  its execution's generation: when it planned (epoch ms, the lock's plannedAt) and,
+           after a space, which execution planned (plannedBy), or '' when unknown
+           (lib/claim-lock.lua lockTaken)
   ARGV[3…] triples: the claimed entry's ledger id (`<batch>:<sha1 of the member>`, see
            core/transfer/ledger-id.ts), member, score (as claimed: the same double)
 

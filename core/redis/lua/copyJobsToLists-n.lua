@@ -39,7 +39,9 @@
   ARGV[5+D]    'after' when the job before it is written by an earlier call of the same write (a
                batch written in several calls, core/transfer/write-to-target.ts); '' for the first
   ARGV[6+D]    the writing run's id (the lock's runId)
-  ARGV[7+D]    when its execution planned (epoch ms, the lock's plannedAt), or '' when unknown
+  ARGV[7+D]    its execution's generation: when it planned (epoch ms, the lock's plannedAt)
+               and, after a space, which execution planned (plannedBy), or '' when unknown
+               (lib/claim-lock.lua lockTaken)
   then         pairs, the call's jobs at consecutive positions: payload, destination index (1-based)
 
   A write's first call starts at the batch's first position not yet acknowledged (the claim read

@@ -15,13 +15,16 @@
   ARGV[2]  the name of the ending execution
   ARGV[3]  when the ending execution planned (epoch ms), or '' when unknown (an older version's
            settings: never superseded)
+  ARGV[4]  the execution whose plan the ending execution belongs to (plannedBy), or '' (absent)
+           when unknown: a lock with the same plannedAt naming another is a later start's too
+           (two starts of the run in one millisecond)
 
   Returns  { 1, executions left } when ended (0: it was the last one); { 3, the later plannedAt }
            when a later start of the run holds its lock (nothing changed)
 ]]
 local refusal = wrongType({ { KEYS[1], 'string' }, { KEYS[2], 'hash' } })
 if refusal then return refusal end
-local later = laterStart(KEYS[1], ARGV[1], ARGV[3]) -- lib/run-generation.lua
+local later = laterStart(KEYS[1], ARGV[1], ARGV[3], ARGV[4]) -- lib/run-generation.lua
 if later then return { 3, later } end
 redis.call('HDEL', KEYS[2], ARGV[2])
 return { 1, redis.call('HLEN', KEYS[2]) }

@@ -18,7 +18,8 @@
   ended execution's own lock is released whatever the clocks say.
   'renew', 'release' and 'stop' of a step that names when its execution planned (renew: the
   record's plannedAt; release, stop: ARGV[6]) do nothing when the lock of this run carries a later
-  plannedAt: that execution was superseded by a later start of the run, whose lock it is (3).
+  plannedAt, or the same one and another plannedBy (renew: the record's; both named): that
+  execution was superseded by a later start of the run, whose lock it is (3).
   'resume' clears the marker for a new execution of the run, only while that execution holds the
   lock: a plan refused by another run's lock leaves a stopped run stopped. Given the plan's
   plannedAt and plannedBy (ARGV[6], ARGV[7]), only while the lock still carries exactly those
@@ -68,10 +69,14 @@ if current then
   if ok and type(decoded) == 'table' and decoded.runId == ARGV[1] then held, holder = true, decoded end
 end
 local heldPlannedAt = held and tonumber(holder.plannedAt)
--- True when the ending/renewing execution planned before the one that holds the run's lock.
-local function supersededBefore(plannedAt)
+-- True when the ending/renewing execution planned before the one that holds the run's lock, or in
+-- the same millisecond as another execution's plan that holds it (`plannedBy` and the lock's both
+-- named: plannedAt cannot tell two starts in one millisecond apart).
+local function supersededBefore(plannedAt, plannedBy)
   plannedAt = tonumber(plannedAt)
-  return heldPlannedAt and plannedAt and heldPlannedAt > plannedAt
+  if not (heldPlannedAt and plannedAt) then return false end
+  if heldPlannedAt > plannedAt then return true end
+  return heldPlannedAt == plannedAt and type(plannedBy) == 'string' and plannedBy ~= '' and type(holder.plannedBy) == 'string' and holder.plannedBy ~= plannedBy
 end
 
 if action == 'renew' then
@@ -79,7 +84,7 @@ if action == 'renew' then
   local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
   if not held then return 0 end
   local mine = cjson.decode(ARGV[4])
-  if supersededBefore(mine.plannedAt) then return 3 end
+  if supersededBefore(mine.plannedAt, mine.plannedBy) then return 3 end
   local record = holder
   -- Not superseded: the step's execution is the latest the lock knows of, its plannedAt is kept
   -- (and the execution that planned it, when the step names it).

@@ -41,7 +41,7 @@ export async function addUpStep(input: AddUpInput, connections: ConnectionProvid
   if (batches >= BATCHES_PER_EXECUTION) {
     if (!settings.dryRun) {
       // Checked and added in one step: a later start that planned since the look above ends the loop as it would have.
-      const added = await addRunExecution(source.redis, source.keys.prefix, settings.runId, listContinuationName(work.next), settings.plannedAt);
+      const added = await addRunExecution(source.redis, source.keys.prefix, settings.runId, listContinuationName(work.next), settings.plannedAt, settings.plannedBy);
       if (added.supersededBy !== undefined) return { batch: [], next: null, more: false, batches, tally };
     }
     return { batch: [], next: work.next, more: false, batches, continueAt: work.next, tally };
@@ -62,7 +62,7 @@ export async function addUpStep(input: AddUpInput, connections: ConnectionProvid
 async function superseded(settings: RunSettings, connections: ConnectionProvider): Promise<boolean> {
   if (settings.dryRun || settings.plannedAt === undefined) return false;
   const source = await connections.get(settings.source);
-  return (await RunLock.supersededBy(source.redis, source.keys.prefix, settings.runId, settings.plannedAt)) !== undefined;
+  return (await RunLock.supersededBy(source.redis, source.keys.prefix, settings.runId, settings.plannedAt, settings.plannedBy)) !== undefined;
 }
 
 /**

@@ -126,7 +126,7 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
     ...(settings.replicas ? { plannedReplicas: settings.replicas } : {}),
     runId: settings.runId,
     // A slice claims nothing once a later execution of the run holds the lock (claim-calls.ts).
-    ...(settings.plannedAt !== undefined ? { plannedAt: settings.plannedAt } : {}),
+    ...generationOf(settings),
     plan,
     ...(classes ? { classes } : {}),
     // Every batch this page claims names its target (target-identity.ts).
@@ -155,7 +155,7 @@ async function announceContinuation(settings: PageInput['settings'], source: Con
   if (!settings.dryRun && !item.done && item.iteration >= settings.maxIterations) {
     // Not added when a later start of the run planned meanwhile (checked in the same step): the
     // continuation's plan is then refused as superseded, and that execution ends nothing of the run's.
-    await addRunExecution(source.redis, source.keys.prefix, settings.runId, itemContinuationName(item), settings.plannedAt);
+    await addRunExecution(source.redis, source.keys.prefix, settings.runId, itemContinuationName(item), settings.plannedAt, settings.plannedBy);
   }
   return item;
 }

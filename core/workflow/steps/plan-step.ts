@@ -299,7 +299,7 @@ async function continuePlan(rawInput: unknown, connections: ConnectionProvider):
       await RunLock.acquire(c.redis, c.keys.prefix, holder, RUN_LOCK_TTL_MS, `${name} ${c.name}`, { mustHold: true });
     }
     // Checked again in the same step as the add: a later start may have planned since.
-    const added = await addRunExecution(source.redis, source.keys.prefix, settings.runId, execution, settings.plannedAt);
+    const added = await addRunExecution(source.redis, source.keys.prefix, settings.runId, execution, settings.plannedAt, settings.plannedBy);
     if (added.supersededBy !== undefined) throw new RunSupersededError(settings.runId, `on ${settings.source} ${source.name}`, added.supersededBy);
   }
   const tally = emptyTally(settings.mode);

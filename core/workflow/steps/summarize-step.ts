@@ -165,7 +165,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   if (!settings.dryRun) {
     const source = await connections.get(settings.source);
     // Checked and ended in one step: a later start that plans meanwhile keeps its own `root`.
-    const end = await endRunExecution(source.redis, source.keys.prefix, settings.runId, input.execution, settings.plannedAt);
+    const end = await endRunExecution(source.redis, source.keys.prefix, settings.runId, input.execution, settings.plannedAt, settings.plannedBy);
     if ('supersededBy' in end) supersededBy = end.supersededBy;
     else if (end.left === 0) {
       // Before the list goes: the retired queues that were no item of this run (empty when it
@@ -183,7 +183,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
       }
       // The last execution of the run: nothing reads the run's list any more. Deleted with the
       // lock's release, in one step, unless a later start of the run planned meanwhile (its list).
-      const finished = await finishRun(source.redis, source.keys.prefix, settings.runId, settings.plannedAt);
+      const finished = await finishRun(source.redis, source.keys.prefix, settings.runId, settings.plannedAt, settings.plannedBy);
       if ('supersededBy' in finished) supersededBy = finished.supersededBy;
       else releasedLock = (await releaseOnTarget(settings, connections)) || finished.released;
     }

@@ -30,9 +30,10 @@ local function laterStart(lockKey, runId, plannedAt, plannedBy)
   if not current then return nil end
   local ok, holder = pcall(cjson.decode, current)
   local held = ok and type(holder) == 'table' and holder.runId == runId and tonumber(holder.plannedAt)
-  if held and held > asked then return held end
+  if not held then return nil end
+  if held > asked then return held end
   local other = type(plannedBy) == 'string' and plannedBy ~= '' and type(holder.plannedBy) == 'string' and holder.plannedBy ~= plannedBy
-  if held and held == asked and other then return held end
+  if held == asked and other then return held end
   return nil
 end
 
