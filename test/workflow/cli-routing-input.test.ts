@@ -218,6 +218,40 @@ describe('destinations no Sidekiq would fetch from as meant', () => {
   });
 });
 
+describe('destinations written with the namespace', () => {
+  it('--namespace resque:gitlab with a destination resque:gitlab:queue:new (or resque:gitlab:new) in --mapping, --rename, routing rules and move --mapping: exit 2, naming it and suggesting new, nothing touched', async () => {
+    // The namespace is put before every key: the jobs would go to the list
+    // resque:gitlab:queue:resque:gitlab:queue:new, which no Sidekiq process fetches from.
+    const source = redis.source();
+    const target = redis.target();
+    await source.rpush('resque:gitlab:queue:old', sidekiqPayload({ className: ADMIN, queue: 'old', args: '[1]' }));
+    await source.rpush('resque:gitlab:queue:a', sidekiqPayload({ className: 'SomeWorker', queue: 'a', args: '[2]' }));
+    await source.sadd('resque:gitlab:queues', 'old', 'a');
+    const before = await keyValueSnapshot(source);
+    const mapping = file('namespaced-mapping.json', JSON.stringify({ SomeWorker: 'resque:gitlab:queue:new', [ADMIN]: 'mailers' }));
+    const rules = file('namespaced-rules.yml', `- ["worker_name=${ADMIN}", "resque:gitlab:new"]\n- ["*", "default"]\n`);
+    const problem = (queue: string) => `the queue "${queue}" begins with the namespace resque:gitlab:, which is put before every key name: its jobs would go to the list resque:gitlab:queue:${queue}, which no Sidekiq process fetches from; give new`;
+    const ns = ['--namespace', 'resque:gitlab'];
+
+    const mapped = await runCli('run', '--redis', redis.urls().source, ...ns, '--mapping', mapping);
+    const renamed = await runCli('run', '--redis', redis.urls().source, ...ns, '--rename', 'a=resque:gitlab:queue:new');
+    const ruled = await runCli('run', '--redis', redis.urls().source, ...ns, '--catalog', CE_CATALOG, '--rules', rules);
+    const moved = await runCli('move', '--from', redis.urls().source, '--to', redis.urls().target, ...ns, '--mapping', mapping);
+
+    expect(mapped.stderr).toBe(`Invalid destination in --mapping (or the queue of a routing rule):\n  - SomeWorker: ${problem('resque:gitlab:queue:new')}\n`);
+    expect(mapped.code).toBe(2);
+    expect(renamed.stderr).toBe(`Invalid --rename:\n  - "a=resque:gitlab:queue:new": ${problem('resque:gitlab:queue:new')}\n`);
+    expect(renamed.code).toBe(2);
+    expect(ruled.stderr).toBe(`Invalid destination in --mapping (or the queue of a routing rule):\n  - ${ADMIN}: ${problem('resque:gitlab:new')}\n`);
+    expect(ruled.code).toBe(2);
+    expect(moved.stderr).toBe(mapped.stderr);
+    expect(moved.code).toBe(2);
+    expect(mapped.stdout + renamed.stdout + ruled.stdout + moved.stdout).toBe('');
+    expect(await keyValueSnapshot(source)).toEqual(before);
+    expect(await keyValueSnapshot(target)).toEqual({});
+  });
+});
+
 describe('renames that form a cycle', () => {
   it('--rename a=b --rename b=a is refused once as a cycle, without advising to rename a queue to itself: exit 2, nothing touched', async () => {
     const source = redis.source();

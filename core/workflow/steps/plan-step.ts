@@ -21,6 +21,7 @@ import { resolveRouting } from '../resolve-routing.js';
 import { addRunExecution, finishRun, itemContinuationName, listContinuationName, ROOT_EXECUTION, runExecutionsKey } from '../run-executions.js';
 import { InputError } from '../../errors/input-error.js';
 import { refuseForeignSidekiqSets } from '../../redis/sidekiq-set-types.js';
+import { refuseNamespacedDestinations } from '../namespaced-destinations.js';
 import { generationOf } from '../run-generation.js';
 import { addToTotals, emptyTally } from '../run-tally.js';
 import { loadRecordedRollback, recordedMovesDigest } from '../recorded-rollback.js';
@@ -96,6 +97,8 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   const source = await connections.get(input.source);
   const target = input.mode === 'transfer' ? await connections.get(input.target!) : undefined;
 
+  // Before anything is read or written: a destination given with the namespace is never meant.
+  refuseNamespacedDestinations(input.routing, [source.keys.prefix, ...(target ? [target.keys.prefix] : [])]);
   if (target) await assertDistinctEnds(source, target);
   if (target) await refuseRunFromTarget(source, target, input.runId);
   // A run's routing, classes and target are fixed by its first plan (started-with.ts): a resume with
