@@ -1,5 +1,6 @@
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
 import { readTargetId } from '../transfer/target-identity.js';
+import { runWroteTo } from '../transfer/run-wrote-to.js';
 import type { Connection } from './connections.js';
 import { resolveRoutingInput } from './resolve-routing.js';
 import { readStartedWith, startDifference, startedWith, type StartDifference, type StartedWith } from './started-with.js';
@@ -32,9 +33,13 @@ export interface TakeoverInput {
  */
 export type TakeoverDifference = StartDifference | 'operation' | 'target';
 
-/** A transfer's target as its first plan recorded it, and the one a command would resume it with (null: no transfer ever wrote there). */
+/**
+ * A transfer's target as its first plan recorded it (null: its record, kept by an older version,
+ * names none, and the one here holds nothing the run wrote), and the one a command would resume
+ * it with (null: no transfer ever wrote there).
+ */
 export interface TargetIds {
-  readonly started: string;
+  readonly started: string | null;
   readonly here: string | null;
 }
 
@@ -65,23 +70,31 @@ export async function runDiffers(source: Connection, runId: string, wanted: Take
   // cannot tell: one server has many names): resumed to another, the run would be split between
   // two servers, its summary and records mixed. A target without an id yet is one no transfer ever
   // wrote to, so not the run's: refused too. A record without a target (kept before targets were,
-  // or a run planned before started-with was kept) cannot tell, and is not compared: what such a
-  // run left in flight is still refused on another target by its batches' target ids
-  // (refuseForeignLeftovers).
-  if (started.mode === 'transfer' && wanted.target && typeof started.target === 'string') {
-    const here = await readTargetId(wanted.target.redis, wanted.target.keys);
-    if (here !== started.target) return { mode: started.mode, differs: 'target', targets: { started: started.target, here } };
+  // or a run planned before started-with was kept) cannot tell by the id: the target is the run's
+  // when it holds a ledger of the run (it wrote there), and refused otherwise, as the careful
+  // answer (a new run moves the rest there if that is what is meant). What such a run left in
+  // flight is also refused on another target by its batches' target ids (refuseForeignLeftovers).
+  if (started.mode === 'transfer' && wanted.target) {
+    if (typeof started.target === 'string') {
+      const here = await readTargetId(wanted.target.redis, wanted.target.keys);
+      if (here !== started.target) return { mode: started.mode, differs: 'target', targets: { started: started.target, here } };
+    } else if (!(await runWroteTo(source, wanted.target, runId))) {
+      return { mode: started.mode, differs: 'target', targets: { started: null, here: await readTargetId(wanted.target.redis, wanted.target.keys) } };
+    }
   }
   return undefined;
 }
 
 /** How a run's routing, classes or target differ from a command's, and what that command would do to it. */
 export function differenceWords(differs: StartDifference | 'target', targets?: TargetIds): { started: string; would: string } {
-  const ids = targets ? ` (target id ${targets.started}; this one's ${targets.here === null ? 'has none yet: no transfer wrote there' : `is ${targets.here}`})` : '';
-  const started = { routing: 'other routing', classes: 'another selection of classes', both: 'other routing and another selection of classes', target: `another target${ids}` }[differs];
+  const hereId = targets?.here === null ? 'has none yet: no transfer wrote there' : `is ${targets?.here}`;
+  const unnamed = targets?.started === null;
+  const unnamedHere = targets?.here === null ? 'no transfer wrote there yet' : `its id is ${targets?.here}`;
+  const ids = targets ? (unnamed ? ` (an older version kept its record; this one holds nothing the run wrote, and ${unnamedHere}), perhaps another` : ` (target id ${targets.started}; this one's ${hereId})`) : '';
+  const started = { routing: 'other routing', classes: 'another selection of classes', both: 'other routing and another selection of classes', target: unnamed ? `a target it did not record${ids}` : `another target${ids}` }[differs];
   const elsewhere = 'move the rest of its jobs elsewhere than the jobs it moved';
   const otherClasses = 'move the jobs of other classes than the ones it was started for';
-  const split = 'move the rest of its jobs to another Redis than the jobs it moved, its summary and records split between the two';
+  const split = `${unnamed ? 'risk moving' : 'move'} the rest of its jobs to another Redis than the jobs it moved, its summary and records split between the two`;
   return { started, would: { routing: elsewhere, classes: otherClasses, both: `${elsewhere}, and ${otherClasses}`, target: split }[differs] };
 }
 

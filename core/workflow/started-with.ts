@@ -20,7 +20,7 @@ export interface StartedWith {
    * A transfer's target, by the id the target itself keeps (target-identity.ts), as its first plan
    * found it: resumed to another Redis, the rest of its jobs would go there and the run would be
    * split between two servers, its summary and records mixed. Absent for a re-route, and in a
-   * record written before it was kept (such a run's target is not compared: see runDiffers).
+   * record written before it was kept (such a run's target is the one holding its ledgers: see runDiffers).
    */
   readonly target?: string;
 }

@@ -162,6 +162,36 @@ describe('the plan step refuses a run resumed with other routing or classes than
     expect(await jobsIn(otherClient!)).toEqual([]);
   });
 
+  it("a transfer whose record an older version kept (no target), resumed to another target: refused (that one holds nothing the run wrote), nothing touched; its own target (holding the run's ledgers) resumes it to the end", async () => {
+    const payloads = Array.from({ length: 25 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+    for (const p of payloads) await redis.source().rpush('queue:old', p);
+    await redis.source().sadd('queues', 'old');
+    await otherClient!.flushall();
+    const provider = connect();
+    const transfer = (target: string) => ({ runId: 'run-1', mode: 'transfer', target, sets: ['schedule'], pageSize: 10 });
+    const a = await planStep(transfer('target'), provider);
+    await pageStep({ settings: a.settings, item: a.work.batch.find((i) => i.kind === 'queue')! }, provider, { deadline: 0 });
+    await stopRunStep({ runId: 'run-1', source: 'source', target: 'target', dryRun: false }, provider, { reason: 'ABORTED' });
+    const record = JSON.parse((await redis.source().get('sidekiq-migrate:run-1:started-with'))!) as Record<string, unknown>;
+    const { target: _target, ...legacy } = record;
+    await redis.source().set('sidekiq-migrate:run-1:started-with', JSON.stringify(legacy), 'KEEPTTL');
+    const before = { ...(await everything()) as object, other: await keyValueSnapshot(otherClient!) };
+
+    const error = await refusal(transfer('other'), provider);
+    expect(error.message).toBe(
+      "Run run-1 (transfer) was started with a target it did not record (an older version kept its record; this one holds nothing the run wrote, and no transfer wrote there yet), perhaps another than this execution's (its first plan fixed them for good): " +
+        'resumed with this one, it would risk moving the rest of its jobs to another Redis than the jobs it moved, its summary and records split between the two. ' +
+        'Finish it with its own target (--to), routing and classes (sidekiq-migrate start --resume run-1; locally, its run or move command with --run-id run-1); or start this one as a new run, without --resume (the jobs run-1 moved stay as it moved them). Nothing was touched.',
+    );
+    expect({ ...(await everything()) as object, other: await keyValueSnapshot(otherClient!) }).toEqual(before);
+
+    const b = await planStep(transfer('target'), provider);
+    for (const next of b.work.batch) await finish(b, next, provider);
+    expect(await summarizeStep({ settings: b.settings, execution: b.execution, tally: b.work.tally }, provider)).toMatchObject({ releasedLock: true, complete: true });
+    expect(await jobsIn(redis.target())).toEqual(payloads.map((p) => jobEntry('queue:old', p)).sort());
+    expect(await jobsIn(otherClient!)).toEqual([]);
+  });
+
   it('a selective transfer resumed with another selection of classes, and one with other routing too: refused, nothing touched on either server', async () => {
     for (let i = 0; i < 15; i++) {
       await redis.source().rpush('queue:default', sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` }));

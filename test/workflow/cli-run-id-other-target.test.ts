@@ -93,6 +93,39 @@ describe('move --run-id X --to another target than X was started with', { timeou
     expect(await jobsIn(otherClient!)).toEqual([]);
   });
 
+  it("X's record kept by an older version, naming no target: --to T2 is refused (T2 holds nothing X wrote), nothing touched anywhere; --to T1 (which holds X's ledgers) finishes it, every job once on T1", async () => {
+    const jobs = Array.from({ length: 200 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+    for (const p of jobs) await redis.source().lpush('queue:old', p);
+    await redis.source().sadd('queues', 'old');
+    const runId = await stoppedMove();
+    // As an older version wrote it: no `target`.
+    const key = `sidekiq-migrate:${runId}:started-with`;
+    const record = JSON.parse((await redis.source().get(key))!) as Record<string, unknown>;
+    expect(record['target']).toBeDefined();
+    const { target: _target, ...legacy } = record;
+    await redis.source().set(key, JSON.stringify(legacy), 'KEEPTTL');
+    await otherClient!.set('sidekiq-migrate:target-id', 'another-target');
+    const before = await all();
+
+    const refused = await cli('move', ...to(other!.url), '--run-id', runId);
+
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toBe(
+      `Run ${runId} (transfer) was started with a target it did not record (an older version kept its record; this one holds nothing the run wrote, and its id is another-target), perhaps another than this command's (its first plan fixed them for good): ` +
+        `resumed with this one, it would risk moving the rest of its jobs to another Redis than the jobs it moved, its summary and records split between the two. ` +
+        `Finish it with its own target (--to), routing and classes (its own command again, with --run-id ${runId}); or run this command without --run-id ${runId}, as a new run (the jobs ${runId} moved stay as it moved them). Nothing was touched.\n`,
+    );
+    expect(refused.code).toBe(1);
+    expect(await all()).toEqual(before);
+
+    const own = await cli('move', ...to(redis.urls().target), '--run-id', runId);
+    expect(own.stdout).toContain('Complete');
+    expect(own.code).toBe(0);
+    expect(await jobsIn(redis.source())).toEqual([]);
+    expect(await jobsIn(redis.target())).toEqual(jobs.map((p) => jobEntry('queue:old', p)).sort());
+    expect(await jobsIn(otherClient!)).toEqual([]);
+  });
+
   it('X killed on this machine mid-move to T1: a plain move --to T2 does not take it over (refused, naming the interruption and both ids, nothing touched anywhere); a move --to T1 resumes it, every job once on T1', async () => {
     const jobs = Array.from({ length: 200 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
     for (const p of jobs) await redis.source().lpush('queue:old', p);
