@@ -45,10 +45,11 @@ export function startedWith(mode: StartedWith['mode'], plan: RoutingPlan | undef
 /**
  * Records what run `runId` was started with, unless a plan of it recorded it already (SET NX: a
  * resumed run keeps its first plan's). Written by the plan step once it holds the run lock and its
- * list is made, before any job of the run moves.
+ * list is made, before any job of the run moves. True when this call wrote it (the run's first
+ * plan): a first plan that fails before it moved anything deletes it (forgetStartedWith).
  */
-export async function recordStartedWith(redis: Redis, prefix: string, runId: string, record: StartedWith): Promise<void> {
-  await redis.set(startedWithKey(prefix, runId), JSON.stringify(record), 'EX', STARTED_WITH_TTL_SECONDS, 'NX');
+export async function recordStartedWith(redis: Redis, prefix: string, runId: string, record: StartedWith): Promise<boolean> {
+  return (await redis.set(startedWithKey(prefix, runId), JSON.stringify(record), 'EX', STARTED_WITH_TTL_SECONDS, 'NX')) === 'OK';
 }
 
 /**

@@ -3,6 +3,7 @@ import { runLockKey } from '../redis/run-lock.js';
 import type { Connection } from './connections.js';
 import { plannerArgs, refuseUnlessHeld, type Planner } from './planner-guard.js';
 import { ROOT_EXECUTION, runExecutionsKey } from './run-executions.js';
+import { startedWithKey } from './started-with.js';
 import { storedRoutingKey } from './stored-routing.js';
 import { storedSelectionKey } from './stored-selection.js';
 import { workListKey, type ListedWork } from './work-list.js';
@@ -27,6 +28,16 @@ export async function storeRunPlan(
   const keys = [runLockKey(prefix), workListKey(prefix, planner.runId), runExecutionsKey(prefix, planner.runId), storedRoutingKey(prefix, planner.runId), storedSelectionKey(prefix, planner.runId)];
   const args = [...plannerArgs(planner), RUN_PLAN_TTL_SECONDS, ROOT_EXECUTION, plan.routing ?? '', plan.selection ?? '', ...plan.work.map((w) => JSON.stringify(w))];
   refuseUnlessHeld(await storeScript.run(source.redis, { keys, args }), planner, `source ${source.name}`, "stored the run's routing, list and executions");
+}
+
+/**
+ * Deletes the run's started-with record (started-with.ts) that this plan wrote, when the plan
+ * failed before it moved anything: only while the run's lock still carries this plan's generation
+ * (forgetRunConflicts-n.lua, a guarded DEL), so that a later start's record is never deleted.
+ */
+export async function forgetStartedWith(source: Connection, planner: Planner): Promise<void> {
+  const reply = await forgetScript.run(source.redis, { keys: [runLockKey(source.keys.prefix), startedWithKey(source.keys.prefix, planner.runId)], args: plannerArgs(planner) });
+  refuseUnlessHeld(reply, planner, `source ${source.name}`, 'forgot what the run was started with');
 }
 
 /**

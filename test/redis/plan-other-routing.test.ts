@@ -9,6 +9,7 @@ import { stopRunStep } from '../../core/workflow/steps/stop-run-step.js';
 import { summarizeStep } from '../../core/workflow/steps/summarize-step.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { WorkItem } from '../../core/workflow/work-item.js';
+import { interferingRedis } from '../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
@@ -190,6 +191,39 @@ describe('the plan step refuses a run resumed with other routing or classes than
     expect(await summarizeStep({ settings: b.settings, execution: b.execution, tally: b.work.tally }, provider)).toMatchObject({ releasedLock: true, complete: true });
     expect(await jobsIn(redis.target())).toEqual(payloads.map((p) => jobEntry('queue:old', p)).sort());
     expect(await jobsIn(otherClient!)).toEqual([]);
+  });
+
+  it("a first plan that failed after recording what the run was started with, having moved nothing: a later start of the run id with other routing plans and moves; one that moved jobs keeps its record", async () => {
+    const payloads = Array.from({ length: 5 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+    for (const p of payloads) await redis.source().rpush('queue:old', p);
+    await redis.source().sadd('queues', 'old');
+    const provider = connect();
+    const source = await provider.get('source');
+    // The connection drops at the plan's first call after its record was written.
+    let failed = false;
+    const dropping = interferingRedis(source.redis, async () => {
+      if (failed || (await redis.source().exists('sidekiq-migrate:run-1:started-with')) === 0) return;
+      failed = true;
+      throw new Error('connection lost');
+    });
+    const failing = { get: async (name: string) => (name === 'source' ? { ...source, redis: dropping } : provider.get(name)) };
+    const first = await planStep(reroute('new'), failing).then(
+      () => 'planned',
+      (error: unknown) => (error as Error).message,
+    );
+    expect(first).toMatch(/connection lost/);
+    expect(await jobsIn(redis.source())).toEqual(payloads.map((p) => jobEntry('queue:old', p)).sort());
+    // It cleaned up: no lock, list or executions of the run.
+    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
+
+    // Started again with other routing: nothing of the failed plan's stands in its way.
+    const b = await planStep(reroute('other'), provider);
+    for (const next of b.work.batch) await finish(b, next, provider);
+    expect(await summarizeStep({ settings: b.settings, execution: b.execution, tally: b.work.tally }, provider)).toMatchObject({ releasedLock: true, complete: true });
+    expect(await jobsIn(redis.source())).toEqual(payloads.map((p) => jobEntry('queue:other', withQueue(p, 'old', 'other'))).sort());
+
+    // The run moved jobs now: its record is kept, and other routing is refused.
+    await refusal(reroute('new'), provider);
   });
 
   it('a selective transfer resumed with another selection of classes, and one with other routing too: refused, nothing touched on either server', async () => {

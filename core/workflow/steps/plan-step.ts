@@ -27,7 +27,7 @@ import { addToTotals, emptyTally } from '../run-tally.js';
 import { loadRecordedRollback, recordedMovesDigest } from '../recorded-rollback.js';
 import { deserializeRouting, loadRouting, readStoredRouting, rememberRouting, routingJson, serializeRouting, storedDigest } from '../stored-routing.js';
 import { rememberSelection, selectionJson } from '../stored-selection.js';
-import { forgetRunConflicts, storeRunPlan } from '../store-run-plan.js';
+import { forgetRunConflicts, forgetStartedWith, storeRunPlan } from '../store-run-plan.js';
 import { refuseUnlessStillHeld, type Planner } from '../planner-guard.js';
 import { recordStartedWith, startedWith } from '../started-with.js';
 import { refuseOtherRoutingOfExecution } from '../other-routing.js';
@@ -121,6 +121,9 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     assertTransferSafe(`target ${target!.name}`, memoryPolicies.target ?? null);
   }
   const locks: RunLock[] = [];
+  // Whether this plan recorded what the run was started with (its first), and may have moved something since.
+  const progress: PlanProgress = { recordedStartedWith: false, mayHaveMoved: false };
+  let planner: Planner | undefined;
   try {
     if (!input.dryRun) {
       // A new execution: it may resume a stopped run of the same id (see stopRunStep).
@@ -133,8 +136,8 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     // Every write of the plan from here on goes through only while the lock still carries this
     // plan's plannedAt and plannedBy (PlanSupersededError): a plan paused after it took the lock,
     // while a later start of the run took it and planned, writes nothing over what that one wrote.
-    const planner = locks[0] ? { runId: input.runId, plannedAt: locks[0].holder.plannedAt!, ...generationOf(locks[0].holder) } : undefined;
-    const work = await planWork(input, source, target, sourceHasData, planner);
+    planner = locks[0] ? { runId: input.runId, plannedAt: locks[0].holder.plannedAt!, ...generationOf(locks[0].holder) } : undefined;
+    const work = await planWork(input, source, target, sourceHasData, progress, planner);
     const generation = locks[0] ? generationOf(locks[0].holder) : undefined;
     const planned = generation === undefined ? work : { ...work, settings: { ...work.settings, ...generation } };
     // Only now, holding every lock and planned, lift a stop: a plan that fails leaves the run stopped.
@@ -152,10 +155,21 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     // The state machine only releases locks of a run whose plan it has; a failed plan cleans up
     // here, its list of items and executions too: with the source's lock, in one step, and only
     // while no later start of the run (a retried plan task, another start --resume) holds it.
+    // A first plan that moved nothing forgets what it recorded the run was started with: kept 30
+    // days, it would refuse a start of the run id with other routing, as if the run had moved jobs.
+    if (planner && progress.recordedStartedWith && !progress.mayHaveMoved) await Promise.allSettled([forgetStartedWith(source, planner)]);
     if (locks.length > 0) await Promise.allSettled([finishRun(source.redis, source.keys.prefix, input.runId, locks[0]!.holder.plannedAt, locks[0]!.holder.plannedBy)]);
     await Promise.allSettled(locks.slice(1).map((l) => l.release()));
     throw error;
   }
+}
+
+/** How far a new run's plan got, for its clean-up when it fails. */
+interface PlanProgress {
+  /** It wrote the run's started-with record (its first plan: SET NX). */
+  recordedStartedWith: boolean;
+  /** It may have moved something of the run (cron definitions) since. */
+  mayHaveMoved: boolean;
 }
 
 /**
@@ -201,7 +215,7 @@ async function findRenamesWithoutQueue(source: Connection, plan: RoutingPlan | u
  * cron definitions (planCron: each a compare-and-set, guarded); the run's routing, selection, list
  * and executions (storeRunPlan, guarded, one step).
  */
-async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined, sourceHasData: boolean, planner?: Planner): Promise<PlanOutput> {
+async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined, sourceHasData: boolean, progress: PlanProgress, planner?: Planner): Promise<PlanOutput> {
   const plan = input.routing ? await resolveRouting(input.routing, source, input.runId) : undefined;
 
   const renamesWithoutQueue = input.mode === 'reroute' ? await findRenamesWithoutQueue(source, plan) : [];
@@ -255,12 +269,14 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
       for (const { redis, guard } of guards) await refuseUnlessStillHeld(redis, guard, `resumed ${displayName(leftover.key)}`);
     };
     resumed = await resumeInflight({ ...context, ...(targetId ? { targetId } : {}), sourceName: source.name, targetName: target.name }, input.placement, { beforeLeftover });
+    // Leftovers finished here may be this run's own (a run planned before its record was kept).
+    if (resumed.written > 0 || resumed.resumed > 0) progress.mayHaveMoved = true;
   }
   // Listed before anything of this run is written: a queue it cannot take refuses the run whole.
   const listed = await listWork(planned, source, plan);
   // Before anything of the run moves: its first plan fixes what it was started with (started-with.ts;
   // SET NX: a later plan, stale or not, never replaces it).
-  if (!input.dryRun) await recordStartedWith(source.redis, source.keys.prefix, input.runId, startedWith(input.mode, plan, input.classes, targetId));
+  if (!input.dryRun) progress.recordedStartedWith = await recordStartedWith(source.redis, source.keys.prefix, input.runId, startedWith(input.mode, plan, input.classes, targetId));
   const routingText = plan && planner ? routingJson(plan) : undefined;
   const selectionText = input.classes && planner ? selectionJson(input.classes) : undefined;
   const routingDigest = routingText === undefined ? undefined : storedDigest(routingText);
@@ -268,6 +284,8 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   // Read after the plan's own waits (resumeInflight): the most replicas its connections saw.
   const replicas = input.mode === 'transfer' && target && !input.dryRun ? { source: await replicasSeen(source.redis), target: await replicasSeen(target.redis) } : undefined;
   const settings: RunSettings = { ...planned, ...(routingDigest ? { routingDigest } : {}), ...(selectionDigest ? { selectionDigest } : {}), ...(replicas ? { replicas } : {}) };
+  // Rewriting or carrying cron definitions is the run's first move: from here a failed plan keeps its record.
+  if (input.cron !== 'report') progress.mayHaveMoved = true;
   const cron = await planCron(input.cron, input.dryRun, source, target, plan, planner);
   if (planner) {
     await storeRunPlan(source, planner, { ...(routingText ? { routing: routingText } : {}), ...(selectionText ? { selection: selectionText } : {}), work: listed });
