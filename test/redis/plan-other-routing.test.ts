@@ -78,6 +78,10 @@ it('the refusal reaches Step Functions whole: a FatalError is cut at TASK_ERROR_
     expect(toTaskError(otherRoutingOfRunError(id, mode, differs, executionResumeWays(id), targets), 'Plan').message).not.toMatch(/…$/);
     expect(otherRoutingOfRunError(id, mode, differs, executionResumeWays(id), targets).message.length).toBeLessThanOrEqual(TASK_ERROR_MESSAGE_CHARS);
   }
+  // A record an older version kept, naming no target.
+  const unnamed = otherRoutingOfRunError(id, 'transfer', 'target', executionResumeWays(id), { started: null, here: 'b'.repeat(16) });
+  expect(toTaskError(unnamed, 'Plan').message).not.toMatch(/…$/);
+  expect(unnamed.message.length).toBeLessThanOrEqual(TASK_ERROR_MESSAGE_CHARS);
 });
 
 describe('the plan step refuses a run resumed with other routing or classes than its first plan', () => {
