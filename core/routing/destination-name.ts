@@ -36,16 +36,16 @@ export function keyNameProblem(queue: string): string | undefined {
 }
 
 /**
- * A destination written with the run's namespace (redis-namespace's prefix, `resque:gitlab:`):
- * `resque:gitlab:queue:new` or `resque:gitlab:new`. The prefix is put before every key name, so
- * its jobs would go to the list `resque:gitlab:queue:resque:gitlab:queue:new`, which no Sidekiq
- * process fetches from. `prefix`: a normalized prefix (ends with ':'), '' for none (nothing is
- * refused then). Said after "the queue ".
+ * A destination written as its queue's key with the run's namespace (redis-namespace's prefix,
+ * `resque:gitlab:`): `resque:gitlab:queue:new`. The prefix is put before every key name, so its
+ * jobs would go to the list `resque:gitlab:queue:resque:gitlab:queue:new`, which no Sidekiq process
+ * fetches from. Only the key's form: a queue named `resque:gitlab:new` is odd but may be meant
+ * (a queue name may hold ':'). `prefix`: a normalized prefix (ends with ':'), '' for none
+ * (nothing is refused then: keyNameProblem covers `queue:new`). Said after "the queue ".
  */
 export function namespacedNameProblem(queue: string, prefix: string): string | undefined {
-  if (prefix === '' || !queue.startsWith(prefix)) return undefined;
-  const rest = queue.slice(prefix.length);
-  const name = rest.startsWith(QUEUE_KEY_HEAD) ? rest.slice(QUEUE_KEY_HEAD.length) : rest;
+  if (prefix === '' || !queue.startsWith(`${prefix}${QUEUE_KEY_HEAD}`)) return undefined;
+  const name = queue.slice(prefix.length + QUEUE_KEY_HEAD.length);
   const give = name === '' ? "give the queue's name" : `give ${name}`;
-  return `${JSON.stringify(queue)} begins with the namespace ${prefix}, which is put before every key name: its jobs would go to the list ${prefix}${QUEUE_KEY_HEAD}${queue}, which no Sidekiq process fetches from; ${give}`;
+  return `${JSON.stringify(queue)} is a key name with the namespace ${prefix}, which is put before every key name: its jobs would go to the list ${prefix}${QUEUE_KEY_HEAD}${queue}, which no Sidekiq process fetches from; ${give}`;
 }

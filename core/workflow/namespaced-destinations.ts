@@ -4,8 +4,8 @@ import { resolveRoutingInput } from './resolve-routing.js';
 import type { RoutingInput } from './workflow-input.js';
 
 /**
- * Refuses routing whose destination queue begins with the namespace of the run's source or target
- * (`--namespace resque:gitlab` with `--mapping {"A": "resque:gitlab:queue:new"}`, `--rename
+ * Refuses routing whose destination queue is written as its key under the namespace of the run's
+ * source or target (`--namespace resque:gitlab` with `--mapping {"A": "resque:gitlab:queue:new"}`, `--rename
  * a=resque:gitlab:queue:new`, a rule's queue, an execution input's): its jobs would go to a queue
  * no Sidekiq process fetches from (destination-name.ts namespacedNameProblem). Checked by the plan
  * step, the one place every way of starting a run meets the namespaces, before it reads or writes

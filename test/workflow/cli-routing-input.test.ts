@@ -219,7 +219,7 @@ describe('destinations no Sidekiq would fetch from as meant', () => {
 });
 
 describe('destinations written with the namespace', () => {
-  it('--namespace resque:gitlab with a destination resque:gitlab:queue:new (or resque:gitlab:new) in --mapping, --rename, routing rules and move --mapping: exit 2, naming it and suggesting new, nothing touched', async () => {
+  it('--namespace resque:gitlab with a destination resque:gitlab:queue:new in --mapping, --rename, routing rules and move --mapping: exit 2, naming it and suggesting new, nothing touched', async () => {
     // The namespace is put before every key: the jobs would go to the list
     // resque:gitlab:queue:resque:gitlab:queue:new, which no Sidekiq process fetches from.
     const source = redis.source();
@@ -229,8 +229,8 @@ describe('destinations written with the namespace', () => {
     await source.sadd('resque:gitlab:queues', 'old', 'a');
     const before = await keyValueSnapshot(source);
     const mapping = file('namespaced-mapping.json', JSON.stringify({ SomeWorker: 'resque:gitlab:queue:new', [ADMIN]: 'mailers' }));
-    const rules = file('namespaced-rules.yml', `- ["worker_name=${ADMIN}", "resque:gitlab:new"]\n- ["*", "default"]\n`);
-    const problem = (queue: string) => `the queue "${queue}" begins with the namespace resque:gitlab:, which is put before every key name: its jobs would go to the list resque:gitlab:queue:${queue}, which no Sidekiq process fetches from; give new`;
+    const rules = file('namespaced-rules.yml', `- ["worker_name=${ADMIN}", "resque:gitlab:queue:new"]\n- ["*", "default"]\n`);
+    const problem = (queue: string) => `the queue "${queue}" is a key name with the namespace resque:gitlab:, which is put before every key name: its jobs would go to the list resque:gitlab:queue:${queue}, which no Sidekiq process fetches from; give new`;
     const ns = ['--namespace', 'resque:gitlab'];
 
     const mapped = await runCli('run', '--redis', redis.urls().source, ...ns, '--mapping', mapping);
@@ -242,13 +242,22 @@ describe('destinations written with the namespace', () => {
     expect(mapped.code).toBe(2);
     expect(renamed.stderr).toBe(`Invalid --rename:\n  - "a=resque:gitlab:queue:new": ${problem('resque:gitlab:queue:new')}\n`);
     expect(renamed.code).toBe(2);
-    expect(ruled.stderr).toBe(`Invalid destination in --mapping (or the queue of a routing rule):\n  - ${ADMIN}: ${problem('resque:gitlab:new')}\n`);
+    expect(ruled.stderr).toBe(`Invalid destination in --mapping (or the queue of a routing rule):\n  - ${ADMIN}: ${problem('resque:gitlab:queue:new')}\n`);
     expect(ruled.code).toBe(2);
     expect(moved.stderr).toBe(mapped.stderr);
     expect(moved.code).toBe(2);
     expect(mapped.stdout + renamed.stdout + ruled.stdout + moved.stdout).toBe('');
     expect(await keyValueSnapshot(source)).toEqual(before);
     expect(await keyValueSnapshot(target)).toEqual({});
+
+    // Legal queue names are taken: `schedule` (the list queue:schedule, not the set) and a name
+    // holding the namespace's words without being a key (a dry run: nothing touched either).
+    for (const to of ['schedule', 'resque:gitlab:new']) {
+      const legal = await runCli('run', '--redis', redis.urls().source, ...ns, '--rename', `a=${to}`, '--dry-run');
+      expect(legal.stderr, to).not.toMatch(/Invalid/);
+      expect(legal.code, to).toBe(0);
+    }
+    expect(await keyValueSnapshot(source)).toEqual(before);
   });
 });
 
