@@ -31,12 +31,15 @@ export async function storeRunPlan(
 }
 
 /**
- * Deletes the run's started-with record (started-with.ts) that this plan wrote, when the plan
- * failed before it moved anything: only while the run's lock still carries this plan's generation
- * (forgetRunConflicts-n.lua, a guarded DEL), so that a later start's record is never deleted.
+ * Deletes the run's started-with record (started-with.ts) that this plan wrote, and the routing
+ * and selection it may have stored, when the plan failed before it moved anything: only while the
+ * run's lock still carries this plan's generation (forgetRunConflicts-n.lua, a guarded DEL), so
+ * that a later start's are never deleted.
  */
 export async function forgetStartedWith(source: Connection, planner: Planner): Promise<void> {
-  const reply = await forgetScript.run(source.redis, { keys: [runLockKey(source.keys.prefix), startedWithKey(source.keys.prefix, planner.runId)], args: plannerArgs(planner) });
+  const { prefix } = source.keys;
+  const keys = [runLockKey(prefix), startedWithKey(prefix, planner.runId), storedRoutingKey(prefix, planner.runId), storedSelectionKey(prefix, planner.runId)];
+  const reply = await forgetScript.run(source.redis, { keys, args: plannerArgs(planner) });
   refuseUnlessHeld(reply, planner, `source ${source.name}`, 'forgot what the run was started with');
 }
 

@@ -203,22 +203,24 @@ describe('the plan step refuses a run resumed with other routing or classes than
     await redis.source().sadd('queues', 'old');
     const provider = connect();
     const source = await provider.get('source');
-    // The connection drops at the plan's first call after its record was written.
-    let failed = false;
-    const dropping = interferingRedis(source.redis, async () => {
-      if (failed || (await redis.source().exists('sidekiq-migrate:run-1:started-with')) === 0) return;
-      failed = true;
-      throw new Error('connection lost');
-    });
-    const failing = { get: async (name: string) => (name === 'source' ? { ...source, redis: dropping } : provider.get(name)) };
-    const first = await planStep(reroute('new'), failing).then(
-      () => 'planned',
-      (error: unknown) => (error as Error).message,
-    );
-    expect(first).toMatch(/connection lost/);
-    expect(await jobsIn(redis.source())).toEqual(payloads.map((p) => jobEntry('queue:old', p)).sort());
-    // It cleaned up: no lock, list or executions of the run.
-    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
+    // The connection drops at the plan's first call after its record was written, or after it stored its routing and list.
+    for (const written of ['started-with', 'routing']) {
+      let failed = false;
+      const dropping = interferingRedis(source.redis, async () => {
+        if (failed || (await redis.source().exists(`sidekiq-migrate:run-1:${written}`)) === 0) return;
+        failed = true;
+        throw new Error('connection lost');
+      });
+      const failing = { get: async (name: string) => (name === 'source' ? { ...source, redis: dropping } : provider.get(name)) };
+      const first = await planStep(reroute('new'), failing).then(
+        () => 'planned',
+        (error: unknown) => (error as Error).message,
+      );
+      expect(first, written).toMatch(/connection lost/);
+      expect(await jobsIn(redis.source())).toEqual(payloads.map((p) => jobEntry('queue:old', p)).sort());
+      // It cleaned up: no lock, list, executions, routing or record of the run.
+      expect(await redis.source().keys('sidekiq-migrate:*'), written).toEqual([]);
+    }
 
     // Started again with other routing: nothing of the failed plan's stands in its way.
     const b = await planStep(reroute('other'), provider);

@@ -8,8 +8,9 @@
 
   KEYS[1]   the run lock (string: the holder record, JSON, see acquireRunLock-2.lua)
   KEYS[2…]  the run's conflicts keys to delete (core/transfer/transfer-keys.ts conflictsKey); or
-            the run's started-with record, deleted by its first plan when that plan failed
-            having moved nothing (core/workflow/store-run-plan.ts forgetStartedWith)
+            the run's started-with record, stored routing and selection, deleted by its first
+            plan when that plan failed having moved nothing (core/workflow/store-run-plan.ts
+            forgetStartedWith)
   ARGV[1]   the run's id
   ARGV[2]   when this plan planned (epoch ms: the plannedAt it wrote into the lock)
   ARGV[3]   the ARN of its execution (plannedBy), or '' (none)
