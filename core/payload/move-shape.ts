@@ -35,7 +35,7 @@ export function moveShape(buf: Buffer, job: JobRouteFields, from: string | null,
   const { spans } = job;
   const shape: { queue?: string | null; queueName?: string } = {};
   if (spans.queue === null) shape.queue = null;
-  else if (!plain.equals(buf.subarray(spans.queue.start, spans.queue.end))) shape.queue = buf.toString('utf8', spans.queue.start, spans.queue.end);
+  else if (!holdsAt(buf, spans.queue, plain)) shape.queue = buf.toString('utf8', spans.queue.start, spans.queue.end);
   const name = spans.argsQueueName;
   if (name !== null && job.activeJobQueueName !== null) {
     const text = buf.subarray(name.start, name.end);
@@ -43,6 +43,17 @@ export function moveShape(buf: Buffer, job: JobRouteFields, from: string | null,
     if (!undoneByName) shape.queueName = text.toString('utf8');
   }
   return shape.queue === undefined && shape.queueName === undefined ? PLAIN_SHAPE : shape;
+}
+
+/**
+ * Whether `buf` holds exactly `bytes` over `span`: a loop rather than `equals(subarray(…))`, which
+ * allocates a Buffer and crosses into C++ for a name of a few dozen bytes, once for every job a
+ * re-route moves (issue #18).
+ */
+function holdsAt(buf: Buffer, span: { readonly start: number; readonly end: number }, bytes: Buffer): boolean {
+  if (span.end - span.start !== bytes.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (buf[span.start + i] !== bytes[i]) return false;
+  return true;
 }
 
 /**

@@ -62,9 +62,17 @@ const ARGS = 6;
 const LOCK_DIGEST = 7;
 const UNIQUE_DIGEST = 8;
 const TOP_NAMES = ['class', 'wrapped', 'queue', 'jid', 'enqueued_at', 'created_at', 'args', 'lock_digest', 'unique_digest'];
-const TOP_KEYS = TOP_NAMES.map((name) => Buffer.from(name));
+const TOP_KEYS = TOP_NAMES.map(codes);
 const ARG0_NAMES = ['queue_name'];
-const ARG0_KEYS = ARG0_NAMES.map((name) => Buffer.from(name));
+const ARG0_KEYS = ARG0_NAMES.map(codes);
+
+/**
+ * A name's bytes as a plain array of small integers: compared per key of every payload, where a
+ * Buffer's `length` and elements cost more to read (typed-array accessors) than an array's.
+ */
+function codes(name: string): number[] {
+  return [...Buffer.from(name)];
+}
 
 /**
  * One pass over the payload: validates the whole document (RFC 8259, UTF-8) and records the
@@ -172,15 +180,16 @@ function memberIndex(
   buf: Buffer,
   keyStart: number,
   keyEnd: number,
-  keys: readonly Buffer[],
+  keys: readonly (readonly number[])[],
   names: readonly string[],
 ): number {
   const from = keyStart + 1;
   const to = keyEnd - 1;
   const length = to - from;
+  const first = buf[from];
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
-    if (key.length === length && bytesAt(buf, from, key)) return i;
+    if (key.length === length && key[0] === first && bytesAt(buf, from, key)) return i;
   }
   for (let i = from; i < to; i++) {
     if (buf[i] === BACKSLASH) return names.indexOf(decodeJsonString(buf, keyStart, keyEnd));
@@ -189,7 +198,7 @@ function memberIndex(
 }
 
 /** Whether `buf` holds `bytes` at `at`: a loop, since names are short and `Buffer.compare` is a native call. */
-function bytesAt(buf: Buffer, at: number, bytes: Buffer): boolean {
+function bytesAt(buf: Buffer, at: number, bytes: readonly number[]): boolean {
   for (let i = 0; i < bytes.length; i++) if (buf[at + i] !== bytes[i]) return false;
   return true;
 }

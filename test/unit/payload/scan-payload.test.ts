@@ -202,6 +202,35 @@ describe('scanPayload: spans', () => {
     expect(spans.argsQueueName).toBeNull();
   });
 
+  it.each([
+    ['its first byte', '{"class":"C","xueue":"a","wueue":"b","args":[{"xueue_name":"c"}]}'],
+    ['its last byte', '{"class":"C","queuf":"a","args":[{"queue_namf":"c"}]}'],
+    ['a byte inside', '{"class":"C","quxue":"a","args":[{"queue_nxme":"c"}]}'],
+    ['its case', '{"class":"C","Queue":"a","QUEUE":"b","args":[{"Queue_name":"c"}]}'],
+    ['the name as a prefix', '{"class":"C","queues":"a","que":"b","args":[{"queue_names":"c"}]}'],
+  ])('takes no key for a name it differs from by %s', (_name, text) => {
+    // Act
+    const spans = spansOf(text);
+
+    // Assess
+    expect(spans.queue).toBeNull();
+    expect(spans.argsQueueName).toBeNull();
+    expect(slice(text, spans.class)).toBe('"C"');
+  });
+
+  it('takes a key whose first letter is escaped for the name (the bytes differ, the key does not)', () => {
+    // Arrange
+    const text = String.raw`{"\u0063lass":"C","\u0071ueue":"q","args":[{"\u0071ueue_name":"n"}]}`;
+
+    // Act
+    const spans = spansOf(text);
+
+    // Assess
+    expect(slice(text, spans.class)).toBe('"C"');
+    expect(slice(text, spans.queue)).toBe('"q"');
+    expect(slice(text, spans.argsQueueName)).toBe('"n"');
+  });
+
   it('finds the object after leading whitespace', () => {
     // Act
     const spans = spansOf('  \n{"class":"C"}');
