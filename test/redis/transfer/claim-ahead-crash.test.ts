@@ -239,4 +239,44 @@ describe('claims sent ahead, a process dying at any instant with Sidekiq running
     }
     expect(overtaken).toBeGreaterThan(calls / 6);
   });
+
+  it("a page task's attempt going on beside its retry (a timed-out Lambda thawed with the retry in its container): both run every item from the same input to its end, the retry starting before the k-th call of the first; every job once, nothing in flight", { timeout: 600_000 }, async () => {
+    let calls = 0;
+    {
+      const seeded = await seed();
+      const sidekiq = sidekiqBothSides();
+      const provider = connect();
+      const plan = await planStep(transfer, provider);
+      await runItems(plan, interfering(provider, () => void calls++));
+      await endRun();
+      await expectEveryJobOnceAfter(seeded, sidekiq, 'uninterrupted');
+    }
+
+    let beside = 0;
+    for (let k = 1; k < calls; k += 4) {
+      await redis.source().flushall();
+      await redis.target().flushall();
+      const label = `the retry started before call ${k} of about ${calls}`;
+      const seeded = await seed();
+      const sidekiq = sidekiqBothSides();
+      const provider = connect();
+      const plan = await planStep(transfer, provider);
+      let made = 0;
+      let retry: Promise<WorkItem[]> | undefined;
+      // The retry has connections of its own (another invocation), the same input.
+      const retrying = connect();
+      const first = runItems(
+        plan,
+        interfering(provider, () => {
+          if (made++ === k) retry = runItems(plan, retrying);
+        }),
+      );
+      const ends = [...(await first), ...(await (retry ?? runItems(plan, retrying)))];
+      if (retry !== undefined) beside++;
+      expect(ends.every((item) => item.done), label).toBe(true);
+      await endRun();
+      await expectEveryJobOnceAfter(seeded, sidekiq, label);
+    }
+    expect(beside).toBeGreaterThan(calls / 8);
+  });
 });
