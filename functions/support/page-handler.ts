@@ -35,8 +35,12 @@ export function createPageHandler(task: PageTask, connections: ConnectionProvide
         }
         const deadline = pageDeadline(context);
         let pages = 0;
+        let fromReceipt = false;
         const item = await pageStep(input, connections, {
           deadline,
+          onReceipt: () => {
+            fromReceipt = true;
+          },
           onPage: (page) => {
             pages++;
             logger.debug('page', { page: pages, done: page.done, counters: counterDelta(task.mode, page.counters as object) });
@@ -47,6 +51,15 @@ export function createPageHandler(task: PageTask, connections: ConnectionProvide
             });
           },
         });
+        if (fromReceipt) {
+          // Counted once already, by the attempt that did the work: no metrics again.
+          logger.info(`${task.kind} ${item.name}: an earlier attempt of this task did these pages, its answer lost on the way back; answering with it again`, {
+            done: item.done,
+            iteration: item.iteration,
+            cursor: item.cursor,
+          });
+          return item;
+        }
         const counters = counterDelta(task.mode, item.counters, input.item.counters);
         addCountMetrics({ ...counterMetrics(task.mode, counters), [MetricNames.PagesProcessed]: pages });
         logger.info(`${task.kind} ${item.name}: ${pages} page(s), ${item.done ? 'done' : 'to be continued'}`, {

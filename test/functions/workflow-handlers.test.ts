@@ -201,6 +201,32 @@ describe('a transfer through the handlers (AUTH token to ACL user, both from Sec
     expectNoSecretsOrArgs(out.text());
   });
 
+  it('invoked again with an input it already answered (Step Functions never got the answer: Lambda.ServiceException), answers the same, says so, and counts nothing twice', async () => {
+    const queued = Array.from({ length: 40 }, (_, i) => job('A', i));
+    await source.rpush(`${PREFIX}queue:default`, ...queued);
+    await source.sadd(`${PREFIX}queues`, 'default');
+    const plan = viaJson((await h.plan({ runId: 'lost-answer-1', mode: 'transfer', target: 'target', sets: [], pageSize: 10, pagesPerInvocation: 2 }, fakeContext())) as PlanOutput);
+    const item = plan.work.batch.find((i) => i.kind === 'queue' && i.name === 'default')!;
+    const input = viaJson({ settings: plan.settings, item });
+    out = captureOutput();
+
+    const first = viaJson((await h.transferQueue(input, fakeContext())) as WorkItem);
+    const retried = viaJson((await h.transferQueue(input, fakeContext())) as WorkItem);
+
+    out.stop();
+    expect(retried).toEqual(first);
+    expect(first.counters).toMatchObject({ claimed: 20, written: 20, duplicates: 0, resumed: 0 });
+    expect(await target.llen('queue:default')).toBe(20);
+    expect(await source.llen(`${PREFIX}queue:default`)).toBe(20);
+    const lines = logRecords(out.records()).filter((r) => r['task'] === 'transfer-queue');
+    expect(lines.map((r) => r['message'])).toEqual([
+      'queue default: 2 page(s), to be continued',
+      'queue default: an earlier attempt of this task did these pages, its answer lost on the way back; answering with it again',
+    ]);
+    expect(sumMetrics(emfRecords(out.records()))).toMatchObject({ [MetricNames.JobsClaimed]: 20, [MetricNames.JobsWritten]: 20 });
+    await h.releaseLock({ settings: plan.settings }, fakeContext());
+  });
+
   it('with a low rate limit, returns before the Lambda deadline with what it moved, the rest left on the source', async () => {
     const queued = Array.from({ length: 40 }, (_, i) => job('A', i));
     for (const p of queued) await source.rpush(`${PREFIX}queue:default`, p);

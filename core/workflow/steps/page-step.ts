@@ -12,6 +12,7 @@ import { ensureTargetId } from '../../transfer/target-identity.js';
 import { addTransferCounters, emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import { MAX_JOBS_PER_CLAIM } from '../../transfer/transfer-options.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
+import { readPageReceipt, writePageReceipt } from '../page-receipt.js';
 import { addRunExecution, itemContinuationName } from '../run-executions.js';
 import { generationOf } from '../run-generation.js';
 import { loadSelection } from '../stored-selection.js';
@@ -27,6 +28,11 @@ export interface PageBudget {
   readonly onPage?: (page: PageResult<unknown, unknown>) => void;
   /** A page failed after others of this task were written: they are returned, the error is told here. */
   readonly onFailureAfterProgress?: (error: unknown, pagesWritten: number) => void;
+  /**
+   * An earlier attempt of this very input ran to its end (its answer never reached the state
+   * machine: page-receipt.ts): its answer is returned again, and no page runs.
+   */
+  readonly onReceipt?: () => void;
 }
 
 /**
@@ -39,7 +45,19 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
   const source = await connections.get(settings.source);
   const target = settings.mode === 'transfer' ? await connections.get(settings.target!) : undefined;
   const plan = await routingOf(settings, source);
-  const locks = settings.dryRun ? [] : await holdLocks(settings, [source, ...(target ? [target] : [])]);
+  // The receipt is read beside the locks' renewal (no round trip of its own), and used only once
+  // they are held: a stopped or superseded run answers nothing, not even an earlier answer.
+  const [locks, receipt] = settings.dryRun
+    ? [[], undefined]
+    : await Promise.all([holdLocks(settings, [source, ...(target ? [target] : [])]), readPageReceipt(source.redis, source.keys.prefix, input)]);
+  if (receipt) {
+    budget.onReceipt?.();
+    return receipt;
+  }
+  const answered = async (answer: WorkItem): Promise<WorkItem> => {
+    if (!settings.dryRun) await writePageReceipt(source.redis, source.keys.prefix, input, answer);
+    return answer;
+  };
   const limiter = new RateLimiter(settings.rateLimit);
   const sliceSize = settings.mode === 'transfer' ? rateLimitedSliceSize(settings.pageSize, settings.rateLimit, budget.deadline - Date.now()) : settings.pageSize;
   // A transfer claims at most MAX_JOBS_PER_CLAIM jobs a slice, so a page of `sliceSize` jobs takes
@@ -111,7 +129,7 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
         ? await rerouteSet({ ...context, set: item.name as SortedSetName, cursor: (item.cursor as SetCursor | string | null) ?? '0', count: settings.pageSize })
         : await rerouteQueue({ ...context, queue: item.name, cursor: item.cursor as never, sliceSize: settings.pageSize, placement: settings.placement, unmapped: settings.unmapped });
     const counters = addCounters(addCounters(emptyCounters(), item.counters as RerouteCounters), run.counters);
-    return announceContinuation(settings, source, { ...item, cursor: run.cursor, done: run.done, iteration: item.iteration + 1, counters });
+    return answered(await announceContinuation(settings, source, { ...item, cursor: run.cursor, done: run.done, iteration: item.iteration + 1, counters }));
   }
 
   const classes = settings.inlineClasses ?? (settings.selected ? await loadSelection(source.redis, source.keys.prefix, settings.runId, settings.selectionDigest) : undefined);
@@ -143,7 +161,7 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
       ? await transferSet({ ...context, set: item.name as SortedSetName, cursor: item.cursor as never })
       : await transferQueue({ ...context, queue: item.name, cursor: item.cursor as never, placement: settings.placement });
   const counters = addTransferCounters(addTransferCounters(emptyTransferCounters(), item.counters as TransferCounters), run.counters);
-  return announceContinuation(settings, source, { ...item, cursor: run.cursor, done: run.done, iteration: item.iteration + 1, counters });
+  return answered(await announceContinuation(settings, source, { ...item, cursor: run.cursor, done: run.done, iteration: item.iteration + 1, counters }));
 }
 
 /**

@@ -10,6 +10,7 @@ import { SORTED_SET_NAMES } from '../../redis/sidekiq-keys.js';
 import type { ConnectionProvider } from '../connections.js';
 import { findUnheardQueues, type UnheardQueues } from '../unheard-queues.js';
 import { leftInPlace } from '../left-in-place.js';
+import { forgetPageReceipts } from '../page-receipt.js';
 import { endRunExecution, finishRun } from '../run-executions.js';
 import { OTHER_DESTINATIONS, type RunTally } from '../run-tally.js';
 import type { RunSettings } from '../work-item.js';
@@ -185,7 +186,10 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
       // lock's release, in one step, unless a later start of the run planned meanwhile (its list).
       const finished = await finishRun(source.redis, source.keys.prefix, settings.runId, settings.plannedAt, settings.plannedBy);
       if ('supersededBy' in finished) supersededBy = finished.supersededBy;
-      else releasedLock = (await releaseOnTarget(settings, connections)) || finished.released;
+      else {
+        await forgetPageReceipts(source.redis, source.keys.prefix, settings.runId);
+        releasedLock = (await releaseOnTarget(settings, connections)) || finished.released;
+      }
     }
   }
   const idleTotal = [...Object.values(idleArrivals), ...Object.values(lateArrivals)].reduce((a, b) => a + b, 0);

@@ -1,0 +1,101 @@
+// A page task whose function ran to its end but whose answer Step Functions never got
+// (Lambda.ServiceException, Lambda.SdkClientException: the definition retries them, as AWS
+// advises) is invoked again with the same input. Its pages are done in Redis; the retry used to
+// find them done and say so in its own words: a re-route counted 30 of 90 moved jobs (the set
+// entries it had rewritten "already routed"), a transfer 30 of 90 written, and the summary still
+// said complete. The first attempt leaves a receipt of its answer, and the retry answers with it.
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
+import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
+import type { TransferCounters } from '../../core/transfer/transfer-counters.js';
+import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import type { WorkflowFunctionName } from '../../infra/constructs/state-names.js';
+import { runWorkflowLocally, type LocalEvent, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
+import { jobEntry, jobsIn, withQueue } from '../support/exact-jobs.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { connectionsPerTest } from '../support/test-connections.js';
+
+const redis = privateSourceAndTarget();
+const { connect } = connectionsPerTest(redis);
+
+/** 40 jobs queued on `old`, 30 scheduled and 20 retrying naming `old`: as seeded, and as a re-route to `new` leaves them. */
+async function seed(client: Redis): Promise<{ seeded: string[]; rerouted: string[] }> {
+  const seeded: string[] = [];
+  const rerouted: string[] = [];
+  const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` });
+  for (let i = 0; i < 40; i++) {
+    const payload = job(i);
+    await client.lpush('queue:old', payload);
+    seeded.push(jobEntry('queue:old', payload));
+    rerouted.push(jobEntry('queue:new', withQueue(payload, 'old', 'new')));
+  }
+  await client.sadd('queues', 'old');
+  for (const [set, n, from] of [['schedule', 30, 100], ['retry', 20, 200]] as const) {
+    for (let i = 0; i < n; i++) {
+      const payload = job(from + i);
+      await client.zadd(set, String(2e9 + i), payload);
+      seeded.push(jobEntry(set, payload, String(2e9 + i)));
+      rerouted.push(jobEntry(set, withQueue(payload, 'old', 'new'), String(2e9 + i)));
+    }
+  }
+  return { seeded: seeded.sort(), rerouted: rerouted.sort() };
+}
+
+const PAGE_TASKS: WorkflowFunctionName[] = ['rerouteSetPage', 'rerouteQueueSlice', 'transferSet', 'transferQueue'];
+
+/** Every other page task runs to its end, then its answer is lost on the way back: Step Functions sees `error`. */
+function losingEveryOtherAnswer(real: LocalHandlers, error: string): LocalHandlers {
+  let calls = 0;
+  const lossy = Object.fromEntries(
+    PAGE_TASKS.map((name) => [
+      name,
+      async (input: unknown, context?: Parameters<LocalHandlers['plan']>[1]) => {
+        const answer = await real[name](input, context);
+        if (calls++ % 2 === 1) throw Object.assign(new Error('The answer was lost on its way back'), { name: error });
+        return answer;
+      },
+    ]),
+  );
+  return { ...real, ...lossy } as LocalHandlers;
+}
+
+async function run(input: Record<string, unknown>, error: string) {
+  const retried: unknown[] = [];
+  const onEvent = (_: string, event: LocalEvent) => void (event.type === 'StateFailed' && retried.push(event['Error']));
+  const executions = await runWorkflowLocally(input, losingEveryOtherAnswer(localTaskHandlers(connect()), error), { retryIntervalMs: 0, onEvent });
+  expect(executions.map((e) => e.error)).toEqual([undefined]);
+  expect(retried.length).toBeGreaterThan(0);
+  expect(new Set(retried)).toEqual(new Set([error]));
+  return executions[0]!.output as RunSummary;
+}
+
+describe.each(['Lambda.ServiceException', 'Lambda.SdkClientException'])('a page task whose answer was lost (%s), retried by the definition', (error) => {
+  it('a re-route counts every job it moved once, none "already routed": the retry answers with the first attempt’s receipt', async () => {
+    const { rerouted } = await seed(redis.source());
+
+    const summary = await run({ runId: 'lost-1', mode: 'reroute', routing: { kind: 'mapping', mapping: { A: 'new' } }, pageSize: 7, pagesPerInvocation: 2 }, error);
+
+    expect(summary).toMatchObject({ complete: true, failures: [], releasedLock: true });
+    expect(summary.totals as RerouteCounters).toMatchObject({ scanned: 90, moved: 90, alreadyRouted: 0, vanished: 0, movedTo: { new: 90 } });
+    expect(summary.queues['old']).toMatchObject({ moved: 40 });
+    expect(summary.sets['schedule']).toMatchObject({ moved: 30, alreadyRouted: 0 });
+    expect(summary.sets['retry']).toMatchObject({ moved: 20, alreadyRouted: 0 });
+    expect(await jobsIn(redis.source())).toEqual(rerouted);
+    // The receipts went with the run's lock.
+    expect(await redis.source().exists('sidekiq-migrate:lost-1:page-receipts')).toBe(0);
+  });
+
+  it('a transfer counts every job it wrote once, none a duplicate', async () => {
+    const { seeded } = await seed(redis.source());
+
+    const summary = await run({ runId: 'lost-2', mode: 'transfer', target: 'target', pageSize: 7, pagesPerInvocation: 2 }, error);
+
+    expect(summary).toMatchObject({ complete: true, failures: [], releasedLock: true });
+    expect(summary.totals as TransferCounters).toMatchObject({ claimed: 90, written: 90, duplicates: 0, resumed: 0, writtenTo: { old: 40, schedule: 30, retry: 20 } });
+    expect(await jobsIn(redis.target())).toEqual(seeded);
+    expect(await jobsIn(redis.source())).toEqual([]);
+    expect(await redis.source().exists('sidekiq-migrate:lost-2:page-receipts')).toBe(0);
+  });
+});
