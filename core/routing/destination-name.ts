@@ -1,11 +1,12 @@
 import { unencodableQueueName } from '../payload/encode-json-string.js';
+import { longQueueNameProblem } from './queue-name-bytes.js';
 
 /** What Sidekiq puts before a queue's name to make its list's key. */
 const QUEUE_KEY_HEAD = 'queue:';
 
 /**
- * What is wrong with a queue name given as a destination of `--mapping` or `--rename`: a lone
- * surrogate (no payload can name it: encode-json-string.ts), white space at either end, or a
+ * What is wrong with a queue name given as a destination of `--mapping` or `--rename`: longer
+ * than a run carries (queue-name-bytes.ts), a lone surrogate (no payload can name it: encode-json-string.ts), white space at either end, or a
  * control character, or a key name (`queue:new`, keyNameProblem). Redis and Sidekiq take such a
  * name, but it is never what was meant: the jobs would wait on a queue no Sidekiq process fetches,
  * shown in the summary as if it were the intended one. GitLab routing rules are checked for the
@@ -13,6 +14,8 @@ const QUEUE_KEY_HEAD = 'queue:';
  * re-route that follows it, but no GitLab process is started on a queue named like a key.
  */
 export function destinationNameProblem(queue: string): string | undefined {
+  const long = longQueueNameProblem(queue);
+  if (long !== undefined) return `the queue ${long}`;
   const unencodable = unencodableQueueName(queue);
   if (unencodable !== null) return `the queue ${unencodable}`;
   const keyName = keyNameProblem(queue);

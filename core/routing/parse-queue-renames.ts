@@ -1,5 +1,6 @@
 import { InputError } from '../errors/input-error.js';
 import { destinationNameProblem } from './destination-name.js';
+import { shortened } from './queue-name-bytes.js';
 
 /** One rename as given: the old and new queue names, and how messages quote it. */
 interface QueueRename {
@@ -30,6 +31,9 @@ export function queueRenamesOf(pairs: Iterable<readonly [string, string]>): Map<
   return checkQueueRenames([...pairs].map(([from, to]) => ({ from, to, text: `${from}=${to}` })));
 }
 
+/** Characters of a rename shown in its problem (a long destination would drown the message). */
+const SHOWN_RENAME_CHARS = 44;
+
 function checkQueueRenames(specs: readonly QueueRename[]): Map<string, string> {
   const problems: string[] = [];
   const renames = new Map<string, string>();
@@ -37,7 +41,7 @@ function checkQueueRenames(specs: readonly QueueRename[]): Map<string, string> {
     if (from === '' || to === '') problems.push(`"${text}": expected OLD=NEW, e.g. --rename mailers_old=mailers`);
     else if (from === to) problems.push(`"${text}": the queue is renamed to itself`);
     // The old name may be odd: renaming such a queue to a proper name is how its jobs are rescued.
-    else if (destinationNameProblem(to)) problems.push(`"${text}": ${destinationNameProblem(to)}`);
+    else if (destinationNameProblem(to)) problems.push(`"${shortened(text, SHOWN_RENAME_CHARS)}": ${destinationNameProblem(to)}`);
     else if (renames.has(from) && renames.get(from) !== to) problems.push(`"${text}": ${from} is already renamed to ${renames.get(from)}`);
     else renames.set(from, to);
   }

@@ -1,4 +1,5 @@
 import { unencodableQueueName } from '../payload/encode-json-string.js';
+import { longQueueNameProblem, shortened } from './queue-name-bytes.js';
 import { keyNameProblem } from './destination-name.js';
 import { compileQuery, type CompiledQuery } from './query/compile-query.js';
 import { InvalidRoutingRuleError } from './invalid-routing-rule-error.js';
@@ -28,9 +29,13 @@ export function compileRoutingRules(rules: unknown): RoutingRule[] {
   return rules.map((rule, i) => compileRule(rule, i + 1));
 }
 
+/** Characters of a rule shown in its error. */
+const SHOWN_RULE_CHARS = 200;
+
 function compileRule(rule: unknown, position: number): RoutingRule {
+  // A rule is shown whole unless it is long (a 40,000-byte queue name would drown the message).
   const invalid = (why?: string) =>
-    new InvalidRoutingRuleError(`Routing rule \`${rubyInspect(rule)}\` is invalid${why ? `: ${why}` : ''}`);
+    new InvalidRoutingRuleError(`Routing rule \`${shortened(rubyInspect(rule), SHOWN_RULE_CHARS)}\` is invalid${why ? `: ${why}` : ''}`);
   if (!Array.isArray(rule) || rule.length < 2 || rule.length > 3) throw invalid();
   const [query, queue, store = null] = rule as unknown[];
   if (typeof query !== 'string') throw invalid('its query must be a string such as "urgency=high" or "*"');
@@ -39,6 +44,8 @@ function compileRule(rule: unknown, position: number): RoutingRule {
   }
   if (store !== null && typeof store !== 'string') throw invalid('its store must be a name or null');
   const text = queue === null ? null : String(queue);
+  const long = text === null ? undefined : longQueueNameProblem(text);
+  if (long !== undefined) throw invalid(`its queue ${long}`);
   const unencodable = text === null ? null : unencodableQueueName(text);
   if (unencodable !== null) throw invalid(`its queue ${unencodable}`);
   const keyName = text === null ? undefined : keyNameProblem(text);

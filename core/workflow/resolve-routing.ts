@@ -3,6 +3,7 @@ import { movesPrefixes, readMoves } from '../reroute/move-record.js';
 import { parseCatalogText } from '../routing/catalog/load-catalog.js';
 import { buildGitLabRouting } from '../routing/gitlab-routing.js';
 import { keyNameProblem } from '../routing/destination-name.js';
+import { longQueueNameProblem } from '../routing/queue-name-bytes.js';
 import { reverseRoutingPlan } from '../routing/reverse-plan.js';
 import { classRoutingPlan, renameRoutingPlan, type RoutingPlan } from '../routing/routing-plan.js';
 import { queueRenamesOf } from '../routing/parse-queue-renames.js';
@@ -15,6 +16,7 @@ export function resolveRoutingInput(routing: Exclude<RoutingInput, { kind: 'roll
     case 'rules': {
       const { workers, warnings } = parseCatalogText(routing.catalogYaml, 'the catalog of the execution input');
       const built = buildGitLabRouting({ catalog: { workers, warnings, files: ['execution input'] }, rules: { value: routing.rules, origin: 'the execution input' } });
+      refuseLongDestinations('routing rules', built.mapping);
       return classRoutingPlan(built.mapping, built.liveQueues);
     }
     case 'mapping': {
@@ -26,12 +28,26 @@ export function resolveRoutingInput(routing: Exclude<RoutingInput, { kind: 'roll
         return problem === undefined ? [] : [`${className}: the queue ${problem}`];
       });
       if (problems.length > 0) throw new InputError(`The mapping of the execution input is invalid:\n  - ${problems.join('\n  - ')}`);
+      refuseLongDestinations('mapping', new Map(Object.entries(routing.mapping)));
       return classRoutingPlan(new Map(Object.entries(routing.mapping)), routing.liveQueues ?? []);
     }
     case 'renames':
       // The same validation as --rename: no self-renames, no chains.
       return renameRoutingPlan(queueRenamesOf(Object.entries(routing.renames)));
   }
+}
+
+/**
+ * A destination longer than a run carries through its states (queue-name-bytes.ts), for an
+ * execution started without the CLI (which refuses it in --mapping and rules): the plan fails
+ * before any page, rather than the Map half-way with States.DataLimitExceeded.
+ */
+function refuseLongDestinations(what: string, mapping: ReadonlyMap<string, string>): void {
+  const problems = [...mapping].flatMap(([className, queue]) => {
+    const problem = longQueueNameProblem(queue);
+    return problem === undefined ? [] : [`${className}: the queue ${problem}`];
+  });
+  if (problems.length > 0) throw new InputError(`The ${what} of the execution input is invalid:\n  - ${problems.join('\n  - ')}`);
 }
 
 /**

@@ -5,6 +5,7 @@ import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import { discoverQueues, refuseQueueKeysOfAnotherType } from '../reroute/discover-queues.js';
 import { findDrainedQueues } from '../reroute/drained-queues.js';
 import { emptyCounters } from '../reroute/reroute-counters.js';
+import { MAX_QUEUE_NAME_BYTES } from '../routing/queue-name-bytes.js';
 import { isDrainedQueue, type RoutingPlan } from '../routing/routing-plan.js';
 import { emptyTransferCounters } from '../transfer/transfer-counters.js';
 import type { Connection } from './connections.js';
@@ -72,13 +73,7 @@ export async function listWork(settings: Pick<RunSettings, 'mode' | 'sets' | 'qu
   return work;
 }
 
-/**
- * The longest queue name (UTF-8 bytes, as a state holds it) a run takes. Every state of the state
- * machine carries names — a batch's ten items, the tally's first fifty, failures, continuations —
- * in at most 256 KiB: one queue named with 300 KB failed every run at its plan (States.DataLimitExceeded,
- * the lock left behind), fifty of 6 KB each failed it half-way. Sidekiq's queue names are short.
- */
-export const MAX_QUEUE_NAME_BYTES = 512;
+export { MAX_QUEUE_NAME_BYTES };
 
 function refuseLongQueueNames(queues: readonly string[]): void {
   const long = queues.filter((q) => Buffer.byteLength(q, 'utf8') > MAX_QUEUE_NAME_BYTES);

@@ -261,6 +261,52 @@ describe('destinations written with the namespace', () => {
   });
 });
 
+describe('a destination too long for the state machine', () => {
+  // A run carries destination names through its states (each item's moves per destination, the
+  // tally's), 256 KiB each: a mapping to a 40,000-byte queue name moved 7 of 10 jobs, then failed
+  // with States.DataLimitExceeded at the Map, saying "Run the same command again to finish",
+  // which failed the same way every time. Source queue names longer than 512 bytes were refused;
+  // destinations are now too, before anything is touched.
+  const long = 'd'.repeat(40_000);
+  const shown = `the queue "${'d'.repeat(40)}…" is 40,000 bytes long: a run carries queue names through the state machine's states (256 KiB each), so it takes names of at most 512 bytes`;
+
+  it('--mapping, --rename and routing rules naming one exit 2 naming it, nothing touched', async () => {
+    const source = redis.source();
+    await source.rpush('queue:old', sidekiqPayload({ className: ADMIN, queue: 'old', args: '[1]' }));
+    await source.sadd('queues', 'old');
+    const before = await keyValueSnapshot(source);
+    const mapping = file('long-destination.json', JSON.stringify({ [ADMIN]: long }));
+    const rules = file('long-destination.yml', `- ["worker_name=${ADMIN}", "${long}"]\n- ["*", "default"]\n`);
+
+    const mapped = await runCli('run', '--redis', redis.urls().source, '--mapping', mapping);
+    const renamed = await runCli('run', '--redis', redis.urls().source, '--rename', `old=${long}`);
+    const ruled = await runCli('run', '--redis', redis.urls().source, '--catalog', CE_CATALOG, '--rules', rules);
+
+    expect(mapped.stderr).toBe(`${mapping}: invalid class mapping:\n  - ${ADMIN}: ${shown}\n`);
+    expect(renamed.stderr).toBe(`Invalid --rename:\n  - "old=${'d'.repeat(40)}…": ${shown}\n`);
+    // The rule itself is shown cut to 200 characters.
+    const rule = `["worker_name=${ADMIN}", "${long}"]`.slice(0, 200);
+    expect(ruled.stderr).toBe(`Routing rule \`${rule}…\` is invalid: its ${shown.replace('the queue ', 'queue ')}\n  (in routing rule 1 of ${rules})\n`);
+    expect([mapped.code, renamed.code, ruled.code]).toEqual([2, 2, 2]);
+    expect(mapped.stdout + renamed.stdout + ruled.stdout).toBe('');
+    expect(await keyValueSnapshot(source)).toEqual(before);
+  });
+
+  it('an execution input naming one (started without the CLI) fails its plan as InvalidInputError, nothing moved, no lock left', async () => {
+    const source = redis.source();
+    const jobs = Array.from({ length: 10 }, (_, i) => sidekiqPayload({ className: 'A', queue: `q${i}`, args: `[${i}]` }));
+    for (const [i, job] of jobs.entries()) await source.rpush(`queue:q${i}`, job);
+    await source.sadd('queues', ...jobs.map((_, i) => `q${i}`));
+    const connections = new UrlConnections({ source: { url: redis.urls().source } });
+
+    const executions = await runWorkflowLocally({ runId: 'long-1', mode: 'reroute', routing: { kind: 'mapping', mapping: { A: long } } }, localTaskHandlers(connections), { retryIntervalMs: 0 }).finally(() => connections.close());
+
+    expect(executions.map((e) => e.error)).toEqual([{ name: 'InvalidInputError', message: `The mapping of the execution input is invalid:\n  - A: ${shown}` }]);
+    await expectExactJobs(source, '', jobs.map((job, i) => jobEntry(`queue:q${i}`, job)), 'every job where it was');
+    expect(await source.exists('sidekiq-migrate:lock')).toBe(0);
+  });
+});
+
 describe('renames that form a cycle', () => {
   it('--rename a=b --rename b=a is refused once as a cycle, without advising to rename a queue to itself: exit 2, nothing touched', async () => {
     const source = redis.source();
