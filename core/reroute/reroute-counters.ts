@@ -84,10 +84,25 @@ export const MAX_CLASSES = 50;
 export const MAX_DESTINATIONS = 50;
 export const OTHER_QUEUES = '(other queues)';
 
-/** Adds jobs per destination into `into`, naming at most MAX_DESTINATIONS. */
+/**
+ * UTF-8 bytes of the destination names one item's counters (and the totals) name at most: fifty
+ * names of 512 bytes (the longest a run takes: queue-name-bytes.ts) are 25 KB an item, and a Map
+ * batch of ten such items overflowed its 256 KiB output (267,126 bytes) after moving every job.
+ * Fifty names of GitLab's length (under 100 bytes) stay well inside it.
+ */
+export const MAX_DESTINATION_NAME_BYTES = 8_192;
+
+/** Adds jobs per destination into `into`, naming at most MAX_DESTINATIONS, of MAX_DESTINATION_NAME_BYTES together. */
 export function addDestinations(into: Record<string, number>, more: Record<string, number>): void {
+  let named = Object.keys(into);
+  let bytes = named.reduce((sum, queue) => sum + Buffer.byteLength(queue, 'utf8'), 0);
   for (const [queue, n] of Object.entries(more)) {
-    const key = queue in into || Object.keys(into).length < MAX_DESTINATIONS ? queue : OTHER_QUEUES;
+    const fits = named.length < MAX_DESTINATIONS && bytes + Buffer.byteLength(queue, 'utf8') <= MAX_DESTINATION_NAME_BYTES;
+    const key = queue in into || fits ? queue : OTHER_QUEUES;
+    if (!(key in into)) {
+      named = [...named, key];
+      bytes += Buffer.byteLength(key, 'utf8');
+    }
     into[key] = (into[key] ?? 0) + n;
   }
 }

@@ -3,6 +3,7 @@ import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import { MAX_ITERATIONS } from '../../core/workflow/workflow-input.js';
+import { MAX_QUEUE_NAME_BYTES } from '../../core/routing/queue-name-bytes.js';
 import { AWS_QUOTAS, QuotaErrors } from '../../infra/local/aws-quotas.js';
 import { StateNames, type WorkflowFunctionName } from '../../infra/constructs/state-names.js';
 import { runWorkflowLocally, type LocalEvent, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
@@ -259,5 +260,32 @@ describe('the local runner enforces AWS quotas', () => {
     expect((await redis.source().lrange('queue:new', 0, -1)).map((p) => jidOf(p)).sort()).toEqual(jids.sort());
     // (Before, it went on for its whole 60 s budget: all 2,500 moved after the summary counted them
     // as left, and its renewals took the released run lock again, blocking the next run 20 minutes.)
+  });
+
+  it('keeps a batch below 256 KiB when each of its ten items moves jobs to fifty destinations named with 512 bytes, the longest a run takes', async () => {
+    // Each item's counters named its first 50 destinations, whatever their length: ten queues each
+    // moving jobs to 51 queues named with 512 bytes made the Map's output 267,126 bytes, and the
+    // execution failed with States.DataLimitExceeded after its pages had moved every job.
+    const destination = (c: number) => `${String(c).padStart(3, '0')}${'x'.repeat(MAX_QUEUE_NAME_BYTES - 3)}`;
+    const mapping = Object.fromEntries(Array.from({ length: 51 }, (_, c) => [`C${c}`, destination(c)]));
+    const jids = new Map<string, string[]>();
+    for (let q = 0; q < 10; q++) {
+      const jobs = Array.from({ length: 51 }, (_, c) => sidekiqPayload({ className: `C${c}`, queue: `q${q}`, args: `[${q}]` }));
+      await redis.source().rpush(`queue:q${q}`, ...jobs);
+      await redis.source().sadd('queues', `q${q}`);
+      jobs.forEach((job, c) => jids.set(destination(c), [...(jids.get(destination(c)) ?? []), jidOf(job)]));
+    }
+
+    const executions = await runWorkflowLocally(reroute({ routing: { kind: 'mapping', mapping } }), handlers(), { retryIntervalMs: 0 });
+
+    expect(executions.map((e) => e.error)).toEqual([undefined]);
+    expect(executions[0]!.usage!.largestStateBytes).toBeLessThan(AWS_QUOTAS.stateBytes);
+    const summary = executions[0]!.output as RunSummary;
+    expect(summary).toMatchObject({ complete: true, failures: [], totals: { moved: 510 } });
+    const movedTo = (summary.totals as { movedTo: Record<string, number> }).movedTo;
+    expect(Object.values(movedTo).reduce((a, b) => a + b, 0)).toBe(510);
+    expect(movedTo['(other queues)']).toBeGreaterThan(0);
+    for (let q = 0; q < 10; q++) expect(await redis.source().exists(`queue:q${q}`)).toBe(0);
+    for (const [queue, expected] of jids) expect((await redis.source().lrange(`queue:${queue}`, 0, -1)).map((p) => jidOf(p)).sort()).toEqual(expected.sort());
   });
 });
