@@ -60,7 +60,8 @@ const SCALARS = ['claimed', 'written', 'duplicates', 'resumed', 'rerouted', 'unm
 /** Counted only by selective transfers: absent from the counters of a whole-key transfer. */
 const SELECTIVE_SCALARS = ['examined', 'vanished', 'unparsableLeft'] as const;
 
-export function addTransferCounters(into: TransferCounters, more: TransferCounters): TransferCounters {
+/** `byClassBytes`: how many bytes of names `into`'s byClass may hold (MAX_BY_CLASS_BYTES for an item's; the totals keep more: run-tally.ts). */
+export function addTransferCounters(into: TransferCounters, more: TransferCounters, byClassBytes = MAX_BY_CLASS_BYTES): TransferCounters {
   // Counters from an older version's state have no conflicts.
   into.conflictSamples ??= [];
   for (const k of SCALARS) into[k] = (into[k] ?? 0) + (more[k] ?? 0);
@@ -68,20 +69,61 @@ export function addTransferCounters(into: TransferCounters, more: TransferCounte
   addDestinations(into.writtenTo, more.writtenTo ?? {});
   for (const k of SELECTIVE_SCALARS) if (more[k] !== undefined) into[k] = (into[k] ?? 0) + more[k];
   for (const [className, perKey] of Object.entries(more.byClass ?? {})) {
-    for (const [key, n] of Object.entries(perKey)) addByClass(into, className, key, n);
+    for (const [key, n] of Object.entries(perKey)) addByClass(into, className, key, n, byClassBytes);
   }
   return into;
 }
 
 /** Where the jobs of the classes past the first MAX_CLASSES are counted (byClass). */
 export const OTHER_CLASSES = '(other classes)';
+/** Where a class's jobs from source keys past MAX_BY_CLASS_BYTES are counted (byClass). */
+export const OTHER_KEYS = '(other sets and queues)';
+
+/**
+ * UTF-8 bytes of the class names and source keys `byClass` names at most (the rest under
+ * OTHER_CLASSES and OTHER_KEYS). Each item's counters carry it, ten items in a Map batch's output
+ * (256 KiB): fifty selected classes of 404 characters out of ten queues named with 512 bytes made
+ * that output 488,041 bytes, and the run failed after moving every job. Fifty GitLab class names
+ * with their queue fit whole. The run's totals, one state, keep TOTALS_BY_CLASS_BYTES, across every
+ * source key of the run (unbounded before: a class found in thousands of queues named them all).
+ */
+export const MAX_BY_CLASS_BYTES = 8_192;
+/** The byClass bytes of a run's totals (run-tally.ts): fifty GitLab classes over a dozen shared queues. */
+export const TOTALS_BY_CLASS_BYTES = 16_384;
+
+/** The bytes of the names a byClass holds, kept per object: addByClass runs once per job taken. */
+const byClassBytes = new WeakMap<object, number>();
+const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
+
+function namedBytes(byClass: Record<string, Record<string, number>>): number {
+  let total = byClassBytes.get(byClass);
+  if (total === undefined) {
+    total = 0;
+    for (const [className, perKey] of Object.entries(byClass)) total += bytes(className) + Object.keys(perKey).reduce((sum, key) => sum + bytes(key), 0);
+  }
+  return total;
+}
 
 /** Counts `n` jobs of `className` taken (or, in a dry run, to be taken) from `sourceKey`. */
-export function addByClass(counters: TransferCounters, className: string, sourceKey: string, n = 1): void {
+export function addByClass(counters: TransferCounters, className: string, sourceKey: string, n = 1, budget = MAX_BY_CLASS_BYTES): void {
   const byClass = (counters.byClass ??= {});
-  const name = className in byClass || Object.keys(byClass).length < MAX_CLASSES ? className : OTHER_CLASSES;
-  const perKey = (byClass[name] ??= {});
-  perKey[sourceKey] = (perKey[sourceKey] ?? 0) + n;
+  const known = byClass[className];
+  if (known !== undefined && sourceKey in known) {
+    known[sourceKey] = known[sourceKey]! + n;
+    return;
+  }
+  let total = namedBytes(byClass);
+  const fits = (more: number) => total + more <= budget;
+  const name = known !== undefined || (Object.keys(byClass).length < MAX_CLASSES && fits(bytes(className) + bytes(sourceKey))) ? className : OTHER_CLASSES;
+  let perKey = byClass[name];
+  if (perKey === undefined) {
+    perKey = byClass[name] = {};
+    total += bytes(name);
+  }
+  const key = sourceKey in perKey || fits(bytes(sourceKey)) ? sourceKey : OTHER_KEYS;
+  if (!(key in perKey)) total += bytes(key);
+  perKey[key] = (perKey[key] ?? 0) + n;
+  byClassBytes.set(byClass, total);
 }
 
 /** Counts how the carried jobs of a slice were treated (rerouted, unmapped, unparsable). */

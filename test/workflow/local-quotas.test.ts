@@ -288,4 +288,34 @@ describe('the local runner enforces AWS quotas', () => {
     for (let q = 0; q < 10; q++) expect(await redis.source().exists(`queue:q${q}`)).toBe(0);
     for (const [queue, expected] of jids) expect((await redis.source().lrange(`queue:${queue}`, 0, -1)).map((p) => jidOf(p)).sort()).toEqual(expected.sort());
   });
+
+  it('keeps a batch below 256 KiB in a selective transfer of fifty long class names out of ten queues named with 512 bytes', async () => {
+    // Each item's counters named every selected class it took, with its source key: fifty classes
+    // of 404 characters out of ten queues named with 512 bytes made the Map's output 488,041
+    // bytes, and the execution failed with States.DataLimitExceeded after moving every job.
+    const className = (c: number) => `C${String(c).padStart(3, '0')}${'K'.repeat(400)}`;
+    const queue = (q: number) => `q${q}${'n'.repeat(MAX_QUEUE_NAME_BYTES - 2)}`;
+    const jobs: string[] = [];
+    for (let q = 0; q < 10; q++) {
+      const these = Array.from({ length: 51 }, (_, c) => sidekiqPayload({ className: className(c), queue: queue(q), args: `[${q}]` }));
+      await redis.source().rpush(`queue:${queue(q)}`, ...these);
+      await redis.source().sadd('queues', queue(q));
+      jobs.push(...these.map((job) => `${queue(q)} ${jidOf(job)}`));
+    }
+    connections = new UrlConnections({ source: { url: redis.urls().source }, target: { url: redis.urls().target } });
+
+    const input = { runId: 'q-2', mode: 'transfer', target: 'target', classes: Array.from({ length: 51 }, (_, c) => className(c)), sets: [] };
+    const executions = await runWorkflowLocally(input, localTaskHandlers(connections), { retryIntervalMs: 0 });
+
+    expect(executions.map((e) => e.error)).toEqual([undefined]);
+    expect(executions[0]!.usage!.largestStateBytes).toBeLessThan(AWS_QUOTAS.stateBytes);
+    const summary = executions[0]!.output as RunSummary;
+    expect(summary).toMatchObject({ complete: true, failures: [], totals: { claimed: 510, written: 510 } });
+    const byClass = (summary.totals as { byClass: Record<string, Record<string, number>> }).byClass;
+    expect(Object.values(byClass).flatMap((perKey) => Object.values(perKey)).reduce((a, b) => a + b, 0)).toBe(510);
+    const onTarget: string[] = [];
+    for (let q = 0; q < 10; q++) onTarget.push(...(await redis.target().lrange(`queue:${queue(q)}`, 0, -1)).map((job) => `${queue(q)} ${jidOf(job)}`));
+    expect(onTarget.sort()).toEqual(jobs.sort());
+    for (let q = 0; q < 10; q++) expect(await redis.source().exists(`queue:${queue(q)}`)).toBe(0);
+  });
 });
