@@ -71,6 +71,14 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
   // With a database other than 0, the SELECT's NOAUTH comes before the AUTH's own WRONGPASS: a
   // wrong password would read as none given. The AUTH's reply is the reason.
   const onError = (error: unknown) => {
+    // Something other than Redis on that port (a web server) answers in another protocol: ioredis
+    // reconnected and asked again for half a minute, then said "Unknown RESP type 72 "H". Please
+    // report this.". No answer will ever parse: stop at once, and say what answered.
+    if (NOT_RESP.test(String((error as Error)?.message))) {
+      reason ??= error;
+      client.disconnect();
+      return;
+    }
     if (reason === undefined || (/^NOAUTH/.test(String((reason as Error)?.message)) && /^WRONGPASS/.test(String((error as Error)?.message)))) reason = error;
   };
   client.on('error', onError);
@@ -91,6 +99,7 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
     client.disconnect();
     const cause = error instanceof InputError ? error : (reason ?? error);
     // A server that closes a connection at once says why first: read it, rather than "write EPIPE".
+    if (NOT_RESP.test(String((cause as Error)?.message))) throw new InputError(`${role} ${url.redacted} does not speak Redis's protocol: ${await otherProtocolAnswer(url)}. Check the host and port. Nothing was touched.`, { cause });
     const said = closedAtOnce(cause) ? await refusalGreeting(url) : '';
     throw describeConnectError(cause, url, role, said);
   }
@@ -116,6 +125,38 @@ function refusalGreeting(url: RedisUrl): Promise<string> {
       clearTimeout(timer);
       socket.destroy();
       resolve(/^-([^\r\n]+)\r?\n/.exec(data)?.[1] ?? '');
+    };
+    const timer = setTimeout(done, 500);
+    socket.on('data', (chunk: Buffer) => {
+      data += chunk.toString('latin1');
+      if (data.includes('\n')) done();
+    });
+    socket.on('error', done);
+    socket.on('close', done);
+  });
+}
+
+/** ioredis's reply parser meeting bytes that are no RESP reply. */
+const NOT_RESP = /^Unknown RESP type\b/;
+
+/**
+ * What an endpoint that does not speak RESP answered: the first line of its reply to a PING, on a
+ * plain TCP connection of our own (`it answered "HTTP/1.1 400 Bad Request" (an HTTP server?)`),
+ * printable ASCII only and cut at 80 characters; over TLS, or when it says nothing within half a
+ * second, only that its reply was not Redis's.
+ */
+function otherProtocolAnswer(url: RedisUrl): Promise<string> {
+  const unknown = 'its reply is not a Redis reply';
+  if (url.tls) return Promise.resolve(unknown);
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: url.host, port: url.port }, () => socket.write('PING\r\n'));
+    let data = '';
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      const line = data.split(/\r?\n/)[0]!.replace(/[^\x20-\x7e]/g, '?').slice(0, 80);
+      if (line === '') return resolve(unknown);
+      resolve(`it answered "${line}"${/^HTTP\//.test(line) ? ' (an HTTP server?)' : ''}`);
     };
     const timer = setTimeout(done, 500);
     socket.on('data', (chunk: Buffer) => {
