@@ -19,6 +19,9 @@ const TRANSIENT_REPLIES: Readonly<Record<string, string>> = {
   MASTERDOWN: 'this replica has lost its link to its primary',
   CLUSTERDOWN: 'the cluster is down',
   NOREPLICAS: 'the server refuses writes while fewer replicas than its min-replicas-to-write are connected and in sync',
+  // A script the server forgot between our SCRIPT LOAD and the call sent again (LuaScript.runAll):
+  // it restarted or failed over just then. The call did not run; a retry loads the script again.
+  NOSCRIPT: 'the server lost its scripts while the call was sent (it restarted, failed over, or SCRIPT FLUSH ran)',
 };
 const TRANSIENT_REPLY = new RegExp(`^(${Object.keys(TRANSIENT_REPLIES).join('|')})\\b`);
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);

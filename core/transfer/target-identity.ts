@@ -61,3 +61,39 @@ export function refuseForeignLeftovers(leftovers: readonly ForeignLeftover[], he
       `delete their batch key(s) on the source (${keys}) and run again: they are then written here. No job was written or moved.`,
   );
 }
+
+/** The run's target no longer carries the id its plan found there: it lost its data since. */
+export class TargetLostDataError extends FatalError {}
+
+/**
+ * What a run's page or summary says of a target whose id is not the one the run's plan found
+ * there (`planned`): gone (null) or another, so the server lost its data since the run planned —
+ * with it, every job the run wrote there and acknowledged on the source (they are gone from the
+ * source too: the only copies were there). Said as what it is, not as a lock that expired, and
+ * never "Complete". The way on: restore from a backup; else the next run refuses the jobs still in
+ * flight for the lost target by their batch keys, and writes them to it as it is now once those
+ * keys are deleted (refuseForeignLeftovers).
+ */
+export function targetLostDataMessage(runId: string, targetName: string, planned: string, here: string | null): string {
+  return (
+    `The target ${targetName} lost its data during run ${runId}: the target id ${planned} its plan found there is ${here === null ? 'gone' : `now ${here}`} ` +
+    `(it restarted without persistence, was flushed, or failed over to a replica that had not received it). ` +
+    `The jobs this run had written there and acknowledged on the source are gone from it: restore it from a backup if there is one. This step wrote nothing there. ` +
+    `To move the rest to it as it is now, run the same command again: it names the jobs still in flight for the lost data, and how to write them there.`
+  );
+}
+
+/**
+ * A step of a transfer about to write to its target: refused, before anything is written
+ * or any lock taken, when the target's id is not `planned` (TargetLostDataError). Returns the id.
+ */
+export async function assertTargetKept(target: Redis, keys: SidekiqKeys, targetName: string, planned: string): Promise<string> {
+  const here = await readTargetId(target, keys);
+  // Short: a failed item's message is kept to 300 characters (run-tally.ts); the summary says it all once.
+  if (here !== planned) {
+    throw new TargetLostDataError(
+      `The target ${targetName} lost its data (its target id ${planned} is ${here === null ? 'gone' : `now ${here}`}: restarted empty, flushed or failed over); the jobs this run had written there went with it. This step wrote nothing.`,
+    );
+  }
+  return here;
+}

@@ -28,6 +28,13 @@ export type RunSettings = Pick<
    * acknowledge what only the primary has.
    */
   readonly replicas?: PlannedReplicas;
+  /**
+   * A transfer's target id as its plan found (or named) it (target-identity.ts). A page, and the
+   * summary, that find the target without it know it lost its data since (a restart without
+   * persistence, a flush, a failover to a replica that had not received it): the jobs the run
+   * wrote there went with it. Absent for a dry run, and in settings planned by an older version.
+   */
+  readonly targetId?: string;
   /** A dry run's selected classes, carried here because a dry run writes nothing. */
   readonly inlineClasses?: readonly string[];
   /** A dry run's routing, carried here because a dry run writes nothing, not even its routing. */

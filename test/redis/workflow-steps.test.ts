@@ -68,6 +68,8 @@ async function expireLock(client: Redis): Promise<string> {
 const lockOf = async (client: Redis) => JSON.parse((await client.get(runLockKey(''))) ?? 'null') as Record<string, unknown> | null;
 const executionsOf = async (client: Redis, runId = 'run-1') => client.hgetall(runExecutionsKey('', runId));
 
+const connectionName = async (provider: ConnectionProvider, name: string) => (await provider.get(name)).name;
+
 /** Every page of an item, as the state machine loops on it. */
 async function finish(plan: PlanOutput, item: WorkItem, provider: UrlConnections): Promise<WorkItem> {
   let current = item;
@@ -782,6 +784,36 @@ describe('summarizing an execution', () => {
     expect(last).not.toHaveProperty('resumed');
     expect(await redis.source().exists(workListKey('', 'run-1'), runLockKey(''), runExecutionsKey('', 'run-1'))).toBe(0);
     expect(await redis.target().exists(runLockKey(''))).toBe(0);
+  });
+
+  it('a transfer whose target lost its data after its last page (restarted empty, flushed) is not complete: the summary says the target lost what the run wrote there', async () => {
+    await seed(redis.source());
+    const provider = connect();
+    const plan = await planStep(transfer(), provider);
+    const targetId = (await redis.target().get('sidekiq-migrate:target-id'))!;
+    expect(plan.settings.targetId).toBe(targetId);
+    await redis.target().flushall();
+
+    const summary = await summarizeStep({ settings: plan.settings, execution: 'root', tally: emptyTally('transfer') }, provider);
+
+    expect(summary.complete).toBe(false);
+    const where = connectionName(provider, 'target');
+    expect(summary.failures).toEqual([
+      {
+        kind: 'execution',
+        name: 'run-1',
+        error:
+          `TargetLostDataError: The target ${await where} lost its data during run run-1: the target id ${targetId} its plan found there is gone (it restarted without persistence, was flushed, or failed over to a replica that had not received it). ` +
+          'The jobs this run had written there and acknowledged on the source are gone from it: restore it from a backup if there is one. This step wrote nothing there. ' +
+          'To move the rest to it as it is now, run the same command again: it names the jobs still in flight for the lost data, and how to write them there.',
+      },
+    ]);
+    // The page that comes after it says so too, before it takes a lock or writes anything.
+    const item = { kind: 'set' as const, name: 'schedule', cursor: null, iteration: 0, counters: emptyTransferCounters() } as unknown as WorkItem;
+    await expect(pageStep({ settings: plan.settings, item }, provider, budget)).rejects.toThrow(
+      `The target ${await where} lost its data (its target id ${targetId} is gone: restarted empty, flushed or failed over); the jobs this run had written there went with it. This step wrote nothing.`,
+    );
+    expect(await redis.target().keys('*')).toEqual([]);
   });
 
   it('counts jobs that reached source queues it listed no item for (all in the totals) and names the 20 largest, so that its output stays small', async () => {

@@ -8,7 +8,7 @@ import { rerouteSet, type SetCursor } from '../../reroute/set-page.js';
 import { transferQueue } from '../../transfer/queue-transfer.js';
 import { RateLimiter, rateLimitedSliceSize } from '../../transfer/rate-limiter.js';
 import { transferSet } from '../../transfer/set-transfer.js';
-import { ensureTargetId } from '../../transfer/target-identity.js';
+import { assertTargetKept, ensureTargetId } from '../../transfer/target-identity.js';
 import { addTransferCounters, emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import { MAX_JOBS_PER_CLAIM } from '../../transfer/transfer-options.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
@@ -45,11 +45,20 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
   const source = await connections.get(settings.source);
   const target = settings.mode === 'transfer' ? await connections.get(settings.target!) : undefined;
   const plan = await routingOf(settings, source);
+  // The target as the plan found it, or one that lost its data since (a restart without
+  // persistence): checked before its lock, whose absence would read as an expiry and "nothing lost".
+  const targetId = target && !settings.dryRun && settings.targetId !== undefined ? await assertTargetKept(target.redis, target.keys, target.name, settings.targetId) : undefined;
+  // A target lock that is gone may be one more sign of a target that lost its data (restarted
+  // between the check above and the lock, or during the page): said as what it is, if it is.
+  const orLostTarget = async (error: unknown): Promise<never> => {
+    if (targetId !== undefined) await assertTargetKept(target!.redis, target!.keys, target!.name, targetId);
+    throw error;
+  };
   // The receipt is read beside the locks' renewal (no round trip of its own), and used only once
   // they are held: a stopped or superseded run answers nothing, not even an earlier answer.
   const [locks, receipt] = settings.dryRun
     ? [[], undefined]
-    : await Promise.all([holdLocks(settings, [source, ...(target ? [target] : [])]), readPageReceipt(source.redis, source.keys.prefix, input)]);
+    : await Promise.all([holdLocks(settings, [source, ...(target ? [target] : [])]).catch(orLostTarget), readPageReceipt(source.redis, source.keys.prefix, input)]);
   if (receipt) {
     budget.onReceipt?.();
     return receipt;
@@ -108,7 +117,7 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
       const renewed = sent.length > 0 ? (await Promise.all(sent)).flat() : await renew();
       // Lost: another run took it, or it expired and is gone (taken and released by another run
       // while this task was paused); never taken again (renewRunLock-2.lua).
-      if (renewed.includes(false)) throw new FatalError(`Run ${settings.runId} lost its run lock during ${item.kind} ${item.name} (another run took it, or it expired and is gone); stopping (nothing is lost: the next run resumes).`);
+      if (renewed.includes(false)) await orLostTarget(new FatalError(`Run ${settings.runId} lost its run lock during ${item.kind} ${item.name} (another run took it, or it expired and is gone); stopping (nothing is lost: the next run resumes).`));
     },
     // A rate-limited transfer starts no slice whose wait would outlast the invocation: the next
     // invocation moves it, so the rate holds across invocations too.
@@ -148,7 +157,7 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
     plan,
     ...(classes ? { classes } : {}),
     // Every batch this page claims names its target (target-identity.ts).
-    ...(settings.dryRun ? {} : { targetId: await ensureTargetId(target!.redis, target!.keys) }),
+    ...(settings.dryRun ? {} : { targetId: targetId ?? (await ensureTargetId(target!.redis, target!.keys)) }),
     dryRun: settings.dryRun,
     sliceSize,
     // Each slice's claim rides in the acknowledge of the slice before (claim-ahead.ts), but for

@@ -27,7 +27,7 @@ import { notLookedAtLook, type NotLookedAt } from '../not-looked-at.js';
 import { heldByWorkersLook, type HeldByWorkers } from '../held-by-workers.js';
 import { otherPrefixesLeftLook, type JobsUnderOtherPrefixes } from '../other-prefixes-left.js';
 import { sharesKeyspace } from '../../redis/same-server.js';
-import { targetIdKey } from '../../transfer/target-identity.js';
+import { readTargetId, targetIdKey, targetLostDataMessage } from '../../transfer/target-identity.js';
 import { routingOf } from './plan-step.js';
 
 export interface RunSummary {
@@ -207,6 +207,10 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   // comes back there runs.
   const emptiesQueues = looks && settings.queues && (settings.mode === 'transfer' || (routing !== undefined && routing.kind !== 'reverse'));
   const target = settings.mode === 'transfer' ? await connections.get(settings.target!) : undefined;
+  // A target that lost its data after the run wrote there (restarted empty after its last page)
+  // holds none of it: said as a failure, never "Complete" (target-identity.ts).
+  const targetNow = target && !settings.dryRun && settings.targetId !== undefined ? await readTargetId(target.redis, target.keys) : undefined;
+  const targetLost = target && targetNow !== undefined && targetNow !== settings.targetId ? targetLostDataMessage(settings.runId, target.name, settings.targetId!, targetNow) : undefined;
   // A same-server move's target prefix is the run's own (not "another prefix"), and its target's
   // in-flight keys are in the source's keyspace: the source's walk finds them too.
   const sharedTarget = target !== undefined && (await sameKeyspaceTarget(source, target)).length > 0;
@@ -268,9 +272,9 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     unlisted: tally.unlisted,
     totals: totals as RunSummary['totals'],
     counts,
-    failures: [...tally.failures],
+    failures: [...tally.failures, ...(targetLost ? [{ kind: 'execution' as const, name: settings.runId, error: `TargetLostDataError: ${targetLost}` }] : [])],
     continuedIn,
-    complete: counts.failed === 0 && counts.continued === 0 && supersededBy === undefined,
+    complete: counts.failed === 0 && counts.continued === 0 && supersededBy === undefined && targetLost === undefined,
     ...(settings.mode === 'reroute' || !input.resumed ? {} : { resumed: input.resumed }),
     ...(leftOnSource.length > 0 ? { leftOnSource: leftOnSource.slice(0, LEFT_ON_SOURCE_LISTED), leftOnSourceLists: leftOnSource.length } : {}),
     ...(settings.mode === 'reroute' && quarantinedInLists > 0 ? { quarantinedInLists } : {}),
