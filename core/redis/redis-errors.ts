@@ -24,6 +24,7 @@ const TRANSIENT_REPLIES: Readonly<Record<string, string>> = {
   NOSCRIPT: 'the server lost its scripts while the call was sent (it restarted, failed over, or SCRIPT FLUSH ran)',
 };
 const TRANSIENT_REPLY = new RegExp(`^(${Object.keys(TRANSIENT_REPLIES).join('|')})\\b`);
+const AUTH_REFUSED = /^(NOAUTH|WRONGPASS)\b|^ERR Protocol error: unauthenticated (multi)?bulk length/;
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
 
 /**
@@ -51,6 +52,15 @@ export function classifyRedisError(error: unknown, doing: string): SidekiqMigrat
   if (message.startsWith('OOM')) {
     return new RedisCommandError(
       `${doing}: Redis is out of memory (maxmemory reached, nothing it may evict); the call wrote nothing. Free memory or raise maxmemory, then run the same command again.`,
+      { cause: error },
+    );
+  }
+  // The password (or ACL user) changed during the run: the reconnection's AUTH was refused, and
+  // every command after it is (NOAUTH; Redis answers an unauthenticated call with many or long
+  // arguments, a script's, with a protocol error instead). A retry meets the same server.
+  if (AUTH_REFUSED.test(message)) {
+    return new RedisCommandError(
+      `${doing}: Redis no longer accepts our credentials (${message}): its password or ACL user changed during the run. Run the same command again with the current password.`,
       { cause: error },
     );
   }

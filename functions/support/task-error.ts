@@ -78,8 +78,8 @@ export function toTaskError(error: unknown, task: string): TaskError {
   const what = typeof e?.name === 'string' ? e.name : 'Error';
   const message = typeof e?.message === 'string' ? e.message : String(error);
   // Refusals the classification explains in words (out of memory: what to do; a wrong key type;
-  // a MULTI aborted for one of those) are no unexpected error.
-  if (/^(OOM|WRONGTYPE|EXECABORT)\b/.test(message) && redis.message !== `${task}: ${message}`) return new TaskError(TaskErrorNames.fatal, redis.message, { cause: redis });
+  // a MULTI aborted for one of those; credentials changed during the run) are no unexpected error.
+  if (/^(OOM|WRONGTYPE|EXECABORT|NOAUTH|WRONGPASS|ERR Protocol error: unauthenticated)\b/.test(message) && redis.message !== `${task}: ${message}`) return new TaskError(TaskErrorNames.fatal, redis.message, { cause: redis });
   return new TaskError(TaskErrorNames.fatal, `Unexpected ${what} in ${task}: ${message}`, { cause: error });
 }
 
