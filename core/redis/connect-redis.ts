@@ -171,6 +171,21 @@ function otherProtocolAnswer(url: RedisUrl): Promise<string> {
 /** How Redis refuses a SELECT of a database it does not have. */
 const DB_REFUSED = /DB index is out of range|invalid DB index|SELECT is not allowed/i;
 
+/**
+ * Which databases the server has, in words: its `databases` setting when CONFIG GET may read it,
+ * else the rule (a server with 16 had /16 refused and was told it had only one database).
+ */
+async function databasesOf(client: Redis): Promise<string> {
+  try {
+    const [, value] = (await client.config('GET', 'databases')) as [string?, string?];
+    const count = Number(value);
+    if (Number.isInteger(count) && count > 0) return count === 1 ? 'it has only database 0' : `it has databases 0 to ${count - 1}`;
+  } catch {
+    // CONFIG refused (ElastiCache, an ACL user without it): the rule below says enough.
+  }
+  return "its databases are 0 to its `databases` setting minus one (0 to 15 by default; ElastiCache's cluster mode and Redis Enterprise have only 0)";
+}
+
 /** Checks the server; returns how many replicas it has (remembered for replica-wait.ts). */
 async function checkServer(client: Redis, url: RedisUrl, role: string, maxLoadingWaitMs: number): Promise<number> {
   // ioredis selects the URL's database on connecting, but when the server refuses (a database
@@ -182,7 +197,7 @@ async function checkServer(client: Redis, url: RedisUrl, role: string, maxLoadin
     } catch (error) {
       const message = String((error as Error)?.message ?? error);
       if (!DB_REFUSED.test(message)) throw error;
-      throw new InputError(`${role} ${url.redacted}: the server has no database ${url.db} (SELECT ${url.db}: ${message}); a server with one database has only database 0. Nothing was touched.`, { cause: error });
+      throw new InputError(`${role} ${url.redacted}: the server has no database ${url.db} (SELECT ${url.db}: ${message}); ${await databasesOf(client)}. Nothing was touched.`, { cause: error });
     }
   }
   const info = await infoOnceLoaded(client, `${role} ${url.redacted}`, maxLoadingWaitMs);

@@ -101,7 +101,7 @@ describe('connecting to Redis before anything is touched', () => {
     const s = await server(['--databases', '2']);
     await expect(connectRedis(parseRedisUrl(`${s.url}/2`), { role: 'source' })).rejects.toMatchObject({
       retryable: false,
-      message: `source ${s.url}/2: the server has no database 2 (SELECT 2: ERR DB index is out of range); a server with one database has only database 0. Nothing was touched.`,
+      message: `source ${s.url}/2: the server has no database 2 (SELECT 2: ERR DB index is out of range); it has databases 0 to 1. Nothing was touched.`,
     });
 
     // On reconnecting, ioredis reports a refused SELECT only as an 'error' event and would go on
@@ -114,6 +114,21 @@ describe('connecting to Redis before anything is touched', () => {
     zero.emit('error', new Error('ERR DB index is out of range')); // database 0 is never refused
     expect(await zero.ping()).toBe('PONG');
     zero.disconnect();
+  });
+
+  it('says which databases there are, and the rule where the user may not read the setting (CONFIG refused)', async () => {
+    const s = await server(['--databases', '4']);
+    const admin = await connectRedis(parseRedisUrl(s.url));
+    await admin.call('ACL', 'SETUSER', 'noconfig', 'on', '>secret', '~*', '&*', '+@all', '-config');
+    admin.disconnect();
+    const noConfig = s.url.replace('redis://', 'redis://noconfig:secret@');
+
+    await expect(connectRedis(parseRedisUrl(`${s.url}/9`), { role: 'target' })).rejects.toMatchObject({
+      message: `target ${s.url}/9: the server has no database 9 (SELECT 9: ERR DB index is out of range); it has databases 0 to 3. Nothing was touched.`,
+    });
+    await expect(connectRedis(parseRedisUrl(`${noConfig}/9`), { role: 'target' })).rejects.toMatchObject({
+      message: expect.stringMatching(/: the server has no database 9 \(SELECT 9: ERR DB index is out of range\); its databases are 0 to its `databases` setting minus one \(0 to 15 by default; ElastiCache's cluster mode and Redis Enterprise have only 0\)\. Nothing was touched\.$/),
+    });
   });
 
   it('refuses a read-only replica', async () => {

@@ -12,7 +12,7 @@ const redis = privateSourceAndTarget();
 const cli = runCli;
 const snapshots = async () => ({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) });
 const refusal = (role: string, url: string) =>
-  `${role} ${url}/99: the server has no database 99 (SELECT 99: ERR DB index is out of range); a server with one database has only database 0. Nothing was touched.\n`;
+  `${role} ${url}/99: the server has no database 99 (SELECT 99: ERR DB index is out of range); it has databases 0 to 15. Nothing was touched.\n`;
 
 describe('a database the server does not have', () => {
   it('is refused by run, move (either end) and drain-check, and nothing is touched', async () => {
