@@ -55,9 +55,9 @@ export function refuseForeignLeftovers(leftovers: readonly ForeignLeftover[], he
   const keys = leftovers.map((l) => l.batchKey).join(' ');
   throw new FatalError(
     `${jobs} job(s) are in flight from an interrupted transfer (run ${runs}) to another target than ${targetName ?? 'this one'} ` +
-      `(target id ${[...new Set(leftovers.map((l) => l.targetId))].join(', ')}; this one is ${here ?? 'not named yet'}). ` +
+      `(target id ${[...new Set(leftovers.map((l) => l.targetId))].join(', ')}; this one is ${here ?? 'not named yet'}: a Redis that lost its data, restarted empty or flushed, is named anew, so it may be that one). ` +
       `They may already be written there, and writing them here too would run them twice. ` +
-      `Finish that run first: move again with --to that target. If that target lost them (flushed or gone), ` +
+      `Finish that run first: move again with --to that target. If that target lost them (restarted empty, flushed or gone), ` +
       `delete their batch key(s) on the source (${keys}) and run again: they are then written here. No job was written or moved.`,
   );
 }

@@ -87,7 +87,7 @@ export async function runDiffers(source: Connection, runId: string, wanted: Take
 
 /** How a run's routing, classes or target differ from a command's, and what that command would do to it. */
 export function differenceWords(differs: StartDifference | 'target', targets?: TargetIds): { started: string; would: string } {
-  const hereId = targets?.here === null ? 'has none yet: no transfer wrote there' : `is ${targets?.here}`;
+  const hereId = targets?.here === null ? 'has none: no transfer wrote there, or it lost its data since (restarted empty or flushed)' : `is ${targets?.here}`;
   const unnamed = targets?.started === null;
   const unnamedHere = targets?.here === null ? 'no transfer wrote there yet' : `its id is ${targets?.here}`;
   const ids = targets ? (unnamed ? ` (an older version kept its record; this one holds nothing the run wrote, and ${unnamedHere}), perhaps another` : ` (target id ${targets.started}; this one's ${hereId})`) : '';

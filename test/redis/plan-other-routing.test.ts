@@ -151,7 +151,7 @@ describe('the plan step refuses a run resumed with other routing or classes than
     for (const dryRun of [false, true]) {
       const error = await refusal(transfer('other', dryRun), provider);
       expect(error.message).toBe(
-        `Run run-1 (transfer) was started with another target (target id ${started}; this one's has none yet: no transfer wrote there) than this execution's (its first plan fixed them for good): ` +
+        `Run run-1 (transfer) was started with another target (target id ${started}; this one's has none: no transfer wrote there, or it lost its data since (restarted empty or flushed)) than this execution's (its first plan fixed them for good): ` +
           'resumed with this one, it would move the rest of its jobs to another Redis than the jobs it moved, its summary and records split between the two. ' +
           'Finish it with its own target (--to), routing and classes (sidekiq-migrate start --resume run-1; locally, its run or move command with --run-id run-1); or start this one as a new run, without --resume (the jobs run-1 moved stay as it moved them). Nothing was touched.',
       );

@@ -41,7 +41,7 @@ describe('move resumes jobs in flight only on the target they were claimed for',
     for (const attempt of [dry, refused]) {
       expect(attempt.code).toBe(1);
       expect(attempt.stdout + attempt.stderr).toMatch(
-        /3 job\(s\) are in flight from an interrupted transfer \(run transfer-[\w-]+\) to another target than redis:\/\/127\.0\.0\.1:\d+ \(target id [\w-]{16}; this one is (not named yet|[\w-]{16})\)\. They may already be written there, and writing them here too would run them twice\. Finish that run first: move again with --to that target\. If that target lost them \(flushed or gone\), delete their batch key\(s\) on the source \(sidekiq-migrate:transfer-[\w-]+:batch:(queue:a|schedule) sidekiq-migrate:transfer-[\w-]+:batch:(queue:a|schedule)\) and run again: they are then written here\. No job was written or moved\./,
+        /3 job\(s\) are in flight from an interrupted transfer \(run transfer-[\w-]+\) to another target than redis:\/\/127\.0\.0\.1:\d+ \(target id [\w-]{16}; this one is (not named yet|[\w-]{16}): a Redis that lost its data, restarted empty or flushed, is named anew, so it may be that one\)\. They may already be written there, and writing them here too would run them twice\. Finish that run first: move again with --to that target\. If that target lost them \(restarted empty, flushed or gone\), delete their batch key\(s\) on the source \(sidekiq-migrate:transfer-[\w-]+:batch:(queue:a|schedule) sidekiq-migrate:transfer-[\w-]+:batch:(queue:a|schedule)\) and run again: they are then written here\. No job was written or moved\./,
       );
     }
     expect(sorted(await allJobs(source, ''))).toEqual(sourceBefore);

@@ -52,7 +52,7 @@ async function stoppedMove(signal: 'SIGINT' | 'SIGKILL' = 'SIGINT'): Promise<str
 
 function refusal(runId: string, started: string, here: string | null): string {
   return (
-    `Run ${runId} (transfer) was started with another target (target id ${started}; this one's ${here === null ? 'has none yet: no transfer wrote there' : `is ${here}`}) than this command's (its first plan fixed them for good): ` +
+    `Run ${runId} (transfer) was started with another target (target id ${started}; this one's ${here === null ? 'has none: no transfer wrote there, or it lost its data since (restarted empty or flushed)' : `is ${here}`}) than this command's (its first plan fixed them for good): ` +
     `resumed with this one, it would move the rest of its jobs to another Redis than the jobs it moved, its summary and records split between the two. ` +
     `Finish it with its own target (--to), routing and classes (its own command again, with --run-id ${runId}); or run this command without --run-id ${runId}, as a new run (the jobs ${runId} moved stay as it moved them). Nothing was touched.\n`
   );
@@ -140,7 +140,7 @@ describe('move --run-id X --to another target than X was started with', { timeou
     expect(refused.stderr).toMatch(
       new RegExp(
         `^Run ${runId} \\(transfer\\) was interrupted: its process on this machine \\(pid \\d+\\) is gone, and its run lock on redis://127\\.0\\.0\\.1:\\d+ holds for 1[12]\\d\\d s more\\. ` +
-          `It was started with another target \\(target id ${started}; this one's has none yet: no transfer wrote there\\) than this command's: resumed with this one, it would move the rest of its jobs to another Redis than the jobs it moved, its summary and records split between the two\\. ` +
+          `It was started with another target \\(target id ${started}; this one's has none: no transfer wrote there, or it lost its data since \\(restarted empty or flushed\\)\\) than this command's: resumed with this one, it would move the rest of its jobs to another Redis than the jobs it moved, its summary and records split between the two\\. ` +
           `Finish it by running its own command again, with its target \\(--to\\), routing and classes \\(it resumes ${runId}\\), then run this command again; or run this command again once that lock has expired \\(the jobs it moved stay as it moved them\\)\\. Nothing was touched\\.\\n$`,
       ),
     );

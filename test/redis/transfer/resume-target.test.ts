@@ -63,7 +63,7 @@ describe('a resume writes jobs in flight only to the target they were claimed fo
     const refused = runTransfer(request(source, second, 'second'));
 
     await expect(refused).rejects.toBeInstanceOf(FatalError);
-    await expect(refused).rejects.toThrow(/^1 job\(s\) are in flight from an interrupted transfer \(run first\) to another target than this one \(target id [\w-]{16}; this one is [\w-]{16}\)\. They may already be written there/);
+    await expect(refused).rejects.toThrow(/^1 job\(s\) are in flight from an interrupted transfer \(run first\) to another target than this one \(target id [\w-]{16}; this one is [\w-]{16}: a Redis that lost its data, restarted empty or flushed, is named anew, so it may be that one\)\. They may already be written there/);
     expect(await keyValueSnapshot(source)).toEqual(before.source);
     expect(await jobsIn(second)).toEqual(before.second);
 
@@ -107,7 +107,7 @@ describe('a resume writes jobs in flight only to the target they were claimed fo
     await crashAfterWriting(first);
     const before = { source: await keyValueSnapshot(source), second: await keyValueSnapshot(second) };
 
-    await expect(runTransfer({ ...request(source, second, 'dry'), dryRun: true })).rejects.toThrow(/this one is not named yet\)/);
+    await expect(runTransfer({ ...request(source, second, 'dry'), dryRun: true })).rejects.toThrow(/this one is not named yet: a Redis that lost its data, restarted empty or flushed, is named anew, so it may be that one\)/);
     expect(await keyValueSnapshot(source)).toEqual(before.source);
     expect(await keyValueSnapshot(second)).toEqual(before.second);
   });
