@@ -4,6 +4,7 @@ import { keyspaceCut, scanBounded, type KeyspaceCut, type ScanBound } from '../r
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { escapeGlob } from '../reroute/discover-queues.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
+import type { PageLook } from '../redis/shared-walk.js';
 
 /**
  * A sidekiq-cron job definition: a hash that the cron poller reads every minute to push a job.
@@ -56,9 +57,33 @@ export interface CronLook {
  * whatever the time; cut short, it says how far the SCAN got.
  */
 export async function readCronDefinitionsWithin(redis: Redis, keys: SidekiqKeys, bound: ScanBound): Promise<CronLook> {
+  let namespaces: { found: string[]; cutShort?: KeyspaceCut };
   try {
-    const namespaces = await namespaceIndexes(redis, keys, bound);
-    const indexes = [...new Set([`${keys.prefix}cron_jobs`, `${keys.prefix}cron_jobs:default`, ...namespaces.found])];
+    namespaces = await namespaceIndexes(redis, keys, bound);
+  } catch (error) {
+    throw classifyRedisError(error, `Reading sidekiq-cron definitions under ${keys.prefix || '(no prefix)'}`);
+  }
+  const { definitions } = await readCronDefinitionsOf(redis, keys, namespaces.found);
+  return namespaces.cutShort ? { definitions, cutShort: namespaces.cutShort } : { definitions };
+}
+
+/** The 2.x namespace sets (`cron_jobs:*`) as a look a shared walk feeds (shared-walk.ts): enough at 1,000 found. */
+export function cronNamespacesLook(keys: SidekiqKeys): PageLook & { found(): string[] } {
+  const found = new Set<string>();
+  return {
+    heads: [`${keys.prefix}cron_jobs:`],
+    onPage: (page) => {
+      page.forEach((key) => found.add(key.toString()));
+      return found.size >= 1000;
+    },
+    found: () => [...found].sort(),
+  };
+}
+
+/** The definitions named by `cron_jobs`, `cron_jobs:default` and the 2.x namespace sets `namespaces` (keys, prefix included). */
+export async function readCronDefinitionsOf(redis: Redis, keys: SidekiqKeys, namespaces: readonly string[]): Promise<{ definitions: CronDefinition[] }> {
+  try {
+    const indexes = [...new Set([`${keys.prefix}cron_jobs`, `${keys.prefix}cron_jobs:default`, ...namespaces])];
     const members = new Set<string>();
     for (const index of indexes) {
       if ((await redis.type(index)) !== 'set') continue;
@@ -68,8 +93,7 @@ export async function readCronDefinitionsWithin(redis: Redis, keys: SidekiqKeys,
       }
     }
     const names = [...members].sort();
-    const cut = namespaces.cutShort ? { cutShort: namespaces.cutShort } : {};
-    if (names.length === 0) return { definitions: [], ...cut };
+    if (names.length === 0) return { definitions: [] };
     const pipeline = redis.pipeline();
     for (const member of names) pipeline.hmgetBuffer(`${keys.prefix}${member}`, 'name', 'message', 'status');
     const replies = (await pipeline.exec()) ?? [];
@@ -82,7 +106,7 @@ export async function readCronDefinitionsWithin(redis: Redis, keys: SidekiqKeys,
       if (message === null || message === undefined) return;
       definitions.push(describe(`${keys.prefix}${member}`, member, name ?? null, message, status ?? null));
     });
-    return { definitions, ...cut };
+    return { definitions };
   } catch (error) {
     throw classifyRedisError(error, `Reading sidekiq-cron definitions under ${keys.prefix || '(no prefix)'}`);
   }
@@ -90,13 +114,9 @@ export async function readCronDefinitionsWithin(redis: Redis, keys: SidekiqKeys,
 
 /** The 2.x per-namespace sets, `cron_jobs:*` (a handful of keys, but a SCAN visits every key: bounded by time, and at 1,000 found). */
 async function namespaceIndexes(redis: Redis, keys: SidekiqKeys, bound: ScanBound): Promise<{ found: string[]; cutShort?: KeyspaceCut }> {
-  const found = new Set<string>();
-  const extent = await scanBounded(redis, `${escapeGlob(keys.prefix)}cron_jobs:*`, bound, (page) => {
-    page.forEach((key) => found.add(key.toString()));
-    return found.size >= 1000;
-  });
-  const sorted = [...found].sort();
-  return extent.cutShort === 'time' ? { found: sorted, cutShort: await keyspaceCut(redis, extent.pages) } : { found: sorted };
+  const look = cronNamespacesLook(keys);
+  const extent = await scanBounded(redis, `${escapeGlob(keys.prefix)}cron_jobs:*`, bound, look.onPage as (page: Buffer[]) => boolean);
+  return extent.cutShort === 'time' ? { found: look.found(), cutShort: await keyspaceCut(redis, extent.pages) } : { found: look.found() };
 }
 
 function describe(key: string, member: string, name: Buffer | null, message: Buffer, status: Buffer | null): CronDefinition {

@@ -3,7 +3,7 @@ import type { Connection } from '../workflow/connections.js';
 import type { Planner } from '../workflow/planner-guard.js';
 import type { RoutingPlan } from '../routing/routing-plan.js';
 import { carryCronDefinitions } from './carry-cron-definitions.js';
-import { readCronDefinitions } from './cron-definitions.js';
+import { readCronDefinitions, readCronDefinitionsOf } from './cron-definitions.js';
 import { rewriteCronQueues, routeCronDefinitions } from './rewrite-cron-queues.js';
 
 /** What a run does with sidekiq-cron definitions: name them (default), rewrite their queue, or carry them. */
@@ -44,8 +44,10 @@ export async function planCron(
   plan: RoutingPlan | undefined,
   /** The plan holding the run's locks (none: a dry run): each write goes through only while it still does. */
   planner?: Planner,
+  /** The 2.x namespace sets (`cron_jobs:*`) the plan's walk of the keyspace found (plan-walk.ts); a walk of its own otherwise. */
+  namespaces?: readonly string[],
 ): Promise<CronReport | null> {
-  const definitions = await readCronDefinitions(source.redis, source.keys);
+  const definitions = namespaces ? (await readCronDefinitionsOf(source.redis, source.keys, namespaces)).definitions : await readCronDefinitions(source.redis, source.keys);
   if (definitions.length === 0) return null;
   // A rollback's reverse plan names where jobs came from, not where a class belongs: cron is not judged by it.
   const judged = plan && plan.kind !== 'reverse' ? plan : undefined;

@@ -34,17 +34,17 @@ export interface ScanExtent {
 }
 
 /**
- * SCAN MATCH `match` page by page, each page's keys (bytes) to `onPage`, which returns true when it
- * has enough. Stops at the end of the keyspace, or when `onPage` has enough, or once `bound.until`
+ * SCAN MATCH `match` page by page (a function: asked before each page, a cursor is good whatever
+ * MATCH), each page's keys (bytes) to `onPage`, which returns true when it has enough. Stops at the end of the keyspace, or when `onPage` has enough, or once `bound.until`
  * has passed, and says which. Keys may come twice (SCAN's guarantee): `onPage` de-duplicates.
  */
-export async function scanBounded(redis: Redis, match: string, bound: ScanBound, onPage: (keys: Buffer[]) => Promise<boolean | void> | boolean | void): Promise<ScanExtent> {
+export async function scanBounded(redis: Redis, match: string | (() => string), bound: ScanBound, onPage: (keys: Buffer[]) => Promise<boolean | void> | boolean | void): Promise<ScanExtent> {
   const until = bound.until ?? Infinity;
   const clock = bound.clock ?? Date.now;
   let cursor = '0';
   let pages = 0;
   for (;;) {
-    const [next, keys] = await redis.scanBuffer(cursor, 'MATCH', match, 'COUNT', SCAN_PAGE_KEYS);
+    const [next, keys] = await redis.scanBuffer(cursor, 'MATCH', typeof match === 'string' ? match : match(), 'COUNT', SCAN_PAGE_KEYS);
     pages++;
     cursor = next.toString();
     const enough = (await onPage(keys)) === true;

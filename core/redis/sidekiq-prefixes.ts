@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { InputError } from '../errors/input-error.js';
 import { parseFetcherKey } from '../drain/fetcher-lists.js';
-import { keyspaceCut, type KeyspaceCut, type ScanBound } from './bounded-scan.js';
+import { keyspaceCut, type KeyspaceCut, type ScanBound, type ScanExtent } from './bounded-scan.js';
 import { walkForLooks, type PageLook } from './shared-walk.js';
 import { classifyRedisError } from './redis-errors.js';
 import type { SidekiqKeys } from './sidekiq-keys.js';
@@ -44,30 +44,55 @@ export async function hasSidekiqData(redis: Redis, keys: SidekiqKeys): Promise<b
  * among those.
  */
 export async function lookForSidekiqData(redis: Redis, keys: SidekiqKeys, bound: ScanBound): Promise<SidekiqDataLook> {
-  const doing = `Looking for Sidekiq data under "${keys.prefix}"`;
+  if (await hasSidekiqOwnKeys(redis, keys)) return { found: true };
+  const look = sidekiqDataLooks(redis, keys);
+  return look.result(await walkForLooks(redis, look.looks, bound, look.doing));
+}
+
+/** Whether one of the keys every Sidekiq leaves (`queues`, the sets, `stat:processed`…) is under the prefix: one EXISTS. */
+export async function hasSidekiqOwnKeys(redis: Redis, keys: SidekiqKeys): Promise<boolean> {
   try {
-    if ((await redis.exists(...Object.keys(FIXED_KEYS).map((k) => `${keys.prefix}${k}`))) > 0) return { found: true };
-    const ours = Buffer.from(`${keys.prefix}sidekiq-migrate:`, 'utf8');
-    let found = false;
-    // `queue:*`, `sidekiq-migrate:quarantine:*` and `sidekiq-migrate:*:inflight:*` (in-flight keys
-    // of an interrupted transfer are jobs too: a run resumes them).
-    const isData = (key: Buffer) => {
-      if (!key.subarray(0, ours.length).equals(ours)) return true;
-      const rest = key.subarray(ours.length).toString('latin1');
-      return rest.startsWith('quarantine:') || rest.includes(':inflight:');
-    };
-    const here = { heads: [`${keys.prefix}queue:`, `${keys.prefix}sidekiq-migrate:`], onPage: (page: Buffer[]) => (found ||= page.some(isData)) };
-    // Fed no more once data is found here: then no other prefix matters.
-    const elsewhere = sidekiqPrefixesLook(redis, Infinity, () => found);
-    const [extent] = await walkForLooks(redis, [here, elsewhere], bound, doing);
-    if (found) return { found: true };
-    // A walk its time stopped early still reads the first PREFIX_SEARCH_KEYS keys for them, as
-    // findSidekiqPrefixes always did (twenty SCAN calls): a small keyspace's refusal never depends on the time.
-    const prefixes = elsewhere.seen() >= PREFIX_SEARCH_KEYS ? await elsewhere.result() : await findSidekiqPrefixes(redis);
-    return extent!.cutShort === 'time' ? { found: false, cutShort: await keyspaceCut(redis, extent!.pages), prefixes } : { found: false, prefixes };
+    return (await redis.exists(...Object.keys(FIXED_KEYS).map((k) => `${keys.prefix}${k}`))) > 0;
   } catch (error) {
-    throw classifyRedisError(error, doing);
+    throw classifyRedisError(error, `Looking for Sidekiq data under "${keys.prefix}"`);
   }
+}
+
+/**
+ * lookForSidekiqData's looks, for a walk that feeds others too (shared-walk.ts; the plan's, which
+ * reads them after one EXISTS found none of Sidekiq's own keys), each fed no more after `until`;
+ * `result` of their extents, in order.
+ */
+export function sidekiqDataLooks(redis: Redis, keys: SidekiqKeys, until?: number): { looks: PageLook[]; doing: string; result(extents: readonly ScanExtent[]): Promise<SidekiqDataLook> } {
+  const doing = `Looking for Sidekiq data under "${keys.prefix}"`;
+  const ours = Buffer.from(`${keys.prefix}sidekiq-migrate:`, 'utf8');
+  let found = false;
+  // `queue:*`, `sidekiq-migrate:quarantine:*` and `sidekiq-migrate:*:inflight:*` (in-flight keys
+  // of an interrupted transfer are jobs too: a run resumes them).
+  const isData = (key: Buffer) => {
+    if (!key.subarray(0, ours.length).equals(ours)) return true;
+    const rest = key.subarray(ours.length).toString('latin1');
+    return rest.startsWith('quarantine:') || rest.includes(':inflight:');
+  };
+  const bounded = until === undefined ? {} : { until };
+  const here: PageLook = { heads: [`${keys.prefix}queue:`, `${keys.prefix}sidekiq-migrate:`], ...bounded, onPage: (page: Buffer[]) => (found ||= page.some(isData)) };
+  // Fed no more once data is found here: then no other prefix matters.
+  const elsewhere = { ...sidekiqPrefixesLook(redis, Infinity, () => found), ...bounded };
+  return {
+    looks: [here, elsewhere],
+    doing,
+    result: async ([extent]) => {
+      try {
+        if (found) return { found: true };
+        // A walk its time stopped early still reads the first PREFIX_SEARCH_KEYS keys for them, as
+        // findSidekiqPrefixes always did (twenty SCAN calls): a small keyspace's refusal never depends on the time.
+        const prefixes = elsewhere.seen() >= PREFIX_SEARCH_KEYS ? await elsewhere.result() : await findSidekiqPrefixes(redis);
+        return extent!.cutShort === 'time' ? { found: false, cutShort: await keyspaceCut(redis, extent!.pages), prefixes } : { found: false, prefixes };
+      } catch (error) {
+        throw classifyRedisError(error, doing);
+      }
+    },
+  };
 }
 
 /**
@@ -201,7 +226,11 @@ export async function checkSidekiqPrefix(redis: Redis, keys: SidekiqKeys, check:
  * (`hasData` 'unknown'): what a drain check reports (drain-check.ts, sidekiqDataLookCutShort).
  */
 export async function checkSidekiqPrefixLook(redis: Redis, keys: SidekiqKeys, check: PrefixCheck, bound: ScanBound = {}): Promise<{ hasData: boolean | 'unknown'; cutShort?: KeyspaceCut }> {
-  const look = await lookForSidekiqData(redis, keys, bound);
+  return judgeSidekiqPrefix(redis, keys, check, await lookForSidekiqData(redis, keys, bound));
+}
+
+/** checkSidekiqPrefixLook of what a look saw (lookForSidekiqData, or the plan's walk: sidekiqDataLooks). */
+export async function judgeSidekiqPrefix(redis: Redis, keys: SidekiqKeys, check: PrefixCheck, look: SidekiqDataLook): Promise<{ hasData: boolean | 'unknown'; cutShort?: KeyspaceCut }> {
   if (look.found) return { hasData: true };
   // Keys this user may not read (its ACL) are named by the run's and the check's notes; they are
   // no proof of a wrong prefix: this user could not use that prefix anyway.

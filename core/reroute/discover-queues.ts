@@ -4,6 +4,7 @@ import { keyspaceCut, scanBounded, type KeyspaceCut, type ScanBound } from '../r
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { displayName, nameFromBytes } from '../redis/key-name.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
+import type { PageLook } from '../redis/shared-walk.js';
 
 export interface SkippedKey {
   readonly key: string;
@@ -69,6 +70,29 @@ export async function discoverQueues(redis: Redis, keys: SidekiqKeys, count = 10
     cursor = page.cursor;
   } while (cursor !== '0');
   return { queues: [...queues].sort(), skipped: [...skipped.values()] };
+}
+
+/**
+ * discoverQueues as a look a shared walk feeds (shared-walk.ts): the queue lists among the
+ * `queue:*` keys of each page (one TYPE each), and `result`, de-duplicated and in name order.
+ */
+export function queueDiscoveryLook(redis: Redis, keys: SidekiqKeys): PageLook & { result(): { queues: string[]; skipped: SkippedKey[] } } {
+  const queues = new Set<string>();
+  const skipped = new Map<string, SkippedKey>();
+  return {
+    heads: [`${keys.prefix}queue:`],
+    onPage: async (page) => {
+      if (page.length === 0) return;
+      try {
+        const found = await queueListsAmong(redis, keys, page);
+        found.queues.forEach((q) => queues.add(q));
+        found.skipped.forEach((s) => skipped.set(s.key, s));
+      } catch (error) {
+        throw classifyRedisError(error, `Scanning ${keys.prefix}queue:* for queues`);
+      }
+    },
+    result: () => ({ queues: [...queues].sort(), skipped: [...skipped.values()] }),
+  };
 }
 
 export interface BoundedDiscovery {

@@ -13,7 +13,11 @@ export interface DrainedQueues {
 
 /** Finds the queue lists and splits them into those a run drains and those it leaves alone. */
 export async function findDrainedQueues(redis: Redis, keys: SidekiqKeys, plan: RoutingPlan): Promise<DrainedQueues> {
-  const { queues, skipped } = await discoverQueues(redis, keys);
+  return splitDrainedQueues(await discoverQueues(redis, keys), plan);
+}
+
+/** findDrainedQueues of queues already discovered (the plan's walk: plan-walk.ts). */
+export function splitDrainedQueues({ queues, skipped }: { queues: string[]; skipped: SkippedKey[] }, plan: RoutingPlan): DrainedQueues {
   return {
     drained: queues.filter((q) => isDrainedQueue(plan, q)),
     untouched: queues.filter((q) => !isDrainedQueue(plan, q)),

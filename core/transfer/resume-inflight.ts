@@ -51,7 +51,7 @@ export async function findInflightLeftovers(context: Pick<TransferContext, 'sour
  */
 export async function resumeInflight(context: TransferContext, placement: 'front' | 'append' = 'front', options: ResumeOptions = {}): Promise<TransferCounters> {
   const counters = emptyTransferCounters();
-  const leftovers = await findInflightLeftovers(context);
+  const leftovers = options.leftovers ?? (await findInflightLeftovers(context));
   const here = await checkLeftoverTargets(context, leftovers);
   if (context.dryRun) return countLeftovers(leftovers, counters);
   const ttl = context.ledgerTtlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS;
@@ -115,6 +115,8 @@ export interface ResumeOptions {
    * the resume there (the plan step: its run's lock is no longer its plan's, plan-step.ts).
    */
   readonly beforeLeftover?: (leftover: InflightLeftover) => Promise<void>;
+  /** Every run's in-flight keys on the source, sorted by key, as the caller found them (the plan's walk: plan-walk.ts); a walk of the keyspace otherwise. */
+  readonly leftovers?: readonly InflightLeftover[];
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { classifyRedisError } from '../redis/redis-errors.js';
+import type { PageLook } from '../redis/shared-walk.js';
 import { escapeGlob } from '../reroute/discover-queues.js';
 import { decodeMove, movesKey } from '../reroute/move-record.js';
 import type { RecordedMove, ReverseRoutingPlan } from '../routing/reverse-plan.js';
@@ -69,7 +70,43 @@ interface TimedRecord {
  * `searchKeys` keys, and says so (cutShortAfter).
  */
 export async function movedOnSince(redis: Redis, prefix: string, plan: ReverseRoutingPlan, searchKeys = MOVED_ON_SEARCH_KEYS): Promise<MovedOnSince | undefined> {
-  const { records, cutShortAfter } = await readTimedRecords(redis, prefix, searchKeys);
+  return movedOnAmong(plan, await readTimedRecords(redis, prefix, searchKeys));
+}
+
+/**
+ * The run ids of the records of moves under `prefix` (`sidekiq-migrate:RUN:moves`) as a look a
+ * shared walk feeds (shared-walk.ts: the plan's, which walks the whole keyspace once anyway, so
+ * it reads every record, not only those among the first MOVED_ON_SEARCH_KEYS keys).
+ */
+export function movesRecordsLook(prefix: string): PageLook & { runIds(): string[] } {
+  const head = `${prefix}sidekiq-migrate:`;
+  const runIds = new Set<string>();
+  return {
+    heads: [head],
+    onPage: (page) => {
+      for (const bytes of page) {
+        const key = bytes.toString();
+        const runId = key.endsWith(':moves') ? runIdOfRecord(head, key) : null;
+        if (runId !== null) runIds.add(runId);
+      }
+    },
+    runIds: () => [...runIds],
+  };
+}
+
+/** movedOnSince among the records of the runs `runIds` (movesRecordsLook found them). */
+export async function movedOnSinceAmong(redis: Redis, prefix: string, plan: ReverseRoutingPlan, runIds: readonly string[]): Promise<MovedOnSince | undefined> {
+  return movedOnAmong(plan, await readRecords(redis, prefix, runIds));
+}
+
+/** A record's run id, or null for a key that is no record of ours under this prefix. */
+function runIdOfRecord(head: string, key: string): string | null {
+  const runId = key.slice(head.length, key.length - ':moves'.length);
+  // A run id has no ':' (rollback-options.ts): a longer key is another prefix's record.
+  return !runId.includes(':') && runId.length > 0 ? runId : null;
+}
+
+function movedOnAmong(plan: ReverseRoutingPlan, { records, cutShortAfter }: { records: TimedRecord[]; cutShortAfter?: number }): MovedOnSince | undefined {
   const cut = cutShortAfter === undefined ? {} : { cutShortAfter };
   const none = cutShortAfter === undefined ? undefined : { of: plan.of, runs: [], totalRuns: 0, places: [], totalPlaces: 0, ...cut };
   const own = records.find((r) => r.runId === plan.of);
@@ -137,13 +174,21 @@ async function readTimedRecords(redis: Redis, prefix: string, searchKeys: number
       cursor = next;
       seen += 1000;
       for (const key of keys) {
-        const runId = key.slice(head.length, key.length - ':moves'.length);
-        // A run id has no ':' (rollback-options.ts): a longer key is another prefix's record.
-        if (!runId.includes(':') && runId.length > 0) runIds.add(runId);
+        const runId = runIdOfRecord(head, key);
+        if (runId !== null) runIds.add(runId);
       }
     } while (cursor !== '0' && seen < searchKeys);
     const cutShortAfter = cursor === '0' ? undefined : seen;
-    const ids = [...runIds];
+    const { records } = await readRecords(redis, prefix, [...runIds]);
+    return cutShortAfter === undefined ? { records } : { records, cutShortAfter };
+  } catch (error) {
+    throw classifyRedisError(error, `Looking for runs that moved jobs on after the run to roll back (${head}*:moves)`);
+  }
+}
+
+/** The records of moves of the runs `ids` under `prefix`, with when each ran (started-with's TTL, else the moves record's). */
+async function readRecords(redis: Redis, prefix: string, ids: readonly string[]): Promise<{ records: TimedRecord[] }> {
+  try {
     const pipeline = redis.pipeline();
     for (const runId of ids) pipeline.pttl(startedWithKey(prefix, runId)).pttl(movesKey(prefix, runId)).smembers(movesKey(prefix, runId));
     const replies = (await pipeline.exec()) ?? [];
@@ -159,8 +204,8 @@ async function readTimedRecords(redis: Redis, prefix: string, searchKeys: number
     // otherwise by the moves records' expiry (each renewed by its run's last moving page).
     const byStart = read.every((r) => r.started > 0);
     const records = read.map(({ runId, moves, started, moved }) => ({ runId, moves, when: byStart ? started : moved }));
-    return cutShortAfter === undefined ? { records } : { records, cutShortAfter };
+    return { records };
   } catch (error) {
-    throw classifyRedisError(error, `Looking for runs that moved jobs on after the run to roll back (${head}*:moves)`);
+    throw classifyRedisError(error, `Reading the records of runs that may have moved jobs on after the run to roll back (${prefix}sidekiq-migrate:*:moves)`);
   }
 }

@@ -2,8 +2,8 @@ import { FatalError } from '../errors/sidekiq-migrate-error.js';
 import { InputError } from '../errors/input-error.js';
 import { displayName } from '../redis/key-name.js';
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
-import { discoverQueues, refuseQueueKeysOfAnotherType } from '../reroute/discover-queues.js';
-import { findDrainedQueues } from '../reroute/drained-queues.js';
+import { discoverQueues, refuseQueueKeysOfAnotherType, type SkippedKey } from '../reroute/discover-queues.js';
+import { splitDrainedQueues } from '../reroute/drained-queues.js';
 import { emptyCounters } from '../reroute/reroute-counters.js';
 import { MAX_QUEUE_NAME_BYTES } from '../routing/queue-name-bytes.js';
 import { isDrainedQueue, type RoutingPlan } from '../routing/routing-plan.js';
@@ -54,14 +54,21 @@ export const workListKey = (prefix: string, runId: string): string => `${prefix}
 
 /**
  * Lists what a run works on: the selected sets (`interrupted` only when it exists), then every queue to drain (re-route: those that
- * are not routing destinations; transfer: all), in name order.
+ * are not routing destinations; transfer: all), in name order. `discovered`: the source's queue
+ * lists as a walk of its keyspace found them (the plan's: plan-walk.ts); found by one otherwise.
  */
-export async function listWork(settings: Pick<RunSettings, 'mode' | 'sets' | 'queues'>, source: Connection, plan: RoutingPlan | undefined): Promise<ListedWork[]> {
+export async function listWork(
+  settings: Pick<RunSettings, 'mode' | 'sets' | 'queues'>,
+  source: Connection,
+  plan: RoutingPlan | undefined,
+  discovered?: { readonly queues: string[]; readonly skipped: SkippedKey[] },
+): Promise<ListedWork[]> {
   // GitLab's `interrupted` exists only where its reliable fetcher ran: listed when it is there.
   const interruptedMissing = settings.sets.includes('interrupted') && (await source.redis.exists(source.keys.sortedSet('interrupted'))) === 0;
   const work: ListedWork[] = settings.sets.filter((set) => !(set === 'interrupted' && interruptedMissing)).map((set) => ({ kind: 'set', name: set }));
   if (settings.queues) {
-    const found = settings.mode === 'reroute' ? await findDrainedQueues(source.redis, source.keys, plan!) : await discoverQueues(source.redis, source.keys);
+    const all = discovered ?? (await discoverQueues(source.redis, source.keys));
+    const found = settings.mode === 'reroute' ? splitDrainedQueues(all, plan!) : all;
     const queues = 'drained' in found ? found.drained : found.queues;
     // Before the run's first page, as a long queue name (a transfer's plan has by then only named
     // its target and finished what interrupted runs left in flight).
@@ -146,8 +153,16 @@ function positionAfter(all: readonly ListedWork[], after: ListedWork, from: numb
 // the same run): listed once per container instead of once per batch.
 const dryRunLists = new Map<string, Promise<ListedWork[]>>();
 
+const dryRunListKey = (settings: Pick<RunSettings, 'runId' | 'planId'>, source: Connection) => `${source.name}\u0000${source.keys.prefix}\u0000${settings.runId}\u0000${settings.planId ?? ''}`;
+
+/** A dry run's list as its plan made it: its first batch (readWork) reads it, rather than walking the keyspace again. */
+export function rememberDryRunList(settings: Pick<RunSettings, 'runId' | 'planId'>, source: Connection, listed: ListedWork[]): void {
+  if (dryRunLists.size >= 4) dryRunLists.clear();
+  dryRunLists.set(dryRunListKey(settings, source), Promise.resolve(listed));
+}
+
 function dryRunList(settings: RunSettings, source: Connection, plan: RoutingPlan | undefined): Promise<ListedWork[]> {
-  const key = `${source.name}\u0000${source.keys.prefix}\u0000${settings.runId}\u0000${settings.planId ?? ''}`;
+  const key = dryRunListKey(settings, source);
   let listed = dryRunLists.get(key);
   if (!listed) {
     if (dryRunLists.size >= 4) dryRunLists.clear();

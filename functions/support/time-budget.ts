@@ -44,3 +44,14 @@ export function summaryLookUntil(context: Pick<Context, 'getRemainingTimeInMilli
 export function planLookUntil(context: Pick<Context, 'getRemainingTimeInMillis'>, now: number = Date.now()): number {
   return now + Math.max(0, context.getRemainingTimeInMillis()) / 4;
 }
+
+/**
+ * The epoch ms by which the plan's one walk of the whole source keyspace (PlanOptions.walkUntil),
+ * starting now, must have reached its end: half the invocation's remaining time, the other half
+ * for the plan's work after it (finishing interrupted transfers, storing the list, the bounded
+ * look for other prefixes' jobs). A walk that does not stops the plan with a clear error
+ * (PlanWalkTooLongError) rather than the function's timeout killing it.
+ */
+export function planWalkUntil(context: Pick<Context, 'getRemainingTimeInMillis'>, now: number = Date.now()): number {
+  return now + Math.max(0, context.getRemainingTimeInMillis()) / 2;
+}

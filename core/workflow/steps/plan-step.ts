@@ -7,7 +7,7 @@ import { RunSupersededError } from '../../errors/run-superseded-error.js';
 import { RunLock, runLockKey } from '../../redis/run-lock.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
 import { assertDistinctEnds, sharesKeyspace } from '../../redis/same-server.js';
-import { checkSidekiqPrefix, otherSidekiqPrefixes, type OtherPrefix } from '../../redis/sidekiq-prefixes.js';
+import { otherSidekiqPrefixes, type OtherPrefix } from '../../redis/sidekiq-prefixes.js';
 import type { ScanBound } from '../../redis/bounded-scan.js';
 import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import { ensureTargetId, targetIdKey } from '../../transfer/target-identity.js';
@@ -31,9 +31,11 @@ import { forgetRunConflicts, forgetStartedWith, storeRunPlan } from '../store-ru
 import { refuseUnlessStillHeld, type Planner } from '../planner-guard.js';
 import { recordStartedWith, startedWith } from '../started-with.js';
 import { refuseOtherRoutingOfExecution } from '../other-routing.js';
-import { movedOnSince } from '../moved-on-since.js';
+import { movedOnSinceAmong } from '../moved-on-since.js';
+import { walkPlanKeyspace, type PlanWalk } from '../plan-walk.js';
+import { withOwnInflight } from '../own-inflight.js';
 import type { RenameWithoutQueue, RunSettings, WorkItem } from '../work-item.js';
-import { BATCH_SIZE, countJobs, listWork, readWork, type WorkState } from '../work-list.js';
+import { BATCH_SIZE, countJobs, listWork, readWork, rememberDryRunList, type WorkState } from '../work-list.js';
 import { continuationInputSchema, workflowInputSchema, type WorkflowInput } from '../workflow-input.js';
 
 /** How long a run's lock lives without renewal: longer than any one page step (Lambda ≤ 15 min). */
@@ -88,6 +90,13 @@ export interface PlanOptions {
    * has its function's timeout. A look cut short says so. Default: no bound.
    */
   readonly lookUntil?: () => number;
+  /**
+   * The epoch ms by which the plan's one walk of the source's keyspace (plan-walk.ts), starting
+   * now, must reach its end: it looks for what a run must find whole (every queue list, in-flight
+   * keys, cron definitions), so one that does not stops the plan, before any lock or write, with
+   * PlanWalkTooLongError. Default: no bound.
+   */
+  readonly walkUntil?: () => number;
   readonly clock?: () => number;
 }
 
@@ -109,10 +118,14 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   const alsoOurs = target && (await sharesKeyspace(source, target, targetIdKey(target.keys))) ? [target.keys.prefix] : [];
   // Read before anything is written: a transfer refuses a Redis that may evict any key.
   const memoryPolicies = { source: await readEvictionPolicy(source.redis), ...(target ? { target: await readEvictionPolicy(target.redis) } : {}) };
-  // A wrong prefix finds nothing and would report success: refused when Sidekiq data is elsewhere.
   const lookBound = (): ScanBound => ({ ...(options.lookUntil ? { until: options.lookUntil() } : {}), ...(options.clock ? { clock: options.clock } : {}) });
+  // ONE walk of the source's keyspace for every look of the plan but the one for other prefixes'
+  // jobs (plan-walk.ts), before any lock or write: one that cannot finish in time stops the plan here.
+  // A wrong prefix finds nothing and would report success: refused when Sidekiq data is elsewhere.
   // Cut short with none found ('unknown'): the run goes on, and says nothing of "nothing there".
-  const sourceHasData = (await checkSidekiqPrefix(source.redis, source.keys, { name: `source ${source.name}`, option: '--namespace' }, lookBound())) !== false;
+  const wants = { queues: input.queues, leftovers: input.mode === 'transfer', moveRecords: input.mode === 'reroute' && input.routing?.kind === 'rollback' };
+  const walkBound = { ...(options.walkUntil ? { until: options.walkUntil() } : {}), ...(options.clock ? { clock: options.clock } : {}) };
+  const walk = await walkPlanKeyspace(source, wants, { name: `source ${source.name}`, option: '--namespace' }, walkBound, lookBound().until);
   // Sidekiq's `queues` and `processes` of another type failed a run half-way (sidekiq-set-types.ts).
   await refuseForeignSidekiqSets(source.redis, source.keys, `source ${source.name}`);
   if (target) await refuseForeignSidekiqSets(target.redis, target.keys, `target ${target.name}`);
@@ -137,7 +150,7 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     // plan's plannedAt and plannedBy (PlanSupersededError): a plan paused after it took the lock,
     // while a later start of the run took it and planned, writes nothing over what that one wrote.
     planner = locks[0] ? { runId: input.runId, plannedAt: locks[0].holder.plannedAt!, ...generationOf(locks[0].holder) } : undefined;
-    const work = await planWork(input, source, target, sourceHasData, progress, planner);
+    const work = await planWork(input, source, target, walk, progress, planner);
     const generation = locks[0] ? generationOf(locks[0].holder) : undefined;
     const planned = generation === undefined ? work : { ...work, settings: { ...work.settings, ...generation } };
     // Only now, holding every lock and planned, lift a stop: a plan that fails leaves the run stopped.
@@ -215,12 +228,13 @@ async function findRenamesWithoutQueue(source: Connection, plan: RoutingPlan | u
  * cron definitions (planCron: each a compare-and-set, guarded); the run's routing, selection, list
  * and executions (storeRunPlan, guarded, one step).
  */
-async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined, sourceHasData: boolean, progress: PlanProgress, planner?: Planner): Promise<PlanOutput> {
+async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined, walk: PlanWalk, progress: PlanProgress, planner?: Planner): Promise<PlanOutput> {
+  const sourceHasData = walk.hasData !== false;
   const plan = input.routing ? await resolveRouting(input.routing, source, input.runId) : undefined;
 
   const renamesWithoutQueue = input.mode === 'reroute' ? await findRenamesWithoutQueue(source, plan) : [];
   // A rollback of a run whose jobs a later run moved on finds them gone: said, never "Complete".
-  const movedOn = input.mode === 'reroute' && plan?.kind === 'reverse' ? await movedOnSince(source.redis, source.keys.prefix, plan) : undefined;
+  const movedOn = input.mode === 'reroute' && plan?.kind === 'reverse' ? await movedOnSinceAmong(source.redis, source.keys.prefix, plan, walk.moveRecordRunIds ?? []) : undefined;
   const planned: RunSettings = {
     runId: input.runId,
     mode: input.mode,
@@ -268,12 +282,16 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     const beforeLeftover = async (leftover: InflightLeftover) => {
       for (const { redis, guard } of guards) await refuseUnlessStillHeld(redis, guard, `resumed ${displayName(leftover.key)}`);
     };
-    resumed = await resumeInflight({ ...context, ...(targetId ? { targetId } : {}), sourceName: source.name, targetName: target.name }, input.placement, { beforeLeftover });
+    // What the walk found; this run's own claims since (an execution this start superseded) too, now that the locks are held.
+    const leftovers = planner ? await withOwnInflight(source.redis, source.keys, input.runId, walk.leftovers ?? [], walk.queues?.queues ?? []) : (walk.leftovers ?? []);
+    resumed = await resumeInflight({ ...context, ...(targetId ? { targetId } : {}), sourceName: source.name, targetName: target.name }, input.placement, { beforeLeftover, leftovers });
     // Leftovers finished here may be this run's own (a run planned before its record was kept).
     if (resumed.written > 0 || resumed.resumed > 0) progress.mayHaveMoved = true;
   }
   // Listed before anything of this run is written: a queue it cannot take refuses the run whole.
-  const listed = await listWork(planned, source, plan);
+  const listed = await listWork(planned, source, plan, walk.queues);
+  // A dry run's first batch reads this list, rather than walking the keyspace for it again.
+  if (input.dryRun) rememberDryRunList(planned, source, listed);
   // Before anything of the run moves: its first plan fixes what it was started with (started-with.ts;
   // SET NX: a later plan, stale or not, never replaces it).
   if (!input.dryRun) progress.recordedStartedWith = await recordStartedWith(source.redis, source.keys.prefix, input.runId, startedWith(input.mode, plan, input.classes, targetId));
@@ -286,7 +304,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   const settings: RunSettings = { ...planned, ...(routingDigest ? { routingDigest } : {}), ...(selectionDigest ? { selectionDigest } : {}), ...(replicas ? { replicas } : {}), ...(targetId ? { targetId } : {}) };
   // Rewriting or carrying cron definitions is the run's first move: from here a failed plan keeps its record.
   if (input.cron !== 'report') progress.mayHaveMoved = true;
-  const cron = await planCron(input.cron, input.dryRun, source, target, plan, planner);
+  const cron = await planCron(input.cron, input.dryRun, source, target, plan, planner, walk.cronNamespaces);
   if (planner) {
     await storeRunPlan(source, planner, { ...(routingText ? { routing: routingText } : {}), ...(selectionText ? { selection: selectionText } : {}), work: listed });
     if (plan && routingText) rememberRouting(source.keys.prefix, input.runId, routingText, plan);
