@@ -85,9 +85,10 @@ export interface PlanOptions {
   /**
    * The epoch ms after which a look over the whole source keyspace that starts now reads no
    * further SCAN page (called at each one's start): the look for Sidekiq data under the prefix
-   * (checkSidekiqPrefix) and the note's count of jobs under other prefixes (otherSidekiqPrefixes).
-   * Each walks every key of the database (on GitLab's Redis, millions) inside the plan task, which
-   * has its function's timeout. A look cut short says so. Default: no bound.
+   * (checkSidekiqPrefix's, fed by the plan's one walk: it is fed no more after it) and the note's
+   * count of jobs under other prefixes (otherSidekiqPrefixes, a walk of its own). Each reads keys
+   * from every part of the database (on GitLab's Redis, millions) inside the plan task, which has
+   * its function's timeout. A look cut short says so. Default: no bound.
    */
   readonly lookUntil?: () => number;
   /**
