@@ -87,10 +87,19 @@ export async function scanFetcherLists(redis: Redis, keys: SidekiqKeys, processe
 export function fetcherListsLook(redis: Redis, keys: SidekiqKeys, processes: readonly SidekiqProcess[], limit = FETCHER_LIST_LIMIT): PageLook & { readonly doing: string; result(extent: ScanExtent): Promise<FetcherListLook> } {
   const live = new Set(processes.filter((p) => p.live).map((p) => p.identity));
   const found: FetcherList[] = [];
+  // SCAN may return a key twice (while the server rehashes): a list counted once.
+  const seen = new Set<string>();
   const head = Buffer.byteLength(keys.prefix, 'utf8');
   const doing = `Looking for jobs in fetchers' private lists (${keys.prefix}working:queue:*, ${keys.prefix}queue:sq|*)`;
   const onPage = async (page: Buffer[]): Promise<boolean> => {
-    const parsed = page.map((key) => ({ key, ...parseFetcherKey(key.subarray(head)) })).filter((p): p is typeof p & Parsed => p.queue !== undefined);
+    const fresh: Buffer[] = [];
+    for (const key of page) {
+      const name = key.toString('latin1');
+      if (seen.has(name)) continue;
+      seen.add(name);
+      fresh.push(key);
+    }
+    const parsed = fresh.map((key) => ({ key, ...parseFetcherKey(key.subarray(head)) })).filter((p): p is typeof p & Parsed => p.queue !== undefined);
     if (parsed.length === 0) return found.length >= limit;
     const pipeline = redis.pipeline();
     for (const p of parsed) {
