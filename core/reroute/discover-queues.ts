@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { InputError } from '../errors/input-error.js';
 import { keyspaceCut, scanBounded, type KeyspaceCut, type ScanBound } from '../redis/bounded-scan.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
-import { displayName, nameFromBytes } from '../redis/key-name.js';
+import { displayName, nameBytes, nameFromBytes } from '../redis/key-name.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 import type { PageLook } from '../redis/shared-walk.js';
 
@@ -39,6 +39,8 @@ export async function discoverQueuesPage(redis: Redis, keys: SidekiqKeys, cursor
   }
 }
 
+const PIPE = 0x7c;
+
 /** Of `found` (`queue:*` keys, bytes), the queue lists, and what only looks like one (and why). */
 export async function queueListsAmong(redis: Redis, keys: SidekiqKeys, found: readonly Buffer[]): Promise<{ queues: string[]; skipped: SkippedKey[] }> {
   const candidates: { key: Buffer; name: string }[] = [];
@@ -46,7 +48,8 @@ export async function queueListsAmong(redis: Redis, keys: SidekiqKeys, found: re
   for (const key of found) {
     const name = keys.queueNameOf(key);
     if (name === null) continue;
-    if (name.includes('|')) skipped.push({ key: displayName(`${keys.prefix}queue:${name}`), reason: 'private in-flight list of Sidekiq Pro super_fetch' });
+    // In the bytes: a name that is not UTF-8 travels as NUL and base64 (key-name.ts), with no `|` to see.
+    if (nameBytes(name).includes(PIPE)) skipped.push({ key: displayName(`${keys.prefix}queue:${name}`), reason: 'private in-flight list of Sidekiq Pro super_fetch' });
     else candidates.push({ key, name });
   }
   const types = candidates.length === 0 ? [] : await typesOf(redis, candidates.map((c) => c.key));
