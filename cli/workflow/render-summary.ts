@@ -345,10 +345,11 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
       ? `Done, but jobs remain on the source (${n(stillOnSource)}, above): ${view.moveAgain ?? 'run move again'}.`
       : summary.nothingThere
         ? `Complete: nothing was there to move (no Sidekiq data on ${endpoint}).`
+        : leftOrArrived.length > 0
+          ? // The jobs left first (as the deployed summary's verdict, left-behind.ts), then a rename that moved nothing.
+            `Done, but jobs were left behind: ${[...leftOrArrived, ...uncertain].join(' · ')}${unmatched.length > 0 ? `; ${renames} moved nothing` : ''} (see "Needs a look" above).`
         : unmatched.length > 0
           ? `Done, but ${renames} moved nothing: no such queue on this Redis, and no schedule, retry or dead entry names it (see "Needs a look" above).`
-        : leftOrArrived.length > 0
-          ? `Done, but jobs were left behind: ${[...leftOrArrived, ...uncertain].join(' · ')} (see "Needs a look" above).`
           : uncertain.length > 0
             ? `Done, but jobs may have been left behind: ${uncertain.join(' · ')} (see "Needs a look" above).`
           : selectedNone
