@@ -126,6 +126,7 @@ const PREFIX_CANDIDATES = 1000;
  */
 function sidekiqPrefixesLook(redis: Redis, limit: number, stop: () => boolean = () => false): PageLook & { seen(): number; result(): Promise<FoundPrefix[]> } {
   const candidates: { key: Buffer; prefix: string; type: string }[] = [];
+  const named = new Set<string>();
   let seen = 0;
   return {
     heads: [''],
@@ -134,8 +135,11 @@ function sidekiqPrefixesLook(redis: Redis, limit: number, stop: () => boolean = 
     onPage: (page) => {
       seen += page.length;
       for (const key of page) {
-        const candidate = candidates.length < PREFIX_CANDIDATES ? sidekiqShape(key) : null;
-        if (candidate) candidates.push({ key, ...candidate });
+        // SCAN may return a key twice (while the server rehashes): counted once.
+        const candidate = candidates.length < PREFIX_CANDIDATES && !named.has(key.toString('latin1')) ? sidekiqShape(key) : null;
+        if (!candidate) continue;
+        named.add(key.toString('latin1'));
+        candidates.push({ key, ...candidate });
       }
       return stop() || candidates.length >= PREFIX_CANDIDATES || seen >= limit;
     },
