@@ -34,7 +34,7 @@ export async function hasSidekiqData(redis: Redis, keys: SidekiqKeys): Promise<b
 
 /**
  * Whether any Sidekiq data lives under the keys' prefix: one of Sidekiq's own keys (one EXISTS),
- * else a queue list or jobs of ours (a quarantine list, an interrupted transfer's in-flight key)
+ * else a queue list, a reliable-fetch working list, or jobs of ours (a quarantine list, an interrupted transfer's in-flight key)
  * that ONE walk of the keyspace finds (shared-walk.ts; it stops at the first). With none there,
  * the walk visits every key of the database (three did, one a pattern): on GitLab's Redis,
  * millions. `bound` stops it (its first page whatever the time): then `cutShort`, never "none".
@@ -68,14 +68,21 @@ export function sidekiqDataLooks(redis: Redis, keys: SidekiqKeys, until?: number
   const ours = Buffer.from(`${keys.prefix}sidekiq-migrate:`, 'utf8');
   let found = false;
   // `queue:*`, `sidekiq-migrate:quarantine:*` and `sidekiq-migrate:*:inflight:*` (in-flight keys
-  // of an interrupted transfer are jobs too: a run resumes them).
+  // of an interrupted transfer are jobs too: a run resumes them), `working:queue:*`.
+  // GitLab's reliable-fetch working lists too (`working:queue:*`): jobs workers took and never
+  // finished, all an old namespace may hold after GitLab's namespace move; only a fetcher under
+  // that prefix puts them back. Without them, drain-check of that namespace was refused with
+  // "No Sidekiq data" over those jobs.
+  const working = Buffer.from(`${keys.prefix}working:queue:`, 'utf8');
+  const head = Buffer.byteLength(keys.prefix, 'utf8');
   const isData = (key: Buffer) => {
+    if (key.subarray(0, working.length).equals(working)) return parseFetcherKey(key.subarray(head)).fetcher === 'reliable-fetch';
     if (!key.subarray(0, ours.length).equals(ours)) return true;
     const rest = key.subarray(ours.length).toString('latin1');
     return rest.startsWith('quarantine:') || rest.includes(':inflight:');
   };
   const bounded = until === undefined ? {} : { until };
-  const here: PageLook = { heads: [`${keys.prefix}queue:`, `${keys.prefix}sidekiq-migrate:`], ...bounded, onPage: (page: Buffer[]) => (found ||= page.some(isData)) };
+  const here: PageLook = { heads: [`${keys.prefix}queue:`, `${keys.prefix}sidekiq-migrate:`, `${keys.prefix}working:queue:`], ...bounded, onPage: (page: Buffer[]) => (found ||= page.some(isData)) };
   // Fed no more once data is found here: then no other prefix matters.
   const elsewhere = { ...sidekiqPrefixesLook(redis, Infinity, () => found), ...bounded };
   return {
