@@ -58,7 +58,7 @@ describe("--no-queues' look for the queues it left out, within the summary's tim
     expect(Number(cut![1]!.replaceAll(',', ''))).toBeLessThan(FILLER);
     // Its other looks share the walk, and are cut short with it.
     expect(out.trimEnd().split('\n').at(-1)).toMatch(
-      /^Done, but jobs were left behind: at least 2 in sets and queues this run did not look at · quarantine lists and in-flight keys on this Redis not all looked at \(cut short after about [0-9,]+ of [0-9,]+ keys\) · queue lists --no-queues left out not all looked at \(cut short after about [0-9,]+ of [0-9,]+ keys\) · the look for jobs under other prefixes was cut short \(see "Needs a look" above\)\.$/,
+      /^Done, but jobs were left behind: at least 2 in sets and queues this run did not look at · quarantine lists and in-flight keys on this Redis not all looked at \(cut short after about [0-9,]+ of [0-9,]+ keys\) · queue lists --no-queues left out not all looked at \(cut short after about [0-9,]+ of [0-9,]+ keys\) · the look for jobs in workers' private lists was cut short · the look for jobs under other prefixes was cut short \(see "Needs a look" above\)\.$/,
     );
     expect(out).not.toContain('Complete');
     await expectExactJobs(server.client(), '', [jobEntry('queue:old', job(1)), jobEntry('queue:old', job(2))]);

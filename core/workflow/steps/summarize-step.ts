@@ -204,8 +204,9 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const routing = settings.mode === 'reroute' && looks ? await routingOf(settings, source) : undefined;
   // The private lists of the queues it empties (a re-route's retired ones, a transfer's all; a
   // selective transfer's: its classes' jobs there). Not a rollback's: its queues are live, what
-  // comes back there runs.
-  const emptiesQueues = looks && settings.queues && (settings.mode === 'transfer' || (routing !== undefined && routing.kind !== 'reverse'));
+  // comes back there runs. With --no-queues too: the jobs workers took from those queues are left
+  // as their queues are, and a gone worker's, which nobody runs, ended under "Complete".
+  const emptiesQueues = looks && (settings.mode === 'transfer' || (routing !== undefined && routing.kind !== 'reverse'));
   const target = settings.mode === 'transfer' ? await connections.get(settings.target!) : undefined;
   // A target that lost its data after the run wrote there (restarted empty after its last page)
   // holds none of it: said as a failure, never "Complete" (target-identity.ts).
