@@ -82,7 +82,7 @@ export function renderDrainReport(report: DrainReport): string {
   if ((report.quarantine ?? []).length > 0) {
     lines.push('', 'In quarantine lists (nobody fetches them; put them back on a queue or delete them by hand):');
     const quarantine = report.quarantine ?? [];
-    for (const l of quarantine.slice(0, LIST_LINES)) lines.push(`  ${l.key}: ${l.size} job(s)`);
+    for (const l of quarantine.slice(0, LIST_LINES)) lines.push(`  ${displayName(l.key)}: ${l.size} job(s)`);
     if (quarantine.length > LIST_LINES) lines.push(`  … and ${n(quarantine.length - LIST_LINES)} more (--json lists every one)`);
   }
   const fetched = report.fetched ?? [];
@@ -96,7 +96,7 @@ export function renderDrainReport(report: DrainReport): string {
   }
   if (report.inflight.length > 0) {
     lines.push('', 'In flight from interrupted transfers (run the transfer again):');
-    for (const l of report.inflight.slice(0, LIST_LINES)) lines.push(`  ${l.key}: ${l.size} job(s), run ${l.runId}`);
+    for (const l of report.inflight.slice(0, LIST_LINES)) lines.push(`  ${displayName(l.key)}: ${l.size} job(s), run ${displayName(l.runId)}`);
     if (report.inflight.length > LIST_LINES) lines.push(`  … and ${n(report.inflight.length - LIST_LINES)} more (--json lists every one)`);
   }
   return `${lines.join('\n')}\n`;

@@ -133,7 +133,7 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
   if (quarantine.length > 0) {
     stuck = true;
     const held = quarantine.reduce((n, l) => n + l.size, 0);
-    reasons.push(`${held} job(s) sit in quarantine lists nobody fetches (${firstNamed(quarantine.map((l) => `${l.key} ${l.size}`))}): put them back on a queue or delete them by hand`);
+    reasons.push(`${held} job(s) sit in quarantine lists nobody fetches (${firstNamed(quarantine.map((l) => `${displayName(l.key)} ${l.size}`))}): put them back on a queue or delete them by hand`);
   }
   const fetched = report.fetched ?? [];
   const working = fetched.filter((l) => l.ownerAlive).reduce((n, l) => n + l.size, 0);
@@ -143,7 +143,7 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
   const abandoned = fetched.filter((l) => !l.ownerAlive);
   if (abandoned.length > 0) {
     const held = abandoned.reduce((n, l) => n + l.size, 0);
-    const where = `${abandoned.slice(0, 5).map((l) => `${l.key} ${l.size}`).join(', ')}${abandoned.length > 5 ? `, and ${abandoned.length - 5} more` : ''}`;
+    const where = `${abandoned.slice(0, 5).map((l) => `${displayName(l.key)} ${l.size}`).join(', ')}${abandoned.length > 5 ? `, and ${abandoned.length - 5} more` : ''}`;
     if (abandonedForGood(report).length > 0) {
       stuck = true;
       reasons.push(`${atLeast}${held} job(s) sit in the private lists of workers that are gone (${where}), and no live Sidekiq process is here to put them back: start one with the same fetcher against this Redis (it returns them to their queues, GitLab's within the hour), then move them`);
