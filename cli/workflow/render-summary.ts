@@ -342,7 +342,8 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   const complete = summary.dryRun
     ? dryRunVerdict(summary, endpoint, reroute, [...leftBehind, ...movedOn], unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : '')
     : stillOnSource > 0
-      ? `Done, but jobs remain on the source (${n(stillOnSource)}, above): ${view.moveAgain ?? 'run move again'}.`
+      ? // And whatever else it left (the deployed summary's verdict names them all: left-behind.ts).
+        `Done, but jobs remain on the source (${n(stillOnSource)}, above): ${view.moveAgain ?? 'run move again'}.${leftOrArrived.length > 0 ? ` Also left behind: ${[...leftOrArrived, ...uncertain].join(' · ')} (see "Needs a look" above).` : uncertain.length > 0 ? ` Jobs may also have been left behind: ${uncertain.join(' · ')} (see "Needs a look" above).` : ''}`
       : summary.nothingThere
         ? `Complete: nothing was there to move (no Sidekiq data on ${endpoint}).`
         : leftOrArrived.length > 0
