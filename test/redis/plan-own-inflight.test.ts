@@ -2,6 +2,9 @@ import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import { planStep } from '../../core/workflow/steps/plan-step.js';
+import { recordStartedWith, startedWith } from '../../core/workflow/started-with.js';
+import { ensureTargetId } from '../../core/transfer/target-identity.js';
+import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
@@ -47,6 +50,9 @@ describe('jobs the run claimed while its plan walked the keyspace', { timeout: 6
     await redis.source().rpush('queue:default', sidekiqPayload({ className: 'A', queue: 'default', jid: 'j-default' }));
     // The superseded execution's list names the queue whose last job it claims.
     await redis.source().rpush('sidekiq-migrate:run-1:items', JSON.stringify({ kind: 'queue', name: 'default' }), JSON.stringify({ kind: 'queue', name: 'gone' }));
+    // Its first plan named the target and recorded what the run was started with (started-with.ts).
+    const targetId = await ensureTargetId(redis.target(), new SidekiqKeys(''));
+    await recordStartedWith(redis.source(), '', 'run-1', startedWith('transfer', undefined, undefined, targetId));
     const urls = new UrlConnections({ source: { url: redis.urls().source }, target: { url: redis.urls().target } });
 
     const plan = await planStep({ runId: 'run-1', mode: 'transfer', target: 'target' }, claimAfterTheWalk(urls)).finally(() => urls.close());
