@@ -107,11 +107,20 @@ export function fetcherListsLook(redis: Redis, keys: SidekiqKeys, processes: rea
       pipeline.llen(p.key); // on a key of another type an error, which its TYPE explains
       if (p.fetcher === 'reliable-fetch') pipeline.exists(`${keys.prefix}reliable-fetcher-heartbeat-${p.owner.replaceAll(':', '-')}`);
     }
-    const replies = ((await pipeline.exec()) ?? []).map(([, reply]) => reply);
+    const results = (await pipeline.exec()) ?? [];
+    // A refused read (an ACL key pattern that leaves these lists out: NOPERM) fails the look: a
+    // list dropped for it was a gone worker's jobs unseen, and drain-check said DRAINED over them.
+    // LLEN's error on a key of another type is expected: its TYPE says so.
+    const reply = (at: number, expected = false) => {
+      const [error, value] = results[at] ?? [null, null];
+      if (error && !expected) throw error;
+      return value;
+    };
     let i = 0;
     for (const p of parsed) {
-      const [type, size] = [replies[i++], Number(replies[i++])];
-      const beating = p.fetcher === 'reliable-fetch' ? Number(replies[i++]) > 0 : live.has(p.owner);
+      const type = reply(i++);
+      const size = Number(reply(i++, type !== 'list'));
+      const beating = p.fetcher === 'reliable-fetch' ? Number(reply(i++)) > 0 : live.has(p.owner);
       if (type !== 'list' || !(size > 0)) continue;
       found.push({ key: nameFromBytes(p.key), queue: p.queue, owner: p.owner, fetcher: p.fetcher, ownerAlive: beating, size });
     }
