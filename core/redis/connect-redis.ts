@@ -118,13 +118,22 @@ function closedAtOnce(error: unknown): boolean {
  */
 function refusalGreeting(url: RedisUrl): Promise<string> {
   if (url.tls) return Promise.resolve('');
+  return firstLineOf(url).then((line) => /^-(.+)$/.exec(line)?.[1] ?? '');
+}
+
+/**
+ * The first line an endpoint writes on a plain TCP connection of our own (after `send`, if
+ * given), without its line break: what it wrote before its first line break, or before it closed
+ * the connection or half a second passed; '' when it says nothing by then.
+ */
+function firstLineOf(url: RedisUrl, send?: string): Promise<string> {
   return new Promise((resolve) => {
-    const socket = createConnection({ host: url.host, port: url.port });
+    const socket = createConnection({ host: url.host, port: url.port }, () => send !== undefined && socket.write(send));
     let data = '';
     const done = () => {
       clearTimeout(timer);
       socket.destroy();
-      resolve(/^-([^\r\n]+)\r?\n/.exec(data)?.[1] ?? '');
+      resolve(data.split(/\r?\n/)[0]!);
     };
     const timer = setTimeout(done, 500);
     socket.on('data', (chunk: Buffer) => {
@@ -148,23 +157,10 @@ const NOT_RESP = /^Unknown RESP type\b/;
 function otherProtocolAnswer(url: RedisUrl): Promise<string> {
   const unknown = 'its reply is not a Redis reply';
   if (url.tls) return Promise.resolve(unknown);
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: url.host, port: url.port }, () => socket.write('PING\r\n'));
-    let data = '';
-    const done = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      const line = data.split(/\r?\n/)[0]!.replace(/[^\x20-\x7e]/g, '?').slice(0, 80);
-      if (line === '') return resolve(unknown);
-      resolve(`it answered "${line}"${/^HTTP\//.test(line) ? ' (an HTTP server?)' : ''}`);
-    };
-    const timer = setTimeout(done, 500);
-    socket.on('data', (chunk: Buffer) => {
-      data += chunk.toString('latin1');
-      if (data.includes('\n')) done();
-    });
-    socket.on('error', done);
-    socket.on('close', done);
+  return firstLineOf(url, 'PING\r\n').then((first) => {
+    const line = first.replace(/[^\x20-\x7e]/g, '?').slice(0, 80);
+    if (line === '') return unknown;
+    return `it answered "${line}"${/^HTTP\//.test(line) ? ' (an HTTP server?)' : ''}`;
   });
 }
 
