@@ -1,27 +1,14 @@
-import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { checkSidekiqPrefix } from '../../core/redis/sidekiq-prefixes.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { privateRedis } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { scanTwice } from '../support/scan-twice.js';
 
 // SCAN may return a key more than once (while the server rehashes). The refusal of a wrong prefix
 // counted the Sidekiq keys it saw under the others page by page: a key named twice was two keys,
 // and the refusal said "(4 keys)" over two. Here every SCAN page names each of its keys twice.
 const server = privateRedis();
-
-function scanTwice(redis: Redis): Redis {
-  return new Proxy(redis, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (prop !== 'scanBuffer') return typeof value === 'function' ? value.bind(target) : value;
-      return async (...args: unknown[]) => {
-        const [cursor, keys] = (await (value as (...a: unknown[]) => Promise<[Buffer, Buffer[]]>).apply(target, args)) as [Buffer, Buffer[]];
-        return [cursor, [...keys, ...keys]];
-      };
-    },
-  });
-}
 
 describe('the refusal of a wrong prefix when SCAN returns every key twice', () => {
   it('counts each Sidekiq key under the other prefix once', async () => {

@@ -1,29 +1,16 @@
-import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { renderDrainReport } from '../../../cli/workflow/render-drain-report.js';
 import { drainCheck } from '../../../core/drain/drain-check.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { privateRedis } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
+import { scanTwice } from '../../support/scan-twice.js';
 
 // SCAN may return a key more than once (while the server rehashes its table: Redis's SCAN
 // guarantee). A drain check that added up what every page named counted a worker's private list
 // twice: "2 job(s) sit in the private lists of workers that are gone" over one job, and more
 // jobs left than the Redis holds. Here every SCAN page names each of its keys twice.
 const server = privateRedis();
-
-function scanTwice(redis: Redis): Redis {
-  return new Proxy(redis, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (prop !== 'scanBuffer') return typeof value === 'function' ? value.bind(target) : value;
-      return async (...args: unknown[]) => {
-        const [cursor, keys] = (await (value as (...a: unknown[]) => Promise<[Buffer, Buffer[]]>).apply(target, args)) as [Buffer, Buffer[]];
-        return [cursor, [...keys, ...keys]];
-      };
-    },
-  });
-}
 
 describe('a drain check where SCAN returns every key twice', () => {
   it('counts each job once: quarantined, in flight, in a private list of a gone worker', async () => {
