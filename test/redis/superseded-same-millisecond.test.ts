@@ -1,22 +1,19 @@
-import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RunSupersededError } from '../../core/errors/run-superseded-error.js';
 import { LuaScript } from '../../core/redis/lua-script.js';
-import { RunLock, runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
+import { RunLock, runLockKey } from '../../core/redis/run-lock.js';
 import { runExecutionsKey } from '../../core/workflow/run-executions.js';
 import { addUpStep } from '../../core/workflow/steps/add-up-step.js';
 import { pageStep } from '../../core/workflow/steps/page-step.js';
-import { planStep, type PlanOutput } from '../../core/workflow/steps/plan-step.js';
+import { planStep } from '../../core/workflow/steps/plan-step.js';
 import { releaseAfterFailureStep, stopRunStep } from '../../core/workflow/steps/stop-run-step.js';
 import { summarizeStep } from '../../core/workflow/steps/summarize-step.js';
-import type { WorkItem } from '../../core/workflow/work-item.js';
 import { BATCHES_PER_EXECUTION, workListKey } from '../../core/workflow/work-list.js';
-import type { UrlConnections } from '../../core/workflow/url-connections.js';
-import { jobEntry, jobsIn } from '../support/exact-jobs.js';
+import { jobsIn } from '../support/exact-jobs.js';
 import { interferingRedis } from '../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
-import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { connectionsPerTest } from '../support/test-connections.js';
+import { finishItem, seedSupersededRun, supersededRunState, SUPERSEDED_BUDGET, SUPERSEDED_TRANSFER } from '../support/superseded-run.js';
 
 /**
  * An execution superseded by a later start of its run whose plan read the same millisecond (one
@@ -33,41 +30,11 @@ const { connect } = connectionsPerTest(redis);
 afterEach(() => vi.restoreAllMocks());
 
 const arn = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:sidekiq-migrate:${name}`;
-const transfer = { runId: 'run-1', mode: 'transfer', target: 'target', sets: ['schedule'], pageSize: 10 };
-const budget = { deadline: Date.now() + 600_000 };
-
-async function seed(client: Redis): Promise<string[]> {
-  const all: string[] = [];
-  for (let i = 0; i < 30; i++) {
-    const payload = sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` });
-    await client.lpush('queue:default', payload);
-    all.push(jobEntry('queue:default', payload));
-  }
-  for (let i = 0; i < 15; i++) {
-    const payload = sidekiqPayload({ className: 'A', queue: 'default', args: `[${100 + i}]` });
-    await client.zadd('schedule', String(2e9 + i), payload);
-    all.push(jobEntry('schedule', payload, String(2e9 + i)));
-  }
-  return all.sort();
-}
-
-async function runState(): Promise<Record<string, unknown>> {
-  const [source, target] = [redis.source(), redis.target()];
-  return {
-    sourceLock: JSON.parse((await source.get(runLockKey('')))!) as unknown,
-    targetLock: JSON.parse((await target.get(runLockKey('')))!) as unknown,
-    executions: await source.hgetall(runExecutionsKey('', 'run-1')),
-    workList: await source.lrange(workListKey('', 'run-1'), 0, -1),
-    stopped: [await source.exists(runStopMarkerKey('', 'run-1')), await target.exists(runStopMarkerKey('', 'run-1'))],
-    jobs: [await jobsIn(source), await jobsIn(target)],
-  };
-}
-
-async function finish(plan: PlanOutput, item: WorkItem, provider: UrlConnections): Promise<WorkItem> {
-  let current = item;
-  while (!current.done) current = await pageStep({ settings: plan.settings, item: current }, provider, budget);
-  return current;
-}
+const transfer = SUPERSEDED_TRANSFER;
+const budget = SUPERSEDED_BUDGET;
+const seed = seedSupersededRun;
+const runState = () => supersededRunState(redis.source(), redis.target());
+const finish = finishItem;
 
 describe('an execution superseded by a start of its run that planned in the same millisecond', () => {
   it('moves nothing, renews, adds, ends and releases nothing of the later start, which completes with every job exactly once', async () => {
