@@ -9,20 +9,21 @@
 // the same input; here the page tasks of every item die at once, as a process does, and a later
 // plan's resume (resume-inflight.ts) and fresh cursors finish them. A page of four slices: the
 // first three of every page claim the next one ahead (page-step-round-trips pins that).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RunLock } from '../../../core/redis/run-lock.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { MAX_JOBS_PER_CLAIM } from '../../../core/transfer/transfer-options.js';
 import type { ConnectionProvider } from '../../../core/workflow/connections.js';
 import { pageStep } from '../../../core/workflow/steps/page-step.js';
 import { planStep, type PlanOutput } from '../../../core/workflow/steps/plan-step.js';
-import { UrlConnections } from '../../../core/workflow/url-connections.js';
+import type { UrlConnections } from '../../../core/workflow/url-connections.js';
 import type { WorkItem } from '../../../core/workflow/work-item.js';
 import { expectEveryJobOnce, jobsIn, type SeededJob } from '../../support/exact-jobs.js';
 import { interferingRedis, SimulatedCrash } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { newJid, sidekiqPayload } from '../../support/sidekiq-jobs.js';
 import { SidekiqSimulator } from '../../support/sidekiq-simulator.js';
+import { connectionsPerTest } from '../../support/test-connections.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
@@ -32,16 +33,7 @@ const PAGE = 4 * MAX_JOBS_PER_CLAIM;
 const budget = { deadline: Date.now() + 3_600_000 };
 const transfer = { runId: 'run-1', mode: 'transfer', target: 'target', sets: ['schedule', 'retry'], pageSize: PAGE };
 
-const opened: UrlConnections[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((c) => c.close()));
-});
-function connect(): UrlConnections {
-  const { source, target } = redis.urls();
-  const connections = new UrlConnections({ source: { url: source }, target: { url: target } });
-  opened.push(connections);
-  return connections;
-}
+const { connect } = connectionsPerTest(redis);
 
 /** 900 jobs on each of two queues, 600 entries in schedule (half due) and 300 in retry. */
 async function seed(): Promise<SeededJob[]> {

@@ -10,19 +10,19 @@
 // input when it fails (the state machine's Retry) until the item is done. Every job ends on the
 // target exactly once, nothing in flight, and some writes were counted as sent twice.
 import type { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RunLock } from '../../../core/redis/run-lock.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { MAX_JOBS_PER_CLAIM } from '../../../core/transfer/transfer-options.js';
 import type { ConnectionProvider } from '../../../core/workflow/connections.js';
 import { pageStep } from '../../../core/workflow/steps/page-step.js';
 import { planStep, type PlanOutput } from '../../../core/workflow/steps/plan-step.js';
-import { UrlConnections } from '../../../core/workflow/url-connections.js';
 import type { WorkItem } from '../../../core/workflow/work-item.js';
 import { jobEntry, jobsIn } from '../../support/exact-jobs.js';
 import { interferingRedis } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { newJid, sidekiqPayload } from '../../support/sidekiq-jobs.js';
+import { connectionsPerTest } from '../../support/test-connections.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
@@ -31,16 +31,7 @@ const PAGE = 4 * MAX_JOBS_PER_CLAIM;
 const budget = { deadline: Date.now() + 3_600_000 };
 const transfer = { runId: 'run-1', mode: 'transfer', target: 'target', sets: ['schedule'], pageSize: PAGE };
 
-const opened: UrlConnections[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((c) => c.close()));
-});
-function connect(): UrlConnections {
-  const { source, target } = redis.urls();
-  const connections = new UrlConnections({ source: { url: source }, target: { url: target } });
-  opened.push(connections);
-  return connections;
-}
+const { connect } = connectionsPerTest(redis);
 
 /** 700 jobs on queue:default, 700 entries in schedule: three slices each. As jobEntry prints them on the target, sorted. */
 async function seed(): Promise<string[]> {
