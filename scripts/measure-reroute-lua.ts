@@ -66,7 +66,7 @@ async function measure(lua: string): Promise<Stat> {
   let moved = 0;
   for (let i = 0; i < calls.length; i += 20) {
     const pipeline = redis.pipeline() as ReturnType<Redis['pipeline']> & { evalshaBuffer(...args: unknown[]): unknown };
-    for (const call of calls.slice(i, i + 20)) pipeline.evalshaBuffer(sha, 2, 'schedule', 'rewritten', ...call);
+    for (const call of calls.slice(i, i + 20)) pipeline.evalshaBuffer(sha, 2, 'schedule', 'rewritten', '0', '', ...call); // no record of moves (move-record.ts recordArgs)
     for (const [error, reply] of (await pipeline.exec())!) {
       if (error) throw error;
       moved += (reply as number[])[0]!;

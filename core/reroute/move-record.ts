@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
-import type { RedisCommand } from '../redis/lua-script.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { escapeGlob } from './discover-queues.js';
 import type { RecordedMove } from '../routing/reverse-plan.js';
@@ -9,15 +8,29 @@ import { PLAIN_SHAPE, shapeKey, type MoveShape } from '../payload/move-shape.js'
 /**
  * A re-route run's record of what it moved where — one member per distinct (routed class, from
  * queue, to queue) — so that `rollback` can put the jobs back. A set on the source Redis, written
- * by each page just before (in the same pipeline as) its atomic moves: a crash in between leaves
- * a record of a move that did not happen, which is harmless, and never a move without its record.
+ * by each Lua call of a page as its first write, before the call moves anything (recordArgs): a
+ * job never moves without its record. Not as commands of their own sent ahead of the calls: Redis
+ * refuses that SADD when its memory is full (noeviction) but still runs the calls behind it, whose
+ * first write (an LREM, a ZREM) it lets through.
  */
 export const movesKey = (prefix: string, runId: string): string => `${prefix}sidekiq-migrate:${runId}:moves`;
 
 /** How long a run can be rolled back: refreshed by each page that moves jobs. */
 export const MOVES_TTL_SECONDS = 30 * 24 * 3600;
 
-/** The distinct moves of one page, collected as it decides (a few per page, whatever its size). */
+/**
+ * What a re-route Lua call (rerouteQueueJobs-n.lua, rerouteSetEntries-n.lua) is given to record
+ * `moves` first: its record key (none when nothing is recorded: a run without an id, or a call
+ * that moves no job, such as one of quarantined jobs only) and its arguments: the count of
+ * members, the record's time to live, the members.
+ */
+export function recordArgs(moves: PageMoves, prefix: string, runId: string | undefined): { keys: string[]; args: string[] } {
+  const members = runId === undefined ? [] : moves.members();
+  if (members.length === 0) return { keys: [], args: ['0', ''] };
+  return { keys: [movesKey(prefix, runId!)], args: [String(members.length), String(MOVES_TTL_SECONDS), ...members] };
+}
+
+/** The distinct moves of one page or Lua call, collected as it decides (a few, whatever its size). */
 export class PageMoves {
   // Nested maps rather than one map keyed by a joined string: `add` runs once per moved job, and
   // building and hashing that string was most of its cost.
@@ -42,17 +55,9 @@ export class PageMoves {
     this.moves.push(key === '' ? { routedClass, from, to } : { routedClass, from, to, shape });
   }
 
-  /**
-   * The commands that record them (run ahead of the moves, see LuaScript.runAll's `before`), or
-   * none: a page that moves nothing, or a run that records nothing (`runId` absent).
-   */
-  commands(prefix: string, runId: string | undefined): RedisCommand[] {
-    if (runId === undefined || this.moves.length === 0) return [];
-    const key = movesKey(prefix, runId);
-    return [
-      ['SADD', key, ...this.moves.map(encodeMove)],
-      ['EXPIRE', key, MOVES_TTL_SECONDS],
-    ];
+  /** The members that record them (encodeMove), in the order first added. */
+  members(): string[] {
+    return this.moves.map(encodeMove);
   }
 }
 

@@ -8,7 +8,7 @@ import { drivePages, type DriveLimits, type PageResult } from './drive-pages.js'
 import { readFrontWindow } from './front-window.js';
 import { callWindows } from './call-windows.js';
 import { examineQueuedJob, type Examined } from './examine-job.js';
-import { PageMoves } from './move-record.js';
+import { PageMoves, recordArgs } from './move-record.js';
 import { misplacedArrivals } from './rollback-arrivals.js';
 import { addSample, emptyCounters, tallyClass, type RerouteCounters } from './reroute-counters.js';
 import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
@@ -360,8 +360,10 @@ async function applyMoves(
   // Destinations in first-seen order; the quarantine list, when used, is one more destination
   // whose queue name is '' (not a queue: never added to `queues`).
   const destinations = new Map<string, number>();
-  const ops: { job: Buffer; push: Buffer; dest: string; place: number }[] = [];
-  for (const { job, examined, place } of moves) ops.push({ job, push: examined.rewritten, dest: examined.to, place });
+  // `examined`: a move's, which the run records (quarantined jobs are not: they went to no queue,
+  // and a rollback would not find them).
+  const ops: { job: Buffer; push: Buffer; dest: string; place: number; examined?: Examined & { kind: 'move' } }[] = [];
+  for (const { job, examined, place } of moves) ops.push({ job, push: examined.rewritten, dest: examined.to, place, examined });
   for (const { job, place } of parked) ops.push({ job, push: job, dest: '', place });
   if (ops.length === 0) return;
   for (const op of ops) if (!destinations.has(op.dest)) destinations.set(op.dest, destinations.size + 1);
@@ -378,15 +380,16 @@ async function applyMoves(
   // longest calls of a queue (call-windows.ts).
   const hints = callWindows(where.below, where.span, chunks.map((chunk) => chunk.map((op) => op.place)));
   const calls = chunks.map((chunk, c) => {
-    const args: (string | Buffer)[] = [push, hints[c]!, String(names.length), ...names];
+    // Each call records its own jobs' moves as its first write (move-record.ts). A queued job's
+    // queue before the move is the list it waits in, whatever its payload says.
+    const moved = new PageMoves();
+    for (const { examined } of chunk) if (examined) moved.add(examined.routedClass, queue, examined.to, examined.shape);
+    const record = recordArgs(moved, keys.prefix, request.recordMovesAs?.runId);
+    const args: (string | Buffer)[] = [push, hints[c]!, String(names.length), ...names, ...record.args];
     for (const op of chunk) args.push(op.job, op.push, String(destinations.get(op.dest)));
-    return { keys: [keys.queue(queue), keys.queues, ...destKeys], args };
+    return { keys: [keys.queue(queue), keys.queues, ...destKeys, ...record.keys], args };
   });
-  // A queued job's queue before the move is the list it waits in, whatever its payload says.
-  // Quarantined jobs are not recorded: they went to no queue, and a rollback would not find them.
-  const record = new PageMoves();
-  for (const { examined } of moves) record.add(examined.routedClass, queue, examined.to, examined.shape);
-  const replies = await rerouteQueueJobs.runAll(redis, calls, record.commands(keys.prefix, request.recordMovesAs?.runId), request.alongWrites);
+  const replies = await rerouteQueueJobs.runAll(redis, calls, [], request.alongWrites);
   for (const reply of replies) {
     const [vanished, ...pushed] = reply as number[];
     counters.vanished += vanished!;

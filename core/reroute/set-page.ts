@@ -4,7 +4,8 @@ import { classifyRedisError } from '../redis/redis-errors.js';
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import { drivePipelinedPages, type DriveLimits, type PageResult } from './drive-pages.js';
 import { examineScheduledJob } from './examine-job.js';
-import { PageMoves } from './move-record.js';
+import { PageMoves, recordArgs } from './move-record.js';
+import type { RecordedMove } from '../routing/reverse-plan.js';
 import { addSample, emptyCounters, tallyClass, type RerouteCounters } from './reroute-counters.js';
 import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
 import { entryDigest, rewrittenEntriesKey } from './rewritten-entries.js';
@@ -90,7 +91,8 @@ interface ExaminedSetPage {
   readonly rewrites: string | null;
   /** Rewrites grouped by destination, so that each Lua reply counts moves for one queue. */
   readonly byDestination: Map<string, (Buffer | string)[]>;
-  readonly moves: PageMoves;
+  /** Per destination, each rewrite's move, in the order of its quads there (what a call records). */
+  readonly movesByDestination: Map<string, RecordedMove[]>;
   /** Members that look already routed and may be this run's own rewrites met again. */
   readonly lookAlreadyRouted: Buffer[];
 }
@@ -131,7 +133,7 @@ function examineSetPage(request: Omit<SetPageRequest, 'cursor'>, scanned: Scanne
   const counters = emptyCounters();
   const rewrites = rewritesRecord(request, scanned);
   const byDestination = new Map<string, (Buffer | string)[]>();
-  const moves = new PageMoves();
+  const movesByDestination = new Map<string, RecordedMove[]>();
   const lookAlreadyRouted: Buffer[] = [];
   for (let i = 0; i < flat.length; i += 2) {
     const member = flat[i]!;
@@ -158,12 +160,14 @@ function examineSetPage(request: Omit<SetPageRequest, 'cursor'>, scanned: Scanne
         args.push(member, examined.rewritten, score, rewrites === null ? '' : entryDigest(examined.rewritten));
         byDestination.set(examined.to, args);
         // An entry's queue before the move is its payload's `queue` (the poller pushes it there).
-        moves.add(examined.routedClass, examined.queue, examined.to, examined.shape);
+        const moves = movesByDestination.get(examined.to) ?? [];
+        moves.push({ routedClass: examined.routedClass, from: examined.queue, to: examined.to, shape: examined.shape });
+        movesByDestination.set(examined.to, moves);
         if (examined.uniqueLock) counters.uniqueLocked++;
       }
     }
   }
-  return { scanned, counters, rewrites, byDestination, moves, lookAlreadyRouted };
+  return { scanned, counters, rewrites, byDestination, movesByDestination, lookAlreadyRouted };
 }
 
 /**
@@ -183,7 +187,7 @@ async function applySetPage(request: Omit<SetPageRequest, 'cursor'>, page: Exami
   if (request.dryRun) {
     await countDryRunMoves(request, key, dryRewrites, byDestination, counters);
   } else if (byDestination.size > 0) {
-    writes = applyRewrites(request, key, rewrites, byDestination, page.moves, counters);
+    writes = applyRewrites(request, key, rewrites, byDestination, page.movesByDestination, counters);
   }
   // Both settle before an error of either goes up: nothing of this page runs after it failed.
   const [ownRewrites, written] = await Promise.allSettled([own, writes]);
@@ -278,18 +282,23 @@ async function applyRewrites(
   key: string,
   rewrites: string | null,
   byDestination: Map<string, (Buffer | string)[]>,
-  moves: PageMoves,
+  movesByDestination: Map<string, RecordedMove[]>,
   counters: RerouteCounters,
 ): Promise<void> {
   const batch = (request.luaBatch ?? DEFAULT_LUA_BATCH) * 4;
-  const luaKeys = rewrites === null ? [key] : [key, rewrites];
   const calls: { to: string; keys: string[]; args: (Buffer | string)[] }[] = [];
   for (const [to, args] of byDestination) {
-    for (let i = 0; i < args.length; i += batch) calls.push({ to, keys: luaKeys, args: args.slice(i, i + batch) });
+    const moves = movesByDestination.get(to) ?? [];
+    for (let i = 0; i < args.length; i += batch) {
+      // Each call records its own entries' moves as its first write (move-record.ts).
+      const moved = new PageMoves();
+      for (const m of moves.slice(i / 4, (i + batch) / 4)) moved.add(m.routedClass, m.from, m.to, m.shape);
+      const record = recordArgs(moved, request.keys.prefix, request.recordMovesAs?.runId);
+      calls.push({ to, keys: [key, ...(rewrites === null ? [] : [rewrites]), ...record.keys], args: [...record.args, ...args.slice(i, i + batch)] });
+    }
   }
   try {
-    const record = moves.commands(request.keys.prefix, request.recordMovesAs?.runId);
-    const replies = await rerouteSetEntries.runAll(request.redis, calls, record, request.alongWrites);
+    const replies = await rerouteSetEntries.runAll(request.redis, calls, [], request.alongWrites);
     replies.forEach((reply, i) => {
       const [moved, vanished, conflicts] = reply as [number, number, number];
       add(counters.movedTo, calls[i]!.to, moved);

@@ -6,7 +6,8 @@
   KEYS[1]      the source list (queue:OLD)
   KEYS[2]      the set of queue names (queues), to which every destination that receives a job
                is added, as Sidekiq's client does, so the Web UI and the API see it
-  KEYS[3..]    destination lists: queue:NEW lists, and the quarantine list if jobs go there
+  KEYS[3..2+D] destination lists: queue:NEW lists, and the quarantine list if jobs go there
+  KEYS[3+D]    only when R > 0: the run's record of moves (a set, core/reroute/move-record.ts)
 
   ARGV[1]      'RPUSH' to put moved jobs at the head of the destination line (they run before its
                backlog) or 'LPUSH' to append them behind it (GitLab's behaviour); the caller
@@ -19,16 +20,25 @@
   ARGV[3]      D, the number of destination keys
   ARGV[4..3+D] the queue name of each destination key, in KEYS order ('' for the quarantine
                list, which is not a queue and is never added to `queues`)
+  ARGV[4+D]    R, the number of record members this call adds (0: the run records nothing)
+  ARGV[5+D]    the record's time to live in seconds ('' when R is 0)
+  ARGV[6+D..]  R record members: the moves of this call's jobs, `["Class","from","to"…]`
   then         pairs: original bytes, bytes to push; and the 1-based index of the destination
-               key among KEYS[3..], i.e. triples
+               key among KEYS[3..2+D], i.e. triples
+
+  The record is written first, in the same call as the moves: a job never moves without it
+  (`rollback` puts back only what a record names). Not as a command of its own ahead of the calls
+  in the pipeline: with memory full (noeviction) Redis refuses that SADD, yet runs the calls, whose
+  first write (an LREM) it lets through, and a script that has written may go on writing. Here the
+  SADD is the call's first write: refused, it leaves every job where it was.
 
   Returns      { vanished, pushed_1, …, pushed_D }
     vanished     jobs no longer in the source (a consumer popped them first): nothing pushed
     pushed_d     jobs pushed to destination d
 
   Refused before any write (guards.lua), every job left as it was, when the source or a
-  destination is not a list or `queues` is not a set, or a job's destination index names no
-  destination key.
+  destination is not a list, `queues` or the record is not a set, a job's destination index names
+  no destination key, or R or the record's time to live is not a whole number.
 ]]
 local source, queues = KEYS[1], KEYS[2]
 local push, direction = ARGV[1], tonumber(ARGV[2])
@@ -37,8 +47,16 @@ if (push ~= 'RPUSH' and push ~= 'LPUSH') or (direction ~= 1 and direction ~= -1 
   return redis.error_reply('ERR rerouteQueueJobs: ARGV[1] must be RPUSH or LPUSH and ARGV[2] 1, -1 or ~BELOW:SPAN')
 end
 local destinations = tonumber(ARGV[3])
+-- The run's record of moves: R members after the destinations' names, then the jobs' triples.
+local recorded, recordTtl = tonumber(ARGV[4 + destinations]), tonumber(ARGV[5 + destinations])
+local record = KEYS[3 + destinations]
+if recorded == nil or recorded < 0 or recorded % 1 ~= 0 or (recorded > 0 and (record == nil or recordTtl == nil or recordTtl < 1 or recordTtl % 1 ~= 0)) then
+  return redis.error_reply('ERR rerouteQueueJobs: ARGV[4+D] must be the number of record members, with KEYS[3+D] and a whole time to live in seconds when it is not 0')
+end
+local jobsFrom = 6 + destinations + recorded
 local checks = { { source, 'list' }, { queues, 'set' } }
 for d = 1, destinations do checks[#checks + 1] = { KEYS[2 + d], 'list' } end
+if recorded > 0 then checks[#checks + 1] = { record, 'set' } end
 local refusal = wrongType(checks)
 if refusal then return refusal end
 if below then
@@ -48,16 +66,24 @@ if below then
 end
 -- A destination index that names no key would fail the call at its push, after its LREM: refused
 -- here, before any write, with the triples that do not come whole.
-if (#ARGV - 3 - destinations) % 3 ~= 0 then
+if jobsFrom > #ARGV + 1 or (#ARGV - jobsFrom + 1) % 3 ~= 0 then
   return redis.error_reply('ERR rerouteQueueJobs: the jobs must come as triples')
 end
 -- The indexes as the caller writes them ('1', '2'…): one table lookup a job, here and below.
 local index = {}
 for d = 1, destinations do index[tostring(d)] = d end
-for i = 6 + destinations, #ARGV, 3 do
+for i = jobsFrom + 2, #ARGV, 3 do
   if not index[ARGV[i]] then
     return redis.error_reply('ERR rerouteQueueJobs: destination index ' .. ARGV[i] .. ' is not one of 1..' .. destinations)
   end
+end
+-- The record first: the call's first write, which Redis refuses when memory is full (noeviction),
+-- before any job moved. Its members are few (one a distinct class, from and to among the call's jobs).
+if recorded > 0 then
+  local members = {}
+  for i = 1, recorded do members[i] = ARGV[5 + destinations + i] end
+  variadic('SADD', record, members)
+  redis.call('EXPIRE', record, recordTtl)
 end
 -- Pushes go out variadically, per destination key, after the removals: one RPUSH/LPUSH with
 -- many values leaves a list exactly as that many single pushes in the same order, and pushing to
@@ -72,7 +98,7 @@ local vanished = 0
 local pushed = {}
 for d = 1, destinations do pushed[d] = 0 end
 local pending, order = {}, {} -- values per destination key, in push order; keys first-seen
-for i = 4 + destinations, #ARGV, 3 do
+for i = jobsFrom, #ARGV, 3 do
   local original, rewritten, dest = ARGV[i], ARGV[i + 1], index[ARGV[i + 2]]
   if redis.call('LREM', source, direction, original) == 1 then
     local key = KEYS[2 + dest]
@@ -93,7 +119,7 @@ for i = 4 + destinations, #ARGV, 3 do
   end
 end
 -- Nothing here can fail: every key's type was checked, Redis refuses a script for memory only at
--- its first write (an LREM above, never refused), and unpack stays within its limit.
+-- its first write (the record's SADD or an LREM above), and unpack stays within its limit.
 for _, key in ipairs(order) do
   local values = pending[key]
   for first = 1, #values, PUSH_VALUES do

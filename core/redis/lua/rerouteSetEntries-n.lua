@@ -9,9 +9,19 @@
            core/reroute/rewritten-entries.ts). ZSCAN may return a rewritten entry again later in
            the same scan; the page then knows it is this run's own work, not a job that was
            already routed. Only a count depends on it, never a job.
-  ARGV     quads, one per entry: original member, rewritten member, score — the exact score
+  KEYS[#KEYS] only when R > 0: the run's record of moves (a set, core/reroute/move-record.ts)
+  ARGV[1]  R, the number of record members this call adds (0: the run records nothing)
+  ARGV[2]  the record's time to live in seconds ('' when R is 0)
+  ARGV[3..2+R] R record members: the moves of this call's entries, `["Class","from","to"…]`
+  then     quads, one per entry: original member, rewritten member, score — the exact score
            text ZSCAN returned, so the due time is preserved to the last digit — and the
-           rewritten member's digest (recorded in KEYS[2] when it is given)
+           rewritten member's digest (recorded in the record of rewrites when it is given)
+
+  The record of moves is written first, in the same call as the moves: an entry never moves
+  without it (`rollback` puts back only what a record names). Not as a command of its own ahead of
+  the calls in the pipeline: with memory full (noeviction) Redis refuses that SADD, yet runs the
+  calls, whose first write (a ZREM) it lets through, and a script that has written may go on
+  writing. Here the SADD is the call's first write: refused, it leaves every entry as it was.
 
   Returns  { moved, vanished, conflicts }
     moved      originals replaced by their rewrite
@@ -21,23 +31,43 @@
                is put back untouched, so no job disappears into a duplicate
 
   Refused before any write (guards.lua), every entry left as it was: KEYS[1] not a sorted set,
-  KEYS[2] not a set, or a score ZADD would not take.
+  a record not a set, a score ZADD would not take, or R or the time to live not a whole number.
 ]]
-local set, rewrites = KEYS[1], KEYS[2]
+local recorded, recordTtl = tonumber(ARGV[1]), tonumber(ARGV[2])
+if recorded == nil or recorded < 0 or recorded % 1 ~= 0 or (recorded > 0 and (#KEYS < 2 or recordTtl == nil or recordTtl < 1 or recordTtl % 1 ~= 0)) then
+  return redis.error_reply('ERR rerouteSetEntries: ARGV[1] must be the number of record members, with its key and a whole time to live in seconds when it is not 0')
+end
+local set = KEYS[1]
+local record = recorded > 0 and KEYS[#KEYS] or nil
+local rewrites = (#KEYS == (recorded > 0 and 3 or 2)) and KEYS[2] or nil
+local quadsFrom = 3 + recorded
 local checks = { { set, 'zset' } }
-if rewrites then checks[2] = { rewrites, 'set' } end
-local refusal = wrongType(checks) or badScore(3, 4)
+if rewrites then checks[#checks + 1] = { rewrites, 'set' } end
+if record then checks[#checks + 1] = { record, 'set' } end
+local refusal = wrongType(checks) or badScore(quadsFrom + 2, 4)
 if refusal then return refusal end
+if (#ARGV - quadsFrom + 1) % 4 ~= 0 then
+  return redis.error_reply('ERR rerouteSetEntries: the entries must come as quads')
+end
+-- The record of moves first: the call's first write, which Redis refuses when memory is full
+-- (noeviction), before any entry moved. Its members are few (one a distinct class, from and to).
+if record then
+  local members = {}
+  for i = 1, recorded do members[i] = ARGV[2 + i] end
+  variadic('SADD', record, members)
+  redis.call('EXPIRE', record, recordTtl)
+end
 -- The record outlives the run's last page of this set only if the run dies: it then expires.
 local RECORD_TTL_SECONDS = 7 * 24 * 3600
 -- Digests go into the record a few hundred per SADD, after the moves, rather than one SADD per
 -- entry (a command call costs Redis about as much as the insert itself). Nothing there can fail
--- once entries have moved: KEYS[2] is a set (checked above), Redis refuses a script for memory
--- only at its first write (here a ZREM), and unpack stays far below Lua's limit (8,000 values).
+-- once entries have moved: the record of rewrites is a set (checked above), Redis refuses a script
+-- for memory only at its first write (the record of moves' SADD or a ZREM), and unpack stays far
+-- below Lua's limit (8,000 values).
 local DIGESTS_PER_SADD = 500
 local moved, vanished, conflicts = 0, 0, 0
 local digests = {}
-for i = 1, #ARGV, 4 do
+for i = quadsFrom, #ARGV, 4 do
   local original, rewritten, score = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if redis.call('ZREM', set, original) == 1 then
     if redis.call('ZADD', set, 'NX', score, rewritten) == 1 then

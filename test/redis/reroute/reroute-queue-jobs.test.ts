@@ -66,7 +66,7 @@ function findLastIndex(list: Buffer[], job: Buffer): number {
 }
 
 async function run(call: Call): Promise<unknown> {
-  const args: (string | Buffer)[] = [call.push, String(call.direction), String(call.destinations.length), ...call.destinations.map((d) => d.name)];
+  const args: (string | Buffer)[] = [call.push, String(call.direction), String(call.destinations.length), ...call.destinations.map((d) => d.name), '0', ''];
   for (const op of call.ops) args.push(op.original, op.rewritten, String(op.dest));
   return script.run(redis, { keys: ['queue:old', 'queues', ...call.destinations.map((d) => d.key)], args });
 }
@@ -178,7 +178,7 @@ describe('rerouteQueueJobs-n: no write before a command that can fail', () => {
   it('jobs that do not come as whole triples are refused before the first job is removed', async () => {
     await redis.rpush('queue:old', payload('a'));
     const before = await keyValueSnapshot(redis, '');
-    const call = { keys: ['queue:old', 'queues', 'queue:a'], args: ['RPUSH', '1', '1', 'a', payload('a'), payload('a2'), '1', payload('a')] };
+    const call = { keys: ['queue:old', 'queues', 'queue:a'], args: ['RPUSH', '1', '1', 'a', '0', '', payload('a'), payload('a2'), '1', payload('a')] };
     await expect(script.run(redis, call)).rejects.toThrow(/triples/);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
@@ -200,6 +200,23 @@ describe('rerouteQueueJobs-n: no write before a command that can fail', () => {
     expect((await redis.lrangeBuffer('queue:a', 0, -1)).map(String)).toEqual(source.map((j) => `${String(j)}!`).reverse());
     expect(await redis.smembers('queues')).toEqual(['a']);
   });
+
+  it("under noeviction with memory full, with the run's record of moves: the record's SADD is its first write, refused, and no job moves unrecorded", async () => {
+    const source = Array.from({ length: 600 }, (_, i) => payload(`j${i}`));
+    await redis.rpush('queue:old', ...source);
+    const used = Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))![1]);
+    await redis.config('SET', 'maxmemory-policy', 'noeviction');
+    await redis.config('SET', 'maxmemory', String(used - 1024 * 1024));
+    const before = await keyValueSnapshot(redis, '');
+    try {
+      const args: (string | Buffer)[] = ['LPUSH', '-1', '1', 'a', '1', '60', '["A","old","a"]'];
+      for (const original of source) args.push(original, Buffer.concat([original, Buffer.from('!')]), '1');
+      await expect(script.run(redis, { keys: ['queue:old', 'queues', 'queue:a', 'moves'], args })).rejects.toThrow(/OOM/);
+    } finally {
+      await redis.config('SET', 'maxmemory', '0');
+    }
+    expect(await keyValueSnapshot(redis, '')).toEqual(before);
+  });
 });
 
 describe('rerouteQueueJobs-n looks for each job from the end of the list nearer the window the caller read', () => {
@@ -208,7 +225,7 @@ describe('rerouteQueueJobs-n looks for each job from the end of the list nearer 
   const job = payload('same');
   const filler = (n: number, tag: string) => Array.from({ length: n }, (_, i) => payload(`${tag}${i}`));
   const run = (hint: string) =>
-    script.run(redis, { keys: ['queue:old', 'queues', 'queue:new'], args: ['RPUSH', hint, '1', 'new', job, payload('rewritten'), '1'] });
+    script.run(redis, { keys: ['queue:old', 'queues', 'queue:new'], args: ['RPUSH', hint, '1', 'new', '0', '', job, payload('rewritten'), '1'] });
 
   it('from the tail when fewer jobs lie below the window than above it (a front pass with jobs left at the head)', async () => {
     // Head to tail: the copy, 10 jobs left in place, the window (the other copy), 2 older originals.

@@ -9,6 +9,8 @@ import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 // hundred entries, after the moves: these show that the record is exactly the moved entries'
 // digests however many a call moves, and that a call that cannot complete changes nothing.
 const script = new LuaScript('rerouteSetEntries-n');
+/** A call's record of moves when it records none (move-record.ts recordArgs). */
+const NO_RECORD = ['0', ''];
 const NOW = 1795459303;
 const server = privateRedis(); // its own redis-server, flushed before each test
 let redis: Redis;
@@ -38,7 +40,7 @@ describe('rerouteSetEntries-n: the record of rewrites', () => {
     await redis.zrem('schedule', job(0));
     await redis.zadd('schedule', String(NOW + 1), moved(1));
 
-    const reply = await script.run(redis, { keys: ['schedule', 'rewritten'], args });
+    const reply = await script.run(redis, { keys: ['schedule', 'rewritten'], args: [...NO_RECORD, ...args] });
 
     expect(reply).toEqual([8_998, 1, 1]);
     const expected = Array.from({ length: 9_000 }, (_, i) => i).filter((i) => i >= 2).map((i) => entryDigest(Buffer.from(moved(i))));
@@ -53,8 +55,8 @@ describe('rerouteSetEntries-n: the record of rewrites', () => {
 
   it('keeps no record when not given one, and adds none when nothing moved', async () => {
     const args = await seed(3);
-    expect(await script.run(redis, { keys: ['schedule'], args })).toEqual([3, 0, 0]);
-    expect(await script.run(redis, { keys: ['schedule', 'rewritten'], args })).toEqual([0, 3, 0]);
+    expect(await script.run(redis, { keys: ['schedule'], args: [...NO_RECORD, ...args] })).toEqual([3, 0, 0]);
+    expect(await script.run(redis, { keys: ['schedule', 'rewritten'], args: [...NO_RECORD, ...args] })).toEqual([0, 3, 0]);
     expect(await redis.exists('rewritten')).toBe(0);
   });
 });
@@ -69,13 +71,27 @@ describe('rerouteSetEntries-n under noeviction with memory full', () => {
       // A plain write is refused: memory is full.
       await expect(redis.sadd('other', 'x')).rejects.toThrow(/OOM/);
 
-      expect(await script.run(redis, { keys: ['schedule', 'rewritten'], args })).toEqual([600, 0, 0]);
+      expect(await script.run(redis, { keys: ['schedule', 'rewritten'], args: [...NO_RECORD, ...args] })).toEqual([600, 0, 0]);
     } finally {
       await redis.config('SET', 'maxmemory', '0');
     }
     expect(await redis.zcard('schedule')).toBe(600);
     expect(await redis.zrangebyscore('schedule', '-inf', '+inf')).toEqual(Array.from({ length: 600 }, (_, i) => moved(i)));
     expect(await redis.scard('rewritten')).toBe(600);
+  });
+
+  it("with the run's record of moves, changes nothing: the record's SADD is its first write, which Redis refuses (no entry moves unrecorded)", async () => {
+    const args = await seed(600);
+    const used = Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))![1]);
+    await redis.config('SET', 'maxmemory-policy', 'noeviction');
+    await redis.config('SET', 'maxmemory', String(used - 1024 * 1024));
+    try {
+      await expect(script.run(redis, { keys: ['schedule', 'rewritten', 'moves'], args: ['1', '60', '["A","old","new"]', ...args] })).rejects.toThrow(/OOM/);
+    } finally {
+      await redis.config('SET', 'maxmemory', '0');
+    }
+    expect(await redis.zrangebyscore('schedule', '-inf', '+inf')).toEqual(Array.from({ length: 600 }, (_, i) => job(i)));
+    expect(await redis.exists('rewritten', 'moves')).toBe(0);
   });
 
 });
@@ -118,7 +134,7 @@ async function expectAsSequential(seeded: Map<string, number>, args: string[]): 
   const record = new Set<string>();
   const reply = sequential(set, record, args);
 
-  expect(await script.run(redis, { keys: ['schedule', 'rewritten'], args })).toEqual(reply);
+  expect(await script.run(redis, { keys: ['schedule', 'rewritten'], args: [...NO_RECORD, ...args] })).toEqual(reply);
   const flat = await redis.zrange('schedule', 0, '-1', 'WITHSCORES');
   const actual = new Map<string, number>();
   for (let i = 0; i < flat.length; i += 2) actual.set(flat[i]!, Number(flat[i + 1]));

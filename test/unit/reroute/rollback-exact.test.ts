@@ -39,8 +39,7 @@ const routedPayload = routedPayloadTo(queueName);
 
 /** The members a run's pages would record, read back as a rollback reads them (through the record's text). */
 function recorded(moves: PageMoves): RecordedMove[] {
-  const [, , ...members] = moves.commands('', 'run')[0] ?? [];
-  return (members as string[]).map((m) => decodeMove(m)!);
+  return moves.members().map((m) => decodeMove(m)!);
 }
 
 function expectMove(examined: Examined): Examined & { kind: 'move' } {
@@ -135,7 +134,7 @@ describe('forward re-route, then rollback', () => {
 
     // Assess: the record says what the run did to each class; each comes back as it was.
     expect(forwards.map((f) => f.rewritten.toString())).toEqual([kept.toString().replace('"queue":"old"', '"queue":"new"'), rewrittenToo.toString().replaceAll('"old"', '"new"')]);
-    expect(moves.commands('', 'run')[0]).toContain('["A","old","new",{"queueName":"\\"new\\""}]');
+    expect(moves.members()).toContain('["A","old","new",{"queueName":"\\"new\\""}]');
     expect(back).toEqual([kept.toString(), rewrittenToo.toString()]);
   });
 

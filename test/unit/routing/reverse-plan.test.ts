@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeMove, encodeMove, PageMoves } from '../../../core/reroute/move-record.js';
+import { decodeMove, encodeMove, PageMoves, recordArgs } from '../../../core/reroute/move-record.js';
 import { reverseRoutingPlan, type RecordedMove } from '../../../core/routing/reverse-plan.js';
 import { decideRoute, isDrainedQueue, queuedJobDestination, unmappedReason, type JobRoutingFields } from '../../../core/routing/routing-plan.js';
 import { deserializeRouting, serializeRouting } from '../../../core/workflow/stored-routing.js';
@@ -75,12 +75,9 @@ describe('move records', () => {
     moves.add('A', 'old', 'new');
     moves.add('A', 'old', 'new');
     moves.add('A', null, 'new');
-    expect(moves.commands('p:', 'r1')).toEqual([
-      ['SADD', 'p:sidekiq-migrate:r1:moves', '["A","old","new"]', '["A",null,"new"]'],
-      ['EXPIRE', 'p:sidekiq-migrate:r1:moves', 30 * 24 * 3600],
-    ]);
-    expect(moves.commands('p:', undefined)).toEqual([]);
-    expect(new PageMoves().commands('p:', 'r1')).toEqual([]);
+    expect(recordArgs(moves, 'p:', 'r1')).toEqual({ keys: ['p:sidekiq-migrate:r1:moves'], args: ['2', String(30 * 24 * 3600), '["A","old","new"]', '["A",null,"new"]'] });
+    expect(recordArgs(moves, 'p:', undefined)).toEqual({ keys: [], args: ['0', ''] });
+    expect(recordArgs(new PageMoves(), 'p:', 'r1')).toEqual({ keys: [], args: ['0', ''] });
   });
 
   it('decode what they encode, and nothing else', () => {
