@@ -11,8 +11,9 @@ import { startedWithKey } from './started-with.js';
  * from there (R: a→b, then R2: b→c) took R's jobs with it: R's rollback finds nothing on b and
  * said "Complete" over jobs it never put back. The records say so: every re-route (and rollback)
  * under the same prefix keeps its moves, and its first plan's record (or, for a run older than
- * that record, its moves record's expiry, renewed by its last moving page) tells when it ran.
- * Runs under one prefix never overlap (the run lock), so their order is the order of their moves.
+ * that record, its moves record's expiry) tells when it started, its moves record's expiry
+ * (renewed by its every moving page) when it last moved. A run that moved jobs after R started
+ * is a later one, even one started before R and run again or resumed after it.
  */
 export interface MovedOnSince {
   /** The run rolled back. */
@@ -58,8 +59,13 @@ interface Step {
 
 interface TimedRecord {
   readonly runId: string;
-  /** Larger: later (the remaining time to live of a record written with the same TTL). */
-  readonly when: number;
+  /**
+   * When the run started and when it last moved jobs; larger: later (the remaining time to live
+   * of records written with the same TTL: its first plan's record, its moves record's, renewed by
+   * every moving page). Without a first plan's record for every run, both are the latter.
+   */
+  readonly started: number;
+  readonly lastMoved: number;
   readonly moves: readonly RecordedMove[];
 }
 
@@ -111,7 +117,9 @@ function movedOnAmong(plan: ReverseRoutingPlan, { records, cutShortAfter }: { re
   const none = cutShortAfter === undefined ? undefined : { of: plan.of, runs: [], totalRuns: 0, places: [], totalPlaces: 0, ...cut };
   const own = records.find((r) => r.runId === plan.of);
   if (own === undefined) return none;
-  const later = records.filter((r) => r.runId !== plan.of && r.when > own.when).sort((a, b) => b.when - a.when);
+  // Later: a run that moved jobs after R started, whenever it started itself (a run started before
+  // R, run again or resumed after it, drains the queues R put jobs on as any later run does).
+  const later = records.filter((r) => r.runId !== plan.of && r.lastMoved > own.started).sort((a, b) => b.lastMoved - a.lastMoved);
   if (later.length === 0) return none;
   // Per class: each queue its jobs of R may be on now, with the runs (newest first) that took them
   // there, each with the queue it took them from.
@@ -200,10 +208,13 @@ async function readRecords(redis: Redis, prefix: string, ids: readonly string[])
       const moves = (members as string[]).map(decodeMove).filter((m): m is RecordedMove => m !== null);
       return { runId, moves, started: started as number, moved: moved as number };
     });
-    // Every record with its first plan's record: ordered by those (all written with one TTL, once);
-    // otherwise by the moves records' expiry (each renewed by its run's last moving page).
+    // Every record with its first plan's record: a run started then (all written with one TTL,
+    // once); otherwise at its last moving page too. Each last moved at its moves record's expiry
+    // (renewed by its run's every moving page).
     const byStart = read.every((r) => r.started > 0);
-    const records = read.map(({ runId, moves, started, moved }) => ({ runId, moves, when: byStart ? started : moved }));
+    // A moves record without a TTL (none of ours: each moving call renews it) tells nothing of
+    // when its run last moved: its start is taken, as before moves were told apart from starts.
+    const records = read.map(({ runId, moves, started, moved }) => ({ runId, moves, started: byStart ? started : moved, lastMoved: moved > 0 || !byStart ? moved : started }));
     return { records };
   } catch (error) {
     throw classifyRedisError(error, `Reading the records of runs that may have moved jobs on after the run to roll back (${prefix}sidekiq-migrate:*:moves)`);
