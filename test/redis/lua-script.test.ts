@@ -49,6 +49,44 @@ describe('Lua scripts', () => {
     expect(seen).toEqual([[acquire.sha]]);
   });
 
+  it('writes on the socket, encoded, the bytes ioredis writes for the same calls but the name (several in one buffer, and again after NOSCRIPT)', async () => {
+    const redis = server.client();
+    await redis.ping();
+    /** What runAll writes on the connection, byte for byte. */
+    const written = async (encodeCalls: boolean, flush: boolean): Promise<Buffer> => {
+      const acquire = new LuaScript('acquireRunLock-2', { encodeCalls });
+      if (flush) await redis.script('FLUSH');
+      else await redis.script('LOAD', acquire.source);
+      await redis.del(runLockKey(''));
+      const socket = (redis as unknown as { stream: { write(chunk: unknown, ...rest: unknown[]): boolean } }).stream;
+      const chunks: Buffer[] = [];
+      const write = socket.write;
+      socket.write = function (chunk: unknown, ...rest: unknown[]) {
+        chunks.push(Buffer.isBuffer(chunk) ? Buffer.from(chunk) : Buffer.from(String(chunk), 'utf8'));
+        return write.call(this, chunk, ...rest);
+      };
+      try {
+        const calls = ['a', 'café 🚀', 'b'.repeat(300), 'x\u00ffy'].map((runId, i) => ({
+          keys: [runLockKey(''), i % 2 === 0 ? runStopMarkerKey('', runId) : Buffer.from(runStopMarkerKey('', runId))],
+          args: [runId, i === 2 ? Buffer.from(JSON.stringify({ runId, bytes: '\u0000\u00ff' })) : JSON.stringify({ runId }), 60_000 + i, 'start'],
+        }));
+        await acquire.runAll(redis, calls, [['RPUSH', 'log', Buffer.from([0xff, 0x0d, 0x0a]), 'é', 7]]);
+      } finally {
+        socket.write = write;
+      }
+      return Buffer.concat(chunks);
+    };
+    for (const flush of [false, true]) {
+      const [byIoredis, encoded] = [await written(false, flush), await written(true, flush)];
+      expect(encoded.length).toBeGreaterThan(1_000);
+      // encoded-command.ts names the command EVALSHA where ioredis writes evalsha (as it always
+      // has: Redis reads either): everything else is the same, byte for byte.
+      const sameName = Buffer.from(byIoredis.toString('latin1').replaceAll('\r\n$7\r\nevalsha\r\n', '\r\n$7\r\nEVALSHA\r\n'), 'latin1');
+      expect(sameName.length).toBe(byIoredis.length);
+      expect(encoded.equals(sameName), `flush ${flush}`).toBe(true);
+    }
+  });
+
   // Calls written by ioredis, and calls written by encoded-command.ts (the re-route's scripts).
   describe.each([false, true])('with encodeCalls %s', (encodeCalls) => {
     it('sends the commands that must come first once, ahead of the calls, also when the script is loaded again', async () => {
