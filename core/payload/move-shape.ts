@@ -68,9 +68,13 @@ function encodedName(name: string): Buffer | null {
   }
 }
 
-/** A shape as a stable string, to tell shapes apart (the empty string for the usual one). */
+/**
+ * A shape as a stable string, to tell shapes apart (the empty string for the usual one). An object,
+ * not an array: JSON writes an absent `queue` and a null one (inserted by the rewrite) both as
+ * `null` in an array, and the two shapes give back different bytes.
+ */
 export function shapeKey(shape: MoveShape): string {
-  return shape.queue === undefined && shape.queueName === undefined ? '' : JSON.stringify([shape.queue, shape.queueName]);
+  return shape.queue === undefined && shape.queueName === undefined ? '' : JSON.stringify({ queue: shape.queue, queueName: shape.queueName });
 }
 
 const QUEUE_MEMBER = Buffer.from('"queue":');

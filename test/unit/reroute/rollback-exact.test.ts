@@ -118,6 +118,30 @@ describe('forward re-route, then rollback', () => {
     );
   });
 
+  it('records both of two shapes that differ only by a missing `queue`, and gives back each job exactly or leaves it in place', () => {
+    // Prepare: two ActiveJob jobs of one class whose queue_name already named the destination, one
+    // without `queue` (the rewrite inserts it), one with it. Their shapes were one key in the
+    // record (shapeKey: `[null,…]` for both), so only the first was recorded and the second came
+    // back rewritten by name, its queue_name changed to `old`: other bytes than it had.
+    const wrapper = 'ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper';
+    const withoutQueue = Buffer.from(`{"class":"${wrapper}","wrapped":"A","args":[{"job_class":"A","queue_name":"new"}]}`);
+    const withQueue = Buffer.from(`{"class":"${wrapper}","wrapped":"A","queue":"old","args":[{"job_class":"A","queue_name":"new"}]}`);
+    const plan = classRoutingPlan(new Map([['A', 'new']]));
+    const moves = new PageMoves();
+    const forwards = [withoutQueue, withQueue].map((p) => expectMove(examineQueuedJob(p, 'old', plan, true)));
+    for (const f of forwards) moves.add(f.routedClass, 'old', f.to, f.shape);
+
+    // Act
+    const reverse = reverseRoutingPlan('run', recorded(moves));
+    const back = forwards.map((f) => examineQueuedJob(f.rewritten, 'new', reverse, true));
+
+    // Assess: two members; the job with `queue` comes back exactly; the one without it cannot be
+    // told from one that had `"queue":"old"` first, so it stays, counted unmapped: never other bytes.
+    expect(moves.members()).toEqual([`["A","old","new",{"queue":null,"queueName":"\\"new\\""}]`, `["A","old","new",{"queueName":"\\"new\\""}]`]);
+    expect(expectMove(back[1]!).rewritten.toString()).toBe(withQueue.toString());
+    expect(back[0]).toMatchObject({ kind: 'unmapped', sample: { reason: expect.stringContaining('cannot tell which of them this one had') } });
+  });
+
   it("leaves alone an ActiveJob queue_name that already named the destination, and restores one the run rewrote", () => {
     // Prepare: two jobs of different classes, the first with queue_name already `new`.
     const wrapper = 'ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper';
