@@ -2,7 +2,7 @@ import type { Redis, RedisKey } from 'ioredis';
 import { readCronDefinitionsWithin } from '../cron/cron-definitions.js';
 import { inspectJob } from '../payload/inspect-job.js';
 import { readEvictionPolicy } from '../redis/eviction-policy.js';
-import { jobsWithinBytes, meanBytes, PROBE_JOBS, probeJobs } from '../redis/page-bytes.js';
+import { jobsWithinBytes, MAX_ENTRIES_PER_SCAN_CALL, meanBytes, PROBE_JOBS, probeJobs } from '../redis/page-bytes.js';
 import { otherSidekiqPrefixes, type OtherPrefix } from '../redis/sidekiq-prefixes.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { refuseForeignSidekiqSets } from '../redis/sidekiq-set-types.js';
@@ -28,7 +28,7 @@ export interface DrainCheckOptions {
    */
   readonly sampleSize?: number;
   /**
-   * Most entries read per set (ZSCAN, 1,000 per call, fewer when they are large: page-bytes.ts)
+   * Most entries read per set (ZSCAN, 200 per call, fewer when they are large: page-bytes.ts)
    * to count which queue they will land in (default 1,000,000). Beyond it the counts are extrapolated and marked estimated, and the
    * verdict is never `drained`.
    */
@@ -67,7 +67,7 @@ export interface DrainCheckOptions {
  * What is left on a Redis and whether anyone will ever run it: per queue its depth, the age of its
  * oldest job and its live listeners; per set its size, what comes due within the hour and what
  * will land on a queue nobody fetches; in-flight leftovers of interrupted transfers; a verdict.
- * Reads only, with bounded work per call (LLEN, LINDEX, ZCOUNT, ZSCAN pages of 1,000), so it is
+ * Reads only, with bounded work per call (LLEN, LINDEX, ZCOUNT, ZSCAN pages of 200), so it is
  * safe to run every minute against production. Set entries are counted, not sampled, up to
  * `countLimit` per set: a verdict that sends an operator to the next step rests on counts. Every
  * read of jobs also carries at most about MAX_PAGE_BYTES (page-bytes.ts): the deployed check has
@@ -227,14 +227,11 @@ async function arrivalsSince(redis: Redis, key: RedisKey, since: number, limit: 
 }
 
 /**
- * Entries a check reads per set before it extrapolates: 1,000 ZSCAN calls of 1,000, tens of seconds
+ * Entries a check reads per set before it extrapolates: 5,000 ZSCAN calls of 200, tens of seconds
  * of reading and parsing (measured: 200,000 entries of ~650 bytes in about 10 s on loopback). A
  * deployed check also stops at its time budget (readSetsUntil).
  */
 export const DEFAULT_COUNT_LIMIT = 1_000_000;
-
-/** ZSCAN COUNT for entries of ordinary size (fewer when they are large, page-bytes.ts). */
-const SCAN_COUNT = 1000;
 
 async function setState(
   redis: Redis,
@@ -263,7 +260,7 @@ async function setState(
   // Every entry, in bounded pages. ZSCAN may return an entry twice (while the set is rehashed):
   // that can only overstate what is left, never hide it.
   do {
-    const [next, flat] = await redis.zscanBuffer(key, cursor, 'COUNT', jobsWithinBytes(bytesPerJob, SCAN_COUNT));
+    const [next, flat] = await redis.zscanBuffer(key, cursor, 'COUNT', jobsWithinBytes(bytesPerJob, MAX_ENTRIES_PER_SCAN_CALL));
     cursor = next.toString();
     const members: Buffer[] = [];
     for (let i = 0; i < flat.length; i += 2) members.push(flat[i]!);

@@ -111,7 +111,7 @@ class PageRun<C, K> {
 
 /**
  * A page split in three, so that Node and Redis work at the same time (issue #18): `read` is one
- * round trip (a ZSCAN), `examine` is Node's own work on its reply (no I/O), `apply` writes what
+ * page's reads (its ZSCAN calls), `examine` is Node's own work on their replies (no I/O), `apply` writes what
  * examine decided. `after` says where the page read leaves the cursor, or null when it was the last.
  */
 export interface PipelinedPage<C, R, E, K> {

@@ -1,5 +1,5 @@
 import { LuaScript } from '../redis/lua-script.js';
-import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
+import { expectedBytesPerJob, jobsWithinBytes, MAX_ENTRIES_PER_SCAN_CALL, meanBytes } from '../redis/page-bytes.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import { drivePipelinedPages, type DriveLimits, type PageResult } from './drive-pages.js';
@@ -48,10 +48,11 @@ export interface SetPageRequest extends RerouteContext {
    */
   readonly cursor: SetCursor | string;
   /**
-   * Most ZSCAN COUNT (the run's page size): fewer when entries are large, so that a page carries
-   * about MAX_PAGE_BYTES (page-bytes.ts; COUNT may change between calls of one scan). ZSCAN may
-   * return a few more than COUNT; a set of up to 128 members (listpack, small members only) comes
-   * back whole whatever the count.
+   * Most entries a page reads (the run's page size): fewer when entries are large, so that a page
+   * carries about MAX_PAGE_BYTES (page-bytes.ts; the size may change between pages of one scan).
+   * A page is read by ZSCAN calls of at most MAX_ENTRIES_PER_SCAN_CALL each. ZSCAN may return a
+   * few more than its COUNT; a set of up to 128 members (listpack, small members only) comes back
+   * whole whatever the count.
    */
   readonly count: number;
 }
@@ -65,10 +66,11 @@ function setCursor(cursor: SetCursor | string): SetCursor {
  * Re-routes one ZSCAN page of `schedule`, `retry` or `dead`: every entry whose job belongs on
  * another queue is rewritten in place (only its queue value changes) with the same score, in
  * bounded Lua calls that replace an entry only if it is still there. Entries already routed,
- * unmapped or unparsable are counted and left exactly as they are. One round trip for the scan
- * and one for the writes (the record of the page's moves included, and the lookup that tells this
- * run's own rewrites met again from jobs already routed, rewritten-entries.ts), whatever the page
- * size; a scan's first page reads a few entries before, to learn their size (scanSetPage).
+ * unmapped or unparsable are counted and left exactly as they are. A round trip for the scan per
+ * MAX_ENTRIES_PER_SCAN_CALL entries (page-bytes.ts) and one for the writes (the record of the
+ * page's moves included, and the lookup that tells this run's own rewrites met again from jobs
+ * already routed, rewritten-entries.ts), whatever the page size; a scan's first page reads a few
+ * entries before, to learn their size (scanSetPage).
  */
 export async function rerouteSetPage(request: SetPageRequest): Promise<PageResult<SetCursor>> {
   const cursor = setCursor(request.cursor);
@@ -98,16 +100,27 @@ interface ExaminedSetPage {
 }
 
 /**
- * The page's one read: a ZSCAN of the set from `cursor`, of as many entries as fit in
- * MAX_PAGE_BYTES at the size the scan has seen so far (a scan's first page reads a few entries
- * first to learn it: one more round trip per set).
+ * The page's read: the set from `cursor`, as many entries as fit in MAX_PAGE_BYTES at the size the
+ * scan has seen so far (a scan's first page reads a few entries first to learn it: one more round
+ * trip per set), by ZSCAN calls of at most MAX_ENTRIES_PER_SCAN_CALL, each from the cursor the last
+ * returned, until the page has its entries or the scan is over. Nothing is written between them,
+ * so the page is what one ZSCAN of its size would have returned, by ZSCAN's guarantees; only each
+ * call is short. (Redis's rehashing may return an entry twice, in one page now as across pages
+ * before: its second move finds it gone and counts it vanished; reroute-counters.ts.)
  */
 async function scanSetPage(request: Omit<SetPageRequest, 'cursor'>, cursor: SetCursor): Promise<ScannedSetPage> {
   const key = request.keys.sortedSet(request.set);
   try {
     const known = await expectedBytesPerJob(request.redis, key, 'zset', cursor.bytesPerJob);
-    const [next, flat] = await request.redis.zscanBuffer(key, cursor.scan, 'COUNT', jobsWithinBytes(known, request.count));
-    return { cursor: cursor.scan, next: next.toString(), flat, bytesPerJob: meanBytes(members(flat), known) };
+    const want = jobsWithinBytes(known, request.count);
+    let next = cursor.scan;
+    let flat: Buffer[] = [];
+    do {
+      const [after, part] = await request.redis.zscanBuffer(key, next, 'COUNT', Math.min(MAX_ENTRIES_PER_SCAN_CALL, want - flat.length / 2));
+      next = after.toString();
+      flat = flat.length === 0 ? part : flat.concat(part);
+    } while (next !== '0' && flat.length / 2 < want);
+    return { cursor: cursor.scan, next, flat, bytesPerJob: meanBytes(members(flat), known) };
   } catch (error) {
     throw classifyRedisError(error, `Scanning ${key}`);
   }
