@@ -2,6 +2,7 @@ import { totalJobs } from '../config.js';
 import type { LatencyCalibration } from '../latency/calibrate.js';
 import type { Measurement, ScenarioResult } from '../scenario.js';
 import type { Ratios, TargetCheck } from './targets.js';
+import { describePlain } from '../redis/slowlog.js';
 import { throughputRows } from './throughput-rows.js';
 
 const MB = 1024 * 1024;
@@ -51,7 +52,8 @@ function details(runs: { run: Measurement; algorithm: string; scale: Parameters<
     const parts = [`${int(m.jobsPerSecond.combined)} jobs/s`, cpu, `peak RSS ${(m.result.maxRss / MB).toFixed(0)} MB`];
     if (m.lua) {
       const l = m.lua;
-      parts.push(`Lua: ${int(l.calls)} EVALSHA, mean ${l.meanMicros.toFixed(0)} µs, p99 ${l.p99Micros} µs, max ${l.maxMicros} µs, ${l.over2ms} over 2 ms (longest plain command: ${l.maxOtherMicros} µs)`);
+      parts.push(`Lua: ${int(l.calls)} EVALSHA, mean ${l.meanMicros.toFixed(0)} µs, p99 ${l.p99Micros} µs, max ${l.maxMicros} µs, ${l.over2ms} over 2 ms`);
+      parts.push(`plain commands: ${l.plainOver2ms}${l.plainOver2ms > 0 ? " (MISS)" : ""} over 2 ms (${describePlain(l)})`);
     }
     const d = m.result.details as { retry?: { roundTrips: number }; schedule?: { roundTrips: number }; queued?: { roundTrips: number } };
     if (algorithm === 'gitlab' && d.retry && d.schedule && d.queued) {

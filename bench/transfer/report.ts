@@ -1,6 +1,7 @@
 import { totalJobs } from '../config.js';
 import type { LatencyCalibration } from '../latency/calibrate.js';
 import type { Latency } from '../scenario.js';
+import { describePlain } from '../redis/slowlog.js';
 import { throughputRows } from '../report/throughput-rows.js';
 import type { TransferMeasurement, TransferScenarioResult } from './scenario.js';
 
@@ -119,6 +120,8 @@ function details(m: TransferMeasurement, algorithm: string, jobs: number): strin
     const l = (x: NonNullable<TransferMeasurement['lua']>['source']) =>
       `${int(x.calls)} EVALSHA, mean ${x.meanMicros.toFixed(0)} µs, p99 ${x.p99Micros} µs, max ${x.maxMicros} µs, ${x.over2ms} over 2 ms`;
     more.push(`Lua on the source: ${l(m.lua.source)}; on the target: ${l(m.lua.target)}`);
+    const p = (x: NonNullable<TransferMeasurement['lua']>['source']) => `${x.plainOver2ms}${x.plainOver2ms > 0 ? ' (MISS)' : ''} over 2 ms (${describePlain(x)})`;
+    more.push(`plain commands on the source: ${p(m.lua.source)}; on the target: ${p(m.lua.target)}`);
   }
   if (m.proxy) {
     const p = (x: NonNullable<TransferMeasurement['proxy']>['source']) => `${int(x.chunks)} chunks, late p50 ${x.latenessMicros.p50.toFixed(0)} / p99 ${x.latenessMicros.p99.toFixed(0)} / max ${x.latenessMicros.max.toFixed(0)} µs`;
