@@ -4,7 +4,7 @@ import { counterDelta, counterMetrics } from './support/counter-metrics.js';
 import { addCountMetrics, createHandler } from './support/create-handler.js';
 import { logger } from './support/powertools.js';
 import { parsePlanEvent, scopeOfSettings } from './support/task-inputs.js';
-import { planLookUntil, planWalkUntil } from './support/time-budget.js';
+import { planLookUntil, planResumeUntil, planWalkUntil } from './support/time-budget.js';
 
 /**
  * "Plan migration". Input: `{executionInput, executionArn}` — the execution input (WorkflowInput,
@@ -20,7 +20,7 @@ export const handler = createHandler(
     scope: scopeOfSettings,
     parse: parsePlanEvent,
     run: async ({ input, execution }, context): Promise<PlanOutput> => {
-      const plan = await planStep(input, connections, execution, { lookUntil: () => planLookUntil(context), walkUntil: () => planWalkUntil(context) });
+      const plan = await planStep(input, connections, execution, { lookUntil: () => planLookUntil(context), walkUntil: () => planWalkUntil(context), resumeUntil: () => planResumeUntil(context) });
       const resumed = counterDelta('transfer', plan.resumed);
       if (plan.settings.mode === 'transfer') addCountMetrics(counterMetrics('transfer', resumed));
       logger.info(`planned ${plan.itemCount} item(s)`, {

@@ -8,7 +8,7 @@ import { toTaskError } from '../../functions/support/task-error.js';
 import { cleanUpEndedExecution, type ExecutionEndedOutput } from '../../functions/support/execution-ended-cleanup.js';
 import { parseAddUpInput, parseExecutionEndedEvent, parsePageInput, parsePlanEvent, parseReleaseLockInput, parseSummarizeInput, SummarizeFunctionSteps, summarizeFunctionStep } from '../../functions/support/task-inputs.js';
 import type { LocalHandlers, LocalInvocationContext } from '../../infra/local/run-workflow-locally.js';
-import { pageDeadline, planLookUntil, planWalkUntil, summaryLookUntil } from '../../functions/support/time-budget.js';
+import { pageDeadline, planLookUntil, planResumeUntil, planWalkUntil, summaryLookUntil } from '../../functions/support/time-budget.js';
 
 /** How long one local page task may run before it returns its cursor (like a Lambda's budget). */
 const LOCAL_PAGE_BUDGET_MS = 60_000;
@@ -38,7 +38,7 @@ export function localTaskHandlers(connections: ConnectionProvider): LocalHandler
     plan: (event, context) =>
       asTask('plan', context, () => {
         const { input, execution } = parsePlanEvent(event);
-        return planStep(input, connections, execution, context ? { lookUntil: () => planLookUntil(context), walkUntil: () => planWalkUntil(context) } : {});
+        return planStep(input, connections, execution, context ? { lookUntil: () => planLookUntil(context), walkUntil: () => planWalkUntil(context), resumeUntil: () => planResumeUntil(context) } : {});
       }),
     rerouteSetPage: page('reroute-set-page', 'reroute', 'set'),
     rerouteQueueSlice: page('reroute-queue-slice', 'reroute', 'queue'),

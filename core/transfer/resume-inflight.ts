@@ -1,5 +1,6 @@
 import type { ChainableCommander, Redis, RedisKey } from 'ioredis';
 import { displayName, redisKey } from '../redis/key-name.js';
+import { PlanResumeTooLongError } from '../errors/plan-resume-too-long-error.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
 import { lookForLeftovers } from '../drain/leftover-keys.js';
@@ -58,8 +59,18 @@ export async function resumeInflight(context: TransferContext, placement: 'front
   const aj = context.rewriteActiveJobQueueName ?? true;
   // Written under this run's lock on the target, whichever run claimed them.
   const targetLock = targetLockOf(context);
-  for (const leftover of leftovers) {
+  const clock = options.clock ?? Date.now;
+  const started = clock();
+  let finished = 0;
+  for (const [index, leftover] of leftovers.entries()) {
     const inflight = redisKey(leftover.key);
+    // Out of time: stopped between two keys, each finished one whole; the first whatever the time,
+    // so that each try of the plan gets further (PlanResumeTooLongError is retried).
+    if (finished > 0 && isResumableLeftover(leftover) && options.until !== undefined && clock() >= options.until) {
+      const rest = leftovers.slice(index).filter(isResumableLeftover);
+      const progress = { finished, jobs: counters.resumed, left: rest.length, leftJobs: rest.reduce((sum, l) => sum + l.size, 0) };
+      throw new PlanResumeTooLongError(`source ${context.sourceName ?? 'Redis'}`, progress, (clock() - started) / 1000);
+    }
     if (options.beforeLeftover && isResumableLeftover(leftover)) await options.beforeLeftover(leftover);
     try {
       // Routed as the run that claimed them routed what it wrote of the same batch (its ledger
@@ -101,6 +112,7 @@ export async function resumeInflight(context: TransferContext, placement: 'front
         continue; // not a shape we write: left for an operator, and reported by the drain check
       }
       await retireLedger(context.source, context.target, inflight, ledger, ttl);
+      finished++;
     } catch (error) {
       throw classifyRedisError(error, `Resuming ${displayName(leftover.key)}`);
     }
@@ -117,6 +129,13 @@ export interface ResumeOptions {
   readonly beforeLeftover?: (leftover: InflightLeftover) => Promise<void>;
   /** Every run's in-flight keys on the source, sorted by key, as the caller found them (the plan's walk: plan-walk.ts); a walk of the keyspace otherwise. */
   readonly leftovers?: readonly InflightLeftover[];
+  /**
+   * Epoch ms after which no further leftover is started (the first always is): the resume then
+   * stops with PlanResumeTooLongError, saying what it finished and what is left. It runs inside
+   * the plan task, which has its function's timeout. Default: none.
+   */
+  readonly until?: number;
+  readonly clock?: () => number;
 }
 
 /**

@@ -55,3 +55,14 @@ export function planLookUntil(context: Pick<Context, 'getRemainingTimeInMillis'>
 export function planWalkUntil(context: Pick<Context, 'getRemainingTimeInMillis'>, now: number = Date.now()): number {
   return now + Math.max(0, context.getRemainingTimeInMillis()) / 2;
 }
+
+/**
+ * The epoch ms after which the plan's resume of what interrupted transfers left in flight
+ * (PlanOptions.resumeUntil), starting now, starts no further in-flight key: half the invocation's
+ * remaining time, the other half for the plan's work after it (listing the queues, cron, storing
+ * the list, the look for other prefixes' jobs). One with more to do stops the plan with
+ * PlanResumeTooLongError, which the state machine retries: each try finishes more.
+ */
+export function planResumeUntil(context: Pick<Context, 'getRemainingTimeInMillis'>, now: number = Date.now()): number {
+  return now + Math.max(0, context.getRemainingTimeInMillis()) / 2;
+}

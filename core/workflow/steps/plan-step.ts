@@ -98,6 +98,13 @@ export interface PlanOptions {
    * PlanWalkTooLongError. Default: no bound.
    */
   readonly walkUntil?: () => number;
+  /**
+   * The epoch ms, asked when it starts, after which the plan's resume of what interrupted
+   * transfers left in flight (resumeInflight) starts no further in-flight key: one that has more
+   * to do stops the plan with PlanResumeTooLongError (retried: the next try goes on with the
+   * rest), rather than the function's timeout killing it half-way. Default: no bound.
+   */
+  readonly resumeUntil?: () => number;
   readonly clock?: () => number;
 }
 
@@ -151,7 +158,8 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     // plan's plannedAt and plannedBy (PlanSupersededError): a plan paused after it took the lock,
     // while a later start of the run took it and planned, writes nothing over what that one wrote.
     planner = locks[0] ? { runId: input.runId, plannedAt: locks[0].holder.plannedAt!, ...generationOf(locks[0].holder) } : undefined;
-    const work = await planWork(input, source, target, walk, progress, planner);
+    const resumeBound = { ...(options.resumeUntil ? { until: options.resumeUntil } : {}), ...(options.clock ? { clock: options.clock } : {}) };
+    const work = await planWork(input, source, target, walk, progress, resumeBound, planner);
     const generation = locks[0] ? generationOf(locks[0].holder) : undefined;
     const planned = generation === undefined ? work : { ...work, settings: { ...work.settings, ...generation } };
     // Only now, holding every lock and planned, lift a stop: a plan that fails leaves the run stopped.
@@ -176,6 +184,12 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     await Promise.allSettled(locks.slice(1).map((l) => l.release()));
     throw error;
   }
+}
+
+/** When the plan's resume of in-flight keys stops (PlanOptions.resumeUntil). */
+interface ResumeBound {
+  readonly until?: () => number;
+  readonly clock?: () => number;
 }
 
 /** How far a new run's plan got, for its clean-up when it fails. */
@@ -229,7 +243,7 @@ async function findRenamesWithoutQueue(source: Connection, plan: RoutingPlan | u
  * cron definitions (planCron: each a compare-and-set, guarded); the run's routing, selection, list
  * and executions (storeRunPlan, guarded, one step).
  */
-async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined, walk: PlanWalk, progress: PlanProgress, planner?: Planner): Promise<PlanOutput> {
+async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined, walk: PlanWalk, progress: PlanProgress, resumeBound: ResumeBound, planner?: Planner): Promise<PlanOutput> {
   const sourceHasData = walk.hasData !== false;
   const plan = input.routing ? await resolveRouting(input.routing, source, input.runId) : undefined;
 
@@ -285,7 +299,9 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     };
     // What the walk found; this run's own claims since (an execution this start superseded) too, now that the locks are held.
     const leftovers = planner ? await withOwnInflight(source.redis, source.keys, input.runId, walk.leftovers ?? [], walk.queues?.queues ?? []) : (walk.leftovers ?? []);
-    resumed = await resumeInflight({ ...context, ...(targetId ? { targetId } : {}), sourceName: source.name, targetName: target.name }, input.placement, { beforeLeftover, leftovers });
+    // Bounded by its share of the plan task's time: stopped between two keys, the plan is retried.
+    const bound = { ...(resumeBound.until ? { until: resumeBound.until() } : {}), ...(resumeBound.clock ? { clock: resumeBound.clock } : {}) };
+    resumed = await resumeInflight({ ...context, ...(targetId ? { targetId } : {}), sourceName: source.name, targetName: target.name }, input.placement, { beforeLeftover, leftovers, ...bound });
     // Leftovers finished here may be this run's own (a run planned before its record was kept).
     if (resumed.written > 0 || resumed.resumed > 0) progress.mayHaveMoved = true;
   }
