@@ -6,7 +6,7 @@ import { connections } from './support/container.js';
 import { counterDelta } from './support/counter-metrics.js';
 import { createHandler } from './support/create-handler.js';
 import { logger } from './support/powertools.js';
-import { summaryLookUntil } from './support/time-budget.js';
+import { addUpListUntil, summaryLookUntil } from './support/time-budget.js';
 import { parseAddUpInput, parseSummarizeInput, scopeOfSettings, SummarizeFunctionSteps, summarizeFunctionStep } from './support/task-inputs.js';
 
 type Parsed = { step: 'add-up'; input: ReturnType<typeof parseAddUpInput> } | { step: 'summarize'; input: ReturnType<typeof parseSummarizeInput> };
@@ -28,7 +28,7 @@ export const handler = createHandler(
       summarizeFunctionStep(event) === SummarizeFunctionSteps.addUp ? { step: 'add-up', input: parseAddUpInput(event) } : { step: 'summarize', input: parseSummarizeInput(event) },
     run: async (parsed, context): Promise<RunSummary | WorkState> => {
       if (parsed.step === 'add-up') {
-        const work = await addUpStep(parsed.input, connections);
+        const work = await addUpStep(parsed.input, connections, { listUntil: addUpListUntil(context) });
         logger.info(`added up batch ${work.batches}`, { counts: work.tally.counts, next: work.next, continueAt: work.continueAt });
         return work;
       }

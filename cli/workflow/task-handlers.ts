@@ -8,7 +8,7 @@ import { toTaskError } from '../../functions/support/task-error.js';
 import { cleanUpEndedExecution, type ExecutionEndedOutput } from '../../functions/support/execution-ended-cleanup.js';
 import { parseAddUpInput, parseExecutionEndedEvent, parsePageInput, parsePlanEvent, parseReleaseLockInput, parseSummarizeInput, SummarizeFunctionSteps, summarizeFunctionStep } from '../../functions/support/task-inputs.js';
 import type { LocalHandlers, LocalInvocationContext } from '../../infra/local/run-workflow-locally.js';
-import { pageDeadline, planLookUntil, planResumeUntil, planWalkUntil, summaryLookUntil } from '../../functions/support/time-budget.js';
+import { addUpListUntil, pageDeadline, planLookUntil, planResumeUntil, planWalkUntil, summaryLookUntil } from '../../functions/support/time-budget.js';
 
 /** How long one local page task may run before it returns its cursor (like a Lambda's budget). */
 const LOCAL_PAGE_BUDGET_MS = 60_000;
@@ -46,7 +46,7 @@ export function localTaskHandlers(connections: ConnectionProvider): LocalHandler
     transferQueue: page('transfer-queue', 'transfer', 'queue'),
     // Serves "Add up and list the next sets and queues" too, like the summarize function.
     summarize: (input, context) =>
-      asTask<unknown>('summarize', context, () => (summarizeFunctionStep(input) === SummarizeFunctionSteps.addUp ? addUpStep(parseAddUpInput(input), connections) : summarizeStep(parseSummarizeInput(input), connections, context ? { lookUntil: summaryLookUntil(context) } : {}))),
+      asTask<unknown>('summarize', context, () => (summarizeFunctionStep(input) === SummarizeFunctionSteps.addUp ? addUpStep(parseAddUpInput(input), connections, context ? { listUntil: addUpListUntil(context) } : {}) : summarizeStep(parseSummarizeInput(input), connections, context ? { lookUntil: summaryLookUntil(context) } : {}))),
     releaseLock: (input, context) => asTask('release-lock', context, () => releaseAfterFailureStep(parseReleaseLockInput(input), connections)),
   };
 }

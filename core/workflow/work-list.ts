@@ -1,8 +1,11 @@
+import { DryRunListTooLongError } from '../errors/dry-run-list-too-long-error.js';
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
 import { InputError } from '../errors/input-error.js';
 import { displayName } from '../redis/key-name.js';
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
-import { discoverQueues, refuseQueueKeysOfAnotherType, type SkippedKey } from '../reroute/discover-queues.js';
+import { keyspaceCut, type ScanBound } from '../redis/bounded-scan.js';
+import { walkForLooks } from '../redis/shared-walk.js';
+import { discoverQueues, queueDiscoveryLook, refuseQueueKeysOfAnotherType, type SkippedKey } from '../reroute/discover-queues.js';
 import { splitDrainedQueues } from '../reroute/drained-queues.js';
 import { emptyCounters } from '../reroute/reroute-counters.js';
 import { MAX_QUEUE_NAME_BYTES } from '../routing/queue-name-bytes.js';
@@ -106,11 +109,12 @@ export async function readWork(
   from: number,
   count: number,
   after?: ListedWork,
+  listBound: ScanBound = {},
 ): Promise<{ items: WorkItem[]; next: number | null }> {
   let listed: ListedWork[];
   let length: number;
   if (settings.dryRun) {
-    const all = await dryRunList(settings, source, plan);
+    const all = await dryRunList(settings, source, plan, listBound, after);
     if (after) from = positionAfter(all, after, from);
     listed = all.slice(from, from + count);
     length = all.length;
@@ -161,16 +165,35 @@ export function rememberDryRunList(settings: Pick<RunSettings, 'runId' | 'planId
   dryRunLists.set(dryRunListKey(settings, source), Promise.resolve(listed));
 }
 
-function dryRunList(settings: RunSettings, source: Connection, plan: RoutingPlan | undefined): Promise<ListedWork[]> {
+/**
+ * `bound`: when the walk for queue lists of a process that has not got the list must have reached
+ * the end (it runs inside a task with its function's timeout); one that has not stops the dry run
+ * with DryRunListTooLongError, never a shorter list.
+ */
+function dryRunList(settings: RunSettings, source: Connection, plan: RoutingPlan | undefined, bound: ScanBound, after: ListedWork | undefined): Promise<ListedWork[]> {
   const key = dryRunListKey(settings, source);
   let listed = dryRunLists.get(key);
   if (!listed) {
     if (dryRunLists.size >= 4) dryRunLists.clear();
-    listed = listWork(settings, source, plan);
+    listed = boundedDiscovery(settings, source, bound, after).then((discovered) => listWork(settings, source, plan, discovered));
     listed.catch(() => dryRunLists.delete(key));
     dryRunLists.set(key, listed);
   }
   return listed;
+}
+
+/** The source's queue lists, as listWork takes them (none asked for: undefined), from one walk that must reach the end by `bound`. */
+async function boundedDiscovery(settings: RunSettings, source: Connection, bound: ScanBound, after: ListedWork | undefined): Promise<{ queues: string[]; skipped: SkippedKey[] } | undefined> {
+  if (!settings.queues) return undefined;
+  const clock = bound.clock ?? Date.now;
+  const started = clock();
+  const look = queueDiscoveryLook(source.redis, source.keys);
+  const [extent] = await walkForLooks(source.redis, [look], bound, `Looking over the keys of source ${source.name} for queue lists (SCAN)`);
+  if (extent?.cutShort === 'time') {
+    const where = after ? `${after.kind} ${displayName(after.name)}` : undefined;
+    throw new DryRunListTooLongError(`source ${source.name}`, where, await keyspaceCut(source.redis, extent.pages), (clock() - started) / 1000);
+  }
+  return look.result();
 }
 
 export function freshItem(mode: 'reroute' | 'transfer', work: ListedWork): WorkItem {

@@ -66,3 +66,13 @@ export function planWalkUntil(context: Pick<Context, 'getRemainingTimeInMillis'>
 export function planResumeUntil(context: Pick<Context, 'getRemainingTimeInMillis'>, now: number = Date.now()): number {
   return now + Math.max(0, context.getRemainingTimeInMillis()) / 2;
 }
+
+/**
+ * The epoch ms by which a dry run's walk for its queue lists in "Add up and list the next sets and
+ * queues" (AddUpOptions.listUntil; a dry run stores no list, and this container may not have it),
+ * starting now, must have reached its end: half the invocation's remaining time, as the plan's
+ * walk. One that does not stops the dry run with DryRunListTooLongError.
+ */
+export function addUpListUntil(context: Pick<Context, 'getRemainingTimeInMillis'>, now: number = Date.now()): number {
+  return now + Math.max(0, context.getRemainingTimeInMillis()) / 2;
+}

@@ -25,7 +25,18 @@ export interface AddUpInput {
  * from the run's list — or, after BATCHES_PER_EXECUTION batches, hands the rest of the list to a
  * new execution (added to the run's executions first, like an item's continuation).
  */
-export async function addUpStep(input: AddUpInput, connections: ConnectionProvider): Promise<WorkState> {
+export interface AddUpOptions {
+  /**
+   * The epoch ms by which a dry run's walk of the source's keyspace for its queue lists (readWork:
+   * a dry run stores no list, and a process that has not got it lists again) must reach its end,
+   * or stop the dry run with DryRunListTooLongError. The add-up runs in a task with its
+   * function's timeout. Default: no bound.
+   */
+  readonly listUntil?: number;
+  readonly clock?: () => number;
+}
+
+export async function addUpStep(input: AddUpInput, connections: ConnectionProvider, options: AddUpOptions = {}): Promise<WorkState> {
   const { settings, work } = input;
   const tally = foldResults(structuredClone(work.tally), settings.mode, input.results);
   // Superseded: the loop ends here, writing nothing, and the execution goes to its summary, which
@@ -49,7 +60,8 @@ export async function addUpStep(input: AddUpInput, connections: ConnectionProvid
   // A dry run lists again: it goes on after this batch's last item (readWork).
   const last = work.batch.at(-1);
   const after = settings.dryRun && last ? { kind: last.kind, name: last.name } : undefined;
-  const next = await readWork(settings, source, await routingOf(settings, source), work.next, BATCH_SIZE, after);
+  const listBound = { ...(options.listUntil === undefined ? {} : { until: options.listUntil }), ...(options.clock ? { clock: options.clock } : {}) };
+  const next = await readWork(settings, source, await routingOf(settings, source), work.next, BATCH_SIZE, after, listBound);
   return { batch: next.items, next: next.next, more: next.items.length > 0, batches, tally };
 }
 

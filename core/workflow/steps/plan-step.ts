@@ -109,7 +109,7 @@ export interface PlanOptions {
 }
 
 export async function planStep(rawInput: unknown, connections: ConnectionProvider, execution: PlanExecution = {}, options: PlanOptions = {}): Promise<PlanOutput> {
-  if (typeof rawInput === 'object' && rawInput !== null && 'continuation' in rawInput) return continuePlan(rawInput, connections);
+  if (typeof rawInput === 'object' && rawInput !== null && 'continuation' in rawInput) return continuePlan(rawInput, connections, options);
   const input = validateConfig(workflowInputSchema, rawInput, (path) => `input.${path.join('.')}`);
   const source = await connections.get(input.source);
   const target = input.mode === 'transfer' ? await connections.get(input.target!) : undefined;
@@ -338,7 +338,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
  * A continued execution: the same run (its lock renewed, its routing is stored), and
  * either one item, its loop count back to zero, or the rest of the run's list from a position.
  */
-async function continuePlan(rawInput: unknown, connections: ConnectionProvider): Promise<PlanOutput> {
+async function continuePlan(rawInput: unknown, connections: ConnectionProvider, options: PlanOptions): Promise<PlanOutput> {
   const { continuation } = validateConfig(continuationInputSchema, rawInput, (path) => `input.${path.join('.')}`);
   const settings = continuation.settings as unknown as RunSettings;
   const source = await connections.get(settings.source);
@@ -366,7 +366,9 @@ async function continuePlan(rawInput: unknown, connections: ConnectionProvider):
   }
   const plan = await routingOf(settings, source);
   const from = continuation.list!.next;
-  const first = await readWork(settings, source, plan, from, BATCH_SIZE);
+  // A dry run lists again, its walk for queue lists bounded as the plan's (DryRunListTooLongError).
+  const listBound = { ...(options.walkUntil ? { until: options.walkUntil() } : {}), ...(options.clock ? { clock: options.clock } : {}) };
+  const first = await readWork(settings, source, plan, from, BATCH_SIZE, undefined, listBound);
   return { settings, itemCount: first.items.length, work: { batch: first.items, next: first.next, more: first.items.length > 0, batches: 0, tally }, execution, listContinuedIn: null, resumed };
 }
 
