@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
+import { keyspaceCut, scanBounded, type KeyspaceCut, type ScanBound } from '../redis/bounded-scan.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { escapeGlob } from './discover-queues.js';
 import type { RecordedMove } from '../routing/reverse-plan.js';
@@ -112,32 +113,35 @@ export async function readMoves(redis: Redis, prefix: string, runId: string): Pr
   });
 }
 
-/** Keys a search for a run's record under other prefixes looks at, at most (SCAN pages of 1,000). */
-export const MOVES_SEARCH_KEYS = 100_000;
+/** Where a search for a run's record under other prefixes found it, and how far it got when its time ran out. */
+export interface MovesPrefixes {
+  readonly prefixes: string[];
+  /** Set when it stopped before the end of the keyspace (ScanBound.until): a record among the keys after may be missed. */
+  readonly cut?: KeyspaceCut;
+}
 
 /**
- * The prefixes under which run `runId` keeps a record of its moves, from a bounded SCAN of the
- * whole Redis: a rollback given another `--namespace` than its run's finds none under its own,
- * and says where the record is rather than that there is none.
+ * The prefixes under which run `runId` keeps a record of its moves, from a SCAN of the whole Redis
+ * bounded by `bound` (the plan's look time: it runs inside the plan task; it used to stop after
+ * 100,000 keys whatever the time, and then said the run had recorded nothing): a rollback given
+ * another `--namespace` than its run's finds none under its own, and says where the record is
+ * rather than that there is none — or, cut short, how far it looked.
  */
-export async function movesPrefixes(redis: Redis, runId: string, limit = MOVES_SEARCH_KEYS): Promise<string[]> {
+export async function movesPrefixes(redis: Redis, runId: string, bound: ScanBound = {}): Promise<MovesPrefixes> {
   const suffix = movesKey('', runId);
   const found = new Set<string>();
   try {
-    let cursor = '0';
-    let seen = 0;
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `*${escapeGlob(suffix)}`, 'COUNT', 1000);
-      cursor = next;
-      seen += 1000;
+    const extent = await scanBounded(redis, `*${escapeGlob(suffix)}`, bound, (keys) => {
       // A prefix is empty or ends in ':' (sidekiq-keys.ts): a longer run id merely ending the same is not this run.
-      for (const key of keys) {
+      for (const bytes of keys) {
+        const key = bytes.toString();
         const prefix = key.slice(0, key.length - suffix.length);
         if (prefix === '' || prefix.endsWith(':')) found.add(prefix);
       }
-    } while (cursor !== '0' && seen < limit);
+    });
+    const prefixes = [...found].sort();
+    return extent.cutShort === 'time' ? { prefixes, cut: await keyspaceCut(redis, extent.pages) } : { prefixes };
   } catch (error) {
     throw classifyRedisError(error, `Looking for the moves of run ${runId} under other prefixes`);
   }
-  return [...found].sort();
 }

@@ -1,4 +1,5 @@
 import { InputError } from '../errors/input-error.js';
+import type { ScanBound } from '../redis/bounded-scan.js';
 import { movesPrefixes, readMoves } from '../reroute/move-record.js';
 import { parseCatalogText } from '../routing/catalog/load-catalog.js';
 import { buildGitLabRouting } from '../routing/gitlab-routing.js';
@@ -54,7 +55,7 @@ function refuseLongDestinations(what: string, mapping: ReadonlyMap<string, strin
  * Any routing input, for run `runId` on `source`: a rollback reads the moves the run it rolls
  * back recorded there (the plan step holds the run lock meanwhile, so they no longer change).
  */
-export async function resolveRouting(routing: RoutingInput, source: Connection, runId: string): Promise<RoutingPlan> {
+export async function resolveRouting(routing: RoutingInput, source: Connection, runId: string, lookBound: ScanBound = {}): Promise<RoutingPlan> {
   if (routing.kind !== 'rollback') return resolveRoutingInput(routing);
   // Its own moves would land in the record it reads: refused rather than mixed.
   if (routing.of === runId) throw new InputError(`A rollback needs a run id of its own: ${runId} is the run it rolls back.`);
@@ -62,11 +63,20 @@ export async function resolveRouting(routing: RoutingInput, source: Connection, 
   if (moves === null) {
     const where = source.keys.prefix === '' ? source.name : `${source.name} (namespace ${source.keys.prefix})`;
     // After GitLab's namespace move both layouts may hold jobs: a wrong --namespace finds no record.
-    const elsewhere = (await movesPrefixes(source.redis, routing.of)).filter((p) => p !== source.keys.prefix);
+    // Bounded by the plan's look time (lookBound): cut short with none found, it says how far it looked.
+    const search = await movesPrefixes(source.redis, routing.of, lookBound);
+    const elsewhere = search.prefixes.filter((p) => p !== source.keys.prefix);
     if (elsewhere.length > 0) {
       const first = elsewhere[0]!;
       const named = elsewhere.map((p) => (p === '' ? 'no prefix' : `the prefix "${p}"`)).join(', ');
       throw new InputError(`Run ${routing.of} recorded no moves on ${where}, but its record is on this Redis under ${named}: ${first === '' ? 'leave out --namespace' : `use --namespace ${first}`}.`);
+    }
+    if (search.cut) {
+      const n = (value: number) => value.toLocaleString('en-US');
+      throw new InputError(
+        `Run ${routing.of} recorded no moves on ${where}, and the look for its record under other prefixes of this Redis stopped after about ${n(search.cut.lookedAt)} of its ${n(search.cut.keys)} keys (its share of the plan task's time): ` +
+          `it moved nothing, was a dry run, is older than 30 days, was a transfer, or its record is under another prefix among the keys not looked at (give that prefix with --namespace).`,
+      );
     }
     throw new InputError(`Run ${routing.of} recorded no moves on ${where}: it moved nothing, was a dry run, is older than 30 days, or was a transfer.`);
   }

@@ -158,8 +158,8 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     // plan's plannedAt and plannedBy (PlanSupersededError): a plan paused after it took the lock,
     // while a later start of the run took it and planned, writes nothing over what that one wrote.
     planner = locks[0] ? { runId: input.runId, plannedAt: locks[0].holder.plannedAt!, ...generationOf(locks[0].holder) } : undefined;
-    const resumeBound = { ...(options.resumeUntil ? { until: options.resumeUntil } : {}), ...(options.clock ? { clock: options.clock } : {}) };
-    const work = await planWork(input, source, target, walk, progress, resumeBound, planner);
+    const bounds = { look: lookBound, ...(options.resumeUntil ? { until: options.resumeUntil } : {}), ...(options.clock ? { clock: options.clock } : {}) };
+    const work = await planWork(input, source, target, walk, progress, bounds, planner);
     const generation = locks[0] ? generationOf(locks[0].holder) : undefined;
     const planned = generation === undefined ? work : { ...work, settings: { ...work.settings, ...generation } };
     // Only now, holding every lock and planned, lift a stop: a plan that fails leaves the run stopped.
@@ -186,9 +186,10 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   }
 }
 
-/** When the plan's resume of in-flight keys stops (PlanOptions.resumeUntil). */
-interface ResumeBound {
+/** When the plan's work after its walk stops: its resume of in-flight keys (PlanOptions.resumeUntil), and a look over the keyspace starting now (lookUntil). */
+interface PlanBounds {
   readonly until?: () => number;
+  readonly look: () => ScanBound;
   readonly clock?: () => number;
 }
 
@@ -243,9 +244,10 @@ async function findRenamesWithoutQueue(source: Connection, plan: RoutingPlan | u
  * cron definitions (planCron: each a compare-and-set, guarded); the run's routing, selection, list
  * and executions (storeRunPlan, guarded, one step).
  */
-async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined, walk: PlanWalk, progress: PlanProgress, resumeBound: ResumeBound, planner?: Planner): Promise<PlanOutput> {
+async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined, walk: PlanWalk, progress: PlanProgress, bounds: PlanBounds, planner?: Planner): Promise<PlanOutput> {
   const sourceHasData = walk.hasData !== false;
-  const plan = input.routing ? await resolveRouting(input.routing, source, input.runId) : undefined;
+  // A rollback whose record is not under its prefix looks for it under others: a walk of its own, bounded.
+  const plan = input.routing ? await resolveRouting(input.routing, source, input.runId, bounds.look()) : undefined;
 
   const renamesWithoutQueue = input.mode === 'reroute' ? await findRenamesWithoutQueue(source, plan) : [];
   // A rollback of a run whose jobs a later run moved on finds them gone: said, never "Complete".
@@ -300,7 +302,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     // What the walk found; this run's own claims since (an execution this start superseded) too, now that the locks are held.
     const leftovers = planner ? await withOwnInflight(source.redis, source.keys, input.runId, walk.leftovers ?? [], walk.queues?.queues ?? []) : (walk.leftovers ?? []);
     // Bounded by its share of the plan task's time: stopped between two keys, the plan is retried.
-    const bound = { ...(resumeBound.until ? { until: resumeBound.until() } : {}), ...(resumeBound.clock ? { clock: resumeBound.clock } : {}) };
+    const bound = { ...(bounds.until ? { until: bounds.until() } : {}), ...(bounds.clock ? { clock: bounds.clock } : {}) };
     resumed = await resumeInflight({ ...context, ...(targetId ? { targetId } : {}), sourceName: source.name, targetName: target.name }, input.placement, { beforeLeftover, leftovers, ...bound });
     // Leftovers finished here may be this run's own (a run planned before its record was kept).
     if (resumed.written > 0 || resumed.resumed > 0) progress.mayHaveMoved = true;
