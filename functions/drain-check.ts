@@ -1,6 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { validateConfig } from '../core/config/validate-config.js';
+import { drainCheckBudget } from '../core/drain/check-budget.js';
 import { drainCheck } from '../core/drain/drain-check.js';
 import type { DrainReport } from '../core/drain/drain-report.js';
 import { jobsNobodyWillRun } from '../core/drain/judge-drain.js';
@@ -49,16 +50,13 @@ export const handler = createHandler(
       // (the discovery of queue lists a sixth of it first; after the sets, in-flight keys,
       // quarantine lists, workers' private lists, sidekiq-cron namespaces and other prefixes' keys;
       // cut short, they say so: never "drained"), the rest for the rest: a check must end in time.
-      const started = Date.now();
-      const remaining = Math.max(0, context.getRemainingTimeInMillis());
-      const readSetsUntil = started + remaining / 2;
-      const lookUntil = started + (remaining * 3) / 4;
+      const { dataLookUntil, readSetsUntil, lookUntil } = drainCheckBudget(Date.now(), context.getRemainingTimeInMillis());
       const input = { ...parsed, connection: parsed.connection ?? defaultConnection() };
       const { redis, keys, name } = await connections.get(input.connection);
       // "drained" under a wrong prefix would send an operator on: fails (and alarms) instead. Its
       // look walks every key when nothing is under the prefix: a quarter of the time, as the
       // plan's (time-budget.ts); cut short with nothing found, the report says so, never drained.
-      const dataLook = await checkSidekiqPrefixLook(redis, keys, { name, option: `the connection's prefix ${envVariable(input.connection, 'PREFIX')}` }, { until: started + remaining / 4 });
+      const dataLook = await checkSidekiqPrefixLook(redis, keys, { name, option: `the connection's prefix ${envVariable(input.connection, 'PREFIX')}` }, { until: dataLookUntil });
       const rememberedKey = rememberedCheckKey(keys.prefix, input.retiredQueues);
       const previous = input.previous ?? (input.remember ? await recallCheck(redis, rememberedKey) : undefined);
       const report = await drainCheck(redis, keys, {

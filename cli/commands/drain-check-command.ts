@@ -3,11 +3,13 @@ import type { z } from 'zod';
 import { drainCheckOptionsSchema } from '../../core/config/drain-check-options.js';
 import { readInputFile } from '../../core/config/read-input-file.js';
 import { validateConfig } from '../../core/config/validate-config.js';
+import { drainCheckBudget } from '../../core/drain/check-budget.js';
 import { drainCheck } from '../../core/drain/drain-check.js';
+import { DRAIN_CHECK_FUNCTION_TIMEOUT_SECONDS } from '../../infra/constructs/function-timeouts.js';
 import type { DrainReport } from '../../core/drain/drain-report.js';
 import { abandonedForGood, cronPushingToRetiredQueues, jobsNobodyWillRun, unrunElsewhere } from '../../core/drain/judge-drain.js';
 import { InputError } from '../../core/errors/input-error.js';
-import { checkSidekiqPrefix } from '../../core/redis/sidekiq-prefixes.js';
+import { checkSidekiqPrefixLook } from '../../core/redis/sidekiq-prefixes.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
@@ -77,7 +79,7 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
       if (options.save) checkOutputFile(options.save, 'drain report');
       const selection = hasSelection(options) ? resolveClassSelection({ ...options, rename: [] }) : undefined;
       if (selection && !options.json) for (const w of selection.warnings) ctx.io.err(`warning: ${w}\n`);
-      const checked = options.deployed ? { report: await deployedCheck(options) } : await localCheck({ ...options, redis }, selection);
+      const checked = options.deployed ? { report: await deployedCheck(options) } : await localCheck({ ...options, redis }, ctx.now().getTime(), selection);
       const { report, selected } = checked as { report: DrainReport; selected?: { selection: SelectionDrain; view: string } };
       if (options.json) ctx.io.out(`${JSON.stringify(selected ? { ...report, selection: selected.selection } : report)}\n`);
       else ctx.io.out(renderDrainReport(report) + (selected ? `\n${selected.view}` : ''));
@@ -94,16 +96,18 @@ type DrainCheckOptions = z.output<typeof drainCheckOptionsSchema>;
 export const SELECTION_LEFT_EXIT_CODE = 1;
 
 /** The check run here, against a Redis this machine reaches (directly or through a tunnel); with a selection, what is left of it. */
-async function localCheck(options: DrainCheckOptions, selection?: ClassSelection): Promise<{ report: DrainReport; selected?: { selection: SelectionDrain; view: string } }> {
+async function localCheck(options: DrainCheckOptions, started: number, selection?: ClassSelection): Promise<{ report: DrainReport; selected?: { selection: SelectionDrain; view: string } }> {
   const previous = options.previous ? readPrevious(options.previous) : undefined;
   const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'read');
   const connections = new UrlConnections({ Redis: { url: options.redis!, prefix: options.namespace, connect } });
   try {
     const { redis, keys, name } = await connections.get('Redis');
     // "DRAINED" under a wrong prefix would send an operator on: refused when Sidekiq data is elsewhere.
-    await checkSidekiqPrefix(redis, keys, { name, option: '--namespace' });
+    // Bounded as the deployed check is, by its function's timeout (check-budget.ts): local behaves like AWS.
+    const { dataLookUntil, readSetsUntil, lookUntil } = drainCheckBudget(started, DRAIN_CHECK_FUNCTION_TIMEOUT_SECONDS * 1000);
+    const dataLook = await checkSidekiqPrefixLook(redis, keys, { name, option: '--namespace' }, { until: dataLookUntil });
     if (previous && options.previous) checkSameScope(options.previous, previous, { redis: name, prefix: keys.prefix, retiredQueues: options.retiredQueues });
-    const report = await drainCheck(redis, keys, { previous, retiredQueues: options.retiredQueues, name });
+    const report = await drainCheck(redis, keys, { previous, retiredQueues: options.retiredQueues, name, readSetsUntil, lookUntil, ...(dataLook.cutShort ? { sidekiqDataLookCutShort: dataLook.cutShort } : {}) });
     if (!selection) return { report };
     // Jobs of the selection that workers took here come back here if their worker dies: counted
     // too; so are those in quarantine lists, which no move carries.

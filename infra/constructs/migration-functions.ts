@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { envVariable } from '../../functions/support/connection-env.js';
-import { WORKFLOW_FUNCTION_TIMEOUT_SECONDS } from './function-timeouts.js';
+import { DRAIN_CHECK_FUNCTION_TIMEOUT_SECONDS, WORKFLOW_FUNCTION_TIMEOUT_SECONDS } from './function-timeouts.js';
 import { redisUrlOf, type RedisEndpoint } from './redis-endpoint.js';
 import type { WorkflowFunctionName } from './state-names.js';
 
@@ -124,7 +124,7 @@ export class MigrationFunctions extends Construct {
         runtime: lambda.Runtime.NODEJS_22_X,
         architecture: lambda.Architecture.ARM_64,
         memorySize: drainCheck || executionEnded ? 512 : (props.memorySize ?? 1024),
-        timeout: drainCheck ? Duration.minutes(2) : executionEnded ? Duration.minutes(1) : (props.timeout ?? DEFAULT_WORKFLOW_FUNCTION_TIMEOUT),
+        timeout: drainCheck ? Duration.seconds(DRAIN_CHECK_FUNCTION_TIMEOUT_SECONDS) : executionEnded ? Duration.minutes(1) : (props.timeout ?? DEFAULT_WORKFLOW_FUNCTION_TIMEOUT),
         vpc: props.vpc,
         vpcSubnets: props.vpcSubnets,
         securityGroups: [props.securityGroup],
