@@ -240,7 +240,7 @@ async function findRenamesWithoutQueue(source: Connection, plan: RoutingPlan | u
  * the run's conflicts (forgetRunConflicts, guarded); what resumeInflight finishes of interrupted
  * runs (each job through its run's ledger: written once whoever finishes it, see its comment; each
  * leftover only while both locks carry this plan's generation, and each write to the target only
- * while its lock carries no later plannedAt);
+ * while its lock carries no later start of the run, nor one of the same plannedAt by another plannedBy);
  * cron definitions (planCron: each a compare-and-set, guarded); the run's routing, selection, list
  * and executions (storeRunPlan, guarded, one step).
  */
@@ -285,9 +285,10 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   if (input.mode === 'transfer' && target) {
     // Leftovers are routed as the runs that claimed them stored (before this plan stores its own).
     const leftoverRouting = (runId: string) => readStoredRouting(source.redis, source.keys.prefix, runId);
-    // With this plan's plannedAt, its writes to the target are refused once a later start of the
-    // run holds the target's lock (write-to-target.ts, in the same call as each write).
-    const context = { source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: input.runId, plan, dryRun: input.dryRun, leftoverRouting, ...(planner ? { plannedAt: planner.plannedAt } : {}) };
+    // With this plan's plannedAt and plannedBy, its writes to the target are refused once a later
+    // start of the run holds the target's lock, or one that planned in the same millisecond
+    // (write-to-target.ts, in the same call as each write; plannedAt alone let those through).
+    const context = { source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: input.runId, plan, dryRun: input.dryRun, leftoverRouting, ...(planner ? generationOf(planner) : {}) };
     // The conflicts an earlier attempt of this run gave back are forgotten: the claim would step
     // over them and this attempt's summary would not count them (it said 'Complete' over jobs left
     // on the source). Claimed again, they are found on the target again and given back, counted.
