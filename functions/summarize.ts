@@ -37,7 +37,11 @@ export const handler = createHandler(
       // finished and no job left anywhere it names (left-behind.ts); the clauses are counts, no keys.
       const behind = leftBehindOf(summary);
       const ended = !summary.complete ? 'incomplete' : summary.dryRun ? 'dry run done' : behind.verdict === 'left' ? 'done, but jobs were left behind' : behind.verdict === 'unmatched' ? 'done, but a rename moved nothing' : behind.verdict === 'unknown' ? 'done, but jobs may have been left behind' : 'complete';
-      logger.info(`run ${ended}`, {
+      // Attempts whose moves no counter has (a page task retried while an attempt still ran, a
+      // lost reply): the totals below are not said as exact.
+      const uncounted = summary.totals.uncountedAttempts ?? 0;
+      logger.info(`run ${ended}${uncounted > 0 ? ' (counts may be short: look at the keys, drain-check)' : ''}`, {
+        ...(uncounted > 0 ? { countsMayBeShort: { uncountedAttempts: uncounted } } : {}),
         complete: summary.complete,
         ...(behind.left.length > 0 ? { leftBehind: behind.left } : {}),
         ...(behind.uncertain.length > 0 ? { mayHaveLeftBehind: behind.uncertain } : {}),

@@ -297,6 +297,10 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
       `The look for later runs that moved run ${summary.movedOnSince.of}'s jobs on (their records, sidekiq-migrate:*:moves) was cut short after about ${n(summary.movedOnSince.cutShortAfter)} keys of this Redis: one it did not reach may have, and this rollback would not know. List them with redis-cli --scan --pattern '*sidekiq-migrate:*:moves'; roll back any run newer than ${summary.movedOnSince.of} first.`,
     );
   }
+  // Attempts whose work no counter has (an attempt retried while it ran, a lost reply): the
+  // numbers above may be short; the jobs are not, and the keys say where they are.
+  const uncounted = summary.totals.uncountedAttempts ?? 0;
+  if (uncounted > 0) attention.push(countsMayBeShortWarning(uncounted, reroute));
   for (const f of summary.failures) attention.push(`FAILED ${f.kind} ${displayName(f.name)}: ${displayText(f.error)}`);
   const failed = summary.counts?.failed ?? 0;
   if (failed > summary.failures.length) attention.push(`FAILED ${n(failed - summary.failures.length)} more sets and queues (the first ${summary.failures.length} are named above)`);
@@ -355,7 +359,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
             ? `Done, but jobs may have been left behind: ${uncertain.join(' · ')} (see "Needs a look" above).`
           : selectedNone
             ? 'Complete: no job of the selected classes was on the source; nothing was moved.'
-            : `Complete: everything that could be moved was moved${unheardTail(summary.unheard, false)}.`;
+            : `Complete: everything that could be moved was moved${unheardTail(summary.unheard, false)}${uncounted > 0 ? ' (counts may be short: see "Needs a look" above)' : ''}.`;
   out.push('');
   const superseded = summary.superseded ? `Not complete here: a later execution of run ${summary.runId} carries the run on; its summary says when the run is complete.` : undefined;
   say(summary.complete ? complete : superseded ?? (summary.interrupted ? `Not complete: stopped by ${summary.interrupted.signal}. Run the same command again to finish.` : `Not complete: ${view.again ?? 'run the same command again to resume.'}`));
@@ -430,6 +434,15 @@ function unheardTail(unheard: RunSummary['unheard'], dryRun: boolean): string {
   return dryRun
     ? `; ${atLeast}${n(jobs)} of them would go to queues nobody fetches from (see "Needs a look" above)`
     : `, but ${atLeast}${n(jobs)} of them went to queues nobody fetches from (see "Needs a look" above)`;
+}
+
+/**
+ * Attempts of page tasks that may have moved jobs no counter counts (RerouteCounters.uncountedAttempts):
+ * the counts are not presented as exact, and the operator is told where to look instead.
+ */
+function countsMayBeShortWarning(attempts: number, reroute: boolean): string {
+  const as = reroute ? 'those a retried page saw moved already are counted as "already"' : 'those a retried slice found written already are counted as "duplicate"';
+  return `Counts may be short: ${n(attempts)} attempt${attempts === 1 ? '' : 's'} of a page task may have moved jobs these counts do not include (an attempt retried while it still ran or after it ran out of time, or a page call whose reply was lost); ${as}, the others not at all. Every job was moved once all the same: look at the keys, not at the counts (drain-check; LLEN of the queues, ZCARD of the sets).`;
 }
 
 /**

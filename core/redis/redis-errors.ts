@@ -80,3 +80,17 @@ export function classifyRedisError(error: unknown, doing: string): SidekiqMigrat
   }
   return new RedisCommandError(`${doing}: ${message}`, { cause: error });
 }
+
+/**
+ * Whether a call that failed with `error` may have run all the same, its reply lost: the
+ * connection closed or timed out after it was sent (a failover, a dropped connection, a command
+ * timeout). Not when Redis answered (a reply error, READONLY or a script's refusal included: the
+ * call ran nothing, or failed as a whole), nor for our own errors that do not come from a
+ * connection (a lock found lost after the page's reply).
+ */
+export function replyMayBeLost(error: unknown): boolean {
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { name?: unknown }).name === 'ReplyError') return false;
+  }
+  return classifyRedisError(error, '') instanceof RedisUnavailableError;
+}

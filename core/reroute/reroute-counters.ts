@@ -62,6 +62,14 @@ export interface RerouteCounters {
    * (set-page.ts), checked for conflicts only against those; absent when none.
    */
   uncheckedMoves?: number;
+  /**
+   * Attempts whose work these counters may not include (absent when none): a page task retried
+   * after an attempt of the same input that started and never answered (a retry while it still
+   * ran, or after it ran out of time), or a page call whose reply was lost on a dropped or
+   * timed-out connection (it may have run). Their jobs were moved once all the same (every step
+   * is atomic or resumable), but the counts may be short; the keys say where jobs are (drain-check).
+   */
+  uncountedAttempts?: number;
   /** Moves per destination queue. */
   movedTo: Record<string, number>;
   /** Unmapped jobs left in place, per routed class (bounded; see MAX_CLASSES). */
@@ -161,6 +169,7 @@ export function addCounters(into: RerouteCounters, more: RerouteCounters): Rerou
   for (const k of SCALARS) into[k] = (into[k] ?? 0) + (more[k] ?? 0);
   if ((more.uncheckedMoves ?? 0) > 0) into.uncheckedMoves = (into.uncheckedMoves ?? 0) + more.uncheckedMoves!;
   if ((more.unreached ?? 0) > 0) into.unreached = (into.unreached ?? 0) + more.unreached!;
+  if ((more.uncountedAttempts ?? 0) > 0) into.uncountedAttempts = (into.uncountedAttempts ?? 0) + more.uncountedAttempts!;
   addDestinations(into.movedTo, more.movedTo ?? {});
   for (const [cls, n] of Object.entries(more.unmappedClasses)) tallyClass(into, cls, n);
   for (const [cls, n] of Object.entries(more.quarantinedClasses ?? {})) tallyClass(into, cls, n, 'quarantinedClasses');

@@ -50,6 +50,14 @@ export interface TransferCounters {
   vanished?: number;
   /** With a class selection: payloads we cannot read, never taken (left where they are). */
   unparsableLeft?: number;
+  /**
+   * Attempts whose work these counters may not include (absent when none): a page task retried
+   * after an attempt of the same input that started and never answered (a retry while it still
+   * ran, or after it ran out of time), or a page call whose reply was lost on a dropped or
+   * timed-out connection (it may have run). Their jobs were moved once all the same (every step
+   * is atomic or resumable), but the counts may be short; the keys say where jobs are (drain-check).
+   */
+  uncountedAttempts?: number;
 }
 
 export function emptyTransferCounters(): TransferCounters {
@@ -68,6 +76,7 @@ export function addTransferCounters(into: TransferCounters, more: TransferCounte
   for (const s of more.conflictSamples ?? []) if (into.conflictSamples.length < MAX_SAMPLES) into.conflictSamples.push(s);
   addDestinations(into.writtenTo, more.writtenTo ?? {});
   for (const k of SELECTIVE_SCALARS) if (more[k] !== undefined) into[k] = (into[k] ?? 0) + more[k];
+  if ((more.uncountedAttempts ?? 0) > 0) into.uncountedAttempts = (into.uncountedAttempts ?? 0) + more.uncountedAttempts!;
   for (const [className, perKey] of Object.entries(more.byClass ?? {})) {
     for (const [key, n] of Object.entries(perKey)) addByClass(into, className, key, n, byClassBytes);
   }

@@ -1,6 +1,9 @@
 import { hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { LuaScript } from '../redis/lua-script.js';
 import type { PageInput, WorkItem } from './work-item.js';
+
+const openScript = new LuaScript('openPageAttempt-1');
 
 /**
  * A page task's answer, kept for a retry of the same input. Step Functions retries a page task
@@ -15,10 +18,18 @@ import type { PageInput, WorkItem } from './work-item.js';
  * holding the digest of the input it answered and the answer. The run's last execution deletes it
  * when it releases the lock (summarize-step.ts); a stopped or failed run's expires an hour after
  * its last page (a Retry follows within minutes). A dry run writes none.
+ *
+ * Beside each receipt, while its task runs, the attempts of its input (`<item field>:<input
+ * digest>` → how many started): a retry that finds no receipt but an attempt before it is the
+ * retry of an attempt that never answered (Step Functions retried it while it still ran, after it
+ * ran out of time, or after a call's reply was lost). What that attempt moved is counted nowhere:
+ * the retry says so in its counters (`uncountedAttempts`), and the summary does not present its
+ * counts as exact. The receipt's write removes the field: at most one per task running or failed.
  */
 export const pageReceiptsKey = (prefix: string, runId: string): string => `${prefix}sidekiq-migrate:${runId}:page-receipts`;
 
 const itemField = (item: Pick<WorkItem, 'kind' | 'name'>): string => hash('sha1', `${item.kind}\n${item.name}`, 'hex');
+const attemptField = (input: PageInput): string => `${itemField(input.item)}:${inputDigest(input)}`;
 
 /** How long the receipts outlive the run's last page: a Retry comes within minutes of the attempt it repeats. */
 export const PAGE_RECEIPTS_TTL_SECONDS = 3600;
@@ -32,19 +43,37 @@ interface Receipt {
 /** What tells one input of an item from another: its cursor, iteration, counters and the run's generation. */
 export const inputDigest = (input: PageInput): string => hash('sha256', JSON.stringify(input), 'hex');
 
+/** What a page task finds when it starts (openPageAttempt). */
+export interface PageAttempt {
+  /** The answer an earlier attempt gave to this very input, if one did. */
+  readonly receipt?: WorkItem;
+  /**
+   * Earlier attempts of this very input that started and gave no answer (none when a receipt
+   * answers): what they moved is in no counters.
+   */
+  readonly unanswered: number;
+}
+
 /**
- * The answer an earlier attempt gave to this very input, if one did; a reply that is not a receipt
- * is none, and so is a failed read: the task then pages as it would without receipts, and the
- * failure is the lock renewal's to report (it is sent beside it, on the same connection).
+ * Reads the answer an earlier attempt gave to this very input, if one did, and counts this
+ * attempt (openPageAttempt-1.lua: one call, where a plain HGET of the receipt was). A reply that
+ * is not a receipt is none, and so is a failed call: the task then pages as it would without
+ * receipts, and the failure is the lock renewal's to report (it is sent beside it, on the same
+ * connection).
  */
-export async function readPageReceipt(redis: Redis, prefix: string, input: PageInput): Promise<WorkItem | undefined> {
-  const text = await redis.hget(pageReceiptsKey(prefix, input.settings.runId), itemField(input.item)).catch(() => null);
-  if (text === null) return undefined;
+export async function openPageAttempt(redis: Redis, prefix: string, input: PageInput): Promise<PageAttempt> {
+  const reply = (await openScript
+    .run(redis, { keys: [pageReceiptsKey(prefix, input.settings.runId)], args: [itemField(input.item), attemptField(input), PAGE_RECEIPTS_TTL_SECONDS] })
+    .catch(() => null)) as [Buffer | null, number] | null;
+  if (reply === null) return { unanswered: 0 };
+  const [text, attempts] = reply;
+  const unanswered = Math.max(0, Number(attempts) - 1);
+  if (text === null) return { unanswered };
   try {
-    const receipt = JSON.parse(text) as Receipt;
-    return receipt.input === inputDigest(input) ? receipt.answer : undefined;
+    const receipt = JSON.parse(text.toString('utf8')) as Receipt;
+    return receipt.input === inputDigest(input) ? { receipt: receipt.answer, unanswered: 0 } : { unanswered };
   } catch {
-    return undefined;
+    return { unanswered };
   }
 }
 
@@ -58,6 +87,7 @@ export async function writePageReceipt(redis: Redis, prefix: string, input: Page
   await redis
     .multi()
     .hset(key, itemField(input.item), JSON.stringify(receipt))
+    .hdel(key, attemptField(input))
     .expire(key, PAGE_RECEIPTS_TTL_SECONDS)
     .exec()
     .catch(() => undefined);

@@ -60,6 +60,10 @@ export function createPageHandler(task: PageTask, connections: ConnectionProvide
           });
           return item;
         }
+        const uncounted = (item.counters.uncountedAttempts ?? 0) - (input.item.counters.uncountedAttempts ?? 0);
+        if (uncounted > 0) {
+          logger.warn(`${task.kind} ${item.name}: ${uncounted} attempt(s) may have moved jobs these counts do not include (an earlier attempt of this task never answered, or a page call's reply was lost); the jobs moved once all the same`, { uncountedAttempts: uncounted });
+        }
         const counters = counterDelta(task.mode, item.counters, input.item.counters);
         addCountMetrics({ ...counterMetrics(task.mode, counters), [MetricNames.PagesProcessed]: pages });
         logger.info(`${task.kind} ${item.name}: ${pages} page(s), ${item.done ? 'done' : 'to be continued'}`, {

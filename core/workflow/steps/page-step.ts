@@ -1,4 +1,5 @@
 import { FatalError } from '../../errors/sidekiq-migrate-error.js';
+import { replyMayBeLost } from '../../redis/redis-errors.js';
 import { RunLock } from '../../redis/run-lock.js';
 import type { SortedSetName } from '../../redis/sidekiq-keys.js';
 import type { DriveLimits, PageResult } from '../../reroute/drive-pages.js';
@@ -12,7 +13,7 @@ import { assertTargetKept, ensureTargetId } from '../../transfer/target-identity
 import { addTransferCounters, emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import { MAX_JOBS_PER_CLAIM } from '../../transfer/transfer-options.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
-import { readPageReceipt, writePageReceipt } from '../page-receipt.js';
+import { openPageAttempt, writePageReceipt, type PageAttempt } from '../page-receipt.js';
 import { addRunExecution, itemContinuationName } from '../run-executions.js';
 import { generationOf } from '../run-generation.js';
 import { loadSelection } from '../stored-selection.js';
@@ -54,18 +55,25 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
     if (targetId !== undefined) await assertTargetKept(target!.redis, target!.keys, target!.name, targetId);
     throw error;
   };
-  // The receipt is read beside the locks' renewal (no round trip of its own), and used only once
-  // they are held: a stopped or superseded run answers nothing, not even an earlier answer.
-  const [locks, receipt] = settings.dryRun
-    ? [[], undefined]
-    : await Promise.all([holdLocks(settings, [source, ...(target ? [target] : [])]).catch(orLostTarget), readPageReceipt(source.redis, source.keys.prefix, input)]);
-  if (receipt) {
+  // The receipt is read, and this attempt counted, beside the locks' renewal (no round trip of
+  // its own), and used only once they are held: a stopped or superseded run answers nothing, not
+  // even an earlier answer. A dry run writes nothing, and a retry of it counts all again.
+  const [locks, attempt] = settings.dryRun
+    ? [[], { unanswered: 0 } satisfies PageAttempt]
+    : await Promise.all([holdLocks(settings, [source, ...(target ? [target] : [])]).catch(orLostTarget), openPageAttempt(source.redis, source.keys.prefix, input)]);
+  if (attempt.receipt) {
     budget.onReceipt?.();
-    return receipt;
+    return attempt.receipt;
   }
+  // What may have moved uncounted: earlier attempts of this input that never answered
+  // (page-receipt.ts), and a page call that failed after the pages returned, its reply lost on a
+  // dropped or timed-out connection (it may have run; the next task counts its jobs as already
+  // routed, or as duplicates).
+  let uncounted = attempt.unanswered;
   const answered = async (answer: WorkItem): Promise<WorkItem> => {
-    if (!settings.dryRun) await writePageReceipt(source.redis, source.keys.prefix, input, answer);
-    return answer;
+    const counted = uncounted === 0 ? answer : { ...answer, counters: { ...answer.counters, uncountedAttempts: (answer.counters.uncountedAttempts ?? 0) + uncounted } };
+    if (!settings.dryRun) await writePageReceipt(source.redis, source.keys.prefix, input, counted);
+    return counted;
   };
   const limiter = new RateLimiter(settings.rateLimit);
   const sliceSize = settings.mode === 'transfer' ? rateLimitedSliceSize(settings.pageSize, settings.rateLimit, budget.deadline - Date.now()) : settings.pageSize;
@@ -127,7 +135,10 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
     // counters would be lost (a summary saying 0 moved of jobs that moved). The next task starts
     // at the failed page, and fails as before if it fails again first. Safe as a Retry is: every
     // page is atomic or resumes what a failed one left in flight.
-    onFailureAfterProgress: (error, pagesWritten) => budget.onFailureAfterProgress?.(error, pagesWritten),
+    onFailureAfterProgress: (error, pagesWritten) => {
+      if (!settings.dryRun && replyMayBeLost(error)) uncounted++;
+      budget.onFailureAfterProgress?.(error, pagesWritten);
+    },
   };
 
   if (settings.mode === 'reroute') {
