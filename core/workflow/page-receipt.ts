@@ -1,9 +1,10 @@
 import { hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
+import { runLockKey, runStopMarkerKey } from '../redis/run-lock.js';
 import type { PageInput, WorkItem } from './work-item.js';
 
-const openScript = new LuaScript('openPageAttempt-1');
+const openScript = new LuaScript('openPageAttempt-3');
 
 /**
  * A page task's answer, kept for a retry of the same input. Step Functions retries a page task
@@ -52,29 +53,45 @@ export interface PageAttempt {
    * answers): what they moved is in no counters.
    */
   readonly unanswered: number;
+  /** Attempts counted, this one included (0: not counted: the lock is not this start's, or the run is stopped). */
+  readonly attempts: number;
 }
 
 /**
  * Reads the answer an earlier attempt gave to this very input, if one did, and counts this
- * attempt (openPageAttempt-1.lua: one call, where a plain HGET of the receipt was). A reply that
+ * attempt (openPageAttempt-3.lua: one call, where a plain HGET of the receipt was). A reply that
  * is not a receipt is none, and so is a failed call: the task then pages as it would without
  * receipts, and the failure is the lock renewal's to report (it is sent beside it, on the same
  * connection).
  */
 export async function openPageAttempt(redis: Redis, prefix: string, input: PageInput): Promise<PageAttempt> {
   const reply = (await openScript
-    .run(redis, { keys: [pageReceiptsKey(prefix, input.settings.runId)], args: [itemField(input.item), attemptField(input), PAGE_RECEIPTS_TTL_SECONDS] })
+    .run(redis, {
+      keys: [pageReceiptsKey(prefix, input.settings.runId), runLockKey(prefix), runStopMarkerKey(prefix, input.settings.runId)],
+      args: [itemField(input.item), attemptField(input), PAGE_RECEIPTS_TTL_SECONDS, input.settings.runId, input.settings.plannedAt ?? '', input.settings.plannedBy ?? ''],
+    })
     .catch(() => null)) as [Buffer | null, number] | null;
-  if (reply === null) return { unanswered: 0 };
-  const [text, attempts] = reply;
-  const unanswered = Math.max(0, Number(attempts) - 1);
-  if (text === null) return { unanswered };
+  if (reply === null) return { unanswered: 0, attempts: 0 };
+  const attempts = Number(reply[1]);
+  const opened = { unanswered: Math.max(0, attempts - 1), attempts };
+  if (reply[0] === null) return opened;
   try {
-    const receipt = JSON.parse(text.toString('utf8')) as Receipt;
-    return receipt.input === inputDigest(input) ? { receipt: receipt.answer, unanswered: 0 } : { unanswered };
+    const receipt = JSON.parse(reply[0].toString('utf8')) as Receipt;
+    return receipt.input === inputDigest(input) ? { receipt: receipt.answer, unanswered: 0, attempts } : opened;
   } catch {
-    return { unanswered };
+    return opened;
   }
+}
+
+/**
+ * Takes back the count of an attempt that the locks' renewal then refused (another run holds the
+ * target's lock: the source's, which openPageAttempt looks at, was still this run's): a stale task
+ * leaves no key behind. Best effort, like the receipt.
+ */
+export async function forgetPageAttempt(redis: Redis, prefix: string, input: PageInput, attempts: number): Promise<void> {
+  if (attempts === 0) return;
+  const key = pageReceiptsKey(prefix, input.settings.runId);
+  await (attempts === 1 ? redis.hdel(key, attemptField(input)) : redis.hset(key, attemptField(input), attempts - 1)).catch(() => undefined);
 }
 
 /**

@@ -18,12 +18,13 @@ const SCRIPTS = new Map(
       ['retire', 'retireLedger-1'],
       ['reroute', 'rerouteQueueJobs-n'],
       ['rerouteSet', 'rerouteSetEntries-n'],
+      ['open', 'openPageAttempt-3'],
     ] as const
   ).map(([label, name]) => [new LuaScript(name).sha, label]),
 );
 /** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
 export async function loadScripts(...servers: Redis[]): Promise<void> {
-  for (const name of ['claimQueueJobs-6', 'acknowledgeQueueBatch-2', 'claimSetEntries-8', 'acknowledgeSetBatch-5', 'copyJobsToLists-n', 'copyEntriesToSet-3', 'acquireRunLock-2', 'renewRunLock-2', 'retireLedger-1', 'rerouteQueueJobs-n', 'rerouteSetEntries-n']) {
+  for (const name of ['claimQueueJobs-6', 'acknowledgeQueueBatch-2', 'claimSetEntries-8', 'acknowledgeSetBatch-5', 'copyJobsToLists-n', 'copyEntriesToSet-3', 'acquireRunLock-2', 'renewRunLock-2', 'retireLedger-1', 'rerouteQueueJobs-n', 'rerouteSetEntries-n', 'openPageAttempt-3']) {
     for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
   }
 }

@@ -13,7 +13,7 @@ import { assertTargetKept, ensureTargetId } from '../../transfer/target-identity
 import { addTransferCounters, emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import { MAX_JOBS_PER_CLAIM } from '../../transfer/transfer-options.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
-import { openPageAttempt, writePageReceipt, type PageAttempt } from '../page-receipt.js';
+import { forgetPageAttempt, openPageAttempt, writePageReceipt, type PageAttempt } from '../page-receipt.js';
 import { addRunExecution, itemContinuationName } from '../run-executions.js';
 import { generationOf } from '../run-generation.js';
 import { loadSelection } from '../stored-selection.js';
@@ -58,9 +58,19 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
   // The receipt is read, and this attempt counted, beside the locks' renewal (no round trip of
   // its own), and used only once they are held: a stopped or superseded run answers nothing, not
   // even an earlier answer. A dry run writes nothing, and a retry of it counts all again.
-  const [locks, attempt] = settings.dryRun
-    ? [[], { unanswered: 0 } satisfies PageAttempt]
-    : await Promise.all([holdLocks(settings, [source, ...(target ? [target] : [])]).catch(orLostTarget), openPageAttempt(source.redis, source.keys.prefix, input)]);
+  const [locks, attempt] = settings.dryRun ? [[], { unanswered: 0, attempts: 0 } satisfies PageAttempt] : await holdLocksAndOpen();
+  async function holdLocksAndOpen(): Promise<[RunLock[], PageAttempt]> {
+    const holding = holdLocks(settings, [source, ...(target ? [target] : [])]);
+    const opening = openPageAttempt(source.redis, source.keys.prefix, input);
+    return Promise.all([
+      holding.catch(async (error: unknown) => {
+        // Refused (a target lock another run took): the attempt is taken back, no key left behind.
+        await forgetPageAttempt(source.redis, source.keys.prefix, input, (await opening).attempts);
+        return orLostTarget(error);
+      }),
+      opening,
+    ]);
+  }
   if (attempt.receipt) {
     budget.onReceipt?.();
     return attempt.receipt;

@@ -5,18 +5,31 @@
   out of time, or after a call's reply was lost) from a first attempt: what that attempt did is in
   no answer, and the retry's counters must not be said as exact. One call, sent where the receipt's
   HGET was, so a page task sends no more commands than before; the receipt's write removes the count.
-  Only HGET, HSET and EXPIRE: commands a run's user is already checked for (command-permissions.ts).
+  Counted only while the lock names this start of the run and no stop marker is set: a stale or
+  stopped task, which the lock's renewal refuses, writes nothing (it reads the receipt only).
+  Only GET, EXISTS, HGET, HSET and EXPIRE: commands a run's user is already checked for
+  (command-permissions.ts).
 
   KEYS[1]  the run's page receipts (hash: item field → receipt JSON; attempt field → attempts)
+  KEYS[2]  the run lock (string: the holder record, JSON, see acquireRunLock-2.lua)
+  KEYS[3]  the run's stop marker
   ARGV[1]  the item's field (its receipt)
   ARGV[2]  the attempt field (the item's field and the digest of this input)
   ARGV[3]  the receipts' TTL, in seconds
+  ARGV[4]  the run's id
+  ARGV[5]  when the task's execution planned (epoch ms), or '' when unknown
+  ARGV[6]  the execution whose plan it belongs to (plannedBy), or ''
 
-  Returns  { the item's receipt (JSON) or false, attempts of this input so far, this one included }
+  Returns  { the item's receipt (JSON) or false, attempts of this input so far, this one included
+           (0: not counted, the lock is not this start's or the run is stopped) }
 ]]
 local refusal = wrongType({ { KEYS[1], 'hash' } })
 if refusal then return refusal end
 local receipt = redis.call('HGET', KEYS[1], ARGV[1])
+local current = redis.call('GET', KEYS[2])
+local ok, holder = pcall(cjson.decode, current or '')
+local held = ok and type(holder) == 'table' and holder.runId == ARGV[4] and not laterStart(KEYS[2], ARGV[4], ARGV[5], ARGV[6])
+if not held or redis.call('EXISTS', KEYS[3]) == 1 then return { receipt, 0 } end
 local attempts = (tonumber(redis.call('HGET', KEYS[1], ARGV[2])) or 0) + 1
 redis.call('HSET', KEYS[1], ARGV[2], attempts)
 redis.call('EXPIRE', KEYS[1], ARGV[3])
