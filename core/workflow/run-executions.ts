@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { LuaScript } from '../redis/lua-script.js';
+import { LuaScript, type RedisCommand } from '../redis/lua-script.js';
 import { runLockKey } from '../redis/run-lock.js';
 import { workListKey } from './work-list.js';
 
@@ -62,10 +62,12 @@ export type RunFinish = { readonly released: boolean } | { readonly supersededBy
  * the run's list and executions and releases the run's lock on the source, unless a later start of
  * the run holds the lock (it planned meanwhile: the list and executions under the run's keys are
  * its own; with `plannedBy`, also one whose lock names another execution's plan, whatever the
- * clocks say). One atomic step (finishRun-3.lua).
+ * clocks say). One atomic step (finishRun-3.lua), after the `before` commands.
  */
-export async function finishRun(redis: Redis, prefix: string, runId: string, plannedAt?: number, plannedBy?: string): Promise<RunFinish> {
+export async function finishRun(redis: Redis, prefix: string, runId: string, plannedAt?: number, plannedBy?: string, before: readonly RedisCommand[] = []): Promise<RunFinish> {
   const args = [runId, plannedAt ?? '', plannedBy ?? ''];
-  const reply = (await finishScript.run(redis, { keys: [runLockKey(prefix), workListKey(prefix, runId), runExecutionsKey(prefix, runId)], args })) as [number, number?];
+  // `before`: a record that the finish must never have happened without (run-finish-record.ts),
+  // sent ahead of it in the same round trip.
+  const [reply] = (await finishScript.runAll(redis, [{ keys: [runLockKey(prefix), workListKey(prefix, runId), runExecutionsKey(prefix, runId)], args }], before)) as [[number, number?]];
   return reply[0] === 3 ? { supersededBy: Number(reply[1]) } : { released: reply[0] === 1 };
 }

@@ -11,6 +11,7 @@ import type { ConnectionProvider } from '../connections.js';
 import { findUnheardQueues, type UnheardQueues } from '../unheard-queues.js';
 import { leftInPlace } from '../left-in-place.js';
 import { forgetPageReceipts } from '../page-receipt.js';
+import { readRunFinishRecord, runFinishRecordCommand } from '../run-finish-record.js';
 import { endRunExecution, finishRun } from '../run-executions.js';
 import { OTHER_DESTINATIONS, type RunTally } from '../run-tally.js';
 import type { RunSettings } from '../work-item.js';
@@ -169,10 +170,17 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     const end = await endRunExecution(source.redis, source.keys.prefix, settings.runId, input.execution, settings.plannedAt, settings.plannedBy);
     if ('supersededBy' in end) supersededBy = end.supersededBy;
     else if (end.left === 0) {
+      // A retry of this summary after an earlier attempt finished the run (its answer lost): the
+      // list is gone, the lock released by it. What that attempt found is its record's.
+      const earlier = await readRunFinishRecord(source.redis, source.keys.prefix, settings, input.execution);
+      if (earlier) {
+        idleArrivals = earlier.idleArrivals;
+        lateArrivals = earlier.lateArrivals;
+      }
       // Before the list goes: the retired queues that were no item of this run (empty when it
       // planned) may have been given jobs since (Sidekiq's shutdown requeue, a producer on old rules).
       // A transfer's (every class: a selective one leaves the other classes' jobs by design) the same.
-      if (settings.queues && (settings.mode === 'reroute' ? settings.routed : !settings.selected)) {
+      else if (settings.queues && (settings.mode === 'reroute' ? settings.routed : !settings.selected)) {
         const plan = settings.mode === 'reroute' ? await loadRouting(source.redis, source.keys.prefix, settings.runId, settings.routingDigest) : undefined;
         idleArrivals = await arrivalsOnUnlistedRetiredQueues(source, settings, plan);
         // Only when every item ended here: a failed one's queue still holds what it did not move.
@@ -184,11 +192,15 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
       }
       // The last execution of the run: nothing reads the run's list any more. Deleted with the
       // lock's release, in one step, unless a later start of the run planned meanwhile (its list).
-      const finished = await finishRun(source.redis, source.keys.prefix, settings.runId, settings.plannedAt, settings.plannedBy);
+      // With the record of it, for a retry of this summary (run-finish-record.ts).
+      const record = runFinishRecordCommand(source.keys.prefix, settings, input.execution, { idleArrivals, lateArrivals });
+      const finished = await finishRun(source.redis, source.keys.prefix, settings.runId, settings.plannedAt, settings.plannedBy, [record]);
       if ('supersededBy' in finished) supersededBy = finished.supersededBy;
       else {
         await forgetPageReceipts(source.redis, source.keys.prefix, settings.runId);
-        releasedLock = (await releaseOnTarget(settings, connections)) || finished.released;
+        // A retry finds the lock gone: the earlier attempt released it (within the minutes of a
+        // Retry, the lock's TTL cannot have run out in between: the run renewed it to its end).
+        releasedLock = (await releaseOnTarget(settings, connections)) || finished.released || earlier !== undefined;
       }
     }
   }
