@@ -1,4 +1,5 @@
 import { FatalError } from '../../errors/sidekiq-migrate-error.js';
+import { watchLostReplies } from '../../redis/lost-replies.js';
 import { replyMayBeLost } from '../../redis/redis-errors.js';
 import { RunLock } from '../../redis/run-lock.js';
 import type { SortedSetName } from '../../redis/sidekiq-keys.js';
@@ -42,9 +43,21 @@ export interface PageBudget {
  * new cursor and summed counters. Stateless: everything it needs is in its input and in Redis.
  */
 export async function pageStep(input: PageInput, connections: ConnectionProvider, budget: PageBudget): Promise<WorkItem> {
-  const { settings, item } = input;
+  const { settings } = input;
   const source = await connections.get(settings.source);
   const target = settings.mode === 'transfer' ? await connections.get(settings.target!) : undefined;
+  // A connection that closes under a call ioredis then sends again: its first run's moves are
+  // counted as done already by the second (lost-replies.ts).
+  const watch = watchLostReplies([source.redis, ...(target ? [target.redis] : [])]);
+  try {
+    return await pageOn(input, source, target, budget, watch.lost);
+  } finally {
+    watch.stop();
+  }
+}
+
+async function pageOn(input: PageInput, source: Connection, target: Connection | undefined, budget: PageBudget, resent: () => number): Promise<WorkItem> {
+  const { settings, item } = input;
   const plan = await routingOf(settings, source);
   // The target as the plan found it, or one that lost its data since (a restart without
   // persistence): checked before its lock, whose absence would read as an expiry and "nothing lost".
@@ -79,8 +92,11 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
   // (page-receipt.ts), and a page call that failed after the pages returned, its reply lost on a
   // dropped or timed-out connection (it may have run; the next task counts its jobs as already
   // routed, or as duplicates).
-  let uncounted = attempt.unanswered;
+  let failedMayHaveRun = 0;
   const answered = async (answer: WorkItem): Promise<WorkItem> => {
+    // A connection that closed under a call is seen twice when the call is then aborted (a
+    // failure that may have run, below) rather than sent again: counted once.
+    const uncounted = attempt.unanswered + (settings.dryRun ? 0 : Math.max(failedMayHaveRun, resent()));
     const counted = uncounted === 0 ? answer : { ...answer, counters: { ...answer.counters, uncountedAttempts: (answer.counters.uncountedAttempts ?? 0) + uncounted } };
     if (!settings.dryRun) await writePageReceipt(source.redis, source.keys.prefix, input, counted);
     return counted;
@@ -146,7 +162,7 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
     // at the failed page, and fails as before if it fails again first. Safe as a Retry is: every
     // page is atomic or resumes what a failed one left in flight.
     onFailureAfterProgress: (error, pagesWritten) => {
-      if (!settings.dryRun && replyMayBeLost(error)) uncounted++;
+      if (!settings.dryRun && replyMayBeLost(error)) failedMayHaveRun++;
       budget.onFailureAfterProgress?.(error, pagesWritten);
     },
   };
