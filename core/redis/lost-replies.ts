@@ -10,11 +10,25 @@ import type { Redis } from 'ioredis';
  */
 export function watchLostReplies(clients: readonly Redis[]): { readonly lost: () => number; readonly stop: () => void } {
   let lost = 0;
-  // Emitted as ioredis sets the status to "close", before it sorts the unanswered calls to send again.
-  const onClose = (client: Redis) => () => {
-    if (((client as unknown as { commandQueue?: { length: number } }).commandQueue?.length ?? 0) > 0) lost++;
-  };
-  const handlers = clients.map((client) => [client, onClose(client)] as const);
-  for (const [client, handler] of handlers) client.on('close', handler);
-  return { lost: () => lost, stop: () => handlers.forEach(([client, handler]) => client.off('close', handler)) };
+  const watcher = () => void lost++;
+  const sets = clients.map(watchersOf);
+  for (const set of sets) set.add(watcher);
+  return { lost: () => lost, stop: () => sets.forEach((set) => set.delete(watcher)) };
+}
+
+/** The watchers of a client: one 'close' listener each client, however many tasks share it (no MaxListeners warning). */
+const watchers = new WeakMap<Redis, Set<() => void>>();
+
+function watchersOf(client: Redis): Set<() => void> {
+  let set = watchers.get(client);
+  if (!set) {
+    const created = new Set<() => void>();
+    // Emitted as ioredis sets the status to "close", before it sorts the unanswered calls to send again.
+    client.on('close', () => {
+      if (((client as unknown as { commandQueue?: { length: number } }).commandQueue?.length ?? 0) > 0) for (const watcher of created) watcher();
+    });
+    watchers.set(client, created);
+    set = created;
+  }
+  return set;
 }
