@@ -77,4 +77,22 @@ describe('a Summarize whose answer was lost, retried by the definition', () => {
     expect(words).toContain('Done, but jobs were left behind: 3 left in place (see "Needs a look" above).');
     expect(words).not.toContain('arrived');
   });
+
+  it('says releasedLock false again when the first attempt found no lock of the run to release', async () => {
+    await seed(redis.source());
+    const real = localTaskHandlers(connect());
+    // The run's lock is gone before its summary (it expired: no renewal since the last page).
+    const handlers = {
+      ...real,
+      summarize: async (input: unknown, context?: Parameters<LocalHandlers['plan']>[1]) => {
+        if (summarizeFunctionStep(input) === SummarizeFunctionSteps.summarize) await redis.source().del('sidekiq-migrate:lock');
+        return real.summarize(input, context);
+      },
+    } as LocalHandlers;
+
+    const { summary, retried } = await run('summary-no-lock', losingTheFirstSummary(handlers));
+
+    expect(retried).toEqual(['Lambda.ServiceException']);
+    expect(summary).toMatchObject({ complete: true, releasedLock: false });
+  });
 });

@@ -11,7 +11,7 @@ import type { ConnectionProvider } from '../connections.js';
 import { findUnheardQueues, type UnheardQueues } from '../unheard-queues.js';
 import { leftInPlace } from '../left-in-place.js';
 import { forgetPageReceipts } from '../page-receipt.js';
-import { readRunFinishRecord, runFinishRecordCommand } from '../run-finish-record.js';
+import { readRunFinishRecord, recordRunFinishReply, runFinishRecordCommand } from '../run-finish-record.js';
 import { endRunExecution, finishRun } from '../run-executions.js';
 import { OTHER_DESTINATIONS, type RunTally } from '../run-tally.js';
 import type { RunSettings } from '../work-item.js';
@@ -198,9 +198,10 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
       if ('supersededBy' in finished) supersededBy = finished.supersededBy;
       else {
         await forgetPageReceipts(source.redis, source.keys.prefix, settings.runId);
-        // A retry finds the lock gone: the earlier attempt released it (within the minutes of a
-        // Retry, the lock's TTL cannot have run out in between: the run renewed it to its end).
-        releasedLock = (await releaseOnTarget(settings, connections)) || finished.released || earlier !== undefined;
+        // A retry finds the lock gone: the earlier attempt released it, as its record says (one
+        // without the reply, its attempt ended just after the finish: the lock is gone all the same).
+        if (!earlier) await recordRunFinishReply(source.redis, source.keys.prefix, settings, input.execution, { idleArrivals, lateArrivals }, finished.released);
+        releasedLock = (await releaseOnTarget(settings, connections)) || finished.released || (earlier !== undefined && earlier.released !== false);
       }
     }
   }
