@@ -79,7 +79,7 @@ async function refuseLiveHolder(c: Connection, name: string, runId: string, isAl
 async function refuseDeadRunInTheWay(source: Connection, target: Connection, onSource: LockHolder | undefined, onTarget: LockHolder | undefined): Promise<void> {
   if (onTarget?.operation !== 'transfer') return;
   const fromTarget = (await target.redis.exists(runExecutionsKey(target.keys.prefix, onTarget.runId))) === 1;
-  const sameRun = onSource?.runId === onTarget.runId;
+  const sameRun = onSource?.runId === onTarget.runId || (!fromTarget && (await releasedOnSourceOnly(source, onTarget.runId)));
   if (!fromTarget && sameRun) return;
   const id = onTarget.runId;
   // Its jobs in flight are on its source: the target here when it started there.
@@ -96,6 +96,19 @@ async function refuseDeadRunInTheWay(source: Connection, target: Connection, onS
     `Run ${id}, ${what} whose process on this machine is gone, still holds the run lock on ${target.name}${inflight}. ` +
       `This move would not finish it. Finish that run first by running its move again (with its --from and --to: it resumes ${id}), then this one. Nothing was touched.`,
   );
+}
+
+/**
+ * Whether run `runId` started from `source` and its lock there is gone while it still holds the
+ * target's: a stop (Ctrl-C, `stop`) releases the source's lock first, then the target's, and a
+ * second Ctrl-C in between quits at once. Its executions are kept on its source
+ * (run-executions.ts), so the same move resumes it; refused, the very command the refusal names
+ * would be refused again until the target's lock expired. A source lock of any holder (another
+ * run's, a live one's) leaves it to the refusal and to the plan.
+ */
+async function releasedOnSourceOnly(source: Connection, runId: string): Promise<boolean> {
+  const [lock, started] = await Promise.all([source.redis.get(runLockKey(source.keys.prefix)), source.redis.exists(runExecutionsKey(source.keys.prefix, runId))]);
+  return lock === null && started === 1;
 }
 
 /** A new run id: `reroute-20261123-204512-3f9a` — sortable, unique enough, a valid execution name. */

@@ -66,7 +66,7 @@ describe('Ctrl-C during a move', () => {
     expect((await allJobs(redis.source(), '')).length).toBeGreaterThan(0);
 
     const resumed = await cli('move', '--from', source, '--to', target);
-    expect(resumed.code).toBe(0);
+    expect(resumed.code, resumed.stderr + resumed.stdout).toBe(0);
     expect(resumed.stdout).toContain('Complete: everything that could be moved was moved.');
     expect(sorted(await allJobs(redis.target(), ''))).toEqual(before);
     expect(await allJobs(redis.source(), '')).toEqual([]);
@@ -83,7 +83,7 @@ describe('Ctrl-C during a move', () => {
     expect(quit.stderr).toContain('\nSIGINT again: quitting now. Nothing is lost: run the same command again to finish what is in flight.\n');
 
     const resumed = await cli('move', '--from', source, '--to', target);
-    expect(resumed.code).toBe(0);
+    expect(resumed.code, resumed.stderr + resumed.stdout).toBe(0);
     expect(sorted(await allJobs(redis.target(), ''))).toEqual(before);
     // No job left, in flight included; the killed run's own records (its work list, its
     // executions) stay until they expire, as after any crash.
