@@ -59,9 +59,14 @@ function shares(want: number, perCall: number): number[] {
   return parts.length === 0 ? [0] : parts;
 }
 
-/** The chain arguments of call `k` (0-based) of a slice of `count` calls. */
-function chainArgs(token: string, k: number, count: number): (string | number)[] {
-  return [count === 1 ? '' : token, k + 1, k === count - 1 ? 'last' : '', CHAIN_TTL_MS];
+/**
+ * Appends the chain arguments of call `k` (0-based) of a slice of `count` calls to `args`: the
+ * call's number, 'last' on the last call, the chain's time to live. (A queue call's chain token,
+ * before them, is '' for a single call; a set call sends the token in every case.) Pushed, not
+ * spread: plain code in the slice functions keeps their optimised code stable (issue #18).
+ */
+function pushChainArgs(args: (string | number)[], k: number, count: number): void {
+  args.push(k + 1, k === count - 1 ? 'last' : '', CHAIN_TTL_MS);
 }
 
 export interface QueueClaimKeys {
@@ -90,7 +95,7 @@ export interface SliceClaim<T> {
    * The slice's first call claimed nothing, returned nothing (not even what is in flight): the run
    * was stopped, or its lock on the source is another run's, or a later execution's of the run.
    */
-  readonly refused?: 'stopped' | 'lock-lost' | 'superseded';
+  readonly refused?: 'stopped' | 'lock-lost' | 'superseded' | undefined;
 }
 
 /** What a slice claims: up to `want` jobs; `newBatch`, the id a new batch gets (ledger-id.ts `newBatchId`). */
@@ -118,11 +123,16 @@ export async function claimQueueSlice(
   const parts = shares(request.want, perCall);
   const token = randomUUID();
   let before = 0;
-  const calls: LuaCall[] = parts.map((share, k) => {
-    const args = [share, request.newest ? 'newest' : 'oldest', request.newBatch, request.remaining - before, ...chainArgs(token, k, parts.length), request.runId, generationArg(request)];
+  // Plain loops, no closures or spreads (issue #18: V8's optimised code stays valid; see the return).
+  const calls: LuaCall[] = [];
+  for (let k = 0; k < parts.length; k++) {
+    const share = parts[k]!;
+    const args: (string | number)[] = [share, request.newest ? 'newest' : 'oldest', request.newBatch, request.remaining - before, parts.length === 1 ? '' : token];
+    pushChainArgs(args, k, parts.length);
+    args.push(request.runId, generationArg(request));
     before += share;
-    return { keys: [keys.queue, keys.inflight, keys.batch, keys.chain, keys.stopMarker, keys.lock], args };
-  });
+    calls.push({ keys: [keys.queue, keys.inflight, keys.batch, keys.chain, keys.stopMarker, keys.lock], args });
+  }
   // Each reply: [count, stored batch, first position, ...jobs]. Read by index (plain loops keep
   // V8's optimised code small: issue #18).
   const replies = (await claimQueueJobs.runAll(source, calls)) as (number | Buffer)[][];
@@ -145,8 +155,10 @@ export async function claimQueueSlice(
       break;
     }
   }
-  const refused = refusal(replies[0]![0]);
-  return { claimed, stored, held, ranOut, calls: calls.length, ...(refused ? { refused } : {}) };
+  // `calls: parts.length` (one call a share), not `calls.length`: that read after the await was where
+  // V8 deoptimised the function ("wrong map", --trace-deopt-verbose, issue #18). One result shape,
+  // `refused` undefined when not refused, instead of a conditional spread.
+  return { claimed, stored, held, ranOut, calls: parts.length, refused: refusal(replies[0]![0]) };
 }
 
 export interface SetClaimKeys {
@@ -170,7 +182,7 @@ export interface SetSliceClaim extends SliceClaim<ClaimedEntry> {
    * that size, it holds exactly `held` (claimSetEntries-8.lua), and the acknowledge may delete it
    * (acknowledge.ts). Absent when nothing is held.
    */
-  readonly seal?: string;
+  readonly seal?: string | undefined;
 }
 
 /** A claimed set entry as it is in flight: its bytes and its score as Redis prints it. */
@@ -189,7 +201,13 @@ export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: 
   const token = randomUUID();
   const callKeys = [keys.set, keys.inflight, keys.batch, keys.conflicts, keys.chain, keys.stopMarker, keys.lock, keys.seal];
   // The token goes to a single call too: it seals (a single call writes no chain: it is the first and the last).
-  const calls: LuaCall[] = parts.map((share, k) => ({ keys: callKeys, args: [share, request.newBatch, token, ...chainArgs(token, k, parts.length).slice(1), request.runId, generationArg(request), SEAL_TTL_MS] }));
+  const calls: LuaCall[] = [];
+  for (let k = 0; k < parts.length; k++) {
+    const args: (string | number)[] = [parts[k]!, request.newBatch, token];
+    pushChainArgs(args, k, parts.length);
+    args.push(request.runId, generationArg(request), SEAL_TTL_MS);
+    calls.push({ keys: callKeys, args });
+  }
   // Each reply: [count, stored batch, member, score, member, score, ...], read by index.
   const replies = (await claimSetEntries.runAll(source, calls)) as (number | Buffer)[][];
   let claimed = 0;
@@ -207,8 +225,8 @@ export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: 
       break;
     }
   }
-  const refused = refusal(replies[0]![0]);
   // Every call that replied with entries (count >= 0) left the seal `<token>:<in-flight size>`, and held is the in-flight set.
   const seal = held.length > 0 ? `${token}:${held.length}` : undefined;
-  return { claimed, stored, held, ranOut, calls: calls.length, ...(refused ? { refused } : {}), ...(seal ? { seal } : {}) };
+  // One shape in every case (`refused`, `seal` undefined when absent), as claimQueueSlice's.
+  return { claimed, stored, held, ranOut, calls: parts.length, refused: refusal(replies[0]![0]), seal };
 }

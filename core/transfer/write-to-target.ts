@@ -119,20 +119,32 @@ export async function writeJobsToQueues(
   lock: TargetLock,
 ): Promise<void> {
   if (jobs.length === 0) return;
+  // Destination numbers (1-based) in order of first appearance. Plain loops and pushes, no spreads
+  // or closures: a spread here deoptimised the function ("wrong map") twice a move (issue #18).
   const destinations = new Map<string, number>();
-  for (const job of jobs) if (!destinations.has(job.queue)) destinations.set(job.queue, destinations.size + 1);
-  const names = [...destinations.keys()];
+  const names: string[] = [];
+  for (const job of jobs) {
+    if (destinations.has(job.queue)) continue;
+    names.push(job.queue);
+    destinations.set(job.queue, names.length);
+  }
   // Names added to `queues` are the queues' bytes, as in their keys. Every call names every
   // destination of the slice (its type is checked before the first call writes anything).
-  const head: (string | Buffer | number)[] = [push, names.length, ...names.map((n) => (isPlainName(n) ? n : nameBytes(n)))];
-  const callKeys = [ledger, keys.queues, lock.key, ...names.map((n) => keys.queue(n))];
-  const calls = inCalls(jobs).map((part, c) => {
+  const head: (string | Buffer | number)[] = [push, names.length];
+  const callKeys: RedisKey[] = [ledger, keys.queues, lock.key];
+  for (const name of names) {
+    head.push(isPlainName(name) ? name : nameBytes(name));
+    callKeys.push(keys.queue(name));
+  }
+  const parts = inCalls(jobs);
+  const calls: { keys: RedisKey[]; args: (string | Buffer | number)[] }[] = [];
+  for (let c = 0; c < parts.length; c++) {
     // Every call after the first is refused unless the job before its first one was written.
     const args = head.slice();
     args.push(batch.id, batch.first + c * MAX_JOBS_PER_WRITE, c === 0 ? '' : 'after', lock.runId, generationArg(lock));
-    for (const job of part) args.push(job.payload, destinations.get(job.queue)!);
-    return { keys: callKeys, args };
-  });
+    for (const job of parts[c]!) args.push(job.payload, destinations.get(job.queue)!);
+    calls.push({ keys: callKeys, args });
+  }
   // Each reply: [duplicates, written to destination 1, written to destination 2, ...].
   const replies = (await copyJobsToLists.runAll(target, calls).catch(onTheTarget)) as number[][];
   refuseIfLocked(replies, lock);
