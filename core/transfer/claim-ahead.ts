@@ -44,7 +44,7 @@ export async function takenAhead<T, C extends SliceClaim<T>>(ahead: ClaimAhead<T
   if (claim.refused !== undefined || claim.held.length === claim.claimed) return claim;
   const now = await reread();
   if (now.refused !== undefined) return now;
-  return { ...now, claimed: Math.min(claim.claimed, now.held.length), ranOut: claim.ranOut };
+  return { ...now, claimed: Math.min(claim.claimed, now.held.length), ranOut: claim.ranOut, full: claim.full };
 }
 
 /** Where a task's slices may claim ahead (transferQueue, transferSet), and its limits (drive-pages.ts). */

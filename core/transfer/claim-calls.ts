@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis, RedisKey } from 'ioredis';
 import { generationArg } from '../redis/generation-arg.js';
 import { LuaScript, type LuaCall } from '../redis/lua-script.js';
+import { MAX_PAGE_BYTES } from '../redis/page-bytes.js';
 import { MAX_JOBS_PER_CLAIM_CALL } from './transfer-options.js';
 
 const claimQueueJobs = new LuaScript('claimQueueJobs-6', { encodeCalls: true });
@@ -60,6 +61,15 @@ function shares(want: number, perCall: number): number[] {
 }
 
 /**
+ * Why a slice's claim also takes a byte bound (ClaimRequest.maxBytes), when its count is already
+ * sized by the payloads seen so far (page-bytes.ts jobsWithinBytes): that size is a guess. A slice
+ * sized by jobs of ~1 KB that meets jobs of 2 MB would hold its whole count of them (1,000 × 2 MB
+ * in a Lambda of 1 GB). The Lua calls count the bytes the slice holds (what call 1 finds in flight,
+ * then each call's claims, passed on in the chain) and stop at the bound, so a slice holds at most
+ * MAX_PAGE_BYTES of payloads, or a single larger job, whatever its count; the call that stopped
+ * says so (`full`), which is not the source running out.
+ */
+/**
  * Appends the chain arguments of call `k` (0-based) of a slice of `count` calls to `args`: the
  * call's number, 'last' on the last call, the chain's time to live. (A queue call's chain token,
  * before them, is '' for a single call; a set call sends the token in every case.) Pushed, not
@@ -89,6 +99,8 @@ export interface SliceClaim<T> {
   readonly held: T[];
   /** A call claimed less than its share: the source had nothing more for this pass. */
   readonly ranOut: boolean;
+  /** A call claimed less than its share because the slice reached its byte bound (ClaimRequest.maxBytes), not because the source ran out. */
+  readonly full: boolean;
   /** The Lua calls sent. */
   readonly calls: number;
   /**
@@ -107,6 +119,8 @@ export interface ClaimRequest {
   readonly plannedAt?: number;
   /** The execution whose plan took the lock (its plannedBy), when known. */
   readonly plannedBy?: string;
+  /** The most payload bytes the slice holds, in flight before it included (default MAX_PAGE_BYTES; see the note above chainArgs). */
+  readonly maxBytes?: number;
 }
 
 /**
@@ -129,15 +143,16 @@ export async function claimQueueSlice(
     const share = parts[k]!;
     const args: (string | number)[] = [share, request.newest ? 'newest' : 'oldest', request.newBatch, request.remaining - before, parts.length === 1 ? '' : token];
     pushChainArgs(args, k, parts.length);
-    args.push(request.runId, generationArg(request));
+    args.push(request.runId, generationArg(request), request.maxBytes ?? MAX_PAGE_BYTES);
     before += share;
     calls.push({ keys: [keys.queue, keys.inflight, keys.batch, keys.chain, keys.stopMarker, keys.lock], args });
   }
-  // Each reply: [count, stored batch, first position, ...jobs]. Read by index (plain loops keep
+  // Each reply: [count, stored batch, first position, full, ...jobs]. Read by index (plain loops keep
   // V8's optimised code small: issue #18).
   const replies = (await claimQueueJobs.runAll(source, calls)) as (number | Buffer)[][];
   let claimed = 0;
   let ranOut = false;
+  let full = false;
   const held: Buffer[] = [];
   const stored = (replies[0]![1] as Buffer).toString();
   for (let k = 0; k < replies.length; k++) {
@@ -148,17 +163,19 @@ export async function claimQueueSlice(
     // The chain makes each call's claims follow the previous call's in the same batch.
     const first = reply[2] as number;
     if (first !== held.length) throw new Error(`claimQueueJobs: call ${k + 1} returned jobs from position ${first}, expected ${held.length}`);
-    for (let i = 3; i < reply.length; i++) held.push(reply[i] as Buffer);
+    for (let i = 4; i < reply.length; i++) held.push(reply[i] as Buffer);
     claimed += count;
     if (count < parts[k]!) {
-      ranOut = true;
+      // Short of its share: the slice is full (its byte bound), or the queue ran out.
+      if (reply[3] === 1) full = true;
+      else ranOut = true;
       break;
     }
   }
   // `calls: parts.length` (one call a share), not `calls.length`: that read after the await was where
   // V8 deoptimised the function ("wrong map", --trace-deopt-verbose, issue #18). One result shape,
   // `refused` undefined when not refused, instead of a conditional spread.
-  return { claimed, stored, held, ranOut, calls: parts.length, refused: refusal(replies[0]![0]) };
+  return { claimed, stored, held, ranOut, full, calls: parts.length, refused: refusal(replies[0]![0]) };
 }
 
 export interface SetClaimKeys {
@@ -205,28 +222,31 @@ export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: 
   for (let k = 0; k < parts.length; k++) {
     const args: (string | number)[] = [parts[k]!, request.newBatch, token];
     pushChainArgs(args, k, parts.length);
-    args.push(request.runId, generationArg(request), SEAL_TTL_MS);
+    args.push(request.runId, generationArg(request), SEAL_TTL_MS, request.maxBytes ?? MAX_PAGE_BYTES);
     calls.push({ keys: callKeys, args });
   }
-  // Each reply: [count, stored batch, member, score, member, score, ...], read by index.
+  // Each reply: [count, stored batch, full, member, score, member, score, ...], read by index.
   const replies = (await claimSetEntries.runAll(source, calls)) as (number | Buffer)[][];
   let claimed = 0;
   let ranOut = false;
+  let full = false;
   const held: ClaimedEntry[] = [];
   const stored = (replies[0]![1] as Buffer).toString();
   for (let k = 0; k < replies.length; k++) {
     const reply = replies[k]!;
     const count = reply[0] as number;
     if (count < 0) break; // the chain did not hold (-1) or the call was refused (-2 to -4): this call and the later ones claimed nothing
-    for (let i = 2; i < reply.length; i += 2) held.push({ member: reply[i] as Buffer, score: (reply[i + 1] as Buffer).toString('latin1') });
+    for (let i = 3; i < reply.length; i += 2) held.push({ member: reply[i] as Buffer, score: (reply[i + 1] as Buffer).toString('latin1') });
     claimed += count;
     if (count < parts[k]!) {
-      ranOut = true;
+      // Short of its share: the slice is full (its byte bound), or the set ran out.
+      if (reply[2] === 1) full = true;
+      else ranOut = true;
       break;
     }
   }
   // Every call that replied with entries (count >= 0) left the seal `<token>:<in-flight size>`, and held is the in-flight set.
   const seal = held.length > 0 ? `${token}:${held.length}` : undefined;
   // One shape in every case (`refused`, `seal` undefined when absent), as claimQueueSlice's.
-  return { claimed, stored, held, ranOut, calls: parts.length, refused: refusal(replies[0]![0]), seal };
+  return { claimed, stored, held, ranOut, full, calls: parts.length, refused: refusal(replies[0]![0]), seal };
 }

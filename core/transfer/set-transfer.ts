@@ -170,7 +170,10 @@ export async function copyAndAcknowledgeSet(
   );
 }
 
-/** How many entries a slice from `cursor` claims: fewer when they are large (page-bytes.ts). */
+/**
+ * How many entries a slice from `cursor` asks for: fewer when those seen so far were large (page-bytes.ts).
+ * A guess: the claim itself stops at MAX_PAGE_BYTES of payloads whatever it meets (claim-calls.ts).
+ */
 function sliceWant(sliceSize: number, cursor: SetTransferCursor, bytesPerJob: number | undefined): number {
   return Math.max(0, Math.min(sliceSize, MAX_JOBS_PER_CLAIM, jobsWithinBytes(bytesPerJob, MAX_JOBS_PER_CLAIM), cursor.limit - cursor.claimed));
 }
