@@ -12,7 +12,8 @@ import { DEFAULT_COMMAND_TIMEOUT_MS } from '../../core/redis/connect-redis.js';
  * commands on a slow Redis (WAITs included). A short invocation keeps half its time instead.
  * A transfer slice that sent the next slice's claim ahead (core/transfer/claim-ahead.ts) is followed
  * by that slice even past the deadline; it sends none once the deadline has passed, so at most one
- * slice (MAX_JOBS_PER_CLAIM jobs, a quarter of a default page) runs after it, within the 15 s.
+ * slice (at most MAX_JOBS_PER_CLAIM jobs and MAX_PAGE_BYTES of payloads) runs after it, within the
+ * 15 s. At the default page size a page is one slice, and claims nothing ahead.
  */
 export const SAFETY_MARGIN_MS = DEFAULT_COMMAND_TIMEOUT_MS + 15_000;
 

@@ -542,13 +542,13 @@ describe('the page step', () => {
     expect(await jobsIn(redis.source())).toEqual([]);
   });
 
-  it('a transfer task moves pagesPerInvocation pages of jobs, however many slices of at most 250 jobs a page takes', async () => {
-    const jobs = Array.from({ length: 600 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'big', args: `[${i}]` }));
+  it('a transfer task moves pagesPerInvocation pages of jobs, however many slices of at most 1,000 jobs (MAX_JOBS_PER_CLAIM) a page takes', async () => {
+    const jobs = Array.from({ length: 2600 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'big', args: `[${i}]` }));
     await redis.source().lpush('queue:big', ...jobs);
     await redis.source().sadd('queues', 'big');
     const before = await redis.source().lrange('queue:big', 0, -1);
     const provider = connect();
-    const plan = await planStep(transfer({ pagesPerInvocation: 1, pageSize: 1000, sets: [] }), provider);
+    const plan = await planStep(transfer({ pagesPerInvocation: 1, pageSize: 3000, sets: [] }), provider);
     const seenSlices: number[] = [];
 
     const item = await pageStep({ settings: plan.settings, item: plan.work.batch.find((i) => i.name === 'big')! }, provider, {
@@ -556,9 +556,9 @@ describe('the page step', () => {
       onPage: (page) => void seenSlices.push((page.counters as TransferCounters).claimed),
     });
 
-    // One page of 1,000 jobs asked: its 600 jobs in three claims, all in this one task.
-    expect(seenSlices).toEqual([250, 250, 100]);
-    expect(item).toMatchObject({ iteration: 1, done: true, counters: { claimed: 600, written: 600, duplicates: 0 } });
+    // One page of 3,000 jobs asked: its 2,600 jobs in three claims, all in this one task.
+    expect(seenSlices).toEqual([1000, 1000, 600]);
+    expect(item).toMatchObject({ iteration: 1, done: true, counters: { claimed: 2600, written: 2600, duplicates: 0 } });
     expect(await redis.target().lrange('queue:big', 0, -1)).toEqual(before);
     expect(await redis.source().exists('queue:big')).toBe(0);
   });
@@ -592,7 +592,7 @@ describe('the page step', () => {
 
     const item = await pageStep({ settings: plan.settings, item: plan.work.batch.find((i) => i.name === 'old')! }, provider, { ...budget, onPage: () => void pages++ });
 
-    // One page of 600 in this task (a transfer's 250-job claims do not multiply a re-route's pages).
+    // One page of 600 in this task (a transfer's claims of at most 1,000 jobs do not multiply a re-route's pages).
     expect(pages).toBe(1);
     expect(item).toMatchObject({ iteration: 1, done: false, counters: { scanned: 600, moved: 600 } });
     expect(await redis.source().llen('queue:new')).toBe(600);

@@ -63,7 +63,8 @@ describe('a page task that fails after writing pages returns them: the summary c
     const used = Number(/used_memory:(\d+)/.exec(await target.info('memory'))![1]);
     await target.config('SET', 'maxmemory', String(used + 2_000_000));
     try {
-      const first = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--json');
+      // Pages (and so slices) of 250: a default page of 1,000 would be one slice of as many of these jobs as fit in 1 MiB.
+      const first = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--json', '--page-size', '250');
 
       expect(first.code).toBe(1);
       const summary = JSON.parse(first.stdout) as { complete: boolean; totals: { written: number; writtenTo: Record<string, number> }; failures: { name: string; error: string }[] };

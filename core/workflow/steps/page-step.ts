@@ -108,8 +108,8 @@ async function pageOn(input: PageInput, source: Connection, target: Connection |
   // needs no more tasks (state transitions, history events, continuations) than its page size says.
   const slicesPerPage = settings.mode === 'transfer' ? Math.ceil(sliceSize / MAX_JOBS_PER_CLAIM) : 1;
   // The locks are renewed once a page, as before pages were split into slices: every
-  // slicesPerPage slices (issue #18: a renewal is a round trip of its own on both servers, and
-  // slices of MAX_JOBS_PER_CLAIM made four of them per page of 1,000). A stop, or the source's lock
+  // slicesPerPage slices (issue #18: a renewal is a round trip of its own on both servers; one
+  // slice a default page of 1,000 since MAX_JOBS_PER_CLAIM is 1,000, several for a larger one). A stop, or the source's lock
   // taken by another run or a later execution of this one, is still seen after the slice it lands
   // in: every slice's claim then claims nothing (claim-calls.ts). A target's lock taken by another
   // run or a later execution of this one is seen by the next slice's write, which writes nothing

@@ -44,7 +44,7 @@ function connect(): UrlConnections {
 
 const budget = { deadline: Date.now() + 600_000 };
 const PAGE = 4 * MAX_JOBS_PER_CLAIM;
-/** Three slices on each key: 250, 250, 100. */
+/** Three slices on each key: 1,000, 1,000, 100 (pages of 4,000: a default page of 1,000 is one slice, which claims nothing ahead). */
 const PER_KEY = 2 * MAX_JOBS_PER_CLAIM + 100;
 
 /** PER_KEY jobs on queue:default and PER_KEY on schedule, as jobEntry prints them, sorted. */

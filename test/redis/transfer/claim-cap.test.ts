@@ -1,6 +1,6 @@
-// A claim is one Lua call on the old Redis, and every Sidekiq client of it waits while it runs:
-// however large the page size, no claim takes more than MAX_JOBS_PER_CLAIM jobs (issue #18), and
-// the slices still move every job, byte for byte, in order.
+// However large the page size, no slice claims more than MAX_JOBS_PER_CLAIM jobs (1,000: one slice
+// a default page, issue #18; its Lua calls are of 50, claim-calls.test.ts; its bytes are bounded
+// apart, slice-byte-bound.test.ts), and the slices still move every job, byte for byte, in order.
 import { describe, expect, it } from 'vitest';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { transferQueueSlice, type QueueTransferCursor } from '../../../core/transfer/queue-transfer.js';
@@ -18,8 +18,8 @@ const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', ar
 const TOTAL = 2 * MAX_JOBS_PER_CLAIM + 17;
 
 describe('a claim takes at most MAX_JOBS_PER_CLAIM jobs, whatever the page size', () => {
-  it('queues: slices of 250 with a page size of 10,000; every job moved once, in order; nothing left on the source', async () => {
-    expect(MAX_JOBS_PER_CLAIM).toBe(250);
+  it('queues: slices of 1,000 with a page size of 10,000; every job moved once, in order; nothing left on the source', async () => {
+    expect(MAX_JOBS_PER_CLAIM).toBe(1000);
     const source = redis.source();
     const jobs = Array.from({ length: TOTAL }, (_, i) => job(i));
     for (let i = 0; i < jobs.length; i += 100) await source.lpush('queue:default', ...jobs.slice(i, i + 100));
@@ -27,7 +27,7 @@ describe('a claim takes at most MAX_JOBS_PER_CLAIM jobs, whatever the page size'
 
     const claims = await claimsUntilDone((cursor: QueueTransferCursor | null) => transferQueueSlice({ ...context(), queue: 'default', cursor }));
 
-    expect(claims).toEqual([250, 250, 17]);
+    expect(claims).toEqual([1000, 1000, 17]);
     // The same list, in the same order: Sidekiq fetches them on the target as it would have on the source.
     expect(await redis.target().lrange('queue:default', 0, -1)).toEqual(before);
     expect([...before].sort()).toEqual([...jobs].sort());
@@ -35,7 +35,7 @@ describe('a claim takes at most MAX_JOBS_PER_CLAIM jobs, whatever the page size'
     expect(await source.keys('sidekiq-migrate:*')).toEqual([]);
   });
 
-  it('sets: slices of 250 with a page size of 10,000; every entry moved once with its score; nothing left on the source', async () => {
+  it('sets: slices of 1,000 with a page size of 10,000; every entry moved once with its score; nothing left on the source', async () => {
     const source = redis.source();
     const entries = Array.from({ length: TOTAL }, (_, i) => [`${1795462903 + i}.25`, job(i)] as const);
     for (let i = 0; i < entries.length; i += 100) await source.zadd('schedule', ...entries.slice(i, i + 100).flat());
@@ -43,7 +43,7 @@ describe('a claim takes at most MAX_JOBS_PER_CLAIM jobs, whatever the page size'
 
     const claims = await claimsUntilDone((cursor: SetTransferCursor | null) => transferSetSlice({ ...context(), set: 'schedule', cursor }));
 
-    expect(claims).toEqual([250, 250, 17]);
+    expect(claims).toEqual([1000, 1000, 17]);
     expect(await redis.target().zrange('schedule', 0, '-1', 'WITHSCORES')).toEqual(before);
     expect(await source.exists('schedule')).toBe(0);
     expect(await source.keys('sidekiq-migrate:*')).toEqual([]);

@@ -54,7 +54,7 @@ const budget = { deadline: Date.now() + 600_000 };
 /** The page task's look at its receipt and count of its attempt (page-receipt.ts), in the source lock's round trip. */
 const [open, opened] = [['> open'], ['< open']];
 const PAGE = 4 * MAX_JOBS_PER_CLAIM;
-const QUEUED = PAGE + MAX_JOBS_PER_CLAIM + 57; // slices of 250 ×5, then 57
+const QUEUED = PAGE + MAX_JOBS_PER_CLAIM + 57; // slices of 1,000 ×5, then 57
 
 /** QUEUED jobs on queue:default and QUEUED on schedule, as jobEntry prints them, sorted. */
 async function seed(client: Redis): Promise<string[]> {
@@ -105,6 +105,28 @@ describe("a transfer page task's round trips", () => {
       expect(await redis.source().keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
     });
   }
+
+  it('a default page (1,000 jobs) is one slice of 1,000 (MAX_JOBS_PER_CLAIM): claim, write, acknowledge, then the renewal; nothing claimed ahead', async () => {
+    expect(MAX_JOBS_PER_CLAIM).toBe(1000);
+    const seeded = await seed(redis.source());
+    await loadScripts(redis.source(), redis.target());
+    const planned = await plan({ sets: [], pageSize: 1000 });
+    const item = planned.work.batch.find((i) => i.kind === 'queue' && i.name === 'default')!;
+    const provider = recordingProvider(latest());
+    const slices: number[] = [];
+
+    const after = await pageStep({ settings: planned.settings, item }, provider, { ...budget, onPage: (page) => void slices.push((page.counters as { claimed: number }).claimed) });
+
+    expect(after).toMatchObject({ done: true, counters: { claimed: QUEUED, written: QUEUED } });
+    expect(slices).toEqual([1000, 1000, 1000, 1000, 1000, 57]);
+    // Each page one slice, each slice three round trips (claim, write, acknowledge), each page's
+    // renewal after it (the item's last page too: it ends a page).
+    const page = ['> claim', '< claim', '> ack', '< ack', '> renew', '< renew'];
+    expect(provider.events('source')).toEqual(['> acquire', '< acquire', ...Array<string[]>(6).fill(page).flat()]);
+    expect(provider.events('target')).toEqual(['> acquire', '< acquire', ...Array<string[]>(6).fill(['> write', '< write', '> renew', '< renew']).flat()]);
+    expect(await jobsIn(redis.target())).toEqual(seeded.filter((e) => e.startsWith('queue:default')));
+    expect(await redis.source().keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
+  });
 
   it('a rate-limited run renews after every slice', async () => {
     await seed(redis.source());

@@ -1,5 +1,5 @@
 // Large payloads (GitLab's size limiter lets them through unless told to reject them): a slice
-// takes as many jobs as fit in MAX_PAGE_BYTES, not 250 of 1 MiB each. The first slice of a pass
+// takes as many jobs as fit in MAX_PAGE_BYTES, not 1,000 of 1 MiB each. The first slice of a pass
 // learns the size from a few jobs, the next ones from what the slice before held.
 import { describe, expect, it } from 'vitest';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
@@ -63,8 +63,10 @@ describe('slices of large jobs', () => {
     expect(await jobsIn(redis.target())).toEqual(jobs.map((job, i) => jobEntry('retry', job, String(1795459303 + i))).sort());
   });
 
-  it('small jobs still go 250 to a slice', async () => {
-    for (let i = 0; i < 300; i++) await redis.source().lpush('queue:default', sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` }));
+  it('small jobs go MAX_JOBS_PER_CLAIM (1,000) to a slice: a default page is one slice', async () => {
+    expect(MAX_JOBS_PER_CLAIM).toBe(1000);
+    const small = Array.from({ length: MAX_JOBS_PER_CLAIM + 50 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` }));
+    await redis.source().lpush('queue:default', ...small);
     const first = await transferQueueSlice({ ...base(), queue: 'default', cursor: null });
     expect(first.counters.claimed).toBe(MAX_JOBS_PER_CLAIM);
   });
