@@ -14,6 +14,10 @@
  *   npx tsx scripts/profile-cli-reroute.ts move [schedule=25000] [retry=25000] [queued=50000] [CHECKOUT=.]
  *
  * PROFILE_KEEP=FILE keeps the V8 profile. The run's JSON summary is printed as counts, so that two builds can be checked for the same result.
+ * Each server's socket reads (INFO stats total_reads_processed: about its round trips, for a client
+ * that pipelines) and EVALSHA calls are printed too. DELAY_US=500 puts a C delay proxy
+ * (bench/latency) in front of each server, calibrated to add that round trip, and gives the CLI the
+ * proxies' URLs: the run then pays the delay on every round trip (seeding and the figures do not).
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +27,9 @@ import { Redis } from 'ioredis';
 import { seedWorkload } from '../bench/redis/seed.js';
 import { benchRouting } from '../bench/workload/routing.js';
 import { startRedisServer } from '../cli/support/redis-server-process.js';
+import { calibrateProxy } from '../bench/latency/calibrate.js';
+import { startDelayProxy } from '../bench/latency/start-proxy.js';
+import type { DelayProxy } from '../bench/latency/proxy-stats.js';
 
 const move = process.argv[2] === 'move';
 const argv = process.argv.slice(move ? 3 : 2);
@@ -40,14 +47,29 @@ writeFileSync(mapping, JSON.stringify(Object.fromEntries(routing.workers.map((w)
 const servers = await Promise.all((move ? [0, 1] : [0]).map(() => startRedisServer()));
 const clients = servers.map((s) => new Redis(s.url));
 const redis = clients[0]!;
+const delayMicros = Number(process.env.DELAY_US ?? 0);
+const proxies: DelayProxy[] = [];
 try {
+  // The CLI's URLs: the servers', or their delay proxies' (calibrated to add DELAY_US each round trip).
+  const urls: string[] = [];
+  for (const server of servers) {
+    if (delayMicros <= 0) {
+      urls.push(server.url);
+      continue;
+    }
+    const proxy = await startDelayProxy(server.port, (line) => console.log(line));
+    proxies.push(proxy);
+    const calibration = await calibrateProxy(proxy, server.port, delayMicros);
+    console.log(`delay proxy (${proxy.kind}) for port ${server.port}: +${Math.round(calibration.addedMicros)} µs round trip (direct ${Math.round(calibration.direct.medianMicros)} µs)`);
+    urls.push(`redis://127.0.0.1:${proxy.port}`);
+  }
   await seedWorkload(redis, routing, scale);
   for (const client of clients) await client.config('RESETSTAT');
   const cpuBefore = await redisCpu();
   const load = loadavg().map((l) => l.toFixed(2)).join(' ');
   const started = performance.now();
   const sampler = sampleRedisCpu(started);
-  const command = move ? ['move', '--from', servers[0]!.url, '--to', servers[1]!.url, '--json'] : ['run', '--redis', servers[0]!.url, '--mapping', mapping, '--json'];
+  const command = move ? ['move', '--from', urls[0]!, '--to', urls[1]!, '--json'] : ['run', '--redis', urls[0]!, '--mapping', mapping, '--json'];
   const { code, stdout, stderr, cpuMs } = await runCli(command);
   const wall = performance.now() - started;
   const redisTimeline = await sampler.stop();
@@ -59,9 +81,14 @@ try {
   console.log(`result: ${summary(stdout)}`);
   const stats = await commandStats();
   console.log(`Redis executing: ${[...stats].sort((a, b) => b[1].usec - a[1].usec).slice(0, 10).map(([name, { calls, usec }]) => `${name} ${(usec / 1e6).toFixed(2)} s (${calls.toLocaleString('en-US')} × ${(usec / calls).toFixed(2)} µs)`).join(', ')}`);
+  // Less the sampler's polls (one read each per server) and this connection's own INFO calls since the reset.
+  const reads = await Promise.all(clients.map(async (c) => Number(/total_reads_processed:(\d+)/.exec(await c.info('stats'))![1]) - sampler.polls - 4));
+  const evalshas = await Promise.all(clients.map(async (c) => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await c.info('commandstats'))?.[1] ?? 0)));
+  console.log(`reads per server (total_reads_processed${move ? ', source / target' : ''}): ${reads.join(' / ')}; EVALSHA calls: ${evalshas.join(' / ')}`);
   printProfile(redisTimeline);
   console.log(`load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 } finally {
+  for (const proxy of proxies) await proxy.stop();
   for (const client of clients) client.disconnect();
   for (const server of servers) await server.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -97,18 +124,24 @@ function summary(stdout: string): string {
 }
 
 /** The servers' CPU (user + sys, summed) every TICK_MS of the run, from connections of their own. */
-function sampleRedisCpu(started: number): { stop(): Promise<number[]> } {
+function sampleRedisCpu(started: number): { stop(): Promise<number[]>; readonly polls: number } {
   const probes = servers.map((s) => new Redis(s.url));
   const samples: { at: number; cpu: number }[] = [];
   let running = true;
+  const polled = { count: 0 };
   const loop = (async () => {
     while (running) {
+      polled.count++;
       const { user, sys } = await redisCpu(probes);
       samples.push({ at: performance.now() - started, cpu: user + sys });
       await new Promise((r) => setTimeout(r, TICK_MS / 5));
     }
   })();
   return {
+    // Each poll is one INFO per server: one socket read each, which the run's reads do not count.
+    get polls() {
+      return polled.count;
+    },
     async stop() {
       running = false;
       await loop;
