@@ -93,6 +93,25 @@ describe(`a slice holds at most MAX_PAGE_BYTES of payloads, whatever its count (
     expect(await digestsOf(redis.target(), 'queue:default')).toEqual(inClaimOrder.map(sha1));
   });
 
+  it('queue, append placement (claimed from the consumer end): the same bound; the jobs past it go back to that end, in order', { timeout: 240_000 }, async () => {
+    const inClaimOrder = jobs().slice(0, SMALL + 20);
+    const source = redis.source();
+    // Append placement claims from the tail (RPOP): LPUSH in claim order puts the first at the tail.
+    for (const job of inClaimOrder) await source.lpush('queue:default', job);
+    const before = await digestsOf(source, 'queue:default');
+    const claimed: number[] = [];
+
+    const run = await transferQueue({ ...context(), queue: 'default', placement: 'append', onPage: (page) => void claimed.push((page.counters as TransferCounters).claimed) });
+
+    expect(run.done).toBe(true);
+    expect(run.counters).toMatchObject({ claimed: inClaimOrder.length, written: inClaimOrder.length, duplicates: 0, resumed: 0 });
+    const slices = sliceBytes(claimed, inClaimOrder.map((j) => Buffer.byteLength(j)));
+    expectBounded(slices);
+    expect(slices.map((s) => s.count).filter((n) => n > 0)).toEqual([SMALL, ...Array.from({ length: 20 }, () => 1)]);
+    expect(await source.exists('queue:default')).toBe(0);
+    expect(await digestsOf(redis.target(), 'queue:default')).toEqual(before);
+  });
+
   it('set: every slice of several entries within the bound; every entry once with its score', { timeout: 240_000 }, async () => {
     const inClaimOrder = jobs().slice(0, SMALL + BIG / 2);
     const source = redis.source();
