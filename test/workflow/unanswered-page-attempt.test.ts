@@ -139,23 +139,10 @@ describe("a page call whose reply was lost after Redis ran it (the connection dr
     let pages = 0;
     // The second page's writes run, and their reply is lost: the connection reset under it.
     const lossy = (client: Redis): Redis =>
-      new Proxy(client, {
-        get(target, prop, receiver) {
-          const value = Reflect.get(target, prop, receiver) as unknown;
-          if (prop !== 'pipeline' || typeof value !== 'function') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-          return (...args: unknown[]) => {
-            const pipeline = (value as (...a: unknown[]) => { exec: (...a: unknown[]) => Promise<unknown> }).apply(target, args);
-            const exec = pipeline.exec.bind(pipeline);
-            pipeline.exec = async (...execArgs: unknown[]) => {
-              const queued = (pipeline as unknown as { _queue: { name: string; args: unknown[] }[] })._queue;
-              const writes = queued.some((c) => c.name === 'evalsha' && String(c.args[0]) === page);
-              const reply = await exec(...execArgs);
-              if (writes && ++pages === 2) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
-              return reply;
-            };
-            return pipeline;
-          };
-        },
+      aroundPageWrites(client, page, async (exec) => {
+        const reply = await exec();
+        if (++pages === 2) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+        return reply;
       });
     const provider = wrapped(connect(), lossy);
 
@@ -173,23 +160,10 @@ describe("a page call whose reply was lost after Redis ran it (the connection dr
     let pages = 0;
     // The second page's writes are sent, and the connection is closed at once, before their reply.
     const closing = (client: Redis): Redis =>
-      new Proxy(client, {
-        get(target, prop, receiver) {
-          const value = Reflect.get(target, prop, receiver) as unknown;
-          if (prop !== 'pipeline' || typeof value !== 'function') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-          return (...args: unknown[]) => {
-            const pipeline = (value as (...a: unknown[]) => { exec: (...a: unknown[]) => Promise<unknown> }).apply(target, args);
-            const exec = pipeline.exec.bind(pipeline);
-            pipeline.exec = (...execArgs: unknown[]) => {
-              const queued = (pipeline as unknown as { _queue: { name: string; args: unknown[] }[] })._queue;
-              const writes = queued.some((c) => c.name === 'evalsha' && String(c.args[0]) === page);
-              const reply = exec(...execArgs);
-              if (writes && ++pages === 2) (target as unknown as { stream: { destroy: () => void } }).stream.destroy();
-              return reply;
-            };
-            return pipeline;
-          };
-        },
+      aroundPageWrites(client, page, (exec) => {
+        const reply = exec();
+        if (++pages === 2) (client as unknown as { stream: { destroy: () => void } }).stream.destroy();
+        return reply;
       });
     const provider = wrapped(connect(), closing);
 
@@ -201,3 +175,26 @@ describe("a page call whose reply was lost after Redis ran it (the connection dr
     expect(words(summary)).toContain('Counts may be short: 1 attempt of a page task may have moved jobs these counts do not include');
   });
 });
+
+/**
+ * `client`, whose pipelines that carry a page's writes (an EVALSHA of `page`) run through `around`
+ * instead of their plain exec: to lose their reply, or close the connection under them.
+ */
+function aroundPageWrites(client: Redis, page: string, around: (exec: () => Promise<unknown>) => Promise<unknown>): Redis {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (prop !== 'pipeline' || typeof value !== 'function') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      return (...args: unknown[]) => {
+        const pipeline = (value as (...a: unknown[]) => { exec: (...a: unknown[]) => Promise<unknown> }).apply(target, args);
+        const exec = pipeline.exec.bind(pipeline);
+        pipeline.exec = (...execArgs: unknown[]) => {
+          const queued = (pipeline as unknown as { _queue: { name: string; args: unknown[] }[] })._queue;
+          const writes = queued.some((c) => c.name === 'evalsha' && String(c.args[0]) === page);
+          return writes ? around(() => exec(...execArgs)) : exec(...execArgs);
+        };
+        return pipeline;
+      };
+    },
+  });
+}
