@@ -54,11 +54,15 @@ describe("GitLab's namespace move: resque:gitlab: leftovers beside unprefixed ke
     expect(moved.stdout).toContain('Written to (2 sets, 1 queue): default 3 · schedule 2 · retry 1\n');
     expect(sorted(await allJobs(redis, ''))).toEqual(sorted(expected));
     // Nothing left under the old prefix but the run's record of what it was started with (30 days:
-    // its id is never resumed with other routing or classes, started-with.ts).
-    expect(await redis.keys('resque:gitlab:*')).toEqual([expect.stringMatching(/^resque:gitlab:sidekiq-migrate:transfer-[0-9a-f-]+:started-with$/)]);
+    // its id is never resumed with other routing or classes, started-with.ts) and of its finish (an
+    // hour: what a retried summary answers, run-finish-record.ts).
+    expect((await redis.keys('resque:gitlab:*')).sort()).toEqual([
+      expect.stringMatching(/^resque:gitlab:sidekiq-migrate:transfer-[0-9a-f-]+:finished$/),
+      expect.stringMatching(/^resque:gitlab:sidekiq-migrate:transfer-[0-9a-f-]+:started-with$/),
+    ]);
     const after = await cli('drain-check', '--redis', server.url(), '--json');
     expect(JSON.parse(after.stdout).otherPrefixes).toEqual([]);
-    // That record is no Sidekiq data and no leftover: under the old prefix the drain check and a
+    // Those records are no Sidekiq data and no leftover: under the old prefix the drain check and a
     // new move find none (the same words as on a prefix that never had any), nothing touched. It is
     // kept on purpose for the 30 days of a run's moves record (started-with.ts).
     const kept = await keyValueSnapshot(redis);

@@ -50,9 +50,9 @@ async function restartTargetEmpty(): Promise<void> {
   await waitUntil('the restarted target answers', () => probe.ping().then(() => true, () => false), { intervalMs: 50 });
 }
 
-/** The shipped CLI moving source → target slowly; the target restarted empty once it acknowledged some of the jobs, while the CLI runs. */
+/** The shipped CLI moving source → target slowly, in slices of 100 (a default page of 1,000 would move each queue of 500 in one slice); the target restarted empty once it acknowledged some of the jobs, while the CLI runs. */
 async function moveWithTargetRestart(): Promise<{ code: number | null; stdout: string; stderr: string; midRun: boolean }> {
-  const child = spawn(process.execPath, [cliBin, 'move', '--from', source.url, '--to', target.url, '--rate-limit', '100'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(process.execPath, [cliBin, 'move', '--from', source.url, '--to', target.url, '--rate-limit', '100', '--page-size', '100'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   let [stdout, stderr] = ['', ''];
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -122,7 +122,7 @@ describe("a transfer page task's round trips", () => {
     // Each page one slice, each slice three round trips (claim, write, acknowledge), each page's
     // renewal after it (the item's last page too: it ends a page).
     const page = ['> claim', '< claim', '> ack', '< ack', '> renew', '< renew'];
-    expect(provider.events('source')).toEqual(['> acquire', '< acquire', ...Array<string[]>(6).fill(page).flat()]);
+    expect(provider.events('source')).toEqual(['> acquire', ...open, '< acquire', ...opened, ...Array<string[]>(6).fill(page).flat()]);
     expect(provider.events('target')).toEqual(['> acquire', '< acquire', ...Array<string[]>(6).fill(['> write', '< write', '> renew', '< renew']).flat()]);
     expect(await jobsIn(redis.target())).toEqual(seeded.filter((e) => e.startsWith('queue:default')));
     expect(await redis.source().keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
