@@ -24,7 +24,8 @@ async function seed(): Promise<void> {
 }
 
 /**
- * The CLI as a child process, slowed by --rate-limit so that it is still moving when signalled:
+ * The CLI as a child process, slowed by --rate-limit and in pages of 100 (a default page is one
+ * slice of up to 1,000: each queue of 500 would move in one) so that it is still moving when signalled:
  * `signals` are sent once a page has been reported, one every 20 ms (a stopped run ends within moments: each slice's claim sees the stop).
  */
 function interrupted(args: string[], signals: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -53,7 +54,7 @@ describe('Ctrl-C during a move', () => {
     const before = sorted(await allJobs(redis.source(), ''));
     const { source, target } = redis.urls();
 
-    const stopped = await interrupted(['move', '--from', source, '--to', target, '--rate-limit', '200'], 1);
+    const stopped = await interrupted(['move', '--from', source, '--to', target, '--rate-limit', '200', '--page-size', '100'], 1);
 
     expect(stopped.code).toBe(1);
     expect(stopped.stderr).toMatch(/\nSIGINT: stopping run transfer-\S+ after the pages in progress \(SIGINT again to quit at once\)…\n/);
@@ -77,7 +78,7 @@ describe('Ctrl-C during a move', () => {
     const before = sorted(await allJobs(redis.source(), ''));
     const { source, target } = redis.urls();
 
-    const quit = await interrupted(['move', '--from', source, '--to', target, '--rate-limit', '200'], 2);
+    const quit = await interrupted(['move', '--from', source, '--to', target, '--rate-limit', '200', '--page-size', '100'], 2);
 
     expect(quit.code, quit.stderr + quit.stdout).toBe(130);
     expect(quit.stderr).toContain('\nSIGINT again: quitting now. Nothing is lost: run the same command again to finish what is in flight.\n');
