@@ -56,6 +56,7 @@ export const handler = createHandler(
         // prefixes, a KeyspaceCut for the queues --no-queues left out.
         ...(summary.underOtherPrefixes?.cutShort ? { underOtherPrefixesCutShort: summary.underOtherPrefixes.cutShort } : {}),
         ...(summary.notLookedAt?.queuesCutShort ? { notLookedAtQueuesCutShort: summary.notLookedAt.queuesCutShort } : {}),
+        ...(summary.selectedArrivalsCutShort ? { selectedArrivalsCutShort: summary.selectedArrivalsCutShort } : {}),
       });
       return summary;
     },

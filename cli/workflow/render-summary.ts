@@ -270,6 +270,13 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
       `The look for ${look.what} on ${look.where} (${look.pattern}) was cut short: the summary's time for it ran out after about ${n(look.cut.lookedAt)} of its ${n(look.cut.keys)} keys. Jobs in keys it did not reach are not counted here; ${look.where === 'the target' ? 'drain-check of the target' : 'drain-check'} counts them.`,
     );
   }
+  // The count of the selected classes' jobs put back on the queues, stopped by the summary's time: never said as none.
+  const putBack = summary.selectedArrivalsCutShort;
+  if (putBack) {
+    attention.push(
+      `The count of jobs of the selected classes put back on the source's queues after their transfer ended (Sidekiq's shutdown requeue, a producer still on the old side) was cut short: the summary's time for it ran out after ${n(putBack.read)} of the ${n(putBack.jobs)} jobs on ${n(putBack.queues)} queue(s). Jobs of those classes there are not counted here; drain-check --classes counts them.`,
+    );
+  }
   const skipped = summary.notLookedAt;
   if (skipped && skipped.places.length > 0) {
     const named = `${skipped.places.map((p) => `${displayName(p.name)} ${n(p.jobs)}`).join(' · ')}${skipped.more > 0 ? ` · … and ${n(skipped.more)} more` : ''}`;

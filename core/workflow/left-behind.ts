@@ -43,6 +43,9 @@ export function unknownLeftBehind(summary: RunSummary): string[] {
     ...(summary.heldByWorkers?.cutShort ? ["the look for jobs in workers' private lists was cut short"] : []),
     ...otherPrefixesUnknown(summary.underOtherPrefixes),
     ...(summary.movedOnSince?.cutShortAfter !== undefined ? [`the look for later runs that moved run ${summary.movedOnSince.of}'s jobs on was cut short`] : []),
+    ...(summary.selectedArrivalsCutShort
+      ? [`jobs of the selected classes put back on ${n(summary.selectedArrivalsCutShort.queues)} queue(s) not all counted (cut short after ${n(summary.selectedArrivalsCutShort.read)} of ${n(summary.selectedArrivalsCutShort.jobs)} jobs)`]
+      : []),
   ];
 }
 

@@ -119,6 +119,21 @@ export interface RunSummary {
   readonly renamesWithoutQueue?: RunSettings['renamesWithoutQueue'];
   /** A rollback's run whose jobs later runs moved on (moved-on-since.ts): not put back, named. */
   readonly movedOnSince?: RunSettings['movedOnSince'];
+  /**
+   * A selective transfer's count of its classes' jobs put back on the queues it listed after their
+   * items ended (`leftOnSource`), stopped at its share of the summary's time: it reads every job
+   * left on those queues (the other classes' backlog, millions on GitLab's `default`). How far it
+   * got; what it did not read is not counted, and the run does not say "Complete" over it.
+   */
+  readonly selectedArrivalsCutShort?: SelectedArrivalsCut;
+}
+
+/** How far a selective transfer's count of its classes' jobs put back on its queues got (RunSummary.selectedArrivalsCutShort). */
+export interface SelectedArrivalsCut {
+  /** Jobs read, of `jobs` on the `queues` queues it was to read (LLEN when it stopped). */
+  readonly read: number;
+  readonly jobs: number;
+  readonly queues: number;
 }
 
 /** Retired queues without an item that a summary names for what arrived on them (a GitLab has hundreds of queues): the output stays small. */
@@ -164,6 +179,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   let idleArrivals: Record<string, number> = {};
   let lateArrivals: Record<string, number> = {};
   let supersededBy: number | undefined;
+  let selectedArrivalsCutShort: SelectedArrivalsCut | undefined;
   if (!settings.dryRun) {
     const source = await connections.get(settings.source);
     // Checked and ended in one step: a later start that plans meanwhile keeps its own `root`.
@@ -188,7 +204,13 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
       } else if (settings.queues && settings.mode === 'transfer' && settings.selected && tally.counts.failed === 0 && tally.counts.continued === 0) {
         // A selective one's: only jobs of its classes count (Sidekiq's shutdown requeue of one).
         const classes = new Set(await loadSelection(source.redis, source.keys.prefix, settings.runId, settings.selectionDigest));
-        lateArrivals = await selectedArrivalsAfterTheirItemEnded(source, tally, classes);
+        // Half the time the looks over the keyspace have (they come after it, with what is left).
+        const clock = options.clock ?? Date.now;
+        const now = clock();
+        const until = options.lookUntil === undefined ? undefined : now + Math.max(0, options.lookUntil - now) / 2;
+        const counted = await selectedArrivalsAfterTheirItemEnded(source, tally, classes, until === undefined ? {} : { until, clock });
+        lateArrivals = counted.found;
+        selectedArrivalsCutShort = counted.cutShort;
       }
       // The last execution of the run: nothing reads the run's list any more. Deleted with the
       // lock's release, in one step, unless a later start of the run planned meanwhile (its list).
@@ -305,6 +327,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(unheard ? { unheard } : {}),
     ...(settings.renamesWithoutQueue ? { renamesWithoutQueue: settings.renamesWithoutQueue } : {}),
     ...(settings.movedOnSince ? { movedOnSince: settings.movedOnSince } : {}),
+    ...(selectedArrivalsCutShort ? { selectedArrivalsCutShort } : {}),
   };
 }
 
@@ -378,20 +401,40 @@ async function arrivalsAfterTheirItemEnded(source: Connection, mode: 'reroute' |
  * shutdown requeue of jobs its fetchers held, a late producer), while other items still ran:
  * those on the queue now beyond the ones its item counted as left there. Without this the run
  * said 'Complete' over them. Reads each listed queue once, paged by bytes: O(the jobs left on
- * them), as the plan's count of the selection before the move does. A lower bound while a worker
- * still fetches from the queue.
+ * them, the other classes' included), as the plan's count of the selection before the move does.
+ * A lower bound while a worker still fetches from the queue. `bound.until`: no read starts after
+ * it (a queue of 10,000,000 jobs is minutes of reads); what it did not read is `cutShort`, and a
+ * queue it did not read to its end counts nothing.
  */
-async function selectedArrivalsAfterTheirItemEnded(source: Connection, tally: RunTally, classes: ReadonlySet<string>): Promise<Record<string, number>> {
+async function selectedArrivalsAfterTheirItemEnded(
+  source: Connection,
+  tally: RunTally,
+  classes: ReadonlySet<string>,
+  bound: ScanBound,
+): Promise<{ found: Record<string, number>; cutShort?: SelectedArrivalsCut }> {
   const found: Record<string, number> = {};
-  for (const item of tally.listed.filter((l) => l.kind === 'queue')) {
+  const clock = bound.clock ?? Date.now;
+  const queues = tally.listed.filter((l) => l.kind === 'queue');
+  let read = 0;
+  for (const [i, item] of queues.entries()) {
     const key = source.keys.queue(item.name);
     let selected = 0;
     let bytesPerJob: number | undefined;
     for (let from = 0; ; ) {
+      if (bound.until !== undefined && clock() >= bound.until) {
+        // The jobs on the queues it did not finish, as they are now.
+        const rest = queues.slice(i);
+        const pipeline = source.redis.pipeline();
+        for (const q of rest) pipeline.llen(source.keys.queue(q.name));
+        const lengths = ((await pipeline.exec()) ?? []).map(([, n]) => (typeof n === 'number' ? n : 0));
+        const jobs = read + lengths.reduce((a, b) => a + b, 0) - from;
+        return { found, cutShort: { read, jobs: Math.max(read, jobs), queues: queues.length } };
+      }
       // A few first, to learn their size (page-bytes.ts).
       const want = bytesPerJob === undefined ? PROBE_JOBS : jobsWithinBytes(bytesPerJob, SELECTED_ARRIVALS_PAGE);
       const page = await source.redis.lrangeBuffer(key, from, from + want - 1);
       for (const job of page) if (selectJob(job, classes).take) selected++;
+      read += page.length;
       if (page.length < want) break;
       from += page.length;
       bytesPerJob = meanBytes(page, bytesPerJob);
@@ -399,7 +442,7 @@ async function selectedArrivalsAfterTheirItemEnded(source: Connection, tally: Ru
     const late = selected - ((item.counters as TransferCounters).leftOnSource ?? 0);
     if (late > 0) found[item.name] = late;
   }
-  return found;
+  return { found };
 }
 
 /** Most jobs a read of selectedArrivalsAfterTheirItemEnded takes (fewer when they are large). */

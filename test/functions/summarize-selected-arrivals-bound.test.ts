@@ -1,0 +1,73 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { renderSummary } from '../../cli/workflow/render-summary.js';
+import { exitCodeOf } from '../../cli/deployed/watch-execution.js';
+import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import { jobEntry, jobsIn } from '../support/exact-jobs.js';
+import { type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { fakeContext } from './support/lambda-harness.js';
+import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
+import { runToSummary, summarizeInput, viaJson } from './support/run-workflow.js';
+
+// The summarize function of a selective transfer (a shard move) at GitLab scale: the jobs of the
+// classes it did not select stay on their queues, and GitLab's `default` may hold millions. The
+// summary counted the selected classes' jobs put back on each listed queue after its item ended
+// by reading every job of the queue, with no time bound: 1,000,000 jobs of ~750 bytes took 5.2 s
+// at loopback (3,000,000: 22.6 s, LRANGEs deep in the list up to 69 ms), about 3 minutes for
+// 10,000,000 extrapolated to a Lambda's fraction of a core at +5 ms: the looks over the keyspace
+// got no time, and from about 16,000,000 (or two such queues) the function's 5 minutes passed and
+// the run failed at its very end (middy's timeout, retried into the same read), every time it was
+// run again. Here 600,000 such jobs and 2 s left stand for it: the count now stops at its share of
+// the time, and the summary says so.
+const OTHER_JOBS = 600_000;
+const servers: RedisServerHandle[] = [];
+let source: Redis;
+let target: Redis;
+let h: LoadedHandlers;
+
+beforeAll(async () => {
+  servers.push(...(await startRedisServers([], [])));
+  source = new Redis(servers[0]!.url, { protocol: 2 });
+  target = new Redis(servers[1]!.url, { protocol: 2 });
+  h = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: servers[0]!.url, SIDEKIQ_MIGRATE_TARGET_URL: servers[1]!.url });
+});
+afterAll(async () => {
+  await h.connections.close();
+  vi.unstubAllEnvs();
+  source.disconnect();
+  target.disconnect();
+  await Promise.all(servers.map((s) => s.stop()));
+});
+
+describe('the summarize handler of a selective transfer whose queue keeps 600,000 jobs of other classes, 2 s left', { timeout: 180_000 }, () => {
+  it('returns in time a summary that says the count of selected jobs put back was cut short, never "Complete"', async () => {
+    const selected = [1, 2, 3].map((i) => sidekiqPayload({ className: 'Shard::Worker', queue: 'default', args: `[${i}]` }));
+    const other = sidekiqPayload({ className: 'Main::Worker', queue: 'default', args: '[0]' });
+    await source.rpush('queue:default', other, ...selected);
+    await source.sadd('queues', 'default');
+    const run = await runToSummary(h, { runId: 'shard-1', mode: 'transfer', target: 'target', sets: [], classes: ['Shard::Worker'] });
+    // The other classes' backlog, as GitLab's default queue holds it (the pages are not what this test is about).
+    const args = JSON.stringify(['x'.repeat(600), 1, { project_id: 123 }]);
+    for (let i = 0; i < OTHER_JOBS; i += 10_000) {
+      await source.rpush('queue:default', ...Array.from({ length: 10_000 }, (_, j) => sidekiqPayload({ className: 'Main::Worker', queue: 'default', args, jid: (i + j).toString(16).padStart(24, '0') })));
+    }
+
+    const started = Date.now();
+    const summary = viaJson((await h.summarize(summarizeInput(run), fakeContext(2_000))) as RunSummary);
+    expect(Date.now() - started).toBeLessThan(2_000);
+
+    const out = renderSummary(summary, 'source');
+    expect(out).toMatch(
+      /\nThe count of jobs of the selected classes put back on the source's queues after their transfer ended \(Sidekiq's shutdown requeue, a producer still on the old side\) was cut short: the summary's time for it ran out after [0-9,]+ of the [0-9,]+ jobs on 1 queue\(s\)\. Jobs of those classes there are not counted here; drain-check --classes counts them\./,
+    );
+    expect(out.trimEnd().split('\n').at(-1)).toMatch(/^Done, but jobs may have been left behind: jobs of the selected classes put back on 1 queue\(s\) not all counted \(cut short after [0-9,]+ of [0-9,]+ jobs\)/);
+    expect(out).not.toContain('Complete');
+    expect(summary.releasedLock).toBe(true);
+    expect(exitCodeOf({ status: 'SUCCEEDED', summary } as Parameters<typeof exitCodeOf>[0])).toBe(0);
+    // The selected jobs moved, once; the other classes' stayed.
+    expect(await jobsIn(target)).toEqual(selected.map((p) => jobEntry('queue:default', p)).sort());
+    expect(await source.llen('queue:default')).toBe(1 + OTHER_JOBS);
+    expect(await source.lindex('queue:default', 0)).toBe(other);
+  });
+});
