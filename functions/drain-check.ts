@@ -46,6 +46,11 @@ export const handler = createHandler(
     scope: () => ({ mode: MetricModes.drainCheck }),
     parse: (event) => validateConfig(inputSchema, event ?? {}, (path) => ['input', ...path.map(String)].join('.')),
     run: async (parsed, context): Promise<DrainReport> => {
+      // Every metric of the check stamped with its start, the instant its schedule fired it: the
+      // alarms count periods of the schedule's rate in a row, a missing one not breaching, and a
+      // check stamped at its end (up to the function's 120 s later) crossed into the next period
+      // whenever it took longer than the one before, leaving a period without a data point.
+      metrics.setTimestamp(Date.now());
       // Half the invocation for reading set entries, three quarters for the looks over the keyspace
       // (the discovery of queue lists a sixth of it first; after the sets, in-flight keys,
       // quarantine lists, workers' private lists, sidekiq-cron namespaces and other prefixes' keys;
