@@ -78,7 +78,11 @@ const KNOWN_MODES = new Set<string>([MetricModes.reroute, MetricModes.transfer, 
 
 function flushMetrics(): void {
   if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  else metrics.clearDimensions();
+  else {
+    metrics.clearDimensions();
+    // And a timestamp the invocation set (the drain check's start): the next one stamps its own.
+    metrics.clearMetrics();
+  }
 }
 
 function readScope<I, O>(spec: TaskSpec<I, O>, event: unknown): Record<string, string> {

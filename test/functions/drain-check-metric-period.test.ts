@@ -6,6 +6,7 @@ import { type RedisServerHandle, startRedisServers } from '../support/redis-serv
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { captureOutput, fakeContext, type OutputCapture } from './support/lambda-harness.js';
 import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
+import { runToSummary } from './support/run-workflow.js';
 
 // The drain-check alarms (orphans, stuck) fire after `persistPeriods` periods in a row, each of
 // the schedule's rate, with a missing period taken as not breaching. CloudWatch puts a data point
@@ -57,5 +58,20 @@ describe('the drain check handler of a Redis whose check takes a while', { timeo
     expect(ended - started, 'the check must take a while for this test to say anything').toBeGreaterThan(500);
     expect(stamped).toBeGreaterThanOrEqual(started);
     expect(stamped - started).toBeLessThan(100);
+  });
+
+  it('leaves no timestamp behind when a check published nothing: the next invocation in the process stamps its own', async () => {
+    await expect(h.drainCheck({ connection: 'nope' }, fakeContext())).rejects.toThrow();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await source.flushall();
+    await source.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', args: '[1]' }));
+    await source.sadd('queues', 'old');
+    out = captureOutput();
+    const before = Date.now();
+    await runToSummary(h, { runId: 'after-check', mode: 'reroute', routing: { kind: 'mapping', mapping: { A: 'new' } }, sets: [] });
+    out.stop();
+    const stamps = out.records().flatMap((r) => (r['_aws'] === undefined ? [] : [(r['_aws'] as { Timestamp: number }).Timestamp]));
+    expect(stamps.length).toBeGreaterThan(0);
+    for (const t of stamps) expect(t).toBeGreaterThanOrEqual(before);
   });
 });
