@@ -86,13 +86,18 @@ export function targetLostDataMessage(runId: string, targetName: string, planned
 /**
  * A step of a transfer about to write to its target: refused, before anything is written
  * or any lock taken, when the target's id is not `planned` (TargetLostDataError). Returns the id.
+ * `written`: the jobs this step wrote there before it looked again (its earlier slices, counted as
+ * written); the message says so rather than "This step wrote nothing". A write finds no lock on a
+ * target that restarted empty and is not refused (lib/claim-lock.lua), so some of them may have
+ * landed after the loss and still be there: the message does not say all of them went.
  */
-export async function assertTargetKept(target: Redis, keys: SidekiqKeys, targetName: string, planned: string): Promise<string> {
+export async function assertTargetKept(target: Redis, keys: SidekiqKeys, targetName: string, planned: string, written = 0): Promise<string> {
   const here = await readTargetId(target, keys);
   // Short: a failed item's message is kept to 300 characters (run-tally.ts); the summary says it all once.
   if (here !== planned) {
+    const thisStep = written > 0 ? `This step had written ${written} job(s) there (counted as written; those written before the loss went with it), and writes nothing more.` : 'This step wrote nothing.';
     throw new TargetLostDataError(
-      `The target ${targetName} lost its data (its target id ${planned} is ${here === null ? 'gone' : `now ${here}`}: restarted empty, flushed or failed over); the jobs this run had written there went with it. This step wrote nothing.`,
+      `The target ${targetName} lost its data (its target id ${planned} is ${here === null ? 'gone' : `now ${here}`}: restarted empty, flushed or failed over); the jobs this run had written there went with it. ${thisStep}`,
     );
   }
   return here;

@@ -64,8 +64,10 @@ async function pageOn(input: PageInput, source: Connection, target: Connection |
   const targetId = target && !settings.dryRun && settings.targetId !== undefined ? await assertTargetKept(target.redis, target.keys, target.name, settings.targetId) : undefined;
   // A target lock that is gone may be one more sign of a target that lost its data (restarted
   // between the check above and the lock, or during the page): said as what it is, if it is.
+  // What this step's slices wrote to the target so far: a loss seen after them says so (not "wrote nothing").
+  let writtenHere = 0;
   const orLostTarget = async (error: unknown): Promise<never> => {
-    if (targetId !== undefined) await assertTargetKept(target!.redis, target!.keys, target!.name, targetId);
+    if (targetId !== undefined) await assertTargetKept(target!.redis, target!.keys, target!.name, targetId, writtenHere);
     throw error;
   };
   // The receipt is read, and this attempt counted, beside the locks' renewal (no round trip of
@@ -139,6 +141,7 @@ async function pageOn(input: PageInput, source: Connection, target: Connection |
     maxPages: budget.maxPages ?? settings.pagesPerInvocation * slicesPerPage,
     onPage: async (page) => {
       budget.onPage?.(page);
+      writtenHere += (page.counters as { written?: number }).written ?? 0;
       // Never past the deadline: the loop then stops there and returns what this invocation did.
       await limiter.after((page.counters as { claimed?: number }).claimed ?? 0, budget.deadline);
       if (++slicesSinceRenewal < slicesPerRenewal) return;
