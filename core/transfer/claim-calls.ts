@@ -131,7 +131,18 @@ export interface ClaimRequest {
 export async function claimQueueSlice(
   source: Redis,
   keys: QueueClaimKeys,
-  request: ClaimRequest & { readonly newest: boolean; readonly remaining: number },
+  request: ClaimRequest & {
+    readonly newest: boolean;
+    readonly remaining: number;
+    /**
+     * `remaining` still counts what is in flight before the claim: a slice of this pass that
+     * failed before its cursor counted it (claimQueueJobs-6.lua ARGV[12]). The claim takes that
+     * many fewer, so that it never takes jobs that arrived since as originals. Not for the pass's
+     * first slice (its count is the queue's length, without them), nor a claim sent ahead (its
+     * cursor counts the slice still in flight before it).
+     */
+    readonly inflightCounted?: boolean;
+  },
   perCall = MAX_JOBS_PER_CLAIM_CALL,
 ): Promise<SliceClaim<Buffer>> {
   const parts = shares(request.want, perCall);
@@ -143,7 +154,7 @@ export async function claimQueueSlice(
     const share = parts[k]!;
     const args: (string | number)[] = [share, request.newest ? 'newest' : 'oldest', request.newBatch, request.remaining - before, parts.length === 1 ? '' : token];
     pushChainArgs(args, k, parts.length);
-    args.push(request.runId, generationArg(request), request.maxBytes ?? MAX_PAGE_BYTES);
+    args.push(request.runId, generationArg(request), request.maxBytes ?? MAX_PAGE_BYTES, request.inflightCounted === true ? before : '');
     before += share;
     calls.push({ keys: [keys.queue, keys.inflight, keys.batch, keys.chain, keys.stopMarker, keys.lock], args });
   }

@@ -88,7 +88,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     // Front placement takes the newest originals first, counted from the oldest end.
     const chain = claimChainKey(sourceKeys.prefix, request.runId, `queue:${queue}`);
     const [stopMarker, lock] = [runStopMarkerKey(sourceKeys.prefix, request.runId), runLockKey(sourceKeys.prefix)];
-    const claim = (count: number, from: QueueTransferCursor): Promise<SliceClaim<Buffer>> =>
+    const claim = (count: number, from: QueueTransferCursor, inflightCounted: boolean): Promise<SliceClaim<Buffer>> =>
       claimQueueSlice(source, { queue: sourceKey, inflight, batch, chain, stopMarker, lock }, {
         want: count,
         newBatch: newBatchId(request.targetId),
@@ -96,8 +96,15 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
         ...generationFieldsOf(request),
         newest: placement === 'front',
         remaining: from.limit - from.claimed,
+        inflightCounted,
       });
-    const { claimed, stored, held, ranOut, refused } = ahead ? await takenAhead(ahead, () => claim(0, cursor)) : await claim(want, cursor);
+    // Past the pass's first slice, jobs in flight before this slice's own claim are a slice of this
+    // pass that failed after its claim (the task returned the slices before it): originals its
+    // cursor still counts as on the queue. They are counted now (resumed), and the claim takes
+    // that many fewer (claim-calls.ts inflightCounted): else as many jobs that arrived since would
+    // be taken as originals, and missing from what the summary says arrived.
+    const inflightCounted = request.cursor !== null && !ahead;
+    const { claimed, stored, held, ranOut, refused } = ahead ? await takenAhead(ahead, () => claim(0, cursor, false)) : await claim(want, cursor, inflightCounted);
     if (refused) throw claimRefusal(refused, request.runId, `on source ${request.sourceName ?? ''}`.trimEnd());
     counters.claimed = claimed;
     counters.resumed = held.length - claimed;
@@ -111,7 +118,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     // The write writes nothing once another run holds the target's lock: the slice stays in flight.
     const renewal = new SliceRenewal(request.renewLocks);
     await renewal.with('target', writeJobsToQueues(request.target, request.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', { id: batchId, first: base }, carried, counters, targetLockOf(request)));
-    const next = { limit: cursor.limit, claimed: cursor.claimed + claimed, bytesPerJob: meanBytes(held, bytesPerJob) };
+    const next = { limit: cursor.limit, claimed: cursor.claimed + (inflightCounted ? held.length : claimed), bytesPerJob: meanBytes(held, bytesPerJob) };
     const done = ranOut || next.claimed >= next.limit;
     let claimsNext: ClaimAhead<Buffer> | undefined;
     if (held.length > 0) {
@@ -121,7 +128,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
       const acknowledged = renewal.with('source', acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length));
       // The next slice's claim rides in the acknowledge's round trip, written after it (claim-ahead.ts).
       const nextWant = sliceWant(request.sliceSize, next, next.bytesPerJob);
-      if (!done && nextWant > 0 && request.mayClaimAhead?.() === true) claimsNext = sentAhead(claim(nextWant, next), nextWant, next.bytesPerJob);
+      if (!done && nextWant > 0 && request.mayClaimAhead?.() === true) claimsNext = sentAhead(claim(nextWant, next, false), nextWant, next.bytesPerJob);
       await acknowledged;
     }
 

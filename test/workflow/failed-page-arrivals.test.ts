@@ -1,0 +1,97 @@
+// A queue transfer's page failed after its claim (its write to the target refused: out of memory),
+// leaving its slice in flight; the task returned the slices before it, and the next one started at
+// the failed page with the cursor those gave. Meanwhile a producer pushed jobs onto the source
+// queue. The next task's claim counted the originals still to take as if the failed slice's were
+// still on the queue, so its window reached up into the arrivals and took as many of them as
+// originals (up to a slice): they were moved, and the summary counted them nowhere as arrived —
+// "Complete", where 5 jobs had arrived during the run. Nothing was lost; the counts were not the
+// jobs'. The claim now counts what the failed slice left in flight among the originals taken.
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
+import { renderSummary } from '../../cli/workflow/render-summary.js';
+import { LuaScript } from '../../core/redis/lua-script.js';
+import type { TransferCounters } from '../../core/transfer/transfer-counters.js';
+import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
+import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
+import { jobEntry, jobsIn } from '../support/exact-jobs.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { connectionsPerTest } from '../support/test-connections.js';
+
+const redis = privateSourceAndTarget();
+const { connect } = connectionsPerTest(redis);
+
+/**
+ * `provider` whose target client refuses the write of the `nth` slice (copyJobsToLists-n),
+ * as Redis refuses a write when out of memory, before it runs; `meanwhile` runs first (a producer).
+ */
+function targetRefusesWrite(provider: ConnectionProvider, nth: number, meanwhile: () => Promise<void>): ConnectionProvider & { refused: () => number } {
+  const write = new LuaScript('copyJobsToLists-n', { encodeCalls: true }).sha;
+  let writes = 0;
+  let refused = 0;
+  const wrap = (client: Redis): Redis =>
+    new Proxy(client, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (prop !== 'pipeline' || typeof value !== 'function') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        return (...args: unknown[]) => {
+          const pipeline = (value as (...a: unknown[]) => { exec: (...a: unknown[]) => Promise<unknown> }).apply(target, args);
+          const exec = pipeline.exec.bind(pipeline);
+          pipeline.exec = async (...execArgs: unknown[]) => {
+            const queued = (pipeline as unknown as { _queue: { name: string; args: unknown[] }[] })._queue;
+            if (!queued.some((c) => c.name === 'evalsha' && String(c.args[0]) === write)) return exec(...execArgs);
+            if (writes + 1 === nth && refused === 0) {
+              refused++;
+              await meanwhile();
+              throw Object.assign(new Error("OOM command not allowed when used memory > 'maxmemory'."), { name: 'ReplyError' });
+            }
+            const replies = (await exec(...execArgs)) as [Error | null, unknown][];
+            // A slice's write counts once it ran (not a first send that met NOSCRIPT and is sent again).
+            if (replies.every(([error]) => error === null)) writes++;
+            return replies;
+          };
+          return pipeline;
+        };
+      },
+    });
+  return {
+    ...provider,
+    get: async (name: string): Promise<Connection> => {
+      const c = await provider.get(name);
+      return name === 'target' ? { ...c, redis: wrap(c.redis) } : c;
+    },
+    refused: () => refused,
+  };
+}
+
+describe('a queue transfer whose page failed after its claim, while a producer pushed onto the source', () => {
+  for (const placement of ['front', 'append'] as const) {
+    it(`${placement} placement: every original on the target once, the 5 arrivals left on the source and counted as such, never "Complete"`, async () => {
+      const source = redis.source();
+      const originals = Array.from({ length: 40 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));
+      // LPUSH, as Sidekiq pushes: the last one pushed is the newest, at the head.
+      for (const p of originals) await source.lpush('queue:q', p);
+      await source.sadd('queues', 'q');
+      const arrivals = Array.from({ length: 5 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `["arrived",${i}]` }));
+      // The 2nd slice's write is refused; the producer pushes 5 jobs before the next task claims.
+      const provider = targetRefusesWrite(connect(), 2, async () => {
+        for (const p of arrivals) await source.lpush('queue:q', p);
+      });
+
+      const executions = await runWorkflowLocally({ runId: `arrivals-${placement}`, mode: 'transfer', target: 'target', placement, pageSize: 7, pagesPerInvocation: 3 }, localTaskHandlers(provider), { retryIntervalMs: 0 });
+
+      expect(provider.refused()).toBe(1);
+      expect(executions.map((e) => e.error)).toEqual([undefined]);
+      const summary = executions[0]!.output as RunSummary;
+      expect((await jobsIn(redis.target())).sort()).toEqual(originals.map((p) => jobEntry('queue:q', p)).sort());
+      expect(await jobsIn(source)).toEqual(arrivals.map((p) => jobEntry('queue:q', p)).sort());
+      expect(summary.queues['q']).toMatchObject({ claimed: 33, resumed: 7, written: 40, leftOnSource: 5 });
+      expect((summary.totals as TransferCounters).uncountedAttempts).toBeUndefined();
+      const words = renderSummary(summary, 'redis://source', { width: 400 });
+      expect(words).toContain('5 job(s) still on the source when their transfer ended, added during the run (queue:q 5): run move again or see drain-check.');
+      expect(words).not.toContain('Complete');
+    });
+  }
+});
