@@ -15,8 +15,8 @@ const REFUSALS = new Map<unknown, NonNullable<SliceClaim<unknown>['refused']>>([
   [-4, 'superseded'],
 ]);
 
-/** Why a slice claimed nothing at all, when its first call refused (SliceClaim.refused). */
-function refusal(count: unknown): SliceClaim<unknown>['refused'] {
+/** Why a slice claimed nothing at all, when its first call refused (SliceClaim.refused); also a selective claim's count. */
+export function refusal(count: unknown): SliceClaim<unknown>['refused'] {
   return REFUSALS.get(count);
 }
 

@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis, RedisKey } from 'ioredis';
+import { generationArg } from '../redis/generation-arg.js';
 import { LuaScript } from '../redis/lua-script.js';
+import { runLockKey, runStopMarkerKey } from '../redis/run-lock.js';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
 import type { PageResult } from '../reroute/drive-pages.js';
 import { carryQueuedJob, carryQueuedJobs } from './carry-job.js';
 import { memberDigest, selectJob } from './class-selection.js';
 import { acknowledgeQueueJobs } from './acknowledge.js';
+import { refusal } from './claim-calls.js';
+import { claimRefusal } from './claim-refusal.js';
 import { newBatchId, parseBatch } from './ledger-id.js';
 import type { QueueTransferCursor, QueueTransferRequest } from './queue-transfer.js';
 import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
@@ -13,7 +17,7 @@ import { batchKey, inflightKey, ledgerKey } from './transfer-keys.js';
 import { claimReplicated, copyReplicated } from './replicated-steps.js';
 import { targetLockOf, writeJobsToQueues } from './write-to-target.js';
 
-const claimSelectedQueueJobs = new LuaScript('claimSelectedQueueJobs-3', { encodeCalls: true });
+const claimSelectedQueueJobs = new LuaScript('claimSelectedQueueJobs-5', { encodeCalls: true });
 
 /**
  * Where a class-selective pass over a queue stands, in tail offsets (0 = the oldest job, the end
@@ -38,14 +42,14 @@ const FAR_CHUNK = 1000;
 /**
  * The largest shift between a slice's read and its claim that the claim looks for (with the
  * window's size on top): fewer when jobs are large, because the claim reads every job within that
- * shift of the window at once (claimSelectedQueueJobs-3.lua), in the source Redis's own memory.
+ * shift of the window at once (claimSelectedQueueJobs-5.lua), in the source Redis's own memory.
  */
 const CLAIM_SHIFT = 256;
 
 /**
  * One slice of a class-selective transfer of `queue:NAME` (request.classes): only jobs whose routed
  * class is selected are taken, each claimed out of its place in the list atomically
- * (claimSelectedQueueJobs-3.lua) while Sidekiq keeps pushing and fetching; every other job keeps
+ * (claimSelectedQueueJobs-5.lua) while Sidekiq keeps pushing and fetching; every other job keeps
  * its place and bytes. The taken jobs then go the way of a whole-queue transfer: written to the
  * target once each (the run's ledger), acknowledged, resumable from the in-flight list
  * (resume-inflight.ts) — only the claim differs.
@@ -148,9 +152,13 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   const inflight = inflightKey(sourceKeys.prefix, request.runId, sourceName);
   const batch = batchKey(sourceKeys.prefix, request.runId, sourceName);
   const shift = jobsWithinBytes(bytesPerJob, CLAIM_SHIFT) + W;
-  const args: (string | number | Buffer)[] = [newBatchId(request.targetId), shift, `sidekiq-migrate:claim-marker:${randomUUID()}`];
+  const args: (string | number | Buffer)[] = [newBatchId(request.targetId), shift, `sidekiq-migrate:claim-marker:${randomUUID()}`, request.runId, generationArg(request)];
   for (const c of chosen) args.push(c.offset, c.payload);
-  const [claimed, stored, locatedFlag, k2, statuses, ...held] = (await claimSelectedQueueJobs.run(source, { keys: [key, inflight, batch], args })) as [number, Buffer, number, number, Buffer, ...Buffer[]];
+  // Nothing is claimed once the run was stopped or lost its lock on the source (as a whole-queue claim).
+  const keys = [key, inflight, batch, runStopMarkerKey(sourceKeys.prefix, request.runId), runLockKey(sourceKeys.prefix)];
+  const [claimed, stored, locatedFlag, k2, statuses, ...held] = (await claimSelectedQueueJobs.run(source, { keys, args })) as [number, Buffer, number, number, Buffer, ...Buffer[]];
+  const refused = refusal(claimed);
+  if (refused) throw claimRefusal(refused, request.runId, `on source ${request.sourceName ?? ''}`.trimEnd());
   counters.claimed = claimed;
   counters.resumed = held.length - claimed;
   const status = statuses.toString();

@@ -1,8 +1,12 @@
 import type { Redis, RedisKey } from 'ioredis';
+import { generationArg } from '../redis/generation-arg.js';
 import { LuaScript } from '../redis/lua-script.js';
+import { runLockKey, runStopMarkerKey } from '../redis/run-lock.js';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
 import type { PageResult } from '../reroute/drive-pages.js';
 import { carryScheduledJob } from './carry-job.js';
+import { refusal } from './claim-calls.js';
+import { claimRefusal } from './claim-refusal.js';
 import { memberDigest, selectJob } from './class-selection.js';
 import { newBatchId, setEntryId } from './ledger-id.js';
 import { copyAndAcknowledgeSet, type SetTransferCursor, type SetTransferRequest } from './set-transfer.js';
@@ -11,7 +15,7 @@ import { batchKey, conflictsKey, inflightKey, inflightSealKey } from './transfer
 import { claimReplicated } from './replicated-steps.js';
 import { targetLockOf } from './write-to-target.js';
 
-const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-5', { encodeCalls: true });
+const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-7', { encodeCalls: true });
 
 /**
  * Where a class-selective pass over a sorted set stands (small: it goes into Step Functions state).
@@ -31,7 +35,7 @@ const NEAR = 16;
 /**
  * One slice of a class-selective transfer of `schedule`, `retry` or `dead`: only entries whose
  * routed class is selected are taken, each only if it still has the score read
- * (claimSelectedSetEntries-5.lua, atomic); every other entry keeps its score and bytes. Then
+ * (claimSelectedSetEntries-7.lua, atomic); every other entry keeps its score and bytes. Then
  * written and acknowledged as a whole-set transfer does (copyAndAcknowledgeSet: ledger, conflicts).
  * Bounded by the highest score at the start, so a pass ends while entries keep arriving. Each read
  * takes as many entries as fit in MAX_PAGE_BYTES at the size seen so far (page-bytes.ts; carried
@@ -103,13 +107,24 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   }
 
   // 2. Claim (also returns what an interrupted attempt left in flight), write, acknowledge.
-  const args: (string | Buffer)[] = [newBatchId(request.targetId)];
+  const args: (string | Buffer)[] = [newBatchId(request.targetId), request.runId, generationArg(request)];
   for (const c of chosen) args.push(c.member, c.score);
   const conflicts = conflictsKey(sourceKeys.prefix, request.runId, set);
+  // Nothing is claimed once the run was stopped or lost its lock on the source (as a whole-set claim).
   const [claimed, batchId, statuses, ...flat] = (await claimSelectedSetEntries.run(source, {
-    keys: [key, inflightKey(sourceKeys.prefix, request.runId, set), batchKey(sourceKeys.prefix, request.runId, set), conflicts, inflightSealKey(sourceKeys.prefix, request.runId, set)],
+    keys: [
+      key,
+      inflightKey(sourceKeys.prefix, request.runId, set),
+      batchKey(sourceKeys.prefix, request.runId, set),
+      conflicts,
+      inflightSealKey(sourceKeys.prefix, request.runId, set),
+      runStopMarkerKey(sourceKeys.prefix, request.runId),
+      runLockKey(sourceKeys.prefix),
+    ],
     args,
   })) as [number, Buffer, Buffer, ...Buffer[]];
+  const refused = refusal(claimed);
+  if (refused) throw claimRefusal(refused, request.runId, `on source ${request.sourceName ?? ''}`.trimEnd());
   const status = statuses.toString();
   counters.claimed = claimed;
   counters.resumed = flat.length / 2 - claimed;

@@ -53,8 +53,8 @@ const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
     { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new'], args: [2, 'b9', 't', 1, '', 60000, 'run', '', 600000] },
     ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'lock', 'seal:new'],
   ],
-  ['claimSelectedQueueJobs-3', { keys: ['queue:old', 'inflight:new', 'batch:new'], args: ['b9', 8, 'marker', 0, job(2)] }, ['queue:old', 'inflight:new', 'batch:new']],
-  ['claimSelectedSetEntries-5', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new'], args: ['b9', job(3), '1795459303.5'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new']],
+  ['claimSelectedQueueJobs-5', { keys: ['queue:old', 'inflight:new', 'batch:new', 'stopped', 'lock'], args: ['b9', 8, 'marker', 'run', '', 0, job(2)] }, ['queue:old', 'inflight:new', 'batch:new', 'lock']],
+  ['claimSelectedSetEntries-7', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new', 'stopped', 'lock'], args: ['b9', 'run', '', job(3), '1795459303.5'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new', 'lock']],
   ['copyJobsToLists-n', { keys: ['ledger:q', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['ledger:q', 'queues', 'lock', 'queue:q']],
   ['copyJobsToLists-n', { keys: ['ledger:ids', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['queues', 'lock', 'queue:q']],
   ['copyEntriesToSet-3', { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b2:x', job(5), '1795459303.5'] }, ['ledger:s', 'retry', 'lock']],
@@ -119,10 +119,10 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     const before = await keyValueSnapshot(redis, '');
     await expect(new LuaScript('rerouteSetEntries-n').run(redis, { keys: ['schedule'], args: ['0', '', job(3), rewritten(3), 'nan', ''] })).rejects.toThrow(/invalid score nan/);
     await expect(new LuaScript('copyEntriesToSet-3').run(redis, { keys: ['ledger:s', 'schedule', 'lock'], args: ['run', '', 'b:1', job(9), ' 1'] })).rejects.toThrow(/invalid score/);
-    await expect(new LuaScript('claimSelectedSetEntries-5').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n'], args: ['b9', job(3), 'nan'] })).rejects.toThrow(/invalid score nan/);
+    await expect(new LuaScript('claimSelectedSetEntries-7').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock'], args: ['b9', 'run', '', job(3), 'nan'] })).rejects.toThrow(/invalid score nan/);
     // Malformed offsets are refused before the marker overwrites anything.
-    await expect(new LuaScript('claimSelectedQueueJobs-3').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n'], args: ['b9', 8, 'marker', 0, job(2), 0, job(2)] })).rejects.toThrow(/distinct integers/);
-    await expect(new LuaScript('claimSelectedQueueJobs-3').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n'], args: ['b9', 8, 'marker', -1, job(2)] })).rejects.toThrow(/distinct integers/);
+    await expect(new LuaScript('claimSelectedQueueJobs-5').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock'], args: ['b9', 8, 'marker', 'run', '', 0, job(2), 0, job(2)] })).rejects.toThrow(/distinct integers/);
+    await expect(new LuaScript('claimSelectedQueueJobs-5').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock'], args: ['b9', 8, 'marker', 'run', '', -1, job(2)] })).rejects.toThrow(/distinct integers/);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
@@ -138,7 +138,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     await expect(new LuaScript('rerouteSetEntries-n').run(redis, { keys: ['schedule'], args: ['0', '', ...args] })).rejects.toThrow(/invalid score/);
     await expect(new LuaScript('copyEntriesToSet-3').run(redis, { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b:1', first, '1', 'b:2', second, score] })).rejects.toThrow(/invalid score/);
     await expect(
-      new LuaScript('claimSelectedSetEntries-5').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n'], args: ['b9', first, '1795459303.5', second, score] }),
+      new LuaScript('claimSelectedSetEntries-7').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock'], args: ['b9', 'run', '', first, '1795459303.5', second, score] }),
     ).rejects.toThrow(/invalid score/);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });

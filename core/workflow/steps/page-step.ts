@@ -118,7 +118,10 @@ async function pageOn(input: PageInput, source: Connection, target: Connection |
   // (write-to-target.ts): that slice stays in flight for the resume. A lock that is gone, or another
   // run's past its expiry, is seen at the page's end.
   // A rate-limited run renews after every slice, since each of its waits may be long; so does a
-  // class-selective one, whose claims do not look for the stop marker.
+  // class-selective one. Its claims look for the stop marker and the lock too, as the others do
+  // (claimSelectedQueueJobs-5.lua, claimSelectedSetEntries-7.lua): before, a lock lost between
+  // the renewal and the next claim let that claim take jobs into flight for a write the target
+  // then refused (test/workflow/selective-claim-lost-lock.test.ts).
   const selective = settings.inlineClasses !== undefined || settings.selected === true;
   const slicesPerRenewal = settings.rateLimit === undefined && !selective ? slicesPerPage : 1;
   let slicesSinceRenewal = 0;

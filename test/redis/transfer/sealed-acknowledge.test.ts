@@ -23,7 +23,7 @@ const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
 const RUN = 'sealed';
 const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-5');
-const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-5');
+const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-7');
 const setKeys: SetClaimKeys = {
   set: 'schedule',
   inflight: inflightKey('', RUN, 'schedule'),
@@ -63,7 +63,7 @@ describe('the in-flight set changed between the claim and the acknowledge, its s
     // Another attempt that held entry 0 acknowledges it (by members: it holds no seal).
     await acknowledgeSetEntries(redis.source(), ackKeys, claim.stored, [Buffer.from(entry(0))], []);
     // A class-selective claim of the same run takes entry 3: three in flight again, as the seal says.
-    await claimSelectedSetEntries.run(redis.source(), { keys: [setKeys.set, setKeys.inflight, setKeys.batch, setKeys.conflicts, setKeys.seal], args: ['unused', entry(3), score(3)] });
+    await claimSelectedSetEntries.run(redis.source(), { keys: [setKeys.set, setKeys.inflight, setKeys.batch, setKeys.conflicts, setKeys.seal, 'no-stop-marker', 'no-lock'], args: ['unused', 'run', '', entry(3), score(3)] });
     expect(await redis.source().zcard(setKeys.inflight)).toBe(3);
 
     const how = await acknowledgeSetEntries(redis.source(), ackKeys, claim.stored, claim.held.map((e) => e.member), [], claim.seal);

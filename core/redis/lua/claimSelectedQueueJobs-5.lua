@@ -19,39 +19,55 @@
   Batches as claimQueueJobs-3.lua: a new id (ARGV[1]) when the in-flight list starts empty, kept
   while it holds jobs; jobs an interrupted attempt left in flight are returned first.
 
+  A stopped run claims nothing (KEYS[4], its stop marker, exists), nor one whose lock on the
+  source another run or a later execution of the run holds (KEYS[5], lib/claim-lock.lua), as
+  claimQueueJobs-6.lua: a claim after the run lost its lock would take the jobs off the live queue
+  into an in-flight list whose write the target then refuses, out of every fetcher's reach until a
+  later run resumes them.
+
   KEYS[1]  the queue (list, queue:NAME)
   KEYS[2]  the run's in-flight list for that queue
   KEYS[3]  the in-flight batch's id
+  KEYS[4]  the run's stop marker (core/redis/run-lock.ts runStopMarkerKey)
+  KEYS[5]  the run lock on this server (core/redis/run-lock.ts runLockKey)
   ARGV[1]  a new batch id (random), used only if the in-flight list starts a new batch
   ARGV[2]  D, the largest shift |k| looked for
   ARGV[3]  the marker (random, not a payload: never equal to a job)
+  ARGV[4]  this run's id
+  ARGV[5]  this execution's generation (lib/claim-lock.lua lockTaken), '' when unknown
   then     pairs: tail offset when read (distinct integers >= 0), payload bytes; in claim order
            (the order they are appended to the in-flight list)
 
   Returns  { newly claimed count, batch id ('' when nothing is in flight), located (1, or 0 when no
            shift fitted and nothing was taken), k, one status per chosen job in order ('1' taken,
-           '0' fetched meanwhile; '' when not located), every in-flight payload in claim order… }
+           '0' fetched meanwhile; '' when not located), every in-flight payload in claim order… };
+           { -2 when the run was stopped, -3 when another run holds the lock, -4 when a later
+           execution of this run does, '', 0, 0, '' } (nothing written, nothing returned)
 
   Refused before any write (guards.lua) when a key holds another type; an error, nothing written,
   when the arguments are malformed.
 ]]
+if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
 local source, inflight, batchKey = KEYS[1], KEYS[2], KEYS[3]
-local refusal = wrongType({ { source, 'list' }, { inflight, 'list' }, { batchKey, 'string' } })
+local refusal = wrongType({ { source, 'list' }, { inflight, 'list' }, { batchKey, 'string' }, { KEYS[5], 'string' } })
 if refusal then return refusal end
 local maxShift, marker = tonumber(ARGV[2]), ARGV[3]
-if (#ARGV - 3) % 2 ~= 0 or not maxShift or maxShift < 0 or maxShift ~= math.floor(maxShift) then
-  return redis.error_reply('ERR claimSelectedQueueJobs: expected batch, D, marker, then offset/payload pairs')
+if #ARGV < 5 or (#ARGV - 5) % 2 ~= 0 or not maxShift or maxShift < 0 or maxShift ~= math.floor(maxShift) then
+  return redis.error_reply('ERR claimSelectedQueueJobs: expected batch, D, marker, run id, generation, then offset/payload pairs')
 end
-local n = (#ARGV - 3) / 2
+if redis.call('EXISTS', KEYS[4]) == 1 then return { -2, '', 0, 0, '' } end
+local taken = lockTaken(KEYS[5], ARGV[4], ARGV[5])
+if taken then return { taken, '', 0, 0, '' } end
+local n = (#ARGV - 5) / 2
 local offsets, members, seen = {}, {}, {}
 local lowest, highest, top
 for i = 1, n do
-  local o = tonumber(ARGV[2 + 2 * i])
+  local o = tonumber(ARGV[4 + 2 * i])
   if not o or o < 0 or o ~= math.floor(o) or seen[o] then
     return redis.error_reply('ERR claimSelectedQueueJobs: offsets must be distinct integers >= 0')
   end
   seen[o] = true
-  offsets[i], members[i] = o, ARGV[3 + 2 * i]
+  offsets[i], members[i] = o, ARGV[5 + 2 * i]
   if not lowest or o < lowest then lowest = o end
   if not highest or o > highest then highest, top = o, i end
 end

@@ -16,27 +16,42 @@
   KEYS[3]  the in-flight batch's id
   KEYS[4]  the run's record of conflicts given back to this set (a set of SHA-1 digests)
   KEYS[5]  the in-flight set's seal (claimSetEntries-8.lua): deleted when anything is claimed
+  KEYS[6]  the run's stop marker (core/redis/run-lock.ts runStopMarkerKey): while it exists,
+           nothing is claimed
+  KEYS[7]  the run lock on this server (core/redis/run-lock.ts runLockKey): nothing is claimed
+           while another run holds it, or a later execution of this run (lib/claim-lock.lua), as
+           claimSetEntries-8.lua: a claim after the run lost its lock would take the entries out
+           of the set into an in-flight set whose write the target then refuses, out of the
+           poller's reach until a later run resumes them
   ARGV[1]  a new batch id (random), used only if the in-flight set starts a new batch
+  ARGV[2]  this run's id
+  ARGV[3]  this execution's generation (lib/claim-lock.lua lockTaken), '' when unknown
   then     pairs: member, score as read (ZRANGE … WITHSCORES)
 
   Returns  { newly claimed count, batch id ('' when nothing is in flight), one status per chosen
            entry in order ('1' taken, '0' gone or rescored, 'c' a conflict given back before),
-           member, score, member, score… } for the whole in-flight set
+           member, score, member, score… } for the whole in-flight set; { -2 when the run was
+           stopped, -3 when another run holds the lock, -4 when a later execution of this run
+           does, '', '' } (nothing written, nothing returned)
 
   Refused before any write (guards.lua) when a key holds another type or a score is not one ZADD
   accepts; an error, nothing written, when the arguments do not come in pairs.
 ]]
+if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
 local source, inflight, batchKey, conflicts, seal = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local refusal = wrongType({ { source, 'zset' }, { inflight, 'zset' }, { batchKey, 'string' }, { conflicts, 'set' }, { seal, 'string' } })
+local refusal = wrongType({ { source, 'zset' }, { inflight, 'zset' }, { batchKey, 'string' }, { conflicts, 'set' }, { seal, 'string' }, { KEYS[7], 'string' } })
 if refusal then return refusal end
-if #ARGV % 2 ~= 1 then return redis.error_reply('ERR claimSelectedSetEntries: expected batch, then member/score pairs') end
-local invalid = badScore(3, 2)
+if #ARGV < 3 or (#ARGV - 3) % 2 ~= 0 then return redis.error_reply('ERR claimSelectedSetEntries: expected batch, run id, generation, then member/score pairs') end
+local invalid = badScore(5, 2)
 if invalid then return invalid end
+if redis.call('EXISTS', KEYS[6]) == 1 then return { -2, '', '' } end
+local taken = lockTaken(KEYS[7], ARGV[2], ARGV[3])
+if taken then return { taken, '', '' } end
 local batch = redis.call('GET', batchKey)
 local skip = redis.call('EXISTS', conflicts) == 1
 local claimed = 0
 local statuses = {}
-for i = 2, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   local member, score = ARGV[i], ARGV[i + 1]
   local now = redis.call('ZSCORE', source, member)
   if not now or tonumber(now) ~= tonumber(score) then
