@@ -10,6 +10,19 @@ const RUN_GENERATION = readFileSync(new URL('./lua/lib/run-generation.lua', impo
 
 export type LuaArg = string | Buffer | number;
 
+/** Pipelines of script calls sent on each client (scriptCallsSentOn). */
+const scriptCallsSent = new WeakMap<Redis, number>();
+
+/**
+ * How many pipelines of script calls (any LuaScript's runAll) were sent on `redis` so far: every
+ * step that moves jobs is a script, so work during which this did not change on any of its clients
+ * moved none (page-step.ts: a page task's attempt that failed before its first is taken back). A
+ * client shared by tasks running at once (the local runner's) counts all of theirs: "may".
+ */
+export function scriptCallsSentOn(redis: Redis): number {
+  return scriptCallsSent.get(redis) ?? 0;
+}
+
 export interface LuaCall {
   readonly keys: readonly (string | Buffer)[];
   readonly args: readonly LuaArg[];
@@ -80,6 +93,7 @@ export class LuaScript {
         if (encode) pipeline.sendCommand(new EncodedCommand('evalsha', head, encodeCommand(['EVALSHA'], head, args)));
         else pipeline.evalshaBuffer(...(head.concat(args) as [string, number, ...LuaArg[]]));
       }
+      scriptCallsSent.set(redis, (scriptCallsSent.get(redis) ?? 0) + 1);
       const sent = pipeline.exec();
       onSent?.();
       const all = (await sent) ?? [];

@@ -1,5 +1,6 @@
 import { FatalError } from '../../errors/sidekiq-migrate-error.js';
 import { watchLostReplies } from '../../redis/lost-replies.js';
+import { scriptCallsSentOn } from '../../redis/lua-script.js';
 import { replyMayBeLost } from '../../redis/redis-errors.js';
 import { RunLock } from '../../redis/run-lock.js';
 import type { SortedSetName } from '../../redis/sidekiq-keys.js';
@@ -57,7 +58,7 @@ export async function pageStep(input: PageInput, connections: ConnectionProvider
 }
 
 async function pageOn(input: PageInput, source: Connection, target: Connection | undefined, budget: PageBudget, resent: () => number): Promise<WorkItem> {
-  const { settings, item } = input;
+  const { settings } = input;
   const plan = await routingOf(settings, source);
   // The target as the plan found it, or one that lost its data since (a restart without
   // persistence): checked before its lock, whose absence would read as an expiry and "nothing lost".
@@ -65,9 +66,9 @@ async function pageOn(input: PageInput, source: Connection, target: Connection |
   // A target lock that is gone may be one more sign of a target that lost its data (restarted
   // between the check above and the lock, or during the page): said as what it is, if it is.
   // What this step's slices wrote to the target so far: a loss seen after them says so (not "wrote nothing").
-  let writtenHere = 0;
+  const writtenHere = { jobs: 0 };
   const orLostTarget = async (error: unknown): Promise<never> => {
-    if (targetId !== undefined) await assertTargetKept(target!.redis, target!.keys, target!.name, targetId, writtenHere);
+    if (targetId !== undefined) await assertTargetKept(target!.redis, target!.keys, target!.name, targetId, writtenHere.jobs);
     throw error;
   };
   // The receipt is read, and this attempt counted, beside the locks' renewal (no round trip of
@@ -90,6 +91,36 @@ async function pageOn(input: PageInput, source: Connection, target: Connection |
     budget.onReceipt?.();
     return attempt.receipt;
   }
+  // An attempt that fails before it sent a single script call (every step that moves jobs is one:
+  // lua-script.ts scriptCallsSentOn) moved nothing: taken back, so that its retry does not say the
+  // counts may be short for it. One that sent one may have moved jobs (its reply lost, a write
+  // before a failed acknowledge) and stays counted.
+  const clients = [source.redis, ...(target ? [target.redis] : [])];
+  const scriptsSent = () => clients.reduce((sum, c) => sum + scriptCallsSentOn(c), 0);
+  const sentBefore = scriptsSent();
+  try {
+    return await pagesOf(input, source, target, budget, resent, plan, targetId, locks, attempt, orLostTarget, writtenHere);
+  } catch (error) {
+    if (!settings.dryRun && scriptsSent() === sentBefore) await forgetPageAttempt(source.redis, source.keys.prefix, input, attempt.attempts);
+    throw error;
+  }
+}
+
+/** pageOn's pages, once the locks are held and this attempt is counted. */
+async function pagesOf(
+  input: PageInput,
+  source: Connection,
+  target: Connection | undefined,
+  budget: PageBudget,
+  resent: () => number,
+  plan: Awaited<ReturnType<typeof routingOf>>,
+  targetId: string | undefined,
+  locks: RunLock[],
+  attempt: PageAttempt,
+  orLostTarget: (error: unknown) => Promise<never>,
+  writtenHere: { jobs: number },
+): Promise<WorkItem> {
+  const { settings, item } = input;
   // What may have moved uncounted: earlier attempts of this input that never answered
   // (page-receipt.ts), and a page call that failed after the pages returned, its reply lost on a
   // dropped or timed-out connection (it may have run; the next task counts its jobs as already
@@ -144,7 +175,7 @@ async function pageOn(input: PageInput, source: Connection, target: Connection |
     maxPages: budget.maxPages ?? settings.pagesPerInvocation * slicesPerPage,
     onPage: async (page) => {
       budget.onPage?.(page);
-      writtenHere += (page.counters as { written?: number }).written ?? 0;
+      writtenHere.jobs += (page.counters as { written?: number }).written ?? 0;
       // Never past the deadline: the loop then stops there and returns what this invocation did.
       await limiter.after((page.counters as { claimed?: number }).claimed ?? 0, budget.deadline);
       if (++slicesSinceRenewal < slicesPerRenewal) return;
