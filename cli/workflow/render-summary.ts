@@ -350,22 +350,27 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   // What the summary could not count: it may hold jobs, so neither "Complete" nor "left none".
   const uncertain = unknownLeftBehind(summary);
   const renames = unmatched.map((r) => `--rename ${displayName(r.from)}=${displayName(r.to)}`).join(', ');
+  // Counts an attempt may have left out (uncounted, above): every verdict that states counts says so.
+  const mayBeShort = uncounted > 0 ? ' The counts may be short (see "Needs a look" above).' : '';
   const complete = summary.dryRun
     ? dryRunVerdict(summary, endpoint, reroute, [...leftBehind, ...movedOn], unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : '')
     : stillOnSource > 0
       ? // And whatever else it left (the deployed summary's verdict names them all: left-behind.ts).
-        `Done, but jobs remain on the source (${n(stillOnSource)}, above): ${view.moveAgain ?? 'run move again'}.${leftOrArrived.length > 0 ? ` Also left behind: ${[...leftOrArrived, ...uncertain].join(' · ')} (see "Needs a look" above).` : uncertain.length > 0 ? ` Jobs may also have been left behind: ${uncertain.join(' · ')} (see "Needs a look" above).` : ''}`
+        `Done, but jobs remain on the source (${n(stillOnSource)}, above): ${view.moveAgain ?? 'run move again'}.${leftOrArrived.length > 0 ? ` Also left behind: ${[...leftOrArrived, ...uncertain].join(' · ')} (see "Needs a look" above).` : uncertain.length > 0 ? ` Jobs may also have been left behind: ${uncertain.join(' · ')} (see "Needs a look" above).` : ''}${mayBeShort}`
       : summary.nothingThere
         ? `Complete: nothing was there to move (no Sidekiq data on ${endpoint}).`
         : leftOrArrived.length > 0
           ? // The jobs left first (as the deployed summary's verdict, left-behind.ts), then a rename that moved nothing.
-            `Done, but jobs were left behind: ${[...leftOrArrived, ...uncertain].join(' · ')}${unmatched.length > 0 ? `; ${renames} moved nothing` : ''} (see "Needs a look" above).`
+            `Done, but jobs were left behind: ${[...leftOrArrived, ...uncertain].join(' · ')}${unmatched.length > 0 ? `; ${renames} moved nothing` : ''} (see "Needs a look" above).${mayBeShort}`
         : unmatched.length > 0
-          ? `Done, but ${renames} moved nothing: no such queue on this Redis, and no schedule, retry or dead entry names it (see "Needs a look" above).`
+          ? `Done, but ${renames} moved nothing: no such queue on this Redis, and no schedule, retry or dead entry names it (see "Needs a look" above).${mayBeShort}`
           : uncertain.length > 0
-            ? `Done, but jobs may have been left behind: ${uncertain.join(' · ')} (see "Needs a look" above).`
+            ? `Done, but jobs may have been left behind: ${uncertain.join(' · ')} (see "Needs a look" above).${mayBeShort}`
           : selectedNone
-            ? 'Complete: no job of the selected classes was on the source; nothing was moved.'
+            ? // An attempt the counts left out may have moved them: "nothing was moved" only when the counts are whole.
+              uncounted > 0
+              ? 'Complete: no job of the selected classes is left on the source. The counts say none was moved, but they may be short (see "Needs a look" above).'
+              : 'Complete: no job of the selected classes was on the source; nothing was moved.'
             : `Complete: everything that could be moved was moved${unheardTail(summary.unheard, false)}${uncounted > 0 ? ' (counts may be short: see "Needs a look" above)' : ''}.`;
   out.push('');
   const superseded = summary.superseded ? `Not complete here: a later execution of run ${summary.runId} carries the run on; its summary says when the run is complete.` : undefined;
