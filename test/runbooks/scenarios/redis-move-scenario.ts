@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
-import { jobPlaces, keyContents, seedGitlabInstance, startSidekiq, stopSidekiq, type SeededJob } from '../support/gitlab-instance.js';
+import { jobPlaces, keyContents, killSidekiq, seedGitlabInstance, startSidekiq, type SeededJob } from '../support/gitlab-instance.js';
 import type { RunbookScenario } from '../support/runbook-walk.js';
 
 const NS = 'resque:gitlab:';
 const QUEUES = ['post_receive', 'email_receiver', 'cronjob:admin_email', 'removed_worker', 'mailers', 'default'];
 const WORKING = `${NS}working:queue:post_receive:gitlab-sidekiq-0:4242`;
+const jidOf = (payload: string): string => /"jid":"([0-9a-f]+)"/.exec(payload)![1]!;
 
 /**
  * docs/runbooks/redis-move.md, its local path (`move`, `drain-check`), from an old to a new
@@ -17,6 +18,9 @@ const WORKING = `${NS}working:queue:post_receive:gitlab-sidekiq-0:4242`;
 export function redisMoveScenario(old: () => Redis, next: () => Redis, urls: () => { old: string; next: string }): RunbookScenario {
   let seeded: SeededJob[] = [];
   let workingPayload = '';
+  /** The job the old-side process held in its reliable fetcher's working list when it was killed. */
+  let heldPayload = '';
+  let heldList = '';
   let beforeDryRun: Map<string, string>[] = [];
   let beforeLedgers = new Map<string, string>();
   const snapshot = async () => [await keyContents(old()), await keyContents(next())];
@@ -85,30 +89,41 @@ export function redisMoveScenario(old: () => Redis, next: () => Redis, urls: () 
         after: async (ctx) => expect(JSON.parse(ctx.file('old-2.json')).remaining).toBeGreaterThan(0),
       },
       'move-old-workers': {
-        covers: 'simulated: the old-side process stops (its heartbeat goes), killed: its working list stays',
-        simulate: async () => stopSidekiq(old(), 'gitlab-sidekiq-ns'),
+        covers:
+          "simulated: the old-side process is killed 50 s ago holding a post_receive job in its reliable fetcher's working list: as a real Sidekiq leaves it, it stays in `processes` and its heartbeat hash and fetcher heartbeat live 10 s more",
+        simulate: async () => {
+          heldPayload = (await killSidekiq(old(), 'gitlab-sidekiq-ns', { secondsAgo: 50, taking: { from: `${NS}queue:post_receive`, queue: 'post_receive' } }))!;
+          heldList = (await old().keys(`${NS}working:queue:post_receive:gitlab-sidekiq-ns:*`))[0]!;
+        },
+      },
+      'old-workers-gone': {
+        covers: "waits until the killed process's heartbeat has expired (0 live, 0 quiet), then says so; old-now.json agrees",
+        shows: ['No Sidekiq process left on the old Redis.'],
+        doesNotShow: ['drain-check failed'],
+        after: async (ctx) => expect(JSON.parse(ctx.file('old-now.json')).processes).toMatchObject({ live: 0, quiet: 0 }),
       },
       'final-deployed': { covers: 'not run: needs the deployed stack' },
       'final-local': {
-        covers: 'every job on the new Redis exactly once, bytes and scores kept, but the job in the working list, which the summary names',
-        shows: ['Done, but jobs were left behind: 1 in private lists of gone workers'],
+        covers: 'every job on the new Redis exactly once, bytes and scores kept, but the jobs in the two working lists of killed workers, which the summary names',
+        shows: ['Done, but jobs were left behind: 2 in private lists of gone workers'],
         doesNotShow: ['Complete'],
         after: async () => {
-          const workingJid = /"jid":"([0-9a-f]+)"/.exec(workingPayload)![1]!;
-          await allOnNew([workingJid]);
+          await allOnNew([jidOf(workingPayload), jidOf(heldPayload)]);
           expect(await old().lrange(WORKING, 0, -1)).toEqual([workingPayload]);
+          expect(await old().lrange(heldList, 0, -1)).toEqual([heldPayload]);
         },
       },
       'final-check': {
-        covers: "STUCK, exit 3: the killed worker's working list holds a job and no live process is left to return it",
+        covers: "STUCK, exit 3: the killed workers' working lists hold a job each and no live process is left to return them",
         exitCode: 3,
-        shows: ['STUCK — 1 job(s) left', '1 job(s) sit in the private lists of workers that are gone', `${WORKING}: 1 job(s), worker gone`],
+        shows: ['STUCK — 2 job(s) left', '2 job(s) sit in the private lists of workers that are gone', `${WORKING}: 1 job(s), worker gone`, `${heldList}: 1 job(s), worker gone`],
         doesNotShow: ['DRAINED'],
       },
       'recover-private-lists': {
-        covers: "simulated: an old-side Sidekiq's orphan recovery pushes the job back onto its queue",
+        covers: "simulated: an old-side Sidekiq's orphan recovery pushes the jobs back onto their queue",
         simulate: async () => {
           await old().lmove(WORKING, `${NS}queue:post_receive`, 'RIGHT', 'LEFT');
+          await old().lmove(heldList, `${NS}queue:post_receive`, 'RIGHT', 'LEFT');
         },
       },
       'transfer-again': {
@@ -118,8 +133,8 @@ export function redisMoveScenario(old: () => Redis, next: () => Redis, urls: () 
         after: async () => {
           await allOnNew();
           const onNew = await jobsOn(next());
-          const workingJid = /"jid":"([0-9a-f]+)"/.exec(workingPayload)![1]!;
-          expect(onNew.get(workingJid)).toEqual([{ key: `${NS}queue:post_receive`, payload: workingPayload }]);
+          expect(onNew.get(jidOf(workingPayload))).toEqual([{ key: `${NS}queue:post_receive`, payload: workingPayload }]);
+          expect(onNew.get(jidOf(heldPayload))).toEqual([{ key: `${NS}queue:post_receive`, payload: heldPayload }]);
           expect(await jobsOn(old())).toEqual(new Map());
         },
       },

@@ -134,6 +134,29 @@ export async function stopSidekiq(redis: Redis, name: string): Promise<void> {
   await p.redis.del(`${p.prefix}${p.identity}`);
 }
 
+/**
+ * A kill (SIGKILL, OOM, a pod past its grace period): the process stops beating but, unlike a
+ * graceful stop, stays a member of `processes` and keeps its heartbeat hash until the hash's 60 s
+ * expire, as a real Sidekiq 6.4 leaves them. Here it was killed `secondsAgo` before: its last beat
+ * is that old and its hash expires `60 - secondsAgo` s from now. `taking`: a job its GitLab reliable
+ * fetcher held, in the process's working list (`working:queue:NAME:IDENTITY`), whose heartbeat key
+ * (`reliable-fetcher-heartbeat-…`, TTL 60 s) expires with the hash.
+ */
+export async function killSidekiq(redis: Redis, name: string, options: { secondsAgo: number; taking?: { from: string; queue: string } }): Promise<string | undefined> {
+  const p = live.get(liveKey(redis, name));
+  if (!p) throw new Error(`no simulated Sidekiq ${name} on this server`);
+  live.delete(liveKey(redis, name));
+  const left = 60 - options.secondsAgo;
+  await redis.hset(`${p.prefix}${p.identity}`, 'beat', String(Date.now() / 1000 - options.secondsAgo));
+  await redis.expire(`${p.prefix}${p.identity}`, left);
+  if (!options.taking) return undefined;
+  const working = `${p.prefix}working:queue:${options.taking.queue}:${p.identity}`;
+  const payload = await redis.lmove(options.taking.from, working, 'RIGHT', 'LEFT');
+  if (payload === null) throw new Error(`${options.taking.from} is empty: nothing for ${name} to hold`);
+  await redis.set(`${p.prefix}reliable-fetcher-heartbeat-${p.identity.replaceAll(':', '-')}`, '1', 'EX', left);
+  return payload;
+}
+
 /** Stops every simulated process on these servers (and the beating, once none is left). */
 export async function stopAllSidekiqs(redises: readonly Redis[]): Promise<void> {
   for (const [key, p] of [...live]) {
