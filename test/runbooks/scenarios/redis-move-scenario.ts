@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+import { repoPath } from '../../support/paths.js';
 import { expect } from 'vitest';
 import { jobPlaces, keyContents, killSidekiq, seedGitlabInstance, startSidekiq, type SeededJob } from '../support/gitlab-instance.js';
 import type { RunbookScenario } from '../support/runbook-walk.js';
@@ -139,7 +141,22 @@ export function redisMoveScenario(old: () => Redis, next: () => Redis, urls: () 
         },
       },
       'cdk-destroy': { covers: 'not run: needs AWS' },
-      leftovers: { covers: 'no in-flight key left on the old Redis', doesNotShow: [':inflight:'] },
+      leftovers: {
+        covers: "no in-flight key left on the old Redis; every kind of key the tool left on either side (the counts printed) is one the runbook's *What a transfer leaves behind* names",
+        doesNotShow: [':inflight:'],
+        after: async () => {
+          const section = readFileSync(repoPath('docs/runbooks/redis-move.md'), 'utf8').split('What a transfer leaves behind:')[1]!.split('\n## ')[0]!;
+          const kinds = new Set<string>();
+          for (const [side, redis] of [['old', old()], ['new', next()]] as const) {
+            for (const key of await redis.keys(`${NS}sidekiq-migrate:*`)) {
+              const [first, ...rest] = key.slice(`${NS}sidekiq-migrate:`.length).split(':');
+              kinds.add(`${side}: ${/^(transfer|reroute|rollback|sweep)-/.test(first!) ? `sidekiq-migrate:<run>:${rest[0]}` : `sidekiq-migrate:${first}`}`);
+            }
+          }
+          expect(kinds.size).toBeGreaterThan(0);
+          expect([...kinds].filter((k) => !section.includes(`\`${k.split(': ')[1]}`))).toEqual([]);
+        },
+      },
       ledgers: {
         covers: "every ledger on the new Redis removed (prints 0), the rest of the new Redis's keys as they were",
         before: async () => {
