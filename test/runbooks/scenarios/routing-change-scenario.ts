@@ -11,6 +11,9 @@ import { blocksOf, type RunbookScenario, type WalkContext } from '../support/run
  * queues the runbook had the operator configure; producers and a stale sidekiq-cron definition
  * are simulated the same way.
  */
+/** Jobs an earlier `run --unmapped quarantine` put in quarantine: a removed worker's. */
+const QUARANTINED = [1, 2, 3].map((i) => `{"retry":true,"queue":"removed_worker","args":[${i}],"class":"RemovedWorker","jid":"0000000000000000000000b${i}","created_at":1795459303.5}`);
+
 export function routingChangeScenario(redis: () => Redis, url: () => string): RunbookScenario {
   let seeded: SeededJob[] = [];
   let leftovers: SeededJob[] = [];
@@ -140,15 +143,23 @@ export function routingChangeScenario(redis: () => Redis, url: () => string): Ru
       },
       'migrate-deployed': { covers: 'not run: needs the deployed stack' },
       'quarantine-put-back': {
-        covers: 'a quarantined job (seeded as --unmapped quarantine leaves it) goes back, unchanged, to its queue',
+        covers: 'three quarantined jobs (seeded as --unmapped quarantine leaves them) all go back, unchanged, to their queue, and the quarantine list is gone (prints 0)',
         before: async () => {
-          await redis().lpush('sidekiq-migrate:quarantine:removed_worker', '{"retry":true,"queue":"removed_worker","args":[],"class":"RemovedWorker","jid":"0000000000000000000000bb","created_at":1795459303.5}');
+          await redis().rpush('sidekiq-migrate:quarantine:removed_worker', ...QUARANTINED);
         },
+        shows: [/^0$/m],
         after: async () => {
-          expect(await redis().lrange('queue:removed_worker', 0, -1)).toEqual(['{"retry":true,"queue":"removed_worker","args":[],"class":"RemovedWorker","jid":"0000000000000000000000bb","created_at":1795459303.5}']);
+          expect((await redis().lrange('queue:removed_worker', 0, -1)).sort()).toEqual([...QUARANTINED].sort());
           expect(await redis().exists('sidekiq-migrate:quarantine:removed_worker')).toBe(0);
-          // Back where nobody will fetch it after step 6: the runbook's rename sends it on.
-          await redis().del('queue:removed_worker');
+        },
+      },
+      'quarantine-route': {
+        covers: "the jobs put back are sent on by a rename to default, each once, only the queue value rewritten; nothing is left on the removed worker's queue",
+        shows: ['Complete: everything that could be moved was moved.', 'Moved to: default 3'],
+        after: async () => {
+          expect(await redis().llen('queue:removed_worker')).toBe(0);
+          const onDefault = await redis().lrange('queue:default', 0, -1);
+          for (const payload of QUARANTINED) expect(onDefault.filter((p) => p === payload.replace('"queue":"removed_worker"', '"queue":"default"'))).toHaveLength(1);
         },
       },
       'drain-checks': {
