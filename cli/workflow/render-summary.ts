@@ -243,15 +243,20 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   const workers = summary.heldByWorkers;
   if (workers) {
     const where = summary.mode === 'reroute' ? 'this Redis' : 'the source';
+    // A re-route empties the queues its routing retires; a transfer, every queue of the source
+    // (a selection: of its classes' jobs). A transfer retires no queue: never said so.
+    const selected = !reroute && (summary.totals as TransferCounters).examined !== undefined;
+    const taken = reroute ? 'taken from retired queues' : selected ? "of the selected classes taken from the source's queues" : "taken from the source's queues";
+    const tookFrom = reroute ? 'took from retired queues' : "took from the source's queues";
     const lists = (named: readonly { key: string; size: number }[], jobs: number) => `${named.map((l) => `${displayName(l.key)} ${n(l.size)}`).join(' · ')}${named.reduce((x, l) => x + l.size, 0) < jobs ? ' · …' : ''}`;
     if (workers.abandoned > 0) {
       attention.push(
-        `${n(workers.abandoned)} job(s) taken from retired queues by workers that are gone, in their fetchers' private lists (${lists(workers.abandonedLists, workers.abandoned)}): nobody runs them until a process of the same fetcher puts them back on their old queue on ${where}; then run again (drain-check counts them).`,
+        `${n(workers.abandoned)} job(s) ${taken} by workers that are gone, in their fetchers' private lists (${lists(workers.abandonedLists, workers.abandoned)}): nobody runs them until a process of the same fetcher puts them back on their old queue on ${where}; then run again (drain-check counts them).`,
       );
     }
     if (workers.working > 0) {
       attention.push(
-        `${n(workers.working)} job(s) taken from retired queues are being worked on (${lists(workers.workingLists, workers.working)}): one that fails goes to retry, one whose worker dies back on its old queue; run again after the last restart (drain-check counts them).`,
+        `${n(workers.working)} job(s) ${taken} are being worked on (${lists(workers.workingLists, workers.working)}): one that fails goes to retry, one whose worker dies back on its old queue${reroute ? '' : ', both on the source'}; run again after the last restart (drain-check counts them).`,
       );
     }
     // What it did not reach is not counted above: never said as none.
@@ -260,7 +265,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
         workers.cutShort === 'time'
           ? `the summary's time for it ran out before it reached the end of the keys of ${where}, after ${n(workers.lists)} list(s) with such jobs`
           : `it stopped at ${n(workers.lists)} lists with such jobs, the most a summary reads`;
-      attention.push(`The look for jobs workers took from retired queues into their fetchers' private lists (working:queue:*, queue:sq|*) was cut short: ${why}. There may be more there; drain-check counts them.`);
+      attention.push(`The look for jobs workers ${tookFrom} into their fetchers' private lists (working:queue:*, queue:sq|*) was cut short: ${why}. There may be more there; drain-check counts them.`);
     }
   }
   // The looks for quarantine lists and in-flight keys that the summary's time stopped: what they

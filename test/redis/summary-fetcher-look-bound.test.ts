@@ -35,7 +35,7 @@ describe("the summary's look for jobs in workers' private lists, bounded by time
     const out = await transferAndSummarize(0);
 
     expect(out).toContain(
-      "\nThe look for jobs workers took from retired queues into their fetchers' private lists (working:queue:*, queue:sq|*) was cut short: the summary's time for it ran out before it reached the end of the keys of the source, after 0 list(s) with such jobs. There may be more there; drain-check counts them.\n",
+      "\nThe look for jobs workers took from the source's queues into their fetchers' private lists (working:queue:*, queue:sq|*) was cut short: the summary's time for it ran out before it reached the end of the keys of the source, after 0 list(s) with such jobs. There may be more there; drain-check counts them.\n",
     );
     // The looks for quarantine lists and in-flight keys, and for jobs under other prefixes, share
     // the time, and are cut short too (summary-leftover-look-bound.test.ts, other-prefixes-left.test.ts).
@@ -53,11 +53,11 @@ describe("the summary's look for jobs in workers' private lists, bounded by time
     for (let i = 0; i < 2_500; i++) lists.rpush(`working:queue:old:gitlab-sidekiq-${i}:4242:0a1b2c3d4e5f`, `{"class":"A","queue":"old","args":[${i}]}`);
     const out = await transferAndSummarize(undefined, () => lists.exec());
 
-    const found = /\n([0-9,]+) job\(s\) taken from retired queues by workers that are gone/.exec(out);
+    const found = /\n([0-9,]+) job\(s\) taken from the source's queues by workers that are gone/.exec(out);
     expect(Number(found![1]!.replaceAll(',', ''))).toBeGreaterThanOrEqual(1_000);
     expect(Number(found![1]!.replaceAll(',', ''))).toBeLessThan(2_500);
     expect(out).toContain(
-      `\nThe look for jobs workers took from retired queues into their fetchers' private lists (working:queue:*, queue:sq|*) was cut short: it stopped at ${found![1]} lists with such jobs, the most a summary reads. There may be more there; drain-check counts them.\n`,
+      `\nThe look for jobs workers took from the source's queues into their fetchers' private lists (working:queue:*, queue:sq|*) was cut short: it stopped at ${found![1]} lists with such jobs, the most a summary reads. There may be more there; drain-check counts them.\n`,
     );
     expect(out.trimEnd().split('\n').at(-1)).toBe(`Done, but jobs were left behind: ${found![1]} in private lists of gone workers · the look for jobs in workers' private lists was cut short (see "Needs a look" above).`);
   });

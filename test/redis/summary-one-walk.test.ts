@@ -59,7 +59,7 @@ describe("the summary's looks over the source's keyspace", { timeout: 120_000 },
       expect(scans).toBeGreaterThanOrEqual(Math.floor(keys / 1_500));
       expect(scans).toBeLessThanOrEqual(Math.ceil(keys / 1_000) + 2);
       const out = renderSummary(summary, 'source');
-      expect(out).toContain("\n1 job(s) taken from retired queues by workers that are gone, in their fetchers' private lists (working:queue:old:gitlab-sidekiq-0:4242:0a1b2c3d4e5f 1)");
+      expect(out).toContain("\n1 job(s) taken from the source's queues by workers that are gone, in their fetchers' private lists (working:queue:old:gitlab-sidekiq-0:4242:0a1b2c3d4e5f 1)");
       expect(summary.leftOnSource).toEqual([{ key: 'sidekiq-migrate:quarantine:old', queue: 'old', size: 1 }]);
       expect(summary.underOtherPrefixes).toMatchObject({ own: '', jobs: 1, places: [{ name: 'resque:gitlab:queue:old', jobs: 1 }], prefixes: ['resque:gitlab:'] });
       expect(summary.underOtherPrefixes?.cutShort).toBeUndefined();

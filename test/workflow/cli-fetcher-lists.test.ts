@@ -48,8 +48,10 @@ describe('jobs in a fetcher\'s private list of a retired queue at the end of a r
 
     expect(result.status).toBe(0);
     expect(result.stdout).toContain(
-      `\n1 job(s) taken from retired queues by workers that are gone, in their fetchers' private lists (${WORKING} 1): nobody runs them until a process of the same fetcher puts them back on their old queue on the source; then run again (drain-check counts them).\n`,
+      `\n1 job(s) taken from the source's queues by workers that are gone, in their fetchers' private lists (${WORKING} 1): nobody runs them until a process of the same fetcher puts them back on their old queue on the source; then run again (drain-check counts them).\n`,
     );
+    // A transfer retires no queue: its summary never says so.
+    expect(result.stdout).not.toContain('retired');
     expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs were left behind: 1 in private lists of gone workers (see "Needs a look" above).');
     await expectExactJobs(redis.source(), '', [jobEntry(WORKING, taken)]);
     await expectExactJobs(redis.target(), '', [jobEntry('queue:old', queued)]);
@@ -68,8 +70,9 @@ describe('jobs in a fetcher\'s private list of a retired queue at the end of a r
 
     expect(result.status).toBe(0);
     expect(result.stdout).toContain(
-      `\n1 job(s) taken from retired queues by workers that are gone, in their fetchers' private lists (${WORKING} 1): nobody runs them until a process of the same fetcher puts them back on their old queue on the source; then run again (drain-check counts them).\n`,
+      `\n1 job(s) of the selected classes taken from the source's queues by workers that are gone, in their fetchers' private lists (${WORKING} 1): nobody runs them until a process of the same fetcher puts them back on their old queue on the source; then run again (drain-check counts them).\n`,
     );
+    expect(result.stdout).not.toContain('retired');
     expect(result.stdout).not.toContain(otherList);
     expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs were left behind: 1 in private lists of gone workers (see "Needs a look" above).');
     await expectExactJobs(redis.source(), '', [jobEntry(WORKING, taken), jobEntry(otherList, other), jobEntry('queue:old', other.replace('[3]', '[4]'))]);
@@ -86,5 +89,20 @@ describe('jobs in a fetcher\'s private list of a retired queue at the end of a r
       `\n1 job(s) taken from retired queues are being worked on (${WORKING} 1): one that fails goes to retry, one whose worker dies back on its old queue; run again after the last restart (drain-check counts them).\n`,
     );
     expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
+  });
+
+  it('move: a live worker\'s list on the old Redis is being worked on there, said without "retired queues" (a transfer retires none)', async () => {
+    await seed(true);
+
+    const result = cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(
+      `\n1 job(s) taken from the source's queues are being worked on (${WORKING} 1): one that fails goes to retry, one whose worker dies back on its old queue, both on the source; run again after the last restart (drain-check counts them).\n`,
+    );
+    expect(result.stdout).not.toContain('retired');
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
+    await expectExactJobs(redis.source(), '', [jobEntry(WORKING, taken)]);
+    await expectExactJobs(redis.target(), '', [jobEntry('queue:old', queued)]);
   });
 });
