@@ -1,4 +1,5 @@
 import type { DrainReport } from '../../core/drain/drain-report.js';
+import { dormantEntries } from '../../core/drain/judge-drain.js';
 import { evictionWarning } from '../../core/redis/eviction-policy.js';
 import { displayName, displayText } from '../../core/redis/key-name.js';
 import { describePrefix } from '../../core/redis/sidekiq-prefixes.js';
@@ -30,7 +31,9 @@ export function renderDrainReport(report: DrainReport): string {
   const scope = elsewhere > 0 || hidden > 0 ? ` under ${describePrefix(report.prefix ?? '')}${elsewhere > 0 ? `, and ${elsewhere} under other prefixes` : ''}${unread} (below)` : '';
   // Dead and interrupted entries never run by themselves and do not count in `remaining`; a line
   // saying "0 job(s) left" over them read as an empty Redis, one an operator may flush.
-  const dormant = v.state === 'drained' ? report.sets.dead.total + (report.sets.interrupted?.total ?? 0) : 0;
+  // Scoped to retired queues, only those naming one of them (dormantEntries).
+  const entries = dormantEntries(report);
+  const dormant = v.state === 'drained' ? entries.dead + entries.interrupted : 0;
   const kept = dormant > 0 ? `; ${dormant} dead or interrupted entries that never run by themselves (below)` : '';
   const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${report.fetchedListsCutShort ? 'at least ' : ''}${report.remaining} job(s) left${dormant > 0 ? ' to run' : ''}${scope}${rate}${eta}${kept}`];
   for (const reason of v.reasons) lines.push(`  - ${displayText(reason)}`);

@@ -100,6 +100,16 @@ function orphanPlaces(report: Omit<DrainReport, 'verdict'>): string {
   return report.orphans.queues.length > 0 ? ` (queues nobody listens to: ${firstNamed(report.orphans.queues.map(displayName))})` : '';
 }
 
+/**
+ * The `dead` and `interrupted` entries a drained verdict names (they never run by themselves):
+ * all of them, or, in a check scoped to retired queues, those naming one of those queues.
+ */
+export function dormantEntries(report: Omit<DrainReport, 'verdict'>): { dead: number; interrupted: number } {
+  const scoped = report.retiredQueues !== undefined;
+  const of = (set: DrainReport['sets']['dead'] | undefined) => (set === undefined ? 0 : scoped ? set.toRetiredQueues : set.total);
+  return { dead: of(report.sets.dead), interrupted: of(report.sets.interrupted) };
+}
+
 function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
   const reasons: string[] = [];
   const estimated = (['schedule', 'retry'] as const).filter((set) => report.sets[set].orphanedEstimated);
@@ -110,9 +120,17 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
   ];
   if (report.remaining === 0 && counting.length > 0) return { state: 'draining', reasons: counting };
   if (report.remaining === 0) {
-    if (report.sets.dead.total > 0) reasons.push(`${report.sets.dead.total} dead job(s) remain; they never run unless retried: transfer them or accept losing them`);
-    const interrupted = report.sets.interrupted?.total ?? 0;
-    if (interrupted > 0) reasons.push(`${interrupted} interrupted job(s) remain (GitLab's reliable fetcher set them aside; they never run unless retried): transfer them or accept losing them`);
+    // Scoped to retired queues (a routing change on this Redis), only entries naming one of them
+    // matter, and there is nothing to transfer: the migration rewrites them. The others are the
+    // live queues' own dead jobs, as on any Redis.
+    const { dead, interrupted } = dormantEntries(report);
+    if (report.retiredQueues !== undefined) {
+      if (dead > 0) reasons.push(`${dead} dead job(s) name retired queues; retried, they would go where nobody fetches after the change: run the migration again (it rewrites them), or accept losing them`);
+      if (interrupted > 0) reasons.push(`${interrupted} interrupted job(s) (GitLab's reliable fetcher set them aside) name retired queues: run the migration again (it rewrites them), or accept losing them`);
+    } else {
+      if (dead > 0) reasons.push(`${dead} dead job(s) remain; they never run unless retried: transfer them or accept losing them`);
+      if (interrupted > 0) reasons.push(`${interrupted} interrupted job(s) remain (GitLab's reliable fetcher set them aside; they never run unless retried): transfer them or accept losing them`);
+    }
     // Only a check scoped to retired queues gets here with orphans (elsewhere they are part of
     // `remaining`): its scope is drained, but the exit code says jobs will never run, and why.
     if (report.orphans.total > 0) reasons.push(`${report.orphans.total} job(s) outside the retired queues will never run as things stand${orphanPlaces(report)}: give their queues a listener`);

@@ -52,6 +52,18 @@ describe('judgeDrain: drained', () => {
     });
   });
 
+  it('a check scoped to retired queues names only the dead and interrupted entries naming them, and never says to transfer them', () => {
+    // The live queues' own dead jobs (a routing change rewrote the rest): nothing to say.
+    expect(judgeDrain(report({ retiredQueues: ['old'], sets: { dead: { total: 5 }, interrupted: { total: 2 } } }))).toEqual({ state: 'drained', reasons: [] });
+    expect(judgeDrain(report({ retiredQueues: ['old'], sets: { dead: { total: 5, toRetiredQueues: 2 }, interrupted: { total: 2, toRetiredQueues: 1 } } }))).toEqual({
+      state: 'drained',
+      reasons: [
+        '2 dead job(s) name retired queues; retried, they would go where nobody fetches after the change: run the migration again (it rewrites them), or accept losing them',
+        "1 interrupted job(s) (GitLab's reliable fetcher set them aside) name retired queues: run the migration again (it rewrites them), or accept losing them",
+      ],
+    });
+  });
+
   it('a check scoped to retired queues is drained with orphans elsewhere, and names where they wait', () => {
     const r = report({ retiredQueues: ['old'], orphans: { queued: 4, scheduled: 1, total: 5, queues: ['nobody'] } });
     expect(judgeDrain(r)).toEqual({
@@ -81,12 +93,12 @@ describe('judgeDrain: stuck', () => {
       { name: 'c_worker', key: 'cron_job:c_worker', queue: null, enabled: true, listeners: 0 },
       { name: 'd_worker', key: 'cron_job:d_worker', queue: 'new', enabled: true, listeners: 1 },
     ];
-    const r = report({ retiredQueues: ['old'], cron, sets: { dead: { total: 1 } } });
+    const r = report({ retiredQueues: ['old'], cron, sets: { dead: { total: 1, toRetiredQueues: 1 } } });
     expect(judgeDrain(r)).toEqual({
       state: 'stuck',
       reasons: [
         "1 sidekiq-cron definition(s) still push to retired queues (a_worker → old): restart Sidekiq with the new rules (GitLab saves its cron definitions at boot) or run with --rewrite-cron",
-        '1 dead job(s) remain; they never run unless retried: transfer them or accept losing them',
+        '1 dead job(s) name retired queues; retried, they would go where nobody fetches after the change: run the migration again (it rewrites them), or accept losing them',
       ],
     });
     // Without retired queues there is nothing retired to push to.
