@@ -88,7 +88,15 @@ export function redisMoveScenario(old: () => Redis, next: () => Redis, urls: () 
         covers: 'reads the prefixed keys: the live old-side process, its queues listened to, exit 0; saves old-1.json and old-2.json',
         shows: ['Sidekiq processes: 1 live', 'post_receive'],
         doesNotShow: ['NONE'],
-        after: async (ctx) => expect(JSON.parse(ctx.file('old-2.json')).remaining).toBeGreaterThan(0),
+        after: async (ctx) => {
+          expect(JSON.parse(ctx.file('old-2.json')).remaining).toBeGreaterThan(0);
+          // What the runbook says of the check without --namespace is what the operator sees.
+          const without = await ctx.shell('sidekiq-migrate drain-check --redis "$OLD_REDIS" || echo "exit code $?"');
+          expect(without.stdout).toContain('exit code 2');
+          expect(without.stderr).toContain(`Sidekiq keys are there under "${NS}"`);
+          const runbook = readFileSync(repoPath('docs/runbooks/redis-move.md'), 'utf8');
+          expect(runbook).toContain('Always pass `--namespace "$NS"`: without it, on a prefixed instance, the check stops with exit code 2');
+        },
       },
       'move-old-workers': {
         covers:
