@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { selectionConflicts } from '../selection/selection-conflicts.js';
 import { migrationOptionFields, notANumber, oneRoutingForm, positiveInt } from './run-options.js';
 import { selectionOptionFields } from './selection-options.js';
+import { reservedRunIdProblem } from './reserved-run-ids.js';
 
 /** Where the deployed state machine is: `--state-machine ARN`, or the stack whose outputs name it. */
 export const deployedOptionFields = {
@@ -24,7 +25,13 @@ const interval = z.coerce
  * A run id that names a Step Functions execution: only 0-9A-Za-z-_ (what Step Functions asks for
  * CloudWatch logging), and short enough for `-resume-N` to be added within 80 characters.
  */
-const executionRunId = z.string().regex(/^[A-Za-z0-9_-]{1,70}$/, 'use 1–70 letters, digits, "_" or "-" (it names the Step Functions execution)');
+const executionRunId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,70}$/, 'use 1–70 letters, digits, "_" or "-" (it names the Step Functions execution)')
+  .superRefine((id, ctx) => {
+    const problem = reservedRunIdProblem(id);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 const connectionName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'a connection name of the deployment, e.g. source or target');
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseRedisUrl } from '../redis/redis-url.js';
 import { connectionOptionFields, transferConnectionFields } from './connection-options.js';
 import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
+import { reservedRunIdProblem } from './reserved-run-ids.js';
 import { checkSelection, redisEndpoint, selectionOptionFields } from './selection-options.js';
 
 /** A Redis URL, checked with the same parser the connection uses (its message redacts the password). */
@@ -48,7 +49,13 @@ export const migrationOptionFields = {
   json: z.boolean().default(false),
   verbose: z.boolean().default(false),
   pageSize: positiveInt('the page size').max(10_000, 'the page size must be at most 10000').default(1000),
-  runId: z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'use 1–80 letters, digits, "_", "." or "-"').optional(),
+  runId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,80}$/, 'use 1–80 letters, digits, "_", "." or "-"')
+    .superRefine((id, ctx) => {
+    const problem = reservedRunIdProblem(id);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }).optional(),
   tlsCa: z.string().min(1).optional(),
 };
 

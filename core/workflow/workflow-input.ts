@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
+import { reservedRunIdProblem } from '../config/reserved-run-ids.js';
 
 /**
  * The most loops of one work item in one execution. A loop is at most 69 history events (a
@@ -11,6 +12,11 @@ import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
 export const MAX_ITERATIONS = 360;
 
 const runId = z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'use 1–80 letters, digits, "_", "." or "-"');
+/** The id of a run this execution runs (not the one a rollback names: a run of before may still be rolled back). */
+const ownRunId = runId.superRefine((id, ctx) => {
+  const problem = reservedRunIdProblem(id);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 /**
  * Where jobs go, as an execution input. The plan step turns any form into a class mapping,
@@ -38,7 +44,7 @@ export const routingInputSchema = z.discriminatedUnion('kind', [
  */
 export const workflowInputSchema = z
   .strictObject({
-    runId,
+    runId: ownRunId,
     mode: z.enum(['reroute', 'transfer']),
     /** Connection names; the deployment (or the local runner) says what they point at. */
     source: z.string().min(1).default('source'),
