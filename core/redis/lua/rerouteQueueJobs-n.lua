@@ -37,8 +37,9 @@
     pushed_d     jobs pushed to destination d
 
   Refused before any write (guards.lua), every job left as it was, when the source or a
-  destination is not a list, `queues` or the record is not a set, a job's destination index names
-  no destination key, or R or the record's time to live is not a whole number.
+  destination is not a list, `queues` or the record is not a set, one key is named both as a
+  destination and as the record (or `queues`), a job's destination index names no destination
+  key, or R or the record's time to live is not a whole number.
 ]]
 local source, queues = KEYS[1], KEYS[2]
 local push, direction = ARGV[1], tonumber(ARGV[2])

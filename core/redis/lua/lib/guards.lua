@@ -11,14 +11,22 @@
   wrongType(checks)  checks: a list of { key, expected type }
   Returns            nil when every key is fine; otherwise the error reply to return at once:
                      'WRONGTYPE sidekiq-migrate <actual> <expected> <key>' (the key last, so
-                     that it may hold spaces; core/redis/key-type-error.ts reads it)
+                     that it may hold spaces; core/redis/key-type-error.ts reads it), or, for
+                     one key named with two types (absent, it passes a look at either, and the
+                     call would fail at its second write after its first: a run id `quarantine`
+                     once made a quarantine list the run's record of moves),
+                     'ERR sidekiq-migrate <key> is needed as a <type> and as a <type> by this
+                     call; it was refused before it wrote anything'
 ]]
 local function wrongType(checks)
   local seen = {}
   for _, check in ipairs(checks) do
     local key, expected = check[1], check[2]
+    if seen[key] and seen[key] ~= expected then
+      return redis.error_reply('ERR sidekiq-migrate ' .. key .. ' is needed as a ' .. seen[key] .. ' and as a ' .. expected .. ' by this call; it was refused before it wrote anything')
+    end
     if not seen[key] then
-      seen[key] = true
+      seen[key] = expected
       local actual = redis.call('TYPE', key)['ok']
       if actual ~= 'none' and actual ~= expected then
         return redis.error_reply('WRONGTYPE sidekiq-migrate ' .. actual .. ' ' .. expected .. ' ' .. key)
