@@ -1,12 +1,15 @@
 import type { RedisKey } from 'ioredis';
 import { InputError } from '../errors/input-error.js';
 import { nameFromBytes, redisKey } from '../redis/key-name.js';
+import { RESERVED_RUN_IDS, reservedRunIdProblem } from '../config/reserved-run-ids.js';
 
 /** Run ids become part of key names: keep them to characters that cannot be confused with a separator. */
 export function assertRunId(runId: string): string {
   if (!/^[A-Za-z0-9_.-]{1,80}$/.test(runId)) {
     throw new InputError(`Invalid run id ${JSON.stringify(runId)}: use 1–80 letters, digits, '_', '.' or '-'`);
   }
+  const reserved = reservedRunIdProblem(runId);
+  if (reserved !== undefined) throw new InputError(`Invalid run id ${reserved}`);
   return runId;
 }
 
@@ -67,7 +70,9 @@ export function parseInflightKey(sourcePrefix: string, key: Buffer | string): { 
   const rest = bytes.subarray(prefix.length);
   // latin1 maps each byte to one character: the ASCII parts match, offsets stay byte offsets.
   const match = /^sidekiq-migrate:([A-Za-z0-9_.-]+):inflight:(queue:)?/.exec(rest.toString('latin1'));
-  if (!match || match[0].length === rest.length) return null;
+  // A name the tool keeps keys of its own under is no run's (reserved-run-ids.ts): the quarantine
+  // list of a queue named `inflight:…` is not in flight.
+  if (!match || match[0].length === rest.length || RESERVED_RUN_IDS.has(match[1]!)) return null;
   const tail = rest.subarray(match[0].length);
   const sourceKey = match[2] ? `queue:${nameFromBytes(tail)}` : tail.toString('utf8');
   return { runId: match[1]!, sourceKey };

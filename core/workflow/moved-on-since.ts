@@ -5,6 +5,7 @@ import { escapeGlob } from '../reroute/discover-queues.js';
 import { decodeMove, movesKey } from '../reroute/move-record.js';
 import type { RecordedMove, ReverseRoutingPlan } from '../routing/reverse-plan.js';
 import { startedWithKey } from './started-with.js';
+import { RESERVED_RUN_IDS } from '../config/reserved-run-ids.js';
 
 /**
  * A rollback of run R drains the queues R moved jobs to. A later run that moved those classes on
@@ -108,8 +109,10 @@ export async function movedOnSinceAmong(redis: Redis, prefix: string, plan: Reve
 /** A record's run id, or null for a key that is no record of ours under this prefix. */
 function runIdOfRecord(head: string, key: string): string | null {
   const runId = key.slice(head.length, key.length - ':moves'.length);
-  // A run id has no ':' (rollback-options.ts): a longer key is another prefix's record.
-  return !runId.includes(':') && runId.length > 0 ? runId : null;
+  // A run id has no ':' (rollback-options.ts): a longer key is another prefix's record. Nor is it a
+  // name the tool keeps keys of its own under: `quarantine:moves` is the quarantine list of a queue
+  // named `moves`, whose SMEMBERS failed every rollback's plan.
+  return !runId.includes(':') && runId.length > 0 && !RESERVED_RUN_IDS.has(runId) ? runId : null;
 }
 
 function movedOnAmong(plan: ReverseRoutingPlan, { records, cutShortAfter }: { records: TimedRecord[]; cutShortAfter?: number }): MovedOnSince | undefined {

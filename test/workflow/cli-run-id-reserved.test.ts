@@ -47,4 +47,32 @@ describe('a run id that names one of the tool\'s own key families', { timeout: 6
     expect(await jobsIn(redis.client())).toEqual([jobEntry('queue:new_a', withQueue(moved, 'moves', 'new_a'))]);
     expect(await redis.client().lrange('sidekiq-migrate:quarantine:moves', 0, -1)).toEqual([unmapped]);
   });
+
+  // Every run's record of moves is `sidekiq-migrate:RUN:moves`: the quarantine list of a queue named
+  // `moves` (sidekiq-migrate:quarantine:moves) was read as the record of a run `quarantine`, and
+  // SMEMBERS of a list failed every rollback's plan ('the key holds another type … check the key
+  // prefix', exit 1), its dry run too: no run on that Redis could be rolled back any more.
+  it('a quarantine list of a queue named moves is no run\'s record: the rollback puts the run\'s jobs back', async () => {
+    const moved = sidekiqPayload({ className: 'A', queue: 'moves', args: '[1]' });
+    const unmapped = sidekiqPayload({ className: 'Z', queue: 'moves', args: '[2]' });
+    await redis.client().lpush('queue:moves', moved, unmapped);
+    await redis.client().sadd('queues', 'moves');
+    const run = await cli('run', '--redis', redis.url(), '--mapping', mappingFile, '--unmapped', 'quarantine', '--run-id', 'r1');
+    expect(run.code).toBe(0);
+    expect(await redis.client().lrange('sidekiq-migrate:quarantine:moves', 0, -1)).toEqual([unmapped]);
+
+    const before = await keyValueSnapshot(redis.client());
+    const dry = await cli('rollback', 'r1', '--redis', redis.url(), '--dry-run');
+    expect(dry.stderr).not.toContain('another type');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('Dry run, nothing written: a run would move 1 job(s) and leave jobs behind: 1 in quarantine lists from earlier runs');
+    expect(await keyValueSnapshot(redis.client())).toEqual(before);
+
+    const back = await cli('rollback', 'r1', '--redis', redis.url());
+    expect(back.stderr).not.toContain('another type');
+    expect(back.code).toBe(0);
+    expect(back.stdout).toContain('Done, but jobs were left behind: 1 in quarantine lists from earlier runs');
+    expect(await jobsIn(redis.client())).toEqual([jobEntry('queue:moves', moved)]);
+    expect(await redis.client().lrange('sidekiq-migrate:quarantine:moves', 0, -1)).toEqual([unmapped]);
+  });
 });
