@@ -5,7 +5,7 @@ import { isLiveQueue } from '../routing/routing-plan.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { markAfter, readAppendWindow, type TailMark } from './append-window.js';
 import { drivePages, type DriveLimits, type PageResult } from './drive-pages.js';
-import { readFrontWindow } from './front-window.js';
+import { readFrontWindow, windowAt } from './front-window.js';
 import { callWindows } from './call-windows.js';
 import { examineQueuedJob, type Examined } from './examine-job.js';
 import { PageMoves, recordArgs } from './move-record.js';
@@ -43,6 +43,12 @@ export interface QueueCursor {
   readonly bytesPerJob?: number;
   readonly tail?: TailMark;
   readonly floor?: string;
+  /**
+   * `front` only: the digest of the highest original not yet examined, the job the last window
+   * read just below itself; the next window starts at it (front-window.ts), wherever pops or pushes
+   * at the tail moved it. Absent when none was read (the originals are done, or a cursor of before).
+   */
+  readonly next?: string;
   readonly ceiling?: JobMark;
 }
 
@@ -91,7 +97,7 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
   const source = keys.queue(queue);
   const counters = emptyCounters();
   try {
-    const { cursor, want, window, positions, bytesPerJob, over, below } = await readSlice(request, placement);
+    const { cursor, want, window, positions, bytesPerJob, over, below, next: nextOriginal } = await readSlice(request, placement);
     if (want <= 0) return { cursor, done: true, counters: await countArrivals(request, cursor, counters) };
 
     // Process in the order that keeps relative order (see Placement): newest first for `front`.
@@ -151,7 +157,8 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
     const lowest = placement === 'front' ? (dryRun ? jobs : left).at(-1) : undefined;
     const floor = lowest === undefined ? cursor.floor : entryDigest(lowest);
     const marked = tail === undefined ? counts : { ...counts, tail };
-    const next = withBytes(floor === undefined ? marked : { ...marked, floor }, meanBytes(window, bytesPerJob));
+    const floored = floor === undefined ? marked : { ...marked, floor };
+    const next = withBytes(nextOriginal === undefined ? floored : { ...floored, next: entryDigest(nextOriginal) }, meanBytes(window, bytesPerJob));
     const done = next.examined >= next.limit || (placement === 'append' && window.length < want);
     return { cursor: next, done, counters: done ? await countArrivals(request, next, counters) : counters };
   } catch (error) {
@@ -173,6 +180,8 @@ interface SliceRead {
   readonly over?: number;
   /** How many jobs lay below the window (between it and the tail) when it was read. */
   readonly below: number;
+  /** `front`: the job just below the window when it was read (the next window starts at it). */
+  readonly next?: Buffer | undefined;
 }
 
 /**
@@ -243,24 +252,43 @@ async function lengthAndRange(redis: QueueSliceRequest['redis'], key: RedisKey, 
  * - `append`: from the oldest end, stepping over the jobs kept there (all of them in a dry run,
  *   which removes nothing), found again by their mark (append-window.ts).
  */
-async function readWindow(request: QueueSliceRequest, placement: Placement, cursor: QueueCursor, want: number): Promise<{ window: Buffer[]; positions: number; below: number; over?: number }> {
+async function readWindow(request: QueueSliceRequest, placement: Placement, cursor: QueueCursor, want: number): Promise<{ window: Buffer[]; positions: number; below: number; over?: number; next?: Buffer | undefined }> {
   const { redis, keys, queue, dryRun } = request;
   const source = keys.queue(queue);
   if (placement === 'front') {
     const unexamined = cursor.limit - cursor.examined;
-    if (cursor.floor !== undefined) {
-      const { window, present } = await readFrontWindow(redis, source, unexamined, cursor.floor, want);
-      return { window, positions: unexamined - present + window.length, below: present - window.length };
+    // The highest original not yet examined; gone (an attempt of the last slice whose answer was
+    // lost moved it, or a worker took it and every job below), the lowest job left in place above
+    // them, else by count, as before such marks were kept.
+    if (cursor.next !== undefined) {
+      const { window, present, next, gone } = await readFrontWindow(redis, source, unexamined - 1, cursor.next, want, true);
+      if (!gone) return { window, positions: accounted(unexamined, present, window.length), below: present - window.length, next };
     }
-    const [length, all] = await lengthAndRange(redis, source, -unexamined, -(unexamined - want + 1));
-    if (length >= unexamined) return { window: all, positions: want, below: unexamined - all.length };
-    const present = length;
-    const take = Math.min(want, present);
-    const window = take > 0 ? await redis.lrangeBuffer(source, -present, -(present - take + 1)) : [];
-    return { window, positions: unexamined - present + take, below: present - window.length };
+    if (cursor.floor !== undefined) {
+      const { window, present, next } = await readFrontWindow(redis, source, unexamined, cursor.floor, want);
+      return { window, positions: accounted(unexamined, present, window.length), below: present - window.length, next };
+    }
+    // By count (a queue's first window, or a cursor of before): with the job below it, the next one's mark.
+    const more = unexamined > want ? 1 : 0;
+    const [length, all] = await lengthAndRange(redis, source, -unexamined, -(unexamined - want + 1) + more);
+    if (length >= unexamined) return { window: all.slice(0, want), positions: want, below: unexamined - Math.min(want, all.length), next: more === 1 ? all[want] : undefined };
+    const { window, next } = (await windowAt(redis, source, length, want))!;
+    return { window, positions: unexamined - length + Math.min(want, length), below: length - window.length, next };
   }
   const { window, over } = await readAppendWindow(redis, source, dryRun ? cursor.examined : cursor.kept, cursor.tail, want);
   return { window, positions: window.length, below: over, over };
+}
+
+/**
+ * The original positions a `front` window below its mark accounts for: the originals gone (a
+ * worker took them) and those it examined. More jobs below the mark than originals left to examine
+ * (`present` > `unexamined`) were pushed onto the tail since (a rollback's other pass, Sidekiq's
+ * shutdown requeue): they lie below the originals, so the window's first jobs are originals. Never
+ * negative: counted as originals, such jobs made `examined` go down, past zero.
+ */
+function accounted(unexamined: number, present: number, examined: number): number {
+  const originals = Math.min(unexamined, present);
+  return unexamined - originals + Math.min(examined, originals);
 }
 
 /**

@@ -298,6 +298,57 @@ describe('queue slices', () => {
     });
   }
 
+  // A rollback drains every queue its run moved jobs to, and puts jobs back on the queues they came
+  // from: when one of those is drained too (the run swapped classes between two queues, or moved set
+  // entries out of a queue that other classes moved into), the other queue's pass RPUSHes onto this
+  // one's tail while this pass reads its originals by tail offset. Before any job was left in place
+  // (no floor), the window was placed by count alone: it slid down by the jobs pushed, took them
+  // for originals, and left as many originals unexamined above it, counted as arrived (a swap of
+  // 3,000 jobs each way put back 1,600 of each and said '4,200 job(s) arrived on retired queues').
+  it('front: jobs pushed onto the tail between slices before any was left in place: the next window still starts at the originals not yet examined', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const seeded = jobs(10);
+    for (const p of seeded) await enqueue(keys, 'old', p);
+    // More than a window and than the look near where the mark was (64 jobs) reach.
+    const pushed = jobs(70, 'Unmapped');
+    const request = { redis, keys, plan: mapping({ A: 'new' }), queue: 'old', sliceSize: 3, dryRun: false };
+
+    const first = await rerouteQueueSlice({ ...request, cursor: null });
+    expect(first).toMatchObject({ done: false, cursor: { limit: 10, examined: 3, kept: 0 }, counters: { scanned: 3, moved: 3 } });
+    // The other pass puts jobs back at the consumer end, oldest first in line.
+    await redis.rpush(keys.queue('old'), ...pushed);
+    const examined: number[] = [];
+    const rest = await drivePages(async (cursor) => {
+      const slice = await rerouteQueueSlice({ ...request, cursor });
+      examined.push(slice.cursor.examined);
+      return slice;
+    }, first.cursor as QueueCursor | null);
+    // Never below what was examined before (an execution's state refuses a negative count).
+    expect(examined.every((n, i) => n >= (examined[i - 1] ?? 3))).toBe(true);
+
+    // Every original moved, in order; the pushed jobs left where they were put, counted as what
+    // they are on a retired queue: arrived during the run (a rollback counts only the classes it puts back).
+    expect((await fetchOrder(keys, 'new')).map(jidOf)).toEqual(seeded.map(jidOf));
+    expect(await redis.lrange(keys.queue('old'), 0, -1)).toEqual(pushed);
+    expect(rest.counters).toMatchObject({ moved: 7, arrived: 70 });
+    expect(rest.cursor).toMatchObject({ limit: 10, examined: 10 });
+  });
+
+  it('front: a slice run again from the cursor before it (its answer lost) finds the original it started at gone, and goes on by count: every original moved once', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const seeded = jobs(10);
+    for (const p of seeded) await enqueue(keys, 'old', p);
+    const request = { redis, keys, plan: mapping({ A: 'new' }), queue: 'old', sliceSize: 3, dryRun: false };
+
+    const first = await rerouteQueueSlice({ ...request, cursor: null });
+    await rerouteQueueSlice({ ...request, cursor: first.cursor });
+    const rest = await drivePages((cursor) => rerouteQueueSlice({ ...request, cursor }), first.cursor as QueueCursor | null);
+
+    expect((await fetchOrder(keys, 'new')).map(jidOf)).toEqual(seeded.map(jidOf));
+    expect(await redis.exists(keys.queue('old'))).toBe(0);
+    expect(rest).toMatchObject({ done: true, counters: { moved: 4, arrived: 0 } });
+  });
+
   it('front: a worker fetching between slices leaves fewer originals than unexamined: the slice reads what is left and accounts for the rest as gone', async () => {
     const keys = new SidekiqKeys(uniquePrefix());
     const seeded = jobs(10);
