@@ -17,6 +17,7 @@ import { registerStopCommand } from './commands/stop-command.js';
 import { registerWatchCommand } from './commands/watch-command.js';
 import { ExitCode } from './exit-codes.js';
 import { registerHelpCommand } from './help-command.js';
+import { OutageWatch } from './workflow/outage-watch.js';
 import { localTaskHandlers } from './workflow/task-handlers.js';
 
 /** Builds the `sidekiq-migrate` program; every command writes through `ctx.io`. */
@@ -61,7 +62,8 @@ export function buildProgram(ctx: CliContext): Command {
 export async function main(
   argv: readonly string[],
   io: CliIo = processIo,
-  handlersFor: CliContext['handlersFor'] = localTaskHandlers,
+  // A server unreachable past the retries that ride out a failover ends the run (outage-watch.ts).
+  handlersFor: CliContext['handlersFor'] = (connections) => localTaskHandlers(new OutageWatch(connections)),
   time: Pick<CliContext, 'sleep' | 'now'> = realTime,
 ): Promise<number> {
   const ctx: CliContext = { io, exitCode: ExitCode.ok, handlersFor, ...time };

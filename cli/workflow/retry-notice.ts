@@ -37,11 +37,29 @@ function retriersOf(state: string): readonly Retrier[] {
   return retriers.get(state) ?? [];
 }
 
+/** Seconds a retrier waits in all, as Step Functions counts it (the attempts' own time aside). */
+function totalWait(retrier: Retrier): number {
+  let wait = 0;
+  for (let i = 0; i < (retrier.MaxAttempts ?? 3); i++) wait += Math.min((retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** i, retrier.MaxDelaySeconds ?? Infinity);
+  return wait;
+}
+
+/**
+ * How long a local run keeps retrying against a server it cannot connect to (outage-watch.ts):
+ * the longest any step's RetryableError retries wait in all (about 2 min), which rides out a
+ * failover; past it, no step waits out the same retries again.
+ */
+export function failoverWindowMs(): number {
+  retriersOf('');
+  let longest = 0;
+  for (const list of retriers!.values()) for (const r of list) if (r.ErrorEquals.includes('RetryableError')) longest = Math.max(longest, totalWait(r));
+  return longest * 1000;
+}
+
 /** "at most 6 times, about 2 min in all": the retrier's attempts and what it waits in all, as Step Functions counts it. */
 export function describeRetries(retrier: Retrier): string {
   const attempts = retrier.MaxAttempts ?? 3;
-  let wait = 0;
-  for (let i = 0; i < attempts; i++) wait += Math.min((retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** i, retrier.MaxDelaySeconds ?? Infinity);
+  const wait = totalWait(retrier);
   const over = wait < 90 ? `${Math.round(wait)} s` : `${Math.round(wait / 60)} min`;
   return `at most ${attempts} time${attempts === 1 ? '' : 's'}, about ${over} in all`;
 }
@@ -62,8 +80,9 @@ export function transientNotice(attempt: FailedAttempt): string {
  * minutes its retries take, then printed the error. Once per state and message: a page retried
  * six times with the same error is one line, and a failover that fails every page says so per page.
  */
-export function retryNotice(io: CliIo): (execution: string, event: LocalEvent) => void {
+export function retryNotice(io: CliIo, clock: () => number = Date.now): (execution: string, event: LocalEvent) => void {
   const said = new Set<string>();
+  const unreachable = new Set<string>();
   return (_execution, event) => {
     if (event.type !== 'StateFailed' || typeof event['Error'] !== 'string' || !event.state) return;
     const cause = event['Cause'] as { message?: unknown } | string | undefined;
@@ -73,6 +92,20 @@ export function retryNotice(io: CliIo): (execution: string, event: LocalEvent) =
     const text = transientNotice({ state: event.state.name, error: event['Error'], message });
     if (!text) return;
     said.add(key);
-    io.err(text);
+    // A server that refuses connections: how long the run goes on retrying, and what Ctrl-C does.
+    const server = /^Cannot connect to (source|target|Redis|--redis) (\S+?):? /.exec(message);
+    const first = server && !unreachable.has(`${server[1]} ${server[2]}`);
+    if (server) unreachable.add(`${server[1]} ${server[2]}`);
+    io.err(first ? `${text}${unreachableNotice(server[1]!, server[2]!, clock())}` : text);
   };
+}
+
+/** Said once per server: the run's retries end within failoverWindowMs (outage-watch.ts), and Ctrl-C quits at once. */
+function unreachableNotice(role: string, url: string, now: number): string {
+  const window = failoverWindowMs();
+  const until = new Date(now + window).toISOString().slice(11, 19);
+  return (
+    `  The ${role} ${url} cannot be reached. The run retries, to ride out a failover, until about ${until} UTC (${Math.round(window / 60_000)} min from now); ` +
+    `if it is still unreachable then, the run stops and fails, losing nothing. Ctrl-C quits now, losing nothing either: run the same command again once the ${role} is back.\n`
+  );
 }

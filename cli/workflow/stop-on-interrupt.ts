@@ -1,5 +1,6 @@
 import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import { stopRunStep } from '../../core/workflow/steps/stop-run-step.js';
+import { RedisUnavailableError } from '../../core/redis/redis-errors.js';
 import type { CliIo } from '../cli-io.js';
 
 /** What a local run needs to be stopped as `sidekiq-migrate stop` stops a deployed one. */
@@ -49,6 +50,13 @@ export function stopOnInterrupt(run: InterruptibleRun, io: CliIo, planned: () =>
     stopping = signal;
     io.err(`\n${signal}: stopping run ${settings.runId} after the pages in progress (${signal} again to quit at once)…\n`);
     stopRunStep(settings, run.connections, { reason: signal }).catch((error: unknown) => {
+      // A server that cannot be reached cannot be told to stop, and the run would wait out its
+      // retries (minutes): quit at once, as a second signal does, which loses nothing.
+      if (error instanceof RedisUnavailableError) {
+        io.err(`Could not stop run ${settings.runId} cleanly: ${error.message}\nQuitting now. Nothing is lost: run the same command again once the server is back, to finish what is in flight.\n`);
+        quit(130);
+        return;
+      }
       io.err(`Could not stop run ${settings.runId} cleanly (${(error as Error).message}); ${signal} again to quit at once.\n`);
     });
   };

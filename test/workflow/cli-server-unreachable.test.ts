@@ -1,0 +1,133 @@
+// The target of a `move` goes down mid-run and stays down, as the shipped CLI meets it. Before, the
+// operator saw "Transient: the state machine retries this step (at most 6 times, about 2 min in
+// all)" once per step, and nothing else for 6 to 10 minutes: the slices retried for 2 min, then
+// the add-up, then the lock's release, each in turn. Ctrl-C only said it could not stop the run.
+// Now the first failure to connect says the server cannot be reached, until when the run retries
+// (long enough to ride out a failover) and what Ctrl-C does; past that the run ends at once,
+// naming the server and what to do; and Ctrl-C quits at once (exit 130). The next run, once the
+// server is back, finishes the move: every job on the target exactly once.
+import { spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { jobEntry, jobsIn } from '../support/exact-jobs.js';
+import { repoPath } from '../support/paths.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { runCli } from '../support/run-cli.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { switchableProxy } from '../support/switchable-proxy.js';
+
+const redis = privateSourceAndTarget();
+const proxies: Awaited<ReturnType<typeof switchableProxy>>[] = [];
+afterEach(async () => {
+  await Promise.all(proxies.splice(0).map((p) => p.close()));
+});
+
+/** 3,000 queued jobs on one queue and 20 scheduled: what the source holds, as jobEntry prints it. */
+async function seed(): Promise<string[]> {
+  const entries: string[] = [];
+  const pipeline = redis.source().pipeline();
+  for (let i = 0; i < 3_000; i++) {
+    const payload = sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` });
+    pipeline.rpush('queue:default', payload);
+    entries.push(jobEntry('queue:default', payload));
+  }
+  for (let i = 0; i < 20; i++) {
+    const payload = sidekiqPayload({ className: 'A', queue: 'default', args: `["s${i}"]` });
+    pipeline.zadd('schedule', String(1795459303 + i), payload);
+    entries.push(jobEntry('schedule', payload, String(1795459303 + i)));
+  }
+  pipeline.sadd('queues', 'default');
+  await pipeline.exec();
+  return entries.sort();
+}
+
+/**
+ * `move` as a child process, slowed (--rate-limit, pages of 100) so that it is still moving when the
+ * target goes down; `onStderr` sees stderr as it grows, and the child (to signal it).
+ */
+function move(target: string, onStderr: (stderr: string, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; stdout: string; stderr: string; endedAt: number }> {
+  const args = ['move', '--from', redis.urls().source, '--to', target, '--run-id', 'gone-1', '--rate-limit', '200', '--page-size', '100'];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [repoPath('bin/sidekiq-migrate.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let [stdout, stderr] = ['', ''];
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => onStderr((stderr += chunk.toString()), child));
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve({ code: code ?? (signal ? -1 : null), stdout, stderr, endedAt: Date.now() }));
+  });
+}
+
+const targetPort = () => new URL(redis.urls().target);
+
+/** After the server is back: the same command finishes the move; every job on the target once, none left. */
+async function finishedOnceBack(proxy: Awaited<ReturnType<typeof switchableProxy>>, seeded: string[]): Promise<void> {
+  proxy.up();
+  const again = await runCli('move', '--from', redis.urls().source, '--to', proxy.url, '--run-id', 'gone-1');
+  expect(again.stdout).toContain('Complete');
+  expect(again.code).toBe(0);
+  expect(await jobsIn(redis.target())).toEqual(seeded);
+  expect(await jobsIn(redis.source())).toEqual([]);
+  expect(await redis.source().keys('*inflight*')).toEqual([]);
+}
+
+describe('move: the target goes down mid-run and stays down', () => {
+  it('says at once that the target cannot be reached, until when it retries and what Ctrl-C does; ends after that window naming the target and what to do; the next run finishes', { timeout: 300_000 }, async () => {
+    const seeded = await seed();
+    const proxy = await switchableProxy({ host: targetPort().hostname, port: Number(targetPort().port) });
+    proxies.push(proxy);
+    let downAt = 0;
+    let saidAt = 0;
+    const result = await move(proxy.url, (stderr) => {
+      if (!downAt && / [1-9][\d,]* moved/.test(stderr)) {
+        downAt = Date.now();
+        proxy.down();
+      }
+      if (downAt && !saidAt && stderr.includes('cannot be reached')) saidAt = Date.now();
+    });
+
+    expect(proxy.refused(), 'the run tried the target while it was down').toBeGreaterThan(0);
+    // Said within seconds of the outage, in words naming the server, the end of the retries and Ctrl-C.
+    expect(result.stderr).toMatch(
+      new RegExp(
+        String.raw`\n  The target ${proxy.url.replace(/\./g, '\\.')} cannot be reached\. The run retries, to ride out a failover, until about \d\d:\d\d:\d\d UTC \(2 min from now\); ` +
+          String.raw`if it is still unreachable then, the run stops and fails, losing nothing\. Ctrl-C quits now, losing nothing either: run the same command again once the target is back\.\n`,
+      ),
+    );
+    expect(saidAt - downAt).toBeLessThan(20_000);
+    expect(result.stderr.split('cannot be reached.').length, 'said once').toBe(2);
+    // Ended after one retry window (about 2 min), not after each step waited out its own in turn.
+    expect(result.endedAt - downAt).toBeLessThan(200_000);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/The target has been unreachable for 2 min( \d+ s)?, longer than a failover takes \(the retries wait 2 min 2 s\): the run stopped retrying\. Nothing is lost/);
+    expect(result.stderr).toContain('Check that the target is up and reachable from here (host, port, firewall or security group, TLS), then run the same command again: it finishes the run.');
+    expect(result.stderr).toContain(`Cannot connect to target ${proxy.url}`);
+    expect(result.stdout).not.toContain('Complete');
+
+    await finishedOnceBack(proxy, seeded);
+  });
+
+  it('Ctrl-C while the target cannot be reached quits at once (exit 130), naming it; the next run finishes', { timeout: 120_000 }, async () => {
+    const seeded = await seed();
+    const proxy = await switchableProxy({ host: targetPort().hostname, port: Number(targetPort().port) });
+    proxies.push(proxy);
+    let downAt = 0;
+    let signalledAt = 0;
+    const result = await move(proxy.url, (stderr, child) => {
+      if (!downAt && / [1-9][\d,]* moved/.test(stderr)) {
+        downAt = Date.now();
+        proxy.down();
+      }
+      if (downAt && !signalledAt && stderr.includes('Transient:')) {
+        signalledAt = Date.now();
+        child.kill('SIGINT');
+      }
+    });
+
+    expect(signalledAt).toBeGreaterThan(0);
+    expect(result.endedAt - signalledAt).toBeLessThan(20_000);
+    expect(result.code).toBe(130);
+    expect(result.stderr).toContain(`Could not stop run gone-1 cleanly: Cannot connect to target ${proxy.url}`);
+    expect(result.stderr).toContain('Quitting now. Nothing is lost: run the same command again once the server is back, to finish what is in flight.\n');
+
+    await finishedOnceBack(proxy, seeded);
+  });
+});
