@@ -56,6 +56,7 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
     .option('--retired-queues <list>', 'queues that should receive nothing any more (routing change): arrivals are reported')
     .option('--tls-ca <file>', "CA certificate(s) to trust for rediss:// (PEM), besides Node's default CAs")
     .option('--password <password>', 'the Redis password, apart from the URL; better: $SIDEKIQ_MIGRATE_PASSWORD')
+    .option('--time-limit <seconds>', `seconds the check may take before its looks over the keyspace stop, saying what they did not reach (default ${DRAIN_CHECK_FUNCTION_TIMEOUT_SECONDS}, as the deployed check; more to look at a large Redis in full)`)
     .option('--json', 'print the report as JSON')
     .option('--deployed', "run the deployment's drain check now (AWS Lambda, inside the VPC), as its schedule does")
     .option('--connection <name>', "with --deployed: the deployment's connection to check (default: the one its schedule checks)")
@@ -104,10 +105,12 @@ async function localCheck(options: DrainCheckOptions, started: number, selection
     const { redis, keys, name } = await connections.get('Redis');
     // "DRAINED" under a wrong prefix would send an operator on: refused when Sidekiq data is elsewhere.
     // Bounded as the deployed check is, by its function's timeout (check-budget.ts): local behaves like AWS.
-    const { dataLookUntil, readSetsUntil, lookUntil } = drainCheckBudget(started, DRAIN_CHECK_FUNCTION_TIMEOUT_SECONDS * 1000);
+    const seconds = options.timeLimit ?? DRAIN_CHECK_FUNCTION_TIMEOUT_SECONDS;
+    const { dataLookUntil, readSetsUntil, lookUntil } = drainCheckBudget(started, seconds * 1000);
+    const moreTime = `To look at all of it, give the check more time: --time-limit SECONDS (this check had ${seconds} s${options.timeLimit === undefined ? ", the deployed check's bound" : ''}).`;
     const dataLook = await checkSidekiqPrefixLook(redis, keys, { name, option: '--namespace' }, { until: dataLookUntil });
     if (previous && options.previous) checkSameScope(options.previous, previous, { redis: name, prefix: keys.prefix, retiredQueues: options.retiredQueues });
-    const report = await drainCheck(redis, keys, { previous, retiredQueues: options.retiredQueues, name, readSetsUntil, lookUntil, ...(dataLook.cutShort ? { sidekiqDataLookCutShort: dataLook.cutShort } : {}) });
+    const report = await drainCheck(redis, keys, { previous, retiredQueues: options.retiredQueues, name, readSetsUntil, lookUntil, moreTime, ...(dataLook.cutShort ? { sidekiqDataLookCutShort: dataLook.cutShort } : {}) });
     if (!selection) return { report };
     // Jobs of the selection that workers took here come back here if their worker dies: counted
     // too; so are those in quarantine lists, which no move carries.

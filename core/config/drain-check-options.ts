@@ -1,8 +1,12 @@
 import { z } from 'zod';
 import { parseRedisUrl } from '../redis/redis-url.js';
 import { connectionOptionFields } from './connection-options.js';
+import { positiveInt } from './run-options.js';
 import { deployedOptionFields } from './deployed-options.js';
 import { checkSelection, selectionOptionFields, STORE_NAME } from './selection-options.js';
+
+/** The most --time-limit takes: a day. */
+export const MAX_TIME_LIMIT_SECONDS = 86_400;
 
 /**
  * `sidekiq-migrate drain-check`: one Redis (`--redis URL`), or the deployment's drain check run
@@ -38,6 +42,14 @@ export const drainCheckOptionsSchema = z
           'names no queue: give the queues the routing change retires, comma-separated. A change that retires no queue leaves nothing on an old queue to wait for (leave the option out to check the whole Redis).',
       }),
     ...connectionOptionFields,
+    /**
+     * Seconds a local check may take (default: the deployed check's, its function's timeout),
+     * before its looks over the keyspace stop and say what they did not reach (check-budget.ts):
+     * a Redis of tens of millions of keys needs more to be looked at in full.
+     */
+    timeLimit: positiveInt('the seconds the check may take')
+      .max(MAX_TIME_LIMIT_SECONDS, `at most ${MAX_TIME_LIMIT_SECONDS} seconds (a day); give whole seconds, e.g. 600`)
+      .optional(),
     json: z.boolean().default(false),
     deployed: z.boolean().default(false),
     /** With --deployed: the deployment's connection the function checks (default: the one it was deployed for). */
@@ -58,6 +70,7 @@ export const drainCheckOptionsSchema = z
     if (o.catalog.length > 0 && o.rules === undefined) ctx.addIssue({ code: 'custom', path: ['rules'], message: 'a catalog needs routing rules' });
     if (o.deployed) {
       // The function reaches the Redis from inside the VPC with the deployment's settings.
+      if (o.timeLimit !== undefined) ctx.addIssue({ code: 'custom', path: ['timeLimit'], message: "not with --deployed: the deployed check has its function's timeout; to look longer, run the check here with --redis and --time-limit" });
       for (const local of ['redis', 'tlsCa', 'password', 'previous'] as const) {
         if (o[local] !== undefined) ctx.addIssue({ code: 'custom', path: [local], message: 'not with --deployed: the deployed check uses its own connection and remembers its last check' });
       }

@@ -57,6 +57,11 @@ export interface DrainCheckOptions {
    * not known, so the verdict is never `drained`.
    */
   readonly sidekiqDataLookCutShort?: KeyspaceCut;
+  /**
+   * How to give a check that its time cut short more time, said with what it did not look at
+   * (`keyspaceLookCutShort.moreTime`): the CLI's option, or for the deployed check the CLI.
+   */
+  readonly moreTime?: string;
   readonly staleAfterSeconds?: number;
   /** How the Redis is named in the report (a redacted URL). */
   readonly name?: string;
@@ -179,7 +184,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       ...(movedDuringCheck > 0 ? { movedDuringCheck } : {}),
       maxmemoryPolicy: await readEvictionPolicy(redis),
       ...(scoped ? { retiredQueues: [...retired] } : {}),
-      ...(keyspaceLookCutShort ? { keyspaceLookCutShort } : {}),
+      ...(keyspaceLookCutShort ? { keyspaceLookCutShort: { ...keyspaceLookCutShort, ...(options.moreTime ? { moreTime: options.moreTime } : {}) } } : {}),
       // Stopped at its limit, the look for private lists found a floor: said, never drained.
       ...(fetcherLook.cutShort === 'lists' ? { fetchedListsCutShort: { read: fetcherLook.lists.length, limit: FETCHER_LIST_LIMIT } } : {}),
     };

@@ -115,7 +115,7 @@ export interface DrainReport {
    * they found, not all there is, and the verdict is never `drained`. Absent when every look
    * reached the end (and in older reports).
    */
-  readonly keyspaceLookCutShort?: KeyspaceCut & { readonly looks: readonly string[] };
+  readonly keyspaceLookCutShort?: KeyspaceCut & { readonly looks: readonly string[]; /** How to give the check more time (DrainCheckOptions.moreTime). */ readonly moreTime?: string };
   /**
    * The look for workers' private lists stopped at its limit (FETCHER_LIST_LIMIT): `read` lists
    * found (of any queue, before a scope keeps its own). There may be more, so `fetched`, its jobs

@@ -206,7 +206,7 @@ function notAllLookedAt(report: Omit<DrainReport, 'verdict'>): string[] {
     ...(cut.looks.includes(KEYSPACE_LOOKS.queues[0]) ? [report.retiredQueues ? 'every queue the `queues` set names and every retired queue was counted: only a queue list missing from them may have been missed' : 'every queue the `queues` set names was counted: only a queue list missing from it may have been missed'] : []),
     ...(cut.looks.includes(KEYSPACE_LOOKS.cron[0]) ? ['sidekiq-cron definitions of namespaces other than default (cron_jobs:NAME) were not all read'] : []),
   ];
-  return [`${looks} not all looked at: the check's time ran out after about ${count(cut.lookedAt)} of the Redis's ${count(cut.keys)} keys; jobs there are not confirmed absent${despite.map((d) => `; ${d}`).join('')}, so this is not a verdict of drained`];
+  return [`${looks} not all looked at: the check's time ran out after about ${count(cut.lookedAt)} of the Redis's ${count(cut.keys)} keys; jobs there are not confirmed absent${despite.map((d) => `; ${d}`).join('')}, so this is not a verdict of drained${cut.moreTime ? `. ${cut.moreTime}` : ''}`];
 }
 
 /** The look for private lists stopped at its limit (DrainReport.fetchedListsCutShort): there may be more. */

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
+import { main } from '../../cli/main.js';
+import { realTime } from '../../cli/cli-context.js';
+import { bufferIo } from '../support/buffer-io.js';
+import { privateRedis } from '../support/private-redis.js';
+import { refusingEndpoint } from '../support/refusing-endpoint.js';
+
+// `drain-check` run from the CLI is bounded as the deployed check is, by its function's 120 s
+// (cli-drain-check-time-bound.test.ts). On a Redis too large to look at in that time it said
+// "not all looked at … not a verdict of drained" (exit 1), and nothing let the operator give it
+// more: a large Redis could never be checked in full. `--time-limit SECONDS` now gives a local
+// check more time (validated with the other options: bad values exit 2 touching nothing), and
+// the cut-short words name it. The check's start is the CLI's clock: set 130 s back, the default
+// 120 s are spent before the first SCAN page, and 600 s are not.
+const server = privateRedis();
+
+async function cli(args: string[], time = realTime) {
+  const io = bufferIo();
+  const code = await main(['node', 'sidekiq-migrate', 'drain-check', ...args], io, localTaskHandlers, time);
+  return { code, stdout: io.stdout(), stderr: io.stderr() };
+}
+
+const startedLongAgo = { ...realTime, now: () => new Date(Date.now() - 130_000) };
+
+describe('sidekiq-migrate drain-check --time-limit', { timeout: 60_000 }, () => {
+  it('cut short by the default time, says to give it more with --time-limit; with more, looks at everything and says DRAINED', async () => {
+    const p = server.client().pipeline();
+    for (let i = 0; i < 5_000; i++) p.set(`uniquejobs:digest:${i}`, '1');
+    p.sadd('queues', 'default');
+    await p.exec();
+
+    const cut = await cli(['--redis', server.url()], startedLongAgo);
+    const longer = await cli(['--redis', server.url(), '--time-limit', '600'], startedLongAgo);
+
+    expect(cut.code).toBe(1);
+    expect(cut.stdout).not.toMatch(/DRAINED/);
+    expect(cut.stdout).toMatch(/not all looked at: the check's time ran out after about [\d,]+ of the Redis's 5,001 keys; jobs there are not confirmed absent/);
+    expect(cut.stdout).toContain("To look at all of it, give the check more time: --time-limit SECONDS (this check had 120 s, the deployed check's bound).");
+    expect(longer.code).toBe(0);
+    expect(longer.stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: DRAINED — 0 job\(s\) left$/m);
+  });
+
+  it('bad values exit 2 with the option named and what to give, before connecting to anything', async () => {
+    const endpoint = await refusingEndpoint();
+    try {
+      const cases: [string[], string][] = [
+        [['--time-limit', 'abc'], '--time-limit: the seconds the check may take must be a number'],
+        [['--time-limit', '0'], '--time-limit: the seconds the check may take must be positive'],
+        [['--time-limit', '1.5'], '--time-limit: the seconds the check may take must be a whole number'],
+        [['--time-limit', '100000'], '--time-limit: at most 86400 seconds (a day); give whole seconds, e.g. 600'],
+      ];
+      for (const [args, words] of cases) {
+        const result = await cli(['--redis', endpoint.url, ...args]);
+        expect(result.code, args.join(' ')).toBe(2);
+        expect(result.stderr).toContain(words);
+        expect(result.stdout).toBe('');
+      }
+      const deployed = await cli(['--deployed', '--time-limit', '600']);
+      expect(deployed.code).toBe(2);
+      expect(deployed.stderr).toContain("--time-limit: not with --deployed: the deployed check has its function's timeout; to look longer, run the check here with --redis and --time-limit");
+      expect(endpoint.attempts(), 'nothing was connected to').toBe(0);
+    } finally {
+      await endpoint.close();
+    }
+  });
+});
