@@ -1,3 +1,4 @@
+import { isDryRunListTooLong } from '../../core/errors/dry-run-list-too-long-error.js';
 import { failedAfterPlan } from '../workflow/failed-after-plan.js';
 import { formatDuration } from '../workflow/fit.js';
 import { progressView } from '../workflow/progress-view.js';
@@ -95,7 +96,8 @@ function noSummaryWhy(p: ExecutionProgress): string {
   const again = `Run it again to finish: sidekiq-migrate start --resume ${p.runId ?? 'RUN'}, with the same routing and selection.`;
   const done = p.items.reduce((sum, i) => sum + i.moved, 0);
   const ended = p.status === 'ABORTED' ? 'was stopped' : p.status === 'TIMED_OUT' ? 'timed out' : 'failed';
-  return `${p.dryRun ? 'the dry run' : 'the execution'} ${failedAfterPlan({ mode: p.mode ?? 'reroute', dryRun: p.dryRun ?? false, done, again, ended })}`;
+  const listCutShort = p.errors.some(isDryRunListTooLong) ? ({ listCutShort: 'below' } as const) : {};
+  return `${p.dryRun ? 'the dry run' : 'the execution'} ${failedAfterPlan({ mode: p.mode ?? 'reroute', dryRun: p.dryRun ?? false, done, again, ended, ...listCutShort })}`;
 }
 
 /** What is printed once the run ended: the combined summary (or why there is none) and the verdict. */

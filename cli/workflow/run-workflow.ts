@@ -1,4 +1,5 @@
 import { InputError } from '../../core/errors/input-error.js';
+import { isDryRunListTooLong } from '../../core/errors/dry-run-list-too-long-error.js';
 import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
 import { combineSummaries } from '../../core/workflow/combine-summaries.js';
 import type { ConnectionProvider } from '../../core/workflow/connections.js';
@@ -80,7 +81,7 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
     const error = first.error.name.startsWith('States.') ? `${first.error.name}: ${first.error.message}` : first.error.message;
     // One that timed out (past its state machine's TimeoutSeconds) did not fail: said as `watch` says it.
     const ended = first.status === 'TIMED_OUT' ? 'timed out' : 'failed';
-    const after = [...(planned ? [afterPlan(run.input['mode'] === 'transfer' ? 'transfer' : 'reroute', run.input['dryRun'] === true, progress, ended)] : []), ...(cleanUpFailed ? [cleanUpFailed] : [])];
+    const after = [...(planned ? [afterPlan(run.input['mode'] === 'transfer' ? 'transfer' : 'reroute', run.input['dryRun'] === true, progress, ended, isDryRunListTooLong(first.error.message))] : []), ...(cleanUpFailed ? [cleanUpFailed] : [])];
     throw new FatalError([error, ...after].join('\n'));
   }
   const chain = executions.filter((e) => e.output !== undefined).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary }));
@@ -99,7 +100,7 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
 }
 
 /** What the pages this process saw did, for an execution that failed after its plan (failed-after-plan.ts). */
-function afterPlan(mode: 'reroute' | 'transfer', dryRun: boolean, progress: Progress, ended: 'failed' | 'timed out'): string {
+function afterPlan(mode: 'reroute' | 'transfer', dryRun: boolean, progress: Progress, ended: 'failed' | 'timed out', listCutShort: boolean): string {
   let done = 0;
   let claimed = 0;
   for (const { counters } of progress.seen()) {
@@ -108,7 +109,7 @@ function afterPlan(mode: 'reroute' | 'transfer', dryRun: boolean, progress: Prog
     claimed += c['claimed'] ?? 0;
   }
   const inFlight = mode === 'transfer' ? Math.max(0, claimed - done) : 0;
-  return `${dryRun ? 'The dry run' : 'The run'} ${failedAfterPlan({ mode, dryRun, done, inFlight, again: 'Run the same command again to finish.', ended })}`;
+  return `${dryRun ? 'The dry run' : 'The run'} ${failedAfterPlan({ mode, dryRun, done, inFlight, again: 'Run the same command again to finish.', ended, ...(listCutShort ? { listCutShort: 'above' as const } : {}) })}`;
 }
 
 /**

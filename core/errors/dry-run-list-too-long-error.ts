@@ -11,6 +11,13 @@ import { FatalError } from './sidekiq-migrate-error.js';
  * list would count some queues and never say it left the others out. Not retryable: the same
  * walk takes the same time.
  */
+/**
+ * Whether an error message, as a failed execution carries it (only the message crosses Step
+ * Functions; its name is then FatalError), is DryRunListTooLongError's: running the dry run again
+ * as it is stops at the same place, so nothing may tell the operator to.
+ */
+export const isDryRunListTooLong = (message: string | undefined): boolean => /(^|: )The dry run stopped before it had looked at every set and queue: /.test(message ?? '');
+
 export class DryRunListTooLongError extends FatalError {
   constructor(
     /** "source redis://…". */

@@ -1,3 +1,4 @@
+import { DryRunListTooLongError } from '../../../core/errors/dry-run-list-too-long-error.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -461,6 +462,21 @@ describe('watch', () => {
 
     const dry = await cli(['watch', scriptRun(fake, { ...twoItems, runId: 'late-dry', dryRun: true, summaryFails: { error: 'FatalError', message: 'x' } }), '--interval', '1']);
     expect(dry.stdout).toContain('no summary — the dry run failed after its plan, having written nothing: its pages counted at least 3,400 job(s) to move. Run it again for the whole count.\n');
+  });
+
+  it("a dry run whose listing of its sets and queues ran out of time (DryRunListTooLongError): watch never says to run it again as it is, and points at the error's way out", async () => {
+    const error = new DryRunListTooLongError('source redis://redis.internal:6379', 'queue q09', { lookedAt: 1_000_000, keys: 40_000_000 }, 450);
+    const arn = scriptRun(fake, { ...twoItems, runId: 'dry-cut', dryRun: true, summaryFails: { error: 'FatalError', message: error.message } });
+
+    const { code, stdout } = await cli(['watch', arn, '--interval', '1']);
+
+    expect(code).toBe(1);
+    expect(stdout).toContain(
+      'no summary — the dry run failed after its plan, having written nothing: its pages counted at least 3,400 job(s) to move, not the whole count, because it could not list every set and queue in time. Run as it is, it stops at the same place: do first what the error below says.\n',
+    );
+    expect(stdout).not.toContain('Run it again for the whole count');
+    expect(stdout).toContain("Execution error: FatalError: The dry run stopped before it had looked at every set and queue: a dry run stores no list of them, so it lists them again to go on after queue q09, looking at every key of the source redis://redis.internal:6379 once (SCAN) to find every queue list, and in 450 s (its share of the task's time) it got through about 1,000,000 of the 40,000,000 keys there.");
+    expect(stdout).toContain("Raise the workflow functions' timeout (functions.timeoutSeconds in the deployment config, at most 900 s)");
   });
 
   it('exits 1 when an item failed, though the execution succeeded', async () => {
