@@ -7,4 +7,6 @@ import { FatalError } from './sidekiq-migrate-error.js';
 export class InputError extends FatalError {
   /** Where the bad input is (a file, a rule, a flag), when the message itself does not say. */
   where?: string;
+  /** What was expected there, when the message (GitLab's, kept verbatim) does not say. */
+  expected?: string;
 }

@@ -36,7 +36,10 @@ function compileRule(rule: unknown, position: number): RoutingRule {
   // A rule is shown whole unless it is long (a 40,000-byte queue name would drown the message).
   const invalid = (why?: string) =>
     new InvalidRoutingRuleError(`Routing rule \`${shortened(rubyInspect(rule), SHOWN_RULE_CHARS)}\` is invalid${why ? `: ${why}` : ''}`);
-  if (!Array.isArray(rule) || rule.length < 2 || rule.length > 3) throw invalid();
+  if (!Array.isArray(rule) || rule.length < 2 || rule.length > 3) {
+    // GitLab's words say only "is invalid": what a rule is, said apart (the CLI prints it below).
+    throw Object.assign(invalid(), { expected: 'a rule is a list of two or three elements, [query, queue] or [query, queue, store], e.g. ["urgency=high", "high"]' });
+  }
   const [query, queue, store = null] = rule as unknown[];
   if (typeof query !== 'string') throw invalid('its query must be a string such as "urgency=high" or "*"');
   if (queue !== null && typeof queue !== 'string' && !Number.isInteger(queue)) {
