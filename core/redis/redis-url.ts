@@ -16,11 +16,15 @@ export interface RedisUrl {
 }
 
 export function parseRedisUrl(url: string, option = '--redis'): RedisUrl {
+  // A host and port without a scheme ("localhost:6379" parses, as scheme "localhost:"): said as the missing scheme it is.
+  if (!/^\s*[a-z][a-z0-9+.-]*:\/\//i.test(url) && /^\s*[^\s/:@]+:\d+(\/\d*)?\s*$/.test(url)) {
+    throw new InputError(`${option} ${shownInError(url)}: the scheme is missing: write redis://${url.trim()} (or rediss://${url.trim()} for TLS)`);
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new InputError(`${option}: not a URL: ${shownInError(url)} (expected redis://[user:password@]host[:port][/db] or rediss://… for TLS)`);
+    throw new InputError(`${option}: not a URL: ${shownInError(url)}${whyNotAUrl(url)} (expected redis://[user:password@]host[:port][/db] or rediss://… for TLS)`);
   }
   // GitLab can reach its Redis through a Unix socket (Omnibus's default) or through Sentinel: neither
   // is read here, and the scheme's other complaints (no host, a path for a database) would only confuse.
@@ -59,6 +63,19 @@ const UNSUPPORTED: readonly (readonly [RegExp, string])[] = [
   [/^(unix|redis\+unix|redis-socket):$/, 'Unix sockets are not supported (redis:// and rediss:// URLs only): forward a loopback TCP port to the socket (socat, as in docs/runbooks/routing-change.md) and give redis://127.0.0.1:PORT'],
   [/sentinel/, 'Redis Sentinel is not supported: give the current primary\'s address as redis://host:port (a sentinel tells it: SENTINEL get-master-addr-by-name <name>)'],
 ];
+
+/**
+ * Why `new URL` refused a URL, where it can be told without showing a password: a "#", "?" or "/"
+ * written unencoded in the password ends the URL's user part early, and a port out of range or
+ * not a number. '' when none of these.
+ */
+function whyNotAUrl(url: string): string {
+  const auth = /^\s*[a-z][a-z0-9+.-]*:\/\/([\s\S]*)@/i.exec(url)?.[1];
+  if (auth !== undefined && /[#?/]/.test(auth)) return ': its password has a "#", "?" or "/" (percent-encode them: %23, %3F, %2F; or give the password with --password)';
+  const port = /^\s*[a-z][a-z0-9+.-]*:\/\/(?:[\s\S]*@)?(?:\[[^\]]*\]|[^/:?#]*):([^/?#]*)/i.exec(url)?.[1];
+  if (port !== undefined && (!/^\d+$/.test(port) || Number(port) > 65535)) return `: the port must be a number from 1 to 65535, not "${port}"`;
+  return '';
+}
 
 /**
  * A percent-encoded user name or password, decoded; a "%" not followed by two hex digits (a password
