@@ -185,6 +185,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       maxmemoryPolicy: await readEvictionPolicy(redis),
       ...(scoped ? { retiredQueues: [...retired] } : {}),
       ...(keyspaceLookCutShort ? { keyspaceLookCutShort: { ...keyspaceLookCutShort, ...(options.moreTime ? { moreTime: options.moreTime } : {}) } } : {}),
+      ...(options.moreTime && Object.values(sets).some((s) => s.readBeforeTimeRanOut !== undefined) ? { moreTime: options.moreTime } : {}),
       // Stopped at its limit, the look for private lists found a floor: said, never drained.
       ...(fetcherLook.cutShort === 'lists' ? { fetchedListsCutShort: { read: fetcherLook.lists.length, limit: FETCHER_LIST_LIMIT } } : {}),
     };
@@ -289,6 +290,7 @@ async function setState(
     orphaned: extrapolate(orphaned),
     toRetiredQueues: extrapolate(toRetired),
     orphanedEstimated: estimated,
+    ...(estimated && read < limits.countLimit ? { readBeforeTimeRanOut: read } : {}),
   };
 }
 

@@ -45,6 +45,8 @@ export interface SetState {
    * `drained`. False: both are exact counts.
    */
   readonly orphanedEstimated: boolean;
+  /** Estimated because the check's time for reading set entries ran out (not its count limit): how many it read. */
+  readonly readBeforeTimeRanOut?: number;
 }
 
 export type DrainState = 'drained' | 'draining' | 'stuck';
@@ -123,6 +125,8 @@ export interface DrainReport {
    * in older reports).
    */
   readonly fetchedListsCutShort?: { readonly read: number; readonly limit: number };
+  /** How to give the check more time, when its time for reading set entries ran out (DrainCheckOptions.moreTime). */
+  readonly moreTime?: string;
   readonly verdict: {
     readonly state: DrainState;
     readonly reasons: readonly string[];

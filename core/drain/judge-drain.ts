@@ -114,7 +114,12 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
   const reasons: string[] = [];
   const estimated = (['schedule', 'retry'] as const).filter((set) => report.sets[set].orphanedEstimated);
   const counting = [
-    ...estimated.map((set) => `${set} holds ${report.sets[set].total} entries, more than a check counts: what they hold is estimated, so this is not a verdict of drained`),
+    ...estimated.map((set) => {
+      const read = report.sets[set].readBeforeTimeRanOut;
+      // Cut by the check's time, not its count limit: more time reads them all.
+      if (read !== undefined) return `${set} holds ${report.sets[set].total} entries, more than the check could read in its time (it read ${read}): what they hold is estimated, so this is not a verdict of drained${report.moreTime ? `. ${report.moreTime}` : ''}`;
+      return `${set} holds ${report.sets[set].total} entries, more than a check counts: what they hold is estimated, so this is not a verdict of drained`;
+    }),
     ...notAllLookedAt(report),
     ...notAllListsRead(report),
   ];

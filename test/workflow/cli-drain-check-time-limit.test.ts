@@ -41,6 +41,21 @@ describe('sidekiq-migrate drain-check --time-limit', { timeout: 60_000 }, () => 
     expect(longer.stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: DRAINED — 0 job\(s\) left$/m);
   });
 
+  it('set entries left unread when the time ran out: said as the time, not as "more than a check counts", naming --time-limit; with more, counted exactly', async () => {
+    const p = server.client().pipeline();
+    for (let i = 0; i < 3_000; i++) p.zadd('schedule', String(1795459303 + i), JSON.stringify({ class: 'A', queue: 'default', args: [i], jid: `j${i}` }));
+    await p.exec();
+
+    const cut = await cli(['--redis', server.url()], startedLongAgo);
+    const longer = await cli(['--redis', server.url(), '--time-limit', '600'], startedLongAgo);
+
+    expect(cut.stdout).toMatch(/schedule holds 3000 entries, more than the check could read in its time \(it read \d+\): what they hold is estimated, so this is not a verdict of drained\. To look at all of it, give the check more time: --time-limit SECONDS \(this check had 120 s, the deployed check's bound\)\./);
+    expect(cut.stdout).not.toContain('more than a check counts');
+    expect(cut.code).toBe(3);
+    expect(longer.stdout).not.toContain('estimated');
+    expect(longer.code).toBe(3);
+  });
+
   it('bad values exit 2 with the option named and what to give, before connecting to anything', async () => {
     const endpoint = await refusingEndpoint();
     try {
