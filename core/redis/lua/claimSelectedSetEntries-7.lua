@@ -6,7 +6,9 @@
   meanwhile, and it is not taken (status '0').
 
   Entries this run gave back as conflicts (acknowledgeSetBatch-5.lua) are stepped over, by the
-  SHA-1 of their bytes (status 'c'), as claimSetEntries-8.lua does. Batches as there: a new id
+  SHA-1 of their bytes (status 'c'), as claimSetEntries-8.lua does; so is an entry whose exact
+  bytes are already in the in-flight set (status 'h': added to the source again while the run held
+  them; a ZADD would merge the two jobs into one member). Batches as there: a new id
   (ARGV[1]) when the in-flight set starts empty, kept while it holds entries. A call that claims
   deletes the in-flight set's seal (KEYS[5], claimSetEntries-8.lua): a seal must never outlive an
   entry added to the in-flight set after it, or a sealed acknowledge could delete that entry.
@@ -29,10 +31,11 @@
   then     pairs: member, score as read (ZRANGE … WITHSCORES)
 
   Returns  { newly claimed count, batch id ('' when nothing is in flight), one status per chosen
-           entry in order ('1' taken, '0' gone or rescored, 'c' a conflict given back before),
-           member, score, member, score… } for the whole in-flight set; { -2 when the run was
-           stopped, -3 when another run holds the lock, -4 when a later execution of this run
-           does, '', '' } (nothing written, nothing returned)
+           entry in order ('1' taken, '0' gone or rescored, 'c' a conflict given back before, 'h'
+           its bytes already in flight: left on the source), member, score, member, score… } for
+           the whole in-flight set; { -2 when the run was stopped, -3 when another run holds the
+           lock, -4 when a later execution of this run does, '', '' } (nothing written, nothing
+           returned)
 
   Refused before any write (guards.lua) when a key holds another type or a score is not one ZADD
   accepts; an error, nothing written, when the arguments do not come in pairs.
@@ -58,6 +61,8 @@ for i = 4, #ARGV, 2 do
     statuses[#statuses + 1] = '0'
   elseif skip and redis.call('SISMEMBER', conflicts, redis.sha1hex(member)) == 1 then
     statuses[#statuses + 1] = 'c'
+  elseif redis.call('ZSCORE', inflight, member) then
+    statuses[#statuses + 1] = 'h'
   else
     redis.call('ZREM', source, member)
     redis.call('ZADD', inflight, now, member)
