@@ -3,7 +3,7 @@ import { LuaScript, type LuaCall } from '../redis/lua-script.js';
 import { MAX_JOBS_PER_CLAIM_CALL } from './transfer-options.js';
 
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-2', { encodeCalls: true });
-const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-5', { encodeCalls: true });
+const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-6', { encodeCalls: true });
 
 /** How long a run remembers the set entries it gave back as conflicts (as long as its ledgers). */
 export const CONFLICTS_TTL_SECONDS = 7 * 24 * 3600;
@@ -24,7 +24,7 @@ export async function acknowledgeQueueJobs(source: Redis, inflight: RedisKey, ba
  *
  * Sealed (issue #18): when the slice's claim left a seal (claim-calls.ts SetSliceClaim.seal), every
  * entry it held was written (now or before) and none conflicted, one call sends the seal and no
- * member: if the in-flight set still holds exactly the slice's entries (acknowledgeSetBatch-5.lua),
+ * member: if the in-flight set still holds exactly the slice's entries (acknowledgeSetBatch-6.lua),
  * it is deleted. Otherwise that call writes nothing (-1), and the members are sent as below. A
  * crash between the two leaves the slice in flight, as a crash before any acknowledge does.
  *
@@ -43,7 +43,7 @@ export async function acknowledgeQueueJobs(source: Redis, inflight: RedisKey, ba
  */
 export async function acknowledgeSetEntries(
   source: Redis,
-  keys: { readonly inflight: RedisKey; readonly batch: RedisKey; readonly source: RedisKey; readonly conflicts: RedisKey; readonly seal: RedisKey },
+  keys: { readonly inflight: RedisKey; readonly batch: RedisKey; readonly source: RedisKey; readonly conflicts: RedisKey; readonly seal: RedisKey; readonly acknowledged: RedisKey },
   batch: string,
   written: readonly Buffer[],
   conflicts: readonly Buffer[],
@@ -51,7 +51,7 @@ export async function acknowledgeSetEntries(
   sent?: () => void,
 ): Promise<'sealed' | 'by members'> {
   let afterSent = sent;
-  const callKeys = [keys.inflight, keys.batch, keys.source, keys.conflicts, keys.seal];
+  const callKeys = [keys.inflight, keys.batch, keys.source, keys.conflicts, keys.seal, keys.acknowledged];
   // The seal names how many entries the slice held: all of them must have been written.
   if (seal !== undefined && conflicts.length === 0 && written.length === Number(seal.slice(seal.lastIndexOf(':') + 1))) {
     const sealed = acknowledgeSetBatch.runAll(source, [{ keys: callKeys, args: [batch, CONFLICTS_TTL_SECONDS, 0, seal] }]);

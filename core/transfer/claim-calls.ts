@@ -6,7 +6,7 @@ import { MAX_PAGE_BYTES } from '../redis/page-bytes.js';
 import { MAX_JOBS_PER_CLAIM_CALL } from './transfer-options.js';
 
 const claimQueueJobs = new LuaScript('claimQueueJobs-6', { encodeCalls: true });
-const claimSetEntries = new LuaScript('claimSetEntries-8', { encodeCalls: true });
+const claimSetEntries = new LuaScript('claimSetEntries-9', { encodeCalls: true });
 
 /** A claim call's count when the run's stop marker exists, another run holds its lock, or a later execution of it does (it claimed nothing). */
 const REFUSALS = new Map<unknown, NonNullable<SliceClaim<unknown>['refused']>>([
@@ -24,7 +24,7 @@ export function refusal(count: unknown): SliceClaim<unknown>['refused'] {
 const CHAIN_TTL_MS = 60_000;
 
 /**
- * How long a set slice's seal lives (claimSetEntries-8.lua): it has to outlive the slice's write
+ * How long a set slice's seal lives (claimSetEntries-9.lua): it has to outlive the slice's write
  * on the target and its replicas' wait; one that expired first only costs the sealed acknowledge.
  */
 export const SEAL_TTL_MS = 10 * 60_000;
@@ -201,13 +201,15 @@ export interface SetClaimKeys {
   readonly lock: RedisKey;
   /** The in-flight set's seal (transfer-keys.ts inflightSealKey). */
   readonly seal: RedisKey;
+  /** The batch's record of written entries acknowledged while others stayed in flight (transfer-keys.ts acknowledgedKey). */
+  readonly acknowledged: RedisKey;
 }
 
 /** A set slice's claim: also the seal its calls left on the in-flight set, when it holds entries. */
 export interface SetSliceClaim extends SliceClaim<ClaimedEntry> {
   /**
    * `<slice token>:<entries held>`: while the seal key still says this and the in-flight set has
-   * that size, it holds exactly `held` (claimSetEntries-8.lua), and the acknowledge may delete it
+   * that size, it holds exactly `held` (claimSetEntries-9.lua), and the acknowledge may delete it
    * (acknowledge.ts). Absent when nothing is held.
    */
   readonly seal?: string | undefined;
@@ -221,13 +223,13 @@ export interface ClaimedEntry {
 
 /**
  * Claims up to `want` entries of a sorted set, soonest first, stepping over the run's conflicts
- * (claimSetEntries-8.lua), in calls of at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline
+ * (claimSetEntries-9.lua), in calls of at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline
  * (see shares), and seals the in-flight set for the slice (SetSliceClaim.seal).
  */
 export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: ClaimRequest, perCall = MAX_JOBS_PER_CLAIM_CALL): Promise<SetSliceClaim> {
   const parts = shares(request.want, perCall);
   const token = randomUUID();
-  const callKeys = [keys.set, keys.inflight, keys.batch, keys.conflicts, keys.chain, keys.stopMarker, keys.lock, keys.seal];
+  const callKeys = [keys.set, keys.inflight, keys.batch, keys.conflicts, keys.chain, keys.stopMarker, keys.lock, keys.seal, keys.acknowledged];
   // The token goes to a single call too: it seals (a single call writes no chain: it is the first and the last).
   const calls: LuaCall[] = [];
   for (let k = 0; k < parts.length; k++) {

@@ -11,11 +11,11 @@ import { memberDigest, selectJob } from './class-selection.js';
 import { newBatchId, setEntryId } from './ledger-id.js';
 import { copyAndAcknowledgeSet, type SetTransferCursor, type SetTransferRequest } from './set-transfer.js';
 import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
-import { batchKey, conflictsKey, inflightKey, inflightSealKey } from './transfer-keys.js';
+import { acknowledgedKey, batchKey, conflictsKey, inflightKey, inflightSealKey } from './transfer-keys.js';
 import { claimReplicated } from './replicated-steps.js';
 import { targetLockOf } from './write-to-target.js';
 
-const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-7', { encodeCalls: true });
+const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-8', { encodeCalls: true });
 
 /**
  * Where a class-selective pass over a sorted set stands (small: it goes into Step Functions state).
@@ -35,7 +35,7 @@ const NEAR = 16;
 /**
  * One slice of a class-selective transfer of `schedule`, `retry` or `dead`: only entries whose
  * routed class is selected are taken, each only if it still has the score read
- * (claimSelectedSetEntries-7.lua, atomic); every other entry keeps its score and bytes. Then
+ * (claimSelectedSetEntries-8.lua, atomic); every other entry keeps its score and bytes. Then
  * written and acknowledged as a whole-set transfer does (copyAndAcknowledgeSet: ledger, conflicts).
  * Bounded by the highest score at the start, so a pass ends while entries keep arriving. Each read
  * takes as many entries as fit in MAX_PAGE_BYTES at the size seen so far (page-bytes.ts; carried
@@ -120,6 +120,7 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
       inflightSealKey(sourceKeys.prefix, request.runId, set),
       runStopMarkerKey(sourceKeys.prefix, request.runId),
       runLockKey(sourceKeys.prefix),
+      acknowledgedKey(sourceKeys.prefix, request.runId, set),
     ],
     args,
   })) as [number, Buffer, Buffer, ...Buffer[]];

@@ -12,7 +12,7 @@ import { claimSetSlice, type ClaimedEntry, type SetSliceClaim } from './claim-ca
 import { SlicesAhead, sentAhead, takenAhead, type ClaimAhead, type ClaimAheadWithin } from './claim-ahead.js';
 import { newBatchId } from './ledger-id.js';
 import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
-import { batchKey, claimChainKey, conflictsKey, inflightKey, inflightSealKey, ledgerKey } from './transfer-keys.js';
+import { acknowledgedKey, batchKey, claimChainKey, conflictsKey, inflightKey, inflightSealKey, ledgerKey } from './transfer-keys.js';
 import { claimReplicated, copyReplicated } from './replicated-steps.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
@@ -76,8 +76,9 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Set
     const chain = claimChainKey(sourceKeys.prefix, request.runId, set);
     const [stopMarker, lock] = [runStopMarkerKey(sourceKeys.prefix, request.runId), runLockKey(sourceKeys.prefix)];
     const seal = inflightSealKey(sourceKeys.prefix, request.runId, set);
+    const acknowledged = acknowledgedKey(sourceKeys.prefix, request.runId, set);
     const claim = (count: number): Promise<SetSliceClaim> =>
-      claimSetSlice(source, { set: sourceKey, inflight, batch, conflicts, chain, stopMarker, lock, seal }, { want: count, newBatch: newBatchId(request.targetId), runId: request.runId, ...generationFieldsOf(request) });
+      claimSetSlice(source, { set: sourceKey, inflight, batch, conflicts, chain, stopMarker, lock, seal, acknowledged }, { want: count, newBatch: newBatchId(request.targetId), runId: request.runId, ...generationFieldsOf(request) });
     const { claimed, stored: batchId, held, ranOut, refused, seal: sealed } = ahead ? await takenAhead(ahead, () => claim(0)) : await claim(want);
     if (refused) throw claimRefusal(refused, request.runId, `on source ${request.sourceName ?? ''}`.trimEnd());
     counters.claimed = claimed;
@@ -160,6 +161,7 @@ export async function copyAndAcknowledgeSet(
         source: sourceKeys.sortedSet(set),
         conflicts: conflictsKey(sourceKeys.prefix, context.conflictsRunId ?? runId, set),
         seal: inflightSealKey(sourceKeys.prefix, runId, set),
+        acknowledged: acknowledgedKey(sourceKeys.prefix, runId, set),
       },
       batchId,
       entries.filter((e) => !conflicting.has(e)).map((e) => e.member),

@@ -56,6 +56,14 @@ export const claimChainKey = (sourcePrefix: string, runId: string, sourceKey: st
  */
 export const inflightSealKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey => redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:seal:${sourceKey}`);
 
+/**
+ * A set batch's record of the written entries acknowledged while others of the batch stayed in
+ * flight (their ledger ids, `<batch>:<sha1>`): a claim steps over entries of the same bytes while
+ * that batch lives, which the ledger would take for the ones written (acknowledgeSetBatch-6.lua).
+ * Deleted with the batch id; not named `…:inflight:…`.
+ */
+export const acknowledgedKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey => redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:acknowledged:${sourceKey}`);
+
 /** The pattern that finds every run's in-flight keys on a source. */
 export const inflightPattern = (escapedSourcePrefix: string): string => `${escapedSourcePrefix}sidekiq-migrate:*:inflight:*`;
 

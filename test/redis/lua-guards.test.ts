@@ -49,19 +49,19 @@ const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['rerouteQueueJobs-n', { keys: ['queue:old', 'queues', 'queue:new', 'moves'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', job(1), rewritten(1), '1'] }, ['queue:old', 'queues', 'queue:new', 'moves']],
   ['claimQueueJobs-6', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock'], args: [2, 'newest', 'b9', 2, 't', 1, '', 60000, 'run', ''] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock']],
   [
-    'claimSetEntries-8',
-    { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new'], args: [2, 'b9', 't', 1, '', 60000, 'run', '', 600000] },
-    ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'lock', 'seal:new'],
+    'claimSetEntries-9',
+    { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new', 'acknowledged:new'], args: [2, 'b9', 't', 1, '', 60000, 'run', '', 600000] },
+    ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'lock', 'seal:new', 'acknowledged:new'],
   ],
   ['claimSelectedQueueJobs-5', { keys: ['queue:old', 'inflight:new', 'batch:new', 'stopped', 'lock'], args: ['b9', 8, 'marker', 'run', '', 0, job(2)] }, ['queue:old', 'inflight:new', 'batch:new', 'lock']],
-  ['claimSelectedSetEntries-7', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new', 'stopped', 'lock'], args: ['b9', 'run', '', job(3), '1795459303.5'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new', 'lock']],
+  ['claimSelectedSetEntries-8', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new', 'stopped', 'lock', 'acknowledged:new'], args: ['b9', 'run', '', job(3), '1795459303.5'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new', 'lock', 'acknowledged:new']],
   ['copyJobsToLists-n', { keys: ['ledger:q', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['ledger:q', 'queues', 'lock', 'queue:q']],
   ['copyJobsToLists-n', { keys: ['ledger:ids', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['queues', 'lock', 'queue:q']],
   ['copyEntriesToSet-3', { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b2:x', job(5), '1795459303.5'] }, ['ledger:s', 'retry', 'lock']],
   ['acknowledgeQueueBatch-2', { keys: ['inflight:q', 'batch:q'], args: ['b1', 1] }, ['inflight:q', 'batch:q']],
-  ['acknowledgeSetBatch-5', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s'], args: ['b2', 60, 0, '', job(5)] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s']],
+  ['acknowledgeSetBatch-6', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s'], args: ['b2', 60, 0, '', job(5)] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s']],
   // Sealed: the seed's seal holds (one entry in flight), so the call would delete the in-flight set.
-  ['acknowledgeSetBatch-5', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s'], args: ['b2', 60, 0, 't:1'] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s']],
+  ['acknowledgeSetBatch-6', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s'], args: ['b2', 60, 0, 't:1'] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s']],
   ['acquireRunLock-2', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'start'] }, ['lock']],
   ['copyCronDefinition-3', { keys: ['cron:copy', 'cron:index', 'lock'], args: ['cron:copy', 'run', 1000, 'arn', 'message', 'm'] }, ['cron:copy', 'cron:index', 'lock']],
   ['rewriteCronMessage-2', { keys: ['cron:h', 'lock'], args: ['m', 'm2', 'run', 1000, 'arn'] }, ['cron:h', 'lock']],
@@ -135,7 +135,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     const before = await keyValueSnapshot(redis, '');
     await expect(new LuaScript('rerouteSetEntries-n').run(redis, { keys: ['schedule'], args: ['0', '', job(3), rewritten(3), 'nan', ''] })).rejects.toThrow(/invalid score nan/);
     await expect(new LuaScript('copyEntriesToSet-3').run(redis, { keys: ['ledger:s', 'schedule', 'lock'], args: ['run', '', 'b:1', job(9), ' 1'] })).rejects.toThrow(/invalid score/);
-    await expect(new LuaScript('claimSelectedSetEntries-7').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock'], args: ['b9', 'run', '', job(3), 'nan'] })).rejects.toThrow(/invalid score nan/);
+    await expect(new LuaScript('claimSelectedSetEntries-8').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock', 'acknowledged:n'], args: ['b9', 'run', '', job(3), 'nan'] })).rejects.toThrow(/invalid score nan/);
     // Malformed offsets are refused before the marker overwrites anything.
     await expect(new LuaScript('claimSelectedQueueJobs-5').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock'], args: ['b9', 8, 'marker', 'run', '', 0, job(2), 0, job(2)] })).rejects.toThrow(/distinct integers/);
     await expect(new LuaScript('claimSelectedQueueJobs-5').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock'], args: ['b9', 8, 'marker', 'run', '', -1, job(2)] })).rejects.toThrow(/distinct integers/);
@@ -154,7 +154,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     await expect(new LuaScript('rerouteSetEntries-n').run(redis, { keys: ['schedule'], args: ['0', '', ...args] })).rejects.toThrow(/invalid score/);
     await expect(new LuaScript('copyEntriesToSet-3').run(redis, { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b:1', first, '1', 'b:2', second, score] })).rejects.toThrow(/invalid score/);
     await expect(
-      new LuaScript('claimSelectedSetEntries-7').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock'], args: ['b9', 'run', '', first, '1795459303.5', second, score] }),
+      new LuaScript('claimSelectedSetEntries-8').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock', 'acknowledged:n'], args: ['b9', 'run', '', first, '1795459303.5', second, score] }),
     ).rejects.toThrow(/invalid score/);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
@@ -197,12 +197,12 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   it.each(['0', '-1', '1.5', 'x', ''])('a set claim with a seal or chain time to live SET … PX refuses (%j) is refused before anything is claimed', async (ttl) => {
     await seed();
     const before = await keyValueSnapshot(redis, '');
-    const keys = ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new'];
+    const keys = ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new', 'acknowledged:new'];
     for (const args of [
       [2, 'b9', 't', 1, '', 60000, 'run', '', ttl],
       [2, 'b9', 't', 1, '', ttl, 'run', '', 600000],
     ]) {
-      await expect(new LuaScript('claimSetEntries-8').run(redis, { keys, args })).rejects.toThrow(/invalid time to live/);
+      await expect(new LuaScript('claimSetEntries-9').run(redis, { keys, args })).rejects.toThrow(/invalid time to live/);
     }
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
@@ -214,7 +214,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   ])('a sealed acknowledge whose seal does not hold (%s) writes nothing and says so (-1)', async (_, sealed) => {
     await seed();
     const before = await keyValueSnapshot(redis, '');
-    const reply = await new LuaScript('acknowledgeSetBatch-5').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s'], args: ['b2', 60, 0, sealed] });
+    const reply = await new LuaScript('acknowledgeSetBatch-6').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s'], args: ['b2', 60, 0, sealed] });
     expect(reply).toEqual([-1, 0, 1]);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
@@ -222,7 +222,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   it('a sealed acknowledge that carries members too is refused as not holding: nothing written', async () => {
     await seed();
     const before = await keyValueSnapshot(redis, '');
-    const reply = await new LuaScript('acknowledgeSetBatch-5').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s'], args: ['b2', 60, 1, 't:1', job(5)] });
+    const reply = await new LuaScript('acknowledgeSetBatch-6').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s'], args: ['b2', 60, 1, 't:1', job(5)] });
     expect(reply).toEqual([-1, 0, 1]);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });

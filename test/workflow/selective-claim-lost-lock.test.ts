@@ -98,7 +98,7 @@ describe('a class-selective transfer whose run lost its locks to another run bet
     const source = redis.source();
     const entries = Array.from({ length: 40 }, (_, i) => ({ payload: sidekiqPayload({ className: i % 2 === 0 ? 'Shard::Job' : 'Stays::Job', queue: 'q', args: `[${i}]` }), score: String(1795459303 + i) }));
     for (const e of entries) await source.zadd('schedule', e.score, e.payload);
-    const provider = locksTakenBeforeClaim(connect(), async () => (await redis.target().zcard('schedule')) > 0, 'claimSelectedSetEntries-7');
+    const provider = locksTakenBeforeClaim(connect(), async () => (await redis.target().zcard('schedule')) > 0, 'claimSelectedSetEntries-8');
 
     const executions = await runWorkflowLocally(
       { runId: 'shard-lost-lock-set', mode: 'transfer', target: 'target', classes: ['Shard::Job'], sets: ['schedule'], pageSize: 10, pagesPerInvocation: 5 },

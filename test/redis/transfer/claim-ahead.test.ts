@@ -28,8 +28,8 @@ const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
 const claimQueueJobs = new LuaScript('claimQueueJobs-6');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-2');
-const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-5');
-const claimSetEntries = new LuaScript('claimSetEntries-8');
+const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-6');
+const claimSetEntries = new LuaScript('claimSetEntries-9');
 let connections: UrlConnections | undefined;
 afterEach(async () => {
   await connections?.close();

@@ -27,9 +27,9 @@ const jid = (i: number) => String(i).padStart(24, '0');
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]`, jid: jid(i) });
 const CALLS = Math.ceil(MAX_JOBS_PER_CLAIM / MAX_JOBS_PER_CLAIM_CALL);
 const claimQueueJobs = new LuaScript('claimQueueJobs-6');
-const claimSetEntries = new LuaScript('claimSetEntries-8');
+const claimSetEntries = new LuaScript('claimSetEntries-9');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-2');
-const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-5');
+const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-6');
 const INFLIGHT_Q = 'sidekiq-migrate:c:inflight:queue:default';
 const INFLIGHT_S = 'sidekiq-migrate:c:inflight:schedule';
 

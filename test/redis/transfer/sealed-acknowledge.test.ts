@@ -1,6 +1,6 @@
 // A set slice's acknowledge deletes the in-flight set instead of sending its members back only
 // while the seal its claim left proves that the set holds exactly the slice's entries
-// (claimSetEntries-8.lua, acknowledgeSetBatch-5.lua): every script that adds to the in-flight set
+// (claimSetEntries-9.lua, acknowledgeSetBatch-6.lua): every script that adds to the in-flight set
 // replaces or deletes the seal, only an acknowledge removes from it. Each case below changes the
 // in-flight set between a slice's claim and its acknowledge in a way that keeps its size, or
 // resumes a slice over entries of two claims, and requires every job exactly once.
@@ -12,7 +12,7 @@ import { acknowledgeSetEntries } from '../../../core/transfer/acknowledge.js';
 import { claimSetSlice, type SetClaimKeys } from '../../../core/transfer/claim-calls.js';
 import { newBatchId } from '../../../core/transfer/ledger-id.js';
 import { transferSetSlice } from '../../../core/transfer/set-transfer.js';
-import { batchKey, claimChainKey, conflictsKey, inflightKey, inflightSealKey } from '../../../core/transfer/transfer-keys.js';
+import { acknowledgedKey, batchKey, claimChainKey, conflictsKey, inflightKey, inflightSealKey } from '../../../core/transfer/transfer-keys.js';
 import { jobEntry, jobsIn } from '../../support/exact-jobs.js';
 import { interferingRedis, SimulatedCrash, type RedisCall } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
@@ -22,8 +22,8 @@ import { jobsOnBoth } from '../../support/transfer-crash-loop.js';
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
 const RUN = 'sealed';
-const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-5');
-const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-7');
+const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-6');
+const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-8');
 const setKeys: SetClaimKeys = {
   set: 'schedule',
   inflight: inflightKey('', RUN, 'schedule'),
@@ -33,8 +33,9 @@ const setKeys: SetClaimKeys = {
   stopMarker: `sidekiq-migrate:${RUN}:stopped`,
   lock: 'sidekiq-migrate:lock',
   seal: inflightSealKey('', RUN, 'schedule'),
+  acknowledged: acknowledgedKey('', RUN, 'schedule'),
 };
-const ackKeys = { inflight: setKeys.inflight, batch: setKeys.batch, source: setKeys.set, conflicts: setKeys.conflicts, seal: setKeys.seal };
+const ackKeys = { inflight: setKeys.inflight, batch: setKeys.batch, source: setKeys.set, conflicts: setKeys.conflicts, seal: setKeys.seal, acknowledged: setKeys.acknowledged };
 const score = (i: number) => `${1795459303 + i}.5`;
 const ENTRIES = Array.from({ length: 8 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` }));
 const entry = (i: number) => ENTRIES[i]!;
@@ -63,7 +64,7 @@ describe('the in-flight set changed between the claim and the acknowledge, its s
     // Another attempt that held entry 0 acknowledges it (by members: it holds no seal).
     await acknowledgeSetEntries(redis.source(), ackKeys, claim.stored, [Buffer.from(entry(0))], []);
     // A class-selective claim of the same run takes entry 3: three in flight again, as the seal says.
-    await claimSelectedSetEntries.run(redis.source(), { keys: [setKeys.set, setKeys.inflight, setKeys.batch, setKeys.conflicts, setKeys.seal, 'no-stop-marker', 'no-lock'], args: ['unused', 'run', '', entry(3), score(3)] });
+    await claimSelectedSetEntries.run(redis.source(), { keys: [setKeys.set, setKeys.inflight, setKeys.batch, setKeys.conflicts, setKeys.seal, 'no-stop-marker', 'no-lock', setKeys.acknowledged], args: ['unused', 'run', '', entry(3), score(3)] });
     expect(await redis.source().zcard(setKeys.inflight)).toBe(3);
 
     const how = await acknowledgeSetEntries(redis.source(), ackKeys, claim.stored, claim.held.map((e) => e.member), [], claim.seal);

@@ -14,7 +14,7 @@ import { isSelected, mixedJob, SELECTED } from './selected-classes-jobs.js';
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
 const claimSha = new LuaScript('claimSelectedQueueJobs-5').sha;
-const setClaimSha = new LuaScript('claimSelectedSetEntries-7').sha;
+const setClaimSha = new LuaScript('claimSelectedSetEntries-8').sha;
 
 function request(overrides: Partial<TransferRunRequest>): TransferRunRequest {
   return { source: redis.source(), target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'live', dryRun: false, sets: [], queues: ['default'], sliceSize: 10, classes: SELECTED, ...overrides };
