@@ -189,7 +189,12 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
       );
     }
   } else {
-    if (summary.resumed && summary.resumed.resumed > 0) attention.push(`${summary.dryRun ? 'Would finish' : 'Finished'} ${n(summary.resumed.resumed)} job(s) left in flight by an interrupted run${summary.dryRun ? ', before anything new is claimed' : ''}.`);
+    const stuck = summary.inflightStillOnSource;
+    if (summary.resumed && summary.resumed.resumed > 0) {
+      // Not "Finished" over jobs still in flight at the end (a conflict kept there: below).
+      if (stuck && !summary.dryRun) attention.push(`Took up ${n(summary.resumed.resumed)} job(s) left in flight by an interrupted run; ${n(stuck.jobs)} job(s) still in flight on the source (below).`);
+      else attention.push(`${summary.dryRun ? 'Would finish' : 'Finished'} ${n(summary.resumed.resumed)} job(s) left in flight by an interrupted run${summary.dryRun ? ', before anything new is claimed' : ''}.`);
+    }
     const t = summary.totals as TransferCounters;
     if ((t.uniqueLocked ?? 0) > 0) attention.push(uniqueLockWarning(t.uniqueLocked!, summary.dryRun));
     // A transfer carries these too (carry-job.ts): byte for byte, to the queue they were on.
@@ -220,6 +225,11 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     if (held) {
       attention.push(
         `${n(held.jobs)} job(s) in flight on the target, claimed there by an interrupted transfer out of it (${held.keys.map((k) => displayName(k)).join(' · ')}${held.lists > held.keys.length ? ` and ${n(held.lists - held.keys.length)} more` : ''}): no worker runs them and this run does not finish them. Run that transfer again (the same move from the target) to finish it; drain-check of the target counts them.`,
+      );
+    }
+    if (stuck) {
+      attention.push(
+        `${n(stuck.jobs)} job(s) still in flight on the source when the run ended (${stuck.keys.map((k) => displayName(k)).join(' · ')}${stuck.lists > stuck.keys.length ? ` and ${n(stuck.lists - stuck.keys.length)} more` : ''}): claimed by a transfer, not acknowledged — a set entry whose exact bytes are in the source set again (given back as a conflict, the two would merge), or a slice of a page that failed. No worker runs them. Run the same move again to finish them; drain-check counts them.`,
       );
     }
     const odd = summary.inflightLeftOnSource;

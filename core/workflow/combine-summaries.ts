@@ -45,7 +45,7 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
   const totals = tally.totals as RerouteCounters | TransferCounters;
   // What is left on the source is what the last execution saw (an earlier one's look, in the
   // left-out sets or workers' private lists, is older: jobs may have come since).
-  const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget, inflightLeftOnSource, inflightOnSource, leftoverLooksCutShort, underOtherPrefixes, notLookedAt, heldByWorkers, selectedArrivalsCutShort } = chain[chain.length - 1]!.summary;
+  const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget, inflightLeftOnSource, inflightStillOnSource, inflightOnSource, leftoverLooksCutShort, underOtherPrefixes, notLookedAt, heldByWorkers, selectedArrivalsCutShort } = chain[chain.length - 1]!.summary;
   return {
     ...first,
     sets,
@@ -60,6 +60,7 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     ...(quarantinedInLists ? { quarantinedInLists } : { quarantinedInLists: undefined }),
     ...(inflightOnTarget ? { inflightOnTarget } : { inflightOnTarget: undefined }),
     ...(inflightLeftOnSource ? { inflightLeftOnSource } : { inflightLeftOnSource: undefined }),
+    ...(inflightStillOnSource ? { inflightStillOnSource } : { inflightStillOnSource: undefined }),
     ...(inflightOnSource ? { inflightOnSource } : { inflightOnSource: undefined }),
     // And how far its looks for them got.
     ...(leftoverLooksCutShort ? { leftoverLooksCutShort } : { leftoverLooksCutShort: undefined }),

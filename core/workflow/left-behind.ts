@@ -26,6 +26,7 @@ export function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] 
     ...(earlier > 0 ? [`${n(earlier)} in quarantine lists from earlier runs`] : []),
     ...(summary.inflightOnTarget ? [`${n(summary.inflightOnTarget.jobs)} in flight on the target from an interrupted transfer out of it`] : []),
     ...(summary.inflightLeftOnSource ? [`${n(summary.inflightLeftOnSource.jobs)} in in-flight keys on the source that no run finishes`] : []),
+    ...(summary.inflightStillOnSource ? [`${n(summary.inflightStillOnSource.jobs)} still in flight on the source`] : []),
     ...(summary.inflightOnSource ? [`${n(summary.inflightOnSource.jobs)} in flight from an interrupted transfer out of this Redis`] : []),
     ...((summary.notLookedAt?.jobs ?? 0) > 0 ? [`${summary.notLookedAt!.queuesCutShort ? 'at least ' : ''}${n(summary.notLookedAt!.jobs)} in sets and queues this run did not look at`] : []),
     ...((summary.heldByWorkers?.abandoned ?? 0) > 0 ? [`${n(summary.heldByWorkers!.abandoned)} in private lists of gone workers`] : []),

@@ -78,6 +78,13 @@ export interface RunSummary {
    */
   readonly inflightLeftOnSource?: { readonly jobs: number; readonly keys: readonly string[]; readonly lists: number };
   /**
+   * Transfer (not a dry run): jobs still in in-flight keys a transfer writes back when the run
+   * ended: a set entry kept in flight because its exact bytes are in the source set again (given
+   * back as a conflict, the two would merge: acknowledgeSetBatch-6.lua), or a slice of a page that
+   * failed. No worker runs them; the same move run again finishes them. The first few keys named.
+   */
+  readonly inflightStillOnSource?: { readonly jobs: number; readonly keys: readonly string[]; readonly lists: number };
+  /**
    * Re-route: jobs on the Redis it re-routes in the in-flight keys of an interrupted transfer out of
    * it. No worker runs them and a re-route does not move them: only that transfer, run again, does.
    */
@@ -277,6 +284,8 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const onTarget = onTargetLook ? (sharedTarget ? await onTargetLook.result(extentOf(onTargetLook)) : await lookForLeftovers(target!.redis, target!.keys, { quarantine: false, inflight: true }, bound)) : undefined;
   const inflightOnTarget = onTarget ? heldInFlight(onTarget.inflight) : undefined;
   const inflightLeftOnSource = settings.mode === 'transfer' ? heldInFlight(onSource.inflight.filter((l) => !isResumableLeftover(l))) : undefined;
+  // A dry run leaves them all where they were (its resume, counted, would finish them first).
+  const inflightStillOnSource = settings.mode === 'transfer' && !settings.dryRun ? heldInFlight(onSource.inflight.filter(isResumableLeftover)) : undefined;
   const inflightOnSource = settings.mode === 'reroute' ? heldInFlight(onSource.inflight) : undefined;
   const leftoverLooksCutShort = onSource.cutShort || onTarget?.cutShort ? { ...(onSource.cutShort ? { source: onSource.cutShort } : {}), ...(onTarget?.cutShort ? { target: onTarget.cutShort } : {}) } : undefined;
   const notLookedAt = notLookedAtOf ? await notLookedAtOf.result(extentOf(notLookedAtOf)) : undefined;
@@ -316,6 +325,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(settings.mode === 'reroute' && quarantinedInLists > 0 ? { quarantinedInLists } : {}),
     ...(inflightOnTarget ? { inflightOnTarget } : {}),
     ...(inflightLeftOnSource ? { inflightLeftOnSource } : {}),
+    ...(inflightStillOnSource ? { inflightStillOnSource } : {}),
     ...(inflightOnSource ? { inflightOnSource } : {}),
     ...(leftoverLooksCutShort ? { leftoverLooksCutShort } : {}),
     ...(notLookedAt ? { notLookedAt } : {}),
