@@ -1,5 +1,7 @@
 import type { RedisKey } from 'ioredis';
 import { generationFieldsOf } from '../redis/generation-arg.js';
+import { inspectJob } from '../payload/inspect-job.js';
+import { reportedSample } from '../reroute/reroute-counters.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { runLockKey, runStopMarkerKey } from '../redis/run-lock.js';
 import { claimRefusal } from './claim-refusal.js';
@@ -151,12 +153,13 @@ export async function copyAndAcknowledgeSet(
   // The target's replicas have the copy before the source forgets the entries (replicated-steps.ts).
   await copyReplicated(context, set);
   const conflicting = new Set(conflicts);
+  const inflight = inflightKey(sourceKeys.prefix, runId, set);
   await renewal.with(
     'source',
     acknowledgeSetEntries(
       context.source,
       {
-        inflight: inflightKey(sourceKeys.prefix, runId, set),
+        inflight,
         batch: batchKey(sourceKeys.prefix, runId, set),
         source: sourceKeys.sortedSet(set),
         conflicts: conflictsKey(sourceKeys.prefix, context.conflictsRunId ?? runId, set),
@@ -170,6 +173,27 @@ export async function copyAndAcknowledgeSet(
       acknowledgeSent,
     ),
   );
+  if (conflicts.length > 0) await uncountKeptConflicts(context.source, inflight, conflicts, counters);
+}
+
+/**
+ * Conflicts the acknowledge kept in flight (their exact bytes are in the source set again: giving
+ * them back would merge the two, acknowledgeSetBatch-6.lua) are not left on the source: the
+ * summary names them as still in flight. They leave the conflict count and its samples (one
+ * sample of the same class and jid each), which say "left on the source". One read, only for a
+ * slice that met conflicts.
+ */
+async function uncountKeptConflicts(source: TransferContext['source'], inflight: RedisKey, conflicts: readonly LedgeredEntry[], counters: TransferCounters): Promise<void> {
+  const still = await source.zmscore(inflight, ...conflicts.map((e) => e.member));
+  const kept = conflicts.filter((_, i) => still[i] !== null);
+  counters.conflicts -= kept.length;
+  for (const entry of kept) {
+    // As writeEntriesToSet made the sample (write-to-target.ts).
+    const job = inspectJob(entry.member);
+    const sample = reportedSample({ jid: job.kind === 'job' ? job.jid : null, className: job.kind === 'job' ? job.className : null, reason: '' });
+    const at = counters.conflictSamples.findIndex((s) => s.jid === sample.jid && s.className === sample.className);
+    if (at >= 0) counters.conflictSamples.splice(at, 1);
+  }
 }
 
 /**
