@@ -229,7 +229,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     }
     if (stuck) {
       attention.push(
-        `${n(stuck.jobs)} job(s) still in flight on the source when the run ended (${stuck.keys.map((k) => displayName(k)).join(' · ')}${stuck.lists > stuck.keys.length ? ` and ${n(stuck.lists - stuck.keys.length)} more` : ''}): claimed by a transfer, not acknowledged — a set entry whose exact bytes are in the source set again (given back as a conflict, the two would merge), or a slice of a page that failed. No worker runs them. Run the same move again to finish them; drain-check counts them.`,
+        `${n(stuck.jobs)} job(s) still in flight on the source when the run ended (${stuck.keys.map((k) => displayName(k)).join(' · ')}${stuck.lists > stuck.keys.length ? ` and ${n(stuck.lists - stuck.keys.length)} more` : ''}): claimed by a transfer, not acknowledged — a set entry whose exact bytes are in the source set again (given back as a conflict, the two would merge), or a slice of a page that failed. No worker runs them. Run the same move again to finish them; an entry whose bytes are still in the source set stays in flight each time (the same bytes are in that set and on the target): delete it from the in-flight key by hand if it is a copy. drain-check counts them.`,
       );
     }
     const odd = summary.inflightLeftOnSource;

@@ -29,7 +29,7 @@ describe('a conflict an interrupted transfer left in flight, its bytes back on t
     expect(run.stdout).not.toContain('Finished 1 job(s) left in flight');
     expect(run.stdout).toContain('Took up 1 job(s) left in flight by an interrupted run; 1 job(s) still in flight on the source (below).');
     expect(run.stdout).toContain(
-      `1 job(s) still in flight on the source when the run ended (${inflight}): claimed by a transfer, not acknowledged — a set entry whose exact bytes are in the source set again (given back as a conflict, the two would merge), or a slice of a page that failed. No worker runs them. Run the same move again to finish them; drain-check counts them.`,
+      `1 job(s) still in flight on the source when the run ended (${inflight}): claimed by a transfer, not acknowledged — a set entry whose exact bytes are in the source set again (given back as a conflict, the two would merge), or a slice of a page that failed. No worker runs them. Run the same move again to finish them; an entry whose bytes are still in the source set stays in flight each time (the same bytes are in that set and on the target): delete it from the in-flight key by hand if it is a copy. drain-check counts them.`,
     );
     // The conflict given back (the run's own claim of the source's copy) is left on the source; the one kept in flight is not counted there too.
     expect(run.stdout).toContain('Left on the source, their bytes already in the target set (a sorted set would merge them): schedule 1: W (jid c00000000000000000000000)\n');
