@@ -39,6 +39,12 @@ export interface SummaryView {
    * put back (the samples say why), not jobs without a destination for their class.
    */
   readonly rollback?: boolean;
+  /**
+   * The run resumed one whose process died: its counts are what this command did. What the dead
+   * process moved is where it put it, in no count here (said, so that a short count is not taken
+   * for jobs missing).
+   */
+  readonly resumedRun?: boolean;
 }
 
 type Row = readonly [label: string, counters: Record<string, number>];
@@ -55,6 +61,11 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   const out: string[] = [];
   const say = (line: string) => out.push(...(view.wrap ? wrap(line, width) : [line]));
   say(`${reroute ? 'Re-route' : 'Transfer'} ${endpoint} — run ${summary.runId}${summary.dryRun ? ' — DRY RUN: nothing was written; "moved" means "would move"' : ''}`);
+  if (view.resumedRun) {
+    say(
+      `Resumed: the counts below are this command's only. What the run's earlier process ${reroute ? 'moved' : 'wrote'} before it was gone is where it put it and is not counted here; drain-check shows what is left.`,
+    );
+  }
 
   const core = reroute ? (['scanned', 'moved', 'alreadyRouted'] as const) : (['claimed', 'written', 'duplicates'] as const);
   const optional = reroute ? (['unmapped', 'unparsable', 'vanished', 'conflicts', 'quarantined'] as const) : (['rerouted', 'unmapped', 'unparsable', 'conflicts'] as const);

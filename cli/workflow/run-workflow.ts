@@ -38,6 +38,8 @@ export interface WorkflowRun {
   readonly rollback?: boolean;
   /** Another local definition than the generated one (tests: one given an execution timeout). */
   readonly definition?: Record<string, unknown>;
+  /** The run resumes one whose process died (choose-run-id.ts): its counts are this command's only. */
+  readonly resumes?: boolean;
 }
 
 /**
@@ -94,8 +96,10 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   if (cleanUpFailed) run.io.err(`${cleanUpFailed}\n`);
   // Every item as seen by this process (the summary's own list is bounded: its state stays small).
   const items = progress.seen();
-  if (run.json) run.io.out(`${JSON.stringify({ ...summary, complete, items, ...run.extra })}\n`);
-  else run.io.out(renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items, rollback: run.rollback ?? false }));
+  // A resumed run's counts are this process's: its dead process's pages are not in them.
+  const resumes = run.resumes === true ? { resumedRun: true } : {};
+  if (run.json) run.io.out(`${JSON.stringify({ ...summary, complete, items, ...resumes, ...run.extra })}\n`);
+  else run.io.out(renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items, rollback: run.rollback ?? false, ...resumes }));
   return complete ? ExitCode.ok : ExitCode.failed;
 }
 

@@ -53,6 +53,7 @@ describe('sidekiq-migrate run and move', () => {
     expect(stdout).toMatch(/^queue:old +5 +5 /m);
     expect(stdout).toContain('Moved to: new 10');
     expect(stdout).toContain('Complete: everything that could be moved was moved.');
+    expect(stdout).not.toContain('Resumed:');
   });
 
   it('--dry-run writes nothing', async () => {
@@ -182,10 +183,13 @@ describe('sidekiq-migrate run and move', () => {
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
 
-    const { code, stderr } = await cli(...args);
+    const { code, stdout, stderr } = await cli(...args);
 
     expect(code).toBe(0);
     expect(stderr).toMatch(/Resuming run reroute-\S+, whose process on this machine is gone/);
+    // Its counts are this process's: the killed one's pages are in none of them, and it says so.
+    expect(stdout).toContain("Resumed: the counts below are this command's only. What the run's earlier process moved before it was gone is where it put it and is not counted here; drain-check shows what is left.");
+    expect(stdout).toMatch(/^Complete\b/m);
     const stored = (await allJobs(redis.source(), '')).filter((j) => j.key.startsWith('queue:') || j.key === 'schedule');
     expect(stored.map((j) => jidOf(j.payload)).sort()).toEqual(jids.sort());
     expect(stored.every((j) => j.key === 'queue:new' || j.payload.includes('"queue":"new"'))).toBe(true);
