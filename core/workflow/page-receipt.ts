@@ -5,6 +5,7 @@ import { runLockKey, runStopMarkerKey } from '../redis/run-lock.js';
 import type { PageInput, WorkItem } from './work-item.js';
 
 const openScript = new LuaScript('openPageAttempt-3');
+const forgetScript = new LuaScript('forgetPageAttempt-1');
 
 /**
  * A page task's answer, kept for a retry of the same input. Step Functions retries a page task
@@ -85,13 +86,14 @@ export async function openPageAttempt(redis: Redis, prefix: string, input: PageI
 
 /**
  * Takes back the count of an attempt that the locks' renewal then refused (another run holds the
- * target's lock: the source's, which openPageAttempt looks at, was still this run's): a stale task
- * leaves no key behind. Best effort, like the receipt.
+ * target's lock: the source's, which openPageAttempt looks at, was still this run's) or that failed
+ * before it sent a write: a stale task leaves no key behind. One decrement (forgetPageAttempt-1.lua),
+ * never its own count less one, which erased an overlapping attempt's count. `attempts` 0: this
+ * attempt was not counted, nothing to take back. Best effort, like the receipt.
  */
 export async function forgetPageAttempt(redis: Redis, prefix: string, input: PageInput, attempts: number): Promise<void> {
   if (attempts === 0) return;
-  const key = pageReceiptsKey(prefix, input.settings.runId);
-  await (attempts === 1 ? redis.hdel(key, attemptField(input)) : redis.hset(key, attemptField(input), attempts - 1)).catch(() => undefined);
+  await forgetScript.run(redis, { keys: [pageReceiptsKey(prefix, input.settings.runId)], args: [attemptField(input)] }).catch(() => undefined);
 }
 
 /**

@@ -72,6 +72,7 @@ const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['finishRun-3', { keys: ['lock', 'items', 'executions'], args: ['run', 1000] }, ['lock', 'items', 'executions']],
   ['storeRunPlan-5', { keys: ['lock', 'items', 'executions', 'routing', 'classes'], args: ['run', 1000, 'arn', 60, 'root', '{}', '["A"]', '{"kind":"set","name":"retry"}'] }, ['lock', 'items', 'executions']],
   ['forgetRunConflicts-n', { keys: ['lock', 'conflicts:s'], args: ['run', 1000, 'arn'] }, ['lock']],
+  ['forgetPageAttempt-1', { keys: ['receipts'], args: ['item:input'] }, ['receipts']],
 ];
 
 describe('every Lua step refuses a key of the wrong type before writing anything', () => {
