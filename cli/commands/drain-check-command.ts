@@ -93,6 +93,12 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
 
 type DrainCheckOptions = z.output<typeof drainCheckOptionsSchema>;
 
+/** Jobs of the selection that live workers hold: what to do about them, which is not to move again. */
+function workingNote(working: number): string {
+  if (working === 0) return '';
+  return ` ${working} of them are held by live workers (their private lists): being worked now, they finish there (or go back to their queue if the worker dies); a move does not take them, so wait, then check again.`;
+}
+
 /** Exit code when jobs of the selected classes are still on the Redis checked (the move did not finish). */
 export const SELECTION_LEFT_EXIT_CODE = 1;
 
@@ -120,7 +126,7 @@ async function localCheck(options: DrainCheckOptions, started: number, selection
     const view = renderSelectionPlan({ description: selection.description, classes: selection.classes, counts, where: name, verb: 'left', width: screenWidth(undefined) });
     const verdict = judged.selection.drained
       ? `Selected classes: DRAINED — none of their jobs is left on ${name}.`
-      : `Selected classes: NOT DRAINED — ${judged.selection.left} job(s) left on ${name}${judged.selection.inflight > 0 ? `, and ${judged.selection.inflight} in flight from interrupted transfers` : ''}.`;
+      : `Selected classes: NOT DRAINED — ${judged.selection.left} job(s) left on ${name}${judged.selection.inflight > 0 ? `, and ${judged.selection.inflight} in flight from interrupted transfers` : ''}.${workingNote(judged.selection.working)}`;
     return { report: judged.report, selected: { selection: judged.selection, view: `${view}${verdict}\n` } };
   } finally {
     await connections.close();

@@ -13,6 +13,12 @@ export interface SelectionDrain {
   readonly withoutJobs: readonly string[];
   /** Jobs claimed by interrupted transfers and not yet written: their classes are unknown here. */
   readonly inflight: number;
+  /**
+   * Of `left`, those in the private lists of live workers (reliable or basic fetch): being worked
+   * now. A move does not take them (no move takes a job a worker holds): they finish, or come back
+   * to their queue if the worker dies; running the move again does nothing for them.
+   */
+  readonly working: number;
   /** Drained of the selection: none of its jobs is left, and nothing is in flight. */
   readonly drained: boolean;
 }
@@ -25,6 +31,7 @@ export interface SelectionDrain {
 export function judgeSelection(report: DrainReport, counts: SelectedJobCounts, classes: readonly string[], description: string): { report: DrainReport; selection: SelectionDrain } {
   const inflight = report.inflight.reduce((n, l) => n + l.size, 0);
   const drained = counts.selected === 0 && inflight === 0;
+  const working = (report.fetched ?? []).filter((l) => l.ownerAlive).reduce((n, l) => n + (counts.byKey.get(l.key) ?? 0), 0);
   const selection: SelectionDrain = {
     description,
     classes: classes.length,
@@ -32,9 +39,13 @@ export function judgeSelection(report: DrainReport, counts: SelectedJobCounts, c
     byClass: Object.fromEntries([...counts.byClass].map(([cls, perKey]) => [cls, Object.fromEntries(perKey)])),
     withoutJobs: classes.filter((c) => !counts.byClass.has(c)),
     inflight,
+    working,
     drained,
   };
   if (counts.selected === 0 || report.verdict.state !== 'drained') return { report, selection };
-  const reason = `${counts.selected} job(s) of the selected classes are still here (dead or interrupted entries included): run the move again`;
+  const reason =
+    working === counts.selected
+      ? `${counts.selected} job(s) of the selected classes are being worked by live workers here (their private lists): wait for them to finish, then check again (a move does not take a job a worker holds)`
+      : `${counts.selected} job(s) of the selected classes are still here (dead or interrupted entries included${working > 0 ? `; ${working} of them being worked by live workers, which a move does not take` : ''}): run the move again`;
   return { report: { ...report, verdict: { ...report.verdict, state: 'draining', reasons: [...report.verdict.reasons, reason] } }, selection };
 }

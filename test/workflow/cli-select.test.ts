@@ -236,7 +236,13 @@ describe('drain-check for the selected classes', () => {
     expect(moving.code).toBe(1);
     const report = JSON.parse(moving.stdout) as { remaining: number; selection: { left: number; drained: boolean; byClass: unknown } };
     expect(report.remaining).toBe(2);
-    expect(report.selection).toMatchObject({ left: 1, drained: false, byClass: { AdminEmailWorker: { [working]: 1 } } });
+    expect(report.selection).toMatchObject({ left: 1, drained: false, working: 1, byClass: { AdminEmailWorker: { [working]: 1 } } });
+    // Held by a live worker: said so, and not "run the move again", which cannot take it.
+    const human = await cli('drain-check', '--redis', redis.urls().source, '--classes', MOVING.join(','));
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(
+      /^Selected classes: NOT DRAINED — 1 job\(s\) left on redis:\/\/127\.0\.0\.1:\d+\. 1 of them are held by live workers \(their private lists\): being worked now, they finish there \(or go back to their queue if the worker dies\); a move does not take them, so wait, then check again\.$/m,
+    );
   });
 
   it('never says the selection is drained while a job of it sits in a quarantine list on this Redis', async () => {
