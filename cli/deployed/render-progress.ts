@@ -106,7 +106,9 @@ export function renderEnd(p: ExecutionProgress, now: Date, view: SummaryView = {
   // `start` with the same options again would find the execution name taken, or start another run.
   const again = `resume the run to finish: sidekiq-migrate start --resume ${p.runId ?? 'RUN'}, with the same routing and selection.`;
   const moveAgain = 'start another transfer (sidekiq-migrate start --mode transfer, same routing and selection)';
-  if (p.summary) out.push(renderSummary(p.summary, machineOf(p.executionArn), { again, moveAgain, ...view }).trimEnd());
+  // An execution `start --resume` started (RUN-resume-N): its summary counts its own pages only.
+  const resumedRun = p.runId !== undefined && /^-resume-\d+$/.test(p.executionArn.split(':').at(-1)!.slice(p.runId.length)) && p.executionArn.split(':').at(-1)!.startsWith(p.runId);
+  if (p.summary) out.push(renderSummary(p.summary, machineOf(p.executionArn), { again, moveAgain, ...(resumedRun ? { resumedRun } : {}), ...view }).trimEnd());
   else out.push(`${title(p)}: no summary — ${noSummaryWhy(p)}`);
   for (const error of p.errors) out.push(`Execution error: ${error}`);
   const ok = p.status === 'SUCCEEDED' && (p.summary?.complete ?? false);

@@ -40,9 +40,9 @@ export interface SummaryView {
    */
   readonly rollback?: boolean;
   /**
-   * The run resumed one whose process died: its counts are what this command did. What the dead
-   * process moved is where it put it, in no count here (said, so that a short count is not taken
-   * for jobs missing).
+   * The run resumed one whose process died (run, move, rollback) or an execution that ended
+   * (`start --resume`, watched): its counts are this command's. What the run moved before is where
+   * it put it, in no count here (said, so that a short count is not taken for jobs missing).
    */
   readonly resumedRun?: boolean;
 }
@@ -63,7 +63,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   say(`${reroute ? 'Re-route' : 'Transfer'} ${endpoint} — run ${summary.runId}${summary.dryRun ? ' — DRY RUN: nothing was written; "moved" means "would move"' : ''}`);
   if (view.resumedRun) {
     say(
-      `Resumed: the counts below are this command's only. What the run's earlier process ${reroute ? 'moved' : 'wrote'} before it was gone is where it put it and is not counted here; drain-check shows what is left.`,
+      `Resumed: the counts below are this command's only. What the run ${reroute ? 'moved' : 'wrote'} before it was resumed is where it put it and is not counted here; drain-check shows what is left.`,
     );
   }
 

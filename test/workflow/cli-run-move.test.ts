@@ -188,7 +188,7 @@ describe('sidekiq-migrate run and move', () => {
     expect(code).toBe(0);
     expect(stderr).toMatch(/Resuming run reroute-\S+, whose process on this machine is gone/);
     // Its counts are this process's: the killed one's pages are in none of them, and it says so.
-    expect(stdout).toContain("Resumed: the counts below are this command's only. What the run's earlier process moved before it was gone is where it put it and is not counted here; drain-check shows what is left.");
+    expect(stdout).toContain("Resumed: the counts below are this command's only. What the run moved before it was resumed is where it put it and is not counted here; drain-check shows what is left.");
     expect(stdout).toMatch(/^Complete\b/m);
     const stored = (await allJobs(redis.source(), '')).filter((j) => j.key.startsWith('queue:') || j.key === 'schedule');
     expect(stored.map((j) => jidOf(j.payload)).sort()).toEqual(jids.sort());

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ExecutionProgress } from '../../../cli/deployed/execution-progress.js';
 import type { ExecutionTracker } from '../../../cli/deployed/execution-tracker.js';
-import { progressBlock } from '../../../cli/deployed/render-progress.js';
+import { progressBlock, renderEnd } from '../../../cli/deployed/render-progress.js';
 import { watchExecution } from '../../../cli/deployed/watch-execution.js';
 import { emptyCounters } from '../../../core/reroute/reroute-counters.js';
 import type { RunSummary } from '../../../core/workflow/steps/summarize-step.js';
@@ -103,6 +103,37 @@ describe('watch on a terminal at 500 queues', () => {
     expect(screen.widest).toBeLessThanOrEqual(80);
     expect(screen.text().filter(Boolean).length).toBeLessThanOrEqual(40);
     expect(io.stdout()).toContain('… and 490 more (--verbose)');
+  });
+});
+
+describe('watch at the end of a resumed run', () => {
+  const ended = (name: string): ExecutionProgress =>
+    ({
+      executionArn: `arn:aws:states:eu-west-1:123456789012:execution:sidekiq-migrate:${name}`,
+      runId: 'reroute-1',
+      mode: 'reroute',
+      status: 'SUCCEEDED',
+      startedAt: new Date('2026-11-23T10:00:00Z'),
+      stoppedAt: new Date('2026-11-23T10:10:00Z'),
+      items: [],
+      retries: 0,
+      failedAttempts: [],
+      executions: [{ executionArn: 'x', status: 'SUCCEEDED' }],
+      errors: [],
+      finished: true,
+      summary: summaryOf(['q']),
+    }) as ExecutionProgress;
+  const line = "Resumed: the counts below are this command's only. What the run moved before it was resumed is where it put it and is not counted here; drain-check shows what is left.";
+
+  it('says that the counts of an execution start --resume started (RUN-resume-N) are its own only', () => {
+    const words = renderEnd(ended('reroute-1-resume-2'), new Date('2026-11-23T10:10:00Z'), { width: 400 });
+    expect(words).toContain(line);
+    expect(words).toContain('Complete: everything that could be moved was moved.');
+  });
+
+  it("says nothing of the kind for the run's first execution, nor for another run whose id only looks like one", () => {
+    expect(renderEnd(ended('reroute-1'), new Date('2026-11-23T10:10:00Z'), { width: 400 })).not.toContain('Resumed:');
+    expect(renderEnd(ended('reroute-1-resume-x'), new Date('2026-11-23T10:10:00Z'), { width: 400 })).not.toContain('Resumed:');
   });
 });
 
