@@ -13,6 +13,7 @@ import type { TransferCounters } from '../../core/transfer/transfer-counters.js'
 import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { runWorkflowLocally, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
+import { aroundScriptPipelines } from '../support/around-script-pipelines.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 import { interferingRedis, type RedisCall } from '../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
@@ -91,25 +92,13 @@ describe('a page task whose first attempt failed before it wrote anything', () =
         if (name !== 'source') return c;
         return {
           ...c,
-          redis: new Proxy(c.redis, {
-            get(target, prop, receiver) {
-              const value = Reflect.get(target, prop, receiver) as unknown;
-              if (prop !== 'pipeline' || typeof value !== 'function') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-              return (...args: unknown[]) => {
-                const pipeline = (value as (...a: unknown[]) => { exec: (...a: unknown[]) => Promise<unknown> }).apply(target, args);
-                const exec = pipeline.exec.bind(pipeline);
-                pipeline.exec = async (...execArgs: unknown[]) => {
-                  const queued = (pipeline as unknown as { _queue: { name: string; args: unknown[] }[] })._queue;
-                  const reply = (await exec(...execArgs)) as [Error | null, unknown][];
-                  if (failed === 0 && queued.some((q) => q.name === 'evalsha' && String(q.args[0]) === claim) && reply.every(([e]) => e === null)) {
-                    failed++;
-                    throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
-                  }
-                  return reply;
-                };
-                return pipeline;
-              };
-            },
+          redis: aroundScriptPipelines(c.redis, claim, async (exec) => {
+            const reply = await exec();
+            if (failed === 0 && reply.every(([e]) => e === null)) {
+              failed++;
+              throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+            }
+            return reply;
           }),
         };
       },

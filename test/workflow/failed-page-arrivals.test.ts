@@ -15,6 +15,7 @@ import type { TransferCounters } from '../../core/transfer/transfer-counters.js'
 import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
+import { aroundScriptPipelines } from '../support/around-script-pipelines.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
@@ -32,29 +33,16 @@ function targetRefusesWrite(provider: ConnectionProvider, nth: number, meanwhile
   let writes = 0;
   let refused = 0;
   const wrap = (client: Redis): Redis =>
-    new Proxy(client, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        if (prop !== 'pipeline' || typeof value !== 'function') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        return (...args: unknown[]) => {
-          const pipeline = (value as (...a: unknown[]) => { exec: (...a: unknown[]) => Promise<unknown> }).apply(target, args);
-          const exec = pipeline.exec.bind(pipeline);
-          pipeline.exec = async (...execArgs: unknown[]) => {
-            const queued = (pipeline as unknown as { _queue: { name: string; args: unknown[] }[] })._queue;
-            if (!queued.some((c) => c.name === 'evalsha' && String(c.args[0]) === write)) return exec(...execArgs);
-            if (writes + 1 === nth && refused === 0) {
-              refused++;
-              await meanwhile();
-              throw Object.assign(new Error("OOM command not allowed when used memory > 'maxmemory'."), { name: 'ReplyError' });
-            }
-            const replies = (await exec(...execArgs)) as [Error | null, unknown][];
-            // A slice's write counts once it ran (not a first send that met NOSCRIPT and is sent again).
-            if (replies.every(([error]) => error === null)) writes++;
-            return replies;
-          };
-          return pipeline;
-        };
-      },
+    aroundScriptPipelines(client, write, async (exec) => {
+      if (writes + 1 === nth && refused === 0) {
+        refused++;
+        await meanwhile();
+        throw Object.assign(new Error("OOM command not allowed when used memory > 'maxmemory'."), { name: 'ReplyError' });
+      }
+      const replies = await exec();
+      // A slice's write counts once it ran (not a first send that met NOSCRIPT and is sent again).
+      if (replies.every(([error]) => error === null)) writes++;
+      return replies;
     });
   return {
     ...provider,

@@ -14,6 +14,7 @@ import { runLockKey } from '../../core/redis/run-lock.js';
 import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
+import { aroundScriptPipelines } from '../support/around-script-pipelines.js';
 import { jobEntry, jobsIn, keysUnder } from '../support/exact-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
@@ -38,25 +39,13 @@ function locksTakenBeforeClaim(provider: ConnectionProvider, written: () => Prom
   const claim = new LuaScript(claimScript).sha;
   let taken = false;
   const wrap = (client: Redis): Redis =>
-    new Proxy(client, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        if (prop !== 'pipeline' || typeof value !== 'function') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        return (...args: unknown[]) => {
-          const pipeline = (value as (...a: unknown[]) => { exec: (...a: unknown[]) => Promise<unknown> }).apply(target, args);
-          const exec = pipeline.exec.bind(pipeline);
-          pipeline.exec = async (...execArgs: unknown[]) => {
-            const queued = (pipeline as unknown as { _queue: { name: string; args: unknown[] }[] })._queue;
-            if (!taken && queued.some((c) => c.name === 'evalsha' && String(c.args[0]) === claim) && (await written())) {
-              taken = true;
-              await anotherRunTakes(redis.source());
-              await anotherRunTakes(redis.target());
-            }
-            return exec(...execArgs);
-          };
-          return pipeline;
-        };
-      },
+    aroundScriptPipelines(client, claim, async (exec) => {
+      if (!taken && (await written())) {
+        taken = true;
+        await anotherRunTakes(redis.source());
+        await anotherRunTakes(redis.target());
+      }
+      return exec();
     });
   return {
     ...provider,

@@ -19,6 +19,7 @@ import { pageStep } from '../../core/workflow/steps/page-step.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { parsePageInput } from '../../functions/support/task-inputs.js';
 import { runWorkflowLocally, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
+import { aroundScriptPipelines } from '../support/around-script-pipelines.js';
 import { jobEntry, jobsIn, withQueue } from '../support/exact-jobs.js';
 import { interferingRedis, SimulatedCrash } from '../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
@@ -139,7 +140,7 @@ describe("a page call whose reply was lost after Redis ran it (the connection dr
     let pages = 0;
     // The second page's writes run, and their reply is lost: the connection reset under it.
     const lossy = (client: Redis): Redis =>
-      aroundPageWrites(client, page, async (exec) => {
+      aroundScriptPipelines(client, page, async (exec) => {
         const reply = await exec();
         if (++pages === 2) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
         return reply;
@@ -160,7 +161,7 @@ describe("a page call whose reply was lost after Redis ran it (the connection dr
     let pages = 0;
     // The second page's writes are sent, and the connection is closed at once, before their reply.
     const closing = (client: Redis): Redis =>
-      aroundPageWrites(client, page, (exec) => {
+      aroundScriptPipelines(client, page, (exec) => {
         const reply = exec();
         if (++pages === 2) (client as unknown as { stream: { destroy: () => void } }).stream.destroy();
         return reply;
@@ -175,26 +176,3 @@ describe("a page call whose reply was lost after Redis ran it (the connection dr
     expect(words(summary)).toContain('Counts may be short: 1 attempt of a page task may have moved jobs these counts do not include');
   });
 });
-
-/**
- * `client`, whose pipelines that carry a page's writes (an EVALSHA of `page`) run through `around`
- * instead of their plain exec: to lose their reply, or close the connection under them.
- */
-function aroundPageWrites(client: Redis, page: string, around: (exec: () => Promise<unknown>) => Promise<unknown>): Redis {
-  return new Proxy(client, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      if (prop !== 'pipeline' || typeof value !== 'function') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      return (...args: unknown[]) => {
-        const pipeline = (value as (...a: unknown[]) => { exec: (...a: unknown[]) => Promise<unknown> }).apply(target, args);
-        const exec = pipeline.exec.bind(pipeline);
-        pipeline.exec = (...execArgs: unknown[]) => {
-          const queued = (pipeline as unknown as { _queue: { name: string; args: unknown[] }[] })._queue;
-          const writes = queued.some((c) => c.name === 'evalsha' && String(c.args[0]) === page);
-          return writes ? around(() => exec(...execArgs)) : exec(...execArgs);
-        };
-        return pipeline;
-      };
-    },
-  });
-}
