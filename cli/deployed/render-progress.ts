@@ -107,7 +107,8 @@ export function renderEnd(p: ExecutionProgress, now: Date, view: SummaryView = {
   const again = `resume the run to finish: sidekiq-migrate start --resume ${p.runId ?? 'RUN'}, with the same routing and selection.`;
   const moveAgain = 'start another transfer (sidekiq-migrate start --mode transfer, same routing and selection)';
   // An execution `start --resume` started (RUN-resume-N): its summary counts its own pages only.
-  const resumedRun = p.runId !== undefined && /^-resume-\d+$/.test(p.executionArn.split(':').at(-1)!.slice(p.runId.length)) && p.executionArn.split(':').at(-1)!.startsWith(p.runId);
+  const name = p.executionArn.split(':').at(-1)!;
+  const resumedRun = p.runId !== undefined && name.startsWith(`${p.runId}-resume-`) && /^\d+$/.test(name.slice(`${p.runId}-resume-`.length));
   if (p.summary) out.push(renderSummary(p.summary, machineOf(p.executionArn), { again, moveAgain, ...(resumedRun ? { resumedRun } : {}), ...view }).trimEnd());
   else out.push(`${title(p)}: no summary — ${noSummaryWhy(p)}`);
   for (const error of p.errors) out.push(`Execution error: ${error}`);
