@@ -14,16 +14,13 @@ import { renderSummary } from '../../cli/workflow/render-summary.js';
 import { LuaScript } from '../../core/redis/lua-script.js';
 import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
 import type { TransferCounters } from '../../core/transfer/transfer-counters.js';
-import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
-import { pageStep } from '../../core/workflow/steps/page-step.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
-import { parsePageInput } from '../../functions/support/task-inputs.js';
 import { runWorkflowLocally, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
 import { aroundScriptPipelines } from '../support/around-script-pipelines.js';
 import { jobEntry, jobsIn, withQueue } from '../support/exact-jobs.js';
-import { interferingRedis, SimulatedCrash } from '../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { attemptNeverAnswers, wrapped } from '../support/unanswered-attempt.js';
 import { connectionsPerTest } from '../support/test-connections.js';
 
 const redis = privateSourceAndTarget();
@@ -43,36 +40,7 @@ async function seed(client: Redis): Promise<{ seeded: string[]; rerouted: string
   return { seeded: seeded.sort(), rerouted: rerouted.sort() };
 }
 
-/** `provider` with every client wrapped by `wrap` (the test's interference on one attempt's calls). */
-function wrapped(provider: ConnectionProvider, wrap: (redis: Redis) => Redis): ConnectionProvider {
-  return { ...provider, get: async (name: string): Promise<Connection> => ({ ...(await provider.get(name)), redis: wrap((await provider.get(name)).redis) }) };
-}
 
-type Task = 'rerouteQueueSlice' | 'transferQueue';
-const kinds = { rerouteQueueSlice: { mode: 'reroute', kind: 'queue' }, transferQueue: { mode: 'transfer', kind: 'queue' } } as const;
-
-/**
- * The first invocation of `task` does pages until `pageDone` holds, then dies at its next call to
- * Redis (its process stopped) while Step Functions, which gave up waiting, retries it
- * (Lambda.ClientExecutionTimeoutException): the retry starts with the same input and no receipt.
- */
-function firstAttemptNeverAnswers(real: LocalHandlers, provider: ConnectionProvider, task: Task, pageDone: () => Promise<boolean>): LocalHandlers {
-  let calls = 0;
-  const first = async (input: unknown) => {
-    let moved = false;
-    const dying = wrapped(provider, (client) =>
-      interferingRedis(client, async () => {
-        if (moved || (await pageDone())) {
-          moved = true;
-          throw new SimulatedCrash('the first attempt stopped here');
-        }
-      }),
-    );
-    await pageStep(parsePageInput(input, kinds[task]), dying, { deadline: Date.now() + 60_000 }).catch(() => undefined);
-    throw Object.assign(new Error('Lambda did not answer in time'), { name: 'Lambda.ClientExecutionTimeoutException' });
-  };
-  return { ...real, [task]: (input: unknown, context?: Parameters<LocalHandlers['plan']>[1]) => (calls++ === 0 ? first(input) : real[task](input, context)) } as LocalHandlers;
-}
 
 async function run(input: Record<string, unknown>, handlers: LocalHandlers): Promise<RunSummary> {
   const executions = await runWorkflowLocally(input, handlers, { retryIntervalMs: 0 });
@@ -87,7 +55,7 @@ describe('a page task retried while an attempt that did pages never answered', (
   it('a re-route: every job moved once; the counts are short, and the summary says they may be', async () => {
     const { rerouted } = await seed(redis.source());
     const provider = connect();
-    const handlers = firstAttemptNeverAnswers(localTaskHandlers(provider), provider, 'rerouteQueueSlice', async () => (await redis.source().llen('queue:new')) > 0);
+    const handlers = attemptNeverAnswers(localTaskHandlers(provider), provider, 'rerouteQueueSlice', async () => (await redis.source().llen('queue:new')) > 0);
 
     const summary = await run({ runId: 'unanswered-1', mode: 'reroute', routing: { kind: 'mapping', mapping: { A: 'new' } }, pageSize: 7, pagesPerInvocation: 2 }, handlers);
 
@@ -110,7 +78,7 @@ describe('a page task retried while an attempt that did pages never answered', (
   it('a transfer: every job once on the target; the summary says its counts may be short', async () => {
     const { seeded } = await seed(redis.source());
     const provider = connect();
-    const handlers = firstAttemptNeverAnswers(localTaskHandlers(provider), provider, 'transferQueue', async () => (await redis.target().llen('queue:old')) > 0);
+    const handlers = attemptNeverAnswers(localTaskHandlers(provider), provider, 'transferQueue', async () => (await redis.target().llen('queue:old')) > 0);
 
     const summary = await run({ runId: 'unanswered-2', mode: 'transfer', target: 'target', pageSize: 7, pagesPerInvocation: 2 }, handlers);
 

@@ -4,53 +4,21 @@
 // above)", "Done, but jobs were left behind: 3 unmapped …", and, of a class selection whose jobs
 // the unanswered attempt had all moved, "Complete: no job of the selected classes was on the
 // source; nothing was moved." Each verdict that states counts now says they may be short.
-import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
-import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
-import { pageStep } from '../../core/workflow/steps/page-step.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
-import { parsePageInput } from '../../functions/support/task-inputs.js';
 import { runWorkflowLocally, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
 import { jobEntry, jobsIn, withQueue } from '../support/exact-jobs.js';
-import { interferingRedis, SimulatedCrash } from '../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { attemptNeverAnswers } from '../support/unanswered-attempt.js';
 import { connectionsPerTest } from '../support/test-connections.js';
 
 const redis = privateSourceAndTarget();
 const { connect } = connectionsPerTest(redis);
 
-function wrapped(provider: ConnectionProvider, wrap: (redis: Redis) => Redis): ConnectionProvider {
-  return { ...provider, get: async (name: string): Promise<Connection> => ({ ...(await provider.get(name)), redis: wrap((await provider.get(name)).redis) }) };
-}
 
-type Task = 'rerouteQueueSlice' | 'transferQueue';
-const kinds = { rerouteQueueSlice: { mode: 'reroute', kind: 'queue' }, transferQueue: { mode: 'transfer', kind: 'queue' } } as const;
-
-/**
- * Invocation `invocation` (0: the first) of `task` does pages until `pageDone` holds, then dies at its next call to
- * Redis while Step Functions retries it (Lambda.ClientExecutionTimeoutException): the retry starts
- * with the same input and no receipt (as in unanswered-page-attempt.test.ts).
- */
-function firstAttemptNeverAnswers(real: LocalHandlers, provider: ConnectionProvider, task: Task, pageDone: () => Promise<boolean>, invocation = 0): LocalHandlers {
-  let calls = 0;
-  const first = async (input: unknown) => {
-    let moved = false;
-    const dying = wrapped(provider, (client) =>
-      interferingRedis(client, async () => {
-        if (moved || (await pageDone())) {
-          moved = true;
-          throw new SimulatedCrash('the first attempt stopped here');
-        }
-      }),
-    );
-    await pageStep(parsePageInput(input, kinds[task]), dying, { deadline: Date.now() + 60_000 }).catch(() => undefined);
-    throw Object.assign(new Error('Lambda did not answer in time'), { name: 'Lambda.ClientExecutionTimeoutException' });
-  };
-  return { ...real, [task]: (input: unknown, context?: Parameters<LocalHandlers['plan']>[1]) => (calls++ === invocation ? first(input) : real[task](input, context)) } as LocalHandlers;
-}
 
 async function run(input: Record<string, unknown>, handlers: LocalHandlers): Promise<RunSummary> {
   const executions = await runWorkflowLocally(input, handlers, { retryIntervalMs: 0 });
@@ -72,7 +40,7 @@ describe('verdicts of a run whose counts may be short', () => {
     for (const p of [...jobs].reverse()) await source.rpush('queue:q', p);
     await source.sadd('queues', 'q');
     const provider = connect();
-    const handlers = firstAttemptNeverAnswers(localTaskHandlers(provider), provider, 'transferQueue', () => acknowledged('q'));
+    const handlers = attemptNeverAnswers(localTaskHandlers(provider), provider, 'transferQueue', () => acknowledged('q'));
 
     const summary = await run({ runId: 'short-selected', mode: 'transfer', target: 'target', classes: ['Shard::Job'], pageSize: 7 }, handlers);
 
@@ -89,7 +57,7 @@ describe('verdicts of a run whose counts may be short', () => {
     for (const p of [...unmapped, ...mapped]) await source.lpush('queue:old', p);
     await source.sadd('queues', 'old');
     const provider = connect();
-    const handlers = firstAttemptNeverAnswers(localTaskHandlers(provider), provider, 'rerouteQueueSlice', async () => (await source.llen('queue:new')) > 0);
+    const handlers = attemptNeverAnswers(localTaskHandlers(provider), provider, 'rerouteQueueSlice', async () => (await source.llen('queue:new')) > 0);
 
     const summary = await run({ runId: 'short-left', mode: 'reroute', routing: { kind: 'mapping', mapping: { A: 'new' } }, pageSize: 7, pagesPerInvocation: 2 }, handlers);
 
@@ -109,7 +77,7 @@ describe('verdicts of a run whose counts may be short', () => {
     // jobs, and the task dies before it answers. Its retry, from the same cursor, takes 6 more
     // (the oldest 6 arrivals, as the originals it was to take): those are the counts' shortfall.
     let pushed = false;
-    const handlers = firstAttemptNeverAnswers(
+    const handlers = attemptNeverAnswers(
       localTaskHandlers(provider),
       provider,
       'transferQueue',
