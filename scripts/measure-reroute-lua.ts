@@ -52,8 +52,8 @@ async function measure(lua: string): Promise<Stat> {
     for (let i = 0; i < flat.length; i += 2) {
       const examined = examineScheduledJob(flat[i]!, routing.plan, true);
       if (examined.kind !== 'move') continue;
-      args.push(flat[i]!, examined.rewritten, flat[i + 1]!, Buffer.from(entryDigest(examined.rewritten)));
-      if (args.length === DEFAULT_LUA_BATCH * 4) {
+      args.push(flat[i]!, examined.rewritten, flat[i + 1]!, Buffer.from(entryDigest(examined.rewritten)), Buffer.from('0'));
+      if (args.length === DEFAULT_LUA_BATCH * 5) {
         calls.push(args);
         args = [];
       }

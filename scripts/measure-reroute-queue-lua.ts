@@ -58,7 +58,7 @@ async function measure(lua: string): Promise<Stat> {
     const names = [...destinations.keys()];
     for (let i = 0; i < moves.length; i += batch) {
       const args: (string | Buffer)[] = ['RPUSH', '1', String(names.length), ...names, '0', '']; // no record of moves (move-record.ts recordArgs)
-      for (const move of moves.slice(i, i + batch)) args.push(move.job, move.push, String(destinations.get(move.to)));
+      for (const move of moves.slice(i, i + batch)) args.push(move.job, move.push, String(destinations.get(move.to)), '0');
       calls.push({ keys: [`queue:${queue}`, 'queues', ...names.map((n) => `queue:${n}`)], args });
     }
   }

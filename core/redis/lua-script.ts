@@ -68,7 +68,7 @@ export class LuaScript {
    * Runs the calls in order in one round trip (two when the script must be loaded first).
    * `before`: plain commands sent ahead of the calls in the same pipeline, once: Redis runs them
    * first; an error of one is thrown, but only after the calls ran all the same (a record the calls'
-   * effects must never exist without belongs in the calls, as their first write: move-record.ts).
+   * effects must never exist without belongs in the calls themselves: move-record.ts).
    * `onSent`: called the moment each pipeline of the calls is written, before its reply (again
    * after a NOSCRIPT retry): what it sends on the same connection runs after the calls.
    */

@@ -9,10 +9,13 @@ import { PLAIN_SHAPE, shapeKey, type MoveShape } from '../payload/move-shape.js'
 /**
  * A re-route run's record of what it moved where — one member per distinct (routed class, from
  * queue, to queue) — so that `rollback` can put the jobs back. A set on the source Redis, written
- * by each Lua call of a page as its first write, before the call moves anything (recordArgs): a
- * job never moves without its record. Not as commands of their own sent ahead of the calls: Redis
- * refuses that SADD when its memory is full (noeviction) but still runs the calls behind it, whose
- * first write (an LREM, a ZREM) it lets through.
+ * by each Lua call of a page in the same script as its moves, right after them, with the members
+ * of the jobs it moved only (recordArgs gives it the candidates, and each job the index of its
+ * own): a job never moves without its record, and a job that vanished before its call (a fetcher
+ * or the poller took it) or conflicted records nothing, so a rollback never meets a move that did
+ * not happen. Not as commands of their own sent ahead of the calls: Redis refuses that SADD when
+ * its memory is full (noeviction) but still runs the calls behind it, whose first write (an LREM,
+ * a ZREM) it lets through; and such a SADD cannot know which jobs are still there.
  */
 export const movesKey = (prefix: string, runId: string): string => `${prefix}sidekiq-migrate:${runId}:moves`;
 
@@ -21,9 +24,9 @@ export const MOVES_TTL_SECONDS = 30 * 24 * 3600;
 
 /**
  * What a re-route Lua call (rerouteQueueJobs-n.lua, rerouteSetEntries-n.lua) is given to record
- * `moves` first: its record key (none when nothing is recorded: a run without an id, or a call
- * that moves no job, such as one of quarantined jobs only) and its arguments: the count of
- * members, the record's time to live, the members.
+ * the `moves` that happen: its record key (none when nothing is recorded: a run without an id, or
+ * a call that moves no job, such as one of quarantined jobs only) and its arguments: the count of
+ * members, the record's time to live, the members (each job then names its own by moveIndex).
  */
 export function recordArgs(moves: PageMoves, prefix: string, runId: string | undefined): { keys: string[]; args: string[] } {
   const members = runId === undefined ? [] : moves.members();
@@ -31,29 +34,41 @@ export function recordArgs(moves: PageMoves, prefix: string, runId: string | und
   return { keys: [movesKey(prefix, runId!)], args: [String(members.length), String(MOVES_TTL_SECONDS), ...members] };
 }
 
+/**
+ * A job's move index as its Lua call takes it: `index` (PageMoves.add's) when the call records
+ * (`record`, recordArgs's, has a key), else '0' (nothing to record).
+ */
+export function moveIndex(record: { keys: string[] }, index: number): string {
+  return record.keys.length === 0 ? '0' : String(index);
+}
+
 /** The distinct moves of one page or Lua call, collected as it decides (a few, whatever its size). */
 export class PageMoves {
   // Nested maps rather than one map keyed by a joined string: `add` runs once per moved job, and
   // building and hashing that string was most of its cost.
-  private readonly seen = new Map<string, Map<string | null, Map<string, Set<string>>>>();
+  private readonly seen = new Map<string, Map<string | null, Map<string, Map<string, number>>>>();
   private readonly moves: RecordedMove[] = [];
 
   /**
    * A job of `routedClass` is about to move from `from` to `to`, its bytes rewritten with `shape`
    * (move-shape.ts). Renames are recorded by class too: a rollback then moves back only the
-   * classes the run moved, not the jobs the destination queue already had.
+   * classes the run moved, not the jobs the destination queue already had. Returns the move's
+   * 1-based index among `members()`, which the job's Lua call is given so that it records the
+   * move only if it moves the job (moveIndex).
    */
-  add(routedClass: string, from: string | null, to: string, shape: MoveShape = PLAIN_SHAPE): void {
+  add(routedClass: string, from: string | null, to: string, shape: MoveShape = PLAIN_SHAPE): number {
     let byFrom = this.seen.get(routedClass);
     if (byFrom === undefined) this.seen.set(routedClass, (byFrom = new Map()));
     let tos = byFrom.get(from);
     if (tos === undefined) byFrom.set(from, (tos = new Map()));
     let shapes = tos.get(to);
-    if (shapes === undefined) tos.set(to, (shapes = new Set()));
+    if (shapes === undefined) tos.set(to, (shapes = new Map()));
     const key = shapeKey(shape);
-    if (shapes.has(key)) return;
-    shapes.add(key);
+    const known = shapes.get(key);
+    if (known !== undefined) return known;
     this.moves.push(key === '' ? { routedClass, from, to } : { routedClass, from, to, shape });
+    shapes.set(key, this.moves.length);
+    return this.moves.length;
   }
 
   /** The members that record them (encodeMove), in the order first added. */

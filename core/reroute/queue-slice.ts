@@ -8,7 +8,7 @@ import { drivePages, type DriveLimits, type PageResult } from './drive-pages.js'
 import { readFrontWindow, windowAt } from './front-window.js';
 import { callWindows } from './call-windows.js';
 import { examineQueuedJob, type Examined } from './examine-job.js';
-import { PageMoves, recordArgs } from './move-record.js';
+import { moveIndex, PageMoves, recordArgs } from './move-record.js';
 import { misplacedArrivals } from './rollback-arrivals.js';
 import { addSample, emptyCounters, tallyClass, type RerouteCounters } from './reroute-counters.js';
 import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
@@ -408,13 +408,15 @@ async function applyMoves(
   // longest calls of a queue (call-windows.ts).
   const hints = callWindows(where.below, where.span, chunks.map((chunk) => chunk.map((op) => op.place)));
   const calls = chunks.map((chunk, c) => {
-    // Each call records its own jobs' moves as its first write (move-record.ts). A queued job's
-    // queue before the move is the list it waits in, whatever its payload says.
+    // Each call records, after its moves, the moves of the jobs it moved (move-record.ts): it is
+    // given the distinct moves, and each job the index of its own (0: a quarantined job, not
+    // recorded). A queued job's queue before the move is the list it waits in, whatever its
+    // payload says.
     const moved = new PageMoves();
-    for (const { examined } of chunk) if (examined) moved.add(examined.routedClass, queue, examined.to, examined.shape);
+    const indexes = chunk.map(({ examined }) => (examined ? moved.add(examined.routedClass, queue, examined.to, examined.shape) : 0));
     const record = recordArgs(moved, keys.prefix, request.recordMovesAs?.runId);
     const args: (string | Buffer)[] = [push, hints[c]!, String(names.length), ...names, ...record.args];
-    for (const op of chunk) args.push(op.job, op.push, String(destinations.get(op.dest)));
+    chunk.forEach((op, j) => args.push(op.job, op.push, String(destinations.get(op.dest)), moveIndex(record, indexes[j]!)));
     return { keys: [keys.queue(queue), keys.queues, ...destKeys, ...record.keys], args };
   });
   const replies = await rerouteQueueJobs.runAll(redis, calls, [], request.alongWrites);

@@ -4,7 +4,7 @@ import { classifyRedisError } from '../redis/redis-errors.js';
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import { drivePipelinedPages, type DriveLimits, type PageResult } from './drive-pages.js';
 import { examineScheduledJob } from './examine-job.js';
-import { PageMoves, recordArgs } from './move-record.js';
+import { moveIndex, PageMoves, recordArgs } from './move-record.js';
 import type { RecordedMove } from '../routing/reverse-plan.js';
 import { addSample, emptyCounters, tallyClass, type RerouteCounters } from './reroute-counters.js';
 import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
@@ -93,7 +93,7 @@ interface ExaminedSetPage {
   readonly rewrites: string | null;
   /** Rewrites grouped by destination, so that each Lua reply counts moves for one queue. */
   readonly byDestination: Map<string, (Buffer | string)[]>;
-  /** Per destination, each rewrite's move, in the order of its quads there (what a call records). */
+  /** Per destination, each rewrite's move, in the order of its quads there (what a call may record). */
   readonly movesByDestination: Map<string, RecordedMove[]>;
   /** Members that look already routed and may be this run's own rewrites met again. */
   readonly lookAlreadyRouted: Buffer[];
@@ -303,11 +303,14 @@ async function applyRewrites(
   for (const [to, args] of byDestination) {
     const moves = movesByDestination.get(to) ?? [];
     for (let i = 0; i < args.length; i += batch) {
-      // Each call records its own entries' moves as its first write (move-record.ts).
+      // Each call records, after its moves, the moves of the entries it moved (move-record.ts):
+      // it is given the distinct moves, and each entry the index of its own.
       const moved = new PageMoves();
-      for (const m of moves.slice(i / 4, (i + batch) / 4)) moved.add(m.routedClass, m.from, m.to, m.shape);
+      const indexes = moves.slice(i / 4, (i + batch) / 4).map((m) => moved.add(m.routedClass, m.from, m.to, m.shape));
       const record = recordArgs(moved, request.keys.prefix, request.recordMovesAs?.runId);
-      calls.push({ to, keys: [key, ...(rewrites === null ? [] : [rewrites]), ...record.keys], args: [...record.args, ...args.slice(i, i + batch)] });
+      const callArgs: (Buffer | string)[] = [...record.args];
+      for (let j = i, e = 0; j < Math.min(i + batch, args.length); j += 4, e++) callArgs.push(args[j]!, args[j + 1]!, args[j + 2]!, args[j + 3]!, moveIndex(record, indexes[e]!));
+      calls.push({ to, keys: [key, ...(rewrites === null ? [] : [rewrites]), ...record.keys], args: callArgs });
     }
   }
   try {

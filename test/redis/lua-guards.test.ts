@@ -45,8 +45,8 @@ async function seed(): Promise<void> {
 }
 
 const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
-  ['rerouteSetEntries-n', { keys: ['schedule', 'rewritten:s', 'moves'], args: ['1', '60', '["A","old","new"]', job(3), rewritten(3), '1795459303.5', 'digest'] }, ['schedule', 'rewritten:s', 'moves']],
-  ['rerouteQueueJobs-n', { keys: ['queue:old', 'queues', 'queue:new', 'moves'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', job(1), rewritten(1), '1'] }, ['queue:old', 'queues', 'queue:new', 'moves']],
+  ['rerouteSetEntries-n', { keys: ['schedule', 'rewritten:s', 'moves'], args: ['1', '60', '["A","old","new"]', job(3), rewritten(3), '1795459303.5', 'digest', '1'] }, ['schedule', 'rewritten:s', 'moves']],
+  ['rerouteQueueJobs-n', { keys: ['queue:old', 'queues', 'queue:new', 'moves'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', job(1), rewritten(1), '1', '1'] }, ['queue:old', 'queues', 'queue:new', 'moves']],
   ['claimQueueJobs-6', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock'], args: [2, 'newest', 'b9', 2, 't', 1, '', 60000, 'run', ''] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock']],
   [
     'claimSetEntries-9',
@@ -108,7 +108,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     const [moved, quarantined] = [job(1), job(2)];
     await redis.rpush('queue:old', moved, quarantined);
     const before = await keyValueSnapshot(redis, '');
-    const call = { keys: ['queue:old', 'queues', 'queue:new', 'same', 'same'], args: ['RPUSH', '~0:2', '2', 'new', '', '1', '60', '["A","old","new"]', moved, moved.replace('"queue":"old"', '"queue":"new"'), '1', quarantined, quarantined, '2'] };
+    const call = { keys: ['queue:old', 'queues', 'queue:new', 'same', 'same'], args: ['RPUSH', '~0:2', '2', 'new', '', '1', '60', '["A","old","new"]', moved, moved.replace('"queue":"old"', '"queue":"new"'), '1', '1', quarantined, quarantined, '2', '0'] };
     const error = await new LuaScript('rerouteQueueJobs-n').run(redis, call).then(
       (reply) => new Error(`no error: ${JSON.stringify(reply)}`),
       (e: unknown) => e as Error,
@@ -134,7 +134,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   it('a score ZADD would refuse is refused before the entry is removed', async () => {
     await seed();
     const before = await keyValueSnapshot(redis, '');
-    await expect(new LuaScript('rerouteSetEntries-n').run(redis, { keys: ['schedule'], args: ['0', '', job(3), rewritten(3), 'nan', ''] })).rejects.toThrow(/invalid score nan/);
+    await expect(new LuaScript('rerouteSetEntries-n').run(redis, { keys: ['schedule'], args: ['0', '', job(3), rewritten(3), 'nan', '', '0'] })).rejects.toThrow(/invalid score nan/);
     await expect(new LuaScript('copyEntriesToSet-3').run(redis, { keys: ['ledger:s', 'schedule', 'lock'], args: ['run', '', 'b:1', job(9), ' 1'] })).rejects.toThrow(/invalid score/);
     await expect(new LuaScript('claimSelectedSetEntries-8').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock', 'acknowledged:n'], args: ['b9', 'run', '', job(3), 'nan'] })).rejects.toThrow(/invalid score nan/);
     // Malformed offsets are refused before the marker overwrites anything.
@@ -151,7 +151,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     await expect(redis.zadd('probe', score, 'x')).rejects.toThrow(/not a valid float/);
     const before = await keyValueSnapshot(redis, '');
     // The first entry has a good score: without the guard it is moved before the second fails.
-    const args = [first, rewritten(7), '1795459303.5', '', second, rewritten(8), score, ''];
+    const args = [first, rewritten(7), '1795459303.5', '', '0', second, rewritten(8), score, '', '0'];
     await expect(new LuaScript('rerouteSetEntries-n').run(redis, { keys: ['schedule'], args: ['0', '', ...args] })).rejects.toThrow(/invalid score/);
     await expect(new LuaScript('copyEntriesToSet-3').run(redis, { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b:1', first, '1', 'b:2', second, score] })).rejects.toThrow(/invalid score/);
     await expect(
@@ -163,7 +163,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   it.each(['4e-320', '0x10', 'inf', '-inf', '+Infinity', '0e-400', '1e308'])('a score ZADD takes (%s) is not refused: the entry moves with it', async (score) => {
     const [entry, rewrite] = [job(7), rewritten(7)];
     await redis.zadd('schedule', score, entry);
-    expect(await new LuaScript('rerouteSetEntries-n').run(redis, { keys: ['schedule'], args: ['0', '', entry, rewrite, score, ''] })).toEqual([1, 0, 0]);
+    expect(await new LuaScript('rerouteSetEntries-n').run(redis, { keys: ['schedule'], args: ['0', '', entry, rewrite, score, '', '0'] })).toEqual([1, 0, 0]);
     expect(await redis.zrange('schedule', 0, '-1')).toEqual([rewrite]);
     await redis.zadd('expected', score, rewrite);
     expect(await redis.zscore('schedule', rewrite)).toBe(await redis.zscore('expected', rewrite));

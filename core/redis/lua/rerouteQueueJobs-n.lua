@@ -22,15 +22,18 @@
                list, which is not a queue and is never added to `queues`)
   ARGV[4+D]    R, the number of record members this call adds (0: the run records nothing)
   ARGV[5+D]    the record's time to live in seconds ('' when R is 0)
-  ARGV[6+D..]  R record members: the moves of this call's jobs, `["Class","from","to"…]`
-  then         pairs: original bytes, bytes to push; and the 1-based index of the destination
-               key among KEYS[3..2+D], i.e. triples
+  ARGV[6+D..]  R record members: the distinct moves of this call's jobs, `["Class","from","to"…]`
+  then         quads: original bytes, bytes to push, the 1-based index of the destination key
+               among KEYS[3..2+D], and the 1-based index of the job's move among the R members
+               ('0' for a job whose move is not recorded: a quarantined one, or any when R is 0)
 
-  The record is written first, in the same call as the moves: a job never moves without it
-  (`rollback` puts back only what a record names). Not as a command of its own ahead of the calls
-  in the pipeline: with memory full (noeviction) Redis refuses that SADD, yet runs the calls, whose
-  first write (an LREM) it lets through, and a script that has written may go on writing. Here the
-  SADD is the call's first write: refused, it leaves every job where it was.
+  The record is written in the same call as the moves, after them, and names only the moves of
+  jobs this call moved: a job a consumer popped first adds nothing, so a rollback never meets a
+  move that did not happen (one such move of a class from a queue it did not come from made the
+  rollback refuse the class's other jobs, "from several queues"). After the moves, a job still
+  never moves without its record: nothing can fail once the first LREM ran (Redis refuses a script
+  for memory only at its first write, and an LREM refused leaves every job where it was; the
+  record is a set, checked first).
 
   Returns      { vanished, pushed_1, …, pushed_D }
     vanished     jobs no longer in the source (a consumer popped them first): nothing pushed
@@ -39,7 +42,7 @@
   Refused before any write (guards.lua), every job left as it was, when the source or a
   destination is not a list, `queues` or the record is not a set, one key is named both as a
   destination and as the record (or `queues`), a job's destination index names no destination
-  key, or R or the record's time to live is not a whole number.
+  key or its move index no record member, or R or the record's time to live is not a whole number.
 ]]
 local source, queues = KEYS[1], KEYS[2]
 local push, direction = ARGV[1], tonumber(ARGV[2])
@@ -48,13 +51,14 @@ if (push ~= 'RPUSH' and push ~= 'LPUSH') or (direction ~= 1 and direction ~= -1 
   return redis.error_reply('ERR rerouteQueueJobs: ARGV[1] must be RPUSH or LPUSH and ARGV[2] 1, -1 or ~BELOW:SPAN')
 end
 local destinations = tonumber(ARGV[3])
--- The run's record of moves: R members after the destinations' names, then the jobs' triples.
+-- The run's record of moves: R members after the destinations' names, then the jobs' quads.
 local recorded, recordTtl = tonumber(ARGV[4 + destinations]), tonumber(ARGV[5 + destinations])
 local record = KEYS[3 + destinations]
 if recorded == nil or recorded < 0 or recorded % 1 ~= 0 or (recorded > 0 and (record == nil or recordTtl == nil or recordTtl < 1 or recordTtl % 1 ~= 0)) then
   return redis.error_reply('ERR rerouteQueueJobs: ARGV[4+D] must be the number of record members, with KEYS[3+D] and a whole time to live in seconds when it is not 0')
 end
 local jobsFrom = 6 + destinations + recorded
+local membersFrom = 5 + destinations
 local checks = { { source, 'list' }, { queues, 'set' } }
 for d = 1, destinations do checks[#checks + 1] = { KEYS[2 + d], 'list' } end
 if recorded > 0 then checks[#checks + 1] = { record, 'set' } end
@@ -65,26 +69,23 @@ if below then
   local above = redis.call('LLEN', source) - tonumber(below) - tonumber(span)
   direction = above < tonumber(below) and 1 or -1
 end
--- A destination index that names no key would fail the call at its push, after its LREM: refused
--- here, before any write, with the triples that do not come whole.
-if jobsFrom > #ARGV + 1 or (#ARGV - jobsFrom + 1) % 3 ~= 0 then
-  return redis.error_reply('ERR rerouteQueueJobs: the jobs must come as triples')
+-- A destination index that names no key would fail the call at its push, after its LREM, and a
+-- move index that names no member the record's write: refused here, before any write, with the
+-- quads that do not come whole.
+if jobsFrom > #ARGV + 1 or (#ARGV - jobsFrom + 1) % 4 ~= 0 then
+  return redis.error_reply('ERR rerouteQueueJobs: the jobs must come as quads')
 end
 -- The indexes as the caller writes them ('1', '2'…): one table lookup a job, here and below.
-local index = {}
+local index, moveIndex = {}, { ['0'] = 0 }
 for d = 1, destinations do index[tostring(d)] = d end
-for i = jobsFrom + 2, #ARGV, 3 do
+for m = 1, recorded do moveIndex[tostring(m)] = m end
+for i = jobsFrom + 2, #ARGV, 4 do
   if not index[ARGV[i]] then
     return redis.error_reply('ERR rerouteQueueJobs: destination index ' .. ARGV[i] .. ' is not one of 1..' .. destinations)
   end
-end
--- The record first: the call's first write, which Redis refuses when memory is full (noeviction),
--- before any job moved. Its members are few (one a distinct class, from and to among the call's jobs).
-if recorded > 0 then
-  local members = {}
-  for i = 1, recorded do members[i] = ARGV[5 + destinations + i] end
-  variadic('SADD', record, members)
-  redis.call('EXPIRE', record, recordTtl)
+  if not moveIndex[ARGV[i + 1]] then
+    return redis.error_reply('ERR rerouteQueueJobs: move index ' .. ARGV[i + 1] .. ' is not one of 0..' .. recorded)
+  end
 end
 -- Pushes go out variadically, per destination key, after the removals: one RPUSH/LPUSH with
 -- many values leaves a list exactly as that many single pushes in the same order, and pushing to
@@ -99,9 +100,15 @@ local vanished = 0
 local pushed = {}
 for d = 1, destinations do pushed[d] = 0 end
 local pending, order = {}, {} -- values per destination key, in push order; keys first-seen
-for i = jobsFrom, #ARGV, 3 do
+local happened, members = {}, {} -- the record members of the moves that happened, first-seen
+for i = jobsFrom, #ARGV, 4 do
   local original, rewritten, dest = ARGV[i], ARGV[i + 1], index[ARGV[i + 2]]
   if redis.call('LREM', source, direction, original) == 1 then
+    local m = moveIndex[ARGV[i + 3]]
+    if m > 0 and not happened[m] then
+      happened[m] = true
+      members[#members + 1] = ARGV[membersFrom + m]
+    end
     local key = KEYS[2 + dest]
     if atOnce then
       redis.call(push, key, rewritten)
@@ -120,7 +127,13 @@ for i = jobsFrom, #ARGV, 3 do
   end
 end
 -- Nothing here can fail: every key's type was checked, Redis refuses a script for memory only at
--- its first write (the record's SADD or an LREM above), and unpack stays within its limit.
+-- its first write (an LREM above), and unpack stays within its limit. The record of the moves that
+-- happened (few members: one a distinct class, from and to), its expiry renewed only by a call
+-- that moved a recorded job.
+if #members > 0 then
+  variadic('SADD', record, members)
+  redis.call('EXPIRE', record, recordTtl)
+end
 for _, key in ipairs(order) do
   local values = pending[key]
   for first = 1, #values, PUSH_VALUES do

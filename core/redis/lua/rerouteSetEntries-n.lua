@@ -12,16 +12,19 @@
   KEYS[#KEYS] only when R > 0: the run's record of moves (a set, core/reroute/move-record.ts)
   ARGV[1]  R, the number of record members this call adds (0: the run records nothing)
   ARGV[2]  the record's time to live in seconds ('' when R is 0)
-  ARGV[3..2+R] R record members: the moves of this call's entries, `["Class","from","to"…]`
-  then     quads, one per entry: original member, rewritten member, score — the exact score
-           text ZSCAN returned, so the due time is preserved to the last digit — and the
-           rewritten member's digest (recorded in the record of rewrites when it is given)
+  ARGV[3..2+R] R record members: the distinct moves of this call's entries, `["Class","from","to"…]`
+  then     quints, one per entry: original member, rewritten member, score — the exact score
+           text ZSCAN returned, so the due time is preserved to the last digit —, the rewritten
+           member's digest (recorded in the record of rewrites when it is given), and the 1-based
+           index of the entry's move among the R members ('0': not recorded; every entry's when R is 0)
 
-  The record of moves is written first, in the same call as the moves: an entry never moves
-  without it (`rollback` puts back only what a record names). Not as a command of its own ahead of
-  the calls in the pipeline: with memory full (noeviction) Redis refuses that SADD, yet runs the
-  calls, whose first write (a ZREM) it lets through, and a script that has written may go on
-  writing. Here the SADD is the call's first write: refused, it leaves every entry as it was.
+  The record of moves is written in the same call as the moves, after them, and names only the
+  moves of entries this call moved: an entry that vanished (the poller took it) or conflicted
+  (left as it was) adds nothing, so a rollback never meets a move that did not happen (one such
+  move of a class from a queue it did not come from made the rollback refuse the class's other
+  jobs, "from several queues"). After the moves, an entry still never moves without its record:
+  nothing can fail once the first ZREM ran (Redis refuses a script for memory only at its first
+  write, and a ZREM refused leaves every entry as it was; the record is a set, checked first).
 
   Returns  { moved, vanished, conflicts }
     moved      originals replaced by their rewrite
@@ -31,7 +34,8 @@
                is put back untouched, so no job disappears into a duplicate
 
   Refused before any write (guards.lua), every entry left as it was: KEYS[1] not a sorted set,
-  a record not a set, a score ZADD would not take, or R or the time to live not a whole number.
+  a record not a set, a score ZADD would not take, R or the time to live not a whole number, or
+  a move index not one of 0..R.
 ]]
 local recorded, recordTtl = tonumber(ARGV[1]), tonumber(ARGV[2])
 if recorded == nil or recorded < 0 or recorded % 1 ~= 0 or (recorded > 0 and (#KEYS < 2 or recordTtl == nil or recordTtl < 1 or recordTtl % 1 ~= 0)) then
@@ -40,39 +44,46 @@ end
 local set = KEYS[1]
 local record = recorded > 0 and KEYS[#KEYS] or nil
 local rewrites = (#KEYS == (recorded > 0 and 3 or 2)) and KEYS[2] or nil
-local quadsFrom = 3 + recorded
+local quintsFrom = 3 + recorded
 local checks = { { set, 'zset' } }
 if rewrites then checks[#checks + 1] = { rewrites, 'set' } end
 if record then checks[#checks + 1] = { record, 'set' } end
-local refusal = wrongType(checks) or badScore(quadsFrom + 2, 4)
+local refusal = wrongType(checks) or badScore(quintsFrom + 2, 5)
 if refusal then return refusal end
-if (#ARGV - quadsFrom + 1) % 4 ~= 0 then
-  return redis.error_reply('ERR rerouteSetEntries: the entries must come as quads')
+if (#ARGV - quintsFrom + 1) % 5 ~= 0 then
+  return redis.error_reply('ERR rerouteSetEntries: the entries must come as quints')
 end
--- The record of moves first: the call's first write, which Redis refuses when memory is full
--- (noeviction), before any entry moved. Its members are few (one a distinct class, from and to).
-if record then
-  local members = {}
-  for i = 1, recorded do members[i] = ARGV[2 + i] end
-  variadic('SADD', record, members)
-  redis.call('EXPIRE', record, recordTtl)
+-- Each entry's move index, as the caller writes it ('1', '2'…, or '0': not recorded): one table
+-- lookup an entry, here and below. One that names no member would fail the record's write after
+-- the moves: refused here, before any write.
+local moveIndex = { ['0'] = 0 }
+for m = 1, recorded do moveIndex[tostring(m)] = m end
+for i = quintsFrom + 4, #ARGV, 5 do
+  if not moveIndex[ARGV[i]] then
+    return redis.error_reply('ERR rerouteSetEntries: move index ' .. ARGV[i] .. ' is not one of 0..' .. recorded)
+  end
 end
 -- The record outlives the run's last page of this set only if the run dies: it then expires.
 local RECORD_TTL_SECONDS = 7 * 24 * 3600
 -- Digests go into the record a few hundred per SADD, after the moves, rather than one SADD per
 -- entry (a command call costs Redis about as much as the insert itself). Nothing there can fail
--- once entries have moved: the record of rewrites is a set (checked above), Redis refuses a script
--- for memory only at its first write (the record of moves' SADD or a ZREM), and unpack stays far
--- below Lua's limit (8,000 values).
+-- once entries have moved: the records are sets (checked above), Redis refuses a script for
+-- memory only at its first write (a ZREM), and unpack stays far below Lua's limit (8,000 values).
 local DIGESTS_PER_SADD = 500
 local moved, vanished, conflicts = 0, 0, 0
 local digests = {}
-for i = quadsFrom, #ARGV, 4 do
+local happened, members = {}, {}
+for i = quintsFrom, #ARGV, 5 do
   local original, rewritten, score = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if redis.call('ZREM', set, original) == 1 then
     if redis.call('ZADD', set, 'NX', score, rewritten) == 1 then
       moved = moved + 1
       digests[moved] = ARGV[i + 3]
+      local m = moveIndex[ARGV[i + 4]]
+      if m > 0 and not happened[m] then
+        happened[m] = true
+        members[#members + 1] = ARGV[2 + m]
+      end
     else
       redis.call('ZADD', set, score, original)
       conflicts = conflicts + 1
@@ -80,6 +91,12 @@ for i = quadsFrom, #ARGV, 4 do
   else
     vanished = vanished + 1
   end
+end
+-- The record of the moves that happened (few members: one a distinct class, from and to), its
+-- expiry renewed only by a call that moved.
+if #members > 0 then
+  variadic('SADD', record, members)
+  redis.call('EXPIRE', record, recordTtl)
 end
 if rewrites and moved > 0 then
   for first = 1, moved, DIGESTS_PER_SADD do

@@ -3,8 +3,8 @@
 // command Redis refuses when its memory is full (noeviction), while the page's Lua calls are not
 // (their first write is an LREM or a ZREM, which Redis lets through, and a script that has written
 // may go on writing). Memory that fills between two pages (Sidekiq's producers go on pushing) must
-// then leave the page unmoved, not moved without its record: a rollback finds no record of those
-// classes and leaves their jobs where the run put them.
+// not leave a page moved without its record (a rollback would find no record of those classes and
+// leave their jobs where the run put them): each call writes the record itself, after its moves.
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LuaScript } from '../../../core/redis/lua-script.js';

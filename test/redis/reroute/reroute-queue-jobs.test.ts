@@ -67,7 +67,7 @@ function findLastIndex(list: Buffer[], job: Buffer): number {
 
 async function run(call: Call): Promise<unknown> {
   const args: (string | Buffer)[] = [call.push, String(call.direction), String(call.destinations.length), ...call.destinations.map((d) => d.name), '0', ''];
-  for (const op of call.ops) args.push(op.original, op.rewritten, String(op.dest));
+  for (const op of call.ops) args.push(op.original, op.rewritten, String(op.dest), '0');
   return script.run(redis, { keys: ['queue:old', 'queues', ...call.destinations.map((d) => d.key)], args });
 }
 
@@ -175,11 +175,11 @@ describe('rerouteQueueJobs-n: no write before a command that can fail', () => {
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
-  it('jobs that do not come as whole triples are refused before the first job is removed', async () => {
+  it('jobs that do not come as whole quads are refused before the first job is removed', async () => {
     await redis.rpush('queue:old', payload('a'));
     const before = await keyValueSnapshot(redis, '');
-    const call = { keys: ['queue:old', 'queues', 'queue:a'], args: ['RPUSH', '1', '1', 'a', '0', '', payload('a'), payload('a2'), '1', payload('a')] };
-    await expect(script.run(redis, call)).rejects.toThrow(/triples/);
+    const call = { keys: ['queue:old', 'queues', 'queue:a'], args: ['RPUSH', '1', '1', 'a', '0', '', payload('a'), payload('a2'), '1', '0', payload('a')] };
+    await expect(script.run(redis, call)).rejects.toThrow(/quads/);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
@@ -201,21 +201,56 @@ describe('rerouteQueueJobs-n: no write before a command that can fail', () => {
     expect(await redis.smembers('queues')).toEqual(['a']);
   });
 
-  it("under noeviction with memory full, with the run's record of moves: the record's SADD is its first write, refused, and no job moves unrecorded", async () => {
+  it("under noeviction with memory full, with the run's record of moves: its first write (an LREM) is not refused, so every job moves and the record names their move", async () => {
     const source = Array.from({ length: 600 }, (_, i) => payload(`j${i}`));
     await redis.rpush('queue:old', ...source);
     const used = Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))![1]);
     await redis.config('SET', 'maxmemory-policy', 'noeviction');
     await redis.config('SET', 'maxmemory', String(used - 1024 * 1024));
-    const before = await keyValueSnapshot(redis, '');
     try {
+      await expect(redis.sadd('other', 'x')).rejects.toThrow(/OOM/);
       const args: (string | Buffer)[] = ['LPUSH', '-1', '1', 'a', '1', '60', '["A","old","a"]'];
-      for (const original of source) args.push(original, Buffer.concat([original, Buffer.from('!')]), '1');
-      await expect(script.run(redis, { keys: ['queue:old', 'queues', 'queue:a', 'moves'], args })).rejects.toThrow(/OOM/);
+      for (const original of source) args.push(original, Buffer.concat([original, Buffer.from('!')]), '1', '1');
+      expect(await script.run(redis, { keys: ['queue:old', 'queues', 'queue:a', 'moves'], args })).toEqual([0, 600]);
     } finally {
       await redis.config('SET', 'maxmemory', '0');
     }
+    expect(await redis.llen('queue:old')).toBe(0);
+    expect(await redis.llen('queue:a')).toBe(600);
+    expect(await redis.smembers('moves')).toEqual(['["A","old","a"]']);
+  });
+
+  it.each(['2', '-1', 'x', '1.5', ''])('a move index that names no record member (%j, of 1) is refused before the first job is removed', async (move) => {
+    const source = [payload('a'), payload('b')];
+    await redis.rpush('queue:old', ...source);
+    const before = await keyValueSnapshot(redis, '');
+    const args = ['RPUSH', '1', '1', 'a', '1', '60', '["A","old","a"]', source[0]!, payload('a2'), '1', '1', source[1]!, payload('b2'), '1', move];
+    await expect(script.run(redis, { keys: ['queue:old', 'queues', 'queue:a', 'moves'], args })).rejects.toThrow(/move index/);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
+  });
+});
+
+describe("rerouteQueueJobs-n records the moves of the jobs it moved, and only those", () => {
+  const call = (ops: [Buffer, number, string][]) => {
+    const args: (string | Buffer)[] = ['RPUSH', '1', '2', 'a', '', '3', '60', '["A","old","a"]', '["B","old","a"]', '["C","old","a"]'];
+    for (const [job, dest, move] of ops) args.push(job, Buffer.concat([job, Buffer.from('!')]), String(dest), move);
+    return script.run(redis, { keys: ['queue:old', 'queues', 'queue:a', 'quarantine:old', 'moves'], args });
+  };
+
+  it("a job a consumer popped first adds its move to nothing; a quarantined job ('0') adds none; the others' moves are recorded once each, with the record's expiry", async () => {
+    await redis.rpush('queue:old', payload('a1'), payload('a2'), payload('c1'), payload('q1'));
+    // B's only job was popped before the call; A's second job too.
+    expect(await call([[payload('a1'), 1, '1'], [payload('b1'), 1, '2'], [payload('a3'), 1, '1'], [payload('a2'), 1, '1'], [payload('c1'), 1, '3'], [payload('q1'), 2, '0']])).toEqual([2, 3, 1]);
+    expect((await redis.smembers('moves')).sort()).toEqual(['["A","old","a"]', '["C","old","a"]']);
+    expect(await redis.ttl('moves')).toBeGreaterThan(55);
+  });
+
+  it('a call whose every job vanished writes no record, and renews no expiry of one there', async () => {
+    await redis.sadd('moves', '["A","old","a"]');
+    await redis.expire('moves', 1000);
+    expect(await call([[payload('a1'), 1, '1'], [payload('b1'), 1, '2']])).toEqual([2, 0, 0]);
+    expect(await redis.smembers('moves')).toEqual(['["A","old","a"]']);
+    expect(await redis.ttl('moves')).toBeGreaterThan(990);
   });
 });
 
@@ -225,7 +260,7 @@ describe('rerouteQueueJobs-n looks for each job from the end of the list nearer 
   const job = payload('same');
   const filler = (n: number, tag: string) => Array.from({ length: n }, (_, i) => payload(`${tag}${i}`));
   const run = (hint: string) =>
-    script.run(redis, { keys: ['queue:old', 'queues', 'queue:new'], args: ['RPUSH', hint, '1', 'new', '0', '', job, payload('rewritten'), '1'] });
+    script.run(redis, { keys: ['queue:old', 'queues', 'queue:new'], args: ['RPUSH', hint, '1', 'new', '0', '', job, payload('rewritten'), '1', '0'] });
 
   it('from the tail when fewer jobs lie below the window than above it (a front pass with jobs left at the head)', async () => {
     // Head to tail: the copy, 10 jobs left in place, the window (the other copy), 2 older originals.

@@ -21,13 +21,13 @@ beforeEach(() => {
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]`, jid: i.toString(16).padStart(24, '0') });
 const moved = (i: number) => job(i).replace('"queue":"old"', '"queue":"new"');
 
-/** `size` entries in `schedule`, and the call's quads that move them all. */
+/** `size` entries in `schedule`, and the call's quints that move them all (no move recorded: '0'). */
 async function seed(size: number): Promise<string[]> {
   const pipeline = redis.pipeline();
   const args: string[] = [];
   for (let i = 0; i < size; i++) {
     pipeline.zadd('schedule', String(NOW + i), job(i));
-    args.push(job(i), moved(i), String(NOW + i), entryDigest(Buffer.from(moved(i))));
+    args.push(job(i), moved(i), String(NOW + i), entryDigest(Buffer.from(moved(i))), '0');
   }
   await pipeline.exec();
   return args;
@@ -80,20 +80,63 @@ describe('rerouteSetEntries-n under noeviction with memory full', () => {
     expect(await redis.scard('rewritten')).toBe(600);
   });
 
-  it("with the run's record of moves, changes nothing: the record's SADD is its first write, which Redis refuses (no entry moves unrecorded)", async () => {
-    const args = await seed(600);
+  it("with the run's record of moves: its first write (a ZREM) is not refused, so every entry moves and the record names their move", async () => {
+    const args = (await seed(600)).map((arg, i) => (i % 5 === 4 ? '1' : arg));
     const used = Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))![1]);
     await redis.config('SET', 'maxmemory-policy', 'noeviction');
     await redis.config('SET', 'maxmemory', String(used - 1024 * 1024));
     try {
-      await expect(script.run(redis, { keys: ['schedule', 'rewritten', 'moves'], args: ['1', '60', '["A","old","new"]', ...args] })).rejects.toThrow(/OOM/);
+      await expect(redis.sadd('other', 'x')).rejects.toThrow(/OOM/);
+      expect(await script.run(redis, { keys: ['schedule', 'rewritten', 'moves'], args: ['1', '60', '["A","old","new"]', ...args] })).toEqual([600, 0, 0]);
     } finally {
       await redis.config('SET', 'maxmemory', '0');
     }
-    expect(await redis.zrangebyscore('schedule', '-inf', '+inf')).toEqual(Array.from({ length: 600 }, (_, i) => job(i)));
-    expect(await redis.exists('rewritten', 'moves')).toBe(0);
+    expect(await redis.zrangebyscore('schedule', '-inf', '+inf')).toEqual(Array.from({ length: 600 }, (_, i) => moved(i)));
+    expect(await redis.smembers('moves')).toEqual(['["A","old","new"]']);
+  });
+});
+
+describe("rerouteSetEntries-n records the moves of the entries it moved, and only those", () => {
+  const MEMBERS = ['3', '60', '["A","old","new"]', '["A","other","new"]', '["B","old","new"]'];
+  const entry = (cls: string, queue: string, i: number) => sidekiqPayload({ className: cls, queue, args: `[${i}]`, jid: i.toString(16).padStart(24, '0') });
+  const quint = (cls: string, queue: string, i: number, move: string) => [entry(cls, queue, i), entry(cls, queue, i).replace(`"queue":"${queue}"`, '"queue":"new"'), String(NOW + i), '', move];
+
+  it("an entry the poller took and an entry whose rewrite was there (a conflict) add nothing; the moved entries' moves are recorded once each, with the record's expiry", async () => {
+    await redis.zadd('schedule', String(NOW + 1), entry('A', 'old', 1), String(NOW + 2), entry('A', 'old', 2), String(NOW + 4), entry('B', 'old', 4));
+    // B's entry conflicts: its rewrite is in the set already. A's `other` entry is gone (polled).
+    await redis.zadd('schedule', String(NOW + 9), entry('B', 'new', 4));
+    const args = [...quint('A', 'old', 1, '1'), ...quint('A', 'other', 3, '2'), ...quint('A', 'old', 2, '1'), ...quint('B', 'old', 4, '3')];
+
+    expect(await script.run(redis, { keys: ['schedule', 'moves'], args: [...MEMBERS, ...args] })).toEqual([2, 1, 1]);
+
+    expect(await redis.smembers('moves')).toEqual(['["A","old","new"]']);
+    expect(await redis.ttl('moves')).toBeGreaterThan(55);
+    expect(await redis.zscore('schedule', entry('B', 'old', 4))).toBe(String(NOW + 4));
   });
 
+  it('a call that moved nothing writes no record, and renews no expiry of one there', async () => {
+    await redis.sadd('moves', '["A","old","new"]');
+    await redis.expire('moves', 1000);
+    expect(await script.run(redis, { keys: ['schedule', 'moves'], args: [...MEMBERS, ...quint('A', 'other', 3, '2')] })).toEqual([0, 1, 0]);
+    expect(await redis.smembers('moves')).toEqual(['["A","old","new"]']);
+    expect(await redis.ttl('moves')).toBeGreaterThan(990);
+  });
+
+  it.each(['4', '-1', 'x', '1.5', ''])('a move index that names no record member (%j, of 3) is refused before the first entry moves', async (move) => {
+    await redis.zadd('schedule', String(NOW + 1), entry('A', 'old', 1), String(NOW + 2), entry('A', 'old', 2));
+    const before = await redis.zrange('schedule', 0, '-1', 'WITHSCORES');
+    const args = [...quint('A', 'old', 1, '1'), ...quint('A', 'old', 2, move)];
+    await expect(script.run(redis, { keys: ['schedule', 'moves'], args: [...MEMBERS, ...args] })).rejects.toThrow(/move index/);
+    expect(await redis.zrange('schedule', 0, '-1', 'WITHSCORES')).toEqual(before);
+    expect(await redis.exists('moves')).toBe(0);
+  });
+
+  it('entries that do not come as whole quints are refused before the first entry moves', async () => {
+    await redis.zadd('schedule', String(NOW + 1), entry('A', 'old', 1));
+    const args = [...quint('A', 'old', 1, '1'), entry('A', 'old', 1)];
+    await expect(script.run(redis, { keys: ['schedule', 'moves'], args: [...MEMBERS, ...args] })).rejects.toThrow(/quints/);
+    expect(await redis.zscore('schedule', entry('A', 'old', 1))).toBe(String(NOW + 1));
+  });
 });
 
 /**
@@ -102,7 +145,7 @@ describe('rerouteSetEntries-n under noeviction with memory full', () => {
  */
 function sequential(set: Map<string, number>, record: Set<string>, args: string[]): number[] {
   let [moved, vanished, conflicts] = [0, 0, 0];
-  for (let i = 0; i < args.length; i += 4) {
+  for (let i = 0; i < args.length; i += 5) {
     const [original, rewritten, score, digest] = [args[i]!, args[i + 1]!, Number(args[i + 2]), args[i + 3]!];
     if (!set.delete(original)) vanished++;
     else if (!set.has(rewritten)) {
@@ -156,7 +199,7 @@ describe('rerouteSetEntries-n leaves the set as one ZREM and one ZADD NX per ent
         const original = names[pick(names.length)]!;
         const rewritten = names[pick(names.length)]!;
         if (rewritten === original) continue; // a move always changes the bytes
-        args.push(original, rewritten, String(score(original)), entryDigest(Buffer.from(rewritten)));
+        args.push(original, rewritten, String(score(original)), entryDigest(Buffer.from(rewritten)), '0');
       }
       await expectAsSequential(seeded, args);
     }
@@ -170,7 +213,7 @@ describe('rerouteSetEntries-n leaves the set as one ZREM and one ZADD NX per ent
       const score = NOW + i / 7;
       if (i % 97 !== 5) seeded.set(job(i), score);
       if (i % 101 === 3) seeded.set(moved(i), NOW);
-      args.push(job(i), moved(i), String(score), entryDigest(Buffer.from(moved(i))));
+      args.push(job(i), moved(i), String(score), entryDigest(Buffer.from(moved(i))), '0');
     }
     await expectAsSequential(seeded, args);
     expect(await redis.zscore('schedule', moved(1_202))).toBe(String(NOW + 1_202 / 7));
