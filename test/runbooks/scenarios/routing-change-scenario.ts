@@ -14,10 +14,14 @@ import { blocksOf, type RunbookScenario, type WalkContext } from '../support/run
 /** Jobs an earlier `run --unmapped quarantine` put in quarantine: a removed worker's. */
 const QUARANTINED = [1, 2, 3].map((i) => `{"retry":true,"queue":"removed_worker","args":[${i}],"class":"RemovedWorker","jid":"0000000000000000000000b${i}","created_at":1795459303.5}`);
 
+/** A quarantine list whose queue name holds `:ledger:`: the ledgers' pattern matches it too. */
+const QUARANTINE_LEDGER = 'sidekiq-migrate:quarantine:a:ledger:b';
+
 export function routingChangeScenario(redis: () => Redis, url: () => string): RunbookScenario {
   let seeded: SeededJob[] = [];
   let leftovers: SeededJob[] = [];
   let beforeDryRun = new Map<string, string>();
+  let beforeLedgers = new Map<string, string>();
   const lines = (ctx: WalkContext, name: string) => ctx.file(name).split('\n').filter(Boolean);
   /** Where each seeded job is now (unprefixed), as `key|queue field`. */
   const placeOf = async (jid: string) => {
@@ -58,6 +62,34 @@ export function routingChangeScenario(redis: () => Redis, url: () => string): Ru
           }
           const stillPrefixed = [...(await jobPlaces(redis(), 'resque:gitlab:')).values()].flat().filter((p) => !p.key.includes('sidekiq-migrate:'));
           expect(stillPrefixed).toEqual([]);
+        },
+      },
+      'prefix-move-ledgers': {
+        covers:
+          "after the drain check of resque:gitlab: says DRAINED, removes the move's ledgers (prints 0) and nothing else (a quarantine list of a queue named a:ledger:b stays); run again with a job in flight under resque:gitlab:, it prints the check, keeps the ledgers and touches nothing",
+        before: async () => {
+          expect(await redis().keys('sidekiq-migrate:*:ledger:*')).not.toEqual([]);
+          await redis().rpush(QUARANTINE_LEDGER, QUARANTINED[0]!);
+          beforeLedgers = await keyContents(redis());
+        },
+        shows: ['ledgers of the prefix move left: 0'],
+        doesNotShow: ['Ledgers kept'],
+        after: async (ctx) => {
+          const rest = new Map([...beforeLedgers].filter(([key]) => !/^sidekiq-migrate:[^:]+:ledger:/.test(key) || key === QUARANTINE_LEDGER));
+          expect(await keyContents(redis())).toEqual(rest);
+          // A move interrupted since: a job in flight under the old prefix, and its ledger.
+          const inflight = 'resque:gitlab:sidekiq-migrate:transfer-20261123-204512-dead:inflight:queue:post_receive';
+          const ledger = 'sidekiq-migrate:transfer-20261123-204512-dead:ledger:queue:post_receive';
+          await redis().rpush(inflight, QUARANTINED[1]!);
+          await redis().hset(ledger, 'b0', '1');
+          const kept = await keyContents(redis());
+          const again = await ctx.shell(blocksOf('routing-change.md').find((b) => b.id === 'prefix-move-ledgers')!.code);
+          expect(again.exitCode, again.stderr).toBe(0);
+          expect(again.stdout).toContain('Ledgers kept: something of the move is still in flight or under resque:gitlab:.');
+          expect(again.stdout).toContain('In flight from interrupted transfers');
+          expect(again.stdout).not.toContain('ledgers of the prefix move left');
+          expect(await keyContents(redis())).toEqual(kept);
+          await redis().del(inflight, ledger, QUARANTINE_LEDGER);
         },
       },
       routes: { covers: 'the routes table and the queues processes must listen to', shows: ['Sidekiq processes must listen to:', 'high-urgency', 'default'] },
