@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis';
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
 import { keyspaceCut, scanBounded, type KeyspaceCut, type ScanBound } from '../redis/bounded-scan.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
+import { RESERVED_RUN_IDS } from '../config/reserved-run-ids.js';
+import { InputError } from '../errors/input-error.js';
 import { escapeGlob } from './discover-queues.js';
 import type { RecordedMove } from '../routing/reverse-plan.js';
 import { PLAIN_SHAPE, shapeKey, type MoveShape } from '../payload/move-shape.js';
@@ -118,6 +120,14 @@ export async function readMoves(redis: Redis, prefix: string, runId: string): Pr
   try {
     members = await redis.smembers(key);
   } catch (error) {
+    // A name the tool keeps keys of its own under (reserved-run-ids.ts: `quarantine`, whose
+    // `quarantine:moves` is the quarantine list of a queue named `moves`) is not a run: bad input,
+    // not a Redis to check. (A run of that name from before the names were reserved kept a set
+    // there, which reads as any record.)
+    if (RESERVED_RUN_IDS.has(runId) && isWrongType(error)) {
+      const type = await redis.type(key).catch(() => 'other');
+      throw new InputError(`Run ${runId} cannot be rolled back: "${runId}" is a name sidekiq-migrate keeps keys of its own under, and ${key} is one of them (a ${type}), not a record of moves. Nothing was touched.`);
+    }
     throw classifyRedisError(error, `Reading the moves of run ${runId} (${key})`);
   }
   if (members.length === 0) return null;
@@ -159,4 +169,8 @@ export async function movesPrefixes(redis: Redis, runId: string, bound: ScanBoun
   } catch (error) {
     throw classifyRedisError(error, `Looking for the moves of run ${runId} under other prefixes`);
   }
+}
+
+function isWrongType(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('WRONGTYPE');
 }
