@@ -73,7 +73,7 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
     .option('--redis-yml <file>', "GitLab's config/redis.yml: --redis may then be a store name (main, queues_shard_…)")
     .action(async (raw: Record<string, unknown>, command: Command) => {
       // The environment and the file complete only the settings of the kind of check asked for.
-      const ignore = raw['deployed'] ? ['redis', 'namespace', 'tlsCa', 'password'] : ['stack', 'region'];
+      const ignore = raw['deployed'] ? ['redis', 'namespace', 'tlsCa', 'password', 'timeLimit'] : ['stack', 'region'];
       const options = validateConfig(drainCheckOptionsSchema, optionsWithConfig(command, raw, process.env, { ignore }));
       // Files are read and names resolved before anything connects.
       const redis = options.redis === undefined ? undefined : endpointUrls(options.redisYml, options.environment, { redis: { value: options.redis, option: '--redis' } }).redis;

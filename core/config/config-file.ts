@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseRedisUrl, redactRedisUrl } from '../redis/redis-url.js';
 import { SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
 import { deployedOptionFields } from './deployed-options.js';
+import { MAX_TIME_LIMIT_SECONDS } from './drain-check-options.js';
 import { redactUserinfo } from './redact-secrets.js';
 import { STORE_NAME } from './selection-options.js';
 
@@ -37,10 +38,10 @@ const endpoint = z.union([z.string().regex(STORE_NAME), redisUrl], { error: `${R
 const path = (what: string) => z.string({ error: `${what}: a file path` }).min(1, `${what}: a file path, not empty`);
 
 // Numbers and booleans may arrive as text through `${VAR}`: their plain spellings are accepted.
-const wholeNumber = (what: string, max = Number.MAX_SAFE_INTEGER) =>
+const wholeNumber = (what: string, max = Number.MAX_SAFE_INTEGER, atMost = `${what} is at most ${max}`) =>
   z.preprocess(
     (v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
-    z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be positive`).max(max, `${what} is at most ${max}`),
+    z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be positive`).max(max, atMost),
   );
 const flag = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'true or false' }));
 
@@ -120,6 +121,12 @@ export const configFileSchema = z.strictObject(
     queues: flag.optional(),
     pageSize: wholeNumber('the page size', 10_000).optional(),
     rateLimit: wholeNumber('the rate limit').optional(),
+    // drain-check's --time-limit: a check run here (not --deployed, which has its function's timeout).
+    timeLimit: wholeNumber(
+      'the seconds drain-check may take',
+      MAX_TIME_LIMIT_SECONDS,
+      `the seconds drain-check may take is at most ${MAX_TIME_LIMIT_SECONDS} (a day); give whole seconds, e.g. 600`,
+    ).optional(),
     unmapped: z.enum(['leave', 'quarantine'], { error: 'leave or quarantine' }).optional(),
     append: flag.optional(),
     strict: flag.optional(),

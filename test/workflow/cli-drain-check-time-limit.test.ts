@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { main } from '../../cli/main.js';
@@ -19,6 +22,13 @@ async function cli(args: string[], time = realTime) {
   const io = bufferIo();
   const code = await main(['node', 'sidekiq-migrate', 'drain-check', ...args], io, localTaskHandlers, time);
   return { code, stdout: io.stdout(), stderr: io.stderr() };
+}
+
+/** A configuration file in a new directory. */
+function configFile(text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'time-limit-config-')), 'team.yml');
+  writeFileSync(path, text);
+  return path;
 }
 
 const startedLongAgo = { ...realTime, now: () => new Date(Date.now() - 130_000) };
@@ -74,6 +84,48 @@ describe('sidekiq-migrate drain-check --time-limit', { timeout: 60_000 }, () => 
       const deployed = await cli(['--deployed', '--time-limit', '600']);
       expect(deployed.code).toBe(2);
       expect(deployed.stderr).toContain("--time-limit: not with --deployed: the deployed check has its function's timeout; to look longer, run the check here with --redis and --time-limit");
+      expect(endpoint.attempts(), 'nothing was connected to').toBe(0);
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it('timeLimit in the configuration file gives the check its time; the flag overrides it', async () => {
+    const p = server.client().pipeline();
+    for (let i = 0; i < 5_000; i++) p.set(`uniquejobs:digest:${i}`, '1');
+    p.sadd('queues', 'default');
+    await p.exec();
+    const path = configFile(`redis: ${server.url()}\ntimeLimit: 600\n`);
+
+    const fromFile = await cli(['--config', path], startedLongAgo);
+    const flagOverFile = await cli(['--config', path, '--time-limit', '120'], startedLongAgo);
+
+    expect(fromFile.stderr).toBe(`Using configuration file ${path} (--config)\n`);
+    expect(fromFile.code).toBe(0);
+    expect(fromFile.stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: DRAINED — 0 job\(s\) left$/m);
+    expect(flagOverFile.code).toBe(1);
+    expect(flagOverFile.stdout).not.toMatch(/DRAINED/);
+    expect(flagOverFile.stdout).toContain('(this check had 120 s)');
+  });
+
+  it("a bad timeLimit in the file is named with the file and the key, with the file's other problems, exit 2, before connecting", async () => {
+    const endpoint = await refusingEndpoint();
+    try {
+      const cases: [string, string[]][] = [
+        ['timeLimit: 0\n', ['timeLimit: the seconds drain-check may take must be positive']],
+        ['timeLimit: 100000\npageSize: lots\n', ['pageSize: the page size must be a number', 'timeLimit: the seconds drain-check may take is at most 86400 (a day); give whole seconds, e.g. 600']],
+        ['timeLimit: 1.5\n', ['timeLimit: the seconds drain-check may take must be a whole number']],
+        ['timeLimit: soon\n', ['timeLimit: the seconds drain-check may take must be a number']],
+        ['time_limit: 600\n', ['time_limit: unknown key (did you mean "timeLimit"?)']],
+      ];
+      for (const [text, problems] of cases) {
+        const path = configFile(`redis: ${endpoint.url}\n${text}`);
+        const result = await cli(['--config', path]);
+        expect(result.code, text).toBe(2);
+        expect(result.stdout).toBe('');
+        const said = problems.map((p) => `${path}: ${p}`);
+        expect(result.stderr, text).toBe(said.length === 1 ? `${said[0]}\n` : `Invalid options:\n${said.map((s) => `  - ${s}\n`).join('')}`);
+      }
       expect(endpoint.attempts(), 'nothing was connected to').toBe(0);
     } finally {
       await endpoint.close();

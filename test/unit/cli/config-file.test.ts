@@ -47,6 +47,7 @@ rateLimit: 200
 unmapped: quarantine
 append: true
 strict: true
+timeLimit: 600
 routing:
   catalog: [all_queues.yml, /abs/ee_all_queues.yml]
   rules: ../gitlab.yml
@@ -77,6 +78,7 @@ describe('the configuration file', () => {
       unmapped: 'quarantine',
       append: true,
       strict: true,
+      timeLimit: 600,
       routing: { catalog: [join(dir, 'sub/all_queues.yml'), '/abs/ee_all_queues.yml'], rules: join(dir, 'gitlab.yml'), environment: 'staging' },
       aws: { region: 'eu-west-1', stack: 'SidekiqMigrate-prod', stateMachine: 'arn:aws:states:eu-west-1:123456789012:stateMachine:m' },
     });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -105,5 +105,18 @@ describe('drain-check --deployed', () => {
     expect(nothing.code).toBe(2);
     expect(nothing.stderr).toContain('--redis: required: the Redis URL to check (or --deployed)');
     expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+  });
+
+  it("a configuration file's redis and timeLimit, which are a check run here's, do not stop --deployed", async () => {
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload(report) as never });
+    const config = join(mkdtempSync(join(tmpdir(), 'drain-deployed-config-')), 'team.yml');
+    writeFileSync(config, 'redis: redis://127.0.0.1:1\ntimeLimit: 600\n');
+
+    const { code, stdout, stderr } = await cli('--config', config, '--deployed');
+
+    expect(stderr).toBe(`Using configuration file ${config} (--config)\n`);
+    expect(code).toBe(3);
+    expect(stdout).toContain('rediss://old.example.com:6379: STUCK — 16 job(s) left, 0.5 jobs/s');
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(1);
   });
 });
