@@ -80,7 +80,7 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
       if (options.save) checkOutputFile(options.save, 'drain report');
       const selection = hasSelection(options) ? resolveClassSelection({ ...options, rename: [] }) : undefined;
       if (selection && !options.json) for (const w of selection.warnings) ctx.io.err(`warning: ${w}\n`);
-      const checked = options.deployed ? { report: await deployedCheck(options) } : await localCheck({ ...options, redis }, ctx.now().getTime(), selection);
+      const checked = options.deployed ? { report: await deployedCheck(options) } : await localCheck({ ...options, redis }, ctx.now().getTime(), ctx.io.err, selection);
       const { report, selected } = checked as { report: DrainReport; selected?: { selection: SelectionDrain; view: string } };
       if (options.json) ctx.io.out(`${JSON.stringify(selected ? { ...report, selection: selected.selection } : report)}\n`);
       else ctx.io.out(renderDrainReport(report) + (selected ? `\n${selected.view}` : ''));
@@ -103,9 +103,9 @@ function workingNote(working: number): string {
 export const SELECTION_LEFT_EXIT_CODE = 1;
 
 /** The check run here, against a Redis this machine reaches (directly or through a tunnel); with a selection, what is left of it. */
-async function localCheck(options: DrainCheckOptions, started: number, selection?: ClassSelection): Promise<{ report: DrainReport; selected?: { selection: SelectionDrain; view: string } }> {
+async function localCheck(options: DrainCheckOptions, started: number, warn: (text: string) => void, selection?: ClassSelection): Promise<{ report: DrainReport; selected?: { selection: SelectionDrain; view: string } }> {
   const previous = options.previous ? readPrevious(options.previous) : undefined;
-  const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'read');
+  const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'read', warn);
   const connections = new UrlConnections({ Redis: { url: options.redis!, prefix: options.namespace, connect } });
   try {
     const { redis, keys, name } = await connections.get('Redis');

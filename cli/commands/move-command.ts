@@ -41,8 +41,8 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
     const selection = hasSelection(options) ? resolveClassSelection(options) : undefined;
     const { routing, warnings } = selection ? { routing: routingInputOfPlan(selection.plan), warnings: selection.warnings } : routingInputFromFlags(options);
     const connections = new UrlConnections({
-      source: { url: urls.from, prefix: options.namespace, connect: connectOptions({ password: options.fromPassword ?? options.password, caFiles: [options.tlsCa, options.fromTlsCa] }, 'migrate-source') },
-      target: { url: urls.to, prefix: options.toNamespace ?? options.namespace, connect: connectOptions({ password: options.toPassword ?? options.password, caFiles: [options.tlsCa, options.toTlsCa] }, 'migrate-target') },
+      source: { url: urls.from, prefix: options.namespace, connect: connectOptions({ password: options.fromPassword ?? options.password, caFiles: [options.tlsCa, options.fromTlsCa] }, 'migrate-source', ctx.io.err) },
+      target: { url: urls.to, prefix: options.toNamespace ?? options.namespace, connect: connectOptions({ password: options.toPassword ?? options.password, caFiles: [options.tlsCa, options.toTlsCa] }, 'migrate-target', ctx.io.err) },
     });
     try {
       const [source, target] = [await connections.get('source'), await connections.get('target')];

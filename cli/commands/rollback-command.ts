@@ -33,7 +33,7 @@ export function registerRollbackCommand(program: Command, ctx: CliContext): void
     .option('--verbose', 'list every set and queue in the summary, not only the largest')
     .action(async (run: string, raw: Record<string, unknown>, command: Command) => {
       const options = validateConfig(rollbackOptionsSchema, { ...optionsWithConfig(command, raw), of: run }, (path) => (path[0] === 'of' ? 'RUN' : defaultLabel(path)));
-      const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'migrate-source');
+      const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'migrate-source', ctx.io.err);
       const connections = new UrlConnections({ source: { url: options.redis, prefix: options.namespace, connect } });
       try {
         const source = await connections.get('source');

@@ -27,7 +27,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
   ).action(async (raw: Record<string, unknown>, command: Command) => {
     const options = validateConfig(runOptionsSchema, optionsWithConfig(command, raw));
     const { routing, warnings } = routingInputFromFlags(options);
-    const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'migrate-source');
+    const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'migrate-source', ctx.io.err);
     const connections = new UrlConnections({ source: { url: options.redis, prefix: options.namespace, connect } });
     try {
       const source = await connections.get('source');

@@ -15,8 +15,18 @@ export interface SideSecrets {
  * a public-CA target (ElastiCache) are both trusted without a hand-made bundle — and the commands
  * the run will send checked before anything is touched.
  */
-export function connectOptions(side: SideSecrets, use: ConnectionUse): ConnectOptions {
+export function connectOptions(side: SideSecrets, use: ConnectionUse, warn?: (text: string) => void): ConnectOptions {
   const files = side.caFiles.filter((f): f is string => f !== undefined);
   const ca = files.length === 0 ? undefined : [...rootCertificates, ...files.map((f) => readInputFile(f, 'CA certificate file'))];
-  return { use, ...(side.password !== undefined ? { password: side.password } : {}), ...(ca ? { tls: { ca } } : {}) };
+  return { use, ...(side.password !== undefined ? { password: side.password } : {}), ...(ca ? { tls: { ca } } : {}), ...(warn ? { notice: onceEach(warn) } : {}) };
+}
+
+/** A connection's notices as warning lines, each said once however often the connection is opened again. */
+function onceEach(warn: (text: string) => void): (message: string) => void {
+  const said = new Set<string>();
+  return (message) => {
+    if (said.has(message)) return;
+    said.add(message);
+    warn(`warning: ${message}\n`);
+  };
 }

@@ -32,6 +32,11 @@ export interface ConnectOptions {
   readonly use?: ConnectionUse;
   /** The Sidekiq key prefix the run works under (key permissions are checked under it). */
   readonly prefix?: string;
+  /**
+   * Told what the operator should know about a connection that still opened (a password given
+   * for a server that asks for none), in words naming the endpoint without secrets. Unset: said nowhere.
+   */
+  readonly notice?: (message: string) => void;
 }
 
 /**
@@ -42,12 +47,15 @@ export interface ConnectOptions {
  */
 export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}): Promise<Redis> {
   const role = options.role ?? 'Redis';
+  const password = options.password ?? url.password;
   const client = new Redis({
     host: url.host,
     port: url.port,
     db: url.db,
-    username: url.username,
-    password: options.password ?? url.password,
+    // With a password, AUTH is sent by authenticate() below, whose refusals are ours to word:
+    // ioredis's own handshake printed "[WARN] … does not require a password, but a password was
+    // supplied" on the console of a server that asks for none. Without one, as before.
+    ...(password === undefined ? { username: url.username } : {}),
     tls: url.tls ? { ...options.tls } : undefined,
     protocol: 2,
     lazyConnect: true,
@@ -84,6 +92,7 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
   client.on('error', onError);
   try {
     await client.connect();
+    if (password !== undefined) await authenticate(client, url, password, role, options);
     const replicas = await checkServer(client, url, role, options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
     // WAIT is sent to a server with replicas only (replica-wait.ts): checked there only.
     if (options.use) await assertCommandsAllowed(client, url.username, options.use, options.prefix ?? '', `${role} ${url.redacted}`, { replicas: replicas > 0 });
@@ -103,6 +112,29 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
     const said = closedAtOnce(cause) ? await refusalGreeting(url) : '';
     throw describeConnectError(cause, url, role, said);
   }
+}
+
+/** How Redis answers AUTH when it asks for no password: before 6, and since (the `default` user without one). */
+const NO_PASSWORD_SET = /no password is set|without any password configured/i;
+
+/**
+ * Sends AUTH on the new connection; accepted, the credentials become the client's, so that each
+ * reconnection (after a failover) sends them in its own handshake. A server that asks for no
+ * password takes the connection without one: said once through `notice`, and the password is not
+ * kept (a reconnection would only be refused it again). A refusal (WRONGPASS) is thrown as what
+ * it is, before a NOAUTH the handshake's SELECT may have met first.
+ */
+async function authenticate(client: Redis, url: RedisUrl, password: string, role: string, options: ConnectOptions): Promise<void> {
+  try {
+    await (url.username === undefined ? client.auth(password) : client.auth(url.username, password));
+  } catch (error) {
+    if (!NO_PASSWORD_SET.test(String((error as Error)?.message ?? error))) throw describeConnectError(error, url, role);
+    const given = options.password !== undefined ? 'the password given apart from the URL' : "the URL's password";
+    options.notice?.(`${role} ${url.redacted} asks for no password, but ${given} was given: the server took the connection without it. Check that this is the Redis you meant.`);
+    return;
+  }
+  client.options.username = url.username;
+  client.options.password = password;
 }
 
 /** A connection the server closed as it opened (EPIPE or ECONNRESET on the first write). */

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { InputError } from '../../core/errors/input-error.js';
 import { connectRedis } from '../../core/redis/connect-redis.js';
 import { RedisUnavailableError } from '../../core/redis/redis-errors.js';
@@ -220,6 +220,42 @@ describe('connecting to Redis before anything is touched', () => {
     expect(await check.select(0).then(() => check.exists('k'))).toBe(0);
     client.disconnect();
     check.disconnect();
+  });
+
+  it('a connection dropped after our own AUTH authenticates again on reconnecting, as the ACL user, in its database', async () => {
+    const s = await server(['--requirepass', 'right']);
+    const admin = new Redis(withAuth(s.url, ':right'), { protocol: 2 });
+    await admin.call('ACL', 'SETUSER', 'alice', 'on', '>alice-pw', '~*', '&*', '+@all');
+    const notices: string[] = [];
+
+    const client = await connectRedis(parseRedisUrl(`${s.url}/2`), { password: 'right', notice: (m) => notices.push(m) });
+    const alice = await connectRedis(parseRedisUrl(`${withAuth(s.url, 'alice:alice-pw')}/3`), { notice: (m) => notices.push(m) });
+    await client.set('k', 'two');
+    await alice.set('k', 'three');
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+
+    expect(await client.get('k')).toBe('two');
+    expect(await alice.get('k')).toBe('three');
+    expect(await alice.call('ACL', 'WHOAMI')).toBe('alice');
+    expect(notices).toEqual([]);
+    for (const c of [client, alice, admin]) c.disconnect();
+  });
+
+  it('a password for a server that asks for none: said once through notice, not on the console, and the connection works', async () => {
+    const s = await server();
+    const notices: string[] = [];
+    const warn = vi.spyOn(console, 'warn');
+    try {
+      const client = await connectRedis(parseRedisUrl(`${withAuth(s.url, ':unneeded-pw')}/1`), { role: 'target', notice: (m) => notices.push(m) });
+      await client.set('k', 'v');
+      await client.call('CLIENT', 'KILL', 'TYPE', 'normal');
+      expect(await client.get('k')).toBe('v');
+      client.disconnect();
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
+    expect(notices).toEqual([`target redis://:***@127.0.0.1:${s.port}/1 asks for no password, but the URL's password was given: the server took the connection without it. Check that this is the Redis you meant.`]);
   });
 
   it('times out a command that waits too long for its reply, and gives up reconnecting after a few attempts', async () => {
