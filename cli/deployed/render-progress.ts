@@ -2,7 +2,7 @@ import { isDryRunListTooLong } from '../../core/errors/dry-run-list-too-long-err
 import { failedAfterPlan } from '../workflow/failed-after-plan.js';
 import { formatDuration } from '../workflow/fit.js';
 import { progressView } from '../workflow/progress-view.js';
-import { renderSummary, type SummaryView } from '../workflow/render-summary.js';
+import { renderSummary, summaryVerdict, type SummaryVerdict, type SummaryView } from '../workflow/render-summary.js';
 import type { ExecutionProgress } from './execution-progress.js';
 
 export { formatDuration } from '../workflow/fit.js';
@@ -84,7 +84,25 @@ export function progressLine(p: ExecutionProgress, now: Date): string {
  */
 export function progressJson(p: ExecutionProgress, type: 'progress' | 'end'): string {
   const { planNotes: _notes, failedAttempts: _attempts, ...shown } = p;
-  return JSON.stringify({ type, ...shown });
+  // The end's verdict, as the human view ends (`summary.complete` says only that every item finished).
+  return JSON.stringify({ type, ...shown, ...(type === 'end' ? { verdict: endVerdict(p) } : {}) });
+}
+
+/** An ended run's verdict: its summary's (not complete unless the execution succeeded too), or why it has none. */
+function endVerdict(p: ExecutionProgress): SummaryVerdict {
+  if (!p.summary) return { state: 'not-complete', line: `${title(p)}: no summary — ${noSummaryWhy(p)}` };
+  return summaryVerdict({ ...p.summary, complete: p.summary.complete && p.status === 'SUCCEEDED' }, machineOf(p.executionArn), endView(p));
+}
+
+/** How the summary of a deployed run says to finish it, and whether its counts are a resumed execution's own. */
+function endView(p: ExecutionProgress): SummaryView {
+  // `start` with the same options again would find the execution name taken, or start another run.
+  const again = `resume the run to finish: sidekiq-migrate start --resume ${p.runId ?? 'RUN'}, with the same routing and selection.`;
+  const moveAgain = 'start another transfer (sidekiq-migrate start --mode transfer, same routing and selection)';
+  // An execution `start --resume` started (RUN-resume-N): its summary counts its own pages only.
+  const name = p.executionArn.split(':').at(-1)!;
+  const resumedRun = p.runId !== undefined && name.startsWith(`${p.runId}-resume-`) && /^\d+$/.test(name.slice(`${p.runId}-resume-`.length));
+  return { again, moveAgain, ...(resumedRun ? { resumedRun } : {}) };
 }
 
 /**
@@ -103,13 +121,7 @@ function noSummaryWhy(p: ExecutionProgress): string {
 /** What is printed once the run ended: the combined summary (or why there is none) and the verdict. */
 export function renderEnd(p: ExecutionProgress, now: Date, view: SummaryView = {}): string {
   const out: string[] = [];
-  // `start` with the same options again would find the execution name taken, or start another run.
-  const again = `resume the run to finish: sidekiq-migrate start --resume ${p.runId ?? 'RUN'}, with the same routing and selection.`;
-  const moveAgain = 'start another transfer (sidekiq-migrate start --mode transfer, same routing and selection)';
-  // An execution `start --resume` started (RUN-resume-N): its summary counts its own pages only.
-  const name = p.executionArn.split(':').at(-1)!;
-  const resumedRun = p.runId !== undefined && name.startsWith(`${p.runId}-resume-`) && /^\d+$/.test(name.slice(`${p.runId}-resume-`.length));
-  if (p.summary) out.push(renderSummary(p.summary, machineOf(p.executionArn), { again, moveAgain, ...(resumedRun ? { resumedRun } : {}), ...view }).trimEnd());
+  if (p.summary) out.push(renderSummary(p.summary, machineOf(p.executionArn), { ...endView(p), ...view }).trimEnd());
   else out.push(`${title(p)}: no summary — ${noSummaryWhy(p)}`);
   for (const error of p.errors) out.push(`Execution error: ${error}`);
   const ok = p.status === 'SUCCEEDED' && (p.summary?.complete ?? false);

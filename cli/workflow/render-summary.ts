@@ -353,6 +353,28 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     for (const line of attention) say(line);
   }
 
+  out.push('');
+  say(summaryVerdict(summary, endpoint, view).line);
+  return `${out.join('\n')}\n`;
+}
+
+/** How a run's summary ends: its last line, and what kind of end that is (for --json, as drain-check's `verdict`). */
+export interface SummaryVerdict {
+  /**
+   * `complete`: everything that could be moved was moved; `done-but`: the run finished but left
+   * jobs behind, may have, or a rename moved nothing (the line says which); `not-complete`: failed,
+   * stopped, still continuing or superseded (run it again); `dry-run`: nothing was written.
+   */
+  readonly state: 'complete' | 'done-but' | 'not-complete' | 'dry-run';
+  /** The summary's last line, as the human view ends. */
+  readonly line: string;
+}
+
+/** The verdict a summary ends with (renderSummary's last line). */
+export function summaryVerdict(summary: RunSummary, endpoint: string, view: SummaryView = {}): SummaryVerdict {
+  const reroute = summary.mode === 'reroute';
+  const unmatched = unmatchedRenames(summary, reroute);
+  const uncounted = summary.totals.uncountedAttempts ?? 0;
   const arrived = reroute ? ((summary.totals as RerouteCounters).arrived ?? 0) : 0;
   const unreached = reroute ? ((summary.totals as RerouteCounters).unreached ?? 0) : 0;
   // From the totals: the summary lists the first sets and queues only.
@@ -398,10 +420,9 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
               ? 'Complete: no job of the selected classes is left on the source. The counts say none was moved, but they may be short (see "Needs a look" above).'
               : 'Complete: no job of the selected classes was on the source; nothing was moved.'
             : `Complete: everything that could be moved was moved${unheardTail(summary.unheard, false)}${uncounted > 0 ? ' (counts may be short: see "Needs a look" above)' : ''}.`;
-  out.push('');
   const superseded = summary.superseded ? `Not complete here: a later execution of run ${summary.runId} carries the run on; its summary says when the run is complete.` : undefined;
-  say(summary.complete ? complete : superseded ?? (summary.interrupted ? `Not complete: stopped by ${summary.interrupted.signal}. Run the same command again to finish.` : `Not complete: ${view.again ?? 'run the same command again to resume.'}`));
-  return `${out.join('\n')}\n`;
+  if (!summary.complete) return { state: 'not-complete', line: superseded ?? (summary.interrupted ? `Not complete: stopped by ${summary.interrupted.signal}. Run the same command again to finish.` : `Not complete: ${view.again ?? 'run the same command again to resume.'}`) };
+  return { state: summary.dryRun ? 'dry-run' : complete.startsWith('Complete') ? 'complete' : 'done-but', line: complete };
 }
 
 /**

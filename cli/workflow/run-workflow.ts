@@ -16,7 +16,7 @@ import { planNotice } from './plan-notices.js';
 import { Progress } from './progress.js';
 import { screenWidth } from './fit.js';
 import { isStoppedFailure, stopOnInterrupt } from './stop-on-interrupt.js';
-import { renderSummary } from './render-summary.js';
+import { renderSummary, summaryVerdict } from './render-summary.js';
 import { retryNotice } from './retry-notice.js';
 import { localExecutionEnded } from './task-handlers.js';
 
@@ -98,7 +98,8 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   const items = progress.seen();
   // A resumed run's counts are this process's: its dead process's pages are not in them.
   const resumes = run.resumes === true ? { resumedRun: true } : {};
-  if (run.json) run.io.out(`${JSON.stringify({ ...summary, complete, items, ...resumes, ...run.extra })}\n`);
+  // The verdict the human view ends with: `complete` alone says only that every item finished.
+  if (run.json) run.io.out(`${JSON.stringify({ ...summary, complete, verdict: summaryVerdict({ ...summary, complete }, run.endpoint), items, ...resumes, ...run.extra })}\n`);
   else run.io.out(renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items, rollback: run.rollback ?? false, ...resumes }));
   return complete ? ExitCode.ok : ExitCode.failed;
 }

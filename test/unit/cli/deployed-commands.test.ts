@@ -365,6 +365,8 @@ describe('watch', () => {
     expect(updates.slice(0, -1).every((u) => u.type === 'progress' && u.status === 'RUNNING')).toBe(true);
     const end = updates.at(-1);
     expect(end).toMatchObject({ type: 'end', status: 'SUCCEEDED', finished: true, runId: 'reroute-1', mode: 'reroute', retries: 2, summary: { complete: true, totals: { scanned: 4500, moved: 3400 } } });
+    // The line the human view ends with, and its kind: `complete` says only that every item finished.
+    expect(end.verdict).toEqual({ state: 'complete', line: 'Complete: everything that could be moved was moved.' });
     expect(end.items).toEqual([
       expect.objectContaining({ kind: 'set', name: 'schedule', total: 3000, seen: 3000, moved: 1900, done: true }),
       expect.objectContaining({ kind: 'queue', name: 'old', total: 1500, seen: 1500, moved: 1500, done: true }),
@@ -398,6 +400,11 @@ describe('watch', () => {
       '\nNot looked at by this run (other prefixes of this Redis: "resque:gitlab:", "other:"), 3 job(s): resque:gitlab:queue:default 2 · other:schedule 1. This run works under no prefix only: run again with --namespace and their prefix to move them.\n',
     );
     expect(stdout).not.toContain('Complete');
+    const json = await cli(['watch', scriptRun(fake, { ...run, runId: 'long-3' }), '--interval', '1', '--json']);
+    expect(JSON.parse(json.stdout.trimEnd().split('\n').at(-1)!).verdict).toEqual({
+      state: 'done-but',
+      line: 'Done, but jobs were left behind: 3 under other prefixes this run did not look at (see "Needs a look" above).',
+    });
     expect(stdout).toContain('\nDone, but jobs were left behind: 3 under other prefixes this run did not look at (see "Needs a look" above).\n');
   });
 

@@ -120,6 +120,7 @@ describe('a redriven execution', () => {
     expect(code).toBe(1);
     const end = JSON.parse(stdout.trimEnd().split('\n').at(-1)!);
     expect(end).toMatchObject({ type: 'end', status: 'SUCCEEDED', errors: [], summary: { complete: false, counts: { failed: 2 } } });
+    expect(end.verdict).toEqual({ state: 'not-complete', line: 'Not complete: resume the run to finish: sidekiq-migrate start --resume reroute-1, with the same routing and selection.' });
     expect(fake.tick).toBeGreaterThanOrEqual(7);
   });
 });
