@@ -45,6 +45,8 @@ export interface SummaryView {
    * it put it, in no count here (said, so that a short count is not taken for jobs missing).
    */
   readonly resumedRun?: boolean;
+  /** A transfer's source as its lines name it (`endpoint` names both ends): where "no Sidekiq data" was. */
+  readonly source?: string;
 }
 
 type Row = readonly [label: string, counters: Record<string, number>];
@@ -401,12 +403,12 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
   // Counts an attempt may have left out (uncounted, above): every verdict that states counts says so.
   const mayBeShort = uncounted > 0 ? ' The counts may be short (see "Needs a look" above).' : '';
   const complete = summary.dryRun
-    ? dryRunVerdict(summary, endpoint, reroute, [...leftBehind, ...movedOn], unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : '')
+    ? dryRunVerdict(summary, emptySource(endpoint, reroute, view), reroute, [...leftBehind, ...movedOn], unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : '')
     : stillOnSource > 0
       ? // And whatever else it left (the deployed summary's verdict names them all: left-behind.ts).
         `Done, but jobs remain on the source (${n(stillOnSource)}, above): ${view.moveAgain ?? 'run move again'}.${leftOrArrived.length > 0 ? ` Also left behind: ${[...leftOrArrived, ...uncertain].join(' · ')} (see "Needs a look" above).` : uncertain.length > 0 ? ` Jobs may also have been left behind: ${uncertain.join(' · ')} (see "Needs a look" above).` : ''}${mayBeShort}`
       : summary.nothingThere
-        ? `Complete: nothing was there to move (no Sidekiq data on ${endpoint}).`
+        ? `Complete: nothing was there to move (no Sidekiq data on ${emptySource(endpoint, reroute, view)}).`
         : leftOrArrived.length > 0
           ? // The jobs left first (as the deployed summary's verdict, left-behind.ts), then a rename that moved nothing.
             `Done, but jobs were left behind: ${[...leftOrArrived, ...uncertain].join(' · ')}${unmatched.length > 0 ? `; ${renames} moved nothing` : ''} (see "Needs a look" above).${mayBeShort}`
@@ -425,13 +427,18 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
   return { state: summary.dryRun ? 'dry-run' : complete.startsWith('Complete') ? 'complete' : 'done-but', line: complete };
 }
 
+/** Where a run found no Sidekiq data: the Redis of a re-route; a transfer's source alone (its target may hold jobs). */
+function emptySource(endpoint: string, reroute: boolean, view: SummaryView): string {
+  return reroute ? endpoint : `the source${view.source ? `, ${view.source}` : ''}`;
+}
+
 /**
  * A dry run's last line: it moved nothing by design, so it never says "Complete"; it says what a
  * run would move, and what that run would leave behind (never "none" when it would leave some).
  */
 /** `more`: a clause the verdict's last sentence ends with (the renames that would move nothing). */
-function dryRunVerdict(summary: RunSummary, endpoint: string, reroute: boolean, leftBehind: readonly string[], more: string): string {
-  if (summary.nothingThere) return `Dry run, nothing written: nothing is there to move (no Sidekiq data on ${endpoint}).`;
+function dryRunVerdict(summary: RunSummary, emptySource: string, reroute: boolean, leftBehind: readonly string[], more: string): string {
+  if (summary.nothingThere) return `Dry run, nothing written: nothing is there to move (no Sidekiq data on ${emptySource}).`;
   const t = summary.totals as unknown as Partial<Record<string, number>>;
   const wouldMove = (reroute ? t['moved'] : t['written']) ?? 0;
   // Jobs interrupted runs left in flight (a transfer): a run finishes them before anything new.

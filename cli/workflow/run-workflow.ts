@@ -30,6 +30,8 @@ export interface WorkflowRun {
   readonly verbose?: boolean;
   /** How the endpoint(s) are shown: redacted URLs. */
   readonly endpoint: string;
+  /** A transfer's source alone, as `endpoint` shows it (SummaryView's). */
+  readonly source?: string;
   /** A selective move's selected jobs, counted by its plan: the progress total. */
   readonly selectedJobs?: number;
   /** More members of the --json summary object (a selective move's plan). */
@@ -98,9 +100,10 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   const items = progress.seen();
   // A resumed run's counts are this process's: its dead process's pages are not in them.
   const resumes = run.resumes === true ? { resumedRun: true } : {};
+  const sourceView = run.source !== undefined ? { source: run.source } : {};
   // The verdict the human view ends with: `complete` alone says only that every item finished.
-  if (run.json) run.io.out(`${JSON.stringify({ ...summary, complete, verdict: summaryVerdict({ ...summary, complete }, run.endpoint), items, ...resumes, ...run.extra })}\n`);
-  else run.io.out(renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items, rollback: run.rollback ?? false, ...resumes }));
+  if (run.json) run.io.out(`${JSON.stringify({ ...summary, complete, verdict: summaryVerdict({ ...summary, complete }, run.endpoint, sourceView), items, ...resumes, ...run.extra })}\n`);
+  else run.io.out(renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items, rollback: run.rollback ?? false, ...resumes, ...sourceView }));
   return complete ? ExitCode.ok : ExitCode.failed;
 }
 

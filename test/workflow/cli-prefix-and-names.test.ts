@@ -159,6 +159,21 @@ describe('no Sidekiq data under the prefix given', { timeout: 180_000 }, () => {
     expect(await jobs(redis.source())).toEqual([]);
     expect(await jobs(redis.target())).toEqual([]);
   });
+
+  it('move from an empty source to a Redis that holds jobs: "no Sidekiq data" names the source alone, not both', async () => {
+    await redis.target().rpush('queue:default', job('default', 1));
+    await redis.target().sadd('queues', 'default');
+    const { source, target } = redis.urls();
+
+    const move = await cli('move', '--from', source, '--to', target);
+    const dry = await cli('move', '--from', source, '--to', target, '--dry-run');
+
+    expect(move.code).toBe(0);
+    expect(move.stdout.trimEnd().split('\n').at(-1)).toBe(`Complete: nothing was there to move (no Sidekiq data on the source, ${source}).`);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout.trimEnd().split('\n').at(-1)).toBe(`Dry run, nothing written: nothing is there to move (no Sidekiq data on the source, ${source}).`);
+    expect(await jobs(redis.target())).toEqual([`queue:default\t${job('default', 1)}\t`]);
+  });
 });
 
 describe('a queue whose name is not UTF-8 (queue:caf\\xe9)', { timeout: 180_000 }, () => {
