@@ -137,6 +137,8 @@ function line(item: WorkItem): string {
   const total = item.total ?? 0;
   const fraction = item.done ? 1 : total > 0 ? Math.min(1, seen / total) : 0;
   const filled = Math.round(fraction * BAR);
-  const name = (item.kind === 'queue' ? `queue:${displayName(item.name)}` : item.name).padEnd(28).slice(0, 28);
+  // Whole: a log is read for which queue a page was of, and names cut at 28 characters were alike
+  // ("queue:authorized_project_upd" for six queues of GitLab's).
+  const name = (item.kind === 'queue' ? `queue:${displayName(item.name)}` : item.name).padEnd(28);
   return `${name} [${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${String(seen).padStart(8)} seen ${String(moved).padStart(8)} moved${item.done ? '  done' : ''}`;
 }

@@ -52,3 +52,18 @@ describe('local progress on a terminal', () => {
     expect(progress.seen()).toHaveLength(500);
   });
 });
+
+describe('local progress in a pipe or a log file', () => {
+  it('names each set and queue whole, one line per page: two queues of one long prefix are told apart', () => {
+    const io = bufferIo(false);
+    const progress = new Progress(io, false, () => 0);
+    const names = ['authorized_project_update:authorized_project_update_user_refresh_with_low_urgency', 'authorized_project_update:authorized_project_update_user_refresh_over_user_range'];
+    const items = names.map((name, i): WorkItem => ({ ...item(i, 6, true), name, total: 6 }));
+
+    progress.onEvent('root', exited(StateNames.plan, { plan: { itemCount: 2, plannedJobs: 12, work: { batch: items, tally: emptyTally('reroute') } } }));
+    for (const i of items) progress.onEvent('root', exited(StateNames.rerouteQueue, { item: i }));
+
+    expect(io.stderr().trimEnd().split('\n')).toEqual(names.map((name) => `queue:${name} [########################]        6 seen        6 moved  done`));
+  });
+});
+
