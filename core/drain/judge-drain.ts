@@ -110,6 +110,18 @@ export function dormantEntries(report: Omit<DrainReport, 'verdict'>): { dead: nu
   return { dead: of(report.sets.dead), interrupted: of(report.sets.interrupted) };
 }
 
+/**
+ * The schedule and retry entries a verdict waits for. Unscoped, the future ones. Scoped to
+ * retired queues, every one naming them, due or not (a check has no count of those due): never
+ * said to come due later when the last was due already.
+ */
+function waitingReason(waiting: number, waitSeconds: number, scoped: boolean): string {
+  const seconds = Math.round(waitSeconds);
+  if (!scoped) return `${waiting} scheduled or retrying job(s) come due later, the last in ${seconds} s`;
+  if (seconds > 0) return `${waiting} scheduled or retrying job(s) name retired queues, the last due in ${seconds} s: the migration rewrites them (run it again), or they reach those queues when due`;
+  return `${waiting} scheduled or retrying job(s) name retired queues, all due now: a live Sidekiq process's poller pushes them to those queues; the migration rewrites them (run it again)`;
+}
+
 function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
   const reasons: string[] = [];
   const estimated = (['schedule', 'retry'] as const).filter((set) => report.sets[set].orphanedEstimated);
@@ -146,7 +158,10 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
   if (moved > 0) reasons.push(`jobs moved between the keys this check read while it read them (a Sidekiq poller, fetcher or worker at work): ${moved} job(s) found in one atomic look at them afterwards; check again`);
   if (report.orphans.total > 0) {
     stuck = true;
-    reasons.push(`${report.orphans.total} job(s) will never run as things stand${orphanPlaces(report)}`);
+    // Scoped to retired queues, `remaining` is theirs but this count is the whole Redis's: said, so
+    // that "6 will never run" under "3 left" does not read as a contradiction.
+    const of = report.retiredQueues !== undefined ? 'Of the whole Redis, not only the retired queues, ' : '';
+    reasons.push(`${of}${report.orphans.total} job(s) will never run as things stand${orphanPlaces(report)}`);
   }
   if (report.inflight.length > 0) {
     stuck = true;
@@ -186,7 +201,7 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
     : report.sets.schedule.total + report.sets.retry.total - report.sets.schedule.dueNow - report.sets.retry.dueNow;
   const lastDue = Math.max(report.sets.schedule.lastDueAt ?? 0, report.sets.retry.lastDueAt ?? 0);
   const waitSeconds = Math.max(0, lastDue - report.checkedAt);
-  if (waiting > 0) reasons.push(`${waiting} scheduled or retrying job(s) come due later, the last in ${Math.round(waitSeconds)} s`);
+  if (waiting > 0) reasons.push(waitingReason(waiting, waitSeconds, report.retiredQueues !== undefined));
   if (!previous) return { state: stuck ? 'stuck' : 'draining', reasons };
 
   const elapsed = report.checkedAt - previous.checkedAt;

@@ -232,6 +232,22 @@ describe('sidekiq-migrate drain-check', () => {
     expect(stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: DRAINED — 0 job\(s\) left\n {2}- 1 job\(s\) outside the retired queues will never run as things stand \(queues nobody listens to: unlistened\): give their queues a listener\n/);
   });
 
+  it('scoped to retired queues, not drained: its count of jobs nobody runs says it is the whole Redis\'s, and entries already due are not said to come due later', async () => {
+    const redis = server.client();
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['new'], { beatAt: now() });
+    await redis.lpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', args: '[1]' }), sidekiqPayload({ className: 'A', queue: 'old', args: '[2]' }));
+    for (let i = 0; i < 3; i++) await redis.lpush('queue:unlistened', sidekiqPayload({ className: 'A', queue: 'unlistened', args: `[${i}]` }));
+    await redis.zadd('schedule', String(now() - 100), sidekiqPayload({ className: 'A', queue: 'old', args: '[9]' }));
+
+    const { code, stdout } = await cli('--retired-queues', 'old');
+
+    expect(code).toBe(3);
+    expect(stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: STUCK — 3 job\(s\) left\n/);
+    expect(stdout).toContain('\n  - Of the whole Redis, not only the retired queues, 6 job(s) will never run as things stand (queues nobody listens to: old, unlistened)\n');
+    expect(stdout).toContain('\n  - 1 scheduled or retrying job(s) name retired queues, all due now: a live Sidekiq process\'s poller pushes them to those queues; the migration rewrites them (run it again)\n');
+    expect(stdout).not.toContain('come due later');
+  });
+
   it('sees a Sidekiq 8 process that names its queues only in capsules as a listener (9.0 drops info.queues)', async () => {
     const redis = server.client();
     const info = readFileSync(repoPath('test/fixtures/sidekiq-heartbeats/capsules-only-info.json'), 'utf8').trim();

@@ -230,7 +230,7 @@ describe('judgeDrain: progress between checks', () => {
       remaining: 3,
       sets: { schedule: { total: 50, dueNow: 10, toRetiredQueues: 2, lastDueAt: 1_500 }, retry: { total: 9, toRetiredQueues: 1, lastDueAt: 1_200 } },
     });
-    expect(judgeDrain(r)).toEqual({ state: 'draining', reasons: ['3 scheduled or retrying job(s) come due later, the last in 500 s'] });
+    expect(judgeDrain(r)).toEqual({ state: 'draining', reasons: ['3 scheduled or retrying job(s) name retired queues, the last due in 500 s: the migration rewrites them (run it again), or they reach those queues when due'] });
   });
 });
 
