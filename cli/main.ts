@@ -69,7 +69,8 @@ export async function main(
   const ctx: CliContext = { io, exitCode: ExitCode.ok, handlersFor, ...time };
   const program = buildProgram(ctx);
   if (argv.length <= 2) {
-    io.out(program.helpInformation());
+    // Bad usage: said on stderr, as every other (with the exit codes, as --help has them).
+    program.outputHelp({ error: true });
     return ExitCode.badInput;
   }
   try {

@@ -18,6 +18,16 @@ describe('the sidekiq-migrate executable', () => {
     expect(result.stdout).toContain('Usage: sidekiq-migrate');
   });
 
+  it('without a command: bad usage, exit 2, the usage on stderr (stdout, perhaps a file, gets nothing)', () => {
+    const result = exec();
+
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^Usage: sidekiq-migrate \[options\] \[command\]\n/);
+    expect(result.stderr).toContain('Commands:');
+    expect(result.stderr).toContain('Exit codes: 0 success;');
+  });
+
   it('says its exit codes in the top-level --help, as README lists them', () => {
     const result = exec('--help');
 
@@ -125,13 +135,6 @@ describe('the sidekiq-migrate executable', () => {
 
     expect(result.stderr).toBe('--sets: no set given and --no-queues: nothing would be looked at; name a set (schedule, retry, dead, interrupted) or leave out --no-queues\n');
     expect(result.status).toBe(2);
-  });
-
-  it('exits 2 and prints usage when run without a command', () => {
-    const result = exec();
-
-    expect(result.status).toBe(2);
-    expect(result.stdout).toContain('Commands:');
   });
 
   it('help for an unknown command names it and the commands there are, once, and exits 2 (it printed the whole usage)', () => {
