@@ -1,10 +1,10 @@
 import { leftInPlace } from '../../core/workflow/left-in-place.js';
 import { displayName, displayText, printable } from '../../core/redis/key-name.js';
 import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
-import { topUnmappedClasses } from '../../core/reroute/reroute-counters.js';
+import { OTHER_QUEUES, topUnmappedClasses } from '../../core/reroute/reroute-counters.js';
 import { DRY_RUN_REWRITES_KEPT } from '../../core/reroute/set-page.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
-import type { TransferCounters } from '../../core/transfer/transfer-counters.js';
+import { OTHER_CLASSES, type TransferCounters } from '../../core/transfer/transfer-counters.js';
 import { count as n, shorten, wrap } from './fit.js';
 import { renderClassSummary } from './render-class-summary.js';
 import { otherPrefixLines } from './other-prefixes-words.js';
@@ -125,8 +125,10 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   for (const [label, c] of kinds) out.push(row(label, columns.map((k) => cell(c, k))));
 
   const to = (reroute ? (summary.totals as RerouteCounters).movedTo : (summary.totals as TransferCounters).writtenTo) ?? {};
-  const destinations = Object.entries(to).sort((a, b) => b[1] - a[1]);
-  if (destinations.length > 0) {
+  // Past the destinations counters name, the rest are one count: of one queue or more, never a queue's.
+  const unnamed = to[OTHER_QUEUES] ?? 0;
+  const destinations = Object.entries(to).filter(([name]) => name !== OTHER_QUEUES).sort((a, b) => b[1] - a[1]);
+  if (destinations.length > 0 || unnamed > 0) {
     const named = view.verbose ? destinations : destinations.slice(0, NAMED_SHOWN);
     const more = destinations.length - named.length;
     out.push('');
@@ -135,7 +137,9 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     const kinds = [setsWritten > 0 ? `${n(setsWritten)} set${setsWritten === 1 ? '' : 's'}` : '', destinations.length > setsWritten ? `${n(destinations.length - setsWritten)} queue${destinations.length - setsWritten === 1 ? '' : 's'}` : '']
       .filter((k) => k !== '')
       .join(', ');
-    say(`${reroute ? 'Moved to' : 'Written to'}${destinations.length > 1 ? ` (${kinds})` : ''}: ${named.map(([q, c]) => `${displayName(q)} ${n(c)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more (--verbose)` : ''}`);
+    const counted = destinations.length > 1 || unnamed > 0 ? ` (${unnamed > 0 ? `at least ${kindsWithOneMore(setsWritten, destinations.length)}` : kinds})` : '';
+    const rest = unnamed > 0 ? `${named.length > 0 ? '; ' : ''}${n(unnamed)} job(s) to queues the summary does not name` : '';
+    say(`${reroute ? 'Moved to' : 'Written to'}${counted}: ${named.map(([q, c]) => `${displayName(q)} ${n(c)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more (--verbose)` : ''}${rest}`);
   }
 
   // A selective transfer: what it examined and took, by class (bounded without --verbose).
@@ -159,7 +163,16 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   };
   if (reroute) {
     const t = summary.totals as RerouteCounters;
-    const classes = (tally: 'unmappedClasses' | 'quarantinedClasses') => topUnmappedClasses(t, 10, tally).map(([cls, c]) => `${printable(cls)} ${n(c)}`).join(' · ');
+    // The ten with most jobs (--verbose: every one counted by name), then the jobs of the others
+    // in one count: a list cut at ten said nothing of them.
+    const classes = (tally: 'unmappedClasses' | 'quarantinedClasses') => {
+      const all = t[tally] ?? {};
+      const byName = Object.fromEntries(Object.entries(all).filter(([cls]) => cls !== OTHER_CLASSES));
+      const named = topUnmappedClasses({ ...t, [tally]: byName }, view.verbose ? Number.MAX_SAFE_INTEGER : NAMED_SHOWN, tally);
+      const rest = Object.values(all).reduce((a, b) => a + b, 0) - named.reduce((a, [, c]) => a + c, 0);
+      const others = rest > 0 ? `${named.length > 0 ? ' · ' : ''}… and ${n(rest)} job(s) of other classes` : '';
+      return `${named.map(([cls, c]) => `${printable(cls)} ${n(c)}`).join(' · ')}${others}`;
+    };
     const would = summary.dryRun ? 'Would be quarantined' : 'Quarantined';
     // Say what happened to each kind: left where it was, or really moved to a quarantine list.
     const why = view.rollback ? 'cannot be put back (the samples say why)' : 'no destination for their class';
@@ -425,6 +438,13 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
   const superseded = summary.superseded ? `Not complete here: a later execution of run ${summary.runId} carries the run on; its summary says when the run is complete.` : undefined;
   if (!summary.complete) return { state: 'not-complete', line: superseded ?? (summary.interrupted ? `Not complete: stopped by ${summary.interrupted.signal}. Run the same command again to finish.` : `Not complete: ${view.again ?? 'run the same command again to resume.'}`) };
   return { state: summary.dryRun ? 'dry-run' : complete.startsWith('Complete') ? 'complete' : 'done-but', line: complete };
+}
+
+/** The kinds of destinations, with one more queue (those not named are one queue at least). */
+function kindsWithOneMore(setsWritten: number, destinations: number): string {
+  const queues = destinations - setsWritten + 1;
+  const queueWords = `${n(queues)} queue${queues === 1 ? '' : 's'}`;
+  return setsWritten > 0 ? `${n(setsWritten)} set${setsWritten === 1 ? '' : 's'}, ${queueWords}` : queueWords;
 }
 
 /** Where a run found no Sidekiq data: the Redis of a re-route; a transfer's source alone (its target may hold jobs). */

@@ -49,4 +49,42 @@ describe('a run whose sets send jobs to thousands of queues', { timeout: 300_000
     await expectExactJobs(source, '', expected);
     expect(await source.exists(runLockKey(''))).toBe(0);
   });
+
+  it("the human summary does not count the jobs it does not name by queue as one more queue, nor list them first as a queue named '(other queues)'", async () => {
+    const source = redis.source();
+    const few = join(dir, 'sixty.json');
+    writeFileSync(few, JSON.stringify(Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`Worker${i}`, queueOf(i)]))));
+    const args: string[] = [];
+    // 3 jobs of each of the last 10 workers, 1 of each other: those the set names first are not the largest.
+    for (let i = 0; i < 60; i++) for (let k = 0; k < (i >= 50 ? 3 : 1); k++) args.push(String(1_700_000_000 + i * 10 + k), sidekiqPayload({ className: `Worker${i}`, queue: 'default', args: `[${i}, ${k}]` }));
+    await source.zadd('schedule', ...args);
+
+    const run = await runCli('run', '--redis', redis.urls().source, '--mapping', few, '--sets', 'schedule', '--no-queues');
+
+    expect(run.code).toBe(0);
+    const line = run.stdout.split('\n').find((l) => l.startsWith('Moved to'));
+    expect(line).toMatch(/^Moved to \(at least 51 queues\): (a_destination_queue_with_a_long_name_like_gitlab_workers_\d{5} [13] · ){10}… and 40 more \(--verbose\); (\d+) job\(s\) to queues the summary does not name$/);
+    expect(line).not.toContain('(other queues)');
+    const named = [...line!.matchAll(/_(\d{5}) ([13])/g)].reduce((n, m) => n + Number(m[2]), 0);
+    expect(named).toBeGreaterThan(0);
+    expect(run.stdout).toContain('Complete: everything that could be moved was moved.');
+  });
+
+  it('names the ten classes with most jobs left in place and counts the others, never leaving them out unsaid', async () => {
+    const source = redis.source();
+    const map = join(dir, 'one.json');
+    writeFileSync(map, JSON.stringify({ A: 'new' }));
+    const jobs: string[] = [sidekiqPayload({ className: 'A', queue: 'old', args: '[0]' })];
+    for (let i = 0; i < 15; i++) for (let k = 0; k < (i < 10 ? 2 : 1); k++) jobs.push(sidekiqPayload({ className: `U${String(i).padStart(2, '0')}`, queue: 'old', args: `[${i}, ${k}]` }));
+    await source.rpush('queue:old', ...jobs);
+    await source.sadd('queues', 'old');
+
+    const run = await runCli('run', '--redis', redis.urls().source, '--mapping', map, '--sets', 'schedule');
+
+    expect(run.code).toBe(0);
+    const named = Array.from({ length: 10 }, (_, i) => `U${String(i).padStart(2, '0')} 2`).join(' · ');
+    expect(run.stdout).toContain(`\nLeft in place, no destination for their class: ${named} · … and 5 job(s) of other classes\n`);
+    expect(run.stdout).toContain('Done, but jobs were left behind: 25 left in place');
+  });
 });
+
