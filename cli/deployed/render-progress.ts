@@ -102,7 +102,8 @@ function endView(p: ExecutionProgress): SummaryView {
   // An execution `start --resume` started (RUN-resume-N): its summary counts its own pages only.
   const name = p.executionArn.split(':').at(-1)!;
   const resumedRun = p.runId !== undefined && name.startsWith(`${p.runId}-resume-`) && /^\d+$/.test(name.slice(`${p.runId}-resume-`.length));
-  return { again, moveAgain, ...(resumedRun ? { resumedRun } : {}) };
+  const memoryPolicies = p.planNotes?.memoryPolicies;
+  return { again, moveAgain, ...(resumedRun ? { resumedRun } : {}), ...(memoryPolicies ? { memoryPolicies } : {}) };
 }
 
 /**

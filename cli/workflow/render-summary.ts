@@ -47,6 +47,8 @@ export interface SummaryView {
   readonly resumedRun?: boolean;
   /** A transfer's source as its lines name it (`endpoint` names both ends): where "no Sidekiq data" was. */
   readonly source?: string;
+  /** Each Redis's `maxmemory-policy`, as the plan read them: a transfer's dry run says when a run would be refused for one. */
+  readonly memoryPolicies?: { readonly source: string | null; readonly target?: string | null };
 }
 
 type Row = readonly [label: string, counters: Record<string, number>];
@@ -416,7 +418,7 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
   // Counts an attempt may have left out (uncounted, above): every verdict that states counts says so.
   const mayBeShort = uncounted > 0 ? ' The counts may be short (see "Needs a look" above).' : '';
   const complete = summary.dryRun
-    ? dryRunVerdict(summary, emptySource(endpoint, reroute, view), reroute, [...leftBehind, ...movedOn], unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : '')
+    ? refusedDryRun(dryRunVerdict(summary, emptySource(endpoint, reroute, view), reroute, [...leftBehind, ...movedOn], unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : ''), reroute ? undefined : view.memoryPolicies)
     : stillOnSource > 0
       ? // And whatever else it left (the deployed summary's verdict names them all: left-behind.ts).
         `Done, but jobs remain on the source (${n(stillOnSource)}, above): ${view.moveAgain ?? 'run move again'}.${leftOrArrived.length > 0 ? ` Also left behind: ${[...leftOrArrived, ...uncertain].join(' · ')} (see "Needs a look" above).` : uncertain.length > 0 ? ` Jobs may also have been left behind: ${uncertain.join(' · ')} (see "Needs a look" above).` : ''}${mayBeShort}`
@@ -445,6 +447,19 @@ function kindsWithOneMore(setsWritten: number, destinations: number): string {
   const queues = destinations - setsWritten + 1;
   const queueWords = `${n(queues)} queue${queues === 1 ? '' : 's'}`;
   return setsWritten > 0 ? `${n(setsWritten)} set${setsWritten === 1 ? '' : 's'}, ${queueWords}` : queueWords;
+}
+
+/**
+ * A transfer's dry run where a run would be refused (a Redis that may evict any key): its verdict
+ * says so first, rather than what "a run would move" (the dry run looks all the same).
+ */
+function refusedDryRun(verdict: string, policies: SummaryView['memoryPolicies']): string {
+  const refusing = (['source', 'target'] as const).filter((side) => policies?.[side]?.startsWith('allkeys-'));
+  if (refusing.length === 0) return verdict;
+  const why = refusing.map((side) => `the ${side}'s maxmemory-policy is ${policies![side]}`).join(' and ');
+  const prefix = 'Dry run, nothing written: ';
+  const rest = verdict.startsWith(prefix) ? verdict.slice(prefix.length) : verdict;
+  return `${prefix}a run would be refused, touching nothing: ${why}, which may evict any key (set noeviction, or a volatile-* policy, first). Once it is set: ${rest}`;
 }
 
 /** Where a run found no Sidekiq data: the Redis of a re-route; a transfer's source alone (its target may hold jobs). */

@@ -4,6 +4,7 @@ import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
 import { combineSummaries } from '../../core/workflow/combine-summaries.js';
 import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import type { PlanOutput } from '../../core/workflow/steps/plan-step.js';
 import { TaskErrorNames } from '../../functions/support/task-error.js';
 import { StateNames } from '../../infra/constructs/state-names.js';
 import { runWorkflowLocally, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
@@ -58,9 +59,14 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   const notice = planNotice(noticeIo, { json: run.json, mode: run.input['mode'] === 'transfer' ? 'transfer' : 'reroute' });
   const retrying = retryNotice(noticeIo);
   let planned = false;
+  let memoryPolicies: PlanOutput['memoryPolicies'];
   const onEvent: typeof notice = (execution, event) => {
     // Its output has the plan only when it succeeded: a plan that failed exits too, caught.
-    if (event.type === 'StateExited' && event.state?.name === StateNames.plan && (event.state as { output?: { plan?: unknown } }).output?.plan) planned = true;
+    const plan = event.type === 'StateExited' && event.state?.name === StateNames.plan ? (event.state as { output?: { plan?: PlanOutput } }).output?.plan : undefined;
+    if (plan) {
+      planned = true;
+      memoryPolicies ??= plan.memoryPolicies;
+    }
     notice(execution, event);
     retrying(execution, event);
     progress.onEvent(execution, event);
@@ -100,7 +106,7 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   const items = progress.seen();
   // A resumed run's counts are this process's: its dead process's pages are not in them.
   const resumes = run.resumes === true ? { resumedRun: true } : {};
-  const sourceView = run.source !== undefined ? { source: run.source } : {};
+  const sourceView = { ...(run.source !== undefined ? { source: run.source } : {}), ...(memoryPolicies ? { memoryPolicies } : {}) };
   // The verdict the human view ends with: `complete` alone says only that every item finished.
   if (run.json) run.io.out(`${JSON.stringify({ ...summary, complete, verdict: summaryVerdict({ ...summary, complete }, run.endpoint, sourceView), items, ...resumes, ...run.extra })}\n`);
   else run.io.out(renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items, rollback: run.rollback ?? false, ...resumes, ...sourceView }));

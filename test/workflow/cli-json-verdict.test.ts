@@ -59,4 +59,26 @@ describe('--json carries the verdict the human view ends with', { timeout: 120_0
     expect(JSON.parse(json.stdout).verdict.state).toBe('dry-run');
     expect(JSON.parse(json.stdout).verdict.line).toBe(lastLine(human.stdout));
   });
+
+  it('a transfer dry run toward a Redis that may evict any key: a run would be refused, said first, never only what it would move', async () => {
+    await seed(false);
+    const { source, target } = redis.urls();
+    await redis.target().config('SET', 'maxmemory-policy', 'allkeys-lru');
+    try {
+      const human = await runCli('move', '--from', source, '--to', target, '--mapping', mapping, '--dry-run');
+      const json = await runCli('move', '--from', source, '--to', target, '--mapping', mapping, '--dry-run', '--json');
+      const real = await runCli('move', '--from', source, '--to', target, '--mapping', mapping);
+
+      const line =
+        "Dry run, nothing written: a run would be refused, touching nothing: the target's maxmemory-policy is allkeys-lru, which may evict any key (set noeviction, or a volatile-* policy, first). Once it is set: a run would move 2 job(s) and leave none behind.";
+      expect(human.code).toBe(0);
+      expect(lastLine(human.stdout)).toBe(line);
+      expect(JSON.parse(json.stdout).verdict).toEqual({ state: 'dry-run', line });
+      expect(real.code).toBe(2);
+      expect(real.stderr).toMatch(/^target redis:\/\/127\.0\.0\.1:\d+ has maxmemory-policy allkeys-lru/);
+    } finally {
+      await redis.target().config('SET', 'maxmemory-policy', 'noeviction');
+    }
+  });
 });
+
