@@ -14,7 +14,7 @@ import { expect } from 'vitest';
 export const RUBY_DIR = fileURLToPath(new URL('../ruby/', import.meta.url));
 const WORKERS_RB = `${RUBY_DIR}workers.rb`;
 
-export const REAL_SIDEKIQ_INSTALL = 'apt-get install -y ruby ruby-sidekiq ruby-activejob ruby-redis-namespace ruby-gitlab-sidekiq-fetcher';
+export const REAL_SIDEKIQ_INSTALL = 'apt-get install -y ruby ruby-sidekiq ruby-activejob ruby-actionmailer ruby-redis-namespace ruby-gitlab-sidekiq-fetcher';
 
 /**
  * Fails at once, saying how to fix it, when Ruby, Sidekiq 6.x, ActiveJob, redis-namespace, GitLab's
