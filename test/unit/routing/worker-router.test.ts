@@ -285,9 +285,24 @@ describe('GitLab default rule substitution (D1–D3)', () => {
     expect(applied.rules).toBe(rules);
   });
 
-  it('invalid rules are not replaced: the router refuses them', () => {
+  it.each<[string, unknown]>([
+    ['an empty string', ''],
+    ['an empty mapping', {}],
+  ])('%s is empty? in Ruby: GitLab substitutes the default too', (_label, rules) => {
     // Act
-    const applied = applyGitLabDefaultRules({});
+    const applied = applyGitLabDefaultRules(rules);
+
+    // Assess
+    expect(applied).toEqual({ rules: [['*', 'default']], defaulted: true });
+  });
+
+  it.each<[string, unknown]>([
+    ['a mapping', { '*': 'default' }],
+    ['a blank string', ' '],
+    ['false', false],
+  ])('invalid rules that are not empty (%s) are not replaced: the router refuses them', (_label, rules) => {
+    // Act
+    const applied = applyGitLabDefaultRules(rules);
 
     // Assess
     expect(applied.defaulted).toBe(false);
