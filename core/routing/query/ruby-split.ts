@@ -9,7 +9,10 @@ export function rubySplit(text: string, separator: string): string[] {
   return pieces;
 }
 
-/** Ruby's `String#strip`: ASCII whitespace on both ends, and NUL at the end. */
+/**
+ * Ruby's `String#strip` (Ruby ≥ 3.0, as GitLab runs): ASCII whitespace and NUL on both ends
+ * (`"\0*".strip == "*"`, checked with Ruby 3.1).
+ */
 export function rubyStrip(text: string): string {
-  return text.replace(/^[\t\n\v\f\r ]+/, '').replace(/[\0\t\n\v\f\r ]+$/, '');
+  return text.replace(/^[\0\t\n\v\f\r ]+/, '').replace(/[\0\t\n\v\f\r ]+$/, '');
 }

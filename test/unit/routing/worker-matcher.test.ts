@@ -240,7 +240,7 @@ describe('worker matching query: accepted-but-surprising inputs (GitLab evaluati
 });
 
 describe('worker matching query: the wildcard', () => {
-  it.each(['*', ' *', '* ', '  *  ', '\t*\n', '\n*\r\n', '\v\f* '])('%j matches every worker, placeholders included', (query) => {
+  it.each(['*', ' *', '* ', '  *  ', '\t*\n', '\n*\r\n', '\v\f* ', '\0*', ' \0*\0 '])('%j matches every worker, placeholders included', (query) => {
     // Act
     const compiled = compileQuery(query);
 
