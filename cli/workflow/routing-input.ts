@@ -1,4 +1,5 @@
 import { buildGitLabRouting } from '../../core/routing/gitlab-routing.js';
+import { storesNotUsedByReroute } from '../../core/routing/lint-routing.js';
 import { loadClassMapping } from '../../core/routing/load-class-mapping.js';
 import { parseQueueRenames } from '../../core/routing/parse-queue-renames.js';
 import type { SelectionFlags } from '../../core/selection/resolve-selection.js';
@@ -19,7 +20,7 @@ export function routingInputFromFlags(flags: RoutingFlags): { routing?: RoutingI
     return {
       // GitLab's live queues travel along: `--unmapped quarantine` must never empty `mailers`.
       routing: { kind: 'mapping', mapping: Object.fromEntries(routing.mapping), liveQueues: [...routing.liveQueues] },
-      warnings: [...routing.catalog.warnings, ...routing.findings.map((f) => f.message)],
+      warnings: [...routing.catalog.warnings, ...[...routing.findings, ...storesNotUsedByReroute(routing.router.rules, routing.routes)].map((f) => f.message)],
     };
   }
   if (flags.mapping !== undefined) return { routing: { kind: 'mapping', mapping: Object.fromEntries(loadClassMapping(flags.mapping)) }, warnings: [] };

@@ -1,5 +1,6 @@
 import type { WorkerRoute } from './catalog-routes.js';
 import type { RoutingRule } from './routing-rule.js';
+import { MAIN_STORE } from '../selection/main-store.js';
 
 export interface LintFinding {
   readonly code:
@@ -10,7 +11,8 @@ export interface LintFinding {
     | 'destination-without-workers' // a rule's queue receives no worker
     | 'no-catch-all' // the last rule is not `*`
     | 'query-quirk' // an accepted-but-surprising query
-    | 'nil-as-string'; // a queue spelled "nil": in YAML/JSON that is a queue named nil
+    | 'nil-as-string' // a queue spelled "nil": in YAML/JSON that is a queue named nil
+    | 'store-not-used'; // a re-route keeps jobs on its one Redis whatever store a rule names
   /** 1-based rule position, when the finding is about one rule. */
   readonly rule?: number;
   readonly message: string;
@@ -63,6 +65,33 @@ export function lintRouting(rules: readonly RoutingRule[], routes: readonly Work
       code: 'no-catch-all',
       rule: last.position,
       message: `The last rule is not "*" (GitLab warns: sidekiq.routing_rules config is missing a catch-all rule): ${unmatched} worker(s) match no rule and use their generated queue names, each of which some Sidekiq process must listen to.`,
+    });
+  }
+  return findings;
+}
+
+/**
+ * For a re-route (`run`, and `move` or `start` without a store selection): every rule that decides
+ * some worker and names a Redis store other than main. A re-route writes jobs to the one Redis it is
+ * given, as GitLab's migrate_jobs tasks do on its main store; once GitLab routes those workers to
+ * the store, their jobs are fetched there, so the operator must know the store was not used.
+ */
+export function storesNotUsedByReroute(rules: readonly RoutingRule[], routes: readonly WorkerRoute[]): LintFinding[] {
+  const findings: LintFinding[] = [];
+  for (const rule of rules) {
+    if (rule.store === null || rule.store === MAIN_STORE) continue;
+    const workers = routes.filter((r) => r.rule === rule);
+    if (workers.length === 0) continue;
+    const store = rule.store;
+    const queues = [...new Set(workers.map((r) => r.queue))];
+    const where = queues.length === 1 ? `the queue ${queues[0]}` : `their queues (${queues.join(', ')})`;
+    findings.push({
+      code: 'store-not-used',
+      rule: rule.position,
+      message:
+        `Rule ${rule.position} ${JSON.stringify([rule.query.source, rule.queue, store])} names the Redis store ${store}, which a re-route does not use: ` +
+        `the jobs of its ${workers.length} worker(s) go to ${where} on the Redis this command writes to, as GitLab's migrate_jobs tasks do on its main store. ` +
+        `Once GitLab routes them to ${store} (feature flag sidekiq_route_to_${store}), carry them there with move --store ${store} (docs/runbooks/sidekiq-shard.md).`,
     });
   }
   return findings;
