@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expectExactJobs, jobEntry, withQueue } from '../support/exact-jobs.js';
+import { expectExactJobs, jobEntry, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
 import { CE_CATALOG } from '../support/paths.js';
 import { privateRedis } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
@@ -107,6 +107,45 @@ describe('a rule that names a Redis store', () => {
     await expectExactJobs(client, '', [
       jobEntry('queue:urgent', withQueue(post, 'post_receive', 'urgent')),
       jobEntry('queue:default', withQueue(admin, 'cronjob:admin_email', 'default')),
+    ]);
+  });
+});
+
+describe('a rule value YAML 1.1 reads otherwise than YAML 1.2', () => {
+  // GitLab reads gitlab.yml with Psych, a YAML 1.1 parser: a plain `no`, `off`, `on` or `yes` is a
+  // boolean there (false: the generated queue name; true: the queue "true"), `1_000` the integer
+  // 1000, `017` the integer 15. We read YAML 1.2, where they are the strings "no", "on"… or 17, and
+  // moved every high-urgency job to a queue named "no" that GitLab never pushes to, without a word.
+  it.each([
+    ['no', 'false', '"no"'],
+    ['on', 'true', '"on"'],
+    ['1_000', '1000', '"1_000"'],
+  ])('a plain %s as a queue is refused, naming the rule, both readings, and how to write it; nothing touched', async (value, psych, yaml12) => {
+    const rules = file(`yaml11-${value}.yml`, `production:\n  sidekiq:\n    routing_rules:\n      - ["urgency=high", ${value}]\n      - ["*", "default"]\n`);
+    const { client } = await seedTwoJobs();
+    const before = await keyValueSnapshot(client);
+
+    const result = await runCli('run', '--redis', redis.url(), '--catalog', CE_CATALOG, '--rules', rules);
+
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(
+      `its queue reads as ${yaml12} in YAML 1.2 but as ${psych} in GitLab's YAML 1.1: quote it (${yaml12}) for a queue of that name, or write null for the worker's generated queue name`,
+    );
+    expect(result.stderr).toContain(`(in routing rule 1 of ${rules} production.sidekiq.routing_rules)`);
+    expect(result.code).toBe(2);
+    expect(await keyValueSnapshot(client)).toEqual(before);
+  });
+
+  it('quoted, the same names are queue names in both, and route as in GitLab', async () => {
+    const rules = file('yaml11-quoted.yml', '- ["worker_name=PostReceive", "no"]\n- ["*", \'on\']\n');
+    const { client, post, admin } = await seedTwoJobs();
+
+    const result = await runCli('run', '--redis', redis.url(), '--catalog', CE_CATALOG, '--rules', rules);
+
+    expect(result.code).toBe(0);
+    await expectExactJobs(client, '', [
+      jobEntry('queue:no', withQueue(post, 'post_receive', 'no')),
+      jobEntry('queue:on', withQueue(admin, 'cronjob:admin_email', 'on')),
     ]);
   });
 });
