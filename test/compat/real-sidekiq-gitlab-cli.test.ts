@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { CE_CATALOG } from '../support/paths.js';
 import { startRedisServer } from '../support/redis-server.js';
@@ -84,11 +84,22 @@ const LISTENED = ['urgent', 'high', 'default', 'delete_diff_files', 'aj_new', 'm
 const tracker = new ProcessTracker();
 const workDir = mkdtempSync(join(tmpdir(), 'sidekiq-migrate-gitlab-compat-'));
 let keepWorkDir = false;
-let cleanUp: () => Promise<void> = async () => {};
+let started: Promise<{ url: string; redis: Redis; stop: () => Promise<void> }> | undefined;
+
+/** This file's private redis-server, started on first use (inside a test: a missing Ruby fails it). */
+function privateRedis() {
+  return (started ??= (async () => {
+    const server = await startRedisServer();
+    const redis = new Redis(server.url, { protocol: 2, maxRetriesPerRequest: 1 });
+    return { url: server.url, redis, stop: () => server.stop() };
+  })());
+}
 
 afterAll(async () => {
   await tracker.stopAll();
-  await cleanUp();
+  const ready = await started?.catch(() => undefined);
+  ready?.redis.disconnect();
+  await ready?.stop();
   if (!keepWorkDir) rmSync(workDir, { recursive: true, force: true });
 }, 60_000);
 
@@ -101,25 +112,18 @@ interface Observed {
   readonly atEnd: Map<string, StoredJob[]>;
 }
 
-let story: Promise<Observed> | undefined;
-const seen = () =>
-  (story ??= gitlabStory().catch((error: Error) => {
-    keepWorkDir = true;
-    throw new Error(`${error.message}\n(manifest, execution records and sidekiq log kept in ${workDir})`, { cause: error });
-  }));
-
-async function gitlabStory(): Promise<Observed> {
+/**
+ * The story against a fresh Redis, with GitLab's Sidekiq 6 key namespace (`resque:gitlab`, read
+ * with --namespace) or none.
+ */
+async function gitlabStory(namespace: string | null): Promise<Observed> {
   assertRealSidekiqInstalled();
   assertActionMailerInstalled();
-  const server = await startRedisServer();
-  const redis = new Redis(server.url, { protocol: 2, maxRetriesPerRequest: 1 });
-  cleanUp = async () => {
-    redis.disconnect();
-    await server.stop();
-  };
-  const env: SidekiqEnv = { redisUrl: server.url, namespace: null };
-  const keys = new SidekiqKeys('');
-  const file = (name: string) => join(workDir, name);
+  const { url, redis } = await privateRedis();
+  await redis.flushall();
+  const env: SidekiqEnv = { redisUrl: url, namespace };
+  const keys = new SidekiqKeys(namespace === null ? '' : `${namespace}:`);
+  const file = (name: string) => join(workDir, `${namespace ?? 'plain'}-${name}`);
   writeFileSync(file('harness_queues.yml'), ACTIVE_JOB_CATALOG);
   writeFileSync(file('gitlab.yml'), RULES);
 
@@ -127,7 +131,8 @@ async function gitlabStory(): Promise<Observed> {
   const enqueued = readJsonLines<Enqueued>(file('enqueued.jsonl'));
   const before = await storedJobs(redis, keys);
 
-  const cli = await runCli('run', '--redis', server.url, '--catalog', CE_CATALOG, '--catalog', file('harness_queues.yml'), '--rules', file('gitlab.yml'));
+  const namespaceFlag = namespace === null ? [] : ['--namespace', namespace];
+  const cli = await runCli('run', '--redis', url, ...namespaceFlag, '--catalog', CE_CATALOG, '--catalog', file('harness_queues.yml'), '--rules', file('gitlab.yml'));
   const after = await storedJobs(redis, keys);
 
   const due = enqueued.filter((j) => j.kind !== 'far');
@@ -185,49 +190,62 @@ function replaceExactlyOnce(text: string, needle: string, replacement: string): 
   return text.slice(0, at) + replacement + text.slice(at + needle.length);
 }
 
-it('run --catalog --rules gitlab.yml moves exactly the jobs GitLab routes elsewhere, bytes kept but the queue; mail and a removed class stay', async () => {
-  const { enqueued, before, cli, after } = await seen();
+describe.each([
+  ['without a key namespace', null],
+  ["with GitLab's Sidekiq 6 namespace resque:gitlab (--namespace)", 'resque:gitlab'],
+])('%s', (_label, namespace) => {
+  // The story runs once, in whichever test comes first; the other assesses what it saw.
+  let story: Promise<Observed> | undefined;
+  const seen = () =>
+    (story ??= gitlabStory(namespace).catch((error: Error) => {
+      keepWorkDir = true;
+      throw new Error(`${error.message}\n(manifest, execution records and sidekiq log kept in ${workDir})`, { cause: error });
+    }));
 
-  expect(cli.code, cli.stderr).toBe(0);
-  const movedTo = /^Moved to \(4 queues\): (.*)$/m.exec(cli.stdout)?.[1]?.split(' · ').sort();
-  expect(movedTo).toEqual(['aj_new 3', 'default 2', 'high 3', 'urgent 5']);
-  // The mail no rule can route and the class no catalog knows are named, and where they stay:
-  // not "Complete", since jobs were left in place.
-  expect(cli.stdout).toContain('Left in place, no destination for their class: ActionMailer::MailDeliveryJob 3 · PlainJob 1\n');
-  expect(cli.stdout).toContain('Jobs left in place (unmapped, unparsable, conflicts) by set and queue: schedule 2 · queue:mailers 1 · queue:post_receive 1\n');
-  expect(cli.stdout).toContain('Done, but jobs were left behind: 4 left in place');
-  expect(cli.stdout).not.toContain('Complete');
+  it('run --catalog --rules gitlab.yml moves exactly the jobs GitLab routes elsewhere, bytes kept but the queue; mail and a removed class stay', async () => {
+    const { enqueued, before, cli, after } = await seen();
 
-  expect(after.size).toBe(enqueued.length);
-  for (const job of enqueued) {
-    const was = storedOnce(before, job.jid);
-    const is = storedOnce(after, job.jid);
-    const to = destinationOf(job);
-    const label = `${job.kind} ${job.class} ${job.jid}`;
-    expect(is.place, label).toBe(was.place.startsWith('queue:') ? `queue:${to}` : was.place);
-    expect(is.score, label).toBe(was.score);
-    expect(is.payload, label).toBe(withQueueRewritten(was.payload, job.queue, to));
-  }
-  // The mail, now and later, is on `mailers` as Rails put it there.
-  const mail = enqueued.filter((j) => j.class === 'ActionMailer::MailDeliveryJob');
-  expect(mail.map((j) => storedOnce(after, j.jid).place).sort()).toEqual(['queue:mailers', 'schedule', 'schedule']);
-}, 150_000);
+    expect(cli.code, cli.stderr).toBe(0);
+    const movedTo = /^Moved to \(4 queues\): (.*)$/m.exec(cli.stdout)?.[1]?.split(' · ').sort();
+    expect(movedTo).toEqual(['aj_new 3', 'default 2', 'high 3', 'urgent 5']);
+    // The mail no rule can route and the class no catalog knows are named, and where they stay:
+    // not "Complete", since jobs were left in place.
+    expect(cli.stdout).toContain('Left in place, no destination for their class: ActionMailer::MailDeliveryJob 3 · PlainJob 1\n');
+    expect(cli.stdout).toContain('Jobs left in place (unmapped, unparsable, conflicts) by set and queue: schedule 2 · queue:mailers 1 · queue:post_receive 1\n');
+    expect(cli.stdout).toContain('Done, but jobs were left behind: 4 left in place');
+    expect(cli.stdout).not.toContain('Complete');
 
-it('real Sidekiq then performs every due job exactly once, from its new queue, with the same arguments; far jobs wait with their score', async () => {
-  const { enqueued, ran, after, atEnd } = await seen();
-  const due = enqueued.filter((j) => j.kind !== 'far');
+    expect(after.size).toBe(enqueued.length);
+    for (const job of enqueued) {
+      const was = storedOnce(before, job.jid);
+      const is = storedOnce(after, job.jid);
+      const to = destinationOf(job);
+      const label = `${job.kind} ${job.class} ${job.jid}`;
+      expect(is.place, label).toBe(was.place.startsWith('queue:') ? `queue:${to}` : was.place);
+      expect(is.score, label).toBe(was.score);
+      expect(is.payload, label).toBe(withQueueRewritten(was.payload, job.queue, to));
+    }
+    // The mail, now and later, is on `mailers` as Rails put it there.
+    const mail = enqueued.filter((j) => j.class === 'ActionMailer::MailDeliveryJob');
+    expect(mail.map((j) => storedOnce(after, j.jid).place).sort()).toEqual(['queue:mailers', 'schedule', 'schedule']);
+  }, 150_000);
 
-  for (const job of due) {
-    const runs = ran.filter((e) => e.jid === job.jid);
-    expect(runs, `${job.kind} ${job.class} ${job.jid} must be performed exactly once`).toHaveLength(1);
-    expect(runs[0]!.fetched_queue, `${job.kind} ${job.class}`).toBe(destinationOf(job));
-    expect(runs[0]!.args_json, `arguments of ${job.kind} ${job.class}`).toBe(job.args_json);
-    if (job.class === 'HarnessActiveJob') expect(runs[0]!.aj_queue_name).toBe('aj_new');
-  }
-  expect(ran.map((e) => e.jid).sort()).toEqual(due.map((j) => j.jid).sort());
+  it('real Sidekiq then performs every due job exactly once, from its new queue, with the same arguments; far jobs wait with their score', async () => {
+    const { enqueued, ran, after, atEnd } = await seen();
+    const due = enqueued.filter((j) => j.kind !== 'far');
 
-  for (const job of enqueued.filter((j) => j.kind === 'far')) {
-    expect(storedOnce(atEnd, job.jid), `${job.class} ${job.jid}`).toEqual(storedOnce(after, job.jid));
-  }
-  expect(atEnd.size).toBe(enqueued.length - due.length);
-}, 150_000);
+    for (const job of due) {
+      const runs = ran.filter((e) => e.jid === job.jid);
+      expect(runs, `${job.kind} ${job.class} ${job.jid} must be performed exactly once`).toHaveLength(1);
+      expect(runs[0]!.fetched_queue, `${job.kind} ${job.class}`).toBe(destinationOf(job));
+      expect(runs[0]!.args_json, `arguments of ${job.kind} ${job.class}`).toBe(job.args_json);
+      if (job.class === 'HarnessActiveJob') expect(runs[0]!.aj_queue_name).toBe('aj_new');
+    }
+    expect(ran.map((e) => e.jid).sort()).toEqual(due.map((j) => j.jid).sort());
+
+    for (const job of enqueued.filter((j) => j.kind === 'far')) {
+      expect(storedOnce(atEnd, job.jid), `${job.class} ${job.jid}`).toEqual(storedOnce(after, job.jid));
+    }
+    expect(atEnd.size).toBe(enqueued.length - due.length);
+  }, 150_000);
+});
