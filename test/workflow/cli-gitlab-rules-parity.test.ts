@@ -149,3 +149,31 @@ describe('a rule value YAML 1.1 reads otherwise than YAML 1.2', () => {
     ]);
   });
 });
+
+describe('a catalog entry whose attribute is a String where GitLab writes a Symbol', () => {
+  // GitLab's router matches a worker's runtime attributes, always Symbols (:high, [:cronjob_child]);
+  // its generated all_queues.yml writes them so. An entry written `:urgency: high` (a String, as a
+  // hand-written or re-emitted catalog may have it) matched no `urgency=high` rule here, so its
+  // jobs silently took a later rule (`*` → default) where GitLab sends them to `high`.
+  it('is refused, naming the file, the entry, the field and how to write it; nothing touched', async () => {
+    const catalog = file(
+      'string-atoms.yml',
+      '- :name: urgent_one\n  :worker_name: UrgentOneWorker\n  :feature_category: :team_planning\n  :has_external_dependencies: false\n' +
+        '  :urgency: high\n  :resource_boundary: :unknown\n  :weight: 1\n  :idempotent: true\n  :tags: []\n  :queue_namespace:\n',
+    );
+    const rules = file('urgent.yml', '- ["urgency=high", "high"]\n- ["*", "default"]\n');
+    const client = redis.client();
+    await client.rpush('queue:urgent_one', sidekiqPayload({ className: 'UrgentOneWorker', queue: 'urgent_one', args: '[1]' }));
+    await client.sadd('queues', 'urgent_one');
+    const before = await keyValueSnapshot(client);
+
+    const result = await runCli('run', '--redis', redis.url(), '--catalog', catalog, '--rules', rules);
+
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      'string-atoms.yml entry 1 (name "urgent_one"): :urgency: is the String "high", which no query matches: GitLab\'s router compares Symbols (its generated all_queues.yml writes :high); write :high\n',
+    );
+    expect(result.code).toBe(2);
+    expect(await keyValueSnapshot(client)).toEqual(before);
+  });
+});

@@ -77,6 +77,8 @@ const PLACEHOLDERS: Record<string, string | null> = { default: null, mailers: 'A
 class EntryReader {
   private fields = new Map<string, Node | null>();
   private name: string | undefined;
+  /** Refuse a String where GitLab writes a Symbol (set for real workers; placeholders keep theirs). */
+  private symbolsOnly = false;
 
   constructor(
     private readonly file: string,
@@ -108,6 +110,8 @@ class EntryReader {
     // Own keys only: `in` would take `constructor` or `toString`, which every object has, for placeholders.
     const placeholder = Object.hasOwn(PLACEHOLDERS, name) && (workerName === null || workerName === PLACEHOLDERS[name]);
     if (workerName === null && !placeholder) throw this.error(':worker_name: is missing; every worker entry names its class');
+    // A real worker's attributes are Symbols at run time, which GitLab's router matches.
+    this.symbolsOnly = !placeholder;
     return {
       name,
       workerName,
@@ -155,7 +159,15 @@ class EntryReader {
     if (typeof node.value !== 'string') throw this.error(`${label} must be a symbol such as :low, got ${JSON.stringify(node.value)}`);
     // Psych makes a Symbol of a *plain* scalar starting with ':'; a quoted one stays a String.
     const plain = node.type === Scalar.PLAIN || node.type === undefined;
-    return plain && node.value.length > 1 && node.value.startsWith(':') ? sym(node.value.slice(1)) : node.value;
+    if (plain && node.value.length > 1 && node.value.startsWith(':')) return sym(node.value.slice(1));
+    // GitLab's router matches the worker's runtime attributes, Symbols, and the all_queues.yml it
+    // generates writes them so; read as a String, the value would match no query here, and the
+    // worker would take a later rule than in GitLab without a word.
+    if (this.symbolsOnly) {
+      const name = node.value.replace(/^:/, '');
+      throw this.error(`${label} is the String ${JSON.stringify(node.value)}, which no query matches: GitLab's router compares Symbols (its generated all_queues.yml writes :${name}); write :${name}`);
+    }
+    return node.value;
   }
 
   private boolean(field: string): boolean | null {

@@ -85,26 +85,32 @@ describe('catalog loader: the bundled CE catalog', () => {
 });
 
 describe('catalog loader: Ruby values', () => {
-  it('tells a Symbol (plain `:x`) from a String (plain `x`, or quoted `":x"`)', () => {
+  it('reads a plain `:x` as a Symbol', () => {
     // Act
     const worker = parseOne(
-      [
-        '- :name: foo',
-        '  :worker_name: FooWorker',
-        '  :feature_category: :source_code_management',
-        '  :urgency: low',
-        "  :resource_boundary: ':cpu'",
-        '  :queue_namespace: ":cronjob"',
-        "  :tags: [:a, 'b', ':c', d]",
-      ].join('\n'),
+      ['- :name: foo', '  :worker_name: FooWorker', '  :feature_category: :source_code_management', '  :urgency: :low', '  :tags: [:a, :b]'].join('\n'),
     );
 
     // Assess
     expect(worker.featureCategory).toEqual(sym('source_code_management'));
-    expect(worker.urgency).toBe('low');
-    expect(worker.resourceBoundary).toBe(':cpu');
-    expect(worker.queueNamespace).toBe(':cronjob');
-    expect(worker.tags).toEqual([sym('a'), 'b', ':c', 'd']);
+    expect(worker.urgency).toEqual(sym('low'));
+    expect(worker.tags).toEqual([sym('a'), sym('b')]);
+  });
+
+  // A real worker's attributes are Symbols at run time, which GitLab's router matches: a String
+  // (plain `x`, or quoted `":x"`) would match no query and route the worker otherwise than GitLab.
+  it.each<[string, string]>([
+    ['  :urgency: low', ':urgency: is the String "low", which no query matches: GitLab\'s router compares Symbols (its generated all_queues.yml writes :low); write :low'],
+    ["  :resource_boundary: ':cpu'", ':resource_boundary: is the String ":cpu", which no query matches: GitLab\'s router compares Symbols (its generated all_queues.yml writes :cpu); write :cpu'],
+    ['  :queue_namespace: ":cronjob"', ':queue_namespace: is the String ":cronjob", which no query matches: GitLab\'s router compares Symbols (its generated all_queues.yml writes :cronjob); write :cronjob'],
+    ["  :tags: [:a, 'b']", ':tags: item 2 is the String "b", which no query matches: GitLab\'s router compares Symbols (its generated all_queues.yml writes :b); write :b'],
+  ])('refuses a String for a real worker: %s', (line, problem) => {
+    // Act
+    const act = () => parseOne(['- :name: foo', '  :worker_name: FooWorker', line].join('\n'));
+
+    // Assess
+    expect(act).toThrow(CatalogError);
+    expect(act).toThrow(`test.yml entry 1 (name "foo"): ${problem}`);
   });
 
   it('reads an empty value as nil and a missing key as nil', () => {
