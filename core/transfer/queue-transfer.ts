@@ -38,6 +38,8 @@ export interface QueueTransferRequest extends TransferContext {
   readonly claimedAhead?: ClaimAhead<Buffer>;
   /** This slice may send the next one's claim with its acknowledge: the caller runs the next slice in any case (claim-ahead.ts). */
   readonly mayClaimAhead?: () => boolean;
+  /** A class-selective pass: the most jobs a slice reads for its end count (default END_COUNT_JOBS, selective-queue-transfer.ts); tests make it small. */
+  readonly endCountJobs?: number;
 }
 
 /** A slice's result, with the next slice's claim when it sent it ahead (then `holdsNext`). */

@@ -66,7 +66,7 @@ interface Slice {
   readonly target: string[];
 }
 
-function slicer(placement: Placement | undefined, sliceSize: number, options: { dryRun?: boolean; source?: ReturnType<typeof redis.source> } = {}) {
+function slicer(placement: Placement | undefined, sliceSize: number, options: { dryRun?: boolean; source?: ReturnType<typeof redis.source>; endCountJobs?: number } = {}) {
   let cursor: QueueTransferCursor | null = null;
   return async (): Promise<Slice> => {
     const result = await transferQueueSlice({
@@ -81,6 +81,7 @@ function slicer(placement: Placement | undefined, sliceSize: number, options: { 
       sliceSize,
       classes: ['Move'],
       ...(placement ? { placement } : {}),
+      ...(options.endCountJobs ? { endCountJobs: options.endCountJobs } : {}),
     });
     cursor = result.cursor;
     const c = result.counters;
@@ -335,6 +336,55 @@ describe('a selective queue transfer, slice by slice', () => {
     const last = await slice();
     expect(last).toMatchObject({ done: true, leftOnSource: 550, target: ['M1', 'M3', 'M4', 'M6'] });
     expect(last.source).toEqual(['S0', 'S2', 'S5', 'S7', ...late]);
+  });
+
+  it.each([
+    ['append', false, 23],
+    ['append', true, 23],
+    ['front', false, 22],
+  ] as const)('%s (dry run: %s): the end count reads at most endCountJobs a slice and goes on in the next slices, adding up to the whole count', async (placement, dryRun, arrivals) => {
+    // With a bound of 4 jobs a slice, the count (append: the whole queue, where Sidekiq's requeue
+    // may have put selected jobs back; a dry run and front: what lies above the pass) takes slices
+    // of its own; each reads at most 4 jobs, and they add up to every selected job left.
+    await seed(LIST);
+    let read = 0;
+    const source = new Proxy(redis.source(), {
+      get(target, prop, receiver) {
+        if (prop !== 'lrangeBuffer') return Reflect.get(target, prop, receiver) as unknown;
+        return async (...args: Parameters<typeof target.lrangeBuffer>) => {
+          const jobs = await target.lrangeBuffer(...args);
+          read += jobs.length;
+          return jobs;
+        };
+      },
+    });
+    let cursor: QueueTransferCursor | null = null;
+    const request = { source, target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'count', dryRun, queue: 'default', sliceSize: 3, classes: ['Move'], placement, endCountJobs: 4 };
+    const late = Array.from({ length: arrivals }, (_, i) => (i % 3 === 0 ? `M-late${i}` : `S-late${i}`));
+    const slices: { counting: boolean; read: number; done: boolean; left: number }[] = [];
+    for (let i = 0; i < 40; i++) {
+      if (i === 1) {
+        for (const name of late) await redis.source().lpush('queue:default', payload(name));
+        // A stopping Sidekiq pushes a selected job back below the pass (append only: front reads down to the tail).
+        if (placement === 'append' && !dryRun) await redis.source().rpush('queue:default', payload('M-back'));
+      }
+      const counting = (cursor as QueueTransferCursor | null)?.selection?.count !== undefined;
+      read = 0;
+      const result = await transferQueueSlice({ ...request, cursor });
+      cursor = result.cursor;
+      slices.push({ counting, read, done: result.done, left: result.counters.leftOnSource });
+      if (result.done) break;
+    }
+    const queue = await sourceQueue();
+    const counted = placement === 'append' && !dryRun ? queue.length : arrivals;
+    const parts = slices.filter((s) => s.counting);
+    expect(parts.length).toBe(Math.ceil(counted / 4) - 1); // the first part in the slice that ended the windows
+    expect(parts.every((s) => s.read <= 4)).toBe(true);
+    expect(slices.slice(0, -1).every((s) => !s.done)).toBe(true);
+    expect(slices.at(-1)!.done).toBe(true);
+    expect(slices.reduce((n, s) => n + s.left, 0)).toBe(late.filter((n) => n.startsWith('M')).length + (placement === 'append' && !dryRun ? 1 : 0));
+    expect(await targetQueue()).toEqual(dryRun ? [] : ['M1', 'M3', 'M4', 'M6']);
+    expect(queue).toEqual([...(placement === 'append' && !dryRun ? ['M-back'] : []), ...(dryRun ? LIST : ['S0', 'S2', 'S5', 'S7']), ...late]);
   });
 
   it('a slice that died after its claim: the next one writes the jobs left in flight first, once, counting them as resumed', async () => {
