@@ -142,6 +142,10 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     const counted = destinations.length > 1 || unnamed > 0 ? ` (${unnamed > 0 ? `at least ${kindsWithOneMore(setsWritten, destinations.length)}` : kinds})` : '';
     const rest = unnamed > 0 ? `${named.length > 0 ? '; ' : ''}${n(unnamed)} job(s) to queues the summary does not name` : '';
     say(`${reroute ? 'Moved to' : 'Written to'}${counted}: ${named.map(([q, c]) => `${displayName(q)} ${n(c)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more (--verbose)` : ''}${rest}`);
+    if (unnamed > 0) {
+      const fewer = summary.dryRun ? ', and fewer in a dry run that carries a large routing in every state (it stores nothing): the same run without --dry-run names more' : '';
+      say(`${OTHER_QUEUES}: ${n(unnamed)} job(s) ${reroute ? 'moved' : 'written'} to queues not named one by one: each set or queue's counts travel in the state machine's states (256 KiB each), which name only so many destinations${fewer}.`);
+    }
   }
 
   // A selective transfer: what it examined and took, by class (bounded without --verbose).

@@ -100,6 +100,34 @@ export const OTHER_QUEUES = '(other queues)';
  */
 export const MAX_DESTINATION_NAME_BYTES = 8_192;
 
+/**
+ * UTF-8 bytes of destination names an item's counters name in a dry run that carries more than
+ * 64 KiB of routing and classes (dry-run-carry.ts): that routing travels in every state beside the
+ * batch's ten items, and with names of 512 bytes, eight kilobytes of them an item took a Map's
+ * output to 273,210 bytes (States.DataLimitExceeded, test/workflow/cli-dry-run-long-names). The
+ * jobs of the destinations cut are counted under OTHER_QUEUES, and the summary says so.
+ */
+export const DRY_RUN_DESTINATION_NAME_BYTES = 2_048;
+
+/** Routing and classes a dry run carries (bytes) above which its items name fewer destinations. */
+export const DRY_RUN_CARRY_NAMED_IN_FULL = 65_536;
+
+/**
+ * `to` naming destinations of at most `bytes` of names together (in its order), the others'
+ * jobs counted under OTHER_QUEUES; `to` itself when it fits.
+ */
+export function destinationsWithin(to: Record<string, number>, bytes: number): Record<string, number> {
+  let used = 0;
+  const out: Record<string, number> = {};
+  for (const [queue, n] of Object.entries(to)) {
+    const size = Buffer.byteLength(queue, 'utf8');
+    const key = queue === OTHER_QUEUES || used + size <= bytes ? queue : OTHER_QUEUES;
+    if (key === queue && queue !== OTHER_QUEUES) used += size;
+    out[key] = (out[key] ?? 0) + n;
+  }
+  return out;
+}
+
 /** Adds jobs per destination into `into`, naming at most MAX_DESTINATIONS, of MAX_DESTINATION_NAME_BYTES together. */
 export function addDestinations(into: Record<string, number>, more: Record<string, number>): void {
   let named = Object.keys(into);

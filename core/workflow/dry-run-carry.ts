@@ -5,7 +5,9 @@ import type { RunSettings } from './work-item.js';
  * What a dry run may carry in its settings of routing and classes: it stores nothing, so they
  * travel in every state, each of which Step Functions holds to 262,144 bytes. The rest of the
  * largest state (the Map's output or "Add up…"'s: the plan, a batch of 10 items and their
- * results, the tally) is under 30 KB measured (infra/stacks/README.md); this leaves 64 KiB.
+ * results, the tally) is under 30 KB measured (infra/stacks/README.md); this leaves 64 KiB. With
+ * queue names of 512 bytes the items' destination names alone are up to 80 KB: a dry run carrying
+ * more than 64 KiB names fewer of them an item (page-step.ts namesFewer), and says so.
  */
 export const DRY_RUN_CARRY_BYTES = 196_608;
 

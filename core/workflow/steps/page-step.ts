@@ -6,7 +6,7 @@ import { RunLock } from '../../redis/run-lock.js';
 import type { SortedSetName } from '../../redis/sidekiq-keys.js';
 import type { DriveLimits, PageResult } from '../../reroute/drive-pages.js';
 import { rerouteQueue } from '../../reroute/queue-slice.js';
-import { addCounters, emptyCounters, type RerouteCounters } from '../../reroute/reroute-counters.js';
+import { addCounters, destinationsWithin, DRY_RUN_CARRY_NAMED_IN_FULL, DRY_RUN_DESTINATION_NAME_BYTES, emptyCounters, type RerouteCounters } from '../../reroute/reroute-counters.js';
 import { rerouteSet, type SetCursor } from '../../reroute/set-page.js';
 import { transferQueue } from '../../transfer/queue-transfer.js';
 import { RateLimiter, rateLimitedSliceSize } from '../../transfer/rate-limiter.js';
@@ -212,6 +212,7 @@ async function pagesOf(
         ? await rerouteSet({ ...context, set: item.name as SortedSetName, cursor: (item.cursor as SetCursor | string | null) ?? '0', count: settings.pageSize })
         : await rerouteQueue({ ...context, queue: item.name, cursor: item.cursor as never, sliceSize: settings.pageSize, placement: settings.placement, unmapped: settings.unmapped });
     const counters = addCounters(addCounters(emptyCounters(), item.counters as RerouteCounters), run.counters);
+    if (namesFewer(settings)) counters.movedTo = destinationsWithin(counters.movedTo, DRY_RUN_DESTINATION_NAME_BYTES);
     return answered(await announceContinuation(settings, source, { ...item, cursor: run.cursor, done: run.done, iteration: item.iteration + 1, counters }));
   }
 
@@ -244,7 +245,18 @@ async function pagesOf(
       ? await transferSet({ ...context, set: item.name as SortedSetName, cursor: item.cursor as never })
       : await transferQueue({ ...context, queue: item.name, cursor: item.cursor as never, placement: settings.placement });
   const counters = addTransferCounters(addTransferCounters(emptyTransferCounters(), item.counters as TransferCounters), run.counters);
+  if (namesFewer(settings)) counters.writtenTo = destinationsWithin(counters.writtenTo, DRY_RUN_DESTINATION_NAME_BYTES);
   return answered(await announceContinuation(settings, source, { ...item, cursor: run.cursor, done: run.done, iteration: item.iteration + 1, counters }));
+}
+
+/**
+ * A dry run carrying more than DRY_RUN_CARRY_NAMED_IN_FULL bytes of routing and classes in every
+ * state: its items name fewer destinations (reroute-counters.ts DRY_RUN_DESTINATION_NAME_BYTES),
+ * so that a batch of ten, beside that routing, stays within a state's 256 KiB.
+ */
+function namesFewer(settings: PageInput['settings']): boolean {
+  if (!settings.dryRun || (settings.inlineRouting === undefined && settings.inlineClasses === undefined)) return false;
+  return Buffer.byteLength(JSON.stringify({ routing: settings.inlineRouting, classes: settings.inlineClasses }), 'utf8') > DRY_RUN_CARRY_NAMED_IN_FULL;
 }
 
 /**
