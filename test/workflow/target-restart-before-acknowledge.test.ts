@@ -1,0 +1,151 @@
+// A standalone target (no replicas, so no WAIT between the copy and the acknowledge) restarted
+// empty, without persistence, after a slice was copied there and before the source acknowledged
+// it: the source deleted the slice from its in-flight key while the only copy had gone with the
+// restart. Those jobs were nowhere (the run then failed saying the target lost its data, but the
+// slice was lost by the run itself). Now the acknowledge waits for the target to show, after the
+// copy, that the batch's copy is still recorded there (the run's ledger); the slice is written
+// again when it is not, and the run says the target lost the copy, never "Complete".
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
+import { renderSummary } from '../../cli/workflow/render-summary.js';
+import { LuaScript } from '../../core/redis/lua-script.js';
+import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
+import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import { UrlConnections } from '../../core/workflow/url-connections.js';
+import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
+import { aroundScriptPipelines } from '../support/around-script-pipelines.js';
+import { jobEntry, jobsIn } from '../support/exact-jobs.js';
+import { startRedisServers, type RedisServerHandle } from '../support/redis-server.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { waitUntil } from '../support/wait-until.js';
+
+let source: RedisServerHandle;
+let target: RedisServerHandle;
+let restarted: ChildProcess | undefined;
+const clients: Redis[] = [];
+const providers: UrlConnections[] = [];
+beforeEach(async () => {
+  [source, target] = await startRedisServers([], []);
+});
+afterEach(async () => {
+  await Promise.all(providers.splice(0).map((p) => p.close()));
+  clients.splice(0).forEach((c) => c.disconnect());
+  if (restarted?.pid !== undefined) process.kill(restarted.pid, 'SIGKILL');
+  restarted = undefined;
+  await Promise.all([source.stop(), target.stop()]);
+});
+const client = (url: string) => {
+  const c = new Redis(url, { protocol: 2, retryStrategy: () => 50 });
+  c.on('error', () => {});
+  clients.push(c);
+  return c;
+};
+
+/** The target killed by its pid, and a new, empty redis-server (no persistence) started on its port. */
+async function restartTargetEmpty(): Promise<void> {
+  process.kill(target.pid, 'SIGKILL');
+  await waitUntil('the killed target is gone', () => {
+    try {
+      process.kill(target.pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  restarted = spawn('redis-server', ['--port', String(target.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const probe = client(target.url);
+  await waitUntil('the restarted target answers', () => probe.ping().then(() => true, () => false), { intervalMs: 50 });
+}
+
+/**
+ * Connections whose target restarts empty right after the first slice's copy (`script`) ran there
+ * and answered, before the page goes on to the acknowledge on the source.
+ */
+function restartAfterFirstCopy(script: string): ConnectionProvider & { restarts: () => number } {
+  const { sha } = new LuaScript(script, { encodeCalls: true });
+  const provider = new UrlConnections({ source: { url: source.url }, target: { url: target.url } });
+  providers.push(provider);
+  let restarts = 0;
+  const wrap = (redis: Redis): Redis =>
+    aroundScriptPipelines(redis, sha, async (exec) => {
+      const replies = await exec();
+      // The first copy that ran (not a first send that met NOSCRIPT and is sent again).
+      if (restarts === 0 && replies.every(([error]) => error === null)) {
+        restarts++;
+        await restartTargetEmpty();
+      }
+      return replies;
+    });
+  return {
+    get: async (name: string): Promise<Connection> => {
+      const c = await provider.get(name);
+      return name === 'target' ? { ...c, redis: wrap(c.redis) } : c;
+    },
+    restarts: () => restarts,
+  };
+}
+
+/** Every job on the source (its keys, and the run's in-flight keys) and on the target. */
+async function everywhere(src: Redis, tgt: Redis): Promise<string[]> {
+  const jobs = [...(await jobsIn(src)), ...(await jobsIn(tgt))];
+  let cursor = '0';
+  do {
+    const [next, keys] = await src.scan(cursor, 'MATCH', 'sidekiq-migrate:*:inflight:*', 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) {
+      const from = key.replace(/^sidekiq-migrate:[^:]+:inflight:/, '');
+      if ((await src.type(key)) === 'list') for (const p of await src.lrangeBuffer(key, 0, -1)) jobs.push(jobEntry(from, p));
+      else {
+        const flat = await src.zrangeBuffer(key, 0, '-1', 'WITHSCORES');
+        for (let i = 0; i < flat.length; i += 2) jobs.push(jobEntry(from, flat[i]!, flat[i + 1]!.toString()));
+      }
+    }
+  } while (cursor !== '0');
+  return jobs.sort();
+}
+
+describe('a standalone target restarted empty between a slice\'s copy and its acknowledge', () => {
+  const cases = [
+    {
+      kind: 'queue',
+      script: 'copyJobsToLists-n',
+      seed: async (src: Redis) => {
+        const payloads = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));
+        for (const p of payloads) await src.lpush('queue:q', p);
+        await src.sadd('queues', 'q');
+        return payloads.map((p) => jobEntry('queue:q', p));
+      },
+    },
+    {
+      kind: 'set',
+      script: 'copyEntriesToSet-3',
+      seed: async (src: Redis) => {
+        const payloads = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));
+        for (const [i, p] of payloads.entries()) await src.zadd('schedule', String(1_900_000_000 + i), p);
+        return payloads.map((p, i) => jobEntry('schedule', p, String(1_900_000_000 + i)));
+      },
+    },
+  ] as const;
+  for (const c of cases) {
+    it(`${c.kind}: every job once, on the source or on the target; the slice is written again, and the run says the target lost it, never "Complete"`, { timeout: 60_000 }, async () => {
+      const src = client(source.url);
+      const seeded = await c.seed(src);
+      const provider = restartAfterFirstCopy(c.script);
+
+      const executions = await runWorkflowLocally({ runId: `restart-${c.kind}`, mode: 'transfer', target: 'target', pageSize: 10 }, localTaskHandlers(provider), { retryIntervalMs: 0 });
+
+      expect(provider.restarts()).toBe(1);
+      const tgt = client(target.url);
+      // Nothing lost, nothing twice: the exact multiset, across the source (in flight included) and the target.
+      expect(await everywhere(src, tgt)).toEqual([...seeded].sort());
+      // The slice copied before the restart is on the target: written again, not left in flight.
+      expect((await jobsIn(tgt)).length).toBeGreaterThanOrEqual(10);
+      const summary = executions.at(-1)!.output as RunSummary;
+      const words = renderSummary(summary, 'redis://source', { width: 400 });
+      expect(words).not.toContain('Complete');
+      expect(words).toMatch(/lost the copy of 10 job\(s\) .* before the source acknowledged them/);
+    });
+  }
+});
