@@ -12,7 +12,8 @@ import { SlicesAhead, sentAhead, takenAhead, type ClaimAhead, type ClaimAheadWit
 import { newBatchId, parseBatch } from './ledger-id.js';
 import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
 import { batchKey, claimChainKey, inflightKey, ledgerKey } from './transfer-keys.js';
-import { claimReplicated, copyReplicated } from './replicated-steps.js';
+import { claimReplicated } from './replicated-steps.js';
+import { copyKept, queueCopyRecorded } from './copy-kept.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
 import { targetLockOf, writeJobsToQueues } from './write-to-target.js';
@@ -119,14 +120,15 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     // The run locks are renewed along with the write on the target and the acknowledge on the source.
     // The write writes nothing once another run holds the target's lock: the slice stays in flight.
     const renewal = new SliceRenewal(request.renewLocks);
-    await renewal.with('target', writeJobsToQueues(request.target, request.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', { id: batchId, first: base }, carried, counters, targetLockOf(request)));
+    // The target's replicas have the copy, and the target still has it, before the source forgets
+    // the jobs (copy-kept.ts: written again if it lost it).
+    const write = () => writeJobsToQueues(request.target, request.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', { id: batchId, first: base }, carried, counters, targetLockOf(request));
+    await copyKept(request, `queue:${queue}`, held.length, counters, () => renewal.with('target', write()), () => queueCopyRecorded(request.target, ledger, batchId, base + held.length));
     const next = { limit: cursor.limit, claimed: cursor.claimed + (inflightCounted ? held.length : claimed), bytesPerJob: meanBytes(held, bytesPerJob) };
     const done = ranOut || next.claimed >= next.limit;
     let claimsNext: ClaimAhead<Buffer> | undefined;
     if (held.length > 0) {
-      // The target's replicas have the copy before the source forgets the jobs; then acknowledge
-      // exactly what was written: the jobs read, not any claimed into the batch since.
-      await copyReplicated(request, `queue:${queue}`);
+      // Acknowledge exactly what was written: the jobs read, not any claimed into the batch since.
       const acknowledged = renewal.with('source', acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length));
       // The next slice's claim rides in the acknowledge's round trip, written after it (claim-ahead.ts).
       const nextWant = sliceWant(request.sliceSize, next, next.bytesPerJob);

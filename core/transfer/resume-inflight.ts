@@ -12,7 +12,8 @@ import { readTargetId, refuseForeignLeftovers, type ForeignLeftover } from './ta
 import { retireLedger } from './retire-ledger.js';
 import { copyAndAcknowledgeSet } from './set-transfer.js';
 import { batchKey, ledgerKey } from './transfer-keys.js';
-import { claimReplicated, copyReplicated } from './replicated-steps.js';
+import { claimReplicated } from './replicated-steps.js';
+import { copyKept, queueCopyRecorded } from './copy-kept.js';
 import { DEFAULT_LEDGER_TTL_SECONDS, type TransferContext } from './transfer-options.js';
 import { targetLockOf, writeJobsToQueues } from './write-to-target.js';
 
@@ -90,10 +91,11 @@ export async function resumeInflight(context: TransferContext, placement: 'front
         // the copy is written, and the copy on the target's before the acknowledge (replicated-steps.ts).
         if (held.length > 0) await claimReplicated(context, leftover.sourceKey);
         // In-flight lists keep claim order, so the push that matches the claim keeps job order.
-        await writeJobsToQueues(context.target, context.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', { id: batchId, first: base }, jobs, counters, targetLock);
+        // The copy still on the target (and its replicas) before the acknowledge (copy-kept.ts).
+        const write = () => writeJobsToQueues(context.target, context.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', { id: batchId, first: base }, jobs, counters, targetLock);
+        await copyKept(context, leftover.sourceKey, held.length, counters, write, () => queueCopyRecorded(context.target, ledger, batchId, base + held.length));
         counters.resumed += jobs.length;
         if (held.length > 0) {
-          await copyReplicated(context, leftover.sourceKey);
           await acknowledgeQueueJobs(context.source, inflight, batch, batchId, base + held.length);
         }
       } else if (isSetLeftover(leftover)) {

@@ -14,7 +14,8 @@ import { newBatchId, parseBatch } from './ledger-id.js';
 import type { QueueTransferCursor, QueueTransferRequest } from './queue-transfer.js';
 import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { batchKey, inflightKey, ledgerKey } from './transfer-keys.js';
-import { claimReplicated, copyReplicated } from './replicated-steps.js';
+import { claimReplicated } from './replicated-steps.js';
+import { copyKept, queueCopyRecorded } from './copy-kept.js';
 import { targetLockOf, writeJobsToQueues } from './write-to-target.js';
 
 const claimSelectedQueueJobs = new LuaScript('claimSelectedQueueJobs-5', { encodeCalls: true });
@@ -191,9 +192,10 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   const ledger = ledgerKey(request.targetKeys.prefix, request.runId, sourceName);
   // Each step's replicas first, as a whole-queue slice does (replicated-steps.ts).
   if (held.length > 0) await claimReplicated(request, sourceName);
-  await writeJobsToQueues(request.target, request.targetKeys, ledger, newest ? 'RPUSH' : 'LPUSH', { id: batchId, first: base }, carried, counters, targetLockOf(request));
+  // The copy still on the target (and its replicas) before the acknowledge (copy-kept.ts).
+  const write = () => writeJobsToQueues(request.target, request.targetKeys, ledger, newest ? 'RPUSH' : 'LPUSH', { id: batchId, first: base }, carried, counters, targetLockOf(request));
+  await copyKept(request, sourceName, held.length, counters, write, () => queueCopyRecorded(request.target, ledger, batchId, base + held.length));
   if (held.length > 0) {
-    await copyReplicated(request, sourceName);
     await acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length);
   }
 

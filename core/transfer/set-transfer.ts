@@ -15,7 +15,8 @@ import { SlicesAhead, sentAhead, takenAhead, type ClaimAhead, type ClaimAheadWit
 import { newBatchId } from './ledger-id.js';
 import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
 import { acknowledgedKey, batchKey, claimChainKey, conflictsKey, inflightKey, inflightSealKey, ledgerKey } from './transfer-keys.js';
-import { claimReplicated, copyReplicated } from './replicated-steps.js';
+import { claimReplicated } from './replicated-steps.js';
+import { copyKept, setCopyRecorded } from './copy-kept.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
 import { targetLockOf, writeEntriesToSet, type LedgeredEntry, type TargetLock } from './write-to-target.js';
@@ -149,9 +150,19 @@ export async function copyAndAcknowledgeSet(
   if (entries.length === 0) return;
   const { sourceKeys, targetKeys, runId } = context;
   const ledger = ledgerKey(targetKeys.prefix, runId, set);
-  const conflicts = await renewal.with('target', writeEntriesToSet(context.target, targetKeys.sortedSet(set), set, ledger, entries, counters, context.targetLock));
-  // The target's replicas have the copy before the source forgets the entries (replicated-steps.ts).
-  await copyReplicated(context, set);
+  // The target's replicas have the copy (replicated-steps.ts), and the target still has it, before
+  // the source forgets the entries (copy-kept.ts: written again if it lost it).
+  const conflicts = await copyKept(
+    context,
+    set,
+    entries.length,
+    counters,
+    () => renewal.with('target', writeEntriesToSet(context.target, targetKeys.sortedSet(set), set, ledger, entries, counters, context.targetLock)),
+    (conflicted, duplicates) => {
+      const skip = new Set(conflicted);
+      return setCopyRecorded(context.target, ledger, entries.filter((e) => !skip.has(e)).map((e) => e.id), duplicates);
+    },
+  );
   const conflicting = new Set(conflicts);
   const inflight = inflightKey(sourceKeys.prefix, runId, set);
   await renewal.with(

@@ -84,6 +84,20 @@ export function targetLostDataMessage(runId: string, targetName: string, planned
 }
 
 /**
+ * What a run's summary says of a target that lost the copy of `recopied` jobs after the copy and
+ * before the source acknowledged them (copy-kept.ts): they were still in flight on the source and
+ * were written there again, so none of them is lost; but the target lost data, and with it,
+ * maybe, jobs this run had written there and acknowledged before. A failure, never "Complete".
+ */
+export function targetLostCopiesMessage(runId: string, targetName: string, recopied: number): string {
+  return (
+    `The target ${targetName} lost the copy of ${recopied} job(s) during run ${runId} after they were written there and before the source acknowledged them ` +
+    `(it restarted without persistence, was flushed, or failed over to a replica that had not received them): they were still in flight on the source and were written there again, none lost. ` +
+    `Jobs this run had written there and acknowledged before that may be gone with the rest of its data: restore it from a backup if there is one, and check it with drain-check.`
+  );
+}
+
+/**
  * A step of a transfer about to write to its target: refused, before anything is written
  * or any lock taken, when the target's id is not `planned` (TargetLostDataError). Returns the id.
  * `written`: the jobs this step wrote there before it looked again (its earlier slices, counted as

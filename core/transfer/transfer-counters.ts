@@ -58,6 +58,14 @@ export interface TransferCounters {
    * is atomic or resumable), but the counts may be short; the keys say where jobs are (drain-check).
    */
   uncountedAttempts?: number;
+  /**
+   * Jobs written to the target a second time (absent when none) because it no longer had their
+   * copy when the source was about to acknowledge them: it restarted empty, was flushed or failed
+   * over between the copy and the acknowledge (copy-kept.ts). None is lost or twice there (the
+   * second write went through the same ledger), but the target lost data: whatever this run had
+   * written there before may be gone with it, and the run is never "Complete" over it.
+   */
+  recopied?: number;
 }
 
 export function emptyTransferCounters(): TransferCounters {
@@ -77,6 +85,7 @@ export function addTransferCounters(into: TransferCounters, more: TransferCounte
   addDestinations(into.writtenTo, more.writtenTo ?? {});
   for (const k of SELECTIVE_SCALARS) if (more[k] !== undefined) into[k] = (into[k] ?? 0) + more[k];
   if ((more.uncountedAttempts ?? 0) > 0) into.uncountedAttempts = (into.uncountedAttempts ?? 0) + more.uncountedAttempts!;
+  if ((more.recopied ?? 0) > 0) into.recopied = (into.recopied ?? 0) + more.recopied!;
   for (const [className, perKey] of Object.entries(more.byClass ?? {})) {
     for (const [key, n] of Object.entries(perKey)) addByClass(into, className, key, n, byClassBytes);
   }

@@ -64,6 +64,11 @@ export function createPageHandler(task: PageTask, connections: ConnectionProvide
         if (uncounted > 0) {
           logger.warn(`${task.kind} ${item.name}: ${uncounted} attempt(s) may have moved jobs these counts do not include (an earlier attempt of this task never answered, or a page call's reply was lost); the jobs moved once all the same`, { uncountedAttempts: uncounted });
         }
+        // A target that lost a slice's copy before the acknowledge (copy-kept.ts): written again, said per task.
+        const recopied = ((item.counters as { recopied?: number }).recopied ?? 0) - ((input.item.counters as { recopied?: number }).recopied ?? 0);
+        if (recopied > 0) {
+          logger.warn(`${task.kind} ${item.name}: the target lost the copy of ${recopied} job(s) after they were written there and before the source acknowledged them (restarted empty, flushed or failed over); they were still in flight on the source and were written again, none lost. The target lost data: the run's summary says so`, { recopied });
+        }
         const counters = counterDelta(task.mode, item.counters, input.item.counters);
         addCountMetrics({ ...counterMetrics(task.mode, counters), [MetricNames.PagesProcessed]: pages });
         logger.info(`${task.kind} ${item.name}: ${pages} page(s), ${item.done ? 'done' : 'to be continued'}`, {

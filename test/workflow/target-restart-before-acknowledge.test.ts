@@ -27,7 +27,7 @@ let restarted: ChildProcess | undefined;
 const clients: Redis[] = [];
 const providers: UrlConnections[] = [];
 beforeEach(async () => {
-  [source, target] = await startRedisServers([], []);
+  [source, target] = (await startRedisServers([], [])) as [RedisServerHandle, RedisServerHandle];
 });
 afterEach(async () => {
   await Promise.all(providers.splice(0).map((p) => p.close()));
@@ -112,7 +112,7 @@ describe('a standalone target restarted empty between a slice\'s copy and its ac
       kind: 'queue',
       script: 'copyJobsToLists-n',
       seed: async (src: Redis) => {
-        const payloads = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));
+        const payloads = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: i % 3 === 2 ? 'B' : 'A', queue: 'q', args: `[${i}]` }));
         for (const p of payloads) await src.lpush('queue:q', p);
         await src.sadd('queues', 'q');
         return payloads.map((p) => jobEntry('queue:q', p));
@@ -122,30 +122,42 @@ describe('a standalone target restarted empty between a slice\'s copy and its ac
       kind: 'set',
       script: 'copyEntriesToSet-3',
       seed: async (src: Redis) => {
-        const payloads = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));
+        const payloads = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: i % 3 === 2 ? 'B' : 'A', queue: 'q', args: `[${i}]` }));
         for (const [i, p] of payloads.entries()) await src.zadd('schedule', String(1_900_000_000 + i), p);
         return payloads.map((p, i) => jobEntry('schedule', p, String(1_900_000_000 + i)));
       },
     },
   ] as const;
-  for (const c of cases) {
-    it(`${c.kind}: every job once, on the source or on the target; the slice is written again, and the run says the target lost it, never "Complete"`, { timeout: 60_000 }, async () => {
+  for (const c of cases.flatMap((k) => [{ ...k, classes: undefined }, { ...k, classes: ['A'] }])) {
+    it(`${c.kind}${c.classes ? ' (class-selective)' : ''}: every job once, on the source or on the target; the slice is written again, and the run says the target lost it, never "Complete"`, { timeout: 60_000 }, async () => {
       const src = client(source.url);
       const seeded = await c.seed(src);
       const provider = restartAfterFirstCopy(c.script);
 
-      const executions = await runWorkflowLocally({ runId: `restart-${c.kind}`, mode: 'transfer', target: 'target', pageSize: 10 }, localTaskHandlers(provider), { retryIntervalMs: 0 });
+      const executions = await runWorkflowLocally({ runId: `restart-${c.kind}`, mode: 'transfer', target: 'target', pageSize: 10, ...(c.classes ? { classes: c.classes } : {}) }, localTaskHandlers(provider), { retryIntervalMs: 0 });
 
       expect(provider.restarts()).toBe(1);
       const tgt = client(target.url);
       // Nothing lost, nothing twice: the exact multiset, across the source (in flight included) and the target.
       expect(await everywhere(src, tgt)).toEqual([...seeded].sort());
-      // The slice copied before the restart is on the target: written again, not left in flight.
-      expect((await jobsIn(tgt)).length).toBeGreaterThanOrEqual(10);
       const summary = executions.at(-1)!.output as RunSummary;
       const words = renderSummary(summary, 'redis://source', { width: 400 });
       expect(words).not.toContain('Complete');
-      expect(words).toMatch(/lost the copy of 10 job\(s\) .* before the source acknowledged them/);
+      // The first slice's jobs (10; fewer when selective: those of class A among the first 10 looked at).
+      const said = /lost the copy of (\d+) job\(s\) during run restart-\S+ after they were written there and before the source acknowledged them .*none lost/.exec(words);
+      expect(said, words).not.toBeNull();
+      const recopied = Number(said![1]);
+      if (c.classes) expect(recopied).toBeGreaterThan(0);
+      else expect(recopied).toBe(10);
+      // The slice copied before the restart is on the target: written again, not left in flight.
+      expect((await jobsIn(tgt)).length).toBeGreaterThanOrEqual(recopied);
+      if (c.classes) {
+        // The other class stays where it was, every job of it; only the selected class is on the target.
+        const classB = Buffer.from('"class":"B"').toString('hex');
+        const onSource = await jobsIn(src);
+        expect(seeded.filter((e) => e.includes(classB)).every((e) => onSource.includes(e))).toBe(true);
+        expect((await jobsIn(tgt)).some((e) => e.includes(classB))).toBe(false);
+      }
     });
   }
 });

@@ -28,7 +28,7 @@ import { notLookedAtLook, type NotLookedAt } from '../not-looked-at.js';
 import { heldByWorkersLook, type HeldByWorkers } from '../held-by-workers.js';
 import { otherPrefixesLeftLook, type JobsUnderOtherPrefixes } from '../other-prefixes-left.js';
 import { sharesKeyspace } from '../../redis/same-server.js';
-import { readTargetId, targetIdKey, targetLostDataMessage } from '../../transfer/target-identity.js';
+import { readTargetId, targetIdKey, targetLostCopiesMessage, targetLostDataMessage } from '../../transfer/target-identity.js';
 import { routingOf } from './plan-step.js';
 
 export interface RunSummary {
@@ -254,6 +254,10 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   // holds none of it: said as a failure, never "Complete" (target-identity.ts).
   const targetNow = target && !settings.dryRun && settings.targetId !== undefined ? await readTargetId(target.redis, target.keys) : undefined;
   const targetLost = target && targetNow !== undefined && targetNow !== settings.targetId ? targetLostDataMessage(settings.runId, target.name, settings.targetId!, targetNow) : undefined;
+  // A target that lost a slice's copy between the copy and the acknowledge (copy-kept.ts): the
+  // slice was written again, but the target lost data. A failure too, whatever its id says now.
+  const recopied = settings.mode === 'transfer' && !settings.dryRun ? ((totals as TransferCounters).recopied ?? 0) : 0;
+  const lostCopies = target && recopied > 0 ? targetLostCopiesMessage(settings.runId, target.name, recopied) : undefined;
   // A same-server move's target prefix is the run's own (not "another prefix"), and its target's
   // in-flight keys are in the source's keyspace: the source's walk finds them too.
   const sharedTarget = target !== undefined && (await sameKeyspaceTarget(source, target)).length > 0;
@@ -317,9 +321,13 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     unlisted: tally.unlisted,
     totals: totals as RunSummary['totals'],
     counts,
-    failures: [...tally.failures, ...(targetLost ? [{ kind: 'execution' as const, name: settings.runId, error: `TargetLostDataError: ${targetLost}` }] : [])],
+    failures: [
+      ...tally.failures,
+      ...(targetLost ? [{ kind: 'execution' as const, name: settings.runId, error: `TargetLostDataError: ${targetLost}` }] : []),
+      ...(lostCopies ? [{ kind: 'execution' as const, name: settings.runId, error: `TargetLostDataError: ${lostCopies}` }] : []),
+    ],
     continuedIn,
-    complete: counts.failed === 0 && counts.continued === 0 && supersededBy === undefined && targetLost === undefined,
+    complete: counts.failed === 0 && counts.continued === 0 && supersededBy === undefined && targetLost === undefined && lostCopies === undefined,
     ...(settings.mode === 'reroute' || !input.resumed ? {} : { resumed: input.resumed }),
     ...(leftOnSource.length > 0 ? { leftOnSource: leftOnSource.slice(0, LEFT_ON_SOURCE_LISTED), leftOnSourceLists: leftOnSource.length } : {}),
     ...(settings.mode === 'reroute' && quarantinedInLists > 0 ? { quarantinedInLists } : {}),

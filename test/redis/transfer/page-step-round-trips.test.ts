@@ -97,7 +97,10 @@ describe("a transfer page task's round trips", () => {
       const renewal = ['> renew', '< renew'];
       // 6 slices: a renewal after the 4th (a page); none after the 6th, with which the item is done.
       expect(provider.events('source')).toEqual(['> acquire', ...open, '< acquire', ...opened, ...claimAlone, ...ackAndClaim, ...ackAndClaim, ...ackAndClaim, ...ackAlone, ...renewal, ...claimAlone, ...ackAndClaim, ...ackAlone]);
-      const written = [`> ${write}`, `< ${write}`];
+      // Each write, then the read that finds its copy still there before the source acknowledges it
+      // (copy-kept.ts): a queue batch's number in the ledger, a set slice's last entry written.
+      const check = kind === 'queue' ? 'hget' : 'sismember';
+      const written = [`> ${write}`, `< ${write}`, `> ${check}`, `< ${check}`];
       expect(provider.events('target')).toEqual(['> acquire', '< acquire', ...written, ...written, ...written, ...written, ...renewal, ...written, ...written]);
       const moved = seeded.filter((e) => e.startsWith(kind === 'queue' ? 'queue:default' : 'schedule'));
       expect(await jobsIn(redis.target())).toEqual(moved);
@@ -119,11 +122,11 @@ describe("a transfer page task's round trips", () => {
 
     expect(after).toMatchObject({ done: true, counters: { claimed: QUEUED, written: QUEUED } });
     expect(slices).toEqual([1000, 1000, 1000, 1000, 1000, 57]);
-    // Each page one slice, each slice three round trips (claim, write, acknowledge), each page's
-    // renewal after it (the item's last page too: it ends a page).
+    // Each page one slice, each slice four round trips (claim, write, the read that finds the copy
+    // still on the target, acknowledge), each page's renewal after it (the item's last page too: it ends a page).
     const page = ['> claim', '< claim', '> ack', '< ack', '> renew', '< renew'];
     expect(provider.events('source')).toEqual(['> acquire', ...open, '< acquire', ...opened, ...Array<string[]>(6).fill(page).flat()]);
-    expect(provider.events('target')).toEqual(['> acquire', '< acquire', ...Array<string[]>(6).fill(['> write', '< write', '> renew', '< renew']).flat()]);
+    expect(provider.events('target')).toEqual(['> acquire', '< acquire', ...Array<string[]>(6).fill(['> write', '< write', '> hget', '< hget', '> renew', '< renew']).flat()]);
     expect(await jobsIn(redis.target())).toEqual(seeded.filter((e) => e.startsWith('queue:default')));
     expect(await redis.source().keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
   });

@@ -93,7 +93,8 @@ describe(`a slice's writes go out in calls of at most MAX_JOBS_PER_WRITE jobs, i
     const slice = await transferQueueSlice({ ...context(), target, queue: 'default', cursor: null });
 
     expect(await evalshaRun(redis.target())).toBe(CALLS);
-    expect(pipelines.map((p) => p.scripts)).toEqual([Array(CALLS).fill(copyJobsToLists.sha)]);
+    // Then the read that finds the copy still there before the acknowledge (copy-kept.ts): no script.
+    expect(pipelines.map((p) => p.scripts)).toEqual([Array(CALLS).fill(copyJobsToLists.sha), []]);
     expect(slice.counters).toMatchObject({ claimed: MAX_JOBS_PER_CLAIM, written: MAX_JOBS_PER_CLAIM, duplicates: 0, writtenTo: { default: MAX_JOBS_PER_CLAIM } });
     // The same list across the calls' boundaries: Sidekiq fetches them in the source's order.
     expect(await redis.target().lrange('queue:default', 0, -1)).toEqual(before);
@@ -115,7 +116,8 @@ describe(`a slice's writes go out in calls of at most MAX_JOBS_PER_WRITE jobs, i
     const slice = await transferSetSlice({ ...context(), target, set: 'schedule', cursor: null });
 
     expect(await evalshaRun(redis.target())).toBe(CALLS);
-    expect(pipelines.map((p) => p.scripts)).toEqual([Array(CALLS).fill(copyEntriesToSet.sha)]);
+    // Then the read that finds the copy still there before the acknowledge (copy-kept.ts): no script.
+    expect(pipelines.map((p) => p.scripts)).toEqual([Array(CALLS).fill(copyEntriesToSet.sha), []]);
     expect(slice.counters).toMatchObject({ claimed: MAX_JOBS_PER_CLAIM, written: MAX_JOBS_PER_CLAIM - 2, conflicts: 2, duplicates: 0, writtenTo: { schedule: MAX_JOBS_PER_CLAIM - 2 } });
     expect(slice.counters.conflictSamples.map((s) => s.jid)).toEqual([jid(second), jid(third)]);
     const conflicting = new Set([second, third]);
