@@ -54,6 +54,8 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     ['SISMEMBER', ours, 'x'],
     ['SMISMEMBER', ours, 'x'],
     // Cron definitions: rewritten on the source (--rewrite-cron), copied to the target (--cron).
+    // HGET, SISMEMBER and SMISMEMBER also read a ledger on the target, under the prefix: a slice's
+    // copy still recorded there before the source acknowledges it (core/transfer/copy-kept.ts).
     ['HGET', `${prefix}cron_job:permission-check`, 'message'],
     ['HSET', `${prefix}cron_job:permission-check`, 'message', 'x'],
     // A transfer's queue ledgers (a hash: batch → jobs written, copyJobsToLists-n.lua) and their

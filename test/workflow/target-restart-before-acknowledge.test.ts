@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
+import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
 import { LuaScript } from '../../core/redis/lua-script.js';
 import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
@@ -63,7 +64,7 @@ async function restartTargetEmpty(): Promise<void> {
  * Connections whose target restarts empty right after the first slice's copy (`script`) ran there
  * and answered, before the page goes on to the acknowledge on the source.
  */
-function restartAfterFirstCopy(script: string): ConnectionProvider & { restarts: () => number } {
+function restartAfterFirstCopy(script: string, after: () => Promise<void> = restartTargetEmpty): ConnectionProvider & { restarts: () => number } {
   const { sha } = new LuaScript(script, { encodeCalls: true });
   const provider = new UrlConnections({ source: { url: source.url }, target: { url: target.url } });
   providers.push(provider);
@@ -74,7 +75,7 @@ function restartAfterFirstCopy(script: string): ConnectionProvider & { restarts:
       // The first copy that ran (not a first send that met NOSCRIPT and is sent again).
       if (restarts === 0 && replies.every(([error]) => error === null)) {
         restarts++;
-        await restartTargetEmpty();
+        await after();
       }
       return replies;
     });
@@ -160,4 +161,36 @@ describe('a standalone target restarted empty between a slice\'s copy and its ac
       }
     });
   }
+
+  it('the resume of a slice an interrupted run left in flight (the next run\'s plan writes it): the same', { timeout: 60_000 }, async () => {
+    const src = client(source.url);
+    const payloads = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));
+    for (const p of payloads) await src.lpush('queue:q', p);
+    await src.sadd('queues', 'q');
+    const seeded = payloads.map((p) => jobEntry('queue:q', p)).sort();
+    // A first run whose page task fails, for good, right after its first slice's copy: that slice
+    // is left in flight on the source (written, not acknowledged).
+    const first = restartAfterFirstCopy('copyJobsToLists-n', () => Promise.reject(new FatalError('the page task died after its copy')));
+    await runWorkflowLocally({ runId: 'restart-interrupted', mode: 'transfer', target: 'target', pageSize: 10 }, localTaskHandlers(first), { retryIntervalMs: 0 });
+    expect(await src.llen('sidekiq-migrate:restart-interrupted:inflight:queue:q')).toBe(10);
+
+    // The next run's plan writes it again (its ledger has it: duplicates), and the target restarts
+    // empty right after that copy, before the acknowledge.
+    const provider = restartAfterFirstCopy('copyJobsToLists-n');
+    const executions = await runWorkflowLocally({ runId: 'restart-resume', mode: 'transfer', target: 'target', pageSize: 10 }, localTaskHandlers(provider), { retryIntervalMs: 0 });
+
+    expect(provider.restarts()).toBe(1);
+    const tgt = client(target.url);
+    expect(await everywhere(src, tgt)).toEqual(seeded);
+    // The resumed slice is on the target, written again; nothing of it left in flight.
+    expect(await src.exists('sidekiq-migrate:restart-interrupted:inflight:queue:q')).toBe(0);
+    expect((await jobsIn(tgt)).length).toBeGreaterThanOrEqual(10);
+    // The restart took the target's lock and id with it, and the plan fails on that: said as a
+    // target that lost its data, with the slice written again; not as a lock that was lost.
+    const error = executions.at(-1)!.error as { name: string; message: string } | undefined;
+    expect(error?.message).toMatch(
+      /^The target redis:\/\/127\.0\.0\.1:\d+ lost its data while run restart-resume planned \(its target id \S+ is gone: restarted empty, flushed or failed over\); jobs written there before and acknowledged on the source went with it\. The plan had written 10 job\(s\) in flight there again, the target having lost their copy before the source acknowledged them: none of those is lost\. To move the rest to it as it is now, run the same command again\.$/,
+    );
+    expect(error?.message).not.toContain('nothing is lost');
+  });
 });

@@ -10,7 +10,7 @@ import { assertDistinctEnds, sharesKeyspace } from '../../redis/same-server.js';
 import { otherSidekiqPrefixes, type OtherPrefix } from '../../redis/sidekiq-prefixes.js';
 import type { ScanBound } from '../../redis/bounded-scan.js';
 import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
-import { ensureTargetId, targetIdKey } from '../../transfer/target-identity.js';
+import { ensureTargetId, readTargetId, TargetLostDataError, targetIdKey } from '../../transfer/target-identity.js';
 import { resumeInflight, type InflightLeftover } from '../../transfer/resume-inflight.js';
 import { displayName } from '../../redis/key-name.js';
 import { conflictsKey } from '../../transfer/transfer-keys.js';
@@ -179,11 +179,29 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     // while no later start of the run (a retried plan task, another start --resume) holds it.
     // A first plan that moved nothing forgets what it recorded the run was started with: kept 30
     // days, it would refuse a start of the run id with other routing, as if the run had moved jobs.
+    // A target that lost its data while the plan ran (restarted empty during its resume of
+    // in-flight keys): said as what it is, not as a run lock that was lost ("nothing is lost").
+    const lost = target && progress.targetId !== undefined && !(error instanceof TargetLostDataError) ? await targetLostWhilePlanning(input.runId, target, progress.targetId, progress.recopied ?? 0, error) : undefined;
     if (planner && progress.recordedStartedWith && !progress.mayHaveMoved) await Promise.allSettled([forgetStartedWith(source, planner)]);
     if (locks.length > 0) await Promise.allSettled([finishRun(source.redis, source.keys.prefix, input.runId, locks[0]!.holder.plannedAt, locks[0]!.holder.plannedBy)]);
     await Promise.allSettled(locks.slice(1).map((l) => l.release()));
-    throw error;
+    throw lost ?? error;
   }
+}
+
+/**
+ * The error a failed transfer plan throws instead of `error` when its target no longer carries
+ * the id the plan found there (TargetLostDataError); undefined when it does, or cannot be read.
+ */
+async function targetLostWhilePlanning(runId: string, target: Connection, planned: string, recopied: number, error: unknown): Promise<TargetLostDataError | undefined> {
+  const here = await readTargetId(target.redis, target.keys).catch(() => planned);
+  if (here === planned) return undefined;
+  const again = recopied > 0 ? ` The plan had written ${recopied} job(s) in flight there again, the target having lost their copy before the source acknowledged them: none of those is lost.` : '';
+  return new TargetLostDataError(
+    `The target ${target.name} lost its data while run ${runId} planned (its target id ${planned} is ${here === null ? 'gone' : `now ${here}`}: restarted empty, flushed or failed over); jobs written there before and acknowledged on the source went with it.${again} ` +
+      `To move the rest to it as it is now, run the same command again.`,
+    { cause: error },
+  );
 }
 
 /** When the plan's work after its walk stops: its resume of in-flight keys (PlanOptions.resumeUntil), and a look over the keyspace starting now (lookUntil). */
@@ -199,6 +217,10 @@ interface PlanProgress {
   recordedStartedWith: boolean;
   /** It may have moved something of the run (cron definitions) since. */
   mayHaveMoved: boolean;
+  /** A transfer's: the target's id as the plan found it (target-identity.ts), once known. */
+  targetId?: string;
+  /** Jobs its resume of in-flight keys wrote to the target again, the target having lost their copy (copy-kept.ts). */
+  recopied?: number;
 }
 
 /**
@@ -281,6 +303,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   // A run that writes names its target first: every batch it claims carries that name, and its
   // first plan records it (started-with.ts), so that no later plan resumes it to another Redis.
   const targetId = input.mode === 'transfer' && target && !input.dryRun ? await ensureTargetId(target.redis, target.keys) : undefined;
+  if (targetId !== undefined) progress.targetId = targetId;
   // A dry run writes nothing, but counts what a run would finish first.
   if (input.mode === 'transfer' && target) {
     // Leftovers are routed as the runs that claimed them stored (before this plan stores its own).
@@ -307,6 +330,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     resumed = await resumeInflight({ ...context, ...(targetId ? { targetId } : {}), sourceName: source.name, targetName: target.name }, input.placement, { beforeLeftover, leftovers, ...bound });
     // Leftovers finished here may be this run's own (a run planned before its record was kept).
     if (resumed.written > 0 || resumed.resumed > 0) progress.mayHaveMoved = true;
+    if ((resumed.recopied ?? 0) > 0) progress.recopied = resumed.recopied;
   }
   // Listed before anything of this run is written: a queue it cannot take refuses the run whole.
   const listed = await listWork(planned, source, plan, walk.queues);
