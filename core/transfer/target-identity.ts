@@ -98,6 +98,20 @@ export function targetLostCopiesMessage(runId: string, targetName: string, recop
 }
 
 /**
+ * What a run's summary says of a target that kept its id but lost the run's ledgers of sets or
+ * queues the run wrote to (`sourceKeys`): it lost data after the run wrote there (an older
+ * snapshot reloaded, a partial flush, a failover), and the jobs written may be gone with it.
+ */
+export function targetLostLedgersMessage(runId: string, targetName: string, sourceKeys: readonly string[]): string {
+  const named = sourceKeys.slice(0, 5).join(', ') + (sourceKeys.length > 5 ? ` and ${sourceKeys.length - 5} more` : '');
+  return (
+    `The target ${targetName} no longer holds run ${runId}'s record of what it wrote there from ${named}: it lost data after the run wrote there ` +
+    `(reloaded an older snapshot, was flushed in part, or failed over to a replica that had not received it), and the jobs written there may be gone with it. ` +
+    `Restore it from a backup if there is one; what is still on the source, drain-check shows.`
+  );
+}
+
+/**
  * A step of a transfer about to write to its target: refused, before anything is written
  * or any lock taken, when the target's id is not `planned` (TargetLostDataError). Returns the id.
  * `written`: the jobs this step wrote there before it looked again (its earlier slices, counted as

@@ -193,4 +193,39 @@ describe('a standalone target restarted empty between a slice\'s copy and its ac
     );
     expect(error?.message).not.toContain('nothing is lost');
   });
+
+  it('after the acknowledge: a target that kept its id but lost what the run wrote (an older snapshot reloaded) is not "Complete"', { timeout: 60_000 }, async () => {
+    const src = client(source.url);
+    const payloads = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));
+    for (const p of payloads) await src.lpush('queue:q', p);
+    await src.sadd('queues', 'q');
+    const tgt = client(target.url);
+    const provider = new UrlConnections({ source: { url: source.url }, target: { url: target.url } });
+    providers.push(provider);
+    const handlers = localTaskHandlers(provider);
+    // Once every job is on the target, before the run's last look: the target goes back to how it
+    // was when the run planned (its id and the run's lock kept, nothing the run wrote since).
+    let reloaded = 0;
+    const summarize: typeof handlers.summarize = async (input, context) => {
+      if (reloaded === 0 && (await tgt.llen('queue:q')) === 30) {
+        reloaded++;
+        const [id, lock, ttl] = await Promise.all([tgt.get('sidekiq-migrate:target-id'), tgt.get('sidekiq-migrate:lock'), tgt.pttl('sidekiq-migrate:lock')]);
+        await tgt.flushall();
+        await tgt.set('sidekiq-migrate:target-id', id!);
+        if (lock !== null) await tgt.set('sidekiq-migrate:lock', lock, 'PX', Math.max(ttl, 60_000));
+      }
+      return handlers.summarize(input, context);
+    };
+
+    const executions = await runWorkflowLocally({ runId: 'restart-after', mode: 'transfer', target: 'target', pageSize: 10 }, { ...handlers, summarize }, { retryIntervalMs: 0 });
+
+    expect(reloaded).toBe(1);
+    // The user's server lost the 30 jobs after the run wrote and acknowledged them: none is anywhere.
+    expect(await everywhere(src, tgt)).toEqual([]);
+    const words = renderSummary(executions.at(-1)!.output as RunSummary, 'redis://source', { width: 400 });
+    expect(words).not.toContain('Complete');
+    expect(words).toMatch(
+      /FAILED execution restart-after: TargetLostDataError: The target redis:\/\/127\.0\.0\.1:\d+ no longer holds run restart-after's record of what it wrote there from queue:q: it lost data after the run wrote there \(reloaded an older snapshot, was flushed in part, or failed over to a replica that had not received it\), and the jobs written there may be gone with it\./,
+    );
+  });
 });

@@ -13,7 +13,8 @@ import { leftInPlace } from '../left-in-place.js';
 import { forgetPageReceipts } from '../page-receipt.js';
 import { readRunFinishRecord, recordRunFinishReply, runFinishRecordCommand } from '../run-finish-record.js';
 import { endRunExecution, finishRun } from '../run-executions.js';
-import { OTHER_DESTINATIONS, type RunTally } from '../run-tally.js';
+import { OTHER_DESTINATIONS, type ListedItem, type RunTally } from '../run-tally.js';
+import { ledgerKey } from '../../transfer/transfer-keys.js';
 import type { RunSettings } from '../work-item.js';
 import { workListKey, type ListedWork } from '../work-list.js';
 import { isDrainedQueue } from '../../routing/routing-plan.js';
@@ -28,7 +29,7 @@ import { notLookedAtLook, type NotLookedAt } from '../not-looked-at.js';
 import { heldByWorkersLook, type HeldByWorkers } from '../held-by-workers.js';
 import { otherPrefixesLeftLook, type JobsUnderOtherPrefixes } from '../other-prefixes-left.js';
 import { sharesKeyspace } from '../../redis/same-server.js';
-import { readTargetId, targetIdKey, targetLostCopiesMessage, targetLostDataMessage } from '../../transfer/target-identity.js';
+import { readTargetId, targetIdKey, targetLostCopiesMessage, targetLostDataMessage, targetLostLedgersMessage } from '../../transfer/target-identity.js';
 import { routingOf } from './plan-step.js';
 
 export interface RunSummary {
@@ -254,6 +255,11 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   // holds none of it: said as a failure, never "Complete" (target-identity.ts).
   const targetNow = target && !settings.dryRun && settings.targetId !== undefined ? await readTargetId(target.redis, target.keys) : undefined;
   const targetLost = target && targetNow !== undefined && targetNow !== settings.targetId ? targetLostDataMessage(settings.runId, target.name, settings.targetId!, targetNow) : undefined;
+  // A target that lost what the run wrote there but kept its id (reloaded an older snapshot, or
+  // flushed in part): the run's ledger of a set or queue it wrote to is gone. Ledgers have no TTL
+  // while the run lives (7 days once retired), so one missing there is a loss, said as a failure.
+  const ledgersGone = target && !settings.dryRun && settings.mode === 'transfer' && targetLost === undefined ? await ledgersGoneFrom(target, settings.runId, tally.listed) : [];
+  const lostLedgers = target && ledgersGone.length > 0 ? targetLostLedgersMessage(settings.runId, target.name, ledgersGone) : undefined;
   // A target that lost a slice's copy between the copy and the acknowledge (copy-kept.ts): the
   // slice was written again, but the target lost data. A failure too, whatever its id says now.
   const recopied = settings.mode === 'transfer' && !settings.dryRun ? ((totals as TransferCounters).recopied ?? 0) : 0;
@@ -325,9 +331,10 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
       ...tally.failures,
       ...(targetLost ? [{ kind: 'execution' as const, name: settings.runId, error: `TargetLostDataError: ${targetLost}` }] : []),
       ...(lostCopies ? [{ kind: 'execution' as const, name: settings.runId, error: `TargetLostDataError: ${lostCopies}` }] : []),
+      ...(lostLedgers ? [{ kind: 'execution' as const, name: settings.runId, error: `TargetLostDataError: ${lostLedgers}` }] : []),
     ],
     continuedIn,
-    complete: counts.failed === 0 && counts.continued === 0 && supersededBy === undefined && targetLost === undefined && lostCopies === undefined,
+    complete: counts.failed === 0 && counts.continued === 0 && supersededBy === undefined && targetLost === undefined && lostCopies === undefined && lostLedgers === undefined,
     ...(settings.mode === 'reroute' || !input.resumed ? {} : { resumed: input.resumed }),
     ...(leftOnSource.length > 0 ? { leftOnSource: leftOnSource.slice(0, LEFT_ON_SOURCE_LISTED), leftOnSourceLists: leftOnSource.length } : {}),
     ...(settings.mode === 'reroute' && quarantinedInLists > 0 ? { quarantinedInLists } : {}),
@@ -517,4 +524,17 @@ export async function releaseLockStep(input: { readonly settings: RunSettings },
     released = (await RunLock.releaseIfHeld(c.redis, c.keys.prefix, input.settings.runId, input.settings.plannedAt, input.settings.plannedBy)) || released;
   }
   return { released };
+}
+
+/**
+ * The sets and queues of `listed` the run wrote jobs to whose ledger on the target is gone
+ * (transfer-keys.ts ledgerKey): one EXISTS each, in one pipeline. Only the items the summary lists.
+ */
+async function ledgersGoneFrom(target: Connection, runId: string, listed: readonly ListedItem[]): Promise<string[]> {
+  const wrote = listed.filter((item) => ((item.counters as TransferCounters).written ?? 0) > 0).map((item) => (item.kind === 'set' ? item.name : `queue:${item.name}`));
+  if (wrote.length === 0) return [];
+  const pipeline = target.redis.pipeline();
+  for (const sourceKey of wrote) pipeline.exists(ledgerKey(target.keys.prefix, runId, sourceKey));
+  const replies = (await pipeline.exec()) ?? [];
+  return wrote.filter((_, i) => replies[i]?.[0] === null && replies[i]?.[1] === 0);
 }
