@@ -81,7 +81,7 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     ['LPOP', queue],
     ['RPOP', queue],
     ['LTRIM', queue, '0', '-1'],
-    // A transfer's claim marks the jobs below newer arrivals in place (claimQueueJobs-6.lua).
+    // A transfer's claim marks the jobs below newer arrivals in place (claimQueueJobs-7.lua).
     ['LSET', queue, '0', 'x'],
     ['ZREM', set, 'x'],
     // The batch ids of jobs in flight, read together before a transfer resumes them.

@@ -5,7 +5,7 @@ import { LuaScript, type LuaCall } from '../redis/lua-script.js';
 import { MAX_PAGE_BYTES } from '../redis/page-bytes.js';
 import { MAX_JOBS_PER_CLAIM_CALL } from './transfer-options.js';
 
-const claimQueueJobs = new LuaScript('claimQueueJobs-6', { encodeCalls: true });
+const claimQueueJobs = new LuaScript('claimQueueJobs-7', { encodeCalls: true });
 const claimSetEntries = new LuaScript('claimSetEntries-9', { encodeCalls: true });
 
 /** A claim call's count when the run's stop marker exists, another run holds its lock, or a later execution of it does (it claimed nothing). */
@@ -39,7 +39,7 @@ export const SEAL_TTL_MS = 10 * 60_000;
  *   every instant each job is in exactly one of them.
  * - Call k > 1 claims only if call k - 1 of the same slice (a random token) claimed its full share
  *   and the in-flight key is as that call left it (same batch, same size: the chain key,
- *   claimQueueJobs-6.lua). So the slice's jobs are one run of positions in one batch, as one call
+ *   claimQueueJobs-7.lua). So the slice's jobs are one run of positions in one batch, as one call
  *   would have claimed them; a call that ran out ('newest': the originals did) stops the later ones
  *   from claiming arrivals above the window; and a call that failed (an error reply, an OOM) leaves
  *   the calls before it claimed and consistent, and every later one harmless (it writes nothing).
@@ -88,6 +88,8 @@ export interface QueueClaimKeys {
   readonly stopMarker: RedisKey;
   /** The run lock on the source (run-lock.ts runLockKey): while another run holds it, nothing is claimed. */
   readonly lock: RedisKey;
+  /** The pass's count of originals not claimed yet (transfer-keys.ts originalsKey, claimQueueJobs-7.lua KEYS[7]). */
+  readonly originals: RedisKey;
 }
 
 export interface SliceClaim<T> {
@@ -108,6 +110,11 @@ export interface SliceClaim<T> {
    * was stopped, or its lock on the source is another run's, or a later execution's of the run.
    */
   readonly refused?: 'stopped' | 'lock-lost' | 'superseded' | undefined;
+  /**
+   * A queue's pass: the originals it has not claimed yet after this slice, as the claim counted them
+   * on the source (claimQueueJobs-7.lua KEYS[7]); undefined when no call replied with it.
+   */
+  readonly originalsLeft?: number | undefined;
 }
 
 /** What a slice claims: up to `want` jobs; `newBatch`, the id a new batch gets (ledger-id.ts `newBatchId`). */
@@ -124,7 +131,7 @@ export interface ClaimRequest {
 }
 
 /**
- * Claims up to `want` jobs of a queue into the in-flight list (claimQueueJobs-6.lua), in calls of
+ * Claims up to `want` jobs of a queue into the in-flight list (claimQueueJobs-7.lua), in calls of
  * at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline (see shares). `newest`: the newest of
  * the `remaining` originals the queue still holds (front placement); otherwise from the consumer end.
  */
@@ -136,12 +143,19 @@ export async function claimQueueSlice(
     readonly remaining: number;
     /**
      * `remaining` still counts what is in flight before the claim: a slice of this pass that
-     * failed before its cursor counted it (claimQueueJobs-6.lua ARGV[12]). The claim takes that
+     * failed before its cursor counted it (claimQueueJobs-7.lua ARGV[12]). The claim takes that
      * many fewer, so that it never takes jobs that arrived since as originals. Not for the pass's
      * first slice (its count is the queue's length, without them), nor a claim sent ahead (its
      * cursor counts the slice still in flight before it).
      */
     readonly inflightCounted?: boolean;
+    /**
+     * How the pass's count on the source (keys.originals) is read (claimQueueJobs-7.lua ARGV[13]):
+     * 'start', the pass's first slice (no cursor yet): the count this execution kept, else the
+     * queue's length now; 'kept', a cursor of slices that kept it: no count means the pass is done;
+     * absent, an older version's cursor: with no count, `remaining` (and `inflightCounted`).
+     */
+    readonly originalsCount?: 'start' | 'kept';
   },
   perCall = MAX_JOBS_PER_CLAIM_CALL,
 ): Promise<SliceClaim<Buffer>> {
@@ -154,16 +168,17 @@ export async function claimQueueSlice(
     const share = parts[k]!;
     const args: (string | number)[] = [share, request.newest ? 'newest' : 'oldest', request.newBatch, request.remaining - before, parts.length === 1 ? '' : token];
     pushChainArgs(args, k, parts.length);
-    args.push(request.runId, generationArg(request), request.maxBytes ?? MAX_PAGE_BYTES, request.inflightCounted === true ? before : '');
+    args.push(request.runId, generationArg(request), request.maxBytes ?? MAX_PAGE_BYTES, request.inflightCounted === true ? before : '', request.originalsCount ?? '');
     before += share;
-    calls.push({ keys: [keys.queue, keys.inflight, keys.batch, keys.chain, keys.stopMarker, keys.lock], args });
+    calls.push({ keys: [keys.queue, keys.inflight, keys.batch, keys.chain, keys.stopMarker, keys.lock, keys.originals], args });
   }
-  // Each reply: [count, stored batch, first position, full, ...jobs]. Read by index (plain loops keep
-  // V8's optimised code small: issue #18).
+  // Each reply: [count, stored batch, first position, full, originals left, ...jobs]. Read by index
+  // (plain loops keep V8's optimised code small: issue #18).
   const replies = (await claimQueueJobs.runAll(source, calls)) as (number | Buffer)[][];
   let claimed = 0;
   let ranOut = false;
   let full = false;
+  let originalsLeft: number | undefined = undefined;
   const held: Buffer[] = [];
   const stored = (replies[0]![1] as Buffer).toString();
   for (let k = 0; k < replies.length; k++) {
@@ -174,8 +189,9 @@ export async function claimQueueSlice(
     // The chain makes each call's claims follow the previous call's in the same batch.
     const first = reply[2] as number;
     if (first !== held.length) throw new Error(`claimQueueJobs: call ${k + 1} returned jobs from position ${first}, expected ${held.length}`);
-    for (let i = 4; i < reply.length; i++) held.push(reply[i] as Buffer);
+    for (let i = 5; i < reply.length; i++) held.push(reply[i] as Buffer);
     claimed += count;
+    originalsLeft = reply[4] as number;
     if (count < parts[k]!) {
       // Short of its share: the slice is full (its byte bound), or the queue ran out.
       if (reply[3] === 1) full = true;
@@ -186,7 +202,7 @@ export async function claimQueueSlice(
   // `calls: parts.length` (one call a share), not `calls.length`: that read after the await was where
   // V8 deoptimised the function ("wrong map", --trace-deopt-verbose, issue #18). One result shape,
   // `refused` undefined when not refused, instead of a conditional spread.
-  return { claimed, stored, held, ranOut, full, calls: parts.length, refused: refusal(replies[0]![0]) };
+  return { claimed, stored, held, ranOut, full, calls: parts.length, refused: refusal(replies[0]![0]), originalsLeft };
 }
 
 export interface SetClaimKeys {

@@ -1,3 +1,4 @@
+import type { Redis, RedisKey } from 'ioredis';
 import { generationFieldsOf } from '../redis/generation-arg.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { runLockKey, runStopMarkerKey } from '../redis/run-lock.js';
@@ -11,7 +12,7 @@ import { claimQueueSlice, type SliceClaim } from './claim-calls.js';
 import { SlicesAhead, sentAhead, takenAhead, type ClaimAhead, type ClaimAheadWithin } from './claim-ahead.js';
 import { newBatchId, parseBatch } from './ledger-id.js';
 import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
-import { batchKey, claimChainKey, inflightKey, ledgerKey } from './transfer-keys.js';
+import { batchKey, claimChainKey, inflightKey, ledgerKey, originalsKey } from './transfer-keys.js';
 import { claimReplicated } from './replicated-steps.js';
 import { copyKept, queueCopyRecorded } from './copy-kept.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
@@ -27,6 +28,12 @@ export interface QueueTransferCursor {
   readonly bytesPerJob?: number;
   /** A class-selective pass only (request.classes): where it stands (selective-queue-transfer.ts). */
   readonly selection?: SelectiveListCursor;
+  /**
+   * The pass keeps its count of originals on the source (claimQueueJobs-7.lua KEYS[7]), which
+   * its claims go by, and deletes it when done: a cursor of such a pass that finds no count is of
+   * a pass that is done. Absent: an older version's cursor, which counts by `limit` and `claimed`.
+   */
+  readonly kept?: true;
 }
 
 export interface QueueTransferRequest extends TransferContext {
@@ -56,7 +63,7 @@ export type QueueSliceResult = PageResult<QueueTransferCursor, TransferCounters>
  * target queue, which keeps their order across slices (as re-routing does); old-side fetchers
  * keep taking the oldest ones meanwhile, from the other end. "Newest" means the newest of the jobs
  * the queue held when its transfer started: jobs a producer pushes meanwhile are left above the
- * window (claimQueueJobs-6.lua), so every original job is claimed, and what arrived is reported.
+ * window (claimQueueJobs-7.lua), so every original job is claimed, and what arrived is reported.
  */
 export async function transferQueueSlice(request: QueueTransferRequest): Promise<QueueSliceResult> {
   const { source, sourceKeys, queue } = request;
@@ -91,8 +98,13 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     // Front placement takes the newest originals first, counted from the oldest end.
     const chain = claimChainKey(sourceKeys.prefix, request.runId, `queue:${queue}`);
     const [stopMarker, lock] = [runStopMarkerKey(sourceKeys.prefix, request.runId), runLockKey(sourceKeys.prefix)];
-    const claim = (count: number, from: QueueTransferCursor, inflightCounted: boolean): Promise<SliceClaim<Buffer>> =>
-      claimQueueSlice(source, { queue: sourceKey, inflight, batch, chain, stopMarker, lock }, {
+    // The pass's count of originals not claimed yet lives on the source, changed by each claim in
+    // the same step (claimQueueJobs-7.lua KEYS[7]): a slice whose reply was lost, or that failed
+    // after its claim, leaves the cursor short of it, never the count.
+    const originals = originalsKey(sourceKeys.prefix, request.runId, `queue:${queue}`);
+    const counted = request.cursor === null ? 'start' : request.cursor.kept ? 'kept' : undefined;
+    const claim = (count: number, from: QueueTransferCursor, inflightCounted: boolean, originalsCount: 'start' | 'kept' | undefined): Promise<SliceClaim<Buffer>> =>
+      claimQueueSlice(source, { queue: sourceKey, inflight, batch, chain, stopMarker, lock, originals }, {
         want: count,
         newBatch: newBatchId(request.targetId),
         runId: request.runId,
@@ -100,6 +112,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
         newest: placement === 'front',
         remaining: from.limit - from.claimed,
         inflightCounted,
+        ...(originalsCount ? { originalsCount } : {}),
       });
     // Past the pass's first slice, jobs in flight before this slice's own claim are a slice of this
     // pass that failed after its claim (the task returned the slices before it): originals its
@@ -107,7 +120,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     // that many fewer (claim-calls.ts inflightCounted): else as many jobs that arrived since would
     // be taken as originals, and missing from what the summary says arrived.
     const inflightCounted = request.cursor !== null && !ahead;
-    const { claimed, stored, held, ranOut, refused } = ahead ? await takenAhead(ahead, () => claim(0, cursor, false)) : await claim(want, cursor, inflightCounted);
+    const { claimed, stored, held, ranOut, refused, originalsLeft } = ahead ? await takenAhead(ahead, () => claim(0, cursor, false, 'kept')) : await claim(want, cursor, inflightCounted, counted);
     if (refused) throw claimRefusal(refused, request.runId, `on source ${request.sourceName ?? ''}`.trimEnd());
     counters.claimed = claimed;
     counters.resumed = held.length - claimed;
@@ -124,7 +137,11 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     // the jobs (copy-kept.ts: written again if it lost it).
     const write = () => writeJobsToQueues(request.target, request.targetKeys, ledger, placement === 'front' ? 'RPUSH' : 'LPUSH', { id: batchId, first: base }, carried, counters, targetLockOf(request));
     await copyKept(request, `queue:${queue}`, held.length, counters, () => renewal.with('target', write()), () => queueCopyRecorded(request.target, ledger, batchId, base + held.length));
-    const next = { limit: cursor.limit, claimed: cursor.claimed + (inflightCounted ? held.length : claimed), bytesPerJob: meanBytes(held, bytesPerJob) };
+    const claimedSoFar = cursor.claimed + (inflightCounted ? held.length : claimed);
+    // The cursor's bound follows the count the claim kept on the source, when it replied with one.
+    const next: QueueTransferCursor = originalsLeft === undefined
+      ? { limit: cursor.limit, claimed: claimedSoFar, bytesPerJob: meanBytes(held, bytesPerJob) }
+      : { limit: claimedSoFar + originalsLeft, claimed: claimedSoFar, bytesPerJob: meanBytes(held, bytesPerJob), kept: true };
     const done = ranOut || next.claimed >= next.limit;
     let claimsNext: ClaimAhead<Buffer> | undefined;
     if (held.length > 0) {
@@ -132,16 +149,24 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
       const acknowledged = renewal.with('source', acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length));
       // The next slice's claim rides in the acknowledge's round trip, written after it (claim-ahead.ts).
       const nextWant = sliceWant(request.sliceSize, next, next.bytesPerJob);
-      if (!done && nextWant > 0 && request.mayClaimAhead?.() === true) claimsNext = sentAhead(claim(nextWant, next, false), nextWant, next.bytesPerJob);
+      if (!done && nextWant > 0 && request.mayClaimAhead?.() === true) claimsNext = sentAhead(claim(nextWant, next, false, next.kept ? 'kept' : undefined), nextWant, next.bytesPerJob);
       await acknowledged;
     }
-
     // What is still there was pushed during the transfer (or left behind by it): said, not hidden.
-    if (done) counters.leftOnSource = await source.llen(sourceKey);
+    // The pass is done once its last slice is acknowledged: its count goes, in the same round trip
+    // (a retry of a slice after it finds none, and claims nothing more). Not before: a slice that
+    // failed after its claim is retried with the count it left.
+    if (done) counters.leftOnSource = await endPass(source, sourceKey, originals);
     return { cursor: next, done, counters, locks: await renewal.outcome(), ...(claimsNext ? { ahead: claimsNext, holdsNext: true } : {}) };
   } catch (error) {
     throw classifyRedisError(error, `Transferring ${sourceKey}`);
   }
+}
+
+/** Deletes a done pass's count of originals and reads what is left on its queue: both sent at once, one round trip. */
+async function endPass(source: Redis, queue: RedisKey, originals: RedisKey): Promise<number> {
+  const [, left] = await Promise.all([source.del(originals), source.llen(queue)]);
+  return left;
 }
 
 /**

@@ -11,7 +11,7 @@ import { batchTarget, newBatchId, parseBatch } from './ledger-id.js';
 import { readTargetId, refuseForeignLeftovers, type ForeignLeftover } from './target-identity.js';
 import { retireLedger } from './retire-ledger.js';
 import { copyAndAcknowledgeSet } from './set-transfer.js';
-import { batchKey, ledgerKey } from './transfer-keys.js';
+import { batchKey, ledgerKey, originalsKey } from './transfer-keys.js';
 import { claimReplicated } from './replicated-steps.js';
 import { copyKept, queueCopyRecorded } from './copy-kept.js';
 import { DEFAULT_LEDGER_TTL_SECONDS, type TransferContext } from './transfer-options.js';
@@ -98,6 +98,11 @@ export async function resumeInflight(context: TransferContext, placement: 'front
         if (held.length > 0) {
           await acknowledgeQueueJobs(context.source, inflight, batch, batchId, base + held.length);
         }
+        // Another run's: that run is over (its lock is gone or this run's), and so is its pass, whose
+        // count of originals goes too (claimQueueJobs-7.lua KEYS[7]). Not this run's own: a plan that
+        // paused here may have been superseded by a later start whose pass now goes by that count
+        // (its first claim writes over an earlier start's, and its end deletes it).
+        if (leftover.runId !== context.runId) await context.source.del(originalsKey(context.sourceKeys.prefix, leftover.runId, leftover.sourceKey));
       } else if (isSetLeftover(leftover)) {
         const set = leftover.sourceKey as SortedSetName;
         const [batchId, flat] = await readAdopting(context.source, batch, (t) => t.zrangeBuffer(inflight, 0, '-1', 'WITHSCORES'));

@@ -50,6 +50,12 @@ export const conflictsKey = (sourcePrefix: string, runId: string, sourceKey: str
 export const claimChainKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey => redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:claim-chain:${sourceKey}`);
 
 /**
+ * A queue pass's count of the originals it has not claimed yet, with the execution that wrote it
+ * (claimQueueJobs-7.lua KEYS[7]): `<count> <generation>`, with a TTL; not named `…:inflight:…`.
+ */
+export const originalsKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey => redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:originals:${sourceKey}`);
+
+/**
  * The seal of a set's in-flight key (claim-calls.ts claimSetSlice): `<slice token>:<size>`, which
  * lets the slice's acknowledge delete the in-flight set instead of sending its members back
  * (acknowledge.ts). Short-lived (a TTL; the acknowledge deletes it); not named `…:inflight:…`.

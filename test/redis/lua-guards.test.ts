@@ -47,7 +47,7 @@ async function seed(): Promise<void> {
 const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['rerouteSetEntries-n', { keys: ['schedule', 'rewritten:s', 'moves'], args: ['1', '60', '["A","old","new"]', job(3), rewritten(3), '1795459303.5', 'digest', '1'] }, ['schedule', 'rewritten:s', 'moves']],
   ['rerouteQueueJobs-n', { keys: ['queue:old', 'queues', 'queue:new', 'moves'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', job(1), rewritten(1), '1', '1'] }, ['queue:old', 'queues', 'queue:new', 'moves']],
-  ['claimQueueJobs-6', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock'], args: [2, 'newest', 'b9', 2, 't', 1, '', 60000, 'run', ''] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock']],
+  ['claimQueueJobs-7', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new'], args: [2, 'newest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'start'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:new']],
   [
     'claimSetEntries-9',
     { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new', 'acknowledged:new'], args: [2, 'b9', 't', 1, '', 60000, 'run', '', 600000] },
@@ -80,7 +80,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     it.each(breakable)(`${name}: %s of another type → KeyTypeError naming it, nothing changed`, async (key) => {
       await seed();
       // A type none of our keys ever has, and a string where a string is what the step needs.
-      if ((await redis.type(key)) === 'string' || key.startsWith('batch') || key.startsWith('chain') || key.startsWith('seal') || key === 'lock') {
+      if ((await redis.type(key)) === 'string' || key.startsWith('batch') || key.startsWith('chain') || key.startsWith('seal') || key.startsWith('originals') || key === 'lock') {
         await redis.del(key);
         await redis.hset(key, 'f', 'v');
       } else {
@@ -272,10 +272,10 @@ describe('out of memory under noeviction', () => {
       expect(await keyValueSnapshot(redis, '')).toEqual(before);
       // With a job pushed above the window ('newest', 1 original of 2), the claim's first write
       // marks the window (LSET, which may grow memory): refused, nothing claimed, nothing marked.
-      await expect(new LuaScript('claimQueueJobs-6').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock'], args: [1, 'newest', 'b8', 1, '', 1, 'last', 60000, 'run', ''] })).rejects.toThrow(/OOM/);
+      await expect(new LuaScript('claimQueueJobs-7').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new'], args: [1, 'newest', 'b8', 1, '', 1, 'last', 60000, 'run', ''] })).rejects.toThrow(/OOM/);
       expect(await keyValueSnapshot(redis, '')).toEqual(before);
       // The claim's first write is a pop (frees memory): then its push is not refused half-way.
-      const reply = (await new LuaScript('claimQueueJobs-6').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock'], args: [2, 'newest', 'b9', 2, '', 1, 'last', 60000, 'run', ''] })) as unknown[];
+      const reply = (await new LuaScript('claimQueueJobs-7').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new'], args: [2, 'newest', 'b9', 2, '', 1, 'last', 60000, 'run', ''] })) as unknown[];
       expect(reply[0]).toBe(2);
       expect(await redis.llen('queue:old')).toBe(0);
       expect(await redis.llen('inflight:new')).toBe(2);

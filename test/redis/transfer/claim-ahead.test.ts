@@ -26,7 +26,7 @@ import { newJid, sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
-const claimQueueJobs = new LuaScript('claimQueueJobs-6');
+const claimQueueJobs = new LuaScript('claimQueueJobs-7');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-2');
 const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-6');
 const claimSetEntries = new LuaScript('claimSetEntries-9');

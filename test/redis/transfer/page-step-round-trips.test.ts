@@ -25,7 +25,7 @@ import { loadScripts, recording } from '../../support/recording-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
-const claimQueueJobs = new LuaScript('claimQueueJobs-6');
+const claimQueueJobs = new LuaScript('claimQueueJobs-7');
 const claimSetEntries = new LuaScript('claimSetEntries-9');
 const copyJobsToLists = new LuaScript('copyJobsToLists-n');
 
