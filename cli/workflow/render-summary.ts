@@ -73,7 +73,9 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
 
   const core = reroute ? (['scanned', 'moved', 'alreadyRouted'] as const) : (['claimed', 'written', 'duplicates'] as const);
   const optional = reroute ? (['unmapped', 'unparsable', 'vanished', 'conflicts', 'quarantined'] as const) : (['rerouted', 'unmapped', 'unparsable', 'conflicts'] as const);
-  const header: Record<string, string> = { alreadyRouted: 'already', duplicates: 'duplicate' };
+  // A transfer's `duplicates` are jobs its ledger knew as written (an attempt whose acknowledge
+  // failed, or whose answer was lost, wrote them): the run's own earlier write, never the user's.
+  const header: Record<string, string> = { alreadyRouted: 'already', duplicates: 'written before' };
   const totals = asRecord(summary.totals);
   // Columns that are zero for the whole run say nothing: only the ones with something to count.
   let columns: string[] = [...core, ...optional.filter((k) => (totals[k] ?? 0) > 0)];
@@ -228,6 +230,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
       else attention.push(`${summary.dryRun ? 'Would finish' : 'Finished'} ${n(summary.resumed.resumed)} job(s) left in flight by an interrupted run${summary.dryRun ? ', before anything new is claimed' : ''}.`);
     }
     const t = summary.totals as TransferCounters;
+    if ((t.duplicates ?? 0) > 0) attention.push(writtenBefore(summary, view.verbose === true));
     if ((t.uniqueLocked ?? 0) > 0) attention.push(uniqueLockWarning(t.uniqueLocked!, summary.dryRun));
     // A transfer carries these too (carry-job.ts): byte for byte, to the queue they were on.
     if ((t.unmapped ?? 0) > 0 || (t.unparsable ?? 0) > 0) attention.push(`Carried unchanged, to the queue or set they were in: ${n(t.unmapped ?? 0)} with no destination for their class, ${n(t.unparsable ?? 0)} unparsable job(s).`);
@@ -542,11 +545,33 @@ function unheardTail(unheard: RunSummary['unheard'], dryRun: boolean): string {
 }
 
 /**
+ * A transfer's `duplicates`, said as what they are: jobs the run's ledger knew as written when a
+ * slice wrote them again (an attempt of it wrote them and its acknowledge failed, or its answer
+ * was lost; or an interrupted run did, whose jobs in flight this one took up). Not jobs the user
+ * had twice, nor jobs dropped: each is on the target once. Where, by set and queue (bounded).
+ */
+function writtenBefore(summary: RunSummary, verbose: boolean): string {
+  const t = summary.totals as TransferCounters;
+  const items = [
+    ...Object.entries(summary.sets).map(([set, c]) => [set, (c as TransferCounters).duplicates ?? 0] as const),
+    ...Object.entries(summary.queues).map(([q, c]) => [`queue:${displayName(q)}`, (c as TransferCounters).duplicates ?? 0] as const),
+  ].filter(([, v]) => v > 0);
+  const named = verbose ? items : items.slice(0, NAMED_SHOWN);
+  const taken = summary.resumed?.duplicates ?? 0;
+  const where = [
+    ...named.map(([k, v]) => `${k} ${n(v)}`),
+    ...(items.length > named.length ? [`… and ${n(items.length - named.length)} more`] : []),
+    ...(taken > 0 ? [`left in flight by an interrupted run, written by it before it stopped ${n(taken)}`] : []),
+  ].join(' · ');
+  return `Written before: ${n(t.duplicates)} job(s) were on the target already, written by this run in an attempt whose acknowledge failed or whose answer was lost${where ? ` (${where})` : ''}. They were not written again: each is on the target once. Counted under "written before", not "written".`;
+}
+
+/**
  * Attempts of page tasks that may have moved jobs no counter counts (RerouteCounters.uncountedAttempts):
  * the counts are not presented as exact, and the operator is told where to look instead.
  */
 function countsMayBeShortWarning(attempts: number, reroute: boolean): string {
-  const as = reroute ? 'those a retried page saw moved already are counted as "already"' : 'those a retried slice found written already are counted as "duplicate"';
+  const as = reroute ? 'those a retried page saw moved already are counted as "already"' : 'those a retried slice found written already are counted as "written before"';
   return `Counts may be short: ${n(attempts)} attempt${attempts === 1 ? '' : 's'} of a page task may have moved jobs these counts do not include (an attempt retried while it still ran or after it ran out of time, or a page call whose reply was lost); ${as}, the others not at all. Every job was moved once all the same: look at the keys, not at the counts (drain-check; LLEN of the queues, ZCARD of the sets).`;
 }
 

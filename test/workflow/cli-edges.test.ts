@@ -91,8 +91,8 @@ describe('a transfer never merges two set entries into one', { timeout: 180_000 
     const { code, stdout } = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--mapping', mappingFile);
 
     expect(code).toBe(0);
-    // Columns: claimed, written, duplicate, then those the run counted something in: rerouted, conflicts.
-    expect(stdout).toMatch(/^ +claimed +written +duplicate +rerouted +conflicts$/m);
+    // Columns: claimed, written, written before, then those the run counted something in: rerouted, conflicts.
+    expect(stdout).toMatch(/^ +claimed +written +written before +rerouted +conflicts$/m);
     expect(stdout).toMatch(/^schedule +3 +2 +0 +3 +1$/m);
     expect(stdout).toContain(`Left on the source, their bytes already in the target set (a sorted set would merge them): schedule 1: W (jid ${jid})`);
     const onC = onA.replace('"queue":"a"', '"queue":"c"');
