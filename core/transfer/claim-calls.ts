@@ -6,7 +6,7 @@ import { MAX_PAGE_BYTES } from '../redis/page-bytes.js';
 import { MAX_JOBS_PER_CLAIM_CALL } from './transfer-options.js';
 
 const claimQueueJobs = new LuaScript('claimQueueJobs-7', { encodeCalls: true });
-const claimSetEntries = new LuaScript('claimSetEntries-9', { encodeCalls: true });
+const claimSetEntries = new LuaScript('claimSetEntries-10', { encodeCalls: true });
 
 /** A claim call's count when the run's stop marker exists, another run holds its lock, or a later execution of it does (it claimed nothing). */
 const REFUSALS = new Map<unknown, NonNullable<SliceClaim<unknown>['refused']>>([
@@ -24,7 +24,7 @@ export function refusal(count: unknown): SliceClaim<unknown>['refused'] {
 const CHAIN_TTL_MS = 60_000;
 
 /**
- * How long a set slice's seal lives (claimSetEntries-9.lua): it has to outlive the slice's write
+ * How long a set slice's seal lives (claimSetEntries-10.lua): it has to outlive the slice's write
  * on the target and its replicas' wait; one that expired first only costs the sealed acknowledge.
  */
 export const SEAL_TTL_MS = 10 * 60_000;
@@ -219,13 +219,15 @@ export interface SetClaimKeys {
   readonly seal: RedisKey;
   /** The batch's record of written entries acknowledged while others stayed in flight (transfer-keys.ts acknowledgedKey). */
   readonly acknowledged: RedisKey;
+  /** The pass's count of entries not claimed yet (transfer-keys.ts originalsKey, claimSetEntries-10.lua KEYS[10]). */
+  readonly originals: RedisKey;
 }
 
 /** A set slice's claim: also the seal its calls left on the in-flight set, when it holds entries. */
 export interface SetSliceClaim extends SliceClaim<ClaimedEntry> {
   /**
    * `<slice token>:<entries held>`: while the seal key still says this and the in-flight set has
-   * that size, it holds exactly `held` (claimSetEntries-9.lua), and the acknowledge may delete it
+   * that size, it holds exactly `held` (claimSetEntries-10.lua), and the acknowledge may delete it
    * (acknowledge.ts). Absent when nothing is held.
    */
   readonly seal?: string | undefined;
@@ -239,34 +241,36 @@ export interface ClaimedEntry {
 
 /**
  * Claims up to `want` entries of a sorted set, soonest first, stepping over the run's conflicts
- * (claimSetEntries-9.lua), in calls of at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline
+ * (claimSetEntries-10.lua), in calls of at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline
  * (see shares), and seals the in-flight set for the slice (SetSliceClaim.seal).
  */
-export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: ClaimRequest, perCall = MAX_JOBS_PER_CLAIM_CALL): Promise<SetSliceClaim> {
+export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: ClaimRequest & { readonly originalsCount?: 'start' | 'kept' }, perCall = MAX_JOBS_PER_CLAIM_CALL): Promise<SetSliceClaim> {
   const parts = shares(request.want, perCall);
   const token = randomUUID();
-  const callKeys = [keys.set, keys.inflight, keys.batch, keys.conflicts, keys.chain, keys.stopMarker, keys.lock, keys.seal, keys.acknowledged];
+  const callKeys = [keys.set, keys.inflight, keys.batch, keys.conflicts, keys.chain, keys.stopMarker, keys.lock, keys.seal, keys.acknowledged, keys.originals];
   // The token goes to a single call too: it seals (a single call writes no chain: it is the first and the last).
   const calls: LuaCall[] = [];
   for (let k = 0; k < parts.length; k++) {
     const args: (string | number)[] = [parts[k]!, request.newBatch, token];
     pushChainArgs(args, k, parts.length);
-    args.push(request.runId, generationArg(request), SEAL_TTL_MS, request.maxBytes ?? MAX_PAGE_BYTES);
+    args.push(request.runId, generationArg(request), SEAL_TTL_MS, request.maxBytes ?? MAX_PAGE_BYTES, request.originalsCount ?? '');
     calls.push({ keys: callKeys, args });
   }
-  // Each reply: [count, stored batch, full, member, score, member, score, ...], read by index.
+  // Each reply: [count, stored batch, full, entries left (-1: not counted), member, score, member, score, ...], read by index.
   const replies = (await claimSetEntries.runAll(source, calls)) as (number | Buffer)[][];
   let claimed = 0;
   let ranOut = false;
   let full = false;
+  let originalsLeft: number | undefined = undefined;
   const held: ClaimedEntry[] = [];
   const stored = (replies[0]![1] as Buffer).toString();
   for (let k = 0; k < replies.length; k++) {
     const reply = replies[k]!;
     const count = reply[0] as number;
     if (count < 0) break; // the chain did not hold (-1) or the call was refused (-2 to -4): this call and the later ones claimed nothing
-    for (let i = 3; i < reply.length; i += 2) held.push({ member: reply[i] as Buffer, score: (reply[i + 1] as Buffer).toString('latin1') });
+    for (let i = 4; i < reply.length; i += 2) held.push({ member: reply[i] as Buffer, score: (reply[i + 1] as Buffer).toString('latin1') });
     claimed += count;
+    originalsLeft = (reply[3] as number) < 0 ? undefined : (reply[3] as number);
     if (count < parts[k]!) {
       // Short of its share: the slice is full (its byte bound), or the set ran out.
       if (reply[2] === 1) full = true;
@@ -277,5 +281,5 @@ export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: 
   // Every call that replied with entries (count >= 0) left the seal `<token>:<in-flight size>`, and held is the in-flight set.
   const seal = held.length > 0 ? `${token}:${held.length}` : undefined;
   // One shape in every case (`refused`, `seal` undefined when absent), as claimQueueSlice's.
-  return { claimed, stored, held, ranOut, full, calls: parts.length, refused: refusal(replies[0]![0]), seal };
+  return { claimed, stored, held, ranOut, full, calls: parts.length, refused: refusal(replies[0]![0]), seal, originalsLeft };
 }

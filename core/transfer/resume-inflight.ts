@@ -114,6 +114,8 @@ export async function resumeInflight(context: TransferContext, placement: 'front
         // As for a queue; copyAndAcknowledgeSet waits for the target's replicas.
         if (entries.length > 0) await claimReplicated(context, set);
         await copyAndAcknowledgeSet({ ...context, runId: leftover.runId, conflictsRunId: context.runId, targetLock }, set, batchId, entries, counters);
+        // Another run's pass is over: its count goes (as for a queue, above).
+        if (leftover.runId !== context.runId) await context.source.del(originalsKey(context.sourceKeys.prefix, leftover.runId, leftover.sourceKey));
         counters.resumed += entries.length;
       } else {
         continue; // not a shape we write: left for an operator, and reported by the drain check

@@ -14,7 +14,7 @@ import { claimSetSlice, type ClaimedEntry, type SetSliceClaim } from './claim-ca
 import { SlicesAhead, sentAhead, takenAhead, type ClaimAhead, type ClaimAheadWithin } from './claim-ahead.js';
 import { newBatchId } from './ledger-id.js';
 import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
-import { acknowledgedKey, batchKey, claimChainKey, conflictsKey, inflightKey, inflightSealKey, ledgerKey } from './transfer-keys.js';
+import { acknowledgedKey, batchKey, claimChainKey, conflictsKey, inflightKey, inflightSealKey, ledgerKey, originalsKey } from './transfer-keys.js';
 import { claimReplicated } from './replicated-steps.js';
 import { copyKept, setCopyRecorded } from './copy-kept.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
@@ -30,6 +30,8 @@ export interface SetTransferCursor {
   readonly bytesPerJob?: number;
   /** A class-selective pass only (request.classes): where it stands (selective-set-transfer.ts). */
   readonly selection?: SelectiveSetCursor;
+  /** The pass keeps its count of entries not claimed yet on the source (claimSetEntries-10.lua KEYS[10]), as a queue's does (queue-transfer.ts). */
+  readonly kept?: true;
 }
 
 export interface SetTransferRequest extends TransferContext {
@@ -80,9 +82,14 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Set
     const [stopMarker, lock] = [runStopMarkerKey(sourceKeys.prefix, request.runId), runLockKey(sourceKeys.prefix)];
     const seal = inflightSealKey(sourceKeys.prefix, request.runId, set);
     const acknowledged = acknowledgedKey(sourceKeys.prefix, request.runId, set);
-    const claim = (count: number): Promise<SetSliceClaim> =>
-      claimSetSlice(source, { set: sourceKey, inflight, batch, conflicts, chain, stopMarker, lock, seal, acknowledged }, { want: count, newBatch: newBatchId(request.targetId), runId: request.runId, ...generationFieldsOf(request) });
-    const { claimed, stored: batchId, held, ranOut, refused, seal: sealed } = ahead ? await takenAhead(ahead, () => claim(0)) : await claim(want);
+    // The pass's count of entries not claimed yet lives on the source, changed by each claim in the
+    // same step (claimSetEntries-10.lua KEYS[10]): a slice whose reply was lost, or that failed
+    // after its claim, leaves the cursor short of it, never the count.
+    const originals = originalsKey(sourceKeys.prefix, request.runId, set);
+    const claim = (count: number, originalsCount: 'start' | 'kept' | undefined): Promise<SetSliceClaim> =>
+      claimSetSlice(source, { set: sourceKey, inflight, batch, conflicts, chain, stopMarker, lock, seal, acknowledged, originals }, { want: count, newBatch: newBatchId(request.targetId), runId: request.runId, ...generationFieldsOf(request), ...(originalsCount ? { originalsCount } : {}) });
+    const counted = request.cursor === null ? 'start' : request.cursor.kept ? 'kept' : undefined;
+    const { claimed, stored: batchId, held, ranOut, refused, seal: sealed, originalsLeft } = ahead ? await takenAhead(ahead, () => claim(0, 'kept')) : await claim(want, counted);
     if (refused) throw claimRefusal(refused, request.runId, `on source ${request.sourceName ?? ''}`.trimEnd());
     counters.claimed = claimed;
     counters.resumed = held.length - claimed;
@@ -92,18 +99,22 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Set
     if (held.length > 0) await claimReplicated(request, set);
     // The run locks are renewed along with the write on the target and the acknowledge on the source.
     const renewal = new SliceRenewal(request.renewLocks);
-    const next = { limit: cursor.limit, claimed: cursor.claimed + claimed, bytesPerJob: meanBytes(held.map((e) => e.member), bytesPerJob) };
+    const bytes = meanBytes(held.map((e) => e.member), bytesPerJob);
+    const next: SetTransferCursor = originalsLeft === undefined
+      ? { limit: cursor.limit, claimed: cursor.claimed + claimed, bytesPerJob: bytes }
+      : { limit: cursor.claimed + claimed + originalsLeft, claimed: cursor.claimed + claimed, bytesPerJob: bytes, kept: true };
     const done = ranOut || next.claimed >= next.limit;
     // The next slice's claim rides in the acknowledge's round trip, written after it (claim-ahead.ts).
     const nextWant = sliceWant(request.sliceSize, next, next.bytesPerJob);
     let claimsNext: ClaimAhead<ClaimedEntry, SetSliceClaim> | undefined;
     const sendNext = () => {
-      if (!done && nextWant > 0 && request.mayClaimAhead?.() === true) claimsNext = sentAhead(claim(nextWant), nextWant, next.bytesPerJob);
+      if (!done && nextWant > 0 && request.mayClaimAhead?.() === true) claimsNext = sentAhead(claim(nextWant, next.kept ? 'kept' : undefined), nextWant, next.bytesPerJob);
     };
     await copyAndAcknowledgeSet({ ...request, targetLock: targetLockOf(request) }, set, batchId, entries, counters, renewal, sealed, sendNext);
 
     // What is still there was added during the transfer (the retry handler, a scheduler): said, not hidden.
-    if (done) counters.leftOnSource = await addedDuringPass(source, sourceKey, conflicts);
+    // The pass is done: its count goes in the same step (a retry of a slice after it claims nothing more).
+    if (done) counters.leftOnSource = await addedDuringPass(source, sourceKey, conflicts, originals);
     return { cursor: next, done, counters, locks: await renewal.outcome(), ...(claimsNext ? { ahead: claimsNext, holdsNext: true } : {}) };
   } catch (error) {
     throw classifyRedisError(error, `Transferring ${sourceKey}`);
@@ -116,8 +127,8 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Set
  * pass, bounded by the set's size at its start, did not take. Read in one MULTI. A conflict that
  * left the set meanwhile (the poller) makes this a lower bound.
  */
-async function addedDuringPass(source: SetTransferRequest['source'], sourceKey: RedisKey, conflicts: RedisKey): Promise<number> {
-  const replies = await source.multi().zcard(sourceKey).scard(conflicts).exec();
+async function addedDuringPass(source: SetTransferRequest['source'], sourceKey: RedisKey, conflicts: RedisKey, originals: RedisKey): Promise<number> {
+  const replies = await source.multi().zcard(sourceKey).scard(conflicts).del(originals).exec();
   if (replies === null) throw new Error('MULTI aborted'); // only after a WATCH, which is never sent
   for (const [error] of replies) if (error) throw error;
   const [[, size], [, givenBack]] = replies as [[null, number], [null, number]];

@@ -50,8 +50,9 @@ export const conflictsKey = (sourcePrefix: string, runId: string, sourceKey: str
 export const claimChainKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey => redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:claim-chain:${sourceKey}`);
 
 /**
- * A queue pass's count of the originals it has not claimed yet, with the execution that wrote it
- * (claimQueueJobs-7.lua KEYS[7]): `<count> <generation>`, with a TTL; not named `…:inflight:…`.
+ * A queue's or a set's pass's count of the originals it has not claimed yet, with the execution
+ * that wrote it (claimQueueJobs-7.lua KEYS[7], claimSetEntries-10.lua KEYS[10]): `<count>
+ * <generation>`, no TTL, deleted when the pass is done; not named `…:inflight:…`.
  */
 export const originalsKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey => redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:originals:${sourceKey}`);
 

@@ -49,9 +49,9 @@ const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['rerouteQueueJobs-n', { keys: ['queue:old', 'queues', 'queue:new', 'moves'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', job(1), rewritten(1), '1', '1'] }, ['queue:old', 'queues', 'queue:new', 'moves']],
   ['claimQueueJobs-7', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new'], args: [2, 'newest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'start'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:new']],
   [
-    'claimSetEntries-9',
-    { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new', 'acknowledged:new'], args: [2, 'b9', 't', 1, '', 60000, 'run', '', 600000] },
-    ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'lock', 'seal:new', 'acknowledged:new'],
+    'claimSetEntries-10',
+    { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new', 'acknowledged:new', 'originals:new'], args: [2, 'b9', 't', 1, '', 60000, 'run', '', 600000, '', 'start'] },
+    ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'lock', 'seal:new', 'acknowledged:new', 'originals:new'],
   ],
   ['claimSelectedQueueJobs-5', { keys: ['queue:old', 'inflight:new', 'batch:new', 'stopped', 'lock'], args: ['b9', 8, 'marker', 'run', '', 0, job(2)] }, ['queue:old', 'inflight:new', 'batch:new', 'lock']],
   ['claimSelectedSetEntries-8', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new', 'stopped', 'lock', 'acknowledged:new'], args: ['b9', 'run', '', job(3), '1795459303.5'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new', 'lock', 'acknowledged:new']],
@@ -198,12 +198,12 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   it.each(['0', '-1', '1.5', 'x', ''])('a set claim with a seal or chain time to live SET … PX refuses (%j) is refused before anything is claimed', async (ttl) => {
     await seed();
     const before = await keyValueSnapshot(redis, '');
-    const keys = ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new', 'acknowledged:new'];
+    const keys = ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new', 'acknowledged:new', 'originals:new'];
     for (const args of [
       [2, 'b9', 't', 1, '', 60000, 'run', '', ttl],
       [2, 'b9', 't', 1, '', ttl, 'run', '', 600000],
     ]) {
-      await expect(new LuaScript('claimSetEntries-9').run(redis, { keys, args })).rejects.toThrow(/invalid time to live/);
+      await expect(new LuaScript('claimSetEntries-10').run(redis, { keys, args })).rejects.toThrow(/invalid time to live/);
     }
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });

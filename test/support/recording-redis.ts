@@ -9,7 +9,7 @@ const SCRIPTS = new Map(
     [
       ['claim', 'claimQueueJobs-7'],
       ['ack', 'acknowledgeQueueBatch-2'],
-      ['claimSet', 'claimSetEntries-9'],
+      ['claimSet', 'claimSetEntries-10'],
       ['ackSet', 'acknowledgeSetBatch-6'],
       ['write', 'copyJobsToLists-n'],
       ['writeSet', 'copyEntriesToSet-3'],
@@ -24,7 +24,7 @@ const SCRIPTS = new Map(
 );
 /** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
 export async function loadScripts(...servers: Redis[]): Promise<void> {
-  for (const name of ['claimQueueJobs-7', 'acknowledgeQueueBatch-2', 'claimSetEntries-9', 'acknowledgeSetBatch-6', 'copyJobsToLists-n', 'copyEntriesToSet-3', 'acquireRunLock-2', 'renewRunLock-2', 'retireLedger-1', 'rerouteQueueJobs-n', 'rerouteSetEntries-n', 'openPageAttempt-3']) {
+  for (const name of ['claimQueueJobs-7', 'acknowledgeQueueBatch-2', 'claimSetEntries-10', 'acknowledgeSetBatch-6', 'copyJobsToLists-n', 'copyEntriesToSet-3', 'acquireRunLock-2', 'renewRunLock-2', 'retireLedger-1', 'rerouteQueueJobs-n', 'rerouteSetEntries-n', 'openPageAttempt-3']) {
     for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
   }
 }

@@ -29,7 +29,7 @@ const keys = new SidekiqKeys('');
 const claimQueueJobs = new LuaScript('claimQueueJobs-7');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-2');
 const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-6');
-const claimSetEntries = new LuaScript('claimSetEntries-9');
+const claimSetEntries = new LuaScript('claimSetEntries-10');
 let connections: UrlConnections | undefined;
 afterEach(async () => {
   await connections?.close();

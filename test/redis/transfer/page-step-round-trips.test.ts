@@ -26,7 +26,7 @@ import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
 const claimQueueJobs = new LuaScript('claimQueueJobs-7');
-const claimSetEntries = new LuaScript('claimSetEntries-9');
+const claimSetEntries = new LuaScript('claimSetEntries-10');
 const copyJobsToLists = new LuaScript('copyJobsToLists-n');
 
 /** A ledger's contents: a queue's (a hash: batch → jobs written) or a set's (ids). */

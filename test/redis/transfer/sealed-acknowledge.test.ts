@@ -1,6 +1,6 @@
 // A set slice's acknowledge deletes the in-flight set instead of sending its members back only
 // while the seal its claim left proves that the set holds exactly the slice's entries
-// (claimSetEntries-9.lua, acknowledgeSetBatch-6.lua): every script that adds to the in-flight set
+// (claimSetEntries-10.lua, acknowledgeSetBatch-6.lua): every script that adds to the in-flight set
 // replaces or deletes the seal, only an acknowledge removes from it. Each case below changes the
 // in-flight set between a slice's claim and its acknowledge in a way that keeps its size, or
 // resumes a slice over entries of two claims, and requires every job exactly once.
@@ -12,7 +12,7 @@ import { acknowledgeSetEntries } from '../../../core/transfer/acknowledge.js';
 import { claimSetSlice, type SetClaimKeys } from '../../../core/transfer/claim-calls.js';
 import { newBatchId } from '../../../core/transfer/ledger-id.js';
 import { transferSetSlice } from '../../../core/transfer/set-transfer.js';
-import { acknowledgedKey, batchKey, claimChainKey, conflictsKey, inflightKey, inflightSealKey } from '../../../core/transfer/transfer-keys.js';
+import { acknowledgedKey, batchKey, claimChainKey, conflictsKey, inflightKey, inflightSealKey, originalsKey } from '../../../core/transfer/transfer-keys.js';
 import { jobEntry, jobsIn } from '../../support/exact-jobs.js';
 import { interferingRedis, SimulatedCrash, type RedisCall } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
@@ -34,6 +34,7 @@ const setKeys: SetClaimKeys = {
   lock: 'sidekiq-migrate:lock',
   seal: inflightSealKey('', RUN, 'schedule'),
   acknowledged: acknowledgedKey('', RUN, 'schedule'),
+  originals: originalsKey('', RUN, 'schedule'),
 };
 const ackKeys = { inflight: setKeys.inflight, batch: setKeys.batch, source: setKeys.set, conflicts: setKeys.conflicts, seal: setKeys.seal, acknowledged: setKeys.acknowledged };
 const score = (i: number) => `${1795459303 + i}.5`;
