@@ -18,7 +18,7 @@ import { rewrittenEntriesKey } from '../../core/reroute/rewritten-entries.js';
 import { runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { targetIdKey } from '../../core/transfer/target-identity.js';
-import { acknowledgedKey, batchKey, claimChainKey, conflictsKey, inflightKey, inflightSealKey, ledgerKey } from '../../core/transfer/transfer-keys.js';
+import { acknowledgedKey, batchKey, claimChainKey, conflictsKey, inflightKey, inflightSealKey, ledgerKey, originalsKey } from '../../core/transfer/transfer-keys.js';
 import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import { runExecutionsKey } from '../../core/workflow/run-executions.js';
@@ -53,6 +53,7 @@ describe("redis-move.md's table of what a transfer leaves behind", () => {
       [String(inflightSealKey(NS, run, 'retry')), 'old'],
       [String(claimChainKey(NS, run, 'queue:default')), 'old'],
       [String(conflictsKey(NS, run, 'retry')), 'old'],
+      [String(originalsKey(NS, run, 'queue:default')), 'old'],
       [String(ledgerKey(NS, run, 'queue:default')), 'new'],
       [targetIdKey(keys), 'new'],
       [runLockKey(NS), 'both'],
