@@ -11,7 +11,7 @@ import { memberDigest, selectJob } from './class-selection.js';
 import { newBatchId, setEntryId } from './ledger-id.js';
 import { copyAndAcknowledgeSet, type SetTransferCursor, type SetTransferRequest } from './set-transfer.js';
 import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
-import { acknowledgedKey, batchKey, conflictsKey, inflightKey, inflightSealKey } from './transfer-keys.js';
+import { acknowledgedKey, batchKey, conflictsKey, inflightKey, inflightSealKey, originalsKey } from './transfer-keys.js';
 import { claimReplicated } from './replicated-steps.js';
 import { targetLockOf } from './write-to-target.js';
 
@@ -45,7 +45,8 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   const { source, sourceKeys, set } = request;
   const key = sourceKeys.sortedSet(set);
   const counters: TransferCounters = { ...emptyTransferCounters(), examined: 0, vanished: 0, unparsableLeft: 0, byClass: {} };
-  const start = request.cursor ?? (await startCursor(source, key));
+  const originals = originalsKey(sourceKeys.prefix, request.runId, set);
+  const start = request.cursor ?? (await startCursor(source, key, request.dryRun ? null : { originals, generation: generationArg(request) }));
   const selection = start.selection ?? { endScore: null, anchor: null };
   let bytesPerJob = start.bytesPerJob;
   const result = (next: SelectiveSetCursor, claimed: number, done: boolean) => ({
@@ -55,7 +56,9 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   });
   if (selection.endScore === null) {
     // Empty when the pass started: whatever a selected class added since stays, and is said.
-    if (!request.dryRun) counters.leftOnSource = await countSelectedLeft(source, key, conflictsKey(sourceKeys.prefix, request.runId, set), classes, await expectedBytesPerJob(source, key, 'zset', bytesPerJob));
+    if (!request.dryRun) {
+      counters.leftOnSource = await countSelectedLeft(source, key, conflictsKey(sourceKeys.prefix, request.runId, set), originals, classes, await expectedBytesPerJob(source, key, 'zset', bytesPerJob));
+    }
     return result(selection, 0, true);
   }
   const endScore = scoreValue(selection.endScore);
@@ -154,7 +157,9 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   // What a selected class added meanwhile stays on the source: said, not hidden. Anywhere in the
   // set, not only above the pass's end: a retry Sidekiq adds (due sooner than the latest one) lands
   // among the ranks the pass already left behind. The conflicts it gave back are reported as such.
-  if (last) counters.leftOnSource = await countSelectedLeft(source, key, conflicts, classes, bytesPerJob);
+  if (last) {
+    counters.leftOnSource = await countSelectedLeft(source, key, conflicts, originals, classes, bytesPerJob);
+  }
   return result({ endScore: selection.endScore, anchor }, claimed, last);
 }
 
@@ -166,11 +171,12 @@ const COUNT_PAGE = 1000;
  * back (their SHA-1s in `conflicts`): entries added while the pass ran, at any score, and any the
  * claim found rescored. Reads the whole set, in pages sized by `bytesPerJob`, as the pass did.
  */
-async function countSelectedLeft(source: Redis, key: string, conflicts: RedisKey, classes: ReadonlySet<string>, bytesPerJob: number | undefined): Promise<number> {
+async function countSelectedLeft(source: Redis, key: string, conflicts: RedisKey, originals: RedisKey, classes: ReadonlySet<string>, bytesPerJob: number | undefined): Promise<number> {
   const left: string[] = [];
   const size = jobsWithinBytes(bytesPerJob, COUNT_PAGE);
   for (let from = 0; ; from += size) {
-    const page = await source.zrangeBuffer(key, String(from), String(from + size - 1));
+    // The pass is done: its kept bound (startCursor) is deleted with the first read.
+    const page = from > 0 ? await source.zrangeBuffer(key, String(from), String(from + size - 1)) : replyAt<Buffer[]>(await source.multi().del(originals).zrangeBuffer(key, '0', String(size - 1)).exec(), 1);
     for (const m of page) if (selectJob(m, classes).take) left.push(memberDigest(m));
     if (page.length < size) break;
   }
@@ -185,9 +191,35 @@ async function countSelectedLeft(source: Redis, key: string, conflicts: RedisKey
   return left.filter((d) => !givenBack.has(d)).length;
 }
 
-async function startCursor(source: Redis, key: string): Promise<SetTransferCursor> {
-  const [size, highest] = await Promise.all([source.zcard(key), source.zrange(key, '-1', '-1', 'WITHSCORES')]);
-  return { limit: size, claimed: 0, selection: { endScore: highest[1] ?? null, anchor: null } };
+/**
+ * The pass's start: its bound, the highest score the set holds now. Not a dry run (`kept`), the
+ * bound is kept on the source (transfer-keys.ts originalsKey, `<score> <generation>`) before any
+ * claim, and a retry of the pass's first slice by the same execution (its first attempt failed
+ * after its claim, or its reply was lost: the task is retried with no cursor) takes the kept one:
+ * read again, the highest score was that of entries added since (a worker's failure into retry,
+ * due later), and the pass took them as originals, missing from what the summary said was added
+ * during the run. Another execution's bound (an interrupted run's, no expiry) is replaced. The
+ * pass deletes it when done.
+ */
+async function startCursor(source: Redis, key: string, kept: { originals: RedisKey; generation: string } | null): Promise<SetTransferCursor> {
+  if (kept === null) {
+    const [size, highest] = await Promise.all([source.zcard(key), source.zrange(key, '-1', '-1', 'WITHSCORES')]);
+    return { limit: size, claimed: 0, selection: { endScore: highest[1] ?? null, anchor: null } };
+  }
+  const replies = await source.multi().zcard(key).zrange(key, '-1', '-1', 'WITHSCORES').get(kept.originals).exec();
+  const size = replyAt<number>(replies, 0);
+  let endScore = replyAt<string[]>(replies, 1)[1] ?? null;
+  const stored = replyAt<string | null>(replies, 2)?.match(/^(\S+) (.*)$/s);
+  if (stored && stored[2] === kept.generation) endScore = stored[1]!;
+  else if (endScore !== null) await source.set(kept.originals, `${endScore} ${kept.generation}`);
+  return { limit: size, claimed: 0, selection: { endScore, anchor: null } };
+}
+
+/** The reply of a MULTI's `i`th command; its error thrown (none is taken for an empty reply). */
+function replyAt<T>(replies: [Error | null, unknown][] | null, i: number): T {
+  const [error, value] = replies?.[i] ?? [new Error('MULTI aborted: no reply')];
+  if (error) throw error;
+  return value as T;
 }
 
 /** `count` entries from rank `from`, soonest first, with their scores as Redis prints them. */

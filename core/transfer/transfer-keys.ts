@@ -52,7 +52,9 @@ export const claimChainKey = (sourcePrefix: string, runId: string, sourceKey: st
 /**
  * A queue's or a set's pass's count of the originals it has not claimed yet, with the execution
  * that wrote it (claimQueueJobs-7.lua KEYS[7], claimSetEntries-10.lua KEYS[10]): `<count>
- * <generation>`, no TTL, deleted when the pass is done; not named `…:inflight:…`.
+ * <generation>`, no TTL, deleted when the pass is done; not named `…:inflight:…`. A class-selective
+ * set pass keeps its bound there instead, `<highest score at the start> <generation>`
+ * (selective-set-transfer.ts startCursor).
  */
 export const originalsKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey => redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:originals:${sourceKey}`);
 
