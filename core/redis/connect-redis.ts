@@ -26,6 +26,11 @@ export interface ConnectOptions {
   /** The password, given apart from the URL (it wins over the URL's): never shown. */
   readonly password?: string;
   /**
+   * Where `password` came from, as messages name it ("the secret sidekiq/redis"): a Lambda's
+   * comes from Secrets Manager, not the URL. Unset: "the password given apart from the URL".
+   */
+  readonly passwordFrom?: string;
+  /**
    * What the connection will be used for: when given, every command that use sends is checked
    * to be allowed (ACL) before the connection is handed out (command-permissions.ts).
    */
@@ -129,7 +134,7 @@ async function authenticate(client: Redis, url: RedisUrl, password: string, role
     await (url.username === undefined ? client.auth(password) : client.auth(url.username, password));
   } catch (error) {
     if (!NO_PASSWORD_SET.test(String((error as Error)?.message ?? error))) throw describeConnectError(error, url, role);
-    const given = options.password !== undefined ? 'the password given apart from the URL' : "the URL's password";
+    const given = options.password === undefined ? "the URL's password" : options.passwordFrom !== undefined ? `the password of ${options.passwordFrom}` : 'the password given apart from the URL';
     options.notice?.(`${role} ${url.redacted} asks for no password, but ${given} was given: the server took the connection without it. Check that this is the Redis you meant.`);
     return;
   }

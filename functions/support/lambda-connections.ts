@@ -74,11 +74,13 @@ export class LambdaConnections implements ConnectionProvider {
 
   private async connect(name: string, settings: ConnectionSettings): Promise<Connection> {
     const connect = { ...this.options.connect, ...(settings.tlsCaFile ? { tls: { ...this.options.connect?.tls, ca: this.readCa(name, settings.tlsCaFile) } } : {}) };
-    const open = async (credentials: RedisCredentials | undefined) => {
-      const url = credentials ? { ...settings.url, username: credentials.username ?? settings.url.username, password: credentials.password } : settings.url;
-      return connectRedis(url, { role: name, ...connect });
-    };
     const secretId = settings.secretArn ?? settings.secretName;
+    // The secret's password apart from the URL, so that a notice names where it came from (the
+    // environment holds none), never the password.
+    const open = async (credentials: RedisCredentials | undefined) => {
+      const url = credentials ? { ...settings.url, username: credentials.username ?? settings.url.username } : settings.url;
+      return connectRedis(url, { role: name, ...connect, ...(credentials ? { password: credentials.password, passwordFrom: `the secret ${secretId}` } : {}) });
+    };
     let redis: Redis;
     if (!secretId) {
       redis = await open(undefined);
