@@ -345,6 +345,38 @@ describe('watch', () => {
     expect(terminal.stdout).toContain('Succeeded after');
   });
 
+  it("a transfer dry run toward a target that may evict any key: watch and status say first that a run would be refused (the plan's notes), as a local dry run does", async () => {
+    const planNotes = { memoryPolicies: { source: 'noeviction', target: 'allkeys-lru' } };
+    const dry: ScriptedRun = { runId: 'dry-evict', selective: true, dryRun: true, planNotes, items: [{ kind: 'queue', name: 'default', total: 1000, pages: [[1000, 400]] }] };
+    const refused = "Dry run, nothing written: a run would be refused, touching nothing: the target's maxmemory-policy is allkeys-lru, which may evict any key (set noeviction, or a volatile-* policy, first). Once it is set: ";
+
+    const piped = await cli(['watch', scriptRun(fake, dry), '--interval', '1']);
+    const json = await cli(['watch', scriptRun(fake, { ...dry, runId: 'dry-evict-json' }), '--interval', '1', '--json']);
+    // The same dry run toward a target that evicts nothing: what a run would move, as before.
+    const kept = await cli(['watch', scriptRun(fake, { ...dry, runId: 'dry-kept', planNotes: { memoryPolicies: { source: 'noeviction', target: 'noeviction' } } }), '--interval', '1']);
+    // status of the ended run, human and --json.
+    const statusArn = scriptRun(fake, { ...dry, runId: 'dry-evict-status' });
+    fake.tick = 100;
+    const status = await cli(['status', statusArn]);
+    const statusJson = await cli(['status', statusArn, '--json']);
+
+    const verdictOf = (stdout: string) => stdout.trimEnd().split('\n').at(-2);
+    const line = `${refused}a run would move 400 job(s) and leave none behind.`;
+    expect(piped.code).toBe(0);
+    expect(verdictOf(piped.stdout)).toBe(line);
+    expect(piped.stdout.trimEnd().split('\n').at(-1)).toMatch(/^Succeeded after /);
+    // The policy and its warning, once, on stderr.
+    expect(piped.stderr.trimEnd().split('\n')).toEqual(['maxmemory-policy: source noeviction · target allkeys-lru', expect.stringMatching(/^WARNING: target has maxmemory-policy allkeys-lru: under memory pressure Redis evicts any key/)]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout.trimEnd().split('\n').at(-1)!)).toMatchObject({ type: 'end', dryRun: true, verdict: { state: 'dry-run', line } });
+    expect(status.code).toBe(0);
+    expect(verdictOf(status.stdout)).toBe(line);
+    expect(JSON.parse(statusJson.stdout)).toMatchObject({ type: 'end', verdict: { state: 'dry-run', line } });
+    expect(kept.code).toBe(0);
+    expect(verdictOf(kept.stdout)).toBe('Dry run, nothing written: a run would move 400 job(s) and leave none behind.');
+    expect(kept.stdout).not.toContain('refused');
+  });
+
   it('on a terminal: bars redrawn in place', async () => {
     const arn = scriptRun(fake, twoItems);
 
