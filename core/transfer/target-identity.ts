@@ -83,18 +83,41 @@ export function targetLostDataMessage(runId: string, targetName: string, planned
   );
 }
 
+/** What a run knows of the jobs it had on a target when it found that target lost a slice's copy. */
+export interface LostCopiesContext {
+  /** The target id its plan found there, and the id there now when it is not that one (null: gone). */
+  readonly id?: { readonly planned: string; readonly here: string | null };
+  /** Sets and queues whose slices found the loss, with the jobs they had acknowledged before it (possibly 0). */
+  readonly sawLoss: readonly { readonly key: string; readonly acknowledgedBefore: number }[];
+  /** Sets and queues that wrote there without seeing the loss, with the jobs they wrote: before or after it, the run cannot tell. */
+  readonly others: readonly { readonly key: string; readonly written: number }[];
+  /** Items the summary does not list (beyond its list's limit): what they wrote is not known here. */
+  readonly unlisted: number;
+}
+
 /**
  * What a run's summary says of a target that lost the copy of `recopied` jobs after the copy and
  * before the source acknowledged them (copy-kept.ts): they were still in flight on the source and
- * were written there again, so none of them is lost; but the target lost data, and with it,
- * maybe, jobs this run had written there and acknowledged before. A failure, never "Complete".
+ * were written there again, so none of them is lost; but the target lost data, and with it, the
+ * jobs this run had written there and acknowledged before the loss, when there were any: named as
+ * the run knows them (a set's or queue's own, counted up to its slice that found the loss; the
+ * others' that wrote there, maybe, as it cannot tell whether before or after). A failure, never
+ * "Complete".
  */
-export function targetLostCopiesMessage(runId: string, targetName: string, recopied: number): string {
-  return (
+export function targetLostCopiesMessage(runId: string, targetName: string, recopied: number, known: LostCopiesContext): string {
+  const id = known.id ? `; its target id ${known.id.planned} is ${known.id.here === null ? 'gone' : `now ${known.id.here}`}` : '';
+  const head =
     `The target ${targetName} lost the copy of ${recopied} job(s) during run ${runId} after they were written there and before the source acknowledged them ` +
-    `(it restarted without persistence, was flushed, or failed over to a replica that had not received them): they were still in flight on the source and were written there again, none lost. ` +
-    `Jobs this run had written there and acknowledged before that may be gone with the rest of its data: restore it from a backup if there is one, and check it with drain-check.`
-  );
+    `(it restarted without persistence, was flushed, or failed over to a replica that had not received them${id}): they were still in flight on the source and were written there again, none lost.`;
+  const before = known.sawLoss.filter((s) => s.acknowledgedBefore > 0).map((s) => `${s.key} ${s.acknowledgedBefore} (acknowledged before the loss)`);
+  const others = known.others.map((o) => `${o.key} up to ${o.written} (written during the run; whether before the loss, the run cannot tell)`);
+  const unlisted = known.unlisted > 0 ? [`what ${known.unlisted} set(s) or queue(s) the summary does not list wrote there`] : [];
+  const atRisk = [...before, ...others, ...unlisted];
+  if (atRisk.length === 0) {
+    return `${head} Nothing this run had written there was acknowledged on the source before that loss: no job went with it.`;
+  }
+  const shown = atRisk.slice(0, 5).join(' · ') + (atRisk.length > 5 ? ` · and ${atRisk.length - 5} more set(s) or queue(s)` : '');
+  return `${head} Jobs this run had written there and acknowledged on the source before that loss may be gone with it: ${shown}. Restore it from a backup if there is one.`;
 }
 
 /**
@@ -123,9 +146,9 @@ export async function assertTargetKept(target: Redis, keys: SidekiqKeys, targetN
   const here = await readTargetId(target, keys);
   // Short: a failed item's message is kept to 300 characters (run-tally.ts); the summary says it all once.
   if (here !== planned) {
-    const thisStep = written > 0 ? `This step had written ${written} job(s) there (counted as written; those written before the loss went with it), and writes nothing more.` : 'This step wrote nothing.';
+    const thisStep = written > 0 ? `This step had written ${written} job(s) there (counted as written), and writes nothing more.` : 'This step wrote nothing.';
     throw new TargetLostDataError(
-      `The target ${targetName} lost its data (its target id ${planned} is ${here === null ? 'gone' : `now ${here}`}: restarted empty, flushed or failed over); the jobs this run had written there went with it. ${thisStep}`,
+      `The target ${targetName} lost its data (its target id ${planned} is ${here === null ? 'gone' : `now ${here}`}: restarted empty, flushed or failed over); any job this run had written there and acknowledged before the loss went with it. ${thisStep}`,
     );
   }
   return here;

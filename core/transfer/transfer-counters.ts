@@ -66,6 +66,14 @@ export interface TransferCounters {
    * written there before may be gone with it, and the run is never "Complete" over it.
    */
   recopied?: number;
+  /**
+   * With `recopied`: the jobs of these counters' work that had been written to the target and
+   * acknowledged on the source before the latest slice that found its copy lost (absent: none).
+   * They were on the target only, so they may be gone with its data; 0 when the loss came before
+   * any acknowledge. Kept by adding counters in the order the work ran (a set's or queue's slices
+   * and pages); the run's totals add their items' side by side (addTransferCounters 'beside').
+   */
+  acknowledgedBeforeLoss?: number;
 }
 
 export function emptyTransferCounters(): TransferCounters {
@@ -76,10 +84,20 @@ const SCALARS = ['claimed', 'written', 'duplicates', 'resumed', 'rerouted', 'unm
 /** Counted only by selective transfers: absent from the counters of a whole-key transfer. */
 const SELECTIVE_SCALARS = ['examined', 'vanished', 'unparsableLeft'] as const;
 
-/** `byClassBytes`: how many bytes of names `into`'s byClass may hold (MAX_BY_CLASS_BYTES for an item's; the totals keep more: run-tally.ts). */
-export function addTransferCounters(into: TransferCounters, more: TransferCounters, byClassBytes = MAX_BY_CLASS_BYTES): TransferCounters {
+/**
+ * `byClassBytes`: how many bytes of names `into`'s byClass may hold (MAX_BY_CLASS_BYTES for an
+ * item's; the totals keep more: run-tally.ts). `order`: 'after' when `more` is work that ran after
+ * `into`'s (a slice after the slices before, a page after the item's earlier pages), so that a
+ * loss `more` saw comes after every job `into` acknowledged; 'beside' for items added up side by
+ * side (a run's totals), whose losses are each their own.
+ */
+export function addTransferCounters(into: TransferCounters, more: TransferCounters, byClassBytes = MAX_BY_CLASS_BYTES, order: 'after' | 'beside' = 'after'): TransferCounters {
   // Counters from an older version's state have no conflicts.
   into.conflictSamples ??= [];
+  // Before `into` takes `more`'s counts: what it had acknowledged by then.
+  const acknowledgedBefore = (into.written ?? 0) + (into.duplicates ?? 0);
+  const before = order === 'beside' || (more.recopied ?? 0) === 0 ? (into.acknowledgedBeforeLoss ?? 0) + (order === 'beside' ? (more.acknowledgedBeforeLoss ?? 0) : 0) : acknowledgedBefore + (more.acknowledgedBeforeLoss ?? 0);
+  if (before > 0) into.acknowledgedBeforeLoss = before;
   for (const k of SCALARS) into[k] = (into[k] ?? 0) + (more[k] ?? 0);
   for (const s of more.conflictSamples ?? []) if (into.conflictSamples.length < MAX_SAMPLES) into.conflictSamples.push(s);
   addDestinations(into.writtenTo, more.writtenTo ?? {});

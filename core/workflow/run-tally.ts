@@ -56,7 +56,7 @@ export function emptyTally(mode: 'reroute' | 'transfer'): RunTally {
 /** Adds counters into a tally's totals (which name as many destinations as an item's counters do: addDestinations). */
 export function addToTotals(tally: RunTally, mode: 'reroute' | 'transfer', counters: Counters): void {
   if (mode === 'reroute') addCounters(tally.totals as RerouteCounters, counters as RerouteCounters);
-  else addTransferCounters(tally.totals as TransferCounters, counters as TransferCounters, TOTALS_BY_CLASS_BYTES);
+  else addTransferCounters(tally.totals as TransferCounters, counters as TransferCounters, TOTALS_BY_CLASS_BYTES, 'beside');
 }
 
 /** Folds the results of one batch of items (the Map's output) into the tally. */

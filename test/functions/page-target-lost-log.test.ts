@@ -75,7 +75,7 @@ describe('a page task whose target lost its data between two of its slices', () 
     const said = (warnings[0]!['error'] as { message: string }).message;
     expect(said).not.toContain('wrote nothing');
     expect(said).toMatch(
-      /^The target redis:\/\/127\.0\.0\.1:\d+ lost its data \(its target id \S+ is gone: restarted empty, flushed or failed over\); the jobs this run had written there went with it\. This step had written 10 job\(s\) there \(counted as written; those written before the loss went with it\), and writes nothing more\.$/,
+      /^The target redis:\/\/127\.0\.0\.1:\d+ lost its data \(its target id \S+ is gone: restarted empty, flushed or failed over\); any job this run had written there and acknowledged before the loss went with it\. This step had written 10 job\(s\) there \(counted as written\), and writes nothing more\.$/,
     );
     // The next task starts at the failed page and stops before writing: that one did write nothing.
     await expect(h.transferQueue(viaJson({ settings: plan.settings, item: returned }), fakeContext())).rejects.toMatchObject({

@@ -811,7 +811,7 @@ describe('summarizing an execution', () => {
     // The page that comes after it says so too, before it takes a lock or writes anything.
     const item = { kind: 'set' as const, name: 'schedule', cursor: null, iteration: 0, counters: emptyTransferCounters() } as unknown as WorkItem;
     await expect(pageStep({ settings: plan.settings, item }, provider, budget)).rejects.toThrow(
-      `The target ${await where} lost its data (its target id ${targetId} is gone: restarted empty, flushed or failed over); the jobs this run had written there went with it. This step wrote nothing.`,
+      `The target ${await where} lost its data (its target id ${targetId} is gone: restarted empty, flushed or failed over); any job this run had written there and acknowledged before the loss went with it. This step wrote nothing.`,
     );
     expect(await redis.target().keys('*')).toEqual([]);
   });

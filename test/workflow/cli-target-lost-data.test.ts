@@ -87,16 +87,30 @@ describe('the target restarted empty in the middle of a move', () => {
     const url = target.url.replace(/\./g, '\\.');
     // Each item that met it, in short; the summary once, in full.
     expect(run.stdout).toMatch(
-      new RegExp(`\nFAILED queue q\\d: FatalError: The target ${url} lost its data \\(its target id \\S+ is gone: restarted empty, flushed or failed over\\); the jobs this run had written there went with it\\. This step wrote nothing\\.\n`),
+      new RegExp(`\nFAILED queue q\\d: FatalError: The target ${url} lost its data \\(its target id \\S+ is gone: restarted empty, flushed or failed over\\); any job this run had written there and acknowledged before the loss went with it\\. This step wrote nothing\\.\n`),
     );
-    expect(run.stdout).toMatch(
-      new RegExp(
-        `\nFAILED execution (transfer-\\S+): TargetLostDataError: The target ${url} lost its data during run \\1: the target id \\S+ its plan found there is gone ` +
-          `\\(it restarted without persistence, was flushed, or failed over to a replica that had not received it\\)\\. ` +
-          `The jobs this run had written there and acknowledged on the source are gone from it: restore it from a backup if there is one\\. This step wrote nothing there\\. ` +
-          `To move the rest to it as it is now, run the same command again: it names the jobs still in flight for the lost data, and how to write them there\\.\n`,
-      ),
-    );
+    // A restart that came between a slice's copy and its acknowledge (as it may: four queues are
+    // under way) is found by that slice, written again: one line says both, and what may be gone.
+    if (run.stdout.includes('lost the copy of')) {
+      const atRisk = `queue:q\\d (?:[\\d]+ \\(acknowledged before the loss\\)|up to [\\d]+ \\(written during the run; whether before the loss, the run cannot tell\\))`;
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `\nFAILED execution (transfer-\\S+): TargetLostDataError: The target ${url} lost the copy of \\d+ job\\(s\\) during run \\1 after they were written there and before the source acknowledged them ` +
+            `\\(it restarted without persistence, was flushed, or failed over to a replica that had not received them; its target id \\S+ is gone\\): they were still in flight on the source and were written there again, none lost\\. ` +
+            `Jobs this run had written there and acknowledged on the source before that loss may be gone with it: ${atRisk}(?: · ${atRisk})*\\. Restore it from a backup if there is one\\.\n`,
+        ),
+      );
+      expect(run.stdout.match(/TargetLostDataError/g)).toHaveLength(1);
+    } else {
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `\nFAILED execution (transfer-\\S+): TargetLostDataError: The target ${url} lost its data during run \\1: the target id \\S+ its plan found there is gone ` +
+            `\\(it restarted without persistence, was flushed, or failed over to a replica that had not received it\\)\\. ` +
+            `The jobs this run had written there and acknowledged on the source are gone from it: restore it from a backup if there is one\\. This step wrote nothing there\\. ` +
+            `To move the rest to it as it is now, run the same command again: it names the jobs still in flight for the lost data, and how to write them there\\.\n`,
+        ),
+      );
+    }
     expect(run.stdout).toContain('Not complete');
     // No target id given to the empty server (a run's plan names it); the pages that were under way
     // when it restarted may have written their next slices there.

@@ -64,16 +64,17 @@ async function restartTargetEmpty(): Promise<void> {
  * Connections whose target restarts empty right after the first slice's copy (`script`) ran there
  * and answered, before the page goes on to the acknowledge on the source.
  */
-function restartAfterFirstCopy(script: string, after: () => Promise<void> = restartTargetEmpty): ConnectionProvider & { restarts: () => number } {
+function restartAfterFirstCopy(script: string, after: () => Promise<void> = restartTargetEmpty, at = 1): ConnectionProvider & { restarts: () => number } {
   const { sha } = new LuaScript(script, { encodeCalls: true });
   const provider = new UrlConnections({ source: { url: source.url }, target: { url: target.url } });
   providers.push(provider);
   let restarts = 0;
+  let copies = 0;
   const wrap = (redis: Redis): Redis =>
     aroundScriptPipelines(redis, sha, async (exec) => {
       const replies = await exec();
       // The first copy that ran (not a first send that met NOSCRIPT and is sent again).
-      if (restarts === 0 && replies.every(([error]) => error === null)) {
+      if (restarts === 0 && replies.every(([error]) => error === null) && ++copies === at) {
         restarts++;
         await after();
       }
@@ -150,6 +151,24 @@ describe('a standalone target restarted empty between a slice\'s copy and its ac
       const recopied = Number(said![1]);
       if (c.classes) expect(recopied).toBeGreaterThan(0);
       else expect(recopied).toBe(10);
+      // The restart came before anything was acknowledged: nothing went with it, and the words say
+      // so, in one line (the target id gone with the rest, named there), never that jobs are gone.
+      expect(words).toMatch(
+        new RegExp(
+          `\\nFAILED execution restart-${c.kind}: TargetLostDataError: The target redis://127\\.0\\.0\\.1:\\d+ lost the copy of ${recopied} job\\(s\\) during run restart-${c.kind} after they were written there and before the source acknowledged them ` +
+            `\\(it restarted without persistence, was flushed, or failed over to a replica that had not received them; its target id \\S+ is gone\\): they were still in flight on the source and were written there again, none lost\\. ` +
+            `Nothing this run had written there was acknowledged on the source before that loss: no job went with it\\.\\n`,
+        ),
+      );
+      expect(words.match(/TargetLostDataError/g)).toHaveLength(1);
+      expect(words).not.toMatch(/are gone|may be gone|acknowledged before the loss\)/);
+      // The item's next page found the id gone: it says what went, if any, without saying jobs went.
+      expect(words).toMatch(
+        new RegExp(
+          `\\nFAILED ${c.kind} ${c.kind === 'queue' ? 'q' : 'schedule'}: FatalError: The target redis://127\\.0\\.0\\.1:\\d+ lost its data \\(its target id \\S+ is gone: restarted empty, flushed or failed over\\); ` +
+            `any job this run had written there and acknowledged before the loss went with it\\. This step wrote nothing\\.\\n`,
+        ),
+      );
       // The slice copied before the restart is on the target: written again, not left in flight.
       expect((await jobsIn(tgt)).length).toBeGreaterThanOrEqual(recopied);
       if (c.classes) {
@@ -161,6 +180,63 @@ describe('a standalone target restarted empty between a slice\'s copy and its ac
       }
     });
   }
+
+  it('after a slice of the same queue was acknowledged: that slice may be gone with the data, and the words name it and its count; the lost copy is written again', { timeout: 60_000 }, async () => {
+    const src = client(source.url);
+    const payloads = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));
+    for (const p of payloads) await src.lpush('queue:q', p);
+    await src.sadd('queues', 'q');
+    const seeded = payloads.map((p) => jobEntry('queue:q', p)).sort();
+    // The first slice is written and acknowledged; the target restarts right after the second's copy.
+    const provider = restartAfterFirstCopy('copyJobsToLists-n', restartTargetEmpty, 2);
+
+    const executions = await runWorkflowLocally({ runId: 'restart-second', mode: 'transfer', target: 'target', pageSize: 10 }, localTaskHandlers(provider), { retryIntervalMs: 0 });
+
+    expect(provider.restarts()).toBe(1);
+    const tgt = client(target.url);
+    // The first slice went with the target's data (the user's server lost it: no read can close
+    // that); the second is on the target, written again; the rest on the source. Nothing twice.
+    const now = await everywhere(src, tgt);
+    expect(now).toHaveLength(20);
+    expect(now.every((e) => seeded.includes(e))).toBe(true);
+    expect(new Set(now).size).toBe(20);
+    expect(await jobsIn(tgt)).toHaveLength(10);
+    const words = renderSummary(executions.at(-1)!.output as RunSummary, 'redis://source', { width: 400 });
+    expect(words).not.toContain('Complete');
+    expect(words).toMatch(
+      /\nFAILED execution restart-second: TargetLostDataError: The target redis:\/\/127\.0\.0\.1:\d+ lost the copy of 10 job\(s\) during run restart-second after they were written there and before the source acknowledged them \(it restarted without persistence, was flushed, or failed over to a replica that had not received them; its target id \S+ is gone\): they were still in flight on the source and were written there again, none lost\. Jobs this run had written there and acknowledged on the source before that loss may be gone with it: queue:q 10 \(acknowledged before the loss\)\. Restore it from a backup if there is one\.\n/,
+    );
+    expect(words.match(/TargetLostDataError/g)).toHaveLength(1);
+    expect(words).not.toContain('no job went with it');
+  });
+
+  it('after another set was written: its jobs may be gone, said as what the run cannot tell (before or after the loss); the queue\'s own none', { timeout: 60_000 }, async () => {
+    const src = client(source.url);
+    const tgt = client(target.url);
+    const payloads = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));
+    for (const p of payloads) await src.lpush('queue:q', p);
+    await src.sadd('queues', 'q');
+    const scheduled = Array.from({ length: 5 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `["s${i}"]` }));
+    for (const [i, p] of scheduled.entries()) await src.zadd('schedule', String(1_900_000_000 + i), p);
+    // The queue's first copy: the target restarts once the schedule's 5 entries are written there.
+    const provider = restartAfterFirstCopy('copyJobsToLists-n', async () => {
+      await waitUntil('the schedule written to the target', async () => (await tgt.zcard('schedule')) === 5 && (await src.zcard('schedule')) === 0, { intervalMs: 20 });
+      await restartTargetEmpty();
+    });
+
+    const executions = await runWorkflowLocally({ runId: 'restart-other', mode: 'transfer', target: 'target', pageSize: 10 }, localTaskHandlers(provider), { retryIntervalMs: 0 });
+
+    expect(provider.restarts()).toBe(1);
+    // The schedule's 5 went with the data; the queue's first slice is on the target, written again.
+    const now = await everywhere(src, tgt);
+    expect(now).toEqual(payloads.map((p) => jobEntry('queue:q', p)).sort());
+    const words = renderSummary(executions.at(-1)!.output as RunSummary, 'redis://source', { width: 400 });
+    expect(words).not.toContain('Complete');
+    expect(words).toMatch(
+      /\nFAILED execution restart-other: TargetLostDataError: The target redis:\/\/127\.0\.0\.1:\d+ lost the copy of 10 job\(s\) during run restart-other after they were written there and before the source acknowledged them \([^)]*; its target id \S+ is gone\): they were still in flight on the source and were written there again, none lost\. Jobs this run had written there and acknowledged on the source before that loss may be gone with it: schedule up to 5 \(written during the run; whether before the loss, the run cannot tell\)\. Restore it from a backup if there is one\.\n/,
+    );
+    expect(words).not.toContain('queue:q 10 (acknowledged');
+  });
 
   it('the resume of a slice an interrupted run left in flight (the next run\'s plan writes it): the same', { timeout: 60_000 }, async () => {
     const src = client(source.url);

@@ -29,7 +29,7 @@ import { notLookedAtLook, type NotLookedAt } from '../not-looked-at.js';
 import { heldByWorkersLook, type HeldByWorkers } from '../held-by-workers.js';
 import { otherPrefixesLeftLook, type JobsUnderOtherPrefixes } from '../other-prefixes-left.js';
 import { sharesKeyspace } from '../../redis/same-server.js';
-import { readTargetId, targetIdKey, targetLostCopiesMessage, targetLostDataMessage, targetLostLedgersMessage } from '../../transfer/target-identity.js';
+import { readTargetId, targetIdKey, targetLostCopiesMessage, targetLostDataMessage, targetLostLedgersMessage, type LostCopiesContext } from '../../transfer/target-identity.js';
 import { routingOf } from './plan-step.js';
 
 export interface RunSummary {
@@ -254,16 +254,19 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   // A target that lost its data after the run wrote there (restarted empty after its last page)
   // holds none of it: said as a failure, never "Complete" (target-identity.ts).
   const targetNow = target && !settings.dryRun && settings.targetId !== undefined ? await readTargetId(target.redis, target.keys) : undefined;
-  const targetLost = target && targetNow !== undefined && targetNow !== settings.targetId ? targetLostDataMessage(settings.runId, target.name, settings.targetId!, targetNow) : undefined;
+  // A slice's copy lost there (copy-kept.ts) says what the id says too (below), in one line.
+  const recopied = settings.mode === 'transfer' && !settings.dryRun ? ((totals as TransferCounters).recopied ?? 0) : 0;
+  const idLost = target !== undefined && targetNow !== undefined && targetNow !== settings.targetId;
+  const targetLost = target && idLost && recopied === 0 ? targetLostDataMessage(settings.runId, target.name, settings.targetId!, targetNow) : undefined;
   // A target that lost what the run wrote there but kept its id (reloaded an older snapshot, or
   // flushed in part): the run's ledger of a set or queue it wrote to is gone. Ledgers have no TTL
   // while the run lives (7 days once retired), so one missing there is a loss, said as a failure.
-  const ledgersGone = target && !settings.dryRun && settings.mode === 'transfer' && targetLost === undefined ? await ledgersGoneFrom(target, settings.runId, tally.listed) : [];
+  const ledgersGone = target && !settings.dryRun && settings.mode === 'transfer' && !idLost ? await ledgersGoneFrom(target, settings.runId, tally.listed) : [];
   const lostLedgers = target && ledgersGone.length > 0 ? targetLostLedgersMessage(settings.runId, target.name, ledgersGone) : undefined;
   // A target that lost a slice's copy between the copy and the acknowledge (copy-kept.ts): the
-  // slice was written again, but the target lost data. A failure too, whatever its id says now.
-  const recopied = settings.mode === 'transfer' && !settings.dryRun ? ((totals as TransferCounters).recopied ?? 0) : 0;
-  const lostCopies = target && recopied > 0 ? targetLostCopiesMessage(settings.runId, target.name, recopied) : undefined;
+  // slice was written again, but the target lost data. A failure too, whatever its id says now;
+  // it names what may have gone with the data, as the items' counters know it.
+  const lostCopies = target && recopied > 0 ? targetLostCopiesMessage(settings.runId, target.name, recopied, { ...(idLost ? { id: { planned: settings.targetId!, here: targetNow ?? null } } : {}), ...knownOfLoss(tally.listed), unlisted: tally.unlisted }) : undefined;
   // A same-server move's target prefix is the run's own (not "another prefix"), and its target's
   // in-flight keys are in the source's keyspace: the source's walk finds them too.
   const sharedTarget = target !== undefined && (await sameKeyspaceTarget(source, target)).length > 0;
@@ -530,6 +533,18 @@ export async function releaseLockStep(input: { readonly settings: RunSettings },
  * The sets and queues of `listed` the run wrote jobs to whose ledger on the target is gone
  * (transfer-keys.ts ledgerKey): one EXISTS each, in one pipeline. Only the items the summary lists.
  */
+/** The listed items of a transfer that found a slice's copy lost (with what they acknowledged before it), and those that wrote without finding it. */
+function knownOfLoss(listed: readonly ListedItem[]): Pick<LostCopiesContext, 'sawLoss' | 'others'> {
+  const keyOf = (item: ListedItem) => (item.kind === 'set' ? item.name : `queue:${item.name}`);
+  const counters = (item: ListedItem) => item.counters as TransferCounters;
+  return {
+    sawLoss: listed.filter((item) => (counters(item).recopied ?? 0) > 0).map((item) => ({ key: keyOf(item), acknowledgedBefore: counters(item).acknowledgedBeforeLoss ?? 0 })),
+    others: listed
+      .filter((item) => (counters(item).recopied ?? 0) === 0 && (counters(item).written ?? 0) + (counters(item).duplicates ?? 0) > 0)
+      .map((item) => ({ key: keyOf(item), written: (counters(item).written ?? 0) + (counters(item).duplicates ?? 0) })),
+  };
+}
+
 async function ledgersGoneFrom(target: Connection, runId: string, listed: readonly ListedItem[]): Promise<string[]> {
   const wrote = listed.filter((item) => ((item.counters as TransferCounters).written ?? 0) > 0).map((item) => (item.kind === 'set' ? item.name : `queue:${item.name}`));
   if (wrote.length === 0) return [];

@@ -12,6 +12,24 @@ describe('transfer counters', () => {
     expect(emptyTransferCounters().claimed).toBe(0);
   });
 
+  it('a loss of a copy found by later work counts what the earlier work had acknowledged before it; items side by side add their own', () => {
+    const slice = (written: number, recopied = 0): TransferCounters => ({ ...emptyTransferCounters(), written, duplicates: 0, ...(recopied > 0 ? { recopied } : {}) });
+    // Slices in order: 10 acknowledged, then one that found its copy lost (written again), then 10 more.
+    const item = [slice(10), slice(10, 10), slice(10)].reduce((into, more) => addTransferCounters(into, more), emptyTransferCounters());
+    expect(item).toMatchObject({ written: 30, recopied: 10, acknowledgedBeforeLoss: 10 });
+    // A loss in a first slice: nothing acknowledged before it (no field).
+    expect(addTransferCounters(emptyTransferCounters(), slice(10, 10)).acknowledgedBeforeLoss).toBeUndefined();
+    // A later page of the item after its earlier pages (page-step): the earlier pages' 30 and the page's own 10 before its loss.
+    const page = addTransferCounters(slice(10), slice(10, 10));
+    expect(addTransferCounters(addTransferCounters(emptyTransferCounters(), item), page)).toMatchObject({ written: 50, recopied: 20, acknowledgedBeforeLoss: 40 });
+    // Duplicates (written before, acknowledged) count as acknowledged too.
+    expect(addTransferCounters({ ...emptyTransferCounters(), duplicates: 4 }, slice(10, 10)).acknowledgedBeforeLoss).toBe(4);
+    // A run's totals add items side by side: each item's own count, summed; never one item's writes as another's.
+    const totals = emptyTransferCounters();
+    for (const counters of [slice(100), item, addTransferCounters(slice(5), slice(5, 5))]) addTransferCounters(totals, counters, undefined, 'beside');
+    expect(totals).toMatchObject({ written: 140, recopied: 15, acknowledgedBeforeLoss: 15 });
+  });
+
   it('add up every count, writes per key, samples up to five, and selective counts only where present', () => {
     const into: TransferCounters = { ...emptyTransferCounters(), claimed: 1, uniqueLocked: 2, conflictSamples: [sample('a'), sample('b'), sample('c')], writtenTo: { a: 1 } };
     const more: TransferCounters = {
