@@ -265,7 +265,7 @@ describe('a standalone target restarted empty between a slice\'s copy and its ac
     // target that lost its data, with the slice written again; not as a lock that was lost.
     const error = executions.at(-1)!.error as { name: string; message: string } | undefined;
     expect(error?.message).toMatch(
-      /^The target redis:\/\/127\.0\.0\.1:\d+ lost its data while run restart-resume planned \(its target id \S+ is gone: restarted empty, flushed or failed over\); jobs written there before and acknowledged on the source went with it\. The plan had written 10 job\(s\) in flight there again, the target having lost their copy before the source acknowledged them: none of those is lost\. To move the rest to it as it is now, run the same command again\.$/,
+      /^The target redis:\/\/127\.0\.0\.1:\d+ lost its data while run restart-resume planned \(its target id \S+ is gone: restarted empty, flushed or failed over\); any job written there before and acknowledged on the source went with it\. The plan had written 10 job\(s\) in flight there again, the target having lost their copy before the source acknowledged them: none of those is lost\. To move the rest to it as it is now, run the same command again\.$/,
     );
     expect(error?.message).not.toContain('nothing is lost');
   });

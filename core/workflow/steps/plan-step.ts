@@ -198,7 +198,7 @@ async function targetLostWhilePlanning(runId: string, target: Connection, planne
   if (here === planned) return undefined;
   const again = recopied > 0 ? ` The plan had written ${recopied} job(s) in flight there again, the target having lost their copy before the source acknowledged them: none of those is lost.` : '';
   return new TargetLostDataError(
-    `The target ${target.name} lost its data while run ${runId} planned (its target id ${planned} is ${here === null ? 'gone' : `now ${here}`}: restarted empty, flushed or failed over); jobs written there before and acknowledged on the source went with it.${again} ` +
+    `The target ${target.name} lost its data while run ${runId} planned (its target id ${planned} is ${here === null ? 'gone' : `now ${here}`}: restarted empty, flushed or failed over); any job written there before and acknowledged on the source went with it.${again} ` +
       `To move the rest to it as it is now, run the same command again.`,
     { cause: error },
   );
