@@ -13,16 +13,13 @@
 // does after any of these faults (its cursor's bound is not lowered by the lost slice's claims):
 // those cases are not here (docs/guarantees-and-limits.md, "Bounded"); the front pass's later
 // faults, which its anchor already covers, are.
-import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
-import { LuaScript } from '../../core/redis/lua-script.js';
-import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
 import type { TransferCounters } from '../../core/transfer/transfer-counters.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
-import { aroundScriptPipelines } from '../support/around-script-pipelines.js';
+import { faultAt } from '../support/fault-at-script.js';
 import { jobEntry, jobsIn, keysUnder } from '../support/exact-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
@@ -30,33 +27,6 @@ import { connectionsPerTest } from '../support/test-connections.js';
 
 const redis = privateSourceAndTarget();
 const { connect } = connectionsPerTest(redis);
-
-type Fault = (exec: () => Promise<[Error | null, unknown][]>) => Promise<unknown>;
-
-/** `provider` whose `side` client runs `fault` around the `nth` pipeline that runs `script` (counting only those that ran). */
-function faultAt(provider: ConnectionProvider, side: 'source' | 'target', script: string, nth: number, fault: Fault): ConnectionProvider & { faults: () => number } {
-  const sha = new LuaScript(script, { encodeCalls: true }).sha;
-  let runs = 0;
-  let faults = 0;
-  const wrap = (client: Redis): Redis =>
-    aroundScriptPipelines(client, sha, async (exec) => {
-      if (runs + 1 === nth && faults === 0) {
-        faults++;
-        return fault(exec);
-      }
-      const replies = await exec();
-      if (replies.every(([error]) => error === null)) runs++;
-      return replies;
-    });
-  return {
-    ...provider,
-    get: async (name: string): Promise<Connection> => {
-      const c = await provider.get(name);
-      return name === side ? { ...c, redis: wrap(c.redis) } : c;
-    },
-    faults: () => faults,
-  };
-}
 
 const SELECTED = 'Shard::Job';
 const classOf = (i: number) => (i % 2 === 0 ? SELECTED : 'Stays::Job');
