@@ -28,6 +28,8 @@ export function recordJobReads(redis: Redis): JobRead[] {
       const pairs = name === 'zscan' || command.args.some((a) => String(a).toUpperCase() === 'WITHSCORES');
       void command.promise.then(
         (reply: unknown) => {
+          // A command queued in a MULTI answers 'QUEUED' here (its reply comes with EXEC): not counted.
+          if (!Array.isArray(reply)) return;
           const flat = (name === 'zscan' ? (reply as [unknown, unknown[]])[1] : reply) as Buffer[] | string[];
           const members = pairs ? flat.filter((_, i) => i % 2 === 0) : flat;
           reads.push({ command: name, key, jobs: members.length, bytes: members.reduce((n: number, m) => n + Buffer.byteLength(m), 0) });
