@@ -13,12 +13,12 @@ import { claimRefusal } from './claim-refusal.js';
 import { newBatchId, parseBatch } from './ledger-id.js';
 import type { QueueTransferCursor, QueueTransferRequest } from './queue-transfer.js';
 import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
-import { batchKey, inflightKey, ledgerKey } from './transfer-keys.js';
+import { batchKey, inflightKey, ledgerKey, originalsKey } from './transfer-keys.js';
 import { claimReplicated } from './replicated-steps.js';
 import { copyKept, queueCopyRecorded } from './copy-kept.js';
 import { targetLockOf, writeJobsToQueues } from './write-to-target.js';
 
-const claimSelectedQueueJobs = new LuaScript('claimSelectedQueueJobs-5', { encodeCalls: true });
+const claimSelectedQueueJobs = new LuaScript('claimSelectedQueueJobs-6', { encodeCalls: true });
 
 /**
  * Where a class-selective pass over a queue stands, in tail offsets (0 = the oldest job, the end
@@ -58,14 +58,14 @@ const FAR_CHUNK = 1000;
 /**
  * The largest shift between a slice's read and its claim that the claim looks for (with the
  * window's size on top): fewer when jobs are large, because the claim reads every job within that
- * shift of the window at once (claimSelectedQueueJobs-5.lua), in the source Redis's own memory.
+ * shift of the window at once (claimSelectedQueueJobs-6.lua), in the source Redis's own memory.
  */
 const CLAIM_SHIFT = 256;
 
 /**
  * One slice of a class-selective transfer of `queue:NAME` (request.classes): only jobs whose routed
  * class is selected are taken, each claimed out of its place in the list atomically
- * (claimSelectedQueueJobs-5.lua) while Sidekiq keeps pushing and fetching; every other job keeps
+ * (claimSelectedQueueJobs-6.lua) while Sidekiq keeps pushing and fetching; every other job keeps
  * its place and bytes. The taken jobs then go the way of a whole-queue transfer: written to the
  * target once each (the run's ledger), acknowledged, resumable from the in-flight list
  * (resume-inflight.ts) — only the claim differs.
@@ -81,7 +81,10 @@ const CLAIM_SHIFT = 256;
  *
  * Bounded: the pass ends at the jobs the queue held when it started (`end`); what producers
  * pushed meanwhile is not examined, and the selected jobs among it are counted in `leftOnSource`
- * (oldest-first, so are those Sidekiq pushed back below the pass: see finish).
+ * (oldest-first, so are those Sidekiq pushed back below the pass: see finish). The pass's start
+ * (the length then, and the jobs claimed since) is kept on the source by each claim, so that a
+ * retried first slice or a task going on from a cursor older than its last claims keeps the bound
+ * (startCursor; the kept start read with the window).
  *
  * Every read of jobs is bounded by bytes too (page-bytes.ts): the window takes as many jobs as fit
  * in MAX_PAGE_BYTES at the size seen so far (carried in the cursor; the pass's first slice reads a
@@ -95,7 +98,9 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   const key = sourceKeys.queue(queue);
   const sourceName = `queue:${queue}`;
   const counters: TransferCounters = { ...emptyTransferCounters(), examined: 0, vanished: 0, unparsableLeft: 0, byClass: {} };
-  const start: QueueTransferCursor = request.cursor ?? (await startCursor(source, key));
+  const originals = originalsKey(sourceKeys.prefix, request.runId, sourceName);
+  const generation = generationArg(request);
+  let start: QueueTransferCursor = request.cursor ?? (await startCursor(source, key, request.dryRun ? null : { originals, generation }));
   let cursor: SelectiveListCursor = start.selection ?? { end: start.limit, anchor: null };
   // The windows are done: this slice only goes on with the end count.
   if (cursor.count !== undefined) return countOn(request, start, cursor, cursor.count, counters, start.bytesPerJob);
@@ -110,7 +115,19 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   const a = cursor.anchor;
   const readFrom = a === null ? (newest ? Math.max(0, cursor.end - W) : 0) : newest ? Math.max(0, a.offset - NEAR - W) : Math.max(0, a.offset - NEAR);
   const readTo = a === null ? (newest ? cursor.end : W) - 1 : newest ? a.offset + NEAR : a.offset + NEAR + W;
-  const read = readTo >= readFrom ? await readTailRange(source, key, readFrom, readTo) : [];
+  // A slice that goes on from a task's cursor also reads what the pass has claimed, kept on the
+  // source with its claims (claimSelectedQueueJobs-6.lua KEYS[6]), in the same round trip: more
+  // than the cursor says when an earlier attempt's slice claimed and its result was lost (its write
+  // failed, its acknowledge's reply was lost). Oldest-first, those claims were above the anchor,
+  // below `end`: the bound goes down by as many, or the pass would reach that many jobs up into what
+  // producers pushed since. (Newest-first they were below the anchor, whose move tells already.)
+  const fromCursor = request.cursor !== undefined && !request.dryRun;
+  const [read, keptStart] = fromCursor ? await readTailRangeAndStart(source, key, readFrom, readTo, originals) : [readTo >= readFrom ? await readTailRange(source, key, readFrom, readTo) : [], null];
+  const kept = keptStart === null ? null : parseKeptStart(keptStart, generation);
+  if (kept !== null && kept.claimed > start.claimed) {
+    if (!newest) cursor = { ...cursor, end: Math.max(0, cursor.end - (kept.claimed - start.claimed)) };
+    start = { ...start, claimed: kept.claimed };
+  }
   const bytesPerJob = meanBytes(read, known);
   const chunk = jobsWithinBytes(bytesPerJob, FAR_CHUNK);
   if (a !== null) {
@@ -170,10 +187,11 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   const inflight = inflightKey(sourceKeys.prefix, request.runId, sourceName);
   const batch = batchKey(sourceKeys.prefix, request.runId, sourceName);
   const shift = jobsWithinBytes(bytesPerJob, CLAIM_SHIFT) + W;
-  const args: (string | number | Buffer)[] = [newBatchId(request.targetId), shift, `sidekiq-migrate:claim-marker:${randomUUID()}`, request.runId, generationArg(request)];
+  const args: (string | number | Buffer)[] = [newBatchId(request.targetId), shift, `sidekiq-migrate:claim-marker:${randomUUID()}`, request.runId, generation, start.limit, start.claimed];
   for (const c of chosen) args.push(c.offset, c.payload);
   // Nothing is claimed once the run was stopped or lost its lock on the source (as a whole-queue claim).
-  const keys = [key, inflight, batch, runStopMarkerKey(sourceKeys.prefix, request.runId), runLockKey(sourceKeys.prefix)];
+  // The pass's start and what it claimed are kept on the source with the claims (KEYS[6]).
+  const keys = [key, inflight, batch, runStopMarkerKey(sourceKeys.prefix, request.runId), runLockKey(sourceKeys.prefix), originals];
   const [claimed, stored, locatedFlag, k2, statuses, ...held] = (await claimSelectedQueueJobs.run(source, { keys, args })) as [number, Buffer, number, number, Buffer, ...Buffer[]];
   const refused = refusal(claimed);
   if (refused) throw claimRefusal(refused, request.runId, `on source ${request.sourceName ?? ''}`.trimEnd());
@@ -217,9 +235,46 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   return finish(request, { ...start, claimed: start.claimed + claimed }, next, counters, members.length === 0 || fetchedPast, bytesPerJob);
 }
 
-async function startCursor(source: Redis, key: RedisKey): Promise<QueueTransferCursor> {
-  const length = await source.llen(key);
-  return { limit: length, claimed: 0, selection: { end: length, anchor: null } };
+/**
+ * The pass's first cursor. A retried first slice (the task retried with no cursor after its claim
+ * ran: its write failed, or the claim's reply was lost) finds the pass's start kept on the source
+ * by the claim (claimSelectedQueueJobs-6.lua KEYS[6]): the queue's length then, less what the pass
+ * claimed since, is where its originals end; the length read again would count what producers
+ * pushed meanwhile as originals, and the pass would take the selected ones among them. Read in one
+ * pipeline with the length; a start kept by another execution is not this pass's (the claim replaces
+ * it). A dry run claims nothing and keeps nothing.
+ */
+async function startCursor(source: Redis, key: RedisKey, kept: { originals: RedisKey; generation: string } | null): Promise<QueueTransferCursor> {
+  if (kept === null) {
+    const length = await source.llen(key);
+    return { limit: length, claimed: 0, selection: { end: length, anchor: null } };
+  }
+  const replies = await source.pipeline().llen(key).get(kept.originals).exec();
+  const length = replyAt<number>(replies, 0);
+  const start = parseKeptStart(replyAt<string | null>(replies, 1), kept.generation);
+  if (start === null) return { limit: length, claimed: 0, selection: { end: length, anchor: null } };
+  return { limit: start.length, claimed: start.claimed, selection: { end: Math.max(0, start.length - start.claimed), anchor: null } };
+}
+
+/** The pass's start as kept on the source (`<length> <claimed> <generation>`), or null: none, or another execution's. */
+function parseKeptStart(value: string | null, generation: string): { length: number; claimed: number } | null {
+  const m = value === null ? null : /^(\d+) (\d+) ?(.*)$/s.exec(value);
+  if (m === null || m[3] !== generation) return null;
+  return { length: Number(m[1]), claimed: Number(m[2]) };
+}
+
+function replyAt<T>(replies: [Error | null, unknown][] | null, i: number): T {
+  const [error, value] = replies?.[i] ?? [new Error('MULTI aborted'), null];
+  if (error) throw error;
+  return value as T;
+}
+
+/** readTailRange (empty when `to` < `from`) and the pass's kept start, in one round trip. */
+async function readTailRangeAndStart(source: Redis, key: RedisKey, from: number, to: number, originals: RedisKey): Promise<[Buffer[], string | null]> {
+  if (to < from) return [[], await source.get(originals)];
+  // A pipeline, not a MULTI: the two need not be one atomic step (one attempt of the pass at a time).
+  const replies = await source.pipeline().lrangeBuffer(key, -(to + 1), -(from + 1)).get(originals).exec();
+  return [replyAt<Buffer[]>(replies, 0).reverse(), replyAt<string | null>(replies, 1)];
 }
 
 /** Members at tail offsets `from`…`to` (inclusive), oldest first; shorter when the list is. */
@@ -319,7 +374,10 @@ async function countSelectedAbove(request: QueueTransferRequest, at: { readonly 
   const classes = new Set(request.classes);
   const key = request.sourceKeys.queue(request.queue);
   let selected = 0;
-  const above = (await request.source.llen(key)) - at.from;
+  // The windows are done: no claim follows, and the pass's kept start goes with the count's first
+  // read (one pipeline: no call added). A dry run kept none.
+  const length = at.index === 0 && !request.dryRun ? replyAt<number>(await request.source.pipeline().del(originalsKey(request.sourceKeys.prefix, request.runId, `queue:${request.queue}`)).llen(key).exec(), 1) : await request.source.llen(key);
+  const above = length - at.from;
   let i = at.index;
   for (let read = 0; i < above && read < most; ) {
     const want = Math.min(above - i, chunk, most - read);

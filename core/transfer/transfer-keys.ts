@@ -54,7 +54,8 @@ export const claimChainKey = (sourcePrefix: string, runId: string, sourceKey: st
  * that wrote it (claimQueueJobs-7.lua KEYS[7], claimSetEntries-10.lua KEYS[10]): `<count>
  * <generation>`, no TTL, deleted when the pass is done; not named `…:inflight:…`. A class-selective
  * set pass keeps its bound there instead, `<highest score at the start> <generation>`
- * (selective-set-transfer.ts startCursor).
+ * (selective-set-transfer.ts startCursor), a class-selective queue pass its start, `<length at the
+ * start> <jobs claimed since> <generation>` (claimSelectedQueueJobs-6.lua KEYS[6]).
  */
 export const originalsKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey => redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:originals:${sourceKey}`);
 

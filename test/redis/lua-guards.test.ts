@@ -53,7 +53,7 @@ const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
     { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new', 'acknowledged:new', 'originals:new'], args: [2, 'b9', 't', 1, '', 60000, 'run', '', 600000, '', 'start'] },
     ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'lock', 'seal:new', 'acknowledged:new', 'originals:new'],
   ],
-  ['claimSelectedQueueJobs-5', { keys: ['queue:old', 'inflight:new', 'batch:new', 'stopped', 'lock'], args: ['b9', 8, 'marker', 'run', '', 0, job(2)] }, ['queue:old', 'inflight:new', 'batch:new', 'lock']],
+  ['claimSelectedQueueJobs-6', { keys: ['queue:old', 'inflight:new', 'batch:new', 'stopped', 'lock', 'originals:new'], args: ['b9', 8, 'marker', 'run', '', 3, 0, 0, job(2)] }, ['queue:old', 'inflight:new', 'batch:new', 'lock', 'originals:new']],
   ['claimSelectedSetEntries-8', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new', 'stopped', 'lock', 'acknowledged:new'], args: ['b9', 'run', '', job(3), '1795459303.5'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new', 'lock', 'acknowledged:new']],
   ['copyJobsToLists-n', { keys: ['ledger:q', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['ledger:q', 'queues', 'lock', 'queue:q']],
   ['copyJobsToLists-n', { keys: ['ledger:ids', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['queues', 'lock', 'queue:q']],
@@ -138,8 +138,8 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     await expect(new LuaScript('copyEntriesToSet-3').run(redis, { keys: ['ledger:s', 'schedule', 'lock'], args: ['run', '', 'b:1', job(9), ' 1'] })).rejects.toThrow(/invalid score/);
     await expect(new LuaScript('claimSelectedSetEntries-8').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock', 'acknowledged:n'], args: ['b9', 'run', '', job(3), 'nan'] })).rejects.toThrow(/invalid score nan/);
     // Malformed offsets are refused before the marker overwrites anything.
-    await expect(new LuaScript('claimSelectedQueueJobs-5').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock'], args: ['b9', 8, 'marker', 'run', '', 0, job(2), 0, job(2)] })).rejects.toThrow(/distinct integers/);
-    await expect(new LuaScript('claimSelectedQueueJobs-5').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock'], args: ['b9', 8, 'marker', 'run', '', -1, job(2)] })).rejects.toThrow(/distinct integers/);
+    await expect(new LuaScript('claimSelectedQueueJobs-6').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock', 'originals:n'], args: ['b9', 8, 'marker', 'run', '', 3, 0, 0, job(2), 0, job(2)] })).rejects.toThrow(/distinct integers/);
+    await expect(new LuaScript('claimSelectedQueueJobs-6').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock', 'originals:n'], args: ['b9', 8, 'marker', 'run', '', 3, 0, -1, job(2)] })).rejects.toThrow(/distinct integers/);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 

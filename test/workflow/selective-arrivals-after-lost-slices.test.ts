@@ -7,12 +7,10 @@
 // claim or an acknowledge whose reply is lost — each while a producer pushes jobs of the selected
 // class and of another. Every job is exactly once, in its order, and the summary says what arrived.
 //
-// A set's pass took the entries added since as originals when its first slice was retried (the
-// highest score read again): its bound is now kept on the source before the first claim. A queue's
-// pass still does when its first slice is retried (its length read again), and an `append` pass
-// does after any of these faults (its cursor's bound is not lowered by the lost slice's claims):
-// those cases are not here (docs/guarantees-and-limits.md, "Bounded"); the front pass's later
-// faults, which its anchor already covers, are.
+// Each pass keeps its bound on the source, changed in the same atomic step as its claims, so that a
+// retried first slice or a restarted task finds it: a set's pass its highest score at the start, a
+// queue's pass its length at the start and how many jobs it has claimed since (an `append` pass
+// lowers its bound by the claims a lost slice made).
 import { describe, expect, it } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
@@ -60,9 +58,10 @@ const cases = (claim: string, copy: string, acknowledge: string) =>
     ["a later task's acknowledge runs but its reply is lost", 'source', acknowledge, 5, true],
   ] as const;
 
-describe('a class-selective queue transfer (front) whose later slices failed or lost their replies while a producer pushed: the arrivals stay on the source, counted', () => {
-  for (const [what, side, script, nth, ran] of cases('claimSelectedQueueJobs-5', 'copyJobsToLists-n', 'acknowledgeQueueBatch-2').filter(([, , , nth]) => nth > 1)) {
-    it(`${what}; 5 selected jobs and 3 others pushed before the task is retried`, async () => {
+describe('a class-selective queue transfer (front and append) whose slices failed or lost their replies while a producer pushed: the arrivals stay on the source, counted', () => {
+  for (const placement of ['front', 'append'] as const) {
+  for (const [what, side, script, nth, ran] of cases('claimSelectedQueueJobs-6', 'copyJobsToLists-n', 'acknowledgeQueueBatch-2')) {
+    it(`${placement}: ${what}; 5 selected jobs and 3 others pushed before the task is retried`, async () => {
       const source = redis.source();
       const originals = Array.from({ length: 40 }, (_, i) => sidekiqPayload({ className: classOf(i), queue: 'q', args: `[${i}]` }));
       for (const p of originals) await source.lpush('queue:q', p);
@@ -73,10 +72,10 @@ describe('a class-selective queue transfer (front) whose later slices failed or 
         for (const p of arrivals) await source.lpush('queue:q', p);
         throw lost(ran ? 'read' : 'write');
       });
-      const runId = `sel-front-${nth}-${script}`;
+      const runId = `sel-${placement}-${nth}-${script}`;
 
       const executions = await runWorkflowLocally(
-        { runId, mode: 'transfer', target: 'target', placement: 'front', classes: [SELECTED], sets: [], pageSize: 7, pagesPerInvocation: 3 },
+        { runId, mode: 'transfer', target: 'target', placement, classes: [SELECTED], sets: [], pageSize: 7, pagesPerInvocation: 3 },
         localTaskHandlers(provider),
         { retryIntervalMs: 0 },
       );
@@ -86,13 +85,17 @@ describe('a class-selective queue transfer (front) whose later slices failed or 
       const summary = executions[0]!.output as RunSummary;
       const moved = originals.filter((_, i) => classOf(i) === SELECTED);
       expect(await jobsIn(redis.target())).toEqual(moved.map((p) => jobEntry('queue:q', p)).sort());
-      // The moved jobs in their order (front: RPUSHed, the oldest at the consumer end).
+      // The moved jobs in their order (front: RPUSHed newest first, the oldest at the consumer end;
+      // append: LPUSHed oldest first, the newest at the head).
       expect(await redis.target().lrange('queue:q', 0, -1)).toEqual([...moved].reverse());
       // Every other job still queued, in its order (LPUSH: the newest at the head).
       expect(await source.lrange('queue:q', 0, -1)).toEqual([...originals.filter((p) => !moved.includes(p)), ...arrivals].reverse());
       expect((await keysUnder(source, `sidekiq-migrate:${runId}:`)).filter((k) => k.includes(':inflight:'))).toEqual([]);
       expectSaid(summary, 'queue:q', summary.queues['q']);
+      // The pass's kept start (its length then, and what it claimed since) is deleted with the pass.
+      expect(await source.keys('sidekiq-migrate:*:originals:*')).toEqual([]);
     });
+  }
   }
 });
 

@@ -20,7 +20,7 @@ const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
 /** A large job: 15 of them, with their JSON, fill a page's bytes (MAX_PAGE_BYTES, 1 MiB). */
 const LARGE = MAX_PAGE_BYTES / 16;
-const claimSha = new LuaScript('claimSelectedQueueJobs-5').sha;
+const claimSha = new LuaScript('claimSelectedQueueJobs-6').sha;
 const big = (i: number) => sidekiqPayload({ className: i % 2 === 0 ? 'Move' : 'Stay', queue: 'default', args: `["${String(i).padStart(4, '0')}${'x'.repeat(LARGE)}"]` });
 const base = () => ({ target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'big', dryRun: false, sliceSize: 1000, classes: ['Move'] });
 
@@ -39,12 +39,12 @@ function watchedSource(): { source: Redis; reads: ReturnType<typeof recordJobRea
 
 /**
  * ARGV[2] of a claimSelectedQueueJobs call, from the RESP it writes (an encoded call's `args` hold
- * only its SHA, key count and keys): EVALSHA, SHA, 5, 5 keys, ARGV[1], ARGV[2] — the 10th bulk string.
+ * only its SHA, key count and keys): EVALSHA, SHA, 6, 6 keys, ARGV[1], ARGV[2] — the 11th bulk string.
  */
 function claimShift(command: Parameters<Redis['sendCommand']>[0]): number {
   const written = command.toWritable(null as never);
   const lines = Buffer.from(written as Buffer | string).subarray(0, 2048).toString('latin1').split('\r\n');
-  return Number(lines[2 + 2 * 9]);
+  return Number(lines[2 + 2 * 10]);
 }
 
 describe('a class-selective transfer of large jobs', () => {

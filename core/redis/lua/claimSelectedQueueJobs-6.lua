@@ -30,17 +30,26 @@
   KEYS[3]  the in-flight batch's id
   KEYS[4]  the run's stop marker (core/redis/run-lock.ts runStopMarkerKey)
   KEYS[5]  the run lock on this server (core/redis/run-lock.ts runLockKey)
+  KEYS[6]  the pass's start, kept on the source (core/transfer/transfer-keys.ts originalsKey):
+           '<length when the pass began> <jobs the pass has claimed since> <generation>', written
+           with every claim (this step's claims added), so that a caller whose cursor is older than
+           the last claim (a retried first slice, a lost reply) learns how far the pass's bound
+           moved down; one written by another generation (an earlier execution) is replaced
   ARGV[1]  a new batch id (random), used only if the in-flight list starts a new batch
   ARGV[2]  D, the largest shift |k| looked for
   ARGV[3]  the marker (random, not a payload: never equal to a job)
   ARGV[4]  this run's id
   ARGV[5]  this execution's generation (lib/claim-lock.lua lockTaken), '' when unknown
+  ARGV[6]  the queue's length when the pass began, as the caller's cursor has it
+  ARGV[7]  the jobs the pass has claimed, as the caller's cursor has it (used when KEYS[6] holds
+           no start of this generation)
   then     pairs: tail offset when read (distinct integers >= 0), payload bytes; in claim order
            (the order they are appended to the in-flight list)
 
   Returns  { newly claimed count, batch id ('' when nothing is in flight), located (1, or 0 when no
            shift fitted and nothing was taken), k, one status per chosen job in order ('1' taken,
            '0' fetched meanwhile; '' when not located), every in-flight payload in claim order… };
+           KEYS[6] is written whenever a claim is made (or none: the start is kept all the same);
            { -2 when the run was stopped, -3 when another run holds the lock, -4 when a later
            execution of this run does, '', 0, 0, '' } (nothing written, nothing returned)
 
@@ -49,25 +58,34 @@
 ]]
 if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
 local source, inflight, batchKey = KEYS[1], KEYS[2], KEYS[3]
-local refusal = wrongType({ { source, 'list' }, { inflight, 'list' }, { batchKey, 'string' }, { KEYS[5], 'string' } })
+local refusal = wrongType({ { source, 'list' }, { inflight, 'list' }, { batchKey, 'string' }, { KEYS[5], 'string' }, { KEYS[6], 'string' } })
 if refusal then return refusal end
 local maxShift, marker = tonumber(ARGV[2]), ARGV[3]
-if #ARGV < 5 or (#ARGV - 5) % 2 ~= 0 or not maxShift or maxShift < 0 or maxShift ~= math.floor(maxShift) then
-  return redis.error_reply('ERR claimSelectedQueueJobs: expected batch, D, marker, run id, generation, then offset/payload pairs')
+local startLength, startClaimed = tonumber(ARGV[6]), tonumber(ARGV[7])
+if #ARGV < 7 or (#ARGV - 7) % 2 ~= 0 or not maxShift or maxShift < 0 or maxShift ~= math.floor(maxShift)
+  or not startLength or startLength < 0 or startLength ~= math.floor(startLength)
+  or not startClaimed or startClaimed < 0 or startClaimed ~= math.floor(startClaimed) then
+  return redis.error_reply('ERR claimSelectedQueueJobs: expected batch, D, marker, run id, generation, start length, claimed, then offset/payload pairs')
 end
 if redis.call('EXISTS', KEYS[4]) == 1 then return { -2, '', 0, 0, '' } end
 local taken = lockTaken(KEYS[5], ARGV[4], ARGV[5])
 if taken then return { taken, '', 0, 0, '' } end
-local n = (#ARGV - 5) / 2
+-- The pass's start as kept (this generation's), else as the caller has it.
+local kept = redis.call('GET', KEYS[6])
+if kept then
+  local length, claimedSoFar, generation = string.match(kept, '^(%d+) (%d+) ?(.*)$')
+  if length and generation == ARGV[5] then startLength, startClaimed = tonumber(length), tonumber(claimedSoFar) end
+end
+local n = (#ARGV - 7) / 2
 local offsets, members, seen = {}, {}, {}
 local lowest, highest, top
 for i = 1, n do
-  local o = tonumber(ARGV[4 + 2 * i])
+  local o = tonumber(ARGV[6 + 2 * i])
   if not o or o < 0 or o ~= math.floor(o) or seen[o] then
     return redis.error_reply('ERR claimSelectedQueueJobs: offsets must be distinct integers >= 0')
   end
   seen[o] = true
-  offsets[i], members[i] = o, ARGV[5 + 2 * i]
+  offsets[i], members[i] = o, ARGV[7 + 2 * i]
   if not lowest or o < lowest then lowest = o end
   if not highest or o > highest then highest, top = o, i end
 end
@@ -125,6 +143,7 @@ if n > 0 then
     end
   end
 end
+redis.call('SET', KEYS[6], string.format('%d %d %s', startLength, startClaimed + claimed, ARGV[5]))
 if not batch and redis.call('EXISTS', inflight) == 1 then
   batch = ARGV[1]
   redis.call('SET', batchKey, batch)
