@@ -35,6 +35,8 @@ const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n', { encodeCalls: true
  * requeue (RPUSH) onto a tail where the pass left nothing, or below a mark a worker's fetches
  * took, comes into the next window and takes its turn in the bound: the pass then ends below the
  * newest originals. At its end a ceiling still unexamined tells how many (originalsNotReached).
+ * The other way round, a worker's pops at the tail let the bound reach past the ceiling into jobs
+ * pushed since: the pass ends at the ceiling, and those are counted as arrived.
  */
 export interface QueueCursor {
   readonly limit: number;
@@ -56,6 +58,11 @@ export interface QueueCursor {
 export interface JobMark {
   readonly bytes: number;
   readonly digest: string;
+}
+
+/** Whether `job` is the one `mark` names (its size compared first, cheaply). */
+function isJob(job: Buffer, mark: JobMark): boolean {
+  return job.length === mark.bytes && entryDigest(job) === mark.digest;
 }
 
 /**
@@ -101,7 +108,12 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
     if (want <= 0) return { cursor, done: true, counters: await countArrivals(request, cursor, counters) };
 
     // Process in the order that keeps relative order (see Placement): newest first for `front`.
-    const jobs = placement === 'front' ? window : window.reverse();
+    // `append`: the window ends at the ceiling, the newest original; what lies above it was pushed
+    // during the run (a worker's pops at the tail let the bound, a count of positions, reach it)
+    // and is left for the arrivals' count, and the pass ends there.
+    const read = placement === 'front' ? window : window.reverse();
+    const top = placement === 'append' && cursor.ceiling !== undefined ? read.findIndex((job) => isJob(job, cursor.ceiling!)) : -1;
+    const jobs = top >= 0 ? read.slice(0, top + 1) : read;
 
     // Each job's place in the window: how many of the window's jobs lay between it and the tail
     // when it was read (`front` examines the window head first, `append` tail first).
@@ -115,7 +127,7 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
     let ceiling = cursor.ceiling;
     for (const [i, job] of jobs.entries()) {
       counters.scanned++;
-      if (ceiling !== undefined && job.length === ceiling.bytes && entryDigest(job) === ceiling.digest) ceiling = undefined;
+      if (ceiling !== undefined && isJob(job, ceiling)) ceiling = undefined;
       const examined = examineQueuedJob(job, queue, request.plan, request.rewriteActiveJobQueueName ?? true);
       if (examined.kind === 'move') {
         moves.push({ job, examined, place: placeOf(i) });
@@ -150,7 +162,7 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
     } else {
       await applyMoves(request, placement, { below, span }, moves, parked, counters);
     }
-    const counts = { limit: cursor.limit, examined: cursor.examined + positions, kept: cursor.kept + kept, ...(ceiling === undefined ? {} : { ceiling }) };
+    const counts = { limit: cursor.limit, examined: cursor.examined + (top >= 0 ? jobs.length : positions), kept: cursor.kept + kept, ...(ceiling === undefined ? {} : { ceiling }) };
     // `append`: what now lies at the tail below the next window (a dry run leaves every job).
     const tail = over === undefined ? undefined : markAfter(over, cursor.tail, dryRun ? jobs : left);
     // `front`: the lowest job this window left (it read newest first), else the floor before.
@@ -159,7 +171,7 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
     const marked = tail === undefined ? counts : { ...counts, tail };
     const floored = floor === undefined ? marked : { ...marked, floor };
     const next = withBytes(nextOriginal === undefined ? floored : { ...floored, next: entryDigest(nextOriginal) }, meanBytes(window, bytesPerJob));
-    const done = next.examined >= next.limit || (placement === 'append' && window.length < want);
+    const done = next.examined >= next.limit || (placement === 'append' && (window.length < want || top >= 0));
     return { cursor: next, done, counters: done ? await countArrivals(request, next, counters) : counters };
   } catch (error) {
     throw classifyRedisError(error, `Re-routing jobs of ${source}`);

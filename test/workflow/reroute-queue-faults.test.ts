@@ -101,3 +101,43 @@ describe('a queue re-route whose page call failed or lost its reply, while a pro
     }
   }
 });
+
+// An `append` pass counts positions from the tail up to its bound (the queue's length when it
+// began). A worker that fetched at the tail during the pass took originals, so the bound reached
+// past the newest original (the pass's ceiling) into the jobs pushed since: those were examined as
+// originals, the mapped ones moved and the others counted as left in place, and the summary said
+// none arrived ("Done, but jobs were left behind: 6 left in place" over 3 unmapped originals and
+// an arrival of a stale producer). The pass now ends at its ceiling.
+describe('an append re-route while a worker fetched at the tail: the pass ends at the newest original, what came after is counted as arrived', () => {
+  it('two arrivals (one unmapped) left on `old` and counted as arrived, only the originals of A moved', async () => {
+    const source = redis.source();
+    const originals = Array.from({ length: 40 }, (_, i) => sidekiqPayload({ className: i % 4 === 0 ? 'U' : 'A', queue: 'old', args: `[${i}]` }));
+    for (const p of originals) await source.lpush('queue:old', p);
+    await source.sadd('queues', 'old');
+    const arrivals = ['U', 'A'].map((c, i) => sidekiqPayload({ className: c, queue: 'old', args: `["arrived",${i}]` }));
+    const fetched: Buffer[] = [];
+    const provider = faultAt(connect(), 'rerouteQueueJobs-n', 1, (exec) =>
+      faultWith(null, exec, async () => {
+        await source.lpush('queue:old', ...arrivals);
+        for (let i = 0; i < 20; i++) fetched.push((await source.rpopBuffer('queue:old'))!);
+      }),
+    );
+
+    const executions = await runWorkflowLocally({ runId: 'append-pops', mode: 'reroute', routing: { kind: 'mapping', mapping: { A: 'new' } }, placement: 'append', pageSize: 7, pagesPerInvocation: 2 }, localTaskHandlers(provider), { retryIntervalMs: 0 });
+
+    expect(executions.map((e) => e.error)).toEqual([undefined]);
+    const summary = executions[0]!.output as RunSummary;
+    const totals = summary.totals as RerouteCounters;
+    const fetchedHex = fetched.map((b) => b.toString('hex'));
+    const rest = originals.filter((p) => !fetchedHex.includes(Buffer.from(p).toString('hex')));
+    expect(rest.length).toBe(20);
+    const unmapped = rest.filter((p) => p.includes('"class":"U"'));
+    const moved = rest.filter((p) => p.includes('"class":"A"'));
+    expect(await jobsIn(source)).toEqual([...[...unmapped, ...arrivals].map((p) => jobEntry('queue:old', p)), ...moved.map((p) => jobEntry('queue:new', withQueue(p, 'old', 'new')))].sort());
+    expect(totals).toMatchObject({ moved: moved.length, arrived: 2 });
+    expect(totals.uncountedAttempts).toBeUndefined();
+    const words = renderSummary(summary, 'redis://source', { width: 400 });
+    expect(words).toContain('2 job(s) arrived on retired queues during the run (queue:old 2)');
+    expect(words).toMatch(/^Done, but jobs were left behind: \d+ left in place · 2 arrived on retired queues during the run/m);
+  });
+});
