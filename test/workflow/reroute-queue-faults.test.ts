@@ -97,6 +97,13 @@ describe('a queue re-route whose page call failed or lost its reply, while a pro
           expect(words).not.toMatch(/^Complete/m);
         }
         expect((await source.smembers(`sidekiq-migrate:${runId}:moves`)).sort()).toEqual(['["A","old","new"]']);
+
+        // Its rollback puts back exactly what moved, byte for byte, and refuses nothing.
+        const back = await runWorkflowLocally({ runId: `${runId}-back`, mode: 'reroute', routing: { kind: 'rollback', of: runId }, placement, pageSize: 7 }, localTaskHandlers(connect()), { retryIntervalMs: 0 });
+        expect(back.map((e) => e.error)).toEqual([undefined]);
+        const backSummary = back[0]!.output as RunSummary;
+        expect(backSummary.totals as RerouteCounters).toMatchObject({ moved: inNew.length, unmapped: 0, vanished: 0 });
+        expect(await jobsIn(source)).toEqual([...inOld, ...inNew].map((p) => jobEntry('queue:old', p)).sort());
       });
     }
   }

@@ -80,6 +80,13 @@ describe('a schedule re-route whose page call failed or lost its reply, while th
       // The 10 polled before their move wait on `old`, which this run did not look at: never "Complete".
       expect(words).toMatch(/^Done, but jobs were left behind: \d+ in sets and queues this run did not look at/m);
       expect((await source.smembers(`sidekiq-migrate:${runId}:moves`)).sort()).toEqual(['["A","old","new"]']);
+
+      // Its rollback of the set puts every rewritten entry back as it was, byte for byte, with its score.
+      const back = await runWorkflowLocally({ runId: `${runId}-back`, mode: 'reroute', routing: { kind: 'rollback', of: runId }, pageSize: 7, sets: ['schedule'], queues: false }, localTaskHandlers(connect()), { retryIntervalMs: 0 });
+      expect(back.map((e) => e.error)).toEqual([undefined]);
+      expect((back[0]!.output as RunSummary).totals as RerouteCounters).toMatchObject({ moved: rewrittenInSet, unmapped: 0, vanished: 0, conflicts: 0 });
+      const restored = all.map(([p, s], i) => (placed[i]!.startsWith('schedule\t') ? jobEntry('schedule', p, s) : placed[i]!));
+      expect(await jobsIn(source)).toEqual(restored.sort());
     });
   }
 });
