@@ -1,33 +1,11 @@
-import type { Redis } from 'ioredis';
-import { LuaScript } from '../../core/redis/lua-script.js';
-import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
-import { aroundScriptPipelines } from './around-script-pipelines.js';
+import type { ConnectionProvider } from '../../core/workflow/connections.js';
+import { faultAt as faultAtScript, type Fault } from './fault-at-script.js';
 
-export type Fault = (exec: () => Promise<[Error | null, unknown][]>) => Promise<unknown>;
+export type { Fault };
 
-/** `provider` whose source client runs `fault` around the `nth` pipeline that runs `script` (counting only those that ran). */
+/** `provider` whose source client runs `fault` around the `nth` pipeline that runs `script` (fault-at-script.ts). */
 export function faultAt(provider: ConnectionProvider, script: string, nth: number, fault: Fault): ConnectionProvider & { faults: () => number } {
-  const sha = new LuaScript(script, { encodeCalls: true }).sha;
-  let runs = 0;
-  let faults = 0;
-  const wrap = (client: Redis): Redis =>
-    aroundScriptPipelines(client, sha, async (exec) => {
-      if (runs + 1 === nth && faults === 0) {
-        faults++;
-        return fault(exec);
-      }
-      const replies = await exec();
-      if (replies.every(([error]) => error === null)) runs++;
-      return replies;
-    });
-  return {
-    ...provider,
-    get: async (name: string): Promise<Connection> => {
-      const c = await provider.get(name);
-      return name === 'source' ? { ...c, redis: wrap(c.redis) } : c;
-    },
-    faults: () => faults,
-  };
+  return faultAtScript(provider, 'source', script, nth, fault);
 }
 
 export const lost = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
