@@ -7,6 +7,7 @@ import type { RedisUrl } from './redis-url.js';
 import { assertCommandsAllowed, type ConnectionUse } from './command-permissions.js';
 import { connectedSlaves, noteReplicas } from './replica-wait.js';
 import { infoOnceLoaded } from './info-once-loaded.js';
+import { settleStrandedCommands } from './stranded-commands.js';
 
 /** How long a command may wait for its reply by default (ConnectOptions.commandTimeoutMs). */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
@@ -78,6 +79,9 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
     // (retryable; a refused write changed nothing) and is not sent again here, the step's retry is.
     reconnectOnError: (error) => (/^READONLY\b/.test(error.message) ? 1 : false),
   });
+  // A command in flight when the connection drops fails with the rest once reconnecting fails,
+  // rather than at its timeout (an endpoint that accepts then resets never gets ready).
+  settleStrandedCommands(client);
   // ioredis reports why a connection failed (WRONGPASS, a bad certificate) on its 'error' event
   // and rejects connect() with a bare "Connection is closed": keep the reason to explain it.
   let reason: unknown;
