@@ -1,9 +1,10 @@
-import { parse } from 'yaml';
+import { parse, type ScalarTag, type Tags } from 'yaml';
 import { parsePlainJson } from '../config/parse-plain-json.js';
 import { readInputFile } from '../config/read-input-file.js';
 import { readStructuredFile } from '../config/read-structured-file.js';
 import { InvalidRoutingRuleError } from './invalid-routing-rule-error.js';
-import { rubyInspect } from './ruby-value.js';
+import { PsychFailure, psychPlainScalar, RubyFloat, RubySymbol } from './psych-scalar.js';
+import { inspectFloat, rubyInspect } from './ruby-value.js';
 
 export interface LoadedRoutingRules {
   /** The rules as configured (before GitLab's default substitution); null when not configured. */
@@ -43,10 +44,12 @@ const ELEMENTS = ['query', 'queue', 'store'] as const;
 
 /**
  * GitLab reads gitlab.yml with Psych, a YAML 1.1 parser; we read YAML 1.2. A plain scalar the two
- * read differently (`no`, `off` → false, `on`, `yes` → true, `1_000` → 1000, `017` → 15, `0o17`
- * a string) would route otherwise than GitLab without a word (a queue named "no" where GitLab
- * uses the generated name): such a rule element is refused, naming both readings. JSON quotes
- * every string, so a JSON file has nothing to compare.
+ * read differently (`no`, `off` → false, `on`, `yes` → true, `1_000` or `1,000` → 1000, `017` → 15,
+ * `1e3` the String "1e3", `1.0e+3` the Float 1000.0, `:sym` the Symbol :sym; `0o17` a string)
+ * would route otherwise than GitLab without a word (a queue named "no" where GitLab uses the
+ * generated name): such a rule element is refused, naming both readings. GitLab's reading is
+ * Psych's own (psych-scalar.ts), not the yaml package's 1.1 schema, which reads `1e3` as 1000 and
+ * `:sym` as text. JSON quotes every string, so a JSON file has nothing to compare.
  */
 function refuseYamlVersionDifferences(path: string, environment: string, loaded: LoadedRoutingRules): void {
   if (!Array.isArray(loaded.rules)) return;
@@ -54,7 +57,7 @@ function refuseYamlVersionDifferences(path: string, environment: string, loaded:
   if (parsePlainJson(text) !== undefined) return;
   let yaml11: unknown;
   try {
-    yaml11 = rulesIn(parse(text, { version: '1.1', merge: true, prettyErrors: false }), path, environment).rules;
+    yaml11 = rulesIn(parse(text, { version: '1.1', merge: true, prettyErrors: false, customTags: psychPlainFirst }), path, environment).rules;
   } catch {
     return; // what YAML 1.1 cannot read, GitLab cannot either; the 1.2 reading is checked as it is
   }
@@ -64,12 +67,13 @@ function refuseYamlVersionDifferences(path: string, environment: string, loaded:
     if (!Array.isArray(rule) || !Array.isArray(other)) return;
     rule.forEach((value, j) => {
       const as11: unknown = other[j];
-      // Psych, unlike YAML 1.1's spec (and the yaml package's 1.1 schema), reads y, Y, n, N as strings.
-      if (sameValue(value, as11) || (typeof value === 'string' && /^[yYnN]$/.test(value))) return;
+      if (sameValue(value, as11)) return;
       const element = ELEMENTS[j] ?? `element ${j + 1}`;
-      // Psych's base-60 numbers are not the yaml package's (12:30 is 45000 in Ruby 3.1, 750 there): no figure.
-      const gitlabReads = typeof value === 'string' && value.includes(':') && typeof as11 === 'number' ? 'a number (base 60)' : readAs(as11);
-      const quote = typeof value === 'string' ? `quote it (${JSON.stringify(value)})` : 'quote it';
+      // Psych's base-60 figures have changed between versions (12:30 is 45000 in Ruby 3.1's): no figure.
+      const base60 = typeof value === 'string' && value.includes(':') && (typeof as11 === 'number' || as11 instanceof RubyFloat);
+      const gitlabReads = base60 ? 'a number (base 60)' : readAs(as11);
+      const written = typeof value === 'string' ? value : typeof as11 === 'string' ? as11 : as11 instanceof RubyFloat ? as11.source : undefined;
+      const quote = written === undefined ? 'quote it' : `quote it (${JSON.stringify(written)})`;
       const error = new InvalidRoutingRuleError(
         `Routing rule \`${rubyInspect(rule)}\` is invalid: its ${element} reads as ${readAs(value)} in YAML 1.2 but as ${gitlabReads} in GitLab's YAML 1.1: ` +
           (element === 'queue' ? `${quote} for a queue of that name, or write null for the worker's generated queue name` : `${quote} as you mean it`),
@@ -80,7 +84,21 @@ function refuseYamlVersionDifferences(path: string, environment: string, loaded:
   });
 }
 
+/** Plain scalars read as Psych reads them (before the merge key `<<`, which it leaves to the next tag). */
+const PSYCH_PLAIN: ScalarTag = {
+  tag: 'tag:sidekiq-migrate,2026:psych-plain',
+  default: true,
+  test: /^(?!<<$)/,
+  resolve: (text: string) => psychPlainScalar(text),
+};
+
+const psychPlainFirst = (tags: Tags): Tags => [PSYCH_PLAIN, ...tags];
+
 function sameValue(a: unknown, b: unknown): boolean {
+  // A Float is the same only where our number is no integer either: an integral one would be the
+  // queue "1000" here and "1000.0" in GitLab; a fractional one the router refuses in both readings.
+  if (b instanceof RubyFloat) return typeof a === 'number' && !Number.isInteger(a) && (a === b.value || (Number.isNaN(a) && Number.isNaN(b.value)));
+  if (b instanceof PsychFailure || b instanceof RubySymbol) return false;
   if (typeof a !== typeof b) return false;
   if (a === b || (Number.isNaN(a) && Number.isNaN(b))) return true;
   // A list or mapping where a scalar belongs: equal when every value in it is (the router refuses it anyway).
@@ -89,6 +107,11 @@ function sameValue(a: unknown, b: unknown): boolean {
 
 function readAs(value: unknown): string {
   if (value instanceof Date) return `the date ${value.toISOString()}`;
+  if (value instanceof RubyFloat) return inspectFloat(value.value);
+  if (value instanceof PsychFailure) return `an error (${value.message}), on which GitLab does not start`;
+  // libyaml takes a ':' inside [ ] for a mapping's: there, GitLab does not start at all.
+  if (value instanceof RubySymbol) return `the Symbol :${value.name} (inside [ ], a syntax error)`;
+  if (typeof value === 'bigint') return String(value);
   return typeof value === 'string' ? JSON.stringify(value) : rubyInspect(value);
 }
 

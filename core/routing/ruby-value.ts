@@ -44,7 +44,8 @@ export function rubyInspect(value: unknown): string {
   return String(value);
 }
 
-function inspectFloat(n: number): string {
+/** Ruby's Float#inspect for the floats a rule can hold: 1000.0, 0.5, Infinity. */
+export function inspectFloat(n: number): string {
   if (!Number.isFinite(n)) return Number.isNaN(n) ? 'NaN' : n > 0 ? 'Infinity' : '-Infinity';
   const s = String(n);
   return /[.e]/.test(s) ? s : `${s}.0`;

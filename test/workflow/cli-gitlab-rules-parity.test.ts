@@ -136,6 +136,63 @@ describe('a rule value YAML 1.1 reads otherwise than YAML 1.2', () => {
     expect(await keyValueSnapshot(client)).toEqual(before);
   });
 
+  // The yaml package's YAML 1.1 schema is not Psych: Psych reads a float only with a "." and a
+  // signed exponent (`1e3` is the String "1e3", `1.0e+3` the Float 1000.0, whose queue name is
+  // "1000.0"), an integer with commas (`1,000` is 1000), and a plain `:sym` as the Symbol :sym
+  // (inside [ ] not at all). Both our readings agreed on 1000, ":sym"…, and the jobs went to
+  // queues GitLab never pushes to, without a word.
+  // In a block list, as `1,000` must be written (in [ ] its comma splits it in two for both parsers).
+  const block = (value: string) => `- "urgency=high"\n        - ${value}`;
+  it.each([
+    ['1e3', '["urgency=high", 1e3]', '"1e3"', '1000', 'quote it ("1e3") for a queue of that name'],
+    ['1,000', block('1,000'), '1000', '"1,000"', 'quote it ("1,000") for a queue of that name'],
+    ['1.0e+3', '["urgency=high", 1.0e+3]', '1000.0', '1000', 'quote it ("1.0e+3") for a queue of that name'],
+    [':sym', block(':sym'), 'the Symbol :sym (inside [ ], a syntax error)', '":sym"', 'quote it (":sym") for a queue of that name'],
+    [':sym in [ ]', '["urgency=high", :sym]', 'the Symbol :sym (inside [ ], a syntax error)', '":sym"', 'quote it (":sym") for a queue of that name'],
+  ])('a plain %s as a queue, read otherwise by GitLab\'s Psych, is refused naming both readings; nothing touched', async (value, rule, psych, yaml12, advice) => {
+    const rules = file(`psych-${value.replace(/\W/g, '_')}.yml`, `production:\n  sidekiq:\n    routing_rules:\n      - ${rule}\n      - ["*", "default"]\n`);
+    const { client } = await seedTwoJobs();
+    const before = await keyValueSnapshot(client);
+
+    const result = await runCli('run', '--redis', redis.url(), '--catalog', CE_CATALOG, '--rules', rules);
+
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(
+      `its queue reads as ${yaml12} in YAML 1.2 but as ${psych} in GitLab's YAML 1.1: ${advice}, or write null for the worker's generated queue name`,
+    );
+    expect(result.stderr).toContain(`(in routing rule 1 of ${rules} production.sidekiq.routing_rules)`);
+    expect(result.code).toBe(2);
+    expect(await keyValueSnapshot(client)).toEqual(before);
+  });
+
+  it('a plain :sym query in a block list (a Symbol to Psych, on which GitLab\'s matcher fails) is refused, naming where; nothing touched', async () => {
+    const rules = file('psych-sym-query.yml', '- - :sym\n  - default\n');
+    const { client } = await seedTwoJobs();
+    const before = await keyValueSnapshot(client);
+
+    const result = await runCli('run', '--redis', redis.url(), '--catalog', CE_CATALOG, '--rules', rules);
+
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('its query reads as ":sym" in YAML 1.2 but as the Symbol :sym (inside [ ], a syntax error) in GitLab\'s YAML 1.1: quote it (":sym") as you mean it');
+    expect(result.stderr).toContain(`(in routing rule 1 of ${rules})`);
+    expect(result.code).toBe(2);
+    expect(await keyValueSnapshot(client)).toEqual(before);
+  });
+
+  it('a plain 1__0, a String to Psych as to YAML 1.2 (not a number as the YAML 1.1 spec has it), is the queue "1__0", as in GitLab', async () => {
+    const rules = file('psych-1__0.yml', '- ["worker_name=PostReceive", 1__0]\n- ["*", "default"]\n');
+    const { client, post, admin } = await seedTwoJobs();
+
+    const result = await runCli('run', '--redis', redis.url(), '--catalog', CE_CATALOG, '--rules', rules);
+
+    expect(result.stderr).not.toContain('Routing rule');
+    expect(result.code).toBe(0);
+    await expectExactJobs(client, '', [
+      jobEntry('queue:1__0', withQueue(post, 'post_receive', '1__0')),
+      jobEntry('queue:default', withQueue(admin, 'cronjob:admin_email', 'default')),
+    ]);
+  });
+
   it('quoted, the same names are queue names in both, and route as in GitLab', async () => {
     const rules = file('yaml11-quoted.yml', '- ["worker_name=PostReceive", "no"]\n- ["*", \'on\']\n');
     const { client, post, admin } = await seedTwoJobs();
