@@ -35,7 +35,13 @@ export function renderDrainReport(report: DrainReport): string {
   const entries = dormantEntries(report);
   const dormant = v.state === 'drained' ? entries.dead + entries.interrupted : 0;
   const kept = dormant > 0 ? `; ${dormant} dead or interrupted entries that never run by themselves (below)` : '';
-  const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${report.fetchedListsCutShort ? 'at least ' : ''}${report.remaining} job(s) left${dormant > 0 ? ' to run' : ''}${scope}${rate}${eta}${kept}`];
+  // Scoped to retired queues, the count is theirs (and every job in flight or quarantined): said in
+  // the line itself, which alerts and greps read alone, so that "0 job(s) left" is not read as an empty Redis.
+  const held = report.inflight.some((l) => l.size > 0) || (report.quarantine ?? []).some((l) => l.size > 0);
+  const only = report.retiredQueues
+    ? ` of the ${report.retiredQueues.length} retired queue(s) only (jobs of other queues are not counted${held ? ', save those in flight or quarantined' : ''})`
+    : '';
+  const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${report.fetchedListsCutShort ? 'at least ' : ''}${report.remaining} job(s) left${dormant > 0 ? ' to run' : ''}${only}${scope}${rate}${eta}${kept}`];
   for (const reason of v.reasons) lines.push(`  - ${displayText(reason)}`);
   if (report.maxmemoryPolicy !== undefined) {
     lines.push(`maxmemory-policy: ${report.maxmemoryPolicy ?? 'not reported'}`);

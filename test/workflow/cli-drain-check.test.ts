@@ -229,7 +229,7 @@ describe('sidekiq-migrate drain-check', () => {
     const { code, stdout } = await cli('--retired-queues', 'old');
 
     expect(code).toBe(3);
-    expect(stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: DRAINED — 0 job\(s\) left\n {2}- 1 job\(s\) outside the retired queues will never run as things stand \(queues nobody listens to: unlistened\): give their queues a listener\n/);
+    expect(stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: DRAINED — 0 job\(s\) left of the 1 retired queue\(s\) only \(jobs of other queues are not counted\)\n {2}- 1 job\(s\) outside the retired queues will never run as things stand \(queues nobody listens to: unlistened\): give their queues a listener\n/);
   });
 
   it('scoped to retired queues, not drained: its count of jobs nobody runs says it is the whole Redis\'s, and entries already due are not said to come due later', async () => {
@@ -242,7 +242,7 @@ describe('sidekiq-migrate drain-check', () => {
     const { code, stdout } = await cli('--retired-queues', 'old');
 
     expect(code).toBe(3);
-    expect(stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: STUCK — 3 job\(s\) left\n/);
+    expect(stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: STUCK — 3 job\(s\) left of the 1 retired queue\(s\) only \(jobs of other queues are not counted\)\n/);
     expect(stdout).toContain('\n  - Of the whole Redis, not only the retired queues, 6 job(s) will never run as things stand (queues nobody listens to: old, unlistened)\n');
     expect(stdout).toContain('\n  - 1 scheduled or retrying job(s) name retired queues, all due now: a live Sidekiq process\'s poller pushes them to those queues; the migration rewrites them (run it again)\n');
     expect(stdout).not.toContain('come due later');

@@ -73,8 +73,8 @@ export function rollbackScenario(redis: () => Redis, url: () => string): Runbook
       },
       'rollback-deployed': { covers: 'not run: needs the deployed stack (`start --rollback` is tested in test/unit/cli/deployed-commands.test.ts)' },
       verify: {
-        covers: "the wrongly added queues (default, urgent) are drained: DRAINED, exit 0; the dead job put back on its own queue is no concern of this scope (no 'transfer them or accept losing them')",
-        shows: ['DRAINED — 0 job(s) left\n', /^dead +1 total, .*, 0 for retired queues$/m],
+        covers: "the wrongly added queues (default, urgent) are drained: DRAINED, exit 0, its line saying the count is theirs only; the dead job put back on its own queue is no concern of this scope (no 'transfer them or accept losing them')",
+        shows: ['DRAINED — 0 job(s) left of the 2 retired queue(s) only (jobs of other queues are not counted)\n', /^dead +1 total, .*, 0 for retired queues$/m],
         doesNotShow: ['STUCK', 'transfer them', 'dead or interrupted entries'],
       },
     },
