@@ -20,20 +20,38 @@ const REDIS_URL = 'a Redis URL: redis://[user:password@]host[:port][/db] or redi
  * Checked by the parser the connection uses. Its messages show the URL redacted up to the first
  * "@"; the whole credentials are hidden here, in case the password holds an unencoded "@".
  */
+function redisUrlProblem(url: string): string | undefined {
+  try {
+    parseRedisUrl(url, 'url');
+    return undefined;
+  } catch (error) {
+    return (error as Error).message.replace(/^url:? /, '').split(redactRedisUrl(url)).join(redactUserinfo(url));
+  }
+}
+
 const redisUrl = z
   .string({ error: REDIS_URL })
   .min(1, REDIS_URL)
   .superRefine((url, ctx) => {
-    try {
-      parseRedisUrl(url, 'url');
-    } catch (error) {
-      const message = (error as Error).message.replace(/^url:? /, '').split(redactRedisUrl(url)).join(redactUserinfo(url));
-      ctx.addIssue({ code: 'custom', message });
-    }
+    if (url === '') return; // said by min(1) alone
+    const problem = redisUrlProblem(url);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
   });
 
-/** `from`/`to`: a URL, or a store name of `redisYml` (main, queues_shard_…), resolved by the command. */
-const endpoint = z.union([z.string().regex(STORE_NAME), redisUrl], { error: `${REDIS_URL}, or a store name of redisYml` });
+/**
+ * `from`/`to`: a URL, or a store name of `redisYml` (main, queues_shard_…), resolved by the command.
+ * Neither, what is wrong with it as a URL is said (a union said only what both forms expect, and
+ * `from: http://…` read as a typo hunt); a store name cannot hold ":" or "/", so that is the likely one.
+ */
+const ENDPOINT = `${REDIS_URL}, or a store name of redisYml`;
+const endpoint = z
+  .string({ error: ENDPOINT })
+  .min(1, `${ENDPOINT}, not empty`)
+  .superRefine((value, ctx) => {
+    if (value === '' || STORE_NAME.test(value)) return; // empty: said by min(1) alone
+    const problem = redisUrlProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `${problem}; nor is it a store name of redisYml (a letter, then letters, digits, _ or -)` });
+  });
 
 const path = (what: string) => z.string({ error: `${what}: a file path` }).min(1, `${what}: a file path, not empty`);
 

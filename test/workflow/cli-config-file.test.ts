@@ -131,4 +131,24 @@ describe('sidekiq-migrate with a configuration file', () => {
       await server.client().config('SET', 'requirepass', '');
     }
   });
+
+  // `from` and `to` take a URL or a store name: a URL of the wrong scheme was answered with what is
+  // expected only ("a Redis URL: …, or a store name of redisYml"), not what was wrong with it, as
+  // `redis:` says; an operator read that as "my URL is not a URL" and looked for a typo.
+  it('from: an http:// URL exits 2 saying the scheme is wrong and which it must be, with every other problem, never the password; nothing touched', async () => {
+    await seed();
+    const { path } = configFile('from: "http://admin:Pa55-w0rd@old.example:6379"\nto: ""\npageSize: lots\n');
+
+    const { code, stdout, stderr } = await cli('--config', path, 'move', '--dry-run');
+
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(`${path}: from: http://admin:***@old.example:6379: the scheme must be redis:// or rediss:// (TLS), not http://; nor is it a store name of redisYml (a letter, then letters, digits, _ or -)\n`);
+    expect(stderr).toContain(`${path}: pageSize: the page size must be a number\n`);
+    // An empty one is said once, as empty (it was said twice, the second time as "not a URL:  (…)").
+    expect(stderr).toContain(`${path}: to: a Redis URL: redis://[user:password@]host[:port][/db] or rediss://… (TLS), or a store name of redisYml, not empty\n`);
+    expect(stderr.match(/: to: /g)).toHaveLength(1);
+    expect(stderr).not.toContain('Pa55-w0rd');
+    expect(await server.client().llen('queue:old')).toBe(5);
+  });
 });

@@ -143,7 +143,7 @@ describe('move with a selection from the configuration file', () => {
     expect(code).toBe(2);
     expect(stderr).toContain('store: a store name, e.g. queues_shard_catchall_b, or main');
     expect(stderr).toContain('classes: at least one class');
-    expect(stderr).toMatch(/from: .*or a store name of redisYml/);
+    expect(stderr).toMatch(/from: not a URL: not a url \(expected redis:\/\/.*\); nor is it a store name of redisYml \(a letter, then letters, digits, _ or -\)\n/);
 
     await seed();
     const config = file('store.config.yaml', `store: queues_shard_catchall_b\nrouting:\n  catalog: ${CE_CATALOG}\n  rules: ${rules}\n`);
