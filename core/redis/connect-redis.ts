@@ -266,6 +266,11 @@ function describeConnectError(error: unknown, url: RedisUrl, role: string, serve
     return new InputError(`${role} ${url.redacted}: authentication failed (${message.replace(/^ReplyError: /, '')})`, { cause: error });
   }
   const code = (error as { code?: string })?.code ?? '';
+  // A plain Redis answers the handshake's bytes ("-ERR unknown command" once they hold a line
+  // break): OpenSSL's own words for that, a line of hex and a source path, say nothing of TLS.
+  if (url.tls && /WRONG_VERSION_NUMBER/.test(code)) {
+    return new RedisUnavailableError(`Cannot connect to ${role} ${url.redacted}: its answer to the TLS handshake is not TLS (${code})${tlsMismatchHint(url, 'wrong version number')}`, { cause: error });
+  }
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
     return new InputError(`${role} ${url.redacted}: the server's TLS certificate was rejected (${message}); give the CA that signed it, or check the host name`, { cause: error });
   }
@@ -283,11 +288,17 @@ function describeConnectError(error: unknown, url: RedisUrl, role: string, serve
 }
 
 /**
- * The scheme may not match the port: a Redis that speaks TLS only resets a plain connection, and
- * one without TLS never answers a TLS handshake (the connection times out). Said as a question:
- * an unreachable host gives the same errors.
+ * The scheme may not match the port: a Redis that speaks TLS only resets a plain connection (a TLS
+ * proxy or load balancer in front of it closes it: "Connection is closed."), and one without TLS
+ * never answers a TLS handshake (the connection times out), or answers it in RESP, or hangs up
+ * (ECONNRESET, EPIPE, "disconnected before secure TLS connection"). Said as a question: an
+ * unreachable host gives the same errors.
  */
 function tlsMismatchHint(url: RedisUrl, message: string): string {
-  if (url.tls) return /ETIMEDOUT|wrong version number|EPROTO/i.test(message) ? ' (rediss:// speaks TLS: does this port? A Redis without TLS does not answer it; use redis:// there)' : '';
-  return /ECONNRESET|EPIPE/.test(message) ? ' (a Redis that accepts TLS only closes plain connections: is it one? Use rediss:// there)' : '';
+  if (url.tls) {
+    return /ETIMEDOUT|wrong version number|EPROTO|ECONNRESET|EPIPE|before secure TLS connection/i.test(message)
+      ? ' (rediss:// speaks TLS: does this port? A Redis without TLS does not answer it; use redis:// there)'
+      : '';
+  }
+  return /ECONNRESET|EPIPE|^Connection is closed/.test(message) ? ' (a Redis that accepts TLS only closes plain connections: is it one? Use rediss:// there)' : '';
 }
