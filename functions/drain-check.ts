@@ -7,6 +7,9 @@ import type { DrainReport } from '../core/drain/drain-report.js';
 import { jobsNobodyWillRun } from '../core/drain/judge-drain.js';
 import { recallCheck, rememberCheck, rememberedCheckKey } from '../core/drain/remembered-check.js';
 import { checkSidekiqPrefixLook } from '../core/redis/sidekiq-prefixes.js';
+import { lookAtMoveTarget } from '../core/drain/move-target.js';
+import type { Connection } from '../core/workflow/connections.js';
+import { InputError } from '../core/errors/input-error.js';
 import { envVariable } from './support/connection-env.js';
 import { connections } from './support/container.js';
 import { addCountMetrics, createHandler } from './support/create-handler.js';
@@ -32,13 +35,21 @@ const inputSchema = z.strictObject({
    * progress" and arrivals. False keeps the check strictly read-only.
    */
   remember: z.boolean().default(true),
+  /**
+   * A move out of the checked connection (its run id): the check also looks at whether its target
+   * (`target`, default the deployment's "target" connection) still carries the id the move found
+   * there, and says so when it lost what was moved (move-target.ts): `stuck` then, never "drained".
+   */
+  runId: z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'use 1–80 letters, digits, "_", "." or "-"').optional(),
+  target: z.string().min(1).optional(),
 });
 
 /**
  * "Drain check", run on a schedule after a cut-over, or on demand (`sidekiq-migrate drain-check
  * --deployed`). Input: `{connection?, previous?, retiredQueues?, remember?}`. Output: the
  * DrainReport. Reads only, but for the one small key it remembers itself under (see `remember`).
- * Metrics: QueueDepth, OrphanedJobs, RemainingJobs, InflightJobs, QuarantinedJobs, RetiredQueueArrivals, UnrunJobs, DrainState.
+ * Metrics: QueueDepth, OrphanedJobs, RemainingJobs, InflightJobs, QuarantinedJobs, RetiredQueueArrivals, UnrunJobs, DrainState
+ * (a move's target that lost what it moved makes it stuck: the `…-drain-stuck` alarm, never `…-drained`).
  */
 export const handler = createHandler(
   {
@@ -64,7 +75,10 @@ export const handler = createHandler(
       const dataLook = await checkSidekiqPrefixLook(redis, keys, { name, option: `the connection's prefix ${envVariable(input.connection, 'PREFIX')}` }, { until: dataLookUntil });
       const rememberedKey = rememberedCheckKey(keys.prefix, input.retiredQueues);
       const previous = input.previous ?? (input.remember ? await recallCheck(redis, rememberedKey) : undefined);
+      // The move's target: a connection this function was not given is bad input, named.
+      const moveTarget = input.runId === undefined ? undefined : await lookAtMoveTarget({ redis, keys, name }, await moveTargetConnection(input.target), input.runId);
       const report = await drainCheck(redis, keys, {
+        ...(moveTarget ? { moveTarget } : {}),
         ...(previous ? { previous: previous as unknown as DrainReport } : {}),
         ...(input.retiredQueues ? { retiredQueues: input.retiredQueues } : {}),
         readSetsUntil,
@@ -84,12 +98,23 @@ export const handler = createHandler(
       if (input.remember) await rememberCheck(redis, rememberedKey, report);
       addCountMetrics(values);
       metrics.addMetric(MetricNames.DrainState, MetricUnit.NoUnit, DrainStateValues[report.verdict.state]);
-      logger.info(`${name} is ${report.verdict.state}`, { connection: input.connection, redis: name, ...values, state: report.verdict.state, readyNow: report.readyNow, reasons: report.verdict.reasons, ...(report.keyspaceLookCutShort ? { keyspaceLookCutShort: report.keyspaceLookCutShort } : {}), comparedWith: input.previous ? 'input' : previous ? 'remembered' : 'none' });
+      logger.info(`${name} is ${report.verdict.state}`, { connection: input.connection, redis: name, ...values, state: report.verdict.state, readyNow: report.readyNow, reasons: report.verdict.reasons, ...(report.keyspaceLookCutShort ? { keyspaceLookCutShort: report.keyspaceLookCutShort } : {}), comparedWith: input.previous ? 'input' : previous ? 'remembered' : 'none', ...(report.moveTarget ? { moveTarget: report.moveTarget } : {}) });
       return report;
     },
   },
   connections,
 );
+
+/**
+ * The move's target connection: the deployment gives this function its "target" too when its
+ * schedule checks the source after a move (drainCheck.runId). Not given it: bad input, named.
+ */
+async function moveTargetConnection(name = 'target'): Promise<Connection> {
+  if (!connections.names.includes(name)) {
+    throw new InputError(`input.runId: this drain check has no connection "${name}" to look at the move's target on (it has ${connections.names.join(', ')}): deploy with drainCheck.runId (the deployment then gives it the target connection), or name one with input.target.`);
+  }
+  return connections.get(name);
+}
 
 /**
  * The deployment gives this function only the connection its schedule checks (drainCheck.connection,

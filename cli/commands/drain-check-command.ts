@@ -5,6 +5,7 @@ import { readInputFile } from '../../core/config/read-input-file.js';
 import { validateConfig } from '../../core/config/validate-config.js';
 import { drainCheckBudget } from '../../core/drain/check-budget.js';
 import { drainCheck } from '../../core/drain/drain-check.js';
+import { lookAtMoveTarget } from '../../core/drain/move-target.js';
 import { DRAIN_CHECK_FUNCTION_TIMEOUT_SECONDS } from '../../infra/constructs/function-timeouts.js';
 import type { DrainReport } from '../../core/drain/drain-report.js';
 import { abandonedForGood, cronPushingToRetiredQueues, jobsNobodyWillRun, unrunElsewhere } from '../../core/drain/judge-drain.js';
@@ -29,12 +30,17 @@ import { endpointUrls } from '../workflow/selection-input.js';
 /** Exit code when jobs exist that nobody will run: lets a pipeline stop on it. */
 export const ORPHANS_EXIT_CODE = 3;
 
+/** Exit code when the target of the move the check was given lost what it moved: the move failed. */
+export const TARGET_LOST_EXIT_CODE = 1;
+
 /**
- * 3 when jobs exist that nobody will run as things stand: orphans, jobs in quarantine lists, jobs
+ * 1 when the check was given a move (--run-id, --to) whose target lost what it moved (said first); 3 when jobs exist that nobody will run as things stand: orphans, jobs in quarantine lists, jobs
  * in flight from interrupted transfers, jobs under another prefix where no Sidekiq process runs; 1 when set entries were estimated rather than counted, or a
  * look over the keyspace was cut short, or the look for private lists stopped at its limit (no verdict to go on); 0 otherwise.
  */
 export function drainExitCode(report: DrainReport): number {
+  // The move's target lost what it moved (move-target.ts): failed, whatever is left here.
+  if (report.moveTarget?.lost) return TARGET_LOST_EXIT_CODE;
   if (jobsNobodyWillRun(report) > 0 || report.inflight.length > 0 || abandonedForGood(report).length > 0 || cronPushingToRetiredQueues(report).length > 0 || unrunElsewhere(report).length > 0) {
     return ORPHANS_EXIT_CODE;
   }
@@ -54,6 +60,11 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
     .option('--previous <file>', 'the JSON report of the previous check (for rate, ETA and arrivals)')
     .option('--save <file>', 'write this check as JSON, to pass as --previous next time')
     .option('--retired-queues <list>', 'queues that should receive nothing any more (routing change): arrivals are reported')
+    .option('--run-id <id>', 'a move out of this Redis (its run id, as its summary printed it): also look at its target (--to; with --deployed, the deployment\'s), and say when it lost what the move wrote there (exit code 1, never DRAINED)')
+    .option('--to <url>', 'with --run-id: the Redis that move wrote to (or its store name, with --redis-yml)')
+    .option('--to-namespace <prefix>', 'with --to: its key prefix (default: the same as --namespace)')
+    .option('--to-password <password>', 'with --to: its password (default: --password); better: $SIDEKIQ_MIGRATE_TO_PASSWORD')
+    .option('--to-tls-ca <file>', 'with --to: CA certificate(s) to trust for it only (added to --tls-ca)')
     .option('--tls-ca <file>', "CA certificate(s) to trust for rediss:// (PEM), besides Node's default CAs")
     .option('--password <password>', 'the Redis password, apart from the URL; better: $SIDEKIQ_MIGRATE_PASSWORD')
     .option('--time-limit <seconds>', `seconds the check may take before its looks over the keyspace stop, saying what they did not reach (default ${DRAIN_CHECK_FUNCTION_TIMEOUT_SECONDS}, as the deployed check; more to look at a large Redis in full)`)
@@ -73,14 +84,15 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
     .option('--redis-yml <file>', "GitLab's config/redis.yml: --redis may then be a store name (main, queues_shard_…)")
     .action(async (raw: Record<string, unknown>, command: Command) => {
       // The environment and the file complete only the settings of the kind of check asked for.
-      const ignore = raw['deployed'] ? ['redis', 'namespace', 'tlsCa', 'password', 'timeLimit'] : ['stack', 'region'];
+      const ignore = raw['deployed'] ? ['redis', 'namespace', 'tlsCa', 'password', 'timeLimit', 'to', 'toNamespace', 'toPassword', 'toTlsCa'] : ['stack', 'region'];
       const options = validateConfig(drainCheckOptionsSchema, optionsWithConfig(command, raw, process.env, { ignore }));
       // Files are read and names resolved before anything connects.
       const redis = options.redis === undefined ? undefined : endpointUrls(options.redisYml, options.environment, { redis: { value: options.redis, option: '--redis' } }).redis;
+      const to = options.to === undefined ? undefined : endpointUrls(options.redisYml, options.environment, { to: { value: options.to, option: '--to' } }).to;
       if (options.save) checkOutputFile(options.save, 'drain report');
       const selection = hasSelection(options) ? resolveClassSelection({ ...options, rename: [] }) : undefined;
       if (selection && !options.json) for (const w of selection.warnings) ctx.io.err(`warning: ${w}\n`);
-      const checked = options.deployed ? { report: await deployedCheck(options) } : await localCheck({ ...options, redis }, ctx.now().getTime(), ctx.io.err, selection);
+      const checked = options.deployed ? { report: await deployedCheck(options) } : await localCheck({ ...options, redis, to }, ctx.now().getTime(), ctx.io.err, selection);
       const { report, selected } = checked as { report: DrainReport; selected?: { selection: SelectionDrain; view: string } };
       if (options.json) ctx.io.out(`${JSON.stringify(selected ? { ...report, selection: selected.selection } : report)}\n`);
       else ctx.io.out(renderDrainReport(report) + (selected ? `\n${selected.view}` : ''));
@@ -106,9 +118,13 @@ export const SELECTION_LEFT_EXIT_CODE = 1;
 async function localCheck(options: DrainCheckOptions, started: number, warn: (text: string) => void, selection?: ClassSelection): Promise<{ report: DrainReport; selected?: { selection: SelectionDrain; view: string } }> {
   const previous = options.previous ? readPrevious(options.previous) : undefined;
   const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'read', warn);
-  const connections = new UrlConnections({ Redis: { url: options.redis!, prefix: options.namespace, connect } });
+  const connections = new UrlConnections({
+    Redis: { url: options.redis!, prefix: options.namespace, connect },
+    ...(options.to !== undefined ? { Target: { url: options.to, prefix: options.toNamespace ?? options.namespace, connect: connectOptions({ password: options.toPassword ?? options.password, caFiles: [options.tlsCa, options.toTlsCa] }, 'read', warn) } } : {}),
+  });
   try {
-    const { redis, keys, name } = await connections.get('Redis');
+    const source = await connections.get('Redis');
+    const { redis, keys, name } = source;
     // "DRAINED" under a wrong prefix would send an operator on: refused when Sidekiq data is elsewhere.
     // Bounded as the deployed check is, by its function's timeout (check-budget.ts): local behaves like AWS.
     const seconds = options.timeLimit ?? DRAIN_CHECK_FUNCTION_TIMEOUT_SECONDS;
@@ -116,7 +132,9 @@ async function localCheck(options: DrainCheckOptions, started: number, warn: (te
     const moreTime = `To look at all of it, give the check more time: --time-limit SECONDS (this check had ${seconds} s${options.timeLimit === undefined ? ", the deployed check's bound" : ''}).`;
     const dataLook = await checkSidekiqPrefixLook(redis, keys, { name, option: '--namespace' }, { until: dataLookUntil });
     if (previous && options.previous) checkSameScope(options.previous, previous, { redis: name, prefix: keys.prefix, retiredQueues: options.retiredQueues });
-    const report = await drainCheck(redis, keys, { previous, retiredQueues: options.retiredQueues, name, readSetsUntil, lookUntil, moreTime, ...(dataLook.cutShort ? { sidekiqDataLookCutShort: dataLook.cutShort } : {}) });
+    // The move's target, before the check's looks: a run id this Redis has no record of is bad input.
+    const moveTarget = options.runId !== undefined && options.to !== undefined ? await lookAtMoveTarget(source, await connections.get('Target'), options.runId) : undefined;
+    const report = await drainCheck(redis, keys, { ...(moveTarget ? { moveTarget } : {}), previous, retiredQueues: options.retiredQueues, name, readSetsUntil, lookUntil, moreTime, ...(dataLook.cutShort ? { sidekiqDataLookCutShort: dataLook.cutShort } : {}) });
     if (!selection) return { report };
     // Jobs of the selection that workers took here come back here if their worker dies: counted
     // too; so are those in quarantine lists, which no move carries.
@@ -141,6 +159,7 @@ function deployedCheck(options: DrainCheckOptions): Promise<DrainReport> {
     ...(options.region ? { region: options.region } : {}),
     ...(options.connection ? { connection: options.connection } : {}),
     ...(options.retiredQueues ? { retiredQueues: options.retiredQueues } : {}),
+    ...(options.runId ? { runId: options.runId } : {}),
   });
 }
 

@@ -16,6 +16,8 @@ export interface DeployedDrainCheck {
   /** The deployment's connection to check (the function knows only the one it was deployed for). */
   readonly connection?: string;
   readonly retiredQueues?: readonly string[];
+  /** A move out of the checked Redis: the function also looks at the deployment's target (functions/drain-check.ts). */
+  readonly runId?: string;
 }
 
 /**
@@ -29,7 +31,7 @@ export async function invokeDrainCheck(request: DeployedDrainCheck): Promise<Dra
   // Loaded here: the commands that never call AWS start without the SDK.
   const { InvokeCommand, LambdaClient } = sdkExports(await import('@aws-sdk/client-lambda'));
   const lambda = new LambdaClient(request.region ? { region: request.region } : {});
-  const payload = { ...(request.connection ? { connection: request.connection } : {}), ...(request.retiredQueues?.length ? { retiredQueues: [...request.retiredQueues] } : {}) };
+  const payload = { ...(request.connection ? { connection: request.connection } : {}), ...(request.retiredQueues?.length ? { retiredQueues: [...request.retiredQueues] } : {}), ...(request.runId ? { runId: request.runId } : {}) };
   try {
     let out;
     try {

@@ -43,6 +43,9 @@ export function renderDrainReport(report: DrainReport): string {
     : '';
   const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${report.fetchedListsCutShort ? 'at least ' : ''}${report.remaining} job(s) left${dormant > 0 ? ' to run' : ''}${only}${scope}${rate}${eta}${kept}`];
   for (const reason of v.reasons) lines.push(`  - ${displayText(reason)}`);
+  // What the check saw of the move's target when it kept its id (a loss is the first reason above).
+  const moved = report.moveTarget;
+  if (moved && !moved.lost) lines.push(`Target of run ${moved.runId}: ${moved.target} still carries the target id ${moved.plannedId} the run found there (it did not restart empty, nor was flushed, since).`);
   if (report.maxmemoryPolicy !== undefined) {
     lines.push(`maxmemory-policy: ${report.maxmemoryPolicy ?? 'not reported'}`);
     const warning = evictionWarning(report.redis, report.maxmemoryPolicy);

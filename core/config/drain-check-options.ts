@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { parseRedisUrl } from '../redis/redis-url.js';
 import { connectionOptionFields } from './connection-options.js';
-import { positiveInt } from './run-options.js';
+import { migrationOptionFields, positiveInt } from './run-options.js';
 import { deployedOptionFields } from './deployed-options.js';
-import { checkSelection, selectionOptionFields, STORE_NAME } from './selection-options.js';
+import { checkSelection, redisEndpoint, selectionOptionFields, STORE_NAME } from './selection-options.js';
 
 /** The most --time-limit takes: a day. */
 export const MAX_TIME_LIMIT_SECONDS = 86_400;
@@ -43,6 +43,16 @@ export const drainCheckOptionsSchema = z
       }),
     ...connectionOptionFields,
     /**
+     * A move out of this Redis (its run id, as its summary printed it) and, locally, its target:
+     * the check also looks at whether that target still carries the id the move found there
+     * (core/drain/move-target.ts). With --deployed, the deployment's target connection.
+     */
+    runId: migrationOptionFields.runId,
+    to: redisEndpoint('--to', 'the new Redis URL (or its store name, with --redis-yml)').optional(),
+    toNamespace: z.string().optional(),
+    toPassword: z.string({ error: 'the password' }).min(1, 'the password, not empty').optional(),
+    toTlsCa: z.string().min(1, 'a PEM file of CA certificates').optional(),
+    /**
      * Seconds a local check may take (default: the deployed check's, its function's timeout),
      * before its looks over the keyspace stop and say what they did not reach (check-budget.ts):
      * a Redis of tens of millions of keys needs more to be looked at in full.
@@ -68,10 +78,17 @@ export const drainCheckOptionsSchema = z
     checkSelection(o, { redis: o.redis }, ctx);
     if (o.rules !== undefined && o.catalog.length === 0) ctx.addIssue({ code: 'custom', path: ['catalog'], message: "routing rules need the worker catalog (GitLab's app/workers/all_queues.yml)" });
     if (o.catalog.length > 0 && o.rules === undefined) ctx.addIssue({ code: 'custom', path: ['rules'], message: 'a catalog needs routing rules' });
+    // A move's target without the move, or the move without its target: nothing to compare.
+    if (!o.deployed && (o.runId === undefined) !== (o.to === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [o.runId === undefined ? 'runId' : 'to'], message: o.runId === undefined ? 'required with --to: the run id of the move to it (its summary printed it)' : 'required with --run-id: the Redis that move wrote to' });
+    }
+    for (const toOnly of ['toNamespace', 'toPassword', 'toTlsCa'] as const) {
+      if (o[toOnly] !== undefined && o.to === undefined) ctx.addIssue({ code: 'custom', path: [toOnly], message: 'only with --to' });
+    }
     if (o.deployed) {
       // The function reaches the Redis from inside the VPC with the deployment's settings.
       if (o.timeLimit !== undefined) ctx.addIssue({ code: 'custom', path: ['timeLimit'], message: "not with --deployed: the deployed check has its function's timeout; to look longer, run the check here with --redis and --time-limit" });
-      for (const local of ['redis', 'tlsCa', 'password', 'previous'] as const) {
+      for (const local of ['redis', 'tlsCa', 'password', 'previous', 'to'] as const) {
         if (o[local] !== undefined) ctx.addIssue({ code: 'custom', path: [local], message: 'not with --deployed: the deployed check uses its own connection and remembers its last check' });
       }
       if (o.namespace !== '') ctx.addIssue({ code: 'custom', path: ['namespace'], message: "not with --deployed: the prefix is the deployment's" });

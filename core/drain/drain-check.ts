@@ -16,6 +16,7 @@ import { censusProcesses } from './live-processes.js';
 import { judgeDrain } from './judge-drain.js';
 import { refuseRetiredKeyNames } from './retired-key-names.js';
 import { jobsInOneLook } from './one-look.js';
+import type { MoveTargetState } from './move-target.js';
 
 export interface DrainCheckOptions {
   /** The report of the previous check, for rates, ETA and arrivals. */
@@ -63,6 +64,11 @@ export interface DrainCheckOptions {
    */
   readonly moreTime?: string;
   readonly staleAfterSeconds?: number;
+  /**
+   * What the caller saw of the target of a move out of this Redis (lookAtMoveTarget, move-target.ts):
+   * in the report, and, when that target lost its data, in the verdict.
+   */
+  readonly moveTarget?: MoveTargetState;
   /** How the Redis is named in the report (a redacted URL). */
   readonly name?: string;
   readonly now?: () => number;
@@ -188,6 +194,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       ...(options.moreTime && Object.values(sets).some((s) => s.readBeforeTimeRanOut !== undefined) ? { moreTime: options.moreTime } : {}),
       // Stopped at its limit, the look for private lists found a floor: said, never drained.
       ...(fetcherLook.cutShort === 'lists' ? { fetchedListsCutShort: { read: fetcherLook.lists.length, limit: FETCHER_LIST_LIMIT } } : {}),
+      ...(options.moveTarget ? { moveTarget: options.moveTarget } : {}),
     };
     return { ...partial, verdict: judgeDrain(partial, options.previous) };
   } catch (error) {

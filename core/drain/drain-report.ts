@@ -3,6 +3,7 @@ import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import type { OtherPrefix } from '../redis/sidekiq-prefixes.js';
 import type { InflightLeftover } from '../transfer/resume-inflight.js';
 import type { FetcherList } from './fetcher-lists.js';
+import type { MoveTargetState } from './move-target.js';
 import type { QuarantineList } from './quarantine-lists.js';
 
 /** A sidekiq-cron definition (core/cron/cron-definitions.ts) and who would fetch what it pushes. */
@@ -127,6 +128,12 @@ export interface DrainReport {
   readonly fetchedListsCutShort?: { readonly read: number; readonly limit: number };
   /** How to give the check more time, when its time for reading set entries ran out (DrainCheckOptions.moreTime). */
   readonly moreTime?: string;
+  /**
+   * The check was given a move out of this Redis (its run id and target): what it saw of that
+   * target's id (move-target.ts). Lost: the verdict is `stuck`, never `drained`. Absent otherwise
+   * (and in older reports).
+   */
+  readonly moveTarget?: MoveTargetState;
   readonly verdict: {
     readonly state: DrainState;
     readonly reasons: readonly string[];

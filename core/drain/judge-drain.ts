@@ -1,6 +1,7 @@
 import { KEYSPACE_LOOKS, type CronState, type DrainReport } from './drain-report.js';
 import type { FetcherList } from './fetcher-lists.js';
 import { displayName, printable } from '../redis/key-name.js';
+import { moveTargetLostReason } from './move-target.js';
 
 /**
  * The verdict of a drain check:
@@ -10,11 +11,21 @@ import { displayName, printable } from '../redis/key-name.js';
  * - `stuck`: jobs nobody will run (orphans, quarantined jobs, jobs in the private lists of gone
  *   workers when no live process is left to return them), in-flight leftovers, retired queues
  *   still receiving jobs, or work that is ready now and did not shrink since the previous check;
+ * - `stuck` too, whatever is left, when the check was given a move out of this Redis whose target
+ *   lost its data since (move-target.ts);
  * - `draining`: otherwise, with the rate and an estimated time to empty when a previous check is
  *   given. Entries due in the future are not "no progress": the Redis is draining until the last
  *   of them is due, and the estimate is at least that long.
  */
 export function judgeDrain(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
+  const verdict = judgeOthers(report, previous);
+  // The move's target lost what it moved (move-target.ts): said first, and never drained, whatever
+  // is left here: the jobs are neither here nor there.
+  if (!report.moveTarget?.lost) return verdict;
+  return { ...verdict, state: 'stuck', reasons: [moveTargetLostReason(report.moveTarget), ...verdict.reasons] };
+}
+
+function judgeOthers(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
   const verdict = judgeThisPrefix(report, previous);
   // Not this check's scope, but never hidden: jobs under another prefix of the same Redis.
   const elsewhere = (report.otherPrefixes ?? []).filter((p) => p.jobs > 0 || (p.unreadable ?? 0) > 0);

@@ -48,6 +48,8 @@ export interface MigrationFunctionsProps {
   readonly connections: Readonly<Record<string, RedisEndpoint>>;
   /** The one connection the drain-check function may read. */
   readonly drainCheckConnection: string;
+  /** The target connection the drain-check function may read too: after a move (drainCheck.runId), it looks at the move's target. */
+  readonly drainCheckMoveTarget?: string;
   readonly code?: FunctionCode;
   /** Workflow functions (default 5 minutes: a page task stops 45 s before it). */
   readonly timeout?: Duration;
@@ -116,7 +118,10 @@ export class MigrationFunctions extends Construct {
     for (const name of Object.keys(FUNCTION_ENTRIES) as MigrationFunctionName[]) {
       const drainCheck = name === 'drainCheck';
       const executionEnded = name === 'executionEnded';
-      const connections = drainCheck ? { [props.drainCheckConnection]: drainCheckEndpoint } : props.connections;
+      const moveTarget = props.drainCheckMoveTarget;
+      const connections = drainCheck
+        ? { [props.drainCheckConnection]: drainCheckEndpoint, ...(moveTarget && props.connections[moveTarget] ? { [moveTarget]: props.connections[moveTarget] } : {}) }
+        : props.connections;
       const logGroup = new logs.LogGroup(this, `${name}Logs`, { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
       const role = this.roleFor(name, logGroup, connections);
       const common: Omit<lambda.FunctionProps, 'code' | 'handler'> = {

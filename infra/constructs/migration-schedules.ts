@@ -17,6 +17,11 @@ export interface DrainCheckScheduleOptions {
   readonly retiredQueues?: readonly string[];
   /** Off: the schedule exists but does not run (default on). */
   readonly enabled?: boolean;
+  /**
+   * A move out of the checked source (its run id): each check also looks at the "target"
+   * connection, whether it still carries the id the move found there (functions/drain-check.ts).
+   */
+  readonly runId?: string;
 }
 
 export interface SweepScheduleOptions {
@@ -69,7 +74,7 @@ export class MigrationSchedules extends Construct {
       schedule: scheduler.ScheduleExpression.rate(rate),
       enabled: options.enabled ?? true,
       target: new targets.LambdaInvoke(props.drainCheckFunction, {
-        input: scheduler.ScheduleTargetInput.fromObject({ connection, ...(options.retiredQueues?.length ? { retiredQueues: [...options.retiredQueues] } : {}) }),
+        input: scheduler.ScheduleTargetInput.fromObject({ connection, ...(options.retiredQueues?.length ? { retiredQueues: [...options.retiredQueues] } : {}), ...(options.runId ? { runId: options.runId } : {}) }),
         // A late check is worthless once the next one is due.
         retryAttempts: 2,
         maxEventAge: Duration.seconds(Math.max(60, rate.toSeconds())),

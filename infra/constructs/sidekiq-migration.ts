@@ -94,6 +94,8 @@ export class SidekiqMigration extends Construct {
       securityGroup: this.securityGroup,
       connections: props.connections,
       drainCheckConnection,
+      // After a move, the check looks at its target too (its id): the function reads that connection as well.
+      ...(props.drainCheck?.runId && drainCheckConnection === 'source' && props.connections['target'] ? { drainCheckMoveTarget: 'target' } : {}),
       ...(props.functionCode ? { code: props.functionCode } : {}),
       ...(props.functionTimeout ? { timeout: props.functionTimeout } : {}),
       ...(props.functionMemorySize ? { memorySize: props.functionMemorySize } : {}),

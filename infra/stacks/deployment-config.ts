@@ -151,6 +151,8 @@ export const deploymentConfigSchema = z
         retiredQueues: z.array(z.string().min(1)).optional(),
         /** Checks in a row with orphans (or stuck) before the alarm notifies (default 3). */
         persistPeriods: z.number().int().min(1).max(24).optional(),
+        /** The move (transfer) the source's checks follow: each also looks at whether the target still carries what it moved (its target id). */
+        runId: z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'use 1–80 letters, digits, "_", "." or "-"').optional(),
       })
       .optional(),
     /** Start a migration execution on a rate, to sweep leftovers; `input` is the execution input without runId. */
@@ -160,6 +162,8 @@ export const deploymentConfigSchema = z
   })
   .superRefine((c, ctx) => {
     if (c.drainCheck?.connection === 'target' && !c.target) ctx.addIssue({ code: 'custom', path: ['drainCheck', 'connection'], message: 'there is no target connection to check' });
+    if (c.drainCheck?.runId !== undefined && !c.target) ctx.addIssue({ code: 'custom', path: ['drainCheck', 'runId'], message: "there is no target connection: a move's target is looked at through it" });
+    if (c.drainCheck?.runId !== undefined && c.drainCheck.connection === 'target') ctx.addIssue({ code: 'custom', path: ['drainCheck', 'runId'], message: 'a move is followed by checks of its source: leave connection out (or "source")' });
     if ((c.drainCheck?.rateMinutes ?? 5) * (c.drainCheck?.persistPeriods ?? 3) > 1440) {
       ctx.addIssue({ code: 'custom', path: ['drainCheck'], message: 'rateMinutes × persistPeriods may be at most 1440 (a CloudWatch alarm evaluates at most one day)' });
     }

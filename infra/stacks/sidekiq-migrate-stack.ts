@@ -62,6 +62,7 @@ export class SidekiqMigrateStack extends Stack {
         ...(drain?.connection ? { connection: drain.connection } : {}),
         ...(drain?.retiredQueues ? { retiredQueues: drain.retiredQueues } : {}),
         ...(drain?.persistPeriods ? { persistPeriods: drain.persistPeriods } : {}),
+        ...(drain?.runId ? { runId: drain.runId } : {}),
       },
       ...(config.sweep
         ? { sweep: { rate: Duration.minutes(config.sweep.rateMinutes), input: config.sweep.input, ...(config.sweep.enabled !== undefined ? { enabled: config.sweep.enabled } : {}) } }

@@ -32,6 +32,18 @@ describe('scheduled drain checks and sweeps (EventBridge Scheduler)', () => {
     enterprise.template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(10 minutes)' });
   });
 
+  it('after a move (drainCheck.runId): the schedule names the run, and the drain check function reads the target connection too (only then)', () => {
+    const config = exampleConfig('elasticache-transfer');
+    const after = synthesize({ ...config, drainCheck: { ...(config['drainCheck'] as object | undefined), runId: 'final-move' } });
+    const drain = after.stack.migration.functions.functions.drainCheck;
+    after.template.hasResourceProperties('AWS::Scheduler::Schedule', { Target: Match.objectLike({ Arn: arn(after, drain), Input: Match.stringLikeRegexp('"runId":"final-move"') }) });
+    const envOf = (s: Synthesized) => (resources(s.template, 'AWS::Lambda::Function')[logicalId(s.stack.migration.functions.functions.drainCheck, s.stack)]!.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables;
+    expect(Object.keys(envOf(after)).filter((k) => k.endsWith('_URL')).sort()).toEqual(['SIDEKIQ_MIGRATE_SOURCE_URL', 'SIDEKIQ_MIGRATE_TARGET_URL']);
+    const without = synthesize(config);
+    expect(Object.keys(envOf(without)).filter((k) => k.endsWith('_URL'))).toEqual(['SIDEKIQ_MIGRATE_SOURCE_URL']);
+    expect(() => synthesize({ ...config, target: undefined, drainCheck: { runId: 'final-move' } })).toThrow(/drainCheck\.runId: there is no target connection/);
+  });
+
   it("has Lambda retry no failed check: the scheduler invokes it asynchronously, and a late check is worthless once the next is due", () => {
     // Lambda's defaults for asynchronous invocations: 2 retries of a failed check, events kept 6 hours.
     const drain = trial.stack.migration.functions.functions.drainCheck;
