@@ -3,6 +3,8 @@ import type { TransferCounters } from '../transfer/transfer-counters.js';
 import { emptyTally, addToTotals } from './run-tally.js';
 import { combineUnheard } from './unheard-queues.js';
 import type { RunSummary } from './steps/summarize-step.js';
+import type { ListedItem } from './run-tally.js';
+import { targetLossLine, type TargetLoss } from './target-loss.js';
 
 export interface ExecutionSummary {
   readonly executionArn: string;
@@ -43,6 +45,17 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
   // Every continuation is an execution of the chain once followed: the rest are still running.
   const notFollowed = Math.max(pending.length, counts.continued - (chain.length - 1));
   const totals = tally.totals as RerouteCounters | TransferCounters;
+  // A target's loss, seen by more than one execution, or by one that does not list what others
+  // wrote there: one line, weighing every set and queue of the chain (target-loss.ts).
+  const losses = chain.map((e) => e.summary.targetLoss).filter((l): l is TargetLoss => l !== undefined);
+  if (losses.length > 0 && chain.length > 1) {
+    const isLossLine = (f: RunSummary['failures'][number]) => f.kind === 'execution' && f.name === first.runId && f.error.startsWith('TargetLostDataError: ');
+    const listed: ListedItem[] = [...Object.entries(sets).map(([name, counters]) => ({ kind: 'set' as const, name, counters })), ...Object.entries(queues).map(([name, counters]) => ({ kind: 'queue' as const, name, counters }))];
+    const at = failures.findIndex(isLossLine);
+    const kept = failures.filter((f) => !isLossLine(f));
+    kept.splice(at < 0 ? kept.length : Math.min(at, kept.length), 0, { kind: 'execution', name: first.runId, error: `TargetLostDataError: ${targetLossLine(first.runId, losses, listed, unlisted)}` });
+    failures.splice(0, failures.length, ...kept);
+  }
   // What is left on the source is what the last execution saw (an earlier one's look, in the
   // left-out sets or workers' private lists, is older: jobs may have come since).
   const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget, inflightLeftOnSource, inflightStillOnSource, inflightOnSource, leftoverLooksCutShort, underOtherPrefixes, notLookedAt, heldByWorkers, selectedArrivalsCutShort } = chain[chain.length - 1]!.summary;

@@ -29,7 +29,8 @@ import { notLookedAtLook, type NotLookedAt } from '../not-looked-at.js';
 import { heldByWorkersLook, type HeldByWorkers } from '../held-by-workers.js';
 import { otherPrefixesLeftLook, type JobsUnderOtherPrefixes } from '../other-prefixes-left.js';
 import { sharesKeyspace } from '../../redis/same-server.js';
-import { readTargetId, targetIdKey, targetLostCopiesMessage, targetLostDataMessage, targetLostLedgersMessage, type LostCopiesContext } from '../../transfer/target-identity.js';
+import { readTargetId, targetIdKey, targetLostCopiesMessage, targetLostDataMessage, targetLostLedgersMessage } from '../../transfer/target-identity.js';
+import { knownOfLoss, type TargetLoss } from '../target-loss.js';
 import { routingOf } from './plan-step.js';
 
 export interface RunSummary {
@@ -134,6 +135,11 @@ export interface RunSummary {
    * got; what it did not read is not counted, and the run does not say "Complete" over it.
    */
   readonly selectedArrivalsCutShort?: SelectedArrivalsCut;
+  /**
+   * Transfer: what this execution found of a target that lost data during the run (its line is
+   * among `failures`): the executions of a continued run say it once (combine-summaries.ts).
+   */
+  readonly targetLoss?: TargetLoss;
 }
 
 /** How far a selective transfer's count of its classes' jobs put back on its queues got (RunSummary.selectedArrivalsCutShort). */
@@ -356,6 +362,9 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(settings.renamesWithoutQueue ? { renamesWithoutQueue: settings.renamesWithoutQueue } : {}),
     ...(settings.movedOnSince ? { movedOnSince: settings.movedOnSince } : {}),
     ...(selectedArrivalsCutShort ? { selectedArrivalsCutShort } : {}),
+    ...(target && (targetLost || lostCopies || lostLedgers)
+      ? { targetLoss: { target: target.name, ...(idLost ? { id: { planned: settings.targetId!, here: targetNow ?? null } } : {}), recopied, ledgersGone } }
+      : {}),
   };
 }
 
@@ -533,18 +542,6 @@ export async function releaseLockStep(input: { readonly settings: RunSettings },
  * The sets and queues of `listed` the run wrote jobs to whose ledger on the target is gone
  * (transfer-keys.ts ledgerKey): one EXISTS each, in one pipeline. Only the items the summary lists.
  */
-/** The listed items of a transfer that found a slice's copy lost (with what they acknowledged before it), and those that wrote without finding it. */
-function knownOfLoss(listed: readonly ListedItem[]): Pick<LostCopiesContext, 'sawLoss' | 'others'> {
-  const keyOf = (item: ListedItem) => (item.kind === 'set' ? item.name : `queue:${item.name}`);
-  const counters = (item: ListedItem) => item.counters as TransferCounters;
-  return {
-    sawLoss: listed.filter((item) => (counters(item).recopied ?? 0) > 0).map((item) => ({ key: keyOf(item), acknowledgedBefore: counters(item).acknowledgedBeforeLoss ?? 0 })),
-    others: listed
-      .filter((item) => (counters(item).recopied ?? 0) === 0 && (counters(item).written ?? 0) + (counters(item).duplicates ?? 0) > 0)
-      .map((item) => ({ key: keyOf(item), written: (counters(item).written ?? 0) + (counters(item).duplicates ?? 0) })),
-  };
-}
-
 async function ledgersGoneFrom(target: Connection, runId: string, listed: readonly ListedItem[]): Promise<string[]> {
   const wrote = listed.filter((item) => ((item.counters as TransferCounters).written ?? 0) > 0).map((item) => (item.kind === 'set' ? item.name : `queue:${item.name}`));
   if (wrote.length === 0) return [];

@@ -1,0 +1,157 @@
+// A run continued in a new execution (continue-as-new: its long queue went on there) whose target
+// restarted empty in that execution, right after a slice's copy there and before the source
+// acknowledged it: that execution's summary said what may have gone with the loss as it knew it,
+// its own sets and queues only, so the 5 jobs of the queue the first execution had finished
+// (written there and acknowledged) were never named ("Nothing this run had written there was
+// acknowledged … no job went with it", or a list without them); and the first execution's summary,
+// when it looked after the loss, said it too, in other words (the id-only line): two lines for one
+// loss. The combined summary now says it once, naming what every execution wrote there.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
+import { renderSummary } from '../../cli/workflow/render-summary.js';
+import { LuaScript } from '../../core/redis/lua-script.js';
+import { combineSummaries } from '../../core/workflow/combine-summaries.js';
+import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
+import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import { StateNames } from '../../infra/constructs/state-names.js';
+import { UrlConnections } from '../../core/workflow/url-connections.js';
+import { runWorkflowLocally, type LocalEvent } from '../../infra/local/run-workflow-locally.js';
+import { aroundScriptPipelines } from '../support/around-script-pipelines.js';
+import { startRedisServers, type RedisServerHandle } from '../support/redis-server.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { waitUntil } from '../support/wait-until.js';
+
+let source: RedisServerHandle;
+let target: RedisServerHandle;
+let restarted: ChildProcess | undefined;
+const clients: Redis[] = [];
+const providers: UrlConnections[] = [];
+beforeEach(async () => {
+  [source, target] = (await startRedisServers([], [])) as [RedisServerHandle, RedisServerHandle];
+});
+afterEach(async () => {
+  await Promise.all(providers.splice(0).map((p) => p.close()));
+  clients.splice(0).forEach((c) => c.disconnect());
+  if (restarted?.pid !== undefined) process.kill(restarted.pid, 'SIGKILL');
+  restarted = undefined;
+  await Promise.all([source.stop(), target.stop()]);
+});
+const client = (url: string) => {
+  const c = new Redis(url, { protocol: 2, retryStrategy: () => 50 });
+  c.on('error', () => {});
+  clients.push(c);
+  return c;
+};
+
+async function restartTargetEmpty(): Promise<void> {
+  process.kill(target.pid, 'SIGKILL');
+  await waitUntil('the killed target is gone', () => {
+    try {
+      process.kill(target.pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  restarted = spawn('redis-server', ['--port', String(target.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const probe = client(target.url);
+  await waitUntil('the restarted target answers', () => probe.ping().then(() => true, () => false), { intervalMs: 50 });
+}
+
+/** Connections whose target restarts empty right after the first copy, once `armed()` says so. */
+function restartAtCopy(armed: () => boolean): ConnectionProvider & { restarts: () => number } {
+  const { sha } = new LuaScript('copyJobsToLists-n', { encodeCalls: true });
+  const provider = new UrlConnections({ source: { url: source.url }, target: { url: target.url } });
+  providers.push(provider);
+  let restarts = 0;
+  const wrap = (redis: Redis): Redis =>
+    aroundScriptPipelines(redis, sha, async (exec) => {
+      const replies = await exec();
+      if (restarts === 0 && armed() && replies.every(([error]) => error === null)) {
+        restarts++;
+        await restartTargetEmpty();
+      }
+      return replies;
+    });
+  return {
+    get: async (name: string): Promise<Connection> => {
+      const c = await provider.get(name);
+      return name === 'target' ? { ...c, redis: wrap(c.redis) } : c;
+    },
+    restarts: () => restarts,
+  };
+}
+
+/**
+ * Two queues, a-small (5 jobs, finished by the first execution) and b-big (60, continued in a new
+ * execution after 2 slices of 10); the target restarts empty right after the continuation's first
+ * copy. `firstSummaryAfterLoss`: the first execution's summary waits for the restart (it looks
+ * after the loss), else the continuation's pages wait for that summary (it looks before).
+ */
+async function continuedRunWithLoss(firstSummaryAfterLoss: boolean): Promise<{ words: string; perExecution: RunSummary[] }> {
+  const src = client(source.url);
+  await src.lpush('queue:a-small', ...Array.from({ length: 5 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'a-small', args: `[${i}]` })));
+  await src.lpush('queue:b-big', ...Array.from({ length: 60 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'b-big', args: `[${i}]` })));
+  await src.sadd('queues', 'a-small', 'b-big');
+  let firstSummarized!: () => void;
+  const summarized = new Promise<void>((resolve) => (firstSummarized = resolve));
+  let inContinuation = false;
+  const provider = restartAtCopy(() => inContinuation);
+  const handlers = localTaskHandlers(provider);
+  const held: typeof handlers = {
+    ...handlers,
+    transferQueue: async (input) => {
+      const { item } = input as { item: { continues?: string } };
+      if (item.continues && !inContinuation) {
+        if (!firstSummaryAfterLoss) await summarized;
+        inContinuation = true;
+      }
+      return handlers.transferQueue(input);
+    },
+    summarize: async (input) => {
+      const { execution } = input as { execution: string };
+      if (firstSummaryAfterLoss && execution === 'root') await waitUntil('the target restarted', () => provider.restarts() === 1);
+      return handlers.summarize(input);
+    },
+  };
+  // The first summary to end is the first execution's: the continuation's pages wait for it.
+  const onEvent = (_arn: string, e: LocalEvent) => {
+    if (e.type === 'StateExited' && e.state?.name === StateNames.summarize) firstSummarized();
+  };
+
+  const executions = await runWorkflowLocally({ runId: 'continued-loss', mode: 'transfer', target: 'target', sets: [], pageSize: 10, pagesPerInvocation: 1, maxIterations: 2 }, held, { onEvent, retryIntervalMs: 0 });
+
+  expect(provider.restarts()).toBe(1);
+  expect(executions.length).toBeGreaterThan(1);
+  const chain = executions.filter((e) => e.output !== undefined).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary }));
+  return { words: renderSummary(combineSummaries(chain), 'redis://source', { width: 1000 }), perExecution: chain.map((e) => e.summary) };
+}
+
+const lossLine = (wording: string) =>
+  new RegExp(
+    `\nFAILED execution continued-loss: TargetLostDataError: The target redis://127\\.0\\.0\\.1:\\d+ lost the copy of 10 job\\(s\\) during run continued-loss after they were written there and before the source acknowledged them ` +
+      `\\(it restarted without persistence, was flushed, or failed over to a replica that had not received them; its target id \\S+ is gone\\): they were still in flight on the source and were written there again, none lost\\. ` +
+      `Jobs this run had written there and acknowledged on the source before that loss may be gone with it: ${wording}\\. Restore it from a backup if there is one\\.\n`,
+  );
+
+describe('a run continued in a new execution whose target lost its data there', () => {
+  it('the first execution summed up before the loss: the one line names what it wrote there (queue:a-small), not only the continuation\'s queue', { timeout: 120_000 }, async () => {
+    const { words } = await continuedRunWithLoss(false);
+    expect(words).not.toContain('Complete');
+    expect(words.match(/TargetLostDataError/g), words).toHaveLength(1);
+    expect(words).toMatch(lossLine('queue:b-big 20 \\(acknowledged before the loss\\) · queue:a-small up to 5 \\(written during the run; whether before the loss, the run cannot tell\\)'));
+    expect(words).not.toContain('no job went with it');
+  });
+
+  it('the first execution summed up after the loss (its id-only line) and the continuation found the lost copy: one line for the one loss', { timeout: 120_000 }, async () => {
+    const { words, perExecution } = await continuedRunWithLoss(true);
+    // Each execution said it, in its own words.
+    expect(perExecution.map((s) => s.failures.filter((f) => f.error.startsWith('TargetLostDataError: ')).length)).toEqual([1, 1]);
+    expect(words).not.toContain('Complete');
+    expect(words.match(/TargetLostDataError/g), words).toHaveLength(1);
+    expect(words).not.toContain('its plan found there is gone');
+    expect(words).toMatch(lossLine('queue:b-big 20 \\(acknowledged before the loss\\) · queue:a-small up to 5 \\(written during the run; whether before the loss, the run cannot tell\\)'));
+  });
+});
