@@ -139,8 +139,8 @@ export function redisMoveScenario(old: () => Redis, next: () => Redis, urls: () 
         },
       },
       'transfer-again': {
-        covers: 'the recovered job reaches the new Redis; DRAINED (no working list left); every job on the new Redis exactly once',
-        shows: ['Complete: everything that could be moved was moved.', 'DRAINED — 0 job(s) left'],
+        covers: "the recovered job reaches the new Redis; DRAINED (no working list left), and the new Redis still carries the target id the move found there; every job on the new Redis exactly once",
+        shows: ['Complete: everything that could be moved was moved.', 'DRAINED — 0 job(s) left', 'Target of run final-again: ', ' still carries the target id '],
         doesNotShow: ['working:queue:', 'Taken by workers'],
         after: async () => {
           await allOnNew();
