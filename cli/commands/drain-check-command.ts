@@ -84,7 +84,11 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
     .option('--redis-yml <file>', "GitLab's config/redis.yml: --redis may then be a store name (main, queues_shard_…)")
     .action(async (raw: Record<string, unknown>, command: Command) => {
       // The environment and the file complete only the settings of the kind of check asked for.
-      const ignore = raw['deployed'] ? ['redis', 'namespace', 'tlsCa', 'password', 'timeLimit', 'to', 'toNamespace', 'toPassword', 'toTlsCa'] : ['stack', 'region'];
+      // The move's target is looked at only when --run-id is typed: a `to`, `runId` or
+      // $SIDEKIQ_MIGRATE_TO_PASSWORD kept for `move` (the file, the environment) never turns it on.
+      const moveTarget = ['to', 'toNamespace', 'toPassword', 'toTlsCa'];
+      const lookAtTarget = raw['runId'] !== undefined && !raw['deployed'];
+      const ignore = [...(raw['deployed'] ? ['redis', 'namespace', 'tlsCa', 'password', 'timeLimit'] : ['stack', 'region']), ...(lookAtTarget ? [] : moveTarget), ...(raw['runId'] === undefined ? ['runId'] : [])];
       const options = validateConfig(drainCheckOptionsSchema, optionsWithConfig(command, raw, process.env, { ignore }));
       // Files are read and names resolved before anything connects.
       const redis = options.redis === undefined ? undefined : endpointUrls(options.redisYml, options.environment, { redis: { value: options.redis, option: '--redis' } }).redis;

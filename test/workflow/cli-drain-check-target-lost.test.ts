@@ -6,7 +6,7 @@
 // moved: never DRAINED, exit code 1. A target that kept its data is said to, and the check drains.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 import { runCli } from '../support/run-cli.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
@@ -114,6 +114,18 @@ describe('drain-check given the move (--run-id, --to) also looks at its target',
     const check = await runCli('drain-check', '--redis', source.url, '--run-id', 'm1', '--to', target.url);
     expect(check.stdout).toMatch(/: STUCK — 0 job\(s\) left\n {2}- the target \S+ lost what run m1 moved there: its target id \S+, which the run found there, is now another-id-0000 \(/);
     expect(check.code).toBe(1);
+  });
+
+  it('a --to or --to-password kept for move (its environment variable) does not turn the look at a target on: the source alone, as before', async () => {
+    await client(source.url).sadd('queues', 'q');
+    vi.stubEnv('SIDEKIQ_MIGRATE_TO_PASSWORD', 'for-move-only');
+    try {
+      const check = await runCli('drain-check', '--redis', source.url);
+      expect(check.stdout).toContain(': DRAINED — 0 job(s) left');
+      expect(check.code, check.stderr).toBe(0);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('bad input: a run id the source has no record of, --run-id without --to, --to without --run-id: exit 2, one error naming it', async () => {
