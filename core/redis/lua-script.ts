@@ -94,7 +94,17 @@ export class LuaScript {
         else pipeline.evalshaBuffer(...(head.concat(args) as [string, number, ...LuaArg[]]));
       }
       scriptCallsSent.set(redis, (scriptCallsSent.get(redis) ?? 0) + 1);
-      const sent = pipeline.exec();
+      // Nothing but encoded calls in this pipeline: each is written to the socket as ioredis
+      // sends it (encoded-command.ts), corked so that the pipeline still goes out in one write.
+      const direct = encode && writesDirect(pipeline);
+      const socket = direct ? corkable(redis.stream) : undefined;
+      socket?.cork();
+      let sent: ReturnType<typeof pipeline.exec>;
+      try {
+        sent = pipeline.exec();
+      } finally {
+        socket?.uncork();
+      }
       onSent?.();
       const all = (await sent) ?? [];
       for (let n = 0; n < ahead.length; n++) if (all[n]![0]) throw all[n]![0];
@@ -116,4 +126,23 @@ export class LuaScript {
     const [reply] = await this.runAll(redis, [call]);
     return reply;
   }
+}
+
+/** The connection's socket when it can be corked (absent before a lazy client connects). */
+function corkable(stream: unknown): { cork(): void; uncork(): void } | undefined {
+  const s = stream as { cork?: unknown; uncork?: unknown } | undefined;
+  return s && typeof s.cork === 'function' && typeof s.uncork === 'function' ? (s as { cork(): void; uncork(): void }) : undefined;
+}
+
+/**
+ * Whether every command queued in `pipeline` (ioredis's `_queue`, read as it is sent) is an
+ * EncodedCommand; if so, marks them to write themselves (EncodedCommand.direct). Anything else
+ * queued (a plain command ahead, a test's command queued in between) keeps ioredis's own writing.
+ */
+function writesDirect(pipeline: unknown): boolean {
+  const queue = (pipeline as { _queue?: unknown })._queue;
+  if (!Array.isArray(queue) || queue.length === 0) return false;
+  for (const command of queue) if (!(command instanceof EncodedCommand)) return false;
+  for (const command of queue as EncodedCommand[]) command.direct = true;
+  return true;
 }

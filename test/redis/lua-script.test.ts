@@ -87,6 +87,36 @@ describe('Lua scripts', () => {
     }
   });
 
+  it('writes each encoded call of a pipeline of nothing else to the socket as the buffer it was encoded in, in order, never copied into one (issue #18)', async () => {
+    const redis = server.client();
+    await redis.ping();
+    const acquire = new LuaScript('acquireRunLock-2', { encodeCalls: true });
+    await redis.script('LOAD', acquire.source);
+    await redis.del(runLockKey(''));
+    const socket = (redis as unknown as { stream: { write(chunk: unknown, ...rest: unknown[]): boolean } }).stream;
+    const chunks: unknown[] = [];
+    const write = socket.write;
+    socket.write = function (chunk: unknown, ...rest: unknown[]) {
+      chunks.push(chunk);
+      return write.call(this, chunk, ...rest);
+    };
+    const call = (runId: string) => ({ keys: [runLockKey(''), runStopMarkerKey('', runId)], args: [runId, Buffer.from(JSON.stringify({ runId, pad: 'j'.repeat(200_000) })), 60_000, 'start'] });
+    let replies: unknown[];
+    try {
+      replies = await acquire.runAll(redis, [call('a'), call('b'), call('a')]);
+    } finally {
+      socket.write = write;
+    }
+    // One write per call, each holding exactly that call (a copy of all three would be one write of all).
+    const written = chunks.filter((c) => (Buffer.isBuffer(c) ? c.length : String(c).length) > 0) as Buffer[];
+    expect(written.map((c) => c.toString('latin1').split('EVALSHA').length - 1)).toEqual([1, 1, 1]);
+    expect(written.map((c) => c.toString('latin1').includes('\r\n$1\r\nb\r\n'))).toEqual([false, true, false]);
+    expect(replies[0]).toEqual([1]);
+    expect((replies[1] as unknown[])[0]).toBe(0);
+    expect(JSON.parse(String((replies[1] as unknown[])[1]))).toMatchObject({ runId: 'a' });
+    expect(replies[2]).toEqual([1]);
+  });
+
   // Calls written by ioredis, and calls written by encoded-command.ts (the re-route's scripts).
   describe.each([false, true])('with encodeCalls %s', (encodeCalls) => {
     it('sends the commands that must come first once, ahead of the calls, also when the script is loaded again', async () => {
