@@ -37,7 +37,7 @@ export async function buildCli(): Promise<string[]> {
     legalComments: 'linked',
     metafile: true,
     logLevel: 'warning',
-    plugins: [emulatorStubs],
+    plugins: [emulatorStubs, zodEnglishOnly],
   });
   cpSync(root('core/redis/lua'), `${outdir}/lua`, { recursive: true });
   writeFileSync(`${outdir}/THIRD-PARTY-LICENSES.txt`, thirdPartyLicenses(Object.keys(result.metafile.inputs)));
@@ -87,6 +87,22 @@ const emulatorStubs: Plugin = {
     const filter = new RegExp(`^(${Object.keys(EMULATOR_STUBS).map((n) => n.replace(/[/.-]/g, '\\$&')).join('|')})$`);
     plugins.onResolve({ filter }, (args) => (/[/\\]aws-local-stepfunctions[/\\]/.test(args.importer) ? { path: args.path, namespace: 'emulator-stub' } : undefined));
     plugins.onLoad({ filter: /.*/, namespace: 'emulator-stub' }, (args) => ({ contents: EMULATOR_STUBS[args.path]!, loader: 'js' }));
+  },
+};
+
+/**
+ * zod re-exports every one of its ~50 locales as `z.locales`, so the bundle carried them all
+ * (366 KB of the entry's 2.3 MB), parsed and compiled at every start of every command. The CLI
+ * uses none of them but English, which zod sets by default (`config(en())`, imported on its own):
+ * `z.locales` holds `en` only here. Start-up CPU of `--help` 405 → 380 ms (bench/README.md,
+ * audit-speed2).
+ */
+const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(plugins) {
+    plugins.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (/[/\\]zod[/\\]v4[/\\](classic|core)$/.test(args.resolveDir) ? { path: 'locales', namespace: 'zod-english-only', pluginData: join(args.resolveDir, '..', 'locales') } : undefined));
+    // Its own path names no package (no node_modules/): the license list reads en.js's, zod's.
+    plugins.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, (args) => ({ contents: 'export { default as en } from "./en.js";', loader: 'js', resolveDir: args.pluginData as string }));
   },
 };
 

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,6 +53,17 @@ describe('the installed package', () => {
     expect(chunks).toContain('aws-local-stepfunctions');
     expect(chunks).toContain('@aws-sdk/client-sfn');
     expect([...entry, ...chunks].filter((p) => /^(aws-cdk-lib|constructs|cdk-nag|tsx|esbuild|typescript|asl-validator)$/.test(p))).toEqual([]);
+  });
+
+  it("carries zod's English messages only, the one locale the CLI uses (the other ~50 were parsed at every start)", () => {
+    const dist = repoPath('dist');
+    const files = [join(dist, 'sidekiq-migrate.js'), ...readdirSync(join(dist, 'chunks')).filter((f) => f.endsWith('.js')).map((f) => join(dist, 'chunks', f))];
+    const locales = files.flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/node_modules\/zod\/v4\/locales\/([\w-]+)\.js/g)].map((m) => m[1]!));
+
+    expect(locales).toEqual(['en']);
+    const bad = join(work, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ unmapped: 7 }));
+    expect(installed('run', '--config', bad, '--redis', redis.urls().source, '--rename', 'a=b').stderr).toContain('bad.json: unmapped: leave or quarantine');
   });
 
   it('shows its help', () => {
