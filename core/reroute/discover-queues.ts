@@ -40,6 +40,19 @@ export async function discoverQueuesPage(redis: Redis, keys: SidekiqKeys, cursor
 }
 
 const PIPE = 0x7c;
+const SQ_PIPE = Buffer.from('sq|');
+
+/**
+ * Whether queue name `name` (bytes) is super_fetch's private list `sq|IDENTITY|QUEUE` (identity
+ * `HOST:PID:NONCE`, no `|`; QUEUE not empty), fetcher-lists.ts's SUPER_FETCH. Sidekiq takes any
+ * queue name: `a|b` is a queue like any other, and skipping every name with a `|` left such a
+ * queue unmoved by every run while each said its jobs had arrived during the run.
+ */
+function isSuperFetchList(name: Buffer): boolean {
+  if (name.length < SQ_PIPE.length || !name.subarray(0, SQ_PIPE.length).equals(SQ_PIPE)) return false;
+  const end = name.indexOf(PIPE, SQ_PIPE.length);
+  return end > SQ_PIPE.length && end < name.length - 1;
+}
 
 /** Of `found` (`queue:*` keys, bytes), the queue lists, and what only looks like one (and why). */
 export async function queueListsAmong(redis: Redis, keys: SidekiqKeys, found: readonly Buffer[]): Promise<{ queues: string[]; skipped: SkippedKey[] }> {
@@ -49,7 +62,7 @@ export async function queueListsAmong(redis: Redis, keys: SidekiqKeys, found: re
     const name = keys.queueNameOf(key);
     if (name === null) continue;
     // In the bytes: a name that is not UTF-8 travels as NUL and base64 (key-name.ts), with no `|` to see.
-    if (nameBytes(name).includes(PIPE)) skipped.push({ key: displayName(`${keys.prefix}queue:${name}`), reason: 'private in-flight list of Sidekiq Pro super_fetch' });
+    if (isSuperFetchList(nameBytes(name))) skipped.push({ key: displayName(`${keys.prefix}queue:${name}`), reason: 'private in-flight list of Sidekiq Pro super_fetch' });
     else candidates.push({ key, name });
   }
   const types = candidates.length === 0 ? [] : await typesOf(redis, candidates.map((c) => c.key));
