@@ -57,6 +57,8 @@ export const handler = createHandler(
         ...(summary.underOtherPrefixes?.cutShort ? { underOtherPrefixesCutShort: summary.underOtherPrefixes.cutShort } : {}),
         ...(summary.notLookedAt?.queuesCutShort ? { notLookedAtQueuesCutShort: summary.notLookedAt.queuesCutShort } : {}),
         ...(summary.selectedArrivalsCutShort ? { selectedArrivalsCutShort: summary.selectedArrivalsCutShort } : {}),
+        // The target's dead set at Sidekiq's cap: its next death drops the oldest (counts only).
+        ...(summary.deadSetOverCap ? { deadSetOverCap: summary.deadSetOverCap } : {}),
       });
       return summary;
     },

@@ -1,4 +1,5 @@
 import { leftInPlace } from '../../core/workflow/left-in-place.js';
+import { SIDEKIQ_DEAD_MAX_JOBS } from '../../core/workflow/dead-set-cap.js';
 import { displayName, displayText, printable } from '../../core/redis/key-name.js';
 import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
 import { OTHER_QUEUES, topUnmappedClasses } from '../../core/reroute/reroute-counters.js';
@@ -346,6 +347,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   }
   attention.push(...otherPrefixLines(summary.underOtherPrefixes, summary.mode === 'reroute' ? 'this Redis' : 'the source'));
   if (summary.unheard) attention.push(unheardWarning(summary.unheard, summary.dryRun, reroute));
+  if (summary.deadSetOverCap) attention.push(deadSetWarning(summary.deadSetOverCap));
   const unmatched = unmatchedRenames(summary, reroute);
   if (unmatched.length > 0) attention.push(unmatchedWarning(unmatched, summary.dryRun));
   if (summary.movedOnSince && summary.movedOnSince.runs.length > 0) attention.push(movedOnWarning(summary.movedOnSince, summary.dryRun));
@@ -443,7 +445,7 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
               uncounted > 0
               ? 'Complete: no job of the selected classes is left on the source. The counts say none was moved, but they may be short (see "Needs a look" above).'
               : 'Complete: no job of the selected classes was on the source; nothing was moved.'
-            : `Complete: everything that could be moved was moved${unheardTail(summary.unheard, false)}${uncounted > 0 ? ' (counts may be short: see "Needs a look" above)' : ''}.`;
+            : `Complete: everything that could be moved was moved${unheardTail(summary.unheard, false)}${deadSetTail(summary.deadSetOverCap)}${uncounted > 0 ? ' (counts may be short: see "Needs a look" above)' : ''}.`;
   const superseded = summary.superseded ? `Not complete here: a later execution of run ${summary.runId} carries the run on; its summary says when the run is complete.` : undefined;
   if (!summary.complete) return { state: 'not-complete', line: superseded ?? (summary.interrupted ? `Not complete: stopped by ${summary.interrupted.signal}. Run the same command again to finish.` : `Not complete: ${view.again ?? 'run the same command again to resume.'}`) };
   return { state: summary.dryRun ? 'dry-run' : complete.startsWith('Complete') ? 'complete' : 'done-but', line: complete };
@@ -532,6 +534,16 @@ function unheardWarning(unheard: NonNullable<RunSummary['unheard']>, dryRun: boo
   const named = `${unheard.queues.map((q) => `${displayName(q.queue)} ${n(q.jobs)}`).join(' · ')}${unheard.total > unheard.queues.length ? ` · … and ${n(unheard.total - unheard.queues.length)} more` : ''}`;
   const verb = dryRun ? 'would put' : 'put';
   return `Nobody fetches from ${n(unheard.total)} queue(s) this run ${verb} jobs on (${named}): none of the ${n(unheard.liveProcesses)} live Sidekiq process(es) on ${where} listens to them, so those jobs wait until one does. Start a process on those queues, or correct the ${reroute ? 'mapping or rules' : 'routing'} and run again (drain-check counts them as orphans).`;
+}
+
+/** A transfer's target whose dead set the next death there trims (dead-set-cap.ts). */
+function deadSetWarning(over: NonNullable<RunSummary['deadSetOverCap']>): string {
+  return `The target's dead set now holds ${n(over.entries)} entries: when the next job dies there, Sidekiq keeps only its newest ${n(SIDEKIQ_DEAD_MAX_JOBS - 1)} (dead_max_jobs, ${n(SIDEKIQ_DEAD_MAX_JOBS)} unless configured) and drops the oldest ${n(over.drops)} (entries a move wrote there keep their old scores, so they go first). Retry or export the ones you need before then, or raise dead_max_jobs on the target's Sidekiq.`;
+}
+
+/** The verdict's clause for deadSetWarning: the run moved everything, and Sidekiq will drop some of it. */
+function deadSetTail(over: RunSummary['deadSetOverCap']): string {
+  return over ? `, but the next job that dies on the target drops the oldest ${n(over.drops)} entries of its dead set (see "Needs a look" above)` : '';
 }
 
 /** The verdict's clause for jobs put where nobody fetches: "at least" when more queues than named. */

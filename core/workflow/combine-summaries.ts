@@ -58,7 +58,7 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
   }
   // What is left on the source is what the last execution saw (an earlier one's look, in the
   // left-out sets or workers' private lists, is older: jobs may have come since).
-  const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget, inflightLeftOnSource, inflightStillOnSource, inflightOnSource, leftoverLooksCutShort, underOtherPrefixes, notLookedAt, heldByWorkers, selectedArrivalsCutShort } = chain[chain.length - 1]!.summary;
+  const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget, inflightLeftOnSource, inflightStillOnSource, inflightOnSource, leftoverLooksCutShort, underOtherPrefixes, notLookedAt, heldByWorkers, selectedArrivalsCutShort, deadSetOverCap } = chain[chain.length - 1]!.summary;
   return {
     ...first,
     sets,
@@ -81,6 +81,7 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     ...(notLookedAt ? { notLookedAt } : { notLookedAt: undefined }),
     ...(heldByWorkers ? { heldByWorkers } : { heldByWorkers: undefined }),
     ...(selectedArrivalsCutShort ? { selectedArrivalsCutShort } : { selectedArrivalsCutShort: undefined }),
+    ...(deadSetOverCap ? { deadSetOverCap } : { deadSetOverCap: undefined }),
     ...(unheard ? { unheard } : {}),
   };
 }

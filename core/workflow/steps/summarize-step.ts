@@ -27,6 +27,7 @@ import type { RoutingPlan } from '../../routing/routing-plan.js';
 import type { Connection } from '../connections.js';
 import { notLookedAtLook, type NotLookedAt } from '../not-looked-at.js';
 import { heldByWorkersLook, type HeldByWorkers } from '../held-by-workers.js';
+import { deadSetOverCap, type DeadSetOverCap } from '../dead-set-cap.js';
 import { otherPrefixesLeftLook, type JobsUnderOtherPrefixes } from '../other-prefixes-left.js';
 import { sharesKeyspace } from '../../redis/same-server.js';
 import { readTargetId, targetIdKey, targetLostCopiesMessage, targetLostDataMessage, targetLostLedgersMessage } from '../../transfer/target-identity.js';
@@ -140,6 +141,12 @@ export interface RunSummary {
    * among `failures`): the executions of a continued run say it once (combine-summaries.ts).
    */
   readonly targetLoss?: TargetLoss;
+  /**
+   * Transfer (not a dry run) of `dead`: the target's dead set when it ended at Sidekiq's cap or
+   * above (dead-set-cap.ts). The moved entries are all there, but the next job that dies on the
+   * target makes Sidekiq drop the oldest, theirs first: said, never only "Complete".
+   */
+  readonly deadSetOverCap?: DeadSetOverCap;
 }
 
 /** How far a selective transfer's count of its classes' jobs put back on its queues got (RunSummary.selectedArrivalsCutShort). */
@@ -272,6 +279,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   // A target that lost a slice's copy between the copy and the acknowledge (copy-kept.ts): the
   // slice was written again, but the target lost data. A failure too, whatever its id says now;
   // it names what may have gone with the data, as the items' counters know it.
+  const deadOverCap = target && !settings.dryRun && supersededBy === undefined && settings.sets.includes('dead') ? await deadSetOverCap(target) : undefined;
   const lostCopies = target && recopied > 0 ? targetLostCopiesMessage(settings.runId, target.name, recopied, { ...(idLost ? { id: { planned: settings.targetId!, here: targetNow ?? null } } : {}), ...knownOfLoss(tally.listed), unlisted: tally.unlisted }) : undefined;
   // A same-server move's target prefix is the run's own (not "another prefix"), and its target's
   // in-flight keys are in the source's keyspace: the source's walk finds them too.
@@ -365,6 +373,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(target && (targetLost || lostCopies || lostLedgers)
       ? { targetLoss: { target: target.name, ...(idLost ? { id: { planned: settings.targetId!, here: targetNow ?? null } } : {}), recopied, ledgersGone } }
       : {}),
+    ...(deadOverCap ? { deadSetOverCap: deadOverCap } : {}),
   };
 }
 

@@ -1,0 +1,32 @@
+import type { Connection } from './connections.js';
+
+/**
+ * Sidekiq's cap on its dead set: `dead_max_jobs`, 10,000 unless configured. Each job that dies is
+ * added with a trim (Sidekiq 6.4 to 8, `DeadSet#kill`: ZADD, then `ZREMRANGEBYRANK dead 0
+ * -dead_max_jobs`), which leaves the newest `dead_max_jobs - 1` entries, the new one included.
+ */
+export const SIDEKIQ_DEAD_MAX_JOBS = 10_000;
+
+/** A transfer's target whose dead set the next death there trims (RunSummary.deadSetOverCap). */
+export interface DeadSetOverCap {
+  /** Entries in the target's `dead` when the run ended. */
+  readonly entries: number;
+  /** How many of them the next death there drops, the oldest first, at the default cap. */
+  readonly drops: number;
+}
+
+/**
+ * The target's dead set when it holds `dead_max_jobs` (default) entries or more, else undefined.
+ * A transfer writes the source's dead entries with ZADD and their old scores, never trimming: on
+ * a target that already had dead jobs, the sum may pass the cap, and the next death there drops
+ * the oldest, the moved entries first. One ZCARD; a key of another type is the set step's to
+ * report, not this look's.
+ */
+export async function deadSetOverCap(target: Connection): Promise<DeadSetOverCap | undefined> {
+  const key = target.keys.sortedSet('dead');
+  if ((await target.redis.type(key)) !== 'zset') return undefined;
+  const entries = await target.redis.zcard(key);
+  if (entries < SIDEKIQ_DEAD_MAX_JOBS) return undefined;
+  // After the kill, the newest dead_max_jobs - 1 stay, the new entry one of them.
+  return { entries, drops: entries - (SIDEKIQ_DEAD_MAX_JOBS - 2) };
+}
