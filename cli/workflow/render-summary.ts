@@ -347,7 +347,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   }
   attention.push(...otherPrefixLines(summary.underOtherPrefixes, summary.mode === 'reroute' ? 'this Redis' : 'the source'));
   if (summary.unheard) attention.push(unheardWarning(summary.unheard, summary.dryRun, reroute));
-  if (summary.deadSetOverCap) attention.push(deadSetWarning(summary.deadSetOverCap));
+  if (summary.deadSetOverCap) attention.push(deadSetWarning(summary.deadSetOverCap, summary.dryRun));
   const unmatched = unmatchedRenames(summary, reroute);
   if (unmatched.length > 0) attention.push(unmatchedWarning(unmatched, summary.dryRun));
   if (summary.movedOnSince && summary.movedOnSince.runs.length > 0) attention.push(movedOnWarning(summary.movedOnSince, summary.dryRun));
@@ -537,8 +537,8 @@ function unheardWarning(unheard: NonNullable<RunSummary['unheard']>, dryRun: boo
 }
 
 /** A transfer's target whose dead set the next death there trims (dead-set-cap.ts). */
-function deadSetWarning(over: NonNullable<RunSummary['deadSetOverCap']>): string {
-  return `The target's dead set now holds ${n(over.entries)} entries: when the next job dies there, Sidekiq keeps only its newest ${n(SIDEKIQ_DEAD_MAX_JOBS - 1)} (dead_max_jobs, ${n(SIDEKIQ_DEAD_MAX_JOBS)} unless configured) and drops the oldest ${n(over.drops)} (entries a move wrote there keep their old scores, so they go first). Retry or export the ones you need before then, or raise dead_max_jobs on the target's Sidekiq.`;
+function deadSetWarning(over: NonNullable<RunSummary['deadSetOverCap']>, dryRun: boolean): string {
+  return `${dryRun ? "A run would leave the target's dead set with" : "The target's dead set now holds"} ${n(over.entries)} entries: when the next job dies there, Sidekiq keeps only its newest ${n(SIDEKIQ_DEAD_MAX_JOBS - 1)} (dead_max_jobs, ${n(SIDEKIQ_DEAD_MAX_JOBS)} unless configured) and drops the oldest ${n(over.drops)} (entries a move wrote there keep their old scores, so they go first). Retry or export the ones you need before then, or raise dead_max_jobs on the target's Sidekiq.`;
 }
 
 /** The verdict's clause for deadSetWarning: the run moved everything, and Sidekiq will drop some of it. */

@@ -81,7 +81,8 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     ...(notLookedAt ? { notLookedAt } : { notLookedAt: undefined }),
     ...(heldByWorkers ? { heldByWorkers } : { heldByWorkers: undefined }),
     ...(selectedArrivalsCutShort ? { selectedArrivalsCutShort } : { selectedArrivalsCutShort: undefined }),
-    ...(deadSetOverCap ? { deadSetOverCap } : { deadSetOverCap: undefined }),
+    // A dry run's forecast is the execution's where `dead` ended (its count of what a run would write); a run's, the last look.
+    ...(first.dryRun ? { deadSetOverCap: chain.map((e) => e.summary.deadSetOverCap).filter((d) => d !== undefined).at(-1) } : deadSetOverCap ? { deadSetOverCap } : { deadSetOverCap: undefined }),
     ...(unheard ? { unheard } : {}),
   };
 }

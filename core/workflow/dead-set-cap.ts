@@ -16,16 +16,20 @@ export interface DeadSetOverCap {
 }
 
 /**
- * The target's dead set when it holds `dead_max_jobs` (default) entries or more, else undefined.
+ * The target's dead set when it holds `dead_max_jobs` (default) entries or more, else undefined
+ * (`wouldWrite`: a dry run's count of the entries a run would write there, added).
  * A transfer writes the source's dead entries with ZADD and their old scores, never trimming: on
  * a target that already had dead jobs, the sum may pass the cap, and the next death there drops
  * the oldest, the moved entries first. One ZCARD; a key of another type is the set step's to
  * report, not this look's.
  */
-export async function deadSetOverCap(target: Connection): Promise<DeadSetOverCap | undefined> {
+export async function deadSetOverCap(target: Connection, wouldWrite = 0): Promise<DeadSetOverCap | undefined> {
   const key = target.keys.sortedSet('dead');
-  if ((await target.redis.type(key)) !== 'zset') return undefined;
-  const entries = await target.redis.zcard(key);
+  const type = await target.redis.type(key);
+  if (type !== 'zset' && type !== 'none') return undefined;
+  // A dry run: what is there now, and what a run would write there (distinct entries: one already
+  // there is a conflict a run leaves on the source, not counted as written).
+  const entries = (type === 'zset' ? await target.redis.zcard(key) : 0) + wouldWrite;
   if (entries < SIDEKIQ_DEAD_MAX_JOBS) return undefined;
   // After the kill, the newest dead_max_jobs - 1 stay, the new entry one of them.
   return { entries, drops: entries - (SIDEKIQ_DEAD_MAX_JOBS - 2) };

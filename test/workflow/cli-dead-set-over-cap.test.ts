@@ -4,7 +4,8 @@
 // them with ZADD only (no trim): a target whose dead set then holds 10,000 or more loses the
 // oldest of them, the moved entries first, when the next job dies there (real Sidekiq 6.4:
 // 10,008 entries and one kill leave 9,999). The move said "Complete" and nothing more. It now says
-// how many the next death drops, and its verdict says so; below the cap, nothing is said.
+// how many the next death drops, and its verdict says so (its dry run, how many a run would leave
+// there); below the cap, nothing is said.
 import { describe, expect, it } from 'vitest';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { runCli } from '../support/run-cli.js';
@@ -57,9 +58,24 @@ describe("a move that fills the target's dead set past Sidekiq's cap", { timeout
     expect(JSON.parse(json.stdout)).toMatchObject({ deadSetOverCap: { entries: 10_010, drops: 12 }, verdict: { state: 'complete' } });
   });
 
+  it('the dry run says it before anything is written: how many a run would leave there, and how many the next death would drop', async () => {
+    const seeded = await seed(60, 9_950);
+
+    const result = await runCli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--dry-run');
+
+    expect(result.code).toBe(0);
+    expect(await deadOn(redis.target())).toEqual(entriesOf(seeded.target));
+    expect(await deadOn(redis.source())).toEqual(entriesOf(seeded.source));
+    expect(result.stdout).toContain(
+      "\nA run would leave the target's dead set with 10,010 entries: when the next job dies there, Sidekiq keeps only its newest 9,999 (dead_max_jobs, 10,000 unless configured) and drops the oldest 12 (entries a move wrote there keep their old scores, so they go first). Retry or export the ones you need before then, or raise dead_max_jobs on the target's Sidekiq.\n",
+    );
+  });
+
   it('says nothing of it while the target stays below the cap', async () => {
     const seeded = await seed(60, 9_900);
 
+    const dry = await runCli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--dry-run');
+    expect(dry.stdout).not.toContain('dead_max_jobs');
     const result = await runCli('move', '--from', redis.urls().source, '--to', redis.urls().target);
 
     expect(result.code).toBe(0);

@@ -279,7 +279,9 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   // A target that lost a slice's copy between the copy and the acknowledge (copy-kept.ts): the
   // slice was written again, but the target lost data. A failure too, whatever its id says now;
   // it names what may have gone with the data, as the items' counters know it.
-  const deadOverCap = target && !settings.dryRun && supersededBy === undefined && settings.sets.includes('dead') ? await deadSetOverCap(target) : undefined;
+  // A dry run's forecast: what is there now and what its count says a run would write to `dead`.
+  const deadWouldWrite = settings.dryRun ? ((totals as TransferCounters).writtenTo?.dead ?? 0) : 0;
+  const deadOverCap = target && supersededBy === undefined && settings.sets.includes('dead') && (!settings.dryRun || deadWouldWrite > 0) ? await deadSetOverCap(target, deadWouldWrite) : undefined;
   const lostCopies = target && recopied > 0 ? targetLostCopiesMessage(settings.runId, target.name, recopied, { ...(idLost ? { id: { planned: settings.targetId!, here: targetNow ?? null } } : {}), ...knownOfLoss(tally.listed), unlisted: tally.unlisted }) : undefined;
   // A same-server move's target prefix is the run's own (not "another prefix"), and its target's
   // in-flight keys are in the source's keyspace: the source's walk finds them too.
