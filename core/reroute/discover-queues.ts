@@ -11,6 +11,8 @@ export interface SkippedKey {
   readonly reason: string;
   /** For a `queue:NAME` key of another type than a list: NAME (lossless) and that type. */
   readonly notAList?: { readonly queue: string; readonly type: string };
+  /** `queue:` itself, a list: the queue with an empty name, which Sidekiq 6.0+ refuses to push to. */
+  readonly unnamed?: true;
 }
 
 export interface DiscoveryPage {
@@ -58,8 +60,13 @@ function isSuperFetchList(name: Buffer): boolean {
 export async function queueListsAmong(redis: Redis, keys: SidekiqKeys, found: readonly Buffer[]): Promise<{ queues: string[]; skipped: SkippedKey[] }> {
   const candidates: { key: Buffer; name: string }[] = [];
   const skipped: SkippedKey[] = [];
+  const head = Buffer.from(`${keys.prefix}queue:`, 'utf8');
+  let unnamed: Buffer | undefined;
   for (const key of found) {
     const name = keys.queueNameOf(key);
+    // `queue:` itself: no queue name, yet a list an older client may have filled. Dropped without
+    // a word, its jobs were never moved and a drain check said DRAINED over them: refused below.
+    if (name === null && head.equals(key)) unnamed = key;
     if (name === null) continue;
     // In the bytes: a name that is not UTF-8 travels as NUL and base64 (key-name.ts), with no `|` to see.
     if (isSuperFetchList(nameBytes(name))) skipped.push({ key: displayName(`${keys.prefix}queue:${name}`), reason: 'private in-flight list of Sidekiq Pro super_fetch' });
@@ -71,6 +78,8 @@ export async function queueListsAmong(redis: Redis, keys: SidekiqKeys, found: re
     if (types[i] === 'list') queues.push(name);
     else if (types[i] !== 'none') skipped.push({ key: displayName(`${keys.prefix}queue:${name}`), reason: `not a list but a ${types[i]}`, notAList: { queue: name, type: types[i]! } });
   });
+  // Only a list is a queue of any name; `queue:` of another type is nobody's queue.
+  if (unnamed && (await typesOf(redis, [unnamed]))[0] === 'list') skipped.push({ key: displayName(`${keys.prefix}queue:`), reason: 'a queue with an empty name', unnamed: true });
   return { queues, skipped };
 }
 
@@ -161,15 +170,16 @@ export function escapeGlob(literal: string): string {
 
 /**
  * Refuses the `queue:NAME` keys of another type than a list among `skipped` for which `counts(NAME)`
+ * (and `queue:`, the list of a queue with an empty name, when `counts('')`)
  * (a run: it would drain NAME; a check: it counts NAME): no queue Sidekiq can push to or fetch
  * from, and none a run can take, so a run passed it by and ended "Complete" over what it holds,
  * and a drain check failed on an unnamed WRONGTYPE. `where` names the Redis (`source redis://…`),
  * `after` what was done (the message's last sentence).
  */
 export function refuseQueueKeysOfAnotherType(skipped: readonly SkippedKey[], counts: (queue: string) => boolean, where: string, after: string): void {
-  const found = skipped.filter((s) => s.notAList !== undefined && counts(s.notAList.queue));
+  const found = skipped.filter((s) => (s.notAList !== undefined && counts(s.notAList.queue)) || (s.unnamed && counts('')));
   if (found.length === 0) return;
-  const shown = found.slice(0, 10).map((s) => `${s.key} holds a ${s.notAList!.type}, not a list`);
+  const shown = found.slice(0, 10).map((s) => (s.unnamed ? `${s.key} is the list of a queue with an empty name, which Sidekiq refuses (6.0 and later)` : `${s.key} holds a ${s.notAList!.type}, not a list`));
   const more = found.length > shown.length ? ` (and ${found.length - shown.length} more)` : '';
   throw new InputError(`${where}: ${shown.join('; ')}${more}: no queue Sidekiq can use. Check the key prefix (--namespace), or move that key out of the way, then run again; ${after}`);
 }
