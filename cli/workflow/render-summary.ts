@@ -538,7 +538,7 @@ function unheardWarning(unheard: NonNullable<RunSummary['unheard']>, dryRun: boo
 
 /** A transfer's target whose dead set the next death there trims (dead-set-cap.ts). */
 function deadSetWarning(over: NonNullable<RunSummary['deadSetOverCap']>, dryRun: boolean): string {
-  return `${dryRun ? "A run would leave the target's dead set with" : "The target's dead set now holds"} ${n(over.entries)} entries: when the next job dies there, Sidekiq keeps only its newest ${n(SIDEKIQ_DEAD_MAX_JOBS - 1)} (dead_max_jobs, ${n(SIDEKIQ_DEAD_MAX_JOBS)} unless configured) and drops the oldest ${n(over.drops)} (entries a move wrote there keep their old scores, so they go first). Retry or export the ones you need before then, or raise dead_max_jobs on the target's Sidekiq.`;
+  return `${dryRun ? "A run would leave the target's dead set with" : "The target's dead set now holds"} ${n(over.entries)} entries: when the next job dies there, Sidekiq keeps only its newest ${n(SIDEKIQ_DEAD_MAX_JOBS - 1)} (dead_max_jobs, ${n(SIDEKIQ_DEAD_MAX_JOBS)} unless configured), none older than 180 days (dead_timeout_in_seconds), and drops the oldest ${over.atLeast ? `${n(over.drops)} at least` : n(over.drops)} (entries a move wrote there keep their old scores, so they go first). Retry or export the ones you need before then, or raise dead_max_jobs on the target's Sidekiq.`;
 }
 
 /** The verdict's clause for deadSetWarning: the run moved everything, and Sidekiq will drop some of it. */
