@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { RedisKey } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes, PROBE_JOBS, probeRange } from '../redis/page-bytes.js';
@@ -10,9 +11,10 @@ import { callWindows } from './call-windows.js';
 import { examineQueuedJob, type Examined } from './examine-job.js';
 import { moveIndex, PageMoves, recordArgs } from './move-record.js';
 import { misplacedArrivals } from './rollback-arrivals.js';
-import { addSample, emptyCounters, tallyClass, type RerouteCounters } from './reroute-counters.js';
+import { addCounters, addSample, emptyCounters, tallyClass, type RerouteCounters } from './reroute-counters.js';
 import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
 import { entryDigest } from './rewritten-entries.js';
+import { passArgs, passKey, passStart, type PassOwner, type PassRecord } from './pass-record.js';
 
 const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n', { encodeCalls: true });
 
@@ -85,6 +87,14 @@ export interface QueueSliceRequest extends RerouteContext {
   readonly placement?: Placement;
   /** Unmapped and unparsable jobs: `leave` them where they are (default) or `quarantine` them. */
   readonly unmapped?: 'leave' | 'quarantine';
+  /**
+   * The run whose pass this is: each slice's calls keep where the pass stands on the Redis with
+   * their moves, so that a task that missed a slice's answer starts after it (pass-record.ts).
+   * Absent (or a dry run): the cursor is the task's only.
+   */
+  readonly pass?: PassOwner;
+  /** With `pass`: the item's counters before this slice, which its record keeps (pass-record.ts). */
+  readonly counted?: RerouteCounters;
 }
 
 /**
@@ -155,13 +165,6 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
       }
     }
 
-    if (dryRun) {
-      for (const m of moves) counters.movedTo[m.examined.to] = (counters.movedTo[m.examined.to] ?? 0) + 1;
-      counters.moved = moves.length;
-      counters.quarantined = parked.length;
-    } else {
-      await applyMoves(request, placement, { below, span }, moves, parked, counters);
-    }
     const counts = { limit: cursor.limit, examined: cursor.examined + (top >= 0 ? jobs.length : positions), kept: cursor.kept + kept, ...(ceiling === undefined ? {} : { ceiling }) };
     // `append`: what now lies at the tail below the next window (a dry run leaves every job).
     const tail = over === undefined ? undefined : markAfter(over, cursor.tail, dryRun ? jobs : left);
@@ -172,6 +175,14 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
     const floored = floor === undefined ? marked : { ...marked, floor };
     const next = withBytes(nextOriginal === undefined ? floored : { ...floored, next: entryDigest(nextOriginal) }, meanBytes(window, bytesPerJob));
     const done = next.examined >= next.limit || (placement === 'append' && (window.length < want || top >= 0));
+    if (dryRun) {
+      for (const m of moves) counters.movedTo[m.examined.to] = (counters.movedTo[m.examined.to] ?? 0) + 1;
+      counters.moved = moves.length;
+      counters.quarantined = parked.length;
+    } else {
+      // The calls keep where the pass stands after them with their moves (pass-record.ts).
+      await applyMoves(request, placement, { below, span }, moves, parked, counters, { calls: 0, before: cursor, after: next, done, counted: request.counted ?? emptyCounters(), slice: counters, names: [] });
+    }
     return { cursor: next, done, counters: done ? await countArrivals(request, next, counters) : counters };
   } catch (error) {
     throw classifyRedisError(error, `Re-routing jobs of ${source}`);
@@ -309,7 +320,9 @@ function accounted(unexamined: number, present: number, examined: number): numbe
  * drain check takes them.
  */
 async function countArrivals(request: QueueSliceRequest, cursor: QueueCursor, counters: RerouteCounters): Promise<RerouteCounters> {
-  const length = await request.redis.llen(request.keys.queue(request.queue));
+  const key = request.keys.queue(request.queue);
+  // The pass is done: its record goes, in the round trip of the length (pass-record.ts).
+  const length = request.pass && !request.dryRun ? await deleteRecordAndCount(request, request.pass, key) : await request.redis.llen(key);
   // A dry run removed nothing: every original job is still there. An `append` pass knows how many
   // of those it kept are still there (a worker may have taken some); never more than it kept: jobs a
   // Sidekiq shutting down RPUSHed onto the tail lie below them too, and they arrived.
@@ -336,6 +349,13 @@ async function countArrivals(request: QueueSliceRequest, cursor: QueueCursor, co
     counters.arrived = Math.max(0, counters.arrived - unreached);
   }
   return counters;
+}
+
+/** DEL of the pass's record, then LLEN of `key`, in one round trip (MULTI: the same on any proxy). */
+async function deleteRecordAndCount(request: QueueSliceRequest, owner: PassOwner, key: RedisKey): Promise<number> {
+  const replies = (await request.redis.multi().del(passKey(request.keys.prefix, owner, request.queue)).llen(key).exec()) as [Error | null, number][];
+  for (const [error] of replies) if (error) throw error;
+  return replies[1]![1];
 }
 
 /**
@@ -395,6 +415,7 @@ async function applyMoves(
   moves: { job: Buffer; examined: Examined & { kind: 'move' }; place: number }[],
   parked: { job: Buffer; place: number }[],
   counters: RerouteCounters,
+  passRecord: PassRecord,
 ): Promise<void> {
   const { redis, keys, queue } = request;
   // Destinations in first-seen order; the quarantine list, when used, is one more destination
@@ -419,6 +440,10 @@ async function applyMoves(
   // 50 LREMs from that end held Redis for 0.3 s a call; past the rest of a 1,000-job window, the
   // longest calls of a queue (call-windows.ts).
   const hints = callWindows(where.below, where.span, chunks.map((chunk) => chunk.map((op) => op.place)));
+  // Every call keeps where the pass stands after the slice; call k only after call k - 1 (pass-record.ts).
+  const owner = request.pass;
+  const token = randomBytes(8).toString('hex');
+  const pass = owner === undefined ? undefined : { key: passKey(keys.prefix, owner, queue), record: { ...passRecord, calls: chunks.length, names } };
   const calls = chunks.map((chunk, c) => {
     // Each call records, after its moves, the moves of the jobs it moved (move-record.ts): it is
     // given the distinct moves, and each job the index of its own (0: a quarantined job, not
@@ -427,9 +452,9 @@ async function applyMoves(
     const moved = new PageMoves();
     const indexes = chunk.map(({ examined }) => (examined ? moved.add(examined.routedClass, queue, examined.to, examined.shape) : 0));
     const record = recordArgs(moved, keys.prefix, request.recordMovesAs?.runId);
-    const args: (string | Buffer)[] = [push, hints[c]!, String(names.length), ...names, ...record.args];
+    const args: (string | Buffer)[] = [push, hints[c]!, String(names.length), ...names, ...record.args, ...(pass ? passArgs(owner!, token, c + 1, pass.record) : [])];
     chunk.forEach((op, j) => args.push(op.job, op.push, String(destinations.get(op.dest)), moveIndex(record, indexes[j]!)));
-    return { keys: [keys.queue(queue), keys.queues, ...destKeys, ...record.keys], args };
+    return { keys: [keys.queue(queue), keys.queues, ...destKeys, ...record.keys, ...(pass ? [pass.key] : [])], args };
   });
   const replies = await rerouteQueueJobs.runAll(redis, calls, [], request.alongWrites);
   for (const reply of replies) {
@@ -455,9 +480,26 @@ export interface QueueRerouteRequest extends Omit<QueueSliceRequest, 'cursor'>, 
  * The queue operation as a Lambda or the local runner calls it: slices from `cursor` until the
  * queue is done, the deadline passes or `maxPages` slices are done; returns the cursor.
  */
-export function rerouteQueue(request: QueueRerouteRequest): Promise<PageResult<QueueCursor> & { pages: number }> {
-  return drivePages((cursor: QueueCursor | null) => rerouteQueueSlice({ ...request, cursor }), request.cursor ?? null, request).then((r) => ({
-    ...r,
-    cursor: r.cursor!,
-  }));
+export async function rerouteQueue(request: QueueRerouteRequest): Promise<PageResult<QueueCursor> & { pages: number; counted?: RerouteCounters }> {
+  // The pass's record may know a slice this task's cursor does not (its answer was lost): the task
+  // starts after it, with the item's counters as the record has them (`counted`, in place of the
+  // item's), and a record of the slice that ended the pass only counts what arrived.
+  let start = request.cursor ?? null;
+  const writes = request.pass !== undefined && !request.dryRun;
+  const kept = writes ? await passStart(request.redis, request.keys.prefix, request.pass!, request.queue, start) : undefined;
+  const restart = kept?.counted === undefined ? {} : { counted: kept.counted };
+  if (kept?.done) {
+    const cursor = kept.cursor!;
+    return { cursor, done: true, counters: await countArrivals({ ...request, cursor }, cursor, emptyCounters()), pages: 0, ...restart };
+  }
+  if (kept) start = kept.cursor;
+  // The item's counters before each slice, which its calls keep in the record with it.
+  const counted = writes ? addCounters(emptyCounters(), kept?.counted ?? request.counted ?? emptyCounters()) : undefined;
+  const slice = async (cursor: QueueCursor | null) => {
+    const page = await rerouteQueueSlice({ ...request, cursor, ...(counted ? { counted } : {}) });
+    if (counted) addCounters(counted, page.counters);
+    return page;
+  };
+  const r = await drivePages(slice, start, request);
+  return { ...r, cursor: r.cursor!, ...restart };
 }

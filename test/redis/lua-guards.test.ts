@@ -47,6 +47,12 @@ async function seed(): Promise<void> {
 const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['rerouteSetEntries-n', { keys: ['schedule', 'rewritten:s', 'moves'], args: ['1', '60', '["A","old","new"]', job(3), rewritten(3), '1795459303.5', 'digest', '1'] }, ['schedule', 'rewritten:s', 'moves']],
   ['rerouteQueueJobs-n', { keys: ['queue:old', 'queues', 'queue:new', 'moves'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', job(1), rewritten(1), '1', '1'] }, ['queue:old', 'queues', 'queue:new', 'moves']],
+  // With the pass's record (core/reroute/pass-record.ts), the last key, its fields after the record's members.
+  [
+    'rerouteQueueJobs-n',
+    { keys: ['queue:old', 'queues', 'queue:new', 'moves', 'originals:old'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', 't', '1', '1', '1000 arn', '{}', job(1), rewritten(1), '1', '1'] },
+    ['queue:old', 'queues', 'queue:new', 'moves', 'originals:old'],
+  ],
   ['claimQueueJobs-7', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new'], args: [2, 'newest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'start'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:new']],
   [
     'claimSetEntries-10',

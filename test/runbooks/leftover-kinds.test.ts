@@ -18,6 +18,7 @@ import { rewrittenEntriesKey } from '../../core/reroute/rewritten-entries.js';
 import { runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { targetIdKey } from '../../core/transfer/target-identity.js';
+import { passKey } from '../../core/reroute/pass-record.js';
 import { acknowledgedKey, batchKey, claimChainKey, conflictsKey, inflightKey, inflightSealKey, ledgerKey, originalsKey } from '../../core/transfer/transfer-keys.js';
 import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
@@ -54,6 +55,8 @@ describe("redis-move.md's table of what a transfer leaves behind", () => {
       [String(claimChainKey(NS, run, 'queue:default')), 'old'],
       [String(conflictsKey(NS, run, 'retry')), 'old'],
       [String(originalsKey(NS, run, 'queue:default')), 'old'],
+      // A re-route's queue pass keeps its record under the same family (core/reroute/pass-record.ts).
+      [String(passKey(NS, { runId: run }, 'default')), 'old'],
       [String(ledgerKey(NS, run, 'queue:default')), 'new'],
       [targetIdKey(keys), 'new'],
       [runLockKey(NS), 'both'],

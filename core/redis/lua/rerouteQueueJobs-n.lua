@@ -8,6 +8,8 @@
                is added, as Sidekiq's client does, so the Web UI and the API see it
   KEYS[3..2+D] destination lists: queue:NEW lists, and the quarantine list if jobs go there
   KEYS[3+D]    only when R > 0: the run's record of moves (a set, core/reroute/move-record.ts)
+  then         optional, the last key: the pass's record (a string, core/reroute/pass-record.ts),
+               where the queue's pass stands once this call ran; given, ARGV has the P fields
 
   ARGV[1]      'RPUSH' to put moved jobs at the head of the destination line (they run before its
                backlog) or 'LPUSH' to append them behind it (GitLab's behaviour); the caller
@@ -23,6 +25,20 @@
   ARGV[4+D]    R, the number of record members this call adds (0: the run records nothing)
   ARGV[5+D]    the record's time to live in seconds ('' when R is 0)
   ARGV[6+D..]  R record members: the distinct moves of this call's jobs, `["Class","from","to"…]`
+  then         only with the pass's record (P fields, 5): the slice's token, k (this call's place
+               among the slice's calls, 1-based), how many positions the pass examined after the
+               slice, this execution's generation (core/redis/generation-arg.ts), the record's text.
+               Written, '<token> <k> <examined> <generation>\n<vanished> <pushed_1> … <pushed_D>\n<text>',
+               after the moves, the counts those of the slice's calls so far (this one's added to
+               call k - 1's), the text call 1's (call k > 1 sends '' and keeps it), by call 1
+               unless the record is a later slice's of the same generation (a stale attempt never
+               sets the pass back), by call k > 1 only when the record says call k - 1 of the same
+               slice ran: a slice a failed call cut in two stays partial, and its retry starts from
+               before it. Kept here, not only in the task's answer, because a call whose reply was
+               lost moved jobs that answer never tells: the next task's window, placed by a cursor
+               that did not know them (or, for a pass's first slice, by the queue's length read
+               again), reached as many jobs up into what producers pushed meanwhile and moved them
+               as originals
   then         quads: original bytes, bytes to push, the 1-based index of the destination key
                among KEYS[3..2+D], and the 1-based index of the job's move among the R members
                ('0' for a job whose move is not recorded: a quarantined one, or any when R is 0)
@@ -52,7 +68,8 @@
   Refused before any write (guards.lua), every job left as it was, when the source or a
   destination is not a list, `queues` or the record is not a set, one key is named both as a
   destination and as the record (or `queues`), a job's destination index names no destination
-  key or its move index no record member, or R or the record's time to live is not a whole number.
+  key or its move index no record member, or R or the record's time to live is not a whole number,
+  or the pass's record is not a string or its fields are not as above.
 ]]
 if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
 local source, queues = KEYS[1], KEYS[2]
@@ -70,9 +87,21 @@ if recorded == nil or recorded < 0 or recorded % 1 ~= 0 or (recorded > 0 and (re
 end
 local jobsFrom = 6 + destinations + recorded
 local membersFrom = 5 + destinations
+-- The pass's record: the key after the others, its 5 fields after the record's members.
+local pass = KEYS[3 + destinations + (recorded > 0 and 1 or 0)]
+local passWrite
+if pass then
+  local token, k, examined, generation = ARGV[jobsFrom], tonumber(ARGV[jobsFrom + 1]), tonumber(ARGV[jobsFrom + 2]), ARGV[jobsFrom + 3]
+  if not token or not k or k < 1 or k % 1 ~= 0 or not examined or not ARGV[jobsFrom + 4] or string.find(token, '[%s]') or string.find(generation, '\n') or (k == 1 and ARGV[jobsFrom + 4] == '') then
+    return redis.error_reply('ERR rerouteQueueJobs: the pass record needs a token, k >= 1, the positions examined, a generation and its text')
+  end
+  passWrite = { token .. ' ' .. k .. ' ' .. examined .. ' ' .. generation, ARGV[jobsFrom + 4], token, k, examined, generation }
+  jobsFrom = jobsFrom + 5
+end
 local checks = { { source, 'list' }, { queues, 'set' } }
 for d = 1, destinations do checks[#checks + 1] = { KEYS[2 + d], 'list' } end
 if recorded > 0 then checks[#checks + 1] = { record, 'set' } end
+if pass then checks[#checks + 1] = { pass, 'string' } end
 local refusal = wrongType(checks)
 if refusal then return refusal end
 local above
@@ -182,6 +211,29 @@ for _, key in ipairs(order) do
   for first = 1, #values, PUSH_VALUES do
     redis.call(push, key, unpack(values, first, math.min(first + PUSH_VALUES - 1, #values)))
   end
+end
+-- The pass's record, with the moves (nothing can fail here: a SET of a key checked to be a string).
+if pass then
+  local keptToken, keptK, keptExamined, keptGeneration, keptCounts, keptText = string.match(redis.call('GET', pass) or '', '^(%S+) (%d+) (%d+) ([^\n]*)\n([^\n]*)\n(.*)$')
+  local header, text, token, k, examined, generation = unpack(passWrite)
+  local counts = { vanished }
+  for d = 1, destinations do counts[d + 1] = pushed[d] end
+  local write
+  if k == 1 then
+    write = not keptToken or keptGeneration ~= generation or examined >= tonumber(keptExamined)
+  else
+    write = keptToken == token and keptGeneration == generation and tonumber(keptK) == k - 1
+    if write then
+      -- The slice's counts so far, this call's added; its text, call 1's.
+      local i = 0
+      for n in string.gmatch(keptCounts, '%d+') do
+        i = i + 1
+        counts[i] = (counts[i] or 0) + tonumber(n)
+      end
+      text = keptText
+    end
+  end
+  if write then redis.call('SET', pass, header .. '\n' .. table.concat(counts, ' ') .. '\n' .. text) end
 end
 local reply = { vanished }
 for d = 1, destinations do

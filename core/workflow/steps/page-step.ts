@@ -210,8 +210,12 @@ async function pagesOf(
     const run =
       item.kind === 'set'
         ? await rerouteSet({ ...context, set: item.name as SortedSetName, cursor: (item.cursor as SetCursor | string | null) ?? '0', count: settings.pageSize })
-        : await rerouteQueue({ ...context, queue: item.name, cursor: item.cursor as never, sliceSize: settings.pageSize, placement: settings.placement, unmapped: settings.unmapped });
-    const counters = addCounters(addCounters(emptyCounters(), item.counters as RerouteCounters), run.counters);
+        : // The pass keeps where it stands on the source, by run and generation (pass-record.ts).
+          await rerouteQueue({ ...context, queue: item.name, cursor: item.cursor as never, sliceSize: settings.pageSize, placement: settings.placement, unmapped: settings.unmapped, pass: { runId: settings.runId, ...generationOf(settings) }, counted: item.counters as RerouteCounters });
+    // A queue's pass that found a slice on its record that its input did not know (the answer was
+    // lost) counts from the record's counters instead of the item's (pass-record.ts).
+    const before = 'counted' in run && run.counted !== undefined ? run.counted : (item.counters as RerouteCounters);
+    const counters = addCounters(addCounters(emptyCounters(), before), run.counters);
     if (namesFewer(settings)) counters.movedTo = destinationsWithin(counters.movedTo, DRY_RUN_DESTINATION_NAME_BYTES);
     return answered(await announceContinuation(settings, source, { ...item, cursor: run.cursor, done: run.done, iteration: item.iteration + 1, counters }));
   }
