@@ -42,6 +42,8 @@ async function seed(): Promise<void> {
   await redis.hset('cron:h', 'message', 'm');
   // The run's lock, held by the plan the run's bookkeeping steps below name (run, 1000, arn).
   await redis.set('lock', JSON.stringify({ runId: 'run', plannedAt: 1000, plannedBy: 'arn' }));
+  // The first part of that plan's list (appendRunPlan-2 goes on after it).
+  await redis.rpush('items', '{"kind":"set","name":"retry"}');
 }
 
 const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
@@ -77,6 +79,7 @@ const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['endRunExecution-2', { keys: ['lock', 'executions'], args: ['run', 'root', 1000] }, ['lock', 'executions']],
   ['finishRun-3', { keys: ['lock', 'items', 'executions'], args: ['run', 1000] }, ['lock', 'items', 'executions']],
   ['storeRunPlan-5', { keys: ['lock', 'items', 'executions', 'routing', 'classes'], args: ['run', 1000, 'arn', 60, 'root', '{}', '["A"]', '{"kind":"set","name":"retry"}'] }, ['lock', 'items', 'executions']],
+  ['appendRunPlan-2', { keys: ['lock', 'items'], args: ['run', 1000, 'arn', 1, '{"kind":"queue","name":"default"}'] }, ['lock', 'items']],
   ['forgetRunConflicts-n', { keys: ['lock', 'conflicts:s'], args: ['run', 1000, 'arn'] }, ['lock']],
   ['forgetPageAttempt-1', { keys: ['receipts'], args: ['item:input'] }, ['receipts']],
 ];

@@ -5,7 +5,9 @@ import { RunLock, runLockKey, RunLockLostError, runStopMarkerKey } from '../../c
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import type { Connection } from '../../core/workflow/connections.js';
 import { finishRun } from '../../core/workflow/run-executions.js';
-import { forgetRunConflicts, storeRunPlan } from '../../core/workflow/store-run-plan.js';
+import { LuaScript } from '../../core/redis/lua-script.js';
+import { forgetRunConflicts, PLAN_ITEMS_PER_CALL, storeRunPlan } from '../../core/workflow/store-run-plan.js';
+import { aroundScriptPipelines } from '../support/around-script-pipelines.js';
 import { keyValueSnapshot, withoutExpiryInstants } from '../support/exact-jobs.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 
@@ -108,6 +110,57 @@ describe("a plan's writes after its lock", () => {
     await expect(forget).rejects.toThrow(words);
 
     expect(await keyValueSnapshot(redis)).toEqual(before);
+  });
+});
+
+describe("a plan's long list, stored in parts (appendRunPlan-2)", () => {
+  const long = Array.from({ length: 2 * PLAN_ITEMS_PER_CALL + 7 }, (_, i) => ({ kind: 'queue' as const, name: `q${String(i).padStart(5, '0')}` }));
+  const appendSha = new LuaScript('appendRunPlan-2').sha;
+
+  it('is the whole list, in order, and a part sent twice (resent on a reconnection) is written once', async () => {
+    await redis.set(LOCK, record({ runId: 'run-1', plannedAt: A.plannedAt, plannedBy: A.plannedBy }));
+    let resent = 0;
+    const twice = aroundScriptPipelines(redis, appendSha, async (exec) => {
+      const reply = await exec();
+      resent++;
+      return exec().then(() => reply);
+    });
+
+    await storeRunPlan({ ...source, redis: twice }, A, { work: long });
+
+    expect(resent).toBeGreaterThanOrEqual(2); // each part (the first may go twice more: EVALSHA, then the script itself)
+    expect((await redis.lrange('p:sidekiq-migrate:run-1:items', 0, -1)).map((t) => JSON.parse(t) as unknown)).toEqual(long);
+  });
+
+  it('stops at a later start that took the lock between two parts: that start\'s list is left whole, the words say why', async () => {
+    await redis.set(LOCK, record({ runId: 'run-1', plannedAt: A.plannedAt, plannedBy: A.plannedBy }));
+    const B = { runId: 'run-1', plannedAt: A.plannedAt + 5, plannedBy: 'arn:exec:B' };
+    const laterList = [{ kind: 'queue' as const, name: 'b' }];
+    const takenOver = aroundScriptPipelines(redis, appendSha, async (exec) => {
+      // The later start plans in full before this plan's second part arrives.
+      await redis.set(LOCK, record(B));
+      await storeRunPlan(source, B, { work: laterList });
+      return exec();
+    });
+
+    const store = storeRunPlan({ ...source, redis: takenOver }, A, { work: long });
+
+    await expect(store).rejects.toBeInstanceOf(PlanSupersededError);
+    await expect(store).rejects.toThrow(/before it stored the rest of the run's list; it wrote nothing more/);
+    expect((await redis.lrange('p:sidekiq-migrate:run-1:items', 0, -1)).map((t) => JSON.parse(t) as unknown)).toEqual(laterList);
+  });
+
+  it('is refused, nothing written, when the list was deleted between two parts', async () => {
+    await redis.set(LOCK, record({ runId: 'run-1', plannedAt: A.plannedAt, plannedBy: A.plannedBy }));
+    const deleted = aroundScriptPipelines(redis, appendSha, async (exec) => {
+      await redis.del('p:sidekiq-migrate:run-1:items');
+      return exec();
+    });
+
+    await expect(storeRunPlan({ ...source, redis: deleted }, A, { work: long })).rejects.toThrow(
+      /^Run run-1: its list of sets and queues on source redis:\/\/source \(p:sidekiq-migrate:run-1:items\) held 0 item\(s\) where this plan had written 500: it was deleted or written by something else while the plan stored it\. The run stopped before its first page; start it again\.$/,
+    );
+    expect(await redis.exists('p:sidekiq-migrate:run-1:items')).toBe(0);
   });
 });
 
