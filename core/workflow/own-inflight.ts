@@ -3,7 +3,7 @@ import { classifyRedisError } from '../redis/redis-errors.js';
 import { redisKey } from '../redis/key-name.js';
 import { SORTED_SET_NAMES, type SidekiqKeys } from '../redis/sidekiq-keys.js';
 import type { InflightLeftover } from '../transfer/resume-inflight.js';
-import { workListKey, type ListedWork } from './work-list.js';
+import { readWholeWorkList, workListKey } from './work-list.js';
 
 /**
  * The plan walks the source's keyspace before it takes the run's locks (plan-walk.ts). Until it
@@ -18,10 +18,7 @@ import { workListKey, type ListedWork } from './work-list.js';
 export async function withOwnInflight(redis: Redis, keys: SidekiqKeys, runId: string, found: readonly InflightLeftover[], queues: readonly string[]): Promise<InflightLeftover[]> {
   const doing = `Looking for jobs run ${runId} claimed while this plan looked over the keys`;
   try {
-    const listed = (await redis.lrange(workListKey(keys.prefix, runId), 0, -1)).flatMap((text) => {
-      const work = JSON.parse(text) as ListedWork;
-      return work.kind === 'queue' ? [work.name] : [];
-    });
+    const listed = (await readWholeWorkList(redis, workListKey(keys.prefix, runId))).flatMap((work) => (work.kind === 'queue' ? [work.name] : []));
     const known = new Set(found.map((l) => l.key));
     const sourceKeys = [...SORTED_SET_NAMES, ...new Set([...queues, ...listed].map((q) => `queue:${q}`))];
     const candidates = sourceKeys.map((sourceKey) => ({ sourceKey, key: `${keys.prefix}sidekiq-migrate:${runId}:inflight:${sourceKey}` })).filter((c) => !known.has(c.key));

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { DryRunListTooLongError } from '../errors/dry-run-list-too-long-error.js';
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
 import { InputError } from '../errors/input-error.js';
@@ -50,6 +51,25 @@ export interface WorkState {
 export interface ListedWork {
   readonly kind: 'set' | 'queue';
   readonly name: string;
+}
+
+/**
+ * Items of a run's list one LRANGE reads at most, when the whole list is read (readWholeWorkList):
+ * Redis serves nothing else while it builds a reply (~0.3 µs an item: 3 ms for 10,000 queues).
+ */
+export const WORK_LIST_ITEMS_PER_READ = 1_000;
+
+/**
+ * A run's whole list (none: empty), read WORK_LIST_ITEMS_PER_READ items a call. Only a plan writes
+ * the list, under the run's lock, which the reader's run holds: the pages are of one list.
+ */
+export async function readWholeWorkList(redis: Redis, key: string): Promise<ListedWork[]> {
+  const all: ListedWork[] = [];
+  for (let from = 0; ; from += WORK_LIST_ITEMS_PER_READ) {
+    const page = await redis.lrange(key, from, from + WORK_LIST_ITEMS_PER_READ - 1);
+    for (const text of page) all.push(JSON.parse(text) as ListedWork);
+    if (page.length < WORK_LIST_ITEMS_PER_READ) return all;
+  }
 }
 
 /** A run's list of sets and queues, on the source (7 days: continuations read it), stored by its plan (store-run-plan.ts). */

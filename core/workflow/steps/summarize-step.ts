@@ -16,7 +16,7 @@ import { endRunExecution, finishRun } from '../run-executions.js';
 import { OTHER_DESTINATIONS, type ListedItem, type RunTally } from '../run-tally.js';
 import { ledgerKey } from '../../transfer/transfer-keys.js';
 import type { RunSettings } from '../work-item.js';
-import { workListKey, type ListedWork } from '../work-list.js';
+import { readWholeWorkList, workListKey } from '../work-list.js';
 import { isDrainedQueue } from '../../routing/routing-plan.js';
 import { loadRouting } from '../stored-routing.js';
 import { loadSelection } from '../stored-selection.js';
@@ -389,8 +389,7 @@ async function arrivalsOnUnlistedRetiredQueues(source: Connection, settings: Run
   const runId = settings.runId;
   // A transfer drains every queue of the source (`plan` undefined); a re-route those its routing retires.
   const listed = new Set(
-    (await source.redis.lrange(workListKey(source.keys.prefix, runId), 0, -1))
-      .map((w) => JSON.parse(w) as ListedWork)
+    (await readWholeWorkList(source.redis, workListKey(source.keys.prefix, runId)))
       .filter((w) => w.kind === 'queue')
       .map((w) => w.name),
   );
