@@ -17,7 +17,18 @@ const rerouteSetEntries = new LuaScript('rerouteSetEntries-n', { encodeCalls: tr
  * which bounds the next page (page-bytes.ts); absent until a page has seen an entry.
  */
 export interface SetCursor {
+  /**
+   * The ZSCAN cursor of a pass read by ZSCAN (`from` given, or a run planned by an earlier build);
+   * '0' with neither `after` nor `from`: the set not started, read by score (walkSetCalls).
+   */
   readonly scan: string;
+  /** A pass read by score: the score text (as Redis replied it) of the last score group read whole. */
+  readonly after?: string;
+  /**
+   * A pass read by ZSCAN after a walk by score met a group of equal scores larger than a page:
+   * only entries of at least this score are this pass's (those below were walked).
+   */
+  readonly from?: string;
   readonly bytesPerJob?: number;
   /**
    * A dry run only: the digests (rewritten-entries.ts) of the rewrites it counted as moved in this
@@ -79,8 +90,11 @@ export async function rerouteSetPage(request: SetPageRequest): Promise<PageResul
 
 /** One ZSCAN reply: the cursor it was asked for, the one it returned, and member/score pairs. */
 export interface ScannedSetPage {
-  readonly cursor: string;
-  readonly next: string;
+  /** The pass's first read was the whole set (ZSCAN cursor 0 to 0, or a walk's first call): it cannot meet a rewrite again. */
+  readonly whole: boolean;
+  /** Where the next page starts (its bytesPerJob and dryRewrites added by cursorAfter). */
+  readonly next: Pick<SetCursor, 'scan' | 'after' | 'from'>;
+  readonly done: boolean;
   readonly flat: Buffer[];
   /** The mean member size as the next page should assume it: this page's, or what was known before. */
   readonly bytesPerJob: number | undefined;
@@ -113,17 +127,101 @@ async function scanSetPage(request: Omit<SetPageRequest, 'cursor'>, cursor: SetC
   try {
     const known = await expectedBytesPerJob(request.redis, key, 'zset', cursor.bytesPerJob);
     const want = jobsWithinBytes(known, request.count);
-    let next = cursor.scan;
-    let flat: Buffer[] = [];
-    do {
-      const [after, part] = await request.redis.zscanBuffer(key, next, 'COUNT', Math.min(MAX_ENTRIES_PER_SCAN_CALL, want - flat.length / 2));
-      next = after.toString();
-      flat = flat.length === 0 ? part : flat.concat(part);
-    } while (next !== '0' && flat.length / 2 < want);
-    return { cursor: cursor.scan, next, flat, bytesPerJob: meanBytes(members(flat), known) };
+    const read = cursor.from === undefined && (cursor.after !== undefined || cursor.scan === '0') ? await walkSetCalls(request, key, cursor.after, want) : await scanSetCalls(request, key, cursor, want);
+    return { ...read, bytesPerJob: meanBytes(members(read.flat), known) };
   } catch (error) {
     throw classifyRedisError(error, `Scanning ${key}`);
   }
+}
+
+/**
+ * A page read by score: ZRANGE BYSCORE calls of at most MAX_ENTRIES_PER_SCAN_CALL entries, each
+ * for scores above the last score group read whole (`after`; all scores at the start).
+ *
+ * Why every entry present all along is read once, and a rewrite never: a rewrite keeps its score,
+ * and a page takes whole groups of equal scores only. Each call is atomic: it returns the first k
+ * entries above the bound in (score, member) order. When it returns k, the group of its last score
+ * may go on past it, so that group is left for the next call (the bound moves to the score before
+ * it): every entry then present with a score in (bound, new bound] was in the reply. Bounds only
+ * rise, so an entry present all along is in exactly one reply, and a rewrite (same score, at or
+ * below the bound by then) is never read again: the order of equal scores, which the rewrite
+ * changes (its member changes), does not matter, since a group is read whole in one call. What
+ * Sidekiq does meanwhile changes nothing of it: the poller's ZREM of due entries and a UI's
+ * removal take entries away (their move finds them gone, counted vanished), a producer's ZADD adds
+ * one that is read if its score is above the bound when the walk gets there (as an arrival is by
+ * ZSCAN, or not). A read ahead (drive-pages.ts) reads above the bound of the page whose writes are
+ * in flight, so those writes are below it. The record of rewrites (rewritten-entries.ts) is still
+ * kept: a page read again from the same cursor (its answer lost, its task retried) meets the
+ * rewrites its first attempt made, which must not count as jobs already routed.
+ *
+ * A group of equal scores that fills a call by itself (Sidekiq's push_bulk with one `at`, say)
+ * cannot be read whole within the page's bound and would need the member order, which rewrites
+ * change: the pass goes on by ZSCAN from there, over entries of that score or above (`from`), as
+ * before this walk (the record of rewrites tells its own rewrites met again). Entries below were
+ * walked; their rewrites are below too.
+ */
+async function walkSetCalls(request: Omit<SetPageRequest, 'cursor'>, key: string, after: string | undefined, want: number): Promise<Omit<ScannedSetPage, 'bytesPerJob'>> {
+  let bound = after;
+  let flat: Buffer[] = [];
+  for (;;) {
+    const k = Math.min(MAX_ENTRIES_PER_SCAN_CALL, want - flat.length / 2);
+    const part = await request.redis.zrangeBuffer(key, bound === undefined ? '-inf' : `(${bound}`, '+inf', 'BYSCORE', 'LIMIT', 0, k, 'WITHSCORES');
+    if (part.length < 2 * k) {
+      const whole = after === undefined && flat.length === 0;
+      flat = flat.length === 0 ? part : flat.concat(part);
+      return { whole, next: { scan: '0' }, done: true, flat };
+    }
+    const last = part[part.length - 1]!;
+    let keep = part.length - 2;
+    while (keep > 0 && part[keep - 1]!.equals(last)) keep -= 2;
+    if (keep === 0) {
+      // One score fills the call: the next page takes it with a call of its own, or, if this was
+      // one (a page's first call), the group is larger than a page can read whole.
+      if (flat.length > 0) break;
+      return { whole: false, next: { scan: '0', from: last.toString() }, done: false, flat };
+    }
+    flat = flat.length === 0 ? part.slice(0, keep) : flat.concat(part.slice(0, keep));
+    bound = part[keep - 1]!.toString();
+    // Nine tenths of a page will do: a call for the last few would give them back, its group left.
+    if (flat.length / 2 >= want - Math.floor(want / 10)) break;
+  }
+  return { whole: false, next: bound === undefined ? { scan: '0' } : { scan: '0', after: bound }, done: false, flat };
+}
+
+/**
+ * A page read by ZSCAN calls of at most MAX_ENTRIES_PER_SCAN_CALL, each from the cursor the last
+ * returned, until the page has its entries or the scan is over. Nothing is written between them,
+ * so the page is what one ZSCAN of its size would have returned, by ZSCAN's guarantees; only each
+ * call is short. (Redis's rehashing may return an entry twice, in one page now as across pages
+ * before: its second move finds it gone and counts it vanished; reroute-counters.ts.) After a
+ * walk by score (`from`), entries below `from` are left out: the walk read them.
+ */
+async function scanSetCalls(request: Omit<SetPageRequest, 'cursor'>, key: string, cursor: SetCursor, want: number): Promise<Omit<ScannedSetPage, 'bytesPerJob'>> {
+  let next = cursor.scan;
+  let flat: Buffer[] = [];
+  do {
+    const [after, part] = await request.redis.zscanBuffer(key, next, 'COUNT', Math.min(MAX_ENTRIES_PER_SCAN_CALL, want - flat.length / 2));
+    next = after.toString();
+    flat = flat.length === 0 ? part : flat.concat(part);
+  } while (next !== '0' && flat.length / 2 < want);
+  const whole = cursor.scan === '0' && next === '0';
+  if (cursor.from !== undefined) flat = atLeast(flat, scoreValue(cursor.from));
+  return { whole, next: cursor.from === undefined ? { scan: next } : { scan: next, from: cursor.from }, done: next === '0', flat };
+}
+
+/** The pairs of a ZSCAN reply whose score is `from` or above. */
+function atLeast(flat: Buffer[], from: number): Buffer[] {
+  const kept: Buffer[] = [];
+  for (let i = 0; i < flat.length; i += 2) if (scoreValue(flat[i + 1]!.toString()) >= from) kept.push(flat[i]!, flat[i + 1]!);
+  return kept;
+}
+
+/** A score as Redis replies it, as a number: Redis writes infinite scores `inf` and `-inf`, which Number() does not read. */
+function scoreValue(text: string): number {
+  const lower = text.toLowerCase();
+  if (lower === 'inf' || lower === '+inf') return Infinity;
+  if (lower === '-inf') return -Infinity;
+  return Number(text);
 }
 
 /** The members of a ZSCAN reply (member, score, member, score…). */
@@ -135,7 +233,7 @@ function members(flat: readonly Buffer[]): Buffer[] {
 
 /** Where the scan stands after `scanned` (and, in a dry run, the rewrites counted so far). */
 function cursorAfter(scanned: ScannedSetPage, dryRewrites?: readonly string[]): SetCursor {
-  const cursor = scanned.bytesPerJob === undefined ? { scan: scanned.next } : { scan: scanned.next, bytesPerJob: scanned.bytesPerJob };
+  const cursor: SetCursor = scanned.bytesPerJob === undefined ? scanned.next : { ...scanned.next, bytesPerJob: scanned.bytesPerJob };
   return dryRewrites === undefined || dryRewrites.length === 0 ? cursor : { ...cursor, dryRewrites };
 }
 
@@ -190,7 +288,7 @@ function examineSetPage(request: Omit<SetPageRequest, 'cursor'>, scanned: Scanne
  */
 async function applySetPage(request: Omit<SetPageRequest, 'cursor'>, page: ExaminedSetPage, dryRewrites: string[]): Promise<PageResult<SetCursor>> {
   const { counters, rewrites, byDestination, lookAlreadyRouted } = page;
-  const { next } = page.scanned;
+  const { done } = page.scanned;
   const key = request.keys.sortedSet(request.set);
   // The record is looked up in the writes' round trip, sent just ahead of them: one connection's
   // commands run in the order sent, so the lookup sees the record as the pages before left it
@@ -210,9 +308,9 @@ async function applySetPage(request: Omit<SetPageRequest, 'cursor'>, page: Exami
     counters.scanned -= ownRewrites.value;
     counters.alreadyRouted += lookAlreadyRouted.length - ownRewrites.value;
   }
-  if (next === '0' && rewrites !== null) await forgetRewrites(request, rewrites);
+  if (done && rewrites !== null) await forgetRewrites(request, rewrites);
   // Carried only while the scan goes on: a Map batch returns its items' states together.
-  return { cursor: cursorAfter(page.scanned, request.dryRun && next !== '0' ? [...dryRewrites] : undefined), done: next === '0', counters };
+  return { cursor: cursorAfter(page.scanned, request.dryRun && !done ? [...dryRewrites] : undefined), done, counters };
 }
 
 /**
@@ -262,7 +360,7 @@ async function countDryRunMoves(
  */
 function rewritesRecord(request: Omit<SetPageRequest, 'cursor'>, scanned: ScannedSetPage): string | null {
   const runId = request.recordMovesAs?.runId;
-  if (runId === undefined || request.dryRun || (scanned.cursor === '0' && scanned.next === '0')) return null;
+  if (runId === undefined || request.dryRun || scanned.whole) return null;
   return rewrittenEntriesKey(request.keys.prefix, runId, request.set);
 }
 
@@ -348,7 +446,7 @@ export function rerouteSet(request: SetRerouteRequest): Promise<PageResult<SetCu
   return drivePipelinedPages(
     {
       read: (cursor: SetCursor) => scanSetPage(request, cursor),
-      after: (scanned) => (scanned.next === '0' ? null : cursorAfter(scanned)),
+      after: (scanned) => (scanned.done ? null : cursorAfter(scanned)),
       examine: (scanned) => examineSetPage(request, scanned),
       apply: (examined) => applySetPage(request, examined, dryRewrites),
     },

@@ -47,6 +47,8 @@ const workItemSchema = z.looseObject({
 });
 
 const zscanCursor = z.string().regex(/^\d+$/, 'must be a ZSCAN cursor');
+/** A score as Redis replies it (`1764950400.1234567`, `1e+20`, `-inf`), the bound of a set's walk by score. */
+const scoreText = z.string().regex(/^(?:[-+]?inf|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)$/, 'must be a score');
 /** The mean payload size a page or slice was sized by (core/redis/page-bytes.ts). */
 const bytesPerJob = z.number().min(0).optional();
 
@@ -54,7 +56,8 @@ const bytesPerJob = z.number().min(0).optional();
 export const cursorSchemas = {
   reroute: {
     // A bare ZSCAN cursor: what runs planned before set pages were bounded by bytes carry.
-    set: z.union([zscanCursor, z.looseObject({ scan: zscanCursor, bytesPerJob })]).nullable(),
+    // `after` (a walk by score) and `from` (a ZSCAN after a walk): score texts (core/reroute/set-page.ts).
+    set: z.union([zscanCursor, z.looseObject({ scan: zscanCursor, after: scoreText.optional(), from: scoreText.optional(), bytesPerJob })]).nullable(),
     queue: z.looseObject({ limit: count, examined: count, kept: count, bytesPerJob }).nullable(),
   },
   transfer: {

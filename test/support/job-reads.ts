@@ -128,7 +128,7 @@ function askedOf(command: string, args: string[]): number {
     const at = upper.indexOf('COUNT');
     return at < 0 ? 10 : Number(args[at + 1]);
   }
-  if (command === 'zrangebyscore') {
+  if (command === 'zrangebyscore' || (command === 'zrange' && (upper.includes('BYSCORE') || upper.includes('BYLEX')))) {
     const at = upper.indexOf('LIMIT');
     return at < 0 ? Infinity : Number(args[at + 2]);
   }

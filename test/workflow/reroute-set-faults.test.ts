@@ -24,7 +24,7 @@ describe('a schedule re-route whose page call failed or lost its reply, while th
   for (const [what, nth, ran] of FAULTS) {
     it(what, async () => {
       const source = redis.source();
-      // 200 entries (more than a listpack's 128, so that pages are ZSCAN pages), the first 30 due.
+      // 200 entries (more than a listpack's 128), the first 30 due.
       const score = (i: number) => String(i < 30 ? 1e9 + i : 2e9 + i);
       const originals = Array.from({ length: 200 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
       for (const [i, p] of originals.entries()) await source.zadd('schedule', score(i), p);
@@ -77,8 +77,13 @@ describe('a schedule re-route whose page call failed or lost its reply, while th
         expect(totals.alreadyRouted).toBe(0);
       }
       expect(totals.conflicts).toBe(0);
-      // The 10 polled before their move wait on `old`, which this run did not look at: never "Complete".
-      expect(words).toMatch(/^Done, but jobs were left behind: \d+ in sets and queues this run did not look at/m);
+      // Those polled before their move wait on `old`, which this run did not look at: never
+      // "Complete". The set is read by score, due entries first: at the first call the poller takes
+      // some not yet moved; at a later one it may take only rewrites (on `new`, their destination).
+      const polledBeforeMove = placed.filter((w) => w.startsWith('queue:old\t')).length;
+      if (nth === 1) expect(polledBeforeMove).toBeGreaterThan(0);
+      if (polledBeforeMove > 0) expect(words).toMatch(/^Done, but jobs were left behind: \d+ in sets and queues this run did not look at/m);
+      else expect(words).toMatch(/^Complete: everything that could be moved was moved/m);
       expect((await source.smembers(`sidekiq-migrate:${runId}:moves`)).sort()).toEqual(['["A","old","new"]']);
 
       // Its rollback of the set puts every rewritten entry back as it was, byte for byte, with its score.

@@ -150,18 +150,17 @@ describe('re-route counts, against the jobs left in Redis', () => {
 
   it('reading ahead reads each page of a set once and nothing past its last page', async () => {
     const keys = new SidekiqKeys(uniquePrefix());
-    // A sorted set of more than 128 entries is a skiplist, so ZSCAN pages by COUNT.
     const seeded = Array.from({ length: 300 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
     for (const [i, p] of seeded.entries()) await redis.zadd(keys.sortedSet('retry'), String(1000 + i), p);
-    const cursors: string[] = [];
+    const bounds: string[] = [];
     const client = interferingRedis(redis, () => {});
     const scanning = new Proxy(client, {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver);
-        if (prop !== 'zscanBuffer') return value;
-        return (key: string, cursor: string, ...rest: unknown[]) => {
-          cursors.push(String(cursor));
-          return (value as (...a: unknown[]) => unknown).call(target, key, cursor, ...rest);
+        if (prop !== 'zrangeBuffer') return value;
+        return (key: string, min: string, ...rest: unknown[]) => {
+          if (rest.includes('BYSCORE')) bounds.push(String(min)); // not the size probe's ZRANGE 0 4
+          return (value as (...a: unknown[]) => unknown).call(target, key, min, ...rest);
         };
       },
     });
@@ -170,10 +169,11 @@ describe('re-route counts, against the jobs left in Redis', () => {
 
     expect(run.done).toBe(true);
     expect(run.counters).toMatchObject({ scanned: 300, moved: 300 });
-    // One read per page, the first from cursor 0, and none after the page whose cursor came back 0.
-    expect(cursors.length).toBe(run.pages);
-    expect(cursors[0]).toBe('0');
-    expect(new Set(cursors).size).toBe(cursors.length);
+    // One read per page (a walk by score, pages of 100 in one call each), the first from the
+    // lowest score, and none after the page that found the end.
+    expect(bounds.length).toBe(run.pages);
+    expect(bounds[0]).toBe('-inf');
+    expect(new Set(bounds).size).toBe(bounds.length);
     await expectExactJobs(redis, keys.prefix, seeded.map((p, i) => jobEntry(String(keys.sortedSet('retry')), withQueue(p, 'old', 'new'), 1000 + i)));
   });
 

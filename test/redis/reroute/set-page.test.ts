@@ -9,6 +9,7 @@ import { expectExactJobs, jobEntry, withQueue, keyValueSnapshot } from '../../su
 import { jidOf, queueOf, sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const START: SetCursor = { scan: '0' };
+const setCursorOf = (cursor: SetCursor | string): SetCursor => (typeof cursor === 'string' ? { scan: cursor } : cursor);
 
 const redis = connectShared();
 const HOUR = 3600;
@@ -140,21 +141,26 @@ describe('set pages: sizes, namespaces and bad members', () => {
     await expectExactJobs(redis, keys.prefix, expected);
   });
 
-  it('a set of 128 small members comes back whole in one ZSCAN page whatever COUNT says, 129 does not', async () => {
+  it('a set of 128 small members comes back whole in one ZSCAN page whatever COUNT says, 129 does not; a walk by score pages by count', async () => {
     // Redis keeps a zset of ≤ 128 members of ≤ 64 bytes as a listpack, which ZSCAN returns whole.
     // (Real payloads are longer, so real sets are skiplists and page normally; both must work.)
+    // A set is read by ZSCAN after a walk by score gave way (`from`: entries of that score and up).
     const keys = new SidekiqKeys(uniquePrefix());
     const key = keys.sortedSet('retry');
     const tiny = (i: number) => `{"class":"A","queue":"q","jid":"${i}"}`;
     for (let i = 0; i < 128; i++) await redis.zadd(key, String(i), tiny(i));
+    const scan = { scan: '0', from: '0' };
 
-    const small = await rerouteSetPage({ redis, keys, set: 'retry', plan: mapping({ A: 'a' }), cursor: '0', count: 10, dryRun: true });
+    const small = await rerouteSetPage({ redis, keys, set: 'retry', plan: mapping({ A: 'a' }), cursor: scan, count: 10, dryRun: true });
+    const walked = await rerouteSetPage({ redis, keys, set: 'retry', plan: mapping({ A: 'a' }), cursor: '0', count: 10, dryRun: true });
     await redis.zadd(key, "999", tiny(999));
-    const large = await rerouteSetPage({ redis, keys, set: 'retry', plan: mapping({ A: 'a' }), cursor: '0', count: 10, dryRun: true });
+    const large = await rerouteSetPage({ redis, keys, set: 'retry', plan: mapping({ A: 'a' }), cursor: scan, count: 10, dryRun: true });
 
     expect(small).toMatchObject({ done: true, counters: { scanned: 128 } });
     expect(large.done).toBe(false);
     expect(large.counters.scanned).toBeLessThan(129);
+    // A call of 10 that comes back full leaves its last score for the next call (its group may go on).
+    expect(walked).toMatchObject({ done: false, counters: { scanned: 9 }, cursor: { scan: '0', after: '8' } });
   });
 
   it('works under a namespace and touches nothing outside it', async () => {
@@ -231,18 +237,28 @@ describe("a run's record of its own rewrites, met again later in the same scan",
     return expected;
   }
 
-  it('counts every entry once: its rewrites seen again are neither scanned nor already routed, and the record goes at the end', async () => {
+  // A walk by score (the start) never meets a rewrite again; a ZSCAN (after a walk gave way) does.
+  it.each([
+    ['read by score', '0' as SetCursor | string],
+    ['read by ZSCAN', { scan: '0', from: String(NOW) }],
+  ])('counts every entry once: its rewrites seen again are neither scanned nor already routed, and the record goes at the end (%s)', async (how, start) => {
     const keys = new SidekiqKeys(uniquePrefix());
     const key = keys.sortedSet('schedule');
     const expected = await seed(key, 2_000);
     const record = rewrittenEntriesKey(keys.prefix, 'run-1', 'schedule');
     const request = { redis, keys, set: 'schedule' as const, plan: mapping({ A: 'a' }), count: 100, dryRun: false, luaBatch: 7, recordMovesAs: { runId: 'run-1' } };
 
-    const first = await rerouteSetPage({ ...request, cursor: '0' });
+    const first = await rerouteSetPage({ ...request, cursor: start });
     expect(first.done).toBe(false);
     // The record holds the digest of each rewrite of the page, until the scan is over.
     expect(await redis.scard(record)).toBe(first.counters.moved);
     expect(first.counters.moved).toBeGreaterThan(0);
+    if (how === 'read by score') {
+      // The page read again from its cursor (its answer lost, its task retried) meets only its
+      // own rewrites: nothing counted twice, nothing called already routed.
+      const again = await rerouteSetPage({ ...request, cursor: start });
+      expect(again.counters).toMatchObject({ scanned: 0, moved: 0, alreadyRouted: 0, vanished: 0, conflicts: 0 });
+    }
     const monitor = await redis.monitor();
     const removals: string[] = [];
     monitor.on('monitor', (_time: string, args: string[]) => {
@@ -263,12 +279,14 @@ describe("a run's record of its own rewrites, met again later in the same scan",
     expect(await redis.exists(record)).toBe(0);
     await expectExactJobs(redis, keys.prefix, expected);
 
-    // The interleaving this is about happened: the same scan without a run id meets rewrites again.
+    // Without a run id (no record): a ZSCAN meets rewrites again (the interleaving this is about
+    // happened), a walk by score none.
     const unrecorded = new SidekiqKeys(uniquePrefix());
     await seed(unrecorded.sortedSet('schedule'), 2_000);
-    const plain = await drivePages((cursor) => rerouteSetPage({ ...request, keys: unrecorded, cursor, recordMovesAs: undefined }), START);
+    const plain = await drivePages((cursor) => rerouteSetPage({ ...request, keys: unrecorded, cursor, recordMovesAs: undefined }), setCursorOf(start));
     expect(plain.counters.moved).toBe(2_000);
-    expect(plain.counters.alreadyRouted).toBeGreaterThan(0);
+    if (how === 'read by score') expect(plain.counters.alreadyRouted).toBe(0);
+    else expect(plain.counters.alreadyRouted).toBeGreaterThan(0);
   });
 
   it('a record of another type fails the page before any of its entries moves (its lookup shares the round trip of the writes, whose guard refuses them)', async () => {
@@ -331,5 +349,73 @@ describe("a run's record of its own rewrites, met again later in the same scan",
     const once = await rerouteSetPage({ ...request, keys: small, cursor: '0', dryRun: false, luaBatch: 3 });
     expect(once).toMatchObject({ done: true, counters: { scanned: 10, moved: 10, alreadyRouted: 0, vanished: 0 } });
     expect(await redis.exists(rewrittenEntriesKey(small.prefix, 'run-1', 'schedule'))).toBe(0);
+  });
+});
+
+describe('a set read by score: equal scores, and the poller taking due entries meanwhile', () => {
+  // set-page.ts walks a set by score, whole groups of equal scores per call, and goes on by ZSCAN
+  // (from that score up) when one group fills a call by itself: a rewrite keeps its score but
+  // changes its place among equal scores, so no group may be split across calls.
+  it('every entry moves exactly once with its score, none counted twice, while the poller takes the lowest between pages', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const key = keys.sortedSet('schedule');
+    const entries: { payload: string; score: number }[] = [];
+    // Groups of 3 equal scores (pages of 10 end inside them), 30 of one score (larger than a page),
+    // then 40 distinct scores. Rewrites to `a` sort before their originals (`old`), to `zz` after:
+    // both ways a group's order changes as the walk rewrites it.
+    for (let i = 0; i < 60; i++) entries.push({ payload: sidekiqPayload({ className: i % 2 ? 'A' : 'Z', queue: 'old', args: `[${i}]` }), score: NOW + Math.floor(i / 3) });
+    for (let i = 0; i < 30; i++) entries.push({ payload: sidekiqPayload({ className: i % 2 ? 'A' : 'Z', queue: 'old', args: `[${100 + i}]` }), score: NOW + 100 });
+    for (let i = 0; i < 40; i++) entries.push({ payload: sidekiqPayload({ className: 'A', queue: 'old', args: `[${200 + i}]` }), score: NOW + 200 + i });
+    for (const { payload, score } of entries) await redis.zadd(key, String(score), payload);
+    const plan = mapping({ A: 'a', Z: 'zz' });
+    const rewrite = (payload: string) => withQueue(payload, 'old', JSON.parse(payload).class === 'A' ? 'a' : 'zz');
+    const taken: string[] = [];
+    const reads: string[] = [];
+
+    const run = await drivePages(async (cursor: SetCursor) => {
+      // The poller: the lowest entry (ZRANGEBYSCORE … LIMIT 0 1, then ZREM), before every third page.
+      if (reads.length % 3 === 0) {
+        const [lowest] = await redis.zrange(key, '0', '0');
+        if (lowest !== undefined && (await redis.zrem(key, lowest)) === 1) taken.push(lowest);
+      }
+      reads.push(cursor.from === undefined ? 'walk' : 'scan');
+      return rerouteSetPage({ redis, keys, set: 'schedule', plan, cursor, count: 10, dryRun: false, recordMovesAs: { runId: 'ties-1' } });
+    }, START);
+
+    expect(run.done).toBe(true);
+    expect(reads).toContain('scan'); // the group of 30 made the walk give way to a scan
+    expect(reads[0]).toBe('walk');
+    // Every entry once: taken by the poller (as it was, or as rewritten), or in the set rewritten with its score.
+    const left = await members(key);
+    expect(left.length + taken.length).toBe(entries.length);
+    for (const { payload, score } of entries) {
+      const here = left.filter((m) => m.member === payload || m.member === rewrite(payload));
+      const gone = taken.filter((m) => m === payload || m === rewrite(payload));
+      expect(here.length + gone.length, payload).toBe(1);
+      if (here.length === 1) expect(here[0]).toEqual({ member: rewrite(payload), score: String(score) });
+    }
+    // Counted once each: the rewrites met again (by the scan) are neither scanned nor already routed.
+    expect(run.counters.alreadyRouted).toBe(0);
+    expect(run.counters.moved + run.counters.vanished).toBe(run.counters.scanned);
+    expect(run.counters.scanned).toBeLessThanOrEqual(entries.length);
+    expect(run.counters.scanned).toBeGreaterThanOrEqual(entries.length - taken.length);
+    expect(await redis.exists(rewrittenEntriesKey(keys.prefix, 'ties-1', 'schedule'))).toBe(0);
+  });
+
+  it('infinite scores (Redis writes them `inf` and `-inf`): a group of them larger than a page is read by ZSCAN from `inf`, every entry moved once', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const key = keys.sortedSet('dead');
+    const entries: { payload: string; score: string }[] = [];
+    for (let i = 0; i < 5; i++) entries.push({ payload: sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }), score: '-inf' });
+    for (let i = 0; i < 20; i++) entries.push({ payload: sidekiqPayload({ className: 'A', queue: 'old', args: `[${100 + i}]` }), score: String(NOW + i) });
+    for (let i = 0; i < 150; i++) entries.push({ payload: sidekiqPayload({ className: 'A', queue: 'old', args: `[${200 + i}]` }), score: 'inf' });
+    for (const { payload, score } of entries) await redis.zadd(key, score, payload);
+
+    const run = await drivePages((cursor: SetCursor) => rerouteSetPage({ redis, keys, set: 'dead', plan: mapping({ A: 'a' }), cursor, count: 10, dryRun: false, recordMovesAs: { runId: 'inf-1' } }), START);
+
+    expect(run.counters).toMatchObject({ scanned: 175, moved: 175, alreadyRouted: 0, vanished: 0, conflicts: 0 });
+    expect((await members(key)).sort((x, y) => x.member.localeCompare(y.member))).toEqual(
+      entries.map(({ payload, score }) => ({ member: withQueue(payload, 'old', 'a'), score })).sort((x, y) => x.member.localeCompare(y.member)),
+    );
   });
 });

@@ -11,7 +11,9 @@ const parse = (kind: 'set' | 'queue', cursor: unknown) => parsePageInput({ setti
 describe('re-route page cursors', () => {
   it('a set: null, a bare ZSCAN cursor, or the scan with the size seen so far', () => {
     for (const cursor of [null, '0', '1234', { scan: '0' }, { scan: '1234', bytesPerJob: 2_000_123 }]) expect(parse('set', cursor)).toEqual(cursor);
-    for (const cursor of ['abc', { scan: 'abc' }, { bytesPerJob: 10 }, { scan: '1', bytesPerJob: -1 }, { scan: '1', bytesPerJob: 'big' }]) {
+    // A walk by score (its last score group read whole), and a ZSCAN after one (entries from a score).
+    for (const cursor of [{ scan: '0', after: '1764950400.1234567', bytesPerJob: 700 }, { scan: '0', after: '-inf' }, { scan: '17', from: '1e+20' }]) expect(parse('set', cursor)).toEqual(cursor);
+    for (const cursor of ['abc', { scan: 'abc' }, { bytesPerJob: 10 }, { scan: '1', bytesPerJob: -1 }, { scan: '1', bytesPerJob: 'big' }, { scan: '0', after: '12 or so' }, { scan: '0', from: '' }]) {
       expect(() => parse('set', cursor)).toThrow(/input\.item\.cursor/);
     }
   });
