@@ -75,18 +75,26 @@ describe('a queue slice deep in a long list removes its jobs with one walk a cal
       const popped: string[] = [];
       const pushed: string[] = [];
       let running = true;
+      let n = 0;
+      // Sidekiq's BRPOP at the tail, then a producer's LPUSH at the head.
+      const popAndPush = async () => {
+        const i = n++;
+        const job = await other.rpop(source);
+        if (job !== null) popped.push(job);
+        const late = sidekiqPayload({ className: i % 2 ? 'M' : 'S', queue: 'old', args: `["late${i}"]` });
+        pushed.push(late);
+        await other.lpush(source, late);
+      };
+      // All along, as fast as they come, and, so that some surely land between slices however fast
+      // the pass runs on a given machine, three of each before every slice.
       const live = (async () => {
-        for (let i = 0; running; i++) {
-          // Sidekiq's BRPOP at the tail, a producer's LPUSH at the head, a few of each between calls.
-          const job = await other.rpop(source);
-          if (job !== null) popped.push(job);
-          const late = sidekiqPayload({ className: i % 2 ? 'M' : 'S', queue: 'old', args: `["late${i}"]` });
-          pushed.push(late);
-          await other.lpush(source, late);
-        }
+        while (running) await popAndPush();
       })();
       const result = await drivePages(
-        (cursor) => rerouteQueueSlice({ redis, keys, plan: classRoutingPlan(new Map([['M', 'new']])), queue: 'old', cursor, sliceSize: 300, placement, dryRun: false, luaBatch: 50 }),
+        async (cursor) => {
+          for (let j = 0; j < 3; j++) await popAndPush();
+          return rerouteQueueSlice({ redis, keys, plan: classRoutingPlan(new Map([['M', 'new']])), queue: 'old', cursor, sliceSize: 300, placement, dryRun: false, luaBatch: 50 });
+        },
         null as QueueCursor | null,
       );
       running = false;
