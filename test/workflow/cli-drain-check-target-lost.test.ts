@@ -4,14 +4,14 @@
 // decommission the only Redis the jobs had been on. Given the move (--run-id) and its target
 // (--to), it now also looks at the target's id and says plainly that the target lost what was
 // moved: never DRAINED, exit code 1. A target that kept its data is said to, and the check drains.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 import { runCli } from '../support/run-cli.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { restartEmpty } from '../support/restart-empty.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
-import { waitUntil } from '../support/wait-until.js';
 
 let source: RedisServerHandle;
 let target: RedisServerHandle;
@@ -33,20 +33,9 @@ const client = (url: string) => {
   return c;
 };
 
-/** The target killed by its pid, and a new, empty redis-server (no persistence) started on its port. */
+/** The target restarted empty (test/support/restart-empty.ts). */
 async function restartTargetEmpty(): Promise<void> {
-  process.kill(target.pid, 'SIGKILL');
-  await waitUntil('the killed target is gone', () => {
-    try {
-      process.kill(target.pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  restarted = spawn('redis-server', ['--port', String(target.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const probe = client(target.url);
-  await waitUntil('the restarted target answers', () => probe.ping().then(() => true, () => false), { intervalMs: 50 });
+  restarted = await restartEmpty(target);
 }
 
 /** 30 jobs on queue:q of the source, moved by a completed run `m1`: their entries. */

@@ -11,6 +11,7 @@ import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 import { cliBin } from '../support/cli-child.js';
 import { runCli } from '../support/run-cli.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { restartEmpty } from '../support/restart-empty.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { waitUntil } from '../support/wait-until.js';
 
@@ -34,20 +35,9 @@ const client = (url: string) => {
   return c;
 };
 
-/** The target killed, and a new, empty redis-server started on its port (a restart without persistence). */
+/** The target restarted empty (test/support/restart-empty.ts). */
 async function restartTargetEmpty(): Promise<void> {
-  process.kill(target.pid, 'SIGKILL');
-  await waitUntil('the killed target is gone', () => {
-    try {
-      process.kill(target.pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  restarted = spawn('redis-server', ['--port', String(target.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const probe = client(target.url);
-  await waitUntil('the restarted target answers', () => probe.ping().then(() => true, () => false), { intervalMs: 50 });
+  restarted = await restartEmpty(target);
 }
 
 /** The shipped CLI moving source → target slowly, in slices of 100 (a default page of 1,000 would move each queue of 500 in one slice); the target restarted empty once it acknowledged some of the jobs, while the CLI runs. */

@@ -6,7 +6,7 @@
 // acknowledged … no job went with it", or a list without them); and the first execution's summary,
 // when it looked after the loss, said it too, in other words (the id-only line): two lines for one
 // loss. The combined summary now says it once, naming what every execution wrote there.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
@@ -20,6 +20,7 @@ import { UrlConnections } from '../../core/workflow/url-connections.js';
 import { runWorkflowLocally, type LocalEvent } from '../../infra/local/run-workflow-locally.js';
 import { aroundScriptPipelines } from '../support/around-script-pipelines.js';
 import { startRedisServers, type RedisServerHandle } from '../support/redis-server.js';
+import { restartEmpty } from '../support/restart-empty.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { waitUntil } from '../support/wait-until.js';
 
@@ -45,19 +46,9 @@ const client = (url: string) => {
   return c;
 };
 
+/** The target restarted empty (test/support/restart-empty.ts). */
 async function restartTargetEmpty(): Promise<void> {
-  process.kill(target.pid, 'SIGKILL');
-  await waitUntil('the killed target is gone', () => {
-    try {
-      process.kill(target.pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  restarted = spawn('redis-server', ['--port', String(target.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const probe = client(target.url);
-  await waitUntil('the restarted target answers', () => probe.ping().then(() => true, () => false), { intervalMs: 50 });
+  restarted = await restartEmpty(target);
 }
 
 /** Connections whose target restarts empty right after the first copy, once `armed()` says so. */

@@ -5,7 +5,7 @@
 // slice was lost by the run itself). Now the acknowledge waits for the target to show, after the
 // copy, that the batch's copy is still recorded there (the run's ledger); the slice is written
 // again when it is not, and the run says the target lost the copy, never "Complete".
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
@@ -19,6 +19,7 @@ import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
 import { aroundScriptPipelines } from '../support/around-script-pipelines.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 import { startRedisServers, type RedisServerHandle } from '../support/redis-server.js';
+import { restartEmpty } from '../support/restart-empty.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { waitUntil } from '../support/wait-until.js';
 
@@ -44,20 +45,9 @@ const client = (url: string) => {
   return c;
 };
 
-/** The target killed by its pid, and a new, empty redis-server (no persistence) started on its port. */
+/** The target restarted empty (test/support/restart-empty.ts). */
 async function restartTargetEmpty(): Promise<void> {
-  process.kill(target.pid, 'SIGKILL');
-  await waitUntil('the killed target is gone', () => {
-    try {
-      process.kill(target.pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  restarted = spawn('redis-server', ['--port', String(target.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const probe = client(target.url);
-  await waitUntil('the restarted target answers', () => probe.ping().then(() => true, () => false), { intervalMs: 50 });
+  restarted = await restartEmpty(target);
 }
 
 /**
