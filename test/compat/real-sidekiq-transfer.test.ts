@@ -389,7 +389,11 @@ describe('moving Sidekiq 6.4 to a new Redis while real workers run on both', () 
     // The new Redis holds exactly those (everything else ran); the old one holds no job and no key of ours.
     expect([...newAtEnd.keys()].sort()).toEqual([...far, ...dead].map((j) => j.jid).sort());
     expect([...oldAtEnd.keys()]).toEqual([]);
-    expect(oldToolKeysAtEnd).toEqual([]);
+    // No key of ours but, at most, the killed run's count of a pass's originals: SIGKILLed between a
+    // slice's acknowledge and the end of that pass, it left no job in flight for a later run to
+    // finish, and so nothing that names it (docs/runbooks/redis-move.md's leftovers, `originals`:
+    // one small key per queue or set of a run never resumed). Never an in-flight key, a batch or a lock.
+    expect(oldToolKeysAtEnd.filter((k) => !k.startsWith(`sidekiq-migrate:${KILLED_RUN}:originals:`))).toEqual([]);
   }, 120_000);
 
   it('the drain check on the old Redis says stuck while a transfer is interrupted, then drained, with no in-flight leftovers', async () => {

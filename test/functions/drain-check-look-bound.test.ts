@@ -86,7 +86,7 @@ describe('the drain check handler scoped to a retired queue the `queues` set doe
     expect(report.queues.map((q) => [q.queue, q.depth])).toEqual([['retired', 2]]);
     expect(report.remaining).toBe(2);
     const out = renderDrainReport(report);
-    expect(out.split('\n')[0]).toBe(`${report.redis}: DRAINING — 2 job(s) left`);
+    expect(out.split('\n')[0]).toBe(`${report.redis}: DRAINING — 2 job(s) left of the 1 retired queue(s) only (jobs of other queues are not counted)`);
     expect(out).toContain('; every queue the `queues` set names and every retired queue was counted: only a queue list missing from them may have been missed;');
     expect(drainExitCode(report)).toBe(1);
   });

@@ -210,7 +210,13 @@ describe('a standalone target restarted empty between a slice\'s copy and its ac
     for (const [i, p] of scheduled.entries()) await src.zadd('schedule', String(1_900_000_000 + i), p);
     // The queue's first copy: the target restarts once the schedule's 5 entries are written there.
     const provider = restartAfterFirstCopy('copyJobsToLists-n', async () => {
-      await waitUntil('the schedule written to the target', async () => (await tgt.zcard('schedule')) === 5 && (await src.zcard('schedule')) === 0, { intervalMs: 20 });
+      // Acknowledged, not only claimed: an empty schedule on the source may still be in flight there,
+      // and then the copy check writes it again after the restart (the 5 survive; not this case).
+      await waitUntil(
+        'the schedule written to the target and acknowledged',
+        async () => (await tgt.zcard('schedule')) === 5 && (await src.zcard('schedule')) === 0 && (await src.keys('sidekiq-migrate:*:inflight:schedule')).length === 0,
+        { intervalMs: 20 },
+      );
       await restartTargetEmpty();
     });
 
