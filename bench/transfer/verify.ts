@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { targetIdKey } from '../../core/transfer/target-identity.js';
+import { RUN_FINISH_TTL_SECONDS } from '../../core/workflow/run-finish-record.js';
 import type { TransferExpectations } from './data.js';
 import { MultisetDigest, scoreKey, SequenceDigest } from './digest.js';
 
@@ -52,6 +53,15 @@ export async function verifyTransfer(
     if (key === 'queues' || (ledgerPrefix !== null && key.startsWith('sidekiq-migrate:') && key.endsWith(':started-with'))) {
       sourceLeft.push(key);
       continue;
+    }
+    // Ours too: the summary's record of how it finished the run, for a retry of that summary
+    // (run-finish-record.ts), which expires within the hour (docs/runbooks/redis-move.md's leftovers).
+    if (ledgerPrefix !== null && key.startsWith('sidekiq-migrate:') && key.endsWith(':finished')) {
+      const ttl = await source.ttl(key);
+      if (ttl > 0 && ttl <= RUN_FINISH_TTL_SECONDS) {
+        sourceLeft.push(key);
+        continue;
+      }
     }
     const type = await source.type(key);
     problem(`source still holds ${key} (${type}${type === 'list' ? `, ${await source.llen(key)} jobs` : type === 'zset' ? `, ${await source.zcard(key)} entries` : ''})`);
