@@ -6,29 +6,55 @@ import type { Redis } from 'ioredis';
  * default, kept by connect-redis.ts): a call that had run the first time runs twice, and the second
  * run counts the first one's moves as already done ("already", "duplicate"), with no error seen.
  * The count tells a page task that its counters may be short (page-step.ts). A connection shared
- * by several tasks at once (the local runner's) is counted by each of them: "may".
+ * by several tasks at once (the local runner's) is counted by each of them: "may". `stop()` when
+ * the task is done: the client keeps no listener of a task that ended.
  */
 export function watchLostReplies(clients: readonly Redis[]): { readonly lost: () => number; readonly stop: () => void } {
   let lost = 0;
   const watcher = () => void lost++;
-  const sets = clients.map(watchersOf);
-  for (const set of sets) set.add(watcher);
-  return { lost: () => lost, stop: () => sets.forEach((set) => set.delete(watcher)) };
+  const watched = [...new Set(clients)];
+  for (const client of watched) watch(client, watcher);
+  let stopped = false;
+  return {
+    lost: () => lost,
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      for (const client of watched) unwatch(client, watcher);
+    },
+  };
 }
 
-/** The watchers of a client: one 'close' listener each client, however many tasks share it (no MaxListeners warning). */
-const watchers = new WeakMap<Redis, Set<() => void>>();
+/**
+ * The watchers of each client being watched, behind a single 'close' listener however many tasks
+ * share it at once (the local runner's Map runs its maxConcurrency tasks on one client: a listener
+ * each printed MaxListenersExceededWarning past ten). The listener is added with the first watcher
+ * and removed with the last, so that a client kept across tasks (the CLI's, a warm Lambda's)
+ * keeps none between them, and one wrapped anew for each task (a test's fault proxy, which
+ * forwards `on` to the client it wraps) does not gather one per task.
+ */
+const watching = new WeakMap<Redis, { readonly watchers: Set<() => void>; readonly onClose: () => void }>();
 
-function watchersOf(client: Redis): Set<() => void> {
-  let set = watchers.get(client);
-  if (!set) {
-    const created = new Set<() => void>();
+function watch(client: Redis, watcher: () => void): void {
+  let entry = watching.get(client);
+  if (!entry) {
+    const watchers = new Set<() => void>();
     // Emitted as ioredis sets the status to "close", before it sorts the unanswered calls to send again.
-    client.on('close', () => {
-      if (((client as unknown as { commandQueue?: { length: number } }).commandQueue?.length ?? 0) > 0) for (const watcher of created) watcher();
-    });
-    watchers.set(client, created);
-    set = created;
+    const onClose = () => {
+      if (((client as unknown as { commandQueue?: { length: number } }).commandQueue?.length ?? 0) > 0) for (const w of watchers) w();
+    };
+    entry = { watchers, onClose };
+    watching.set(client, entry);
+    client.on('close', onClose);
   }
-  return set;
+  entry.watchers.add(watcher);
+}
+
+function unwatch(client: Redis, watcher: () => void): void {
+  const entry = watching.get(client);
+  if (!entry) return;
+  entry.watchers.delete(watcher);
+  if (entry.watchers.size > 0) return;
+  client.off('close', entry.onClose);
+  watching.delete(client);
 }
