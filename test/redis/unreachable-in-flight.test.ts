@@ -6,10 +6,12 @@
 // whole command timeout (30 s), and only then did the step fail and its retry say "Cannot
 // connect". The CLI told the operator the target could not be reached half a minute late; a
 // Lambda spent that half minute of its time waiting.
+import type { EventEmitter } from 'node:events';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { connectRedis, DEFAULT_COMMAND_TIMEOUT_MS } from '../../core/redis/connect-redis.js';
 import { classifyRedisError, RedisUnavailableError } from '../../core/redis/redis-errors.js';
 import { parseRedisUrl } from '../../core/redis/redis-url.js';
+import { processWarnings } from '../support/process-warnings.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { switchableProxy } from '../support/switchable-proxy.js';
 
@@ -60,5 +62,32 @@ describe('a command in flight when a load balancer in front of the Redis starts 
     expect(await during).toBe(1);
     expect(await client.get('counter')).toBe('1');
     expect(client.status).toBe('ready');
+  });
+
+  it('ten outages in turn, each ridden out over failed reconnections: the client and its socket keep the listeners they had, and Node never warns', { timeout: 60_000 }, async () => {
+    const { proxy, client } = await throughProxy();
+    const listeners = (emitter: EventEmitter) => Object.fromEntries(emitter.eventNames().map((name) => [String(name), emitter.listenerCount(name)]));
+    const socket = () => (client as unknown as { stream: EventEmitter }).stream;
+    const before = { client: listeners(client), socket: listeners(socket()) };
+    const warnings = processWarnings();
+    let reconnections = 0;
+    const count = () => void reconnections++;
+    client.on('reconnecting', count);
+    const outcomes: string[] = [];
+    for (let outage = 0; outage < 10; outage++) {
+      proxy.down(outage % 2 === 0 ? 'balancer' : 'reset');
+      const during = client.incr('outages').then(
+        () => 'answered',
+        () => 'failed',
+      );
+      setTimeout(() => proxy.up(), 800);
+      outcomes.push(await during);
+      await client.ping();
+    }
+    client.off('reconnecting', count);
+    expect(outcomes).toHaveLength(10);
+    expect(reconnections, 'at least one reconnection each outage').toBeGreaterThanOrEqual(10);
+    expect(Number(await client.get('outages'))).toBe(outcomes.filter((o) => o === 'answered').length);
+    expect({ client: listeners(client), socket: listeners(socket()), warnings: await warnings.stop() }).toEqual({ ...before, warnings: [] });
   });
 });
