@@ -15,6 +15,9 @@ import { runCli } from '../support/run-cli.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { switchableProxy } from '../support/switchable-proxy.js';
 
+/** A warning Node printed on stderr: "(node:1234) MaxListenersExceededWarning: Possible EventEmitter memory leak detected…". */
+const NODE_WARNING = /\(node:\d+\) \w*Warning/;
+
 const redis = privateSourceAndTarget();
 const proxies: Awaited<ReturnType<typeof switchableProxy>>[] = [];
 afterEach(async () => {
@@ -101,6 +104,8 @@ describe('move: the target goes down mid-run and stays down', () => {
     expect(result.stderr).toContain('Check that the target is up and reachable from here (host, port, firewall or security group, TLS), then run the same command again: it finishes the run.');
     expect(result.stderr).toContain(`Cannot connect to target ${proxy.url}`);
     expect(result.stdout).not.toContain('Complete');
+    // Two minutes of reconnections, each a client replaced on next use: no listener gathered (Node's "(node:…) MaxListenersExceededWarning").
+    expect(result.stderr).not.toMatch(NODE_WARNING);
 
     await finishedOnceBack(proxy, seeded);
   });
@@ -134,6 +139,7 @@ describe('move: the target goes down mid-run and stays down', () => {
     expect(result.stderr).toContain(`The target ${proxy.url} cannot be reached. The run retries, to ride out a failover`);
     expect(result.code).toBe(130);
     expect(result.stdout).not.toContain('Complete');
+    expect(result.stderr).not.toMatch(NODE_WARNING);
 
     await finishedOnceBack(proxy, seeded);
   });
@@ -160,6 +166,7 @@ describe('move: the target goes down mid-run and stays down', () => {
     expect(result.code).toBe(130);
     expect(result.stderr).toContain(`Could not stop run gone-1 cleanly: Cannot connect to target ${proxy.url}`);
     expect(result.stderr).toContain('Quitting now. Nothing is lost: run the same command again once the server is back, to finish what is in flight.\n');
+    expect(result.stderr).not.toMatch(NODE_WARNING);
 
     await finishedOnceBack(proxy, seeded);
   });
