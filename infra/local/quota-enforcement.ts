@@ -35,11 +35,14 @@ export interface QuotaUsage {
  * The history events AWS records for a local event. A Lambda Task is 5 when it succeeds at once
  * (TaskStateEntered, LambdaFunctionScheduled, LambdaFunctionStarted, LambdaFunctionSucceeded,
  * TaskStateExited) and 3 more per retry (LambdaFunctionFailed, …Scheduled, …Started); a Choice or
- * a Pass 2; a Distributed Map 4 in its parent (MapStateEntered, MapRunStarted, MapRunSucceeded,
- * MapStateExited) and its children their own histories.
+ * a Pass 2; a Map 4 (MapStateEntered, MapStateStarted, MapStateSucceeded, MapStateExited), and a
+ * Distributed Map 2 more in its parent, its Map Run's (MapRunStarted, MapRunSucceeded): 6, its
+ * children their own histories. (Counted 4 before, MapStateStarted and MapStateSucceeded left out:
+ * 680 events an execution of 340 batches that the local runner did not see.)
  */
-export function historyEventsOf(event: QuotaEvent): number {
+export function historyEventsOf(event: QuotaEvent, distributedMap = false): number {
   const type = event.state?.type;
+  const mapRun = distributedMap ? 1 : 0;
   switch (event.type) {
     case 'ExecutionStarted':
     case 'ExecutionSucceeded':
@@ -49,11 +52,11 @@ export function historyEventsOf(event: QuotaEvent): number {
     case 'MapIterationFailed':
       return 1;
     case 'StateEntered':
-      return type === 'Task' ? 3 : type === 'Map' ? 2 : 1;
+      return type === 'Task' ? 3 : type === 'Map' ? 2 + mapRun : 1;
     case 'StateExited':
-      return type === 'Task' || type === 'Map' ? 2 : 1;
+      return type === 'Task' ? 2 : type === 'Map' ? 2 + mapRun : 1;
     case 'StateFailed':
-      return type === 'Map' ? 2 : 1;
+      return type === 'Map' ? 1 + mapRun : 1;
     case 'StateRetried':
       return 2;
     default:
@@ -95,7 +98,7 @@ export class QuotaEnforcement {
   ) {}
 
   observe(event: QuotaEvent): void {
-    const n = historyEventsOf(event);
+    const n = historyEventsOf(event, event.state !== undefined && this.distributedMaps.has(event.state.name));
     const ofChild = event.index !== undefined || event.type.startsWith('MapIteration');
     if (!ofChild) {
       if (event.type === 'StateEntered' && event.state && this.distributedMaps.has(event.state.name)) this.mapRun++;

@@ -140,6 +140,20 @@ describe('the local runner enforces AWS quotas', () => {
     }
   });
 
+  it('counts the history events Step Functions records: a Distributed Map is 6 in its parent (Entered, Started, its Map Run started and succeeded, Succeeded, Exited), as many as the batch arithmetic assumes', async () => {
+    await seedQueue(3);
+
+    const executions = await runWorkflowLocally(reroute(), handlers(), { retryIntervalMs: 0 });
+
+    expect(executions.map((e) => e.error)).toEqual([undefined]);
+    // ExecutionStarted 1, Plan migration 5, Any sets or queues left? 2, the Map 6, Add up… 5,
+    // Any sets or queues left? 2, Summarize 5, ExecutionSucceeded 1 (the Map counted 4 before:
+    // MapStateStarted and MapStateSucceeded were left out, 2 events a batch, 680 an execution).
+    expect(executions[0]!.usage!.historyEvents).toBe(1 + 5 + 2 + 6 + 5 + 2 + 5 + 1);
+    // The item's child execution: ExecutionStarted, Choose 2, the page task 5, Is this item done? 2, Item finished 2, ExecutionSucceeded.
+    expect(executions[0]!.usage!.largestChildHistory).toBe(1 + 2 + 5 + 2 + 2 + 1);
+  });
+
   it('fails the Map when a child execution\'s history passes 25,000 events (an item that never reaches its loop cap): the Catch releases the lock', async () => {
     await seedQueue(1);
     const real = handlers();
