@@ -4,6 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { BATCH_SIZE } from '../../core/workflow/work-list.js';
 import { RETRYABLE_ERRORS, StateNames, type WorkflowFunctionName } from './state-names.js';
 
 /**
@@ -34,12 +35,19 @@ export const REFUSED_START_RETRY: sfn.RetryProps = {
   jitterStrategy: sfn.JitterType.FULL,
 };
 
+/**
+ * Why a maxConcurrency above BATCH_SIZE is refused: the Map runs over one batch of the run's list at
+ * a time, at most BATCH_SIZE sets and queues, and the next batch only once it has ended; a higher
+ * figure ran BATCH_SIZE at once while the configuration said more.
+ */
+export const MAX_CONCURRENCY_PROBLEM = `at most ${BATCH_SIZE}: the Map runs over one batch of at most ${BATCH_SIZE} sets and queues at a time, so no more than ${BATCH_SIZE} would ever run at once`;
+
 export interface MigrationWorkflowProps {
   /** One function per task (functions/*.ts). */
   readonly functions: Readonly<Record<WorkflowFunctionName, IFunction>>;
   /** A fixed name, so that the machine can start a new execution of itself (continue-as-new). */
   readonly stateMachineName: string;
-  /** Work items migrated at the same time; Redis is single-threaded, so a few are plenty. */
+  /** Work items migrated at the same time (at most BATCH_SIZE); Redis is single-threaded, so a few are plenty. */
   readonly maxConcurrency?: number;
   readonly logs?: logs.ILogGroup;
 }
@@ -60,6 +68,8 @@ export class MigrationWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: MigrationWorkflowProps) {
     super(scope, id);
+    const maxConcurrency = props.maxConcurrency ?? 4;
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > BATCH_SIZE) throw new Error(`maxConcurrency ${maxConcurrency}: ${MAX_CONCURRENCY_PROBLEM}`);
     const fn = props.functions;
     // payloadResponseOnly: the Task's Resource is the function itself and its result is the
     // handler's return value (no Lambda envelope), which keeps state small and paths simple.
@@ -119,7 +129,7 @@ export class MigrationWorkflow extends Construct {
     const eachItem = new sfn.DistributedMap(this, StateNames.eachItem, {
       itemsPath: '$.plan.work.batch',
       itemSelector: { 'settings.$': '$.plan.settings', 'item.$': '$$.Map.Item.Value' },
-      maxConcurrency: props.maxConcurrency ?? 4,
+      maxConcurrency,
       resultPath: '$.results',
       mapExecutionType: sfn.StateMachineType.STANDARD,
     });

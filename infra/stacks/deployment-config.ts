@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { ConfigError } from '../../core/config/config-error.js';
 import { readStructuredFile } from '../../core/config/read-structured-file.js';
 import { validateConfig } from '../../core/config/validate-config.js';
+import { BATCH_SIZE } from '../../core/workflow/work-list.js';
+import { MAX_CONCURRENCY_PROBLEM } from '../constructs/migration-workflow.js';
 import { clusterModeProblem } from '../constructs/redis-endpoint.js';
 
 /** cdk.json context key holding the configuration itself. */
@@ -142,7 +144,8 @@ export const deploymentConfigSchema = z
           .optional(),
       })
       .optional(),
-    maxConcurrency: z.number().int().min(1).max(40).optional(),
+    /** Sets and queues migrated at once: the Map runs over one batch (BATCH_SIZE items) at a time, so more would never run. */
+    maxConcurrency: z.number().int().min(1).max(BATCH_SIZE, MAX_CONCURRENCY_PROBLEM).optional(),
     drainCheck: z
       .strictObject({
         enabled: z.boolean().optional(),

@@ -2,7 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { BATCH_SIZE } from '../../core/workflow/work-list.js';
+import { MigrationWorkflow } from '../../infra/constructs/migration-workflow.js';
 import { existingElastiCache, externalRedis } from '../../infra/constructs/redis-endpoint.js';
 import { CONFIG_CONTEXT_KEY, CONFIG_FILE_CONTEXT_KEY, parseDeploymentConfig, readDeploymentConfig, STAND_IN_CONTEXT_KEY, standInCodeRequested } from '../../infra/stacks/deployment-config.js';
 import { cdkJsonConfig, EXAMPLES, exampleConfig, synthesize } from './support/stacks.js';
@@ -33,6 +36,20 @@ describe('the deployment configuration', () => {
     // Assess
     expect(parse).toThrow(message);
     expect(parse).toThrow(/Invalid sidekiq-migrate deployment configuration/);
+  });
+
+  it('refuses a maxConcurrency above the 10 sets and queues a batch holds: the Map runs over one batch at a time, so 11 to 40 ran 10 at once while the configuration said more', () => {
+    // Act
+    const parse = (maxConcurrency: number) => () => parseDeploymentConfig(withSource(elastiCache('master.gitlab.abc123.euw1.cache.amazonaws.com'), { maxConcurrency }));
+
+    // Assess
+    expect(parse(BATCH_SIZE)).not.toThrow();
+    expect(parse(BATCH_SIZE + 1)).toThrow(/maxConcurrency: .*at most 10.*batch of at most 10 sets and queues/);
+    expect(parse(40)).toThrow(/maxConcurrency/);
+    const stack = new Stack(new App(), 'S');
+    const fn = (name: string) => lambda.Function.fromFunctionArn(stack, name, `arn:aws:lambda:eu-west-1:123456789012:function:${name}`);
+    const functions = Object.fromEntries(['plan', 'rerouteSetPage', 'rerouteQueueSlice', 'transferSet', 'transferQueue', 'summarize', 'releaseLock'].map((n) => [n, fn(n)])) as never;
+    expect(() => new MigrationWorkflow(stack, 'W', { functions, stateMachineName: 'w', maxConcurrency: BATCH_SIZE + 1 })).toThrow(/maxConcurrency 11: at most 10/);
   });
 
   it('refuses cluster mode in the construct API too, not only in the configuration', () => {
