@@ -22,8 +22,26 @@ const appendScript = new LuaScript('appendRunPlan-2');
  */
 export const PLAN_ITEMS_PER_CALL = 500;
 
-/** How long a run's list, executions, routing and selection stay: longer than any run with its continuations. */
+/**
+ * How long a run's list, executions, routing and selection stay after its plan, and after each
+ * page task since (keepRunRecords): a run that goes on for longer (a rate-limited move of queues
+ * of millions) keeps them while it runs.
+ */
 export const RUN_PLAN_TTL_SECONDS = 7 * 24 * 3600;
+
+/**
+ * Gives the run's list, executions, routing and selection their RUN_PLAN_TTL_SECONDS again (EXPIRE
+ * only, sent at once: a key that is gone stays gone), from each page task of the run. They had their 7 days from the plan only, and a run that went on longer (days of
+ * `--rate-limit`) lost its list under it ("no longer on the source"), its routing, and its
+ * executions, whose absence made a summary count itself last and release the lock under running
+ * continuations. Harmless from a task that then finds the run stopped, or its records another
+ * start's (a later start of the run, which gave them the same 7 days): nothing is longer kept than
+ * 7 days after a page of the run.
+ */
+export async function keepRunRecords(source: Connection, runId: string): Promise<void> {
+  const { prefix } = source.keys;
+  await Promise.all([workListKey(prefix, runId), runExecutionsKey(prefix, runId), storedRoutingKey(prefix, runId), storedSelectionKey(prefix, runId)].map((key) => source.redis.expire(key, RUN_PLAN_TTL_SECONDS)));
+}
 
 /**
  * What a plan stores for its run, in one step on the source and only while the run's lock still

@@ -79,7 +79,7 @@ export async function loadRouting(redis: Redis, prefix: string, runId: string, d
   const cached = cache.get(cacheKey(key, digest));
   if (cached) return cached;
   const text = await redis.get(key);
-  if (text === null) throw new FatalError(`The routing of run ${runId} is not stored on the source (${key}): its plan step did not run, or the run is older than 7 days.`);
+  if (text === null) throw new FatalError(`The routing of run ${runId} is not stored on the source (${key}): its plan step did not run, or no page of the run ran for 7 days.`);
   if (digest !== undefined && storedDigest(text) !== digest) throw replacedError('routing', runId, key);
   const plan = deserializeRouting(JSON.parse(text) as SerializedRouting);
   if (cache.size > 16) cache.clear();

@@ -28,7 +28,7 @@ export async function loadSelection(redis: Redis, prefix: string, runId: string,
   const cached = cache.get(cacheKey(key, digest));
   if (cached) return cached;
   const text = await redis.get(key);
-  if (text === null) throw new FatalError(`The selected classes of run ${runId} are not stored on the source (${key}): its plan step did not run, or the run is older than 7 days.`);
+  if (text === null) throw new FatalError(`The selected classes of run ${runId} are not stored on the source (${key}): its plan step did not run, or no page of the run ran for 7 days.`);
   if (digest !== undefined && storedDigest(text) !== digest) throw replacedError('selection of classes', runId, key);
   const classes = JSON.parse(text) as string[];
   if (cache.size > 16) cache.clear();

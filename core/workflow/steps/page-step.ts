@@ -19,6 +19,7 @@ import { forgetPageAttempt, openPageAttempt, writePageReceipt, type PageAttempt 
 import { addRunExecution, itemContinuationName } from '../run-executions.js';
 import { generationOf } from '../run-generation.js';
 import { loadSelection } from '../stored-selection.js';
+import { keepRunRecords } from '../store-run-plan.js';
 import type { PageInput, WorkItem } from '../work-item.js';
 import { routingOf, RUN_LOCK_TTL_MS } from './plan-step.js';
 
@@ -78,14 +79,19 @@ async function pageOn(input: PageInput, source: Connection, target: Connection |
   async function holdLocksAndOpen(): Promise<[RunLock[], PageAttempt]> {
     const holding = holdLocks(settings, [source, ...(target ? [target] : [])]);
     const opening = openPageAttempt(source.redis, source.keys.prefix, input);
-    return Promise.all([
+    // The run goes on: its records on the source outlive its last page by their 7 days. Sent
+    // beside the open, in its round trip; best effort, as the receipt (the next task sends it again).
+    const keeping = keepRunRecords(source, settings.runId).catch(() => undefined);
+    const [locks, opened] = await Promise.all([
       holding.catch(async (error: unknown) => {
         // Refused (a target lock another run took): the attempt is taken back, no key left behind.
         await forgetPageAttempt(source.redis, source.keys.prefix, input, (await opening).attempts);
         return orLostTarget(error);
       }),
       opening,
+      keeping,
     ]);
+    return [locks, opened];
   }
   if (attempt.receipt) {
     budget.onReceipt?.();
