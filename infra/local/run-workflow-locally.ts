@@ -221,8 +221,14 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
     const executionArn = start(Input, Input.continuation.from);
     return Promise.resolve({ ExecutionArn: executionArn, StartDate: new Date().toISOString() });
   };
-  taskHandlers[StateNames.continueAsNew] = startExecution;
-  taskHandlers[StateNames.continueList] = startExecution;
+  // Its parameters (the new execution's input, with the state machine's ARN) are held to 256 KiB
+  // as every task's: over them Step Functions fails the task, and starts nothing.
+  for (const state of [StateNames.continueAsNew, StateNames.continueList]) {
+    taskHandlers[state] = (parameters, quotas) => {
+      const violation = payloadViolation(state, 'parameters', parameters);
+      return violation ? Promise.reject(tooLarge(state, violation, quotas)) : startExecution(parameters, quotas);
+    };
+  }
 
   const retryIntervalOverrides: Record<string, number> = {};
   if (options.retryIntervalMs !== undefined) for (const state of Object.keys(taskHandlers)) retryIntervalOverrides[state] = options.retryIntervalMs;

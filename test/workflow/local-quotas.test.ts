@@ -154,6 +154,28 @@ describe('the local runner enforces AWS quotas', () => {
     expect(executions[0]!.usage!.largestChildHistory).toBe(1 + 2 + 5 + 2 + 2 + 1);
   });
 
+  it("fails the item's child execution, and so the Map, when the start of its continuation passes 256 KiB, as Step Functions fails the task's parameters: no execution is started", async () => {
+    await seedQueue(5);
+    const real = handlers();
+    // The page's item grown to just below 256 KiB with the settings beside it: the state fits, the
+    // continuation's input (the same, wrapped, and the execution it continues) does not.
+    const grown: LocalHandlers = {
+      ...real,
+      rerouteQueueSlice: async (input) => {
+        const { settings } = input as { settings: unknown };
+        const item = { ...((await real.rerouteQueueSlice(input)) as object), pad: '' };
+        const pad = AWS_QUOTAS.stateBytes - 20 - Buffer.byteLength(JSON.stringify({ settings, item }));
+        return { ...item, pad: 'x'.repeat(pad) };
+      },
+    };
+
+    const executions = await runWorkflowLocally(reroute({ pageSize: 1, pagesPerInvocation: 1, maxIterations: 1 }), grown, { retryIntervalMs: 0 });
+
+    expect(executions).toHaveLength(1);
+    expect(executions[0]!.error).toMatchObject({ name: QuotaErrors.mapRunFailed, message: expect.stringContaining(`${QuotaErrors.dataLimitExceeded}: The state/task '${StateNames.continueAsNew}' parameters is`) });
+    expect(await redis.source().exists('sidekiq-migrate:lock')).toBe(0);
+  });
+
   it('fails the Map when a child execution\'s history passes 25,000 events (an item that never reaches its loop cap): the Catch releases the lock', async () => {
     await seedQueue(1);
     const real = handlers();
