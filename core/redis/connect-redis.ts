@@ -8,6 +8,7 @@ import { assertCommandsAllowed, type ConnectionUse } from './command-permissions
 import { connectedSlaves, noteReplicas } from './replica-wait.js';
 import { infoOnceLoaded } from './info-once-loaded.js';
 import { settleStrandedCommands } from './stranded-commands.js';
+import { assertNotSharded } from './sharded-endpoint.js';
 
 /** How long a command may wait for its reply by default (ConnectOptions.commandTimeoutMs). */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
@@ -103,6 +104,8 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
     await client.connect();
     if (password !== undefined) await authenticate(client, url, password, role, options);
     const replicas = await checkServer(client, url, role, options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
+    // A proxy that hides its shards (Redis Enterprise) reports no cluster, but refuses our moves.
+    if (options.use) await assertNotSharded(client, options.prefix ?? '', `${role} ${url.redacted}`);
     // WAIT is sent to a server with replicas only (replica-wait.ts): checked there only.
     if (options.use) await assertCommandsAllowed(client, url.username, options.use, options.prefix ?? '', `${role} ${url.redacted}`, { replicas: replicas > 0 });
     client.off('error', onError);

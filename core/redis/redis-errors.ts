@@ -1,5 +1,6 @@
 import { FatalError, RetryableError, SidekiqMigrateError } from '../errors/sidekiq-migrate-error.js';
 import { keyTypeRefusal } from './key-type-error.js';
+import { CROSS_SLOT, SHARDED_MEANING } from './sharded-endpoint.js';
 
 /** Redis answered or failed in a way worth retrying (connection lost, failover, busy script…). */
 export class RedisUnavailableError extends RetryableError {}
@@ -68,6 +69,11 @@ export function classifyRedisError(error: unknown, doing: string): SidekiqMigrat
     const refusal = keyTypeRefusal(message, doing, error);
     if (refusal) return refusal;
     return new RedisCommandError(`${doing}: the key holds another type of value than Sidekiq uses there (WRONGTYPE); check the key prefix`, { cause: error });
+  }
+  // A sharded server behind a proxy that hides it (connecting checks for it, sharded-endpoint.ts):
+  // a call on keys in different slots is refused whole, so it ran nothing; a retry meets the same.
+  if (CROSS_SLOT.test(message)) {
+    return new RedisCommandError(`${doing}: the server refused a call on keys in different hash slots (${message}): ${SHARDED_MEANING} The refused call ran nothing.`, { cause: error });
   }
   // ioredis aborts the rest of a pipeline it had begun to send when the connection closes (a
   // failover, a CLIENT KILL, an idle timeout): whether the calls ran is unknown, and every step

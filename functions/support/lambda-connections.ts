@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { ConfigError } from '../../core/config/config-error.js';
 import { InputError } from '../../core/errors/input-error.js';
 import { connectRedis, type ConnectOptions } from '../../core/redis/connect-redis.js';
+import { assertNotSharded } from '../../core/redis/sharded-endpoint.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
 import { envNameOf, envVariable, readConnectionEnv, type ConnectionSettings } from './connection-env.js';
@@ -95,6 +96,14 @@ export class LambdaConnections implements ConnectionProvider {
         if (current.password === credentials.password && current.username === credentials.username) throw error;
         redis = await open(current);
       }
+    }
+    // A proxy that hides its shards (Redis Enterprise) reports no cluster, but refuses our moves:
+    // refused here, before any step touches anything, as the CLI's connections are.
+    try {
+      await assertNotSharded(redis, settings.prefix, `${name} ${settings.url.redacted}`);
+    } catch (error) {
+      redis.disconnect();
+      throw error;
     }
     return { redis, keys: new SidekiqKeys(settings.prefix), name: settings.url.redacted };
   }

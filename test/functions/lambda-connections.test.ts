@@ -12,6 +12,7 @@ import { createLambdaConnections, type LambdaConnections } from '../../functions
 import { parseCredentials } from '../../functions/support/redis-credentials.js';
 import { startRedisServer, TEST_CA_FILE, type RedisServerHandle } from '../support/redis-server.js';
 import { refusingEndpoint } from '../support/refusing-endpoint.js';
+import { shardedBehindProxy } from '../support/sharded-redis.js';
 
 const ARN = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-Ab12Cd`;
 const TOKEN = 'token-Kq83Lz0Pw';
@@ -235,6 +236,25 @@ describe('credentials from Secrets Manager', () => {
 
     await expect(p.get('source').finally(endpoint.close)).rejects.toMatchObject({ name: 'RedisUnavailableError', retryable: true });
     expect(endpoint.attempts()).toBeGreaterThan(0);
+  });
+});
+
+describe('a sharded Redis behind a proxy that reports cluster_enabled:0 (Redis Enterprise)', () => {
+  it('is refused when connecting, before any step touches it, naming it and what to use instead', async () => {
+    const sharded = await shardedBehindProxy();
+    try {
+      await sharded.admin.rpush('resque:gitlab:queue:old', 'x');
+      const p = provider({ SIDEKIQ_MIGRATE_SOURCE_URL: sharded.url, SIDEKIQ_MIGRATE_SOURCE_PREFIX: 'resque:gitlab:' });
+
+      await expect(p.get('source')).rejects.toMatchObject({
+        name: 'InputError',
+        retryable: false,
+        message: `source ${sharded.url}: the server refuses a call on keys in different hash slots (CROSSSLOT Keys in request don't hash to the same slot): it is sharded (a Redis Enterprise database with several shards behind its proxy, or a cluster proxy), which Sidekiq does not support, and each of our moves is one call on several keys. Use a single-shard database. Nothing was touched.`,
+      });
+      expect(await sharded.admin.keys('*')).toEqual(['resque:gitlab:queue:old']);
+    } finally {
+      await sharded.stop();
+    }
   });
 });
 
