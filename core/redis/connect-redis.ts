@@ -126,6 +126,9 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
   }
 }
 
+/** How a Redis before 6 (no ACL users) answers AUTH with a user name. */
+const AUTH_WITHOUT_USERS = /wrong number of arguments for 'auth' command/i;
+
 /** How Redis answers AUTH when it asks for no password: before 6, and since (the `default` user without one). */
 const NO_PASSWORD_SET = /no password is set|without any password configured/i;
 
@@ -140,7 +143,13 @@ async function authenticate(client: Redis, url: RedisUrl, password: string, role
   try {
     await (url.username === undefined ? client.auth(password) : client.auth(url.username, password));
   } catch (error) {
-    if (!NO_PASSWORD_SET.test(String((error as Error)?.message ?? error))) throw describeConnectError(error, url, role);
+    const message = String((error as Error)?.message ?? error);
+    // Redis before 6 has no users: it refuses AUTH with two arguments. A URL copied from newer
+    // documentation (redis://default:PASSWORD@…) read as "cannot connect", exit 1.
+    if (url.username !== undefined && AUTH_WITHOUT_USERS.test(message)) {
+      throw new InputError(`${role} ${url.redacted}: the server takes no user name with the password (${message.replace(/^ReplyError: /, '')}: users came with Redis 6's ACL); give the password alone, as in redis://:PASSWORD@host. Nothing was touched.`, { cause: error });
+    }
+    if (!NO_PASSWORD_SET.test(message)) throw describeConnectError(error, url, role);
     const given = options.password === undefined ? "the URL's password" : options.passwordFrom !== undefined ? `the password of ${options.passwordFrom}` : 'the password given apart from the URL';
     options.notice?.(`${role} ${url.redacted} asks for no password, but ${given} was given: the server took the connection without it. Check that this is the Redis you meant.`);
     return;

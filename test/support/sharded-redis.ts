@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { infoRewritingProxy } from './info-rewriting-proxy.js';
+import { rewritingProxy } from './rewriting-proxy.js';
 import { startRedisServer } from './redis-server.js';
 import { waitUntil } from './wait-until.js';
 
@@ -14,7 +14,7 @@ export async function shardedBehindProxy(): Promise<{ url: string; admin: Redis;
   const admin = new Redis(server.url, { protocol: 2 });
   await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
   await waitUntil('the cluster holds every slot', async () => /cluster_state:ok/.test(String(await admin.call('CLUSTER', 'INFO'))));
-  const proxy = await infoRewritingProxy({ host: '127.0.0.1', port: server.port }, (chunk) => chunk.replace('cluster_enabled:1', 'cluster_enabled:0'));
+  const proxy = await rewritingProxy({ host: '127.0.0.1', port: server.port }, (chunk) => chunk.replace('cluster_enabled:1', 'cluster_enabled:0'));
   const stop = async () => {
     admin.disconnect();
     await proxy.close();

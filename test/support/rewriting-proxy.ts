@@ -6,14 +6,23 @@ import { connect, createServer, type Socket } from 'node:net';
  * `cluster_enabled:0` for a database with several shards, which still refuses calls on keys in
  * different hash slots (CROSSSLOT). `rewrite` gets each chunk of the server's replies (latin1, so
  * bytes pass through unchanged); keep the length of what it replaces, RESP counts bytes.
- * `close()` when done.
+ * `answer`, when it returns a reply for a chunk the client sent, answers it in the server's stead
+ * (an older Redis's refusal of a command, say) and does not forward it. `close()` when done.
  */
-export async function infoRewritingProxy(to: { host: string; port: number }, rewrite: (chunk: string) => string): Promise<{ url: string; close: () => Promise<void> }> {
+export async function rewritingProxy(
+  to: { host: string; port: number },
+  rewrite: (chunk: string) => string,
+  answer: (request: string) => string | undefined = () => undefined,
+): Promise<{ url: string; close: () => Promise<void> }> {
   const open = new Set<Socket>();
   const server = createServer((client: Socket) => {
     const upstream = connect(to.port, to.host);
     open.add(client).add(upstream);
-    client.on('data', (data: Buffer) => upstream.write(data));
+    client.on('data', (data: Buffer) => {
+      const reply = answer(data.toString('latin1'));
+      if (reply === undefined) upstream.write(data);
+      else client.write(Buffer.from(reply, 'latin1'));
+    });
     upstream.on('data', (data: Buffer) => client.write(Buffer.from(rewrite(data.toString('latin1')), 'latin1')));
     const end = () => {
       client.destroy();
