@@ -10,6 +10,9 @@ import { rewritingProxy } from '../support/rewriting-proxy.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { runCli } from '../support/run-cli.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { UrlConnections } from '../../core/workflow/url-connections.js';
+import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
+import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
 
 // Commands of Redis 6.0, 6.2 and 7.0 (this machine's redis-server has them all); not PEXPIRETIME,
 // which the test's own snapshot reads (the tool sends neither it nor EXPIRETIME).
@@ -61,6 +64,27 @@ describe('a Redis older than 6.2', { timeout: 60_000 }, () => {
     for (const [args, message] of cases) {
       const result = await runCli(...args);
       expect({ args, code: result.code, stdout: result.stdout, stderr: result.stderr }).toEqual({ args, code: 2, stdout: '', stderr: message });
+      expect(await snapshots()).toEqual(before);
+    }
+  });
+
+  it("a run started without the CLI (a deployment's execution) fails its plan as InvalidInputError, naming them, before anything is touched: no job moved, no lock", async () => {
+    await seed(oldAdmin);
+    await seed(plainAdmin);
+    const before = await snapshots();
+    const oldUrl = old.url.replace('redis://', 'redis://:pw-5x@');
+    const shown = old.url.replace('redis://', 'redis://:***@');
+    const message = (role: string) =>
+      `${role} ${shown}: the server does not have SMISMEMBER, ZMSCORE, HRANDFIELD, which a run needs (Redis 6.2 or later; this is Redis ${version}, or they are renamed or disabled). Nothing was touched.`;
+    const inputs = [
+      [{ runId: 'old-1', mode: 'reroute', source: 'source', routing: { kind: 'renames', renames: { old: 'new' } } }, { source: { url: oldUrl } }, 'source'],
+      [{ runId: 'old-2', mode: 'transfer', source: 'source', target: 'target' }, { source: { url: oldUrl }, target: { url: plain.url } }, 'source'],
+      [{ runId: 'old-3', mode: 'transfer', source: 'source', target: 'target' }, { source: { url: plain.url }, target: { url: oldUrl } }, 'target'],
+    ] as const;
+    for (const [input, urls, role] of inputs) {
+      const connections = new UrlConnections(urls);
+      const executions = await runWorkflowLocally(input, localTaskHandlers(connections), { retryIntervalMs: 0 }).finally(() => connections.close());
+      expect({ input, errors: executions.map((e) => e.error) }).toEqual({ input, errors: [{ name: 'InvalidInputError', message: message(role) }] });
       expect(await snapshots()).toEqual(before);
     }
   });

@@ -1,3 +1,4 @@
+import { assertRunCommandsExist } from '../../redis/server-commands.js';
 import { randomUUID } from 'node:crypto';
 import { validateConfig } from '../../config/validate-config.js';
 import { planCron, type CronReport } from '../../cron/plan-cron.js';
@@ -114,6 +115,10 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   const source = await connections.get(input.source);
   const target = input.mode === 'transfer' ? await connections.get(input.target!) : undefined;
 
+  // Before anything is read or written: a Redis older than 6.2 took a deployed re-route's first
+  // pages and failed half-way (the CLI's permission check names them too, on connecting).
+  await assertRunCommandsExist(source.redis, `source ${source.name}`);
+  if (target) await assertRunCommandsExist(target.redis, `target ${target.name}`);
   // Before anything is read or written: a destination given with the namespace is never meant.
   refuseNamespacedDestinations(input.routing, [source.keys.prefix, ...(target ? [target.keys.prefix] : [])]);
   if (target) await assertDistinctEnds(source, target);
