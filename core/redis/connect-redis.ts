@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { createConnection } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { InputError } from '../errors/input-error.js';
-import { classifyRedisError, RedisUnavailableError } from './redis-errors.js';
+import { classifyRedisError, RedisUnavailableError, unwrapScriptError } from './redis-errors.js';
 import type { RedisUrl } from './redis-url.js';
 import { assertCommandsAllowed, type ConnectionUse } from './command-permissions.js';
 import { connectedSlaves, noteReplicas } from './replica-wait.js';
@@ -78,7 +78,8 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
     // old primary answers this connection's writes with READONLY, and would answer every retry
     // of a warm Lambda the same. Connect again, through the name: the command itself fails
     // (retryable; a refused write changed nothing) and is not sent again here, the step's retry is.
-    reconnectOnError: (error) => (/^READONLY\b/.test(error.message) ? 1 : false),
+    // (Redis 6.x wraps it when a script's write meets it: unwrapped.)
+    reconnectOnError: (error) => (/^READONLY\b/.test(unwrapScriptError(error.message)) ? 1 : false),
   });
   // A command in flight when the connection drops fails with the rest once reconnecting fails,
   // rather than at its timeout (an endpoint that accepts then resets never gets ready).

@@ -29,13 +29,28 @@ const AUTH_REFUSED = /^(NOAUTH|WRONGPASS)\b|^ERR Protocol error: unauthenticated
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
 
 /**
+ * How Redis before 7.0 reports an error a command raised inside a script (redis.call): wrapped,
+ * `ERR Error running script (call to f_<sha>): @user_script:12: @user_script: 12: -READONLY You
+ * can't write…` (7.0 keeps the command's own code first). Errors our scripts return
+ * (redis.error_reply) are never wrapped.
+ */
+const SCRIPT_WRAPPER = /^ERR Error running script \(call to f_[0-9a-f]+\): (?:@user_script: ?\d+: )*-?/;
+
+/** The error a command raised inside a script, as Redis 7 reports it: without 6.x's wrapper. */
+export function unwrapScriptError(message: string): string {
+  const wrapper = SCRIPT_WRAPPER.exec(message);
+  return wrapper ? message.slice(wrapper[0].length).trimEnd() : message;
+}
+
+/**
  * Turns whatever ioredis threw into our typed errors, keeping the original as `cause`, so that
  * callers (the Lambdas, the CLI) decide retry vs fail on one flag. `doing` says what we were doing.
  */
 export function classifyRedisError(error: unknown, doing: string): SidekiqMigrateError {
   if (error instanceof SidekiqMigrateError) return error;
   const e = error as { message?: string; code?: string; name?: string; previousErrors?: unknown[] };
-  const message = e?.message ?? String(error);
+  // Redis 6.x wraps a command's error inside a script: READONLY after a failover read as fatal.
+  const message = unwrapScriptError(e?.message ?? String(error));
   // A MULTI whose commands Redis refused as they were queued (OOM, say) fails as EXECABORT, having
   // run none of them; ioredis keeps the refusals in `previousErrors`: the first one says why.
   if (message.startsWith('EXECABORT') && e.previousErrors?.[0] !== undefined) {

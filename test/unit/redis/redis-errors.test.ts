@@ -31,6 +31,35 @@ describe('classifying what ioredis threw', () => {
     expect(classified.cause).toBe(error);
   });
 
+  // Redis 6.x (ElastiCache and self-managed GitLab still run 6.0 and 6.2) wraps an error a command
+  // raises inside a script; 7.0 keeps the command's code first. A failover during a run read as a
+  // fatal "ERR Error running script …" (the run stopped, not retried), and out of memory was not said.
+  it.each([
+    [
+      "ERR Error running script (call to f_20fdd958b1ee8d27f3e33af73b65c9f56cb059b8): @user_script:159: @user_script: 159: -READONLY You can't write against a read only replica. ",
+      "READONLY You can't write against a read only replica.",
+      'the server is a read-only replica (a failover in progress, or a URL that names a replica)',
+    ],
+    [
+      'ERR Error running script (call to f_20fdd958b1ee8d27f3e33af73b65c9f56cb059b8): @user_script:40: @user_script: 40: -NOREPLICAS Not enough good replicas to write. ',
+      'NOREPLICAS Not enough good replicas to write.',
+      'the server refuses writes while fewer replicas than its min-replicas-to-write are connected and in sync',
+    ],
+  ])('unwraps Redis 6.x\'s report of a transient error met inside a script: %s', (wrapped, inner, meaning) => {
+    const classified = classifyRedisError(replyError(wrapped), 'Moving a page');
+    expect(classified).toBeInstanceOf(RedisUnavailableError);
+    expect(classified.message).toBe(`Moving a page: ${meaning} (${inner})`);
+  });
+
+  it("unwraps Redis 6.x's report of out of memory met inside a script", () => {
+    const classified = classifyRedisError(
+      replyError("ERR Error running script (call to f_20fdd958b1ee8d27f3e33af73b65c9f56cb059b8): @user_script:12: @user_script: 12: -OOM command not allowed when used memory > 'maxmemory'. "),
+      'Moving a page',
+    );
+    expect(classified).toBeInstanceOf(RedisCommandError);
+    expect(classified.message).toBe('Moving a page: Redis is out of memory (maxmemory reached, nothing it may evict); the call wrote nothing. Free memory or raise maxmemory, then run the same command again.');
+  });
+
   it('takes TRYAGAIN for retryable with its own words: our scripts reply it too, and say why', () => {
     const message = "TRYAGAIN copyJobsToLists: the job before this call's (b1:1) was not written; nothing written";
     const classified = classifyRedisError(replyError(message), 'Doing it');
