@@ -23,6 +23,20 @@ export function scriptCallsSentOn(redis: Redis): number {
   return scriptCallsSent.get(redis) ?? 0;
 }
 
+const callsThatRan = new WeakMap<object, readonly unknown[]>();
+
+/**
+ * The replies of the calls that ran beside the one whose failure runAll threw (of its last
+ * pipeline: those before it, and after it), found along `error`'s causes; [] when none did.
+ */
+export function otherCallsThatRan(error: unknown): readonly unknown[] {
+  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
+    const ran = callsThatRan.get(e);
+    if (ran) return ran;
+  }
+  return [];
+}
+
 export interface LuaCall {
   readonly keys: readonly (string | Buffer)[];
   readonly args: readonly LuaArg[];
@@ -109,12 +123,19 @@ export class LuaScript {
       const all = (await sent) ?? [];
       for (let n = 0; n < ahead.length; n++) if (all[n]![0]) throw all[n]![0];
       const missing: number[] = [];
+      let failed: Error | undefined;
       for (let n = 0; n < pending.length; n++) {
         const [error, reply] = all[ahead.length + n]!;
         const i = pending[n]!;
         if (!error) replies[i] = reply;
         else if (String(error.message).startsWith('NOSCRIPT') && attempt === 0) missing.push(i);
-        else throw error;
+        else failed ??= error;
+      }
+      // A call that failed fails them all, but the others ran (each is its own atomic step, and
+      // Redis runs the calls after a refused one too): their replies go with the error.
+      if (failed) {
+        callsThatRan.set(failed, replies.filter((_, i) => i in replies));
+        throw failed;
       }
       if (missing.length > 0) await redis.script('LOAD', this.source);
       pending = missing;

@@ -115,3 +115,23 @@ export function replyMayBeLost(error: unknown): boolean {
   }
   return classifyRedisError(error, '') instanceof RedisUnavailableError;
 }
+
+const movedUncountedErrors = new WeakSet<object>();
+
+/**
+ * `error`, marked as a failure beside which other Lua calls of the same page moved jobs that no
+ * counter holds (a refused call among a slice's calls: LuaScript.runAll otherCallsThatRan), so that
+ * the page task says its counts may be short (page-step.ts), as for a reply lost.
+ */
+export function markMovedUncounted<E extends object>(error: E): E {
+  movedUncountedErrors.add(error);
+  return error;
+}
+
+/** Whether `error` (or one of its causes) was marked by markMovedUncounted. */
+export function movedUncounted(error: unknown): boolean {
+  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
+    if (movedUncountedErrors.has(e)) return true;
+  }
+  return false;
+}

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { RedisKey } from 'ioredis';
-import { LuaScript } from '../redis/lua-script.js';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes, PROBE_JOBS, probeRange } from '../redis/page-bytes.js';
 import { isLiveQueue } from '../routing/routing-plan.js';
-import { classifyRedisError } from '../redis/redis-errors.js';
+import { classifyRedisError, markMovedUncounted } from '../redis/redis-errors.js';
+import { displayName } from '../redis/key-name.js';
+import { LuaScript, otherCallsThatRan } from '../redis/lua-script.js';
 import { markAfter, readAppendWindow, type TailMark } from './append-window.js';
 import { drivePages, type DriveLimits, type PageResult } from './drive-pages.js';
 import { readFrontWindow, windowAt } from './front-window.js';
@@ -456,7 +457,9 @@ async function applyMoves(
     chunk.forEach((op, j) => args.push(op.job, op.push, String(destinations.get(op.dest)), moveIndex(record, indexes[j]!)));
     return { keys: [keys.queue(queue), keys.queues, ...destKeys, ...record.keys, ...(pass ? [pass.key] : [])], args };
   });
-  const replies = await rerouteQueueJobs.runAll(redis, calls, [], request.alongWrites);
+  const replies = await rerouteQueueJobs.runAll(redis, calls, [], request.alongWrites).catch((error: unknown) => {
+    throw withOtherCallsMoves(error, `Re-routing jobs of ${String(keys.queue(queue))}`, names);
+  });
   for (const reply of replies) {
     const [vanished, ...pushed] = reply as number[];
     counters.vanished += vanished!;
@@ -502,4 +505,31 @@ export async function rerouteQueue(request: QueueRerouteRequest): Promise<PageRe
   };
   const r = await drivePages(slice, start, request);
   return { ...r, cursor: r.cursor!, ...restart };
+}
+
+/**
+ * A refused call among a slice's calls (out of memory, say) fails the slice, but the others ran
+ * (each call is its own atomic step; Redis runs the ones after it too): their moves are in no
+ * counter. The error then says how many jobs they moved, and where, and is marked so that the
+ * page task says its counts may be short (page-step.ts). Before, a refusal in a task's first slice
+ * failed the item with "the call wrote nothing" beside 0 moved, and one in a later slice left the
+ * summary short by those moves, unflagged (test/workflow/reroute-slice-cut.test.ts).
+ */
+function withOtherCallsMoves(error: unknown, doing: string, names: readonly string[]): unknown {
+  const ran = otherCallsThatRan(error) as (readonly number[])[];
+  const to = new Map<string, number>();
+  for (const [, ...pushed] of ran) {
+    pushed.forEach((n, d) => {
+      const name = names[d] === '' ? 'the quarantine list' : displayName(names[d]!);
+      if (n > 0) to.set(name, (to.get(name) ?? 0) + n);
+    });
+  }
+  const moved = [...to.values()].reduce((a, b) => a + b, 0);
+  if (moved === 0) return error;
+  const classified = classifyRedisError(error, doing);
+  const calls = ran.length === 1 ? 'another call of the same slice' : `${ran.length} other calls of the same slice`;
+  // First after what was being done: the failure's own words follow, and a long line is cut short.
+  const rest = classified.message.startsWith(`${doing}: `) ? classified.message.slice(doing.length + 2) : classified.message;
+  classified.message = `${doing}: ${calls} ran beside the failed one and moved ${moved} job(s) (${[...to].map(([name, n]) => `${name} ${n}`).join(' · ')}), which these counts do not include. The failed call: ${rest}`;
+  return markMovedUncounted(classified);
 }

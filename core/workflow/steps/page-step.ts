@@ -1,7 +1,7 @@
 import { FatalError } from '../../errors/sidekiq-migrate-error.js';
 import { watchLostReplies } from '../../redis/lost-replies.js';
 import { scriptCallsSentOn } from '../../redis/lua-script.js';
-import { replyMayBeLost } from '../../redis/redis-errors.js';
+import { movedUncounted, replyMayBeLost } from '../../redis/redis-errors.js';
 import { RunLock } from '../../redis/run-lock.js';
 import type { SortedSetName } from '../../redis/sidekiq-keys.js';
 import type { DriveLimits, PageResult } from '../../reroute/drive-pages.js';
@@ -205,7 +205,8 @@ async function pagesOf(
     // at the failed page, and fails as before if it fails again first. Safe as a Retry is: every
     // page is atomic or resumes what a failed one left in flight.
     onFailureAfterProgress: (error, pagesWritten) => {
-      if (!settings.dryRun && replyMayBeLost(error)) failedMayHaveRun++;
+      // So may calls beside a refused one of the same page, which ran (queue-slice.ts applyMoves).
+      if (!settings.dryRun && (replyMayBeLost(error) || movedUncounted(error))) failedMayHaveRun++;
       budget.onFailureAfterProgress?.(error, pagesWritten);
     },
   };
