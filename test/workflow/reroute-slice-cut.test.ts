@@ -7,7 +7,7 @@
 // summary said "Complete" with counts short by 50 and no "Counts may be short". Jobs were never
 // lost (each call atomic), and what is left on the queue is never called Complete.
 import type { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
 import { LuaScript } from '../../core/redis/lua-script.js';
@@ -16,6 +16,7 @@ import type { Connection, ConnectionProvider } from '../../core/workflow/connect
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
 import { jobEntry, jobsIn, withQueue } from '../support/exact-jobs.js';
+import { lost } from '../support/reroute-faults.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { swapEvalsha } from '../support/swap-evalsha.js';
@@ -87,6 +88,56 @@ describe('a queue re-route slice whose second Lua call Redis refuses (out of mem
         expect(words).toMatch(/Counts may be short/);
         expect(words).toMatch(/^Done, but jobs were left behind: 15 left in place \(see "Needs a look" above\)\. The counts may be short/m);
       }
+    });
+  }
+});
+
+// A slice cut by a dropped connection: its first call ran, the others were never sent, and 30 jobs
+// were pushed before the retry. The pass's record knows only the first call (a partial slice), so
+// the retry starts from before the slice; its window reaches into what was pushed. Every original of
+// A is moved (none left unrouted), the counts are flagged, and what stays is never called Complete.
+describe('a queue re-route slice cut by a dropped connection after its first call ran, 30 jobs pushed before the retry', () => {
+  afterEach(() => vi.restoreAllMocks());
+  for (const placement of ['front', 'append'] as const) {
+    it(placement, async () => {
+      const source = redis.source();
+      const originals = Array.from({ length: 120 }, (_, i) => sidekiqPayload({ className: i % 10 === 0 ? 'U' : 'A', queue: 'old', args: `[${i}]` }));
+      for (const p of originals) await source.lpush('queue:old', p);
+      await source.sadd('queues', 'old');
+      const arrivals = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `["arrived",${i}]` }));
+      const runAll = LuaScript.prototype.runAll;
+      let faults = 0;
+      vi.spyOn(LuaScript.prototype, 'runAll').mockImplementation(async function (this: LuaScript, client, calls, before, onSent) {
+        if (this.name !== 'rerouteQueueJobs-n' || calls.length < 2 || faults > 0) return runAll.call(this, client, calls, before, onSent);
+        faults++;
+        await runAll.call(this, client, calls.slice(0, 1), before, onSent);
+        await source.lpush('queue:old', ...arrivals);
+        throw lost();
+      });
+
+      const executions = await runWorkflowLocally({ runId: `cut-lost-${placement}`, mode: 'reroute', routing: { kind: 'mapping', mapping: { A: 'new' } }, placement, pageSize: 100, pagesPerInvocation: 2 }, localTaskHandlers(connect()), { retryIntervalMs: 0 });
+      expect(faults).toBe(1);
+      expect(executions.map((e) => e.error)).toEqual([undefined]);
+      const summary = executions[0]!.output as RunSummary;
+      const totals = summary.totals as RerouteCounters;
+      const words = renderSummary(summary, 'redis://source', { width: 400 });
+      const after = await jobsIn(source);
+      const all = [...originals, ...arrivals];
+      const inNew = all.filter((p) => after.includes(jobEntry('queue:new', withQueue(p, 'old', 'new'))));
+      const inOld = all.filter((p) => after.includes(jobEntry('queue:old', p)));
+      expect(after).toEqual([...inOld.map((p) => jobEntry('queue:old', p)), ...inNew.map((p) => jobEntry('queue:new', withQueue(p, 'old', 'new')))].sort());
+      expect(inNew.length + inOld.length).toBe(150);
+      // No original of A left unrouted, none of U moved; what stayed of A arrived, and is counted so.
+      expect(originals.filter((p) => p.includes('"class":"A"') && !inNew.includes(p))).toEqual([]);
+      expect(inNew.filter((p) => p.includes('"class":"U"'))).toEqual([]);
+      const arrivedLeft = inOld.filter((p) => arrivals.includes(p)).length;
+      expect(totals.arrived ?? 0).toBe(arrivedLeft);
+      // The first call's 50 moves are in no count: flagged, never presented as exact.
+      expect(totals.moved).toBe(inNew.length - 50);
+      expect(totals.uncountedAttempts).toBe(1);
+      expect(words).toMatch(/Counts may be short/);
+      expect(words).toMatch(/^Done, but jobs were left behind: 12 left in place/m);
+      expect(words).not.toMatch(/^Complete/m);
     });
   }
 });
