@@ -1,0 +1,99 @@
+// A queue transfer bounds its pass by a count of originals kept on the source (claimQueueJobs-7's
+// KEYS[7]), which Sidekiq's own fetch (BRPOP at the tail) and its requeue (RPUSH at the tail) do not
+// change: p jobs fetched at the tail and p pushed at the head leave the length, and the count, as
+// they were. What the summary prints is still true in the fetch case: `claimed`/`written` count
+// what moved (arrivals the pass reached among them: the summary never says which were originals),
+// and what is still on the source is read at the pass's end (LLEN), every one of those an arrival.
+// A requeue during an `append` pass is the case the count gets wrong in words: the pass claims the
+// jobs pushed back under it and leaves as many of the newest originals, which the summary then
+// calls "added during the run" (guarantees-and-limits.md); never Complete, never a job lost.
+import { describe, expect, it } from 'vitest';
+import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
+import { renderSummary } from '../../cli/workflow/render-summary.js';
+import type { TransferCounters } from '../../core/transfer/transfer-counters.js';
+import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
+import { faultAt } from '../support/fault-at-script.js';
+import { jobEntry, jobsIn } from '../support/exact-jobs.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { connectionsPerTest } from '../support/test-connections.js';
+
+const redis = privateSourceAndTarget();
+const { connect } = connectionsPerTest(redis);
+
+describe('a queue transfer while a Sidekiq worker fetches from the source queue and a producer pushes', () => {
+  for (const placement of ['front', 'append'] as const) {
+    it(`${placement}: 3 fetched (BRPOP, tail) and 5 pushed after the first claim: every job once; what is left on the source is said, exactly, and is what arrived`, async () => {
+      const source = redis.source();
+      const originals = Array.from({ length: 40 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));
+      for (const p of originals) await source.lpush('queue:q', p);
+      await source.sadd('queues', 'q');
+      const arrivals = Array.from({ length: 5 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `["arrived",${i}]` }));
+      const fetched: string[] = [];
+      const provider = faultAt(connect(), 'source', 'claimQueueJobs-7', 1, async (exec) => {
+        const replies = await exec();
+        for (let i = 0; i < 3; i++) fetched.push((await source.rpop('queue:q'))!);
+        await source.lpush('queue:q', ...arrivals);
+        return replies;
+      });
+
+      const executions = await runWorkflowLocally({ runId: `fetch-${placement}`, mode: 'transfer', target: 'target', placement, pageSize: 7, pagesPerInvocation: 3 }, localTaskHandlers(provider), { retryIntervalMs: 0 });
+      expect(executions.map((e) => e.error)).toEqual([undefined]);
+      const summary = executions[0]!.output as RunSummary;
+      const totals = summary.totals as TransferCounters;
+      const words = renderSummary(summary, 'redis://source', { width: 400 });
+      // The worker took the 3 oldest originals still on the queue (`append` had claimed the 7 oldest);
+      // every other job is on exactly one side.
+      expect(fetched).toEqual(placement === 'front' ? originals.slice(0, 3) : originals.slice(7, 10));
+      const kept = originals.filter((p) => !fetched.includes(p));
+      const onTarget = await jobsIn(redis.target());
+      const onSource = await jobsIn(source);
+      const rest = [...kept, ...arrivals];
+      const written = rest.filter((p) => onTarget.includes(jobEntry('queue:q', p)));
+      const left = rest.filter((p) => onSource.includes(jobEntry('queue:q', p)));
+      expect([...onTarget, ...onSource].sort()).toEqual([...written.map((p) => jobEntry('queue:q', p)), ...left.map((p) => jobEntry('queue:q', p))].sort());
+      expect(written.length + left.length).toBe(42);
+      // Every original the worker left was moved; what stayed arrived during the run.
+      expect(kept.filter((p) => !written.includes(p))).toEqual([]);
+      expect(left.every((p) => arrivals.includes(p))).toBe(true);
+      // The counts are what happened: claimed and written as many as are on the target (arrivals the
+      // pass reached among them), left on the source as many as are there.
+      expect(totals).toMatchObject({ claimed: written.length, written: written.length, leftOnSource: left.length });
+      if (left.length > 0) {
+        expect(words).toContain(`${left.length} job(s) still on the source when their transfer ended, added during the run (queue:q ${left.length})`);
+        expect(words).toMatch(/^Done, but jobs remain on the source/m);
+      } else {
+        expect(words).toMatch(/^Complete/m);
+      }
+      // Measured: `front` reached every arrival (42 written), `append` 3 of the 5 (as many as fetched).
+      expect(left.length).toBe(placement === 'front' ? 0 : 2);
+    });
+  }
+
+  it('append: 3 jobs a stopping Sidekiq pushes back (RPUSH, tail) after the first claim: every job once, never Complete over the 3 left', async () => {
+    const source = redis.source();
+    const originals = Array.from({ length: 40 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));
+    for (const p of originals) await source.lpush('queue:q', p);
+    await source.sadd('queues', 'q');
+    const requeued = Array.from({ length: 3 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `["requeued",${i}]` }));
+    const provider = faultAt(connect(), 'source', 'claimQueueJobs-7', 1, async (exec) => {
+      const replies = await exec();
+      await source.rpush('queue:q', ...requeued);
+      return replies;
+    });
+
+    const executions = await runWorkflowLocally({ runId: 'requeue-append', mode: 'transfer', target: 'target', placement: 'append', pageSize: 7, pagesPerInvocation: 3 }, localTaskHandlers(provider), { retryIntervalMs: 0 });
+    expect(executions.map((e) => e.error)).toEqual([undefined]);
+    const summary = executions[0]!.output as RunSummary;
+    const words = renderSummary(summary, 'redis://source', { width: 400 });
+    // The pass claimed the 3 pushed back in place of the 3 newest originals, which stay on the
+    // source: exactly once, and not Complete. (The summary calls them "added during the run": the
+    // count cannot tell; documented in guarantees-and-limits.md.)
+    expect(await jobsIn(redis.target())).toEqual([...originals.slice(0, 37), ...requeued].map((p) => jobEntry('queue:q', p)).sort());
+    expect(await jobsIn(source)).toEqual(originals.slice(37).map((p) => jobEntry('queue:q', p)).sort());
+    expect(summary.totals as TransferCounters).toMatchObject({ claimed: 40, written: 40, leftOnSource: 3 });
+    expect(words).toMatch(/^Done, but jobs remain on the source \(3, above\)/m);
+    expect(words).not.toMatch(/^Complete/m);
+  });
+});
