@@ -23,13 +23,13 @@ export function scriptCallsSentOn(redis: Redis): number {
   return scriptCallsSent.get(redis) ?? 0;
 }
 
-const callsThatRan = new WeakMap<object, readonly unknown[]>();
+const callsThatRan = new WeakMap<object, readonly { readonly index: number; readonly reply: unknown }[]>();
 
 /**
- * The replies of the calls that ran beside the one whose failure runAll threw (of its last
- * pipeline: those before it, and after it), found along `error`'s causes; [] when none did.
+ * The calls that ran beside the one whose failure runAll threw (their place among the calls and
+ * their replies: those before it, and after it), found along `error`'s causes; [] when none did.
  */
-export function otherCallsThatRan(error: unknown): readonly unknown[] {
+export function otherCallsThatRan(error: unknown): readonly { readonly index: number; readonly reply: unknown }[] {
   for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
     const ran = callsThatRan.get(e);
     if (ran) return ran;
@@ -134,7 +134,9 @@ export class LuaScript {
       // A call that failed fails them all, but the others ran (each is its own atomic step, and
       // Redis runs the calls after a refused one too): their replies go with the error.
       if (failed) {
-        callsThatRan.set(failed, replies.filter((_, i) => i in replies));
+        const ran: { index: number; reply: unknown }[] = [];
+        for (let i = 0; i < calls.length; i++) if (i in replies) ran.push({ index: i, reply: replies[i] });
+        callsThatRan.set(failed, ran);
         throw failed;
       }
       if (missing.length > 0) await redis.script('LOAD', this.source);

@@ -135,3 +135,20 @@ export function movedUncounted(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * `error` (a failed Lua call) when `calls` other calls of the same slice or page ran beside it and
+ * moved jobs (`to`: how many to each destination, as shown): classified, its message beginning
+ * with what they moved (first after what was being done: the failure's own words follow, and a
+ * long line is cut short where it is shown), and marked by markMovedUncounted. Unchanged when
+ * they moved none.
+ */
+export function withUncountedMoves(error: unknown, doing: string, calls: number, of: 'slice' | 'page', to: ReadonlyMap<string, number>): unknown {
+  const moved = [...to.values()].reduce((a, b) => a + b, 0);
+  if (moved === 0) return error;
+  const classified = classifyRedisError(error, doing);
+  const others = calls === 1 ? `another call of the same ${of}` : `${calls} other calls of the same ${of}`;
+  const rest = classified.message.startsWith(`${doing}: `) ? classified.message.slice(doing.length + 2) : classified.message;
+  classified.message = `${doing}: ${others} ran beside the failed one and moved ${moved} job(s) (${[...to].map(([name, n]) => `${name} ${n}`).join(' · ')}), which these counts do not include. The failed call: ${rest}`;
+  return markMovedUncounted(classified);
+}

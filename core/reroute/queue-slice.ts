@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { RedisKey } from 'ioredis';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes, PROBE_JOBS, probeRange } from '../redis/page-bytes.js';
 import { isLiveQueue } from '../routing/routing-plan.js';
-import { classifyRedisError, markMovedUncounted } from '../redis/redis-errors.js';
+import { classifyRedisError, withUncountedMoves } from '../redis/redis-errors.js';
 import { displayName } from '../redis/key-name.js';
 import { LuaScript, otherCallsThatRan } from '../redis/lua-script.js';
 import { markAfter, readAppendWindow, type TailMark } from './append-window.js';
@@ -516,20 +516,14 @@ export async function rerouteQueue(request: QueueRerouteRequest): Promise<PageRe
  * summary short by those moves, unflagged (test/workflow/reroute-slice-cut.test.ts).
  */
 function withOtherCallsMoves(error: unknown, doing: string, names: readonly string[]): unknown {
-  const ran = otherCallsThatRan(error) as (readonly number[])[];
+  const ran = otherCallsThatRan(error);
   const to = new Map<string, number>();
-  for (const [, ...pushed] of ran) {
+  for (const { reply } of ran) {
+    const [, ...pushed] = reply as number[];
     pushed.forEach((n, d) => {
       const name = names[d] === '' ? 'the quarantine list' : displayName(names[d]!);
       if (n > 0) to.set(name, (to.get(name) ?? 0) + n);
     });
   }
-  const moved = [...to.values()].reduce((a, b) => a + b, 0);
-  if (moved === 0) return error;
-  const classified = classifyRedisError(error, doing);
-  const calls = ran.length === 1 ? 'another call of the same slice' : `${ran.length} other calls of the same slice`;
-  // First after what was being done: the failure's own words follow, and a long line is cut short.
-  const rest = classified.message.startsWith(`${doing}: `) ? classified.message.slice(doing.length + 2) : classified.message;
-  classified.message = `${doing}: ${calls} ran beside the failed one and moved ${moved} job(s) (${[...to].map(([name, n]) => `${name} ${n}`).join(' · ')}), which these counts do not include. The failed call: ${rest}`;
-  return markMovedUncounted(classified);
+  return withUncountedMoves(error, doing, ran.length, 'slice', to);
 }

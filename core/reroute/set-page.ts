@@ -1,6 +1,7 @@
-import { LuaScript } from '../redis/lua-script.js';
+import { LuaScript, otherCallsThatRan } from '../redis/lua-script.js';
 import { expectedBytesPerJob, jobsWithinBytes, MAX_ENTRIES_PER_SCAN_CALL, meanBytes } from '../redis/page-bytes.js';
-import { classifyRedisError } from '../redis/redis-errors.js';
+import { classifyRedisError, withUncountedMoves } from '../redis/redis-errors.js';
+import { displayName } from '../redis/key-name.js';
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import { drivePipelinedPages, type DriveLimits, type PageResult } from './drive-pages.js';
 import { examineScheduledJob } from './examine-job.js';
@@ -421,7 +422,14 @@ async function applyRewrites(
       counters.conflicts += conflicts;
     });
   } catch (error) {
-    throw classifyRedisError(error, `Re-routing entries of ${key}`);
+    // The page's other calls ran (each its own atomic step): what they moved is said, and flagged.
+    const to = new Map<string, number>();
+    for (const { index, reply } of otherCallsThatRan(error)) {
+      const name = displayName(calls[index]!.to);
+      to.set(name, (to.get(name) ?? 0) + (reply as number[])[0]!);
+    }
+    const doing = `Re-routing entries of ${key}`;
+    throw classifyRedisError(withUncountedMoves(error, doing, otherCallsThatRan(error).length, 'page', to), doing);
   }
 }
 

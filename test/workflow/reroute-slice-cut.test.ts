@@ -26,10 +26,10 @@ const redis = privateSourceAndTarget();
 const { connect } = connectionsPerTest(redis);
 const OOM = "OOM command not allowed when used memory > 'maxmemory'.";
 
-/** `provider` whose source sends its `nth` call of rerouteQueueJobs-n to a script that replies OOM, as Redis does: the pipeline's other calls run. */
-async function refusingCall(provider: ConnectionProvider, nth: number): Promise<ConnectionProvider> {
+/** `provider` whose source sends its `nth` call of `script` to a script that replies OOM, as Redis does: the pipeline's other calls run. */
+async function refusingCall(provider: ConnectionProvider, nth: number, script = 'rerouteQueueJobs-n'): Promise<ConnectionProvider> {
   const failing = String(await redis.source().script('LOAD', `return redis.error_reply(${JSON.stringify(OOM)})`));
-  const sha = new LuaScript('rerouteQueueJobs-n').sha;
+  const sha = new LuaScript(script).sha;
   let n = 0;
   const wrap = (client: Redis): Redis =>
     new Proxy(client, {
@@ -138,6 +138,45 @@ describe('a queue re-route slice cut by a dropped connection after its first cal
       expect(words).toMatch(/Counts may be short/);
       expect(words).toMatch(/^Done, but jobs were left behind: 12 left in place/m);
       expect(words).not.toMatch(/^Complete/m);
+    });
+  }
+});
+
+// The same for a set (`retry`): a page's entries go out as calls of at most 50, each replacing its
+// own entries; the refused one wrote nothing, the others moved theirs.
+describe('a set re-route page whose second Lua call Redis refuses (out of memory)', () => {
+  // 300 entries (past the 128 a set keeps as one small listpack), every 10th of U: pages of 60
+  // entries, 54 moves, two calls (50 and 4).
+  for (const [what, nth] of [["in the task's first page (the item fails)", 2], ["in the task's second page (the next task goes on)", 4]] as const) {
+    it(what, async () => {
+      const source = redis.source();
+      await source.script('LOAD', new LuaScript('rerouteSetEntries-n').source);
+      const entries = Array.from({ length: 300 }, (_, i) => sidekiqPayload({ className: i % 10 === 0 ? 'U' : 'A', queue: 'old', args: `[${i}]` }));
+      for (const [i, p] of entries.entries()) await source.zadd('retry', String(1_800_000_000 + i), p);
+      const provider = await refusingCall(connect(), nth, 'rerouteSetEntries-n');
+
+      const executions = await runWorkflowLocally({ runId: `set-cut-${nth}`, mode: 'reroute', routing: { kind: 'mapping', mapping: { A: 'new' } }, pageSize: 60, pagesPerInvocation: 2 }, localTaskHandlers(provider), { retryIntervalMs: 0 });
+      expect(executions.map((e) => e.error)).toEqual([undefined]);
+      const summary = executions[0]!.output as RunSummary;
+      const totals = summary.totals as RerouteCounters;
+      const words = renderSummary(summary, 'redis://source', { width: 400 });
+      const after = await jobsIn(source);
+      const moved = entries.filter((p, i) => after.includes(jobEntry('retry', withQueue(p, 'old', 'new'), 1_800_000_000 + i)));
+      const left = entries.filter((p, i) => after.includes(jobEntry('retry', p, 1_800_000_000 + i)));
+      expect(after.length).toBe(300);
+      expect(moved.length + left.length).toBe(300);
+      expect(moved.filter((p) => p.includes('"class":"U"'))).toEqual([]);
+      if (nth === 2) {
+        expect(moved.length).toBe(50);
+        expect(words).toMatch(/^Not complete/m);
+        expect(words).toContain('FAILED set retry: FatalError: Re-routing entries of retry: another call of the same page ran beside the failed one and moved 50 job(s) (new 50), which these counts do not include. The failed call: Redis is out of memory');
+      } else {
+        expect(moved.length).toBe(270);
+        expect(totals).toMatchObject({ moved: 220, unmapped: 30 });
+        expect(totals.uncountedAttempts).toBe(1);
+        expect(words).toMatch(/Counts may be short/);
+        expect(words).not.toMatch(/^Complete/m);
+      }
     });
   }
 });
