@@ -1,6 +1,7 @@
 import type { Redis, RedisKey } from 'ioredis';
 import { generationArg } from '../redis/generation-arg.js';
 import { originalsKey } from '../transfer/transfer-keys.js';
+import { pageReceiptsKey } from '../workflow/page-receipt.js';
 import type { QueueCursor } from './queue-slice.js';
 import { addCounters, emptyCounters, type RerouteCounters } from './reroute-counters.js';
 
@@ -21,8 +22,11 @@ import { addCounters, emptyCounters, type RerouteCounters } from './reroute-coun
  * PassRecord>`, k the last call of the slice that ran in order (call k is written only after call
  * k - 1 of the same slice, so a slice whose call failed in between stays partial), the counts
  * those of its calls (their replies, lost with them), no TTL (as the transfer's: a key with one may be
- * evicted first under volatile-* policies), deleted by the slice that ends the pass, with the
- * length it reads then (queue-slice.ts countArrivals).
+ * evicted first under volatile-* policies). The slice that ends the pass moves it into a field of
+ * the run's page receipts (passEndField, endQueuePass-1.lua), with the length it reads then
+ * (queue-slice.ts countArrivals): a retry of that task whose answer was lost (its input for a
+ * pass's first slice has no cursor) finds it there, not the queue's length again; the run's last
+ * summary deletes it with the receipts (or they expire an hour after a stopped run's last page).
  */
 export interface PassRecord {
   /** How many calls the slice sent: the slice is whole once call `calls` ran. */
@@ -48,6 +52,10 @@ export interface PassOwner {
 
 export const passKey = (prefix: string, owner: PassOwner, queue: string): RedisKey => originalsKey(prefix, owner.runId, `queue:${queue}`);
 
+/** Where an ended pass's record is kept: the run's page receipts (a hash) and its field there. */
+export const passEndKey = (prefix: string, owner: PassOwner): RedisKey => pageReceiptsKey(prefix, owner.runId);
+export const passEndField = (queue: string): string => `pass-end:queue:${queue}`;
+
 /**
  * The pass arguments of call `k` of a slice (rerouteQueueJobs-n.lua, after the record's members):
  * the slice's token, k, what the pass examined after the slice, the generation, the record (call 1
@@ -65,8 +73,9 @@ export function passArgs(owner: PassOwner, token: string, k: number, record: Pas
  * (another start of the run begins its own pass). `done`: the record's slice ended the pass.
  */
 export async function passStart(redis: Redis, prefix: string, owner: PassOwner, queue: string, cursor: QueueCursor | null): Promise<{ cursor: QueueCursor | null; done: boolean; counted?: RerouteCounters }> {
-  const kept = await redis.get(passKey(prefix, owner, queue));
-  const found = parseRecord(kept, generationArg(owner));
+  // The record, or, once the pass ended, where its last slice left it (in the same round trip).
+  const [[, kept], [, ended]] = (await redis.pipeline().get(passKey(prefix, owner, queue)).hget(passEndKey(prefix, owner), passEndField(queue)).exec()) as [[Error | null, string | null], [Error | null, string | null]];
+  const found = parseRecord(kept ?? ended, generationArg(owner));
   if (found === null) return { cursor, done: false };
   const { k, counts, record } = found;
   const whole = k === record.calls;

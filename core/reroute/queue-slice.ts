@@ -15,9 +15,11 @@ import { misplacedArrivals } from './rollback-arrivals.js';
 import { addCounters, addSample, emptyCounters, tallyClass, type RerouteCounters } from './reroute-counters.js';
 import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
 import { entryDigest } from './rewritten-entries.js';
-import { passArgs, passKey, passStart, type PassOwner, type PassRecord } from './pass-record.js';
+import { passArgs, passEndField, passEndKey, passKey, passStart, type PassOwner, type PassRecord } from './pass-record.js';
+import { PAGE_RECEIPTS_TTL_SECONDS } from '../workflow/page-receipt.js';
 
 const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n', { encodeCalls: true });
+const endQueuePass = new LuaScript('endQueuePass-1');
 
 /**
  * Where a queue's migration stands. `limit` is the queue's length when its work began: the run
@@ -354,9 +356,9 @@ async function countArrivals(request: QueueSliceRequest, cursor: QueueCursor, co
 
 /** DEL of the pass's record, then LLEN of `key`, in one round trip (MULTI: the same on any proxy). */
 async function deleteRecordAndCount(request: QueueSliceRequest, owner: PassOwner, key: RedisKey): Promise<number> {
-  const replies = (await request.redis.multi().del(passKey(request.keys.prefix, owner, request.queue)).llen(key).exec()) as [Error | null, number][];
-  for (const [error] of replies) if (error) throw error;
-  return replies[1]![1];
+  // The record goes to the run's page receipts, where a retry of this task finds it (endQueuePass-1.lua).
+  const { prefix } = request.keys;
+  return (await endQueuePass.run(request.redis, { keys: [passKey(prefix, owner, request.queue), passEndKey(prefix, owner), key], args: [passEndField(request.queue), PAGE_RECEIPTS_TTL_SECONDS] })) as number;
 }
 
 /**

@@ -44,6 +44,8 @@ async function seed(): Promise<void> {
   await redis.set('lock', JSON.stringify({ runId: 'run', plannedAt: 1000, plannedBy: 'arn' }));
   // The first part of that plan's list (appendRunPlan-2 goes on after it).
   await redis.rpush('items', '{"kind":"set","name":"retry"}');
+  // A queue re-route pass's record, which its end moves into the run's page receipts.
+  await redis.set('originals:end', 'record');
 }
 
 const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
@@ -82,6 +84,7 @@ const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['appendRunPlan-2', { keys: ['lock', 'items'], args: ['run', 1000, 'arn', 1, '{"kind":"queue","name":"default"}'] }, ['lock', 'items']],
   ['forgetRunConflicts-n', { keys: ['lock', 'conflicts:s'], args: ['run', 1000, 'arn'] }, ['lock']],
   ['forgetPageAttempt-1', { keys: ['receipts'], args: ['item:input'] }, ['receipts']],
+  ['endQueuePass-1', { keys: ['originals:end', 'receipts', 'queue:old'], args: ['pass-end:queue:old', 3600] }, ['originals:end', 'receipts', 'queue:old']],
 ];
 
 describe('every Lua step refuses a key of the wrong type before writing anything', () => {
