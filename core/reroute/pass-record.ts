@@ -75,7 +75,7 @@ export function passArgs(owner: PassOwner, token: string, k: number, record: Pas
 export async function passStart(redis: Redis, prefix: string, owner: PassOwner, queue: string, cursor: QueueCursor | null): Promise<{ cursor: QueueCursor | null; done: boolean; counted?: RerouteCounters }> {
   // The record, or, once the pass ended, where its last slice left it (in the same round trip).
   const [[, kept], [, ended]] = (await redis.pipeline().get(passKey(prefix, owner, queue)).hget(passEndKey(prefix, owner), passEndField(queue)).exec()) as [[Error | null, string | null], [Error | null, string | null]];
-  const found = parseRecord(kept ?? ended, generationArg(owner));
+  const found = parseRecord(kept, generationArg(owner)) ?? parseRecord(ended, generationArg(owner));
   if (found === null) return { cursor, done: false };
   const { k, counts, record } = found;
   const whole = k === record.calls;
