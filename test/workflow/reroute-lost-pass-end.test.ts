@@ -73,6 +73,8 @@ describe("a queue re-route whose first slice ended its pass and lost the reply o
       const originals = Array.from({ length: 7 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
       for (const p of originals) await source.lpush('queue:old', p);
       await source.sadd('queues', 'old');
+      // Loaded first, so that the call met is the one that runs (not one refused NOSCRIPT and sent again).
+      await source.script('LOAD', new LuaScript('endQueuePass-1').source);
       const arrivals = Array.from({ length: 5 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `["arrived",${i}]` }));
       const provider = losingPassEnd(connect(), async () => void (await source.lpush('queue:old', ...arrivals)));
 
