@@ -140,8 +140,14 @@ export class ExecutionTracker {
         this.planned = { items: output.plan.itemCount, ...(output.plan.plannedJobs === undefined ? {} : { jobs: output.plan.plannedJobs }) };
       }
       if (event.stateExitedEventDetails.name === StateNames.plan && execution.arn === this.executionArn && output?.plan) {
-        const { memoryPolicies, cron, otherPrefixes } = output.plan;
-        this.planNotes = { ...(memoryPolicies ? { memoryPolicies } : {}), ...(cron ? { cron } : {}), ...(otherPrefixes ? { otherPrefixes } : {}) };
+        const { memoryPolicies, cron, otherPrefixes, iterableStates, settings } = output.plan;
+        this.planNotes = {
+          ...(memoryPolicies ? { memoryPolicies } : {}),
+          ...(cron ? { cron } : {}),
+          ...(otherPrefixes ? { otherPrefixes } : {}),
+          ...(iterableStates ? { iterableStates } : {}),
+          ...(settings?.dryRun ? { settings: { dryRun: true } } : {}),
+        };
       }
       for (const item of output?.plan?.work?.batch ?? []) this.update(item, event);
     } else if (type === 'MapRunStarted') {

@@ -8,6 +8,7 @@ import { queueDiscoveryLook, type SkippedKey } from '../reroute/discover-queues.
 import type { InflightLeftover } from '../transfer/resume-inflight.js';
 import type { Connection } from './connections.js';
 import { movesRecordsLook } from './moved-on-since.js';
+import { iterableStatesLook, type IterableStates } from '../transfer/iterable-states.js';
 
 /** What a plan looks for in the source's keyspace besides Sidekiq data under its prefix. */
 export interface PlanWalkWants {
@@ -17,6 +18,8 @@ export interface PlanWalkWants {
   readonly leftovers: boolean;
   /** Every run's record of moves (a rollback: moved-on-since.ts). */
   readonly moveRecords: boolean;
+  /** Sidekiq 7.3+ iterable jobs' states, `it-<jid>` (a transfer does not carry them: iterable-states.ts). */
+  readonly iterableStates?: boolean;
 }
 
 /** What the plan's one walk found. */
@@ -28,6 +31,8 @@ export interface PlanWalk {
   /** sidekiq-cron 2.x namespace sets (`cron_jobs:*`): readCronDefinitionsOf reads their definitions. */
   readonly cronNamespaces: string[];
   readonly moveRecordRunIds?: string[];
+  /** The `it-<jid>` keys seen (undefined: none, or not looked for). */
+  readonly iterableStates?: IterableStates;
 }
 
 /**
@@ -50,8 +55,10 @@ export async function walkPlanKeyspace(source: Connection, wants: PlanWalkWants,
   const leftovers = wants.leftovers ? leftoversLook(redis, keys, { quarantine: false, inflight: true }) : undefined;
   const cron = cronNamespacesLook(keys);
   const records = wants.moveRecords ? movesRecordsLook(keys.prefix) : undefined;
+  // Not needed whole (a notice): before the looks that are, so that the cut below reads theirs.
+  const iterable = wants.iterableStates ? iterableStatesLook(keys) : undefined;
   const whole: PageLook[] = [queues, leftovers, cron, records].filter((l) => l !== undefined);
-  const looks = [...(data?.looks ?? []), ...whole];
+  const looks = [...(data?.looks ?? []), ...(iterable ? [iterable] : []), ...whole];
   const extents = await walkForLooks(redis, looks, bound, `Looking over the keys of ${check.name} (SCAN)`);
   const judged = await judgeSidekiqPrefix(redis, keys, check, data ? await data.result(extents) : { found: true });
   const cut = extents.slice(looks.length - whole.length).find((e) => e.cutShort === 'time');
@@ -60,11 +67,13 @@ export async function walkPlanKeyspace(source: Connection, wants: PlanWalkWants,
     throw new PlanWalkTooLongError(check.name, lookedFor, await keyspaceCut(redis, cut.pages), (clock() - started) / 1000);
   }
   const leftoverLook = leftovers ? await leftovers.result(extents[looks.indexOf(leftovers)]!) : undefined;
+  const states = iterable?.found();
   return {
     hasData: judged.hasData,
     ...(queues ? { queues: queues.result() } : {}),
     ...(leftoverLook ? { leftovers: leftoverLook.inflight } : {}),
     cronNamespaces: cron.found(),
     ...(records ? { moveRecordRunIds: records.runIds() } : {}),
+    ...(states ? { iterableStates: states } : {}),
   };
 }

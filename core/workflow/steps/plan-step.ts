@@ -34,6 +34,7 @@ import { recordStartedWith, startedWith } from '../started-with.js';
 import { refuseOtherRoutingOfExecution } from '../other-routing.js';
 import { movedOnSinceAmong } from '../moved-on-since.js';
 import { walkPlanKeyspace, type PlanWalk } from '../plan-walk.js';
+import type { IterableStates } from '../../transfer/iterable-states.js';
 import { withOwnInflight } from '../own-inflight.js';
 import type { RenameWithoutQueue, RunSettings, WorkItem } from '../work-item.js';
 import { BATCH_SIZE, countJobs, listWork, readWork, rememberDryRunList, type WorkState } from '../work-list.js';
@@ -60,6 +61,8 @@ export interface PlanOutput {
   readonly otherPrefixes?: readonly OtherPrefix[];
   /** sidekiq-cron definitions on the source and what this run did with them (null: none there). */
   readonly cron?: CronReport | null;
+  /** A transfer: Sidekiq 7.3+ iterable jobs' states (`it-<jid>`) on the source, which it does not carry (iterable-states.ts). */
+  readonly iterableStates?: IterableStates;
   /** Each Redis's `maxmemory-policy` (null: not reported), shown and warned about by the CLI. */
   readonly memoryPolicies?: { readonly source: string | null; readonly target?: string | null };
 }
@@ -136,7 +139,7 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   // jobs (plan-walk.ts), before any lock or write: one that cannot finish in time stops the plan here.
   // A wrong prefix finds nothing and would report success: refused when Sidekiq data is elsewhere.
   // Cut short with none found ('unknown'): the run goes on, and says nothing of "nothing there".
-  const wants = { queues: input.queues, leftovers: input.mode === 'transfer', moveRecords: input.mode === 'reroute' && input.routing?.kind === 'rollback' };
+  const wants = { queues: input.queues, leftovers: input.mode === 'transfer', moveRecords: input.mode === 'reroute' && input.routing?.kind === 'rollback', iterableStates: input.mode === 'transfer' };
   const walkBound = { ...(options.walkUntil ? { until: options.walkUntil() } : {}), ...(options.clock ? { clock: options.clock } : {}) };
   const walk = await walkPlanKeyspace(source, wants, { name: `source ${source.name}`, option: '--namespace' }, walkBound, lookBound().until);
   // Sidekiq's `queues` and `processes` of another type failed a run half-way (sidekiq-set-types.ts).
@@ -363,7 +366,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   const plannedJobs = await countJobs(source, listed);
   const tally = emptyTally(input.mode);
   if (input.mode === 'transfer') addToTotals(tally, 'transfer', resumed);
-  return { settings, itemCount: listed.length, plannedJobs, work: { batch: first.items, next: first.next, more: first.items.length > 0, batches: 0, tally }, execution: ROOT_EXECUTION, listContinuedIn: null, resumed, cron };
+  return { settings, itemCount: listed.length, plannedJobs, work: { batch: first.items, next: first.next, more: first.items.length > 0, batches: 0, tally }, execution: ROOT_EXECUTION, listContinuedIn: null, resumed, cron, ...(walk.iterableStates ? { iterableStates: walk.iterableStates } : {}) };
 }
 
 /**
