@@ -345,6 +345,20 @@ describe('watch', () => {
     expect(terminal.stdout).toContain('Succeeded after');
   });
 
+  it("a transfer's plan that found Sidekiq 7.3+ iterable states (it-<jid>) on the source: watch and status name them, as a local move does", async () => {
+    const planNotes = { memoryPolicies: { source: 'noeviction', target: 'noeviction' }, iterableStates: { count: 12, jids: ['aaaaaaaaaaaaaaaaaaaaaaa1', 'aaaaaaaaaaaaaaaaaaaaaaa2'] } };
+    const items: ScriptedRun['items'] = [{ kind: 'queue', name: 'default', total: 1000, pages: [[1000, 400]] }];
+    const warning = (by: string) =>
+      `warning: sidekiq: 12 iterable job state(s) (it-<jid>) on the source are not carried by ${by}: a job of such a jid that it moves (queued, scheduled, retrying or dead) restarts its iteration from the beginning on the target, every item processed again (a cancelled one runs). jids: aaaaaaaaaaaaaaaaaaaaaaa1 · aaaaaaaaaaaaaaaaaaaaaaa2 · … and 10 more. Let them finish on the old Redis first (docs/runbooks/redis-move.md, "Iterable jobs").`;
+
+    const run = await cli(['watch', scriptRun(fake, { runId: 'iterable-run', selective: true, planNotes, items }), '--interval', '1']);
+    const dry = await cli(['status', scriptRun(fake, { runId: 'iterable-dry', selective: true, dryRun: true, planNotes, items })]);
+
+    expect(run.code).toBe(0);
+    expect(run.stderr.split('\n').filter((l) => l.includes('it-<jid>'))).toEqual([warning('this move')]);
+    expect(dry.stderr.split('\n').filter((l) => l.includes('it-<jid>'))).toEqual([warning('a move')]);
+  });
+
   it("a transfer dry run toward a target that may evict any key: watch and status say first that a run would be refused (the plan's notes), as a local dry run does", async () => {
     const planNotes = { memoryPolicies: { source: 'noeviction', target: 'allkeys-lru' } };
     const dry: ScriptedRun = { runId: 'dry-evict', selective: true, dryRun: true, planNotes, items: [{ kind: 'queue', name: 'default', total: 1000, pages: [[1000, 400]] }] };
