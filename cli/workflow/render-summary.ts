@@ -162,13 +162,26 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
 
   // What needs a look: bounded lists, wrapped to the width.
   const attention: string[] = [];
+  // From every set and queue this process saw (a local run), else the ones the summary lists (its
+  // first 50): the jobs of those it does not list are counted, never left out unsaid.
   const byQueue = (pick: (c: Record<string, number>) => number) => {
-    const hits = Object.entries(summary.queues)
-      .map(([q, c]) => [q, pick(asRecord(c)) ?? 0] as const)
+    // The summary's own counts first: its summary step adds what arrived after an item ended.
+    const rows: Row[] = [
+      ...Object.entries(summary.queues).map(([q, c]) => [`queue:${displayName(q)}`, asRecord(c)] as Row),
+      ...(view.items ?? []).filter((i) => i.kind === 'queue' && !(i.name in summary.queues)).map((i) => [`queue:${displayName(i.name)}`, asRecord(i.counters)] as Row),
+    ];
+    const hits = rows
+      .map(([label, c]) => [label, pick(c) ?? 0] as const)
       .filter(([, v]) => v > 0)
       .sort((a, b) => b[1] - a[1]);
     const named = view.verbose ? hits : hits.slice(0, NAMED_SHOWN);
-    return `${named.map(([q, v]) => `queue:${displayName(q)} ${n(v)}`).join(' · ')}${hits.length > named.length ? ` · … and ${n(hits.length - named.length)} more` : ''}`;
+    const inTotals = pick(totals) ?? 0;
+    const unlisted = inTotals - hits.reduce((a, [, v]) => a + v, 0);
+    const more = [
+      ...(hits.length > named.length ? [`… and ${n(hits.length - named.length)} more`] : []),
+      ...(unlisted > 0 ? [`${named.length > 0 ? '… and ' : ''}${n(unlisted)} in queues this summary does not list`] : []),
+    ];
+    return [...named.map(([label, v]) => `${label} ${n(v)}`), ...more].join(' · ');
   };
   if (reroute) {
     const t = summary.totals as RerouteCounters;

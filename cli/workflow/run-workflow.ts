@@ -14,7 +14,7 @@ import { checkExecutionInputSize } from './execution-input-size.js';
 import { cleanUpFailedNotice } from './clean-up-failed.js';
 import { failedAfterPlan } from './failed-after-plan.js';
 import { planNotice } from './plan-notices.js';
-import { Progress } from './progress.js';
+import { Progress, type SeenItem } from './progress.js';
 import { screenWidth } from './fit.js';
 import { isStoppedFailure, stopOnInterrupt } from './stop-on-interrupt.js';
 import { renderSummary, summaryVerdict } from './render-summary.js';
@@ -108,9 +108,30 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   const resumes = run.resumes === true ? { resumedRun: true } : {};
   const sourceView = { ...(run.source !== undefined ? { source: run.source } : {}), ...(memoryPolicies ? { memoryPolicies } : {}) };
   // The verdict the human view ends with: `complete` alone says only that every item finished.
-  if (run.json) run.io.out(`${JSON.stringify({ ...summary, complete, verdict: summaryVerdict({ ...summary, complete }, run.endpoint, sourceView), items, ...resumes, ...run.extra })}\n`);
+  if (run.json) run.io.out(`${JSON.stringify({ ...summary, ...everyItem(summary, items), complete, verdict: summaryVerdict({ ...summary, complete }, run.endpoint, sourceView), items, ...resumes, ...run.extra })}\n`);
   else run.io.out(renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items, rollback: run.rollback ?? false, ...resumes, ...sourceView }));
   return complete ? ExitCode.ok : ExitCode.failed;
+}
+
+/**
+ * The summary's `sets` and `queues` with every set and queue this process saw, each with its whole
+ * counters: the state machine's summary lists its first 50, their destinations, classes and
+ * samples emptied (they are in its totals), to keep its state small. Its numbers stay as it
+ * counted them, and so do its queues that were no item (jobs found on a retired queue that had none).
+ */
+function everyItem(summary: RunSummary, items: readonly SeenItem[]): Pick<RunSummary, 'sets' | 'queues' | 'unlisted'> {
+  const sets = { ...summary.sets };
+  const queues = { ...summary.queues };
+  let added = 0;
+  for (const item of items) {
+    const into = item.kind === 'set' ? sets : queues;
+    const listed = into[item.name];
+    if (!listed) added++;
+    // A listed one keeps the summary's numbers (its summary step adds what arrived after the item ended).
+    const numbers = listed ? Object.fromEntries(Object.entries(listed).filter(([, v]) => typeof v === 'number')) : {};
+    into[item.name] = { ...item.counters, ...numbers } as typeof item.counters;
+  }
+  return { sets, queues, unlisted: Math.max(0, (summary.unlisted ?? 0) - added) };
 }
 
 /** What the pages this process saw did, for an execution that failed after its plan (failed-after-plan.ts). */
