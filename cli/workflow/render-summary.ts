@@ -379,7 +379,9 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   for (const c of summary.continuedIn) attention.push(`Still continuing: ${c.kind} ${c.name} in ${c.execution}`);
   if (summary.interrupted) {
     attention.push(
-      `Stopped by ${summary.interrupted.signal}: ${n(summary.interrupted.unfinished)} sets and queues not finished. Every page that ran is complete; what a page had claimed is in flight, and the next run finishes it first.`,
+      `Stopped by ${summary.interrupted.signal}: ${n(summary.interrupted.unfinished)} sets and queues not finished. ${
+        reroute ? 'Every page that ran is complete, its jobs moved in one atomic step: none is in flight.' : 'Every page that ran is complete; what a page had claimed is in flight, and the next run finishes it first.'
+      }`,
     );
   }
   if (summary.superseded) {

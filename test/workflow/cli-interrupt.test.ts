@@ -104,3 +104,49 @@ describe('Ctrl-C during a move', () => {
     expect(await snapshot()).toEqual(before);
   });
 });
+
+// A re-route moves each page's jobs in one Lua call: nothing of it is ever in flight. Its summary
+// after Ctrl-C said "what a page had claimed is in flight, and the next run finishes it first",
+// the transfer's words, sending the operator after jobs that do not exist.
+describe('Ctrl-C during a run (re-route)', () => {
+  it('once: says every page is whole and nothing is in flight; each job once, on its old or its new queue; the same command again finishes', { timeout: 60_000 }, async () => {
+    const pipeline = redis.source().pipeline();
+    const expected: string[] = [];
+    for (let i = 0; i < 8_000; i++) {
+      const queue = `q${i % 4}`;
+      pipeline.lpush(`queue:${queue}`, sidekiqPayload({ className: 'A', queue, args: `[${i}]`, jid: `a${String(i).padStart(23, '0')}` }));
+      expected.push(`a${String(i).padStart(23, '0')}`);
+    }
+    pipeline.sadd('queues', 'q0', 'q1', 'q2', 'q3');
+    await pipeline.exec();
+    const renames = ['--rename', 'q0=n0', '--rename', 'q1=n1', '--rename', 'q2=n2', '--rename', 'q3=n3'];
+    const jidsOn = async () => {
+      const on: string[] = [];
+      expect(await redis.source().keys('*:inflight:*')).toEqual([]);
+      // Our records (the run's work list among them) are no jobs.
+      for (const { key, payload } of (await allJobs(redis.source(), '')).filter((j) => !j.key.startsWith('sidekiq-migrate:'))) {
+        const jid = /"jid":"([^"]+)"/.exec(payload)![1]!;
+        const queue = /"queue":"([^"]+)"/.exec(payload)![1]!;
+        expect(key).toBe(`queue:${queue}`);
+        on.push(jid);
+      }
+      return on.sort();
+    };
+
+    const stopped = await interrupted(['run', '--redis', redis.urls().source, ...renames, '--page-size', '10'], 1);
+
+    expect(stopped.code, stopped.stderr + stopped.stdout).toBe(1);
+    expect(stopped.stdout).toMatch(/\nStopped by SIGINT: \d+ sets and queues not finished\. Every page that ran is complete, its jobs moved in one atomic step: none is in flight\.\n/);
+    expect(stopped.stdout).not.toContain('in flight, and the next run finishes it first');
+    expect(stopped.stdout).toMatch(/\nNot complete: stopped by SIGINT\. Run the same command again to finish\.\n$/);
+    expect(await redis.source().exists('sidekiq-migrate:lock')).toBe(0);
+    expect(await jidsOn()).toEqual(expected.sort());
+    expect((await redis.source().llen('queue:q0')) + (await redis.source().llen('queue:q1')) + (await redis.source().llen('queue:q2')) + (await redis.source().llen('queue:q3'))).toBeGreaterThan(0);
+
+    const resumed = await cli('run', '--redis', redis.urls().source, ...renames);
+    expect(resumed.code, resumed.stderr + resumed.stdout).toBe(0);
+    expect(resumed.stdout).toContain('Complete: everything that could be moved was moved.');
+    expect(await jidsOn()).toEqual(expected.sort());
+    for (const q of ['q0', 'q1', 'q2', 'q3']) expect(await redis.source().llen(`queue:${q}`)).toBe(0);
+  });
+});
