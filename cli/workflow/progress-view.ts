@@ -39,6 +39,8 @@ export interface ViewState {
   readonly failed?: number;
   /** A first line (watch: the execution, its status and state). */
   readonly header?: string;
+  /** A dry run: its jobs are ones a run would move. */
+  readonly dryRun?: boolean;
 }
 
 /** Items in progress drawn one per line; the others are only counted. */
@@ -58,14 +60,15 @@ export function progressView(state: ViewState, width: number): string[] {
   const planned = state.plannedJobs;
   const percent = (part: number, whole: number) => `${whole > 0 ? Math.min(100, Math.floor((part / whole) * 100)) : 100}%`;
   const selected = state.selection?.jobs;
+  const movedWord = state.dryRun ? 'would move' : 'moved';
   // A selective move examines every job of the source but takes only the selected ones: never
   // "Jobs N of every job". (No percentage: the line must fit 80 columns with both counts.)
   const jobs = state.selection
     ? [
         planned !== undefined ? `Examining ${count(seen)}/${count(planned)}` : `Examining: ${count(seen)} seen`,
-        selected !== undefined ? `${count(moved)}/${count(selected)} selected moved` : `${count(moved)} selected moved`,
+        selected !== undefined ? `${count(moved)}/${count(selected)} selected ${movedWord}` : `${count(moved)} selected ${movedWord}`,
       ]
-    : [planned !== undefined ? `Jobs ${count(seen)} of ${count(planned)} (${percent(seen, planned)})` : `Jobs ${count(seen)} seen`, `${count(moved)} moved`];
+    : [planned !== undefined ? `Jobs ${count(seen)} of ${count(planned)} (${percent(seen, planned)})` : `Jobs ${count(seen)} seen`, `${count(moved)} ${movedWord}`];
   const overall = [
     ...jobs,
     `${count(rate)}/s`,

@@ -28,6 +28,8 @@ export class Progress {
   private readonly items = new Map<string, WorkItem>();
   private plannedItems: number | undefined;
   private plannedJobs: number | undefined;
+  /** A dry run moves nothing: its pages say what a run would move. */
+  private dryRun = false;
   /** Items that failed, per execution (its tally counts them all, names the first). */
   private readonly failedIn = new Map<string, number>();
   private readonly failedNames = new Set<string>();
@@ -64,6 +66,7 @@ export class Progress {
         this.plannedItems = output.plan.itemCount;
         this.plannedJobs = output.plan.plannedJobs;
         const settings = output.plan.settings;
+        this.dryRun = settings?.dryRun === true;
         if (settings?.selected || settings?.inlineClasses) this.selection = this.selectedJobs === undefined ? {} : { jobs: this.selectedJobs };
       }
       for (const item of output.plan.work.batch) if (!this.items.has(key(item))) this.items.set(key(item), item);
@@ -72,7 +75,7 @@ export class Progress {
       this.items.set(key(output.item), output.item);
       if (this.quiet) return;
       if (this.redraws) this.draw();
-      else this.io.err(`${line(output.item)}\n`);
+      else this.io.err(`${line(output.item, this.dryRun)}\n`);
     }
   };
 
@@ -109,6 +112,7 @@ export class Progress {
         items: [...this.items.values()].map((i) => ({ ...viewItem(i), failed: this.failedNames.has(key(i)) })),
         failed: [...this.failedIn.values()].reduce((a, b) => a + b, 0),
         plannedItems: this.plannedItems, plannedJobs: this.plannedJobs, elapsedMs: this.now() - this.started,
+        ...(this.dryRun ? { dryRun: true } : {}),
         ...(this.selection ? { selection: this.selection } : {}),
       },
       screenWidth(this.io.columns),
@@ -132,7 +136,7 @@ function viewItem(item: WorkItem): ViewItem {
   return { kind: item.kind, name: item.name, ...(item.total === undefined ? {} : { total: item.total }), ...seenOf(item), done: item.done };
 }
 
-function line(item: WorkItem): string {
+function line(item: WorkItem, dryRun: boolean): string {
   const { seen, moved } = seenOf(item);
   const total = item.total ?? 0;
   const fraction = item.done ? 1 : total > 0 ? Math.min(1, seen / total) : 0;
@@ -140,5 +144,5 @@ function line(item: WorkItem): string {
   // Whole: a log is read for which queue a page was of, and names cut at 28 characters were alike
   // ("queue:authorized_project_upd" for six queues of GitLab's).
   const name = (item.kind === 'queue' ? `queue:${displayName(item.name)}` : item.name).padEnd(28);
-  return `${name} [${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${String(seen).padStart(8)} seen ${String(moved).padStart(8)} moved${item.done ? '  done' : ''}`;
+  return `${name} [${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${String(seen).padStart(8)} seen ${String(moved).padStart(8)} ${dryRun ? 'would move' : 'moved'}${item.done ? '  done' : ''}`;
 }

@@ -43,6 +43,13 @@ describe('the progress view', () => {
     expect(progressView({ ...state, plannedJobs: undefined, selection: {} }, 80)[0]).toBe('Examining: 24,450 seen · 24,450 selected moved · 408/s');
   });
 
+  it('a dry run: what a run would move, never "moved"', () => {
+    const state = { items: items(240, 10), plannedItems: 500, plannedJobs: 50_000, elapsedMs: 60_000, dryRun: true };
+
+    expect(progressView(state, 80)[0]).toBe('Jobs 24,450 of 50,000 (48%) · 24,450 would move · 408/s · 1m02s left');
+    expect(progressView({ ...state, selection: { jobs: 30_000 } }, 80)[0]).toBe('Examining 24,450/50,000 · 24,450/30,000 selected would move · 408/s · 1m02s left');
+  });
+
   it('watch: the execution header on top, everything within a narrower terminal', () => {
     const progress: ExecutionProgress = {
       executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:sidekiq-migrate:reroute-1',
