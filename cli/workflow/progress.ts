@@ -2,6 +2,7 @@ import { displayName } from '../../core/redis/key-name.js';
 import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
 import type { TransferCounters } from '../../core/transfer/transfer-counters.js';
 import type { RunTally } from '../../core/workflow/run-tally.js';
+import { namesFewer } from '../../core/workflow/steps/page-step.js';
 import type { RunSettings, WorkItem } from '../../core/workflow/work-item.js';
 import { StateNames } from '../../infra/constructs/state-names.js';
 import type { LocalEvent } from '../../infra/local/run-workflow-locally.js';
@@ -30,6 +31,8 @@ export class Progress {
   private plannedJobs: number | undefined;
   /** A dry run moves nothing: its pages say what a run would move. */
   private dryRun = false;
+  /** A dry run carrying a large routing: its items name fewer destinations than a run's (page-step.ts). */
+  private fewerDestinations = false;
   /** Items that failed, per execution (its tally counts them all, names the first). */
   private readonly failedIn = new Map<string, number>();
   private readonly failedNames = new Set<string>();
@@ -67,6 +70,7 @@ export class Progress {
         this.plannedJobs = output.plan.plannedJobs;
         const settings = output.plan.settings;
         this.dryRun = settings?.dryRun === true;
+        this.fewerDestinations = settings !== undefined && namesFewer(settings);
         if (settings?.selected || settings?.inlineClasses) this.selection = this.selectedJobs === undefined ? {} : { jobs: this.selectedJobs };
       }
       for (const item of output.plan.work.batch) if (!this.items.has(key(item))) this.items.set(key(item), item);
@@ -93,6 +97,11 @@ export class Progress {
     this.io.err(`\x1b[${this.drawn}F\x1b[J${text}`);
     this.drawn = 0;
     this.draw();
+  }
+
+  /** Whether this dry run's items named fewer destinations than a run's would (known once it planned). */
+  namesFewerDestinations(): boolean {
+    return this.fewerDestinations;
   }
 
   /** Every item met, with its latest counters. */

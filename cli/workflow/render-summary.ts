@@ -41,6 +41,11 @@ export interface SummaryView {
    */
   readonly rollback?: boolean;
   /**
+   * A dry run whose items named fewer destinations than a run's would, as it carried a large
+   * routing in every state (a local run knows it from its plan; unknown for a deployed one).
+   */
+  readonly dryRunNamesFewer?: boolean;
+  /**
    * The run resumed one whose process died (run, move, rollback) or an execution that ended
    * (`start --resume`, watched): its counts are this command's. What the run moved before is where
    * it put it, in no count here (said, so that a short count is not taken for jobs missing).
@@ -146,7 +151,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     const rest = unnamed > 0 ? `${named.length > 0 ? '; ' : ''}${n(unnamed)} job(s) to queues the summary does not name` : '';
     say(`${reroute ? 'Moved to' : 'Written to'}${counted}: ${named.map(([q, c]) => `${displayName(q)} ${n(c)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more (--verbose)` : ''}${rest}`);
     if (unnamed > 0) {
-      const fewer = summary.dryRun ? ', and fewer in a dry run that carries a large routing in every state (it stores nothing): the same run without --dry-run names more' : '';
+      const fewer = summary.dryRun && view.dryRunNamesFewer !== false ? ', and fewer in a dry run that carries a large routing in every state (it stores nothing): the same run without --dry-run names more' : '';
       say(`${OTHER_QUEUES}: ${n(unnamed)} job(s) ${reroute ? 'moved' : 'written'} to queues not named one by one: each set or queue's counts travel in the state machine's states (256 KiB each), which name only so many destinations${fewer}.`);
     }
   }

@@ -109,7 +109,7 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   const sourceView = { ...(run.source !== undefined ? { source: run.source } : {}), ...(memoryPolicies ? { memoryPolicies } : {}) };
   // The verdict the human view ends with: `complete` alone says only that every item finished.
   if (run.json) run.io.out(`${JSON.stringify({ ...summary, ...everyItem(summary, items), complete, verdict: summaryVerdict({ ...summary, complete }, run.endpoint, sourceView), items, ...resumes, ...run.extra })}\n`);
-  else run.io.out(renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items, rollback: run.rollback ?? false, ...resumes, ...sourceView }));
+  else run.io.out(renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items, rollback: run.rollback ?? false, dryRunNamesFewer: progress.namesFewerDestinations(), ...resumes, ...sourceView }));
   return complete ? ExitCode.ok : ExitCode.failed;
 }
 
