@@ -57,7 +57,7 @@ function refuseYamlVersionDifferences(path: string, environment: string, loaded:
   if (parsePlainJson(text) !== undefined) return;
   let yaml11: unknown;
   try {
-    yaml11 = rulesIn(parse(text, { version: '1.1', merge: true, prettyErrors: false, customTags: psychPlainFirst }), path, environment).rules;
+    yaml11 = rulesIn(parse(text, { version: '1.1', merge: true, prettyErrors: false, customTags: psychPlainFirst, logLevel: 'error' }), path, environment).rules;
   } catch {
     return; // what YAML 1.1 cannot read, GitLab cannot either; the 1.2 reading is checked as it is
   }

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { spawnCli } from '../support/cli-child.js';
 import { CE_CATALOG } from '../support/paths.js';
 import { refusingEndpoint } from '../support/refusing-endpoint.js';
 import { runCli } from '../support/run-cli.js';
@@ -29,5 +30,20 @@ describe('run with a routing rule of the wrong shape', () => {
     } finally {
       await endpoint.close();
     }
+  });
+
+  // The worker catalog given as the rules (two files swapped on the command line): the message was
+  // right, but Node's own warning followed it, `(node:PID) Warning: Keys with collection values
+  // will be stringified due to JS Object restrictions … Set mapAsMap: true …`, from the YAML
+  // library reading the file a second time as GitLab's YAML 1.1 would, advice about code the user
+  // cannot change.
+  it('the catalog given as the rules: our message alone, no warning of Node or of the YAML library; exit 2', async () => {
+    const result = await spawnCli('routes', '--catalog', CE_CATALOG, '--rules', CE_CATALOG);
+
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^Routing rule `\{":name" => "activity_pub:activity_pub_projects_releases_subscription", .*` is invalid\n {2}\(in routing rule 1 of \S+all_queues\.yml\)\n {2}\(a rule is a list of two or three elements, \[query, queue\] or \[query, queue, store\], e\.g\. \["urgency=high", "high"\]\)\n$/);
+    expect(result.stderr).not.toContain('Warning');
+    expect(result.stderr).not.toContain('(node:');
   });
 });
