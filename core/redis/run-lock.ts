@@ -16,6 +16,7 @@ export interface LockHolder {
   readonly operation: 'reroute' | 'transfer';
   readonly host: string;
   readonly pid: number;
+  /** When the execution holding the lock planned (its plannedAt), else when this holder took it. */
   readonly startedAt: string;
   /**
    * When the execution holding the run's lock planned it (epoch ms). The clean-up after an ended
@@ -137,7 +138,8 @@ export class RunLock {
     const record: LockHolder = {
       host: hostname(),
       pid: process.pid,
-      startedAt: new Date().toISOString(),
+      // A later step of an execution takes the lock again: its execution's start stays the one named.
+      startedAt: new Date(holder.plannedAt ?? Date.now()).toISOString(),
       ...(options.newExecution ? { plannedAt: Date.now() } : {}),
       ...holder,
     };
