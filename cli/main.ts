@@ -52,7 +52,32 @@ export function buildProgram(ctx: CliContext): Command {
   registerHelpCommand(program);
   // Subcommands inherit the error and output handling.
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
+  program.hook('preAction', (_program, action) => refuseOptionsAsValues(action));
   return program;
+}
+
+/**
+ * An option whose value was left out takes the next word, even another option: `move
+ * --to-namespace --dry-run` (or `--to-namespace $NS --dry-run`, NS empty and unquoted) moved every
+ * job under the prefix "--dry-run:", for real. A value that is one of the command's own options
+ * is refused before anything is touched.
+ */
+function refuseOptionsAsValues(command: Command): void {
+  const flags = new Set<string>(['-h', '--help']);
+  for (const option of command.options) {
+    if (option.long) flags.add(option.long);
+    if (option.short) flags.add(option.short);
+  }
+  for (const option of command.options) {
+    const key = option.attributeName();
+    if (command.getOptionValueSource(key) !== 'cli') continue;
+    const value: unknown = command.getOptionValue(key);
+    for (const word of Array.isArray(value) ? value : [value]) {
+      if (typeof word !== 'string' || !flags.has(word)) continue;
+      const name = option.long ?? option.flags;
+      throw new InputError(`${name}: its value is missing: it took ${word}, an option of this command, as its value. Give ${name} its value (an empty one as ${name} ''). Nothing was touched.`);
+    }
+  }
 }
 
 /**
