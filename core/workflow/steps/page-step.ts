@@ -20,7 +20,7 @@ import { addRunExecution, itemContinuationName } from '../run-executions.js';
 import { generationOf } from '../run-generation.js';
 import { loadSelection } from '../stored-selection.js';
 import { keepRunRecords } from '../store-run-plan.js';
-import type { PageInput, RunSettings, WorkItem } from '../work-item.js';
+import type { PageInput, WorkItem } from '../work-item.js';
 import { routingOf, RUN_LOCK_TTL_MS } from './plan-step.js';
 
 export interface PageBudget {
@@ -265,7 +265,7 @@ async function pagesOf(
  * state: its items name fewer destinations (reroute-counters.ts DRY_RUN_DESTINATION_NAME_BYTES),
  * so that a batch of ten, beside that routing, stays within a state's 256 KiB.
  */
-export function namesFewer(settings: Pick<RunSettings, 'dryRun' | 'inlineRouting' | 'inlineClasses'>): boolean {
+export function namesFewer(settings: Pick<PageInput['settings'], 'dryRun' | 'inlineRouting' | 'inlineClasses'>): boolean {
   if (!settings.dryRun || (settings.inlineRouting === undefined && settings.inlineClasses === undefined)) return false;
   return Buffer.byteLength(JSON.stringify({ routing: settings.inlineRouting, classes: settings.inlineClasses }), 'utf8') > DRY_RUN_CARRY_NAMED_IN_FULL;
 }
