@@ -36,7 +36,7 @@ function interrupted(args: string[], signals: number): Promise<{ code: number | 
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
       // A page was reported: the run is under way.
-      if (!sent && / [1-9][\d,]* (moved|written)/.test(stderr)) {
+      if (!sent && / [1-9][\d,]* (moved|written|would move)/.test(stderr)) {
         sent = true;
         for (let i = 0; i < signals; i++) setTimeout(() => child.kill('SIGINT'), i * 20);
       }
