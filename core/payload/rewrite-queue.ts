@@ -30,6 +30,15 @@ const COMMA = Buffer.from(',');
  * without another scan, and because key order means nothing to Sidekiq.
  */
 export function rewriteQueue(buf: Buffer, job: JobRouteFields, newQueue: string, opts: RewriteQueueOptions = {}): Buffer {
+  return queueRewrite(buf, job, newQueue, opts).toBuffer();
+}
+
+/**
+ * rewriteQueue's result before its bytes are put together: written by the RESP encoding straight
+ * into the command that carries it (encoded-command.ts), so that the rewrite is copied once, there,
+ * rather than into a buffer of its own first and into the command then (issue #18).
+ */
+export function queueRewrite(buf: Buffer, job: JobRouteFields, newQueue: string, opts: RewriteQueueOptions = {}): Splice {
   const { spans } = job;
   if (spans.length !== buf.length) throw new FatalError('rewriteQueue: the job fields were read from another payload');
   const encoded = encodedJsonString(newQueue);
@@ -40,7 +49,7 @@ export function rewriteQueue(buf: Buffer, job: JobRouteFields, newQueue: string,
   if (rewritesQueueName(job, opts)) {
     edits.push({ start: spans.argsQueueName!.start, end: spans.argsQueueName!.end, bytes: [encoded] });
   }
-  return splice(buf, edits);
+  return new Splice(buf, edits);
 }
 
 /**
@@ -61,20 +70,64 @@ export interface Edit {
 
 /** Applies non-overlapping edits into one new buffer, copying everything between them as is. */
 export function splice(buf: Buffer, edits: Edit[]): Buffer {
-  edits.sort((a, b) => a.start - b.start);
-  let length = buf.length;
-  for (const edit of edits) {
-    length -= edit.end - edit.start;
-    for (const part of edit.bytes) length += part.length;
+  return new Splice(buf, edits).toBuffer();
+}
+
+/**
+ * `buf` with non-overlapping edits applied, not yet written anywhere: `writeTo` puts its bytes
+ * where they are needed (a command's buffer, encoded-command.ts's WrittenPart), `toBuffer` into
+ * a buffer of their own. Holds `buf`, which must not change meanwhile (a reply's bytes never do).
+ */
+export class Splice {
+  /** Its length in bytes. */
+  readonly length: number;
+  private readonly edits: Edit[];
+  /** Where writeTo last wrote it (see writtenBytes). */
+  private lastOut: Buffer | null = null;
+  private lastAt = 0;
+
+  constructor(
+    private readonly buf: Buffer,
+    edits: Edit[],
+  ) {
+    edits.sort((a, b) => a.start - b.start);
+    let length = buf.length;
+    for (const edit of edits) {
+      length -= edit.end - edit.start;
+      for (const part of edit.bytes) length += part.length;
+    }
+    this.edits = edits;
+    this.length = length;
   }
-  const out = Buffer.allocUnsafe(length);
-  let from = 0;
-  let to = 0;
-  for (const edit of edits) {
-    to += buf.copy(out, to, from, edit.start);
-    for (const part of edit.bytes) to += part.copy(out, to);
-    from = edit.end;
+
+  /** Writes its bytes at `at` of `out` (exactly `length` of them). */
+  writeTo(out: Buffer, at: number): void {
+    const { buf, edits } = this;
+    this.lastOut = out;
+    this.lastAt = at;
+    let from = 0;
+    for (let e = 0; e < edits.length; e++) {
+      const edit = edits[e]!;
+      at += buf.copy(out, at, from, edit.start);
+      const bytes = edit.bytes;
+      for (let p = 0; p < bytes.length; p++) at += bytes[p]!.copy(out, at);
+      from = edit.end;
+    }
+    buf.copy(out, at, from);
   }
-  buf.copy(out, to, from);
-  return out;
+
+  /** Its bytes in a buffer of their own. */
+  toBuffer(): Buffer {
+    const out = Buffer.allocUnsafe(this.length);
+    this.writeTo(out, 0);
+    return out;
+  }
+
+  /**
+   * Its bytes where writeTo last wrote them into `out` (a view, no copy), else in a buffer of their
+   * own: what a later part of the same command may read (set-page.ts's digest of a rewrite).
+   */
+  writtenBytes(out: Buffer): Buffer {
+    return this.lastOut === out ? out.subarray(this.lastAt, this.lastAt + this.length) : this.toBuffer();
+  }
 }

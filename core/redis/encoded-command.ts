@@ -1,6 +1,25 @@
 import { Command } from 'ioredis';
 
-export type CommandPart = string | Buffer | number;
+export type CommandPart = string | Buffer | number | WrittenPart;
+
+/**
+ * A part whose bytes are written straight into the command's buffer, never into one of their own
+ * (a rewritten payload, rewrite-queue.ts's Splice: issue #18). Its RESP is that of a Buffer of
+ * the same bytes.
+ */
+export interface WrittenPart {
+  /** Its length in bytes. */
+  readonly length: number;
+  /** Writes exactly `length` bytes at `at` of `out`, the command's buffer (parts before it are written already). */
+  writeTo(out: Buffer, at: number): void;
+  /** Its bytes in a buffer of their own (for a call that ioredis writes). */
+  toBuffer(): Buffer;
+}
+
+/** A part as ioredis takes it: a WrittenPart's bytes in a buffer of their own. */
+export function plainPart(part: CommandPart): string | Buffer | number {
+  return typeof part === 'object' && !(part instanceof Uint8Array) ? part.toBuffer() : part;
+}
 
 /**
  * A command whose RESP bytes are written once, here, straight into one buffer.
@@ -23,7 +42,7 @@ export class EncodedCommand extends Command {
    */
   constructor(
     name: string,
-    head: readonly CommandPart[],
+    head: readonly (string | Buffer | number)[],
     private readonly bytes: Buffer,
   ) {
     super(name, [...head], { replyEncoding: null });
@@ -98,6 +117,7 @@ function writeParts(out: Buffer, at: number, parts: readonly CommandPart[]): num
 
 /** Bytes of one bulk string: `$`, its length's digits, CRLF, the bytes, CRLF. */
 function partLength(part: CommandPart): number {
+  // A Buffer's or a WrittenPart's `length` is its bytes'.
   const n = typeof part === 'string' ? Buffer.byteLength(part, 'utf8') : typeof part === 'number' ? numberText(part).length : part.length;
   return 1 + decimalLength(n) + 2 + n + 2;
 }
@@ -112,7 +132,18 @@ function numberText(n: number): string {
 function writePart(out: Buffer, at: number, part: CommandPart): number {
   if (typeof part === 'string') return writeText(out, at, part);
   if (typeof part === 'number') return writeText(out, at, numberText(part));
-  return writeBytes(out, at, part);
+  if (part instanceof Uint8Array) return writeBytes(out, at, part);
+  return writeWritten(out, at, part);
+}
+
+function writeWritten(out: Buffer, at: number, part: WrittenPart): number {
+  const n = part.length;
+  at = writeHeader(out, at, n);
+  part.writeTo(out, at);
+  at += n;
+  out[at] = 0x0d;
+  out[at + 1] = 0x0a;
+  return at + 2;
 }
 
 function writeBytes(out: Buffer, at: number, bytes: Buffer): number {

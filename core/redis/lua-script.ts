@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { canEncode, encodeCommand, EncodedCommand } from './encoded-command.js';
+import { canEncode, encodeCommand, EncodedCommand, plainPart, type WrittenPart } from './encoded-command.js';
 
 const GUARDS = readFileSync(new URL('./lua/lib/guards.lua', import.meta.url), 'utf8');
 const VARIADIC = readFileSync(new URL('./lua/lib/variadic.lua', import.meta.url), 'utf8');
@@ -39,7 +39,8 @@ export function otherCallsThatRan(error: unknown): readonly { readonly index: nu
 
 export interface LuaCall {
   readonly keys: readonly (string | Buffer)[];
-  readonly args: readonly LuaArg[];
+  /** A WrittenPart (a rewritten payload, rewrite-queue.ts) goes out as the Buffer of its bytes. */
+  readonly args: readonly (LuaArg | WrittenPart)[];
 }
 
 /** A plain command, `[name, ...args]`, e.g. `['SADD', key, member]`. */
@@ -105,7 +106,7 @@ export class LuaScript {
         const head: LuaArg[] = [this.sha, keys.length];
         for (let k = 0; k < keys.length; k++) head.push(keys[k]!);
         if (encode) pipeline.sendCommand(new EncodedCommand('evalsha', head, encodeCommand(['EVALSHA'], head, args)));
-        else pipeline.evalshaBuffer(...(head.concat(args) as [string, number, ...LuaArg[]]));
+        else pipeline.evalshaBuffer(...(head.concat(args.map(plainPart)) as [string, number, ...LuaArg[]]));
       }
       scriptCallsSent.set(redis, (scriptCallsSent.get(redis) ?? 0) + 1);
       // Nothing but encoded calls in this pipeline: each is written to the socket as ioredis

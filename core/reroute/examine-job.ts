@@ -1,20 +1,24 @@
 import { inspectJobRoute, jobJid, type JobRouteFields } from '../payload/inspect-job.js';
 import { moveShape, restoreFromMove, type MoveShape } from '../payload/move-shape.js';
-import { rewriteQueue } from '../payload/rewrite-queue.js';
+import { queueRewrite, type Splice } from '../payload/rewrite-queue.js';
 import { moveShapes } from '../routing/reverse-plan.js';
 import { decideRoute, queuedJobDestination, unmappedReason, type RoutingPlan } from '../routing/routing-plan.js';
 import { routedClass } from '../routing/routed-class.js';
 import type { JobSample } from './reroute-counters.js';
 
-/** What to do with one job, decided from its bytes and the routing plan. */
-export type Examined =
+/**
+ * What to do with one job, decided from its bytes and the routing plan. `R`: how a move's rewrite
+ * is held, a Buffer, or (asked for by the re-route's pages, `spliced`) a Splice that the RESP
+ * encoding writes straight into its Lua call (rewrite-queue.ts).
+ */
+export type Examined<R extends Buffer | Splice = Buffer> =
   | { readonly kind: 'unparsable'; readonly sample: JobSample }
   | { readonly kind: 'unmapped'; readonly routedClass: string; readonly sample: JobSample }
   | { readonly kind: 'already-routed' }
   | {
       readonly kind: 'move';
       readonly to: string;
-      readonly rewritten: Buffer;
+      readonly rewritten: R;
       /** The class it was routed by, and its payload's `queue` before the move (for move records). */
       readonly routedClass: string;
       readonly queue: string | null;
@@ -28,13 +32,15 @@ export type Examined =
  * A `schedule`/`retry`/`dead` entry: its `queue` field says where the poller (or a retry from the
  * UI) will push it, so it moves when its destination differs from that field.
  */
-export function examineScheduledJob(member: Buffer, plan: RoutingPlan, rewriteActiveJobQueueName: boolean): Examined {
+export function examineScheduledJob(member: Buffer, plan: RoutingPlan, rewriteActiveJobQueueName: boolean): Examined;
+export function examineScheduledJob(member: Buffer, plan: RoutingPlan, rewriteActiveJobQueueName: boolean, spliced: true): Examined<Buffer | Splice>;
+export function examineScheduledJob(member: Buffer, plan: RoutingPlan, rewriteActiveJobQueueName: boolean, spliced = false): Examined<Buffer | Splice> {
   const job = inspectJobRoute(member);
   if (job.kind === 'unparsable') return { kind: 'unparsable', sample: { jid: null, className: null, reason: job.reason } };
   const decision = decideRoute(plan, job);
   if (decision.action === 'unmapped') return unmapped(member, job, unmappedReason(plan, job.queue, job));
   if (decision.action === 'already-routed') return { kind: 'already-routed' };
-  return move(member, job, plan, job.queue, decision.to, rewriteActiveJobQueueName);
+  return move(member, job, plan, job.queue, decision.to, rewriteActiveJobQueueName, spliced);
 }
 
 /**
@@ -43,13 +49,15 @@ export function examineScheduledJob(member: Buffer, plan: RoutingPlan, rewriteAc
  * changes the field's bytes only if it was missing, which inserts it, or escaped, which writes
  * it plainly.) A destination equal to the list itself means it stays.
  */
-export function examineQueuedJob(payload: Buffer, listQueue: string, plan: RoutingPlan, rewriteActiveJobQueueName: boolean): Examined {
+export function examineQueuedJob(payload: Buffer, listQueue: string, plan: RoutingPlan, rewriteActiveJobQueueName: boolean): Examined;
+export function examineQueuedJob(payload: Buffer, listQueue: string, plan: RoutingPlan, rewriteActiveJobQueueName: boolean, spliced: true): Examined<Buffer | Splice>;
+export function examineQueuedJob(payload: Buffer, listQueue: string, plan: RoutingPlan, rewriteActiveJobQueueName: boolean, spliced = false): Examined<Buffer | Splice> {
   const job = inspectJobRoute(payload);
   if (job.kind === 'unparsable') return { kind: 'unparsable', sample: { jid: null, className: null, reason: job.reason } };
   const to = queuedJobDestination(plan, listQueue, job);
   if (to === null) return unmapped(payload, job, unmappedReason(plan, listQueue, job));
   if (to === listQueue) return { kind: 'already-routed' };
-  return move(payload, job, plan, listQueue, to, rewriteActiveJobQueueName);
+  return move(payload, job, plan, listQueue, to, rewriteActiveJobQueueName, spliced);
 }
 
 /**
@@ -58,10 +66,10 @@ export function examineQueuedJob(payload: Buffer, listQueue: string, plan: Routi
  * rewrite by name, which would also change a `queue_name` that run never touched; when its
  * record allows several originals, the job stays where it is (unmapped, with the reason).
  */
-function move(payload: Buffer, job: JobRouteFields, plan: RoutingPlan, from: string | null, to: string, rewriteActiveJobQueueName: boolean): Examined {
+function move(payload: Buffer, job: JobRouteFields, plan: RoutingPlan, from: string | null, to: string, rewriteActiveJobQueueName: boolean, spliced: boolean): Examined<Buffer | Splice> {
   const opts = { activeJobQueueName: rewriteActiveJobQueueName };
   const cls = routedClass(job.className, job.wrapped);
-  let rewritten: Buffer | null;
+  let rewritten: Buffer | Splice | null;
   if (plan.kind === 'reverse' && from !== null) {
     rewritten = restoreFromMove(payload, job, to, from, moveShapes(plan, cls, from));
     if (rewritten === null) {
@@ -69,7 +77,8 @@ function move(payload: Buffer, job: JobRouteFields, plan: RoutingPlan, from: str
       return { kind: 'unmapped', routedClass: cls, sample: { jid: jobJid(payload, job), className: cls, reason } };
     }
   } else {
-    rewritten = rewriteQueue(payload, job, to, opts);
+    const splice = queueRewrite(payload, job, to, opts);
+    rewritten = spliced ? splice : splice.toBuffer();
   }
   return { kind: 'move', to, rewritten, routedClass: cls, queue: job.queue, shape: moveShape(payload, job, from, to, opts), uniqueLock: job.uniqueLock };
 }

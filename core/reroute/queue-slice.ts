@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RedisKey } from 'ioredis';
+import type { Splice } from '../payload/rewrite-queue.js';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes, PROBE_JOBS, probeRange } from '../redis/page-bytes.js';
 import { isLiveQueue } from '../routing/routing-plan.js';
 import { classifyRedisError, withUncountedMoves } from '../redis/redis-errors.js';
@@ -132,7 +133,7 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
     // when it was read (`front` examines the window head first, `append` tail first).
     const span = jobs.length;
     const placeOf = placement === 'front' ? (i: number) => span - 1 - i : (i: number) => i;
-    const moves: { job: Buffer; examined: Examined & { kind: 'move' }; place: number }[] = [];
+    const moves: { job: Buffer; examined: Examined<Buffer | Splice> & { kind: 'move' }; place: number }[] = [];
     const parked: { job: Buffer; place: number }[] = [];
     // The jobs of the window left on the list, in the order examined (`append`: oldest first).
     const left: Buffer[] = [];
@@ -141,7 +142,8 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
     for (const [i, job] of jobs.entries()) {
       counters.scanned++;
       if (ceiling !== undefined && isJob(job, ceiling)) ceiling = undefined;
-      const examined = examineQueuedJob(job, queue, request.plan, request.rewriteActiveJobQueueName ?? true);
+      // The rewrite is written by the Lua call's encoding, straight into it (rewrite-queue.ts's Splice).
+      const examined = examineQueuedJob(job, queue, request.plan, request.rewriteActiveJobQueueName ?? true, true);
       if (examined.kind === 'move') {
         moves.push({ job, examined, place: placeOf(i) });
         if (examined.uniqueLock) counters.uniqueLocked++;
@@ -415,7 +417,7 @@ async function applyMoves(
   request: QueueSliceRequest,
   placement: Placement,
   where: { readonly below: number; readonly span: number },
-  moves: { job: Buffer; examined: Examined & { kind: 'move' }; place: number }[],
+  moves: { job: Buffer; examined: Examined<Buffer | Splice> & { kind: 'move' }; place: number }[],
   parked: { job: Buffer; place: number }[],
   counters: RerouteCounters,
   passRecord: PassRecord,
@@ -426,7 +428,7 @@ async function applyMoves(
   const destinations = new Map<string, number>();
   // `examined`: a move's, which the run records (quarantined jobs are not: they went to no queue,
   // and a rollback would not find them).
-  const ops: { job: Buffer; push: Buffer; dest: string; place: number; examined?: Examined & { kind: 'move' } }[] = [];
+  const ops: { job: Buffer; push: Buffer | Splice; dest: string; place: number; examined?: Examined<Buffer | Splice> & { kind: 'move' } }[] = [];
   for (const { job, examined, place } of moves) ops.push({ job, push: examined.rewritten, dest: examined.to, place, examined });
   for (const { job, place } of parked) ops.push({ job, push: job, dest: '', place });
   if (ops.length === 0) return;
@@ -455,7 +457,7 @@ async function applyMoves(
     const moved = new PageMoves();
     const indexes = chunk.map(({ examined }) => (examined ? moved.add(examined.routedClass, queue, examined.to, examined.shape) : 0));
     const record = recordArgs(moved, keys.prefix, request.recordMovesAs?.runId);
-    const args: (string | Buffer)[] = [push, hints[c]!, String(names.length), ...names, ...record.args, ...(pass ? passArgs(owner!, token, c + 1, pass.record) : [])];
+    const args: (string | Buffer | Splice)[] = [push, hints[c]!, String(names.length), ...names, ...record.args, ...(pass ? passArgs(owner!, token, c + 1, pass.record) : [])];
     chunk.forEach((op, j) => args.push(op.job, op.push, String(destinations.get(op.dest)), moveIndex(record, indexes[j]!)));
     return { keys: [keys.queue(queue), keys.queues, ...destKeys, ...record.keys, ...(pass ? [pass.key] : [])], args };
   });

@@ -1,4 +1,6 @@
 import { hash } from 'node:crypto';
+import type { Splice } from '../payload/rewrite-queue.js';
+import type { WrittenPart } from '../redis/encoded-command.js';
 
 /**
  * What a re-route run rewrote in one sorted set, so that its counts stay true.
@@ -25,4 +27,24 @@ export const rewrittenEntriesKey = (prefix: string, runId: string, set: string):
  */
 export function entryDigest(member: Buffer): string {
   return hash('sha1', member, 'base64url').slice(0, 11);
+}
+
+/**
+ * entryDigest of a rewrite, as a part of the Lua call that carries the rewrite before it: read from
+ * the call's own buffer where the encoding has just written the rewrite (Splice.writtenBytes), so
+ * that the rewrite never needs a buffer of its own (issue #18). Its bytes are the digest's text.
+ */
+export class RewriteDigest implements WrittenPart {
+  readonly length = 11;
+
+  constructor(private readonly rewrite: Splice) {}
+
+  writeTo(out: Buffer, at: number): void {
+    const digest = entryDigest(this.rewrite.writtenBytes(out));
+    for (let i = 0; i < 11; i++) out[at + i] = digest.charCodeAt(i);
+  }
+
+  toBuffer(): Buffer {
+    return Buffer.from(entryDigest(this.rewrite.toBuffer()), 'latin1');
+  }
 }

@@ -9,7 +9,8 @@ import { moveIndex, PageMoves, recordArgs } from './move-record.js';
 import type { RecordedMove } from '../routing/reverse-plan.js';
 import { addSample, emptyCounters, tallyClass, type RerouteCounters } from './reroute-counters.js';
 import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
-import { entryDigest, rewrittenEntriesKey } from './rewritten-entries.js';
+import { entryDigest, RewriteDigest, rewrittenEntriesKey } from './rewritten-entries.js';
+import type { Splice } from '../payload/rewrite-queue.js';
 
 const rerouteSetEntries = new LuaScript('rerouteSetEntries-n', { encodeCalls: true });
 
@@ -107,7 +108,7 @@ interface ExaminedSetPage {
   readonly counters: RerouteCounters;
   readonly rewrites: string | null;
   /** Rewrites grouped by destination, so that each Lua reply counts moves for one queue. */
-  readonly byDestination: Map<string, (Buffer | string)[]>;
+  readonly byDestination: Map<string, SetPageArg[]>;
   /** Per destination, each rewrite's move, in the order of its quads there (what a call may record). */
   readonly movesByDestination: Map<string, RecordedMove[]>;
   /** Members that look already routed and may be this run's own rewrites met again. */
@@ -238,13 +239,24 @@ function cursorAfter(scanned: ScannedSetPage, dryRewrites?: readonly string[]): 
   return dryRewrites === undefined || dryRewrites.length === 0 ? cursor : { ...cursor, dryRewrites };
 }
 
+/**
+ * A page's arguments per entry: member, rewrite, score, digest of the rewrite (or ''). A Splice and
+ * a RewriteDigest are written by the Lua call's encoding, straight into it (rewrite-queue.ts).
+ */
+type SetPageArg = Buffer | string | Splice | RewriteDigest;
+
+/** A rewrite's or its digest's bytes (a dry run's, which sends no call). */
+function bytesOf(arg: SetPageArg): Buffer {
+  return typeof arg === 'string' ? Buffer.from(arg) : Buffer.isBuffer(arg) ? arg : arg.toBuffer();
+}
+
 /** Node's own work on a page: decides every entry from its bytes; no I/O. */
 function examineSetPage(request: Omit<SetPageRequest, 'cursor'>, scanned: ScannedSetPage): ExaminedSetPage {
   const { plan } = request;
   const { flat } = scanned;
   const counters = emptyCounters();
   const rewrites = rewritesRecord(request, scanned);
-  const byDestination = new Map<string, (Buffer | string)[]>();
+  const byDestination = new Map<string, SetPageArg[]>();
   const movesByDestination = new Map<string, RecordedMove[]>();
   const lookAlreadyRouted: Buffer[] = [];
   for (let i = 0; i < flat.length; i += 2) {
@@ -252,7 +264,8 @@ function examineSetPage(request: Omit<SetPageRequest, 'cursor'>, scanned: Scanne
     // The score's bytes as ZSCAN returned them: they go back unchanged (the exact text, see the script).
     const score = flat[i + 1]!;
     counters.scanned++;
-    const examined = examineScheduledJob(member, plan, request.rewriteActiveJobQueueName ?? true);
+    // The rewrite is written by the Lua call's encoding, straight into it (rewrite-queue.ts's Splice).
+    const examined = examineScheduledJob(member, plan, request.rewriteActiveJobQueueName ?? true, true);
     switch (examined.kind) {
       case 'unparsable':
         counters.unparsable++;
@@ -269,7 +282,8 @@ function examineSetPage(request: Omit<SetPageRequest, 'cursor'>, scanned: Scanne
         break;
       case 'move': {
         const args = byDestination.get(examined.to) ?? [];
-        args.push(member, examined.rewritten, score, rewrites === null ? '' : entryDigest(examined.rewritten));
+        const { rewritten } = examined;
+        args.push(member, rewritten, score, rewrites === null ? '' : Buffer.isBuffer(rewritten) ? entryDigest(rewritten) : new RewriteDigest(rewritten));
         byDestination.set(examined.to, args);
         // An entry's queue before the move is its payload's `queue` (the poller pushes it there).
         const moves = movesByDestination.get(examined.to) ?? [];
@@ -324,11 +338,11 @@ async function countDryRunMoves(
   request: Omit<SetPageRequest, 'cursor'>,
   key: string,
   kept: string[],
-  byDestination: Map<string, (Buffer | string)[]>,
+  byDestination: Map<string, SetPageArg[]>,
   counters: RerouteCounters,
 ): Promise<void> {
   const rewrites: Buffer[] = [];
-  for (const args of byDestination.values()) for (let i = 0; i < args.length; i += 4) rewrites.push(args[i + 1] as Buffer);
+  for (const args of byDestination.values()) for (let i = 0; i < args.length; i += 4) rewrites.push(bytesOf(args[i + 1]!));
   if (rewrites.length === 0) return;
   let present: (string | null)[];
   try {
@@ -340,7 +354,7 @@ async function countDryRunMoves(
   let at = 0;
   for (const [to, args] of byDestination) {
     for (let i = 0; i < args.length; i += 4, at++) {
-      const digest = entryDigest(args[i + 1] as Buffer);
+      const digest = entryDigest(rewrites[at]!);
       if (present[at] !== null || seen.has(digest)) {
         counters.conflicts++;
         continue;
@@ -393,12 +407,12 @@ async function applyRewrites(
   request: Omit<SetPageRequest, 'cursor'>,
   key: string,
   rewrites: string | null,
-  byDestination: Map<string, (Buffer | string)[]>,
+  byDestination: Map<string, SetPageArg[]>,
   movesByDestination: Map<string, RecordedMove[]>,
   counters: RerouteCounters,
 ): Promise<void> {
   const batch = (request.luaBatch ?? DEFAULT_LUA_BATCH) * 4;
-  const calls: { to: string; keys: string[]; args: (Buffer | string)[] }[] = [];
+  const calls: { to: string; keys: string[]; args: SetPageArg[] }[] = [];
   for (const [to, args] of byDestination) {
     const moves = movesByDestination.get(to) ?? [];
     for (let i = 0; i < args.length; i += batch) {
@@ -407,7 +421,7 @@ async function applyRewrites(
       const moved = new PageMoves();
       const indexes = moves.slice(i / 4, (i + batch) / 4).map((m) => moved.add(m.routedClass, m.from, m.to, m.shape));
       const record = recordArgs(moved, request.keys.prefix, request.recordMovesAs?.runId);
-      const callArgs: (Buffer | string)[] = [...record.args];
+      const callArgs: SetPageArg[] = [...record.args];
       for (let j = i, e = 0; j < Math.min(i + batch, args.length); j += 4, e++) callArgs.push(args[j]!, args[j + 1]!, args[j + 2]!, args[j + 3]!, moveIndex(record, indexes[e]!));
       calls.push({ to, keys: [key, ...(rewrites === null ? [] : [rewrites]), ...record.keys], args: callArgs });
     }

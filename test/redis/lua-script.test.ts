@@ -1,6 +1,9 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { LuaScript } from '../../core/redis/lua-script.js';
+import { LuaScript, type LuaCall } from '../../core/redis/lua-script.js';
+import { inspectJobRoute } from '../../core/payload/inspect-job.js';
+import { queueRewrite } from '../../core/payload/rewrite-queue.js';
+import { entryDigest, RewriteDigest } from '../../core/reroute/rewritten-entries.js';
 import { runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
 import { rerouteSetPage } from '../../core/reroute/set-page.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
@@ -85,6 +88,55 @@ describe('Lua scripts', () => {
       expect(sameName.length).toBe(byIoredis.length);
       expect(encoded.equals(sameName), `flush ${flush}`).toBe(true);
     }
+  });
+
+  it("writes a rewrite spliced straight into its encoded call, and its digest read back from there, as the bytes ioredis writes for the rewrite's own Buffer and digest (issue #18)", async () => {
+    const redis = server.client();
+    await redis.ping();
+    const acquire = new LuaScript('acquireRunLock-2', { encodeCalls: true });
+    await redis.script('LOAD', acquire.source);
+    /** What runAll writes on the connection, byte for byte. */
+    const written = async (script: LuaScript, calls: LuaCall[]): Promise<Buffer> => {
+      await redis.del(runLockKey(''));
+      const socket = (redis as unknown as { stream: { write(chunk: unknown, ...rest: unknown[]): boolean } }).stream;
+      const chunks: Buffer[] = [];
+      const write = socket.write;
+      socket.write = function (chunk: unknown, ...rest: unknown[]) {
+        chunks.push(Buffer.isBuffer(chunk) ? Buffer.from(chunk) : Buffer.from(String(chunk), 'utf8'));
+        return write.call(this, chunk, ...rest);
+      };
+      try {
+        await script.runAll(redis, calls);
+      } finally {
+        socket.write = write;
+      }
+      return Buffer.concat(chunks);
+    };
+    // A queue replaced, one inserted (no `queue`), an ActiveJob's queue_name too, a non-ASCII name.
+    const payloads = [
+      Buffer.from(sidekiqPayload({ className: 'A', queue: 'old', args: '[1, "\u00e9"]' })),
+      Buffer.from('{"class":"A","args":[],"jid":"j2"}'),
+      Buffer.from('{"class":"ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper","wrapped":"M","queue":"old","args":[{"job_class":"M","queue_name":"old"}],"jid":"j3"}'),
+    ];
+    const rewrites = payloads.map((p, i) => {
+      const job = inspectJobRoute(p);
+      if (job.kind === 'unparsable') throw new Error(job.reason);
+      return queueRewrite(p, job, i === 1 ? 'nöw' : 'new');
+    });
+    const calls = (spliced: boolean): LuaCall[] =>
+      rewrites.map((rewrite, i) => ({
+        keys: [runLockKey(''), runStopMarkerKey('', `r${i}`)],
+        // The rewrite for the holder record (which the script reads as JSON); its digest after it.
+        args: [payloads[i]!.subarray(0, 12), spliced ? rewrite : rewrite.toBuffer(), 60_000 + i, 'start', spliced ? new RewriteDigest(rewrite) : entryDigest(rewrite.toBuffer())],
+      }));
+    const plain = new LuaScript('acquireRunLock-2');
+    const byIoredis = await written(plain, calls(false));
+    const sameName = Buffer.from(byIoredis.toString('latin1').replaceAll('\r\n$7\r\nevalsha\r\n', '\r\n$7\r\nEVALSHA\r\n'), 'latin1');
+    expect(sameName.includes(Buffer.from('{"queue":"nöw","class":"A"'))).toBe(true);
+    expect(sameName.toString('latin1')).toContain('"queue_name":"new"');
+    expect((await written(acquire, calls(true))).equals(sameName)).toBe(true);
+    // Written by ioredis (a client that prefixes keys, say), a spliced call sends the same bytes.
+    expect((await written(plain, calls(true))).equals(byIoredis)).toBe(true);
   });
 
   it('writes each encoded call of a pipeline of nothing else to the socket as the buffer it was encoded in, in order, never copied into one (issue #18)', async () => {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { LuaScript, type LuaCall } from '../../../core/redis/lua-script.js';
+import { plainPart } from '../../../core/redis/encoded-command.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 
 // The transfer's scripts send one variadic command where they sent one redis.call per job (issue
@@ -108,7 +109,7 @@ async function same(
   await seed(now);
   const reference = `${GUARDS}\n${readFileSync(new URL(`../../fixtures/lua-one-by-one/${name}.lua`, import.meta.url), 'utf8')}`;
   const settle = (p: Promise<unknown>) => p.then((reply) => ({ reply }), (error: Error) => ({ error: error.message }));
-  const before = await settle(old.callBuffer('EVAL', reference, call.keys.length, ...call.keys, ...call.args));
+  const before = await settle(old.callBuffer('EVAL', reference, call.keys.length, ...call.keys, ...call.args.map(plainPart)));
   const after = await settle(new LuaScript(current.name).run(now, current.call).then(current.adapt ?? ((reply: unknown) => reply)));
   expect(after).toEqual(before);
   // A key the reference never wrote (`gained`) is returned for the caller to check.
@@ -203,7 +204,7 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
       if (expires) await Promise.all([ref.expire('ledger', 100), sut.expire('ledger', 100)]);
       const reference = `${GUARDS}\n${readFileSync(new URL('../../fixtures/lua-one-by-one/copyJobsToLists-n.lua', import.meta.url), 'utf8')}`;
       const settle = (p: Promise<unknown>) => p.then((reply) => ({ reply }), (error: Error) => ({ error: error.message }));
-      const before = await settle(ref.callBuffer('EVAL', reference, old.keys.length, ...old.keys, ...old.args));
+      const before = await settle(ref.callBuffer('EVAL', reference, old.keys.length, ...old.keys, ...old.args.map(plainPart)));
       const after = await settle(new LuaScript('copyJobsToLists-n').run(sut, now));
       expect(after, `round ${round}`).toEqual(before);
       // The ledgers say the same: the hash's counts are the set's ids, each batch a run from 0.

@@ -1,17 +1,42 @@
 import { Command } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { canEncode, encodeCommand, EncodedCommand, type CommandPart } from '../../../core/redis/encoded-command.js';
+import { inspectJobRoute } from '../../../core/payload/inspect-job.js';
+import { queueRewrite, rewriteQueue } from '../../../core/payload/rewrite-queue.js';
+import { entryDigest, RewriteDigest } from '../../../core/reroute/rewritten-entries.js';
+import { canEncode, encodeCommand, EncodedCommand, plainPart, type CommandPart } from '../../../core/redis/encoded-command.js';
 
 /** What ioredis itself writes for the same command (its Buffer mode when any part is a Buffer). */
 function ioredisBytes(parts: readonly CommandPart[]): Buffer {
   const [name, ...args] = parts;
-  const command = new Command(String(name), args, { replyEncoding: null });
+  const command = new Command(String(name), args.map(plainPart), { replyEncoding: null });
   command.stringifyArguments();
   const written = command.toWritable({});
   return Buffer.isBuffer(written) ? written : Buffer.from(written, 'utf8');
 }
 
 describe('encodeCommand', () => {
+  it("writes a rewrite spliced into the command, and its digest read back from there or made apart, as the rewrite's own Buffer and digest (issue #18)", () => {
+    const payloads = [
+      '{"class":"A","queue":"old","args":[1,"\u00e9"],"jid":"j1"}',
+      '{"class":"A","args":[],"jid":"j2"}',
+      '{"class":"ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper","wrapped":"M","queue":"old","args":[{"job_class":"M","queue_name":"old"}],"jid":"j3"}',
+    ].map((text) => Buffer.from(text));
+    for (const [i, payload] of payloads.entries()) {
+      const job = inspectJobRoute(payload);
+      if (job.kind === 'unparsable') throw new Error(job.reason);
+      const name = i === 1 ? 'nöw' : 'new';
+      const rewrite = queueRewrite(payload, job, name);
+      const own = rewriteQueue(payload, job, name);
+      expect(rewrite.toBuffer().equals(own)).toBe(true);
+      // The digest after its rewrite (read back from the command), and before it (made apart).
+      const spliced = encodeCommand(['EVALSHA', 'sha', 1, 'k'], [payload, rewrite, new RewriteDigest(rewrite), new RewriteDigest(rewrite), 'x']);
+      expect(spliced.equals(ioredisBytes(['EVALSHA', 'sha', 1, 'k', payload, own, entryDigest(own), entryDigest(own), 'x']))).toBe(true);
+      const digestFirst = encodeCommand(['EVALSHA'], [new RewriteDigest(queueRewrite(payload, job, name)), rewrite]);
+      expect(digestFirst.equals(ioredisBytes(['EVALSHA', entryDigest(own), own]))).toBe(true);
+    }
+  });
+
+
   it.each<[string, CommandPart[]]>([
     ['strings only', ['EVALSHA', 'a'.repeat(40), 1, 'schedule']],
     ['Buffers, empty ones included', ['EVALSHA', 'sha', 2, 'k1', Buffer.from('{"class":"A"}'), Buffer.alloc(0), Buffer.from([0, 0xff, 0x0d, 0x0a])]],
