@@ -1,11 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 
-/** A script as the Lua loader sends it: guards.lua, then the script, from a checkout's core/redis/lua. */
+/**
+ * A script as the Lua loader sends it (core/redis/lua-script.ts): guards.lua and variadic.lua, then
+ * the script, from a checkout's core/redis/lua (a checkout without variadic.lua: guards.lua only).
+ */
 export function luaOfCheckout(checkout: string, script: string): string {
-  return ['lib/guards.lua', script].map((f) => readFileSync(join(resolve(checkout), 'core/redis/lua', f), 'utf8')).join('\n');
+  const dir = join(resolve(checkout), 'core/redis/lua');
+  const libs = ['lib/guards.lua', 'lib/variadic.lua'].filter((f) => existsSync(join(dir, f)));
+  return [...libs, script].map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
 }
 
 /** Redis's user + system CPU seconds so far (INFO cpu). */

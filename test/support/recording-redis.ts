@@ -17,14 +17,14 @@ const SCRIPTS = new Map(
       ['lock', 'renewRunLock-2'],
       ['retire', 'retireLedger-1'],
       ['reroute', 'rerouteQueueJobs-n'],
-      ['rerouteSet', 'rerouteSetEntries-n'],
+      ['rerouteSet', 'rerouteSetEntries-n2'],
       ['open', 'openPageAttempt-3'],
     ] as const
   ).map(([label, name]) => [new LuaScript(name).sha, label]),
 );
 /** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
 export async function loadScripts(...servers: Redis[]): Promise<void> {
-  for (const name of ['claimQueueJobs-7', 'acknowledgeQueueBatch-2', 'claimSetEntries-10', 'acknowledgeSetBatch-6', 'copyJobsToLists-n', 'copyEntriesToSet-3', 'acquireRunLock-2', 'renewRunLock-2', 'retireLedger-1', 'rerouteQueueJobs-n', 'rerouteSetEntries-n', 'openPageAttempt-3']) {
+  for (const name of ['claimQueueJobs-7', 'acknowledgeQueueBatch-2', 'claimSetEntries-10', 'acknowledgeSetBatch-6', 'copyJobsToLists-n', 'copyEntriesToSet-3', 'acquireRunLock-2', 'renewRunLock-2', 'retireLedger-1', 'rerouteQueueJobs-n', 'rerouteSetEntries-n2', 'openPageAttempt-3']) {
     for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
   }
 }

@@ -13,8 +13,10 @@
   ARGV[1]  R, the number of record members this call adds (0: the run records nothing)
   ARGV[2]  the record's time to live in seconds ('' when R is 0)
   ARGV[3..2+R] R record members: the distinct moves of this call's entries, `["Class","from","to"…]`
-  then     quints, one per entry: original member, rewritten member, score — the exact score
-           text ZSCAN returned, so the due time is preserved to the last digit —, the rewritten
+  then     quints, one per entry: original member, rewritten member, score — the score text
+           ZSCAN returned; checked (a score ZADD takes), not used: the rewrite takes the score the
+           original has when this call removes it, read here (ZMSCORE), the exact text, so the due
+           time is preserved to the last digit —, the rewritten
            member's digest (recorded in the record of rewrites when it is given), and the 1-based
            index of the entry's move among the R members ('0': not recorded; every entry's when R is 0)
 
@@ -26,10 +28,17 @@
   nothing can fail once the first ZREM ran (Redis refuses a script for memory only at its first
   write, and a ZREM refused leaves every entry as it was; the record is a set, checked first).
 
+  The score is the one the set holds, not the one ZSCAN returned: between the page's scan and this
+  call an entry may be rescheduled in place (Sidekiq's SortedEntry#reschedule is a ZINCRBY of the
+  same member; a producer ZADDs the same bytes again). With ZSCAN's score the moved job went back
+  to the time it had been moved away from (rerouteSetEntries-n did;
+  test/redis/reroute/rescheduled-entry.test.ts). So does a conflict given back.
+
   Returns  { moved, vanished, conflicts }
     moved      originals replaced by their rewrite
-    vanished   originals no longer in the set (the poller enqueued them, a UI action removed
-               them, another run moved them): nothing is added for these
+    vanished   originals not in the set when the call starts (the poller enqueued them, a UI
+               action removed them, another run moved them), or no longer when their turn
+               comes: nothing is added for these
     conflicts  the rewritten member was already in the set (the same job twice): the original
                is put back untouched, so no job disappears into a duplicate
 
@@ -73,9 +82,18 @@ local DIGESTS_PER_SADD = 500
 local moved, vanished, conflicts = 0, 0, 0
 local digests = {}
 local happened, members = {}, {}
+-- Each original's score now (reads, before any write): one ZMSCORE per call, not one ZSCORE an
+-- entry. Only this call's own ZADDs change the set from here on: a rewrite added NX (a member not
+-- there, so an original read as absent here, moved in by an earlier entry's rewrite, stays
+-- vanished) and an original given back with the score it had, so each read stays true.
+local originals = {}
+for i = quintsFrom, #ARGV, 5 do originals[#originals + 1] = ARGV[i] end
+local current = variadicArray('ZMSCORE', set, originals)
+local e = 0
 for i = quintsFrom, #ARGV, 5 do
-  local original, rewritten, score = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  if redis.call('ZREM', set, original) == 1 then
+  e = e + 1
+  local original, rewritten, score = ARGV[i], ARGV[i + 1], current[e]
+  if score and redis.call('ZREM', set, original) == 1 then
     if redis.call('ZADD', set, 'NX', score, rewritten) == 1 then
       moved = moved + 1
       digests[moved] = ARGV[i + 3]
