@@ -18,9 +18,15 @@ const COMMANDS = new Set(commandNames.flatMap((c) => [c, `${c}Buffer`]));
 /**
  * A client that runs `before` ahead of every call the code under test sends — including a
  * pipeline, once, at exec — so that a test can interfere between any two Redis calls (another
- * client's write, a consumer's pop) or stop the code there by throwing SimulatedCrash.
+ * client's write, a consumer's pop) or stop the code there by throwing SimulatedCrash. `after`,
+ * when given, runs once the call has been answered: throwing there loses a reply to a call that
+ * ran.
  */
-export function interferingRedis(redis: Redis, before: (call: RedisCall) => Promise<void> | void): Redis & { calls: () => number } {
+export function interferingRedis(
+  redis: Redis,
+  before: (call: RedisCall) => Promise<void> | void,
+  after?: (call: RedisCall) => Promise<void> | void,
+): Redis & { calls: () => number } {
   let index = 0;
   return new Proxy(redis, {
     get(target, prop, receiver) {
@@ -34,16 +40,22 @@ export function interferingRedis(redis: Redis, before: (call: RedisCall) => Prom
           pipeline.exec = async (...execArgs: unknown[]) => {
             const queued = (pipeline as unknown as { _queue: { name: string; args: unknown[] }[] })._queue;
             const scripts = queued.filter((c) => c.name === 'evalsha').map((c) => String(c.args[0]));
-            await before({ index: index++, command: prop, scripts });
-            return exec(...execArgs);
+            const call = { index: index++, command: prop, scripts };
+            await before(call);
+            const replies = await exec(...execArgs);
+            await after?.(call);
+            return replies;
           };
           return pipeline;
         };
       }
       if (!COMMANDS.has(prop)) return value.bind(target);
       return async (...args: unknown[]) => {
-        await before({ index: index++, command: prop, scripts: [] });
-        return value.apply(target, args);
+        const call = { index: index++, command: prop, scripts: [] };
+        await before(call);
+        const reply = await value.apply(target, args);
+        await after?.(call);
+        return reply;
       };
     },
   }) as Redis & { calls: () => number };
