@@ -1,0 +1,149 @@
+// A transfer run as the state machine runs it (plan, page tasks retried, summary), its Redis calls
+// on either side cut at random — the process stopped before a call, or a call run and its reply
+// lost —, several times an execution, while Sidekiq acts between our calls at random on both
+// servers (the old fleet's poller, fetcher and a stale producer; the new fleet's fetcher). Failed
+// executions are followed by another of the same run (or, after its locks expire, another run).
+// Seeded PRNG, fixed seeds, bounded time. Every job seeded or produced ends exactly once, stored on
+// one server (a set entry in its set at its exact score) or consumed, byte for byte; nothing is
+// left in flight, and the last execution's summary says so.
+import { describe, expect, it } from 'vitest';
+import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
+import { RunLock } from '../../core/redis/run-lock.js';
+import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
+import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
+import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
+import { expectEveryJobOnce, jobsIn, type SeededJob } from '../support/exact-jobs.js';
+import { interferingRedis, SimulatedCrash } from '../support/interfering-redis.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { SidekiqSimulator } from '../support/sidekiq-simulator.js';
+import { newJid, sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { connectionsPerTest } from '../support/test-connections.js';
+
+const redis = privateSourceAndTarget();
+const { connect } = connectionsPerTest(redis);
+const keys = new SidekiqKeys('');
+const NOW = 1_000_000;
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function seed(): Promise<SeededJob[]> {
+  const source = redis.source();
+  const seeded: SeededJob[] = [];
+  for (const queue of ['default', 'low']) {
+    for (let i = 0; i < 25; i++) {
+      const payload = sidekiqPayload({ className: 'A', queue, jid: newJid(), args: `[${i}]` });
+      await source.lpush(keys.queue(queue), payload);
+      seeded.push({ payload });
+    }
+  }
+  await source.sadd(keys.queues, 'default', 'low');
+  for (const set of ['schedule', 'retry', 'dead'] as const) {
+    for (let i = 0; i < 20; i++) {
+      const payload = sidekiqPayload({ className: 'A', queue: i % 3 ? 'default' : 'low', jid: newJid(), args: `[${i},"${set}"]` });
+      const score = String(i % 2 ? NOW - i : NOW + i + 0.5);
+      await source.zadd(keys.sortedSet(set), score, payload);
+      seeded.push({ payload, set: keys.sortedSet(set), score });
+    }
+  }
+  return seeded;
+}
+
+async function trial(seedNumber: number): Promise<number> {
+  const random = prng(seedNumber);
+  await redis.source().flushall();
+  await redis.target().flushall();
+  const seeded = await seed();
+  const { source: sourceUrl, target: targetUrl } = redis.urls();
+  const oldFleet = new SidekiqSimulator(sourceUrl, keys, ['default', 'low']);
+  const newFleet = new SidekiqSimulator(targetUrl, keys, ['default', 'low']);
+  let faults = 0;
+  try {
+    const meddle = async () => {
+      const r = random();
+      if (r < 0.08) await oldFleet.pollOnce(NOW);
+      else if (r < 0.14) await oldFleet.fetchOnce();
+      else if (r < 0.17) await oldFleet.produceOnce('default', 'A');
+      else if (r < 0.22) await newFleet.fetchOnce();
+    };
+    let runId = `w${seedNumber}-0`;
+    let done = false;
+    for (let execution = 0; execution < 8 && !done; execution++) {
+      // This execution's faults: each call may be cut, about one call in `every`; the last execution none.
+      const every = execution < 7 ? 15 + Math.floor(random() * 60) : Infinity;
+      const cut = { before: false, lost: false };
+      const provider: ConnectionProvider = {
+        get: async (name: string): Promise<Connection> => {
+          const c = await connect().get(name);
+          const before = async () => {
+            await meddle();
+            const r = random() * every;
+            if (r < 0.5) {
+              faults++;
+              throw new SimulatedCrash('stopped before a call');
+            }
+            cut.lost = r < 1;
+          };
+          const after = () => {
+            if (cut.lost) {
+              cut.lost = false;
+              faults++;
+              throw new SimulatedCrash('reply lost');
+            }
+          };
+          return { ...c, redis: interferingRedis(c.redis, before, after) };
+        },
+      };
+      const executions = await runWorkflowLocally({ runId, mode: 'transfer', target: 'target', pageSize: 2 + Math.floor(random() * 9), sets: ['schedule', 'retry', 'dead'] }, localTaskHandlers(provider), { retryIntervalMs: 0 });
+      // Done: the execution ended and its summary says the run is complete (failed items: run again).
+      done = executions.every((e) => e.error === undefined && (e.output as RunSummary | undefined)?.complete === true);
+      if (process.env.RANDOM_TRIAL_LOG) {
+        const { renderSummary } = await import('../../cli/workflow/render-summary.js');
+        for (const e of executions) console.log(seedNumber, execution, runId, every, e.error ?? '', e.output ? renderSummary(e.output as never, 'redis://s', { width: 200 }) : '');
+        console.log('inflight', await redis.source().keys('sidekiq-migrate:*'));
+      }
+      if (!done && random() < 0.3) {
+        // The failed run's locks expire (20 minutes): released here, as their expiry would.
+        await RunLock.releaseIfHeld(redis.source(), '', runId);
+        await RunLock.releaseIfHeld(redis.target(), '', runId);
+        runId = `w${seedNumber}-${execution + 1}`;
+      }
+    }
+    expect(done, `seed ${seedNumber}: the last execution ends`).toBe(true);
+    expect(await redis.source().keys('sidekiq-migrate:*:inflight:*'), `seed ${seedNumber}: nothing in flight`).toEqual([]);
+    expectEveryJobOnce({
+      seeded,
+      produced: oldFleet.producedPayloads,
+      stored: [...(await jobsIn(redis.source())), ...(await jobsIn(redis.target()))],
+      consumed: [...oldFleet.consumedPayloads, ...newFleet.consumedPayloads],
+    });
+  } finally {
+    oldFleet.close();
+    newFleet.close();
+  }
+  return faults;
+}
+
+describe('a transfer through the state machine, its calls cut at random on both sides while Sidekiq acts at random', () => {
+  it('every job exactly once for each of the fixed seeds', { timeout: 600_000 }, async () => {
+    const first = Number(process.env.RANDOM_TRIAL_FIRST_SEED ?? 1);
+    const count = Number(process.env.RANDOM_TRIAL_SEEDS ?? 12);
+    const budget = Number(process.env.RANDOM_TRIAL_BUDGET_MS ?? 30_000);
+    const started = Date.now();
+    let faults = 0;
+    for (let seedNumber = first; seedNumber < first + count; seedNumber++) {
+      faults += await trial(seedNumber);
+      if (Date.now() - started > budget) break;
+    }
+    expect(faults).toBeGreaterThan(5);
+  });
+});
