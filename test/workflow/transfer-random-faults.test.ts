@@ -41,7 +41,7 @@ async function seed(): Promise<SeededJob[]> {
   const seeded: SeededJob[] = [];
   for (const queue of ['default', 'low']) {
     for (let i = 0; i < 25; i++) {
-      const payload = sidekiqPayload({ className: 'A', queue, jid: newJid(), args: `[${i}]` });
+      const payload = sidekiqPayload({ className: i % 4 === 3 ? 'B' : 'A', queue, jid: newJid(), args: `[${i}]` });
       await source.lpush(keys.queue(queue), payload);
       seeded.push({ payload });
     }
@@ -49,7 +49,7 @@ async function seed(): Promise<SeededJob[]> {
   await source.sadd(keys.queues, 'default', 'low');
   for (const set of ['schedule', 'retry', 'dead'] as const) {
     for (let i = 0; i < 20; i++) {
-      const payload = sidekiqPayload({ className: 'A', queue: i % 3 ? 'default' : 'low', jid: newJid(), args: `[${i},"${set}"]` });
+      const payload = sidekiqPayload({ className: i % 4 === 1 ? 'B' : 'A', queue: i % 3 ? 'default' : 'low', jid: newJid(), args: `[${i},"${set}"]` });
       const score = String(i % 2 ? NOW - i : NOW + i + 0.5);
       await source.zadd(keys.sortedSet(set), score, payload);
       seeded.push({ payload, set: keys.sortedSet(set), score });
@@ -58,7 +58,8 @@ async function seed(): Promise<SeededJob[]> {
   return seeded;
 }
 
-async function trial(seedNumber: number): Promise<number> {
+/** `classes`: a class-selective transfer's (B's jobs stay on the source); absent: every job moves. */
+async function trial(seedNumber: number, classes?: string[]): Promise<number> {
   const random = prng(seedNumber);
   await redis.source().flushall();
   await redis.target().flushall();
@@ -103,7 +104,7 @@ async function trial(seedNumber: number): Promise<number> {
           return { ...c, redis: interferingRedis(c.redis, before, after) };
         },
       };
-      const executions = await runWorkflowLocally({ runId, mode: 'transfer', target: 'target', pageSize: 2 + Math.floor(random() * 9), sets: ['schedule', 'retry', 'dead'] }, localTaskHandlers(provider), { retryIntervalMs: 0 });
+      const executions = await runWorkflowLocally({ runId, mode: 'transfer', target: 'target', pageSize: 2 + Math.floor(random() * 9), sets: ['schedule', 'retry', 'dead'], ...(classes ? { classes } : {}) }, localTaskHandlers(provider), { retryIntervalMs: 0 });
       // Done: the execution ended and its summary says the run is complete (failed items: run again).
       done = executions.every((e) => e.error === undefined && (e.output as RunSummary | undefined)?.complete === true);
       if (process.env.RANDOM_TRIAL_LOG) {
@@ -126,6 +127,7 @@ async function trial(seedNumber: number): Promise<number> {
       stored: [...(await jobsIn(redis.source())), ...(await jobsIn(redis.target()))],
       consumed: [...oldFleet.consumedPayloads, ...newFleet.consumedPayloads],
     });
+    if (classes) expect((await jobsIn(redis.target())).filter((e) => Buffer.from(e.split('\t')[1]!, 'hex').toString().includes('"class":"B"')), `seed ${seedNumber}: B stays`).toEqual([]);
   } finally {
     oldFleet.close();
     newFleet.close();
@@ -134,14 +136,14 @@ async function trial(seedNumber: number): Promise<number> {
 }
 
 describe('a transfer through the state machine, its calls cut at random on both sides while Sidekiq acts at random', () => {
-  it('every job exactly once for each of the fixed seeds', { timeout: 600_000 }, async () => {
+  it.each([['every class', undefined], ['class A only', ['A']]] as const)('%s: every job exactly once for each of the fixed seeds', { timeout: 600_000 }, async (_, selection) => {
     const first = Number(process.env.RANDOM_TRIAL_FIRST_SEED ?? 1);
     const count = Number(process.env.RANDOM_TRIAL_SEEDS ?? 12);
     const budget = Number(process.env.RANDOM_TRIAL_BUDGET_MS ?? 30_000);
     const started = Date.now();
     let faults = 0;
     for (let seedNumber = first; seedNumber < first + count; seedNumber++) {
-      faults += await trial(seedNumber);
+      faults += await trial(seedNumber, selection ? [...selection] : undefined);
       if (Date.now() - started > budget) break;
     }
     expect(faults).toBeGreaterThan(5);
