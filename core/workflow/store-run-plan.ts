@@ -79,11 +79,17 @@ export async function storeRunPlan(
  * Deletes the run's started-with record (started-with.ts) that this plan wrote, and the routing
  * and selection it may have stored, when the plan failed before it moved anything: only while the
  * run's lock still carries this plan's generation (forgetRunConflicts-n.lua, a guarded DEL), so
- * that a later start's are never deleted.
+ * that a later start's are never deleted. The run's list of items and its executions go in the
+ * same call (the plan's clean-up ends the run after it, finishRun, which deletes them too): a run
+ * whose list outlived its started-with record and routing is read as one an older version started
+ * with no routing (readStartedWith), and every later start of it, with the very routing it was
+ * started with, was refused as "started with other routing" — what a clean-up cut between the two
+ * calls left (its connection lost, the process killed; test/workflow/failed-plan-cleanup-cut.test.ts).
  */
 export async function forgetStartedWith(source: Connection, planner: Planner): Promise<void> {
   const { prefix } = source.keys;
-  const keys = [runLockKey(prefix), startedWithKey(prefix, planner.runId), storedRoutingKey(prefix, planner.runId), storedSelectionKey(prefix, planner.runId)];
+  const { runId } = planner;
+  const keys = [runLockKey(prefix), startedWithKey(prefix, runId), storedRoutingKey(prefix, runId), storedSelectionKey(prefix, runId), workListKey(prefix, runId), runExecutionsKey(prefix, runId)];
   const reply = await forgetScript.run(source.redis, { keys, args: plannerArgs(planner) });
   refuseUnlessHeld(reply, planner, `source ${source.name}`, 'forgot what the run was started with');
 }
