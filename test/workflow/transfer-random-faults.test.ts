@@ -12,16 +12,15 @@ import { RunLock } from '../../core/redis/run-lock.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import { UrlConnections } from '../../core/workflow/url-connections.js';
 import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
 import { expectEveryJobOnce, jobsIn, type SeededJob } from '../support/exact-jobs.js';
 import { interferingRedis, SimulatedCrash } from '../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { SidekiqSimulator } from '../support/sidekiq-simulator.js';
 import { newJid, sidekiqPayload } from '../support/sidekiq-jobs.js';
-import { connectionsPerTest } from '../support/test-connections.js';
 
 const redis = privateSourceAndTarget();
-const { connect } = connectionsPerTest(redis);
 const keys = new SidekiqKeys('');
 const NOW = 1_000_000;
 
@@ -82,9 +81,11 @@ async function trial(seedNumber: number, classes?: string[]): Promise<number> {
       // This execution's faults: each call may be cut, about one call in `every`; the last execution none.
       const every = execution < 7 ? 15 + Math.floor(random() * 60) : Infinity;
       const cut = { before: false, lost: false };
+      // One provider an execution, closed after it (a provider a call would exhaust maxclients).
+      const connections = new UrlConnections({ source: { url: redis.urls().source }, target: { url: redis.urls().target } });
       const provider: ConnectionProvider = {
         get: async (name: string): Promise<Connection> => {
-          const c = await connect().get(name);
+          const c = await connections.get(name);
           const before = async () => {
             await meddle();
             const r = random() * every;
@@ -104,7 +105,7 @@ async function trial(seedNumber: number, classes?: string[]): Promise<number> {
           return { ...c, redis: interferingRedis(c.redis, before, after) };
         },
       };
-      const executions = await runWorkflowLocally({ runId, mode: 'transfer', target: 'target', pageSize: 2 + Math.floor(random() * 9), sets: ['schedule', 'retry', 'dead'], ...(classes ? { classes } : {}) }, localTaskHandlers(provider), { retryIntervalMs: 0 });
+      const executions = await runWorkflowLocally({ runId, mode: 'transfer', target: 'target', pageSize: 2 + Math.floor(random() * 9), sets: ['schedule', 'retry', 'dead'], ...(classes ? { classes } : {}) }, localTaskHandlers(provider), { retryIntervalMs: 0 }).finally(() => connections.close());
       // Done: the execution ended and its summary says the run is complete (failed items: run again).
       done = executions.every((e) => e.error === undefined && (e.output as RunSummary | undefined)?.complete === true);
       if (process.env.RANDOM_TRIAL_LOG) {
