@@ -33,7 +33,8 @@ const LOWER_U = 0x75;
 export function skipWhitespace(buf: Buffer, pos: number): number {
   for (;;) {
     const c = buf[pos] ?? EOF;
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return pos;
+    // Compact payloads have no whitespace: one comparison settles every byte above space.
+    if (c > 0x20 || (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d)) return pos;
     pos++;
   }
 }
@@ -47,6 +48,14 @@ const PLAIN_IN_STRING = new Uint8Array(256).fill(1, 0x20);
 PLAIN_IN_STRING[QUOTE] = 0;
 PLAIN_IN_STRING[BACKSLASH] = 0;
 
+/**
+ * The offset of the last backslash escape scanString passed, in whichever buffer (never reset).
+ * A string token `[start, end)` just scanned has an escape only if this lies inside it, so a
+ * caller comparing keys need not look for one in every key (issue #18); a stale value inside
+ * it only costs that look.
+ */
+export let lastEscape = -1;
+
 /** `pos` is at the opening quote. Rejects raw control characters and unknown escapes. */
 export function scanString(buf: Buffer, pos: number): number {
   const len = buf.length;
@@ -57,6 +66,7 @@ export function scanString(buf: Buffer, pos: number): number {
     const c = buf[pos]!;
     if (c === QUOTE) return pos + 1;
     if (c !== BACKSLASH) return FAIL; // a raw control character
+    lastEscape = pos;
     const e = buf[pos + 1] ?? EOF;
     if (e === LOWER_U) {
       if (!isHex(buf[pos + 2]) || !isHex(buf[pos + 3]) || !isHex(buf[pos + 4]) || !isHex(buf[pos + 5])) return FAIL;

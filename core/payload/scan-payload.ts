@@ -11,6 +11,7 @@ import {
   QUOTE,
   RBRACE,
   RBRACKET,
+  lastEscape,
   scanString,
   skipWhitespace,
 } from './json-lexer.js';
@@ -65,6 +66,16 @@ const TOP_NAMES = ['class', 'wrapped', 'queue', 'jid', 'enqueued_at', 'created_a
 const TOP_KEYS = TOP_NAMES.map(codes);
 const ARG0_NAMES = ['queue_name'];
 const ARG0_KEYS = ARG0_NAMES.map(codes);
+const TOP_BY_LENGTH = byLength(TOP_NAMES);
+const ARG0_BY_LENGTH = byLength(ARG0_NAMES);
+
+/** The indexes of `names` by their length in bytes: a key is compared only with the names of its length. */
+function byLength(names: readonly string[]): (readonly number[])[] {
+  const table: number[][] = [];
+  const longest = Math.max(...names.map((n) => Buffer.byteLength(n)));
+  for (let l = 0; l <= longest; l++) table.push(names.flatMap((n, i) => (Buffer.byteLength(n) === l ? [i] : [])));
+  return table;
+}
 
 /**
  * A name's bytes as a plain array of small integers: compared per key of every payload, where a
@@ -129,14 +140,15 @@ class PayloadScan {
       pos = scanString(buf, pos);
       if (pos === FAIL) return FAIL;
       const keyEnd = pos;
+      const keyEscaped = lastEscape > keyStart && lastEscape < keyEnd;
       pos = skipWhitespace(buf, pos);
       if (buf[pos] !== COLON) return FAIL;
       const valueStart = skipWhitespace(buf, pos + 1);
-      const member = level === TOP ? memberIndex(buf, keyStart, keyEnd, TOP_KEYS, TOP_NAMES) : -1;
+      const member = level === TOP ? memberIndex(buf, keyStart, keyEnd, keyEscaped, TOP_KEYS, TOP_BY_LENGTH, TOP_NAMES) : -1;
       pos = member === ARGS ? this.args(valueStart) : skipJsonValue(buf, valueStart);
       if (pos === FAIL) return FAIL;
       if (member >= 0) this.record(member, valueStart, pos);
-      else if (level === ARG0 && memberIndex(buf, keyStart, keyEnd, ARG0_KEYS, ARG0_NAMES) === 0) {
+      else if (level === ARG0 && memberIndex(buf, keyStart, keyEnd, keyEscaped, ARG0_KEYS, ARG0_BY_LENGTH, ARG0_NAMES) === 0) {
         if (this.argsQueueName !== null) this.duplicate = true;
         this.argsQueueName = { start: valueStart, end: pos };
       }
@@ -174,23 +186,30 @@ class PayloadScan {
 
 /**
  * Which of `names` the key token `[keyStart, keyEnd)` is, or -1. Keys are compared after
- * unescaping (`"qu\u0065ue"` is `queue`); the byte comparison settles every unescaped key.
+ * unescaping (`"qu\u0065ue"` is `queue`); the byte comparison settles every unescaped key, and
+ * only an `escaped` key (scanString's lastEscape fell inside the token) is looked at again.
  */
 function memberIndex(
   buf: Buffer,
   keyStart: number,
   keyEnd: number,
+  escaped: boolean,
   keys: readonly (readonly number[])[],
+  byLength: readonly (readonly number[])[],
   names: readonly string[],
 ): number {
   const from = keyStart + 1;
   const to = keyEnd - 1;
-  const length = to - from;
-  const first = buf[from];
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
-    if (key.length === length && key[0] === first && bytesAt(buf, from, key)) return i;
+  const candidates = byLength[to - from];
+  if (candidates !== undefined) {
+    const first = buf[from];
+    for (let c = 0; c < candidates.length; c++) {
+      const i = candidates[c]!;
+      const key = keys[i]!;
+      if (key[0] === first && bytesAt(buf, from, key)) return i;
+    }
   }
+  if (!escaped) return -1;
   for (let i = from; i < to; i++) {
     if (buf[i] === BACKSLASH) return names.indexOf(decodeJsonString(buf, keyStart, keyEnd));
   }
