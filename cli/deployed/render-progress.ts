@@ -80,12 +80,15 @@ export function progressLine(p: ExecutionProgress, now: Date): string {
 /**
  * The JSON view of an update: dates as ISO strings, the summary only at the end. The plan's notes
  * and the retried errors are not repeated in every update: they go to stderr once, as a local
- * --json run's do.
+ * --json run's do. The iterable job states a transfer does not carry are in each object once the
+ * plan found them (`iterableStates`, as a local `move --json` has it): a script reading stdout
+ * alone must see them.
  */
 export function progressJson(p: ExecutionProgress, type: 'progress' | 'end'): string {
   const { planNotes: _notes, failedAttempts: _attempts, ...shown } = p;
+  const iterableStates = p.planNotes?.iterableStates;
   // The end's verdict, as the human view ends (`summary.complete` says only that every item finished).
-  return JSON.stringify({ type, ...shown, ...(type === 'end' ? { verdict: endVerdict(p) } : {}) });
+  return JSON.stringify({ type, ...shown, ...(iterableStates ? { iterableStates } : {}), ...(type === 'end' ? { verdict: endVerdict(p) } : {}) });
 }
 
 /** An ended run's verdict: its summary's (not complete unless the execution succeeded too), or why it has none. */

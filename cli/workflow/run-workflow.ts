@@ -60,12 +60,15 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   const retrying = retryNotice(noticeIo);
   let planned = false;
   let memoryPolicies: PlanOutput['memoryPolicies'];
+  // Said on stderr by the plan's notices; --json carries it too, so that a script reading stdout alone sees it.
+  let iterableStates: PlanOutput['iterableStates'];
   const onEvent: typeof notice = (execution, event) => {
     // Its output has the plan only when it succeeded: a plan that failed exits too, caught.
     const plan = event.type === 'StateExited' && event.state?.name === StateNames.plan ? (event.state as { output?: { plan?: PlanOutput } }).output?.plan : undefined;
     if (plan) {
       planned = true;
       memoryPolicies ??= plan.memoryPolicies;
+      iterableStates ??= plan.iterableStates;
     }
     notice(execution, event);
     retrying(execution, event);
@@ -108,7 +111,7 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   const resumes = run.resumes === true ? { resumedRun: true } : {};
   const sourceView = { ...(run.source !== undefined ? { source: run.source } : {}), ...(memoryPolicies ? { memoryPolicies } : {}) };
   // The verdict the human view ends with: `complete` alone says only that every item finished.
-  if (run.json) run.io.out(`${JSON.stringify({ ...summary, ...everyItem(summary, items), complete, verdict: summaryVerdict({ ...summary, complete }, run.endpoint, sourceView), items, ...resumes, ...run.extra })}\n`);
+  if (run.json) run.io.out(`${JSON.stringify({ ...summary, ...everyItem(summary, items), complete, verdict: summaryVerdict({ ...summary, complete }, run.endpoint, sourceView), items, ...(iterableStates ? { iterableStates } : {}), ...resumes, ...run.extra })}\n`);
   else run.io.out(renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items, rollback: run.rollback ?? false, dryRunNamesFewer: progress.namesFewerDestinations(), ...resumes, ...sourceView }));
   return complete ? ExitCode.ok : ExitCode.failed;
 }

@@ -59,12 +59,28 @@ describe('Sidekiq 7.3+ iterable job state (it-<jid>) on a move', () => {
     }
   });
 
+  it('--json carries them in the summary object (iterableStates), dry run and move, as it carries deadSetOverCap: a script reading stdout alone sees them', async () => {
+    await seed();
+
+    const dry = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--dry-run', '--json');
+    const moved = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--json');
+
+    expect([dry.code, moved.code]).toEqual([0, 0]);
+    expect(JSON.parse(dry.stdout).iterableStates).toEqual({ count: 3, jids: JIDS });
+    expect(JSON.parse(moved.stdout).iterableStates).toEqual({ count: 3, jids: JIDS });
+    expect(moved.stderr).toContain(`sidekiq: 3 ${STATE_WORDS} are not carried`);
+    const again = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--json');
+    expect(JSON.parse(again.stdout).iterableStates).toEqual({ count: 3, jids: JIDS });
+  });
+
   it('says nothing of them when there are none', async () => {
     await redis.source().lpush('queue:default', payload('ccccccccccccccccccccccc1'));
     await redis.source().sadd('queues', 'default');
     const moved = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
     expect(moved.code).toBe(0);
     expect(moved.stderr).not.toContain('it-<jid>');
+    const json = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--json');
+    expect(JSON.parse(json.stdout)).not.toHaveProperty('iterableStates');
   });
 
   it('under a namespace, its it- keys are the ones looked at', async () => {

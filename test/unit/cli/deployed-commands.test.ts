@@ -359,6 +359,25 @@ describe('watch', () => {
     expect(dry.stderr.split('\n').filter((l) => l.includes('it-<jid>'))).toEqual([warning('a move')]);
   });
 
+  it("--json carries the iterable states a transfer's plan found (iterableStates), as a local move --json does: a script reading stdout alone sees them", async () => {
+    const iterableStates = { count: 12, jids: ['aaaaaaaaaaaaaaaaaaaaaaa1', 'aaaaaaaaaaaaaaaaaaaaaaa2'] };
+    const items: ScriptedRun['items'] = [{ kind: 'queue', name: 'default', total: 2000, pages: [[1000, 400], [2000, 800]] }];
+    const arn = scriptRun(fake, { runId: 'iterable-json', selective: true, planNotes: { iterableStates }, items });
+
+    const running = await cli(['status', arn, '--json']);
+    fake.tick = 0;
+    const watched = await cli(['watch', arn, '--interval', '1', '--json']);
+    const none = await cli(['status', scriptRun(fake, { runId: 'no-iterable', selective: true, items }), '--json']);
+
+    expect([running.code, watched.code]).toEqual([0, 0]);
+    expect(JSON.parse(running.stdout)).toMatchObject({ type: 'progress', status: 'RUNNING', iterableStates });
+    const end = JSON.parse(watched.stdout.trimEnd().split('\n').at(-1)!);
+    expect(end).toMatchObject({ type: 'end', status: 'SUCCEEDED', iterableStates });
+    // Still said once on stderr, as without --json.
+    expect(watched.stderr.split('\n').filter((l) => l.includes('it-<jid>'))).toHaveLength(1);
+    expect(JSON.parse(none.stdout.trimEnd().split('\n').at(-1)!)).not.toHaveProperty('iterableStates');
+  });
+
   it("a transfer dry run toward a target that may evict any key: watch and status say first that a run would be refused (the plan's notes), as a local dry run does", async () => {
     const planNotes = { memoryPolicies: { source: 'noeviction', target: 'allkeys-lru' } };
     const dry: ScriptedRun = { runId: 'dry-evict', selective: true, dryRun: true, planNotes, items: [{ kind: 'queue', name: 'default', total: 1000, pages: [[1000, 400]] }] };
