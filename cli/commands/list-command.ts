@@ -14,7 +14,7 @@ export function registerListCommand(program: Command, ctx: CliContext): void {
     program
       .command('list')
       .summary('recent executions of the deployed state machine: mode, status, moved, duration')
-      .description('Lists the newest executions of the deployed migration state machine, newest first, with their run id, mode, status, jobs moved and duration. Executions that continue an item of an earlier one (continue-as-new) are marked. Only reads.')
+      .description('Lists the newest executions of the deployed migration state machine, newest first, with their run id, mode, status, jobs moved and duration. Executions that continue an item of an earlier one (continue-as-new) are marked. One that succeeded without finishing its part of the run (an item failed, or continued in another execution) says `SUCCEEDED, not complete` (--json: `complete`); `status` says what is left. Only reads.')
       .option('--limit <n>', 'how many executions (default: 10, at most 100)')
       .option('--json', 'print one JSON array'),
   ).action(async (raw: Record<string, unknown>, command: Command) => {
@@ -30,7 +30,7 @@ export function renderRuns(runs: readonly RunListing[], stateMachineArn: string)
   if (runs.length === 0) return `No executions of ${stateMachineArn} yet.\n`;
   const rows = runs.map((r) => [
     r.runId ?? r.name,
-    r.status,
+    r.complete === false ? `${r.status}, not complete` : r.status,
     `${r.mode ?? '?'}${r.dryRun ? ' (dry run)' : ''}${r.continuation ? ' (continued)' : ''}`,
     r.moved === undefined ? '-' : r.moved.toLocaleString('en-US'),
     r.startedAt ? r.startedAt.toISOString().replace(/\.\d+Z$/, 'Z') : '-',

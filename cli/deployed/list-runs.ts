@@ -13,6 +13,11 @@ export interface RunListing {
   readonly continuation: boolean;
   /** Jobs moved (re-route) or written (transfer), once it succeeded. */
   readonly moved?: number;
+  /**
+   * Once it succeeded: whether its summary says everything was moved. An execution succeeds when an
+   * item failed or continued in another execution too: its status alone would read as done.
+   */
+  readonly complete?: boolean;
   readonly startedAt?: Date;
   readonly stoppedAt?: Date;
   readonly durationMs?: number;
@@ -30,7 +35,8 @@ export async function listRuns(sfn: StepFunctions, stateMachineArn: string, limi
 function listing(d: DescribeExecutionCommandOutput, now: Date): RunListing {
   const input = parse(d.input) as { runId?: string; mode?: 'reroute' | 'transfer'; dryRun?: boolean; continuation?: { settings?: { runId?: string; mode?: 'reroute' | 'transfer'; dryRun?: boolean } } } | undefined;
   const settings = input?.continuation?.settings ?? input;
-  const totals = (parse(d.output) as { totals?: { moved?: number; written?: number } } | undefined)?.totals;
+  const output = parse(d.output) as { totals?: { moved?: number; written?: number }; complete?: unknown } | undefined;
+  const totals = output?.totals;
   const moved = totals?.moved ?? totals?.written;
   const end = d.stopDate ?? (d.status === 'RUNNING' ? now : undefined);
   return {
@@ -42,6 +48,7 @@ function listing(d: DescribeExecutionCommandOutput, now: Date): RunListing {
     ...(settings?.dryRun === undefined ? {} : { dryRun: settings.dryRun }),
     continuation: input?.continuation !== undefined,
     ...(moved === undefined ? {} : { moved }),
+    ...(typeof output?.complete === 'boolean' ? { complete: output.complete } : {}),
     ...(d.startDate ? { startedAt: d.startDate } : {}),
     ...(d.stopDate ? { stoppedAt: d.stopDate } : {}),
     ...(d.startDate && end ? { durationMs: end.getTime() - d.startDate.getTime() } : {}),

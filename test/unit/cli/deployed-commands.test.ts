@@ -633,6 +633,26 @@ describe('list', () => {
     const json = JSON.parse((await cli(['list', '--json', '--limit', '1'])).stdout);
     expect(json).toEqual([expect.objectContaining({ runId: 'reroute-2', status: 'RUNNING', mode: 'reroute', continuation: false })]);
   });
+
+  it("an execution that succeeded without finishing the run (an item failed, an item continued in another execution) is never listed as a plain SUCCEEDED: its summary's `not complete` is said, and --json has `complete`", async () => {
+    scriptRun(fake, { runId: 'failed-item', items: [{ kind: 'queue', name: 'old', total: 10, pages: [[10, 10]], failsWith: 'READONLY You cannot write against a read only replica.' }] }, { startTick: 0 });
+    scriptRun(fake, { runId: 'continued', items: [{ kind: 'queue', name: 'big', total: 30, pages: [[10, 10], [20, 20], [30, 30]], continueAfter: 1 }] }, { startTick: 0 });
+    scriptRun(fake, { runId: 'whole', items: [{ kind: 'queue', name: 'old', total: 10, pages: [[10, 10]] }] }, { startTick: 0 });
+    fake.tick = 5;
+
+    const { code, stdout } = await cli(['list']);
+    const json = JSON.parse((await cli(['list', '--json'])).stdout) as { name: string; status: string; complete?: boolean }[];
+
+    expect(code).toBe(0);
+    const statusOf = (name: string) => stdout.split('\n').find((l) => l.startsWith(`${name} `))?.split(/\s{2,}/)[1];
+    expect(statusOf('failed-item')).toBe('SUCCEEDED, not complete');
+    expect(statusOf('whole')).toBe('SUCCEEDED');
+    expect(stdout.split('\n').filter((l) => l.startsWith('continued ')).map((l) => l.split(/\s{2,}/)[1])).toEqual(['RUNNING', 'SUCCEEDED, not complete']);
+    const byName = Object.fromEntries(json.map((r) => [r.name, r]));
+    expect(byName['failed-item']).toMatchObject({ status: 'SUCCEEDED', complete: false });
+    expect(byName['continued']).toMatchObject({ status: 'SUCCEEDED', complete: false });
+    expect(byName['whole']).toMatchObject({ status: 'SUCCEEDED', complete: true });
+  });
 });
 
 describe('stop', () => {
