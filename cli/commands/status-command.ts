@@ -21,7 +21,7 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
       .option('--json', 'print the status as one JSON object'),
   ).action(async (execution: string, raw: Record<string, unknown>, command: Command) => {
     const options = validateConfig(executionOptionsSchema, optionsWithConfig(command, raw));
-    const sfn = stepFunctionsFor(ctx, options);
+    const sfn = stepFunctionsFor(ctx, options, execution);
     const tracker = new ExecutionTracker(sfn, await resolveExecution(execution, options, sfn));
     const progress = await watchExecution(tracker, { io: ctx.io, json: options.json, intervalMs: 0, sleep: ctx.sleep, now: ctx.now, once: true });
     ctx.exitCode = progress.finished ? exitCodeOf(progress) : ExitCode.ok;

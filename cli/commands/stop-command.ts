@@ -23,7 +23,7 @@ export function registerStopCommand(program: Command, ctx: CliContext): void {
       .option('--json', 'print the result as one JSON object'),
   ).action(async (execution: string, raw: Record<string, unknown>, command: Command) => {
     const options = validateConfig(executionOptionsSchema, optionsWithConfig(command, raw));
-    const sfn = stepFunctionsFor(ctx, options);
+    const sfn = stepFunctionsFor(ctx, options, execution);
     const executionArn = await resolveExecution(execution, options, sfn);
     const { stopped, progress } = await stopRun(sfn, new ExecutionTracker(sfn, executionArn), { wait: options.wait, sleep: ctx.sleep, pollMs: options.interval * 1000 });
     if (options.json) {

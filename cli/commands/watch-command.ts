@@ -22,7 +22,7 @@ export function registerWatchCommand(program: Command, ctx: CliContext): void {
       .option('--verbose', 'list every set and queue the summary names, not only the largest'),
   ).action(async (execution: string, raw: Record<string, unknown>, command: Command) => {
     const options = validateConfig(executionOptionsSchema, optionsWithConfig(command, raw));
-    const sfn = stepFunctionsFor(ctx, options);
+    const sfn = stepFunctionsFor(ctx, options, execution);
     const tracker = new ExecutionTracker(sfn, await resolveExecution(execution, options, sfn));
     const progress = await watchExecution(tracker, { io: ctx.io, json: options.json, verbose: options.verbose, intervalMs: options.interval * 1000, sleep: ctx.sleep, now: ctx.now });
     ctx.exitCode = exitCodeOf(progress);

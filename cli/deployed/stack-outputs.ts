@@ -17,10 +17,18 @@ export async function stackOutput(stack: string | undefined, key: string, region
   const cloudFormation = new CloudFormationClient(region ? { region } : {});
   try {
     let out;
+    // Where it is looked for: a stack deployed in another region than the shell's is the usual
+    // reason it "does not exist". No region at all is said by awsError.
+    const where = await cloudFormation.config.region().then(
+      (r) => ` in ${r}`,
+      () => '',
+    );
     try {
       out = await cloudFormation.send(new DescribeStacksCommand({ StackName: name }));
     } catch (error) {
-      throw awsError(error, `Reading the outputs of stack ${name}`);
+      const e = awsError(error, `Reading the outputs of stack ${name}${where}`);
+      if (e instanceof InputError && /does not exist/.test(e.message)) throw new InputError(`${e.message}. Deployed in another region? Give --region (or set AWS_REGION).`, { cause: error });
+      throw e;
     }
     const value = out.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;
     if (!value) throw new InputError(`Stack ${name} has no ${key} output: ${orElse}`);

@@ -226,7 +226,8 @@ describe('start', () => {
   it('names the stack that does not exist, and a bad --state-machine', async () => {
     const noStack = await cli(['start', '--rename', 'a=b', '--stack', 'Nope']);
     expect(noStack.code).toBe(2);
-    expect(noStack.stderr).toBe('Reading the outputs of stack Nope: Stack with id Nope does not exist (ValidationError)\n');
+    // Where it was looked for: a stack deployed in another region than the shell's is the usual cause.
+    expect(noStack.stderr).toBe(`Reading the outputs of stack Nope in ${REGION}: Stack with id Nope does not exist (ValidationError). Deployed in another region? Give --region (or set AWS_REGION).\n`);
     const badArn = await cli(['start', '--rename', 'a=b', '--state-machine', 'arn:aws:lambda:eu-west-1:123456789012:function:x']);
     expect(badArn.code).toBe(2);
     expect(badArn.stderr).toContain('not a state machine ARN');
@@ -239,7 +240,7 @@ describe('start', () => {
     const { code, stderr } = await cli(['start', '--rename', 'a=b']);
 
     expect(code).toBe(2);
-    expect(stderr).toContain('Reading the outputs of stack SidekiqMigrate: Could not load credentials from any providers (CredentialsProviderError)');
+    expect(stderr).toContain(`Reading the outputs of stack SidekiqMigrate in ${REGION}: Could not load credentials from any providers (CredentialsProviderError)`);
     expect(stderr).toContain('Check the AWS credentials and region');
   });
 
@@ -591,6 +592,28 @@ describe('watch', () => {
 
     expect(code).toBe(1);
     expect(stderr).toContain(`Reading the history of ${arn}: Rate exceeded (throttled by AWS; try again in a minute)`);
+  });
+
+  it("an execution or state machine ARN is asked of its own region, whatever AWS_REGION says (an ARN copied from another shell); a --region that contradicts it is refused, nothing called", async () => {
+    const arn = scriptRun(fake, twoItems);
+    process.env['AWS_REGION'] = 'us-east-1';
+    const regionsCalled = async () => [...new Set(await Promise.all(fake.sfn.calls().map((c) => (c.thisValue as { config: { region: () => Promise<string> } }).config.region())))];
+
+    const watched = await cli(['watch', arn, '--interval', '1']);
+    expect(watched.code).toBe(0);
+    expect(await regionsCalled()).toEqual([REGION]);
+
+    fake.sfn.resetHistory();
+    const listed = await cli(['list', '--state-machine', STATE_MACHINE_ARN]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain('reroute-1');
+    expect(await regionsCalled()).toEqual([REGION]);
+
+    fake.sfn.resetHistory();
+    const contradicted = await cli(['status', arn, '--region', 'us-east-1']);
+    expect(contradicted.code).toBe(2);
+    expect(contradicted.stderr).toBe(`--region us-east-1: the execution ${arn} is in ${REGION}: leave --region out, or give --region ${REGION}\n`);
+    expect(fake.sfn.calls()).toEqual([]);
   });
 
   it('finds an execution by its run id through the stack, and names one that does not exist', async () => {
