@@ -50,6 +50,7 @@ export function progressBlock(p: ExecutionProgress, now: Date, width = 80): stri
       ...(p.selection ? { selection: p.selection } : {}),
       ...(p.planned ? { plannedItems: p.planned.items, ...(p.planned.jobs === undefined ? {} : { plannedJobs: p.planned.jobs }) } : {}),
       elapsedMs,
+      ...(p.finished ? { ended: true } : {}),
     },
     width,
   );
@@ -122,11 +123,29 @@ function noSummaryWhy(p: ExecutionProgress): string {
   return `${p.dryRun ? 'the dry run' : 'the execution'} ${failedAfterPlan({ mode: p.mode ?? 'reroute', dryRun: p.dryRun ?? false, done, again, ended, ...listCutShort })}`;
 }
 
+/**
+ * The combined summary adds up the executions that ended with one (Summarize); the pages of one
+ * that failed, was stopped or timed out (an item continued there) are in none. Said when the
+ * pages watched moved more than the totals count, so that the summary never reads as fewer jobs
+ * moved than the progress line above it showed.
+ */
+function uncountedMoves(p: ExecutionProgress): string | undefined {
+  if (!p.summary || p.dryRun || p.executions.every((e) => e.status === 'SUCCEEDED')) return undefined;
+  const totals = p.summary.totals as unknown as Record<string, number>;
+  const counted = (p.mode === 'transfer' ? totals['written'] : totals['moved']) ?? 0;
+  const watched = p.items.reduce((sum, i) => sum + i.moved, 0);
+  if (watched <= counted) return undefined;
+  return `Not counted in the totals above: what the executions that did not finish did. By the pages watched, this run ${p.mode === 'transfer' ? 'wrote' : 'moved'} at least ${n(watched)} job(s) in all (each page is whole).`;
+}
+
 /** What is printed once the run ended: the combined summary (or why there is none) and the verdict. */
 export function renderEnd(p: ExecutionProgress, now: Date, view: SummaryView = {}): string {
   const out: string[] = [];
-  if (p.summary) out.push(renderSummary(p.summary, machineOf(p.executionArn), { ...endView(p), ...view }).trimEnd());
-  else out.push(`${title(p)}: no summary — ${noSummaryWhy(p)}`);
+  if (p.summary) {
+    out.push(renderSummary(p.summary, machineOf(p.executionArn), { ...endView(p), ...view }).trimEnd());
+    const uncounted = uncountedMoves(p);
+    if (uncounted) out.push(uncounted);
+  } else out.push(`${title(p)}: no summary — ${noSummaryWhy(p)}`);
   for (const error of p.errors) out.push(`Execution error: ${error}`);
   const ok = p.status === 'SUCCEEDED' && (p.summary?.complete ?? false);
   out.push(`${ok ? 'Succeeded' : `Ended ${p.status}`} after ${elapsed(p, now) || '?'}${p.executions.length > 1 ? ` over ${p.executions.length} executions` : ''}.`);

@@ -41,6 +41,8 @@ export interface ViewState {
   readonly header?: string;
   /** A dry run: its jobs are ones a run would move. */
   readonly dryRun?: boolean;
+  /** The run ended (a deployed one's `status` after its end): no time left to say, whatever it did not reach. */
+  readonly ended?: boolean;
 }
 
 /** Items in progress drawn one per line; the others are only counted. */
@@ -72,7 +74,7 @@ export function progressView(state: ViewState, width: number): string[] {
   const overall = [
     ...jobs,
     `${count(rate)}/s`,
-    ...(planned !== undefined && rate > 0 && seen < planned ? [`${formatDuration(((planned - seen) / rate) * 1000)} left`] : []),
+    ...(!state.ended && planned !== undefined && rate > 0 && seen < planned ? [`${formatDuration(((planned - seen) / rate) * 1000)} left`] : []),
   ].join(' · ');
 
   const running = state.items.filter((i) => !i.done && !i.failed);

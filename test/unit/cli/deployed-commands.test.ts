@@ -721,6 +721,23 @@ describe('stop', () => {
     expect(status.stdout).toContain('ABORTED');
   });
 
+  it("a run stopped in the execution an item continued in: status shows no time left, and says what the summary's totals (the executions that ended) do not count, never fewer jobs moved than it watched", async () => {
+    const big = { kind: 'queue' as const, name: 'big', total: 5000, pages: [[1000, 1000], [2000, 2000], [3000, 3000], [4000, 4000], [5000, 5000]] as [number, number][], continueAfter: 1 };
+    scriptRun(fake, { runId: 'cont-stop', plannedJobs: 6000, items: [big, { kind: 'queue', name: 'small', total: 1000, pages: [[1000, 1000]] }] });
+    fake.tick = 6;
+    expect((await cli(['stop', 'cont-stop'])).code).toBe(0);
+
+    const { code, stdout } = await cli(['status', 'cont-stop']);
+
+    expect(code).toBe(1);
+    const lines = stdout.split('\n');
+    expect(lines[1]).toBe('Jobs 4,000 of 6,000 (66%) · 4,000 moved · 133/s');
+    // The root's summary counts the item that finished there (1,000); the stopped execution's pages moved 3,000 more of "big".
+    expect(lines).toContain('total           1,000  1,000        0');
+    expect(lines).toContain('Not counted in the totals above: what the executions that did not finish did. By the pages watched, this run moved at least 4,000 job(s) in all (each page is whole).');
+    expect(lines.at(-2)).toBe('Ended ABORTED after 30s over 2 executions.');
+  });
+
   it('status of a stopped run says it was stopped, not that it failed', async () => {
     scriptRun(fake, twoItems);
     fake.tick = 3;
