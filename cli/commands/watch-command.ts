@@ -14,7 +14,7 @@ export function registerWatchCommand(program: Command, ctx: CliContext): void {
       .command('watch')
       .summary('follow a deployed execution to its end: overall progress, then the summary')
       .description(
-        'Follows an execution of the deployed state machine — and the executions its items continued in — until all ended: on a terminal a view of at most 10 lines redrawn in place (state and retries, jobs of the planned total with rate and time left, the sets and queues in progress, counts of the others); in a pipe one line per update; with --json one JSON object per update and a last {"type":"end"} object with the summary. The summary shows the largest sets and queues; --verbose all it names. Exit code 0 only if the run succeeded and everything that could be moved was moved. Only reads.',
+        'Follows an execution of the deployed state machine — and the executions its items continued in — until all ended: on a terminal a view of at most 10 lines redrawn in place (state and retries, jobs of the planned total with rate and time left, the sets and queues in progress, counts of the others); in a pipe one line per update; with --json one JSON object per update and a last {"type":"end"} object with the summary. The summary shows the largest sets and queues; --verbose all it names. Exit code 0 only if the run succeeded and everything that could be moved was moved; 2 when its plan refused the input (nothing touched). Only reads.',
       )
       .argument('<execution>', 'the execution ARN, or the run id it was started with (then its newest execution: a resumed run goes on in RUN-resume-N)')
       .option('--interval <seconds>', 'seconds between polls (default: 5)')

@@ -111,10 +111,20 @@ function endView(p: ExecutionProgress): SummaryView {
 }
 
 /**
+ * The run's plan refused its input (the task's InvalidInputError: a selection, a setting or the
+ * deployment's configuration wrong): nothing was touched, as a local run refusing the same input,
+ * which exits 2.
+ */
+export function planRefusedInput(p: ExecutionProgress): boolean {
+  return p.finished && p.status === 'FAILED' && !p.summary && !p.planned && p.items.length === 0 && p.errors.length === 1 && p.errors[0]!.startsWith('InvalidInputError:');
+}
+
+/**
  * Why an ended run has no summary: its plan did not complete, or a later step failed after its
  * pages had run (failed-after-plan.ts says what they did, from the items watched).
  */
 function noSummaryWhy(p: ExecutionProgress): string {
+  if (planRefusedInput(p)) return 'its plan refused the input: nothing was touched.';
   if (!p.planned && p.items.length === 0) return 'the execution ended before its plan completed.';
   const again = `Run it again to finish: sidekiq-migrate start --resume ${p.runId ?? 'RUN'}, with the same routing and selection.`;
   const done = p.items.reduce((sum, i) => sum + i.moved, 0);

@@ -488,12 +488,12 @@ describe('watch', () => {
     expect(stdout).toContain('\nDone, but jobs were left behind: 4 in sets and queues this run did not look at · 2 in private lists of gone workers (see "Needs a look" above).\n');
   });
 
-  it('exits 1 and says why when the execution fails', async () => {
+  it('exits 2 and says why when the execution fails in its plan on bad input', async () => {
     const arn = scriptRun(fake, { runId: 'bad-1', items: [], planFails: { error: 'InvalidInputError', message: 'routing: a re-route needs routing' } });
 
     const { code, stdout } = await cli(['watch', arn, '--interval', '1']);
 
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(stdout).toMatchSnapshot();
     expect(stdout).toContain('Execution error: InvalidInputError: routing: a re-route needs routing');
     expect(stdout).toContain('Ended FAILED');
@@ -519,6 +519,21 @@ describe('watch', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it("an execution whose plan refused its input (InvalidInputError: nothing touched) exits 2 in watch and status, as the same refusal does in a local run; one that failed otherwise before its plan completed exits 1", async () => {
+    const refused = scriptRun(fake, { runId: 'bad-input', items: [], planFails: { error: 'InvalidInputError', message: 'classes: no class of the selection has jobs on the source: Nope' } });
+    const failed = scriptRun(fake, { runId: 'redis-down', items: [], planFails: { error: 'RetryableError', message: 'connect ECONNREFUSED 10.0.0.5:6379' } });
+
+    const watched = await cli(['watch', refused, '--interval', '1']);
+    const status = await cli(['status', refused, '--json']);
+    const other = await cli(['status', failed]);
+
+    expect([watched.code, status.code, other.code]).toEqual([2, 2, 1]);
+    expect(watched.stdout).toContain('Execution error: InvalidInputError: classes: no class of the selection has jobs on the source: Nope\n');
+    expect(watched.stdout).toContain('Run bad-input (re-route): no summary — its plan refused the input: nothing was touched.\n');
+    expect(JSON.parse(status.stdout)).toMatchObject({ type: 'end', status: 'FAILED', verdict: { state: 'not-complete', line: 'Run bad-input (re-route): no summary — its plan refused the input: nothing was touched.' } });
+    expect(other.stdout).toContain('Run redis-down (re-route): no summary — the execution ended before its plan completed.\n');
   });
 
   it('an execution that fails after its plan says what its pages moved, never "ended before its plan completed"', async () => {
