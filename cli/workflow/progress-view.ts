@@ -91,7 +91,9 @@ export function progressView(state: ViewState, width: number): string[] {
   const labelWidth = Math.max(0, ...shown.map((i) => label(i).length));
   for (const item of shown) lines.push(itemLine(item, width, labelWidth));
   if (running.length > shown.length) lines.push(`  … and ${count(running.length - shown.length)} more in progress`);
-  lines.push(`Items: ${count(finished)} done · ${count(inProgress)} in progress · ${count(waiting)} waiting · ${count(failed)} failed`);
+  // An ended run has nothing in progress nor waiting: its items that did not finish are said so.
+  const [started, notStarted] = state.ended ? ['not finished', 'not started'] : ['in progress', 'waiting'];
+  lines.push(`Items: ${count(finished)} done · ${count(inProgress)} ${started} · ${count(waiting)} ${notStarted} · ${count(failed)} failed`);
   return lines.map((l) => clip(l, width));
 }
 

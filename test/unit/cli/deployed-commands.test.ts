@@ -747,6 +747,8 @@ describe('stop', () => {
     expect(code).toBe(1);
     const lines = stdout.split('\n');
     expect(lines[1]).toBe('Jobs 4,000 of 6,000 (66%) · 4,000 moved · 133/s');
+    // Nothing is in progress in an ended run: its items that did not finish are said so.
+    expect(lines[3]).toBe('Items: 1 done · 1 not finished · 0 not started · 0 failed');
     // The root's summary counts the item that finished there (1,000); the stopped execution's pages moved 3,000 more of "big".
     expect(lines).toContain('total           1,000  1,000        0');
     expect(lines).toContain('Not counted in the totals above: what the executions that did not finish did. By the pages watched, this run moved at least 4,000 job(s) in all (each page is whole).');
