@@ -23,6 +23,8 @@ export async function newestExecutionOfRun(sfn: StepFunctions, firstArn: string)
       await sfn.describe(arn);
     } catch (error) {
       if ((error as { cause?: { name?: string } }).cause?.name === 'ExecutionDoesNotExist') break;
+      // The operator named the run, not RUN-resume-N: say what we were looking for.
+      if (error instanceof Error) error.message = `Finding the newest execution of run ${firstArn.split(':').at(-1)} (it or a RUN-resume-N): ${error.message}`;
       throw error;
     }
     newest = arn;

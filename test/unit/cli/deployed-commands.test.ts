@@ -2,6 +2,7 @@ import { DryRunListTooLongError } from '../../../core/errors/dry-run-list-too-lo
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main.js';
 import { executionResumeWays, otherRoutingOfRunError } from '../../../core/workflow/other-routing.js';
@@ -629,6 +630,18 @@ describe('watch', () => {
     expect(contradicted.code).toBe(2);
     expect(contradicted.stderr).toBe(`--region us-east-1: the execution ${arn} is in ${REGION}: leave --region out, or give --region ${REGION}\n`);
     expect(fake.sfn.calls()).toEqual([]);
+  });
+
+  it('by run id with expired credentials: says it was looking for the run\'s newest execution, not only a RUN-resume-2 the operator never typed; exit 2', async () => {
+    scriptRun(fake, twoItems);
+    fake.sfn.on(DescribeExecutionCommand).rejects(Object.assign(new Error('The security token included in the request is expired'), { name: 'ExpiredTokenException', $metadata: {} }));
+
+    const { code, stderr } = await cli(['status', 'reroute-1']);
+
+    expect(code).toBe(2);
+    expect(stderr).toMatch(
+      new RegExp(`^Finding the newest execution of run reroute-1 \\(it or a RUN-resume-N\\): Describing execution ${execution('reroute-1-resume-2')}: The security token included in the request is expired \\(ExpiredTokenException\\)\\. Check the AWS credentials and region`),
+    );
   });
 
   it('finds an execution by its run id through the stack, and names one that does not exist', async () => {

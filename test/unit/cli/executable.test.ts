@@ -94,7 +94,7 @@ describe('the sidekiq-migrate executable', () => {
     // A state machine ARN says its region: the SDK gets as far as the (absent) credentials.
     const byArn = run('status', 'x', '--state-machine', 'arn:aws:states:us-east-1:123456789012:stateMachine:x');
     expect(byArn.stderr).not.toContain('is not a constructor');
-    expect(byArn.stderr).toMatch(/^Describing execution arn:aws:states:us-east-1:123456789012:execution:x:x-resume-2: .*\. Check the AWS credentials and region this shell uses/);
+    expect(byArn.stderr).toMatch(/^Finding the newest execution of run x \(it or a RUN-resume-N\): Describing execution arn:aws:states:us-east-1:123456789012:execution:x:x-resume-2: .*\. Check the AWS credentials and region this shell uses/);
     expect(byArn.status).toBe(2);
   });
 
