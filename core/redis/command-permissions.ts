@@ -15,7 +15,8 @@ export type ConnectionUse = 'migrate-source' | 'migrate-target' | 'read';
  * inside the script, half-way through a run. Keep in step with the scripts. `replicas`: the server
  * has some, so a transfer sends it WAIT (replica-wait.ts); never sent to one without.
  */
-export function commandsFor(use: ConnectionUse, prefix: string, options: { readonly replicas?: boolean } = {}): { reads: CommandProbe[]; writes: CommandProbe[] } {
+export function commandsFor(use: ConnectionUse, prefix: string, options: { readonly replicas?: boolean } = {}): { reads: CommandProbe[]; writes: CommandProbe[]; families: KeyFamily[] } {
+  const families = keyFamilies(use, prefix);
   const queue = `${prefix}queue:sidekiq-migrate-permission-check`;
   const set = `${prefix}retry`;
   const ours = `${prefix}sidekiq-migrate:permission-check`;
@@ -37,7 +38,7 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     ['HGETALL', `${prefix}cron_job:permission-check`],
     ['GET', ours],
   ];
-  if (use === 'read') return { reads, writes: [] };
+  if (use === 'read') return { reads, writes: [], families };
   const writes: CommandProbe[] = [
     ['EVALSHA', '0000000000000000000000000000000000000000', '1', ours],
     ['SCRIPT', 'LOAD', 'return 1'],
@@ -76,7 +77,7 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
   ];
   // A transfer waits for the replicas of each side before the next step (replica-wait.ts).
   if (options.replicas === true) writes.push(['WAIT', '0', '0']);
-  if (use === 'migrate-target') return { reads, writes };
+  if (use === 'migrate-target') return { reads, writes, families };
   const sourceOnly: CommandProbe[] = [
     ['LREM', queue, '1', 'x'],
     ['LPOP', queue],
@@ -92,7 +93,46 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     // The conflicts a class-selective set transfer gave back (selective-set-transfer.ts).
     ['SSCAN', ours, '0'],
   ];
-  return { reads, writes: [...writes, ...sourceOnly] };
+  return { reads, writes: [...writes, ...sourceOnly], families };
+}
+
+/**
+ * A key family a run reads or writes, named as an ACL key pattern would name it (`queues`,
+ * `queue:*`), with one key of it that holds nothing of ours: `write` when the run writes it.
+ * `whenExists`: written only when the key exists (GitLab's `interrupted`, listed then only).
+ */
+export interface KeyFamily {
+  readonly name: string;
+  readonly key: string;
+  readonly write: boolean;
+  readonly whenExists?: boolean;
+}
+
+/**
+ * Every key family a connection of that use reads or writes. The commands above are probed on
+ * one key of a few families; an ACL key pattern can leave out any other (Redis 7's read-only
+ * `%R~dead`, or a list of patterns without `~queues`). Each Lua step declares its keys, so Redis
+ * refuses such a step whole, but the run had gone on with the other families and stopped half-way
+ * (test/workflow/cli-acl-key-families.test.ts). Keep in step with the keys the steps take.
+ */
+export function keyFamilies(use: ConnectionUse, prefix: string): KeyFamily[] {
+  const writes = use !== 'read';
+  return [
+    { name: `${prefix}queue:*`, key: `${prefix}queue:sidekiq-migrate-permission-check`, write: writes },
+    { name: `${prefix}queues`, key: `${prefix}queues`, write: writes },
+    { name: `${prefix}schedule`, key: `${prefix}schedule`, write: writes },
+    { name: `${prefix}retry`, key: `${prefix}retry`, write: writes },
+    { name: `${prefix}dead`, key: `${prefix}dead`, write: writes },
+    // Listed (so read, moved, written on the target) only where it exists (work-list.ts).
+    { name: `${prefix}interrupted`, key: `${prefix}interrupted`, write: writes, whenExists: true },
+    { name: `${prefix}sidekiq-migrate:*`, key: `${prefix}sidekiq-migrate:permission-check`, write: writes },
+    // sidekiq-cron: definitions rewritten on the source (--rewrite-cron), copied to the target with
+    // their index (--cron); read by every run and drain check.
+    { name: `${prefix}cron_job:*`, key: `${prefix}cron_job:permission-check`, write: writes },
+    { name: `${prefix}cron_jobs`, key: `${prefix}cron_jobs`, write: use === 'migrate-target' },
+    { name: `${prefix}cron_jobs:*`, key: `${prefix}cron_jobs:default`, write: use === 'migrate-target' },
+    { name: `${prefix}processes`, key: `${prefix}processes`, write: false },
+  ];
 }
 
 /**
@@ -113,6 +153,44 @@ export async function missingCommands(redis: Redis, username: string, probes: { 
 interface Denial {
   readonly name: string;
   readonly key: boolean;
+}
+
+/** A key family the user may not read, or may read but not write. */
+interface FamilyDenial {
+  readonly family: string;
+  readonly access: 'read' | 'write';
+}
+
+/**
+ * The key families of `families` the user may not read or write, found without changing
+ * anything and without any permission beyond the run's own commands: a read is `EXISTS key`; a
+ * write is `EVALSHA <unknown id> 1 key`, which Redis checks against the key patterns before it
+ * looks for the script (Redis 7 requires read and write on a script's declared keys, as for
+ * every step we send) and then answers NOSCRIPT. A refusal of the command itself (no EXISTS or
+ * EVALSHA) is not counted here: the command probes name it.
+ */
+async function familyDenials(redis: Redis, families: readonly KeyFamily[]): Promise<FamilyDenial[]> {
+  const denied: FamilyDenial[] = [];
+  try {
+    for (const family of families) {
+      let exists = false;
+      try {
+        exists = Number(await redis.call('EXISTS', family.key)) > 0;
+      } catch (error) {
+        if (/NOPERM.*\bkeys?\b/i.test(String((error as Error).message))) {
+          denied.push({ family: family.name, access: 'read' });
+          continue;
+        }
+        if (/NOPERM|unknown command/i.test(String((error as Error).message))) continue;
+        throw error;
+      }
+      if (!family.write || (family.whenExists === true && !exists)) continue;
+      if ((await refused(redis.call('EVALSHA', '0000000000000000000000000000000000000000', '1', family.key))) === 'key') denied.push({ family: family.name, access: 'write' });
+    }
+  } catch (error) {
+    throw classifyRedisError(error, 'Checking the permissions of the connection');
+  }
+  return denied;
 }
 
 async function denials(redis: Redis, username: string, probes: { readonly reads: readonly CommandProbe[]; readonly writes: readonly CommandProbe[] }): Promise<Denial[]> {
@@ -208,17 +286,20 @@ export async function assertCommandsAllowed(
   where: string,
   options: { readonly replicas?: boolean } = {},
 ): Promise<void> {
-  const denied = await denials(redis, username ?? 'default', commandsFor(use, prefix, options));
-  if (denied.length === 0) return;
+  const probes = commandsFor(use, prefix, options);
+  const denied = await denials(redis, username ?? 'default', probes);
   const what = use === 'read' ? 'a drain check' : use === 'migrate-target' ? 'a transfer target' : 'a migration';
   const missing = denied.filter((d) => !d.key).map((d) => d.name);
   // Commands allowed but not on our keys: an ACL key pattern that leaves out the prefix (a user
   // limited to `~resque:gitlab:*` run without its namespace, say). Granting commands would not help.
   const keyed = denied.filter((d) => d.key).map((d) => d.name);
+  // The keys of the prefix allowed, but not those of a family (then granting the prefix says it all).
+  const families = keyed.length > 0 ? [] : await familyDenials(redis, probes.families);
+  if (denied.length === 0 && families.length === 0) return;
   const keys =
-    keyed.length === 0
-      ? ''
-      : `the user ${username ?? 'default'} may not use the keys ${what} needs ${prefix ? `under "${prefix}"` : 'with no prefix (no namespace)'} (${keyed.join(', ')} refused on them). Grant them (ACL SETUSER … ~${prefix}*)${prefix ? '' : ", or, if Sidekiq's keys are under a namespace (GitLab's resque:gitlab:), give it,"} or use another user.`;
+    keyed.length > 0
+      ? `the user ${username ?? 'default'} may not use the keys ${what} needs ${prefix ? `under "${prefix}"` : 'with no prefix (no namespace)'} (${keyed.join(', ')} refused on them). Grant them (ACL SETUSER … ~${prefix}*)${prefix ? '' : ", or, if Sidekiq's keys are under a namespace (GitLab's resque:gitlab:), give it,"} or use another user.`
+      : familyRefusal(username ?? 'default', what, families);
   if (missing.length === 0) throw new InputError(`${where}: ${keys} Nothing was touched.`);
   const alsoKeys = keys === '' ? '' : ` Also, ${keys}`;
   // No grant gives a command the server does not have (renamed or disabled, as managed services
@@ -234,6 +315,15 @@ export async function assertCommandsAllowed(
   throw new InputError(
     `${where}: the user ${username ?? 'default'} may not run ${missing.join(', ')}, which ${what} needs${prefix ? ` (on keys under "${prefix}")` : ''}. Grant them (ACL SETUSER … ${missing.map(grantRule).join(' ')}) or use another user.${alsoKeys} Nothing was touched.`,
   );
+}
+
+/** The key families refused, each with the pattern that grants it (read and write: a step needs both). */
+function familyRefusal(user: string, what: string, families: readonly FamilyDenial[]): string {
+  if (families.length === 0) return '';
+  const unread = families.filter((f) => f.access === 'read').map((f) => f.family);
+  const unwritten = families.filter((f) => f.access === 'write').map((f) => f.family);
+  const said = [...(unread.length > 0 ? [`read ${unread.join(', ')}, which ${what} reads`] : []), ...(unwritten.length > 0 ? [`write ${unwritten.join(', ')}, which ${what} writes`] : [])];
+  return `the user ${user} may not ${said.join(', nor ')} (its step there would be refused after others had changed data). Grant them (ACL SETUSER ${user} ${families.map((f) => `~${f.family}`).join(' ')}) or use another user.`;
 }
 
 /**
