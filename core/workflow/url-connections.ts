@@ -32,7 +32,7 @@ export class UrlConnections implements ConnectionProvider {
     if (!connection) {
       const url = parseRedisUrl(spec.url, name);
       const keys = new SidekiqKeys(spec.prefix ?? '');
-      connection = connectRedis(url, { role: name, prefix: keys.prefix, ...spec.connect }).then((redis) => ({ redis, keys, name: url.redacted }));
+      connection = connectRedis(url, { role: name, prefix: keys.prefix, ...spec.connect }).then((redis) => ({ redis, keys, name: url.redacted, ...(spec.connect?.use ? { checkedFor: spec.connect.use } : {}) }));
       connection.catch(() => this.open.delete(name));
       this.open.set(name, connection);
     }

@@ -1,3 +1,4 @@
+import { assertCommandsAllowed, type ConnectionUse } from '../../redis/command-permissions.js';
 import { assertRunCommandsExist } from '../../redis/server-commands.js';
 import { randomUUID } from 'node:crypto';
 import { validateConfig } from '../../config/validate-config.js';
@@ -112,6 +113,13 @@ export interface PlanOptions {
   readonly clock?: () => number;
 }
 
+/** The connection's user may do all `use` does (command-permissions.ts), unless checked so on connecting. */
+async function assertPermissions(connection: Connection, use: ConnectionUse, role: string): Promise<void> {
+  if (connection.checkedFor !== undefined && (connection.checkedFor === use || use === 'read')) return;
+  const replicas = use === 'read' ? 0 : await replicasSeen(connection.redis);
+  await assertCommandsAllowed(connection.redis, connection.redis.options.username, use, connection.keys.prefix, `${role} ${connection.name}`, { replicas: replicas > 0 });
+}
+
 export async function planStep(rawInput: unknown, connections: ConnectionProvider, execution: PlanExecution = {}, options: PlanOptions = {}): Promise<PlanOutput> {
   if (typeof rawInput === 'object' && rawInput !== null && 'continuation' in rawInput) return continuePlan(rawInput, connections, options);
   const input = validateConfig(workflowInputSchema, rawInput, (path) => `input.${path.join('.')}`);
@@ -122,6 +130,11 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   // pages and failed half-way (the CLI's permission check names them too, on connecting).
   await assertRunCommandsExist(source.redis, `source ${source.name}`);
   if (target) await assertRunCommandsExist(target.redis, `target ${target.name}`);
+  // Before anything is read or written: a user without a command or a key family the run sends
+  // or writes (an ACL) had the run move some families and fail on the others. The CLI checks on
+  // connecting; a Lambda's connections are checked here, by the first task of every execution.
+  await assertPermissions(source, input.dryRun ? 'read' : 'migrate-source', 'source');
+  if (target) await assertPermissions(target, input.dryRun ? 'read' : 'migrate-target', 'target');
   // Before anything is read or written: a destination given with the namespace is never meant.
   refuseNamespacedDestinations(input.routing, [source.keys.prefix, ...(target ? [target.keys.prefix] : [])]);
   if (target) await assertDistinctEnds(source, target);
