@@ -26,6 +26,8 @@ beforeAll(async () => {
     nomultiscript: ['~*', '&*', '+@all', '-acl', '-multi', '-evalsha'],
     nolset: ['~*', '&*', '+@all', '-lset'], // a transfer's claim marks jobs in place with LSET
     scopednolrem: ['~p:*', '&*', '+@all', '-lrem', '-acl'], // a command and the keys, without ACL DRYRUN
+    // Every command and key under p: but p:queues read-only, and neither ACL DRYRUN nor MULTI.
+    roqueues: ['%R~*', '~p:queue:*', '~p:schedule', '~p:retry', '~p:dead', '~p:interrupted', '~p:sidekiq-migrate:*', '~p:cron_job*', '&*', '+@all', '-acl', '-multi'],
   };
   for (const [name, rules] of Object.entries(users)) await admin.call('ACL', 'SETUSER', name, 'reset', 'on', '>pw', ...rules);
   await client(renamed).call('ACL', 'SETUSER', 'noacl', 'reset', 'on', '>pw', '~*', '&*', '+@all', '-acl');
@@ -199,5 +201,53 @@ describe('WAIT, which a transfer sends to a server with replicas (replica-wait.t
       await replica.stop();
       await primary.stop();
     }
+  });
+});
+
+describe('the keys of the Lua steps', () => {
+  // Redis checks a script's declared keys against the user's ACL key patterns when it is called
+  // (read and write, on Redis 7), before any of it runs: a pattern that leaves a key out refuses
+  // the step whole. A key not declared is checked only by the command that touches it, inside
+  // the script, after what ran before it (a re-route's LREM kept, its push refused). So every key
+  // a step touches is one of its KEYS: never a literal, ARGV, or a name built in the script.
+  it('are all declared (KEYS), so that a key pattern refuses a step whole, never half-way', () => {
+    const dir = repoPath('core/redis/lua');
+    const files = [...readdirSync(dir), ...readdirSync(join(dir, 'lib')).map((f) => join('lib', f))].filter((f) => f.endsWith('.lua'));
+    // Parameters that callers pass KEYS to (lib/claim-lock.lua lockTaken, lib/variadic.lua, a loop over KEYS-built names).
+    const params = new Set(['lockKey', 'key']);
+    const undeclared: string[] = [];
+    for (const file of files) {
+      const text = readFileSync(join(dir, file), 'utf8').replace(/--\[\[[\s\S]*?\]\]/g, '');
+      const fromKeys = new Set([...text.matchAll(/local\s+([\w\s,]+?)\s*=\s*([^\n]*KEYS\[[^\n]*)/g)].flatMap((m) => m[1]!.split(',').map((n) => n.trim())));
+      for (const m of text.matchAll(/(?:redis\.p?call|variadic)\(\s*(?:'[A-Z]+'|\w+)\s*,\s*([^,)]+)/g)) {
+        const key = m[1]!.trim();
+        if (/^KEYS\[[^\]]+\]$/.test(key) || fromKeys.has(key) || params.has(key)) continue;
+        if (/^'(TIME|SCRIPT)'/.test(m[0].replace(/^[^(]*\(\s*/, ''))) continue;
+        undeclared.push(`${file}: ${m[0]}`);
+      }
+    }
+    expect(files.length).toBeGreaterThan(20);
+    expect(undeclared).toEqual([]);
+  });
+
+  it('are what Redis checks before a step runs: a declared key refused leaves everything as it was, an undeclared one would not', async () => {
+    const admin = client(server);
+    const roqueues = client(server, 'roqueues');
+    await admin.rpush('p:queue:old', 'a', 'b');
+    const step = "redis.call('LPOP', KEYS[1] or 'p:queue:old'); redis.call('SADD', KEYS[2] or 'p:queues', 'x'); return 1";
+    await expect(roqueues.eval(step, 2, 'p:queue:old', 'p:queues')).rejects.toThrow(/NOPERM/);
+    expect(await admin.lrange('p:queue:old', 0, -1)).toEqual(['a', 'b']);
+    await expect(roqueues.eval(step, 0)).rejects.toThrow(/can't access at least one of the keys/);
+    expect(await admin.lrange('p:queue:old', 0, -1)).toEqual(['b']); // the LPOP ran: why every key is declared
+    await admin.del('p:queue:old');
+  });
+
+  it('are each checked up front, readable and writable, without ACL DRYRUN or MULTI', async () => {
+    const roqueues = client(server, 'roqueues');
+    expect(await missingCommands(roqueues, 'roqueues', commandsFor('migrate-source', 'p:'))).toEqual([MULTI_NOTE]);
+    await expect(assertCommandsAllowed(client(server, 'roqueues'), 'roqueues', 'read', 'p:', 'x')).resolves.toBeUndefined();
+    await expect(assertCommandsAllowed(client(server, 'roqueues'), 'roqueues', 'migrate-target', 'p:', 'target redis://y')).rejects.toThrow(
+      ' Also, the user roqueues may not write p:queues, which a transfer target writes (its step there would be refused after others had changed data). Grant them (ACL SETUSER roqueues ~p:queues) or use another user. Nothing was touched.',
+    );
   });
 });
