@@ -170,27 +170,28 @@ interface FamilyDenial {
  * EVALSHA) is not counted here: the command probes name it.
  */
 async function familyDenials(redis: Redis, families: readonly KeyFamily[]): Promise<FamilyDenial[]> {
-  const denied: FamilyDenial[] = [];
-  try {
-    for (const family of families) {
-      let exists = false;
-      try {
-        exists = Number(await redis.call('EXISTS', family.key)) > 0;
-      } catch (error) {
-        if (/NOPERM.*\bkeys?\b/i.test(String((error as Error).message))) {
-          denied.push({ family: family.name, access: 'read' });
-          continue;
-        }
-        if (/NOPERM|unknown command/i.test(String((error as Error).message))) continue;
-        throw error;
-      }
-      if (!family.write || (family.whenExists === true && !exists)) continue;
-      if ((await refused(redis.call('EVALSHA', '0000000000000000000000000000000000000000', '1', family.key))) === 'key') denied.push({ family: family.name, access: 'write' });
+  const read = async (family: KeyFamily): Promise<'denied' | 'unknown' | boolean> => {
+    try {
+      return Number(await redis.call('EXISTS', family.key)) > 0;
+    } catch (error) {
+      const message = String((error as Error).message);
+      if (/NOPERM.*\bkeys?\b/i.test(message)) return 'denied';
+      if (/NOPERM|unknown command/i.test(message)) return 'unknown';
+      throw error;
     }
+  };
+  try {
+    // Two round trips, each one pipeline: the reads, then the writes of the families read.
+    const reads = await Promise.all(families.map(read));
+    const writable = families.filter((f, i) => f.write && typeof reads[i] === 'boolean' && (f.whenExists !== true || reads[i] === true));
+    const writes = await Promise.all(writable.map((f) => refused(redis.call('EVALSHA', '0000000000000000000000000000000000000000', '1', f.key))));
+    return [
+      ...families.filter((_, i) => reads[i] === 'denied').map((f): FamilyDenial => ({ family: f.name, access: 'read' })),
+      ...writable.filter((_, i) => writes[i] === 'key').map((f): FamilyDenial => ({ family: f.name, access: 'write' })),
+    ];
   } catch (error) {
     throw classifyRedisError(error, 'Checking the permissions of the connection');
   }
-  return denied;
 }
 
 async function denials(redis: Redis, username: string, probes: { readonly reads: readonly CommandProbe[]; readonly writes: readonly CommandProbe[] }): Promise<Denial[]> {
