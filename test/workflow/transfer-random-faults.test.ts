@@ -19,21 +19,11 @@ import { interferingRedis, SimulatedCrash } from '../support/interfering-redis.j
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { SidekiqSimulator } from '../support/sidekiq-simulator.js';
 import { newJid, sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { prng } from '../support/seeded-random.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
 const NOW = 1_000_000;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function seed(): Promise<SeededJob[]> {
   const source = redis.source();

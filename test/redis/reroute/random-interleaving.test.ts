@@ -7,6 +7,7 @@ import { interferingRedis, SimulatedCrash, type RedisCall } from '../../support/
 import { privateRedis } from '../../support/private-redis.js';
 import { SidekiqSimulator } from '../../support/sidekiq-simulator.js';
 import { newJid, sidekiqPayload } from '../../support/sidekiq-jobs.js';
+import { prng, RESCHEDULE_ONE } from '../../support/seeded-random.js';
 
 // A re-route whose runs are cut at random Redis calls (stopped before a call, or a call run and
 // its reply lost) and run again, while Sidekiq acts between our calls at random: the poller moves
@@ -19,20 +20,6 @@ const server = privateRedis();
 const plan = classRoutingPlan(new Map([['A', 'new']]));
 const NOW = 1_000_000;
 const keys = new SidekiqKeys('');
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-// One random member of the set rescheduled, atomically (no member is created if it went meanwhile).
-const RESCHEDULE = `local m = redis.call('ZRANDMEMBER', KEYS[1]) if not m then return false end redis.call('ZINCRBY', KEYS[1], ARGV[1], m) return m`;
 
 /** The job as seeded: the re-route only changes its queue, old to new. */
 const unrouted = (payload: Buffer) => payload.toString('utf8').replace('"queue":"new"', '"queue":"old"');
@@ -71,7 +58,7 @@ async function trial(seedNumber: number): Promise<number> {
       else if (r < 0.35) {
         const set = keys.sortedSet(random() < 0.5 ? 'schedule' : 'retry');
         const by = 1 + Math.floor(random() * 1000);
-        const member = (await redis.eval(RESCHEDULE, 1, set, String(by))) as string | null;
+        const member = (await redis.eval(RESCHEDULE_ONE, 1, set, String(by))) as string | null;
         if (member) shifted.set(unrouted(Buffer.from(member)), (shifted.get(unrouted(Buffer.from(member))) ?? 0) + by);
       }
     };

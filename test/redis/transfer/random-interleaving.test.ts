@@ -8,6 +8,7 @@ import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { SidekiqSimulator } from '../../support/sidekiq-simulator.js';
 import { newJid, sidekiqPayload } from '../../support/sidekiq-jobs.js';
 import { waitForLocksGone } from '../../support/transfer-crash-loop.js';
+import { prng } from '../../support/seeded-random.js';
 
 // A transfer whose attempts are cut at random Redis calls — the process stopped before a call
 // reaches Redis, or the call run and its reply lost — and resumed by the same run or another one,
@@ -19,18 +20,6 @@ import { waitForLocksGone } from '../../support/transfer-crash-loop.js';
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
 const NOW = 1_000_000;
-
-/** mulberry32: a small seeded PRNG, [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Queued jobs (one payload twice, one not UTF-8) and entries in three sets (half due). */
 async function seed(source: Redis): Promise<SeededJob[]> {
