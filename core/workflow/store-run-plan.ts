@@ -1,6 +1,9 @@
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
 import { LuaScript } from '../redis/lua-script.js';
 import { runLockKey } from '../redis/run-lock.js';
+import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
+import { CONFLICTS_TTL_SECONDS } from '../transfer/acknowledge.js';
+import { conflictsKey } from '../transfer/transfer-keys.js';
 import type { Connection } from './connections.js';
 import { plannerArgs, refuseUnlessHeld, type Planner } from './planner-guard.js';
 import { ROOT_EXECUTION, runExecutionsKey } from './run-executions.js';
@@ -37,10 +40,18 @@ export const RUN_PLAN_TTL_SECONDS = 7 * 24 * 3600;
  * continuations. Harmless from a task that then finds the run stopped, or its records another
  * start's (a later start of the run, which gave them the same 7 days): nothing is longer kept than
  * 7 days after a page of the run.
+ *
+ * And the run's records of the conflicts its set transfers gave back (`:conflicts:<set>`, read by
+ * every claim of the set: claimSetEntries-10.lua steps over them) their CONFLICTS_TTL_SECONDS: they
+ * had them from the last conflict given back only, and past them a long pass claimed its conflicts
+ * again, each one using up one of the pass's count of the set's entries at its start: the pass
+ * ended with as many of its own entries never moved (said to be "added during the run"), and the
+ * conflicts counted twice.
  */
 export async function keepRunRecords(source: Connection, runId: string): Promise<void> {
   const { prefix } = source.keys;
-  await Promise.all([workListKey(prefix, runId), runExecutionsKey(prefix, runId), storedRoutingKey(prefix, runId), storedSelectionKey(prefix, runId)].map((key) => source.redis.expire(key, RUN_PLAN_TTL_SECONDS)));
+  const conflicts = SORTED_SET_NAMES.map((set) => source.redis.expire(conflictsKey(prefix, runId, set), CONFLICTS_TTL_SECONDS));
+  await Promise.all([...[workListKey(prefix, runId), runExecutionsKey(prefix, runId), storedRoutingKey(prefix, runId), storedSelectionKey(prefix, runId)].map((key) => source.redis.expire(key, RUN_PLAN_TTL_SECONDS)), ...conflicts]);
 }
 
 /**
