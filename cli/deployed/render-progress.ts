@@ -2,6 +2,7 @@ import { isDryRunListTooLong } from '../../core/errors/dry-run-list-too-long-err
 import { failedAfterPlan } from '../workflow/failed-after-plan.js';
 import { formatDuration } from '../workflow/fit.js';
 import { progressView } from '../workflow/progress-view.js';
+import { uncountedMoves } from '../workflow/uncounted-moves.js';
 import { renderSummary, summaryVerdict, type SummaryVerdict, type SummaryView } from '../workflow/render-summary.js';
 import type { ExecutionProgress } from './execution-progress.js';
 
@@ -133,27 +134,12 @@ function noSummaryWhy(p: ExecutionProgress): string {
   return `${p.dryRun ? 'the dry run' : 'the execution'} ${failedAfterPlan({ mode: p.mode ?? 'reroute', dryRun: p.dryRun ?? false, done, again, ended, ...listCutShort })}`;
 }
 
-/**
- * The combined summary adds up the executions that ended with one (Summarize); the pages of one
- * that failed, was stopped or timed out (an item continued there) are in none. Said when the
- * pages watched moved more than the totals count, so that the summary never reads as fewer jobs
- * moved than the progress line above it showed.
- */
-function uncountedMoves(p: ExecutionProgress): string | undefined {
-  if (!p.summary || p.dryRun || p.executions.every((e) => e.status === 'SUCCEEDED')) return undefined;
-  const totals = p.summary.totals as unknown as Record<string, number>;
-  const counted = (p.mode === 'transfer' ? totals['written'] : totals['moved']) ?? 0;
-  const watched = p.items.reduce((sum, i) => sum + i.moved, 0);
-  if (watched <= counted) return undefined;
-  return `Not counted in the totals above: what the executions that did not finish did. By the pages watched, this run ${p.mode === 'transfer' ? 'wrote' : 'moved'} at least ${n(watched)} job(s) in all (each page is whole).`;
-}
-
 /** What is printed once the run ended: the combined summary (or why there is none) and the verdict. */
 export function renderEnd(p: ExecutionProgress, now: Date, view: SummaryView = {}): string {
   const out: string[] = [];
   if (p.summary) {
     out.push(renderSummary(p.summary, machineOf(p.executionArn), { ...endView(p), ...view }).trimEnd());
-    const uncounted = uncountedMoves(p);
+    const uncounted = uncountedMoves({ summary: p.summary, mode: p.mode === 'transfer' ? 'transfer' : 'reroute', dryRun: p.dryRun ?? false, everyExecutionSucceeded: p.executions.every((e) => e.status === 'SUCCEEDED'), watched: p.items });
     if (uncounted) out.push(uncounted);
   } else out.push(`${title(p)}: no summary — ${noSummaryWhy(p)}`);
   for (const error of p.errors) out.push(`Execution error: ${error}`);

@@ -19,6 +19,7 @@ import { screenWidth } from './fit.js';
 import { isStoppedFailure, stopOnInterrupt } from './stop-on-interrupt.js';
 import { renderSummary, summaryVerdict } from './render-summary.js';
 import { retryNotice } from './retry-notice.js';
+import { uncountedMoves } from './uncounted-moves.js';
 import { localExecutionEnded } from './task-handlers.js';
 
 export interface WorkflowRun {
@@ -112,7 +113,13 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   const sourceView = { ...(run.source !== undefined ? { source: run.source } : {}), ...(memoryPolicies ? { memoryPolicies } : {}) };
   // The verdict the human view ends with: `complete` alone says only that every item finished.
   if (run.json) run.io.out(`${JSON.stringify({ ...summary, ...everyItem(summary, items), complete, verdict: summaryVerdict({ ...summary, complete }, run.endpoint, sourceView), items, ...(iterableStates ? { iterableStates } : {}), ...resumes, ...run.extra })}\n`);
-  else run.io.out(renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items, rollback: run.rollback ?? false, dryRunNamesFewer: progress.namesFewerDestinations(), ...resumes, ...sourceView }));
+  else {
+    const words = renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items, rollback: run.rollback ?? false, dryRunNamesFewer: progress.namesFewerDestinations(), ...resumes, ...sourceView });
+    // A continuation that failed or timed out: its pages are in no summary's totals.
+    const mode = run.input['mode'] === 'transfer' ? 'transfer' : 'reroute';
+    const uncounted = uncountedMoves({ summary, mode, dryRun: run.input['dryRun'] === true, everyExecutionSucceeded: failed.length === 0, watched: items.map((i) => ({ moved: pageDone(mode, i) })) });
+    run.io.out(uncounted ? `${words.trimEnd()}\n${uncounted}\n` : words);
+  }
   return complete ? ExitCode.ok : ExitCode.failed;
 }
 
@@ -137,14 +144,19 @@ function everyItem(summary: RunSummary, items: readonly SeenItem[]): Pick<RunSum
   return { sets, queues, unlisted: Math.max(0, (summary.unlisted ?? 0) - added) };
 }
 
+/** The jobs an item's pages moved (a transfer's: wrote on the target), as this process saw them. */
+function pageDone(mode: 'reroute' | 'transfer', { counters }: SeenItem): number {
+  const c = counters as unknown as Record<string, number | undefined>;
+  return (mode === 'transfer' ? c['written'] : c['moved']) ?? 0;
+}
+
 /** What the pages this process saw did, for an execution that failed after its plan (failed-after-plan.ts). */
 function afterPlan(mode: 'reroute' | 'transfer', dryRun: boolean, progress: Progress, ended: 'failed' | 'timed out', listCutShort: boolean): string {
   let done = 0;
   let claimed = 0;
-  for (const { counters } of progress.seen()) {
-    const c = counters as unknown as Record<string, number | undefined>;
-    done += (mode === 'transfer' ? c['written'] : c['moved']) ?? 0;
-    claimed += c['claimed'] ?? 0;
+  for (const item of progress.seen()) {
+    done += pageDone(mode, item);
+    claimed += (item.counters as unknown as Record<string, number | undefined>)['claimed'] ?? 0;
   }
   const inFlight = mode === 'transfer' ? Math.max(0, claimed - done) : 0;
   return `${dryRun ? 'The dry run' : 'The run'} ${failedAfterPlan({ mode, dryRun, done, inFlight, again: 'Run the same command again to finish.', ended, ...(listCutShort ? { listCutShort: 'above' as const } : {}) })}`;
