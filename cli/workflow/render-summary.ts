@@ -381,7 +381,9 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   for (const f of summary.failures) attention.push(`FAILED ${f.kind} ${displayName(f.name)}: ${displayText(f.error)}`);
   const failed = summary.counts?.failed ?? 0;
   if (failed > summary.failures.length) attention.push(`FAILED ${n(failed - summary.failures.length)} more sets and queues (the first ${summary.failures.length} are named above)`);
-  for (const c of summary.continuedIn) attention.push(`Still continuing: ${c.kind} ${c.name} in ${c.execution}`);
+  // An item continued in an execution that failed, was stopped or timed out (named FAILED above): it continues nowhere.
+  const ended = new Set(summary.failures.filter((f) => f.kind === 'execution').map((f) => f.name));
+  for (const c of summary.continuedIn) attention.push(ended.has(c.execution) ? `Not finished: ${c.kind} ${c.name}, continued in ${c.execution}, which ended without finishing it (above)` : `Still continuing: ${c.kind} ${c.name} in ${c.execution}`);
   if (summary.interrupted) {
     attention.push(
       `Stopped by ${summary.interrupted.signal}: ${n(summary.interrupted.unfinished)} sets and queues not finished. ${

@@ -2,7 +2,8 @@
 // continuation failed after some of its pages had moved their jobs: the summary adds up the
 // executions that ended with one (the first only), and the first's totals counted none of the
 // item's pages (they go with the item): 0 moved, where 40 had. A line under it now says how many
-// the pages seen moved in all (at least), as `watch`/`status` say it of a deployed run.
+// the pages seen moved in all (at least), as `watch`/`status` say it of a deployed run. And the
+// item was said to be "Still continuing" in the continuation that had failed: it is not finished.
 import { afterEach, describe, expect, it } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { runWorkflowFromCli } from '../../cli/workflow/run-workflow.js';
@@ -59,7 +60,11 @@ describe('a local run whose continued execution failed', { timeout: 60_000 }, ()
     expect(code).toBe(1);
     const out = io.stdout();
     expect(out).not.toContain('Complete');
-    expect(out).toMatch(/\nFAILED execution \S+: States\.ExceedToleratedFailureThreshold: /);
+    const failedArn = /\nFAILED execution (\S+): States\.ExceedToleratedFailureThreshold: /.exec(out)?.[1];
+    expect(failedArn).toBeDefined();
+    // The item continued in that execution, which ended: nothing is still continuing.
+    expect(out).not.toContain('Still continuing');
+    expect(out).toContain(`\nNot finished: queue old, continued in ${failedArn!}, which ended without finishing it (above)\n`);
     expect(out).toContain('\nNot complete: run the same command again to resume.\n');
     // The pages seen: 3 of the 4 (the refused one's result never came back); 40 moved in Redis.
     expect(out.trimEnd().split('\n').at(-1)).toBe('Not counted in the totals above: what the executions that did not finish did. By the pages watched, this run moved at least 30 job(s) in all (each page is whole).');
