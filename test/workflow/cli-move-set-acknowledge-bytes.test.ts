@@ -2,8 +2,8 @@
 // to the source, as many bytes as its claim read. Now a slice whose every entry was written and
 // none conflicted sends its claim's seal instead (acknowledgeSetBatch-6.lua). What the source
 // receives (INFO stats total_net_input_bytes) says which: with 1.2 MB of entries, a move that
-// sends them back received 1.69 MB; one that does not, 0.15 MB (the claims, the locks, the run's
-// records of its progress).
+// sends them back received 1.69 MB; one that does not, 0.28–0.31 MB (the claims, the locks, the
+// run's records of its progress, the connections' checks; it varies with the page tasks' timing).
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { jobEntry, jobsIn, keysUnder } from '../support/exact-jobs.js';
@@ -53,7 +53,7 @@ describe('move: the set slices are acknowledged without sending their entries ba
     expect(await jobsIn(redis.source())).toEqual([]);
     // No in-flight set, batch id or seal left behind (the run's record of itself aside).
     expect((await keysUnder(redis.source())).filter((k) => /:(inflight|batch|seal|claim-chain):/.test(k))).toEqual([]);
-    // The entries went out to the claims once; none came back.
-    expect(received).toBeLessThan(bytes / 4);
+    // The entries went out to the claims once; none came back (sent back, they alone would be `bytes`).
+    expect(received).toBeLessThan(bytes / 2);
   });
 });
