@@ -2,17 +2,17 @@ import type { Redis } from 'ioredis';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import type { PageLook } from '../redis/shared-walk.js';
 import { escapeGlob } from '../reroute/discover-queues.js';
-import { decodeMove, movesKey } from '../reroute/move-record.js';
+import { decodeMove, movesKey, MOVES_TTL_SECONDS } from '../reroute/move-record.js';
 import type { RecordedMove, ReverseRoutingPlan } from '../routing/reverse-plan.js';
-import { startedWithKey } from './started-with.js';
+import { parsedRecord, recordedStart, startedWithKey } from './started-with.js';
 import { RESERVED_RUN_IDS } from '../config/reserved-run-ids.js';
 
 /**
  * A rollback of run R drains the queues R moved jobs to. A later run that moved those classes on
  * from there (R: a→b, then R2: b→c) took R's jobs with it: R's rollback finds nothing on b and
  * said "Complete" over jobs it never put back. The records say so: every re-route (and rollback)
- * under the same prefix keeps its moves, and its first plan's record (or, for a run older than
- * that record, its moves record's expiry) tells when it started, its moves record's expiry
+ * under the same prefix keeps its moves, and its first plan's record (started-with.ts startedAt;
+ * or, for a run older than that record, its moves record's expiry) tells when it started, its moves record's expiry
  * (renewed by its every moving page) when it last moved. A run that moved jobs after R started
  * is a later one, even one started before R and run again or resumed after it.
  */
@@ -61,9 +61,9 @@ interface Step {
 interface TimedRecord {
   readonly runId: string;
   /**
-   * When the run started and when it last moved jobs; larger: later (the remaining time to live
-   * of records written with the same TTL: its first plan's record, its moves record's, renewed by
-   * every moving page). Without a first plan's record for every run, both are the latter.
+   * When the run started and when it last moved jobs, epoch ms by the server's clock (its first
+   * plan's record's startedAt; its moves record's expiry less its 30 days, renewed by every moving
+   * page). Without a first plan's record for every run, both are the latter.
    */
   readonly started: number;
   readonly lastMoved: number;
@@ -173,7 +173,7 @@ function movedOnAmong(plan: ReverseRoutingPlan, { records, cutShortAfter }: { re
   return { of: plan.of, runs: ordered.slice(0, MOVED_ON_RUNS_KEPT), totalRuns: ordered.length, places: places.slice(0, MOVED_ON_PLACES_KEPT), totalPlaces: places.length, ...cut };
 }
 
-/** Every run's record of moves under `prefix`, with when it ran (started-with's TTL, else the moves record's). */
+/** Every run's record of moves under `prefix`, with when it ran (its started-with record, else its moves record). */
 async function readTimedRecords(redis: Redis, prefix: string, searchKeys: number): Promise<{ records: TimedRecord[]; cutShortAfter?: number }> {
   const head = `${prefix}sidekiq-migrate:`;
   const runIds = new Set<string>();
@@ -197,27 +197,45 @@ async function readTimedRecords(redis: Redis, prefix: string, searchKeys: number
   }
 }
 
-/** The records of moves of the runs `ids` under `prefix`, with when each ran (started-with's TTL, else the moves record's). */
+/**
+ * The records of moves of the runs `ids` under `prefix`, with when each ran: its start by its
+ * started-with record (startedAt; for an older version's record, which was never renewed, when its
+ * 30 days began), else its moves record's; when it last moved by its moves record's expiry. One
+ * round trip: the server's clock (TIME) with the records, every time on that clock.
+ */
 async function readRecords(redis: Redis, prefix: string, ids: readonly string[]): Promise<{ records: TimedRecord[] }> {
   try {
-    const pipeline = redis.pipeline();
-    for (const runId of ids) pipeline.pttl(startedWithKey(prefix, runId)).pttl(movesKey(prefix, runId)).smembers(movesKey(prefix, runId));
+    const pipeline = redis.pipeline().time();
+    for (const runId of ids) pipeline.get(startedWithKey(prefix, runId)).pttl(startedWithKey(prefix, runId)).pttl(movesKey(prefix, runId)).smembers(movesKey(prefix, runId));
     const replies = (await pipeline.exec()) ?? [];
+    const [timeError, time] = replies[0]!;
+    if (timeError) throw timeError;
+    const [seconds, micros] = time as [string, string];
+    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     const read = ids.map((runId, i) => {
-      const [[e1, started], [e2, moved], [e3, members]] = [replies[3 * i]!, replies[3 * i + 1]!, replies[3 * i + 2]!];
-      const error = e1 ?? e2 ?? e3;
+      const at = 1 + 4 * i;
+      const [[e1, text], [e2, startTtl], [e3, moved], [e4, members]] = [replies[at]!, replies[at + 1]!, replies[at + 2]!, replies[at + 3]!];
+      const error = e1 ?? e2 ?? e3 ?? e4;
       if (error) throw error;
       // A member no run of ours wrote moves nothing we can follow (rollback refuses its own such record).
       const moves = (members as string[]).map(decodeMove).filter((m): m is RecordedMove => m !== null);
-      return { runId, moves, started: started as number, moved: moved as number };
+      const record = parsedRecord(text as string | null);
+      // Its start as written, or for a record without it (an older version's, or none we can read),
+      // when its 30 days began, as it was read before the start was written into it.
+      const started = typeof record?.startedAt === 'number' ? record.startedAt : text === null ? undefined : recordedStart(now, startTtl as number);
+      return { runId, moves, started, moved: moved as number };
     });
-    // Every record with its first plan's record: a run started then (all written with one TTL,
-    // once); otherwise at its last moving page too. Each last moved at its moves record's expiry
-    // (renewed by its run's every moving page).
-    const byStart = read.every((r) => r.started > 0);
+    // Every record with its first plan's record: a run started then; otherwise at its last moving
+    // page too. Each last moved when its moves record was given its 30 days (renewed by its run's
+    // every moving page).
+    const byStart = read.every((r) => r.started !== undefined);
     // A moves record without a TTL (none of ours: each moving call renews it) tells nothing of
-    // when its run last moved: its start is taken, as before moves were told apart from starts.
-    const records = read.map(({ runId, moves, started, moved }) => ({ runId, moves, started: byStart ? started : moved, lastMoved: moved > 0 || !byStart ? moved : started }));
+    // when its run last moved (-1: before any run): its start is taken, as before moves were told
+    // apart from starts.
+    const records = read.map(({ runId, moves, started, moved }) => {
+      const movedAt = moved > 0 ? now + moved - MOVES_TTL_SECONDS * 1000 : -1;
+      return { runId, moves, started: byStart ? started! : movedAt, lastMoved: moved > 0 || !byStart ? movedAt : started! };
+    });
     return { records };
   } catch (error) {
     throw classifyRedisError(error, `Reading the records of runs that may have moved jobs on after the run to roll back (${prefix}sidekiq-migrate:*:moves)`);

@@ -7,7 +7,7 @@ import { conflictsKey } from '../transfer/transfer-keys.js';
 import type { Connection } from './connections.js';
 import { plannerArgs, refuseUnlessHeld, type Planner } from './planner-guard.js';
 import { ROOT_EXECUTION, runExecutionsKey } from './run-executions.js';
-import { startedWithKey } from './started-with.js';
+import { STARTED_WITH_TTL_SECONDS, startedWithKey } from './started-with.js';
 import { storedRoutingKey } from './stored-routing.js';
 import { storedSelectionKey } from './stored-selection.js';
 import { workListKey, type ListedWork } from './work-list.js';
@@ -47,11 +47,19 @@ export const RUN_PLAN_TTL_SECONDS = 7 * 24 * 3600;
  * again, each one using up one of the pass's count of the set's entries at its start: the pass
  * ended with as many of its own entries never moved (said to be "added during the run"), and the
  * conflicts counted twice.
+ *
+ * And, with `startedWith` (the run's plan found its started-with record carrying its start:
+ * RunSettings.renewsStartedWith), that record its 30 days (STARTED_WITH_TTL_SECONDS): it had them
+ * from the run's first plan only, its time to live telling rollback when the run started, and a
+ * run that went on longer (tens of millions of jobs at `--rate-limit 10`) lost it while running:
+ * stopped or failed then, `--run-id` no longer refused a start with other routing, classes or
+ * target. The start is in the record now (startedAt), read by rollback instead.
  */
-export async function keepRunRecords(source: Connection, runId: string): Promise<void> {
+export async function keepRunRecords(source: Connection, runId: string, options: { readonly startedWith?: boolean } = {}): Promise<void> {
   const { prefix } = source.keys;
   const conflicts = SORTED_SET_NAMES.map((set) => source.redis.expire(conflictsKey(prefix, runId, set), CONFLICTS_TTL_SECONDS));
-  await Promise.all([...[workListKey(prefix, runId), runExecutionsKey(prefix, runId), storedRoutingKey(prefix, runId), storedSelectionKey(prefix, runId)].map((key) => source.redis.expire(key, RUN_PLAN_TTL_SECONDS)), ...conflicts]);
+  const started = options.startedWith === true ? [source.redis.expire(startedWithKey(prefix, runId), STARTED_WITH_TTL_SECONDS)] : [];
+  await Promise.all([...[workListKey(prefix, runId), runExecutionsKey(prefix, runId), storedRoutingKey(prefix, runId), storedSelectionKey(prefix, runId)].map((key) => source.redis.expire(key, RUN_PLAN_TTL_SECONDS)), ...conflicts, ...started]);
 }
 
 /**

@@ -35,6 +35,14 @@ export type RunSettings = Pick<
    * wrote there went with it. Absent for a dry run, and in settings planned by an older version.
    */
   readonly targetId?: string;
+  /**
+   * The run's started-with record carries its start (started-with.ts startedAt): its page tasks
+   * give it its 30 days again (keepRunRecords), as they do the run's other records. Absent for a
+   * dry run, and in settings planned by an older version: an older record's time to live is all
+   * that tells when its run started, and renewing it would lose that (rollback's look for runs
+   * that moved its jobs on after it, moved-on-since.ts).
+   */
+  readonly renewsStartedWith?: true;
   /** A dry run's selected classes, carried here because a dry run writes nothing. */
   readonly inlineClasses?: readonly string[];
   /** A dry run's routing, carried here because a dry run writes nothing, not even its routing. */

@@ -75,10 +75,10 @@ async function finish(plan: PlanOutput, item: WorkItem, provider: UrlConnections
 }
 
 /** Every key but the stop marker (whose TTL runs down), digested: proves nothing was written. */
-// Jobs and ledgers; not the run's bookkeeping (its stop marker, list of items and executions, whose TTLs tick).
-// Whole values, and whether each key expires (not its TTL in ms, which runs down between two
-// reads: the run's started-with record, which expires, made the comparison fail at once).
-const jobKeys = async (client: Redis) => Object.entries(await keyValueSnapshot(client)).filter(([key]) => !/:(stopped|items|executions)$/.test(key));
+// Jobs and ledgers; not the run's bookkeeping (its stop marker, list of items and executions, whose TTLs tick,
+// and its started-with record, which a page task renews with them in its first round trip, before
+// it finds the run stopped: store-run-plan.ts keepRunRecords).
+const jobKeys = async (client: Redis) => Object.entries(await keyValueSnapshot(client)).filter(([key]) => !/:(stopped|items|executions|started-with)$/.test(key));
 const exists = async (client: Redis, key: string) => (await client.exists(key)) === 1;
 
 describe('stopping a run', () => {

@@ -102,6 +102,8 @@ describe('the plan step', () => {
       routingDigest: storedDigest((await redis.source().get(storedRoutingKey('', 'run-1')))!),
       // When its lock was taken: the execution's generation, named by every later step of it.
       plannedAt: expect.any(Number),
+      // Its started-with record carries its start: its page tasks renew it (keepRunRecords).
+      renewsStartedWith: true,
     });
     expect(plan).toMatchObject({ itemCount: 2, plannedJobs: 15, execution: 'root', listContinuedIn: null, resumed: emptyTransferCounters(), memoryPolicies: { source: 'noeviction' } });
     expect(plan.otherPrefixes).toEqual([{ prefix: 'other:', keys: 1, jobs: 2 }]);

@@ -79,9 +79,10 @@ async function pageOn(input: PageInput, source: Connection, target: Connection |
   async function holdLocksAndOpen(): Promise<[RunLock[], PageAttempt]> {
     const holding = holdLocks(settings, [source, ...(target ? [target] : [])]);
     const opening = openPageAttempt(source.redis, source.keys.prefix, input);
-    // The run goes on: its records on the source outlive its last page by their 7 days. Sent
+    // The run goes on: its records on the source outlive its last page by their 7 days (its
+    // started-with record by its 30, when its plan found its start in it: renewsStartedWith). Sent
     // beside the open, in its round trip; best effort, as the receipt (the next task sends it again).
-    const keeping = keepRunRecords(source, settings.runId).catch(() => undefined);
+    const keeping = keepRunRecords(source, settings.runId, { startedWith: settings.renewsStartedWith === true }).catch(() => undefined);
     const [locks, opened] = await Promise.all([
       holding.catch(async (error: unknown) => {
         // Refused (a target lock another run took): the attempt is taken back, no key left behind.

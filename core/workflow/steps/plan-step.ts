@@ -357,16 +357,17 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   const listed = await listWork(planned, source, plan, walk.queues);
   // A dry run's first batch reads this list, rather than walking the keyspace for it again.
   if (input.dryRun) rememberDryRunList(planned, source, listed);
-  // Before anything of the run moves: its first plan fixes what it was started with (started-with.ts;
-  // SET NX: a later plan, stale or not, never replaces it).
-  if (!input.dryRun) progress.recordedStartedWith = await recordStartedWith(source.redis, source.keys.prefix, input.runId, startedWith(input.mode, plan, input.classes, targetId));
+  // Before anything of the run moves: its first plan fixes what it was started with, and when (started-with.ts;
+  // SET NX: a later plan, stale or not, never replaces it; it adds the start to an older version's).
+  const started = input.dryRun ? undefined : await recordStartedWith(source.redis, source.keys.prefix, input.runId, startedWith(input.mode, plan, input.classes, targetId));
+  if (started) progress.recordedStartedWith = started.wrote;
   const routingText = plan && planner ? routingJson(plan) : undefined;
   const selectionText = input.classes && planner ? selectionJson(input.classes) : undefined;
   const routingDigest = routingText === undefined ? undefined : storedDigest(routingText);
   const selectionDigest = selectionText === undefined ? undefined : storedDigest(selectionText);
   // Read after the plan's own waits (resumeInflight): the most replicas its connections saw.
   const replicas = input.mode === 'transfer' && target && !input.dryRun ? { source: await replicasSeen(source.redis), target: await replicasSeen(target.redis) } : undefined;
-  const settings: RunSettings = { ...planned, ...(routingDigest ? { routingDigest } : {}), ...(selectionDigest ? { selectionDigest } : {}), ...(replicas ? { replicas } : {}), ...(targetId ? { targetId } : {}) };
+  const settings: RunSettings = { ...planned, ...(routingDigest ? { routingDigest } : {}), ...(selectionDigest ? { selectionDigest } : {}), ...(replicas ? { replicas } : {}), ...(targetId ? { targetId } : {}), ...(started?.keepsStart ? { renewsStartedWith: true as const } : {}) };
   // Rewriting or carrying cron definitions is the run's first move: from here a failed plan keeps its record.
   if (input.cron !== 'report') progress.mayHaveMoved = true;
   const cron = await planCron(input.cron, input.dryRun, source, target, plan, planner, walk.cronNamespaces);
