@@ -1,4 +1,4 @@
-import { Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -29,6 +29,7 @@ export interface TrialRedisProps {
  * A small ElastiCache replication group for trials: cluster mode disabled, TLS in transit
  * required, encrypted at rest, an AUTH token generated into Secrets Manager, in the given
  * subnets, behind a security group that admits only what the migration functions are allowed.
+ * Destroying the stack (or replacing the group) keeps a final snapshot of its data.
  */
 export class TrialRedis extends Construct {
   readonly endpoint: RedisEndpoint;
@@ -81,6 +82,10 @@ export class TrialRedis extends Construct {
       securityGroupIds: [this.securityGroup.securityGroupId],
       snapshotRetentionLimit: 1,
     });
+    // A final snapshot, never a plain delete: a created target is where a move leaves every job,
+    // and `cdk destroy` (the runbook's decommission step), or a change that replaces the group (its
+    // port, its engine), would otherwise delete the Redis with them (CloudFormation's default).
+    this.replicationGroup.applyRemovalPolicy(RemovalPolicy.SNAPSHOT);
     if (!props.multiAz) {
       Validations.of(this.replicationGroup).acknowledge({
         id: 'AwsSolutions-AEC4',

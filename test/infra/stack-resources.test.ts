@@ -97,4 +97,18 @@ describe('the trial stack (cdk.json)', () => {
     pinned.template.resourceCountIs('AWS::ElastiCache::ReplicationGroup', 2);
     pinned.template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { Engine: 'valkey', NumCacheClusters: 2, MultiAZEnabled: true, AutomaticFailoverEnabled: true, Port: 6380 });
   });
+
+  it('keeps a final snapshot of a created cache when the stack is destroyed or the cache replaced: it may hold the jobs a move carried to it', () => {
+    // `cdk destroy` is the runbook's decommission step (redis-move.md §8), and a created target
+    // (trial-pinned: replicas, Multi-AZ) is where a move leaves every job. CloudFormation's default
+    // for a replication group is Delete: the destroy, or a change that replaces the group (its port,
+    // its engine), deleted the Redis with the jobs on it.
+    const pinned = synthesize(exampleConfig('trial-pinned'));
+    const groups = Object.values(resources(pinned.template, 'AWS::ElastiCache::ReplicationGroup')) as unknown as { DeletionPolicy?: string; UpdateReplacePolicy?: string }[];
+    expect(groups.map((g) => [g.DeletionPolicy, g.UpdateReplacePolicy])).toEqual([
+      ['Snapshot', 'Snapshot'],
+      ['Snapshot', 'Snapshot'],
+    ]);
+    expect(Object.values(resources(template, 'AWS::ElastiCache::ReplicationGroup')).map((g) => (g as unknown as { DeletionPolicy?: string }).DeletionPolicy)).toEqual(['Snapshot']);
+  });
 });
