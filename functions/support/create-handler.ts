@@ -6,7 +6,7 @@ import type { Context } from 'aws-lambda';
 import { RedisUnavailableError } from '../../core/redis/redis-errors.js';
 import { MetricDimensions, MetricModes, MetricNames } from './metric-names.js';
 import { logger, metrics, tracer } from './powertools.js';
-import { describeError, hasCause, toTaskError } from './task-error.js';
+import { describeError, hasCause, isMiddyTimeout, toTaskError } from './task-error.js';
 
 export { RETRYABLE_TASK_ERRORS, TaskError, TaskErrorNames, type TaskErrorName } from './task-error.js';
 
@@ -37,8 +37,15 @@ export interface TaskSpec<I, O> {
  * cause's properties (see describeError). A failed Redis connection also counts in
  * RedisConnectionErrors (a connection attempt of `connections` failed during the invocation,
  * or the error came from a connection that broke).
+ *
+ * An invocation that failed on a connection, or ran out of time (with a command waiting on one),
+ * leaves the container's connections behind (`connections.discard`): the task's retry, a few
+ * seconds later and most often on this same warm container, opens new ones. A connection whose
+ * path went silent (the node behind the endpoint's name replaced, a middlebox that forgot it: no
+ * reset ever comes) looks open to ioredis, whose commands on it only time out: kept, it failed
+ * every retry the same way (test/functions/stale-connection-retry.test.ts).
  */
-export function createHandler<I, O>(spec: TaskSpec<I, O>, connections: { readonly failedConnects: number }): MiddyfiedHandler<unknown, O> {
+export function createHandler<I, O>(spec: TaskSpec<I, O>, connections: { readonly failedConnects: number; discard?(): void }): MiddyfiedHandler<unknown, O> {
   let failedConnectsBefore = 0;
 
   const scope: MiddlewareObj<unknown, O> = {
@@ -51,9 +58,11 @@ export function createHandler<I, O>(spec: TaskSpec<I, O>, connections: { readonl
     onError: (request) => {
       const original = request.error;
       const error = toTaskError(original, spec.task);
-      if (connections.failedConnects > failedConnectsBefore || hasCause(original, RedisUnavailableError)) {
+      const onConnection = hasCause(original, RedisUnavailableError);
+      if (connections.failedConnects > failedConnectsBefore || onConnection) {
         metrics.addMetric(MetricNames.RedisConnectionErrors, MetricUnit.Count, 1);
       }
+      if (onConnection || isMiddyTimeout(original)) connections.discard?.();
       logger.error(`${spec.task} failed: ${error.name}`, { error: describeError(error) });
       request.error = error;
     },

@@ -118,6 +118,17 @@ export class LambdaConnections implements ConnectionProvider {
     }
   }
 
+  /**
+   * Forgets every connection, ending each (once open, for one still opening): the next `get`
+   * opens a new one, through the endpoint's name again. For the handler after an invocation that
+   * failed on a connection or ran out of time (create-handler.ts): a command still waiting on one
+   * (a timed-out invocation's, which goes on in the background) fails at once.
+   */
+  discard(): void {
+    for (const entry of this.open.values()) entry.promise.then((c) => c.redis.disconnect(), () => {});
+    this.open.clear();
+  }
+
   /** Ends every connection (tests; a Lambda container just freezes with them open). */
   async close(): Promise<void> {
     const all = await Promise.allSettled([...this.open.values()].map((e) => e.promise));

@@ -22,7 +22,7 @@ export interface PageTask {
  * line and one set of metrics per invocation, from what this invocation did (output counters −
  * input counters).
  */
-export function createPageHandler(task: PageTask, connections: ConnectionProvider & { readonly failedConnects: number }) {
+export function createPageHandler(task: PageTask, connections: ConnectionProvider & { readonly failedConnects: number; discard?(): void }) {
   return createHandler(
     {
       task: task.task,

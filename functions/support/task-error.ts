@@ -83,7 +83,8 @@ export function toTaskError(error: unknown, task: string): TaskError {
   return new TaskError(TaskErrorNames.fatal, `Unexpected ${what} in ${task}: ${message}`, { cause: error });
 }
 
-function isMiddyTimeout(error: unknown): boolean {
+/** middy's early timeout: the invocation was about to be killed, whatever it was waiting on. */
+export function isMiddyTimeout(error: unknown): boolean {
   const e = error as { name?: unknown; cause?: { package?: unknown } } | null;
   return e?.name === 'TimeoutError' && e.cause?.package === '@middy/core';
 }

@@ -13,13 +13,20 @@ export type DownMode = 'reset' | 'balancer';
 /**
  * A loopback TCP proxy in front of a Redis, which a test takes down and brings back: `down()`
  * makes it unreachable (see DownMode), keeping the port ours; `up()` forwards again to the same
- * server, its data intact (a Redis that came back). `refused()` counts the connections tried
- * while down. `close()` when done.
+ * server, its data intact (a Redis that came back). `strand()` makes the connections open now go
+ * silent, without a reset: what a client sends on them reaches nothing and nothing comes back (a
+ * path that black-holes: the node behind an endpoint's name was replaced, a middlebox forgot the
+ * connection), while new connections are forwarded as before (the name leads to a live server).
+ * `refused()` counts the connections tried while down. `close()` when done.
  */
-export async function switchableProxy(to: { host: string; port: number }): Promise<{ url: string; down: (mode?: DownMode) => void; up: () => void; refused: () => number; close: () => Promise<void> }> {
+export async function switchableProxy(
+  to: { host: string; port: number },
+): Promise<{ url: string; down: (mode?: DownMode) => void; up: () => void; strand: () => void; refused: () => number; close: () => Promise<void> }> {
   let downMode: DownMode | undefined;
   let refused = 0;
   const open = new Set<Socket>();
+  // Each forwarded client connection's upstream, for strand().
+  const upstreams = new Map<Socket, Socket>();
   // Each open client connection's reset at its next request, for 'balancer' (its upstream is cut with it).
   const cutAtNextRequest = new Map<Socket, () => void>();
   const server = createServer((client: Socket) => {
@@ -43,12 +50,14 @@ export async function switchableProxy(to: { host: string; port: number }): Promi
     }
     const upstream = connect(to.port, to.host);
     open.add(client).add(upstream);
+    upstreams.set(client, upstream);
     const drop = () => {
       client.destroy();
       upstream.destroy();
       open.delete(client);
       open.delete(upstream);
       cutAtNextRequest.delete(client);
+      upstreams.delete(client);
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
@@ -80,6 +89,17 @@ export async function switchableProxy(to: { host: string; port: number }): Promi
     },
     up: () => {
       downMode = undefined;
+    },
+    strand: () => {
+      for (const [client, upstream] of upstreams) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        // Read and dropped: nothing reaches the server, nothing comes back, the sockets stay open.
+        client.on('data', () => {});
+        upstream.on('data', () => {});
+        cutAtNextRequest.delete(client);
+      }
+      upstreams.clear();
     },
     refused: () => refused,
     close: () => {
