@@ -5,6 +5,9 @@ import { quietSdkNodeVersionWarning, sdkExports } from './sdk-environment.js';
 /** The stack the CDK app deploys by default (infra/bin/app.ts). */
 export const DEFAULT_STACK_NAME = 'SidekiqMigrate';
 
+/** The stackName of cdk.json's configuration, the trial `npx cdk deploy` deploys as shipped (a test keeps them equal). */
+export const TRIAL_STACK_NAME = 'SidekiqMigrateTrial';
+
 /**
  * One output of the deployed stack (infra/stacks/sidekiq-migrate-stack.ts): how the CLI finds the
  * state machine and the drain check without the operator copying ARNs around.
@@ -27,7 +30,14 @@ export async function stackOutput(stack: string | undefined, key: string, region
       out = await cloudFormation.send(new DescribeStacksCommand({ StackName: name }));
     } catch (error) {
       const e = awsError(error, `Reading the outputs of stack ${name}${where}`);
-      if (e instanceof InputError && /does not exist/.test(e.message)) throw new InputError(`${e.message}. Deployed in another region? Give --region (or set AWS_REGION).`, { cause: error });
+      if (e instanceof InputError && /does not exist/.test(e.message)) {
+        // Without --stack, the name is the usual cause: cdk.json's trial and most configurations name their own stackName.
+        const unnamed =
+          stack === undefined
+            ? ` No --stack was given, so the default ${DEFAULT_STACK_NAME} was looked for: give --stack with the stackName the deployment configuration names (cdk.json's trial: ${TRIAL_STACK_NAME}), or --state-machine ARN.`
+            : '';
+        throw new InputError(`${e.message}.${unnamed} Deployed in another region? Give --region (or set AWS_REGION).`, { cause: error });
+      }
       throw e;
     }
     const value = out.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;

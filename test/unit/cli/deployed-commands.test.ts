@@ -1,14 +1,17 @@
 import { DryRunListTooLongError } from '../../../core/errors/dry-run-list-too-long-error.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main.js';
 import { executionResumeWays, otherRoutingOfRunError } from '../../../core/workflow/other-routing.js';
 import { workflowInputSchema } from '../../../core/workflow/workflow-input.js';
 import { toTaskError } from '../../../functions/support/task-error.js';
+import { TRIAL_STACK_NAME } from '../../../cli/deployed/stack-outputs.js';
 import { bufferIo } from '../../support/buffer-io.js';
+import { repoPath } from '../../support/paths.js';
 import { FakeStepFunctions, REGION, STATE_MACHINE_ARN } from '../../support/fake-step-functions.js';
 import { scriptRun, type ScriptedRun } from '../../support/scripted-runs.js';
 
@@ -232,6 +235,22 @@ describe('start', () => {
     const badArn = await cli(['start', '--rename', 'a=b', '--state-machine', 'arn:aws:lambda:eu-west-1:123456789012:function:x']);
     expect(badArn.code).toBe(2);
     expect(badArn.stderr).toContain('not a state machine ARN');
+  });
+
+  it('says that --stack was not given when the default stack does not exist (cdk.json deploys SidekiqMigrateTrial)', async () => {
+    fake.cfn.reset();
+    fake.cfn.on(DescribeStacksCommand).rejects(Object.assign(new Error('Stack with id SidekiqMigrate does not exist'), { name: 'ValidationError' }));
+
+    const { code, stderr } = await cli(['start', '--rename', 'a=b']);
+
+    expect(code).toBe(2);
+    // The stack's name is the usual cause here, not the region: `npx cdk deploy` with cdk.json as
+    // shipped deploys SidekiqMigrateTrial, and a configuration names its own stackName.
+    expect(stderr).toBe(
+      `Reading the outputs of stack SidekiqMigrate in ${REGION}: Stack with id SidekiqMigrate does not exist (ValidationError). No --stack was given, so the default SidekiqMigrate was looked for: give --stack with the stackName the deployment configuration names (cdk.json's trial: SidekiqMigrateTrial), or --state-machine ARN. Deployed in another region? Give --region (or set AWS_REGION).\n`,
+    );
+    expect(fake.started).toHaveLength(0);
+    expect((JSON.parse(readFileSync(repoPath('cdk.json'), 'utf8')) as { context: { sidekiqMigrate: { stackName: string } } }).context.sidekiqMigrate.stackName).toBe(TRIAL_STACK_NAME);
   });
 
   it('turns missing AWS credentials into one clear message', async () => {
