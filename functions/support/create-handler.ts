@@ -62,6 +62,9 @@ export function createHandler<I, O>(spec: TaskSpec<I, O>, connections: { readonl
       if (connections.failedConnects > failedConnectsBefore || onConnection) {
         metrics.addMetric(MetricNames.RedisConnectionErrors, MetricUnit.Count, 1);
       }
+      // After the early timeout too, as Lambda's own timeout would have (it ends the runtime, and
+      // every connection with it): a reply still awaited is lost either way, which the retry's
+      // page attempt counts (uncountedAttempts), rather than kept on a connection that may be dead.
       if (onConnection || isMiddyTimeout(original)) connections.discard?.();
       logger.error(`${spec.task} failed: ${error.name}`, { error: describeError(error) });
       request.error = error;
