@@ -5,7 +5,7 @@ import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 import { plannerArgs, refuseUnlessHeld, type PlanGuard } from '../workflow/planner-guard.js';
 import type { CronDefinition } from './cron-definitions.js';
 
-const copyCronDefinition = new LuaScript('copyCronDefinition-3');
+const copyCronDefinition = new LuaScript('copyCronDefinition-4');
 
 export interface CronCarryResult {
   readonly copied: string[];
@@ -27,7 +27,7 @@ export async function carryCronDefinitions(
   target: Redis,
   targetKeys: SidekiqKeys,
   definitions: readonly CronDefinition[],
-  /** The run's lock on the target: each copy goes through only while it is still the plan's (copyCronDefinition-3.lua). */
+  /** The run's lock on the target: each copy goes through only while it is still the plan's (copyCronDefinition-4.lua). */
   guard: PlanGuard,
 ): Promise<CronCarryResult> {
   const copied: string[] = [];

@@ -6,7 +6,7 @@ import type { RoutingPlan } from '../routing/routing-plan.js';
 import { plannerArgs, refuseUnlessHeld, type PlanGuard } from '../workflow/planner-guard.js';
 import type { CronDefinition } from './cron-definitions.js';
 
-const rewriteCronMessage = new LuaScript('rewriteCronMessage-2');
+const rewriteCronMessage = new LuaScript('rewriteCronMessage-3');
 
 /** What routing says of one cron definition's queue. */
 export interface CronRoute {
@@ -41,7 +41,7 @@ export interface CronRewriteResult {
 
 /**
  * Rewrites the queue value of each definition that routing sends elsewhere, bytes preserved but
- * for that value, each with a compare-and-set (rewriteCronMessage-2.lua), only while the run's
+ * for that value, each with a compare-and-set (rewriteCronMessage-3.lua), only while the run's
  * lock is still the plan's (`guard`: else PlanSupersededError or RunLockLostError, nothing more
  * rewritten). Definitions whose class has no destination, or whose message cannot be read, stay
  * as they are.

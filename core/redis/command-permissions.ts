@@ -59,8 +59,8 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     // copy still recorded there before the source acknowledges it (core/transfer/copy-kept.ts).
     ['HGET', `${prefix}cron_job:permission-check`, 'message'],
     ['HSET', `${prefix}cron_job:permission-check`, 'message', 'x'],
-    // A transfer's queue ledgers (a hash: batch → jobs written, copyJobsToLists-n.lua) and their
-    // retirement's look at a ledger of either kind (retireLedger-1.lua); SCARD also sizes the
+    // A transfer's queue ledgers (a hash: batch → jobs written, copyJobsToLists-n2.lua) and their
+    // retirement's look at a ledger of either kind (retireLedger-2.lua); SCARD also sizes the
     // conflicts given back to a set (set-transfer.ts, the source).
     ['HLEN', ours],
     ['HRANDFIELD', ours],
@@ -71,8 +71,8 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     ['LPUSH', queue, 'x'],
     ['ZADD', set, '0', 'x'],
     ['ZSCORE', set, 'x'],
-    // The set copy's look-up of the members already on the target (copyEntriesToSet-3.lua), and a
-    // re-route's of its entries' scores as they are when it moves them (rerouteSetEntries-n2.lua).
+    // The set copy's look-up of the members already on the target (copyEntriesToSet-4.lua), and a
+    // re-route's of its entries' scores as they are when it moves them (rerouteSetEntries-n3.lua).
     ['ZMSCORE', set, 'x'],
   ];
   // A transfer waits for the replicas of each side before the next step (replica-wait.ts).
@@ -83,12 +83,12 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     ['LPOP', queue],
     ['RPOP', queue],
     ['LTRIM', queue, '0', '-1'],
-    // A transfer's claim marks the jobs below newer arrivals in place (claimQueueJobs-7.lua).
+    // A transfer's claim marks the jobs below newer arrivals in place (claimQueueJobs-8.lua).
     ['LSET', queue, '0', 'x'],
     ['ZREM', set, 'x'],
     // The batch ids of jobs in flight, read together before a transfer resumes them.
     ['MGET', ours],
-    // The run's executions, one ended at the end of every run (endRunExecution-2.lua; HLEN above).
+    // The run's executions, one ended at the end of every run (endRunExecution-3.lua; HLEN above).
     ['HDEL', ours, 'x'],
     // The conflicts a class-selective set transfer gave back (selective-set-transfer.ts).
     ['SSCAN', ours, '0'],

@@ -1,4 +1,5 @@
 import { FatalError, RetryableError, SidekiqMigrateError } from '../errors/sidekiq-migrate-error.js';
+import { commandRefusal } from './command-refused-error.js';
 import { keyTypeRefusal } from './key-type-error.js';
 import { CROSS_SLOT, SHARDED_MEANING } from './sharded-endpoint.js';
 
@@ -15,7 +16,7 @@ const TRANSIENT_REPLIES: Readonly<Record<string, string>> = {
   READONLY: 'the server is a read-only replica (a failover in progress, or a URL that names a replica)',
   LOADING: 'the server is still loading its data into memory',
   BUSY: 'a script or function on the server has run past its time limit',
-  // Our own scripts reply TRYAGAIN too, with their own words (copyJobsToLists-n.lua): no gloss.
+  // Our own scripts reply TRYAGAIN too, with their own words (copyJobsToLists-n2.lua): no gloss.
   TRYAGAIN: '',
   MASTERDOWN: 'this replica has lost its link to its primary',
   CLUSTERDOWN: 'the cluster is down',
@@ -79,6 +80,12 @@ export function classifyRedisError(error: unknown, doing: string): SidekiqMigrat
       `${doing}: Redis no longer accepts our credentials (${message}): its password or ACL user changed during the run. Run the same command again with the current password.`,
       { cause: error },
     );
+  }
+  // A command taken from the run's user during the run, found by a script before it wrote
+  // anything (guards.lua refusedCommand): the step named, the call changed nothing.
+  if (message.startsWith('NOPERM sidekiq-migrate')) {
+    const refusal = commandRefusal(message, doing, error);
+    if (refusal) return refusal;
   }
   if (message.startsWith('WRONGTYPE')) {
     const refusal = keyTypeRefusal(message, doing, error);

@@ -7,8 +7,8 @@ import { FatalError } from '../errors/sidekiq-migrate-error.js';
 import { LuaScript } from './lua-script.js';
 import { classifyRedisError } from './redis-errors.js';
 
-const acquireScript = new LuaScript('acquireRunLock-2');
-const renewScript = new LuaScript('renewRunLock-2');
+const acquireScript = new LuaScript('acquireRunLock-3');
+const renewScript = new LuaScript('renewRunLock-3');
 
 /** Who holds a lock: enough for an operator to find the run and decide to wait or kill it. */
 export interface LockHolder {
@@ -97,7 +97,7 @@ export type EndRunOutcome = 'released' | 'not-held' | 'superseded';
 /**
  * A run lock held on one Redis: two transfers, or a transfer and a re-route, never interleave on
  * the same keys. It expires so that a crashed holder does not block forever — by a time written in
- * its value, not a TTL, so that no volatile-* eviction policy can evict it (acquireRunLock-2.lua);
+ * its value, not a TTL, so that no volatile-* eviction policy can evict it (acquireRunLock-3.lua);
  * a live run renews it on every page (`renew`) and releases it at the end. A stopped run (its stop marker set) can
  * be taken again only by a new execution of the run (`newExecution`).
  */
@@ -125,7 +125,7 @@ export class RunLock {
    * planned; it calls `resume()` once it holds all of the run's locks. A step of a workflow
    * execution, which took the lock when it planned (`mustHold`: a page task, a continuation's
    * plan), renews it only while it still names the run: when it is gone, or another run's and
-   * expired, it throws RunLockLostError and takes nothing (acquireRunLock-2.lua, 'hold').
+   * expired, it throws RunLockLostError and takes nothing (acquireRunLock-3.lua, 'hold').
    */
   static async acquire(
     redis: Redis,
@@ -151,7 +151,7 @@ export class RunLock {
       throw classifyRedisError(error, `Taking the run lock on ${where}`);
     }
     if (reply[0] === 2) throw new RunStoppedError(record.runId, `on ${where}`);
-    // A new execution's plan that a later start of the run got ahead of (acquireRunLock-2.lua).
+    // A new execution's plan that a later start of the run got ahead of (acquireRunLock-3.lua).
     if (reply[0] === 3 && options.newExecution) throw new PlanSupersededError(record.runId, generationOf(record), generationOfRecord(reply[1]), where, "took the run's lock");
     if (reply[0] === 3) throw new RunSupersededError(record.runId, `on ${where}`, plannedAtOf(reply[1]));
     if (reply[0] === 4) throw new RunLockLostError(record.runId, where, reply[1] === undefined ? undefined : holderOf(reply[1]));
@@ -244,10 +244,15 @@ export class RunLock {
     options: { readonly mark: boolean; readonly endedAt?: number; readonly plannedAt?: number; readonly plannedBy?: string; readonly reason?: string },
   ): Promise<EndRunOutcome> {
     const marker = JSON.stringify({ runId, stoppedAt: new Date().toISOString(), ...(options.reason ? { reason: options.reason } : {}) });
-    const reply = await renewScript.run(redis, {
-      keys: [runLockKey(prefix), runStopMarkerKey(prefix, runId)],
-      args: [runId, 'stop', options.mark ? RUN_STOP_MARKER_TTL_MS : 0, options.endedAt ?? '', marker, options.plannedAt ?? '', options.plannedBy ?? ''],
-    });
+    // Classified: a refusal (the run's user may no longer run SET, say) is said as such, not as an unexpected ReplyError.
+    const reply = await renewScript
+      .run(redis, {
+        keys: [runLockKey(prefix), runStopMarkerKey(prefix, runId)],
+        args: [runId, 'stop', options.mark ? RUN_STOP_MARKER_TTL_MS : 0, options.endedAt ?? '', marker, options.plannedAt ?? '', options.plannedBy ?? ''],
+      })
+      .catch((error: unknown) => {
+        throw classifyRedisError(error, `Ending run ${runId} (its stop marker and run lock)`);
+      });
     return reply === 3 ? 'superseded' : reply === 1 ? 'released' : 'not-held';
   }
 

@@ -7,7 +7,7 @@ import { addCounters, emptyCounters, type RerouteCounters } from './reroute-coun
 
 /**
  * Where a queue's re-route pass stands, kept on its Redis beside the jobs, written by each slice's
- * Lua calls in the same atomic step as their moves (rerouteQueueJobs-n.lua, its pass key).
+ * Lua calls in the same atomic step as their moves (rerouteQueueJobs-n2.lua, its pass key).
  *
  * Why: the pass's cursor (queue-slice.ts QueueCursor: its bound, what it examined, its marks) lives
  * in the task's answer only. A slice whose call ran but whose reply was lost (a dropped connection)
@@ -23,7 +23,7 @@ import { addCounters, emptyCounters, type RerouteCounters } from './reroute-coun
  * k - 1 of the same slice, so a slice whose call failed in between stays partial), the counts
  * those of its calls (their replies, lost with them), no TTL (as the transfer's: a key with one may be
  * evicted first under volatile-* policies). The slice that ends the pass moves it into a field of
- * the run's page receipts (passEndField, endQueuePass-1.lua), with the length it reads then
+ * the run's page receipts (passEndField, endQueuePass-2.lua), with the length it reads then
  * (queue-slice.ts countArrivals): a retry of that task whose answer was lost (its input for a
  * pass's first slice has no cursor) finds it there, not the queue's length again; the run's last
  * summary deletes it with the receipts (or they expire an hour after a stopped run's last page).
@@ -57,7 +57,7 @@ export const passEndKey = (prefix: string, owner: PassOwner): RedisKey => pageRe
 export const passEndField = (queue: string): string => `pass-end:queue:${queue}`;
 
 /**
- * The pass arguments of call `k` of a slice (rerouteQueueJobs-n.lua, after the record's members):
+ * The pass arguments of call `k` of a slice (rerouteQueueJobs-n2.lua, after the record's members):
  * the slice's token, k, what the pass examined after the slice, the generation, the record (call 1
  * only: the others keep it).
  */

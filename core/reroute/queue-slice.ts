@@ -19,8 +19,8 @@ import { entryDigest } from './rewritten-entries.js';
 import { passArgs, passEndField, passEndKey, passKey, passStart, type PassOwner, type PassRecord } from './pass-record.js';
 import { PAGE_RECEIPTS_TTL_SECONDS } from '../workflow/page-receipt.js';
 
-const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n', { encodeCalls: true });
-const endQueuePass = new LuaScript('endQueuePass-1');
+const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n2', { encodeCalls: true });
+const endQueuePass = new LuaScript('endQueuePass-2');
 
 /**
  * Where a queue's migration stands. `limit` is the queue's length when its work began: the run
@@ -358,7 +358,7 @@ async function countArrivals(request: QueueSliceRequest, cursor: QueueCursor, co
 
 /** DEL of the pass's record, then LLEN of `key`, in one round trip (MULTI: the same on any proxy). */
 async function deleteRecordAndCount(request: QueueSliceRequest, owner: PassOwner, key: RedisKey): Promise<number> {
-  // The record goes to the run's page receipts, where a retry of this task finds it (endQueuePass-1.lua).
+  // The record goes to the run's page receipts, where a retry of this task finds it (endQueuePass-2.lua).
   const { prefix } = request.keys;
   return (await endQueuePass.run(request.redis, { keys: [passKey(prefix, owner, request.queue), passEndKey(prefix, owner), key], args: [passEndField(request.queue), PAGE_RECEIPTS_TTL_SECONDS] })) as number;
 }

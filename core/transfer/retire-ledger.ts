@@ -3,7 +3,7 @@ import { LuaScript } from '../redis/lua-script.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 import { inflightKey, ledgerKey } from './transfer-keys.js';
 
-const retireScript = new LuaScript('retireLedger-1');
+const retireScript = new LuaScript('retireLedger-2');
 
 /** Ledgers looked at per round trip of each phase (retireRunLedgers). */
 const RETIRE_CHUNK = 1000;
@@ -23,7 +23,7 @@ const RETIRE_CHUNK = 1000;
  * flight whenever a batch was claimed and copied between the two calls (another execution of the
  * run working the same key — a later start while a plan paused after its look, an item's
  * continuation — or a process paused between them): the copy's PERSIST came before the EXPIRE.
- * So it goes in three steps, in this order (retireLedger-1.lua says why that is enough):
+ * So it goes in three steps, in this order (retireLedger-2.lua says why that is enough):
  *   1. the target: how the ledger is now ('look': no TTL, its type, how many entries, one of them);
  *   2. the source: no in-flight key for it (every batch claimed so far was acknowledged);
  *   3. the target: the TTL, only if the ledger is exactly as step 1 saw it ('retire').

@@ -51,11 +51,11 @@ export const claimChainKey = (sourcePrefix: string, runId: string, sourceKey: st
 
 /**
  * A queue's or a set's pass's count of the originals it has not claimed yet, with the execution
- * that wrote it (claimQueueJobs-7.lua KEYS[7], claimSetEntries-10.lua KEYS[10]): `<count>
+ * that wrote it (claimQueueJobs-8.lua KEYS[7], claimSetEntries-11.lua KEYS[10]): `<count>
  * <generation>`, no TTL, deleted when the pass is done; not named `…:inflight:…`. A class-selective
  * set pass keeps its bound there instead, `<highest score at the start> <generation>`
  * (selective-set-transfer.ts startCursor), a class-selective queue pass its start, `<length at the
- * start> <jobs claimed since> <generation>` (claimSelectedQueueJobs-6.lua KEYS[6]).
+ * start> <jobs claimed since> <generation>` (claimSelectedQueueJobs-7.lua KEYS[6]).
  */
 export const originalsKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey => redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:originals:${sourceKey}`);
 
@@ -69,7 +69,7 @@ export const inflightSealKey = (sourcePrefix: string, runId: string, sourceKey: 
 /**
  * A set batch's record of the written entries acknowledged while others of the batch stayed in
  * flight (their ledger ids, `<batch>:<sha1>`): a claim steps over entries of the same bytes while
- * that batch lives, which the ledger would take for the ones written (acknowledgeSetBatch-6.lua).
+ * that batch lives, which the ledger would take for the ones written (acknowledgeSetBatch-7.lua).
  * Deleted with the batch id; not named `…:inflight:…`.
  */
 export const acknowledgedKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey => redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:acknowledged:${sourceKey}`);

@@ -12,8 +12,8 @@ import { claimRefusal } from './claim-refusal.js';
 import type { TransferCounters } from './transfer-counters.js';
 import { MAX_JOBS_PER_WRITE, type TransferContext } from './transfer-options.js';
 
-const copyJobsToLists = new LuaScript('copyJobsToLists-n', { encodeCalls: true });
-const copyEntriesToSet = new LuaScript('copyEntriesToSet-3', { encodeCalls: true });
+const copyJobsToLists = new LuaScript('copyJobsToLists-n2', { encodeCalls: true });
+const copyEntriesToSet = new LuaScript('copyEntriesToSet-4', { encodeCalls: true });
 
 /**
  * The run lock on the target that a write looks at before it writes anything (lib/claim-lock.lua):
@@ -65,7 +65,7 @@ function refuseIfLocked(replies: readonly number[][], lock: TargetLock): void {
 /**
  * Where the jobs a queue write is given sit in their batch: the batch id (without `+base`,
  * ledger-id.ts parseBatch) and the position of the first one (`base`: the claim read it with the
- * jobs). The run's ledger counts a batch's jobs written from position 0 (copyJobsToLists-n.lua).
+ * jobs). The run's ledger counts a batch's jobs written from position 0 (copyJobsToLists-n2.lua).
  */
 export interface BatchPosition {
   readonly id: string;
@@ -93,7 +93,7 @@ export interface BatchPosition {
  * - An error surfaces as before: runAll throws the first failed call's error, which the callers
  *   classify (classifyRedisError). Every call names every key of the slice, so a key of the wrong
  *   type refuses the first call and nothing is written, as before. An OOM or BUSY reply can hit one
- *   call and not the next; queued jobs keep their order even then (copyJobsToLists-n.lua refuses a
+ *   call and not the next; queued jobs keep their order even then (copyJobsToLists-n2.lua refuses a
  *   call whose previous job was not written), and set entries are ordered by their scores.
  */
 function inCalls<T>(items: readonly T[]): T[][] {
@@ -106,7 +106,7 @@ function inCalls<T>(items: readonly T[]): T[][] {
  * Pushes a queue batch's jobs (consecutive positions from `batch.first`) to their queues on the
  * target, in the given order, each at most once per ledger: calls of at most MAX_JOBS_PER_WRITE
  * jobs, in order, in one pipeline (see inCalls). The ledger keeps one number a batch, how many of
- * its jobs are written, not one id a job (copyJobsToLists-n.lua).
+ * its jobs are written, not one id a job (copyJobsToLists-n2.lua).
  */
 export async function writeJobsToQueues(
   target: Redis,

@@ -4,8 +4,8 @@ import { LuaScript } from '../redis/lua-script.js';
 import { runLockKey, runStopMarkerKey } from '../redis/run-lock.js';
 import type { PageInput, WorkItem } from './work-item.js';
 
-const openScript = new LuaScript('openPageAttempt-3');
-const forgetScript = new LuaScript('forgetPageAttempt-1');
+const openScript = new LuaScript('openPageAttempt-4');
+const forgetScript = new LuaScript('forgetPageAttempt-2');
 
 /**
  * A page task's answer, kept for a retry of the same input. Step Functions retries a page task
@@ -60,7 +60,7 @@ export interface PageAttempt {
 
 /**
  * Reads the answer an earlier attempt gave to this very input, if one did, and counts this
- * attempt (openPageAttempt-3.lua: one call, where a plain HGET of the receipt was). A reply that
+ * attempt (openPageAttempt-4.lua: one call, where a plain HGET of the receipt was). A reply that
  * is not a receipt is none, and so is a failed call: the task then pages as it would without
  * receipts, and the failure is the lock renewal's to report (it is sent beside it, on the same
  * connection).
@@ -87,7 +87,7 @@ export async function openPageAttempt(redis: Redis, prefix: string, input: PageI
 /**
  * Takes back the count of an attempt that the locks' renewal then refused (another run holds the
  * target's lock: the source's, which openPageAttempt looks at, was still this run's) or that failed
- * before it sent a write: a stale task leaves no key behind. One decrement (forgetPageAttempt-1.lua),
+ * before it sent a write: a stale task leaves no key behind. One decrement (forgetPageAttempt-2.lua),
  * never its own count less one, which erased an overlapping attempt's count. `attempts` 0: this
  * attempt was not counted, nothing to take back. Best effort, like the receipt.
  */

@@ -3,9 +3,9 @@ import { LuaScript, type RedisCommand } from '../redis/lua-script.js';
 import { runLockKey } from '../redis/run-lock.js';
 import { workListKey } from './work-list.js';
 
-const addScript = new LuaScript('addRunExecution-2');
-const endScript = new LuaScript('endRunExecution-2');
-const finishScript = new LuaScript('finishRun-3');
+const addScript = new LuaScript('addRunExecution-3');
+const endScript = new LuaScript('endRunExecution-3');
+const finishScript = new LuaScript('finishRun-4');
 
 /** Longer than any run with its continuations; the last execution deletes the key anyway. */
 const EXECUTIONS_TTL_SECONDS = 7 * 24 * 3600;
@@ -31,7 +31,7 @@ export const listContinuationName = (next: number): string => `list:${next}`;
  * Adds an execution about to start (idempotent: a retried step adds it again), unless a later
  * start of the run holds its lock (`plannedAt`: when the adding execution planned; `plannedBy`:
  * the execution whose plan it belongs to, which tells a start in the same millisecond): then nothing
- * is added and the later plannedAt is returned. One atomic step (addRunExecution-2.lua).
+ * is added and the later plannedAt is returned. One atomic step (addRunExecution-3.lua).
  */
 export async function addRunExecution(redis: Redis, prefix: string, runId: string, name: string, plannedAt?: number, plannedBy?: string): Promise<{ readonly supersededBy?: number }> {
   const reply = (await addScript.run(redis, { keys: [runLockKey(prefix), runExecutionsKey(prefix, runId)], args: [runId, name, plannedAt ?? '', EXECUTIONS_TTL_SECONDS, plannedBy ?? ''] })) as [number, number?];
@@ -45,7 +45,7 @@ export type ExecutionEnd = { readonly left: number } | { readonly supersededBy: 
  * Removes an execution that has summarized, and says how many are left (0: it was the last one,
  * which releases the lock) — unless a later start of the run holds its lock (`plannedAt`: when
  * the ending execution planned; `plannedBy`, as for addRunExecution): then nothing is removed, and the later plannedAt is returned.
- * One atomic step (endRunExecution-2.lua): a later start that plans meanwhile records its own
+ * One atomic step (endRunExecution-3.lua): a later start that plans meanwhile records its own
  * `root`, which the superseded execution must not end. Idempotent: a retried summarize removes
  * nothing and counts again.
  */
@@ -62,7 +62,7 @@ export type RunFinish = { readonly released: boolean } | { readonly supersededBy
  * the run's list and executions and releases the run's lock on the source, unless a later start of
  * the run holds the lock (it planned meanwhile: the list and executions under the run's keys are
  * its own; with `plannedBy`, also one whose lock names another execution's plan, whatever the
- * clocks say). One atomic step (finishRun-3.lua), after the `before` commands.
+ * clocks say). One atomic step (finishRun-4.lua), after the `before` commands.
  */
 export async function finishRun(redis: Redis, prefix: string, runId: string, plannedAt?: number, plannedBy?: string, before: readonly RedisCommand[] = []): Promise<RunFinish> {
   const args = [runId, plannedAt ?? '', plannedBy ?? ''];

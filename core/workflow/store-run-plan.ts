@@ -12,10 +12,10 @@ import { storedRoutingKey } from './stored-routing.js';
 import { storedSelectionKey } from './stored-selection.js';
 import { workListKey, type ListedWork } from './work-list.js';
 
-const storeScript = new LuaScript('storeRunPlan-5');
-const forgetScript = new LuaScript('forgetRunConflicts-n');
+const storeScript = new LuaScript('storeRunPlan-6');
+const forgetScript = new LuaScript('forgetRunConflicts-n2');
 
-const appendScript = new LuaScript('appendRunPlan-2');
+const appendScript = new LuaScript('appendRunPlan-3');
 
 /**
  * Items of the run's list one script call writes at most. Every other client of the source waits
@@ -42,7 +42,7 @@ export const RUN_PLAN_TTL_SECONDS = 7 * 24 * 3600;
  * 7 days after a page of the run.
  *
  * And the run's records of the conflicts its set transfers gave back (`:conflicts:<set>`, read by
- * every claim of the set: claimSetEntries-10.lua steps over them) their CONFLICTS_TTL_SECONDS: they
+ * every claim of the set: claimSetEntries-11.lua steps over them) their CONFLICTS_TTL_SECONDS: they
  * had them from the last conflict given back only, and past them a long pass claimed its conflicts
  * again, each one using up one of the pass's count of the set's entries at its start: the pass
  * ended with as many of its own entries never moved (said to be "added during the run"), and the
@@ -64,10 +64,10 @@ export async function keepRunRecords(source: Connection, runId: string, options:
 
 /**
  * What a plan stores for its run, in one step on the source and only while the run's lock still
- * carries this plan's plannedAt and plannedBy (storeRunPlan-5.lua): the routing and selection
+ * carries this plan's plannedAt and plannedBy (storeRunPlan-6.lua): the routing and selection
  * (serialized, when it has them), its list of sets and queues, and its executions (the root).
  * A list longer than PLAN_ITEMS_PER_CALL goes on in more calls, each guarded the same way
- * (appendRunPlan-2.lua), in order. Nothing reads the list before the plan returns its first batch:
+ * (appendRunPlan-3.lua), in order. Nothing reads the list before the plan returns its first batch:
  * a plan that stops between them (and whose start is then re-planned, which writes the list
  * again) leaves a shorter list that no page went by.
  */
@@ -97,7 +97,7 @@ export async function storeRunPlan(
 /**
  * Deletes the run's started-with record (started-with.ts) that this plan wrote, and the routing
  * and selection it may have stored, when the plan failed before it moved anything: only while the
- * run's lock still carries this plan's generation (forgetRunConflicts-n.lua, a guarded DEL), so
+ * run's lock still carries this plan's generation (forgetRunConflicts-n2.lua, a guarded DEL), so
  * that a later start's are never deleted. The run's list of items and its executions go in the
  * same call (the plan's clean-up ends the run after it, finishRun, which deletes them too): a run
  * whose list outlived its started-with record and routing is read as one an older version started
@@ -115,7 +115,7 @@ export async function forgetStartedWith(source: Connection, planner: Planner): P
 
 /**
  * Deletes the run's conflicts keys an earlier attempt of the run left (`keys`), only while the
- * run's lock still carries this plan's generation (forgetRunConflicts-n.lua).
+ * run's lock still carries this plan's generation (forgetRunConflicts-n2.lua).
  */
 export async function forgetRunConflicts(source: Connection, planner: Planner, keys: readonly (string | Buffer)[]): Promise<void> {
   const reply = await forgetScript.run(source.redis, { keys: [runLockKey(source.keys.prefix), ...keys], args: plannerArgs(planner) });

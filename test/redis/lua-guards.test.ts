@@ -2,10 +2,10 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { classifyRedisError } from '../../core/redis/redis-errors.js';
 import { KeyTypeError } from '../../core/redis/key-type-error.js';
-import { LuaScript, type LuaCall } from '../../core/redis/lua-script.js';
+import { LuaScript } from '../../core/redis/lua-script.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { keyValueSnapshot } from '../support/exact-jobs.js';
-import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { cases, job, rewritten, seed as seedKeys } from '../support/lua-step-calls.js';
 
 // Redis does not roll a script back when a command in it fails. Every script checks the type of
 // each key it writes before its first write: a call that meets a key of another type changes
@@ -25,67 +25,7 @@ beforeEach(async () => {
   await redis.flushall();
 });
 
-const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` });
-const rewritten = (i: number) => job(i).replace('"queue":"old"', '"queue":"new"');
-
-/** Seeds the keys a call reads, so that it would write if every type were right. */
-async function seed(): Promise<void> {
-  await redis.rpush('queue:old', job(1), job(2));
-  await redis.zadd('schedule', '1795459303.5', job(3));
-  await redis.rpush('inflight:q', job(4));
-  await redis.set('batch:q', 'b1');
-  await redis.zadd('inflight:s', '1795459303.5', job(5));
-  await redis.set('batch:s', 'b2');
-  await redis.set('seal:s', 't:1');
-  // An older version's queue ledger, of ids (copyJobsToLists-n.lua keeps writing it by id).
-  await redis.sadd('ledger:ids', 'b0:9');
-  await redis.hset('cron:h', 'message', 'm');
-  // The run's lock, held by the plan the run's bookkeeping steps below name (run, 1000, arn).
-  await redis.set('lock', JSON.stringify({ runId: 'run', plannedAt: 1000, plannedBy: 'arn' }));
-  // The first part of that plan's list (appendRunPlan-2 goes on after it).
-  await redis.rpush('items', '{"kind":"set","name":"retry"}');
-  // A queue re-route pass's record, which its end moves into the run's page receipts.
-  await redis.set('originals:end', 'record');
-}
-
-const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
-  ['rerouteSetEntries-n2', { keys: ['schedule', 'rewritten:s', 'moves'], args: ['1', '60', '["A","old","new"]', job(3), rewritten(3), '1795459303.5', 'digest', '1'] }, ['schedule', 'rewritten:s', 'moves']],
-  ['rerouteQueueJobs-n', { keys: ['queue:old', 'queues', 'queue:new', 'moves'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', job(1), rewritten(1), '1', '1'] }, ['queue:old', 'queues', 'queue:new', 'moves']],
-  // With the pass's record (core/reroute/pass-record.ts), the last key, its fields after the record's members.
-  [
-    'rerouteQueueJobs-n',
-    { keys: ['queue:old', 'queues', 'queue:new', 'moves', 'originals:old'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', 't', '1', '1', '1000 arn', '{}', job(1), rewritten(1), '1', '1'] },
-    ['queue:old', 'queues', 'queue:new', 'moves', 'originals:old'],
-  ],
-  ['claimQueueJobs-7', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new'], args: [2, 'newest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'start'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:new']],
-  [
-    'claimSetEntries-10',
-    { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new', 'acknowledged:new', 'originals:new'], args: [2, 'b9', 't', 1, '', 60000, 'run', '', 600000, '', 'start'] },
-    ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'lock', 'seal:new', 'acknowledged:new', 'originals:new'],
-  ],
-  ['claimSelectedQueueJobs-6', { keys: ['queue:old', 'inflight:new', 'batch:new', 'stopped', 'lock', 'originals:new'], args: ['b9', 8, 'marker', 'run', '', 3, 0, 0, job(2)] }, ['queue:old', 'inflight:new', 'batch:new', 'lock', 'originals:new']],
-  ['claimSelectedSetEntries-8', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new', 'stopped', 'lock', 'acknowledged:new'], args: ['b9', 'run', '', job(3), '1795459303.5'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new', 'lock', 'acknowledged:new']],
-  ['copyJobsToLists-n', { keys: ['ledger:q', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['ledger:q', 'queues', 'lock', 'queue:q']],
-  ['copyJobsToLists-n', { keys: ['ledger:ids', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['queues', 'lock', 'queue:q']],
-  ['copyEntriesToSet-3', { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b2:x', job(5), '1795459303.5'] }, ['ledger:s', 'retry', 'lock']],
-  ['acknowledgeQueueBatch-2', { keys: ['inflight:q', 'batch:q'], args: ['b1', 1] }, ['inflight:q', 'batch:q']],
-  ['acknowledgeSetBatch-6', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s'], args: ['b2', 60, 0, '', job(5)] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s']],
-  // Sealed: the seed's seal holds (one entry in flight), so the call would delete the in-flight set.
-  ['acknowledgeSetBatch-6', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s'], args: ['b2', 60, 0, 't:1'] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s']],
-  ['acquireRunLock-2', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'start'] }, ['lock']],
-  ['copyCronDefinition-3', { keys: ['cron:copy', 'cron:index', 'lock'], args: ['cron:copy', 'run', 1000, 'arn', 'message', 'm'] }, ['cron:copy', 'cron:index', 'lock']],
-  ['rewriteCronMessage-2', { keys: ['cron:h', 'lock'], args: ['m', 'm2', 'run', 1000, 'arn'] }, ['cron:h', 'lock']],
-  ['renewRunLock-2', { keys: ['lock', 'stopped'], args: ['run', 'renew', 1000, '{"runId":"run"}'] }, ['lock']],
-  ['acquireRunLock-2', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'hold'] }, ['lock']],
-  ['addRunExecution-2', { keys: ['lock', 'executions'], args: ['run', 'list:1', 1000, 60] }, ['lock', 'executions']],
-  ['endRunExecution-2', { keys: ['lock', 'executions'], args: ['run', 'root', 1000] }, ['lock', 'executions']],
-  ['finishRun-3', { keys: ['lock', 'items', 'executions'], args: ['run', 1000] }, ['lock', 'items', 'executions']],
-  ['storeRunPlan-5', { keys: ['lock', 'items', 'executions', 'routing', 'classes'], args: ['run', 1000, 'arn', 60, 'root', '{}', '["A"]', '{"kind":"set","name":"retry"}'] }, ['lock', 'items', 'executions']],
-  ['appendRunPlan-2', { keys: ['lock', 'items'], args: ['run', 1000, 'arn', 1, '{"kind":"queue","name":"default"}'] }, ['lock', 'items']],
-  ['forgetRunConflicts-n', { keys: ['lock', 'conflicts:s'], args: ['run', 1000, 'arn'] }, ['lock']],
-  ['forgetPageAttempt-1', { keys: ['receipts'], args: ['item:input'] }, ['receipts']],
-  ['endQueuePass-1', { keys: ['originals:end', 'receipts', 'queue:old'], args: ['pass-end:queue:old', 3600] }, ['originals:end', 'receipts', 'queue:old']],
-];
+const seed = () => seedKeys(redis);
 
 describe('every Lua step refuses a key of the wrong type before writing anything', () => {
   for (const [name, call, breakable] of cases) {
@@ -116,12 +56,12 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   // A key given in two roles of different types, absent, passes a check by type in each: the run id
   // `quarantine` made a retired queue `moves` quarantine into the run's record of moves (a set). The
   // call wrote the record, removed both jobs, and failed at the quarantine push: one job lost.
-  it('rerouteQueueJobs-n: one key as a destination list and as the record (a set) is refused before anything is written', async () => {
+  it('rerouteQueueJobs-n2: one key as a destination list and as the record (a set) is refused before anything is written', async () => {
     const [moved, quarantined] = [job(1), job(2)];
     await redis.rpush('queue:old', moved, quarantined);
     const before = await keyValueSnapshot(redis, '');
     const call = { keys: ['queue:old', 'queues', 'queue:new', 'same', 'same'], args: ['RPUSH', '~0:2', '2', 'new', '', '1', '60', '["A","old","new"]', moved, moved.replace('"queue":"old"', '"queue":"new"'), '1', '1', quarantined, quarantined, '2', '0'] };
-    const error = await new LuaScript('rerouteQueueJobs-n').run(redis, call).then(
+    const error = await new LuaScript('rerouteQueueJobs-n2').run(redis, call).then(
       (reply) => new Error(`no error: ${JSON.stringify(reply)}`),
       (e: unknown) => e as Error,
     );
@@ -129,12 +69,12 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
-  it('retireLedger-1 gives no TTL to a ledger of another type, and looks at it without writing', async () => {
+  it('retireLedger-2 gives no TTL to a ledger of another type, and looks at it without writing', async () => {
     await seed();
     await redis.set('ledger:x', 'not a set');
     await redis.hset('ledger:h', 'b0:9', '5');
     const before = await keyValueSnapshot(redis, '');
-    const script = new LuaScript('retireLedger-1');
+    const script = new LuaScript('retireLedger-2');
     expect(await script.run(redis, { keys: ['ledger:x'], args: ['look'] })).toEqual([-1, 0, Buffer.from('string')]);
     expect(await script.run(redis, { keys: ['ledger:x'], args: ['retire', 600, 0, 'x', 'string'] })).toBe(0);
     // A queue's ledger (a hash) re-created as a set of the same size and member, or the other way: not the ledger seen.
@@ -146,17 +86,17 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   it('a score ZADD would refuse is refused before the entry is removed', async () => {
     await seed();
     const before = await keyValueSnapshot(redis, '');
-    await expect(new LuaScript('rerouteSetEntries-n2').run(redis, { keys: ['schedule'], args: ['0', '', job(3), rewritten(3), 'nan', '', '0'] })).rejects.toThrow(/invalid score nan/);
-    await expect(new LuaScript('copyEntriesToSet-3').run(redis, { keys: ['ledger:s', 'schedule', 'lock'], args: ['run', '', 'b:1', job(9), ' 1'] })).rejects.toThrow(/invalid score/);
-    await expect(new LuaScript('claimSelectedSetEntries-8').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock', 'acknowledged:n'], args: ['b9', 'run', '', job(3), 'nan'] })).rejects.toThrow(/invalid score nan/);
+    await expect(new LuaScript('rerouteSetEntries-n3').run(redis, { keys: ['schedule'], args: ['0', '', job(3), rewritten(3), 'nan', '', '0'] })).rejects.toThrow(/invalid score nan/);
+    await expect(new LuaScript('copyEntriesToSet-4').run(redis, { keys: ['ledger:s', 'schedule', 'lock'], args: ['run', '', 'b:1', job(9), ' 1'] })).rejects.toThrow(/invalid score/);
+    await expect(new LuaScript('claimSelectedSetEntries-9').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock', 'acknowledged:n'], args: ['b9', 'run', '', job(3), 'nan'] })).rejects.toThrow(/invalid score nan/);
     // Malformed offsets are refused before the marker overwrites anything.
-    await expect(new LuaScript('claimSelectedQueueJobs-6').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock', 'originals:n'], args: ['b9', 8, 'marker', 'run', '', 3, 0, 0, job(2), 0, job(2)] })).rejects.toThrow(/distinct integers/);
-    await expect(new LuaScript('claimSelectedQueueJobs-6').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock', 'originals:n'], args: ['b9', 8, 'marker', 'run', '', 3, 0, -1, job(2)] })).rejects.toThrow(/distinct integers/);
+    await expect(new LuaScript('claimSelectedQueueJobs-7').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock', 'originals:n'], args: ['b9', 8, 'marker', 'run', '', 3, 0, 0, job(2), 0, job(2)] })).rejects.toThrow(/distinct integers/);
+    await expect(new LuaScript('claimSelectedQueueJobs-7').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock', 'originals:n'], args: ['b9', 8, 'marker', 'run', '', 3, 0, -1, job(2)] })).rejects.toThrow(/distinct integers/);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
   // Lua's tonumber reads these, ZADD does not (strtod's ERANGE; bytes after a NUL): before the
-  // guard refused them, rerouteSetEntries-n2 removed the entry and then failed to add its rewrite.
+  // guard refused them, rerouteSetEntries-n3 removed the entry and then failed to add its rewrite.
   it.each(['1e400', '-1e400', '1e-400', '0x1p-5000', '1\u0000x'])('a score strtod cannot hold (%j) is refused before any entry moves', async (score) => {
     const [first, second] = [job(7), job(8)];
     await redis.zadd('schedule', '1795459303.5', first, '1795459304', second);
@@ -164,10 +104,10 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     const before = await keyValueSnapshot(redis, '');
     // The first entry has a good score: without the guard it is moved before the second fails.
     const args = [first, rewritten(7), '1795459303.5', '', '0', second, rewritten(8), score, '', '0'];
-    await expect(new LuaScript('rerouteSetEntries-n2').run(redis, { keys: ['schedule'], args: ['0', '', ...args] })).rejects.toThrow(/invalid score/);
-    await expect(new LuaScript('copyEntriesToSet-3').run(redis, { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b:1', first, '1', 'b:2', second, score] })).rejects.toThrow(/invalid score/);
+    await expect(new LuaScript('rerouteSetEntries-n3').run(redis, { keys: ['schedule'], args: ['0', '', ...args] })).rejects.toThrow(/invalid score/);
+    await expect(new LuaScript('copyEntriesToSet-4').run(redis, { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b:1', first, '1', 'b:2', second, score] })).rejects.toThrow(/invalid score/);
     await expect(
-      new LuaScript('claimSelectedSetEntries-8').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock', 'acknowledged:n'], args: ['b9', 'run', '', first, '1795459303.5', second, score] }),
+      new LuaScript('claimSelectedSetEntries-9').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock', 'acknowledged:n'], args: ['b9', 'run', '', first, '1795459303.5', second, score] }),
     ).rejects.toThrow(/invalid score/);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
@@ -175,7 +115,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   it.each(['4e-320', '0x10', 'inf', '-inf', '+Infinity', '0e-400', '1e308'])('a score ZADD takes (%s) is not refused: the entry moves with it', async (score) => {
     const [entry, rewrite] = [job(7), rewritten(7)];
     await redis.zadd('schedule', score, entry);
-    expect(await new LuaScript('rerouteSetEntries-n2').run(redis, { keys: ['schedule'], args: ['0', '', entry, rewrite, score, '', '0'] })).toEqual([1, 0, 0]);
+    expect(await new LuaScript('rerouteSetEntries-n3').run(redis, { keys: ['schedule'], args: ['0', '', entry, rewrite, score, '', '0'] })).toEqual([1, 0, 0]);
     expect(await redis.zrange('schedule', 0, '-1')).toEqual([rewrite]);
     await redis.zadd('expected', score, rewrite);
     expect(await redis.zscore('schedule', rewrite)).toBe(await redis.zscore('expected', rewrite));
@@ -187,7 +127,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     for (const index of ['2', '0', '1.5', 'x']) {
       for (const ledger of ['ledger:q', 'ledger:ids']) {
         const call = { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1', job(2), index] };
-        await expect(new LuaScript('copyJobsToLists-n').run(redis, call)).rejects.toThrow(`destination index ${index} is not one of 1..1; nothing written`);
+        await expect(new LuaScript('copyJobsToLists-n2').run(redis, call)).rejects.toThrow(`destination index ${index} is not one of 1..1; nothing written`);
       }
     }
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
@@ -199,10 +139,10 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     for (const ledger of ['ledger:q', 'ledger:ids']) {
       for (const first of ['-1', '1.5', 'x', '']) {
         const call = { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', first, '', 'run', '', job(1), '1'] };
-        await expect(new LuaScript('copyJobsToLists-n').run(redis, call)).rejects.toThrow(`the first position ${first} is not an integer >= 0; nothing written`);
+        await expect(new LuaScript('copyJobsToLists-n2').run(redis, call)).rejects.toThrow(`the first position ${first} is not an integer >= 0; nothing written`);
       }
       const unpaired = { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1', job(2)] };
-      await expect(new LuaScript('copyJobsToLists-n').run(redis, unpaired)).rejects.toThrow('expected payload and destination index pairs; nothing written');
+      await expect(new LuaScript('copyJobsToLists-n2').run(redis, unpaired)).rejects.toThrow('expected payload and destination index pairs; nothing written');
     }
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
@@ -215,7 +155,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
       [2, 'b9', 't', 1, '', 60000, 'run', '', ttl],
       [2, 'b9', 't', 1, '', ttl, 'run', '', 600000],
     ]) {
-      await expect(new LuaScript('claimSetEntries-10').run(redis, { keys, args })).rejects.toThrow(/invalid time to live/);
+      await expect(new LuaScript('claimSetEntries-11').run(redis, { keys, args })).rejects.toThrow(/invalid time to live/);
     }
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
@@ -227,7 +167,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   ])('a sealed acknowledge whose seal does not hold (%s) writes nothing and says so (-1)', async (_, sealed) => {
     await seed();
     const before = await keyValueSnapshot(redis, '');
-    const reply = await new LuaScript('acknowledgeSetBatch-6').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s'], args: ['b2', 60, 0, sealed] });
+    const reply = await new LuaScript('acknowledgeSetBatch-7').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s'], args: ['b2', 60, 0, sealed] });
     expect(reply).toEqual([-1, 0, 1]);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
@@ -235,7 +175,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   it('a sealed acknowledge that carries members too is refused as not holding: nothing written', async () => {
     await seed();
     const before = await keyValueSnapshot(redis, '');
-    const reply = await new LuaScript('acknowledgeSetBatch-6').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s'], args: ['b2', 60, 1, 't:1', job(5)] });
+    const reply = await new LuaScript('acknowledgeSetBatch-7').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s'], args: ['b2', 60, 1, 't:1', job(5)] });
     expect(reply).toEqual([-1, 0, 1]);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
@@ -250,7 +190,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     const payload = job(2);
     const call = { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 2, 'after', 'run', '', payload, '1'] };
 
-    const error = await new LuaScript('copyJobsToLists-n').run(redis, call).then(
+    const error = await new LuaScript('copyJobsToLists-n2').run(redis, call).then(
       () => null,
       (e: unknown) => classifyRedisError(e, 'Doing it'),
     );
@@ -260,7 +200,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
     // Once it is written, the same call writes.
     await two();
-    expect(await new LuaScript('copyJobsToLists-n').run(redis, call)).toEqual([0, 1]);
+    expect(await new LuaScript('copyJobsToLists-n2').run(redis, call)).toEqual([0, 1]);
     expect(await redis.lrange('queue:q', 0, -1)).toEqual([payload]);
   });
 });
@@ -276,18 +216,18 @@ describe('out of memory under noeviction', () => {
       // The copy's first write is the ledger's HSET (an older version's ledger: SADD), which may
       // grow memory: refused, nothing written.
       for (const ledger of ['ledger:q', 'ledger:ids']) {
-        await expect(new LuaScript('copyJobsToLists-n').run(redis, { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] })).rejects.toThrow(/OOM/);
+        await expect(new LuaScript('copyJobsToLists-n2').run(redis, { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] })).rejects.toThrow(/OOM/);
         expect(await keyValueSnapshot(redis, '')).toEqual(before);
       }
       // The set copy reads first (SMISMEMBER, ZMSCORE); its first write is the ZADD: refused, nothing written.
-      await expect(new LuaScript('copyEntriesToSet-3').run(redis, { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b2:x', job(5), '1795459303.5', 'b2:y', job(6), '1'] })).rejects.toThrow(/OOM/);
+      await expect(new LuaScript('copyEntriesToSet-4').run(redis, { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b2:x', job(5), '1795459303.5', 'b2:y', job(6), '1'] })).rejects.toThrow(/OOM/);
       expect(await keyValueSnapshot(redis, '')).toEqual(before);
       // With a job pushed above the window ('newest', 1 original of 2), the claim's first write
       // marks the window (LSET, which may grow memory): refused, nothing claimed, nothing marked.
-      await expect(new LuaScript('claimQueueJobs-7').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new'], args: [1, 'newest', 'b8', 1, '', 1, 'last', 60000, 'run', ''] })).rejects.toThrow(/OOM/);
+      await expect(new LuaScript('claimQueueJobs-8').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new'], args: [1, 'newest', 'b8', 1, '', 1, 'last', 60000, 'run', ''] })).rejects.toThrow(/OOM/);
       expect(await keyValueSnapshot(redis, '')).toEqual(before);
       // The claim's first write is a pop (frees memory): then its push is not refused half-way.
-      const reply = (await new LuaScript('claimQueueJobs-7').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new'], args: [2, 'newest', 'b9', 2, '', 1, 'last', 60000, 'run', ''] })) as unknown[];
+      const reply = (await new LuaScript('claimQueueJobs-8').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new'], args: [2, 'newest', 'b9', 2, '', 1, 'last', 60000, 'run', ''] })) as unknown[];
       expect(reply[0]).toBe(2);
       expect(await redis.llen('queue:old')).toBe(0);
       expect(await redis.llen('inflight:new')).toBe(2);

@@ -113,9 +113,9 @@ describe("a plan's writes after its lock", () => {
   });
 });
 
-describe("a plan's long list, stored in parts (appendRunPlan-2)", () => {
+describe("a plan's long list, stored in parts (appendRunPlan-3)", () => {
   const long = Array.from({ length: 2 * PLAN_ITEMS_PER_CALL + 7 }, (_, i) => ({ kind: 'queue' as const, name: `q${String(i).padStart(5, '0')}` }));
-  const appendSha = new LuaScript('appendRunPlan-2').sha;
+  const appendSha = new LuaScript('appendRunPlan-3').sha;
 
   it('is the whole list, in order, and a part sent twice (resent on a reconnection) is written once', async () => {
     await redis.set(LOCK, record({ runId: 'run-1', plannedAt: A.plannedAt, plannedBy: A.plannedBy }));

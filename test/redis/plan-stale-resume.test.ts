@@ -48,7 +48,7 @@ function connect(before?: (call: RedisCall) => Promise<void>): UrlConnections {
 const arn = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:sidekiq-migrate:${name}`;
 const input = { runId: 'run-1', mode: 'transfer', source: 'source', target: 'target', sets: ['schedule'], pageSize: 4, pagesPerInvocation: 1 };
 const budget = () => ({ deadline: Date.now() + 600_000 });
-const acquireSha = new LuaScript('acquireRunLock-2').sha;
+const acquireSha = new LuaScript('acquireRunLock-3').sha;
 const payloads = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` }));
 
 /** A page of `item` whose write to the target is refused (a key of the wrong type there): its slice stays in flight on the source. */
@@ -77,7 +77,7 @@ async function interruptedRun(): Promise<void> {
 /**
  * Every key and value on both servers; a ledger's TTL aside: A paused between its retirement's look
  * at the source (nothing in flight then) and its retire may give the ledger its TTL after B
- * claimed a slice, which is safe (retireLedger-1.lua): the ledger holds nothing of that slice (its
+ * claimed a slice, which is safe (retireLedger-2.lua): the ledger holds nothing of that slice (its
  * copy records its batch and takes the TTL off again), only of batches acknowledged already. A
  * queue's ledger is a hash (by position), a set's a set of ids.
  */

@@ -7,31 +7,31 @@ import { LuaScript } from '../../core/redis/lua-script.js';
 const SCRIPTS = new Map(
   (
     [
-      ['claim', 'claimQueueJobs-7'],
-      ['ack', 'acknowledgeQueueBatch-2'],
-      ['claimSet', 'claimSetEntries-10'],
-      ['ackSet', 'acknowledgeSetBatch-6'],
-      ['write', 'copyJobsToLists-n'],
-      ['writeSet', 'copyEntriesToSet-3'],
-      ['acquire', 'acquireRunLock-2'],
-      ['lock', 'renewRunLock-2'],
-      ['retire', 'retireLedger-1'],
-      ['reroute', 'rerouteQueueJobs-n'],
-      ['rerouteSet', 'rerouteSetEntries-n2'],
-      ['open', 'openPageAttempt-3'],
+      ['claim', 'claimQueueJobs-8'],
+      ['ack', 'acknowledgeQueueBatch-3'],
+      ['claimSet', 'claimSetEntries-11'],
+      ['ackSet', 'acknowledgeSetBatch-7'],
+      ['write', 'copyJobsToLists-n2'],
+      ['writeSet', 'copyEntriesToSet-4'],
+      ['acquire', 'acquireRunLock-3'],
+      ['lock', 'renewRunLock-3'],
+      ['retire', 'retireLedger-2'],
+      ['reroute', 'rerouteQueueJobs-n2'],
+      ['rerouteSet', 'rerouteSetEntries-n3'],
+      ['open', 'openPageAttempt-4'],
     ] as const
   ).map(([label, name]) => [new LuaScript(name).sha, label]),
 );
 /** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
 export async function loadScripts(...servers: Redis[]): Promise<void> {
-  for (const name of ['claimQueueJobs-7', 'acknowledgeQueueBatch-2', 'claimSetEntries-10', 'acknowledgeSetBatch-6', 'copyJobsToLists-n', 'copyEntriesToSet-3', 'acquireRunLock-2', 'renewRunLock-2', 'retireLedger-1', 'rerouteQueueJobs-n', 'rerouteSetEntries-n2', 'openPageAttempt-3']) {
+  for (const name of ['claimQueueJobs-8', 'acknowledgeQueueBatch-3', 'claimSetEntries-11', 'acknowledgeSetBatch-7', 'copyJobsToLists-n2', 'copyEntriesToSet-4', 'acquireRunLock-3', 'renewRunLock-3', 'retireLedger-2', 'rerouteQueueJobs-n2', 'rerouteSetEntries-n3', 'openPageAttempt-4']) {
     for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
   }
 }
 
 /**
  * The client, recording when each pipeline of our scripts goes out ('> claim') and when its reply
- * is back ('< claim'); renewRunLock-2 is named by its action ('renew', 'release'), a pipeline of
+ * is back ('< claim'); renewRunLock-3 is named by its action ('renew', 'release'), a pipeline of
  * plain commands by their names ('exists').
  */
 export function recording(redis: Redis): Redis & { events: string[] } {

@@ -52,7 +52,7 @@ describe('a queue transfer whose slices failed or lost their replies while a pro
   for (const placement of ['front', 'append'] as const) {
     it(`${placement}: the pass's first slice fails after its claim (its write never sent: the connection dropped), 5 jobs pushed before the task is retried`, async () => {
       const { originals, arrivals, push } = await seed(redis.source());
-      const provider = faultAt(connect(), 'target', 'copyJobsToLists-n', 1, async () => {
+      const provider = faultAt(connect(), 'target', 'copyJobsToLists-n2', 1, async () => {
         await push();
         throw Object.assign(new Error('write ECONNRESET'), { code: 'ECONNRESET' });
       });
@@ -61,7 +61,7 @@ describe('a queue transfer whose slices failed or lost their replies while a pro
 
     it(`${placement}: a slice's acknowledge runs but its reply is lost, 5 jobs pushed before the next task`, async () => {
       const { originals, arrivals, push } = await seed(redis.source());
-      const provider = faultAt(connect(), 'source', 'acknowledgeQueueBatch-2', 2, async (exec) => {
+      const provider = faultAt(connect(), 'source', 'acknowledgeQueueBatch-3', 2, async (exec) => {
         await exec();
         await push();
         throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
@@ -73,9 +73,9 @@ describe('a queue transfer whose slices failed or lost their replies while a pro
 
 describe('a set transfer whose slices failed or lost their replies while entries were added: what was added stays on the source, counted', () => {
   const cases = [
-    ["the pass's first slice fails after its claim (its write never sent)", 'target', 'copyEntriesToSet-3', 1, false],
-    ['a later slice fails after its claim (its write never sent)', 'target', 'copyEntriesToSet-3', 2, false],
-    ["a slice's acknowledge runs but its reply is lost", 'source', 'acknowledgeSetBatch-6', 2, true],
+    ["the pass's first slice fails after its claim (its write never sent)", 'target', 'copyEntriesToSet-4', 1, false],
+    ['a later slice fails after its claim (its write never sent)', 'target', 'copyEntriesToSet-4', 2, false],
+    ["a slice's acknowledge runs but its reply is lost", 'source', 'acknowledgeSetBatch-7', 2, true],
   ] as const;
   for (const [what, side, script, nth, ran] of cases) {
     it(`${what}, 5 entries added to retry (due later) before the next task`, async () => {

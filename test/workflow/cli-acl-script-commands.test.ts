@@ -7,8 +7,8 @@ import { runCli } from '../support/run-cli.js';
 
 // Before anything is touched a run checks that its user may run every command it sends
 // (command-permissions.ts), its Lua steps' included. Four were missing from that list: HDEL and
-// HLEN (endRunExecution-2.lua, at the end of every run, on the source), SCARD and SRANDMEMBER
-// (retireLedger-1.lua, at the end of a transfer, on the target; SCARD on the source too). A user
+// HLEN (endRunExecution-3.lua, at the end of every run, on the source), SCARD and SRANDMEMBER
+// (retireLedger-2.lua, at the end of a transfer, on the target; SCARD on the source too). A user
 // without one of them had every job moved, then "Unexpected ReplyError in summarize … can't run
 // this command", exit 1, and the same again on every run after. Refused at the start now.
 let server: RedisServerHandle;

@@ -53,7 +53,7 @@ async function restartTargetEmpty(): Promise<void> {
 
 /** Connections whose target restarts empty right after the first copy, once `armed()` says so. */
 function restartAtCopy(armed: () => boolean): ConnectionProvider & { restarts: () => number } {
-  const { sha } = new LuaScript('copyJobsToLists-n', { encodeCalls: true });
+  const { sha } = new LuaScript('copyJobsToLists-n2', { encodeCalls: true });
   const provider = new UrlConnections({ source: { url: source.url }, target: { url: target.url } });
   providers.push(provider);
   let restarts = 0;

@@ -1,4 +1,4 @@
-// A queue transfer bounds its pass by a count of originals kept on the source (claimQueueJobs-7's
+// A queue transfer bounds its pass by a count of originals kept on the source (claimQueueJobs-8's
 // KEYS[7]), which Sidekiq's own fetch (BRPOP at the tail) and its requeue (RPUSH at the tail) do not
 // change: p jobs fetched at the tail and p pushed at the head leave the length, and the count, as
 // they were. What the summary prints is still true in the fetch case: `claimed`/`written` count
@@ -32,10 +32,10 @@ describe('a queue transfer while a Sidekiq worker fetches from the source queue 
       await source.sadd('queues', 'q');
       // Loaded first, so that the pipeline met is the claim that runs (not one refused NOSCRIPT, sent
       // again after the fetches and pushes: the pass would then begin after them).
-      await source.script('LOAD', new LuaScript('claimQueueJobs-7').source);
+      await source.script('LOAD', new LuaScript('claimQueueJobs-8').source);
       const arrivals = Array.from({ length: 5 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `["arrived",${i}]` }));
       const fetched: string[] = [];
-      const provider = faultAt(connect(), 'source', 'claimQueueJobs-7', 1, async (exec) => {
+      const provider = faultAt(connect(), 'source', 'claimQueueJobs-8', 1, async (exec) => {
         const replies = await exec();
         for (let i = 0; i < 3; i++) fetched.push((await source.rpop('queue:q'))!);
         await source.lpush('queue:q', ...arrivals);
@@ -80,9 +80,9 @@ describe('a queue transfer while a Sidekiq worker fetches from the source queue 
     const originals = Array.from({ length: 40 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));
     for (const p of originals) await source.lpush('queue:q', p);
     await source.sadd('queues', 'q');
-    await source.script('LOAD', new LuaScript('claimQueueJobs-7').source);
+    await source.script('LOAD', new LuaScript('claimQueueJobs-8').source);
     const requeued = Array.from({ length: 3 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `["requeued",${i}]` }));
-    const provider = faultAt(connect(), 'source', 'claimQueueJobs-7', 1, async (exec) => {
+    const provider = faultAt(connect(), 'source', 'claimQueueJobs-8', 1, async (exec) => {
       const replies = await exec();
       await source.rpush('queue:q', ...requeued);
       return replies;

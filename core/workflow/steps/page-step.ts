@@ -157,7 +157,7 @@ async function pagesOf(
   // run's past its expiry, is seen at the page's end.
   // A rate-limited run renews after every slice, since each of its waits may be long; so does a
   // class-selective one. Its claims look for the stop marker and the lock too, as the others do
-  // (claimSelectedQueueJobs-6.lua, claimSelectedSetEntries-8.lua): before, a lock lost between
+  // (claimSelectedQueueJobs-7.lua, claimSelectedSetEntries-9.lua): before, a lock lost between
   // the renewal and the next claim let that claim take jobs into flight for a write the target
   // then refused (test/workflow/selective-claim-lost-lock.test.ts).
   const selective = settings.inlineClasses !== undefined || settings.selected === true;
@@ -194,7 +194,7 @@ async function pagesOf(
       const sent = renewals.splice(0);
       const renewed = sent.length > 0 ? (await Promise.all(sent)).flat() : await renew();
       // Lost: another run took it, or it expired and is gone (taken and released by another run
-      // while this task was paused); never taken again (renewRunLock-2.lua).
+      // while this task was paused); never taken again (renewRunLock-3.lua).
       if (renewed.includes(false)) await orLostTarget(new FatalError(`Run ${settings.runId} lost its run lock during ${item.kind} ${item.name} (another run took it, or it expired and is gone); stopping (nothing is lost: the next run resumes).`));
     },
     // A rate-limited transfer starts no slice whose wait would outlast the invocation: the next

@@ -29,7 +29,7 @@ function connect(): UrlConnections {
   return connections;
 }
 
-const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n');
+const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n2');
 
 /**
  * The provider's clients, each recording its pipelines (recording-redis.ts), by connection name.
@@ -158,7 +158,7 @@ describe("a re-route page task's round trips", () => {
       writes++;
       if (writes === 2) {
         void client.script('FLUSH');
-        void client.script('LOAD', new LuaScript('renewRunLock-2').source);
+        void client.script('LOAD', new LuaScript('renewRunLock-3').source);
       }
       if (writes === 3) void client.set(runStopMarkerKey('', 'run-1'), '1');
     });

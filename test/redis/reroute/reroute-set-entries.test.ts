@@ -5,10 +5,10 @@ import { LuaScript } from '../../../core/redis/lua-script.js';
 import { privateRedis } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
-// rerouteSetEntries-n2.lua records the digests of the entries it rewrote in one SADD per few
+// rerouteSetEntries-n3.lua records the digests of the entries it rewrote in one SADD per few
 // hundred entries, after the moves: these show that the record is exactly the moved entries'
 // digests however many a call moves, and that a call that cannot complete changes nothing.
-const script = new LuaScript('rerouteSetEntries-n2');
+const script = new LuaScript('rerouteSetEntries-n3');
 /** A call's record of moves when it records none (move-record.ts recordArgs). */
 const NO_RECORD = ['0', ''];
 const NOW = 1795459303;
@@ -33,7 +33,7 @@ async function seed(size: number): Promise<string[]> {
   return args;
 }
 
-describe('rerouteSetEntries-n2: the record of rewrites', () => {
+describe('rerouteSetEntries-n3: the record of rewrites', () => {
   it('holds the digest of every entry moved and of nothing else, in a call of 9,000 (more than one SADD, more than Lua can unpack at once)', async () => {
     const args = await seed(9_000);
     // Entry 0 vanished (the poller took it); entry 1's rewrite is there already (a conflict).
@@ -61,7 +61,7 @@ describe('rerouteSetEntries-n2: the record of rewrites', () => {
   });
 });
 
-describe('rerouteSetEntries-n2 under noeviction with memory full', () => {
+describe('rerouteSetEntries-n3 under noeviction with memory full', () => {
   it('either changes nothing or runs to its end: here its first write (a ZREM, which frees memory) is not refused, so every entry moves and is recorded', async () => {
     const args = await seed(600);
     const used = Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))![1]);
@@ -96,7 +96,7 @@ describe('rerouteSetEntries-n2 under noeviction with memory full', () => {
   });
 });
 
-describe("rerouteSetEntries-n2 records the moves of the entries it moved, and only those", () => {
+describe("rerouteSetEntries-n3 records the moves of the entries it moved, and only those", () => {
   const MEMBERS = ['3', '60', '["A","old","new"]', '["A","other","new"]', '["B","old","new"]'];
   const entry = (cls: string, queue: string, i: number) => sidekiqPayload({ className: cls, queue, args: `[${i}]`, jid: i.toString(16).padStart(24, '0') });
   const quint = (cls: string, queue: string, i: number, move: string) => [entry(cls, queue, i), entry(cls, queue, i).replace(`"queue":"${queue}"`, '"queue":"new"'), String(NOW + i), '', move];
@@ -185,7 +185,7 @@ async function expectAsSequential(seeded: Map<string, number>, args: string[]): 
   expect((await redis.smembers('rewritten')).sort()).toEqual([...record].sort());
 }
 
-describe('rerouteSetEntries-n2 leaves the set as one ZREM and one ZADD NX per entry would', () => {
+describe('rerouteSetEntries-n3 leaves the set as one ZREM and one ZADD NX per entry would', () => {
   it('entries decided in order: the same rewrite twice, a rewrite that is another entry\'s original, an original named twice, vanished entries interleaved', async () => {
     for (let seed = 1; seed <= 20; seed++) {
       await redis.flushall();

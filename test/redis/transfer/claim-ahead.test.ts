@@ -26,10 +26,10 @@ import { newJid, sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
-const claimQueueJobs = new LuaScript('claimQueueJobs-7');
-const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-2');
-const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-6');
-const claimSetEntries = new LuaScript('claimSetEntries-10');
+const claimQueueJobs = new LuaScript('claimQueueJobs-8');
+const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-3');
+const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-7');
+const claimSetEntries = new LuaScript('claimSetEntries-11');
 let connections: UrlConnections | undefined;
 afterEach(async () => {
   await connections?.close();

@@ -25,15 +25,15 @@ import { loadScripts, recording } from '../../support/recording-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
-const claimQueueJobs = new LuaScript('claimQueueJobs-7');
-const claimSetEntries = new LuaScript('claimSetEntries-10');
-const copyJobsToLists = new LuaScript('copyJobsToLists-n');
+const claimQueueJobs = new LuaScript('claimQueueJobs-8');
+const claimSetEntries = new LuaScript('claimSetEntries-11');
+const copyJobsToLists = new LuaScript('copyJobsToLists-n2');
 
 /** A ledger's contents: a queue's (a hash: batch → jobs written) or a set's (ids). */
 async function ledgerContents(key: RedisKey): Promise<unknown> {
   return (await redis.target().type(key)) === 'hash' ? redis.target().hgetall(key) : (await redis.target().smembers(key)).sort();
 }
-const copyEntriesToSet = new LuaScript('copyEntriesToSet-3');
+const copyEntriesToSet = new LuaScript('copyEntriesToSet-4');
 const { connect, latest } = connectionsPerTest(redis);
 
 /** The provider's clients, each recording its pipelines (recording-redis.ts), by connection name. */

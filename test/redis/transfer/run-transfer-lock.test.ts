@@ -21,8 +21,8 @@ function request(overrides: Partial<TransferRunRequest> = {}): TransferRunReques
   return { source: redis.source(), target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'run-1', dryRun: false, sets: [], queues: ['default'], sliceSize: 3, ...overrides };
 }
 
-const claimQueueJobs = new LuaScript('claimQueueJobs-7');
-const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-2');
+const claimQueueJobs = new LuaScript('claimQueueJobs-8');
+const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-3');
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]`, jid: i.toString(16).padStart(24, '0') });
 
 describe('the run locks of a transfer', () => {
@@ -100,7 +100,7 @@ describe('the run locks of a transfer', () => {
       await RunLock.acquire(redis.target(), '', { runId: 'thief', operation: 'reroute' }, 60_000, 'target');
     });
 
-    // The write looks at the target's lock before it writes (copyJobsToLists-n.lua): before, this
+    // The write looks at the target's lock before it writes (copyJobsToLists-n2.lua): before, this
     // slice was written to a target the thief owned, and the loss seen after it.
     await expect(runTransfer(request({ source, onPage }))).rejects.toThrow(/^Run run-1 lost its run lock on target \(another run holds it\); stopping \(nothing is lost: the next run resumes\)\.$/);
 

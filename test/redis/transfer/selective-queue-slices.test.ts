@@ -14,7 +14,7 @@ import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
-const claimSha = new LuaScript('claimSelectedQueueJobs-6').sha;
+const claimSha = new LuaScript('claimSelectedQueueJobs-7').sha;
 
 /** A job named `M…` is of the selected class Move, any other name of the staying class Stay. */
 const byName = new Map<string, string>();

@@ -16,7 +16,7 @@ import { jobEntry } from '../../support/exact-jobs.js';
 // the second attempt claimed into that batch meanwhile and has not written yet.
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
-const ACKNOWLEDGES = new Set([new LuaScript('acknowledgeQueueBatch-2').sha, new LuaScript('acknowledgeSetBatch-6').sha]);
+const ACKNOWLEDGES = new Set([new LuaScript('acknowledgeQueueBatch-3').sha, new LuaScript('acknowledgeSetBatch-7').sha]);
 
 type Slice = (source: Redis, target: Redis) => Promise<unknown>;
 const context = (source: Redis, target: Redis) => ({ source, target, sourceKeys: keys, targetKeys: keys, runId: 'overlapping', dryRun: false, cursor: null, sliceSize: 3 });

@@ -27,9 +27,9 @@ const context = () => ({ source: redis.source(), target: redis.target(), sourceK
 const jid = (i: number) => String(i).padStart(24, '0');
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]`, jid: jid(i) });
 const CALLS = Math.ceil(MAX_JOBS_PER_CLAIM / MAX_JOBS_PER_WRITE);
-const copyJobsToLists = new LuaScript('copyJobsToLists-n');
-const copyEntriesToSet = new LuaScript('copyEntriesToSet-3');
-const retireLedger = new LuaScript('retireLedger-1');
+const copyJobsToLists = new LuaScript('copyJobsToLists-n2');
+const copyEntriesToSet = new LuaScript('copyEntriesToSet-4');
+const retireLedger = new LuaScript('retireLedger-2');
 /** A resume's pipelines to the target but its ledgers' retirement (retire-ledger.ts: a look, then the retire, each a call of its own). */
 const writes = (pipelines: RedisCall[]) => pipelines.map((p) => p.scripts).filter((scripts) => !scripts.every((sha) => sha === retireLedger.sha));
 

@@ -1,14 +1,14 @@
 --[[
   Prepended to every script by core/redis/lua-script.ts, after variadic.lua. Used by a transfer's
-  slice claims on the source (claimQueueJobs-7.lua, claimSetEntries-10.lua) and its writes to the
-  target (copyJobsToLists-n.lua, copyEntriesToSet-3.lua), which see a lock taken between two slices
+  slice claims on the source (claimQueueJobs-8.lua, claimSetEntries-11.lua) and its writes to the
+  target (copyJobsToLists-n2.lua, copyEntriesToSet-4.lua), which see a lock taken between two slices
   of a page on either server: a page task renews the run's locks once a page, not once a slice.
 
   lockTaken(lockKey, runId, generation)
   generation: when the caller's execution planned (epoch ms, the lock's plannedAt), optionally
            followed by one space and the execution that planned (the lock's plannedBy: an ARN, a
            local execution's name; no spaces); '' when unknown (core/redis/generation-arg.ts)
-  Returns  -3 when the run lock (lockKey, the holder record: JSON, see acquireRunLock-2.lua) is held
+  Returns  -3 when the run lock (lockKey, the holder record: JSON, see acquireRunLock-3.lua) is held
            by another run, not expired, or is unreadable; -4 when a later execution of this run
            holds it (its plannedAt later than the caller's, when both are known; or the same one
            and another plannedBy, when both carry one: two starts of the run in one millisecond);

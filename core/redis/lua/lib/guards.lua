@@ -2,7 +2,8 @@
   Prepended to every script by core/redis/lua-script.ts (one definition, used by all).
 
   Redis does not roll a script back when a command fails: what ran before the failing command
-  stays. So a script first checks every key it will write (one TYPE per key, before any write),
+  stays. So a script that writes first asks whether its user may run every command it may call
+  (refusedCommand, below: an ACL changed during a run), then checks every key it will write (one TYPE per key, before any write),
   and refuses the whole call when one holds another type than it needs. 'none' (no key) is
   always fine: writing creates it. The one other way a write fails, out of memory under
   maxmemory, happens only at a script's first write (Redis never stops a script that has
@@ -69,6 +70,49 @@ local function badScore(first, step)
     if n == nil or n ~= n or SPACE[byte(text, 1)] or SPACE[byte(text, -1)] or find(text, '\0', 1, true)
       or ((n == 0 or n == HUGE or n == -HUGE) and outOfRange(text, n)) then
       return redis.error_reply('ERR sidekiq-migrate invalid score ' .. text)
+    end
+  end
+  return nil
+end
+
+--[[
+  refusedCommand(checks)  checks: a list of { key, command, command… } (key false for commands
+           without a key, such as TIME; a key not given, nil, asks about the command alone)
+  Redis checks a command a script calls against the caller's ACL only when the script calls it,
+  and keeps what the script did before: a command taken from the run's user during a run (`ACL
+  SETUSER app -lpush` after our start-up check, command-permissions.ts) stopped a re-route after
+  its LREM, before its LPUSH: a job lost. So each script that writes first asks Redis
+  (redis.acl_check_cmd, Redis 7.0+) about every command it may call, with every key it may call it
+  on (an ACL's key patterns, read or write, can differ per key), before anything else, and refuses
+  the whole call when one is denied. Each command is asked once per key of the call: a cost per
+  call, not per job (bench/README.md, audit-acl-in-script). On Redis before 7.0 (no redis.acl_check_cmd)
+  nothing is asked: the run's start-up check is all there is (docs/guarantees-and-limits.md).
+  Returns  nil when every one is allowed (or nothing can be asked); otherwise the error reply
+           'NOPERM sidekiq-migrate: the user may not run <COMMAND>[ on this key]; this call was
+           refused before it wrote anything[ (key <key>)]': ' on this key' when the command is
+           allowed but not on that key; the key last, so that it may hold anything
+           (core/redis/command-refused-error.ts reads it). test/redis/lua-acl-guards.test.ts
+]]
+local function refusedCommand(checks)
+  local allowed = redis.acl_check_cmd
+  if not allowed then return nil end
+  -- No table of pairs asked already: a key twice in a list (a destination that is the source) is
+  -- rare, and asking twice costs less than building a name for every pair to look it up.
+  for _, check in ipairs(checks) do
+    -- Not `#check`: a key not given (nil) leaves a hole at [1], where # may stop.
+    local key, c = check[1], 2
+    while check[c] do
+      local command = check[c]
+      c = c + 1
+      local ok
+      if key then ok = allowed(command, key) else ok = allowed(command) end
+      if not ok then
+        local said = 'NOPERM sidekiq-migrate: the user may not run ' .. command
+        if key and allowed(command) then said = said .. ' on this key' end
+        said = said .. '; this call was refused before it wrote anything'
+        if key then said = said .. ' (key ' .. key .. ')' end
+        return redis.error_reply(said)
+      end
     end
   end
   return nil

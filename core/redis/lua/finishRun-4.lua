@@ -6,7 +6,7 @@
   takes the lock before it writes its own list and executions (under the same keys, the run's
   id), so a later plannedAt on the lock means they are the later execution's: all are left to it.
 
-  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-2.lua)
+  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-3.lua)
   KEYS[2]  the run's list of work (a list)
   KEYS[3]  the run's executions (a hash, core/workflow/run-executions.ts)
   ARGV[1]  the run's id
@@ -19,6 +19,9 @@
            run to release (it expired and another run took it, or it is gone); { 3, the later
            plannedAt } a later start of the run holds its lock (nothing changed)
 ]]
+-- Every command this call may run, on every key, before anything else (guards.lua).
+local refused = refusedCommand({ { KEYS[1], 'TYPE', 'GET', 'DEL' }, { KEYS[2], 'TYPE', 'DEL' }, { KEYS[3], 'TYPE', 'DEL' } })
+if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'string' }, { KEYS[2], 'list' }, { KEYS[3], 'hash' } })
 if refusal then return refusal end
 local current = redis.call('GET', KEYS[1])

@@ -9,7 +9,7 @@
   (refused by their digests, the run stopped), and its executions would lose the continuations
   it announced, so that an execution would count itself last while another still runs.
 
-  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-2.lua)
+  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-3.lua)
   KEYS[2]  the run's list of work (a list of JSON items, core/workflow/work-list.ts)
   KEYS[3]  the run's executions (a hash, core/workflow/run-executions.ts)
   KEYS[4]  the run's stored routing (a string, core/workflow/stored-routing.ts)
@@ -29,6 +29,9 @@
   Refused before any write (guards.lua) when the lock is not a string, the list not a list or the
   executions not a hash (SET replaces a key of any type: the routing and selection need none).
 ]]
+-- Every command this call may run, on every key, before anything else (guards.lua).
+local refused = refusedCommand({ { KEYS[1], 'TYPE', 'GET' }, { KEYS[2], 'TYPE', 'DEL', 'RPUSH', 'EXPIRE' }, { KEYS[3], 'TYPE', 'DEL', 'HSET', 'EXPIRE' }, { KEYS[4], 'SET' }, { KEYS[5], 'SET' } })
+if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'string' }, { KEYS[2], 'list' }, { KEYS[3], 'hash' } })
 if refusal then return refusal end
 local ttl = tonumber(ARGV[4])

@@ -7,7 +7,7 @@
   of the run (maybe with other routing) planned, rewrites no definition by its own routing.
 
   KEYS[1]  the definition's hash (`cron_job:NAME` or `cron_job:NAMESPACE:NAME`)
-  KEYS[2]  the run lock (string: the holder record, JSON, see acquireRunLock-2.lua)
+  KEYS[2]  the run lock (string: the holder record, JSON, see acquireRunLock-3.lua)
   ARGV[1]  the message as read
   ARGV[2]  the rewritten message (only its queue value differs)
   ARGV[3]  the run's id
@@ -20,6 +20,9 @@
 
   Refused before any write (guards.lua): KEYS[1] not a hash, KEYS[2] not a string.
 ]]
+-- Every command this call may run, on every key, before anything else (guards.lua).
+local refused = refusedCommand({ { KEYS[1], 'TYPE', 'HGET', 'HSET' }, { KEYS[2], 'TYPE', 'GET' } })
+if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'hash' }, { KEYS[2], 'string' } })
 if refusal then return refusal end
 local lost = plannerLost(KEYS[2], ARGV[3], ARGV[4], ARGV[5])

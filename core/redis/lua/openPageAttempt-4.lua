@@ -11,7 +11,7 @@
   (command-permissions.ts).
 
   KEYS[1]  the run's page receipts (hash: item field → receipt JSON; attempt field → attempts)
-  KEYS[2]  the run lock (string: the holder record, JSON, see acquireRunLock-2.lua)
+  KEYS[2]  the run lock (string: the holder record, JSON, see acquireRunLock-3.lua)
   KEYS[3]  the run's stop marker
   ARGV[1]  the item's field (its receipt)
   ARGV[2]  the attempt field (the item's field and the digest of this input)
@@ -23,6 +23,9 @@
   Returns  { the item's receipt (JSON) or false, attempts of this input so far, this one included
            (0: not counted, the lock is not this start's or the run is stopped) }
 ]]
+-- Every command this call may run, on every key, before anything else (guards.lua).
+local refused = refusedCommand({ { KEYS[1], 'TYPE', 'HGET', 'HSET', 'EXPIRE' }, { KEYS[2], 'GET' }, { KEYS[3], 'EXISTS' } })
+if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'hash' } })
 if refusal then return refusal end
 local receipt = redis.call('HGET', KEYS[1], ARGV[1])

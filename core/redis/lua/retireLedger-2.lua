@@ -8,7 +8,7 @@
   a new field of a queue's ledger, new ids in a set's) and takes any TTL off (PERSIST): so a
   ledger that 'retire' finds unchanged records no batch claimed since, and every batch claimed
   before was acknowledged already (the source's look found no in-flight key), all of its jobs
-  written. A write that only raises a queue batch's number (copyJobsToLists-n.lua) writes jobs of
+  written. A write that only raises a queue batch's number (copyJobsToLists-n2.lua) writes jobs of
   a batch that was in flight, never after its acknowledge (then every job of it is counted).
   Entries are never removed from a ledger, which only goes whole (its TTL, eviction: only with a
   TTL, so only after a retire); the picked entry tells a ledger re-created meanwhile from the one seen.
@@ -30,6 +30,9 @@
                    has a TTL already): nothing written
 ]]
 local mode = ARGV[1]
+-- Every command this call may run, on every key, before anything else (guards.lua).
+local refused = refusedCommand({ { KEYS[1], 'TYPE', 'HLEN', 'SCARD', 'PTTL', 'HRANDFIELD', 'SRANDMEMBER', 'HEXISTS', 'SISMEMBER', 'EXPIRE' } })
+if refused then return refused end
 local kind = redis.call('TYPE', KEYS[1])['ok']
 local function size()
   if kind == 'hash' then return redis.call('HLEN', KEYS[1]) end

@@ -6,7 +6,7 @@
   not delete those (the later run's summary would not count them, and could say 'Complete' over
   jobs left on the source).
 
-  KEYS[1]   the run lock (string: the holder record, JSON, see acquireRunLock-2.lua)
+  KEYS[1]   the run lock (string: the holder record, JSON, see acquireRunLock-3.lua)
   KEYS[2…]  the run's conflicts keys to delete (core/transfer/transfer-keys.ts conflictsKey); or
             the run's started-with record, stored routing and selection, deleted by its first
             plan when that plan failed having moved nothing (core/workflow/store-run-plan.ts
@@ -19,6 +19,11 @@
            record } another run's or unreadable, { 4 } gone (lib/run-generation.lua
            plannerLost): nothing deleted
 ]]
+-- Every command this call may run, on every key, before anything else (guards.lua).
+local checks = { { KEYS[1], 'TYPE', 'GET' } }
+for i = 2, #KEYS do checks[#checks + 1] = { KEYS[i], 'DEL' } end
+local refused = refusedCommand(checks)
+if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'string' } })
 if refusal then return refusal end
 local lost = plannerLost(KEYS[1], ARGV[1], ARGV[2], ARGV[3]) -- lib/run-generation.lua

@@ -21,7 +21,7 @@
 
   A stopped run claims nothing (KEYS[4], its stop marker, exists), nor one whose lock on the
   source another run or a later execution of the run holds (KEYS[5], lib/claim-lock.lua), as
-  claimQueueJobs-7.lua: a claim after the run lost its lock would take the jobs off the live queue
+  claimQueueJobs-8.lua: a claim after the run lost its lock would take the jobs off the live queue
   into an in-flight list whose write the target then refuses, out of every fetcher's reach until a
   later run resumes them.
 
@@ -58,6 +58,10 @@
 ]]
 if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
 local source, inflight, batchKey = KEYS[1], KEYS[2], KEYS[3]
+-- Every command this call may run, on every key, before anything else (guards.lua).
+local refused = refusedCommand({ { source, 'TYPE', 'LRANGE', 'LSET', 'LLEN', 'LREM' }, { inflight, 'TYPE', 'RPUSH', 'EXISTS', 'LRANGE' }, { batchKey, 'TYPE', 'GET', 'SET' },
+  { KEYS[4], 'EXISTS' }, { KEYS[5], 'TYPE', 'GET' }, { KEYS[6], 'TYPE', 'GET', 'SET' }, { false, 'TIME' } })
+if refused then return refused end
 local refusal = wrongType({ { source, 'list' }, { inflight, 'list' }, { batchKey, 'string' }, { KEYS[5], 'string' }, { KEYS[6], 'string' } })
 if refusal then return refusal end
 local maxShift, marker = tonumber(ARGV[2]), ARGV[3]

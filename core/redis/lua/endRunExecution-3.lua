@@ -9,7 +9,7 @@
   executions, so a lock of this run that carries a later plannedAt than the ending execution's is
   a later start's: nothing is ended.
 
-  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-2.lua)
+  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-3.lua)
   KEYS[2]  the run's executions (hash: execution name → '1')
   ARGV[1]  the run's id
   ARGV[2]  the name of the ending execution
@@ -22,6 +22,9 @@
   Returns  { 1, executions left } when ended (0: it was the last one); { 3, the later plannedAt }
            when a later start of the run holds its lock (nothing changed)
 ]]
+-- Every command this call may run, on every key, before anything else (guards.lua).
+local refused = refusedCommand({ { KEYS[1], 'TYPE', 'GET' }, { KEYS[2], 'TYPE', 'HDEL', 'HLEN' } })
+if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'string' }, { KEYS[2], 'hash' } })
 if refusal then return refusal end
 local later = laterStart(KEYS[1], ARGV[1], ARGV[3], ARGV[4]) -- lib/run-generation.lua

@@ -6,7 +6,7 @@
   (its summary would never be the last one: the run's lock, list and executions would stay until
   the lock expired, 20 minutes, blocking the next run). Idempotent: a retried step adds it again.
 
-  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-2.lua)
+  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-3.lua)
   KEYS[2]  the run's executions (hash: execution name → '1')
   ARGV[1]  the run's id
   ARGV[2]  the name of the execution to add
@@ -20,6 +20,9 @@
   Returns  { 1 } when added (or already there); { 3, the later plannedAt } when a later start of
            the run holds its lock (nothing changed)
 ]]
+-- Every command this call may run, on every key, before anything else (guards.lua).
+local refused = refusedCommand({ { KEYS[1], 'TYPE', 'GET' }, { KEYS[2], 'TYPE', 'HSET', 'EXPIRE' } })
+if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'string' }, { KEYS[2], 'hash' } })
 if refusal then return refusal end
 local later = laterStart(KEYS[1], ARGV[1], ARGV[3], ARGV[5]) -- lib/run-generation.lua

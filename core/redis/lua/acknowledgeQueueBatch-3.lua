@@ -19,6 +19,9 @@
            another one (a concurrent attempt acknowledged ours already)
 ]]
 local inflight, batchKey = KEYS[1], KEYS[2]
+-- Every command this call may run, on every key, before anything else (guards.lua).
+local refused = refusedCommand({ { inflight, 'TYPE', 'LLEN', 'DEL', 'LTRIM' }, { batchKey, 'TYPE', 'GET', 'DEL', 'SET' } })
+if refused then return refused end
 local refusal = wrongType({ { inflight, 'list' }, { batchKey, 'string' } })
 if refusal then return refusal end
 local current = redis.call('GET', batchKey)

@@ -64,6 +64,9 @@ local mode = ARGV[4]
 if mode ~= 'start' and mode ~= 'continue' and mode ~= 'hold' then
   return redis.error_reply('ERR acquireRunLock: ARGV[4] must be start, continue or hold')
 end
+-- Every command this call may run, on every key, before anything else (guards.lua).
+local refused = refusedCommand({ { KEYS[1], 'TYPE', 'GET', 'PTTL', 'SET' }, { KEYS[2], 'EXISTS' }, { false, 'TIME' } })
+if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'string' } })
 if refusal then return refusal end
 if mode ~= 'start' and redis.call('EXISTS', KEYS[2]) == 1 then return { 2 } end

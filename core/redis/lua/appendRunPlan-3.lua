@@ -1,5 +1,5 @@
 --[[
-  Appends a part of a plan's list of sets and queues to the run's list, after storeRunPlan-5.lua
+  Appends a part of a plan's list of sets and queues to the run's list, after storeRunPlan-6.lua
   wrote its first part, only while the run's lock is still this plan's (core/workflow/
   store-run-plan.ts). A list of 10,000 queues pushed in one call held every other client of the
   source for 7–33 ms (issue #18: no call over 2 ms); the plan writes it PLAN_ITEMS_PER_CALL items a
@@ -7,7 +7,7 @@
   reconnection) finds the list already past it and writes nothing; a list of another length (gone,
   or written by something else) is refused, nothing written.
 
-  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-2.lua)
+  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-3.lua)
   KEYS[2]  the run's list of work (a list of JSON items, core/workflow/work-list.ts)
   ARGV[1]  the run's id
   ARGV[2]  when this plan planned (epoch ms: the plannedAt it wrote into the lock)
@@ -21,6 +21,9 @@
            { 4 } gone (lib/run-generation.lua plannerLost): nothing written
   Refused before any write (guards.lua) when the lock is not a string or the list not a list.
 ]]
+-- Every command this call may run, on every key, before anything else (guards.lua).
+local refused = refusedCommand({ { KEYS[1], 'TYPE', 'GET' }, { KEYS[2], 'TYPE', 'LLEN', 'RPUSH' } })
+if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'string' }, { KEYS[2], 'list' } })
 if refusal then return refusal end
 local lost = plannerLost(KEYS[1], ARGV[1], ARGV[2], ARGV[3]) -- lib/run-generation.lua

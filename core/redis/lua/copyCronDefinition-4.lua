@@ -8,7 +8,7 @@
 
   KEYS[1]  the definition's hash on the target (`cron_job:NAME` or `cron_job:NAMESPACE:NAME`)
   KEYS[2]  the index set on the target (`cron_jobs` or `cron_jobs:NAMESPACE`)
-  KEYS[3]  the run lock on the target (string: the holder record, JSON, see acquireRunLock-2.lua)
+  KEYS[3]  the run lock on the target (string: the holder record, JSON, see acquireRunLock-3.lua)
   ARGV[1]  the set member naming the hash (its key without the Redis prefix)
   ARGV[2]  the run's id
   ARGV[3]  when the copying plan planned (epoch ms: the plannedAt it wrote into the lock)
@@ -22,6 +22,9 @@
   Refused before any write (guards.lua): KEYS[1] not a hash, KEYS[2] not a set or KEYS[3] not a
   string.
 ]]
+-- Every command this call may run, on every key, before anything else (guards.lua).
+local refused = refusedCommand({ { KEYS[1], 'TYPE', 'EXISTS', 'HSET' }, { KEYS[2], 'TYPE', 'SADD' }, { KEYS[3], 'TYPE', 'GET' } })
+if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'hash' }, { KEYS[2], 'set' }, { KEYS[3], 'string' } })
 if refusal then return refusal end
 local lost = plannerLost(KEYS[3], ARGV[2], ARGV[3], ARGV[4])

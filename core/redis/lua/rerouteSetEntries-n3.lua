@@ -54,6 +54,12 @@ local set = KEYS[1]
 local record = recorded > 0 and KEYS[#KEYS] or nil
 local rewrites = (#KEYS == (recorded > 0 and 3 or 2)) and KEYS[2] or nil
 local quintsFrom = 3 + recorded
+-- Every command this call may run, on every key, before anything else (guards.lua).
+local commands = { { set, 'TYPE', 'ZMSCORE', 'ZREM', 'ZADD' } }
+if rewrites then commands[#commands + 1] = { rewrites, 'TYPE', 'SADD', 'EXPIRE' } end
+if record then commands[#commands + 1] = { record, 'TYPE', 'SADD', 'EXPIRE' } end
+local refused = refusedCommand(commands)
+if refused then return refused end
 local checks = { { set, 'zset' } }
 if rewrites then checks[#checks + 1] = { rewrites, 'set' } end
 if record then checks[#checks + 1] = { record, 'set' } end

@@ -1,5 +1,5 @@
 --[[
-  Takes back one attempt of a page input counted by openPageAttempt-3.lua (core/workflow/
+  Takes back one attempt of a page input counted by openPageAttempt-4.lua (core/workflow/
   page-receipt.ts forgetPageAttempt): an attempt that the locks' renewal refused, or that failed
   before it sent a single script call, moved nothing. One decrement, read and written in one call:
   two attempts of one input may run at once (Step Functions retried the task while its first still
@@ -14,6 +14,9 @@
 
   Refused before any write (guards.lua) when KEYS[1] is not a hash.
 ]]
+-- Every command this call may run, on every key, before anything else (guards.lua).
+local refused = refusedCommand({ { KEYS[1], 'TYPE', 'HGET', 'HDEL', 'HSET' } })
+if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'hash' } })
 if refusal then return refusal end
 local left = (tonumber(redis.call('HGET', KEYS[1], ARGV[1])) or 0) - 1

@@ -1,13 +1,13 @@
 --[[
   Writes claimed sorted-set entries to the same set on the target, each at most once per run
-  (see copyJobsToLists-n.lua for why a ledger and not the set itself: the entry may have been
+  (see copyJobsToLists-n2.lua for why a ledger and not the set itself: the entry may have been
   polled, run and even re-added on the target since the first copy).
 
   A sorted set cannot hold the same member twice: when an entry's bytes (rewritten, when routing
   changes its queue) are already in the target set — another entry of this run was rewritten to
   the same bytes, or it was there before — a plain ZADD would merge two jobs into one. It is
   added with NX, and when that adds nothing it is a conflict: not written, not in the ledger; the
-  acknowledge gives it back to the source set (acknowledgeSetBatch-6.lua).
+  acknowledge gives it back to the source set (acknowledgeSetBatch-7.lua).
 
   The ledger has no TTL here (and loses one an older version gave it): under the volatile-*
   eviction policies only keys with a TTL are evicted, and a ledger evicted while its entries are
@@ -15,7 +15,7 @@
   flight any more (core/transfer/retire-ledger.ts).
 
   Nothing is written while another run, or a later execution of the writing run, holds the run
-  lock on the target (KEYS[3]; see copyJobsToLists-n.lua for why the write looks).
+  lock on the target (KEYS[3]; see copyJobsToLists-n2.lua for why the write looks).
 
   KEYS[1]  the run's ledger for this source set: a set of the ids of the claimed entries written
   KEYS[2]  the target sorted set
@@ -37,6 +37,9 @@
 ]]
 if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
 local ledger, set, lock = KEYS[1], KEYS[2], KEYS[3]
+-- Every command this call may run, on every key, before anything else (guards.lua).
+local refused = refusedCommand({ { ledger, 'TYPE', 'SMISMEMBER', 'SADD', 'PERSIST' }, { set, 'TYPE', 'ZMSCORE', 'ZADD' }, { lock, 'TYPE', 'GET' }, { false, 'TIME' } })
+if refused then return refused end
 local refusal = wrongType({ { ledger, 'set' }, { set, 'zset' }, { lock, 'string' } }) or badScore(5, 3)
 if refusal then return refusal end
 -- lockTaken (lib/claim-lock.lua): another run's lock on the target, or a later execution's.

@@ -22,6 +22,9 @@
   KEYS[3] not a list. Only GET, HSET, EXPIRE, DEL and LLEN: commands a run's user is already
   checked for (command-permissions.ts).
 ]]
+-- Every command this call may run, on every key, before anything else (guards.lua).
+local refused = refusedCommand({ { KEYS[1], 'TYPE', 'GET', 'DEL' }, { KEYS[2], 'TYPE', 'HSET', 'EXPIRE' }, { KEYS[3], 'TYPE', 'LLEN' } })
+if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'string' }, { KEYS[2], 'hash' }, { KEYS[3], 'list' } })
 if refusal then return refusal end
 local record = redis.call('GET', KEYS[1])

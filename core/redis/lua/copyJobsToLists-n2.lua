@@ -68,6 +68,12 @@ if push ~= 'RPUSH' and push ~= 'LPUSH' then
   return redis.error_reply('ERR copyJobsToLists: ARGV[1] must be RPUSH or LPUSH')
 end
 local destinations = tonumber(ARGV[2])
+-- Every command this call may run, on every key, before anything else (guards.lua).
+-- The ledger's commands for either kind; both pushes on every destination (the start-up check asks for both).
+local commands = { { ledger, 'TYPE', 'SISMEMBER', 'SMISMEMBER', 'SADD', 'HGET', 'HSET', 'PERSIST' }, { queues, 'TYPE', 'SADD' }, { lock, 'TYPE', 'GET' }, { false, 'TIME' } }
+for d = 1, (tonumber(destinations) or 0) do commands[#commands + 1] = { KEYS[3 + d], 'TYPE', 'RPUSH', 'LPUSH' } end
+local refused = refusedCommand(commands)
+if refused then return refused end
 -- The ledger: a hash (by position), an older version's set (by id), or none yet (a hash).
 local ledgerType = redis.call('TYPE', ledger)['ok']
 local byId = ledgerType == 'set'

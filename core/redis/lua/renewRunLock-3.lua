@@ -5,7 +5,7 @@
   lost (it expired, another run took it, and released it or died), and that run may have worked
   the same keys meanwhile, so the renewing step ends after the page it is on rather than write
   more under a lock it re-created. A lock of this run past its `expiresAt` is renewed: nobody took
-  it since (see acquireRunLock-2.lua, 'hold'). While the run's stop marker exists every renewal is
+  it since (see acquireRunLock-3.lua, 'hold'). While the run's stop marker exists every renewal is
   refused, so that a step still running for a stopped run ends after the page it is on.
 
   'stop' cleans up after an execution of the run was stopped, timed out or failed: it sets the
@@ -26,7 +26,7 @@
   (lib/run-generation.lua, plannerLost): a later start of the run that took it since, and was
   stopped since, stays stopped.
 
-  The lock's expiry is in its value (`expiresAt`, epoch ms, see acquireRunLock-2.lua): renewing
+  The lock's expiry is in its value (`expiresAt`, epoch ms, see acquireRunLock-3.lua): renewing
   rewrites it; a lock of another run past its `expiresAt` counts as gone.
 
   KEYS[1]  the lock
@@ -59,6 +59,17 @@
 ]]
 if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
 local action = ARGV[2]
+-- Every command this call may run, on every key, before anything else (guards.lua).
+-- Per action: a release after a run failed for want of SET must still give the lock back.
+local needs = {
+  renew = { { KEYS[1], 'TYPE', 'GET', 'SET' }, { KEYS[2], 'EXISTS' }, { false, 'TIME' } },
+  release = { { KEYS[1], 'TYPE', 'GET', 'DEL' } },
+  -- stop with a time to live of 0 releases only: no marker written.
+  stop = { { KEYS[1], 'TYPE', 'GET', 'DEL' }, { KEYS[2], (tonumber(ARGV[3] or '') or 1) > 0 and 'SET' or nil } },
+  resume = { { KEYS[1], 'TYPE', 'GET' }, { KEYS[2], 'DEL' } },
+}
+local refused = refusedCommand(needs[action] or {})
+if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'string' } })
 if refusal then return refusal end
 if action == 'renew' and redis.call('EXISTS', KEYS[2]) == 1 then return 2 end

@@ -98,6 +98,14 @@ if pass then
   passWrite = { token .. ' ' .. k .. ' ' .. examined .. ' ' .. generation, ARGV[jobsFrom + 4], token, k, examined, generation }
   jobsFrom = jobsFrom + 5
 end
+-- Every command this call may run, on every key, before anything else (guards.lua).
+-- Both pushes on every destination (the start-up check asks for both): one list, whatever ARGV says.
+local commands = { { source, 'TYPE', 'LLEN', 'LRANGE', 'LSET', 'LREM' }, { queues, 'TYPE', 'SADD' }, { false, 'TIME' } }
+for d = 1, destinations do commands[#commands + 1] = { KEYS[2 + d], 'TYPE', 'RPUSH', 'LPUSH' } end
+if recorded > 0 then commands[#commands + 1] = { record, 'TYPE', 'SADD', 'EXPIRE' } end
+if pass then commands[#commands + 1] = { pass, 'TYPE', 'GET', 'SET' } end
+local refused = refusedCommand(commands)
+if refused then return refused end
 local checks = { { source, 'list' }, { queues, 'set' } }
 for d = 1, destinations do checks[#checks + 1] = { KEYS[2 + d], 'list' } end
 if recorded > 0 then checks[#checks + 1] = { record, 'set' } end

@@ -1,0 +1,79 @@
+import type { Redis } from 'ioredis';
+import type { LuaCall } from '../../core/redis/lua-script.js';
+import { sidekiqPayload } from './sidekiq-jobs.js';
+
+// One call of each Lua step that writes (core/redis/lua/), each on keys seed() fills so that the
+// call would write: test/redis/lua-guards.test.ts breaks a key's type under each, and
+// test/redis/lua-acl-guards.test.ts takes each command away from the caller's user. Every script
+// of core/redis/lua/ has a case here (lua-acl-guards.test.ts checks it).
+
+// One payload per i for the whole file (sidekiqPayload gives each a new jid): a call finds the job seed() put.
+const payloads = new Map<number, string>();
+export const job = (i: number): string => {
+  if (!payloads.has(i)) payloads.set(i, sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+  return payloads.get(i)!;
+};
+export const rewritten = (i: number) => job(i).replace('"queue":"old"', '"queue":"new"');
+
+/** Seeds the keys a call reads, so that it would write if every type were right. */
+export async function seed(redis: Redis): Promise<void> {
+  await redis.rpush('queue:old', job(1), job(2));
+  await redis.zadd('schedule', '1795459303.5', job(3));
+  await redis.rpush('inflight:q', job(4));
+  await redis.set('batch:q', 'b1');
+  await redis.zadd('inflight:s', '1795459303.5', job(5));
+  await redis.set('batch:s', 'b2');
+  await redis.set('seal:s', 't:1');
+  // An older version's queue ledger, of ids (copyJobsToLists-n2.lua keeps writing it by id).
+  await redis.sadd('ledger:ids', 'b0:9');
+  await redis.hset('cron:h', 'message', 'm');
+  // The run's lock, held by the plan the run's bookkeeping steps below name (run, 1000, arn).
+  await redis.set('lock', JSON.stringify({ runId: 'run', plannedAt: 1000, plannedBy: 'arn' }));
+  // The first part of that plan's list (appendRunPlan-3 goes on after it).
+  await redis.rpush('items', '{"kind":"set","name":"retry"}');
+  // A queue re-route pass's record, which its end moves into the run's page receipts.
+  await redis.set('originals:end', 'record');
+  // What the bookkeeping steps below remove: an execution, a set's conflicts, a page's attempts.
+  await redis.hset('executions', 'root', '1');
+  await redis.sadd('conflicts:s', 'c');
+  await redis.hset('receipts', 'item:input', '2');
+}
+
+export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
+  ['rerouteSetEntries-n3', { keys: ['schedule', 'rewritten:s', 'moves'], args: ['1', '60', '["A","old","new"]', job(3), rewritten(3), '1795459303.5', 'digest', '1'] }, ['schedule', 'rewritten:s', 'moves']],
+  ['rerouteQueueJobs-n2', { keys: ['queue:old', 'queues', 'queue:new', 'moves'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', job(1), rewritten(1), '1', '1'] }, ['queue:old', 'queues', 'queue:new', 'moves']],
+  // With the pass's record (core/reroute/pass-record.ts), the last key, its fields after the record's members.
+  [
+    'rerouteQueueJobs-n2',
+    { keys: ['queue:old', 'queues', 'queue:new', 'moves', 'originals:old'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', 't', '1', '1', '1000 arn', '{}', job(1), rewritten(1), '1', '1'] },
+    ['queue:old', 'queues', 'queue:new', 'moves', 'originals:old'],
+  ],
+  ['claimQueueJobs-8', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new'], args: [2, 'newest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'start'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:new']],
+  [
+    'claimSetEntries-11',
+    { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new', 'acknowledged:new', 'originals:new'], args: [2, 'b9', 't', 1, '', 60000, 'run', '', 600000, '', 'start'] },
+    ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'lock', 'seal:new', 'acknowledged:new', 'originals:new'],
+  ],
+  ['claimSelectedQueueJobs-7', { keys: ['queue:old', 'inflight:new', 'batch:new', 'stopped', 'lock', 'originals:new'], args: ['b9', 8, 'marker', 'run', '', 3, 0, 0, job(2)] }, ['queue:old', 'inflight:new', 'batch:new', 'lock', 'originals:new']],
+  ['claimSelectedSetEntries-9', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new', 'stopped', 'lock', 'acknowledged:new'], args: ['b9', 'run', '', job(3), '1795459303.5'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new', 'lock', 'acknowledged:new']],
+  ['copyJobsToLists-n2', { keys: ['ledger:q', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['ledger:q', 'queues', 'lock', 'queue:q']],
+  ['copyJobsToLists-n2', { keys: ['ledger:ids', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['queues', 'lock', 'queue:q']],
+  ['copyEntriesToSet-4', { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b2:x', job(5), '1795459303.5'] }, ['ledger:s', 'retry', 'lock']],
+  ['acknowledgeQueueBatch-3', { keys: ['inflight:q', 'batch:q'], args: ['b1', 1] }, ['inflight:q', 'batch:q']],
+  ['acknowledgeSetBatch-7', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s'], args: ['b2', 60, 0, '', job(5)] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s']],
+  // Sealed: the seed's seal holds (one entry in flight), so the call would delete the in-flight set.
+  ['acknowledgeSetBatch-7', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s'], args: ['b2', 60, 0, 't:1'] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s']],
+  ['acquireRunLock-3', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'start'] }, ['lock']],
+  ['copyCronDefinition-4', { keys: ['cron:copy', 'cron:index', 'lock'], args: ['cron:copy', 'run', 1000, 'arn', 'message', 'm'] }, ['cron:copy', 'cron:index', 'lock']],
+  ['rewriteCronMessage-3', { keys: ['cron:h', 'lock'], args: ['m', 'm2', 'run', 1000, 'arn'] }, ['cron:h', 'lock']],
+  ['renewRunLock-3', { keys: ['lock', 'stopped'], args: ['run', 'renew', 1000, '{"runId":"run"}'] }, ['lock']],
+  ['acquireRunLock-3', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'hold'] }, ['lock']],
+  ['addRunExecution-3', { keys: ['lock', 'executions'], args: ['run', 'list:1', 1000, 60] }, ['lock', 'executions']],
+  ['endRunExecution-3', { keys: ['lock', 'executions'], args: ['run', 'root', 1000] }, ['lock', 'executions']],
+  ['finishRun-4', { keys: ['lock', 'items', 'executions'], args: ['run', 1000] }, ['lock', 'items', 'executions']],
+  ['storeRunPlan-6', { keys: ['lock', 'items', 'executions', 'routing', 'classes'], args: ['run', 1000, 'arn', 60, 'root', '{}', '["A"]', '{"kind":"set","name":"retry"}'] }, ['lock', 'items', 'executions']],
+  ['appendRunPlan-3', { keys: ['lock', 'items'], args: ['run', 1000, 'arn', 1, '{"kind":"queue","name":"default"}'] }, ['lock', 'items']],
+  ['forgetRunConflicts-n2', { keys: ['lock', 'conflicts:s'], args: ['run', 1000, 'arn'] }, ['lock']],
+  ['forgetPageAttempt-2', { keys: ['receipts'], args: ['item:input'] }, ['receipts']],
+  ['endQueuePass-2', { keys: ['originals:end', 'receipts', 'queue:old'], args: ['pass-end:queue:old', 3600] }, ['originals:end', 'receipts', 'queue:old']],
+];
