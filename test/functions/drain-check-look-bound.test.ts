@@ -1,14 +1,12 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { drainExitCode } from '../../cli/commands/drain-check-command.js';
 import { renderDrainReport } from '../../cli/workflow/render-drain-report.js';
 import type { DrainReport } from '../../core/drain/drain-report.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { heartbeat } from '../support/sidekiq-heartbeat.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { captureOutput, emfRecords, fakeContext, logRecords } from './support/lambda-harness.js';
-import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
+import { lambdaOnOwnServers } from './support/lambda-on-own-servers.js';
 import { viaJson } from './support/run-workflow.js';
 import { MetricNames } from '../../functions/support/metric-names.js';
 
@@ -23,24 +21,11 @@ const KEYS = 2_000_000;
 const keys = new SidekiqKeys('');
 const now = () => Math.floor(Date.now() / 1000);
 const job = (queue: string, i: number) => sidekiqPayload({ className: 'A', queue, args: `[${i}]`, extra: `"enqueued_at":${now()}.0` });
-let server: RedisServerHandle;
-let redis: Redis;
-let h: LoadedHandlers;
-
-beforeAll(async () => {
-  server = await startRedisServer(['--enable-debug-command', 'local']);
-  redis = new Redis(server.url, { protocol: 2 });
-  h = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: server.url });
-});
-afterAll(async () => {
-  await h.connections.close();
-  vi.unstubAllEnvs();
-  redis.disconnect();
-  await server.stop();
-});
+const lambda = lambdaOnOwnServers({ sourceArgs: ['--enable-debug-command', 'local'], targetArgs: false });
 
 describe('the drain check handler on a Redis with 2,000,000 other keys and 3 s left', { timeout: 120_000 }, () => {
   it('answers in time: queues of the `queues` set counted, the cut-short looks said, not drained, exit code 1', async () => {
+    const { h, source: redis } = lambda;
     await redis.call('DEBUG', 'POPULATE', String(KEYS), 'cache:digest');
     await redis.sadd('queues', 'named');
     await redis.rpush('queue:named', job('named', 1), job('named', 2));
@@ -72,6 +57,7 @@ describe('the drain check handler on a Redis with 2,000,000 other keys and 3 s l
 
 describe('the drain check handler scoped to a retired queue the `queues` set does not name, among 2,000,000 other keys and 3 s left', { timeout: 120_000 }, () => {
   it('counts the retired queue whatever the time: its jobs are left, not drained', async () => {
+    const { h, source: redis } = lambda;
     await redis.flushall();
     await redis.call('DEBUG', 'POPULATE', String(KEYS), 'cache:digest');
     await redis.sadd('queues', 'named');
@@ -94,6 +80,7 @@ describe('the drain check handler scoped to a retired queue the `queues` set doe
 
 describe('the drain check handler with another prefix among 2,000,000 other keys and 3 s left', { timeout: 120_000 }, () => {
   it("answers in time: the other prefix's look cut short is said, not drained, exit code 3 for its jobs", async () => {
+    const { h, source: redis } = lambda;
     await redis.flushall();
     await redis.call('DEBUG', 'POPULATE', String(KEYS), 'cache:digest');
     // GitLab's namespace move leaves `resque:gitlab:` keys: enough that the search for prefixes finds them.
@@ -118,6 +105,7 @@ describe('the drain check handler with another prefix among 2,000,000 other keys
 
 describe('the drain check handler on a Redis with 2,000,000 other keys and nothing of Sidekiq under its prefix, 3 s left', { timeout: 120_000 }, () => {
   it('answers in time: its look for Sidekiq data under the prefix cut short is said, never DRAINED nor "No Sidekiq data", exit code 1, DrainState 1', async () => {
+    const { h, source: redis } = lambda;
     // Nothing under the prefix: no `queues`, no set, no queue list. The check's look for Sidekiq
     // data there (before the report) had no time bound: a walk of every key, which outlasted the
     // invocation on a large keyspace (a check that times out answers nothing, its alarms silent).
@@ -156,6 +144,7 @@ describe('the drain check handler on a Redis with 2,000,000 other keys and nothi
 
 describe('the drain check handler with time to look at every key', { timeout: 120_000 }, () => {
   it('finds a queue list the `queues` set does not name, and a cron definition of another namespace', async () => {
+    const { h, source: redis } = lambda;
     await redis.flushall();
     const filler = redis.pipeline();
     for (let i = 0; i < 5_000; i++) filler.set(`cache:other:${i}`, '1');

@@ -1,11 +1,9 @@
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DrainReport } from '../../core/drain/drain-report.js';
 import { MetricNames } from '../../functions/support/metric-names.js';
-import { type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
-import { captureOutput, fakeContext, type OutputCapture } from './support/lambda-harness.js';
-import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
+import { fakeContext } from './support/lambda-harness.js';
+import { lambdaOnOwnServers } from './support/lambda-on-own-servers.js';
 import { runToSummary } from './support/run-workflow.js';
 
 // The drain-check alarms (orphans, stuck) fire after `persistPeriods` periods in a row, each of
@@ -18,32 +16,17 @@ import { runToSummary } from './support/run-workflow.js';
 // one of minutes: its data point is now stamped with the check's start, the instant the schedule
 // fired it, in the period of that firing whatever the check's duration.
 const ENTRIES = 400_000;
-const servers: RedisServerHandle[] = [];
-let source: Redis;
-let h: LoadedHandlers;
-let out: OutputCapture | undefined;
-
-beforeAll(async () => {
-  servers.push(...(await startRedisServers([])));
-  source = new Redis(servers[0]!.url, { protocol: 2 });
-  h = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: servers[0]!.url });
-});
-afterEach(() => out?.stop());
-afterAll(async () => {
-  await h.connections.close();
-  vi.unstubAllEnvs();
-  source.disconnect();
-  await Promise.all(servers.map((s) => s.stop()));
-});
+const lambda = lambdaOnOwnServers({ targetArgs: false });
 
 describe('the drain check handler of a Redis whose check takes a while', { timeout: 120_000 }, () => {
   it('stamps its metrics with the check’s start, so that its data point lands in the period the schedule fired it in', async () => {
+    const { source, h } = lambda;
     for (let i = 0; i < ENTRIES; i += 10_000) {
       const args: (string | number)[] = [];
       for (let j = i; j < i + 10_000; j++) args.push(1_700_000_000 + j, sidekiqPayload({ className: 'GoneWorker', queue: 'gone', args: `[${j}]`, jid: j.toString(16).padStart(24, '0') }));
       await source.zadd('retry', ...args);
     }
-    out = captureOutput();
+    const out = lambda.captureOutput();
 
     const started = Date.now();
     const report = (await h.drainCheck({ remember: false }, fakeContext(120_000))) as DrainReport;
@@ -61,12 +44,13 @@ describe('the drain check handler of a Redis whose check takes a while', { timeo
   });
 
   it('leaves no timestamp behind when a check published nothing: the next invocation in the process stamps its own', async () => {
+    const { source, h } = lambda;
     await expect(h.drainCheck({ connection: 'nope' }, fakeContext())).rejects.toThrow();
     await new Promise((resolve) => setTimeout(resolve, 300));
     await source.flushall();
     await source.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', args: '[1]' }));
     await source.sadd('queues', 'old');
-    out = captureOutput();
+    const out = lambda.captureOutput();
     const before = Date.now();
     await runToSummary(h, { runId: 'after-check', mode: 'reroute', routing: { kind: 'mapping', mapping: { A: 'new' } }, sets: [] });
     out.stop();

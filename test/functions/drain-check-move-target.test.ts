@@ -2,47 +2,26 @@
 // looked at the source only: a target that restarted empty after the move, with every job moved,
 // still gave "drained" (DrainState 0, the go-ahead alarm). Given the run, the handler now also looks
 // at the target connection's id: lost, the check is stuck and its reason and log say so.
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DrainReport } from '../../core/drain/drain-report.js';
 import { MetricNames } from '../../functions/support/metric-names.js';
 import { jobsIn } from '../support/exact-jobs.js';
-import { type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
-import { captureOutput, emfRecords, fakeContext, logRecords, type OutputCapture } from './support/lambda-harness.js';
-import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
+import { emfRecords, fakeContext, logRecords } from './support/lambda-harness.js';
+import { lambdaOnOwnServers } from './support/lambda-on-own-servers.js';
 import { runWorkflow } from './support/run-workflow.js';
 
-const servers: RedisServerHandle[] = [];
-let source: Redis;
-let target: Redis;
-let h: LoadedHandlers;
-let out: OutputCapture | undefined;
-
-beforeAll(async () => {
-  const [s, t] = (await startRedisServers([], [])) as [RedisServerHandle, RedisServerHandle];
-  servers.push(s, t);
-  source = new Redis(s.url, { protocol: 2 });
-  target = new Redis(t.url, { protocol: 2 });
-  h = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: s.url, SIDEKIQ_MIGRATE_TARGET_URL: t.url });
-});
-afterEach(() => out?.stop());
-afterAll(async () => {
-  await h.connections.close();
-  vi.unstubAllEnvs();
-  source.disconnect();
-  target.disconnect();
-  await Promise.all(servers.map((s) => s.stop()));
-});
+const lambda = lambdaOnOwnServers();
 
 describe('the deployed drain check given the move it follows', () => {
   it('says drained while the target keeps its id, and stuck, naming the loss, once the target lost its data', { timeout: 60_000 }, async () => {
+    const { source, target, h } = lambda;
     await source.rpush('queue:default', ...Array.from({ length: 20 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` })));
     await source.sadd('queues', 'default');
     const run = await runWorkflow(h, { runId: 'moved-1', mode: 'transfer', target: 'target' });
     expect(run.summary.complete).toBe(true);
     expect(await jobsIn(target)).toHaveLength(20);
-    out = captureOutput();
+    const out = lambda.captureOutput();
 
     const kept = (await h.drainCheck({ runId: 'moved-1', remember: false }, fakeContext())) as DrainReport;
     // As a restart without persistence leaves it.
@@ -65,6 +44,7 @@ describe('the deployed drain check given the move it follows', () => {
   });
 
   it('a run id the source has no record of, or a target connection it was not given: InvalidInputError, named', async () => {
+    const { h } = lambda;
     await expect(h.drainCheck({ runId: 'never-ran', remember: false }, fakeContext())).rejects.toThrow(/--run-id never-ran: redis:\/\/127\.0\.0\.1:\d+ holds no record of that run/);
     await expect(h.drainCheck({ runId: 'moved-1', target: 'elsewhere', remember: false }, fakeContext())).rejects.toThrow(/this drain check has no connection "elsewhere"/);
   });

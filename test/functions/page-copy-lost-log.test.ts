@@ -2,44 +2,23 @@
 // copy and the acknowledge (flushed, as a restart without persistence loses it): the slice is
 // written again before the source acknowledges it, and the task's log says so, once, with the
 // number of jobs and no job in it.
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LuaScript } from '../../core/redis/lua-script.js';
 import type { Connection } from '../../core/workflow/connections.js';
 import type { PlanOutput } from '../../core/workflow/steps/plan-step.js';
 import type { WorkItem } from '../../core/workflow/work-item.js';
 import { aroundScriptPipelines } from '../support/around-script-pipelines.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
-import { type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
-import { captureOutput, fakeContext, logRecords, type OutputCapture } from './support/lambda-harness.js';
-import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
+import { fakeContext, logRecords } from './support/lambda-harness.js';
+import { lambdaOnOwnServers } from './support/lambda-on-own-servers.js';
 import { viaJson } from './support/run-workflow.js';
 
-const servers: RedisServerHandle[] = [];
-let source: Redis;
-let target: Redis;
-let h: LoadedHandlers;
-let out: OutputCapture | undefined;
-
-beforeAll(async () => {
-  const [s, t] = (await startRedisServers([], [])) as [RedisServerHandle, RedisServerHandle];
-  servers.push(s, t);
-  source = new Redis(s.url, { protocol: 2 });
-  target = new Redis(t.url, { protocol: 2 });
-  h = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: s.url, SIDEKIQ_MIGRATE_TARGET_URL: t.url });
-});
-afterEach(() => out?.stop());
-afterAll(async () => {
-  await h.connections.close();
-  vi.unstubAllEnvs();
-  source.disconnect();
-  target.disconnect();
-  await Promise.all(servers.map((s) => s.stop()));
-});
+const lambda = lambdaOnOwnServers();
 
 describe('a page task whose target lost a slice\'s copy before the acknowledge', () => {
   it('writes the slice again, then acknowledges it: every job once; its log warns once, with the count', { timeout: 60_000 }, async () => {
+    const { source, target, h } = lambda;
     const seeded = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` }));
     await source.rpush('queue:default', ...seeded);
     await source.sadd('queues', 'default');
@@ -62,7 +41,7 @@ describe('a page task whose target lost a slice\'s copy before the acknowledge',
       });
       return { ...c, redis };
     };
-    out = captureOutput();
+    const out = lambda.captureOutput();
 
     const outcome = await h.transferQueue(viaJson({ settings: plan.settings, item }), fakeContext()).then(
       (returned) => viaJson(returned as WorkItem),

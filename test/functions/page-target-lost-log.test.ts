@@ -2,43 +2,22 @@
 // the task returns the slices it wrote, and its warning log told why it stopped in the words of a
 // step that had written nothing ("… This step wrote nothing."), although its first slice had
 // written 10 jobs there. The log now says what this step wrote before it saw the loss.
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PlanOutput } from '../../core/workflow/steps/plan-step.js';
 import type { WorkItem } from '../../core/workflow/work-item.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
-import { type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { waitUntil } from '../support/wait-until.js';
-import { captureOutput, fakeContext, logRecords, type OutputCapture } from './support/lambda-harness.js';
-import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
+import { fakeContext, logRecords } from './support/lambda-harness.js';
+import { lambdaOnOwnServers } from './support/lambda-on-own-servers.js';
 import { viaJson } from './support/run-workflow.js';
 
-const servers: RedisServerHandle[] = [];
-let source: Redis;
-let target: Redis;
-let h: LoadedHandlers;
-let out: OutputCapture | undefined;
-
-beforeAll(async () => {
-  const [s, t] = (await startRedisServers([], [])) as [RedisServerHandle, RedisServerHandle];
-  servers.push(s, t);
-  source = new Redis(s.url, { protocol: 2 });
-  target = new Redis(t.url, { protocol: 2 });
-  h = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: s.url, SIDEKIQ_MIGRATE_TARGET_URL: t.url });
-});
-afterEach(() => out?.stop());
-afterAll(async () => {
-  await h.connections.close();
-  vi.unstubAllEnvs();
-  source.disconnect();
-  target.disconnect();
-  await Promise.all(servers.map((s) => s.stop()));
-});
+const lambda = lambdaOnOwnServers();
 
 /** Every job in flight on the source, as `queue:NAME ⇥ hex ⇥ ` (the queue it was claimed from). */
 async function inflight(): Promise<string[]> {
   const entries: string[] = [];
+  const { source } = lambda;
   for (const key of await source.keys('sidekiq-migrate:*:inflight:*')) {
     for (const p of await source.lrangeBuffer(key, 0, -1)) entries.push(jobEntry(key.replace(/^sidekiq-migrate:[^:]+:inflight:/, ''), p));
   }
@@ -47,13 +26,14 @@ async function inflight(): Promise<string[]> {
 
 describe('a page task whose target lost its data between two of its slices', () => {
   it('returns the slice it wrote, and its warning says it wrote 10 jobs there before it saw the loss, not "This step wrote nothing"', { timeout: 60_000 }, async () => {
+    const { source, target, h } = lambda;
     const seeded = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` }));
     await source.rpush('queue:default', ...seeded);
     await source.sadd('queues', 'default');
     // Slices of 10 at 10 jobs/s: the task waits a second after each slice, then renews its locks.
     const plan = viaJson((await h.plan({ runId: 'lost-mid-page', mode: 'transfer', target: 'target', sets: [], pageSize: 10, rateLimit: 10, pagesPerInvocation: 3 }, fakeContext())) as PlanOutput);
     const item = plan.work.batch.find((i) => i.kind === 'queue' && i.name === 'default')!;
-    out = captureOutput();
+    const out = lambda.captureOutput();
 
     const task = h.transferQueue(viaJson({ settings: plan.settings, item }), fakeContext());
     // The first slice is on the target: it loses its data (FLUSHALL, as a restart without persistence) during the wait.

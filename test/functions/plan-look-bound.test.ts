@@ -1,8 +1,6 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { describe, expect, it } from 'vitest';
 import { fakeContext } from './support/lambda-harness.js';
-import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
+import { lambdaOnOwnServers } from './support/lambda-on-own-servers.js';
 
 // The plan function at GitLab scale, given a wrong prefix: nothing under it, GitLab's
 // `resque:gitlab:` keys among 2,000,000 others (caches, duplicate-job digests). Its look for
@@ -12,24 +10,11 @@ import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
 // invocation's remaining time now, and cut short it still refuses the prefix, saying how far it
 // looked.
 const KEYS = 2_000_000;
-const servers: RedisServerHandle[] = [];
-let source: Redis;
-let h: LoadedHandlers;
-
-beforeAll(async () => {
-  servers.push(await startRedisServer(['--enable-debug-command', 'local']), await startRedisServer());
-  source = new Redis(servers[0]!.url, { protocol: 2 });
-  h = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: servers[0]!.url, SIDEKIQ_MIGRATE_SOURCE_PREFIX: 'p', SIDEKIQ_MIGRATE_TARGET_URL: servers[1]!.url });
-});
-afterAll(async () => {
-  await h.connections.close();
-  vi.unstubAllEnvs();
-  source.disconnect();
-  await Promise.all(servers.map((s) => s.stop()));
-});
+const lambda = lambdaOnOwnServers({ sourceArgs: ['--enable-debug-command', 'local'], env: { SIDEKIQ_MIGRATE_SOURCE_PREFIX: 'p' } });
 
 describe('the plan handler, a wrong prefix, on a source with 2,000,000 other keys and 3 s left', { timeout: 120_000 }, () => {
   it('refuses the prefix in time (InvalidInputError), saying its look stopped early; nothing touched', async () => {
+    const { source, h } = lambda;
     // GitLab's leftovers: a queue list for each of its 2,000 queues, 0.1% of the keys.
     const leftovers = source.pipeline();
     for (let i = 0; i < 2_000; i++) leftovers.rpush(`resque:gitlab:queue:q${i}`, `{"class":"A","queue":"q${i}","args":[]}`);

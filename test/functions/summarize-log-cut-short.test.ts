@@ -1,10 +1,8 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { captureOutput, fakeContext, logRecords } from './support/lambda-harness.js';
-import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
+import { lambdaOnOwnServers } from './support/lambda-on-own-servers.js';
 import { runToSummary, summarizeInput, viaJson } from './support/run-workflow.js';
 
 // The summarize function's per-run log line is what an operator searches in CloudWatch when a
@@ -13,24 +11,11 @@ import { runToSummary, summarizeInput, viaJson } from './support/run-workflow.js
 // prefixes (`underOtherPrefixes.cutShort`) and --no-queues' queue lists (`notLookedAt.queuesCutShort`).
 // A re-route with --no-queues on a Redis of 2,000,000 other keys and 3 s left cuts both short.
 const KEYS = 2_000_000;
-let server: RedisServerHandle;
-let redis: Redis;
-let h: LoadedHandlers;
-
-beforeAll(async () => {
-  server = await startRedisServer(['--enable-debug-command', 'local']);
-  redis = new Redis(server.url, { protocol: 2 });
-  h = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: server.url });
-});
-afterAll(async () => {
-  await h.connections.close();
-  vi.unstubAllEnvs();
-  redis.disconnect();
-  await server.stop();
-});
+const lambda = lambdaOnOwnServers({ sourceArgs: ['--enable-debug-command', 'local'], targetArgs: false });
 
 describe('the summarize handler, its looks cut short by its time', { timeout: 120_000 }, () => {
   it("logs the other prefixes' look and --no-queues' queue look cut short on the run's line, without job data", async () => {
+    const { h, source: redis } = lambda;
     const secretArgs = '["s3cr3t-arg"]';
     await redis.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', args: secretArgs }));
     await redis.sadd('queues', 'old');
@@ -67,6 +52,7 @@ describe('the summarize handler, its looks cut short by its time', { timeout: 12
   });
 
   it("says 'run complete' only for a run that left nothing anywhere", async () => {
+    const { h, source: redis } = lambda;
     await redis.flushall();
     await redis.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old' }));
     await redis.sadd('queues', 'old');
@@ -85,6 +71,7 @@ describe('the summarize handler, its looks cut short by its time', { timeout: 12
   });
 
   it("says a rename that matched no queue moved nothing, never 'run complete' (the CLI's 'Done, but --rename … moved nothing')", async () => {
+    const { h, source: redis } = lambda;
     await redis.flushall();
     await redis.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old' }));
     await redis.sadd('queues', 'old');

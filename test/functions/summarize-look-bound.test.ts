@@ -1,13 +1,11 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
 import { exitCodeOf } from '../../cli/deployed/watch-execution.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
-import { type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { fakeContext } from './support/lambda-harness.js';
-import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
+import { lambdaOnOwnServers } from './support/lambda-on-own-servers.js';
 import { runToSummary, summarizeInput, viaJson } from './support/run-workflow.js';
 
 // The summarize function at GitLab scale: a source with millions of keys that are not Sidekiq's
@@ -17,27 +15,11 @@ import { runToSummary, summarizeInput, viaJson } from './support/run-workflow.js
 // the function's timeout. Now every look over the keyspace shares half the invocation's time, and
 // one cut short says so in the summary that `watch` prints.
 const KEYS = 2_000_000;
-const servers: RedisServerHandle[] = [];
-let source: Redis;
-let target: Redis;
-let h: LoadedHandlers;
-
-beforeAll(async () => {
-  servers.push(...(await startRedisServers(['--enable-debug-command', 'local'], [])));
-  source = new Redis(servers[0]!.url, { protocol: 2 });
-  target = new Redis(servers[1]!.url, { protocol: 2 });
-  h = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: servers[0]!.url, SIDEKIQ_MIGRATE_TARGET_URL: servers[1]!.url });
-});
-afterAll(async () => {
-  await h.connections.close();
-  vi.unstubAllEnvs();
-  source.disconnect();
-  target.disconnect();
-  await Promise.all(servers.map((s) => s.stop()));
-});
+const lambda = lambdaOnOwnServers({ sourceArgs: ['--enable-debug-command', 'local'] });
 
 describe('the summarize handler on a source with 2,000,000 other keys and 3 s left', { timeout: 120_000 }, () => {
   it('returns in time a summary that says which looks were cut short, never "Complete"', async () => {
+    const { source, target, h } = lambda;
     const queued = sidekiqPayload({ className: 'A', queue: 'old', args: '[1]' });
     await source.rpush('queue:old', queued);
     await source.sadd('queues', 'old');

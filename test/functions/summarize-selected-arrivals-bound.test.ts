@@ -1,13 +1,11 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
 import { exitCodeOf } from '../../cli/deployed/watch-execution.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
-import { type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { fakeContext } from './support/lambda-harness.js';
-import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
+import { lambdaOnOwnServers } from './support/lambda-on-own-servers.js';
 import { runToSummary, summarizeInput, viaJson } from './support/run-workflow.js';
 
 // The summarize function of a selective transfer (a shard move) at GitLab scale: the jobs of the
@@ -21,27 +19,11 @@ import { runToSummary, summarizeInput, viaJson } from './support/run-workflow.js
 // run again. Here 600,000 such jobs and 2 s left stand for it: the count now stops at its share of
 // the time, and the summary says so.
 const OTHER_JOBS = 600_000;
-const servers: RedisServerHandle[] = [];
-let source: Redis;
-let target: Redis;
-let h: LoadedHandlers;
-
-beforeAll(async () => {
-  servers.push(...(await startRedisServers([], [])));
-  source = new Redis(servers[0]!.url, { protocol: 2 });
-  target = new Redis(servers[1]!.url, { protocol: 2 });
-  h = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: servers[0]!.url, SIDEKIQ_MIGRATE_TARGET_URL: servers[1]!.url });
-});
-afterAll(async () => {
-  await h.connections.close();
-  vi.unstubAllEnvs();
-  source.disconnect();
-  target.disconnect();
-  await Promise.all(servers.map((s) => s.stop()));
-});
+const lambda = lambdaOnOwnServers();
 
 describe('the summarize handler of a selective transfer whose queue keeps 600,000 jobs of other classes, 2 s left', { timeout: 180_000 }, () => {
   it('returns in time a summary that says the count of selected jobs put back was cut short, never "Complete"', async () => {
+    const { source, target, h } = lambda;
     const selected = [1, 2, 3].map((i) => sidekiqPayload({ className: 'Shard::Worker', queue: 'default', args: `[${i}]` }));
     const other = sidekiqPayload({ className: 'Main::Worker', queue: 'default', args: '[0]' });
     await source.rpush('queue:default', other, ...selected);

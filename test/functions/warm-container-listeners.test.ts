@@ -5,37 +5,15 @@
 // behind it: the listener counts after each run are those after the first, a client keeps no
 // task's listener between invocations, and Node never warns (MaxListenersExceededWarning).
 import type { EventEmitter } from 'node:events';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { jobsIn } from '../support/exact-jobs.js';
 import { processWarnings } from '../support/process-warnings.js';
-import { type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
-import { captureOutput, type OutputCapture } from './support/lambda-harness.js';
-import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
+import { lambdaOnOwnServers } from './support/lambda-on-own-servers.js';
 import { runWorkflow } from './support/run-workflow.js';
 
-const servers: RedisServerHandle[] = [];
-let source: Redis;
-let target: Redis;
-let h: LoadedHandlers;
-let out: OutputCapture | undefined;
-
-beforeAll(async () => {
-  const [s, t] = (await startRedisServers([], [])) as [RedisServerHandle, RedisServerHandle];
-  servers.push(s, t);
-  source = new Redis(s.url, { protocol: 2 });
-  target = new Redis(t.url, { protocol: 2 });
-  h = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: s.url, SIDEKIQ_MIGRATE_TARGET_URL: t.url });
-});
-afterEach(() => out?.stop());
-afterAll(async () => {
-  await h.connections.close();
-  vi.unstubAllEnvs();
-  source.disconnect();
-  target.disconnect();
-  await Promise.all(servers.map((s) => s.stop()));
-});
+const lambda = lambdaOnOwnServers();
 
 /** Every event's listener count of `emitter`, by name. */
 function listeners(emitter: EventEmitter): Record<string, number> {
@@ -44,6 +22,7 @@ function listeners(emitter: EventEmitter): Record<string, number> {
 
 describe('a warm Lambda container, its connections reused by every invocation', () => {
   it('five transfers, the connections cut between them: the same listeners on the clients, their sockets and the process after each as after the first, none left by a task, and no warning', { timeout: 120_000 }, async () => {
+    const { source, target, h } = lambda;
     const clients = async () => Promise.all(['source', 'target'].map(async (name) => (await h.connections.get(name)).redis));
     const counts = async () => {
       const [s, t] = await clients();
@@ -51,7 +30,7 @@ describe('a warm Lambda container, its connections reused by every invocation', 
       return { source: listeners(s!), sourceSocket: socket(s!), target: listeners(t!), targetSocket: socket(t!), process: listeners(process) };
     };
     const warnings = processWarnings();
-    out = captureOutput();
+    const out = lambda.captureOutput();
     const seen: Awaited<ReturnType<typeof counts>>[] = [];
     const ids: string[][] = [];
     for (let run = 1; run <= 5; run++) {
