@@ -1,10 +1,8 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { keyValueSnapshot } from '../support/exact-jobs.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { aclUsersServer, keyPatternsWithout } from '../support/acl-users-server.js';
 import { fakeContext } from './support/lambda-harness.js';
 import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
 
@@ -16,39 +14,22 @@ import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
 const secrets = mockClient(SecretsManagerClient);
 // One secret a user: the secret's value is cached for the process.
 const secretOf = (user: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:sidekiq-migrate/${user}-AbCdEf`;
-const writable = ['~queue:*', '~queues', '~schedule', '~retry', '~dead', '~interrupted', '~sidekiq-migrate:*', '~cron_job*'];
-let server: RedisServerHandle;
-let admin: Redis;
-const loaded: LoadedHandlers[] = [];
-beforeAll(async () => {
-  server = await startRedisServer([
-    '--user', 'default', 'on', 'nopass', '~*', '&*', '+@all',
-    '--user', 'nodead', 'on', '>pw', '%R~*', ...writable.filter((p) => p !== '~dead'), '&*', '+@all',
-    '--user', 'nolrem', 'on', '>pw', '~*', '&*', '+@all', '-lrem',
-  ]);
-  admin = new Redis(server.url, { protocol: 2 });
+const acl = aclUsersServer({
+  nodead: ['%R~*', ...keyPatternsWithout('dead'), '&*', '+@all'],
+  nolrem: ['~*', '&*', '+@all', '-lrem'],
 });
+const loaded: LoadedHandlers[] = [];
 afterEach(async () => {
   await Promise.all(loaded.splice(0).map((h) => h.connections.close()));
   vi.unstubAllEnvs();
 });
-afterAll(async () => {
-  admin.disconnect();
-  await server.stop();
-  secrets.restore();
-});
+afterAll(() => secrets.restore());
 
-async function seed(): Promise<Awaited<ReturnType<typeof keyValueSnapshot>>> {
-  await admin.flushall();
-  await admin.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', args: '[1]' }));
-  await admin.sadd('queues', 'old');
-  await admin.zadd('dead', '1795459303', sidekiqPayload({ className: 'A', queue: 'old', args: '[3]' }));
-  return keyValueSnapshot(admin);
-}
+const seed = () => acl.seed(['dead']);
 
 async function container(user: string): Promise<LoadedHandlers> {
   secrets.on(GetSecretValueCommand, { SecretId: secretOf(user) }).resolves({ ARN: secretOf(user), Name: user, SecretString: JSON.stringify({ username: user, password: 'pw' }) });
-  const h = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: server.url, SIDEKIQ_MIGRATE_SOURCE_SECRET_ARN: secretOf(user) });
+  const h = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: acl.server.url, SIDEKIQ_MIGRATE_SOURCE_SECRET_ARN: secretOf(user) });
   loaded.push(h);
   return h;
 }
@@ -63,8 +44,8 @@ describe("a deployed run whose source user may not do all a run does", { timeout
     const before = await seed();
     const h = await container(user);
 
-    await expect(h.plan(reroute, fakeContext())).rejects.toMatchObject({ name: 'InvalidInputError', message: `source ${server.url}: ${said}` });
+    await expect(h.plan(reroute, fakeContext())).rejects.toMatchObject({ name: 'InvalidInputError', message: `source ${acl.server.url}: ${said}` });
 
-    expect(await keyValueSnapshot(admin)).toEqual(before);
+    expect(await keyValueSnapshot(acl.admin)).toEqual(before);
   });
 });

@@ -9,23 +9,15 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectExactJobs, jobEntry, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
 import { repoPath } from '../support/paths.js';
-import { freeLoopbackPort, startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { aclUsersServer } from '../support/acl-users-server.js';
+import { freeLoopbackPort } from '../support/redis-server.js';
 import { waitUntil } from '../support/wait-until.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
-let server: RedisServerHandle;
-let admin: Redis;
-beforeAll(async () => {
-  server = await startRedisServer(['--user', 'default', 'on', 'nopass', '~*', '&*', '+@all', '--user', 'blind', 'on', '>pw', '~*', '&*', '+@all', '-info']);
-  admin = new Redis(server.url, { protocol: 2 });
-});
-afterAll(async () => {
-  admin.disconnect();
-  await server.stop();
-});
+const acl = aclUsersServer({ blind: ['~*', '&*', '+@all', '-info'] });
 
 const cli = (...args: string[]) => spawnSync(process.execPath, [repoPath('bin/sidekiq-migrate.js'), ...args], { encoding: 'utf8', cwd: '/', env: { ...process.env, NO_COLOR: '1' } });
 
@@ -37,22 +29,18 @@ describe('a user that may not run INFO', { timeout: 60_000 }, () => {
     ['rollback', (blind: string) => ['rollback', 'run-1', '--redis', blind], 'source'],
     ['move (the target)', (blind: string, open: string) => ['move', '--from', open, '--to', `${blind}/1`], 'target'],
   ])('%s: our message alone on stderr (no ioredis warning), exit 2, nothing touched', async (_, args, role) => {
-    await admin.flushall();
-    await admin.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', args: '[1]' }));
-    await admin.sadd('queues', 'old');
-    await admin.zadd('schedule', '1795459303', sidekiqPayload({ className: 'A', queue: 'old', args: '[2]' }));
-    const before = await keyValueSnapshot(admin);
-    const blind = server.url.replace('redis://', 'redis://blind:pw@');
+    const before = await acl.seed(['schedule']);
+    const blind = acl.as('blind');
 
-    const result = cli(...args(blind, server.url));
+    const result = cli(...args(blind, acl.server.url));
 
-    const shown = `${blind.replace(':pw@', ':***@')}${role === 'target' ? '/1' : ''}`;
+    const shown = acl.shown('blind', role === 'target' ? 1 : 0);
     expect(result.stderr).toBe(
       `${role} ${shown}: the user lacks a permission we need (NOPERM this user has no permissions to run the 'info' command): grant it (ACL SETUSER blind +info; Sidekiq itself calls INFO too). Nothing was touched.\n`,
     );
     expect(result.stdout).toBe('');
     expect(result.status).toBe(2);
-    expect(await keyValueSnapshot(admin)).toEqual(before);
+    expect(await keyValueSnapshot(acl.admin)).toEqual(before);
   });
 });
 
@@ -60,14 +48,14 @@ describe('a Redis still loading its data when the run connects', { timeout: 60_0
   it('run waits for the load (as ioredis\'s ready check did), then moves every job: no LOADING, no retry', async () => {
     // An RDB of 3,000 keys and the job, loaded at 1 ms a key (key-load-delay): about 3 s of LOADING.
     const queued = sidekiqPayload({ className: 'A', queue: 'old', args: '[1]' });
-    await admin.flushall();
-    await admin.eval("for i = 1, 3000 do redis.call('SET', 'filler:' .. i, string.rep('x', 100)) end", 0);
-    await admin.rpush('queue:old', queued);
-    await admin.sadd('queues', 'old');
-    await admin.save();
+    await acl.admin.flushall();
+    await acl.admin.eval("for i = 1, 3000 do redis.call('SET', 'filler:' .. i, string.rep('x', 100)) end", 0);
+    await acl.admin.rpush('queue:old', queued);
+    await acl.admin.sadd('queues', 'old');
+    await acl.admin.save();
     const dir = mkdtempSync(join(tmpdir(), 'cli-loading-'));
-    copyFileSync(join(String(await admin.config('GET', 'dir').then((r) => (r as string[])[1])), 'dump.rdb'), join(dir, 'dump.rdb'));
-    await admin.flushall();
+    copyFileSync(join(String(await acl.admin.config('GET', 'dir').then((r) => (r as string[])[1])), 'dump.rdb'), join(dir, 'dump.rdb'));
+    await acl.admin.flushall();
     const port = await freeLoopbackPort();
     const loading = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--key-load-delay', '1000', '--loading-process-events-interval-bytes', '1024'], { stdio: 'ignore' });
     const probe = new Redis({ port, host: '127.0.0.1', enableReadyCheck: false, lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });

@@ -1,8 +1,6 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keyValueSnapshot } from '../support/exact-jobs.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { aclUsersServer } from '../support/acl-users-server.js';
 import { runCli } from '../support/run-cli.js';
 
 // Before anything is touched a run checks that its user may run every command it sends
@@ -11,29 +9,10 @@ import { runCli } from '../support/run-cli.js';
 // (retireLedger-2.lua, at the end of a transfer, on the target; SCARD on the source too). A user
 // without one of them had every job moved, then "Unexpected ReplyError in summarize … can't run
 // this command", exit 1, and the same again on every run after. Refused at the start now.
-let server: RedisServerHandle;
-let admin: Redis;
 const users = ['nohdel', 'nohlen', 'nosrandmember', 'noscard'];
-beforeAll(async () => {
-  const acl = users.flatMap((u) => ['--user', u, 'on', '>pw', '~*', '&*', '+@all', `-${u.slice(2)}`]);
-  server = await startRedisServer(['--user', 'default', 'on', 'nopass', '~*', '&*', '+@all', ...acl]);
-  admin = new Redis(server.url, { protocol: 2 });
-});
-afterAll(async () => {
-  admin.disconnect();
-  await server.stop();
-});
-
-const as = (user: string, db = 0) => `${server.url.replace('redis://', `redis://${user}:pw@`)}${db > 0 ? `/${db}` : ''}`;
-const shown = (user: string, db = 0) => as(user, db).replace(':pw@', ':***@');
-
-async function seed(): Promise<Awaited<ReturnType<typeof keyValueSnapshot>>> {
-  await admin.flushall();
-  await admin.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', args: '[1]' }));
-  await admin.sadd('queues', 'old');
-  await admin.zadd('schedule', '1795459303', sidekiqPayload({ className: 'A', queue: 'old', args: '[2]' }));
-  return keyValueSnapshot(admin);
-}
+const acl = aclUsersServer(Object.fromEntries(users.map((u) => [u, ['~*', '&*', '+@all', `-${u.slice(2)}`]])));
+const { as, shown } = acl;
+const seed = () => acl.seed(['schedule']);
 
 describe("a user without a command only a run's Lua steps send", { timeout: 180_000 }, () => {
   it.each([
@@ -47,7 +26,7 @@ describe("a user without a command only a run's Lua steps send", { timeout: 180_
     expect(stderr).toBe(`source ${shown(user)}: the user ${user} may not run ${command}, which a migration needs. Grant them (ACL SETUSER … +${command.toLowerCase()}) or use another user. Nothing was touched.\n`);
     expect(stdout).toBe('');
     expect(code).toBe(2);
-    expect(await keyValueSnapshot(admin)).toEqual(before);
+    expect(await keyValueSnapshot(acl.admin)).toEqual(before);
   });
 
   it.each([
@@ -56,11 +35,11 @@ describe("a user without a command only a run's Lua steps send", { timeout: 180_
   ])("move, the target's user without %s: exit 2 naming it, nothing touched", async (command, user) => {
     const before = await seed();
 
-    const { code, stdout, stderr } = await runCli('move', '--from', server.url, '--to', as(user, 1));
+    const { code, stdout, stderr } = await runCli('move', '--from', acl.server.url, '--to', as(user, 1));
 
     expect(stderr).toBe(`target ${shown(user, 1)}: the user ${user} may not run ${command}, which a transfer target needs. Grant them (ACL SETUSER … +${command.toLowerCase()}) or use another user. Nothing was touched.\n`);
     expect(stdout).toBe('');
     expect(code).toBe(2);
-    expect(await keyValueSnapshot(admin)).toEqual(before);
+    expect(await keyValueSnapshot(acl.admin)).toEqual(before);
   });
 });
