@@ -4,51 +4,29 @@
 // (nothing is lost: run it again to resume)", and its retries named the empty server as a new
 // target (a new target id). Now each page that meets it says the target lost its data, how much
 // of this run's went with it, and what to do; exit 1, never "Complete", nothing written to it.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 import { cliBin } from '../support/cli-child.js';
 import { runCli } from '../support/run-cli.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { restartEmpty } from '../support/restart-empty.js';
+import { sourceAndRestartableTarget } from '../support/restartable-target.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { waitUntil } from '../support/wait-until.js';
 
-let source: RedisServerHandle;
-let target: RedisServerHandle;
-let restarted: ChildProcess | undefined;
-const clients: Redis[] = [];
-beforeEach(async () => {
-  [source, target] = await Promise.all([startRedisServer(), startRedisServer()]);
-});
-afterEach(async () => {
-  clients.splice(0).forEach((c) => c.disconnect());
-  restarted?.kill('SIGKILL');
-  restarted = undefined;
-  await Promise.all([source.stop(), target.stop()]);
-});
-const client = (url: string) => {
-  const c = new Redis(url, { protocol: 2, lazyConnect: true, retryStrategy: () => 50 });
-  c.on('error', () => {});
-  clients.push(c);
-  return c;
-};
-
-/** The target restarted empty (test/support/restart-empty.ts). */
-async function restartTargetEmpty(): Promise<void> {
-  restarted = await restartEmpty(target);
-}
+const servers = sourceAndRestartableTarget();
+const { restartTargetEmpty } = servers;
+// Connected at its first command.
+const client = (url: string) => servers.client(url, { lazyConnect: true });
 
 /** The shipped CLI moving source → target slowly, in slices of 100 (a default page of 1,000 would move each queue of 500 in one slice); the target restarted empty once it acknowledged some of the jobs, while the CLI runs. */
 async function moveWithTargetRestart(): Promise<{ code: number | null; stdout: string; stderr: string; midRun: boolean }> {
-  const child = spawn(process.execPath, [cliBin, 'move', '--from', source.url, '--to', target.url, '--rate-limit', '100', '--page-size', '100'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(process.execPath, [cliBin, 'move', '--from', servers.source.url, '--to', servers.target.url, '--rate-limit', '100', '--page-size', '100'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   let [stdout, stderr] = ['', ''];
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve, reject) => child.once('exit', resolve).once('error', reject));
   // Once a slice of queue:q0 was written and acknowledged: fewer than its 500 jobs left on the source, in flight or not.
-  const watch = client(source.url);
+  const watch = client(servers.source.url);
   const onSource = async () => (await watch.llen('queue:q0')) + (await Promise.all((await watch.keys('sidekiq-migrate:*:inflight:queue:q0')).map((k) => watch.llen(k)))).reduce((a, b) => a + b, 0);
   await waitUntil('a slice of queue:q0 is acknowledged', async () => child.exitCode !== null || (await onSource()) < 500);
   watch.disconnect();
@@ -59,7 +37,7 @@ async function moveWithTargetRestart(): Promise<{ code: number | null; stdout: s
 
 describe('the target restarted empty in the middle of a move', () => {
   it('fails saying the target lost its data and how many of the jobs written there went with it; never "Complete"; the rest stays on the source, each job once', { timeout: 120_000 }, async () => {
-    const src = client(source.url);
+    const src = client(servers.source.url);
     const seeded: string[] = [];
     for (let q = 0; q < 4; q++) {
       const payloads = Array.from({ length: 500 }, (_, i) => sidekiqPayload({ className: 'A', queue: `q${q}`, args: `[${i}]` }));
@@ -74,7 +52,7 @@ describe('the target restarted empty in the middle of a move', () => {
     expect(run.code, run.stderr + run.stdout).toBe(1);
     expect(run.stdout).not.toContain('Complete');
     expect(run.stdout).not.toContain('nothing is lost');
-    const url = target.url.replace(/\./g, '\\.');
+    const url = servers.target.url.replace(/\./g, '\\.');
     // Each item that met it, in short; the summary once, in full.
     expect(run.stdout).toMatch(
       new RegExp(`\nFAILED queue q\\d: FatalError: The target ${url} lost its data \\(its target id \\S+ is gone: restarted empty, flushed or failed over\\); any job this run had written there and acknowledged before the loss went with it\\. This step wrote nothing\\.\n`),
@@ -104,7 +82,7 @@ describe('the target restarted empty in the middle of a move', () => {
     expect(run.stdout).toContain('Not complete');
     // No target id given to the empty server (a run's plan names it); the pages that were under way
     // when it restarted may have written their next slices there.
-    const tgt = client(target.url);
+    const tgt = client(servers.target.url);
     expect(await tgt.exists('sidekiq-migrate:target-id')).toBe(0);
     // Every job once: on the source (queued or in flight), on the target (written after the
     // restart), or among those the summary counts as written that the restart took.
@@ -128,12 +106,12 @@ describe('the target restarted empty in the middle of a move', () => {
 
     // The way on that it names: the same command again; jobs in flight for the lost data are named
     // by their batch keys, and written once those are deleted. Then every job left is on the target, once.
-    let again = await runCli('move', '--from', source.url, '--to', target.url);
+    let again = await runCli('move', '--from', servers.source.url, '--to', servers.target.url);
     const batches = /delete their batch key\(s\) on the source \(([^)]+)\) and run again/.exec(again.stderr)?.[1];
     if (batches !== undefined) {
       expect(again.code).toBe(1);
       await src.del(...batches.split(' '));
-      again = await runCli('move', '--from', source.url, '--to', target.url);
+      again = await runCli('move', '--from', servers.source.url, '--to', servers.target.url);
     }
     expect(again.stdout).toContain('Complete: everything that could be moved was moved.');
     expect(again.code).toBe(0);

@@ -6,74 +6,19 @@
 // acknowledged … no job went with it", or a list without them); and the first execution's summary,
 // when it looked after the loss, said it too, in other words (the id-only line): two lines for one
 // loss. The combined summary now says it once, naming what every execution wrote there.
-import type { ChildProcess } from 'node:child_process';
-import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
-import { LuaScript } from '../../core/redis/lua-script.js';
 import { combineSummaries } from '../../core/workflow/combine-summaries.js';
-import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { StateNames } from '../../infra/constructs/state-names.js';
-import { UrlConnections } from '../../core/workflow/url-connections.js';
 import { runWorkflowLocally, type LocalEvent } from '../../infra/local/run-workflow-locally.js';
-import { aroundScriptPipelines } from '../support/around-script-pipelines.js';
-import { startRedisServers, type RedisServerHandle } from '../support/redis-server.js';
-import { restartEmpty } from '../support/restart-empty.js';
+import { sourceAndRestartableTarget } from '../support/restartable-target.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { waitUntil } from '../support/wait-until.js';
 
-let source: RedisServerHandle;
-let target: RedisServerHandle;
-let restarted: ChildProcess | undefined;
-const clients: Redis[] = [];
-const providers: UrlConnections[] = [];
-beforeEach(async () => {
-  [source, target] = (await startRedisServers([], [])) as [RedisServerHandle, RedisServerHandle];
-});
-afterEach(async () => {
-  await Promise.all(providers.splice(0).map((p) => p.close()));
-  clients.splice(0).forEach((c) => c.disconnect());
-  if (restarted?.pid !== undefined) process.kill(restarted.pid, 'SIGKILL');
-  restarted = undefined;
-  await Promise.all([source.stop(), target.stop()]);
-});
-const client = (url: string) => {
-  const c = new Redis(url, { protocol: 2, retryStrategy: () => 50 });
-  c.on('error', () => {});
-  clients.push(c);
-  return c;
-};
-
-/** The target restarted empty (test/support/restart-empty.ts). */
-async function restartTargetEmpty(): Promise<void> {
-  restarted = await restartEmpty(target);
-}
-
-/** Connections whose target restarts empty right after the first copy, once `armed()` says so. */
-function restartAtCopy(armed: () => boolean): ConnectionProvider & { restarts: () => number } {
-  const { sha } = new LuaScript('copyJobsToLists-n2', { encodeCalls: true });
-  const provider = new UrlConnections({ source: { url: source.url }, target: { url: target.url } });
-  providers.push(provider);
-  let restarts = 0;
-  const wrap = (redis: Redis): Redis =>
-    aroundScriptPipelines(redis, sha, async (exec) => {
-      const replies = await exec();
-      if (restarts === 0 && armed() && replies.every(([error]) => error === null)) {
-        restarts++;
-        await restartTargetEmpty();
-      }
-      return replies;
-    });
-  return {
-    get: async (name: string): Promise<Connection> => {
-      const c = await provider.get(name);
-      return name === 'target' ? { ...c, redis: wrap(c.redis) } : c;
-    },
-    restarts: () => restarts,
-  };
-}
+const servers = sourceAndRestartableTarget();
+const { client } = servers;
 
 /**
  * Two queues, a-small (5 jobs, finished by the first execution) and b-big (60, continued in a new
@@ -82,14 +27,14 @@ function restartAtCopy(armed: () => boolean): ConnectionProvider & { restarts: (
  * after the loss), else the continuation's pages wait for that summary (it looks before).
  */
 async function continuedRunWithLoss(firstSummaryAfterLoss: boolean): Promise<{ words: string; perExecution: RunSummary[] }> {
-  const src = client(source.url);
+  const src = client(servers.source.url);
   await src.lpush('queue:a-small', ...Array.from({ length: 5 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'a-small', args: `[${i}]` })));
   await src.lpush('queue:b-big', ...Array.from({ length: 60 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'b-big', args: `[${i}]` })));
   await src.sadd('queues', 'a-small', 'b-big');
   let firstSummarized!: () => void;
   const summarized = new Promise<void>((resolve) => (firstSummarized = resolve));
   let inContinuation = false;
-  const provider = restartAtCopy(() => inContinuation);
+  const provider = servers.restartAfterCopy('copyJobsToLists-n2', { armed: () => inContinuation });
   const handlers = localTaskHandlers(provider);
   const held: typeof handlers = {
     ...handlers,

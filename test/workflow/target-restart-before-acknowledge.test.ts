@@ -5,79 +5,21 @@
 // slice was lost by the run itself). Now the acknowledge waits for the target to show, after the
 // copy, that the batch's copy is still recorded there (the run's ledger); the slice is written
 // again when it is not, and the run says the target lost the copy, never "Complete".
-import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
 import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
-import { LuaScript } from '../../core/redis/lua-script.js';
-import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
-import { UrlConnections } from '../../core/workflow/url-connections.js';
 import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
-import { aroundScriptPipelines } from '../support/around-script-pipelines.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
-import { startRedisServers, type RedisServerHandle } from '../support/redis-server.js';
-import { restartEmpty } from '../support/restart-empty.js';
+import { sourceAndRestartableTarget } from '../support/restartable-target.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { waitUntil } from '../support/wait-until.js';
 
-let source: RedisServerHandle;
-let target: RedisServerHandle;
-let restarted: ChildProcess | undefined;
-const clients: Redis[] = [];
-const providers: UrlConnections[] = [];
-beforeEach(async () => {
-  [source, target] = (await startRedisServers([], [])) as [RedisServerHandle, RedisServerHandle];
-});
-afterEach(async () => {
-  await Promise.all(providers.splice(0).map((p) => p.close()));
-  clients.splice(0).forEach((c) => c.disconnect());
-  if (restarted?.pid !== undefined) process.kill(restarted.pid, 'SIGKILL');
-  restarted = undefined;
-  await Promise.all([source.stop(), target.stop()]);
-});
-const client = (url: string) => {
-  const c = new Redis(url, { protocol: 2, retryStrategy: () => 50 });
-  c.on('error', () => {});
-  clients.push(c);
-  return c;
-};
 
-/** The target restarted empty (test/support/restart-empty.ts). */
-async function restartTargetEmpty(): Promise<void> {
-  restarted = await restartEmpty(target);
-}
-
-/**
- * Connections whose target restarts empty right after the first slice's copy (`script`) ran there
- * and answered, before the page goes on to the acknowledge on the source.
- */
-function restartAfterFirstCopy(script: string, after: () => Promise<void> = restartTargetEmpty, at = 1): ConnectionProvider & { restarts: () => number } {
-  const { sha } = new LuaScript(script, { encodeCalls: true });
-  const provider = new UrlConnections({ source: { url: source.url }, target: { url: target.url } });
-  providers.push(provider);
-  let restarts = 0;
-  let copies = 0;
-  const wrap = (redis: Redis): Redis =>
-    aroundScriptPipelines(redis, sha, async (exec) => {
-      const replies = await exec();
-      // The first copy that ran (not a first send that met NOSCRIPT and is sent again).
-      if (restarts === 0 && replies.every(([error]) => error === null) && ++copies === at) {
-        restarts++;
-        await after();
-      }
-      return replies;
-    });
-  return {
-    get: async (name: string): Promise<Connection> => {
-      const c = await provider.get(name);
-      return name === 'target' ? { ...c, redis: wrap(c.redis) } : c;
-    },
-    restarts: () => restarts,
-  };
-}
+const servers = sourceAndRestartableTarget();
+const { client, restartTargetEmpty } = servers;
 
 /** Every job on the source (its keys, and the run's in-flight keys) and on the target. */
 async function everywhere(src: Redis, tgt: Redis): Promise<string[]> {
@@ -122,14 +64,14 @@ describe('a standalone target restarted empty between a slice\'s copy and its ac
   ] as const;
   for (const c of cases.flatMap((k) => [{ ...k, classes: undefined }, { ...k, classes: ['A'] }])) {
     it(`${c.kind}${c.classes ? ' (class-selective)' : ''}: every job once, on the source or on the target; the slice is written again, and the run says the target lost it, never "Complete"`, { timeout: 60_000 }, async () => {
-      const src = client(source.url);
+      const src = client(servers.source.url);
       const seeded = await c.seed(src);
-      const provider = restartAfterFirstCopy(c.script);
+      const provider = servers.restartAfterCopy(c.script);
 
       const executions = await runWorkflowLocally({ runId: `restart-${c.kind}`, mode: 'transfer', target: 'target', pageSize: 10, ...(c.classes ? { classes: c.classes } : {}) }, localTaskHandlers(provider), { retryIntervalMs: 0 });
 
       expect(provider.restarts()).toBe(1);
-      const tgt = client(target.url);
+      const tgt = client(servers.target.url);
       // Nothing lost, nothing twice: the exact multiset, across the source (in flight included) and the target.
       expect(await everywhere(src, tgt)).toEqual([...seeded].sort());
       const summary = executions.at(-1)!.output as RunSummary;
@@ -172,18 +114,18 @@ describe('a standalone target restarted empty between a slice\'s copy and its ac
   }
 
   it('after a slice of the same queue was acknowledged: that slice may be gone with the data, and the words name it and its count; the lost copy is written again', { timeout: 60_000 }, async () => {
-    const src = client(source.url);
+    const src = client(servers.source.url);
     const payloads = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));
     for (const p of payloads) await src.lpush('queue:q', p);
     await src.sadd('queues', 'q');
     const seeded = payloads.map((p) => jobEntry('queue:q', p)).sort();
     // The first slice is written and acknowledged; the target restarts right after the second's copy.
-    const provider = restartAfterFirstCopy('copyJobsToLists-n2', restartTargetEmpty, 2);
+    const provider = servers.restartAfterCopy('copyJobsToLists-n2', { at: 2 });
 
     const executions = await runWorkflowLocally({ runId: 'restart-second', mode: 'transfer', target: 'target', pageSize: 10 }, localTaskHandlers(provider), { retryIntervalMs: 0 });
 
     expect(provider.restarts()).toBe(1);
-    const tgt = client(target.url);
+    const tgt = client(servers.target.url);
     // The first slice went with the target's data (the user's server lost it: no read can close
     // that); the second is on the target, written again; the rest on the source. Nothing twice.
     const now = await everywhere(src, tgt);
@@ -201,23 +143,25 @@ describe('a standalone target restarted empty between a slice\'s copy and its ac
   });
 
   it('after another set was written: its jobs may be gone, said as what the run cannot tell (before or after the loss); the queue\'s own none', { timeout: 60_000 }, async () => {
-    const src = client(source.url);
-    const tgt = client(target.url);
+    const src = client(servers.source.url);
+    const tgt = client(servers.target.url);
     const payloads = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));
     for (const p of payloads) await src.lpush('queue:q', p);
     await src.sadd('queues', 'q');
     const scheduled = Array.from({ length: 5 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `["s${i}"]` }));
     for (const [i, p] of scheduled.entries()) await src.zadd('schedule', String(1_900_000_000 + i), p);
     // The queue's first copy: the target restarts once the schedule's 5 entries are written there.
-    const provider = restartAfterFirstCopy('copyJobsToLists-n2', async () => {
-      // Acknowledged, not only claimed: an empty schedule on the source may still be in flight there,
-      // and then the copy check writes it again after the restart (the 5 survive; not this case).
-      await waitUntil(
-        'the schedule written to the target and acknowledged',
-        async () => (await tgt.zcard('schedule')) === 5 && (await src.zcard('schedule')) === 0 && (await src.keys('sidekiq-migrate:*:inflight:schedule')).length === 0,
-        { intervalMs: 20 },
-      );
-      await restartTargetEmpty();
+    const provider = servers.restartAfterCopy('copyJobsToLists-n2', {
+      after: async () => {
+        // Acknowledged, not only claimed: an empty schedule on the source may still be in flight there,
+        // and then the copy check writes it again after the restart (the 5 survive; not this case).
+        await waitUntil(
+          'the schedule written to the target and acknowledged',
+          async () => (await tgt.zcard('schedule')) === 5 && (await src.zcard('schedule')) === 0 && (await src.keys('sidekiq-migrate:*:inflight:schedule')).length === 0,
+          { intervalMs: 20 },
+        );
+        await restartTargetEmpty();
+      },
     });
 
     const executions = await runWorkflowLocally({ runId: 'restart-other', mode: 'transfer', target: 'target', pageSize: 10 }, localTaskHandlers(provider), { retryIntervalMs: 0 });
@@ -235,24 +179,24 @@ describe('a standalone target restarted empty between a slice\'s copy and its ac
   });
 
   it('the resume of a slice an interrupted run left in flight (the next run\'s plan writes it): the same', { timeout: 60_000 }, async () => {
-    const src = client(source.url);
+    const src = client(servers.source.url);
     const payloads = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));
     for (const p of payloads) await src.lpush('queue:q', p);
     await src.sadd('queues', 'q');
     const seeded = payloads.map((p) => jobEntry('queue:q', p)).sort();
     // A first run whose page task fails, for good, right after its first slice's copy: that slice
     // is left in flight on the source (written, not acknowledged).
-    const first = restartAfterFirstCopy('copyJobsToLists-n2', () => Promise.reject(new FatalError('the page task died after its copy')));
+    const first = servers.restartAfterCopy('copyJobsToLists-n2', { after: () => Promise.reject(new FatalError('the page task died after its copy')) });
     await runWorkflowLocally({ runId: 'restart-interrupted', mode: 'transfer', target: 'target', pageSize: 10 }, localTaskHandlers(first), { retryIntervalMs: 0 });
     expect(await src.llen('sidekiq-migrate:restart-interrupted:inflight:queue:q')).toBe(10);
 
     // The next run's plan writes it again (its ledger has it: duplicates), and the target restarts
     // empty right after that copy, before the acknowledge.
-    const provider = restartAfterFirstCopy('copyJobsToLists-n2');
+    const provider = servers.restartAfterCopy('copyJobsToLists-n2');
     const executions = await runWorkflowLocally({ runId: 'restart-resume', mode: 'transfer', target: 'target', pageSize: 10 }, localTaskHandlers(provider), { retryIntervalMs: 0 });
 
     expect(provider.restarts()).toBe(1);
-    const tgt = client(target.url);
+    const tgt = client(servers.target.url);
     expect(await everywhere(src, tgt)).toEqual(seeded);
     // The resumed slice is on the target, written again; nothing of it left in flight.
     expect(await src.exists('sidekiq-migrate:restart-interrupted:inflight:queue:q')).toBe(0);
@@ -267,13 +211,12 @@ describe('a standalone target restarted empty between a slice\'s copy and its ac
   });
 
   it('after the acknowledge: a target that kept its id but lost what the run wrote (an older snapshot reloaded) is not "Complete"', { timeout: 60_000 }, async () => {
-    const src = client(source.url);
+    const src = client(servers.source.url);
     const payloads = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));
     for (const p of payloads) await src.lpush('queue:q', p);
     await src.sadd('queues', 'q');
-    const tgt = client(target.url);
-    const provider = new UrlConnections({ source: { url: source.url }, target: { url: target.url } });
-    providers.push(provider);
+    const tgt = client(servers.target.url);
+    const provider = servers.connections();
     const handlers = localTaskHandlers(provider);
     // Once every job is on the target, before the run's last look: the target goes back to how it
     // was when the run planned (its id and the run's lock kept, nothing the run wrote since).
