@@ -1,5 +1,4 @@
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
 import { TASK_ERROR_MESSAGE_CHARS, toTaskError } from '../../functions/support/task-error.js';
 import { OtherRoutingError, executionResumeWays, otherRoutingOfRunError } from '../../core/workflow/other-routing.js';
@@ -10,8 +9,7 @@ import { summarizeStep } from '../../core/workflow/steps/summarize-step.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { WorkItem } from '../../core/workflow/work-item.js';
 import { interferingRedis } from '../support/interfering-redis.js';
-import { privateSourceAndTarget } from '../support/private-redis.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { privateRedis, privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
 
@@ -29,20 +27,11 @@ afterEach(async () => {
 });
 
 /** A third server: another target than the one a transfer was started with. */
-let other: RedisServerHandle | undefined;
-let otherClient: Redis | undefined;
-beforeAll(async () => {
-  other = await startRedisServer();
-  otherClient = new Redis(other.url, { protocol: 2 });
-});
-afterAll(async () => {
-  otherClient?.disconnect();
-  await other?.stop();
-});
+const other = privateRedis();
 
 function connect(): UrlConnections {
   const { source, target } = redis.urls();
-  connections = new UrlConnections({ source: { url: source }, target: { url: target }, other: { url: other!.url } });
+  connections = new UrlConnections({ source: { url: source }, target: { url: target }, other: { url: other.url() } });
   return connections;
 }
 
@@ -136,7 +125,7 @@ describe('the plan step refuses a run resumed with other routing or classes than
     const payloads = Array.from({ length: 25 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
     for (const p of payloads) await redis.source().rpush('queue:old', p);
     await redis.source().sadd('queues', 'old');
-    await otherClient!.flushall();
+    await other.client().flushall();
     const provider = connect();
     const transfer = (target: string, dryRun = false) => ({ runId: 'run-1', mode: 'transfer', target, sets: ['schedule'], pageSize: 10, dryRun });
     const a = await planStep(transfer('target'), provider);
@@ -146,7 +135,7 @@ describe('the plan step refuses a run resumed with other routing or classes than
     expect((await jobsIn(redis.target())).length).toBeGreaterThan(0);
     expect(await redis.source().llen('queue:old')).toBeGreaterThan(0);
     const started = (await redis.target().get('sidekiq-migrate:target-id'))!;
-    const before = { ...(await everything()) as object, other: await keyValueSnapshot(otherClient!) };
+    const before = { ...(await everything()) as object, other: await keyValueSnapshot(other.client()) };
 
     for (const dryRun of [false, true]) {
       const error = await refusal(transfer('other', dryRun), provider);
@@ -156,7 +145,7 @@ describe('the plan step refuses a run resumed with other routing or classes than
           'Finish it with its own target (--to), routing and classes (sidekiq-migrate start --resume run-1; locally, its run or move command with --run-id run-1); or start this one as a new run, without --resume (the jobs run-1 moved stay as it moved them). Nothing was touched.',
       );
     }
-    expect({ ...(await everything()) as object, other: await keyValueSnapshot(otherClient!) }).toEqual(before);
+    expect({ ...(await everything()) as object, other: await keyValueSnapshot(other.client()) }).toEqual(before);
 
     // Its own target resumes it: every job once, on the target.
     const b = await planStep(transfer('target'), provider);
@@ -164,14 +153,14 @@ describe('the plan step refuses a run resumed with other routing or classes than
     expect(await summarizeStep({ settings: b.settings, execution: b.execution, tally: b.work.tally }, provider)).toMatchObject({ releasedLock: true, complete: true });
     expect(await jobsIn(redis.source())).toEqual([]);
     expect(await jobsIn(redis.target())).toEqual(payloads.map((p) => jobEntry('queue:old', p)).sort());
-    expect(await jobsIn(otherClient!)).toEqual([]);
+    expect(await jobsIn(other.client())).toEqual([]);
   });
 
   it("a transfer whose record an older version kept (no target), resumed to another target: refused (that one holds nothing the run wrote), nothing touched; its own target (holding the run's ledgers) resumes it to the end", async () => {
     const payloads = Array.from({ length: 25 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
     for (const p of payloads) await redis.source().rpush('queue:old', p);
     await redis.source().sadd('queues', 'old');
-    await otherClient!.flushall();
+    await other.client().flushall();
     const provider = connect();
     const transfer = (target: string) => ({ runId: 'run-1', mode: 'transfer', target, sets: ['schedule'], pageSize: 10 });
     const a = await planStep(transfer('target'), provider);
@@ -180,7 +169,7 @@ describe('the plan step refuses a run resumed with other routing or classes than
     const record = JSON.parse((await redis.source().get('sidekiq-migrate:run-1:started-with'))!) as Record<string, unknown>;
     const { target: _target, ...legacy } = record;
     await redis.source().set('sidekiq-migrate:run-1:started-with', JSON.stringify(legacy), 'KEEPTTL');
-    const before = { ...(await everything()) as object, other: await keyValueSnapshot(otherClient!) };
+    const before = { ...(await everything()) as object, other: await keyValueSnapshot(other.client()) };
 
     const error = await refusal(transfer('other'), provider);
     expect(error.message).toBe(
@@ -188,13 +177,13 @@ describe('the plan step refuses a run resumed with other routing or classes than
         'resumed with this one, it would risk moving the rest of its jobs to another Redis than the jobs it moved, its summary and records split between the two. ' +
         'Finish it with its own target (--to), routing and classes (sidekiq-migrate start --resume run-1; locally, its run or move command with --run-id run-1); or start this one as a new run, without --resume (the jobs run-1 moved stay as it moved them). Nothing was touched.',
     );
-    expect({ ...(await everything()) as object, other: await keyValueSnapshot(otherClient!) }).toEqual(before);
+    expect({ ...(await everything()) as object, other: await keyValueSnapshot(other.client()) }).toEqual(before);
 
     const b = await planStep(transfer('target'), provider);
     for (const next of b.work.batch) await finish(b, next, provider);
     expect(await summarizeStep({ settings: b.settings, execution: b.execution, tally: b.work.tally }, provider)).toMatchObject({ releasedLock: true, complete: true });
     expect(await jobsIn(redis.target())).toEqual(payloads.map((p) => jobEntry('queue:old', p)).sort());
-    expect(await jobsIn(otherClient!)).toEqual([]);
+    expect(await jobsIn(other.client())).toEqual([]);
   });
 
   it("a first plan that failed after recording what the run was started with, having moved nothing: a later start of the run id with other routing plans and moves; one that moved jobs keeps its record", async () => {
