@@ -7,8 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
 import { killedAfterMoving, spawnCli as cli } from '../support/cli-child.js';
+import { lockedRunId, seedOldQueueAAndB } from '../support/interrupted-run.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
-import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
 const ends = () => ['--from', redis.urls().source, '--to', redis.urls().target];
@@ -16,19 +16,11 @@ const ends = () => ['--from', redis.urls().source, '--to', redis.urls().target];
 /** A plain `move` with `options`, SIGKILLed once its progress says it moved a job: its pid and run id (from the lock it left). */
 async function killedMidMove(...options: string[]): Promise<{ pid: number; runId: string }> {
   const pid = await killedAfterMoving('move', ...ends(), ...options, '--page-size', '3', '--rate-limit', '40');
-  const lock = await redis.source().get('sidekiq-migrate:lock');
-  return { pid, runId: (JSON.parse(lock!) as { runId: string }).runId };
+  return { pid, runId: await lockedRunId(redis.source()) };
 }
 
 /** 200 jobs of class A (and 10 of class B) in `old` on the source: their payloads. */
-async function seed(): Promise<{ a: string[]; b: string[] }> {
-  const source = redis.source();
-  const a = Array.from({ length: 200 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
-  const b = Array.from({ length: 10 }, (_, i) => sidekiqPayload({ className: 'B', queue: 'old', args: `[${i}]` }));
-  for (const p of [...b, ...a]) await source.lpush('queue:old', p);
-  await source.sadd('queues', 'old');
-  return { a, b };
-}
+const seed = () => seedOldQueueAAndB(redis.source(), 'B');
 
 /** Every key and value on both servers. */
 const both = async () => ({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) });

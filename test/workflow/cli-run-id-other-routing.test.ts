@@ -6,46 +6,25 @@
 // X's rollback record, and said "Complete", exit 0. A run's routing is fixed by its first plan:
 // any other is now refused, exit 1, one message naming what differs and the ways out, nothing
 // touched. The same routing from another machine (the runbook's takeover) still finishes X.
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
-import { repoPath } from '../support/paths.js';
+import { seedOldQueueAAndB, signalledAfterMoving } from '../support/interrupted-run.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli as cli } from '../support/run-cli.js';
 
 const redis = privateSourceAndTarget();
-const bin = repoPath('bin/sidekiq-migrate.js');
 const ends = () => ['--from', redis.urls().source, '--to', redis.urls().target];
 
 /** The shipped CLI with `args`, sent `signal` once its progress says it moved a job: its run id (from the lock while it runs). */
 async function signalled(signal: 'SIGINT' | 'SIGKILL', ...args: string[]): Promise<{ runId: string; pid: number }> {
   // Slowed so that it is still moving when signalled: a move by its rate limit, a re-route (which has none) by one job a page.
   const slow = args[0] === 'move' ? ['--page-size', '3', '--rate-limit', '40'] : ['--page-size', '1'];
-  const child = spawn(process.execPath, [bin, ...args, ...slow], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let text = '';
-  await new Promise<void>((resolve) => child.stderr!.on('data', (d: Buffer) => /[1-9][\d,]* (moved|written)/.test((text += d.toString())) && resolve()));
-  const runId = (JSON.parse((await redis.source().get('sidekiq-migrate:lock'))!) as { runId: string }).runId;
-  child.kill(signal);
-  const code = await exited;
-  // Ctrl-C stops the run after its pages in progress: "Not complete", exit 1, its lock released.
-  if (signal === 'SIGINT') {
-    expect(code).toBe(1);
-    expect(await redis.source().exists('sidekiq-migrate:lock')).toBe(0);
-  }
-  return { runId, pid: child.pid! };
+  return signalledAfterMoving(redis.source(), signal, ...args, ...slow);
 }
 
 /** 200 jobs of class A (and 10 of class B) in `old` on the source: their payloads. */
-async function seed(): Promise<{ a: string[]; b: string[] }> {
-  const source = redis.source();
-  const a = Array.from({ length: 200 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
-  const b = Array.from({ length: 10 }, (_, i) => sidekiqPayload({ className: 'B', queue: 'old', args: `[${i}]` }));
-  for (const p of [...b, ...a]) await source.lpush('queue:old', p);
-  await source.sadd('queues', 'old');
-  return { a, b };
-}
+const seed = () => seedOldQueueAAndB(redis.source(), 'B');
 
 /** Every key and value on both servers. */
 const both = async () => ({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) });

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
 import { cliBin as bin, killedAfterMoving, movedSome, spawnCli as cli } from '../support/cli-child.js';
+import { lockedRunId, seedOldQueueAAndB } from '../support/interrupted-run.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
@@ -27,19 +28,11 @@ const mappingFile = (name: string, mapping: Record<string, string>): string => {
 /** A plain `run` with `routing`, SIGKILLed once its progress says it moved a job: its pid and run id (from the lock it left). */
 async function killedMidRun(...routing: string[]): Promise<{ pid: number; runId: string }> {
   const pid = await killedAfterMoving('run', '--redis', redis.urls().source, ...routing, '--page-size', '3');
-  const lock = await redis.source().get('sidekiq-migrate:lock');
-  return { pid, runId: (JSON.parse(lock!) as { runId: string }).runId };
+  return { pid, runId: await lockedRunId(redis.source()) };
 }
 
 /** 200 jobs of class A (and 10 of class B) in `old`: their payloads. */
-async function seed(): Promise<{ a: string[]; b: string[] }> {
-  const source = redis.source();
-  const a = Array.from({ length: 200 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
-  const b = Array.from({ length: 10 }, (_, i) => sidekiqPayload({ className: 'B', queue: 'old', args: `[${i}]` }));
-  for (const p of [...a, ...b]) await source.lpush('queue:old', p);
-  await source.sadd('queues', 'old');
-  return { a, b };
-}
+const seed = () => seedOldQueueAAndB(redis.source(), 'A');
 
 const escape = (text: string) => text.replace(/[/.()]/g, '\\$&');
 
