@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
-import { addUpStep } from '../../core/workflow/steps/add-up-step.js';
-import { pageStep } from '../../core/workflow/steps/page-step.js';
-import { planStep } from '../../core/workflow/steps/plan-step.js';
 import { summarizeStep, type RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
-import type { WorkItem } from '../../core/workflow/work-item.js';
 import { expectExactJobs, jobEntry } from '../support/exact-jobs.js';
 import { privateRedis } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { planPagedAndAddedUp } from '../support/summarize-transfer.js';
 
 // A re-route with --no-queues names the jobs in the retired queues it left out. Its look for
 // those queues was a SCAN of `queue:*` of its own, unbounded (a walk of every key of the database:
@@ -22,14 +19,7 @@ const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'old', args: 
 async function rerouteNoQueues(lookUntil?: number): Promise<RunSummary> {
   const provider = new UrlConnections({ source: { url: server.url() } });
   try {
-    const plan = await planStep({ runId: 'run-1', mode: 'reroute', queues: false, sets: ['schedule', 'retry', 'dead', 'interrupted'], routing: { kind: 'renames', renames: { old: 'new' } } }, provider);
-    const results = [];
-    for (const item of plan.work.batch) {
-      let current: WorkItem = item;
-      while (!current.done) current = await pageStep({ settings: plan.settings, item: current }, provider, { deadline: Date.now() + 600_000 });
-      results.push({ kind: current.kind, name: current.name, counters: current.counters, done: true });
-    }
-    const work = await addUpStep({ settings: plan.settings, work: plan.work, results }, provider);
+    const { plan, work } = await planPagedAndAddedUp({ runId: 'run-1', mode: 'reroute', queues: false, sets: ['schedule', 'retry', 'dead', 'interrupted'], routing: { kind: 'renames', renames: { old: 'new' } } }, provider);
     return await summarizeStep({ settings: plan.settings, execution: plan.execution, tally: work.tally }, provider, lookUntil === undefined ? {} : { lookUntil });
   } finally {
     await provider.close();

@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
-import { addUpStep } from '../../core/workflow/steps/add-up-step.js';
-import { pageStep } from '../../core/workflow/steps/page-step.js';
-import { planStep } from '../../core/workflow/steps/plan-step.js';
 import { summarizeStep } from '../../core/workflow/steps/summarize-step.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
-import type { WorkItem } from '../../core/workflow/work-item.js';
 import { expectExactJobs, jobEntry } from '../support/exact-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { planPagedAndAddedUp } from '../support/summarize-transfer.js';
 
 // The summary's looks over the source's keyspace (quarantine lists and in-flight keys, the
 // private lists' two patterns, jobs under other prefixes) each walked the whole keyspace: four
@@ -35,14 +32,7 @@ describe("the summary's looks over the source's keyspace", { timeout: 120_000 },
     await filler.exec();
     const provider = new UrlConnections({ source: { url: redis.urls().source }, target: { url: redis.urls().target } });
     try {
-      const plan = await planStep({ runId: 'run-1', mode: 'transfer', target: 'target', sets: ['schedule'] }, provider);
-      const results = [];
-      for (const item of plan.work.batch) {
-        let current: WorkItem = item;
-        while (!current.done) current = await pageStep({ settings: plan.settings, item: current }, provider, { deadline: Date.now() + 600_000 });
-        results.push({ kind: current.kind, name: current.name, counters: current.counters, done: true });
-      }
-      const work = await addUpStep({ settings: plan.settings, work: plan.work, results }, provider);
+      const { plan, work } = await planPagedAndAddedUp({ runId: 'run-1', mode: 'transfer', target: 'target', sets: ['schedule'] }, provider);
       // What each look finds, arriving after the moves: a gone worker's private list, a quarantine
       // list, jobs under GitLab's old prefix.
       await source.rpush('working:queue:old:gitlab-sidekiq-0:4242:0a1b2c3d4e5f', taken);
