@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { LuaScript } from '../../core/redis/lua-script.js';
-import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
+import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import { aroundScriptPipelines } from './around-script-pipelines.js';
+import { withWrappedClient } from './wrapped-client.js';
 
 /** What a fault does with the pipeline it meets: run it or not (`exec`), then throw or answer. */
 export type Fault = (exec: () => Promise<[Error | null, unknown][]>) => Promise<unknown>;
@@ -25,12 +26,5 @@ export function faultAt(provider: ConnectionProvider, side: 'source' | 'target',
       if (replies.every(([error]) => error === null)) runs++;
       return replies;
     });
-  return {
-    ...provider,
-    get: async (name: string): Promise<Connection> => {
-      const c = await provider.get(name);
-      return name === side ? { ...c, redis: wrap(c.redis) } : c;
-    },
-    faults: () => faults,
-  };
+  return { ...withWrappedClient(provider, side, wrap), faults: () => faults };
 }

@@ -12,7 +12,7 @@ import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
 import { LuaScript } from '../../core/redis/lua-script.js';
 import type { TransferCounters } from '../../core/transfer/transfer-counters.js';
-import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
+import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
 import { aroundScriptPipelines } from '../support/around-script-pipelines.js';
@@ -20,6 +20,7 @@ import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { connectionsPerTest } from '../support/test-connections.js';
+import { withWrappedClient } from '../support/wrapped-client.js';
 
 const redis = privateSourceAndTarget();
 const { connect } = connectionsPerTest(redis);
@@ -44,14 +45,7 @@ function targetRefusesWrite(provider: ConnectionProvider, nth: number, meanwhile
       if (replies.every(([error]) => error === null)) writes++;
       return replies;
     });
-  return {
-    ...provider,
-    get: async (name: string): Promise<Connection> => {
-      const c = await provider.get(name);
-      return name === 'target' ? { ...c, redis: wrap(c.redis) } : c;
-    },
-    refused: () => refused,
-  };
+  return { ...withWrappedClient(provider, 'target', wrap), refused: () => refused };
 }
 
 describe('a queue transfer whose page failed after its claim, while a producer pushed onto the source', () => {

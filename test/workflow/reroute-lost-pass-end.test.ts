@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
 import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
-import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
+import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
 import { jobEntry, jobsIn, keysUnder, withQueue } from '../support/exact-jobs.js';
@@ -23,6 +23,7 @@ import { LuaScript } from '../../core/redis/lua-script.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { connectionsPerTest } from '../support/test-connections.js';
+import { withWrappedClient } from '../support/wrapped-client.js';
 
 const redis = privateSourceAndTarget();
 const { connect } = connectionsPerTest(redis);
@@ -56,14 +57,7 @@ function losingPassEnd(provider: ConnectionProvider, meanwhile: () => Promise<vo
         };
       },
     });
-  return {
-    ...provider,
-    get: async (name: string): Promise<Connection> => {
-      const c = await provider.get(name);
-      return name === 'source' ? { ...c, redis: wrap(c.redis) } : c;
-    },
-    faults: () => faults,
-  };
+  return { ...withWrappedClient(provider, 'source', wrap), faults: () => faults };
 }
 
 describe("a queue re-route whose first slice ended its pass and lost the reply of the pass's end, 5 jobs pushed before the retry", () => {

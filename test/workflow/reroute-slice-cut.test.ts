@@ -12,7 +12,7 @@ import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
 import { LuaScript } from '../../core/redis/lua-script.js';
 import type { RerouteCounters } from '../../core/reroute/reroute-counters.js';
-import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
+import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
 import { jobEntry, jobsIn, withQueue } from '../support/exact-jobs.js';
@@ -21,6 +21,7 @@ import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { swapEvalsha } from '../support/swap-evalsha.js';
 import { connectionsPerTest } from '../support/test-connections.js';
+import { withWrappedClient } from '../support/wrapped-client.js';
 
 const redis = privateSourceAndTarget();
 const { connect } = connectionsPerTest(redis);
@@ -43,10 +44,7 @@ async function refusingCall(provider: ConnectionProvider, nth: number, script = 
         };
       },
     });
-  return { ...provider, get: async (name: string): Promise<Connection> => {
-    const c = await provider.get(name);
-    return name === 'source' ? { ...c, redis: wrap(c.redis) } : c;
-  } };
+  return withWrappedClient(provider, 'source', wrap);
 }
 
 describe('a queue re-route slice whose second Lua call Redis refuses (out of memory): the first call moved 50 jobs', () => {

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { LuaScript } from '../../core/redis/lua-script.js';
 import { runLockKey } from '../../core/redis/run-lock.js';
-import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
+import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
 import { aroundScriptPipelines } from '../support/around-script-pipelines.js';
@@ -19,6 +19,7 @@ import { jobEntry, jobsIn, keysUnder } from '../support/exact-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { connectionsPerTest } from '../support/test-connections.js';
+import { withWrappedClient } from '../support/wrapped-client.js';
 
 const redis = privateSourceAndTarget();
 const { connect } = connectionsPerTest(redis);
@@ -47,14 +48,7 @@ function locksTakenBeforeClaim(provider: ConnectionProvider, written: () => Prom
       }
       return exec();
     });
-  return {
-    ...provider,
-    get: async (name: string): Promise<Connection> => {
-      const c = await provider.get(name);
-      return name === 'source' ? { ...c, redis: wrap(c.redis) } : c;
-    },
-    taken: () => taken,
-  };
+  return { ...withWrappedClient(provider, 'source', wrap), taken: () => taken };
 }
 
 describe('a class-selective transfer whose run lost its locks to another run between two slices', () => {

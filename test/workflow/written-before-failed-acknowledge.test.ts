@@ -11,7 +11,7 @@ import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
 import { LuaScript } from '../../core/redis/lua-script.js';
 import type { TransferCounters } from '../../core/transfer/transfer-counters.js';
-import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
+import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
 import { aroundScriptPipelines } from '../support/around-script-pipelines.js';
@@ -19,6 +19,7 @@ import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { connectionsPerTest } from '../support/test-connections.js';
+import { withWrappedClient } from '../support/wrapped-client.js';
 
 const redis = privateSourceAndTarget();
 const { connect } = connectionsPerTest(redis);
@@ -36,14 +37,7 @@ function acknowledgeNeverSent(provider: ConnectionProvider, script: string, nth:
       }
       return exec();
     });
-  return {
-    ...provider,
-    get: async (name: string): Promise<Connection> => {
-      const c = await provider.get(name);
-      return name === 'source' ? { ...c, redis: wrap(c.redis) } : c;
-    },
-    dropped: () => dropped,
-  };
+  return { ...withWrappedClient(provider, 'source', wrap), dropped: () => dropped };
 }
 
 describe('a slice whose acknowledge failed after its write: the retry finds its jobs written, and the summary says they are the run’s own earlier write', () => {
