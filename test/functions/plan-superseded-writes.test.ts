@@ -1,11 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LuaScript } from '../../core/redis/lua-script.js';
-import type { Connection } from '../../core/workflow/connections.js';
 import type { PlanOutput } from '../../core/workflow/steps/plan-step.js';
 import type { ItemResult, WorkItem } from '../../core/workflow/work-item.js';
 import type { WorkState } from '../../core/workflow/work-list.js';
-import { interferingRedis, type RedisCall } from '../support/interfering-redis.js';
+import { interfereWithConnections, type RedisCall } from '../support/interfering-redis.js';
 import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
 import { type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
@@ -41,13 +40,7 @@ beforeAll(async () => {
   hA = await coldStart(env);
   hB = await coldStart(env);
   // A's connections go through a client that may hold any call (the runtime pausing the Lambda).
-  const get = hA.connections.get.bind(hA.connections);
-  const wrapped = new Map<string, Connection>();
-  hA.connections.get = async (name: string) => {
-    const connection = await get(name);
-    if (!wrapped.has(name)) wrapped.set(name, { ...connection, redis: interferingRedis(connection.redis, (call) => beforeA?.(call)) });
-    return wrapped.get(name)!;
-  };
+  interfereWithConnections(hA.connections, (call) => beforeA?.(call));
 });
 
 afterAll(async () => {

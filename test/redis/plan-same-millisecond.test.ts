@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LuaScript } from '../../core/redis/lua-script.js';
-import type { Connection } from '../../core/workflow/connections.js';
 import { planStep } from '../../core/workflow/steps/plan-step.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
-import { interferingRedis, type RedisCall } from '../support/interfering-redis.js';
+import { interfereWithConnections, type RedisCall } from '../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
@@ -28,16 +27,7 @@ function connect(before?: (call: RedisCall, name: string) => Promise<void>): Url
   const { source, target } = redis.urls();
   const provider = new UrlConnections({ source: { url: source }, target: { url: target } });
   opened.push(provider);
-  if (before) {
-    const get = provider.get.bind(provider);
-    const wrapped = new Map<string, Connection>();
-    provider.get = async (name: string) => {
-      const connection = await get(name);
-      if (!wrapped.has(name)) wrapped.set(name, { ...connection, redis: interferingRedis(connection.redis, (call) => before(call, name)) });
-      return wrapped.get(name)!;
-    };
-  }
-  return provider;
+  return before ? interfereWithConnections(provider, before) : provider;
 }
 
 const arn = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:sidekiq-migrate:${name}`;

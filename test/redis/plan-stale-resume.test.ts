@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LuaScript } from '../../core/redis/lua-script.js';
-import type { Connection } from '../../core/workflow/connections.js';
 import { pageStep } from '../../core/workflow/steps/page-step.js';
 import { planStep, type PlanOutput } from '../../core/workflow/steps/plan-step.js';
 import { stopRunStep } from '../../core/workflow/steps/stop-run-step.js';
@@ -8,7 +7,7 @@ import { summarizeStep } from '../../core/workflow/steps/summarize-step.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { WorkItem } from '../../core/workflow/work-item.js';
 import { jobEntry, jobsIn, keyValueSnapshot } from '../support/exact-jobs.js';
-import { interferingRedis, type RedisCall } from '../support/interfering-redis.js';
+import { interfereWithConnections, type RedisCall } from '../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
@@ -33,16 +32,7 @@ function connect(before?: (call: RedisCall) => Promise<void>): UrlConnections {
   const { source, target } = redis.urls();
   const provider = new UrlConnections({ source: { url: source }, target: { url: target } });
   opened.push(provider);
-  if (before) {
-    const get = provider.get.bind(provider);
-    const wrapped = new Map<string, Connection>();
-    provider.get = async (name: string) => {
-      const connection = await get(name);
-      if (!wrapped.has(name)) wrapped.set(name, { ...connection, redis: interferingRedis(connection.redis, before) });
-      return wrapped.get(name)!;
-    };
-  }
-  return provider;
+  return before ? interfereWithConnections(provider, before) : provider;
 }
 
 const arn = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:sidekiq-migrate:${name}`;

@@ -1,5 +1,6 @@
 import { list as commandNames } from '@ioredis/commands';
 import type { Redis } from 'ioredis';
+import type { Connection } from '../../core/workflow/connections.js';
 
 export interface RedisCall {
   /** 0-based position of this call among all calls made through the wrapper. */
@@ -59,4 +60,21 @@ export function interferingRedis(
       };
     },
   }) as Redis & { calls: () => number };
+}
+
+/**
+ * Makes the clients `provider` hands out run `before(call, name)` ahead of every call (see
+ * interferingRedis), `name` the connection's: one wrapped client per connection, kept for every
+ * later get (as a container keeps its connections, and so that `call.index` counts on). Changes
+ * `provider.get` in place, so that closing `provider` still closes the real clients; returns it.
+ */
+export function interfereWithConnections<P extends { get: (name: string) => Promise<Connection> }>(provider: P, before: (call: RedisCall, name: string) => Promise<void> | void): P {
+  const get = provider.get.bind(provider);
+  const wrapped = new Map<string, Connection>();
+  provider.get = async (name: string) => {
+    const connection = await get(name);
+    if (!wrapped.has(name)) wrapped.set(name, { ...connection, redis: interferingRedis(connection.redis, (call) => before(call, name)) });
+    return wrapped.get(name)!;
+  };
+  return provider;
 }
