@@ -21,3 +21,22 @@ export function prng(seed: number): () => number {
  * Returns the member, or nil when the set is empty.
  */
 export const RESCHEDULE_ONE = `local m = redis.call('ZRANDMEMBER', KEYS[1]) if not m then return false end redis.call('ZINCRBY', KEYS[1], ARGV[1], m) return m`;
+
+/**
+ * `trial(seed)` over the fixed seeds, one after the other: from RANDOM_TRIAL_FIRST_SEED (1) on,
+ * RANDOM_TRIAL_SEEDS of them (`seeds`), as many as fit in RANDOM_TRIAL_BUDGET_MS (`budgetMs`: a
+ * loaded machine runs fewer; each trial names its seed on failure). Returns the faults the trials
+ * met, added up.
+ */
+export async function faultsOverSeeds(trial: (seed: number) => Promise<number>, seeds: number, budgetMs: number): Promise<number> {
+  const first = Number(process.env.RANDOM_TRIAL_FIRST_SEED ?? 1);
+  const count = Number(process.env.RANDOM_TRIAL_SEEDS ?? seeds);
+  const budget = Number(process.env.RANDOM_TRIAL_BUDGET_MS ?? budgetMs);
+  const started = Date.now();
+  let faults = 0;
+  for (let seedNumber = first; seedNumber < first + count; seedNumber++) {
+    faults += await trial(seedNumber);
+    if (Date.now() - started > budget) break;
+  }
+  return faults;
+}

@@ -10,16 +10,15 @@ import { describe, expect, it } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { RunLock } from '../../core/redis/run-lock.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
-import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
 import { expectEveryJobOnce, jobsIn, type SeededJob } from '../support/exact-jobs.js';
-import { interferingRedis, SimulatedCrash } from '../support/interfering-redis.js';
+import { randomlyCut } from '../support/random-cuts.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { SidekiqSimulator } from '../support/sidekiq-simulator.js';
 import { newJid, sidekiqPayload } from '../support/sidekiq-jobs.js';
-import { prng } from '../support/seeded-random.js';
+import { faultsOverSeeds, prng } from '../support/seeded-random.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
@@ -70,31 +69,9 @@ async function trial(seedNumber: number, classes?: string[]): Promise<number> {
     for (let execution = 0; execution < 8 && !done; execution++) {
       // This execution's faults: each call may be cut, about one call in `every`; the last execution none.
       const every = execution < 7 ? 15 + Math.floor(random() * 60) : Infinity;
-      const cut = { before: false, lost: false };
       // One provider an execution, closed after it (a provider a call would exhaust maxclients).
       const connections = new UrlConnections({ source: { url: redis.urls().source }, target: { url: redis.urls().target } });
-      const provider: ConnectionProvider = {
-        get: async (name: string): Promise<Connection> => {
-          const c = await connections.get(name);
-          const before = async () => {
-            await meddle();
-            const r = random() * every;
-            if (r < 0.5) {
-              faults++;
-              throw new SimulatedCrash('stopped before a call');
-            }
-            cut.lost = r < 1;
-          };
-          const after = () => {
-            if (cut.lost) {
-              cut.lost = false;
-              faults++;
-              throw new SimulatedCrash('reply lost');
-            }
-          };
-          return { ...c, redis: interferingRedis(c.redis, before, after) };
-        },
-      };
+      const provider = randomlyCut(connections, random, every, meddle, () => void faults++);
       const executions = await runWorkflowLocally({ runId, mode: 'transfer', target: 'target', pageSize: 2 + Math.floor(random() * 9), sets: ['schedule', 'retry', 'dead'], ...(classes ? { classes } : {}) }, localTaskHandlers(provider), { retryIntervalMs: 0 }).finally(() => connections.close());
       // Done: the execution ended and its summary says the run is complete (failed items: run again).
       done = executions.every((e) => e.error === undefined && (e.output as RunSummary | undefined)?.complete === true);
@@ -128,15 +105,7 @@ async function trial(seedNumber: number, classes?: string[]): Promise<number> {
 
 describe('a transfer through the state machine, its calls cut at random on both sides while Sidekiq acts at random', () => {
   it.each([['every class', undefined], ['class A only', ['A']]] as const)('%s: every job exactly once for each of the fixed seeds', { timeout: 600_000 }, async (_, selection) => {
-    const first = Number(process.env.RANDOM_TRIAL_FIRST_SEED ?? 1);
-    const count = Number(process.env.RANDOM_TRIAL_SEEDS ?? 12);
-    const budget = Number(process.env.RANDOM_TRIAL_BUDGET_MS ?? 30_000);
-    const started = Date.now();
-    let faults = 0;
-    for (let seedNumber = first; seedNumber < first + count; seedNumber++) {
-      faults += await trial(seedNumber, selection ? [...selection] : undefined);
-      if (Date.now() - started > budget) break;
-    }
+    const faults = await faultsOverSeeds((seed) => trial(seed, selection ? [...selection] : undefined), 12, 30_000);
     expect(faults).toBeGreaterThan(5);
   });
 });

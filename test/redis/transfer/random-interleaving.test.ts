@@ -8,7 +8,7 @@ import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { SidekiqSimulator } from '../../support/sidekiq-simulator.js';
 import { newJid, sidekiqPayload } from '../../support/sidekiq-jobs.js';
 import { waitForLocksGone } from '../../support/transfer-crash-loop.js';
-import { prng } from '../../support/seeded-random.js';
+import { faultsOverSeeds, prng } from '../../support/seeded-random.js';
 
 // A transfer whose attempts are cut at random Redis calls — the process stopped before a call
 // reaches Redis, or the call run and its reply lost — and resumed by the same run or another one,
@@ -141,16 +141,7 @@ async function trial(seedNumber: number): Promise<{ faults: number; attempts: nu
 
 describe('a transfer cut at random calls, lost replies and crashes, Sidekiq acting on both sides at random, resumed by the same or another run', () => {
   it('every job exactly once for each of the fixed seeds', { timeout: 600_000 }, async () => {
-    let faults = 0;
-    const started = Date.now();
-    // Fixed seeds, as many as fit in the time (a loaded machine runs fewer; each names itself on failure).
-    const first = Number(process.env.RANDOM_TRIAL_FIRST_SEED ?? 1);
-    const count = Number(process.env.RANDOM_TRIAL_SEEDS ?? 24);
-    const budget = Number(process.env.RANDOM_TRIAL_BUDGET_MS ?? 30_000);
-    for (let seedNumber = first; seedNumber < first + count; seedNumber++) {
-      faults += (await trial(seedNumber)).faults;
-      if (Date.now() - started > budget) break;
-    }
+    const faults = await faultsOverSeeds(async (seed) => (await trial(seed)).faults, 24, 30_000);
     expect(faults).toBeGreaterThan(5);
   });
 });
