@@ -79,3 +79,40 @@ export class SidekiqSimulator {
     this.redis.disconnect();
   }
 }
+
+/**
+ * Sidekiq on both sides of a transfer, each fleet looping on its own until `stop()` (which waits
+ * for their last step; closing them is the caller's): the old fleet, on `urls.source`, polls and
+ * fetches, and pushes a job of class A to the stale queue `default` unless `oldFleetProduces` is
+ * false; the new fleet, on `urls.target`, does all three. Both fetch from `default` and `low`.
+ */
+export function sidekiqOnBothSides(
+  urls: { readonly source: string; readonly target: string },
+  keys: SidekiqKeys,
+  now: number,
+  { oldFleetProduces = true }: { readonly oldFleetProduces?: boolean } = {},
+): { oldFleet: SidekiqSimulator; newFleet: SidekiqSimulator; stop: () => Promise<void> } {
+  const oldFleet = new SidekiqSimulator(urls.source, keys, ['default', 'low']);
+  const newFleet = new SidekiqSimulator(urls.target, keys, ['default', 'low']);
+  let running = true;
+  const loops = [
+    (async () => {
+      while (running) {
+        await oldFleet.pollOnce(now);
+        await oldFleet.fetchOnce();
+        if (oldFleetProduces) await oldFleet.produceOnce('default', 'A');
+      }
+    })(),
+    (async () => {
+      while (running) await newFleet.stepAll(now, 'default', 'A');
+    })(),
+  ];
+  return {
+    oldFleet,
+    newFleet,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}

@@ -22,7 +22,7 @@ import { expectEveryJobOnce, jobsIn, type SeededJob } from '../../support/exact-
 import { interferingRedis, SimulatedCrash } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { newJid, sidekiqPayload } from '../../support/sidekiq-jobs.js';
-import { SidekiqSimulator } from '../../support/sidekiq-simulator.js';
+import { sidekiqOnBothSides } from '../../support/sidekiq-simulator.js';
 import { connectionsPerTest } from '../../support/test-connections.js';
 
 const redis = privateSourceAndTarget();
@@ -61,26 +61,10 @@ async function seed(): Promise<SeededJob[]> {
 
 /** Sidekiq on both sides, each step one at a time, until stopped. */
 function sidekiqBothSides(): { stop: () => Promise<{ produced: string[]; consumed: Buffer[] }> } {
-  const { source, target } = redis.urls();
-  const oldFleet = new SidekiqSimulator(source, keys, ['default', 'low']);
-  const newFleet = new SidekiqSimulator(target, keys, ['default', 'low']);
-  let running = true;
-  const loops = [
-    (async () => {
-      while (running) {
-        await oldFleet.pollOnce(NOW);
-        await oldFleet.fetchOnce();
-        await oldFleet.produceOnce('default', 'A');
-      }
-    })(),
-    (async () => {
-      while (running) await newFleet.stepAll(NOW, 'default', 'A');
-    })(),
-  ];
+  const { oldFleet, newFleet, stop } = sidekiqOnBothSides(redis.urls(), keys, NOW);
   return {
     stop: async () => {
-      running = false;
-      await Promise.all(loops);
+      await stop();
       oldFleet.close();
       newFleet.close();
       return { produced: [...oldFleet.producedPayloads, ...newFleet.producedPayloads], consumed: [...oldFleet.consumedPayloads, ...newFleet.consumedPayloads] };
@@ -133,30 +117,38 @@ async function expectEveryJobOnceAfter(seeded: readonly SeededJob[], sidekiq: Re
   expect(await redis.source().keys('sidekiq-migrate:*:batch:*'), label).toEqual([]);
 }
 
+/** Both servers emptied, then the jobs seeded, Sidekiq started on both sides, and an execution planned. */
+async function startAfresh(): Promise<{ seeded: SeededJob[]; sidekiq: ReturnType<typeof sidekiqBothSides>; provider: UrlConnections; plan: PlanOutput }> {
+  await redis.source().flushall();
+  await redis.target().flushall();
+  const seeded = await seed();
+  const sidekiq = sidekiqBothSides();
+  const provider = connect();
+  return { seeded, sidekiq, provider, plan: await planStep(transfer, provider) };
+}
+
+/** An uninterrupted execution first, every job once after it: how many calls its page tasks make (Sidekiq changes it a little). */
+async function uninterruptedCalls(): Promise<number> {
+  let calls = 0;
+  const seeded = await seed();
+  const sidekiq = sidekiqBothSides();
+  const provider = connect();
+  const plan = await planStep(transfer, provider);
+  await runItems(plan, interfering(provider, () => void calls++));
+  await endRun();
+  await expectEveryJobOnceAfter(seeded, sidekiq, 'uninterrupted');
+  return calls;
+}
+
 describe('claims sent ahead, a process dying at any instant with Sidekiq running on both sides, finished by the next execution', () => {
   it('every page task of an execution dies at once before its k-th call (k spread over the whole run, after claims sent ahead too); `start --resume` finishes it: every job once, nothing in flight', { timeout: 600_000 }, async () => {
-    // An uninterrupted execution first: how many calls its page tasks make (Sidekiq changes it a little).
-    let calls = 0;
-    {
-      const seeded = await seed();
-      const sidekiq = sidekiqBothSides();
-      const provider = connect();
-      const plan = await planStep(transfer, provider);
-      await runItems(plan, interfering(provider, () => void calls++));
-      await endRun();
-      await expectEveryJobOnceAfter(seeded, sidekiq, 'uninterrupted');
-    }
+    const calls = await uninterruptedCalls();
     expect(calls).toBeGreaterThan(40);
 
     let landed = 0;
     for (let k = 0; k < calls; k++) {
-      await redis.source().flushall();
-      await redis.target().flushall();
       const label = `died before call ${k} of about ${calls}`;
-      const seeded = await seed();
-      const sidekiq = sidekiqBothSides();
-      const provider = connect();
-      const first = await planStep(transfer, provider);
+      const { seeded, sidekiq, provider, plan: first } = await startAfresh();
       let made = 0;
       let dead = false;
       const dying = interfering(provider, () => {
@@ -182,27 +174,13 @@ describe('claims sent ahead, a process dying at any instant with Sidekiq running
   });
 
   it('an execution paused before its k-th call while `start --resume` plans, then going on beside the later execution (a Lambda still running): the later one finishes, every job once, nothing in flight', { timeout: 600_000 }, async () => {
-    let calls = 0;
-    {
-      const seeded = await seed();
-      const sidekiq = sidekiqBothSides();
-      const provider = connect();
-      const plan = await planStep(transfer, provider);
-      await runItems(plan, interfering(provider, () => void calls++));
-      await endRun();
-      await expectEveryJobOnceAfter(seeded, sidekiq, 'uninterrupted');
-    }
+    const calls = await uninterruptedCalls();
 
     const superseded = (error: unknown) => /superseded by a later execution/.test(String((error as Error).message));
     let overtaken = 0;
     for (let k = 0; k < calls; k += 3) {
-      await redis.source().flushall();
-      await redis.target().flushall();
       const label = `superseded before call ${k} of about ${calls}`;
-      const seeded = await seed();
-      const sidekiq = sidekiqBothSides();
-      const provider = connect();
-      const first = await planStep(transfer, provider);
+      const { seeded, sidekiq, provider, plan: first } = await startAfresh();
       const later = connect();
       let made = 0;
       let second: Promise<PlanOutput> | undefined;
@@ -233,26 +211,12 @@ describe('claims sent ahead, a process dying at any instant with Sidekiq running
   });
 
   it("a page task's attempt going on beside its retry (a timed-out Lambda thawed with the retry in its container): both run every item from the same input to its end, the retry starting before the k-th call of the first; every job once, nothing in flight", { timeout: 600_000 }, async () => {
-    let calls = 0;
-    {
-      const seeded = await seed();
-      const sidekiq = sidekiqBothSides();
-      const provider = connect();
-      const plan = await planStep(transfer, provider);
-      await runItems(plan, interfering(provider, () => void calls++));
-      await endRun();
-      await expectEveryJobOnceAfter(seeded, sidekiq, 'uninterrupted');
-    }
+    const calls = await uninterruptedCalls();
 
     let beside = 0;
     for (let k = 1; k < calls; k += 4) {
-      await redis.source().flushall();
-      await redis.target().flushall();
       const label = `the retry started before call ${k} of about ${calls}`;
-      const seeded = await seed();
-      const sidekiq = sidekiqBothSides();
-      const provider = connect();
-      const plan = await planStep(transfer, provider);
+      const { seeded, sidekiq, provider, plan } = await startAfresh();
       let made = 0;
       let retry: Promise<WorkItem[]> | undefined;
       // The retry has connections of its own (another invocation), the same input.

@@ -16,13 +16,14 @@ import { planStep } from '../../../core/workflow/steps/plan-step.js';
 import { UrlConnections } from '../../../core/workflow/url-connections.js';
 import type { ConnectionProvider } from '../../../core/workflow/connections.js';
 import type { WorkItem } from '../../../core/workflow/work-item.js';
-import { expectEveryJobOnce, jobEntry, jobsIn, type SeededJob } from '../../support/exact-jobs.js';
-import { SidekiqSimulator } from '../../support/sidekiq-simulator.js';
+import { expectEveryJobOnce, jobsIn, type SeededJob } from '../../support/exact-jobs.js';
+import { sidekiqOnBothSides } from '../../support/sidekiq-simulator.js';
 import { interferingRedis, SimulatedCrash, type RedisCall } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { loadScripts } from '../../support/recording-redis.js';
 import { swapEvalsha } from '../../support/swap-evalsha.js';
 import { newJid, sidekiqPayload } from '../../support/sidekiq-jobs.js';
+import { seedQueueAndSchedule } from '../../support/seed-queue-and-schedule.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
@@ -48,22 +49,7 @@ const PAGE = 4 * MAX_JOBS_PER_CLAIM;
 const PER_KEY = 2 * MAX_JOBS_PER_CLAIM + 100;
 
 /** PER_KEY jobs on queue:default and PER_KEY on schedule, as jobEntry prints them, sorted. */
-async function seed(client: Redis): Promise<string[]> {
-  const all: string[] = [];
-  const queued: string[] = [];
-  const scheduled: (string | number)[] = [];
-  for (let i = 0; i < PER_KEY; i++) {
-    const payload = sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` });
-    queued.push(payload);
-    all.push(jobEntry('queue:default', payload));
-    const entry = sidekiqPayload({ className: 'A', queue: 'default', args: `[${100_000 + i}]` });
-    scheduled.push(2e9 + i, entry);
-    all.push(jobEntry('schedule', entry, String(2e9 + i)));
-  }
-  await client.lpush('queue:default', ...queued);
-  await client.zadd('schedule', ...scheduled);
-  return all.sort();
-}
+const seed = (client: Redis): Promise<string[]> => seedQueueAndSchedule(client, PER_KEY);
 
 const plan = () => planStep({ runId: 'run-1', mode: 'transfer', target: 'target', sets: ['schedule'], pageSize: PAGE }, connect());
 
@@ -222,22 +208,7 @@ describe("the next slice's claim in the acknowledge's round trip", () => {
         seeded.push({ payload: entry, set, score });
       }
     }
-    const { source: sourceUrl, target: targetUrl } = redis.urls();
-    const oldFleet = new SidekiqSimulator(sourceUrl, keys, ['default', 'low']);
-    const newFleet = new SidekiqSimulator(targetUrl, keys, ['default', 'low']);
-    let running = true;
-    const loops = [
-      (async () => {
-        while (running) {
-          await oldFleet.pollOnce(NOW);
-          await oldFleet.fetchOnce();
-          await oldFleet.produceOnce('default', 'A');
-        }
-      })(),
-      (async () => {
-        while (running) await newFleet.stepAll(NOW, 'default', 'A');
-      })(),
-    ];
+    const { oldFleet, newFleet, stop } = sidekiqOnBothSides(redis.urls(), keys, NOW);
 
     // Two runs in a row (the second finds what the old fleet's poller and producer queued meanwhile).
     for (const runId of ['live-1', 'live-2']) {
@@ -256,8 +227,7 @@ describe("the next slice's claim in the acknowledge's round trip", () => {
         await provider.close();
       }
     }
-    running = false;
-    await Promise.all(loops);
+    await stop();
 
     expect(oldFleet.consumed.length).toBeGreaterThan(0);
     expect(newFleet.consumed.length).toBeGreaterThan(0);

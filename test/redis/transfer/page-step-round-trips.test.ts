@@ -22,7 +22,7 @@ import { interferingRedis } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { connectionsPerTest } from '../../support/test-connections.js';
 import { loadScripts, recording } from '../../support/recording-redis.js';
-import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
+import { seedQueueAndSchedule } from '../../support/seed-queue-and-schedule.js';
 
 const redis = privateSourceAndTarget();
 const claimQueueJobs = new LuaScript('claimQueueJobs-8');
@@ -57,22 +57,7 @@ const PAGE = 4 * MAX_JOBS_PER_CLAIM;
 const QUEUED = PAGE + MAX_JOBS_PER_CLAIM + 57; // slices of 1,000 ×5, then 57
 
 /** QUEUED jobs on queue:default and QUEUED on schedule, as jobEntry prints them, sorted. */
-async function seed(client: Redis): Promise<string[]> {
-  const all: string[] = [];
-  const queued: string[] = [];
-  const scheduled: (string | number)[] = [];
-  for (let i = 0; i < QUEUED; i++) {
-    const payload = sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` });
-    queued.push(payload);
-    all.push(jobEntry('queue:default', payload));
-    const entry = sidekiqPayload({ className: 'A', queue: 'default', args: `[${100_000 + i}]` });
-    scheduled.push(2e9 + i, entry);
-    all.push(jobEntry('schedule', entry, String(2e9 + i)));
-  }
-  await client.lpush('queue:default', ...queued);
-  await client.zadd('schedule', ...scheduled);
-  return all.sort();
-}
+const seed = (client: Redis): Promise<string[]> => seedQueueAndSchedule(client, QUEUED);
 
 const plan = (extra: Record<string, unknown> = {}) => planStep({ runId: 'run-1', mode: 'transfer', target: 'target', sets: ['schedule'], pageSize: PAGE, ...extra }, connect());
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runTransfer } from '../../../core/transfer/run-transfer.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { expectEveryJobOnce, jobsIn, type SeededJob } from '../../support/exact-jobs.js';
-import { SidekiqSimulator } from '../../support/sidekiq-simulator.js';
+import { sidekiqOnBothSides } from '../../support/sidekiq-simulator.js';
 import { newJid, sidekiqPayload } from '../../support/sidekiq-jobs.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 
@@ -28,28 +28,13 @@ describe('transferring while Sidekiq runs on both sides', () => {
         }
       }
     }
-    const { source: sourceUrl, target: targetUrl } = redis.urls();
-    const oldFleet = new SidekiqSimulator(sourceUrl, keys, ['default', 'low']);
-    const newFleet = new SidekiqSimulator(targetUrl, keys, ['default', 'low']);
-    let running = true;
-    const loops = [
-      (async () => {
-        while (running) {
-          await oldFleet.pollOnce(NOW);
-          await oldFleet.fetchOnce();
-        }
-      })(),
-      (async () => {
-        while (running) await newFleet.stepAll(NOW, 'default', 'A');
-      })(),
-    ];
+    const { oldFleet, newFleet, stop } = sidekiqOnBothSides(redis.urls(), keys, NOW, { oldFleetProduces: false });
 
     // Act: two transfers in a row (the second finds what the old fleet's poller queued meanwhile).
     for (const runId of ['live-1', 'live-2']) {
       await runTransfer({ source, target: redis.target(), sourceKeys: keys, targetKeys: keys, runId, dryRun: false, sets: ['schedule', 'retry'], queues: true, sliceSize: 20 });
     }
-    running = false;
-    await Promise.all(loops);
+    await stop();
 
     // Assess
     expect(oldFleet.consumed.length).toBeGreaterThan(0);
