@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
-import { captureOutput, fakeContext, logRecords } from './support/lambda-harness.js';
+import { captureOutput, fakeContext, logRecords, type OutputCapture } from './support/lambda-harness.js';
 import { lambdaOnOwnServers } from './support/lambda-on-own-servers.js';
 import { runToSummary, summarizeInput, viaJson } from './support/run-workflow.js';
 
@@ -12,6 +12,25 @@ import { runToSummary, summarizeInput, viaJson } from './support/run-workflow.js
 // A re-route with --no-queues on a Redis of 2,000,000 other keys and 3 s left cuts both short.
 const KEYS = 2_000_000;
 const lambda = lambdaOnOwnServers({ sourceArgs: ['--enable-debug-command', 'local'], targetArgs: false });
+
+/**
+ * One job on queue old (the server emptied first), a re-route by `renames` run to its summary by
+ * the handlers: the summary task's log line about the run ("run …"), and all it printed.
+ */
+async function runLineOfReroute(runId: string, renames: Record<string, string>): Promise<{ line: Record<string, unknown> | undefined; out: OutputCapture }> {
+  const { h, source: redis } = lambda;
+  await redis.flushall();
+  await redis.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old' }));
+  await redis.sadd('queues', 'old');
+  const run = await runToSummary(h, { runId, mode: 'reroute', sets: ['schedule'], routing: { kind: 'renames', renames } });
+  const out = captureOutput();
+  try {
+    await h.summarize(summarizeInput(run), fakeContext());
+  } finally {
+    out.stop();
+  }
+  return { line: logRecords(out.records()).find((r) => /^run /.test(String(r['message']))), out };
+}
 
 describe('the summarize handler, its looks cut short by its time', { timeout: 120_000 }, () => {
   it("logs the other prefixes' look and --no-queues' queue look cut short on the run's line, without job data", async () => {
@@ -52,18 +71,8 @@ describe('the summarize handler, its looks cut short by its time', { timeout: 12
   });
 
   it("says 'run complete' only for a run that left nothing anywhere", async () => {
-    const { h, source: redis } = lambda;
-    await redis.flushall();
-    await redis.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old' }));
-    await redis.sadd('queues', 'old');
-    const run = await runToSummary(h, { runId: 'log-2', mode: 'reroute', sets: ['schedule'], routing: { kind: 'renames', renames: { old: 'new' } } });
-    const out = captureOutput();
-    try {
-      await h.summarize(summarizeInput(run), fakeContext());
-    } finally {
-      out.stop();
-    }
-    const line = logRecords(out.records()).find((r) => /^run /.test(String(r['message'])));
+    const { source: redis } = lambda;
+    const { line, out } = await runLineOfReroute('log-2', { old: 'new' });
     expect(line, out.text()).toMatchObject({ message: 'run complete', complete: true });
     expect(line).not.toHaveProperty('leftBehind');
     expect(line).not.toHaveProperty('mayHaveLeftBehind');
@@ -71,18 +80,8 @@ describe('the summarize handler, its looks cut short by its time', { timeout: 12
   });
 
   it("says a rename that matched no queue moved nothing, never 'run complete' (the CLI's 'Done, but --rename … moved nothing')", async () => {
-    const { h, source: redis } = lambda;
-    await redis.flushall();
-    await redis.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old' }));
-    await redis.sadd('queues', 'old');
-    const run = await runToSummary(h, { runId: 'log-3', mode: 'reroute', sets: ['schedule'], routing: { kind: 'renames', renames: { olld: 'new' } } });
-    const out = captureOutput();
-    try {
-      await h.summarize(summarizeInput(run), fakeContext());
-    } finally {
-      out.stop();
-    }
-    const line = logRecords(out.records()).find((r) => /^run /.test(String(r['message'])));
+    const { source: redis } = lambda;
+    const { line, out } = await runLineOfReroute('log-3', { olld: 'new' });
     expect(line, out.text()).toMatchObject({ message: 'run done, but a rename moved nothing', complete: true, renamesMovedNothing: ['--rename olld=new moved nothing'] });
     expect(await redis.lrange('queue:old', 0, -1)).toHaveLength(1);
   });

@@ -5,50 +5,22 @@
 // 1, one message naming both ids and the ways out, nothing touched on any of the three servers; a
 // dry run in the real run's words. The same target (the runbook's takeover, from another machine
 // too) still finishes X.
-import { spawn } from 'node:child_process';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jobEntry, jobsIn, keyValueSnapshot } from '../support/exact-jobs.js';
-import { repoPath } from '../support/paths.js';
-import { privateSourceAndTarget } from '../support/private-redis.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { privateRedis, privateSourceAndTarget } from '../support/private-redis.js';
+import { signalledAfterMoving } from '../support/interrupted-run.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli as cli } from '../support/run-cli.js';
 
 const redis = privateSourceAndTarget();
-let other: RedisServerHandle | undefined;
-let otherClient: Redis | undefined;
-beforeAll(async () => {
-  other = await startRedisServer();
-  otherClient = new Redis(other.url, { protocol: 2 });
-});
-afterAll(async () => {
-  otherClient?.disconnect();
-  await other?.stop();
-});
-beforeEach(async () => {
-  await otherClient!.flushall();
-});
+const other = privateRedis();
 
-const bin = repoPath('bin/sidekiq-migrate.js');
 const to = (url: string) => ['--from', redis.urls().source, '--to', url];
-const all = async () => ({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()), other: await keyValueSnapshot(otherClient!) });
+const all = async () => ({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()), other: await keyValueSnapshot(other.client()) });
 
 /** The shipped CLI moving to the first target, sent `signal` once its progress says it wrote a job: its run id. */
-async function stoppedMove(signal: 'SIGINT' | 'SIGKILL' = 'SIGINT'): Promise<string> {
-  const child = spawn(process.execPath, [bin, 'move', ...to(redis.urls().target), '--page-size', '3', '--rate-limit', '40'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let text = '';
-  await new Promise<void>((resolve) => child.stderr!.on('data', (d: Buffer) => /[1-9][\d,]* (moved|written)/.test((text += d.toString())) && resolve()));
-  const runId = (JSON.parse((await redis.source().get('sidekiq-migrate:lock'))!) as { runId: string }).runId;
-  child.kill(signal);
-  const code = await exited;
-  if (signal === 'SIGKILL') return runId;
-  // Ctrl-C: its pages in progress finish (nothing in flight), "Not complete", exit 1, its locks released.
-  expect(code).toBe(1);
-  expect(await redis.source().exists('sidekiq-migrate:lock')).toBe(0);
-  return runId;
-}
+const stoppedMove = async (signal: 'SIGINT' | 'SIGKILL' = 'SIGINT'): Promise<string> =>
+  (await signalledAfterMoving(redis.source(), signal, 'move', ...to(redis.urls().target), '--page-size', '3', '--rate-limit', '40')).runId;
 
 function refusal(runId: string, started: string, here: string | null): string {
   return (
@@ -58,11 +30,24 @@ function refusal(runId: string, started: string, here: string | null): string {
   );
 }
 
+/** 200 jobs of class A in `old` on the source: their payloads. */
+async function seedOld(): Promise<string[]> {
+  const jobs = Array.from({ length: 200 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+  for (const p of jobs) await redis.source().lpush('queue:old', p);
+  await redis.source().sadd('queues', 'old');
+  return jobs;
+}
+
+/** Every job of `jobs` once on the first target (T1): none left on the source, none on T2. */
+async function expectEveryJobOnT1(jobs: readonly string[]): Promise<void> {
+  expect(await jobsIn(redis.source())).toEqual([]);
+  expect(await jobsIn(redis.target())).toEqual(jobs.map((p) => jobEntry('queue:old', p)).sort());
+  expect(await jobsIn(other.client())).toEqual([]);
+}
+
 describe('move --run-id X --to another target than X was started with', { timeout: 120_000 }, () => {
   it('X stopped with Ctrl-C after moving part of its jobs to T1: --to T2 (no id yet, or another id) is refused, dry run too, nothing touched anywhere; --to T1 finishes it, every job once on T1', async () => {
-    const jobs = Array.from({ length: 200 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
-    for (const p of jobs) await redis.source().lpush('queue:old', p);
-    await redis.source().sadd('queues', 'old');
+    const jobs = await seedOld();
     const runId = await stoppedMove();
     const onT1 = await jobsIn(redis.target());
     expect(onT1.length).toBeGreaterThan(0);
@@ -71,16 +56,16 @@ describe('move --run-id X --to another target than X was started with', { timeou
     const before = await all();
 
     for (const dry of [[], ['--dry-run']]) {
-      const refused = await cli('move', ...to(other!.url), '--run-id', runId, ...dry);
+      const refused = await cli('move', ...to(other.url()), '--run-id', runId, ...dry);
       expect(refused.stdout, dry.join(' ')).toBe('');
       expect(refused.stderr, dry.join(' ')).toBe(refusal(runId, started, null));
       expect(refused.code, dry.join(' ')).toBe(1);
       expect(await all()).toEqual(before);
     }
     // A target another transfer named: refused too, naming both ids.
-    await otherClient!.set('sidekiq-migrate:target-id', 'another-target');
+    await other.client().set('sidekiq-migrate:target-id', 'another-target');
     const named = await all();
-    const refused = await cli('move', ...to(other!.url), '--run-id', runId);
+    const refused = await cli('move', ...to(other.url()), '--run-id', runId);
     expect(refused.stderr).toBe(refusal(runId, started, 'another-target'));
     expect(refused.code).toBe(1);
     expect(await all()).toEqual(named);
@@ -88,15 +73,11 @@ describe('move --run-id X --to another target than X was started with', { timeou
     const own = await cli('move', ...to(redis.urls().target), '--run-id', runId);
     expect(own.stdout).toContain('Complete');
     expect(own.code).toBe(0);
-    expect(await jobsIn(redis.source())).toEqual([]);
-    expect(await jobsIn(redis.target())).toEqual(jobs.map((p) => jobEntry('queue:old', p)).sort());
-    expect(await jobsIn(otherClient!)).toEqual([]);
+    await expectEveryJobOnT1(jobs);
   });
 
   it("X's record kept by an older version, naming no target: --to T2 is refused (T2 holds nothing X wrote), nothing touched anywhere; --to T1 (which holds X's ledgers) finishes it, every job once on T1", async () => {
-    const jobs = Array.from({ length: 200 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
-    for (const p of jobs) await redis.source().lpush('queue:old', p);
-    await redis.source().sadd('queues', 'old');
+    const jobs = await seedOld();
     const runId = await stoppedMove();
     // As an older version wrote it: no `target`.
     const key = `sidekiq-migrate:${runId}:started-with`;
@@ -104,10 +85,10 @@ describe('move --run-id X --to another target than X was started with', { timeou
     expect(record['target']).toBeDefined();
     const { target: _target, ...legacy } = record;
     await redis.source().set(key, JSON.stringify(legacy), 'KEEPTTL');
-    await otherClient!.set('sidekiq-migrate:target-id', 'another-target');
+    await other.client().set('sidekiq-migrate:target-id', 'another-target');
     const before = await all();
 
-    const refused = await cli('move', ...to(other!.url), '--run-id', runId);
+    const refused = await cli('move', ...to(other.url()), '--run-id', runId);
 
     expect(refused.stdout).toBe('');
     expect(refused.stderr).toBe(
@@ -121,20 +102,16 @@ describe('move --run-id X --to another target than X was started with', { timeou
     const own = await cli('move', ...to(redis.urls().target), '--run-id', runId);
     expect(own.stdout).toContain('Complete');
     expect(own.code).toBe(0);
-    expect(await jobsIn(redis.source())).toEqual([]);
-    expect(await jobsIn(redis.target())).toEqual(jobs.map((p) => jobEntry('queue:old', p)).sort());
-    expect(await jobsIn(otherClient!)).toEqual([]);
+    await expectEveryJobOnT1(jobs);
   });
 
   it('X killed on this machine mid-move to T1: a plain move --to T2 does not take it over (refused, naming the interruption and both ids, nothing touched anywhere); a move --to T1 resumes it, every job once on T1', async () => {
-    const jobs = Array.from({ length: 200 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
-    for (const p of jobs) await redis.source().lpush('queue:old', p);
-    await redis.source().sadd('queues', 'old');
+    const jobs = await seedOld();
     const runId = await stoppedMove('SIGKILL');
     const started = (await redis.target().get('sidekiq-migrate:target-id'))!;
     const before = await all();
 
-    const refused = await cli('move', ...to(other!.url));
+    const refused = await cli('move', ...to(other.url()));
 
     expect(refused.stdout).toBe('');
     expect(refused.stderr).toMatch(
@@ -150,8 +127,6 @@ describe('move --run-id X --to another target than X was started with', { timeou
     const own = await cli('move', ...to(redis.urls().target));
     expect(own.stderr).toContain(`Resuming run ${runId}, whose process on this machine is gone.`);
     expect(own.code).toBe(0);
-    expect(await jobsIn(redis.source())).toEqual([]);
-    expect(await jobsIn(redis.target())).toEqual(jobs.map((p) => jobEntry('queue:old', p)).sort());
-    expect(await jobsIn(otherClient!)).toEqual([]);
+    await expectEveryJobOnT1(jobs);
   });
 });
