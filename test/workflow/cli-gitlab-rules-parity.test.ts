@@ -1,23 +1,16 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectExactJobs, jobEntry, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
 import { CE_CATALOG } from '../support/paths.js';
 import { privateRedis } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli } from '../support/run-cli.js';
+import { tempFileWriter } from '../support/temp-files.js';
 
 // Rules that GitLab reads one way and a re-route read another: checked at the command line by the
 // jobs the Redis holds after `run`, against what GitLab (its settings, its WorkerMatcher) does.
 
 const redis = privateRedis();
-const dir = mkdtempSync(join(tmpdir(), 'cli-gitlab-rules-parity-'));
-const file = (name: string, text: string) => {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-};
+const file = tempFileWriter('cli-gitlab-rules-parity-');
 
 /** A PostReceive job on its generated queue and an AdminEmailWorker job on its own, seeded. */
 async function seedTwoJobs() {

@@ -1,6 +1,3 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectExactJobs, jobEntry, keyValueSnapshot } from '../support/exact-jobs.js';
 import { CE_CATALOG } from '../support/paths.js';
@@ -11,20 +8,37 @@ import { UrlConnections } from '../../core/workflow/url-connections.js';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import { tempFileWriter } from '../support/temp-files.js';
 
 // Routing input at the command line: GitLab's own meaning of what a user may write in rules,
 // catalogs and renames, checked by the jobs each Redis holds before and after.
 
 const redis = privateSourceAndTarget();
-const dir = mkdtempSync(join(tmpdir(), 'cli-routing-input-'));
-const file = (name: string, text: string) => {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-};
+const file = tempFileWriter('cli-routing-input-');
 
 const ADMIN = 'AdminEmailWorker';
 const ARCHIVE = 'RepositoryArchiveCacheWorker';
+
+/** Queue old (an AdminEmailWorker job) and queue a (a SomeWorker job) on the source, under `prefix`, both in its `queues`: every key's snapshot. */
+async function seedOldAndA(prefix = ''): Promise<Record<string, string>> {
+  const source = redis.source();
+  await source.rpush(`${prefix}queue:old`, sidekiqPayload({ className: ADMIN, queue: 'old', args: '[1]' }));
+  await source.rpush(`${prefix}queue:a`, sidekiqPayload({ className: 'SomeWorker', queue: 'a', args: '[2]' }));
+  await source.sadd(`${prefix}queues`, 'old', 'a');
+  return keyValueSnapshot(source);
+}
+
+/** The same destinations given each way: run --mapping, run --rename, run with routing rules, move --mapping (each with `extra` options). */
+async function everyWayOfRouting(given: { mapping: string; rename: string; rules: string; extra?: readonly string[] }): Promise<Record<'mapped' | 'renamed' | 'ruled' | 'moved', Awaited<ReturnType<typeof runCli>>>> {
+  const extra = given.extra ?? [];
+  const { source, target } = redis.urls();
+  return {
+    mapped: await runCli('run', '--redis', source, ...extra, '--mapping', given.mapping),
+    renamed: await runCli('run', '--redis', source, ...extra, '--rename', given.rename),
+    ruled: await runCli('run', '--redis', source, ...extra, '--catalog', CE_CATALOG, '--rules', given.rules),
+    moved: await runCli('move', '--from', source, '--to', target, ...extra, '--mapping', given.mapping),
+  };
+}
 
 describe('routing rules that name stores', () => {
   it('--store main also takes the workers whose first matching rule names the store "main", GitLab\'s name for its default Sidekiq Redis', async () => {
@@ -191,18 +205,12 @@ describe('destinations no Sidekiq would fetch from as meant', () => {
     // went to the list queue:queue:new, which no process fetches from.
     const source = redis.source();
     const target = redis.target();
-    await source.rpush('queue:old', sidekiqPayload({ className: ADMIN, queue: 'old', args: '[1]' }));
-    await source.rpush('queue:a', sidekiqPayload({ className: 'SomeWorker', queue: 'a', args: '[2]' }));
-    await source.sadd('queues', 'old', 'a');
-    const before = await keyValueSnapshot(source);
+    const before = await seedOldAndA();
     const mapping = file('key-name-mapping.json', JSON.stringify({ SomeWorker: 'queue:new', [ADMIN]: 'mailers' }));
     const rules = file('key-name-rules.yml', `- ["worker_name=${ADMIN}", "queue:new"]\n- ["*", "default"]\n`);
     const suggestion = 'the queue "queue:new" is a key name, not a queue name: its jobs would go to the list queue:queue:new, which no Sidekiq process fetches from; give new';
 
-    const mapped = await runCli('run', '--redis', redis.urls().source, '--mapping', mapping);
-    const renamed = await runCli('run', '--redis', redis.urls().source, '--rename', 'a=queue:new');
-    const ruled = await runCli('run', '--redis', redis.urls().source, '--catalog', CE_CATALOG, '--rules', rules);
-    const moved = await runCli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--mapping', mapping);
+    const { mapped, renamed, ruled, moved } = await everyWayOfRouting({ mapping, rename: 'a=queue:new', rules });
 
     expect(mapped.stderr).toBe(`${mapping}: invalid class mapping:\n  - SomeWorker: ${suggestion}\n`);
     expect(mapped.code).toBe(2);
@@ -224,19 +232,13 @@ describe('destinations written with the namespace', () => {
     // resque:gitlab:queue:resque:gitlab:queue:new, which no Sidekiq process fetches from.
     const source = redis.source();
     const target = redis.target();
-    await source.rpush('resque:gitlab:queue:old', sidekiqPayload({ className: ADMIN, queue: 'old', args: '[1]' }));
-    await source.rpush('resque:gitlab:queue:a', sidekiqPayload({ className: 'SomeWorker', queue: 'a', args: '[2]' }));
-    await source.sadd('resque:gitlab:queues', 'old', 'a');
-    const before = await keyValueSnapshot(source);
+    const before = await seedOldAndA('resque:gitlab:');
     const mapping = file('namespaced-mapping.json', JSON.stringify({ SomeWorker: 'resque:gitlab:queue:new', [ADMIN]: 'mailers' }));
     const rules = file('namespaced-rules.yml', `- ["worker_name=${ADMIN}", "resque:gitlab:queue:new"]\n- ["*", "default"]\n`);
     const problem = (queue: string) => `the queue "${queue}" is a key name with the namespace resque:gitlab:, which is put before every key name: its jobs would go to the list resque:gitlab:queue:${queue}, which no Sidekiq process fetches from; give new`;
     const ns = ['--namespace', 'resque:gitlab'];
 
-    const mapped = await runCli('run', '--redis', redis.urls().source, ...ns, '--mapping', mapping);
-    const renamed = await runCli('run', '--redis', redis.urls().source, ...ns, '--rename', 'a=resque:gitlab:queue:new');
-    const ruled = await runCli('run', '--redis', redis.urls().source, ...ns, '--catalog', CE_CATALOG, '--rules', rules);
-    const moved = await runCli('move', '--from', redis.urls().source, '--to', redis.urls().target, ...ns, '--mapping', mapping);
+    const { mapped, renamed, ruled, moved } = await everyWayOfRouting({ mapping, rename: 'a=resque:gitlab:queue:new', rules, extra: ns });
 
     expect(mapped.stderr).toBe(`Invalid destination in --mapping (or the queue of a routing rule):\n  - SomeWorker: ${problem('resque:gitlab:queue:new')}\n`);
     expect(mapped.code).toBe(2);

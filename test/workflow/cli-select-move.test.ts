@@ -1,23 +1,16 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectExactJobs, jobEntry } from '../support/exact-jobs.js';
 import { CE_CATALOG } from '../support/paths.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli } from '../support/run-cli.js';
+import { tempFileWriter } from '../support/temp-files.js';
 
 // Issue #17 end to end at the CLI: a class moves to shard b with its rule's third element, and
 // back when the element is removed; every other job of the shared queue and sets stays, byte for byte.
 
 const redis = privateSourceAndTarget();
-const dir = mkdtempSync(join(tmpdir(), 'cli-select-move-'));
-const file = (name: string, text: string) => {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-};
+const file = tempFileWriter('cli-select-move-');
 const rulesWith = (workers: readonly string[]) =>
   file(`gitlab-${workers.length}.yml`, `production:\n  sidekiq:\n    routing_rules:\n      - ["worker_name=${workers.join(',')}", "default", "queues_shard_catchall_b"]\n      - ["*", "default"]\n`);
 const redisYml = () => file('redis.yml', `production:\n  url: "${redis.urls().source}"\n  queues_shard_catchall_b:\n    url: "${redis.urls().target}"\n`);

@@ -1,6 +1,3 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { keyValueSnapshot } from '../support/exact-jobs.js';
@@ -9,17 +6,13 @@ import { privateSourceAndTarget } from '../support/private-redis.js';
 import { heartbeat } from '../support/sidekiq-heartbeat.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli } from '../support/run-cli.js';
+import { tempFileWriter } from '../support/temp-files.js';
 
 // Issue #17's selection at the CLI: which classes a move carries, the plan per class before it,
 // and what drain-check finds of them. (The selective claim itself is the core's: core/transfer/.)
 
 const redis = privateSourceAndTarget();
-const dir = mkdtempSync(join(tmpdir(), 'cli-select-'));
-const file = (name: string, text: string) => {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-};
+const file = tempFileWriter('cli-select-');
 
 // Two workers of the CE catalog go to shard b; every other worker stays on the main instance.
 const MOVING = ['AdminEmailWorker', 'RepositoryArchiveCacheWorker'];

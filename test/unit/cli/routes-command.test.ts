@@ -1,17 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main.js';
 import { bufferIo } from '../../support/buffer-io.js';
 import { CE_CATALOG, EXAMPLE_RULES } from '../../support/paths.js';
+import { tempFileWriter } from '../../support/temp-files.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'routes-cli-'));
-function rulesFile(name: string, content: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-}
+const rulesFile = tempFileWriter('routes-cli-');
 const run = async (...args: string[]) => {
   const io = bufferIo();
   const code = await main(['node', 'sidekiq-migrate', ...args], io);

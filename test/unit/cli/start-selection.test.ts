@@ -1,5 +1,3 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main.js';
@@ -7,6 +5,7 @@ import { workflowInputSchema } from '../../../core/workflow/workflow-input.js';
 import { bufferIo } from '../../support/buffer-io.js';
 import { FakeStepFunctions, REGION } from '../../support/fake-step-functions.js';
 import { CE_CATALOG } from '../../support/paths.js';
+import { tempFileWriter } from '../../support/temp-files.js';
 
 // Issue #17: `start` takes move's selection, resolved here to the class list (and the routing of
 // the selected classes) the deployed execution gets.
@@ -24,12 +23,7 @@ const cli = async (...args: string[]) => {
   return { code, stdout: io.stdout(), stderr: io.stderr() };
 };
 
-const dir = mkdtempSync(join(tmpdir(), 'start-selection-'));
-const file = (name: string, text: string) => {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-};
+const file = tempFileWriter('start-selection-');
 
 const ADMIN = 'AdminEmailWorker';
 const ARCHIVE = 'RepositoryArchiveCacheWorker';
@@ -84,7 +78,7 @@ describe('start with a selection of classes', () => {
     const reroute = await cli('start', '--rename', 'a=b', '--classes', ADMIN);
     const storeWithoutRules = await cli('start', '--mode', 'transfer', '--store', 'queues_shard_catchall_b');
     const twoWays = await cli('start', '--mode', 'transfer', '--classes', ADMIN, '--classes-file', 'x.yml');
-    const missing = await cli('start', '--mode', 'transfer', '--classes-file', join(dir, 'nowhere.yml'));
+    const missing = await cli('start', '--mode', 'transfer', '--classes-file', join(file.dir, 'nowhere.yml'));
     const unknownStore = await cli('start', '--mode', 'transfer', '--catalog', CE_CATALOG, '--rules', rules(), '--store', 'queues_shard_nowhere');
     const redisYml = await cli('start', '--mode', 'transfer', '--classes', ADMIN, '--redis-yml', 'redis.yml');
 
