@@ -3,10 +3,11 @@ import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { startRedisServer, type RedisServerHandle, startRedisServers } from './redis-server.js';
 
 /**
- * Two private servers for a test file (a source and a target), emptied before each test, so that
- * a test may count every key on both and compare the union with what it seeded.
+ * Two private servers for a test file (a source and a target, started with the redis-server
+ * arguments given, if any), emptied before each test, so that a test may count every key on both
+ * and compare the union with what it seeded.
  */
-export function privateSourceAndTarget(): {
+export function privateSourceAndTarget(sourceArgs: readonly string[] = [], targetArgs: readonly string[] = []): {
   source: () => Redis;
   target: () => Redis;
   urls: () => { source: string; target: string };
@@ -15,7 +16,7 @@ export function privateSourceAndTarget(): {
   const servers: RedisServerHandle[] = [];
   const clients: Redis[] = [];
   beforeAll(async () => {
-    servers.push(...(await startRedisServers([], [])));
+    servers.push(...(await startRedisServers(sourceArgs, targetArgs)));
     clients.push(...servers.map((s) => new Redis(s.url, { protocol: 2 })));
   });
   afterAll(async () => {

@@ -1,28 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
-import { type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
 import { runCli } from '../support/run-cli.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
 
 // ElastiCache's default maxmemory-policy is volatile-lru: under memory pressure it evicts keys that
 // have a TTL. A run's list of sets and queues (`sidekiq-migrate:<run>:items`, on the source) has
 // one, and the state machine reads its next batch of ten items from it: evicted mid-run, the run
 // ended after its first batch and a class-selective move said 'Complete' over selected jobs it
 // never looked at.
-const servers: RedisServerHandle[] = [];
-const clients: Redis[] = [];
-beforeAll(async () => {
-  servers.push(...(await startRedisServers(['--maxmemory-policy', 'volatile-lru'], [])));
-  clients.push(...servers.map((s) => new Redis(s.url, { protocol: 2 })));
-});
-afterAll(async () => {
-  clients.forEach((c) => c.disconnect());
-  await Promise.all(servers.map((s) => s.stop()));
-});
-const source = () => clients[0]!;
-const target = () => clients[1]!;
+const redis = privateSourceAndTarget(['--maxmemory-policy', 'volatile-lru']);
+const { source, target } = redis;
 const stat = async (field: string) => Number(new RegExp(`^${field}:(\\d+)`, 'm').exec(await source().info())?.[1] ?? 0);
 
 /** 14 queues (two batches of items with the three sets), half of each of class Move; returns the jobs seeded. */
@@ -69,7 +58,7 @@ describe('a run whose list of sets and queues is evicted mid-run (volatile-lru o
   it('a selective move stops with an error naming the list instead of saying Complete; run again, every selected job moves once', { timeout: 60_000 }, async () => {
     const seeded = await seed();
     await source().config('SET', 'maxmemory', String((await stat('used_memory')) + 2 * 1024 * 1024));
-    const args = ['move', '--from', servers[0]!.url, '--to', servers[1]!.url, '--classes', 'Move', '--page-size', '1', '--rate-limit', '10'];
+    const args = ['move', '--from', redis.urls().source, '--to', redis.urls().target, '--classes', 'Move', '--page-size', '1', '--rate-limit', '10'];
 
     const [first, list] = await Promise.all([runCli(...args), evictWorkList()]);
 

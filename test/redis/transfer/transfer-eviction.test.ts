@@ -1,30 +1,20 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { runTransfer } from '../../../core/transfer/run-transfer.js';
 import { repoPath } from '../../support/paths.js';
-import { type RedisServerHandle, startRedisServers } from '../../support/redis-server.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 import { jobsOnBoth, waitForLocksGone } from '../../support/transfer-crash-loop.js';
 import { jobEntry } from '../../support/exact-jobs.js';
+import { privateSourceAndTarget } from '../../support/private-redis.js';
 
 // ElastiCache's default maxmemory-policy is volatile-lru: under memory pressure it evicts keys with
 // a TTL first. Both servers here run it with a small maxmemory, and filler keys with a TTL push
 // them over it while a transfer is killed mid-way and then resumed by another run.
-const servers: RedisServerHandle[] = [];
-const clients: Redis[] = [];
-beforeAll(async () => {
-  servers.push(...(await startRedisServers(['--maxmemory-policy', 'volatile-lru'], ['--maxmemory-policy', 'volatile-lru'])));
-  clients.push(...servers.map((s) => new Redis(s.url, { protocol: 2 })));
-});
-afterAll(async () => {
-  clients.forEach((c) => c.disconnect());
-  await Promise.all(servers.map((s) => s.stop()));
-});
-const source = () => clients[0]!;
-const target = () => clients[1]!;
+const redis = privateSourceAndTarget(['--maxmemory-policy', 'volatile-lru'], ['--maxmemory-policy', 'volatile-lru']);
+const { source, target } = redis;
 const keys = new SidekiqKeys('');
 
 async function seed(perKey: number): Promise<string[]> {
@@ -69,10 +59,10 @@ describe('a transfer under volatile-lru memory pressure', () => {
       await source().flushall();
       await target().flushall();
       const expected = await seed(60);
-      for (const client of clients) await client.config('SET', 'maxmemory', String((await stat(client, 'used_memory')) + 3 * 1024 * 1024));
+      for (const client of [source(), target()]) await client.config('SET', 'maxmemory', String((await stat(client, 'used_memory')) + 3 * 1024 * 1024));
 
       const runId = `killed-${attempt}`;
-      const child = spawn(process.execPath, ['--import', 'tsx', repoPath('test/support/transfer-child.ts'), servers[0]!.url, servers[1]!.url, runId], {
+      const child = spawn(process.execPath, ['--import', 'tsx', repoPath('test/support/transfer-child.ts'), redis.urls().source, redis.urls().target, runId], {
         stdio: ['ignore', 'pipe', 'inherit'],
         env: { ...process.env, TRANSFER_CHILD_RATE: '100' },
       });
@@ -98,7 +88,7 @@ describe('a transfer under volatile-lru memory pressure', () => {
       // More pressure now that nothing renews anything: whatever has a TTL may go.
       await Promise.all([pressure(source(), 200), pressure(target(), 200)]);
       // The lock and the ledgers have no TTL: volatile-lru evicted none of them.
-      for (const client of clients) {
+      for (const client of [source(), target()]) {
         const lock = JSON.parse((await client.get('sidekiq-migrate:lock'))!) as { runId: string };
         expect(lock.runId).toBe(runId);
         expect(await client.pttl('sidekiq-migrate:lock')).toBe(-1);
