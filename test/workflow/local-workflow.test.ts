@@ -8,10 +8,11 @@ import { UrlConnections } from '../../core/workflow/url-connections.js';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { StateNames } from '../../infra/constructs/state-names.js';
 import { runWorkflowLocally, type LocalEvent } from '../../infra/local/run-workflow-locally.js';
-import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
+import { jobEntry, jobsIn, keyValueSnapshot } from '../support/exact-jobs.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { connectionsPerTest } from '../support/test-connections.js';
+import { seedOldForReroute } from '../support/reroute-seed.js';
 
 const redis = privateSourceAndTarget();
 const { connect, closedAfterTest } = connectionsPerTest(redis);
@@ -22,23 +23,7 @@ const { connect, closedAfterTest } = connectionsPerTest(redis);
  * the queue value of A's jobs changed, `queue:old`'s jobs on `queue:new`), as `jobEntry` prints them.
  */
 async function seed(client: Redis): Promise<{ seeded: string[]; rerouted: string[] }> {
-  const seeded: string[] = [];
-  const rerouted: string[] = [];
-  const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i},1.0]` });
-  for (let i = 0; i < 40; i++) {
-    const payload = job(i);
-    await client.lpush('queue:old', payload);
-    seeded.push(jobEntry('queue:old', payload));
-    rerouted.push(jobEntry('queue:new', withQueue(payload, 'old', 'new')));
-  }
-  for (const [set, n, from] of [['schedule', 30, 100], ['retry', 20, 200]] as const) {
-    for (let i = 0; i < n; i++) {
-      const payload = job(from + i);
-      await client.zadd(set, String(2e9 + i), payload);
-      seeded.push(jobEntry(set, payload, String(2e9 + i)));
-      rerouted.push(jobEntry(set, withQueue(payload, 'old', 'new'), String(2e9 + i)));
-    }
-  }
+  const { seeded, rerouted } = await seedOldForReroute(client, (i) => `[${i},1.0]`, { namedInQueues: false });
   const gone = sidekiqPayload({ className: 'Gone', queue: 'old' });
   await client.lpush('queue:old', gone);
   await client.zadd('retry', '1', 'not json');

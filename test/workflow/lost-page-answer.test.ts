@@ -12,34 +12,17 @@ import type { TransferCounters } from '../../core/transfer/transfer-counters.js'
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import type { WorkflowFunctionName } from '../../infra/constructs/state-names.js';
 import { runWorkflowLocally, type LocalEvent, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
-import { jobEntry, jobsIn, withQueue } from '../support/exact-jobs.js';
+import { jobsIn } from '../support/exact-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
-import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { connectionsPerTest } from '../support/test-connections.js';
+import { seedOldForReroute } from '../support/reroute-seed.js';
 
 const redis = privateSourceAndTarget();
 const { connect } = connectionsPerTest(redis);
 
 /** 40 jobs queued on `old`, 30 scheduled and 20 retrying naming `old`: as seeded, and as a re-route to `new` leaves them. */
 async function seed(client: Redis): Promise<{ seeded: string[]; rerouted: string[] }> {
-  const seeded: string[] = [];
-  const rerouted: string[] = [];
-  const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` });
-  for (let i = 0; i < 40; i++) {
-    const payload = job(i);
-    await client.lpush('queue:old', payload);
-    seeded.push(jobEntry('queue:old', payload));
-    rerouted.push(jobEntry('queue:new', withQueue(payload, 'old', 'new')));
-  }
-  await client.sadd('queues', 'old');
-  for (const [set, n, from] of [['schedule', 30, 100], ['retry', 20, 200]] as const) {
-    for (let i = 0; i < n; i++) {
-      const payload = job(from + i);
-      await client.zadd(set, String(2e9 + i), payload);
-      seeded.push(jobEntry(set, payload, String(2e9 + i)));
-      rerouted.push(jobEntry(set, withQueue(payload, 'old', 'new'), String(2e9 + i)));
-    }
-  }
+  const { seeded, rerouted } = await seedOldForReroute(client, (i) => `[${i}]`, { namedInQueues: true });
   return { seeded: seeded.sort(), rerouted: rerouted.sort() };
 }
 
