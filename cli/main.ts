@@ -31,7 +31,7 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--config <file>', 'configuration file (default: $SIDEKIQ_MIGRATE_CONFIG, or sidekiq-migrate.config.{json,yaml,yml} in the current directory)')
     .addHelpText(
       'after',
-      '\nExit codes: 0 success; 1 the operation failed or did not finish (run it again to\nresume); 2 bad usage or input (nothing was touched); 3 drain-check: jobs exist\nthat nobody will run; 130 a second Ctrl-C (the next run finishes what was in\nflight).',
+      '\nExit codes: 0 success; 1 the operation failed or did not finish (run it again to\nresume); 2 bad usage or input (nothing was touched); 3 drain-check: jobs exist\nthat nobody will run; 130 Ctrl-C quit at once (a second one, or one while a\nrun plans or in a dry run; the next run finishes what was in flight).',
     )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
