@@ -229,10 +229,15 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     if ((t.arrived ?? 0) > 0) attention.push(`${n(t.arrived)} job(s) arrived on retired queues during the run (${byQueue((c) => c['arrived']!)}): not moved by this run; run again or see drain-check.`);
     const earlier = quarantinedBefore(summary);
     if (earlier > 0) {
-      const lists = summary.leftOnSource ?? [];
-      const more = (summary.leftOnSourceLists ?? lists.length) - lists.length;
+      const found = summary.leftOnSource ?? [];
+      const more = (summary.leftOnSourceLists ?? found.length) - found.length;
+      // Each list with what it held before this run (the count is of those): named with its whole
+      // size, a list this run put jobs in too counted them twice, and one only this run filled
+      // was named among the earlier runs' (cli-quarantine-earlier-lists.test.ts).
+      const ours = quarantinedByQueue(summary, view);
+      const lists = found.map((l) => ({ key: l.key, size: l.size - (summary.dryRun ? 0 : (ours.get(l.queue) ?? 0)) })).filter((l) => l.size > 0);
       attention.push(
-        `${n(earlier)} job(s) in quarantine lists from earlier runs, which nobody runs: ${lists.map((l) => `${displayName(l.key)} ${n(l.size)}`).join(' · ')}${more > 0 ? ` and ${n(more)} more lists` : ''}. Put them back on a queue or delete them by hand (drain-check counts them).`,
+        `${n(earlier)} job(s) in quarantine lists from earlier runs${view.resumedRun ? ' (or from this run before it was resumed)' : ''}, which nobody runs: ${lists.map((l) => `${displayName(l.key)} ${n(l.size)}`).join(' · ')}${more > 0 ? ` and ${n(more)} more lists` : ''}. Put them back on a queue or delete them by hand (drain-check counts them).`,
       );
     }
     const held = summary.inflightOnSource;
@@ -616,4 +621,12 @@ function countsMayBeShortWarning(attempts: number, reroute: boolean): string {
 function uniqueLockWarning(count: number, dryRun: boolean): string {
   const moved = dryRun ? 'would be sent' : 'were sent';
   return `Uniqueness locks: ${count.toLocaleString('en-US')} job(s) that ${moved} to a new queue carry a sidekiq-unique-jobs digest (lock_digest/unique_digest). With sidekiq-unique-jobs 8.0.8 or later they run under the new queue's digest: the lock taken at push stays until it expires, and a push still made to the old queue is dropped as a duplicate meanwhile (unique_across_queues avoids both; see docs/guarantees-and-limits.md, "Uniqueness locks").`;
+}
+
+/** What this run quarantined, by the queue the jobs came from (the summary's counts, then the items it does not list). */
+function quarantinedByQueue(summary: RunSummary, view: SummaryView): Map<string, number> {
+  const ours = new Map<string, number>();
+  for (const [queue, c] of Object.entries(summary.queues)) ours.set(queue, asRecord(c)['quarantined'] ?? 0);
+  for (const item of view.items ?? []) if (item.kind === 'queue' && !ours.has(item.name)) ours.set(item.name, asRecord(item.counters)['quarantined'] ?? 0);
+  return ours;
 }
