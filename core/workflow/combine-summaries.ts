@@ -15,7 +15,7 @@ export interface ExecutionSummary {
  * One summary for a chain of executions (continue-as-new), given in the order they started. Each
  * execution counts the items that ended in it (an item that continued elsewhere carried its
  * counters along, and is counted where it ends), so the totals add up; listed counters of an
- * item are those of the last execution that lists it. Failures of any execution are kept;
+ * item are those of the last execution that lists it (the one that ended the run last of all). Failures of any execution are kept;
  * continuations whose execution is not in the chain (not finished, or not followed) stay listed,
  * and `complete` holds only when nothing failed and nothing is left continuing.
  */
@@ -56,9 +56,18 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     kept.splice(at < 0 ? kept.length : Math.min(at, kept.length), 0, { kind: 'execution', name: first.runId, error: `TargetLostDataError: ${targetLossLine(first.runId, losses, listed, unlisted)}` });
     failures.splice(0, failures.length, ...kept);
   }
-  // What is left on the source is what the last execution saw (an earlier one's look, in the
-  // left-out sets or workers' private lists, is older: jobs may have come since).
-  const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget, inflightLeftOnSource, inflightStillOnSource, inflightOnSource, leftoverLooksCutShort, underOtherPrefixes, notLookedAt, heldByWorkers, selectedArrivalsCutShort, deadSetOverCap } = chain[chain.length - 1]!.summary;
+  // What is left on the source is what the execution that ended the run saw (`endedRun`): every
+  // other one looked while the run still moved (one started last may end first, and its look
+  // found another's slice in flight), and the last one's look at queues whose items ended counts
+  // every execution's. Without that mark (a dry run ends no execution; an older summary), the
+  // last one started.
+  const ending = chain.find((e) => e.summary.endedRun === true) ?? chain[chain.length - 1]!;
+  // Its sets and queues last: it lists a queue whose item ended elsewhere with what arrived there since.
+  if (ending !== chain[chain.length - 1]) {
+    Object.assign(sets, ending.summary.sets);
+    Object.assign(queues, ending.summary.queues);
+  }
+  const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget, inflightLeftOnSource, inflightStillOnSource, inflightOnSource, leftoverLooksCutShort, underOtherPrefixes, notLookedAt, heldByWorkers, selectedArrivalsCutShort, deadSetOverCap } = ending.summary;
   return {
     ...first,
     sets,

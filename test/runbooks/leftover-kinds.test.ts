@@ -23,6 +23,7 @@ import { acknowledgedKey, batchKey, claimChainKey, conflictsKey, inflightKey, in
 import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import { runExecutionsKey } from '../../core/workflow/run-executions.js';
+import { endedQueuesKey } from '../../core/workflow/ended-queues.js';
 import { runFinishKey } from '../../core/workflow/run-finish-record.js';
 import { startedWithKey } from '../../core/workflow/started-with.js';
 import { storedRoutingKey } from '../../core/workflow/stored-routing.js';
@@ -63,6 +64,7 @@ describe("redis-move.md's table of what a transfer leaves behind", () => {
       [runStopMarkerKey(NS, run), 'both'],
       [workListKey(NS, run), 'old'],
       [runExecutionsKey(NS, run), 'old'],
+      [endedQueuesKey(NS, run), 'old'],
       [storedRoutingKey(NS, run), 'old'],
       [storedSelectionKey(NS, run), 'old'],
       [startedWithKey(NS, run), 'old'],

@@ -43,6 +43,8 @@ export interface ScriptedRun {
   readonly extraTotals?: Record<string, number>;
   /** More of the Summarize output of the chain's last execution (the one no item continued from). */
   readonly lastSummary?: Partial<RunSummary>;
+  /** More of the Summarize output of the root execution (the one the run started with), after lastSummary's. */
+  readonly rootSummary?: Partial<RunSummary>;
 }
 
 type Counters = RerouteCounters | TransferCounters;
@@ -131,7 +133,7 @@ function scriptExecution(fake: FakeStepFunctions, arn: string, input: string, se
     results.push({ item, result, counters: result['counters'] as Counters });
   });
 
-  const summary = summaryOf(run, results);
+  const summary = summaryOf(run, results, startPage === 0);
   const failed = run.summaryFails;
   const ending: ScriptedEvent[] = run.timesOut
     ? [{ type: 'MapRunSucceeded' }, { type: 'ExecutionTimedOut', executionTimedOutEventDetails: { error: 'States.Timeout', cause: 'The execution ran longer than the specified timeout.' } }]
@@ -149,7 +151,7 @@ function scriptExecution(fake: FakeStepFunctions, arn: string, input: string, se
   return arn;
 }
 
-function summaryOf(run: ScriptedRun, results: { item: ScriptedItem; result: Record<string, unknown>; counters: Counters }[]): RunSummary {
+function summaryOf(run: ScriptedRun, results: { item: ScriptedItem; result: Record<string, unknown>; counters: Counters }[], root: boolean): RunSummary {
   const totals = run.selective ? emptyTransferCounters() : emptyCounters();
   const sets: RunSummary['sets'] = {};
   const queues: RunSummary['queues'] = {};
@@ -173,7 +175,7 @@ function summaryOf(run: ScriptedRun, results: { item: ScriptedItem; result: Reco
   }
   Object.assign(totals, run.extraTotals);
   const last = continuedIn.length === 0 ? run.lastSummary : undefined;
-  return { runId: run.runId, mode: run.selective ? 'transfer' : 'reroute', dryRun: run.dryRun ?? false, sets, queues, totals, counts, failures, continuedIn, complete: failures.length === 0 && continuedIn.length === 0, ...last };
+  return { runId: run.runId, mode: run.selective ? 'transfer' : 'reroute', dryRun: run.dryRun ?? false, sets, queues, totals, counts, failures, continuedIn, complete: failures.length === 0 && continuedIn.length === 0, ...last, ...(root ? run.rootSummary : undefined) };
 }
 
 /** A Task state as Lambda-backed tasks record it: entered, attempts (failing `retries` times), and (unless it fails) success. */

@@ -13,6 +13,7 @@ import { leftInPlace } from '../left-in-place.js';
 import { forgetPageReceipts } from '../page-receipt.js';
 import { readRunFinishRecord, recordRunFinishReply, runFinishRecordCommand } from '../run-finish-record.js';
 import { endRunExecution, finishRun } from '../run-executions.js';
+import { forgetEndedQueues, readEndedQueues, recordEndedQueues } from '../ended-queues.js';
 import { OTHER_DESTINATIONS, type ListedItem, type RunTally } from '../run-tally.js';
 import { ledgerKey } from '../../transfer/transfer-keys.js';
 import type { RunSettings } from '../work-item.js';
@@ -107,6 +108,12 @@ export interface RunSummary {
   /** Whether this execution released the run lock: the last of the run's executions to end does. */
   readonly releasedLock?: boolean;
   /**
+   * This execution was the last of the run's executions to end (endRunExecution: none left): its
+   * looks over the source (what is left there, in flight, arrived after an item ended) are the
+   * run's, whichever execution started last (combine-summaries.ts).
+   */
+  readonly endedRun?: true;
+  /**
    * A later start of the run superseded this execution (an old execution redriven after `start
    * --resume`): it ended nothing of the run's (its executions, list, stop marker and lock are the
    * later execution's), and is not complete.
@@ -197,16 +204,24 @@ export interface SummarizeOptions {
 export async function summarizeStep(input: SummarizeInput, connections: ConnectionProvider, options: SummarizeOptions = {}): Promise<RunSummary> {
   const { settings, tally } = input;
   let releasedLock = false;
+  // This execution's end left none of the run's executions: its looks are the run's (combine-summaries.ts).
+  let endedRun = false;
+  // The queues whose items ended in any execution of the run (the last one's look reads them).
+  let ended: ListedItem[] = [];
   let idleArrivals: Record<string, number> = {};
   let lateArrivals: Record<string, number> = {};
   let supersededBy: number | undefined;
   let selectedArrivalsCutShort: SelectedArrivalsCut | undefined;
   if (!settings.dryRun) {
     const source = await connections.get(settings.source);
+    // The queues whose items ended here, for the look of the run's last execution (below), written
+    // before this one ends: the last reads every other's (ended-queues.ts).
+    if (settings.queues) await recordEndedQueues(source.redis, source.keys.prefix, settings, tally);
     // Checked and ended in one step: a later start that plans meanwhile keeps its own `root`.
     const end = await endRunExecution(source.redis, source.keys.prefix, settings.runId, input.execution, settings.plannedAt, settings.plannedBy);
     if ('supersededBy' in end) supersededBy = end.supersededBy;
     else if (end.left === 0) {
+      endedRun = true;
       // A retry of this summary after an earlier attempt finished the run (its answer lost): the
       // list is gone, the lock released by it. What that attempt found is its record's.
       const earlier = await readRunFinishRecord(source.redis, source.keys.prefix, settings, input.execution);
@@ -220,16 +235,19 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
       else if (settings.queues && (settings.mode === 'reroute' ? settings.routed : !settings.selected)) {
         const plan = settings.mode === 'reroute' ? await loadRouting(source.redis, source.keys.prefix, settings.runId, settings.routingDigest) : undefined;
         idleArrivals = await arrivalsOnUnlistedRetiredQueues(source, settings, plan);
-        // Only when every item ended here: a failed one's queue still holds what it did not move.
-        if (tally.counts.failed === 0 && tally.counts.continued === 0) lateArrivals = await arrivalsAfterTheirItemEnded(source, settings.mode, tally, plan);
-      } else if (settings.queues && settings.mode === 'transfer' && settings.selected && tally.counts.failed === 0 && tally.counts.continued === 0) {
+        // Every queue whose item ended, in whichever execution (ended-queues.ts): an execution with
+        // a failed item recorded none (its queue still holds what it did not move).
+        ended = await readEndedQueues(source.redis, source.keys.prefix, settings);
+        lateArrivals = await arrivalsAfterTheirItemEnded(source, settings.mode, ended, plan);
+      } else if (settings.queues && settings.mode === 'transfer' && settings.selected) {
         // A selective one's: only jobs of its classes count (Sidekiq's shutdown requeue of one).
         const classes = new Set(await loadSelection(source.redis, source.keys.prefix, settings.runId, settings.selectionDigest));
         // Half the time the looks over the keyspace have (they come after it, with what is left).
         const clock = options.clock ?? Date.now;
         const now = clock();
         const until = options.lookUntil === undefined ? undefined : now + Math.max(0, options.lookUntil - now) / 2;
-        const counted = await selectedArrivalsAfterTheirItemEnded(source, tally, classes, until === undefined ? {} : { until, clock });
+        ended = await readEndedQueues(source.redis, source.keys.prefix, settings);
+        const counted = await selectedArrivalsAfterTheirItemEnded(source, ended, classes, until === undefined ? {} : { until, clock });
         lateArrivals = counted.found;
         selectedArrivalsCutShort = counted.cutShort;
       }
@@ -241,6 +259,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
       if ('supersededBy' in finished) supersededBy = finished.supersededBy;
       else {
         await forgetPageReceipts(source.redis, source.keys.prefix, settings.runId);
+        await forgetEndedQueues(source.redis, source.keys.prefix, settings.runId);
         // A retry finds the lock gone: the earlier attempt released it, as its record says (one
         // without the reply, its attempt ended just after the finish: the lock is gone all the same).
         if (!earlier) await recordRunFinishReply(source.redis, source.keys.prefix, settings, input.execution, { idleArrivals, lateArrivals }, finished.released);
@@ -327,9 +346,17 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   // Named in the summary's list, the largest first, as many as keep its state small (all in the totals).
   const idleNamed = Object.entries(idleArrivals).sort((x, y) => y[1] - x[1]).slice(0, IDLE_QUEUES_LISTED);
   for (const [queue, found] of idleNamed) queues[queue] = settings.mode === 'reroute' ? { ...emptyCounters(), arrived: found } : { ...emptyTransferCounters(), leftOnSource: found };
-  for (const [queue, found] of Object.entries(lateArrivals)) {
-    const c = queues[queue] as unknown as Record<string, number> | undefined;
-    if (c) queues[queue] = { ...c, [counted]: (c[counted] ?? 0) + found } as unknown as RerouteCounters | TransferCounters;
+  // A queue whose item ended in another execution: listed here with its counters as it ended
+  // there, and what arrived since (the combined summary takes this one's: combine-summaries.ts),
+  // the largest first, as many as keep the state small (all in the totals).
+  let endedElsewhere = 0;
+  for (const [queue, found] of Object.entries(lateArrivals).sort((x, y) => y[1] - x[1])) {
+    const own = queues[queue] !== undefined;
+    if (!own && endedElsewhere >= IDLE_QUEUES_LISTED) continue;
+    const c = (queues[queue] ?? ended.find((l) => l.name === queue)?.counters) as unknown as Record<string, number> | undefined;
+    if (!c) continue;
+    if (!own) endedElsewhere++;
+    queues[queue] = { ...c, [counted]: (c[counted] ?? 0) + found } as unknown as RerouteCounters | TransferCounters;
   }
   const continuedIn: RunSummary['continuedIn'] = [...tally.continuedIn];
   const counts = { ...tally.counts };
@@ -366,6 +393,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(held ? { heldByWorkers: held } : {}),
     ...(elsewhere ? { underOtherPrefixes: elsewhere } : {}),
     releasedLock,
+    ...(endedRun ? { endedRun: true as const } : {}),
     ...(supersededBy !== undefined ? { superseded: { laterPlannedAt: supersededBy } } : {}),
     ...(input.settings.nothingThere ? { nothingThere: true as const } : {}),
     ...(unheard ? { unheard } : {}),
@@ -415,11 +443,12 @@ async function arrivalsOnUnlistedRetiredQueues(source: Connection, settings: Run
  * Jobs put on a queue this run listed after its item ended (an item counts what arrived when it
  * ends): Sidekiq's shutdown requeue of jobs its fetchers held, a late producer. What the queue
  * holds now beyond what its item left there (counted arrivals, jobs left in place, a rollback's
- * jobs of other classes) arrived since. Only the items the tally lists by name (their counters
- * are known); a lower bound while a worker still fetches from the queue.
+ * jobs of other classes) arrived since. The queues of every execution of the run (ended-queues.ts),
+ * each the items its tally lists by name (their counters are known); a lower bound while a worker
+ * still fetches from the queue.
  */
-async function arrivalsAfterTheirItemEnded(source: Connection, mode: 'reroute' | 'transfer', tally: RunTally, plan: RoutingPlan | undefined): Promise<Record<string, number>> {
-  const items = tally.listed.filter((l) => l.kind === 'queue');
+async function arrivalsAfterTheirItemEnded(source: Connection, mode: 'reroute' | 'transfer', listed: readonly ListedItem[], plan: RoutingPlan | undefined): Promise<Record<string, number>> {
+  const items = listed.filter((l) => l.kind === 'queue');
   if (items.length === 0) return {};
   const pipeline = source.redis.pipeline();
   for (const item of items) pipeline.llen(source.keys.queue(item.name));
@@ -455,13 +484,13 @@ async function arrivalsAfterTheirItemEnded(source: Connection, mode: 'reroute' |
  */
 async function selectedArrivalsAfterTheirItemEnded(
   source: Connection,
-  tally: RunTally,
+  listed: readonly ListedItem[],
   classes: ReadonlySet<string>,
   bound: ScanBound,
 ): Promise<{ found: Record<string, number>; cutShort?: SelectedArrivalsCut }> {
   const found: Record<string, number> = {};
   const clock = bound.clock ?? Date.now;
-  const queues = tally.listed.filter((l) => l.kind === 'queue');
+  const queues = listed.filter((l) => l.kind === 'queue');
   let read = 0;
   for (const [i, item] of queues.entries()) {
     const key = source.keys.queue(item.name);

@@ -474,6 +474,28 @@ describe('watch', () => {
     expect(end.items).toEqual([expect.objectContaining({ name: 'old', seen: 4000, done: true })]);
   });
 
+  // Each execution's summary looks over the whole source; the combined one took those looks from
+  // the execution that started last, which may end first, its look taken while another execution
+  // still had a slice in flight (the local run: test/workflow/cli-continued-run-findings.test.ts).
+  // They are the looks of the execution whose end ended the run (`endedRun`, summarize-step.ts).
+  it('a continued run whose root ended it: the combined summary takes the root\'s looks, not those of the continuation that started last (a slice in flight when it looked)', async () => {
+    const inflightOnSource = { jobs: 10, keys: ['sidekiq-migrate:transfer-1:inflight:queue:old'], lists: 1 };
+    const items = [{ kind: 'queue' as const, name: 'old', total: 4000, pages: [[1000, 1000], [2000, 2000], [3000, 3000], [4000, 4000]] as const, continueAfter: 2 }];
+    const arn = scriptRun(fake, { runId: 'long-5', items, lastSummary: { inflightOnSource }, rootSummary: { endedRun: true } });
+    const falseLook = await cli(['watch', arn, '--interval', '1']);
+    expect(falseLook.code).toBe(0);
+    expect(falseLook.stdout).not.toContain('in flight');
+    expect(falseLook.stdout).toContain('\nComplete: everything that could be moved was moved.\n');
+    const status = JSON.parse((await cli(['status', arn, '--json'])).stdout) as { summary: { inflightOnSource?: unknown } };
+    expect(status.summary.inflightOnSource).toBeUndefined();
+
+    // And the other way: what the root found when it ended the run is said, whatever the continuation saw before.
+    const realLook = await cli(['watch', scriptRun(fake, { runId: 'long-6', items, rootSummary: { endedRun: true, inflightOnSource } }), '--interval', '1']);
+    expect(realLook.code).toBe(0);
+    expect(realLook.stdout).toContain('\nDone, but jobs were left behind: 10 in flight from an interrupted transfer out of this Redis (see "Needs a look" above).\n');
+    expect(realLook.stdout).not.toContain('Complete');
+  });
+
   it('jobs under other prefixes, seen by the last execution of a continued run: the combined summary names them and never says "Complete"', async () => {
     // What summarize-step.ts reports (cli-other-prefixes-summary.test.ts runs it on a real Redis).
     const underOtherPrefixes = { own: '', jobs: 3, places: [{ name: 'resque:gitlab:queue:default', jobs: 2 }, { name: 'other:schedule', jobs: 1 }], more: 0, prefixes: ['resque:gitlab:', 'other:'], morePrefixes: 0 };
