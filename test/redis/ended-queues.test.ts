@@ -1,0 +1,47 @@
+// The record of the queues whose items ended in each execution of a run (core/workflow/ended-queues.ts),
+// read by the run's last execution to look for jobs put there after their item ended. An execution
+// superseded by a later start of the run (`start --resume`) may still summarize after that start's
+// executions recorded theirs: it must not overwrite them (the later start's last execution would
+// then skip that queue), and the later start must not read the superseded one's counters.
+import { describe, expect, it } from 'vitest';
+import { emptyTransferCounters } from '../../core/transfer/transfer-counters.js';
+import { endedQueuesKey, forgetEndedQueues, readEndedQueues, recordEndedQueues } from '../../core/workflow/ended-queues.js';
+import { emptyTally, type RunTally } from '../../core/workflow/run-tally.js';
+import type { RunSettings } from '../../core/workflow/work-item.js';
+import { privateRedis } from '../support/private-redis.js';
+
+const redis = privateRedis();
+
+const settings = (plannedAt: number, plannedBy: string) => ({ runId: 'r', mode: 'transfer', source: 'source', target: 'target', plannedAt, plannedBy, queues: true }) as unknown as RunSettings;
+function tally(queues: Record<string, number>, failed = 0): RunTally {
+  const t = emptyTally('transfer');
+  t.listed = Object.entries(queues).map(([name, leftOnSource]) => ({ kind: 'queue' as const, name, counters: { ...emptyTransferCounters(), leftOnSource } }));
+  t.listed.push({ kind: 'set', name: 'retry', counters: emptyTransferCounters() });
+  t.counts = { finished: t.listed.length - failed, failed, continued: 0 };
+  return t;
+}
+
+describe('ended-queues', () => {
+  it('each start of the run reads its own executions\' queues only; a superseded execution overwrites nothing of the later start\'s; sets and executions with a failed item are not recorded', async () => {
+    const c = redis.client();
+    const later = settings(2000, 'arn:B');
+    const earlier = settings(1000, 'arn:A');
+    await recordEndedQueues(c, '', later, tally({ a: 0 }));
+    await recordEndedQueues(c, '', later, tally({ b: 2 }));
+    // The superseded execution summarizes after them, with the same queue.
+    await recordEndedQueues(c, '', earlier, tally({ a: 7 }));
+    // An execution with a failed item: none of its queues.
+    await recordEndedQueues(c, '', later, tally({ c: 0 }, 1));
+
+    const read = await readEndedQueues(c, '', later);
+    expect(read.map((l) => [l.kind, l.name, (l.counters as { leftOnSource: number }).leftOnSource])).toEqual([
+      ['queue', 'a', 0],
+      ['queue', 'b', 2],
+    ]);
+    expect((await readEndedQueues(c, '', earlier)).map((l) => l.name)).toEqual(['a']);
+    // It expires with the run's executions, and the last execution deletes it.
+    expect(await c.ttl(endedQueuesKey('', 'r'))).toBeGreaterThan(6 * 24 * 3600);
+    await forgetEndedQueues(c, '', 'r');
+    expect(await c.exists(endedQueuesKey('', 'r'))).toBe(0);
+  });
+});
