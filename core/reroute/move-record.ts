@@ -46,10 +46,12 @@ export function moveIndex(record: { keys: string[] }, index: number): string {
 
 /** The distinct moves of one page or Lua call, collected as it decides (a few, whatever its size). */
 export class PageMoves {
-  // Nested maps rather than one map keyed by a joined string: `add` runs once per moved job, and
-  // building and hashing that string was most of its cost.
-  private readonly seen = new Map<string, Map<string | null, Map<string, Map<string, number>>>>();
-  private readonly moves: RecordedMove[] = [];
+  // One map a call, keyed by the member's text (knownMember's, the same string object for the same
+  // move): `add` runs once per moved job, and nested maps a call (three per distinct move, a set
+  // call's entries having ~50 classes) and a JSON text per move and call were a sixth of what a
+  // re-route allocated on the heap (issue #18).
+  private readonly indexes = new Map<string, number>();
+  private readonly list: string[] = [];
 
   /**
    * A job of `routedClass` is about to move from `from` to `to`, its bytes rewritten with `shape`
@@ -59,24 +61,49 @@ export class PageMoves {
    * move only if it moves the job (moveIndex).
    */
   add(routedClass: string, from: string | null, to: string, shape: MoveShape = PLAIN_SHAPE): number {
-    let byFrom = this.seen.get(routedClass);
-    if (byFrom === undefined) this.seen.set(routedClass, (byFrom = new Map()));
-    let tos = byFrom.get(from);
-    if (tos === undefined) byFrom.set(from, (tos = new Map()));
-    let shapes = tos.get(to);
-    if (shapes === undefined) tos.set(to, (shapes = new Map()));
-    const key = shapeKey(shape);
-    const known = shapes.get(key);
+    const member = knownMember(routedClass, from, to, shape);
+    const known = this.indexes.get(member);
     if (known !== undefined) return known;
-    this.moves.push(key === '' ? { routedClass, from, to } : { routedClass, from, to, shape });
-    shapes.set(key, this.moves.length);
-    return this.moves.length;
+    this.list.push(member);
+    this.indexes.set(member, this.list.length);
+    return this.list.length;
   }
 
   /** The members that record them (encodeMove), in the order first added. */
   members(): string[] {
-    return this.moves.map(encodeMove);
+    return [...this.list];
   }
+}
+
+/**
+ * Each distinct move's member, written once for the whole process rather than once per Lua call
+ * (class → from → to → shapeKey). A run meets a few hundred; past KNOWN_MOVES_KEPT (a rollback of
+ * jobs each spelled otherwise, say) it starts over, so that it never grows without bound: a move
+ * met again is then written again, to the same text.
+ */
+const knownMoves = new Map<string, Map<string | null, Map<string, Map<string, string>>>>();
+let knownMovesCount = 0;
+const KNOWN_MOVES_KEPT = 50_000;
+
+function knownMember(routedClass: string, from: string | null, to: string, shape: MoveShape): string {
+  let byFrom = knownMoves.get(routedClass);
+  if (byFrom === undefined) knownMoves.set(routedClass, (byFrom = new Map()));
+  let tos = byFrom.get(from);
+  if (tos === undefined) byFrom.set(from, (tos = new Map()));
+  let shapes = tos.get(to);
+  if (shapes === undefined) tos.set(to, (shapes = new Map()));
+  const key = shapeKey(shape);
+  const known = shapes.get(key);
+  if (known !== undefined) return known;
+  const member = encodeMove(key === '' ? { routedClass, from, to } : { routedClass, from, to, shape });
+  if (knownMovesCount >= KNOWN_MOVES_KEPT) {
+    knownMoves.clear();
+    knownMovesCount = 0;
+    return member;
+  }
+  shapes.set(key, member);
+  knownMovesCount++;
+  return member;
 }
 
 /**
