@@ -2,7 +2,7 @@ import { ACTIVE_JOB_WRAPPERS } from '../routing/routed-class.js';
 import { decodeJsonString } from './decode-json-string.js';
 import { timestampSeconds } from './job-timestamp.js';
 import { QUOTE } from './json-lexer.js';
-import { scanPayload, type PayloadSpans, type Span } from './scan-payload.js';
+import { scannedEnd, scannedStart, scanPayload, scanVerdict, type PayloadSpans, type Span } from './scan-payload.js';
 import { unparsable, type Unparsable, type UnparsableReason } from './unparsable.js';
 
 /**
@@ -106,6 +106,24 @@ export function checkJob(buf: Buffer): PayloadSpans | UnparsableReason {
   if (spans.queue !== null && buf[spans.queue.start] !== QUOTE) return 'queue-not-string';
   if (spans.wrapped !== null && buf[spans.wrapped.start] !== QUOTE && !isNull(buf, spans.wrapped)) return 'wrapped-not-string';
   return spans;
+}
+
+/**
+ * checkJob's verdict alone: why the payload is unparsable, or null when it is a job; the same
+ * checks, read from the scan's own table (scan-payload.ts's scanVerdict) without building a span.
+ * For a transfer without routing, which asks only this of every job it carries (issue #18).
+ */
+export function jobVerdict(buf: Buffer): UnparsableReason | null {
+  const failure = scanVerdict(buf);
+  if (failure !== null) return failure;
+  const cls = scannedStart('class');
+  if (cls < 0) return 'missing-class';
+  if (buf[cls] !== QUOTE) return 'class-not-string';
+  const queue = scannedStart('queue');
+  if (queue >= 0 && buf[queue] !== QUOTE) return 'queue-not-string';
+  const wrapped = scannedStart('wrapped');
+  if (wrapped >= 0 && buf[wrapped] !== QUOTE && !isNull(buf, { start: wrapped, end: scannedEnd('wrapped') })) return 'wrapped-not-string';
+  return null;
 }
 
 /** The decoded string at `span`, or null when the value there is not a string. */

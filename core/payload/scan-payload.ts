@@ -95,39 +95,95 @@ function codes(name: string): number[] {
  * Duplicates of other members are not our business and cost nothing to carry along.
  */
 export function scanPayload(buf: Buffer): PayloadSpans | ScanFailure {
+  const failure = scanVerdict(buf);
+  if (failure !== null) return failure;
+  const scan = SCAN;
+  return {
+    length: buf.length,
+    objectStart: scan.objectStart,
+    class: scan.span(CLASS),
+    wrapped: scan.span(WRAPPED),
+    queue: scan.span(QUEUE),
+    jid: scan.span(JID),
+    enqueuedAt: scan.span(ENQUEUED_AT),
+    createdAt: scan.span(CREATED_AT),
+    argsQueueName: scan.argsQueueNameStart < 0 ? null : { start: scan.argsQueueNameStart, end: scan.argsQueueNameEnd },
+    uniqueDigest: scan.span(LOCK_DIGEST) ?? scan.span(UNIQUE_DIGEST),
+  };
+}
+
+/**
+ * scanPayload's verdict alone: why the payload is not one valid JSON object, or null. No span is
+ * built: what it found stays in the scan's own table until the next scan (scannedStart, scannedEnd),
+ * for a caller that only asks whether a payload is a job (inspect-job.ts's jobVerdict: a transfer
+ * without routing, for every job it carries; issue #18).
+ */
+export function scanVerdict(buf: Buffer): ScanFailure | null {
   // Native and vectorised; strictly rejects overlong forms, surrogates and > U+10FFFF.
   if (!isUtf8(buf)) return 'invalid-utf8';
   const start = skipWhitespace(buf, 0);
-  const scan = new PayloadScan(buf);
+  const scan = SCAN;
+  scan.reset(buf, start);
   const end = buf[start] === LBRACE ? scan.object(start, TOP) : skipJsonValue(buf, start);
+  // The payload is not kept past its scan: a reply's bytes hold the whole socket read they came in.
+  scan.buf = NO_BYTES;
   if (end === FAIL || skipWhitespace(buf, end) !== buf.length) return 'invalid-json';
   if (buf[start] !== LBRACE) return 'not-an-object';
   if (scan.duplicate) return 'duplicate-key';
-  const m = scan.members;
-  return {
-    length: buf.length,
-    objectStart: start,
-    class: m[CLASS] ?? null,
-    wrapped: m[WRAPPED] ?? null,
-    queue: m[QUEUE] ?? null,
-    jid: m[JID] ?? null,
-    enqueuedAt: m[ENQUEUED_AT] ?? null,
-    createdAt: m[CREATED_AT] ?? null,
-    argsQueueName: scan.argsQueueName,
-    uniqueDigest: m[LOCK_DIGEST] ?? m[UNIQUE_DIGEST] ?? null,
-  };
+  return null;
+}
+
+/** The members scannedStart and scannedEnd tell of. */
+export type ScannedMember = 'class' | 'wrapped' | 'queue';
+const SCANNED: Readonly<Record<ScannedMember, number>> = { class: CLASS, wrapped: WRAPPED, queue: QUEUE };
+
+/** Where the last scan (scanVerdict's, scanPayload's) found `member`'s value, or -1 when it did not. */
+export function scannedStart(member: ScannedMember): number {
+  return SCAN.at[2 * SCANNED[member]]!;
+}
+
+/** The offset past `member`'s value in the last scan (meaningful when scannedStart is not -1). */
+export function scannedEnd(member: ScannedMember): number {
+  return SCAN.at[2 * SCANNED[member] + 1]!;
 }
 
 const TOP = 0;
 const ARG0 = 1;
 type Level = typeof TOP | typeof ARG0;
 
+const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * One scan's state. A single one, reset for each payload (scans are synchronous and never nested),
+ * with the members found kept as offsets in a table rather than as objects: a re-route or a
+ * transfer scans every job, and the scan's own objects (this, its list of members, a span per
+ * member) were a third of what a `move` allocated on the heap (issue #18). scanPayload builds the
+ * spans it returns from the table.
+ */
 class PayloadScan {
-  readonly members: (Span | null)[] = [null, null, null, null, null, null, null, null, null];
-  argsQueueName: Span | null = null;
+  buf: Buffer = NO_BYTES;
+  /** Offset of the top-level `{` (or of the value, when it is not an object). */
+  objectStart = 0;
+  /** The top-level members' values, `[start, end)` at `2 * member` and `2 * member + 1`; start -1 when absent. */
+  readonly at: number[] = new Array<number>(2 * TOP_NAMES.length).fill(-1);
+  argsQueueNameStart = -1;
+  argsQueueNameEnd = -1;
   duplicate = false;
 
-  constructor(private readonly buf: Buffer) {}
+  reset(buf: Buffer, objectStart: number): void {
+    this.buf = buf;
+    this.objectStart = objectStart;
+    const at = this.at;
+    for (let i = 0; i < at.length; i++) at[i] = -1;
+    this.argsQueueNameStart = -1;
+    this.argsQueueNameEnd = -1;
+    this.duplicate = false;
+  }
+
+  span(member: number): Span | null {
+    const start = this.at[2 * member]!;
+    return start < 0 ? null : { start, end: this.at[2 * member + 1]! };
+  }
 
   /** The top-level object or `args[0]`, `pos` at its `{`; returns the offset past its `}`. */
   object(pos: number, level: Level): number {
@@ -149,8 +205,9 @@ class PayloadScan {
       if (pos === FAIL) return FAIL;
       if (member >= 0) this.record(member, valueStart, pos);
       else if (level === ARG0 && memberIndex(buf, keyStart, keyEnd, keyEscaped, ARG0_KEYS, ARG0_BY_LENGTH, ARG0_NAMES) === 0) {
-        if (this.argsQueueName !== null) this.duplicate = true;
-        this.argsQueueName = { start: valueStart, end: pos };
+        if (this.argsQueueNameStart >= 0) this.duplicate = true;
+        this.argsQueueNameStart = valueStart;
+        this.argsQueueNameEnd = pos;
       }
       pos = skipWhitespace(buf, pos);
       const c = buf[pos] ?? EOF;
@@ -179,10 +236,13 @@ class PayloadScan {
 
   private record(member: number, start: number, end: number): void {
     // A duplicate digest is not ours to judge: only members we read or rewrite make a payload ambiguous.
-    if (this.members[member] !== null && member < LOCK_DIGEST) this.duplicate = true;
-    this.members[member] = { start, end };
+    if (this.at[2 * member]! >= 0 && member < LOCK_DIGEST) this.duplicate = true;
+    this.at[2 * member] = start;
+    this.at[2 * member + 1] = end;
   }
 }
+
+const SCAN = new PayloadScan();
 
 /**
  * Which of `names` the key token `[keyStart, keyEnd)` is, or -1. Keys are compared after

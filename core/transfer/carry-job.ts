@@ -1,4 +1,4 @@
-import { checkJob, inspectJob } from '../payload/inspect-job.js';
+import { inspectJob, jobVerdict } from '../payload/inspect-job.js';
 import { rewriteQueue } from '../payload/rewrite-queue.js';
 import { decideRoute, queuedJobDestination, type RoutingPlan } from '../routing/routing-plan.js';
 import { setEntryId } from './ledger-id.js';
@@ -27,7 +27,7 @@ export interface CarriedJob {
  */
 export function carryQueuedJob(payload: Buffer, listQueue: string, plan: RoutingPlan | undefined, rewriteActiveJobQueueName: boolean): CarriedJob {
   // Without routing only "is it a job" counts: checked without decoding its fields.
-  if (plan === undefined) return carried(payload, listQueue, typeof checkJob(payload) === 'string' ? 'unparsable' : 'as-is');
+  if (plan === undefined) return carried(payload, listQueue, jobVerdict(payload) !== null ? 'unparsable' : 'as-is');
   const job = inspectJob(payload);
   if (job.kind === 'unparsable') return carried(payload, listQueue, 'unparsable');
   const to = queuedJobDestination(plan, listQueue, job);
@@ -40,7 +40,7 @@ export function carryQueuedJob(payload: Buffer, listQueue: string, plan: Routing
 
 /** A claimed `schedule`/`retry`/`dead` entry: the same, by its `queue` field. */
 export function carryScheduledJob(member: Buffer, plan: RoutingPlan | undefined, rewriteActiveJobQueueName: boolean): Omit<CarriedJob, 'queue'> {
-  if (plan === undefined) return carriedEntry(member, typeof checkJob(member) === 'string' ? 'unparsable' : 'as-is');
+  if (plan === undefined) return carriedEntry(member, jobVerdict(member) !== null ? 'unparsable' : 'as-is');
   const job = inspectJob(member);
   if (job.kind === 'unparsable') return carriedEntry(member, 'unparsable');
   const decision = decideRoute(plan, job);

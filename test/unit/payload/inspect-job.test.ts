@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inspectJob } from '../../../core/payload/inspect-job.js';
+import { inspectJob, jobVerdict } from '../../../core/payload/inspect-job.js';
 import { ACTIVE_JOB_WRAPPERS } from '../../../core/routing/routed-class.js';
 import { classRoutingPlan, decideRoute } from '../../../core/routing/routing-plan.js';
 import { bytes, expectJob } from './payload-test-support.js';
@@ -64,6 +64,20 @@ describe('inspectJob', () => {
 
     // Assess
     expect(result).toEqual({ kind: 'unparsable', reason });
+    // The verdict alone (a transfer without routing) says the same, and is read again right after
+    // a scan that found those members elsewhere (its table is reset for each payload).
+    expect(jobVerdict(bytes('{"class":"A","queue":"q","wrapped":"W"}'))).toBeNull();
+    expect(jobVerdict(bytes(text))).toBe(reason);
+  });
+
+  it.each([
+    ['a plain job', '{"class":"C","queue":"q","args":[]}'],
+    ['a job without a queue', '{"class":"C","args":[]}'],
+    ['wrapped null', '{"class":"C","wrapped":null}'],
+    ['a string wrapped', '{"class":"C","wrapped":"W"}'],
+  ])('passes %s as a job, verdict alone', (_name, text) => {
+    expect(jobVerdict(bytes('{"class":1}'))).toBe('class-not-string');
+    expect(jobVerdict(bytes(text))).toBeNull();
   });
 
   it('reads a missing queue as null (Sidekiq: "default"), not as unparsable', () => {

@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FAIL, scanString, skipWhitespace } from '../../../core/payload/json-lexer.js';
 import { scanPayload } from '../../../core/payload/scan-payload.js';
+import { checkJob, jobVerdict } from '../../../core/payload/inspect-job.js';
 import { skipJsonValue } from '../../../core/payload/skip-json-value.js';
 import { activeJobArgs, activeJobClass, jsonValueText, payloadText } from './json-text-arbitraries.js';
 import * as ref from './reference-scanner/json-lexer.js';
@@ -57,11 +58,29 @@ function mutate(buf: Buffer, steps: readonly (readonly ['set' | 'insert' | 'cut'
 function expectSame(buf: Buffer): void {
   const shifted = Buffer.concat([Buffer.from('xyz'), buf]).subarray(3);
   for (const b of [buf, shifted]) {
-    expect(scanPayload(b)).toEqual(refScanPayload(b));
+    const spans = refScanPayload(b);
+    expect(scanPayload(b)).toEqual(spans);
+    // The verdict without spans (a transfer without routing, audit-speed-cpu): checkJob's, whose
+    // checks it makes from the scan's table, and what the reference's spans give.
+    const verdict = jobVerdict(b);
+    expect(verdict).toBe(referenceJobVerdict(b, spans));
+    const checked = checkJob(b);
+    expect(verdict).toBe(typeof checked === 'string' ? checked : null);
     expect(skipJsonValue(b, 0)).toBe(refSkipJsonValue(b, 0));
     expect(scanString(b, 0)).toBe(ref.scanString(b, 0));
     expect(skipWhitespace(b, 0)).toBe(ref.skipWhitespace(b, 0));
   }
+}
+
+/** checkJob's checks (inspect-job.ts) on the reference scanner's spans. */
+function referenceJobVerdict(buf: Buffer, spans: ReturnType<typeof refScanPayload>): string | null {
+  if (typeof spans === 'string') return spans;
+  if (spans.class === null) return 'missing-class';
+  if (buf[spans.class.start] !== 0x22) return 'class-not-string';
+  if (spans.queue !== null && buf[spans.queue.start] !== 0x22) return 'queue-not-string';
+  const w = spans.wrapped;
+  if (w !== null && buf[w.start] !== 0x22 && !(w.end - w.start === 4 && buf[w.start] === 0x6e)) return 'wrapped-not-string';
+  return null;
 }
 
 const payloads = fc.oneof(
