@@ -27,6 +27,8 @@ import { addCounters, emptyCounters, type RerouteCounters } from './reroute-coun
  * (queue-slice.ts countArrivals): a retry of that task whose answer was lost (its input for a
  * pass's first slice has no cursor) finds it there, not the queue's length again; the run's last
  * summary deletes it with the receipts (or they expire an hour after a stopped run's last page).
+ * A record left by a process killed before its pass's end, on a queue the resumed run has no item
+ * for (empty by then), is deleted by that run's last summary (older-passes.ts).
  */
 export interface PassRecord {
   /** How many calls the slice sent: the slice is whole once call `calls` ran. */

@@ -33,6 +33,8 @@ export async function seed(redis: Redis): Promise<void> {
   await redis.rpush('items', '{"kind":"set","name":"retry"}');
   // A queue re-route pass's record, which its end moves into the run's page receipts.
   await redis.set('originals:end', 'record');
+  // A pass record an earlier start of the run left (generation 999), which its last summary deletes.
+  await redis.set('originals:older', 't1 1 2 999\n0 2\n{}');
   // What the bookkeeping steps below remove: an execution, a set's conflicts, a page's attempts.
   await redis.hset('executions', 'root', '1');
   await redis.sadd('conflicts:s', 'c');
@@ -76,4 +78,5 @@ export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['forgetRunConflicts-n2', { keys: ['lock', 'conflicts:s'], args: ['run', 1000, 'arn'] }, ['lock']],
   ['forgetPageAttempt-2', { keys: ['receipts'], args: ['item:input'] }, ['receipts']],
   ['endQueuePass-2', { keys: ['originals:end', 'receipts', 'queue:old'], args: ['pass-end:queue:old', 3600] }, ['originals:end', 'receipts', 'queue:old']],
+  ['forgetOlderPasses-n1', { keys: ['lock', 'originals:older'], args: ['run', 1000, 'arn', '1000 arn'] }, ['lock', 'originals:older']],
 ];

@@ -3,9 +3,10 @@
 // 30 runs (audit-fresh-truth: once in 73 kill -9 trials of a 110,104-job re-route), this test every
 // time. Running the same command again resumes the run: every job exactly once, bytes kept but the
 // queue, the resumed summary's words and exit code as for any resumed run, the lock released.
-// What it leaves: the queue's pass record (`<run>:originals:queue:old`, no expiry), which the resumed
-// run has no item for (the queue is empty, so no list to plan), as docs/guarantees-and-limits.md and
-// the redis-move runbook's leftover table say; a fix that removes it should flip that assertion.
+// What it leaves: nothing of the cut. The queue's pass record (`<run>:originals:queue:old`, no
+// expiry), which the resumed run has no item for (the queue is empty, so no list to plan), is
+// deleted by the resumed run's last summary (forgetOlderPasses-n1.lua: a record of an earlier
+// start's generation, while the lock is still the resumed start's).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,7 +37,7 @@ function runKilledAtPassEnd(...args: string[]): Promise<{ signal: NodeJS.Signals
 }
 
 describe('run killed between a queue\'s last moving call and the end of its pass, then run again', { timeout: 120_000 }, () => {
-  it('resumes: every job once on its new queue, bytes kept but the queue; Complete, exit 0; only the pass record is left', async () => {
+  it('resumes: every job once on its new queue, bytes kept but the queue; Complete, exit 0; the pass record deleted', async () => {
     const source = redis.client();
     const url = redis.url();
     const queued = Array.from({ length: 7 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i},1.0,12345678901234567890]` }));
@@ -53,6 +54,7 @@ describe('run killed between a queue\'s last moving call and the end of its pass
     expect(killed.signal).toBe('SIGKILL');
     // Killed after the pass's last moving call: the queue is empty, every job on `new`.
     expect(await source.exists('queue:old')).toBe(0);
+    expect(await source.ttl(`sidekiq-migrate:${run}:originals:queue:old`)).toBe(-1);
     const expected = [...queued.map((p) => jobEntry('queue:new', withQueue(p, 'old', 'new'))), jobEntry('schedule', withQueue(scheduled, 'old', 'new'), '1795459303.5')].sort();
 
     const again = await cli(...args);
@@ -64,9 +66,9 @@ describe('run killed between a queue\'s last moving call and the end of its pass
     expect(again.code).toBe(0);
     expect(await jobsIn(source)).toEqual(expected);
     expect(await source.exists('sidekiq-migrate:lock')).toBe(0);
-    // The one leftover of the cut: the pass record of the killed execution, no expiry (documented).
+    // Before the second command: the killed execution's pass record, no expiry.
+    // After it: only the run's records that outlive it (its finish, moves, routing, started-with).
     const left = (await keysUnder(source, `sidekiq-migrate:${run}:`)).filter((k) => !/:(finished|moves|routing|started-with)$/.test(k));
-    expect(left).toEqual([`sidekiq-migrate:${run}:originals:queue:old`]);
-    expect(await source.ttl(`sidekiq-migrate:${run}:originals:queue:old`)).toBe(-1);
+    expect(left).toEqual([]);
   });
 });

@@ -34,6 +34,8 @@ import { sharesKeyspace } from '../../redis/same-server.js';
 import { readTargetId, targetIdKey, targetLostCopiesMessage, targetLostDataMessage, targetLostLedgersMessage } from '../../transfer/target-identity.js';
 import { knownOfLoss, type TargetLoss } from '../target-loss.js';
 import { routingOf } from './plan-step.js';
+import { forgetOlderPasses } from '../../reroute/older-passes.js';
+import { generationOf } from '../run-generation.js';
 
 export interface RunSummary {
   readonly runId: string;
@@ -251,6 +253,9 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
         lateArrivals = counted.found;
         selectedArrivalsCutShort = counted.cutShort;
       }
+      // A re-route's pass records an earlier start left (killed just before a pass's end, its queue
+      // empty since: no item of this start ends it), while the lock is still this start's.
+      if (settings.mode === 'reroute') await forgetOlderPasses(source.redis, source.keys.prefix, { runId: settings.runId, ...generationOf(settings) }, shareOf(boundOf(options), 8));
       // The last execution of the run: nothing reads the run's list any more. Deleted with the
       // lock's release, in one step, unless a later start of the run planned meanwhile (its list).
       // With the record of it, for a retry of this summary (run-finish-record.ts).
@@ -322,7 +327,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const fed = [onSourceLook, ...(sharedTarget ? [onTargetLook!] : []), ...(notLookedAtOf && notLookedAtOf.heads.length > 0 ? [notLookedAtOf] : []), ...(heldLook ? [heldLook] : []), ...(elsewhereLook ? [elsewhereLook] : [])];
   // The summary's time: the source's walk, and a transfer's target's own walk of its keyspace
   // (another Redis), each its fair part of what is left.
-  const bound: ScanBound = { ...(options.lookUntil === undefined ? {} : { until: options.lookUntil }), ...(options.clock ? { clock: options.clock } : {}) };
+  const bound = boundOf(options);
   const walks = 1 + (target && !sharedTarget ? 1 : 0);
   const extents = await walkForLooks(source.redis, fed, shareOf(bound, walks), `Looking over the keys of ${settings.mode === 'reroute' ? 'the Redis' : 'the source'} (SCAN)`);
   const extentOf = (look: object) => extents[fed.indexOf(look as (typeof fed)[number])] ?? { pages: 0 };
@@ -588,4 +593,9 @@ async function ledgersGoneFrom(target: Connection, runId: string, listed: readon
   for (const sourceKey of wrote) pipeline.exists(ledgerKey(target.keys.prefix, runId, sourceKey));
   const replies = (await pipeline.exec()) ?? [];
   return wrote.filter((_, i) => replies[i]?.[0] === null && replies[i]?.[1] === 0);
+}
+
+/** The bound of the summary's walks of a keyspace (SummarizeOptions.lookUntil). */
+function boundOf(options: SummarizeOptions): ScanBound {
+  return { ...(options.lookUntil === undefined ? {} : { until: options.lookUntil }), ...(options.clock ? { clock: options.clock } : {}) };
 }
