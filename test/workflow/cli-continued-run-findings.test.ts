@@ -17,6 +17,7 @@ import { runWorkflowFromCli } from '../../cli/workflow/run-workflow.js';
 import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { LocalHandlers } from '../../infra/local/run-workflow-locally.js';
+import { aroundPipelinesWhere } from '../support/around-script-pipelines.js';
 import { bufferIo } from '../support/buffer-io.js';
 import { jobEntry, jobsIn, keysUnder, withQueue } from '../support/exact-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
@@ -29,25 +30,9 @@ afterEach(async () => {
   connections = undefined;
 });
 
-/** `client`, whose pipelines that name `key` among their commands' arguments go through `around`. */
-function aroundPipelinesNaming(client: Redis, key: string, around: (exec: () => Promise<unknown>) => Promise<unknown>): Redis {
-  return new Proxy(client, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      if (prop !== 'pipeline' || typeof value !== 'function') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      return (...args: unknown[]) => {
-        const pipeline = (value as (...a: unknown[]) => { exec: (...a: unknown[]) => Promise<unknown> }).apply(target, args);
-        const exec = pipeline.exec.bind(pipeline);
-        pipeline.exec = (...execArgs: unknown[]) => {
-          const queued = (pipeline as unknown as { _queue: { name: string; args: unknown[] }[] })._queue;
-          const names = queued.some((c) => c.name === 'evalsha' && c.args.some((a) => String(a) === key));
-          return names ? around(() => exec(...execArgs)) : exec(...execArgs);
-        };
-        return pipeline;
-      };
-    },
-  });
-}
+/** `client`, whose pipelines that name `key` among their script calls' arguments go through `around`. */
+const aroundPipelinesNaming = (client: Redis, key: string, around: (exec: () => Promise<unknown>) => Promise<unknown>): Redis =>
+  aroundPipelinesWhere(client, (c) => c.name === 'evalsha' && c.args.some((a) => String(a) === key), around);
 
 const input = { runId: 'continued-findings', mode: 'transfer', source: 'source', target: 'target', sets: [], pageSize: 10, pagesPerInvocation: 1, maxIterations: 2 };
 
