@@ -28,7 +28,7 @@ const DESCRIPTIONS: Readonly<Record<string, string>> = {
   [StateNames.rerouteQueue]: 'the same for a queue, a bounded slice at a time.',
   [StateNames.transferSet]: 'claim → copy → acknowledge for a sorted set, a slice at a time, to the target Redis; returns the item with its next cursor, `done` and counters summed.',
   [StateNames.transferQueue]: 'the same for a queue.',
-  [StateNames.itemDone]: 'loops each item until it is done: done → Item finished; at `maxIterations` loops → Continue in a new execution; otherwise → the next page task.',
+  [StateNames.itemDone]: 'loops each item until it is done: done → Item finished; at `maxIterations` loops → Continue in a new execution; otherwise → the next page task. A set of more than one page (by its size when planned), in a run whose list is longer than one batch (not a dry run), is answered at its loop cap by its first task in the execution that listed it, once the locks are held: its continuation added to the run’s executions and the answer kept as a page receipt (a retry answers the same, or hands on again), so that it runs in an execution of its own beside the root’s batches, which no longer wait for it (`core/workflow/set-apart.ts`, issue #18; `test/workflow/cli-sets-apart.test.ts`).',
   [StateNames.itemFailed]: 'a page task failed (after its retries, for a retryable error): the item’s result records the error, and the other items go on.',
   [StateNames.itemFinished]: 'the item’s result: its kind, name and counters, done.',
   [StateNames.continueAsNew]: 'starts a new execution of this very state machine (known by name) with the run’s settings and the item, cursor and counters included, far below the 25,000-event history limit.',

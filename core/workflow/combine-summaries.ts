@@ -1,4 +1,4 @@
-import type { RerouteCounters } from '../reroute/reroute-counters.js';
+import { addDestinations, OTHER_QUEUES, type RerouteCounters } from '../reroute/reroute-counters.js';
 import type { TransferCounters } from '../transfer/transfer-counters.js';
 import { emptyTally, addToTotals } from './run-tally.js';
 import { combineUnheard } from './unheard-queues.js';
@@ -45,6 +45,7 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
   // Every continuation is an execution of the chain once followed: the rest are still running.
   const notFollowed = Math.max(pending.length, counts.continued - (chain.length - 1));
   const totals = tally.totals as RerouteCounters | TransferCounters;
+  largestDestinationsNamed(totals, first.mode, chain);
   // A target's loss, seen by more than one execution, or by one that does not list what others
   // wrote there: one line, weighing every set and queue of the chain (target-loss.ts).
   const losses = chain.map((e) => e.summary.targetLoss).filter((l): l is TargetLoss => l !== undefined);
@@ -94,4 +95,24 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     ...(first.dryRun ? { deadSetOverCap: chain.map((e) => e.summary.deadSetOverCap).filter((d) => d !== undefined).at(-1) } : deadSetOverCap ? { deadSetOverCap } : { deadSetOverCap: undefined }),
     ...(unheard ? { unheard } : {}),
   };
+}
+
+/**
+ * The chain's destinations, the largest named: added in the order the executions started, the
+ * first execution's fifty names filled the totals, and a set that ran in an execution of its own
+ * (set-apart.ts: `schedule` 50,000 of a move) was counted under OTHER_QUEUES while queues of a
+ * thousand jobs were named. The sum is the same; the names are those of the most jobs.
+ */
+function largestDestinationsNamed(totals: RerouteCounters | TransferCounters, mode: RunSummary['mode'], chain: readonly ExecutionSummary[]): void {
+  if (chain.length < 2) return;
+  const key = mode === 'reroute' ? 'movedTo' : 'writtenTo';
+  const all: Record<string, number> = {};
+  for (const { summary } of chain) {
+    for (const [queue, n] of Object.entries((summary.totals as unknown as Record<string, Record<string, number> | undefined>)[key] ?? {})) all[queue] = (all[queue] ?? 0) + n;
+  }
+  const largestFirst = Object.entries(all).sort(([a, x], [b, y]) => (a === OTHER_QUEUES ? 1 : b === OTHER_QUEUES ? -1 : y - x));
+  const named: Record<string, number> = {};
+  // One at a time, in that order (an object would put a queue named like an integer first).
+  for (const [queue, n] of largestFirst) addDestinations(named, { [queue]: n });
+  (totals as unknown as Record<string, Record<string, number>>)[key] = named;
 }

@@ -18,6 +18,7 @@ import type { Connection, ConnectionProvider } from '../connections.js';
 import { forgetPageAttempt, openPageAttempt, writePageReceipt, type PageAttempt } from '../page-receipt.js';
 import { addRunExecution, itemContinuationName } from '../run-executions.js';
 import { generationOf } from '../run-generation.js';
+import { handedApart, setGoesApart } from '../set-apart.js';
 import { loadSelection } from '../stored-selection.js';
 import { keepRunRecords } from '../store-run-plan.js';
 import type { PageInput, WorkItem } from '../work-item.js';
@@ -98,6 +99,7 @@ async function pageOn(input: PageInput, source: Connection, target: Connection |
     budget.onReceipt?.();
     return attempt.receipt;
   }
+  if (setGoesApart(settings, input.item)) return handOnApart(input, source, attempt);
   // An attempt that fails before it sent a single script call (every step that moves jobs is one:
   // lua-script.ts scriptCallsSentOn) moved nothing: taken back, so that its retry does not say the
   // counts may be short for it. One that sent one may have moved jobs (its reply lost, a write
@@ -283,6 +285,27 @@ async function announceContinuation(settings: PageInput['settings'], source: Con
     await addRunExecution(source.redis, source.keys.prefix, settings.runId, itemContinuationName(item), settings.plannedAt, settings.plannedBy);
   }
   return item;
+}
+
+/**
+ * A set handed on to an execution of its own (set-apart.ts), once the locks are held: added to the
+ * run's executions, as announceContinuation does, and answered with a page receipt, so that a
+ * retry of this task (its answer lost) answers the same and adds nothing twice. A retry after a
+ * failure before the receipt adds the same execution again (idempotent) and hands on alike. No
+ * job moved: earlier unanswered attempts of this input handed on too (the decision reads the input
+ * alone), so none is counted as uncounted, and a failure takes this attempt's count back.
+ */
+async function handOnApart(input: PageInput, source: Connection, attempt: PageAttempt): Promise<WorkItem> {
+  const { settings } = input;
+  const answer = handedApart(settings, input.item);
+  try {
+    await addRunExecution(source.redis, source.keys.prefix, settings.runId, itemContinuationName(answer), settings.plannedAt, settings.plannedBy);
+  } catch (error) {
+    await forgetPageAttempt(source.redis, source.keys.prefix, input, attempt.attempts);
+    throw error;
+  }
+  await writePageReceipt(source.redis, source.keys.prefix, input, answer);
+  return answer;
 }
 
 /**
