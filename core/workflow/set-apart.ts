@@ -1,3 +1,4 @@
+import { BATCH_SIZE } from './work-list.js';
 import type { RunSettings, WorkItem } from './work-item.js';
 
 /**
@@ -17,6 +18,16 @@ import type { RunSettings, WorkItem } from './work-item.js';
  */
 export function setGoesApart(settings: Pick<RunSettings, 'dryRun' | 'pageSize' | 'setsApart'>, item: WorkItem): boolean {
   return settings.setsApart === true && !settings.dryRun && item.kind === 'set' && item.continues === undefined && item.iteration === 0 && !item.done && (item.total ?? 0) > settings.pageSize;
+}
+
+/**
+ * Whether the plan lets this run's sets go apart (RunSettings.setsApart): a list longer than one
+ * batch (in one batch nothing waits for a set but the run's end), a run that writes, and no
+ * `--rate-limit`: its operator bounded the load, and each set apart would add one more item moving
+ * at that rate beside the Map's (cli-sets-apart.test.ts).
+ */
+export function setsMayGoApart(listed: number, settings: Pick<RunSettings, 'dryRun' | 'rateLimit'>): boolean {
+  return listed > BATCH_SIZE && !settings.dryRun && settings.rateLimit === undefined;
 }
 
 /** The item as handed on: at its loop cap, nothing else changed (its cursor and counters go with it). */

@@ -47,7 +47,7 @@ export type RunSettings = Pick<
    * The run's list is longer than one batch: a set of more than one page runs in an execution of
    * its own (set-apart.ts), so that the next batches need not wait for it. In a list of one batch
    * nothing waits for a set but the run's end, and the hand-off would only add an execution.
-   * Absent in settings planned by an older version (nothing handed on).
+   * Never with `--rate-limit` (set-apart.ts setsMayGoApart). Absent in settings planned by an older version (nothing handed on).
    */
   readonly setsApart?: true;
   /** A dry run's selected classes, carried here because a dry run writes nothing. */

@@ -279,6 +279,17 @@ describe('sets of more than one page run in executions of their own', { timeout:
     expect(run.code).toBe(0);
   });
 
+  it('a rate-limited run hands nothing on (its operator bounded the load: each set apart would add a rate of its own): one execution, every job once', async () => {
+    const seeded = await seed(redis.source());
+    const run = await runCli({ ...move, rateLimit: 100_000 });
+
+    expect(await jobsIn(redis.source())).toEqual([]);
+    expect(await jobsIn(redis.target())).toEqual(movedExactly(seeded));
+    expect(run.plans).toEqual(['root']);
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe(COMPLETE);
+    expect(run.code).toBe(0);
+  });
+
   it('a dry run hands nothing on: one execution', async () => {
     const seeded = await seed(redis.source());
     const run = await runCli({ ...move, dryRun: true });
