@@ -182,25 +182,14 @@ describe('sets of more than one page run in executions of their own', { timeout:
     await nothingOfTheRunLeft();
   });
 
-  it('a hand-off whose answer was lost after its receipt: the retry answers from the receipt, one continuation, every job once, counts exact', async () => {
+  it.each([
+    { lost: 'a hand-off whose answer was lost after its receipt: the retry answers from the receipt', fault: { loseFirstHandOffAnswer: true } },
+    { lost: 'a hand-off killed after its continuation was added, before its receipt: the retry hands on again', fault: { loseFirstHandOffAnswer: true, noReceipt: true } },
+  ])('$lost, one continuation, every job once, counts exact', async ({ fault }) => {
     const seeded = await seed(redis.source());
-    const run = await runCli(move, { loseFirstHandOffAnswer: true });
+    const run = await runCli(move, fault);
 
     expect(run.handOffs).toBe(3); // two sets, the first retried
-    expect(await jobsIn(redis.source())).toEqual([]);
-    expect(await jobsIn(redis.target())).toEqual(movedExactly(seeded));
-    expect(run.plans).toEqual(['root', 'continuation', 'continuation']);
-    expect(run.stdout).not.toContain('may be short');
-    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe(COMPLETE);
-    expect(run.code).toBe(0);
-    await nothingOfTheRunLeft();
-  });
-
-  it('a hand-off killed after its continuation was added, before its receipt: the retry hands on again, one continuation, every job once, counts exact', async () => {
-    const seeded = await seed(redis.source());
-    const run = await runCli(move, { loseFirstHandOffAnswer: true, noReceipt: true });
-
-    expect(run.handOffs).toBe(3);
     expect(await jobsIn(redis.source())).toEqual([]);
     expect(await jobsIn(redis.target())).toEqual(movedExactly(seeded));
     expect(run.plans).toEqual(['root', 'continuation', 'continuation']);
