@@ -1,4 +1,5 @@
 import { Command } from 'ioredis';
+import type { SendSlabs, Slab } from './send-slabs.js';
 
 export type CommandPart = string | Buffer | number | WrittenPart;
 
@@ -44,15 +45,36 @@ export class EncodedCommand extends Command {
     name: string,
     head: readonly (string | Buffer | number)[],
     private readonly bytes: Buffer,
+    lease?: { readonly slabs: SendSlabs; readonly slab: Slab },
   ) {
     super(name, [...head], { replyEncoding: null });
+    if (lease) {
+      this.lease = lease;
+      // One hold until the command is settled: until then ioredis may write it again (a resend
+      // after a reconnect). ioredis re-arms a settled command only in a Cluster's pipeline, and
+      // no Cluster client is ever made (connect-redis.ts refuses cluster endpoints).
+      const drop = this.drop;
+      this.promise.then(drop, drop);
+    }
   }
+
+  /** The slab region `bytes` lies in (send-slabs.ts), given back when `holds` drops to 0. */
+  private readonly lease: { readonly slabs: SendSlabs; readonly slab: Slab } | undefined;
+  private holds = 1;
+  private readonly drop = (): void => {
+    if (--this.holds === 0 && this.lease) this.lease.slabs.give(this.lease.slab);
+  };
 
   /**
    * Set by LuaScript.runAll on the commands of a pipeline that holds nothing but encoded commands,
    * just before it is sent: see toWritable.
    */
   direct = false;
+
+  /** The encoded bytes themselves, before they are sent (a test rewrites a SHA in them: swap-evalsha.ts). */
+  get encoded(): Buffer {
+    return this.bytes;
+  }
 
   /**
    * The bytes, for ioredis to write. `direct`: written here, straight to the socket ioredis hands
@@ -62,19 +84,25 @@ export class EncodedCommand extends Command {
    * ioredis sends it, in its order, before ioredis queues it for its reply; with nothing else in
    * the pipeline there is nothing it could be written out of order with (ioredis holds a plain
    * command's text back until the pipeline's last command: one in between would go out after).
+   *
+   * Bytes in a slab region (send-slabs.ts) are held by each direct write until its callback (libuv
+   * reads them after `write` returns); ioredis, which gives no such callback, gets a copy.
    */
   override toWritable(): Buffer;
   override toWritable(socket: unknown): Buffer | string;
   override toWritable(socket?: unknown): Buffer | string {
     if (this.direct && isSocket(socket)) {
-      socket.write(this.bytes);
+      if (this.lease) {
+        this.holds++;
+        socket.write(this.bytes, this.drop);
+      } else socket.write(this.bytes);
       return '';
     }
-    return this.bytes;
+    return this.lease ? Buffer.from(this.bytes) : this.bytes;
   }
 }
 
-function isSocket(value: unknown): value is { write(bytes: Buffer): unknown } {
+function isSocket(value: unknown): value is { write(bytes: Buffer, written?: () => void): unknown } {
   return typeof value === 'object' && value !== null && typeof (value as { write?: unknown }).write === 'function';
 }
 
@@ -89,9 +117,14 @@ export function canEncode(redis: { options: { keyPrefix?: string | undefined } }
  * in UTF-8, numbers as their text (as ioredis writes them).
  */
 export function encodeCommand(parts: readonly CommandPart[], more: readonly CommandPart[] = [], rest: readonly CommandPart[] = []): Buffer {
+  return encodeInto(Buffer.allocUnsafe, parts, more, rest);
+}
+
+/** encodeCommand into the buffer `alloc` returns for the command's length (every byte of it is written). */
+export function encodeInto<B extends Buffer>(alloc: (length: number) => B, parts: readonly CommandPart[], more: readonly CommandPart[] = [], rest: readonly CommandPart[] = []): B {
   const count = parts.length + more.length + rest.length;
   const length = 1 + decimalLength(count) + 2 + partsLength(parts) + partsLength(more) + partsLength(rest);
-  const out = Buffer.allocUnsafe(length);
+  const out = alloc(length);
   let at = 0;
   out[at++] = 0x2a; // *
   at = writeDecimal(out, at, count);

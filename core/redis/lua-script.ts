@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { canEncode, encodeCommand, EncodedCommand, plainPart, type WrittenPart } from './encoded-command.js';
+import { canEncode, EncodedCommand, encodeInto, plainPart, type WrittenPart } from './encoded-command.js';
+import { sendSlabs, type SlabRegion } from './send-slabs.js';
 
 const GUARDS = readFileSync(new URL('./lua/lib/guards.lua', import.meta.url), 'utf8');
 const VARIADIC = readFileSync(new URL('./lua/lib/variadic.lua', import.meta.url), 'utf8');
@@ -105,7 +106,7 @@ export class LuaScript {
         const { keys, args } = calls[pending[n]!]!;
         const head: LuaArg[] = [this.sha, keys.length];
         for (let k = 0; k < keys.length; k++) head.push(keys[k]!);
-        if (encode) pipeline.sendCommand(new EncodedCommand('evalsha', head, encodeCommand(['EVALSHA'], head, args)));
+        if (encode) pipeline.sendCommand(encodedCall(head, args));
         else pipeline.evalshaBuffer(...(head.concat(args.map(plainPart)) as [string, number, ...LuaArg[]]));
       }
       scriptCallsSent.set(redis, (scriptCallsSent.get(redis) ?? 0) + 1);
@@ -150,6 +151,27 @@ export class LuaScript {
     const [reply] = await this.runAll(redis, [call]);
     return reply;
   }
+}
+
+/**
+ * An EVALSHA's command, its bytes in a region of the process's send slabs when one fits
+ * (send-slabs.ts: issue #18, fewer ArrayBuffers), else in a buffer of their own.
+ */
+function encodedCall(head: readonly LuaArg[], args: LuaCall['args']): EncodedCommand {
+  let region: SlabRegion | undefined;
+  const take = (length: number): Buffer => {
+    region = sendSlabs.take(length);
+    return region === undefined ? Buffer.allocUnsafe(length) : region.bytes;
+  };
+  let bytes: Buffer;
+  try {
+    bytes = encodeInto(take, ['EVALSHA'], head, args);
+  } catch (error) {
+    if (region !== undefined) sendSlabs.give(region.slab);
+    throw error;
+  }
+  const taken = region as SlabRegion | undefined;
+  return new EncodedCommand('evalsha', head, bytes, taken && { slabs: sendSlabs, slab: taken.slab });
 }
 
 /** The connection's socket when it can be corked (absent before a lazy client connects). */

@@ -18,7 +18,7 @@ export function swapEvalsha(pipeline: unknown, swap: (sha: string) => string, qu
     if (instead !== sha) {
       // The SHA is the same length: rewritten in place, in the bytes an EncodedCommand will write.
       if (command instanceof EncodedCommand) {
-        const bytes = command.toWritable();
+        const bytes = command.encoded;
         bytes.write(instead, bytes.indexOf(sha, 0, 'latin1'), 'latin1');
       }
       command.args[0] = instead;

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { inspectJobRoute } from '../../../core/payload/inspect-job.js';
 import { queueRewrite, rewriteQueue } from '../../../core/payload/rewrite-queue.js';
 import { entryDigest, RewriteDigest } from '../../../core/reroute/rewritten-entries.js';
-import { canEncode, encodeCommand, EncodedCommand, plainPart, type CommandPart } from '../../../core/redis/encoded-command.js';
+import { canEncode, encodeCommand, EncodedCommand, encodeInto, plainPart, type CommandPart } from '../../../core/redis/encoded-command.js';
+import { SendSlabs } from '../../../core/redis/send-slabs.js';
 
 /** What ioredis itself writes for the same command (its Buffer mode when any part is a Buffer). */
 function ioredisBytes(parts: readonly CommandPart[]): Buffer {
@@ -75,5 +76,34 @@ describe('EncodedCommand', () => {
   it('is not used for a client that prefixes keys', () => {
     expect(canEncode({ options: {} })).toBe(true);
     expect(canEncode({ options: { keyPrefix: 'app:' } })).toBe(false);
+  });
+
+  it('in a slab region: gives it back only once settled and every direct write has called back; ioredis, which writes without a callback, gets a copy', async () => {
+    const slabs = new SendSlabs(1024, 1);
+    const parts: CommandPart[] = ['EVALSHA', 'sha', 1, 'k', Buffer.from('payload')];
+    const take = () => {
+      const region = slabs.take(encodeCommand(parts).length)!;
+      const bytes = encodeInto(() => region.bytes, parts);
+      return { region, command: new EncodedCommand('evalsha', ['sha', 1, 'k'], bytes, { slabs, slab: region.slab }) };
+    };
+    const { region, command } = take();
+    expect(region.bytes.equals(encodeCommand(parts))).toBe(true);
+    // Written by ioredis: a copy of the same bytes, the region itself never handed over.
+    const copy = command.toWritable({});
+    expect(Buffer.isBuffer(copy) && copy.equals(region.bytes) && copy.buffer !== region.bytes.buffer).toBe(true);
+    // Written directly: held until the write's callback.
+    const callbacks: (() => void)[] = [];
+    command.direct = true;
+    expect(command.toWritable({ write: (_: Buffer, written: () => void) => callbacks.push(written) })).toBe('');
+    command.resolve(Buffer.from('OK'));
+    await command.promise;
+    // Settled, the write not yet called back: the region is still held (the next comes after it).
+    const second = take();
+    expect(second.region.bytes.byteOffset).toBeGreaterThan(region.bytes.byteOffset);
+    second.command.resolve(Buffer.from('OK'));
+    await second.command.promise;
+    callbacks[0]!();
+    // Both done: the slab starts over.
+    expect(slabs.take(10)!.bytes.byteOffset).toBe(region.bytes.byteOffset);
   });
 });
