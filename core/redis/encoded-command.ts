@@ -191,10 +191,15 @@ function writeBytes(out: Buffer, at: number, bytes: Buffer): number {
 function writeText(out: Buffer, at: number, text: string): number {
   const n = Buffer.byteLength(text, 'utf8');
   at = writeHeader(out, at, n);
-  if (n === text.length) {
+  if (n === text.length && n <= 16) {
     // ASCII (a UTF-8 length equal to the UTF-16 length means no unit above 0x7f): short texts
-    // (scores, digests, queue names) are cheaper written here than through a native call.
+    // (indexes, scores, queue names) are cheaper written here than through a native call.
     for (let i = 0; i < n; i++) out[at + i] = text.charCodeAt(i);
+  } else if (n === text.length) {
+    // Longer ASCII (a move record's members, ~50–150 bytes, ~40 in a set call): latin1 writes
+    // each unit as its byte, which for ASCII is its UTF-8. The loop above took 2.3× as long for
+    // a whole set call's encoding as this (issue #18, measured in bench/README.md, audit-speed-gc).
+    out.write(text, at, n, 'latin1');
   } else out.write(text, at, n, 'utf8');
   at += n;
   out[at] = 0x0d;

@@ -44,6 +44,7 @@ describe('encodeCommand', () => {
     ['non-ASCII strings (UTF-8, a surrogate pair, a lone surrogate)', ['SADD', 'queues', 'café', '队列', '🚀', 'x\ud800y']],
     ['numbers, negative and fractional', ['ZADD', 'k', -1, 1.5, 1e21, 0, 10, 99, 100]],
     ['the empty string', ['SET', '', '']],
+    ['ASCII texts either side of 16 bytes, and long ones, ASCII or not (written by two paths)', ['X', 'b'.repeat(16), 'c'.repeat(17), '{"class":"Gitlab::SomeWorker","from":"old_queue","to":"default"}', 'é'.repeat(40), `${'d'.repeat(30)}\u007f`, `${'d'.repeat(30)}\u0080`]],
     ['lengths across digit boundaries', ['X', 'a'.repeat(9), 'a'.repeat(10), 'a'.repeat(99), 'a'.repeat(100), Buffer.alloc(1000, 0x61)]],
   ])('writes the bytes ioredis writes: %s', (_, parts) => {
     expect(encodeCommand(parts).equals(ioredisBytes(parts))).toBe(true);
