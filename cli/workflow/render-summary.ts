@@ -457,16 +457,16 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
     ? refusedDryRun(dryRunVerdict(summary, emptySource(endpoint, reroute, view), reroute, [...leftBehind, ...movedOn], unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : ''), reroute ? undefined : view.memoryPolicies)
     : stillOnSource > 0
       ? // And whatever else it left (the deployed summary's verdict names them all: left-behind.ts).
-        `Done, but jobs remain on the source (${n(stillOnSource)}, above): ${view.moveAgain ?? 'run move again'}.${leftOrArrived.length > 0 ? ` Also left behind: ${[...leftOrArrived, ...uncertain].join(' · ')} (see "Needs a look" above).` : uncertain.length > 0 ? ` Jobs may also have been left behind: ${uncertain.join(' · ')} (see "Needs a look" above).` : ''}${mayBeShort}`
+        `Done, but jobs remain on the source (${n(stillOnSource)}, above): ${view.moveAgain ?? 'run move again'}.${summary.unheard ? ` ${unheardSentence(summary.unheard)}` : ''}${leftOrArrived.length > 0 ? ` Also left behind: ${[...leftOrArrived, ...uncertain].join(' · ')} (see "Needs a look" above).` : uncertain.length > 0 ? ` Jobs may also have been left behind: ${uncertain.join(' · ')} (see "Needs a look" above).` : ''}${mayBeShort}`
       : summary.nothingThere
         ? `Complete: nothing was there to move (no Sidekiq data on ${emptySource(endpoint, reroute, view)}).`
         : leftOrArrived.length > 0
           ? // The jobs left first (as the deployed summary's verdict, left-behind.ts), then a rename that moved nothing.
-            `Done, but jobs were left behind: ${[...leftOrArrived, ...uncertain].join(' · ')}${unmatched.length > 0 ? `; ${renames} moved nothing` : ''} (see "Needs a look" above).${mayBeShort}`
+            `Done, but jobs were left behind: ${[...leftOrArrived, ...uncertain].join(' · ')}${unmatched.length > 0 ? `; ${renames} moved nothing` : ''}${unheardDoneTail(summary.unheard)} (see "Needs a look" above).${mayBeShort}`
         : unmatched.length > 0
-          ? `Done, but ${renames} moved nothing: no such queue on this Redis, and no schedule, retry or dead entry names it (see "Needs a look" above).${mayBeShort}`
+          ? `Done, but ${renames} moved nothing: no such queue on this Redis, and no schedule, retry or dead entry names it${unheardDoneTail(summary.unheard)} (see "Needs a look" above).${mayBeShort}`
           : uncertain.length > 0
-            ? `Done, but jobs may have been left behind: ${uncertain.join(' · ')} (see "Needs a look" above).${mayBeShort}`
+            ? `Done, but jobs may have been left behind: ${uncertain.join(' · ')}${unheardDoneTail(summary.unheard)} (see "Needs a look" above).${mayBeShort}`
           : selectedNone
             ? // An attempt the counts left out may have moved them: "nothing was moved" only when the counts are whole.
               uncounted > 0
@@ -581,6 +581,22 @@ function unheardTail(unheard: RunSummary['unheard'], dryRun: boolean): string {
   return dryRun
     ? `; ${atLeast}${n(jobs)} of them would go to queues nobody fetches from (see "Needs a look" above)`
     : `, but ${atLeast}${n(jobs)} of them went to queues nobody fetches from (see "Needs a look" above)`;
+}
+
+/**
+ * The same count in a "Done, but …" verdict: a run that also left jobs behind (every GitLab run
+ * leaves its mails) must not drop it, or its last line hides the jobs it put where nobody fetches.
+ */
+function unheardDoneTail(unheard: RunSummary['unheard']): string {
+  if (!unheard) return '';
+  const jobs = unheard.queues.reduce((sum, q) => sum + q.jobs, 0);
+  return `; and ${unheard.total > unheard.queues.length ? 'at least ' : ''}${n(jobs)} of the jobs moved went to queues nobody fetches from`;
+}
+
+/** The same, as a sentence of its own (the verdict of a move that left jobs on the source). */
+function unheardSentence(unheard: NonNullable<RunSummary['unheard']>): string {
+  const jobs = unheard.queues.reduce((sum, q) => sum + q.jobs, 0);
+  return `${unheard.total > unheard.queues.length ? 'At least ' : ''}${n(jobs)} of the jobs moved went to queues nobody fetches from (see "Needs a look" above).`;
 }
 
 /**

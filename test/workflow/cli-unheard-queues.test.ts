@@ -63,6 +63,24 @@ describe('jobs put on queues nobody fetches from', { timeout: 180_000 }, () => {
     expect(JSON.parse(json.stdout)).not.toHaveProperty('unheard');
   });
 
+  it('a run that also left jobs behind (a GitLab mail, a removed worker) still counts in its last line the jobs it put where nobody fetches', async () => {
+    const source = redis.source();
+    // A typo in the mapping (defualt) and a class it does not name (D): the verdict is "Done, but",
+    // and it used to drop the count of jobs sent to the unheard queue, which only "Complete" carried.
+    const a = [0, 1].map((i) => job('A', 'old', i));
+    const d = job('D', 'old', 2);
+    await source.lpush('queue:old', ...a, d);
+    await source.sadd('queues', 'old');
+    await heartbeat(source, keys, 'web:1:gggggggggggg', ['default', 'old'], { beatAt: now() });
+
+    const run = await runCli('run', '--redis', redis.urls().source, '--mapping', mapping);
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Nobody fetches from 1 queue(s) this run put jobs on (defualt 2)');
+    expect(last(run.stdout)).toBe('Done, but jobs were left behind: 1 left in place; and 2 of the jobs moved went to queues nobody fetches from (see "Needs a look" above).');
+    await expectExactJobs(source, '', [...a.map((p) => jobEntry('queue:defualt', withQueue(p, 'old', 'defualt'))), jobEntry('queue:old', d)]);
+  });
+
   it('says nothing when no live Sidekiq process runs there (stopped for the migration)', async () => {
     const source = redis.source();
     await source.lpush('queue:old', job('C', 'old', 1));
