@@ -56,11 +56,13 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
       if (resumes && !options.json) ctx.io.err(`Resuming run ${runId}, whose process on this machine is gone.\n`);
       let plan: Record<string, unknown> | undefined;
       let selectedJobs: number | undefined;
+      let selectionText: string | undefined;
       if (selection) {
         // The plan per class: read only, before the move (and as the dry run's answer).
         const counts = await countSelectedJobs(source.redis, source.keys, { classes: selection.classes, sets: options.sets, queues: options.queues, pageSize: options.pageSize });
         const verb = options.dryRun ? 'would move' : 'to move';
-        if (!options.json) ctx.io.out(`${renderSelectionPlan({ description: selection.description, classes: selection.classes, counts, where: source.name, verb, width: screenWidth(ctx.io.columns), verbose: options.verbose })}\n`);
+        // Said once the plan step accepted the run (run-workflow.ts): a refused one prints its message alone.
+        if (!options.json) selectionText = `${renderSelectionPlan({ description: selection.description, classes: selection.classes, counts, where: source.name, verb, width: screenWidth(ctx.io.columns), verbose: options.verbose })}\n`;
         plan = selectionJson(selection.classes, counts);
         selectedJobs = counts.selected;
       }
@@ -79,7 +81,7 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
         placement: options.append ? 'append' : 'front',
         ...(options.cron ? { cron: 'carry' } : {}),
       };
-      ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), io: ctx.io, json: options.json, verbose: options.verbose, resumes, endpoint: `${source.name} → ${target.name}`, source: source.name, ...(plan ? { extra: { selection: plan }, selectedJobs } : {}) });
+      ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), io: ctx.io, json: options.json, verbose: options.verbose, resumes, endpoint: `${source.name} → ${target.name}`, source: source.name, ...(plan ? { extra: { selection: plan }, selectedJobs } : {}), ...(selectionText !== undefined ? { oncePlanned: selectionText } : {}) });
     } finally {
       await connections.close();
     }

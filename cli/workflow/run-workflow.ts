@@ -36,6 +36,11 @@ export interface WorkflowRun {
   readonly source?: string;
   /** A selective move's selected jobs, counted by its plan: the progress total. */
   readonly selectedJobs?: number;
+  /**
+   * Said on stdout once the plan step succeeded (a selective move's plan per class): a plan that
+   * refuses (exit 2) leaves its message alone, and "N to move" is never said of a run that moves nothing.
+   */
+  readonly oncePlanned?: string;
   /** More members of the --json summary object (a selective move's plan). */
   readonly extra?: Record<string, unknown>;
   /** A rollback: its unmapped jobs are those it cannot put back (SummaryView's). */
@@ -67,6 +72,7 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
     // Its output has the plan only when it succeeded: a plan that failed exits too, caught.
     const plan = event.type === 'StateExited' && event.state?.name === StateNames.plan ? (event.state as { output?: { plan?: PlanOutput } }).output?.plan : undefined;
     if (plan) {
+      if (!planned && run.oncePlanned !== undefined) run.io.out(run.oncePlanned);
       planned = true;
       memoryPolicies ??= plan.memoryPolicies;
       iterableStates ??= plan.iterableStates;
