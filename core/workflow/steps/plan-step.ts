@@ -10,6 +10,7 @@ import { RunLock, runLockKey } from '../../redis/run-lock.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
 import { assertDistinctEnds, sharesKeyspace } from '../../redis/same-server.js';
 import { otherSidekiqPrefixes, type OtherPrefix } from '../../redis/sidekiq-prefixes.js';
+import { refuseTargetPrefixMismatch } from '../target-prefix-mismatch.js';
 import type { ScanBound } from '../../redis/bounded-scan.js';
 import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import { ensureTargetId, readTargetId, TargetLostDataError, targetIdKey } from '../../transfer/target-identity.js';
@@ -159,6 +160,8 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   // Sidekiq's `queues` and `processes` of another type failed a run half-way (sidekiq-set-types.ts).
   await refuseForeignSidekiqSets(source.redis, source.keys, `source ${source.name}`);
   if (target) await refuseForeignSidekiqSets(target.redis, target.keys, `target ${target.name}`);
+  // A forgotten --to-namespace: every job would go where the target's Sidekiq does not fetch.
+  if (target) await refuseTargetPrefixMismatch(source, target, alsoOurs.length > 0);
   if (input.mode === 'transfer' && !input.dryRun) {
     assertTransferSafe(`source ${source.name}`, memoryPolicies.source);
     assertTransferSafe(`target ${target!.name}`, memoryPolicies.target ?? null);
