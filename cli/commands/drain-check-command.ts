@@ -138,7 +138,9 @@ async function localCheck(options: DrainCheckOptions, started: number, warn: (te
     if (previous && options.previous) checkSameScope(options.previous, previous, { redis: name, prefix: keys.prefix, retiredQueues: options.retiredQueues });
     // The move's target, before the check's looks: a run id this Redis has no record of is bad input.
     const moveTarget = options.runId !== undefined && options.to !== undefined ? await lookAtMoveTarget(source, await connections.get('Target'), options.runId) : undefined;
-    const report = await drainCheck(redis, keys, { ...(moveTarget ? { moveTarget } : {}), previous, retiredQueues: options.retiredQueues, name, readSetsUntil, lookUntil, moreTime, ...(dataLook.cutShort ? { sidekiqDataLookCutShort: dataLook.cutShort } : {}) });
+    const checked = await drainCheck(redis, keys, { ...(moveTarget ? { moveTarget } : {}), previous, retiredQueues: options.retiredQueues, name, readSetsUntil, lookUntil, moreTime, ...(dataLook.cutShort ? { sidekiqDataLookCutShort: dataLook.cutShort } : {}) });
+    // Nothing of Sidekiq's anywhere on it (a wrong port, say): said, so that DRAINED is not read as a move's success.
+    const report: DrainReport = dataLook.hasData === false ? { ...checked, noSidekiqData: true } : checked;
     if (!selection) return { report };
     // Jobs of the selection that workers took here come back here if their worker dies: counted
     // too; so are those in quarantine lists, which no move carries.

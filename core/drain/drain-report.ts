@@ -59,6 +59,12 @@ export interface DrainReport {
   readonly redis: string;
   /** The key prefix the check looked under ('' for none; absent in reports of older versions). */
   readonly prefix?: string;
+  /**
+   * The look for Sidekiq data (checkSidekiqPrefixLook) found none, under any prefix or in another
+   * database: an empty Redis, or not the one meant (a wrong port). "DRAINED" alone read as the
+   * go-ahead to retire the Redis the operator meant.
+   */
+  readonly noSidekiqData?: true;
   readonly processes: { readonly live: number; readonly quiet: number; readonly stale: number };
   readonly queues: readonly QueueState[];
   readonly sets: Readonly<Record<SortedSetName, SetState>>;

@@ -24,11 +24,11 @@ const cli = async (...args: string[]) => {
 };
 
 describe('sidekiq-migrate drain-check', () => {
-  it('says drained and exits 0 on an empty Redis', async () => {
+  it('says drained and exits 0 on an empty Redis, and that nothing of Sidekiq is there (a wrong port reads the same)', async () => {
     const { code, stdout } = await cli();
 
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: DRAINED — 0 job\(s\) left$/m);
+    expect(stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: DRAINED — 0 job\(s\) left: no Sidekiq data at all there \(no queue, set, process or statistic of Sidekiq's, under any prefix or in another database\): check that this is the Redis you meant \(host, port, \/db\)$/m);
   });
 
   it('drained with dead and interrupted entries: its line does not say "0 job(s) left" alone, it counts them', async () => {
