@@ -33,10 +33,24 @@ function rulesIn(content: unknown, path: string, environment: string): LoadedRou
     const env = (content as Record<string, unknown>)[environment];
     const sidekiq = isObject(env) ? env['sidekiq'] : undefined;
     const rules = isObject(sidekiq) ? sidekiq['routing_rules'] : undefined;
+    if (isObject(sidekiq) && !Object.hasOwn(sidekiq, 'routing_rules')) refuseMisspelledRulesKey(path, environment, sidekiq);
     return { rules: rules ?? null, origin: `${path} ${environment}.sidekiq.routing_rules` };
   }
   throw new InvalidRoutingRuleError(
     `${path}: expected a list of [query, queue] routing rules, or a gitlab.yml with ${environment}.sidekiq.routing_rules`,
+  );
+}
+
+/**
+ * A sidekiq section without routing_rules but with a key that looks like it (`routing_rule`,
+ * `routingRules`, `rules`): GitLab ignores it and routes every worker to default, and so would a
+ * run. Where GitLab would silently fall back, we refuse.
+ */
+function refuseMisspelledRulesKey(path: string, environment: string, sidekiq: Record<string, unknown>): void {
+  const near = Object.keys(sidekiq).filter((key) => /rout|rule/i.test(key));
+  if (near.length === 0) return;
+  throw new InvalidRoutingRuleError(
+    `${path}: ${environment}.sidekiq has no routing_rules, but has ${near.join(', ')}: did you mean routing_rules? Without it GitLab uses [["*", "default"]] and every worker goes to default.`,
   );
 }
 
