@@ -176,7 +176,7 @@ function sidekiqPrefixesLook(redis: Redis, limit: number, stop: () => boolean = 
 }
 
 /** A refusal of a key the user's ACL does not cover (NOPERM). */
-function isNoPermission(error: unknown): boolean {
+export function isNoPermission(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOPERM');
 }
 

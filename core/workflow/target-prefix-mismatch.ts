@@ -1,6 +1,6 @@
 import { censusProcesses } from '../drain/live-processes.js';
 import { InputError } from '../errors/input-error.js';
-import { describePrefix } from '../redis/sidekiq-prefixes.js';
+import { describePrefix, isNoPermission } from '../redis/sidekiq-prefixes.js';
 import { SidekiqKeys } from '../redis/sidekiq-keys.js';
 import type { Connection } from './connections.js';
 
@@ -25,8 +25,11 @@ export async function refuseTargetPrefixMismatch(source: Connection, target: Con
     try {
       const census = await censusProcesses(target.redis, new SidekiqKeys(prefix), now);
       return census.processes.filter((p) => p.live && (quietToo || !p.quiet)).length;
-    } catch {
-      return 0; // not readable (an ACL scoped to the move's prefix): no evidence either way
+    } catch (error) {
+      // Not readable (an ACL scoped to the move's prefix): no evidence either way. Anything else
+      // (the target gone) fails the plan as it is.
+      if (isNoPermission(error)) return 0;
+      throw error;
     }
   };
   const written = target.keys.prefix;
@@ -39,7 +42,7 @@ export async function refuseTargetPrefixMismatch(source: Connection, target: Con
   }
   if (found.length === 0) return;
   const where = found.map((f) => `${describePrefix(f.prefix)} (${f.live})`).join(' and ');
-  const give = found.length === 1 ? `${option} '${found[0]!.prefix}'` : `${option} with one of them`;
+  const give = `${found.length === 1 ? `${option} '${found[0]!.prefix}'` : `${option} with one of them`}; deployed: the target connection's prefix`;
   throw new InputError(
     `Target ${target.name}: its live Sidekiq processes run under ${where}, none under ${describePrefix(written)}, where this move would write: ` +
       `the jobs moved would wait where no process fetches them. Give the target's prefix (${give}), or start the target's Sidekiq under ${describePrefix(written)} first. Nothing was touched.`,

@@ -30,7 +30,7 @@ describe('a move whose target runs its Sidekiq under another prefix', { timeout:
       expect(move.code, move.stdout + move.stderr).toBe(2);
       expect(move.stdout).toBe('');
       expect(move.stderr.trim()).toBe(
-        `Target ${redis.urls().target}: its live Sidekiq processes run under the prefix "resque:gitlab:" (1), none under no prefix, where this move would write: the jobs moved would wait where no process fetches them. Give the target's prefix (--to-namespace 'resque:gitlab:'), or start the target's Sidekiq under no prefix first. Nothing was touched.`,
+        `Target ${redis.urls().target}: its live Sidekiq processes run under the prefix "resque:gitlab:" (1), none under no prefix, where this move would write: the jobs moved would wait where no process fetches them. Give the target's prefix (--to-namespace 'resque:gitlab:'; deployed: the target connection's prefix), or start the target's Sidekiq under no prefix first. Nothing was touched.`,
       );
     }
     expect({ source: await keyValueSnapshot(source), target: await keyValueSnapshot(target) }).toEqual(before);
