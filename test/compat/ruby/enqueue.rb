@@ -16,6 +16,9 @@
 #   aj        HarnessActiveJob.perform_later                     -> queue:Q
 #   aj_soon   HarnessActiveJob.set(wait: 3).perform_later        -> schedule, due soon
 #   aj_far    HarnessActiveJob.set(wait: 1 day).perform_later    -> schedule, not due
+#   flaky     FlakyJob.perform_async, failing its 1st attempt    -> queue:Q (then retry, from the server)
+#   long      Client.push of class "LongJob" (a job that runs for a while, defined where the
+#             server runs it: reliable_restart_workers.rb)       -> queue:Q
 
 require_relative "workers"
 
@@ -43,9 +46,11 @@ enqueue = {
   "dead" => ->(q, args) { fail_once.call(DeadOnArrivalJob.set(queue: q), args, q) },
   "aj" => ->(q, args) { HarnessActiveJob.set(queue: q).perform_later(*args).provider_job_id },
   "aj_soon" => ->(q, args) { HarnessActiveJob.set(queue: q, wait: 3).perform_later(*args).provider_job_id },
-  "aj_far" => ->(q, args) { HarnessActiveJob.set(queue: q, wait: 86_400).perform_later(*args).provider_job_id }
+  "aj_far" => ->(q, args) { HarnessActiveJob.set(queue: q, wait: 86_400).perform_later(*args).provider_job_id },
+  "flaky" => ->(q, args) { FlakyJob.set(queue: q).perform_async(*args) },
+  "long" => ->(q, args) { Sidekiq::Client.push("class" => "LongJob", "queue" => q, "args" => args) }
 }
-classes = {"retry" => "FlakyJob", "dead" => "DeadOnArrivalJob"}
+classes = {"retry" => "FlakyJob", "flaky" => "FlakyJob", "dead" => "DeadOnArrivalJob", "long" => "LongJob"}
 classes.default = "PlainJob"
 %w[aj aj_soon aj_far].each { |k| classes[k] = "HarnessActiveJob" }
 
@@ -56,7 +61,7 @@ counts.each do |spec|
     q = queues[seq % queues.size]
     seq += 1
     args = Harness.sample_args(seq)
-    args = [1, *args] if kind == "retry" # FlakyJob's args[0]: fail once, then succeed
+    args = [1, *args] if %w[retry flaky].include?(kind) # FlakyJob's args[0]: fail once, then succeed
     jid = push.call(q, args)
     abort "no jid for #{kind}" unless jid.is_a?(String) && jid.match?(/\A\h{24}\z/)
     lines << JSON.generate("jid" => jid, "kind" => kind, "queue" => q, "class" => classes[kind], "args_json" => JSON.generate(args))

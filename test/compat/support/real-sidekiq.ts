@@ -172,7 +172,7 @@ export function startSidekiq(
 /** One line of the manifest enqueue.rb writes. */
 export interface EnqueuedJob {
   readonly jid: string;
-  readonly kind: 'plain' | 'soon' | 'far' | 'retry' | 'dead' | 'aj' | 'aj_soon' | 'aj_far';
+  readonly kind: 'plain' | 'soon' | 'far' | 'retry' | 'dead' | 'aj' | 'aj_soon' | 'aj_far' | 'long' | 'flaky';
   /** The queue the real client enqueued it to. */
   readonly queue: string;
   /** The job class (for ActiveJob: the ActiveJob class, not Sidekiq's wrapper). */
