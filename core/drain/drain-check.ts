@@ -16,6 +16,7 @@ import { censusProcesses } from './live-processes.js';
 import { judgeDrain } from './judge-drain.js';
 import { refuseRetiredKeyNames } from './retired-key-names.js';
 import { jobsInOneLook } from './one-look.js';
+import { runningJobs } from './running-jobs.js';
 import type { MoveTargetState } from './move-target.js';
 
 export interface DrainCheckOptions {
@@ -137,6 +138,8 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     const fetcherLook = await scanFetcherLists(redis, keys, census.processes, shareOf(bound, 4, 2));
     const fetched = fetcherLook.lists.filter((l) => !scoped || retired.has(l.queue));
     const taken = fetched.reduce((n, l) => n + l.size, 0);
+    // Jobs live processes run that are in no list (Sidekiq's own fetch): only their heartbeat says so.
+    const running = await runningJobs(redis, keys, census.processes, fetched, (queue) => !scoped || retired.has(queue));
     const cronLook = await readCronDefinitionsWithin(redis, keys, shareOf(bound, 2));
     // Other prefixes' queue lists, working lists and keys of ours: SCANs of the whole keyspace too.
     const otherPrefixes = await withLiveProcesses(redis, await otherSidekiqPrefixes(redis, keys, [], bound), now, options.staleAfterSeconds);
@@ -152,8 +155,8 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     ]);
     const depth = queues.filter((q) => !scoped || retired.has(q.queue)).reduce((n, q) => n + q.depth, 0);
     const counted = scoped
-      ? depth + sets.schedule.toRetiredQueues + sets.retry.toRetiredQueues + inflightJobs + quarantined + taken
-      : depth + sets.schedule.total + sets.retry.total + inflightJobs + quarantined + taken;
+      ? depth + sets.schedule.toRetiredQueues + sets.retry.toRetiredQueues + inflightJobs + quarantined + taken + (running?.jobs ?? 0)
+      : depth + sets.schedule.total + sets.retry.total + inflightJobs + quarantined + taken + (running?.jobs ?? 0);
     // Nothing counted, read key after key: once more, every one at once (one-look.ts), since
     // Sidekiq may have moved a job from a key not yet read to one already read meanwhile.
     const movedDuringCheck =
@@ -183,6 +186,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       inflight,
       quarantine,
       fetched,
+      ...(running ? { running } : {}),
       cron,
       otherPrefixes,
       remaining,

@@ -5,6 +5,7 @@ import type { InflightLeftover } from '../transfer/resume-inflight.js';
 import type { FetcherList } from './fetcher-lists.js';
 import type { MoveTargetState } from './move-target.js';
 import type { QuarantineList } from './quarantine-lists.js';
+import type { RunningJobs } from './running-jobs.js';
 
 /** A sidekiq-cron definition (core/cron/cron-definitions.ts) and who would fetch what it pushes. */
 export interface CronState {
@@ -84,9 +85,15 @@ export interface DrainReport {
    */
   readonly fetched?: readonly FetcherList[];
   /**
+   * Jobs live processes' heartbeats say they run, taken from the queues in scope, that are in no
+   * private list (Sidekiq's own fetch holds them in memory only): running-jobs.ts. In `remaining`.
+   * Absent when none (and in older reports).
+   */
+  readonly running?: RunningJobs;
+  /**
    * What must reach zero: queued + schedule + retry + in flight + quarantined + taken by workers
-   * (fetchers' private lists); with retired queues (the routing-rule case), only their jobs and the
-   * set entries that name them, in flight, quarantined and taken.
+   * (fetchers' private lists) + running in no list; with retired queues (the routing-rule case),
+   * only their jobs and the set entries that name them, in flight, quarantined, taken and running.
    */
   readonly remaining: number;
   /**

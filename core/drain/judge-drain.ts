@@ -189,6 +189,13 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
   // Past the private lists' limit, their counts are a floor.
   const atLeast = report.fetchedListsCutShort ? 'at least ' : '';
   if (working > 0) reasons.push(`${atLeast}${working} job(s) are being worked on by live processes: they finish here, or fail into retry on this Redis`);
+  const running = report.running;
+  if (running) {
+    const taken = report.retiredQueues !== undefined ? 'taken from retired queues' : "taken from this Redis's queues";
+    const named = running.processes.map((p) => `${printable(p.identity)} ${p.jobs}`).join(', ');
+    const more = running.processes.reduce((n, p) => n + p.jobs, 0) < running.jobs ? ', …' : '';
+    reasons.push(`${running.jobs} job(s) ${taken} are being run by live Sidekiq processes (${named}${more}), in no list: one that fails goes to retry naming its queue, one whose process stops first goes back on its queue on this Redis`);
+  }
   const abandoned = fetched.filter((l) => !l.ownerAlive);
   if (abandoned.length > 0) {
     const held = abandoned.reduce((n, l) => n + l.size, 0);

@@ -17,8 +17,8 @@
 #   aj_soon   HarnessActiveJob.set(wait: 3).perform_later        -> schedule, due soon
 #   aj_far    HarnessActiveJob.set(wait: 1 day).perform_later    -> schedule, not due
 #   flaky     FlakyJob.perform_async, failing its 1st attempt    -> queue:Q (then retry, from the server)
-#   long      Client.push of class "LongJob" (a job that runs for a while, defined where the
-#             server runs it: reliable_restart_workers.rb)       -> queue:Q
+#   long      Client.push of class "LongJob" (runs until the test opens a gate; defined
+#             where the server runs it: long_job.rb)             -> queue:Q
 
 require_relative "workers"
 

@@ -1,0 +1,93 @@
+import type { Redis } from 'ioredis';
+import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
+import type { FetcherList } from './fetcher-lists.js';
+import type { SidekiqProcess } from './live-processes.js';
+
+/**
+ * Jobs live Sidekiq processes are running that sit in no list and no set. Sidekiq's own (basic)
+ * fetch takes a job off its queue with BRPOP: while it runs, Redis holds it only in the process's
+ * heartbeat, the hash `IDENTITY:workers` (Sidekiq 5 to 6.4; `IDENTITY:work` from 6.5), one field
+ * per busy thread, `{"queue", "payload", "run_at"}`, rewritten at every beat (5 s) and expiring
+ * 60 s after the last. Such a job is not done: one that fails goes to `retry` naming its queue,
+ * and one its process stops before it ends goes back onto its queue, on this Redis. A drain check
+ * that counted nothing else said DRAINED over it, and the routing runbook's next step (restart
+ * without the retired queues) put it back where nobody fetches
+ * (test/compat/real-sidekiq-basic-fetch-drain.test.ts).
+ *
+ * A job a fetcher keeps in a private list (GitLab's reliable fetcher, super_fetch) is in that
+ * process's heartbeat too, and already counted with the list: per queue, the jobs of live owners'
+ * lists are taken off what the heartbeats say. A job that ended less than a beat ago may still be
+ * listed: the next check no longer sees it.
+ */
+export interface RunningJobs {
+  /** Jobs running, of the queues in scope, not in a private list. */
+  readonly jobs: number;
+  /** Per process (its identity), how many of its running jobs are in scope; the first RUNNING_NAMED. */
+  readonly processes: readonly { readonly identity: string; readonly jobs: number }[];
+}
+
+/** Processes a report names (the count covers every one). */
+const RUNNING_NAMED = 10;
+
+/**
+ * What the heartbeats of the live processes (quiet ones too: they finish what they run) say they
+ * run from the queues `inScope` accepts, minus the jobs of live owners' private lists of those
+ * queues (`fetched`). Undefined when none. One round trip for every process.
+ */
+export async function runningJobs(redis: Redis, keys: SidekiqKeys, processes: readonly SidekiqProcess[], fetched: readonly FetcherList[], inScope: (queue: string) => boolean): Promise<RunningJobs | undefined> {
+  const live = processes.filter((p) => p.live);
+  if (live.length === 0) return undefined;
+  const pipeline = redis.pipeline();
+  for (const p of live) for (const suffix of [':workers', ':work']) pipeline.hvals(`${keys.prefix}${p.identity}${suffix}`);
+  const replies = (await pipeline.exec()) ?? [];
+  const perQueue = new Map<string, number>();
+  const perProcess = new Map<string, Map<string, number>>();
+  live.forEach((p, i) => {
+    for (const [error, values] of [replies[2 * i] ?? [null, []], replies[2 * i + 1] ?? [null, []]]) {
+      // A key of another type under that name is not a heartbeat of busy threads: nothing read.
+      if (error || !Array.isArray(values)) continue;
+      for (const value of values as string[]) {
+        const queue = queueOf(value);
+        if (queue === null || !inScope(queue)) continue;
+        perQueue.set(queue, (perQueue.get(queue) ?? 0) + 1);
+        const mine = perProcess.get(p.identity) ?? new Map<string, number>();
+        mine.set(queue, (mine.get(queue) ?? 0) + 1);
+        perProcess.set(p.identity, mine);
+      }
+    }
+  });
+  // Per queue, what private lists of live owners already count.
+  const listed = new Map<string, number>();
+  for (const l of fetched) if (l.ownerAlive) listed.set(l.queue, (listed.get(l.queue) ?? 0) + l.size);
+  let jobs = 0;
+  const uncounted = new Map<string, number>();
+  for (const [queue, n] of perQueue) {
+    const left = Math.max(0, n - (listed.get(queue) ?? 0));
+    uncounted.set(queue, left);
+    jobs += left;
+  }
+  if (jobs === 0) return undefined;
+  // Named per process: of each queue, its share of the uncounted ones, as many as it runs at most.
+  const named: { identity: string; jobs: number }[] = [];
+  for (const [identity, queues] of perProcess) {
+    let n = 0;
+    for (const [queue, runs] of queues) {
+      const take = Math.min(runs, uncounted.get(queue) ?? 0);
+      uncounted.set(queue, (uncounted.get(queue) ?? 0) - take);
+      n += take;
+    }
+    if (n > 0) named.push({ identity, jobs: n });
+  }
+  named.sort((a, b) => b.jobs - a.jobs || (a.identity < b.identity ? -1 : 1));
+  return { jobs, processes: named.slice(0, RUNNING_NAMED) };
+}
+
+/** The `queue` of a busy thread's entry (a small JSON object; only that string is read), or null. */
+function queueOf(value: string): string | null {
+  try {
+    const parsed = JSON.parse(value) as { queue?: unknown };
+    return typeof parsed.queue === 'string' ? parsed.queue : null;
+  } catch {
+    return null;
+  }
+}
