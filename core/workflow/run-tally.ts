@@ -59,6 +59,13 @@ export function addToTotals(tally: RunTally, mode: 'reroute' | 'transfer', count
   else addTransferCounters(tally.totals as TransferCounters, counters as TransferCounters, TOTALS_BY_CLASS_BYTES, 'beside');
 }
 
+/**
+ * Said after the error of an item whose continuation was added and never started (ItemResult's
+ * `neverStarted`): the failure alone read as a page that failed, while the rest of the item had
+ * been handed on to an execution that does not exist.
+ */
+export const NEVER_STARTED = '(the execution it was to go on in never started: the same command again resumes it)';
+
 /** Folds the results of one batch of items (the Map's output) into the tally. */
 export function foldResults(tally: RunTally, mode: 'reroute' | 'transfer', results: readonly ItemResult[]): RunTally {
   for (const result of results) {
@@ -73,7 +80,7 @@ export function foldResults(tally: RunTally, mode: 'reroute' | 'transfer', resul
     else tally.unlisted++;
     if (result.error) {
       tally.counts.failed++;
-      if (tally.failures.length < TALLY_LIMITS.failures) tally.failures.push({ kind: result.kind, name: result.name, error: describeFailure(result.error) });
+      if (tally.failures.length < TALLY_LIMITS.failures) tally.failures.push({ kind: result.kind, name: result.name, error: `${describeFailure(result.error)}${result.neverStarted ? ` ${NEVER_STARTED}` : ''}` });
     } else {
       tally.counts.finished++;
     }

@@ -126,4 +126,9 @@ export interface ItemResult {
   readonly continuedIn?: string;
   /** When the item failed: the error name and message (Step Functions' Catch output). */
   readonly error?: { readonly Error?: string; readonly Cause?: string };
+  /**
+   * Set by the add-up (never by the state machine): the item failed after its last task had added
+   * its continuation to the run's executions, which was never started (add-up-step.ts).
+   */
+  readonly neverStarted?: true;
 }

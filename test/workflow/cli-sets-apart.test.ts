@@ -99,6 +99,12 @@ interface Fault {
   readonly noReceipt?: boolean;
   /** …and it fails for good instead (FatalError: no Retry; the item is caught as failed). */
   readonly fatal?: boolean;
+  /**
+   * `schedule`'s task whose answer reaches the item's loop cap (maxIterations: it has added the
+   * item's continuation, its pages done, its receipt written) fails for good after it ran: the
+   * general case of an item continuation that never starts.
+   */
+  readonly failAtCap?: number;
 }
 
 async function runCli(given: Record<string, unknown>, fault: Fault = {}): Promise<{ code: number; stdout: string; plans: string[]; handOffs: number }> {
@@ -127,6 +133,9 @@ async function runCli(given: Record<string, unknown>, fault: Fault = {}): Promis
       if (losing) lost = true;
       if (losing && fault.noReceipt) failing.receipts = true;
       const answer = await real(input, context);
+      if (fault.failAtCap !== undefined && item.name === 'schedule' && item.continues === undefined && (answer as { iteration: number }).iteration >= fault.failAtCap) {
+        throw Object.assign(new Error('The task failed for good at its loop cap'), { name: 'FatalError' });
+      }
       if (losing) {
         if (fault.fatal) throw Object.assign(new Error('The task failed for good after its hand-off'), { name: 'FatalError' });
         throw Object.assign(new Error('The answer was lost on its way back'), { name: 'Lambda.ServiceException' });
@@ -154,6 +163,8 @@ async function nothingOfTheRunLeft(): Promise<void> {
 }
 
 const COMPLETE = 'Complete: everything that could be moved was moved.';
+/** What a failed item whose continuation had been added, and never started, says after its error. */
+const NEVER_STARTED = '(the execution it was to go on in never started: the same command again resumes it)';
 
 describe('sets of more than one page run in executions of their own', { timeout: 120_000 }, () => {
   it('a move: every job exactly once on the target, "Complete", exit 0, one execution for the root and one per set of more than one page', async () => {
@@ -210,24 +221,61 @@ describe('sets of more than one page run in executions of their own', { timeout:
     await nothingOfTheRunLeft();
   });
 
-  it('a hand-off that fails for good after its continuation was added: the run says so, never "Complete", and the same command again finishes it, every job once', async () => {
+  it('a hand-off that fails for good after its continuation was added: the run says so, never "Complete", ends (its lock released), and the same command again finishes it, every job once', async () => {
     const seeded = await seed(redis.source());
     const failed = await runCli(move, { loseFirstHandOffAnswer: true, noReceipt: true, fatal: true });
     // The continuation it added never starts (the item was caught as failed): the root and the other set's.
     expect(failed.plans).toEqual(['root', 'continuation']);
-    expect(failed.stdout).toContain('\nFAILED set schedule: FatalError: The task failed for good after its hand-off\n');
+    expect(failed.stdout).toContain(`\nFAILED set schedule: FatalError: The task failed for good after its hand-off ${NEVER_STARTED}\n`);
     expect(failed.stdout).not.toContain('Complete:');
+    // Every slice of the run was acknowledged: the look of an execution that ended while another
+    // still moved (it named a queue's slice in flight) is not the run's.
+    expect(failed.stdout).not.toContain('in flight');
     expect(failed.stdout.trimEnd().split('\n').at(-1)).toBe('Not complete: run the same command again to resume.');
     expect(failed.code).toBe(1);
-    // Nothing was lost or doubled meanwhile: every job on one side or the other, once.
-    const everywhere = [...(await jobsIn(redis.source())), ...(await jobsIn(redis.target()))].sort();
-    expect(everywhere).toEqual(movedExactly(seeded));
+    // Nothing was lost or doubled meanwhile: `schedule` untouched on the source, every other job on the target, once.
+    expect(await jobsIn(redis.source())).toEqual(seeded.inSets.filter((s) => s.set === 'schedule').map((s) => jobEntry(s.set, s.payload, s.score)).sort());
+    expect(await jobsIn(redis.target())).toEqual(movedExactly({ queued: seeded.queued, inSets: seeded.inSets.filter((s) => s.set !== 'schedule') }));
+    // The run ended: no execution waits for the continuation that never started, its lock is released.
+    await nothingOfTheRunLeft();
 
     const again = await runCli(move);
     // Its list (the three sets; the queues are empty) is one batch: nothing waits for `schedule`, which is not handed on.
     expect(again.plans).toEqual(['root']);
     expect(await jobsIn(redis.source())).toEqual([]);
     expect(await jobsIn(redis.target())).toEqual(movedExactly(seeded));
+    expect(again.stdout.trimEnd().split('\n').at(-1)).toBe(COMPLETE);
+    expect(again.code).toBe(0);
+    await nothingOfTheRunLeft();
+  });
+
+  it('an item continuation that never starts (the task at its loop cap failed for good after adding it): the run says so, ends (its lock released), and the same command again finishes it, every job once', async () => {
+    const seeded = await seed(redis.source());
+    // One batch (the three sets and two queues): nothing goes apart; `schedule` (25) and `retry` (23) reach the cap of 2 pages.
+    const gone = QUEUES.slice(2);
+    await redis.source().del(...gone.map((q) => `queue:${q}`));
+    await redis.source().srem('queues', ...gone);
+    const queued = seeded.queued.filter((q) => !gone.includes(q.queue));
+    const failed = await runCli({ ...move, maxIterations: 2 }, { failAtCap: 2 });
+
+    // `retry` continued; `schedule`'s continuation was added, never started.
+    expect(failed.plans).toEqual(['root', 'continuation']);
+    expect(failed.stdout).toContain(`\nFAILED set schedule: FatalError: The task failed for good at its loop cap ${NEVER_STARTED}\n`);
+    expect(failed.stdout).not.toContain('Complete:');
+    expect(failed.stdout).not.toContain('in flight');
+    expect(failed.stdout.trimEnd().split('\n').at(-1)).toBe('Not complete: run the same command again to resume.');
+    expect(failed.code).toBe(1);
+    // Its two pages were written (the soonest 20 entries), the other 5 are on the source, every other job on the target once.
+    const schedule = seeded.inSets.filter((s) => s.set === 'schedule').sort((a, b) => a.score - b.score);
+    expect(await jobsIn(redis.source())).toEqual(schedule.slice(20).map((s) => jobEntry(s.set, s.payload, s.score)).sort());
+    expect(await jobsIn(redis.target())).toEqual(movedExactly({ queued, inSets: seeded.inSets.filter((s) => !schedule.slice(20).includes(s)) }));
+    await nothingOfTheRunLeft();
+
+    const again = await runCli({ ...move, maxIterations: 2 });
+    expect(again.plans).toEqual(['root']);
+    expect(await jobsIn(redis.source())).toEqual([]);
+    expect(await jobsIn(redis.target())).toEqual(movedExactly({ queued, inSets: seeded.inSets }));
+    expect(again.stdout).toMatch(/\nschedule +5 +5 +0\n/);
     expect(again.stdout.trimEnd().split('\n').at(-1)).toBe(COMPLETE);
     expect(again.code).toBe(0);
     await nothingOfTheRunLeft();

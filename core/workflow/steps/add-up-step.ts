@@ -6,7 +6,7 @@ import { retireRunLedgers } from '../../transfer/retire-ledger.js';
 import type { TransferCounters } from '../../transfer/transfer-counters.js';
 import { DEFAULT_LEDGER_TTL_SECONDS } from '../../transfer/transfer-options.js';
 import type { ConnectionProvider } from '../connections.js';
-import { addRunExecution, listContinuationName } from '../run-executions.js';
+import { addRunExecution, endRunExecution, itemContinuationName, listContinuationName, runExecutionsKey } from '../run-executions.js';
 import { foldResults, OTHER_DESTINATIONS, TALLY_LIMITS, type RunTally } from '../run-tally.js';
 import type { ItemResult, RunSettings } from '../work-item.js';
 import { BATCH_SIZE, BATCHES_PER_EXECUTION, readWork, type WorkState } from '../work-list.js';
@@ -38,11 +38,12 @@ export interface AddUpOptions {
 
 export async function addUpStep(input: AddUpInput, connections: ConnectionProvider, options: AddUpOptions = {}): Promise<WorkState> {
   const { settings, work } = input;
-  const tally = foldResults(structuredClone(work.tally), settings.mode, input.results);
   // Superseded: the loop ends here, writing nothing, and the execution goes to its summary, which
   // says so and leaves the run alone. (Failing instead would make the execution-ended clean-up
   // judge it by its end, later than the later start's plan: it would stop that start.)
-  if (await superseded(settings, connections)) return { batch: [], next: null, more: false, batches: work.batches + 1, tally };
+  if (await superseded(settings, connections)) return { batch: [], next: null, more: false, batches: work.batches + 1, tally: foldResults(structuredClone(work.tally), settings.mode, input.results) };
+  const results = await forgetUnstartedContinuations(input, connections);
+  const tally = foldResults(structuredClone(work.tally), settings.mode, results);
   await retireEndedLedgers(input, connections);
   await keepUnheardUnnamed(tally, input, connections);
   const batches = work.batches + 1;
@@ -75,6 +76,43 @@ async function superseded(settings: RunSettings, connections: ConnectionProvider
   if (settings.dryRun || settings.plannedAt === undefined) return false;
   const source = await connections.get(settings.source);
   return (await RunLock.supersededBy(source.redis, source.keys.prefix, settings.runId, settings.plannedAt, settings.plannedBy)) !== undefined;
+}
+
+/**
+ * An item that failed here whose last task had added its continuation to the run's executions
+ * (an item at its loop cap: page-step.ts announceContinuation; a set handed on to an execution of
+ * its own: handOnApart) and then failed for good (its answer lost on every retry): the state
+ * machine starts a continuation only after a task's answer, so this one never started, and no
+ * execution would ever end it. The run was left with no last execution: its lock held until it
+ * expired, its list and records kept, and its summary's look at the source taken from an execution
+ * that ended while another still moved (`10 still in flight` over a run that had acknowledged every
+ * slice). Ended here, as the execution itself would have ended (endRunExecution, which leaves a
+ * later start's executions alone); the failure says so (`neverStarted`). An item's continuation is
+ * named by its item (itemContinuationName): no other execution of the run bears that name.
+ */
+async function forgetUnstartedContinuations(input: AddUpInput, connections: ConnectionProvider): Promise<readonly ItemResult[]> {
+  const { settings, work } = input;
+  if (settings.dryRun) return input.results;
+  // The items as the batch gave them to the Map (their `continues`, which the failure does not carry).
+  const failed = input.results.flatMap((result, i) => {
+    if (!result.error) return [];
+    const item = work.batch.find((b) => b.kind === result.kind && b.name === result.name);
+    return item ? [{ i, name: itemContinuationName(item) }] : [];
+  });
+  if (failed.length === 0) return input.results;
+  const source = await connections.get(settings.source);
+  const key = runExecutionsKey(source.keys.prefix, settings.runId);
+  const pipeline = source.redis.pipeline();
+  for (const f of failed) pipeline.hexists(key, f.name);
+  const added = ((await pipeline.exec()) ?? []).map(([error, exists]) => error === null && exists === 1);
+  const results = [...input.results];
+  for (const [k, f] of failed.entries()) {
+    if (!added[k]) continue;
+    const end = await endRunExecution(source.redis, source.keys.prefix, settings.runId, f.name, settings.plannedAt, settings.plannedBy);
+    if ('supersededBy' in end) return input.results;
+    results[f.i] = { ...results[f.i]!, neverStarted: true };
+  }
+  return results;
 }
 
 /**
