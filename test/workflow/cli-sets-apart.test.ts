@@ -162,6 +162,25 @@ async function nothingOfTheRunLeft(): Promise<void> {
   expect(await redis.source().exists('sidekiq-migrate:lock', 'sidekiq-migrate:sets-apart:executions', 'sidekiq-migrate:sets-apart:page-receipts')).toBe(0);
 }
 
+/**
+ * What a complete transfer leaves of the run (docs/runbooks/redis-move.md, *What a transfer leaves
+ * behind*), and nothing else, each key with its expiry: on the source the record of its finish (an
+ * hour) and what it was started with (30 days); on the target each set's and queue's ledger (7
+ * days once nothing is in flight) and the target's id.
+ */
+async function leftAsACompleteTransfer(moved: readonly string[]): Promise<void> {
+  const [source, target] = [redis.source(), redis.target()];
+  expect(await keysUnder(source, 'sidekiq-migrate:')).toEqual(['sidekiq-migrate:sets-apart:finished', 'sidekiq-migrate:sets-apart:started-with']);
+  expect(await keysUnder(target, 'sidekiq-migrate:')).toEqual([...moved.map((k) => `sidekiq-migrate:sets-apart:ledger:${k}`), 'sidekiq-migrate:target-id'].sort());
+  for (const [redisOf, key] of [
+    [source, 'sidekiq-migrate:sets-apart:finished'],
+    [source, 'sidekiq-migrate:sets-apart:started-with'],
+    ...moved.map((k) => [target, `sidekiq-migrate:sets-apart:ledger:${k}`] as const),
+  ] as const) {
+    expect({ key, expires: (await redisOf.pttl(key)) > 0 }).toEqual({ key, expires: true });
+  }
+}
+
 const COMPLETE = 'Complete: everything that could be moved was moved.';
 /** What a failed item whose continuation had been added, and never started, says after its error. */
 const NEVER_STARTED = '(the execution it was to go on in never started: the same command again resumes it)';
@@ -247,6 +266,7 @@ describe('sets of more than one page run in executions of their own', { timeout:
     expect(again.stdout.trimEnd().split('\n').at(-1)).toBe(COMPLETE);
     expect(again.code).toBe(0);
     await nothingOfTheRunLeft();
+    await leftAsACompleteTransfer(['schedule', 'retry', 'dead', ...QUEUES.map((q) => `queue:${q}`)]);
   });
 
   it('an item continuation that never starts (the task at its loop cap failed for good after adding it): the run says so, ends (its lock released), and the same command again finishes it, every job once', async () => {
@@ -279,6 +299,7 @@ describe('sets of more than one page run in executions of their own', { timeout:
     expect(again.stdout.trimEnd().split('\n').at(-1)).toBe(COMPLETE);
     expect(again.code).toBe(0);
     await nothingOfTheRunLeft();
+    await leftAsACompleteTransfer(['schedule', 'retry', 'dead', 'queue:q00', 'queue:q01']);
   });
 
   it('a move of more destinations than a summary names: the sets, which ended in executions of their own, are named among the largest', async () => {
