@@ -627,7 +627,7 @@ function writtenBefore(summary: RunSummary, verbose: boolean): string {
  */
 function countsMayBeShortWarning(attempts: number, reroute: boolean): string {
   const as = reroute ? 'those a retried page saw moved already are counted as "already"' : 'those a retried slice found written already are counted as "written before"';
-  return `Counts may be short: ${n(attempts)} attempt${attempts === 1 ? '' : 's'} of a page task may have moved jobs these counts do not include (an attempt retried while it still ran or after it ran out of time, or a page call whose reply was lost); ${as}, the others not at all. Every job was moved once all the same: look at the keys, not at the counts (drain-check; LLEN of the queues, ZCARD of the sets).`;
+  return `Counts may be short: ${n(attempts)} attempt${attempts === 1 ? '' : 's'} of a page task may have moved jobs these counts do not include (an attempt retried while it still ran or after it ran out of time, a page call whose reply was lost, or a task that failed for good after its pages ran); ${as}, the others not at all. Every job was moved once all the same: look at the keys, not at the counts (drain-check; LLEN of the queues, ZCARD of the sets).`;
 }
 
 /**

@@ -120,7 +120,10 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   // The verdict the human view ends with: `complete` alone says only that every item finished.
   if (run.json) run.io.out(`${JSON.stringify({ ...summary, ...everyItem(summary, items), complete, verdict: summaryVerdict({ ...summary, complete }, run.endpoint, sourceView), items, ...(iterableStates ? { iterableStates } : {}), ...resumes, ...run.extra })}\n`);
   else {
-    const words = renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items, rollback: run.rollback ?? false, dryRunNamesFewer: progress.namesFewerDestinations(), ...resumes, ...sourceView });
+    // Each item with the numbers the summary has for it, as --json gives them (everyItem): a failed
+    // item's pages that its failed task did are counted there (add-up-step.ts), never seen here.
+    const rows = listedNumbersWin(summary, items);
+    const words = renderSummary({ ...summary, complete }, run.endpoint, { width: screenWidth(run.io.columns), verbose: run.verbose ?? false, wrap: run.io.interactive, items: rows, rollback: run.rollback ?? false, dryRunNamesFewer: progress.namesFewerDestinations(), ...resumes, ...sourceView });
     // A continuation that failed or timed out: its pages are in no summary's totals.
     const mode = run.input['mode'] === 'transfer' ? 'transfer' : 'reroute';
     const uncounted = uncountedMoves({ summary, mode, dryRun: run.input['dryRun'] === true, everyExecutionSucceeded: failed.length === 0, watched: items.map((i) => ({ moved: pageDone(mode, i) })) });
@@ -139,15 +142,26 @@ function everyItem(summary: RunSummary, items: readonly SeenItem[]): Pick<RunSum
   const sets = { ...summary.sets };
   const queues = { ...summary.queues };
   let added = 0;
-  for (const item of items) {
+  for (const item of listedNumbersWin(summary, items)) {
     const into = item.kind === 'set' ? sets : queues;
-    const listed = into[item.name];
-    if (!listed) added++;
-    // A listed one keeps the summary's numbers (its summary step adds what arrived after the item ended).
-    const numbers = listed ? Object.fromEntries(Object.entries(listed).filter(([, v]) => typeof v === 'number')) : {};
-    into[item.name] = { ...item.counters, ...numbers } as typeof item.counters;
+    if (!into[item.name]) added++;
+    into[item.name] = item.counters;
   }
   return { sets, queues, unlisted: Math.max(0, (summary.unlisted ?? 0) - added) };
+}
+
+/**
+ * Every item this process saw, a listed one with the summary's numbers (its summary step adds what
+ * arrived after the item ended; the add-up, what a failed item's failed task did): the progress
+ * never saw those.
+ */
+function listedNumbersWin(summary: RunSummary, items: readonly SeenItem[]): SeenItem[] {
+  return items.map((item) => {
+    const listed = (item.kind === 'set' ? summary.sets : summary.queues)[item.name];
+    if (!listed) return item;
+    const numbers = Object.fromEntries(Object.entries(listed).filter(([, v]) => typeof v === 'number'));
+    return { ...item, counters: { ...item.counters, ...numbers } as typeof item.counters };
+  });
 }
 
 /** The jobs an item's pages moved (a transfer's: wrote on the target), as this process saw them. */

@@ -2,7 +2,8 @@ import { hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
 import { runLockKey, runStopMarkerKey } from '../redis/run-lock.js';
-import type { PageInput, WorkItem } from './work-item.js';
+import { generationOf } from './run-generation.js';
+import type { PageInput, RunSettings, WorkItem } from './work-item.js';
 
 const openScript = new LuaScript('openPageAttempt-4');
 const forgetScript = new LuaScript('forgetPageAttempt-2');
@@ -40,7 +41,15 @@ interface Receipt {
   /** The digest of the input answered (settings and item, as the task was given them). */
   readonly input: string;
   readonly answer: WorkItem;
+  /**
+   * The start of the run whose task answered (generationOf its settings, as JSON): what tells this
+   * start's receipt from an earlier one's to a reader without the input (readFailedItemTrails).
+   * Absent in a receipt an older version wrote.
+   */
+  readonly generation?: string;
 }
+
+const generationText = (settings: Pick<RunSettings, 'plannedAt' | 'plannedBy'>): string => JSON.stringify(generationOf(settings));
 
 /** What tells one input of an item from another: its cursor, iteration, counters and the run's generation. */
 export const inputDigest = (input: PageInput): string => hash('sha256', JSON.stringify(input), 'hex');
@@ -101,7 +110,7 @@ export async function forgetPageAttempt(redis: Redis, prefix: string, input: Pag
  * written, and failing the task for it would lose their counts the way a lost answer does.
  */
 export async function writePageReceipt(redis: Redis, prefix: string, input: PageInput, answer: WorkItem): Promise<void> {
-  const receipt: Receipt = { input: inputDigest(input), answer };
+  const receipt: Receipt = { input: inputDigest(input), answer, generation: generationText(input.settings) };
   const key = pageReceiptsKey(prefix, input.settings.runId);
   await redis
     .multi()
@@ -115,4 +124,42 @@ export async function writePageReceipt(redis: Redis, prefix: string, input: Page
 /** The run is over (its last execution released the lock): no page task of it will be retried. */
 export async function forgetPageReceipts(redis: Redis, prefix: string, runId: string): Promise<void> {
   await redis.del(pageReceiptsKey(prefix, runId));
+}
+
+/** What an item's failed task left on the run's page receipts (readFailedItemTrails). */
+export interface FailedItemTrail {
+  /** The item's last answer by this start of the run, which Step Functions may never have got. */
+  readonly answer?: WorkItem;
+  /** Attempts of the item's inputs that started and never answered: what they moved is in no answer. */
+  readonly unanswered: number;
+}
+
+/**
+ * What failed items' tasks did that their failure does not carry (the Catch keeps the counters the
+ * failed task was given): each item's last receipt of this start of the run, the answer of the
+ * failed task itself when it wrote one before failing (its answer lost on every retry), and the
+ * attempts of its inputs that never answered (a task that failed after its pages ran and before
+ * its receipt). Read once the items have ended: no task of them runs (an attempt Step Functions
+ * gave up on while its Lambda still ran excepted). One HGETALL (a command the permission check
+ * covers; HSCAN is not), on failures only: the hash holds one receipt per item. Attempt fields an
+ * earlier start of the run left (its receipts live an hour past its last page) are counted too:
+ * they can only make the counts said to be short.
+ */
+export async function readFailedItemTrails(redis: Redis, prefix: string, settings: Pick<RunSettings, 'runId' | 'plannedAt' | 'plannedBy'>, items: readonly Pick<WorkItem, 'kind' | 'name'>[]): Promise<FailedItemTrail[]> {
+  const all = await redis.hgetall(pageReceiptsKey(prefix, settings.runId));
+  const generation = generationText(settings);
+  return items.map((item) => {
+    const field = itemField(item);
+    let unanswered = 0;
+    for (const [name, value] of Object.entries(all)) if (name.startsWith(`${field}:`)) unanswered += Math.max(0, Number(value) || 0);
+    const text = all[field];
+    if (text === undefined) return { unanswered };
+    try {
+      const receipt = JSON.parse(text) as Receipt;
+      const ours = receipt.generation === generation && receipt.answer.kind === item.kind && receipt.answer.name === item.name;
+      return ours ? { answer: receipt.answer, unanswered } : { unanswered };
+    } catch {
+      return { unanswered };
+    }
+  });
 }

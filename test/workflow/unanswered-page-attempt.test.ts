@@ -69,7 +69,7 @@ describe('a page task retried while an attempt that did pages never answered', (
     expect(summary).toMatchObject({ complete: true, releasedLock: true });
     const text = words(summary);
     expect(text).toContain(
-      'Counts may be short: 1 attempt of a page task may have moved jobs these counts do not include (an attempt retried while it still ran or after it ran out of time, or a page call whose reply was lost); those a retried page saw moved already are counted as "already", the others not at all. Every job was moved once all the same: look at the keys, not at the counts (drain-check; LLEN of the queues, ZCARD of the sets).',
+      'Counts may be short: 1 attempt of a page task may have moved jobs these counts do not include (an attempt retried while it still ran or after it ran out of time, a page call whose reply was lost, or a task that failed for good after its pages ran); those a retried page saw moved already are counted as "already", the others not at all. Every job was moved once all the same: look at the keys, not at the counts (drain-check; LLEN of the queues, ZCARD of the sets).',
     );
     expect(text).toContain('Complete: everything that could be moved was moved (counts may be short: see "Needs a look" above).');
     // The attempts' records went with the receipts.

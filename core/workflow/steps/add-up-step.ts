@@ -7,6 +7,7 @@ import type { TransferCounters } from '../../transfer/transfer-counters.js';
 import { DEFAULT_LEDGER_TTL_SECONDS } from '../../transfer/transfer-options.js';
 import type { ConnectionProvider } from '../connections.js';
 import { addRunExecution, endRunExecution, itemContinuationName, listContinuationName, runExecutionsKey } from '../run-executions.js';
+import { readFailedItemTrails } from '../page-receipt.js';
 import { foldResults, OTHER_DESTINATIONS, TALLY_LIMITS, type RunTally } from '../run-tally.js';
 import type { ItemResult, RunSettings } from '../work-item.js';
 import { BATCH_SIZE, BATCHES_PER_EXECUTION, readWork, type WorkState } from '../work-list.js';
@@ -42,7 +43,7 @@ export async function addUpStep(input: AddUpInput, connections: ConnectionProvid
   // says so and leaves the run alone. (Failing instead would make the execution-ended clean-up
   // judge it by its end, later than the later start's plan: it would stop that start.)
   if (await superseded(settings, connections)) return { batch: [], next: null, more: false, batches: work.batches + 1, tally: foldResults(structuredClone(work.tally), settings.mode, input.results) };
-  const results = await forgetUnstartedContinuations(input, connections);
+  const results = await whatFailedItemsLeft(input, connections);
   const tally = foldResults(structuredClone(work.tally), settings.mode, results);
   await retireEndedLedgers(input, connections);
   await keepUnheardUnnamed(tally, input, connections);
@@ -79,40 +80,58 @@ async function superseded(settings: RunSettings, connections: ConnectionProvider
 }
 
 /**
- * An item that failed here whose last task had added its continuation to the run's executions
- * (an item at its loop cap: page-step.ts announceContinuation; a set handed on to an execution of
- * its own: handOnApart) and then failed for good (its answer lost on every retry): the state
- * machine starts a continuation only after a task's answer, so this one never started, and no
- * execution would ever end it. The run was left with no last execution: its lock held until it
- * expired, its list and records kept, and its summary's look at the source taken from an execution
- * that ended while another still moved (`10 still in flight` over a run that had acknowledged every
- * slice). Ended here, as the execution itself would have ended (endRunExecution, which leaves a
- * later start's executions alone); the failure says so (`neverStarted`). An item's continuation is
- * named by its item (itemContinuationName): no other execution of the run bears that name.
+ * What an item that failed here left behind that its failure does not say (the Catch keeps the
+ * item the failed task was given, nothing of what it did):
+ *
+ * - the continuation its last task had added to the run's executions (an item at its loop cap:
+ *   page-step.ts announceContinuation; a set handed on to an execution of its own: handOnApart)
+ *   before it failed for good (its answer lost on every retry). The state machine starts a
+ *   continuation only after a task's answer, so this one never started, and no execution would
+ *   ever end it: the run was left with no last execution, its lock held until it expired, its list
+ *   and records kept, and its summary's look at the source taken from an execution that ended
+ *   while another still moved (`3 job(s) still in flight` over a run that had acknowledged every
+ *   slice). Ended here, as the execution itself would have ended (endRunExecution, which leaves a
+ *   later start's executions alone); the failure says so (`neverStarted`). An item's continuation
+ *   is named by its item (itemContinuationName): no other execution of the run bears that name;
+ * - the pages that failed task did: its receipt, when it wrote one, holds their counters (the
+ *   summary said the item had written 10 where it had written 20), and attempts that never
+ *   answered are counted as such (`uncountedAttempts`: the counts may be short).
  */
-async function forgetUnstartedContinuations(input: AddUpInput, connections: ConnectionProvider): Promise<readonly ItemResult[]> {
+async function whatFailedItemsLeft(input: AddUpInput, connections: ConnectionProvider): Promise<readonly ItemResult[]> {
   const { settings, work } = input;
-  if (settings.dryRun) return input.results;
-  // The items as the batch gave them to the Map (their `continues`, which the failure does not carry).
+  // Each failed item as the batch gave it to the Map (its `continues`, which the failure does not carry).
   const failed = input.results.flatMap((result, i) => {
-    if (!result.error) return [];
-    const item = work.batch.find((b) => b.kind === result.kind && b.name === result.name);
-    return item ? [{ i, name: itemContinuationName(item) }] : [];
+    const item = result.error ? work.batch.find((b) => b.kind === result.kind && b.name === result.name) : undefined;
+    return item ? [{ i, result, item }] : [];
   });
-  if (failed.length === 0) return input.results;
+  if (settings.dryRun || failed.length === 0) return input.results;
   const source = await connections.get(settings.source);
   const key = runExecutionsKey(source.keys.prefix, settings.runId);
-  const pipeline = source.redis.pipeline();
-  for (const f of failed) pipeline.hexists(key, f.name);
-  const added = ((await pipeline.exec()) ?? []).map(([error, exists]) => error === null && exists === 1);
+  const trails = await readFailedItemTrails(source.redis, source.keys.prefix, settings, failed.map((f) => f.item));
   const results = [...input.results];
-  for (const [k, f] of failed.entries()) {
-    if (!added[k]) continue;
-    const end = await endRunExecution(source.redis, source.keys.prefix, settings.runId, f.name, settings.plannedAt, settings.plannedBy);
-    if ('supersededBy' in end) return input.results;
-    results[f.i] = { ...results[f.i]!, neverStarted: true };
+  for (const [k, { i, result, item }] of failed.entries()) {
+    const trail = trails[k]!;
+    let counters = result.counters;
+    if (trail.answer && counters && progressOf(trail.answer.counters) > progressOf(counters)) counters = trail.answer.counters;
+    if (counters && trail.unanswered > 0) counters = { ...counters, uncountedAttempts: (counters.uncountedAttempts ?? 0) + trail.unanswered };
+    const name = itemContinuationName(item);
+    let neverStarted = false;
+    if ((await source.redis.hexists(key, name)) === 1) {
+      const end = await endRunExecution(source.redis, source.keys.prefix, settings.runId, name, settings.plannedAt, settings.plannedBy);
+      if ('supersededBy' in end) return input.results;
+      neverStarted = true;
+    }
+    results[i] = { ...result, ...(counters ? { counters } : {}), ...(neverStarted ? { neverStarted: true as const } : {}) };
   }
   return results;
+}
+
+/**
+ * How far an item's counters have got: the sum of their numbers, which each page only adds to.
+ * A receipt later than the counters the failed task was given counts more.
+ */
+function progressOf(counters: RerouteCounters | TransferCounters): number {
+  return Object.values(counters).reduce<number>((sum, v) => sum + (typeof v === 'number' ? v : 0), 0);
 }
 
 /**
