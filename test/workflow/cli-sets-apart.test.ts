@@ -274,6 +274,29 @@ describe('sets of more than one page run in executions of their own', { timeout:
     await leftAsACompleteTransfer(['schedule', 'retry', 'dead', ...QUEUES.map((q) => `queue:${q}`)]);
   });
 
+  it('a re-route (`run`) whose hand-off fails for good after its continuation was added: the same words, the run ends, and the same command again finishes it, every job once', async () => {
+    const seeded = await seed(redis.source());
+    const failed = await runCli(reroute, { loseFirstHandOffAnswer: true, noReceipt: true, fatal: true });
+    expect(failed.plans).toEqual(['root', 'continuation']);
+    expect(failed.stdout).toContain(`\nFAILED set schedule: FatalError: The task failed for good after its hand-off ${NEVER_STARTED}\n`);
+    expect(failed.stdout).not.toContain('Complete:');
+    expect(failed.stdout.trimEnd().split('\n').at(-1)).toBe('Not complete: run the same command again to resume.');
+    expect(failed.code).toBe(1);
+    // `schedule` untouched, every other job where its mapping puts it.
+    const schedule = seeded.inSets.filter((e) => e.set === 'schedule');
+    expect(await jobsIn(redis.source())).toEqual(
+      [...reroutedExactly({ queued: seeded.queued, inSets: seeded.inSets.filter((e) => e.set !== 'schedule') }), ...schedule.map((e) => jobEntry(e.set, e.payload, e.score))].sort(),
+    );
+    await nothingOfTheRunLeft();
+
+    const again = await runCli(reroute);
+    expect(await jobsIn(redis.source())).toEqual(reroutedExactly(seeded));
+    expect(again.stdout).toMatch(/\nschedule +25 +25 +0\n/);
+    expect(again.stdout.trimEnd().split('\n').at(-1)).toBe(COMPLETE);
+    expect(again.code).toBe(0);
+    await nothingOfTheRunLeft();
+  });
+
   it.each([
     { when: 'after its receipt: its pages are counted from it', fault: { failAtCap: 2 }, written: 53, schedule: 20, short: false },
     { when: 'before its receipt: its pages are said uncounted', fault: { failAtCap: 2, noReceiptAtCap: true }, written: 43, schedule: 10, short: true },
