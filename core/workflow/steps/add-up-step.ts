@@ -8,6 +8,7 @@ import { DEFAULT_LEDGER_TTL_SECONDS } from '../../transfer/transfer-options.js';
 import type { ConnectionProvider } from '../connections.js';
 import { addRunExecution, endRunExecution, itemContinuationName, listContinuationName, runExecutionsKey } from '../run-executions.js';
 import { readFailedItemTrails } from '../page-receipt.js';
+import { setGoesApart } from '../set-apart.js';
 import { foldResults, OTHER_DESTINATIONS, TALLY_LIMITS, type RunTally } from '../run-tally.js';
 import type { ItemResult, RunSettings } from '../work-item.js';
 import { BATCH_SIZE, BATCHES_PER_EXECUTION, readWork, type WorkState } from '../work-list.js';
@@ -113,7 +114,8 @@ async function whatFailedItemsLeft(input: AddUpInput, connections: ConnectionPro
     const trail = trails[k]!;
     let counters = result.counters;
     if (trail.answer && counters && progressOf(trail.answer.counters) > progressOf(counters)) counters = trail.answer.counters;
-    if (counters && trail.unanswered > 0) counters = { ...counters, uncountedAttempts: (counters.uncountedAttempts ?? 0) + trail.unanswered };
+    // A set handed on (its only task here, set-apart.ts) moves no job: its attempts can have moved none.
+    if (counters && trail.unanswered > 0 && !setGoesApart(settings, item)) counters = { ...counters, uncountedAttempts: (counters.uncountedAttempts ?? 0) + trail.unanswered };
     const name = itemContinuationName(item);
     let neverStarted = false;
     if ((await source.redis.hexists(key, name)) === 1) {
