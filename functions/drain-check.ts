@@ -42,19 +42,32 @@ const inputSchema = z.strictObject({
    */
   runId: z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'use 1–80 letters, digits, "_", "." or "-"').optional(),
   target: z.string().min(1).optional(),
+  /**
+   * Set by the deployment's schedule only (migration-schedules.ts): its metrics then go to the
+   * scheduled check's series (mode `drain-check`), which the drain alarms judge. Without it (the
+   * CLI never sends it) they go to `drain-check-on-demand`: a check of another scope does not
+   * move the schedule's Minimum or Maximum.
+   */
+  scheduled: z.literal(true).optional(),
 });
+
+/** The `mode` dimension of a check's metrics: the schedule's series only for the schedule's checks. */
+function drainCheckMode(event: unknown): typeof MetricModes.drainCheck | typeof MetricModes.drainCheckOnDemand {
+  return typeof event === 'object' && event !== null && (event as { scheduled?: unknown }).scheduled === true ? MetricModes.drainCheck : MetricModes.drainCheckOnDemand;
+}
 
 /**
  * "Drain check", run on a schedule after a cut-over, or on demand (`sidekiq-migrate drain-check
- * --deployed`). Input: `{connection?, previous?, retiredQueues?, remember?}`. Output: the
+ * --deployed`). Input: `{connection?, previous?, retiredQueues?, remember?, runId?, target?, scheduled?}`. Output: the
  * DrainReport. Reads only, but for the one small key it remembers itself under (see `remember`).
  * Metrics: QueueDepth, OrphanedJobs, RemainingJobs, InflightJobs, QuarantinedJobs, RetiredQueueArrivals, UnrunJobs, DrainState
- * (a move's target that lost what it moved makes it stuck: the `…-drain-stuck` alarm, never `…-drained`).
+ * (a move's target that lost what it moved makes it stuck: the `…-drain-stuck` alarm, never `…-drained`),
+ * under mode `drain-check` for the schedule's checks and `drain-check-on-demand` for any other.
  */
 export const handler = createHandler(
   {
     task: 'drain-check',
-    scope: () => ({ mode: MetricModes.drainCheck }),
+    scope: (event) => ({ mode: drainCheckMode(event) }),
     parse: (event) => validateConfig(inputSchema, event ?? {}, (path) => ['input', ...path.map(String)].join('.')),
     run: async (parsed, context): Promise<DrainReport> => {
       // Every metric of the check stamped with its start, the instant its schedule fired it: the

@@ -86,7 +86,7 @@ export function createHandler<I, O>(spec: TaskSpec<I, O>, connections: { readonl
 }
 
 // The dimension's values are ours, never whatever a malformed event says (cardinality).
-const KNOWN_MODES = new Set<string>([MetricModes.reroute, MetricModes.transfer, MetricModes.drainCheck]);
+const KNOWN_MODES = new Set<string>([MetricModes.reroute, MetricModes.transfer, MetricModes.drainCheck, MetricModes.drainCheckOnDemand]);
 
 function flushMetrics(): void {
   if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();

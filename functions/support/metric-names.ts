@@ -21,7 +21,15 @@ export const MetricDimensions = {
 export const MetricModes = {
   reroute: 'reroute',
   transfer: 'transfer',
+  /** The scheduled drain check: the series the drain alarms and the dashboard's drain graphs read. */
   drainCheck: 'drain-check',
+  /**
+   * Any other drain check (`drain-check --deployed`, an invocation by hand): it may look at less
+   * than the schedule's (a subset of queues, a move's target), and in the schedule's series its
+   * lower counts pulled the alarms' Minimum down (stuck, orphans) and could alone make a period's
+   * "drained". Its own series, which no alarm reads.
+   */
+  drainCheckOnDemand: 'drain-check-on-demand',
   /** An invocation that failed before its mode was known (malformed input). */
   unknown: 'unknown',
 } as const;

@@ -74,7 +74,8 @@ export class MigrationSchedules extends Construct {
       schedule: scheduler.ScheduleExpression.rate(rate),
       enabled: options.enabled ?? true,
       target: new targets.LambdaInvoke(props.drainCheckFunction, {
-        input: scheduler.ScheduleTargetInput.fromObject({ connection, ...(options.retiredQueues?.length ? { retiredQueues: [...options.retiredQueues] } : {}), ...(options.runId ? { runId: options.runId } : {}) }),
+        // `scheduled`: its metrics are the series the drain alarms judge (an on-demand check's are not).
+        input: scheduler.ScheduleTargetInput.fromObject({ connection, ...(options.retiredQueues?.length ? { retiredQueues: [...options.retiredQueues] } : {}), ...(options.runId ? { runId: options.runId } : {}), scheduled: true }),
         // A late check is worthless once the next one is due.
         retryAttempts: 2,
         maxEventAge: Duration.seconds(Math.max(60, rate.toSeconds())),

@@ -35,7 +35,7 @@ describe('the drain check handler', () => {
     await heartbeat(redis, keys, 'web:1:aaaaaaaaaaaa', ['live'], { beatAt: now() });
     out = captureOutput();
 
-    const stuck = (await h.drainCheck({}, fakeContext())) as DrainReport;
+    const stuck = (await h.drainCheck({ scheduled: true }, fakeContext())) as DrainReport;
     await redis.del(keys.queue('old'), keys.queue('live'));
     const drained = (await h.drainCheck({ connection: 'source', previous: viaJson(stuck) }, fakeContext())) as DrainReport;
 
@@ -63,6 +63,24 @@ describe('the drain check handler', () => {
     const lines = logRecords(out.records());
     expect(lines.map((r) => r['message'])).toEqual([`${sharedRedisUrl()} is stuck`, `${sharedRedisUrl()} is drained`]);
     expect(out.text()).not.toContain('drain-arg-5521');
+  });
+
+  it("publishes an on-demand check (drain-check --deployed: no `scheduled`) apart from the schedule's series, which the alarms and the dashboard read", async () => {
+    // A scoped on-demand check looks at less (one retired queue) and judges it drained, while the
+    // schedule's check (all queues) judges the Redis stuck on its orphans: in the same series, its
+    // DrainState 0 pulled the stuck alarm's Minimum down (and alone in a period, made "drained").
+    await redis.lpush(keys.queue('orphaned'), queued('orphaned', now() - 60));
+    out = captureOutput();
+    const scheduled = (await h.drainCheck({ connection: 'source', scheduled: true }, fakeContext())) as DrainReport;
+    const onDemand = (await h.drainCheck({ connection: 'source', retiredQueues: ['empty-retired'] }, fakeContext())) as DrainReport;
+    out.stop();
+    await redis.del(keys.queue('orphaned'));
+
+    expect(scheduled.verdict.state).toBe('stuck');
+    expect(onDemand.verdict.state).toBe('drained');
+    const [fromSchedule, fromOperator] = emfRecords(out.records());
+    expect(fromSchedule).toMatchObject({ dimensions: { service: 'sidekiq-migrate', mode: 'drain-check' }, values: { [MetricNames.OrphanedJobs]: 1, [MetricNames.DrainState]: 2 } });
+    expect(fromOperator).toMatchObject({ dimensions: { service: 'sidekiq-migrate', mode: 'drain-check-on-demand' }, values: { [MetricNames.DrainState]: 0 } });
   });
 
   it('counts arrivals on retired queues since the previous check', async () => {
@@ -99,7 +117,7 @@ describe('the drain check handler', () => {
       await redis.lpush(scoped.queue('retired'), queued('retired', now() - 500), queued('retired', now() - 400), queued('retired', now() - 300));
       await heartbeat(redis, scoped, 'web:1:cccccccccccc', ['retired'], { beatAt: now() });
       // What the schedule sends: no previous report.
-      const input = { connection: 'source', retiredQueues: ['retired'] };
+      const input = { connection: 'source', retiredQueues: ['retired'], scheduled: true };
 
       const first = (await scheduled.drainCheck(input, fakeContext())) as DrainReport;
       // A minute later (as remembered), a job was run and a new one arrived on the retired queue.

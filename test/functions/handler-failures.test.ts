@@ -39,7 +39,7 @@ describe('a Redis that is down', () => {
     out = captureOutput();
 
     // One invocation at a time, as a Lambda container runs them.
-    for (const attempt of [() => h.plan(reroute, fakeContext()), () => h.rerouteQueueSlice({ settings, item }, fakeContext()), () => h.drainCheck({}, fakeContext())]) {
+    for (const attempt of [() => h.plan(reroute, fakeContext()), () => h.rerouteQueueSlice({ settings, item }, fakeContext()), () => h.drainCheck({ scheduled: true }, fakeContext())]) {
       await expect(attempt()).rejects.toMatchObject({
         name: 'RetryableError',
         message: expect.stringMatching(new RegExp(`^Cannot connect to source redis://127\\.0\\.0\\.1:${port}`)),

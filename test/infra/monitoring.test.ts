@@ -24,10 +24,10 @@ describe('scheduled drain checks and sweeps (EventBridge Scheduler)', () => {
       Name: 'sidekiq-migrate-trial-drain-check',
       ScheduleExpression: 'rate(5 minutes)',
       State: 'ENABLED',
-      Target: { Arn: arn(trial, drain), Input: JSON.stringify({ connection: 'source' }), RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 } },
+      Target: { Arn: arn(trial, drain), Input: JSON.stringify({ connection: 'source', scheduled: true }), RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 } },
     });
     pinned.template.hasResourceProperties('AWS::Scheduler::Schedule', {
-      Target: Match.objectLike({ Input: JSON.stringify({ connection: 'source', retiredQueues: ['mailers', 'default'] }) }),
+      Target: Match.objectLike({ Input: JSON.stringify({ connection: 'source', retiredQueues: ['mailers', 'default'], scheduled: true }) }),
     });
     enterprise.template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(10 minutes)' });
   });
@@ -152,6 +152,24 @@ describe('alarms, each notifying the topic', () => {
     });
     // The period follows the schedule's rate; N is configurable.
     enterprise.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: MetricNames.OrphanedJobs, Period: 600, EvaluationPeriods: 6, DatapointsToAlarm: 6 });
+  });
+
+  it("judge the schedule's checks only: an on-demand check (drain-check --deployed) publishes apart, and no alarm reads it", () => {
+    // A scoped check looks at less: in the schedule's series, its lower counts pulled the stuck and
+    // orphans alarms' Minimum down and could alone make a period's "drained".
+    const modes = new Set<string>();
+    const collect = (value: unknown): void => {
+      if (Array.isArray(value)) value.forEach(collect);
+      else if (value && typeof value === 'object') {
+        const v = value as Record<string, unknown>;
+        if (v['Name'] === 'mode' && typeof v['Value'] === 'string') modes.add(v['Value']);
+        Object.values(v).forEach(collect);
+      }
+    };
+    for (const a of Object.values(resources(trial.template, 'AWS::CloudWatch::Alarm'))) collect(a.Properties);
+    expect(modes).toContain(MetricModes.drainCheck);
+    expect(modes).not.toContain(MetricModes.drainCheckOnDemand);
+    trial.template.hasResourceProperties('AWS::Scheduler::Schedule', { Name: 'sidekiq-migrate-trial-drain-check', Target: Match.objectLike({ Input: Match.stringLikeRegexp('"scheduled":true') }) });
   });
 
   it("the topic's policy lets this account's CloudWatch alarms publish over TLS, and nothing over plain HTTP", () => {
