@@ -28,7 +28,8 @@ export async function cleanUpEndedExecution(event: ExecutionEnded, connections: 
   const run = found ?? event.run;
   if ('unknown' in run) return { output: { status, action: 'none', reason: run.unknown }, level: 'warn', message: `execution ${status}: its run is not known, nothing to clean up` };
   if (run.dryRun) return { output: { status, action: 'none', reason: 'dry run' }, level: 'info', message: `execution ${status}: a dry run takes no lock, nothing to clean up` };
-  const result = await stopRunStep(run, connections, { reason: status, onlyIfStarted: true, ...(event.endedAt !== undefined ? { endedAt: event.endedAt } : {}) });
+  // A target that does not answer keeps the source's clean-up from nothing (TargetNotReachedError).
+  const result = await stopRunStep(run, connections, { reason: status, onlyIfStarted: true, sourceWithoutTarget: true, ...(event.endedAt !== undefined ? { endedAt: event.endedAt } : {}) });
   const how = found ? '; its run found by the lock, which its plan took (the event carries no input)' : '';
   return { output: { status, action: 'stop', ...result }, level: 'info', message: `execution ${status}: ${describe(result)}${how}`, runId: run.runId };
 }

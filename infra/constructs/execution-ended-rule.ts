@@ -57,7 +57,7 @@ export class ExecutionEndedRule extends Construct {
     this.deadLettersAlarm = new cloudwatch.Alarm(this, 'DeadLetters', {
       alarmName: `${props.name}-execution-ended-dead-letters`,
       alarmDescription:
-        'An execution ended (stopped, timed out or failed) but its clean-up did not run: the event is in the dead-letter queue. The run lock expires on its own within 20 minutes; a Lambda still running for a stopped run goes on until then. See the execution-ended function log group for the error.',
+        "An execution ended (stopped, timed out or failed) but its clean-up did not run, or ran on a transfer's source only (its target did not answer; the error says so): the event is in the dead-letter queue. A run lock left expires on its own 20 minutes after its last renewal; a Lambda still running for a stopped run goes on until then, unless the run was stopped on its source. See the execution-ended function log group for the error.",
       metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
