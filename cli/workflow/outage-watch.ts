@@ -1,6 +1,6 @@
 import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
 import { RedisUnavailableError } from '../../core/redis/redis-errors.js';
-import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
+import type { Connection, ConnectionLease, ConnectionProvider } from '../../core/workflow/connections.js';
 import { failoverWindowMs } from './retry-notice.js';
 
 /**
@@ -33,9 +33,19 @@ export class OutageWatch implements ConnectionProvider {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async get(name: string): Promise<Connection> {
+  get(name: string): Promise<Connection> {
+    return this.watch(name, this.inner);
+  }
+
+  /** A task's lease of the inner provider's connections (UrlConnections.lease), watched the same. */
+  lease(): ConnectionLease {
+    const inner = 'lease' in this.inner && typeof this.inner.lease === 'function' ? (this.inner.lease as () => ConnectionLease)() : { get: (name: string) => this.inner.get(name), end: () => {} };
+    return { get: (name) => this.watch(name, inner), end: (drop) => inner.end(drop) };
+  }
+
+  private async watch(name: string, from: ConnectionProvider): Promise<Connection> {
     try {
-      const connection = await this.inner.get(name);
+      const connection = await from.get(name);
       this.since.delete(name);
       return connection;
     } catch (error) {

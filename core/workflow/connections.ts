@@ -23,3 +23,18 @@ export interface Connection {
 export interface ConnectionProvider {
   get(name: string): Promise<Connection>;
 }
+
+/**
+ * One task's use of a provider's connections (the local runner's, whose tasks share them).
+ * `end(drop)` when the task ended: with `drop`, the connections it got are left behind, as a Lambda
+ * container leaves its own after a task failed on a connection or timed out: the next `get` opens
+ * new ones, and each left is ended once no running task got it.
+ */
+export interface ConnectionLease extends ConnectionProvider {
+  end(drop: boolean): void;
+}
+
+/** A provider whose tasks take leases (UrlConnections; the local runner's OutageWatch passes them on). */
+export interface LeasingConnectionProvider extends ConnectionProvider {
+  lease(): ConnectionLease;
+}
