@@ -8,6 +8,7 @@
 // server is back, finishes the move: every job on the target exactly once.
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 import { repoPath } from '../support/paths.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
@@ -106,6 +107,11 @@ describe('move: the target goes down mid-run and stays down', () => {
     expect(result.stdout).not.toContain('Complete');
     // Two minutes of reconnections, each a client replaced on next use: no listener gathered (Node's "(node:…) MaxListenersExceededWarning").
     expect(result.stderr).not.toMatch(NODE_WARNING);
+    // The clean-up after the failure (the execution-ended rule's, run locally) stopped the run on
+    // the source and released its lock there, the target down; it says what stays on the target.
+    expect(result.stderr).toMatch(/The clean-up after the failure reached the source only \(Cannot connect to target [^\n]*\nThe run gone-1 is stopped on the source redis:\/\/127\.0\.0\.1:\d+ \(stop marker set, run lock released\)[^\n]*On the target nothing was done: its run lock stays until/);
+    expect(await redis.source().exists(runLockKey(''))).toBe(0);
+    expect(await redis.source().exists(runStopMarkerKey('', 'gone-1'))).toBe(1);
 
     await finishedOnceBack(proxy, seeded);
   });
