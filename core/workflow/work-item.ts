@@ -44,6 +44,15 @@ export type RunSettings = Pick<
    */
   readonly renewsStartedWith?: true;
   /**
+   * The run's started-with record was there when this start planned (started-with.ts: an earlier
+   * plan of the run wrote it): this start resumes the run, and an earlier start may have left a
+   * transfer pass's count no item of this start ends (killed just before the pass's `DEL`, its
+   * queue empty since). Only then does a transfer's last summary look for such counts
+   * (core/transfer/older-passes.ts): a first start's summary walks the keyspace once, no more.
+   * Absent for a dry run, for a run's first start, and in settings planned by an older version.
+   */
+  readonly startedBefore?: true;
+  /**
    * The run's list is longer than one batch: a set of more than one page runs in an execution of
    * its own (set-apart.ts), so that the next batches need not wait for it. In a list of one batch
    * nothing waits for a set but the run's end, and the hand-off would only add an execution.

@@ -371,7 +371,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   const selectionDigest = selectionText === undefined ? undefined : storedDigest(selectionText);
   // Read after the plan's own waits (resumeInflight): the most replicas its connections saw.
   const replicas = input.mode === 'transfer' && target && !input.dryRun ? { source: await replicasSeen(source.redis), target: await replicasSeen(target.redis) } : undefined;
-  const settings: RunSettings = { ...planned, ...(routingDigest ? { routingDigest } : {}), ...(selectionDigest ? { selectionDigest } : {}), ...(replicas ? { replicas } : {}), ...(targetId ? { targetId } : {}), ...(started?.keepsStart ? { renewsStartedWith: true as const } : {}), ...(setsMayGoApart(listed.length, planned) ? { setsApart: true as const } : {}) };
+  const settings: RunSettings = { ...planned, ...(routingDigest ? { routingDigest } : {}), ...(selectionDigest ? { selectionDigest } : {}), ...(replicas ? { replicas } : {}), ...(targetId ? { targetId } : {}), ...(started?.keepsStart ? { renewsStartedWith: true as const } : {}), ...(started && !started.wrote ? { startedBefore: true as const } : {}), ...(setsMayGoApart(listed.length, planned) ? { setsApart: true as const } : {}) };
   // Rewriting or carrying cron definitions is the run's first move: from here a failed plan keeps its record.
   if (input.cron !== 'report') progress.mayHaveMoved = true;
   const cron = await planCron(input.cron, input.dryRun, source, target, plan, planner, walk.cronNamespaces);

@@ -35,6 +35,7 @@ import { readTargetId, targetIdKey, targetLostCopiesMessage, targetLostDataMessa
 import { knownOfLoss, type TargetLoss } from '../target-loss.js';
 import { routingOf } from './plan-step.js';
 import { forgetOlderPasses } from '../../reroute/older-passes.js';
+import { forgetOlderTransferPasses } from '../../transfer/older-passes.js';
 import { generationOf } from '../run-generation.js';
 
 export interface RunSummary {
@@ -253,9 +254,12 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
         lateArrivals = counted.found;
         selectedArrivalsCutShort = counted.cutShort;
       }
-      // A re-route's pass records an earlier start left (killed just before a pass's end, its queue
-      // empty since: no item of this start ends it), while the lock is still this start's.
-      if (settings.mode === 'reroute') await forgetOlderPasses(source.redis, source.keys.prefix, { runId: settings.runId, ...generationOf(settings) }, shareOf(boundOf(options), 8));
+      // The pass records (a transfer's: counts) an earlier start left (killed just before a pass's
+      // end, its queue empty since: no item of this start ends it), while the lock is still this
+      // start's. A transfer's only when the run was started before (a first start has no earlier one).
+      const owner = { runId: settings.runId, ...generationOf(settings) };
+      if (settings.mode === 'reroute') await forgetOlderPasses(source.redis, source.keys.prefix, owner, shareOf(boundOf(options), 8));
+      else if (settings.startedBefore) await forgetOlderTransferPasses(source.redis, source.keys.prefix, owner, shareOf(boundOf(options), 8));
       // The last execution of the run: nothing reads the run's list any more. Deleted with the
       // lock's release, in one step, unless a later start of the run planned meanwhile (its list).
       // With the record of it, for a retry of this summary (run-finish-record.ts).
