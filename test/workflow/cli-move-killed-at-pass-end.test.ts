@@ -7,7 +7,9 @@
 // run, drain-check finds nothing, and nothing of the cut is left: the pass's count
 // (`<run>:originals:queue:a`, no expiry) is deleted by the resumed run's last summary
 // (forgetOlderTransferPasses-1.lua: a count of an earlier start's generation, while the lock is
-// still the resumed start's). The re-route's equivalent: cli-killed-at-pass-end.test.ts.
+// still the resumed start's), and the queue's ledger on the target, whose batch the killed process
+// never added up, is retired (its 7 days: ledgers-left.ts; before, it kept no expiry). The
+// re-route's equivalent: cli-killed-at-pass-end.test.ts.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { cliBin, spawnCli as cli } from '../support/cli-child.js';
@@ -36,7 +38,7 @@ describe('move killed between a queue\'s last acknowledge and the end of its pas
     // A selective run's summary follows what it read of the source first; its last line says of this command what it found.
     ['every class', [] as string[], '', 'Complete: everything that could be moved was moved.'],
     ['--classes A (the pass keeps its start, another format)', ['--classes', 'A'], 'Selection: 1 class(es) from --classes\nRead 0 job(s) on ', 'Complete: no job of the selected classes was on the source; nothing was moved.'],
-  ])('%s: resumes, every job once on the target, Complete, exit 0, drained; the pass count deleted', async (_, extra, preamble, last) => {
+  ])('%s: resumes, every job once on the target, Complete, exit 0, drained; the pass count deleted, the ledger retired', async (_, extra, preamble, last) => {
     const [source, target] = [redis.source(), redis.target()];
     const { source: from, target: to } = redis.urls();
     const queued = Array.from({ length: 7 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'a', args: `[${i},1.0,12345678901234567890]` }));
@@ -71,6 +73,10 @@ describe('move killed between a queue\'s last acknowledge and the end of its pas
     const left = await keysUnder(source, `sidekiq-migrate:${run}:`);
     expect(left.filter((k) => !/:(finished|started-with|classes)$/.test(k))).toEqual([]);
     for (const key of left) expect(await source.ttl(key), key).toBeGreaterThan(0);
+    // On the target, the run's ledgers: retired (their 7 days), nothing of the run in flight.
+    const ledgers = await keysUnder(target, `sidekiq-migrate:${run}:`);
+    expect(ledgers).toContain(`sidekiq-migrate:${run}:ledger:queue:a`);
+    for (const key of ledgers) expect(await target.ttl(key), key).toBeGreaterThan(0);
 
     const drain = await cli('drain-check', '--redis', from, '--json');
 
