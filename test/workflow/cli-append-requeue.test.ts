@@ -10,7 +10,9 @@ import { waitUntil } from '../support/wait-until.js';
 
 // Queue placement `--append` against Sidekiq's RPUSH back onto the consumer end (a shutdown
 // requeue, a reliable fetch's requeue): a class-selective oldest-first pass walks up from the
-// oldest job, so a job pushed back below where it already is never comes into its window.
+// oldest job, so a job pushed back below where it already is never comes into its window. A
+// whole-queue transfer pass claims from the tail up to its mark, the newest original
+// (claimQueueJobs-9.lua): the jobs pushed back under it are moved with every original.
 const redis = privateSourceAndTarget();
 
 const MOVING = 'RepositoryArchiveCacheWorker';
@@ -146,6 +148,34 @@ describe('move --classes: a selected job pushed back onto a queue after its item
     expect(code).toBe(0);
     expect(stdout).toContain('1 job(s) still on the source when their transfer ended, added during the run (queue:default 1): run move again or see drain-check.');
     expect(stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs remain on the source (1, above): run move again.');
+    expect(stdout).not.toContain('Complete');
+  });
+});
+
+describe('move --append with jobs a stopping Sidekiq pushes back (RPUSH, the consumer end) during the pass', { timeout: 180_000 }, () => {
+  it('every original and every job pushed back is moved; what a producer pushed meanwhile stays, and only that is called "added during the run"', async () => {
+    const source = redis.source();
+    const originals = Array.from({ length: 40 }, (_, i) => job(MOVING, i));
+    await source.lpush('queue:default', ...originals);
+    await source.sadd('queues', 'default');
+    const requeued = [0, 1, 2].map((i) => job(MOVING, 1000 + i));
+    const pushed = [0, 1].map((i) => job(MOVING, 2000 + i));
+
+    // Rate-limited, so that the pass takes several slices; once the first slice has written its
+    // jobs to the target, a stopping Sidekiq pushes three jobs it had fetched back onto the
+    // consumer end (RPUSH) and a producer pushes two (LPUSH). In the same MULTI, the queue as it
+    // then was: originals were still waiting, so the pass was under way.
+    const move = runCli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--append', '--page-size', '4', '--rate-limit', '20');
+    await waitUntil('the first slice wrote to the target', async () => (await redis.target().llen('queue:default')) > 0);
+    const [, , [, during]] = (await source.multi().rpush('queue:default', ...requeued).lpush('queue:default', ...pushed).lrange('queue:default', 0, -1).exec()) as [[null, number], [null, number], [null, string[]]];
+    const { code, stdout } = await move;
+
+    expect(during.filter((p) => originals.includes(p)).length, 'the pass was under way').toBeGreaterThan(0);
+    await expectExactJobs(source, '', pushed.map((p) => jobEntry('queue:default', p)), 'only what the producer pushed');
+    await expectExactJobs(redis.target(), '', [...originals, ...requeued].map((p) => jobEntry('queue:default', p)), 'every original and every job pushed back, once');
+    expect(code).toBe(0);
+    expect(stdout).toContain('2 job(s) still on the source when their transfer ended, added during the run (queue:default 2): run move again or see drain-check.');
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs remain on the source (2, above): run move again.');
     expect(stdout).not.toContain('Complete');
   });
 });

@@ -1,12 +1,13 @@
-// A queue transfer bounds its pass by a count of originals kept on the source (claimQueueJobs-8's
-// KEYS[7]), which Sidekiq's own fetch (BRPOP at the tail) and its requeue (RPUSH at the tail) do not
-// change: p jobs fetched at the tail and p pushed at the head leave the length, and the count, as
-// they were. What the summary prints is still true in the fetch case: `claimed`/`written` count
-// what moved (arrivals the pass reached among them: the summary never says which were originals),
-// and what is still on the source is read at the pass's end (LLEN), every one of those an arrival.
-// A requeue during an `append` pass is the case the count gets wrong in words: the pass claims the
-// jobs pushed back under it and leaves as many of the newest originals, which the summary then
-// calls "added during the run" (guarantees-and-limits.md); never Complete, never a job lost.
+// A queue transfer's `front` pass is bounded by a count of originals kept on the source
+// (claimQueueJobs-9's KEYS[7]), which Sidekiq's own fetch (BRPOP at the tail) does not change: p
+// jobs fetched at the tail and p pushed at the head leave the length, and the count, as they were.
+// What the summary prints is still true: `claimed`/`written` count what moved (arrivals the pass
+// reached among them: the summary never says which were originals), and what is still on the
+// source is read at the pass's end (LLEN), every one of those an arrival. An `append` pass is
+// bounded by a mark, the newest original's bytes, taken in its first claim (same key): it stops
+// at that job, so neither a worker's fetches nor a stopping Sidekiq's requeue at the tail (RPUSH)
+// moves its end. Before, with the count alone, it claimed the jobs pushed back in place of as many
+// of the newest originals, which the summary then called "added during the run".
 import { describe, expect, it } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
@@ -32,10 +33,10 @@ describe('a queue transfer while a Sidekiq worker fetches from the source queue 
       await source.sadd('queues', 'q');
       // Loaded first, so that the pipeline met is the claim that runs (not one refused NOSCRIPT, sent
       // again after the fetches and pushes: the pass would then begin after them).
-      await source.script('LOAD', new LuaScript('claimQueueJobs-8').source);
+      await source.script('LOAD', new LuaScript('claimQueueJobs-9').source);
       const arrivals = Array.from({ length: 5 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `["arrived",${i}]` }));
       const fetched: string[] = [];
-      const provider = faultAt(connect(), 'source', 'claimQueueJobs-8', 1, async (exec) => {
+      const provider = faultAt(connect(), 'source', 'claimQueueJobs-9', 1, async (exec) => {
         const replies = await exec();
         for (let i = 0; i < 3; i++) fetched.push((await source.rpop('queue:q'))!);
         await source.lpush('queue:q', ...arrivals);
@@ -70,19 +71,20 @@ describe('a queue transfer while a Sidekiq worker fetches from the source queue 
       } else {
         expect(words).toMatch(/^Complete/m);
       }
-      // Measured: the pass reached 3 of the 5 arrivals (as many as the worker fetched), either placement.
-      expect(left.length).toBe(2);
+      // Measured: a `front` pass reached 3 of the 5 arrivals (as many as the worker fetched); an
+      // `append` pass stops at its mark, the newest original, and reaches none.
+      expect(left.length).toBe(placement === 'front' ? 2 : 5);
     });
   }
 
-  it('append: 3 jobs a stopping Sidekiq pushes back (RPUSH, tail) after the first claim: every job once, never Complete over the 3 left', async () => {
+  it('append: 3 jobs a stopping Sidekiq pushes back (RPUSH, tail) after the first claim: all 40 originals and the 3 moved, nothing left, Complete', async () => {
     const source = redis.source();
     const originals = Array.from({ length: 40 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));
     for (const p of originals) await source.lpush('queue:q', p);
     await source.sadd('queues', 'q');
-    await source.script('LOAD', new LuaScript('claimQueueJobs-8').source);
+    await source.script('LOAD', new LuaScript('claimQueueJobs-9').source);
     const requeued = Array.from({ length: 3 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `["requeued",${i}]` }));
-    const provider = faultAt(connect(), 'source', 'claimQueueJobs-8', 1, async (exec) => {
+    const provider = faultAt(connect(), 'source', 'claimQueueJobs-9', 1, async (exec) => {
       const replies = await exec();
       await source.rpush('queue:q', ...requeued);
       return replies;
@@ -92,13 +94,13 @@ describe('a queue transfer while a Sidekiq worker fetches from the source queue 
     expect(executions.map((e) => e.error)).toEqual([undefined]);
     const summary = executions[0]!.output as RunSummary;
     const words = renderSummary(summary, 'redis://source', { width: 400 });
-    // The pass claimed the 3 pushed back in place of the 3 newest originals, which stay on the
-    // source: exactly once, and not Complete. (The summary calls them "added during the run": the
-    // count cannot tell; documented in guarantees-and-limits.md.)
-    expect(await jobsIn(redis.target())).toEqual([...originals.slice(0, 37), ...requeued].map((p) => jobEntry('queue:q', p)).sort());
-    expect(await jobsIn(source)).toEqual(originals.slice(37).map((p) => jobEntry('queue:q', p)).sort());
-    expect(summary.totals as TransferCounters).toMatchObject({ claimed: 40, written: 40, leftOnSource: 3 });
-    expect(words).toMatch(/^Done, but jobs remain on the source \(3, above\)/m);
-    expect(words).not.toMatch(/^Complete/m);
+    // The pass claims up to its mark, the newest original: the 3 pushed back under it and every
+    // original. Before, by count, it claimed the 3 in place of the 3 newest originals, which stayed
+    // on the source called "added during the run".
+    expect(await jobsIn(redis.target())).toEqual([...originals, ...requeued].map((p) => jobEntry('queue:q', p)).sort());
+    expect(await jobsIn(source)).toEqual([]);
+    expect(summary.totals as TransferCounters).toMatchObject({ claimed: 43, written: 43, leftOnSource: 0 });
+    expect(words).toMatch(/^Complete/m);
+    expect(words).not.toMatch(/added during the run/);
   });
 });

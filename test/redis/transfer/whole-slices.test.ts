@@ -89,9 +89,10 @@ describe('a whole-queue transfer, slice by slice', () => {
     expect(r.counters).toMatchObject({ claimed: 2, resumed: 2, written: 4, duplicates: 0 });
     expect(r.done).toBe(false);
     expect(await state()).toEqual({ source: [jobEntry('queue:default', job('j4'))], target: ['j0', 'j1', 'j2', 'j3'].map((n) => jobEntry('queue:default', job(n))).sort() });
-    // Nothing in flight; the pass (not done) keeps its count of originals: 5, less the 2 and 2 claimed.
+    // Nothing in flight; the pass (not done) keeps its count of originals: 5, less the 2 and 2
+    // claimed, and its mark, the newest original (claimQueueJobs-9.lua KEYS[7]), as the first attempt took it.
     expect(await redis.source().keys('sidekiq-migrate:*')).toEqual(['sidekiq-migrate:slices:originals:queue:default']);
-    expect(await redis.source().get('sidekiq-migrate:slices:originals:queue:default')).toBe('1 ');
+    expect(await redis.source().get('sidekiq-migrate:slices:originals:queue:default')).toBe(`1 \n${job('j4')}`);
   });
 
   it('names the queue it failed on', async () => {
@@ -126,6 +127,68 @@ describe('a whole-queue transfer, slice by slice', () => {
     await redis.source().rpop('queue:default', 2);
     const second = await queueSlice({ dryRun: true, queue: 'default', cursor: first.cursor });
     expect(second).toMatchObject({ done: true, cursor: { limit: 5, claimed: 3 }, counters: { claimed: 1 } });
+  });
+});
+
+describe("an append pass's mark, the newest original (claimQueueJobs-9.lua KEYS[7])", () => {
+  const ORIGINALS = 'sidekiq-migrate:slices:originals:queue:default';
+  /** Slices until done, `between(n)` run after slice n (1-based); the slices' claims and what each left. */
+  async function pass(between: (n: number) => Promise<void>, cursor: QueueTransferCursor | null = null) {
+    const slices = [];
+    for (let n = 1; n <= 20; n++) {
+      const r = await queueSlice({ queue: 'default', cursor, placement: 'append' });
+      slices.push({ claimed: r.counters.claimed, done: r.done, leftOnSource: r.counters.leftOnSource });
+      cursor = r.cursor;
+      if (r.done) break;
+      await between(n);
+    }
+    return slices;
+  }
+
+  it('jobs pushed back at the tail, more than a slice of them, when the count says one slice is left: every original moved, and every job pushed back', async () => {
+    const originals = ['j0', 'j1', 'j2', 'j3', 'j4'];
+    for (const n of originals) await redis.source().lpush('queue:default', job(n));
+    const back = ['r0', 'r1', 'r2', 'r3', 'r4'];
+    // After the second slice the count says 1 original is left; 5 are pushed back under it, and a producer pushes p0.
+    const slices = await pass(async (n) => {
+      if (n === 2) await redis.source().multi().rpush('queue:default', ...back.map((b) => job(b))).lpush('queue:default', job('p0')).exec();
+    });
+    expect(await state()).toEqual({ source: [jobEntry('queue:default', job('p0'))], target: [...originals, ...back].map((n) => jobEntry('queue:default', job(n))).sort() });
+    // The third slice asks for the 1 its cursor counts, and the claim finds the mark 6 jobs up: the pass goes on.
+    expect(slices.map((s) => s.claimed)).toEqual([2, 2, 1, 2, 2, 1]);
+    expect(slices.at(-1)).toMatchObject({ done: true, leftOnSource: 1 });
+    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
+  });
+
+  it('the mark fetched by a worker, with every original below it: the pass ends there and claims none of what a producer pushed', async () => {
+    for (const n of ['j0', 'j1', 'j2', 'j3', 'j4', 'j5']) await redis.source().lpush('queue:default', job(n));
+    const fetched: string[] = [];
+    const slices = await pass(async (n) => {
+      if (n !== 1) return;
+      // A worker takes the 4 originals left (BRPOP), then a producer pushes 3: the count still says 4.
+      for (let i = 0; i < 4; i++) fetched.push((await redis.source().rpop('queue:default'))!);
+      await redis.source().lpush('queue:default', job('p0'), job('p1'), job('p2'));
+    });
+    expect(fetched).toEqual(['j2', 'j3', 'j4', 'j5'].map((n) => job(n)));
+    expect(await state()).toEqual({ source: ['p0', 'p1', 'p2'].map((n) => jobEntry('queue:default', job(n))).sort(), target: ['j0', 'j1'].map((n) => jobEntry('queue:default', job(n))).sort() });
+    // The count still says 4 originals are left; the claim finds its mark nowhere: the pass is done.
+    expect(slices).toEqual([
+      { claimed: 2, done: false, leftOnSource: 0 },
+      { claimed: 0, done: true, leftOnSource: 3 },
+    ]);
+    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
+  });
+
+  it("a pass begun by the version before (its record holds a count and no mark) goes on by the count, as it did", async () => {
+    for (const n of ['j0', 'j1', 'j2', 'j3']) await redis.source().lpush('queue:default', job(n));
+    // The earlier version claimed j0 and j1 and kept '2 <generation>'; then 2 jobs were pushed back at the tail.
+    await redis.source().rpop('queue:default', 2);
+    await redis.source().set(ORIGINALS, '2 ');
+    await redis.source().rpush('queue:default', job('r0'), job('r1'));
+    const slices = await pass(async () => {}, { limit: 4, claimed: 2, kept: true });
+    expect(slices.map((s) => s.claimed)).toEqual([2]);
+    expect(await state()).toEqual({ source: ['j2', 'j3'].map((n) => jobEntry('queue:default', job(n))).sort(), target: ['r0', 'r1'].map((n) => jobEntry('queue:default', job(n))).sort() });
+    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
   });
 });
 
