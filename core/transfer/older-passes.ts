@@ -7,7 +7,7 @@ import { escapeGlob } from '../reroute/discover-queues.js';
 import type { PassesOwner } from '../reroute/older-passes.js';
 import { originalsKey } from './transfer-keys.js';
 
-const forgetScript = new LuaScript('forgetOlderTransferPasses-n1');
+const forgetScript = new LuaScript('forgetOlderTransferPasses-n2');
 
 /** Counts deleted per call: a run has one per queue or set, a few at most in practice. */
 const COUNTS_PER_CALL = 100;
@@ -22,7 +22,7 @@ const COUNTS_PER_CALL = 100;
  * The run's last execution, before it finishes the run (its lock still held), looks for the run's
  * pass counts, queues' and sets' (one SCAN MATCH, bounded by `bound`: a look cut short leaves what
  * it did not reach) and deletes those of an earlier start's generation, only while the lock is
- * this start's exactly (forgetOlderTransferPasses-n1.lua). Returns how many it deleted; 0 when a
+ * this start's exactly (forgetOlderTransferPasses-n2.lua). Returns how many it deleted; 0 when a
  * later start holds the lock (its summary is the one that will end the run). The re-route's
  * records: core/reroute/older-passes.ts.
  */

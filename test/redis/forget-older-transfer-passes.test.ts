@@ -1,5 +1,5 @@
 // The run's last summary deletes the transfer pass counts an earlier start of the run left
-// (core/transfer/older-passes.ts, forgetOlderTransferPasses-n1.lua): the count of a queue whose
+// (core/transfer/older-passes.ts, forgetOlderTransferPasses-n2.lua): the count of a queue whose
 // pass a killed process never ended (test/workflow/cli-move-killed-at-pass-end.test.ts, at the
 // CLI), in each of the three formats. Never one a live pass still uses: not its own start's (an
 // item of it that failed: a later start ends it), nothing at all while a later start of the run
@@ -23,10 +23,13 @@ async function seed(): Promise<void> {
   await c.set('p:sidekiq-migrate:r:originals:queue:selected', '7 7 1000 arn:A');
   await c.set('p:sidekiq-migrate:r:originals:schedule', '1795459303.5 1000 arn:A');
   await c.set('p:sidekiq-migrate:r:originals:queue:older-version', '3 ');
+  // A whole-queue append pass's count carries its mark, the bytes of a job, after a newline (claimQueueJobs-9.lua).
+  await c.set('p:sidekiq-migrate:r:originals:queue:appended', Buffer.concat([Buffer.from('5 1000 arn:A\n'), Buffer.from('{"queue":"a","x":"2000 arn:B"}\n\xff')]));
   // This start's own, in each format: a pass of it that failed, which a later start ends.
   await c.set('p:sidekiq-migrate:r:originals:queue:failed', `2 ${own}`);
   await c.set('p:sidekiq-migrate:r:originals:queue:failed-selected', `9 4 ${own}`);
   await c.set('p:sidekiq-migrate:r:originals:dead', `1795459303.5 ${own}`);
+  await c.set('p:sidekiq-migrate:r:originals:queue:failed-append', Buffer.concat([Buffer.from(`6 ${own}\n`), Buffer.from('{"queue":"a","jid":"j"}')]));
   // Another run's, and the run's other keys.
   await c.set('p:sidekiq-migrate:r2:originals:queue:old', '0 1000 arn:A');
   await c.set('p:sidekiq-migrate:r:started-with', '{}');
@@ -40,11 +43,12 @@ describe('forgetOlderTransferPasses', () => {
     await c.set('p:sidekiq-migrate:lock', lock(2000, 'arn:B'));
     const before = await keyValueSnapshot(c);
 
-    expect(await forgetOlderTransferPasses(c, 'p:', { runId: 'r', plannedAt: 2000, plannedBy: 'arn:B' }, {})).toBe(5);
+    expect(await forgetOlderTransferPasses(c, 'p:', { runId: 'r', plannedAt: 2000, plannedBy: 'arn:B' }, {})).toBe(6);
 
     const after = await keyValueSnapshot(c);
     const gone = Object.keys(before).filter((k) => !(k in after)).sort();
     expect(gone).toEqual([
+      'p:sidekiq-migrate:r:originals:queue:appended',
       'p:sidekiq-migrate:r:originals:queue:old',
       'p:sidekiq-migrate:r:originals:queue:older-version',
       'p:sidekiq-migrate:r:originals:queue:selected',

@@ -37,7 +37,7 @@ export async function seed(redis: Redis): Promise<void> {
   await redis.set('originals:end', 'record');
   // A pass record an earlier start of the run left (generation 999), which its last summary deletes.
   await redis.set('originals:older', 't1 1 2 999\n0 2\n{}');
-  // A transfer pass's count of an earlier start (forgetOlderTransferPasses-n1.lua deletes it).
+  // A transfer pass's count of an earlier start (forgetOlderTransferPasses-n2.lua deletes it).
   await redis.set('originals:count', '3 999 arn:A');
   // What the bookkeeping steps below remove: an execution, a set's conflicts, a page's attempts.
   await redis.hset('executions', 'root', '1');
@@ -86,5 +86,5 @@ export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['forgetPageAttempt-2', { keys: ['receipts'], args: ['item:input'] }, ['receipts']],
   ['endQueuePass-2', { keys: ['originals:end', 'receipts', 'queue:old'], args: ['pass-end:queue:old', 3600] }, ['originals:end', 'receipts', 'queue:old']],
   ['forgetOlderPasses-n1', { keys: ['lock', 'originals:older'], args: ['run', 1000, 'arn', '1000 arn'] }, ['lock', 'originals:older']],
-  ['forgetOlderTransferPasses-n1', { keys: ['lock', 'originals:count'], args: ['run', 1000, 'arn', '1000 arn'] }, ['lock', 'originals:count']],
+  ['forgetOlderTransferPasses-n2', { keys: ['lock', 'originals:count'], args: ['run', 1000, 'arn', '1000 arn'] }, ['lock', 'originals:count']],
 ];

@@ -11,16 +11,22 @@
   later start of the run keeps every count. Only a count of another generation than this start's:
   one of its own is its own pass's (left by an item of this start that failed; a resume, a later
   start, ends it in turn). A count of an earlier generation is read by nothing of this start (a
-  pass's first claim takes only its own generation's: claimQueueJobs-8.lua, claimSetEntries-11.lua
+  pass's first claim takes only its own generation's: claimQueueJobs-9.lua, claimSetEntries-11.lua
   ARGV 'start', claimSelectedQueueJobs-7.lua, selective-set-transfer.ts startCursor) and the
   earlier start's claims are refused now that this start holds the lock (lib/claim-lock.lua).
 
-  The three formats all end with the generation that wrote them, after one space:
-    `<originals not claimed yet> <generation>`          (claimQueueJobs-8.lua, claimSetEntries-11.lua)
+  The three formats' first lines all end with the generation that wrote them, after one space:
+    `<originals not claimed yet> <generation>`          (claimQueueJobs-9.lua, claimSetEntries-11.lua;
+                                                          a whole-queue append pass's goes on after a
+                                                          newline with its mark, a job's bytes, which
+                                                          may end with anything: only the first line
+                                                          is compared)
     `<length at the start> <claimed since> <generation>` (claimSelectedQueueJobs-7.lua)
     `<highest score at the start> <generation>`          (selective-set-transfer.ts startCursor)
   A generation holds at most one space (`<plannedAt> <plannedBy>`, core/redis/generation-arg.ts),
-  so a count ending with ` <this generation>` is this start's; any other is an earlier one's.
+  so a count whose first line ends with ` <this generation>` is this start's; any other is an
+  earlier one's. (-n1 compared the whole value: it took an append pass's own count, mark and all,
+  for an earlier start's.)
 
   KEYS[1]   the run lock (string: the holder record, JSON, see acquireRunLock-3.lua)
   KEYS[2…]  the run's pass counts found (strings, `<prefix>sidekiq-migrate:<run>:originals:<key>`)
@@ -52,7 +58,8 @@ if own == ' ' then return { 1, 0 } end
 local deleted = 0
 for i = 2, #KEYS do
   local count = redis.call('GET', KEYS[i])
-  if count and string.sub(count, -#own) ~= own then
+  local first = count and string.match(count, '^[^\n]*')
+  if first and string.sub(first, -#own) ~= own then
     redis.call('DEL', KEYS[i])
     deleted = deleted + 1
   end
