@@ -108,12 +108,12 @@ export class Splice {
     let from = 0;
     for (let e = 0; e < edits.length; e++) {
       const edit = edits[e]!;
-      at += buf.copy(out, at, from, edit.start);
+      at = copyRange(buf, from, edit.start, out, at);
       const bytes = edit.bytes;
-      for (let p = 0; p < bytes.length; p++) at += bytes[p]!.copy(out, at);
+      for (let p = 0; p < bytes.length; p++) at = copyRange(bytes[p]!, 0, bytes[p]!.length, out, at);
       from = edit.end;
     }
-    buf.copy(out, at, from);
+    copyRange(buf, from, buf.length, out, at);
   }
 
   /** Its bytes in a buffer of their own. */
@@ -130,4 +130,21 @@ export class Splice {
   writtenBytes(out: Buffer): Buffer {
     return this.lastOut === out ? out.subarray(this.lastAt, this.lastAt + this.length) : this.toBuffer();
   }
+}
+
+/**
+ * Below this many bytes a range is copied byte by byte: Node 20's `Buffer.copy` of part of a
+ * buffer makes a Uint8Array view of that part first (`_copyActual`), two or three per moved job,
+ * and crosses into C++ for a copy of a few bytes (a payload's head up to its queue, a queue name).
+ */
+const SHORT_COPY = 128;
+
+/** Copies `src[start, end)` to `out` at `at`; returns where it ended. */
+function copyRange(src: Buffer, start: number, end: number, out: Buffer, at: number): number {
+  const n = end - start;
+  if (n < SHORT_COPY) {
+    for (let i = 0; i < n; i++) out[at + i] = src[start + i]!;
+    return at + n;
+  }
+  return at + src.copy(out, at, start, end);
 }
