@@ -1,5 +1,5 @@
 // Mutation testing of one core folder with Stryker (not part of CI: it takes minutes to an hour).
-//   npm run mutate -- core/payload          (or core/reroute, core/transfer, core/redis, core/workflow/steps, core/routing, core/drain)
+//   npm run mutate -- core/payload          (or core/reroute, core/transfer, core/redis, core/workflow, core/workflow/steps, core/routing, core/drain)
 //   npm run mutate -- core/payload --dry    (print the Stryker command and the test files only)
 //   npm run mutate -- core/payload --only rewrite-queue.ts,encode-json-string.ts   (some files of it)
 //   npm run mutate -- core/reroute --tests test/unit/reroute/*.test.ts,test/redis/reroute/set-page.test.ts
@@ -36,6 +36,10 @@ export const TESTS_BY_FOLDER: Readonly<Record<string, readonly string[]>> = {
   // run them (test/workflow/local-workflow.test.ts, test/functions/*) take minutes per mutant
   // (a 40,000-job item, connection timeouts, retry waits): left out, see test/README.md.
   'core/workflow/steps': ['test/redis/workflow-steps.test.ts', 'test/redis/stop-run.test.ts'],
+  // The workflow's own helpers (set-apart.ts, ended-queues.ts, combine-summaries.ts, the tally):
+  // their unit tests and the ended-queues record on real Redis. The CLI and local-workflow tests
+  // that also cover them start whole runs (seconds to minutes per mutant): left out. Use --only.
+  'core/workflow': ['test/unit/workflow/*.test.ts', 'test/redis/ended-queues.test.ts'],
 };
 
 const [folderArg, ...rest] = process.argv.slice(2);
