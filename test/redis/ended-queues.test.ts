@@ -44,4 +44,27 @@ describe('ended-queues', () => {
     await forgetEndedQueues(c, '', 'r');
     expect(await c.exists(endedQueuesKey('', 'r'))).toBe(0);
   });
+
+  it('an execution that ended sets only records nothing (and does not fail); queues are read in name order, under a prefix, a field it cannot read left out', async () => {
+    const c = redis.client();
+    const s = { ...settings(3000, 'arn:C'), runId: 'r2' } as RunSettings;
+    const setsOnly = emptyTally('transfer');
+    setsOnly.listed = [{ kind: 'set', name: 'retry', counters: emptyTransferCounters() }];
+    setsOnly.counts = { finished: 1, failed: 0, continued: 0 };
+    await recordEndedQueues(c, 'p:', s, setsOnly);
+    expect(await c.exists(endedQueuesKey('p:', 'r2'))).toBe(0);
+
+    // Written in the other order (a hash this small gives its fields back as written).
+    await recordEndedQueues(c, 'p:', s, tally({ zeta: 1 }));
+    await recordEndedQueues(c, 'p:', s, tally({ alpha: 2, mid: 3 }));
+    await c.hset(endedQueuesKey('p:', 'r2'), '3000\narn:C\nbroken', 'not json');
+
+    const read = await readEndedQueues(c, 'p:', s);
+    expect(read).toEqual([
+      { kind: 'queue', name: 'alpha', counters: { ...emptyTransferCounters(), leftOnSource: 2 } },
+      { kind: 'queue', name: 'mid', counters: { ...emptyTransferCounters(), leftOnSource: 3 } },
+      { kind: 'queue', name: 'zeta', counters: { ...emptyTransferCounters(), leftOnSource: 1 } },
+    ]);
+    expect(await c.exists(endedQueuesKey('', 'r2'))).toBe(0);
+  });
 });
