@@ -127,6 +127,21 @@ describe("the send slabs' regions (core/redis/send-slabs.ts)", () => {
     expect(slabs.take(256)!.slab).toBe(first[0]!.slab);
   });
 
+  it('keeps at most keepFree idle slabs for later; the others are left to the GC, never handed out again', async () => {
+    const { SendSlabs } = await import('../../core/redis/send-slabs.js');
+    const slabs = new SendSlabs(1024, 1);
+    const fill = () => [slabs.take(256)!, slabs.take(256)!, slabs.take(256)!, slabs.take(256)!];
+    const a = fill();
+    const b = fill();
+    const c = fill();
+    // a and b retired while held; given back, a is kept, b is one too many.
+    for (const r of [...a, ...b]) slabs.give(r.slab);
+    const next = fill();
+    expect(next.every((r) => r.slab === a[0]!.slab)).toBe(true);
+    const after = slabs.take(256)!;
+    expect([a[0]!.slab, b[0]!.slab, c[0]!.slab]).not.toContain(after.slab);
+  });
+
   it('are what the process uses for Lua calls', () => {
     expect(sendSlabs.slabBytes).toBe(4 * 2 ** 20);
   });
