@@ -42,7 +42,7 @@ describe('combineSummaries of a continued run', () => {
 
     const combined = chain(root, apart);
 
-    expect(combined.totals.written).toBe(8);
+    expect((combined.totals as TransferCounters).written).toBe(8);
     expect((combined.totals as TransferCounters).writtenTo).toEqual({ default: 8 });
     expect(combined.counts).toEqual({ finished: 2, failed: 0, continued: 0 });
     expect(combined.continuedIn).toEqual([]);
