@@ -67,4 +67,19 @@ describe('ended-queues', () => {
     ]);
     expect(await c.exists(endedQueuesKey('', 'r2'))).toBe(0);
   });
+
+  it('tells two starts apart by either their time or their planner alone, and sorts more queues than a few', async () => {
+    const c = redis.client();
+    const base = { ...settings(5000, 'arn:D'), runId: 'r3' } as RunSettings;
+    const sameTime = { ...base, plannedBy: 'arn:E' } as RunSettings;
+    const samePlanner = { ...base, plannedAt: 6000 } as RunSettings;
+    await recordEndedQueues(c, '', base, tally({ f: 0, e: 0, d: 0, c: 0, b: 0, a: 0 }));
+    await recordEndedQueues(c, '', sameTime, tally({ x: 0 }));
+    await recordEndedQueues(c, '', samePlanner, tally({ y: 0 }));
+
+    expect((await readEndedQueues(c, '', base)).map((l) => l.name)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    expect((await readEndedQueues(c, '', sameTime)).map((l) => l.name)).toEqual(['x']);
+    expect((await readEndedQueues(c, '', samePlanner)).map((l) => l.name)).toEqual(['y']);
+  });
 });
+

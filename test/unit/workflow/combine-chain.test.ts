@@ -149,4 +149,46 @@ describe('combineSummaries of a continued run', () => {
       [OTHER_QUEUES, 900],
     ]);
   });
+
+  // What the looks at the end found: each an execution's own, not to be mixed with another's.
+  const found = {
+    leftOnSource: [{ key: 'queue:default', jobs: 4 }],
+    leftOnSourceLists: 1,
+    quarantinedInLists: 2,
+    inflightOnTarget: { jobs: 1, keys: ['t'], lists: 1 },
+    inflightLeftOnSource: { jobs: 2, keys: ['l'], lists: 1 },
+    inflightStillOnSource: { jobs: 3, keys: ['s'], lists: 1 },
+    inflightOnSource: { jobs: 4, keys: ['o'], lists: 1 },
+    leftoverLooksCutShort: { source: { scanned: 10 } },
+    underOtherPrefixes: [{ prefix: 'other:', jobs: 1 }],
+    notLookedAt: { queues: 3 },
+    heldByWorkers: { jobs: 5 },
+    selectedArrivalsCutShort: { queues: 1 },
+    deadSetOverCap: { entries: 10_010, drops: 12 },
+  } as unknown as Partial<RunSummary>;
+  const foundKeys = Object.keys(found) as (keyof RunSummary)[];
+
+  it("takes what the looks found from the execution that ended the run only: none of the first execution's, all of the ending one's", () => {
+    const staleFirst = chain(summary(found), summary());
+    const fromEnding = chain(summary(), summary({ ...found, unheard: { liveProcesses: 1, queues: [{ queue: 'q', jobs: 2 }], total: 1 } }));
+
+    for (const key of foundKeys) expect([key, staleFirst[key]]).toEqual([key, undefined]);
+    for (const key of foundKeys) expect([key, fromEnding[key]]).toEqual([key, found[key]]);
+    expect(fromEnding.unheard).toEqual({ liveProcesses: 1, queues: [{ queue: 'q', jobs: 2 }], total: 1 });
+  });
+
+  it("a dry run's dead-set forecast is the last one made, though the first execution made none", () => {
+    const combined = chain(summary({ dryRun: true }), summary({ dryRun: true, deadSetOverCap: { entries: 10_005, drops: 6 } }));
+
+    expect(combined.deadSetOverCap).toEqual({ entries: 10_005, drops: 6 });
+  });
+
+  it('keeps OTHER_QUEUES last when it first appears in a later execution', () => {
+    const root = summary({ mode: 'reroute', totals: { ...emptyCounters(), movedTo: { a: 1 } } });
+    const next = summary({ mode: 'reroute', totals: { ...emptyCounters(), movedTo: { [OTHER_QUEUES]: 900, b: 5 } } });
+
+    const moved = chain(root, next).totals as ReturnType<typeof emptyCounters>;
+
+    expect(Object.keys(moved.movedTo)).toEqual(['b', 'a', OTHER_QUEUES]);
+  });
 });
