@@ -56,4 +56,24 @@ describe('a target loss seen by the executions of a continued run', () => {
     const combined = combineSummaries([execution('a', { big: 30 }, { line: 'ledger line', loss: { target: 'redis://t', recopied: 0, ledgersGone: ['queue:big'] } })]);
     expect(lossLines(combined)).toEqual(['TargetLostDataError: ledger line']);
   });
+
+  it("the one line takes the place of the first execution's; every other failure is kept, in its order (a page's own TargetLostDataError, another error of the run)", () => {
+    const a = execution('a', { small: 5 }, { line: 'id line', loss: { target: 'redis://t', id: { planned: 'X', here: null }, recopied: 0, ledgersGone: [] } });
+    const b = execution('b', { big: 30 }, { line: 'ledger line', loss: { target: 'redis://t', recopied: 0, ledgersGone: ['queue:big'] } });
+    const pageLoss = { kind: 'queue' as const, name: 'small', error: 'TargetLostDataError: the page saw it' };
+    const boom = { kind: 'queue' as const, name: 'other', error: 'Boom' };
+    const timeout = { kind: 'execution' as const, name: 'r1', error: 'States.Timeout: summarize' };
+    a.summary.failures.unshift(pageLoss);
+    a.summary.failures.push(boom);
+    b.summary.failures.push(timeout);
+
+    const combined = combineSummaries([a, b]);
+
+    expect(combined.failures).toHaveLength(4);
+    expect(combined.failures[0]).toEqual(pageLoss);
+    expect(combined.failures[1]).toMatchObject({ kind: 'execution', name: 'r1' });
+    expect(combined.failures[1]!.error).toMatch(/^TargetLostDataError: The target redis:\/\/t lost its data during run r1: the target id X/);
+    expect(combined.failures.slice(2)).toEqual([boom, timeout]);
+  });
 });
+
