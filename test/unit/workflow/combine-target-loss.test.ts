@@ -75,5 +75,21 @@ describe('a target loss seen by the executions of a continued run', () => {
     expect(combined.failures[1]!.error).toMatch(/^TargetLostDataError: The target redis:\/\/t lost its data during run r1: the target id X/);
     expect(combined.failures.slice(2)).toEqual([boom, timeout]);
   });
+
+  it('the line first when the first execution said it first, last when no execution listed it (a failures list cut at its bound)', () => {
+    const lossOf = (line: string) => ({ line, loss: { target: 'redis://t', recopied: 0, ledgersGone: ['queue:big'] } });
+    const boom = { kind: 'queue' as const, name: 'other', error: 'Boom' };
+    const first = execution('a', { small: 5 }, lossOf('a line'));
+    first.summary.failures.push(boom);
+    const saidFirst = combineSummaries([first, execution('b', { big: 30 }, lossOf('b line'))]);
+    expect(saidFirst.failures.map((f) => f.error.slice(0, 20))).toEqual(['TargetLostDataError:', 'Boom']);
+
+    const unlisted = execution('a', { small: 5 }, lossOf('a line'));
+    unlisted.summary.failures.splice(0, 1, boom);
+    const next = execution('b', { big: 30 }, lossOf('b line'));
+    next.summary.failures.length = 0;
+    const saidNowhere = combineSummaries([unlisted, next]);
+    expect(saidNowhere.failures.map((f) => f.error.slice(0, 20))).toEqual(['Boom', 'TargetLostDataError:']);
+  });
 });
 
