@@ -38,7 +38,7 @@ describe('a password for a Redis that asks for none', { timeout: 120_000 }, () =
     });
 
     expect(stderr).toBe(warningFor('Redis', `redis://:***@${host(redis.urls().source)}`, "the URL's password"));
-    expect(stdout).toMatch(/^redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: DRAINED — 0 job\(s\) left$/m);
+    expect(stdout).toMatch(/^redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: DRAINED — 0 job\(s\) left: no Sidekiq data at all there /m);
     expect(stdout + stderr).not.toContain(SECRET);
   });
 
