@@ -195,13 +195,17 @@ export interface Execution {
   readonly pid: number;
 }
 
-/** Parses a JSON-lines file (an absent file is empty). Only strings and small ints are read. */
+/**
+ * Parses a JSON-lines file (an absent file is empty). Only strings and small ints are read. Every
+ * writer (test/compat/ruby) ends each line with a newline; what follows the last one is a line
+ * still being written by a worker while this polls (read without its flock), and is left for the
+ * next read: parsed, it failed the rollback story once ("Unterminated string in JSON").
+ */
 export function readJsonLines<T>(file: string): T[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as T);
+  const lines = readFileSync(file, 'utf8').split('\n');
+  lines.pop(); // '' after the last newline, or a line not written whole yet
+  return lines.filter((line) => line !== '').map((line) => JSON.parse(line) as T);
 }
 
 /** Where a job payload sits: `queue:NAME` (list) or `schedule`/`retry`/`dead` (with its score text). */
