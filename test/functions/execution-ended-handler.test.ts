@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -7,13 +6,13 @@ import { planStep } from '../../core/workflow/steps/plan-step.js';
 import { runExecutionsKey } from '../../core/workflow/run-executions.js';
 import type { LambdaConnections } from '../../functions/support/lambda-connections.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
+import { executionArnOf, statusChange } from './support/execution-status-change.js';
 import { captureOutput, dumpAll, fakeContext, logRecords, type OutputCapture } from './support/lambda-harness.js';
 
 const redis = privateSourceAndTarget();
 const PREFIX = 'resque:gitlab:';
 // In the execution input: it must never reach a log line.
 const INPUT_MARKER = 'zebra-quince-8813';
-const STATE_MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:sidekiq-migrate';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 let handler: Handler;
@@ -51,41 +50,6 @@ const rerouteSettings = {
   routed: true,
 };
 
-const executionArnOf = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:sidekiq-migrate:${name}`;
-
-/**
- * EventBridge's "Step Functions Execution Status Change" event, as the rule delivers it; `of` an
- * execution known by name (a redriven one keeps its ARN, start date and input, and counts its redrives).
- */
-function statusChange(status: string, input: unknown, stopDate = Date.now(), of?: { readonly name: string; readonly startDate: number; readonly redriveCount: number }): Record<string, unknown> {
-  const name = of?.name ?? randomUUID();
-  const executionArn = executionArnOf(name);
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Step Functions Execution Status Change',
-    source: 'aws.states',
-    account: '123456789012',
-    time: new Date(stopDate).toISOString(),
-    region: 'us-east-1',
-    resources: [executionArn],
-    detail: {
-      executionArn,
-      stateMachineArn: STATE_MACHINE,
-      name,
-      status,
-      startDate: of?.startDate ?? stopDate - 60_000,
-      stopDate,
-      redriveCount: of?.redriveCount ?? 0,
-      redriveDate: of && of.redriveCount > 0 ? stopDate - 60_000 : null,
-      redriveStatus: 'NOT_REDRIVABLE',
-      input: input === undefined ? null : JSON.stringify(input),
-      inputDetails: { included: input !== undefined },
-      output: null,
-      outputDetails: null,
-    },
-  };
-}
 
 /** The run's lock, as a plan 30 s ago took it. */
 async function lockRun(prefixes: { source: string; target?: string }): Promise<void> {

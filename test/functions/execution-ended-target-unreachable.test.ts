@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -6,6 +5,7 @@ import { RunLock, runLockKey, runStopMarkerKey } from '../../core/redis/run-lock
 import type { LambdaConnections } from '../../functions/support/lambda-connections.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { switchableProxy } from '../support/switchable-proxy.js';
+import { statusChange } from './support/execution-status-change.js';
 import { captureOutput, fakeContext, logRecords, type OutputCapture } from './support/lambda-harness.js';
 
 /**
@@ -17,7 +17,6 @@ import { captureOutput, fakeContext, logRecords, type OutputCapture } from './su
  */
 
 const redis = privateSourceAndTarget();
-const STATE_MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:sidekiq-migrate';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 let handler: Handler;
@@ -42,21 +41,6 @@ afterAll(async () => {
   vi.unstubAllEnvs();
 });
 
-function aborted(input: unknown, stopDate = Date.now()): Record<string, unknown> {
-  const name = randomUUID();
-  const executionArn = `arn:aws:states:us-east-1:123456789012:execution:sidekiq-migrate:${name}`;
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Step Functions Execution Status Change',
-    source: 'aws.states',
-    account: '123456789012',
-    time: new Date(stopDate).toISOString(),
-    region: 'us-east-1',
-    resources: [executionArn],
-    detail: { executionArn, stateMachineArn: STATE_MACHINE, name, status: 'ABORTED', startDate: stopDate - 60_000, stopDate, redriveCount: 0, redriveDate: null, redriveStatus: 'NOT_REDRIVABLE', input: JSON.stringify(input), inputDetails: { included: true }, output: null, outputDetails: null },
-  };
-}
 
 const exists = async (client: Redis, key: string) => (await client.exists(key)) === 1;
 
@@ -65,7 +49,7 @@ describe('the execution-ended handler, the target unreachable', () => {
     const holder = { runId: 'run-1', operation: 'transfer' as const, plannedAt: Date.now() - 30_000 };
     await RunLock.acquire(redis.source(), '', holder, 60_000, 'source');
     await RunLock.acquire(redis.target(), '', holder, 60_000, 'target');
-    const event = aborted({ runId: 'run-1', mode: 'transfer', target: 'target', routing: { kind: 'mapping', mapping: { 'A::Worker': 'a' } } });
+    const event = statusChange('ABORTED', { runId: 'run-1', mode: 'transfer', target: 'target', routing: { kind: 'mapping', mapping: { 'A::Worker': 'a' } } });
 
     proxy.down('reset');
     out = captureOutput();
