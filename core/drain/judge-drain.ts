@@ -194,7 +194,8 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
     const taken = report.retiredQueues !== undefined ? 'taken from retired queues' : "taken from this Redis's queues";
     const named = running.processes.map((p) => `${printable(p.identity)} ${p.jobs}`).join(', ');
     const more = running.processes.reduce((n, p) => n + p.jobs, 0) < running.jobs ? ', …' : '';
-    reasons.push(`${running.jobs} job(s) ${taken} are being run by live Sidekiq processes (${named}${more}), in no list: one that fails goes to retry naming its queue, one whose process stops first goes back on its queue on this Redis`);
+    // Only a graceful stop pushes such a job back (real Sidekiq 6.4: real-sidekiq-basic-fetch-killed.test.ts).
+    reasons.push(`${running.jobs} job(s) ${taken} are being run by live Sidekiq processes (${named}${more}), in no list: one that fails goes to retry naming its queue; one whose process is stopped (TERM) first goes back on its queue on this Redis; one whose process is killed (KILL, out of memory) is lost, as Sidekiq's own fetch keeps it nowhere else`);
   }
   const abandoned = fetched.filter((l) => !l.ownerAlive);
   if (abandoned.length > 0) {

@@ -9,7 +9,8 @@ import type { SidekiqProcess } from './live-processes.js';
  * heartbeat, the hash `IDENTITY:workers` (Sidekiq 5 to 6.4; `IDENTITY:work` from 6.5), one field
  * per busy thread, `{"queue", "payload", "run_at"}`, rewritten at every beat (5 s) and expiring
  * 60 s after the last. Such a job is not done: one that fails goes to `retry` naming its queue,
- * and one its process stops before it ends goes back onto its queue, on this Redis. A drain check
+ * and one its process stops (TERM) before it ends goes back onto its queue, on this Redis; one whose
+ * process is killed is lost, and its heartbeat still names it until it expires. A drain check
  * that counted nothing else said DRAINED over it, and the routing runbook's next step (restart
  * without the retired queues) put it back where nobody fetches
  * (test/compat/real-sidekiq-basic-fetch-drain.test.ts).

@@ -86,10 +86,10 @@ describe('drain-check while a real Sidekiq with its own fetch runs a job from a 
     expect(run.code, run.stderr).toBe(0);
     expect(scoped.code, scoped.stderr).toBe(0);
     expect(scoped.stdout).toMatch(/^redis:\/\/\S+: DRAINING — 1 job\(s\) left of the 1 retired queue\(s\) only/);
-    expect(scoped.stdout).toContain(`  - 1 job(s) taken from retired queues are being run by live Sidekiq processes (${identity} 1), in no list: one that fails goes to retry naming its queue, one whose process stops first goes back on its queue on this Redis\n`);
+    expect(scoped.stdout).toContain(`  - 1 job(s) taken from retired queues are being run by live Sidekiq processes (${identity} 1), in no list: one that fails goes to retry naming its queue; one whose process is stopped (TERM) first goes back on its queue on this Redis; one whose process is killed (KILL, out of memory) is lost, as Sidekiq's own fetch keeps it nowhere else\n`);
     expect(whole.code, whole.stderr).toBe(0);
     expect(whole.stdout).toMatch(/^redis:\/\/\S+: DRAINING — 1 job\(s\) left\n/);
-    expect(whole.stdout).toContain(`  - 1 job(s) taken from this Redis's queues are being run by live Sidekiq processes (${identity} 1), in no list: one that fails goes to retry naming its queue, one whose process stops first goes back on its queue on this Redis\n`);
+    expect(whole.stdout).toContain(`  - 1 job(s) taken from this Redis's queues are being run by live Sidekiq processes (${identity} 1), in no list: one that fails goes to retry naming its queue; one whose process is stopped (TERM) first goes back on its queue on this Redis; one whose process is killed (KILL, out of memory) is lost, as Sidekiq's own fetch keeps it nowhere else\n`);
   });
 
   it('once the restart put it back on the retired queue: STUCK (exit 3); the run moves it and it runs exactly once, on new', { timeout: 120_000 }, async () => {
