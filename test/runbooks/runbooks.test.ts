@@ -2,6 +2,9 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { resumedExecutionName } from '../../cli/deployed/resumed-executions.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildProgram } from '../../cli/main.js';
+import { realTime } from '../../cli/cli-context.js';
+import { bufferIo } from '../support/buffer-io.js';
 import { repoPath } from '../support/paths.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { redisMoveScenario } from './scenarios/redis-move-scenario.js';
@@ -84,6 +87,28 @@ describe('runbook coverage', () => {
     expect(refused).toEqual([]);
     // ~2 s alone (a CLI program built and parsed per command); 44 s at a load of 20 on 2 cores.
   }, 120_000);
+
+  it('every command the prose of README.md and docs/ names in a code span (`start --resume RUN`, `drain-check --deployed …`) has the options it is shown with', () => {
+    const program = buildProgram({ io: bufferIo(), exitCode: 0, handlersFor: () => { throw new Error('not run'); }, ...realTime });
+    const global = program.options.map((o) => o.long!).concat('--help');
+    const optionsOf = new Map(program.commands.map((c) => [c.name(), new Set([...c.options.map((o) => o.long!), ...global])]));
+    const docs = ['README.md', ...readdirSync(repoPath('docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`), ...readdirSync(repoPath('docs/runbooks')).filter((f) => f.endsWith('.md')).map((f) => `docs/runbooks/${f}`)];
+    const checked: string[] = [];
+    const unknown: string[] = [];
+    for (const doc of docs) {
+      // Inline code spans only (a fenced block is run or parsed above); a span may go on over a line break.
+      const prose = readFileSync(repoPath(doc), 'utf8').replace(/^```[\s\S]*?^```/gm, '');
+      for (const [, span] of prose.matchAll(/(?<!`)`([^`]+)`(?!`)/g)) {
+        const words = span!.replace(/\s+/g, ' ').trim().replace(/^sidekiq-migrate /, '').split(' ');
+        const options = optionsOf.get(words[0]!);
+        if (!options || words.length < 2 || !span!.includes('--')) continue;
+        checked.push(`${doc}: ${span}`);
+        for (const flag of span!.match(/(?<![\w-])--[a-z][a-z-]*/g) ?? []) if (!options.has(flag)) unknown.push(`${doc}: \`${span}\`: ${words[0]} has no ${flag}`);
+      }
+    }
+    expect(checked.length).toBeGreaterThanOrEqual(60);
+    expect(unknown).toEqual([]);
+  });
 
   it('docs/runbooks/COVERAGE.md lists them as the tests do', () => {
     const header = [
