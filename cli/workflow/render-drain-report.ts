@@ -1,12 +1,12 @@
 import type { DrainReport } from '../../core/drain/drain-report.js';
 import { dormantEntries } from '../../core/drain/judge-drain.js';
+import { timeSpan } from '../../core/drain/time-span.js';
 import { evictionWarning } from '../../core/redis/eviction-policy.js';
 import { displayName, displayText } from '../../core/redis/key-name.js';
 import { describePrefix } from '../../core/redis/sidekiq-prefixes.js';
 import { count as n, shorten } from './fit.js';
 
-const age = (seconds: number | null) =>
-  seconds === null ? '-' : seconds < 120 ? `${Math.round(seconds)} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`;
+const age = (seconds: number | null) => (seconds === null ? '-' : timeSpan(seconds));
 
 const CRON_LINES = 20;
 // At GitLab's scale (one queue per worker, thousands of queues) the whole table would bury the

@@ -2,6 +2,7 @@ import { KEYSPACE_LOOKS, type CronState, type DrainReport } from './drain-report
 import type { FetcherList } from './fetcher-lists.js';
 import { displayName, printable } from '../redis/key-name.js';
 import { moveTargetLostReason } from './move-target.js';
+import { timeSpan } from './time-span.js';
 
 /**
  * The verdict of a drain check:
@@ -128,8 +129,8 @@ export function dormantEntries(report: Omit<DrainReport, 'verdict'>): { dead: nu
  */
 function waitingReason(waiting: number, waitSeconds: number, scoped: boolean): string {
   const seconds = Math.round(waitSeconds);
-  if (!scoped) return `${waiting} scheduled or retrying job(s) come due later, the last in ${seconds} s`;
-  if (seconds > 0) return `${waiting} scheduled or retrying job(s) name retired queues, the last due in ${seconds} s: the migration rewrites them (run it again), or they reach those queues when due`;
+  if (!scoped) return `${waiting} scheduled or retrying job(s) come due later, the last in ${timeSpan(seconds)}`;
+  if (seconds > 0) return `${waiting} scheduled or retrying job(s) name retired queues, the last due in ${timeSpan(seconds)}: the migration rewrites them (run it again), or they reach those queues when due`;
   return `${waiting} scheduled or retrying job(s) name retired queues, all due now: a live Sidekiq process's poller pushes them to those queues; the migration rewrites them (run it again)`;
 }
 
@@ -226,7 +227,8 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
   const elapsed = report.checkedAt - previous.checkedAt;
   const rate = elapsed > 0 ? (previous.remaining - report.remaining) / elapsed : 0;
   if (report.readyNow > 0 && report.readyNow >= previous.readyNow) {
-    reasons.push(`no progress since the previous check: ${previous.readyNow} → ${report.readyNow} job(s) ready to run in ${Math.round(elapsed)} s`);
+    // "ready to run in 30 s" read as "ready in 30 s": the time is between the two checks.
+    reasons.push(`no progress since the previous check, ${timeSpan(elapsed)} ago: ${previous.readyNow} → ${report.readyNow} job(s) ready to run`);
     return { state: 'stuck', reasons, ratePerSecond: rate };
   }
   const etaSeconds = Math.max(waitSeconds, rate > 0 ? (report.remaining - waiting) / rate : 0);

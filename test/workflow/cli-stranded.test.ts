@@ -286,7 +286,7 @@ describe('drain-check counts set entries, it does not extrapolate from the soone
     expect(stdout).toMatch(/: DRAINING — 50 job\(s\) left of the 1 retired queue\(s\) only \(jobs of other queues are not counted\)$/m);
     expect(stdout).not.toContain('DRAINED');
     expect(stdout).toMatch(/^retry +3050 total, 3000 due within the hour, 0 for queues nobody fetches, 50 for retired queues$/m);
-    expect(stdout).toMatch(/50 scheduled or retrying job\(s\) name retired queues, the last due in \d+ s: the migration rewrites them \(run it again\), or they reach those queues when due/);
+    expect(stdout).toMatch(/50 scheduled or retrying job\(s\) name retired queues, the last due in \d+(?:\.\d)? (?:s|min|h): the migration rewrites them \(run it again\), or they reach those queues when due/);
     expect(code).toBe(0);
   });
 });

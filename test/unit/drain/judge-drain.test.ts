@@ -191,7 +191,7 @@ describe('judgeDrain: progress between checks', () => {
     });
     expect(judgeDrain(after, asPrevious(before))).toEqual({
       state: 'draining',
-      reasons: ['10 scheduled or retrying job(s) come due later, the last in 2000 s'],
+      reasons: ['10 scheduled or retrying job(s) come due later, the last in 33 min'],
       ratePerSecond: 1,
       // (40 - 10) / 1 = 30 s of work, but the last entry is due in 2,000 s.
       etaSeconds: 2_000,
@@ -205,7 +205,7 @@ describe('judgeDrain: progress between checks', () => {
     const before = report({ checkedAt: 1_000, remaining: 50, readyNow: 20 });
     expect(judgeDrain(report({ checkedAt: 1_030, remaining: 50, readyNow: 20 }), asPrevious(before))).toEqual({
       state: 'stuck',
-      reasons: ['no progress since the previous check: 20 → 20 job(s) ready to run in 30 s'],
+      reasons: ['no progress since the previous check, 30 s ago: 20 → 20 job(s) ready to run'],
       ratePerSecond: 0,
     });
     expect(judgeDrain(report({ checkedAt: 1_030, remaining: 49, readyNow: 19 }), asPrevious(before)).state).toBe('draining');
@@ -230,7 +230,7 @@ describe('judgeDrain: progress between checks', () => {
       remaining: 3,
       sets: { schedule: { total: 50, dueNow: 10, toRetiredQueues: 2, lastDueAt: 1_500 }, retry: { total: 9, toRetiredQueues: 1, lastDueAt: 1_200 } },
     });
-    expect(judgeDrain(r)).toEqual({ state: 'draining', reasons: ['3 scheduled or retrying job(s) name retired queues, the last due in 500 s: the migration rewrites them (run it again), or they reach those queues when due'] });
+    expect(judgeDrain(r)).toEqual({ state: 'draining', reasons: ['3 scheduled or retrying job(s) name retired queues, the last due in 8 min: the migration rewrites them (run it again), or they reach those queues when due'] });
   });
 });
 
