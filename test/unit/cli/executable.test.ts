@@ -37,6 +37,13 @@ describe('the sidekiq-migrate executable', () => {
     );
   });
 
+  it('drain-check --help says every exit code it gives: STUCK is not 3 by itself, and a selection left is 1', () => {
+    const result = exec('drain-check', '--help');
+
+    expect(result.status).toBe(0);
+    expect(result.stdout.replace(/\s+/g, ' ')).toContain('an enabled cron definition still pushes to one of them. A stuck verdict without such jobs (no progress since --previous, jobs still arriving on retired queues) exits 0. With a selection (--classes, --classes-file, --store), exit code 1 while any of their jobs is left here (3 still wins).');
+  });
+
   it("rollback --help does not offer a quarantine a rollback never uses (every queue it takes jobs from is live)", () => {
     const result = exec('rollback', '--help');
 
