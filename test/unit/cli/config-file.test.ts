@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -8,6 +8,7 @@ import { readConfigFile } from '../../../core/config/read-config-file.js';
 import { loadCliConfig } from '../../../cli/config/load-cli-config.js';
 import { optionsWithConfig } from '../../../cli/config/options-with-config.js';
 import { addMigrationOptions } from '../../../cli/commands/run-options.js';
+import { SORTED_SET_NAMES } from '../../../core/redis/sidekiq-keys.js';
 import { repoPath } from '../../support/paths.js';
 
 let dirs = 0;
@@ -138,6 +139,19 @@ describe('the configuration file', () => {
 
     expect(config.routing?.rules).toBe(repoPath('examples/gitlab-routing-rules.yml'));
     expect(config.aws).toEqual({ region: 'eu-west-1', stack: 'SidekiqMigrate' });
+  });
+
+  it("the example's commented settings \"(the flags' defaults shown)\" are the defaults the run takes", () => {
+    const text = readFileSync(repoPath('examples/sidekiq-migrate.config.yaml'), 'utf8');
+    const block = text.slice(text.indexOf("(the flags' defaults shown)")).split('\n\n')[0]!.split('\n').slice(1);
+    const dir = directory({ 'defaults.yml': block.map((line) => line.replace(/^# /, '')).join('\n') });
+
+    const config = readConfigFile(join(dir, 'defaults.yml'), 'defaults.yml', {});
+
+    // The sets a run takes when none are given (GitLab's interrupted only where it exists).
+    expect(config.sets).toEqual([...SORTED_SET_NAMES]);
+    expect(config).toMatchObject({ queues: true, pageSize: 1000, unmapped: 'leave', append: false, strict: false, timeLimit: 120 });
+    expect(config.rateLimit).toBeUndefined();
   });
 
   it('requires a mapping at the top, and accepts an empty file', () => {
