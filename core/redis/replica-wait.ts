@@ -100,6 +100,26 @@ export interface ReplicatedStep {
    * page retried in a new Lambda container) does not know a replica that dropped out before it.
    */
   readonly planned?: number;
+  /**
+   * The socket the connection was on (`socketOf`) before the writes to confirm were sent. WAIT
+   * waits for its own socket's last write (a new socket's WAIT, having written nothing, answers at
+   * once with every replica counted): when the connection has connected again since (ioredis
+   * reconnects, and sends an unanswered WAIT or write again), the WAIT is not believed. `fence`
+   * then writes on the socket now in use and WAIT covers that write, so everything the server ran
+   * before it, whichever socket wrote it. Absent: the caller vouches for the socket.
+   */
+  readonly wroteOn?: unknown;
+  /**
+   * A write on the server (the run lock's renewal), made after everything to confirm had run:
+   * true when it wrote. Absent, or it wrote nothing: a WAIT on another socket than `wroteOn`'s
+   * fails the step (retryable) instead.
+   */
+  readonly fence?: () => Promise<boolean>;
+}
+
+/** The socket a connection is on now: ioredis opens a new one each time it connects again. */
+export function socketOf(redis: Redis): unknown {
+  return (redis as unknown as { stream?: unknown }).stream;
 }
 
 /**
@@ -129,9 +149,43 @@ export async function confirmReplicated(redis: Redis, step: ReplicatedStep): Pro
     );
   }
   const timeoutMs = Math.max(1, Math.min(REPLICA_WAIT_MS, Math.floor((redis.options.commandTimeout ?? Infinity) / COMMAND_TIMEOUT_SHARE)));
-  let confirmed: number;
+  const waitedOn = socketOf(redis);
+  let confirmed = await waitFor(redis, step, name, replicas, timeoutMs);
+  if (confirmed >= replicas && step.wroteOn !== undefined && (step.wroteOn !== waitedOn || socketOf(redis) !== waitedOn)) {
+    // Connected again since the writes were sent: this WAIT may have covered none of them.
+    confirmed = await fencedWait(redis, step, name, replicas, timeoutMs);
+  }
+  if (confirmed >= replicas) return;
+  // Read the count again next time: a replica may have gone for good.
+  replicaCounts.delete(redis);
+  throw new RedisUnavailableError(
+    `${step.doing}: only ${confirmed} of the ${replicas} replica(s) of the ${step.role} ${name} confirmed the writes within ${timeoutMs / 1000} s (WAIT), ` +
+      `so a failover there could still undo them; ${step.leaves}`,
+  );
+}
+
+/**
+ * WAIT after a write of the step's own (`fence`) on one socket: the fence ran after every write to
+ * confirm (they had answered), so a replica that has it has them. The connection connecting again
+ * under the two (the fence, or the WAIT, sent again on another socket) or no fence written: a
+ * retryable error, nothing confirmed.
+ */
+async function fencedWait(redis: Redis, step: ReplicatedStep, name: string, replicas: number, timeoutMs: number): Promise<number> {
+  const socket = socketOf(redis);
+  const fenced = step.fence ? await step.fence() : false;
+  const confirmed = fenced ? await waitFor(redis, step, name, replicas, timeoutMs) : 0;
+  if (fenced && socketOf(redis) === socket) return confirmed;
+  replicaCounts.delete(redis);
+  throw new RedisUnavailableError(
+    `${step.doing}: the connection to the ${step.role} ${name} was opened again between the writes and their WAIT, ` +
+      `and a WAIT on a new connection does not wait for what an earlier one wrote, so the ${replicas} replica(s) there may lack them; ${step.leaves}`,
+  );
+}
+
+/** One WAIT: how many replicas confirmed the connection's last write. */
+async function waitFor(redis: Redis, step: ReplicatedStep, name: string, replicas: number, timeoutMs: number): Promise<number> {
   try {
-    confirmed = Number(await redis.call('WAIT', replicas, timeoutMs));
+    return Number(await redis.call('WAIT', replicas, timeoutMs));
   } catch (error) {
     // A connection shared by pages running side by side (the CLI's) runs their WAITs one after
     // the other: with stalled replicas the last ones outlast the command timeout.
@@ -143,11 +197,4 @@ export async function confirmReplicated(redis: Redis, step: ReplicatedStep): Pro
       { cause: error },
     );
   }
-  if (confirmed >= replicas) return;
-  // Read the count again next time: a replica may have gone for good.
-  replicaCounts.delete(redis);
-  throw new RedisUnavailableError(
-    `${step.doing}: only ${confirmed} of the ${replicas} replica(s) of the ${step.role} ${name} confirmed the writes within ${timeoutMs / 1000} s (WAIT), ` +
-      `so a failover there could still undo them; ${step.leaves}`,
-  );
 }

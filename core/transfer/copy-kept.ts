@@ -1,5 +1,5 @@
 import type { ChainableCommander, Redis, RedisKey } from 'ioredis';
-import { copyReplicated } from './replicated-steps.js';
+import { copyReplicated, targetSocket } from './replicated-steps.js';
 import { TargetLostDataError } from './target-identity.js';
 import type { TransferContext } from './transfer-options.js';
 import type { TransferCounters } from './transfer-counters.js';
@@ -93,7 +93,7 @@ function countersBefore(counters: TransferCounters): () => void {
  * TargetLostDataError, nothing acknowledged, when the copy is lost again.
  */
 export async function copyKept<T>(
-  context: Pick<TransferContext, 'source' | 'target' | 'sourceName' | 'targetName' | 'plannedReplicas'>,
+  context: Pick<TransferContext, 'source' | 'target' | 'sourceName' | 'targetName' | 'plannedReplicas' | 'replicationFences'>,
   sourceKey: string,
   jobs: number,
   counters: TransferCounters,
@@ -102,14 +102,16 @@ export async function copyKept<T>(
 ): Promise<T> {
   const restore = countersBefore(counters);
   const duplicatesBefore = counters.duplicates;
+  let wroteOn = targetSocket(context);
   let reply = await write();
   if (jobs === 0) return reply;
-  await copyReplicated(context, sourceKey);
+  await copyReplicated(context, sourceKey, wroteOn);
   if (await recorded(reply, counters.duplicates - duplicatesBefore)()) return reply;
   // Lost after the copy answered: still in flight on the source, written again.
   restore();
+  wroteOn = targetSocket(context);
   reply = await write();
-  await copyReplicated(context, sourceKey);
+  await copyReplicated(context, sourceKey, wroteOn);
   if (!(await recorded(reply, counters.duplicates - duplicatesBefore)())) {
     throw new TargetLostDataError(
       `The target ${context.targetName ?? ''} lost the copy of ${jobs} job(s) of ${sourceKey} twice before the source acknowledged them (restarted empty, flushed or failed over); they stay in flight on the source, nothing acknowledged. Run the same command again once the target keeps its data.`.replace('target  ', 'target '),

@@ -1,7 +1,7 @@
-import { confirmReplicated } from '../redis/replica-wait.js';
+import { confirmReplicated, socketOf } from '../redis/replica-wait.js';
 import type { TransferContext } from './transfer-options.js';
 
-type Sides = Pick<TransferContext, 'source' | 'target' | 'sourceName' | 'targetName' | 'plannedReplicas'>;
+type Sides = Pick<TransferContext, 'source' | 'target' | 'sourceName' | 'targetName' | 'plannedReplicas' | 'replicationFences'>;
 
 /**
  * The two waits of claim → copy → acknowledge across two servers (replica-wait.ts), each before
@@ -22,13 +22,23 @@ export function claimReplicated(context: Sides, sourceKey: string): Promise<void
   });
 }
 
-/** See claimReplicated. */
-export function copyReplicated(context: Sides, sourceKey: string): Promise<void> {
+/**
+ * See claimReplicated. `wroteOn`: the target connection's socket before the copy was sent
+ * (targetSocket): a WAIT on another one covers a write of its own first (replica-wait.ts).
+ */
+export function copyReplicated(context: Sides, sourceKey: string, wroteOn: unknown): Promise<void> {
   return confirmReplicated(context.target, {
     doing: `Writing the jobs of ${sourceKey} to the target`,
     role: 'target',
     name: context.targetName,
     ...(context.plannedReplicas ? { planned: context.plannedReplicas.target } : {}),
+    wroteOn,
+    ...(context.replicationFences ? { fence: context.replicationFences.target } : {}),
     leaves: 'the source did not acknowledge them. They stay in flight on the source; the next attempt (or run) finishes them through the run\'s ledger, writing none twice.',
   });
+}
+
+/** The socket the target connection is on before a copy is sent (copyReplicated's `wroteOn`). */
+export function targetSocket(context: Pick<TransferContext, 'target'>): unknown {
+  return socketOf(context.target);
 }

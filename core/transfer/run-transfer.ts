@@ -75,7 +75,7 @@ export async function runTransfer(request: TransferRunRequest): Promise<Transfer
 
     const sets: Partial<Record<SortedSetName, TransferCounters>> = {};
     for (const set of request.sets) {
-      const run = await transferSet({ ...context, set, renewLocks, onPage: (page) => afterSlice(set, page as PageResult<unknown, TransferCounters>) });
+      const run = await transferSet({ ...context, set, renewLocks, ...(renewLocks ? { replicationFences: renewLocks } : {}), onPage: (page) => afterSlice(set, page as PageResult<unknown, TransferCounters>) });
       sets[set] = run.counters;
       addTransferCounters(totals, run.counters);
     }
@@ -83,7 +83,7 @@ export async function runTransfer(request: TransferRunRequest): Promise<Transfer
     const queues: Record<string, TransferCounters> = {};
     const names = request.queues === true ? (await discoverQueues(request.source, request.sourceKeys)).queues : request.queues === false ? [] : request.queues;
     for (const queue of names) {
-      const run = await transferQueue({ ...context, queue, renewLocks, onPage: (page) => afterSlice(queue, page as PageResult<unknown, TransferCounters>) });
+      const run = await transferQueue({ ...context, queue, renewLocks, ...(renewLocks ? { replicationFences: renewLocks } : {}), onPage: (page) => afterSlice(queue, page as PageResult<unknown, TransferCounters>) });
       queues[queue] = run.counters;
       addTransferCounters(totals, run.counters);
     }

@@ -50,6 +50,12 @@ export interface TransferContext {
    * run): the caller renews after the slice.
    */
   readonly renewLocks?: LockRenewals;
+  /**
+   * A write on each server on its connection (the run lock's renewal: true when it renewed), for
+   * a WAIT whose connection was opened again after the writes it confirms (replica-wait.ts
+   * `fence`). Absent: such a WAIT fails the slice, retryable, nothing acknowledged.
+   */
+  readonly replicationFences?: LockRenewals;
   /** How the endpoints are named in messages (redacted URLs); absent: host:port. */
   readonly sourceName?: string;
   readonly targetName?: string;
