@@ -13,6 +13,11 @@ import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 import { type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
 import { startReplica, type ReplicaHandle } from '../support/replica.js';
 import { runCli } from '../support/run-cli.js';
+import { combineSummaries } from '../../core/workflow/combine-summaries.js';
+import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import { UrlConnections } from '../../core/workflow/url-connections.js';
+import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
+import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 let source: RedisServerHandle;
@@ -40,12 +45,13 @@ function client(url: string): Redis {
 }
 
 /**
- * A loopback proxy in front of `to` that cuts the connection that sends a WAIT (before the WAIT
- * reaches Redis), the first `waits` times, as a network blip or a proxy's restart would: every
- * other byte passes. Only a WAIT command (`*3 $4 WAIT`), not one named in an ACL DRYRUN.
+ * A loopback proxy in front of `to` that cuts the connection that sends the nth WAIT when
+ * `cut(n)` (before that WAIT reaches Redis), as a network blip or a proxy's restart would: every
+ * other byte passes. Only WAIT commands (`*3 $4 WAIT`) are counted, not one named in an ACL DRYRUN.
  */
-async function cutAtWaits(to: RedisServerHandle, waits: number): Promise<{ url: string; cuts: () => number; close: () => Promise<void> }> {
+async function cutAtWaits(to: RedisServerHandle, cut: (nth: number) => boolean): Promise<{ url: string; cuts: () => number; close: () => Promise<void> }> {
   let cuts = 0;
+  let waits = 0;
   const open = new Set<Socket>();
   const server: Server = createServer((downstream) => {
     const upstream = createConnection({ host: '127.0.0.1', port: to.port });
@@ -55,7 +61,7 @@ async function cutAtWaits(to: RedisServerHandle, waits: number): Promise<{ url: 
       s.on('close', () => open.delete(s));
     }
     downstream.on('data', (d: Buffer) => {
-      if (cuts < waits && /(^|\r\n)\*3\r\n\$4\r\nwait\r\n/i.test(d.toString('latin1'))) {
+      if (/(^|\r\n)\*3\r\n\$4\r\nwait\r\n/i.test(d.toString('latin1')) && cut(++waits)) {
         cuts++;
         downstream.destroy();
         upstream.destroy();
@@ -79,42 +85,87 @@ async function cutAtWaits(to: RedisServerHandle, waits: number): Promise<{ url: 
   };
 }
 
+/** 10 jobs on queue:default of the source, as `jobEntry` prints them, sorted. */
+async function seed(): Promise<string[]> {
+  const seeded: string[] = [];
+  const from = client(source.url);
+  for (let i = 0; i < 10; i++) {
+    const payload = sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` });
+    await from.lpush('queue:default', payload);
+    seeded.push(jobEntry('queue:default', payload));
+  }
+  await from.sadd('queues', 'default');
+  return seeded.sort();
+}
+
+async function targetJobs(): Promise<string[]> {
+  const onTarget = new Redis(target.url, { protocol: 2 });
+  try {
+    return await jobsIn(onTarget);
+  } finally {
+    onTarget.disconnect();
+  }
+}
+
 describe('move to a target with a replica, its connection cut as the copy\'s WAIT is sent', { timeout: 120_000 }, () => {
-  for (const [cuts, what] of [
-    [1, 'the WAIT sent again on the new connection is not believed: a renewal of the run lock is written there first and WAIT covers it'],
-    [2, 'the WAIT after that write cut too: the page fails (retryable), nothing acknowledged, and its retry finishes the slice through the ledger'],
+  for (const [cut, what] of [
+    [[1], 'the WAIT sent again on the new connection is not believed: a renewal of the run lock is written there first and WAIT covers it'],
+    [[1, 3], 'the WAIT after that renewal cut too: the page fails (retryable), nothing acknowledged, and its retry finishes the slice through the ledger'],
   ] as const) {
-    it(`${cuts} cut(s): ${what}; a failover of the target right after the move keeps every job exactly once`, async () => {
-      const seeded: string[] = [];
-      const from = client(source.url);
-      for (let i = 0; i < 10; i++) {
-        const payload = sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` });
-        await from.lpush('queue:default', payload);
-        seeded.push(jobEntry('queue:default', payload));
-      }
-      await from.sadd('queues', 'default');
-      seeded.sort();
+    it(`WAIT number ${cut.join(' and ')} cut: ${what}; a failover of the target right after the move keeps every job exactly once`, async () => {
+      const seeded = await seed();
       // The replica gets nothing more unless a WAIT asks for it (support/replica.ts).
       replica.link('lagging');
-      proxy = await cutAtWaits(target, cuts);
+      proxy = await cutAtWaits(target, (n) => (cut as readonly number[]).includes(n));
 
       const move = await runCli('move', '--from', source.url, '--to', proxy.url, '--run-id', 'cut-wait-1');
-      expect(proxy.cuts()).toBe(cuts);
+      expect(proxy.cuts()).toBe(cut.length);
       expect(move.code).toBe(0);
       expect(move.stdout).toContain('Complete: everything that could be moved was moved');
-      expect(await jobsIn(from)).toEqual([]);
-      const onTarget = new Redis(target.url, { protocol: 2 });
-      try {
-        expect(await jobsIn(onTarget)).toEqual(seeded);
-      } finally {
-        onTarget.disconnect();
-      }
+      expect(await jobsIn(client(source.url))).toEqual([]);
+      expect(await targetJobs()).toEqual(seeded);
 
       // The target fails over to its replica: it has what the move waited for. Before, the first
       // WAIT sent again had answered at once, the source had acknowledged, and the 10 jobs were gone.
       await replica.promote(target);
       expect(await jobsIn(replica.client)).toEqual(seeded);
-      expect(await from.keys('*sidekiq-migrate:*:inflight:*')).toEqual([]);
+      expect(await client(source.url).keys('*sidekiq-migrate:*:inflight:*')).toEqual([]);
     });
   }
+
+  it('every WAIT after a renewal cut, as long as it lasts: the run fails naming the target and the reopened connection, every job still on the source in flight; once the cuts stop, the same run finishes and a failover keeps them all', async () => {
+    const seeded = await seed();
+    replica.link('lagging');
+    // Each attempt: its WAIT cut, sent again and answered on a new connection (not believed), the
+    // renewal written, its WAIT cut: the attempt fails.
+    let cutting = true;
+    proxy = await cutAtWaits(target, (n) => cutting && n % 2 === 1);
+    const connections = new UrlConnections({ source: { url: source.url }, target: { url: proxy.url } });
+    const run = async () => {
+      const executions = await runWorkflowLocally({ runId: 'cut-wait-2', mode: 'transfer', target: 'target' }, localTaskHandlers(connections), { retryIntervalMs: 0 });
+      return combineSummaries(executions.filter((e) => e.output).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary })));
+    };
+    try {
+      const failed = await run();
+      expect(failed.complete).toBe(false);
+      expect(failed.failures.length).toBeGreaterThan(0);
+      for (const failure of failed.failures) {
+        expect(failure.error).toContain(`Writing the jobs of queue:default to the target: the connection to the target ${proxy.url} was opened again after the writes, and a WAIT there does not wait for them; the source did not acknowledge them`);
+      }
+      const from = client(source.url);
+      const inflight = await from.keys('sidekiq-migrate:cut-wait-2:inflight:*');
+      expect(inflight).toEqual(['sidekiq-migrate:cut-wait-2:inflight:queue:default']);
+      expect((await from.lrangeBuffer(inflight[0]!, 0, -1)).map((p) => jobEntry('queue:default', p)).sort()).toEqual(seeded);
+
+      cutting = false;
+      const finished = await run();
+      expect(finished.complete).toBe(true);
+      expect(await jobsIn(from)).toEqual([]);
+      expect(await targetJobs()).toEqual(seeded);
+    } finally {
+      await connections.close();
+    }
+    await replica.promote(target);
+    expect(await jobsIn(replica.client)).toEqual(seeded);
+  });
 });
