@@ -27,12 +27,14 @@ export interface ClaimAhead<T, C extends SliceClaim<T> = SliceClaim<T>> {
   /** What it asked for, and the mean payload size it was asked with (page-bytes.ts). */
   readonly want: number;
   readonly bytesPerJob: number | undefined;
+  /** The source connection's socket before the claim was sent (replicated-steps.ts sourceSocket). */
+  readonly sentOn?: unknown;
 }
 
 /** `claim`, sent: its rejection waits for the next slice, which awaits it (never unhandled meanwhile). */
-export function sentAhead<T, C extends SliceClaim<T>>(claim: Promise<C>, want: number, bytesPerJob: number | undefined): ClaimAhead<T, C> {
+export function sentAhead<T, C extends SliceClaim<T>>(claim: Promise<C>, want: number, bytesPerJob: number | undefined, sentOn?: unknown): ClaimAhead<T, C> {
   claim.catch(() => {});
-  return { claim, want, bytesPerJob };
+  return { claim, want, bytesPerJob, ...(sentOn !== undefined ? { sentOn } : {}) };
 }
 
 /**

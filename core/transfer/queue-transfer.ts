@@ -13,7 +13,7 @@ import { SlicesAhead, sentAhead, takenAhead, type ClaimAhead, type ClaimAheadWit
 import { newBatchId, parseBatch } from './ledger-id.js';
 import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
 import { batchKey, claimChainKey, inflightKey, ledgerKey, originalsKey } from './transfer-keys.js';
-import { claimReplicated } from './replicated-steps.js';
+import { claimReplicated, sourceSocket } from './replicated-steps.js';
 import { copyKept, queueCopyRecorded } from './copy-kept.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
@@ -122,6 +122,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     // that many fewer (claim-calls.ts inflightCounted): else as many jobs that arrived since would
     // be taken as originals, and missing from what the summary says arrived.
     const inflightCounted = request.cursor !== null && !ahead;
+    const claimedOn = ahead ? ahead.sentOn : sourceSocket(request);
     const { claimed, stored, held, ranOut, refused, originalsLeft } = ahead ? await takenAhead(ahead, () => claim(0, cursor, false, 'kept')) : await claim(want, cursor, inflightCounted, counted);
     if (refused) throw claimRefusal(refused, request.runId, `on source ${request.sourceName ?? ''}`.trimEnd());
     counters.claimed = claimed;
@@ -131,7 +132,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     tallyCarried(counters, carried);
     const ledger = ledgerKey(request.targetKeys.prefix, request.runId, `queue:${queue}`);
     // The source's replicas have the claim before its copy exists (replicated-steps.ts).
-    if (held.length > 0) await claimReplicated(request, `queue:${queue}`);
+    if (held.length > 0) await claimReplicated(request, `queue:${queue}`, claimedOn);
     // The run locks are renewed along with the write on the target and the acknowledge on the source.
     // The write writes nothing once another run holds the target's lock: the slice stays in flight.
     const renewal = new SliceRenewal(request.renewLocks);
@@ -151,7 +152,10 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
       const acknowledged = renewal.with('source', acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length));
       // The next slice's claim rides in the acknowledge's round trip, written after it (claim-ahead.ts).
       const nextWant = sliceWant(request.sliceSize, next, next.bytesPerJob);
-      if (!done && nextWant > 0 && request.mayClaimAhead?.() === true) claimsNext = sentAhead(claim(nextWant, next, false, next.kept ? 'kept' : undefined), nextWant, next.bytesPerJob);
+      if (!done && nextWant > 0 && request.mayClaimAhead?.() === true) {
+        const sentOn = sourceSocket(request);
+        claimsNext = sentAhead(claim(nextWant, next, false, next.kept ? 'kept' : undefined), nextWant, next.bytesPerJob, sentOn);
+      }
       await acknowledged;
     }
     // What is still there was pushed during the transfer (or left behind by it): said, not hidden.

@@ -12,12 +12,15 @@ type Sides = Pick<TransferContext, 'source' | 'target' | 'sourceName' | 'targetN
  *   copy would lose jobs the source no longer has.
  * A re-route inside one Redis needs neither: each of its moves is one Lua call, replicated whole.
  */
-export function claimReplicated(context: Sides, sourceKey: string): Promise<void> {
+export function claimReplicated(context: Sides, sourceKey: string, wroteOn?: unknown): Promise<void> {
   return confirmReplicated(context.source, {
     doing: `Claiming from ${sourceKey}`,
     role: 'source',
     name: context.sourceName,
     ...(context.plannedReplicas ? { planned: context.plannedReplicas.source } : {}),
+    // The socket the claim was sent on (sourceSocket), when known: see copyReplicated.
+    ...(wroteOn !== undefined ? { wroteOn } : {}),
+    ...(context.replicationFences ? { fence: context.replicationFences.source } : {}),
     leaves: 'nothing of it was written to the target. The claimed jobs stay in flight on the source; the next attempt (or run) writes them once the replicas have them.',
   });
 }
@@ -41,4 +44,9 @@ export function copyReplicated(context: Sides, sourceKey: string, wroteOn: unkno
 /** The socket the target connection is on before a copy is sent (copyReplicated's `wroteOn`). */
 export function targetSocket(context: Pick<TransferContext, 'target'>): unknown {
   return socketOf(context.target);
+}
+
+/** The socket the source connection is on before a claim is sent (claimReplicated's `wroteOn`). */
+export function sourceSocket(context: Pick<TransferContext, 'source'>): unknown {
+  return socketOf(context.source);
 }

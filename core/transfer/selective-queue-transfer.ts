@@ -14,7 +14,7 @@ import { newBatchId, parseBatch } from './ledger-id.js';
 import type { QueueTransferCursor, QueueTransferRequest } from './queue-transfer.js';
 import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { batchKey, inflightKey, ledgerKey, originalsKey } from './transfer-keys.js';
-import { claimReplicated } from './replicated-steps.js';
+import { claimReplicated, sourceSocket } from './replicated-steps.js';
 import { copyKept, queueCopyRecorded } from './copy-kept.js';
 import { targetLockOf, writeJobsToQueues } from './write-to-target.js';
 
@@ -192,6 +192,7 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   // Nothing is claimed once the run was stopped or lost its lock on the source (as a whole-queue claim).
   // The pass's start and what it claimed are kept on the source with the claims (KEYS[6]).
   const keys = [key, inflight, batch, runStopMarkerKey(sourceKeys.prefix, request.runId), runLockKey(sourceKeys.prefix), originals];
+  const claimedOn = sourceSocket(request);
   const [claimed, stored, locatedFlag, k2, statuses, ...held] = (await claimSelectedQueueJobs.run(source, { keys, args })) as [number, Buffer, number, number, Buffer, ...Buffer[]];
   const refused = refusal(claimed);
   if (refused) throw claimRefusal(refused, request.runId, `on source ${request.sourceName ?? ''}`.trimEnd());
@@ -209,7 +210,7 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   tallyCarried(counters, carried);
   const ledger = ledgerKey(request.targetKeys.prefix, request.runId, sourceName);
   // Each step's replicas first, as a whole-queue slice does (replicated-steps.ts).
-  if (held.length > 0) await claimReplicated(request, sourceName);
+  if (held.length > 0) await claimReplicated(request, sourceName, claimedOn);
   // The copy still on the target (and its replicas) before the acknowledge (copy-kept.ts).
   const write = () => writeJobsToQueues(request.target, request.targetKeys, ledger, newest ? 'RPUSH' : 'LPUSH', { id: batchId, first: base }, carried, counters, targetLockOf(request));
   await copyKept(request, sourceName, held.length, counters, write, () => queueCopyRecorded(request.target, ledger, batchId, base + held.length));

@@ -12,7 +12,7 @@ import { newBatchId, setEntryId } from './ledger-id.js';
 import { copyAndAcknowledgeSet, type SetTransferCursor, type SetTransferRequest } from './set-transfer.js';
 import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { acknowledgedKey, batchKey, conflictsKey, inflightKey, inflightSealKey, originalsKey } from './transfer-keys.js';
-import { claimReplicated } from './replicated-steps.js';
+import { claimReplicated, sourceSocket } from './replicated-steps.js';
 import { targetLockOf } from './write-to-target.js';
 
 const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-9', { encodeCalls: true });
@@ -114,6 +114,7 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   for (const c of chosen) args.push(c.member, c.score);
   const conflicts = conflictsKey(sourceKeys.prefix, request.runId, set);
   // Nothing is claimed once the run was stopped or lost its lock on the source (as a whole-set claim).
+  const claimedOn = sourceSocket(request);
   const [claimed, batchId, statuses, ...flat] = (await claimSelectedSetEntries.run(source, {
     keys: [
       key,
@@ -143,7 +144,7 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   }
   tallyCarried(counters, entries);
   // The source's replicas have the claim before its copy exists (replicated-steps.ts); the copy's are waited for by copyAndAcknowledgeSet.
-  if (entries.length > 0) await claimReplicated(request, set);
+  if (entries.length > 0) await claimReplicated(request, set, claimedOn);
   await copyAndAcknowledgeSet({ ...request, targetLock: targetLockOf(request) }, set, batchId.toString(), entries, counters);
 
   // 3. The new anchor: the last examined entry still in the set, at its rank after the claim.

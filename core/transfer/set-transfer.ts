@@ -15,7 +15,7 @@ import { SlicesAhead, sentAhead, takenAhead, type ClaimAhead, type ClaimAheadWit
 import { newBatchId } from './ledger-id.js';
 import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
 import { acknowledgedKey, batchKey, claimChainKey, conflictsKey, inflightKey, inflightSealKey, ledgerKey, originalsKey } from './transfer-keys.js';
-import { claimReplicated } from './replicated-steps.js';
+import { claimReplicated, sourceSocket } from './replicated-steps.js';
 import { copyKept, setCopyRecorded } from './copy-kept.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
@@ -89,6 +89,7 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Set
     const claim = (count: number, originalsCount: 'start' | 'kept' | undefined): Promise<SetSliceClaim> =>
       claimSetSlice(source, { set: sourceKey, inflight, batch, conflicts, chain, stopMarker, lock, seal, acknowledged, originals }, { want: count, newBatch: newBatchId(request.targetId), runId: request.runId, ...generationFieldsOf(request), ...(originalsCount ? { originalsCount } : {}) });
     const counted = request.cursor === null ? 'start' : request.cursor.kept ? 'kept' : undefined;
+    const claimedOn = ahead ? ahead.sentOn : sourceSocket(request);
     const { claimed, stored: batchId, held, ranOut, refused, seal: sealed, originalsLeft } = ahead ? await takenAhead(ahead, () => claim(0, 'kept')) : await claim(want, counted);
     if (refused) throw claimRefusal(refused, request.runId, `on source ${request.sourceName ?? ''}`.trimEnd());
     counters.claimed = claimed;
@@ -96,7 +97,7 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Set
     const entries = ledgerScheduledEntries(held, batchId, request.plan, request.rewriteActiveJobQueueName ?? true);
     tallyCarried(counters, entries);
     // The source's replicas have the claim before its copy exists (replicated-steps.ts).
-    if (held.length > 0) await claimReplicated(request, set);
+    if (held.length > 0) await claimReplicated(request, set, claimedOn);
     // The run locks are renewed along with the write on the target and the acknowledge on the source.
     const renewal = new SliceRenewal(request.renewLocks);
     const bytes = meanBytes(held.map((e) => e.member), bytesPerJob);
@@ -108,7 +109,10 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Set
     const nextWant = sliceWant(request.sliceSize, next, next.bytesPerJob);
     let claimsNext: ClaimAhead<ClaimedEntry, SetSliceClaim> | undefined;
     const sendNext = () => {
-      if (!done && nextWant > 0 && request.mayClaimAhead?.() === true) claimsNext = sentAhead(claim(nextWant, next.kept ? 'kept' : undefined), nextWant, next.bytesPerJob);
+      if (!done && nextWant > 0 && request.mayClaimAhead?.() === true) {
+        const sentOn = sourceSocket(request);
+        claimsNext = sentAhead(claim(nextWant, next.kept ? 'kept' : undefined), nextWant, next.bytesPerJob, sentOn);
+      }
     };
     await copyAndAcknowledgeSet({ ...request, targetLock: targetLockOf(request) }, set, batchId, entries, counters, renewal, sealed, sendNext);
 

@@ -169,3 +169,45 @@ describe('move to a target with a replica, its connection cut as the copy\'s WAI
     expect(await jobsIn(replica.client)).toEqual(seeded);
   });
 });
+
+describe('move from a source with a replica, its connection cut as the claim\'s WAIT is sent', { timeout: 120_000 }, () => {
+  it('the WAIT sent again on the new connection is not believed: a renewal of the source lock is written there first; a failover of the source right after the move leaves every job once (in flight on the promoted source, finished by the next run), none twice', async () => {
+    const [primary, other] = (await startRedisServers([], [])) as [RedisServerHandle, RedisServerHandle];
+    const sourceReplica = await startReplica(primary);
+    const cutProxy = await cutAtWaits(primary, (n) => n === 1);
+    try {
+      const from = client(primary.url);
+      const seeded: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        const payload = sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` });
+        await from.lpush('queue:default', payload);
+        seeded.push(jobEntry('queue:default', payload));
+      }
+      await from.sadd('queues', 'default');
+      seeded.sort();
+      sourceReplica.link('lagging');
+
+      const move = await runCli('move', '--from', cutProxy.url, '--to', other.url, '--run-id', 'cut-claim-1');
+      expect(cutProxy.cuts()).toBe(1);
+      expect(move.code).toBe(0);
+      expect(move.stdout).toContain('Complete: everything that could be moved was moved');
+      const to = client(other.url);
+      expect(await jobsIn(to)).toEqual(seeded);
+
+      // The source fails over to its replica, which has the claim (the acknowledge is not waited
+      // for): the jobs are in flight there, not back on queue:default. Before, the replica had
+      // nothing of the move, and the 10 jobs were on its queue and on the target both.
+      await cutProxy.close();
+      await sourceReplica.promote(primary);
+      expect(await jobsIn(sourceReplica.client)).toEqual([]);
+      const again = await runCli('move', '--from', sourceReplica.server.url, '--to', other.url, '--run-id', 'cut-claim-1');
+      expect(again.code).toBe(0);
+      expect(await jobsIn(to)).toEqual(seeded);
+      expect(await jobsIn(sourceReplica.client)).toEqual([]);
+      expect(await sourceReplica.client.keys('*sidekiq-migrate:*:inflight:*')).toEqual([]);
+    } finally {
+      await cutProxy.close().catch(() => {});
+      await Promise.all([sourceReplica.stop(), primary.stop(), other.stop()]);
+    }
+  });
+});
