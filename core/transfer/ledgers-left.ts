@@ -31,8 +31,8 @@ export async function retireLedgersLeft(
   return found.size;
 }
 
-/** The source key a ledger records (transfer-keys.ts ledgerKey): `queue:NAME`, the name lossless (key-name.ts), or a set's name. */
-function sourceKeyOf(tail: Buffer): string {
+/** The source key a ledger (or a pass count: originalsKey) is named for, from the tail of its name (transfer-keys.ts ledgerKey): `queue:NAME`, the name lossless (key-name.ts), or a set's name. */
+export function sourceKeyOf(tail: Buffer): string {
   const queue = Buffer.from('queue:', 'utf8');
   return tail.subarray(0, queue.length).equals(queue) ? `queue:${nameFromBytes(tail.subarray(queue.length))}` : tail.toString('utf8');
 }

@@ -9,6 +9,7 @@ import type { InflightLeftover } from '../transfer/resume-inflight.js';
 import type { Connection } from './connections.js';
 import { movesRecordsLook } from './moved-on-since.js';
 import { iterableStatesLook, type IterableStates } from '../transfer/iterable-states.js';
+import { olderStartsLook, type OlderStarts } from './older-starts.js';
 
 /** What a plan looks for in the source's keyspace besides Sidekiq data under its prefix. */
 export interface PlanWalkWants {
@@ -20,6 +21,8 @@ export interface PlanWalkWants {
   readonly moveRecords: boolean;
   /** Sidekiq 7.3+ iterable jobs' states, `it-<jid>` (a transfer does not carry them: iterable-states.ts). */
   readonly iterableStates?: boolean;
+  /** The run's keys earlier starts left (older-starts.ts): a run that writes (not a dry run). */
+  readonly olderStartsOf?: string;
 }
 
 /** What the plan's one walk found. */
@@ -33,6 +36,8 @@ export interface PlanWalk {
   readonly moveRecordRunIds?: string[];
   /** The `it-<jid>` keys seen (undefined: none, or not looked for). */
   readonly iterableStates?: IterableStates;
+  /** What earlier starts of the run left (looked for only with `olderStartsOf`). */
+  readonly olderStarts?: OlderStarts;
 }
 
 /**
@@ -55,9 +60,11 @@ export async function walkPlanKeyspace(source: Connection, wants: PlanWalkWants,
   const leftovers = wants.leftovers ? leftoversLook(redis, keys, { quarantine: false, inflight: true }) : undefined;
   const cron = cronNamespacesLook(keys);
   const records = wants.moveRecords ? movesRecordsLook(keys.prefix) : undefined;
+  // Whole, as the walk is: a pass record it did not reach would stay for good (older-starts.ts).
+  const older = wants.olderStartsOf !== undefined ? olderStartsLook(keys.prefix, wants.olderStartsOf) : undefined;
   // Not needed whole (a notice): before the looks that are, so that the cut below reads theirs.
   const iterable = wants.iterableStates ? iterableStatesLook(keys) : undefined;
-  const whole: PageLook[] = [queues, leftovers, cron, records].filter((l) => l !== undefined);
+  const whole: PageLook[] = [queues, leftovers, cron, records, older].filter((l) => l !== undefined);
   const looks = [...(data?.looks ?? []), ...(iterable ? [iterable] : []), ...whole];
   const extents = await walkForLooks(redis, looks, bound, `Looking over the keys of ${check.name} (SCAN)`);
   const judged = await judgeSidekiqPrefix(redis, keys, check, data ? await data.result(extents) : { found: true });
@@ -75,5 +82,6 @@ export async function walkPlanKeyspace(source: Connection, wants: PlanWalkWants,
     cronNamespaces: cron.found(),
     ...(records ? { moveRecordRunIds: records.runIds() } : {}),
     ...(states ? { iterableStates: states } : {}),
+    ...(older ? { olderStarts: older.found() } : {}),
   };
 }

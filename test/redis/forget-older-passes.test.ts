@@ -1,4 +1,4 @@
-// The run's last summary deletes the re-route pass records an earlier start of the run left
+// A resumed start's plan deletes the re-route pass records an earlier start of the run left
 // (core/reroute/older-passes.ts, forgetOlderPasses-n1.lua): the record of a queue whose pass a
 // killed process never ended (test/workflow/cli-killed-at-pass-end.test.ts, at the CLI). Never one
 // a live pass still uses: not its own start's (an item of it that failed: a later start ends it),
@@ -6,10 +6,13 @@
 // its own generation), or when the lock is gone; other runs' records and other keys untouched.
 import { describe, expect, it } from 'vitest';
 import { forgetOlderPasses } from '../../core/reroute/older-passes.js';
-import { keyValueSnapshot } from '../support/exact-jobs.js';
+import { keysUnder, keyValueSnapshot } from '../support/exact-jobs.js';
 import { privateRedis } from '../support/private-redis.js';
 
 const redis = privateRedis();
+
+/** The run's keys the plan's walk finds (core/workflow/older-starts.ts), as it passes them. */
+const found = async () => (await keysUnder(redis.client(), 'p:sidekiq-migrate:r:originals:queue:')).map((k) => Buffer.from(k, 'utf8'));
 
 const lock = (plannedAt: number, plannedBy: string) => JSON.stringify({ runId: 'r', plannedAt, plannedBy });
 const record = (generation: string) => `t1 2 7 ${generation}\n0 3\n{"calls":2}`;
@@ -31,7 +34,7 @@ describe('forgetOlderPasses', () => {
     await c.set('p:sidekiq-migrate:lock', lock(2000, 'arn:B'));
     const before = await keyValueSnapshot(c);
 
-    expect(await forgetOlderPasses(c, 'p:', { runId: 'r', plannedAt: 2000, plannedBy: 'arn:B' }, {})).toBe(2);
+    expect(await forgetOlderPasses(c, 'p:', { runId: 'r', plannedAt: 2000, plannedBy: 'arn:B' }, await found())).toBe(2);
 
     const after = await keyValueSnapshot(c);
     const gone = Object.keys(before).filter((k) => !(k in after)).sort();
@@ -50,7 +53,7 @@ describe('forgetOlderPasses', () => {
     if (held !== null) await c.set('p:sidekiq-migrate:lock', held);
     const before = await keyValueSnapshot(c);
 
-    expect(await forgetOlderPasses(c, 'p:', { runId: 'r', plannedAt: 2000, plannedBy: 'arn:B' }, {})).toBe(0);
+    expect(await forgetOlderPasses(c, 'p:', { runId: 'r', plannedAt: 2000, plannedBy: 'arn:B' }, await found())).toBe(0);
 
     expect(await keyValueSnapshot(c)).toEqual(before);
   });
@@ -61,7 +64,7 @@ describe('forgetOlderPasses', () => {
     await c.set('p:sidekiq-migrate:lock', JSON.stringify({ runId: 'r' }));
     const before = await keyValueSnapshot(c);
 
-    expect(await forgetOlderPasses(c, 'p:', { runId: 'r' }, {})).toBe(0);
+    expect(await forgetOlderPasses(c, 'p:', { runId: 'r' }, await found())).toBe(0);
 
     expect(await keyValueSnapshot(c)).toEqual(before);
   });

@@ -1,4 +1,4 @@
-// The run's last summary deletes the transfer pass counts an earlier start of the run left
+// A resumed start's plan deletes the transfer pass counts an earlier start of the run left
 // (core/transfer/older-passes.ts, forgetOlderTransferPasses-n2.lua): the count of a queue whose
 // pass a killed process never ended (test/workflow/cli-move-killed-at-pass-end.test.ts, at the
 // CLI), in each of the three formats. Never one a live pass still uses: not its own start's (an
@@ -6,10 +6,13 @@
 // holds the lock, or when the lock is gone; other runs' counts and other keys untouched.
 import { describe, expect, it } from 'vitest';
 import { forgetOlderTransferPasses } from '../../core/transfer/older-passes.js';
-import { keyValueSnapshot } from '../support/exact-jobs.js';
+import { keysUnder, keyValueSnapshot } from '../support/exact-jobs.js';
 import { privateRedis } from '../support/private-redis.js';
 
 const redis = privateRedis();
+
+/** The run's keys the plan's walk finds (core/workflow/older-starts.ts), as it passes them. */
+const found = async () => (await keysUnder(redis.client(), 'p:sidekiq-migrate:r:originals:')).map((k) => Buffer.from(k, 'utf8'));
 
 const lock = (plannedAt: number, plannedBy: string) => JSON.stringify({ runId: 'r', plannedAt, plannedBy });
 const own = '2000 arn:B';
@@ -43,7 +46,7 @@ describe('forgetOlderTransferPasses', () => {
     await c.set('p:sidekiq-migrate:lock', lock(2000, 'arn:B'));
     const before = await keyValueSnapshot(c);
 
-    expect(await forgetOlderTransferPasses(c, 'p:', { runId: 'r', plannedAt: 2000, plannedBy: 'arn:B' }, {})).toBe(6);
+    expect(await forgetOlderTransferPasses(c, 'p:', { runId: 'r', plannedAt: 2000, plannedBy: 'arn:B' }, await found())).toBe(6);
 
     const after = await keyValueSnapshot(c);
     const gone = Object.keys(before).filter((k) => !(k in after)).sort();
@@ -69,7 +72,7 @@ describe('forgetOlderTransferPasses', () => {
     if (held !== null) await c.set('p:sidekiq-migrate:lock', held);
     const before = await keyValueSnapshot(c);
 
-    expect(await forgetOlderTransferPasses(c, 'p:', { runId: 'r', plannedAt: 2000, plannedBy: 'arn:B' }, {})).toBe(0);
+    expect(await forgetOlderTransferPasses(c, 'p:', { runId: 'r', plannedAt: 2000, plannedBy: 'arn:B' }, await found())).toBe(0);
 
     expect(await keyValueSnapshot(c)).toEqual(before);
   });
@@ -80,7 +83,7 @@ describe('forgetOlderTransferPasses', () => {
     await c.set('p:sidekiq-migrate:lock', JSON.stringify({ runId: 'r' }));
     const before = await keyValueSnapshot(c);
 
-    expect(await forgetOlderTransferPasses(c, 'p:', { runId: 'r' }, {})).toBe(0);
+    expect(await forgetOlderTransferPasses(c, 'p:', { runId: 'r' }, await found())).toBe(0);
 
     expect(await keyValueSnapshot(c)).toEqual(before);
   });
@@ -92,7 +95,7 @@ describe('forgetOlderTransferPasses', () => {
     await c.zadd('p:sidekiq-migrate:r:originals:queue:odd', '1', 'x');
     const before = await keyValueSnapshot(c);
 
-    await expect(forgetOlderTransferPasses(c, 'p:', { runId: 'r', plannedAt: 2000, plannedBy: 'arn:B' }, {})).rejects.toThrow(/WRONGTYPE sidekiq-migrate zset string p:sidekiq-migrate:r:originals:queue:odd/);
+    await expect(forgetOlderTransferPasses(c, 'p:', { runId: 'r', plannedAt: 2000, plannedBy: 'arn:B' }, await found())).rejects.toThrow(/WRONGTYPE sidekiq-migrate zset string p:sidekiq-migrate:r:originals:queue:odd/);
 
     expect(await keyValueSnapshot(c)).toEqual(before);
   });

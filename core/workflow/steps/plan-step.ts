@@ -32,6 +32,7 @@ import { deserializeRouting, loadRouting, readStoredRouting, rememberRouting, ro
 import { rememberSelection, selectionJson } from '../stored-selection.js';
 import { forgetRunConflicts, forgetStartedWith, storeRunPlan } from '../store-run-plan.js';
 import { refuseUnlessStillHeld, type Planner } from '../planner-guard.js';
+import { forgetOlderStarts } from '../older-starts.js';
 import { recordStartedWith, startedWith } from '../started-with.js';
 import { refuseOtherRoutingOfExecution } from '../other-routing.js';
 import { movedOnSinceAmong } from '../moved-on-since.js';
@@ -154,7 +155,7 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   // jobs (plan-walk.ts), before any lock or write: one that cannot finish in time stops the plan here.
   // A wrong prefix finds nothing and would report success: refused when Sidekiq data is elsewhere.
   // Cut short with none found ('unknown'): the run goes on, and says nothing of "nothing there".
-  const wants = { queues: input.queues, leftovers: input.mode === 'transfer', moveRecords: input.mode === 'reroute' && input.routing?.kind === 'rollback', iterableStates: input.mode === 'transfer' };
+  const wants = { queues: input.queues, leftovers: input.mode === 'transfer', moveRecords: input.mode === 'reroute' && input.routing?.kind === 'rollback', iterableStates: input.mode === 'transfer', ...(input.dryRun ? {} : { olderStartsOf: input.runId }) };
   const walkBound = { ...(options.walkUntil ? { until: options.walkUntil() } : {}), ...(options.clock ? { clock: options.clock } : {}) };
   const walk = await walkPlanKeyspace(source, wants, { name: `source ${source.name}`, option: '--namespace' }, walkBound, lookBound().until);
   // Sidekiq's `queues` and `processes` of another type failed a run half-way (sidekiq-set-types.ts).
@@ -357,6 +358,10 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     if (resumed.written > 0 || resumed.resumed > 0) progress.mayHaveMoved = true;
     if ((resumed.recopied ?? 0) > 0) progress.recopied = resumed.recopied;
   }
+  // What earlier starts of the run left that no item of this one ends (a pass killed at its end,
+  // its queue empty since): forgotten now, holding the locks, after their in-flight jobs were
+  // finished (a ledger is retired only once nothing of it is in flight: older-starts.ts).
+  if (planner) await forgetOlderStarts(input.mode, source, target, planner, walk.olderStarts?.passes ?? []);
   // Listed before anything of this run is written: a queue it cannot take refuses the run whole.
   const listed = await listWork(planned, source, plan, walk.queues);
   // A dry run's first batch reads this list, rather than walking the keyspace for it again.
@@ -371,7 +376,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   const selectionDigest = selectionText === undefined ? undefined : storedDigest(selectionText);
   // Read after the plan's own waits (resumeInflight): the most replicas its connections saw.
   const replicas = input.mode === 'transfer' && target && !input.dryRun ? { source: await replicasSeen(source.redis), target: await replicasSeen(target.redis) } : undefined;
-  const settings: RunSettings = { ...planned, ...(routingDigest ? { routingDigest } : {}), ...(selectionDigest ? { selectionDigest } : {}), ...(replicas ? { replicas } : {}), ...(targetId ? { targetId } : {}), ...(started?.keepsStart ? { renewsStartedWith: true as const } : {}), ...(started && !started.wrote ? { startedBefore: true as const } : {}), ...(setsMayGoApart(listed.length, planned) ? { setsApart: true as const } : {}) };
+  const settings: RunSettings = { ...planned, ...(routingDigest ? { routingDigest } : {}), ...(selectionDigest ? { selectionDigest } : {}), ...(replicas ? { replicas } : {}), ...(targetId ? { targetId } : {}), ...(started?.keepsStart ? { renewsStartedWith: true as const } : {}), ...((started && !started.wrote) || walk.olderStarts?.startedBefore ? { startedBefore: true as const } : {}), ...(setsMayGoApart(listed.length, planned) ? { setsApart: true as const } : {}) };
   // Rewriting or carrying cron definitions is the run's first move: from here a failed plan keeps its record.
   if (input.cron !== 'report') progress.mayHaveMoved = true;
   const cron = await planCron(input.cron, input.dryRun, source, target, plan, planner, walk.cronNamespaces);

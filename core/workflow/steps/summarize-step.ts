@@ -34,9 +34,7 @@ import { sharesKeyspace } from '../../redis/same-server.js';
 import { readTargetId, targetIdKey, targetLostCopiesMessage, targetLostDataMessage, targetLostLedgersMessage } from '../../transfer/target-identity.js';
 import { knownOfLoss, type TargetLoss } from '../target-loss.js';
 import { routingOf } from './plan-step.js';
-import { forgetOlderPasses } from '../../reroute/older-passes.js';
 import { retireLedgersLeft } from '../../transfer/ledgers-left.js';
-import { forgetOlderTransferPasses } from '../../transfer/older-passes.js';
 import { generationOf } from '../run-generation.js';
 
 export interface RunSummary {
@@ -255,19 +253,13 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
         lateArrivals = counted.found;
         selectedArrivalsCutShort = counted.cutShort;
       }
-      // The pass records (a transfer's: counts) an earlier start left (killed just before a pass's
-      // end, its queue empty since: no item of this start ends it), while the lock is still this
-      // start's. A transfer's only when the run was started before (a first start has no earlier one).
-      const owner = { runId: settings.runId, ...generationOf(settings) };
-      if (settings.mode === 'reroute') await forgetOlderPasses(source.redis, source.keys.prefix, owner, shareOf(boundOf(options), 8));
-      else if (settings.startedBefore) {
-        await forgetOlderTransferPasses(source.redis, source.keys.prefix, owner, shareOf(boundOf(options), 8));
-        // And the ledgers of passes an earlier start ended but never added up (killed in between):
-        // no item of this start retires them (ledgers-left.ts).
-        if (settings.target && !settings.dryRun) {
-          const target = await connections.get(settings.target);
-          await retireLedgersLeft({ source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: settings.runId }, shareOf(boundOf(options), 8));
-        }
+      // The ledgers of passes an earlier start ended but never added up (killed in between, its
+      // queue empty since): no item of this start retires them (ledgers-left.ts). Only when the run
+      // was started before (a first start has no earlier one). An earlier start's pass records
+      // (a transfer's: counts) its plan forgot (older-starts.ts), and the ledgers they name.
+      if (settings.mode === 'transfer' && settings.startedBefore && settings.target) {
+        const target = await connections.get(settings.target);
+        await retireLedgersLeft({ source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: settings.runId }, shareOf(boundOf(options), 8));
       }
       // The last execution of the run: nothing reads the run's list any more. Deleted with the
       // lock's release, in one step, unless a later start of the run planned meanwhile (its list).
