@@ -44,12 +44,13 @@ export type RunSettings = Pick<
    */
   readonly renewsStartedWith?: true;
   /**
-   * The run's started-with record was there when this start planned (started-with.ts: an earlier
-   * plan of the run wrote it): this start resumes the run, and an earlier start may have left a
-   * transfer pass's count no item of this start ends (killed just before the pass's `DEL`, its
-   * queue empty since). Only then does a transfer's last summary look for such counts
-   * (core/transfer/older-passes.ts): a first start's summary walks the keyspace once, no more.
-   * Absent for a dry run, for a run's first start, and in settings planned by an older version.
+   * The run's started-with record, or another key of the run, was there when this start planned
+   * (started-with.ts, older-starts.ts: an earlier start wrote it): this start resumes the run, and
+   * an earlier start may have left a transfer's ledger no item of this start retires (killed after
+   * a pass's `DEL` and before its add-up, its queue empty since). Only then does a transfer's last
+   * summary look for such ledgers (core/transfer/ledgers-left.ts): a first start's summary walks
+   * the target once, no more. Absent for a dry run, for a run's first start, and in settings
+   * planned by an older version.
    */
   readonly startedBefore?: true;
   /**

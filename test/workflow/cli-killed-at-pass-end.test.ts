@@ -5,8 +5,8 @@
 // queue, the resumed summary's words and exit code as for any resumed run, the lock released.
 // What it leaves: nothing of the cut. The queue's pass record (`<run>:originals:queue:old`, no
 // expiry), which the resumed run has no item for (the queue is empty, so no list to plan), is
-// deleted by the resumed run's last summary (forgetOlderPasses-n1.lua: a record of an earlier
-// start's generation, while the lock is still the resumed start's).
+// deleted by the resumed run's plan (older-starts.ts, forgetOlderPasses-n1.lua: a record of an
+// earlier start's generation, while the lock is still the resumed start's).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

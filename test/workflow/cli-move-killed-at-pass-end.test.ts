@@ -5,10 +5,10 @@
 // that exist) and no pass of it deletes the count. Running the same command again resumes the run:
 // every job exactly once, bytes kept, the resumed summary's words and exit code as for any resumed
 // run, drain-check finds nothing, and nothing of the cut is left: the pass's count
-// (`<run>:originals:queue:a`, no expiry) is deleted by the resumed run's last summary
-// (forgetOlderTransferPasses-n2.lua: a count of an earlier start's generation, while the lock is
+// (`<run>:originals:queue:a`, no expiry) is deleted by the resumed run's plan (older-starts.ts,
+// forgetOlderTransferPasses-n2.lua: a count of an earlier start's generation, while the lock is
 // still the resumed start's), and the queue's ledger on the target, whose batch the killed process
-// never added up, is retired (its 7 days: ledgers-left.ts; before, it kept no expiry). The
+// never added up, is retired by that plan too (its 7 days: older-starts.ts; before, it kept no expiry). The
 // re-route's equivalent: cli-killed-at-pass-end.test.ts.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';

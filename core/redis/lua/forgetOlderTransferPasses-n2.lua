@@ -1,6 +1,6 @@
 --[[
-  The last execution of a transfer run to summarize (core/workflow/steps/summarize-step.ts, before
-  finishRun) deletes the pass counts (core/transfer/transfer-keys.ts originalsKey) that an earlier
+  A resumed transfer's plan, holding the run's lock (core/workflow/older-starts.ts: the counts its
+  one walk of the keyspace found) deletes the pass counts (core/transfer/transfer-keys.ts originalsKey) that an earlier
   start of the run left: a process killed between a pass's last acknowledge and the `DEL` that ends
   the pass (queue-transfer.ts endPass, selective-queue-transfer.ts, set-transfer.ts: its own round
   trip) leaves the count, no expiry; when the queue is empty by then, the resumed run has no item

@@ -35,7 +35,6 @@ import { readTargetId, targetIdKey, targetLostCopiesMessage, targetLostDataMessa
 import { knownOfLoss, type TargetLoss } from '../target-loss.js';
 import { routingOf } from './plan-step.js';
 import { retireLedgersLeft } from '../../transfer/ledgers-left.js';
-import { generationOf } from '../run-generation.js';
 
 export interface RunSummary {
   readonly runId: string;
