@@ -2,7 +2,16 @@ import { ACTIVE_JOB_WRAPPERS } from '../routing/routed-class.js';
 import { decodeJsonString } from './decode-json-string.js';
 import { timestampSeconds } from './job-timestamp.js';
 import { QUOTE } from './json-lexer.js';
-import { scannedEnd, scannedStart, scanPayload, scanVerdict, type PayloadSpans, type Span } from './scan-payload.js';
+import {
+  scannedEnd,
+  scannedEscaped,
+  scannedStart,
+  scanPayload,
+  scanVerdict,
+  type PayloadSpans,
+  type ScannedMember,
+  type Span,
+} from './scan-payload.js';
 import { unparsable, type Unparsable, type UnparsableReason } from './unparsable.js';
 
 /**
@@ -45,7 +54,7 @@ export interface JobFields extends JobRouteFields {
 export function inspectJob(buf: Buffer): JobFields | Unparsable {
   const spans = checkJob(buf);
   if (typeof spans === 'string') return unparsable(spans);
-  const className = stringAt(buf, spans.class!)!;
+  const className = scannedStringAt(buf, spans.class!, 'class')!;
   const isActiveJob = ACTIVE_JOB_WRAPPERS.has(className);
   const { enqueuedAt, argsQueueName } = spans;
   // Built whole here rather than spread from inspectJobRoute's: a transfer reads every job
@@ -53,13 +62,13 @@ export function inspectJob(buf: Buffer): JobFields | Unparsable {
   return {
     kind: 'job',
     className,
-    wrapped: spans.wrapped === null ? null : stringAt(buf, spans.wrapped),
-    queue: spans.queue === null ? null : stringAt(buf, spans.queue),
+    wrapped: spans.wrapped === null ? null : scannedStringAt(buf, spans.wrapped, 'wrapped'),
+    queue: spans.queue === null ? null : scannedStringAt(buf, spans.queue, 'queue'),
     jid: spans.jid === null ? null : stringAt(buf, spans.jid),
     enqueuedAt: enqueuedAt === null ? null : timestampSeconds(buf, enqueuedAt),
     enqueuedAtText: enqueuedAt === null ? null : buf.toString('utf8', enqueuedAt.start, enqueuedAt.end),
     isActiveJob,
-    activeJobQueueName: isActiveJob && argsQueueName !== null ? stringAt(buf, argsQueueName) : null,
+    activeJobQueueName: isActiveJob && argsQueueName !== null ? scannedStringAt(buf, argsQueueName, 'argsQueueName') : null,
     uniqueLock: spans.uniqueDigest !== null,
     spans,
   };
@@ -72,16 +81,16 @@ export function inspectJob(buf: Buffer): JobFields | Unparsable {
 export function inspectJobRoute(buf: Buffer): JobRouteFields | Unparsable {
   const spans = checkJob(buf);
   if (typeof spans === 'string') return unparsable(spans);
-  const className = stringAt(buf, spans.class!)!;
+  const className = scannedStringAt(buf, spans.class!, 'class')!;
   const isActiveJob = ACTIVE_JOB_WRAPPERS.has(className);
   const { argsQueueName } = spans;
   return {
     kind: 'job',
     className,
-    wrapped: spans.wrapped === null ? null : stringAt(buf, spans.wrapped),
-    queue: spans.queue === null ? null : stringAt(buf, spans.queue),
+    wrapped: spans.wrapped === null ? null : scannedStringAt(buf, spans.wrapped, 'wrapped'),
+    queue: spans.queue === null ? null : scannedStringAt(buf, spans.queue, 'queue'),
     isActiveJob,
-    activeJobQueueName: isActiveJob && argsQueueName !== null ? stringAt(buf, argsQueueName) : null,
+    activeJobQueueName: isActiveJob && argsQueueName !== null ? scannedStringAt(buf, argsQueueName, 'argsQueueName') : null,
     uniqueLock: spans.uniqueDigest !== null,
     spans,
   };
@@ -129,6 +138,15 @@ export function jobVerdict(buf: Buffer): UnparsableReason | null {
 /** The decoded string at `span`, or null when the value there is not a string. */
 function stringAt(buf: Buffer, span: Span): string | null {
   return buf[span.start] === QUOTE ? decodeJsonString(buf, span.start, span.end) : null;
+}
+
+/**
+ * stringAt for a value of the scan just made (checkJob's, with no scan since): a value the scan
+ * passed no escape in is sliced as it is, without reading it again for a backslash (issue #18).
+ */
+function scannedStringAt(buf: Buffer, span: Span, member: ScannedMember | 'argsQueueName'): string | null {
+  if (buf[span.start] !== QUOTE) return null;
+  return scannedEscaped(member) ? decodeJsonString(buf, span.start, span.end) : buf.toString('utf8', span.start + 1, span.end - 1);
 }
 
 function isNull(buf: Buffer, span: Span): boolean {

@@ -6,6 +6,7 @@ import {
   COMMA,
   EOF,
   FAIL,
+  forgetEscapes,
   LBRACE,
   LBRACKET,
   QUOTE,
@@ -124,6 +125,7 @@ export function scanVerdict(buf: Buffer): ScanFailure | null {
   const start = skipWhitespace(buf, 0);
   const scan = SCAN;
   scan.reset(buf, start);
+  forgetEscapes();
   const end = buf[start] === LBRACE ? scan.object(start, TOP) : skipJsonValue(buf, start);
   // The payload is not kept past its scan: a reply's bytes hold the whole socket read they came in.
   scan.buf = NO_BYTES;
@@ -147,6 +149,17 @@ export function scannedEnd(member: ScannedMember): number {
   return SCAN.at[2 * SCANNED[member] + 1]!;
 }
 
+/**
+ * Whether the last scan may have passed a backslash escape inside `member`'s value (`args[0]`'s
+ * `queue_name` for 'argsQueueName'). False means none: a string value's text is then its bytes
+ * between the quotes, and a caller decoding it right after the scan (inspect-job.ts) need not
+ * read it again for a backslash (issue #18). May say true of a value without one, never false
+ * of a value with one.
+ */
+export function scannedEscaped(member: ScannedMember | 'argsQueueName'): boolean {
+  return member === 'argsQueueName' ? SCAN.argsQueueNameEscaped : SCAN.escaped[SCANNED[member]]!;
+}
+
 const TOP = 0;
 const ARG0 = 1;
 type Level = typeof TOP | typeof ARG0;
@@ -168,6 +181,13 @@ class PayloadScan {
   readonly at: number[] = new Array<number>(2 * TOP_NAMES.length).fill(-1);
   argsQueueNameStart = -1;
   argsQueueNameEnd = -1;
+  /**
+   * Per member (and for `args[0].queue_name`): whether scanString's lastEscape fell at or after
+   * the value's start once it was read. Every escape inside a value sets lastEscape inside it,
+   * so false means none; a stale lastEscape (another buffer's) can only make it true.
+   */
+  readonly escaped: boolean[] = new Array<boolean>(TOP_NAMES.length).fill(true);
+  argsQueueNameEscaped = true;
   duplicate = false;
 
   reset(buf: Buffer, objectStart: number): void {
@@ -177,6 +197,7 @@ class PayloadScan {
     for (let i = 0; i < at.length; i++) at[i] = -1;
     this.argsQueueNameStart = -1;
     this.argsQueueNameEnd = -1;
+    this.argsQueueNameEscaped = true;
     this.duplicate = false;
   }
 
@@ -197,23 +218,32 @@ class PayloadScan {
       if (pos === FAIL) return FAIL;
       const keyEnd = pos;
       const keyEscaped = lastEscape > keyStart && lastEscape < keyEnd;
-      pos = skipWhitespace(buf, pos);
-      if (buf[pos] !== COLON) return FAIL;
+      // Whitespace is rare in payloads (Sidekiq writes them compact): it is looked for only where
+      // the expected byte is not there (issue #18).
+      if (buf[pos] !== COLON) {
+        pos = skipWhitespace(buf, pos);
+        if (buf[pos] !== COLON) return FAIL;
+      }
       const valueStart = skipWhitespace(buf, pos + 1);
       const member = level === TOP ? memberIndex(buf, keyStart, keyEnd, keyEscaped, TOP_KEYS, TOP_BY_LENGTH, TOP_NAMES) : -1;
       pos = member === ARGS ? this.args(valueStart) : skipJsonValue(buf, valueStart);
       if (pos === FAIL) return FAIL;
-      if (member >= 0) this.record(member, valueStart, pos);
+      if (member >= 0) this.record(member, valueStart, pos, lastEscape >= valueStart);
       else if (level === ARG0 && memberIndex(buf, keyStart, keyEnd, keyEscaped, ARG0_KEYS, ARG0_BY_LENGTH, ARG0_NAMES) === 0) {
         if (this.argsQueueNameStart >= 0) this.duplicate = true;
         this.argsQueueNameStart = valueStart;
         this.argsQueueNameEnd = pos;
+        this.argsQueueNameEscaped = lastEscape >= valueStart;
       }
-      pos = skipWhitespace(buf, pos);
-      const c = buf[pos] ?? EOF;
+      let c = buf[pos] ?? EOF;
+      if (c <= 0x20) {
+        pos = skipWhitespace(buf, pos);
+        c = buf[pos] ?? EOF;
+      }
       if (c === RBRACE) return pos + 1;
       if (c !== COMMA) return FAIL;
-      pos = skipWhitespace(buf, pos + 1);
+      pos++;
+      if (buf[pos] !== QUOTE) pos = skipWhitespace(buf, pos);
     }
   }
 
@@ -226,19 +256,23 @@ class PayloadScan {
     pos = buf[pos] === LBRACE ? this.object(pos, ARG0) : skipJsonValue(buf, pos);
     for (;;) {
       if (pos === FAIL) return FAIL;
-      pos = skipWhitespace(buf, pos);
-      const c = buf[pos] ?? EOF;
+      let c = buf[pos] ?? EOF;
+      if (c <= 0x20) {
+        pos = skipWhitespace(buf, pos);
+        c = buf[pos] ?? EOF;
+      }
       if (c === RBRACKET) return pos + 1;
       if (c !== COMMA) return FAIL;
       pos = skipJsonValue(buf, skipWhitespace(buf, pos + 1));
     }
   }
 
-  private record(member: number, start: number, end: number): void {
+  private record(member: number, start: number, end: number, escaped: boolean): void {
     // A duplicate digest is not ours to judge: only members we read or rewrite make a payload ambiguous.
     if (this.at[2 * member]! >= 0 && member < LOCK_DIGEST) this.duplicate = true;
     this.at[2 * member] = start;
     this.at[2 * member + 1] = end;
+    this.escaped[member] = escaped;
   }
 }
 
