@@ -99,7 +99,7 @@ export async function resumeInflight(context: TransferContext, placement: 'front
           await acknowledgeQueueJobs(context.source, inflight, batch, batchId, base + held.length);
         }
         // Another run's: that run is over (its lock is gone or this run's), and so is its pass, whose
-        // count of originals goes too (claimQueueJobs-9.lua KEYS[7]). Not this run's own: a plan that
+        // count of originals goes too (claimQueueJobs-10.lua KEYS[7]). Not this run's own: a plan that
         // paused here may have been superseded by a later start whose pass now goes by that count
         // (its first claim writes over an earlier start's, and its end deletes it).
         if (leftover.runId !== context.runId) await context.source.del(originalsKey(context.sourceKeys.prefix, leftover.runId, leftover.sourceKey));

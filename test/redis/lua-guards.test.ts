@@ -224,10 +224,10 @@ describe('out of memory under noeviction', () => {
       expect(await keyValueSnapshot(redis, '')).toEqual(before);
       // With a job pushed above the window ('newest', 1 original of 2), the claim's first write
       // marks the window (LSET, which may grow memory): refused, nothing claimed, nothing marked.
-      await expect(new LuaScript('claimQueueJobs-9').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new'], args: [1, 'newest', 'b8', 1, '', 1, 'last', 60000, 'run', ''] })).rejects.toThrow(/OOM/);
+      await expect(new LuaScript('claimQueueJobs-10').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new'], args: [1, 'newest', 'b8', 1, '', 1, 'last', 60000, 'run', ''] })).rejects.toThrow(/OOM/);
       expect(await keyValueSnapshot(redis, '')).toEqual(before);
       // The claim's first write is a pop (frees memory): then its push is not refused half-way.
-      const reply = (await new LuaScript('claimQueueJobs-9').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new'], args: [2, 'newest', 'b9', 2, '', 1, 'last', 60000, 'run', ''] })) as unknown[];
+      const reply = (await new LuaScript('claimQueueJobs-10').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new'], args: [2, 'newest', 'b9', 2, '', 1, 'last', 60000, 'run', ''] })) as unknown[];
       expect(reply[0]).toBe(2);
       expect(await redis.llen('queue:old')).toBe(0);
       expect(await redis.llen('inflight:new')).toBe(2);

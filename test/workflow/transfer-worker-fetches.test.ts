@@ -1,13 +1,11 @@
-// A queue transfer's `front` pass is bounded by a count of originals kept on the source
-// (claimQueueJobs-9's KEYS[7]), which Sidekiq's own fetch (BRPOP at the tail) does not change: p
-// jobs fetched at the tail and p pushed at the head leave the length, and the count, as they were.
-// What the summary prints is still true: `claimed`/`written` count what moved (arrivals the pass
-// reached among them: the summary never says which were originals), and what is still on the
-// source is read at the pass's end (LLEN), every one of those an arrival. An `append` pass is
-// bounded by a mark, the newest original's bytes, taken in its first claim (same key): it stops
-// at that job, so neither a worker's fetches nor a stopping Sidekiq's requeue at the tail (RPUSH)
-// moves its end. Before, with the count alone, it claimed the jobs pushed back in place of as many
-// of the newest originals, which the summary then called "added during the run".
+// A queue transfer's pass is bounded by a mark kept on the source with its count
+// (claimQueueJobs-10's KEYS[7]): `append`, the newest original's bytes, taken in its first claim,
+// where it stops; `front`, the newest original not claimed yet, where each claim begins (moved down
+// with the claims). Neither a worker's fetches nor a stopping Sidekiq's requeue at the tail (RPUSH)
+// moves it. Before, by the count alone, p jobs fetched at the tail and p pushed at the head left
+// the length, and the count, as they were: a `front` pass reached as many of the arrivals as were
+// fetched; and either pass claimed jobs pushed back in place of as many of the newest originals,
+// which the summary then called "added during the run" (cli-append-requeue, cli-mark-requeue).
 import { describe, expect, it } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
@@ -33,10 +31,10 @@ describe('a queue transfer while a Sidekiq worker fetches from the source queue 
       await source.sadd('queues', 'q');
       // Loaded first, so that the pipeline met is the claim that runs (not one refused NOSCRIPT, sent
       // again after the fetches and pushes: the pass would then begin after them).
-      await source.script('LOAD', new LuaScript('claimQueueJobs-9').source);
+      await source.script('LOAD', new LuaScript('claimQueueJobs-10').source);
       const arrivals = Array.from({ length: 5 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `["arrived",${i}]` }));
       const fetched: string[] = [];
-      const provider = faultAt(connect(), 'source', 'claimQueueJobs-9', 1, async (exec) => {
+      const provider = faultAt(connect(), 'source', 'claimQueueJobs-10', 1, async (exec) => {
         const replies = await exec();
         for (let i = 0; i < 3; i++) fetched.push((await source.rpop('queue:q'))!);
         await source.lpush('queue:q', ...arrivals);
@@ -71,9 +69,9 @@ describe('a queue transfer while a Sidekiq worker fetches from the source queue 
       } else {
         expect(words).toMatch(/^Complete/m);
       }
-      // Measured: a `front` pass reached 3 of the 5 arrivals (as many as the worker fetched); an
-      // `append` pass stops at its mark, the newest original, and reaches none.
-      expect(left.length).toBe(placement === 'front' ? 2 : 5);
+      // Either pass ends at its mark and reaches none of the arrivals (a `front` pass reached 3 of the
+      // 5 by its count, as many as the worker fetched, before claimQueueJobs-10).
+      expect(left.length).toBe(5);
     });
   }
 
@@ -82,9 +80,9 @@ describe('a queue transfer while a Sidekiq worker fetches from the source queue 
     const originals = Array.from({ length: 40 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));
     for (const p of originals) await source.lpush('queue:q', p);
     await source.sadd('queues', 'q');
-    await source.script('LOAD', new LuaScript('claimQueueJobs-9').source);
+    await source.script('LOAD', new LuaScript('claimQueueJobs-10').source);
     const requeued = Array.from({ length: 3 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `["requeued",${i}]` }));
-    const provider = faultAt(connect(), 'source', 'claimQueueJobs-9', 1, async (exec) => {
+    const provider = faultAt(connect(), 'source', 'claimQueueJobs-10', 1, async (exec) => {
       const replies = await exec();
       await source.rpush('queue:q', ...requeued);
       return replies;

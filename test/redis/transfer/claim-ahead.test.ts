@@ -27,7 +27,7 @@ import { seedQueueAndSchedule } from '../../support/seed-queue-and-schedule.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
-const claimQueueJobs = new LuaScript('claimQueueJobs-9');
+const claimQueueJobs = new LuaScript('claimQueueJobs-10');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-3');
 const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-7');
 const claimSetEntries = new LuaScript('claimSetEntries-11');
