@@ -1,4 +1,4 @@
-// Measures the per-call time of claimSelectedQueueJobs-7.lua (the class-selective claim out of the
+// Measures the per-call time of claimSelectedQueueJobs-8.lua (the class-selective claim out of the
 // middle of a list) at a given distance from the list's nearer end, as Redis itself reports it
 // (SLOWLOG, microseconds of script execution, no network). Starts its own redis-server.
 //   npx tsx scripts/measure-selective-claim.ts [LIST_LENGTH] [PICKS] [REPEATS]
@@ -10,7 +10,7 @@ import { LuaScript } from '../core/redis/lua-script.js';
 const length = Number(process.argv[2] ?? 2_000_000);
 const picks = Number(process.argv[3] ?? 10);
 const repeats = Number(process.argv[4] ?? 5);
-const claim = new LuaScript('claimSelectedQueueJobs-7');
+const claim = new LuaScript('claimSelectedQueueJobs-8');
 const server = await startRedisServer();
 const redis = new Redis(server.url, { protocol: 2 });
 try {
@@ -25,7 +25,7 @@ try {
     for (let r = 0; r < repeats; r++) {
       // `picks` members spread over a window of 10·picks jobs at that tail offset, as a slice picks them.
       const window = (await redis.lrangeBuffer('queue:default', -(offset + 10 * picks), -(offset + 1))).reverse();
-      const args: (string | number | Buffer)[] = [randomUUID(), 256 + 10 * picks, `marker:${randomUUID()}`, 'measure', '', length, 0];
+      const args: (string | number | Buffer)[] = [randomUUID(), 256 + 10 * picks, `marker:${randomUUID()}`, 'measure', '', length, 0, ''];
       for (let p = 0; p < picks; p++) args.push(offset + 10 * p, window[10 * p]!);
       await redis.slowlog('RESET');
       const [claimed] = (await claim.run(redis, { keys: ['queue:default', 'inflight', 'batch', 'stopped', 'lock', 'originals'], args })) as [number];

@@ -18,7 +18,7 @@ import { claimReplicated, sourceSocket } from './replicated-steps.js';
 import { copyKept, queueCopyRecorded } from './copy-kept.js';
 import { targetLockOf, writeJobsToQueues } from './write-to-target.js';
 
-const claimSelectedQueueJobs = new LuaScript('claimSelectedQueueJobs-7', { encodeCalls: true });
+const claimSelectedQueueJobs = new LuaScript('claimSelectedQueueJobs-8', { encodeCalls: true });
 
 /**
  * Where a class-selective pass over a queue stands, in tail offsets (0 = the oldest job, the end
@@ -58,14 +58,14 @@ const FAR_CHUNK = 1000;
 /**
  * The largest shift between a slice's read and its claim that the claim looks for (with the
  * window's size on top): fewer when jobs are large, because the claim reads every job within that
- * shift of the window at once (claimSelectedQueueJobs-7.lua), in the source Redis's own memory.
+ * shift of the window at once (claimSelectedQueueJobs-8.lua), in the source Redis's own memory.
  */
 const CLAIM_SHIFT = 256;
 
 /**
  * One slice of a class-selective transfer of `queue:NAME` (request.classes): only jobs whose routed
  * class is selected are taken, each claimed out of its place in the list atomically
- * (claimSelectedQueueJobs-7.lua) while Sidekiq keeps pushing and fetching; every other job keeps
+ * (claimSelectedQueueJobs-8.lua) while Sidekiq keeps pushing and fetching; every other job keeps
  * its place and bytes. The taken jobs then go the way of a whole-queue transfer: written to the
  * target once each (the run's ledger), acknowledged, resumable from the in-flight list
  * (resume-inflight.ts) — only the claim differs.
@@ -100,7 +100,16 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   const counters: TransferCounters = { ...emptyTransferCounters(), examined: 0, vanished: 0, unparsableLeft: 0, byClass: {} };
   const originals = originalsKey(sourceKeys.prefix, request.runId, sourceName);
   const generation = generationArg(request);
-  let start: QueueTransferCursor = request.cursor ?? (await startCursor(source, key, request.dryRun ? null : { originals, generation }));
+  // An `append` pass's mark, the newest original, as its first slice takes it (startCursor): given
+  // to the first claim, which keeps it on the source (claimSelectedQueueJobs-8.lua KEYS[6]); never in the
+  // cursor (a job's bytes in Step Functions state).
+  let proposedMark: Buffer | null = null;
+  let start: QueueTransferCursor;
+  if (request.cursor !== undefined && request.cursor !== null) start = request.cursor;
+  else ({ cursor: start, mark: proposedMark } = await startCursor(source, key, request.dryRun ? null : { originals, generation }));
+  // Only an oldest-first pass ends at its mark: a newest-first one claims the newest original
+  // first, and walks down to the tail, where jobs pushed back come into its later windows.
+  if (newest) proposedMark = null;
   let cursor: SelectiveListCursor = start.selection ?? { end: start.limit, anchor: null };
   // The windows are done: this slice only goes on with the end count.
   if (cursor.count !== undefined) return countOn(request, start, cursor, cursor.count, counters, start.bytesPerJob);
@@ -116,7 +125,7 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   const readFrom = a === null ? (newest ? Math.max(0, cursor.end - W) : 0) : newest ? Math.max(0, a.offset - NEAR - W) : Math.max(0, a.offset - NEAR);
   const readTo = a === null ? (newest ? cursor.end : W) - 1 : newest ? a.offset + NEAR : a.offset + NEAR + W;
   // A slice that goes on from a task's cursor also reads what the pass has claimed, kept on the
-  // source with its claims (claimSelectedQueueJobs-7.lua KEYS[6]), in the same round trip: more
+  // source with its claims (claimSelectedQueueJobs-8.lua KEYS[6]), in the same round trip: more
   // than the cursor says when an earlier attempt's slice claimed and its result was lost (its write
   // failed, its acknowledge's reply was lost). Oldest-first, those claims were above the anchor,
   // below `end`: the bound goes down by as many, or the pass would reach that many jobs up into what
@@ -187,13 +196,13 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   const inflight = inflightKey(sourceKeys.prefix, request.runId, sourceName);
   const batch = batchKey(sourceKeys.prefix, request.runId, sourceName);
   const shift = jobsWithinBytes(bytesPerJob, CLAIM_SHIFT) + W;
-  const args: (string | number | Buffer)[] = [newBatchId(request.targetId), shift, `sidekiq-migrate:claim-marker:${randomUUID()}`, request.runId, generation, start.limit, start.claimed];
+  const args: (string | number | Buffer)[] = [newBatchId(request.targetId), shift, `sidekiq-migrate:claim-marker:${randomUUID()}`, request.runId, generation, start.limit, start.claimed, proposedMark ?? ''];
   for (const c of chosen) args.push(c.offset, c.payload);
   // Nothing is claimed once the run was stopped or lost its lock on the source (as a whole-queue claim).
   // The pass's start and what it claimed are kept on the source with the claims (KEYS[6]).
   const keys = [key, inflight, batch, runStopMarkerKey(sourceKeys.prefix, request.runId), runLockKey(sourceKeys.prefix), originals];
   const claimedOn = sourceSocket(request);
-  const [claimed, stored, locatedFlag, k2, statuses, ...held] = (await claimSelectedQueueJobs.run(source, { keys, args })) as [number, Buffer, number, number, Buffer, ...Buffer[]];
+  const [claimed, stored, locatedFlag, k2, statuses, bound, ...held] = (await claimSelectedQueueJobs.run(source, { keys, args })) as [number, Buffer, number, number, Buffer, number, ...Buffer[]];
   const refused = refusal(claimed);
   if (refused) throw claimRefusal(refused, request.runId, `on source ${request.sourceName ?? ''}`.trimEnd());
   counters.claimed = claimed;
@@ -232,34 +241,48 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   // Newest-first, an anchor fetched meanwhile (below offset 0 once shifted) means every job below
   // it was fetched too: nothing is left to examine. (Oldest-first, a null anchor restarts at 0.)
   const fetchedPast = newest && (lastStayer !== undefined || cursor.anchor !== null) && anchor === null;
-  const next = { end: Math.max(0, cursor.end - k2 - claimed), anchor };
-  return finish(request, { ...start, claimed: start.claimed + claimed }, next, counters, members.length === 0 || fetchedPast, bytesPerJob);
+  // The bound: where the pass's mark, the newest original, is after the claims, as the claim found
+  // it (claimSelectedQueueJobs-8.lua), in the same terms as the anchor; -1, a pass with no mark
+  // (begun by an older version): as the anchor moved it. By the anchor alone, jobs a stopping
+  // Sidekiq pushed back at the tail (RPUSH) with no anchor kept, or further than it is looked for,
+  // left it as many jobs low, and as many of the newest originals on the source, called "added".
+  const marked = bound >= 0;
+  const next = { end: marked ? bound : Math.max(0, cursor.end - k2 - claimed), anchor };
+  // An empty window ends the pass unless the mark shows originals beyond it (the cursor's `end`
+  // was low: the next slice reads them).
+  const beyond = marked && !newest && (anchor === null ? 0 : anchor.offset + 1) < bound;
+  return finish(request, { ...start, claimed: start.claimed + claimed }, next, counters, (members.length === 0 && !beyond) || fetchedPast, bytesPerJob);
 }
 
 /**
  * The pass's first cursor. A retried first slice (the task retried with no cursor after its claim
  * ran: its write failed, or the claim's reply was lost) finds the pass's start kept on the source
- * by the claim (claimSelectedQueueJobs-7.lua KEYS[6]): the queue's length then, less what the pass
+ * by the claim (claimSelectedQueueJobs-8.lua KEYS[6]): the queue's length then, less what the pass
  * claimed since, is where its originals end; the length read again would count what producers
  * pushed meanwhile as originals, and the pass would take the selected ones among them. Read in one
  * pipeline with the length; a start kept by another execution is not this pass's (the claim replaces
  * it). A dry run claims nothing and keeps nothing.
  */
-async function startCursor(source: Redis, key: RedisKey, kept: { originals: RedisKey; generation: string } | null): Promise<QueueTransferCursor> {
+async function startCursor(source: Redis, key: RedisKey, kept: { originals: RedisKey; generation: string } | null): Promise<{ cursor: QueueTransferCursor; mark: Buffer | null }> {
   if (kept === null) {
     const length = await source.llen(key);
-    return { limit: length, claimed: 0, selection: { end: length, anchor: null } };
+    return { cursor: { limit: length, claimed: 0, selection: { end: length, anchor: null } }, mark: null };
   }
-  const replies = await source.pipeline().llen(key).get(kept.originals).exec();
+  // One MULTI: the mark is the head when the length was read, the newest original. (The kept
+  // start, when there is one, has its own mark; the claim takes that one.)
+  const replies = await source.multi().llen(key).lindexBuffer(key, 0).get(kept.originals).exec();
   const length = replyAt<number>(replies, 0);
-  const start = parseKeptStart(replyAt<string | null>(replies, 1), kept.generation);
-  if (start === null) return { limit: length, claimed: 0, selection: { end: length, anchor: null } };
-  return { limit: start.length, claimed: start.claimed, selection: { end: Math.max(0, start.length - start.claimed), anchor: null } };
+  const start = parseKeptStart(replyAt<string | null>(replies, 2), kept.generation);
+  if (start === null) return { cursor: { limit: length, claimed: 0, selection: { end: length, anchor: null } }, mark: replyAt<Buffer | null>(replies, 1) };
+  return { cursor: { limit: start.length, claimed: start.claimed, selection: { end: Math.max(0, start.length - start.claimed), anchor: null } }, mark: null };
 }
 
-/** The pass's start as kept on the source (`<length> <claimed> <generation>`), or null: none, or another execution's. */
+/**
+ * The pass's start as kept on the source (`<length> <claimed> <generation>`, then a newline and its
+ * mark, which only the claim reads), or null: none, or another execution's.
+ */
 function parseKeptStart(value: string | null, generation: string): { length: number; claimed: number } | null {
-  const m = value === null ? null : /^(\d+) (\d+) ?(.*)$/s.exec(value);
+  const m = value === null ? null : /^(\d+) (\d+) ?([^\n]*)/.exec(value);
   if (m === null || m[3] !== generation) return null;
   return { length: Number(m[1]), claimed: Number(m[2]) };
 }

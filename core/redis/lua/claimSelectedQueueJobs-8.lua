@@ -31,10 +31,28 @@
   KEYS[4]  the run's stop marker (core/redis/run-lock.ts runStopMarkerKey)
   KEYS[5]  the run lock on this server (core/redis/run-lock.ts runLockKey)
   KEYS[6]  the pass's start, kept on the source (core/transfer/transfer-keys.ts originalsKey):
-           '<length when the pass began> <jobs the pass has claimed since> <generation>', written
-           with every claim (this step's claims added), so that a caller whose cursor is older than
-           the last claim (a retried first slice, a lost reply) learns how far the pass's bound
-           moved down; one written by another generation (an earlier execution) is replaced
+           '<length when the pass began> <jobs the pass has claimed since> <generation>', then, for
+           an oldest-first (append) pass begun by this version, a newline and its mark (the bytes of the newest original:
+           the queue's head when the pass read its length), written with every claim (this step's
+           claims added), so that a caller whose cursor is older than the last claim (a retried
+           first slice, a lost reply) learns how far the pass's bound moved down; one written by
+           another generation (an earlier execution) is replaced.
+           (A newest-first pass claims that job first and walks down to the tail: it keeps none.)
+           The mark bounds the pass: it is looked for from the head (LPOS; the highest copy, so a
+           byte-identical older job does not move the bound down), and a chosen job above it
+           (pushed since the pass began) is not taken; the bound, the mark's tail offset, is
+           returned, so the caller's `end` follows it. Before, the caller's `end` alone bounded
+           the pass, moved by what its anchor saw: jobs a stopping Sidekiq pushed back at the tail
+           (RPUSH) while no anchor was kept (every job examined taken), or more of them than the
+           anchor is looked for around, left the bound that many jobs low, and as many of the
+           newest originals stayed on the source called "added during the run"; fetches at the
+           tail left it as many jobs high, into what producers pushed. Found nowhere (a worker
+           fetched it, and every job below it; or this pass claimed it, its last original), the
+           bound is below the tail: nothing more is taken. A record without a mark (a pass begun
+           by version 7, going on with this one) bounds nothing here, as before. A job
+           byte-identical to the mark pushed above it (one job pushed twice) moves the bound up to
+           that copy: the jobs between, all pushed since the pass began, may be taken too, never
+           lost, and what stays above is only what arrived (test/workflow/cli-mark-duplicate.test.ts)
   ARGV[1]  a new batch id (random), used only if the in-flight list starts a new batch
   ARGV[2]  D, the largest shift |k| looked for
   ARGV[3]  the marker (random, not a payload: never equal to a job)
@@ -43,15 +61,20 @@
   ARGV[6]  the queue's length when the pass began, as the caller's cursor has it
   ARGV[7]  the jobs the pass has claimed, as the caller's cursor has it (used when KEYS[6] holds
            no start of this generation)
+  ARGV[8]  the pass's mark as the caller took it with ARGV[6] (the queue's head then, read in one
+           MULTI with its length), used when KEYS[6] holds no start of this generation; '' when
+           the caller has none (a cursor of an older version's pass, an empty queue)
   then     pairs: tail offset when read (distinct integers >= 0), payload bytes; in claim order
            (the order they are appended to the in-flight list)
 
   Returns  { newly claimed count, batch id ('' when nothing is in flight), located (1, or 0 when no
            shift fitted and nothing was taken), k, one status per chosen job in order ('1' taken,
-           '0' fetched meanwhile; '' when not located), every in-flight payload in claim order… };
-           KEYS[6] is written whenever a claim is made (or none: the start is kept all the same);
-           { -2 when the run was stopped, -3 when another run holds the lock, -4 when a later
-           execution of this run does, '', 0, 0, '' } (nothing written, nothing returned)
+           '0' fetched meanwhile, '2' above the mark, pushed since the pass began; '' when not
+           located), the bound after this call's claims (the tail offset just above the mark, 0
+           when the mark is gone; -1 when the pass has no mark), every in-flight payload in claim
+           order… }; KEYS[6] is written whenever a claim is made (or none: the start is kept all
+           the same); { -2 when the run was stopped, -3 when another run holds the lock, -4 when a
+           later execution of this run does, '', 0, 0, '', -1 } (nothing written, nothing returned)
 
   Refused before any write (guards.lua) when a key holds another type; an error, nothing written,
   when the arguments are malformed.
@@ -59,37 +82,49 @@
 if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
 local source, inflight, batchKey = KEYS[1], KEYS[2], KEYS[3]
 -- Every command this call may run, on every key, before anything else (guards.lua).
-local refused = refusedCommand({ { source, 'TYPE', 'LRANGE', 'LSET', 'LLEN', 'LREM' }, { inflight, 'TYPE', 'RPUSH', 'EXISTS', 'LRANGE' }, { batchKey, 'TYPE', 'GET', 'SET' },
+local refused = refusedCommand({ { source, 'TYPE', 'LRANGE', 'LSET', 'LLEN', 'LREM', 'LPOS' }, { inflight, 'TYPE', 'RPUSH', 'EXISTS', 'LRANGE' }, { batchKey, 'TYPE', 'GET', 'SET' },
   { KEYS[4], 'EXISTS' }, { KEYS[5], 'TYPE', 'GET' }, { KEYS[6], 'TYPE', 'GET', 'SET' }, { false, 'TIME' } })
 if refused then return refused end
 local refusal = wrongType({ { source, 'list' }, { inflight, 'list' }, { batchKey, 'string' }, { KEYS[5], 'string' }, { KEYS[6], 'string' } })
 if refusal then return refusal end
 local maxShift, marker = tonumber(ARGV[2]), ARGV[3]
 local startLength, startClaimed = tonumber(ARGV[6]), tonumber(ARGV[7])
-if #ARGV < 7 or (#ARGV - 7) % 2 ~= 0 or not maxShift or maxShift < 0 or maxShift ~= math.floor(maxShift)
+if #ARGV < 8 or (#ARGV - 8) % 2 ~= 0 or not maxShift or maxShift < 0 or maxShift ~= math.floor(maxShift)
   or not startLength or startLength < 0 or startLength ~= math.floor(startLength)
   or not startClaimed or startClaimed < 0 or startClaimed ~= math.floor(startClaimed) then
-  return redis.error_reply('ERR claimSelectedQueueJobs: expected batch, D, marker, run id, generation, start length, claimed, then offset/payload pairs')
+  return redis.error_reply('ERR claimSelectedQueueJobs: expected batch, D, marker, run id, generation, start length, claimed, mark, then offset/payload pairs')
 end
-if redis.call('EXISTS', KEYS[4]) == 1 then return { -2, '', 0, 0, '' } end
+if redis.call('EXISTS', KEYS[4]) == 1 then return { -2, '', 0, 0, '', -1 } end
 local taken = lockTaken(KEYS[5], ARGV[4], ARGV[5])
-if taken then return { taken, '', 0, 0, '' } end
--- The pass's start as kept (this generation's), else as the caller has it.
+if taken then return { taken, '', 0, 0, '', -1 } end
+-- The pass's start as kept (this generation's), else as the caller has it: its first line, then
+-- its mark after a newline (the generation holds no newline: generation-arg.ts).
+local mark = ARGV[8] ~= '' and ARGV[8] or nil
 local kept = redis.call('GET', KEYS[6])
 if kept then
-  local length, claimedSoFar, generation = string.match(kept, '^(%d+) (%d+) ?(.*)$')
-  if length and generation == ARGV[5] then startLength, startClaimed = tonumber(length), tonumber(claimedSoFar) end
+  local newline = string.find(kept, '\n', 1, true)
+  local length, claimedSoFar, generation = string.match(newline and string.sub(kept, 1, newline - 1) or kept, '^(%d+) (%d+) ?(.*)$')
+  if length and generation == ARGV[5] then
+    startLength, startClaimed = tonumber(length), tonumber(claimedSoFar)
+    mark = newline and string.sub(kept, newline + 1) or nil
+  end
 end
-local n = (#ARGV - 7) / 2
+-- The bound: the mark's tail offset now (-1 when it is gone: nothing is the pass's any more).
+local bound = nil
+if mark then
+  local at = redis.call('LPOS', source, mark)
+  bound = at and (redis.call('LLEN', source) - 1 - at) or -1
+end
+local n = (#ARGV - 8) / 2
 local offsets, members, seen = {}, {}, {}
 local lowest, highest, top
 for i = 1, n do
-  local o = tonumber(ARGV[6 + 2 * i])
+  local o = tonumber(ARGV[7 + 2 * i])
   if not o or o < 0 or o ~= math.floor(o) or seen[o] then
     return redis.error_reply('ERR claimSelectedQueueJobs: offsets must be distinct integers >= 0')
   end
   seen[o] = true
-  offsets[i], members[i] = o, ARGV[7 + 2 * i]
+  offsets[i], members[i] = o, ARGV[8 + 2 * i]
   if not lowest or o < lowest then lowest = o end
   if not highest or o > highest then highest, top = o, i end
 end
@@ -129,7 +164,10 @@ if n > 0 then
   if located == 1 then
     for i = 1, n do
       local q = offsets[i] - shift
-      if q >= 0 then
+      if q >= 0 and bound and q > bound then
+        -- Above the mark: pushed since the pass began, not the pass's.
+        statuses[i] = '2'
+      elseif q >= 0 then
         redis.call('LSET', source, -(q + 1), marker)
         claimed = claimed + 1
         statuses[i] = '1'
@@ -147,12 +185,14 @@ if n > 0 then
     end
   end
 end
-redis.call('SET', KEYS[6], string.format('%d %d %s', startLength, startClaimed + claimed, ARGV[5]))
+redis.call('SET', KEYS[6], string.format('%d %d %s', startLength, startClaimed + claimed, ARGV[5]) .. (mark and ('\n' .. mark) or ''))
 if not batch and redis.call('EXISTS', inflight) == 1 then
   batch = ARGV[1]
   redis.call('SET', batchKey, batch)
 end
 local reply = redis.call('LRANGE', inflight, 0, -1)
+-- Every job taken was at or below the mark: the bound goes down by as many.
+table.insert(reply, 1, bound and math.max(0, bound + 1 - claimed) or -1)
 table.insert(reply, 1, table.concat(statuses))
 table.insert(reply, 1, shift)
 table.insert(reply, 1, located)
