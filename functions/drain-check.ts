@@ -90,7 +90,7 @@ export const handler = createHandler(
       const previous = input.previous ?? (input.remember ? await recallCheck(redis, rememberedKey) : undefined);
       // The move's target: a connection this function was not given is bad input, named.
       const moveTarget = input.runId === undefined ? undefined : await lookAtMoveTarget({ redis, keys, name }, await moveTargetConnection(input.target), input.runId);
-      const report = await drainCheck(redis, keys, {
+      const checked = await drainCheck(redis, keys, {
         ...(moveTarget ? { moveTarget } : {}),
         ...(previous ? { previous: previous as unknown as DrainReport } : {}),
         ...(input.retiredQueues ? { retiredQueues: input.retiredQueues } : {}),
@@ -99,6 +99,9 @@ export const handler = createHandler(
         ...(dataLook.cutShort ? { sidekiqDataLookCutShort: dataLook.cutShort } : {}),
         name,
       });
+      // Nothing of Sidekiq's anywhere on it (a connection to the wrong host or /db): said as the
+      // CLI's local check says it, so that `drain-check --deployed` never prints a bare DRAINED.
+      const report: DrainReport = dataLook.hasData === false ? { ...checked, noSidekiqData: true } : checked;
       const values = {
         [MetricNames.QueueDepth]: report.queues.reduce((n, q) => n + q.depth, 0),
         [MetricNames.OrphanedJobs]: report.orphans.total,
@@ -111,7 +114,7 @@ export const handler = createHandler(
       if (input.remember) await rememberCheck(redis, rememberedKey, report);
       addCountMetrics(values);
       metrics.addMetric(MetricNames.DrainState, MetricUnit.NoUnit, DrainStateValues[report.verdict.state]);
-      logger.info(`${name} is ${report.verdict.state}`, { connection: input.connection, redis: name, ...values, state: report.verdict.state, readyNow: report.readyNow, reasons: report.verdict.reasons, ...(report.keyspaceLookCutShort ? { keyspaceLookCutShort: report.keyspaceLookCutShort } : {}), comparedWith: input.previous ? 'input' : previous ? 'remembered' : 'none', ...(report.moveTarget ? { moveTarget: report.moveTarget } : {}) });
+      logger.info(`${name} is ${report.verdict.state}`, { connection: input.connection, redis: name, ...values, state: report.verdict.state, readyNow: report.readyNow, reasons: report.verdict.reasons, ...(report.keyspaceLookCutShort ? { keyspaceLookCutShort: report.keyspaceLookCutShort } : {}), comparedWith: input.previous ? 'input' : previous ? 'remembered' : 'none', ...(report.moveTarget ? { moveTarget: report.moveTarget } : {}), ...(report.noSidekiqData ? { noSidekiqData: true } : {}) });
       return report;
     },
   },
