@@ -19,6 +19,8 @@ import { invokeDrainCheck } from '../deployed/invoke-drain-check.js';
 import { connectOptions } from '../workflow/connect-options.js';
 import { renderDrainReport } from '../workflow/render-drain-report.js';
 import { countSelectedJobs } from '../../core/selection/count-selected-jobs.js';
+import { withRunningSelected } from '../../core/selection/running-selected.js';
+import { censusProcesses } from '../../core/drain/live-processes.js';
 import { judgeSelection, type SelectionDrain } from '../../core/selection/judge-selection.js';
 import { hasSelection, resolveClassSelection, type ClassSelection } from '../../core/selection/resolve-selection.js';
 import { SORTED_SET_NAMES } from '../../core/redis/sidekiq-keys.js';
@@ -112,7 +114,7 @@ type DrainCheckOptions = z.output<typeof drainCheckOptionsSchema>;
 /** Jobs of the selection that live workers hold: what to do about them, which is not to move again. */
 function workingNote(working: number): string {
   if (working === 0) return '';
-  return ` ${working} of them are held by live workers (their private lists): being worked now, they finish there (or go back to their queue if the worker dies); a move does not take them, so wait, then check again.`;
+  return ` ${working} of them are held by live workers (in their private lists, or running where only their heartbeat shows them): being worked now, they finish there (or go back to their queue if the worker dies); a move does not take them, so wait, then check again.`;
 }
 
 /** Exit code when jobs of the selected classes are still on the Redis checked (the move did not finish). */
@@ -145,7 +147,10 @@ async function localCheck(options: DrainCheckOptions, started: number, warn: (te
     // Jobs of the selection that workers took here come back here if their worker dies: counted
     // too; so are those in quarantine lists, which no move carries.
     const lists = [...(report.fetched ?? []), ...(report.quarantine ?? [])].map((l) => l.key);
-    const counts = await countSelectedJobs(redis, keys, { classes: selection.classes, sets: SORTED_SET_NAMES, queues: true, lists });
+    const listed = await countSelectedJobs(redis, keys, { classes: selection.classes, sets: SORTED_SET_NAMES, queues: true, lists });
+    // And those live processes run in no list (Sidekiq's own fetch): only their heartbeats say so.
+    const census = await censusProcesses(redis, keys, Date.now() / 1000);
+    const counts = await withRunningSelected(redis, keys, census.processes, report.fetched ?? [], selection.classes, listed);
     const judged = judgeSelection(report, counts, selection.classes, selection.description);
     const view = renderSelectionPlan({ description: selection.description, classes: selection.classes, counts, where: name, verb: 'left', width: screenWidth(undefined) });
     const verdict = judged.selection.drained

@@ -36,27 +36,17 @@ const RUNNING_NAMED = 10;
  * queues (`fetched`). Undefined when none. One round trip for every process.
  */
 export async function runningJobs(redis: Redis, keys: SidekiqKeys, processes: readonly SidekiqProcess[], fetched: readonly FetcherList[], inScope: (queue: string) => boolean): Promise<RunningJobs | undefined> {
-  const live = processes.filter((p) => p.live);
-  if (live.length === 0) return undefined;
-  const pipeline = redis.pipeline();
-  for (const p of live) for (const suffix of [':workers', ':work']) pipeline.hvals(`${keys.prefix}${p.identity}${suffix}`);
-  const replies = (await pipeline.exec()) ?? [];
+  const threads = await busyThreads(redis, keys, processes);
+  if (threads === undefined) return undefined;
   const perQueue = new Map<string, number>();
   const perProcess = new Map<string, Map<string, number>>();
-  live.forEach((p, i) => {
-    for (const [error, values] of [replies[2 * i] ?? [null, []], replies[2 * i + 1] ?? [null, []]]) {
-      // A key of another type under that name is not a heartbeat of busy threads: nothing read.
-      if (error || !Array.isArray(values)) continue;
-      for (const value of values as string[]) {
-        const queue = queueOf(value);
-        if (queue === null || !inScope(queue)) continue;
-        perQueue.set(queue, (perQueue.get(queue) ?? 0) + 1);
-        const mine = perProcess.get(p.identity) ?? new Map<string, number>();
-        mine.set(queue, (mine.get(queue) ?? 0) + 1);
-        perProcess.set(p.identity, mine);
-      }
-    }
-  });
+  for (const { identity, queue } of threads) {
+    if (!inScope(queue)) continue;
+    perQueue.set(queue, (perQueue.get(queue) ?? 0) + 1);
+    const mine = perProcess.get(identity) ?? new Map<string, number>();
+    mine.set(queue, (mine.get(queue) ?? 0) + 1);
+    perProcess.set(identity, mine);
+  }
   // Per queue, what private lists of live owners already count.
   const listed = new Map<string, number>();
   for (const l of fetched) if (l.ownerAlive) listed.set(l.queue, (listed.get(l.queue) ?? 0) + l.size);
@@ -83,11 +73,45 @@ export async function runningJobs(redis: Redis, keys: SidekiqKeys, processes: re
   return { jobs, processes: named.slice(0, RUNNING_NAMED) };
 }
 
-/** The `queue` of a busy thread's entry (a small JSON object; only that string is read), or null. */
-function queueOf(value: string): string | null {
+/** A busy thread of a live process, as its heartbeat lists it. */
+export interface BusyThread {
+  readonly identity: string;
+  readonly queue: string;
+  /** The job it runs, as Sidekiq enqueued it (6.x and later write the job's JSON text; 5.x the parsed job), or null when unreadable. */
+  readonly payload: Buffer | null;
+}
+
+/**
+ * What the heartbeats of the live processes (quiet ones too) say their busy threads run: one
+ * round trip for every process. Undefined when no process is live.
+ */
+export async function busyThreads(redis: Redis, keys: SidekiqKeys, processes: readonly SidekiqProcess[]): Promise<BusyThread[] | undefined> {
+  const live = processes.filter((p) => p.live);
+  if (live.length === 0) return undefined;
+  const pipeline = redis.pipeline();
+  for (const p of live) for (const suffix of [':workers', ':work']) pipeline.hvals(`${keys.prefix}${p.identity}${suffix}`);
+  const replies = (await pipeline.exec()) ?? [];
+  const threads: BusyThread[] = [];
+  live.forEach((p, i) => {
+    for (const [error, values] of [replies[2 * i] ?? [null, []], replies[2 * i + 1] ?? [null, []]]) {
+      // A key of another type under that name is not a heartbeat of busy threads: nothing read.
+      if (error || !Array.isArray(values)) continue;
+      for (const value of values as string[]) {
+        const thread = threadOf(value);
+        if (thread !== null) threads.push({ identity: p.identity, ...thread });
+      }
+    }
+  });
+  return threads;
+}
+
+/** A busy thread's entry (a small JSON object `{queue, payload, run_at}`), or null when it names no queue. */
+function threadOf(value: string): { queue: string; payload: Buffer | null } | null {
   try {
-    const parsed = JSON.parse(value) as { queue?: unknown };
-    return typeof parsed.queue === 'string' ? parsed.queue : null;
+    const parsed = JSON.parse(value) as { queue?: unknown; payload?: unknown };
+    if (typeof parsed.queue !== 'string') return null;
+    const payload = typeof parsed.payload === 'string' ? Buffer.from(parsed.payload) : typeof parsed.payload === 'object' && parsed.payload !== null ? Buffer.from(JSON.stringify(parsed.payload)) : null;
+    return { queue: parsed.queue, payload };
   } catch {
     return null;
   }

@@ -1,5 +1,6 @@
 import type { DrainReport } from '../drain/drain-report.js';
 import type { SelectedJobCounts } from './count-selected-jobs.js';
+import { RUNNING_WHERE } from './running-selected.js';
 
 /** What a drain check found of the selected classes on one Redis. */
 export interface SelectionDrain {
@@ -14,7 +15,8 @@ export interface SelectionDrain {
   /** Jobs claimed by interrupted transfers and not yet written: their classes are unknown here. */
   readonly inflight: number;
   /**
-   * Of `left`, those in the private lists of live workers (reliable or basic fetch): being worked
+   * Of `left`, those in the private lists of live workers (reliable fetch), or that live workers
+   * run with Sidekiq's own fetch (in no list, only in their heartbeat): being worked
    * now. A move does not take them (no move takes a job a worker holds): they finish, or come back
    * to their queue if the worker dies; running the move again does nothing for them.
    */
@@ -31,7 +33,8 @@ export interface SelectionDrain {
 export function judgeSelection(report: DrainReport, counts: SelectedJobCounts, classes: readonly string[], description: string): { report: DrainReport; selection: SelectionDrain } {
   const inflight = report.inflight.reduce((n, l) => n + l.size, 0);
   const drained = counts.selected === 0 && inflight === 0;
-  const working = (report.fetched ?? []).filter((l) => l.ownerAlive).reduce((n, l) => n + (counts.byKey.get(l.key) ?? 0), 0);
+  // In the private lists of live owners, or running where only their heartbeat shows it (running-selected.ts).
+  const working = (report.fetched ?? []).filter((l) => l.ownerAlive).reduce((n, l) => n + (counts.byKey.get(l.key) ?? 0), counts.byKey.get(RUNNING_WHERE) ?? 0);
   const selection: SelectionDrain = {
     description,
     classes: classes.length,
@@ -45,7 +48,7 @@ export function judgeSelection(report: DrainReport, counts: SelectedJobCounts, c
   if (counts.selected === 0 || report.verdict.state !== 'drained') return { report, selection };
   const reason =
     working === counts.selected
-      ? `${counts.selected} job(s) of the selected classes are being worked by live workers here (their private lists): wait for them to finish, then check again (a move does not take a job a worker holds)`
+      ? `${counts.selected} job(s) of the selected classes are being worked by live workers here (in their private lists, or running where only their heartbeat shows them): wait for them to finish, then check again (a move does not take a job a worker holds)`
       : `${counts.selected} job(s) of the selected classes are still here (dead or interrupted entries included${working > 0 ? `; ${working} of them being worked by live workers, which a move does not take` : ''}): run the move again`;
   return { report: { ...report, verdict: { ...report.verdict, state: 'draining', reasons: [...report.verdict.reasons, reason] } }, selection };
 }

@@ -4,7 +4,7 @@ import { assertRealSidekiqInstalled, readJsonLines, runRuby, startSidekiq, waitU
 import { compatStory } from './support/compat-story.js';
 
 /*
- * drain-check and a job a real Sidekiq 6.4 runs with its own (basic) fetch: BRPOP took it off its
+ * drain-check (and drain-check --classes) and a job a real Sidekiq 6.4 runs with its own (basic) fetch: BRPOP took it off its
  * queue, so it is in no list and no set, but the process's heartbeat records it in Redis, in the
  * hash `HOST:PID:NONCE:workers` (`{"queue","payload","run_at"}` per busy thread; `busy` in the
  * process's hash). The routing runbook with plain Sidekiq (step 6 (c)): a process listens to the
@@ -17,7 +17,8 @@ import { compatStory } from './support/compat-story.js';
  *
  * Defect: drain-check said `DRAINED — 0 job(s) left` (exit 0) while the live process's heartbeat
  * said it was running a job fetched from the retired queue, and so did the check of the whole
- * Redis (a Redis move's drain check, before its old workers are stopped).
+ * Redis (a Redis move's drain check, before its old workers are stopped). `drain-check --classes
+ * LongJob` said `Selected classes: DRAINED — none of their jobs is left` (exit 0) over it.
  */
 
 const { tracker, file, startRedis, once } = compatStory('basic-fetch-drain');
@@ -28,6 +29,7 @@ interface Observed {
   readonly run: Awaited<ReturnType<typeof runCli>>;
   readonly scoped: Awaited<ReturnType<typeof runCli>>;
   readonly whole: Awaited<ReturnType<typeof runCli>>;
+  readonly classes: Awaited<ReturnType<typeof runCli>>;
   readonly afterRestart: Awaited<ReturnType<typeof runCli>>;
   readonly again: Awaited<ReturnType<typeof runCli>>;
   readonly ran: Execution[];
@@ -60,6 +62,8 @@ async function story(): Promise<Observed> {
     const run = await runCli('run', '--redis', url, '--rename', 'old=new');
     const scoped = await runCli('drain-check', '--redis', url, '--retired-queues', 'old');
     const whole = await runCli('drain-check', '--redis', url);
+    // A class-selective check of the running job's class (as after `move --classes LongJob`).
+    const classes = await runCli('drain-check', '--redis', url, '--classes', 'LongJob');
 
     // Step 6: listen to the new queue only. The stop interrupts the long job at its timeout (5 s).
     await first.stop();
@@ -71,7 +75,7 @@ async function story(): Promise<Observed> {
     await redis.set('harness:gate', '1');
     await waitUntil('the long job ran', () => readJsonLines<Execution>(file('ran.jsonl')).length === 4, { timeoutMs: 30_000 });
     await second.stop();
-    return { longJob: longJob!, identity, run, scoped, whole, afterRestart, again, ran: readJsonLines<Execution>(file('ran.jsonl')) };
+    return { longJob: longJob!, identity, run, scoped, whole, classes, afterRestart, again, ran: readJsonLines<Execution>(file('ran.jsonl')) };
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
   }
@@ -90,6 +94,16 @@ describe('drain-check while a real Sidekiq with its own fetch runs a job from a 
     expect(whole.code, whole.stderr).toBe(0);
     expect(whole.stdout).toMatch(/^redis:\/\/\S+: DRAINING — 1 job\(s\) left\n/);
     expect(whole.stdout).toContain(`  - 1 job(s) taken from this Redis's queues are being run by live Sidekiq processes (${identity} 1), in no list: one that fails goes to retry naming its queue; one whose process is stopped (TERM) first goes back on its queue on this Redis; one whose process is killed (KILL, out of memory) is lost, as Sidekiq's own fetch keeps it nowhere else\n`);
+  });
+
+  it('drain-check --classes of its class is not DRAINED either: it counts the running job as held by a live worker (exit 1)', { timeout: 120_000 }, async () => {
+    const { classes } = await seen();
+
+    expect(classes.code, classes.stderr).toBe(1);
+    expect(classes.stdout).toMatch(/^ {2}LongJob +1 {2}running \(live processes\) 1$/m);
+    expect(classes.stdout).toMatch(
+      /^Selected classes: NOT DRAINED — 1 job\(s\) left on redis:\/\/\S+\. 1 of them are held by live workers \(in their private lists, or running where only their heartbeat shows them\): being worked now, they finish there \(or go back to their queue if the worker dies\); a move does not take them, so wait, then check again\.$/m,
+    );
   });
 
   it('once the restart put it back on the retired queue: STUCK (exit 3); the run moves it and it runs exactly once, on new', { timeout: 120_000 }, async () => {
