@@ -79,7 +79,7 @@ export const handler = createHandler(
       // (the discovery of queue lists a sixth of it first; after the sets, in-flight keys,
       // quarantine lists, workers' private lists, sidekiq-cron namespaces and other prefixes' keys;
       // cut short, they say so: never "drained"), the rest for the rest: a check must end in time.
-      const { dataLookUntil, readSetsUntil, lookUntil } = drainCheckBudget(Date.now(), context.getRemainingTimeInMillis());
+      const { dataLookUntil, readSetsUntil, lookUntil, beatsUntil } = drainCheckBudget(Date.now(), context.getRemainingTimeInMillis());
       const input = { ...parsed, connection: parsed.connection ?? defaultConnection() };
       const { redis, keys, name } = await connections.get(input.connection);
       // "drained" under a wrong prefix would send an operator on: fails (and alarms) instead. Its
@@ -96,6 +96,8 @@ export const handler = createHandler(
         ...(input.retiredQueues ? { retiredQueues: input.retiredQueues } : {}),
         readSetsUntil,
         lookUntil,
+        // As the CLI's: before `drained`, live processes beat twice (confirm-drained.ts), within the invocation.
+        beatWait: { until: beatsUntil, onWait: (line) => logger.info(line, { connection: input.connection, redis: name }) },
         ...(dataLook.cutShort ? { sidekiqDataLookCutShort: dataLook.cutShort } : {}),
         name,
       });

@@ -38,7 +38,7 @@ export const TARGET_LOST_EXIT_CODE = 1;
 /**
  * 1 when the check was given a move (--run-id, --to) whose target lost what it moved (said first); 3 when jobs exist that nobody will run as things stand: orphans, jobs in quarantine lists, jobs
  * in flight from interrupted transfers, jobs under another prefix where no Sidekiq process runs; 1 when set entries were estimated rather than counted, or a
- * look over the keyspace was cut short, or the look for private lists stopped at its limit (no verdict to go on); 0 otherwise.
+ * look over the keyspace was cut short, or the look for private lists stopped at its limit, or live processes were not heard beating twice after nothing was found (no verdict to go on); 0 otherwise.
  */
 export function drainExitCode(report: DrainReport): number {
   // The move's target lost what it moved (move-target.ts): failed, whatever is left here.
@@ -47,7 +47,7 @@ export function drainExitCode(report: DrainReport): number {
     return ORPHANS_EXIT_CODE;
   }
   // Not a verdict either: a look over the keyspace that the check's time stopped, or the look for private lists its limit did.
-  return Object.values(report.sets).some((s) => s.orphanedEstimated) || report.keyspaceLookCutShort !== undefined || report.fetchedListsCutShort !== undefined ? 1 : 0;
+  return Object.values(report.sets).some((s) => s.orphanedEstimated) || report.keyspaceLookCutShort !== undefined || report.fetchedListsCutShort !== undefined || report.beatWait?.unconfirmed !== undefined ? 1 : 0;
 }
 
 export function registerDrainCheckCommand(program: Command, ctx: CliContext): void {
@@ -134,13 +134,13 @@ async function localCheck(options: DrainCheckOptions, started: number, warn: (te
     // "DRAINED" under a wrong prefix would send an operator on: refused when Sidekiq data is elsewhere.
     // Bounded as the deployed check is, by its function's timeout (check-budget.ts): local behaves like AWS.
     const seconds = options.timeLimit ?? DRAIN_CHECK_FUNCTION_TIMEOUT_SECONDS;
-    const { dataLookUntil, readSetsUntil, lookUntil } = drainCheckBudget(started, seconds * 1000);
+    const { dataLookUntil, readSetsUntil, lookUntil, beatsUntil } = drainCheckBudget(started, seconds * 1000);
     const moreTime = `To look at all of it, give the check more time: --time-limit SECONDS (this check had ${seconds} s${options.timeLimit === undefined ? ", the deployed check's bound" : ''}).`;
     const dataLook = await checkSidekiqPrefixLook(redis, keys, { name, option: '--namespace' }, { until: dataLookUntil });
     if (previous && options.previous) checkSameScope(options.previous, previous, { redis: name, prefix: keys.prefix, retiredQueues: options.retiredQueues });
     // The move's target, before the check's looks: a run id this Redis has no record of is bad input.
     const moveTarget = options.runId !== undefined && options.to !== undefined ? await lookAtMoveTarget(source, await connections.get('Target'), options.runId) : undefined;
-    const checked = await drainCheck(redis, keys, { ...(moveTarget ? { moveTarget } : {}), previous, retiredQueues: options.retiredQueues, name, readSetsUntil, lookUntil, moreTime, ...(dataLook.cutShort ? { sidekiqDataLookCutShort: dataLook.cutShort } : {}) });
+    const checked = await drainCheck(redis, keys, { ...(moveTarget ? { moveTarget } : {}), previous, retiredQueues: options.retiredQueues, name, readSetsUntil, lookUntil, moreTime, beatWait: { until: beatsUntil, onWait: (line) => warn(`${line}\n`) }, ...(dataLook.cutShort ? { sidekiqDataLookCutShort: dataLook.cutShort } : {}) });
     // Nothing of Sidekiq's anywhere on it (a wrong port, say): said, so that DRAINED is not read as a move's success.
     const report: DrainReport = dataLook.hasData === false ? { ...checked, noSidekiqData: true } : checked;
     if (!selection) return { report };

@@ -6,6 +6,8 @@ export interface DrainCheckBudget {
   readonly readSetsUntil: number;
   /** The looks over the keyspace: three quarters; the rest for the rest of the check. */
   readonly lookUntil: number;
+  /** The wait for live processes' heartbeats before a `drained` verdict (confirm-drained.ts): seven eighths, the rest to end in time. */
+  readonly beatsUntil: number;
 }
 
 /**
@@ -16,5 +18,5 @@ export interface DrainCheckBudget {
  */
 export function drainCheckBudget(started: number, remainingMs: number): DrainCheckBudget {
   const remaining = Math.max(0, remainingMs);
-  return { dataLookUntil: started + remaining / 4, readSetsUntil: started + remaining / 2, lookUntil: started + (remaining * 3) / 4 };
+  return { dataLookUntil: started + remaining / 4, readSetsUntil: started + remaining / 2, lookUntil: started + (remaining * 3) / 4, beatsUntil: started + (remaining * 7) / 8 };
 }

@@ -17,6 +17,8 @@ import { judgeDrain } from './judge-drain.js';
 import { refuseRetiredKeyNames } from './retired-key-names.js';
 import { jobsInOneLook } from './one-look.js';
 import { runningJobs } from './running-jobs.js';
+import type { BeatWaitOptions } from './await-beats.js';
+import { confirmDrained } from './confirm-drained.js';
 import type { MoveTargetState } from './move-target.js';
 
 export interface DrainCheckOptions {
@@ -70,6 +72,11 @@ export interface DrainCheckOptions {
    * in the report, and, when that target lost its data, in the verdict.
    */
   readonly moveTarget?: MoveTargetState;
+  /**
+   * The wait for live processes' heartbeats before a `drained` verdict (confirm-drained.ts): its
+   * bound (the check's time) and the line said when it starts. Default: at most BEAT_WAIT_CAP_MS.
+   */
+  readonly beatWait?: BeatWaitOptions;
   /** How the Redis is named in the report (a redacted URL). */
   readonly name?: string;
   readonly now?: () => number;
@@ -159,15 +166,13 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       : depth + sets.schedule.total + sets.retry.total + inflightJobs + quarantined + taken + (running?.jobs ?? 0);
     // Nothing counted, read key after key: once more, every one at once (one-look.ts), since
     // Sidekiq may have moved a job from a key not yet read to one already read meanwhile.
-    const movedDuringCheck =
-      counted > 0
-        ? 0
-        : await jobsInOneLook(redis, keys, {
-            queues: scoped ? [...retired] : names,
-            lists: [...inflight.filter((l) => l.type === 'list').map((l) => l.key), ...quarantine.map((l) => l.key), ...fetched.map((l) => l.key)],
-            sets: [...(scoped ? [] : [keys.sortedSet('schedule'), keys.sortedSet('retry')]), ...inflight.filter((l) => l.type === 'zset').map((l) => l.key)],
-            newQueues: !scoped,
-          });
+    const places = {
+      queues: scoped ? [...retired] : names,
+      lists: [...inflight.filter((l) => l.type === 'list').map((l) => l.key), ...quarantine.map((l) => l.key), ...fetched.map((l) => l.key)],
+      sets: [...(scoped ? [] : [keys.sortedSet('schedule'), keys.sortedSet('retry')]), ...inflight.filter((l) => l.type === 'zset').map((l) => l.key)],
+      newQueues: !scoped,
+    };
+    const movedDuringCheck = counted > 0 ? 0 : await jobsInOneLook(redis, keys, places);
     const remaining = counted + movedDuringCheck;
     const readyNow = scoped ? depth : depth + sets.schedule.dueNow + sets.retry.dueNow;
 
@@ -200,7 +205,11 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       ...(fetcherLook.cutShort === 'lists' ? { fetchedListsCutShort: { read: fetcherLook.lists.length, limit: FETCHER_LIST_LIMIT } } : {}),
       ...(options.moveTarget ? { moveTarget: options.moveTarget } : {}),
     };
-    return { ...partial, verdict: judgeDrain(partial, options.previous) };
+    const report = { ...partial, verdict: judgeDrain(partial, options.previous) };
+    if (report.verdict.state !== 'drained') return report;
+    // Nothing found: a job a live process fetched less than a beat ago is in no list and in no
+    // heartbeat yet. Confirmed once each has beaten twice, or not drained (confirm-drained.ts).
+    return await confirmDrained(redis, keys, report, { retired, places, ...(options.previous ? { previous: options.previous } : {}), ...(options.staleAfterSeconds !== undefined ? { staleAfterSeconds: options.staleAfterSeconds } : {}), nowSeconds: now, wait: options.beatWait ?? {} });
   } catch (error) {
     throw classifyRedisError(error, `Checking what is left on ${options.name ?? 'Redis'}`);
   }

@@ -91,6 +91,20 @@ export interface DrainReport {
    */
   readonly running?: RunningJobs;
   /**
+   * A check that found nothing left while live Sidekiq processes of its scope ran: it waited for
+   * each to beat twice (await-beats.ts), then read their heartbeats and the places it found empty
+   * again (confirm-drained.ts). A job one fetched less than a beat before is in no list and not yet
+   * in its heartbeat: without the wait the check said drained over it. `unconfirmed`: processes
+   * that had not beaten twice in the check's time (`late`), that stopped meanwhile (`stopped`), or
+   * that appeared meanwhile (`appeared`), the first RUNNING_NAMED of each (with how many in all):
+   * never `drained` then. Absent when no live process of the scope ran (and in older reports).
+   */
+  readonly beatWait?: {
+    readonly processes: number;
+    readonly waitedSeconds: number;
+    readonly unconfirmed?: { readonly late: readonly string[]; readonly stopped: readonly string[]; readonly appeared: readonly string[]; readonly count: number };
+  };
+  /**
    * What must reach zero: queued + schedule + retry + in flight + quarantined + taken by workers
    * (fetchers' private lists) + running in no list; with retired queues (the routing-rule case),
    * only their jobs and the set entries that name them, in flight, quarantined, taken and running.

@@ -146,6 +146,7 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
     }),
     ...notAllLookedAt(report),
     ...notAllListsRead(report),
+    ...notAllBeaten(report),
   ];
   if (report.remaining === 0 && counting.length > 0) return { state: 'draining', reasons: counting };
   if (report.remaining === 0) {
@@ -248,6 +249,23 @@ function notAllLookedAt(report: Omit<DrainReport, 'verdict'>): string[] {
     ...(cut.looks.includes(KEYSPACE_LOOKS.cron[0]) ? ['sidekiq-cron definitions of namespaces other than default (cron_jobs:NAME) were not all read'] : []),
   ];
   return [`${looks} not all looked at: the check's time ran out after about ${count(cut.lookedAt)} of the Redis's ${count(cut.keys)} keys; jobs there are not confirmed absent${despite.map((d) => `; ${d}`).join('')}, so this is not a verdict of drained${cut.moreTime ? `. ${cut.moreTime}` : ''}`];
+}
+
+/**
+ * Live processes the check could not hear beat twice after it found nothing left (confirm-drained.ts):
+ * a job one fetched less than a beat before may be in no list and in no heartbeat yet.
+ */
+function notAllBeaten(report: Omit<DrainReport, 'verdict'>): string[] {
+  const u = report.beatWait?.unconfirmed;
+  if (!u) return [];
+  const named = (ids: readonly string[]) => ids.map(printable).join(', ');
+  const parts = [
+    ...(u.late.length > 0 ? [`had not beaten twice in the ${report.beatWait!.waitedSeconds} s it waited (${named(u.late)})`] : []),
+    ...(u.stopped.length > 0 ? [`stopped while it waited, putting back on their queues what they ran (${named(u.stopped)})`] : []),
+    ...(u.appeared.length > 0 ? [`started while it checked (${named(u.appeared)})`] : []),
+  ];
+  const shown = u.late.length + u.stopped.length + u.appeared.length;
+  return [`not yet sure: the check found nothing left, but ${u.count} live Sidekiq process(es) ${parts.join('; ')}${shown < u.count ? ', …' : ''}: a job one fetched less than a beat (5–10 s) before is in no list and not yet in its heartbeat, so this is not a verdict of drained; check again`];
 }
 
 /** The look for private lists stopped at its limit (DrainReport.fetchedListsCutShort): there may be more. */

@@ -61,7 +61,14 @@ describe('the drain check handler', () => {
     expect(first!.values[MetricNames.UnrunJobs]).toBeGreaterThanOrEqual(3);
     expect(second!.values).toMatchObject({ [MetricNames.QueueDepth]: 0, [MetricNames.RemainingJobs]: 0, [MetricNames.DrainState]: 0 });
     const lines = logRecords(out.records());
-    expect(lines.map((r) => r['message'])).toEqual([`${sharedRedisUrl()} is stuck`, `${sharedRedisUrl()} is drained`]);
+    // Before "drained", as the CLI: it waited for the live process to beat twice (confirm-drained.ts).
+    expect(lines.map((r) => r['message'])).toEqual([
+      `${sharedRedisUrl()} is stuck`,
+      expect.stringMatching(/^Nothing left in lists and sets; waiting up to \d+ s for the 1 live Sidekiq process\(es\) to beat twice: /),
+      `${sharedRedisUrl()} is drained`,
+    ]);
+    expect(drained).toMatchObject({ beatWait: { processes: 1 } });
+    expect(drained).not.toHaveProperty('beatWait.unconfirmed');
     expect(out.text()).not.toContain('drain-arg-5521');
   });
 

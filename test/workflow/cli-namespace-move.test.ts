@@ -36,8 +36,8 @@ describe("GitLab's namespace move: resque:gitlab: leftovers beside unprefixed ke
     expect(before.stdout).toContain('jobs under another prefix of this Redis, not counted here ("resque:gitlab:": 6); 6 under "resque:gitlab:", where no Sidekiq process runs, will never run as things stand (exit code 3)');
     expect(before.stdout).toContain('Also on this Redis, not counted above: 6 job(s) under the prefix "resque:gitlab:", where no Sidekiq process runs: nobody will run them (check them with --namespace).');
     // With a Sidekiq running under that prefix too (two apps sharing the Redis), they will run: named, exit as this prefix's verdict says.
-    await heartbeat(redis, new SidekiqKeys('resque:gitlab:'), 'w:1:aaaaaaaaaaaa', ['default'], { beatAt: Date.now() / 1000 });
-    await heartbeat(redis, new SidekiqKeys(''), 'w:2:bbbbbbbbbbbb', ['default'], { beatAt: Date.now() / 1000 });
+    await heartbeat(redis, new SidekiqKeys('resque:gitlab:'), 'w:1:aaaaaaaaaaaa', ['default'], { beatAt: Date.now() / 1000, beating: false });
+    await heartbeat(redis, new SidekiqKeys(''), 'w:2:bbbbbbbbbbbb', ['default'], { beatAt: Date.now() / 1000, beating: false });
     const shared = await cli('drain-check', '--redis', server.url());
     expect(shared.stdout).toContain('Also on this Redis, not counted above: 6 job(s) under the prefix "resque:gitlab:", where 1 live Sidekiq process(es) run (check them with --namespace).');
     expect(shared.stdout).not.toContain('will never run');

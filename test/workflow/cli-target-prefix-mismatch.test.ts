@@ -22,7 +22,7 @@ describe('a move whose target runs its Sidekiq under another prefix', { timeout:
     await source.lpush('queue:post_receive', job(1), job(2));
     await source.zadd('retry', '1700000000', job(3));
     await source.sadd('queues', 'post_receive');
-    await heartbeat(target, new SidekiqKeys('resque:gitlab:'), 'new:1:aaaaaaaaaaaa', ['post_receive', 'default'], { beatAt: now() });
+    await heartbeat(target, new SidekiqKeys('resque:gitlab:'), 'new:1:aaaaaaaaaaaa', ['post_receive', 'default'], { beatAt: now(), beating: false });
     const before = { source: await keyValueSnapshot(source), target: await keyValueSnapshot(target) };
 
     for (const dry of [['--dry-run'], []]) {
@@ -41,7 +41,7 @@ describe('a move whose target runs its Sidekiq under another prefix', { timeout:
     const target = redis.target();
     await source.lpush('queue:post_receive', job(1));
     await source.sadd('queues', 'post_receive');
-    await heartbeat(target, new SidekiqKeys('resque:gitlab:'), 'new:1:bbbbbbbbbbbb', ['post_receive'], { beatAt: now() });
+    await heartbeat(target, new SidekiqKeys('resque:gitlab:'), 'new:1:bbbbbbbbbbbb', ['post_receive'], { beatAt: now(), beating: false });
 
     const move = await runCli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--to-namespace', 'resque:gitlab:');
 
@@ -51,7 +51,7 @@ describe('a move whose target runs its Sidekiq under another prefix', { timeout:
 
     // Processes under both prefixes of the target (another application's beside GitLab's): the move's own prefix has one.
     await source.lpush('queue:post_receive', job(2));
-    await heartbeat(target, new SidekiqKeys(''), 'new:2:cccccccccccc', ['post_receive'], { beatAt: now() });
+    await heartbeat(target, new SidekiqKeys(''), 'new:2:cccccccccccc', ['post_receive'], { beatAt: now(), beating: false });
     const again = await runCli('move', '--from', redis.urls().source, '--to', redis.urls().target);
     expect(again.code, again.stderr).toBe(0);
     expect(await target.lrange('queue:post_receive', 0, -1)).toEqual([job(2)]);

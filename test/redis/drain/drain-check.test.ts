@@ -256,7 +256,7 @@ describe('the drain check', () => {
   it('writes nothing', async () => {
     const keys = new SidekiqKeys(uniquePrefix());
     await redis.lpush(keys.queue('default'), queued('default', NOW));
-    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['default'], { beatAt: NOW });
+    await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['default'], { beatAt: NOW, beating: false });
     await redis.zadd(keys.sortedSet('retry'), '1795459303.5', queued('default', NOW));
     const before = await keyValueSnapshot(redis, keys.prefix);
     expect(Object.keys(before).length).toBeGreaterThan(3);

@@ -1,0 +1,75 @@
+import type { Redis } from 'ioredis';
+import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
+import { awaitTwoBeats, BEAT_WAIT_CAP_MS, type BeatWaitOptions } from './await-beats.js';
+import type { DrainReport } from './drain-report.js';
+import { judgeDrain } from './judge-drain.js';
+import { censusProcesses, type SidekiqProcess } from './live-processes.js';
+import { jobsInOneLook, type LookedAt } from './one-look.js';
+import { runningJobs } from './running-jobs.js';
+
+/** Processes a report names per kind (the count covers every one). */
+const NAMED = 10;
+
+export interface ConfirmContext {
+  /** The retired queues a scoped check looks at (empty: the whole Redis). */
+  readonly retired: ReadonlySet<string>;
+  /** The places the check found empty, to look at once more after the wait. */
+  readonly places: LookedAt;
+  readonly previous?: DrainReport;
+  readonly staleAfterSeconds?: number;
+  /** The check's time (epoch seconds), by which its census judged which processes are live: the same here. */
+  readonly nowSeconds: number;
+  readonly wait: BeatWaitOptions;
+}
+
+/**
+ * A `drained` verdict, confirmed or taken back. Sidekiq's own fetch (BRPOP) takes a job off its
+ * queue into the memory of a process, whose heartbeat writes it to `IDENTITY:workers` only at its
+ * next beat (every 5 s; 10 s from Sidekiq 7): a job fetched less than a beat before the check found
+ * the lists empty is in no list and in no heartbeat, and the check said DRAINED over it. When live
+ * processes of the scope (every live one; with retired queues, those fetching from one of them;
+ * quiet ones too, which finish what they run) exist, the check waits, bounded, until each has
+ * beaten twice, then reads what their heartbeats say they run and the places it found empty once
+ * more (a job that ended meanwhile failing is in `retry`; one whose process stopped, back on its
+ * queue). A process that did not beat twice in time, stopped or appeared meanwhile leaves the
+ * check not sure: `draining`, never `drained`.
+ */
+export async function confirmDrained(redis: Redis, keys: SidekiqKeys, report: DrainReport, ctx: ConfirmContext): Promise<DrainReport> {
+  const scoped = ctx.retired.size > 0;
+  const ofScope = (p: SidekiqProcess) => p.live && (!scoped || p.queues.some((q) => ctx.retired.has(q)));
+  const clock = ctx.wait.clock ?? Date.now;
+  const start = clock();
+  // The check's time, moved on by what the wait takes.
+  const now = () => ctx.nowSeconds + (clock() - start) / 1000;
+  const before = (await censusProcesses(redis, keys, now(), ctx.staleAfterSeconds)).processes.filter(ofScope);
+  if (before.length === 0) return report;
+  const identities = before.map((p) => p.identity);
+  const bound = Math.min(ctx.wait.until ?? Infinity, clock() + BEAT_WAIT_CAP_MS);
+  ctx.wait.onWait?.(
+    `Nothing left ${scoped ? 'of the retired queues ' : ''}in lists and sets; waiting up to ${Math.max(0, Math.round((bound - clock()) / 1000))} s for the ${identities.length} live Sidekiq process(es) ${scoped ? 'fetching from them ' : ''}to beat twice: a job one fetched less than a beat ago is in no list and shows only in its next heartbeat.`,
+  );
+  const outcome = await awaitTwoBeats(redis, keys, identities, { ...ctx.wait, until: bound });
+  // What the heartbeats say now, then the places found empty, once more.
+  const after = (await censusProcesses(redis, keys, now(), ctx.staleAfterSeconds)).processes;
+  const known = new Set(identities);
+  const appeared = after.filter((p) => ofScope(p) && !known.has(p.identity)).map((p) => p.identity);
+  const running = await runningJobs(redis, keys, after, [], (queue) => !scoped || ctx.retired.has(queue));
+  const moved = await jobsInOneLook(redis, keys, ctx.places);
+  const count = outcome.late.length + outcome.stopped.length + appeared.length;
+  const first = (ids: readonly string[]) => ids.slice(0, NAMED);
+  const beatWait: NonNullable<DrainReport['beatWait']> = {
+    processes: identities.length,
+    waitedSeconds: Math.round(outcome.waitedMs / 100) / 10,
+    ...(count > 0 ? { unconfirmed: { late: first(outcome.late), stopped: first(outcome.stopped), appeared: first(appeared), count } } : {}),
+  };
+  const { verdict: _drained, ...rest } = report;
+  const found = (running?.jobs ?? 0) + moved;
+  const partial = {
+    ...rest,
+    beatWait,
+    ...(running ? { running } : {}),
+    remaining: report.remaining + found,
+    ...(moved > 0 ? { movedDuringCheck: (report.movedDuringCheck ?? 0) + moved } : {}),
+  };
+  return { ...partial, verdict: judgeDrain(partial, ctx.previous) };
+}
