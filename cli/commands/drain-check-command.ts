@@ -20,6 +20,8 @@ import { connectOptions } from '../workflow/connect-options.js';
 import { renderDrainReport } from '../workflow/render-drain-report.js';
 import { countSelectedJobs } from '../../core/selection/count-selected-jobs.js';
 import { withRunningSelected } from '../../core/selection/running-selected.js';
+import { confirmSelection } from '../../core/selection/confirm-selection.js';
+import { printable } from '../../core/redis/key-name.js';
 import { censusProcesses } from '../../core/drain/live-processes.js';
 import { judgeSelection, type SelectionDrain } from '../../core/selection/judge-selection.js';
 import { hasSelection, resolveClassSelection, type ClassSelection } from '../../core/selection/resolve-selection.js';
@@ -150,11 +152,15 @@ async function localCheck(options: DrainCheckOptions, started: number, warn: (te
     const listed = await countSelectedJobs(redis, keys, { classes: selection.classes, sets: SORTED_SET_NAMES, queues: true, lists });
     // And those live processes run in no list (Sidekiq's own fetch): only their heartbeats say so.
     const census = await censusProcesses(redis, keys, Date.now() / 1000);
-    const counts = await withRunningSelected(redis, keys, census.processes, report.fetched ?? [], selection.classes, listed);
-    const judged = judgeSelection(report, counts, selection.classes, selection.description);
+    const found = await withRunningSelected(redis, keys, census.processes, report.fetched ?? [], selection.classes, listed);
+    // None found: confirmed once every live process beat twice (confirm-selection.ts), or not sure.
+    const { counts, unsure } = await confirmSelection(redis, keys, report, selection.classes, found, { until: beatsUntil, onWait: (line) => warn(`${line}\n`) });
+    const judged = judgeSelection(report, counts, selection.classes, selection.description, unsure);
     const view = renderSelectionPlan({ description: selection.description, classes: selection.classes, counts, where: name, verb: 'left', width: screenWidth(undefined) });
     const verdict = judged.selection.drained
       ? `Selected classes: DRAINED — none of their jobs is left on ${name}.`
+      : unsure && judged.selection.left === 0 && judged.selection.inflight === 0
+        ? `Selected classes: NOT YET SURE — none of their jobs found on ${name}, but ${unsure.count} live Sidekiq process(es) did not beat twice while the check waited, or stopped or started meanwhile (${unsure.names.map(printable).join(', ')}${unsure.names.length < unsure.count ? ', …' : ''}): a job one fetched less than a beat (5–10 s) before is in no list and not yet in its heartbeat; check again.`
       : `Selected classes: NOT DRAINED — ${judged.selection.left} job(s) left on ${name}${judged.selection.inflight > 0 ? `, and ${judged.selection.inflight} in flight from interrupted transfers` : ''}.${workingNote(judged.selection.working)}`;
     return { report: judged.report, selected: { selection: judged.selection, view: `${view}${verdict}\n` } };
   } finally {

@@ -21,8 +21,11 @@ export interface SelectionDrain {
    * to their queue if the worker dies; running the move again does nothing for them.
    */
   readonly working: number;
-  /** Drained of the selection: none of its jobs is left, and nothing is in flight. */
+  /** Drained of the selection: none of its jobs is left, nothing is in flight, and every live process beat twice after none was found. */
   readonly drained: boolean;
+  /** Live processes (the first 10 of `unsureCount`) not heard beating twice after none was found (confirm-selection.ts). */
+  readonly unsure?: readonly string[];
+  readonly unsureCount?: number;
 }
 
 /**
@@ -30,9 +33,10 @@ export interface SelectionDrain {
  * while jobs of the selection remain. (The Redis's own verdict leaves dead entries out; a class
  * carried to another shard must take those too.)
  */
-export function judgeSelection(report: DrainReport, counts: SelectedJobCounts, classes: readonly string[], description: string): { report: DrainReport; selection: SelectionDrain } {
+export function judgeSelection(report: DrainReport, counts: SelectedJobCounts, classes: readonly string[], description: string, unsure?: { readonly names: readonly string[]; readonly count: number }): { report: DrainReport; selection: SelectionDrain } {
   const inflight = report.inflight.reduce((n, l) => n + l.size, 0);
-  const drained = counts.selected === 0 && inflight === 0;
+  // Live processes not heard beating twice after none was found (confirm-selection.ts): not drained.
+  const drained = counts.selected === 0 && inflight === 0 && unsure === undefined;
   // In the private lists of live owners, or running where only their heartbeat shows it (running-selected.ts).
   const working = (report.fetched ?? []).filter((l) => l.ownerAlive).reduce((n, l) => n + (counts.byKey.get(l.key) ?? 0), counts.byKey.get(RUNNING_WHERE) ?? 0);
   const selection: SelectionDrain = {
@@ -44,6 +48,7 @@ export function judgeSelection(report: DrainReport, counts: SelectedJobCounts, c
     inflight,
     working,
     drained,
+    ...(unsure ? { unsure: unsure.names, unsureCount: unsure.count } : {}),
   };
   if (counts.selected === 0 || report.verdict.state !== 'drained') return { report, selection };
   const reason =

@@ -32,6 +32,10 @@ interface Observed {
   readonly classes: Awaited<ReturnType<typeof runCli>>;
   readonly afterRestart: Awaited<ReturnType<typeof runCli>>;
   readonly again: Awaited<ReturnType<typeof runCli>>;
+  /** A check run right after the live process fetched a job, less than a beat after it last beat. */
+  readonly justFetched: Awaited<ReturnType<typeof runCli>>;
+  readonly secondIdentity: string;
+  readonly freshJid: string;
   readonly ran: Execution[];
 }
 
@@ -74,8 +78,22 @@ async function story(): Promise<Observed> {
     const again = await runCli('run', '--redis', url, '--rename', 'old=new');
     await redis.set('harness:gate', '1');
     await waitUntil('the long job ran', () => readJsonLines<Execution>(file('ran.jsonl')).length === 4, { timeoutMs: 30_000 });
+
+    // A job fetched less than a beat before the check: in no list, and not in the heartbeat until
+    // the process's next beat (every 5 s). Pushed just after a beat, the check starts at once.
+    const [secondIdentity] = await redis.smembers('processes');
+    await redis.del('harness:gate');
+    const beatOf = () => redis.hget(secondIdentity!, 'beat');
+    const lastBeat = await beatOf();
+    await waitUntil('the process beats', async () => (await beatOf()) !== lastBeat, { timeoutMs: 30_000, intervalMs: 20 });
+    const freshJid = 'f7e5d0c1b2a3f4e5d6c7b8a9';
+    await redis.lpush('queue:new', JSON.stringify({ class: 'LongJob', queue: 'new', args: ['fresh'], retry: true, jid: freshJid, created_at: Date.now() / 1000, enqueued_at: Date.now() / 1000 }));
+    await waitUntil('the process fetched it', async () => (await redis.llen('queue:new')) === 0, { timeoutMs: 5_000, intervalMs: 10 });
+    const justFetched = await runCli('drain-check', '--redis', url);
+    await redis.set('harness:gate', '1');
+    await waitUntil('the fresh job ran', () => readJsonLines<Execution>(file('ran.jsonl')).length === 5, { timeoutMs: 30_000 });
     await second.stop();
-    return { longJob: longJob!, identity, run, scoped, whole, classes, afterRestart, again, ran: readJsonLines<Execution>(file('ran.jsonl')) };
+    return { longJob: longJob!, identity, run, scoped, whole, classes, afterRestart, again, justFetched, secondIdentity: secondIdentity!, freshJid, ran: readJsonLines<Execution>(file('ran.jsonl')) };
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
   }
@@ -114,5 +132,15 @@ describe('drain-check while a real Sidekiq with its own fetch runs a job from a 
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/^total +1 +1 +0$/m);
     expect(ran.filter((e) => e.jid === longJob.jid)).toMatchObject([{ fetched_queue: 'new', payload_queue: 'new', args_json: longJob.args_json }]);
+  });
+
+  it('a job fetched less than a beat before the check: it waits for the process to beat twice and counts it, never DRAINED', { timeout: 120_000 }, async () => {
+    const { justFetched, secondIdentity, freshJid, ran } = await seen();
+
+    expect(justFetched.code, justFetched.stderr).toBe(0);
+    expect(justFetched.stdout).toMatch(/^redis:\/\/\S+: DRAINING — 1 job\(s\) left\n/);
+    expect(justFetched.stdout).toContain(`  - 1 job(s) taken from this Redis's queues are being run by live Sidekiq processes (${secondIdentity} 1), in no list: one that fails goes to retry naming its queue, one whose process stops first goes back on its queue on this Redis\n`);
+    expect(justFetched.stderr).toMatch(/^Nothing left in lists and sets; waiting up to \d+ s for the 1 live Sidekiq process\(es\) to beat twice: /m);
+    expect(ran.filter((e) => e.jid === freshJid)).toMatchObject([{ fetched_queue: 'new', args_json: '["fresh"]' }]);
   });
 });
