@@ -1,8 +1,10 @@
 import type { Redis } from 'ioredis';
+import { RESERVED_RUN_IDS } from '../config/reserved-run-ids.js';
 import { scanBounded, type ScanBound } from '../redis/bounded-scan.js';
 import { nameFromBytes } from '../redis/key-name.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 import { escapeGlob } from '../reroute/discover-queues.js';
+import { startedWithKey } from '../workflow/started-with.js';
 import { retireRunLedgers } from './retire-ledger.js';
 import { DEFAULT_LEDGER_TTL_SECONDS } from './transfer-options.js';
 
@@ -11,24 +13,54 @@ import { DEFAULT_LEDGER_TTL_SECONDS } from './transfer-options.js';
  * transfer killed after a pass's last acknowledge and before its batch was added up leaves the
  * ledger without one; when the queue is empty by then, the resumed run has no item for it (its
  * plan lists the queue lists that exist), and the ledger stayed on the target with no expiry.
+ * The same for the ledger of another run whose jobs in flight this run finished (a dead run whose
+ * lock expired, resume-inflight.ts): that ledger's time to live is given right after the
+ * acknowledge, its own round trip, and a kill in between left it with none, the in-flight key
+ * gone, so no later run found it (cli-move-killed-finishing-another-run.test.ts).
  *
- * The last execution of a resumed run (RunSettings.startedBefore), its lock still held, looks for
- * the run's ledgers on the target (one SCAN MATCH, bounded by `bound`: a look cut short leaves
+ * The last execution of a transfer run (a first start too: its plan may be the one killed while
+ * it finished another run's jobs in flight), its lock still held, looks for
+ * transfers' ledgers on the target (one SCAN MATCH, bounded by `bound`: a look cut short leaves
  * what it did not reach, as before) and retires them the usual way (retire-ledger.ts: only a
- * ledger with no TTL whose source key has nothing of the run in flight, in three steps that never
- * give a TTL to one a copy still writes). Returns how many ledgers it looked at.
+ * ledger with no TTL whose source key has nothing of its run in flight, in three steps that never
+ * give a TTL to one a copy still writes): this run's, and another run's only when that run's
+ * started-with record is on this source (it was a transfer out of this source, so its in-flight
+ * keys are here to look at; a ledger of a transfer from another source into the same target is
+ * left alone). Returns how many ledgers it looked at.
  */
 export async function retireLedgersLeft(
   context: { readonly source: Redis; readonly target: Redis; readonly sourceKeys: SidekiqKeys; readonly targetKeys: SidekiqKeys; readonly runId: string },
   bound: ScanBound,
 ): Promise<number> {
-  const head = Buffer.from(`${context.targetKeys.prefix}sidekiq-migrate:${context.runId}:ledger:`, 'utf8');
-  const found = new Map<string, string>();
-  await scanBounded(context.target, `${escapeGlob(head.toString('utf8'))}*`, bound, (keys) => {
-    for (const key of keys) if (key.subarray(0, head.length).equals(head)) found.set(key.toString('latin1'), sourceKeyOf(key.subarray(head.length)));
+  const head = Buffer.from(`${context.targetKeys.prefix}sidekiq-migrate:`, 'utf8');
+  const ledger = Buffer.from(':ledger:', 'utf8');
+  const byRun = new Map<string, Map<string, string>>();
+  let looked = 0;
+  await scanBounded(context.target, `${escapeGlob(head.toString('utf8'))}*:ledger:*`, bound, (keys) => {
+    for (const key of keys) {
+      if (!key.subarray(0, head.length).equals(head)) continue;
+      // A run id has no `:` (run-options.ts): the first `:` after the head ends it, and `:ledger:`
+      // must follow it (a quarantine list of a queue named `a:ledger:b` is no ledger).
+      const end = key.indexOf(':', head.length);
+      if (end < 0 || !key.subarray(end, end + ledger.length).equals(ledger)) continue;
+      const runId = key.subarray(head.length, end).toString('utf8');
+      if (RESERVED_RUN_IDS.has(runId)) continue;
+      const ledgers = byRun.get(runId) ?? new Map<string, string>();
+      ledgers.set(key.toString('latin1'), sourceKeyOf(key.subarray(end + ledger.length)));
+      byRun.set(runId, ledgers);
+    }
   });
-  if (found.size > 0) await retireRunLedgers(context, [...found.values()], DEFAULT_LEDGER_TTL_SECONDS);
-  return found.size;
+  const others = [...byRun.keys()].filter((runId) => runId !== context.runId);
+  const pipeline = context.source.pipeline();
+  for (const runId of others) pipeline.exists(startedWithKey(context.sourceKeys.prefix, runId));
+  const replies = others.length > 0 ? ((await pipeline.exec()) ?? []) : [];
+  const fromHere = new Set(others.filter((_, i) => replies[i]?.[0] === null && replies[i]?.[1] === 1));
+  for (const [runId, ledgers] of byRun) {
+    if (runId !== context.runId && !fromHere.has(runId)) continue;
+    looked += ledgers.size;
+    await retireRunLedgers({ ...context, runId }, [...ledgers.values()], DEFAULT_LEDGER_TTL_SECONDS);
+  }
+  return looked;
 }
 
 /** The source key a ledger (or a pass count: originalsKey) is named for, from the tail of its name (transfer-keys.ts ledgerKey): `queue:NAME`, the name lossless (key-name.ts), or a set's name. */

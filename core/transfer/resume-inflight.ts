@@ -38,6 +38,21 @@ export async function findInflightLeftovers(context: Pick<TransferContext, 'sour
 }
 
 /**
+ * Another run's leftover: that run is over (its lock is gone or this run's), and so is its pass,
+ * whose count of originals goes too (claimQueueJobs-10.lua KEYS[7]). Deleted before its jobs are
+ * written and acknowledged, not after: killed between the acknowledge and a `DEL` after it, the
+ * in-flight key was gone, so no later run found the leftover again, and the count stayed without
+ * an expiry (cli-move-killed-finishing-another-run.test.ts). Before, a kill leaves the in-flight
+ * key and the next run finishes it; that run's pass cannot use the count any more either way.
+ * Not this run's own: a plan that paused here may have been superseded by a later start whose
+ * pass now goes by that count (its first claim writes over an earlier start's, and its end
+ * deletes it).
+ */
+async function forgetOtherRunsPass(context: TransferContext, leftover: InflightLeftover): Promise<void> {
+  if (leftover.runId !== context.runId) await context.source.del(originalsKey(context.sourceKeys.prefix, leftover.runId, leftover.sourceKey));
+}
+
+/**
  * Finishes what interrupted runs left in flight — this run's or another's — before anything new
  * is claimed: writes each leftover to the target through the ledger of the run that claimed it,
  * under the ids that run gave its entries (its batch id, stored beside the in-flight key, and
@@ -85,6 +100,7 @@ export async function resumeInflight(context: TransferContext, placement: 'front
         const [stored, held] = await readAdopting(context.source, batch, (t) => t.lrangeBuffer(inflight, 0, -1));
         refuseIfClaimedElsewhere(context, leftover, stored, held.length, here);
         const { id: batchId, base } = parseBatch(stored);
+        await forgetOtherRunsPass(context, leftover);
         const jobs = carryQueuedJobs(held, queue, plan, aj);
         tallyCarried(counters, jobs);
         // The claim (by an earlier attempt) and an adoption are on the source's replicas before
@@ -98,15 +114,11 @@ export async function resumeInflight(context: TransferContext, placement: 'front
         if (held.length > 0) {
           await acknowledgeQueueJobs(context.source, inflight, batch, batchId, base + held.length);
         }
-        // Another run's: that run is over (its lock is gone or this run's), and so is its pass, whose
-        // count of originals goes too (claimQueueJobs-10.lua KEYS[7]). Not this run's own: a plan that
-        // paused here may have been superseded by a later start whose pass now goes by that count
-        // (its first claim writes over an earlier start's, and its end deletes it).
-        if (leftover.runId !== context.runId) await context.source.del(originalsKey(context.sourceKeys.prefix, leftover.runId, leftover.sourceKey));
       } else if (isSetLeftover(leftover)) {
         const set = leftover.sourceKey as SortedSetName;
         const [batchId, flat] = await readAdopting(context.source, batch, (t) => t.zrangeBuffer(inflight, 0, '-1', 'WITHSCORES'));
         refuseIfClaimedElsewhere(context, leftover, batchId, flat.length / 2, here);
+        await forgetOtherRunsPass(context, leftover);
         const held = [];
         for (let i = 0; i < flat.length; i += 2) held.push({ member: flat[i]!, score: flat[i + 1]!.toString('latin1') });
         const entries = ledgerScheduledEntries(held, batchId, plan, aj);
@@ -114,8 +126,6 @@ export async function resumeInflight(context: TransferContext, placement: 'front
         // As for a queue; copyAndAcknowledgeSet waits for the target's replicas.
         if (entries.length > 0) await claimReplicated(context, set);
         await copyAndAcknowledgeSet({ ...context, runId: leftover.runId, conflictsRunId: context.runId, targetLock }, set, batchId, entries, counters);
-        // Another run's pass is over: its count goes (as for a queue, above).
-        if (leftover.runId !== context.runId) await context.source.del(originalsKey(context.sourceKeys.prefix, leftover.runId, leftover.sourceKey));
         counters.resumed += entries.length;
       } else {
         continue; // not a shape we write: left for an operator, and reported by the drain check

@@ -253,10 +253,13 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
         selectedArrivalsCutShort = counted.cutShort;
       }
       // The ledgers of passes an earlier start ended but never added up (killed in between, its
-      // queue empty since): no item of this start retires them (ledgers-left.ts). Only when the run
-      // was started before (a first start has no earlier one). An earlier start's pass records
-      // (a transfer's: counts) its plan forgot (older-starts.ts), and the ledgers they name.
-      if (settings.mode === 'transfer' && settings.startedBefore && settings.target) {
+      // queue empty since): no item of this start retires them; an earlier start's pass records
+      // (a transfer's: counts) its plan forgot (older-starts.ts), and the ledgers they name; and
+      // those of other runs out of this source that nothing retired (one whose jobs in flight this
+      // run's plan finished, killed before it gave that ledger its TTL: this start's plan may be
+      // the one killed, so a first start looks too): ledgers-left.ts. One SCAN of the target's
+      // keyspace (a new Redis: mostly Sidekiq's keys).
+      if (settings.mode === 'transfer' && settings.target && !settings.dryRun) {
         const target = await connections.get(settings.target);
         await retireLedgersLeft({ source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: settings.runId }, shareOf(boundOf(options), 8));
       }

@@ -1,0 +1,81 @@
+// A `move` that finishes the jobs another (dead) run left in flight, SIGKILLed between that
+// leftover's acknowledge and the end of its bookkeeping: the dead run's count of its queue's
+// originals (`<dead>:originals:queue:a`, on the source) and its ledger (`<dead>:ledger:queue:a`,
+// on the target) each have their own round trip after the acknowledge (resume-inflight.ts). Killed
+// there, the in-flight key was gone, so no later run found that leftover again: both keys stayed
+// forever without an expiry, after a resumed move that said Complete. The dead run: a `move`
+// killed after its first claim (before its copy), its run lock then expired (as after 20 minutes),
+// so the next `move` is another run, which finishes the dead run's jobs first.
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { cliBin, spawnCli as cli } from '../support/cli-child.js';
+import { jobEntry, jobsIn, keysUnder } from '../support/exact-jobs.js';
+import { repoPath } from '../support/paths.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+const redis = privateSourceAndTarget();
+
+/** The CLI from its sources, SIGKILLed before the first command `command` whose arguments match each of `args` (kill-at-command.mjs). */
+function moveKilledAt(command: string, args: readonly string[], ...cliArgs: string[]): Promise<{ signal: NodeJS.Signals | null; code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', repoPath('test/support/kill-at-command.mjs'), cliBin, ...cliArgs], {
+      env: { ...process.env, SIDEKIQ_MIGRATE_FROM_SOURCE: '1', NO_COLOR: '1', KILL_AT_COMMAND: command, KILL_AT_ARGS: args.join(' ') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('exit', (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+describe('move killed while it finishes the jobs a dead run left in flight, then run again', { timeout: 300_000 }, () => {
+  it.each([
+    ['before deleting the dead run\'s count of the queue\'s originals', '^del$', (dead: string) => [`^sidekiq-migrate:${escape(dead)}:originals:queue:a$`]],
+    ['before the first step of retiring the dead run\'s ledger', '^evalsha$', (dead: string) => [`^sidekiq-migrate:${escape(dead)}:ledger:queue:a$`, '^look$']],
+  ])('%s: every job once on the target, Complete, drained, and no key of either run left without an expiry', async (_, command, at) => {
+    const [source, target] = [redis.source(), redis.target()];
+    const { source: from, target: to } = redis.urls();
+    const queued = Array.from({ length: 7 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'a', args: `[${i},1.0,12345678901234567890]` }));
+    for (const p of queued) await source.lpush('queue:a', p);
+    await source.sadd('queues', 'a');
+    const args = ['move', '--from', from, '--to', to, '--page-size', '2'];
+
+    // The dead run: killed before its first copy, its first claim in flight on the source.
+    const first = await moveKilledAt('^evalsha$', ['^sidekiq-migrate:transfer-[\\w-]+:ledger:queue:a$'], ...args);
+    expect(first.signal, first.stderr).toBe('SIGKILL');
+    const dead = /"runId":"([\w-]+)"/.exec((await source.get('sidekiq-migrate:lock'))!)![1]!;
+    expect(await source.llen(`sidekiq-migrate:${dead}:inflight:queue:a`)).toBe(2);
+    // Its run lock expires (20 minutes after its last page, an instant in the value).
+    for (const side of [source, target]) {
+      const lock = JSON.parse((await side.get('sidekiq-migrate:lock'))!) as Record<string, unknown>;
+      await side.set('sidekiq-migrate:lock', JSON.stringify({ ...lock, expiresAt: Date.now() - 1000 }));
+    }
+
+    // Another run finishes the dead run's jobs first, and is killed at the instant.
+    const second = await moveKilledAt(command, at(dead), ...args);
+    expect(second.signal, second.stderr).toBe('SIGKILL');
+    expect(second.stderr).toContain('kill-at-command: SIGKILL before');
+    const run = /"runId":"([\w-]+)"/.exec((await source.get('sidekiq-migrate:lock'))!)![1]!;
+    expect(run).not.toBe(dead);
+
+    const again = await cli(...args);
+
+    expect(again.stderr).toContain(`Resuming run ${run}, whose process on this machine is gone.`);
+    expect(again.stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
+    expect(again.code).toBe(0);
+    expect(await jobsIn(source)).toEqual([]);
+    expect(await jobsIn(target)).toEqual(queued.map((p) => jobEntry('queue:a', p)).sort());
+    // Nothing of either run in flight or counting a pass; every key of theirs expires (the target's id excepted).
+    for (const side of [source, target]) {
+      const left = await keysUnder(side, 'sidekiq-migrate:');
+      expect(left.filter((k) => /:(inflight|batch|originals|acknowledged|seal):/.test(k))).toEqual([]);
+      for (const key of left.filter((k) => k !== 'sidekiq-migrate:target-id')) expect(await side.ttl(key), key).toBeGreaterThan(0);
+    }
+    const drain = await cli('drain-check', '--redis', from, '--json');
+    expect(drain.code).toBe(0);
+    expect(JSON.parse(drain.stdout)).toMatchObject({ remaining: 0, inflight: [], quarantine: [], verdict: { state: 'drained', reasons: [] } });
+  });
+});
