@@ -6,6 +6,7 @@ import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 import { escapeGlob } from '../reroute/discover-queues.js';
 import { startedWithKey } from '../workflow/started-with.js';
 import { retireRunLedgers } from './retire-ledger.js';
+import { inflightKey, originalsKey } from './transfer-keys.js';
 import { DEFAULT_LEDGER_TTL_SECONDS } from './transfer-options.js';
 
 /**
@@ -26,7 +27,8 @@ import { DEFAULT_LEDGER_TTL_SECONDS } from './transfer-options.js';
  * give a TTL to one a copy still writes): this run's, and another run's only when that run's
  * started-with record is on this source (it was a transfer out of this source, so its in-flight
  * keys are here to look at; a ledger of a transfer from another source into the same target is
- * left alone). Returns how many ledgers it looked at.
+ * left alone). And such another run's pass counts where nothing of it is in flight (forgetPassesOf).
+ * Returns how many ledgers it looked at.
  */
 export async function retireLedgersLeft(
   context: { readonly source: Redis; readonly target: Redis; readonly sourceKeys: SidekiqKeys; readonly targetKeys: SidekiqKeys; readonly runId: string },
@@ -59,8 +61,25 @@ export async function retireLedgersLeft(
     if (runId !== context.runId && !fromHere.has(runId)) continue;
     looked += ledgers.size;
     await retireRunLedgers({ ...context, runId }, [...ledgers.values()], DEFAULT_LEDGER_TTL_SECONDS);
+    if (runId !== context.runId) await forgetPassesOf({ ...context, runId }, [...ledgers.values()]);
   }
   return looked;
+}
+
+/**
+ * Another run's counts of its passes' originals (`<run>:originals:<key>`, no expiry) over the source
+ * keys its ledgers name, where nothing of it is in flight: that run is over (this run holds the
+ * lock) and so are its passes. A run killed between two batches and never resumed (the runbook's
+ * way past a dead run: run again once its lock expired) left one per key it was working on, for
+ * good: 5 of 6 random trials of that way left one (bench/README.md, audit-chaos). Resumed later
+ * after all (`--run-id`), its next pass counts again from its first claim.
+ */
+async function forgetPassesOf(context: { readonly source: Redis; readonly sourceKeys: SidekiqKeys; readonly runId: string }, sourceKeys: readonly string[]): Promise<void> {
+  const look = context.source.pipeline();
+  for (const key of sourceKeys) look.exists(inflightKey(context.sourceKeys.prefix, context.runId, key));
+  const replies = (await look.exec()) ?? [];
+  const idle = sourceKeys.filter((_, i) => replies[i]?.[0] === null && replies[i]?.[1] === 0);
+  if (idle.length > 0) await context.source.del(...idle.map((key) => originalsKey(context.sourceKeys.prefix, context.runId, key)));
 }
 
 /** The source key a ledger (or a pass count: originalsKey) is named for, from the tail of its name (transfer-keys.ts ledgerKey): `queue:NAME`, the name lossless (key-name.ts), or a set's name. */

@@ -17,10 +17,10 @@ import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 const redis = privateSourceAndTarget();
 
 /** The CLI from its sources, SIGKILLed before the first command `command` whose arguments match each of `args` (kill-at-command.mjs). */
-function moveKilledAt(command: string, args: readonly string[], ...cliArgs: string[]): Promise<{ signal: NodeJS.Signals | null; code: number | null; stderr: string }> {
+function moveKilledAt(command: string, args: readonly string[], nth: number, ...cliArgs: string[]): Promise<{ signal: NodeJS.Signals | null; code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', repoPath('test/support/kill-at-command.mjs'), cliBin, ...cliArgs], {
-      env: { ...process.env, SIDEKIQ_MIGRATE_FROM_SOURCE: '1', NO_COLOR: '1', KILL_AT_COMMAND: command, KILL_AT_ARGS: args.join(' ') },
+      env: { ...process.env, SIDEKIQ_MIGRATE_FROM_SOURCE: '1', NO_COLOR: '1', KILL_AT_COMMAND: command, KILL_AT_ARGS: args.join(' '), KILL_AT_NTH: String(nth) },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -44,7 +44,7 @@ describe('move killed while it finishes the jobs a dead run left in flight, then
     const args = ['move', '--from', from, '--to', to, '--page-size', '2'];
 
     // The dead run: killed before its first copy, its first claim in flight on the source.
-    const first = await moveKilledAt('^evalsha$', ['^sidekiq-migrate:transfer-[\\w-]+:ledger:queue:a$'], ...args);
+    const first = await moveKilledAt('^evalsha$', ['^sidekiq-migrate:transfer-[\\w-]+:ledger:queue:a$'], 1, ...args);
     expect(first.signal, first.stderr).toBe('SIGKILL');
     const dead = /"runId":"([\w-]+)"/.exec((await source.get('sidekiq-migrate:lock'))!)![1]!;
     expect(await source.llen(`sidekiq-migrate:${dead}:inflight:queue:a`)).toBe(2);
@@ -55,7 +55,7 @@ describe('move killed while it finishes the jobs a dead run left in flight, then
     }
 
     // Another run finishes the dead run's jobs first, and is killed at the instant.
-    const second = await moveKilledAt(command, at(dead), ...args);
+    const second = await moveKilledAt(command, at(dead), 1, ...args);
     expect(second.signal, second.stderr).toBe('SIGKILL');
     expect(second.stderr).toContain('kill-at-command: SIGKILL before');
     const run = /"runId":"([\w-]+)"/.exec((await source.get('sidekiq-migrate:lock'))!)![1]!;
@@ -77,5 +77,38 @@ describe('move killed while it finishes the jobs a dead run left in flight, then
     const drain = await cli('drain-check', '--redis', from, '--json');
     expect(drain.code).toBe(0);
     expect(JSON.parse(drain.stdout)).toMatchObject({ remaining: 0, inflight: [], quarantine: [], verdict: { state: 'drained', reasons: [] } });
+  });
+
+  it('a dead run killed at the end of a pass (nothing in flight), never resumed: the next run after its lock expired leaves none of its keys without an expiry', async () => {
+    const [source, target] = [redis.source(), redis.target()];
+    const { source: from, target: to } = redis.urls();
+    const queued = Array.from({ length: 7 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'a', args: `[${i}]` }));
+    for (const p of queued) await source.lpush('queue:a', p);
+    await source.sadd('queues', 'a');
+    const args = ['move', '--from', from, '--to', to, '--page-size', '2'];
+
+    // Killed before the DEL that ends its pass over queue:a (every batch written and acknowledged, nothing in flight), its pass's count left.
+    const first = await moveKilledAt('^del$', ['^sidekiq-migrate:transfer-[\\w-]+:originals:queue:a$'], 1, ...args);
+    expect(first.signal, first.stderr).toBe('SIGKILL');
+    const dead = /"runId":"([\w-]+)"/.exec((await source.get('sidekiq-migrate:lock'))!)![1]!;
+    expect(await source.exists(`sidekiq-migrate:${dead}:inflight:queue:a`)).toBe(0);
+    expect(await target.llen('queue:a')).toBe(7);
+    expect(await source.ttl(`sidekiq-migrate:${dead}:originals:queue:a`)).toBe(-1);
+    for (const side of [source, target]) {
+      const lock = JSON.parse((await side.get('sidekiq-migrate:lock'))!) as Record<string, unknown>;
+      await side.set('sidekiq-migrate:lock', JSON.stringify({ ...lock, expiresAt: Date.now() - 1000 }));
+    }
+
+    const again = await cli(...args);
+
+    expect(again.stdout.trimEnd().split('\n').at(-1)).toMatch(/^Complete: /);
+    expect(again.code).toBe(0);
+    expect(await jobsIn(source)).toEqual([]);
+    expect(await jobsIn(target)).toEqual(queued.map((p) => jobEntry('queue:a', p)).sort());
+    for (const side of [source, target]) {
+      const left = await keysUnder(side, 'sidekiq-migrate:');
+      expect(left.filter((k) => /:(inflight|batch|originals|acknowledged|seal):/.test(k))).toEqual([]);
+      for (const key of left.filter((k) => k !== 'sidekiq-migrate:target-id')) expect(await side.ttl(key), key).toBeGreaterThan(0);
+    }
   });
 });

@@ -42,13 +42,17 @@ describe('retireLedgersLeft', () => {
     expect(await keyValueSnapshot(source)).toEqual(sourceBefore);
   });
 
-  it("another run's ledgers only when that run was a transfer out of this source (its started-with record here), and only those with nothing of it in flight", async () => {
+  it("another run's ledgers (and its idle passes' counts) only when that run was a transfer out of this source (its started-with record here), and only those with nothing of it in flight", async () => {
     const [source, target] = [redis.source(), redis.target()];
     // r3: a dead run out of this source whose leftover this run finished (killed before retiring its ledger).
     await source.set('s:sidekiq-migrate:r3:started-with', '{}', 'EX', 3600);
     await target.hset('t:sidekiq-migrate:r3:ledger:queue:done', 'b1', '3');
     await target.hset('t:sidekiq-migrate:r3:ledger:queue:busy', 'b2', '2');
     await source.rpush('s:sidekiq-migrate:r3:inflight:queue:busy', 'job');
+    // Its passes' counts: the idle one's goes, the busy one's stays (its pass is still to finish).
+    await source.set('s:sidekiq-migrate:r3:originals:queue:done', '5');
+    await source.set('s:sidekiq-migrate:r3:originals:queue:busy', '6');
+    await source.set('s:sidekiq-migrate:r4:originals:queue:done', '7');
     // r4: a transfer from another source into the same target: its in-flight keys are not here to look at.
     await target.hset('t:sidekiq-migrate:r4:ledger:queue:done', 'b3', '1');
     // A quarantine list of a queue named `a:ledger:b`, and the run's own ledger.
@@ -56,6 +60,7 @@ describe('retireLedgersLeft', () => {
     await target.hset('t:sidekiq-migrate:r1:ledger:queue:done', 'b4', '1');
     const context = { source, target, sourceKeys: new SidekiqKeys('s:'), targetKeys: new SidekiqKeys('t:'), runId: 'r1' };
     const sourceBefore = await keyValueSnapshot(source);
+    delete sourceBefore['s:sidekiq-migrate:r3:originals:queue:done'];
 
     expect(await retireLedgersLeft(context, {})).toBe(3);
 
