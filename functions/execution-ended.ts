@@ -1,5 +1,6 @@
 import { connections } from './support/container.js';
 import { createHandler } from './support/create-handler.js';
+import { describeExecutionInput } from './support/describe-execution.js';
 import { cleanUpEndedExecution, type ExecutionEndedOutput } from './support/execution-ended-cleanup.js';
 import { logger } from './support/powertools.js';
 import { parseExecutionEndedEvent, scopeOfExecutionEnded } from './support/task-inputs.js';
@@ -17,8 +18,10 @@ export type { ExecutionEndedOutput };
  * redriven one keeps it) or its settings' (a continuation), so an old execution redriven after a
  * later start of the run leaves that start alone whenever it ends. A lock from an older version,
  * which names none, is judged by the times (the continuation's plannedAt, the execution's end).
- * An event without the input (over EventBridge's size limit) is still cleaned up when the run lock
- * on one of the configured connections names this execution as the one that planned it.
+ * An event without the input (over EventBridge's size limit) is still cleaned up: its input read by
+ * DescribeExecution (bounded in time: the VPC may have no route to the API), or else its run found
+ * by the run lock that names this execution as the one that planned it, on the configured
+ * connections that answer (one that does not is named, retryably).
  * The local runner runs the same clean-up when a local execution fails (cli/workflow/task-handlers.ts).
  */
 export const handler = createHandler(
@@ -27,7 +30,7 @@ export const handler = createHandler(
     scope: scopeOfExecutionEnded,
     parse: parseExecutionEndedEvent,
     run: async (event): Promise<ExecutionEndedOutput> => {
-      const { output, level, message, runId } = await cleanUpEndedExecution(event, connections, connections.names);
+      const { output, level, message, runId } = await cleanUpEndedExecution(event, connections, connections.names, { describeInput: describeExecutionInput });
       const { status, executionArn } = event;
       const fields = output.action === 'none' ? { status, executionArn, reason: output.reason } : { ...output, executionArn, ...(runId !== undefined ? { runId } : {}) };
       if (level === 'warn') logger.warn(message, fields);

@@ -1,5 +1,5 @@
 import { RUN_LOCK_TTL_MS } from '../../core/workflow/steps/plan-step.js';
-import { TargetNotReachedError } from '../../core/workflow/steps/stop-run-step.js';
+import { SourceNotReachedError, TargetNotReachedError } from '../../core/workflow/steps/stop-run-step.js';
 import type { LocalExecution } from '../../infra/local/run-workflow-locally.js';
 
 /**
@@ -13,11 +13,13 @@ export function cleanUpFailedNotice(executions: readonly LocalExecution[], endpo
   const failed = executions.find((e) => e.cleanUp && 'error' in e.cleanUp)?.cleanUp;
   if (!failed || !('error' in failed)) return undefined;
   const by = new Date(now + RUN_LOCK_TTL_MS).toISOString().slice(11, 19);
-  // A transfer's target that did not answer: the run was stopped, and its lock released, on the source.
-  if (failed.error.name === TargetNotReachedError.name) {
+  // A transfer's end that did not answer: the run was stopped, and its lock released, on the other.
+  const missed = failed.error.name === TargetNotReachedError.name ? 'target' : failed.error.name === SourceNotReachedError.name ? 'source' : undefined;
+  if (missed) {
+    const reached = missed === 'target' ? 'source' : 'target';
     return (
-      `The clean-up after the failure reached the source only (${failed.error.message}): the run's lock on the target may stay until it expires, by ${by} UTC; ` +
-      'until then, the same command run again on this machine resumes the run at once (once the target answers); from another machine it is refused as locked.'
+      `The clean-up after the failure reached the ${reached} only (${failed.error.message}): the run's lock on the ${missed} may stay until it expires, by ${by} UTC; ` +
+      `until then, the same command run again on this machine resumes the run at once (once the ${missed} answers); from another machine it is refused as locked.`
     );
   }
   return (

@@ -222,7 +222,7 @@ export function parseExecutionEndedEvent(event: unknown): ExecutionEnded {
   return { ...ended, run: readEndedRun(detail.input, detail.executionArn) };
 }
 
-function readEndedRun(json: string, executionArn: string): EndedRun | { unknown: string } {
+export function readEndedRun(json: string, executionArn: string): EndedRun | { unknown: string } {
   let input: unknown;
   try {
     input = JSON.parse(json);

@@ -7,13 +7,15 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Validations } from 'aws-cdk-lib';
+import { executionsAsNagNamesThem } from './nag-acknowledgements.js';
 import { Construct } from 'constructs';
 import { ENDED_STATUSES } from '../../functions/support/task-inputs.js';
 
 export interface ExecutionEndedRuleProps {
   /** Resource name prefix ("sidekiq-migrate"). */
   readonly name: string;
-  readonly stateMachine: sfn.IStateMachine;
+  readonly stateMachine: sfn.StateMachine;
   /** functions/execution-ended.ts. */
   readonly function: lambda.IFunction;
   /** Where undeliverable events go (the function's own dead-letter queue, see MigrationFunctions). */
@@ -53,6 +55,16 @@ export class ExecutionEndedRule extends Construct {
         deadLetterQueue: props.deadLetterQueue,
       }),
     );
+
+    // An event over EventBridge's size limit comes without the execution's input: the function reads
+    // it with DescribeExecution (this state machine's executions only).
+    props.stateMachine.grantExecution(props.function, 'states:DescribeExecution');
+    if (props.function.role) {
+      Validations.of(props.function.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${executionsAsNagNamesThem(props.stateMachine)}:*]`,
+        reason: "DescribeExecution of the execution an event names (its input, when over EventBridge's size limit): execution names are chosen at run time; the wildcard covers only this state machine's executions.",
+      });
+    }
 
     this.deadLettersAlarm = new cloudwatch.Alarm(this, 'DeadLetters', {
       alarmName: `${props.name}-execution-ended-dead-letters`,

@@ -22,11 +22,7 @@ export function acknowledgeStateMachineFindings(stateMachine: sfn.StateMachine, 
     'AwsSolutions-IAM5[Resource::*]',
     'Only actions without resource-level permissions: CloudWatch Logs log delivery (state machine logging) and X-Ray PutTraceSegments/PutTelemetryRecords/GetSampling* (tracing), as CDK grants them.',
   );
-  // As cdk-nag flattens the ARN CDK builds: pseudo parameters as <AWS::…>, a known region and account as they are.
-  const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
-  const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
-  const name = `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${stack.getLogicalId(stateMachine.node.defaultChild as CfnElement)}"}]}]}`;
-  const executions = `arn:<AWS::Partition>:states:${region}:${account}:execution:${name}`;
+  const executions = executionsAsNagNamesThem(stateMachine);
   acknowledge(
     `AwsSolutions-IAM5[Resource::${executions}:*]`,
     "Distributed Map: the parent describes and stops its child executions, named at run time; the wildcard covers only this state machine's executions.",
@@ -39,4 +35,16 @@ export function acknowledgeStateMachineFindings(stateMachine: sfn.StateMachine, 
     'AwsSolutions-SF1',
     'MigrationWorkflow logs errors without execution data, on purpose: the execution history (90 days) already records every transition, and ALL would log each page task loop (settings, cursors, counters) again, at a cost, with nothing new. Errors reach CloudWatch Logs.',
   );
+}
+
+/**
+ * The ARN of a state machine's executions (without the execution's name) as cdk-nag flattens the
+ * ARN CDK builds: pseudo parameters as <AWS::…>, a known region and account as they are.
+ */
+export function executionsAsNagNamesThem(stateMachine: sfn.StateMachine): string {
+  const stack = Stack.of(stateMachine);
+  const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+  const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+  const name = `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${stack.getLogicalId(stateMachine.node.defaultChild as CfnElement)}"}]}]}`;
+  return `arn:<AWS::Partition>:states:${region}:${account}:execution:${name}`;
 }

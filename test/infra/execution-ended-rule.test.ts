@@ -60,13 +60,18 @@ describe('the execution-ended rule', () => {
     expect(actions.map((st) => [st.Resource].flat())).toEqual([[queueArn]]);
   });
 
-  it('needs no Step Functions API to tell the execution that holds a run from an older one: the plan task is given its execution ARN, which the run lock records', () => {
+  it("needs no Step Functions API to tell the execution that holds a run from an older one (the plan task is given its execution ARN, which the run lock records); may only describe this machine's executions, for an event without its input", () => {
     const role = logicalId(migration.functions.node.findChild('executionEndedRole') as never, s.stack).replace(/[0-9A-F]{8}$/, '');
-    const actions = Object.entries(resources(s.template, 'AWS::IAM::Policy'))
+    const statements = Object.entries(resources(s.template, 'AWS::IAM::Policy'))
       .filter(([id]) => id.startsWith(role))
-      .flatMap(([, p]) => (p.Properties['PolicyDocument'] as { Statement: { Action: string | string[] }[] }).Statement)
-      .flatMap((st) => [st.Action].flat());
-    expect(actions.filter((a) => a.startsWith('states:'))).toEqual([]);
+      .flatMap(([, p]) => (p.Properties['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement)
+      .filter((st) => [st.Action].flat().some((a) => a.startsWith('states:')));
+    expect(statements.map((st) => [st.Action].flat())).toEqual([['states:DescribeExecution']]);
+    // This state machine's executions (arn:…:execution:<its name>:*), nothing else.
+    const resource = JSON.stringify(statements[0]!.Resource);
+    expect(resource).toContain(':execution:');
+    expect(resource).toContain(logicalId(migration.stateMachine, s.stack));
+    expect(resource).toMatch(/:\*"\]\]\}$/);
     const definition = JSON.parse(flatten(Object.values(resources(s.template, 'AWS::StepFunctions::StateMachine'))[0]!.Properties['DefinitionString'])) as { StartAt: string; States: Record<string, { Parameters?: unknown }> };
     expect(definition.States[definition.StartAt]!.Parameters).toEqual({ 'executionInput.$': '$', 'executionArn.$': '$$.Execution.Id' });
   });

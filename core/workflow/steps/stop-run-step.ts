@@ -27,13 +27,16 @@ export interface StopRunOptions {
    */
   readonly onlyIfStarted?: boolean;
   /**
-   * A transfer whose target does not answer (the execution-ended clean-up): its source is still
-   * cleaned up, then TargetNotReachedError says so. Safe: the source's stop marker ends the run's
-   * pages at their next renewal, and what its lock there keeps out is what releasing both locks,
-   * the target answering, lets in at once; the target's lock stays, so a run that needs the target
-   * is still refused until a later clean-up reaches it or it expires. Default: both ends or nothing.
+   * A transfer one of whose ends does not answer (the execution-ended clean-up, the state
+   * machine's "Release the run lock after a failure"): the end that answers is still cleaned up,
+   * then TargetNotReachedError or SourceNotReachedError names the one that was not, retryably.
+   * Safe: a transfer's pages renew the run's lock on both ends every page, and a stop marker on
+   * either end ends them at that renewal; what a lock on one end keeps out is what releasing both,
+   * the other end answering, lets in at once. The unreached end's lock stays, so a run that needs
+   * that end is still refused until a later clean-up reaches it or it expires. Default: both ends
+   * or nothing.
    */
-  readonly sourceWithoutTarget?: boolean;
+  readonly reachableEnds?: boolean;
 }
 
 export interface StopRunResult {
@@ -58,45 +61,65 @@ export async function stopRunStep(
   options: StopRunOptions = {},
 ): Promise<StopRunResult> {
   if (settings.dryRun) return NOTHING_DONE;
-  if (!options.sourceWithoutTarget || !settings.target) {
+  if (!options.reachableEnds || !settings.target) {
     const ends = await Promise.all([settings.source, ...(settings.target ? [settings.target] : [])].map((name) => connections.get(name)));
     return stopOn(ends, settings, options);
   }
-  const source = await connections.get(settings.source);
-  let target: Connection;
-  try {
-    target = await connections.get(settings.target);
-  } catch (error) {
-    if (!(error instanceof RedisUnavailableError)) throw error;
-    throw new TargetNotReachedError(settings, source, await stopOn([source], settings, options), 'connect', error);
+  const roles = [
+    { role: 'source', name: settings.source },
+    { role: 'target', name: settings.target },
+  ] as const;
+  const reached: { role: EndRole; c: Connection }[] = [];
+  const unreached: { role: EndRole; name: string; how: 'connect' | 'reply'; error: RedisUnavailableError }[] = [];
+  for (const { role, name } of roles) {
+    try {
+      reached.push({ role, c: await connections.get(name) });
+    } catch (error) {
+      if (!(error instanceof RedisUnavailableError)) throw error;
+      unreached.push({ role, name, how: 'connect', error });
+    }
   }
-  return stopOn([source, target], settings, options, (onSource, error) => new TargetNotReachedError(settings, source, onSource, 'reply', error));
+  // Neither end answers: nothing was done, the first end's error says why.
+  if (reached.length === 0) throw unreached[0]!.error;
+  const sourceReached = reached[0]!.role === 'source';
+  if (options.onlyIfStarted && !(await startedOn(settings.runId, reached.map((r) => r.c), sourceReached))) {
+    if (unreached.length === 0) return NOTHING_DONE;
+    // Not started on the end that answers: the other may still hold the run (nothing is known of it).
+    throw unreached[0]!.error;
+  }
+  const done: { role: EndRole; name: string; result: StopRunResult }[] = [];
+  for (const { role, c } of reached) {
+    try {
+      done.push({ role, name: c.name, result: await stopOn([c], settings, { ...options, onlyIfStarted: false }) });
+    } catch (error) {
+      if (!(error instanceof RedisUnavailableError)) throw error;
+      unreached.push({ role, name: c.name, how: 'reply', error });
+    }
+  }
+  const result = combine(done.map((d) => d.result));
+  if (unreached.length === 0) return result;
+  const [missed] = unreached;
+  // Neither end done: nothing is known to have been done, the first error says why.
+  if (done.length === 0) throw missed!.error;
+  const [did] = done;
+  throw missed!.role === 'target' ? new TargetNotReachedError(settings, did!, missed!.how, missed!.error) : new SourceNotReachedError(settings, did!, missed!.how, missed!.error);
+}
+
+type EndRole = 'source' | 'target';
+
+function combine(results: readonly StopRunResult[]): StopRunResult {
+  return { marked: results.some((r) => r.marked), released: results.some((r) => r.released), superseded: results.some((r) => r.superseded) };
 }
 
 const NOTHING_DONE: StopRunResult = { marked: false, released: false, superseded: false };
 
-/**
- * Ends the run on `ends` (the source first). `targetFailed`: a target that stops answering after
- * the source was done fails as it says, with the source's outcome.
- */
-async function stopOn(
-  ends: readonly Connection[],
-  settings: Pick<RunSettings, 'runId' | 'plannedAt' | 'plannedBy'>,
-  options: StopRunOptions,
-  targetFailed?: (onSource: StopRunResult, error: RedisUnavailableError) => Error,
-): Promise<StopRunResult> {
-  if (options.onlyIfStarted && !(await startedOn(settings.runId, ends))) return NOTHING_DONE;
+/** Ends the run on `ends` (the source first). */
+async function stopOn(ends: readonly Connection[], settings: Pick<RunSettings, 'runId' | 'plannedAt' | 'plannedBy'>, options: StopRunOptions): Promise<StopRunResult> {
+  if (options.onlyIfStarted && !(await startedOn(settings.runId, ends, true))) return NOTHING_DONE;
   const mark = options.mark ?? true;
   const outcomes: EndRunOutcome[] = [];
-  for (const c of ends) {
-    // An execution superseded by a later start of the run (the lock names another plan, or a later plannedAt) leaves it alone.
-    try {
-      outcomes.push(await RunLock.endRun(c.redis, c.keys.prefix, settings.runId, { ...options, mark, ...generationOf(settings) }));
-    } catch (error) {
-      if (!targetFailed || outcomes.length === 0 || !(error instanceof RedisUnavailableError)) throw error;
-      throw targetFailed(resultOf(outcomes, mark), error);
-    }
-  }
+  // An execution superseded by a later start of the run (the lock names another plan, or a later plannedAt) leaves it alone.
+  for (const c of ends) outcomes.push(await RunLock.endRun(c.redis, c.keys.prefix, settings.runId, { ...options, mark, ...generationOf(settings) }));
   return resultOf(outcomes, mark);
 }
 
@@ -109,44 +132,60 @@ function resultOf(outcomes: readonly EndRunOutcome[], mark: boolean): StopRunRes
 }
 
 /**
- * A transfer's clean-up that did its source's part and not its target's (sourceWithoutTarget):
- * retryable (the event's retry does the target's part then, and the source's again, harmlessly).
- * Its message says what was done on the source, and what stays on the target until when.
+ * A transfer's clean-up that did one end's part and not the other's (reachableEnds): retryable
+ * (the event's retry, or the state's, does the missed end's part then, and the done one's again,
+ * harmlessly). Its message says what was done on the end that answered, and what stays on the
+ * other until when.
  */
-export class TargetNotReachedError extends RedisUnavailableError {
+export abstract class EndNotReachedError extends RedisUnavailableError {
   constructor(
     settings: Pick<RunSettings, 'runId'>,
-    source: Connection,
-    readonly onSource: StopRunResult,
+    readonly done: { readonly role: EndRole; readonly name: string; readonly result: StopRunResult },
+    readonly missed: EndRole,
     how: 'connect' | 'reply',
     cause: RedisUnavailableError,
   ) {
     const minutes = RUN_LOCK_TTL_MS / 60_000;
-    const onTarget =
+    const onMissed =
       how === 'connect'
-        ? 'On the target nothing was done: its run lock stays'
-        : "On the target the call that ends the run got no reply (it may or may not have run there): unless it did, the target's run lock stays";
+        ? `On the ${missed} nothing was done: its run lock stays`
+        : `On the ${missed} the call that ends the run got no reply (it may or may not have run there): unless it did, the ${missed}'s run lock stays`;
     super(
-      `${cause.message}\nThe run ${settings.runId} is ${sourcePart(onSource, source.name)}. ${onTarget} until a later clean-up of the run reaches it, or until it expires, ${minutes} minutes after the run last renewed it (a page still running renews it once more at most, at the end of its page in progress); until then a run that needs the target is refused as locked.`,
+      `${cause.message}\nThe run ${settings.runId} is ${endPart(done.result, done.role, done.name)}. ${onMissed} until a later clean-up of the run reaches it, or until it expires, ${minutes} minutes after the run last renewed it (a page still running renews it once more at most, at the end of its page in progress); until then a run that needs the ${missed} is refused as locked.`,
       { cause },
     );
   }
 }
 
-function sourcePart(r: StopRunResult, name: string): string {
-  if (r.superseded && !r.released) return `left alone on the source ${name}: the run was started again since, and its new execution holds the lock there`;
-  if (!r.marked && !r.released) return `not found on the source ${name} (it never took its lock there): nothing to do there`;
-  return `stopped on the source ${name} (stop marker set, ${r.released ? 'run lock released' : 'no run lock of this run held there'}): its pages still running end at their next page`;
+/** The target was not reached; the source was cleaned up. */
+export class TargetNotReachedError extends EndNotReachedError {
+  constructor(settings: Pick<RunSettings, 'runId'>, done: EndNotReachedError['done'], how: 'connect' | 'reply', cause: RedisUnavailableError) {
+    super(settings, done, 'target', how, cause);
+  }
+}
+
+/** The source was not reached; the target was cleaned up. */
+export class SourceNotReachedError extends EndNotReachedError {
+  constructor(settings: Pick<RunSettings, 'runId'>, done: EndNotReachedError['done'], how: 'connect' | 'reply', cause: RedisUnavailableError) {
+    super(settings, done, 'source', how, cause);
+  }
+}
+
+function endPart(r: StopRunResult, role: EndRole, name: string): string {
+  if (r.superseded && !r.released) return `left alone on the ${role} ${name}: the run was started again since, and its new execution holds the lock there`;
+  if (!r.marked && !r.released) return `not found on the ${role} ${name} (it never took its lock there): nothing to do there`;
+  return `stopped on the ${role} ${name} (stop marker set, ${r.released ? 'run lock released' : 'no run lock of this run held there'}): its pages still running end at their next page`;
 }
 
 /**
  * Whether the run got past taking its lock: it holds one on either end (a plan in progress, or
- * pages), or its executions are recorded on the source (ends[0]; written once it has planned, gone
- * when its last execution summarized). A plan that failed released its locks and deleted them.
+ * pages), or its executions are recorded on the source (ends[0] when `sourceAmong`; written once it
+ * has planned, gone when its last execution summarized). A plan that failed released its locks and
+ * deleted them.
  */
-async function startedOn(runId: string, ends: readonly Connection[]): Promise<boolean> {
+async function startedOn(runId: string, ends: readonly Connection[], sourceAmong: boolean): Promise<boolean> {
   const [source] = ends;
-  if ((await source!.redis.exists(runExecutionsKey(source!.keys.prefix, runId))) === 1) return true;
+  if (sourceAmong && (await source!.redis.exists(runExecutionsKey(source!.keys.prefix, runId))) === 1) return true;
   for (const c of ends) if (await RunLock.namesRun(c.redis, c.keys.prefix, runId)) return true;
   return false;
 }
@@ -159,6 +198,7 @@ async function startedOn(runId: string, ends: readonly Connection[]): Promise<bo
  * it again under the same run id resumes it (its plan step clears the marker).
  */
 export async function releaseAfterFailureStep(input: { readonly settings: RunSettings }, connections: ConnectionProvider): Promise<{ released: boolean }> {
-  const result = await stopRunStep(input.settings, connections, { reason: 'FAILED' });
+  // An end that does not answer keeps the other's release from nothing (EndNotReachedError, retried).
+  const result = await stopRunStep(input.settings, connections, { reason: 'FAILED', reachableEnds: true });
   return { released: result.released };
 }

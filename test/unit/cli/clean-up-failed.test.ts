@@ -18,4 +18,11 @@ describe('the notice of a clean-up that failed after a failed local run', () => 
       `The clean-up after the failure reached the source only (${message}): the run's lock on the target may stay until it expires, by 01:20:00 UTC; until then, the same command run again on this machine resumes the run at once (once the target answers); from another machine it is refused as locked.`,
     );
   });
+
+  it("says only the source's lock may stay when the clean-up stopped the run on the target (SourceNotReachedError)", () => {
+    const message = 'Cannot connect to source redis://a: connect ECONNREFUSED\nThe run r is stopped on the target redis://b (stop marker set, run lock released): …';
+    expect(cleanUpFailedNotice(failed({ name: 'SourceNotReachedError', message }), 'redis://a → redis://b', now)).toBe(
+      `The clean-up after the failure reached the target only (${message}): the run's lock on the source may stay until it expires, by 01:20:00 UTC; until then, the same command run again on this machine resumes the run at once (once the source answers); from another machine it is refused as locked.`,
+    );
+  });
 });
