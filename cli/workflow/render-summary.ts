@@ -370,6 +370,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   }
   attention.push(...otherPrefixLines(summary.underOtherPrefixes, summary.mode === 'reroute' ? 'this Redis' : 'the source'));
   if (summary.unheard) attention.push(unheardWarning(summary.unheard, summary.dryRun, reroute));
+  if (summary.leftUnheard) attention.push(leftUnheardWarning(summary.leftUnheard, summary.dryRun, reroute));
   if (summary.deadSetOverCap) attention.push(deadSetWarning(summary.deadSetOverCap, summary.dryRun));
   const unmatched = unmatchedRenames(summary, reroute);
   if (unmatched.length > 0) attention.push(unmatchedWarning(unmatched, summary.dryRun));
@@ -561,6 +562,25 @@ function unheardWarning(unheard: NonNullable<RunSummary['unheard']>, dryRun: boo
   const named = `${unheard.queues.map((q) => `${displayName(q.queue)} ${n(q.jobs)}`).join(' · ')}${unheard.total > unheard.queues.length ? ` · … and ${n(unheard.total - unheard.queues.length)} more` : ''}`;
   const verb = dryRun ? 'would put' : 'put';
   return `Nobody fetches from ${n(unheard.total)} queue(s) this run ${verb} jobs on (${named}): none of the ${n(unheard.liveProcesses)} live Sidekiq process(es) on ${where} listens to them, so those jobs wait until one does. Start a process on those queues, or correct the ${reroute ? 'mapping or rules' : 'routing'} and run again (drain-check counts them as orphans).`;
+}
+
+/**
+ * Queues the run left jobs in place on (unmapped, unparsable, conflicts) that nobody fetches from
+ * (summarize-step.ts leftUnheard), for "Needs a look": those jobs never run as things stand, and
+ * drain-check, run later, was the first to say so.
+ */
+function leftUnheardWarning(left: NonNullable<RunSummary['leftUnheard']>, dryRun: boolean, reroute: boolean): string {
+  const where = reroute ? 'this Redis' : 'the source';
+  const named = `${left.queues.map((q) => `${displayName(q.queue)} ${n(q.jobs)}`).join(' · ')}${left.total > left.queues.length ? ` · … and ${n(left.total - left.queues.length)} more` : ''}`;
+  const why =
+    left.liveProcesses > 0
+      ? `none of the ${n(left.liveProcesses)} live Sidekiq process(es) on ${where} listens to them, so those jobs never run as things stand`
+      : `no live Sidekiq process runs on ${where}, and the routing retires those queues (no rule or mapping sends jobs there), so once Sidekiq runs on the new routing those jobs never run`;
+  const todo = reroute
+    ? 'Add their class to the mapping, catalog or rules and run again, or run again with --unmapped quarantine to set them apart (not on live queues), or start a process on those queues (drain-check counts them as orphans).'
+    : 'Start a process on those queues on the source, or move or delete those jobs by hand (drain-check of the source counts them as orphans).';
+  const unchecked = left.unchecked ? ` ${n(left.unchecked.jobs)} more job(s) left in place on ${n(left.unchecked.queues)} more queue(s) were not checked (a summary names only so many): drain-check counts them.` : '';
+  return `Nobody fetches from ${n(left.total)} queue(s) this run ${dryRun ? 'would leave' : 'left'} jobs in place on (${named}): ${why}. ${todo}${unchecked}`;
 }
 
 /** A transfer's target whose dead set the next death there trims (dead-set-cap.ts). */

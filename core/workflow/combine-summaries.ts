@@ -29,8 +29,10 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
   const counts = { finished: 0, failed: 0, continued: 0 };
   let unlisted = 0;
   let unheard: RunSummary['unheard'];
+  let leftUnheard: RunSummary['leftUnheard'];
   for (const { summary } of chain) {
     unheard = combineUnheard(unheard, summary.unheard);
+    leftUnheard = combineLeftUnheard(leftUnheard, summary.leftUnheard);
     Object.assign(sets, summary.sets);
     Object.assign(queues, summary.queues);
     failures.push(...summary.failures);
@@ -94,7 +96,16 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     // A dry run's forecast is the execution's where `dead` ended (its count of what a run would write); a run's, the last look.
     ...(first.dryRun ? { deadSetOverCap: chain.map((e) => e.summary.deadSetOverCap).filter((d) => d !== undefined).at(-1) } : deadSetOverCap ? { deadSetOverCap } : { deadSetOverCap: undefined }),
     ...(unheard ? { unheard } : {}),
+    ...(leftUnheard ? { leftUnheard } : {}),
   };
+}
+
+/** Two executions' queues left where nobody fetches (RunSummary.leftUnheard) as one: combineUnheard, and the unchecked added. */
+function combineLeftUnheard(a: RunSummary['leftUnheard'], b: RunSummary['leftUnheard']): RunSummary['leftUnheard'] {
+  const both = combineUnheard(a, b);
+  if (!both) return undefined;
+  const unchecked = { queues: (a?.unchecked?.queues ?? 0) + (b?.unchecked?.queues ?? 0), jobs: (a?.unchecked?.jobs ?? 0) + (b?.unchecked?.jobs ?? 0) };
+  return { ...both, ...(unchecked.queues > 0 ? { unchecked } : {}) };
 }
 
 /**

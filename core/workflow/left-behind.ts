@@ -21,7 +21,7 @@ export function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] 
   const earlier = reroute ? quarantinedBefore(summary) : 0;
   return [
     ...(quarantined > 0 ? [`${n(quarantined)} quarantined`] : []),
-    ...(inPlace > 0 ? [`${n(inPlace)} left in place`] : []),
+    ...(inPlace > 0 ? [`${n(inPlace)} left in place${leftUnheardClause(summary)}`] : []),
     ...(lists > 0 ? [`${n(lists)} list(s) not transferred`] : []),
     ...(earlier > 0 ? [`${n(earlier)} in quarantine lists from earlier runs`] : []),
     ...(summary.inflightOnTarget ? [`${n(summary.inflightOnTarget.jobs)} in flight on the target from an interrupted transfer out of it`] : []),
@@ -32,6 +32,17 @@ export function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] 
     ...((summary.heldByWorkers?.abandoned ?? 0) > 0 ? [`${n(summary.heldByWorkers!.abandoned)} in private lists of gone workers`] : []),
     ...otherPrefixesLeft(summary.underOtherPrefixes),
   ];
+}
+
+/**
+ * The jobs left in place where nobody fetches (RunSummary.leftUnheard), as the verdict's clause
+ * after "N left in place": "at least" when it names fewer queues than it found.
+ */
+function leftUnheardClause(summary: RunSummary): string {
+  const found = summary.leftUnheard;
+  if (!found) return '';
+  const jobs = found.queues.reduce((sum, q) => sum + q.jobs, 0);
+  return `, ${found.total > found.queues.length ? 'at least ' : ''}${n(jobs)} of them where nobody fetches`;
 }
 
 /** Where a run may have left jobs that the summary could not count, as the verdict names it. */

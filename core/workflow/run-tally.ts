@@ -1,6 +1,7 @@
 import { addCounters, emptyCounters, MAX_DESTINATIONS, OTHER_QUEUES, type RerouteCounters } from '../reroute/reroute-counters.js';
 import { addTransferCounters, emptyTransferCounters, TOTALS_BY_CLASS_BYTES, type TransferCounters } from '../transfer/transfer-counters.js';
 import type { ItemResult } from './work-item.js';
+import { leftInPlace } from './left-in-place.js';
 
 /**
  * Bounds of what an execution keeps of its items while it runs, so that its state stays the same
@@ -47,6 +48,13 @@ export interface RunTally {
    * again beside the named ones. At most TALLY_LIMITS.destinations.
    */
   unheard?: Record<string, number>;
+  /**
+   * Queues whose items ended leaving jobs in place (left-in-place.ts), with those jobs: the summary
+   * asks whether anybody fetches from them (summarize-step.ts). The first TALLY_LIMITS.destinations
+   * by name; `leftInUnnamed` counts the queues and jobs past them.
+   */
+  leftIn?: Record<string, number>;
+  leftInUnnamed?: { queues: number; jobs: number };
 }
 
 export function emptyTally(mode: 'reroute' | 'transfer'): RunTally {
@@ -76,6 +84,7 @@ export function foldResults(tally: RunTally, mode: 'reroute' | 'transfer', resul
       continue;
     }
     addToTotals(tally, mode, counters);
+    if (result.kind === 'queue') keepLeftIn(tally, result.name, leftInPlace(counters as unknown as Record<string, number>, mode === 'reroute'));
     if (tally.listed.length < TALLY_LIMITS.listed) tally.listed.push({ kind: result.kind, name: result.name, counters: scalarsOf(counters) });
     else tally.unlisted++;
     if (result.error) {
@@ -86,6 +95,18 @@ export function foldResults(tally: RunTally, mode: 'reroute' | 'transfer', resul
     }
   }
   return tally;
+}
+
+/** A queue's jobs left in place, by name while the tally names fewer than its bound (RunTally.leftIn). */
+function keepLeftIn(tally: RunTally, queue: string, jobs: number): void {
+  if (jobs <= 0) return;
+  const kept = (tally.leftIn ??= {});
+  if (queue in kept || Object.keys(kept).length < TALLY_LIMITS.destinations) kept[queue] = (kept[queue] ?? 0) + jobs;
+  else {
+    const more = (tally.leftInUnnamed ??= { queues: 0, jobs: 0 });
+    more.queues++;
+    more.jobs += jobs;
+  }
 }
 
 /** An item's counts without its per-class, per-destination and sample details (those are in the totals). */

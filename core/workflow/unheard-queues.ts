@@ -11,7 +11,7 @@ import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
  * every queue is unheard then, by design.
  */
 export interface UnheardQueues {
-  /** Live, not quiet Sidekiq processes on the Redis the jobs went to. */
+  /** Live, not quiet Sidekiq processes on the Redis the jobs went to (0: the routing said, findQueuesNobodyFetches). */
   readonly liveProcesses: number;
   /** The queues nobody fetches from, most jobs first (the first UNHEARD_LISTED), with the jobs put there. */
   readonly queues: readonly { readonly queue: string; readonly jobs: number }[];
@@ -28,12 +28,30 @@ export const UNHEARD_LISTED = 10;
  * set and one of their heartbeats, as the drain check's census.
  */
 export async function findUnheardQueues(redis: Redis, keys: SidekiqKeys, jobsTo: Readonly<Record<string, number>>, nowSeconds = Date.now() / 1000): Promise<UnheardQueues | undefined> {
-  const destinations = Object.entries(jobsTo).filter(([, jobs]) => jobs > 0);
-  if (destinations.length === 0) return undefined;
+  return findQueuesNobodyFetches(redis, keys, jobsTo, undefined, nowSeconds);
+}
+
+/**
+ * The queues of `jobsOn` (queue → jobs there) that nobody fetches from: with live processes on
+ * `redis`, those none of them listens to (findUnheardQueues); with none live, those
+ * `heardWithoutProcesses` says no process will listen to once Sidekiq runs again (a re-route's
+ * routing: a queue it retires that nothing routes to), or none when it is not given (every queue
+ * is unheard while Sidekiq is stopped, by design). Undefined when there are none.
+ */
+export async function findQueuesNobodyFetches(
+  redis: Redis,
+  keys: SidekiqKeys,
+  jobsOn: Readonly<Record<string, number>>,
+  heardWithoutProcesses: ((queue: string) => boolean) | undefined,
+  nowSeconds = Date.now() / 1000,
+): Promise<UnheardQueues | undefined> {
+  const places = Object.entries(jobsOn).filter(([, jobs]) => jobs > 0);
+  if (places.length === 0) return undefined;
   const census = await censusProcesses(redis, keys, nowSeconds);
   const liveProcesses = census.processes.filter((p) => p.live && !p.quiet).length;
-  if (liveProcesses === 0) return undefined;
-  const unheard = destinations.filter(([queue]) => (census.listeners.get(queue) ?? 0) === 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  if (liveProcesses === 0 && !heardWithoutProcesses) return undefined;
+  const heard = liveProcesses > 0 ? (queue: string) => (census.listeners.get(queue) ?? 0) > 0 : heardWithoutProcesses!;
+  const unheard = places.filter(([queue]) => !heard(queue)).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   if (unheard.length === 0) return undefined;
   return { liveProcesses, queues: unheard.slice(0, UNHEARD_LISTED).map(([queue, jobs]) => ({ queue, jobs })), total: unheard.length };
 }

@@ -9,6 +9,8 @@ import { StateNames, type WorkflowFunctionName } from '../../infra/constructs/st
 import { runWorkflowLocally, type LocalEvent, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { jidOf, sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { heartbeat } from '../support/sidekiq-heartbeat.js';
+import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 
 // Each of Step Functions' and Lambda's quotas, as the local runner enforces them: where AWS
 // fails an execution, the local execution fails the same way, before any further task runs.
@@ -353,5 +355,33 @@ describe('the local runner enforces AWS quotas', () => {
     for (let q = 0; q < 10; q++) onTarget.push(...(await redis.target().lrange(`queue:${queue(q)}`, 0, -1)).map((job) => `${queue(q)} ${jidOf(job)}`));
     expect(onTarget.sort()).toEqual(jobs.sort());
     for (let q = 0; q < 10; q++) expect(await redis.source().exists(`queue:${queue(q)}`)).toBe(0);
+  });
+
+  it('keeps the state below 256 KiB when sixty queues named with 512 bytes each keep a job nobody fetches: the summary names ten, counts fifty, and says the ten past its tally were not checked', async () => {
+    // The tally names the queues jobs were left in place on (run-tally.ts leftIn) for the summary
+    // to ask whether anybody fetches from them: bounded, whatever the number and length of names.
+    const queue = (q: number) => `${String(q).padStart(3, '0')}${'o'.repeat(MAX_QUEUE_NAME_BYTES - 3)}`;
+    const left: string[] = [];
+    for (let q = 0; q < 60; q++) {
+      const removed = sidekiqPayload({ className: 'Removed', queue: queue(q), args: `[${q}]` });
+      await redis.source().rpush(`queue:${queue(q)}`, sidekiqPayload({ className: 'A', queue: queue(q), args: `[${q}]` }), removed);
+      await redis.source().sadd('queues', queue(q));
+      left.push(`${queue(q)} ${jidOf(removed)}`);
+    }
+    // A live process listening to the new queue only.
+    await heartbeat(redis.source(), new SidekiqKeys(''), 'web:1:aaaaaaaaaaaa', ['new'], { beatAt: Math.floor(Date.now() / 1000) });
+
+    const executions = await runWorkflowLocally(reroute(), handlers(), { retryIntervalMs: 0 });
+
+    expect(executions.map((e) => e.error)).toEqual([undefined]);
+    console.log(`60 queues of 512-byte names, each with a job left where nobody fetches: largest state ${executions[0]!.usage!.largestStateBytes} bytes`);
+    expect(executions[0]!.usage!.largestStateBytes).toBeLessThan(AWS_QUOTAS.stateBytes);
+    const summary = executions[0]!.output as RunSummary;
+    expect(summary).toMatchObject({ totals: { moved: 60, unmapped: 60 }, leftUnheard: { liveProcesses: 1, total: 50, unchecked: { queues: 10, jobs: 10 } } });
+    expect(summary.leftUnheard!.queues).toHaveLength(10);
+    const still: string[] = [];
+    for (let q = 0; q < 60; q++) still.push(...(await redis.source().lrange(`queue:${queue(q)}`, 0, -1)).map((job) => `${queue(q)} ${jidOf(job)}`));
+    expect(still.sort()).toEqual(left.sort());
+    expect(await redis.source().llen('queue:new')).toBe(60);
   });
 });

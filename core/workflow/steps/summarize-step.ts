@@ -8,7 +8,7 @@ import { emptyCounters, type RerouteCounters } from '../../reroute/reroute-count
 import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import { SORTED_SET_NAMES } from '../../redis/sidekiq-keys.js';
 import type { ConnectionProvider } from '../connections.js';
-import { findUnheardQueues, type UnheardQueues } from '../unheard-queues.js';
+import { findQueuesNobodyFetches, findUnheardQueues, type UnheardQueues } from '../unheard-queues.js';
 import { leftInPlace } from '../left-in-place.js';
 import { forgetPageReceipts } from '../page-receipt.js';
 import { readRunFinishRecord, recordRunFinishReply, runFinishRecordCommand } from '../run-finish-record.js';
@@ -18,7 +18,7 @@ import { OTHER_DESTINATIONS, type ListedItem, type RunTally } from '../run-tally
 import { ledgerKey } from '../../transfer/transfer-keys.js';
 import type { RunSettings } from '../work-item.js';
 import { readWholeWorkList, workListKey } from '../work-list.js';
-import { isDrainedQueue } from '../../routing/routing-plan.js';
+import { isDrainedQueue, isLiveQueue } from '../../routing/routing-plan.js';
 import { loadRouting } from '../stored-routing.js';
 import { loadSelection } from '../stored-selection.js';
 import { selectJob } from '../../transfer/class-selection.js';
@@ -127,6 +127,14 @@ export interface RunSummary {
    * on a Redis where live processes run: the source of a re-route, the target of a transfer.
    */
   readonly unheard?: UnheardQueues;
+  /**
+   * Queues this execution left jobs in place on (would leave, dry: left-in-place.ts) that nobody
+   * fetches from: those no live Sidekiq process on the Redis they are on listens to, or, a
+   * re-route's with none live, those its routing retires and nothing routes to. Those jobs never
+   * run as things stand; "1 left in place" alone did not say so. `liveProcesses` 0: the routing said.
+   * `unchecked`: the queues past the tally's names (run-tally.ts leftIn), not asked about.
+   */
+  readonly leftUnheard?: UnheardQueues & { readonly unchecked?: { readonly queues: number; readonly jobs: number } };
   /** Jobs workers took from the queues the run empties, in their fetchers' private lists (held-by-workers.ts). */
   readonly heldByWorkers?: HeldByWorkers;
   /** Jobs in the sets and queues the run's --sets or --no-queues left out (not-looked-at.ts). */
@@ -289,6 +297,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   // resume may have stored another, which loading this execution's would refuse).
   const looks = !settings.nothingThere && supersededBy === undefined;
   const routing = settings.mode === 'reroute' && looks ? await routingOf(settings, source) : undefined;
+  const leftUnheard = await leftWhereNobodyFetches(settings, tally, source, routing);
   // The private lists of the queues it empties (a re-route's retired ones, a transfer's all; a
   // selective transfer's: its classes' jobs there). Not a rollback's: its queues are live, what
   // comes back there runs. With --no-queues too: the jobs workers took from those queues are left
@@ -409,6 +418,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(supersededBy !== undefined ? { superseded: { laterPlannedAt: supersededBy } } : {}),
     ...(input.settings.nothingThere ? { nothingThere: true as const } : {}),
     ...(unheard ? { unheard } : {}),
+    ...(leftUnheard ? { leftUnheard } : {}),
     ...(settings.renamesWithoutQueue ? { renamesWithoutQueue: settings.renamesWithoutQueue } : {}),
     ...(settings.movedOnSince ? { movedOnSince: settings.movedOnSince } : {}),
     ...(selectedArrivalsCutShort ? { selectedArrivalsCutShort } : {}),
@@ -549,6 +559,20 @@ async function unheardDestinations(settings: RunSettings, tally: RunTally, conne
   const jobsTo = { ...Object.fromEntries(Object.entries(named).filter(([name]) => name !== OTHER_DESTINATIONS && !sets.has(name))), ...tally.unheard };
   const c = await connections.get(settings.mode === 'reroute' ? settings.source : settings.target!);
   return findUnheardQueues(c.redis, c.keys, jobsTo);
+}
+
+/**
+ * The queues the tally says jobs were left in place on that nobody fetches from (RunSummary.leftUnheard):
+ * unheard-queues.ts decides, as for the queues jobs went to. On the Redis they were left on, the
+ * source; with no live process there, a re-route's routing says (a queue it retires that nothing
+ * routes to: no process started on the new rules listens to it); a transfer's source is left to
+ * its own live processes, or none (a selective move leaves the other classes there by design).
+ */
+async function leftWhereNobodyFetches(settings: RunSettings, tally: RunTally, source: Connection, routing: RoutingPlan | undefined): Promise<RunSummary['leftUnheard']> {
+  const retiredByRouting = routing ? (queue: string) => !isDrainedQueue(routing, queue) || isLiveQueue(routing, queue) : undefined;
+  const found = await findQueuesNobodyFetches(source.redis, source.keys, tally.leftIn ?? {}, retiredByRouting);
+  if (!found) return undefined;
+  return { ...found, ...(tally.leftInUnnamed ? { unchecked: tally.leftInUnnamed } : {}) };
 }
 
 /** In-flight keys of a transfer out of the target named in a summary, at most. */
