@@ -575,10 +575,10 @@ function leftUnheardWarning(left: NonNullable<RunSummary['leftUnheard']>, dryRun
   const why =
     left.liveProcesses > 0
       ? `none of the ${n(left.liveProcesses)} live Sidekiq process(es) on ${where} listens to them, so those jobs never run as things stand`
-      : `no live Sidekiq process runs on ${where}, and the routing retires those queues (no rule or mapping sends jobs there), so once Sidekiq runs on the new routing those jobs never run`;
+      : `no live Sidekiq process runs on ${where} and the routing retires those queues, so once Sidekiq runs on it those jobs never run`;
   const todo = reroute
-    ? 'Add their class to the mapping, catalog or rules and run again, or run again with --unmapped quarantine to set them apart (not on live queues), or start a process on those queues (drain-check counts them as orphans).'
-    : 'Start a process on those queues on the source, or move or delete those jobs by hand (drain-check of the source counts them as orphans).';
+    ? 'Route their class (catalog, rules or mapping) and run again, run again with --unmapped quarantine, or give those queues a listener (drain-check: orphans).'
+    : 'Give those queues a listener on the source, or move or delete those jobs by hand (drain-check of the source: orphans).';
   const unchecked = left.unchecked ? ` ${n(left.unchecked.jobs)} more job(s) left in place on ${n(left.unchecked.queues)} more queue(s) were not checked (a summary names only so many): drain-check counts them.` : '';
   return `Nobody fetches from ${n(left.total)} queue(s) this run ${dryRun ? 'would leave' : 'left'} jobs in place on (${named}): ${why}. ${todo}${unchecked}`;
 }

@@ -37,7 +37,7 @@ describe('--json carries the verdict the human view ends with', { timeout: 120_0
     expect(json.code).toBe(0);
     const summary = JSON.parse(json.stdout);
     expect(summary.complete).toBe(true);
-    expect(summary.verdict).toEqual({ state: 'done-but', line: 'Done, but jobs were left behind: 1 left in place (see "Needs a look" above).' });
+    expect(summary.verdict).toEqual({ state: 'done-but', line: 'Done, but jobs were left behind: 1 left in place, 1 of them where nobody fetches (see "Needs a look" above).' });
     expect(lastLine(human.stdout)).toBe(summary.verdict.line);
   });
 

@@ -32,7 +32,7 @@ async function seed(): Promise<{ a: string[]; removed: string }> {
   return { a, removed };
 }
 
-const advice = 'Add their class to the mapping, catalog or rules and run again, or run again with --unmapped quarantine to set them apart (not on live queues), or start a process on those queues (drain-check counts them as orphans).';
+const advice = 'Route their class (catalog, rules or mapping) and run again, run again with --unmapped quarantine, or give those queues a listener (drain-check: orphans).';
 
 describe('jobs left in place on queues nobody fetches from', { timeout: 180_000 }, () => {
   it('with a live process listening to the new queues only: named in "Needs a look", the verdict and --json, dry and for real, exit 0', async () => {
@@ -69,7 +69,7 @@ describe('jobs left in place on queues nobody fetches from', { timeout: 180_000 
 
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(
-      `Nobody fetches from 1 queue(s) this run left jobs in place on (post_receive 1): no live Sidekiq process runs on this Redis, and the routing retires those queues (no rule or mapping sends jobs there), so once Sidekiq runs on the new routing those jobs never run. ${advice}`,
+      `Nobody fetches from 1 queue(s) this run left jobs in place on (post_receive 1): no live Sidekiq process runs on this Redis and the routing retires those queues, so once Sidekiq runs on it those jobs never run. ${advice}`,
     );
     expect(last(run.stdout)).toBe('Done, but jobs were left behind: 1 left in place, 1 of them where nobody fetches (see "Needs a look" above).');
     await expectExactJobs(redis.client(), '', [...a.map((p) => jobEntry('queue:new', withQueue(p, 'post_receive', 'new'))), jobEntry('queue:post_receive', removed)]);

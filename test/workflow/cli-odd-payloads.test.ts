@@ -70,8 +70,9 @@ describe('run over class names, jids and queue names holding control characters'
       `Left in place, no destination for their class: ${shownClass} 1 · Gone 1`,
       `Samples: ${shownClass} (jid a\\x0db\\x9bc, no destination for its class); Gone (jid g1, no destination for its class)`,
       'Jobs left in place (unmapped, unparsable, conflicts) by set and queue: queue:old 1 · queue:q\\x1b[31m\\x0a 1',
+      'Nobody fetches from 2 queue(s) this run left jobs in place on (old 1 · q\\x1b[31m\\x0a 1): no live Sidekiq process runs on this Redis and the routing retires those queues, so once Sidekiq runs on it those jobs never run. Route their class (catalog, rules or mapping) and run again, run again with --unmapped quarantine, or give those queues a listener (drain-check: orphans).',
       '',
-      'Done, but jobs were left behind: 2 left in place (see "Needs a look" above).',
+      'Done, but jobs were left behind: 2 left in place, 2 of them where nobody fetches (see "Needs a look" above).',
     ]);
   });
 });
@@ -97,8 +98,9 @@ describe('run over jobs whose class or jid is hundreds of kilobytes long', { tim
       `Left in place, no destination for their class: Gone 1 · ${shortClass} 1`,
       `Samples: ${shortClass} (jid s1, no destination for its class); Gone (jid j${'0'.repeat(158)}…, no destination for its class)`,
       'Jobs left in place (unmapped, unparsable, conflicts) by set and queue: schedule 1 · queue:old 1',
+      'Nobody fetches from 1 queue(s) this run left jobs in place on (old 1): no live Sidekiq process runs on this Redis and the routing retires those queues, so once Sidekiq runs on it those jobs never run. Route their class (catalog, rules or mapping) and run again, run again with --unmapped quarantine, or give those queues a listener (drain-check: orphans).',
       '',
-      'Done, but jobs were left behind: 2 left in place (see "Needs a look" above).',
+      'Done, but jobs were left behind: 2 left in place, 1 of them where nobody fetches (see "Needs a look" above).',
     ]);
   });
 });

@@ -20,7 +20,7 @@ describe('the verdict of a run that left jobs and had a rename that moved nothin
     const json = await runCli('run', '--redis', server.url(), '--rename', 'old=new', '--rename', 'olq=x', '--json');
 
     const last = run.stdout.trimEnd().split('\n').at(-1)!;
-    expect(last).toBe('Done, but jobs were left behind: 1 left in place; --rename olq=x moved nothing (see "Needs a look" above).');
+    expect(last).toBe('Done, but jobs were left behind: 1 left in place, 1 of them where nobody fetches; --rename olq=x moved nothing (see "Needs a look" above).');
     expect(leftBehindOf(JSON.parse(json.stdout)).verdict).toBe('left');
     expect(await redis.lrange('queue:old', 0, -1)).toEqual(['not a job']);
     expect(await redis.llen('queue:new')).toBe(1);

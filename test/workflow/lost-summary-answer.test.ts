@@ -74,7 +74,7 @@ describe('a Summarize whose answer was lost, retried by the definition', () => {
     expect(summary.totals).toMatchObject({ moved: 20, unmapped: 3, arrived: 0 });
     expect({ ...summary, runId: '' }).toEqual({ ...plain, runId: '' });
     const words = renderSummary(summary, 'redis://source', { width: 400 });
-    expect(words).toContain('Done, but jobs were left behind: 3 left in place (see "Needs a look" above).');
+    expect(words).toContain('Done, but jobs were left behind: 3 left in place, 3 of them where nobody fetches (see "Needs a look" above).');
     expect(words).not.toContain('arrived');
   });
 

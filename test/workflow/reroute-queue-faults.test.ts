@@ -145,6 +145,6 @@ describe('an append re-route while a worker fetched at the tail: the pass ends a
     expect(totals.uncountedAttempts).toBeUndefined();
     const words = renderSummary(summary, 'redis://source', { width: 400 });
     expect(words).toContain('2 job(s) arrived on retired queues during the run (queue:old 2)');
-    expect(words).toMatch(/^Done, but jobs were left behind: \d+ left in place · 2 arrived on retired queues during the run/m);
+    expect(words).toMatch(/^Done, but jobs were left behind: \d+ left in place, \d+ of them where nobody fetches · 2 arrived on retired queues during the run/m);
   });
 });

@@ -84,7 +84,7 @@ describe('a queue re-route slice whose second Lua call Redis refuses (out of mem
         expect(totals).toMatchObject({ moved: 85, unmapped: 15 });
         expect(totals.uncountedAttempts).toBe(1);
         expect(words).toMatch(/Counts may be short/);
-        expect(words).toMatch(/^Done, but jobs were left behind: 15 left in place \(see "Needs a look" above\)\. The counts may be short/m);
+        expect(words).toMatch(/^Done, but jobs were left behind: 15 left in place, 15 of them where nobody fetches \(see "Needs a look" above\)\. The counts may be short/m);
       }
     });
   }

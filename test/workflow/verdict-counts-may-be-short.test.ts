@@ -63,7 +63,7 @@ describe('verdicts of a run whose counts may be short', () => {
 
     expect(await jobsIn(source)).toEqual([...mapped.map((p) => jobEntry('queue:new', withQueue(p, 'old', 'new'))), ...unmapped.map((p) => jobEntry('queue:old', p))].sort());
     expect(summary.totals).toMatchObject({ uncountedAttempts: 1 });
-    expect(verdict(summary)).toBe('Done, but jobs were left behind: 3 left in place (see "Needs a look" above). The counts may be short (see "Needs a look" above).');
+    expect(verdict(summary)).toBe('Done, but jobs were left behind: 3 left in place, 3 of them where nobody fetches (see "Needs a look" above). The counts may be short (see "Needs a look" above).');
   });
 
   it('a transfer that left jobs on the source: "Done, but jobs remain on the source" says its counts may be short', async () => {
