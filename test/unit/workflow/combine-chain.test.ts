@@ -177,6 +177,14 @@ describe('combineSummaries of a continued run', () => {
     expect(fromEnding.unheard).toEqual({ liveProcesses: 1, queues: [{ queue: 'q', jobs: 2 }], total: 1 });
   });
 
+  it('adds up the queues each execution left jobs in place on where nobody fetches, and the queues past their tallies (what `status` shows of a continued run)', () => {
+    const first = summary({ leftUnheard: { liveProcesses: 0, queues: [{ queue: 'post_receive', jobs: 2 }], total: 1, unchecked: { queues: 3, jobs: 4 } } });
+    const second = summary({ leftUnheard: { liveProcesses: 1, queues: [{ queue: 'post_receive', jobs: 1 }, { queue: 'gone', jobs: 5 }], total: 2 } });
+
+    expect(chain(first, second).leftUnheard).toEqual({ liveProcesses: 1, queues: [{ queue: 'gone', jobs: 5 }, { queue: 'post_receive', jobs: 3 }], total: 2, unchecked: { queues: 3, jobs: 4 } });
+    expect(chain(summary(), summary()).leftUnheard).toBeUndefined();
+  });
+
   it("a dry run's dead-set forecast is the last one made, though the first execution made none", () => {
     const combined = chain(summary({ dryRun: true }), summary({ dryRun: true, deadSetOverCap: { entries: 10_005, drops: 6 } }));
 
