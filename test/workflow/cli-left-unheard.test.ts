@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { expectExactJobs, jobEntry, withQueue } from '../support/exact-jobs.js';
-import { privateRedis } from '../support/private-redis.js';
+import { privateRedis, privateSourceAndTarget } from '../support/private-redis.js';
 import { runCli } from '../support/run-cli.js';
 import { heartbeat } from '../support/sidekiq-heartbeat.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
@@ -85,5 +85,27 @@ describe('jobs left in place on queues nobody fetches from', { timeout: 180_000 
     expect(run.stdout).not.toContain('Nobody fetches');
     expect(last(run.stdout)).toBe('Done, but jobs were left behind: 1 left in place (see "Needs a look" above).');
     await expectExactJobs(redis.client(), '', [...a.map((p) => jobEntry('queue:new', withQueue(p, 'post_receive', 'new'))), jobEntry('queue:post_receive', removed)]);
+  });
+});
+
+describe('move --classes leaving an unparsable job on a source queue nobody fetches from', { timeout: 180_000 }, () => {
+  const both = privateSourceAndTarget();
+  it('names it under "Needs a look" and in the verdict (the source\'s live processes say), exit 0', async () => {
+    const source = both.source();
+    const taken = job('A', 'old', 1);
+    await source.lpush('queue:old', taken, 'not a job');
+    await source.sadd('queues', 'old');
+    // The source's Sidekiq still runs, for the classes a selective move leaves there, but not on `old`.
+    await heartbeat(source, keys, 'web:1:dddddddddddd', ['default'], { beatAt: now() });
+
+    const move = await runCli('move', '--from', both.urls().source, '--to', both.urls().target, '--classes', 'A');
+
+    expect(move.code).toBe(0);
+    expect(move.stdout).toContain(
+      'Nobody fetches from 1 queue(s) this run left jobs in place on (old 1): none of the 1 live Sidekiq process(es) on the source listens to them, so those jobs never run as things stand. Give those queues a listener on the source, or move or delete those jobs by hand (drain-check of the source: orphans).',
+    );
+    expect(last(move.stdout)).toBe('Done, but jobs were left behind: 1 left in place, 1 of them where nobody fetches (see "Needs a look" above).');
+    await expectExactJobs(source, '', [jobEntry('queue:old', 'not a job')]);
+    await expectExactJobs(both.target(), '', [jobEntry('queue:old', taken)]);
   });
 });
