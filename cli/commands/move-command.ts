@@ -33,7 +33,9 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
       .option('--to-tls-ca <file>', 'CA certificate(s) to trust for the new Redis only (added to --tls-ca and the default CAs)')
       .option('--from-password <password>', 'the old Redis password (default: --password); better: $SIDEKIQ_MIGRATE_FROM_PASSWORD')
       .option('--to-password <password>', 'the new Redis password (default: --password); better: $SIDEKIQ_MIGRATE_TO_PASSWORD')
-      .option('--rate-limit <jobs/s>', 'move at most this many jobs per second per set or queue (a few move at once), to spare a busy source'),
+      .option('--rate-limit <jobs/s>', 'move at most this many jobs per second per set or queue (a few move at once), to spare a busy source')
+      .option('--from-replicas <n>', "wait for at least N replicas of the old Redis after each claim (for a proxy that hides its replicas from INFO, e.g. Redis Enterprise's)")
+      .option('--to-replicas <n>', 'wait for at least N replicas of the new Redis after each copy, before the old one forgets the jobs (for a proxy that hides its replicas)'),
   )).action(async (raw: Record<string, unknown>, command: Command) => {
     const options = validateConfig(moveOptionsSchema, optionsWithConfig(command, raw));
     // Every file is read and every name resolved before anything connects: bad input touches nothing.
@@ -78,6 +80,8 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
         dryRun: options.dryRun,
         pageSize: options.pageSize,
         ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+        ...(options.fromReplicas !== undefined ? { fromReplicas: options.fromReplicas } : {}),
+        ...(options.toReplicas !== undefined ? { toReplicas: options.toReplicas } : {}),
         placement: options.append ? 'append' : 'front',
         ...(options.cron ? { cron: 'carry' } : {}),
       };

@@ -38,6 +38,8 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
       .option('--rollback <run>', 'put the jobs of this earlier re-route run back on the queues it took them from (instead of routing flags)')
       .option('--unmapped <what>', 'jobs with no destination: leave (default) or quarantine')
       .option('--rate-limit <jobs/s>', 'transfer: move at most this many jobs per second per set or queue')
+      .option('--from-replicas <n>', 'transfer: wait for at least N replicas of the source after each claim (for a proxy that hides its replicas from INFO)')
+      .option('--to-replicas <n>', 'transfer: wait for at least N replicas of the target after each copy (for a proxy that hides its replicas from INFO)')
       .option('--rewrite-cron', 'reroute: also rewrite the queue of sidekiq-cron definitions whose class now belongs elsewhere')
       .option('--cron', 'transfer: also copy sidekiq-cron definitions to the target (never overwriting one it has)')
       .option('--watch', 'follow the execution to its end (as `watch`), and exit as `watch` does')
@@ -125,6 +127,8 @@ function executionInput(options: StartOptions, ctx: CliContext) {
     dryRun: options.dryRun,
     pageSize: options.pageSize,
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    ...(options.fromReplicas !== undefined ? { fromReplicas: options.fromReplicas } : {}),
+    ...(options.toReplicas !== undefined ? { toReplicas: options.toReplicas } : {}),
     unmapped: options.unmapped,
     placement: options.append ? ('append' as const) : ('front' as const),
     ...(options.rewriteCron ? { cron: 'rewrite' as const } : options.cron ? { cron: 'carry' as const } : {}),

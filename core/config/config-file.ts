@@ -5,6 +5,7 @@ import { deployedOptionFields } from './deployed-options.js';
 import { MAX_TIME_LIMIT_SECONDS } from './drain-check-options.js';
 import { redactUserinfo } from './redact-secrets.js';
 import { STORE_NAME } from './selection-options.js';
+import { MAX_ASKED_REPLICAS } from '../workflow/workflow-input.js';
 
 /**
  * The CLI's configuration file (`sidekiq-migrate.config.json|yaml|yml`): connections, prefixes and
@@ -139,6 +140,9 @@ export const configFileSchema = z.strictObject(
     queues: flag.optional(),
     pageSize: wholeNumber('the page size', 10_000).optional(),
     rateLimit: wholeNumber('the rate limit').optional(),
+    // move's (and start's) --from-replicas / --to-replicas: for a Redis whose proxy hides its replicas.
+    fromReplicas: wholeNumber('the replica count', MAX_ASKED_REPLICAS).optional(),
+    toReplicas: wholeNumber('the replica count', MAX_ASKED_REPLICAS).optional(),
     // drain-check's --time-limit: a check run here (not --deployed, which has its function's timeout).
     timeLimit: wholeNumber(
       'the seconds drain-check may take',

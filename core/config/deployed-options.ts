@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { selectionConflicts } from '../selection/selection-conflicts.js';
-import { migrationOptionFields, notANumber, oneRoutingForm, positiveInt } from './run-options.js';
+import { migrationOptionFields, notANumber, oneRoutingForm, positiveInt, replicaCount } from './run-options.js';
 import { selectionOptionFields } from './selection-options.js';
 import { reservedRunIdProblem } from './reserved-run-ids.js';
 
@@ -54,6 +54,9 @@ export const startOptionsSchema = z
     unmapped: z.enum(['leave', 'quarantine'], { error: 'must be leave or quarantine' }).default('leave'),
     append: z.boolean().default(false),
     rateLimit: positiveInt('the rate limit').optional(),
+    /** A transfer's WAITs ask for at least this many replicas of the source / target (a proxy hiding them). */
+    fromReplicas: replicaCount('the replica count').optional(),
+    toReplicas: replicaCount('the replica count').optional(),
     /** sidekiq-cron definitions: rewrite their queue (reroute), or copy them to the target (transfer). */
     rewriteCron: z.boolean().default(false),
     cron: z.boolean().default(false),
@@ -77,6 +80,9 @@ export const startOptionsSchema = z
     // Its plan step would refuse it (assertDistinctEnds) only after `start` said "Started".
     if (o.mode === 'transfer' && o.source === o.target) ctx.addIssue({ code: 'custom', path: ['target'], message: `a transfer needs two connections: source and target are both "${o.target}"` });
     if (o.rateLimit !== undefined && o.mode !== 'transfer') ctx.addIssue({ code: 'custom', path: ['rateLimit'], message: 'only a transfer (--mode transfer) is rate limited' });
+    for (const key of ['fromReplicas', 'toReplicas'] as const) {
+      if (o[key] !== undefined && o.mode !== 'transfer') ctx.addIssue({ code: 'custom', path: [key], message: 'only a transfer (--mode transfer) waits for replicas' });
+    }
     if (o.rewriteCron && (o.mode !== 'reroute' || o.rollback !== undefined)) ctx.addIssue({ code: 'custom', path: ['rewriteCron'], message: 'only a re-route (not a rollback) rewrites cron definitions; a transfer copies them with --cron' });
     if (o.cron && o.mode !== 'transfer') ctx.addIssue({ code: 'custom', path: ['cron'], message: 'only a transfer (--mode transfer) copies cron definitions; a re-route rewrites them with --rewrite-cron' });
   });

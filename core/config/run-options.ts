@@ -3,6 +3,7 @@ import { parseRedisUrl } from '../redis/redis-url.js';
 import { connectionOptionFields, transferConnectionFields } from './connection-options.js';
 import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
 import { reservedRunIdProblem } from './reserved-run-ids.js';
+import { MAX_ASKED_REPLICAS } from '../workflow/workflow-input.js';
 import { checkSelection, redisEndpoint, selectionOptionFields } from './selection-options.js';
 
 /** A Redis URL, checked with the same parser the connection uses (its message redacts the password). */
@@ -33,6 +34,13 @@ const sets = z
 export const notANumber = (message: string) => ({ error: (issue: { code: string }) => (issue.code === 'invalid_type' ? message : undefined) });
 export const positiveInt = (what: string) =>
   z.coerce.number(notANumber(`${what} must be a number`)).int(`${what} must be a whole number`).positive(`${what} must be positive`);
+
+/**
+ * `--from-replicas N` / `--to-replicas N`: the replicas each WAIT of a move asks for at least, for
+ * a Redis behind a proxy that hides them (INFO reports none, so the move would wait for none).
+ */
+export const replicaCount = (option: string) =>
+  positiveInt(option).max(MAX_ASKED_REPLICAS, `${option} must be at most ${MAX_ASKED_REPLICAS}`);
 
 /** Options shared by `run`, `move` and `start` (validated once, every problem reported together). */
 export const migrationOptionFields = {
@@ -93,6 +101,8 @@ export const moveOptionsSchema = z
     to: redisEndpoint('--to', 'required: the new Redis URL (or its store name, with --redis-yml)'),
     toNamespace: z.string().optional(),
     rateLimit: positiveInt('the rate limit').optional(),
+    fromReplicas: replicaCount('the replica count').optional(),
+    toReplicas: replicaCount('the replica count').optional(),
     append: z.boolean().default(false),
     cron: z.boolean().default(false),
   })

@@ -25,7 +25,7 @@ const TRANSIENT_REPLIES: Readonly<Record<string, string>> = {
   // it restarted or failed over just then. The call did not run; a retry loads the script again.
   NOSCRIPT: 'the server lost its scripts while the call was sent (it restarted, failed over, or SCRIPT FLUSH ran)',
 };
-const TRANSIENT_REPLY = new RegExp(`^(${Object.keys(TRANSIENT_REPLIES).join('|')})\\b`);
+export const TRANSIENT_REPLY = new RegExp(`^(${Object.keys(TRANSIENT_REPLIES).join('|')})\\b`);
 const AUTH_REFUSED = /^(NOAUTH|WRONGPASS)\b|^ERR Protocol error: unauthenticated (multi)?bulk length/;
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
 

@@ -101,6 +101,13 @@ export interface ReplicatedStep {
    */
   readonly planned?: number;
   /**
+   * How many replicas the operator asked for (`--from-replicas`/`--to-replicas`) and under which
+   * option: a proxy that hides its replicas (Redis Enterprise's, some managed services) reports
+   * none in INFO, and the move would send no WAIT at all. WAIT asks for at least this many; not
+   * held against INFO's count (the proxy reports 0 however many there are).
+   */
+  readonly asked?: { readonly replicas: number; readonly option: string };
+  /**
    * The socket the connection was on (`socketOf`) before the writes to confirm were sent. WAIT
    * waits for its own socket's last write (a new socket's WAIT, having written nothing, answers at
    * once with every replica counted): when the connection has connected again since (ioredis
@@ -137,15 +144,17 @@ export function socketOf(redis: Redis): unknown {
  */
 export async function confirmReplicated(redis: Redis, step: ReplicatedStep): Promise<void> {
   const connected = await connectedReplicas(redis);
-  const replicas = Math.max(connected, mostReplicas.get(redis)?.replicas ?? 0, step.planned ?? 0);
+  const seen = Math.max(connected, mostReplicas.get(redis)?.replicas ?? 0, step.planned ?? 0);
+  // Never fewer than INFO reports; the operator's count where INFO reports fewer (a hiding proxy).
+  const replicas = Math.max(seen, step.asked?.replicas ?? 0);
   if (replicas === 0) return;
   const name = step.name ?? `${redis.options.host ?? '?'}:${redis.options.port ?? '?'}`;
-  if (connected < replicas) {
+  if (connected < seen) {
     // Read the count again next time: the replica may be back.
     replicaCounts.delete(redis);
     throw new RedisUnavailableError(
       `${step.doing}: the ${step.role} ${name} has ${connected} replica(s) connected, ${replicas} earlier in this run (one lost its link, or is syncing again), ` +
-        `and a failover could promote one without these writes; ${step.leaves} ${forgotten(replicas, Math.max(connected, mostReplicas.get(redis)?.replicas ?? 0))}`,
+        `and a failover could promote one without these writes; ${step.leaves} ${forgotten(seen, Math.max(connected, mostReplicas.get(redis)?.replicas ?? 0))}`,
     );
   }
   const timeoutMs = Math.max(1, Math.min(REPLICA_WAIT_MS, Math.floor((redis.options.commandTimeout ?? Infinity) / COMMAND_TIMEOUT_SHARE)));
@@ -159,9 +168,15 @@ export async function confirmReplicated(redis: Redis, step: ReplicatedStep): Pro
   // Read the count again next time: a replica may have gone for good.
   replicaCounts.delete(redis);
   throw new RedisUnavailableError(
-    `${step.doing}: only ${confirmed} of the ${replicas} replica(s) of the ${step.role} ${name} confirmed the writes within ${timeoutMs / 1000} s (WAIT), ` +
+    `${step.doing}: only ${confirmed} of the ${replicas} replica(s) of the ${step.role} ${name}${askedNote(step, seen)} confirmed the writes within ${timeoutMs / 1000} s (WAIT), ` +
       `so a failover there could still undo them; ${step.leaves}`,
   );
+}
+
+/** Where a WAIT's count came from when the operator's option raised it above what INFO reports. */
+function askedNote(step: ReplicatedStep, seen: number): string {
+  if (!step.asked || step.asked.replicas <= seen) return '';
+  return ` (${step.asked.replicas} asked for with ${step.asked.option}; it reports ${seen}: lower ${step.asked.option} if it has fewer)`;
 }
 
 /**

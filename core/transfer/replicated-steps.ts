@@ -1,7 +1,7 @@
 import { confirmReplicated, socketOf } from '../redis/replica-wait.js';
 import type { TransferContext } from './transfer-options.js';
 
-type Sides = Pick<TransferContext, 'source' | 'target' | 'sourceName' | 'targetName' | 'plannedReplicas' | 'replicationFences'>;
+type Sides = Pick<TransferContext, 'source' | 'target' | 'sourceName' | 'targetName' | 'plannedReplicas' | 'askedReplicas' | 'replicationFences'>;
 
 /**
  * The two waits of claim → copy → acknowledge across two servers (replica-wait.ts), each before
@@ -18,6 +18,7 @@ export function claimReplicated(context: Sides, sourceKey: string, wroteOn?: unk
     role: 'source',
     name: context.sourceName,
     ...(context.plannedReplicas ? { planned: context.plannedReplicas.source } : {}),
+    ...(context.askedReplicas?.source ? { asked: { replicas: context.askedReplicas.source, option: '--from-replicas' } } : {}),
     // The socket the claim was sent on (sourceSocket), when known: see copyReplicated.
     ...(wroteOn !== undefined ? { wroteOn } : {}),
     ...(context.replicationFences ? { fence: context.replicationFences.source } : {}),
@@ -35,6 +36,7 @@ export function copyReplicated(context: Sides, sourceKey: string, wroteOn: unkno
     role: 'target',
     name: context.targetName,
     ...(context.plannedReplicas ? { planned: context.plannedReplicas.target } : {}),
+    ...(context.askedReplicas?.target ? { asked: { replicas: context.askedReplicas.target, option: '--to-replicas' } } : {}),
     wroteOn,
     ...(context.replicationFences ? { fence: context.replicationFences.target } : {}),
     leaves: 'the source did not acknowledge them. They stay in flight on the source; the next attempt (or run) finishes them through the run\'s ledger, writing none twice.',

@@ -65,6 +65,11 @@ export interface TransferContext {
    */
   readonly plannedReplicas?: PlannedReplicas;
   /**
+   * The replicas the operator asked each WAIT to wait for (`--from-replicas`/`--to-replicas`,
+   * RunSettings.askedReplicas; 0: not asked), for a server whose INFO hides them (replica-wait.ts).
+   */
+  readonly askedReplicas?: PlannedReplicas;
+  /**
    * The routing an interrupted run claimed its leftovers under (resume-inflight.ts): what it stored
    * on the source for its id, undefined when it stored none (it carried jobs as they were). Absent:
    * leftovers are routed by `plan`.

@@ -29,6 +29,11 @@ export type RunSettings = Pick<
    */
   readonly replicas?: PlannedReplicas;
   /**
+   * The replicas the operator asked each side's WAIT for (fromReplicas/toReplicas; 0: not asked):
+   * a Redis behind a proxy that hides them reports none (replica-wait.ts). Absent: none asked.
+   */
+  readonly askedReplicas?: PlannedReplicas;
+  /**
    * A transfer's target id as its plan found (or named) it (target-identity.ts). A page, and the
    * summary, that find the target without it know it lost its data since (a restart without
    * persistence, a flush, a failover to a replica that had not received it): the jobs the run

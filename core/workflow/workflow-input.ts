@@ -11,6 +11,10 @@ import { reservedRunIdProblem } from '../config/reserved-run-ids.js';
  */
 export const MAX_ITERATIONS = 360;
 
+/** The most replicas `--from-replicas`/`--to-replicas` may ask for: more than any managed Redis offers. */
+export const MAX_ASKED_REPLICAS = 100;
+const replicaCount = z.number().int().min(1).max(MAX_ASKED_REPLICAS);
+
 const runId = z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'use 1–80 letters, digits, "_", "." or "-"');
 /** The id of a run this execution runs (not the one a rollback names: a run of before may still be rolled back). */
 const ownRunId = runId.superRefine((id, ctx) => {
@@ -74,6 +78,12 @@ export const workflowInputSchema = z
     maxIterations: z.number().int().min(1).max(MAX_ITERATIONS).default(MAX_ITERATIONS),
     /** sidekiq-cron definitions: name them (report), rewrite their queue (re-route), or copy them to the target (transfer). */
     cron: z.enum(['report', 'rewrite', 'carry']).default('report'),
+    /**
+     * A transfer's WAITs on the source / target ask for at least this many replicas: for a Redis
+     * behind a proxy that hides its replicas (INFO reports none, so no WAIT would be sent).
+     */
+    fromReplicas: replicaCount.optional(),
+    toReplicas: replicaCount.optional(),
   })
   .superRefine((input, ctx) => {
     // Two items of one set would share its in-flight key, and their counts would overwrite each other.
@@ -95,6 +105,9 @@ export const workflowInputSchema = z
     }
     if (input.classes !== undefined && input.mode !== 'transfer') {
       ctx.addIssue({ code: 'custom', path: ['classes'], message: 'a selection of classes is for a transfer (a re-route moves what its routing says)' });
+    }
+    for (const key of ['fromReplicas', 'toReplicas'] as const) {
+      if (input[key] !== undefined && input.mode !== 'transfer') ctx.addIssue({ code: 'custom', path: [key], message: 'replicas are waited for by a transfer only (a re-route is one Lua call at a time)' });
     }
     if (input.mode === 'transfer' && input.routing?.kind === 'rollback') {
       // A transfer records no moves, and the jobs a rollback puts back live on one Redis.

@@ -240,6 +240,7 @@ async function pagesOf(
     sourceName: source.name,
     targetName: target!.name,
     ...(settings.replicas ? { plannedReplicas: settings.replicas } : {}),
+    ...(settings.askedReplicas ? { askedReplicas: settings.askedReplicas } : {}),
     // A WAIT on a connection opened again since the copy covers a renewal of the lock first (replica-wait.ts).
     ...(locks.length === 2 ? { replicationFences: { source: () => locks[0]!.renew(), target: () => locks[1]!.renew() } } : {}),
     runId: settings.runId,

@@ -5,6 +5,7 @@ import { validateConfig } from '../../config/validate-config.js';
 import { planCron, type CronReport } from '../../cron/plan-cron.js';
 import { assertTransferSafe, readEvictionPolicy } from '../../redis/eviction-policy.js';
 import { replicasSeen } from '../../redis/replica-wait.js';
+import { assertWaitAccepted } from '../../redis/wait-accepted.js';
 import { RunSupersededError } from '../../errors/run-superseded-error.js';
 import { RunLock, runLockKey } from '../../redis/run-lock.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
@@ -138,6 +139,10 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   // connecting; a Lambda's connections are checked here, by the first task of every execution.
   await assertPermissions(source, input.dryRun ? 'read' : 'migrate-source', 'source');
   if (target) await assertPermissions(target, input.dryRun ? 'read' : 'migrate-target', 'target');
+  // Before anything is claimed (the resume below claims): replicas asked for on a server that
+  // refuses WAIT (a proxy's "unknown command") would fail every slice at its WAIT.
+  if (input.fromReplicas !== undefined) await assertWaitAccepted(source.redis, `source ${source.name}`, '--from-replicas', input.fromReplicas);
+  if (target && input.toReplicas !== undefined) await assertWaitAccepted(target.redis, `target ${target.name}`, '--to-replicas', input.toReplicas);
   // Before anything is read or written: a destination given with the namespace is never meant.
   refuseNamespacedDestinations(input.routing, [source.keys.prefix, ...(target ? [target.keys.prefix] : [])]);
   if (target) await assertDistinctEnds(source, target);
@@ -300,6 +305,8 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   const renamesWithoutQueue = input.mode === 'reroute' ? await findRenamesWithoutQueue(source, plan) : [];
   // A rollback of a run whose jobs a later run moved on finds them gone: said, never "Complete".
   const movedOn = input.mode === 'reroute' && plan?.kind === 'reverse' ? await movedOnSinceAmong(source.redis, source.keys.prefix, plan, walk.moveRecordRunIds ?? []) : undefined;
+  // Asked by the operator for a Redis whose INFO hides its replicas: every WAIT asks for at least these.
+  const askedReplicas = input.mode === 'transfer' && (input.fromReplicas ?? input.toReplicas) !== undefined ? { source: input.fromReplicas ?? 0, target: input.toReplicas ?? 0 } : undefined;
   const planned: RunSettings = {
     runId: input.runId,
     mode: input.mode,
@@ -337,7 +344,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     // With this plan's plannedAt and plannedBy, its writes to the target are refused once a later
     // start of the run holds the target's lock, or one that planned in the same millisecond
     // (write-to-target.ts, in the same call as each write; plannedAt alone let those through).
-    const context = { source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: input.runId, plan, dryRun: input.dryRun, leftoverRouting, ...(planner ? generationOf(planner) : {}) };
+    const context = { source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: input.runId, plan, dryRun: input.dryRun, leftoverRouting, ...(askedReplicas ? { askedReplicas } : {}), ...(planner ? generationOf(planner) : {}) };
     // The conflicts an earlier attempt of this run gave back are forgotten: the claim would step
     // over them and this attempt's summary would not count them (it said 'Complete' over jobs left
     // on the source). Claimed again, they are found on the target again and given back, counted.
@@ -376,7 +383,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   const selectionDigest = selectionText === undefined ? undefined : storedDigest(selectionText);
   // Read after the plan's own waits (resumeInflight): the most replicas its connections saw.
   const replicas = input.mode === 'transfer' && target && !input.dryRun ? { source: await replicasSeen(source.redis), target: await replicasSeen(target.redis) } : undefined;
-  const settings: RunSettings = { ...planned, ...(routingDigest ? { routingDigest } : {}), ...(selectionDigest ? { selectionDigest } : {}), ...(replicas ? { replicas } : {}), ...(targetId ? { targetId } : {}), ...(started?.keepsStart ? { renewsStartedWith: true as const } : {}), ...((started && !started.wrote) || walk.olderStarts?.startedBefore ? { startedBefore: true as const } : {}), ...(setsMayGoApart(listed.length, planned) ? { setsApart: true as const } : {}) };
+  const settings: RunSettings = { ...planned, ...(routingDigest ? { routingDigest } : {}), ...(selectionDigest ? { selectionDigest } : {}), ...(replicas ? { replicas } : {}), ...(askedReplicas ? { askedReplicas } : {}), ...(targetId ? { targetId } : {}), ...(started?.keepsStart ? { renewsStartedWith: true as const } : {}), ...((started && !started.wrote) || walk.olderStarts?.startedBefore ? { startedBefore: true as const } : {}), ...(setsMayGoApart(listed.length, planned) ? { setsApart: true as const } : {}) };
   // Rewriting or carrying cron definitions is the run's first move: from here a failed plan keeps its record.
   if (input.cron !== 'report') progress.mayHaveMoved = true;
   const cron = await planCron(input.cron, input.dryRun, source, target, plan, planner, walk.cronNamespaces);

@@ -45,6 +45,8 @@ sets: [schedule, retry]
 queues: false
 pageSize: 500
 rateLimit: 200
+fromReplicas: 1
+toReplicas: 2
 unmapped: quarantine
 append: true
 strict: true
@@ -76,6 +78,8 @@ describe('the configuration file', () => {
       queues: false,
       pageSize: 500,
       rateLimit: 200,
+      fromReplicas: 1,
+      toReplicas: 2,
       unmapped: 'quarantine',
       append: true,
       strict: true,
