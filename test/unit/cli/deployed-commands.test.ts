@@ -194,6 +194,20 @@ describe('start', () => {
     expect(fake.calls('StartExecution')).toBe(0);
   });
 
+  it('--from-replicas / --to-replicas: the input of a transfer carries them (its WAITs ask for that many); on a re-route, or not a positive number, exit 2 starting nothing', async () => {
+    const started = await cli(['start', '--mode', 'transfer', '--state-machine', STATE_MACHINE_ARN, '--from-replicas', '1', '--to-replicas', '2', '--json']);
+    expect(started.code).toBe(0);
+    const { input } = fake.started[0]!;
+    expect(input).toMatchObject({ mode: 'transfer', fromReplicas: 1, toReplicas: 2 });
+    expect(workflowInputSchema.safeParse(input).success).toBe(true);
+    const reroute = await cli(['start', '--rename', 'a=b', '--to-replicas', '1', '--from-replicas', '-1']);
+    expect(reroute.code).toBe(2);
+    expect(reroute.stderr).toContain('--to-replicas: only a transfer (--mode transfer) waits for replicas');
+    expect(reroute.stderr).toContain('--from-replicas: the replica count must be positive');
+    expect(fake.calls('StartExecution')).toBe(1);
+    expect(workflowInputSchema.safeParse({ runId: 'x', mode: 'reroute', routing: { kind: 'renames', renames: { a: 'b' } }, toReplicas: 1 }).success).toBe(false);
+  });
+
   it('refuses a transfer from a connection to itself, starting nothing (its plan step would fail the execution)', async () => {
     const same = await cli(['start', '--mode', 'transfer', '--source', 'target']);
 
