@@ -139,7 +139,7 @@ describe('drain-check while a real Sidekiq with its own fetch runs a job from a 
 
     expect(justFetched.code, justFetched.stderr).toBe(0);
     expect(justFetched.stdout).toMatch(/^redis:\/\/\S+: DRAINING — 1 job\(s\) left\n/);
-    expect(justFetched.stdout).toContain(`  - 1 job(s) taken from this Redis's queues are being run by live Sidekiq processes (${secondIdentity} 1), in no list: one that fails goes to retry naming its queue, one whose process stops first goes back on its queue on this Redis\n`);
+    expect(justFetched.stdout).toContain(`  - 1 job(s) taken from this Redis's queues are being run by live Sidekiq processes (${secondIdentity} 1), in no list: one that fails goes to retry naming its queue; one whose process is stopped (TERM) first goes back on its queue on this Redis; one whose process is killed (KILL, out of memory) is lost, as Sidekiq's own fetch keeps it nowhere else\n`);
     expect(justFetched.stderr).toMatch(/^Nothing left in lists and sets; waiting up to \d+ s for the 1 live Sidekiq process\(es\) to beat twice: /m);
     expect(ran.filter((e) => e.jid === freshJid)).toMatchObject([{ fetched_queue: 'new', args_json: '["fresh"]' }]);
   });

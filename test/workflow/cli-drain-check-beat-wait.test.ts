@@ -47,7 +47,7 @@ describe('drain-check and a job a live process fetched less than a beat ago', { 
     expect(scoped.code, scoped.stderr).toBe(0);
     expect(scoped.stdout).toMatch(/^redis:\/\/\S+: DRAINING — 1 job\(s\) left of the 1 retired queue\(s\) only/);
     expect(scoped.stdout).toContain(
-      '  - 1 job(s) taken from retired queues are being run by live Sidekiq processes (web-1:7:aaaaaaaaaaaa 1), in no list: one that fails goes to retry naming its queue, one whose process stops first goes back on its queue on this Redis\n',
+      '  - 1 job(s) taken from retired queues are being run by live Sidekiq processes (web-1:7:aaaaaaaaaaaa 1), in no list: one that fails goes to retry naming its queue; one whose process is stopped (TERM) first goes back on its queue on this Redis; one whose process is killed (KILL, out of memory) is lost, as Sidekiq\'s own fetch keeps it nowhere else\n',
     );
     expect(scoped.stderr).toMatch(WAITING);
     // By then the heartbeat shows it: no wait.
