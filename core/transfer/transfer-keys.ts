@@ -56,7 +56,7 @@ export const claimChainKey = (sourcePrefix: string, runId: string, sourceKey: st
  * `front`: not claimed yet), no TTL, deleted when the pass is done; not named `…:inflight:…`. A
  * class-selective set pass keeps its bound there instead, `<highest score at the start>
  * <generation>` (selective-set-transfer.ts startCursor), a class-selective queue pass its start,
- * `<length at the start> <jobs claimed since> <generation>` (claimSelectedQueueJobs-8.lua KEYS[6];
+ * `<length at the start> <jobs claimed since> <generation>` (claimSelectedQueueJobs-9.lua KEYS[6];
  * an `append` pass: then a newline and its mark, the newest original).
  */
 export const originalsKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey => redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:originals:${sourceKey}`);

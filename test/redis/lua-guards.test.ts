@@ -90,8 +90,8 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     await expect(new LuaScript('copyEntriesToSet-4').run(redis, { keys: ['ledger:s', 'schedule', 'lock'], args: ['run', '', 'b:1', job(9), ' 1'] })).rejects.toThrow(/invalid score/);
     await expect(new LuaScript('claimSelectedSetEntries-9').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock', 'acknowledged:n'], args: ['b9', 'run', '', job(3), 'nan'] })).rejects.toThrow(/invalid score nan/);
     // Malformed offsets are refused before the marker overwrites anything.
-    await expect(new LuaScript('claimSelectedQueueJobs-8').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock', 'originals:n'], args: ['b9', 8, 'marker', 'run', '', 3, 0, '', 0, job(2), 0, job(2)] })).rejects.toThrow(/distinct integers/);
-    await expect(new LuaScript('claimSelectedQueueJobs-8').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock', 'originals:n'], args: ['b9', 8, 'marker', 'run', '', 3, 0, '', -1, job(2)] })).rejects.toThrow(/distinct integers/);
+    await expect(new LuaScript('claimSelectedQueueJobs-9').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock', 'originals:n'], args: ['b9', 8, 'marker', 'run', '', 3, 0, '', 0, job(2), 0, job(2)] })).rejects.toThrow(/distinct integers/);
+    await expect(new LuaScript('claimSelectedQueueJobs-9').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock', 'originals:n'], args: ['b9', 8, 'marker', 'run', '', 3, 0, '', -1, job(2)] })).rejects.toThrow(/distinct integers/);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 

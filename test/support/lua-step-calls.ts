@@ -63,7 +63,7 @@ export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
     { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new', 'acknowledged:new', 'originals:new'], args: [2, 'b9', 't', 1, '', 60000, 'run', '', 600000, '', 'start'] },
     ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'lock', 'seal:new', 'acknowledged:new', 'originals:new'],
   ],
-  ['claimSelectedQueueJobs-8', { keys: ['queue:old', 'inflight:new', 'batch:new', 'stopped', 'lock', 'originals:new'], args: ['b9', 8, 'marker', 'run', '', 3, 0, '', 0, job(2)] }, ['queue:old', 'inflight:new', 'batch:new', 'lock', 'originals:new']],
+  ['claimSelectedQueueJobs-9', { keys: ['queue:old', 'inflight:new', 'batch:new', 'stopped', 'lock', 'originals:new'], args: ['b9', 8, 'marker', 'run', '', 3, 0, '', 0, job(2)] }, ['queue:old', 'inflight:new', 'batch:new', 'lock', 'originals:new']],
   ['claimSelectedSetEntries-9', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new', 'stopped', 'lock', 'acknowledged:new'], args: ['b9', 'run', '', job(3), '1795459303.5'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new', 'lock', 'acknowledged:new']],
   ['copyJobsToLists-n2', { keys: ['ledger:q', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['ledger:q', 'queues', 'lock', 'queue:q']],
   ['copyJobsToLists-n2', { keys: ['ledger:ids', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['queues', 'lock', 'queue:q']],

@@ -9,7 +9,7 @@ import { waitUntil } from '../support/wait-until.js';
 // pass is under way, and a producer pushes at the head (LPUSH). A pass bounded by a count of
 // originals took the jobs pushed back in place of as many of the newest originals, which stayed on
 // the source called "added during the run". The whole-queue `front` pass (claimQueueJobs-10.lua) and
-// the class-selective `append` pass (claimSelectedQueueJobs-8.lua) end at a mark, as the
+// the class-selective `append` pass (claimSelectedQueueJobs-9.lua) end at a mark, as the
 // whole-queue `append` pass does (cli-append-requeue): every original moves, and only what the
 // producer pushed is called added.
 const redis = privateSourceAndTarget();

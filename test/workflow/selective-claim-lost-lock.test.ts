@@ -58,7 +58,7 @@ describe('a class-selective transfer whose run lost its locks to another run bet
     const jobs = Array.from({ length: 40 }, (_, i) => sidekiqPayload({ className: i % 2 === 0 ? 'Shard::Job' : 'Stays::Job', queue: 'q', args: `[${i}]` }));
     for (const p of jobs) await source.lpush('queue:q', p);
     await source.sadd('queues', 'q');
-    const provider = locksTakenBeforeClaim(connect(), async () => (await redis.target().llen('queue:q')) > 0, 'claimSelectedQueueJobs-8');
+    const provider = locksTakenBeforeClaim(connect(), async () => (await redis.target().llen('queue:q')) > 0, 'claimSelectedQueueJobs-9');
 
     const executions = await runWorkflowLocally(
       { runId: 'shard-lost-lock', mode: 'transfer', target: 'target', classes: ['Shard::Job'], sets: [], pageSize: 10, pagesPerInvocation: 5 },

@@ -12,7 +12,7 @@
   one of its own is its own pass's (left by an item of this start that failed; a resume, a later
   start, ends it in turn). A count of an earlier generation is read by nothing of this start (a
   pass's first claim takes only its own generation's: claimQueueJobs-10.lua, claimSetEntries-11.lua
-  ARGV 'start', claimSelectedQueueJobs-8.lua, selective-set-transfer.ts startCursor) and the
+  ARGV 'start', claimSelectedQueueJobs-9.lua, selective-set-transfer.ts startCursor) and the
   earlier start's claims are refused now that this start holds the lock (lib/claim-lock.lua).
 
   The three formats' first lines all end with the generation that wrote them, after one space:
@@ -21,7 +21,7 @@
                                                           newline with its mark, a job's bytes, which
                                                           may end with anything: only the first line
                                                           is compared)
-    `<length at the start> <claimed since> <generation>` (claimSelectedQueueJobs-8.lua; an append
+    `<length at the start> <claimed since> <generation>` (claimSelectedQueueJobs-9.lua; an append
                                                           pass's goes on after a newline with its mark)
     `<highest score at the start> <generation>`          (selective-set-transfer.ts startCursor)
   A generation holds at most one space (`<plannedAt> <plannedBy>`, core/redis/generation-arg.ts),

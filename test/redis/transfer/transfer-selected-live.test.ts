@@ -13,7 +13,7 @@ import { isSelected, mixedJob, SELECTED } from './selected-classes-jobs.js';
 // back at the tail. Every job must end exactly once: fetched, on the source or on the target.
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
-const claimSha = new LuaScript('claimSelectedQueueJobs-8').sha;
+const claimSha = new LuaScript('claimSelectedQueueJobs-9').sha;
 const setClaimSha = new LuaScript('claimSelectedSetEntries-9').sha;
 
 function request(overrides: Partial<TransferRunRequest>): TransferRunRequest {
