@@ -79,7 +79,7 @@ export const handler = createHandler(
       // (the discovery of queue lists a sixth of it first; after the sets, in-flight keys,
       // quarantine lists, workers' private lists, sidekiq-cron namespaces and other prefixes' keys;
       // cut short, they say so: never "drained"), the rest for the rest: a check must end in time.
-      const { dataLookUntil, readSetsUntil, lookUntil, beatsUntil } = drainCheckBudget(Date.now(), context.getRemainingTimeInMillis());
+      const { dataLookUntil, readSetsUntil, rereadSetsUntil, lookUntil, beatsUntil } = drainCheckBudget(Date.now(), context.getRemainingTimeInMillis());
       const input = { ...parsed, connection: parsed.connection ?? defaultConnection() };
       const { redis, keys, name } = await connections.get(input.connection);
       // "drained" under a wrong prefix would send an operator on: fails (and alarms) instead. Its
@@ -95,6 +95,8 @@ export const handler = createHandler(
         ...(previous ? { previous: previous as unknown as DrainReport } : {}),
         ...(input.retiredQueues ? { retiredQueues: input.retiredQueues } : {}),
         readSetsUntil,
+        // Read again after the wait for heartbeats, up to fifteen sixteenths of the invocation.
+        rereadSetsUntil,
         lookUntil,
         // As the CLI's: before `drained`, live processes beat twice (confirm-drained.ts), within the invocation.
         beatWait: { until: beatsUntil, onWait: (line) => logger.info(line, { connection: input.connection, redis: name }) },

@@ -136,13 +136,13 @@ async function localCheck(options: DrainCheckOptions, started: number, warn: (te
     // "DRAINED" under a wrong prefix would send an operator on: refused when Sidekiq data is elsewhere.
     // Bounded as the deployed check is, by its function's timeout (check-budget.ts): local behaves like AWS.
     const seconds = options.timeLimit ?? DRAIN_CHECK_FUNCTION_TIMEOUT_SECONDS;
-    const { dataLookUntil, readSetsUntil, lookUntil, beatsUntil } = drainCheckBudget(started, seconds * 1000);
+    const { dataLookUntil, readSetsUntil, rereadSetsUntil, lookUntil, beatsUntil } = drainCheckBudget(started, seconds * 1000);
     const moreTime = `To look at all of it, give the check more time: --time-limit SECONDS (this check had ${seconds} s${options.timeLimit === undefined ? ", the deployed check's bound" : ''}).`;
     const dataLook = await checkSidekiqPrefixLook(redis, keys, { name, option: '--namespace' }, { until: dataLookUntil });
     if (previous && options.previous) checkSameScope(options.previous, previous, { redis: name, prefix: keys.prefix, retiredQueues: options.retiredQueues });
     // The move's target, before the check's looks: a run id this Redis has no record of is bad input.
     const moveTarget = options.runId !== undefined && options.to !== undefined ? await lookAtMoveTarget(source, await connections.get('Target'), options.runId) : undefined;
-    const checked = await drainCheck(redis, keys, { ...(moveTarget ? { moveTarget } : {}), previous, retiredQueues: options.retiredQueues, name, readSetsUntil, lookUntil, moreTime, beatWait: { until: beatsUntil, onWait: (line) => warn(`${line}\n`) }, ...(dataLook.cutShort ? { sidekiqDataLookCutShort: dataLook.cutShort } : {}) });
+    const checked = await drainCheck(redis, keys, { ...(moveTarget ? { moveTarget } : {}), previous, retiredQueues: options.retiredQueues, name, readSetsUntil, rereadSetsUntil, lookUntil, moreTime, beatWait: { until: beatsUntil, onWait: (line) => warn(`${line}\n`) }, ...(dataLook.cutShort ? { sidekiqDataLookCutShort: dataLook.cutShort } : {}) });
     // Nothing of Sidekiq's anywhere on it (a wrong port, say): said, so that DRAINED is not read as a move's success.
     const report: DrainReport = dataLook.hasData === false ? { ...checked, noSidekiqData: true } : checked;
     if (!selection) return { report };

@@ -8,6 +8,8 @@ export interface DrainCheckBudget {
   readonly lookUntil: number;
   /** The wait for live processes' heartbeats before a `drained` verdict (confirm-drained.ts): seven eighths, the rest to end in time. */
   readonly beatsUntil: number;
+  /** Reading set entries again after that wait (confirm-drained.ts): up to fifteen sixteenths, the rest to end in time. */
+  readonly rereadSetsUntil: number;
 }
 
 /**
@@ -18,5 +20,5 @@ export interface DrainCheckBudget {
  */
 export function drainCheckBudget(started: number, remainingMs: number): DrainCheckBudget {
   const remaining = Math.max(0, remainingMs);
-  return { dataLookUntil: started + remaining / 4, readSetsUntil: started + remaining / 2, lookUntil: started + (remaining * 3) / 4, beatsUntil: started + (remaining * 7) / 8 };
+  return { dataLookUntil: started + remaining / 4, readSetsUntil: started + remaining / 2, lookUntil: started + (remaining * 3) / 4, beatsUntil: started + (remaining * 7) / 8, rereadSetsUntil: started + (remaining * 15) / 16 };
 }

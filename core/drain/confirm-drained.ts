@@ -15,6 +15,13 @@ export interface ConfirmContext {
   readonly retired: ReadonlySet<string>;
   /** The places the check found empty, to look at once more after the wait. */
   readonly places: LookedAt;
+  /**
+   * The sets read again as the check read them (its count limit, a time bound of their own), at
+   * this time (epoch seconds): what comes due is reckoned from it.
+   */
+  readonly rereadSets: (nowSeconds: number) => Promise<DrainReport['sets']>;
+  /** How to give the check more time, said when its second reading of the sets ran out of it. */
+  readonly moreTime?: string;
   readonly previous?: DrainReport;
   readonly staleAfterSeconds?: number;
   /** The check's time (epoch seconds), by which its census judged which processes are live: the same here. */
@@ -29,9 +36,11 @@ export interface ConfirmContext {
  * the lists empty is in no list and in no heartbeat, and the check said DRAINED over it. When live
  * processes of the scope (every live one; with retired queues, those fetching from one of them;
  * quiet ones too, which finish what they run) exist, the check waits, bounded, until each has
- * beaten twice, then reads what their heartbeats say they run and the places it found empty once
- * more (a job that ended meanwhile failing is in `retry`; one whose process stopped, back on its
- * queue). A process that did not beat twice in time, stopped or appeared meanwhile leaves the
+ * beaten twice, then reads what their heartbeats say they run, the places it found empty once
+ * more and the sets as the check read them (a job that ended meanwhile failing is in `retry`, one
+ * that died in `dead`; one whose process stopped, back on its queue): scoped to retired queues,
+ * the entries naming them count, as in the check's own look (with them uncounted, a job that
+ * failed into `retry` during the wait was said DRAINED over). A process that did not beat twice in time, stopped or appeared meanwhile leaves the
  * check not sure: `draining`, never `drained`.
  */
 export async function confirmDrained(redis: Redis, keys: SidekiqKeys, report: DrainReport, ctx: ConfirmContext): Promise<DrainReport> {
@@ -54,7 +63,18 @@ export async function confirmDrained(redis: Redis, keys: SidekiqKeys, report: Dr
   const known = new Set(identities);
   const appeared = after.filter((p) => ofScope(p) && !known.has(p.identity)).map((p) => p.identity);
   const running = await runningJobs(redis, keys, after, [], (queue) => !scoped || ctx.retired.has(queue));
-  const moved = await jobsInOneLook(redis, keys, ctx.places);
+  const looked = await jobsInOneLook(redis, keys, ctx.places);
+  // The sets, as the first look read them: a job that failed meanwhile is in `retry` (one that
+  // died, in `dead`). Unscoped, the look above counted schedule and retry whole (ZCARD, at once
+  // with the lists); this reading names what they hold. Scoped, only the entries naming a retired
+  // queue count, which no ZCARD tells: counted here, then the lists looked at once more, since the
+  // poller may have moved a due entry from a page not yet read to a retired queue's list already
+  // looked at (a job moving the other way, into a set, was in its list at the look above).
+  const sets = await ctx.rereadSets(now());
+  const movedAfter = scoped ? await jobsInOneLook(redis, keys, ctx.places) : 0;
+  // A job in a list at both looks is one job.
+  const moved = Math.max(looked, movedAfter);
+  const entries = scoped ? sets.schedule.toRetiredQueues + sets.retry.toRetiredQueues : 0;
   const count = outcome.late.length + outcome.stopped.length + appeared.length;
   const first = (ids: readonly string[]) => ids.slice(0, NAMED);
   const beatWait: NonNullable<DrainReport['beatWait']> = {
@@ -63,10 +83,14 @@ export async function confirmDrained(redis: Redis, keys: SidekiqKeys, report: Dr
     ...(count > 0 ? { unconfirmed: { late: first(outcome.late), stopped: first(outcome.stopped), appeared: first(appeared), count } } : {}),
   };
   const { verdict: _drained, ...rest } = report;
-  const found = (running?.jobs ?? 0) + moved;
+  const found = (running?.jobs ?? 0) + moved + entries;
+  const scheduled = sets.schedule.orphaned + sets.retry.orphaned;
   const partial = {
     ...rest,
     beatWait,
+    sets,
+    orphans: { ...report.orphans, scheduled, total: report.orphans.queued + scheduled },
+    ...(ctx.moreTime && Object.values(sets).some((s) => s.readBeforeTimeRanOut !== undefined) ? { moreTime: ctx.moreTime } : {}),
     ...(running ? { running } : {}),
     remaining: report.remaining + found,
     ...(moved > 0 ? { movedDuringCheck: (report.movedDuringCheck ?? 0) + moved } : {}),

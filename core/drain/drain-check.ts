@@ -45,6 +45,12 @@ export interface DrainCheckOptions {
    */
   readonly readSetsUntil?: number;
   /**
+   * Epoch ms after which the second reading of the sets, after the wait for heartbeats
+   * (confirm-drained.ts), reads no more entries (each set still gets its first page), bounded
+   * otherwise as the first (countLimit). Default: readSetsUntil.
+   */
+  readonly rereadSetsUntil?: number;
+  /**
    * Epoch ms after which the looks over the whole keyspace (queue lists the `queues` set does not
    * name, in-flight keys and quarantine lists, workers' private lists, sidekiq-cron namespaces)
    * read no further SCAN page (each its share of the time, each its first page whatever the time):
@@ -125,10 +131,15 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       queues.push(options.previous && retired.has(queue) ? { ...state, arrivedSinceLastCheck: await arrivalsSince(redis, key, options.previous.checkedAt, sampleSize) } : state);
     }
 
-    const sets = {} as Record<SortedSetName, SetState>;
     const countLimit = options.countLimit ?? DEFAULT_COUNT_LIMIT;
-    const limits = { countLimit, until: options.readSetsUntil ?? Infinity, clock: Date.now };
-    for (const set of SORTED_SET_NAMES) sets[set] = await setState(redis, keys.sortedSet(set), set, now, limits, (q) => listening(q) > 0, retired);
+    // Every set's entries, counted by the queue they name, within the count limit and a time.
+    const readSets = async (at: number, until: number) => {
+      const read = {} as Record<SortedSetName, SetState>;
+      const limits = { countLimit, until, clock: Date.now };
+      for (const set of SORTED_SET_NAMES) read[set] = await setState(redis, keys.sortedSet(set), set, at, limits, (q) => listening(q) > 0, retired);
+      return read;
+    };
+    const sets = await readSets(now, options.readSetsUntil ?? Infinity);
 
     const orphanQueues = queues.filter((q) => q.depth > 0 && q.listeners === 0).map((q) => q.queue);
     const queued = queues.filter((q) => q.listeners === 0).reduce((n, q) => n + q.depth, 0);
@@ -209,7 +220,10 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     if (report.verdict.state !== 'drained') return report;
     // Nothing found: a job a live process fetched less than a beat ago is in no list and in no
     // heartbeat yet. Confirmed once each has beaten twice, or not drained (confirm-drained.ts).
-    return await confirmDrained(redis, keys, report, { retired, places, ...(options.previous ? { previous: options.previous } : {}), ...(options.staleAfterSeconds !== undefined ? { staleAfterSeconds: options.staleAfterSeconds } : {}), nowSeconds: now, wait: options.beatWait ?? {} });
+    // The look after that wait reads the sets again as this one did (the same count limit; a time
+    // of its own, after the wait): a job that failed into `retry` meanwhile is there.
+    const rereadSets = (at: number) => readSets(at, options.rereadSetsUntil ?? options.readSetsUntil ?? Infinity);
+    return await confirmDrained(redis, keys, report, { retired, places, rereadSets, ...(options.moreTime ? { moreTime: options.moreTime } : {}), ...(options.previous ? { previous: options.previous } : {}), ...(options.staleAfterSeconds !== undefined ? { staleAfterSeconds: options.staleAfterSeconds } : {}), nowSeconds: now, wait: options.beatWait ?? {} });
   } catch (error) {
     throw classifyRedisError(error, `Checking what is left on ${options.name ?? 'Redis'}`);
   }
