@@ -371,6 +371,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   attention.push(...otherPrefixLines(summary.underOtherPrefixes, summary.mode === 'reroute' ? 'this Redis' : 'the source'));
   if (summary.unheard) attention.push(unheardWarning(summary.unheard, summary.dryRun, reroute));
   if (summary.leftUnheard) attention.push(leftUnheardWarning(summary.leftUnheard, summary.dryRun, reroute));
+  if (summary.leftUnheardInSets) attention.push(leftUnheardInSetsWarning(summary.leftUnheardInSets, summary.dryRun));
   if (summary.deadSetOverCap) attention.push(deadSetWarning(summary.deadSetOverCap, summary.dryRun));
   const unmatched = unmatchedRenames(summary, reroute);
   if (unmatched.length > 0) attention.push(unmatchedWarning(unmatched, summary.dryRun));
@@ -581,6 +582,22 @@ function leftUnheardWarning(left: NonNullable<RunSummary['leftUnheard']>, dryRun
     : 'Give those queues a listener on the source, or move or delete those jobs by hand (drain-check of the source: orphans).';
   const unchecked = left.unchecked ? ` ${n(left.unchecked.jobs)} more job(s) left in place on ${n(left.unchecked.queues)} more queue(s) were not checked (a summary names only so many): drain-check counts them.` : '';
   return `Nobody fetches from ${n(left.total)} queue(s) this run ${dryRun ? 'would leave' : 'left'} jobs in place on (${named}): ${why}. ${todo}${unchecked}`;
+}
+
+/**
+ * A re-route's set entries left in place naming queues nobody fetches from (summarize-step.ts
+ * leftUnheardInSets), for "Needs a look": they land there when due, and never run as things stand.
+ */
+function leftUnheardInSetsWarning(left: NonNullable<RunSummary['leftUnheardInSets']>, dryRun: boolean): string {
+  const named = `${left.queues.map((q) => `${displayName(q.queue)} ${n(q.jobs)}`).join(' · ')}${left.total > left.queues.length ? ` · … and ${n(left.total - left.queues.length)} more` : ''}`;
+  const entries = left.queues.reduce((sum, q) => sum + q.jobs, 0);
+  const atLeast = left.total > left.queues.length ? 'at least ' : '';
+  const why =
+    left.liveProcesses > 0
+      ? `none of the ${n(left.liveProcesses)} live Sidekiq process(es) on this Redis listens to them, so when those entries come due (a dead one: when retried) they land there and never run as things stand`
+      : 'no live Sidekiq process runs on this Redis and the routing retires those queues, so once Sidekiq runs on it those entries land there when due (a dead one: when retried) and never run';
+  const unchecked = left.unchecked ? ` ${n(left.unchecked.jobs)} more such entries naming other queues were not checked (a summary names only so many): drain-check counts them.` : '';
+  return `Nobody fetches from ${n(left.total)} queue(s) that ${atLeast}${n(entries)} schedule, retry or dead entries this run ${dryRun ? 'would leave' : 'left'} in place name (${named}): ${why}. Route their class (catalog, rules or mapping) and run again, or give those queues a listener (drain-check: "for queues nobody fetches" per set).${unchecked}`;
 }
 
 /** A transfer's target whose dead set the next death there trims (dead-set-cap.ts). */

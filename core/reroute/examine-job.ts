@@ -13,7 +13,13 @@ import type { JobSample } from './reroute-counters.js';
  */
 export type Examined<R extends Buffer | Splice = Buffer> =
   | { readonly kind: 'unparsable'; readonly sample: JobSample }
-  | { readonly kind: 'unmapped'; readonly routedClass: string; readonly sample: JobSample }
+  | {
+      readonly kind: 'unmapped';
+      readonly routedClass: string;
+      readonly sample: JobSample;
+      /** Its payload's `queue` (null: none): where a set entry left in place goes when due, Sidekiq's `default` for none. */
+      readonly queue: string | null;
+    }
   | { readonly kind: 'already-routed' }
   | {
       readonly kind: 'move';
@@ -74,7 +80,7 @@ function move(payload: Buffer, job: JobRouteFields, plan: RoutingPlan, from: str
     rewritten = restoreFromMove(payload, job, to, from, moveShapes(plan, cls, from));
     if (rewritten === null) {
       const reason = `run ${plan.of} moved jobs of this class here whose bytes differed beyond their queue (its spelling, a missing queue, or queue_name): cannot tell which of them this one had`;
-      return { kind: 'unmapped', routedClass: cls, sample: { jid: jobJid(payload, job), className: cls, reason } };
+      return { kind: 'unmapped', routedClass: cls, sample: { jid: jobJid(payload, job), className: cls, reason }, queue: job.queue };
     }
   } else {
     const splice = queueRewrite(payload, job, to, opts);
@@ -85,5 +91,5 @@ function move(payload: Buffer, job: JobRouteFields, plan: RoutingPlan, from: str
 
 function unmapped(payload: Buffer, job: JobRouteFields, reason: string): Examined {
   const cls = routedClass(job.className, job.wrapped);
-  return { kind: 'unmapped', routedClass: cls, sample: { jid: jobJid(payload, job), className: cls, reason } };
+  return { kind: 'unmapped', routedClass: cls, sample: { jid: jobJid(payload, job), className: cls, reason }, queue: job.queue };
 }

@@ -74,6 +74,15 @@ export interface RerouteCounters {
   movedTo: Record<string, number>;
   /** Unmapped jobs left in place, per routed class (bounded; see MAX_CLASSES). */
   unmappedClasses: Record<string, number>;
+  /**
+   * Sets: unmapped entries left in place, per the queue their payload names, where Sidekiq's
+   * poller pushes them when due (a dead one, when retried; `default` for none). Counted by the
+   * pages as they read the set, for the summary to ask whether anybody fetches from those queues
+   * (summarize-step.ts leftUnheardInSets). Named as `movedTo` is (MAX_DESTINATIONS names of
+   * MAX_DESTINATION_NAME_BYTES together, the rest under OTHER_QUEUES). Absent when none (and in
+   * counters of older versions).
+   */
+  unmappedNaming?: Record<string, number>;
   /** Unmapped jobs sent to a quarantine list, per routed class (bounded; see MAX_CLASSES). */
   quarantinedClasses: Record<string, number>;
   /** A few unmapped and unparsable jobs, for the report (bounded; see MAX_SAMPLES). */
@@ -199,6 +208,7 @@ export function addCounters(into: RerouteCounters, more: RerouteCounters): Rerou
   if ((more.unreached ?? 0) > 0) into.unreached = (into.unreached ?? 0) + more.unreached!;
   if ((more.uncountedAttempts ?? 0) > 0) into.uncountedAttempts = (into.uncountedAttempts ?? 0) + more.uncountedAttempts!;
   addDestinations(into.movedTo, more.movedTo ?? {});
+  if (more.unmappedNaming && Object.keys(more.unmappedNaming).length > 0) addDestinations((into.unmappedNaming ??= {}), more.unmappedNaming);
   for (const [cls, n] of Object.entries(more.unmappedClasses)) tallyClass(into, cls, n);
   for (const [cls, n] of Object.entries(more.quarantinedClasses ?? {})) tallyClass(into, cls, n, 'quarantinedClasses');
   for (const kind of ['unmapped', 'unparsable'] as const) {

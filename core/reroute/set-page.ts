@@ -7,10 +7,11 @@ import { drivePipelinedPages, type DriveLimits, type PageResult } from './drive-
 import { examineScheduledJob } from './examine-job.js';
 import { moveIndex, PageMoves, recordArgs } from './move-record.js';
 import type { RecordedMove } from '../routing/reverse-plan.js';
-import { addSample, emptyCounters, tallyClass, type RerouteCounters } from './reroute-counters.js';
+import { addDestinations, addSample, emptyCounters, tallyClass, type RerouteCounters } from './reroute-counters.js';
 import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
 import { entryDigest, RewriteDigest, rewrittenEntriesKey } from './rewritten-entries.js';
 import type { Splice } from '../payload/rewrite-queue.js';
+import { SIDEKIQ_DEFAULT_QUEUE } from '../routing/routing-plan.js';
 
 const rerouteSetEntries = new LuaScript('rerouteSetEntries-n3', { encodeCalls: true });
 
@@ -275,6 +276,8 @@ function examineSetPage(request: Omit<SetPageRequest, 'cursor'>, scanned: Scanne
         counters.unmapped++;
         tallyClass(counters, examined.routedClass);
         addSample(counters, 'unmapped', examined.sample);
+        // Left as it is: when due, the poller pushes it to the queue it names (summarize-step.ts asks who fetches there).
+        addDestinations((counters.unmappedNaming ??= {}), { [examined.queue ?? SIDEKIQ_DEFAULT_QUEUE]: 1 });
         break;
       case 'already-routed':
         if (rewrites === null) counters.alreadyRouted++;

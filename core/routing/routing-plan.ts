@@ -14,7 +14,7 @@ import { routeBack, type ReverseRoutingPlan } from './reverse-plan.js';
 export type RoutingPlan = ClassRoutingPlan | RenameRoutingPlan | ReverseRoutingPlan;
 
 /** The queue Sidekiq's client gives a job whose payload names none (sidekiq-reference: `Client.push` defaults). */
-const SIDEKIQ_DEFAULT_QUEUE = 'default';
+export const SIDEKIQ_DEFAULT_QUEUE = 'default';
 
 export interface ClassRoutingPlan {
   readonly kind: 'classes';

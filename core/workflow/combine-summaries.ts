@@ -30,9 +30,11 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
   let unlisted = 0;
   let unheard: RunSummary['unheard'];
   let leftUnheard: RunSummary['leftUnheard'];
+  let leftUnheardInSets: RunSummary['leftUnheardInSets'];
   for (const { summary } of chain) {
     unheard = combineUnheard(unheard, summary.unheard);
     leftUnheard = combineLeftUnheard(leftUnheard, summary.leftUnheard);
+    leftUnheardInSets = combineLeftUnheardInSets(leftUnheardInSets, summary.leftUnheardInSets);
     Object.assign(sets, summary.sets);
     Object.assign(queues, summary.queues);
     failures.push(...summary.failures);
@@ -97,7 +99,20 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     ...(first.dryRun ? { deadSetOverCap: chain.map((e) => e.summary.deadSetOverCap).filter((d) => d !== undefined).at(-1) } : deadSetOverCap ? { deadSetOverCap } : { deadSetOverCap: undefined }),
     ...(unheard ? { unheard } : {}),
     ...(leftUnheard ? { leftUnheard } : {}),
+    ...(leftUnheardInSets ? { leftUnheardInSets } : {}),
   };
+}
+
+/**
+ * Two executions' set entries left naming queues nobody fetches (RunSummary.leftUnheardInSets) as
+ * one: each execution counted the set items that ended in it, so the entries add up (combineUnheard),
+ * and so do those it did not check.
+ */
+function combineLeftUnheardInSets(a: RunSummary['leftUnheardInSets'], b: RunSummary['leftUnheardInSets']): RunSummary['leftUnheardInSets'] {
+  const both = combineUnheard(a, b);
+  if (!both) return undefined;
+  const jobs = (a?.unchecked?.jobs ?? 0) + (b?.unchecked?.jobs ?? 0);
+  return { ...both, ...(jobs > 0 ? { unchecked: { jobs } } : {}) };
 }
 
 /** Two executions' queues left where nobody fetches (RunSummary.leftUnheard) as one: combineUnheard, and the unchecked added. */

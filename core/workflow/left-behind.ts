@@ -39,10 +39,16 @@ export function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] 
  * after "N left in place": "at least" when it names fewer queues than it found.
  */
 function leftUnheardClause(summary: RunSummary): string {
-  const found = summary.leftUnheard;
-  if (!found) return '';
-  const jobs = found.queues.reduce((sum, q) => sum + q.jobs, 0);
-  return `, ${found.total > found.queues.length ? 'at least ' : ''}${n(jobs)} of them where nobody fetches`;
+  const clause = (found: RunSummary['leftUnheard'] | RunSummary['leftUnheardInSets']) => {
+    if (!found) return undefined;
+    const jobs = found.queues.reduce((sum, q) => sum + q.jobs, 0);
+    return `${found.total > found.queues.length ? 'at least ' : ''}${n(jobs)}`;
+  };
+  const inLists = clause(summary.leftUnheard);
+  // Set entries naming such queues (RunSummary.leftUnheardInSets): they land there when due.
+  const inSets = clause(summary.leftUnheardInSets);
+  const parts = [...(inLists ? [`${inLists} of them where nobody fetches`] : []), ...(inSets ? [`${inSets}${inLists ? '' : ' of them'} in sets for queues nobody fetches`] : [])];
+  return parts.length === 0 ? '' : `, ${parts.join(' and ')}`;
 }
 
 /** Where a run may have left jobs that the summary could not count, as the verdict names it. */

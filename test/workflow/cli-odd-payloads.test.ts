@@ -99,8 +99,10 @@ describe('run over jobs whose class or jid is hundreds of kilobytes long', { tim
       `Samples: ${shortClass} (jid s1, no destination for its class); Gone (jid j${'0'.repeat(158)}…, no destination for its class)`,
       'Jobs left in place (unmapped, unparsable, conflicts) by set and queue: schedule 1 · queue:old 1',
       'Nobody fetches from 1 queue(s) this run left jobs in place on (old 1): no live Sidekiq process runs on this Redis and the routing retires those queues, so once Sidekiq runs on it those jobs never run. Route their class (catalog, rules or mapping) and run again, run again with --unmapped quarantine, or give those queues a listener (drain-check: orphans).',
+      // The scheduled entry left in place names `old` too: the poller pushes it there when due.
+      'Nobody fetches from 1 queue(s) that 1 schedule, retry or dead entries this run left in place name (old 1): no live Sidekiq process runs on this Redis and the routing retires those queues, so once Sidekiq runs on it those entries land there when due (a dead one: when retried) and never run. Route their class (catalog, rules or mapping) and run again, or give those queues a listener (drain-check: "for queues nobody fetches" per set).',
       '',
-      'Done, but jobs were left behind: 2 left in place, 1 of them where nobody fetches (see "Needs a look" above).',
+      'Done, but jobs were left behind: 2 left in place, 1 of them where nobody fetches and 1 in sets for queues nobody fetches (see "Needs a look" above).',
     ]);
   });
 });

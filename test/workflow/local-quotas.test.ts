@@ -357,6 +357,38 @@ describe('the local runner enforces AWS quotas', () => {
     for (let q = 0; q < 10; q++) expect(await redis.source().exists(`queue:${queue(q)}`)).toBe(0);
   });
 
+  it('keeps the state below 256 KiB when schedule, retry and dead keep entries naming sixty queues of 512-byte names nobody fetches: the summary names ten of the sixteen the totals name, and says the rest were not checked', async () => {
+    // The set pages count the entries they leave in place by the queue they name
+    // (RerouteCounters.unmappedNaming), which each set item's counters carry through the Map's
+    // batches: bounded as the destinations are (fifty names, 8 KiB of them), whatever the names.
+    const queue = (q: number) => `${String(q).padStart(3, '0')}${'s'.repeat(MAX_QUEUE_NAME_BYTES - 3)}`;
+    const sets = ['schedule', 'retry', 'dead'] as const;
+    const left: string[] = [];
+    for (let q = 0; q < 60; q++) {
+      for (const set of sets) {
+        const removed = sidekiqPayload({ className: 'Removed', queue: queue(q), args: `[${q}]` });
+        await redis.source().zadd(set, String(1_900_000_000 + q), removed);
+        left.push(`${set} ${jidOf(removed)}`);
+      }
+    }
+    await heartbeat(redis.source(), new SidekiqKeys(''), 'web:1:aaaaaaaaaaaa', ['new'], { beatAt: Math.floor(Date.now() / 1000) });
+
+    const executions = await runWorkflowLocally(reroute({ sets: [...sets] }), handlers(), { retryIntervalMs: 0 });
+
+    expect(executions.map((e) => e.error)).toEqual([undefined]);
+    console.log(`schedule, retry and dead entries naming 60 queues of 512-byte names nobody fetches: largest state ${executions[0]!.usage!.largestStateBytes} bytes`);
+    expect(executions[0]!.usage!.largestStateBytes).toBeLessThan(AWS_QUOTAS.stateBytes);
+    const summary = executions[0]!.output as RunSummary;
+    expect(summary).toMatchObject({ totals: { unmapped: 180 }, leftUnheardInSets: { liveProcesses: 1 } });
+    // Each set's pages (read by score: queue 0 first) name its first sixteen queues (8 KiB of
+    // names), three entries each in the totals; the other 132 entries are counted, not named.
+    const found = summary.leftUnheardInSets!;
+    expect(found).toEqual({ liveProcesses: 1, total: 16, queues: Array.from({ length: 10 }, (_, q) => ({ queue: queue(q), jobs: 3 })), unchecked: { jobs: 132 } });
+    const still: string[] = [];
+    for (const set of sets) still.push(...(await redis.source().zrange(set, '0', '-1')).map((job) => `${set} ${jidOf(job)}`));
+    expect(still.sort()).toEqual(left.sort());
+  });
+
   it('keeps the state below 256 KiB when sixty queues named with 512 bytes each keep a job nobody fetches: the summary names ten, counts fifty, and says the ten past its tally were not checked', async () => {
     // The tally names the queues jobs were left in place on (run-tally.ts leftIn) for the summary
     // to ask whether anybody fetches from them: bounded, whatever the number and length of names.

@@ -226,7 +226,10 @@ async function pagesOf(
     // lost) counts from the record's counters instead of the item's (pass-record.ts).
     const before = 'counted' in run && run.counted !== undefined ? run.counted : (item.counters as RerouteCounters);
     const counters = addCounters(addCounters(emptyCounters(), before), run.counters);
-    if (namesFewer(settings)) counters.movedTo = destinationsWithin(counters.movedTo, DRY_RUN_DESTINATION_NAME_BYTES);
+    if (namesFewer(settings)) {
+      counters.movedTo = destinationsWithin(counters.movedTo, DRY_RUN_DESTINATION_NAME_BYTES);
+      if (counters.unmappedNaming) counters.unmappedNaming = destinationsWithin(counters.unmappedNaming, DRY_RUN_DESTINATION_NAME_BYTES);
+    }
     return answered(await announceContinuation(settings, source, { ...item, cursor: run.cursor, done: run.done, iteration: item.iteration + 1, counters }));
   }
 

@@ -135,6 +135,16 @@ export interface RunSummary {
    * `unchecked`: the queues past the tally's names (run-tally.ts leftIn), not asked about.
    */
   readonly leftUnheard?: UnheardQueues & { readonly unchecked?: { readonly queues: number; readonly jobs: number } };
+  /**
+   * A re-route's `schedule`, `retry`, `dead` and `interrupted` entries left in place (unmapped,
+   * which stay as they are) naming queues nobody fetches from, decided as for `leftUnheard`:
+   * Sidekiq's poller pushes such an entry to the queue it names when it comes due (a dead one,
+   * when someone retries it), where it never runs as things stand. Counted by the run's pages as
+   * they read the sets (RerouteCounters.unmappedNaming), not by a reading of its own. `unchecked`:
+   * the entries counted past the names the totals keep (under OTHER_DESTINATIONS), not asked about.
+   * Not counted: unparsable entries (no queue to read) and the originals of conflicts.
+   */
+  readonly leftUnheardInSets?: UnheardQueues & { readonly unchecked?: { readonly jobs: number } };
   /** Jobs workers took from the queues the run empties, in their fetchers' private lists (held-by-workers.ts). */
   readonly heldByWorkers?: HeldByWorkers;
   /** Jobs in the sets and queues the run's --sets or --no-queues left out (not-looked-at.ts). */
@@ -298,6 +308,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const looks = !settings.nothingThere && supersededBy === undefined;
   const routing = settings.mode === 'reroute' && looks ? await routingOf(settings, source) : undefined;
   const leftUnheard = await leftWhereNobodyFetches(settings, tally, source, routing);
+  const leftUnheardInSets = await leftInSetsWhereNobodyFetches(settings, tally, source, routing);
   // The private lists of the queues it empties (a re-route's retired ones, a transfer's all; a
   // selective transfer's: its classes' jobs there). Not a rollback's: its queues are live, what
   // comes back there runs. With --no-queues too: the jobs workers took from those queues are left
@@ -419,6 +430,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(input.settings.nothingThere ? { nothingThere: true as const } : {}),
     ...(unheard ? { unheard } : {}),
     ...(leftUnheard ? { leftUnheard } : {}),
+    ...(leftUnheardInSets ? { leftUnheardInSets } : {}),
     ...(settings.renamesWithoutQueue ? { renamesWithoutQueue: settings.renamesWithoutQueue } : {}),
     ...(settings.movedOnSince ? { movedOnSince: settings.movedOnSince } : {}),
     ...(selectedArrivalsCutShort ? { selectedArrivalsCutShort } : {}),
@@ -573,6 +585,20 @@ async function leftWhereNobodyFetches(settings: RunSettings, tally: RunTally, so
   const found = await findQueuesNobodyFetches(source.redis, source.keys, tally.leftIn ?? {}, retiredByRouting);
   if (!found) return undefined;
   return { ...found, ...(tally.leftInUnnamed ? { unchecked: tally.leftInUnnamed } : {}) };
+}
+
+/**
+ * A re-route's set entries left in place naming queues nobody fetches from (RunSummary.leftUnheardInSets):
+ * the queues its pages counted them under (RerouteCounters.unmappedNaming), asked as the queues
+ * jobs were left on are (leftWhereNobodyFetches): one census of the source's processes.
+ */
+async function leftInSetsWhereNobodyFetches(settings: RunSettings, tally: RunTally, source: Connection, routing: RoutingPlan | undefined): Promise<RunSummary['leftUnheardInSets']> {
+  if (settings.mode !== 'reroute') return undefined;
+  const { [OTHER_DESTINATIONS]: unnamed = 0, ...named } = (tally.totals as RerouteCounters).unmappedNaming ?? {};
+  const retiredByRouting = routing ? (queue: string) => !isDrainedQueue(routing, queue) || isLiveQueue(routing, queue) : undefined;
+  const found = await findQueuesNobodyFetches(source.redis, source.keys, named, retiredByRouting);
+  if (!found) return undefined;
+  return { ...found, ...(unnamed > 0 ? { unchecked: { jobs: unnamed } } : {}) };
 }
 
 /** In-flight keys of a transfer out of the target named in a summary, at most. */

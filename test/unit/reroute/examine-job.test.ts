@@ -51,6 +51,7 @@ describe('examineQueuedJob', () => {
       kind: 'unmapped',
       routedClass: 'Gone',
       sample: { jid: 'abc', className: 'Gone', reason: 'no destination for its class' },
+      queue: 'old',
     });
     expect(examineQueuedJob(Buffer.from('{"class":"PostReceive",'), 'old', plan, true)).toEqual({ kind: 'unparsable', sample: { jid: null, className: null, reason: 'invalid-json' } });
     expect(examineScheduledJob(Buffer.from('{"class":"PostReceive",'), plan, true)).toEqual({ kind: 'unparsable', sample: { jid: null, className: null, reason: 'invalid-json' } });
@@ -76,6 +77,7 @@ describe('examineScheduledJob', () => {
       kind: 'unmapped',
       routedClass: 'Gone',
       sample: { jid: 'abc', className: 'Gone', reason: 'no destination for its class' },
+      queue: 'old',
     });
   });
 });

@@ -185,6 +185,15 @@ describe('combineSummaries of a continued run', () => {
     expect(chain(summary(), summary()).leftUnheard).toBeUndefined();
   });
 
+  it('adds up the set entries each execution left in place naming queues nobody fetches, and those past their totals\' names (a set that ran in an execution of its own)', () => {
+    const first = summary({ leftUnheardInSets: { liveProcesses: 0, queues: [{ queue: 'post_receive', jobs: 2 }], total: 1, unchecked: { jobs: 4 } } });
+    const second = summary({ leftUnheardInSets: { liveProcesses: 1, queues: [{ queue: 'post_receive', jobs: 1 }, { queue: 'gone', jobs: 5 }], total: 2 } });
+
+    expect(chain(first, second).leftUnheardInSets).toEqual({ liveProcesses: 1, queues: [{ queue: 'gone', jobs: 5 }, { queue: 'post_receive', jobs: 3 }], total: 2, unchecked: { jobs: 4 } });
+    expect(chain(summary(), second).leftUnheardInSets).toEqual(second.leftUnheardInSets);
+    expect(chain(summary(), summary()).leftUnheardInSets).toBeUndefined();
+  });
+
   it("a dry run's dead-set forecast is the last one made, though the first execution made none", () => {
     const combined = chain(summary({ dryRun: true }), summary({ dryRun: true, deadSetOverCap: { entries: 10_005, drops: 6 } }));
 
