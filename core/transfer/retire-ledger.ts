@@ -35,18 +35,33 @@ const RETIRE_CHUNK = 1000;
  * Returns whether it gave the TTL (false: nothing written).
  */
 export async function retireLedger(source: Redis, target: Redis, inflight: RedisKey, ledger: RedisKey, ttlSeconds: number): Promise<boolean> {
-  const [retired] = await retireAll(source, target, [{ inflight, ledger }], ttlSeconds);
-  return retired!;
+  const { retired } = await retireAll(source, target, [{ inflight, ledger }], ttlSeconds);
+  return retired[0]!;
 }
 
-/** `retireLedger` for each source key (`queue:NAME`, `retry`) a run worked on. */
+/** Whether the ledger is settled after retireLedger's steps: none, one with a TTL, or given it now (retireRunLedgers). */
+export async function settleLedger(source: Redis, target: Redis, inflight: RedisKey, ledger: RedisKey, ttlSeconds: number): Promise<boolean> {
+  const { settled } = await retireAll(source, target, [{ inflight, ledger }], ttlSeconds);
+  return settled[0]!;
+}
+
+/**
+ * `retireLedger` for each source key (`queue:NAME`, `retry`) a run worked on. Returns, per source
+ * key, whether its ledger is settled now: none there, one with a TTL already, or given it here
+ * (false: one without a TTL left as it is, something of it in flight or written meanwhile). A
+ * count of the run's pass over that key (transfer-keys.ts originalsKey) may go only once its
+ * ledger is settled: it is what the next plan's walk of the source finds them by (older-starts.ts,
+ * other-runs-passes.ts), where a look for ledgers over the target's keyspace may be cut short.
+ */
 export async function retireRunLedgers(
   context: { readonly source: Redis; readonly target: Redis; readonly sourceKeys: SidekiqKeys; readonly targetKeys: SidekiqKeys; readonly runId: string },
   sourceKeys: readonly string[],
   ttlSeconds: number,
-): Promise<void> {
+): Promise<boolean[]> {
   const pairs = sourceKeys.map((key) => ({ inflight: inflightKey(context.sourceKeys.prefix, context.runId, key), ledger: ledgerKey(context.targetKeys.prefix, context.runId, key) }));
-  for (let i = 0; i < pairs.length; i += RETIRE_CHUNK) await retireAll(context.source, context.target, pairs.slice(i, i + RETIRE_CHUNK), ttlSeconds);
+  const settled: boolean[] = [];
+  for (let i = 0; i < pairs.length; i += RETIRE_CHUNK) settled.push(...(await retireAll(context.source, context.target, pairs.slice(i, i + RETIRE_CHUNK), ttlSeconds)).settled);
+  return settled;
 }
 
 /**
@@ -54,7 +69,7 @@ export async function retireRunLedgers(
  * makes each ledger's retirement safe holds per ledger (its look, then its in-flight key, then
  * its retire), whatever happens to the others in between.
  */
-async function retireAll(source: Redis, target: Redis, pairs: readonly { inflight: RedisKey; ledger: RedisKey }[], ttlSeconds: number): Promise<boolean[]> {
+async function retireAll(source: Redis, target: Redis, pairs: readonly { inflight: RedisKey; ledger: RedisKey }[], ttlSeconds: number): Promise<{ retired: boolean[]; settled: boolean[] }> {
   const looks = (await retireScript.runAll(
     target,
     pairs.map(({ ledger }) => ({ keys: [ledger], args: ['look'] })),
@@ -62,7 +77,9 @@ async function retireAll(source: Redis, target: Redis, pairs: readonly { infligh
   // Only a ledger with entries and no TTL has anything to retire (-2: none; a TTL: retired already).
   const candidates = pairs.flatMap((pair, i) => (looks[i]![0] === -1 && looks[i]![3] !== undefined ? [{ ...pair, at: i, size: looks[i]![1], kind: looks[i]![2], id: looks[i]![3] }] : []));
   const retired = pairs.map(() => false);
-  if (candidates.length === 0) return retired;
+  // Settled without a step on the source: no ledger (-2), or one with a TTL (a retired one, or one eviction may take already).
+  const settled = pairs.map((_, i) => looks[i]![0] !== -1);
+  if (candidates.length === 0) return { retired, settled };
   const pipeline = source.pipeline();
   for (const { inflight } of candidates) pipeline.exists(inflight);
   const replies = (await pipeline.exec()) ?? [];
@@ -75,6 +92,6 @@ async function retireAll(source: Redis, target: Redis, pairs: readonly { infligh
     target,
     idle.map(({ ledger, size, id, kind }) => ({ keys: [ledger], args: ['retire', ttlSeconds, size, id, kind] })),
   );
-  idle.forEach(({ at }, i) => (retired[at] = done[i] === 1));
-  return retired;
+  idle.forEach(({ at }, i) => (retired[at] = settled[at] = done[i] === 1));
+  return { retired, settled };
 }

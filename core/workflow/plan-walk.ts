@@ -10,6 +10,7 @@ import type { Connection } from './connections.js';
 import { movesRecordsLook } from './moved-on-since.js';
 import { iterableStatesLook, type IterableStates } from '../transfer/iterable-states.js';
 import { olderStartsLook, type OlderStarts } from './older-starts.js';
+import { otherRunsPassesLook, type OtherRunsPasses } from '../transfer/other-runs-passes.js';
 
 /** What a plan looks for in the source's keyspace besides Sidekiq data under its prefix. */
 export interface PlanWalkWants {
@@ -23,6 +24,8 @@ export interface PlanWalkWants {
   readonly iterableStates?: boolean;
   /** The run's keys earlier starts left (older-starts.ts): a run that writes (not a dry run). */
   readonly olderStartsOf?: string;
+  /** Other runs' pass counts than this run's (other-runs-passes.ts): a transfer that writes. */
+  readonly otherRunsPassesBesides?: string;
 }
 
 /** What the plan's one walk found. */
@@ -38,6 +41,8 @@ export interface PlanWalk {
   readonly iterableStates?: IterableStates;
   /** What earlier starts of the run left (looked for only with `olderStartsOf`). */
   readonly olderStarts?: OlderStarts;
+  /** Other runs' pass counts (looked for only with `otherRunsPassesBesides`). */
+  readonly otherRunsPasses?: OtherRunsPasses;
 }
 
 /**
@@ -62,9 +67,11 @@ export async function walkPlanKeyspace(source: Connection, wants: PlanWalkWants,
   const records = wants.moveRecords ? movesRecordsLook(keys.prefix) : undefined;
   // Whole, as the walk is: a pass record it did not reach would stay for good (older-starts.ts).
   const older = wants.olderStartsOf !== undefined ? olderStartsLook(keys.prefix, wants.olderStartsOf) : undefined;
+  // Whole too: a count of a dead run it did not reach would stay for good (other-runs-passes.ts).
+  const others = wants.otherRunsPassesBesides !== undefined ? otherRunsPassesLook(keys.prefix, wants.otherRunsPassesBesides) : undefined;
   // Not needed whole (a notice): before the looks that are, so that the cut below reads theirs.
   const iterable = wants.iterableStates ? iterableStatesLook(keys) : undefined;
-  const whole: PageLook[] = [queues, leftovers, cron, records, older].filter((l) => l !== undefined);
+  const whole: PageLook[] = [queues, leftovers, cron, records, older, others].filter((l) => l !== undefined);
   const looks = [...(data?.looks ?? []), ...(iterable ? [iterable] : []), ...whole];
   const extents = await walkForLooks(redis, looks, bound, `Looking over the keys of ${check.name} (SCAN)`);
   const judged = await judgeSidekiqPrefix(redis, keys, check, data ? await data.result(extents) : { found: true });
@@ -83,5 +90,6 @@ export async function walkPlanKeyspace(source: Connection, wants: PlanWalkWants,
     ...(records ? { moveRecordRunIds: records.runIds() } : {}),
     ...(states ? { iterableStates: states } : {}),
     ...(older ? { olderStarts: older.found() } : {}),
+    ...(others ? { otherRunsPasses: others.found() } : {}),
   };
 }

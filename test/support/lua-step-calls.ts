@@ -87,4 +87,6 @@ export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['endQueuePass-2', { keys: ['originals:end', 'receipts', 'queue:old'], args: ['pass-end:queue:old', 3600] }, ['originals:end', 'receipts', 'queue:old']],
   ['forgetOlderPasses-n1', { keys: ['lock', 'originals:older'], args: ['run', 1000, 'arn', '1000 arn'] }, ['lock', 'originals:older']],
   ['forgetOlderTransferPasses-n2', { keys: ['lock', 'originals:count'], args: ['run', 1000, 'arn', '1000 arn'] }, ['lock', 'originals:count']],
+  // Another (dead) run's pass count, nothing of it in flight (inflight:none): forgetOtherRunsPasses-1.lua deletes it.
+  ['forgetOtherRunsPasses-1', { keys: ['lock', 'originals:count', 'inflight:none'], args: ['run', 1000, 'arn'] }, ['lock', 'originals:count']],
 ];

@@ -112,3 +112,47 @@ describe('move killed while it finishes the jobs a dead run left in flight, then
     }
   });
 });
+
+describe('a dead `move --classes` run that began a pass on a queue but wrote no batch there, passed by once its lock expired', { timeout: 300_000 }, () => {
+  it("the next run deletes the dead run's count of that queue (no ledger names it): the selected jobs once on the target, the others in place, Complete, drained, no key without an expiry", async () => {
+    const [source, target] = [redis.source(), redis.target()];
+    const { source: from, target: to } = redis.urls();
+    // Oldest first: four A jobs, then three B jobs on top. A front pass's first window (the newest
+    // two) holds only B jobs: its claim takes nothing, and keeps the pass's start on the source.
+    const selected = Array.from({ length: 4 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'a', args: `[${i}]` }));
+    const others = Array.from({ length: 3 }, (_, i) => sidekiqPayload({ className: 'B', queue: 'a', args: `[${i}]` }));
+    for (const p of [...selected, ...others]) await source.lpush('queue:a', p);
+    await source.sadd('queues', 'a');
+    const args = ['move', '--from', from, '--to', to, '--page-size', '2', '--classes', 'A'];
+
+    // Killed as its second slice reads the pass's kept start (its first slice read it twice: in the
+    // MULTI of its start, with its window): the first slice's claim took nothing and wrote the
+    // pass's count; no batch, no ledger.
+    const first = await moveKilledAt('^get$', ['^sidekiq-migrate:transfer-[\\w-]+:originals:queue:a$'], 3, ...args);
+    expect(first.signal, first.stderr).toBe('SIGKILL');
+    const dead = /"runId":"([\w-]+)"/.exec((await source.get('sidekiq-migrate:lock'))!)![1]!;
+    expect((await keysUnder(source, `sidekiq-migrate:${dead}:`)).filter((k) => /:(inflight|batch|originals|acknowledged|seal):/.test(k))).toEqual([`sidekiq-migrate:${dead}:originals:queue:a`]);
+    expect(await source.ttl(`sidekiq-migrate:${dead}:originals:queue:a`)).toBe(-1);
+    expect(await keysUnder(target, `sidekiq-migrate:${dead}:`)).toEqual([]);
+    expect(await source.llen('queue:a')).toBe(7);
+    // Its run lock expires (20 minutes after its last page, an instant in the value).
+    for (const side of [source, target]) {
+      const lock = JSON.parse((await side.get('sidekiq-migrate:lock'))!) as Record<string, unknown>;
+      await side.set('sidekiq-migrate:lock', JSON.stringify({ ...lock, expiresAt: Date.now() - 1000 }));
+    }
+
+    const again = await cli(...args);
+
+    expect(again.stdout.trimEnd().split('\n').at(-1), again.stdout + again.stderr).toBe('Complete: everything that could be moved was moved.');
+    expect(again.code).toBe(0);
+    expect(await jobsIn(source)).toEqual(others.map((p) => jobEntry('queue:a', p)).sort());
+    expect(await jobsIn(target)).toEqual(selected.map((p) => jobEntry('queue:a', p)).sort());
+    for (const side of [source, target]) {
+      const left = await keysUnder(side, 'sidekiq-migrate:');
+      expect(left.filter((k) => /:(inflight|batch|originals|acknowledged|seal):/.test(k))).toEqual([]);
+      for (const key of left.filter((k) => k !== 'sidekiq-migrate:target-id')) expect(await side.ttl(key), key).toBeGreaterThan(0);
+    }
+    const drain = await cli('drain-check', '--redis', from, '--json');
+    expect(JSON.parse(drain.stdout)).toMatchObject({ inflight: [], quarantine: [] });
+  });
+});

@@ -34,6 +34,7 @@ import { rememberSelection, selectionJson } from '../stored-selection.js';
 import { forgetRunConflicts, forgetStartedWith, storeRunPlan } from '../store-run-plan.js';
 import { refuseUnlessStillHeld, type Planner } from '../planner-guard.js';
 import { forgetOlderStarts } from '../older-starts.js';
+import { forgetOtherRunsPasses } from '../../transfer/other-runs-passes.js';
 import { recordStartedWith, startedWith } from '../started-with.js';
 import { refuseOtherRoutingOfExecution } from '../other-routing.js';
 import { movedOnSinceAmong } from '../moved-on-since.js';
@@ -160,7 +161,7 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   // jobs (plan-walk.ts), before any lock or write: one that cannot finish in time stops the plan here.
   // A wrong prefix finds nothing and would report success: refused when Sidekiq data is elsewhere.
   // Cut short with none found ('unknown'): the run goes on, and says nothing of "nothing there".
-  const wants = { queues: input.queues, leftovers: input.mode === 'transfer', moveRecords: input.mode === 'reroute' && input.routing?.kind === 'rollback', iterableStates: input.mode === 'transfer', ...(input.dryRun ? {} : { olderStartsOf: input.runId }) };
+  const wants = { queues: input.queues, leftovers: input.mode === 'transfer', moveRecords: input.mode === 'reroute' && input.routing?.kind === 'rollback', iterableStates: input.mode === 'transfer', ...(input.dryRun ? {} : { olderStartsOf: input.runId }), ...(input.mode === 'transfer' && !input.dryRun ? { otherRunsPassesBesides: input.runId } : {}) };
   const walkBound = { ...(options.walkUntil ? { until: options.walkUntil() } : {}), ...(options.clock ? { clock: options.clock } : {}) };
   const walk = await walkPlanKeyspace(source, wants, { name: `source ${source.name}`, option: '--namespace' }, walkBound, lookBound().until);
   // Sidekiq's `queues` and `processes` of another type failed a run half-way (sidekiq-set-types.ts).
@@ -369,6 +370,12 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   // its queue empty since): forgotten now, holding the locks, after their in-flight jobs were
   // finished (a ledger is retired only once nothing of it is in flight: older-starts.ts).
   if (planner) await forgetOlderStarts(input.mode, source, target, planner, walk.olderStarts?.passes ?? []);
+  // Other (dead) runs' pass counts no item, no resume and no ledger of theirs ends (a `--classes`
+  // pass whose claims took nothing yet), found by the same walk: forgotten now, after their jobs in
+  // flight were finished, their ledgers here retired first (other-runs-passes.ts).
+  if (planner && target && targetId !== undefined && walk.otherRunsPasses && walk.otherRunsPasses.size > 0) {
+    await forgetOtherRunsPasses({ source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, targetId }, planner, walk.otherRunsPasses);
+  }
   // Listed before anything of this run is written: a queue it cannot take refuses the run whole.
   const listed = await listWork(planned, source, plan, walk.queues);
   // A dry run's first batch reads this list, rather than walking the keyspace for it again.
