@@ -60,8 +60,10 @@ export async function retireLedgersLeft(
   for (const [runId, ledgers] of byRun) {
     if (runId !== context.runId && !fromHere.has(runId)) continue;
     looked += ledgers.size;
-    await retireRunLedgers({ ...context, runId }, [...ledgers.values()], DEFAULT_LEDGER_TTL_SECONDS);
-    if (runId !== context.runId) await forgetPassesOf({ ...context, runId }, [...ledgers.values()]);
+    const keys = [...ledgers.values()];
+    const settled = await retireRunLedgers({ ...context, runId }, keys, DEFAULT_LEDGER_TTL_SECONDS);
+    // Only beside a settled ledger: a count is what the next plan finds a ledger without a TTL by (other-runs-passes.ts).
+    if (runId !== context.runId) await forgetPassesOf({ ...context, runId }, keys.filter((_, i) => settled[i]));
   }
   return looked;
 }
@@ -75,6 +77,7 @@ export async function retireLedgersLeft(
  * after all (`--run-id`), its next pass counts again from its first claim.
  */
 async function forgetPassesOf(context: { readonly source: Redis; readonly sourceKeys: SidekiqKeys; readonly runId: string }, sourceKeys: readonly string[]): Promise<void> {
+  if (sourceKeys.length === 0) return;
   const look = context.source.pipeline();
   for (const key of sourceKeys) look.exists(inflightKey(context.sourceKeys.prefix, context.runId, key));
   const replies = (await look.exec()) ?? [];

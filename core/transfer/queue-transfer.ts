@@ -1,3 +1,4 @@
+import { retireBeforePassEnd } from './retire-ledger.js';
 import type { Redis, RedisKey } from 'ioredis';
 import { generationFieldsOf } from '../redis/generation-arg.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
@@ -162,6 +163,8 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     // The pass is done once its last slice is acknowledged: its count goes, in the same round trip
     // (a retry of a slice after it finds none, and claims nothing more). Not before: a slice that
     // failed after its claim is retried with the count it left.
+    // Its ledger retired first: a kill in between leaves the count, which the next plan finds (retireBeforePassEnd).
+    if (done) await retireBeforePassEnd(request, `queue:${queue}`);
     if (done) counters.leftOnSource = await endPass(source, sourceKey, originals);
     return { cursor: next, done, counters, locks: await renewal.outcome(), ...(claimsNext ? { ahead: claimsNext, holdsNext: true } : {}) };
   } catch (error) {

@@ -9,7 +9,7 @@ import { emptyTransferCounters, tallyCarried, type TransferCounters } from './tr
 import { acknowledgeQueueJobs } from './acknowledge.js';
 import { batchTarget, newBatchId, parseBatch } from './ledger-id.js';
 import { readTargetId, refuseForeignLeftovers, type ForeignLeftover } from './target-identity.js';
-import { retireLedger } from './retire-ledger.js';
+import { settleLedger } from './retire-ledger.js';
 import { copyAndAcknowledgeSet } from './set-transfer.js';
 import { batchKey, ledgerKey, originalsKey } from './transfer-keys.js';
 import { claimReplicated } from './replicated-steps.js';
@@ -39,14 +39,15 @@ export async function findInflightLeftovers(context: Pick<TransferContext, 'sour
 
 /**
  * Another run's leftover: that run is over (its lock is gone or this run's), and so is its pass,
- * whose count of originals goes too (claimQueueJobs-10.lua KEYS[7]). Deleted before its jobs are
- * written and acknowledged, not after: killed between the acknowledge and a `DEL` after it, the
- * in-flight key was gone, so no later run found the leftover again, and the count stayed without
- * an expiry (cli-move-killed-finishing-another-run.test.ts). Before, a kill leaves the in-flight
- * key and the next run finishes it; that run's pass cannot use the count any more either way.
- * Not this run's own: a plan that paused here may have been superseded by a later start whose
- * pass now goes by that count (its first claim writes over an earlier start's, and its end
- * deletes it).
+ * whose count of originals goes too (claimQueueJobs-10.lua KEYS[7]). Deleted once the leftover's
+ * ledger is settled (retired, or none), after its jobs were written and acknowledged: a kill
+ * before leaves the count beside the ledger without a TTL, and the next plan's walk of the source
+ * finds the count and retires both (other-runs-passes.ts). (Deleted before the write, as it was, a
+ * kill between the acknowledge and the ledger's TTL left the ledger with no TTL and nothing on the
+ * source naming it: only the last summary's look over the target, cut short among many keys, found
+ * it, or not.) Not this run's own: a plan that paused here may have been superseded by a later
+ * start whose pass now goes by that count (its first claim writes over an earlier start's, and its
+ * end deletes it).
  */
 async function forgetOtherRunsPass(context: TransferContext, leftover: InflightLeftover): Promise<void> {
   if (leftover.runId !== context.runId) await context.source.del(originalsKey(context.sourceKeys.prefix, leftover.runId, leftover.sourceKey));
@@ -100,7 +101,6 @@ export async function resumeInflight(context: TransferContext, placement: 'front
         const [stored, held] = await readAdopting(context.source, batch, (t) => t.lrangeBuffer(inflight, 0, -1));
         refuseIfClaimedElsewhere(context, leftover, stored, held.length, here);
         const { id: batchId, base } = parseBatch(stored);
-        await forgetOtherRunsPass(context, leftover);
         const jobs = carryQueuedJobs(held, queue, plan, aj);
         tallyCarried(counters, jobs);
         // The claim (by an earlier attempt) and an adoption are on the source's replicas before
@@ -118,7 +118,6 @@ export async function resumeInflight(context: TransferContext, placement: 'front
         const set = leftover.sourceKey as SortedSetName;
         const [batchId, flat] = await readAdopting(context.source, batch, (t) => t.zrangeBuffer(inflight, 0, '-1', 'WITHSCORES'));
         refuseIfClaimedElsewhere(context, leftover, batchId, flat.length / 2, here);
-        await forgetOtherRunsPass(context, leftover);
         const held = [];
         for (let i = 0; i < flat.length; i += 2) held.push({ member: flat[i]!, score: flat[i + 1]!.toString('latin1') });
         const entries = ledgerScheduledEntries(held, batchId, plan, aj);
@@ -130,7 +129,7 @@ export async function resumeInflight(context: TransferContext, placement: 'front
       } else {
         continue; // not a shape we write: left for an operator, and reported by the drain check
       }
-      await retireLedger(context.source, context.target, inflight, ledger, ttl);
+      if (await settleLedger(context.source, context.target, inflight, ledger, ttl)) await forgetOtherRunsPass(context, leftover);
       finished++;
     } catch (error) {
       throw classifyRedisError(error, `Resuming ${displayName(leftover.key)}`);

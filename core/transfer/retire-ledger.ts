@@ -2,6 +2,7 @@ import type { Redis, RedisKey } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 import { inflightKey, ledgerKey } from './transfer-keys.js';
+import { DEFAULT_LEDGER_TTL_SECONDS } from './transfer-options.js';
 
 const retireScript = new LuaScript('retireLedger-2');
 
@@ -62,6 +63,25 @@ export async function retireRunLedgers(
   const settled: boolean[] = [];
   for (let i = 0; i < pairs.length; i += RETIRE_CHUNK) settled.push(...(await retireAll(context.source, context.target, pairs.slice(i, i + RETIRE_CHUNK), ttlSeconds)).settled);
   return settled;
+}
+
+/**
+ * A pass's end, before its count (transfer-keys.ts originalsKey) goes: its ledger retired first
+ * (the three steps above; nothing of it in flight by then, its last batch acknowledged). The other
+ * way round, a process killed between the two left the ledger without a TTL and nothing on the
+ * source to find it by: its queue empty by then, the resumed plan had no item for it and its walk
+ * of the source no count; only the last summary's look over the target's keyspace, cut short among
+ * many keys, found it, or not (then for good: cli-resumed-cleanup-whole.test.ts). Killed here, the
+ * count stays, and the next plan's walk finds it (older-starts.ts, other-runs-passes.ts). The
+ * count goes whatever this found (a copy of another start meanwhile keeps the ledger without a TTL:
+ * that start's own end retires it). A dry run keeps neither.
+ */
+export async function retireBeforePassEnd(
+  request: { readonly source: Redis; readonly target: Redis; readonly sourceKeys: SidekiqKeys; readonly targetKeys: SidekiqKeys; readonly runId: string; readonly dryRun: boolean; readonly ledgerTtlSeconds?: number },
+  sourceKey: string,
+): Promise<void> {
+  if (request.dryRun) return;
+  await retireRunLedgers(request, [sourceKey], request.ledgerTtlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS);
 }
 
 /**

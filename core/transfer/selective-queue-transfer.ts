@@ -1,3 +1,4 @@
+import { retireBeforePassEnd } from './retire-ledger.js';
 import { randomUUID } from 'node:crypto';
 import type { Redis, RedisKey } from 'ioredis';
 import { generationArg } from '../redis/generation-arg.js';
@@ -400,6 +401,8 @@ async function countSelectedAbove(request: QueueTransferRequest, at: { readonly 
   let selected = 0;
   // The windows are done: no claim follows, and the pass's kept start goes with the count's first
   // read (one pipeline: no call added). A dry run kept none.
+  // Its ledger retired before the kept start goes: a kill in between leaves the start, which the next plan finds (retireBeforePassEnd).
+  if (at.index === 0) await retireBeforePassEnd(request, `queue:${request.queue}`);
   const length = at.index === 0 && !request.dryRun ? replyAt<number>(await request.source.pipeline().del(originalsKey(request.sourceKeys.prefix, request.runId, `queue:${request.queue}`)).llen(key).exec(), 1) : await request.source.llen(key);
   const above = length - at.from;
   let i = at.index;

@@ -1,3 +1,4 @@
+import { retireBeforePassEnd } from './retire-ledger.js';
 import type { Redis, RedisKey } from 'ioredis';
 import { generationArg } from '../redis/generation-arg.js';
 import { LuaScript } from '../redis/lua-script.js';
@@ -57,6 +58,7 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   if (selection.endScore === null) {
     // Empty when the pass started: whatever a selected class added since stays, and is said.
     if (!request.dryRun) {
+      await retireBeforePassEnd(request, set);
       counters.leftOnSource = await countSelectedLeft(source, key, conflictsKey(sourceKeys.prefix, request.runId, set), originals, classes, await expectedBytesPerJob(source, key, 'zset', bytesPerJob));
     }
     return result(selection, 0, true);
@@ -159,6 +161,8 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   // set, not only above the pass's end: a retry Sidekiq adds (due sooner than the latest one) lands
   // among the ranks the pass already left behind. The conflicts it gave back are reported as such.
   if (last) {
+    // Its ledger retired before its kept bound goes: a kill in between leaves the bound, which the next plan finds (retireBeforePassEnd).
+    await retireBeforePassEnd(request, set);
     counters.leftOnSource = await countSelectedLeft(source, key, conflicts, originals, classes, bytesPerJob);
   }
   return result({ endScore: selection.endScore, anchor }, claimed, last);

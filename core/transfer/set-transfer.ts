@@ -1,3 +1,4 @@
+import { retireBeforePassEnd } from './retire-ledger.js';
 import type { RedisKey } from 'ioredis';
 import { generationFieldsOf } from '../redis/generation-arg.js';
 import { inspectJob } from '../payload/inspect-job.js';
@@ -118,6 +119,8 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Set
 
     // What is still there was added during the transfer (the retry handler, a scheduler): said, not hidden.
     // The pass is done: its count goes in the same step (a retry of a slice after it claims nothing more).
+    // Its ledger retired first: a kill in between leaves the count, which the next plan finds (retireBeforePassEnd).
+    if (done) await retireBeforePassEnd(request, set);
     if (done) counters.leftOnSource = await addedDuringPass(source, sourceKey, conflicts, originals);
     return { cursor: next, done, counters, locks: await renewal.outcome(), ...(claimsNext ? { ahead: claimsNext, holdsNext: true } : {}) };
   } catch (error) {

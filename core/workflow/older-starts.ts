@@ -66,11 +66,16 @@ export async function forgetOlderStarts(mode: 'reroute' | 'transfer', source: Co
     const queues = Buffer.from(`${source.keys.prefix}sidekiq-migrate:${planner.runId}:originals:queue:`, 'utf8');
     return forgetOlderPasses(source.redis, source.keys.prefix, owner, passes.filter((k) => queues.compare(k, 0, queues.length) === 0));
   }
-  const deleted = await forgetOlderTransferPasses(source.redis, source.keys.prefix, owner, passes);
-  if (target) {
-    const head = Buffer.from(`${source.keys.prefix}sidekiq-migrate:${planner.runId}:originals:`, 'utf8').length;
-    const context = { source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: planner.runId };
-    await retireRunLedgers(context, [...new Set(passes.map((k) => sourceKeyOf(k.subarray(head))))], DEFAULT_LEDGER_TTL_SECONDS);
-  }
+  if (!target) return forgetOlderTransferPasses(source.redis, source.keys.prefix, owner, passes);
+  // The ledgers first, then only the counts beside a settled one: killed in between, the count
+  // stays, and the next plan's walk finds it again (a ledger is never left without a TTL and
+  // without a count on the source to find it by).
+  const head = Buffer.from(`${source.keys.prefix}sidekiq-migrate:${planner.runId}:originals:`, 'utf8').length;
+  const context = { source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: planner.runId };
+  const keyOf = (k: Buffer) => sourceKeyOf(k.subarray(head));
+  const keys = [...new Set(passes.map(keyOf))];
+  const settled = await retireRunLedgers(context, keys, DEFAULT_LEDGER_TTL_SECONDS);
+  const done = new Set(keys.filter((_, i) => settled[i]));
+  const deleted = await forgetOlderTransferPasses(source.redis, source.keys.prefix, owner, passes.filter((k) => done.has(keyOf(k))));
   return deleted;
 }

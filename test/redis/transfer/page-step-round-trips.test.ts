@@ -53,6 +53,8 @@ function recordingProvider(provider: UrlConnections): ConnectionProvider & { eve
 const budget = { deadline: Date.now() + 600_000 };
 /** The page task's look at its receipt and count of its attempt (page-receipt.ts), in the source lock's round trip. */
 const [open, opened] = [['> open'], ['< open']];
+/** A pass's end (retire-ledger.ts retireBeforePassEnd): the ledger's look and its TTL on the target, its in-flight key looked at on the source between. */
+const [passEndSource, passEndTarget] = [['> exists', '< exists'], ['> retire', '< retire', '> retire', '< retire']];
 const PAGE = 4 * MAX_JOBS_PER_CLAIM;
 const QUEUED = PAGE + MAX_JOBS_PER_CLAIM + 57; // slices of 1,000 ×5, then 57
 
@@ -81,12 +83,14 @@ describe("a transfer page task's round trips", () => {
       const ackAlone = [`> ${ack}`, `< ${ack}`];
       const renewal = ['> renew', '< renew'];
       // 6 slices: a renewal after the 4th (a page); none after the 6th, with which the item is done.
-      expect(provider.events('source')).toEqual(['> acquire', ...open, '< acquire', ...opened, ...claimAlone, ...ackAndClaim, ...ackAndClaim, ...ackAndClaim, ...ackAlone, ...renewal, ...claimAlone, ...ackAndClaim, ...ackAlone]);
+      // The item's end: its ledger retired before its count goes (retire-ledger.ts retireBeforePassEnd):
+      // the look on the target, nothing in flight on the source, the TTL on the target.
+      expect(provider.events('source')).toEqual(['> acquire', ...open, '< acquire', ...opened, ...claimAlone, ...ackAndClaim, ...ackAndClaim, ...ackAndClaim, ...ackAlone, ...renewal, ...claimAlone, ...ackAndClaim, ...ackAlone, ...passEndSource]);
       // Each write, then the read that finds its copy still there before the source acknowledges it
       // (copy-kept.ts): a queue batch's number in the ledger, a set slice's last entry written.
       const check = kind === 'queue' ? 'hget' : 'sismember';
       const written = [`> ${write}`, `< ${write}`, `> ${check}`, `< ${check}`];
-      expect(provider.events('target')).toEqual(['> acquire', '< acquire', ...written, ...written, ...written, ...written, ...renewal, ...written, ...written]);
+      expect(provider.events('target')).toEqual(['> acquire', '< acquire', ...written, ...written, ...written, ...written, ...renewal, ...written, ...written, ...passEndTarget]);
       const moved = seeded.filter((e) => e.startsWith(kind === 'queue' ? 'queue:default' : 'schedule'));
       expect(await jobsIn(redis.target())).toEqual(moved);
       expect(await jobsIn(redis.source())).toEqual(seeded.filter((e) => !moved.includes(e)));
@@ -109,9 +113,12 @@ describe("a transfer page task's round trips", () => {
     expect(slices).toEqual([1000, 1000, 1000, 1000, 1000, 57]);
     // Each page one slice, each slice four round trips (claim, write, the read that finds the copy
     // still on the target, acknowledge), each page's renewal after it (the item's last page too: it ends a page).
+    // The last page ends the item: its ledger retired (retireBeforePassEnd) before the renewal.
     const page = ['> claim', '< claim', '> ack', '< ack', '> renew', '< renew'];
-    expect(provider.events('source')).toEqual(['> acquire', ...open, '< acquire', ...opened, ...Array<string[]>(6).fill(page).flat()]);
-    expect(provider.events('target')).toEqual(['> acquire', '< acquire', ...Array<string[]>(6).fill(['> write', '< write', '> hget', '< hget', '> renew', '< renew']).flat()]);
+    const lastPage = ['> claim', '< claim', '> ack', '< ack', ...passEndSource, '> renew', '< renew'];
+    expect(provider.events('source')).toEqual(['> acquire', ...open, '< acquire', ...opened, ...Array<string[]>(5).fill(page).flat(), ...lastPage]);
+    const targetPage = ['> write', '< write', '> hget', '< hget', '> renew', '< renew'];
+    expect(provider.events('target')).toEqual(['> acquire', '< acquire', ...Array<string[]>(5).fill(targetPage).flat(), '> write', '< write', '> hget', '< hget', ...passEndTarget, '> renew', '< renew']);
     expect(await jobsIn(redis.target())).toEqual(seeded.filter((e) => e.startsWith('queue:default')));
     expect(await redis.source().keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
   });
@@ -128,7 +135,7 @@ describe("a transfer page task's round trips", () => {
     const source = provider.events('source');
     const slices = source.filter((e) => e === '> claim').length;
     expect(slices).toBeGreaterThan(1);
-    expect(source).toEqual(['> acquire', ...open, '< acquire', ...opened, ...Array<string[]>(slices).fill(['> claim', '< claim', '> ack', '< ack', '> renew', '< renew']).flat()]);
+    expect(source).toEqual(['> acquire', ...open, '< acquire', ...opened, ...Array<string[]>(slices - 1).fill(['> claim', '< claim', '> ack', '< ack', '> renew', '< renew']).flat(), '> claim', '< claim', '> ack', '< ack', ...passEndSource, '> renew', '< renew']);
   });
 
   const interferences = [
