@@ -3,6 +3,7 @@
 // Usage: node scripts/chaos-kill-trials.mjs SCENARIO TRIALS SEED [SLOT]
 // SCENARIO: run | run-append | run-rename | rollback | move-classes | move-append | ns-move | move-takeover
 // Results in /tmp/chaos/log-SCENARIO-SLOT.txt; ports 45500+10*SLOT (audit-chaos range). bench/README.md, audit-chaos.
+// CHAOS_DIR (default /tmp/chaos) and CHAOS_PORT0 (default 45500) move both, for a helper with its own range.
 import { spawn } from 'node:child_process';
 import { writeFileSync, mkdirSync, appendFileSync } from 'node:fs';
 import { setTimeout, clearTimeout } from 'node:timers';
@@ -13,9 +14,10 @@ const [scenario, trialsArg, seedArg, slotArg] = process.argv.slice(2);
 const TRIALS = Number(trialsArg ?? 1);
 let seed = Number(seedArg ?? 1) >>> 0;
 const SLOT = Number(slotArg ?? 0);
-const PORT0 = 45500 + SLOT * 10;
-const LOG = `/tmp/chaos/log-${scenario}-${SLOT}.txt`;
-mkdirSync('/tmp/chaos', { recursive: true });
+const PORT0 = Number(process.env.CHAOS_PORT0 ?? 45500) + SLOT * 10;
+const DIR = process.env.CHAOS_DIR ?? '/tmp/chaos';
+const LOG = `${DIR}/log-${scenario}-${SLOT}.txt`;
+mkdirSync(DIR, { recursive: true });
 
 // mulberry32
 function rand() { seed = (seed + 0x6d2b79f5) >>> 0; let t = seed; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; }
@@ -200,7 +202,7 @@ async function trial(n) {
   const sizes = { queue: Math.floor(k * (200 + rand() * 1200)), set: Math.floor(k * (100 + rand() * 600)), withF: rand() < 0.5 };
   await seedData(world, src.client, prefix, sizes);
   if (scenario === 'ns-move') { const b = makeJob('C'); note(world, b); await src.client.lpush('queue:default', b); }
-  const mapFile = `/tmp/chaos/map-${SLOT}.json`;
+  const mapFile = `${DIR}/map-${SLOT}.json`;
   writeFileSync(mapFile, JSON.stringify(MAPPING));
   const pageSize = String(pick([50, 200, 1000]));
   const unmapped = pick(['leave', 'quarantine']);
