@@ -1,3 +1,4 @@
+import { readRunStart, runAsk } from '../../core/workflow/asked-replicas.js';
 import type { Command } from 'commander';
 import { moveOptionsSchema } from '../../core/config/run-options.js';
 import { validateConfig } from '../../core/config/validate-config.js';
@@ -53,6 +54,8 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
       // A dead move of this machine is resumed only with the routing, classes and target it started with.
       const chosen = await chooseRunId(options.runId, 'transfer', [source, target], { dryRun: options.dryRun });
       const { runId, resumes } = await refuseOtherRouting(source, chosen, { mode: 'transfer', routing, ...(selection ? { classes: selection.classes } : {}), target }, options.dryRun, options.runId !== undefined);
+      // A resumed run waits for the replicas it was started with: other counts are refused here, in this command's words (asked-replicas.ts).
+      if (!options.dryRun) runAsk({ runId, mode: 'transfer', ...(options.fromReplicas !== undefined ? { fromReplicas: options.fromReplicas } : {}), ...(options.toReplicas !== undefined ? { toReplicas: options.toReplicas } : {}) }, await readRunStart(source, runId, 'transfer'), 'command');
       // A dry run takes no lock: nothing is in its way.
       if (!options.dryRun) await refuseDeadRunInTheWay([source, target], runId);
       if (resumes && !options.json) ctx.io.err(`Resuming run ${runId}, whose process on this machine is gone.\n`);

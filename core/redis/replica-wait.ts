@@ -122,6 +122,15 @@ export interface ReplicatedStep {
    * fails the step (retryable) instead.
    */
   readonly fence?: () => Promise<boolean>;
+  /**
+   * The writes to confirm may have been made on another connection (an earlier attempt's claim or
+   * copy, which resume-inflight.ts finishes; its process may be gone): no socket vouches for them,
+   * and a WAIT on a connection opened again since its own last write covers nothing (it answers at
+   * once, every replica counted). The WAIT covers `fence` first, written on the socket in use: the
+   * writes were on the server before it (the step read them there). No fence, it wrote nothing, or
+   * the connection opened again under the two: a retryable error, nothing confirmed.
+   */
+  readonly writtenElsewhere?: boolean;
 }
 
 /** The socket a connection is on now: ioredis opens a new one each time it connects again. */
@@ -159,8 +168,9 @@ export async function confirmReplicated(redis: Redis, step: ReplicatedStep): Pro
   }
   const timeoutMs = Math.max(1, Math.min(REPLICA_WAIT_MS, Math.floor((redis.options.commandTimeout ?? Infinity) / COMMAND_TIMEOUT_SHARE)));
   const waitedOn = socketOf(redis);
-  let confirmed = await waitFor(redis, step, name, replicas, timeoutMs);
-  if (confirmed >= replicas && step.wroteOn !== undefined && (step.wroteOn !== waitedOn || socketOf(redis) !== waitedOn)) {
+  // Written elsewhere (a resumed claim or copy): only a write of the step's own on this socket is waited for.
+  let confirmed = step.writtenElsewhere ? await fencedWait(redis, step, name, replicas, timeoutMs) : await waitFor(redis, step, name, replicas, timeoutMs);
+  if (!step.writtenElsewhere && confirmed >= replicas && step.wroteOn !== undefined && (step.wroteOn !== waitedOn || socketOf(redis) !== waitedOn)) {
     // Connected again since the writes were sent: this WAIT may have covered none of them.
     confirmed = await fencedWait(redis, step, name, replicas, timeoutMs);
   }
@@ -176,7 +186,8 @@ export async function confirmReplicated(redis: Redis, step: ReplicatedStep): Pro
 /** Where a WAIT's count came from when the operator's option raised it above what INFO reports. */
 function askedNote(step: ReplicatedStep, seen: number): string {
   if (!step.asked || step.asked.replicas <= seen) return '';
-  return ` (${step.asked.replicas} asked for with ${step.asked.option}; it reports ${seen}: lower ${step.asked.option} if it has fewer)`;
+  // The count is the run's (asked-replicas.ts): a lower one is for a new run.
+  return ` (${step.asked.replicas} asked for with ${step.asked.option}; it reports ${seen}: if it has fewer, move the rest as a new run with a lower ${step.asked.option})`;
 }
 
 /**
@@ -191,6 +202,11 @@ async function fencedWait(redis: Redis, step: ReplicatedStep, name: string, repl
   const confirmed = fenced ? await waitFor(redis, step, name, replicas, timeoutMs) : 0;
   if (fenced && socketOf(redis) === socket) return confirmed;
   replicaCounts.delete(redis);
+  if (step.writtenElsewhere && !fenced) {
+    throw new RedisUnavailableError(
+      `${step.doing}: an earlier attempt made these writes on a connection of its own, and no write of this step's own could be made on the ${step.role} ${name} for a WAIT to cover them; ${step.leaves}`,
+    );
+  }
   throw new RedisUnavailableError(
     `${step.doing}: the connection to the ${step.role} ${name} was opened again after the writes, and a WAIT there does not wait for them; ${step.leaves}`,
   );

@@ -173,6 +173,19 @@ export class RunLock {
   }
 
   /**
+   * Writes the lock again as this run's plan took it (acquireRunLock-3.lua 'start', with the
+   * plan's plannedAt and plannedBy: refused, PlanSupersededError, once a later start of the run
+   * took it), its expiry renewed: true once written. A write on this connection for a WAIT to
+   * cover (replica-wait.ts `fence`) while the plan resumes what earlier attempts left in flight,
+   * which `renew` cannot be: the run may still be stopped then (its marker is lifted by `resume`,
+   * once the plan is done), and `renew` refuses a stopped run. Only for a lock a plan took.
+   */
+  async rewrite(): Promise<boolean> {
+    await RunLock.acquire(this.redis, this.prefix, this.holder, this.ttlMs, this.where, { newExecution: true });
+    return true;
+  }
+
+  /**
    * Clears the run's stop marker (a new execution resumes a stopped run), only while this run
    * holds the lock — and, for a lock a plan took (it knows when), only while the lock still
    * carries that plan's plannedAt and plannedBy: a later start of the run that took it since, and

@@ -93,7 +93,7 @@ function countersBefore(counters: TransferCounters): () => void {
  * TargetLostDataError, nothing acknowledged, when the copy is lost again.
  */
 export async function copyKept<T>(
-  context: Pick<TransferContext, 'source' | 'target' | 'sourceName' | 'targetName' | 'plannedReplicas' | 'askedReplicas' | 'replicationFences'>,
+  context: Pick<TransferContext, 'source' | 'target' | 'sourceName' | 'targetName' | 'plannedReplicas' | 'askedReplicas' | 'replicationFences' | 'writtenElsewhere'>,
   sourceKey: string,
   jobs: number,
   counters: TransferCounters,

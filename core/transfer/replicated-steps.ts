@@ -1,7 +1,7 @@
 import { confirmReplicated, socketOf } from '../redis/replica-wait.js';
 import type { TransferContext } from './transfer-options.js';
 
-type Sides = Pick<TransferContext, 'source' | 'target' | 'sourceName' | 'targetName' | 'plannedReplicas' | 'askedReplicas' | 'replicationFences'>;
+type Sides = Pick<TransferContext, 'source' | 'target' | 'sourceName' | 'targetName' | 'plannedReplicas' | 'askedReplicas' | 'replicationFences' | 'writtenElsewhere'>;
 
 /**
  * The two waits of claim → copy → acknowledge across two servers (replica-wait.ts), each before
@@ -22,6 +22,7 @@ export function claimReplicated(context: Sides, sourceKey: string, wroteOn?: unk
     // The socket the claim was sent on (sourceSocket), when known: see copyReplicated.
     ...(wroteOn !== undefined ? { wroteOn } : {}),
     ...(context.replicationFences ? { fence: context.replicationFences.source } : {}),
+    ...(context.writtenElsewhere ? { writtenElsewhere: true } : {}),
     leaves: 'nothing of it was written to the target. The claimed jobs stay in flight on the source; the next attempt (or run) writes them once the replicas have them.',
   });
 }
@@ -39,6 +40,7 @@ export function copyReplicated(context: Sides, sourceKey: string, wroteOn: unkno
     ...(context.askedReplicas?.target ? { asked: { replicas: context.askedReplicas.target, option: '--to-replicas' } } : {}),
     wroteOn,
     ...(context.replicationFences ? { fence: context.replicationFences.target } : {}),
+    ...(context.writtenElsewhere ? { writtenElsewhere: true } : {}),
     leaves: 'the source did not acknowledge them. They stay in flight on the source; the next attempt (or run) finishes them through the run\'s ledger, writing none twice.',
   });
 }

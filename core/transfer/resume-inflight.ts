@@ -67,7 +67,10 @@ async function forgetOtherRunsPass(context: TransferContext, leftover: InflightL
  * ids its ledger cannot know: a job that version wrote just before it was interrupted would
  * arrive twice, none is lost.
  */
-export async function resumeInflight(context: TransferContext, placement: 'front' | 'append' = 'front', options: ResumeOptions = {}): Promise<TransferCounters> {
+export async function resumeInflight(given: TransferContext, placement: 'front' | 'append' = 'front', options: ResumeOptions = {}): Promise<TransferCounters> {
+  // Claimed (perhaps copied) by an earlier attempt, on a connection of its own: each WAIT covers a
+  // write of this run's own on the connection it runs on (replica-wait.ts `writtenElsewhere`).
+  const context: TransferContext = { ...given, writtenElsewhere: true };
   const counters = emptyTransferCounters();
   const leftovers = options.leftovers ?? (await findInflightLeftovers(context));
   const here = await checkLeftoverTargets(context, leftovers);

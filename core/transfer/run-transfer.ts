@@ -70,7 +70,8 @@ export async function runTransfer(request: TransferRunRequest): Promise<Transfer
     // A run that writes names its target first: every batch it claims carries that name.
     const context = request.dryRun ? request : { ...request, targetId: await ensureTargetId(request.target, request.targetKeys) };
     const totals = emptyTransferCounters();
-    const resumed = await resumeInflight(context, request.placement);
+    // Its WAITs cover a renewal of the lock first (what it finishes was an earlier attempt's: replica-wait.ts `writtenElsewhere`).
+    const resumed = await resumeInflight({ ...context, ...(renewLocks ? { replicationFences: renewLocks } : {}) }, request.placement);
     addTransferCounters(totals, resumed);
 
     const sets: Partial<Record<SortedSetName, TransferCounters>> = {};

@@ -56,6 +56,15 @@ export interface TransferContext {
    * `fence`). Absent: such a WAIT fails the slice, retryable, nothing acknowledged.
    */
   readonly replicationFences?: LockRenewals;
+  /**
+   * The writes the step's WAITs confirm may have been made on another connection than this one: a
+   * claim, or a copy, of an earlier attempt (a process that is gone) that resume-inflight.ts
+   * finishes. No socket vouches for them, so each WAIT covers a write of its own first (the
+   * `replicationFences` write, on the socket the WAIT then runs on): a WAIT on a connection opened
+   * again since its last write (ioredis sends it again there) answered at once, every replica
+   * counted. Without a fence such a WAIT fails the step, retryable, nothing acknowledged.
+   */
+  readonly writtenElsewhere?: boolean;
   /** How the endpoints are named in messages (redacted URLs); absent: host:port. */
   readonly sourceName?: string;
   readonly targetName?: string;

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RoutingPlan } from '../routing/routing-plan.js';
+import type { PlannedReplicas } from '../transfer/transfer-options.js';
 import { MOVES_TTL_SECONDS } from '../reroute/move-record.js';
 import { serializeRouting, type SerializedRouting } from './stored-routing.js';
 
@@ -33,6 +34,14 @@ export interface StartedWith {
    * (recordStartedWith), and only then do its pages renew it.
    */
   readonly startedAt?: number;
+  /**
+   * A transfer's: the replicas its WAITs ask for at least on each side (`--from-replicas`,
+   * `--to-replicas`; 0: not asked), as its first plan was given them (asked-replicas.ts): every
+   * later plan of the run waits for these, given the options or not, and refuses other counts.
+   * Absent in a re-route's, and in a record an older version wrote (the first plan of this version
+   * that resumes the run adds the count it is given: recordStartedWith).
+   */
+  readonly replicas?: PlannedReplicas;
 }
 
 /**
@@ -48,9 +57,9 @@ export const STARTED_WITH_TTL_SECONDS = MOVES_TTL_SECONDS;
 
 export const startedWithKey = (prefix: string, runId: string): string => `${prefix}sidekiq-migrate:${runId}:started-with`;
 
-/** The canonical record of a run started with `plan` (none: a plain move) and `classes` (none: every class), to `target` (a transfer's target id). */
-export function startedWith(mode: StartedWith['mode'], plan: RoutingPlan | undefined, classes: readonly string[] | undefined, target?: string): StartedWith {
-  return { mode, routing: plan ? canonicalRouting(serializeRouting(plan)) : null, classes: classes ? canonicalClasses(classes) : null, ...(target !== undefined ? { target } : {}) };
+/** The canonical record of a run started with `plan` (none: a plain move) and `classes` (none: every class), to `target` (a transfer's target id), waiting for `replicas` (a transfer's ask). */
+export function startedWith(mode: StartedWith['mode'], plan: RoutingPlan | undefined, classes: readonly string[] | undefined, target?: string, replicas?: PlannedReplicas): StartedWith {
+  return { mode, routing: plan ? canonicalRouting(serializeRouting(plan)) : null, classes: classes ? canonicalClasses(classes) : null, ...(target !== undefined ? { target } : {}), ...(replicas !== undefined ? { replicas } : {}) };
 }
 
 /** What a plan's recordStartedWith did. */
@@ -70,7 +79,9 @@ export interface StartRecorded {
  * plan of it recorded it already (SET NX: a resumed run keeps its first plan's). Written by the
  * plan step once it holds the run lock and its list is made, before any job of the run moves. A
  * record an older version wrote (no startedAt, never renewed) is given the start its time to live
- * tells (recordedStart), its expiry kept, so that renewing it from now on loses nothing. Two round
+ * tells (recordedStart), its expiry kept, so that renewing it from now on loses nothing; a
+ * transfer's record without an ask for replicas (an older version's) is given this plan's, which
+ * its later plans then go by (asked-replicas.ts). Two round
  * trips (TIME, SET), a third and a fourth only for a resumed run's record (GET and PTTL together,
  * then the older record's SET).
  */
@@ -82,12 +93,15 @@ export async function recordStartedWith(redis: Redis, prefix: string, runId: str
   if (readError ?? ttlError) throw readError ?? ttlError;
   const kept = parsedRecord(text);
   if (kept === undefined) return { wrote: false, keepsStart: false };
-  if (typeof kept.startedAt === 'number') return { wrote: false, keepsStart: true };
-  const startedAt = recordedStart(now, pttl);
+  const hasStart = typeof kept.startedAt === 'number';
+  // A transfer's record of an older version names no ask for replicas: this plan's is added.
+  const addsAsk = kept.mode === 'transfer' && kept.replicas === undefined && record.replicas !== undefined;
+  if (hasStart && !addsAsk) return { wrote: false, keepsStart: true };
+  const startedAt = hasStart ? kept.startedAt : recordedStart(now, pttl);
   if (startedAt === undefined) return { wrote: false, keepsStart: false };
   // XX KEEPTTL: its expiry is still its first plan's, and a record deleted meanwhile stays deleted.
-  const upgraded = await redis.set(key, JSON.stringify({ ...kept, startedAt }), 'KEEPTTL', 'XX');
-  return { wrote: false, keepsStart: upgraded === 'OK' };
+  const upgraded = await redis.set(key, JSON.stringify({ ...kept, startedAt, ...(addsAsk ? { replicas: record.replicas } : {}) }), 'KEEPTTL', 'XX');
+  return { wrote: false, keepsStart: hasStart || upgraded === 'OK' };
 }
 
 /**

@@ -93,15 +93,20 @@ describe('move --from-replicas / --to-replicas', { timeout: 120_000 }, () => {
       expect(summary.complete).toBe(false);
       expect(summary.failures.length).toBe(2); // queue:default and retry
       for (const failure of summary.failures) {
-        expect(failure.error).toContain(`only 1 of the 2 replica(s) of the ${side} ${server.url} (2 asked for with ${option}; it reports 1: lower ${option} if it has fewer) confirmed the writes within 0.5 s (WAIT)`);
+        expect(failure.error).toContain(`only 1 of the 2 replica(s) of the ${side} ${server.url} (2 asked for with ${option}; it reports 1: if it has fewer, move the rest as a new run with a lower ${option}) confirmed the writes within 0.5 s (WAIT)`);
       }
       // Nothing acknowledged: every job in flight on the source; a source that came short had nothing copied.
       expect(await jobsIn(client(source))).toEqual([]);
       expect(await inFlight(client(source), 'asked-1')).toEqual(seeded);
       if (side === 'source') expect(await jobsIn(client(target))).toEqual([]);
 
-      // The count the Redis has: the CLI finishes the run through its ledger, writing none twice.
-      const again = await runCli('move', '--from', source.url, '--to', target.url, '--run-id', 'asked-1', option, '1');
+      // The same run with the count the Redis has: refused, the count is the run's (asked-replicas.ts).
+      const refused = await runCli('move', '--from', source.url, '--to', target.url, '--run-id', 'asked-1', option, '1');
+      expect(refused.code).toBe(2);
+      expect(refused.stderr.trim().split('\n')).toEqual([expect.stringContaining(`Run asked-1 was started with ${option} 2; this command asks for ${option} 1 where it was started with ${option} 2.`)]);
+      expect(await inFlight(client(source), 'asked-1')).toEqual(seeded);
+      // A new run with the count the Redis has finishes asked-1's slices first, through its ledger, writing none twice.
+      const again = await runCli('move', '--from', source.url, '--to', target.url, '--run-id', 'asked-1b', option, '1');
       expect(again.stdout).toContain('Complete');
       expect(again.code).toBe(0);
       expect(await jobsIn(client(target))).toEqual(seeded);
@@ -122,7 +127,7 @@ describe('move --from-replicas / --to-replicas', { timeout: 120_000 }, () => {
     const executions = await runWorkflowLocally({ runId: 'asked-2', mode: 'transfer', target: 'target', pageSize: 250, toReplicas: 1 }, localTaskHandlers(connections), { retryIntervalMs: 0 });
     const summary = combineSummaries(executions.filter((e) => e.output).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary })));
     expect(summary.complete).toBe(false);
-    expect(summary.failures.map((f) => f.error)).toEqual([0, 1].map(() => expect.stringContaining(`only 0 of the 1 replica(s) of the target ${target.url} (1 asked for with --to-replicas; it reports 0: lower --to-replicas if it has fewer) confirmed the writes`)));
+    expect(summary.failures.map((f) => f.error)).toEqual([0, 1].map(() => expect.stringContaining(`only 0 of the 1 replica(s) of the target ${target.url} (1 asked for with --to-replicas; it reports 0: if it has fewer, move the rest as a new run with a lower --to-replicas) confirmed the writes`)));
     expect(await jobsIn(client(source))).toEqual([]);
     expect(await inFlight(client(source), 'asked-2')).toEqual(seeded);
   });

@@ -36,6 +36,8 @@ import { refuseUnlessStillHeld, type Planner } from '../planner-guard.js';
 import { forgetOlderStarts } from '../older-starts.js';
 import { forgetOtherRunsPasses } from '../../transfer/other-runs-passes.js';
 import { recordStartedWith, startedWith } from '../started-with.js';
+import { readRunStart, recordedAsk, runAsk } from '../asked-replicas.js';
+import type { LockRenewals } from '../../transfer/slice-renewal.js';
 import { refuseOtherRoutingOfExecution } from '../other-routing.js';
 import { movedOnSinceAmong } from '../moved-on-since.js';
 import { walkPlanKeyspace, type PlanWalk } from '../plan-walk.js';
@@ -127,9 +129,13 @@ async function assertPermissions(connection: Connection, use: ConnectionUse, rol
 
 export async function planStep(rawInput: unknown, connections: ConnectionProvider, execution: PlanExecution = {}, options: PlanOptions = {}): Promise<PlanOutput> {
   if (typeof rawInput === 'object' && rawInput !== null && 'continuation' in rawInput) return continuePlan(rawInput, connections, options);
-  const input = validateConfig(workflowInputSchema, rawInput, (path) => `input.${path.join('.')}`);
-  const source = await connections.get(input.source);
-  const target = input.mode === 'transfer' ? await connections.get(input.target!) : undefined;
+  const given = validateConfig(workflowInputSchema, rawInput, (path) => `input.${path.join('.')}`);
+  const source = await connections.get(given.source);
+  const target = given.mode === 'transfer' ? await connections.get(given.target!) : undefined;
+  // A run waits for the replicas its first plan recorded (asked-replicas.ts): a resume without
+  // --from-replicas / --to-replicas waited for what INFO reports (none behind a hiding proxy);
+  // one asking for other counts is refused here, before anything is written. A dry run waits for none.
+  const input = given.dryRun ? given : runAsk(given, await readRunStart(source, given.runId, given.mode), 'execution');
 
   // Before anything is read or written: a Redis older than 6.2 took a deployed re-route's first
   // pages and failed half-way (the CLI's permission check names them too, on connecting).
@@ -191,7 +197,9 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     // while a later start of the run took it and planned, writes nothing over what that one wrote.
     planner = locks[0] ? { runId: input.runId, plannedAt: locks[0].holder.plannedAt!, ...generationOf(locks[0].holder) } : undefined;
     const bounds = { look: lookBound, ...(options.resumeUntil ? { until: options.resumeUntil } : {}), ...(options.clock ? { clock: options.clock } : {}) };
-    const work = await planWork(input, source, target, walk, progress, bounds, planner);
+    // A write of the plan's own on each server, for the WAITs of its resume of in-flight keys (replica-wait.ts `fence`).
+    const fences = locks.length === 2 ? { source: () => locks[0]!.rewrite(), target: () => locks[1]!.rewrite() } : undefined;
+    const work = await planWork(input, source, target, walk, progress, bounds, planner, fences);
     const generation = locks[0] ? generationOf(locks[0].holder) : undefined;
     const planned = generation === undefined ? work : { ...work, settings: { ...work.settings, ...generation } };
     // Only now, holding every lock and planned, lift a stop: a plan that fails leaves the run stopped.
@@ -298,7 +306,7 @@ async function findRenamesWithoutQueue(source: Connection, plan: RoutingPlan | u
  * cron definitions (planCron: each a compare-and-set, guarded); the run's routing, selection, list
  * and executions (storeRunPlan, guarded, one step).
  */
-async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined, walk: PlanWalk, progress: PlanProgress, bounds: PlanBounds, planner?: Planner): Promise<PlanOutput> {
+async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined, walk: PlanWalk, progress: PlanProgress, bounds: PlanBounds, planner?: Planner, fences?: LockRenewals): Promise<PlanOutput> {
   const sourceHasData = walk.hasData !== false;
   // A rollback whose record is not under its prefix looks for it under others: a walk of its own, bounded.
   const plan = input.routing ? await resolveRouting(input.routing, source, input.runId, bounds.look()) : undefined;
@@ -361,7 +369,8 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     const leftovers = planner ? await withOwnInflight(source.redis, source.keys, input.runId, walk.leftovers ?? [], walk.queues?.queues ?? []) : (walk.leftovers ?? []);
     // Bounded by its share of the plan task's time: stopped between two keys, the plan is retried.
     const bound = { ...(bounds.until ? { until: bounds.until() } : {}), ...(bounds.clock ? { clock: bounds.clock } : {}) };
-    resumed = await resumeInflight({ ...context, ...(targetId ? { targetId } : {}), sourceName: source.name, targetName: target.name }, input.placement, { beforeLeftover, leftovers, ...bound });
+    // Each of its WAITs covers a write of the plan's own first (the claims and copies it finishes were an earlier attempt's).
+    resumed = await resumeInflight({ ...context, ...(targetId ? { targetId } : {}), ...(fences ? { replicationFences: fences } : {}), sourceName: source.name, targetName: target.name }, input.placement, { beforeLeftover, leftovers, ...bound });
     // Leftovers finished here may be this run's own (a run planned before its record was kept).
     if (resumed.written > 0 || resumed.resumed > 0) progress.mayHaveMoved = true;
     if ((resumed.recopied ?? 0) > 0) progress.recopied = resumed.recopied;
@@ -382,7 +391,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   if (input.dryRun) rememberDryRunList(planned, source, listed);
   // Before anything of the run moves: its first plan fixes what it was started with, and when (started-with.ts;
   // SET NX: a later plan, stale or not, never replaces it; it adds the start to an older version's).
-  const started = input.dryRun ? undefined : await recordStartedWith(source.redis, source.keys.prefix, input.runId, startedWith(input.mode, plan, input.classes, targetId));
+  const started = input.dryRun ? undefined : await recordStartedWith(source.redis, source.keys.prefix, input.runId, startedWith(input.mode, plan, input.classes, targetId, input.mode === 'transfer' ? recordedAsk(input) : undefined));
   if (started) progress.recordedStartedWith = started.wrote;
   const routingText = plan && planner ? routingJson(plan) : undefined;
   const selectionText = input.classes && planner ? selectionJson(input.classes) : undefined;
