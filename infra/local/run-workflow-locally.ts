@@ -72,7 +72,35 @@ export interface LocalRunOptions {
    * not set), its Tasks still calling `handlers`. Without it, the generated definition.
    */
   readonly definition?: Record<string, unknown>;
+  /**
+   * Fault injection (tests): asked at each StartExecution a continuation state makes (every
+   * attempt, retries included). `before`: the call fails with `error` and starts nothing (a
+   * refusal, an outage); `after`: the execution starts (as Step Functions would start it) and the
+   * call fails with `error` all the same (its answer lost on the way back). Undefined: the call
+   * goes through.
+   */
+  readonly startExecutionFault?: (call: StartExecutionCall) => StartExecutionFault | undefined;
 }
+
+/** A StartExecution a continuation state makes (LocalRunOptions.startExecutionFault). */
+export interface StartExecutionCall {
+  readonly state: string;
+  /** The execution name it asks for; undefined: Step Functions would pick one. */
+  readonly name?: string;
+  /** Calls of this state with this name so far, this one included (1: the first attempt). */
+  readonly attempt: number;
+}
+
+export interface StartExecutionFault {
+  readonly when: 'before' | 'after';
+  readonly error: { readonly name: string; readonly message: string };
+}
+
+/**
+ * What StartExecution enforces of an execution's name: 1 to 80 characters, none of whitespace,
+ * brackets, wildcards, `"#%\^|~`$&,;:/`, or control characters (the API reference's rules).
+ */
+const INVALID_EXECUTION_NAME = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/;
 
 /** The Task states of a definition whose Resource is a Lambda function's ARN, with that ARN. */
 function lambdaTaskResources(definition: Record<string, unknown>): Record<string, string> {
@@ -210,23 +238,59 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
   }
 
   const executions: Promise<LocalExecution>[] = [];
-  const start = (executionInput: unknown, continues?: string): string => {
-    const executionArn = `${ARN_PREFIX}:execution:${LOCAL_STATE_MACHINE_NAME}:${randomUUID()}`;
-    executions.push(execute(executionArn, executionInput, continues));
+  // Each execution by name, as StartExecution looks names up: its input as given (a string, as the
+  // API compares it), and whether it is still open.
+  const byName = new Map<string, { executionArn: string; input: string; startDate: string; open: boolean }>();
+  const start = (executionInput: unknown, continues?: string, name: string = randomUUID()): string => {
+    const executionArn = `${ARN_PREFIX}:execution:${LOCAL_STATE_MACHINE_NAME}:${name}`;
+    const entry = { executionArn, input: JSON.stringify(executionInput), startDate: new Date().toISOString(), open: true };
+    byName.set(name, entry);
+    executions.push(
+      execute(executionArn, executionInput, continues).finally(() => {
+        entry.open = false;
+      }),
+    );
     return executionArn;
   };
-  // StepFunctionsStartExecution (request-response): start, answer at once with the new ARN.
-  const startExecution: TaskHandler = (parameters) => {
-    const { Input } = parameters as { Input: { continuation: { from?: string } } };
-    const executionArn = start(Input, Input.continuation.from);
-    return Promise.resolve({ ExecutionArn: executionArn, StartDate: new Date().toISOString() });
+  const stepFunctionsError = (name: string, message: string) => Object.assign(new Error(message), { name });
+  /**
+   * StartExecution (request-response), as Step Functions answers it for a name it is given: a name
+   * never used starts an execution; the name of an open execution with an identical input starts
+   * nothing and answers with that execution (the call is idempotent); with another input, or the
+   * name of an execution that has ended, it fails with ExecutionAlreadyExists and starts nothing.
+   * Without a name, a new one is picked.
+   */
+  const startExecution = (parameters: unknown): { ExecutionArn: string; StartDate: string } => {
+    const { Input, Name } = parameters as { Input: { continuation: { from?: string } }; Name?: string };
+    if (Name !== undefined) {
+      if (typeof Name !== 'string' || Name.length < 1 || Name.length > 80 || INVALID_EXECUTION_NAME.test(Name)) {
+        throw stepFunctionsError('StepFunctions.InvalidNameException', `Invalid Name: '${String(Name)}'`);
+      }
+      const existing = byName.get(Name);
+      if (existing) {
+        if (existing.open && existing.input === JSON.stringify(Input)) return { ExecutionArn: existing.executionArn, StartDate: existing.startDate };
+        throw stepFunctionsError('StepFunctions.ExecutionAlreadyExistsException', `Execution Already Exists: '${existing.executionArn}'`);
+      }
+    }
+    const executionArn = start(Input, Input.continuation.from, Name);
+    return { ExecutionArn: executionArn, StartDate: byName.get(executionArn.split(':').pop()!)!.startDate };
   };
+  const startCalls = new Map<string, number>();
   // Its parameters (the new execution's input, with the state machine's ARN) are held to 256 KiB
   // as every task's: over them Step Functions fails the task, and starts nothing.
   for (const state of [StateNames.continueAsNew, StateNames.continueList]) {
-    taskHandlers[state] = (parameters, quotas) => {
+    taskHandlers[state] = async (parameters, quotas) => {
       const violation = payloadViolation(state, 'parameters', parameters);
-      return violation ? Promise.reject(tooLarge(state, violation, quotas)) : startExecution(parameters, quotas);
+      if (violation) throw tooLarge(state, violation, quotas);
+      const name = (parameters as { Name?: string }).Name;
+      const key = `${state}\u0000${name ?? ''}`;
+      const attempt = (startCalls.get(key) ?? 0) + 1;
+      startCalls.set(key, attempt);
+      const fault = options.startExecutionFault?.({ state, ...(name === undefined ? {} : { name }), attempt });
+      if (fault?.when === 'before') throw stepFunctionsError(fault.error.name, fault.error.message);
+      const answer = startExecution(parameters);
+      if (fault?.when === 'after') throw stepFunctionsError(fault.error.name, fault.error.message);
+      return answer;
     };
   }
 
