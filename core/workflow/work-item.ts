@@ -123,6 +123,11 @@ export interface WorkItem {
   readonly counters: RerouteCounters | TransferCounters;
   /** The execution this item continues from (continue-as-new), if any. */
   readonly continues?: string;
+  /**
+   * Set by the page task that leaves the item at its loop cap: the name the state machine starts
+   * its continuation under (continuation-name.ts), the same on every attempt at starting it.
+   */
+  readonly continueAs?: string;
 }
 
 /** A page step's input: the item and the run's settings. */

@@ -44,6 +44,8 @@ export interface WorkState {
   readonly batches: number;
   /** Set when the rest of the list, from this position, continues in a new execution. */
   readonly continueAt?: number;
+  /** With continueAt: the name the state machine starts that execution under (continuation-name.ts). */
+  readonly continueAs?: string;
   readonly tally: RunTally;
 }
 

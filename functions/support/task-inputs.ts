@@ -125,6 +125,7 @@ const workStateSchema = z.looseObject({
   more: z.boolean(),
   batches: count,
   continueAt: count.optional(),
+  continueAs: z.string().min(1).optional(),
   tally: tallySchema,
 });
 

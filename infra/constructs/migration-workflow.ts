@@ -21,13 +21,40 @@ export const THROTTLED_LAMBDA_RETRY: sfn.RetryProps = {
 };
 
 /**
- * Step Functions refused to start the continuation (throttled, or too many open executions):
- * nothing started, so retrying cannot start the item twice. Other errors are not retried: a start
- * whose answer was lost may have started the execution (its name is Step Functions' choice).
+ * What a retried StartExecution cannot mend: the name is taken by an execution that has ended, or
+ * by one with another input (ExecutionAlreadyExists), the name, input or ARN is invalid, the state
+ * machine is gone, the role may not start it. Never retried (MaxAttempts 0: the first retrier whose
+ * errors match decides, so CONTINUATION_START_RETRY's States.TaskFailed does not take these); the
+ * Catch records the failure. The API names its errors without "Exception"; integrations may add it.
  */
-export const REFUSED_START_RETRY: sfn.RetryProps = {
+export const START_NOT_RETRIED: sfn.RetryProps = {
+  errors: [
+    ...['ExecutionAlreadyExists', 'InvalidName', 'InvalidExecutionInput', 'InvalidArn', 'StateMachineDoesNotExist', 'StateMachineDeleting'].flatMap((e) => [`StepFunctions.${e}`, `StepFunctions.${e}Exception`]),
+    'StepFunctions.ValidationException',
+    'States.Permissions',
+  ],
+  maxAttempts: 0,
+};
+
+/**
+ * A continuation's StartExecution that failed otherwise: refused (throttled, too many open
+ * executions: nothing started), or failed with a service or client error whose answer may have
+ * been lost (the execution may have started). Every retry is safe: the continuation is started
+ * under a name its page task or add-up chose (core/workflow/continuation-name.ts), the same on each
+ * attempt, and Step Functions answers a StartExecution with the name and input of an open
+ * execution with that execution, starting nothing. 8 attempts in all, as many as the refusals alone
+ * had: the history-event budgets (docs/state-machine.md) count each retry.
+ */
+export const CONTINUATION_START_RETRY: sfn.RetryProps = {
   // The API names the open-executions error ExecutionLimitExceeded; integrations may add "Exception".
-  errors: ['StepFunctions.ThrottlingException', 'StepFunctions.ExecutionLimitExceeded', 'StepFunctions.ExecutionLimitExceededException'],
+  errors: [
+    'StepFunctions.ThrottlingException',
+    'StepFunctions.ExecutionLimitExceeded',
+    'StepFunctions.ExecutionLimitExceededException',
+    'StepFunctions.AWSStepFunctionsException',
+    'StepFunctions.SdkClientException',
+    'States.TaskFailed',
+  ],
   interval: Duration.seconds(2),
   backoffRate: 2,
   maxAttempts: 8,
@@ -107,9 +134,16 @@ export class MigrationWorkflow extends Construct {
       stateMachine: self,
       integrationPattern: sfn.IntegrationPattern.REQUEST_RESPONSE,
       input: sfn.TaskInput.fromObject({ continuation: { 'settings.$': '$.settings', 'item.$': '$.item', 'from.$': '$$.Execution.Id' } }),
+      // Named by the page task that left the item at its loop cap: a retried start starts it once.
+      name: sfn.JsonPath.stringAt('$.item.continueAs'),
       resultSelector: { 'executionArn.$': '$.ExecutionArn' },
       resultPath: '$.continuation',
-    }).addRetry(REFUSED_START_RETRY);
+    })
+      .addRetry(START_NOT_RETRIED)
+      .addRetry(CONTINUATION_START_RETRY);
+    // A start that still fails: the item's failure, recorded as a page task's is (the add-up ends
+    // the continuation its page task had announced, never started), and the other items go on.
+    continueAsNew.addCatch(itemFailed, { resultPath: '$.error' });
     const itemContinued = new sfn.Pass(this, StateNames.itemContinued, {
       parameters: { 'kind.$': '$.item.kind', 'name.$': '$.item.name', 'counters.$': '$.item.counters', 'continuedIn.$': '$.continuation.executionArn' },
     });
@@ -180,9 +214,13 @@ export class MigrationWorkflow extends Construct {
       stateMachine: self,
       integrationPattern: sfn.IntegrationPattern.REQUEST_RESPONSE,
       input: sfn.TaskInput.fromObject({ continuation: { 'settings.$': '$.plan.settings', list: { 'next.$': '$.plan.work.continueAt' }, 'from.$': '$$.Execution.Id' } }),
+      // Named by the add-up that handed the list on: a retried start starts it once.
+      name: sfn.JsonPath.stringAt('$.plan.work.continueAs'),
       resultSelector: { 'executionArn.$': '$.ExecutionArn' },
       resultPath: '$.plan.listContinuedIn',
-    }).addRetry(REFUSED_START_RETRY);
+    })
+      .addRetry(START_NOT_RETRIED)
+      .addRetry(CONTINUATION_START_RETRY);
     continueList.addCatch(releaseAfterFailure, { resultPath: '$.failure' });
     continueList.next(summarize);
 

@@ -108,16 +108,26 @@ function describeCatch(errors: readonly string[]): string {
   return errors.length === 1 && errors[0] === 'States.ALL' ? 'on any error (States.ALL)' : `on ${errors.join(', ')}`;
 }
 
-/** A Task's retries: "retries RetryableError ×6 · Lambda service errors ×6". */
+/**
+ * A Task's retries: "retries RetryableError ×6 · Lambda service errors ×6"; a retrier of no
+ * attempts (it keeps its errors from a later retrier's wildcard) as "never retries N named errors".
+ */
 export function describeRetries(retry: readonly AslRetrier[]): string {
-  return `retries ${retry.map((r) => `${describeErrors(r.ErrorEquals)} ×${r.MaxAttempts ?? 3}`).join(' · ')}`;
+  const retried = retry.filter((r) => r.MaxAttempts !== 0).map((r) => `${describeErrors(r.ErrorEquals)} ×${r.MaxAttempts ?? 3}`);
+  const never = retry.filter((r) => r.MaxAttempts === 0).map((r) => `never retries ${r.ErrorEquals.length === 1 ? r.ErrorEquals[0] : `${r.ErrorEquals.length} named errors`}`);
+  return [...(retried.length > 0 ? [`retries ${retried.join(' · ')}`] : []), ...never].join(' · ');
 }
 
-/** Names of errors, a family of service errors (CDK's Lambda.* retrier) in one phrase. */
+/**
+ * Names of errors, a family of service errors (CDK's Lambda.* retrier) in one phrase, any
+ * `States.*` wildcard beside it named.
+ */
 export function describeErrors(errors: readonly string[]): string {
-  const prefixes = new Set(errors.map((e) => e.split('.')[0]));
+  const wildcards = errors.filter((e) => e.startsWith('States.'));
+  const others = errors.filter((e) => !e.startsWith('States.'));
+  const prefixes = new Set(others.map((e) => e.split('.')[0]));
   const [prefix] = prefixes;
-  if (errors.length > 1 && prefixes.size === 1 && prefix !== 'States' && errors.every((e) => e.includes('.'))) return `${prefix} service errors`;
+  if (others.length > 1 && prefixes.size === 1 && others.every((e) => e.includes('.'))) return [`${prefix} service errors`, ...wildcards].join(', ');
   return errors.join(', ');
 }
 

@@ -43,18 +43,23 @@ describe('the state machine retries what was refused before it ran', () => {
     }
   });
 
-  it('retries a refused start of a continuation execution (throttled, too many executions), and nothing a lost answer could have started', () => {
+  it('retries a start of a continuation execution refused or whose answer was lost (it is named: a retry cannot start a second), never one a retry cannot mend, and catches what still fails', () => {
     // An item's continuation, and the rest of a long list's.
     const starts = tasks.filter(([, s]) => (s.Resource ?? '').endsWith(':states:::states:startExecution'));
     expect(starts).toHaveLength(2);
     for (const [name, start] of starts) {
+      // Named by the task that decided to continue: the same name on every attempt.
+      expect(Object.keys((start as { Parameters?: object }).Parameters ?? {}), name).toContain('Name.$');
       expect(start.Retry, name).toEqual([
+        // First: what a retry cannot mend (the name taken, invalid parameters) is never retried.
+        expect.objectContaining({ ErrorEquals: expect.arrayContaining(['StepFunctions.ExecutionAlreadyExists', 'StepFunctions.ExecutionAlreadyExistsException', 'StepFunctions.InvalidName', 'StepFunctions.InvalidExecutionInput', 'States.Permissions']), MaxAttempts: 0 }),
         expect.objectContaining({
-          ErrorEquals: ['StepFunctions.ThrottlingException', 'StepFunctions.ExecutionLimitExceeded', 'StepFunctions.ExecutionLimitExceededException'],
+          ErrorEquals: ['StepFunctions.ThrottlingException', 'StepFunctions.ExecutionLimitExceeded', 'StepFunctions.ExecutionLimitExceededException', 'StepFunctions.AWSStepFunctionsException', 'StepFunctions.SdkClientException', 'States.TaskFailed'],
           MaxAttempts: 8,
           BackoffRate: 2,
         }),
       ]);
+      expect((start as { Catch?: { ErrorEquals: string[] }[] }).Catch?.map((c) => c.ErrorEquals), name).toEqual([['States.ALL']]);
     }
   });
 });

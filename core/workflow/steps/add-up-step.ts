@@ -6,6 +6,7 @@ import { retireRunLedgers } from '../../transfer/retire-ledger.js';
 import type { TransferCounters } from '../../transfer/transfer-counters.js';
 import { DEFAULT_LEDGER_TTL_SECONDS } from '../../transfer/transfer-options.js';
 import type { ConnectionProvider } from '../connections.js';
+import { continuationExecutionName } from '../continuation-name.js';
 import { addRunExecution, endRunExecution, itemContinuationName, listContinuationName, runExecutionsKey } from '../run-executions.js';
 import { readFailedItemTrails } from '../page-receipt.js';
 import { setGoesApart } from '../set-apart.js';
@@ -58,7 +59,8 @@ export async function addUpStep(input: AddUpInput, connections: ConnectionProvid
       const added = await addRunExecution(source.redis, source.keys.prefix, settings.runId, listContinuationName(work.next), settings.plannedAt, settings.plannedBy);
       if (added.supersededBy !== undefined) return { batch: [], next: null, more: false, batches, tally };
     }
-    return { batch: [], next: work.next, more: false, batches, continueAt: work.next, tally };
+    // Named here: the state machine starts it under this name, so that a retried start cannot start it twice.
+    return { batch: [], next: work.next, more: false, batches, continueAt: work.next, continueAs: continuationExecutionName(settings, 'list', listContinuationName(work.next)), tally };
   }
   // A dry run lists again: it goes on after this batch's last item (readWork).
   const last = work.batch.at(-1);

@@ -16,6 +16,7 @@ import { addTransferCounters, emptyTransferCounters, type TransferCounters } fro
 import { MAX_JOBS_PER_CLAIM } from '../../transfer/transfer-options.js';
 import type { Connection, ConnectionProvider } from '../connections.js';
 import { forgetPageAttempt, openPageAttempt, writePageReceipt, type PageAttempt } from '../page-receipt.js';
+import { continuationExecutionName } from '../continuation-name.js';
 import { addRunExecution, itemContinuationName } from '../run-executions.js';
 import { generationOf } from '../run-generation.js';
 import { handedApart, setGoesApart } from '../set-apart.js';
@@ -282,15 +283,23 @@ export function namesFewer(settings: Pick<PageInput['settings'], 'dryRun' | 'inl
 /**
  * An item at its loop cap continues in a new execution: added to the run's executions here,
  * before the state machine starts it, so that this execution's summary never finds itself the
- * last one while its continuation has yet to start (and release the run lock under it).
+ * last one while its continuation has yet to start (and release the run lock under it). Named
+ * here (`continueAs`, a dry run's too): the state machine starts it under that name, so that a
+ * retried start cannot start it twice.
  */
 async function announceContinuation(settings: PageInput['settings'], source: Connection, item: WorkItem): Promise<WorkItem> {
-  if (!settings.dryRun && !item.done && item.iteration >= settings.maxIterations) {
+  if (item.done || item.iteration < settings.maxIterations) return item;
+  if (!settings.dryRun) {
     // Not added when a later start of the run planned meanwhile (checked in the same step): the
     // continuation's plan is then refused as superseded, and that execution ends nothing of the run's.
     await addRunExecution(source.redis, source.keys.prefix, settings.runId, itemContinuationName(item), settings.plannedAt, settings.plannedBy);
   }
-  return item;
+  return named(settings, item);
+}
+
+/** The item at its loop cap, with the name its continuation is started under. */
+function named(settings: PageInput['settings'], item: WorkItem): WorkItem {
+  return { ...item, continueAs: continuationExecutionName(settings, 'item', itemContinuationName(item)) };
 }
 
 /**
@@ -303,7 +312,7 @@ async function announceContinuation(settings: PageInput['settings'], source: Con
  */
 async function handOnApart(input: PageInput, source: Connection, attempt: PageAttempt): Promise<WorkItem> {
   const { settings } = input;
-  const answer = handedApart(settings, input.item);
+  const answer = named(settings, handedApart(settings, input.item));
   try {
     await addRunExecution(source.redis, source.keys.prefix, settings.runId, itemContinuationName(answer), settings.plannedAt, settings.plannedBy);
   } catch (error) {

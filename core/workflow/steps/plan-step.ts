@@ -442,7 +442,9 @@ async function continuePlan(rawInput: unknown, connections: ConnectionProvider, 
   const tally = emptyTally(settings.mode);
   const resumed = emptyTransferCounters();
   if (item) {
-    const batch = [{ ...item, iteration: 0, continues: continuation.from ?? item.continues }];
+    // Its name (`continueAs`) was this execution's: the item's next continuation gets its own.
+    const { continueAs: _started, ...carried } = item;
+    const batch = [{ ...carried, iteration: 0, continues: continuation.from ?? item.continues }];
     return { settings, itemCount: 1, work: { batch, next: null, more: true, batches: 0, tally }, execution, listContinuedIn: null, resumed };
   }
   const plan = await routingOf(settings, source);
