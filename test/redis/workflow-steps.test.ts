@@ -1,3 +1,4 @@
+import { continuationExecutionName } from '../../core/workflow/continuation-name.js';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
@@ -733,7 +734,8 @@ describe('adding up a batch', () => {
 
     const handed = await addUpStep({ settings: plan.settings, work, results: [] }, provider);
 
-    expect(handed).toEqual({ batch: [], next: 1, more: false, batches: BATCHES_PER_EXECUTION, continueAt: 1, tally: plan.work.tally });
+    // Named here: the state machine starts it under this name, the same on a retried start.
+    expect(handed).toEqual({ batch: [], next: 1, more: false, batches: BATCHES_PER_EXECUTION, continueAt: 1, continueAs: continuationExecutionName(plan.settings, 'list', 'list:1'), tally: plan.work.tally });
     expect(await executionsOf(redis.source())).toEqual({ root: '1', 'list:1': '1' });
     const before = BATCHES_PER_EXECUTION - 2;
     expect(await addUpStep({ settings: plan.settings, work: { ...work, batches: before }, results: [] }, provider)).toMatchObject({ batches: before + 1, more: true, next: null });
