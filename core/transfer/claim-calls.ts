@@ -6,7 +6,7 @@ import { MAX_PAGE_BYTES } from '../redis/page-bytes.js';
 import { MAX_JOBS_PER_CLAIM_CALL } from './transfer-options.js';
 
 const claimQueueJobs = new LuaScript('claimQueueJobs-10', { encodeCalls: true });
-const claimSetEntries = new LuaScript('claimSetEntries-11', { encodeCalls: true });
+const claimSetEntries = new LuaScript('claimSetEntries-12', { encodeCalls: true });
 
 /** A claim call's count when the run's stop marker exists, another run holds its lock, or a later execution of it does (it claimed nothing). */
 const REFUSALS = new Map<unknown, NonNullable<SliceClaim<unknown>['refused']>>([
@@ -24,7 +24,7 @@ export function refusal(count: unknown): SliceClaim<unknown>['refused'] {
 const CHAIN_TTL_MS = 60_000;
 
 /**
- * How long a set slice's seal lives (claimSetEntries-11.lua): it has to outlive the slice's write
+ * How long a set slice's seal lives (claimSetEntries-12.lua): it has to outlive the slice's write
  * on the target and its replicas' wait; one that expired first only costs the sealed acknowledge.
  */
 export const SEAL_TTL_MS = 10 * 60_000;
@@ -219,7 +219,7 @@ export interface SetClaimKeys {
   readonly seal: RedisKey;
   /** The batch's record of written entries acknowledged while others stayed in flight (transfer-keys.ts acknowledgedKey). */
   readonly acknowledged: RedisKey;
-  /** The pass's count of entries not claimed yet (transfer-keys.ts originalsKey, claimSetEntries-11.lua KEYS[10]). */
+  /** The pass's count of entries not claimed yet (transfer-keys.ts originalsKey, claimSetEntries-12.lua KEYS[10]). */
   readonly originals: RedisKey;
 }
 
@@ -227,7 +227,7 @@ export interface SetClaimKeys {
 export interface SetSliceClaim extends SliceClaim<ClaimedEntry> {
   /**
    * `<slice token>:<entries held>`: while the seal key still says this and the in-flight set has
-   * that size, it holds exactly `held` (claimSetEntries-11.lua), and the acknowledge may delete it
+   * that size, it holds exactly `held` (claimSetEntries-12.lua), and the acknowledge may delete it
    * (acknowledge.ts). Absent when nothing is held.
    */
   readonly seal?: string | undefined;
@@ -241,7 +241,7 @@ export interface ClaimedEntry {
 
 /**
  * Claims up to `want` entries of a sorted set, soonest first, stepping over the run's conflicts
- * (claimSetEntries-11.lua), in calls of at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline
+ * (claimSetEntries-12.lua), in calls of at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline
  * (see shares), and seals the in-flight set for the slice (SetSliceClaim.seal).
  */
 export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: ClaimRequest & { readonly originalsCount?: 'start' | 'kept' }, perCall = MAX_JOBS_PER_CLAIM_CALL): Promise<SetSliceClaim> {

@@ -59,7 +59,7 @@ export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['claimQueueJobs-10', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new'], args: [2, 'oldest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'start'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:new']],
   ['claimQueueJobs-10', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:mark'], args: [2, 'oldest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'kept'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:mark']],
   [
-    'claimSetEntries-11',
+    'claimSetEntries-12',
     { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new', 'acknowledged:new', 'originals:new'], args: [2, 'b9', 't', 1, '', 60000, 'run', '', 600000, '', 'start'] },
     ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'lock', 'seal:new', 'acknowledged:new', 'originals:new'],
   ],

@@ -9,7 +9,7 @@ const SCRIPTS = new Map(
     [
       ['claim', 'claimQueueJobs-10'],
       ['ack', 'acknowledgeQueueBatch-3'],
-      ['claimSet', 'claimSetEntries-11'],
+      ['claimSet', 'claimSetEntries-12'],
       ['ackSet', 'acknowledgeSetBatch-7'],
       ['write', 'copyJobsToLists-n2'],
       ['writeSet', 'copyEntriesToSet-4'],
@@ -24,7 +24,7 @@ const SCRIPTS = new Map(
 );
 /** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
 export async function loadScripts(...servers: Redis[]): Promise<void> {
-  for (const name of ['claimQueueJobs-10', 'acknowledgeQueueBatch-3', 'claimSetEntries-11', 'acknowledgeSetBatch-7', 'copyJobsToLists-n2', 'copyEntriesToSet-4', 'acquireRunLock-3', 'renewRunLock-3', 'retireLedger-2', 'rerouteQueueJobs-n2', 'rerouteSetEntries-n3', 'openPageAttempt-4']) {
+  for (const name of ['claimQueueJobs-10', 'acknowledgeQueueBatch-3', 'claimSetEntries-12', 'acknowledgeSetBatch-7', 'copyJobsToLists-n2', 'copyEntriesToSet-4', 'acquireRunLock-3', 'renewRunLock-3', 'retireLedger-2', 'rerouteQueueJobs-n2', 'rerouteSetEntries-n3', 'openPageAttempt-4']) {
     for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
   }
 }

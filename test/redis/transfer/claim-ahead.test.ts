@@ -30,7 +30,7 @@ const keys = new SidekiqKeys('');
 const claimQueueJobs = new LuaScript('claimQueueJobs-10');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-3');
 const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-7');
-const claimSetEntries = new LuaScript('claimSetEntries-11');
+const claimSetEntries = new LuaScript('claimSetEntries-12');
 let connections: UrlConnections | undefined;
 afterEach(async () => {
   await connections?.close();
