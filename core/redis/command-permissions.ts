@@ -59,19 +59,22 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     // copy still recorded there before the source acknowledges it (core/transfer/copy-kept.ts).
     ['HGET', `${prefix}cron_job:permission-check`, 'message'],
     ['HSET', `${prefix}cron_job:permission-check`, 'message', 'x'],
-    // A transfer's queue ledgers (a hash: batch → jobs written, copyJobsToLists-n2.lua) and their
-    // retirement's look at a ledger of either kind (retireLedger-2.lua); SCARD also sizes the
+    // A transfer's queue ledgers (a hash: batch → jobs written, copyJobsToLists-n3.lua) and their
+    // retirement's look at a ledger of either kind (retireLedger-3.lua); SCARD also sizes the
     // conflicts given back to a set (set-transfer.ts, the source).
     ['HLEN', ours],
     ['HRANDFIELD', ours],
     ['HEXISTS', ours, 'x'],
     ['SCARD', ours],
     ['SRANDMEMBER', ours],
+    // The target's index of ledgers (core/transfer/ledger-index.ts): a retire takes a ledger's name
+    // out (retireLedger-3.lua); the copies add it (SADD above); a summary reads it (SMEMBERS).
+    ['SREM', ours, 'x'],
     ['RPUSH', queue, 'x'],
     ['LPUSH', queue, 'x'],
     ['ZADD', set, '0', 'x'],
     ['ZSCORE', set, 'x'],
-    // The set copy's look-up of the members already on the target (copyEntriesToSet-4.lua), and a
+    // The set copy's look-up of the members already on the target (copyEntriesToSet-5.lua), and a
     // re-route's of its entries' scores as they are when it moves them (rerouteSetEntries-n3.lua).
     ['ZMSCORE', set, 'x'],
   ];

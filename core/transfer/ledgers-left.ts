@@ -1,10 +1,11 @@
 import type { Redis } from 'ioredis';
 import { RESERVED_RUN_IDS } from '../config/reserved-run-ids.js';
-import { scanBounded, type ScanBound } from '../redis/bounded-scan.js';
+import { scanBounded, type ScanBound, type ScanExtent } from '../redis/bounded-scan.js';
 import { nameFromBytes } from '../redis/key-name.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 import { escapeGlob } from '../reroute/discover-queues.js';
 import { startedWithKey } from '../workflow/started-with.js';
+import { LEDGERS_WALKED, ledgerIndexKey, readLedgerIndex } from './ledger-index.js';
 import { retireRunLedgers } from './retire-ledger.js';
 import { inflightKey, originalsKey } from './transfer-keys.js';
 import { DEFAULT_LEDGER_TTL_SECONDS } from './transfer-options.js';
@@ -20,25 +21,32 @@ import { DEFAULT_LEDGER_TTL_SECONDS } from './transfer-options.js';
  * gone, so no later run found it (cli-move-killed-finishing-another-run.test.ts).
  *
  * The last execution of a transfer run (a first start too: its plan may be the one killed while
- * it finished another run's jobs in flight), its lock still held, looks for
- * transfers' ledgers on the target (one SCAN MATCH, bounded by `bound`: a look cut short leaves
- * what it did not reach, as before) and retires them the usual way (retire-ledger.ts: only a
- * ledger with no TTL whose source key has nothing of its run in flight, in three steps that never
- * give a TTL to one a copy still writes): this run's, and another run's only when that run's
- * started-with record is on this source (it was a transfer out of this source, so its in-flight
- * keys are here to look at; a ledger of a transfer from another source into the same target is
- * left alone). And such another run's pass counts where nothing of it is in flight (forgetPassesOf).
- * Returns how many ledgers it looked at.
+ * it finished another run's jobs in flight), its lock still held, finds the transfers' ledgers on
+ * the target that may have no TTL in the target's index of them (ledger-index.ts: one SMEMBERS,
+ * however many other keys the target holds) and retires them the usual way (retire-ledger.ts:
+ * only a ledger with no TTL whose source key has nothing of its run in flight, in three steps that
+ * never give a TTL to one a copy still writes; each one with a TTL, or gone, leaves the index):
+ * this run's, and another run's only when that run's started-with record is on this source (it
+ * was a transfer out of this source, so its in-flight keys are here to look at; a ledger of a
+ * transfer from another source into the same target is left alone, and stays in the index). And
+ * such another run's pass counts where nothing of it is in flight (forgetPassesOf).
+ *
+ * An index without its mark (a target an older version wrote ledgers to, which named none there,
+ * or one that lost the index) is not all there is: then one SCAN MATCH of the keyspace as before,
+ * bounded by `bound` (a look cut short leaves what it did not reach, as before, and leaves the
+ * mark off: the next last execution walks again), which names every ledger it finds in the index
+ * and, once it reached the end of the keyspace, marks it (every ledger since is named by its
+ * copy). Returns how many ledgers it looked at, and whether it walked the keyspace.
  */
 export async function retireLedgersLeft(
   context: { readonly source: Redis; readonly target: Redis; readonly sourceKeys: SidekiqKeys; readonly targetKeys: SidekiqKeys; readonly runId: string },
   bound: ScanBound,
-): Promise<number> {
+): Promise<{ looked: number; walked?: ScanExtent }> {
   const head = Buffer.from(`${context.targetKeys.prefix}sidekiq-migrate:`, 'utf8');
   const ledger = Buffer.from(':ledger:', 'utf8');
   const byRun = new Map<string, Map<string, string>>();
   let looked = 0;
-  await scanBounded(context.target, `${escapeGlob(head.toString('utf8'))}*:ledger:*`, bound, (keys) => {
+  const take = (keys: readonly Buffer[]) => {
     for (const key of keys) {
       if (!key.subarray(0, head.length).equals(head)) continue;
       // A run id has no `:` (run-options.ts): the first `:` after the head ends it, and `:ledger:`
@@ -51,7 +59,23 @@ export async function retireLedgersLeft(
       ledgers.set(key.toString('latin1'), sourceKeyOf(key.subarray(end + ledger.length)));
       byRun.set(runId, ledgers);
     }
-  });
+  };
+  const indexKey = ledgerIndexKey(context.targetKeys.prefix);
+  const index = await readLedgerIndex(context.target, context.targetKeys.prefix);
+  take(index.names);
+  let walked: ScanExtent | undefined;
+  if (!index.walked) {
+    const found: Buffer[] = [];
+    walked = await scanBounded(context.target, `${escapeGlob(head.toString('utf8'))}*:ledger:*`, bound, (keys) => {
+      found.push(...keys);
+    });
+    take(found);
+    // Named before the mark: a ledger found here is in the index before the index says it is whole
+    // (one with a TTL, named here, is taken out again by its next look: retireLedger-3.lua).
+    const ledgers = [...byRun.values()].flatMap((m) => [...m.keys()].map((k) => Buffer.from(k, 'latin1')));
+    for (let i = 0; i < ledgers.length; i += 1000) await context.target.sadd(indexKey, ...ledgers.slice(i, i + 1000));
+    if (walked.cutShort === undefined) await context.target.sadd(indexKey, LEDGERS_WALKED);
+  }
   const others = [...byRun.keys()].filter((runId) => runId !== context.runId);
   const pipeline = context.source.pipeline();
   for (const runId of others) pipeline.exists(startedWithKey(context.sourceKeys.prefix, runId));
@@ -65,7 +89,7 @@ export async function retireLedgersLeft(
     // Only beside a settled ledger: a count is what the next plan finds a ledger without a TTL by (other-runs-passes.ts).
     if (runId !== context.runId) await forgetPassesOf({ ...context, runId }, keys.filter((_, i) => settled[i]));
   }
-  return looked;
+  return walked === undefined ? { looked } : { looked, walked };
 }
 
 /**

@@ -132,7 +132,7 @@ export async function resumeInflight(given: TransferContext, placement: 'front' 
       } else {
         continue; // not a shape we write: left for an operator, and reported by the drain check
       }
-      if (await settleLedger(context.source, context.target, inflight, ledger, ttl)) await forgetOtherRunsPass(context, leftover);
+      if (await settleLedger(context.source, context.target, inflight, ledger, ttl, targetLock.ledgers)) await forgetOtherRunsPass(context, leftover);
       finished++;
     } catch (error) {
       throw classifyRedisError(error, `Resuming ${displayName(leftover.key)}`);

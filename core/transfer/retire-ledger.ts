@@ -1,10 +1,11 @@
 import type { Redis, RedisKey } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
+import { ledgerIndexKey } from './ledger-index.js';
 import { inflightKey, ledgerKey } from './transfer-keys.js';
 import { DEFAULT_LEDGER_TTL_SECONDS } from './transfer-options.js';
 
-const retireScript = new LuaScript('retireLedger-2');
+const retireScript = new LuaScript('retireLedger-3');
 
 /** Ledgers looked at per round trip of each phase (retireRunLedgers). */
 const RETIRE_CHUNK = 1000;
@@ -24,7 +25,7 @@ const RETIRE_CHUNK = 1000;
  * flight whenever a batch was claimed and copied between the two calls (another execution of the
  * run working the same key — a later start while a plan paused after its look, an item's
  * continuation — or a process paused between them): the copy's PERSIST came before the EXPIRE.
- * So it goes in three steps, in this order (retireLedger-2.lua says why that is enough):
+ * So it goes in three steps, in this order (retireLedger-3.lua says why that is enough):
  *   1. the target: how the ledger is now ('look': no TTL, its type, how many entries, one of them);
  *   2. the source: no in-flight key for it (every batch claimed so far was acknowledged);
  *   3. the target: the TTL, only if the ledger is exactly as step 1 saw it ('retire').
@@ -33,16 +34,19 @@ const RETIRE_CHUNK = 1000;
  * claimed before step 2 and still in flight makes step 2 refuse. A crash between any two steps
  * leaves the ledger without a TTL (only ever the safe side): the next retire gives it.
  *
- * Returns whether it gave the TTL (false: nothing written).
+ * The target's index of ledgers (`index`, ledger-index.ts) loses the ledger's name in step 3's call
+ * (or in step 1's, when the ledger has a TTL already or is gone): retireLedger-3.lua.
+ *
+ * Returns whether it gave the TTL (false: nothing written but the index).
  */
-export async function retireLedger(source: Redis, target: Redis, inflight: RedisKey, ledger: RedisKey, ttlSeconds: number): Promise<boolean> {
-  const { retired } = await retireAll(source, target, [{ inflight, ledger }], ttlSeconds);
+export async function retireLedger(source: Redis, target: Redis, inflight: RedisKey, ledger: RedisKey, ttlSeconds: number, index: RedisKey): Promise<boolean> {
+  const { retired } = await retireAll(source, target, [{ inflight, ledger }], ttlSeconds, index);
   return retired[0]!;
 }
 
 /** Whether the ledger is settled after retireLedger's steps: none, one with a TTL, or given it now (retireRunLedgers). */
-export async function settleLedger(source: Redis, target: Redis, inflight: RedisKey, ledger: RedisKey, ttlSeconds: number): Promise<boolean> {
-  const { settled } = await retireAll(source, target, [{ inflight, ledger }], ttlSeconds);
+export async function settleLedger(source: Redis, target: Redis, inflight: RedisKey, ledger: RedisKey, ttlSeconds: number, index: RedisKey): Promise<boolean> {
+  const { settled } = await retireAll(source, target, [{ inflight, ledger }], ttlSeconds, index);
   return settled[0]!;
 }
 
@@ -60,8 +64,9 @@ export async function retireRunLedgers(
   ttlSeconds: number,
 ): Promise<boolean[]> {
   const pairs = sourceKeys.map((key) => ({ inflight: inflightKey(context.sourceKeys.prefix, context.runId, key), ledger: ledgerKey(context.targetKeys.prefix, context.runId, key) }));
+  const index = ledgerIndexKey(context.targetKeys.prefix);
   const settled: boolean[] = [];
-  for (let i = 0; i < pairs.length; i += RETIRE_CHUNK) settled.push(...(await retireAll(context.source, context.target, pairs.slice(i, i + RETIRE_CHUNK), ttlSeconds)).settled);
+  for (let i = 0; i < pairs.length; i += RETIRE_CHUNK) settled.push(...(await retireAll(context.source, context.target, pairs.slice(i, i + RETIRE_CHUNK), ttlSeconds, index)).settled);
   return settled;
 }
 
@@ -89,10 +94,10 @@ export async function retireBeforePassEnd(
  * makes each ledger's retirement safe holds per ledger (its look, then its in-flight key, then
  * its retire), whatever happens to the others in between.
  */
-async function retireAll(source: Redis, target: Redis, pairs: readonly { inflight: RedisKey; ledger: RedisKey }[], ttlSeconds: number): Promise<{ retired: boolean[]; settled: boolean[] }> {
+async function retireAll(source: Redis, target: Redis, pairs: readonly { inflight: RedisKey; ledger: RedisKey }[], ttlSeconds: number, index: RedisKey): Promise<{ retired: boolean[]; settled: boolean[] }> {
   const looks = (await retireScript.runAll(
     target,
-    pairs.map(({ ledger }) => ({ keys: [ledger], args: ['look'] })),
+    pairs.map(({ ledger }) => ({ keys: [ledger, index], args: ['look'] })),
   )) as [number, number, Buffer, Buffer?][];
   // Only a ledger with entries and no TTL has anything to retire (-2: none; a TTL: retired already).
   const candidates = pairs.flatMap((pair, i) => (looks[i]![0] === -1 && looks[i]![3] !== undefined ? [{ ...pair, at: i, size: looks[i]![1], kind: looks[i]![2], id: looks[i]![3] }] : []));
@@ -110,7 +115,7 @@ async function retireAll(source: Redis, target: Redis, pairs: readonly { infligh
   });
   const done = await retireScript.runAll(
     target,
-    idle.map(({ ledger, size, id, kind }) => ({ keys: [ledger], args: ['retire', ttlSeconds, size, id, kind] })),
+    idle.map(({ ledger, size, id, kind }) => ({ keys: [ledger, index], args: ['retire', ttlSeconds, size, id, kind] })),
   );
   idle.forEach(({ at }, i) => (retired[at] = settled[at] = done[i] === 1));
   return { retired, settled };

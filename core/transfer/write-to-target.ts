@@ -10,10 +10,11 @@ import { MAX_SAMPLES, reportedSample } from '../reroute/reroute-counters.js';
 import type { CarriedJob } from './carry-job.js';
 import { claimRefusal } from './claim-refusal.js';
 import type { TransferCounters } from './transfer-counters.js';
+import { ledgerIndexKey } from './ledger-index.js';
 import { MAX_JOBS_PER_WRITE, type TransferContext } from './transfer-options.js';
 
-const copyJobsToLists = new LuaScript('copyJobsToLists-n2', { encodeCalls: true });
-const copyEntriesToSet = new LuaScript('copyEntriesToSet-4', { encodeCalls: true });
+const copyJobsToLists = new LuaScript('copyJobsToLists-n3', { encodeCalls: true });
+const copyEntriesToSet = new LuaScript('copyEntriesToSet-5', { encodeCalls: true });
 
 /**
  * The run lock on the target that a write looks at before it writes anything (lib/claim-lock.lua):
@@ -24,6 +25,8 @@ const copyEntriesToSet = new LuaScript('copyEntriesToSet-4', { encodeCalls: true
  */
 export interface TargetLock {
   readonly key: RedisKey;
+  /** The target's index of ledgers (ledger-index.ts), which every write names its ledger in. */
+  readonly ledgers: RedisKey;
   readonly runId: string;
   /** When the writing execution planned (the lock's plannedAt): refused once a later execution holds the lock. */
   readonly plannedAt?: number;
@@ -37,6 +40,7 @@ export interface TargetLock {
 export function targetLockOf(context: Pick<TransferContext, 'targetKeys' | 'runId' | 'plannedAt' | 'plannedBy' | 'targetName'>): TargetLock {
   return {
     key: runLockKey(context.targetKeys.prefix),
+    ledgers: ledgerIndexKey(context.targetKeys.prefix),
     runId: context.runId,
     ...generationFieldsOf(context),
     where: `on target ${context.targetName ?? ''}`.trimEnd(),
@@ -65,7 +69,7 @@ function refuseIfLocked(replies: readonly number[][], lock: TargetLock): void {
 /**
  * Where the jobs a queue write is given sit in their batch: the batch id (without `+base`,
  * ledger-id.ts parseBatch) and the position of the first one (`base`: the claim read it with the
- * jobs). The run's ledger counts a batch's jobs written from position 0 (copyJobsToLists-n2.lua).
+ * jobs). The run's ledger counts a batch's jobs written from position 0 (copyJobsToLists-n3.lua).
  */
 export interface BatchPosition {
   readonly id: string;
@@ -93,7 +97,7 @@ export interface BatchPosition {
  * - An error surfaces as before: runAll throws the first failed call's error, which the callers
  *   classify (classifyRedisError). Every call names every key of the slice, so a key of the wrong
  *   type refuses the first call and nothing is written, as before. An OOM or BUSY reply can hit one
- *   call and not the next; queued jobs keep their order even then (copyJobsToLists-n2.lua refuses a
+ *   call and not the next; queued jobs keep their order even then (copyJobsToLists-n3.lua refuses a
  *   call whose previous job was not written), and set entries are ordered by their scores.
  */
 function inCalls<T>(items: readonly T[]): T[][] {
@@ -106,7 +110,7 @@ function inCalls<T>(items: readonly T[]): T[][] {
  * Pushes a queue batch's jobs (consecutive positions from `batch.first`) to their queues on the
  * target, in the given order, each at most once per ledger: calls of at most MAX_JOBS_PER_WRITE
  * jobs, in order, in one pipeline (see inCalls). The ledger keeps one number a batch, how many of
- * its jobs are written, not one id a job (copyJobsToLists-n2.lua).
+ * its jobs are written, not one id a job (copyJobsToLists-n3.lua).
  */
 export async function writeJobsToQueues(
   target: Redis,
@@ -131,7 +135,7 @@ export async function writeJobsToQueues(
   // Names added to `queues` are the queues' bytes, as in their keys. Every call names every
   // destination of the slice (its type is checked before the first call writes anything).
   const head: (string | Buffer | number)[] = [push, names.length];
-  const callKeys: RedisKey[] = [ledger, keys.queues, lock.key];
+  const callKeys: RedisKey[] = [ledger, keys.queues, lock.key, lock.ledgers];
   for (const name of names) {
     head.push(isPlainName(name) ? name : nameBytes(name));
     callKeys.push(keys.queue(name));
@@ -183,7 +187,7 @@ export async function writeEntriesToSet(
   lock: TargetLock,
 ): Promise<LedgeredEntry[]> {
   if (entries.length === 0) return [];
-  const callKeys = [ledger, setKey, lock.key];
+  const callKeys = [ledger, setKey, lock.key, lock.ledgers];
   const calls = inCalls(entries).map((part) => {
     const args: (string | number | Buffer)[] = [lock.runId, generationArg(lock)];
     for (const e of part) args.push(e.id, e.payload, e.score);

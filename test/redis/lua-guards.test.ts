@@ -69,17 +69,17 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
-  it('retireLedger-2 gives no TTL to a ledger of another type, and looks at it without writing', async () => {
+  it('retireLedger-3 gives no TTL to a ledger of another type, and looks at it without writing', async () => {
     await seed();
     await redis.set('ledger:x', 'not a set');
     await redis.hset('ledger:h', 'b0:9', '5');
     const before = await keyValueSnapshot(redis, '');
-    const script = new LuaScript('retireLedger-2');
-    expect(await script.run(redis, { keys: ['ledger:x'], args: ['look'] })).toEqual([-1, 0, Buffer.from('string')]);
-    expect(await script.run(redis, { keys: ['ledger:x'], args: ['retire', 600, 0, 'x', 'string'] })).toBe(0);
+    const script = new LuaScript('retireLedger-3');
+    expect(await script.run(redis, { keys: ['ledger:x', 'ledgers'], args: ['look'] })).toEqual([-1, 0, Buffer.from('string')]);
+    expect(await script.run(redis, { keys: ['ledger:x', 'ledgers'], args: ['retire', 600, 0, 'x', 'string'] })).toBe(0);
     // A queue's ledger (a hash) re-created as a set of the same size and member, or the other way: not the ledger seen.
-    expect(await script.run(redis, { keys: ['ledger:ids'], args: ['retire', 600, 1, 'b0:9', 'hash'] })).toBe(0);
-    expect(await script.run(redis, { keys: ['ledger:h'], args: ['retire', 600, 1, 'b0:9', 'set'] })).toBe(0);
+    expect(await script.run(redis, { keys: ['ledger:ids', 'ledgers'], args: ['retire', 600, 1, 'b0:9', 'hash'] })).toBe(0);
+    expect(await script.run(redis, { keys: ['ledger:h', 'ledgers'], args: ['retire', 600, 1, 'b0:9', 'set'] })).toBe(0);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
@@ -87,7 +87,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     await seed();
     const before = await keyValueSnapshot(redis, '');
     await expect(new LuaScript('rerouteSetEntries-n3').run(redis, { keys: ['schedule'], args: ['0', '', job(3), rewritten(3), 'nan', '', '0'] })).rejects.toThrow(/invalid score nan/);
-    await expect(new LuaScript('copyEntriesToSet-4').run(redis, { keys: ['ledger:s', 'schedule', 'lock'], args: ['run', '', 'b:1', job(9), ' 1'] })).rejects.toThrow(/invalid score/);
+    await expect(new LuaScript('copyEntriesToSet-5').run(redis, { keys: ['ledger:s', 'schedule', 'lock', 'ledgers'], args: ['run', '', 'b:1', job(9), ' 1'] })).rejects.toThrow(/invalid score/);
     await expect(new LuaScript('claimSelectedSetEntries-9').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock', 'acknowledged:n'], args: ['b9', 'run', '', job(3), 'nan'] })).rejects.toThrow(/invalid score nan/);
     // Malformed offsets are refused before the marker overwrites anything.
     await expect(new LuaScript('claimSelectedQueueJobs-9').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock', 'originals:n'], args: ['b9', 8, 'marker', 'run', '', 3, 0, '', 0, job(2), 0, job(2)] })).rejects.toThrow(/distinct integers/);
@@ -105,7 +105,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     // The first entry has a good score: without the guard it is moved before the second fails.
     const args = [first, rewritten(7), '1795459303.5', '', '0', second, rewritten(8), score, '', '0'];
     await expect(new LuaScript('rerouteSetEntries-n3').run(redis, { keys: ['schedule'], args: ['0', '', ...args] })).rejects.toThrow(/invalid score/);
-    await expect(new LuaScript('copyEntriesToSet-4').run(redis, { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b:1', first, '1', 'b:2', second, score] })).rejects.toThrow(/invalid score/);
+    await expect(new LuaScript('copyEntriesToSet-5').run(redis, { keys: ['ledger:s', 'retry', 'lock', 'ledgers'], args: ['run', '', 'b:1', first, '1', 'b:2', second, score] })).rejects.toThrow(/invalid score/);
     await expect(
       new LuaScript('claimSelectedSetEntries-9').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock', 'acknowledged:n'], args: ['b9', 'run', '', first, '1795459303.5', second, score] }),
     ).rejects.toThrow(/invalid score/);
@@ -126,8 +126,8 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     const before = await keyValueSnapshot(redis, '');
     for (const index of ['2', '0', '1.5', 'x']) {
       for (const ledger of ['ledger:q', 'ledger:ids']) {
-        const call = { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1', job(2), index] };
-        await expect(new LuaScript('copyJobsToLists-n2').run(redis, call)).rejects.toThrow(`destination index ${index} is not one of 1..1; nothing written`);
+        const call = { keys: [ledger, 'queues', 'lock', 'ledgers', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1', job(2), index] };
+        await expect(new LuaScript('copyJobsToLists-n3').run(redis, call)).rejects.toThrow(`destination index ${index} is not one of 1..1; nothing written`);
       }
     }
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
@@ -138,11 +138,11 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     const before = await keyValueSnapshot(redis, '');
     for (const ledger of ['ledger:q', 'ledger:ids']) {
       for (const first of ['-1', '1.5', 'x', '']) {
-        const call = { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', first, '', 'run', '', job(1), '1'] };
-        await expect(new LuaScript('copyJobsToLists-n2').run(redis, call)).rejects.toThrow(`the first position ${first} is not an integer >= 0; nothing written`);
+        const call = { keys: [ledger, 'queues', 'lock', 'ledgers', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', first, '', 'run', '', job(1), '1'] };
+        await expect(new LuaScript('copyJobsToLists-n3').run(redis, call)).rejects.toThrow(`the first position ${first} is not an integer >= 0; nothing written`);
       }
-      const unpaired = { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1', job(2)] };
-      await expect(new LuaScript('copyJobsToLists-n2').run(redis, unpaired)).rejects.toThrow('expected payload and destination index pairs; nothing written');
+      const unpaired = { keys: [ledger, 'queues', 'lock', 'ledgers', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1', job(2)] };
+      await expect(new LuaScript('copyJobsToLists-n3').run(redis, unpaired)).rejects.toThrow('expected payload and destination index pairs; nothing written');
     }
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
@@ -188,9 +188,9 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     await one();
     const before = await keyValueSnapshot(redis, '');
     const payload = job(2);
-    const call = { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 2, 'after', 'run', '', payload, '1'] };
+    const call = { keys: [ledger, 'queues', 'lock', 'ledgers', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 2, 'after', 'run', '', payload, '1'] };
 
-    const error = await new LuaScript('copyJobsToLists-n2').run(redis, call).then(
+    const error = await new LuaScript('copyJobsToLists-n3').run(redis, call).then(
       () => null,
       (e: unknown) => classifyRedisError(e, 'Doing it'),
     );
@@ -200,7 +200,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
     // Once it is written, the same call writes.
     await two();
-    expect(await new LuaScript('copyJobsToLists-n2').run(redis, call)).toEqual([0, 1]);
+    expect(await new LuaScript('copyJobsToLists-n3').run(redis, call)).toEqual([0, 1]);
     expect(await redis.lrange('queue:q', 0, -1)).toEqual([payload]);
   });
 });
@@ -216,11 +216,11 @@ describe('out of memory under noeviction', () => {
       // The copy's first write is the ledger's HSET (an older version's ledger: SADD), which may
       // grow memory: refused, nothing written.
       for (const ledger of ['ledger:q', 'ledger:ids']) {
-        await expect(new LuaScript('copyJobsToLists-n2').run(redis, { keys: [ledger, 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] })).rejects.toThrow(/OOM/);
+        await expect(new LuaScript('copyJobsToLists-n3').run(redis, { keys: [ledger, 'queues', 'lock', 'ledgers', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] })).rejects.toThrow(/OOM/);
         expect(await keyValueSnapshot(redis, '')).toEqual(before);
       }
       // The set copy reads first (SMISMEMBER, ZMSCORE); its first write is the ZADD: refused, nothing written.
-      await expect(new LuaScript('copyEntriesToSet-4').run(redis, { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b2:x', job(5), '1795459303.5', 'b2:y', job(6), '1'] })).rejects.toThrow(/OOM/);
+      await expect(new LuaScript('copyEntriesToSet-5').run(redis, { keys: ['ledger:s', 'retry', 'lock', 'ledgers'], args: ['run', '', 'b2:x', job(5), '1795459303.5', 'b2:y', job(6), '1'] })).rejects.toThrow(/OOM/);
       expect(await keyValueSnapshot(redis, '')).toEqual(before);
       // With a job pushed above the window ('newest', 1 original of 2), the claim's first write
       // marks the window (LSET, which may grow memory): refused, nothing claimed, nothing marked.

@@ -18,6 +18,7 @@ import { rewrittenEntriesKey } from '../../core/reroute/rewritten-entries.js';
 import { runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { targetIdKey } from '../../core/transfer/target-identity.js';
+import { ledgerIndexKey } from '../../core/transfer/ledger-index.js';
 import { passKey } from '../../core/reroute/pass-record.js';
 import { acknowledgedKey, batchKey, claimChainKey, conflictsKey, inflightKey, inflightSealKey, ledgerKey, originalsKey } from '../../core/transfer/transfer-keys.js';
 import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
@@ -60,6 +61,7 @@ describe("redis-move.md's table of what a transfer leaves behind", () => {
       [String(passKey(NS, { runId: run }, 'default')), 'old'],
       [String(ledgerKey(NS, run, 'queue:default')), 'new'],
       [targetIdKey(keys), 'new'],
+      [ledgerIndexKey(NS), 'new'],
       [runLockKey(NS), 'both'],
       [runStopMarkerKey(NS, run), 'both'],
       [workListKey(NS, run), 'old'],

@@ -24,7 +24,7 @@ export async function seed(redis: Redis): Promise<void> {
   await redis.zadd('inflight:s', '1795459303.5', job(5));
   await redis.set('batch:s', 'b2');
   await redis.set('seal:s', 't:1');
-  // An older version's queue ledger, of ids (copyJobsToLists-n2.lua keeps writing it by id).
+  // An older version's queue ledger, of ids (copyJobsToLists-n3.lua keeps writing it by id).
   await redis.sadd('ledger:ids', 'b0:9');
   await redis.hset('cron:h', 'message', 'm');
   // The run's lock, held by the plan the run's bookkeeping steps below name (run, 1000, arn).
@@ -65,9 +65,11 @@ export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ],
   ['claimSelectedQueueJobs-9', { keys: ['queue:old', 'inflight:new', 'batch:new', 'stopped', 'lock', 'originals:new'], args: ['b9', 8, 'marker', 'run', '', 3, 0, '', 0, job(2)] }, ['queue:old', 'inflight:new', 'batch:new', 'lock', 'originals:new']],
   ['claimSelectedSetEntries-9', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new', 'stopped', 'lock', 'acknowledged:new'], args: ['b9', 'run', '', job(3), '1795459303.5'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new', 'lock', 'acknowledged:new']],
-  ['copyJobsToLists-n2', { keys: ['ledger:q', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['ledger:q', 'queues', 'lock', 'queue:q']],
-  ['copyJobsToLists-n2', { keys: ['ledger:ids', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['queues', 'lock', 'queue:q']],
-  ['copyEntriesToSet-4', { keys: ['ledger:s', 'retry', 'lock'], args: ['run', '', 'b2:x', job(5), '1795459303.5'] }, ['ledger:s', 'retry', 'lock']],
+  ['copyJobsToLists-n3', { keys: ['ledger:q', 'queues', 'lock', 'ledgers', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['ledger:q', 'queues', 'lock', 'ledgers', 'queue:q']],
+  ['copyJobsToLists-n3', { keys: ['ledger:ids', 'queues', 'lock', 'ledgers', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['queues', 'lock', 'ledgers', 'queue:q']],
+  ['copyEntriesToSet-5', { keys: ['ledger:s', 'retry', 'lock', 'ledgers'], args: ['run', '', 'b2:x', job(5), '1795459303.5'] }, ['ledger:s', 'retry', 'lock', 'ledgers']],
+  // A ledger's retire: of the two keys only the index of ledgers has a type it checks (the ledger is read as either kind).
+  ['retireLedger-3', { keys: ['ledger:ids', 'ledgers'], args: ['retire', 600, 1, 'b0:9', 'set'] }, ['ledgers']],
   ['acknowledgeQueueBatch-3', { keys: ['inflight:q', 'batch:q'], args: ['b1', 1] }, ['inflight:q', 'batch:q']],
   ['acknowledgeSetBatch-7', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s'], args: ['b2', 60, 0, '', job(5)] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s']],
   // Sealed: the seed's seal holds (one entry in flight), so the call would delete the in-flight set.

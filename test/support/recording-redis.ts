@@ -11,11 +11,11 @@ const SCRIPTS = new Map(
       ['ack', 'acknowledgeQueueBatch-3'],
       ['claimSet', 'claimSetEntries-12'],
       ['ackSet', 'acknowledgeSetBatch-7'],
-      ['write', 'copyJobsToLists-n2'],
-      ['writeSet', 'copyEntriesToSet-4'],
+      ['write', 'copyJobsToLists-n3'],
+      ['writeSet', 'copyEntriesToSet-5'],
       ['acquire', 'acquireRunLock-3'],
       ['lock', 'renewRunLock-3'],
-      ['retire', 'retireLedger-2'],
+      ['retire', 'retireLedger-3'],
       ['reroute', 'rerouteQueueJobs-n2'],
       ['rerouteSet', 'rerouteSetEntries-n3'],
       ['open', 'openPageAttempt-4'],
@@ -24,7 +24,7 @@ const SCRIPTS = new Map(
 );
 /** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
 export async function loadScripts(...servers: Redis[]): Promise<void> {
-  for (const name of ['claimQueueJobs-10', 'acknowledgeQueueBatch-3', 'claimSetEntries-12', 'acknowledgeSetBatch-7', 'copyJobsToLists-n2', 'copyEntriesToSet-4', 'acquireRunLock-3', 'renewRunLock-3', 'retireLedger-2', 'rerouteQueueJobs-n2', 'rerouteSetEntries-n3', 'openPageAttempt-4']) {
+  for (const name of ['claimQueueJobs-10', 'acknowledgeQueueBatch-3', 'claimSetEntries-12', 'acknowledgeSetBatch-7', 'copyJobsToLists-n3', 'copyEntriesToSet-5', 'acquireRunLock-3', 'renewRunLock-3', 'retireLedger-3', 'rerouteQueueJobs-n2', 'rerouteSetEntries-n3', 'openPageAttempt-4']) {
     for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
   }
 }
@@ -64,3 +64,26 @@ export function recording(redis: Redis): Redis & { events: string[] } {
   return proxy as Redis & { events: string[] };
 }
 
+
+/**
+ * Counts every command `redis` sends from now on, plain or in a pipeline (a pipeline sends each
+ * through the client's sendCommand), as `NAME` or, for a SCAN, `SCAN MATCH-pattern`; `stop()`
+ * ends the count and returns them in order. Patches that client only: use one no other test shares.
+ */
+export function countingCommands(redis: Redis): { readonly stop: () => string[] } {
+  const sent: string[] = [];
+  const client = redis as unknown as { sendCommand: (command: { name: string; args: unknown[] }, ...rest: unknown[]) => unknown };
+  const original = client.sendCommand;
+  client.sendCommand = function (this: unknown, command, ...rest) {
+    const args = command.args.map((a) => (Buffer.isBuffer(a) ? a.toString('latin1') : String(a)));
+    const match = args.indexOf('MATCH');
+    sent.push(command.name.toLowerCase() === 'scan' && match >= 0 ? `SCAN ${args[match + 1]}` : command.name.toUpperCase());
+    return original.call(this, command, ...rest);
+  };
+  return {
+    stop: () => {
+      client.sendCommand = original;
+      return sent;
+    },
+  };
+}

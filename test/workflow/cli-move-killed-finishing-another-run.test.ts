@@ -29,6 +29,9 @@ function moveKilledAt(command: string, args: readonly string[], nth: number, ...
   });
 }
 
+/** The keys kept without an expiry: the target's id, and its index of ledgers (core/transfer/ledger-index.ts). */
+const KEPT = new Set(['sidekiq-migrate:target-id', 'sidekiq-migrate:ledgers']);
+
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('move killed while it finishes the jobs a dead run left in flight, then run again', { timeout: 300_000 }, () => {
@@ -72,8 +75,10 @@ describe('move killed while it finishes the jobs a dead run left in flight, then
     for (const side of [source, target]) {
       const left = await keysUnder(side, 'sidekiq-migrate:');
       expect(left.filter((k) => /:(inflight|batch|originals|acknowledged|seal):/.test(k))).toEqual([]);
-      for (const key of left.filter((k) => k !== 'sidekiq-migrate:target-id')) expect(await side.ttl(key), key).toBeGreaterThan(0);
+      for (const key of left.filter((k) => !KEPT.has(k))) expect(await side.ttl(key), key).toBeGreaterThan(0);
     }
+    // The target's index of ledgers without a TTL names none: only its mark that a walk found them all.
+    expect(await target.smembers('sidekiq-migrate:ledgers')).toEqual(['walked']);
     const drain = await cli('drain-check', '--redis', from, '--json');
     expect(drain.code).toBe(0);
     expect(JSON.parse(drain.stdout)).toMatchObject({ remaining: 0, inflight: [], quarantine: [], verdict: { state: 'drained', reasons: [] } });
@@ -108,8 +113,10 @@ describe('move killed while it finishes the jobs a dead run left in flight, then
     for (const side of [source, target]) {
       const left = await keysUnder(side, 'sidekiq-migrate:');
       expect(left.filter((k) => /:(inflight|batch|originals|acknowledged|seal):/.test(k))).toEqual([]);
-      for (const key of left.filter((k) => k !== 'sidekiq-migrate:target-id')) expect(await side.ttl(key), key).toBeGreaterThan(0);
+      for (const key of left.filter((k) => !KEPT.has(k))) expect(await side.ttl(key), key).toBeGreaterThan(0);
     }
+    // The target's index of ledgers without a TTL names none: only its mark that a walk found them all.
+    expect(await target.smembers('sidekiq-migrate:ledgers')).toEqual(['walked']);
   });
 });
 

@@ -275,8 +275,10 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
       // (a transfer's: counts) its plan forgot (older-starts.ts), and the ledgers they name; and
       // those of other runs out of this source that nothing retired (one whose jobs in flight this
       // run's plan finished, killed before it gave that ledger its TTL: this start's plan may be
-      // the one killed, so a first start looks too): ledgers-left.ts. One SCAN of the target's
-      // keyspace (a new Redis: mostly Sidekiq's keys).
+      // the one killed, so a first start looks too): ledgers-left.ts. Found in the target's index
+      // of ledgers (one SMEMBERS, ledger-index.ts), not by walking a keyspace that may hold millions
+      // of other keys; one bounded walk only on a target whose index lacks its mark (an older
+      // version's ledgers), as before.
       if (settings.mode === 'transfer' && settings.target && !settings.dryRun) {
         const target = await connections.get(settings.target);
         await retireLedgersLeft({ source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: settings.runId }, shareOf(boundOf(options), 8));

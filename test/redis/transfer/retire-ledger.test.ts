@@ -16,16 +16,16 @@ describe('retiring a ledger', () => {
     await source.rpush('inflight', 'job');
     await target.sadd('ledger', 'b:0');
 
-    expect(await retireLedger(source, target, 'inflight', 'ledger', 600)).toBe(false);
+    expect(await retireLedger(source, target, 'inflight', 'ledger', 600, 'ledgers')).toBe(false);
     expect(await target.ttl('ledger')).toBe(-1);
 
     await source.del('inflight');
-    expect(await retireLedger(source, target, 'inflight', 'ledger', 600)).toBe(true);
+    expect(await retireLedger(source, target, 'inflight', 'ledger', 600, 'ledgers')).toBe(true);
     expect(await target.ttl('ledger')).toBeGreaterThan(590);
     expect(await target.ttl('ledger')).toBeLessThanOrEqual(600);
 
     // No ledger (nothing was written): nothing to retire.
-    expect(await retireLedger(source, target, 'inflight', 'no-ledger', 600)).toBe(false);
+    expect(await retireLedger(source, target, 'inflight', 'no-ledger', 600, 'ledgers')).toBe(false);
     expect(await target.exists('no-ledger')).toBe(0);
     // Everything else untouched.
     expect(await source.keys('*')).toEqual([]);
@@ -60,7 +60,7 @@ describe('retiring a ledger', () => {
   });
 });
 
-const copyScript = new LuaScript('copyJobsToLists-n2');
+const copyScript = new LuaScript('copyJobsToLists-n3');
 
 /**
  * What another execution of the run does to the same source key: claims a new batch (its jobs in
@@ -71,7 +71,7 @@ const copyScript = new LuaScript('copyJobsToLists-n2');
 async function claimAndCopy(source: Redis, target: Redis, batch: string, payload: string): Promise<void> {
   await source.rpush('inflight', payload);
   await source.set('batch', batch);
-  await copyScript.run(target, { keys: ['ledger', 'queues', 'lock', 'queue:q'], args: ['RPUSH', '1', 'q', batch, 0, '', 'run', '', payload, '1'] }); // no lock: nobody else's
+  await copyScript.run(target, { keys: ['ledger', 'queues', 'lock', 'ledgers', 'queue:q'], args: ['RPUSH', '1', 'q', batch, 0, '', 'run', '', payload, '1'] }); // no lock: nobody else's
 }
 
 const hex = (text: string) => Buffer.from(text).toString('hex');
@@ -111,7 +111,7 @@ describe('retiring a ledger while another execution of the run claims and copies
         await claimAndCopy(source, target, 'new', 'job-new');
       });
 
-      const retired = await retireLedger(wrapped.source, wrapped.target, 'inflight', 'ledger', 600);
+      const retired = await retireLedger(wrapped.source, wrapped.target, 'inflight', 'ledger', 600, 'ledgers');
       if (!interfered) {
         // The claim after its last call: retired, then the copy took the TTL off again.
         await claimAndCopy(source, target, 'new', 'job-new');
@@ -120,9 +120,11 @@ describe('retiring a ledger while another execution of the run claims and copies
         expect(retired, `claimed and copied before call ${at}`).toBe(false);
         tried++;
       }
-      // The ledger records the new batch, in flight: it has no TTL, exactly.
+      // The ledger records the new batch, in flight: it has no TTL, exactly, and the target's index
+      // of ledgers names it (the copy's call added it; a retire's call that gave a TTL took it out).
       expect(await keyValueSnapshot(target), `claimed and copied before call ${at}`).toEqual({
         ledger: ledger.withNew('old'),
+        ledgers: `set persistent ${hex('ledger')}`,
         'queue:q': `list persistent ${hex('job-new')}`,
         queues: `set persistent ${hex('q')}`,
       });
@@ -152,7 +154,7 @@ describe('retiring a ledger while another execution of the run claims and copies
       if (at++ === 2) await source.rpush('inflight', 'job-new'); // back in flight when the retire's last call comes
     });
 
-    expect(await retireLedger(late.source, late.target, 'inflight', 'ledger', 600)).toBe(false);
+    expect(await retireLedger(late.source, late.target, 'inflight', 'ledger', 600, 'ledgers')).toBe(false);
     expect(await target.hgetall('ledger')).toEqual(after);
     expect(await target.pttl('ledger')).toBe(-1);
   });
@@ -166,7 +168,7 @@ describe('retiring a ledger while another execution of the run claims and copies
         if (n === at) throw new SimulatedCrash(`before call ${at}`);
         return Promise.resolve();
       });
-      const crashed = await retireLedger(wrapped.source, wrapped.target, 'inflight', 'ledger', 600).then(
+      const crashed = await retireLedger(wrapped.source, wrapped.target, 'inflight', 'ledger', 600, 'ledgers').then(
         () => false,
         (error: unknown) => error instanceof SimulatedCrash || Promise.reject(error),
       );
@@ -175,7 +177,7 @@ describe('retiring a ledger while another execution of the run claims and copies
         break;
       }
       expect(await target.pttl('ledger')).toBe(-1);
-      expect(await retireLedger(source, target, 'inflight', 'ledger', 600)).toBe(true);
+      expect(await retireLedger(source, target, 'inflight', 'ledger', 600, 'ledgers')).toBe(true);
       expect(await target.ttl('ledger')).toBeGreaterThan(590);
     }
   });

@@ -98,8 +98,18 @@ function withoutSetCount(reply: unknown): unknown {
 }
 
 // The one-by-one reference of a script whose name changed since without changing what it writes
-// (only its look at the caller's ACL first, guards.lua refusedCommand).
-const ONE_BY_ONE: Readonly<Record<string, string>> = { 'copyEntriesToSet-4': 'copyEntriesToSet-3', 'copyJobsToLists-n2': 'copyJobsToLists-n' };
+// (only its look at the caller's ACL first, guards.lua refusedCommand), but for the copies' name of
+// their ledger in the target's index of ledgers (KEYS[4], core/transfer/ledger-index.ts): a key the
+// reference never wrote, checked apart (`gained`, indexedWhenWritten).
+const ONE_BY_ONE: Readonly<Record<string, string>> = { 'copyEntriesToSet-5': 'copyEntriesToSet-3', 'copyJobsToLists-n3': 'copyJobsToLists-n' };
+
+/**
+ * The index of ledgers after a copy call (state()'s entry, or none): named the ledger whenever the
+ * call left one without a TTL (a write), and holds nothing else.
+ */
+function indexedWhenWritten(gained: unknown): void {
+  if (gained !== undefined) expect(gained).toEqual({ ttl: Math.ceil(-1 / 1000), set: ['ledger'] });
+}
 
 async function same(
   name: string,
@@ -123,7 +133,7 @@ async function same(
 }
 
 describe('the variadic transfer scripts do exactly what one call per job did', () => {
-  it(`copyEntriesToSet-4: written, duplicates, conflicts (on the target, or twice in one call) — ${ROUNDS} random calls`, async () => {
+  it(`copyEntriesToSet-5: written, duplicates, conflicts (on the target, or twice in one call) — ${ROUNDS} random calls`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const r = random(round);
       const present = PAYLOADS.filter(() => r.int(3) === 0).map((m) => [r.pick(SCORES), m] as const);
@@ -133,7 +143,7 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
       for (let n = r.int(9); n > 0; n--) args.push(`b:${r.int(6)}`, r.pick(PAYLOADS), r.pick(SCORES));
       const expires = round % 2 === 0;
       await same(
-        'copyEntriesToSet-4',
+        'copyEntriesToSet-5',
         async (redis) => {
           for (const [score, m] of present) await redis.zadd('target:retry', score, m);
           if (ledgered.length > 0) await redis.sadd('ledger', ...ledgered);
@@ -141,11 +151,12 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
           if (lock !== null) await redis.set('lock', lock);
         },
         { keys: ['ledger', 'target:retry', 'lock'], args },
-      );
+        { name: 'copyEntriesToSet-5', call: { keys: ['ledger', 'target:retry', 'lock', 'ledgers'], args }, gained: 'ledgers' },
+      ).then((gained) => indexedWhenWritten(gained));
     }
   });
 
-  // copyJobsToLists-n2 now takes a batch, the position of its first job and pairs (payload, index);
+  // copyJobsToLists-n3 now takes a batch, the position of its first job and pairs (payload, index);
   // the reference took one id per job (`<batch>:<position>`): the same jobs at the same positions.
   const copyCall = (r: ReturnType<typeof random>, first: number, chained: boolean) => {
     const destinations = 1 + r.int(3);
@@ -155,11 +166,11 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
     for (let n = r.int(10); n > 0; n--) jobs.push([r.pick(PAYLOADS), 1 + r.int(destinations)]);
     const keys = ['ledger', 'queues', 'lock', ...names.map((q) => `queue:${q}`)];
     const old: LuaCall = { keys, args: [push, destinations, ...names, chained ? `b:${first - 1}` : '', 'run', 1000, ...jobs.flatMap(([p, d], i) => [`b:${first + i}`, p, d])] };
-    const now: LuaCall = { keys, args: [push, destinations, ...names, 'b', first, chained ? 'after' : '', 'run', 1000, ...jobs.flatMap(([p, d]) => [p, d])] };
+    const now: LuaCall = { keys: ['ledger', 'queues', 'lock', 'ledgers', ...names.map((q) => `queue:${q}`)], args: [push, destinations, ...names, 'b', first, chained ? 'after' : '', 'run', 1000, ...jobs.flatMap(([p, d]) => [p, d])] };
     return { names, old, now };
   };
 
-  it(`copyJobsToLists-n2 on an older version's ledger of ids: RPUSH and LPUSH to several queues, ids in the ledger or not, in order or not — ${ROUNDS} random calls`, async () => {
+  it(`copyJobsToLists-n3 on an older version's ledger of ids: RPUSH and LPUSH to several queues, ids in the ledger or not, in order or not — ${ROUNDS} random calls`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const r = random(1000 + round);
       // Any ids (a set ledger can hold any), and always one: its type is what keeps it by id.
@@ -169,7 +180,7 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
       const already = names.filter(() => r.int(2) === 0);
       const named = r.int(2) === 0;
       await same(
-        'copyJobsToLists-n2',
+        'copyJobsToLists-n3',
         async (redis) => {
           for (const q of already) await redis.rpush(`queue:${q}`, 'there before', 'and this');
           await redis.sadd('ledger', ...ledgered);
@@ -177,12 +188,12 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
           if (lock !== null) await redis.set('lock', lock);
         },
         old,
-        { name: 'copyJobsToLists-n2', call: now },
-      );
+        { name: 'copyJobsToLists-n3', call: now, gained: 'ledgers' },
+      ).then((gained) => indexedWhenWritten(gained));
     }
   });
 
-  it(`copyJobsToLists-n2 by position: what the reference did with the ids of the batch's first jobs, from a write's first position (at most the count) or after the call before — ${ROUNDS} random calls`, async () => {
+  it(`copyJobsToLists-n3 by position: what the reference did with the ids of the batch's first jobs, from a write's first position (at most the count) or after the call before — ${ROUNDS} random calls`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const r = random(5000 + round);
       // The batch's first `done` jobs written (by whichever calls), and another batch's.
@@ -206,18 +217,24 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
       await ref.sadd('ledger', 'z:0', 'z:1', ...Array.from({ length: done }, (_, i) => `b:${i}`));
       await sut.hset('ledger', 'z', 2, ...(done > 0 || r.int(2) === 0 ? ['b', done] : []));
       if (expires) await Promise.all([ref.expire('ledger', 100), sut.expire('ledger', 100)]);
+      // A ledger without a TTL was written by a copy, which named it in the index.
+      else await sut.sadd('ledgers', 'ledger');
       const reference = `${GUARDS}\n${readFileSync(new URL('../../fixtures/lua-one-by-one/copyJobsToLists-n.lua', import.meta.url), 'utf8')}`;
       const settle = (p: Promise<unknown>) => p.then((reply) => ({ reply }), (error: Error) => ({ error: error.message }));
       const before = await settle(ref.callBuffer('EVAL', reference, old.keys.length, ...old.keys, ...old.args.map(plainPart)));
-      const after = await settle(new LuaScript('copyJobsToLists-n2').run(sut, now));
+      const after = await settle(new LuaScript('copyJobsToLists-n3').run(sut, now));
       expect(after, `round ${round}`).toEqual(before);
       // The ledgers say the same: the hash's counts are the set's ids, each batch a run from 0.
       const ids = (await ref.smembers('ledger')).sort();
       const counted = Object.entries(await sut.hgetall('ledger')).flatMap(([batch, n]) => Array.from({ length: Number(n) }, (_, i) => `${batch}:${i}`));
       expect(counted.sort(), `round ${round}`).toEqual(ids);
       expect(Math.ceil((await sut.pttl('ledger')) / 1000)).toBe(Math.ceil((await ref.pttl('ledger')) / 1000));
+      // A ledger left without a TTL is named in the index, by the same call.
+      if ((await sut.pttl('ledger')) === -1) expect(await sut.sismember('ledgers', 'ledger'), `round ${round}`).toBe(1);
       await Promise.all([ref.del('ledger'), sut.del('ledger')]);
-      expect(await state(sut), `round ${round}`).toEqual(await state(ref));
+      const { ledgers: gained, ...rest } = await state(sut);
+      indexedWhenWritten(gained);
+      expect(rest, `round ${round}`).toEqual(await state(ref));
     }
   });
 

@@ -27,14 +27,14 @@ const context = () => ({ source: redis.source(), target: redis.target(), sourceK
 const jid = (i: number) => String(i).padStart(24, '0');
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]`, jid: jid(i) });
 const CALLS = Math.ceil(MAX_JOBS_PER_CLAIM / MAX_JOBS_PER_WRITE);
-const copyJobsToLists = new LuaScript('copyJobsToLists-n2');
-const copyEntriesToSet = new LuaScript('copyEntriesToSet-4');
-const retireLedger = new LuaScript('retireLedger-2');
+const copyJobsToLists = new LuaScript('copyJobsToLists-n3');
+const copyEntriesToSet = new LuaScript('copyEntriesToSet-5');
+const retireLedger = new LuaScript('retireLedger-3');
 /** A resume's pipelines to the target but its ledgers' retirement (retire-ledger.ts: a look, then the retire, each a call of its own). */
 const writes = (pipelines: RedisCall[]) => pipelines.map((p) => p.scripts).filter((scripts) => !scripts.every((sha) => sha === retireLedger.sha));
 
 // The run lock on the target that every write looks at first (none here: nobody holds it).
-const lock = { key: 'sidekiq-migrate:lock', runId: 'run-1', where: 'on target' };
+const lock = { key: 'sidekiq-migrate:lock', ledgers: 'sidekiq-migrate:ledgers', runId: 'run-1', where: 'on target' };
 
 /** EVALSHA calls that ran to a reply that is not an error, since the last CONFIG RESETSTAT. */
 async function evalshaRun(server: Redis): Promise<number> {

@@ -14,11 +14,11 @@ import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('t:');
 // The run lock on the target that every write looks at first (none here: nobody holds it).
-const lock = { key: 't:sidekiq-migrate:lock', runId: 'run-1', where: 'on target' };
+const lock = { key: 't:sidekiq-migrate:lock', ledgers: 't:sidekiq-migrate:ledgers', runId: 'run-1', where: 'on target' };
 const jid = (i: number) => `${'0'.repeat(22)}${String(i).padStart(2, '0')}`;
 const job = (i: number) => sidekiqPayload({ className: 'A', args: `[${i}]`, jid: jid(i) });
 const queued = (i: number, queue: string): CarriedJob => ({ payload: Buffer.from(job(i)), queue, kind: 'as-is' });
-// A batch's jobs from its first position (the ledger counts them: copyJobsToLists-n2.lua).
+// A batch's jobs from its first position (the ledger counts them: copyJobsToLists-n3.lua).
 const batch = { id: 'B', first: 0 };
 const entry = (i: number, score: string, payload = job(i)): LedgeredEntry => ({ id: `S:${i}`, member: Buffer.from(payload), payload: Buffer.from(payload), score });
 

@@ -1,6 +1,6 @@
 --[[
   Writes claimed sorted-set entries to the same set on the target, each at most once per run
-  (see copyJobsToLists-n2.lua for why a ledger and not the set itself: the entry may have been
+  (see copyJobsToLists-n3.lua for why a ledger and not the set itself: the entry may have been
   polled, run and even re-added on the target since the first copy).
 
   A sorted set cannot hold the same member twice: when an entry's bytes (rewritten, when routing
@@ -12,14 +12,18 @@
   The ledger has no TTL here (and loses one an older version gave it): under the volatile-*
   eviction policies only keys with a TTL are evicted, and a ledger evicted while its entries are
   in flight would let them be written twice. Its TTL is set once nothing it records can be in
-  flight any more (core/transfer/retire-ledger.ts).
+  flight any more (core/transfer/retire-ledger.ts). Before it is written, its name goes into the
+  target's index of ledgers that may have no TTL (KEYS[4], core/transfer/ledger-index.ts), in this
+  same call: a ledger without a TTL is never missing from the index, so the last execution of a
+  later transfer finds it there without walking the target's keyspace (core/transfer/ledgers-left.ts).
 
   Nothing is written while another run, or a later execution of the writing run, holds the run
-  lock on the target (KEYS[3]; see copyJobsToLists-n2.lua for why the write looks).
+  lock on the target (KEYS[3]; see copyJobsToLists-n3.lua for why the write looks).
 
   KEYS[1]  the run's ledger for this source set: a set of the ids of the claimed entries written
   KEYS[2]  the target sorted set
   KEYS[3]  the run lock on the target (core/redis/run-lock.ts runLockKey)
+  KEYS[4]  the target's index of ledgers (a set of ledger key names, core/transfer/ledger-index.ts)
   ARGV[1]  the writing run's id (the lock's runId)
   ARGV[2]  its execution's generation: when it planned (epoch ms, the lock's plannedAt) and,
            after a space, which execution planned (plannedBy), or '' when unknown
@@ -28,7 +32,7 @@
            core/transfer/ledger-id.ts), member, score (as claimed: the same double)
 
   Refused before any write (guards.lua), nothing written, when the ledger is not a set, the
-  target not a sorted set, the lock not a string, or a score is not one ZADD takes.
+  target not a sorted set, the lock not a string, the index not a set, or a score is not one ZADD takes.
 
   Returns  { written, already, i… }: entries added now; entries the ledger says were written
            before (a retried or resumed batch); then the 1-based positions (among the triples)
@@ -36,11 +40,11 @@
            { -4 } when a later execution of the writing run does (nothing written)
 ]]
 if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
-local ledger, set, lock = KEYS[1], KEYS[2], KEYS[3]
+local ledger, set, lock, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 -- Every command this call may run, on every key, before anything else (guards.lua).
-local refused = refusedCommand({ { ledger, 'TYPE', 'SMISMEMBER', 'SADD', 'PERSIST' }, { set, 'TYPE', 'ZMSCORE', 'ZADD' }, { lock, 'TYPE', 'GET' }, { false, 'TIME' } })
+local refused = refusedCommand({ { ledger, 'TYPE', 'SMISMEMBER', 'SADD', 'PERSIST' }, { set, 'TYPE', 'ZMSCORE', 'ZADD' }, { lock, 'TYPE', 'GET' }, { index, 'TYPE', 'SADD' }, { false, 'TIME' } })
 if refused then return refused end
-local refusal = wrongType({ { ledger, 'set' }, { set, 'zset' }, { lock, 'string' } }) or badScore(5, 3)
+local refusal = wrongType({ { ledger, 'set' }, { set, 'zset' }, { lock, 'string' }, { index, 'set' } }) or badScore(5, 3)
 if refusal then return refusal end
 -- lockTaken (lib/claim-lock.lua): another run's lock on the target, or a later execution's.
 local taken = lockTaken(lock, ARGV[1], ARGV[2])
@@ -75,6 +79,8 @@ for p = 1, #ids do
     written = written + 1
   end
 end
+-- The guards are done: the ledger's name in the index first (any write of the ledger below).
+redis.call('SADD', index, ledger)
 -- NX as before: nothing above lets an equal member through, and NX keeps it so.
 for first = 1, #scored, VARIADIC_CHUNK do
   redis.call('ZADD', set, 'NX', unpack(scored, first, math.min(#scored, first + VARIADIC_CHUNK - 1)))

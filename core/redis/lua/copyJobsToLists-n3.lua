@@ -15,7 +15,11 @@
   The ledger has no TTL here (and loses one an older version gave it): under the volatile-*
   eviction policies only keys with a TTL are evicted, and a ledger evicted while its entries are
   in flight would let them be written twice. Its TTL is set once nothing it records can be in
-  flight any more (core/transfer/retire-ledger.ts). Its numbers stay until then: an attempt that
+  flight any more (core/transfer/retire-ledger.ts). Before it is written, its name goes into the
+  target's index of ledgers that may have no TTL (KEYS[4], core/transfer/ledger-index.ts), in this
+  same call: a ledger without a TTL is never missing from the index, so the last execution of a
+  later transfer finds it there without walking the target's keyspace (core/transfer/ledgers-left.ts).
+  Its numbers stay until then: an attempt that
   read a batch before another attempt wrote and acknowledged it may still send it.
 
   Nothing is written while another run, or a later execution of the writing run, holds the run
@@ -30,7 +34,8 @@
                jobs (from position 0, in order) are written; or an older version's set of ids
   KEYS[2]      the target's set of queue names (queues)
   KEYS[3]      the run lock on the target (core/redis/run-lock.ts runLockKey)
-  KEYS[4..]    destination lists on the target
+  KEYS[4]      the target's index of ledgers (a set of ledger key names, core/transfer/ledger-index.ts)
+  KEYS[5..]    destination lists on the target
   ARGV[1]      'RPUSH' (ahead of the target's backlog) or 'LPUSH' (behind it)
   ARGV[2]      D, the number of destination keys
   ARGV[3..2+D] their queue names, in KEYS order, added to `queues` when they receive a job
@@ -50,7 +55,7 @@
   of those jobs would not be there either: they are written as an id ledger would write them.
 
   Refused before any write (guards.lua), nothing written, when the ledger is neither a hash nor a
-  set, `queues` not a set, the lock not a string or a destination not a list; and, with
+  set, `queues` not a set, the lock not a string, the index not a set or a destination not a list; and, with
   'TRYAGAIN …', when ARGV[5+D] is 'after' and the job before this call's was not written (the
   call before this one in the same pipeline failed): pushing these now would put them ahead of it
   in the queue. Retrying the batch writes them in order. Refused too when a destination index is
@@ -62,7 +67,7 @@
                of the writing run does (nothing written; looked at before the TRYAGAIN check)
 ]]
 if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
-local ledger, queues, lock = KEYS[1], KEYS[2], KEYS[3]
+local ledger, queues, lock, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local push = ARGV[1]
 if push ~= 'RPUSH' and push ~= 'LPUSH' then
   return redis.error_reply('ERR copyJobsToLists: ARGV[1] must be RPUSH or LPUSH')
@@ -70,8 +75,8 @@ end
 local destinations = tonumber(ARGV[2])
 -- Every command this call may run, on every key, before anything else (guards.lua).
 -- The ledger's commands for either kind; both pushes on every destination (the start-up check asks for both).
-local commands = { { ledger, 'TYPE', 'SISMEMBER', 'SMISMEMBER', 'SADD', 'HGET', 'HSET', 'PERSIST' }, { queues, 'TYPE', 'SADD' }, { lock, 'TYPE', 'GET' }, { false, 'TIME' } }
-for d = 1, (tonumber(destinations) or 0) do commands[#commands + 1] = { KEYS[3 + d], 'TYPE', 'RPUSH', 'LPUSH' } end
+local commands = { { ledger, 'TYPE', 'SISMEMBER', 'SMISMEMBER', 'SADD', 'HGET', 'HSET', 'PERSIST' }, { queues, 'TYPE', 'SADD' }, { lock, 'TYPE', 'GET' }, { index, 'TYPE', 'SADD' }, { false, 'TIME' } }
+for d = 1, (tonumber(destinations) or 0) do commands[#commands + 1] = { KEYS[4 + d], 'TYPE', 'RPUSH', 'LPUSH' } end
 local refused = refusedCommand(commands)
 if refused then return refused end
 -- The ledger: a hash (by position), an older version's set (by id), or none yet (a hash).
@@ -80,8 +85,8 @@ local byId = ledgerType == 'set'
 if not byId and ledgerType ~= 'hash' and ledgerType ~= 'none' then
   return redis.error_reply('WRONGTYPE sidekiq-migrate ' .. ledgerType .. ' hash ' .. ledger)
 end
-local checks = { { queues, 'set' }, { lock, 'string' } }
-for d = 1, destinations do checks[#checks + 1] = { KEYS[3 + d], 'list' } end
+local checks = { { queues, 'set' }, { lock, 'string' }, { index, 'set' } }
+for d = 1, destinations do checks[#checks + 1] = { KEYS[4 + d], 'list' } end
 local refusal = wrongType(checks)
 if refusal then return refusal end
 -- lockTaken (lib/claim-lock.lua): another run's lock on the target, or a later execution's.
@@ -118,7 +123,8 @@ if byId then
   known = function(p) return member[p] == 1 end
   local fresh = {}
   for p = 1, count do if member[p] ~= 1 then fresh[#fresh + 1] = ids[p] end end
-  -- The guards are done: from here on, writes only.
+  -- The guards are done: from here on, writes only; the ledger's name in the index first.
+  redis.call('SADD', index, ledger)
   variadic('SADD', ledger, fresh)
 else
   done = tonumber(redis.call('HGET', ledger, batch) or '0')
@@ -126,6 +132,8 @@ else
     return redis.error_reply('TRYAGAIN copyJobsToLists: the job before this call\'s (' .. previous .. ') was not written; nothing written')
   end
   known = function(p) return first + p - 1 < done end
+  -- The guards are done: from here on, writes only; the ledger's name in the index first.
+  redis.call('SADD', index, ledger)
   if first + count > done then redis.call('HSET', ledger, batch, first + count) end
 end
 -- Decided first, written after, in one push per destination (lib/variadic.lua) rather than a
@@ -148,7 +156,7 @@ for i = jobsFrom, #ARGV, 2 do
 end
 local reply = { already }
 for d = 1, destinations do
-  variadic(push, KEYS[3 + d], payloads[d])
+  variadic(push, KEYS[4 + d], payloads[d])
   if written[d] > 0 then redis.call('SADD', queues, ARGV[2 + d]) end
   reply[d + 1] = written[d]
 end
