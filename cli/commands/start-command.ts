@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { startOptionsSchema, type StartOptions } from '../../core/config/deployed-options.js';
 import { validateConfig } from '../../core/config/validate-config.js';
@@ -81,7 +82,8 @@ async function startOrExplain(sfn: StepFunctions, stateMachineArn: string, input
 
 /**
  * Starts the execution that resumes run `input.runId`: execution names are single-use, so it is
- * named RUN-resume-2, RUN-resume-3… (the first free one; Step Functions' CloudWatch logging wants
+ * named RUN-resume-2, RUN-resume-3… (the first free one: a name taken, even by one still running,
+ * is refused as the input's startRequest is this command's own; Step Functions' CloudWatch logging wants
  * execution names of only 0-9A-Za-z-_, so no ".").  Its plan step takes the run's lock again and lifts the
  * stop marker; a transfer finishes what the run left in flight, and a re-route keeps recording its
  * moves under the same run id (one rollback covers the whole run).
@@ -132,6 +134,10 @@ function executionInput(options: StartOptions, ctx: CliContext) {
     unmapped: options.unmapped,
     placement: options.append ? ('append' as const) : ('front' as const),
     ...(options.rewriteCron ? { cron: 'rewrite' as const } : options.cron ? { cron: 'carry' as const } : {}),
+    // This command's own: a name already taken is then always refused (ExecutionAlreadyExists),
+    // never answered with the open execution of that name (Step Functions' idempotent start of the
+    // same name and input), which this command did not start. Counted in the input's size.
+    startRequest: randomUUID(),
   };
   return { input, selected: selection?.description };
 }

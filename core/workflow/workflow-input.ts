@@ -84,6 +84,14 @@ export const workflowInputSchema = z
      */
     fromReplicas: replicaCount.optional(),
     toReplicas: replicaCount.optional(),
+    /**
+     * The `start` command that asked for this execution: a random id, one per command (its retries
+     * of the same call send the same). Step Functions answers a StartExecution that names an open
+     * execution with the same input by that execution, starting nothing; this id makes each
+     * command's input its own, so a name already taken is refused (ExecutionAlreadyExists) and
+     * `start` never reports as started an execution that another command started. Nothing reads it.
+     */
+    startRequest: z.string().regex(/^[0-9a-f-]{1,64}$/, 'a start request id: hex digits and "-"').optional(),
   })
   .superRefine((input, ctx) => {
     // Two items of one set would share its in-flight key, and their counts would overwrite each other.

@@ -48,6 +48,8 @@ export class FakeStepFunctions {
   tick = 0;
   private readonly throttled = new Map<string, number>();
   readonly started: { name: string; input: unknown }[] = [];
+  /** StartExecution calls answered with an open execution of the same name and input (nothing started). */
+  readonly answeredExisting: string[] = [];
   readonly stopped: string[] = [];
   /** Scripts what an execution `start` created does (else it only starts, and runs forever). */
   onStart?: (name: string, input: unknown) => void;
@@ -65,7 +67,17 @@ export class FakeStepFunctions {
     this.sfn.on(StartExecutionCommand).callsFake(async (input: { name: string; input: string; stateMachineArn: string }) => {
       this.maybeThrottle('StartExecution');
       const arn = `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`;
-      if (this.executions.has(arn)) throw awsError('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`);
+      const existing = this.executions.get(arn);
+      if (existing) {
+        // AWS: "Executions with the same name and input are considered idempotent": the name of an
+        // open execution with an identical input starts nothing and answers with that execution
+        // (its original startDate); another input, or an ended execution's name, is refused.
+        if (existing.startTick <= this.tick && this.statusAt(existing, this.tick) === 'RUNNING' && existing.input === input.input) {
+          this.answeredExisting.push(arn);
+          return { executionArn: arn, startDate: this.date(existing.startTick) };
+        }
+        throw awsError('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`);
+      }
       this.started.push({ name: input.name, input: JSON.parse(input.input) });
       if (this.onStart) this.onStart(input.name, JSON.parse(input.input));
       else this.add(arn, input.input, [[{ type: 'ExecutionStarted', executionStartedEventDetails: { input: input.input } }]]);

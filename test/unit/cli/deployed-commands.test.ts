@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main.js';
 import { executionResumeWays, otherRoutingOfRunError } from '../../../core/workflow/other-routing.js';
@@ -60,6 +60,7 @@ describe('start', () => {
       pageSize: 1000,
       unmapped: 'leave',
       placement: 'append',
+      startRequest: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
     });
     expect(workflowInputSchema.safeParse(input).success).toBe(true);
     expect(stdout).toBe(
@@ -239,6 +240,48 @@ describe('start', () => {
     expect(stderr).toContain('An execution named taken already exists');
     expect(stderr).toContain('Give another --run-id');
     expect(stderr).toContain('or resume that run with --resume taken');
+  });
+
+  // Step Functions answers a StartExecution with the name of an OPEN execution and the same input
+  // with that execution (idempotent: nothing started); the fake does too. Each start's input is
+  // its own (startRequest), so a name taken is always refused, never answered with another's run.
+  it('a second start of a run id whose execution still runs, with the same flags: says the name is taken, exit 2, never "Started" a run it did not start', async () => {
+    const first = await cli(['start', '--rename', 'a=b', '--run-id', 'taken']);
+    const second = await cli(['start', '--rename', 'a=b', '--run-id', 'taken']);
+
+    expect(first.code).toBe(0);
+    expect(fake.status(execution('taken'))).toBe('RUNNING');
+    expect(second.code).toBe(2);
+    expect(second.stdout).toBe('');
+    expect(second.stderr).toBe(
+      `An execution named taken already exists on ${STATE_MACHINE_ARN} (names stay taken for 90 days). Give another --run-id, or resume that run with --resume taken.\n`,
+    );
+    expect(fake.started.map((s) => s.name)).toEqual(['taken']);
+    expect(fake.answeredExisting).toEqual([]);
+  });
+
+  it('a second --resume while the first resume still runs, with the same flags: starts and names a new execution (RUN-resume-3), never reports the running RUN-resume-2 as started', async () => {
+    await cli(['start', '--rename', 'a=b', '--run-id', 'again']);
+    const first = await cli(['start', '--rename', 'a=b', '--resume', 'again']);
+    const second = await cli(['start', '--rename', 'a=b', '--resume', 'again']);
+
+    expect(fake.status(execution('again-resume-2'))).toBe('RUNNING');
+    expect([first.code, second.code]).toEqual([0, 0]);
+    expect(second.stdout).toBe(
+      [
+        'Started re-route run again',
+        `  execution  ${execution('again-resume-3')}`,
+        `  console    https://${REGION}.console.aws.amazon.com/states/home?region=${REGION}#/v2/executions/details/${execution('again-resume-3')}`,
+        `Follow it with: sidekiq-migrate watch ${execution('again-resume-3')}`,
+        '',
+      ].join('\n'),
+    );
+    expect(fake.started.map((s) => s.name)).toEqual(['again', 'again-resume-2', 'again-resume-3']);
+    expect(fake.answeredExisting).toEqual([]);
+    // Each start's input is its own; everything else is the same run's.
+    const requests = fake.started.map((s) => (s.input as { startRequest?: unknown }).startRequest);
+    expect(new Set(requests).size).toBe(3);
+    expect(fake.started.map(({ input }) => ({ ...(input as object), startRequest: 'x' }))).toEqual(Array(3).fill({ ...(fake.started[0]!.input as object), startRequest: 'x' }));
   });
 
   it('names the stack that does not exist, and a bad --state-machine', async () => {
@@ -873,5 +916,36 @@ describe('stop', () => {
     expect(code).toBe(0);
     expect(stdout).toBe('Nothing to stop: run reroute-1 already ended (SUCCEEDED).\n');
     expect(fake.calls('StopExecution')).toBe(0);
+  });
+});
+
+describe('the fake Step Functions', () => {
+  // As AWS's StartExecution: "Executions with the same name and input are considered idempotent".
+  it('answers a start with the name and input of an open execution with that execution and its startDate, starting nothing; another input, or an ended execution\'s name, is refused', async () => {
+    const client = new SFNClient({ region: REGION });
+    const start = (name: string, input: string) => client.send(new StartExecutionCommand({ stateMachineArn: STATE_MACHINE_ARN, name, input }));
+    const refused = (name: string, input: string) => start(name, input).then(() => 'started', (e: Error) => `${e.name}: ${e.message}`);
+
+    const first = await start('same', '{"a":1}');
+    await fake.sleep();
+    const again = await start('same', '{"a":1}');
+
+    expect(again).toEqual({ executionArn: execution('same'), startDate: first.startDate });
+    expect(fake.answeredExisting).toEqual([execution('same')]);
+    expect(await refused('same', '{"a":2}')).toBe(`ExecutionAlreadyExists: Execution Already Exists: '${execution('same')}'`);
+    expect(await refused('same', '{"a": 1}')).toBe(`ExecutionAlreadyExists: Execution Already Exists: '${execution('same')}'`);
+    await client.send(new StopExecutionCommand({ executionArn: execution('same') }));
+    expect(await refused('same', '{"a":1}')).toBe(`ExecutionAlreadyExists: Execution Already Exists: '${execution('same')}'`);
+    expect(fake.started.map((s) => s.name)).toEqual(['same']);
+    expect(fake.answeredExisting).toHaveLength(1);
+  });
+
+  it("the plan step's schema takes a start's request id and refuses one that is not an id", () => {
+    const input = { runId: 'r', mode: 'reroute', routing: { kind: 'renames', renames: { a: 'b' } } };
+    expect(workflowInputSchema.safeParse({ ...input, startRequest: '0b9c3f6e-6a7d-4c1e-9a51-2f4d8e0c7a11' }).success).toBe(true);
+    expect(workflowInputSchema.safeParse(input).success).toBe(true);
+    const bad = workflowInputSchema.safeParse({ ...input, startRequest: 'x'.repeat(3) });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['startRequest: a start request id: hex digits and "-"']);
   });
 });

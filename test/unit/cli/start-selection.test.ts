@@ -30,7 +30,8 @@ const ARCHIVE = 'RepositoryArchiveCacheWorker';
 const rules = () =>
   file('gitlab.yml', `production:\n  sidekiq:\n    routing_rules:\n      - ["worker_name=${ADMIN},${ARCHIVE}", "default", "queues_shard_catchall_b"]\n      - ["*", "default"]\n`);
 
-const baseInput = { mode: 'transfer', source: 'source', target: 'target', sets: ['schedule', 'retry', 'dead', 'interrupted'], queues: true, dryRun: false, pageSize: 1000, unmapped: 'leave', placement: 'front' };
+// startRequest: each start's own id (a name taken is refused, never answered with another start's execution).
+const baseInput = { mode: 'transfer', source: 'source', target: 'target', sets: ['schedule', 'retry', 'dead', 'interrupted'], queues: true, dryRun: false, pageSize: 1000, unmapped: 'leave', placement: 'front', startRequest: expect.stringMatching(/^[0-9a-f-]{36}$/) };
 
 describe('start with a selection of classes', () => {
   it("--store: the classes whose rule names the store, routed to their rule's queue, as the execution input", async () => {
