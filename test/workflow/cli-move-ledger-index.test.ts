@@ -70,7 +70,7 @@ async function expireLocks(...sides: Redis[]): Promise<void> {
 }
 
 describe("the summary finds other runs' ledgers in the target's index, not by walking its keyspace", { timeout: 300_000 }, () => {
-  it('a dead run killed at the end of a pass, its ledger without an expiry, on a target with 20,000 other keys: the next move retires it from the index, no SCAN for ledgers, every job once, Complete', async () => {
+  it('a dead run killed at the end of a pass before its ledger is retired, the ledger without an expiry, on a target with 20,000 other keys: the next move retires it from the index, no SCAN for ledgers, every job once, Complete', async () => {
     const [source, target] = [redis.source(), redis.target()];
     const { source: from, target: to } = redis.urls();
     const args = ['move', '--from', from, '--to', to, '--page-size', '2'];
@@ -82,10 +82,11 @@ describe("the summary finds other runs' ledgers in the target's index, not by wa
     expect(warm.stdout.trimEnd().split('\n').at(-1), warm.stderr).toBe(COMPLETE);
     expect(await target.smembers(INDEX)).toEqual(['walked']);
 
-    // The dead run: killed before the DEL that ends its pass (every batch written and acknowledged).
+    // The dead run: every batch written and acknowledged, killed before the first step of its
+    // ledger's retire (a pass retires its ledger before its count goes: retire-ledger.ts).
     const second = queued(7, 100);
     for (const p of second) await source.lpush('queue:a', p);
-    const killed = await moveKilledAt('^del$', ['^sidekiq-migrate:transfer-[\\w-]+:originals:queue:a$'], ...args);
+    const killed = await moveKilledAt('^evalsha$', ['^sidekiq-migrate:transfer-[\\w-]+:ledger:queue:a$', '^look$'], ...args);
     expect(killed.signal, killed.stderr).toBe('SIGKILL');
     const dead = /"runId":"([\w-]+)"/.exec((await source.get('sidekiq-migrate:lock'))!)![1]!;
     const deadLedger = `sidekiq-migrate:${dead}:ledger:queue:a`;

@@ -31,7 +31,7 @@ describe('retireLedgersLeft', () => {
     const context = { source, target, sourceKeys: new SidekiqKeys('s:'), targetKeys: new SidekiqKeys('t:'), runId: 'r1' };
     const sourceBefore = await keyValueSnapshot(source);
 
-    expect(await retireLedgersLeft(context, {})).toBe(6);
+    expect((await retireLedgersLeft(context, {})).looked).toBe(6);
 
     for (const key of ['t:sidekiq-migrate:r1:ledger:queue:done', 't:sidekiq-migrate:r1:ledger:queue:also-done', 't:sidekiq-migrate:r1:ledger:retry']) expect(await target.ttl(key), key).toBeGreaterThan(0);
     expect(await target.ttl(oddLedger(odd))).toBeGreaterThan(0);
@@ -62,7 +62,7 @@ describe('retireLedgersLeft', () => {
     const sourceBefore = await keyValueSnapshot(source);
     delete sourceBefore['s:sidekiq-migrate:r3:originals:queue:done'];
 
-    expect(await retireLedgersLeft(context, {})).toBe(3);
+    expect((await retireLedgersLeft(context, {})).looked).toBe(3);
 
     expect(await target.ttl('t:sidekiq-migrate:r3:ledger:queue:done')).toBeGreaterThan(0);
     expect(await target.ttl('t:sidekiq-migrate:r1:ledger:queue:done')).toBeGreaterThan(0);
