@@ -131,6 +131,17 @@ export interface ReplicatedStep {
    * the connection opened again under the two: a retryable error, nothing confirmed.
    */
   readonly writtenElsewhere?: boolean;
+  /**
+   * The step's own call wrote nothing (a retried copy whose jobs the ledger already had, a claim
+   * that only returned jobs an earlier attempt left in flight): what WAIT is to cover was written
+   * by an earlier call, perhaps on another socket. Redis 7.2 and later (Valkey too) move a
+   * connection's WAIT offset only with a write that replicates, so such a WAIT covers this socket's
+   * last write, which may be older than those writes, or none at all on a socket opened again
+   * since (it answers at once, every replica counted). The WAIT covers `fence` first, as for
+   * `writtenElsewhere`; without a fence to write, it waits as before. Costs a round trip only
+   * when the call wrote nothing.
+   */
+  readonly wroteNothing?: boolean;
 }
 
 /** The socket a connection is on now: ioredis opens a new one each time it connects again. */
@@ -169,8 +180,9 @@ export async function confirmReplicated(redis: Redis, step: ReplicatedStep): Pro
   const timeoutMs = Math.max(1, Math.min(REPLICA_WAIT_MS, Math.floor((redis.options.commandTimeout ?? Infinity) / COMMAND_TIMEOUT_SHARE)));
   const waitedOn = socketOf(redis);
   // Written elsewhere (a resumed claim or copy): only a write of the step's own on this socket is waited for.
-  let confirmed = step.writtenElsewhere ? await fencedWait(redis, step, name, replicas, timeoutMs) : await waitFor(redis, step, name, replicas, timeoutMs);
-  if (!step.writtenElsewhere && confirmed >= replicas && step.wroteOn !== undefined && (step.wroteOn !== waitedOn || socketOf(redis) !== waitedOn)) {
+  const fenced = step.writtenElsewhere === true || (step.wroteNothing === true && step.fence !== undefined);
+  let confirmed = fenced ? await fencedWait(redis, step, name, replicas, timeoutMs) : await waitFor(redis, step, name, replicas, timeoutMs);
+  if (!fenced && confirmed >= replicas && step.wroteOn !== undefined && (step.wroteOn !== waitedOn || socketOf(redis) !== waitedOn)) {
     // Connected again since the writes were sent: this WAIT may have covered none of them.
     confirmed = await fencedWait(redis, step, name, replicas, timeoutMs);
   }
@@ -205,6 +217,11 @@ async function fencedWait(redis: Redis, step: ReplicatedStep, name: string, repl
   if (step.writtenElsewhere && !fenced) {
     throw new RedisUnavailableError(
       `${step.doing}: an earlier attempt made these writes on a connection of its own, and no write of this step's own could be made on the ${step.role} ${name} for a WAIT to cover them; ${step.leaves}`,
+    );
+  }
+  if (step.wroteNothing && !fenced) {
+    throw new RedisUnavailableError(
+      `${step.doing}: this attempt wrote none of them (an earlier one had), and no write of this step's own could be made on the ${step.role} ${name} for a WAIT to cover them; ${step.leaves}`,
     );
   }
   throw new RedisUnavailableError(

@@ -102,16 +102,20 @@ export async function copyKept<T>(
 ): Promise<T> {
   const restore = countersBefore(counters);
   const duplicatesBefore = counters.duplicates;
+  // A write that wrote no job (a retried slice: the ledger had them all) is no write for WAIT to
+  // wait for on Redis 7.2 and later: its WAIT covers a fence (replica-wait.ts `wroteNothing`).
+  let writtenBefore = counters.written;
   let wroteOn = targetSocket(context);
   let reply = await write();
   if (jobs === 0) return reply;
-  await copyReplicated(context, sourceKey, wroteOn);
+  await copyReplicated(context, sourceKey, wroteOn, counters.written === writtenBefore);
   if (await recorded(reply, counters.duplicates - duplicatesBefore)()) return reply;
   // Lost after the copy answered: still in flight on the source, written again.
   restore();
+  writtenBefore = counters.written;
   wroteOn = targetSocket(context);
   reply = await write();
-  await copyReplicated(context, sourceKey, wroteOn);
+  await copyReplicated(context, sourceKey, wroteOn, counters.written === writtenBefore);
   if (!(await recorded(reply, counters.duplicates - duplicatesBefore)())) {
     throw new TargetLostDataError(
       `The target ${context.targetName ?? ''} lost the copy of ${jobs} job(s) of ${sourceKey} twice before the source acknowledged them (restarted empty, flushed or failed over); they stay in flight on the source, nothing acknowledged. Run the same command again once the target keeps its data.`.replace('target  ', 'target '),

@@ -133,7 +133,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     tallyCarried(counters, carried);
     const ledger = ledgerKey(request.targetKeys.prefix, request.runId, `queue:${queue}`);
     // The source's replicas have the claim before its copy exists (replicated-steps.ts).
-    if (held.length > 0) await claimReplicated(request, `queue:${queue}`, claimedOn);
+    if (held.length > 0) await claimReplicated(request, `queue:${queue}`, claimedOn, claimed === 0);
     // The run locks are renewed along with the write on the target and the acknowledge on the source.
     // The write writes nothing once another run holds the target's lock: the slice stays in flight.
     const renewal = new SliceRenewal(request.renewLocks);

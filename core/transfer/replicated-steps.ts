@@ -12,7 +12,7 @@ type Sides = Pick<TransferContext, 'source' | 'target' | 'sourceName' | 'targetN
  *   copy would lose jobs the source no longer has.
  * A re-route inside one Redis needs neither: each of its moves is one Lua call, replicated whole.
  */
-export function claimReplicated(context: Sides, sourceKey: string, wroteOn?: unknown): Promise<void> {
+export function claimReplicated(context: Sides, sourceKey: string, wroteOn?: unknown, wroteNothing?: boolean): Promise<void> {
   return confirmReplicated(context.source, {
     doing: `Claiming from ${sourceKey}`,
     role: 'source',
@@ -23,15 +23,18 @@ export function claimReplicated(context: Sides, sourceKey: string, wroteOn?: unk
     ...(wroteOn !== undefined ? { wroteOn } : {}),
     ...(context.replicationFences ? { fence: context.replicationFences.source } : {}),
     ...(context.writtenElsewhere ? { writtenElsewhere: true } : {}),
+    // Claimed nothing new (only jobs an earlier attempt left in flight): its WAIT covers a fence (replica-wait.ts).
+    ...(wroteNothing ? { wroteNothing: true } : {}),
     leaves: 'nothing of it was written to the target. The claimed jobs stay in flight on the source; the next attempt (or run) writes them once the replicas have them.',
   });
 }
 
 /**
  * See claimReplicated. `wroteOn`: the target connection's socket before the copy was sent
- * (targetSocket): a WAIT on another one covers a write of its own first (replica-wait.ts).
+ * (targetSocket): a WAIT on another one covers a write of its own first (replica-wait.ts), as does
+ * one after a copy that wrote nothing (`wroteNothing`).
  */
-export function copyReplicated(context: Sides, sourceKey: string, wroteOn: unknown): Promise<void> {
+export function copyReplicated(context: Sides, sourceKey: string, wroteOn: unknown, wroteNothing?: boolean): Promise<void> {
   return confirmReplicated(context.target, {
     doing: `Writing the jobs of ${sourceKey} to the target`,
     role: 'target',
@@ -41,6 +44,8 @@ export function copyReplicated(context: Sides, sourceKey: string, wroteOn: unkno
     wroteOn,
     ...(context.replicationFences ? { fence: context.replicationFences.target } : {}),
     ...(context.writtenElsewhere ? { writtenElsewhere: true } : {}),
+    // The copy wrote none of the jobs (the ledger had them all): its WAIT covers a fence (replica-wait.ts).
+    ...(wroteNothing ? { wroteNothing: true } : {}),
     leaves: 'the source did not acknowledge them. They stay in flight on the source; the next attempt (or run) finishes them through the run\'s ledger, writing none twice.',
   });
 }

@@ -220,7 +220,7 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   tallyCarried(counters, carried);
   const ledger = ledgerKey(request.targetKeys.prefix, request.runId, sourceName);
   // Each step's replicas first, as a whole-queue slice does (replicated-steps.ts).
-  if (held.length > 0) await claimReplicated(request, sourceName, claimedOn);
+  if (held.length > 0) await claimReplicated(request, sourceName, claimedOn, claimed === 0);
   // The copy still on the target (and its replicas) before the acknowledge (copy-kept.ts).
   const write = () => writeJobsToQueues(request.target, request.targetKeys, ledger, newest ? 'RPUSH' : 'LPUSH', { id: batchId, first: base }, carried, counters, targetLockOf(request));
   await copyKept(request, sourceName, held.length, counters, write, () => queueCopyRecorded(request.target, ledger, batchId, base + held.length));

@@ -146,7 +146,7 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   }
   tallyCarried(counters, entries);
   // The source's replicas have the claim before its copy exists (replicated-steps.ts); the copy's are waited for by copyAndAcknowledgeSet.
-  if (entries.length > 0) await claimReplicated(request, set, claimedOn);
+  if (entries.length > 0) await claimReplicated(request, set, claimedOn, claimed === 0);
   await copyAndAcknowledgeSet({ ...request, targetLock: targetLockOf(request) }, set, batchId.toString(), entries, counters);
 
   // 3. The new anchor: the last examined entry still in the set, at its rank after the claim.

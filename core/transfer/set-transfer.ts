@@ -98,7 +98,7 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Set
     const entries = ledgerScheduledEntries(held, batchId, request.plan, request.rewriteActiveJobQueueName ?? true);
     tallyCarried(counters, entries);
     // The source's replicas have the claim before its copy exists (replicated-steps.ts).
-    if (held.length > 0) await claimReplicated(request, set, claimedOn);
+    if (held.length > 0) await claimReplicated(request, set, claimedOn, claimed === 0);
     // The run locks are renewed along with the write on the target and the acknowledge on the source.
     const renewal = new SliceRenewal(request.renewLocks);
     const bytes = meanBytes(held.map((e) => e.member), bytesPerJob);
