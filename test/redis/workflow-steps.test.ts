@@ -751,7 +751,11 @@ describe('adding up a batch', () => {
     const plan = await planStep(transfer(), provider);
     for (const item of plan.work.batch) await finish(plan, item, provider);
     const ledgers = [ledgerKey('', 'run-1', 'schedule'), ledgerKey('', 'run-1', 'queue:old')];
-    for (const key of ledgers) expect(await redis.target().ttl(key), String(key)).toBe(-1);
+    // A pass retires its own ledger at its end, before its count goes (retire-ledger.ts
+    // retireBeforePassEnd); taken back here, as a pass killed before that step leaves them, to see
+    // what the add-up does on its own.
+    for (const key of ledgers) expect(await redis.target().ttl(key), String(key)).toBeGreaterThan(0);
+    for (const key of ledgers) await redis.target().persist(key);
     const results = [
       { kind: 'set' as const, name: 'schedule', done: true, counters: emptyTransferCounters() },
       { kind: 'queue' as const, name: 'old', continuedIn: 'arn:next', counters: emptyTransferCounters() },

@@ -279,9 +279,12 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
       // of ledgers (one SMEMBERS, ledger-index.ts), not by walking a keyspace that may hold millions
       // of other keys; one bounded walk only on a target whose index lacks its mark (an older
       // version's ledgers), as before.
+      // Not on a target that lost its data since the plan (its id gone or another): no ledger of
+      // this run is there, and the summary says it wrote nothing there (the index's mark would be).
       if (settings.mode === 'transfer' && settings.target && !settings.dryRun) {
         const target = await connections.get(settings.target);
-        await retireLedgersLeft({ source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: settings.runId }, shareOf(boundOf(options), 8));
+        const sameTarget = settings.targetId === undefined || (await readTargetId(target.redis, target.keys)) === settings.targetId;
+        if (sameTarget) await retireLedgersLeft({ source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, runId: settings.runId }, shareOf(boundOf(options), 8));
       }
       // The last execution of the run: nothing reads the run's list any more. Deleted with the
       // lock's release, in one step, unless a later start of the run planned meanwhile (its list).
