@@ -171,12 +171,14 @@ async function nothingOfTheRunLeft(): Promise<void> {
  * What a complete transfer leaves of the run (docs/runbooks/redis-move.md, *What a transfer leaves
  * behind*), and nothing else, each key with its expiry: on the source the record of its finish (an
  * hour) and what it was started with (30 days); on the target each set's and queue's ledger (7
- * days once nothing is in flight) and the target's id.
+ * days once nothing is in flight), the target's id and its index of ledgers.
  */
 async function leftAsACompleteTransfer(moved: readonly string[]): Promise<void> {
   const [source, target] = [redis.source(), redis.target()];
   expect(await keysUnder(source, 'sidekiq-migrate:')).toEqual(['sidekiq-migrate:sets-apart:finished', 'sidekiq-migrate:sets-apart:started-with']);
-  expect(await keysUnder(target, 'sidekiq-migrate:')).toEqual([...moved.map((k) => `sidekiq-migrate:sets-apart:ledger:${k}`), 'sidekiq-migrate:target-id'].sort());
+  expect(await keysUnder(target, 'sidekiq-migrate:')).toEqual([...moved.map((k) => `sidekiq-migrate:sets-apart:ledger:${k}`), 'sidekiq-migrate:ledgers', 'sidekiq-migrate:target-id'].sort());
+  // The index of ledgers without an expiry (core/transfer/ledger-index.ts) names none: only its mark.
+  expect(await target.smembers('sidekiq-migrate:ledgers')).toEqual(['walked']);
   for (const [redisOf, key] of [
     [source, 'sidekiq-migrate:sets-apart:finished'],
     [source, 'sidekiq-migrate:sets-apart:started-with'],
