@@ -10,44 +10,13 @@
 // own call covered the earlier copy): this test holds there with or without the fence, and guards
 // the outcome; test/redis/transfer/wrote-nothing-fence.test.ts checks that the fence is written.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { combineSummaries } from '../../core/workflow/combine-summaries.js';
-import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
-import { UrlConnections } from '../../core/workflow/url-connections.js';
-import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
-import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
-import { jobEntry, jobsIn } from '../support/exact-jobs.js';
-import { type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
-import { startReplica, type ReplicaHandle } from '../support/replica.js';
+import { describe, expect, it } from 'vitest';
+import { jobsIn } from '../support/exact-jobs.js';
+import type { RedisServerHandle } from '../support/redis-server.js';
+import { replicatedPair } from '../support/replicated-pair.js';
 import { runCli } from '../support/run-cli.js';
-import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
-let source: RedisServerHandle;
-let target: RedisServerHandle;
-let replica: ReplicaHandle | undefined;
-let connections: UrlConnections | undefined;
-const closing: (() => Promise<void>)[] = [];
-const clients: Redis[] = [];
-
-beforeEach(async () => {
-  [source, target] = (await startRedisServers([], [])) as [RedisServerHandle, RedisServerHandle];
-});
-
-afterEach(async () => {
-  await connections?.close();
-  connections = undefined;
-  clients.splice(0).forEach((c) => c.disconnect());
-  for (const close of closing.splice(0)) await close();
-  await Promise.all([replica?.stop(), source.stop(), target.stop()]);
-  replica = undefined;
-});
-
-function client(url: string): Redis {
-  const c = new Redis(url, { protocol: 2 });
-  clients.push(c);
-  return c;
-}
+const pair = replicatedPair();
 
 /**
  * A loopback proxy in front of `to`. `cutAfterReplyTo(d)`: the connection that sent `d` is cut
@@ -89,7 +58,7 @@ async function proxyTo(to: RedisServerHandle, hooks: { cutAfterReplyTo?: (d: str
     upstream.on('close', () => downstream.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  closing.push(async () => {
+  pair.afterTest(async () => {
     for (const s of open) s.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
@@ -98,17 +67,9 @@ async function proxyTo(to: RedisServerHandle, hooks: { cutAfterReplyTo?: (d: str
 
 describe('a retried page whose copy writes nothing new waits for a write of its own', { timeout: 300_000 }, () => {
   it("the target's replica stalled; the page's first attempt copies and its WAIT comes short; its retry's connection to the target is opened again right after it took its locks: the retry's WAIT is not believed, nothing acknowledged; once the replica keeps up, the same run finishes and a failover of the target keeps every job", async () => {
-    replica = await startReplica(target);
-    await replica.client.config('SET', 'repl-timeout', '3600');
-    const redis = client(source.url);
-    const seeded: string[] = [];
-    for (let i = 0; i < 20; i++) {
-      const payload = sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` });
-      await redis.lpush('queue:default', payload);
-      seeded.push(jobEntry('queue:default', payload));
-    }
-    await redis.sadd('queues', 'default');
-    seeded.sort();
+    const { source, target } = pair.servers();
+    const replica = await pair.replica(target, { patient: true });
+    const seeded = await pair.seed({ queued: 20 });
     replica.link('frozen');
 
     // Armed by the first WAIT asking for the replica (the first attempt's, after its copy): the
@@ -124,30 +85,24 @@ describe('a retried page whose copy writes nothing new waits for a write of its 
       },
     });
     const slowSource = await proxyTo(source, { delayMs: () => (targetProxy.cuts() > 0 && cutting ? 300 : 0) });
-    const connect = { commandTimeoutMs: 4_000 };
-    connections = new UrlConnections({ source: { url: slowSource.url, connect }, target: { url: targetProxy.url, connect } });
-    const executions = await runWorkflowLocally({ runId: 'pf-1', mode: 'transfer', target: 'target', pageSize: 250 }, localTaskHandlers(connections), { retryIntervalMs: 0 });
-    await connections.close();
-    connections = undefined;
-    const first = combineSummaries(executions.filter((e) => e.output).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary })));
+    const { summary: first } = await pair.transfer({ runId: 'pf-1' }, { source: slowSource.url, target: targetProxy.url });
     expect(targetProxy.cuts()).toBe(1);
     // Before: the retry's WAIT answered at once on the new connection, the 20 jobs were
     // acknowledged, the run Complete, and the failover below found none of them on the replica.
     expect(first.complete).toBe(false);
     expect(first.failures.map((f) => f.error)).toEqual([expect.stringContaining(`only 0 of the 1 replica(s) of the target ${targetProxy.url} confirmed the writes`)]);
-    expect(await jobsIn(client(source.url))).toEqual([]);
-    const inflight = await client(source.url).lrangeBuffer('sidekiq-migrate:pf-1:inflight:queue:default', 0, -1);
-    expect(inflight.map((p) => jobEntry('queue:default', p)).sort()).toEqual(seeded);
-    expect(await jobsIn(client(target.url))).toEqual(seeded);
+    expect(await jobsIn(pair.client(source))).toEqual([]);
+    expect(await pair.inFlight('pf-1')).toEqual(seeded);
+    expect(await jobsIn(pair.client(target))).toEqual(seeded);
 
     cutting = false;
     replica.link('lagging');
     const done = await runCli('move', '--from', source.url, '--to', target.url, '--run-id', 'pf-1');
     expect(done.stdout).toContain('Complete');
     expect(done.code).toBe(0);
-    expect(await jobsIn(client(target.url))).toEqual(seeded);
-    expect(await jobsIn(client(source.url))).toEqual([]);
-    clients.splice(0).forEach((c) => c.disconnect());
+    expect(await jobsIn(pair.client(target))).toEqual(seeded);
+    expect(await jobsIn(pair.client(source))).toEqual([]);
+    pair.dropClients();
     await replica.promote(target);
     expect(await jobsIn(replica.client)).toEqual(seeded);
   });

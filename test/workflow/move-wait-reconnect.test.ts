@@ -6,105 +6,25 @@
 // lost them: the move had said Complete. Now a WAIT whose connection closed after the writes it
 // covers was sent is not believed: the target is given a write of its own on the connection the
 // WAIT then runs on, and WAIT covers that write, so everything written before it.
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
-import { type RedisServerHandle, startRedisServers } from '../support/redis-server.js';
-import { startReplica, type ReplicaHandle } from '../support/replica.js';
+import { replicatedPair } from '../support/replicated-pair.js';
 import { runCli } from '../support/run-cli.js';
-import { combineSummaries } from '../../core/workflow/combine-summaries.js';
+import { waitCuttingProxy } from '../support/wait-cutting-proxy.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
+import { combineSummaries } from '../../core/workflow/combine-summaries.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
-import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
-let source: RedisServerHandle;
-let target: RedisServerHandle;
-let replica: ReplicaHandle;
-let proxy: { url: string; cuts: () => number; close: () => Promise<void> } | undefined;
-const clients: Redis[] = [];
+const pair = replicatedPair();
 
-beforeEach(async () => {
-  [source, target] = (await startRedisServers([], [])) as [RedisServerHandle, RedisServerHandle];
-  replica = await startReplica(target);
-});
-
-afterEach(async () => {
-  await proxy?.close();
-  proxy = undefined;
-  clients.splice(0).forEach((c) => c.disconnect());
-  await Promise.all([replica.stop(), source.stop(), target.stop()]);
-});
-
-function client(url: string): Redis {
-  const c = new Redis(url, { protocol: 2 });
-  clients.push(c);
-  return c;
-}
-
-/**
- * A loopback proxy in front of `to` that cuts the connection that sends the nth WAIT when
- * `cut(n)` (before that WAIT reaches Redis), as a network blip or a proxy's restart would: every
- * other byte passes. Only WAIT commands (`*3 $4 WAIT`) are counted, not one named in an ACL DRYRUN.
- */
-async function cutAtWaits(to: RedisServerHandle, cut: (nth: number) => boolean): Promise<{ url: string; cuts: () => number; close: () => Promise<void> }> {
-  let cuts = 0;
+/** A proxy in front of `to` that cuts the connection sending the nth WAIT (`WAIT 0 0` counted too) when `cut(n)`, closed after the test. */
+async function cutAtWaits(to: Parameters<typeof waitCuttingProxy>[0], cut: (nth: number) => boolean) {
   let waits = 0;
-  const open = new Set<Socket>();
-  const server: Server = createServer((downstream) => {
-    const upstream = createConnection({ host: '127.0.0.1', port: to.port });
-    open.add(downstream).add(upstream);
-    for (const s of [downstream, upstream]) {
-      s.on('error', () => {});
-      s.on('close', () => open.delete(s));
-    }
-    downstream.on('data', (d: Buffer) => {
-      if (/(^|\r\n)\*3\r\n\$4\r\nwait\r\n/i.test(d.toString('latin1')) && cut(++waits)) {
-        cuts++;
-        downstream.destroy();
-        upstream.destroy();
-        return;
-      }
-      upstream.write(d);
-    });
-    upstream.on('data', (d: Buffer) => downstream.write(d));
-    downstream.on('close', () => upstream.destroy());
-    upstream.on('close', () => downstream.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    cuts: () => cuts,
-    close: async () => {
-      for (const s of open) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-/** 10 jobs on queue:default of the source, as `jobEntry` prints them, sorted. */
-async function seed(): Promise<string[]> {
-  const seeded: string[] = [];
-  const from = client(source.url);
-  for (let i = 0; i < 10; i++) {
-    const payload = sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` });
-    await from.lpush('queue:default', payload);
-    seeded.push(jobEntry('queue:default', payload));
-  }
-  await from.sadd('queues', 'default');
-  return seeded.sort();
-}
-
-async function targetJobs(): Promise<string[]> {
-  const onTarget = new Redis(target.url, { protocol: 2 });
-  try {
-    return await jobsIn(onTarget);
-  } finally {
-    onTarget.disconnect();
-  }
+  const proxy = await waitCuttingProxy(to, () => cut(++waits));
+  pair.afterTest(proxy.close);
+  return proxy;
 }
 
 describe('move to a target with a replica, its connection cut as the copy\'s WAIT is sent', { timeout: 120_000 }, () => {
@@ -113,33 +33,38 @@ describe('move to a target with a replica, its connection cut as the copy\'s WAI
     [[1, 3], 'the WAIT after that renewal cut too: the page fails (retryable), nothing acknowledged, and its retry finishes the slice through the ledger'],
   ] as const) {
     it(`WAIT number ${cut.join(' and ')} cut: ${what}; a failover of the target right after the move keeps every job exactly once`, async () => {
-      const seeded = await seed();
+      const { source, target } = pair.servers();
+      const replica = await pair.replica(target);
+      const seeded = await pair.seed({ queued: 10 });
       // The replica gets nothing more unless a WAIT asks for it (support/replica.ts).
       replica.link('lagging');
-      proxy = await cutAtWaits(target, (n) => (cut as readonly number[]).includes(n));
+      const proxy = await cutAtWaits(target, (n) => (cut as readonly number[]).includes(n));
 
       const move = await runCli('move', '--from', source.url, '--to', proxy.url, '--run-id', 'cut-wait-1');
       expect(proxy.cuts()).toBe(cut.length);
       expect(move.code).toBe(0);
       expect(move.stdout).toContain('Complete: everything that could be moved was moved');
-      expect(await jobsIn(client(source.url))).toEqual([]);
-      expect(await targetJobs()).toEqual(seeded);
+      expect(await jobsIn(pair.client(source))).toEqual([]);
+      expect(await jobsIn(pair.client(target))).toEqual(seeded);
 
       // The target fails over to its replica: it has what the move waited for. Before, the first
       // WAIT sent again had answered at once, the source had acknowledged, and the 10 jobs were gone.
+      pair.dropClients();
       await replica.promote(target);
       expect(await jobsIn(replica.client)).toEqual(seeded);
-      expect(await client(source.url).keys('*sidekiq-migrate:*:inflight:*')).toEqual([]);
+      expect(await pair.client(source).keys('*sidekiq-migrate:*:inflight:*')).toEqual([]);
     });
   }
 
   it('every WAIT after a renewal cut, as long as it lasts: the run fails naming the target and the reopened connection, every job still on the source in flight; once the cuts stop, the same run finishes and a failover keeps them all', async () => {
-    const seeded = await seed();
+    const { source, target } = pair.servers();
+    const replica = await pair.replica(target);
+    const seeded = await pair.seed({ queued: 10 });
     replica.link('lagging');
     // Each attempt: its WAIT cut, sent again and answered on a new connection (not believed), the
     // renewal written, its WAIT cut: the attempt fails.
     let cutting = true;
-    proxy = await cutAtWaits(target, (n) => cutting && n % 2 === 1);
+    const proxy = await cutAtWaits(target, (n) => cutting && n % 2 === 1);
     const connections = new UrlConnections({ source: { url: source.url }, target: { url: proxy.url } });
     const run = async () => {
       const executions = await runWorkflowLocally({ runId: 'cut-wait-2', mode: 'transfer', target: 'target' }, localTaskHandlers(connections), { retryIntervalMs: 0 });
@@ -152,7 +77,7 @@ describe('move to a target with a replica, its connection cut as the copy\'s WAI
       for (const failure of failed.failures) {
         expect(failure.error).toContain(`Writing the jobs of queue:default to the target: the connection to the target ${proxy.url} was opened again after the writes, and a WAIT there does not wait for them; the source did not acknowledge them`);
       }
-      const from = client(source.url);
+      const from = pair.client(source);
       const inflight = await from.keys('sidekiq-migrate:cut-wait-2:inflight:*');
       expect(inflight).toEqual(['sidekiq-migrate:cut-wait-2:inflight:queue:default']);
       expect((await from.lrangeBuffer(inflight[0]!, 0, -1)).map((p) => jobEntry('queue:default', p)).sort()).toEqual(seeded);
@@ -161,10 +86,11 @@ describe('move to a target with a replica, its connection cut as the copy\'s WAI
       const finished = await run();
       expect(finished.complete).toBe(true);
       expect(await jobsIn(from)).toEqual([]);
-      expect(await targetJobs()).toEqual(seeded);
+      expect(await jobsIn(pair.client(target))).toEqual(seeded);
     } finally {
       await connections.close();
     }
+    pair.dropClients();
     await replica.promote(target);
     expect(await jobsIn(replica.client)).toEqual(seeded);
   });
@@ -172,42 +98,29 @@ describe('move to a target with a replica, its connection cut as the copy\'s WAI
 
 describe('move from a source with a replica, its connection cut as the claim\'s WAIT is sent', { timeout: 120_000 }, () => {
   it('the WAIT sent again on the new connection is not believed: a renewal of the source lock is written there first; a failover of the source right after the move leaves every job once (in flight on the promoted source, finished by the next run), none twice', async () => {
-    const [primary, other] = (await startRedisServers([], [])) as [RedisServerHandle, RedisServerHandle];
-    const sourceReplica = await startReplica(primary);
+    const { source: primary, target: other } = pair.servers();
+    const sourceReplica = await pair.replica(primary);
     const cutProxy = await cutAtWaits(primary, (n) => n === 1);
-    try {
-      const from = client(primary.url);
-      const seeded: string[] = [];
-      for (let i = 0; i < 10; i++) {
-        const payload = sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` });
-        await from.lpush('queue:default', payload);
-        seeded.push(jobEntry('queue:default', payload));
-      }
-      await from.sadd('queues', 'default');
-      seeded.sort();
-      sourceReplica.link('lagging');
+    const seeded = await pair.seed({ queued: 10 });
+    sourceReplica.link('lagging');
 
-      const move = await runCli('move', '--from', cutProxy.url, '--to', other.url, '--run-id', 'cut-claim-1');
-      expect(cutProxy.cuts()).toBe(1);
-      expect(move.code).toBe(0);
-      expect(move.stdout).toContain('Complete: everything that could be moved was moved');
-      const to = client(other.url);
-      expect(await jobsIn(to)).toEqual(seeded);
+    const move = await runCli('move', '--from', cutProxy.url, '--to', other.url, '--run-id', 'cut-claim-1');
+    expect(cutProxy.cuts()).toBe(1);
+    expect(move.code).toBe(0);
+    expect(move.stdout).toContain('Complete: everything that could be moved was moved');
+    expect(await jobsIn(pair.client(other))).toEqual(seeded);
 
-      // The source fails over to its replica, which has the claim (the acknowledge is not waited
-      // for): the jobs are in flight there, not back on queue:default. Before, the replica had
-      // nothing of the move, and the 10 jobs were on its queue and on the target both.
-      await cutProxy.close();
-      await sourceReplica.promote(primary);
-      expect(await jobsIn(sourceReplica.client)).toEqual([]);
-      const again = await runCli('move', '--from', sourceReplica.server.url, '--to', other.url, '--run-id', 'cut-claim-1');
-      expect(again.code).toBe(0);
-      expect(await jobsIn(to)).toEqual(seeded);
-      expect(await jobsIn(sourceReplica.client)).toEqual([]);
-      expect(await sourceReplica.client.keys('*sidekiq-migrate:*:inflight:*')).toEqual([]);
-    } finally {
-      await cutProxy.close().catch(() => {});
-      await Promise.all([sourceReplica.stop(), primary.stop(), other.stop()]);
-    }
+    // The source fails over to its replica, which has the claim (the acknowledge is not waited
+    // for): the jobs are in flight there, not back on queue:default. Before, the replica had
+    // nothing of the move, and the 10 jobs were on its queue and on the target both.
+    await cutProxy.close();
+    pair.dropClients();
+    await sourceReplica.promote(primary);
+    expect(await jobsIn(sourceReplica.client)).toEqual([]);
+    const again = await runCli('move', '--from', sourceReplica.server.url, '--to', other.url, '--run-id', 'cut-claim-1');
+    expect(again.code).toBe(0);
+    expect(await jobsIn(pair.client(other))).toEqual(seeded);
+    expect(await jobsIn(sourceReplica.client)).toEqual([]);
+    expect(await sourceReplica.client.keys('*sidekiq-migrate:*:inflight:*')).toEqual([]);
   });
 });
