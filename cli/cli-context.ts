@@ -12,6 +12,11 @@ export interface CliContext {
   readonly sleep: (ms: number) => Promise<void>;
   /** The clock watch and status show elapsed times against. */
   readonly now: () => Date;
+  /**
+   * Milliseconds a local run waits before retrying a failed step, instead of the definition's
+   * backoff (about 2 min in all for a RetryableError): tests only (run-cli.ts), never an option.
+   */
+  readonly retryIntervalMs?: number | undefined;
 }
 
 export const realTime: Pick<CliContext, 'sleep' | 'now'> = {

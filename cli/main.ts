@@ -89,7 +89,7 @@ export async function main(
   io: CliIo = processIo,
   // A server unreachable past the retries that ride out a failover ends the run (outage-watch.ts).
   handlersFor: CliContext['handlersFor'] = (connections) => localTaskHandlers(new OutageWatch(connections)),
-  time: Pick<CliContext, 'sleep' | 'now'> = realTime,
+  time: Pick<CliContext, 'sleep' | 'now' | 'retryIntervalMs'> = realTime,
 ): Promise<number> {
   const ctx: CliContext = { io, exitCode: ExitCode.ok, handlersFor, ...time };
   const program = buildProgram(ctx);

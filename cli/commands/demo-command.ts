@@ -35,9 +35,9 @@ export function registerDemoCommand(program: Command, ctx: CliContext): void {
         const input = { mode: 'reroute', source: 'source', routing: { kind: 'mapping', mapping: Object.fromEntries(routing.mapping), liveQueues: [...routing.liveQueues] }, pageSize: 100 };
 
         io.out('\n== 1. The plan (a dry run: nothing is written)\n\n');
-        await runWorkflowFromCli({ input: { ...input, runId: 'demo-plan', dryRun: true }, connections, handlers: ctx.handlersFor(connections), io, json: false, endpoint: server.url });
+        await runWorkflowFromCli({ input: { ...input, runId: 'demo-plan', dryRun: true }, connections, handlers: ctx.handlersFor(connections), retryIntervalMs: ctx.retryIntervalMs, io, json: false, endpoint: server.url });
         io.out('\n== 2. The migration\n\n');
-        ctx.exitCode = await runWorkflowFromCli({ input: { ...input, runId: 'demo-run' }, connections, handlers: ctx.handlersFor(connections), io, json: false, endpoint: server.url });
+        ctx.exitCode = await runWorkflowFromCli({ input: { ...input, runId: 'demo-run' }, connections, handlers: ctx.handlersFor(connections), retryIntervalMs: ctx.retryIntervalMs, io, json: false, endpoint: server.url });
 
         io.out('\n== 3. Where every job is now\n\n');
         for (const [where, count] of await jobsByPlace(redis)) io.out(`  ${where.padEnd(40)} ${String(count).padStart(6)}\n`);

@@ -88,7 +88,7 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
         placement: options.append ? 'append' : 'front',
         ...(options.cron ? { cron: 'carry' } : {}),
       };
-      ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), io: ctx.io, json: options.json, verbose: options.verbose, resumes, endpoint: `${source.name} → ${target.name}`, source: source.name, ...(plan ? { extra: { selection: plan }, selectedJobs } : {}), ...(selectionText !== undefined ? { oncePlanned: selectionText } : {}) });
+      ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), retryIntervalMs: ctx.retryIntervalMs, io: ctx.io, json: options.json, verbose: options.verbose, resumes, endpoint: `${source.name} → ${target.name}`, source: source.name, ...(plan ? { extra: { selection: plan }, selectedJobs } : {}), ...(selectionText !== undefined ? { oncePlanned: selectionText } : {}) });
     } finally {
       await connections.close();
     }

@@ -49,7 +49,7 @@ export function registerRollbackCommand(program: Command, ctx: CliContext): void
           unmapped: options.unmapped,
           placement: options.append ? 'append' : 'front',
         };
-        ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), io: ctx.io, json: options.json, verbose: options.verbose, endpoint: source.name, rollback: true, resumes });
+        ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), retryIntervalMs: ctx.retryIntervalMs, io: ctx.io, json: options.json, verbose: options.verbose, endpoint: source.name, rollback: true, resumes });
       } finally {
         await connections.close();
       }

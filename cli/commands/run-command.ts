@@ -55,7 +55,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
         placement: options.append ? 'append' : 'front',
         ...(options.rewriteCron ? { cron: 'rewrite' } : {}),
       };
-      ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), io: ctx.io, json: options.json, verbose: options.verbose, resumes, endpoint: source.name });
+      ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), retryIntervalMs: ctx.retryIntervalMs, io: ctx.io, json: options.json, verbose: options.verbose, resumes, endpoint: source.name });
     } finally {
       await connections.close();
     }

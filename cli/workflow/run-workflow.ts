@@ -49,6 +49,8 @@ export interface WorkflowRun {
   readonly definition?: Record<string, unknown>;
   /** The run resumes one whose process died (choose-run-id.ts): its counts are this command's only. */
   readonly resumes?: boolean;
+  /** Tests: the wait before a failed step's retry instead of the definition's backoff (CliContext's). */
+  readonly retryIntervalMs?: number | undefined;
 }
 
 /**
@@ -83,7 +85,7 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   };
   const interrupt = stopOnInterrupt(run, noticeIo, () => planned);
   // A failed execution is cleaned up as the execution-ended rule does on AWS (its lock released at once).
-  const executions = await runWorkflowLocally(run.input, run.handlers, { onEvent, executionEnded: localExecutionEnded(run.connections), ...(run.definition ? { definition: run.definition } : {}) }).finally(interrupt.remove);
+  const executions = await runWorkflowLocally(run.input, run.handlers, { onEvent, executionEnded: localExecutionEnded(run.connections), retryIntervalMs: run.retryIntervalMs, ...(run.definition ? { definition: run.definition } : {}) }).finally(interrupt.remove);
   const first = executions[0]!;
   const cleanUpFailed = cleanUpFailedNotice(executions, run.endpoint);
   if (first.error) {

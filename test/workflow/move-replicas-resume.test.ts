@@ -15,12 +15,15 @@
 //    target, the source acknowledged, and a failover of the source brought the jobs back on its
 //    queue: each job twice. Now such a WAIT covers a write of the plan's own on the connection it
 //    runs on (the run lock written again), so a replica that does not have the claim fails it.
+//
+// A command expected to fail runs with runCliRetryingAtOnce: its failing step is attempted as
+// often as a user's run attempts it, without the 2 minutes of backoff between the attempts.
 import { describe, expect, it } from 'vitest';
 import { jobsIn, keyValueSnapshot } from '../support/exact-jobs.js';
 import type { RedisServerHandle } from '../support/redis-server.js';
 import { replicatedPair } from '../support/replicated-pair.js';
 import { rewritingProxy } from '../support/rewriting-proxy.js';
-import { runCli } from '../support/run-cli.js';
+import { runCli, runCliRetryingAtOnce } from '../support/run-cli.js';
 import { waitCuttingProxy } from '../support/wait-cutting-proxy.js';
 
 const pair = replicatedPair();
@@ -60,7 +63,7 @@ describe('a resumed move waits for the replicas its run was started with', { tim
 
     // The same run id, without --to-replicas. Before: INFO said 0, so no WAIT; the 25 jobs were
     // acknowledged on the source, "Complete", and the failover below lost them all.
-    const again = await runCli('move', '--from', source.url, '--to', hidden, '--run-id', 'rr-1');
+    const again = await runCliRetryingAtOnce('move', '--from', source.url, '--to', hidden, '--run-id', 'rr-1');
     expect(again.code).toBe(1);
     expect(again.stdout).not.toContain('Complete');
     expect(`${again.stdout}${again.stderr}`).toContain(`only 0 of the 1 replica(s) of the target ${hidden} (1 asked for with --to-replicas; it reports 0`);
@@ -161,7 +164,7 @@ describe('a plan finishing what an earlier attempt left in flight waits for a wr
     // Before: the WAIT sent again on the new connection covered nothing it wrote, and answered at once
     // with the replica counted: the 25 jobs were copied, acknowledged, "Complete" (exit 0), and after
     // the failover below each was on the target and back on the source.
-    const again = await runCli('move', '--from', proxy.url, '--to', target.url, '--run-id', 'rr-4');
+    const again = await runCliRetryingAtOnce('move', '--from', proxy.url, '--to', target.url, '--run-id', 'rr-4');
     expect(proxy.cuts()).toBe(1);
     expect(again.code).toBe(1);
     expect(again.stdout).not.toContain('Complete');
