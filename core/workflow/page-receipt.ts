@@ -7,6 +7,7 @@ import type { PageInput, RunSettings, WorkItem } from './work-item.js';
 
 const openScript = new LuaScript('openPageAttempt-4');
 const forgetScript = new LuaScript('forgetPageAttempt-2');
+const writeScript = new LuaScript('writePageReceipt-1');
 
 /**
  * A page task's answer, kept for a retry of the same input. Step Functions retries a page task
@@ -106,18 +107,19 @@ export async function forgetPageAttempt(redis: Redis, prefix: string, input: Pag
 }
 
 /**
- * Keeps `answer` as the answer to `input`. Best effort: the pages are done whether or not it is
- * written, and failing the task for it would lose their counts the way a lost answer does.
+ * Keeps `answer` as the answer to `input`, unless a later attempt of the item owns the receipt
+ * (writePageReceipt-1.lua): `attempts`, this attempt's number (openPageAttempt's), must still be
+ * its input's count. An attempt Step Functions gave up on (its answer lost) that ends after its
+ * retry answered wrote over the retry's receipt: a third attempt of the input then answered with
+ * counts that held none of the retry's moves and said nothing of them (the summary "Complete",
+ * every count exact and short; test/workflow/overlapping-page-attempts.test.ts). `attempts` 0 (not
+ * counted: its open failed): written as before. Best effort: the pages are done whether or not it
+ * is written, and failing the task for it would lose their counts the way a lost answer does.
  */
-export async function writePageReceipt(redis: Redis, prefix: string, input: PageInput, answer: WorkItem): Promise<void> {
+export async function writePageReceipt(redis: Redis, prefix: string, input: PageInput, answer: WorkItem, attempts: number): Promise<void> {
   const receipt: Receipt = { input: inputDigest(input), answer, generation: generationText(input.settings) };
-  const key = pageReceiptsKey(prefix, input.settings.runId);
-  await redis
-    .multi()
-    .hset(key, itemField(input.item), JSON.stringify(receipt))
-    .hdel(key, attemptField(input))
-    .expire(key, PAGE_RECEIPTS_TTL_SECONDS)
-    .exec()
+  await writeScript
+    .run(redis, { keys: [pageReceiptsKey(prefix, input.settings.runId)], args: [itemField(input.item), attemptField(input), attempts, JSON.stringify(receipt), PAGE_RECEIPTS_TTL_SECONDS] })
     .catch(() => undefined);
 }
 

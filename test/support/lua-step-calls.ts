@@ -86,6 +86,8 @@ export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['appendRunPlan-3', { keys: ['lock', 'items'], args: ['run', 1000, 'arn', 1, '{"kind":"queue","name":"default"}'] }, ['lock', 'items']],
   ['forgetRunConflicts-n2', { keys: ['lock', 'conflicts:s'], args: ['run', 1000, 'arn'] }, ['lock']],
   ['forgetPageAttempt-2', { keys: ['receipts'], args: ['item:input'] }, ['receipts']],
+  // A receipt written over the attempt field's count (0: an attempt its open did not count, written whatever the field holds).
+  ['writePageReceipt-1', { keys: ['receipts'], args: ['item', 'item:input', 0, '{}', 3600] }, ['receipts']],
   ['endQueuePass-2', { keys: ['originals:end', 'receipts', 'queue:old'], args: ['pass-end:queue:old', 3600] }, ['originals:end', 'receipts', 'queue:old']],
   ['forgetOlderPasses-n1', { keys: ['lock', 'originals:older'], args: ['run', 1000, 'arn', '1000 arn'] }, ['lock', 'originals:older']],
   ['forgetOlderTransferPasses-n2', { keys: ['lock', 'originals:count'], args: ['run', 1000, 'arn', '1000 arn'] }, ['lock', 'originals:count']],

@@ -19,12 +19,13 @@ const SCRIPTS = new Map(
       ['reroute', 'rerouteQueueJobs-n2'],
       ['rerouteSet', 'rerouteSetEntries-n3'],
       ['open', 'openPageAttempt-4'],
+      ['receipt', 'writePageReceipt-1'],
     ] as const
   ).map(([label, name]) => [new LuaScript(name).sha, label]),
 );
 /** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
 export async function loadScripts(...servers: Redis[]): Promise<void> {
-  for (const name of ['claimQueueJobs-10', 'acknowledgeQueueBatch-3', 'claimSetEntries-12', 'acknowledgeSetBatch-7', 'copyJobsToLists-n3', 'copyEntriesToSet-5', 'acquireRunLock-3', 'renewRunLock-3', 'retireLedger-3', 'rerouteQueueJobs-n2', 'rerouteSetEntries-n3', 'openPageAttempt-4']) {
+  for (const name of ['claimQueueJobs-10', 'acknowledgeQueueBatch-3', 'claimSetEntries-12', 'acknowledgeSetBatch-7', 'copyJobsToLists-n3', 'copyEntriesToSet-5', 'acquireRunLock-3', 'renewRunLock-3', 'retireLedger-3', 'rerouteQueueJobs-n2', 'rerouteSetEntries-n3', 'openPageAttempt-4', 'writePageReceipt-1']) {
     for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
   }
 }

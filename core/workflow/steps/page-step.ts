@@ -141,7 +141,7 @@ async function pagesOf(
     // failure that may have run, below) rather than sent again: counted once.
     const uncounted = attempt.unanswered + (settings.dryRun ? 0 : Math.max(failedMayHaveRun, resent()));
     const counted = uncounted === 0 ? answer : { ...answer, counters: { ...answer.counters, uncountedAttempts: (answer.counters.uncountedAttempts ?? 0) + uncounted } };
-    if (!settings.dryRun) await writePageReceipt(source.redis, source.keys.prefix, input, counted);
+    if (!settings.dryRun) await writePageReceipt(source.redis, source.keys.prefix, input, counted, attempt.attempts);
     return counted;
   };
   const limiter = new RateLimiter(settings.rateLimit);
@@ -319,7 +319,7 @@ async function handOnApart(input: PageInput, source: Connection, attempt: PageAt
     await forgetPageAttempt(source.redis, source.keys.prefix, input, attempt.attempts);
     throw error;
   }
-  await writePageReceipt(source.redis, source.keys.prefix, input, answer);
+  await writePageReceipt(source.redis, source.keys.prefix, input, answer, attempt.attempts);
   return answer;
 }
 
