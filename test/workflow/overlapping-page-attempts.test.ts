@@ -125,10 +125,11 @@ async function run(input: Record<string, unknown>, handlers: LocalHandlers): Pro
 const words = (summary: RunSummary) => renderSummary(summary, 'redis://source', { width: 400 });
 const movedOf = (mode: 'reroute' | 'transfer', counters: object): number => (mode === 'reroute' ? (counters as RerouteCounters).moved : (counters as TransferCounters).written);
 
-const inputFor = (task: Task, runId: string): Record<string, unknown> =>
+/** The run's input: pages of `pageSize` jobs, `pagesPerInvocation` a task. */
+const inputFor = (task: Task, runId: string, { pageSize = 7, pagesPerInvocation = 2 } = {}): Record<string, unknown> =>
   kinds[task].mode === 'reroute'
-    ? { runId, mode: 'reroute', routing: { kind: 'mapping', mapping: { A: 'new' } }, pageSize: 7, pagesPerInvocation: 2, ...(kinds[task].kind === 'set' ? { sets: ['schedule'], queues: false } : {}) }
-    : { runId, mode: 'transfer', target: 'target', pageSize: 7, pagesPerInvocation: 2, ...(kinds[task].kind === 'set' ? { sets: ['schedule'], queues: false } : {}) };
+    ? { runId, mode: 'reroute', routing: { kind: 'mapping', mapping: { A: 'new' } }, pageSize, pagesPerInvocation, ...(kinds[task].kind === 'set' ? { sets: ['schedule'], queues: false } : {}) }
+    : { runId, mode: 'transfer', target: 'target', pageSize, pagesPerInvocation, ...(kinds[task].kind === 'set' ? { sets: ['schedule'], queues: false } : {}) };
 
 describe('a stale attempt ends after its retry answered: its receipt never replaces the retry\'s', () => {
   // Invocation 1 of the task (its second) is the stale one: it does its pages, and is held just
@@ -237,8 +238,13 @@ describe('two attempts of one page at once, interleaved mid-page, Sidekiq produc
   // fails when a page pushes a job its call did not remove (rerouteQueueJobs-n2.lua's LREM check
   // made `>= 0`: 7 jobs twice) or a copy ignores the ledger (copyJobsToLists-n3.lua's known()
   // false: 7 jobs twice), tried by hand.
-  const cases = (Object.keys(kinds) as Task[]).flatMap((task) => (['while the retry is between its first two moving calls', 'after the retry answered', 'after the run ended'] as const).map((when) => [task, when] as const));
-  it.each(cases)('%s, the stale attempt let go %s: every job exactly once, nothing in flight, the counts never more than what moved and short only when said', async (task, when) => {
+  // Two shapes: 2 pages of 7 a task, and 6 pages of 3 (the stale attempt then runs several pages
+  // ahead of, or behind, its retry and the item's next tasks).
+  const shapes = [{ pageSize: 7, pagesPerInvocation: 2 }, { pageSize: 3, pagesPerInvocation: 6 }];
+  const cases = (Object.keys(kinds) as Task[]).flatMap((task) =>
+    (['while the retry is between its first two moving calls', 'after the retry answered', 'after the run ended'] as const).flatMap((when) => shapes.map((shape) => [task, when, shape.pageSize, shape.pagesPerInvocation] as const)),
+  );
+  it.each(cases)('%s, the stale attempt let go %s (pages of %i, %i a task): every job exactly once, nothing in flight, the counts never more than what moved and short only when said', async (task, when, pageSize, pagesPerInvocation) => {
     const { mode, kind } = kinds[task];
     await seed(redis.source(), kind);
     const seededJids = (await jidsIn(redis.source())).sort();
@@ -301,7 +307,7 @@ describe('two attempts of one page at once, interleaved mid-page, Sidekiq produc
       }
     })();
 
-    const summary = await run(inputFor(task, `side-by-side-${task.toLowerCase()}-${when.split(' ')[0]}`), handlers);
+    const summary = await run(inputFor(task, `side-by-side-${task.toLowerCase()}-${when.split(' ')[0]}-${pageSize}`, { pageSize, pagesPerInvocation }), handlers);
     letGo.open();
     const staleOutcome = await staleEnded;
     running = false;
