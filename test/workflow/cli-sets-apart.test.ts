@@ -3,6 +3,7 @@
 // the root's batches go on beside it. Pinned at the level the CLI meets it: every job exactly once,
 // "Complete", one execution per set more than the root; and a hand-off whose answer is lost, or
 // whose receipt was never written, hands on once, with counts still exact.
+import { LuaScript } from '../../core/redis/lua-script.js';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
@@ -75,13 +76,15 @@ function failingReceipts(client: Redis, failing: { receipts: boolean; of?: strin
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof value !== 'function') return value;
-      if (prop !== 'multi') return (value as (...a: unknown[]) => unknown).bind(target);
+      if (prop !== 'multi' && prop !== 'pipeline') return (value as (...a: unknown[]) => unknown).bind(target);
       return (...args: unknown[]) => {
         const multi = (value as (...a: unknown[]) => { exec: (...a: unknown[]) => Promise<unknown> }).apply(target, args);
         const exec = multi.exec.bind(multi);
         multi.exec = (...execArgs: unknown[]) => {
           const queued = (multi as unknown as { _queue: { name: string; args: unknown[] }[] })._queue;
-          if (failing.receipts && queued.some((c) => c.name === 'hset' && String(c.args[0]).endsWith(':page-receipts') && (failing.of === undefined || String(c.args[2]).includes(failing.of)))) {
+          // The receipt's write: one call of writePageReceipt-1.lua (its key, then its receipt among the arguments).
+          const receipt = (c: { name: string; args: unknown[] }) => c.name === 'evalsha' && String(c.args[0]) === WRITE_RECEIPT && String(c.args[2]).endsWith(':page-receipts') && (failing.of === undefined || c.args.some((a) => String(a).includes(failing.of!)));
+          if (failing.receipts && queued.some(receipt)) {
             failing.receipts = false;
             return Promise.reject(new Error('killed before the receipt was written'));
           }
@@ -92,6 +95,7 @@ function failingReceipts(client: Redis, failing: { receipts: boolean; of?: strin
     },
   });
 }
+const WRITE_RECEIPT = new LuaScript('writePageReceipt-1').sha;
 
 interface Fault {
   /** The first hand-off's answer is lost (Lambda.ServiceException, retried by the definition) after it ran to its end. */
