@@ -75,14 +75,23 @@ export interface RerouteCounters {
   /** Unmapped jobs left in place, per routed class (bounded; see MAX_CLASSES). */
   unmappedClasses: Record<string, number>;
   /**
-   * Sets: unmapped entries left in place, per the queue their payload names, where Sidekiq's
-   * poller pushes them when due (a dead one, when retried; `default` for none). Counted by the
-   * pages as they read the set, for the summary to ask whether anybody fetches from those queues
-   * (summarize-step.ts leftUnheardInSets). Named as `movedTo` is (MAX_DESTINATIONS names of
+   * Sets: entries left in place, per the queue their payload names, where Sidekiq's poller pushes
+   * them when due (a dead one, when retried; `default` for none): the unmapped ones, and the
+   * originals of conflicts (their rewrite was in the set already; the original stays as it was,
+   * naming its old queue). Counted by the pages as they read the set and as the writes reply (a
+   * dry run: as it counts its conflicts), for the summary to ask whether anybody fetches from those
+   * queues (summarize-step.ts leftUnheardInSets). Named as `movedTo` is (MAX_DESTINATIONS names of
    * MAX_DESTINATION_NAME_BYTES together, the rest under OTHER_QUEUES). Absent when none (and in
-   * counters of older versions).
+   * counters of older versions, which counted the unmapped ones only). The name is kept for the
+   * counters a run planned by an earlier build carries in its state.
    */
   unmappedNaming?: Record<string, number>;
+  /**
+   * Sets: unparsable entries left in place (part of `unparsable`), whose queue cannot be read:
+   * where the poller would push them is not known (summarize-step.ts leftInSetsUnreadable).
+   * Absent when none (and in counters of older versions).
+   */
+  unparsableInSets?: number;
   /** Unmapped jobs sent to a quarantine list, per routed class (bounded; see MAX_CLASSES). */
   quarantinedClasses: Record<string, number>;
   /** A few unmapped and unparsable jobs, for the report (bounded; see MAX_SAMPLES). */
@@ -206,6 +215,7 @@ export function addCounters(into: RerouteCounters, more: RerouteCounters): Rerou
   for (const k of SCALARS) into[k] = (into[k] ?? 0) + (more[k] ?? 0);
   if ((more.uncheckedMoves ?? 0) > 0) into.uncheckedMoves = (into.uncheckedMoves ?? 0) + more.uncheckedMoves!;
   if ((more.unreached ?? 0) > 0) into.unreached = (into.unreached ?? 0) + more.unreached!;
+  if ((more.unparsableInSets ?? 0) > 0) into.unparsableInSets = (into.unparsableInSets ?? 0) + more.unparsableInSets!;
   if ((more.uncountedAttempts ?? 0) > 0) into.uncountedAttempts = (into.uncountedAttempts ?? 0) + more.uncountedAttempts!;
   addDestinations(into.movedTo, more.movedTo ?? {});
   if (more.unmappedNaming && Object.keys(more.unmappedNaming).length > 0) addDestinations((into.unmappedNaming ??= {}), more.unmappedNaming);

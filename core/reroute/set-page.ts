@@ -270,6 +270,8 @@ function examineSetPage(request: Omit<SetPageRequest, 'cursor'>, scanned: Scanne
     switch (examined.kind) {
       case 'unparsable':
         counters.unparsable++;
+        // Left as it is, naming no queue we can read (summarize-step.ts leftInSetsUnreadable).
+        counters.unparsableInSets = (counters.unparsableInSets ?? 0) + 1;
         addSample(counters, 'unparsable', examined.sample);
         break;
       case 'unmapped':
@@ -314,7 +316,7 @@ async function applySetPage(request: Omit<SetPageRequest, 'cursor'>, page: Exami
   const own = lookAlreadyRouted.length > 0 ? countOwnRewrites(request, rewrites!, lookAlreadyRouted) : null;
   let writes: Promise<void> | null = null;
   if (request.dryRun) {
-    await countDryRunMoves(request, key, dryRewrites, byDestination, counters);
+    await countDryRunMoves(request, key, dryRewrites, byDestination, page.movesByDestination, counters);
   } else if (byDestination.size > 0) {
     writes = applyRewrites(request, key, rewrites, byDestination, page.movesByDestination, counters);
   }
@@ -342,6 +344,7 @@ async function countDryRunMoves(
   key: string,
   kept: string[],
   byDestination: Map<string, SetPageArg[]>,
+  movesByDestination: Map<string, RecordedMove[]>,
   counters: RerouteCounters,
 ): Promise<void> {
   const rewrites: Buffer[] = [];
@@ -356,10 +359,13 @@ async function countDryRunMoves(
   const seen = new Set(kept);
   let at = 0;
   for (const [to, args] of byDestination) {
+    const moves = movesByDestination.get(to) ?? [];
     for (let i = 0; i < args.length; i += 4, at++) {
       const digest = entryDigest(rewrites[at]!);
       if (present[at] !== null || seen.has(digest)) {
         counters.conflicts++;
+        // The original stays, naming its old queue (RerouteCounters.unmappedNaming).
+        addDestinations((counters.unmappedNaming ??= {}), { [moves[i / 4]?.from ?? SIDEKIQ_DEFAULT_QUEUE]: 1 });
         continue;
       }
       add(counters.movedTo, to, 1);
@@ -415,18 +421,19 @@ async function applyRewrites(
   counters: RerouteCounters,
 ): Promise<void> {
   const batch = (request.luaBatch ?? DEFAULT_LUA_BATCH) * 4;
-  const calls: { to: string; keys: string[]; args: SetPageArg[] }[] = [];
-  for (const [to, args] of byDestination) {
-    const moves = movesByDestination.get(to) ?? [];
-    for (let i = 0; i < args.length; i += batch) {
-      // Each call records, after its moves, the moves of the entries it moved (move-record.ts):
-      // it is given the distinct moves, and each entry the index of its own.
-      const moved = new PageMoves();
-      const indexes = moves.slice(i / 4, (i + batch) / 4).map((m) => moved.add(m.routedClass, m.from, m.to, m.shape));
-      const record = recordArgs(moved, request.keys.prefix, request.recordMovesAs?.runId);
-      const callArgs: SetPageArg[] = [...record.args];
-      for (let j = i, e = 0; j < Math.min(i + batch, args.length); j += 4, e++) callArgs.push(args[j]!, args[j + 1]!, args[j + 2]!, args[j + 3]!, moveIndex(record, indexes[e]!));
-      calls.push({ to, keys: [key, ...(rewrites === null ? [] : [rewrites]), ...record.keys], args: callArgs });
+  const calls: { to: string; from: string | null; keys: string[]; args: SetPageArg[] }[] = [];
+  for (const [to, allArgs] of byDestination) {
+    for (const { from, args, moves } of bySourceQueue(allArgs, movesByDestination.get(to) ?? [])) {
+      for (let i = 0; i < args.length; i += batch) {
+        // Each call records, after its moves, the moves of the entries it moved (move-record.ts):
+        // it is given the distinct moves, and each entry the index of its own.
+        const moved = new PageMoves();
+        const indexes = moves.slice(i / 4, (i + batch) / 4).map((m) => moved.add(m.routedClass, m.from, m.to, m.shape));
+        const record = recordArgs(moved, request.keys.prefix, request.recordMovesAs?.runId);
+        const callArgs: SetPageArg[] = [...record.args];
+        for (let j = i, e = 0; j < Math.min(i + batch, args.length); j += 4, e++) callArgs.push(args[j]!, args[j + 1]!, args[j + 2]!, args[j + 3]!, moveIndex(record, indexes[e]!));
+        calls.push({ to, from, keys: [key, ...(rewrites === null ? [] : [rewrites]), ...record.keys], args: callArgs });
+      }
     }
   }
   try {
@@ -437,6 +444,8 @@ async function applyRewrites(
       counters.moved += moved;
       counters.vanished += vanished;
       counters.conflicts += conflicts;
+      // A conflict's original stays as it was, naming the queue of the call's entries (RerouteCounters.unmappedNaming).
+      if (conflicts > 0) addDestinations((counters.unmappedNaming ??= {}), { [calls[i]!.from ?? SIDEKIQ_DEFAULT_QUEUE]: conflicts });
     });
   } catch (error) {
     // The page's other calls ran (each its own atomic step): what they moved is said, and flagged.
@@ -448,6 +457,27 @@ async function applyRewrites(
     const doing = `Re-routing entries of ${key}`;
     throw classifyRedisError(withUncountedMoves(error, doing, otherCallsThatRan(error).length, 'page', to), doing);
   }
+}
+
+/**
+ * One destination's rewrites (quads) and their moves, split by the queue the entries name before
+ * the move, so that each Lua call's entries name one queue and its count of conflicts (originals
+ * left as they were) says which queue they name. Almost always one group: the arrays as given.
+ */
+function bySourceQueue(args: SetPageArg[], moves: RecordedMove[]): { from: string | null; args: SetPageArg[]; moves: RecordedMove[] }[] {
+  const first = moves[0]?.from ?? null;
+  let k = 1;
+  while (k < moves.length && moves[k]!.from === first) k++;
+  if (k >= moves.length) return [{ from: first, args, moves }];
+  const groups = new Map<string | null, { from: string | null; args: SetPageArg[]; moves: RecordedMove[] }>();
+  for (let e = 0; e < moves.length; e++) {
+    const move = moves[e]!;
+    let group = groups.get(move.from);
+    if (group === undefined) groups.set(move.from, (group = { from: move.from, args: [], moves: [] }));
+    group.args.push(args[4 * e]!, args[4 * e + 1]!, args[4 * e + 2]!, args[4 * e + 3]!);
+    group.moves.push(move);
+  }
+  return [...groups.values()];
 }
 
 function add(record: Record<string, number>, key: string, n: number): void {

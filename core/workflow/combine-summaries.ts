@@ -31,7 +31,9 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
   let unheard: RunSummary['unheard'];
   let leftUnheard: RunSummary['leftUnheard'];
   let leftUnheardInSets: RunSummary['leftUnheardInSets'];
+  let unreadableInSets = 0;
   for (const { summary } of chain) {
+    unreadableInSets += summary.leftInSetsUnreadable?.jobs ?? 0;
     unheard = combineUnheard(unheard, summary.unheard);
     leftUnheard = combineLeftUnheard(leftUnheard, summary.leftUnheard);
     leftUnheardInSets = combineLeftUnheardInSets(leftUnheardInSets, summary.leftUnheardInSets);
@@ -100,6 +102,8 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     ...(unheard ? { unheard } : {}),
     ...(leftUnheard ? { leftUnheard } : {}),
     ...(leftUnheardInSets ? { leftUnheardInSets } : {}),
+    // Each execution counted the set items that ended in it: the entries add up.
+    ...(unreadableInSets > 0 ? { leftInSetsUnreadable: { jobs: unreadableInSets } } : { leftInSetsUnreadable: undefined }),
   };
 }
 

@@ -47,7 +47,13 @@ function leftUnheardClause(summary: RunSummary): string {
   const inLists = clause(summary.leftUnheard);
   // Set entries naming such queues (RunSummary.leftUnheardInSets): they land there when due.
   const inSets = clause(summary.leftUnheardInSets);
-  const parts = [...(inLists ? [`${inLists} of them where nobody fetches`] : []), ...(inSets ? [`${inSets}${inLists ? '' : ' of them'} in sets for queues nobody fetches`] : [])];
+  // Unparsable set entries (RunSummary.leftInSetsUnreadable): whether their queue is fetched is not known.
+  const unreadable = summary.leftInSetsUnreadable ? n(summary.leftInSetsUnreadable.jobs) : undefined;
+  const parts = [
+    ...(inLists ? [`${inLists} of them where nobody fetches`] : []),
+    ...(inSets ? [`${inSets}${inLists ? '' : ' of them'} in sets for queues nobody fetches`] : []),
+    ...(unreadable ? [`${unreadable}${inLists || inSets ? '' : ' of them'} in sets naming no queue it can read`] : []),
+  ];
   return parts.length === 0 ? '' : `, ${parts.join(' and ')}`;
 }
 

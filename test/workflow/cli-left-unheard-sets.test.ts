@@ -103,6 +103,68 @@ describe('schedule, retry and dead entries left in place naming queues nobody fe
     await exactly(seeded, [...more, jobEntry('queue:post_receive', listed)]);
   });
 
+  // The originals of conflicts (an entry whose rewrite is in the set already: the same job twice)
+  // stay as they were, naming their old queue, and were not counted; unparsable entries, whose
+  // queue cannot be read, were silently left out of the count. Both now said, dry and for real.
+  it('counts the originals of conflicts under the queue they name, and names unparsable entries as naming no queue it can read', async () => {
+    const seeded = await seed();
+    const c = redis.client();
+    const twice = job('A', 'post_receive', 5);
+    const twiceRouted = withQueue(twice, 'post_receive', 'new');
+    await c.zadd('schedule', String(due + 5), twice);
+    await c.zadd('schedule', String(due + 6), twiceRouted);
+    // The same from another queue, on the same page: its conflict is counted under that queue.
+    const elsewhere = job('A', 'other_q', 9);
+    const elsewhereRouted = withQueue(elsewhere, 'other_q', 'new');
+    await c.zadd('schedule', String(due + 9), elsewhere);
+    await c.zadd('schedule', String(due + 10), elsewhereRouted);
+    const queueNumber = '{"class":"RemovedWorker","queue":7,"args":[],"jid":"000000000000000000000007"}';
+    const broken = '{"class":"RemovedWorker","queue":"post_rec';
+    await c.zadd('retry', String(due + 7), queueNumber);
+    await c.zadd('dead', String(due + 8), broken);
+    await heartbeat(c, keys, 'web:1:dddddddddddd', ['new'], { beatAt: now() });
+    const more = [jobEntry('schedule', twice, due + 5), jobEntry('schedule', twiceRouted, due + 6), jobEntry('retry', queueNumber, due + 7), jobEntry('dead', broken, due + 8), jobEntry('schedule', elsewhere, due + 9), jobEntry('schedule', elsewhereRouted, due + 10)];
+
+    const dry = await runCli('run', '--redis', redis.url(), '--mapping', mapping, '--dry-run');
+    const run = await runCli('run', '--redis', redis.url(), '--mapping', mapping);
+
+    const warning = (verb: string) =>
+      `Nobody fetches from 2 queue(s) that 4 schedule, retry or dead entries this run ${verb} in place name (post_receive 3 · other_q 1): none of the 1 live Sidekiq process(es) on this Redis listens to them, so when those entries come due (a dead one: when retried) they land there and never run as things stand. ${advice}`;
+    const unreadable = (verb: string) =>
+      `2 unparsable schedule, retry or dead entries this run ${verb} in place name no queue it can read: where Sidekiq's poller would push them when due (a dead one: when retried), and whether anybody fetches there, is not known. Mend or delete them by hand (the samples of unparsable jobs show some; drain-check counts them among the entries for queues nobody fetches).`;
+    for (const [out, verb, verdict] of [
+      [dry, 'would leave', 'Dry run, nothing written: a run would move 1 job(s) and leave jobs behind: 6 left in place, 4 of them in sets for queues nobody fetches and 2 in sets naming no queue it can read (see "Needs a look" above).'],
+      [run, 'left', 'Done, but jobs were left behind: 6 left in place, 4 of them in sets for queues nobody fetches and 2 in sets naming no queue it can read (see "Needs a look" above).'],
+    ] as const) {
+      expect(out.code, out.stderr).toBe(0);
+      expect(out.stdout).toContain(warning(verb));
+      expect(out.stdout).toContain(unreadable(verb));
+      expect(last(out.stdout)).toBe(verdict);
+    }
+    await exactly(seeded, more);
+
+    const json = await runCli('run', '--redis', redis.url(), '--mapping', mapping, '--json');
+    expect(json.code, json.stderr).toBe(0);
+    const parsed = JSON.parse(json.stdout) as Record<string, unknown>;
+    expect(parsed).toMatchObject({ leftUnheardInSets: { liveProcesses: 1, total: 2, queues: [{ queue: 'post_receive', jobs: 3 }, { queue: 'other_q', jobs: 1 }] }, leftInSetsUnreadable: { jobs: 2 } });
+    await exactly(seeded, more);
+  });
+
+  it('names unparsable entries left in the sets even when every queue they could name is fetched', async () => {
+    const c = redis.client();
+    const broken = '{"class":"RemovedWorker","queue":"post_rec';
+    await c.zadd('retry', String(due), broken);
+    await heartbeat(c, keys, 'web:1:eeeeeeeeeeee', ['new', 'post_receive'], { beatAt: now() });
+
+    const run = await runCli('run', '--redis', redis.url(), '--mapping', mapping);
+
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).not.toContain('Nobody fetches');
+    expect(run.stdout).toContain('1 unparsable schedule, retry or dead entries this run left in place name no queue it can read');
+    expect(last(run.stdout)).toBe('Done, but jobs were left behind: 1 left in place, 1 of them in sets naming no queue it can read (see "Needs a look" above).');
+    await expectExactJobs(c, '', [jobEntry('retry', broken, due)]);
+  });
+
   it('says nothing more while a live process still fetches from that queue', async () => {
     const seeded = await seed();
     await heartbeat(redis.client(), keys, 'web:1:cccccccccccc', ['new', 'post_receive'], { beatAt: now() });

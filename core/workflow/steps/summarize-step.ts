@@ -142,9 +142,17 @@ export interface RunSummary {
    * when someone retries it), where it never runs as things stand. Counted by the run's pages as
    * they read the sets (RerouteCounters.unmappedNaming), not by a reading of its own. `unchecked`:
    * the entries counted past the names the totals keep (under OTHER_DESTINATIONS), not asked about.
-   * Not counted: unparsable entries (no queue to read) and the originals of conflicts.
+   * The originals of conflicts count as the unmapped entries do (left as they were, naming their
+   * old queue); unparsable entries, whose queue cannot be read, are `leftInSetsUnreadable`.
    */
   readonly leftUnheardInSets?: UnheardQueues & { readonly unchecked?: { readonly jobs: number } };
+  /**
+   * A re-route's unparsable `schedule`, `retry`, `dead` and `interrupted` entries left in place
+   * (RerouteCounters.unparsableInSets): their queue cannot be read, so where the poller would push
+   * them, and whether anybody fetches there, is not known. Said apart from leftUnheardInSets, not
+   * left out of it silently. Absent when none.
+   */
+  readonly leftInSetsUnreadable?: { readonly jobs: number };
   /** Jobs workers took from the queues the run empties, in their fetchers' private lists (held-by-workers.ts). */
   readonly heldByWorkers?: HeldByWorkers;
   /** Jobs in the sets and queues the run's --sets or --no-queues left out (not-looked-at.ts). */
@@ -314,6 +322,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const routing = settings.mode === 'reroute' && looks ? await routingOf(settings, source) : undefined;
   const leftUnheard = await leftWhereNobodyFetches(settings, tally, source, routing);
   const leftUnheardInSets = await leftInSetsWhereNobodyFetches(settings, tally, source, routing);
+  const unreadableInSets = settings.mode === 'reroute' ? ((tally.totals as RerouteCounters).unparsableInSets ?? 0) : 0;
   // The private lists of the queues it empties (a re-route's retired ones, a transfer's all; a
   // selective transfer's: its classes' jobs there). Not a rollback's: its queues are live, what
   // comes back there runs. With --no-queues too: the jobs workers took from those queues are left
@@ -436,6 +445,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(unheard ? { unheard } : {}),
     ...(leftUnheard ? { leftUnheard } : {}),
     ...(leftUnheardInSets ? { leftUnheardInSets } : {}),
+    ...(unreadableInSets > 0 ? { leftInSetsUnreadable: { jobs: unreadableInSets } } : {}),
     ...(settings.renamesWithoutQueue ? { renamesWithoutQueue: settings.renamesWithoutQueue } : {}),
     ...(settings.movedOnSince ? { movedOnSince: settings.movedOnSince } : {}),
     ...(selectedArrivalsCutShort ? { selectedArrivalsCutShort } : {}),
