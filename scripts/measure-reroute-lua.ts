@@ -3,7 +3,7 @@
  * less work per job): seeds the re-route bench's `schedule` entries into a throwaway redis-server,
  * rewrites them all in calls of DEFAULT_LUA_BATCH entries, 20 calls a pipeline, as a set page
  * does (with the run's record of rewrites), alternately with each checkout's
- * `core/redis/lua/rerouteSetEntries-n3.lua`, and prints per moved entry Redis's execution time of
+ * `core/redis/lua/rerouteSetEntries-n4.lua`, and prints per moved entry Redis's execution time of
  * the calls (INFO commandstats, the commands inside included) and its CPU time.
  *
  *   npx tsx scripts/measure-reroute-lua.ts OTHER_CHECKOUT [entries=50000] [rounds=3]
@@ -30,7 +30,7 @@ const redis = new Redis(server.url);
 type Stat = { usec: number; cpu: number; moved: number };
 try {
   console.log(`${entries.toLocaleString('en-US')} schedule entries, calls of ${DEFAULT_LUA_BATCH}, ${rounds} rounds; load average ${loadAverage()}`);
-  for (const [name, runs] of await alternately(otherDir, 'rerouteSetEntries-n3.lua', rounds, measure)) {
+  for (const [name, runs] of await alternately(otherDir, 'rerouteSetEntries-n4.lua', rounds, measure)) {
     const per = (f: (s: Stat) => number) => runs.map((s) => f(s) / s.moved);
     console.log(`${name.padEnd(40)} per entry moved: EVALSHA executing ${medianOf(per((s) => s.usec))}, Redis CPU ${medianOf(per((s) => s.cpu))}`);
   }

@@ -13,7 +13,7 @@ import { entryDigest, RewriteDigest, rewrittenEntriesKey } from './rewritten-ent
 import type { Splice } from '../payload/rewrite-queue.js';
 import { SIDEKIQ_DEFAULT_QUEUE } from '../routing/routing-plan.js';
 
-const rerouteSetEntries = new LuaScript('rerouteSetEntries-n3', { encodeCalls: true });
+const rerouteSetEntries = new LuaScript('rerouteSetEntries-n4', { encodeCalls: true });
 
 /**
  * Where a set's scan stands: the ZSCAN cursor (opaque), and the mean payload size seen so far,
@@ -334,7 +334,7 @@ async function applySetPage(request: Omit<SetPageRequest, 'cursor'>, page: Exami
 }
 
 /**
- * A dry run's count of a page's moves, as the run's script would make them (rerouteSetEntries-n3.lua
+ * A dry run's count of a page's moves, as the run's script would make them (rerouteSetEntries-n4.lua
  * adds a rewrite only if it is not in the set yet, else leaves the original as a conflict): an
  * entry whose rewrite is in the set already, or is the rewrite of an entry counted as moved before
  * it (on this page or an earlier one of the set), is a conflict. Adds what it counts to `kept`.
@@ -421,31 +421,32 @@ async function applyRewrites(
   counters: RerouteCounters,
 ): Promise<void> {
   const batch = (request.luaBatch ?? DEFAULT_LUA_BATCH) * 4;
-  const calls: { to: string; from: string | null; keys: string[]; args: SetPageArg[] }[] = [];
-  for (const [to, allArgs] of byDestination) {
-    for (const { from, args, moves } of bySourceQueue(allArgs, movesByDestination.get(to) ?? [])) {
-      for (let i = 0; i < args.length; i += batch) {
-        // Each call records, after its moves, the moves of the entries it moved (move-record.ts):
-        // it is given the distinct moves, and each entry the index of its own.
-        const moved = new PageMoves();
-        const indexes = moves.slice(i / 4, (i + batch) / 4).map((m) => moved.add(m.routedClass, m.from, m.to, m.shape));
-        const record = recordArgs(moved, request.keys.prefix, request.recordMovesAs?.runId);
-        const callArgs: SetPageArg[] = [...record.args];
-        for (let j = i, e = 0; j < Math.min(i + batch, args.length); j += 4, e++) callArgs.push(args[j]!, args[j + 1]!, args[j + 2]!, args[j + 3]!, moveIndex(record, indexes[e]!));
-        calls.push({ to, from, keys: [key, ...(rewrites === null ? [] : [rewrites]), ...record.keys], args: callArgs });
-      }
+  const calls: { to: string; moves: RecordedMove[]; keys: string[]; args: SetPageArg[] }[] = [];
+  for (const [to, args] of byDestination) {
+    const moves = movesByDestination.get(to) ?? [];
+    for (let i = 0; i < args.length; i += batch) {
+      // Each call records, after its moves, the moves of the entries it moved (move-record.ts):
+      // it is given the distinct moves, and each entry the index of its own.
+      const moved = new PageMoves();
+      const callMoves = moves.slice(i / 4, (i + batch) / 4);
+      const indexes = callMoves.map((m) => moved.add(m.routedClass, m.from, m.to, m.shape));
+      const record = recordArgs(moved, request.keys.prefix, request.recordMovesAs?.runId);
+      const callArgs: SetPageArg[] = [...record.args];
+      for (let j = i, e = 0; j < Math.min(i + batch, args.length); j += 4, e++) callArgs.push(args[j]!, args[j + 1]!, args[j + 2]!, args[j + 3]!, moveIndex(record, indexes[e]!));
+      calls.push({ to, moves: callMoves, keys: [key, ...(rewrites === null ? [] : [rewrites]), ...record.keys], args: callArgs });
     }
   }
   try {
     const replies = await rerouteSetEntries.runAll(request.redis, calls, [], request.alongWrites);
     replies.forEach((reply, i) => {
-      const [moved, vanished, conflicts] = reply as [number, number, number];
-      add(counters.movedTo, calls[i]!.to, moved);
-      counters.moved += moved;
-      counters.vanished += vanished;
-      counters.conflicts += conflicts;
-      // A conflict's original stays as it was, naming the queue of the call's entries (RerouteCounters.unmappedNaming).
-      if (conflicts > 0) addDestinations((counters.unmappedNaming ??= {}), { [calls[i]!.from ?? SIDEKIQ_DEFAULT_QUEUE]: conflicts });
+      const [moved, vanished, conflicts, ...conflicted] = reply as number[];
+      add(counters.movedTo, calls[i]!.to, moved!);
+      counters.moved += moved!;
+      counters.vanished += vanished!;
+      counters.conflicts += conflicts!;
+      // A conflict's original stays as it was, naming the queue its entry had (RerouteCounters.unmappedNaming);
+      // the script gives each one's place among the call's entries.
+      for (const e of conflicted) addDestinations((counters.unmappedNaming ??= {}), { [calls[i]!.moves[e - 1]?.from ?? SIDEKIQ_DEFAULT_QUEUE]: 1 });
     });
   } catch (error) {
     // The page's other calls ran (each its own atomic step): what they moved is said, and flagged.
@@ -457,27 +458,6 @@ async function applyRewrites(
     const doing = `Re-routing entries of ${key}`;
     throw classifyRedisError(withUncountedMoves(error, doing, otherCallsThatRan(error).length, 'page', to), doing);
   }
-}
-
-/**
- * One destination's rewrites (quads) and their moves, split by the queue the entries name before
- * the move, so that each Lua call's entries name one queue and its count of conflicts (originals
- * left as they were) says which queue they name. Almost always one group: the arrays as given.
- */
-function bySourceQueue(args: SetPageArg[], moves: RecordedMove[]): { from: string | null; args: SetPageArg[]; moves: RecordedMove[] }[] {
-  const first = moves[0]?.from ?? null;
-  let k = 1;
-  while (k < moves.length && moves[k]!.from === first) k++;
-  if (k >= moves.length) return [{ from: first, args, moves }];
-  const groups = new Map<string | null, { from: string | null; args: SetPageArg[]; moves: RecordedMove[] }>();
-  for (let e = 0; e < moves.length; e++) {
-    const move = moves[e]!;
-    let group = groups.get(move.from);
-    if (group === undefined) groups.set(move.from, (group = { from: move.from, args: [], moves: [] }));
-    group.args.push(args[4 * e]!, args[4 * e + 1]!, args[4 * e + 2]!, args[4 * e + 3]!);
-    group.moves.push(move);
-  }
-  return [...groups.values()];
 }
 
 function add(record: Record<string, number>, key: string, n: number): void {

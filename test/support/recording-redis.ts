@@ -17,7 +17,7 @@ const SCRIPTS = new Map(
       ['lock', 'renewRunLock-3'],
       ['retire', 'retireLedger-3'],
       ['reroute', 'rerouteQueueJobs-n2'],
-      ['rerouteSet', 'rerouteSetEntries-n3'],
+      ['rerouteSet', 'rerouteSetEntries-n4'],
       ['open', 'openPageAttempt-4'],
       ['receipt', 'writePageReceipt-1'],
     ] as const
@@ -25,7 +25,7 @@ const SCRIPTS = new Map(
 );
 /** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
 export async function loadScripts(...servers: Redis[]): Promise<void> {
-  for (const name of ['claimQueueJobs-10', 'acknowledgeQueueBatch-3', 'claimSetEntries-12', 'acknowledgeSetBatch-7', 'copyJobsToLists-n3', 'copyEntriesToSet-5', 'acquireRunLock-3', 'renewRunLock-3', 'retireLedger-3', 'rerouteQueueJobs-n2', 'rerouteSetEntries-n3', 'openPageAttempt-4', 'writePageReceipt-1']) {
+  for (const name of ['claimQueueJobs-10', 'acknowledgeQueueBatch-3', 'claimSetEntries-12', 'acknowledgeSetBatch-7', 'copyJobsToLists-n3', 'copyEntriesToSet-5', 'acquireRunLock-3', 'renewRunLock-3', 'retireLedger-3', 'rerouteQueueJobs-n2', 'rerouteSetEntries-n4', 'openPageAttempt-4', 'writePageReceipt-1']) {
     for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
   }
 }

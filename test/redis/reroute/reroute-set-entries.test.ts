@@ -5,10 +5,10 @@ import { LuaScript } from '../../../core/redis/lua-script.js';
 import { privateRedis } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
-// rerouteSetEntries-n3.lua records the digests of the entries it rewrote in one SADD per few
+// rerouteSetEntries-n4.lua records the digests of the entries it rewrote in one SADD per few
 // hundred entries, after the moves: these show that the record is exactly the moved entries'
 // digests however many a call moves, and that a call that cannot complete changes nothing.
-const script = new LuaScript('rerouteSetEntries-n3');
+const script = new LuaScript('rerouteSetEntries-n4');
 /** A call's record of moves when it records none (move-record.ts recordArgs). */
 const NO_RECORD = ['0', ''];
 const NOW = 1795459303;
@@ -33,7 +33,7 @@ async function seed(size: number): Promise<string[]> {
   return args;
 }
 
-describe('rerouteSetEntries-n3: the record of rewrites', () => {
+describe('rerouteSetEntries-n4: the record of rewrites', () => {
   it('holds the digest of every entry moved and of nothing else, in a call of 9,000 (more than one SADD, more than Lua can unpack at once)', async () => {
     const args = await seed(9_000);
     // Entry 0 vanished (the poller took it); entry 1's rewrite is there already (a conflict).
@@ -42,7 +42,8 @@ describe('rerouteSetEntries-n3: the record of rewrites', () => {
 
     const reply = await script.run(redis, { keys: ['schedule', 'rewritten'], args: [...NO_RECORD, ...args] });
 
-    expect(reply).toEqual([8_998, 1, 1]);
+    // The conflict's place among the call's entries (1-based) follows the counts.
+    expect(reply).toEqual([8_998, 1, 1, 2]);
     const expected = Array.from({ length: 9_000 }, (_, i) => i).filter((i) => i >= 2).map((i) => entryDigest(Buffer.from(moved(i))));
     expect((await redis.smembers('rewritten')).sort()).toEqual(expected.sort());
     expect(await redis.ttl('rewritten')).toBeGreaterThan(6 * 24 * 3600);
@@ -61,7 +62,7 @@ describe('rerouteSetEntries-n3: the record of rewrites', () => {
   });
 });
 
-describe('rerouteSetEntries-n3 under noeviction with memory full', () => {
+describe('rerouteSetEntries-n4 under noeviction with memory full', () => {
   it('either changes nothing or runs to its end: here its first write (a ZREM, which frees memory) is not refused, so every entry moves and is recorded', async () => {
     const args = await seed(600);
     const used = Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))![1]);
@@ -96,7 +97,7 @@ describe('rerouteSetEntries-n3 under noeviction with memory full', () => {
   });
 });
 
-describe("rerouteSetEntries-n3 records the moves of the entries it moved, and only those", () => {
+describe("rerouteSetEntries-n4 records the moves of the entries it moved, and only those", () => {
   const MEMBERS = ['3', '60', '["A","old","new"]', '["A","other","new"]', '["B","old","new"]'];
   const entry = (cls: string, queue: string, i: number) => sidekiqPayload({ className: cls, queue, args: `[${i}]`, jid: i.toString(16).padStart(24, '0') });
   const quint = (cls: string, queue: string, i: number, move: string) => [entry(cls, queue, i), entry(cls, queue, i).replace(`"queue":"${queue}"`, '"queue":"new"'), String(NOW + i), '', move];
@@ -107,7 +108,7 @@ describe("rerouteSetEntries-n3 records the moves of the entries it moved, and on
     await redis.zadd('schedule', String(NOW + 9), entry('B', 'new', 4));
     const args = [...quint('A', 'old', 1, '1'), ...quint('A', 'other', 3, '2'), ...quint('A', 'old', 2, '1'), ...quint('B', 'old', 4, '3')];
 
-    expect(await script.run(redis, { keys: ['schedule', 'moves'], args: [...MEMBERS, ...args] })).toEqual([2, 1, 1]);
+    expect(await script.run(redis, { keys: ['schedule', 'moves'], args: [...MEMBERS, ...args] })).toEqual([2, 1, 1, 4]);
 
     expect(await redis.smembers('moves')).toEqual(['["A","old","new"]']);
     expect(await redis.ttl('moves')).toBeGreaterThan(55);
@@ -141,10 +142,12 @@ describe("rerouteSetEntries-n3 records the moves of the entries it moved, and on
 
 /**
  * What one ZREM and one ZADD NX per entry, in the call's order, leave (a conflict puts the
- * original back with the entry's score): the set as member → score, and the record of rewrites.
+ * original back with the entry's score): the set as member → score, and the record of rewrites;
+ * returns the counts, then the conflicts' places among the entries (1-based), as the script does.
  */
 function sequential(set: Map<string, number>, record: Set<string>, args: string[]): number[] {
   let [moved, vanished, conflicts] = [0, 0, 0];
+  const conflicted: number[] = [];
   for (let i = 0; i < args.length; i += 5) {
     const [original, rewritten, score, digest] = [args[i]!, args[i + 1]!, Number(args[i + 2]), args[i + 3]!];
     if (!set.delete(original)) vanished++;
@@ -155,9 +158,10 @@ function sequential(set: Map<string, number>, record: Set<string>, args: string[
     } else {
       set.set(original, score);
       conflicts++;
+      conflicted.push(i / 5 + 1);
     }
   }
-  return [moved, vanished, conflicts];
+  return [moved, vanished, conflicts, ...conflicted];
 }
 
 /** A small seeded generator (the cases are the same on every run). */
@@ -185,7 +189,7 @@ async function expectAsSequential(seeded: Map<string, number>, args: string[]): 
   expect((await redis.smembers('rewritten')).sort()).toEqual([...record].sort());
 }
 
-describe('rerouteSetEntries-n3 leaves the set as one ZREM and one ZADD NX per entry would', () => {
+describe('rerouteSetEntries-n4 leaves the set as one ZREM and one ZADD NX per entry would', () => {
   it('entries decided in order: the same rewrite twice, a rewrite that is another entry\'s original, an original named twice, vanished entries interleaved', async () => {
     for (let seed = 1; seed <= 20; seed++) {
       await redis.flushall();

@@ -34,13 +34,17 @@
   to the time it had been moved away from (rerouteSetEntries-n did;
   test/redis/reroute/rescheduled-entry.test.ts). So does a conflict given back.
 
-  Returns  { moved, vanished, conflicts }
+  Returns  { moved, vanished, conflicts, c1, c2, … }
     moved      originals replaced by their rewrite
     vanished   originals not in the set when the call starts (the poller enqueued them, a UI
                action removed them, another run moved them), or no longer when their turn
                comes: nothing is added for these
     conflicts  the rewritten member was already in the set (the same job twice): the original
                is put back untouched, so no job disappears into a duplicate
+    c1, c2, …  the 1-based places among this call's quints of the conflicts (as many as
+               `conflicts`; none in the common case): the caller counts each original left
+               there under the queue it names (set-page.ts, RerouteCounters.unmappedNaming).
+               New in -n4; -n3 returned the three counts only.
 
   Refused before any write (guards.lua), every entry left as it was: KEYS[1] not a sorted set,
   a record not a set, a score ZADD would not take, R or the time to live not a whole number, or
@@ -86,6 +90,7 @@ local RECORD_TTL_SECONDS = 7 * 24 * 3600
 -- memory only at its first write (a ZREM), and unpack stays far below Lua's limit (8,000 values).
 local DIGESTS_PER_SADD = 500
 local moved, vanished, conflicts = 0, 0, 0
+local conflicted = {}
 local digests = {}
 local happened, members = {}, {}
 -- Each original's score now (reads, before any write): one ZMSCORE per call, not one ZSCORE an
@@ -111,6 +116,7 @@ for i = quintsFrom, #ARGV, 5 do
     else
       redis.call('ZADD', set, score, original)
       conflicts = conflicts + 1
+      conflicted[conflicts] = e
     end
   else
     vanished = vanished + 1
@@ -128,4 +134,6 @@ if rewrites and moved > 0 then
   end
   redis.call('EXPIRE', rewrites, RECORD_TTL_SECONDS)
 end
-return { moved, vanished, conflicts }
+local reply = { moved, vanished, conflicts }
+for c = 1, conflicts do reply[3 + c] = conflicted[c] end
+return reply
