@@ -37,7 +37,11 @@ export interface SetState {
   readonly dueWithinHour: number;
   /** When the last entry comes due (epoch seconds), or null for an empty set or `dead`. */
   readonly lastDueAt: number | null;
-  /** Entries whose `queue` has no live listener: they will land where nobody fetches. */
+  /**
+   * Entries whose `queue` has no live listener: they will land where nobody fetches. Unparsable
+   * entries count here too (their queue cannot be read, so nobody is known to fetch it), and so
+   * does a re-route's conflict original (an entry like any other, by the queue it names).
+   */
   readonly orphaned: number;
   /** Entries whose `queue` is one of the retired queues (routing-rule case; 0 otherwise). */
   readonly toRetiredQueues: number;

@@ -148,6 +148,13 @@ describe('schedule, retry and dead entries left in place naming queues nobody fe
     const parsed = JSON.parse(json.stdout) as Record<string, unknown>;
     expect(parsed).toMatchObject({ leftUnheardInSets: { liveProcesses: 1, total: 2, queues: [{ queue: 'post_receive', jobs: 3 }, { queue: 'other_q', jobs: 1 }] }, leftInSetsUnreadable: { jobs: 2 } });
     await exactly(seeded, more);
+
+    // drain-check reads every entry: the conflicts' originals by the queue they name, the
+    // unparsable ones (no queue it can read) among those for queues nobody fetches.
+    const check = await runCli('drain-check', '--redis', redis.url(), '--json');
+    const sets = (JSON.parse(check.stdout) as { sets: Record<string, { total: number; orphaned: number }> }).sets;
+    expect({ schedule: sets['schedule'], retry: sets['retry'], dead: sets['dead'] }).toMatchObject({ schedule: { total: 5, orphaned: 2 }, retry: { total: 2, orphaned: 2 }, dead: { total: 2, orphaned: 2 } });
+    await exactly(seeded, more);
   });
 
   it('names unparsable entries left in the sets even when every queue they could name is fetched', async () => {
