@@ -7,8 +7,8 @@ import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
 import { stepFunctionsFor } from '../deployed/deployed-context.js';
 import { ExecutionTracker } from '../deployed/execution-tracker.js';
-import { consoleLink, findStateMachine } from '../deployed/find-state-machine.js';
-import { MAX_RUN_EXECUTIONS, resumedExecutionName } from '../deployed/resumed-executions.js';
+import { consoleLink, executionArnOf, findStateMachine } from '../deployed/find-state-machine.js';
+import { MAX_RUN_EXECUTIONS, newestExecutionOfRun, resumedExecutionName } from '../deployed/resumed-executions.js';
 import type { StepFunctions } from '../deployed/step-functions.js';
 import { exitCodeOf, watchExecution } from '../deployed/watch-execution.js';
 import { newRunId } from '../workflow/choose-run-id.js';
@@ -73,9 +73,39 @@ async function startOrExplain(sfn: StepFunctions, stateMachineArn: string, input
     return await sfn.start(stateMachineArn, input.runId, input);
   } catch (error) {
     if ((error as { cause?: { name?: string } }).cause?.name !== 'ExecutionAlreadyExists') throw error;
-    throw new InputError(
-      `An execution named ${input.runId} already exists on ${stateMachineArn} (names stay taken for 90 days). Give another --run-id, or resume that run with --resume ${input.runId}.`,
-      { cause: error },
+    throw new InputError(await nameTakenAdvice(sfn, stateMachineArn, input.runId), { cause: error });
+  }
+}
+
+/**
+ * What to do when the run id already names an execution, from what that execution (and the run's
+ * newest, RUN-resume-N) is doing: one still running is followed or stopped, never resumed (a resume
+ * would start a second execution of a run that runs, which its lock then refuses); an ended one may
+ * be resumed. When DescribeExecution is not allowed (or fails), the advice without the status, and
+ * a note saying what to do if it still runs.
+ */
+async function nameTakenAdvice(sfn: StepFunctions, stateMachineArn: string, runId: string): Promise<string> {
+  const taken = `An execution named ${runId} already exists on ${stateMachineArn}`;
+  const resume = `Give another --run-id, or resume that run with --resume ${runId}.`;
+  const follow = `Follow it with: sidekiq-migrate watch ${runId}, or stop it with: sidekiq-migrate stop ${runId} (resuming a run that still runs would start a second execution of it). To start another run, give another --run-id.`;
+  const firstArn = executionArnOf(runId, stateMachineArn);
+  try {
+    const first = await sfn.describe(firstArn);
+    if (first.status === 'RUNNING') return `${taken} and is still running (run ${runId} is not over). ${follow}`;
+    const newestArn = await newestExecutionOfRun(sfn, firstArn);
+    if (newestArn === firstArn) return `${taken} (names stay taken for 90 days); it ended ${first.status}. ${resume}`;
+    const newest = await sfn.describe(newestArn);
+    const newestName = newestArn.split(':').at(-1)!;
+    if (newest.status === 'RUNNING') return `${taken}; it ended ${first.status}, and run ${runId} goes on in execution ${newestName}, still running. ${follow}`;
+    return `${taken} (names stay taken for 90 days); it ended ${first.status}, and the run's newest execution, ${newestName}, ended ${newest.status}. ${resume}`;
+  } catch (error) {
+    const cause = (error as { cause?: { name?: string; message?: string } }).cause;
+    const why = cause?.name === 'AccessDeniedException' || cause?.name === 'AccessDenied'
+      ? `this role may not call states:DescribeExecution (${cause.name}; the stack's OperatorPolicyArn policy allows it)`
+      : `describing it failed (${(error as Error).message})`;
+    return (
+      `${taken} (names stay taken for 90 days). ${resume}\n` +
+      `Note: whether it still runs is unknown: ${why}. If it still runs, follow it with: sidekiq-migrate watch ${runId}, or stop it with: sidekiq-migrate stop ${runId}; do not resume it (a second execution of a run that runs).`
     );
   }
 }

@@ -232,14 +232,69 @@ describe('start', () => {
     expect(fake.started).toHaveLength(2);
   });
 
-  it('says what to do when the run id is already an execution name', async () => {
-    await cli(['start', '--rename', 'a=b', '--run-id', 'taken']);
+  // The advice depends on the execution of that name (DescribeExecution): one still running is
+  // watched or stopped, never resumed (a resume would start a second execution of a run that runs).
+  const endedRun = async (name: string, type: 'ExecutionSucceeded' | 'ExecutionFailed' | 'ExecutionAborted' | 'ExecutionTimedOut') => {
+    fake.add(execution(name), '{}', [[{ type: 'ExecutionStarted', executionStartedEventDetails: { input: '{}' } }], [{ type }]]);
+    await fake.sleep();
+  };
+
+  for (const [type, status] of [['ExecutionSucceeded', 'SUCCEEDED'], ['ExecutionFailed', 'FAILED'], ['ExecutionAborted', 'ABORTED'], ['ExecutionTimedOut', 'TIMED_OUT']] as const) {
+    it(`the run id names an execution that ended ${status}: says so and to give another --run-id or resume it; exit 2, nothing started`, async () => {
+      await endedRun('taken', type);
+
+      const { code, stdout, stderr } = await cli(['start', '--rename', 'a=b', '--run-id', 'taken']);
+
+      expect(code).toBe(2);
+      expect(stdout).toBe('');
+      expect(stderr).toBe(
+        `An execution named taken already exists on ${STATE_MACHINE_ARN} (names stay taken for 90 days); it ended ${status}. Give another --run-id, or resume that run with --resume taken.\n`,
+      );
+      expect(fake.started).toEqual([]);
+    });
+  }
+
+  it('the run id names an execution that ended, and the run goes on in RUN-resume-3, still running: says to watch or stop the run, never to resume it; exit 2, nothing started', async () => {
+    await endedRun('taken', 'ExecutionFailed');
+    await endedRun('taken-resume-2', 'ExecutionAborted');
+    fake.add(execution('taken-resume-3'), '{}', [[{ type: 'ExecutionStarted', executionStartedEventDetails: { input: '{}' } }]]);
+
+    const { code, stdout, stderr } = await cli(['start', '--rename', 'a=b', '--run-id', 'taken']);
+
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(
+      `An execution named taken already exists on ${STATE_MACHINE_ARN}; it ended FAILED, and run taken goes on in execution taken-resume-3, still running. Follow it with: sidekiq-migrate watch taken, or stop it with: sidekiq-migrate stop taken (resuming a run that still runs would start a second execution of it). To start another run, give another --run-id.\n`,
+    );
+    expect(fake.started).toEqual([]);
+  });
+
+  it('the run id names an execution that ended, and so did the run\'s newest execution RUN-resume-2: names both ends, and says to resume; exit 2', async () => {
+    await endedRun('taken', 'ExecutionFailed');
+    await endedRun('taken-resume-2', 'ExecutionAborted');
+
     const { code, stderr } = await cli(['start', '--rename', 'a=b', '--run-id', 'taken']);
 
     expect(code).toBe(2);
-    expect(stderr).toContain('An execution named taken already exists');
-    expect(stderr).toContain('Give another --run-id');
-    expect(stderr).toContain('or resume that run with --resume taken');
+    expect(stderr).toBe(
+      `An execution named taken already exists on ${STATE_MACHINE_ARN} (names stay taken for 90 days); it ended FAILED, and the run's newest execution, taken-resume-2, ended ABORTED. Give another --run-id, or resume that run with --resume taken.\n`,
+    );
+    expect(fake.started).toEqual([]);
+  });
+
+  it('DescribeExecution refused (AccessDenied): the words without the execution\'s status, and a note saying what to do if it still runs; exit 2, nothing started', async () => {
+    await cli(['start', '--rename', 'a=b', '--run-id', 'taken']);
+    fake.sfn.on(DescribeExecutionCommand).rejects(Object.assign(new Error(`User: arn:aws:sts::123456789012:assumed-role/oncall/me is not authorized to perform: states:DescribeExecution on resource: ${execution('taken')}`), { name: 'AccessDeniedException', $metadata: {} }));
+
+    const { code, stdout, stderr } = await cli(['start', '--rename', 'a=b', '--run-id', 'taken']);
+
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(
+      `An execution named taken already exists on ${STATE_MACHINE_ARN} (names stay taken for 90 days). Give another --run-id, or resume that run with --resume taken.\n` +
+        `Note: whether it still runs is unknown: this role may not call states:DescribeExecution (AccessDeniedException; the stack's OperatorPolicyArn policy allows it). If it still runs, follow it with: sidekiq-migrate watch taken, or stop it with: sidekiq-migrate stop taken; do not resume it (a second execution of a run that runs).\n`,
+    );
+    expect(fake.started.map((s) => s.name)).toEqual(['taken']);
   });
 
   // Step Functions answers a StartExecution with the name of an OPEN execution and the same input
@@ -254,7 +309,7 @@ describe('start', () => {
     expect(second.code).toBe(2);
     expect(second.stdout).toBe('');
     expect(second.stderr).toBe(
-      `An execution named taken already exists on ${STATE_MACHINE_ARN} (names stay taken for 90 days). Give another --run-id, or resume that run with --resume taken.\n`,
+      `An execution named taken already exists on ${STATE_MACHINE_ARN} and is still running (run taken is not over). Follow it with: sidekiq-migrate watch taken, or stop it with: sidekiq-migrate stop taken (resuming a run that still runs would start a second execution of it). To start another run, give another --run-id.\n`,
     );
     expect(fake.started.map((s) => s.name)).toEqual(['taken']);
     expect(fake.answeredExisting).toEqual([]);
