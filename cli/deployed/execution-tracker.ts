@@ -175,8 +175,12 @@ export class ExecutionTracker {
     } else if (type === 'MapRunSucceeded' || type === 'MapRunFailed' || type === 'MapRunAborted') {
       const run = execution.currentMapRun ? execution.mapRuns.get(execution.currentMapRun) : undefined;
       if (run) run.ended = true;
-    } else if (type === 'TaskStateExited' && event.stateExitedEventDetails?.name === StateNames.continueList) {
-      // The rest of the run's list continues in a new execution: follow it too.
+    } else if (
+      (type === 'TaskStateExited' && event.stateExitedEventDetails?.name === StateNames.continueList) ||
+      (type === 'PassStateExited' && event.stateExitedEventDetails?.name === StateNames.listContinuationStartedEarlier)
+    ) {
+      // The rest of the run's list continues in a new execution (started by this attempt, or by an
+      // earlier one whose answer was lost: its name taken, the Pass says which): follow it too.
       const output = parse(event.stateExitedEventDetails.output) as { plan?: { listContinuedIn?: { executionArn?: string } } } | undefined;
       const arn = output?.plan?.listContinuedIn?.executionArn;
       if (arn && !this.chain.has(arn)) this.chain.set(arn, newChainExecution(arn));

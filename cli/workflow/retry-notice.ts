@@ -67,11 +67,14 @@ export function describeRetries(retrier: Retrier): string {
 /**
  * What to say of a failed attempt the state machine retries (a failover, a replica gone, a Redis
  * refusing writes for now, a throttled Lambda): the error, then the retries to come. Nothing for
- * an error no retrier of its state takes: the item's or the run's failure says it.
+ * an error no retrier of its state takes, or one of no attempts (a continuation's name taken, an
+ * invalid name): the item's or the run's failure, or the continuation followed, says it.
  */
 export function transientNotice(attempt: FailedAttempt): string {
   const retrier = retriersOf(attempt.state).find((r) => r.ErrorEquals.includes(attempt.error));
-  if (!retrier) return '';
+  // A retrier of no attempts is the state's "never retried" (the first retrier whose errors match
+  // decides): no "Transient … at most 0 times" for what the state catches at once.
+  if (!retrier || retrier.MaxAttempts === 0) return '';
   return `${attempt.state}: ${attempt.message}\n  Transient: the state machine retries this step (${describeRetries(retrier)})\n`;
 }
 

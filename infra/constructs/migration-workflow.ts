@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -25,7 +25,8 @@ export const THROTTLED_LAMBDA_RETRY: sfn.RetryProps = {
  * by one with another input (ExecutionAlreadyExists), the name, input or ARN is invalid, the state
  * machine is gone, the role may not start it. Never retried (MaxAttempts 0: the first retrier whose
  * errors match decides, so CONTINUATION_START_RETRY's States.TaskFailed does not take these); the
- * Catch records the failure. The API names its errors without "Exception"; integrations may add it.
+ * Catch records the failure, but for a name taken (NAME_TAKEN: the continuation an earlier attempt
+ * started, ended since). The API names its errors without "Exception"; integrations may add it.
  */
 export const START_NOT_RETRIED: sfn.RetryProps = {
   errors: [
@@ -35,6 +36,12 @@ export const START_NOT_RETRIED: sfn.RetryProps = {
   ],
   maxAttempts: 0,
 };
+
+/**
+ * The continuation's name is taken by an execution that has ended (or has another input): caught
+ * before any other error, as the start of that very continuation by an earlier attempt.
+ */
+export const NAME_TAKEN = ['StepFunctions.ExecutionAlreadyExists', 'StepFunctions.ExecutionAlreadyExistsException'];
 
 /**
  * A continuation's StartExecution that failed otherwise: refused (throttled, too many open
@@ -141,12 +148,21 @@ export class MigrationWorkflow extends Construct {
     })
       .addRetry(START_NOT_RETRIED)
       .addRetry(CONTINUATION_START_RETRY);
-    // A start that still fails: the item's failure, recorded as a page task's is (the add-up ends
-    // the continuation its page task had announced, never started), and the other items go on.
-    continueAsNew.addCatch(itemFailed, { resultPath: '$.error' });
     const itemContinued = new sfn.Pass(this, StateNames.itemContinued, {
       parameters: { 'kind.$': '$.item.kind', 'name.$': '$.item.name', 'counters.$': '$.item.counters', 'continuedIn.$': '$.continuation.executionArn' },
     });
+    // The name taken (ExecutionAlreadyExists, never retried): the continuation was started by an
+    // earlier attempt whose answer was lost, and has ended since (Step Functions answers the name
+    // and input of an OPEN execution with it, and refuses a closed one's). The name is this
+    // continuation's alone (a digest of the run's start and the item's place in it): the item
+    // continued there, as if that attempt had answered, and the run's result is what it did.
+    continueAsNew.addCatch(
+      new sfn.Pass(this, StateNames.continuationStartedEarlier, { parameters: { executionArn: this.executionArnNamed(props.stateMachineName, '$.item.continueAs') }, resultPath: '$.continuation' }).next(itemContinued),
+      { errors: NAME_TAKEN, resultPath: sfn.JsonPath.DISCARD },
+    );
+    // A start that still fails: the item's failure, recorded as a page task's is (the add-up ends
+    // the continuation its page task had announced, never started), and the other items go on.
+    continueAsNew.addCatch(itemFailed, { resultPath: '$.error' });
     continueAsNew.next(itemContinued);
 
     const chooseStep = new sfn.Choice(this, StateNames.chooseStep);
@@ -221,6 +237,11 @@ export class MigrationWorkflow extends Construct {
     })
       .addRetry(START_NOT_RETRIED)
       .addRetry(CONTINUATION_START_RETRY);
+    // The name taken: started by an earlier attempt whose answer was lost, ended since (as an item's).
+    continueList.addCatch(
+      new sfn.Pass(this, StateNames.listContinuationStartedEarlier, { parameters: { executionArn: this.executionArnNamed(props.stateMachineName, '$.plan.work.continueAs') }, resultPath: '$.plan.listContinuedIn' }).next(summarize),
+      { errors: NAME_TAKEN, resultPath: sfn.JsonPath.DISCARD },
+    );
     continueList.addCatch(releaseAfterFailure, { resultPath: '$.failure' });
     continueList.next(summarize);
 
@@ -240,5 +261,11 @@ export class MigrationWorkflow extends Construct {
     });
     // Continue-as-new starts this very machine, known by name to avoid a circular reference.
     self.grantStartExecution(this.stateMachine);
+  }
+
+  /** The ARN of this machine's execution named at `namePath` (as StartExecution names it). */
+  private executionArnNamed(stateMachineName: string, namePath: string): string {
+    const prefix = Stack.of(this).formatArn({ service: 'states', resource: 'execution', resourceName: stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    return sfn.JsonPath.format(`${prefix}:{}`, sfn.JsonPath.stringAt(namePath));
   }
 }

@@ -76,8 +76,9 @@ export interface LocalRunOptions {
    * Fault injection (tests): asked at each StartExecution a continuation state makes (every
    * attempt, retries included). `before`: the call fails with `error` and starts nothing (a
    * refusal, an outage); `after`: the execution starts (as Step Functions would start it) and the
-   * call fails with `error` all the same (its answer lost on the way back). Undefined: the call
-   * goes through.
+   * call fails with `error` all the same (its answer lost on the way back); `afterItEnded`: as
+   * `after`, and the call fails only once the execution it started has ended (the retry, after its
+   * backoff, finds the name taken by an execution that ended). Undefined: the call goes through.
    */
   readonly startExecutionFault?: (call: StartExecutionCall) => StartExecutionFault | undefined;
 }
@@ -92,7 +93,7 @@ export interface StartExecutionCall {
 }
 
 export interface StartExecutionFault {
-  readonly when: 'before' | 'after';
+  readonly when: 'before' | 'after' | 'afterItEnded';
   readonly error: { readonly name: string; readonly message: string };
 }
 
@@ -240,16 +241,15 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
   const executions: Promise<LocalExecution>[] = [];
   // Each execution by name, as StartExecution looks names up: its input as given (a string, as the
   // API compares it), and whether it is still open.
-  const byName = new Map<string, { executionArn: string; input: string; startDate: string; open: boolean }>();
+  const byName = new Map<string, { executionArn: string; input: string; startDate: string; open: boolean; ended: Promise<LocalExecution> }>();
   const start = (executionInput: unknown, continues?: string, name: string = randomUUID()): string => {
     const executionArn = `${ARN_PREFIX}:execution:${LOCAL_STATE_MACHINE_NAME}:${name}`;
-    const entry = { executionArn, input: JSON.stringify(executionInput), startDate: new Date().toISOString(), open: true };
+    const entry = { executionArn, input: JSON.stringify(executionInput), startDate: new Date().toISOString(), open: true, ended: undefined as unknown as Promise<LocalExecution> };
     byName.set(name, entry);
-    executions.push(
-      execute(executionArn, executionInput, continues).finally(() => {
-        entry.open = false;
-      }),
-    );
+    entry.ended = execute(executionArn, executionInput, continues).finally(() => {
+      entry.open = false;
+    });
+    executions.push(entry.ended);
     return executionArn;
   };
   const stepFunctionsError = (name: string, message: string) => Object.assign(new Error(message), { name });
@@ -289,7 +289,8 @@ export async function runWorkflowLocally(input: unknown, handlers: LocalHandlers
       const fault = options.startExecutionFault?.({ state, ...(name === undefined ? {} : { name }), attempt });
       if (fault?.when === 'before') throw stepFunctionsError(fault.error.name, fault.error.message);
       const answer = startExecution(parameters);
-      if (fault?.when === 'after') throw stepFunctionsError(fault.error.name, fault.error.message);
+      if (fault?.when === 'afterItEnded') await byName.get(answer.ExecutionArn.split(':').pop()!)!.ended;
+      if (fault?.when === 'after' || fault?.when === 'afterItEnded') throw stepFunctionsError(fault.error.name, fault.error.message);
       return answer;
     };
   }

@@ -59,7 +59,14 @@ describe('the state machine retries what was refused before it ran', () => {
           BackoffRate: 2,
         }),
       ]);
-      expect((start as { Catch?: { ErrorEquals: string[] }[] }).Catch?.map((c) => c.ErrorEquals), name).toEqual([['States.ALL']]);
+      // The name taken first (the continuation an earlier attempt started, ended since), then the rest.
+      expect((start as { Catch?: { ErrorEquals: string[] }[] }).Catch?.map((c) => c.ErrorEquals), name).toEqual([['StepFunctions.ExecutionAlreadyExists', 'StepFunctions.ExecutionAlreadyExistsException'], ['States.ALL']]);
+      const startedEarlier = allStates(definition.States).find(([n]) => n === (start as unknown as { Catch: { Next: string }[] }).Catch[0]!.Next)![1] as State & { Parameters: Record<string, string> };
+      // The execution of that name, on this deployment's state machine (partition, region and account its own).
+      expect(startedEarlier.Type, name).toBe('Pass');
+      const started = (start as unknown as { Parameters: Record<string, string> }).Parameters;
+      expect(started['StateMachineArn'], name).toMatch(/^arn:<Ref:AWS::Partition>:states:eu-west-1:123456789012:stateMachine:sidekiq-migrate$/);
+      expect(startedEarlier.Parameters['executionArn.$'], name).toBe(`States.Format('${started['StateMachineArn']!.replace(':stateMachine:', ':execution:')}:{}', ${started['Name.$']})`);
     }
   });
 });

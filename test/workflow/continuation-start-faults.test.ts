@@ -3,7 +3,7 @@ import { combineSummaries } from '../../core/workflow/combine-summaries.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { StateNames } from '../../infra/constructs/state-names.js';
-import { runWorkflowLocally, type StartExecutionCall, type StartExecutionFault } from '../../infra/local/run-workflow-locally.js';
+import { runWorkflowLocally, type LocalInvocationContext, type StartExecutionCall, type StartExecutionFault } from '../../infra/local/run-workflow-locally.js';
 import { jobsIn } from '../support/exact-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { seedOldForReroute } from '../support/reroute-seed.js';
@@ -69,6 +69,63 @@ describe('starting a continuation execution, when StartExecution fails', () => {
     expect(continuations.length).toBeGreaterThanOrEqual(3);
     expect(summary).toMatchObject({ complete: true, failures: [], totals: { moved: 90 } });
     expect(expectEachJobOnce(await jobsIn(redis.source()), seeded, rerouted)).toEqual({ moved: 90, left: 0 });
+    expect(await redis.source().exists('sidekiq-migrate:lock')).toBe(0);
+  });
+
+  // Step Functions answers a StartExecution with the name and input of an OPEN execution with that
+  // execution; once it has ended, the same name is refused (ExecutionAlreadyExists). A first answer
+  // lost and a retry that comes after the continuation it did start has ended: that continuation
+  // carried the item, the run's result is what it did (never a start failure that never was).
+  it('a first attempt whose answer is lost, retried only after the continuation it started has ended (ExecutionAlreadyExists): the item continued there, every job moved once, Complete', async () => {
+    const { seeded, rerouted } = await seedOldForReroute(redis.source(), (i) => `[${i}]`, { namedInQueues: false });
+
+    const { executions, calls, summary } = await run((call) =>
+      call.state === StateNames.continueAsNew && call.attempt === 1 ? { when: 'afterItEnded', error: { name: 'StepFunctions.AWSStepFunctionsException', message: 'Service unavailable (injected: answer lost)' } } : undefined,
+    );
+
+    expect(executions.map((e) => e.error)).toEqual(executions.map(() => undefined));
+    const continuations = executions.filter((e) => e.continues);
+    const names = [...new Set(calls.map((c) => c.name))];
+    // Each retry met the ended continuation's name: refused, and nothing started twice.
+    expect(calls.filter((c) => c.attempt === 2)).toHaveLength(names.length);
+    expect(calls.filter((c) => c.attempt > 2)).toEqual([]);
+    expect(continuations).toHaveLength(names.length);
+    expect(continuations.length).toBeGreaterThanOrEqual(3);
+    // Each item continued in the execution of its continuation's name, which did run: the summaries say so.
+    const continuedIn = executions.flatMap((e) => (e.output as RunSummary).continuedIn.map((c) => c.execution));
+    expect(continuedIn.sort()).toEqual(continuations.map((e) => e.executionArn).sort());
+    expect(continuedIn.map((arn) => arn.split(':').pop()).sort()).toEqual([...names].sort());
+    expect(summary).toMatchObject({ complete: true, failures: [], totals: { moved: 90 } });
+    expect(expectEachJobOnce(await jobsIn(redis.source()), seeded, rerouted)).toEqual({ moved: 90, left: 0 });
+    expect(await redis.source().exists('sidekiq-migrate:lock')).toBe(0);
+  });
+
+  it('the same, and the continuation that started failed its item: the run says so (the continuation\'s error), never Complete, never that the start failed', async () => {
+    const { seeded, rerouted } = await seedOldForReroute(redis.source(), (i) => `[${i}]`, { namedInQueues: false });
+    const handlers = localTaskHandlers(connect());
+    // The queue's first continuation fails its first page: an error no retry mends.
+    const failing = { ...handlers, rerouteQueueSlice: async (i: unknown, context?: LocalInvocationContext) => {
+      const item = (i as { item: { continues?: string; iteration: number } }).item;
+      if (item.continues && item.iteration === 0) throw Object.assign(new Error('injected: the continuation failed its page'), { name: 'FatalError' });
+      return handlers.rerouteQueueSlice(i, context);
+    } };
+    const calls: StartExecutionCall[] = [];
+    const executions = await runWorkflowLocally(input, failing, {
+      retryIntervalMs: 0,
+      startExecutionFault: (call) => {
+        calls.push(call);
+        return call.state === StateNames.continueAsNew && call.attempt === 1 ? { when: 'afterItEnded', error: { name: 'StepFunctions.AWSStepFunctionsException', message: 'Service unavailable (injected: answer lost)' } } : undefined;
+      },
+    });
+    const summary = combineSummaries(executions.filter((e) => e.output).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary })));
+
+    expect(executions.map((e) => e.error)).toEqual(executions.map(() => undefined));
+    expect(summary.complete).toBe(false);
+    expect(summary.failures.map((f) => [f.kind, f.name, f.error])).toEqual([['queue', 'old', expect.stringContaining('injected: the continuation failed its page')]]);
+    expect(JSON.stringify(summary.failures)).not.toContain('ExecutionAlreadyExists');
+    const { moved } = expectEachJobOnce(await jobsIn(redis.source()), seeded, rerouted);
+    expect(summary.totals).toMatchObject({ moved });
+    expect(summary.queues['old']).toMatchObject({ moved: 12 });
     expect(await redis.source().exists('sidekiq-migrate:lock')).toBe(0);
   });
 

@@ -10,6 +10,8 @@ import { executionResumeWays, otherRoutingOfRunError } from '../../../core/workf
 import { workflowInputSchema } from '../../../core/workflow/workflow-input.js';
 import { toTaskError } from '../../../functions/support/task-error.js';
 import { TRIAL_STACK_NAME } from '../../../cli/deployed/stack-outputs.js';
+import { StateNames } from '../../../infra/constructs/state-names.js';
+import { emptyCounters } from '../../../core/reroute/reroute-counters.js';
 import { bufferIo } from '../../support/buffer-io.js';
 import { repoPath } from '../../support/paths.js';
 import { FakeStepFunctions, REGION, STATE_MACHINE_ARN } from '../../support/fake-step-functions.js';
@@ -388,6 +390,36 @@ describe('start', () => {
 });
 
 describe('watch', () => {
+  // "Continue the list in a new execution" met ExecutionAlreadyExists: an earlier attempt started
+  // the list's continuation (its answer lost), which has ended; "The list’s continuation had
+  // started" hands the list on to it all the same, and watch follows it as it follows a started one.
+  it('follows the list\'s continuation an earlier attempt started (its name taken): reads its history and its summary, the run not over before it ended', async () => {
+    const counters = (moved: number) => ({ ...emptyCounters(), scanned: moved, moved, movedTo: { new_queue: moved } });
+    const summary = (runId: string, listed: string | undefined, moved: number) => ({
+      runId, mode: 'reroute', dryRun: false, sets: {}, queues: { [`q${moved}`]: counters(moved) },
+      totals: counters(moved), counts: { finished: 1, failed: 0, continued: listed ? 1 : 0 }, failures: [],
+      continuedIn: listed ? [{ kind: 'list', name: 'the rest of the sets and queues', execution: listed }] : [], complete: !listed,
+    });
+    const rest = execution('long-l-0123456789abcdef0123456789abcdef');
+    fake.add(rest, '{}', [[{ type: 'ExecutionStarted', executionStartedEventDetails: { input: '{}' } }], [{ type: 'ExecutionSucceeded', executionSucceededEventDetails: { output: JSON.stringify(summary('long', undefined, 7)) } }]], { startTick: 1 });
+    fake.add(execution('long'), '{}', [
+      [{ type: 'ExecutionStarted', executionStartedEventDetails: { input: '{}' } }],
+      [{ type: 'TaskStateEntered', stateEnteredEventDetails: { name: StateNames.continueList } }, { type: 'TaskFailed', taskFailedEventDetails: { resourceType: 'states', resource: 'startExecution', error: 'StepFunctions.ExecutionAlreadyExistsException', cause: `Execution Already Exists: '${rest}'` } }],
+      [{ type: 'PassStateExited', stateExitedEventDetails: { name: StateNames.listContinuationStartedEarlier, output: JSON.stringify({ plan: { listContinuedIn: { executionArn: rest } } }) } }],
+      [{ type: 'ExecutionSucceeded', executionSucceededEventDetails: { output: JSON.stringify(summary('long', rest, 5)) } }],
+    ]);
+
+    const { code, stdout, stderr } = await cli(['watch', execution('long'), '--interval', '1', '--json']);
+
+    // Never "Transient: the state machine retries this step (at most 0 times…)": it is never retried.
+    expect(stderr).toBe('');
+    const end = JSON.parse(stdout.trim().split('\n').at(-1)!) as { type: string; summary: { totals: { moved: number }; complete: boolean } };
+    expect(end.type).toBe('end');
+    expect(end.summary.totals.moved).toBe(12);
+    expect(end.summary.complete).toBe(true);
+    expect(code).toBe(0);
+  });
+
   it('in a pipe: one plain line per update, then the summary; exit 0 when the run succeeded', async () => {
     const arn = scriptRun(fake, twoItems);
 
