@@ -6,6 +6,7 @@ import { RunLockedError, runLockKey } from '../../core/redis/run-lock.js';
 import { findInflightLeftovers } from '../../core/transfer/resume-inflight.js';
 import type { Connection } from '../../core/workflow/connections.js';
 import { runExecutionsKey } from '../../core/workflow/run-executions.js';
+import { parsedRecord, startedWithKey } from '../../core/workflow/started-with.js';
 
 /**
  * A dead transfer of this machine holds the lock on this move's target, and this move cannot
@@ -86,9 +87,12 @@ async function refuseDeadRunInTheWay(source: Connection, target: Connection, onS
   const held = fromTarget ? (await findInflightLeftovers({ source: target.redis, sourceKeys: target.keys })).filter((l) => l.runId === id).reduce((n, l) => n + l.size, 0) : 0;
   const inflight = held > 0 ? ` (${held} job(s) of it in flight on ${target.name}, where no worker runs them)` : '';
   if (fromTarget && sameRun) {
+    // Its move again without its routing or classes (a shard runbook's --store, --classes) is refused in turn: say so in the command named.
+    const started = parsedRecord(await target.redis.get(startedWithKey(target.keys.prefix, id)));
+    const selective = started !== undefined && (started.routing !== null || started.classes !== null) ? ', with the routing and classes it was started with' : '';
     throw new DeadRunInTheWayError(
       `Run ${id}, a transfer from ${target.name} to ${source.name} whose process on this machine is gone, still holds the run lock on both${inflight}. ` +
-        `This move goes the other way and would not finish it. Finish that run first by running its move again (sidekiq-migrate move --from ${target.name} --to ${source.name}: it resumes ${id}), then this one. Nothing was touched.`,
+        `This move goes the other way and would not finish it. Finish that run first by running its move again (sidekiq-migrate move --from ${target.name} --to ${source.name}${selective}: it resumes ${id}), then this one. Nothing was touched.`,
     );
   }
   const what = fromTarget ? `a transfer from ${target.name}` : 'a transfer into it from another Redis';

@@ -85,6 +85,57 @@ describe('a step back while the step there died holding its locks', () => {
   });
 });
 
+describe('a step back of a selective move (a shard runbook) while the step there died holding its locks', () => {
+  it('names the command that resumes the dead run with its classes, and that command finishes it: each job once, the other class untouched', { timeout: 120_000 }, async () => {
+    const [main, shard] = [redis.source(), redis.target()];
+    const { source: mainUrl, target: shardUrl } = redis.urls();
+    // A's jobs move to the shard; C's share queue a and stay on main.
+    const moving = Array.from({ length: 3000 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'a', args: `[${i}]` }));
+    const staying = Array.from({ length: 300 }, (_, i) => sidekiqPayload({ className: 'C', queue: 'a', args: `[${i}]` }));
+    await main.sadd('queues', 'a');
+    for (let i = 0; i < staying.length; i++) await main.lpush('queue:a', ...moving.slice(i * 10, i * 10 + 10), staying[i]!);
+
+    const child = spawn(process.execPath, [repoPath('bin/sidekiq-migrate.js'), 'move', '--from', mainUrl, '--to', shardUrl, '--classes', 'A', '--page-size', '5'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.resume();
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    await waitUntil('the step there moved jobs', async () => (await shard.llen('queue:a')) > 0);
+    try {
+      const inflight = await claimedNotWritten(shard, main);
+      child.kill('SIGKILL');
+      expect(await exited).toBe('SIGKILL');
+      const dead = inflight.split(':')[1]!;
+      await shard.client('UNPAUSE');
+
+      const before = { main: await keyValueSnapshot(main), shard: await keyValueSnapshot(shard) };
+      const refused = await runCli('move', '--from', shardUrl, '--to', mainUrl, '--classes', 'A');
+      expect(refused.code).toBe(1);
+      const held = await main.llen(inflight);
+      // Its move again without its classes would be refused in turn (another selection): the command named carries them.
+      expect(refused.stderr).toBe(
+        `Run ${dead}, a transfer from ${mainUrl} to ${shardUrl} whose process on this machine is gone, still holds the run lock on both (${held} job(s) of it in flight on ${mainUrl}, where no worker runs them). ` +
+          `This move goes the other way and would not finish it. Finish that run first by running its move again (sidekiq-migrate move --from ${mainUrl} --to ${shardUrl}, with the routing and classes it was started with: it resumes ${dead}), then this one. Nothing was touched.\n`,
+      );
+      expect({ main: await keyValueSnapshot(main), shard: await keyValueSnapshot(shard) }).toEqual(before);
+
+      const resumed = await runCli('move', '--from', mainUrl, '--to', shardUrl, '--classes', 'A');
+      expect(resumed.stderr).toContain(`Resuming run ${dead}, whose process on this machine is gone.`);
+      expect(resumed.code).toBe(0);
+      expect(last(resumed.stdout)).toMatch(/^Complete/);
+      expect(await jobsIn(main)).toEqual(staying.map((p) => jobEntry('queue:a', p)).sort());
+      expect(await jobsIn(shard)).toEqual(moving.map((p) => jobEntry('queue:a', p)).sort());
+
+      const stepBack = await runCli('move', '--from', shardUrl, '--to', mainUrl, '--classes', 'A');
+      expect(stepBack.code).toBe(0);
+      expect(last(stepBack.stdout)).toMatch(/^Complete/);
+      expect(await jobsIn(shard)).toEqual([]);
+      expect(await jobsIn(main)).toEqual([...moving, ...staying].map((p) => jobEntry('queue:a', p)).sort());
+    } finally {
+      child.kill('SIGKILL');
+      await shard.client('UNPAUSE').catch(() => undefined);
+    }
+  });
+});
+
 /**
  * Pauses the shard's writes until a slice is caught between its claim on main and its write to the
  * shard: the run's write waits on the paused shard (a client there blocked, CLIENT LIST flag `b`)
