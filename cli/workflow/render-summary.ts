@@ -473,12 +473,25 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
           : selectedNone
             ? // An attempt the counts left out may have moved them: "nothing was moved" only when the counts are whole.
               uncounted > 0
-              ? 'Complete: no job of the selected classes is left on the source. The counts say none was moved, but they may be short (see "Needs a look" above).'
-              : 'Complete: no job of the selected classes was on the source; nothing was moved.'
+              ? `Complete: no job of the selected classes is left on the source${heldOnly(summary)}. The counts say none was moved, but they may be short (see "Needs a look" above).`
+              : `Complete: no job of the selected classes was on the source${heldOnly(summary)}; nothing was moved${heldTail(summary)}.`
             : `Complete: everything that could be moved was moved${unheardTail(summary.unheard, false)}${deadSetTail(summary.deadSetOverCap)}${uncounted > 0 ? ' (counts may be short: see "Needs a look" above)' : ''}.`;
   const superseded = summary.superseded ? `Not complete here: a later execution of run ${summary.runId} carries the run on; its summary says when the run is complete.` : undefined;
   if (!summary.complete) return { state: 'not-complete', line: superseded ?? (summary.interrupted ? `Not complete: stopped by ${summary.interrupted.signal}. Run the same command again to finish.` : `Not complete: ${view.again ?? 'run the same command again to resume.'}`) };
   return { state: summary.dryRun ? 'dry-run' : complete.startsWith('Complete') ? 'complete' : 'done-but', line: complete };
+}
+
+/**
+ * Jobs of the selected classes that live workers hold (being worked on: named under "Needs a look",
+ * not left behind): a selection that found none elsewhere did not find none "on the source".
+ */
+function heldOnly(summary: RunSummary): string {
+  return (summary.heldByWorkers?.working ?? 0) > 0 ? "'s queues or sets" : '';
+}
+
+function heldTail(summary: RunSummary): string {
+  const working = summary.heldByWorkers?.working ?? 0;
+  return working > 0 ? ` (${n(working)} being worked on by live workers: see "Needs a look" above)` : '';
 }
 
 /** The kinds of destinations, with one more queue (those not named are one queue at least). */

@@ -79,6 +79,25 @@ describe('jobs in a fetcher\'s private list of a retired queue at the end of a r
     await expectExactJobs(redis.target(), '', []);
   });
 
+  it('move --classes (the shard runbook\'s step 4 run again): a selected job a live worker holds is named, and the verdict does not say none was on the source', async () => {
+    await seed(true);
+    await redis.source().del('queue:old');
+    const other = sidekiqPayload({ className: 'B', queue: 'old', args: '[3]', jid: '000000000000000000000003' });
+    await redis.source().rpush('queue:old', other);
+
+    const result = cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--classes', 'A');
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(
+      `\n1 job(s) of the selected classes taken from the source's queues are being worked on (${WORKING} 1): one that fails goes to retry, one whose worker dies back on its old queue, both on the source; run again after the last restart (drain-check counts them).\n`,
+    );
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe(
+      'Complete: no job of the selected classes was on the source\'s queues or sets; nothing was moved (1 being worked on by live workers: see "Needs a look" above).',
+    );
+    await expectExactJobs(redis.source(), '', [jobEntry(WORKING, taken), jobEntry('queue:old', other)]);
+    await expectExactJobs(redis.target(), '', []);
+  });
+
   it('run: a live worker\'s list is being worked on: named, and the run is complete', async () => {
     await seed(true);
 
