@@ -15,7 +15,7 @@ import { countSelectedJobs, type SelectedJobCounts } from '../../core/selection/
 import { hasSelection, resolveClassSelection } from '../../core/selection/resolve-selection.js';
 import { screenWidth } from '../workflow/fit.js';
 import { renderSelectionPlan } from '../workflow/render-selection-plan.js';
-import { endpointUrls, routingInputOfPlan } from '../workflow/selection-input.js';
+import { endpointUrls, routingInputOfPlan, refuseCronWithSelection } from '../workflow/selection-input.js';
 import { addClassSelectionOptions, addMigrationOptions } from './run-options.js';
 
 export function registerMoveCommand(program: Command, ctx: CliContext): void {
@@ -41,6 +41,7 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
     const options = validateConfig(moveOptionsSchema, optionsWithConfig(command, raw));
     // Every file is read and every name resolved before anything connects: bad input touches nothing.
     const urls = endpointUrls(options.redisYml, options.environment, { from: { value: options.from, option: '--from' }, to: { value: options.to, option: '--to' } });
+    refuseCronWithSelection(options.cron, hasSelection(options));
     const selection = hasSelection(options) ? resolveClassSelection(options) : undefined;
     const { routing, warnings } = selection ? { routing: routingInputOfPlan(selection.plan), warnings: selection.warnings } : routingInputFromFlags(options);
     const connections = new UrlConnections({

@@ -15,7 +15,7 @@ import { newRunId } from '../workflow/choose-run-id.js';
 import { checkExecutionInputSize } from '../workflow/execution-input-size.js';
 import { hasSelection, resolveClassSelection } from '../../core/selection/resolve-selection.js';
 import { routingInputFromFlags } from '../workflow/routing-input.js';
-import { routingInputOfPlan } from '../workflow/selection-input.js';
+import { routingInputOfPlan, refuseCronWithSelection } from '../workflow/selection-input.js';
 import { addClassChoiceOptions, addDeployedOptions, addRoutingOptions, addSelectionOptions } from './run-options.js';
 
 /** Step Functions' limit on an execution input (the CLI resolves rules to a mapping to stay under it). */
@@ -139,6 +139,7 @@ async function startResumed(sfn: StepFunctions, stateMachineArn: string, input: 
  * steps) and, when the selection re-routes, the mapping of the selected classes only.
  */
 function executionInput(options: StartOptions, ctx: CliContext) {
+  if (options.mode === 'transfer') refuseCronWithSelection(options.cron, hasSelection(options));
   const selection = hasSelection(options) ? resolveClassSelection(options) : undefined;
   const { routing, warnings } = options.rollback
     ? { routing: { kind: 'rollback' as const, of: options.rollback }, warnings: [] }

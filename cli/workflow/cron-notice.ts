@@ -9,6 +9,8 @@ export function describeCron(cron: CronReport, mode: 'reroute' | 'transfer'): st
   if (mode === 'transfer') {
     if (cron.dryRun && cron.action === 'carry') {
       lines.push(`sidekiq-cron: ${cron.definitions} definition(s) on the source would be copied to the target (never overwriting one it has).`);
+    } else if (cron.selective && cron.carried === undefined) {
+      lines.push(`sidekiq-cron: ${cron.definitions} definition(s) on the source stay there: a move of selected classes carries their jobs, not the schedules that push them (copied, each schedule would push from both Redis servers).`);
     } else if (cron.carried !== undefined) {
       lines.push(`sidekiq-cron: ${cron.carried} definition(s) copied to the target${cron.keptOnTarget ? `, ${cron.keptOnTarget} already defined there (kept)` : ''}; the source keeps its own.`);
     } else {

@@ -1,6 +1,7 @@
 import type { RoutingPlan } from '../../core/routing/routing-plan.js';
 import { loadRedisStores, storeUrl } from '../../core/selection/redis-stores.js';
 import type { RoutingInput } from '../../core/workflow/workflow-input.js';
+import { InputError } from '../../core/errors/input-error.js';
 
 /** A selection's routing plan as an execution's routing input (a class mapping, or renames). */
 export function routingInputOfPlan(plan: RoutingPlan | undefined): RoutingInput | undefined {
@@ -24,4 +25,16 @@ export function endpointUrls<K extends string>(redisYml: string | undefined, env
   const urls = {} as Record<K, string>;
   for (const [key, { value, option }] of Object.entries(endpoints) as [K, { value: string; option: string }][]) urls[key] = storeUrl(stores, value, option);
   return urls;
+}
+
+/**
+ * `--cron` copies every sidekiq-cron definition of the source: with a class selection (a shard
+ * move) the source keeps running them too, so each schedule would push from both Redis servers.
+ * Refused before anything connects.
+ */
+export function refuseCronWithSelection(cron: boolean | undefined, selected: boolean): void {
+  if (!cron || !selected) return;
+  throw new InputError(
+    "--cron copies every sidekiq-cron definition of the source, not only the selected classes': with --classes, --classes-file or --store each schedule would push from both Redis servers. Leave the definitions where they are, or copy them with a move of every class. Nothing was touched.",
+  );
 }

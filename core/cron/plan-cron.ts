@@ -28,6 +28,8 @@ export interface CronReport {
   readonly keptOnTarget?: number;
   readonly action: CronAction;
   readonly dryRun: boolean;
+  /** A transfer of selected classes: it carries their jobs, never the schedules (copied, each would push from both Redis servers). */
+  readonly selective?: true;
 }
 
 /**

@@ -65,6 +65,28 @@ describe('sidekiq-cron definitions in run and move', () => {
     expect(await redis.source().hgetall(pipeline.key)).toEqual(others);
   });
 
+  it('move of selected classes (the shard runbook): the definitions stay on the source, said without advising --cron; --cron with a selection is refused, touching nothing', async () => {
+    await seed();
+
+    const moved = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--classes', 'StuckCiJobsWorker', '--no-queues', '--sets', 'schedule');
+
+    expect(moved.code).toBe(0);
+    expect(moved.stderr).toContain(
+      'sidekiq-cron: 2 definition(s) on the source stay there: a move of selected classes carries their jobs, not the schedules that push them (copied, each schedule would push from both Redis servers).\n',
+    );
+    expect(moved.stderr).not.toContain('--cron');
+    expect(await redis.target().exists(stuck.key, pipeline.key)).toBe(0);
+
+    const before = { source: await keyValueSnapshot(redis.source(), ''), target: await keyValueSnapshot(redis.target(), '') };
+    const refused = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--classes', 'StuckCiJobsWorker', '--cron');
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toContain(
+      "--cron copies every sidekiq-cron definition of the source, not only the selected classes': with --classes, --classes-file or --store each schedule would push from both Redis servers. Leave the definitions where they are, or copy them with a move of every class. Nothing was touched.",
+    );
+    expect({ source: await keyValueSnapshot(redis.source(), ''), target: await keyValueSnapshot(redis.target(), '') }).toEqual(before);
+  });
+
   it('move --cron copies the definitions to the new Redis; without it they are named as left behind', async () => {
     await seed();
 

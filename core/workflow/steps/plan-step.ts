@@ -402,7 +402,8 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   const settings: RunSettings = { ...planned, ...(routingDigest ? { routingDigest } : {}), ...(selectionDigest ? { selectionDigest } : {}), ...(replicas ? { replicas } : {}), ...(askedReplicas ? { askedReplicas } : {}), ...(targetId ? { targetId } : {}), ...(started?.keepsStart ? { renewsStartedWith: true as const } : {}), ...((started && !started.wrote) || walk.olderStarts?.startedBefore ? { startedBefore: true as const } : {}), ...(setsMayGoApart(listed.length, planned) ? { setsApart: true as const } : {}) };
   // Rewriting or carrying cron definitions is the run's first move: from here a failed plan keeps its record.
   if (input.cron !== 'report') progress.mayHaveMoved = true;
-  const cron = await planCron(input.cron, input.dryRun, source, target, plan, planner, walk.cronNamespaces);
+  const cronPlanned = await planCron(input.cron, input.dryRun, source, target, plan, planner, walk.cronNamespaces);
+  const cron = cronPlanned && input.mode === 'transfer' && input.classes ? { ...cronPlanned, selective: true as const } : cronPlanned;
   if (planner) {
     await storeRunPlan(source, planner, { ...(routingText ? { routing: routingText } : {}), ...(selectionText ? { selection: selectionText } : {}), work: listed });
     if (plan && routingText) rememberRouting(source.keys.prefix, input.runId, routingText, plan);
