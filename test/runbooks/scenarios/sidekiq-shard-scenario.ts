@@ -13,6 +13,7 @@ const MOVING = ['PostReceive', 'ProcessCommitWorker'];
 /** Workers of other categories that share `default` with them, and a mail on `mailers`. */
 const STAYING = ['EmailReceiverWorker', 'AuthorizedProjectsWorker'];
 const NOW = Math.floor(Date.now() / 1000);
+const CRON_KEY = 'cron_job:repository_check_worker';
 
 /**
  * docs/runbooks/sidekiq-shard.md on a GitLab 17.x instance (unprefixed keys): the jobs of two
@@ -64,7 +65,7 @@ export function sidekiqShardScenario(main: () => Redis, shard: () => Redis, urls
     steps: {
       placeholders: { covers: 'STORE, REDIS_YML (a redis.yml naming both test servers), GITLAB_YML, CATALOG from test/fixtures/runbooks/sidekiq-shard/env.sh' },
       'deploy-shard': {
-        covers: "simulated: the main Redis as the instance keeps it (both classes' jobs interleaved on default, in schedule, retry and dead, a mail), a live process on each Redis",
+        covers: "simulated: the main Redis as the instance keeps it (both classes' jobs interleaved on default, in schedule, retry and dead, a mail, a cron definition of a moving class), a live process on each Redis",
         simulate: async () => {
           seeded = [];
           for (let i = 0; i < 3; i++) for (const c of [...MOVING, ...STAYING]) await seed(main(), c, 'default');
@@ -74,6 +75,9 @@ export function sidekiqShardScenario(main: () => Redis, shard: () => Redis, urls
             await seed(main(), c, 'retry', `${NOW + 900}.0625`);
             await seed(main(), c, 'dead', `${NOW - 86_400}.25`);
           }
+          // GitLab's cron schedule, saved at boot on the main Redis: one of a moving class.
+          await main().sadd('cron_jobs', CRON_KEY);
+          await main().hset(CRON_KEY, 'name', 'repository_check_worker', 'cron', '20 * * * *', 'status', 'enabled', 'klass', 'RepositoryCheck::DispatchWorker', 'message', '{"retry":false,"queue":"default","class":"RepositoryCheck::DispatchWorker","args":[]}');
           await startSidekiq(main(), '', 'gitlab-sidekiq-main', ['default', 'mailers']);
           await startSidekiq(shard(), '', 'gitlab-sidekiq-catchall-b', ['default']);
         },
@@ -98,9 +102,12 @@ export function sidekiqShardScenario(main: () => Redis, shard: () => Redis, urls
         },
       },
       move: {
-        covers: 'Complete; every job of the moving classes on the shard exactly once (queued, schedule, retry, dead; bytes and scores), every other job where it was',
-        shows: ['Complete: everything that could be moved was moved.'],
+        covers: 'Complete; every job of the moving classes on the shard exactly once (queued, schedule, retry, dead; bytes and scores), every other job where it was; the cron definition stays on the main Redis, said so (no advice to copy it)',
+        shows: ['Complete: everything that could be moved was moved.', 'sidekiq-cron: 1 definition(s) on the source stay there: a move of selected classes carries their jobs, not the schedules that push them'],
+        doesNotShow: ['--cron'],
         after: async () => {
+          expect(await main().sismember('cron_jobs', CRON_KEY)).toBe(1);
+          expect(await shard().exists('cron_jobs', CRON_KEY)).toBe(0);
           await expectOn(moving(), shard(), main());
           await expectOn(staying(), main(), shard());
         },

@@ -170,7 +170,23 @@ export async function stopAllSidekiqs(redises: readonly Redis[]): Promise<void> 
 }
 
 /**
- * Every key of the server and a digest of its value (DUMP), to prove that a dry run wrote nothing.
+ * A key's value as bytes: DUMP, but a hash's fields and a set's members sorted. A hash or set
+ * stored as a hash table (a cron definition's `message` is longer than 64 bytes) dumps in its
+ * table's order, which a read moves on while the table rehashes (HGET does a rehash step): the
+ * same contents, another DUMP.
+ */
+async function valueBytes(redis: Redis, key: string): Promise<Buffer> {
+  const type = await redis.type(key);
+  if (type === 'hash') {
+    const flat = await redis.hgetallBuffer(key);
+    return Buffer.from(JSON.stringify(Object.entries(flat).map(([f, v]) => [f, v.toString('hex')]).sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0))));
+  }
+  if (type === 'set') return Buffer.from(JSON.stringify((await redis.smembersBuffer(key)).map((m) => m.toString('hex')).sort()));
+  return (await redis.dumpBuffer(key)) ?? Buffer.alloc(0);
+}
+
+/**
+ * Every key of the server and a digest of its value (DUMP; a hash's or set's sorted contents), to prove that a dry run wrote nothing.
  * TTLs are left out: a key with an expiry (a ledger) counts down while the dry run runs; so are the
  * heartbeat hashes of the simulated live processes.
  */
@@ -182,7 +198,7 @@ export async function keyContents(redis: Redis): Promise<Map<string, string>> {
   do {
     const [next, page] = await redis.scan(cursor, 'COUNT', 1000);
     cursor = next;
-    for (const key of page.filter((k) => !heartbeatKeys.has(k))) contents.set(key, createHash('sha256').update((await redis.dumpBuffer(key)) ?? Buffer.alloc(0)).digest('hex'));
+    for (const key of page.filter((k) => !heartbeatKeys.has(k))) contents.set(key, createHash('sha256').update(await valueBytes(redis, key)).digest('hex'));
   } while (cursor !== '0');
   return new Map([...contents].sort(([a], [b]) => a.localeCompare(b)));
 }
