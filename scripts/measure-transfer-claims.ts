@@ -31,8 +31,8 @@ const payload = (i: number) =>
   Buffer.from(JSON.stringify({ class: 'SomeWorker', queue: 'default', args: [i, 'x'.repeat(560)], jid: String(i).padStart(24, '0'), retry: 3, created_at: 1.7e9, enqueued_at: 1.7e9 }));
 const sha = (name: string) => new LuaScript(name).sha;
 const SHAS = { claimQueue: sha('claimQueueJobs-10'), ackQueue: sha('acknowledgeQueueBatch-3'), claimSet: sha('claimSetEntries-12'), ackSet: sha('acknowledgeSetBatch-7') };
-const queueKeys = { queue: 'queue:q', inflight: 'inflight:q', batch: 'batch:q', chain: 'chain:q', stopMarker: 'stopped', lock: 'lock', originals: 'originals:q' };
-const setKeys = { set: 'schedule', inflight: 'inflight:s', batch: 'batch:s', conflicts: 'conflicts:s', chain: 'chain:s', stopMarker: 'stopped', lock: 'lock', seal: 'seal:s', acknowledged: 'acknowledged:s', originals: 'originals:s' };
+const queueKeys = { queue: 'queue:q', inflight: 'inflight:q', batch: 'batch:q', chain: 'chain:q', stopMarker: 'stopped', lock: 'lock', originals: 'originals:q', inflightIndex: 'inflight-keys' };
+const setKeys = { set: 'schedule', inflight: 'inflight:s', batch: 'batch:s', conflicts: 'conflicts:s', chain: 'chain:s', stopMarker: 'stopped', lock: 'lock', seal: 'seal:s', acknowledged: 'acknowledged:s', originals: 'originals:s', inflightIndex: 'inflight-keys' };
 
 const server = await startRedisServer(['--slowlog-max-len', '200000']);
 const redis = new Redis(server.url, { protocol: 2 });

@@ -69,6 +69,8 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     ['SRANDMEMBER', ours],
     // The target's index of ledgers (core/transfer/ledger-index.ts): a retire takes a ledger's name
     // out (retireLedger-3.lua); the copies add it (SADD above); a summary reads it (SMEMBERS).
+    // The same three on a source's index of in-flight keys (core/transfer/inflight-index.ts): the
+    // claims add (SADD), forgetGoneInflightKeys-1.lua takes out (SREM), a summary reads it.
     ['SREM', ours, 'x'],
     ['RPUSH', queue, 'x'],
     ['LPUSH', queue, 'x'],
@@ -86,9 +88,9 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     ['LPOP', queue],
     ['RPOP', queue],
     ['LTRIM', queue, '0', '-1'],
-    // A transfer's claim marks the jobs below newer arrivals in place (claimQueueJobs-10.lua).
+    // A transfer's claim marks the jobs below newer arrivals in place (claimQueueJobs-11.lua).
     ['LSET', queue, '0', 'x'],
-    // An append pass's claim looks for its mark, the newest original, from the tail (claimQueueJobs-10.lua).
+    // An append pass's claim looks for its mark, the newest original, from the tail (claimQueueJobs-11.lua).
     ['LPOS', queue, 'x'],
     ['ZREM', set, 'x'],
     // The batch ids of jobs in flight, read together before a transfer resumes them.

@@ -1,3 +1,4 @@
+import { inflightIndexKey } from './inflight-index.js';
 import { retireBeforePassEnd } from './retire-ledger.js';
 import type { Redis, RedisKey } from 'ioredis';
 import { generationArg } from '../redis/generation-arg.js';
@@ -16,7 +17,7 @@ import { acknowledgedKey, batchKey, conflictsKey, inflightKey, inflightSealKey, 
 import { claimReplicated, sourceSocket } from './replicated-steps.js';
 import { targetLockOf } from './write-to-target.js';
 
-const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-9', { encodeCalls: true });
+const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-10', { encodeCalls: true });
 
 /**
  * Where a class-selective pass over a sorted set stands (small: it goes into Step Functions state).
@@ -36,7 +37,7 @@ const NEAR = 16;
 /**
  * One slice of a class-selective transfer of `schedule`, `retry` or `dead`: only entries whose
  * routed class is selected are taken, each only if it still has the score read
- * (claimSelectedSetEntries-9.lua, atomic); every other entry keeps its score and bytes. Then
+ * (claimSelectedSetEntries-10.lua, atomic); every other entry keeps its score and bytes. Then
  * written and acknowledged as a whole-set transfer does (copyAndAcknowledgeSet: ledger, conflicts).
  * Bounded by the highest score at the start, so a pass ends while entries keep arriving. Each read
  * takes as many entries as fit in MAX_PAGE_BYTES at the size seen so far (page-bytes.ts; carried
@@ -127,6 +128,7 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
       runStopMarkerKey(sourceKeys.prefix, request.runId),
       runLockKey(sourceKeys.prefix),
       acknowledgedKey(sourceKeys.prefix, request.runId, set),
+      inflightIndexKey(sourceKeys.prefix),
     ],
     args,
   })) as [number, Buffer, Buffer, ...Buffer[]];

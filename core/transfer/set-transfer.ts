@@ -1,3 +1,4 @@
+import { inflightIndexKey } from './inflight-index.js';
 import { retireBeforePassEnd } from './retire-ledger.js';
 import type { RedisKey } from 'ioredis';
 import { generationFieldsOf } from '../redis/generation-arg.js';
@@ -31,7 +32,7 @@ export interface SetTransferCursor {
   readonly bytesPerJob?: number;
   /** A class-selective pass only (request.classes): where it stands (selective-set-transfer.ts). */
   readonly selection?: SelectiveSetCursor;
-  /** The pass keeps its count of entries not claimed yet on the source (claimSetEntries-12.lua KEYS[10]), as a queue's does (queue-transfer.ts). */
+  /** The pass keeps its count of entries not claimed yet on the source (claimSetEntries-13.lua KEYS[10]), as a queue's does (queue-transfer.ts). */
   readonly kept?: true;
 }
 
@@ -84,11 +85,11 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Set
     const seal = inflightSealKey(sourceKeys.prefix, request.runId, set);
     const acknowledged = acknowledgedKey(sourceKeys.prefix, request.runId, set);
     // The pass's count of entries not claimed yet lives on the source, changed by each claim in the
-    // same step (claimSetEntries-12.lua KEYS[10]): a slice whose reply was lost, or that failed
+    // same step (claimSetEntries-13.lua KEYS[10]): a slice whose reply was lost, or that failed
     // after its claim, leaves the cursor short of it, never the count.
     const originals = originalsKey(sourceKeys.prefix, request.runId, set);
     const claim = (count: number, originalsCount: 'start' | 'kept' | undefined): Promise<SetSliceClaim> =>
-      claimSetSlice(source, { set: sourceKey, inflight, batch, conflicts, chain, stopMarker, lock, seal, acknowledged, originals }, { want: count, newBatch: newBatchId(request.targetId), runId: request.runId, ...generationFieldsOf(request), ...(originalsCount ? { originalsCount } : {}) });
+      claimSetSlice(source, { set: sourceKey, inflight, batch, conflicts, chain, stopMarker, lock, seal, acknowledged, originals, inflightIndex: inflightIndexKey(sourceKeys.prefix) }, { want: count, newBatch: newBatchId(request.targetId), runId: request.runId, ...generationFieldsOf(request), ...(originalsCount ? { originalsCount } : {}) });
     const counted = request.cursor === null ? 'start' : request.cursor.kept ? 'kept' : undefined;
     const claimedOn = ahead ? ahead.sentOn : sourceSocket(request);
     const { claimed, stored: batchId, held, ranOut, refused, seal: sealed, originalsLeft } = ahead ? await takenAhead(ahead, () => claim(0, 'kept')) : await claim(want, counted);

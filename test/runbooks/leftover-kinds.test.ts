@@ -19,6 +19,7 @@ import { runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { targetIdKey } from '../../core/transfer/target-identity.js';
 import { ledgerIndexKey } from '../../core/transfer/ledger-index.js';
+import { inflightIndexKey } from '../../core/transfer/inflight-index.js';
 import { passKey } from '../../core/reroute/pass-record.js';
 import { acknowledgedKey, batchKey, claimChainKey, conflictsKey, inflightKey, inflightSealKey, ledgerKey, originalsKey } from '../../core/transfer/transfer-keys.js';
 import type { Connection, ConnectionProvider } from '../../core/workflow/connections.js';
@@ -62,6 +63,8 @@ describe("redis-move.md's table of what a transfer leaves behind", () => {
       [String(ledgerKey(NS, run, 'queue:default')), 'new'],
       [targetIdKey(keys), 'new'],
       [ledgerIndexKey(NS), 'new'],
+      // The old Redis's while in-flight keys are named there; the new Redis's mark once a summary walked it.
+      [inflightIndexKey(NS), 'both'],
       [runLockKey(NS), 'both'],
       [runStopMarkerKey(NS, run), 'both'],
       [workListKey(NS, run), 'old'],

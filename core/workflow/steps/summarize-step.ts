@@ -1,5 +1,6 @@
 import type { QuarantineList } from '../../drain/quarantine-lists.js';
-import { leftoversLook, lookForLeftovers } from '../../drain/leftover-keys.js';
+import { leftoversLook } from '../../drain/leftover-keys.js';
+import { forgetGoneInflightKeys, lookForInflightKeys } from '../../transfer/inflight-index.js';
 import { walkForLooks } from '../../redis/shared-walk.js';
 import { shareOf, type KeyspaceCut, type ScanBound } from '../../redis/bounded-scan.js';
 import { isResumableLeftover, type InflightLeftover } from '../../transfer/resume-inflight.js';
@@ -375,8 +376,16 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const onSource = await onSourceLook.result(extentOf(onSourceLook));
   const leftOnSource = onSource.quarantine;
   const quarantinedInLists = leftOnSource.reduce((n, l) => n + l.size, 0);
-  const onTarget = onTargetLook ? (sharedTarget ? await onTargetLook.result(extentOf(onTargetLook)) : await lookForLeftovers(target!.redis, target!.keys, { quarantine: false, inflight: true }, bound)) : undefined;
+  // The target's own: read from its index of in-flight keys (inflight-index.ts), no walk of its
+  // keyspace once one walk marked it; the mark not written by a dry run, nor on a target that lost
+  // its data since the plan (the summary says it wrote nothing there).
+  const markTarget = !settings.dryRun && !idLost;
+  const onTarget = onTargetLook ? (sharedTarget ? await onTargetLook.result(extentOf(onTargetLook)) : await lookForInflightKeys(target!.redis, target!.keys, bound, { mark: markTarget })) : undefined;
   const inflightOnTarget = onTarget ? heldInFlight(onTarget.inflight) : undefined;
+  // The names this run's claims (and earlier runs') left in the source's index of in-flight keys
+  // whose keys are gone since: taken out, each only while its key is gone (inflight-index.ts), so
+  // the index names what may still be in flight and no more (a run that finished leaves none).
+  if (settings.mode === 'transfer' && !settings.dryRun && supersededBy === undefined) await forgetGoneInflightKeys(source.redis, source.keys.prefix);
   const inflightLeftOnSource = settings.mode === 'transfer' ? heldInFlight(onSource.inflight.filter((l) => !isResumableLeftover(l))) : undefined;
   // A dry run leaves them all where they were (its resume, counted, would finish them first).
   const inflightStillOnSource = settings.mode === 'transfer' && !settings.dryRun ? heldInFlight(onSource.inflight.filter(isResumableLeftover)) : undefined;

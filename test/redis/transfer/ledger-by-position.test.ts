@@ -171,7 +171,7 @@ describe('a queue ledger by position: a slice stopped inside its write', () => {
   it('a slice claimed twice (its claim sent again after the first claimed and its reply was lost), stopped inside its write: one batch of both claims, every job once, in order', async () => {
     const { expected, list } = await seed();
     const source = redis.source();
-    const claimKeys = { queue: 'queue:default', inflight, batch, chain: claimChainKey('', RUN, 'queue:default'), stopMarker: `sidekiq-migrate:${RUN}:stopped`, lock: LOCK, originals: `sidekiq-migrate:${RUN}:originals:queue:default` };
+    const claimKeys = { queue: 'queue:default', inflight, batch, chain: claimChainKey('', RUN, 'queue:default'), stopMarker: `sidekiq-migrate:${RUN}:stopped`, lock: LOCK, originals: `sidekiq-migrate:${RUN}:originals:queue:default`, inflightIndex: 'sidekiq-migrate:inflight-keys' };
     const claim = { want: MAX_JOBS_PER_CLAIM, newBatch: newBatchId(), runId: RUN, newest: true, remaining: JOBS };
     // The first claim ran; its reply never came back.
     await claimQueueSlice(source, claimKeys, claim);

@@ -25,8 +25,8 @@ import { loadScripts, recording } from '../../support/recording-redis.js';
 import { seedQueueAndSchedule } from '../../support/seed-queue-and-schedule.js';
 
 const redis = privateSourceAndTarget();
-const claimQueueJobs = new LuaScript('claimQueueJobs-10');
-const claimSetEntries = new LuaScript('claimSetEntries-12');
+const claimQueueJobs = new LuaScript('claimQueueJobs-11');
+const claimSetEntries = new LuaScript('claimSetEntries-13');
 const copyJobsToLists = new LuaScript('copyJobsToLists-n3');
 
 /** A ledger's contents: a queue's (a hash: batch → jobs written) or a set's (ids). */

@@ -1,6 +1,6 @@
 // A set slice's acknowledge deletes the in-flight set instead of sending its members back only
 // while the seal its claim left proves that the set holds exactly the slice's entries
-// (claimSetEntries-12.lua, acknowledgeSetBatch-7.lua): every script that adds to the in-flight set
+// (claimSetEntries-13.lua, acknowledgeSetBatch-7.lua): every script that adds to the in-flight set
 // replaces or deletes the seal, only an acknowledge removes from it. Each case below changes the
 // in-flight set between a slice's claim and its acknowledge in a way that keeps its size, or
 // resumes a slice over entries of two claims, and requires every job exactly once.
@@ -23,7 +23,7 @@ const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
 const RUN = 'sealed';
 const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-7');
-const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-9');
+const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-10');
 const setKeys: SetClaimKeys = {
   set: 'schedule',
   inflight: inflightKey('', RUN, 'schedule'),
@@ -35,6 +35,7 @@ const setKeys: SetClaimKeys = {
   seal: inflightSealKey('', RUN, 'schedule'),
   acknowledged: acknowledgedKey('', RUN, 'schedule'),
   originals: originalsKey('', RUN, 'schedule'),
+  inflightIndex: 'sidekiq-migrate:inflight-keys',
 };
 const ackKeys = { inflight: setKeys.inflight, batch: setKeys.batch, source: setKeys.set, conflicts: setKeys.conflicts, seal: setKeys.seal, acknowledged: setKeys.acknowledged };
 const score = (i: number) => `${1795459303 + i}.5`;
@@ -65,7 +66,7 @@ describe('the in-flight set changed between the claim and the acknowledge, its s
     // Another attempt that held entry 0 acknowledges it (by members: it holds no seal).
     await acknowledgeSetEntries(redis.source(), ackKeys, claim.stored, [Buffer.from(entry(0))], []);
     // A class-selective claim of the same run takes entry 3: three in flight again, as the seal says.
-    await claimSelectedSetEntries.run(redis.source(), { keys: [setKeys.set, setKeys.inflight, setKeys.batch, setKeys.conflicts, setKeys.seal, 'no-stop-marker', 'no-lock', setKeys.acknowledged], args: ['unused', 'run', '', entry(3), score(3)] });
+    await claimSelectedSetEntries.run(redis.source(), { keys: [setKeys.set, setKeys.inflight, setKeys.batch, setKeys.conflicts, setKeys.seal, 'no-stop-marker', 'no-lock', setKeys.acknowledged, setKeys.inflightIndex], args: ['unused', 'run', '', entry(3), score(3)] });
     expect(await redis.source().zcard(setKeys.inflight)).toBe(3);
 
     const how = await acknowledgeSetEntries(redis.source(), ackKeys, claim.stored, claim.held.map((e) => e.member), [], claim.seal);

@@ -20,7 +20,7 @@ const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
 /** A large job: 15 of them, with their JSON, fill a page's bytes (MAX_PAGE_BYTES, 1 MiB). */
 const LARGE = MAX_PAGE_BYTES / 16;
-const claimSha = new LuaScript('claimSelectedQueueJobs-9').sha;
+const claimSha = new LuaScript('claimSelectedQueueJobs-10').sha;
 const big = (i: number) => sidekiqPayload({ className: i % 2 === 0 ? 'Move' : 'Stay', queue: 'default', args: `["${String(i).padStart(4, '0')}${'x'.repeat(LARGE)}"]` });
 const base = () => ({ target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'big', dryRun: false, sliceSize: 1000, classes: ['Move'] });
 

@@ -72,8 +72,8 @@ type Seed = (redis: Redis) => Promise<unknown>;
  * it does what the old one did.
  */
 /**
- * A claim's reply without the `full` flag its reference did not have (claimQueueJobs-10.lua: after
- * the first position; claimSetEntries-12.lua: after the batch id), which is 0 with no byte bound
+ * A claim's reply without the `full` flag its reference did not have (claimQueueJobs-11.lua: after
+ * the first position; claimSetEntries-13.lua: after the batch id), which is 0 with no byte bound
  * (ARGV[11] / ARGV[10] absent, as in these calls). Refusals (count < 0) have no flag.
  */
 function withoutFullFlag(at: number): (reply: unknown) => unknown {
@@ -84,13 +84,13 @@ function withoutFullFlag(at: number): (reply: unknown) => unknown {
   };
 }
 
-/** A queue claim's reply without the count of originals left (claimQueueJobs-10.lua: after the `full` flag), which its reference did not have. */
+/** A queue claim's reply without the count of originals left (claimQueueJobs-11.lua: after the `full` flag), which its reference did not have. */
 function withoutCount(reply: unknown): unknown {
   if (!Array.isArray(reply) || (reply[0] as number) < 0) return reply;
   return [...reply.slice(0, 4), ...reply.slice(5)];
 }
 
-/** A set claim's reply without its count of entries left (claimSetEntries-12.lua: after the `full` flag; -1 when not counted). */
+/** A set claim's reply without its count of entries left (claimSetEntries-13.lua: after the `full` flag; -1 when not counted). */
 function withoutSetCount(reply: unknown): unknown {
   if (!Array.isArray(reply) || (reply[0] as number) < 0) return reply;
   expect(reply[3]).toBe(-1);
@@ -115,7 +115,7 @@ async function same(
   name: string,
   seed: Seed,
   call: LuaCall,
-  current: { readonly name: string; readonly call: LuaCall; readonly adapt?: (reply: unknown) => unknown; readonly gained?: string } = { name, call },
+  current: { readonly name: string; readonly call: LuaCall; readonly adapt?: (reply: unknown) => unknown; readonly gained?: string; readonly indexed?: string } = { name, call },
 ): Promise<unknown> {
   const [old, now] = [servers.source(), servers.target()];
   await Promise.all([old.flushall(), now.flushall()]);
@@ -127,7 +127,12 @@ async function same(
   const after = await settle(new LuaScript(current.name).run(now, current.call).then(current.adapt ?? ((reply: unknown) => reply)));
   expect(after).toEqual(before);
   // A key the reference never wrote (`gained`) is returned for the caller to check.
-  const { [current.gained ?? '']: gainedKey, ...rest } = await state(now);
+  const { [current.gained ?? '']: gainedKey, ...all } = await state(now);
+  // A claim names its in-flight key in the source's index of in-flight keys (`indexed`,
+  // core/transfer/inflight-index.ts), a key the reference never wrote: that key alone, whenever
+  // the call left it holding anything; nothing in flight, no index.
+  const { [current.indexed ?? '']: index, ...rest } = all;
+  if (current.indexed !== undefined) expect(index).toEqual(rest['inflight'] === undefined ? undefined : { ttl: Math.ceil(-1 / 1000), set: ['inflight'] });
   expect(rest).toEqual(await state(old));
   return gainedKey;
 }
@@ -273,7 +278,7 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
     }
   });
 
-  it(`claimSetEntries-12 (no token: seals nothing) as claimSetEntries-7: claims with and without conflicts to step over, onto a batch in flight or a new one — ${ROUNDS} random calls`, async () => {
+  it(`claimSetEntries-13 (no token: seals nothing) as claimSetEntries-7: claims with and without conflicts to step over, onto a batch in flight or a new one — ${ROUNDS} random calls`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const r = random(3000 + round);
       const onSource = PAYLOADS.filter(() => r.int(4) !== 0);
@@ -292,12 +297,12 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
         },
         { keys: ['schedule', 'inflight', 'batch', 'conflicts', 'chain', 'stopped', 'lock'], args: [n, 'b9', '', 1, '', 60000, 'run', ''] },
         // No count kept and no ARGV[11]: bounded by N alone, as the reference; its reply's count of entries left (-1) dropped.
-        { name: 'claimSetEntries-12', call: { keys: ['schedule', 'inflight', 'batch', 'conflicts', 'chain', 'stopped', 'lock', 'seal', 'acknowledged', 'originals'], args: [n, 'b9', '', 1, '', 60000, 'run', '', 600000] }, adapt: (reply) => withoutFullFlag(2)(withoutSetCount(reply)) },
+        { name: 'claimSetEntries-13', call: { keys: ['schedule', 'inflight', 'batch', 'conflicts', 'chain', 'stopped', 'lock', 'seal', 'acknowledged', 'originals', 'inflight-keys'], args: [n, 'b9', '', 1, '', 60000, 'run', '', 600000] }, indexed: 'inflight-keys', adapt: (reply) => withoutFullFlag(2)(withoutSetCount(reply)) },
       );
     }
   });
 
-  it(`claimQueueJobs-6 as claimQueueJobs-10: oldest and newest, past the end of the queue, with arrivals above the window — ${ROUNDS} random calls`, async () => {
+  it(`claimQueueJobs-6 as claimQueueJobs-11: oldest and newest, past the end of the queue, with arrivals above the window — ${ROUNDS} random calls`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const r = random(4000 + round);
       const queued = PAYLOADS.filter(() => r.int(4) !== 0);
@@ -317,7 +322,7 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
         call,
         // With no count kept and not a pass's start (ARGV[13]), the claim counts by ARGV[4] as the
         // reference did, and keeps the count it leaves (KEYS[7], gained), in its reply after the flag.
-        { name: 'claimQueueJobs-10', call: { keys: [...call.keys, 'originals'], args: call.args }, adapt: (reply) => withoutFullFlag(3)(withoutCount(reply)), gained: 'originals' },
+        { name: 'claimQueueJobs-11', call: { keys: [...call.keys, 'originals', 'inflight-keys'], args: call.args }, adapt: (reply) => withoutFullFlag(3)(withoutCount(reply)), gained: 'originals', indexed: 'inflight-keys' },
       );
     }
   });

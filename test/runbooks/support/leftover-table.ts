@@ -37,7 +37,7 @@ export function printedKinds(stdout: string): { side: 'old' | 'new'; kind: strin
 /** The kind the `leftovers` block prints for `key` (under `prefix`): its classification, in TypeScript. */
 export function kindOf(prefix: string, key: string): string {
   const rest = key.slice(`${prefix}sidekiq-migrate:`.length);
-  if (rest === 'lock' || rest === 'target-id' || rest === 'ledgers') return `sidekiq-migrate:${rest}`;
+  if (rest === 'lock' || rest === 'target-id' || rest === 'ledgers' || rest === 'inflight-keys') return `sidekiq-migrate:${rest}`;
   if (/^(quarantine|drain-check):./.test(rest)) return `sidekiq-migrate:${rest.split(':')[0]}:…`;
   const parts = rest.split(':');
   if (parts.length >= 3 && parts.slice(2).join(':') !== '') return `sidekiq-migrate:<run>:${parts[1]}:…`;

@@ -1,6 +1,6 @@
 --[[
   Prepended to every script by core/redis/lua-script.ts, after variadic.lua. Used by a transfer's
-  slice claims on the source (claimQueueJobs-10.lua, claimSetEntries-12.lua) and its writes to the
+  slice claims on the source (claimQueueJobs-11.lua, claimSetEntries-13.lua) and its writes to the
   target (copyJobsToLists-n3.lua, copyEntriesToSet-5.lua), which see a lock taken between two slices
   of a page on either server: a page task renews the run's locks once a page, not once a slice.
 

@@ -6,28 +6,33 @@
   meanwhile, and it is not taken (status '0').
 
   Entries this run gave back as conflicts (acknowledgeSetBatch-7.lua) are stepped over, by the
-  SHA-1 of their bytes (status 'c'), as claimSetEntries-12.lua does; so is an entry whose exact
+  SHA-1 of their bytes (status 'c'), as claimSetEntries-13.lua does; so is an entry whose exact
   bytes are already in the in-flight set (status 'h': added to the source again while the run held
   them; a ZADD would merge the two jobs into one member), or were written and acknowledged from the
-  batch in flight (status 'h' too: KEYS[8], see claimSetEntries-12.lua). Batches as there: a new id
+  batch in flight (status 'h' too: KEYS[8], see claimSetEntries-13.lua). Batches as there: a new id
   (ARGV[1]) when the in-flight set starts empty, kept while it holds entries. A call that claims
-  deletes the in-flight set's seal (KEYS[5], claimSetEntries-12.lua): a seal must never outlive an
+  deletes the in-flight set's seal (KEYS[5], claimSetEntries-13.lua): a seal must never outlive an
   entry added to the in-flight set after it, or a sealed acknowledge could delete that entry.
 
   KEYS[1]  the sorted set
   KEYS[2]  the run's in-flight sorted set for it
   KEYS[3]  the in-flight batch's id
   KEYS[4]  the run's record of conflicts given back to this set (a set of SHA-1 digests)
-  KEYS[5]  the in-flight set's seal (claimSetEntries-12.lua): deleted when anything is claimed
+  KEYS[5]  the in-flight set's seal (claimSetEntries-13.lua): deleted when anything is claimed
   KEYS[6]  the run's stop marker (core/redis/run-lock.ts runStopMarkerKey): while it exists,
            nothing is claimed
   KEYS[7]  the run lock on this server (core/redis/run-lock.ts runLockKey): nothing is claimed
            while another run holds it, or a later execution of this run (lib/claim-lock.lua), as
-           claimSetEntries-12.lua: a claim after the run lost its lock would take the entries out
+           claimSetEntries-13.lua: a claim after the run lost its lock would take the entries out
            of the set into an in-flight set whose write the target then refuses, out of the
            poller's reach until a later run resumes them
   KEYS[8]  the batch's record of written entries acknowledged while others of it stayed in flight
            (ledger ids, acknowledgeSetBatch-7.lua); deleted when a new batch starts
+  KEYS[9]  the source's index of in-flight keys (core/transfer/inflight-index.ts, a set of key
+           names, `<prefix>sidekiq-migrate:inflight-keys`): the in-flight key's name is added to
+           it (SADD) by the call that leaves the key holding anything, at its end, when not named
+           yet, so an in-flight key this version writes is always named there (a summary finds
+           in-flight keys by reading it, not by walking the keyspace); never taken out here
   ARGV[1]  a new batch id (random), used only if the in-flight set starts a new batch
   ARGV[2]  this run's id
   ARGV[3]  this execution's generation (lib/claim-lock.lua lockTaken), '' when unknown
@@ -48,9 +53,9 @@ local source, inflight, batchKey, conflicts, seal, acked = KEYS[1], KEYS[2], KEY
 -- Every command this call may run, on every key, before anything else (guards.lua).
 local refused = refusedCommand({ { source, 'TYPE', 'ZSCORE', 'ZREM' }, { inflight, 'TYPE', 'ZSCORE', 'ZADD', 'EXISTS', 'ZRANGE' }, { batchKey, 'TYPE', 'GET', 'SET' },
   { conflicts, 'TYPE', 'EXISTS', 'SISMEMBER' }, { seal, 'TYPE', 'DEL' }, { KEYS[6], 'EXISTS' }, { KEYS[7], 'TYPE', 'GET' },
-  { acked, 'TYPE', 'EXISTS', 'SISMEMBER', 'DEL' }, { false, 'TIME' } })
+  { acked, 'TYPE', 'EXISTS', 'SISMEMBER', 'DEL' }, { KEYS[9], 'TYPE', 'SISMEMBER', 'SADD' }, { false, 'TIME' } })
 if refused then return refused end
-local refusal = wrongType({ { source, 'zset' }, { inflight, 'zset' }, { batchKey, 'string' }, { conflicts, 'set' }, { seal, 'string' }, { KEYS[7], 'string' }, { acked, 'set' } })
+local refusal = wrongType({ { source, 'zset' }, { inflight, 'zset' }, { batchKey, 'string' }, { conflicts, 'set' }, { seal, 'string' }, { KEYS[7], 'string' }, { acked, 'set' }, { KEYS[9], 'set' } })
 if refusal then return refusal end
 if #ARGV < 3 or (#ARGV - 3) % 2 ~= 0 then return redis.error_reply('ERR claimSelectedSetEntries: expected batch, run id, generation, then member/score pairs') end
 local invalid = badScore(5, 2)
@@ -89,4 +94,8 @@ local reply = redis.call('ZRANGE', inflight, 0, -1, 'WITHSCORES')
 table.insert(reply, 1, table.concat(statuses))
 table.insert(reply, 1, batch or '')
 table.insert(reply, 1, claimed)
+-- Named in the index in the call that leaves it in flight (inflight-index.ts): no in-flight key
+-- this version writes is ever missing from it. Last, after the claim's writes (a script that has
+-- written runs to its end: no refusal for memory then), and only when not named yet.
+if redis.call('EXISTS', inflight) == 1 and redis.call('SISMEMBER', KEYS[9], inflight) == 0 then redis.call('SADD', KEYS[9], inflight) end
 return reply

@@ -33,7 +33,7 @@
 
   A stopped run claims nothing (KEYS[4], its stop marker, exists), nor one whose lock on the
   source another run or a later execution of the run holds (KEYS[5], lib/claim-lock.lua), as
-  claimQueueJobs-10.lua: a claim after the run lost its lock would take the jobs off the live queue
+  claimQueueJobs-11.lua: a claim after the run lost its lock would take the jobs off the live queue
   into an in-flight list whose write the target then refuses, out of every fetcher's reach until a
   later run resumes them.
 
@@ -65,6 +65,11 @@
            byte-identical to the mark pushed above it (one job pushed twice) moves the bound up to
            that copy: the jobs between, all pushed since the pass began, may be taken too, never
            lost, and what stays above is only what arrived (test/workflow/cli-mark-duplicate.test.ts)
+  KEYS[7]  the source's index of in-flight keys (core/transfer/inflight-index.ts, a set of key
+           names, `<prefix>sidekiq-migrate:inflight-keys`): the in-flight key's name is added to
+           it (SADD) by the call that leaves the key holding anything, at its end, when not named
+           yet, so an in-flight key this version writes is always named there (a summary finds
+           in-flight keys by reading it, not by walking the keyspace); never taken out here
   ARGV[1]  a new batch id (random), used only if the in-flight list starts a new batch
   ARGV[2]  D, the largest shift |k| looked for
   ARGV[3]  the marker (random, not a payload: never equal to a job)
@@ -95,9 +100,9 @@ if redis.replicate_commands then redis.replicate_commands() end -- TIME before a
 local source, inflight, batchKey = KEYS[1], KEYS[2], KEYS[3]
 -- Every command this call may run, on every key, before anything else (guards.lua).
 local refused = refusedCommand({ { source, 'TYPE', 'LRANGE', 'LSET', 'LLEN', 'LREM', 'LPOS' }, { inflight, 'TYPE', 'RPUSH', 'EXISTS', 'LRANGE' }, { batchKey, 'TYPE', 'GET', 'SET' },
-  { KEYS[4], 'EXISTS' }, { KEYS[5], 'TYPE', 'GET' }, { KEYS[6], 'TYPE', 'GET', 'SET' }, { false, 'TIME' } })
+  { KEYS[4], 'EXISTS' }, { KEYS[5], 'TYPE', 'GET' }, { KEYS[6], 'TYPE', 'GET', 'SET' }, { KEYS[7], 'TYPE', 'SISMEMBER', 'SADD' }, { false, 'TIME' } })
 if refused then return refused end
-local refusal = wrongType({ { source, 'list' }, { inflight, 'list' }, { batchKey, 'string' }, { KEYS[5], 'string' }, { KEYS[6], 'string' } })
+local refusal = wrongType({ { source, 'list' }, { inflight, 'list' }, { batchKey, 'string' }, { KEYS[5], 'string' }, { KEYS[6], 'string' }, { KEYS[7], 'set' } })
 if refusal then return refusal end
 local maxShift, marker = tonumber(ARGV[2]), ARGV[3]
 local startLength, startClaimed = tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -225,4 +230,8 @@ table.insert(reply, 1, shift)
 table.insert(reply, 1, located)
 table.insert(reply, 1, batch or '')
 table.insert(reply, 1, claimed)
+-- Named in the index in the call that leaves it in flight (inflight-index.ts): no in-flight key
+-- this version writes is ever missing from it. Last, after the claim's writes (a script that has
+-- written runs to its end: no refusal for memory then), and only when not named yet.
+if redis.call('EXISTS', inflight) == 1 and redis.call('SISMEMBER', KEYS[7], inflight) == 0 then redis.call('SADD', KEYS[7], inflight) end
 return reply

@@ -1,0 +1,90 @@
+import type { Redis } from 'ioredis';
+import { leftoversLook, lookForLeftovers, type LeftoverLook } from '../drain/leftover-keys.js';
+import type { ScanBound } from '../redis/bounded-scan.js';
+import { redisKey } from '../redis/key-name.js';
+import { LuaScript } from '../redis/lua-script.js';
+import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
+
+/**
+ * A source's index of the transfers' in-flight keys: a set of their key names (bytes, as the
+ * in-flight keys are), `<prefix>sidekiq-migrate:inflight-keys` beside the run lock. Every claim
+ * adds its in-flight key's name in the call that writes the key, after its guards and before its
+ * first write (claimQueueJobs-11.lua, claimSetEntries-13.lua, claimSelectedQueueJobs-10.lua,
+ * claimSelectedSetEntries-10.lua KEYS[last]): so an in-flight key this version wrote, and a crash
+ * left, is always named here. Names of keys gone since (acknowledged, given back, resumed) are
+ * taken out by forgetGoneInflightKeys-1.lua, which looks at each key in the same call: never while
+ * the key exists. Not `…:inflight:…`: the in-flight pattern does not find it, and no run's key is it.
+ *
+ * Why: the last summary of a transfer looks for in-flight keys on its target (a transfer out of
+ * it, interrupted: the target of this run was, or is, the source of another, such as a shard moved
+ * back). It walked the target's whole keyspace for them (a SCAN, a thousand calls a million keys),
+ * which on a shared Redis of millions of keys ran past its time and said it was cut short, leaving
+ * operators without an answer (bench/README.md, audit-inflight). Now it reads this set.
+ *
+ * A key an older version wrote has no name here. The set also holds INFLIGHT_WALKED once one walk
+ * of the whole keyspace named every in-flight key there: until then (a Redis an older version
+ * claimed from, one never looked at, or one that lost this key: deleted, restored from an older
+ * snapshot) the look walks the keyspace as before and names what it finds. The mark is in the same
+ * key as the names, so whatever loses the names loses the mark with them.
+ */
+export const inflightIndexKey = (prefix: string): string => `${prefix}sidekiq-migrate:inflight-keys`;
+
+/** The index's mark that a walk of the whole keyspace named every in-flight key there (no in-flight key is this name: each begins with the prefix and `sidekiq-migrate:`). */
+export const INFLIGHT_WALKED = 'walked';
+
+/** The index as it is now: the names (bytes) and whether the mark is there. One SMEMBERS. */
+export async function readInflightIndex(redis: Redis, prefix: string): Promise<{ readonly names: Buffer[]; readonly walked: boolean }> {
+  const members = await redis.smembersBuffer(inflightIndexKey(prefix));
+  const mark = Buffer.from(INFLIGHT_WALKED, 'utf8');
+  return { names: members.filter((m) => !m.equals(mark)), walked: members.some((m) => m.equals(mark)) };
+}
+
+const forgetGone = new LuaScript('forgetGoneInflightKeys-1');
+
+/** Names per call of forgetGoneInflightKeys-1.lua. */
+const NAMES_PER_CALL = 100;
+
+/**
+ * Takes out of the index every name whose in-flight key is gone (forgetGoneInflightKeys-1.lua: one
+ * look and take-out per call, never a name whose key exists). One SMEMBERS, then a call a hundred
+ * names, only when it names any. Returns how many it took out.
+ */
+export async function forgetGoneInflightKeys(redis: Redis, prefix: string): Promise<number> {
+  const { names } = await readInflightIndex(redis, prefix);
+  let gone = 0;
+  for (let i = 0; i < names.length; i += NAMES_PER_CALL) {
+    gone += Number(await forgetGone.run(redis, { keys: [inflightIndexKey(prefix), ...names.slice(i, i + NAMES_PER_CALL)], args: [] }));
+  }
+  return gone;
+}
+
+/** Names per SADD when a walk names what it found. */
+const NAMES_PER_SADD = 1000;
+
+/**
+ * The in-flight keys of every run on this Redis (a transfer's look at its target: those of a
+ * transfer out of it), each with its type and size, as lookForLeftovers finds them. With the
+ * index's mark: the keys the index names, looked at (TYPE, LLEN, ZCARD, a pipeline a thousand),
+ * no SCAN, whatever else the keyspace holds; a name whose key is gone finds nothing. Without it:
+ * one walk of the keyspace as before (bounded by `bound`, `cutShort` when it stopped early); when
+ * the walk reached the end and `mark` allows (a run that may write there), every key it found is
+ * named in the index and then the mark written, in that order (a kill in between leaves names
+ * without the mark: walked again next time). A claim meanwhile names its own key in its own call.
+ * `walked`: whether it walked the keyspace.
+ */
+export async function lookForInflightKeys(redis: Redis, keys: SidekiqKeys, bound: ScanBound, options: { readonly mark: boolean }): Promise<LeftoverLook & { readonly walked: boolean }> {
+  const index = await readInflightIndex(redis, keys.prefix);
+  if (index.walked) {
+    const look = leftoversLook(redis, keys, { quarantine: false, inflight: true });
+    for (let i = 0; i < index.names.length; i += NAMES_PER_SADD) await look.onPage(index.names.slice(i, i + NAMES_PER_SADD));
+    return { ...(await look.result({ pages: 0 })), walked: false };
+  }
+  const look = await lookForLeftovers(redis, keys, { quarantine: false, inflight: true }, bound);
+  if (look.cutShort === undefined && options.mark) {
+    const indexKey = inflightIndexKey(keys.prefix);
+    const names = look.inflight.map((l) => redisKey(l.key));
+    for (let i = 0; i < names.length; i += NAMES_PER_SADD) await redis.sadd(indexKey, ...names.slice(i, i + NAMES_PER_SADD));
+    await redis.sadd(indexKey, INFLIGHT_WALKED);
+  }
+  return { ...look, walked: true };
+}
