@@ -11,10 +11,12 @@ import { describe, expect, it } from 'vitest';
 import { cliBin, spawnCli as cli } from '../support/cli-child.js';
 import { jobEntry, jobsIn, keysUnder } from '../support/exact-jobs.js';
 import { repoPath } from '../support/paths.js';
-import { privateSourceAndTarget } from '../support/private-redis.js';
+import { privateRedis, privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
+/** Another new Redis, for a run out of the same source to another target. */
+const other = privateRedis();
 
 /** The CLI from its sources, SIGKILLed before the first command `command` whose arguments match each of `args` (kill-at-command.mjs). */
 function moveKilledAt(command: string, args: readonly string[], nth: number, ...cliArgs: string[]): Promise<{ signal: NodeJS.Signals | null; code: number | null; stderr: string }> {
@@ -162,5 +164,47 @@ describe('a dead `move --classes` run that began a pass on a queue but wrote no 
     expect(await target.smembers('sidekiq-migrate:ledgers')).toEqual(['walked']);
     const drain = await cli('drain-check', '--redis', from, '--json');
     expect(JSON.parse(drain.stdout)).toMatchObject({ inflight: [], quarantine: [] });
+  });
+});
+
+// A dead run's pass count whose `started-with` record names ANOTHER target is kept by a run to a
+// third Redis (forgetOtherRunsPasses, other-runs-passes.ts): that run cannot settle the dead run's
+// ledger on a Redis it does not reach (retire-ledger.ts), and the count is how the next plan to the
+// dead run's target finds it; a run that holds the source's lock only knows that no run is live
+// here, not that the dead run's ledger has its expiry. Decided and kept (audit-inflight): the next
+// run to the dead run's target deletes it (the test above); the runbook's leftover table says so.
+describe('a dead `move --classes` run whose count names its target, passed by with a move of the same source to another Redis', { timeout: 300_000 }, () => {
+  it("the other move keeps the dead run's count (Complete, its own jobs once); the next move to the dead run's target deletes it", async () => {
+    const [source, target, third] = [redis.source(), redis.target(), other.client()];
+    const { source: from, target: to } = redis.urls();
+    const selected = Array.from({ length: 4 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'a', args: `[${i}]` }));
+    const others = Array.from({ length: 3 }, (_, i) => sidekiqPayload({ className: 'B', queue: 'a', args: `[${i}]` }));
+    for (const p of [...selected, ...others]) await source.lpush('queue:a', p);
+    await source.sadd('queues', 'a');
+    const args = ['move', '--from', from, '--to', to, '--page-size', '2', '--classes', 'A'];
+    const first = await moveKilledAt('^get$', ['^sidekiq-migrate:transfer-[\\w-]+:originals:queue:a$'], 3, ...args);
+    expect(first.signal, first.stderr).toBe('SIGKILL');
+    const dead = /"runId":"([\w-]+)"/.exec((await source.get('sidekiq-migrate:lock'))!)![1]!;
+    const count = `sidekiq-migrate:${dead}:originals:queue:a`;
+    expect(await source.ttl(count)).toBe(-1);
+    for (const side of [source, target]) {
+      const lock = JSON.parse((await side.get('sidekiq-migrate:lock'))!) as Record<string, unknown>;
+      await side.set('sidekiq-migrate:lock', JSON.stringify({ ...lock, expiresAt: Date.now() - 1000 }));
+    }
+
+    // Another target: the B jobs go there; the dead run's count (its record names `to`) stays.
+    const elsewhere = await cli('move', '--from', from, '--to', other.url(), '--page-size', '2', '--classes', 'B');
+    expect(elsewhere.stdout.trimEnd().split('\n').at(-1), elsewhere.stdout + elsewhere.stderr).toBe('Complete: everything that could be moved was moved.');
+    expect(elsewhere.code).toBe(0);
+    expect(await jobsIn(third)).toEqual(others.map((p) => jobEntry('queue:a', p)).sort());
+    expect(await source.ttl(count)).toBe(-1);
+
+    // The dead run's target: its count goes.
+    const again = await cli(...args);
+    expect(again.stdout.trimEnd().split('\n').at(-1), again.stdout + again.stderr).toBe('Complete: everything that could be moved was moved.');
+    expect(again.code).toBe(0);
+    expect(await jobsIn(target)).toEqual(selected.map((p) => jobEntry('queue:a', p)).sort());
+    expect(await jobsIn(source)).toEqual([]);
+    expect(await source.exists(count)).toBe(0);
   });
 });
