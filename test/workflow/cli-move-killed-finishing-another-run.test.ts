@@ -31,8 +31,8 @@ function moveKilledAt(command: string, args: readonly string[], nth: number, ...
   });
 }
 
-/** The keys kept without an expiry: the target's id, and its index of ledgers (core/transfer/ledger-index.ts). */
-const KEPT = new Set(['sidekiq-migrate:target-id', 'sidekiq-migrate:ledgers']);
+/** The keys kept without an expiry: the target's id, its index of ledgers (core/transfer/ledger-index.ts) and the mark of its index of in-flight keys (core/transfer/inflight-index.ts; the source's is gone with its in-flight keys). */
+const KEPT = new Set(['sidekiq-migrate:target-id', 'sidekiq-migrate:ledgers', 'sidekiq-migrate:inflight-keys']);
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 

@@ -175,14 +175,17 @@ async function nothingOfTheRunLeft(): Promise<void> {
  * What a complete transfer leaves of the run (docs/runbooks/redis-move.md, *What a transfer leaves
  * behind*), and nothing else, each key with its expiry: on the source the record of its finish (an
  * hour) and what it was started with (30 days); on the target each set's and queue's ledger (7
- * days once nothing is in flight), the target's id and its index of ledgers.
+ * days once nothing is in flight), the target's id, its index of ledgers and its index of in-flight keys (a mark).
  */
 async function leftAsACompleteTransfer(moved: readonly string[]): Promise<void> {
   const [source, target] = [redis.source(), redis.target()];
   expect(await keysUnder(source, 'sidekiq-migrate:')).toEqual(['sidekiq-migrate:sets-apart:finished', 'sidekiq-migrate:sets-apart:started-with']);
-  expect(await keysUnder(target, 'sidekiq-migrate:')).toEqual([...moved.map((k) => `sidekiq-migrate:sets-apart:ledger:${k}`), 'sidekiq-migrate:ledgers', 'sidekiq-migrate:target-id'].sort());
+  expect(await keysUnder(target, 'sidekiq-migrate:')).toEqual([...moved.map((k) => `sidekiq-migrate:sets-apart:ledger:${k}`), 'sidekiq-migrate:inflight-keys', 'sidekiq-migrate:ledgers', 'sidekiq-migrate:target-id'].sort());
   // The index of ledgers without an expiry (core/transfer/ledger-index.ts) names none: only its mark.
   expect(await target.smembers('sidekiq-migrate:ledgers')).toEqual(['walked']);
+  // The target's index of in-flight keys (core/transfer/inflight-index.ts): only the mark its
+  // summary's one walk left; the source's (its claims named their keys there) is gone with them.
+  expect(await target.smembers('sidekiq-migrate:inflight-keys')).toEqual(['walked']);
   for (const [redisOf, key] of [
     [source, 'sidekiq-migrate:sets-apart:finished'],
     [source, 'sidekiq-migrate:sets-apart:started-with'],

@@ -14,7 +14,7 @@ import { resumeInflight } from '../../../core/transfer/resume-inflight.js';
 import { transferSetSlice, type SetTransferCursor } from '../../../core/transfer/set-transfer.js';
 import type { TransferCounters } from '../../../core/transfer/transfer-counters.js';
 import { MAX_JOBS_PER_CLAIM, MAX_JOBS_PER_CLAIM_CALL } from '../../../core/transfer/transfer-options.js';
-import { jobEntry, jobsIn } from '../../support/exact-jobs.js';
+import { jobEntry, jobsIn, ourKeys } from '../../support/exact-jobs.js';
 import { interferingRedis, type RedisCall } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
@@ -135,7 +135,7 @@ describe(`a slice's claim goes out in calls of at most MAX_JOBS_PER_CLAIM_CALL j
     // The ledger counts the positions one call gave: 0…249 of one batch, all written.
     const [ledger] = await redis.target().keys('sidekiq-migrate:c:ledger:*');
     expect(Object.values(await redis.target().hgetall(ledger!))).toEqual([String(MAX_JOBS_PER_CLAIM)]);
-    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
+    expect(await ourKeys(redis.source())).toEqual([]);
   });
 
   it(`set: ${MAX_JOBS_PER_CLAIM} entries are ${CALLS} claim calls in one round trip and one sealed acknowledge call (no member sent) in another; each once with its score`, async () => {
@@ -151,7 +151,7 @@ describe(`a slice's claim goes out in calls of at most MAX_JOBS_PER_CLAIM_CALL j
     expect(await evalshaRun(redis.source())).toBe(CALLS + 3);
     expect(await jobsIn(redis.target(), '')).toEqual(entries.map(([score, p]) => jobEntry('schedule', p, score)).sort());
     expect(await jobsIn(redis.source(), '')).toEqual([]);
-    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
+    expect(await ourKeys(redis.source())).toEqual([]);
   });
 
   it('the scripts vanish from the server between two calls (SCRIPT FLUSH): the rest is sent again and claims in order', async () => {
@@ -163,7 +163,7 @@ describe(`a slice's claim goes out in calls of at most MAX_JOBS_PER_CLAIM_CALL j
 
     expect(slice.counters).toMatchObject({ claimed: MAX_JOBS_PER_CLAIM, written: MAX_JOBS_PER_CLAIM, duplicates: 0 });
     expect(await redis.target().lrange('queue:default', 0, -1)).toEqual(before);
-    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
+    expect(await ourKeys(redis.source())).toEqual([]);
   });
 });
 
@@ -241,7 +241,7 @@ describe("one of a set slice's acknowledge calls fails", () => {
     expect(await jobsIn(redis.target(), '')).toEqual(all);
     expect(await jobsIn(redis.source(), '')).toEqual([]);
     // Only the interrupted pass's count (claimSetEntries-13.lua KEYS[10]): the run's next pass of the set starts over it and deletes it at its end.
-    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual(['sidekiq-migrate:c:originals:schedule']);
+    expect(await ourKeys(redis.source())).toEqual(['sidekiq-migrate:c:originals:schedule']);
   });
 
   it(`the seal no longer holds, so the members are sent; call 3 of ${CALLS} replies OOM: the others' entries leave the in-flight set, its own stay (written, in the ledger); every entry once; the resume finishes`, async () => {
@@ -263,7 +263,7 @@ describe("one of a set slice's acknowledge calls fails", () => {
     expect(await jobsIn(redis.target(), '')).toEqual(all);
     expect(await jobsIn(redis.source(), '')).toEqual([]);
     // Only the interrupted pass's count, as above.
-    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual(['sidekiq-migrate:c:originals:schedule']);
+    expect(await ourKeys(redis.source())).toEqual(['sidekiq-migrate:c:originals:schedule']);
   });
 });
 
@@ -279,7 +279,7 @@ describe('jobs pushed above the window (newest first)', () => {
     expect(slice).toMatchObject({ done: true, counters: { claimed: 200, written: 200, leftOnSource: 30 } });
     expect(await redis.target().lrange('queue:default', 0, -1)).toEqual(before);
     expect(await redis.source().lrange('queue:default', 0, -1)).toEqual(after.slice(0, 30));
-    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
+    expect(await ourKeys(redis.source())).toEqual([]);
   });
 });
 
@@ -298,7 +298,7 @@ describe('the chain stops the later calls', () => {
     expect(slice).toMatchObject({ done: true, counters: { claimed: 90, written: 90, leftOnSource: 1 } });
     expect(await redis.target().lrange('queue:default', 0, -1)).toEqual(before.slice(0, 90));
     expect(await redis.source().lrange('queue:default', 0, -1)).toEqual([arrival]);
-    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
+    expect(await ourKeys(redis.source())).toEqual([]);
   });
 
   it('another attempt claims between two calls: the later calls claim nothing, the ledger positions stay right, and the next slices move every job once, in order', async () => {
@@ -315,6 +315,6 @@ describe('the chain stops the later calls', () => {
     expect(await redis.target().lrange('queue:default', 0, -1)).toEqual(before);
     expect(await jobsIn(redis.target(), '')).toEqual(jobs.map((p) => jobEntry('queue:default', p)).sort());
     expect(await jobsIn(redis.source(), '')).toEqual([]);
-    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
+    expect(await ourKeys(redis.source())).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 // However large the page size, no slice claims more than MAX_JOBS_PER_CLAIM jobs (1,000: one slice
 // a default page, issue #18; its Lua calls are of 50, claim-calls.test.ts; its bytes are bounded
 // apart, slice-byte-bound.test.ts), and the slices still move every job, byte for byte, in order.
+import { ourKeys } from '../../support/exact-jobs.js';
 import { describe, expect, it } from 'vitest';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { transferQueueSlice, type QueueTransferCursor } from '../../../core/transfer/queue-transfer.js';
@@ -32,7 +33,7 @@ describe('a claim takes at most MAX_JOBS_PER_CLAIM jobs, whatever the page size'
     expect(await redis.target().lrange('queue:default', 0, -1)).toEqual(before);
     expect([...before].sort()).toEqual([...jobs].sort());
     expect(await source.exists('queue:default')).toBe(0);
-    expect(await source.keys('sidekiq-migrate:*')).toEqual([]);
+    expect(await ourKeys(source)).toEqual([]);
   });
 
   it('sets: slices of 1,000 with a page size of 10,000; every entry moved once with its score; nothing left on the source', async () => {
@@ -46,7 +47,7 @@ describe('a claim takes at most MAX_JOBS_PER_CLAIM jobs, whatever the page size'
     expect(claims).toEqual([1000, 1000, 17]);
     expect(await redis.target().zrange('schedule', 0, '-1', 'WITHSCORES')).toEqual(before);
     expect(await source.exists('schedule')).toBe(0);
-    expect(await source.keys('sidekiq-migrate:*')).toEqual([]);
+    expect(await ourKeys(source)).toEqual([]);
   });
 });
 

@@ -20,7 +20,7 @@ import { emptyTransferCounters } from '../../../core/transfer/transfer-counters.
 import { batchKey, claimChainKey, inflightKey, ledgerKey } from '../../../core/transfer/transfer-keys.js';
 import { MAX_JOBS_PER_CLAIM, MAX_JOBS_PER_WRITE, type TransferContext } from '../../../core/transfer/transfer-options.js';
 import { targetLockOf, writeJobsToQueues } from '../../../core/transfer/write-to-target.js';
-import { jobEntry } from '../../support/exact-jobs.js';
+import { jobEntry, ourKeys } from '../../support/exact-jobs.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 import { swapEvalsha } from '../../support/swap-evalsha.js';
@@ -100,7 +100,7 @@ async function expectExactlyOnce(expected: string[], list: string[], what: strin
   expect(await jobsOnBoth(redis.source(), redis.target()), what).toEqual(expected);
   // Front placement: the target's queue is the source's as it was, fetched in the same order.
   expect(await redis.target().lrange('queue:default', 0, -1), what).toEqual(list);
-  expect(await redis.source().keys('sidekiq-migrate:*'), what).toEqual([]);
+  expect(await ourKeys(redis.source()), what).toEqual([]);
 }
 
 /**

@@ -13,7 +13,7 @@ import { claimSetSlice, type SetClaimKeys } from '../../../core/transfer/claim-c
 import { newBatchId } from '../../../core/transfer/ledger-id.js';
 import { transferSetSlice } from '../../../core/transfer/set-transfer.js';
 import { acknowledgedKey, batchKey, claimChainKey, conflictsKey, inflightKey, inflightSealKey, originalsKey } from '../../../core/transfer/transfer-keys.js';
-import { jobEntry, jobsIn } from '../../support/exact-jobs.js';
+import { jobEntry, jobsIn, ourKeys } from '../../support/exact-jobs.js';
 import { interferingRedis, SimulatedCrash, type RedisCall } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
@@ -88,7 +88,7 @@ describe('the in-flight set changed between the claim and the acknowledge, its s
     // The other slice's seal names three entries; one is in flight: it sends its members too.
     expect(await acknowledgeSetEntries(redis.source(), ackKeys, other.stored, other.held.map((e) => e.member), [], other.seal)).toBe('by members');
     expect(await inflight()).toEqual([]);
-    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
+    expect(await ourKeys(redis.source())).toEqual([]);
   });
 
   it('an entry added by a script that does not know the seal (an older version of the claim: a ZADD here) changes the size: the members are sent, that entry stays in flight', async () => {
@@ -110,7 +110,7 @@ describe('the in-flight set changed between the claim and the acknowledge, its s
 
     expect(await acknowledgeSetEntries(redis.source(), ackKeys, claim.stored, claim.held.map((e) => e.member), [], claim.seal)).toBe('sealed');
 
-    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
+    expect(await ourKeys(redis.source())).toEqual([]);
     expect(await redis.source().zrange('schedule', 0, '-1')).toEqual([entry(3), entry(4)]);
     expect(await redis.source().info('commandstats')).toMatch(/cmdstat_evalsha:calls=1,/);
   });
@@ -169,6 +169,6 @@ describe('a slice resumed over the entries of two claims', () => {
     expect(next.counters).toMatchObject({ claimed: 0, resumed: 3, written: 3 });
     expect(await jobsIn(redis.target())).toEqual(expected);
     expect(await jobsIn(redis.source())).toEqual([]);
-    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
+    expect(await ourKeys(redis.source())).toEqual([]);
   });
 });

@@ -44,7 +44,8 @@ function watchedSource(): { source: Redis; reads: ReturnType<typeof recordJobRea
 function claimShift(command: Parameters<Redis['sendCommand']>[0]): number {
   const written = command.toWritable(null as never);
   const lines = Buffer.from(written as Buffer | string).subarray(0, 2048).toString('latin1').split('\r\n');
-  return Number(lines[2 + 2 * 10]);
+  // EVALSHA, its SHA, the key count, the 7 keys (claimSelectedQueueJobs-10.lua: the index of in-flight keys last), ARGV[1], then ARGV[2].
+  return Number(lines[2 + 2 * 11]);
 }
 
 describe('a class-selective transfer of large jobs', () => {

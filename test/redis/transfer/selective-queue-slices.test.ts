@@ -3,6 +3,7 @@
 // what the source queue and the target queue hold (in fetch order), whether the pass says it is
 // done, and what the slice counted. Between slices a fetcher pops the oldest jobs, now a few,
 // now more than the anchor is first looked for around (16), now the anchor itself.
+import { ourKeys } from '../../support/exact-jobs.js';
 import { describe, expect, it } from 'vitest';
 import { LuaScript } from '../../../core/redis/lua-script.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
@@ -400,7 +401,7 @@ describe('a selective queue transfer, slice by slice', () => {
     expect(next).toEqual({ done: false, examined: 3, claimed: 1, resumed: 1, source: ['S0', 'S2', 'M4', 'S5', 'M6', 'S7'], target: ['M1', 'M3'] });
     // Nothing in flight; the pass (not done) keeps only its start: the length then, 2 claimed since,
     // and its mark, the newest original (claimSelectedQueueJobs-10.lua KEYS[6]).
-    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual(['sidekiq-migrate:slices:originals:queue:default']);
+    expect(await ourKeys(redis.source())).toEqual(['sidekiq-migrate:slices:originals:queue:default']);
     expect(await redis.source().get('sidekiq-migrate:slices:originals:queue:default')).toBe(`8 2 \n${payload('S7')}`);
   });
 

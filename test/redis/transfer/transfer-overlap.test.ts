@@ -9,7 +9,7 @@ import { interferingRedis, SimulatedCrash } from '../../support/interfering-redi
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 import { jobsOnBoth } from '../../support/transfer-crash-loop.js';
-import { jobEntry } from '../../support/exact-jobs.js';
+import { jobEntry, ourKeys } from '../../support/exact-jobs.js';
 
 // Two attempts of the same run on one key at once (a page task retried while the first attempt
 // still runs): the first one's acknowledge must remove exactly the batch it wrote, not the jobs
@@ -71,6 +71,6 @@ describe('an acknowledge removes exactly the batch that was written', () => {
     // Resumed under the ids the second attempt gave them: written now, not taken for duplicates.
     expect(summary.resumed).toMatchObject({ resumed: 3, written: 3, duplicates: 0 });
     expect(await jobsOnBoth(redis.source(), redis.target())).toEqual(expected);
-    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
+    expect(await ourKeys(redis.source())).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import { RunLock } from '../../../core/redis/run-lock.js';
 import { ledgerKey } from '../../../core/transfer/transfer-keys.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { renameRoutingPlan } from '../../../core/routing/routing-plan.js';
-import { keyValueSnapshot } from '../../support/exact-jobs.js';
+import { keyValueSnapshot, ourKeys } from '../../support/exact-jobs.js';
 import { allJobs } from '../../support/redis-snapshot.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
@@ -55,7 +55,7 @@ describe('transferring to a new Redis', () => {
     expect((await target.smembers('queues')).sort()).toEqual(['backlog', 'default']);
     // Nothing is left on the source but its bookkeeping.
     expect((await allJobs(source, '')).filter((j) => !j.key.endsWith('queues'))).toEqual([]);
-    expect(await source.keys('sidekiq-migrate:*')).toEqual([]);
+    expect(await ourKeys(source)).toEqual([]);
   });
 
   it('puts moved jobs ahead of what producers already wrote to the target, or behind it with append', async () => {

@@ -6,7 +6,7 @@ import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { classRoutingPlan, renameRoutingPlan } from '../../../core/routing/routing-plan.js';
 import { transferQueueSlice, type QueueTransferCursor, type QueueTransferRequest } from '../../../core/transfer/queue-transfer.js';
 import { transferSetSlice, type SetTransferCursor, type SetTransferRequest } from '../../../core/transfer/set-transfer.js';
-import { jobEntry, jobsIn, keyValueSnapshot } from '../../support/exact-jobs.js';
+import { jobEntry, jobsIn, keyValueSnapshot, ourKeys } from '../../support/exact-jobs.js';
 import { interferingRedis, SimulatedCrash } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
@@ -73,7 +73,7 @@ describe('a whole-queue transfer, slice by slice', () => {
       { done: true, claimed: 2, leftOnSource: 2, target: names.map((n) => job(n)) },
     ]);
     expect((await redis.source().lrange('queue:default', 0, -1)).reverse()).toEqual([job('p1'), job('p2')]);
-    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
+    expect(await ourKeys(redis.source())).toEqual([]);
   });
 
   it('a slice that died after its claim: the next one writes the jobs left in flight first, once, and counts them as resumed', async () => {
@@ -91,7 +91,7 @@ describe('a whole-queue transfer, slice by slice', () => {
     expect(await state()).toEqual({ source: [jobEntry('queue:default', job('j4'))], target: ['j0', 'j1', 'j2', 'j3'].map((n) => jobEntry('queue:default', job(n))).sort() });
     // Nothing in flight; the pass (not done) keeps its count of originals: 5, less the 2 and 2
     // claimed, and its mark, the newest original (claimQueueJobs-11.lua KEYS[7]), as the first attempt took it.
-    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual(['sidekiq-migrate:slices:originals:queue:default']);
+    expect(await ourKeys(redis.source())).toEqual(['sidekiq-migrate:slices:originals:queue:default']);
     expect(await redis.source().get('sidekiq-migrate:slices:originals:queue:default')).toBe(`1 \n${job('j4')}`);
   });
 
@@ -157,7 +157,7 @@ describe("an append pass's mark, the newest original (claimQueueJobs-11.lua KEYS
     // The third slice asks for the 1 its cursor counts, and the claim finds the mark 6 jobs up: the pass goes on.
     expect(slices.map((s) => s.claimed)).toEqual([2, 2, 1, 2, 2, 1]);
     expect(slices.at(-1)).toMatchObject({ done: true, leftOnSource: 1 });
-    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
+    expect(await ourKeys(redis.source())).toEqual([]);
   });
 
   it('the mark fetched by a worker, with every original below it: the pass ends there and claims none of what a producer pushed', async () => {
@@ -176,7 +176,7 @@ describe("an append pass's mark, the newest original (claimQueueJobs-11.lua KEYS
       { claimed: 2, done: false, leftOnSource: 0 },
       { claimed: 0, done: true, leftOnSource: 3 },
     ]);
-    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
+    expect(await ourKeys(redis.source())).toEqual([]);
   });
 
   it("a pass begun by the version before (its record holds a count and no mark) goes on by the count, as it did", async () => {
@@ -188,7 +188,7 @@ describe("an append pass's mark, the newest original (claimQueueJobs-11.lua KEYS
     const slices = await pass(async () => {}, { limit: 4, claimed: 2, kept: true });
     expect(slices.map((s) => s.claimed)).toEqual([2]);
     expect(await state()).toEqual({ source: ['j2', 'j3'].map((n) => jobEntry('queue:default', job(n))).sort(), target: ['r0', 'r1'].map((n) => jobEntry('queue:default', job(n))).sort() });
-    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual([]);
+    expect(await ourKeys(redis.source())).toEqual([]);
   });
 });
 
@@ -236,7 +236,7 @@ describe('a whole-set transfer, slice by slice', () => {
       target: entries.slice(0, 4).map(([score, p]) => jobEntry('retry', p, score)).sort(),
     });
     // Nothing in flight; the pass (not done) keeps its count: 5, less the 2 and 2 claimed.
-    expect(await redis.source().keys('sidekiq-migrate:*')).toEqual(['sidekiq-migrate:slices:originals:retry']);
+    expect(await ourKeys(redis.source())).toEqual(['sidekiq-migrate:slices:originals:retry']);
     expect(await redis.source().get('sidekiq-migrate:slices:originals:retry')).toBe('1 ');
   });
 

@@ -15,7 +15,7 @@ import type { CarriedJob } from '../../../core/transfer/carry-job.js';
 import { emptyTransferCounters } from '../../../core/transfer/transfer-counters.js';
 import { MAX_JOBS_PER_CLAIM, MAX_JOBS_PER_WRITE } from '../../../core/transfer/transfer-options.js';
 import { writeEntriesToSet, writeJobsToQueues, type LedgeredEntry } from '../../../core/transfer/write-to-target.js';
-import { jobEntry, jobsIn, keyValueSnapshot } from '../../support/exact-jobs.js';
+import { jobEntry, jobsIn, keyValueSnapshot, ourKeys } from '../../support/exact-jobs.js';
 import { interferingRedis, type RedisCall } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
@@ -103,7 +103,7 @@ describe(`a slice's writes go out in calls of at most MAX_JOBS_PER_WRITE jobs, i
     expect(await redis.target().lrange('queue:default', 0, -1)).toEqual(before);
     expect(await jobsIn(redis.target(), '')).toEqual(jobs.map((p) => jobEntry('queue:default', p)).sort());
     expect(await jobsIn(source, '')).toEqual([]);
-    expect(await source.keys('sidekiq-migrate:*')).toEqual([]);
+    expect(await ourKeys(source)).toEqual([]);
   });
 
   it('set: conflicts in the second and third calls go back to the source as the right entries; the rest is written with its score', async () => {
