@@ -6,7 +6,7 @@
  * added), and the copy on the target would write each state found beside its job.
  *
  * Claims a queue of `jobs` payloads (~700 B, as measure-transfer-claims.ts) a slice of
- * MAX_JOBS_PER_CLAIM at a time with the real claim (claimQueueJobs-10 in calls of
+ * MAX_JOBS_PER_CLAIM at a time with the real claim (claimQueueJobs-11 in calls of
  * MAX_JOBS_PER_CLAIM_CALL: claim-calls.ts), and after each slice's claim, before its acknowledge,
  * runs over the slice's in-flight list one stand-in for the lookup the claim would do, then:
  *
@@ -42,7 +42,7 @@ const port = Number(process.argv[3] ?? 43_001);
 const jidOf = (i: number) => i.toString(16).padStart(24, '0');
 const payload = (i: number) =>
   Buffer.from(JSON.stringify({ retry: 3, queue: 'default', args: [i, 'x'.repeat(560)], class: 'SomeIterableJob', jid: jidOf(i), created_at: 1.7e9, enqueued_at: 1.7e9 }));
-const queueKeys = { queue: 'queue:q', inflight: 'inflight:q', batch: 'batch:q', chain: 'chain:q', stopMarker: 'stopped', lock: 'lock', originals: 'originals:q' };
+const queueKeys = { queue: 'queue:q', inflight: 'inflight:q', batch: 'batch:q', chain: 'chain:q', stopMarker: 'stopped', lock: 'lock', originals: 'originals:q', inflightIndex: 'inflight-keys' };
 
 const LOOKUPS = {
   control: `local held = redis.call('LRANGE', KEYS[1], 0, -1) return #held`,

@@ -1,4 +1,4 @@
-// Measures the per-call time of claimSelectedQueueJobs-9.lua (the class-selective claim out of the
+// Measures the per-call time of claimSelectedQueueJobs-10.lua (the class-selective claim out of the
 // middle of a list) at a given distance from the list's nearer end, as Redis itself reports it
 // (SLOWLOG, microseconds of script execution, no network). Starts its own redis-server.
 //   npx tsx scripts/measure-selective-claim.ts [LIST_LENGTH] [PICKS] [REPEATS]
@@ -10,7 +10,7 @@ import { LuaScript } from '../core/redis/lua-script.js';
 const length = Number(process.argv[2] ?? 2_000_000);
 const picks = Number(process.argv[3] ?? 10);
 const repeats = Number(process.argv[4] ?? 5);
-const claim = new LuaScript('claimSelectedQueueJobs-9');
+const claim = new LuaScript('claimSelectedQueueJobs-10');
 const server = await startRedisServer();
 const redis = new Redis(server.url, { protocol: 2 });
 try {
@@ -28,7 +28,7 @@ try {
       const args: (string | number | Buffer)[] = [randomUUID(), 256 + 10 * picks, `marker:${randomUUID()}`, 'measure', '', length, 0, ''];
       for (let p = 0; p < picks; p++) args.push(offset + 10 * p, window[10 * p]!);
       await redis.slowlog('RESET');
-      const [claimed] = (await claim.run(redis, { keys: ['queue:default', 'inflight', 'batch', 'stopped', 'lock', 'originals'], args })) as [number];
+      const [claimed] = (await claim.run(redis, { keys: ['queue:default', 'inflight', 'batch', 'stopped', 'lock', 'originals', 'inflight-keys'], args })) as [number];
       if (claimed !== picks) throw new Error(`claimed ${claimed} of ${picks}`);
       const log = (await redis.slowlog('GET', 10)) as [number, number, number, string[]][];
       const evalsha = log.find((entry) => String(entry[3][0]).toLowerCase() === 'evalsha');

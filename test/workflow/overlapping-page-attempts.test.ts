@@ -224,7 +224,7 @@ async function jidsIn(client: Redis): Promise<string[]> {
   return (await jobsAt(client)).flatMap(({ payload }) => /"jid":"([^"]+)"/.exec(payload)?.slice(1, 2) ?? []);
 }
 
-const MOVING = new Set(['claimQueueJobs-10', 'claimSetEntries-12', 'copyJobsToLists-n3', 'copyEntriesToSet-5', 'acknowledgeQueueBatch-3', 'acknowledgeSetBatch-7', 'rerouteQueueJobs-n2', 'rerouteSetEntries-n4'].map((name) => new LuaScript(name, { encodeCalls: true }).sha));
+const MOVING = new Set(['claimQueueJobs-11', 'claimSetEntries-13', 'copyJobsToLists-n3', 'copyEntriesToSet-5', 'acknowledgeQueueBatch-3', 'acknowledgeSetBatch-7', 'rerouteQueueJobs-n2', 'rerouteSetEntries-n4'].map((name) => new LuaScript(name, { encodeCalls: true }).sha));
 
 describe('two attempts of one page at once, interleaved mid-page, Sidekiq producing and fetching', () => {
   // Invocation 1 of the task: the stale attempt, held just before its second moving call (a
