@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
 import { startOptionsSchema, type StartOptions } from '../../core/config/deployed-options.js';
 import { validateConfig } from '../../core/config/validate-config.js';
@@ -35,7 +36,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
     ))
       .option('--source <name>', "the deployment's connection to migrate from (default: source)")
       .option('--target <name>', "the deployment's connection to transfer to (default: target)")
-      .option('--resume <run>', 'resume this stopped or failed run (same run id, a new execution named RUN-resume-2, RUN-resume-3…): give it the same routing and selection')
+      .option('--resume <run>', 'resume this stopped or failed run (same run id, a new execution named RUN-resume-2, RUN-resume-3…; refused while the run still runs): give it the same routing and selection')
       .option('--rollback <run>', 'put the jobs of this earlier re-route run back on the queues it took them from (instead of routing flags)')
       .option('--unmapped <what>', 'jobs with no destination: leave (default) or quarantine')
       .option('--rate-limit <jobs/s>', 'transfer: move at most this many jobs per second per set or queue')
@@ -53,6 +54,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
     checkExecutionInputSize(input);
     const stateMachineArn = await findStateMachine(options);
     const sfn = stepFunctionsFor(ctx, options);
+    if (options.resume) await refuseResumeWhileRunning(sfn, stateMachineArn, input.runId, ctx.io);
     const { executionArn } = options.resume ? await startResumed(sfn, stateMachineArn, input) : await startOrExplain(sfn, stateMachineArn, input);
     const started = { executionArn, runId: input.runId, mode: input.mode, dryRun: input.dryRun, ...(input.classes ? { classes: input.classes.length } : {}), console: consoleLink(executionArn) };
     if (options.json) ctx.io.out(`${JSON.stringify({ type: 'started', ...started })}\n`);
@@ -77,6 +79,39 @@ async function startOrExplain(sfn: StepFunctions, stateMachineArn: string, input
   }
 }
 
+type ExecutionStatus = DescribeExecutionCommandOutput['status'];
+
+/** What the run's executions are doing: its first (named after the run id) and its newest (RUN-resume-N). */
+type RunState =
+  | { readonly kind: 'running'; readonly firstStatus: ExecutionStatus; readonly runningName: string }
+  | { readonly kind: 'ended'; readonly firstStatus: ExecutionStatus; readonly newest?: { readonly name: string; readonly status: ExecutionStatus } }
+  | { readonly kind: 'unknown'; readonly why: string; readonly missing: boolean };
+
+/**
+ * Looks at run `runId`'s executions (DescribeExecution of the one named after it, then the run's
+ * newest RUN-resume-N): still running, or ended. When DescribeExecution is not allowed (or fails,
+ * or there is no execution of that name: `missing`), why it is unknown.
+ */
+async function runState(sfn: StepFunctions, stateMachineArn: string, runId: string): Promise<RunState> {
+  const firstArn = executionArnOf(runId, stateMachineArn);
+  try {
+    const first = await sfn.describe(firstArn);
+    if (first.status === 'RUNNING') return { kind: 'running', firstStatus: first.status, runningName: runId };
+    const newestArn = await newestExecutionOfRun(sfn, firstArn);
+    if (newestArn === firstArn) return { kind: 'ended', firstStatus: first.status };
+    const newest = await sfn.describe(newestArn);
+    const newestName = newestArn.split(':').at(-1)!;
+    if (newest.status === 'RUNNING') return { kind: 'running', firstStatus: first.status, runningName: newestName };
+    return { kind: 'ended', firstStatus: first.status, newest: { name: newestName, status: newest.status } };
+  } catch (error) {
+    const cause = (error as { cause?: { name?: string; message?: string } }).cause;
+    const why = cause?.name === 'AccessDeniedException' || cause?.name === 'AccessDenied'
+      ? `this role may not call states:DescribeExecution (${cause.name}; the stack's OperatorPolicyArn policy allows it)`
+      : `describing it failed (${(error as Error).message})`;
+    return { kind: 'unknown', why, missing: cause?.name === 'ExecutionDoesNotExist' };
+  }
+}
+
 /**
  * What to do when the run id already names an execution, from what that execution (and the run's
  * newest, RUN-resume-N) is doing: one still running is followed or stopped, never resumed (a resume
@@ -88,25 +123,41 @@ async function nameTakenAdvice(sfn: StepFunctions, stateMachineArn: string, runI
   const taken = `An execution named ${runId} already exists on ${stateMachineArn}`;
   const resume = `Give another --run-id, or resume that run with --resume ${runId}.`;
   const follow = `Follow it with: sidekiq-migrate watch ${runId}, or stop it with: sidekiq-migrate stop ${runId} (resuming a run that still runs would start a second execution of it). To start another run, give another --run-id.`;
-  const firstArn = executionArnOf(runId, stateMachineArn);
-  try {
-    const first = await sfn.describe(firstArn);
-    if (first.status === 'RUNNING') return `${taken} and is still running (run ${runId} is not over). ${follow}`;
-    const newestArn = await newestExecutionOfRun(sfn, firstArn);
-    if (newestArn === firstArn) return `${taken} (names stay taken for 90 days); it ended ${first.status}. ${resume}`;
-    const newest = await sfn.describe(newestArn);
-    const newestName = newestArn.split(':').at(-1)!;
-    if (newest.status === 'RUNNING') return `${taken}; it ended ${first.status}, and run ${runId} goes on in execution ${newestName}, still running. ${follow}`;
-    return `${taken} (names stay taken for 90 days); it ended ${first.status}, and the run's newest execution, ${newestName}, ended ${newest.status}. ${resume}`;
-  } catch (error) {
-    const cause = (error as { cause?: { name?: string; message?: string } }).cause;
-    const why = cause?.name === 'AccessDeniedException' || cause?.name === 'AccessDenied'
-      ? `this role may not call states:DescribeExecution (${cause.name}; the stack's OperatorPolicyArn policy allows it)`
-      : `describing it failed (${(error as Error).message})`;
-    return (
-      `${taken} (names stay taken for 90 days). ${resume}\n` +
-      `Note: whether it still runs is unknown: ${why}. If it still runs, follow it with: sidekiq-migrate watch ${runId}, or stop it with: sidekiq-migrate stop ${runId}; do not resume it (a second execution of a run that runs).`
+  const state = await runState(sfn, stateMachineArn, runId);
+  switch (state.kind) {
+    case 'running':
+      return state.runningName === runId
+        ? `${taken} and is still running (run ${runId} is not over). ${follow}`
+        : `${taken}; it ended ${state.firstStatus}, and run ${runId} goes on in execution ${state.runningName}, still running. ${follow}`;
+    case 'ended':
+      return state.newest
+        ? `${taken} (names stay taken for 90 days); it ended ${state.firstStatus}, and the run's newest execution, ${state.newest.name}, ended ${state.newest.status}. ${resume}`
+        : `${taken} (names stay taken for 90 days); it ended ${state.firstStatus}. ${resume}`;
+    case 'unknown':
+      return (
+        `${taken} (names stay taken for 90 days). ${resume}\n` +
+        `Note: whether it still runs is unknown: ${state.why}. If it still runs, follow it with: sidekiq-migrate watch ${runId}, or stop it with: sidekiq-migrate stop ${runId}; do not resume it (a second execution of a run that runs).`
+      );
+  }
+}
+
+/**
+ * Before `start --resume RUN` starts anything: refuses (exit 2, nothing started) while the run's
+ * newest execution (RUN, or its latest RUN-resume-N) still runs, saying to follow or stop it and
+ * then resume; a second execution of a run that runs is never started. When that cannot be looked
+ * at (DescribeExecution refused, or failing), the resume starts as asked, with a note saying it
+ * could not check. A run with no execution of its name (never started here) starts as before.
+ */
+async function refuseResumeWhileRunning(sfn: StepFunctions, stateMachineArn: string, runId: string, io: CliContext['io']): Promise<void> {
+  const state = await runState(sfn, stateMachineArn, runId);
+  if (state.kind === 'running') {
+    throw new InputError(
+      `Run ${runId} is still running, in execution ${state.runningName}: nothing started (--resume now would start a second execution of a run that runs). ` +
+        `Follow it with: sidekiq-migrate watch ${runId}, or stop it with: sidekiq-migrate stop ${runId}, then resume it.`,
     );
+  }
+  if (state.kind === 'unknown' && !state.missing) {
+    io.err(`Note: could not check that run ${runId} had ended before resuming it: ${state.why}. If it still runs, this is a second execution of it: sidekiq-migrate list shows the run's executions.\n`);
   }
 }
 

@@ -105,10 +105,20 @@ describe('start', () => {
     expect(fake.started).toHaveLength(1);
   });
 
+  /** Executions `start` creates from now on fail one tick after they start. */
+  const startedExecutionsFail = () => {
+    fake.onStart = (name, input) => {
+      fake.add(execution(name), JSON.stringify(input), [[{ type: 'ExecutionStarted', executionStartedEventDetails: { input: JSON.stringify(input) } }], [{ type: 'ExecutionFailed' }]]);
+    };
+  };
+
   it('--resume starts the same run id again in a new execution, named RUN-resume-2, RUN-resume-3 (only 0-9A-Za-z-_)', async () => {
+    startedExecutionsFail();
     await cli(['start', '--rename', 'a=b', '--run-id', 'reroute-9']);
+    await fake.sleep();
 
     const second = await cli(['start', '--rename', 'a=b', '--resume', 'reroute-9', '--json']);
+    await fake.sleep();
     const third = await cli(['start', '--rename', 'a=b', '--resume', 'reroute-9', '--json']);
 
     expect([second.code, third.code]).toEqual([0, 0]);
@@ -116,6 +126,11 @@ describe('start', () => {
     expect(fake.started.every((s) => /^[0-9A-Za-z_-]{1,80}$/.test(s.name))).toBe(true);
     expect(fake.started.every((s) => (s.input as { runId: string }).runId === 'reroute-9')).toBe(true);
     expect(JSON.parse(third.stdout)).toMatchObject({ runId: 'reroute-9', executionArn: execution('reroute-9-resume-3') });
+    expect([second.stderr, third.stderr]).toEqual(['', '']);
+    // Each start's input is its own; everything else is the same run's.
+    const requests = fake.started.map((s) => (s.input as { startRequest?: unknown }).startRequest);
+    expect(new Set(requests).size).toBe(3);
+    expect(fake.started.map(({ input }) => ({ ...(input as object), startRequest: 'x' }))).toEqual(Array(3).fill({ ...(fake.started[0]!.input as object), startRequest: 'x' }));
     const both = await cli(['start', '--rename', 'a=b', '--resume', 'reroute-9', '--run-id', 'x']);
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('--resume: --resume names the run: not with --run-id');
@@ -317,28 +332,70 @@ describe('start', () => {
     expect(fake.answeredExisting).toEqual([]);
   });
 
-  it('a second --resume while the first resume still runs, with the same flags: starts and names a new execution (RUN-resume-3), never reports the running RUN-resume-2 as started', async () => {
+  // --resume looks first (DescribeExecution of RUN and the run's newest RUN-resume-N): a run that
+  // still runs is followed or stopped, then resumed; a second execution of it is never started.
+  it('--resume of a run whose first execution still runs: says so, to watch or stop it, then resume; exit 2, nothing started', async () => {
     await cli(['start', '--rename', 'a=b', '--run-id', 'again']);
+
+    const { code, stdout, stderr } = await cli(['start', '--rename', 'a=b', '--resume', 'again']);
+
+    expect(fake.status(execution('again'))).toBe('RUNNING');
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(
+      'Run again is still running, in execution again: nothing started (--resume now would start a second execution of a run that runs). Follow it with: sidekiq-migrate watch again, or stop it with: sidekiq-migrate stop again, then resume it.\n',
+    );
+    expect(fake.started.map((s) => s.name)).toEqual(['again']);
+    expect(fake.answeredExisting).toEqual([]);
+  });
+
+  it('a second --resume while the first resume (RUN-resume-2) still runs: says so, to watch or stop it, then resume; exit 2, nothing started, never RUN-resume-3', async () => {
+    await endedRun('again', 'ExecutionFailed');
     const first = await cli(['start', '--rename', 'a=b', '--resume', 'again']);
     const second = await cli(['start', '--rename', 'a=b', '--resume', 'again']);
 
     expect(fake.status(execution('again-resume-2'))).toBe('RUNNING');
-    expect([first.code, second.code]).toEqual([0, 0]);
-    expect(second.stdout).toBe(
-      [
-        'Started re-route run again',
-        `  execution  ${execution('again-resume-3')}`,
-        `  console    https://${REGION}.console.aws.amazon.com/states/home?region=${REGION}#/v2/executions/details/${execution('again-resume-3')}`,
-        `Follow it with: sidekiq-migrate watch ${execution('again-resume-3')}`,
-        '',
-      ].join('\n'),
+    expect([first.code, second.code]).toEqual([0, 2]);
+    expect(second.stdout).toBe('');
+    expect(second.stderr).toBe(
+      'Run again is still running, in execution again-resume-2: nothing started (--resume now would start a second execution of a run that runs). Follow it with: sidekiq-migrate watch again, or stop it with: sidekiq-migrate stop again, then resume it.\n',
     );
-    expect(fake.started.map((s) => s.name)).toEqual(['again', 'again-resume-2', 'again-resume-3']);
+    expect(fake.started.map((s) => s.name)).toEqual(['again-resume-2']);
     expect(fake.answeredExisting).toEqual([]);
-    // Each start's input is its own; everything else is the same run's.
-    const requests = fake.started.map((s) => (s.input as { startRequest?: unknown }).startRequest);
-    expect(new Set(requests).size).toBe(3);
-    expect(fake.started.map(({ input }) => ({ ...(input as object), startRequest: 'x' }))).toEqual(Array(3).fill({ ...(fake.started[0]!.input as object), startRequest: 'x' }));
+  });
+
+  it('--resume once the run\'s newest execution ended (stopped): starts the next RUN-resume-N, no note', async () => {
+    await endedRun('again', 'ExecutionFailed');
+    await endedRun('again-resume-2', 'ExecutionAborted');
+
+    const { code, stdout, stderr } = await cli(['start', '--rename', 'a=b', '--resume', 'again']);
+
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    expect(stdout).toContain(`  execution  ${execution('again-resume-3')}\n`);
+    expect(fake.started.map((s) => s.name)).toEqual(['again-resume-3']);
+  });
+
+  it('--resume of a run with no execution of its name on this state machine: starts RUN-resume-2 as before, no note', async () => {
+    const { code, stderr } = await cli(['start', '--rename', 'a=b', '--resume', 'elsewhere']);
+
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    expect(fake.started.map((s) => s.name)).toEqual(['elsewhere-resume-2']);
+  });
+
+  it('--resume when DescribeExecution is refused (AccessDenied): starts as before, with a note that it could not check the run had ended', async () => {
+    await cli(['start', '--rename', 'a=b', '--run-id', 'again']);
+    fake.sfn.on(DescribeExecutionCommand).rejects(Object.assign(new Error(`User: arn:aws:sts::123456789012:assumed-role/oncall/me is not authorized to perform: states:DescribeExecution on resource: ${execution('again')}`), { name: 'AccessDeniedException', $metadata: {} }));
+
+    const { code, stdout, stderr } = await cli(['start', '--rename', 'a=b', '--resume', 'again']);
+
+    expect(code).toBe(0);
+    expect(stderr).toBe(
+      "Note: could not check that run again had ended before resuming it: this role may not call states:DescribeExecution (AccessDeniedException; the stack's OperatorPolicyArn policy allows it). If it still runs, this is a second execution of it: sidekiq-migrate list shows the run's executions.\n",
+    );
+    expect(stdout).toContain(`Started re-route run again\n  execution  ${execution('again-resume-2')}\n`);
+    expect(fake.started.map((s) => s.name)).toEqual(['again', 'again-resume-2']);
   });
 
   it('names the stack that does not exist, and a bad --state-machine', async () => {
