@@ -35,6 +35,6 @@ export function endpointUrls<K extends string>(redisYml: string | undefined, env
 export function refuseCronWithSelection(cron: boolean | undefined, selected: boolean): void {
   if (!cron || !selected) return;
   throw new InputError(
-    "--cron copies every sidekiq-cron definition of the source, not only the selected classes': with --classes, --classes-file or --store each schedule would push from both Redis servers. Leave the definitions where they are, or copy them with a move of every class. Nothing was touched.",
+    "--cron copies every sidekiq-cron definition of the source, not only the selected classes: with --classes, --classes-file or --store each schedule would push from both Redis servers. Leave the definitions where they are, or copy them with a move of every class. Nothing was touched.",
   );
 }

@@ -111,6 +111,10 @@ export const workflowInputSchema = z
     if (input.cron === 'carry' && input.mode !== 'transfer') {
       ctx.addIssue({ code: 'custom', path: ['cron'], message: 'carry is for a transfer (a re-route can rewrite their queue: rewrite)' });
     }
+    if (input.cron === 'carry' && input.classes !== undefined) {
+      // The CLI refuses --cron with a selection (selection-input.ts); an execution started another way is refused here.
+      ctx.addIssue({ code: 'custom', path: ['cron'], message: 'carry copies every sidekiq-cron definition of the source, not only the selected classes: with classes, each schedule would push from both Redis servers (leave the definitions where they are: report)' });
+    }
     if (input.classes !== undefined && input.mode !== 'transfer') {
       ctx.addIssue({ code: 'custom', path: ['classes'], message: 'a selection of classes is for a transfer (a re-route moves what its routing says)' });
     }

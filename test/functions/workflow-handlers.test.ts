@@ -277,6 +277,21 @@ describe('invalid input', () => {
     expect(errors[0]).toMatchObject({ task: 'plan', runId: 'no spaces please', error: { name: 'InvalidInputError', causes: [{ name: 'ConfigError' }] } });
   });
 
+  it('refuses a transfer of selected classes that would copy every cron definition (started other than by the CLI), touching nothing', async () => {
+    for (let i = 0; i < 3; i++) await source.lpush(`${PREFIX}queue:default`, job('Mapped::Worker', i));
+    await source.hset(`${PREFIX}cron_job:nightly`, 'name', 'nightly', 'cron', '0 3 * * *', 'klass', 'Mapped::Worker', 'queue', 'default');
+    const before = [await dumpAll(source), await dumpAll(target)];
+
+    const plan = h.plan({ runId: 'cron-and-classes', mode: 'transfer', target: 'target', classes: ['Mapped::Worker'], cron: 'carry' }, fakeContext());
+
+    await expect(plan).rejects.toMatchObject({
+      name: 'InvalidInputError',
+      retryable: false,
+      message: expect.stringContaining('input.cron: carry copies every sidekiq-cron definition of the source, not only the selected classes: with classes, each schedule would push from both Redis servers'),
+    });
+    expect([await dumpAll(source), await dumpAll(target)]).toEqual(before);
+  });
+
   it('refuses a page of the wrong task (mode, kind) or with a malformed cursor, before connecting', async () => {
     await source.lpush(`${PREFIX}queue:default`, job('Mapped::Worker', 1));
     const plan = viaJson((await h.plan({ runId: 'reroute-2', mode: 'reroute', routing: { kind: 'mapping', mapping }, sets: [] }, fakeContext())) as PlanOutput);

@@ -82,7 +82,7 @@ describe('sidekiq-cron definitions in run and move', () => {
     expect(refused.code).toBe(2);
     expect(refused.stdout).toBe('');
     expect(refused.stderr).toContain(
-      "--cron copies every sidekiq-cron definition of the source, not only the selected classes': with --classes, --classes-file or --store each schedule would push from both Redis servers. Leave the definitions where they are, or copy them with a move of every class. Nothing was touched.",
+      "--cron copies every sidekiq-cron definition of the source, not only the selected classes: with --classes, --classes-file or --store each schedule would push from both Redis servers. Leave the definitions where they are, or copy them with a move of every class. Nothing was touched.",
     );
     expect({ source: await keyValueSnapshot(redis.source(), ''), target: await keyValueSnapshot(redis.target(), '') }).toEqual(before);
   });
