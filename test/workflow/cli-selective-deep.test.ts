@@ -37,8 +37,8 @@ async function claimReads(): Promise<{ lranges: number; jobs: number; claims: nu
   let jobs = 0;
   let claims = 0;
   for (const [, , , args, client] of log) {
-    // A claim call: EVALSHA with its six keys, the first the queue.
-    if (/^evalsha$/i.test(args[0]!) && args[2] === '6' && args[3] === 'queue:default') claims++;
+    // A claim call: EVALSHA with its seven keys (the in-flight index last), the first the queue.
+    if (/^evalsha$/i.test(args[0]!) && args[2] === '7' && args[3] === 'queue:default') claims++;
     // A command a script ran (Redis logs them with no client address).
     if (client === '?:0' && args[0] === 'LRANGE' && args[1] === 'queue:default') {
       const [start, stop] = [Number(args[2]), Number(args[3])];
