@@ -371,7 +371,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   attention.push(...otherPrefixLines(summary.underOtherPrefixes, summary.mode === 'reroute' ? 'this Redis' : 'the source'));
   if (summary.unheard) attention.push(unheardWarning(summary.unheard, summary.dryRun, reroute));
   if (summary.leftUnheard) attention.push(leftUnheardWarning(summary.leftUnheard, summary.dryRun, reroute));
-  if (summary.leftUnheardInSets) attention.push(leftUnheardInSetsWarning(summary.leftUnheardInSets, summary.dryRun, reroute ? ((summary.totals as RerouteCounters).conflicts ?? 0) : 0));
+  if (summary.leftUnheardInSets) attention.push(leftUnheardInSetsWarning(summary.leftUnheardInSets, summary.dryRun, reroute, reroute ? ((summary.totals as RerouteCounters).conflicts ?? 0) : 0));
   if (summary.leftInSetsUnreadable) attention.push(leftInSetsUnreadableWarning(summary.leftInSetsUnreadable.jobs, summary.dryRun));
   if (summary.deadSetOverCap) attention.push(deadSetWarning(summary.deadSetOverCap, summary.dryRun));
   const unmatched = unmatchedRenames(summary, reroute);
@@ -599,28 +599,33 @@ function leftUnheardWarning(left: NonNullable<RunSummary['leftUnheard']>, dryRun
 }
 
 /**
- * A re-route's set entries left in place naming queues nobody fetches from (summarize-step.ts
- * leftUnheardInSets), for "Needs a look": they land there when due, and never run as things stand.
+ * Set entries left in place naming queues nobody fetches from (summarize-step.ts leftUnheardInSets):
+ * a re-route's, or the other classes' a selective transfer read on the source. For "Needs a look":
+ * they land there when due, and never run as things stand.
  */
-function leftUnheardInSetsWarning(left: NonNullable<RunSummary['leftUnheardInSets']>, dryRun: boolean, conflicts: number): string {
+function leftUnheardInSetsWarning(left: NonNullable<RunSummary['leftUnheardInSets']>, dryRun: boolean, reroute: boolean, conflicts: number): string {
   const named = `${left.queues.map((q) => `${displayName(q.queue)} ${n(q.jobs)}`).join(' · ')}${left.total > left.queues.length ? ` · … and ${n(left.total - left.queues.length)} more` : ''}`;
   const entries = left.queues.reduce((sum, q) => sum + q.jobs, 0);
   const atLeast = left.total > left.queues.length ? 'at least ' : '';
   const why =
     left.liveProcesses > 0
-      ? `none of the ${n(left.liveProcesses)} live Sidekiq process(es) on this Redis listens to them, so when those entries come due (a dead one: when retried) they land there and never run as things stand`
+      ? `none of the ${n(left.liveProcesses)} live Sidekiq process(es) on ${reroute ? 'this Redis' : 'the source'} listens to them, so when those entries come due (a dead one: when retried) they land there and never run as things stand`
       : 'no live Sidekiq process runs on this Redis and the routing retires those queues, so once Sidekiq runs on it those entries land there when due (a dead one: when retried) and never run';
+  // A transfer's: entries of classes it did not select, on the source, pushed there by the source's poller.
+  const todo = reroute
+    ? 'Route their class (catalog, rules or mapping) and run again, or give those queues a listener (drain-check: "for queues nobody fetches" per set).'
+    : 'Give those queues a listener on the source, or move or delete those entries by hand (drain-check of the source: "for queues nobody fetches" per set).';
   const unchecked = left.unchecked ? ` ${n(left.unchecked.jobs)} more such entries naming other queues were not checked (a summary names only so many): drain-check counts them.` : '';
   // The originals of conflicts count there too (set-page.ts): routing them again does not move them.
   const duplicates =
     conflicts > 0
       ? ` The originals of this run's ${n(conflicts)} conflict(s) may be among them: the same job is in its set already under its new queue, so no run moves them; delete them by hand once checked.`
       : '';
-  return `Nobody fetches from ${n(left.total)} queue(s) that ${atLeast}${n(entries)} schedule, retry or dead entries this run ${dryRun ? 'would leave' : 'left'} in place name (${named}): ${why}. Route their class (catalog, rules or mapping) and run again, or give those queues a listener (drain-check: "for queues nobody fetches" per set).${duplicates}${unchecked}`;
+  return `Nobody fetches from ${n(left.total)} queue(s) that ${atLeast}${n(entries)} schedule, retry or dead entries this run ${dryRun ? 'would leave' : 'left'} in place name (${named}): ${why}. ${todo}${duplicates}${unchecked}`;
 }
 
 /**
- * A re-route's unparsable set entries left in place (summarize-step.ts leftInSetsUnreadable): they
+ * Unparsable set entries left in place (summarize-step.ts leftInSetsUnreadable; a selective transfer's never taken): they
  * name no queue it can read, so whether they would land where nobody fetches is not known.
  */
 function leftInSetsUnreadableWarning(jobs: number, dryRun: boolean): string {

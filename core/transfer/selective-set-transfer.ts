@@ -6,6 +6,8 @@ import { LuaScript } from '../redis/lua-script.js';
 import { runLockKey, runStopMarkerKey } from '../redis/run-lock.js';
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
 import type { PageResult } from '../reroute/drive-pages.js';
+import { addDestinations } from '../reroute/reroute-counters.js';
+import { SIDEKIQ_DEFAULT_QUEUE } from '../routing/routing-plan.js';
 import { carryScheduledJob } from './carry-job.js';
 import { refusal } from './claim-calls.js';
 import { claimRefusal } from './claim-refusal.js';
@@ -98,7 +100,14 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   for (const e of page) {
     const s = selectJob(e.member, classes);
     if (s.take) chosen.push({ ...e, className: s.className });
-    else if (s.unparsable) counters.unparsableLeft!++;
+    else if (s.unparsable) {
+      counters.unparsableLeft!++;
+      // Left, naming no queue we can read (summarize-step.ts leftInSetsUnreadable).
+      counters.unparsableInSets = (counters.unparsableInSets ?? 0) + 1;
+    } else {
+      // Left on the source: when due, its poller pushes it to the queue it names there (summarize-step.ts asks who fetches).
+      addDestinations((counters.unselectedNaming ??= {}), { [s.queue ?? SIDEKIQ_DEFAULT_QUEUE]: 1 });
+    }
   }
   const carry = (member: Buffer) => carryScheduledJob(member, request.plan, request.rewriteActiveJobQueueName ?? true);
 

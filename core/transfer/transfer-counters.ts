@@ -51,6 +51,24 @@ export interface TransferCounters {
   /** With a class selection: payloads we cannot read, never taken (left where they are). */
   unparsableLeft?: number;
   /**
+   * A class-selective set pass: the entries of `schedule`, `retry` and `dead` it read and left on
+   * the source (their class not selected), per the queue their payload names (`default` for none):
+   * the source's Sidekiq polls them and, when due (a dead one, when retried), pushes them there, on
+   * the source. Counted as the pass reads its pages (no read of its own), for the summary to ask
+   * the source's live processes whether anybody fetches from those queues (summarize-step.ts
+   * leftUnheardInSets), as a re-route's RerouteCounters.unmappedNaming. An entry a pass reads twice
+   * (its anchor gone, it reads again from the anchor's score) counts twice, as `examined` does.
+   * Named as `writtenTo` is (MAX_DESTINATIONS names of MAX_DESTINATION_NAME_BYTES together, the
+   * rest under OTHER_QUEUES). Absent when none, in a whole-set pass's counters (it claims entries
+   * in Lua without reading them) and in counters of older versions.
+   */
+  unselectedNaming?: Record<string, number>;
+  /**
+   * A class-selective set pass: its unparsable entries left in place (part of `unparsableLeft`),
+   * whose queue cannot be read (summarize-step.ts leftInSetsUnreadable). Absent when none.
+   */
+  unparsableInSets?: number;
+  /**
    * Attempts whose work these counters may not include (absent when none): a page task retried
    * after an attempt of the same input that started and never answered (a retry while it still
    * ran, or after it ran out of time), or a page call whose reply was lost on a dropped or
@@ -104,6 +122,8 @@ export function addTransferCounters(into: TransferCounters, more: TransferCounte
   for (const k of SELECTIVE_SCALARS) if (more[k] !== undefined) into[k] = (into[k] ?? 0) + more[k];
   if ((more.uncountedAttempts ?? 0) > 0) into.uncountedAttempts = (into.uncountedAttempts ?? 0) + more.uncountedAttempts!;
   if ((more.recopied ?? 0) > 0) into.recopied = (into.recopied ?? 0) + more.recopied!;
+  if ((more.unparsableInSets ?? 0) > 0) into.unparsableInSets = (into.unparsableInSets ?? 0) + more.unparsableInSets!;
+  if (more.unselectedNaming && Object.keys(more.unselectedNaming).length > 0) addDestinations((into.unselectedNaming ??= {}), more.unselectedNaming);
   for (const [className, perKey] of Object.entries(more.byClass ?? {})) {
     for (const [key, n] of Object.entries(perKey)) addByClass(into, className, key, n, byClassBytes);
   }

@@ -21,7 +21,10 @@ export function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] 
   const earlier = reroute ? quarantinedBefore(summary) : 0;
   return [
     ...(quarantined > 0 ? [`${n(quarantined)} quarantined`] : []),
-    ...(inPlace > 0 ? [`${n(inPlace)} left in place${leftUnheardClause(summary)}`] : []),
+    ...(inPlace > 0 ? [`${n(inPlace)} left in place${leftUnheardClause(summary, reroute)}`] : []),
+    // A selective transfer's: the other classes' set entries it left on the source, not among the
+    // jobs left in place (left-in-place.ts), named when they name queues nobody fetches there.
+    ...(!reroute && summary.leftUnheardInSets ? [`${unheardEntries(summary.leftUnheardInSets)} in sets for queues nobody fetches, of classes not selected`] : []),
     ...(lists > 0 ? [`${n(lists)} list(s) not transferred`] : []),
     ...(earlier > 0 ? [`${n(earlier)} in quarantine lists from earlier runs`] : []),
     ...(summary.inflightOnTarget ? [`${n(summary.inflightOnTarget.jobs)} in flight on the target from an interrupted transfer out of it`] : []),
@@ -38,15 +41,11 @@ export function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] 
  * The jobs left in place where nobody fetches (RunSummary.leftUnheard), as the verdict's clause
  * after "N left in place": "at least" when it names fewer queues than it found.
  */
-function leftUnheardClause(summary: RunSummary): string {
-  const clause = (found: RunSummary['leftUnheard'] | RunSummary['leftUnheardInSets']) => {
-    if (!found) return undefined;
-    const jobs = found.queues.reduce((sum, q) => sum + q.jobs, 0);
-    return `${found.total > found.queues.length ? 'at least ' : ''}${n(jobs)}`;
-  };
-  const inLists = clause(summary.leftUnheard);
-  // Set entries naming such queues (RunSummary.leftUnheardInSets): they land there when due.
-  const inSets = clause(summary.leftUnheardInSets);
+function leftUnheardClause(summary: RunSummary, reroute: boolean): string {
+  const inLists = summary.leftUnheard ? unheardEntries(summary.leftUnheard) : undefined;
+  // Set entries naming such queues (RunSummary.leftUnheardInSets): they land there when due. A
+  // re-route's are among its jobs left in place; a transfer's, the other classes', are not (above).
+  const inSets = reroute && summary.leftUnheardInSets ? unheardEntries(summary.leftUnheardInSets) : undefined;
   // Unparsable set entries (RunSummary.leftInSetsUnreadable): whether their queue is fetched is not known.
   const unreadable = summary.leftInSetsUnreadable ? n(summary.leftInSetsUnreadable.jobs) : undefined;
   const parts = [
@@ -55,6 +54,12 @@ function leftUnheardClause(summary: RunSummary): string {
     ...(unreadable ? [`${unreadable}${inLists || inSets ? '' : ' of them'} in sets naming no queue it can read`] : []),
   ];
   return parts.length === 0 ? '' : `, ${parts.join(' and ')}`;
+}
+
+/** The jobs of a finding of queues nobody fetches: "at least" when it names fewer queues than it found. */
+function unheardEntries(found: NonNullable<RunSummary['leftUnheard'] | RunSummary['leftUnheardInSets']>): string {
+  const jobs = found.queues.reduce((sum, q) => sum + q.jobs, 0);
+  return `${found.total > found.queues.length ? 'at least ' : ''}${n(jobs)}`;
 }
 
 /** Where a run may have left jobs that the summary could not count, as the verdict names it. */

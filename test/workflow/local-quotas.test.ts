@@ -389,6 +389,57 @@ describe('the local runner enforces AWS quotas', () => {
     expect(still.sort()).toEqual(left.sort());
   });
 
+  it('keeps a batch below 256 KiB in a selective transfer of fifty long class names out of ten long queues and the three sets, whose other classes\' entries name sixty queues of 512-byte names nobody on the source fetches', async () => {
+    // A selective set pass counts the other classes' entries it leaves by the queue they name
+    // (TransferCounters.unselectedNaming), beside its byClass and writtenTo: bounded as the
+    // destinations are (fifty names, 8 KiB of them), whatever the names; the summary names ten.
+    const className = (c: number) => `C${String(c).padStart(3, '0')}${'K'.repeat(400)}`;
+    const queue = (q: number) => `q${q}${'n'.repeat(MAX_QUEUE_NAME_BYTES - 2)}`;
+    const named = (q: number) => `${String(q).padStart(3, '0')}${'s'.repeat(MAX_QUEUE_NAME_BYTES - 3)}`;
+    const sets = ['schedule', 'retry', 'dead'] as const;
+    const taken: string[] = [];
+    const left: string[] = [];
+    for (let q = 0; q < 10; q++) {
+      const these = Array.from({ length: 51 }, (_, c) => sidekiqPayload({ className: className(c), queue: queue(q), args: `[${q}]` }));
+      await redis.source().rpush(`queue:${queue(q)}`, ...these);
+      await redis.source().sadd('queues', queue(q));
+      taken.push(...these.map((job) => `queue:${queue(q)} ${jidOf(job)}`));
+    }
+    for (const set of sets) {
+      for (let c = 0; c < 51; c++) {
+        const selected = sidekiqPayload({ className: className(c), queue: queue(0), args: `[${c}]` });
+        await redis.source().zadd(set, String(1_800_000_000 + c), selected);
+        taken.push(`${set} ${jidOf(selected)}`);
+      }
+      for (let q = 0; q < 60; q++) {
+        const other = sidekiqPayload({ className: 'Other', queue: named(q), args: `[${q}]` });
+        await redis.source().zadd(set, String(1_900_000_000 + q), other);
+        left.push(`${set} ${jidOf(other)}`);
+      }
+    }
+    await heartbeat(redis.source(), new SidekiqKeys(''), 'web:1:aaaaaaaaaaaa', ['default'], { beatAt: Math.floor(Date.now() / 1000) });
+    connections = new UrlConnections({ source: { url: redis.urls().source }, target: { url: redis.urls().target } });
+
+    const input = { runId: 'q-3', mode: 'transfer', target: 'target', classes: Array.from({ length: 51 }, (_, c) => className(c)) };
+    const executions = await runWorkflowLocally(input, localTaskHandlers(connections), { retryIntervalMs: 0 });
+
+    expect(executions.map((e) => e.error)).toEqual([undefined]);
+    console.log(`selective transfer, other classes' set entries naming 60 queues of 512-byte names: largest state ${executions[0]!.usage!.largestStateBytes} bytes`);
+    expect(executions[0]!.usage!.largestStateBytes).toBeLessThan(AWS_QUOTAS.stateBytes);
+    const summary = executions[0]!.output as RunSummary;
+    expect(summary).toMatchObject({ complete: true, failures: [], totals: { claimed: 663, written: 663 } });
+    // Each set's pages (by score: queue 0 first) name its first sixteen queues (8 KiB of names).
+    expect(summary.leftUnheardInSets).toEqual({ liveProcesses: 1, total: 16, queues: Array.from({ length: 10 }, (_, q) => ({ queue: named(q), jobs: 3 })), unchecked: { jobs: 132 } });
+    const onTarget: string[] = [];
+    for (let q = 0; q < 10; q++) onTarget.push(...(await redis.target().lrange(`queue:${queue(q)}`, 0, -1)).map((job) => `queue:${queue(q)} ${jidOf(job)}`));
+    for (const set of sets) onTarget.push(...(await redis.target().zrange(set, '0', '-1')).map((job) => `${set} ${jidOf(job)}`));
+    expect(onTarget.sort()).toEqual(taken.sort());
+    const still: string[] = [];
+    for (const set of sets) still.push(...(await redis.source().zrange(set, '0', '-1')).map((job) => `${set} ${jidOf(job)}`));
+    expect(still.sort()).toEqual(left.sort());
+    for (let q = 0; q < 10; q++) expect(await redis.source().exists(`queue:${queue(q)}`)).toBe(0);
+  });
+
   it('keeps the state below 256 KiB when sixty queues named with 512 bytes each keep a job nobody fetches: the summary names ten, counts fifty, and says the ten past its tally were not checked', async () => {
     // The tally names the queues jobs were left in place on (run-tally.ts leftIn) for the summary
     // to ask whether anybody fetches from them: bounded, whatever the number and length of names.

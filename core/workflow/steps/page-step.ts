@@ -266,7 +266,10 @@ async function pagesOf(
       ? await transferSet({ ...context, set: item.name as SortedSetName, cursor: item.cursor as never })
       : await transferQueue({ ...context, queue: item.name, cursor: item.cursor as never, placement: settings.placement });
   const counters = addTransferCounters(addTransferCounters(emptyTransferCounters(), item.counters as TransferCounters), run.counters);
-  if (namesFewer(settings)) counters.writtenTo = destinationsWithin(counters.writtenTo, DRY_RUN_DESTINATION_NAME_BYTES);
+  if (namesFewer(settings)) {
+    counters.writtenTo = destinationsWithin(counters.writtenTo, DRY_RUN_DESTINATION_NAME_BYTES);
+    if (counters.unselectedNaming) counters.unselectedNaming = destinationsWithin(counters.unselectedNaming, DRY_RUN_DESTINATION_NAME_BYTES);
+  }
   return answered(await announceContinuation(settings, source, { ...item, cursor: run.cursor, done: run.done, iteration: item.iteration + 1, counters }));
 }
 

@@ -323,7 +323,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const routing = settings.mode === 'reroute' && looks ? await routingOf(settings, source) : undefined;
   const leftUnheard = await leftWhereNobodyFetches(settings, tally, source, routing);
   const leftUnheardInSets = await leftInSetsWhereNobodyFetches(settings, tally, source, routing);
-  const unreadableInSets = settings.mode === 'reroute' ? ((tally.totals as RerouteCounters).unparsableInSets ?? 0) : 0;
+  const unreadableInSets = (settings.mode === 'reroute' ? (tally.totals as RerouteCounters).unparsableInSets : (tally.totals as TransferCounters).unparsableInSets) ?? 0;
   // The private lists of the queues it empties (a re-route's retired ones, a transfer's all; a
   // selective transfer's: its classes' jobs there). Not a rollback's: its queues are live, what
   // comes back there runs. With --no-queues too: the jobs workers took from those queues are left
@@ -617,8 +617,11 @@ async function leftWhereNobodyFetches(settings: RunSettings, tally: RunTally, so
  * jobs were left on are (leftWhereNobodyFetches): one census of the source's processes.
  */
 async function leftInSetsWhereNobodyFetches(settings: RunSettings, tally: RunTally, source: Connection, routing: RoutingPlan | undefined): Promise<RunSummary['leftUnheardInSets']> {
-  if (settings.mode !== 'reroute') return undefined;
-  const { [OTHER_DESTINATIONS]: unnamed = 0, ...named } = (tally.totals as RerouteCounters).unmappedNaming ?? {};
+  // A transfer's: the entries its class-selective set passes read and left (TransferCounters.unselectedNaming),
+  // polled by the source's Sidekiq onto the source's queues: its live processes say, or none (no
+  // routing: every queue is unheard while Sidekiq is stopped). A whole-set pass reads no entry.
+  const naming = settings.mode === 'reroute' ? (tally.totals as RerouteCounters).unmappedNaming : (tally.totals as TransferCounters).unselectedNaming;
+  const { [OTHER_DESTINATIONS]: unnamed = 0, ...named } = naming ?? {};
   const retiredByRouting = routing ? (queue: string) => !isDrainedQueue(routing, queue) || isLiveQueue(routing, queue) : undefined;
   const found = await findQueuesNobodyFetches(source.redis, source.keys, named, retiredByRouting);
   if (!found) return undefined;

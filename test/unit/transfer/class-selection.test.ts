@@ -10,8 +10,10 @@ describe('selecting jobs by class', () => {
     const classes = new Set(['A', 'W']);
     expect(selectJob(Buffer.from(sidekiqPayload({ className: 'A' })), classes)).toEqual({ take: true, className: 'A' });
     expect(selectJob(Buffer.from(sidekiqPayload({ className: WRAPPER, wrapped: 'W' })), classes)).toEqual({ take: true, className: 'W' });
-    expect(selectJob(Buffer.from(sidekiqPayload({ className: WRAPPER, wrapped: 'X' })), new Set([WRAPPER]))).toEqual({ take: false, unparsable: false });
-    expect(selectJob(Buffer.from(sidekiqPayload({ className: 'B' })), classes)).toEqual({ take: false, unparsable: false });
+    expect(selectJob(Buffer.from(sidekiqPayload({ className: WRAPPER, wrapped: 'X' })), new Set([WRAPPER]))).toEqual({ take: false, unparsable: false, queue: 'default' });
+    expect(selectJob(Buffer.from(sidekiqPayload({ className: 'B' })), classes)).toEqual({ take: false, unparsable: false, queue: 'default' });
+    // The queue a job left where it is names (a set entry's: where the poller pushes it), null when it names none.
+    expect(selectJob(Buffer.from('{"class":"B","args":[],"jid":"000000000000000000000001"}'), classes)).toEqual({ take: false, unparsable: false, queue: null });
   });
 
   it('never takes a payload it cannot read', () => {
