@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
+import { runWorkflowFromCli } from '../../cli/workflow/run-workflow.js';
+import { UrlConnections } from '../../core/workflow/url-connections.js';
+import { bufferIo } from '../support/buffer-io.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { expectExactJobs, jobEntry } from '../support/exact-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
@@ -18,6 +22,12 @@ const now = () => Math.floor(Date.now() / 1000);
 const job = (className: string, queue: string, i: number) => sidekiqPayload({ className, queue, args: `[${i}]`, jid: `${className}${i}`.padStart(24, '0') });
 const last = (text: string) => text.trimEnd().split('\n').at(-1);
 const due = 1_900_000_000;
+
+let connections: UrlConnections | undefined;
+afterEach(async () => {
+  await connections?.close();
+  connections = undefined;
+});
 
 const advice = 'Give those queues a listener on the source, or move or delete those entries by hand (drain-check of the source: "for queues nobody fetches" per set).';
 
@@ -85,5 +95,43 @@ describe('move --classes leaving other classes\' set entries naming queues nobod
     expect(last(move.stdout)).toMatch(/^Complete: /);
     await expectExactJobs(source, '', [jobEntry('schedule', scheduled, due + 1)]);
     await expectExactJobs(both.target(), '', [jobEntry('schedule', taken, due)]);
+  });
+
+  it('a pass continued in an execution of its own: each entry counted once, the executions\' counts added up, in --json', async () => {
+    const source = both.source();
+    const taken: string[] = [];
+    const left: string[] = [];
+    // 40 entries, every other one of the selected class: slices of ten, two per execution (three executions).
+    for (let i = 0; i < 40; i++) {
+      const entry = i % 2 === 0 ? job('A', 'old', i) : job('B', 'post_receive', i);
+      await source.zadd('schedule', String(due + i), entry);
+      (i % 2 === 0 ? taken : left).push(jobEntry('schedule', entry, due + i));
+    }
+    await heartbeat(source, keys, 'web:1:ffffffffffff', ['default'], { beatAt: now() });
+    connections = new UrlConnections({ source: { url: both.urls().source }, target: { url: both.urls().target } });
+    const io = bufferIo();
+    const input = { runId: 'continued-sets', mode: 'transfer', source: 'source', target: 'target', classes: ['A'], sets: ['schedule'], pageSize: 10, pagesPerInvocation: 1, maxIterations: 2 };
+
+    const real = localTaskHandlers(connections);
+    const summarized: string[] = [];
+    const handlers = {
+      ...real,
+      summarize: async (summarizeInput: unknown, context: unknown) => {
+        // The same handler adds up the Map's batches (no execution named): only the summaries count here.
+        const { execution } = summarizeInput as { execution?: string };
+        if (execution !== undefined) summarized.push(execution === 'root' ? 'root' : 'continuation');
+        return real.summarize(summarizeInput, context as never);
+      },
+    };
+
+    const code = await runWorkflowFromCli({ input, connections, handlers, io, json: true, endpoint: `${both.urls().source} -> ${both.urls().target}` });
+
+    expect(code, io.stdout()).toBe(0);
+    expect(summarized.sort(), 'the pass went on in executions of its own').toEqual(['continuation', 'continuation', 'root']);
+    const parsed = JSON.parse(io.stdout()) as { executions?: unknown[]; leftUnheardInSets?: unknown; totals: { claimed: number; examined: number } };
+    expect(parsed.totals).toMatchObject({ claimed: 20, examined: 40 });
+    expect(parsed.leftUnheardInSets).toEqual({ liveProcesses: 1, total: 1, queues: [{ queue: 'post_receive', jobs: 20 }] });
+    await expectExactJobs(source, '', left);
+    await expectExactJobs(both.target(), '', taken);
   });
 });
