@@ -112,8 +112,8 @@ describe('the installed package', () => {
     expect(result.stderr).not.toMatch(/error/i);
     expect(result.status).toBe(0);
     // The plan and the run both say what stays (the mail and the removed worker's job, two unparsable).
-    expect(result.stdout).toContain('Dry run, nothing written: a run would move 720 job(s) and leave jobs behind: 4 left in place, 2 of them where nobody fetches (see "Needs a look" above).');
-    expect(result.stdout).toContain('Done, but jobs were left behind: 4 left in place, 2 of them where nobody fetches (see "Needs a look" above).');
+    expect(result.stdout).toContain('Dry run, nothing written: a run would move 720 job(s) and leave jobs behind: 4 left in place, 2 of them where nobody fetches and 1 in sets naming no queue it can read (see "Needs a look" above).');
+    expect(result.stdout).toContain('Done, but jobs were left behind: 4 left in place, 2 of them where nobody fetches and 1 in sets naming no queue it can read (see "Needs a look" above).');
     expect(result.stdout).not.toContain('Complete');
     expect(result.stdout).toContain('724 jobs after, 724 before: none lost, none duplicated.');
   });
