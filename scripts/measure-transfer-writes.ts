@@ -1,7 +1,7 @@
 /**
  * How long one transfer write Lua call keeps the target busy, by jobs per call (issue #18: no
  * call over 2 ms, p99 under 1 ms): writes the same jobs into a throwaway redis-server through
- * copyJobsToLists-n3 (one queue) and copyEntriesToSet-5 (`schedule`), in calls of each size, sent
+ * copyJobsToLists-n4 (one queue) and copyEntriesToSet-6 (`schedule`), in calls of each size, sent
  * as the transfer sends them (a slice's calls in one pipeline), and prints Redis's own execution
  * time of those calls (INFO commandstats for the mean, SLOWLOG for p99 and max, as the bench).
  * What MAX_JOBS_PER_WRITE (core/transfer/transfer-options.ts) was chosen from.
@@ -20,8 +20,8 @@ import { MAX_JOBS_PER_CLAIM } from '../core/transfer/transfer-options.js';
 
 const jobs = Number(process.argv[2] ?? 40_000);
 const sizes = (process.argv[3] ?? '250,100,50,25').split(',').map(Number);
-const copyJobsToLists = new LuaScript('copyJobsToLists-n3');
-const copyEntriesToSet = new LuaScript('copyEntriesToSet-5');
+const copyJobsToLists = new LuaScript('copyJobsToLists-n4');
+const copyEntriesToSet = new LuaScript('copyEntriesToSet-6');
 const payload = (i: number) =>
   Buffer.from(JSON.stringify({ class: 'SomeWorker', queue: 'default', args: [i, 'x'.repeat(560)], jid: String(i).padStart(24, '0'), retry: 3, created_at: 1.7e9, enqueued_at: 1.7e9 }));
 
@@ -36,7 +36,7 @@ const range = (from: number, to: number) => Array.from({ length: to - from }, (_
 const queueCall = (from: number, to: number): LuaCall => ({
   // The run lock on the target, held by the writing run (as in a run: every call looks at it first).
   keys: ['ledger:q', 'queues', 'sidekiq-migrate:lock', 'sidekiq-migrate:ledgers', 'queue:default'],
-  // One batch a slice, positions from 0 (the ledger keeps one number a batch: copyJobsToLists-n3.lua).
+  // One batch a slice, positions from 0 (the ledger keeps one number a batch: copyJobsToLists-n4.lua).
   args: ['RPUSH', 1, 'default', `B${Math.floor(from / MAX_JOBS_PER_CLAIM)}`, from % MAX_JOBS_PER_CLAIM, from % MAX_JOBS_PER_CLAIM === 0 ? '' : 'after', 'run', '', ...range(from, to).flatMap((i) => [payload(i), 1])],
 });
 const setCall = (from: number, to: number): LuaCall => ({ keys: ['ledger:s', 'schedule', 'sidekiq-migrate:lock', 'sidekiq-migrate:ledgers'], args: ['run', '', ...range(from, to).flatMap((i) => [`S:${i}`, payload(i), String(1.7e9 + i)])] });

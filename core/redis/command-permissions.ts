@@ -59,7 +59,7 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     // copy still recorded there before the source acknowledges it (core/transfer/copy-kept.ts).
     ['HGET', `${prefix}cron_job:permission-check`, 'message'],
     ['HSET', `${prefix}cron_job:permission-check`, 'message', 'x'],
-    // A transfer's queue ledgers (a hash: batch → jobs written, copyJobsToLists-n3.lua) and their
+    // A transfer's queue ledgers (a hash: batch → jobs written, copyJobsToLists-n4.lua) and their
     // retirement's look at a ledger of either kind (retireLedger-3.lua); SCARD also sizes the
     // conflicts given back to a set (set-transfer.ts, the source).
     ['HLEN', ours],
@@ -76,7 +76,7 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     ['LPUSH', queue, 'x'],
     ['ZADD', set, '0', 'x'],
     ['ZSCORE', set, 'x'],
-    // The set copy's look-up of the members already on the target (copyEntriesToSet-5.lua), and a
+    // The set copy's look-up of the members already on the target (copyEntriesToSet-6.lua), and a
     // re-route's of its entries' scores as they are when it moves them (rerouteSetEntries-n4.lua).
     ['ZMSCORE', set, 'x'],
   ];

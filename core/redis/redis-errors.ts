@@ -16,7 +16,7 @@ const TRANSIENT_REPLIES: Readonly<Record<string, string>> = {
   READONLY: 'the server is a read-only replica (a failover in progress, or a URL that names a replica)',
   LOADING: 'the server is still loading its data into memory',
   BUSY: 'a script or function on the server has run past its time limit',
-  // Our own scripts reply TRYAGAIN too, with their own words (copyJobsToLists-n3.lua): no gloss.
+  // Our own scripts reply TRYAGAIN too, with their own words (copyJobsToLists-n4.lua): no gloss.
   TRYAGAIN: '',
   MASTERDOWN: 'this replica has lost its link to its primary',
   CLUSTERDOWN: 'the cluster is down',

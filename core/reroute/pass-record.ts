@@ -1,5 +1,6 @@
 import type { Redis, RedisKey } from 'ioredis';
 import { generationArg } from '../redis/generation-arg.js';
+import { runLockKey } from '../redis/run-lock.js';
 import { originalsKey } from '../transfer/transfer-keys.js';
 import { pageReceiptsKey } from '../workflow/page-receipt.js';
 import type { QueueCursor } from './queue-slice.js';
@@ -7,7 +8,7 @@ import { addCounters, emptyCounters, type RerouteCounters } from './reroute-coun
 
 /**
  * Where a queue's re-route pass stands, kept on its Redis beside the jobs, written by each slice's
- * Lua calls in the same atomic step as their moves (rerouteQueueJobs-n2.lua, its pass key).
+ * Lua calls in the same atomic step as their moves (rerouteQueueJobs-n3.lua, its pass key).
  *
  * Why: the pass's cursor (queue-slice.ts QueueCursor: its bound, what it examined, its marks) lives
  * in the task's answer only. A slice whose call ran but whose reply was lost (a dropped connection)
@@ -28,7 +29,11 @@ import { addCounters, emptyCounters, type RerouteCounters } from './reroute-coun
  * pass's first slice has no cursor) finds it there, not the queue's length again; the run's last
  * summary deletes it with the receipts (or they expire an hour after a stopped run's last page).
  * A record left by a process killed before its pass's end, on a queue the resumed run has no item
- * for (empty by then), is deleted by that run's last summary (older-passes.ts).
+ * for (empty by then), is deleted by that run's last summary (older-passes.ts). A call writes the
+ * record only while the run lock is the run's (no later start) and the receipts hold no end of this
+ * generation's pass: a page task's attempt Step Functions gave up on that still moved after its pass
+ * or its run ended wrote it afresh, a key with no expiry nothing deleted but a resume of the run
+ * (overlapping-page-attempts.test.ts); its moves happen as before.
  */
 export interface PassRecord {
   /** How many calls the slice sent: the slice is whole once call `calls` ran. */
@@ -59,13 +64,17 @@ export const passEndKey = (prefix: string, owner: PassOwner): RedisKey => pageRe
 export const passEndField = (queue: string): string => `pass-end:queue:${queue}`;
 
 /**
- * The pass arguments of call `k` of a slice (rerouteQueueJobs-n2.lua, after the record's members):
+ * The pass arguments of call `k` of a slice (rerouteQueueJobs-n3.lua, after the record's members):
  * the slice's token, k, what the pass examined after the slice, the generation, the record (call 1
- * only: the others keep it).
+ * only: the others keep it), the run's id and the receipts' field of the pass's end (the call
+ * writes the record only while the run lock is the run's and the pass has not ended).
  */
-export function passArgs(owner: PassOwner, token: string, k: number, record: PassRecord): string[] {
-  return [token, String(k), String(record.after.examined), generationArg(owner), k === 1 ? JSON.stringify(record) : ''];
+export function passArgs(owner: PassOwner, queue: string, token: string, k: number, record: PassRecord): string[] {
+  return [token, String(k), String(record.after.examined), generationArg(owner), k === 1 ? JSON.stringify(record) : '', owner.runId, passEndField(queue)];
 }
+
+/** The keys after the record's key that rerouteQueueJobs-n3.lua looks at before writing it: the run lock, the page receipts. */
+export const passGuardKeys = (prefix: string, owner: PassOwner): RedisKey[] => [runLockKey(prefix), passEndKey(prefix, owner)];
 
 /**
  * Where a task of the pass starts: its own cursor, or the pass's record when that knows more, a

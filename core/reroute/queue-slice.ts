@@ -16,10 +16,10 @@ import { misplacedArrivals } from './rollback-arrivals.js';
 import { addCounters, addSample, emptyCounters, tallyClass, type RerouteCounters } from './reroute-counters.js';
 import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
 import { entryDigest } from './rewritten-entries.js';
-import { passArgs, passEndField, passEndKey, passKey, passStart, type PassOwner, type PassRecord } from './pass-record.js';
+import { passArgs, passEndField, passGuardKeys, passEndKey, passKey, passStart, type PassOwner, type PassRecord } from './pass-record.js';
 import { PAGE_RECEIPTS_TTL_SECONDS } from '../workflow/page-receipt.js';
 
-const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n2', { encodeCalls: true });
+const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n3', { encodeCalls: true });
 const endQueuePass = new LuaScript('endQueuePass-2');
 
 /**
@@ -457,9 +457,9 @@ async function applyMoves(
     const moved = new PageMoves();
     const indexes = chunk.map(({ examined }) => (examined ? moved.add(examined.routedClass, queue, examined.to, examined.shape) : 0));
     const record = recordArgs(moved, keys.prefix, request.recordMovesAs?.runId);
-    const args: (string | Buffer | Splice)[] = [push, hints[c]!, String(names.length), ...names, ...record.args, ...(pass ? passArgs(owner!, token, c + 1, pass.record) : [])];
+    const args: (string | Buffer | Splice)[] = [push, hints[c]!, String(names.length), ...names, ...record.args, ...(pass ? passArgs(owner!, queue, token, c + 1, pass.record) : [])];
     chunk.forEach((op, j) => args.push(op.job, op.push, String(destinations.get(op.dest)), moveIndex(record, indexes[j]!)));
-    return { keys: [keys.queue(queue), keys.queues, ...destKeys, ...record.keys, ...(pass ? [pass.key] : [])], args };
+    return { keys: [keys.queue(queue), keys.queues, ...destKeys, ...record.keys, ...(pass ? [pass.key, ...passGuardKeys(keys.prefix, owner!)] : [])], args };
   });
   const replies = await rerouteQueueJobs.runAll(redis, calls, [], request.alongWrites).catch((error: unknown) => {
     throw withOtherCallsMoves(error, `Re-routing jobs of ${String(keys.queue(queue))}`, names);

@@ -14,7 +14,7 @@ import type { TransferCounters } from './transfer-counters.js';
  * then delete the jobs from the source's in-flight key: gone everywhere. So, after the copy (and
  * its WAIT, when the target has replicas), one read on the target per slice, never per job, asks
  * whether the batch's copy is still recorded in the run's ledger, which the copy script writes
- * in the same atomic call as the jobs (copyJobsToLists-n3.lua, copyEntriesToSet-5.lua): a ledger
+ * in the same atomic call as the jobs (copyJobsToLists-n4.lua, copyEntriesToSet-6.lua): a ledger
  * that has it was not lost or rolled back past it, since a dataset loses or keeps a script's
  * writes whole, and in order (a snapshot or an append-only file is a prefix of the writes).
  * When it is not there, the slice, still held in flight on the source (nothing acknowledged it),
@@ -31,7 +31,7 @@ import type { TransferCounters } from './transfer-counters.js';
 export type CopyRecorded = () => Promise<boolean>;
 
 /**
- * Whether the target's ledger (KEYS of copyJobsToLists-n3.lua) still records a queue batch written
+ * Whether the target's ledger (KEYS of copyJobsToLists-n4.lua) still records a queue batch written
  * up to position `upTo` (the batch's base plus the jobs read): its number for the batch is at
  * least that. An older version's ledger of ids (a set, ledger-id.ts listEntryIds) records the last
  * of those jobs as `<batch>:<upTo - 1>`. One command, one round trip.
@@ -48,7 +48,7 @@ export function queueCopyRecorded(target: Redis, ledger: RedisKey, batch: string
 }
 
 /**
- * Whether the target's set ledger (copyEntriesToSet-5.lua) still records the slice's entries that
+ * Whether the target's set ledger (copyEntriesToSet-6.lua) still records the slice's entries that
  * were not conflicts (`ids`, in the order they were written). When the write found none of them
  * already recorded (`duplicates` 0), every one was written by it, in order, so the last one's id
  * answers for all (a dataset keeps a prefix of the writes): one SISMEMBER. Otherwise (a retried

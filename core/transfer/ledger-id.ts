@@ -9,7 +9,7 @@ import { newRandomId } from './target-identity.js';
  *
  * - A queue's in-flight list keeps its entries' positions until it is acknowledged (new claims
  *   are appended), and a batch is written in order: the ledger keeps, for each batch, how many of
- *   its jobs are written (copyJobsToLists-n3.lua). An older version recorded `<batch>:<position>`
+ *   its jobs are written (copyJobsToLists-n4.lua). An older version recorded `<batch>:<position>`
  *   for each job (listEntryIds); such a ledger is still written that way.
  * - A set's in-flight set cannot hold the same member twice, but its order shifts as entries are
  *   added: `<batch>:<sha1 of the member>`.
@@ -21,7 +21,7 @@ import { newRandomId } from './target-identity.js';
  * in-flight key. So a retried or resumed batch keeps its ids, and a new batch never reuses one.
  * Random rather than a per-run counter: nothing has to outlive the run on the old Redis.
  */
-/** The ids an older version's queue ledger records (copyJobsToLists-n3.lua builds them itself for such a ledger). */
+/** The ids an older version's queue ledger records (copyJobsToLists-n4.lua builds them itself for such a ledger). */
 export function listEntryIds(batch: string, count: number, base = 0): string[] {
   return Array.from({ length: count }, (_, i) => `${batch}:${base + i}`);
 }

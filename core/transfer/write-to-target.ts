@@ -13,8 +13,8 @@ import type { TransferCounters } from './transfer-counters.js';
 import { ledgerIndexKey } from './ledger-index.js';
 import { MAX_JOBS_PER_WRITE, type TransferContext } from './transfer-options.js';
 
-const copyJobsToLists = new LuaScript('copyJobsToLists-n3', { encodeCalls: true });
-const copyEntriesToSet = new LuaScript('copyEntriesToSet-5', { encodeCalls: true });
+const copyJobsToLists = new LuaScript('copyJobsToLists-n4', { encodeCalls: true });
+const copyEntriesToSet = new LuaScript('copyEntriesToSet-6', { encodeCalls: true });
 
 /**
  * The run lock on the target that a write looks at before it writes anything (lib/claim-lock.lua):
@@ -69,7 +69,7 @@ function refuseIfLocked(replies: readonly number[][], lock: TargetLock): void {
 /**
  * Where the jobs a queue write is given sit in their batch: the batch id (without `+base`,
  * ledger-id.ts parseBatch) and the position of the first one (`base`: the claim read it with the
- * jobs). The run's ledger counts a batch's jobs written from position 0 (copyJobsToLists-n3.lua).
+ * jobs). The run's ledger counts a batch's jobs written from position 0 (copyJobsToLists-n4.lua).
  */
 export interface BatchPosition {
   readonly id: string;
@@ -97,7 +97,7 @@ export interface BatchPosition {
  * - An error surfaces as before: runAll throws the first failed call's error, which the callers
  *   classify (classifyRedisError). Every call names every key of the slice, so a key of the wrong
  *   type refuses the first call and nothing is written, as before. An OOM or BUSY reply can hit one
- *   call and not the next; queued jobs keep their order even then (copyJobsToLists-n3.lua refuses a
+ *   call and not the next; queued jobs keep their order even then (copyJobsToLists-n4.lua refuses a
  *   call whose previous job was not written), and set entries are ordered by their scores.
  */
 function inCalls<T>(items: readonly T[]): T[][] {
@@ -110,7 +110,7 @@ function inCalls<T>(items: readonly T[]): T[][] {
  * Pushes a queue batch's jobs (consecutive positions from `batch.first`) to their queues on the
  * target, in the given order, each at most once per ledger: calls of at most MAX_JOBS_PER_WRITE
  * jobs, in order, in one pipeline (see inCalls). The ledger keeps one number a batch, how many of
- * its jobs are written, not one id a job (copyJobsToLists-n3.lua).
+ * its jobs are written, not one id a job (copyJobsToLists-n4.lua).
  */
 export async function writeJobsToQueues(
   target: Redis,

@@ -25,7 +25,7 @@ describe('a page task whose target lost a slice\'s copy before the acknowledge',
     const plan = viaJson((await h.plan({ runId: 'lost-copy', mode: 'transfer', target: 'target', sets: [], pageSize: 10, pagesPerInvocation: 1 }, fakeContext())) as PlanOutput);
     const item = plan.work.batch.find((i) => i.kind === 'queue' && i.name === 'default')!;
     // The task's target connection: right after its first copy answered, the target loses its data (and with it the run's lock and target id).
-    const { sha } = new LuaScript('copyJobsToLists-n3', { encodeCalls: true });
+    const { sha } = new LuaScript('copyJobsToLists-n4', { encodeCalls: true });
     let flushed = 0;
     const get = h.connections.get.bind(h.connections);
     h.connections.get = async (name: string): Promise<Connection> => {

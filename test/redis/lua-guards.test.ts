@@ -56,12 +56,12 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   // A key given in two roles of different types, absent, passes a check by type in each: the run id
   // `quarantine` made a retired queue `moves` quarantine into the run's record of moves (a set). The
   // call wrote the record, removed both jobs, and failed at the quarantine push: one job lost.
-  it('rerouteQueueJobs-n2: one key as a destination list and as the record (a set) is refused before anything is written', async () => {
+  it('rerouteQueueJobs-n3: one key as a destination list and as the record (a set) is refused before anything is written', async () => {
     const [moved, quarantined] = [job(1), job(2)];
     await redis.rpush('queue:old', moved, quarantined);
     const before = await keyValueSnapshot(redis, '');
     const call = { keys: ['queue:old', 'queues', 'queue:new', 'same', 'same'], args: ['RPUSH', '~0:2', '2', 'new', '', '1', '60', '["A","old","new"]', moved, moved.replace('"queue":"old"', '"queue":"new"'), '1', '1', quarantined, quarantined, '2', '0'] };
-    const error = await new LuaScript('rerouteQueueJobs-n2').run(redis, call).then(
+    const error = await new LuaScript('rerouteQueueJobs-n3').run(redis, call).then(
       (reply) => new Error(`no error: ${JSON.stringify(reply)}`),
       (e: unknown) => e as Error,
     );
@@ -87,7 +87,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     await seed();
     const before = await keyValueSnapshot(redis, '');
     await expect(new LuaScript('rerouteSetEntries-n4').run(redis, { keys: ['schedule'], args: ['0', '', job(3), rewritten(3), 'nan', '', '0'] })).rejects.toThrow(/invalid score nan/);
-    await expect(new LuaScript('copyEntriesToSet-5').run(redis, { keys: ['ledger:s', 'schedule', 'lock', 'ledgers'], args: ['run', '', 'b:1', job(9), ' 1'] })).rejects.toThrow(/invalid score/);
+    await expect(new LuaScript('copyEntriesToSet-6').run(redis, { keys: ['ledger:s', 'schedule', 'lock', 'ledgers'], args: ['run', '', 'b:1', job(9), ' 1'] })).rejects.toThrow(/invalid score/);
     await expect(new LuaScript('claimSelectedSetEntries-10').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock', 'acknowledged:n', 'inflight-keys'], args: ['b9', 'run', '', job(3), 'nan'] })).rejects.toThrow(/invalid score nan/);
     // Malformed offsets are refused before the marker overwrites anything.
     await expect(new LuaScript('claimSelectedQueueJobs-10').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock', 'originals:n', 'inflight-keys'], args: ['b9', 8, 'marker', 'run', '', 3, 0, '', 0, job(2), 0, job(2)] })).rejects.toThrow(/distinct integers/);
@@ -105,7 +105,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     // The first entry has a good score: without the guard it is moved before the second fails.
     const args = [first, rewritten(7), '1795459303.5', '', '0', second, rewritten(8), score, '', '0'];
     await expect(new LuaScript('rerouteSetEntries-n4').run(redis, { keys: ['schedule'], args: ['0', '', ...args] })).rejects.toThrow(/invalid score/);
-    await expect(new LuaScript('copyEntriesToSet-5').run(redis, { keys: ['ledger:s', 'retry', 'lock', 'ledgers'], args: ['run', '', 'b:1', first, '1', 'b:2', second, score] })).rejects.toThrow(/invalid score/);
+    await expect(new LuaScript('copyEntriesToSet-6').run(redis, { keys: ['ledger:s', 'retry', 'lock', 'ledgers'], args: ['run', '', 'b:1', first, '1', 'b:2', second, score] })).rejects.toThrow(/invalid score/);
     await expect(
       new LuaScript('claimSelectedSetEntries-10').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock', 'acknowledged:n', 'inflight-keys'], args: ['b9', 'run', '', first, '1795459303.5', second, score] }),
     ).rejects.toThrow(/invalid score/);
@@ -127,7 +127,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     for (const index of ['2', '0', '1.5', 'x']) {
       for (const ledger of ['ledger:q', 'ledger:ids']) {
         const call = { keys: [ledger, 'queues', 'lock', 'ledgers', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1', job(2), index] };
-        await expect(new LuaScript('copyJobsToLists-n3').run(redis, call)).rejects.toThrow(`destination index ${index} is not one of 1..1; nothing written`);
+        await expect(new LuaScript('copyJobsToLists-n4').run(redis, call)).rejects.toThrow(`destination index ${index} is not one of 1..1; nothing written`);
       }
     }
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
@@ -139,10 +139,10 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     for (const ledger of ['ledger:q', 'ledger:ids']) {
       for (const first of ['-1', '1.5', 'x', '']) {
         const call = { keys: [ledger, 'queues', 'lock', 'ledgers', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', first, '', 'run', '', job(1), '1'] };
-        await expect(new LuaScript('copyJobsToLists-n3').run(redis, call)).rejects.toThrow(`the first position ${first} is not an integer >= 0; nothing written`);
+        await expect(new LuaScript('copyJobsToLists-n4').run(redis, call)).rejects.toThrow(`the first position ${first} is not an integer >= 0; nothing written`);
       }
       const unpaired = { keys: [ledger, 'queues', 'lock', 'ledgers', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1', job(2)] };
-      await expect(new LuaScript('copyJobsToLists-n3').run(redis, unpaired)).rejects.toThrow('expected payload and destination index pairs; nothing written');
+      await expect(new LuaScript('copyJobsToLists-n4').run(redis, unpaired)).rejects.toThrow('expected payload and destination index pairs; nothing written');
     }
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
@@ -190,7 +190,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     const payload = job(2);
     const call = { keys: [ledger, 'queues', 'lock', 'ledgers', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 2, 'after', 'run', '', payload, '1'] };
 
-    const error = await new LuaScript('copyJobsToLists-n3').run(redis, call).then(
+    const error = await new LuaScript('copyJobsToLists-n4').run(redis, call).then(
       () => null,
       (e: unknown) => classifyRedisError(e, 'Doing it'),
     );
@@ -200,7 +200,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
     // Once it is written, the same call writes.
     await two();
-    expect(await new LuaScript('copyJobsToLists-n3').run(redis, call)).toEqual([0, 1]);
+    expect(await new LuaScript('copyJobsToLists-n4').run(redis, call)).toEqual([0, 1]);
     expect(await redis.lrange('queue:q', 0, -1)).toEqual([payload]);
   });
 });
@@ -216,11 +216,11 @@ describe('out of memory under noeviction', () => {
       // The copy's first write is the ledger's HSET (an older version's ledger: SADD), which may
       // grow memory: refused, nothing written.
       for (const ledger of ['ledger:q', 'ledger:ids']) {
-        await expect(new LuaScript('copyJobsToLists-n3').run(redis, { keys: [ledger, 'queues', 'lock', 'ledgers', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] })).rejects.toThrow(/OOM/);
+        await expect(new LuaScript('copyJobsToLists-n4').run(redis, { keys: [ledger, 'queues', 'lock', 'ledgers', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] })).rejects.toThrow(/OOM/);
         expect(await keyValueSnapshot(redis, '')).toEqual(before);
       }
       // The set copy reads first (SMISMEMBER, ZMSCORE); its first write is the ZADD: refused, nothing written.
-      await expect(new LuaScript('copyEntriesToSet-5').run(redis, { keys: ['ledger:s', 'retry', 'lock', 'ledgers'], args: ['run', '', 'b2:x', job(5), '1795459303.5', 'b2:y', job(6), '1'] })).rejects.toThrow(/OOM/);
+      await expect(new LuaScript('copyEntriesToSet-6').run(redis, { keys: ['ledger:s', 'retry', 'lock', 'ledgers'], args: ['run', '', 'b2:x', job(5), '1795459303.5', 'b2:y', job(6), '1'] })).rejects.toThrow(/OOM/);
       expect(await keyValueSnapshot(redis, '')).toEqual(before);
       // With a job pushed above the window ('newest', 1 original of 2), the claim's first write
       // marks the window (LSET, which may grow memory): refused, nothing claimed, nothing marked.

@@ -31,7 +31,7 @@ describe("a plan's resume of the run's leftovers when a same-millisecond start t
     const seeded = await seedSupersededRun(redis.source());
     const provider = connect();
     const now = Date.now();
-    const copy = new LuaScript('copyJobsToLists-n3').sha;
+    const copy = new LuaScript('copyJobsToLists-n4').sha;
 
     // X: claims a slice, then dies before writing it: 10 jobs in the run's in-flight list.
     vi.spyOn(Date, 'now').mockReturnValue(now - 5_000);

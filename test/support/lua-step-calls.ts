@@ -26,7 +26,7 @@ export async function seed(redis: Redis): Promise<void> {
   await redis.set('seal:s', 't:1');
   // A source's index of in-flight keys naming one gone (forgetGoneInflightKeys-1 takes it out) and one there.
   await redis.sadd('inflight-keys', 'inflight:gone', 'inflight:q');
-  // An older version's queue ledger, of ids (copyJobsToLists-n3.lua keeps writing it by id).
+  // An older version's queue ledger, of ids (copyJobsToLists-n4.lua keeps writing it by id).
   await redis.sadd('ledger:ids', 'b0:9');
   await redis.hset('cron:h', 'message', 'm');
   // The run's lock, held by the plan the run's bookkeeping steps below name (run, 1000, arn).
@@ -49,12 +49,12 @@ export async function seed(redis: Redis): Promise<void> {
 
 export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['rerouteSetEntries-n4', { keys: ['schedule', 'rewritten:s', 'moves'], args: ['1', '60', '["A","old","new"]', job(3), rewritten(3), '1795459303.5', 'digest', '1'] }, ['schedule', 'rewritten:s', 'moves']],
-  ['rerouteQueueJobs-n2', { keys: ['queue:old', 'queues', 'queue:new', 'moves'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', job(1), rewritten(1), '1', '1'] }, ['queue:old', 'queues', 'queue:new', 'moves']],
-  // With the pass's record (core/reroute/pass-record.ts), the last key, its fields after the record's members.
+  ['rerouteQueueJobs-n3', { keys: ['queue:old', 'queues', 'queue:new', 'moves'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', job(1), rewritten(1), '1', '1'] }, ['queue:old', 'queues', 'queue:new', 'moves']],
+  // With the pass's record (core/reroute/pass-record.ts), the run lock and the receipts, the last keys, its fields after the record's members.
   [
-    'rerouteQueueJobs-n2',
-    { keys: ['queue:old', 'queues', 'queue:new', 'moves', 'originals:old'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', 't', '1', '1', '1000 arn', '{}', job(1), rewritten(1), '1', '1'] },
-    ['queue:old', 'queues', 'queue:new', 'moves', 'originals:old'],
+    'rerouteQueueJobs-n3',
+    { keys: ['queue:old', 'queues', 'queue:new', 'moves', 'originals:old', 'lock', 'receipts'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', 't', '1', '1', '1000 arn', '{}', 'run', 'pass-end:queue:old', job(1), rewritten(1), '1', '1'] },
+    ['queue:old', 'queues', 'queue:new', 'moves', 'originals:old', 'lock', 'receipts'],
   ],
   ['claimQueueJobs-11', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [2, 'newest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'start'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:new', 'inflight-keys']],
   // An append pass: its first call takes the mark; a later one looks for it (LPOS) before it claims.
@@ -67,9 +67,9 @@ export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ],
   ['claimSelectedQueueJobs-10', { keys: ['queue:old', 'inflight:new', 'batch:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: ['b9', 8, 'marker', 'run', '', 3, 0, '', 0, job(2)] }, ['queue:old', 'inflight:new', 'batch:new', 'lock', 'originals:new', 'inflight-keys']],
   ['claimSelectedSetEntries-10', { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new', 'stopped', 'lock', 'acknowledged:new', 'inflight-keys'], args: ['b9', 'run', '', job(3), '1795459303.5'] }, ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'seal:new', 'lock', 'acknowledged:new', 'inflight-keys']],
-  ['copyJobsToLists-n3', { keys: ['ledger:q', 'queues', 'lock', 'ledgers', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['ledger:q', 'queues', 'lock', 'ledgers', 'queue:q']],
-  ['copyJobsToLists-n3', { keys: ['ledger:ids', 'queues', 'lock', 'ledgers', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['queues', 'lock', 'ledgers', 'queue:q']],
-  ['copyEntriesToSet-5', { keys: ['ledger:s', 'retry', 'lock', 'ledgers'], args: ['run', '', 'b2:x', job(5), '1795459303.5'] }, ['ledger:s', 'retry', 'lock', 'ledgers']],
+  ['copyJobsToLists-n4', { keys: ['ledger:q', 'queues', 'lock', 'ledgers', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['ledger:q', 'queues', 'lock', 'ledgers', 'queue:q']],
+  ['copyJobsToLists-n4', { keys: ['ledger:ids', 'queues', 'lock', 'ledgers', 'queue:q'], args: ['RPUSH', '1', 'q', 'b1', 0, '', 'run', '', job(1), '1'] }, ['queues', 'lock', 'ledgers', 'queue:q']],
+  ['copyEntriesToSet-6', { keys: ['ledger:s', 'retry', 'lock', 'ledgers'], args: ['run', '', 'b2:x', job(5), '1795459303.5'] }, ['ledger:s', 'retry', 'lock', 'ledgers']],
   // A ledger's retire: of the two keys only the index of ledgers has a type it checks (the ledger is read as either kind).
   ['forgetGoneInflightKeys-1', { keys: ['inflight-keys', 'inflight:gone', 'inflight:q'], args: [] }, ['inflight-keys']],
   ['retireLedger-3', { keys: ['ledger:ids', 'ledgers'], args: ['retire', 600, 1, 'b0:9', 'set'] }, ['ledgers']],

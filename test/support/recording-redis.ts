@@ -11,12 +11,12 @@ const SCRIPTS = new Map(
       ['ack', 'acknowledgeQueueBatch-3'],
       ['claimSet', 'claimSetEntries-13'],
       ['ackSet', 'acknowledgeSetBatch-7'],
-      ['write', 'copyJobsToLists-n3'],
-      ['writeSet', 'copyEntriesToSet-5'],
+      ['write', 'copyJobsToLists-n4'],
+      ['writeSet', 'copyEntriesToSet-6'],
       ['acquire', 'acquireRunLock-3'],
       ['lock', 'renewRunLock-3'],
       ['retire', 'retireLedger-3'],
-      ['reroute', 'rerouteQueueJobs-n2'],
+      ['reroute', 'rerouteQueueJobs-n3'],
       ['rerouteSet', 'rerouteSetEntries-n4'],
       ['open', 'openPageAttempt-4'],
       ['receipt', 'writePageReceipt-1'],
@@ -25,7 +25,7 @@ const SCRIPTS = new Map(
 );
 /** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
 export async function loadScripts(...servers: Redis[]): Promise<void> {
-  for (const name of ['claimQueueJobs-11', 'acknowledgeQueueBatch-3', 'claimSetEntries-13', 'acknowledgeSetBatch-7', 'copyJobsToLists-n3', 'copyEntriesToSet-5', 'acquireRunLock-3', 'renewRunLock-3', 'retireLedger-3', 'rerouteQueueJobs-n2', 'rerouteSetEntries-n4', 'openPageAttempt-4', 'writePageReceipt-1']) {
+  for (const name of ['claimQueueJobs-11', 'acknowledgeQueueBatch-3', 'claimSetEntries-13', 'acknowledgeSetBatch-7', 'copyJobsToLists-n4', 'copyEntriesToSet-6', 'acquireRunLock-3', 'renewRunLock-3', 'retireLedger-3', 'rerouteQueueJobs-n3', 'rerouteSetEntries-n4', 'openPageAttempt-4', 'writePageReceipt-1']) {
     for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
   }
 }

@@ -52,7 +52,7 @@ describe('a queue transfer whose slices failed or lost their replies while a pro
   for (const placement of ['front', 'append'] as const) {
     it(`${placement}: the pass's first slice fails after its claim (its write never sent: the connection dropped), 5 jobs pushed before the task is retried`, async () => {
       const { originals, arrivals, push } = await seed(redis.source());
-      const provider = faultAt(connect(), 'target', 'copyJobsToLists-n3', 1, async () => {
+      const provider = faultAt(connect(), 'target', 'copyJobsToLists-n4', 1, async () => {
         await push();
         throw Object.assign(new Error('write ECONNRESET'), { code: 'ECONNRESET' });
       });
@@ -73,8 +73,8 @@ describe('a queue transfer whose slices failed or lost their replies while a pro
 
 describe('a set transfer whose slices failed or lost their replies while entries were added: what was added stays on the source, counted', () => {
   const cases = [
-    ["the pass's first slice fails after its claim (its write never sent)", 'target', 'copyEntriesToSet-5', 1, false],
-    ['a later slice fails after its claim (its write never sent)', 'target', 'copyEntriesToSet-5', 2, false],
+    ["the pass's first slice fails after its claim (its write never sent)", 'target', 'copyEntriesToSet-6', 1, false],
+    ['a later slice fails after its claim (its write never sent)', 'target', 'copyEntriesToSet-6', 2, false],
     ["a slice's acknowledge runs but its reply is lost", 'source', 'acknowledgeSetBatch-7', 2, true],
   ] as const;
   for (const [what, side, script, nth, ran] of cases) {

@@ -1,6 +1,6 @@
 // `move` of queues (issue #18): the target's ledger recorded one id a job (an SADD and an
 // SMISMEMBER of it in every write, every id held until the ledger's TTL). It now keeps one number
-// a batch, how many of its jobs are written (copyJobsToLists-n3.lua: a batch is written in order).
+// a batch, how many of its jobs are written (copyJobsToLists-n4.lua: a batch is written in order).
 // What the target ran (INFO commandstats) and holds afterwards says which.
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';

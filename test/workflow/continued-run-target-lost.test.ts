@@ -34,7 +34,7 @@ async function continuedRunWithLoss(firstSummaryAfterLoss: boolean): Promise<{ w
   let firstSummarized!: () => void;
   const summarized = new Promise<void>((resolve) => (firstSummarized = resolve));
   let inContinuation = false;
-  const provider = servers.restartAfterCopy('copyJobsToLists-n3', { armed: () => inContinuation });
+  const provider = servers.restartAfterCopy('copyJobsToLists-n4', { armed: () => inContinuation });
   const handlers = localTaskHandlers(provider);
   const held: typeof handlers = {
     ...handlers,

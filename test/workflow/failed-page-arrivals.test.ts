@@ -26,11 +26,11 @@ const redis = privateSourceAndTarget();
 const { connect } = connectionsPerTest(redis);
 
 /**
- * `provider` whose target client refuses the write of the `nth` slice (copyJobsToLists-n3),
+ * `provider` whose target client refuses the write of the `nth` slice (copyJobsToLists-n4),
  * as Redis refuses a write when out of memory, before it runs; `meanwhile` runs first (a producer).
  */
 function targetRefusesWrite(provider: ConnectionProvider, nth: number, meanwhile: () => Promise<void>): ConnectionProvider & { refused: () => number } {
-  const write = new LuaScript('copyJobsToLists-n3', { encodeCalls: true }).sha;
+  const write = new LuaScript('copyJobsToLists-n4', { encodeCalls: true }).sha;
   let writes = 0;
   let refused = 0;
   const wrap = (client: Redis): Redis =>

@@ -224,7 +224,14 @@ async function jidsIn(client: Redis): Promise<string[]> {
   return (await jobsAt(client)).flatMap(({ payload }) => /"jid":"([^"]+)"/.exec(payload)?.slice(1, 2) ?? []);
 }
 
-const MOVING = new Set(['claimQueueJobs-11', 'claimSetEntries-13', 'copyJobsToLists-n3', 'copyEntriesToSet-5', 'acknowledgeQueueBatch-3', 'acknowledgeSetBatch-7', 'rerouteQueueJobs-n2', 'rerouteSetEntries-n4'].map((name) => new LuaScript(name, { encodeCalls: true }).sha));
+/** Every key of run `runId` (`sidekiq-migrate:<run>:*`) on `client` that has no expiry (TTL -1), sorted. */
+async function keysWithoutExpiry(client: Redis, runId: string): Promise<string[]> {
+  const keys = await client.keys(`sidekiq-migrate:${runId}:*`);
+  const ttls = await Promise.all(keys.map((key) => client.ttl(key)));
+  return keys.filter((_, i) => ttls[i] === -1).sort();
+}
+
+const MOVING = new Set(['claimQueueJobs-11', 'claimSetEntries-13', 'copyJobsToLists-n4', 'copyEntriesToSet-6', 'acknowledgeQueueBatch-3', 'acknowledgeSetBatch-7', 'rerouteQueueJobs-n3', 'rerouteSetEntries-n4'].map((name) => new LuaScript(name, { encodeCalls: true }).sha));
 
 describe('two attempts of one page at once, interleaved mid-page, Sidekiq producing and fetching', () => {
   // Invocation 1 of the task: the stale attempt, held just before its second moving call (a
@@ -235,8 +242,8 @@ describe('two attempts of one page at once, interleaved mid-page, Sidekiq produc
   // pages on to its end, then the retry copies), or as soon as the retry answered (the two then run
   // side by side with the item's next tasks), or only once the whole run has ended. An old Sidekiq
   // fleet fetches from the queue and a stale producer pushes to it the whole time. Each of these
-  // fails when a page pushes a job its call did not remove (rerouteQueueJobs-n2.lua's LREM check
-  // made `>= 0`: 7 jobs twice) or a copy ignores the ledger (copyJobsToLists-n3.lua's known()
+  // fails when a page pushes a job its call did not remove (rerouteQueueJobs-n3.lua's LREM check
+  // made `>= 0`: 7 jobs twice) or a copy ignores the ledger (copyJobsToLists-n4.lua's known()
   // false: 7 jobs twice), tried by hand.
   // Two shapes: 2 pages of 7 a task, and 6 pages of 3 (the stale attempt then runs several pages
   // ahead of, or behind, its retry and the item's next tasks).
@@ -307,7 +314,8 @@ describe('two attempts of one page at once, interleaved mid-page, Sidekiq produc
       }
     })();
 
-    const summary = await run(inputFor(task, `side-by-side-${task.toLowerCase()}-${when.split(' ')[0]}-${pageSize}`, { pageSize, pagesPerInvocation }), handlers);
+    const runId = `side-by-side-${task.toLowerCase()}-${when.split(' ')[0]}-${pageSize}`;
+    const summary = await run(inputFor(task, runId, { pageSize, pagesPerInvocation }), handlers);
     letGo.open();
     const staleOutcome = await staleEnded;
     running = false;
@@ -334,5 +342,9 @@ describe('two attempts of one page at once, interleaved mid-page, Sidekiq produc
     }
     if (kind === 'set') expect(moved).toBe(JOBS);
     expect(staleOutcome).not.toBeInstanceOf(Error);
+    // Once the stale attempt ended too, no key of the run is left without an expiry on either
+    // Redis (the indexes `ledgers`, `inflight-keys` and `target-id` are no run's, kept by design).
+    expect(await keysWithoutExpiry(redis.source(), runId), 'on the source').toEqual([]);
+    expect(await keysWithoutExpiry(redis.target(), runId), 'on the target').toEqual([]);
   });
 });

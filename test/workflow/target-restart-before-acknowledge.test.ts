@@ -44,7 +44,7 @@ describe('a standalone target restarted empty between a slice\'s copy and its ac
   const cases = [
     {
       kind: 'queue',
-      script: 'copyJobsToLists-n3',
+      script: 'copyJobsToLists-n4',
       seed: async (src: Redis) => {
         const payloads = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: i % 3 === 2 ? 'B' : 'A', queue: 'q', args: `[${i}]` }));
         for (const p of payloads) await src.lpush('queue:q', p);
@@ -54,7 +54,7 @@ describe('a standalone target restarted empty between a slice\'s copy and its ac
     },
     {
       kind: 'set',
-      script: 'copyEntriesToSet-5',
+      script: 'copyEntriesToSet-6',
       seed: async (src: Redis) => {
         const payloads = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: i % 3 === 2 ? 'B' : 'A', queue: 'q', args: `[${i}]` }));
         for (const [i, p] of payloads.entries()) await src.zadd('schedule', String(1_900_000_000 + i), p);
@@ -120,7 +120,7 @@ describe('a standalone target restarted empty between a slice\'s copy and its ac
     await src.sadd('queues', 'q');
     const seeded = payloads.map((p) => jobEntry('queue:q', p)).sort();
     // The first slice is written and acknowledged; the target restarts right after the second's copy.
-    const provider = servers.restartAfterCopy('copyJobsToLists-n3', { at: 2 });
+    const provider = servers.restartAfterCopy('copyJobsToLists-n4', { at: 2 });
 
     const executions = await runWorkflowLocally({ runId: 'restart-second', mode: 'transfer', target: 'target', pageSize: 10 }, localTaskHandlers(provider), { retryIntervalMs: 0 });
 
@@ -151,7 +151,7 @@ describe('a standalone target restarted empty between a slice\'s copy and its ac
     const scheduled = Array.from({ length: 5 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `["s${i}"]` }));
     for (const [i, p] of scheduled.entries()) await src.zadd('schedule', String(1_900_000_000 + i), p);
     // The queue's first copy: the target restarts once the schedule's 5 entries are written there.
-    const provider = servers.restartAfterCopy('copyJobsToLists-n3', {
+    const provider = servers.restartAfterCopy('copyJobsToLists-n4', {
       after: async () => {
         // Acknowledged, not only claimed: an empty schedule on the source may still be in flight there,
         // and then the copy check writes it again after the restart (the 5 survive; not this case).
@@ -186,13 +186,13 @@ describe('a standalone target restarted empty between a slice\'s copy and its ac
     const seeded = payloads.map((p) => jobEntry('queue:q', p)).sort();
     // A first run whose page task fails, for good, right after its first slice's copy: that slice
     // is left in flight on the source (written, not acknowledged).
-    const first = servers.restartAfterCopy('copyJobsToLists-n3', { after: () => Promise.reject(new FatalError('the page task died after its copy')) });
+    const first = servers.restartAfterCopy('copyJobsToLists-n4', { after: () => Promise.reject(new FatalError('the page task died after its copy')) });
     await runWorkflowLocally({ runId: 'restart-interrupted', mode: 'transfer', target: 'target', pageSize: 10 }, localTaskHandlers(first), { retryIntervalMs: 0 });
     expect(await src.llen('sidekiq-migrate:restart-interrupted:inflight:queue:q')).toBe(10);
 
     // The next run's plan writes it again (its ledger has it: duplicates), and the target restarts
     // empty right after that copy, before the acknowledge.
-    const provider = servers.restartAfterCopy('copyJobsToLists-n3');
+    const provider = servers.restartAfterCopy('copyJobsToLists-n4');
     const executions = await runWorkflowLocally({ runId: 'restart-resume', mode: 'transfer', target: 'target', pageSize: 10 }, localTaskHandlers(provider), { retryIntervalMs: 0 });
 
     expect(provider.restarts()).toBe(1);

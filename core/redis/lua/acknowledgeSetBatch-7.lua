@@ -1,7 +1,7 @@
 --[[
   Acknowledges exactly the claimed entries a caller handled, while the in-flight set still holds
   the batch it read them from: entries written to the target (now or before) leave the in-flight
-  set; conflicts (their bytes already in the target set, copyEntriesToSet-5.lua) go back to the
+  set; conflicts (their bytes already in the target set, copyEntriesToSet-6.lua) go back to the
   source set with their score, and are recorded so that this run does not claim them again.
   Entries claimed into the batch after the caller read it stay in flight.
 

@@ -8,7 +8,7 @@
   a new field of a queue's ledger, new ids in a set's) and takes any TTL off (PERSIST): so a
   ledger that 'retire' finds unchanged records no batch claimed since, and every batch claimed
   before was acknowledged already (the source's look found no in-flight key), all of its jobs
-  written. A write that only raises a queue batch's number (copyJobsToLists-n3.lua) writes jobs of
+  written. A write that only raises a queue batch's number (copyJobsToLists-n4.lua) writes jobs of
   a batch that was in flight, never after its acknowledge (then every job of it is counted).
   Entries are never removed from a ledger, which only goes whole (its TTL, eviction: only with a
   TTL, so only after a retire); the picked entry tells a ledger re-created meanwhile from the one seen.

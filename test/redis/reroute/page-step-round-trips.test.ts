@@ -29,7 +29,7 @@ function connect(): UrlConnections {
   return connections;
 }
 
-const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n2');
+const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n3');
 
 /**
  * The provider's clients, each recording its pipelines (recording-redis.ts), by connection name.

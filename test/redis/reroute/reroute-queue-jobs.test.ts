@@ -4,13 +4,13 @@ import { LuaScript } from '../../../core/redis/lua-script.js';
 import { privateRedis } from '../../support/private-redis.js';
 import { keyValueSnapshot } from '../../support/exact-jobs.js';
 
-// rerouteQueueJobs-n2.lua removes each job from the source with its own LREM and pushes what it
+// rerouteQueueJobs-n3.lua removes each job from the source with its own LREM and pushes what it
 // removed variadically, per destination list, after the removals (issue #18). These compare
 // every list it touches, byte for byte and in order, with what one LREM and one push per job in
 // the call's order (the script before) leaves, on calls that mix vanished jobs, duplicates, both
 // push directions, the quarantine, more than one push's worth of values, and a destination that
 // is the source itself.
-const script = new LuaScript('rerouteQueueJobs-n2');
+const script = new LuaScript('rerouteQueueJobs-n3');
 const server = privateRedis(); // its own redis-server, flushed before each test
 let redis: Redis;
 beforeEach(() => {
@@ -102,7 +102,7 @@ const destinations = [
   { key: 'quarantine:old', name: '' },
 ];
 
-describe('rerouteQueueJobs-n2 leaves every list as one LREM and one push per job would', () => {
+describe('rerouteQueueJobs-n3 leaves every list as one LREM and one push per job would', () => {
   for (const push of ['RPUSH', 'LPUSH'] as const) {
     for (const direction of [1, -1] as const) {
       it(`${push}, LREM from the ${direction === 1 ? 'head' : 'tail'}: three destinations (one the quarantine), vanished jobs interleaved, the same bytes twice in the source and in the call`, async () => {
@@ -156,7 +156,7 @@ describe('rerouteQueueJobs-n2 leaves every list as one LREM and one push per job
   });
 });
 
-describe('rerouteQueueJobs-n2: no write before a command that can fail', () => {
+describe('rerouteQueueJobs-n3: no write before a command that can fail', () => {
   it('a call of 9,000 jobs to one destination (more values than Lua can unpack at once) moves all of them, in order', async () => {
     const source = Array.from({ length: 9_000 }, (_, i) => payload(`j${i}`));
     const ops = source.map((original) => ({ original, rewritten: Buffer.concat([original, Buffer.from('!')]), dest: 1 }));
@@ -230,7 +230,7 @@ describe('rerouteQueueJobs-n2: no write before a command that can fail', () => {
   });
 });
 
-describe("rerouteQueueJobs-n2 records the moves of the jobs it moved, and only those", () => {
+describe("rerouteQueueJobs-n3 records the moves of the jobs it moved, and only those", () => {
   const call = (ops: [Buffer, number, string][]) => {
     const args: (string | Buffer)[] = ['RPUSH', '1', '2', 'a', '', '3', '60', '["A","old","a"]', '["B","old","a"]', '["C","old","a"]'];
     for (const [job, dest, move] of ops) args.push(job, Buffer.concat([job, Buffer.from('!')]), String(dest), move);
@@ -254,7 +254,7 @@ describe("rerouteQueueJobs-n2 records the moves of the jobs it moved, and only t
   });
 });
 
-describe('rerouteQueueJobs-n2 looks for each job from the end of the list nearer the window the caller read', () => {
+describe('rerouteQueueJobs-n3 looks for each job from the end of the list nearer the window the caller read', () => {
   // '~BELOW:SPAN': the window of SPAN jobs lies BELOW jobs above the tail. A copy of the job at
   // each end shows which end LREM looked from: the one nearer the window is the one taken.
   const job = payload('same');

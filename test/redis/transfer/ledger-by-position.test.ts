@@ -1,5 +1,5 @@
 // A queue batch's ledger on the target keeps one number a batch (how many of its jobs, from
-// position 0, are written: copyJobsToLists-n3.lua), not one id a job. Each case below stops a
+// position 0, are written: copyJobsToLists-n4.lua), not one id a job. Each case below stops a
 // slice's write after some of its calls of MAX_JOBS_PER_WRITE jobs ran on the target (Redis runs
 // a pipeline's calls as they arrive: the process dying there leaves exactly those), then finishes
 // the queue the ways a run is finished — the same run going on, a later execution of it
@@ -31,7 +31,7 @@ const keys = new SidekiqKeys('');
 const RUN = 'positions';
 const CALLS = Math.ceil(MAX_JOBS_PER_CLAIM / MAX_JOBS_PER_WRITE);
 const JOBS = 2 * MAX_JOBS_PER_CLAIM + 100;
-const copyJobsToLists = new LuaScript('copyJobsToLists-n3');
+const copyJobsToLists = new LuaScript('copyJobsToLists-n4');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-3');
 const LOCK = 'sidekiq-migrate:lock';
 const inflight = inflightKey('', RUN, 'queue:default');
@@ -56,7 +56,7 @@ async function seed(): Promise<{ expected: string[]; list: string[] }> {
 }
 
 /**
- * The target, its write pipelines running their first `ran` calls of copyJobsToLists-n3 and no
+ * The target, its write pipelines running their first `ran` calls of copyJobsToLists-n4 and no
  * more (the rest swapped for a script that only fails: as if they never arrived), once.
  */
 async function dyingAfter(ran: number, server = redis.target(), script = copyJobsToLists): Promise<Redis> {

@@ -27,13 +27,13 @@ import { seedQueueAndSchedule } from '../../support/seed-queue-and-schedule.js';
 const redis = privateSourceAndTarget();
 const claimQueueJobs = new LuaScript('claimQueueJobs-11');
 const claimSetEntries = new LuaScript('claimSetEntries-13');
-const copyJobsToLists = new LuaScript('copyJobsToLists-n3');
+const copyJobsToLists = new LuaScript('copyJobsToLists-n4');
 
 /** A ledger's contents: a queue's (a hash: batch → jobs written) or a set's (ids). */
 async function ledgerContents(key: RedisKey): Promise<unknown> {
   return (await redis.target().type(key)) === 'hash' ? redis.target().hgetall(key) : (await redis.target().smembers(key)).sort();
 }
-const copyEntriesToSet = new LuaScript('copyEntriesToSet-5');
+const copyEntriesToSet = new LuaScript('copyEntriesToSet-6');
 const { connect, latest } = connectionsPerTest(redis);
 
 /** The provider's clients, each recording its pipelines (recording-redis.ts), by connection name. */

@@ -60,7 +60,7 @@ describe('retiring a ledger', () => {
   });
 });
 
-const copyScript = new LuaScript('copyJobsToLists-n3');
+const copyScript = new LuaScript('copyJobsToLists-n4');
 
 /**
  * What another execution of the run does to the same source key: claims a new batch (its jobs in

@@ -100,7 +100,7 @@ describe('the run locks of a transfer', () => {
       await RunLock.acquire(redis.target(), '', { runId: 'thief', operation: 'reroute' }, 60_000, 'target');
     });
 
-    // The write looks at the target's lock before it writes (copyJobsToLists-n3.lua): before, this
+    // The write looks at the target's lock before it writes (copyJobsToLists-n4.lua): before, this
     // slice was written to a target the thief owned, and the loss seen after it.
     await expect(runTransfer(request({ source, onPage }))).rejects.toThrow(/^Run run-1 lost its run lock on target \(another run holds it\); stopping \(nothing is lost: the next run resumes\)\.$/);
 

@@ -27,8 +27,8 @@ const context = () => ({ source: redis.source(), target: redis.target(), sourceK
 const jid = (i: number) => String(i).padStart(24, '0');
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]`, jid: jid(i) });
 const CALLS = Math.ceil(MAX_JOBS_PER_CLAIM / MAX_JOBS_PER_WRITE);
-const copyJobsToLists = new LuaScript('copyJobsToLists-n3');
-const copyEntriesToSet = new LuaScript('copyEntriesToSet-5');
+const copyJobsToLists = new LuaScript('copyJobsToLists-n4');
+const copyEntriesToSet = new LuaScript('copyEntriesToSet-6');
 const retireLedger = new LuaScript('retireLedger-3');
 /** The pipelines to the target but the ledger's retirement at the pass's end (retireBeforePassEnd), reads kept. */
 const copyThenRead = (pipelines: RedisCall[]) => pipelines.map((p) => p.scripts).filter((scripts) => scripts.length === 0 || scripts.some((sha) => sha !== retireLedger.sha));

@@ -18,7 +18,7 @@ const lock = { key: 't:sidekiq-migrate:lock', ledgers: 't:sidekiq-migrate:ledger
 const jid = (i: number) => `${'0'.repeat(22)}${String(i).padStart(2, '0')}`;
 const job = (i: number) => sidekiqPayload({ className: 'A', args: `[${i}]`, jid: jid(i) });
 const queued = (i: number, queue: string): CarriedJob => ({ payload: Buffer.from(job(i)), queue, kind: 'as-is' });
-// A batch's jobs from its first position (the ledger counts them: copyJobsToLists-n3.lua).
+// A batch's jobs from its first position (the ledger counts them: copyJobsToLists-n4.lua).
 const batch = { id: 'B', first: 0 };
 const entry = (i: number, score: string, payload = job(i)): LedgeredEntry => ({ id: `S:${i}`, member: Buffer.from(payload), payload: Buffer.from(payload), score });
 

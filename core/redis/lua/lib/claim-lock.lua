@@ -1,7 +1,7 @@
 --[[
   Prepended to every script by core/redis/lua-script.ts, after variadic.lua. Used by a transfer's
   slice claims on the source (claimQueueJobs-11.lua, claimSetEntries-13.lua) and its writes to the
-  target (copyJobsToLists-n3.lua, copyEntriesToSet-5.lua), which see a lock taken between two slices
+  target (copyJobsToLists-n4.lua, copyEntriesToSet-6.lua), which see a lock taken between two slices
   of a page on either server: a page task renews the run's locks once a page, not once a slice.
 
   lockTaken(lockKey, runId, generation)

@@ -8,8 +8,11 @@
                is added, as Sidekiq's client does, so the Web UI and the API see it
   KEYS[3..2+D] destination lists: queue:NEW lists, and the quarantine list if jobs go there
   KEYS[3+D]    only when R > 0: the run's record of moves (a set, core/reroute/move-record.ts)
-  then         optional, the last key: the pass's record (a string, core/reroute/pass-record.ts),
-               where the queue's pass stands once this call ran; given, ARGV has the P fields
+  then         optional, three keys: the pass's record (a string, core/reroute/pass-record.ts),
+               where the queue's pass stands once this call ran; the run lock (a string,
+               core/redis/run-lock.ts runLockKey); the run's page receipts (a hash,
+               core/workflow/page-receipt.ts), where the pass's end keeps its record
+               (endQueuePass-2.lua); given, ARGV has the P fields
 
   ARGV[1]      'RPUSH' to put moved jobs at the head of the destination line (they run before its
                backlog) or 'LPUSH' to append them behind it (GitLab's behaviour); the caller
@@ -25,9 +28,11 @@
   ARGV[4+D]    R, the number of record members this call adds (0: the run records nothing)
   ARGV[5+D]    the record's time to live in seconds ('' when R is 0)
   ARGV[6+D..]  R record members: the distinct moves of this call's jobs, `["Class","from","to"…]`
-  then         only with the pass's record (P fields, 5): the slice's token, k (this call's place
+  then         only with the pass's record (P fields, 7): the slice's token, k (this call's place
                among the slice's calls, 1-based), how many positions the pass examined after the
-               slice, this execution's generation (core/redis/generation-arg.ts), the record's text.
+               slice, this execution's generation (core/redis/generation-arg.ts), the record's text,
+               the run's id (the lock's runId), the receipts' field of the pass's end
+               (pass-record.ts passEndField).
                Written, '<token> <k> <examined> <generation>\n<vanished> <pushed_1> … <pushed_D>\n<text>',
                after the moves, the counts those of the slice's calls so far (this one's added to
                call k - 1's), the text call 1's (call k > 1 sends '' and keeps it), by call 1
@@ -38,7 +43,14 @@
                lost moved jobs that answer never tells: the next task's window, placed by a cursor
                that did not know them (or, for a pass's first slice, by the queue's length read
                again), reached as many jobs up into what producers pushed meanwhile and moved them
-               as originals
+               as originals.
+               The record is written only while the run lock is the run's (its record names the
+               run, and no later start of it: lib/claim-lock.lua lockTaken) and the pass has not
+               ended (the receipts hold no end of it of this generation): a page task's attempt
+               that Step Functions gave up on and that still moves after its pass or its run ended
+               (a `Lambda.ServiceException`, the function still running) recreated the record, a
+               key with no expiry that nothing deleted but a resume of the run (rerouteQueueJobs-n2,
+               overlapping-page-attempts.test.ts). Its moves still happen, each job once
   then         quads: original bytes, bytes to push, the 1-based index of the destination key
                among KEYS[3..2+D], and the 1-based index of the job's move among the R members
                ('0' for a job whose move is not recorded: a quarantined one, or any when R is 0)
@@ -66,7 +78,8 @@
     pushed_d     jobs pushed to destination d
 
   Refused before any write (guards.lua), every job left as it was, when the source or a
-  destination is not a list, `queues` or the record is not a set, one key is named both as a
+  destination is not a list, `queues` or the record is not a set, the lock not a string, the
+  receipts not a hash, one key is named both as a
   destination and as the record (or `queues`), a job's destination index names no destination
   key or its move index no record member, or R or the record's time to live is not a whole number,
   or the pass's record is not a string or its fields are not as above.
@@ -87,31 +100,55 @@ if recorded == nil or recorded < 0 or recorded % 1 ~= 0 or (recorded > 0 and (re
 end
 local jobsFrom = 6 + destinations + recorded
 local membersFrom = 5 + destinations
--- The pass's record: the key after the others, its 5 fields after the record's members.
-local pass = KEYS[3 + destinations + (recorded > 0 and 1 or 0)]
-local passWrite
+-- The pass's record, the run lock and the receipts: the keys after the others, the record's 7
+-- fields after the record's members.
+local passAt = 3 + destinations + (recorded > 0 and 1 or 0)
+local pass, lock, receipts = KEYS[passAt], KEYS[passAt + 1], KEYS[passAt + 2]
+local passWrite, runId, endField
 if pass then
   local token, k, examined, generation = ARGV[jobsFrom], tonumber(ARGV[jobsFrom + 1]), tonumber(ARGV[jobsFrom + 2]), ARGV[jobsFrom + 3]
-  if not token or not k or k < 1 or k % 1 ~= 0 or not examined or not ARGV[jobsFrom + 4] or string.find(token, '[%s]') or string.find(generation, '\n') or (k == 1 and ARGV[jobsFrom + 4] == '') then
-    return redis.error_reply('ERR rerouteQueueJobs: the pass record needs a token, k >= 1, the positions examined, a generation and its text')
+  runId, endField = ARGV[jobsFrom + 5], ARGV[jobsFrom + 6]
+  if not lock or not receipts or not token or not k or k < 1 or k % 1 ~= 0 or not examined or not ARGV[jobsFrom + 4] or string.find(token, '[%s]') or string.find(generation, '\n') or (k == 1 and ARGV[jobsFrom + 4] == '') or not runId or runId == '' or not endField or endField == '' then
+    return redis.error_reply('ERR rerouteQueueJobs: the pass record needs the lock and receipts keys, a token, k >= 1, the positions examined, a generation, its text, the run id and the end field')
   end
   passWrite = { token .. ' ' .. k .. ' ' .. examined .. ' ' .. generation, ARGV[jobsFrom + 4], token, k, examined, generation }
-  jobsFrom = jobsFrom + 5
+  jobsFrom = jobsFrom + 7
 end
 -- Every command this call may run, on every key, before anything else (guards.lua).
 -- Both pushes on every destination (the start-up check asks for both): one list, whatever ARGV says.
 local commands = { { source, 'TYPE', 'LLEN', 'LRANGE', 'LSET', 'LREM' }, { queues, 'TYPE', 'SADD' }, { false, 'TIME' } }
 for d = 1, destinations do commands[#commands + 1] = { KEYS[2 + d], 'TYPE', 'RPUSH', 'LPUSH' } end
 if recorded > 0 then commands[#commands + 1] = { record, 'TYPE', 'SADD', 'EXPIRE' } end
-if pass then commands[#commands + 1] = { pass, 'TYPE', 'GET', 'SET' } end
+if pass then
+  commands[#commands + 1] = { pass, 'TYPE', 'GET', 'SET' }
+  commands[#commands + 1] = { lock, 'TYPE', 'GET' }
+  commands[#commands + 1] = { receipts, 'TYPE', 'HGET' }
+end
 local refused = refusedCommand(commands)
 if refused then return refused end
 local checks = { { source, 'list' }, { queues, 'set' } }
 for d = 1, destinations do checks[#checks + 1] = { KEYS[2 + d], 'list' } end
 if recorded > 0 then checks[#checks + 1] = { record, 'set' } end
-if pass then checks[#checks + 1] = { pass, 'string' } end
+if pass then
+  checks[#checks + 1] = { pass, 'string' }
+  checks[#checks + 1] = { lock, 'string' }
+  checks[#checks + 1] = { receipts, 'hash' }
+end
 local refusal = wrongType(checks)
 if refusal then return refusal end
+-- Whether the record may be written (reads only, before any write): the run lock is this run's,
+-- of no later start (lockTaken: nil), and the receipts hold no end of this generation's pass.
+local passOpen = false
+if pass then
+  local current = redis.call('GET', lock)
+  local ok, holder = pcall(cjson.decode, current or '')
+  passOpen = current and ok and type(holder) == 'table' and holder.runId == runId and lockTaken(lock, runId, passWrite[6]) == nil
+  if passOpen then
+    local ended = redis.call('HGET', receipts, endField)
+    local endedGeneration = ended and string.match(ended, '^%S+ %d+ %d+ ([^\n]*)\n')
+    if endedGeneration == passWrite[6] then passOpen = false end
+  end
+end
 local above
 if below then
   -- The jobs above the window (arrivals and what the pass left at the head) against those below.
@@ -220,8 +257,9 @@ for _, key in ipairs(order) do
     redis.call(push, key, unpack(values, first, math.min(first + PUSH_VALUES - 1, #values)))
   end
 end
--- The pass's record, with the moves (nothing can fail here: a SET of a key checked to be a string).
-if pass then
+-- The pass's record, with the moves (nothing can fail here: a SET of a key checked to be a string),
+-- only while the pass is open (above).
+if pass and passOpen then
   local keptToken, keptK, keptExamined, keptGeneration, keptCounts, keptText = string.match(redis.call('GET', pass) or '', '^(%S+) (%d+) (%d+) ([^\n]*)\n([^\n]*)\n(.*)$')
   local header, text, token, k, examined, generation = unpack(passWrite)
   local counts = { vanished }

@@ -15,7 +15,12 @@
   The ledger has no TTL here (and loses one an older version gave it): under the volatile-*
   eviction policies only keys with a TTL are evicted, and a ledger evicted while its entries are
   in flight would let them be written twice. Its TTL is set once nothing it records can be in
-  flight any more (core/transfer/retire-ledger.ts). Before it is written, its name goes into the
+  flight any more (core/transfer/retire-ledger.ts). A call that writes nothing to the ledger (it
+  finds every job written before) while the run lock on the target is not the writing run's (gone:
+  the run ended and released it, or expired) leaves the ledger's TTL as it is (copyJobsToLists-n3
+  took it off: a page task's attempt that Step Functions gave up on and that still copied after the
+  run ended left the run's retired ledger without a TTL, overlapping-page-attempts.test.ts).
+  Before it is written, its name goes into the
   target's index of ledgers that may have no TTL (KEYS[4], core/transfer/ledger-index.ts), in this
   same call: a ledger without a TTL is never missing from the index, so the last execution of a
   later transfer finds it there without walking the target's keyspace (core/transfer/ledgers-left.ts).
@@ -68,6 +73,7 @@
 ]]
 if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
 local ledger, queues, lock, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local wroteLedger = false -- this call wrote an entry to the ledger (then its TTL goes, whoever holds the lock)
 local push = ARGV[1]
 if push ~= 'RPUSH' and push ~= 'LPUSH' then
   return redis.error_reply('ERR copyJobsToLists: ARGV[1] must be RPUSH or LPUSH')
@@ -92,6 +98,13 @@ if refusal then return refusal end
 -- lockTaken (lib/claim-lock.lua): another run's lock on the target, or a later execution's.
 local taken = lockTaken(lock, ARGV[6 + destinations], ARGV[7 + destinations])
 if taken then return { taken } end
+-- Whether the run lock's record names `runId` (read only: GET).
+local function lockHeldBy(lockKey, runId)
+  local current = redis.call('GET', lockKey)
+  if not current then return false end
+  local ok, holder = pcall(cjson.decode, current)
+  return ok and type(holder) == 'table' and holder.runId == runId
+end
 local batch, first = ARGV[3 + destinations], tonumber(ARGV[4 + destinations])
 if first == nil or first < 0 or first % 1 ~= 0 then
   return redis.error_reply('ERR copyJobsToLists: the first position ' .. ARGV[4 + destinations] .. ' is not an integer >= 0; nothing written')
@@ -123,6 +136,7 @@ if byId then
   known = function(p) return member[p] == 1 end
   local fresh = {}
   for p = 1, count do if member[p] ~= 1 then fresh[#fresh + 1] = ids[p] end end
+  wroteLedger = #fresh > 0
   -- The guards are done: from here on, writes only; the ledger's name in the index first.
   redis.call('SADD', index, ledger)
   variadic('SADD', ledger, fresh)
@@ -134,7 +148,10 @@ else
   known = function(p) return first + p - 1 < done end
   -- The guards are done: from here on, writes only; the ledger's name in the index first.
   redis.call('SADD', index, ledger)
-  if first + count > done then redis.call('HSET', ledger, batch, first + count) end
+  if first + count > done then
+    redis.call('HSET', ledger, batch, first + count)
+    wroteLedger = true
+  end
 end
 -- Decided first, written after, in one push per destination (lib/variadic.lua) rather than a
 -- call per job: each destination receives its jobs in the call's order (RPUSH a b = RPUSH a,
@@ -160,5 +177,8 @@ for d = 1, destinations do
   if written[d] > 0 then redis.call('SADD', queues, ARGV[2 + d]) end
   reply[d + 1] = written[d]
 end
-redis.call('PERSIST', ledger)
+-- The TTL goes when this call wrote to the ledger, or while the writing run holds the lock (its
+-- record's runId: lockTaken above let the call through, so no later execution's); not for a call
+-- that wrote nothing after the run let its lock go (see the header).
+if wroteLedger or lockHeldBy(lock, ARGV[6 + destinations]) then redis.call('PERSIST', ledger) end
 return reply

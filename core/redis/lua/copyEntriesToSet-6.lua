@@ -1,6 +1,6 @@
 --[[
   Writes claimed sorted-set entries to the same set on the target, each at most once per run
-  (see copyJobsToLists-n3.lua for why a ledger and not the set itself: the entry may have been
+  (see copyJobsToLists-n4.lua for why a ledger and not the set itself: the entry may have been
   polled, run and even re-added on the target since the first copy).
 
   A sorted set cannot hold the same member twice: when an entry's bytes (rewritten, when routing
@@ -12,13 +12,17 @@
   The ledger has no TTL here (and loses one an older version gave it): under the volatile-*
   eviction policies only keys with a TTL are evicted, and a ledger evicted while its entries are
   in flight would let them be written twice. Its TTL is set once nothing it records can be in
-  flight any more (core/transfer/retire-ledger.ts). Before it is written, its name goes into the
+  flight any more (core/transfer/retire-ledger.ts). A call that writes nothing to the ledger while
+  the run lock on the target is not the writing run's (gone: the run ended and released it, or
+  expired) leaves the ledger's TTL as it is (copyEntriesToSet-5 took it off: a page task's attempt
+  that Step Functions gave up on and that still copied after the run ended left the run's retired
+  ledger without a TTL, overlapping-page-attempts.test.ts). Before it is written, its name goes into the
   target's index of ledgers that may have no TTL (KEYS[4], core/transfer/ledger-index.ts), in this
   same call: a ledger without a TTL is never missing from the index, so the last execution of a
   later transfer finds it there without walking the target's keyspace (core/transfer/ledgers-left.ts).
 
   Nothing is written while another run, or a later execution of the writing run, holds the run
-  lock on the target (KEYS[3]; see copyJobsToLists-n3.lua for why the write looks).
+  lock on the target (KEYS[3]; see copyJobsToLists-n4.lua for why the write looks).
 
   KEYS[1]  the run's ledger for this source set: a set of the ids of the claimed entries written
   KEYS[2]  the target sorted set
@@ -49,6 +53,13 @@ if refusal then return refusal end
 -- lockTaken (lib/claim-lock.lua): another run's lock on the target, or a later execution's.
 local taken = lockTaken(lock, ARGV[1], ARGV[2])
 if taken then return { taken } end
+-- Whether the run lock's record names `runId` (read only: GET).
+local function lockHeldBy(lockKey, runId)
+  local current = redis.call('GET', lockKey)
+  if not current then return false end
+  local ok, holder = pcall(cjson.decode, current)
+  return ok and type(holder) == 'table' and holder.runId == runId
+end
 -- Decided first, written after, in a few variadic commands (lib/variadic.lua) rather than three
 -- calls per entry: exactly what the entries' one-by-one SISMEMBER, ZADD NX, SADD would do in
 -- order. An entry is a duplicate when its id is in the ledger or was written by an earlier entry
@@ -86,7 +97,10 @@ for first = 1, #scored, VARIADIC_CHUNK do
   redis.call('ZADD', set, 'NX', unpack(scored, first, math.min(#scored, first + VARIADIC_CHUNK - 1)))
 end
 variadic('SADD', ledger, writtenIds)
-redis.call('PERSIST', ledger)
+-- The TTL goes when this call wrote to the ledger, or while the writing run holds the lock (its
+-- record's runId: lockTaken above let the call through, so no later execution's); not for a call
+-- that wrote nothing after the run let its lock go (see the header).
+if #writtenIds > 0 or lockHeldBy(lock, ARGV[1]) then redis.call('PERSIST', ledger) end
 local reply = { written, already }
 for _, position in ipairs(conflicts) do reply[#reply + 1] = position end
 return reply
