@@ -14,6 +14,7 @@ import { addTransferCounters, emptyTransferCounters, type TransferCounters } fro
 import { assertRunId } from './transfer-keys.js';
 import { retireRunLedgers } from './retire-ledger.js';
 import { DEFAULT_LEDGER_TTL_SECONDS, type TransferContext } from './transfer-options.js';
+import { forgetGoneInflightKeys } from './inflight-index.js';
 
 export interface TransferRunRequest extends TransferContext {
   readonly sets: readonly SortedSetName[];
@@ -88,7 +89,11 @@ export async function runTransfer(request: TransferRunRequest): Promise<Transfer
       queues[queue] = run.counters;
       addTransferCounters(totals, run.counters);
     }
-    if (!request.dryRun) await retireRunLedgers(request, [...request.sets, ...names.map((q) => `queue:${q}`)], request.ledgerTtlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS);
+    if (!request.dryRun) {
+      await retireRunLedgers(request, [...request.sets, ...names.map((q) => `queue:${q}`)], request.ledgerTtlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS);
+      // As a workflow's summary does: the source's index names no in-flight key that is gone (a whole run leaves none).
+      await forgetGoneInflightKeys(request.source, request.sourceKeys.prefix);
+    }
     return { resumed, sets, queues, totals };
   } finally {
     await Promise.allSettled(locks.map((l) => l.release()));
