@@ -21,3 +21,11 @@ export async function waitForLocksGone(servers: readonly Redis[], prefix = ''): 
     return true;
   });
 }
+
+/** Sets the run lock on each server (unprefixed) to have expired a second ago, as a dead run's lock is once its TTL ran out. */
+export async function expireLocks(...servers: Redis[]): Promise<void> {
+  for (const server of servers) {
+    const lock = JSON.parse((await server.get('sidekiq-migrate:lock'))!) as Record<string, unknown>;
+    await server.set('sidekiq-migrate:lock', JSON.stringify({ ...lock, expiresAt: Date.now() - 1000 }));
+  }
+}

@@ -7,63 +7,19 @@
 // core/transfer/inflight-index.ts) in the call that writes it, and the summary reads the index; a
 // Redis whose index lacks the mark that one walk found every in-flight key there (keys of an older
 // version, or an index lost) is walked, as before, and marked once a walk reached the end.
-import { spawn } from 'node:child_process';
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { cliBin, spawnCli as cli } from '../support/cli-child.js';
+import { spawnCli as cli } from '../support/cli-child.js';
+import { cliKilledAtCommand } from '../support/cli-killed-at-command.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
-import { repoPath } from '../support/paths.js';
+import { expireLocks } from '../support/lock-state.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
+import { monitorCommands, unrelatedKeys } from '../support/shared-keyspace.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
 const INDEX = 'sidekiq-migrate:inflight-keys';
 const COMPLETE = 'Complete: everything that could be moved was moved.';
 const LEFT = 'Done, but jobs were left behind: 2 in flight on the target from an interrupted transfer out of it (see "Needs a look" above).';
-
-/** The CLI from its sources, SIGKILLed before the first command `command` whose arguments match each of `args` (kill-at-command.mjs). */
-function moveKilledAt(command: string, args: readonly string[], ...cliArgs: string[]): Promise<{ signal: NodeJS.Signals | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', repoPath('test/support/kill-at-command.mjs'), cliBin, ...cliArgs], {
-      env: { ...process.env, SIDEKIQ_MIGRATE_FROM_SOURCE: '1', NO_COLOR: '1', KILL_AT_COMMAND: command, KILL_AT_ARGS: args.join(' '), KILL_AT_NTH: '1' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (_, signal) => resolve({ signal, stderr }));
-  });
-}
-
-/** `n` keys no run of ours wrote (a shared Redis's cache entries), in pipelines of 5,000. */
-async function unrelatedKeys(side: Redis, n: number): Promise<void> {
-  for (let i = 0; i < n; i += 5000) {
-    const pipeline = side.pipeline();
-    for (let j = i; j < Math.min(n, i + 5000); j++) pipeline.set(`cache:${j}`, 'x');
-    await pipeline.exec();
-  }
-}
-
-/** Every command a Redis receives until `stop()` (MONITOR), each as its arguments. */
-async function watch(url: string): Promise<{ stop: () => string[][] }> {
-  const client = new Redis(url);
-  const monitor = await client.monitor();
-  const seen: string[][] = [];
-  monitor.on('monitor', (_: string, args: string[]) => seen.push(args));
-  return {
-    stop: () => {
-      monitor.disconnect();
-      client.disconnect();
-      return seen;
-    },
-  };
-}
-
-async function expireLocks(...sides: Redis[]): Promise<void> {
-  for (const side of sides) {
-    const lock = JSON.parse((await side.get('sidekiq-migrate:lock'))!) as Record<string, unknown>;
-    await side.set('sidekiq-migrate:lock', JSON.stringify({ ...lock, expiresAt: Date.now() - 1000 }));
-  }
-}
 
 const jobs = (queue: string, n: number, from = 0) => Array.from({ length: n }, (_, i) => sidekiqPayload({ className: 'A', queue, args: `[${from + i}]` }));
 const lastLine = (out: string) => out.trimEnd().split('\n').at(-1);
@@ -81,7 +37,7 @@ describe("the summary finds in-flight keys on the target in the target's index, 
     const back = jobs('b', 5);
     for (const p of back) await target.lpush('queue:b', p);
     await target.sadd('queues', 'b');
-    const killed = await moveKilledAt('^evalsha$', ['^sidekiq-migrate:transfer-[\\w-]+:ledger:queue:b$'], 'move', '--from', to, '--to', from, '--page-size', '2');
+    const killed = await cliKilledAtCommand('^evalsha$', ['^sidekiq-migrate:transfer-[\\w-]+:ledger:queue:b$'], 'move', '--from', to, '--to', from, '--page-size', '2');
     expect(killed.signal, killed.stderr).toBe('SIGKILL');
     const dead = /"runId":"([\w-]+)"/.exec((await target.get('sidekiq-migrate:lock'))!)![1]!;
     const deadKey = `sidekiq-migrate:${dead}:inflight:queue:b`;
@@ -106,7 +62,7 @@ describe("the summary finds in-flight keys on the target in the target's index, 
 
     const second = jobs('a', 4, 100);
     for (const p of second) await source.lpush('queue:a', p);
-    const seen = await watch(to);
+    const seen = await monitorCommands(to);
     const again = await cli(...args);
     const commands = seen.stop();
 
@@ -142,7 +98,7 @@ describe("the summary finds in-flight keys on the target in the target's index, 
 
     const second = jobs('a', 2, 100);
     for (const p of second) await source.lpush('queue:a', p);
-    const seen = await watch(to);
+    const seen = await monitorCommands(to);
     const again = await cli(...args);
     const commands = seen.stop();
 

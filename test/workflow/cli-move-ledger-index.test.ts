@@ -7,67 +7,23 @@
 // ledgers (`sidekiq-migrate:ledgers`, core/transfer/ledger-index.ts) in the call that writes it,
 // and the summary reads the index; a target whose index lacks the mark that one walk found every
 // ledger there (an older version wrote ledgers to it) is walked once, as before.
-import { spawn } from 'node:child_process';
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { retireLedgersLeft } from '../../core/transfer/ledgers-left.js';
-import { cliBin, spawnCli as cli } from '../support/cli-child.js';
+import { spawnCli as cli } from '../support/cli-child.js';
+import { cliKilledAtCommand } from '../support/cli-killed-at-command.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
-import { repoPath } from '../support/paths.js';
+import { expireLocks } from '../support/lock-state.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { countingCommands } from '../support/recording-redis.js';
+import { monitorCommands, unrelatedKeys } from '../support/shared-keyspace.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
 const INDEX = 'sidekiq-migrate:ledgers';
 const COMPLETE = 'Complete: everything that could be moved was moved.';
 
-/** The CLI from its sources, SIGKILLed before the first command `command` whose arguments match each of `args` (kill-at-command.mjs). */
-function moveKilledAt(command: string, args: readonly string[], ...cliArgs: string[]): Promise<{ signal: NodeJS.Signals | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', repoPath('test/support/kill-at-command.mjs'), cliBin, ...cliArgs], {
-      env: { ...process.env, SIDEKIQ_MIGRATE_FROM_SOURCE: '1', NO_COLOR: '1', KILL_AT_COMMAND: command, KILL_AT_ARGS: args.join(' '), KILL_AT_NTH: '1' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (_, signal) => resolve({ signal, stderr }));
-  });
-}
-
-/** `n` keys no run of ours wrote (a shared Redis's cache entries), in pipelines of 5,000. */
-async function unrelatedKeys(target: Redis, n: number): Promise<void> {
-  for (let i = 0; i < n; i += 5000) {
-    const pipeline = target.pipeline();
-    for (let j = i; j < Math.min(n, i + 5000); j++) pipeline.set(`cache:${j}`, 'x');
-    await pipeline.exec();
-  }
-}
-
-/** Every command the target receives until `stop()` (MONITOR), each as its arguments. */
-async function watch(url: string): Promise<{ stop: () => string[][] }> {
-  const client = new Redis(url);
-  const monitor = await client.monitor();
-  const seen: string[][] = [];
-  monitor.on('monitor', (_: string, args: string[]) => seen.push(args));
-  return {
-    stop: () => {
-      monitor.disconnect();
-      client.disconnect();
-      return seen;
-    },
-  };
-}
-
 const queued = (n: number, from = 0) => Array.from({ length: n }, (_, i) => sidekiqPayload({ className: 'A', queue: 'a', args: `[${from + i}]` }));
-
-async function expireLocks(...sides: Redis[]): Promise<void> {
-  for (const side of sides) {
-    const lock = JSON.parse((await side.get('sidekiq-migrate:lock'))!) as Record<string, unknown>;
-    await side.set('sidekiq-migrate:lock', JSON.stringify({ ...lock, expiresAt: Date.now() - 1000 }));
-  }
-}
 
 describe("the summary finds other runs' ledgers in the target's index, not by walking its keyspace", { timeout: 300_000 }, () => {
   it('a dead run killed at the end of a pass before its ledger is retired, the ledger without an expiry, on a target with 20,000 other keys: the next move retires it from the index, no SCAN for ledgers, every job once, Complete', async () => {
@@ -86,7 +42,7 @@ describe("the summary finds other runs' ledgers in the target's index, not by wa
     // ledger's retire (a pass retires its ledger before its count goes: retire-ledger.ts).
     const second = queued(7, 100);
     for (const p of second) await source.lpush('queue:a', p);
-    const killed = await moveKilledAt('^evalsha$', ['^sidekiq-migrate:transfer-[\\w-]+:ledger:queue:a$', '^look$'], ...args);
+    const killed = await cliKilledAtCommand('^evalsha$', ['^sidekiq-migrate:transfer-[\\w-]+:ledger:queue:a$', '^look$'], ...args);
     expect(killed.signal, killed.stderr).toBe('SIGKILL');
     const dead = /"runId":"([\w-]+)"/.exec((await source.get('sidekiq-migrate:lock'))!)![1]!;
     const deadLedger = `sidekiq-migrate:${dead}:ledger:queue:a`;
@@ -98,7 +54,7 @@ describe("the summary finds other runs' ledgers in the target's index, not by wa
     await unrelatedKeys(target, 20_000);
     const third = queued(4, 200);
     for (const p of third) await source.lpush('queue:a', p);
-    const seen = await watch(to);
+    const seen = await monitorCommands(to);
     const again = await cli(...args);
     const commands = seen.stop();
 
