@@ -19,6 +19,7 @@ import { jobsInOneLook } from './one-look.js';
 import { runningJobs } from './running-jobs.js';
 import type { BeatWaitOptions } from './await-beats.js';
 import { confirmDrained } from './confirm-drained.js';
+import { readInWindows } from './queue-windows.js';
 import type { MoveTargetState } from './move-target.js';
 
 export interface DrainCheckOptions {
@@ -122,14 +123,20 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     const discovery = await discoverQueuesWithin(redis, keys, shareOf(bound, 6), [...retired]);
     refuseQueueKeysOfAnotherType(discovery.skipped, (queue) => !scoped || retired.has(queue), options.name ?? 'this Redis', 'nothing was counted.');
     const names = discovery.queues;
-    const queues: QueueState[] = [];
-    for (const queue of names) {
-      const key = keys.queue(queue);
-      const [depth, oldest] = await Promise.all([redis.llen(key), redis.lindexBuffer(key, -1)]);
-      const enqueuedAt = oldest === null ? null : enqueuedAtOf(oldest);
-      const state: QueueState = { queue, depth, oldestAgeSeconds: enqueuedAt === null ? null : Math.max(0, now - enqueuedAt), listeners: listening(queue) };
-      queues.push(options.previous && retired.has(queue) ? { ...state, arrivedSinceLastCheck: await arrivalsSince(redis, key, options.previous.checkedAt, sampleSize) } : state);
-    }
+    // Several queues at once (queue-windows.ts): one at a time, a check across a slow network of
+    // GitLab's queue per worker outlasted the deployed function's time.
+    const read = await readInWindows(
+      names,
+      async (queue) => {
+        const key = keys.queue(queue);
+        const [depth, oldest] = await Promise.all([redis.llen(key), redis.lindexBuffer(key, -1)]);
+        const enqueuedAt = oldest === null ? null : enqueuedAtOf(oldest);
+        const state: QueueState = { queue, depth, oldestAgeSeconds: enqueuedAt === null ? null : Math.max(0, now - enqueuedAt), listeners: listening(queue) };
+        return { oldestBytes: oldest?.length, state: options.previous && retired.has(queue) ? { ...state, arrivedSinceLastCheck: await arrivalsSince(redis, key, options.previous.checkedAt, sampleSize) } : state };
+      },
+      (r) => r.oldestBytes,
+    );
+    const queues: QueueState[] = read.map((r) => r.state);
 
     const countLimit = options.countLimit ?? DEFAULT_COUNT_LIMIT;
     // Every set's entries, counted by the queue they name, within the count limit and a time.
