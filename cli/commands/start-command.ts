@@ -10,6 +10,7 @@ import { stepFunctionsFor } from '../deployed/deployed-context.js';
 import { ExecutionTracker } from '../deployed/execution-tracker.js';
 import { consoleLink, executionArnOf, findStateMachine } from '../deployed/find-state-machine.js';
 import { MAX_RUN_EXECUTIONS, newestExecutionOfRun, resumedExecutionName } from '../deployed/resumed-executions.js';
+import { runningExecutionsOfRun, type RunExecutionKind, type RunningExecution } from '../deployed/running-executions.js';
 import type { StepFunctions } from '../deployed/step-functions.js';
 import { exitCodeOf, watchExecution } from '../deployed/watch-execution.js';
 import { newRunId } from '../workflow/choose-run-id.js';
@@ -81,43 +82,59 @@ async function startOrExplain(sfn: StepFunctions, stateMachineArn: string, input
 
 type ExecutionStatus = DescribeExecutionCommandOutput['status'];
 
-/** What the run's executions are doing: its first (named after the run id) and its newest (RUN-resume-N). */
+/**
+ * What the run's executions are doing: the first (named after the run id), the run's newest
+ * (RUN-resume-N), and every execution of the run still running (its continuations included).
+ */
 type RunState =
-  | { readonly kind: 'running'; readonly firstStatus: ExecutionStatus; readonly runningName: string }
+  | { readonly kind: 'running'; readonly firstStatus: ExecutionStatus; readonly running: readonly RunningExecution[] }
   | { readonly kind: 'ended'; readonly firstStatus: ExecutionStatus; readonly newest?: { readonly name: string; readonly status: ExecutionStatus } }
   | { readonly kind: 'unknown'; readonly why: string; readonly missing: boolean };
 
 /**
- * Looks at run `runId`'s executions (DescribeExecution of the one named after it, then the run's
- * newest RUN-resume-N): still running, or ended. When DescribeExecution is not allowed (or fails,
- * or there is no execution of that name: `missing`), why it is unknown.
+ * Looks at run `runId`'s executions (DescribeExecution of the one named after it; the run's
+ * executions still running, runningExecutionsOfRun; then its newest RUN-resume-N): still running,
+ * or ended. When a call is not allowed (or fails, or there is no execution of that name:
+ * `missing`), why it is unknown.
  */
 async function runState(sfn: StepFunctions, stateMachineArn: string, runId: string): Promise<RunState> {
   const firstArn = executionArnOf(runId, stateMachineArn);
   try {
     const first = await sfn.describe(firstArn);
-    if (first.status === 'RUNNING') return { kind: 'running', firstStatus: first.status, runningName: runId };
+    const running = await runningExecutionsOfRun(sfn, stateMachineArn, runId);
+    if (running.length > 0) return { kind: 'running', firstStatus: first.status, running };
     const newestArn = await newestExecutionOfRun(sfn, firstArn);
     if (newestArn === firstArn) return { kind: 'ended', firstStatus: first.status };
     const newest = await sfn.describe(newestArn);
     const newestName = newestArn.split(':').at(-1)!;
-    if (newest.status === 'RUNNING') return { kind: 'running', firstStatus: first.status, runningName: newestName };
     return { kind: 'ended', firstStatus: first.status, newest: { name: newestName, status: newest.status } };
   } catch (error) {
-    const cause = (error as { cause?: { name?: string; message?: string } }).cause;
-    const why = cause?.name === 'AccessDeniedException' || cause?.name === 'AccessDenied'
-      ? `this role may not call states:DescribeExecution (${cause.name}; the stack's OperatorPolicyArn policy allows it)`
-      : `describing it failed (${(error as Error).message})`;
-    return { kind: 'unknown', why, missing: cause?.name === 'ExecutionDoesNotExist' };
+    return unknownState(error);
   }
 }
 
+/** Why a look at a run's executions failed (a Step Functions call refused, or failing). */
+function unknownState(error: unknown): Extract<RunState, { kind: 'unknown' }> {
+  const cause = (error as { cause?: { name?: string; message?: string } }).cause;
+  const api = /^Listing /.test((error as Error).message) ? 'ListExecutions' : 'DescribeExecution';
+  const why = cause?.name === 'AccessDeniedException' || cause?.name === 'AccessDenied'
+    ? `this role may not call states:${api} (${cause.name}; the stack's OperatorPolicyArn policy allows it)`
+    : `describing it failed (${(error as Error).message})`;
+  return { kind: 'unknown', why, missing: cause?.name === 'ExecutionDoesNotExist' };
+}
+
+/** The running executions of a run, by name, for a message: at most 10, then how many more. */
+function namesOf(running: readonly RunningExecution[]): string {
+  const shown = running.slice(0, 10).map((e) => e.name).join(', ');
+  return running.length > 10 ? `${shown} and ${running.length - 10} more (sidekiq-migrate list)` : shown;
+}
+
 /**
- * What to do when the run id already names an execution, from what that execution (and the run's
- * newest, RUN-resume-N) is doing: one still running is followed or stopped, never resumed (a resume
- * would start a second execution of a run that runs, which its lock then refuses); an ended one may
- * be resumed. When DescribeExecution is not allowed (or fails), the advice without the status, and
- * a note saying what to do if it still runs.
+ * What to do when the run id already names an execution, from what the run's executions are
+ * doing: one still running (the first, a RUN-resume-N, or a continuation any of them started) is
+ * followed or stopped, never resumed (a resume would start a second execution of a run that runs,
+ * which the later plan then supersedes); an ended one may be resumed. When DescribeExecution is
+ * not allowed (or fails), the advice without the status, and a note saying what to do if it still runs.
  */
 async function nameTakenAdvice(sfn: StepFunctions, stateMachineArn: string, runId: string): Promise<string> {
   const taken = `An execution named ${runId} already exists on ${stateMachineArn}`;
@@ -125,10 +142,16 @@ async function nameTakenAdvice(sfn: StepFunctions, stateMachineArn: string, runI
   const follow = `Follow it with: sidekiq-migrate watch ${runId}, or stop it with: sidekiq-migrate stop ${runId} (resuming a run that still runs would start a second execution of it). To start another run, give another --run-id.`;
   const state = await runState(sfn, stateMachineArn, runId);
   switch (state.kind) {
-    case 'running':
-      return state.runningName === runId
-        ? `${taken} and is still running (run ${runId} is not over). ${follow}`
-        : `${taken}; it ended ${state.firstStatus}, and run ${runId} goes on in execution ${state.runningName}, still running. ${follow}`;
+    case 'running': {
+      if (state.firstStatus === 'RUNNING') return `${taken} and is still running (run ${runId} is not over). ${follow}`;
+      const [one] = state.running;
+      if (state.running.length === 1 && one!.kind === 'start') return `${taken}; it ended ${state.firstStatus}, and run ${runId} goes on in execution ${one!.name}, still running. ${follow}`;
+      const them = state.running.length === 1 ? `execution ${one!.name}` : `${state.running.length} executions, ${namesOf(state.running)}`;
+      return (
+        `${taken}; it ended ${state.firstStatus}, and run ${runId} goes on in ${them}, still running. ` +
+        `Wait for the run to end, or stop ${state.running.length === 1 ? 'it' : 'each'} with: ${state.running.map((e) => `sidekiq-migrate stop ${e.name}`).join('; ')} (resuming a run that still runs would start a second execution of it). To start another run, give another --run-id.`
+      );
+    }
     case 'ended':
       return state.newest
         ? `${taken} (names stay taken for 90 days); it ended ${state.firstStatus}, and the run's newest execution, ${state.newest.name}, ended ${state.newest.status}. ${resume}`
@@ -141,24 +164,46 @@ async function nameTakenAdvice(sfn: StepFunctions, stateMachineArn: string, runI
   }
 }
 
+/** What a continuation carries on, for the refusal. */
+const CARRIES: Record<Exclude<RunExecutionKind, 'start'>, string> = { item: 'a set or queue of the run', list: "the rest of the run's list" };
+
 /**
- * Before `start --resume RUN` starts anything: refuses (exit 2, nothing started) while the run's
- * newest execution (RUN, or its latest RUN-resume-N) still runs, saying to follow or stop it and
- * then resume; a second execution of a run that runs is never started. When that cannot be looked
- * at (DescribeExecution refused, or failing), the resume starts as asked, with a note saying it
- * could not check. A run with no execution of its name (never started here) starts as before.
+ * Before `start --resume RUN` starts anything: refuses (exit 2, nothing started) while any
+ * execution of the run still runs — RUN, a RUN-resume-N, or a continuation any of them started
+ * (an item's, the list's), which goes on after the execution that started it ended — naming each
+ * and saying to wait for it or stop it, then resume. A resume beside them would not lose or
+ * duplicate a job (its later plan supersedes them: their tasks move nothing more), but it is a
+ * second execution of a run that runs, and they end "Not complete here". When that cannot be
+ * looked at (ListExecutions or DescribeExecution refused, or failing), the resume starts as asked,
+ * with a note saying it could not check. This look and the start are two calls: a start of the
+ * run in between (another operator's resume) is not seen here; the run lock settles it, the later
+ * plan carrying the run on and the earlier one moving nothing more.
  */
 async function refuseResumeWhileRunning(sfn: StepFunctions, stateMachineArn: string, runId: string, io: CliContext['io']): Promise<void> {
-  const state = await runState(sfn, stateMachineArn, runId);
-  if (state.kind === 'running') {
+  let running: RunningExecution[];
+  try {
+    running = await runningExecutionsOfRun(sfn, stateMachineArn, runId);
+  } catch (error) {
+    const state = unknownState(error);
+    io.err(`Note: could not check that run ${runId} had ended before resuming it: ${state.why}. If it still runs, this is a second execution of it: sidekiq-migrate list shows the run's executions.\n`);
+    return;
+  }
+  const refused = `nothing started (--resume now would start a second execution of a run that runs)`;
+  const [one] = running;
+  if (!one) return;
+  if (running.length === 1 && one.kind === 'start') {
+    throw new InputError(`Run ${runId} is still running, in execution ${one.name}: ${refused}. Follow it with: sidekiq-migrate watch ${runId}, or stop it with: sidekiq-migrate stop ${runId}, then resume it.`);
+  }
+  if (running.length === 1) {
     throw new InputError(
-      `Run ${runId} is still running, in execution ${state.runningName}: nothing started (--resume now would start a second execution of a run that runs). ` +
-        `Follow it with: sidekiq-migrate watch ${runId}, or stop it with: sidekiq-migrate stop ${runId}, then resume it.`,
+      `Run ${runId} is still running, in execution ${one.name} (it carries ${CARRIES[one.kind as Exclude<RunExecutionKind, 'start'>]} on, after the execution that started it ended): ${refused}. ` +
+        `Wait for it to end (sidekiq-migrate watch ${one.name}), or stop it with: sidekiq-migrate stop ${one.name}, then resume the run.`,
     );
   }
-  if (state.kind === 'unknown' && !state.missing) {
-    io.err(`Note: could not check that run ${runId} had ended before resuming it: ${state.why}. If it still runs, this is a second execution of it: sidekiq-migrate list shows the run's executions.\n`);
-  }
+  throw new InputError(
+    `Run ${runId} is still running, in ${running.length} executions: ${namesOf(running)}: ${refused}. ` +
+      `Wait for them to end (sidekiq-migrate list shows them), or stop each with: ${running.map((e) => `sidekiq-migrate stop ${e.name}`).join('; ')}, then resume the run.`,
+  );
 }
 
 /**

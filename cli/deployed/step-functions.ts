@@ -71,8 +71,8 @@ export class StepFunctions {
     return fresh.reverse();
   }
 
-  /** Executions of a state machine (newest first) or of a Distributed Map run. */
-  async listExecutions(filter: { stateMachineArn: string } | { mapRunArn: string }, limit = Infinity): Promise<ExecutionListItem[]> {
+  /** Executions of a state machine (newest first; `statusFilter`: only those of that status) or of a Distributed Map run. */
+  async listExecutions(filter: { stateMachineArn: string; statusFilter?: 'RUNNING' } | { mapRunArn: string }, limit = Infinity): Promise<ExecutionListItem[]> {
     const all: ExecutionListItem[] = [];
     let nextToken: string | undefined;
     do {

@@ -62,7 +62,7 @@ export class FakeStepFunctions {
       return { Stacks: [{ StackName: 'SidekiqMigrate', CreationTime: new Date(BASE_TIME), StackStatus: 'CREATE_COMPLETE', Outputs: [{ OutputKey: 'StateMachineArn', OutputValue: STATE_MACHINE_ARN }, { OutputKey: 'DrainCheckFunctionName', OutputValue: 'sidekiq-migrate-drain-check' }] }] };
     });
     this.sfn.on(GetExecutionHistoryCommand).callsFake(async (input) => this.history(input));
-    this.sfn.on(ListExecutionsCommand).callsFake(async (input) => this.list(input));
+    this.sfn.on(ListExecutionsCommand).callsFake(async (input) => this.listAnswer(input));
     this.sfn.on(DescribeExecutionCommand).callsFake(async (input: { executionArn: string }) => this.describe(input.executionArn));
     this.sfn.on(StartExecutionCommand).callsFake(async (input: { name: string; input: string; stateMachineArn: string }) => {
       this.maybeThrottle('StartExecution');
@@ -200,10 +200,12 @@ export class FakeStepFunctions {
     return { events: page, ...(from + size < events.length ? { nextToken: String(from + size) } : {}) };
   }
 
-  private list(input: { stateMachineArn?: string; mapRunArn?: string; maxResults?: number }) {
+  /** ListExecutions' answer (a test wrapping the call answers with it). */
+  listAnswer(input: { stateMachineArn?: string; mapRunArn?: string; maxResults?: number; statusFilter?: string }) {
     this.maybeThrottle('ListExecutions');
     const matches = [...this.executions.values()]
       .filter((e) => e.startTick <= this.tick && (input.mapRunArn ? e.mapRunArn === input.mapRunArn : e.mapRunArn === undefined))
+      .filter((e) => input.statusFilter === undefined || this.statusAt(e, this.tick) === input.statusFilter)
       .sort((a, b) => b.startTick - a.startTick);
     return {
       executions: matches.slice(0, input.maxResults ?? 100).map((e) => ({

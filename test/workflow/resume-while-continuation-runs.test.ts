@@ -40,7 +40,7 @@ function holding(handlers: LocalHandlers, hold: (item: { continues?: string; ite
   return { ...handlers, ...Object.fromEntries(PAGE_TASKS.map((t) => [t, wrap(handlers[t])])) };
 }
 
-const moved = (e: LocalExecution) => (e.output as RunSummary | undefined)?.totals.moved ?? 0;
+const moved = (e: LocalExecution) => ((e.output as RunSummary | undefined)?.totals as { moved?: number } | undefined)?.moved ?? 0;
 
 /** The first start, its continuations held at their first page task; then the resumed start, which lets them go `when` its plan starts or once it has planned. */
 async function resumeWhileContinuationsRun(when: 'planStarts' | 'planned') {

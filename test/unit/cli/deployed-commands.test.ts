@@ -384,18 +384,18 @@ describe('start', () => {
     expect(fake.started.map((s) => s.name)).toEqual(['elsewhere-resume-2']);
   });
 
-  it('--resume when DescribeExecution is refused (AccessDenied): starts as before, with a note that it could not check the run had ended', async () => {
+  it('--resume when DescribeExecution is refused (AccessDenied): the run\'s first execution, still running, is known by its name (ListExecutions): refused, exit 2, nothing more started', async () => {
     await cli(['start', '--rename', 'a=b', '--run-id', 'again']);
     fake.sfn.on(DescribeExecutionCommand).rejects(Object.assign(new Error(`User: arn:aws:sts::123456789012:assumed-role/oncall/me is not authorized to perform: states:DescribeExecution on resource: ${execution('again')}`), { name: 'AccessDeniedException', $metadata: {} }));
 
     const { code, stdout, stderr } = await cli(['start', '--rename', 'a=b', '--resume', 'again']);
 
-    expect(code).toBe(0);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
     expect(stderr).toBe(
-      "Note: could not check that run again had ended before resuming it: this role may not call states:DescribeExecution (AccessDeniedException; the stack's OperatorPolicyArn policy allows it). If it still runs, this is a second execution of it: sidekiq-migrate list shows the run's executions.\n",
+      'Run again is still running, in execution again: nothing started (--resume now would start a second execution of a run that runs). Follow it with: sidekiq-migrate watch again, or stop it with: sidekiq-migrate stop again, then resume it.\n',
     );
-    expect(stdout).toContain(`Started re-route run again\n  execution  ${execution('again-resume-2')}\n`);
-    expect(fake.started.map((s) => s.name)).toEqual(['again', 'again-resume-2']);
+    expect(fake.started.map((s) => s.name)).toEqual(['again']);
   });
 
   it('names the stack that does not exist, and a bad --state-machine', async () => {
