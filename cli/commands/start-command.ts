@@ -37,7 +37,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
     ))
       .option('--source <name>', "the deployment's connection to migrate from (default: source)")
       .option('--target <name>', "the deployment's connection to transfer to (default: target)")
-      .option('--resume <run>', 'resume this stopped or failed run (same run id, a new execution named RUN-resume-2, RUN-resume-3…; refused while the run still runs): give it the same routing and selection')
+      .option('--resume <run>', 'resume this stopped or failed run (same run id, a new execution named RUN-resume-2, RUN-resume-3…; refused while any execution of the run still runs, the executions it continued in included): give it the same routing and selection')
       .option('--rollback <run>', 'put the jobs of this earlier re-route run back on the queues it took them from (instead of routing flags)')
       .option('--unmapped <what>', 'jobs with no destination: leave (default) or quarantine')
       .option('--rate-limit <jobs/s>', 'transfer: move at most this many jobs per second per set or queue')

@@ -66,6 +66,21 @@ describe('start --resume while an execution the run continued in still runs, its
     });
   }
 
+  it('what it says to do works: stop the continuation it names, then the resume starts', async () => {
+    endedRoot('long-6', 'long-6');
+    const continuation = runningContinuation('long-6', 'list', 'long-6');
+    expect((await resume('long-6')).code).toBe(2);
+
+    const stopped = await cli(['stop', continuation, '--interval', '1']);
+
+    expect(stopped.code).toBe(0);
+    expect(fake.stopped).toEqual([execution(continuation)]);
+    expect(stopped.stdout).toContain('To finish, resume the run with the same routing and selection: sidekiq-migrate start --resume long-6');
+    const { code, stderr } = await resume('long-6');
+    expect([code, stderr]).toEqual([0, '']);
+    expect(fake.started.map((s) => s.name)).toEqual(['long-6-resume-2']);
+  });
+
   it("a continuation of the run's newest execution, RUN-resume-2, still running: refused the same, nothing started", async () => {
     endedRoot('long-2', 'long-2', 'ExecutionAborted');
     endedRoot('long-2-resume-2', 'long-2');
