@@ -1,3 +1,4 @@
+import { continuationNamePrefix } from '../../core/workflow/continuation-name.js';
 import { resumedExecutionName } from './resumed-executions.js';
 import type { StepFunctions } from './step-functions.js';
 
@@ -38,7 +39,10 @@ export async function runningExecutionsOfRun(sfn: StepFunctions, stateMachineArn
       running.push({ name, executionArn, kind: 'start' });
       continue;
     }
-    if (!CONTINUATION_NAME.test(name) && !PICKED_NAME.test(name)) continue;
+    // Another run's continuation is told by its name, without describing it; the name keeps only
+    // 40 characters of the run id, so the input says whether it is this run's.
+    const named = CONTINUATION_NAME.test(name);
+    if (named ? name.slice(0, -35) !== continuationNamePrefix(runId) : !PICKED_NAME.test(name)) continue;
     const input = parse((await sfn.describe(executionArn)).input) as { continuation?: { settings?: { runId?: unknown }; item?: unknown; list?: unknown } } | undefined;
     const continuation = input?.continuation;
     if (continuation?.settings?.runId !== runId) continue;

@@ -27,6 +27,10 @@ export function continuationExecutionName(settings: Pick<RunSettings, 'runId' | 
     .update(JSON.stringify([settings.runId, settings.plannedAt ?? null, settings.plannedBy ?? null, settings.planId ?? null, place]))
     .digest('hex')
     .slice(0, 32);
-  const run = settings.runId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, RUN_ID_CHARS);
-  return `${run}-${kind === 'item' ? 'i' : 'l'}-${digest}`;
+  return `${continuationNamePrefix(settings.runId)}-${kind === 'item' ? 'i' : 'l'}-${digest}`;
+}
+
+/** The run's part of its continuations' names: the run id, `.` as `_`, 40 characters at most (not unique to the run). */
+export function continuationNamePrefix(runId: string): string {
+  return runId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, RUN_ID_CHARS);
 }

@@ -131,6 +131,18 @@ describe('start --resume while an execution the run continued in still runs, its
     expect(fake.started.map((s) => s.name)).toEqual([`${runId}-resume-2`]);
   });
 
+  it("other runs' continuations, named apart from this run's, are not described one by one (a busy state machine runs many)", async () => {
+    endedRoot('mine-1', 'mine-1');
+    for (let i = 0; i < 5; i++) runningContinuation(`theirs-${i}`, 'list', `theirs-${i}`);
+    const describedBefore = fake.calls('DescribeExecution');
+
+    const { code, stderr } = await resume('mine-1');
+
+    expect([code, stderr]).toEqual([0, '']);
+    expect(fake.calls('DescribeExecution') - describedBefore).toBe(0);
+    expect(fake.started.map((s) => s.name)).toEqual(['mine-1-resume-2']);
+  });
+
   it('continuations of the run that ended: the resume starts (RUN-resume-2), no note', async () => {
     endedRoot('done-1', 'done-1');
     const name = runningContinuation('done-1', 'list', 'done-1');
