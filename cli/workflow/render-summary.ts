@@ -9,6 +9,7 @@ import { OTHER_CLASSES, type TransferCounters } from '../../core/transfer/transf
 import { count as n, shorten, wrap } from './fit.js';
 import { renderClassSummary } from './render-class-summary.js';
 import { otherPrefixLines } from './other-prefixes-words.js';
+import { LEFT_QUEUES_SHOWN, setLeftoversLine } from './set-leftovers-words.js';
 import { jobsLeftBehind, leftoverLooksCutShort, quarantinedBefore, unknownLeftBehind, unmatchedRenames } from '../../core/workflow/left-behind.js';
 
 /** Largest sets and queues a summary lists without --verbose. */
@@ -274,6 +275,9 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
       const where = `${named.map(([k, v]) => `${k} ${n(v)}`).join(' · ')}${still.length > named.length ? ` · … and ${n(still.length - named.length)} more` : ''}`;
       attention.push(`${n(total)} job(s) still on the source when their transfer ended, added during the run${where ? ` (${where})` : ''}: ${view.moveAgain ?? 'run move again'} or see drain-check.`);
     }
+    // Which queues' entries stay in which set (set-leftovers.ts): the lines above count them by kind.
+    const inSets = setLeftoversLine(t.leftInSets, view.verbose ? Number.MAX_SAFE_INTEGER : LEFT_QUEUES_SHOWN);
+    if (inSets) attention.push(inSets);
     const left = summary.leftOnSource ?? [];
     if (left.length > 0) {
       const more = (summary.leftOnSourceLists ?? left.length) - left.length;

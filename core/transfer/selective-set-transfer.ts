@@ -13,7 +13,8 @@ import { refusal } from './claim-calls.js';
 import { claimRefusal } from './claim-refusal.js';
 import { memberDigest, selectJob } from './class-selection.js';
 import { newBatchId, setEntryId } from './ledger-id.js';
-import { copyAndAcknowledgeSet, type SetTransferCursor, type SetTransferRequest } from './set-transfer.js';
+import { copyAndAcknowledgeSet, leftInSetOf, type SetTransferCursor, type SetTransferRequest } from './set-transfer.js';
+import { countLeftEntry } from './set-leftovers.js';
 import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { acknowledgedKey, batchKey, conflictsKey, inflightKey, inflightSealKey, originalsKey } from './transfer-keys.js';
 import { claimReplicated, sourceSocket } from './replicated-steps.js';
@@ -62,7 +63,10 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
     // Empty when the pass started: whatever a selected class added since stays, and is said.
     if (!request.dryRun) {
       await retireBeforePassEnd(request, set);
-      counters.leftOnSource = await countSelectedLeft(source, key, conflictsKey(sourceKeys.prefix, request.runId, set), originals, classes, await expectedBytesPerJob(source, key, 'zset', bytesPerJob));
+      const ended = await countSelectedLeft(source, key, conflictsKey(sourceKeys.prefix, request.runId, set), originals, classes, await expectedBytesPerJob(source, key, 'zset', bytesPerJob));
+      counters.leftOnSource = ended.selected;
+      const left = leftInSetOf(set, ended.byQueue);
+      if (left) counters.leftInSets = left;
     }
     return result(selection, 0, true);
   }
@@ -174,7 +178,10 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   if (last) {
     // Its ledger retired before its kept bound goes: a kill in between leaves the bound, which the next plan finds (retireBeforePassEnd).
     await retireBeforePassEnd(request, set);
-    counters.leftOnSource = await countSelectedLeft(source, key, conflicts, originals, classes, bytesPerJob);
+    const ended = await countSelectedLeft(source, key, conflicts, originals, classes, bytesPerJob);
+    counters.leftOnSource = ended.selected;
+    const left = leftInSetOf(set, ended.byQueue);
+    if (left) counters.leftInSets = left;
   }
   return result({ endScore: selection.endScore, anchor }, claimed, last);
 }
@@ -185,18 +192,24 @@ const COUNT_PAGE = 1000;
 /**
  * Selected entries still in the set at the end of its pass, but for the conflicts this run gave
  * back (their SHA-1s in `conflicts`): entries added while the pass ran, at any score, and any the
- * claim found rescored. Reads the whole set, in pages sized by `bytesPerJob`, as the pass did.
+ * claim found rescored (`selected`). Reads the whole set, in pages sized by `bytesPerJob`, as the
+ * pass did, and counts every entry it reads by the queue it names (`byQueue`: the other classes,
+ * unparsable entries, conflicts, arrivals; set-leftovers.ts), in the same read.
  */
-async function countSelectedLeft(source: Redis, key: string, conflicts: RedisKey, originals: RedisKey, classes: ReadonlySet<string>, bytesPerJob: number | undefined): Promise<number> {
+async function countSelectedLeft(source: Redis, key: string, conflicts: RedisKey, originals: RedisKey, classes: ReadonlySet<string>, bytesPerJob: number | undefined): Promise<{ selected: number; byQueue: Record<string, number> }> {
   const left: string[] = [];
+  const byQueue: Record<string, number> = {};
   const size = jobsWithinBytes(bytesPerJob, COUNT_PAGE);
   for (let from = 0; ; from += size) {
     // The pass is done: its kept bound (startCursor) is deleted with the first read.
     const page = from > 0 ? await source.zrangeBuffer(key, String(from), String(from + size - 1)) : replyAt<Buffer[]>(await source.multi().del(originals).zrangeBuffer(key, '0', String(size - 1)).exec(), 1);
-    for (const m of page) if (selectJob(m, classes).take) left.push(memberDigest(m));
+    for (const m of page) {
+      countLeftEntry(byQueue, m);
+      if (selectJob(m, classes).take) left.push(memberDigest(m));
+    }
     if (page.length < size) break;
   }
-  if (left.length === 0) return 0;
+  if (left.length === 0) return { selected: 0, byQueue };
   const givenBack = new Set<string>();
   let cursor = '0';
   do {
@@ -204,7 +217,7 @@ async function countSelectedLeft(source: Redis, key: string, conflicts: RedisKey
     for (const d of digests) givenBack.add(d);
     cursor = next;
   } while (cursor !== '0');
-  return left.filter((d) => !givenBack.has(d)).length;
+  return { selected: left.filter((d) => !givenBack.has(d)).length, byQueue };
 }
 
 /**

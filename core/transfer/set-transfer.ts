@@ -23,6 +23,7 @@ import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js'
 import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
 import { targetLockOf, writeEntriesToSet, type LedgeredEntry, type TargetLock } from './write-to-target.js';
 import { transferSelectedSetSlice, type SelectiveSetCursor } from './selective-set-transfer.js';
+import { countLeftInSet } from './set-leftovers.js';
 
 /** A set transfer's progress: at most `limit` entries (the set's size at the start) are claimed. */
 export interface SetTransferCursor {
@@ -122,7 +123,13 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Set
     // The pass is done: its count goes in the same step (a retry of a slice after it claims nothing more).
     // Its ledger retired first: a kill in between leaves the count, which the next plan finds (retireBeforePassEnd).
     if (done) await retireBeforePassEnd(request, set);
-    if (done) counters.leftOnSource = await addedDuringPass(source, sourceKey, conflicts, originals);
+    if (done) {
+      const { added, size } = await addedDuringPass(source, sourceKey, conflicts, originals);
+      counters.leftOnSource = added;
+      // Which queues' entries stay there (set-leftovers.ts): read only when the set is not empty.
+      const left = size > 0 ? leftInSetOf(set, await countLeftInSet(source, sourceKey, next.bytesPerJob)) : undefined;
+      if (left) counters.leftInSets = left;
+    }
     return { cursor: next, done, counters, locks: await renewal.outcome(), ...(claimsNext ? { ahead: claimsNext, holdsNext: true } : {}) };
   } catch (error) {
     throw classifyRedisError(error, `Transferring ${sourceKey}`);
@@ -135,12 +142,17 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Set
  * pass, bounded by the set's size at its start, did not take. Read in one MULTI. A conflict that
  * left the set meanwhile (the poller) makes this a lower bound.
  */
-async function addedDuringPass(source: SetTransferRequest['source'], sourceKey: RedisKey, conflicts: RedisKey, originals: RedisKey): Promise<number> {
+async function addedDuringPass(source: SetTransferRequest['source'], sourceKey: RedisKey, conflicts: RedisKey, originals: RedisKey): Promise<{ added: number; size: number }> {
   const replies = await source.multi().zcard(sourceKey).scard(conflicts).del(originals).exec();
   if (replies === null) throw new Error('MULTI aborted'); // only after a WATCH, which is never sent
   for (const [error] of replies) if (error) throw error;
   const [[, size], [, givenBack]] = replies as [[null, number], [null, number]];
-  return Math.max(0, size - givenBack);
+  return { added: Math.max(0, size - givenBack), size };
+}
+
+/** One set's count of entries left by queue, as TransferCounters.leftInSets holds it; absent when none. */
+export function leftInSetOf(set: SortedSetName, byQueue: Record<string, number>): TransferCounters['leftInSets'] {
+  return Object.keys(byQueue).length > 0 ? { [set]: byQueue } : undefined;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { addDestinations, MAX_CLASSES, MAX_SAMPLES, type JobSample } from '../reroute/reroute-counters.js';
+import { addLeftInSets, type LeftInSets } from './set-leftovers.js';
 
 /** What one slice, one key or a whole transfer did. With a dry run, counts are "would". */
 export interface TransferCounters {
@@ -69,6 +70,15 @@ export interface TransferCounters {
    */
   unparsableInSets?: number;
   /**
+   * Not a dry run: per set (`schedule`, `retry`, `dead`), the entries its pass left in the source's
+   * set, by the queue each names (UNPARSABLE_ENTRIES for those whose payload cannot be read), read
+   * when the pass ended (set-leftovers.ts): conflicts given back, entries added while it ran, a
+   * selection's other classes and unparsable entries. The source's Sidekiq pushes them to those
+   * queues on the source when due. Bounded per set (MAX_LEFT_QUEUES names, the rest under
+   * OTHER_QUEUES). Absent when every pass left its set empty, and in counters of older versions.
+   */
+  leftInSets?: LeftInSets;
+  /**
    * Attempts whose work these counters may not include (absent when none): a page task retried
    * after an attempt of the same input that started and never answered (a retry while it still
    * ran, or after it ran out of time), or a page call whose reply was lost on a dropped or
@@ -124,6 +134,7 @@ export function addTransferCounters(into: TransferCounters, more: TransferCounte
   if ((more.recopied ?? 0) > 0) into.recopied = (into.recopied ?? 0) + more.recopied!;
   if ((more.unparsableInSets ?? 0) > 0) into.unparsableInSets = (into.unparsableInSets ?? 0) + more.unparsableInSets!;
   if (more.unselectedNaming && Object.keys(more.unselectedNaming).length > 0) addDestinations((into.unselectedNaming ??= {}), more.unselectedNaming);
+  if (more.leftInSets && Object.keys(more.leftInSets).length > 0) addLeftInSets((into.leftInSets ??= {}), more.leftInSets);
   for (const [className, perKey] of Object.entries(more.byClass ?? {})) {
     for (const [key, n] of Object.entries(perKey)) addByClass(into, className, key, n, byClassBytes);
   }
