@@ -37,6 +37,23 @@ describe("a page receipt is the latest attempt's", () => {
     expect(third.receipt?.cursor).toBe('retry');
   });
 
+  it("a stale attempt ending after a third attempt answered with its retry's receipt leaves that receipt (the third takes no attempt number)", async () => {
+    const prefix = await locked();
+    const input = pageInput('r');
+    const stale = await openPageAttempt(redis, prefix, input);
+    const retry = await openPageAttempt(redis, prefix, input);
+    await writePageReceipt(redis, prefix, input, answer('retry'), retry.attempts);
+    // The retry's answer lost too: a third attempt answers with its receipt (page-step.ts), and
+    // writes nothing. Its open counted it as attempt 1 again: the stale attempt's number.
+    const third = await openPageAttempt(redis, prefix, input);
+
+    await writePageReceipt(redis, prefix, input, answer('stale'), stale.attempts);
+    const fourth = await openPageAttempt(redis, prefix, input);
+
+    expect(third.receipt?.cursor).toBe('retry');
+    expect(fourth.receipt?.cursor).toBe('retry');
+  });
+
   it('a stale attempt ending while its retry still runs writes nothing; the retry writes its own', async () => {
     const prefix = await locked();
     const input = pageInput('r');
