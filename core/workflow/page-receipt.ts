@@ -5,7 +5,7 @@ import { runLockKey, runStopMarkerKey } from '../redis/run-lock.js';
 import { generationOf } from './run-generation.js';
 import type { PageInput, RunSettings, WorkItem } from './work-item.js';
 
-const openScript = new LuaScript('openPageAttempt-4');
+const openScript = new LuaScript('openPageAttempt-5');
 const forgetScript = new LuaScript('forgetPageAttempt-2');
 const writeScript = new LuaScript('writePageReceipt-1');
 
@@ -64,13 +64,13 @@ export interface PageAttempt {
    * answers): what they moved is in no counters.
    */
   readonly unanswered: number;
-  /** Attempts counted, this one included (0: not counted: the lock is not this start's, or the run is stopped). */
+  /** Attempts counted, this one included (0: not counted: the lock is not this start's, the run is stopped, or a receipt answers this very input). */
   readonly attempts: number;
 }
 
 /**
  * Reads the answer an earlier attempt gave to this very input, if one did, and counts this
- * attempt (openPageAttempt-4.lua: one call, where a plain HGET of the receipt was). A reply that
+ * attempt (openPageAttempt-5.lua: one call, where a plain HGET of the receipt was). A reply that
  * is not a receipt is none, and so is a failed call: the task then pages as it would without
  * receipts, and the failure is the lock renewal's to report (it is sent beside it, on the same
  * connection).

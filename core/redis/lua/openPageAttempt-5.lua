@@ -10,18 +10,27 @@
   Only GET, EXISTS, HGET, HSET and EXPIRE: commands a run's user is already checked for
   (command-permissions.ts).
 
+  An attempt that finds this very input's receipt (its `input` is the digest in ARGV[2]) answers
+  with it and moves nothing (page-step.ts): it is not counted. Counted, it took an attempt number
+  again after the receipt's write had removed the field, the number of an attempt Step Functions
+  gave up on that may still run (attempt 1): that one, ending, found its number there and wrote its
+  receipt over the one it had answered with, and a fourth attempt (the third's answer lost too)
+  answered with counts that held none of the retry's moves, said exact
+  (test/redis/page-receipt-latest.test.ts).
+
   KEYS[1]  the run's page receipts (hash: item field → receipt JSON; attempt field → attempts)
   KEYS[2]  the run lock (string: the holder record, JSON, see acquireRunLock-3.lua)
   KEYS[3]  the run's stop marker
   ARGV[1]  the item's field (its receipt)
-  ARGV[2]  the attempt field (the item's field and the digest of this input)
+  ARGV[2]  the attempt field (the item's field, ':', and the digest of this input)
   ARGV[3]  the receipts' TTL, in seconds
   ARGV[4]  the run's id
   ARGV[5]  when the task's execution planned (epoch ms), or '' when unknown
   ARGV[6]  the execution whose plan it belongs to (plannedBy), or ''
 
   Returns  { the item's receipt (JSON) or false, attempts of this input so far, this one included
-           (0: not counted, the lock is not this start's or the run is stopped) }
+           (0: not counted, the lock is not this start's, the run is stopped, or the receipt
+           answers this very input) }
 ]]
 -- Every command this call may run, on every key, before anything else (guards.lua).
 local refused = refusedCommand({ { KEYS[1], 'TYPE', 'HGET', 'HSET', 'EXPIRE' }, { KEYS[2], 'GET' }, { KEYS[3], 'EXISTS' } })
@@ -29,6 +38,11 @@ if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'hash' } })
 if refusal then return refusal end
 local receipt = redis.call('HGET', KEYS[1], ARGV[1])
+-- This very input answered already: the attempt answers with the receipt, nothing to count.
+if receipt then
+  local decoded, parsed = pcall(cjson.decode, receipt)
+  if decoded and type(parsed) == 'table' and parsed.input == string.match(ARGV[2], ':([^:]*)$') then return { receipt, 0 } end
+end
 local current = redis.call('GET', KEYS[2])
 local ok, holder = pcall(cjson.decode, current or '')
 local held = ok and type(holder) == 'table' and holder.runId == ARGV[4] and not laterStart(KEYS[2], ARGV[4], ARGV[5], ARGV[6])
