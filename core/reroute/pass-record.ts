@@ -24,7 +24,7 @@ import { addCounters, emptyCounters, type RerouteCounters } from './reroute-coun
  * k - 1 of the same slice, so a slice whose call failed in between stays partial), the counts
  * those of its calls (their replies, lost with them), no TTL (as the transfer's: a key with one may be
  * evicted first under volatile-* policies). The slice that ends the pass moves it into a field of
- * the run's page receipts (passEndField, endQueuePass-2.lua), with the length it reads then
+ * the run's page receipts (passEndField, endQueuePass-3.lua), with the length it reads then
  * (queue-slice.ts countArrivals): a retry of that task whose answer was lost (its input for a
  * pass's first slice has no cursor) finds it there, not the queue's length again; the run's last
  * summary deletes it with the receipts (or they expire an hour after a stopped run's last page).
@@ -34,6 +34,9 @@ import { addCounters, emptyCounters, type RerouteCounters } from './reroute-coun
  * generation's pass: a page task's attempt Step Functions gave up on that still moved after its pass
  * or its run ended wrote it afresh, a key with no expiry nothing deleted but a resume of the run
  * (overlapping-page-attempts.test.ts); its moves happen as before.
+ * A pass with no record (its slices sent no call) leaves its end there all the same (`- 0 0
+ * <generation>`, no record: read as none), or such an attempt, whose one job a worker fetched
+ * meanwhile, wrote the record after it (pass-end-without-record.test.ts).
  */
 export interface PassRecord {
   /** How many calls the slice sent: the slice is whole once call `calls` ran. */

@@ -5,7 +5,7 @@
 // retry began the pass again from the queue's length then: the 5 jobs pushed in between were moved
 // as originals, and the 7 moves of the lost attempt were in no count (it said 5 moved, none
 // arrived, "Complete … counts may be short"). The pass's end now keeps the record in the run's page
-// receipts (endQueuePass-2.lua), deleted with them by the run's last summary: the retry counts from
+// receipts (endQueuePass-3.lua), deleted with them by the run's last summary: the retry counts from
 // it, leaves the arrivals on the queue and says so; the counts stay flagged (the lost attempt never
 // answered), though exact.
 import type { Redis } from 'ioredis';
@@ -30,7 +30,7 @@ const { connect } = connectionsPerTest(redis);
 
 /**
  * `provider` whose source runs the pass's end (once: a MULTI that deletes the pass record, as before,
- * or endQueuePass-2's call), then `meanwhile`, then loses its reply.
+ * or endQueuePass-3's call), then `meanwhile`, then loses its reply.
  */
 function losingPassEnd(provider: ConnectionProvider, meanwhile: () => Promise<void>): ConnectionProvider & { faults: () => number } {
   let faults = 0;
@@ -42,7 +42,7 @@ function losingPassEnd(provider: ConnectionProvider, meanwhile: () => Promise<vo
     throw lost();
   };
   const wrap = (client: Redis): Redis =>
-    new Proxy(aroundScriptPipelines(client, new LuaScript('endQueuePass-2').sha, around), {
+    new Proxy(aroundScriptPipelines(client, new LuaScript('endQueuePass-3').sha, around), {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver) as unknown;
         if (prop !== 'multi') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
@@ -68,7 +68,7 @@ describe("a queue re-route whose first slice ended its pass and lost the reply o
       for (const p of originals) await source.lpush('queue:old', p);
       await source.sadd('queues', 'old');
       // Loaded first, so that the call met is the one that runs (not one refused NOSCRIPT and sent again).
-      await source.script('LOAD', new LuaScript('endQueuePass-2').source);
+      await source.script('LOAD', new LuaScript('endQueuePass-3').source);
       const arrivals = Array.from({ length: 5 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `["arrived",${i}]` }));
       const provider = losingPassEnd(connect(), async () => void (await source.lpush('queue:old', ...arrivals)));
 

@@ -10,16 +10,26 @@
   receipts (pass-record.ts passStart), which the run's last summary deletes with them
   (summarize-step.ts), or which expire with them an hour after a stopped or failed run's last page.
 
+  A pass that has no record (its slices sent no call: nothing was left to move when its task read
+  the queue) still leaves its end there: `- 0 0 <generation>` and an empty count line, no record
+  (pass-record.ts passStart reads it as none). rerouteQueueJobs-n3.lua writes a pass's record only
+  while the receipts hold no end of this generation's pass: with no end written, an attempt of the
+  pass's task that Step Functions gave up on, which read the queue before a worker fetched the job
+  it meant to move, wrote the record after the pass ended, a key with no expiry
+  (test/redis/reroute/pass-end-without-record.test.ts).
+
   KEYS[1]  the pass's record (a string, `<prefix>sidekiq-migrate:<run>:originals:queue:NAME`)
   KEYS[2]  the run's page receipts (a hash, core/workflow/page-receipt.ts)
   KEYS[3]  the queue (a list, queue:NAME)
   ARGV[1]  the receipts' field for the ended pass's record (pass-record.ts passEndField)
   ARGV[2]  the receipts' time to live in seconds (page-receipt.ts PAGE_RECEIPTS_TTL_SECONDS)
+  ARGV[3]  this execution's generation (core/redis/generation-arg.ts: no newline), for the end of a
+           pass with no record
 
   Returns  the queue's length
 
   Refused before any write (guards.lua) when KEYS[1] is not a string, KEYS[2] not a hash or
-  KEYS[3] not a list. Only GET, HSET, EXPIRE, DEL and LLEN: commands a run's user is already
+  KEYS[3] not a list, or ARGV[3] is missing. Only GET, HSET, EXPIRE, DEL and LLEN: commands a run's user is already
   checked for (command-permissions.ts).
 ]]
 -- Every command this call may run, on every key, before anything else (guards.lua).
@@ -27,10 +37,9 @@ local refused = refusedCommand({ { KEYS[1], 'TYPE', 'GET', 'DEL' }, { KEYS[2], '
 if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'string' }, { KEYS[2], 'hash' }, { KEYS[3], 'list' } })
 if refusal then return refusal end
+if string.find(ARGV[3] or '\n', '\n', 1, true) then return redis.error_reply('ERR endQueuePass: ARGV[3] must be the generation (no newline)') end
 local record = redis.call('GET', KEYS[1])
-if record then
-  redis.call('HSET', KEYS[2], ARGV[1], record)
-  redis.call('EXPIRE', KEYS[2], ARGV[2])
-  redis.call('DEL', KEYS[1])
-end
+redis.call('HSET', KEYS[2], ARGV[1], record or ('- 0 0 ' .. ARGV[3] .. '\n\n'))
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+if record then redis.call('DEL', KEYS[1]) end
 return redis.call('LLEN', KEYS[3])
