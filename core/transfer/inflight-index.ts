@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis, RedisKey } from 'ioredis';
 import { leftoversLook, lookForLeftovers, type LeftoverLook } from '../drain/leftover-keys.js';
 import type { ScanBound } from '../redis/bounded-scan.js';
 import { redisKey } from '../redis/key-name.js';
@@ -81,11 +81,23 @@ export async function lookForInflightKeys(redis: Redis, keys: SidekiqKeys, bound
     return { ...(await look.result({ pages: 0 })), walked: false };
   }
   const look = await lookForLeftovers(redis, keys, { quarantine: false, inflight: true }, bound);
-  if (look.cutShort === undefined && options.mark) {
-    const indexKey = inflightIndexKey(keys.prefix);
-    const names = look.inflight.map((l) => redisKey(l.key));
+  if (look.cutShort === undefined && options.mark) await markWalked(redis, keys.prefix, look.inflight.map((l) => redisKey(l.key)));
+  return { ...look, walked: true };
+}
+
+/**
+ * Names what a whole walk found, then the mark, in that order. Best effort: the look has its answer
+ * already, and these are the only writes of a look. A Redis that refuses them (full: noeviction at
+ * its maxmemory, where a move that filled its target ends; a read-only replica; an ACL) failed the
+ * summary that looked, after every page was done (inflight-index-full-target.test.ts). Refused
+ * part-way, it leaves names without the mark: the next look walks again.
+ */
+async function markWalked(redis: Redis, prefix: string, names: readonly RedisKey[]): Promise<void> {
+  const indexKey = inflightIndexKey(prefix);
+  try {
     for (let i = 0; i < names.length; i += NAMES_PER_SADD) await redis.sadd(indexKey, ...names.slice(i, i + NAMES_PER_SADD));
     await redis.sadd(indexKey, INFLIGHT_WALKED);
+  } catch {
+    // Not marked: the next look walks the keyspace again.
   }
-  return { ...look, walked: true };
 }
