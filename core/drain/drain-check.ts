@@ -300,6 +300,7 @@ async function setState(
   ]);
   let read = 0;
   let orphaned = 0;
+  let unparsable = 0;
   let toRetired = 0;
   let cursor = '0';
   // The entries' size, from the probe first, then from each page: COUNT fits MAX_PAGE_BYTES.
@@ -317,6 +318,7 @@ async function setState(
       // A job without a queue field goes to "default" when due; an unparsable one goes nowhere.
       const queue = job.kind === 'job' ? (job.queue ?? 'default') : null;
       if (queue === null || !listened(queue)) orphaned++;
+      if (queue === null) unparsable++;
       if (queue !== null && retired.has(queue)) toRetired++;
       read++;
     }
@@ -329,6 +331,8 @@ async function setState(
     dueWithinHour,
     lastDueAt: last.length === 2 ? Number(last[1]) : null,
     orphaned: extrapolate(orphaned),
+    // Only when there are some: reports without them keep their shape.
+    ...(unparsable > 0 ? { unparsable: extrapolate(unparsable) } : {}),
     toRetiredQueues: extrapolate(toRetired),
     orphanedEstimated: estimated,
     ...(estimated && read < limits.countLimit ? { readBeforeTimeRanOut: read } : {}),

@@ -43,6 +43,11 @@ export interface SetState {
    * does a re-route's conflict original (an entry like any other, by the queue it names).
    */
   readonly orphaned: number;
+  /**
+   * Of `orphaned`, the unparsable entries (no queue can be read from them): no listener ever runs
+   * them, Sidekiq's poller drops them when due. Absent when there are none, and in reports of older versions.
+   */
+  readonly unparsable?: number;
   /** Entries whose `queue` is one of the retired queues (routing-rule case; 0 otherwise). */
   readonly toRetiredQueues: number;
   /**

@@ -109,7 +109,17 @@ export function abandonedForGood(report: Omit<DrainReport, 'verdict'>): FetcherL
 
 /** Where a report's orphans wait: ` (queues nobody listens to: a, b)`, or nothing when only set entries are. */
 function orphanPlaces(report: Omit<DrainReport, 'verdict'>): string {
-  return report.orphans.queues.length > 0 ? ` (queues nobody listens to: ${firstNamed(report.orphans.queues.map(displayName))})` : '';
+  const places: string[] = [];
+  if (report.orphans.queues.length > 0) places.push(`queues nobody listens to: ${firstNamed(report.orphans.queues.map(displayName))}`);
+  // Set entries name no list of their own: said per set, or the operator looks for a queue to
+  // give a listener and finds none. An unparsable one no listener ever runs: said apart.
+  const sets = (['schedule', 'retry'] as const).filter((s) => report.sets[s].orphaned > 0);
+  if (sets.length > 0) {
+    const unparsable = sets.reduce((n, s) => n + (report.sets[s].unparsable ?? 0), 0);
+    const deleteThem = unparsable > 0 ? `; ${unparsable} of them unparsable, naming no queue, which Sidekiq drops when due and no listener runs: look at them with ZRANGE and delete them by hand` : '';
+    places.push(`schedule or retry entries naming a queue nobody listens to: ${sets.map((s) => `${s} ${report.sets[s].orphaned}`).join(', ')}${deleteThem}`);
+  }
+  return places.length > 0 ? ` (${places.join('; ')})` : '';
 }
 
 /**

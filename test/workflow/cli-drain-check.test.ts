@@ -243,7 +243,7 @@ describe('sidekiq-migrate drain-check', () => {
 
     expect(code).toBe(3);
     expect(stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: STUCK — 3 job\(s\) left of the 1 retired queue\(s\) only \(jobs of other queues are not counted\)\n/);
-    expect(stdout).toContain('\n  - Of the whole Redis, not only the retired queues, 6 job(s) will never run as things stand (queues nobody listens to: old, unlistened)\n');
+    expect(stdout).toContain('\n  - Of the whole Redis, not only the retired queues, 6 job(s) will never run as things stand (queues nobody listens to: old, unlistened; schedule or retry entries naming a queue nobody listens to: schedule 1)\n');
     expect(stdout).toContain('\n  - 1 scheduled or retrying job(s) name retired queues, all due now: a live Sidekiq process\'s poller pushes them to those queues; the migration rewrites them (run it again)\n');
     expect(stdout).not.toContain('come due later');
   });
