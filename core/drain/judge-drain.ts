@@ -46,9 +46,23 @@ function judgeOthers(report: Omit<DrainReport, 'verdict'>, previous?: DrainRepor
     ...verdict,
     reasons: [
       ...verdict.reasons,
-      `jobs under another prefix of this Redis, not counted here (${named})${nobody}: check them with --namespace, or carry them onto this prefix with move --from URL --to URL --namespace OTHER --to-namespace THIS (GitLab's namespace move leaves resque:gitlab: leftovers)`,
+      `jobs under another prefix of this Redis, not counted here (${named})${nobody}: ${otherPrefixAdvice(elsewhere)}`,
     ],
   };
+}
+
+/**
+ * What to do with jobs under other prefixes. Carrying them onto the checked prefix is advice for
+ * jobs no Sidekiq runs where they are (GitLab's resque:gitlab: leftovers, seen from the unprefixed
+ * keys); given for jobs that live processes run (the unprefixed keys, seen from the old prefix
+ * after the namespace move), it would take them from those processes to where nobody may fetch.
+ */
+function otherPrefixAdvice(elsewhere: NonNullable<DrainReport['otherPrefixes']>): string {
+  if (elsewhere.some((p) => runnable(p) > 0 && p.liveProcesses === 0)) {
+    return "check them with --namespace, or carry them onto this prefix with move --from URL --to URL --namespace OTHER --to-namespace THIS (GitLab's namespace move leaves resque:gitlab: leftovers)";
+  }
+  const run = elsewhere.filter((p) => runnable(p) > 0 && (p.liveProcesses ?? 0) > 0).map((p) => (p.prefix === '' ? 'no prefix' : `"${p.prefix}"`));
+  return `check them with --namespace${run.length > 0 ? ` (${run.join(', ')}: live Sidekiq processes run them there, so leave them there)` : ''}`;
 }
 
 /**
