@@ -137,7 +137,22 @@ export function routingChangeScenario(redis: () => Redis, url: () => string): Ru
       },
       'helm-current-values': { covers: 'not run: needs helm (Omnibus path simulated)' },
       'helm-upgrade-listen': { covers: 'not run: needs helm (Omnibus path simulated)' },
-      'listeners-check': { covers: 'exit 0, every queue with jobs has a listener', shows: ['Sidekiq processes: 1 live'], doesNotShow: ['NONE', 'STUCK'] },
+      'listeners-check': {
+        covers: "exit 0, every queue with jobs has a listener; with an unparsable retry entry (as npm run demo seeds one), exit 3 naming it in retry as the runbook says, and exit 0 again once it is deleted by hand (ZREM)",
+        shows: ['Sidekiq processes: 1 live'],
+        doesNotShow: ['NONE', 'STUCK'],
+        after: async (ctx) => {
+          const garbage = '<html>502 Bad Gateway</html>';
+          await redis().zadd('retry', '1795459345.0', garbage);
+          const block = blocksOf('routing-change.md').find((b) => b.id === 'listeners-check')!.code;
+          const stuck = await ctx.shell(block);
+          expect(stuck.exitCode, stuck.stderr).toBe(3);
+          expect(stuck.stdout).toContain('schedule or retry entries naming a queue nobody listens to: retry 1; 1 of them unparsable, naming no queue');
+          expect(await redis().zrem('retry', garbage)).toBe(1);
+          const again = await ctx.shell(block);
+          expect(again.exitCode, again.stderr).toBe(0);
+        },
+      },
       'reconfigure-rules': {
         covers: 'simulated: producers push to the new queues (a new EmailReceiverWorker job on high-urgency); the cron definition keeps its old queue (a node with old rules booted last)',
         simulate: async () => {
