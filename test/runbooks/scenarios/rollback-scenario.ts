@@ -63,7 +63,9 @@ export function rollbackScenario(redis: () => Redis, url: () => string): Runbook
       rollback: {
         covers: 'both runs rolled back, newest first, each Complete; every job back on its original queue or set with its original bytes and score',
         shows: ['Complete: everything that could be moved was moved.'],
-        after: async () => {
+        after: async (_ctx, result) => {
+          // Each of the two rollbacks, not one of them.
+          expect(result.stdout.match(/^Complete: everything that could be moved was moved\.$/gm)).toHaveLength(2);
           const now = await jobsNow();
           for (const [jid, places] of original) {
             if (places.some((p) => p.key.startsWith(`${NS}working:`))) continue;
