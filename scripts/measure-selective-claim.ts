@@ -1,4 +1,4 @@
-// Measures the per-call time of claimSelectedQueueJobs-10.lua (the class-selective claim out of the
+// Measures the per-call time of claimSelectedQueueJobs-11.lua (the class-selective claim out of the
 // middle of a list) at a given distance from the list's nearer end, as Redis itself reports it
 // (SLOWLOG, microseconds of script execution, no network). Starts its own redis-server.
 //   npx tsx scripts/measure-selective-claim.ts [LIST_LENGTH] [PICKS] [REPEATS]
@@ -10,7 +10,7 @@ import { LuaScript } from '../core/redis/lua-script.js';
 const length = Number(process.argv[2] ?? 2_000_000);
 const picks = Number(process.argv[3] ?? 10);
 const repeats = Number(process.argv[4] ?? 5);
-const claim = new LuaScript('claimSelectedQueueJobs-10');
+const claim = new LuaScript('claimSelectedQueueJobs-11');
 const server = await startRedisServer();
 const redis = new Redis(server.url, { protocol: 2 });
 try {

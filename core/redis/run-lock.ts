@@ -64,9 +64,13 @@ export class RunLockLostError extends FatalError {
     readonly where: string,
     /** The lock's record now (another run's, expired), or undefined when the lock is gone. */
     readonly holder?: LockHolder | string,
+    /** What was found, in place of the words `holder` gives (a claim sees only that the lock is not the run's). */
+    found?: string,
   ) {
     const now =
-      holder === undefined
+      found !== undefined
+        ? found
+        : holder === undefined
         ? 'the lock is gone (it expired, and another run may have taken and released it meanwhile)'
         : typeof holder === 'string'
           ? `it expired and a lock we cannot read (${holder.slice(0, 80)}) replaced it`

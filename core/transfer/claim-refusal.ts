@@ -1,5 +1,6 @@
 import { RunStoppedError } from '../errors/run-stopped-error.js';
 import { RunSupersededError } from '../errors/run-superseded-error.js';
+import { RunLockLostError } from '../redis/run-lock.js';
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
 import type { SliceClaim } from './claim-calls.js';
 
@@ -13,5 +14,10 @@ import type { SliceClaim } from './claim-calls.js';
 export function claimRefusal(refused: NonNullable<SliceClaim<unknown>['refused']>, runId: string, where: string): Error {
   if (refused === 'stopped') return new RunStoppedError(runId, where);
   if (refused === 'superseded') return new RunSupersededError(runId, where);
+  // The claim found the run's lock gone or another run's expired one (claimQueueJobs-12.lua -5): what a
+  // page's renewal says then (holdLocks, RunLockLostError), before the slice moved anything.
+  if (refused === 'lock-gone') {
+    return new RunLockLostError(runId, where.replace(/^on /, ''), undefined, 'at a slice\'s claim the lock was gone or another run\'s past its expiry (the run ended or was stopped, or another run took it: this is a stale step)');
+  }
   return new FatalError(`Run ${runId} lost its run lock ${where} (another run holds it); stopping (nothing is lost: the next run resumes).`);
 }

@@ -10,8 +10,8 @@ import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
  * in-flight keys are), `<prefix>sidekiq-migrate:inflight-keys` beside the run lock. Every claim
  * adds its in-flight key's name in the call that writes the key, at its end when the key holds
  * anything (after its own writes: a first write refused on a full Redis then refuses the whole
- * call, never a claim without its name; claimQueueJobs-11.lua, claimSetEntries-13.lua,
- * claimSelectedQueueJobs-10.lua, claimSelectedSetEntries-10.lua KEYS[last]): so an in-flight key this version wrote, and a crash
+ * call, never a claim without its name; claimQueueJobs-12.lua, claimSetEntries-14.lua,
+ * claimSelectedQueueJobs-11.lua, claimSelectedSetEntries-11.lua KEYS[last]): so an in-flight key this version wrote, and a crash
  * left, is always named here. Names of keys gone since (acknowledged, given back, resumed) are
  * taken out by forgetGoneInflightKeys-1.lua, which looks at each key in the same call: never while
  * the key exists. Not `…:inflight:…`: the in-flight pattern does not find it, and no run's key is it.

@@ -27,7 +27,7 @@ export type OtherRunsPasses = ReadonlyMap<string, readonly string[]>;
  * (`<prefix>sidekiq-migrate:<dead>:originals:<key>`, transfer-keys.ts originalsKey, no expiry) for
  * every key whose pass it had begun. The last summary of the next run deleted those of keys the
  * dead run's ledgers name (ledgers-left.ts forgetPassesOf), but a `--classes` pass writes its count
- * with its first claim even when that claim takes nothing (claimSelectedQueueJobs-10.lua KEYS[6]; a
+ * with its first claim even when that claim takes nothing (claimSelectedQueueJobs-11.lua KEYS[6]; a
  * selective set pass keeps its bound before any claim: selective-set-transfer.ts startCursor): a
  * dead run whose window held no job of its classes left a count no ledger names, for good (1 of 4
  * takeover trials, bench/README.md audit-chaos). Looking for them at every summary would cost a

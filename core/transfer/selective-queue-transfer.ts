@@ -20,7 +20,7 @@ import { claimReplicated, sourceSocket } from './replicated-steps.js';
 import { copyKept, queueCopyRecorded } from './copy-kept.js';
 import { targetLockOf, writeJobsToQueues } from './write-to-target.js';
 
-const claimSelectedQueueJobs = new LuaScript('claimSelectedQueueJobs-10', { encodeCalls: true });
+const claimSelectedQueueJobs = new LuaScript('claimSelectedQueueJobs-11', { encodeCalls: true });
 
 /**
  * Where a class-selective pass over a queue stands, in tail offsets (0 = the oldest job, the end
@@ -60,14 +60,14 @@ const FAR_CHUNK = 1000;
 /**
  * The largest shift between a slice's read and its claim that the claim looks for (with the
  * window's size on top): fewer when jobs are large, because the claim reads every job within that
- * shift of the window at once (claimSelectedQueueJobs-10.lua), in the source Redis's own memory.
+ * shift of the window at once (claimSelectedQueueJobs-11.lua), in the source Redis's own memory.
  */
 const CLAIM_SHIFT = 256;
 
 /**
  * One slice of a class-selective transfer of `queue:NAME` (request.classes): only jobs whose routed
  * class is selected are taken, each claimed out of its place in the list atomically
- * (claimSelectedQueueJobs-10.lua) while Sidekiq keeps pushing and fetching; every other job keeps
+ * (claimSelectedQueueJobs-11.lua) while Sidekiq keeps pushing and fetching; every other job keeps
  * its place and bytes. The taken jobs then go the way of a whole-queue transfer: written to the
  * target once each (the run's ledger), acknowledged, resumable from the in-flight list
  * (resume-inflight.ts) — only the claim differs.
@@ -103,7 +103,7 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   const originals = originalsKey(sourceKeys.prefix, request.runId, sourceName);
   const generation = generationArg(request);
   // An `append` pass's mark, the newest original, as its first slice takes it (startCursor): given
-  // to the first claim, which keeps it on the source (claimSelectedQueueJobs-10.lua KEYS[6]); never in the
+  // to the first claim, which keeps it on the source (claimSelectedQueueJobs-11.lua KEYS[6]); never in the
   // cursor (a job's bytes in Step Functions state).
   let proposedMark: Buffer | null = null;
   let start: QueueTransferCursor;
@@ -127,7 +127,7 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   const readFrom = a === null ? (newest ? Math.max(0, cursor.end - W) : 0) : newest ? Math.max(0, a.offset - NEAR - W) : Math.max(0, a.offset - NEAR);
   const readTo = a === null ? (newest ? cursor.end : W) - 1 : newest ? a.offset + NEAR : a.offset + NEAR + W;
   // A slice that goes on from a task's cursor also reads what the pass has claimed, kept on the
-  // source with its claims (claimSelectedQueueJobs-10.lua KEYS[6]), in the same round trip: more
+  // source with its claims (claimSelectedQueueJobs-11.lua KEYS[6]), in the same round trip: more
   // than the cursor says when an earlier attempt's slice claimed and its result was lost (its write
   // failed, its acknowledge's reply was lost). Oldest-first, those claims were above the anchor,
   // below `end`: the bound goes down by as many, or the pass would reach that many jobs up into what
@@ -244,7 +244,7 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   // it was fetched too: nothing is left to examine. (Oldest-first, a null anchor restarts at 0.)
   const fetchedPast = newest && (lastStayer !== undefined || cursor.anchor !== null) && anchor === null;
   // The bound: where the pass's mark, the newest original, is after the claims, as the claim found
-  // it (claimSelectedQueueJobs-10.lua), in the same terms as the anchor; -1, a pass with no mark
+  // it (claimSelectedQueueJobs-11.lua), in the same terms as the anchor; -1, a pass with no mark
   // (begun by an older version): as the anchor moved it. By the anchor alone, jobs a stopping
   // Sidekiq pushed back at the tail (RPUSH) with no anchor kept, or further than it is looked for,
   // left it as many jobs low, and as many of the newest originals on the source, called "added".
@@ -259,7 +259,7 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
 /**
  * The pass's first cursor. A retried first slice (the task retried with no cursor after its claim
  * ran: its write failed, or the claim's reply was lost) finds the pass's start kept on the source
- * by the claim (claimSelectedQueueJobs-10.lua KEYS[6]): the queue's length then, less what the pass
+ * by the claim (claimSelectedQueueJobs-11.lua KEYS[6]): the queue's length then, less what the pass
  * claimed since, is where its originals end; the length read again would count what producers
  * pushed meanwhile as originals, and the pass would take the selected ones among them. Read in one
  * pipeline with the length; a start kept by another execution is not this pass's (the claim replaces

@@ -20,7 +20,7 @@ import { acknowledgedKey, batchKey, conflictsKey, inflightKey, inflightSealKey, 
 import { claimReplicated, sourceSocket } from './replicated-steps.js';
 import { targetLockOf } from './write-to-target.js';
 
-const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-10', { encodeCalls: true });
+const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-11', { encodeCalls: true });
 
 /**
  * Where a class-selective pass over a sorted set stands (small: it goes into Step Functions state).
@@ -40,7 +40,7 @@ const NEAR = 16;
 /**
  * One slice of a class-selective transfer of `schedule`, `retry` or `dead`: only entries whose
  * routed class is selected are taken, each only if it still has the score read
- * (claimSelectedSetEntries-10.lua, atomic); every other entry keeps its score and bytes. Then
+ * (claimSelectedSetEntries-11.lua, atomic); every other entry keeps its score and bytes. Then
  * written and acknowledged as a whole-set transfer does (copyAndAcknowledgeSet: ledger, conflicts).
  * Bounded by the highest score at the start, so a pass ends while entries keep arriving. Each read
  * takes as many entries as fit in MAX_PAGE_BYTES at the size seen so far (page-bytes.ts; carried

@@ -51,12 +51,12 @@ export const claimChainKey = (sourcePrefix: string, runId: string, sourceKey: st
 
 /**
  * A queue's or a set's pass's count of the originals it has not claimed yet, with the execution
- * that wrote it (claimQueueJobs-11.lua KEYS[7], claimSetEntries-13.lua KEYS[10]): `<count>
+ * that wrote it (claimQueueJobs-12.lua KEYS[7], claimSetEntries-14.lua KEYS[10]): `<count>
  * <generation>` (a whole-queue pass: then a newline and its mark, the bytes of the newest original,
  * `front`: not claimed yet), no TTL, deleted when the pass is done; not named `…:inflight:…`. A
  * class-selective set pass keeps its bound there instead, `<highest score at the start>
  * <generation>` (selective-set-transfer.ts startCursor), a class-selective queue pass its start,
- * `<length at the start> <jobs claimed since> <generation>` (claimSelectedQueueJobs-10.lua KEYS[6];
+ * `<length at the start> <jobs claimed since> <generation>` (claimSelectedQueueJobs-11.lua KEYS[6];
  * an `append` pass: then a newline and its mark, the newest original).
  */
 export const originalsKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey => redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:originals:${sourceKey}`);

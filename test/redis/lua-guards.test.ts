@@ -88,10 +88,10 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     const before = await keyValueSnapshot(redis, '');
     await expect(new LuaScript('rerouteSetEntries-n4').run(redis, { keys: ['schedule'], args: ['0', '', job(3), rewritten(3), 'nan', '', '0'] })).rejects.toThrow(/invalid score nan/);
     await expect(new LuaScript('copyEntriesToSet-6').run(redis, { keys: ['ledger:s', 'schedule', 'lock', 'ledgers'], args: ['run', '', 'b:1', job(9), ' 1'] })).rejects.toThrow(/invalid score/);
-    await expect(new LuaScript('claimSelectedSetEntries-10').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock', 'acknowledged:n', 'inflight-keys'], args: ['b9', 'run', '', job(3), 'nan'] })).rejects.toThrow(/invalid score nan/);
+    await expect(new LuaScript('claimSelectedSetEntries-11').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock', 'acknowledged:n', 'inflight-keys'], args: ['b9', 'run', '', job(3), 'nan'] })).rejects.toThrow(/invalid score nan/);
     // Malformed offsets are refused before the marker overwrites anything.
-    await expect(new LuaScript('claimSelectedQueueJobs-10').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock', 'originals:n', 'inflight-keys'], args: ['b9', 8, 'marker', 'run', '', 3, 0, '', 0, job(2), 0, job(2)] })).rejects.toThrow(/distinct integers/);
-    await expect(new LuaScript('claimSelectedQueueJobs-10').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock', 'originals:n', 'inflight-keys'], args: ['b9', 8, 'marker', 'run', '', 3, 0, '', -1, job(2)] })).rejects.toThrow(/distinct integers/);
+    await expect(new LuaScript('claimSelectedQueueJobs-11').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock', 'originals:n', 'inflight-keys'], args: ['b9', 8, 'marker', 'run', '', 3, 0, '', 0, job(2), 0, job(2)] })).rejects.toThrow(/distinct integers/);
+    await expect(new LuaScript('claimSelectedQueueJobs-11').run(redis, { keys: ['queue:old', 'inflight:n', 'batch:n', 'stopped', 'lock', 'originals:n', 'inflight-keys'], args: ['b9', 8, 'marker', 'run', '', 3, 0, '', -1, job(2)] })).rejects.toThrow(/distinct integers/);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
@@ -107,7 +107,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     await expect(new LuaScript('rerouteSetEntries-n4').run(redis, { keys: ['schedule'], args: ['0', '', ...args] })).rejects.toThrow(/invalid score/);
     await expect(new LuaScript('copyEntriesToSet-6').run(redis, { keys: ['ledger:s', 'retry', 'lock', 'ledgers'], args: ['run', '', 'b:1', first, '1', 'b:2', second, score] })).rejects.toThrow(/invalid score/);
     await expect(
-      new LuaScript('claimSelectedSetEntries-10').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock', 'acknowledged:n', 'inflight-keys'], args: ['b9', 'run', '', first, '1795459303.5', second, score] }),
+      new LuaScript('claimSelectedSetEntries-11').run(redis, { keys: ['schedule', 'inflight:n', 'batch:n', 'conflicts:n', 'seal:n', 'stopped', 'lock', 'acknowledged:n', 'inflight-keys'], args: ['b9', 'run', '', first, '1795459303.5', second, score] }),
     ).rejects.toThrow(/invalid score/);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
@@ -155,7 +155,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
       [2, 'b9', 't', 1, '', 60000, 'run', '', ttl],
       [2, 'b9', 't', 1, '', ttl, 'run', '', 600000],
     ]) {
-      await expect(new LuaScript('claimSetEntries-13').run(redis, { keys, args })).rejects.toThrow(/invalid time to live/);
+      await expect(new LuaScript('claimSetEntries-14').run(redis, { keys, args })).rejects.toThrow(/invalid time to live/);
     }
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
@@ -224,10 +224,10 @@ describe('out of memory under noeviction', () => {
       expect(await keyValueSnapshot(redis, '')).toEqual(before);
       // With a job pushed above the window ('newest', 1 original of 2), the claim's first write
       // marks the window (LSET, which may grow memory): refused, nothing claimed, nothing marked.
-      await expect(new LuaScript('claimQueueJobs-11').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [1, 'newest', 'b8', 1, '', 1, 'last', 60000, 'run', ''] })).rejects.toThrow(/OOM/);
+      await expect(new LuaScript('claimQueueJobs-12').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [1, 'newest', 'b8', 1, '', 1, 'last', 60000, 'run', ''] })).rejects.toThrow(/OOM/);
       expect(await keyValueSnapshot(redis, '')).toEqual(before);
       // The claim's first write is a pop (frees memory): then its push is not refused half-way.
-      const reply = (await new LuaScript('claimQueueJobs-11').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [2, 'newest', 'b9', 2, '', 1, 'last', 60000, 'run', ''] })) as unknown[];
+      const reply = (await new LuaScript('claimQueueJobs-12').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [2, 'newest', 'b9', 2, '', 1, 'last', 60000, 'run', ''] })) as unknown[];
       expect(reply[0]).toBe(2);
       expect(await redis.llen('queue:old')).toBe(0);
       expect(await redis.llen('inflight:new')).toBe(2);

@@ -5,7 +5,7 @@ import { runCli } from '../support/run-cli.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 // `move --classes` on a deep shared queue (audit-seldeep). Each slice's claim
-// (claimSelectedQueueJobs-10.lua) reads, inside the source Redis, only what it needs to find the
+// (claimSelectedQueueJobs-11.lua) reads, inside the source Redis, only what it needs to find the
 // chosen jobs again: the window's span and 16 jobs on each side, or 33 jobs around each chosen job
 // when they are few; version 8 read 2·(256 + window) + window jobs a call whatever it claimed.
 // Checked here by what the claims asked Redis for (the LRANGEs a script runs, from SLOWLOG's

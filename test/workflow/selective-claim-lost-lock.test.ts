@@ -1,6 +1,6 @@
 // A class-selective transfer (a shard move) whose run lost its locks between two slices: the run's
 // locks expired (its task paused past their life) and another run took them on both servers. The
-// whole-queue claim refuses to claim then (claimQueueJobs-11.lua looks at the lock); the selective
+// whole-queue claim refuses to claim then (claimQueueJobs-12.lua looks at the lock); the selective
 // claim did not look, so it took the next slice's jobs off the live queue into the run's in-flight
 // list, and only the write to the target was refused: the jobs stayed in flight, out of reach of
 // Sidekiq's fetchers and of the run that now held the source, until a later run resumed them — and
@@ -58,7 +58,7 @@ describe('a class-selective transfer whose run lost its locks to another run bet
     const jobs = Array.from({ length: 40 }, (_, i) => sidekiqPayload({ className: i % 2 === 0 ? 'Shard::Job' : 'Stays::Job', queue: 'q', args: `[${i}]` }));
     for (const p of jobs) await source.lpush('queue:q', p);
     await source.sadd('queues', 'q');
-    const provider = locksTakenBeforeClaim(connect(), async () => (await redis.target().llen('queue:q')) > 0, 'claimSelectedQueueJobs-10');
+    const provider = locksTakenBeforeClaim(connect(), async () => (await redis.target().llen('queue:q')) > 0, 'claimSelectedQueueJobs-11');
 
     const executions = await runWorkflowLocally(
       { runId: 'shard-lost-lock', mode: 'transfer', target: 'target', classes: ['Shard::Job'], sets: [], pageSize: 10, pagesPerInvocation: 5 },
@@ -81,7 +81,7 @@ describe('a class-selective transfer whose run lost its locks to another run bet
     const source = redis.source();
     const entries = Array.from({ length: 40 }, (_, i) => ({ payload: sidekiqPayload({ className: i % 2 === 0 ? 'Shard::Job' : 'Stays::Job', queue: 'q', args: `[${i}]` }), score: String(1795459303 + i) }));
     for (const e of entries) await source.zadd('schedule', e.score, e.payload);
-    const provider = locksTakenBeforeClaim(connect(), async () => (await redis.target().zcard('schedule')) > 0, 'claimSelectedSetEntries-10');
+    const provider = locksTakenBeforeClaim(connect(), async () => (await redis.target().zcard('schedule')) > 0, 'claimSelectedSetEntries-11');
 
     const executions = await runWorkflowLocally(
       { runId: 'shard-lost-lock-set', mode: 'transfer', target: 'target', classes: ['Shard::Job'], sets: ['schedule'], pageSize: 10, pagesPerInvocation: 5 },

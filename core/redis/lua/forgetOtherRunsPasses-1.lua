@@ -9,8 +9,8 @@
   over the whole source at every summary costs a walk of the keyspace the plan makes anyway.
 
   Another run's count is read by nothing of this run, nor by a later start of that run (a pass's
-  first claim takes only its own generation's count: claimQueueJobs-11.lua, claimSetEntries-13.lua,
-  claimSelectedQueueJobs-10.lua, selective-set-transfer.ts startCursor), and while this start holds
+  first claim takes only its own generation's count: claimQueueJobs-12.lua, claimSetEntries-14.lua,
+  claimSelectedQueueJobs-11.lua, selective-set-transfer.ts startCursor), and while this start holds
   the lock no claim of another run goes through (lib/claim-lock.lua). Only while the lock is still
   this start's exactly (lib/run-generation.lua plannerLost): a plan paused past its lock deletes
   nothing. A count beside an in-flight key of its run is kept: the jobs in flight are that run's

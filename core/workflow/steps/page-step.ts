@@ -160,7 +160,7 @@ async function pagesOf(
   // run's past its expiry, is seen at the page's end.
   // A rate-limited run renews after every slice, since each of its waits may be long; so does a
   // class-selective one. Its claims look for the stop marker and the lock too, as the others do
-  // (claimSelectedQueueJobs-10.lua, claimSelectedSetEntries-10.lua): before, a lock lost between
+  // (claimSelectedQueueJobs-11.lua, claimSelectedSetEntries-11.lua): before, a lock lost between
   // the renewal and the next claim let that claim take jobs into flight for a write the target
   // then refused (test/workflow/selective-claim-lost-lock.test.ts).
   const selective = settings.inlineClasses !== undefined || settings.selected === true;

@@ -27,10 +27,10 @@ import { seedQueueAndSchedule } from '../../support/seed-queue-and-schedule.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
-const claimQueueJobs = new LuaScript('claimQueueJobs-11');
+const claimQueueJobs = new LuaScript('claimQueueJobs-12');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-3');
 const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-7');
-const claimSetEntries = new LuaScript('claimSetEntries-13');
+const claimSetEntries = new LuaScript('claimSetEntries-14');
 let connections: UrlConnections | undefined;
 afterEach(async () => {
   await connections?.close();

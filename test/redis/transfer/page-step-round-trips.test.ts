@@ -10,7 +10,7 @@ import { RunStoppedError } from '../../../core/errors/run-stopped-error.js';
 import { LuaScript } from '../../../core/redis/lua-script.js';
 import { RunSupersededError } from '../../../core/errors/run-superseded-error.js';
 import { FatalError } from '../../../core/errors/sidekiq-migrate-error.js';
-import { RunLock, runLockKey, runStopMarkerKey } from '../../../core/redis/run-lock.js';
+import { RunLock, RunLockLostError, runLockKey, runStopMarkerKey } from '../../../core/redis/run-lock.js';
 import { inflightKey, ledgerKey } from '../../../core/transfer/transfer-keys.js';
 import { MAX_JOBS_PER_CLAIM } from '../../../core/transfer/transfer-options.js';
 import { pageStep } from '../../../core/workflow/steps/page-step.js';
@@ -25,8 +25,8 @@ import { loadScripts, recording } from '../../support/recording-redis.js';
 import { seedQueueAndSchedule } from '../../support/seed-queue-and-schedule.js';
 
 const redis = privateSourceAndTarget();
-const claimQueueJobs = new LuaScript('claimQueueJobs-11');
-const claimSetEntries = new LuaScript('claimSetEntries-13');
+const claimQueueJobs = new LuaScript('claimQueueJobs-12');
+const claimSetEntries = new LuaScript('claimSetEntries-14');
 const copyJobsToLists = new LuaScript('copyJobsToLists-n4');
 
 /** A ledger's contents: a queue's (a hash: batch → jobs written) or a set's (ids). */
@@ -274,8 +274,10 @@ describe("a transfer page task's round trips", () => {
     });
   }
 
-  it("another run's expired lock on the source between two slices: the page's claims go on, its renewal finds the lock lost and the task ends after that page, the lock not taken back", async () => {
+  it("another run's expired lock on the source between two slices: the next slice's claim refuses it (lockGone), the task ends there, the lock not taken back", async () => {
     const seeded = await seed(redis.source());
+    // Loaded first: a NOSCRIPT would send the first slice's claim twice (counted twice below).
+    await loadScripts(redis.source(), redis.target());
     const planned = await plan({ sets: [] });
     const item = planned.work.batch.find((i) => i.kind === 'queue' && i.name === 'default')!;
     const gone = { runId: 'gone', operation: 'reroute', host: 'h', pid: 1, startedAt: 'then', expiresAt: Date.now() - 1 };
@@ -295,14 +297,16 @@ describe("a transfer page task's round trips", () => {
 
     const after = await pageStep({ settings: planned.settings, item }, provider, { ...budget, onFailureAfterProgress: (e) => told.push(e) });
 
-    // The claim does not refuse a lock past its expiry (lib/claim-lock.lua); the page's renewal does.
+    // The claim refuses another run's lock past its expiry (lib/claim-lock.lua lockGone), before it moves anything.
     expect(told).toHaveLength(1);
-    expect(told[0]).toBeInstanceOf(FatalError);
-    expect((told[0] as Error).message).toBe("Run run-1 lost its run lock during queue default (another run took it, or it expired and is gone); stopping (nothing is lost: the next run resumes).");
-    expect(after).toMatchObject({ done: false, counters: { claimed: PAGE, written: PAGE } });
+    expect(told[0]).toBeInstanceOf(RunLockLostError);
+    expect((told[0] as Error).message).toMatch(/^Run run-1 lost its run lock on source redis:\/\/127\.0\.0\.1:\d+: at a slice's claim the lock was gone or another run's past its expiry /);
+    // The first slice complete and counted; the second claimed nothing (before: the page's every slice went on).
+    expect(claims).toBe(2);
+    expect(after).toMatchObject({ done: false, counters: { claimed: MAX_JOBS_PER_CLAIM, written: MAX_JOBS_PER_CLAIM } });
     expect(JSON.parse((await redis.source().get(runLockKey('')))!)).toEqual(gone);
     const [onSource, onTarget] = [await jobsIn(redis.source()), await jobsIn(redis.target())];
-    expect(onTarget).toHaveLength(PAGE);
+    expect(onTarget).toHaveLength(MAX_JOBS_PER_CLAIM);
     expect([...onSource, ...onTarget].sort()).toEqual(seeded);
     expect(await redis.source().keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
   });

@@ -20,7 +20,7 @@ const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
 /** A large job: 15 of them, with their JSON, fill a page's bytes (MAX_PAGE_BYTES, 1 MiB). */
 const LARGE = MAX_PAGE_BYTES / 16;
-const claimSha = new LuaScript('claimSelectedQueueJobs-10').sha;
+const claimSha = new LuaScript('claimSelectedQueueJobs-11').sha;
 const big = (i: number) => sidekiqPayload({ className: i % 2 === 0 ? 'Move' : 'Stay', queue: 'default', args: `["${String(i).padStart(4, '0')}${'x'.repeat(LARGE)}"]` });
 const base = () => ({ target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'big', dryRun: false, sliceSize: 1000, classes: ['Move'] });
 
@@ -44,7 +44,7 @@ function watchedSource(): { source: Redis; reads: ReturnType<typeof recordJobRea
 function claimShift(command: Parameters<Redis['sendCommand']>[0]): number {
   const written = command.toWritable(null as never);
   const lines = Buffer.from(written as Buffer | string).subarray(0, 2048).toString('latin1').split('\r\n');
-  // EVALSHA, its SHA, the key count, the 7 keys (claimSelectedQueueJobs-10.lua: the index of in-flight keys last), ARGV[1], then ARGV[2].
+  // EVALSHA, its SHA, the key count, the 7 keys (claimSelectedQueueJobs-11.lua: the index of in-flight keys last), ARGV[1], then ARGV[2].
   return Number(lines[2 + 2 * 11]);
 }
 

@@ -15,7 +15,7 @@ import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
-const claimSha = new LuaScript('claimSelectedQueueJobs-10').sha;
+const claimSha = new LuaScript('claimSelectedQueueJobs-11').sha;
 
 /** A job named `M…` is of the selected class Move, any other name of the staying class Stay. */
 const byName = new Map<string, string>();
@@ -400,7 +400,7 @@ describe('a selective queue transfer, slice by slice', () => {
     const next = await slice();
     expect(next).toEqual({ done: false, examined: 3, claimed: 1, resumed: 1, source: ['S0', 'S2', 'M4', 'S5', 'M6', 'S7'], target: ['M1', 'M3'] });
     // Nothing in flight; the pass (not done) keeps only its start: the length then, 2 claimed since,
-    // and its mark, the newest original (claimSelectedQueueJobs-10.lua KEYS[6]).
+    // and its mark, the newest original (claimSelectedQueueJobs-11.lua KEYS[6]).
     expect(await ourKeys(redis.source())).toEqual(['sidekiq-migrate:slices:originals:queue:default']);
     expect(await redis.source().get('sidekiq-migrate:slices:originals:queue:default')).toBe(`8 2 \n${payload('S7')}`);
   });

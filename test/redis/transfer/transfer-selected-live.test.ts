@@ -13,8 +13,8 @@ import { isSelected, mixedJob, SELECTED } from './selected-classes-jobs.js';
 // back at the tail. Every job must end exactly once: fetched, on the source or on the target.
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
-const claimSha = new LuaScript('claimSelectedQueueJobs-10').sha;
-const setClaimSha = new LuaScript('claimSelectedSetEntries-10').sha;
+const claimSha = new LuaScript('claimSelectedQueueJobs-11').sha;
+const setClaimSha = new LuaScript('claimSelectedSetEntries-11').sha;
 
 function request(overrides: Partial<TransferRunRequest>): TransferRunRequest {
   return { source: redis.source(), target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'live', dryRun: false, sets: [], queues: ['default'], sliceSize: 10, classes: SELECTED, ...overrides };

@@ -33,7 +33,7 @@
 
   A stopped run claims nothing (KEYS[4], its stop marker, exists), nor one whose lock on the
   source another run or a later execution of the run holds (KEYS[5], lib/claim-lock.lua), as
-  claimQueueJobs-11.lua: a claim after the run lost its lock would take the jobs off the live queue
+  claimQueueJobs-12.lua: a claim after the run lost its lock would take the jobs off the live queue
   into an in-flight list whose write the target then refuses, out of every fetcher's reach until a
   later run resumes them.
 
@@ -41,7 +41,8 @@
   KEYS[2]  the run's in-flight list for that queue
   KEYS[3]  the in-flight batch's id
   KEYS[4]  the run's stop marker (core/redis/run-lock.ts runStopMarkerKey)
-  KEYS[5]  the run lock on this server (core/redis/run-lock.ts runLockKey)
+  KEYS[5]  the run lock on this server (core/redis/run-lock.ts runLockKey): nothing is claimed
+           while it is not the run's (lib/claim-lock.lua lockTaken, lockGone)
   KEYS[6]  the pass's start, kept on the source (core/transfer/transfer-keys.ts originalsKey):
            '<length when the pass began> <jobs the pass has claimed since> <generation>', then, for
            an oldest-first (append) pass begun by this version, a newline and its mark (the bytes of the newest original:
@@ -91,7 +92,8 @@
            when the mark is gone; -1 when the pass has no mark), every in-flight payload in claim
            order… }; KEYS[6] is written whenever a claim is made (or none: the start is kept all
            the same); { -2 when the run was stopped, -3 when another run holds the lock, -4 when a
-           later execution of this run does, '', 0, 0, '', -1 } (nothing written, nothing returned)
+           later execution of this run does, -5 when, ARGV[5] known, the lock is gone or another
+           run's past its expiry (lockGone), '', 0, 0, '', -1 } (nothing written, nothing returned)
 
   Refused before any write (guards.lua) when a key holds another type; an error, nothing written,
   when the arguments are malformed.
@@ -112,7 +114,7 @@ if #ARGV < 8 or (#ARGV - 8) % 2 ~= 0 or not maxShift or maxShift < 0 or maxShift
   return redis.error_reply('ERR claimSelectedQueueJobs: expected batch, D, marker, run id, generation, start length, claimed, mark, then offset/payload pairs')
 end
 if redis.call('EXISTS', KEYS[4]) == 1 then return { -2, '', 0, 0, '', -1 } end
-local taken = lockTaken(KEYS[5], ARGV[4], ARGV[5])
+local taken = lockTaken(KEYS[5], ARGV[4], ARGV[5]) or lockGone(KEYS[5], ARGV[4], ARGV[5])
 if taken then return { taken, '', 0, 0, '', -1 } end
 -- The pass's start as kept (this generation's), else as the caller has it: its first line, then
 -- its mark after a newline (the generation holds no newline: generation-arg.ts).

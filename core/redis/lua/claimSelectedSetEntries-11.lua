@@ -6,24 +6,25 @@
   meanwhile, and it is not taken (status '0').
 
   Entries this run gave back as conflicts (acknowledgeSetBatch-7.lua) are stepped over, by the
-  SHA-1 of their bytes (status 'c'), as claimSetEntries-13.lua does; so is an entry whose exact
+  SHA-1 of their bytes (status 'c'), as claimSetEntries-14.lua does; so is an entry whose exact
   bytes are already in the in-flight set (status 'h': added to the source again while the run held
   them; a ZADD would merge the two jobs into one member), or were written and acknowledged from the
-  batch in flight (status 'h' too: KEYS[8], see claimSetEntries-13.lua). Batches as there: a new id
+  batch in flight (status 'h' too: KEYS[8], see claimSetEntries-14.lua). Batches as there: a new id
   (ARGV[1]) when the in-flight set starts empty, kept while it holds entries. A call that claims
-  deletes the in-flight set's seal (KEYS[5], claimSetEntries-13.lua): a seal must never outlive an
+  deletes the in-flight set's seal (KEYS[5], claimSetEntries-14.lua): a seal must never outlive an
   entry added to the in-flight set after it, or a sealed acknowledge could delete that entry.
 
   KEYS[1]  the sorted set
   KEYS[2]  the run's in-flight sorted set for it
   KEYS[3]  the in-flight batch's id
   KEYS[4]  the run's record of conflicts given back to this set (a set of SHA-1 digests)
-  KEYS[5]  the in-flight set's seal (claimSetEntries-13.lua): deleted when anything is claimed
+  KEYS[5]  the in-flight set's seal (claimSetEntries-14.lua): deleted when anything is claimed
   KEYS[6]  the run's stop marker (core/redis/run-lock.ts runStopMarkerKey): while it exists,
            nothing is claimed
   KEYS[7]  the run lock on this server (core/redis/run-lock.ts runLockKey): nothing is claimed
-           while another run holds it, or a later execution of this run (lib/claim-lock.lua), as
-           claimSetEntries-13.lua: a claim after the run lost its lock would take the entries out
+           while another run holds it, or a later execution of this run, nor, ARGV[3] known, while it is
+           gone or another run's past its expiry (lib/claim-lock.lua lockTaken, lockGone), as
+           claimSetEntries-14.lua: a claim after the run lost its lock would take the entries out
            of the set into an in-flight set whose write the target then refuses, out of the
            poller's reach until a later run resumes them
   KEYS[8]  the batch's record of written entries acknowledged while others of it stayed in flight
@@ -42,7 +43,8 @@
            entry in order ('1' taken, '0' gone or rescored, 'c' a conflict given back before, 'h'
            its bytes already in flight: left on the source), member, score, member, score… } for
            the whole in-flight set; { -2 when the run was stopped, -3 when another run holds the
-           lock, -4 when a later execution of this run does, '', '' } (nothing written, nothing
+           lock, -4 when a later execution of this run does, -5 when the lock is gone or another run's
+           past its expiry (lockGone), '', '' } (nothing written, nothing
            returned)
 
   Refused before any write (guards.lua) when a key holds another type or a score is not one ZADD
@@ -61,7 +63,7 @@ if #ARGV < 3 or (#ARGV - 3) % 2 ~= 0 then return redis.error_reply('ERR claimSel
 local invalid = badScore(5, 2)
 if invalid then return invalid end
 if redis.call('EXISTS', KEYS[6]) == 1 then return { -2, '', '' } end
-local taken = lockTaken(KEYS[7], ARGV[2], ARGV[3])
+local taken = lockTaken(KEYS[7], ARGV[2], ARGV[3]) or lockGone(KEYS[7], ARGV[2], ARGV[3])
 if taken then return { taken, '', '' } end
 local batch = redis.call('GET', batchKey)
 local skip = redis.call('EXISTS', conflicts) == 1
