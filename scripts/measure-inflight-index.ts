@@ -46,7 +46,7 @@ async function slice(queue: string): Promise<void> {
   const claimKeys = { queue: sourceKey, inflight: inflightKey('', RUN, sourceKey), batch: batchKey('', RUN, sourceKey), chain: claimChainKey('', RUN, sourceKey), stopMarker: 'stopped', lock: 'sidekiq-migrate:lock', originals: originalsKey('', RUN, sourceKey), inflightIndex: index };
   const claim = await claimQueueSlice(redis, claimKeys, { want: 1, newBatch: newBatchId(), runId: RUN, newest: true, remaining: 1 });
   const { id, base } = parseBatch(claim.stored);
-  await acknowledgeQueueJobs(redis, claimKeys.inflight, claimKeys.batch, id, base + claim.held.length);
+  await acknowledgeQueueJobs(redis, claimKeys.inflight, claimKeys.batch, id, base + claim.held.length, index);
 }
 
 const ms = (t0: bigint) => (Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1);

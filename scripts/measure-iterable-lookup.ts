@@ -190,7 +190,7 @@ try {
         }
       }
       const { id, base } = parseBatch(claim.stored);
-      await acknowledgeQueueJobs(source, queueKeys.inflight, queueKeys.batch, id, base + claim.held.length);
+      await acknowledgeQueueJobs(source, queueKeys.inflight, queueKeys.batch, id, base + claim.held.length, queueKeys.inflightIndex);
       left -= claim.claimed;
     }
     const s = await logged(source);

@@ -70,7 +70,7 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     // The target's index of ledgers (core/transfer/ledger-index.ts): a retire takes a ledger's name
     // out (retireLedger-3.lua); the copies add it (SADD above); a summary reads it (SMEMBERS).
     // The same three on a source's index of in-flight keys (core/transfer/inflight-index.ts): the
-    // claims add (SADD), forgetGoneInflightKeys-1.lua takes out (SREM), a summary reads it.
+    // claims add (SADD), the acknowledges and forgetGoneInflightKeys-1.lua take out (SREM), a summary reads it.
     ['SREM', ours, 'x'],
     ['RPUSH', queue, 'x'],
     ['LPUSH', queue, 'x'],

@@ -12,9 +12,14 @@ import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
  * anything (after its own writes: a first write refused on a full Redis then refuses the whole
  * call, never a claim without its name; claimQueueJobs-12.lua, claimSetEntries-14.lua,
  * claimSelectedQueueJobs-11.lua, claimSelectedSetEntries-11.lua KEYS[last]): so an in-flight key this version wrote, and a crash
- * left, is always named here. Names of keys gone since (acknowledged, given back, resumed) are
- * taken out by forgetGoneInflightKeys-1.lua, which looks at each key in the same call: never while
- * the key exists. Not `…:inflight:…`: the in-flight pattern does not find it, and no run's key is it.
+ * left, is always named here. The acknowledge that deletes or empties an in-flight key takes its
+ * name out in the same call (acknowledgeQueueBatch-4.lua, acknowledgeSetBatch-8.lua KEYS[last]),
+ * and only then: a key left holding jobs stays named, and a claim that writes it again names it
+ * again in its own call. So the index names what is in flight now, not every key a run ever wrote
+ * (before, a run of 10,000 queues left 10,000 names until its summary: bench/README.md,
+ * audit-ackindex). Names of keys gone otherwise (an older version's acknowledge) are taken out by
+ * forgetGoneInflightKeys-1.lua, which looks at each key in the same call: never while the key
+ * exists. Not `…:inflight:…`: the in-flight pattern does not find it, and no run's key is it.
  *
  * Why: the last summary of a transfer looks for in-flight keys on its target (a transfer out of
  * it, interrupted: the target of this run was, or is, the source of another, such as a shard moved

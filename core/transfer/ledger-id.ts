@@ -28,7 +28,7 @@ export function listEntryIds(batch: string, count: number, base = 0): string[] {
 
 /**
  * A queue batch's stored id: `<id>`, or `<id>+<base>` once its first `base` jobs were acknowledged
- * (acknowledgeQueueBatch-3.lua trims them off the in-flight list; positions stay the claim's).
+ * (acknowledgeQueueBatch-4.lua trims them off the in-flight list; positions stay the claim's).
  */
 export function parseBatch(stored: string): { id: string; base: number } {
   const match = /^(.*)\+(\d+)$/.exec(stored);

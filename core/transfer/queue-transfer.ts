@@ -151,7 +151,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     let claimsNext: ClaimAhead<Buffer> | undefined;
     if (held.length > 0) {
       // Acknowledge exactly what was written: the jobs read, not any claimed into the batch since.
-      const acknowledged = renewal.with('source', acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length));
+      const acknowledged = renewal.with('source', acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length, inflightIndexKey(sourceKeys.prefix)));
       // The next slice's claim rides in the acknowledge's round trip, written after it (claim-ahead.ts).
       const nextWant = sliceWant(request.sliceSize, next, next.bytesPerJob);
       if (!done && nextWant > 0 && request.mayClaimAhead?.() === true) {

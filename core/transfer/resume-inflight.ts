@@ -7,6 +7,7 @@ import { lookForLeftovers } from '../drain/leftover-keys.js';
 import { carryQueuedJobs, ledgerScheduledEntries } from './carry-job.js';
 import { emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { acknowledgeQueueJobs } from './acknowledge.js';
+import { inflightIndexKey } from './inflight-index.js';
 import { batchTarget, newBatchId, parseBatch } from './ledger-id.js';
 import { readTargetId, refuseForeignLeftovers, type ForeignLeftover } from './target-identity.js';
 import { settleLedger } from './retire-ledger.js';
@@ -115,7 +116,7 @@ export async function resumeInflight(given: TransferContext, placement: 'front' 
         await copyKept(context, leftover.sourceKey, held.length, counters, write, () => queueCopyRecorded(context.target, ledger, batchId, base + held.length));
         counters.resumed += jobs.length;
         if (held.length > 0) {
-          await acknowledgeQueueJobs(context.source, inflight, batch, batchId, base + held.length);
+          await acknowledgeQueueJobs(context.source, inflight, batch, batchId, base + held.length, inflightIndexKey(context.sourceKeys.prefix));
         }
       } else if (isSetLeftover(leftover)) {
         const set = leftover.sourceKey as SortedSetName;

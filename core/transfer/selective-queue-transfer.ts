@@ -226,7 +226,7 @@ export async function transferSelectedQueueSlice(request: QueueTransferRequest, 
   const write = () => writeJobsToQueues(request.target, request.targetKeys, ledger, newest ? 'RPUSH' : 'LPUSH', { id: batchId, first: base }, carried, counters, targetLockOf(request));
   await copyKept(request, sourceName, held.length, counters, write, () => queueCopyRecorded(request.target, ledger, batchId, base + held.length));
   if (held.length > 0) {
-    await acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length);
+    await acknowledgeQueueJobs(source, inflight, batch, batchId, base + held.length, inflightIndexKey(sourceKeys.prefix));
   }
 
   if (locatedFlag !== 1) {

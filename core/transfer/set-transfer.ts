@@ -207,6 +207,7 @@ export async function copyAndAcknowledgeSet(
         conflicts: conflictsKey(sourceKeys.prefix, context.conflictsRunId ?? runId, set),
         seal: inflightSealKey(sourceKeys.prefix, runId, set),
         acknowledged: acknowledgedKey(sourceKeys.prefix, runId, set),
+        inflightIndex: inflightIndexKey(sourceKeys.prefix),
       },
       batchId,
       entries.filter((e) => !conflicting.has(e)).map((e) => e.member),
@@ -220,7 +221,7 @@ export async function copyAndAcknowledgeSet(
 
 /**
  * Conflicts the acknowledge kept in flight (their exact bytes are in the source set again: giving
- * them back would merge the two, acknowledgeSetBatch-7.lua) are not left on the source: the
+ * them back would merge the two, acknowledgeSetBatch-8.lua) are not left on the source: the
  * summary names them as still in flight. They leave the conflict count and its samples (one
  * sample of the same class and jid each), which say "left on the source". One read, only for a
  * slice that met conflicts.

@@ -163,7 +163,7 @@ async function crashAfterWritingAQueueSlice(source: Redis, target: Redis): Promi
   const dead = () => {
     if (crashed) throw new SimulatedCrash('the crashed transfer process is gone');
   };
-  const acknowledge = new LuaScript('acknowledgeQueueBatch-3').sha;
+  const acknowledge = new LuaScript('acknowledgeQueueBatch-4').sha;
   const wrappedSource = interferingRedis(source, async ({ scripts }) => {
     dead();
     if (!scripts.includes(acknowledge)) return;

@@ -167,7 +167,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   ])('a sealed acknowledge whose seal does not hold (%s) writes nothing and says so (-1)', async (_, sealed) => {
     await seed();
     const before = await keyValueSnapshot(redis, '');
-    const reply = await new LuaScript('acknowledgeSetBatch-7').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s'], args: ['b2', 60, 0, sealed] });
+    const reply = await new LuaScript('acknowledgeSetBatch-8').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 0, sealed] });
     expect(reply).toEqual([-1, 0, 1]);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
@@ -175,7 +175,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   it('a sealed acknowledge that carries members too is refused as not holding: nothing written', async () => {
     await seed();
     const before = await keyValueSnapshot(redis, '');
-    const reply = await new LuaScript('acknowledgeSetBatch-7').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s'], args: ['b2', 60, 1, 't:1', job(5)] });
+    const reply = await new LuaScript('acknowledgeSetBatch-8').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 1, 't:1', job(5)] });
     expect(reply).toEqual([-1, 0, 1]);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });

@@ -24,7 +24,8 @@ export async function seed(redis: Redis): Promise<void> {
   await redis.zadd('inflight:s', '1795459303.5', job(5));
   await redis.set('batch:s', 'b2');
   await redis.set('seal:s', 't:1');
-  // A source's index of in-flight keys naming one gone (forgetGoneInflightKeys-1 takes it out) and one there.
+  // A source's index of in-flight keys naming one gone (forgetGoneInflightKeys-1 takes it out) and one there
+  // (acknowledgeQueueBatch-4 takes inflight:q out with the list it deletes).
   await redis.sadd('inflight-keys', 'inflight:gone', 'inflight:q');
   // An older version's queue ledger, of ids (copyJobsToLists-n4.lua keeps writing it by id).
   await redis.sadd('ledger:ids', 'b0:9');
@@ -73,10 +74,10 @@ export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   // A ledger's retire: of the two keys only the index of ledgers has a type it checks (the ledger is read as either kind).
   ['forgetGoneInflightKeys-1', { keys: ['inflight-keys', 'inflight:gone', 'inflight:q'], args: [] }, ['inflight-keys']],
   ['retireLedger-3', { keys: ['ledger:ids', 'ledgers'], args: ['retire', 600, 1, 'b0:9', 'set'] }, ['ledgers']],
-  ['acknowledgeQueueBatch-3', { keys: ['inflight:q', 'batch:q'], args: ['b1', 1] }, ['inflight:q', 'batch:q']],
-  ['acknowledgeSetBatch-7', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s'], args: ['b2', 60, 0, '', job(5)] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s']],
+  ['acknowledgeQueueBatch-4', { keys: ['inflight:q', 'batch:q', 'inflight-keys'], args: ['b1', 1] }, ['inflight:q', 'batch:q', 'inflight-keys']],
+  ['acknowledgeSetBatch-8', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 0, '', job(5)] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys']],
   // Sealed: the seed's seal holds (one entry in flight), so the call would delete the in-flight set.
-  ['acknowledgeSetBatch-7', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s'], args: ['b2', 60, 0, 't:1'] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s']],
+  ['acknowledgeSetBatch-8', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 0, 't:1'] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys']],
   ['acquireRunLock-3', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'start'] }, ['lock']],
   ['copyCronDefinition-4', { keys: ['cron:copy', 'cron:index', 'lock'], args: ['cron:copy', 'run', 1000, 'arn', 'message', 'm'] }, ['cron:copy', 'cron:index', 'lock']],
   ['rewriteCronMessage-3', { keys: ['cron:h', 'lock'], args: ['m', 'm2', 'run', 1000, 'arn'] }, ['cron:h', 'lock']],

@@ -61,7 +61,7 @@ describe('a queue transfer whose slices failed or lost their replies while a pro
 
     it(`${placement}: a slice's acknowledge runs but its reply is lost, 5 jobs pushed before the next task`, async () => {
       const { originals, arrivals, push } = await seed(redis.source());
-      const provider = faultAt(connect(), 'source', 'acknowledgeQueueBatch-3', 2, async (exec) => {
+      const provider = faultAt(connect(), 'source', 'acknowledgeQueueBatch-4', 2, async (exec) => {
         await exec();
         await push();
         throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
@@ -75,7 +75,7 @@ describe('a set transfer whose slices failed or lost their replies while entries
   const cases = [
     ["the pass's first slice fails after its claim (its write never sent)", 'target', 'copyEntriesToSet-6', 1, false],
     ['a later slice fails after its claim (its write never sent)', 'target', 'copyEntriesToSet-6', 2, false],
-    ["a slice's acknowledge runs but its reply is lost", 'source', 'acknowledgeSetBatch-7', 2, true],
+    ["a slice's acknowledge runs but its reply is lost", 'source', 'acknowledgeSetBatch-8', 2, true],
   ] as const;
   for (const [what, side, script, nth, ran] of cases) {
     it(`${what}, 5 entries added to retry (due later) before the next task`, async () => {

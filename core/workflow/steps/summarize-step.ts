@@ -86,7 +86,7 @@ export interface RunSummary {
   /**
    * Transfer (not a dry run): jobs still in in-flight keys a transfer writes back when the run
    * ended: a set entry kept in flight because its exact bytes are in the source set again (given
-   * back as a conflict, the two would merge: acknowledgeSetBatch-7.lua), or a slice of a page that
+   * back as a conflict, the two would merge: acknowledgeSetBatch-8.lua), or a slice of a page that
    * failed. No worker runs them; the same move run again finishes them. The first few keys named.
    */
   readonly inflightStillOnSource?: { readonly jobs: number; readonly keys: readonly string[]; readonly lists: number };
@@ -382,9 +382,10 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const markTarget = !settings.dryRun && !idLost;
   const onTarget = onTargetLook ? (sharedTarget ? await onTargetLook.result(extentOf(onTargetLook)) : await lookForInflightKeys(target!.redis, target!.keys, bound, { mark: markTarget })) : undefined;
   const inflightOnTarget = onTarget ? heldInFlight(onTarget.inflight) : undefined;
-  // The names this run's claims (and earlier runs') left in the source's index of in-flight keys
-  // whose keys are gone since: taken out, each only while its key is gone (inflight-index.ts), so
-  // the index names what may still be in flight and no more (a run that finished leaves none).
+  // The names left in the source's index of in-flight keys whose keys are gone since (an older
+  // version's acknowledges; this version's take out what they empty): taken out, each only while
+  // its key is gone (inflight-index.ts), so the index names what may still be in flight and no
+  // more (a run that finished leaves none). One SMEMBERS when there are none.
   if (settings.mode === 'transfer' && !settings.dryRun && supersededBy === undefined) await forgetGoneInflightKeys(source.redis, source.keys.prefix);
   const inflightLeftOnSource = settings.mode === 'transfer' ? heldInFlight(onSource.inflight.filter((l) => !isResumableLeftover(l))) : undefined;
   // A dry run leaves them all where they were (its resume, counted, would finish them first).

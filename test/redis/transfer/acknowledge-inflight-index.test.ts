@@ -7,6 +7,7 @@
 // Complete while jobs sit in flight. Each case stops after every call (a crash there leaves what the
 // calls before it wrote: each is one Lua script) and requires that every in-flight key is named and
 // that a look by the index finds every job in flight.
+import type { RedisKey } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { acknowledgeQueueJobs, acknowledgeSetEntries } from '../../../core/transfer/acknowledge.js';
@@ -72,8 +73,9 @@ function interleavings<T>(a: T[], b: T[]): T[][] {
 }
 
 /** An in-flight key that exists is named in the index, and a look by the index (marked) finds all it holds. */
-async function expectNamedAndFound(inflight: string, where: string): Promise<void> {
+async function expectNamedAndFound(key: RedisKey, where: string): Promise<void> {
   const source = redis.source();
+  const inflight = String(key);
   const held = (await source.type(inflight)) === 'list' ? await source.llen(inflight) : await source.zcard(inflight);
   if (held > 0) expect(await source.sismember(INDEX, inflight), `${inflight} not named ${where}`).toBe(1);
   // A look by the index, as a summary's at a Redis marked walked; the mark taken out again after.
@@ -135,7 +137,7 @@ describe('the acknowledge that empties an in-flight key takes its name out of th
     ['set (by members)', () => setAttempt(2, false), setKeys.inflight, async () => { for (let i = 0; i < 5; i++) await redis.source().zadd('schedule', 1795459303 + i, payload(i)); }],
   ] as const) {
     it(`${kind}: two overlapping attempts of the same slice, every order of their claims and acknowledges, stopped after every call: whatever is in flight is named and found`, async () => {
-      const orders = interleavings([0, 1].map((s) => ['A', s] as const), [0, 1].map((s) => ['B', s] as const));
+      const orders = interleavings<readonly ['A' | 'B', number]>([0, 1].map((s) => ['A', s] as const), [0, 1].map((s) => ['B', s] as const));
       expect(orders).toHaveLength(6);
       for (const order of orders) {
         await redis.source().flushall();

@@ -28,8 +28,8 @@ import { seedQueueAndSchedule } from '../../support/seed-queue-and-schedule.js';
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
 const claimQueueJobs = new LuaScript('claimQueueJobs-12');
-const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-3');
-const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-7');
+const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-4');
+const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-8');
 const claimSetEntries = new LuaScript('claimSetEntries-14');
 let connections: UrlConnections | undefined;
 afterEach(async () => {

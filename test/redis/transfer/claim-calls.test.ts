@@ -28,8 +28,8 @@ const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', ar
 const CALLS = Math.ceil(MAX_JOBS_PER_CLAIM / MAX_JOBS_PER_CLAIM_CALL);
 const claimQueueJobs = new LuaScript('claimQueueJobs-12');
 const claimSetEntries = new LuaScript('claimSetEntries-14');
-const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-3');
-const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-7');
+const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-4');
+const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-8');
 const INFLIGHT_Q = 'sidekiq-migrate:c:inflight:queue:default';
 const INFLIGHT_S = 'sidekiq-migrate:c:inflight:schedule';
 

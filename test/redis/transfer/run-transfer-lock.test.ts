@@ -22,7 +22,7 @@ function request(overrides: Partial<TransferRunRequest> = {}): TransferRunReques
 }
 
 const claimQueueJobs = new LuaScript('claimQueueJobs-12');
-const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-3');
+const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-4');
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]`, jid: i.toString(16).padStart(24, '0') });
 
 describe('the run locks of a transfer', () => {

@@ -1,6 +1,6 @@
 // A set slice's acknowledge deletes the in-flight set instead of sending its members back only
 // while the seal its claim left proves that the set holds exactly the slice's entries
-// (claimSetEntries-14.lua, acknowledgeSetBatch-7.lua): every script that adds to the in-flight set
+// (claimSetEntries-14.lua, acknowledgeSetBatch-8.lua): every script that adds to the in-flight set
 // replaces or deletes the seal, only an acknowledge removes from it. Each case below changes the
 // in-flight set between a slice's claim and its acknowledge in a way that keeps its size, or
 // resumes a slice over entries of two claims, and requires every job exactly once.
@@ -22,7 +22,7 @@ import { jobsOnBoth } from '../../support/transfer-crash-loop.js';
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
 const RUN = 'sealed';
-const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-7');
+const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-8');
 const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-11');
 const setKeys: SetClaimKeys = {
   set: 'schedule',
@@ -37,7 +37,7 @@ const setKeys: SetClaimKeys = {
   originals: originalsKey('', RUN, 'schedule'),
   inflightIndex: 'sidekiq-migrate:inflight-keys',
 };
-const ackKeys = { inflight: setKeys.inflight, batch: setKeys.batch, source: setKeys.set, conflicts: setKeys.conflicts, seal: setKeys.seal, acknowledged: setKeys.acknowledged };
+const ackKeys = { inflight: setKeys.inflight, batch: setKeys.batch, source: setKeys.set, conflicts: setKeys.conflicts, seal: setKeys.seal, acknowledged: setKeys.acknowledged, inflightIndex: setKeys.inflightIndex };
 const score = (i: number) => `${1795459303 + i}.5`;
 const ENTRIES = Array.from({ length: 8 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` }));
 const entry = (i: number) => ENTRIES[i]!;

@@ -30,6 +30,12 @@
   KEYS[5]  the in-flight set's seal (claimSetEntries-14.lua), deleted with the in-flight set
   KEYS[6]  the batch's record of written entries acknowledged while entries of it stayed in flight
            (a set of their ledger ids, `<batch>:<sha1>`), deleted with the in-flight set
+  KEYS[7]  the source's index of in-flight keys (core/transfer/inflight-index.ts, a set of key
+           names): the call that leaves the in-flight set gone (deleted or emptied) takes its name
+           out (SREM), in this call, so the index names what is in flight and no more. Only then: a
+           claim that writes the set again names it again in its own call (claimSetEntries-13.lua,
+           claimSelectedSetEntries-10.lua), and a set this call leaves holding entries stays named.
+           Names of sets gone otherwise are left to forgetGoneInflightKeys-1.lua.
   ARGV[1]  the batch id the caller read the entries from
   ARGV[2]  the record's time to live in seconds (evicting it only lets the run claim a conflict again)
   ARGV[3]  W, the number of written entries that follow
@@ -41,12 +47,12 @@
   Returns  { acknowledged, given back, left in flight }; for a sealed acknowledge whose seal does
            not hold, { -1, 0, in flight } (nothing written)
 ]]
-local inflight, batchKey, source, conflicts, seal, acked = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local inflight, batchKey, source, conflicts, seal, acked, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 -- Every command this call may run, on every key, before anything else (guards.lua).
 local refused = refusedCommand({ { inflight, 'TYPE', 'ZCARD', 'DEL', 'ZMSCORE', 'ZREM', 'ZSCORE' }, { batchKey, 'TYPE', 'GET', 'DEL' }, { source, 'TYPE', 'ZADD' },
-  { conflicts, 'TYPE', 'SADD', 'EXPIRE' }, { seal, 'TYPE', 'GET', 'DEL' }, { acked, 'TYPE', 'DEL', 'SADD' } })
+  { conflicts, 'TYPE', 'SADD', 'EXPIRE' }, { seal, 'TYPE', 'GET', 'DEL' }, { acked, 'TYPE', 'DEL', 'SADD' }, { index, 'TYPE', 'SREM' } })
 if refused then return refused end
-local refusal = wrongType({ { inflight, 'zset' }, { batchKey, 'string' }, { source, 'zset' }, { conflicts, 'set' }, { seal, 'string' }, { acked, 'set' } })
+local refusal = wrongType({ { inflight, 'zset' }, { batchKey, 'string' }, { source, 'zset' }, { conflicts, 'set' }, { seal, 'string' }, { acked, 'set' }, { index, 'set' } })
 if refusal then return refusal end
 if redis.call('GET', batchKey) ~= ARGV[1] then return { 0, 0, redis.call('ZCARD', inflight) } end
 local sealed = ARGV[4]
@@ -55,6 +61,8 @@ if sealed ~= '' then
   local named = tonumber(string.match(sealed, ':(%d+)$'))
   if #ARGV > 4 or named == nil or named ~= size or redis.call('GET', seal) ~= sealed then return { -1, 0, size } end
   redis.call('DEL', inflight, batchKey, seal, acked)
+  -- The set is gone (deleted just above): its name goes too.
+  redis.call('SREM', index, inflight)
   return { size, 0, 0 }
 end
 local w = tonumber(ARGV[3])
@@ -78,6 +86,8 @@ end
 local left = redis.call('ZCARD', inflight)
 if left == 0 then
   redis.call('DEL', batchKey, seal, acked)
+  -- The set is gone (Redis deletes an empty sorted set): its name goes too.
+  redis.call('SREM', index, inflight)
 else
   -- The batch lives on: the ids of the written entries removed are recorded (KEYS[6], above). A
   -- SADD after the script's first write is not refused for memory (Redis never stops a script
