@@ -44,7 +44,7 @@ async function commandCalls(): Promise<Record<string, number>> {
 async function slice(queue: string): Promise<void> {
   const sourceKey = `queue:${queue}`;
   const claimKeys = { queue: sourceKey, inflight: inflightKey('', RUN, sourceKey), batch: batchKey('', RUN, sourceKey), chain: claimChainKey('', RUN, sourceKey), stopMarker: 'stopped', lock: 'sidekiq-migrate:lock', originals: originalsKey('', RUN, sourceKey), inflightIndex: index };
-  const claim = await claimQueueSlice(redis, claimKeys, { want: 1, newBatch: newBatchId(), runId: RUN, newest: true, remaining: 1 });
+  const claim = await claimQueueSlice(redis, claimKeys, { want: 1, newBatch: newBatchId(), runId: RUN, newest: false, remaining: await redis.llen(sourceKey) });
   const { id, base } = parseBatch(claim.stored);
   await acknowledgeQueueJobs(redis, claimKeys.inflight, claimKeys.batch, id, base + claim.held.length, index);
 }
@@ -57,11 +57,13 @@ try {
   // A: one queue, many slices.
   for (let i = 0; i < slices; i += 1000) await redis.lpush('queue:one', ...Array.from({ length: Math.min(1000, slices - i) }, (_, k) => `{"class":"A","queue":"one","args":[${i + k}]}`));
   let most = 0;
+  await redis.config('RESETSTAT');
   for (let i = 0; i < slices; i++) {
     await slice('one');
     most = Math.max(most, await redis.scard(index));
   }
-  console.log(`A. ${slices} slices of one queue: index size at most ${most}, at the end ${await redis.scard(index)} (its key exists: ${await redis.exists(inflightKey('', RUN, 'queue:one'))})`);
+  if ((await redis.llen('queue:one')) !== 0) throw new Error('A: not every job of queue:one was claimed');
+  console.log(`A. ${slices} slices of one queue: index size at most ${most}, at the end ${await redis.scard(index)} (its key exists: ${await redis.exists(inflightKey('', RUN, 'queue:one'))}); inside Redis: ${(await redis.info('commandstats')).split('\n').filter((l) => /^cmdstat_(srem|sadd|del):/.test(l)).map((l) => l.trim().replace(/,rejected_calls.*$/, '')).join('; ')}`);
 
   // B: many queues, one slice each.
   await redis.flushall();
