@@ -33,8 +33,8 @@
   KEYS[7]  the source's index of in-flight keys (core/transfer/inflight-index.ts, a set of key
            names): the call that leaves the in-flight set gone (deleted or emptied) takes its name
            out (SREM), in this call, so the index names what is in flight and no more. Only then: a
-           claim that writes the set again names it again in its own call (claimSetEntries-13.lua,
-           claimSelectedSetEntries-10.lua), and a set this call leaves holding entries stays named.
+           claim that writes the set again names it again in its own call (claimSetEntries-14.lua,
+           claimSelectedSetEntries-11.lua), and a set this call leaves holding entries stays named.
            Names of sets gone otherwise are left to forgetGoneInflightKeys-1.lua.
   ARGV[1]  the batch id the caller read the entries from
   ARGV[2]  the record's time to live in seconds (evicting it only lets the run claim a conflict again)
