@@ -66,16 +66,31 @@ export function countLeftEntry(into: Record<string, number>, member: Buffer): vo
 }
 
 /**
- * Every entry in `key` now, by the queue it names: read by rank in pages sized by `bytesPerJob`.
- * A snapshot at the pass's end: an entry the poller takes between two pages may move the ranks
- * under the read (one entry missed or counted twice), as any count read in pages.
+ * Reads of the set countLeftInSet makes at most: a page task's time is bounded (a retry storm
+ * during the pass could leave millions of entries), so past them the entries not read are counted
+ * by ZCARD under OTHER_QUEUES — the set's total stays exact, only their queues go unnamed.
  */
-export async function countLeftInSet(source: Redis, key: RedisKey, bytesPerJob: number | undefined): Promise<Record<string, number>> {
+export const MAX_COUNT_READS = 100;
+
+/**
+ * Every entry in `key` now, by the queue it names: read by rank in pages sized by `bytesPerJob`,
+ * at most MAX_COUNT_READS of them (the rest counted, unnamed). A snapshot at the pass's end: an
+ * entry the poller takes between two pages may move the ranks under the read (one entry missed or
+ * counted twice), as any count read in pages.
+ */
+export async function countLeftInSet(source: Redis, key: RedisKey, bytesPerJob: number | undefined, maxReads = MAX_COUNT_READS): Promise<Record<string, number>> {
   const left: Record<string, number> = {};
   const size = jobsWithinBytes(bytesPerJob, COUNT_PAGE);
-  for (let from = 0; ; from += size) {
+  let read = 0;
+  for (let from = 0, reads = 0; ; from += size, reads++) {
+    if (reads >= maxReads) {
+      const unread = (await source.zcard(key)) - read;
+      if (unread > 0) addLeftQueues(left, { [OTHER_QUEUES]: unread });
+      break;
+    }
     const page = await source.zrangeBuffer(key, String(from), String(from + size - 1));
     for (const member of page) countLeftEntry(left, member);
+    read += page.length;
     if (page.length < size) break;
   }
   return left;
