@@ -51,6 +51,17 @@ export async function expectedBytesPerJob(redis: Redis, key: RedisKey, end: Prob
   return meanBytes(await probeJobs(redis, key, end), undefined);
 }
 
+/**
+ * A pass's first look at its key: how many jobs it holds (LLEN, ZCARD: the pass's bound) and their
+ * mean size as expectedBytesPerJob gives it, both sent at once, one round trip (issue #18: two
+ * before, the probe waiting for the count). Both are reads; a size of a key found empty is unknown,
+ * as expectedBytesPerJob's caller left it.
+ */
+export async function sizeAndBytesPerJob(redis: Redis, key: RedisKey, end: ProbeEnd): Promise<{ readonly size: number; readonly bytesPerJob: number | undefined }> {
+  const [size, probe] = await Promise.all([end === 'zset' ? redis.zcard(key) : redis.llen(key), probeJobs(redis, key, end)]);
+  return { size, bytesPerJob: size > 0 ? meanBytes(probe, undefined) : undefined };
+}
+
 /** The PROBE_JOBS jobs at `end` of `key` (fewer when it holds fewer). */
 export function probeJobs(redis: Redis, key: RedisKey, end: ProbeEnd): Promise<Buffer[]> {
   return end === 'zset' ? redis.zrangeBuffer(key, 0, String(PROBE_JOBS - 1)) : redis.lrangeBuffer(key, ...probeRange(end));

@@ -18,7 +18,7 @@ import { batchKey, claimChainKey, inflightKey, ledgerKey, originalsKey } from '.
 import { claimReplicated, sourceSocket } from './replicated-steps.js';
 import { copyKept, queueCopyRecorded } from './copy-kept.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
-import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
+import { expectedBytesPerJob, jobsWithinBytes, meanBytes, sizeAndBytesPerJob } from '../redis/page-bytes.js';
 import { targetLockOf, writeJobsToQueues } from './write-to-target.js';
 import { transferSelectedQueueSlice, type SelectiveListCursor } from './selective-queue-transfer.js';
 
@@ -76,11 +76,14 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
   const carry = (job: Buffer) => carryQueuedJob(job, queue, request.plan, rewriteActiveJobQueueName);
   try {
     if (request.classes !== undefined) return await transferSelectedQueueSlice(request, new Set(request.classes));
-    const cursor = request.cursor ?? { limit: await source.llen(sourceKey), claimed: 0 };
-    const ahead = request.dryRun ? undefined : request.claimedAhead;
     // Fewer jobs a slice when they are large (page-bytes.ts); front placement claims from the head.
+    // A pass's first slice reads the queue's length and that size in one round trip.
+    const end = placement === 'front' || request.dryRun ? 'list-head' : 'list-tail';
+    const start = request.cursor === null ? await sizeAndBytesPerJob(source, sourceKey, end) : undefined;
+    const cursor = request.cursor ?? { limit: start!.size, claimed: 0 };
+    const ahead = request.dryRun ? undefined : request.claimedAhead;
     // A claim sent ahead was sized by the slice before, from the same cursor.
-    const bytesPerJob = ahead ? ahead.bytesPerJob : cursor.limit > cursor.claimed ? await expectedBytesPerJob(source, sourceKey, placement === 'front' || request.dryRun ? 'list-head' : 'list-tail', cursor.bytesPerJob) : cursor.bytesPerJob;
+    const bytesPerJob = ahead ? ahead.bytesPerJob : start ? start.bytesPerJob : cursor.limit > cursor.claimed ? await expectedBytesPerJob(source, sourceKey, end, cursor.bytesPerJob) : cursor.bytesPerJob;
     const want = ahead ? ahead.want : sliceWant(request.sliceSize, cursor, bytesPerJob);
 
     if (request.dryRun) {

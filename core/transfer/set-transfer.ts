@@ -20,7 +20,7 @@ import { acknowledgedKey, batchKey, claimChainKey, conflictsKey, inflightKey, in
 import { claimReplicated, sourceSocket } from './replicated-steps.js';
 import { copyKept, setCopyRecorded } from './copy-kept.js';
 import { MAX_JOBS_PER_CLAIM, type TransferContext } from './transfer-options.js';
-import { expectedBytesPerJob, jobsWithinBytes, meanBytes } from '../redis/page-bytes.js';
+import { expectedBytesPerJob, jobsWithinBytes, meanBytes, sizeAndBytesPerJob } from '../redis/page-bytes.js';
 import { targetLockOf, writeEntriesToSet, type LedgeredEntry, type TargetLock } from './write-to-target.js';
 import { transferSelectedSetSlice, type SelectiveSetCursor } from './selective-set-transfer.js';
 import { countLeftInSet } from './set-leftovers.js';
@@ -63,10 +63,12 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Set
   const carry = (member: Buffer) => carryScheduledJob(member, request.plan, request.rewriteActiveJobQueueName ?? true);
   try {
     if (request.classes !== undefined) return await transferSelectedSetSlice(request, new Set(request.classes));
-    const cursor = request.cursor ?? { limit: await source.zcard(sourceKey), claimed: 0 };
+    // A pass's first slice reads the set's size and its entries' mean size in one round trip.
+    const start = request.cursor === null ? await sizeAndBytesPerJob(source, sourceKey, 'zset') : undefined;
+    const cursor = request.cursor ?? { limit: start!.size, claimed: 0 };
     const ahead = request.dryRun ? undefined : request.claimedAhead;
     // Fewer entries a slice when they are large (page-bytes.ts); a claim sent ahead was sized by the slice before.
-    const bytesPerJob = ahead ? ahead.bytesPerJob : cursor.limit > cursor.claimed ? await expectedBytesPerJob(source, sourceKey, 'zset', cursor.bytesPerJob) : cursor.bytesPerJob;
+    const bytesPerJob = ahead ? ahead.bytesPerJob : start ? start.bytesPerJob : cursor.limit > cursor.claimed ? await expectedBytesPerJob(source, sourceKey, 'zset', cursor.bytesPerJob) : cursor.bytesPerJob;
     const want = ahead ? ahead.want : sliceWant(request.sliceSize, cursor, bytesPerJob);
 
     if (request.dryRun) {

@@ -88,3 +88,28 @@ export function countingCommands(redis: Redis): { readonly stop: () => string[] 
     },
   };
 }
+
+/**
+ * Records every command `redis` sends from now on, plain or in a pipeline, as `> NAME` when it is
+ * written and `< NAME` when its reply is back (or its error), in order: two commands written
+ * before the first reply share a round trip. `stop()` ends the record and returns it. Patches that
+ * client only: use one no other test shares at the same time.
+ */
+export function commandRoundTrips(redis: Redis): { readonly stop: () => string[] } {
+  const events: string[] = [];
+  const client = redis as unknown as { sendCommand: (command: { name: string; promise: Promise<unknown> }, ...rest: unknown[]) => unknown };
+  const original = client.sendCommand;
+  client.sendCommand = function (this: unknown, command, ...rest) {
+    const name = command.name.toUpperCase();
+    events.push(`> ${name}`);
+    const settled = () => void events.push(`< ${name}`);
+    command.promise.then(settled, settled);
+    return original.call(this, command, ...rest);
+  };
+  return {
+    stop: () => {
+      client.sendCommand = original;
+      return events;
+    },
+  };
+}
