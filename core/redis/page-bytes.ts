@@ -58,7 +58,11 @@ export async function expectedBytesPerJob(redis: Redis, key: RedisKey, end: Prob
  * as expectedBytesPerJob's caller left it.
  */
 export async function sizeAndBytesPerJob(redis: Redis, key: RedisKey, end: ProbeEnd): Promise<{ readonly size: number; readonly bytesPerJob: number | undefined }> {
-  const [size, probe] = await Promise.all([end === 'zset' ? redis.zcard(key) : redis.llen(key), probeJobs(redis, key, end)]);
+  // One pipeline (as queue-slice.ts reads a re-route's first slice): the count, then the probe.
+  const pipeline = end === 'zset' ? redis.pipeline().zcard(key).zrangeBuffer(key, 0, String(PROBE_JOBS - 1)) : redis.pipeline().llen(key).lrangeBuffer(key, ...probeRange(end));
+  const [[sizeError, size], [probeError, probe]] = ((await pipeline.exec()) ?? []) as [[Error | null, number], [Error | null, Buffer[]]];
+  if (sizeError) throw sizeError;
+  if (probeError) throw probeError;
   return { size, bytesPerJob: size > 0 ? meanBytes(probe, undefined) : undefined };
 }
 
