@@ -57,6 +57,8 @@ const [open, opened] = [['> open'], ['< open']];
 const receipt = ['> receipt', '< receipt'];
 /** A pass's end (retire-ledger.ts retireBeforePassEnd): the ledger's look and its TTL on the target, its in-flight key looked at on the source between. */
 const [passEndSource, passEndTarget] = [['> exists', '< exists'], ['> retire', '< retire', '> retire', '< retire']];
+/** A pass's first read (page-bytes.ts sizeAndBytesPerJob): the key's length and the size probe, one pipeline. */
+const passStart = (kind: 'queue' | 'set') => (kind === 'queue' ? ['> llen+lrange', '< llen+lrange'] : ['> zcard+zrange', '< zcard+zrange']);
 const PAGE = 4 * MAX_JOBS_PER_CLAIM;
 const QUEUED = PAGE + MAX_JOBS_PER_CLAIM + 57; // slices of 1,000 ×5, then 57
 
@@ -87,7 +89,7 @@ describe("a transfer page task's round trips", () => {
       // 6 slices: a renewal after the 4th (a page); none after the 6th, with which the item is done.
       // The item's end: its ledger retired before its count goes (retire-ledger.ts retireBeforePassEnd):
       // the look on the target, nothing in flight on the source, the TTL on the target.
-      expect(provider.events('source')).toEqual(['> acquire', ...open, '< acquire', ...opened, ...claimAlone, ...ackAndClaim, ...ackAndClaim, ...ackAndClaim, ...ackAlone, ...renewal, ...claimAlone, ...ackAndClaim, ...ackAlone, ...passEndSource, ...receipt]);
+      expect(provider.events('source')).toEqual(['> acquire', ...open, '< acquire', ...opened, ...passStart(kind), ...claimAlone, ...ackAndClaim, ...ackAndClaim, ...ackAndClaim, ...ackAlone, ...renewal, ...claimAlone, ...ackAndClaim, ...ackAlone, ...passEndSource, ...receipt]);
       // Each write, then the read that finds its copy still there before the source acknowledges it
       // (copy-kept.ts): a queue batch's number in the ledger, a set slice's last entry written.
       const check = kind === 'queue' ? 'hget' : 'sismember';
@@ -118,7 +120,7 @@ describe("a transfer page task's round trips", () => {
     // The last page ends the item: its ledger retired (retireBeforePassEnd) before the renewal.
     const page = ['> claim', '< claim', '> ack', '< ack', '> renew', '< renew'];
     const lastPage = ['> claim', '< claim', '> ack', '< ack', ...passEndSource, '> renew', '< renew'];
-    expect(provider.events('source')).toEqual(['> acquire', ...open, '< acquire', ...opened, ...Array<string[]>(5).fill(page).flat(), ...lastPage, ...receipt]);
+    expect(provider.events('source')).toEqual(['> acquire', ...open, '< acquire', ...opened, ...passStart('queue'), ...Array<string[]>(5).fill(page).flat(), ...lastPage, ...receipt]);
     const targetPage = ['> write', '< write', '> hget', '< hget', '> renew', '< renew'];
     expect(provider.events('target')).toEqual(['> acquire', '< acquire', ...Array<string[]>(5).fill(targetPage).flat(), '> write', '< write', '> hget', '< hget', ...passEndTarget, '> renew', '< renew']);
     expect(await jobsIn(redis.target())).toEqual(seeded.filter((e) => e.startsWith('queue:default')));
@@ -137,7 +139,7 @@ describe("a transfer page task's round trips", () => {
     const source = provider.events('source');
     const slices = source.filter((e) => e === '> claim').length;
     expect(slices).toBeGreaterThan(1);
-    expect(source).toEqual(['> acquire', ...open, '< acquire', ...opened, ...Array<string[]>(slices - 1).fill(['> claim', '< claim', '> ack', '< ack', '> renew', '< renew']).flat(), '> claim', '< claim', '> ack', '< ack', ...passEndSource, '> renew', '< renew', ...receipt]);
+    expect(source).toEqual(['> acquire', ...open, '< acquire', ...opened, ...passStart('queue'), ...Array<string[]>(slices - 1).fill(['> claim', '< claim', '> ack', '< ack', '> renew', '< renew']).flat(), '> claim', '< claim', '> ack', '< ack', ...passEndSource, '> renew', '< renew', ...receipt]);
   });
 
   const interferences = [

@@ -143,7 +143,9 @@ describe('the run locks of a transfer', () => {
       // The source's index of in-flight keys names nothing then (each slice's acknowledge took its
       // key's name out with the key: acknowledgeQueueBatch-4, acknowledgeSetBatch-8), so the run's
       // end sends no forgetGoneInflightKeys-1 call (its SMEMBERS is not a pipeline and goes unrecorded).
-      expect(source.events, set).toEqual(['> acquire', '< acquire', ...slice, ...slice, '> exists', '< exists', '> release', '< release']);
+      // The pass's first read: the key's length and the size probe in one pipeline (page-bytes.ts sizeAndBytesPerJob).
+      const start = set === 'queue' ? ['> llen+lrange', '< llen+lrange'] : ['> zcard+zrange', '< zcard+zrange'];
+      expect(source.events, set).toEqual(['> acquire', '< acquire', ...start, ...slice, ...slice, '> exists', '< exists', '> release', '< release']);
       // Each write, then the read that finds its copy still on the target before the source
       // acknowledges it (copy-kept.ts), a round trip of its own, sent once the write's reply is
       // back (the renewal's, in the same round trip, may be handled just before or after it goes out).
