@@ -79,7 +79,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     // Fewer jobs a slice when they are large (page-bytes.ts); front placement claims from the head.
     // A pass's first slice reads the queue's length and that size in one round trip.
     const end = placement === 'front' || request.dryRun ? 'list-head' : 'list-tail';
-    const start = request.cursor === null ? await sizeAndBytesPerJob(source, sourceKey, end) : undefined;
+    const start = request.cursor == null ? await sizeAndBytesPerJob(source, sourceKey, end) : undefined;
     const cursor = request.cursor ?? { limit: start!.size, claimed: 0 };
     const ahead = request.dryRun ? undefined : request.claimedAhead;
     // A claim sent ahead was sized by the slice before, from the same cursor.

@@ -64,7 +64,7 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Set
   try {
     if (request.classes !== undefined) return await transferSelectedSetSlice(request, new Set(request.classes));
     // A pass's first slice reads the set's size and its entries' mean size in one round trip.
-    const start = request.cursor === null ? await sizeAndBytesPerJob(source, sourceKey, 'zset') : undefined;
+    const start = request.cursor == null ? await sizeAndBytesPerJob(source, sourceKey, 'zset') : undefined;
     const cursor = request.cursor ?? { limit: start!.size, claimed: 0 };
     const ahead = request.dryRun ? undefined : request.claimedAhead;
     // Fewer entries a slice when they are large (page-bytes.ts); a claim sent ahead was sized by the slice before.
