@@ -1,32 +1,28 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OTHER_QUEUES } from '../../../core/reroute/reroute-counters.js';
 import { countLeftInSet, MAX_COUNT_READS } from '../../../core/transfer/set-leftovers.js';
-import { startRedisServer, type RedisServerHandle } from '../../support/redis-server.js';
+import { privateRedis } from '../../support/private-redis.js';
 
 // A set pass's count of what it left runs in a page task, whose time is bounded: the read of the
 // set stops after MAX_COUNT_READS pages, and what it did not read is counted (ZCARD) unnamed, so
 // the set's total stays exact however many entries a retry storm left there.
-let server: RedisServerHandle;
-let redis: Redis;
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url, { protocol: 2 });
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+const redis = privateRedis();
 
 const entry = (i: number, queue: string) => Buffer.from(JSON.stringify({ class: 'A', queue, args: [i], jid: String(i).padStart(24, '0') }));
 
+/** 5,000 retry entries: the first 2,500 by score name `mailers`, the rest `default`. */
+async function seedRetry(): Promise<void> {
+  const args: (string | Buffer)[] = [];
+  for (let i = 0; i < 5_000; i++) args.push(String(i), entry(i, i < 2_500 ? 'mailers' : 'default'));
+  await redis.client().zadd('retry', ...args);
+}
+
 describe('countLeftInSet', () => {
   it('reads at most its bound of pages, names what it read, counts the rest unnamed: the total is exact', async () => {
-    const args: (string | Buffer)[] = [];
-    for (let i = 0; i < 5_000; i++) args.push(String(i), entry(i, i < 2_500 ? 'mailers' : 'default'));
-    await redis.zadd('retry', ...args);
+    await seedRetry();
     const reads: string[] = [];
-    const counting = new Redis(server.url, { protocol: 2 });
+    const counting = new Redis(redis.url(), { protocol: 2 });
     await counting.ping(); // connected: a command sent before is sent again from the offline queue
     const sent = counting.sendCommand.bind(counting);
     counting.sendCommand = ((command: { name: string }) => {
@@ -42,7 +38,8 @@ describe('countLeftInSet', () => {
   });
 
   it('under the bound, every entry named', async () => {
+    await seedRetry();
     expect(MAX_COUNT_READS * 1_000).toBeGreaterThan(5_000);
-    expect(await countLeftInSet(redis, 'retry', undefined)).toEqual({ mailers: 2_500, default: 2_500 });
+    expect(await countLeftInSet(redis.client(), 'retry', undefined)).toEqual({ mailers: 2_500, default: 2_500 });
   });
 });
