@@ -75,7 +75,7 @@ export class RunLockLostError extends FatalError {
         : typeof holder === 'string'
           ? `it expired and a lock we cannot read (${holder.slice(0, 80)}) replaced it`
           : `it expired and run ${holder.runId} (${holder.operation}, ${holder.host} pid ${holder.pid}, started ${holder.startedAt}) took it`;
-    super(`Run ${runId} lost its run lock on ${where}: ${now}; this step moves nothing and does not take the lock again (nothing is lost: run it again to resume).`);
+    super(`Run ${runId} lost its run lock on ${where}: ${now}; this step moves nothing more and does not take the lock again (nothing is lost: run it again to resume).`);
   }
 }
 

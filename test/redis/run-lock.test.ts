@@ -116,14 +116,14 @@ describe('the run lock', () => {
     await expect(gone).rejects.toBeInstanceOf(RunLockLostError);
     await expect(gone).rejects.toMatchObject({ retryable: false });
     await expect(gone).rejects.toThrow(
-      'Run run-1 lost its run lock on source a: the lock is gone (it expired, and another run may have taken and released it meanwhile); this step moves nothing and does not take the lock again (nothing is lost: run it again to resume).',
+      'Run run-1 lost its run lock on source a: the lock is gone (it expired, and another run may have taken and released it meanwhile); this step moves nothing more and does not take the lock again (nothing is lost: run it again to resume).',
     );
     expect(await redis.exists(runLockKey(prefix))).toBe(0);
 
     await RunLock.acquire(redis, prefix, { runId: 'other', operation: 'reroute', host: 'h', pid: 7, startedAt: 'then' }, 60_000, 'x');
     const other = await expireLock(prefix);
     await expect(RunLock.acquire(redis, prefix, step, 60_000, 'source a', { mustHold: true })).rejects.toThrow(
-      'Run run-1 lost its run lock on source a: it expired and run other (reroute, h pid 7, started then) took it; this step moves nothing and does not take the lock again (nothing is lost: run it again to resume).',
+      'Run run-1 lost its run lock on source a: it expired and run other (reroute, h pid 7, started then) took it; this step moves nothing more and does not take the lock again (nothing is lost: run it again to resume).',
     );
     expect(await redis.get(runLockKey(prefix))).toBe(other);
     // While the other run holds it: locked, as before.

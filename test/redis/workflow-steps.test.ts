@@ -618,7 +618,7 @@ describe('the page step', () => {
     await expect(stale).rejects.toBeInstanceOf(RunLockLostError);
     await expect(stale).rejects.toMatchObject({ retryable: false });
     await expect(stale).rejects.toThrow(
-      /^Run run-1 lost its run lock on redis:\/\/127\.0\.0\.1:\d+: the lock is gone \(it expired, and another run may have taken and released it meanwhile\); this step moves nothing and does not take the lock again \(nothing is lost: run it again to resume\)\.$/,
+      /^Run run-1 lost its run lock on redis:\/\/127\.0\.0\.1:\d+: the lock is gone \(it expired, and another run may have taken and released it meanwhile\); this step moves nothing more and does not take the lock again \(nothing is lost: run it again to resume\)\.$/,
     );
     expect(await jobsIn(redis.source())).toEqual(before);
     expect((await redis.source().keys('*')).sort()).toEqual(keys.sort());
@@ -636,7 +636,7 @@ describe('the page step', () => {
     const keys = [(await redis.source().keys('*')).sort(), (await redis.target().keys('*')).sort()];
 
     await expect(pageStep({ settings: plan.settings, item: plan.work.batch[1]! }, provider, budget)).rejects.toThrow(
-      /^Run run-1 lost its run lock on redis:\/\/127\.0\.0\.1:\d+: it expired and run other \(transfer, h pid 7, started then\) took it; this step moves nothing/,
+      /^Run run-1 lost its run lock on redis:\/\/127\.0\.0\.1:\d+: it expired and run other \(transfer, h pid 7, started then\) took it; this step moves nothing more/,
     );
     // Nothing moved, no key written on either end (the source's lock may be renewed before the target's is found lost).
     expect([await jobsIn(redis.source()), await jobsIn(redis.target())]).toEqual([source, target]);
