@@ -126,8 +126,9 @@ describe(`a slice's claim goes out in calls of at most MAX_JOBS_PER_CLAIM_CALL j
     const slice = await transferQueueSlice({ ...context(), source, queue: 'default', cursor: null });
 
     expect(await evalshaRun(redis.source())).toBe(CALLS + 1);
+    // First, the pass's first read (its length and the size probe in one pipeline, page-bytes.ts sizeAndBytesPerJob), no script.
     // Last, the pass's end: a look at its in-flight key before its ledger is retired and its count goes (retire-ledger.ts retireBeforePassEnd), no script.
-    expect(pipelines.map((p) => p.scripts)).toEqual([Array(CALLS).fill(claimQueueJobs.sha), [acknowledgeQueueBatch.sha], []]);
+    expect(pipelines.map((p) => p.scripts)).toEqual([[], Array(CALLS).fill(claimQueueJobs.sha), [acknowledgeQueueBatch.sha], []]);
     expect(slice).toMatchObject({ done: true, counters: { claimed: MAX_JOBS_PER_CLAIM, written: MAX_JOBS_PER_CLAIM, resumed: 0, duplicates: 0 } });
     expect(await redis.target().lrange('queue:default', 0, -1)).toEqual(before);
     expect(await jobsIn(redis.target(), '')).toEqual(jobs.map((p) => jobEntry('queue:default', p)).sort());
@@ -146,8 +147,9 @@ describe(`a slice's claim goes out in calls of at most MAX_JOBS_PER_CLAIM_CALL j
     const slices = await slicesUntilDone((cursor: SetTransferCursor | null) => transferSetSlice({ ...context(), source, set: 'schedule', cursor }));
 
     expect(slices.map((s) => s.counters.claimed)).toEqual([MAX_JOBS_PER_CLAIM, 10]);
+    // First, the pass's first read (its size and the size probe in one pipeline, page-bytes.ts sizeAndBytesPerJob), no script.
     // Last, the pass's end: a look at its in-flight key before its ledger is retired and its count goes (retire-ledger.ts retireBeforePassEnd), no script.
-    expect(pipelines.map((p) => p.scripts)).toEqual([Array(CALLS).fill(claimSetEntries.sha), [acknowledgeSetBatch.sha], [claimSetEntries.sha], [acknowledgeSetBatch.sha], []]);
+    expect(pipelines.map((p) => p.scripts)).toEqual([[], Array(CALLS).fill(claimSetEntries.sha), [acknowledgeSetBatch.sha], [claimSetEntries.sha], [acknowledgeSetBatch.sha], []]);
     expect(await evalshaRun(redis.source())).toBe(CALLS + 3);
     expect(await jobsIn(redis.target(), '')).toEqual(entries.map(([score, p]) => jobEntry('schedule', p, score)).sort());
     expect(await jobsIn(redis.source(), '')).toEqual([]);
