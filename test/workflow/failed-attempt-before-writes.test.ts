@@ -55,12 +55,13 @@ describe('a page task whose first attempt failed before it wrote anything', () =
   it('its retry moves everything, and the counts are not said to be short: "Complete"', async () => {
     const seeded = await seed(redis.source());
     const provider = connect();
-    // The attempt's first read of the queue (its length, which starts the pass) is refused.
+    // The attempt's first read of the queue (its length, which starts the pass, and the size probe:
+    // one pipeline with no script, page-bytes.ts sizeAndBytesPerJob) is refused.
     let failed = 0;
     const handlers = firstWith(
       provider,
       onSource(provider, (call) => {
-        if (call.command === 'llen' && failed++ === 0) throw refused();
+        if (call.command === 'pipeline' && call.scripts.length === 0 && failed++ === 0) throw refused();
       }),
     );
 
