@@ -5,26 +5,13 @@
 // (test/workflow/stale-claim-after-run-ended.test.ts has the whole story). A caller that names no
 // generation (tests, an older version's settings) claims as before; so does the run whose own lock
 // is past its expiry (its page's renewal decides).
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LuaScript, type LuaCall } from '../../../core/redis/lua-script.js';
 import { keyValueSnapshot } from '../../support/exact-jobs.js';
 import { cases, seed } from '../../support/lua-step-calls.js';
-import { startRedisServer, type RedisServerHandle } from '../../support/redis-server.js';
+import { privateRedis } from '../../support/private-redis.js';
 
-let server: RedisServerHandle;
-let redis: Redis;
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url, { protocol: 2 });
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
-beforeEach(async () => {
-  await redis.flushall();
-});
+const server = privateRedis();
 
 /** Where each claim takes its generation (ARGV, 1-based): its header. */
 const GENERATION_AT: Record<string, number> = { 'claimQueueJobs-12': 10, 'claimSetEntries-14': 8, 'claimSelectedQueueJobs-11': 5, 'claimSelectedSetEntries-11': 3 };
@@ -46,42 +33,42 @@ describe('a claim whose run lock is not the run\'s claims nothing and writes not
   });
 
   const refusals: [string, (() => Promise<unknown>) | null][] = [
-    ['the lock is gone', () => redis.del('lock')],
-    ["another run's lock is past its expiry", () => redis.set('lock', lock('other', Date.now() - 1000))],
+    ['the lock is gone', () => server.client().del('lock')],
+    ["another run's lock is past its expiry", () => server.client().set('lock', lock('other', Date.now() - 1000))],
   ];
   for (const [name, call] of claims) {
     it.each(refusals)(`${name}: %s → -5, nothing changed`, async (_, change) => {
-      await seed(redis);
+      await seed(server.client());
       await change!();
-      const before = await keyValueSnapshot(redis, '');
+      const before = await keyValueSnapshot(server.client(), '');
 
-      const reply = (await new LuaScript(name).run(redis, withGeneration(name, call, '1000 arn'))) as unknown[];
+      const reply = (await new LuaScript(name).run(server.client(), withGeneration(name, call, '1000 arn'))) as unknown[];
 
       expect(reply[0]).toBe(-5);
-      expect(await keyValueSnapshot(redis, '')).toEqual(before);
+      expect(await keyValueSnapshot(server.client(), '')).toEqual(before);
     });
 
     it(`${name}: the lock gone but the caller names no generation (no lock to lose) → it claims as before`, async () => {
-      await seed(redis);
-      await redis.del('lock');
-      const before = await keyValueSnapshot(redis, '');
+      await seed(server.client());
+      await server.client().del('lock');
+      const before = await keyValueSnapshot(server.client(), '');
 
-      const reply = (await new LuaScript(name).run(redis, withGeneration(name, call, ''))) as unknown[];
+      const reply = (await new LuaScript(name).run(server.client(), withGeneration(name, call, ''))) as unknown[];
 
       expect(reply[0]).not.toBe(-5);
       expect(Number(reply[0])).toBeGreaterThanOrEqual(0);
-      expect(await keyValueSnapshot(redis, '')).not.toEqual(before);
+      expect(await keyValueSnapshot(server.client(), '')).not.toEqual(before);
     });
 
     it(`${name}: the run's own lock, past its expiry → it claims (the page's renewal decides)`, async () => {
-      await seed(redis);
-      await redis.set('lock', lock('run', Date.now() - 1000));
-      const before = await keyValueSnapshot(redis, '');
+      await seed(server.client());
+      await server.client().set('lock', lock('run', Date.now() - 1000));
+      const before = await keyValueSnapshot(server.client(), '');
 
-      const reply = (await new LuaScript(name).run(redis, withGeneration(name, call, '1000 arn'))) as unknown[];
+      const reply = (await new LuaScript(name).run(server.client(), withGeneration(name, call, '1000 arn'))) as unknown[];
 
       expect(Number(reply[0])).toBeGreaterThanOrEqual(0);
-      expect(await keyValueSnapshot(redis, '')).not.toEqual(before);
+      expect(await keyValueSnapshot(server.client(), '')).not.toEqual(before);
     });
   }
 });
