@@ -15,7 +15,7 @@ import { interferingRedis } from '../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { connectionsPerTest } from '../support/test-connections.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
-import { jobsIn } from '../support/exact-jobs.js';
+import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 import { finishItem, seedSupersededRun, supersededRunState, SUPERSEDED_BUDGET, SUPERSEDED_TRANSFER } from '../support/superseded-run.js';
 
 /**
@@ -128,6 +128,10 @@ describe('an execution superseded by a later execution of its run (Redrive after
       const provider = connect();
       const a = await planStep(transfer, provider);
       for (const item of a.work.batch) await finish(a, item, provider);
+      // A job put on a queue the plan found empty (Sidekiq's shutdown requeue): the look of the
+      // execution that ends the run counts it as left on the source.
+      const late = sidekiqPayload({ className: 'A', queue: 'late', args: '["late"]' });
+      await redis.source().multi().lpush('queue:late', late).sadd('queues', 'late').exec();
       await new Promise((resolve) => setTimeout(resolve, 5));
       let b: PlanOutput | undefined;
       let planned: Record<string, unknown> | undefined;
@@ -147,11 +151,17 @@ describe('an execution superseded by a later execution of its run (Redrive after
       expect(await runState(), `B planned before call ${at}`).toEqual(planned);
       expect(planned!['executions']).toEqual({ root: '1' });
       // A says it was superseded when it met B's plan before it finished the run; then it released nothing.
-      if (summaryA.superseded) expect(summaryA, `B planned before call ${at}`).toMatchObject({ releasedLock: false, complete: false, superseded: { laterPlannedAt: b.settings.plannedAt } });
+      // Nor does it say it ended the run (B ends it), or count what B moves as left on the source:
+      // what it looked at after its end among the executions is B's to move and to tell.
+      if (summaryA.superseded) {
+        expect(summaryA, `B planned before call ${at}`).toMatchObject({ releasedLock: false, complete: false, superseded: { laterPlannedAt: b.settings.plannedAt } });
+        expect(summaryA.endedRun, `B planned before call ${at}`).toBeUndefined();
+        expect(summaryA.totals, `B planned before call ${at}`).toEqual(a.work.tally.totals);
+      } else expect(summaryA, `B planned before call ${at}`).toMatchObject({ endedRun: true, totals: { leftOnSource: 1 } });
       for (const item of b.work.batch) await finish(b, item, provider);
       const summaryB = await summarizeStep({ settings: b.settings, execution: b.execution, tally: b.work.tally }, provider);
       expect(summaryB, `B planned before call ${at}`).toMatchObject({ releasedLock: true, complete: true });
-      expect(await jobsIn(redis.target())).toEqual(seeded);
+      expect(await jobsIn(redis.target())).toEqual([...seeded, jobEntry('queue:late', late)].sort());
       expect(await redis.source().exists(runLockKey(''), workListKey('', 'run-1'), runExecutionsKey('', 'run-1'))).toBe(0);
       expect(await redis.target().exists(runLockKey(''))).toBe(0);
       await provider.close();

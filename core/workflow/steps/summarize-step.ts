@@ -300,8 +300,15 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
       // With the record of it, for a retry of this summary (run-finish-record.ts).
       const record = runFinishRecordCommand(source.keys.prefix, settings, input.execution, { idleArrivals, lateArrivals });
       const finished = await finishRun(source.redis, source.keys.prefix, settings.runId, settings.plannedAt, settings.plannedBy, [record]);
-      if ('supersededBy' in finished) supersededBy = finished.supersededBy;
-      else {
+      if ('supersededBy' in finished) {
+        // A later start planned between this end and the finish: the run, and what this one's
+        // looks found left since, are that start's to move and tell; this one ended no run.
+        supersededBy = finished.supersededBy;
+        endedRun = false;
+        idleArrivals = {};
+        lateArrivals = {};
+        selectedArrivalsCutShort = undefined;
+      } else {
         await forgetPageReceipts(source.redis, source.keys.prefix, settings.runId);
         await forgetEndedQueues(source.redis, source.keys.prefix, settings.runId);
         // A retry finds the lock gone: the earlier attempt released it, as its record says (one
