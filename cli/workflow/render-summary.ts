@@ -10,7 +10,7 @@ import { count as n, shorten, wrap } from './fit.js';
 import { renderClassSummary } from './render-class-summary.js';
 import { otherPrefixLines } from './other-prefixes-words.js';
 import { LEFT_QUEUES_SHOWN, setLeftoversLine } from './set-leftovers-words.js';
-import { jobsLeftBehind, leftoverLooksCutShort, quarantinedBefore, unknownLeftBehind, unmatchedRenames } from '../../core/workflow/left-behind.js';
+import { countsCutShort, jobsLeftBehind, leftoverLooksCutShort, quarantinedBefore, unknownLeftBehind, unmatchedRenames } from '../../core/workflow/left-behind.js';
 
 /** Largest sets and queues a summary lists without --verbose. */
 export const LARGEST_SHOWN = 10;
@@ -265,16 +265,19 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
       attention.push(`Left on the source, their bytes already in the target set (a sorted set would merge them): ${where.length > 0 ? where.join(' · ') : n(t.conflicts)}${named ? `: ${named}` : ''}`);
     }
     // Sets first, then queues (bounded like byQueue): what was added to them while their pass ran.
+    // A set whose count of what stays was cut short (leftUncounted): its number is a floor, said "at least".
+    const floor = (c: TransferCounters) => ((c.leftUncounted ?? 0) > 0 ? 'at least ' : '');
     const still = [
-      ...Object.entries(summary.sets).map(([set, c]) => [set, (c as TransferCounters).leftOnSource ?? 0] as const),
-      ...Object.entries(summary.queues).map(([q, c]) => [`queue:${displayName(q)}`, (c as TransferCounters).leftOnSource ?? 0] as const),
+      ...Object.entries(summary.sets).map(([set, c]) => [set, (c as TransferCounters).leftOnSource ?? 0, floor(c as TransferCounters)] as const),
+      ...Object.entries(summary.queues).map(([q, c]) => [`queue:${displayName(q)}`, (c as TransferCounters).leftOnSource ?? 0, ''] as const),
     ].filter(([, v]) => v > 0);
     if (still.length > 0 || (t.leftOnSource ?? 0) > 0) {
       const total = Math.max(t.leftOnSource ?? 0, still.reduce((sum, [, v]) => sum + v, 0));
       const named = view.verbose ? still : still.slice(0, NAMED_SHOWN);
-      const where = `${named.map(([k, v]) => `${k} ${n(v)}`).join(' · ')}${still.length > named.length ? ` · … and ${n(still.length - named.length)} more` : ''}`;
-      attention.push(`${n(total)} job(s) still on the source when their transfer ended, added during the run${where ? ` (${where})` : ''}: ${view.moveAgain ?? 'run move again'} or see drain-check.`);
+      const where = `${named.map(([k, v, least]) => `${k} ${least}${n(v)}`).join(' · ')}${still.length > named.length ? ` · … and ${n(still.length - named.length)} more` : ''}`;
+      attention.push(`${(t.leftUncounted ?? 0) > 0 ? 'At least ' : ''}${n(total)} job(s) still on the source when their transfer ended, added during the run${where ? ` (${where})` : ''}: ${view.moveAgain ?? 'run move again'} or see drain-check.`);
     }
+    for (const cut of countsCutShort(summary)) attention.push(`Jobs of the selected classes ${cut}: they are not counted above. drain-check counts them.`);
     // Which queues' entries stay in which set (set-leftovers.ts): the lines above count them by kind.
     const inSets = setLeftoversLine(t.leftInSets, view.verbose ? Number.MAX_SAFE_INTEGER : LEFT_QUEUES_SHOWN);
     if (inSets) attention.push(inSets);
@@ -464,7 +467,7 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
     ? refusedDryRun(dryRunVerdict(summary, emptySource(endpoint, reroute, view), reroute, [...leftBehind, ...movedOn], unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : ''), reroute ? undefined : view.memoryPolicies)
     : stillOnSource > 0
       ? // And whatever else it left (the deployed summary's verdict names them all: left-behind.ts).
-        `Done, but jobs remain on the source (${n(stillOnSource)}, above): ${view.moveAgain ?? 'run move again'}.${summary.unheard ? ` ${unheardSentence(summary.unheard)}` : ''}${leftOrArrived.length > 0 ? ` Also left behind: ${[...leftOrArrived, ...uncertain].join(' · ')} (see "Needs a look" above).` : uncertain.length > 0 ? ` Jobs may also have been left behind: ${uncertain.join(' · ')} (see "Needs a look" above).` : ''}${mayBeShort}`
+        `Done, but jobs remain on the source (${(summary.totals as TransferCounters).leftUncounted ? 'at least ' : ''}${n(stillOnSource)}, above): ${view.moveAgain ?? 'run move again'}.${summary.unheard ? ` ${unheardSentence(summary.unheard)}` : ''}${leftOrArrived.length > 0 ? ` Also left behind: ${[...leftOrArrived, ...uncertain].join(' · ')} (see "Needs a look" above).` : uncertain.length > 0 ? ` Jobs may also have been left behind: ${uncertain.join(' · ')} (see "Needs a look" above).` : ''}${mayBeShort}`
       : summary.nothingThere
         ? `Complete: nothing was there to move (no Sidekiq data on ${emptySource(endpoint, reroute, view)}).`
         : leftOrArrived.length > 0

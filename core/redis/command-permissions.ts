@@ -57,6 +57,8 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     // Cron definitions: rewritten on the source (--rewrite-cron), copied to the target (--cron).
     // HGET, SISMEMBER and SMISMEMBER also read a ledger on the target, under the prefix: a slice's
     // copy still recorded there before the source acknowledges it (core/transfer/copy-kept.ts).
+    // SMISMEMBER also reads, on the source, the conflicts a class-selective set pass gave back
+    // (core/transfer/selected-left-count.ts).
     ['HGET', `${prefix}cron_job:permission-check`, 'message'],
     ['HSET', `${prefix}cron_job:permission-check`, 'message', 'x'],
     // A transfer's queue ledgers (a hash: batch → jobs written, copyJobsToLists-n4.lua) and their
@@ -97,8 +99,6 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     ['MGET', ours],
     // The run's executions, one ended at the end of every run (endRunExecution-3.lua; HLEN above).
     ['HDEL', ours, 'x'],
-    // The conflicts a class-selective set transfer gave back (selective-set-transfer.ts).
-    ['SSCAN', ours, '0'],
   ];
   return { reads, writes: [...writes, ...sourceOnly], families };
 }

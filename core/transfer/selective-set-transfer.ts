@@ -14,7 +14,7 @@ import { claimRefusal } from './claim-refusal.js';
 import { memberDigest, selectJob } from './class-selection.js';
 import { newBatchId, setEntryId } from './ledger-id.js';
 import { copyAndAcknowledgeSet, leftInSetOf, type SetTransferCursor, type SetTransferRequest } from './set-transfer.js';
-import { countLeftEntry } from './set-leftovers.js';
+import { countSelectedLeft, type CountBound, type SelectedLeft } from './selected-left-count.js';
 import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { acknowledgedKey, batchKey, conflictsKey, inflightKey, inflightSealKey, originalsKey } from './transfer-keys.js';
 import { claimReplicated, sourceSocket } from './replicated-steps.js';
@@ -63,10 +63,8 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
     // Empty when the pass started: whatever a selected class added since stays, and is said.
     if (!request.dryRun) {
       await retireBeforePassEnd(request, set);
-      const ended = await countSelectedLeft(source, key, conflictsKey(sourceKeys.prefix, request.runId, set), originals, classes, await expectedBytesPerJob(source, key, 'zset', bytesPerJob));
-      counters.leftOnSource = ended.selected;
-      const left = leftInSetOf(set, ended.byQueue);
-      if (left) counters.leftInSets = left;
+      const bytes = await expectedBytesPerJob(source, key, 'zset', bytesPerJob);
+      tellLeft(counters, set, await countSelectedLeft(source, key, conflictsKey(sourceKeys.prefix, request.runId, set), originals, classes, bytes, countBoundOf(request)));
     }
     return result(selection, 0, true);
   }
@@ -178,46 +176,22 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   if (last) {
     // Its ledger retired before its kept bound goes: a kill in between leaves the bound, which the next plan finds (retireBeforePassEnd).
     await retireBeforePassEnd(request, set);
-    const ended = await countSelectedLeft(source, key, conflicts, originals, classes, bytesPerJob);
-    counters.leftOnSource = ended.selected;
-    const left = leftInSetOf(set, ended.byQueue);
-    if (left) counters.leftInSets = left;
+    tellLeft(counters, set, await countSelectedLeft(source, key, conflicts, originals, classes, bytesPerJob, countBoundOf(request)));
   }
   return result({ endScore: selection.endScore, anchor }, claimed, last);
 }
 
-/** Most entries per countSelectedLeft read: fewer when they are large (page-bytes.ts). */
-const COUNT_PAGE = 1000;
+/** The pass's count of what stays, within the page task's time (selected-left-count.ts). */
+function countBoundOf(request: SetTransferRequest): CountBound {
+  return { ...(request.deadline === undefined ? {} : { until: request.deadline }), ...(request.now ? { clock: request.now } : {}) };
+}
 
-/**
- * Selected entries still in the set at the end of its pass, but for the conflicts this run gave
- * back (their SHA-1s in `conflicts`): entries added while the pass ran, at any score, and any the
- * claim found rescored (`selected`). Reads the whole set, in pages sized by `bytesPerJob`, as the
- * pass did, and counts every entry it reads by the queue it names (`byQueue`: the other classes,
- * unparsable entries, conflicts, arrivals; set-leftovers.ts), in the same read.
- */
-async function countSelectedLeft(source: Redis, key: string, conflicts: RedisKey, originals: RedisKey, classes: ReadonlySet<string>, bytesPerJob: number | undefined): Promise<{ selected: number; byQueue: Record<string, number> }> {
-  const left: string[] = [];
-  const byQueue: Record<string, number> = {};
-  const size = jobsWithinBytes(bytesPerJob, COUNT_PAGE);
-  for (let from = 0; ; from += size) {
-    // The pass is done: its kept bound (startCursor) is deleted with the first read.
-    const page = from > 0 ? await source.zrangeBuffer(key, String(from), String(from + size - 1)) : replyAt<Buffer[]>(await source.multi().del(originals).zrangeBuffer(key, '0', String(size - 1)).exec(), 1);
-    for (const m of page) {
-      countLeftEntry(byQueue, m);
-      if (selectJob(m, classes).take) left.push(memberDigest(m));
-    }
-    if (page.length < size) break;
-  }
-  if (left.length === 0) return { selected: 0, byQueue };
-  const givenBack = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, digests] = await source.sscan(conflicts, cursor, 'COUNT', 1000);
-    for (const d of digests) givenBack.add(d);
-    cursor = next;
-  } while (cursor !== '0');
-  return { selected: left.filter((d) => !givenBack.has(d)).length, byQueue };
+/** What the pass's end count found into its counters: a count cut short says so (leftUncounted), its `selected` a floor. */
+function tellLeft(counters: TransferCounters, set: SetTransferRequest['set'], ended: SelectedLeft): void {
+  counters.leftOnSource = ended.selected;
+  if (ended.unread !== undefined) counters.leftUncounted = ended.unread;
+  const left = leftInSetOf(set, ended.byQueue);
+  if (left) counters.leftInSets = left;
 }
 
 /**

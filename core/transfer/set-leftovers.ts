@@ -28,7 +28,7 @@ export const UNPARSABLE_ENTRIES = '(unparsable)';
 export const MAX_LEFT_QUEUES = 20;
 export const MAX_LEFT_NAME_BYTES = 2_048;
 
-/** Most entries per read of the set (fewer when they are large, page-bytes.ts), as countSelectedLeft reads. */
+/** Most entries per read of the set (fewer when they are large, page-bytes.ts), as countSelectedLeft reads (selected-left-count.ts). */
 const COUNT_PAGE = 1000;
 
 /** The queue an entry names, as Sidekiq's poller reads it (no `queue`: default), or UNPARSABLE_ENTRIES. */

@@ -45,6 +45,12 @@ export interface SetTransferRequest extends TransferContext {
   readonly claimedAhead?: ClaimAhead<ClaimedEntry, SetSliceClaim>;
   /** This slice may send the next one's claim with its acknowledge: the caller runs the next slice in any case (claim-ahead.ts). */
   readonly mayClaimAhead?: () => boolean;
+  /**
+   * The page task's deadline and clock (DriveLimits, given through transferSet): a class-selective
+   * pass's count of what stays at its end reads no further page past it (selected-left-count.ts).
+   */
+  readonly deadline?: number;
+  readonly now?: () => number;
 }
 
 /** A slice's result, with the next slice's claim when it sent it ahead (then `holdsNext`). */

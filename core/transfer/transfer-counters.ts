@@ -79,6 +79,13 @@ export interface TransferCounters {
    */
   leftInSets?: LeftInSets;
   /**
+   * A class-selective set pass whose count of what stays at its end ran out of its task's time
+   * (selected-left-count.ts): the set's entries it did not read. The selected classes' jobs among
+   * them are not in `leftOnSource`, which is then a floor ("at least"), and the run is never
+   * "Complete" over them. Absent when every count read its whole set.
+   */
+  leftUncounted?: number;
+  /**
    * Attempts whose work these counters may not include (absent when none): a page task retried
    * after an attempt of the same input that started and never answered (a retry while it still
    * ran, or after it ran out of time), or a page call whose reply was lost on a dropped or
@@ -132,6 +139,7 @@ export function addTransferCounters(into: TransferCounters, more: TransferCounte
   for (const k of SELECTIVE_SCALARS) if (more[k] !== undefined) into[k] = (into[k] ?? 0) + more[k];
   if ((more.uncountedAttempts ?? 0) > 0) into.uncountedAttempts = (into.uncountedAttempts ?? 0) + more.uncountedAttempts!;
   if ((more.recopied ?? 0) > 0) into.recopied = (into.recopied ?? 0) + more.recopied!;
+  if ((more.leftUncounted ?? 0) > 0) into.leftUncounted = (into.leftUncounted ?? 0) + more.leftUncounted!;
   if ((more.unparsableInSets ?? 0) > 0) into.unparsableInSets = (into.unparsableInSets ?? 0) + more.unparsableInSets!;
   if (more.unselectedNaming && Object.keys(more.unselectedNaming).length > 0) addDestinations((into.unselectedNaming ??= {}), more.unselectedNaming);
   if (more.leftInSets && Object.keys(more.leftInSets).length > 0) addLeftInSets((into.leftInSets ??= {}), more.leftInSets);

@@ -1,5 +1,6 @@
 import type { KeyspaceCut } from '../redis/bounded-scan.js';
 import type { RerouteCounters } from '../reroute/reroute-counters.js';
+import type { TransferCounters } from '../transfer/transfer-counters.js';
 import { leftInPlace } from './left-in-place.js';
 import type { RunSummary } from './steps/summarize-step.js';
 import type { JobsUnderOtherPrefixes } from './other-prefixes-left.js';
@@ -72,10 +73,28 @@ export function unknownLeftBehind(summary: RunSummary): string[] {
     ...(summary.heldByWorkers?.cutShort ? ["the look for jobs in workers' private lists was cut short"] : []),
     ...otherPrefixesUnknown(summary.underOtherPrefixes),
     ...(summary.movedOnSince?.cutShortAfter !== undefined ? [`the look for later runs that moved run ${summary.movedOnSince.of}'s jobs on was cut short`] : []),
+    ...countsCutShort(summary).map((cut) => `jobs of the selected classes ${cut}`),
     ...(summary.selectedArrivalsCutShort
       ? [`jobs of the selected classes put back on ${n(summary.selectedArrivalsCutShort.queues)} queue(s) not all counted (cut short after ${n(summary.selectedArrivalsCutShort.read)} of ${n(summary.selectedArrivalsCutShort.jobs)} jobs)`]
       : []),
   ];
+}
+
+/**
+ * The sets whose class-selective pass ran out of its task's time counting what stays at its end
+ * (TransferCounters.leftUncounted, selected-left-count.ts), each as "in retry not all counted (…)":
+ * their jobs of the selected classes left there are at least what the summary says, never exactly.
+ */
+export function countsCutShort(summary: RunSummary): string[] {
+  if (summary.mode === 'reroute') return [];
+  return Object.entries(summary.sets).flatMap(([set, c]) => {
+    const counters = c as TransferCounters;
+    const unread = counters.leftUncounted ?? 0;
+    if (unread <= 0) return [];
+    // The set's entries when its pass ended, those not read among them (the totals keep them; a set's row may not).
+    const entries = Object.values((summary.totals as TransferCounters).leftInSets?.[set] ?? counters.leftInSets?.[set] ?? {}).reduce((sum, v) => sum + v, 0);
+    return [`in ${set} not all counted (the count of what stays there was cut short by its task's time: ${n(unread)}${entries >= unread ? ` of its ${n(entries)}` : ''} entries not read)`];
+  });
 }
 
 /** The summary's looks for quarantine lists and in-flight keys that its time stopped (RunSummary.leftoverLooksCutShort), as its words name them. */
@@ -124,7 +143,7 @@ export function leftBehindOf(summary: RunSummary): { readonly verdict: 'none' | 
     ...jobsLeftBehind(summary, reroute),
     ...(reroute && (totals['unreached'] ?? 0) > 0 ? [`${n(totals['unreached']!)} not reached on retired queues`] : []),
     ...(reroute && (totals['arrived'] ?? 0) > 0 ? [`${n(totals['arrived']!)} arrived on retired queues during the run`] : []),
-    ...(!reroute && (totals['leftOnSource'] ?? 0) > 0 ? [`${n(totals['leftOnSource']!)} remain on the source`] : []),
+    ...(!reroute && (totals['leftOnSource'] ?? 0) > 0 ? [`${(totals['leftUncounted'] ?? 0) > 0 ? 'at least ' : ''}${n(totals['leftOnSource']!)} remain on the source`] : []),
     ...(summary.movedOnSince && summary.movedOnSince.runs.length > 0 ? [`jobs of run ${summary.movedOnSince.of} moved on by ${n(summary.movedOnSince.totalRuns)} later run(s)`] : []),
   ];
   const uncertain = unknownLeftBehind(summary);

@@ -107,7 +107,7 @@ describe('a read-only ACL user', { timeout: 180_000 }, () => {
       const { code, stdout, stderr } = await cli('run', '--redis', url, '--mapping', mappingFile);
       expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
       expect(stderr).toMatch(
-        new RegExp(`^source redis://${user}:\\*\\*\\*@127\\.0\\.0\\.1:\\d+: the user ${user} may not use the keys a migration needs with no prefix \\(no namespace\\) \\(TYPE, EXISTS, .*, MGET, HDEL, SSCAN refused on them\\)\\. Grant them \\(ACL SETUSER … ~\\*\\), or, if Sidekiq's keys are under a namespace \\(GitLab's resque:gitlab:\\), give it, or use another user\\. Nothing was touched\\.\\n$`),
+        new RegExp(`^source redis://${user}:\\*\\*\\*@127\\.0\\.0\\.1:\\d+: the user ${user} may not use the keys a migration needs with no prefix \\(no namespace\\) \\(TYPE, EXISTS, .*, MGET, HDEL refused on them\\)\\. Grant them \\(ACL SETUSER … ~\\*\\), or, if Sidekiq's keys are under a namespace \\(GitLab's resque:gitlab:\\), give it, or use another user\\. Nothing was touched\\.\\n$`),
       );
       expect(stderr).not.toMatch(/\+type|may not run/);
       expect(await keyValueSnapshot(source)).toEqual(before);
