@@ -7,9 +7,10 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { renderSummary } from '../../cli/workflow/render-summary.js';
+import { renderSummary, summaryVerdict } from '../../cli/workflow/render-summary.js';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import type { TransferCounters } from '../../core/transfer/transfer-counters.js';
+import { leftBehindOf } from '../../core/workflow/left-behind.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { runWorkflowLocally, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
@@ -88,14 +89,21 @@ describe('a class-selective set pass over a large retry set ends within its task
     expect(words).toMatch(/Jobs of the selected classes in retry not all counted \(the count of what stays there was cut short by its task's time: [\d,]+ of its [\d,]+ entries not read\)/);
     expect(words).toMatch(new RegExp(`^Done, but jobs remain on the source \\(at least ${row.leftOnSource}, above\\)`, 'm'));
     expect(words).not.toMatch(/^Complete/m);
+    expect(summaryVerdict(summary, 'redis://source').state).toBe('done-but');
+    // The deployed summarize function's log line says the same (left-behind.ts).
+    const logged = leftBehindOf(summary);
+    expect(logged.left).toContain(`at least ${row.leftOnSource} remain on the source`);
+    expect(logged.uncertain).toEqual([expect.stringMatching(/^jobs of the selected classes in retry not all counted \(/)]);
   }, 240_000);
 
   it('300 other entries, the same task time: the count is whole, exact, and says no "at least"', async () => {
-    const { words, row } = await runWith(300, 1_500, 100);
+    const { summary, words, row } = await runWith(300, 1_500, 100);
     expect(row.leftOnSource).toBe(10);
     expect(row.leftUncounted).toBeUndefined();
     expect(words).toContain('10 job(s) still on the source when their transfer ended, added during the run (retry 10)');
     expect(words).toMatch(/^Done, but jobs remain on the source \(10, above\)/m);
     expect(words).not.toMatch(/at least|cut short/i);
+    expect(leftBehindOf(summary)).toMatchObject({ verdict: 'left', uncertain: [] });
+    expect(leftBehindOf(summary).left).toContain('10 remain on the source');
   }, 60_000);
 });
