@@ -48,7 +48,7 @@ export async function otherRoutingError(c: Connection, dead: LockHolder, differs
   const { started, would } = differenceWords(differs, targets);
   const reroute = dead.operation === 'reroute';
   const record = reroute ? ', and its rollback record would mix both' : '';
-  const own = reroute ? 'with its routing' : differs === 'target' ? 'with its target (--to), routing and classes' : 'with its routing and classes';
+  const own = reroute ? 'with its routing' : differs === 'target' ? 'with its target (--to, --to-namespace), routing and classes' : 'with its routing and classes';
   const later = reroute ? `roll it back once that lock has expired (sidekiq-migrate rollback ${dead.runId}), then run this command again` : 'run this command again once that lock has expired (the jobs it moved stay as it moved them)';
   return new DeadRunInTheWayError(
     `Run ${dead.runId} (${dead.operation}) was interrupted: ${await interruptedRunWords(c, dead)}. ` +

@@ -41,6 +41,12 @@ export type TakeoverDifference = StartDifference | 'operation' | 'target';
 export interface TargetIds {
   readonly started: string | null;
   readonly here: string | null;
+  /**
+   * The prefix this command writes under on its target. A target is a Redis under a prefix (its id
+   * is kept under it), so a resume with the same --to and another --to-namespace finds no id: the
+   * words name the prefix, lest they send the operator after a flush that never happened.
+   */
+  readonly herePrefix?: string;
 }
 
 /**
@@ -77,9 +83,9 @@ export async function runDiffers(source: Connection, runId: string, wanted: Take
   if (started.mode === 'transfer' && wanted.target) {
     if (typeof started.target === 'string') {
       const here = await readTargetId(wanted.target.redis, wanted.target.keys);
-      if (here !== started.target) return { mode: started.mode, differs: 'target', targets: { started: started.target, here } };
+      if (here !== started.target) return { mode: started.mode, differs: 'target', targets: { started: started.target, here, herePrefix: wanted.target.keys.prefix } };
     } else if (!(await runWroteTo(source, wanted.target, runId))) {
-      return { mode: started.mode, differs: 'target', targets: { started: null, here: await readTargetId(wanted.target.redis, wanted.target.keys) } };
+      return { mode: started.mode, differs: 'target', targets: { started: null, here: await readTargetId(wanted.target.redis, wanted.target.keys), herePrefix: wanted.target.keys.prefix } };
     }
   }
   return undefined;
@@ -87,7 +93,8 @@ export async function runDiffers(source: Connection, runId: string, wanted: Take
 
 /** How a run's routing, classes or target differ from a command's, and what that command would do to it. */
 export function differenceWords(differs: StartDifference | 'target', targets?: TargetIds): { started: string; would: string } {
-  const hereId = targets?.here === null ? 'has none: no transfer wrote there, or it lost its data since (restarted empty or flushed)' : `is ${targets?.here}`;
+  const under = targets?.herePrefix === undefined ? 'there' : `to this Redis under ${targets.herePrefix === '' ? 'no prefix' : `the prefix ${JSON.stringify(targets.herePrefix)}`}`;
+  const hereId = targets?.here === null ? `has none: no transfer wrote ${under}, or it lost its data since (restarted empty or flushed)` : `is ${targets?.here}`;
   const unnamed = targets?.started === null;
   const unnamedHere = targets?.here === null ? 'no transfer wrote there yet' : `its id is ${targets?.here}`;
   const ids = targets ? (unnamed ? ` (an older version kept its record; this one holds nothing the run wrote, and ${unnamedHere}), perhaps another` : ` (target id ${targets.started}; this one's ${hereId})`) : '';
@@ -111,11 +118,13 @@ export interface ResumeWays {
   readonly rollback: string;
   /** How to do what was asked as a new run instead, with `stay` (what becomes of the jobs the run moved) in its place. */
   readonly fresh: (stay: string) => string;
+  /** The options that name a transfer's target: the prefix is part of it (a target's id is kept under it). */
+  readonly targetOptions: string;
 }
 
 /** The local CLI's: `run`/`move --run-id X`. */
 export function commandResumeWays(runId: string): ResumeWays {
-  return { subject: 'this command', again: `its own command again, with --run-id ${runId}`, rollback: `sidekiq-migrate rollback ${runId}`, fresh: (stay) => `run this command without --run-id ${runId}, as a new run (${stay})` };
+  return { subject: 'this command', again: `its own command again, with --run-id ${runId}`, rollback: `sidekiq-migrate rollback ${runId}`, fresh: (stay) => `run this command without --run-id ${runId}, as a new run (${stay})`, targetOptions: '--to, --to-namespace' };
 }
 
 /**
@@ -130,6 +139,8 @@ export function executionResumeWays(runId: string): ResumeWays {
     again: `sidekiq-migrate start --resume ${runId}; locally, its run or move command with --run-id ${runId}`,
     rollback: `sidekiq-migrate start --rollback ${runId}`,
     fresh: (stay) => `start this one as a new run, without --resume (${stay})`,
+    // Deployed, the prefix is the target connection's (its `prefix`), which a resume cannot change.
+    targetOptions: '--to',
   };
 }
 
@@ -143,7 +154,7 @@ export function otherRoutingOfRunError(runId: string, mode: 'reroute' | 'transfe
   const { started, would } = differenceWords(differs, targets);
   const reroute = mode === 'reroute';
   const record = reroute ? ', and its rollback record would mix both' : '';
-  const own = reroute ? 'its own routing' : differs === 'target' ? 'its own target (--to), routing and classes' : 'its own routing and classes';
+  const own = reroute ? 'its own routing' : differs === 'target' ? `its own target (${ways.targetOptions}), routing and classes` : 'its own routing and classes';
   const back = reroute ? `, or roll it back (${ways.rollback})` : '';
   return new OtherRoutingError(
     `Run ${runId} (${mode}) was started with ${started} than ${ways.subject}'s (its first plan fixed them for good): resumed with this one, it would ${would}${record}. ` +

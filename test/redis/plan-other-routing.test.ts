@@ -67,6 +67,10 @@ it('the refusal reaches Step Functions whole: a FatalError is cut at TASK_ERROR_
     expect(toTaskError(otherRoutingOfRunError(id, mode, differs, executionResumeWays(id), targets), 'Plan').message).not.toMatch(/…$/);
     expect(otherRoutingOfRunError(id, mode, differs, executionResumeWays(id), targets).message.length).toBeLessThanOrEqual(TASK_ERROR_MESSAGE_CHARS);
   }
+  // A target with no id under the prefix the execution writes under, GitLab's.
+  const noId = otherRoutingOfRunError(id, 'transfer', 'target', executionResumeWays(id), { started: 'a'.repeat(16), here: null, herePrefix: 'resque:gitlab:' });
+  expect(toTaskError(noId, 'Plan').message).not.toMatch(/…$/);
+  expect(noId.message.length).toBeLessThanOrEqual(TASK_ERROR_MESSAGE_CHARS);
   // A record an older version kept, naming no target.
   const unnamed = otherRoutingOfRunError(id, 'transfer', 'target', executionResumeWays(id), { started: null, here: 'b'.repeat(16) });
   expect(toTaskError(unnamed, 'Plan').message).not.toMatch(/…$/);
@@ -140,7 +144,7 @@ describe('the plan step refuses a run resumed with other routing or classes than
     for (const dryRun of [false, true]) {
       const error = await refusal(transfer('other', dryRun), provider);
       expect(error.message).toBe(
-        `Run run-1 (transfer) was started with another target (target id ${started}; this one's has none: no transfer wrote there, or it lost its data since (restarted empty or flushed)) than this execution's (its first plan fixed them for good): ` +
+        `Run run-1 (transfer) was started with another target (target id ${started}; this one's has none: no transfer wrote to this Redis under no prefix, or it lost its data since (restarted empty or flushed)) than this execution's (its first plan fixed them for good): ` +
           'resumed with this one, it would move the rest of its jobs to another Redis than the jobs it moved, its summary and records split between the two. ' +
           'Finish it with its own target (--to), routing and classes (sidekiq-migrate start --resume run-1; locally, its run or move command with --run-id run-1); or start this one as a new run, without --resume (the jobs run-1 moved stay as it moved them). Nothing was touched.',
       );

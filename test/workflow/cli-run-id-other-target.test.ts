@@ -24,9 +24,9 @@ const stoppedMove = async (signal: 'SIGINT' | 'SIGKILL' = 'SIGINT'): Promise<str
 
 function refusal(runId: string, started: string, here: string | null): string {
   return (
-    `Run ${runId} (transfer) was started with another target (target id ${started}; this one's ${here === null ? 'has none: no transfer wrote there, or it lost its data since (restarted empty or flushed)' : `is ${here}`}) than this command's (its first plan fixed them for good): ` +
+    `Run ${runId} (transfer) was started with another target (target id ${started}; this one's ${here === null ? 'has none: no transfer wrote to this Redis under no prefix, or it lost its data since (restarted empty or flushed)' : `is ${here}`}) than this command's (its first plan fixed them for good): ` +
     `resumed with this one, it would move the rest of its jobs to another Redis than the jobs it moved, its summary and records split between the two. ` +
-    `Finish it with its own target (--to), routing and classes (its own command again, with --run-id ${runId}); or run this command without --run-id ${runId}, as a new run (the jobs ${runId} moved stay as it moved them). Nothing was touched.\n`
+    `Finish it with its own target (--to, --to-namespace), routing and classes (its own command again, with --run-id ${runId}); or run this command without --run-id ${runId}, as a new run (the jobs ${runId} moved stay as it moved them). Nothing was touched.\n`
   );
 }
 
@@ -94,7 +94,7 @@ describe('move --run-id X --to another target than X was started with', { timeou
     expect(refused.stderr).toBe(
       `Run ${runId} (transfer) was started with a target it did not record (an older version kept its record; this one holds nothing the run wrote, and its id is another-target), perhaps another than this command's (its first plan fixed them for good): ` +
         `resumed with this one, it would risk moving the rest of its jobs to another Redis than the jobs it moved, its summary and records split between the two. ` +
-        `Finish it with its own target (--to), routing and classes (its own command again, with --run-id ${runId}); or run this command without --run-id ${runId}, as a new run (the jobs ${runId} moved stay as it moved them). Nothing was touched.\n`,
+        `Finish it with its own target (--to, --to-namespace), routing and classes (its own command again, with --run-id ${runId}); or run this command without --run-id ${runId}, as a new run (the jobs ${runId} moved stay as it moved them). Nothing was touched.\n`,
     );
     expect(refused.code).toBe(1);
     expect(await all()).toEqual(before);
@@ -117,8 +117,8 @@ describe('move --run-id X --to another target than X was started with', { timeou
     expect(refused.stderr).toMatch(
       new RegExp(
         `^Run ${runId} \\(transfer\\) was interrupted: its process on this machine \\(pid \\d+\\) is gone, and its run lock on redis://127\\.0\\.0\\.1:\\d+ holds for 1[12]\\d\\d s more\\. ` +
-          `It was started with another target \\(target id ${started}; this one's has none: no transfer wrote there, or it lost its data since \\(restarted empty or flushed\\)\\) than this command's: resumed with this one, it would move the rest of its jobs to another Redis than the jobs it moved, its summary and records split between the two\\. ` +
-          `Finish it by running its own command again, with its target \\(--to\\), routing and classes \\(it resumes ${runId}\\), then run this command again; or run this command again once that lock has expired \\(the jobs it moved stay as it moved them\\)\\. Nothing was touched\\.\\n$`,
+          `It was started with another target \\(target id ${started}; this one's has none: no transfer wrote to this Redis under no prefix, or it lost its data since \\(restarted empty or flushed\\)\\) than this command's: resumed with this one, it would move the rest of its jobs to another Redis than the jobs it moved, its summary and records split between the two\\. ` +
+          `Finish it by running its own command again, with its target \\(--to, --to-namespace\\), routing and classes \\(it resumes ${runId}\\), then run this command again; or run this command again once that lock has expired \\(the jobs it moved stay as it moved them\\)\\. Nothing was touched\\.\\n$`,
       ),
     );
     expect(refused.code).toBe(1);
