@@ -6,7 +6,7 @@ import { MAX_PAGE_BYTES } from '../redis/page-bytes.js';
 import { MAX_JOBS_PER_CLAIM_CALL } from './transfer-options.js';
 
 const claimQueueJobs = new LuaScript('claimQueueJobs-12', { encodeCalls: true });
-const claimSetEntries = new LuaScript('claimSetEntries-14', { encodeCalls: true });
+const claimSetEntries = new LuaScript('claimSetEntries-15', { encodeCalls: true });
 
 /**
  * A claim call's count when the run's stop marker exists, another run holds its lock, a later
@@ -29,7 +29,7 @@ export function refusal(count: unknown): SliceClaim<unknown>['refused'] {
 const CHAIN_TTL_MS = 60_000;
 
 /**
- * How long a set slice's seal lives (claimSetEntries-14.lua): it has to outlive the slice's write
+ * How long a set slice's seal lives (claimSetEntries-15.lua): it has to outlive the slice's write
  * on the target and its replicas' wait; one that expired first only costs the sealed acknowledge.
  */
 export const SEAL_TTL_MS = 10 * 60_000;
@@ -44,7 +44,8 @@ export const SEAL_TTL_MS = 10 * 60_000;
  *   every instant each job is in exactly one of them.
  * - Call k > 1 claims only if call k - 1 of the same slice (a random token) claimed its full share
  *   and the in-flight key is as that call left it (same batch, same size: the chain key,
- *   claimQueueJobs-12.lua). So the slice's jobs are one run of positions in one batch, as one call
+ *   claimQueueJobs-12.lua; a set's also still under that call's seal, claimSetEntries-15.lua,
+ *   since acknowledging part of a set's batch leaves its id as it was). So the slice's jobs are one run of positions in one batch, as one call
  *   would have claimed them; a call that ran out ('newest': the originals did) stops the later ones
  *   from claiming arrivals above the window; and a call that failed (an error reply, an OOM) leaves
  *   the calls before it claimed and consistent, and every later one harmless (it writes nothing).
@@ -227,7 +228,7 @@ export interface SetClaimKeys {
   readonly seal: RedisKey;
   /** The batch's record of written entries acknowledged while others stayed in flight (transfer-keys.ts acknowledgedKey). */
   readonly acknowledged: RedisKey;
-  /** The pass's count of entries not claimed yet (transfer-keys.ts originalsKey, claimSetEntries-14.lua KEYS[10]). */
+  /** The pass's count of entries not claimed yet (transfer-keys.ts originalsKey, claimSetEntries-15.lua KEYS[10]). */
   readonly originals: RedisKey;
   /** The source's index of in-flight keys (inflight-index.ts): each claim names its in-flight key there. */
   readonly inflightIndex: RedisKey;
@@ -237,7 +238,7 @@ export interface SetClaimKeys {
 export interface SetSliceClaim extends SliceClaim<ClaimedEntry> {
   /**
    * `<slice token>:<entries held>`: while the seal key still says this and the in-flight set has
-   * that size, it holds exactly `held` (claimSetEntries-14.lua), and the acknowledge may delete it
+   * that size, it holds exactly `held` (claimSetEntries-15.lua), and the acknowledge may delete it
    * (acknowledge.ts). Absent when nothing is held.
    */
   readonly seal?: string | undefined;
@@ -251,7 +252,7 @@ export interface ClaimedEntry {
 
 /**
  * Claims up to `want` entries of a sorted set, soonest first, stepping over the run's conflicts
- * (claimSetEntries-14.lua), in calls of at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline
+ * (claimSetEntries-15.lua), in calls of at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline
  * (see shares), and seals the in-flight set for the slice (SetSliceClaim.seal).
  */
 export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: ClaimRequest & { readonly originalsCount?: 'start' | 'kept' }, perCall = MAX_JOBS_PER_CLAIM_CALL): Promise<SetSliceClaim> {

@@ -33,7 +33,7 @@ export interface SetTransferCursor {
   readonly bytesPerJob?: number;
   /** A class-selective pass only (request.classes): where it stands (selective-set-transfer.ts). */
   readonly selection?: SelectiveSetCursor;
-  /** The pass keeps its count of entries not claimed yet on the source (claimSetEntries-14.lua KEYS[10]), as a queue's does (queue-transfer.ts). */
+  /** The pass keeps its count of entries not claimed yet on the source (claimSetEntries-15.lua KEYS[10]), as a queue's does (queue-transfer.ts). */
   readonly kept?: true;
 }
 
@@ -94,7 +94,7 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Set
     const seal = inflightSealKey(sourceKeys.prefix, request.runId, set);
     const acknowledged = acknowledgedKey(sourceKeys.prefix, request.runId, set);
     // The pass's count of entries not claimed yet lives on the source, changed by each claim in the
-    // same step (claimSetEntries-14.lua KEYS[10]): a slice whose reply was lost, or that failed
+    // same step (claimSetEntries-15.lua KEYS[10]): a slice whose reply was lost, or that failed
     // after its claim, leaves the cursor short of it, never the count.
     const originals = originalsKey(sourceKeys.prefix, request.runId, set);
     const claim = (count: number, originalsCount: 'start' | 'kept' | undefined): Promise<SetSliceClaim> =>

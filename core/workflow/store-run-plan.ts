@@ -42,7 +42,7 @@ export const RUN_PLAN_TTL_SECONDS = 7 * 24 * 3600;
  * 7 days after a page of the run.
  *
  * And the run's records of the conflicts its set transfers gave back (`:conflicts:<set>`, read by
- * every claim of the set: claimSetEntries-14.lua steps over them) their CONFLICTS_TTL_SECONDS: they
+ * every claim of the set: claimSetEntries-15.lua steps over them) their CONFLICTS_TTL_SECONDS: they
  * had them from the last conflict given back only, and past them a long pass claimed its conflicts
  * again, each one using up one of the pass's count of the set's entries at its start: the pass
  * ended with as many of its own entries never moved (said to be "added during the run"), and the

@@ -155,7 +155,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
       [2, 'b9', 't', 1, '', 60000, 'run', '', ttl],
       [2, 'b9', 't', 1, '', ttl, 'run', '', 600000],
     ]) {
-      await expect(new LuaScript('claimSetEntries-14').run(redis, { keys, args })).rejects.toThrow(/invalid time to live/);
+      await expect(new LuaScript('claimSetEntries-15').run(redis, { keys, args })).rejects.toThrow(/invalid time to live/);
     }
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });

@@ -62,7 +62,7 @@ export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['claimQueueJobs-12', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [2, 'oldest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'start'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:new', 'inflight-keys']],
   ['claimQueueJobs-12', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:mark', 'inflight-keys'], args: [2, 'oldest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'kept'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:mark', 'inflight-keys']],
   [
-    'claimSetEntries-14',
+    'claimSetEntries-15',
     { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new', 'acknowledged:new', 'originals:new', 'inflight-keys'], args: [2, 'b9', 't', 1, '', 60000, 'run', '', 600000, '', 'start'] },
     ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'lock', 'seal:new', 'acknowledged:new', 'originals:new', 'inflight-keys'],
   ],

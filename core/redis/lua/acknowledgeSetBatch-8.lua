@@ -9,7 +9,7 @@
   in-flight set outlives this call (entries of the batch are left: another attempt's claims, a
   conflict kept in flight), the written entries it removed are recorded under those ids (KEYS[6]):
   a claim steps over an entry of the same bytes while the batch lives
-  (claimSetEntries-14.lua), since the ledger would take it for the one written and it would be
+  (claimSetEntries-15.lua), since the ledger would take it for the one written and it would be
   acknowledged without ever reaching the target. The call that empties the in-flight set deletes
   the record with the batch id.
 
@@ -17,7 +17,7 @@
   flight: adding it would merge two jobs into one. The next attempt tries again.
 
   A sealed acknowledge (ARGV[4]) sends no member: a slice whose every entry was written (now or
-  before) and none conflicted names the seal its claim left (claimSetEntries-14.lua), and the whole
+  before) and none conflicted names the seal its claim left (claimSetEntries-15.lua), and the whole
   in-flight set is deleted if the seal is still exactly that and the in-flight set still has the
   size it names: then it holds exactly the slice's entries (every script that adds to it replaces
   or deletes the seal, only an acknowledge removes from it), and deleting it is what removing each
@@ -27,13 +27,13 @@
   KEYS[2]  the in-flight batch's id
   KEYS[3]  the source sorted set
   KEYS[4]  the run's record of conflicts given back (a set of SHA-1 digests, read by the claim)
-  KEYS[5]  the in-flight set's seal (claimSetEntries-14.lua), deleted with the in-flight set
+  KEYS[5]  the in-flight set's seal (claimSetEntries-15.lua), deleted with the in-flight set
   KEYS[6]  the batch's record of written entries acknowledged while entries of it stayed in flight
            (a set of their ledger ids, `<batch>:<sha1>`), deleted with the in-flight set
   KEYS[7]  the source's index of in-flight keys (core/transfer/inflight-index.ts, a set of key
            names): the call that leaves the in-flight set gone (deleted or emptied) takes its name
            out (SREM), in this call, so the index names what is in flight and no more. Only then: a
-           claim that writes the set again names it again in its own call (claimSetEntries-14.lua,
+           claim that writes the set again names it again in its own call (claimSetEntries-15.lua,
            claimSelectedSetEntries-11.lua), and a set this call leaves holding entries stays named.
            Names of sets gone otherwise are left to forgetGoneInflightKeys-1.lua.
   ARGV[1]  the batch id the caller read the entries from

@@ -30,7 +30,7 @@ const keys = new SidekiqKeys('');
 const claimQueueJobs = new LuaScript('claimQueueJobs-12');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-4');
 const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-8');
-const claimSetEntries = new LuaScript('claimSetEntries-14');
+const claimSetEntries = new LuaScript('claimSetEntries-15');
 let connections: UrlConnections | undefined;
 afterEach(async () => {
   await connections?.close();

@@ -10,6 +10,7 @@ import { LuaScript, type LuaArg } from '../../../core/redis/lua-script.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import type { PageResult } from '../../../core/reroute/drive-pages.js';
 import { transferQueueSlice, type QueueTransferCursor } from '../../../core/transfer/queue-transfer.js';
+import { claimSetSlice } from '../../../core/transfer/claim-calls.js';
 import { resumeInflight } from '../../../core/transfer/resume-inflight.js';
 import { transferSetSlice, type SetTransferCursor } from '../../../core/transfer/set-transfer.js';
 import type { TransferCounters } from '../../../core/transfer/transfer-counters.js';
@@ -27,7 +28,7 @@ const jid = (i: number) => String(i).padStart(24, '0');
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]`, jid: jid(i) });
 const CALLS = Math.ceil(MAX_JOBS_PER_CLAIM / MAX_JOBS_PER_CLAIM_CALL);
 const claimQueueJobs = new LuaScript('claimQueueJobs-12');
-const claimSetEntries = new LuaScript('claimSetEntries-14');
+const claimSetEntries = new LuaScript('claimSetEntries-15');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-4');
 const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-8');
 const INFLIGHT_Q = 'sidekiq-migrate:c:inflight:queue:default';
@@ -242,7 +243,7 @@ describe("one of a set slice's acknowledge calls fails", () => {
     expect(await resumeInflight(context())).toMatchObject({ resumed: MAX_JOBS_PER_CLAIM, written: 0, duplicates: MAX_JOBS_PER_CLAIM });
     expect(await jobsIn(redis.target(), '')).toEqual(all);
     expect(await jobsIn(redis.source(), '')).toEqual([]);
-    // Only the interrupted pass's count (claimSetEntries-14.lua KEYS[10]): the run's next pass of the set starts over it and deletes it at its end.
+    // Only the interrupted pass's count (claimSetEntries-15.lua KEYS[10]): the run's next pass of the set starts over it and deletes it at its end.
     expect(await ourKeys(redis.source())).toEqual(['sidekiq-migrate:c:originals:schedule']);
   });
 
@@ -301,6 +302,45 @@ describe('the chain stops the later calls', () => {
     expect(await redis.target().lrange('queue:default', 0, -1)).toEqual(before.slice(0, 90));
     expect(await redis.source().lrange('queue:default', 0, -1)).toEqual([arrival]);
     expect(await ourKeys(redis.source())).toEqual([]);
+  });
+
+  it('set: between two calls another attempt acknowledges one entry and another claims one (the in-flight size kept): the later calls claim nothing, the sealed acknowledge deletes nothing it did not write; every entry once', async () => {
+    const entries = await seedSet(MAX_JOBS_PER_CLAIM + 20);
+    const all = entries.map(([score, p]) => jobEntry('schedule', p, score)).sort();
+    await loadScripts();
+    const lock = 'sidekiq-migrate:lock';
+    const setKeys = {
+      set: 'schedule', inflight: INFLIGHT_S, batch: 'sidekiq-migrate:c:batch:schedule', conflicts: 'sidekiq-migrate:c:conflicts:schedule', chain: 'sidekiq-migrate:c:claim-chain:schedule',
+      stopMarker: 'sidekiq-migrate:c:stopped', lock, seal: 'sidekiq-migrate:c:seal:schedule', acknowledged: 'sidekiq-migrate:c:acknowledged:schedule',
+      originals: 'sidekiq-migrate:c:originals:schedule', inflightIndex: 'sidekiq-migrate:inflight-keys',
+    };
+    // An earlier attempt B of the run claimed the soonest entry (its batch), and is still running.
+    const b = await claimSetSlice(redis.source(), setKeys, { want: 1, newBatch: 'b', runId: 'c' });
+    expect(b.held.map((e) => e.member.toString())).toEqual([entries[0]![1]]);
+    // Between this slice's calls 1 and 2: B acknowledges its entry by members (as its slice does once
+    // it wrote it; this slice holds it too and writes it again, once on the target by the ledger),
+    // and a slice of one call, C, claims the next entry and dies before writing it.
+    const ackKeys = [INFLIGHT_S, setKeys.batch, 'schedule', setKeys.conflicts, setKeys.seal, setKeys.acknowledged, setKeys.inflightIndex];
+    const claimKeys = [setKeys.set, setKeys.inflight, setKeys.batch, setKeys.conflicts, setKeys.chain, setKeys.stopMarker, lock, setKeys.seal, setKeys.acknowledged, setKeys.originals, setKeys.inflightIndex];
+    const source = await sourceInterfering({
+      after: new Map([[1, [
+        ['EVALSHA', acknowledgeSetBatch.sha, ackKeys.length, ...ackKeys, 'b', 60, 1, '', entries[0]![1]],
+        ['EVALSHA', claimSetEntries.sha, claimKeys.length, ...claimKeys, 1, 'c-batch', 'c-token', 1, 'last', 60000, 'c', '', 600000, '', ''],
+      ]]]),
+    });
+
+    const first = await transferSetSlice({ ...context(), source, set: 'schedule', cursor: null });
+
+    // Call 1's claims and what was in flight then (B's entry) only: call 2 found another's claim
+    // since (the seal C's), though the in-flight set had the size call 1 left.
+    expect(first.counters).toMatchObject({ claimed: MAX_JOBS_PER_CLAIM_CALL, resumed: 1, written: MAX_JOBS_PER_CLAIM_CALL + 1 });
+    // C's entry, which this slice never held, is still in flight.
+    const c = entries[1 + MAX_JOBS_PER_CLAIM_CALL]!;
+    expect(await redis.source().zrange(INFLIGHT_S, 0, '-1')).toEqual([c[1]]);
+    expect(await resumeInflight(context())).toMatchObject({ resumed: 1, written: 1 });
+    await slicesUntilDone((cursor: SetTransferCursor | null) => transferSetSlice({ ...context(), set: 'schedule', cursor }));
+    expect(await jobsIn(redis.target(), '')).toEqual(all);
+    expect(await jobsIn(redis.source(), '')).toEqual([]);
   });
 
   it('another attempt claims between two calls: the later calls claim nothing, the ledger positions stay right, and the next slices move every job once, in order', async () => {

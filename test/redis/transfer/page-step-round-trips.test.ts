@@ -26,7 +26,7 @@ import { seedQueueAndSchedule } from '../../support/seed-queue-and-schedule.js';
 
 const redis = privateSourceAndTarget();
 const claimQueueJobs = new LuaScript('claimQueueJobs-12');
-const claimSetEntries = new LuaScript('claimSetEntries-14');
+const claimSetEntries = new LuaScript('claimSetEntries-15');
 const copyJobsToLists = new LuaScript('copyJobsToLists-n4');
 
 /** A ledger's contents: a queue's (a hash: batch → jobs written) or a set's (ids). */

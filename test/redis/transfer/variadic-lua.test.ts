@@ -73,7 +73,7 @@ type Seed = (redis: Redis) => Promise<unknown>;
  */
 /**
  * A claim's reply without the `full` flag its reference did not have (claimQueueJobs-12.lua: after
- * the first position; claimSetEntries-14.lua: after the batch id), which is 0 with no byte bound
+ * the first position; claimSetEntries-15.lua: after the batch id), which is 0 with no byte bound
  * (ARGV[11] / ARGV[10] absent, as in these calls). Refusals (count < 0) have no flag.
  */
 function withoutFullFlag(at: number): (reply: unknown) => unknown {
@@ -90,7 +90,7 @@ function withoutCount(reply: unknown): unknown {
   return [...reply.slice(0, 4), ...reply.slice(5)];
 }
 
-/** A set claim's reply without its count of entries left (claimSetEntries-14.lua: after the `full` flag; -1 when not counted). */
+/** A set claim's reply without its count of entries left (claimSetEntries-15.lua: after the `full` flag; -1 when not counted). */
 function withoutSetCount(reply: unknown): unknown {
   if (!Array.isArray(reply) || (reply[0] as number) < 0) return reply;
   expect(reply[3]).toBe(-1);
@@ -306,7 +306,7 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
     }
   });
 
-  it(`claimSetEntries-14 (no token: seals nothing) as claimSetEntries-7: claims with and without conflicts to step over, onto a batch in flight or a new one — ${ROUNDS} random calls`, async () => {
+  it(`claimSetEntries-15 (no token: seals nothing) as claimSetEntries-7: claims with and without conflicts to step over, onto a batch in flight or a new one — ${ROUNDS} random calls`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const r = random(3000 + round);
       const onSource = PAYLOADS.filter(() => r.int(4) !== 0);
@@ -325,7 +325,7 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
         },
         { keys: ['schedule', 'inflight', 'batch', 'conflicts', 'chain', 'stopped', 'lock'], args: [n, 'b9', '', 1, '', 60000, 'run', ''] },
         // No count kept and no ARGV[11]: bounded by N alone, as the reference; its reply's count of entries left (-1) dropped.
-        { name: 'claimSetEntries-14', call: { keys: ['schedule', 'inflight', 'batch', 'conflicts', 'chain', 'stopped', 'lock', 'seal', 'acknowledged', 'originals', 'inflight-keys'], args: [n, 'b9', '', 1, '', 60000, 'run', '', 600000] }, indexed: 'inflight-keys', adapt: (reply) => withoutFullFlag(2)(withoutSetCount(reply)) },
+        { name: 'claimSetEntries-15', call: { keys: ['schedule', 'inflight', 'batch', 'conflicts', 'chain', 'stopped', 'lock', 'seal', 'acknowledged', 'originals', 'inflight-keys'], args: [n, 'b9', '', 1, '', 60000, 'run', '', 600000] }, indexed: 'inflight-keys', adapt: (reply) => withoutFullFlag(2)(withoutSetCount(reply)) },
       );
     }
   });
