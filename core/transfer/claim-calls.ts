@@ -193,7 +193,7 @@ export async function claimQueueSlice(
   for (let k = 0; k < replies.length; k++) {
     const reply = replies[k]!;
     const count = reply[0] as number;
-    // -1: the chain did not hold; -2 to -4: refused (see refusal). This call and the later ones claimed nothing.
+    // -1: the chain did not hold; -2 to -5: refused (see refusal). This call and the later ones claimed nothing.
     if (count < 0) break;
     // The chain makes each call's claims follow the previous call's in the same batch.
     const first = reply[2] as number;
@@ -278,7 +278,7 @@ export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: 
   for (let k = 0; k < replies.length; k++) {
     const reply = replies[k]!;
     const count = reply[0] as number;
-    if (count < 0) break; // the chain did not hold (-1) or the call was refused (-2 to -4): this call and the later ones claimed nothing
+    if (count < 0) break; // the chain did not hold (-1) or the call was refused (-2 to -5): this call and the later ones claimed nothing
     for (let i = 4; i < reply.length; i += 2) held.push({ member: reply[i] as Buffer, score: (reply[i + 1] as Buffer).toString('latin1') });
     claimed += count;
     originalsLeft = (reply[3] as number) < 0 ? undefined : (reply[3] as number);

@@ -92,7 +92,7 @@ export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['forgetPageAttempt-2', { keys: ['receipts'], args: ['item:input'] }, ['receipts']],
   // A receipt written over the attempt field's count (0: an attempt its open did not count, written whatever the field holds).
   ['writePageReceipt-1', { keys: ['receipts'], args: ['item', 'item:input', 0, '{}', 3600] }, ['receipts']],
-  ['endQueuePass-3', { keys: ['originals:end', 'receipts', 'queue:old'], args: ['pass-end:queue:old', 3600, '1000 arn'] }, ['originals:end', 'receipts', 'queue:old']],
+  ['endQueuePass-4', { keys: ['originals:end', 'receipts', 'queue:old'], args: ['pass-end:queue:old', 3600, '1000 arn'] }, ['originals:end', 'receipts', 'queue:old']],
   ['forgetOlderPasses-n1', { keys: ['lock', 'originals:older'], args: ['run', 1000, 'arn', '1000 arn'] }, ['lock', 'originals:older']],
   ['forgetOlderTransferPasses-n2', { keys: ['lock', 'originals:count'], args: ['run', 1000, 'arn', '1000 arn'] }, ['lock', 'originals:count']],
   // Another (dead) run's pass count, nothing of it in flight (inflight:none): forgetOtherRunsPasses-1.lua deletes it.

@@ -18,6 +18,13 @@
   it meant to move, wrote the record after the pass ended, a key with no expiry
   (test/redis/reroute/pass-end-without-record.test.ts).
 
+  Run again (a retry of the task that finds the ended pass in the receipts ends it again, its
+  arrivals counted anew: queue-slice.ts rerouteQueue), it finds no record under KEYS[1] and keeps
+  the end this generation's pass already has in the receipts. Version 3 wrote the end of a pass
+  with no record over it: when that retry's reply was lost too, the next attempt found no record
+  and began the pass again from the queue's length, moving what was pushed meanwhile as originals
+  (test/workflow/reroute-lost-pass-end.test.ts 'lost twice').
+
   KEYS[1]  the pass's record (a string, `<prefix>sidekiq-migrate:<run>:originals:queue:NAME`)
   KEYS[2]  the run's page receipts (a hash, core/workflow/page-receipt.ts)
   KEYS[3]  the queue (a list, queue:NAME)
@@ -29,17 +36,21 @@
   Returns  the queue's length
 
   Refused before any write (guards.lua) when KEYS[1] is not a string, KEYS[2] not a hash or
-  KEYS[3] not a list, or ARGV[3] is missing. Only GET, HSET, EXPIRE, DEL and LLEN: commands a run's user is already
+  KEYS[3] not a list, or ARGV[3] is missing. Only GET, HGET, HSET, EXPIRE, DEL and LLEN: commands a run's user is already
   checked for (command-permissions.ts).
 ]]
 -- Every command this call may run, on every key, before anything else (guards.lua).
-local refused = refusedCommand({ { KEYS[1], 'TYPE', 'GET', 'DEL' }, { KEYS[2], 'TYPE', 'HSET', 'EXPIRE' }, { KEYS[3], 'TYPE', 'LLEN' } })
+local refused = refusedCommand({ { KEYS[1], 'TYPE', 'GET', 'DEL' }, { KEYS[2], 'TYPE', 'HGET', 'HSET', 'EXPIRE' }, { KEYS[3], 'TYPE', 'LLEN' } })
 if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'string' }, { KEYS[2], 'hash' }, { KEYS[3], 'list' } })
 if refusal then return refusal end
 if string.find(ARGV[3] or '\n', '\n', 1, true) then return redis.error_reply('ERR endQueuePass: ARGV[3] must be the generation (no newline)') end
 local record = redis.call('GET', KEYS[1])
-redis.call('HSET', KEYS[2], ARGV[1], record or ('- 0 0 ' .. ARGV[3] .. '\n\n'))
+-- No record here: the end of this generation's pass already in the receipts (its first line
+-- '<token> <k> <examined> <generation>', pass-record.ts parseRecord) stays as it is.
+local ended = not record and redis.call('HGET', KEYS[2], ARGV[1])
+local endedBy = ended and string.match(ended, '^%S+ %d+ %d+ ([^\n]*)')
+if endedBy ~= ARGV[3] then redis.call('HSET', KEYS[2], ARGV[1], record or ('- 0 0 ' .. ARGV[3] .. '\n\n')) end
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 if record then redis.call('DEL', KEYS[1]) end
 return redis.call('LLEN', KEYS[3])
