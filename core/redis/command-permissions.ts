@@ -90,9 +90,9 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     ['LPOP', queue],
     ['RPOP', queue],
     ['LTRIM', queue, '0', '-1'],
-    // A transfer's claim marks the jobs below newer arrivals in place (claimQueueJobs-12.lua).
+    // A transfer's claim marks the jobs below newer arrivals in place (claimQueueJobs-13.lua).
     ['LSET', queue, '0', 'x'],
-    // An append pass's claim looks for its mark, the newest original, from the tail (claimQueueJobs-12.lua).
+    // An append pass's claim looks for its mark, the newest original, from the tail (claimQueueJobs-13.lua).
     ['LPOS', queue, 'x'],
     ['ZREM', set, 'x'],
     // The batch ids of jobs in flight, read together before a transfer resumes them.

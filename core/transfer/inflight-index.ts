@@ -10,7 +10,7 @@ import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
  * in-flight keys are), `<prefix>sidekiq-migrate:inflight-keys` beside the run lock. Every claim
  * adds its in-flight key's name in the call that writes the key, at its end when the key holds
  * anything (after its own writes: a first write refused on a full Redis then refuses the whole
- * call, never a claim without its name; claimQueueJobs-12.lua, claimSetEntries-15.lua,
+ * call, never a claim without its name; claimQueueJobs-13.lua, claimSetEntries-15.lua,
  * claimSelectedQueueJobs-11.lua, claimSelectedSetEntries-11.lua KEYS[last]): so an in-flight key this version wrote, and a crash
  * left, is always named here. The acknowledge that deletes or empties an in-flight key takes its
  * name out in the same call (acknowledgeQueueBatch-4.lua, acknowledgeSetBatch-8.lua KEYS[last]),

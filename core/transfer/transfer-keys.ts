@@ -51,7 +51,7 @@ export const claimChainKey = (sourcePrefix: string, runId: string, sourceKey: st
 
 /**
  * A queue's or a set's pass's count of the originals it has not claimed yet, with the execution
- * that wrote it (claimQueueJobs-12.lua KEYS[7], claimSetEntries-15.lua KEYS[10]): `<count>
+ * that wrote it (claimQueueJobs-13.lua KEYS[7], claimSetEntries-15.lua KEYS[10]): `<count>
  * <generation>` (a whole-queue pass: then a newline and its mark, the bytes of the newest original,
  * `front`: not claimed yet), no TTL, deleted when the pass is done; not named `…:inflight:…`. A
  * class-selective set pass keeps its bound there instead, `<highest score at the start>

@@ -160,6 +160,27 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
+  // As the set claim's: SET … PX (the chain) and EXPIRE (the receipts) came after the call's first
+  // write, so a time to live they refuse failed the call with its claims made, or the pass's end in
+  // the receipts with its record still under its own key.
+  it.each(['0', '-1', '1.5', 'x', ''])('a queue claim with a chain time to live SET … PX refuses (%j) is refused before anything is claimed', async (ttl) => {
+    await seed();
+    const before = await keyValueSnapshot(redis, '');
+    const keys = ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'];
+    for (const mode of ['oldest', 'newest']) {
+      await expect(new LuaScript('claimQueueJobs-13').run(redis, { keys, args: [1, mode, 'b9', 2, 't', 1, '', ttl, 'run', '', '', '', 'start'] })).rejects.toThrow(/invalid time to live/);
+    }
+    expect(await keyValueSnapshot(redis, '')).toEqual(before);
+  });
+
+  it.each(['0', '-1', '1.5', 'x', ''])("a queue pass's end with a receipts' time to live EXPIRE refuses (%j) is refused before anything is written", async (ttl) => {
+    await seed();
+    await redis.set('originals:end', 't 1 2 1000 arn\n0 2\n{}');
+    const before = await keyValueSnapshot(redis, '');
+    await expect(new LuaScript('endQueuePass-4').run(redis, { keys: ['originals:end', 'receipts', 'queue:old'], args: ['pass-end:queue:old', ttl, '1000 arn'] })).rejects.toThrow(/invalid time to live/);
+    expect(await keyValueSnapshot(redis, '')).toEqual(before);
+  });
+
   it.each([
     ['another slice sealed it', 'u:1'],
     ['the seal names another size', 't:2'],
@@ -224,10 +245,10 @@ describe('out of memory under noeviction', () => {
       expect(await keyValueSnapshot(redis, '')).toEqual(before);
       // With a job pushed above the window ('newest', 1 original of 2), the claim's first write
       // marks the window (LSET, which may grow memory): refused, nothing claimed, nothing marked.
-      await expect(new LuaScript('claimQueueJobs-12').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [1, 'newest', 'b8', 1, '', 1, 'last', 60000, 'run', ''] })).rejects.toThrow(/OOM/);
+      await expect(new LuaScript('claimQueueJobs-13').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [1, 'newest', 'b8', 1, '', 1, 'last', 60000, 'run', ''] })).rejects.toThrow(/OOM/);
       expect(await keyValueSnapshot(redis, '')).toEqual(before);
       // The claim's first write is a pop (frees memory): then its push is not refused half-way.
-      const reply = (await new LuaScript('claimQueueJobs-12').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [2, 'newest', 'b9', 2, '', 1, 'last', 60000, 'run', ''] })) as unknown[];
+      const reply = (await new LuaScript('claimQueueJobs-13').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [2, 'newest', 'b9', 2, '', 1, 'last', 60000, 'run', ''] })) as unknown[];
       expect(reply[0]).toBe(2);
       expect(await redis.llen('queue:old')).toBe(0);
       expect(await redis.llen('inflight:new')).toBe(2);

@@ -34,7 +34,7 @@ export async function seed(redis: Redis): Promise<void> {
   await redis.set('lock', JSON.stringify({ runId: 'run', plannedAt: 1000, plannedBy: 'arn' }));
   // The first part of that plan's list (appendRunPlan-3 goes on after it).
   await redis.rpush('items', '{"kind":"set","name":"retry"}');
-  // An append transfer pass's count and mark, the newest original (claimQueueJobs-12.lua KEYS[7]).
+  // An append transfer pass's count and mark, the newest original (claimQueueJobs-13.lua KEYS[7]).
   await redis.set('originals:mark', `2 \n${job(1)}`);
   // A queue re-route pass's record, which its end moves into the run's page receipts.
   await redis.set('originals:end', 'record');
@@ -57,10 +57,10 @@ export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
     { keys: ['queue:old', 'queues', 'queue:new', 'moves', 'originals:old', 'lock', 'receipts'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', 't', '1', '1', '1000 arn', '{}', 'run', 'pass-end:queue:old', job(1), rewritten(1), '1', '1'] },
     ['queue:old', 'queues', 'queue:new', 'moves', 'originals:old', 'lock', 'receipts'],
   ],
-  ['claimQueueJobs-12', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [2, 'newest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'start'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:new', 'inflight-keys']],
+  ['claimQueueJobs-13', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [2, 'newest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'start'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:new', 'inflight-keys']],
   // An append pass: its first call takes the mark; a later one looks for it (LPOS) before it claims.
-  ['claimQueueJobs-12', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [2, 'oldest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'start'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:new', 'inflight-keys']],
-  ['claimQueueJobs-12', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:mark', 'inflight-keys'], args: [2, 'oldest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'kept'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:mark', 'inflight-keys']],
+  ['claimQueueJobs-13', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [2, 'oldest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'start'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:new', 'inflight-keys']],
+  ['claimQueueJobs-13', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:mark', 'inflight-keys'], args: [2, 'oldest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'kept'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:mark', 'inflight-keys']],
   [
     'claimSetEntries-15',
     { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new', 'acknowledged:new', 'originals:new', 'inflight-keys'], args: [2, 'b9', 't', 1, '', 60000, 'run', '', 600000, '', 'start'] },

@@ -7,7 +7,7 @@ import { LuaScript } from '../../core/redis/lua-script.js';
 const SCRIPTS = new Map(
   (
     [
-      ['claim', 'claimQueueJobs-12'],
+      ['claim', 'claimQueueJobs-13'],
       ['ack', 'acknowledgeQueueBatch-4'],
       ['claimSet', 'claimSetEntries-15'],
       ['ackSet', 'acknowledgeSetBatch-8'],
@@ -25,7 +25,7 @@ const SCRIPTS = new Map(
 );
 /** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
 export async function loadScripts(...servers: Redis[]): Promise<void> {
-  for (const name of ['claimQueueJobs-12', 'acknowledgeQueueBatch-4', 'claimSetEntries-15', 'acknowledgeSetBatch-8', 'copyJobsToLists-n4', 'copyEntriesToSet-6', 'acquireRunLock-3', 'renewRunLock-3', 'retireLedger-3', 'rerouteQueueJobs-n3', 'rerouteSetEntries-n4', 'openPageAttempt-5', 'writePageReceipt-1']) {
+  for (const name of ['claimQueueJobs-13', 'acknowledgeQueueBatch-4', 'claimSetEntries-15', 'acknowledgeSetBatch-8', 'copyJobsToLists-n4', 'copyEntriesToSet-6', 'acquireRunLock-3', 'renewRunLock-3', 'retireLedger-3', 'rerouteQueueJobs-n3', 'rerouteSetEntries-n4', 'openPageAttempt-5', 'writePageReceipt-1']) {
     for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
   }
 }

@@ -36,7 +36,8 @@
   Returns  the queue's length
 
   Refused before any write (guards.lua) when KEYS[1] is not a string, KEYS[2] not a hash or
-  KEYS[3] not a list, or ARGV[3] is missing. Only GET, HGET, HSET, EXPIRE, DEL and LLEN: commands a run's user is already
+  KEYS[3] not a list, or ARGV[3] is missing; an error, nothing written, when ARGV[2] is not a whole
+  number of seconds > 0. Only GET, HGET, HSET, EXPIRE, DEL and LLEN: commands a run's user is already
   checked for (command-permissions.ts).
 ]]
 -- Every command this call may run, on every key, before anything else (guards.lua).
@@ -45,6 +46,8 @@ if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'string' }, { KEYS[2], 'hash' }, { KEYS[3], 'list' } })
 if refusal then return refusal end
 if string.find(ARGV[3] or '\n', '\n', 1, true) then return redis.error_reply('ERR endQueuePass: ARGV[3] must be the generation (no newline)') end
+-- EXPIRE refuses such a time to live after the HSET (or, 0 or less, deletes the receipts).
+if not string.match(ARGV[2] or '', '^[1-9]%d*$') then return redis.error_reply('ERR endQueuePass: invalid time to live ' .. tostring(ARGV[2])) end
 local record = redis.call('GET', KEYS[1])
 -- No record here: the end of this generation's pass already in the receipts (its first line
 -- '<token> <k> <examined> <generation>', pass-record.ts parseRecord) stays as it is.

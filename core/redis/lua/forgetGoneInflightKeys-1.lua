@@ -5,7 +5,7 @@
   does it takes the name out itself (acknowledgeQueueBatch-4.lua, acknowledgeSetBatch-8.lua), an
   older version's did not, and the claims that add names never take them out. Each name is looked at and taken out in this one call, so a name is
   never taken out while its key exists: a claim that writes the key again adds its name again in
-  its own call (claimQueueJobs-12.lua and the other claims). Safe at any time, by any run: it
+  its own call (claimQueueJobs-13.lua and the other claims). Safe at any time, by any run: it
   takes out only what names nothing. The index's mark (`walked`, not a key this version writes:
   each in-flight key begins with the prefix and `sidekiq-migrate:`) is never passed here.
 

@@ -27,7 +27,7 @@ import { seedQueueAndSchedule } from '../../support/seed-queue-and-schedule.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
-const claimQueueJobs = new LuaScript('claimQueueJobs-12');
+const claimQueueJobs = new LuaScript('claimQueueJobs-13');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-4');
 const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-8');
 const claimSetEntries = new LuaScript('claimSetEntries-15');

@@ -27,7 +27,7 @@ const context = () => ({ source: redis.source(), target: redis.target(), sourceK
 const jid = (i: number) => String(i).padStart(24, '0');
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]`, jid: jid(i) });
 const CALLS = Math.ceil(MAX_JOBS_PER_CLAIM / MAX_JOBS_PER_CLAIM_CALL);
-const claimQueueJobs = new LuaScript('claimQueueJobs-12');
+const claimQueueJobs = new LuaScript('claimQueueJobs-13');
 const claimSetEntries = new LuaScript('claimSetEntries-15');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-4');
 const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-8');

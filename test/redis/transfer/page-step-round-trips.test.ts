@@ -25,7 +25,7 @@ import { loadScripts, recording } from '../../support/recording-redis.js';
 import { seedQueueAndSchedule } from '../../support/seed-queue-and-schedule.js';
 
 const redis = privateSourceAndTarget();
-const claimQueueJobs = new LuaScript('claimQueueJobs-12');
+const claimQueueJobs = new LuaScript('claimQueueJobs-13');
 const claimSetEntries = new LuaScript('claimSetEntries-15');
 const copyJobsToLists = new LuaScript('copyJobsToLists-n4');
 

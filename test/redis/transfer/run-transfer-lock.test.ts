@@ -21,7 +21,7 @@ function request(overrides: Partial<TransferRunRequest> = {}): TransferRunReques
   return { source: redis.source(), target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'run-1', dryRun: false, sets: [], queues: ['default'], sliceSize: 3, ...overrides };
 }
 
-const claimQueueJobs = new LuaScript('claimQueueJobs-12');
+const claimQueueJobs = new LuaScript('claimQueueJobs-13');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-4');
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]`, jid: i.toString(16).padStart(24, '0') });
 

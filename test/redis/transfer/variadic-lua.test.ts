@@ -72,7 +72,7 @@ type Seed = (redis: Redis) => Promise<unknown>;
  * it does what the old one did.
  */
 /**
- * A claim's reply without the `full` flag its reference did not have (claimQueueJobs-12.lua: after
+ * A claim's reply without the `full` flag its reference did not have (claimQueueJobs-13.lua: after
  * the first position; claimSetEntries-15.lua: after the batch id), which is 0 with no byte bound
  * (ARGV[11] / ARGV[10] absent, as in these calls). Refusals (count < 0) have no flag.
  */
@@ -84,7 +84,7 @@ function withoutFullFlag(at: number): (reply: unknown) => unknown {
   };
 }
 
-/** A queue claim's reply without the count of originals left (claimQueueJobs-12.lua: after the `full` flag), which its reference did not have. */
+/** A queue claim's reply without the count of originals left (claimQueueJobs-13.lua: after the `full` flag), which its reference did not have. */
 function withoutCount(reply: unknown): unknown {
   if (!Array.isArray(reply) || (reply[0] as number) < 0) return reply;
   return [...reply.slice(0, 4), ...reply.slice(5)];
@@ -330,7 +330,7 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
     }
   });
 
-  it(`claimQueueJobs-6 as claimQueueJobs-12: oldest and newest, past the end of the queue, with arrivals above the window — ${ROUNDS} random calls`, async () => {
+  it(`claimQueueJobs-6 as claimQueueJobs-13: oldest and newest, past the end of the queue, with arrivals above the window — ${ROUNDS} random calls`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const r = random(4000 + round);
       const queued = PAYLOADS.filter(() => r.int(4) !== 0);
@@ -350,7 +350,7 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
         call,
         // With no count kept and not a pass's start (ARGV[13]), the claim counts by ARGV[4] as the
         // reference did, and keeps the count it leaves (KEYS[7], gained), in its reply after the flag.
-        { name: 'claimQueueJobs-12', call: { keys: [...call.keys, 'originals', 'inflight-keys'], args: call.args }, adapt: (reply) => withoutFullFlag(3)(withoutCount(reply)), gained: 'originals', indexed: 'inflight-keys' },
+        { name: 'claimQueueJobs-13', call: { keys: [...call.keys, 'originals', 'inflight-keys'], args: call.args }, adapt: (reply) => withoutFullFlag(3)(withoutCount(reply)), gained: 'originals', indexed: 'inflight-keys' },
       );
     }
   });
