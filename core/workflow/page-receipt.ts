@@ -5,7 +5,7 @@ import { runLockKey, runStopMarkerKey } from '../redis/run-lock.js';
 import { generationOf } from './run-generation.js';
 import type { PageInput, RunSettings, WorkItem } from './work-item.js';
 
-const openScript = new LuaScript('openPageAttempt-5');
+const openScript = new LuaScript('openPageAttempt-6');
 const forgetScript = new LuaScript('forgetPageAttempt-2');
 const writeScript = new LuaScript('writePageReceipt-1');
 
@@ -70,7 +70,7 @@ export interface PageAttempt {
 
 /**
  * Reads the answer an earlier attempt gave to this very input, if one did, and counts this
- * attempt (openPageAttempt-5.lua: one call, where a plain HGET of the receipt was). A reply that
+ * attempt (openPageAttempt-6.lua: one call, where a plain HGET of the receipt was). A reply that
  * is not a receipt is none, and so is a failed call: the task then pages as it would without
  * receipts, and the failure is the lock renewal's to report (it is sent beside it, on the same
  * connection).

@@ -181,6 +181,13 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
+  it.each(['0', '-1', '1.5', 'x', ''])("a page attempt's count with a receipts' time to live EXPIRE refuses (%j) is refused before anything is written", async (ttl) => {
+    await redis.set('lock', JSON.stringify({ runId: 'run', plannedAt: 1000, expiresAt: Date.now() + 60_000 }));
+    const before = await keyValueSnapshot(redis, '');
+    await expect(new LuaScript('openPageAttempt-6').run(redis, { keys: ['receipts', 'lock', 'stopped'], args: ['item', 'item:digest', ttl, 'run', '1000', ''] })).rejects.toThrow(/invalid time to live/);
+    expect(await keyValueSnapshot(redis, '')).toEqual(before);
+  });
+
   it.each([
     ['another slice sealed it', 'u:1'],
     ['the seal names another size', 't:2'],

@@ -18,14 +18,14 @@ const SCRIPTS = new Map(
       ['retire', 'retireLedger-3'],
       ['reroute', 'rerouteQueueJobs-n3'],
       ['rerouteSet', 'rerouteSetEntries-n4'],
-      ['open', 'openPageAttempt-5'],
+      ['open', 'openPageAttempt-6'],
       ['receipt', 'writePageReceipt-1'],
     ] as const
   ).map(([label, name]) => [new LuaScript(name).sha, label]),
 );
 /** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
 export async function loadScripts(...servers: Redis[]): Promise<void> {
-  for (const name of ['claimQueueJobs-13', 'acknowledgeQueueBatch-4', 'claimSetEntries-15', 'acknowledgeSetBatch-8', 'copyJobsToLists-n4', 'copyEntriesToSet-6', 'acquireRunLock-3', 'renewRunLock-3', 'retireLedger-3', 'rerouteQueueJobs-n3', 'rerouteSetEntries-n4', 'openPageAttempt-5', 'writePageReceipt-1']) {
+  for (const name of ['claimQueueJobs-13', 'acknowledgeQueueBatch-4', 'claimSetEntries-15', 'acknowledgeSetBatch-8', 'copyJobsToLists-n4', 'copyEntriesToSet-6', 'acquireRunLock-3', 'renewRunLock-3', 'retireLedger-3', 'rerouteQueueJobs-n3', 'rerouteSetEntries-n4', 'openPageAttempt-6', 'writePageReceipt-1']) {
     for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
   }
 }

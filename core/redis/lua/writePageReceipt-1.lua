@@ -9,7 +9,7 @@
   "Complete", every count exact, 12 of 40 jobs short: test/workflow/overlapping-page-attempts).
 
   Written only while this attempt is the latest of its input, and no later attempt of it answered:
-  the attempt field (its input's attempts started, openPageAttempt-5.lua) still holds exactly this
+  the attempt field (its input's attempts started, openPageAttempt-6.lua) still holds exactly this
   attempt's number. A later attempt of the input raised it (it counts this one as unanswered when it
   answers; if it never does, the next one counts both), or answered and deleted it (its receipt
   stands); a later input's task runs only once one attempt of this input answered, so its field is
@@ -20,7 +20,7 @@
   KEYS[1]  the run's page receipts (hash: item field → receipt JSON; attempt field → attempts)
   ARGV[1]  the item's field
   ARGV[2]  the attempt field (the item's field and the digest of the input)
-  ARGV[3]  this attempt's number among its input's attempts (openPageAttempt-5.lua's count, >= 1);
+  ARGV[3]  this attempt's number among its input's attempts (openPageAttempt-6.lua's count, >= 1);
            0 for an attempt that was not counted (its open call failed): written whatever the
            field holds, as before this script (best effort, like the receipt itself)
   ARGV[4]  the receipt (JSON)

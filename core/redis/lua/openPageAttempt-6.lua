@@ -23,7 +23,7 @@
   KEYS[3]  the run's stop marker
   ARGV[1]  the item's field (its receipt)
   ARGV[2]  the attempt field (the item's field, ':', and the digest of this input)
-  ARGV[3]  the receipts' TTL, in seconds
+  ARGV[3]  the receipts' TTL, in seconds (a whole number > 0, else an error, nothing written)
   ARGV[4]  the run's id
   ARGV[5]  when the task's execution planned (epoch ms), or '' when unknown
   ARGV[6]  the execution whose plan it belongs to (plannedBy), or ''
@@ -37,6 +37,9 @@ local refused = refusedCommand({ { KEYS[1], 'TYPE', 'HGET', 'HSET', 'EXPIRE' }, 
 if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'hash' } })
 if refusal then return refusal end
+-- EXPIRE refuses such a time to live after the HSET (or, 0 or less, deletes the receipts): version 5
+-- counted the attempt, then failed, the receipts perhaps left with no expiry.
+if not string.match(ARGV[3] or '', '^[1-9]%d*$') then return redis.error_reply('ERR openPageAttempt: invalid time to live ' .. tostring(ARGV[3])) end
 local receipt = redis.call('HGET', KEYS[1], ARGV[1])
 -- This very input answered already: the attempt answers with the receipt, nothing to count.
 if receipt then
