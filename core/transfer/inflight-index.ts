@@ -13,7 +13,7 @@ import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
  * call, never a claim without its name; claimQueueJobs-13.lua, claimSetEntries-15.lua,
  * claimSelectedQueueJobs-11.lua, claimSelectedSetEntries-11.lua KEYS[last]): so an in-flight key this version wrote, and a crash
  * left, is always named here. The acknowledge that deletes or empties an in-flight key takes its
- * name out in the same call (acknowledgeQueueBatch-4.lua, acknowledgeSetBatch-8.lua KEYS[last]),
+ * name out in the same call (acknowledgeQueueBatch-4.lua, acknowledgeSetBatch-9.lua KEYS[last]),
  * and only then: a key left holding jobs stays named, and a claim that writes it again names it
  * again in its own call. So the index names what is in flight now, not every key a run ever wrote
  * (before, a run of 10,000 queues left 10,000 names until its summary: bench/README.md,

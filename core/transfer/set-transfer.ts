@@ -229,7 +229,7 @@ export async function copyAndAcknowledgeSet(
 
 /**
  * Conflicts the acknowledge kept in flight (their exact bytes are in the source set again: giving
- * them back would merge the two, acknowledgeSetBatch-8.lua) are not left on the source: the
+ * them back would merge the two, acknowledgeSetBatch-9.lua) are not left on the source: the
  * summary names them as still in flight. They leave the conflict count and its samples (one
  * sample of the same class and jid each), which say "left on the source". One read, only for a
  * slice that met conflicts.

@@ -71,7 +71,7 @@ export const inflightSealKey = (sourcePrefix: string, runId: string, sourceKey: 
 /**
  * A set batch's record of the written entries acknowledged while others of the batch stayed in
  * flight (their ledger ids, `<batch>:<sha1>`): a claim steps over entries of the same bytes while
- * that batch lives, which the ledger would take for the ones written (acknowledgeSetBatch-8.lua).
+ * that batch lives, which the ledger would take for the ones written (acknowledgeSetBatch-9.lua).
  * Deleted with the batch id; not named `…:inflight:…`.
  */
 export const acknowledgedKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey => redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:acknowledged:${sourceKey}`);

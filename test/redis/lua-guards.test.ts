@@ -188,6 +188,15 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
+  it.each(['0', '-1', '1.5', 'x', ''])("a set acknowledge with a conflicts' time to live EXPIRE refuses (%j) is refused before anything is written", async (ttl) => {
+    await redis.set('batch:s', 'b2');
+    await redis.zadd('inflight:s', 1, job(1), 2, job(2));
+    const before = await keyValueSnapshot(redis, '');
+    // One written entry, then one conflict: the EXPIRE came after the written one's ZREM.
+    await expect(new LuaScript('acknowledgeSetBatch-9').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', ttl, 1, '', job(1), job(2)] })).rejects.toThrow(/invalid time to live/);
+    expect(await keyValueSnapshot(redis, '')).toEqual(before);
+  });
+
   it.each([
     ['another slice sealed it', 'u:1'],
     ['the seal names another size', 't:2'],
@@ -195,7 +204,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   ])('a sealed acknowledge whose seal does not hold (%s) writes nothing and says so (-1)', async (_, sealed) => {
     await seed();
     const before = await keyValueSnapshot(redis, '');
-    const reply = await new LuaScript('acknowledgeSetBatch-8').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 0, sealed] });
+    const reply = await new LuaScript('acknowledgeSetBatch-9').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 0, sealed] });
     expect(reply).toEqual([-1, 0, 1]);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
@@ -203,7 +212,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   it('a sealed acknowledge that carries members too is refused as not holding: nothing written', async () => {
     await seed();
     const before = await keyValueSnapshot(redis, '');
-    const reply = await new LuaScript('acknowledgeSetBatch-8').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 1, 't:1', job(5)] });
+    const reply = await new LuaScript('acknowledgeSetBatch-9').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 1, 't:1', job(5)] });
     expect(reply).toEqual([-1, 0, 1]);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });

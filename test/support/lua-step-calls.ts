@@ -75,9 +75,9 @@ export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['forgetGoneInflightKeys-1', { keys: ['inflight-keys', 'inflight:gone', 'inflight:q'], args: [] }, ['inflight-keys']],
   ['retireLedger-3', { keys: ['ledger:ids', 'ledgers'], args: ['retire', 600, 1, 'b0:9', 'set'] }, ['ledgers']],
   ['acknowledgeQueueBatch-4', { keys: ['inflight:q', 'batch:q', 'inflight-keys'], args: ['b1', 1] }, ['inflight:q', 'batch:q', 'inflight-keys']],
-  ['acknowledgeSetBatch-8', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 0, '', job(5)] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys']],
+  ['acknowledgeSetBatch-9', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 0, '', job(5)] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys']],
   // Sealed: the seed's seal holds (one entry in flight), so the call would delete the in-flight set.
-  ['acknowledgeSetBatch-8', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 0, 't:1'] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys']],
+  ['acknowledgeSetBatch-9', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 0, 't:1'] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys']],
   ['acquireRunLock-3', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'start'] }, ['lock']],
   ['copyCronDefinition-4', { keys: ['cron:copy', 'cron:index', 'lock'], args: ['cron:copy', 'run', 1000, 'arn', 'message', 'm'] }, ['cron:copy', 'cron:index', 'lock']],
   ['rewriteCronMessage-3', { keys: ['cron:h', 'lock'], args: ['m', 'm2', 'run', 1000, 'arn'] }, ['cron:h', 'lock']],

@@ -5,7 +5,7 @@
   with the score the caller read; otherwise the poller enqueued it, Sidekiq deleted or retried it
   meanwhile, and it is not taken (status '0').
 
-  Entries this run gave back as conflicts (acknowledgeSetBatch-8.lua) are stepped over, by the
+  Entries this run gave back as conflicts (acknowledgeSetBatch-9.lua) are stepped over, by the
   SHA-1 of their bytes (status 'c'), as claimSetEntries-15.lua does; so is an entry whose exact
   bytes are already in the in-flight set (status 'h': added to the source again while the run held
   them; a ZADD would merge the two jobs into one member), or were written and acknowledged from the
@@ -28,7 +28,7 @@
            of the set into an in-flight set whose write the target then refuses, out of the
            poller's reach until a later run resumes them
   KEYS[8]  the batch's record of written entries acknowledged while others of it stayed in flight
-           (ledger ids, acknowledgeSetBatch-8.lua); deleted when a new batch starts
+           (ledger ids, acknowledgeSetBatch-9.lua); deleted when a new batch starts
   KEYS[9]  the source's index of in-flight keys (core/transfer/inflight-index.ts, a set of key
            names, `<prefix>sidekiq-migrate:inflight-keys`): the in-flight key's name is added to
            it (SADD) by the call that leaves the key holding anything, at its end, when not named

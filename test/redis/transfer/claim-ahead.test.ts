@@ -29,7 +29,7 @@ const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
 const claimQueueJobs = new LuaScript('claimQueueJobs-13');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-4');
-const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-8');
+const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-9');
 const claimSetEntries = new LuaScript('claimSetEntries-15');
 let connections: UrlConnections | undefined;
 afterEach(async () => {

@@ -30,7 +30,7 @@ const CALLS = Math.ceil(MAX_JOBS_PER_CLAIM / MAX_JOBS_PER_CLAIM_CALL);
 const claimQueueJobs = new LuaScript('claimQueueJobs-13');
 const claimSetEntries = new LuaScript('claimSetEntries-15');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-4');
-const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-8');
+const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-9');
 const INFLIGHT_Q = 'sidekiq-migrate:c:inflight:queue:default';
 const INFLIGHT_S = 'sidekiq-migrate:c:inflight:schedule';
 

@@ -271,7 +271,7 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
     }
   });
 
-  it(`acknowledgeSetBatch-8 (unsealed) as acknowledgeSetBatch-4: written members (in flight or not, twice), conflicts given back or kept, another batch — ${ROUNDS} random calls`, async () => {
+  it(`acknowledgeSetBatch-9 (unsealed) as acknowledgeSetBatch-4: written members (in flight or not, twice), conflicts given back or kept, another batch — ${ROUNDS} random calls`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const r = random(2000 + round);
       const inflight = PAYLOADS.filter(() => r.int(3) !== 0).map((m) => [r.pick(SCORES), m] as const);
@@ -291,7 +291,7 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
         },
         { keys: ['inflight', 'batch', 'schedule', 'conflicts'], args: [batch, 60, written.length, ...written, ...conflicts] },
         {
-          name: 'acknowledgeSetBatch-8',
+          name: 'acknowledgeSetBatch-9',
           call: { keys: ['inflight', 'batch', 'schedule', 'conflicts', 'seal', 'acknowledged', 'inflight-keys'], args: [batch, 60, written.length, '', ...written, ...conflicts] },
           gained: 'acknowledged',
         },

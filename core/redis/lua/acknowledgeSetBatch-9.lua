@@ -37,7 +37,8 @@
            claimSelectedSetEntries-11.lua), and a set this call leaves holding entries stays named.
            Names of sets gone otherwise are left to forgetGoneInflightKeys-1.lua.
   ARGV[1]  the batch id the caller read the entries from
-  ARGV[2]  the record's time to live in seconds (evicting it only lets the run claim a conflict again)
+  ARGV[2]  the record's time to live in seconds (evicting it only lets the run claim a conflict again);
+           a whole number > 0, else an error, nothing written
   ARGV[3]  W, the number of written entries that follow
   ARGV[4]  '' or, for a sealed acknowledge (no member follows), the seal '<slice token>:<size>'
   then     W written members (as claimed), then the conflicts' members (as claimed)
@@ -54,6 +55,9 @@ local refused = refusedCommand({ { inflight, 'TYPE', 'ZCARD', 'DEL', 'ZMSCORE', 
 if refused then return refused end
 local refusal = wrongType({ { inflight, 'zset' }, { batchKey, 'string' }, { source, 'zset' }, { conflicts, 'set' }, { seal, 'string' }, { acked, 'set' }, { index, 'set' } })
 if refusal then return refusal end
+-- EXPIRE refuses such a time to live after the call's first ZREM (or, 0 or less, deletes the record
+-- of conflicts): version 8 acknowledged, then failed there.
+if not string.match(ARGV[2] or '', '^[1-9]%d*$') then return redis.error_reply('ERR acknowledgeSetBatch: invalid time to live ' .. tostring(ARGV[2])) end
 if redis.call('GET', batchKey) ~= ARGV[1] then return { 0, 0, redis.call('ZCARD', inflight) } end
 local sealed = ARGV[4]
 if sealed ~= '' then
