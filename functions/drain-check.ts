@@ -79,7 +79,7 @@ export const handler = createHandler(
       // (the discovery of queue lists a sixth of it first; after the sets, in-flight keys,
       // quarantine lists, workers' private lists, sidekiq-cron namespaces and other prefixes' keys;
       // cut short, they say so: never "drained"), the rest for the rest: a check must end in time.
-      const { dataLookUntil, readSetsUntil, rereadSetsUntil, lookUntil, beatsUntil } = drainCheckBudget(Date.now(), context.getRemainingTimeInMillis());
+      const { dataLookUntil, readQueuesUntil, readSetsUntil, rereadSetsUntil, lookUntil, beatsUntil } = drainCheckBudget(Date.now(), context.getRemainingTimeInMillis());
       const input = { ...parsed, connection: parsed.connection ?? defaultConnection() };
       const { redis, keys, name } = await connections.get(input.connection);
       // "drained" under a wrong prefix would send an operator on: fails (and alarms) instead. Its
@@ -94,6 +94,8 @@ export const handler = createHandler(
         ...(moveTarget ? { moveTarget } : {}),
         ...(previous ? { previous: previous as unknown as DrainReport } : {}),
         ...(input.retiredQueues ? { retiredQueues: input.retiredQueues } : {}),
+        // Three eighths for reading the queues: those not read by then are named, never drained.
+        readQueuesUntil,
         readSetsUntil,
         // Read again after the wait for heartbeats, up to fifteen sixteenths of the invocation.
         rereadSetsUntil,
@@ -118,7 +120,7 @@ export const handler = createHandler(
       if (input.remember) await rememberCheck(redis, rememberedKey, report);
       addCountMetrics(values);
       metrics.addMetric(MetricNames.DrainState, MetricUnit.NoUnit, DrainStateValues[report.verdict.state]);
-      logger.info(`${name} is ${report.verdict.state}`, { connection: input.connection, redis: name, ...values, state: report.verdict.state, readyNow: report.readyNow, reasons: report.verdict.reasons, ...(report.keyspaceLookCutShort ? { keyspaceLookCutShort: report.keyspaceLookCutShort } : {}), comparedWith: input.previous ? 'input' : previous ? 'remembered' : 'none', ...(report.moveTarget ? { moveTarget: report.moveTarget } : {}), ...(report.noSidekiqData ? { noSidekiqData: true } : {}) });
+      logger.info(`${name} is ${report.verdict.state}`, { connection: input.connection, redis: name, ...values, state: report.verdict.state, readyNow: report.readyNow, reasons: report.verdict.reasons, ...(report.keyspaceLookCutShort ? { keyspaceLookCutShort: report.keyspaceLookCutShort } : {}), ...(report.queuesCutShort ? { queuesCutShort: { read: report.queuesCutShort.read, queues: report.queuesCutShort.queues } } : {}), comparedWith: input.previous ? 'input' : previous ? 'remembered' : 'none', ...(report.moveTarget ? { moveTarget: report.moveTarget } : {}), ...(report.noSidekiqData ? { noSidekiqData: true } : {}) });
       return report;
     },
   },

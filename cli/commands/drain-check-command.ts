@@ -39,8 +39,8 @@ export const TARGET_LOST_EXIT_CODE = 1;
 
 /**
  * 1 when the check was given a move (--run-id, --to) whose target lost what it moved (said first); 3 when jobs exist that nobody will run as things stand: orphans, jobs in quarantine lists, jobs
- * in flight from interrupted transfers, jobs under another prefix where no Sidekiq process runs; 1 when set entries were estimated rather than counted, or a
- * look over the keyspace was cut short, or the look for private lists stopped at its limit, or live processes were not heard beating twice after nothing was found (no verdict to go on); 0 otherwise.
+ * in flight from interrupted transfers, jobs under another prefix where no Sidekiq process runs; 1 when set entries were estimated rather than counted, or the
+ * queues were not all read in the check's time, or a look over the keyspace was cut short, or the look for private lists stopped at its limit, or live processes were not heard beating twice after nothing was found (no verdict to go on); 0 otherwise.
  */
 export function drainExitCode(report: DrainReport): number {
   // The move's target lost what it moved (move-target.ts): failed, whatever is left here.
@@ -49,7 +49,7 @@ export function drainExitCode(report: DrainReport): number {
     return ORPHANS_EXIT_CODE;
   }
   // Not a verdict either: a look over the keyspace that the check's time stopped, or the look for private lists its limit did.
-  return Object.values(report.sets).some((s) => s.orphanedEstimated) || report.keyspaceLookCutShort !== undefined || report.fetchedListsCutShort !== undefined || report.beatWait?.unconfirmed !== undefined ? 1 : 0;
+  return Object.values(report.sets).some((s) => s.orphanedEstimated) || report.keyspaceLookCutShort !== undefined || report.fetchedListsCutShort !== undefined || report.queuesCutShort !== undefined || report.beatWait?.unconfirmed !== undefined ? 1 : 0;
 }
 
 export function registerDrainCheckCommand(program: Command, ctx: CliContext): void {
@@ -71,7 +71,7 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
     .option('--to-tls-ca <file>', 'with --to: CA certificate(s) to trust for it only (added to --tls-ca)')
     .option('--tls-ca <file>', "CA certificate(s) to trust for rediss:// (PEM), besides Node's default CAs")
     .option('--password <password>', 'the Redis password, apart from the URL; better: $SIDEKIQ_MIGRATE_PASSWORD')
-    .option('--time-limit <seconds>', `seconds the check may take before its looks over the keyspace stop, saying what they did not reach (default ${DRAIN_CHECK_FUNCTION_TIMEOUT_SECONDS}, as the deployed check; more to look at a large Redis in full)`)
+    .option('--time-limit <seconds>', `seconds the check may take before its reads of queues and sets and its looks over the keyspace stop, saying what they did not reach (default ${DRAIN_CHECK_FUNCTION_TIMEOUT_SECONDS}, as the deployed check; more to look at a large Redis in full)`)
     .option('--json', 'print the report as JSON')
     .option('--deployed', "run the deployment's drain check now (AWS Lambda, inside the VPC), as its schedule does")
     .option('--connection <name>', "with --deployed: the deployment's connection to check (default: the one its schedule checks)")
@@ -136,13 +136,13 @@ async function localCheck(options: DrainCheckOptions, started: number, warn: (te
     // "DRAINED" under a wrong prefix would send an operator on: refused when Sidekiq data is elsewhere.
     // Bounded as the deployed check is, by its function's timeout (check-budget.ts): local behaves like AWS.
     const seconds = options.timeLimit ?? DRAIN_CHECK_FUNCTION_TIMEOUT_SECONDS;
-    const { dataLookUntil, readSetsUntil, rereadSetsUntil, lookUntil, beatsUntil } = drainCheckBudget(started, seconds * 1000);
+    const { dataLookUntil, readQueuesUntil, readSetsUntil, rereadSetsUntil, lookUntil, beatsUntil } = drainCheckBudget(started, seconds * 1000);
     const moreTime = `To look at all of it, give the check more time: --time-limit SECONDS (this check had ${seconds} s${options.timeLimit === undefined ? ", the deployed check's bound" : ''}).`;
     const dataLook = await checkSidekiqPrefixLook(redis, keys, { name, option: '--namespace' }, { until: dataLookUntil });
     if (previous && options.previous) checkSameScope(options.previous, previous, { redis: name, prefix: keys.prefix, retiredQueues: options.retiredQueues });
     // The move's target, before the check's looks: a run id this Redis has no record of is bad input.
     const moveTarget = options.runId !== undefined && options.to !== undefined ? await lookAtMoveTarget(source, await connections.get('Target'), options.runId) : undefined;
-    const checked = await drainCheck(redis, keys, { ...(moveTarget ? { moveTarget } : {}), previous, retiredQueues: options.retiredQueues, name, readSetsUntil, rereadSetsUntil, lookUntil, moreTime, beatWait: { until: beatsUntil, onWait: (line) => warn(`${line}\n`) }, ...(dataLook.cutShort ? { sidekiqDataLookCutShort: dataLook.cutShort } : {}) });
+    const checked = await drainCheck(redis, keys, { ...(moveTarget ? { moveTarget } : {}), previous, retiredQueues: options.retiredQueues, name, readQueuesUntil, readSetsUntil, rereadSetsUntil, lookUntil, moreTime, beatWait: { until: beatsUntil, onWait: (line) => warn(`${line}\n`) }, ...(dataLook.cutShort ? { sidekiqDataLookCutShort: dataLook.cutShort } : {}) });
     // Nothing of Sidekiq's anywhere on it (a wrong port, say): said, so that DRAINED is not read as a move's success.
     const report: DrainReport = dataLook.hasData === false ? { ...checked, noSidekiqData: true } : checked;
     if (!selection) return { report };

@@ -41,7 +41,7 @@ export function renderDrainReport(report: DrainReport): string {
   const only = report.retiredQueues
     ? ` of the ${report.retiredQueues.length} retired queue(s) only (jobs of other queues are not counted${held ? ', save those in flight or quarantined' : ''})`
     : '';
-  const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${report.fetchedListsCutShort ? 'at least ' : ''}${report.remaining} job(s) left${dormant > 0 ? ' to run' : ''}${only}${scope}${rate}${eta}${kept}${report.noSidekiqData ? ": no Sidekiq data at all there (no queue, set, process or statistic of Sidekiq's, under any prefix or in another database): check that this is the Redis you meant (host, port, /db)" : ''}`];
+  const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${report.fetchedListsCutShort || report.queuesCutShort ? 'at least ' : ''}${report.remaining} job(s) left${dormant > 0 ? ' to run' : ''}${only}${scope}${rate}${eta}${kept}${report.noSidekiqData ? ": no Sidekiq data at all there (no queue, set, process or statistic of Sidekiq's, under any prefix or in another database): check that this is the Redis you meant (host, port, /db)" : ''}`];
   for (const reason of v.reasons) lines.push(`  - ${displayText(reason)}`);
   // What the check saw of the move's target when it kept its id (a loss is the first reason above).
   const moved = report.moveTarget;

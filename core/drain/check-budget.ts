@@ -2,6 +2,11 @@
 export interface DrainCheckBudget {
   /** The look for Sidekiq data under the prefix (checkSidekiqPrefixLook): a quarter, as the plan's. */
   readonly dataLookUntil: number;
+  /**
+   * Reading the queues (LLEN and LINDEX in windows, queue-windows.ts): three eighths, the sets
+   * after them (which read at least their first page each) up to half.
+   */
+  readonly readQueuesUntil: number;
   /** Reading set entries: half. */
   readonly readSetsUntil: number;
   /** The looks over the keyspace: three quarters; the rest for the rest of the check. */
@@ -20,5 +25,5 @@ export interface DrainCheckBudget {
  */
 export function drainCheckBudget(started: number, remainingMs: number): DrainCheckBudget {
   const remaining = Math.max(0, remainingMs);
-  return { dataLookUntil: started + remaining / 4, readSetsUntil: started + remaining / 2, lookUntil: started + (remaining * 3) / 4, beatsUntil: started + (remaining * 7) / 8, rereadSetsUntil: started + (remaining * 15) / 16 };
+  return { dataLookUntil: started + remaining / 4, readQueuesUntil: started + (remaining * 3) / 8, readSetsUntil: started + remaining / 2, lookUntil: started + (remaining * 3) / 4, beatsUntil: started + (remaining * 7) / 8, rereadSetsUntil: started + (remaining * 15) / 16 };
 }

@@ -39,6 +39,14 @@ export interface DrainCheckOptions {
    */
   readonly countLimit?: number;
   /**
+   * Epoch ms after which no further window of queues is read (queue-windows.ts; the first always
+   * is; a scoped check reads the retired queues first): those not read are named
+   * (`queuesCutShort`), their jobs uncounted, and the verdict is never `drained`. Across a slow
+   * network, thousands of queues or queues of large jobs outlasted a deployed check's timeout, and
+   * a check that times out reports nothing at all. Default: none.
+   */
+  readonly readQueuesUntil?: number;
+  /**
    * Epoch ms after which no more set entries are read (each set still gets its first page): what
    * is left is extrapolated and marked estimated, as beyond countLimit. A deployed check has a
    * timeout; millions of entries on a slow Redis would outlast it, and a check that times out
@@ -124,9 +132,12 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     refuseQueueKeysOfAnotherType(discovery.skipped, (queue) => !scoped || retired.has(queue), options.name ?? 'this Redis', 'nothing was counted.');
     const names = discovery.queues;
     // Several queues at once (queue-windows.ts): one at a time, a check across a slow network of
-    // GitLab's queue per worker outlasted the deployed function's time.
+    // GitLab's queue per worker outlasted the deployed function's time. Until the queues' time
+    // (readQueuesUntil): what is not read by then is named, never taken for empty. Scoped, the
+    // retired queues first, since they are what `remaining` counts.
+    const order = scoped ? [...names.filter((q) => retired.has(q)), ...names.filter((q) => !retired.has(q))] : names;
     const read = await readInWindows(
-      names,
+      order,
       async (queue) => {
         const key = keys.queue(queue);
         const [depth, oldest] = await Promise.all([redis.llen(key), redis.lindexBuffer(key, -1)]);
@@ -135,8 +146,14 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
         return { oldestBytes: oldest?.length, state: options.previous && retired.has(queue) ? { ...state, arrivedSinceLastCheck: await arrivalsSince(redis, key, options.previous.checkedAt, sampleSize) } : state };
       },
       (r) => r.oldestBytes,
+      options.readQueuesUntil === undefined ? {} : { until: options.readQueuesUntil },
     );
-    const queues: QueueState[] = read.map((r) => r.state);
+    const readNames = new Set(read.map((r) => r.state.queue));
+    // In the names' order, as when every queue is read.
+    const byName = new Map(read.map((r) => [r.state.queue, r.state]));
+    const queues: QueueState[] = names.flatMap((q) => byName.get(q) ?? []);
+    const unread = order.filter((q) => !readNames.has(q));
+    const queuesCutShort = unread.length === 0 ? undefined : { read: queues.length, queues: names.length, unread: unread.slice(0, UNREAD_QUEUES_NAMED) };
 
     const countLimit = options.countLimit ?? DEFAULT_COUNT_LIMIT;
     // Every set's entries, counted by the queue they name, within the count limit and a time.
@@ -190,7 +207,9 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       sets: [...(scoped ? [] : [keys.sortedSet('schedule'), keys.sortedSet('retry')]), ...inflight.filter((l) => l.type === 'zset').map((l) => l.key)],
       newQueues: !scoped,
     };
-    const movedDuringCheck = counted > 0 ? 0 : await jobsInOneLook(redis, keys, places);
+    // Not with queues left unread: the look would count their jobs as moved during the check (and
+    // the verdict is not `drained` anyway).
+    const movedDuringCheck = counted > 0 || queuesCutShort ? 0 : await jobsInOneLook(redis, keys, places);
     const remaining = counted + movedDuringCheck;
     const readyNow = scoped ? depth : depth + sets.schedule.dueNow + sets.retry.dueNow;
 
@@ -218,7 +237,8 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       maxmemoryPolicy: await readEvictionPolicy(redis),
       ...(scoped ? { retiredQueues: [...retired] } : {}),
       ...(keyspaceLookCutShort ? { keyspaceLookCutShort: { ...keyspaceLookCutShort, ...(options.moreTime ? { moreTime: options.moreTime } : {}) } } : {}),
-      ...(options.moreTime && Object.values(sets).some((s) => s.readBeforeTimeRanOut !== undefined) ? { moreTime: options.moreTime } : {}),
+      ...(queuesCutShort ? { queuesCutShort } : {}),
+      ...(options.moreTime && (queuesCutShort || Object.values(sets).some((s) => s.readBeforeTimeRanOut !== undefined)) ? { moreTime: options.moreTime } : {}),
       // Stopped at its limit, the look for private lists found a floor: said, never drained.
       ...(fetcherLook.cutShort === 'lists' ? { fetchedListsCutShort: { read: fetcherLook.lists.length, limit: FETCHER_LIST_LIMIT } } : {}),
       ...(options.moveTarget ? { moveTarget: options.moveTarget } : {}),
@@ -235,6 +255,14 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     throw classifyRedisError(error, `Checking what is left on ${options.name ?? 'Redis'}`);
   }
 }
+
+/**
+ * Queues a report names when the queues' time ran out (DrainReport.queuesCutShort.unread): the
+ * first of them in the order the check reads them; the count says how many in all. GitLab's
+ * names reach 100 characters, and the report is remembered on the Redis and returned by the
+ * deployed function: thousands of names would make it hundreds of kilobytes.
+ */
+export const UNREAD_QUEUES_NAMED = 100;
 
 /** DrainReport.keyspaceLookCutShort: the looks the time stopped, and how far the shortest got. */
 function lookCutShort(looks: readonly (readonly [readonly string[], KeyspaceCut | undefined])[]): DrainReport['keyspaceLookCutShort'] {

@@ -162,7 +162,15 @@ export interface DrainReport {
    * in older reports).
    */
   readonly fetchedListsCutShort?: { readonly read: number; readonly limit: number };
-  /** How to give the check more time, when its time for reading set entries ran out (DrainCheckOptions.moreTime). */
+  /**
+   * The check's time for reading the queues ran out (DrainCheckOptions.readQueuesUntil) after
+   * `read` of the `queues` queues it found: the first of those it did not read, in the order it
+   * reads them (UNREAD_QUEUES_NAMED at most; `queues − read` in all). Their jobs are in no count:
+   * `remaining` and the orphans are a floor, and the verdict is never `drained`. Absent when every
+   * queue was read (and in older reports).
+   */
+  readonly queuesCutShort?: { readonly read: number; readonly queues: number; readonly unread: readonly string[] };
+  /** How to give the check more time, when its time for reading the queues or set entries ran out (DrainCheckOptions.moreTime). */
   readonly moreTime?: string;
   /**
    * The check was given a move out of this Redis (its run id and target): what it saw of that

@@ -168,6 +168,7 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
       if (read !== undefined) return `${set} holds ${report.sets[set].total} entries, more than the check could read in its time (it read ${read}): what they hold is estimated, so this is not a verdict of drained${report.moreTime ? `. ${report.moreTime}` : ''}`;
       return `${set} holds ${report.sets[set].total} entries, more than a check counts: what they hold is estimated, so this is not a verdict of drained`;
     }),
+    ...notAllQueuesRead(report),
     ...notAllLookedAt(report),
     ...notAllListsRead(report),
     ...notAllBeaten(report),
@@ -198,7 +199,8 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
     // Scoped to retired queues, `remaining` is theirs but this count is the whole Redis's: said, so
     // that "6 will never run" under "3 left" does not read as a contradiction.
     const of = report.retiredQueues !== undefined ? 'Of the whole Redis, not only the retired queues, ' : '';
-    reasons.push(`${of}${report.orphans.total} job(s) will never run as things stand${orphanPlaces(report)}`);
+    // Queues left unread (queuesCutShort) may hold more.
+    reasons.push(`${of}${report.queuesCutShort ? 'at least ' : ''}${report.orphans.total} job(s) will never run as things stand${orphanPlaces(report)}`);
   }
   if (report.inflight.length > 0) {
     stuck = true;
@@ -290,6 +292,20 @@ function notAllBeaten(report: Omit<DrainReport, 'verdict'>): string[] {
   ];
   const shown = u.late.length + u.stopped.length + u.appeared.length;
   return [`not yet sure: the check found nothing left, but ${u.count} live Sidekiq process(es) ${parts.join('; ')}${shown < u.count ? ', …' : ''}: a job one fetched less than a beat (5–10 s) before is in no list and not yet in its heartbeat, so this is not a verdict of drained; check again`];
+}
+
+/**
+ * The queues the check's time stopped it from reading (DrainReport.queuesCutShort): named, the
+ * first NAMED_IN_A_REASON of them, with how many in all; their jobs are in no count.
+ */
+function notAllQueuesRead(report: Omit<DrainReport, 'verdict'>): string[] {
+  const cut = report.queuesCutShort;
+  if (!cut) return [];
+  const count = (v: number) => v.toLocaleString('en-US');
+  const left = cut.queues - cut.read;
+  const shown = cut.unread.slice(0, NAMED_IN_A_REASON).map((q) => printable(displayName(q)));
+  const named = `${shown.join(', ')}${left > shown.length ? `, … and ${count(left - shown.length)} more` : ''}`;
+  return [`queues not all read: the check's time ran out after ${count(cut.read)} of the ${count(cut.queues)} queues; ${count(left)} not read (${named}): their jobs are not counted, so this is not a verdict of drained${report.moreTime ? `. ${report.moreTime}` : ''}`];
 }
 
 /** The look for private lists stopped at its limit (DrainReport.fetchedListsCutShort): there may be more. */

@@ -1,3 +1,4 @@
+import type { ScanBound } from '../redis/bounded-scan.js';
 import { MAX_PAGE_BYTES, PROBE_JOBS } from '../redis/page-bytes.js';
 
 /**
@@ -22,13 +23,20 @@ export function queuesPerWindow(bytesPerJob: number | undefined): number {
 
 /**
  * `read` of every name, in windows of queuesPerWindow(the size `sized` reports of what was read)
- * whose reads go out together; the results in the names' order.
+ * whose reads go out together; the results in the names' order. With `bound.until`, no window
+ * starts once it has passed (the first always does): the results are then those of the first
+ * names only, fewer than the names. Across a slow network, thousands of queues, or queues of large
+ * jobs read a window of one, outlasted the deployed check's time, and a check that times out
+ * reports nothing at all.
  */
-export async function readInWindows<T>(names: readonly string[], read: (name: string) => Promise<T>, sized: (result: T) => number | undefined): Promise<T[]> {
+export async function readInWindows<T>(names: readonly string[], read: (name: string) => Promise<T>, sized: (result: T) => number | undefined, bound: ScanBound = {}): Promise<T[]> {
+  const until = bound.until ?? Infinity;
+  const clock = bound.clock ?? Date.now;
   const out: T[] = [];
   let bytes = 0;
   let jobs = 0;
   for (let at = 0; at < names.length; ) {
+    if (at > 0 && clock() >= until) break;
     const size = queuesPerWindow(jobs === 0 ? undefined : Math.ceil(bytes / jobs));
     const window = await Promise.all(names.slice(at, at + size).map(read));
     for (const result of window) {
