@@ -108,7 +108,9 @@ async function finishB(plan: PlanOutput, worked: WorkItem): Promise<Record<strin
   return (await hB.summarize(viaJson({ step: 'summarize', settings: plan.settings, execution: plan.execution, tally: work.tally, resumed: plan.resumed, listContinuedIn: null }), fakeContext())) as Record<string, unknown>;
 }
 
-describe("a plan paused after it took the run's lock, while a later start of the run plans", () => {
+// One whole run of B for every call of A's plan after its lock: 6 to 8 s on a 2-core machine at
+// load 3, over the default 30 s at load 20 (it timed out mid-loop, every position tried passing).
+describe("a plan paused after it took the run's lock, while a later start of the run plans", { timeout: 180_000 }, () => {
   it("writes nothing of its own after the pause, fails saying it was superseded, and the later start's run completes exactly", async () => {
     const outcomes: string[] = [];
     for (let at = 0; at < 200; at++) {
