@@ -11,7 +11,7 @@ import { repoPath } from '../support/paths.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { runCli } from '../support/run-cli.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
-import { waitUntil } from '../support/wait-until.js';
+import { untilChildProgress } from '../support/child-progress.js';
 
 const redis = privateSourceAndTarget();
 const last = (text: string) => text.trimEnd().split('\n').at(-1);
@@ -26,10 +26,9 @@ describe('a dead move that released its lock on the source but not on the target
 
     // The move, killed while under way; then its source lock released as its stop releases it first.
     const child = spawn(process.execPath, [repoPath('bin/sidekiq-migrate.js'), 'move', '--from', urls.source, '--to', urls.target, '--page-size', '5', '--rate-limit', '200'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr!.resume();
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
     try {
-      await waitUntil('the move moved jobs', async () => (await target.llen('queue:a')) > 0);
+      await untilChildProgress(child, 'the move moved jobs', async () => (await target.llen('queue:a')) > 0);
       child.kill('SIGKILL');
       expect(await exited).toBe('SIGKILL');
     } finally {

@@ -13,6 +13,7 @@ import { privateSourceAndTarget } from '../support/private-redis.js';
 import { runCli } from '../support/run-cli.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { waitUntil } from '../support/wait-until.js';
+import { untilChildProgress } from '../support/child-progress.js';
 
 const redis = privateSourceAndTarget();
 const last = (text: string) => text.trimEnd().split('\n').at(-1);
@@ -31,10 +32,8 @@ describe('a step back while the step there died holding its locks', () => {
     // The step there, killed while a slice it claimed on main waits to be written to the shard
     // (the shard's writes paused): it leaves its lock on both and jobs in flight on main.
     const child = spawn(process.execPath, [repoPath('bin/sidekiq-migrate.js'), 'move', '--from', mainUrl, '--to', shardUrl, '--page-size', '5'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    // Read, or the child blocks writing its progress to a full pipe.
-    child.stderr!.resume();
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-    await waitUntil('the step there moved jobs', async () => (await shard.llen('queue:a')) > 0);
+    await untilChildProgress(child, 'the step there moved jobs', async () => (await shard.llen('queue:a')) > 0);
     try {
       const inflight = await claimedNotWritten(shard, main);
       child.kill('SIGKILL');
@@ -96,9 +95,8 @@ describe('a step back of a selective move (a shard runbook) while the step there
     for (let i = 0; i < staying.length; i++) await main.lpush('queue:a', ...moving.slice(i * 10, i * 10 + 10), staying[i]!);
 
     const child = spawn(process.execPath, [repoPath('bin/sidekiq-migrate.js'), 'move', '--from', mainUrl, '--to', shardUrl, '--classes', 'A', '--page-size', '5'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr!.resume();
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-    await waitUntil('the step there moved jobs', async () => (await shard.llen('queue:a')) > 0);
+    await untilChildProgress(child, 'the step there moved jobs', async () => (await shard.llen('queue:a')) > 0);
     try {
       const inflight = await claimedNotWritten(shard, main);
       child.kill('SIGKILL');
