@@ -10,46 +10,19 @@
 // kept): the retried slice takes back what is in flight and claims nothing more. Found by hand-made
 // mutation testing (audit-mutants): claimQueueJobs-13.lua's bound for 'oldest' claims without a
 // mark to go by (`want = math.min(want, unclaimed)`) dropped, and every test passed.
-import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
-import { LuaScript } from '../../core/redis/lua-script.js';
-import type { ConnectionProvider } from '../../core/workflow/connections.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { runWorkflowLocally } from '../../infra/local/run-workflow-locally.js';
-import { aroundScriptPipelines } from '../support/around-script-pipelines.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { connectionsPerTest } from '../support/test-connections.js';
-import { withWrappedClient } from '../support/wrapped-client.js';
+import { targetRefusesWrite } from '../support/target-refuses-write.js';
 
 const redis = privateSourceAndTarget();
 const { connect } = connectionsPerTest(redis);
-
-/**
- * `provider` whose target client refuses the write of the `nth` slice (copyJobsToLists-n4),
- * as Redis refuses a write when out of memory, before it runs; `meanwhile` runs first (a producer).
- */
-function targetRefusesWrite(provider: ConnectionProvider, nth: number, meanwhile: () => Promise<void>): ConnectionProvider & { refused: () => number } {
-  const write = new LuaScript('copyJobsToLists-n4', { encodeCalls: true }).sha;
-  let writes = 0;
-  let refused = 0;
-  const wrap = (client: Redis): Redis =>
-    aroundScriptPipelines(client, write, async (exec) => {
-      if (writes + 1 === nth && refused === 0) {
-        refused++;
-        await meanwhile();
-        throw Object.assign(new Error("OOM command not allowed when used memory > 'maxmemory'."), { name: 'ReplyError' });
-      }
-      const replies = await exec();
-      // A slice's write counts once it ran (not a first send that met NOSCRIPT and is sent again).
-      if (replies.every(([error]) => error === null)) writes++;
-      return replies;
-    });
-  return { ...withWrappedClient(provider, 'target', wrap), refused: () => refused };
-}
 
 describe('an append transfer whose last slice failed after claiming the last originals, while a producer pushed', () => {
   it('the retried slice claims no arrival: every original on the target once, the 5 arrivals left on the source and counted as such, never "Complete"', async () => {
