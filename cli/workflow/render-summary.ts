@@ -10,7 +10,7 @@ import { count as n, shorten, wrap } from './fit.js';
 import { renderClassSummary } from './render-class-summary.js';
 import { otherPrefixLines } from './other-prefixes-words.js';
 import { LEFT_QUEUES_SHOWN, setLeftoversLine } from './set-leftovers-words.js';
-import { countsCutShort, jobsLeftBehind, leftoverLooksCutShort, quarantinedBefore, unknownLeftBehind, unmatchedRenames } from '../../core/workflow/left-behind.js';
+import { countsCutShort, jobsLeftBehind, leftoverLooksCutShort, quarantinedBefore, runningInNoList, unknownLeftBehind, unmatchedRenames } from '../../core/workflow/left-behind.js';
 
 /** Largest sets and queues a summary lists without --verbose. */
 export const LARGEST_SHOWN = 10;
@@ -335,6 +335,13 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
         `${n(workers.working)} job(s) ${taken} are being worked on (${lists(workers.workingLists, workers.working)}): one that fails goes to retry, one whose worker dies back on its old queue${reroute ? '' : ', both on the source'}; run again after the last restart (drain-check counts them).`,
       );
     }
+    const running = runningInNoList(summary, printable);
+    if (running) {
+      // Sidekiq's own fetch took them (BRPOP): only their process's heartbeat shows them (drain-check reads them the same way).
+      attention.push(
+        `${running.jobs} job(s) ${taken} are being run by live Sidekiq processes on ${where} (${running.named}), in no list: one that fails goes to retry on ${where} naming its queue; one whose process is stopped (TERM) first goes back on its queue there; one whose process is killed (KILL, out of memory) is lost. drain-check tells when they are gone.`,
+      );
+    }
     // What it did not reach is not counted above: never said as none.
     if (workers.cutShort) {
       const why =
@@ -485,7 +492,19 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
             : `Complete: everything that could be moved was moved${unheardTail(summary.unheard, false)}${deadSetTail(summary.deadSetOverCap)}${uncounted > 0 ? ' (counts may be short: see "Needs a look" above)' : ''}.`;
   const superseded = summary.superseded ? `Not complete here: a later execution of run ${summary.runId} carries the run on; its summary says when the run is complete.` : undefined;
   if (!summary.complete) return { state: 'not-complete', line: superseded ?? (summary.interrupted ? `Not complete: stopped by ${summary.interrupted.signal}. Run the same command again to finish.` : `Not complete: ${view.again ?? 'run the same command again to resume.'}`) };
-  return { state: summary.dryRun ? 'dry-run' : complete.startsWith('Complete') ? 'complete' : 'done-but', line: complete };
+  const line = summary.dryRun ? complete : withRunningInNoList(summary, complete);
+  return { state: summary.dryRun ? 'dry-run' : line.startsWith('Complete') ? 'complete' : 'done-but', line };
+}
+
+/**
+ * Jobs live processes run in no list (left-behind.ts runningInNoList): not done, so a verdict that
+ * would say "Complete" says them instead, and a "Done, but" one says them too.
+ */
+function withRunningInNoList(summary: RunSummary, verdict: string): string {
+  const running = runningInNoList(summary, printable);
+  if (!running) return verdict;
+  const said = `${running.jobs} job(s) are being run by live Sidekiq processes on ${running.where} (in no list): ${running.named}; drain-check tells when they are gone`;
+  return verdict.startsWith('Complete') ? `Done, but ${said} (see "Needs a look" above).` : `${verdict} Also ${said}.`;
 }
 
 /**

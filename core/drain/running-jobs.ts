@@ -32,16 +32,17 @@ const RUNNING_NAMED = 10;
 
 /**
  * What the heartbeats of the live processes (quiet ones too: they finish what they run) say they
- * run from the queues `inScope` accepts, minus the jobs of live owners' private lists of those
- * queues (`fetched`). Undefined when none. One round trip for every process.
+ * run from the queues `inScope` accepts (and, given their job, a selection's classes), minus the
+ * jobs of live owners' private lists of those queues (`fetched`). Undefined when none. One round
+ * trip for every process.
  */
-export async function runningJobs(redis: Redis, keys: SidekiqKeys, processes: readonly SidekiqProcess[], fetched: readonly FetcherList[], inScope: (queue: string) => boolean): Promise<RunningJobs | undefined> {
+export async function runningJobs(redis: Redis, keys: SidekiqKeys, processes: readonly SidekiqProcess[], fetched: readonly FetcherList[], inScope: (queue: string, payload: Buffer | null) => boolean): Promise<RunningJobs | undefined> {
   const threads = await busyThreads(redis, keys, processes);
   if (threads === undefined) return undefined;
   const perQueue = new Map<string, number>();
   const perProcess = new Map<string, Map<string, number>>();
-  for (const { identity, queue } of threads) {
-    if (!inScope(queue)) continue;
+  for (const { identity, queue, payload } of threads) {
+    if (!inScope(queue, payload)) continue;
     perQueue.set(queue, (perQueue.get(queue) ?? 0) + 1);
     const mine = perProcess.get(identity) ?? new Map<string, number>();
     mine.set(queue, (mine.get(queue) ?? 0) + 1);

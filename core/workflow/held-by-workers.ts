@@ -1,7 +1,8 @@
 import { fetcherListsLook, scanFetcherLists, type FetcherListBound, type FetcherListLook } from '../drain/fetcher-lists.js';
 import type { ScanExtent } from '../redis/bounded-scan.js';
 import type { PageLook } from '../redis/shared-walk.js';
-import { censusProcesses } from '../drain/live-processes.js';
+import { censusProcesses, type SidekiqProcess } from '../drain/live-processes.js';
+import { runningJobs, type RunningJobs } from '../drain/running-jobs.js';
 import { redisKey } from '../redis/key-name.js';
 import { selectJob } from '../transfer/class-selection.js';
 import { isDrainedQueue, type RoutingPlan } from '../routing/routing-plan.js';
@@ -31,6 +32,14 @@ export interface HeldByWorkers {
    * be more. Absent when it looked everywhere.
    */
   readonly cutShort?: 'time' | 'lists';
+  /**
+   * Jobs of those queues live Sidekiq processes run that are in no list (Sidekiq's own fetch took
+   * them with BRPOP: only their heartbeat, `IDENTITY:workers`, shows them), read as drain-check
+   * reads them (running-jobs.ts). Not done: one that fails goes to retry there, one whose process is
+   * killed is lost. Of RUNNING_PROCESSES_READ live processes at most: `processesNotRead` counts
+   * the others (then `jobs` is a floor). Absent when none.
+   */
+  readonly running?: RunningJobs & { readonly processesNotRead?: number };
 }
 
 /** Most jobs of one private list read for a selection (a list holds a worker's few jobs in progress). */
@@ -43,7 +52,7 @@ const SELECTED_READ = 1_000;
  */
 export async function heldByWorkers(source: Connection, plan: RoutingPlan | undefined, nowMs: number, classes?: ReadonlySet<string>, bound: FetcherListBound = {}): Promise<HeldByWorkers | undefined> {
   const census = await censusProcesses(source.redis, source.keys, nowMs / 1000);
-  return heldIn(source, plan, classes, await scanFetcherLists(source.redis, source.keys, census.processes, bound));
+  return heldIn(source, plan, classes, await scanFetcherLists(source.redis, source.keys, census.processes, bound), census.processes);
 }
 
 /**
@@ -53,18 +62,35 @@ export async function heldByWorkers(source: Connection, plan: RoutingPlan | unde
 export async function heldByWorkersLook(source: Connection, plan: RoutingPlan | undefined, nowMs: number, classes?: ReadonlySet<string>): Promise<PageLook & { result(extent: ScanExtent): Promise<HeldByWorkers | undefined> }> {
   const census = await censusProcesses(source.redis, source.keys, nowMs / 1000);
   const look = fetcherListsLook(source.redis, source.keys, census.processes);
-  return { ...look, result: async (extent) => heldIn(source, plan, classes, await look.result(extent)) };
+  return { ...look, result: async (extent) => heldIn(source, plan, classes, await look.result(extent), census.processes) };
 }
 
-/** Of the private lists found, those of the queues the run empties (`classes`' jobs only), as HeldByWorkers. */
-async function heldIn(source: Connection, plan: RoutingPlan | undefined, classes: ReadonlySet<string> | undefined, look: FetcherListLook): Promise<HeldByWorkers | undefined> {
+/**
+ * Live processes whose heartbeats the summary reads for jobs they run (two HVALS each, in one
+ * round trip): a fleet is tens to hundreds; past this the count is a floor, said as such.
+ */
+const RUNNING_PROCESSES_READ = 1_000;
+
+/** Of the private lists found, those of the queues the run empties (`classes`' jobs only), and what live processes run of them in no list, as HeldByWorkers. */
+async function heldIn(source: Connection, plan: RoutingPlan | undefined, classes: ReadonlySet<string> | undefined, look: FetcherListLook, processes: readonly SidekiqProcess[]): Promise<HeldByWorkers | undefined> {
   const found = look.lists.filter((l) => plan === undefined || isDrainedQueue(plan, l.queue));
   const lists = classes === undefined ? found : await selectedIn(source, found, classes);
-  if (lists.length === 0 && look.cutShort === undefined) return undefined;
+  const live = processes.filter((p) => p.live);
+  const drained = (queue: string) => plan === undefined || isDrainedQueue(plan, queue);
+  // A job whose class cannot be read may be of the selection: counted, never left unsaid.
+  const selected = (payload: Buffer | null) => {
+    if (classes === undefined || payload === null) return true;
+    const selection = selectJob(payload, classes);
+    return selection.take || selection.unparsable;
+  };
+  const read = await runningJobs(source.redis, source.keys, live.slice(0, RUNNING_PROCESSES_READ), lists, (queue, payload) => drained(queue) && selected(payload));
+  const notRead = live.length - Math.min(live.length, RUNNING_PROCESSES_READ);
+  const running = read && (notRead > 0 ? { ...read, processesNotRead: notRead } : read);
+  if (lists.length === 0 && look.cutShort === undefined && running === undefined) return undefined;
   const of = (alive: boolean) => lists.filter((l) => l.ownerAlive === alive).sort((a, b) => b.size - a.size || (a.key < b.key ? -1 : 1));
   const named = (alive: boolean) => of(alive).slice(0, LISTS_NAMED).map((l) => ({ key: l.key, size: l.size }));
   const sum = (alive: boolean) => of(alive).reduce((n, l) => n + l.size, 0);
-  return { working: sum(true), abandoned: sum(false), workingLists: named(true), abandonedLists: named(false), lists: lists.length, ...(look.cutShort ? { cutShort: look.cutShort } : {}) };
+  return { working: sum(true), abandoned: sum(false), workingLists: named(true), abandonedLists: named(false), lists: lists.length, ...(look.cutShort ? { cutShort: look.cutShort } : {}), ...(running ? { running } : {}) };
 }
 
 /** Private lists read in one round trip (each a worker's few jobs in progress, SELECTED_READ at most). */

@@ -130,13 +130,32 @@ function otherPrefixesUnknown(found: JobsUnderOtherPrefixes | undefined): string
 }
 
 /**
+ * Jobs of the queues the run emptied that live Sidekiq processes on the source (a re-route's: this
+ * Redis) are running, in no list (HeldByWorkers.running): Sidekiq's own fetch took them with
+ * BRPOP, only their heartbeat shows them. Not left behind, not done either (one that fails goes to
+ * retry there): never "Complete" over them. `named`: the processes, for the CLI (a log line gets
+ * counts only), each identity as `shown` prints it. Undefined when none.
+ */
+export function runningInNoList(summary: RunSummary, shown: (identity: string) => string = (identity) => identity): { readonly jobs: string; readonly where: string; readonly named: string } | undefined {
+  const running = summary.heldByWorkers?.running;
+  if (!running || running.jobs <= 0) return undefined;
+  const more = running.processes.reduce((x, p) => x + p.jobs, 0) < running.jobs ? ' · …' : '';
+  return {
+    jobs: `${running.processesNotRead ? 'at least ' : ''}${n(running.jobs)}`,
+    where: summary.mode === 'reroute' ? 'this Redis' : 'the source',
+    named: `${running.processes.map((p) => `${shown(p.identity)} ${n(p.jobs)}`).join(' · ')}${more}`,
+  };
+}
+
+/**
  * How a finished, not dry, run ended, as a log line can say it without the CLI's words: 'left'
  * when it left jobs anywhere its verdict names (above, and jobs not reached or arrived on retired
  * queues, still on a transfer's source, moved on by later runs), 'unknown' when it may have (a
- * look cut short, keys it could not read), 'unmatched' when a --rename moved nothing (no such queue), 'none' otherwise. Never 'none' where
+ * look cut short, keys it could not read), 'unmatched' when a --rename moved nothing (no such queue),
+ * 'running' when live processes still run jobs of its queues in no list, 'none' otherwise. Never 'none' where
  * the CLI's summary of the same run would say "Done, but …".
  */
-export function leftBehindOf(summary: RunSummary): { readonly verdict: 'none' | 'left' | 'unmatched' | 'unknown'; readonly left: string[]; readonly uncertain: string[]; readonly unmatched: string[] } {
+export function leftBehindOf(summary: RunSummary): { readonly verdict: 'none' | 'left' | 'unmatched' | 'unknown' | 'running'; readonly left: string[]; readonly uncertain: string[]; readonly unmatched: string[]; readonly running: string[] } {
   const reroute = summary.mode === 'reroute';
   const totals = summary.totals as unknown as Partial<Record<string, number>>;
   const left = [
@@ -148,8 +167,10 @@ export function leftBehindOf(summary: RunSummary): { readonly verdict: 'none' | 
   ];
   const uncertain = unknownLeftBehind(summary);
   const unmatched = unmatchedRenames(summary, reroute).map((r) => `--rename ${r.from}=${r.to} moved nothing`);
-  const verdict = left.length > 0 ? 'left' : unmatched.length > 0 ? 'unmatched' : uncertain.length > 0 ? 'unknown' : 'none';
-  return { verdict, left, uncertain, unmatched };
+  const inNoList = runningInNoList(summary);
+  const running = inNoList ? [`${inNoList.jobs} being run by live Sidekiq processes on ${inNoList.where} (in no list)`] : [];
+  const verdict = left.length > 0 ? 'left' : unmatched.length > 0 ? 'unmatched' : uncertain.length > 0 ? 'unknown' : running.length > 0 ? 'running' : 'none';
+  return { verdict, left, uncertain, unmatched, running };
 }
 
 /** The renames whose old queue this Redis never had and that moved nothing (the verdict says so, never "Complete"). */

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
+import { heartbeat } from '../support/sidekiq-heartbeat.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { captureOutput, fakeContext, logRecords } from './support/lambda-harness.js';
+import { lambdaOnOwnServers } from './support/lambda-on-own-servers.js';
+import { runToSummary, summarizeInput } from './support/run-workflow.js';
+
+// The deployed summarize function's log line said "run complete" while a live Sidekiq with its own
+// (basic) fetch still ran jobs of the emptied queues: BRPOP took them, they are in no list and only
+// the process's heartbeat (`IDENTITY:workers`) shows them. The CLI's summary says "Done, but …
+// being run by live Sidekiq processes"; the log line says so too, as counts (no identities, no jobs).
+const lambda = lambdaOnOwnServers({ targetArgs: false });
+const IDENTITY = 'web-1:4242:0a1b2c3d4e5f';
+
+async function runLine(runId: string, runningJobs: readonly string[]): Promise<Record<string, unknown> | undefined> {
+  const { h, source: redis } = lambda;
+  await redis.flushall();
+  await redis.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old' }));
+  await redis.sadd('queues', 'old');
+  await heartbeat(redis, new SidekiqKeys(''), IDENTITY, ['old'], { beatAt: Date.now() / 1000, beating: false });
+  for (const [i, payload] of runningJobs.entries()) await redis.hset(`${IDENTITY}:workers`, `tid${i}`, JSON.stringify({ queue: 'old', payload, run_at: Math.floor(Date.now() / 1000) }));
+  const run = await runToSummary(h, { runId, mode: 'reroute', sets: ['schedule'], routing: { kind: 'renames', renames: { old: 'new' } } });
+  const out = captureOutput();
+  try {
+    await h.summarize(summarizeInput(run), fakeContext());
+  } finally {
+    out.stop();
+  }
+  return logRecords(out.records()).find((r) => /^run /.test(String(r['message'])));
+}
+
+describe('the summarize handler while live processes run jobs of the emptied queues in no list', { timeout: 120_000 }, () => {
+  it("never logs 'run complete': says them as counts, without job data or identities", async () => {
+    const secret = '["s3cr3t-arg"]';
+    const line = await runLine('running-1', [sidekiqPayload({ className: 'A', queue: 'old', args: secret }), sidekiqPayload({ className: 'B', queue: 'old' })]);
+    expect(line).toMatchObject({
+      message: 'run done, but live Sidekiq processes run jobs of its queues, in no list (drain-check tells when they are gone)',
+      complete: true,
+      runningInNoList: ['2 being run by live Sidekiq processes on this Redis (in no list)'],
+    });
+    expect(line).not.toHaveProperty('leftBehind');
+    expect(JSON.stringify(line)).not.toContain('s3cr3t-arg');
+    expect(JSON.stringify(line)).not.toContain(IDENTITY);
+    expect(await lambda.source.lrange('queue:new', 0, -1)).toHaveLength(1);
+  });
+
+  it("a live process running nothing: 'run complete', as before", async () => {
+    const line = await runLine('running-2', []);
+    expect(line).toMatchObject({ message: 'run complete', complete: true });
+    expect(line).not.toHaveProperty('runningInNoList');
+  });
+});
