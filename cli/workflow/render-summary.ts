@@ -11,6 +11,7 @@ import { renderClassSummary } from './render-class-summary.js';
 import { otherPrefixLines } from './other-prefixes-words.js';
 import { LEFT_QUEUES_SHOWN, setLeftoversLine } from './set-leftovers-words.js';
 import { countsCutShort, jobsLeftBehind, leftoverLooksCutShort, quarantinedBefore, runningInNoList, unknownLeftBehind, unmatchedRenames } from '../../core/workflow/left-behind.js';
+import { RUNNING_PROCESSES_READ } from '../../core/workflow/held-by-workers.js';
 
 /** Largest sets and queues a summary lists without --verbose. */
 export const LARGEST_SHOWN = 10;
@@ -341,6 +342,10 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
       attention.push(
         `${running.jobs} job(s) ${taken} are being run by live Sidekiq processes on ${where} (${running.named}), in no list: one that fails goes to retry on ${where} naming its queue; one whose process is stopped (TERM) first goes back on its queue there; one whose process is killed (KILL, out of memory) is lost. drain-check tells when they are gone.`,
       );
+    }
+    const notRead = workers.running?.processesNotRead ?? 0;
+    if (notRead > 0) {
+      attention.push(`The heartbeats of ${n(notRead)} live Sidekiq process(es) on ${where} were not read (a summary reads ${n(RUNNING_PROCESSES_READ)} at most): jobs they run in no list are not counted; drain-check counts them.`);
     }
     // What it did not reach is not counted above: never said as none.
     if (workers.cutShort) {

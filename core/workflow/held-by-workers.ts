@@ -69,7 +69,7 @@ export async function heldByWorkersLook(source: Connection, plan: RoutingPlan | 
  * Live processes whose heartbeats the summary reads for jobs they run (two HVALS each, in one
  * round trip): a fleet is tens to hundreds; past this the count is a floor, said as such.
  */
-const RUNNING_PROCESSES_READ = 1_000;
+export const RUNNING_PROCESSES_READ = 1_000;
 
 /** Of the private lists found, those of the queues the run empties (`classes`' jobs only), and what live processes run of them in no list, as HeldByWorkers. */
 async function heldIn(source: Connection, plan: RoutingPlan | undefined, classes: ReadonlySet<string> | undefined, look: FetcherListLook, processes: readonly SidekiqProcess[]): Promise<HeldByWorkers | undefined> {
@@ -85,7 +85,8 @@ async function heldIn(source: Connection, plan: RoutingPlan | undefined, classes
   };
   const read = await runningJobs(source.redis, source.keys, live.slice(0, RUNNING_PROCESSES_READ), lists, (queue, payload) => drained(queue) && selected(payload));
   const notRead = live.length - Math.min(live.length, RUNNING_PROCESSES_READ);
-  const running = read && (notRead > 0 ? { ...read, processesNotRead: notRead } : read);
+  // Processes not read may run such jobs: said even when those read run none.
+  const running = notRead > 0 ? { ...(read ?? { jobs: 0, processes: [] }), processesNotRead: notRead } : read;
   if (lists.length === 0 && look.cutShort === undefined && running === undefined) return undefined;
   const of = (alive: boolean) => lists.filter((l) => l.ownerAlive === alive).sort((a, b) => b.size - a.size || (a.key < b.key ? -1 : 1));
   const named = (alive: boolean) => of(alive).slice(0, LISTS_NAMED).map((l) => ({ key: l.key, size: l.size }));

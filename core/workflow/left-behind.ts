@@ -71,6 +71,7 @@ export function unknownLeftBehind(summary: RunSummary): string[] {
     ...leftoverLooksCutShort(summary, summary.mode === 'reroute').map((look) => `${look.what} on ${look.where} not all looked at (cut short after about ${n(look.cut.lookedAt)} of ${n(look.cut.keys)} keys)`),
     ...(summary.notLookedAt?.queuesCutShort ? [`queue lists --no-queues left out not all looked at (cut short after about ${n(summary.notLookedAt.queuesCutShort.lookedAt)} of ${n(summary.notLookedAt.queuesCutShort.keys)} keys)`] : []),
     ...(summary.heldByWorkers?.cutShort ? ["the look for jobs in workers' private lists was cut short"] : []),
+    ...runningNotRead(summary),
     ...otherPrefixesUnknown(summary.underOtherPrefixes),
     ...(summary.movedOnSince?.cutShortAfter !== undefined ? [`the look for later runs that moved run ${summary.movedOnSince.of}'s jobs on was cut short`] : []),
     ...countsCutShort(summary).map((cut) => `jobs of the selected classes ${cut}`),
@@ -145,6 +146,13 @@ export function runningInNoList(summary: RunSummary, shown: (identity: string) =
     where: summary.mode === 'reroute' ? 'this Redis' : 'the source',
     named: `${running.processes.map((p) => `${shown(p.identity)} ${n(p.jobs)}`).join(' · ')}${more}`,
   };
+}
+
+/** Live processes whose heartbeats the summary did not read (HeldByWorkers.running), when those it read run none of its jobs (else "at least"). */
+function runningNotRead(summary: RunSummary): string[] {
+  const running = summary.heldByWorkers?.running;
+  if (!running?.processesNotRead || running.jobs > 0) return [];
+  return [`jobs run in no list by ${n(running.processesNotRead)} live Sidekiq process(es) on ${summary.mode === 'reroute' ? 'this Redis' : 'the source'} not counted (their heartbeats not read)`];
 }
 
 /**
