@@ -1,13 +1,14 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { generationOfRecord, PlanSupersededError } from '../errors/plan-superseded-error.js';
+import { ExecutionEndedBeforePlanError } from '../errors/execution-ended-before-plan-error.js';
 import { RunStoppedError } from '../errors/run-stopped-error.js';
 import { RunSupersededError } from '../errors/run-superseded-error.js';
 import { FatalError } from '../errors/sidekiq-migrate-error.js';
 import { LuaScript } from './lua-script.js';
 import { classifyRedisError } from './redis-errors.js';
 
-const acquireScript = new LuaScript('acquireRunLock-3');
+const acquireScript = new LuaScript('acquireRunLock-4');
 const renewScript = new LuaScript('renewRunLock-3');
 
 /** Who holds a lock: enough for an operator to find the run and decide to wait or kill it. */
@@ -101,7 +102,7 @@ export type EndRunOutcome = 'released' | 'not-held' | 'superseded';
 /**
  * A run lock held on one Redis: two transfers, or a transfer and a re-route, never interleave on
  * the same keys. It expires so that a crashed holder does not block forever — by a time written in
- * its value, not a TTL, so that no volatile-* eviction policy can evict it (acquireRunLock-3.lua);
+ * its value, not a TTL, so that no volatile-* eviction policy can evict it (acquireRunLock-4.lua);
  * a live run renews it on every page (`renew`) and releases it at the end. A stopped run (its stop marker set) can
  * be taken again only by a new execution of the run (`newExecution`).
  */
@@ -129,7 +130,7 @@ export class RunLock {
    * planned; it calls `resume()` once it holds all of the run's locks. A step of a workflow
    * execution, which took the lock when it planned (`mustHold`: a page task, a continuation's
    * plan), renews it only while it still names the run: when it is gone, or another run's and
-   * expired, it throws RunLockLostError and takes nothing (acquireRunLock-3.lua, 'hold').
+   * expired, it throws RunLockLostError and takes nothing (acquireRunLock-4.lua, 'hold').
    */
   static async acquire(
     redis: Redis,
@@ -155,7 +156,9 @@ export class RunLock {
       throw classifyRedisError(error, `Taking the run lock on ${where}`);
     }
     if (reply[0] === 2) throw new RunStoppedError(record.runId, `on ${where}`);
-    // A new execution's plan that a later start of the run got ahead of (acquireRunLock-3.lua).
+    // Its execution ended before this plan took the lock, and its clean-up already ran (acquireRunLock-4.lua).
+    if (reply[0] === 5) throw new ExecutionEndedBeforePlanError(record.runId, record.plannedBy ?? '', where);
+    // A new execution's plan that a later start of the run got ahead of (acquireRunLock-4.lua).
     if (reply[0] === 3 && options.newExecution) throw new PlanSupersededError(record.runId, generationOf(record), generationOfRecord(reply[1]), where, "took the run's lock");
     if (reply[0] === 3) throw new RunSupersededError(record.runId, `on ${where}`, plannedAtOf(reply[1]));
     if (reply[0] === 4) throw new RunLockLostError(record.runId, where, reply[1] === undefined ? undefined : holderOf(reply[1]));
@@ -177,7 +180,7 @@ export class RunLock {
   }
 
   /**
-   * Writes the lock again as this run's plan took it (acquireRunLock-3.lua 'start', with the
+   * Writes the lock again as this run's plan took it (acquireRunLock-4.lua 'start', with the
    * plan's plannedAt and plannedBy: refused, PlanSupersededError, once a later start of the run
    * took it), its expiry renewed: true once written. A write on this connection for a WAIT to
    * cover (replica-wait.ts `fence`) while the plan resumes what earlier attempts left in flight,
@@ -260,7 +263,8 @@ export class RunLock {
     runId: string,
     options: { readonly mark: boolean; readonly endedAt?: number; readonly plannedAt?: number; readonly plannedBy?: string; readonly reason?: string },
   ): Promise<EndRunOutcome> {
-    const marker = JSON.stringify({ runId, stoppedAt: new Date().toISOString(), ...(options.reason ? { reason: options.reason } : {}) });
+    // `endedBy`: the ended execution's plan, if still running, must take no lock (acquireRunLock-4.lua, { 5 }).
+    const marker = JSON.stringify({ runId, stoppedAt: new Date().toISOString(), ...(options.reason ? { reason: options.reason } : {}), ...(options.plannedBy !== undefined ? { endedBy: options.plannedBy } : {}) });
     // Classified: a refusal (the run's user may no longer run SET, say) is said as such, not as an unexpected ReplyError.
     const reply = await renewScript
       .run(redis, {

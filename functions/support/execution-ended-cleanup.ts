@@ -38,7 +38,11 @@ export async function cleanUpEndedExecution(
   if ('unknown' in run) return { output: { status, action: 'none', reason: run.unknown }, level: 'warn', message: `execution ${status}: its run is not known, nothing to clean up` };
   if (run.dryRun) return { output: { status, action: 'none', reason: 'dry run' }, level: 'info', message: `execution ${status}: a dry run takes no lock, nothing to clean up` };
   // An end that does not answer keeps the other end's clean-up from nothing (EndNotReachedError).
-  const result = await stopRunStep(run, connections, { reason: status, onlyIfStarted: true, reachableEnds: true, ...(event.endedAt !== undefined ? { endedAt: event.endedAt } : {}) });
+  // Stopped or timed out, its plan may still be running (a Lambda goes on), not yet holding the
+  // lock: the run is stopped even so, the marker naming the execution, whose late plan then takes
+  // no lock (acquireRunLock-4.lua). A failed execution's plan has ended (no state sets a timeout).
+  const planMayRun = status !== 'FAILED' && run.plannedBy !== undefined;
+  const result = await stopRunStep(run, connections, { reason: status, onlyIfStarted: !planMayRun, reachableEnds: true, ...(event.endedAt !== undefined ? { endedAt: event.endedAt } : {}) });
   // Found by its lock on the connections that answered: the others may hold it too (retried).
   if (found?.unread) throw new ConnectionsNotReadError(event.executionArn, found.unread.unread, `On ${[run.source, ...(run.target ? [run.target] : [])].map((n) => `"${n}"`).join(' and ')}, where its lock named it: ${describe(result)}.`);
   const how = found ? '; its run found by the lock, which its plan took (the event carries no input)' : described ? '; its input read by DescribeExecution (the event carries none)' : '';
@@ -127,5 +131,5 @@ function describe(result: StopRunResult): string {
   if (!result.marked && !result.released && !result.superseded) return 'the run never took its lock (its plan refused it, or met another run): nothing to clean up';
   if (result.superseded && !result.released) return 'the run was started again since: left to its new execution';
   const lock = result.released ? 'run lock released' : 'no run lock of this run held';
-  return `run stopped (stop marker set, ${lock})`;
+  return `run stopped (stop marker set, ${lock}${result.released ? '' : '; a plan of this execution still running takes no lock'})`;
 }

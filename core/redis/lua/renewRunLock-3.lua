@@ -5,7 +5,7 @@
   lost (it expired, another run took it, and released it or died), and that run may have worked
   the same keys meanwhile, so the renewing step ends after the page it is on rather than write
   more under a lock it re-created. A lock of this run past its `expiresAt` is renewed: nobody took
-  it since (see acquireRunLock-3.lua, 'hold'). While the run's stop marker exists every renewal is
+  it since (see acquireRunLock-4.lua, 'hold'). While the run's stop marker exists every renewal is
   refused, so that a step still running for a stopped run ends after the page it is on.
 
   'stop' cleans up after an execution of the run was stopped, timed out or failed: it sets the
@@ -26,7 +26,7 @@
   (lib/run-generation.lua, plannerLost): a later start of the run that took it since, and was
   stopped since, stays stopped.
 
-  The lock's expiry is in its value (`expiresAt`, epoch ms, see acquireRunLock-3.lua): renewing
+  The lock's expiry is in its value (`expiresAt`, epoch ms, see acquireRunLock-4.lua): renewing
   rewrites it; a lock of another run past its `expiresAt` counts as gone.
 
   KEYS[1]  the lock

@@ -17,6 +17,13 @@
   place: the plan step clears it (renewRunLock 'resume') once it holds every lock of the run and
   has planned, so that a plan that fails half-way leaves the run stopped.
 
+  'start' is refused ({ 5 }), before anything else, when the stop marker names the execution of
+  this plan (`endedBy`, the ended execution's plannedBy, equal to ARGV[2]'s plannedBy): that
+  execution ended (timed out, aborted) while its plan still ran, and the clean-up after its end ran
+  first and found no lock to release. Taken now, the lock would stay until it expires, with no
+  execution of the run left to release it. A later start of the run is another execution (another
+  plannedBy): it takes the lock as before, and its plan lifts the marker.
+
   'start' is refused ({ 3 }) when the lock of this run carries a later plannedAt than the one to
   store and has not expired: a later start of the run took it after this plan read its clock —
   this plan's Lambda was paused meanwhile (between its source's lock and its target's, or before
@@ -43,7 +50,7 @@
   `expiresAt`) still expires by its TTL.
 
   KEYS[1]  the lock (string: the holder record, JSON, with `expiresAt`)
-  KEYS[2]  this run's stop marker
+  KEYS[2]  this run's stop marker (JSON; `endedBy`: the ended execution it names, if any)
   ARGV[1]  this run's id
   ARGV[2]  the holder record to store (JSON: runId, operation, host, pid, startedAt; plannedAt: for
            'start' when this execution planned, for 'continue' when the step's execution planned,
@@ -57,7 +64,8 @@
            another run holds it; { 2 } when this run was stopped ('continue' only; nothing changed);
            { 3, holder record } when a later execution of this run holds it (any mode; nothing
            changed); { 4, holder record or nothing } when this run lost it ('hold' only:
-           gone, or another run's and expired; nothing changed)
+           gone, or another run's and expired; nothing changed); { 5 } when the stop marker
+           names this plan's execution as ended ('start' only; nothing changed)
 ]]
 if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
 local mode = ARGV[4]
@@ -65,14 +73,20 @@ if mode ~= 'start' and mode ~= 'continue' and mode ~= 'hold' then
   return redis.error_reply('ERR acquireRunLock: ARGV[4] must be start, continue or hold')
 end
 -- Every command this call may run, on every key, before anything else (guards.lua).
-local refused = refusedCommand({ { KEYS[1], 'TYPE', 'GET', 'PTTL', 'SET' }, { KEYS[2], 'EXISTS' }, { false, 'TIME' } })
+local refused = refusedCommand({ { KEYS[1], 'TYPE', 'GET', 'PTTL', 'SET' }, { KEYS[2], 'EXISTS', 'GET' }, { false, 'TIME' } })
 if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'string' } })
 if refusal then return refusal end
 if mode ~= 'start' and redis.call('EXISTS', KEYS[2]) == 1 then return { 2 } end
+local asking = cjson.decode(ARGV[2])
+if mode == 'start' and type(asking.plannedBy) == 'string' then
+  local marker = redis.call('GET', KEYS[2])
+  local ok, stopped = false, nil
+  if marker then ok, stopped = pcall(cjson.decode, marker) end
+  if ok and type(stopped) == 'table' and stopped.endedBy == asking.plannedBy then return { 5 } end
+end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local asking = cjson.decode(ARGV[2])
 if mode == 'start' and laterStart(KEYS[1], ARGV[1], asking.plannedAt, asking.plannedBy) then -- lib/run-generation.lua
   local later = redis.call('GET', KEYS[1])
   local expiresAt = tonumber(cjson.decode(later).expiresAt)
