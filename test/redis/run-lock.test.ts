@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ExecutionEndedBeforePlanError } from '../../core/errors/execution-ended-before-plan-error.js';
 import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
 import { RunSupersededError } from '../../core/errors/run-superseded-error.js';
 import { RunLock, RunLockedError, RunLockLostError, runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
@@ -205,5 +206,27 @@ describe('the run lock', () => {
     await RunLock.acquire(redis, prefix, { runId: 'other', operation: 'transfer' }, 60_000, 'x');
     expect(await RunLock.endRun(redis, prefix, 'run-2', { mark: false })).toBe('not-held');
     expect(await redis.exists(runLockKey(prefix), runStopMarkerKey(prefix, 'run-2'))).toBe(1);
+  });
+
+  it("refuses, writing nothing, a plan of an execution the stop marker names as ended; another execution's plan, or one naming none, takes it", async () => {
+    const prefix = uniquePrefix();
+    // The clean-up after execution A ended (ABORTED) while A's plan had not taken the lock yet.
+    expect(await RunLock.endRun(redis, prefix, 'run-1', { mark: true, reason: 'ABORTED', plannedBy: 'arn:A' })).toBe('not-held');
+    const marker = await redis.get(runStopMarkerKey(prefix, 'run-1'));
+    expect(JSON.parse(marker!)).toMatchObject({ runId: 'run-1', reason: 'ABORTED', endedBy: 'arn:A' });
+
+    const late = RunLock.acquire(redis, prefix, { runId: 'run-1', operation: 'reroute', plannedBy: 'arn:A' }, 60_000, 'source x', { newExecution: true });
+
+    await expect(late).rejects.toBeInstanceOf(ExecutionEndedBeforePlanError);
+    await expect(late).rejects.toThrow('Run run-1: its execution arn:A ended (stopped or timed out) before its plan took the run lock on source x; this plan takes no lock and writes nothing.');
+    expect(await redis.exists(runLockKey(prefix))).toBe(0);
+    expect(await redis.get(runStopMarkerKey(prefix, 'run-1'))).toBe(marker);
+
+    const unnamed = await RunLock.acquire(redis, prefix, { runId: 'run-1', operation: 'reroute' }, 60_000, 'x', { newExecution: true });
+    expect(await unnamed.release()).toBe(true);
+    const resumed = await RunLock.acquire(redis, prefix, { runId: 'run-1', operation: 'reroute', plannedBy: 'arn:B' }, 60_000, 'x', { newExecution: true });
+    await resumed.resume();
+    expect(await redis.exists(runStopMarkerKey(prefix, 'run-1'))).toBe(0);
+    expect(await resumed.release()).toBe(true);
   });
 });
