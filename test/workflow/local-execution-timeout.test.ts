@@ -65,6 +65,12 @@ async function everyJobOnce(jobs: readonly string[]): Promise<number> {
 
 /** The local definition with an execution timeout, as a deployment that set one would run it. */
 const withTimeout = (seconds: number) => ({ ...workflowDefinition(), TimeoutSeconds: seconds });
+/**
+ * Long enough for the plan to end before it on a loaded machine (a plan still running when the
+ * execution ends takes no lock and moves nothing: late-plan-after-execution-ended.test.ts), short
+ * of the 60 slowed pages (6 s at least): the timeout comes mid-run.
+ */
+const TIMEOUT_S = 3;
 
 const input = { runId: 'timeout-1', mode: 'reroute', source: 'source', routing: { kind: 'renames', renames: { old: 'new' } }, sets: [], pageSize: 1, pagesPerInvocation: 1 };
 
@@ -89,7 +95,7 @@ describe('an execution that outlasts its state machine’s TimeoutSeconds, local
     const ended: Record<string, unknown>[] = [];
     const handlers = slowHandlers(100);
     const executions = await runWorkflowLocally(input, handlers, {
-      definition: withTimeout(1),
+      definition: withTimeout(TIMEOUT_S),
       // The CLI's clean-up, as the rule's target: the page in progress, which goes on after the
       // execution ended (a Lambda does), meets the stop marker and moves nothing more.
       executionEnded: (event) => {
@@ -99,7 +105,7 @@ describe('an execution that outlasts its state machine’s TimeoutSeconds, local
     });
 
     expect(executions).toHaveLength(1);
-    expect(executions[0]).toMatchObject({ status: 'TIMED_OUT', error: { name: 'States.Timeout', message: "The execution ran longer than its state machine's TimeoutSeconds (1 s)." } });
+    expect(executions[0]).toMatchObject({ status: 'TIMED_OUT', error: { name: 'States.Timeout', message: `The execution ran longer than its state machine's TimeoutSeconds (${TIMEOUT_S} s).` } });
     expect(ended).toHaveLength(1);
     expect(ended[0]!['detail']).toMatchObject({ status: 'TIMED_OUT', error: 'States.Timeout', executionArn: executions[0]!.executionArn });
     expect(await redis.source().get('sidekiq-migrate:lock')).toBeNull();
@@ -115,14 +121,14 @@ describe('an execution that outlasts its state machine’s TimeoutSeconds, local
     const handlers = slowHandlers(100);
     const run = { input, connections: connections!, handlers, io, json: false, endpoint: redis.urls().source };
 
-    const error = await runWorkflowFromCli({ ...run, definition: withTimeout(1) }).then(
+    const error = await runWorkflowFromCli({ ...run, definition: withTimeout(TIMEOUT_S) }).then(
       () => undefined,
       (e: unknown) => e,
     );
 
     expect(error).toBeInstanceOf(FatalError);
     expect((error as Error).message).toMatch(
-      /^States\.Timeout: The execution ran longer than its state machine's TimeoutSeconds \(1 s\)\.\nThe run timed out after its plan: its pages moved at least [1-9]\d* job\(s\) \(each page is whole\)\. Run the same command again to finish\.$/,
+      new RegExp(`^States\\.Timeout: The execution ran longer than its state machine's TimeoutSeconds \\(${TIMEOUT_S} s\\)\\.\\nThe run timed out after its plan: its pages moved at least [1-9]\\d* job\\(s\\) \\(each page is whole\\)\\. Run the same command again to finish\\.$`),
     );
     expect(io.stdout()).not.toContain('Complete');
     expect(await everyJobOnce(jobs)).toBeGreaterThan(0);
