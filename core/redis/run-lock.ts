@@ -8,8 +8,8 @@ import { FatalError } from '../errors/sidekiq-migrate-error.js';
 import { LuaScript } from './lua-script.js';
 import { classifyRedisError } from './redis-errors.js';
 
-const acquireScript = new LuaScript('acquireRunLock-4');
-const renewScript = new LuaScript('renewRunLock-3');
+const acquireScript = new LuaScript('acquireRunLock-5');
+const renewScript = new LuaScript('renewRunLock-4');
 
 /** Who holds a lock: enough for an operator to find the run and decide to wait or kill it. */
 export interface LockHolder {
@@ -91,6 +91,14 @@ export const runLockKey = (prefix: string): string => `${prefix}sidekiq-migrate:
 export const runStopMarkerKey = (prefix: string, runId: string): string => `${prefix}sidekiq-migrate:${runId}:stopped`;
 
 /**
+ * The record of one ended execution of a run (by its plan's execution ARN, the lock's plannedBy),
+ * written by the clean-up after its end with the stop marker, and living as long: while it exists
+ * a plan of that execution takes no lock (acquireRunLock-5.lua, { 5 }). One key per execution, so
+ * that a later end of the run (the marker then names that one) replaces none, and each expires.
+ */
+export const runEndedExecutionKey = (prefix: string, runId: string, executionArn: string): string => `${prefix}sidekiq-migrate:${runId}:ended-execution:${executionArn}`;
+
+/**
  * How long a stop marker lives: far longer than any step of the stopped execution can still be
  * running (a Lambda lives 15 minutes), yet a run that is never resumed leaves no key for good.
  */
@@ -102,7 +110,7 @@ export type EndRunOutcome = 'released' | 'not-held' | 'superseded';
 /**
  * A run lock held on one Redis: two transfers, or a transfer and a re-route, never interleave on
  * the same keys. It expires so that a crashed holder does not block forever — by a time written in
- * its value, not a TTL, so that no volatile-* eviction policy can evict it (acquireRunLock-4.lua);
+ * its value, not a TTL, so that no volatile-* eviction policy can evict it (acquireRunLock-5.lua);
  * a live run renews it on every page (`renew`) and releases it at the end. A stopped run (its stop marker set) can
  * be taken again only by a new execution of the run (`newExecution`).
  */
@@ -130,7 +138,7 @@ export class RunLock {
    * planned; it calls `resume()` once it holds all of the run's locks. A step of a workflow
    * execution, which took the lock when it planned (`mustHold`: a page task, a continuation's
    * plan), renews it only while it still names the run: when it is gone, or another run's and
-   * expired, it throws RunLockLostError and takes nothing (acquireRunLock-4.lua, 'hold').
+   * expired, it throws RunLockLostError and takes nothing (acquireRunLock-5.lua, 'hold').
    */
   static async acquire(
     redis: Redis,
@@ -148,7 +156,7 @@ export class RunLock {
       ...(options.newExecution ? { plannedAt: Date.now() } : {}),
       ...holder,
     };
-    const keys = [runLockKey(prefix), runStopMarkerKey(prefix, record.runId)];
+    const keys = [runLockKey(prefix), runStopMarkerKey(prefix, record.runId), ...(options.newExecution && record.plannedBy !== undefined ? [runEndedExecutionKey(prefix, record.runId, record.plannedBy)] : [])];
     let reply: [number, Buffer?, number?];
     try {
       reply = (await acquireScript.run(redis, { keys, args: [record.runId, JSON.stringify(record), ttlMs, options.newExecution ? 'start' : options.mustHold ? 'hold' : 'continue'] })) as typeof reply;
@@ -156,9 +164,9 @@ export class RunLock {
       throw classifyRedisError(error, `Taking the run lock on ${where}`);
     }
     if (reply[0] === 2) throw new RunStoppedError(record.runId, `on ${where}`);
-    // Its execution ended before this plan took the lock, and its clean-up already ran (acquireRunLock-4.lua).
+    // Its execution ended before this plan took the lock, and its clean-up already ran (acquireRunLock-5.lua).
     if (reply[0] === 5) throw new ExecutionEndedBeforePlanError(record.runId, record.plannedBy ?? '', where);
-    // A new execution's plan that a later start of the run got ahead of (acquireRunLock-4.lua).
+    // A new execution's plan that a later start of the run got ahead of (acquireRunLock-5.lua).
     if (reply[0] === 3 && options.newExecution) throw new PlanSupersededError(record.runId, generationOf(record), generationOfRecord(reply[1]), where, "took the run's lock");
     if (reply[0] === 3) throw new RunSupersededError(record.runId, `on ${where}`, plannedAtOf(reply[1]));
     if (reply[0] === 4) throw new RunLockLostError(record.runId, where, reply[1] === undefined ? undefined : holderOf(reply[1]));
@@ -180,7 +188,7 @@ export class RunLock {
   }
 
   /**
-   * Writes the lock again as this run's plan took it (acquireRunLock-4.lua 'start', with the
+   * Writes the lock again as this run's plan took it (acquireRunLock-5.lua 'start', with the
    * plan's plannedAt and plannedBy: refused, PlanSupersededError, once a later start of the run
    * took it), its expiry renewed: true once written. A write on this connection for a WAIT to
    * cover (replica-wait.ts `fence`) while the plan resumes what earlier attempts left in flight,
@@ -263,12 +271,13 @@ export class RunLock {
     runId: string,
     options: { readonly mark: boolean; readonly endedAt?: number; readonly plannedAt?: number; readonly plannedBy?: string; readonly reason?: string },
   ): Promise<EndRunOutcome> {
-    // `endedBy`: the ended execution's plan, if still running, must take no lock (acquireRunLock-4.lua, { 5 }).
+    // `endedBy`, and the ended execution's own record (KEYS[3]): its plan, if still running, must
+    // take no lock (acquireRunLock-5.lua, { 5 }), even once a later end of the run is the one the marker names.
     const marker = JSON.stringify({ runId, stoppedAt: new Date().toISOString(), ...(options.reason ? { reason: options.reason } : {}), ...(options.plannedBy !== undefined ? { endedBy: options.plannedBy } : {}) });
     // Classified: a refusal (the run's user may no longer run SET, say) is said as such, not as an unexpected ReplyError.
     const reply = await renewScript
       .run(redis, {
-        keys: [runLockKey(prefix), runStopMarkerKey(prefix, runId)],
+        keys: [runLockKey(prefix), runStopMarkerKey(prefix, runId), ...(options.plannedBy !== undefined && options.plannedBy !== '' ? [runEndedExecutionKey(prefix, runId, options.plannedBy)] : [])],
         args: [runId, 'stop', options.mark ? RUN_STOP_MARKER_TTL_MS : 0, options.endedAt ?? '', marker, options.plannedAt ?? '', options.plannedBy ?? ''],
       })
       .catch((error: unknown) => {

@@ -39,8 +39,9 @@ export async function cleanUpEndedExecution(
   if (run.dryRun) return { output: { status, action: 'none', reason: 'dry run' }, level: 'info', message: `execution ${status}: a dry run takes no lock, nothing to clean up` };
   // An end that does not answer keeps the other end's clean-up from nothing (EndNotReachedError).
   // Stopped or timed out, its plan may still be running (a Lambda goes on), not yet holding the
-  // lock: the run is stopped even so, the marker naming the execution, whose late plan then takes
-  // no lock (acquireRunLock-4.lua). A failed execution's plan has ended (no state sets a timeout).
+  // lock: the run is stopped even so, the execution's end recorded (its own key, beside the marker;
+  // also when a later start of the run holds the lock), and its late plan then takes no lock, even
+  // after another end of the run (acquireRunLock-5.lua). A failed execution's plan has ended (no state sets a timeout).
   const planMayRun = status !== 'FAILED' && run.plannedBy !== undefined;
   const result = await stopRunStep(run, connections, { reason: status, onlyIfStarted: !planMayRun, reachableEnds: true, ...(event.endedAt !== undefined ? { endedAt: event.endedAt } : {}) });
   // Found by its lock on the connections that answered: the others may hold it too (retried).

@@ -3,7 +3,7 @@
 // that goes on afterwards takes no lock and writes nothing. A new execution of the run still
 // plans (the marker names another execution), and lifts the stop.
 import { afterEach, expect, it } from 'vitest';
-import { RunLock, runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
+import { RUN_STOP_MARKER_TTL_MS, RunLock, runEndedExecutionKey, runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
 import { planStep } from '../../core/workflow/steps/plan-step.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import { cleanUpEndedExecution } from '../../functions/support/execution-ended-cleanup.js';
@@ -76,6 +76,11 @@ it('two executions end (the second after it took the lock) while the first one\'
   expect(cleanUp.message).toBe('execution TIMED_OUT: run stopped (stop marker set, run lock released)');
   expect(JSON.parse((await redis.source().get(runStopMarkerKey('', 'run-late')))!)).toMatchObject({ runId: 'run-late', reason: 'TIMED_OUT', endedBy: b });
   expect(await redis.source().get(runLockKey(''))).toBeNull();
+  // Each end has its own record, as long-lived as the marker.
+  for (const ended of [a, b]) {
+    expect(JSON.parse((await redis.source().get(runEndedExecutionKey('', 'run-late', ended)))!)).toMatchObject({ runId: 'run-late', endedBy: ended });
+    expect(await redis.source().pttl(runEndedExecutionKey('', 'run-late', ended))).toBeGreaterThan(RUN_STOP_MARKER_TTL_MS - 60_000);
+  }
   const before = await dumpAll(redis.source());
 
   for (const ended of [a, b]) {
@@ -115,6 +120,9 @@ it('an end whose clean-up comes after a later start took the lock leaves that ru
   expect(cleanUp.message).toBe('execution ABORTED: the run was started again since: left to its new execution');
   expect(JSON.parse((await redis.source().get(runLockKey('')))!)).toMatchObject({ runId: 'run-late', plannedBy: b });
   expect(await redis.source().exists(runStopMarkerKey('', 'run-late'))).toBe(0);
+  // Only A's end is recorded: B's run goes on.
+  expect(JSON.parse((await redis.source().get(runEndedExecutionKey('', 'run-late', a)))!)).toMatchObject({ runId: 'run-late', reason: 'ABORTED', endedBy: a });
+  expect(await redis.source().exists(runEndedExecutionKey('', 'run-late', b))).toBe(0);
   // B's run ends, giving its lock back.
   expect(await RunLock.releaseIfHeld(redis.source(), '', 'run-late', undefined, b)).toBe(true);
   const before = await dumpAll(redis.source());

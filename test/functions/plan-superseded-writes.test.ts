@@ -88,7 +88,7 @@ const inputA = { ...common, routing: { kind: 'mapping', mapping: { Mover: 'queue
 const inputB = { ...common, routing: { kind: 'mapping', mapping: { Idle: 'queue_c', Mover: 'queue_b' } }, sets: ['schedule', 'retry'] };
 const arn = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:sidekiq-migrate:${name}`;
 
-const acquireSha = new LuaScript('acquireRunLock-4').sha;
+const acquireSha = new LuaScript('acquireRunLock-5').sha;
 
 /**
  * B's work after its plan: each item's pages until done (`worked`: an item already worked to its

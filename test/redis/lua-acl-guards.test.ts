@@ -63,9 +63,9 @@ const calls: [script: string, call: LuaCall][] = [
   ['openPageAttempt-6', { keys: ['receipts', 'lock', 'stopped'], args: ['item:input', 'attempts', 60, 'run', 1000, 'arn'] }],
   // renewRunLock's other actions, each asking only for what it may call (a release must work
   // after a run failed for want of SET); resume deletes a marker (a string the seed has).
-  ['renewRunLock-3', { keys: ['lock', 'stopped'], args: ['run', 'release', '', '', '', 1000, 'arn'] }],
-  ['renewRunLock-3', { keys: ['lock', 'stopped'], args: ['run', 'stop', 60000, 1000, 'why', 1000, 'arn'] }],
-  ['renewRunLock-3', { keys: ['lock', 'originals:end'], args: ['run', 'resume', '', '', '', 1000, 'arn'] }],
+  ['renewRunLock-4', { keys: ['lock', 'stopped'], args: ['run', 'release', '', '', '', 1000, 'arn'] }],
+  ['renewRunLock-4', { keys: ['lock', 'stopped'], args: ['run', 'stop', 60000, 1000, 'why', 1000, 'arn'] }],
+  ['renewRunLock-4', { keys: ['lock', 'originals:end'], args: ['run', 'resume', '', '', '', 1000, 'arn'] }],
 ];
 const scripts = [...new Set(calls.map(([script]) => script))];
 

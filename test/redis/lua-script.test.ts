@@ -34,7 +34,7 @@ describe('Lua scripts', () => {
   it('writes encoded calls through ioredis when the client prefixes keys (ioredis must see the keys to prefix them)', async () => {
     const prefixed = new Redis(server.url(), { protocol: 2, keyPrefix: 'app:' });
     try {
-      const acquire = new LuaScript('acquireRunLock-4', { encodeCalls: true });
+      const acquire = new LuaScript('acquireRunLock-5', { encodeCalls: true });
       expect(await acquire.run(prefixed, { keys: ['lock', 'stopped'], args: ['run', '{}', 60_000, 'start'] })).toEqual([1]);
       expect(await server.client().exists('app:lock')).toBe(1);
       expect(await server.client().exists('lock')).toBe(0);
@@ -47,7 +47,7 @@ describe('Lua scripts', () => {
     const redis = server.client();
     const seen: string[][] = [];
     const watching = interferingRedis(redis, (call) => void seen.push([...call.scripts]));
-    const acquire = new LuaScript('acquireRunLock-4', { encodeCalls: true });
+    const acquire = new LuaScript('acquireRunLock-5', { encodeCalls: true });
     await acquire.runAll(watching, [{ keys: [runLockKey(''), runStopMarkerKey('', 'a')], args: ['a', '{}', 60_000, 'start'] }]);
     expect(seen).toEqual([[acquire.sha]]);
   });
@@ -57,7 +57,7 @@ describe('Lua scripts', () => {
     await redis.ping();
     /** What runAll writes on the connection, byte for byte. */
     const written = async (encodeCalls: boolean, flush: boolean): Promise<Buffer> => {
-      const acquire = new LuaScript('acquireRunLock-4', { encodeCalls });
+      const acquire = new LuaScript('acquireRunLock-5', { encodeCalls });
       if (flush) await redis.script('FLUSH');
       else await redis.script('LOAD', acquire.source);
       await redis.del(runLockKey(''));
@@ -93,7 +93,7 @@ describe('Lua scripts', () => {
   it("writes a rewrite spliced straight into its encoded call, and its digest read back from there, as the bytes ioredis writes for the rewrite's own Buffer and digest (issue #18)", async () => {
     const redis = server.client();
     await redis.ping();
-    const acquire = new LuaScript('acquireRunLock-4', { encodeCalls: true });
+    const acquire = new LuaScript('acquireRunLock-5', { encodeCalls: true });
     await redis.script('LOAD', acquire.source);
     /** What runAll writes on the connection, byte for byte. */
     const written = async (script: LuaScript, calls: LuaCall[]): Promise<Buffer> => {
@@ -129,7 +129,7 @@ describe('Lua scripts', () => {
         // The rewrite for the holder record (which the script reads as JSON); its digest after it.
         args: [payloads[i]!.subarray(0, 12), spliced ? rewrite : rewrite.toBuffer(), 60_000 + i, 'start', spliced ? new RewriteDigest(rewrite) : entryDigest(rewrite.toBuffer())],
       }));
-    const plain = new LuaScript('acquireRunLock-4');
+    const plain = new LuaScript('acquireRunLock-5');
     const byIoredis = await written(plain, calls(false));
     const sameName = Buffer.from(byIoredis.toString('latin1').replaceAll('\r\n$7\r\nevalsha\r\n', '\r\n$7\r\nEVALSHA\r\n'), 'latin1');
     expect(sameName.includes(Buffer.from('{"queue":"nöw","class":"A"'))).toBe(true);
@@ -142,7 +142,7 @@ describe('Lua scripts', () => {
   it('writes each encoded call of a pipeline of nothing else to the socket as the buffer it was encoded in, in order, never copied into one (issue #18)', async () => {
     const redis = server.client();
     await redis.ping();
-    const acquire = new LuaScript('acquireRunLock-4', { encodeCalls: true });
+    const acquire = new LuaScript('acquireRunLock-5', { encodeCalls: true });
     await redis.script('LOAD', acquire.source);
     await redis.del(runLockKey(''));
     const socket = (redis as unknown as { stream: { write(chunk: unknown, ...rest: unknown[]): boolean } }).stream;
@@ -173,7 +173,7 @@ describe('Lua scripts', () => {
   describe.each([false, true])('with encodeCalls %s', (encodeCalls) => {
     it('sends the commands that must come first once, ahead of the calls, also when the script is loaded again', async () => {
       const redis = server.client();
-      const acquire = new LuaScript('acquireRunLock-4', { encodeCalls });
+      const acquire = new LuaScript('acquireRunLock-5', { encodeCalls });
       const call = (runId: string) => ({ keys: [runLockKey(''), runStopMarkerKey('', runId)], args: [runId, JSON.stringify({ runId }), 60_000, 'start'] });
       await redis.script('FLUSH');
 
@@ -194,7 +194,7 @@ describe('Lua scripts', () => {
 
     it("throws a failed command sent ahead, and a call's error", async () => {
       const redis = server.client();
-      const acquire = new LuaScript('acquireRunLock-4', { encodeCalls });
+      const acquire = new LuaScript('acquireRunLock-5', { encodeCalls });
       await redis.set('text', 'abc');
       const call = { keys: [runLockKey(''), runStopMarkerKey('', 'a')], args: ['a', '{}', 60_000, 'start'] };
 
@@ -204,7 +204,7 @@ describe('Lua scripts', () => {
 
     it('loads the script only for calls that got NOSCRIPT, and never sends a failed call again', async () => {
       const redis = server.client();
-      const acquire = new LuaScript('acquireRunLock-4', { encodeCalls });
+      const acquire = new LuaScript('acquireRunLock-5', { encodeCalls });
       const call = (runId: string, mode = 'start') => ({ keys: [runLockKey(''), runStopMarkerKey('', runId)], args: [runId, JSON.stringify({ runId }), 60_000, mode] });
       await acquire.run(redis, call('known')); // loaded now
       /** How many times each command ran since the last CONFIG RESETSTAT (INFO commandstats). */

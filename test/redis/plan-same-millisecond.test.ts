@@ -32,7 +32,7 @@ function connect(before?: (call: RedisCall, name: string) => Promise<void>): Url
 
 const arn = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:sidekiq-migrate:${name}`;
 const input = { runId: 'run-1', mode: 'transfer', source: 'source', target: 'target', sets: ['schedule'], pageSize: 4 };
-const acquireSha = new LuaScript('acquireRunLock-4').sha;
+const acquireSha = new LuaScript('acquireRunLock-5').sha;
 const lockOf = async (which: 'source' | 'target') => JSON.parse((await redis[which]().get('sidekiq-migrate:lock'))!) as { runId: string; plannedAt: number; plannedBy?: string };
 
 describe('two starts of one run planning in the same millisecond', () => {

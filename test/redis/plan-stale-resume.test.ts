@@ -38,7 +38,7 @@ function connect(before?: (call: RedisCall) => Promise<void>): UrlConnections {
 const arn = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:sidekiq-migrate:${name}`;
 const input = { runId: 'run-1', mode: 'transfer', source: 'source', target: 'target', sets: ['schedule'], pageSize: 4, pagesPerInvocation: 1 };
 const budget = () => ({ deadline: Date.now() + 600_000 });
-const acquireSha = new LuaScript('acquireRunLock-4').sha;
+const acquireSha = new LuaScript('acquireRunLock-5').sha;
 const payloads = Array.from({ length: 30 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]` }));
 
 /** A page of `item` whose write to the target is refused (a key of the wrong type there): its slice stays in flight on the source. */

@@ -41,7 +41,7 @@ function bytesWritten(): { of: (socket: unknown) => Buffer; restore: () => void 
 
 describe("the send slabs' regions (core/redis/send-slabs.ts)", () => {
   it('are not used again while ioredis may still send a call again: a call written, its connection lost before its reply, is sent again byte for byte although other calls were encoded meanwhile', { timeout: 60_000 }, async () => {
-    const acquire = new LuaScript('acquireRunLock-4', { encodeCalls: true });
+    const acquire = new LuaScript('acquireRunLock-5', { encodeCalls: true });
     const admin = server.client();
     await admin.script('LOAD', acquire.source);
     const first = new Redis(server.url(), { protocol: 2 });

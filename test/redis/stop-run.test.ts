@@ -17,7 +17,7 @@ import { jobEntry, jobsIn, keyValueSnapshot } from '../support/exact-jobs.js';
 import { interferingRedis } from '../support/interfering-redis.js';
 
 const redis = privateSourceAndTarget();
-const renewScript = new LuaScript('renewRunLock-3');
+const renewScript = new LuaScript('renewRunLock-4');
 const { connect } = connectionsPerTest(redis);
 
 const transfer = (runId = 'run-1', extra: Record<string, unknown> = {}) => ({ runId, mode: 'transfer', target: 'target', sets: ['schedule'], pageSize: 10, ...extra });

@@ -247,7 +247,7 @@ describe('the plan step', () => {
   it('cleans up after a plan that fails at its very end: the lock released on both ends, the list and executions deleted', async () => {
     const { seeded } = await seed(redis.source());
     // The first call on the source after its lock was resumed (the search for other prefixes) fails.
-    const renewSha = new LuaScript('renewRunLock-3').sha;
+    const renewSha = new LuaScript('renewRunLock-4').sha;
     let resumed = false;
     let failed = false;
     const provider = connect();

@@ -15,7 +15,7 @@ import { pageReceiptsKey } from '../../core/workflow/page-receipt.js';
 import { rememberedCheckKey } from '../../core/drain/remembered-check.js';
 import { movesKey } from '../../core/reroute/move-record.js';
 import { rewrittenEntriesKey } from '../../core/reroute/rewritten-entries.js';
-import { runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
+import { runEndedExecutionKey, runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { targetIdKey } from '../../core/transfer/target-identity.js';
 import { ledgerIndexKey } from '../../core/transfer/ledger-index.js';
@@ -67,6 +67,7 @@ describe("redis-move.md's table of what a transfer leaves behind", () => {
       [inflightIndexKey(NS), 'both'],
       [runLockKey(NS), 'both'],
       [runStopMarkerKey(NS, run), 'both'],
+      [runEndedExecutionKey(NS, run, 'arn:aws:states:us-east-1:123456789012:execution:sidekiq-migrate:3f9a'), 'both'],
       [workListKey(NS, run), 'old'],
       [runExecutionsKey(NS, run), 'old'],
       [endedQueuesKey(NS, run), 'old'],

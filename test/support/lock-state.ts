@@ -4,7 +4,7 @@ import { waitUntil } from './wait-until.js';
 
 /**
  * Whether no live run lock is left under `prefix`: released, or past the `expiresAt` its value
- * carries by the server's clock (the lock has no TTL, see acquireRunLock-4.lua).
+ * carries by the server's clock (the lock has no TTL, see acquireRunLock-5.lua).
  */
 export async function lockIsGone(redis: Redis, prefix = ''): Promise<boolean> {
   const lock = await redis.get(runLockKey(prefix));

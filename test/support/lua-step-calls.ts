@@ -78,11 +78,15 @@ export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['acknowledgeSetBatch-9', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 0, '', job(5)] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys']],
   // Sealed: the seed's seal holds (one entry in flight), so the call would delete the in-flight set.
   ['acknowledgeSetBatch-9', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 0, 't:1'] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys']],
-  ['acquireRunLock-4', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'start'] }, ['lock']],
+  ['acquireRunLock-5', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'start'] }, ['lock']],
   ['copyCronDefinition-4', { keys: ['cron:copy', 'cron:index', 'lock'], args: ['cron:copy', 'run', 1000, 'arn', 'message', 'm'] }, ['cron:copy', 'cron:index', 'lock']],
   ['rewriteCronMessage-3', { keys: ['cron:h', 'lock'], args: ['m', 'm2', 'run', 1000, 'arn'] }, ['cron:h', 'lock']],
-  ['renewRunLock-3', { keys: ['lock', 'stopped'], args: ['run', 'renew', 1000, '{"runId":"run"}'] }, ['lock']],
-  ['acquireRunLock-4', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'hold'] }, ['lock']],
+  ['renewRunLock-4', { keys: ['lock', 'stopped'], args: ['run', 'renew', 1000, '{"runId":"run"}'] }, ['lock']],
+  ['acquireRunLock-5', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'hold'] }, ['lock']],
+  // A plan that names its execution: whether that execution's end was recorded is read (any type) before the lock is taken.
+  ['acquireRunLock-5', { keys: ['lock', 'stopped', 'ended:arn2'], args: ['run', '{"runId":"run","plannedBy":"arn2"}', 1000, 'start'] }, ['lock']],
+  // The clean-up after the lock's execution ended: its end recorded (written over any type), the marker set, the lock released.
+  ['renewRunLock-4', { keys: ['lock', 'stopped', 'ended:arn'], args: ['run', 'stop', 1000, '', '{"runId":"run","endedBy":"arn"}', '', 'arn'] }, ['lock']],
   ['addRunExecution-3', { keys: ['lock', 'executions'], args: ['run', 'list:1', 1000, 60] }, ['lock', 'executions']],
   ['endRunExecution-3', { keys: ['lock', 'executions'], args: ['run', 'root', 1000] }, ['lock', 'executions']],
   ['finishRun-4', { keys: ['lock', 'items', 'executions'], args: ['run', 1000] }, ['lock', 'items', 'executions']],

@@ -13,8 +13,8 @@ const SCRIPTS = new Map(
       ['ackSet', 'acknowledgeSetBatch-9'],
       ['write', 'copyJobsToLists-n4'],
       ['writeSet', 'copyEntriesToSet-6'],
-      ['acquire', 'acquireRunLock-4'],
-      ['lock', 'renewRunLock-3'],
+      ['acquire', 'acquireRunLock-5'],
+      ['lock', 'renewRunLock-4'],
       ['retire', 'retireLedger-3'],
       ['reroute', 'rerouteQueueJobs-n3'],
       ['rerouteSet', 'rerouteSetEntries-n4'],
@@ -25,14 +25,14 @@ const SCRIPTS = new Map(
 );
 /** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
 export async function loadScripts(...servers: Redis[]): Promise<void> {
-  for (const name of ['claimQueueJobs-13', 'acknowledgeQueueBatch-4', 'claimSetEntries-15', 'acknowledgeSetBatch-9', 'copyJobsToLists-n4', 'copyEntriesToSet-6', 'acquireRunLock-4', 'renewRunLock-3', 'retireLedger-3', 'rerouteQueueJobs-n3', 'rerouteSetEntries-n4', 'openPageAttempt-6', 'writePageReceipt-1']) {
+  for (const name of ['claimQueueJobs-13', 'acknowledgeQueueBatch-4', 'claimSetEntries-15', 'acknowledgeSetBatch-9', 'copyJobsToLists-n4', 'copyEntriesToSet-6', 'acquireRunLock-5', 'renewRunLock-4', 'retireLedger-3', 'rerouteQueueJobs-n3', 'rerouteSetEntries-n4', 'openPageAttempt-6', 'writePageReceipt-1']) {
     for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
   }
 }
 
 /**
  * The client, recording when each pipeline of our scripts goes out ('> claim') and when its reply
- * is back ('< claim'); renewRunLock-3 is named by its action ('renew', 'release'), a pipeline of
+ * is back ('< claim'); renewRunLock-4 is named by its action ('renew', 'release'), a pipeline of
  * plain commands by their names ('exists').
  */
 export function recording(redis: Redis): Redis & { events: string[] } {

@@ -24,7 +24,7 @@ import { withWrappedClient } from '../support/wrapped-client.js';
 const redis = privateSourceAndTarget();
 const { connect } = connectionsPerTest(redis);
 
-/** Another run's lock record, as acquireRunLock-4.lua writes it, valid for an hour by the server's clock. */
+/** Another run's lock record, as acquireRunLock-5.lua writes it, valid for an hour by the server's clock. */
 async function anotherRunTakes(client: Redis): Promise<void> {
   const [seconds] = await client.time();
   const now = Number(seconds) * 1000;

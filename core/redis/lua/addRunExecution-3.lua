@@ -6,7 +6,7 @@
   (its summary would never be the last one: the run's lock, list and executions would stay until
   the lock expired, 20 minutes, blocking the next run). Idempotent: a retried step adds it again.
 
-  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-4.lua)
+  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-5.lua)
   KEYS[2]  the run's executions (hash: execution name → '1')
   ARGV[1]  the run's id
   ARGV[2]  the name of the execution to add

@@ -7,7 +7,7 @@
   reconnection) finds the list already past it and writes nothing; a list of another length (gone,
   or written by something else) is refused, nothing written.
 
-  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-4.lua)
+  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-5.lua)
   KEYS[2]  the run's list of work (a list of JSON items, core/workflow/work-list.ts)
   ARGV[1]  the run's id
   ARGV[2]  when this plan planned (epoch ms: the plannedAt it wrote into the lock)

@@ -8,7 +8,7 @@
 
   KEYS[1]  the definition's hash on the target (`cron_job:NAME` or `cron_job:NAMESPACE:NAME`)
   KEYS[2]  the index set on the target (`cron_jobs` or `cron_jobs:NAMESPACE`)
-  KEYS[3]  the run lock on the target (string: the holder record, JSON, see acquireRunLock-4.lua)
+  KEYS[3]  the run lock on the target (string: the holder record, JSON, see acquireRunLock-5.lua)
   ARGV[1]  the set member naming the hash (its key without the Redis prefix)
   ARGV[2]  the run's id
   ARGV[3]  when the copying plan planned (epoch ms: the plannedAt it wrote into the lock)

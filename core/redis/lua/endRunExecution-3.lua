@@ -9,7 +9,7 @@
   executions, so a lock of this run that carries a later plannedAt than the ending execution's is
   a later start's: nothing is ended.
 
-  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-4.lua)
+  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-5.lua)
   KEYS[2]  the run's executions (hash: execution name → '1')
   ARGV[1]  the run's id
   ARGV[2]  the name of the ending execution

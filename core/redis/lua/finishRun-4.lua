@@ -6,7 +6,7 @@
   takes the lock before it writes its own list and executions (under the same keys, the run's
   id), so a later plannedAt on the lock means they are the later execution's: all are left to it.
 
-  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-4.lua)
+  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-5.lua)
   KEYS[2]  the run's list of work (a list)
   KEYS[3]  the run's executions (a hash, core/workflow/run-executions.ts)
   ARGV[1]  the run's id

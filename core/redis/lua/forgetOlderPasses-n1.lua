@@ -12,7 +12,7 @@
   A record of an earlier generation is read by nothing of this start (passStart takes only its own
   generation's) and its own start's tasks can no longer renew the lock this start holds.
 
-  KEYS[1]   the run lock (string: the holder record, JSON, see acquireRunLock-4.lua)
+  KEYS[1]   the run lock (string: the holder record, JSON, see acquireRunLock-5.lua)
   KEYS[2…]  the run's pass records found (strings, `<prefix>sidekiq-migrate:<run>:originals:queue:NAME`)
   ARGV[1]   the run's id
   ARGV[2]   when this start planned (epoch ms: the plannedAt it wrote into the lock)

@@ -29,7 +29,7 @@
   earlier one's. (-n1 compared the whole value: it took an append pass's own count, mark and all,
   for an earlier start's.)
 
-  KEYS[1]   the run lock (string: the holder record, JSON, see acquireRunLock-4.lua)
+  KEYS[1]   the run lock (string: the holder record, JSON, see acquireRunLock-5.lua)
   KEYS[2…]  the run's pass counts found (strings, `<prefix>sidekiq-migrate:<run>:originals:<key>`)
   ARGV[1]   the run's id
   ARGV[2]   when this start planned (epoch ms: the plannedAt it wrote into the lock)

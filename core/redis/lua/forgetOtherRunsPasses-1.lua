@@ -16,7 +16,7 @@
   nothing. A count beside an in-flight key of its run is kept: the jobs in flight are that run's
   pass's, finished by the next resume (resume-inflight.ts), which ends the pass.
 
-  KEYS[1]        the run lock (string: the holder record, JSON, see acquireRunLock-4.lua)
+  KEYS[1]        the run lock (string: the holder record, JSON, see acquireRunLock-5.lua)
   KEYS[2n]       another run's pass count (string, `<prefix>sidekiq-migrate:<run>:originals:<key>`)
   KEYS[2n+1]     that run's in-flight key for the same source key (`…:<run>:inflight:<key>`: a
                  list or a sorted set, or none)

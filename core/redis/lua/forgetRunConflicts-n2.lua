@@ -6,7 +6,7 @@
   not delete those (the later run's summary would not count them, and could say 'Complete' over
   jobs left on the source).
 
-  KEYS[1]   the run lock (string: the holder record, JSON, see acquireRunLock-4.lua)
+  KEYS[1]   the run lock (string: the holder record, JSON, see acquireRunLock-5.lua)
   KEYS[2…]  the run's conflicts keys to delete (core/transfer/transfer-keys.ts conflictsKey); or
             the run's started-with record, stored routing and selection, deleted by its first
             plan when that plan failed having moved nothing (core/workflow/store-run-plan.ts

@@ -19,7 +19,7 @@
   (test/redis/page-receipt-latest.test.ts).
 
   KEYS[1]  the run's page receipts (hash: item field → receipt JSON; attempt field → attempts)
-  KEYS[2]  the run lock (string: the holder record, JSON, see acquireRunLock-4.lua)
+  KEYS[2]  the run lock (string: the holder record, JSON, see acquireRunLock-5.lua)
   KEYS[3]  the run's stop marker
   ARGV[1]  the item's field (its receipt)
   ARGV[2]  the attempt field (the item's field, ':', and the digest of this input)

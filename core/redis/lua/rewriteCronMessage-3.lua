@@ -7,7 +7,7 @@
   of the run (maybe with other routing) planned, rewrites no definition by its own routing.
 
   KEYS[1]  the definition's hash (`cron_job:NAME` or `cron_job:NAMESPACE:NAME`)
-  KEYS[2]  the run lock (string: the holder record, JSON, see acquireRunLock-4.lua)
+  KEYS[2]  the run lock (string: the holder record, JSON, see acquireRunLock-5.lua)
   ARGV[1]  the message as read
   ARGV[2]  the rewritten message (only its queue value differs)
   ARGV[3]  the run's id

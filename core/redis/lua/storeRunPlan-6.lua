@@ -9,7 +9,7 @@
   (refused by their digests, the run stopped), and its executions would lose the continuations
   it announced, so that an execution would count itself last while another still runs.
 
-  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-4.lua)
+  KEYS[1]  the run lock (string: the holder record, JSON, see acquireRunLock-5.lua)
   KEYS[2]  the run's list of work (a list of JSON items, core/workflow/work-list.ts)
   KEYS[3]  the run's executions (a hash, core/workflow/run-executions.ts)
   KEYS[4]  the run's stored routing (a string, core/workflow/stored-routing.ts)

@@ -197,7 +197,7 @@ async function pagesOf(
       const sent = renewals.splice(0);
       const renewed = sent.length > 0 ? (await Promise.all(sent)).flat() : await renew();
       // Lost: another run took it, or it expired and is gone (taken and released by another run
-      // while this task was paused); never taken again (renewRunLock-3.lua).
+      // while this task was paused); never taken again (renewRunLock-4.lua).
       if (renewed.includes(false)) await orLostTarget(new FatalError(`Run ${settings.runId} lost its run lock during ${item.kind} ${item.name} (another run took it, or it expired and is gone); stopping (nothing is lost: the next run resumes).`));
     },
     // A rate-limited transfer starts no slice whose wait would outlast the invocation: the next

@@ -158,7 +158,7 @@ describe("a re-route page task's round trips", () => {
       writes++;
       if (writes === 2) {
         void client.script('FLUSH');
-        void client.script('LOAD', new LuaScript('renewRunLock-3').source);
+        void client.script('LOAD', new LuaScript('renewRunLock-4').source);
       }
       if (writes === 3) void client.set(runStopMarkerKey('', 'run-1'), '1');
     });

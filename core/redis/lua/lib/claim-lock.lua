@@ -9,7 +9,7 @@
   generation: when the caller's execution planned (epoch ms, the lock's plannedAt), optionally
            followed by one space and the execution that planned (the lock's plannedBy: an ARN, a
            local execution's name; no spaces); '' when unknown (core/redis/generation-arg.ts)
-  Returns  -3 when the run lock (lockKey, the holder record: JSON, see acquireRunLock-4.lua) is held
+  Returns  -3 when the run lock (lockKey, the holder record: JSON, see acquireRunLock-5.lua) is held
            by another run, not expired, or is unreadable; -4 when a later execution of this run
            holds it (its plannedAt later than the caller's, when both are known; or the same one
            and another plannedBy, when both carry one: two starts of the run in one millisecond);

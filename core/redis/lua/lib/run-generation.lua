@@ -1,6 +1,6 @@
 --[[
   Prepended to every script by core/redis/lua-script.ts, after claim-lock.lua. The look at the
-  run lock (its holder record: JSON, see acquireRunLock-4.lua) of the steps that keep a run's
+  run lock (its holder record: JSON, see acquireRunLock-5.lua) of the steps that keep a run's
   bookkeeping: which start of the run holds it now. Each start of a run (a new execution, a
   retried plan task, `start --resume`) writes its own plannedAt (and its execution's ARN,
   plannedBy) into the lock before it writes anything else of the run; a step of an earlier start

@@ -5,7 +5,7 @@
   lost (it expired, another run took it, and released it or died), and that run may have worked
   the same keys meanwhile, so the renewing step ends after the page it is on rather than write
   more under a lock it re-created. A lock of this run past its `expiresAt` is renewed: nobody took
-  it since (see acquireRunLock-4.lua, 'hold'). While the run's stop marker exists every renewal is
+  it since (see acquireRunLock-5.lua, 'hold'). While the run's stop marker exists every renewal is
   refused, so that a step still running for a stopped run ends after the page it is on.
 
   'stop' cleans up after an execution of the run was stopped, timed out or failed: it sets the
@@ -15,7 +15,13 @@
   execution name the execution whose plan took the lock (`plannedBy`, ARGV[7]), that decides: the
   lock of another execution's plan is left alone (an old root execution redriven after a later
   start of the run ends after that start planned, and its input names no plannedAt), and the
-  ended execution's own lock is released whatever the clocks say.
+  ended execution's own lock is released whatever the clocks say. With a marker (ARGV[3] > 0) and
+  the ended execution named (ARGV[7]), it first records that execution's end (KEYS[3], its own key,
+  with the marker's time to live), whatever it then does with the lock: also when a newer execution
+  holds it (3). A plan of that execution still running takes no lock then (acquireRunLock-5.lua,
+  { 5 }), even after the marker names a later end of the run, or was lifted by a later plan, or
+  that newer execution released the lock. One key per ended execution: no end replaces another's,
+  and each expires on its own.
   'renew', 'release' and 'stop' of a step that names when its execution planned (renew: the
   record's plannedAt; release, stop: ARGV[6]) do nothing when the lock of this run carries a later
   plannedAt, or the same one and another plannedBy (renew: the record's; both named): that
@@ -26,11 +32,13 @@
   (lib/run-generation.lua, plannerLost): a later start of the run that took it since, and was
   stopped since, stays stopped.
 
-  The lock's expiry is in its value (`expiresAt`, epoch ms, see acquireRunLock-4.lua): renewing
+  The lock's expiry is in its value (`expiresAt`, epoch ms, see acquireRunLock-5.lua): renewing
   rewrites it; a lock of another run past its `expiresAt` counts as gone.
 
   KEYS[1]  the lock
   KEYS[2]  this run's stop marker
+  KEYS[3]  stop: the ended-execution record of ARGV[7] (string, written over whatever is there),
+           given when ARGV[7] is; absent otherwise
   ARGV[1]  this run's id
   ARGV[2]  'renew', 'release', 'stop' or 'resume'
   ARGV[3]  renew: how long the lock lives without renewal, in ms; stop: the marker's time to live
@@ -53,7 +61,8 @@
            release: 1 released; 0 nothing to release (not held by this run);
                     3 a later execution of this run holds the lock (nothing changed)
            stop:    1 marked (ARGV[3] > 0) and the lock released; 0 marked, no lock of this run to
-                    release; 3 a newer execution of the run holds the lock (nothing changed)
+                    release; 3 a newer execution of the run holds the lock (only the ended
+                    execution's record written)
            resume:  1 the marker is cleared (or there was none); 0 this run does not hold the lock
                     (nothing changed); 3 another start of this run holds it (nothing changed)
 ]]
@@ -65,7 +74,7 @@ local needs = {
   renew = { { KEYS[1], 'TYPE', 'GET', 'SET' }, { KEYS[2], 'EXISTS' }, { false, 'TIME' } },
   release = { { KEYS[1], 'TYPE', 'GET', 'DEL' } },
   -- stop with a time to live of 0 releases only: no marker written.
-  stop = { { KEYS[1], 'TYPE', 'GET', 'DEL' }, { KEYS[2], (tonumber(ARGV[3] or '') or 1) > 0 and 'SET' or nil } },
+  stop = { { KEYS[1], 'TYPE', 'GET', 'DEL' }, { KEYS[2], (tonumber(ARGV[3] or '') or 1) > 0 and 'SET' or nil }, { KEYS[3], KEYS[3] and (tonumber(ARGV[3] or '') or 1) > 0 and 'SET' or nil } },
   resume = { { KEYS[1], 'TYPE', 'GET' }, { KEYS[2], 'DEL' } },
 }
 local refused = refusedCommand(needs[action] or {})
@@ -118,6 +127,8 @@ elseif action == 'release' then
   return 1
 elseif action == 'stop' then
   local endedBy = ARGV[7] ~= nil and ARGV[7] ~= '' and ARGV[7] or nil
+  -- Its end, recorded whoever holds the lock: its plan may still be running (acquireRunLock-5.lua).
+  if endedBy and KEYS[3] and tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[3]) end
   local heldBy = held and type(holder.plannedBy) == 'string' and holder.plannedBy or nil
   if endedBy and heldBy then
     if heldBy ~= endedBy then return 3 end

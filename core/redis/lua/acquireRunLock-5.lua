@@ -17,12 +17,17 @@
   place: the plan step clears it (renewRunLock 'resume') once it holds every lock of the run and
   has planned, so that a plan that fails half-way leaves the run stopped.
 
-  'start' is refused ({ 5 }), before anything else, when the stop marker names the execution of
-  this plan (`endedBy`, the ended execution's plannedBy, equal to ARGV[2]'s plannedBy): that
-  execution ended (timed out, aborted) while its plan still ran, and the clean-up after its end ran
-  first and found no lock to release. Taken now, the lock would stay until it expires, with no
-  execution of the run left to release it. A later start of the run is another execution (another
-  plannedBy): it takes the lock as before, and its plan lifts the marker.
+  'start' is refused ({ 5 }), before anything else, when the execution of this plan (ARGV[2]'s
+  plannedBy) ended: the clean-up after its end recorded it (KEYS[3], its ended-execution record,
+  renewRunLock-4.lua 'stop'), or the stop marker names it (`endedBy`: a marker of an older version,
+  which recorded only the latest end). That execution ended (timed out, aborted) while its plan
+  still ran, and the clean-up after its end ran first and found no lock of it to release. Taken
+  now, the lock would stay until it expires, with no execution of the run left to page or release
+  it. Every ended execution keeps its own record: a second end of the run (a later start that ended
+  too, before this plan took the lock; its plan may have lifted the marker) names another execution
+  in the marker, not this one, and lifting the marker leaves the records. A later start of the run
+  is another execution (another plannedBy): it takes the lock as before, and its plan lifts the
+  marker.
 
   'start' is refused ({ 3 }) when the lock of this run carries a later plannedAt than the one to
   store and has not expired: a later start of the run took it after this plan read its clock —
@@ -51,6 +56,8 @@
 
   KEYS[1]  the lock (string: the holder record, JSON, with `expiresAt`)
   KEYS[2]  this run's stop marker (JSON; `endedBy`: the ended execution it names, if any)
+  KEYS[3]  the ended-execution record of ARGV[2]'s plannedBy (any type; only whether it exists is
+           read), given for 'start' when the record names a plannedBy; absent otherwise
   ARGV[1]  this run's id
   ARGV[2]  the holder record to store (JSON: runId, operation, host, pid, startedAt; plannedAt: for
            'start' when this execution planned, for 'continue' when the step's execution planned,
@@ -65,7 +72,8 @@
            { 3, holder record } when a later execution of this run holds it (any mode; nothing
            changed); { 4, holder record or nothing } when this run lost it ('hold' only:
            gone, or another run's and expired; nothing changed); { 5 } when the stop marker
-           names this plan's execution as ended ('start' only; nothing changed)
+           names this plan's execution as ended, or its ended-execution record exists ('start' only;
+           nothing changed)
 ]]
 if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
 local mode = ARGV[4]
@@ -73,13 +81,14 @@ if mode ~= 'start' and mode ~= 'continue' and mode ~= 'hold' then
   return redis.error_reply('ERR acquireRunLock: ARGV[4] must be start, continue or hold')
 end
 -- Every command this call may run, on every key, before anything else (guards.lua).
-local refused = refusedCommand({ { KEYS[1], 'TYPE', 'GET', 'PTTL', 'SET' }, { KEYS[2], 'EXISTS', 'GET' }, { false, 'TIME' } })
+local refused = refusedCommand({ { KEYS[1], 'TYPE', 'GET', 'PTTL', 'SET' }, { KEYS[2], 'EXISTS', 'GET' }, { KEYS[3], KEYS[3] and 'EXISTS' or nil }, { false, 'TIME' } })
 if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'string' } })
 if refusal then return refusal end
 if mode ~= 'start' and redis.call('EXISTS', KEYS[2]) == 1 then return { 2 } end
 local asking = cjson.decode(ARGV[2])
 if mode == 'start' and type(asking.plannedBy) == 'string' then
+  if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then return { 5 } end
   local marker = redis.call('GET', KEYS[2])
   local ok, stopped = false, nil
   if marker then ok, stopped = pcall(cjson.decode, marker) end
