@@ -73,8 +73,13 @@ describe('jobs put on queues nobody fetches from', { timeout: 180_000 }, () => {
     await source.sadd('queues', 'old');
     await heartbeat(source, keys, 'web:1:gggggggggggg', ['default', 'old'], { beatAt: now() });
 
+    const dry = await runCli('run', '--redis', redis.urls().source, '--mapping', mapping, '--dry-run');
     const run = await runCli('run', '--redis', redis.urls().source, '--mapping', mapping);
 
+    // The dry run's last line said "1 left in place (…); 2 of them would go to queues nobody
+    // fetches from": "them" read as the jobs left in place (2 of 1), not the jobs it would move.
+    expect(dry.code).toBe(0);
+    expect(last(dry.stdout)).toBe('Dry run, nothing written: a run would move 2 job(s) and leave jobs behind: 1 left in place; and 2 of the jobs it would move would go to queues nobody fetches from (see "Needs a look" above).');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('Nobody fetches from 1 queue(s) this run put jobs on (defualt 2)');
     expect(last(run.stdout)).toBe('Done, but jobs were left behind: 1 left in place; and 2 of the jobs moved went to queues nobody fetches from (see "Needs a look" above).');
