@@ -563,14 +563,15 @@ function dryRunVerdict(summary: RunSummary, emptySource: string, reroute: boolea
   const inFlight = reroute ? 0 : (summary.resumed?.resumed ?? 0);
   if (!reroute && t['examined'] !== undefined && wouldMove === 0 && inFlight === 0) return 'Dry run, nothing written: no job of the selected classes is on the source; a run would move nothing.';
   const uncertain = unknownLeftBehind(summary);
+  // Beside jobs left behind, "N of them" would read as N of those: name the jobs it would move.
   const leaves =
     leftBehind.length > 0
-      ? `leave jobs behind: ${[...leftBehind, ...uncertain].join(' · ')} (see "Needs a look" above)`
+      ? `leave jobs behind: ${[...leftBehind, ...uncertain].join(' · ')}${unheardDryDoneTail(summary.unheard)} (see "Needs a look" above)`
       : uncertain.length > 0
-        ? `maybe leave jobs behind: ${uncertain.join(' · ')} (see "Needs a look" above)`
-        : 'leave none behind';
+        ? `maybe leave jobs behind: ${uncertain.join(' · ')}${unheardDryDoneTail(summary.unheard)} (see "Needs a look" above)`
+        : `leave none behind${unheardTail(summary.unheard, true)}`;
   const finish = inFlight > 0 ? `finish ${n(inFlight)} job(s) left in flight, ` : '';
-  return `Dry run, nothing written: a run would ${finish}move ${n(wouldMove)} job(s) and ${leaves}${unheardTail(summary.unheard, true)}${more}.`;
+  return `Dry run, nothing written: a run would ${finish}move ${n(wouldMove)} job(s) and ${leaves}${more}.`;
 }
 
 /**
@@ -691,6 +692,13 @@ function unheardDoneTail(unheard: RunSummary['unheard']): string {
   if (!unheard) return '';
   const jobs = unheard.queues.reduce((sum, q) => sum + q.jobs, 0);
   return `; and ${unheard.total > unheard.queues.length ? 'at least ' : ''}${n(jobs)} of the jobs moved went to queues nobody fetches from`;
+}
+
+/** unheardDoneTail of a dry run: the jobs it would move, beside those it would leave behind. */
+function unheardDryDoneTail(unheard: RunSummary['unheard']): string {
+  if (!unheard) return '';
+  const jobs = unheard.queues.reduce((sum, q) => sum + q.jobs, 0);
+  return `; and ${unheard.total > unheard.queues.length ? 'at least ' : ''}${n(jobs)} of the jobs it would move would go to queues nobody fetches from`;
 }
 
 /** The same, as a sentence of its own (the verdict of a move that left jobs on the source). */
