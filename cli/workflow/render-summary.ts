@@ -280,7 +280,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     }
     for (const cut of countsCutShort(summary)) attention.push(`Jobs of the selected classes ${cut}: they are not counted above. drain-check counts them.`);
     // Which queues' entries stay in which set (set-leftovers.ts): the lines above count them by kind.
-    const inSets = setLeftoversLine(t.leftInSets, view.verbose ? Number.MAX_SAFE_INTEGER : LEFT_QUEUES_SHOWN);
+    const inSets = setLeftoversLine(t.leftInSets, view.verbose ? Number.MAX_SAFE_INTEGER : LEFT_QUEUES_SHOWN, t.examined !== undefined);
     if (inSets) attention.push(inSets);
     const left = summary.leftOnSource ?? [];
     if (left.length > 0) {

@@ -13,9 +13,9 @@ const SET_ORDER = ['schedule', 'retry', 'dead'];
  * (TransferCounters.leftInSets), for "Needs a look": the operator retiring the old Redis learns
  * which queues' jobs stay in which set there. Per set its largest queues (`shown` of them), then
  * "… and K more queue(s), J entries" ("K+" when the counters added some up under OTHER_QUEUES).
- * Undefined when no pass left anything.
+ * Undefined when no pass left anything. `selective`: a transfer of selected classes (its other classes' entries are among them).
  */
-export function setLeftoversLine(left: LeftInSets | undefined, shown = LEFT_QUEUES_SHOWN): string | undefined {
+export function setLeftoversLine(left: LeftInSets | undefined, shown = LEFT_QUEUES_SHOWN, selective = false): string | undefined {
   const sets = Object.entries(left ?? {})
     .map(([set, queues]) => [set, Object.entries(queues).filter(([, c]) => c > 0)] as const)
     .filter(([, queues]) => queues.length > 0)
@@ -32,7 +32,9 @@ export function setLeftoversLine(left: LeftInSets | undefined, shown = LEFT_QUEU
     const rest = restQueues > 0 ? `${listed.length > 0 ? ' · ' : ''}… and ${n(restQueues)}${lumped > 0 ? '+' : ''} more queue(s), ${n(restJobs)} entries` : '';
     return `${set} ${n(total)} (${listed.map(([q, c]) => `${displayName(q)} ${n(c)}`).join(' · ')}${rest})`;
   });
-  return `Left in the source's sets when their pass ended, by the queue each entry names: ${parts.join('; ')}. The source's Sidekiq pushes each to that queue on the source when due (a dead one: when retried); the old Redis is not empty while they are there (the lines above say why they stayed; drain-check of the source counts them).`;
+  // A selection's other classes stay by design, and no line above says why (only conflicts and unparsable entries are counted there).
+  const why = selective ? 'the entries of classes not selected stay there by design; the lines above say why any other stayed' : 'the lines above say why they stayed';
+  return `Left in the source's sets when their pass ended, by the queue each entry names: ${parts.join('; ')}. The source's Sidekiq pushes each to that queue on the source when due (a dead one: when retried); the old Redis is not empty while they are there (${why}; drain-check of the source counts them).`;
 }
 
 function rank(set: string): number {
