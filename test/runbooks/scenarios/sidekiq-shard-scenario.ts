@@ -102,8 +102,13 @@ export function sidekiqShardScenario(main: () => Redis, shard: () => Redis, urls
         },
       },
       move: {
-        covers: 'Complete; every job of the moving classes on the shard exactly once (queued, schedule, retry, dead; bytes and scores), every other job where it was; the cron definition stays on the main Redis, said so (no advice to copy it)',
-        shows: ['Complete: everything that could be moved was moved.', 'sidekiq-cron: 1 definition(s) on the source stay there: a move of selected classes carries their jobs, not the schedules that push them'],
+        covers: "Complete; every job of the moving classes on the shard exactly once (queued, schedule, retry, dead; bytes and scores), every other job where it was; the cron definition stays on the main Redis, said so (no advice to copy it); the other classes' set entries, left on the main Redis, said to stay by design",
+        shows: [
+          'Complete: everything that could be moved was moved.',
+          'sidekiq-cron: 1 definition(s) on the source stay there: a move of selected classes carries their jobs, not the schedules that push them',
+          "Left in the source's sets when their pass ended, by the queue each entry names: schedule 1 (default 1); retry 1 (default 1); dead 1 (default 1).",
+          '(the entries of classes not selected stay there by design; the lines above say why any other stayed; drain-check of the source counts them)',
+        ],
         doesNotShow: ['--cron'],
         after: async () => {
           expect(await main().sismember('cron_jobs', CRON_KEY)).toBe(1);
