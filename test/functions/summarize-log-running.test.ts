@@ -13,11 +13,19 @@ import { runToSummary, summarizeInput } from './support/run-workflow.js';
 const lambda = lambdaOnOwnServers({ targetArgs: false });
 const IDENTITY = 'web-1:4242:0a1b2c3d4e5f';
 
-async function runLine(runId: string, runningJobs: readonly string[]): Promise<Record<string, unknown> | undefined> {
+// Jobs in the fetcher's private list of a live worker (GitLab's reliable fetcher) are not done
+// either (one whose worker dies goes back on the old queue): the same rule, the same line.
+const WORKING = 'working:queue:old:web-1:4242:0a1b2c3d4e5f';
+
+async function runLine(runId: string, runningJobs: readonly string[], inPrivateList: readonly string[] = []): Promise<Record<string, unknown> | undefined> {
   const { h, source: redis } = lambda;
   await redis.flushall();
   await redis.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old' }));
   await redis.sadd('queues', 'old');
+  if (inPrivateList.length > 0) {
+    await redis.rpush(WORKING, ...inPrivateList);
+    await redis.set('reliable-fetcher-heartbeat-web-1-4242-0a1b2c3d4e5f', '1', 'EX', 60);
+  }
   await heartbeat(redis, new SidekiqKeys(''), IDENTITY, ['old'], { beatAt: Date.now() / 1000, beating: false });
   for (const [i, payload] of runningJobs.entries()) await redis.hset(`${IDENTITY}:workers`, `tid${i}`, JSON.stringify({ queue: 'old', payload, run_at: Math.floor(Date.now() / 1000) }));
   const run = await runToSummary(h, { runId, mode: 'reroute', sets: ['schedule'], routing: { kind: 'renames', renames: { old: 'new' } } });
@@ -30,7 +38,7 @@ async function runLine(runId: string, runningJobs: readonly string[]): Promise<R
   return logRecords(out.records()).find((r) => /^run /.test(String(r['message'])));
 }
 
-describe('the summarize handler while live processes run jobs of the emptied queues in no list', { timeout: 120_000 }, () => {
+describe('the summarize handler while live processes run jobs of the emptied queues (in no list, or in their private lists)', { timeout: 120_000 }, () => {
   it("never logs 'run complete': says them as counts, without job data or identities", async () => {
     const secret = '["s3cr3t-arg"]';
     const line = await runLine('running-1', [sidekiqPayload({ className: 'A', queue: 'old', args: secret }), sidekiqPayload({ className: 'B', queue: 'old' })]);
@@ -43,6 +51,34 @@ describe('the summarize handler while live processes run jobs of the emptied que
     expect(JSON.stringify(line)).not.toContain('s3cr3t-arg');
     expect(JSON.stringify(line)).not.toContain(IDENTITY);
     expect(await lambda.source.lrange('queue:new', 0, -1)).toHaveLength(1);
+  });
+
+  it("a live worker's private list: never 'run complete'; counted, without job data or list names", async () => {
+    const secret = '["s3cr3t-arg"]';
+    const held = sidekiqPayload({ className: 'A', queue: 'old', args: secret });
+    const line = await runLine('running-3', [], [held]);
+    expect(line).toMatchObject({
+      message: "run done, but live Sidekiq processes run jobs of its queues, in their fetchers' private lists (drain-check tells when they are gone)",
+      complete: true,
+      workingInPrivateLists: ["1 being worked on by live Sidekiq processes on this Redis (in their fetchers' private lists)"],
+    });
+    expect(line).not.toHaveProperty('runningInNoList');
+    expect(line).not.toHaveProperty('leftBehind');
+    expect(JSON.stringify(line)).not.toContain('s3cr3t-arg');
+    expect(JSON.stringify(line)).not.toContain(WORKING);
+    expect(await lambda.source.lrange(WORKING, 0, -1)).toEqual([held]);
+    expect(await lambda.source.lrange('queue:new', 0, -1)).toHaveLength(1);
+  });
+
+  it("both (the list's job in the heartbeat too, counted once): one line names both", async () => {
+    const held = sidekiqPayload({ className: 'A', queue: 'old', args: '[7]' });
+    const line = await runLine('running-4', [held, sidekiqPayload({ className: 'B', queue: 'old' })], [held]);
+    expect(line).toMatchObject({
+      message: "run done, but live Sidekiq processes run jobs of its queues, in their fetchers' private lists and in no list (drain-check tells when they are gone)",
+      complete: true,
+      workingInPrivateLists: ["1 being worked on by live Sidekiq processes on this Redis (in their fetchers' private lists)"],
+      runningInNoList: ['1 being run by live Sidekiq processes on this Redis (in no list)'],
+    });
   });
 
   it("a live process running nothing: 'run complete', as before", async () => {

@@ -2,13 +2,18 @@
 // fetcher: working:queue:NAME:HOST:PID:NONCE) are never moved (docs/guarantees-and-limits.md).
 // When that worker is gone, nobody runs them until a process of the same fetcher puts them back
 // on the old queue: run and move said "Complete: everything that could be moved was moved" over
-// them, while drain-check said STUCK. The summary names them and never says "Complete"; a list
-// whose worker is alive (being worked on) is named too, and the run stays complete.
+// them, while drain-check said STUCK. The summary names them and never says "Complete". A list
+// whose worker is alive (being worked on) is named too, and the run ended "Complete" over it: but
+// its jobs are not where the run puts them, and one whose worker dies goes back on the old queue
+// (the fetcher's clean-up), as a job a live process runs in no list does (cli-move-running-jobs):
+// one rule for both, "Done, but … being worked on by live Sidekiq processes …", exit code 0.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { expectExactJobs, jobEntry, withQueue } from '../support/exact-jobs.js';
 import { repoPath } from '../support/paths.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
+import { heartbeat } from '../support/sidekiq-heartbeat.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
@@ -92,13 +97,13 @@ describe('jobs in a fetcher\'s private list of a retired queue at the end of a r
       `\n1 job(s) of the selected classes taken from the source's queues are being worked on (${WORKING} 1): one that fails goes to retry, one whose worker dies back on its old queue, both on the source; run again after the last restart (drain-check counts them).\n`,
     );
     expect(result.stdout.trimEnd().split('\n').at(-1)).toBe(
-      'Complete: no job of the selected classes was on the source\'s queues or sets; nothing was moved (1 being worked on by live workers: see "Needs a look" above).',
+      `Done, but 1 job(s) are being worked on by live Sidekiq processes on the source (in their fetchers' private lists): ${WORKING} 1; drain-check tells when they are gone (see "Needs a look" above). No other job of the selected classes was on the source's queues or sets; nothing was moved.`,
     );
     await expectExactJobs(redis.source(), '', [jobEntry(WORKING, taken), jobEntry('queue:old', other)]);
     await expectExactJobs(redis.target(), '', []);
   });
 
-  it('run: a live worker\'s list is being worked on: named, and the run is complete', async () => {
+  it('run: a live worker\'s list is being worked on: named, and the run is "Done, but", never "Complete"', async () => {
     await seed(true);
 
     const result = cli('run', '--redis', redis.urls().source, '--rename', 'old=new');
@@ -107,7 +112,10 @@ describe('jobs in a fetcher\'s private list of a retired queue at the end of a r
     expect(result.stdout).toContain(
       `\n1 job(s) taken from retired queues are being worked on (${WORKING} 1): one that fails goes to retry, one whose worker dies back on its old queue; run again after the last restart (drain-check counts them).\n`,
     );
-    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe(
+      `Done, but 1 job(s) are being worked on by live Sidekiq processes on this Redis (in their fetchers' private lists): ${WORKING} 1; drain-check tells when they are gone (see "Needs a look" above).`,
+    );
+    await expectExactJobs(redis.source(), '', [jobEntry(WORKING, taken), jobEntry('queue:new', withQueue(queued, 'old', 'new'))]);
   });
 
   it('move: a live worker\'s list on the old Redis is being worked on there, said without "retired queues" (a transfer retires none)', async () => {
@@ -120,8 +128,57 @@ describe('jobs in a fetcher\'s private list of a retired queue at the end of a r
       `\n1 job(s) taken from the source's queues are being worked on (${WORKING} 1): one that fails goes to retry, one whose worker dies back on its old queue, both on the source; run again after the last restart (drain-check counts them).\n`,
     );
     expect(result.stdout).not.toContain('retired');
-    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe(LIVE_MOVE_VERDICT);
     await expectExactJobs(redis.source(), '', [jobEntry(WORKING, taken)]);
     await expectExactJobs(redis.target(), '', [jobEntry('queue:old', queued)]);
   });
+
+  it('move --json: the same verdict, state "done-but", exit code 0; heldByWorkers.working counts the job', async () => {
+    await seed(true);
+
+    const result = cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--json');
+
+    expect(result.status, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(summary).toMatchObject({ complete: true, heldByWorkers: { working: 1, abandoned: 0, workingLists: [{ key: WORKING, size: 1 }] }, verdict: { state: 'done-but', line: LIVE_MOVE_VERDICT } });
+    await expectExactJobs(redis.source(), '', [jobEntry(WORKING, taken)]);
+    await expectExactJobs(redis.target(), '', [jobEntry('queue:old', queued)]);
+  });
+
+  it('move: a live worker\'s list and a live process running jobs in no list: one verdict names both (the list\'s job, in its heartbeat too, counted once)', async () => {
+    await seed(true);
+    const inNoList = sidekiqPayload({ className: 'A', queue: 'old', args: '[5]', jid: '000000000000000000000005' });
+    // GitLab's reliable fetcher: the heartbeat of the process names the job of its private list too.
+    const identity = 'gitlab-sidekiq-1:4242:0a1b2c3d4e5f';
+    await heartbeat(redis.source(), new SidekiqKeys(''), identity, ['old'], { beatAt: Date.now() / 1000, beating: false });
+    await redis.source().hset(`${identity}:workers`, 'tid0', JSON.stringify({ queue: 'old', payload: taken, run_at: Math.floor(Date.now() / 1000) }), 'tid1', JSON.stringify({ queue: 'old', payload: inNoList, run_at: Math.floor(Date.now() / 1000) }));
+
+    const result = cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
+
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe(
+      `Done, but 1 job(s) are being worked on by live Sidekiq processes on the source (in their fetchers' private lists): ${WORKING} 1; 1 job(s) are being run by live Sidekiq processes on the source (in no list): ${identity} 1; drain-check tells when they are gone (see "Needs a look" above).`,
+    );
+    await expectExactJobs(redis.source(), '', [jobEntry(WORKING, taken)]);
+    await expectExactJobs(redis.target(), '', [jobEntry('queue:old', queued)]);
+  });
+
+  it('move: a live worker\'s list and a job left in place: "Done, but jobs were left behind", and the list named after it', async () => {
+    await seed(true);
+    // A conflict: the same bytes already in the target's retry set stay on the source.
+    const retry = sidekiqPayload({ className: 'A', queue: 'old', args: '[6]', jid: '000000000000000000000006' });
+    await redis.source().zadd('retry', '1700000000', retry);
+    await redis.target().zadd('retry', '1700000000', retry);
+
+    const result = cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
+
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe(
+      `Done, but jobs were left behind: 1 left in place (see "Needs a look" above). Also 1 job(s) are being worked on by live Sidekiq processes on the source (in their fetchers' private lists): ${WORKING} 1; drain-check tells when they are gone.`,
+    );
+    await expectExactJobs(redis.source(), '', [jobEntry(WORKING, taken), jobEntry('retry', retry, '1700000000')]);
+    await expectExactJobs(redis.target(), '', [jobEntry('queue:old', queued), jobEntry('retry', retry, '1700000000')]);
+  });
 });
+
+const LIVE_MOVE_VERDICT = `Done, but 1 job(s) are being worked on by live Sidekiq processes on the source (in their fetchers' private lists): ${WORKING} 1; drain-check tells when they are gone (see "Needs a look" above).`;
