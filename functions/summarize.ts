@@ -36,7 +36,7 @@ export const handler = createHandler(
       // "complete" only where the CLI's summary of the same run would say "Complete": every item
       // finished and no job left anywhere it names (left-behind.ts); the clauses are counts, no keys.
       const behind = leftBehindOf(summary);
-      const ended = !summary.complete ? 'incomplete' : summary.dryRun ? 'dry run done' : behind.verdict === 'left' ? 'done, but jobs were left behind' : behind.verdict === 'unmatched' ? 'done, but a rename moved nothing' : behind.verdict === 'unknown' ? 'done, but jobs may have been left behind' : behind.verdict === 'running' ? 'done, but live Sidekiq processes run jobs of its queues, in no list (drain-check tells when they are gone)' : 'complete';
+      const ended = !summary.complete ? 'incomplete' : summary.dryRun ? 'dry run done' : behind.verdict === 'left' ? 'done, but jobs were left behind' : behind.verdict === 'unmatched' ? 'done, but a rename moved nothing' : behind.verdict === 'unknown' ? 'done, but jobs may have been left behind' : behind.verdict === 'running' ? `done, but live Sidekiq processes run jobs of its queues, ${heldWhere(behind)} (drain-check tells when they are gone)` : 'complete';
       // Attempts whose moves no counter has (a page task retried while an attempt still ran, a
       // lost reply): the totals below are not said as exact.
       const uncounted = summary.totals.uncountedAttempts ?? 0;
@@ -46,6 +46,7 @@ export const handler = createHandler(
         ...(behind.left.length > 0 ? { leftBehind: behind.left } : {}),
         ...(behind.uncertain.length > 0 ? { mayHaveLeftBehind: behind.uncertain } : {}),
         ...(behind.unmatched.length > 0 ? { renamesMovedNothing: behind.unmatched } : {}),
+        ...(behind.working.length > 0 ? { workingInPrivateLists: behind.working } : {}),
         ...(behind.running.length > 0 ? { runningInNoList: behind.running } : {}),
         totals: counterDelta(summary.mode, summary.totals),
         counts: summary.counts,
@@ -66,3 +67,11 @@ export const handler = createHandler(
   },
   connections,
 );
+
+/**
+ * Where live processes hold jobs of the run's queues (left-behind.ts heldByLiveWorkers, one rule
+ * for both): in their fetchers' private lists (`workingInPrivateLists`), in no list (`runningInNoList`).
+ */
+function heldWhere(behind: { readonly working: readonly string[]; readonly running: readonly string[] }): string {
+  return [...(behind.working.length > 0 ? ["in their fetchers' private lists"] : []), ...(behind.running.length > 0 ? ['in no list'] : [])].join(' and ');
+}

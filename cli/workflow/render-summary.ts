@@ -10,7 +10,7 @@ import { count as n, shorten, wrap } from './fit.js';
 import { renderClassSummary } from './render-class-summary.js';
 import { otherPrefixLines } from './other-prefixes-words.js';
 import { LEFT_QUEUES_SHOWN, setLeftoversLine } from './set-leftovers-words.js';
-import { countsCutShort, jobsLeftBehind, leftoverLooksCutShort, quarantinedBefore, runningInNoList, unknownLeftBehind, unmatchedRenames } from '../../core/workflow/left-behind.js';
+import { countsCutShort, heldByLiveWorkers, jobsLeftBehind, leftoverLooksCutShort, quarantinedBefore, runningInNoList, unknownLeftBehind, unmatchedRenames } from '../../core/workflow/left-behind.js';
 import { RUNNING_PROCESSES_READ } from '../../core/workflow/held-by-workers.js';
 
 /** Largest sets and queues a summary lists without --verbose. */
@@ -437,7 +437,8 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
 export interface SummaryVerdict {
   /**
    * `complete`: everything that could be moved was moved; `done-but`: the run finished but left
-   * jobs behind, may have, or a rename moved nothing (the line says which); `not-complete`: failed,
+   * jobs behind, may have, a rename moved nothing, or live Sidekiq processes still hold jobs of the
+   * queues it emptied (the line says which); `not-complete`: failed,
    * stopped, still continuing or superseded (run it again); `dry-run`: nothing was written.
    */
   readonly state: 'complete' | 'done-but' | 'not-complete' | 'dry-run';
@@ -475,12 +476,15 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
   const renames = unmatched.map((r) => `--rename ${displayName(r.from)}=${displayName(r.to)}`).join(', ');
   // Counts an attempt may have left out (uncounted, above): every verdict that states counts says so.
   const mayBeShort = uncounted > 0 ? ' The counts may be short (see "Needs a look" above).' : '';
+  // Jobs of the queues it emptied that live workers still hold (in their fetchers' private lists,
+  // or in no list): not done, so where it would say "Complete" it says them (heldByLiveWorkers).
+  const held = summary.dryRun ? undefined : liveWorkersHold(summary);
   const complete = summary.dryRun
     ? refusedDryRun(dryRunVerdict(summary, emptySource(endpoint, reroute, view), reroute, [...leftBehind, ...movedOn], unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : ''), reroute ? undefined : view.memoryPolicies)
     : stillOnSource > 0
       ? // And whatever else it left (the deployed summary's verdict names them all: left-behind.ts).
         `Done, but jobs remain on the source (${(summary.totals as TransferCounters).leftUncounted ? 'at least ' : ''}${n(stillOnSource)}, above): ${view.moveAgain ?? 'run move again'}.${summary.unheard ? ` ${unheardSentence(summary.unheard)}` : ''}${leftOrArrived.length > 0 ? ` Also left behind: ${[...leftOrArrived, ...uncertain].join(' · ')} (see "Needs a look" above).` : uncertain.length > 0 ? ` Jobs may also have been left behind: ${uncertain.join(' · ')} (see "Needs a look" above).` : ''}${mayBeShort}`
-      : summary.nothingThere
+      : summary.nothingThere && !held
         ? `Complete: nothing was there to move (no Sidekiq data on ${emptySource(endpoint, reroute, view)}).`
         : leftOrArrived.length > 0
           ? // The jobs left first (as the deployed summary's verdict, left-behind.ts), then a rename that moved nothing.
@@ -489,40 +493,38 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
           ? `Done, but ${renames} moved nothing: no such queue on this Redis, and no schedule, retry or dead entry names it${unheardDoneTail(summary.unheard)} (see "Needs a look" above).${mayBeShort}`
           : uncertain.length > 0
             ? `Done, but jobs may have been left behind: ${uncertain.join(' · ')}${unheardDoneTail(summary.unheard)} (see "Needs a look" above).${mayBeShort}`
+          : held
+            ? // What live workers hold, then what else of the selection there was (none), or what a "Complete" would add.
+              selectedNone
+              ? `Done, but ${held} (see "Needs a look" above). No other job of the selected classes ${uncounted > 0 ? "is left on the source's queues or sets; the counts say none was moved, but they may be short" : "was on the source's queues or sets; nothing was moved"}.`
+              : `Done, but ${held}${unheardDoneTail(summary.unheard)} (see "Needs a look" above).${deadSetSentence(summary.deadSetOverCap)}${mayBeShort}`
           : selectedNone
             ? // An attempt the counts left out may have moved them: "nothing was moved" only when the counts are whole.
               uncounted > 0
-              ? `Complete: no job of the selected classes is left on the source${heldOnly(summary)}. The counts say none was moved, but they may be short (see "Needs a look" above).`
-              : `Complete: no job of the selected classes was on the source${heldOnly(summary)}; nothing was moved${heldTail(summary)}.`
+              ? 'Complete: no job of the selected classes is left on the source. The counts say none was moved, but they may be short (see "Needs a look" above).'
+              : 'Complete: no job of the selected classes was on the source; nothing was moved.'
             : `Complete: everything that could be moved was moved${unheardTail(summary.unheard, false)}${deadSetTail(summary.deadSetOverCap)}${uncounted > 0 ? ' (counts may be short: see "Needs a look" above)' : ''}.`;
   const superseded = summary.superseded ? `Not complete here: a later execution of run ${summary.runId} carries the run on; its summary says when the run is complete.` : undefined;
   if (!summary.complete) return { state: 'not-complete', line: superseded ?? (summary.interrupted ? `Not complete: stopped by ${summary.interrupted.signal}. Run the same command again to finish.` : `Not complete: ${view.again ?? 'run the same command again to resume.'}`) };
-  const line = summary.dryRun ? complete : withRunningInNoList(summary, complete);
+  // A "Done, but" for other reasons names them too, after its own ("Complete" never stands with them).
+  const line = held === undefined || complete.startsWith(`Done, but ${held}`) ? complete : `${complete} Also ${held}.`;
   return { state: summary.dryRun ? 'dry-run' : line.startsWith('Complete') ? 'complete' : 'done-but', line };
 }
 
 /**
- * Jobs live processes run in no list (left-behind.ts runningInNoList): not done, so a verdict that
- * would say "Complete" says them instead, and a "Done, but" one says them too.
+ * Jobs of the queues the run emptied that live Sidekiq processes still hold (left-behind.ts
+ * heldByLiveWorkers: in their fetchers' private lists, or in no list), as the verdict says them:
+ * not done (one finishes, fails into retry there, or goes back on its old queue there), so never
+ * "Complete" over them. Undefined when none.
  */
-function withRunningInNoList(summary: RunSummary, verdict: string): string {
-  const running = runningInNoList(summary, printable);
-  if (!running) return verdict;
-  const said = `${running.jobs} job(s) are being run by live Sidekiq processes on ${running.where} (in no list): ${running.named}; drain-check tells when they are gone`;
-  return verdict.startsWith('Complete') ? `Done, but ${said} (see "Needs a look" above).` : `${verdict} Also ${said}.`;
+function liveWorkersHold(summary: RunSummary): string | undefined {
+  const clauses = heldByLiveWorkers(summary, { list: displayName, process: printable });
+  return clauses.length > 0 ? `${clauses.join('; ')}; drain-check tells when they are gone` : undefined;
 }
 
-/**
- * Jobs of the selected classes that live workers hold (being worked on: named under "Needs a look",
- * not left behind): a selection that found none elsewhere did not find none "on the source".
- */
-function heldOnly(summary: RunSummary): string {
-  return (summary.heldByWorkers?.working ?? 0) > 0 ? "'s queues or sets" : '';
-}
-
-function heldTail(summary: RunSummary): string {
-  const working = summary.heldByWorkers?.working ?? 0;
-  return working > 0 ? ` (${n(working)} being worked on by live workers: see "Needs a look" above)` : '';
+/** The target's dead set at Sidekiq's cap, as a sentence of a "Done, but" verdict. */
+function deadSetSentence(over: RunSummary['deadSetOverCap']): string {
+  return over ? ` The next job that dies on the target drops the oldest ${n(over.drops)} entries of its dead set.` : '';
 }
 
 /** The kinds of destinations, with one more queue (those not named are one queue at least). */

@@ -14,8 +14,10 @@ const LISTS_NAMED = 10;
 /**
  * Jobs workers took from the queues a run empties (a re-route's retired queues; a transfer's every
  * queue) into their fetchers' private lists (fetcher-lists.ts), which no run moves. A live
- * worker's are being worked on; a gone worker's wait until a process of the same fetcher puts them
- * back on their old queue, after the run: the run said "Complete" over them. Undefined when none.
+ * worker's are being worked on (not done: one whose worker dies goes back on its old queue, so
+ * never "Complete" over them: left-behind.ts heldByLiveWorkers); a gone worker's wait until a
+ * process of the same fetcher puts them back on their old queue, after the run: the run said
+ * "Complete" over both. Undefined when none.
  */
 export interface HeldByWorkers {
   /** In lists whose worker is alive: being worked on. */

@@ -148,6 +148,43 @@ export function runningInNoList(summary: RunSummary, shown: (identity: string) =
   };
 }
 
+/**
+ * Jobs of the queues the run emptied in the fetchers' private lists of live workers
+ * (HeldByWorkers.working: GitLab's reliable fetcher, super_fetch). Not left behind, not done
+ * either: one that finishes is done, one that fails goes to retry there, and one whose worker
+ * dies goes back on its old queue there (the fetcher's clean-up), where the run no longer looks:
+ * never "Complete" over them, as over the jobs live processes run in no list (the same rule,
+ * heldByLiveWorkers). `named`: the lists, for the CLI (a log line gets counts only), each key as
+ * `shown` prints it. Undefined when none.
+ */
+export function workingInPrivateLists(summary: RunSummary, shown: (key: string) => string = (key) => key): { readonly jobs: string; readonly where: string; readonly named: string } | undefined {
+  const held = summary.heldByWorkers;
+  if (!held || held.working <= 0) return undefined;
+  const more = held.workingLists.reduce((x, l) => x + l.size, 0) < held.working ? ' · …' : '';
+  return {
+    jobs: n(held.working),
+    where: summary.mode === 'reroute' ? 'this Redis' : 'the source',
+    named: `${held.workingLists.map((l) => `${shown(l.key)} ${n(l.size)}`).join(' · ')}${more}`,
+  };
+}
+
+/**
+ * The one rule for jobs of the queues a run emptied that live Sidekiq processes still hold, in
+ * their fetchers' private lists (workingInPrivateLists) or in no list (runningInNoList): they are
+ * not where the run puts them, and may yet go back on their old queue there, so a run that would
+ * otherwise say "Complete" ends "Done, but …" naming them (exit code 0, as every "Done, but"),
+ * and every other verdict names them too. The clauses, private lists first; `named`: with the
+ * lists and processes (the CLI), else counts only (a log line). Empty when none.
+ */
+export function heldByLiveWorkers(summary: RunSummary, named: false | { list: (key: string) => string; process: (identity: string) => string }): string[] {
+  const working = workingInPrivateLists(summary, named ? named.list : undefined);
+  const running = runningInNoList(summary, named ? named.process : undefined);
+  return [
+    ...(working ? [`${working.jobs} job(s) are being worked on by live Sidekiq processes on ${working.where} (in their fetchers' private lists)${named ? `: ${working.named}` : ''}`] : []),
+    ...(running ? [`${running.jobs} job(s) are being run by live Sidekiq processes on ${running.where} (in no list)${named ? `: ${running.named}` : ''}`] : []),
+  ];
+}
+
 /** Live processes whose heartbeats the summary did not read (HeldByWorkers.running), when those it read run none of its jobs (else "at least"). */
 function runningNotRead(summary: RunSummary): string[] {
   const running = summary.heldByWorkers?.running;
@@ -160,10 +197,18 @@ function runningNotRead(summary: RunSummary): string[] {
  * when it left jobs anywhere its verdict names (above, and jobs not reached or arrived on retired
  * queues, still on a transfer's source, moved on by later runs), 'unknown' when it may have (a
  * look cut short, keys it could not read), 'unmatched' when a --rename moved nothing (no such queue),
- * 'running' when live processes still run jobs of its queues in no list, 'none' otherwise. Never 'none' where
+ * 'running' when live processes still hold jobs of its queues (in their fetchers' private lists,
+ * `working`, or in no list, `running`: heldByLiveWorkers), 'none' otherwise. Never 'none' where
  * the CLI's summary of the same run would say "Done, but …".
  */
-export function leftBehindOf(summary: RunSummary): { readonly verdict: 'none' | 'left' | 'unmatched' | 'unknown' | 'running'; readonly left: string[]; readonly uncertain: string[]; readonly unmatched: string[]; readonly running: string[] } {
+export function leftBehindOf(summary: RunSummary): {
+  readonly verdict: 'none' | 'left' | 'unmatched' | 'unknown' | 'running';
+  readonly left: string[];
+  readonly uncertain: string[];
+  readonly unmatched: string[];
+  readonly working: string[];
+  readonly running: string[];
+} {
   const reroute = summary.mode === 'reroute';
   const totals = summary.totals as unknown as Partial<Record<string, number>>;
   const left = [
@@ -175,10 +220,12 @@ export function leftBehindOf(summary: RunSummary): { readonly verdict: 'none' | 
   ];
   const uncertain = unknownLeftBehind(summary);
   const unmatched = unmatchedRenames(summary, reroute).map((r) => `--rename ${r.from}=${r.to} moved nothing`);
+  const inLists = workingInPrivateLists(summary);
+  const working = inLists ? [`${inLists.jobs} being worked on by live Sidekiq processes on ${inLists.where} (in their fetchers' private lists)`] : [];
   const inNoList = runningInNoList(summary);
   const running = inNoList ? [`${inNoList.jobs} being run by live Sidekiq processes on ${inNoList.where} (in no list)`] : [];
-  const verdict = left.length > 0 ? 'left' : unmatched.length > 0 ? 'unmatched' : uncertain.length > 0 ? 'unknown' : running.length > 0 ? 'running' : 'none';
-  return { verdict, left, uncertain, unmatched, running };
+  const verdict = left.length > 0 ? 'left' : unmatched.length > 0 ? 'unmatched' : uncertain.length > 0 ? 'unknown' : working.length + running.length > 0 ? 'running' : 'none';
+  return { verdict, left, uncertain, unmatched, working, running };
 }
 
 /** The renames whose old queue this Redis never had and that moved nothing (the verdict says so, never "Complete"). */
