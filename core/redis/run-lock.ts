@@ -152,7 +152,8 @@ export class RunLock {
       host: hostname(),
       pid: process.pid,
       // A later step of an execution takes the lock again: its execution's start stays the one named.
-      startedAt: new Date(holder.plannedAt ?? Date.now()).toISOString(),
+      // (An execution planned before plans recorded one names plannedAt 0, run-generation.ts: not a start time.)
+      startedAt: new Date(holder.plannedAt !== undefined && holder.plannedAt > 0 ? holder.plannedAt : Date.now()).toISOString(),
       ...(options.newExecution ? { plannedAt: Date.now() } : {}),
       ...holder,
     };

@@ -4,6 +4,7 @@ import { SORTED_SET_NAMES } from '../../core/redis/sidekiq-keys.js';
 import type { AddUpInput } from '../../core/workflow/steps/add-up-step.js';
 import type { SummarizeInput } from '../../core/workflow/steps/summarize-step.js';
 import type { PageInput, RunSettings } from '../../core/workflow/work-item.js';
+import { withRecordedGeneration } from '../../core/workflow/run-generation.js';
 import { continuationInputSchema, workflowInputSchema } from '../../core/workflow/workflow-input.js';
 import type { InvocationScope } from './create-handler.js';
 
@@ -31,10 +32,11 @@ export const runSettingsSchema = z.looseObject({
   sets: z.array(z.enum(SORTED_SET_NAMES)).default([...SORTED_SET_NAMES]),
   queues: z.boolean().default(true),
   routed: z.boolean(),
-  // The execution's generation (work-item.ts): absent in settings planned by an older version.
+  // The execution's generation (work-item.ts): absent in settings planned by an older version,
+  // which are then earlier than any start that records one (run-generation.ts withRecordedGeneration).
   plannedAt: z.number().int().optional(),
   plannedBy: z.string().min(1).optional(),
-});
+}).transform(withRecordedGeneration);
 
 const workItemSchema = z.looseObject({
   kind: z.enum(['set', 'queue']),

@@ -26,7 +26,7 @@ import { addRunExecution, finishRun, itemContinuationName, listContinuationName,
 import { InputError } from '../../errors/input-error.js';
 import { refuseForeignSidekiqSets } from '../../redis/sidekiq-set-types.js';
 import { refuseNamespacedDestinations } from '../namespaced-destinations.js';
-import { generationOf } from '../run-generation.js';
+import { generationOf, withRecordedGeneration } from '../run-generation.js';
 import { addToTotals, emptyTally } from '../run-tally.js';
 import { loadRecordedRollback, recordedMovesDigest } from '../recorded-rollback.js';
 import { deserializeRouting, loadRouting, readStoredRouting, rememberRouting, routingJson, serializeRouting, storedDigest } from '../stored-routing.js';
@@ -422,7 +422,8 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
  */
 async function continuePlan(rawInput: unknown, connections: ConnectionProvider, options: PlanOptions): Promise<PlanOutput> {
   const { continuation } = validateConfig(continuationInputSchema, rawInput, (path) => `input.${path.join('.')}`);
-  const settings = continuation.settings as unknown as RunSettings;
+  // Settings of an older version name no generation: earlier than any start that records one.
+  const settings = withRecordedGeneration(continuation.settings as unknown as RunSettings);
   const source = await connections.get(settings.source);
   const item = continuation.item as unknown as WorkItem | undefined;
   // Named as the execution that started it named it (run-executions.ts), before this one ran.
