@@ -57,6 +57,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
     const sfn = stepFunctionsFor(ctx, options);
     if (options.resume) await refuseResumeWhileRunning(sfn, stateMachineArn, input.runId, ctx.io);
     const { executionArn } = options.resume ? await startResumed(sfn, stateMachineArn, input) : await startOrExplain(sfn, stateMachineArn, input);
+    if (options.resume) await noteOtherStarts(sfn, stateMachineArn, input.runId, executionArn, ctx.io);
     const started = { executionArn, runId: input.runId, mode: input.mode, dryRun: input.dryRun, ...(input.classes ? { classes: input.classes.length } : {}), console: consoleLink(executionArn) };
     if (options.json) ctx.io.out(`${JSON.stringify({ type: 'started', ...started })}\n`);
     else {
@@ -203,6 +204,24 @@ async function refuseResumeWhileRunning(sfn: StepFunctions, stateMachineArn: str
   throw new InputError(
     `Run ${runId} is still running, in ${running.length} executions: ${namesOf(running)}: ${refused}. ` +
       `Wait for them to end (sidekiq-migrate list shows them), or stop each with: ${running.map((e) => `sidekiq-migrate stop ${e.name}`).join('; ')}, then resume the run.`,
+  );
+}
+
+/**
+ * After `start --resume RUN` started its execution: a note when another execution of the run runs
+ * too. refuseResumeWhileRunning's look and the start are two calls, and Step Functions has no
+ * conditional start: another start of the run between them (another operator's resume) is found
+ * only now. Nothing to undo (the run lock settles it: the later plan carries the run on, the other
+ * execution moves nothing more), but the operator is told that two executions of the run run.
+ * Silent when the look fails (the start stands).
+ */
+async function noteOtherStarts(sfn: StepFunctions, stateMachineArn: string, runId: string, ours: string, io: CliContext['io']): Promise<void> {
+  const others = (await runningExecutionsOfRun(sfn, stateMachineArn, runId).catch(() => [])).filter((e) => e.executionArn !== ours);
+  if (others.length === 0) return;
+  const where = others.length === 1 ? `execution ${others[0]!.name}` : `${others.length} executions, ${namesOf(others)}`;
+  io.err(
+    `Note: run ${runId} also runs in ${where}, started after this command looked: two executions of the run run at once. ` +
+      'The later of their plans carries the run on; the other moves nothing more and its summary says "Not complete here". sidekiq-migrate list shows them.\n',
   );
 }
 

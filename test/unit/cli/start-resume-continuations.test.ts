@@ -217,8 +217,11 @@ describe('two resumes racing between check and start', () => {
 
     const [a, b] = await Promise.all([resume('race-1'), resume('race-1')]);
 
-    expect(listings).toBe(2);
+    // Each command lists twice: its check, then, once started, its look for another start of the run (start-resume-race.test.ts).
+    expect(listings).toBe(4);
     expect([a.code, b.code]).toEqual([0, 0]);
     expect(fake.started.map((s) => s.name).sort()).toEqual(['race-1-resume-2', 'race-1-resume-3']);
+    // The one that looked after both started says so.
+    expect([a.stderr, b.stderr].filter((e) => /^Note: run race-1 also runs in execution race-1-resume-[23], started after this command looked/.test(e)).length).toBeGreaterThan(0);
   });
 });
