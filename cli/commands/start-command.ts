@@ -178,7 +178,8 @@ const CARRIES: Record<Exclude<RunExecutionKind, 'start'>, string> = { item: 'a s
  * looked at (ListExecutions or DescribeExecution refused, or failing), the resume starts as asked,
  * with a note saying it could not check. This look and the start are two calls: a start of the
  * run in between (another operator's resume) is not seen here; the run lock settles it, the later
- * plan carrying the run on and the earlier one moving nothing more.
+ * plan carrying the run on and the earlier one moving nothing more; the command says so once it
+ * started (noteOtherStarts, test/unit/cli/start-resume-race.test.ts).
  */
 async function refuseResumeWhileRunning(sfn: StepFunctions, stateMachineArn: string, runId: string, io: CliContext['io']): Promise<void> {
   let running: RunningExecution[];
