@@ -17,7 +17,7 @@ export function generationOf(settings: RunGeneration): { plannedAt?: number; pla
  * one: 0, not "unknown" (''), so that once a `start --resume` of this version took the lock (a
  * plannedAt on it), every step of the older execution (redriven after it) is refused as a
  * superseded one's — its page tasks' claims and copies (lib/claim-lock.lua lockTaken: -4), their
- * renewals (acquireRunLock-4 'hold': { 3 }), its summary's finish (finishRun-4: { 3 }) — where,
+ * renewals (acquireRunLock-5 'hold': { 3 }), its summary's finish (finishRun-4: { 3 }) — where,
  * naming none, it took the later start's generation as its own, moved its sets and queues and
  * released its lock (test/redis/superseded-older-version.test.ts). Alone, it runs as before: its
  * lock names no plannedAt (the first renewal writes 0) and nothing later comes. A dry run takes no

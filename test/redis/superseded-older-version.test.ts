@@ -17,7 +17,7 @@ import { seedSupersededRun, supersededRunState, SUPERSEDED_BUDGET, SUPERSEDED_TR
 /**
  * Edge (b) of the closing notes (audit-edges): the claims (and copies, renewals, the summary's
  * finish) accept a step that names no generation (lib/claim-lock.lua lockTaken compares nothing
- * for ''; acquireRunLock-4 'hold' takes the holder's plannedAt as its own; finishRun-4 releases).
+ * for ''; acquireRunLock-5 'hold' takes the holder's plannedAt as its own; finishRun-4 releases).
  * Every execution this version plans names one (plan-step.ts), so a superseded execution of this
  * version is refused (superseded-execution.test.ts). One planned by a version before 9f99334
  * names none, and its plan wrote none into the lock: redriven after a `start --resume` of this
