@@ -1,0 +1,91 @@
+// A `move` refused as bad input leaves both Redis servers exactly as they were: every key's type,
+// value and expiry (keyValueSnapshot) on the source and on the target, before and after. The plan
+// named its target (SET NX of `sidekiq-migrate:target-id`) before it looked at what it would have
+// to refuse: a move refused because jobs are in flight for another target, or because a queue
+// key holds another type or a queue's name is too long, still wrote the new target's id there.
+import { describe, expect, it } from 'vitest';
+import { keyValueSnapshot } from '../support/exact-jobs.js';
+import { privateRedis, privateSourceAndTarget } from '../support/private-redis.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { runCli } from '../support/run-cli.js';
+
+const redis = privateSourceAndTarget();
+const other = privateRedis();
+const cli = runCli;
+
+/** A transfer to the first target interrupted with 3 jobs in flight for it (keys of the wrong type there stop each write after its claim). */
+async function jobsInFlightForTheFirstTarget(): Promise<void> {
+  const [source, target] = [redis.source(), redis.target()];
+  await source.sadd('queues', 'a');
+  await source.lpush('queue:a', sidekiqPayload({ className: 'A', queue: 'a', args: '[1]' }), sidekiqPayload({ className: 'A', queue: 'a', args: '[2]' }));
+  await source.zadd('schedule', '1795459303.5', sidekiqPayload({ className: 'C', queue: 'a' }));
+  for (const key of ['queue:a', 'schedule']) await target.set(key, 'not a job key');
+  const first = await cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
+  expect(first.code).toBe(1);
+  expect((await source.keys('sidekiq-migrate:*:inflight:*')).sort()).toEqual([expect.stringMatching(/:inflight:queue:a$/), expect.stringMatching(/:inflight:schedule$/)]);
+}
+
+/** Runs `args`, expecting a refusal with exit code `code`, and asserts both servers hold exactly what they held before it. */
+async function refusedTouchingNothing(code: number, args: readonly string[]): Promise<string> {
+  const [source, target] = [redis.source(), other.client()];
+  const before = { source: await keyValueSnapshot(source), target: await keyValueSnapshot(target) };
+  const refused = await cli(...args);
+  expect(refused.code, refused.stdout + refused.stderr).toBe(code);
+  expect({ source: await keyValueSnapshot(source), target: await keyValueSnapshot(target) }).toEqual(before);
+  return refused.stdout + refused.stderr;
+}
+
+const inFlightElsewhere = (here: string) =>
+  new RegExp(
+    String.raw`3 job\(s\) are in flight from an interrupted transfer \(run transfer-[\w-]+\) to another target than redis://127\.0\.0\.1:\d+ \(target id [\w-]{16}; this one is ${here}: a Redis that lost its data, restarted empty or flushed, is named anew, so it may be that one\)\. ` +
+      String.raw`They may already be written there, and writing them here too would run them twice\. Finish that run first: move again with --to that target\. If that target lost them \(restarted empty, flushed or gone\), ` +
+      String.raw`delete their batch key\(s\) on the source \(sidekiq-migrate:transfer-[\w-]+:batch:queue:a sidekiq-migrate:transfer-[\w-]+:batch:schedule\) and run again: they are then written here\. No job was written or moved\.`,
+  );
+
+describe('a refused move touches neither Redis', () => {
+  it('jobs in flight for another target, to a target no run has named yet: refused, and the target is not named by it', async () => {
+    await jobsInFlightForTheFirstTarget();
+
+    const said = await refusedTouchingNothing(1, ['move', '--from', redis.urls().source, '--to', other.url()]);
+
+    expect(said).toMatch(inFlightElsewhere('not named yet'));
+    expect(await other.client().dbsize()).toBe(0);
+  });
+
+  it('jobs in flight for another target, to a target named before: refused, its id and everything else as they were', async () => {
+    await jobsInFlightForTheFirstTarget();
+    await other.client().set('sidekiq-migrate:target-id', 'named-before-000');
+    await other.client().rpush('queue:b', sidekiqPayload({ className: 'B', queue: 'b' }));
+
+    const said = await refusedTouchingNothing(1, ['move', '--from', redis.urls().source, '--to', other.url()]);
+
+    expect(said).toMatch(inFlightElsewhere('named-before-000'));
+  });
+
+  it('a queue key that holds another type: refused, the target not named', async () => {
+    const source = redis.source();
+    await source.sadd('queues', 'a', 'odd');
+    await source.lpush('queue:a', sidekiqPayload({ className: 'A', queue: 'a' }));
+    await source.set('queue:odd', 'not a list');
+
+    const said = await refusedTouchingNothing(2, ['move', '--from', redis.urls().source, '--to', other.url()]);
+
+    expect(said).toContain(`source ${redis.urls().source}: queue:odd holds a string, not a list: no queue Sidekiq can use. Check the key prefix (--namespace), or move that key out of the way, then run again; the run stopped before its first page.`);
+    expect(await other.client().dbsize()).toBe(0);
+  });
+
+  it('a queue whose name is longer than 512 bytes: refused, the target not named', async () => {
+    const source = redis.source();
+    const long = 'q'.repeat(513);
+    await source.sadd('queues', 'a', long);
+    await source.lpush('queue:a', sidekiqPayload({ className: 'A', queue: 'a' }));
+    await source.lpush(`queue:${long}`, sidekiqPayload({ className: 'A', queue: long }));
+
+    const said = await refusedTouchingNothing(2, ['move', '--from', redis.urls().source, '--to', other.url()]);
+
+    expect(said).toContain(
+      `1 queue(s) have a name longer than 512 bytes, such as queue:${'q'.repeat(40)}… (513 bytes): a run carries queue names through the state machine's states (256 KiB each), so it takes names of at most 512 bytes. Rename that key, or delete it if it is no Sidekiq queue; the run stopped before its first page.`,
+    );
+    expect(await other.client().dbsize()).toBe(0);
+  });
+});
