@@ -25,13 +25,43 @@ async function jobsInFlightForTheFirstTarget(): Promise<void> {
   expect((await source.keys('sidekiq-migrate:*:inflight:*')).sort()).toEqual([expect.stringMatching(/:inflight:queue:a$/), expect.stringMatching(/:inflight:schedule$/)]);
 }
 
-/** Runs `args`, expecting a refusal with exit code `code`, and asserts both servers hold exactly what they held before it. */
+/** Every command either server ran while `during` ran (MONITOR), as `source|target NAME ARGS…`. */
+async function commandsDuring<T>(during: () => Promise<T>): Promise<{ result: T; commands: string[][] }> {
+  const commands: string[][] = [];
+  const monitors = await Promise.all([redis.source().monitor(), other.client().monitor()]);
+  monitors.forEach((m, i) => m.on('monitor', (_time: string, args: string[]) => commands.push([i === 0 ? 'source' : 'target', ...args])));
+  try {
+    return { result: await during(), commands };
+  } finally {
+    for (const m of monitors) m.disconnect();
+  }
+}
+
+/**
+ * The commands that write: flagged `write` by the server (COMMAND INFO), and scripts run (EVALSHA,
+ * EVAL, FCALL), but the permission check's probes of an all-zero SHA1, which run nothing (NOSCRIPT).
+ */
+async function writesAmong(commands: readonly string[][]): Promise<string[]> {
+  const names = [...new Set(commands.map((c) => c[1]!.toLowerCase()))];
+  const infos = (await redis.source().call('COMMAND', 'INFO', ...names)) as ([string, number, string[]] | null)[];
+  const writing = new Set(infos.flatMap((info) => (info && info[2].includes('write') ? [info[0].toLowerCase()] : [])));
+  const script = (c: readonly string[]) => ['eval', 'evalsha', 'evalsha_ro', 'eval_ro', 'fcall'].includes(c[1]!.toLowerCase()) && !/^0{40}$/.test(c[2] ?? '');
+  return commands.filter((c) => writing.has(c[1]!.toLowerCase()) || script(c)).map((c) => c.slice(0, 4).join(' '));
+}
+
+/**
+ * Runs `args`, expecting a refusal with exit code `code`, and asserts both servers hold exactly
+ * what they held before it (every key's type, value and expiry), and that no command that writes
+ * reached either meanwhile: not even a lock taken and released.
+ */
 async function refusedTouchingNothing(code: number, args: readonly string[]): Promise<string> {
   const [source, target] = [redis.source(), other.client()];
   const before = { source: await keyValueSnapshot(source), target: await keyValueSnapshot(target) };
-  const refused = await cli(...args);
+  const { result: refused, commands } = await commandsDuring(() => cli(...args));
   expect(refused.code, refused.stdout + refused.stderr).toBe(code);
   expect({ source: await keyValueSnapshot(source), target: await keyValueSnapshot(target) }).toEqual(before);
+  expect(commands.length).toBeGreaterThan(0);
+  expect(await writesAmong(commands)).toEqual([]);
   return refused.stdout + refused.stderr;
 }
 
@@ -87,5 +117,24 @@ describe('a refused move touches neither Redis', () => {
       `1 queue(s) have a name longer than 512 bytes, such as queue:${'q'.repeat(40)}… (513 bytes): a run carries queue names through the state machine's states (256 KiB each), so it takes names of at most 512 bytes. Rename that key, or delete it if it is no Sidekiq queue; the run stopped before its first page.`,
     );
     expect(await other.client().dbsize()).toBe(0);
+  });
+
+  it('a re-route (run --rename) with a queue key of another type among the queues it drains: refused, not even a lock taken', async () => {
+    const source = redis.source();
+    await source.sadd('queues', 'a', 'odd');
+    await source.lpush('queue:a', sidekiqPayload({ className: 'A', queue: 'a' }));
+    await source.set('queue:odd', 'not a list');
+
+    const said = await refusedTouchingNothing(2, ['run', '--redis', redis.urls().source, '--rename', 'odd=b']);
+
+    expect(said).toContain(`source ${redis.urls().source}: queue:odd holds a string, not a list: no queue Sidekiq can use. Check the key prefix (--namespace), or move that key out of the way, then run again; the run stopped before its first page.`);
+  });
+
+  it('a rollback of a run that recorded no moves: refused, not even a lock taken', async () => {
+    await redis.source().lpush('queue:a', sidekiqPayload({ className: 'A', queue: 'a' }));
+
+    const said = await refusedTouchingNothing(2, ['rollback', 'never-ran', '--redis', redis.urls().source]);
+
+    expect(said).toMatch(/Run never-ran recorded no moves on redis:\/\/127\.0\.0\.1:\d+: it moved nothing, was a dry run, is older than 30 days, or was a transfer\./);
   });
 });
