@@ -74,7 +74,7 @@ export async function resumeInflight(given: TransferContext, placement: 'front' 
   const context: TransferContext = { ...given, writtenElsewhere: true };
   const counters = emptyTransferCounters();
   const leftovers = options.leftovers ?? (await findInflightLeftovers(context));
-  const here = await checkLeftoverTargets(context, leftovers);
+  const here = await refuseLeftoversForOtherTargets(context, leftovers);
   if (context.dryRun) return countLeftovers(leftovers, counters);
   const ttl = context.ledgerTtlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS;
   const aj = context.rewriteActiveJobQueueName ?? true;
@@ -162,7 +162,7 @@ export interface ResumeOptions {
 
 /**
  * Refuses a leftover whose batch, as read with its entries, was claimed for another target than
- * this run's: checkLeftoverTargets looked before the loop, but the key may hold another batch by
+ * this run's: refuseLeftoversForOtherTargets looked before the loop, but the key may hold another batch by
  * the time it is read (a later start of the run, with another target, claimed into it while this
  * resume was paused).
  */
@@ -177,9 +177,11 @@ function refuseIfClaimedElsewhere(context: TransferContext, leftover: InflightLe
  * Refuses, before anything is written, leftovers whose batch was claimed for another target than
  * this run's (target-identity.ts). A batch that names no target (adopted, or claimed by an older
  * version) cannot be checked and is resumed as before. Returns the target's id (null: not named
- * yet; undefined: nothing to resume, not read).
+ * yet; undefined: nothing to resume, not read). Reads only (an MGET, and the target's id when the
+ * context does not carry it): the plan step asks before it takes any lock or names the target, so
+ * that a refused move leaves both servers as they were (plan-step.ts); the resume asks again.
  */
-async function checkLeftoverTargets(context: TransferContext, leftovers: readonly InflightLeftover[]): Promise<string | null | undefined> {
+export async function refuseLeftoversForOtherTargets(context: LeftoverTargetContext, leftovers: readonly InflightLeftover[]): Promise<string | null | undefined> {
   const resumable = leftovers.filter((l) => isQueueLeftover(l) || isSetLeftover(l));
   if (resumable.length === 0) return undefined;
   const batchOf = (l: InflightLeftover) => batchKey(context.sourceKeys.prefix, l.runId, l.sourceKey);
@@ -198,6 +200,9 @@ async function checkLeftoverTargets(context: TransferContext, leftovers: readonl
     throw classifyRedisError(error, 'Checking which target the jobs in flight were claimed for');
   }
 }
+
+/** What refuseLeftoversForOtherTargets reads: the two servers, and the target's id if already known. */
+export type LeftoverTargetContext = Pick<TransferContext, 'source' | 'target' | 'sourceKeys' | 'targetKeys' | 'targetId' | 'targetName'>;
 
 /** Whether a resume writes this leftover: one of the two shapes a claim leaves (others are left for an operator). */
 export const isResumableLeftover = (l: InflightLeftover): boolean => isQueueLeftover(l) || isSetLeftover(l);

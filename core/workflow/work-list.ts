@@ -93,16 +93,30 @@ export async function listWork(
   const work: ListedWork[] = settings.sets.filter((set) => !(set === 'interrupted' && interruptedMissing)).map((set) => ({ kind: 'set', name: set }));
   if (settings.queues) {
     const all = discovered ?? (await discoverQueues(source.redis, source.keys));
-    const found = settings.mode === 'reroute' ? splitDrainedQueues(all, plan!) : all;
-    const queues = 'drained' in found ? found.drained : found.queues;
-    // Before the run's first page, as a long queue name (a transfer's plan has by then only named
-    // its target and finished what interrupted runs left in flight).
-    const drains = settings.mode === 'reroute' ? (queue: string) => isDrainedQueue(plan!, queue) : () => true;
-    refuseQueueKeysOfAnotherType(found.skipped, drains, `source ${source.name}`, 'the run stopped before its first page.');
-    refuseLongQueueNames(queues);
-    work.push(...queues.map((queue): ListedWork => ({ kind: 'queue', name: queue })));
+    work.push(...listableQueues(settings.mode, source, plan, all).map((queue): ListedWork => ({ kind: 'queue', name: queue })));
   }
   return work;
+}
+
+/**
+ * Refuses, as listWork would, a run with a queue it cannot take (a queue key of another type, a
+ * name too long), from the queue lists the plan's walk found: reads nothing. The plan step asks
+ * before it takes any lock or writes anything (plan-step.ts), so that the refusal leaves both
+ * servers as they were; listWork asks again under the locks.
+ */
+export function refuseUnlistableQueues(settings: Pick<RunSettings, 'mode' | 'queues'>, source: Connection, plan: RoutingPlan | undefined, discovered: { readonly queues: string[]; readonly skipped: SkippedKey[] } | undefined): void {
+  if (settings.queues && discovered) listableQueues(settings.mode, source, plan, discovered);
+}
+
+/** The queues a run lists (a re-route's: those it drains), refused whole when one cannot be taken. */
+function listableQueues(mode: RunSettings['mode'], source: Connection, plan: RoutingPlan | undefined, all: { readonly queues: string[]; readonly skipped: SkippedKey[] }): string[] {
+  const found = mode === 'reroute' ? splitDrainedQueues({ queues: [...all.queues], skipped: [...all.skipped] }, plan!) : all;
+  const queues = 'drained' in found ? found.drained : found.queues;
+  // Before the run's first page, and before any lock or write (refuseUnlistableQueues).
+  const drains = mode === 'reroute' ? (queue: string) => isDrainedQueue(plan!, queue) : () => true;
+  refuseQueueKeysOfAnotherType(found.skipped, drains, `source ${source.name}`, 'the run stopped before its first page.');
+  refuseLongQueueNames(queues);
+  return [...queues];
 }
 
 export { MAX_QUEUE_NAME_BYTES };

@@ -15,7 +15,7 @@ import { refuseTargetPrefixMismatch } from '../target-prefix-mismatch.js';
 import type { ScanBound } from '../../redis/bounded-scan.js';
 import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import { ensureTargetId, readTargetId, TargetLostDataError, targetIdKey } from '../../transfer/target-identity.js';
-import { resumeInflight, type InflightLeftover } from '../../transfer/resume-inflight.js';
+import { refuseLeftoversForOtherTargets, resumeInflight, type InflightLeftover } from '../../transfer/resume-inflight.js';
 import { displayName } from '../../redis/key-name.js';
 import { conflictsKey } from '../../transfer/transfer-keys.js';
 import { SORTED_SET_NAMES } from '../../redis/sidekiq-keys.js';
@@ -44,7 +44,7 @@ import { walkPlanKeyspace, type PlanWalk } from '../plan-walk.js';
 import type { IterableStates } from '../../transfer/iterable-states.js';
 import { withOwnInflight } from '../own-inflight.js';
 import type { RenameWithoutQueue, RunSettings, WorkItem } from '../work-item.js';
-import { BATCH_SIZE, countJobs, listWork, readWork, rememberDryRunList, type WorkState } from '../work-list.js';
+import { BATCH_SIZE, countJobs, listWork, readWork, refuseUnlistableQueues, rememberDryRunList, type WorkState } from '../work-list.js';
 import { setsMayGoApart } from '../set-apart.js';
 import { continuationInputSchema, workflowInputSchema, type WorkflowInput } from '../workflow-input.js';
 
@@ -179,6 +179,14 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     assertTransferSafe(`source ${source.name}`, memoryPolicies.source);
     assertTransferSafe(`target ${target!.name}`, memoryPolicies.target ?? null);
   }
+  // Refusals decided before any lock or write, from what the walk found (reads only), so that a
+  // refused run leaves both servers as they were, not even a lock taken (a transfer's plan named
+  // its target first, SET NX, then refused): a rollback of a run that recorded no moves here, jobs
+  // in flight for another target than this one, a queue the run cannot take. Each is asked again
+  // under the locks (a rollback's moves are read again there: that run may have moved on since).
+  const resolved = input.routing ? await resolveRouting(input.routing, source, input.runId, lookBound()) : undefined;
+  if (input.mode === 'transfer' && target) await refuseLeftoversForOtherTargets({ source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, targetName: target.name }, walk.leftovers ?? []);
+  refuseUnlistableQueues(input, source, resolved, walk.queues);
   const locks: RunLock[] = [];
   // Whether this plan recorded what the run was started with (its first), and may have moved something since.
   const progress: PlanProgress = { recordedStartedWith: false, mayHaveMoved: false };
@@ -199,7 +207,7 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     const bounds = { look: lookBound, ...(options.resumeUntil ? { until: options.resumeUntil } : {}), ...(options.clock ? { clock: options.clock } : {}) };
     // A write of the plan's own on each server, for the WAITs of its resume of in-flight keys (replica-wait.ts `fence`).
     const fences = locks.length === 2 ? { source: () => locks[0]!.rewrite(), target: () => locks[1]!.rewrite() } : undefined;
-    const work = await planWork(input, source, target, walk, progress, bounds, planner, fences);
+    const work = await planWork(input, source, target, walk, progress, bounds, resolved, planner, fences);
     const generation = locks[0] ? generationOf(locks[0].holder) : undefined;
     const planned = generation === undefined ? work : { ...work, settings: { ...work.settings, ...generation } };
     // Only now, holding every lock and planned, lift a stop: a plan that fails leaves the run stopped.
@@ -306,10 +314,12 @@ async function findRenamesWithoutQueue(source: Connection, plan: RoutingPlan | u
  * cron definitions (planCron: each a compare-and-set, guarded); the run's routing, selection, list
  * and executions (storeRunPlan, guarded, one step).
  */
-async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined, walk: PlanWalk, progress: PlanProgress, bounds: PlanBounds, planner?: Planner, fences?: LockRenewals): Promise<PlanOutput> {
+async function planWork(input: WorkflowInput, source: Connection, target: Connection | undefined, walk: PlanWalk, progress: PlanProgress, bounds: PlanBounds, resolved: RoutingPlan | undefined, planner?: Planner, fences?: LockRenewals): Promise<PlanOutput> {
   const sourceHasData = walk.hasData !== false;
-  // A rollback whose record is not under its prefix looks for it under others: a walk of its own, bounded.
-  const plan = input.routing ? await resolveRouting(input.routing, source, input.runId, bounds.look()) : undefined;
+  // The routing as resolved before the locks; a rollback's moves read again now that they no
+  // longer change (a rollback whose record is not under its prefix looks for it under others: a
+  // walk of its own, bounded).
+  const plan = input.routing?.kind === 'rollback' && planner ? await resolveRouting(input.routing, source, input.runId, bounds.look()) : resolved;
 
   const renamesWithoutQueue = input.mode === 'reroute' ? await findRenamesWithoutQueue(source, plan) : [];
   // A rollback of a run whose jobs a later run moved on finds them gone: said, never "Complete".
@@ -342,6 +352,11 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   if (input.dryRun) assertDryRunCarries(planned);
 
   let resumed = emptyTransferCounters();
+  // What the walk found in flight; this run's own claims since (an execution this start superseded) too, now that the locks are held.
+  const leftovers = planner ? await withOwnInflight(source.redis, source.keys, input.runId, walk.leftovers ?? [], walk.queues?.queues ?? []) : (walk.leftovers ?? []);
+  // Jobs in flight for another target are refused before the target is named (reads only): a
+  // refused move leaves it as it was (asked before the locks too, of what the walk found).
+  if (input.mode === 'transfer' && target && !input.dryRun) await refuseLeftoversForOtherTargets({ source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, targetName: target.name }, leftovers);
   // A run that writes names its target first: every batch it claims carries that name, and its
   // first plan records it (started-with.ts), so that no later plan resumes it to another Redis.
   const targetId = input.mode === 'transfer' && target && !input.dryRun ? await ensureTargetId(target.redis, target.keys) : undefined;
@@ -365,8 +380,6 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
     const beforeLeftover = async (leftover: InflightLeftover) => {
       for (const { redis, guard } of guards) await refuseUnlessStillHeld(redis, guard, `resumed ${displayName(leftover.key)}`);
     };
-    // What the walk found; this run's own claims since (an execution this start superseded) too, now that the locks are held.
-    const leftovers = planner ? await withOwnInflight(source.redis, source.keys, input.runId, walk.leftovers ?? [], walk.queues?.queues ?? []) : (walk.leftovers ?? []);
     // Bounded by its share of the plan task's time: stopped between two keys, the plan is retried.
     const bound = { ...(bounds.until ? { until: bounds.until() } : {}), ...(bounds.clock ? { clock: bounds.clock } : {}) };
     // Each of its WAITs covers a write of the plan's own first (the claims and copies it finishes were an earlier attempt's).
