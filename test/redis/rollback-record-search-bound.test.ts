@@ -40,12 +40,14 @@ describe("a rollback's look for its run's record under other prefixes", { timeou
     await seed();
     const before = await keyValueSnapshot(redis.source());
 
+    // Its 5,002 keys: the 5,000 seeded, `queues` and `queue:default`; the run's lock is no longer
+    // among them (refused before any lock is taken: cli-refused-move-touches-nothing.test.ts).
     const failure = planStep(rollback('never-ran'), connect(), {}, { lookUntil: () => 1_000, walkUntil: () => Infinity, clock });
 
     await expect(failure).rejects.toBeInstanceOf(InputError);
     await expect(failure).rejects.toThrow(
       new RegExp(
-        String.raw`^Run never-ran recorded no moves on redis://127\.0\.0\.1:\d+, and the look for its record under other prefixes of this Redis stopped after about 1,000 of its 5,003 keys \(its share of the plan task's time\): ` +
+        String.raw`^Run never-ran recorded no moves on redis://127\.0\.0\.1:\d+, and the look for its record under other prefixes of this Redis stopped after about 1,000 of its 5,002 keys \(its share of the plan task's time\): ` +
           String.raw`it moved nothing, was a dry run, is older than 30 days, was a transfer, or its record is under another prefix among the keys not looked at \(give that prefix with --namespace\)\.$`,
       ),
     );
