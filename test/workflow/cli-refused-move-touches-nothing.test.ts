@@ -46,22 +46,25 @@ async function writesAmong(commands: readonly string[][]): Promise<string[]> {
   const infos = (await redis.source().call('COMMAND', 'INFO', ...names)) as ([string, number, string[]] | null)[];
   const writing = new Set(infos.flatMap((info) => (info && info[2].includes('write') ? [info[0].toLowerCase()] : [])));
   const script = (c: readonly string[]) => ['eval', 'evalsha', 'evalsha_ro', 'eval_ro', 'fcall'].includes(c[1]!.toLowerCase()) && !/^0{40}$/.test(c[2] ?? '');
-  return commands.filter((c) => writing.has(c[1]!.toLowerCase()) || script(c)).map((c) => c.slice(0, 4).join(' '));
+  return commands.filter((c) => writing.has(c[1]!.toLowerCase()) || script(c)).map((c) => c.slice(0, 5).join(' '));
 }
 
 /**
  * Runs `args`, expecting a refusal with exit code `code`, and asserts both servers hold exactly
  * what they held before it (every key's type, value and expiry), and that no command that writes
- * reached either meanwhile: not even a lock taken and released.
+ * reached either meanwhile: not even a lock taken and released (`expectedWrites`: those that may,
+ * in order, each a script that refused writing nothing, the snapshots say).
  */
-async function refusedTouchingNothing(code: number, args: readonly string[]): Promise<string> {
+async function refusedTouchingNothing(code: number, args: readonly string[], expectedWrites: readonly RegExp[] = []): Promise<string> {
   const [source, target] = [redis.source(), other.client()];
   const before = { source: await keyValueSnapshot(source), target: await keyValueSnapshot(target) };
   const { result: refused, commands } = await commandsDuring(() => cli(...args));
   expect(refused.code, refused.stdout + refused.stderr).toBe(code);
   expect({ source: await keyValueSnapshot(source), target: await keyValueSnapshot(target) }).toEqual(before);
   expect(commands.length).toBeGreaterThan(0);
-  expect(await writesAmong(commands)).toEqual([]);
+  const writes = await writesAmong(commands);
+  expect(writes).toHaveLength(expectedWrites.length);
+  expectedWrites.forEach((expected, i) => expect(writes[i]).toMatch(expected));
   return refused.stdout + refused.stderr;
 }
 
@@ -90,6 +93,19 @@ describe('a refused move touches neither Redis', () => {
     const said = await refusedTouchingNothing(1, ['move', '--from', redis.urls().source, '--to', other.url()]);
 
     expect(said).toMatch(inFlightElsewhere('named-before-000'));
+  });
+
+  it('jobs in flight for another target by a run that still holds the lock: refused as locked, not as an interrupted transfer', async () => {
+    await jobsInFlightForTheFirstTarget();
+    const runId = (await redis.source().keys('sidekiq-migrate:*:inflight:queue:a'))[0]!.split(':')[1]!;
+    const holder = { runId, operation: 'transfer', host: 'elsewhere', pid: 4242, startedAt: '2026-12-06T10:00:00.000Z', plannedAt: 1796556000000, expiresAt: Date.now() + 600_000 };
+    await redis.source().set('sidekiq-migrate:lock', JSON.stringify(holder), 'PX', 600_000);
+
+    // Only the source's lock script, which finds the lock another run's and writes nothing.
+    const said = await refusedTouchingNothing(1, ['move', '--from', redis.urls().source, '--to', other.url()], [/^source evalsha [0-9a-f]{40} 2 sidekiq-migrate:lock$/]);
+
+    expect(said).toMatch(new RegExp(String.raw`source redis://127\.0\.0\.1:\d+ is locked by run ${runId} \(transfer, elsewhere pid 4242, started 2026-12-06T10:00:00\.000Z\); the lock expires in \d+ s unless that run renews it\. Wait for it, or stop it\.`));
+    expect(said).not.toContain('interrupted transfer');
   });
 
   it('a queue key that holds another type: refused, the target not named', async () => {
