@@ -185,7 +185,11 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   // in flight for another target than this one, a queue the run cannot take. Each is asked again
   // under the locks (a rollback's moves are read again there: that run may have moved on since).
   const resolved = input.routing ? await resolveRouting(input.routing, source, input.runId, lookBound()) : undefined;
-  if (input.mode === 'transfer' && target) await refuseLeftoversForOtherTargets({ source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, targetName: target.name }, walk.leftovers ?? []);
+  // Not while another run holds the source's lock: its jobs in flight are not an interrupted
+  // run's, and taking the lock refuses the run as locked (RunLockedError), as before.
+  if (input.mode === 'transfer' && target && !(await lockedByAnotherRun(source, input.runId))) {
+    await refuseLeftoversForOtherTargets({ source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, targetName: target.name }, walk.leftovers ?? []);
+  }
   refuseUnlistableQueues(input, source, resolved, walk.queues);
   const locks: RunLock[] = [];
   // Whether this plan recorded what the run was started with (its first), and may have moved something since.
@@ -234,6 +238,17 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     if (locks.length > 0) await Promise.allSettled([finishRun(source.redis, source.keys.prefix, input.runId, locks[0]!.holder.plannedAt, locks[0]!.holder.plannedBy)]);
     await Promise.allSettled(locks.slice(1).map((l) => l.release()));
     throw lost ?? error;
+  }
+}
+
+/** Whether the source's run lock names another run than `runId` (one we cannot read counts as another's). */
+async function lockedByAnotherRun(source: Connection, runId: string): Promise<boolean> {
+  const held = await source.redis.get(runLockKey(source.keys.prefix));
+  if (held === null) return false;
+  try {
+    return (JSON.parse(held) as { runId?: unknown }).runId !== runId;
+  } catch {
+    return true;
   }
 }
 
