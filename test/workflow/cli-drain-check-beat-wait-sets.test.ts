@@ -66,6 +66,32 @@ describe('drain-check --retired-queues and a job that fails into retry or dies w
     expect(await c.llen('queue:old')).toBe(0);
   });
 
+  it("says when an entry that appeared during the wait comes due from when it read it, not from the check's start", async () => {
+    // The reason's "last due in" was reckoned from the check's start, the entry read after the
+    // wait (up to 30 s): a retry due in 25 s was said due in 30 s or more. Beats 3 s apart: the
+    // second reading comes at least 3 s after the entry appeared.
+    const c = redis.client();
+    await c.sadd('queues', 'old', 'new');
+    processes.push(beatingProcess(c, keys, 'web-1:10:dddddddddddd', ['old', 'new'], { everyMs: 3000 }));
+    const failed = sidekiqPayload({ className: 'OldWorker', queue: 'old', extra: '"retry_count":0,"error_class":"RuntimeError"' });
+    let dueAt = 0;
+
+    const checked = await checkWhile(async () => {
+      dueAt = Date.now() / 1000 + 30;
+      await c.zadd('retry', String(dueAt), failed);
+    }, '--redis', redis.url(), '--retired-queues', 'old');
+    const endedAt = Date.now() / 1000;
+
+    expect(checked.acted).toBe(true);
+    expect(checked.code, checked.stderr).toBe(0);
+    const said = /^ {2}- 1 scheduled or retrying job\(s\) name retired queues, the last due in (\d+) s: the migration rewrites them \(run it again\), or they reach those queues when due$/m.exec(checked.stdout);
+    expect(said, checked.stdout).not.toBeNull();
+    // Read after two beats 3 s apart, before the check ended.
+    expect(Number(said![1])).toBeLessThanOrEqual(27);
+    expect(Number(said![1])).toBeGreaterThanOrEqual(Math.floor(dueAt - endedAt));
+    expect(await c.zrange('retry', '0', '-1')).toEqual([failed]);
+  });
+
   it('names a dead entry naming a retired queue that appears during the wait, as the first look names those it finds', async () => {
     const c = redis.client();
     await c.sadd('queues', 'old', 'new');
