@@ -70,7 +70,8 @@ export async function confirmDrained(redis: Redis, keys: SidekiqKeys, report: Dr
   // queue count, which no ZCARD tells: counted here, then the lists looked at once more, since the
   // poller may have moved a due entry from a page not yet read to a retired queue's list already
   // looked at (a job moving the other way, into a set, was in its list at the look above).
-  const sets = await ctx.rereadSets(now());
+  const readAt = now();
+  const sets = await ctx.rereadSets(readAt);
   const movedAfter = scoped ? await jobsInOneLook(redis, keys, ctx.places) : 0;
   // A job in a list at both looks is one job.
   const moved = Math.max(looked, movedAfter);
@@ -95,5 +96,6 @@ export async function confirmDrained(redis: Redis, keys: SidekiqKeys, report: Dr
     remaining: report.remaining + found,
     ...(moved > 0 ? { movedDuringCheck: (report.movedDuringCheck ?? 0) + moved } : {}),
   };
-  return { ...partial, verdict: judgeDrain(partial, ctx.previous) };
+  // "The last due in": from this reading of the sets, not from the check's start (before the wait).
+  return { ...partial, verdict: judgeDrain(partial, ctx.previous, readAt) };
 }

@@ -17,17 +17,21 @@ import { timeSpan } from './time-span.js';
  * - `draining`: otherwise, with the rate and an estimated time to empty when a previous check is
  *   given. Entries due in the future are not "no progress": the Redis is draining until the last
  *   of them is due, and the estimate is at least that long.
+ *
+ * `setsReadAt` (epoch seconds): when the sets the report holds were read, from which "the last
+ * due in" is reckoned; the check's start unless it read them again later (confirm-drained.ts,
+ * after a wait of up to 30 s for the heartbeats).
  */
-export function judgeDrain(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
-  const verdict = judgeOthers(report, previous);
+export function judgeDrain(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport, setsReadAt: number = report.checkedAt): DrainReport['verdict'] {
+  const verdict = judgeOthers(report, previous, setsReadAt);
   // The move's target lost what it moved (move-target.ts): said first, and never drained, whatever
   // is left here: the jobs are neither here nor there.
   if (!report.moveTarget?.lost) return verdict;
   return { ...verdict, state: 'stuck', reasons: [moveTargetLostReason(report.moveTarget), ...verdict.reasons] };
 }
 
-function judgeOthers(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
-  const verdict = judgeThisPrefix(report, previous);
+function judgeOthers(report: Omit<DrainReport, 'verdict'>, previous: DrainReport | undefined, setsReadAt: number): DrainReport['verdict'] {
+  const verdict = judgeThisPrefix(report, previous, setsReadAt);
   // Not this check's scope, but never hidden: jobs under another prefix of the same Redis.
   const elsewhere = (report.otherPrefixes ?? []).filter((p) => p.jobs > 0 || (p.unreadable ?? 0) > 0);
   if (elsewhere.length === 0) return verdict;
@@ -91,16 +95,16 @@ export function jobsNobodyWillRun(report: Omit<DrainReport, 'verdict'>): number 
 /** Jobs under another prefix that a Sidekiq there would run: not ours in flight, not dead (dead jobs do not block here either). */
 const runnable = (p: NonNullable<DrainReport['otherPrefixes']>[number]) => p.jobs - (p.held ?? 0) - (p.dormant ?? 0);
 
-function judgeThisPrefix(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
+function judgeThisPrefix(report: Omit<DrainReport, 'verdict'>, previous: DrainReport | undefined, setsReadAt: number): DrainReport['verdict'] {
   const reasons: string[] = [];
   const cronToRetired = cronPushingToRetiredQueues(report);
   if (cronToRetired.length > 0) {
     reasons.push(
       `${cronToRetired.length} sidekiq-cron definition(s) still push to retired queues (${firstNamed(cronToRetired.map((c) => `${c.name} → ${c.queue}`))}): restart Sidekiq with the new rules (GitLab saves its cron definitions at boot) or run with --rewrite-cron`,
     );
-    return { state: 'stuck', reasons: [...reasons, ...judgeJobs(report, previous).reasons] };
+    return { state: 'stuck', reasons: [...reasons, ...judgeJobs(report, previous, setsReadAt).reasons] };
   }
-  return judgeJobs(report, previous);
+  return judgeJobs(report, previous, setsReadAt);
 }
 
 /**
@@ -158,7 +162,7 @@ function waitingReason(waiting: number, waitSeconds: number, scoped: boolean): s
   return `${waiting} scheduled or retrying job(s) name retired queues, all due now: a live Sidekiq process's poller pushes them to those queues; the migration rewrites them (run it again)`;
 }
 
-function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport): DrainReport['verdict'] {
+function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous: DrainReport | undefined, setsReadAt: number): DrainReport['verdict'] {
   const reasons: string[] = [];
   const estimated = (['schedule', 'retry'] as const).filter((set) => report.sets[set].orphanedEstimated);
   const counting = [
@@ -247,7 +251,7 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous?: DrainReport)
     ? report.sets.schedule.toRetiredQueues + report.sets.retry.toRetiredQueues
     : report.sets.schedule.total + report.sets.retry.total - report.sets.schedule.dueNow - report.sets.retry.dueNow;
   const lastDue = Math.max(report.sets.schedule.lastDueAt ?? 0, report.sets.retry.lastDueAt ?? 0);
-  const waitSeconds = Math.max(0, lastDue - report.checkedAt);
+  const waitSeconds = Math.max(0, lastDue - setsReadAt);
   if (waiting > 0) reasons.push(waitingReason(waiting, waitSeconds, report.retiredQueues !== undefined));
   if (!previous) return { state: stuck ? 'stuck' : 'draining', reasons };
 

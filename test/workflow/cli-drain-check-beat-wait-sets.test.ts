@@ -26,18 +26,25 @@ afterEach(async () => {
 const WAITING = /^Nothing left of the retired queues in lists and sets; waiting up to \d+ s for the 1 live Sidekiq process\(es\) fetching from them to beat twice/m;
 
 /** drain-check as a user types it; `duringWait` runs once it says it waits for the beats. */
-async function checkWhile(duringWait: () => Promise<void>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string; acted: boolean }> {
+async function checkWhile(duringWait: () => Promise<void>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string; acted: boolean; waitNotBefore: number }> {
   const io = bufferIo();
   let acted = false;
   let done = false;
+  // A time at which it had not said it waits yet: its wait began after it (epoch ms).
+  let waitNotBefore = Date.now();
   const running = main(['node', 'sidekiq-migrate', 'drain-check', ...args], io).finally(() => (done = true));
-  while (!done && !WAITING.test(io.stderr())) await new Promise((resolve) => setTimeout(resolve, 5));
+  for (;;) {
+    const at = Date.now();
+    if (done || WAITING.test(io.stderr())) break;
+    waitNotBefore = at;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   if (!done) {
     await duringWait();
     acted = true;
   }
   const code = await running;
-  return { code, stdout: io.stdout(), stderr: io.stderr(), acted };
+  return { code, stdout: io.stdout(), stderr: io.stderr(), acted, waitNotBefore };
 }
 
 describe('drain-check --retired-queues and a job that fails into retry or dies while it waits for the beats', { timeout: 90_000 }, () => {
@@ -51,15 +58,22 @@ describe('drain-check --retired-queues and a job that fails into retry or dies w
     await c.zadd('retry', String(Date.now() / 1000 + 15), other);
     const failed = sidekiqPayload({ className: 'OldWorker', queue: 'old', extra: '"retry_count":0,"error_class":"RuntimeError"' });
 
+    let dueAt = 0;
     const checked = await checkWhile(async () => {
       // The job a live process ran failed: Sidekiq's retry puts it in `retry`, due in about 30 s.
-      await c.zadd('retry', String(Date.now() / 1000 + 30), failed);
+      dueAt = Date.now() / 1000 + 30;
+      await c.zadd('retry', String(dueAt), failed);
     }, '--redis', redis.url(), '--retired-queues', 'old');
+    const endedAt = Date.now() / 1000;
 
     expect(checked.acted).toBe(true);
     expect(checked.code, checked.stderr).toBe(0);
     expect(checked.stdout).toMatch(/^redis:\/\/\S+: DRAINING — 1 job\(s\) left of the 1 retired queue\(s\) only \(jobs of other queues are not counted\)\n/);
-    expect(checked.stdout).toMatch(/^ {2}- 1 scheduled or retrying job\(s\) name retired queues, the last due in (29|30) s: the migration rewrites them \(run it again\), or they reach those queues when due$/m);
+    const said = /^ {2}- 1 scheduled or retrying job\(s\) name retired queues, the last due in (\d+) s: the migration rewrites them \(run it again\), or they reach those queues when due$/m.exec(checked.stdout);
+    expect(said, checked.stdout).not.toBeNull();
+    // From the sets' reading after the wait (two beats 1 s apart after the wait began), before the check ended.
+    expect(Number(said![1])).toBeLessThanOrEqual(Math.ceil(dueAt - checked.waitNotBefore / 1000 - 1));
+    expect(Number(said![1])).toBeGreaterThanOrEqual(Math.floor(dueAt - endedAt));
     expect(checked.stdout).not.toContain('DRAINED');
     // Read only: the jobs are where they were.
     expect((await c.zrange('retry', '0', '-1')).sort()).toEqual([failed, other].sort());
@@ -86,8 +100,9 @@ describe('drain-check --retired-queues and a job that fails into retry or dies w
     expect(checked.code, checked.stderr).toBe(0);
     const said = /^ {2}- 1 scheduled or retrying job\(s\) name retired queues, the last due in (\d+) s: the migration rewrites them \(run it again\), or they reach those queues when due$/m.exec(checked.stdout);
     expect(said, checked.stdout).not.toBeNull();
-    // Read after two beats 3 s apart, before the check ended.
-    expect(Number(said![1])).toBeLessThanOrEqual(27);
+    // Read after two beats 3 s apart after the wait began (the entry appeared a few ms after it
+    // began: said due in at most 28 s, not 30 or more), before the check ended.
+    expect(Number(said![1])).toBeLessThanOrEqual(Math.ceil(dueAt - checked.waitNotBefore / 1000 - 3));
     expect(Number(said![1])).toBeGreaterThanOrEqual(Math.floor(dueAt - endedAt));
     expect(await c.zrange('retry', '0', '-1')).toEqual([failed]);
   });
