@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { beatingProcess, type BeatingProcess } from '../support/beating-process.js';
+import { bufferIo } from '../support/buffer-io.js';
 import { privateRedis } from '../support/private-redis.js';
 import { runCli } from '../support/run-cli.js';
 import { heartbeat } from '../support/sidekiq-heartbeat.js';
@@ -34,7 +36,10 @@ describe('drain-check and a job a live process fetched less than a beat ago', { 
     const job = sidekiqPayload({ className: 'OldWorker', queue: 'old' });
     await c.sadd('queues', 'old', 'new');
     await c.lpush('queue:old', job);
-    const p = beatingProcess(c, keys, 'web-1:7:aaaaaaaaaaaa', ['old', 'new'], { everyMs: 1000, lag: 1 });
+    // The job shows in the heartbeat two beats after it was taken: the first check must look
+    // before that to find nothing and wait. Beats 1 s apart left it 2 s, which a loaded machine
+    // (load 30) overran: the check found the job in the heartbeat at once and never waited.
+    const p = beatingProcess(c, keys, 'web-1:7:aaaaaaaaaaaa', ['old', 'new'], { everyMs: 4000, lag: 1 });
     processes.push(p);
     await justAfterABeat(p);
     // The fetch: off the list, into the process's memory.
@@ -90,10 +95,14 @@ describe('drain-check and a job a live process fetched less than a beat ago', { 
     const p = beatingProcess(c, keys, 'web-1:10:dddddddddddd', ['old'], { everyMs: 1000 });
     processes.push(p);
     await justAfterABeat(p);
-    const checking = runCli('drain-check', '--redis', redis.url());
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Stopped once the check waits for it (it said so): a fixed 300 ms was not always enough for
+    // the check to get there on a loaded machine, and a process gone before it looked is no process.
+    const io = bufferIo();
+    let done = false;
+    const checking = main(['node', 'sidekiq-migrate', 'drain-check', '--redis', redis.url()], io).finally(() => (done = true));
+    while (!done && !WAITING.test(io.stderr())) await new Promise((resolve) => setTimeout(resolve, 5));
     await p.stop({ leave: true });
-    const stopped = await checking;
+    const stopped = { code: await checking, stdout: io.stdout(), stderr: io.stderr() };
 
     expect(stopped.code, stopped.stderr).toBe(1);
     expect(stopped.stdout).toMatch(/^redis:\/\/\S+: DRAINING — 0 job\(s\) left\n/);
