@@ -38,7 +38,7 @@ async function checkTimeMs(redis: typeof lambda.source): Promise<number> {
   let cursor = '0';
   let pages = 0;
   do {
-    [cursor] = await redis.scanBuffer(cursor, 'MATCH', 'queue:*', 'COUNT', 1000);
+    [cursor] = await redis.scan(cursor, 'MATCH', 'queue:*', 'COUNT', 1000);
     pages++;
   } while (cursor !== '0' && pages < SAMPLE_PAGES);
   const walkMs = ((Date.now() - started) / pages) * ((await redis.dbsize()) / 1000);
