@@ -24,7 +24,8 @@ beforeAll(async () => {
 });
 afterEach(() => out?.stop());
 afterAll(async () => {
-  await h.connections.close();
+  // Unset when loading the handlers outlasted its hook: the servers are still stopped.
+  await (h as LoadedHandlers | undefined)?.connections.close();
   vi.unstubAllEnvs();
 });
 

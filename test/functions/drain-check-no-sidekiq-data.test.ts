@@ -19,7 +19,8 @@ beforeAll(async () => {
   h = await coldStart({ SIDEKIQ_MIGRATE_SOURCE_URL: redis.url(), SIDEKIQ_MIGRATE_SOURCE_PREFIX: '' });
 });
 afterAll(async () => {
-  await h.connections.close();
+  // Unset when loading the handlers outlasted its hook: the servers are still stopped.
+  await (h as LoadedHandlers | undefined)?.connections.close();
   vi.unstubAllEnvs();
 });
 

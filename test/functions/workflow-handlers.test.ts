@@ -68,7 +68,8 @@ beforeAll(async () => {
   h = await coldStart(env());
 });
 afterAll(async () => {
-  await h.connections.close();
+  // Unset when loading the handlers outlasted its hook: the servers are still stopped.
+  await (h as LoadedHandlers | undefined)?.connections.close();
   vi.unstubAllEnvs();
 });
 afterEach(async () => {
