@@ -11,7 +11,6 @@
 // reach, while the summary had said "Complete". Now the claim refuses when the lock is not the
 // run's (gone, or another run's past its expiry: -5, lockGone), before any write, and the attempt
 // ends with RunLockLostError: nothing moved, nothing in flight, no key of the run without a TTL.
-import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
@@ -21,10 +20,10 @@ import { pageStep } from '../../core/workflow/steps/page-step.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { parsePageInput } from '../../functions/support/task-inputs.js';
 import { runWorkflowLocally, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
-import { jobEntry, jobsIn } from '../support/exact-jobs.js';
+import { jobsIn } from '../support/exact-jobs.js';
 import { interferingRedis, SimulatedCrash } from '../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
-import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { everyJob, keysWithoutExpiry, latch, push } from '../support/stale-attempt-jobs.js';
 import { connectionsPerTest } from '../support/test-connections.js';
 import { wrapped } from '../support/unanswered-attempt.js';
 
@@ -36,53 +35,6 @@ const COPIES = new Set(['copyJobsToLists-n4', 'copyEntriesToSet-6'].map((name) =
 
 const SEEDED = 20;
 const LATE = 5;
-
-/** `count` jobs of class A on queue `old` or in `schedule` of `client`, from `from` on: their entries as jobsIn lists them. */
-async function push(client: Redis, kind: 'queue' | 'set', from: number, count: number): Promise<string[]> {
-  const entries: string[] = [];
-  for (let i = from; i < from + count; i++) {
-    const payload = sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` });
-    if (kind === 'queue') {
-      await client.lpush('queue:old', payload);
-      entries.push(jobEntry('queue:old', payload));
-    } else {
-      const score = `${1895459303 + i}.5`;
-      await client.zadd('schedule', score, payload);
-      entries.push(jobEntry('schedule', payload, score));
-    }
-  }
-  if (kind === 'queue') await client.sadd('queues', 'old');
-  return entries.sort();
-}
-
-/** Every job in every list and sorted set of `client`, in our in-flight keys too (there, under the in-flight key's name), as jobEntry prints them, sorted. */
-async function everyJob(client: Redis): Promise<string[]> {
-  const inflight: string[] = [];
-  for (const key of await client.keys('sidekiq-migrate:*:inflight:*')) {
-    const type = await client.type(key);
-    if (type === 'list') for (const payload of await client.lrangeBuffer(key, 0, -1)) inflight.push(jobEntry(key, payload));
-    if (type === 'zset') {
-      const flat = await client.zrangeBuffer(key, 0, '-1', 'WITHSCORES');
-      for (let i = 0; i < flat.length; i += 2) inflight.push(jobEntry(key, flat[i]!, flat[i + 1]!.toString()));
-    }
-  }
-  return [...(await jobsIn(client)), ...inflight].sort();
-}
-
-/** Every key of run `runId` on `client` that has no expiry (TTL -1), sorted. */
-async function keysWithoutExpiry(client: Redis, runId: string): Promise<string[]> {
-  const keys = await client.keys(`sidekiq-migrate:${runId}:*`);
-  const ttls = await Promise.all(keys.map((key) => client.ttl(key)));
-  return keys.filter((_, i) => ttls[i] === -1).sort();
-}
-
-/** A latch: `wait()` resolves once `open()` was called. */
-function latch(): { open: () => void; wait: () => Promise<void>; opened: () => boolean } {
-  let open!: () => void;
-  let opened = false;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { open: () => ((opened = true), open()), wait: () => promise, opened: () => opened };
-}
 
 const kinds = { transferQueue: 'queue', transferSet: 'set' } as const;
 const cases = (['transferQueue', 'transferSet'] as const).flatMap((task) => (['runs on to its end', 'dies at its copy'] as const).map((then) => [task, then] as const));

@@ -9,7 +9,6 @@
 // its copy: every job exactly once over both servers (the retired ledger keeps its entries until
 // its 7-day TTL, so a late copy finds its batch written; an acknowledge deletes only its own batch),
 // and the summary, whose look for in-flight keys comes after the release, names what is in flight.
-import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
@@ -18,10 +17,9 @@ import { pageStep } from '../../core/workflow/steps/page-step.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { parsePageInput, summarizeFunctionStep, SummarizeFunctionSteps } from '../../functions/support/task-inputs.js';
 import { runWorkflowLocally, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
-import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 import { interferingRedis, SimulatedCrash } from '../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
-import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { everyJob, keysWithoutExpiry, latch, push } from '../support/stale-attempt-jobs.js';
 import { connectionsPerTest } from '../support/test-connections.js';
 import { wrapped } from '../support/unanswered-attempt.js';
 
@@ -34,49 +32,6 @@ const FINISH = new LuaScript('finishRun-4', { encodeCalls: true }).sha;
 
 const SEEDED = 20;
 const LATE = 5;
-
-async function push(client: Redis, kind: 'queue' | 'set', from: number, count: number): Promise<string[]> {
-  const entries: string[] = [];
-  for (let i = from; i < from + count; i++) {
-    const payload = sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` });
-    if (kind === 'queue') {
-      await client.lpush('queue:old', payload);
-      entries.push(jobEntry('queue:old', payload));
-    } else {
-      const score = `${1895459303 + i}.5`;
-      await client.zadd('schedule', score, payload);
-      entries.push(jobEntry('schedule', payload, score));
-    }
-  }
-  if (kind === 'queue') await client.sadd('queues', 'old');
-  return entries.sort();
-}
-
-async function everyJob(client: Redis): Promise<string[]> {
-  const inflight: string[] = [];
-  for (const key of await client.keys('sidekiq-migrate:*:inflight:*')) {
-    const type = await client.type(key);
-    if (type === 'list') for (const payload of await client.lrangeBuffer(key, 0, -1)) inflight.push(jobEntry(key, payload));
-    if (type === 'zset') {
-      const flat = await client.zrangeBuffer(key, 0, '-1', 'WITHSCORES');
-      for (let i = 0; i < flat.length; i += 2) inflight.push(jobEntry(key, flat[i]!, flat[i + 1]!.toString()));
-    }
-  }
-  return [...(await jobsIn(client)), ...inflight].sort();
-}
-
-async function keysWithoutExpiry(client: Redis, runId: string): Promise<string[]> {
-  const keys = await client.keys(`sidekiq-migrate:${runId}:*`);
-  const ttls = await Promise.all(keys.map((key) => client.ttl(key)));
-  return keys.filter((_, i) => ttls[i] === -1).sort();
-}
-
-function latch(): { open: () => void; wait: () => Promise<void>; opened: () => boolean } {
-  let open!: () => void;
-  let opened = false;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { open: () => ((opened = true), open()), wait: () => promise, opened: () => opened };
-}
 
 const kinds = { transferQueue: 'queue', transferSet: 'set' } as const;
 /** Where the summary is held while the stale attempt runs: its first call, or its finishRun (the lock's release on the source). */
