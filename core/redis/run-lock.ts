@@ -270,15 +270,17 @@ export class RunLock {
     redis: Redis,
     prefix: string,
     runId: string,
-    options: { readonly mark: boolean; readonly endedAt?: number; readonly plannedAt?: number; readonly plannedBy?: string; readonly reason?: string },
+    options: { readonly mark: boolean; readonly endedAt?: number; readonly plannedAt?: number; readonly plannedBy?: string; readonly reason?: string; readonly recordEnd?: boolean },
   ): Promise<EndRunOutcome> {
-    // `endedBy`, and the ended execution's own record (KEYS[3]): its plan, if still running, must
-    // take no lock (acquireRunLock-5.lua, { 5 }), even once a later end of the run is the one the marker names.
+    // `endedBy`, and the ended execution's own record (KEYS[3], with `recordEnd`: only when its plan
+    // may still be running, a stopped or timed-out execution's): that plan must take no lock
+    // (acquireRunLock-5.lua, { 5 }), even once a later end of the run is the one the marker names.
+    // A failed execution's plan has ended: no record, so that a refused run's clean-up writes nothing.
     const marker = JSON.stringify({ runId, stoppedAt: new Date().toISOString(), ...(options.reason ? { reason: options.reason } : {}), ...(options.plannedBy !== undefined ? { endedBy: options.plannedBy } : {}) });
     // Classified: a refusal (the run's user may no longer run SET, say) is said as such, not as an unexpected ReplyError.
     const reply = await renewScript
       .run(redis, {
-        keys: [runLockKey(prefix), runStopMarkerKey(prefix, runId), ...(options.plannedBy !== undefined && options.plannedBy !== '' ? [runEndedExecutionKey(prefix, runId, options.plannedBy)] : [])],
+        keys: [runLockKey(prefix), runStopMarkerKey(prefix, runId), ...(options.recordEnd && options.plannedBy !== undefined && options.plannedBy !== '' ? [runEndedExecutionKey(prefix, runId, options.plannedBy)] : [])],
         args: [runId, 'stop', options.mark ? RUN_STOP_MARKER_TTL_MS : 0, options.endedAt ?? '', marker, options.plannedAt ?? '', options.plannedBy ?? ''],
       })
       .catch((error: unknown) => {

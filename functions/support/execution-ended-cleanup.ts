@@ -43,7 +43,7 @@ export async function cleanUpEndedExecution(
   // also when a later start of the run holds the lock), and its late plan then takes no lock, even
   // after another end of the run (acquireRunLock-5.lua). A failed execution's plan has ended (no state sets a timeout).
   const planMayRun = status !== 'FAILED' && run.plannedBy !== undefined;
-  const result = await stopRunStep(run, connections, { reason: status, onlyIfStarted: !planMayRun, reachableEnds: true, ...(event.endedAt !== undefined ? { endedAt: event.endedAt } : {}) });
+  const result = await stopRunStep(run, connections, { reason: status, onlyIfStarted: !planMayRun, recordEnd: planMayRun, reachableEnds: true, ...(event.endedAt !== undefined ? { endedAt: event.endedAt } : {}) });
   // Found by its lock on the connections that answered: the others may hold it too (retried).
   if (found?.unread) throw new ConnectionsNotReadError(event.executionArn, found.unread.unread, `On ${[run.source, ...(run.target ? [run.target] : [])].map((n) => `"${n}"`).join(' and ')}, where its lock named it: ${describe(result)}.`);
   const how = found ? '; its run found by the lock, which its plan took (the event carries no input)' : described ? '; its input read by DescribeExecution (the event carries none)' : '';

@@ -27,6 +27,13 @@ export interface StopRunOptions {
    */
   readonly onlyIfStarted?: boolean;
   /**
+   * The ended execution's plan may still be running (stopped or timed out: a Lambda goes on):
+   * record its end under its own key (RunLock.endRun `recordEnd`), so that plan takes no lock.
+   * Not for a failed execution (its plan ended) nor a local interrupt: they write nothing beyond
+   * the stop itself, so that a refused run's clean-up still touches nothing.
+   */
+  readonly recordEnd?: boolean;
+  /**
    * A transfer one of whose ends does not answer (the execution-ended clean-up, the state
    * machine's "Release the run lock after a failure"): the end that answers is still cleaned up,
    * then TargetNotReachedError or SourceNotReachedError names the one that was not, retryably.
