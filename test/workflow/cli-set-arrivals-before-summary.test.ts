@@ -1,0 +1,102 @@
+// Set entries added to the source after their set's pass ended and before the summary (a retry
+// handler, a scheduler, Sidekiq's own retry of a failing job): found by audit-edges in
+// stale-claim-before-lock-release.test.ts. The summary looked again at the queues whose items
+// ended (jobs pushed there since are named "still on the source … added during the run"), never at
+// the sets: a `move` left those entries on the source and ended "Complete: everything that could
+// be moved was moved." The CLI in this process, its summary task preceded by the arrivals (what a
+// user sees when they land in that window).
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.js';
+import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
+import { summarizeFunctionStep, SummarizeFunctionSteps } from '../../functions/support/task-inputs.js';
+import type { LocalInvocationContext } from '../../infra/local/run-workflow-locally.js';
+import { bufferIo } from '../support/buffer-io.js';
+import { jobEntry, jobsIn } from '../support/exact-jobs.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+const redis = privateSourceAndTarget();
+
+type Entry = { key: string; payload: string; score: string };
+const entry = (key: string, className: string, i: number): Entry => ({
+  key,
+  payload: sidekiqPayload({ className, queue: 'default', args: `[${i}]`, jid: String(i).padStart(24, '0') }),
+  score: `${1895459303 + i}.5`,
+});
+const asJob = (e: Entry) => jobEntry(e.key, e.payload, e.score);
+
+async function add(client: Redis, entries: readonly Entry[]): Promise<void> {
+  for (const e of entries) await client.zadd(e.key, e.score, e.payload);
+}
+
+/** The CLI in this process, `late` added to the source just before its summary task (after every set's pass ended). */
+async function cliWithArrivals(late: readonly Entry[], ...args: string[]): Promise<{ code: number; stdout: string; stderr: string; arrived: boolean }> {
+  const io = bufferIo();
+  let arrived = false;
+  const handlersFor = (connections: Parameters<typeof localTaskHandlers>[0]) => {
+    const handlers = localTaskHandlers(connections);
+    return {
+      ...handlers,
+      summarize: async (input: unknown, context?: LocalInvocationContext) => {
+        if (summarizeFunctionStep(input) !== SummarizeFunctionSteps.addUp && !arrived) {
+          await add(redis.source(), late);
+          arrived = true;
+        }
+        return handlers.summarize(input, context);
+      },
+    };
+  };
+  const code = await main(['node', 'sidekiq-migrate', ...args], io, handlersFor);
+  return { code, stdout: io.stdout(), stderr: io.stderr(), arrived };
+}
+
+const lastLine = (stdout: string) => stdout.trimEnd().split('\n').at(-1);
+
+describe('set entries added after their set\'s pass ended, before the summary', { timeout: 120_000 }, () => {
+  it('move: named as still on the source, never "Complete"', async () => {
+    const seeded = [...Array.from({ length: 20 }, (_, i) => entry('schedule', 'A', i)), ...Array.from({ length: 4 }, (_, i) => entry('retry', 'A', 100 + i))];
+    await add(redis.source(), seeded);
+    const late = [...Array.from({ length: 5 }, (_, i) => entry('schedule', 'A', 200 + i)), ...Array.from({ length: 2 }, (_, i) => entry('retry', 'A', 300 + i))];
+
+    const run = await cliWithArrivals(late, 'move', '--from', redis.urls().source, '--to', redis.urls().target, '--page-size', '7');
+
+    expect(run.arrived).toBe(true);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(await jobsIn(redis.source())).toEqual(late.map(asJob).sort());
+    expect(await jobsIn(redis.target())).toEqual(seeded.map(asJob).sort());
+    expect(run.stdout).toContain('7 job(s) still on the source when their transfer ended, added during the run (schedule 5 · retry 2): run move again or see drain-check.');
+    expect(lastLine(run.stdout)).toBe('Done, but jobs remain on the source (7, above): run move again.');
+  });
+
+  it('move --json: the count is in the totals and the sets', async () => {
+    const seeded = Array.from({ length: 6 }, (_, i) => entry('schedule', 'A', i));
+    await add(redis.source(), seeded);
+    const late = Array.from({ length: 3 }, (_, i) => entry('schedule', 'A', 200 + i));
+
+    const run = await cliWithArrivals(late, 'move', '--from', redis.urls().source, '--to', redis.urls().target, '--json');
+
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const summary = JSON.parse(run.stdout) as { totals: { leftOnSource: number }; sets: Record<string, { leftOnSource: number }> };
+    expect(summary.totals.leftOnSource).toBe(3);
+    expect(summary.sets['schedule']?.leftOnSource).toBe(3);
+    expect(await jobsIn(redis.source())).toEqual(late.map(asJob).sort());
+    expect(await jobsIn(redis.target())).toEqual(seeded.map(asJob).sort());
+  });
+
+  it('move --classes A: only the selected classes\' entries added since are named', async () => {
+    const seeded = [...Array.from({ length: 10 }, (_, i) => entry('schedule', 'A', i)), ...Array.from({ length: 3 }, (_, i) => entry('schedule', 'B', 50 + i))];
+    await add(redis.source(), seeded);
+    const lateA = Array.from({ length: 4 }, (_, i) => entry('schedule', 'A', 200 + i));
+    const lateB = Array.from({ length: 6 }, (_, i) => entry('schedule', 'B', 300 + i));
+
+    const run = await cliWithArrivals([...lateA, ...lateB], 'move', '--from', redis.urls().source, '--to', redis.urls().target, '--classes', 'A', '--page-size', '5');
+
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const [movedA, keptB] = [seeded.filter((e) => e.payload.includes('"A"')), seeded.filter((e) => e.payload.includes('"B"'))];
+    expect(await jobsIn(redis.source())).toEqual([...keptB, ...lateA, ...lateB].map(asJob).sort());
+    expect(await jobsIn(redis.target())).toEqual(movedA.map(asJob).sort());
+    expect(run.stdout).toContain('4 job(s) still on the source when their transfer ended, added during the run (schedule 4): run move again or see drain-check.');
+    expect(lastLine(run.stdout)).toBe('Done, but jobs remain on the source (4, above): run move again.');
+  });
+});
