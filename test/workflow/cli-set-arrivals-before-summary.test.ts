@@ -9,6 +9,8 @@ import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
+import { leftBehindOf } from '../../core/workflow/left-behind.js';
+import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { summarizeFunctionStep, SummarizeFunctionSteps } from '../../functions/support/task-inputs.js';
 import type { LocalInvocationContext } from '../../infra/local/run-workflow-locally.js';
 import { bufferIo } from '../support/buffer-io.js';
@@ -30,8 +32,15 @@ async function add(client: Redis, entries: readonly Entry[]): Promise<void> {
   for (const e of entries) await client.zadd(e.key, e.score, e.payload);
 }
 
-/** The CLI in this process, `late` added to the source just before its summary task (after every set's pass ended). */
+/**
+ * The CLI in this process, `late` added to the source just before its summary task (after every
+ * set's pass ended); of a run in several executions, before the first summary once `ready` says so.
+ */
 async function cliWithArrivals(late: readonly Entry[], ...args: string[]): Promise<{ code: number; stdout: string; stderr: string; arrived: boolean }> {
+  return cliWithArrivalsWhen(async () => true, late, ...args);
+}
+
+async function cliWithArrivalsWhen(ready: () => Promise<boolean>, late: readonly Entry[], ...args: string[]): Promise<{ code: number; stdout: string; stderr: string; arrived: boolean }> {
   const io = bufferIo();
   let arrived = false;
   const handlersFor = (connections: Parameters<typeof localTaskHandlers>[0]) => {
@@ -39,7 +48,7 @@ async function cliWithArrivals(late: readonly Entry[], ...args: string[]): Promi
     return {
       ...handlers,
       summarize: async (input: unknown, context?: LocalInvocationContext) => {
-        if (summarizeFunctionStep(input) !== SummarizeFunctionSteps.addUp && !arrived) {
+        if (summarizeFunctionStep(input) !== SummarizeFunctionSteps.addUp && !arrived && (await ready())) {
           await add(redis.source(), late);
           arrived = true;
         }
@@ -80,6 +89,8 @@ describe('set entries added after their set\'s pass ended, before the summary', 
     const summary = JSON.parse(run.stdout) as { totals: { leftOnSource: number }; sets: Record<string, { leftOnSource: number }> };
     expect(summary.totals.leftOnSource).toBe(3);
     expect(summary.sets['schedule']?.leftOnSource).toBe(3);
+    // The deployed summarize function's log line reads the same (left-behind.ts).
+    expect(leftBehindOf(summary as unknown as RunSummary)).toMatchObject({ verdict: 'left', left: ['3 remain on the source'] });
     expect(await jobsIn(redis.source())).toEqual(late.map(asJob).sort());
     expect(await jobsIn(redis.target())).toEqual(seeded.map(asJob).sort());
   });
@@ -98,5 +109,30 @@ describe('set entries added after their set\'s pass ended, before the summary', 
     expect(await jobsIn(redis.target())).toEqual(movedA.map(asJob).sort());
     expect(run.stdout).toContain('4 job(s) still on the source when their transfer ended, added during the run (schedule 4): run move again or see drain-check.');
     expect(lastLine(run.stdout)).toBe('Done, but jobs remain on the source (4, above): run move again.');
+  });
+
+  it('move whose set ran in an execution of its own (sets apart): named all the same, whichever execution ends the run', async () => {
+    // 12 queues (two batches of the root's list): `schedule`, of more than one page, goes apart.
+    const queued: string[] = [];
+    for (let q = 0; q < 12; q++) {
+      const payload = sidekiqPayload({ className: 'A', queue: `q${q}`, args: `[${q}]` });
+      await redis.source().lpush(`queue:q${q}`, payload);
+      await redis.source().sadd('queues', `q${q}`);
+      queued.push(jobEntry(`queue:q${q}`, payload));
+    }
+    const seeded = Array.from({ length: 20 }, (_, i) => entry('schedule', 'A', i));
+    await add(redis.source(), seeded);
+    const late = Array.from({ length: 5 }, (_, i) => entry('schedule', 'A', 200 + i));
+    // Once the set's pass has ended (all its entries on the target), before the next summary.
+    const passEnded = async () => (await redis.target().zcard('schedule')) === seeded.length && (await redis.source().zcard('schedule')) === 0;
+
+    const run = await cliWithArrivalsWhen(passEnded, late, 'move', '--from', redis.urls().source, '--to', redis.urls().target, '--page-size', '7');
+
+    expect(run.arrived).toBe(true);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(await jobsIn(redis.source())).toEqual(late.map(asJob).sort());
+    expect(await jobsIn(redis.target())).toEqual([...queued, ...seeded.map(asJob)].sort());
+    expect(run.stdout).toContain('5 job(s) still on the source when their transfer ended, added during the run (schedule 5): run move again or see drain-check.');
+    expect(lastLine(run.stdout)).toBe('Done, but jobs remain on the source (5, above): run move again.');
   });
 });
