@@ -57,6 +57,44 @@ export async function readEndedQueues(redis: Redis, prefix: string, settings: Ru
   return out;
 }
 
+/**
+ * The sets (`schedule`, `retry`, `dead`) whose items ended in each execution of a transfer, in the
+ * same hash, for the last execution's look at entries added there after their pass ended (a retry
+ * handler, a scheduler): a set of more than one page runs in an execution of its own (set-apart.ts),
+ * so the last execution's own tally often lists none. Each field is `set\n` then the start and the
+ * set's name: a queue's field begins with its start (a plannedAt, or a newline when unknown), never
+ * with `set\n`, so neither reads the other's (nor does an older version, which reads queues only).
+ * Not when one of its items failed (as recordEndedQueues). Idempotent: a retried summary writes the same.
+ */
+export async function recordEndedSets(redis: Redis, prefix: string, settings: RunSettings, tally: RunTally): Promise<void> {
+  if (tally.counts.failed > 0) return;
+  const sets = tally.listed.filter((l) => l.kind === 'set');
+  if (sets.length === 0) return;
+  const key = endedQueuesKey(prefix, settings.runId);
+  const start = `${SET_FIELD}${startOf(settings)}`;
+  const fields = sets.flatMap((s) => [`${start}${s.name}`, JSON.stringify(s.counters)]);
+  await redis.multi().hset(key, ...fields).expire(key, ENDED_QUEUES_TTL_SECONDS).exec();
+}
+
+/** What a set's field begins with (recordEndedSets). */
+const SET_FIELD = 'set\n';
+
+/** The sets whose items ended in any execution of this start of the run (recordEndedSets), in name order. */
+export async function readEndedSets(redis: Redis, prefix: string, settings: RunSettings): Promise<ListedItem[]> {
+  const all = await redis.hgetall(endedQueuesKey(prefix, settings.runId));
+  const start = `${SET_FIELD}${startOf(settings)}`;
+  const out: ListedItem[] = [];
+  for (const [field, text] of Object.entries(all).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (!field.startsWith(start)) continue;
+    try {
+      out.push({ kind: 'set', name: field.slice(start.length), counters: JSON.parse(text) as ListedItem['counters'] });
+    } catch {
+      continue;
+    }
+  }
+  return out;
+}
+
 /** The run is over (its last execution finished it): nothing reads them any more. */
 export async function forgetEndedQueues(redis: Redis, prefix: string, runId: string): Promise<void> {
   await redis.del(endedQueuesKey(prefix, runId));

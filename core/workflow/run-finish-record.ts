@@ -29,12 +29,14 @@ export interface RunFinishRecord {
   /** Jobs on retired queues the run had no item for, and on its queues after their item ended (summarize-step.ts). */
   readonly idleArrivals: Record<string, number>;
   readonly lateArrivals: Record<string, number>;
+  /** A transfer's entries added to its sets after their pass ended (absent in an older version's record). */
+  readonly setArrivals?: Record<string, number>;
   /** Whether the finish released the source's lock: written once it did (absent: it was sent, its reply not known). */
   readonly released?: boolean;
 }
 
 /** The command that keeps the record, to send ahead of the finish. */
-export function runFinishRecordCommand(prefix: string, settings: RunSettings, execution: string, arrivals: Pick<RunFinishRecord, 'idleArrivals' | 'lateArrivals'>): RedisCommand {
+export function runFinishRecordCommand(prefix: string, settings: RunSettings, execution: string, arrivals: Pick<RunFinishRecord, 'idleArrivals' | 'lateArrivals' | 'setArrivals'>): RedisCommand {
   const record: RunFinishRecord = { execution, plannedAt: settings.plannedAt ?? null, plannedBy: settings.plannedBy ?? null, ...arrivals };
   return ['SET', runFinishKey(prefix, settings.runId), JSON.stringify(record), 'EX', RUN_FINISH_TTL_SECONDS];
 }
@@ -53,7 +55,7 @@ export async function readRunFinishRecord(redis: Redis, prefix: string, settings
 }
 
 /** Adds what the finish answered to its record (best effort: a record without it reads as released, the lock gone). */
-export async function recordRunFinishReply(redis: Redis, prefix: string, settings: RunSettings, execution: string, arrivals: Pick<RunFinishRecord, 'idleArrivals' | 'lateArrivals'>, released: boolean): Promise<void> {
+export async function recordRunFinishReply(redis: Redis, prefix: string, settings: RunSettings, execution: string, arrivals: Pick<RunFinishRecord, 'idleArrivals' | 'lateArrivals' | 'setArrivals'>, released: boolean): Promise<void> {
   const record: RunFinishRecord = { execution, plannedAt: settings.plannedAt ?? null, plannedBy: settings.plannedBy ?? null, ...arrivals, released };
   await redis.set(runFinishKey(prefix, settings.runId), JSON.stringify(record), 'EX', RUN_FINISH_TTL_SECONDS).catch(() => undefined);
 }

@@ -5,7 +5,7 @@
 // then skip that queue), and the later start must not read the superseded one's counters.
 import { describe, expect, it } from 'vitest';
 import { emptyTransferCounters } from '../../core/transfer/transfer-counters.js';
-import { endedQueuesKey, forgetEndedQueues, readEndedQueues, recordEndedQueues } from '../../core/workflow/ended-queues.js';
+import { endedQueuesKey, forgetEndedQueues, readEndedQueues, readEndedSets, recordEndedQueues, recordEndedSets } from '../../core/workflow/ended-queues.js';
 import { emptyTally, type RunTally } from '../../core/workflow/run-tally.js';
 import type { RunSettings } from '../../core/workflow/work-item.js';
 import { privateRedis } from '../support/private-redis.js';
@@ -81,5 +81,24 @@ describe('ended-queues', () => {
     expect((await readEndedQueues(c, '', sameTime)).map((l) => l.name)).toEqual(['x']);
     expect((await readEndedQueues(c, '', samePlanner)).map((l) => l.name)).toEqual(['y']);
   });
-});
 
+  it("a transfer's sets are recorded beside its queues, each read apart (a queue named like a set field too), each start its own, not with a failed item", async () => {
+    const c = redis.client();
+    const s = { ...settings(7000, 'arn:F'), runId: 'r4' } as RunSettings;
+    const other = { ...s, plannedAt: 8000 } as RunSettings;
+    const withSets = tally({ a: 1, 'set\n7000\narn:F\nretry': 0 });
+    (withSets.listed.find((l) => l.name === 'retry')!.counters as { leftOnSource: number }).leftOnSource = 4;
+    await recordEndedQueues(c, '', s, withSets);
+    await recordEndedSets(c, '', s, withSets);
+    await recordEndedSets(c, '', other, tally({}));
+    await recordEndedSets(c, '', s, tally({ b: 0 }, 1));
+
+    expect((await readEndedQueues(c, '', s)).map((l) => [l.kind, l.name])).toEqual([
+      ['queue', 'a'],
+      ['queue', 'set\n7000\narn:F\nretry'],
+    ]);
+    expect((await readEndedSets(c, '', s)).map((l) => [l.kind, l.name, (l.counters as { leftOnSource: number }).leftOnSource])).toEqual([['set', 'retry', 4]]);
+    expect((await readEndedSets(c, '', other)).map((l) => l.name)).toEqual(['retry']);
+    expect(await c.ttl(endedQueuesKey('', 'r4'))).toBeGreaterThan(6 * 24 * 3600);
+  });
+});

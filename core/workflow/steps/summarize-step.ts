@@ -7,14 +7,14 @@ import { isResumableLeftover, type InflightLeftover } from '../../transfer/resum
 import { RunLock } from '../../redis/run-lock.js';
 import { emptyCounters, type RerouteCounters } from '../../reroute/reroute-counters.js';
 import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
-import { SORTED_SET_NAMES } from '../../redis/sidekiq-keys.js';
+import { SORTED_SET_NAMES, type SortedSetName } from '../../redis/sidekiq-keys.js';
 import type { ConnectionProvider } from '../connections.js';
 import { findQueuesNobodyFetches, findUnheardQueues, type UnheardQueues } from '../unheard-queues.js';
 import { leftInPlace } from '../left-in-place.js';
 import { forgetPageReceipts } from '../page-receipt.js';
 import { readRunFinishRecord, recordRunFinishReply, runFinishRecordCommand } from '../run-finish-record.js';
 import { endRunExecution, finishRun } from '../run-executions.js';
-import { forgetEndedQueues, readEndedQueues, recordEndedQueues } from '../ended-queues.js';
+import { forgetEndedQueues, readEndedQueues, readEndedSets, recordEndedQueues, recordEndedSets } from '../ended-queues.js';
 import { OTHER_DESTINATIONS, type ListedItem, type RunTally } from '../run-tally.js';
 import { ledgerKey } from '../../transfer/transfer-keys.js';
 import type { RunSettings } from '../work-item.js';
@@ -238,6 +238,10 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   let ended: ListedItem[] = [];
   let idleArrivals: Record<string, number> = {};
   let lateArrivals: Record<string, number> = {};
+  // A transfer's entries added to the sets it moved after their pass ended, and the sets' items wherever they ended.
+  let setArrivals: Record<string, number> = {};
+  let setArrivalsUnread: Record<string, number> = {};
+  let endedSets: ListedItem[] = [];
   let supersededBy: number | undefined;
   let selectedArrivalsCutShort: SelectedArrivalsCut | undefined;
   if (!settings.dryRun) {
@@ -245,6 +249,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     // The queues whose items ended here, for the look of the run's last execution (below), written
     // before this one ends: the last reads every other's (ended-queues.ts).
     if (settings.queues) await recordEndedQueues(source.redis, source.keys.prefix, settings, tally);
+    if (settings.mode === 'transfer') await recordEndedSets(source.redis, source.keys.prefix, settings, tally);
     // Checked and ended in one step: a later start that plans meanwhile keeps its own `root`.
     const end = await endRunExecution(source.redis, source.keys.prefix, settings.runId, input.execution, settings.plannedAt, settings.plannedBy);
     if ('supersededBy' in end) supersededBy = end.supersededBy;
@@ -256,6 +261,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
       if (earlier) {
         idleArrivals = earlier.idleArrivals;
         lateArrivals = earlier.lateArrivals;
+        setArrivals = earlier.setArrivals ?? {};
       }
       // Before the list goes: the retired queues that were no item of this run (empty when it
       // planned) may have been given jobs since (Sidekiq's shutdown requeue, a producer on old rules).
@@ -279,6 +285,21 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
         lateArrivals = counted.found;
         selectedArrivalsCutShort = counted.cutShort;
       }
+      // A transfer's sets: entries added after their pass ended (a retry handler, a scheduler, the
+      // source's Sidekiq retrying a failing job), which their pass, bounded by the set's size at its
+      // start, did not take. Every set whose item ended, in whichever execution (ended-queues.ts).
+      if (!earlier && settings.mode === 'transfer') {
+        endedSets = await readEndedSets(source.redis, source.keys.prefix, settings);
+        const selective = settings.selected === true;
+        const classes = selective ? new Set(await loadSelection(source.redis, source.keys.prefix, settings.runId, settings.selectionDigest)) : undefined;
+        // A selective one reads the entries (its classes' only count): half the time the looks over the keyspace have.
+        const clock = options.clock ?? Date.now;
+        const now = clock();
+        const until = options.lookUntil === undefined ? undefined : now + Math.max(0, options.lookUntil - now) / 2;
+        const counted = await arrivalsInSetsAfterTheirPassEnded(source, endedSets, classes, until === undefined ? {} : { until, clock });
+        setArrivals = counted.found;
+        setArrivalsUnread = counted.unread;
+      }
       // The ledgers of passes an earlier start ended but never added up (killed in between, its
       // queue empty since): no item of this start retires them; an earlier start's pass records
       // (a transfer's: counts) its plan forgot (older-starts.ts), and the ledgers they name; and
@@ -298,7 +319,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
       // The last execution of the run: nothing reads the run's list any more. Deleted with the
       // lock's release, in one step, unless a later start of the run planned meanwhile (its list).
       // With the record of it, for a retry of this summary (run-finish-record.ts).
-      const record = runFinishRecordCommand(source.keys.prefix, settings, input.execution, { idleArrivals, lateArrivals });
+      const record = runFinishRecordCommand(source.keys.prefix, settings, input.execution, { idleArrivals, lateArrivals, setArrivals });
       const finished = await finishRun(source.redis, source.keys.prefix, settings.runId, settings.plannedAt, settings.plannedBy, [record]);
       if ('supersededBy' in finished) {
         // A later start planned between this end and the finish: the run, and what this one's
@@ -307,20 +328,25 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
         endedRun = false;
         idleArrivals = {};
         lateArrivals = {};
+        setArrivals = {};
+        setArrivalsUnread = {};
         selectedArrivalsCutShort = undefined;
       } else {
         await forgetPageReceipts(source.redis, source.keys.prefix, settings.runId);
         await forgetEndedQueues(source.redis, source.keys.prefix, settings.runId);
         // A retry finds the lock gone: the earlier attempt released it, as its record says (one
         // without the reply, its attempt ended just after the finish: the lock is gone all the same).
-        if (!earlier) await recordRunFinishReply(source.redis, source.keys.prefix, settings, input.execution, { idleArrivals, lateArrivals }, finished.released);
+        if (!earlier) await recordRunFinishReply(source.redis, source.keys.prefix, settings, input.execution, { idleArrivals, lateArrivals, setArrivals }, finished.released);
         releasedLock = (await releaseOnTarget(settings, connections)) || finished.released || (earlier !== undefined && earlier.released !== false);
       }
     }
   }
-  const idleTotal = [...Object.values(idleArrivals), ...Object.values(lateArrivals)].reduce((a, b) => a + b, 0);
+  const idleTotal = [...Object.values(idleArrivals), ...Object.values(lateArrivals), ...Object.values(setArrivals)].reduce((a, b) => a + b, 0);
   const counted = settings.mode === 'reroute' ? 'arrived' : 'leftOnSource';
-  const totals = idleTotal > 0 ? { ...tally.totals, [counted]: ((tally.totals as unknown as Record<string, number>)[counted] ?? 0) + idleTotal } : tally.totals;
+  // A selective count of a set's entries cut short by the summary's time: what it did not read (its number is then a floor, "at least").
+  const unreadInSets = Object.values(setArrivalsUnread).reduce((a, b) => a + b, 0);
+  const withArrivals = idleTotal > 0 ? { ...tally.totals, [counted]: ((tally.totals as unknown as Record<string, number>)[counted] ?? 0) + idleTotal } : tally.totals;
+  const totals = unreadInSets > 0 ? { ...withArrivals, leftUncounted: ((withArrivals as TransferCounters).leftUncounted ?? 0) + unreadInSets } : withArrivals;
   const unheard = await unheardDestinations(settings, tally, connections);
   const source = await connections.get(settings.source);
   // The sets and queues the scope left out; with no data at all, there is nothing to name. Not
@@ -420,6 +446,13 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     if (!c) continue;
     if (!own) endedElsewhere++;
     queues[queue] = { ...c, [counted]: (c[counted] ?? 0) + found } as unknown as RerouteCounters | TransferCounters;
+  }
+  // A set whose item ended here or in another execution, with what was added since (combine-summaries.ts takes this one's).
+  for (const set of new Set([...Object.keys(setArrivals), ...Object.keys(setArrivalsUnread)])) {
+    const c = (sets[set] ?? endedSets.find((l) => l.name === set)?.counters) as TransferCounters | undefined;
+    if (!c) continue;
+    const [found, unread] = [setArrivals[set] ?? 0, setArrivalsUnread[set] ?? 0];
+    sets[set] = { ...c, leftOnSource: (c.leftOnSource ?? 0) + found, ...(unread > 0 ? { leftUncounted: (c.leftUncounted ?? 0) + unread } : {}) };
   }
   const continuedIn: RunSummary['continuedIn'] = [...tally.continuedIn];
   const counts = { ...tally.counts };
@@ -585,6 +618,73 @@ async function selectedArrivalsAfterTheirItemEnded(
     if (late > 0) found[item.name] = late;
   }
   return { found };
+}
+
+/**
+ * Entries of a transfer's sets added after their pass ended (their item's counters, `ended`): a
+ * retry handler, a scheduler, the source's Sidekiq retrying a failing job. The pass took as many
+ * entries as the set held when it started; one added later stays on the source. Without this the
+ * run said 'Complete' over them (cli-set-arrivals-before-summary.test.ts). A whole-set pass's: the
+ * set's size now beyond what its pass left there (conflicts given back, those added while it ran:
+ * the count of what stays at its end, set-leftovers.ts), one ZCARD each. A selective one's: its
+ * classes' entries now beyond those its pass counted as left (leftOnSource), read in pages as the
+ * queues' count reads (selectedArrivalsAfterTheirItemEnded), no read started after `bound.until`;
+ * a set it did not read to its end counts nothing and its entries not read are `unread` (its
+ * number a floor); not one whose pass's own count was cut short (already a floor, said so). A
+ * lower bound while the source's Sidekiq polls due entries out of the set.
+ */
+async function arrivalsInSetsAfterTheirPassEnded(
+  source: Connection,
+  ended: readonly ListedItem[],
+  classes: ReadonlySet<string> | undefined,
+  bound: ScanBound,
+): Promise<{ found: Record<string, number>; unread: Record<string, number> }> {
+  const found: Record<string, number> = {};
+  const unread: Record<string, number> = {};
+  const sets = ended.filter((l) => l.kind === 'set' && (SORTED_SET_NAMES as readonly string[]).includes(l.name));
+  if (sets.length === 0) return { found, unread };
+  const keyOf = (name: string) => source.keys.sortedSet(name as SortedSetName);
+  if (classes === undefined) {
+    const pipeline = source.redis.pipeline();
+    for (const item of sets) pipeline.zcard(keyOf(item.name));
+    const replies = (await pipeline.exec()) ?? [];
+    for (const [i, item] of sets.entries()) {
+      const [error, size] = replies[i] ?? [null, 0];
+      if (error !== null || typeof size !== 'number') continue;
+      const c = item.counters as TransferCounters;
+      const countedAtEnd = Object.values(c.leftInSets?.[item.name] ?? {}).reduce((a, b) => a + b, 0);
+      const left = Math.max(countedAtEnd, (c.leftOnSource ?? 0) + (c.conflicts ?? 0) + (c.unparsableLeft ?? 0));
+      if (size > left) found[item.name] = size - left;
+    }
+    return { found, unread };
+  }
+  const clock = bound.clock ?? Date.now;
+  for (const item of sets) {
+    // A pass whose own count was cut short (leftUncounted): its number is already a floor, said so,
+    // and never "Complete"; its set may hold millions of other classes' entries, not read again here.
+    if (((item.counters as TransferCounters).leftUncounted ?? 0) > 0) continue;
+    const key = keyOf(item.name);
+    let selected = 0;
+    let bytesPerJob: number | undefined;
+    let cut = false;
+    for (let from = 0; ; ) {
+      if (bound.until !== undefined && clock() >= bound.until) {
+        const rest = (await source.redis.zcard(key)) - from;
+        if (rest > 0) unread[item.name] = rest;
+        cut = true;
+        break;
+      }
+      const want = bytesPerJob === undefined ? PROBE_JOBS : jobsWithinBytes(bytesPerJob, SELECTED_ARRIVALS_PAGE);
+      const page = await source.redis.zrangeBuffer(key, String(from), String(from + want - 1));
+      for (const member of page) if (selectJob(member, classes).take) selected++;
+      if (page.length < want) break;
+      from += page.length;
+      bytesPerJob = meanBytes(page, bytesPerJob);
+    }
+    const late = selected - ((item.counters as TransferCounters).leftOnSource ?? 0);
+    if (!cut && late > 0) found[item.name] = late;
+  }
+  return { found, unread };
 }
 
 /** Most jobs a read of selectedArrivalsAfterTheirItemEnded takes (fewer when they are large). */
