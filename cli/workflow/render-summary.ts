@@ -171,9 +171,11 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   const attention: string[] = [];
   // From every set and queue this process saw (a local run), else the ones the summary lists (its
   // first 50): the jobs of those it does not list are counted, never left out unsaid.
-  const byQueue = (pick: (c: Record<string, number>) => number) => {
-    // The summary's own counts first: its summary step adds what arrived after an item ended.
+  const byQueue = (pick: (c: Record<string, number>) => number, withSets = false) => {
+    // The summary's own counts first: its summary step adds what arrived after an item ended
+    // (`withSets`: in a set after its pass ended too, summarize-step.ts routedArrivalsInSets).
     const rows: Row[] = [
+      ...(withSets ? Object.entries(summary.sets).map(([set, c]) => [set, asRecord(c)] as Row) : []),
       ...Object.entries(summary.queues).map(([q, c]) => [`queue:${displayName(q)}`, asRecord(c)] as Row),
       ...(view.items ?? []).filter((i) => i.kind === 'queue' && !(i.name in summary.queues)).map((i) => [`queue:${displayName(i.name)}`, asRecord(i.counters)] as Row),
     ];
@@ -228,7 +230,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
         `${n(t.unreached!)} job(s) that were on retired queues when the run began were not reached (${byQueue((c) => c['unreached'] ?? 0)}): jobs a stopping Sidekiq pushed back under the pass (RPUSH) were moved in their place. Run again to move them.`,
       );
     }
-    if ((t.arrived ?? 0) > 0) attention.push(`${n(t.arrived)} job(s) arrived on retired queues during the run (${byQueue((c) => c['arrived']!)}): not moved by this run; run again or see drain-check.`);
+    if ((t.arrived ?? 0) > 0) attention.push(`${n(t.arrived)} job(s) arrived on retired queues during the run (${byQueue((c) => c['arrived']!, true)}): not moved by this run; run again or see drain-check.`);
     const earlier = quarantinedBefore(summary);
     if (earlier > 0) {
       const found = summary.leftOnSource ?? [];
@@ -368,6 +370,13 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   if (putBack) {
     attention.push(
       `The count of jobs of the selected classes put back on the source's queues after their transfer ended (Sidekiq's shutdown requeue, a producer still on the old side) was cut short: the summary's time for it ran out after ${n(putBack.read)} of the ${n(putBack.jobs)} jobs on ${n(putBack.queues)} queue(s). Jobs of those classes there are not counted here; drain-check --classes counts them.`,
+    );
+  }
+  // A re-route's count of entries its routing moves added to its sets after their pass ended, stopped by the summary's time.
+  const setsCut = summary.setArrivalsCutShort;
+  if (setsCut) {
+    attention.push(
+      `The count of entries of retired queues added to ${setsCut.sets.join(', ')} after their pass ended (a retry handler, a scheduler) was cut short: the summary's time for it ran out with ${n(setsCut.unread)} entries not read. Those entries still name their old queue, where the poller pushes them when due; they are not counted here. Run again to move them; drain-check counts them.`,
     );
   }
   const skipped = summary.notLookedAt;

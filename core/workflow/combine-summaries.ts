@@ -74,7 +74,7 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     Object.assign(sets, ending.summary.sets);
     Object.assign(queues, ending.summary.queues);
   }
-  const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget, inflightLeftOnSource, inflightStillOnSource, inflightOnSource, leftoverLooksCutShort, underOtherPrefixes, notLookedAt, heldByWorkers, selectedArrivalsCutShort, deadSetOverCap } = ending.summary;
+  const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget, inflightLeftOnSource, inflightStillOnSource, inflightOnSource, leftoverLooksCutShort, underOtherPrefixes, notLookedAt, heldByWorkers, selectedArrivalsCutShort, setArrivalsCutShort, deadSetOverCap } = ending.summary;
   return {
     ...first,
     sets,
@@ -97,6 +97,7 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     ...(notLookedAt ? { notLookedAt } : { notLookedAt: undefined }),
     ...(heldByWorkers ? { heldByWorkers } : { heldByWorkers: undefined }),
     ...(selectedArrivalsCutShort ? { selectedArrivalsCutShort } : { selectedArrivalsCutShort: undefined }),
+    ...(setArrivalsCutShort ? { setArrivalsCutShort } : { setArrivalsCutShort: undefined }),
     // A dry run's forecast is the execution's where `dead` ended (its count of what a run would write); a run's, the last look.
     ...(first.dryRun ? { deadSetOverCap: chain.map((e) => e.summary.deadSetOverCap).filter((d) => d !== undefined).at(-1) } : deadSetOverCap ? { deadSetOverCap } : { deadSetOverCap: undefined }),
     ...(unheard ? { unheard } : {}),

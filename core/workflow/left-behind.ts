@@ -75,6 +75,7 @@ export function unknownLeftBehind(summary: RunSummary): string[] {
     ...otherPrefixesUnknown(summary.underOtherPrefixes),
     ...(summary.movedOnSince?.cutShortAfter !== undefined ? [`the look for later runs that moved run ${summary.movedOnSince.of}'s jobs on was cut short`] : []),
     ...countsCutShort(summary).map((cut) => `jobs of the selected classes ${cut}`),
+    ...(summary.setArrivalsCutShort ? [`entries added to ${summary.setArrivalsCutShort.sets.join(', ')} after their pass ended not all counted (cut short with ${n(summary.setArrivalsCutShort.unread)} entries not read)`] : []),
     ...(summary.selectedArrivalsCutShort
       ? [`jobs of the selected classes put back on ${n(summary.selectedArrivalsCutShort.queues)} queue(s) not all counted (cut short after ${n(summary.selectedArrivalsCutShort.read)} of ${n(summary.selectedArrivalsCutShort.jobs)} jobs)`]
       : []),

@@ -25,6 +25,7 @@ import { loadSelection } from '../stored-selection.js';
 import { selectJob } from '../../transfer/class-selection.js';
 import { jobsWithinBytes, meanBytes, PROBE_JOBS } from '../../redis/page-bytes.js';
 import { misplacedArrivals } from '../../reroute/rollback-arrivals.js';
+import { examineScheduledJob } from '../../reroute/examine-job.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
 import type { Connection } from '../connections.js';
 import { notLookedAtLook, type NotLookedAt } from '../not-looked-at.js';
@@ -172,6 +173,12 @@ export interface RunSummary {
    */
   readonly selectedArrivalsCutShort?: SelectedArrivalsCut;
   /**
+   * A re-route's count of the entries its routing moves added to its sets after their pass ended
+   * (routedArrivalsInSets), stopped at its share of the summary's time: the sets not read to their
+   * end, and their entries not read. Not counted, and the run does not say "Complete" over them.
+   */
+  readonly setArrivalsCutShort?: { readonly sets: readonly string[]; readonly unread: number };
+  /**
    * Transfer: what this execution found of a target that lost data during the run (its line is
    * among `failures`): the executions of a continued run say it once (combine-summaries.ts).
    */
@@ -249,7 +256,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     // The queues whose items ended here, for the look of the run's last execution (below), written
     // before this one ends: the last reads every other's (ended-queues.ts).
     if (settings.queues) await recordEndedQueues(source.redis, source.keys.prefix, settings, tally);
-    if (settings.mode === 'transfer') await recordEndedSets(source.redis, source.keys.prefix, settings, tally);
+    await recordEndedSets(source.redis, source.keys.prefix, settings, tally);
     // Checked and ended in one step: a later start that plans meanwhile keeps its own `root`.
     const end = await endRunExecution(source.redis, source.keys.prefix, settings.runId, input.execution, settings.plannedAt, settings.plannedBy);
     if ('supersededBy' in end) supersededBy = end.supersededBy;
@@ -300,6 +307,20 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
         setArrivals = counted.found;
         setArrivalsUnread = counted.unread;
       }
+      // A re-route's (not a rollback's: its sets' entries of other classes stay by design): entries
+      // its routing moves, added to a set after its pass ended, left naming their old queue.
+      if (!earlier && settings.mode === 'reroute' && settings.routed) {
+        const plan = await loadRouting(source.redis, source.keys.prefix, settings.runId, settings.routingDigest);
+        if (plan.kind !== 'reverse') {
+          endedSets = await readEndedSets(source.redis, source.keys.prefix, settings);
+          const clock = options.clock ?? Date.now;
+          const now = clock();
+          const until = options.lookUntil === undefined ? undefined : now + Math.max(0, options.lookUntil - now) / 2;
+          const counted = await routedArrivalsInSets(source, endedSets, plan, until === undefined ? {} : { until, clock });
+          setArrivals = counted.found;
+          setArrivalsUnread = counted.unread;
+        }
+      }
       // The ledgers of passes an earlier start ended but never added up (killed in between, its
       // queue empty since): no item of this start retires them; an earlier start's pass records
       // (a transfer's: counts) its plan forgot (older-starts.ts), and the ledgers they name; and
@@ -346,7 +367,9 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   // A selective count of a set's entries cut short by the summary's time: what it did not read (its number is then a floor, "at least").
   const unreadInSets = Object.values(setArrivalsUnread).reduce((a, b) => a + b, 0);
   const withArrivals = idleTotal > 0 ? { ...tally.totals, [counted]: ((tally.totals as unknown as Record<string, number>)[counted] ?? 0) + idleTotal } : tally.totals;
-  const totals = unreadInSets > 0 ? { ...withArrivals, leftUncounted: ((withArrivals as TransferCounters).leftUncounted ?? 0) + unreadInSets } : withArrivals;
+  const totals = unreadInSets > 0 && settings.mode === 'transfer' ? { ...withArrivals, leftUncounted: ((withArrivals as TransferCounters).leftUncounted ?? 0) + unreadInSets } : withArrivals;
+  // A re-route's: said apart (its counters have no such count).
+  const setArrivalsCutShort = unreadInSets > 0 && settings.mode === 'reroute' ? { sets: Object.keys(setArrivalsUnread).sort(), unread: unreadInSets } : undefined;
   const unheard = await unheardDestinations(settings, tally, connections);
   const source = await connections.get(settings.source);
   // The sets and queues the scope left out; with no data at all, there is nothing to name. Not
@@ -449,10 +472,11 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   }
   // A set whose item ended here or in another execution, with what was added since (combine-summaries.ts takes this one's).
   for (const set of new Set([...Object.keys(setArrivals), ...Object.keys(setArrivalsUnread)])) {
-    const c = (sets[set] ?? endedSets.find((l) => l.name === set)?.counters) as TransferCounters | undefined;
+    const c = (sets[set] ?? endedSets.find((l) => l.name === set)?.counters) as unknown as Record<string, number> | undefined;
     if (!c) continue;
     const [found, unread] = [setArrivals[set] ?? 0, setArrivalsUnread[set] ?? 0];
-    sets[set] = { ...c, leftOnSource: (c.leftOnSource ?? 0) + found, ...(unread > 0 ? { leftUncounted: (c.leftUncounted ?? 0) + unread } : {}) };
+    const uncounted = unread > 0 && settings.mode === 'transfer' ? { leftUncounted: (c['leftUncounted'] ?? 0) + unread } : {};
+    sets[set] = { ...c, [counted]: (c[counted] ?? 0) + found, ...uncounted } as unknown as RerouteCounters | TransferCounters;
   }
   const continuedIn: RunSummary['continuedIn'] = [...tally.continuedIn];
   const counts = { ...tally.counts };
@@ -499,6 +523,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(settings.renamesWithoutQueue ? { renamesWithoutQueue: settings.renamesWithoutQueue } : {}),
     ...(settings.movedOnSince ? { movedOnSince: settings.movedOnSince } : {}),
     ...(selectedArrivalsCutShort ? { selectedArrivalsCutShort } : {}),
+    ...(setArrivalsCutShort ? { setArrivalsCutShort } : {}),
     ...(target && (targetLost || lostCopies || lostLedgers)
       ? { targetLoss: { target: target.name, ...(idLost ? { id: { planned: settings.targetId!, here: targetNow ?? null } } : {}), recopied, ledgersGone } }
       : {}),
@@ -682,6 +707,42 @@ async function arrivalsInSetsAfterTheirPassEnded(
       bytesPerJob = meanBytes(page, bytesPerJob);
     }
     const late = selected - ((item.counters as TransferCounters).leftOnSource ?? 0);
+    if (!cut && late > 0) found[item.name] = late;
+  }
+  return { found, unread };
+}
+
+/**
+ * A re-route's entries added to its sets after their pass ended (their item's counters, `ended`)
+ * that its routing moves (examine-job.ts: 'move'): left naming their old queue, where the poller
+ * pushes them when due (a dead one, when retried). Those on the set now beyond the originals its
+ * pass left of them (conflicts: their rewrite was already there). Read in pages, no read started
+ * after `bound.until`: a set not read to its end counts nothing, its entries not read `unread`.
+ */
+async function routedArrivalsInSets(source: Connection, ended: readonly ListedItem[], plan: RoutingPlan, bound: ScanBound): Promise<{ found: Record<string, number>; unread: Record<string, number> }> {
+  const found: Record<string, number> = {};
+  const unread: Record<string, number> = {};
+  const clock = bound.clock ?? Date.now;
+  for (const item of ended.filter((l) => l.kind === 'set' && (SORTED_SET_NAMES as readonly string[]).includes(l.name))) {
+    const key = source.keys.sortedSet(item.name as SortedSetName);
+    let moves = 0;
+    let bytesPerJob: number | undefined;
+    let cut = false;
+    for (let from = 0; ; ) {
+      if (bound.until !== undefined && clock() >= bound.until) {
+        const rest = (await source.redis.zcard(key)) - from;
+        if (rest > 0) unread[item.name] = rest;
+        cut = true;
+        break;
+      }
+      const want = bytesPerJob === undefined ? PROBE_JOBS : jobsWithinBytes(bytesPerJob, SELECTED_ARRIVALS_PAGE);
+      const page = await source.redis.zrangeBuffer(key, String(from), String(from + want - 1));
+      for (const member of page) if (examineScheduledJob(member, plan, true).kind === 'move') moves++;
+      if (page.length < want) break;
+      from += page.length;
+      bytesPerJob = meanBytes(page, bytesPerJob);
+    }
+    const late = moves - ((item.counters as RerouteCounters).conflicts ?? 0);
     if (!cut && late > 0) found[item.name] = late;
   }
   return { found, unread };
