@@ -652,7 +652,7 @@ async function selectedArrivalsAfterTheirItemEnded(
  * run said 'Complete' over them (cli-set-arrivals-before-summary.test.ts). A whole-set pass's: the
  * set's size now beyond what its pass left there (conflicts given back, those added while it ran:
  * the count of what stays at its end, set-leftovers.ts), one ZCARD each. A selective one's: its
- * classes' entries now beyond those its pass counted as left (leftOnSource), read in pages as the
+ * classes' entries now beyond those its pass left (leftOnSource, conflicts), read in pages as the
  * queues' count reads (selectedArrivalsAfterTheirItemEnded), no read started after `bound.until`;
  * a set it did not read to its end counts nothing and its entries not read are `unread` (its
  * number a floor); not one whose pass's own count was cut short (already a floor, said so). A
@@ -706,7 +706,9 @@ async function arrivalsInSetsAfterTheirPassEnded(
       from += page.length;
       bytesPerJob = meanBytes(page, bytesPerJob);
     }
-    const late = selected - ((item.counters as TransferCounters).leftOnSource ?? 0);
+    // What its pass left of them: those it counted as added while it ran, and the conflicts it gave back.
+    const c = item.counters as TransferCounters;
+    const late = selected - (c.leftOnSource ?? 0) - (c.conflicts ?? 0);
     if (!cut && late > 0) found[item.name] = late;
   }
   return { found, unread };
