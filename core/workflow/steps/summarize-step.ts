@@ -683,33 +683,19 @@ async function arrivalsInSetsAfterTheirPassEnded(
     }
     return { found, unread };
   }
-  const clock = bound.clock ?? Date.now;
   for (const item of sets) {
     // A pass whose own count was cut short (leftUncounted): its number is already a floor, said so,
     // and never "Complete"; its set may hold millions of other classes' entries, not read again here.
     if (((item.counters as TransferCounters).leftUncounted ?? 0) > 0) continue;
-    const key = keyOf(item.name);
-    let selected = 0;
-    let bytesPerJob: number | undefined;
-    let cut = false;
-    for (let from = 0; ; ) {
-      if (bound.until !== undefined && clock() >= bound.until) {
-        const rest = (await source.redis.zcard(key)) - from;
-        if (rest > 0) unread[item.name] = rest;
-        cut = true;
-        break;
-      }
-      const want = bytesPerJob === undefined ? PROBE_JOBS : jobsWithinBytes(bytesPerJob, SELECTED_ARRIVALS_PAGE);
-      const page = await source.redis.zrangeBuffer(key, String(from), String(from + want - 1));
-      for (const member of page) if (selectJob(member, classes).take) selected++;
-      if (page.length < want) break;
-      from += page.length;
-      bytesPerJob = meanBytes(page, bytesPerJob);
+    const counted = await countSetEntries(source, keyOf(item.name), (member) => selectJob(member, classes).take, bound);
+    if ('unread' in counted) {
+      if (counted.unread > 0) unread[item.name] = counted.unread;
+      continue;
     }
     // What its pass left of them: those it counted as added while it ran, and the conflicts it gave back.
     const c = item.counters as TransferCounters;
-    const late = selected - (c.leftOnSource ?? 0) - (c.conflicts ?? 0);
-    if (!cut && late > 0) found[item.name] = late;
+    const late = counted.matching - (c.leftOnSource ?? 0) - (c.conflicts ?? 0);
+    if (late > 0) found[item.name] = late;
   }
   return { found, unread };
 }
@@ -724,30 +710,37 @@ async function arrivalsInSetsAfterTheirPassEnded(
 async function routedArrivalsInSets(source: Connection, ended: readonly ListedItem[], plan: RoutingPlan, bound: ScanBound): Promise<{ found: Record<string, number>; unread: Record<string, number> }> {
   const found: Record<string, number> = {};
   const unread: Record<string, number> = {};
-  const clock = bound.clock ?? Date.now;
   for (const item of ended.filter((l) => l.kind === 'set' && (SORTED_SET_NAMES as readonly string[]).includes(l.name))) {
     const key = source.keys.sortedSet(item.name as SortedSetName);
-    let moves = 0;
-    let bytesPerJob: number | undefined;
-    let cut = false;
-    for (let from = 0; ; ) {
-      if (bound.until !== undefined && clock() >= bound.until) {
-        const rest = (await source.redis.zcard(key)) - from;
-        if (rest > 0) unread[item.name] = rest;
-        cut = true;
-        break;
-      }
-      const want = bytesPerJob === undefined ? PROBE_JOBS : jobsWithinBytes(bytesPerJob, SELECTED_ARRIVALS_PAGE);
-      const page = await source.redis.zrangeBuffer(key, String(from), String(from + want - 1));
-      for (const member of page) if (examineScheduledJob(member, plan, true).kind === 'move') moves++;
-      if (page.length < want) break;
-      from += page.length;
-      bytesPerJob = meanBytes(page, bytesPerJob);
+    const counted = await countSetEntries(source, key, (member) => examineScheduledJob(member, plan, true).kind === 'move', bound);
+    if ('unread' in counted) {
+      if (counted.unread > 0) unread[item.name] = counted.unread;
+      continue;
     }
-    const late = moves - ((item.counters as RerouteCounters).conflicts ?? 0);
-    if (!cut && late > 0) found[item.name] = late;
+    const late = counted.matching - ((item.counters as RerouteCounters).conflicts ?? 0);
+    if (late > 0) found[item.name] = late;
   }
   return { found, unread };
+}
+
+/**
+ * How many entries of the sorted set `key` match, read in pages by bytes (page-bytes.ts), no read
+ * started after `bound.until`; a set not read to its end counts nothing: `unread`, its entries not
+ * read (as the set is now).
+ */
+async function countSetEntries(source: Connection, key: string, matches: (member: Buffer) => boolean, bound: ScanBound): Promise<{ matching: number } | { unread: number }> {
+  const clock = bound.clock ?? Date.now;
+  let matching = 0;
+  let bytesPerJob: number | undefined;
+  for (let from = 0; ; ) {
+    if (bound.until !== undefined && clock() >= bound.until) return { unread: Math.max(0, (await source.redis.zcard(key)) - from) };
+    const want = bytesPerJob === undefined ? PROBE_JOBS : jobsWithinBytes(bytesPerJob, SELECTED_ARRIVALS_PAGE);
+    const page = await source.redis.zrangeBuffer(key, String(from), String(from + want - 1));
+    for (const member of page) if (matches(member)) matching++;
+    if (page.length < want) return { matching };
+    from += page.length;
+    bytesPerJob = meanBytes(page, bytesPerJob);
+  }
 }
 
 /** Most jobs a read of selectedArrivalsAfterTheirItemEnded takes (fewer when they are large). */
