@@ -23,7 +23,7 @@ import { isDrainedQueue, isLiveQueue } from '../../routing/routing-plan.js';
 import { loadRouting } from '../stored-routing.js';
 import { loadSelection } from '../stored-selection.js';
 import { selectJob } from '../../transfer/class-selection.js';
-import { jobsWithinBytes, meanBytes, PROBE_JOBS } from '../../redis/page-bytes.js';
+import { jobsWithinBytes, MAX_ENTRIES_PER_SCAN_CALL, meanBytes, PROBE_JOBS } from '../../redis/page-bytes.js';
 import { misplacedArrivals } from '../../reroute/rollback-arrivals.js';
 import { examineScheduledJob } from '../../reroute/examine-job.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
@@ -734,7 +734,8 @@ async function countSetEntries(source: Connection, key: string, matches: (member
   let bytesPerJob: number | undefined;
   for (let from = 0; ; ) {
     if (bound.until !== undefined && clock() >= bound.until) return { unread: Math.max(0, (await source.redis.zcard(key)) - from) };
-    const want = bytesPerJob === undefined ? PROBE_JOBS : jobsWithinBytes(bytesPerJob, SELECTED_ARRIVALS_PAGE);
+    // At most 200 entries a call, as a pass's set reads (page-bytes.ts): every Sidekiq client waits behind it.
+    const want = bytesPerJob === undefined ? PROBE_JOBS : jobsWithinBytes(bytesPerJob, MAX_ENTRIES_PER_SCAN_CALL);
     const page = await source.redis.zrangeBuffer(key, String(from), String(from + want - 1));
     for (const member of page) if (matches(member)) matching++;
     if (page.length < want) return { matching };
