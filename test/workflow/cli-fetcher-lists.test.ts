@@ -163,6 +163,43 @@ describe('jobs in a fetcher\'s private list of a retired queue at the end of a r
     await expectExactJobs(redis.target(), '', [jobEntry('queue:old', queued)]);
   });
 
+  // Both ways round: which process the census reads first is SMEMBERS order.
+  it.each([
+    ['gitlab-sidekiq-1:4242:9f8e7d6c5b4a', 'gitlab-sidekiq-2:5151:1a2b3c4d5e6f'],
+    ['gitlab-sidekiq-2:5151:1a2b3c4d5e6f', 'gitlab-sidekiq-1:4242:9f8e7d6c5b4a'],
+  ])('move and drain-check: the job in no list is named with the basic-fetch process that runs it, not with the reliable-fetch process whose list holds its own jobs (reliable %s, basic %s)', async (reliable, basic) => {
+    // Seen walking docs/runbooks/redis-move.md with real Sidekiq 6.4: a reliable-fetch process and a
+    // basic-fetch one on the old Redis, each busy. The count was right (2 in the list, 1 in no list),
+    // but the job in no list was named with the reliable-fetch process, whose every job is in its
+    // list, and the basic-fetch process (the one whose kill loses its job) was named nowhere.
+    // The reliable fetcher names its list and its heartbeat with a nonce of its own: the process's HOST:PID, another nonce.
+    const [host, pid] = reliable.split(':');
+    const working = `working:queue:old:${host}:${pid}:0a1b2c3d4e5f`;
+    await redis.source().rpush('queue:old', queued);
+    await redis.source().sadd('queues', 'old');
+    await redis.source().rpush(working, taken);
+    await redis.source().set(`reliable-fetcher-heartbeat-${host}-${pid}-0a1b2c3d4e5f`, '1', 'EX', 60);
+    const inNoList = sidekiqPayload({ className: 'A', queue: 'old', args: '[5]', jid: '000000000000000000000005' });
+    const keys = new SidekiqKeys('');
+    const now = Math.floor(Date.now() / 1000);
+    await heartbeat(redis.source(), keys, reliable, ['old'], { beatAt: Date.now() / 1000, beating: false });
+    await redis.source().hset(`${reliable}:workers`, 'tid0', JSON.stringify({ queue: 'old', payload: taken, run_at: now }));
+    await heartbeat(redis.source(), keys, basic, ['old'], { beatAt: Date.now() / 1000, beating: false });
+    await redis.source().hset(`${basic}:workers`, 'tid0', JSON.stringify({ queue: 'old', payload: inNoList, run_at: now }));
+
+    const check = cli('drain-check', '--redis', redis.urls().source, '--time-limit', '1');
+    expect(check.stdout).toContain(`1 job(s) taken from this Redis's queues are being run by live Sidekiq processes (${basic} 1), in no list`);
+
+    const result = cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
+
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe(
+      `Done, but 1 job(s) are being worked on by live Sidekiq processes on the source (in their fetchers' private lists): ${working} 1; 1 job(s) are being run by live Sidekiq processes on the source (in no list): ${basic} 1; drain-check tells when they are gone (see "Needs a look" above).`,
+    );
+    await expectExactJobs(redis.source(), '', [jobEntry(working, taken)]);
+    await expectExactJobs(redis.target(), '', [jobEntry('queue:old', queued)]);
+  });
+
   it('move: a live worker\'s list and a job left in place: "Done, but jobs were left behind", and the list named after it', async () => {
     await seed(true);
     // A conflict: the same bytes already in the target's retry set stay on the source.
