@@ -16,9 +16,10 @@ import type { SidekiqProcess } from './live-processes.js';
  * (test/compat/real-sidekiq-basic-fetch-drain.test.ts).
  *
  * A job a fetcher keeps in a private list (GitLab's reliable fetcher, super_fetch) is in that
- * process's heartbeat too, and already counted with the list: per queue, the jobs of live owners'
- * lists are taken off what the heartbeats say. A job that ended less than a beat ago may still be
- * listed: the next check no longer sees it.
+ * process's heartbeat too, and already counted with the list: the jobs of live owners' lists are
+ * taken off what the heartbeats say, off their own process's first (one running in no list is
+ * named with its own process, not with a reliable-fetch one whose jobs are all in its list). A job
+ * that ended less than a beat ago may still be listed: the next check no longer sees it.
  */
 export interface RunningJobs {
   /** Jobs running, of the queues in scope, not in a private list. */
@@ -39,39 +40,51 @@ const RUNNING_NAMED = 10;
 export async function runningJobs(redis: Redis, keys: SidekiqKeys, processes: readonly SidekiqProcess[], fetched: readonly FetcherList[], inScope: (queue: string, payload: Buffer | null) => boolean): Promise<RunningJobs | undefined> {
   const threads = await busyThreads(redis, keys, processes);
   if (threads === undefined) return undefined;
-  const perQueue = new Map<string, number>();
   const perProcess = new Map<string, Map<string, number>>();
   for (const { identity, queue, payload } of threads) {
     if (!inScope(queue, payload)) continue;
-    perQueue.set(queue, (perQueue.get(queue) ?? 0) + 1);
     const mine = perProcess.get(identity) ?? new Map<string, number>();
     mine.set(queue, (mine.get(queue) ?? 0) + 1);
     perProcess.set(identity, mine);
   }
-  // Per queue, what private lists of live owners already count.
-  const listed = new Map<string, number>();
-  for (const l of fetched) if (l.ownerAlive) listed.set(l.queue, (listed.get(l.queue) ?? 0) + l.size);
-  let jobs = 0;
-  const uncounted = new Map<string, number>();
-  for (const [queue, n] of perQueue) {
-    const left = Math.max(0, n - (listed.get(queue) ?? 0));
-    uncounted.set(queue, left);
-    jobs += left;
+  // What private lists of live owners already count comes off their own process first (matched by
+  // HOST:PID: GitLab's reliable fetcher names its list with a nonce of its own), so that the jobs
+  // in no list are named with the process that runs them; a list matched to no process read here
+  // comes off its queue's count, whoever runs it. Either way each queue's total is what it was.
+  const unmatched = new Map<string, number>();
+  for (const l of fetched) {
+    if (!l.ownerAlive) continue;
+    const mine = perProcess.get(processOf(l.owner, perProcess.keys()) ?? '');
+    const own = Math.min(l.size, mine?.get(l.queue) ?? 0);
+    if (own > 0) mine!.set(l.queue, mine!.get(l.queue)! - own);
+    if (l.size > own) unmatched.set(l.queue, (unmatched.get(l.queue) ?? 0) + l.size - own);
   }
-  if (jobs === 0) return undefined;
-  // Named per process: of each queue, its share of the uncounted ones, as many as it runs at most.
+  let jobs = 0;
   const named: { identity: string; jobs: number }[] = [];
   for (const [identity, queues] of perProcess) {
     let n = 0;
     for (const [queue, runs] of queues) {
-      const take = Math.min(runs, uncounted.get(queue) ?? 0);
-      uncounted.set(queue, (uncounted.get(queue) ?? 0) - take);
-      n += take;
+      const off = Math.min(runs, unmatched.get(queue) ?? 0);
+      unmatched.set(queue, (unmatched.get(queue) ?? 0) - off);
+      n += runs - off;
     }
+    jobs += n;
     if (n > 0) named.push({ identity, jobs: n });
   }
+  if (jobs === 0) return undefined;
   named.sort((a, b) => b.jobs - a.jobs || (a.identity < b.identity ? -1 : 1));
   return { jobs, processes: named.slice(0, RUNNING_NAMED) };
+}
+
+/** The identity among `identities` of a private list's owner: the same, or the same HOST:PID (an owner `HOST:PID:NONCE` or GitLab's older `HOST:PID`). */
+function processOf(owner: string, identities: Iterable<string>): string | undefined {
+  const hostPid = (id: string) => id.split(':').slice(0, 2).join(':');
+  let same: string | undefined;
+  for (const identity of identities) {
+    if (identity === owner) return identity;
+    if (same === undefined && hostPid(identity) === hostPid(owner)) same = identity;
+  }
+  return same;
 }
 
 /** A busy thread of a live process, as its heartbeat lists it. */
