@@ -52,9 +52,12 @@ export async function runningJobs(redis: Redis, keys: SidekiqKeys, processes: re
   // in no list are named with the process that runs them; a list matched to no process read here
   // comes off its queue's count, whoever runs it. Either way each queue's total is what it was.
   const unmatched = new Map<string, number>();
+  // By HOST:PID, the first process read of each (a fleet of up to 1,000 against as many lists).
+  const byHostPid = new Map<string, string>();
+  for (const identity of perProcess.keys()) if (!byHostPid.has(hostPid(identity))) byHostPid.set(hostPid(identity), identity);
   for (const l of fetched) {
     if (!l.ownerAlive) continue;
-    const mine = perProcess.get(processOf(l.owner, perProcess.keys()) ?? '');
+    const mine = perProcess.get(perProcess.has(l.owner) ? l.owner : (byHostPid.get(hostPid(l.owner)) ?? ''));
     const own = Math.min(l.size, mine?.get(l.queue) ?? 0);
     if (own > 0) mine!.set(l.queue, mine!.get(l.queue)! - own);
     if (l.size > own) unmatched.set(l.queue, (unmatched.get(l.queue) ?? 0) + l.size - own);
@@ -76,15 +79,9 @@ export async function runningJobs(redis: Redis, keys: SidekiqKeys, processes: re
   return { jobs, processes: named.slice(0, RUNNING_NAMED) };
 }
 
-/** The identity among `identities` of a private list's owner: the same, or the same HOST:PID (an owner `HOST:PID:NONCE` or GitLab's older `HOST:PID`). */
-function processOf(owner: string, identities: Iterable<string>): string | undefined {
-  const hostPid = (id: string) => id.split(':').slice(0, 2).join(':');
-  let same: string | undefined;
-  for (const identity of identities) {
-    if (identity === owner) return identity;
-    if (same === undefined && hostPid(identity) === hostPid(owner)) same = identity;
-  }
-  return same;
+/** An identity's or a private list owner's `HOST:PID` (an owner is `HOST:PID:NONCE`, or GitLab's older `HOST:PID`). */
+function hostPid(identity: string): string {
+  return identity.split(':').slice(0, 2).join(':');
 }
 
 /** A busy thread of a live process, as its heartbeat lists it. */
