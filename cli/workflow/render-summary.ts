@@ -487,9 +487,10 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
   const mayBeShort = uncounted > 0 ? ' The counts may be short (see "Needs a look" above).' : '';
   // Jobs of the queues it emptied that live workers still hold (in their fetchers' private lists,
   // or in no list): not done, so where it would say "Complete" it says them (heldByLiveWorkers).
-  const held = summary.dryRun ? undefined : liveWorkersHold(summary);
+  // A dry run says them too: a run would not end "Complete" over them either.
+  const held = liveWorkersHold(summary);
   const complete = summary.dryRun
-    ? refusedDryRun(dryRunVerdict(summary, emptySource(endpoint, reroute, view), reroute, [...leftBehind, ...movedOn], unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : ''), reroute ? undefined : view.memoryPolicies)
+    ? refusedDryRun(dryRunVerdict(summary, emptySource(endpoint, reroute, view), reroute, [...leftBehind, ...movedOn], unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : '', held), reroute ? undefined : view.memoryPolicies)
     : stillOnSource > 0
       ? // And whatever else it left (the deployed summary's verdict names them all: left-behind.ts).
         `Done, but jobs remain on the source (${(summary.totals as TransferCounters).leftUncounted ? 'at least ' : ''}${n(stillOnSource)}, above): ${view.moveAgain ?? 'run move again'}.${summary.unheard ? ` ${unheardSentence(summary.unheard)}` : ''}${leftOrArrived.length > 0 ? ` Also left behind: ${[...leftOrArrived, ...uncertain].join(' · ')} (see "Needs a look" above).` : uncertain.length > 0 ? ` Jobs may also have been left behind: ${uncertain.join(' · ')} (see "Needs a look" above).` : ''}${mayBeShort}`
@@ -516,7 +517,7 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
   const superseded = summary.superseded ? `Not complete here: a later execution of run ${summary.runId} carries the run on; its summary says when the run is complete.` : undefined;
   if (!summary.complete) return { state: 'not-complete', line: superseded ?? (summary.interrupted ? `Not complete: stopped by ${summary.interrupted.signal}. Run the same command again to finish.` : `Not complete: ${view.again ?? 'run the same command again to resume.'}`) };
   // A "Done, but" for other reasons names them too, after its own ("Complete" never stands with them).
-  const line = held === undefined || complete.startsWith(`Done, but ${held}`) ? complete : `${complete} Also ${held}.`;
+  const line = held === undefined || summary.dryRun || complete.startsWith(`Done, but ${held}`) ? complete : `${complete} Also ${held}.`;
   return { state: summary.dryRun ? 'dry-run' : line.startsWith('Complete') ? 'complete' : 'done-but', line };
 }
 
@@ -565,8 +566,12 @@ function emptySource(endpoint: string, reroute: boolean, view: SummaryView): str
  * A dry run's last line: it moved nothing by design, so it never says "Complete"; it says what a
  * run would move, and what that run would leave behind (never "none" when it would leave some).
  */
-/** `more`: a clause the verdict's last sentence ends with (the renames that would move nothing). */
-function dryRunVerdict(summary: RunSummary, emptySource: string, reroute: boolean, leftBehind: readonly string[], more: string): string {
+/**
+ * `more`: a clause the verdict's last sentence ends with (the renames that would move nothing).
+ * `held`: jobs of the queues live workers hold (liveWorkersHold): a run would not take them, so a
+ * dry run never says "leave none behind" alone over them.
+ */
+function dryRunVerdict(summary: RunSummary, emptySource: string, reroute: boolean, leftBehind: readonly string[], more: string, held: string | undefined): string {
   if (summary.nothingThere) return `Dry run, nothing written: nothing is there to move (no Sidekiq data on ${emptySource}).`;
   const t = summary.totals as unknown as Partial<Record<string, number>>;
   const wouldMove = (reroute ? t['moved'] : t['written']) ?? 0;
@@ -575,12 +580,15 @@ function dryRunVerdict(summary: RunSummary, emptySource: string, reroute: boolea
   if (!reroute && t['examined'] !== undefined && wouldMove === 0 && inFlight === 0) return 'Dry run, nothing written: no job of the selected classes is on the source; a run would move nothing.';
   const uncertain = unknownLeftBehind(summary);
   // Beside jobs left behind, "N of them" would read as N of those: name the jobs it would move.
+  const alsoHeld = held === undefined ? '' : `; ${held}`;
   const leaves =
     leftBehind.length > 0
-      ? `leave jobs behind: ${[...leftBehind, ...uncertain].join(' · ')}${unheardDryDoneTail(summary.unheard)} (see "Needs a look" above)`
+      ? `leave jobs behind: ${[...leftBehind, ...uncertain].join(' · ')}${unheardDryDoneTail(summary.unheard)}${alsoHeld} (see "Needs a look" above)`
       : uncertain.length > 0
-        ? `maybe leave jobs behind: ${uncertain.join(' · ')}${unheardDryDoneTail(summary.unheard)} (see "Needs a look" above)`
-        : `leave none behind${unheardTail(summary.unheard, true)}`;
+        ? `maybe leave jobs behind: ${uncertain.join(' · ')}${unheardDryDoneTail(summary.unheard)}${alsoHeld} (see "Needs a look" above)`
+        : held !== undefined
+          ? `leave none behind on the queues and sets${unheardDryDoneTail(summary.unheard)}${alsoHeld} (see "Needs a look" above)`
+          : `leave none behind${unheardTail(summary.unheard, true)}`;
   const finish = inFlight > 0 ? `finish ${n(inFlight)} job(s) left in flight, ` : '';
   return `Dry run, nothing written: a run would ${finish}move ${n(wouldMove)} job(s) and ${leaves}${more}.`;
 }

@@ -68,6 +68,21 @@ describe('move while a live Sidekiq on the source runs jobs of its queues (basic
     await expectExactJobs(redis.target(), '', [jobEntry('queue:default', queued)]);
   });
 
+  it('--dry-run: its verdict says them as the run would, never "leave none behind" alone; nothing written', async () => {
+    await seed();
+    await liveProcess(running);
+
+    const result = cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--dry-run');
+
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain(NEEDS_A_LOOK);
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe(
+      `Dry run, nothing written: a run would move 1 job(s) and leave none behind on the queues and sets; 2 job(s) are being run by live Sidekiq processes on the source (in no list): ${IDENTITY} 2; drain-check tells when they are gone (see "Needs a look" above).`,
+    );
+    await expectExactJobs(redis.source(), '', [jobEntry('queue:default', queued)]);
+    await expectExactJobs(redis.target(), '', []);
+  });
+
   it('a live process running nothing: unchanged, "Complete"', async () => {
     await seed();
     await liveProcess([]);
