@@ -108,6 +108,40 @@ describe('a refused move touches neither Redis', () => {
     expect(said).not.toContain('interrupted transfer');
   });
 
+  it('jobs in flight for another target by a run that died, its lock expired: refused as an interrupted transfer, no lock taken and released', async () => {
+    await jobsInFlightForTheFirstTarget();
+    const runId = (await redis.source().keys('sidekiq-migrate:*:inflight:queue:a'))[0]!.split(':')[1]!;
+    // Its lock stays as a key past its expiry (the expiry is in its value): the lock script would take it over, its holder dead.
+    const holder = { runId, operation: 'transfer', host: 'elsewhere', pid: 4242, startedAt: '2026-12-06T10:00:00.000Z', plannedAt: 1796556000000, expiresAt: Date.now() - 60_000 };
+    await redis.source().set('sidekiq-migrate:lock', JSON.stringify(holder));
+
+    const said = await refusedTouchingNothing(1, ['move', '--from', redis.urls().source, '--to', other.url()]);
+
+    expect(said).toMatch(inFlightElsewhere('not named yet'));
+    expect(said).toContain(runId);
+    expect(await other.client().dbsize()).toBe(0);
+  });
+
+  it("a target locked by another machine's run (its process may be dead, its lock unexpired): refused as locked, the source's lock not taken and released", async () => {
+    await redis.source().lpush('queue:a', sidekiqPayload({ className: 'A', queue: 'a' }));
+    const holder = { runId: 'transfer-20261206-100000-beef', operation: 'transfer', host: 'elsewhere', pid: 4242, startedAt: '2026-12-06T10:00:00.000Z', plannedAt: 1796556000000, expiresAt: Date.now() + 600_000 };
+    await other.client().set('sidekiq-migrate:lock', JSON.stringify(holder));
+
+    const said = await refusedTouchingNothing(1, ['move', '--from', redis.urls().source, '--to', other.url()]);
+
+    expect(said).toMatch(new RegExp(String.raw`target redis://127\.0\.0\.1:\d+ is locked by run transfer-20261206-100000-beef \(transfer, elsewhere pid 4242, started 2026-12-06T10:00:00\.000Z\); the lock expires in \d+ s unless that run renews it\. Wait for it, or stop it\.`));
+  });
+
+  it("a re-route on a Redis locked by another machine's run: refused as locked, no lock script run", async () => {
+    await redis.source().lpush('queue:a', sidekiqPayload({ className: 'A', queue: 'a' }));
+    const holder = { runId: 'transfer-20261206-100000-beef', operation: 'transfer', host: 'elsewhere', pid: 4242, startedAt: '2026-12-06T10:00:00.000Z', plannedAt: 1796556000000, expiresAt: Date.now() + 600_000 };
+    await redis.source().set('sidekiq-migrate:lock', JSON.stringify(holder));
+
+    const said = await refusedTouchingNothing(1, ['run', '--redis', redis.urls().source, '--rename', 'a=b']);
+
+    expect(said).toMatch(new RegExp(String.raw`source redis://127\.0\.0\.1:\d+ is locked by run transfer-20261206-100000-beef \(transfer, elsewhere pid 4242, started 2026-12-06T10:00:00\.000Z\); the lock expires in \d+ s unless that run renews it\. Wait for it, or stop it\.`));
+  });
+
   it('a queue key that holds another type: refused, the target not named', async () => {
     const source = redis.source();
     await source.sadd('queues', 'a', 'odd');
