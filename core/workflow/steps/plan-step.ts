@@ -8,6 +8,7 @@ import { replicasSeen } from '../../redis/replica-wait.js';
 import { assertWaitAccepted } from '../../redis/wait-accepted.js';
 import { RunSupersededError } from '../../errors/run-superseded-error.js';
 import { RunLock, runLockKey } from '../../redis/run-lock.js';
+import { lockHeldByAnotherRun } from '../../redis/lock-held-by-another.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
 import { assertDistinctEnds, sharesKeyspace } from '../../redis/same-server.js';
 import { otherSidekiqPrefixes, type OtherPrefix } from '../../redis/sidekiq-prefixes.js';
@@ -185,9 +186,22 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   // in flight for another target than this one, a queue the run cannot take. Each is asked again
   // under the locks (a rollback's moves are read again there: that run may have moved on since).
   const resolved = input.routing ? await resolveRouting(input.routing, source, input.runId, lookBound()) : undefined;
-  // Not while another run holds the source's lock: its jobs in flight are not an interrupted
-  // run's, and taking the lock refuses the run as locked (RunLockedError), as before.
-  if (input.mode === 'transfer' && target && !(await lockedByAnotherRun(source, input.runId))) {
+  // A lock another run holds (unexpired: the server's clock) refuses the run as locked
+  // (RunLockedError) here, from reads, as taking it would: taken in turn, the source's lock was
+  // written and released when the target's refused. Only a race still writes: another run that
+  // takes a lock between this read and RunLock.acquire below refuses the run there; a source lock
+  // taken by then is released by the clean-up below, guarded by this plan's generation, and no job
+  // has been touched (the locks come before every other write).
+  const ends: { c: Connection; role: string }[] = [{ c: source, role: 'source' }, ...(target ? [{ c: target, role: 'target' }] : [])];
+  if (!input.dryRun) for (const { c, role } of ends) {
+    const held = await lockHeldByAnotherRun(c.redis, c.keys.prefix, input.runId, `${role} ${c.name}`);
+    if (held) throw held;
+  }
+  // Jobs in flight while another run holds the source's lock, unexpired, are not an interrupted
+  // run's (a dry run takes no lock: it is not refused as locked). A dead run's lock past its
+  // expiry is nobody's (it stays as a key, its expiry in its value): its jobs in flight are asked
+  // about here, before its lock would be taken over and released.
+  if (input.mode === 'transfer' && target && !(await lockHeldByAnotherRun(source.redis, source.keys.prefix, input.runId, `source ${source.name}`))) {
     await refuseLeftoversForOtherTargets({ source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, targetName: target.name }, walk.leftovers ?? []);
   }
   refuseUnlistableQueues(input, source, resolved, walk.queues);
@@ -238,17 +252,6 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     if (locks.length > 0) await Promise.allSettled([finishRun(source.redis, source.keys.prefix, input.runId, locks[0]!.holder.plannedAt, locks[0]!.holder.plannedBy)]);
     await Promise.allSettled(locks.slice(1).map((l) => l.release()));
     throw lost ?? error;
-  }
-}
-
-/** Whether the source's run lock names another run than `runId` (one we cannot read counts as another's). */
-async function lockedByAnotherRun(source: Connection, runId: string): Promise<boolean> {
-  const held = await source.redis.get(runLockKey(source.keys.prefix));
-  if (held === null) return false;
-  try {
-    return (JSON.parse(held) as { runId?: unknown }).runId !== runId;
-  } catch {
-    return true;
   }
 }
 
