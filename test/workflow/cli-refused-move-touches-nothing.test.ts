@@ -3,6 +3,8 @@
 // named its target (SET NX of `sidekiq-migrate:target-id`) before it looked at what it would have
 // to refuse: a move refused because jobs are in flight for another target, or because a queue
 // key holds another type or a queue's name is too long, still wrote the new target's id there.
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { keyValueSnapshot } from '../support/exact-jobs.js';
 import { privateRedis, privateSourceAndTarget } from '../support/private-redis.js';
@@ -140,6 +142,46 @@ describe('a refused move touches neither Redis', () => {
     const said = await refusedTouchingNothing(1, ['run', '--redis', redis.urls().source, '--rename', 'a=b']);
 
     expect(said).toMatch(new RegExp(String.raw`source redis://127\.0\.0\.1:\d+ is locked by run transfer-20261206-100000-beef \(transfer, elsewhere pid 4242, started 2026-12-06T10:00:00\.000Z\); the lock expires in \d+ s unless that run renews it\. Wait for it, or stop it\.`));
+  });
+
+  describe('jobs in flight of a run of this machine whose process is gone, its lock unexpired', () => {
+    /** The interrupted transfer's lock as its dead process left it: this machine, a pid that has exited, 10 minutes to go. */
+    async function heldByADeadProcess(): Promise<{ runId: string; pid: number }> {
+      await jobsInFlightForTheFirstTarget();
+      const runId = (await redis.source().keys('sidekiq-migrate:*:inflight:queue:a'))[0]!.split(':')[1]!;
+      const pid = spawnSync(process.execPath, ['-e', '']).pid!;
+      const holder = { runId, operation: 'transfer', host: hostname(), pid, startedAt: '2026-12-06T10:00:00.000Z', plannedAt: 1796556000000, expiresAt: Date.now() + 600_000 };
+      await redis.source().set('sidekiq-migrate:lock', JSON.stringify(holder));
+      return { runId, pid };
+    }
+    const gone = (runId: string, pid: number) => String.raw`Run ${runId} \(transfer\) was interrupted: its process on this machine \(pid ${pid}\) is gone, and its run lock on redis://127\.0\.0\.1:\d+ holds for \d+ s more\. `;
+
+    it('a move to another target: refused, naming that run and how to finish it', async () => {
+      const { runId, pid } = await heldByADeadProcess();
+
+      const said = await refusedTouchingNothing(1, ['move', '--from', redis.urls().source, '--to', other.url()]);
+
+      expect(said).toMatch(new RegExp(gone(runId, pid)));
+      expect(said).toContain(`(it resumes ${runId})`);
+      expect(said).toContain('Nothing was touched.');
+      expect(await other.client().dbsize()).toBe(0);
+    });
+
+    it('a re-route (run --rename): refused, naming that run and how to finish it', async () => {
+      const { runId, pid } = await heldByADeadProcess();
+
+      const said = await refusedTouchingNothing(1, ['run', '--redis', redis.urls().source, '--rename', 'a=b']);
+
+      expect(said).toMatch(new RegExp(gone(runId, pid) + String.raw`Finish it by running its command again \(it resumes ${runId}\), then run this command again; or run this command again once that lock has expired\. Nothing was touched\.`));
+    });
+
+    it('a rollback: refused, naming that run', async () => {
+      const { runId, pid } = await heldByADeadProcess();
+
+      const said = await refusedTouchingNothing(1, ['rollback', 'reroute-20261206-100000-beef', '--redis', redis.urls().source]);
+
+      expect(said).toMatch(new RegExp(gone(runId, pid)));
+    });
   });
 
   it('a queue key that holds another type: refused, the target not named', async () => {
