@@ -27,6 +27,7 @@ export const TESTS_BY_FOLDER: Readonly<Record<string, readonly string[]>> = {
     'test/redis/lua-guards.test.ts',
     'test/redis/lua-script.test.ts',
     'test/redis/run-lock.test.ts',
+    'test/redis/lock-held-by-another.test.ts',
     'test/redis/connect-redis.test.ts',
     'test/redis/command-permissions.test.ts',
     'test/redis/sidekiq-prefixes.test.ts',
