@@ -134,31 +134,27 @@ const workStateSchema = z.looseObject({
 /** The two states the summarize function serves, told apart by `step` in their payload. */
 export const SummarizeFunctionSteps = { addUp: 'add-up', summarize: 'summarize' } as const;
 
-// Built once (as the page inputs' are): a local run adds up once per batch, and building a zod
-// object schema, with its first parse's compiled checker, cost more than the parse (issue #18).
-const summarizeInputSchema = z.strictObject({
-  step: z.literal(SummarizeFunctionSteps.summarize).optional(),
-  settings: runSettingsSchema,
-  execution: z.string().min(1),
-  tally: tallySchema,
-  listContinuedIn: z.looseObject({ executionArn: z.string().min(1) }).nullable().optional(),
-  resumed: z.record(z.string(), z.unknown()).optional(),
-});
-
 export function parseSummarizeInput(event: unknown): SummarizeInput {
-  return validateConfig(summarizeInputSchema, event, label) as unknown as SummarizeInput;
+  const schema = z.strictObject({
+    step: z.literal(SummarizeFunctionSteps.summarize).optional(),
+    settings: runSettingsSchema,
+    execution: z.string().min(1),
+    tally: tallySchema,
+    listContinuedIn: z.looseObject({ executionArn: z.string().min(1) }).nullable().optional(),
+    resumed: z.record(z.string(), z.unknown()).optional(),
+  });
+  return validateConfig(schema, event, label) as unknown as SummarizeInput;
 }
-
-const addUpInputSchema = z.strictObject({
-  step: z.literal(SummarizeFunctionSteps.addUp),
-  settings: runSettingsSchema,
-  work: workStateSchema,
-  results: z.array(itemResultSchema),
-});
 
 /** "Add up and list the next sets and queues": the batch's results and where the work is. */
 export function parseAddUpInput(event: unknown): AddUpInput {
-  return validateConfig(addUpInputSchema, event, label) as unknown as AddUpInput;
+  const schema = z.strictObject({
+    step: z.literal(SummarizeFunctionSteps.addUp),
+    settings: runSettingsSchema,
+    work: workStateSchema,
+    results: z.array(itemResultSchema),
+  });
+  return validateConfig(schema, event, label) as unknown as AddUpInput;
 }
 
 /** Which of its two states the summarize function was invoked for. */
@@ -166,10 +162,8 @@ export function summarizeFunctionStep(event: unknown): (typeof SummarizeFunction
   return asRecord(event)?.['step'] === SummarizeFunctionSteps.addUp ? SummarizeFunctionSteps.addUp : SummarizeFunctionSteps.summarize;
 }
 
-const releaseLockInputSchema = z.strictObject({ settings: runSettingsSchema });
-
 export function parseReleaseLockInput(event: unknown): { readonly settings: RunSettings } {
-  return validateConfig(releaseLockInputSchema, event, label) as unknown as { settings: RunSettings };
+  return validateConfig(z.strictObject({ settings: runSettingsSchema }), event, label) as unknown as { settings: RunSettings };
 }
 
 /** The statuses the execution-ended rule forwards: StopExecution, a timeout, a failure. */
