@@ -55,7 +55,7 @@ try {
     console.log(
       `${label.padEnd(60)} ${(wall / 1000).toFixed(2)} s (${Math.round(jobs / (wall / 1000)).toLocaleString('en-US')} jobs/s), ` +
         `CPU ${(median((m) => m.cpuMs) / 1000).toFixed(2)} s, peak RSS ${Math.round(median((m) => m.peakRssBytes) / 2 ** 20)} MB; ` +
-        `walls ${runs.map((m) => (m.wallMs / 1000).toFixed(2)).join(' / ')}`,
+        `walls ${runs.map((m) => (m.wallMs / 1000).toFixed(2)).join(' / ')}; CPUs ${runs.map((m) => (m.cpuMs / 1000).toFixed(2)).join(' / ')}`,
     );
   }
   console.log(`load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
