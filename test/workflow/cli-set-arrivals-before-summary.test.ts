@@ -26,10 +26,11 @@ const entry = (key: string, className: string, i: number): Entry => ({
   payload: sidekiqPayload({ className, queue: 'default', args: `[${i}]`, jid: String(i).padStart(24, '0') }),
   score: `${1895459303 + i}.5`,
 });
-const asJob = (e: Entry) => jobEntry(e.key, e.payload, e.score);
+const asJob = (e: Entry) => (e.key.startsWith('queue:') ? jobEntry(e.key, e.payload) : jobEntry(e.key, e.payload, e.score));
 
+/** A set's entry, or a queue's job (key `queue:…`, no score). */
 async function add(client: Redis, entries: readonly Entry[]): Promise<void> {
-  for (const e of entries) await client.zadd(e.key, e.score, e.payload);
+  for (const e of entries) await (e.key.startsWith('queue:') ? client.lpush(e.key, e.payload) : client.zadd(e.key, e.score, e.payload));
 }
 
 /**
@@ -177,5 +178,68 @@ describe('set entries added after their set\'s pass ended, before the summary', 
     expect(await jobsIn(redis.source())).toEqual([...seeded.map(renamed), ...late].map(asJob).sort());
     expect(run.stdout).toContain('The count of entries of retired queues added to schedule after their pass ended (a retry handler, a scheduler) was cut short: the summary\'s time for it ran out with 7 entries not read.');
     expect(lastLine(run.stdout)).toBe('Done, but jobs may have been left behind: entries added to schedule after their pass ended not all counted (cut short with 7 entries not read) (see "Needs a look" above).');
+  });
+
+  // A rollback of run `oops` (old → new): a client still on the new routing schedules a job of a
+  // class it puts back into `schedule` naming `new`, a retry of one lands in `retry`, after those
+  // sets' passes ended. They stay naming `new` (the rollback did not reach them): never "Complete".
+  const onNew = (i: number, key = i < 100 ? 'schedule' : 'retry', className = 'A'): Entry => ({
+    key,
+    payload: sidekiqPayload({ className, queue: 'new', args: `["late",${i}]`, jid: `late${String(i).padStart(20, '0')}` }),
+    score: `${1895460303 + i}.5`,
+  });
+
+  /** The re-route to roll back: `old` renamed to `new`, run `oops`. */
+  const wrongRun = async () => expect(await main(['node', 'sidekiq-migrate', 'run', '--redis', redis.urls().source, '--rename', 'old=new', '--run-id', 'oops'], bufferIo())).toBe(0);
+
+  it("rollback: entries of a class it puts back added to a set after its pass ended are named, never \"Complete\"", async () => {
+    const seeded = [...Array.from({ length: 6 }, (_, i) => old(i)), old(100), old(101)];
+    // One of a class the run never moved, on `new` too: the rollback leaves it by design, no arrival.
+    const other = { key: 'schedule', payload: sidekiqPayload({ className: 'B', queue: 'new', args: '[0]' }), score: '1895459999.5' };
+    await add(redis.source(), [...seeded, other]);
+    await wrongRun();
+    // And a job of A pushed back to the queue `new` (a stopping Sidekiq's requeue: no SADD to
+    // `queues`), a queue the rollback drains that had no list when it planned: no item of it.
+    const late = [onNew(1), onNew(101), onNew(102), onNew(3, 'queue:new')];
+    const lateOther = onNew(2, 'schedule', 'B');
+
+    const back = await cliWithArrivals([...late, lateOther], 'rollback', 'oops', '--redis', redis.urls().source, '--page-size', '3');
+
+    expect(back.arrived).toBe(true);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(await jobsIn(redis.source())).toEqual([...seeded, other, ...late, lateOther].map(asJob).sort());
+    expect(back.stdout).toContain('4 job(s) arrived on retired queues during the run (retry 2 · schedule 1 · queue:new 1): not moved by this run; run again or see drain-check.');
+    expect(lastLine(back.stdout)).toBe('Done, but jobs were left behind: 4 arrived on retired queues during the run (see "Needs a look" above).');
+  });
+
+  it('rollback --json: the set arrivals are in the totals and the sets, and the deployed log line says them', async () => {
+    const seeded = Array.from({ length: 4 }, (_, i) => old(i));
+    await add(redis.source(), seeded);
+    await wrongRun();
+    const late = [onNew(7), onNew(8)];
+
+    const back = await cliWithArrivals(late, 'rollback', 'oops', '--redis', redis.urls().source, '--json');
+
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    const summary = JSON.parse(back.stdout) as RunSummary & { totals: { arrived?: number }; sets: Record<string, { arrived?: number }> };
+    expect(summary.totals.arrived).toBe(2);
+    expect(summary.sets['schedule']?.arrived).toBe(2);
+    expect(leftBehindOf(summary)).toMatchObject({ verdict: 'left', left: ['2 arrived on retired queues during the run'] });
+    expect(await jobsIn(redis.source())).toEqual([...seeded, ...late].map(asJob).sort());
+  });
+
+  it('rollback, its summary out of time: the sets not read to their end are said, never "Complete"', async () => {
+    const seeded = Array.from({ length: 6 }, (_, i) => old(i));
+    await add(redis.source(), seeded);
+    await wrongRun();
+    // Its 6 entries, put back, and the late one: 7 not read.
+    const late = [onNew(50)];
+
+    const back = await cliWithArrivalsOutOfTime(true, async () => true, late, 'rollback', 'oops', '--redis', redis.urls().source);
+
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(await jobsIn(redis.source())).toEqual([...seeded, ...late].map(asJob).sort());
+    expect(back.stdout).toContain("The count of entries of retired queues added to schedule after their pass ended (a retry handler, a scheduler) was cut short: the summary's time for it ran out with 7 entries not read.");
+    expect(lastLine(back.stdout)).toBe('Done, but jobs may have been left behind: entries added to schedule after their pass ended not all counted (cut short with 7 entries not read) (see "Needs a look" above).');
   });
 });
