@@ -283,12 +283,8 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
       } else if (settings.queues && settings.mode === 'transfer' && settings.selected) {
         // A selective one's: only jobs of its classes count (Sidekiq's shutdown requeue of one).
         const classes = new Set(await loadSelection(source.redis, source.keys.prefix, settings.runId, settings.selectionDigest));
-        // Half the time the looks over the keyspace have (they come after it, with what is left).
-        const clock = options.clock ?? Date.now;
-        const now = clock();
-        const until = options.lookUntil === undefined ? undefined : now + Math.max(0, options.lookUntil - now) / 2;
         ended = await readEndedQueues(source.redis, source.keys.prefix, settings);
-        const counted = await selectedArrivalsAfterTheirItemEnded(source, ended, classes, until === undefined ? {} : { until, clock });
+        const counted = await selectedArrivalsAfterTheirItemEnded(source, ended, classes, halfTheLookTime(options));
         lateArrivals = counted.found;
         selectedArrivalsCutShort = counted.cutShort;
       }
@@ -300,26 +296,19 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
         const selective = settings.selected === true;
         const classes = selective ? new Set(await loadSelection(source.redis, source.keys.prefix, settings.runId, settings.selectionDigest)) : undefined;
         // A selective one reads the entries (its classes' only count): half the time the looks over the keyspace have.
-        const clock = options.clock ?? Date.now;
-        const now = clock();
-        const until = options.lookUntil === undefined ? undefined : now + Math.max(0, options.lookUntil - now) / 2;
-        const counted = await arrivalsInSetsAfterTheirPassEnded(source, endedSets, classes, until === undefined ? {} : { until, clock });
+        const counted = await arrivalsInSetsAfterTheirPassEnded(source, endedSets, classes, halfTheLookTime(options));
         setArrivals = counted.found;
         setArrivalsUnread = counted.unread;
       }
-      // A re-route's (not a rollback's: its sets' entries of other classes stay by design): entries
-      // its routing moves, added to a set after its pass ended, left naming their old queue.
+      // A re-route's and a rollback's: entries its routing moves, added to a set after its pass
+      // ended (a retry, a client still on the rules it undoes), left naming the queue it drains.
+      // A rollback's entries of other classes stay by design: its routing moves none of them.
       if (!earlier && settings.mode === 'reroute' && settings.routed) {
         const plan = await loadRouting(source.redis, source.keys.prefix, settings.runId, settings.routingDigest);
-        if (plan.kind !== 'reverse') {
-          endedSets = await readEndedSets(source.redis, source.keys.prefix, settings);
-          const clock = options.clock ?? Date.now;
-          const now = clock();
-          const until = options.lookUntil === undefined ? undefined : now + Math.max(0, options.lookUntil - now) / 2;
-          const counted = await routedArrivalsInSets(source, endedSets, plan, until === undefined ? {} : { until, clock });
-          setArrivals = counted.found;
-          setArrivalsUnread = counted.unread;
-        }
+        endedSets = await readEndedSets(source.redis, source.keys.prefix, settings);
+        const counted = await routedArrivalsInSets(source, endedSets, plan, halfTheLookTime(options));
+        setArrivals = counted.found;
+        setArrivalsUnread = counted.unread;
       }
       // The ledgers of passes an earlier start ended but never added up (killed in between, its
       // queue empty since): no item of this start retires them; an earlier start's pass records
@@ -547,6 +536,9 @@ async function arrivalsOnUnlistedRetiredQueues(source: Connection, settings: Run
   );
   const candidates = new Set(await source.redis.smembers(source.keys.queues));
   if (plan?.kind === 'renames') for (const [from] of plan.renames) candidates.add(from);
+  // A rollback's: the queues the rolled-back run moved jobs to, which a stopping Sidekiq's requeue
+  // (RPUSH, no SADD to `queues`) may fill after its plan found no list there.
+  if (plan?.kind === 'reverse') for (const to of plan.drained) candidates.add(to);
   const unlisted = [...candidates].filter((q) => !listed.has(q) && (plan === undefined || isDrainedQueue(plan, q))).sort();
   if (unlisted.length === 0) return {};
   const pipeline = source.redis.pipeline();
@@ -701,8 +693,9 @@ async function arrivalsInSetsAfterTheirPassEnded(
 }
 
 /**
- * A re-route's entries added to its sets after their pass ended (their item's counters, `ended`)
- * that its routing moves (examine-job.ts: 'move'): left naming their old queue, where the poller
+ * A re-route's (a rollback's too) entries added to its sets after their pass ended (their item's
+ * counters, `ended`) that its routing moves (examine-job.ts: 'move'; a rollback's: of a class it
+ * puts back, its entries of other classes never): left naming their old queue, where the poller
  * pushes them when due (a dead one, when retried). Those on the set now beyond the originals its
  * pass left of them (conflicts: their rewrite was already there). Read in pages, no read started
  * after `bound.until`: a set not read to its end counts nothing, its entries not read `unread`.
@@ -842,6 +835,17 @@ async function ledgersGoneFrom(target: Connection, runId: string, listed: readon
   for (const sourceKey of wrote) pipeline.exists(ledgerKey(target.keys.prefix, runId, sourceKey));
   const replies = (await pipeline.exec()) ?? [];
   return wrote.filter((_, i) => replies[i]?.[0] === null && replies[i]?.[1] === 0);
+}
+
+/**
+ * The bound of a count of arrivals that reads jobs (a selective transfer's queues, the sets):
+ * half the time the looks over the keyspace have from now (they come after it, with what is left).
+ */
+function halfTheLookTime(options: SummarizeOptions): ScanBound {
+  if (options.lookUntil === undefined) return {};
+  const clock = options.clock ?? Date.now;
+  const now = clock();
+  return { until: now + Math.max(0, options.lookUntil - now) / 2, clock };
 }
 
 /** The bound of the summary's walks of a keyspace (SummarizeOptions.lookUntil). */
