@@ -231,6 +231,9 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
       );
     }
     if ((t.arrived ?? 0) > 0) attention.push(`${n(t.arrived)} job(s) arrived on retired queues during the run (${byQueue((c) => c['arrived']!, true)}): not moved by this run; run again or see drain-check.`);
+    // A set's arrivals are its summary's count alone (a re-route's set pass counts none).
+    const arrivedInSets = Object.entries(summary.sets).filter(([, c]) => (asRecord(c)['arrived'] ?? 0) > 0).map(([set]) => set);
+    if (arrivedInSets.length > 0 && !summary.dryRun) attention.push(setCountsFloor(arrivedInSets, true));
     const earlier = quarantinedBefore(summary);
     if (earlier > 0) {
       const found = summary.leftOnSource ?? [];
@@ -279,6 +282,8 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
       const named = view.verbose ? still : still.slice(0, NAMED_SHOWN);
       const where = `${named.map(([k, v, least]) => `${k} ${least}${n(v)}`).join(' · ')}${still.length > named.length ? ` · … and ${n(still.length - named.length)} more` : ''}`;
       attention.push(`${(t.leftUncounted ?? 0) > 0 ? 'At least ' : ''}${n(total)} job(s) still on the source when their transfer ended, added during the run${where ? ` (${where})` : ''}: ${view.moveAgain ?? 'run move again'} or see drain-check.`);
+      const inSets = still.filter(([k]) => k in summary.sets).map(([k]) => k);
+      if (inSets.length > 0 && !summary.dryRun) attention.push(setCountsFloor(inSets, false));
     }
     for (const cut of countsCutShort(summary)) attention.push(`Jobs of the selected classes ${cut}: they are not counted above. drain-check counts them.`);
     // Which queues' entries stay in which set (set-leftovers.ts): the lines above count them by kind.
@@ -527,6 +532,18 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
  * not done (one finishes, fails into retry there, or goes back on its old queue there), so never
  * "Complete" over them. Undefined when none.
  */
+/**
+ * The sets' share of a count of what was left or arrived is a floor: read while Sidekiq's poller
+ * (a live one: `run` and `rollback` re-route under it, `move` runs while Sidekiq runs on both)
+ * takes due entries out of them onto a queue, an entry taken after the queues' look and before the
+ * set's read is counted in neither. Said, not implied exact (audit-rbsets).
+ */
+function setCountsFloor(sets: readonly string[], reroute: boolean): string {
+  const poller = reroute ? "Sidekiq's poller" : "the source's Sidekiq poller";
+  const many = sets.length > 1;
+  return `The count${many ? 's' : ''} of ${sets.join(', ')} above ${many ? 'are floors' : 'is a floor'}: ${poller} takes due entries out of ${many ? 'those sets' : 'that set'} onto their queues while the summary reads ${many ? 'them' : 'it'}, and one taken in between is counted nowhere; drain-check counts what is left.`;
+}
+
 function liveWorkersHold(summary: RunSummary): string | undefined {
   const clauses = heldByLiveWorkers(summary, { list: displayName, process: printable });
   return clauses.length > 0 ? `${clauses.join('; ')}; drain-check tells when they are gone` : undefined;
