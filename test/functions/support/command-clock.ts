@@ -1,0 +1,49 @@
+import type { Redis } from 'ioredis';
+import { vi } from 'vitest';
+
+export interface CommandClock {
+  /** The commands the clients sent since the clock started (a pipeline's each count). */
+  readonly commands: () => number;
+  /** The commands sent of one name ('zscan', 'lrange'), lower case. */
+  readonly sent: (name: string) => number;
+  /** Real timers and clients back as they were. */
+  readonly stop: () => void;
+}
+
+/**
+ * A clock that moves only when the code under test sends Redis commands: `Date` is faked (frozen
+ * at the real time it starts, timers stay real) and every command sent on `clients` costs `msPerCommand`. A
+ * test of a time budget (a check, a count, a page loop that stops at a deadline taken from
+ * Date.now and the Lambda context) then pins where the code stops in commands, not in how fast
+ * the machine is: on a loaded 2-core CI the wall-clock bounds these tests asserted failed
+ * submissions at random. Start it before `fakeContext()`, whose deadline is taken from `Date.now`.
+ *
+ * Middy's early timeout stays a real timer of the context's remaining time at the call: give the
+ * invocation plenty (tens of seconds), and cost the commands so that its budget ends in a known
+ * number of them.
+ */
+export function commandClock(clients: readonly Redis[], msPerCommand: number): CommandClock {
+  vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+  const byName = new Map<string, number>();
+  let commands = 0;
+  const restore = clients.map((client) => {
+    const send = client.sendCommand;
+    client.sendCommand = function (this: Redis, command, ...rest) {
+      commands += 1;
+      byName.set(command.name.toLowerCase(), (byName.get(command.name.toLowerCase()) ?? 0) + 1);
+      vi.setSystemTime(Date.now() + msPerCommand);
+      return send.call(this, command, ...rest);
+    } as Redis['sendCommand'];
+    return () => {
+      client.sendCommand = send;
+    };
+  });
+  return {
+    commands: () => commands,
+    sent: (name) => byName.get(name) ?? 0,
+    stop: () => {
+      restore.forEach((r) => r());
+      vi.useRealTimers();
+    },
+  };
+}
