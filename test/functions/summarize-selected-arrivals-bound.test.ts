@@ -4,6 +4,7 @@ import { exitCodeOf } from '../../cli/deployed/watch-execution.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { commandClock } from './support/command-clock.js';
 import { fakeContext } from './support/lambda-harness.js';
 import { lambdaOnOwnServers } from './support/lambda-on-own-servers.js';
 import { runToSummary, summarizeInput, viaJson } from './support/run-workflow.js';
@@ -16,12 +17,15 @@ import { runToSummary, summarizeInput, viaJson } from './support/run-workflow.js
 // 10,000,000 extrapolated to a Lambda's fraction of a core at +5 ms: the looks over the keyspace
 // got no time, and from about 16,000,000 (or two such queues) the function's 5 minutes passed and
 // the run failed at its very end (middy's timeout, retried into the same read), every time it was
-// run again. Here 600,000 such jobs and 2 s left stand for it: the count now stops at its share of
-// the time, and the summary says so.
-const OTHER_JOBS = 600_000;
+// run again. Here time is the Redis commands the summary sends (commandClock, each 500 ms): 60 s
+// left, and 100,000 such jobs (hundreds of pages) stand for it: the count now stops at its share
+// of the time, and the summary says so.
+const OTHER_JOBS = 100_000;
+const LEFT_MS = 60_000;
+const MS_PER_COMMAND = 500;
 const lambda = lambdaOnOwnServers();
 
-describe('the summarize handler of a selective transfer whose queue keeps 600,000 jobs of other classes, 2 s left', { timeout: 180_000 }, () => {
+describe('the summarize handler of a selective transfer whose queue keeps 100,000 jobs of other classes, 60 s (120 commands) left', { timeout: 180_000 }, () => {
   it('returns in time a summary that says the count of selected jobs put back was cut short, never "Complete"', async () => {
     const { source, target, h } = lambda;
     const selected = [1, 2, 3].map((i) => sidekiqPayload({ className: 'Shard::Worker', queue: 'default', args: `[${i}]` }));
@@ -35,9 +39,26 @@ describe('the summarize handler of a selective transfer whose queue keeps 600,00
       await source.rpush('queue:default', ...Array.from({ length: 10_000 }, (_, j) => sidekiqPayload({ className: 'Main::Worker', queue: 'default', args, jid: (i + j).toString(16).padStart(24, '0') })));
     }
 
-    const started = Date.now();
-    const summary = viaJson((await h.summarize(summarizeInput(run), fakeContext(2_000))) as RunSummary);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    const clients = await Promise.all(['source', 'target'].map(async (name) => (await h.connections.get(name)).redis));
+    const clock = commandClock(clients, MS_PER_COMMAND);
+    let took: number;
+    let summary: RunSummary;
+    try {
+      const started = Date.now();
+      summary = viaJson((await h.summarize(summarizeInput(run), fakeContext(LEFT_MS))) as RunSummary);
+      took = Date.now() - started;
+    } finally {
+      clock.stop();
+    }
+    // Within its time: 120 commands at the most.
+    expect(took, `${clock.commands()} commands sent`).toBeLessThanOrEqual(LEFT_MS);
+    // The count had a quarter of it (half of the looks' half): 15 s, 30 commands at the most, its
+    // pages among them; it read a part of the queue and says how much of how many.
+    expect(clock.sent('lrange')).toBeGreaterThan(0);
+    expect(clock.sent('lrange')).toBeLessThanOrEqual(30);
+    expect(summary.selectedArrivalsCutShort).toMatchObject({ jobs: 1 + OTHER_JOBS, queues: 1 });
+    expect(summary.selectedArrivalsCutShort!.read).toBeGreaterThan(0);
+    expect(summary.selectedArrivalsCutShort!.read).toBeLessThan(1 + OTHER_JOBS);
 
     const out = renderSummary(summary, 'source');
     expect(out).toMatch(
