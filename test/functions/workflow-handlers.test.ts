@@ -10,7 +10,9 @@ import { allJobs } from '../support/redis-snapshot.js';
 import { jobDigestEntry, jobDigestsIn, withQueue } from '../support/exact-jobs.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { captureOutput, dumpAll, emfRecords, fakeContext, logRecords, sumMetrics, type OutputCapture } from './support/lambda-harness.js';
+import { commandClock } from './support/command-clock.js';
 import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
+import { pageDeadline } from '../../functions/support/time-budget.js';
 import { runWorkflow, viaJson } from './support/run-workflow.js';
 import { MAX_PAGE_BYTES } from '../../core/redis/page-bytes.js';
 
@@ -229,26 +231,41 @@ describe('a transfer through the handlers (AUTH token to ACL user, both from Sec
   });
 
   it('with a low rate limit, returns before the Lambda deadline with what it moved, the rest left on the source', async () => {
-    const queued = Array.from({ length: 40 }, (_, i) => job('A', i));
-    for (const p of queued) await source.rpush(`${PREFIX}queue:default`, p);
+    const queued = Array.from({ length: 100 }, (_, i) => job('A', i));
+    await source.rpush(`${PREFIX}queue:default`, ...queued);
     await source.sadd(`${PREFIX}queues`, 'default');
     const plan = viaJson((await h.plan({ runId: 'rate-1', mode: 'transfer', target: 'target', sets: [], pageSize: 25, rateLimit: 2 }, fakeContext())) as PlanOutput);
     const item = plan.work.batch.find((i) => i.kind === 'queue' && i.name === 'default')!;
 
-    // 4 s left: the page deadline is in 2 s (half the remaining time). At 2 jobs/s a slice of 25
-    // would be followed by a 12.5 s wait, past the invocation's end.
-    const started = Date.now();
-    const context = fakeContext(4_000);
-    const first = viaJson((await h.transferQueue(viaJson({ settings: plan.settings, item }), context)) as WorkItem);
-    const elapsed = Date.now() - started;
+    // Time is the clock's (commandClock): 10 ms a Redis command, and the rate limiter's waits
+    // taken at once, by their length. 60 s left: the page deadline is in 30 s (pageDeadline). At 2
+    // jobs/s, slices of 25 end at 12.5 s and 25 s; a third would be followed by a wait to 37.5 s,
+    // past the deadline: none is started.
+    const clients = await Promise.all(['source', 'target'].map(async (name) => (await h.connections.get(name)).redis));
+    const clock = commandClock(clients, 10, { sleepsIn: 'rate-limiter.ts' });
+    let first: WorkItem;
+    let started: number;
+    let returned: number;
+    let remaining: number;
+    try {
+      started = Date.now();
+      const context = fakeContext(60_000);
+      first = viaJson((await h.transferQueue(viaJson({ settings: plan.settings, item }), context)) as WorkItem);
+      returned = Date.now();
+      remaining = context.getRemainingTimeInMillis();
+    } finally {
+      clock.stop();
+    }
+    const deadline = pageDeadline({ getRemainingTimeInMillis: () => 60_000 }, started);
 
-    expect(context.getRemainingTimeInMillis()).toBeGreaterThan(0);
-    expect(elapsed).toBeLessThan(4_000);
     expect(first.done).toBe(false);
+    // Never a wait past the deadline, the invocation's end far after it.
+    expect(returned, `waited ${clock.sleeps().join(', ')} ms`).toBeLessThanOrEqual(deadline);
+    expect(remaining).toBeGreaterThan(0);
+    expect(clock.sleeps().length).toBeGreaterThan(0);
     const written = (first.counters as { written: number }).written;
-    expect(written).toBeGreaterThan(0);
-    // At most what the rate allows before the deadline (2 jobs/s × 2 s): no slice whose wait would outlast it.
-    expect(written).toBeLessThanOrEqual(4);
+    // What the rate allows before the deadline (2 jobs/s × 30 s: 60), in whole slices of 25.
+    expect(written).toBe(50);
     const onTarget = await target.lrange('queue:default', 0, -1);
     const onSource = await source.lrange(`${PREFIX}queue:default`, 0, -1);
     expect(onTarget).toHaveLength(written);

@@ -6,6 +6,8 @@ export interface CommandClock {
   readonly commands: () => number;
   /** The commands sent of one name ('zscan', 'lrange'), lower case. */
   readonly sent: (name: string) => number;
+  /** The sleeps the clock took instead of waiting (CommandClockOptions.sleepsIn), their ms in order. */
+  readonly sleeps: () => readonly number[];
   /** Real timers and clients back as they were. */
   readonly stop: () => void;
 }
@@ -22,8 +24,29 @@ export interface CommandClock {
  * invocation plenty (tens of seconds), and cost the commands so that its budget ends in a known
  * number of them.
  */
-export function commandClock(clients: readonly Redis[], msPerCommand: number): CommandClock {
+export interface CommandClockOptions {
+  /**
+   * A source file (`rate-limiter.ts`) whose sleeps (setTimeout) move the clock by their length
+   * and end at once instead of waiting real time: a rate limit's waits are then both fast and
+   * exact. Other timers (ioredis' command timeouts, middy's) stay real.
+   */
+  readonly sleepsIn?: string;
+}
+
+export function commandClock(clients: readonly Redis[], msPerCommand: number, options: CommandClockOptions = {}): CommandClock {
   vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+  const sleeps: number[] = [];
+  const realSetTimeout = globalThis.setTimeout;
+  const sleepsIn = options.sleepsIn;
+  const timers =
+    sleepsIn === undefined
+      ? undefined
+      : vi.spyOn(globalThis, 'setTimeout').mockImplementation(((handler: () => void, ms?: number, ...args: unknown[]) => {
+          if (!(new Error().stack ?? '').includes(sleepsIn)) return realSetTimeout(handler, ms, ...args);
+          sleeps.push(ms ?? 0);
+          vi.setSystemTime(Date.now() + (ms ?? 0));
+          return realSetTimeout(handler, 0, ...args);
+        }) as unknown as typeof setTimeout);
   const byName = new Map<string, number>();
   let commands = 0;
   const restore = clients.map((client) => {
@@ -41,8 +64,10 @@ export function commandClock(clients: readonly Redis[], msPerCommand: number): C
   return {
     commands: () => commands,
     sent: (name) => byName.get(name) ?? 0,
+    sleeps: () => sleeps,
     stop: () => {
       restore.forEach((r) => r());
+      timers?.mockRestore();
       vi.useRealTimers();
     },
   };
