@@ -42,10 +42,10 @@ export function commandClock(clients: readonly Redis[], msPerCommand: number, op
     sleepsIn === undefined
       ? undefined
       : vi.spyOn(globalThis, 'setTimeout').mockImplementation(((handler: () => void, ms?: number, ...args: unknown[]) => {
-          if (!(new Error().stack ?? '').includes(sleepsIn)) return realSetTimeout(handler, ms, ...args);
+          if (!(new Error().stack ?? '').includes(sleepsIn)) return Reflect.apply(realSetTimeout, globalThis, [handler, ms, ...args]) as unknown;
           sleeps.push(ms ?? 0);
           vi.setSystemTime(Date.now() + (ms ?? 0));
-          return realSetTimeout(handler, 0, ...args);
+          return realSetTimeout(handler, 0);
         }) as unknown as typeof setTimeout);
   const byName = new Map<string, number>();
   let commands = 0;
