@@ -31,6 +31,12 @@ export interface CommandClockOptions {
    * exact. Other timers (ioredis' command timeouts, middy's) stay real.
    */
   readonly sleepsIn?: string;
+  /**
+   * Cost a round trip, not a command: the commands sent in one synchronous burst (a pipeline, a
+   * Promise.all of commands) go out together and cost `msPerCommand` once. For code that sends
+   * hundreds of commands in one pipeline, where a cost per command would be far from a network's.
+   */
+  readonly perRoundTrip?: boolean;
 }
 
 export function commandClock(clients: readonly Redis[], msPerCommand: number, options: CommandClockOptions = {}): CommandClock {
@@ -49,12 +55,19 @@ export function commandClock(clients: readonly Redis[], msPerCommand: number, op
         }) as unknown as typeof setTimeout);
   const byName = new Map<string, number>();
   let commands = 0;
+  let inBurst = false;
   const restore = clients.map((client) => {
     const send = client.sendCommand;
     client.sendCommand = function (this: Redis, command, ...rest) {
       commands += 1;
       byName.set(command.name.toLowerCase(), (byName.get(command.name.toLowerCase()) ?? 0) + 1);
-      vi.setSystemTime(Date.now() + msPerCommand);
+      if (!options.perRoundTrip || !inBurst) vi.setSystemTime(Date.now() + msPerCommand);
+      if (options.perRoundTrip && !inBurst) {
+        inBurst = true;
+        queueMicrotask(() => {
+          inBurst = false;
+        });
+      }
       return send.call(this, command, ...rest);
     } as Redis['sendCommand'];
     return () => {
