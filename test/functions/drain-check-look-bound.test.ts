@@ -7,6 +7,8 @@ import { heartbeat } from '../support/sidekiq-heartbeat.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { captureOutput, emfRecords, fakeContext, logRecords } from './support/lambda-harness.js';
 import { lambdaOnOwnServers } from './support/lambda-on-own-servers.js';
+import { commandClock } from './support/command-clock.js';
+import type { LoadedHandlers } from './support/load-handlers.js';
 import { viaJson } from './support/run-workflow.js';
 import { MetricNames } from '../../functions/support/metric-names.js';
 
@@ -17,35 +19,36 @@ import { MetricNames } from '../../functions/support/metric-names.js';
 // the invocation, and a check that times out answers nothing. Now they share the looks' time; one
 // cut short says what it did not confirm (the queues the `queues` set names are still counted) and
 // the verdict is never drained (exit code 1).
-const KEYS = 2_000_000;
+const KEYS = 500_000;
 const keys = new SidekiqKeys('');
 const now = () => Math.floor(Date.now() / 1000);
 const job = (queue: string, i: number) => sidekiqPayload({ className: 'A', queue, args: `[${i}]`, extra: `"enqueued_at":${now()}.0` });
 const lambda = lambdaOnOwnServers({ sourceArgs: ['--enable-debug-command', 'local'], targetArgs: false });
 
+/** The check's time: 120 round trips of the clock's. */
+const LEFT_MS = 60_000;
+const MS_PER_ROUND_TRIP = 500;
+
 /**
- * The time the check is given, and must answer in: 3 s on an idle machine, where one walk of the
- * 2,000,000 keys (SCAN pages of 1,000, as the looks read them) takes about 2 s (a second a million
- * keys at loopback, bounded-scan.ts), so that no look can finish in its share. A loaded machine (2 cores, load 20) is slower at everything the check
- * does, its bounded reads and the work it must do whatever the time alike: there the check ran
- * out of 3 s (the handler's early timeout) and the test failed on time alone. The time given keeps
- * the idle machine's proportion to a walk measured now (1.5 walks, at least 3 s): each look's
- * share stays short of a walk, and a look not bounded by its time still outlasts the check.
+ * `check` on a clock that moves 500 ms a round trip the container's client makes (commandClock):
+ * one walk of the 500,000 keys (SCAN pages of 1,000, as the looks read them) is 500 round trips,
+ * four times the check's 60 s, so that no look can finish in its share, and a look not bounded by
+ * its time outlasts the check. On a loaded 2-core CI a wall-clock budget (3 s, then 1.5 walks
+ * measured before the check) failed the test on time alone; round trips are the same anywhere.
  */
-async function checkTimeMs(redis: typeof lambda.source): Promise<number> {
-  const SAMPLE_PAGES = 100;
-  const started = Date.now();
-  let cursor = '0';
-  let pages = 0;
-  do {
-    [cursor] = await redis.scan(cursor, 'MATCH', 'queue:*', 'COUNT', 1000);
-    pages++;
-  } while (cursor !== '0' && pages < SAMPLE_PAGES);
-  const walkMs = ((Date.now() - started) / pages) * ((await redis.dbsize()) / 1000);
-  return Math.max(3_000, Math.ceil(1.5 * walkMs));
+async function onTheClock<T>(h: LoadedHandlers, check: () => Promise<T>): Promise<{ report: T; took: number }> {
+  const { redis } = await h.connections.get('source');
+  const clock = commandClock([redis], MS_PER_ROUND_TRIP, { perRoundTrip: true });
+  try {
+    const started = Date.now();
+    const report = await check();
+    return { report, took: Date.now() - started };
+  } finally {
+    clock.stop();
+  }
 }
 
-describe('the drain check handler on a Redis with 2,000,000 other keys and 3 s left (at least: checkTimeMs)', { timeout: 240_000 }, () => {
+describe('the drain check handler on a Redis with 500,000 other keys and 60 s (120 round trips) left', { timeout: 240_000 }, () => {
   it('answers in time: queues of the `queues` set counted, the cut-short looks said, not drained, exit code 1', async () => {
     const { h, source: redis } = lambda;
     await redis.call('DEBUG', 'POPULATE', String(KEYS), 'cache:digest');
@@ -53,12 +56,9 @@ describe('the drain check handler on a Redis with 2,000,000 other keys and 3 s l
     await redis.rpush('queue:named', job('named', 1), job('named', 2));
     await heartbeat(redis, keys, 'web:1:aaaaaaaaaaaa', ['named'], { beatAt: now() });
 
-    const budget = await checkTimeMs(redis);
-    const started = Date.now();
-    const report = viaJson((await h.drainCheck({ remember: false }, fakeContext(budget))) as DrainReport);
-    const took = Date.now() - started;
+    const { report, took } = await onTheClock(h, async () => viaJson((await h.drainCheck({ remember: false }, fakeContext(LEFT_MS))) as DrainReport));
 
-    expect(took, `given ${budget} ms`).toBeLessThan(budget);
+    expect(took, `${took / MS_PER_ROUND_TRIP} round trips`).toBeLessThanOrEqual(LEFT_MS);
     expect(report.queues.map((q) => [q.queue, q.depth])).toEqual([['named', 2]]);
     expect(report.remaining).toBe(2);
     expect(report.verdict.state).toBe('draining');
@@ -78,7 +78,7 @@ describe('the drain check handler on a Redis with 2,000,000 other keys and 3 s l
   });
 });
 
-describe('the drain check handler scoped to a retired queue the `queues` set does not name, among 2,000,000 other keys and 3 s left (at least: checkTimeMs)', { timeout: 240_000 }, () => {
+describe('the drain check handler scoped to a retired queue the `queues` set does not name, among 500,000 other keys and 60 s (120 round trips) left', { timeout: 240_000 }, () => {
   it('counts the retired queue whatever the time: its jobs are left, not drained', async () => {
     const { h, source: redis } = lambda;
     await redis.flushall();
@@ -87,12 +87,9 @@ describe('the drain check handler scoped to a retired queue the `queues` set doe
     await redis.rpush('queue:retired', job('retired', 1), job('retired', 2));
     await heartbeat(redis, keys, 'web:1:cccccccccccc', ['retired'], { beatAt: now() });
 
-    const budget = await checkTimeMs(redis);
-    const started = Date.now();
-    const report = viaJson((await h.drainCheck({ remember: false, retiredQueues: ['retired'] }, fakeContext(budget))) as DrainReport);
-    const took = Date.now() - started;
+    const { report, took } = await onTheClock(h, async () => viaJson((await h.drainCheck({ remember: false, retiredQueues: ['retired'] }, fakeContext(LEFT_MS))) as DrainReport));
 
-    expect(took, `given ${budget} ms`).toBeLessThan(budget);
+    expect(took, `${took / MS_PER_ROUND_TRIP} round trips`).toBeLessThanOrEqual(LEFT_MS);
     expect(report.queues.map((q) => [q.queue, q.depth])).toEqual([['retired', 2]]);
     expect(report.remaining).toBe(2);
     const out = renderDrainReport(report);
@@ -102,7 +99,7 @@ describe('the drain check handler scoped to a retired queue the `queues` set doe
   });
 });
 
-describe('the drain check handler with another prefix among 2,000,000 other keys and 3 s left (at least: checkTimeMs)', { timeout: 240_000 }, () => {
+describe('the drain check handler with another prefix among 500,000 other keys and 60 s (120 round trips) left', { timeout: 240_000 }, () => {
   it("answers in time: the other prefix's look cut short is said, not drained, exit code 3 for its jobs", async () => {
     const { h, source: redis } = lambda;
     await redis.flushall();
@@ -113,12 +110,9 @@ describe('the drain check handler with another prefix among 2,000,000 other keys
     await other.exec();
     await redis.sadd('queues', 'named');
 
-    const budget = await checkTimeMs(redis);
-    const started = Date.now();
-    const report = viaJson((await h.drainCheck({ remember: false }, fakeContext(budget))) as DrainReport);
-    const took = Date.now() - started;
+    const { report, took } = await onTheClock(h, async () => viaJson((await h.drainCheck({ remember: false }, fakeContext(LEFT_MS))) as DrainReport));
 
-    expect(took, `given ${budget} ms`).toBeLessThan(budget);
+    expect(took, `${took / MS_PER_ROUND_TRIP} round trips`).toBeLessThanOrEqual(LEFT_MS);
     expect(report.otherPrefixes?.map((p) => p.prefix)).toEqual(['resque:gitlab:']);
     expect(report.keyspaceLookCutShort?.looks).toEqual(expect.arrayContaining(["other prefixes' queue lists, working lists and in-flight keys"]));
     const out = renderDrainReport(report);
@@ -128,7 +122,7 @@ describe('the drain check handler with another prefix among 2,000,000 other keys
   });
 });
 
-describe('the drain check handler on a Redis with 2,000,000 other keys and nothing of Sidekiq under its prefix, 3 s left (at least: checkTimeMs)', { timeout: 240_000 }, () => {
+describe('the drain check handler on a Redis with 500,000 other keys and nothing of Sidekiq under its prefix, 60 s (120 round trips) left', { timeout: 240_000 }, () => {
   it('answers in time: its look for Sidekiq data under the prefix cut short is said, never DRAINED nor "No Sidekiq data", exit code 1, DrainState 1', async () => {
     const { h, source: redis } = lambda;
     // Nothing under the prefix: no `queues`, no set, no queue list. The check's look for Sidekiq
@@ -136,19 +130,17 @@ describe('the drain check handler on a Redis with 2,000,000 other keys and nothi
     // invocation on a large keyspace (a check that times out answers nothing, its alarms silent).
     await redis.flushall();
     await redis.call('DEBUG', 'POPULATE', String(KEYS), 'cache:digest');
-    const budget = await checkTimeMs(redis);
     const out = captureOutput();
 
-    const started = Date.now();
     let report: DrainReport;
+    let took: number;
     try {
-      report = viaJson((await h.drainCheck({ remember: false }, fakeContext(budget))) as DrainReport);
+      ({ report, took } = await onTheClock(h, async () => viaJson((await h.drainCheck({ remember: false }, fakeContext(LEFT_MS))) as DrainReport)));
     } finally {
       out.stop();
     }
-    const took = Date.now() - started;
 
-    expect(took, `given ${budget} ms`).toBeLessThan(budget);
+    expect(took, `${took / MS_PER_ROUND_TRIP} round trips`).toBeLessThanOrEqual(LEFT_MS);
     expect(report.remaining).toBe(0);
     expect(report.verdict.state).toBe('draining');
     expect(report.keyspaceLookCutShort?.looks).toEqual(expect.arrayContaining(['Sidekiq data under this prefix']));
