@@ -9,7 +9,7 @@ import { startRedisServer } from '../support/redis-server.js';
 import { heartbeat } from '../support/sidekiq-heartbeat.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { captureOutput, emfRecords, fakeContext, logRecords, type OutputCapture } from './support/lambda-harness.js';
-import { commandClock } from './support/command-clock.js';
+import { commandClock } from '../support/command-clock.js';
 import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
 import { viaJson } from './support/run-workflow.js';
 

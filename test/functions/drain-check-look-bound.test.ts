@@ -7,7 +7,7 @@ import { heartbeat } from '../support/sidekiq-heartbeat.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { captureOutput, emfRecords, fakeContext, logRecords } from './support/lambda-harness.js';
 import { lambdaOnOwnServers } from './support/lambda-on-own-servers.js';
-import { commandClock } from './support/command-clock.js';
+import { commandClock } from '../support/command-clock.js';
 import type { LoadedHandlers } from './support/load-handlers.js';
 import { viaJson } from './support/run-workflow.js';
 import { MetricNames } from '../../functions/support/metric-names.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DrainReport } from '../../core/drain/drain-report.js';
 import { MetricNames } from '../../functions/support/metric-names.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
-import { commandClock } from './support/command-clock.js';
+import { commandClock } from '../support/command-clock.js';
 import { fakeContext } from './support/lambda-harness.js';
 import { lambdaOnOwnServers } from './support/lambda-on-own-servers.js';
 import { runToSummary } from './support/run-workflow.js';

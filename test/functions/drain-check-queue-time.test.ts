@@ -6,7 +6,7 @@ import type { DrainReport } from '../../core/drain/drain-report.js';
 import { latencyProxy } from '../support/latency-proxy.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
-import { commandClock } from './support/command-clock.js';
+import { commandClock } from '../support/command-clock.js';
 import { fakeContext } from './support/lambda-harness.js';
 import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
 import { viaJson } from './support/run-workflow.js';

@@ -4,7 +4,7 @@ import { exitCodeOf } from '../../cli/deployed/watch-execution.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
-import { commandClock } from './support/command-clock.js';
+import { commandClock } from '../support/command-clock.js';
 import { fakeContext } from './support/lambda-harness.js';
 import { lambdaOnOwnServers } from './support/lambda-on-own-servers.js';
 import { runToSummary, summarizeInput, viaJson } from './support/run-workflow.js';

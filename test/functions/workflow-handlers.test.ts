@@ -10,7 +10,7 @@ import { allJobs } from '../support/redis-snapshot.js';
 import { jobDigestEntry, jobDigestsIn, withQueue } from '../support/exact-jobs.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { captureOutput, dumpAll, emfRecords, fakeContext, logRecords, sumMetrics, type OutputCapture } from './support/lambda-harness.js';
-import { commandClock } from './support/command-clock.js';
+import { commandClock } from '../support/command-clock.js';
 import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
 import { pageDeadline } from '../../functions/support/time-budget.js';
 import { runWorkflow, viaJson } from './support/run-workflow.js';

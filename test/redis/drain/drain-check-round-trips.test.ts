@@ -15,7 +15,7 @@ import { drainCheckBudget } from '../../../core/drain/check-budget.js';
 import { drainCheck } from '../../../core/drain/drain-check.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { DRAIN_CHECK_FUNCTION_TIMEOUT_SECONDS } from '../../../infra/constructs/function-timeouts.js';
-import { commandClock } from '../../functions/support/command-clock.js';
+import { commandClock } from '../../support/command-clock.js';
 import { privateRedis } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
