@@ -21,6 +21,21 @@ import type { SliceClaim } from './claim-calls.js';
  *   again by a claim of nothing, which returns all of it, and the claim's own jobs are counted as
  *   claimed, the rest as resumed: exactly as a claim sent after the acknowledge would count them.
  */
+/*
+ * Why the next claim is not sent sooner, while this slice's write runs on the target (issue #18's
+ * "next queue slice read while this one's calls run", audit-readahead): a transfer slice has no
+ * read to send ahead but its claim, which moves the jobs into the in-flight list (the source's
+ * positions stop mattering there: claimQueueJobs-13.lua takes them by the pass's count, atomically,
+ * whatever producers and fetchers did). But a claim replies with the whole in-flight list, from
+ * its head (claim-calls.ts: held), and the acknowledge trims it by position: sent before this
+ * slice's acknowledge, the next claim would hand back this slice's jobs as its own (resumed, then
+ * written again: the ledger keeps the target from holding them twice, but the counts and the
+ * slice's bound would be wrong), and the acknowledge's position would have to be the one of this
+ * slice only. Claiming ahead of the write needs two slices in flight at once: a claim that answers
+ * with its own positions only, and a resume that knows which slice holds which, i.e. renamed claim
+ * and acknowledge scripts; not done here. Riding in the acknowledge's round trip, as below, the
+ * claim runs after the acknowledge on the same connection and finds nothing in flight.
+ */
 export interface ClaimAhead<T, C extends SliceClaim<T> = SliceClaim<T>> {
   /** The claim's reply; it rejects with the claim's error (handled: the next slice throws it). */
   readonly claim: Promise<C>;

@@ -1,6 +1,7 @@
-// A `front` queue pass reads its next slice while this slice's Lua calls run (issue #18,
-// queue-slice.ts readsAhead): the overlap itself, seen in the order the client sends and hears
-// commands, and every job exactly once while a producer pushes and a fetcher pops during the pass.
+// What a queue pass must keep whether or not it reads its next slice while this slice's Lua calls
+// run (issue #18; the read ahead was tried in audit-readahead and not kept, not measured faster:
+// bench/README.md): every job exactly once while producers push and fetchers pop during the pass,
+// and no read sent for a slice past the task's page limit.
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { rerouteQueue } from '../../../core/reroute/queue-slice.js';
@@ -16,7 +17,6 @@ import { newJid, sidekiqPayload } from '../../support/sidekiq-jobs.js';
 const redis = connectShared();
 // A moves to `new`; B stays (unmapped), so that the pass leaves jobs in place between those it moves.
 const plan = classRoutingPlan(new Map([['A', 'new']]));
-const NOW = 1_000_000;
 
 async function seed(keys: SidekiqKeys, n: number): Promise<SeededJob[]> {
   const seeded: SeededJob[] = [];
@@ -49,31 +49,6 @@ function recordingReads(client: Redis): Redis & { events: string[] } {
 }
 
 describe('a queue pass reads its next slice ahead', () => {
-  it("sends the next slice's LRANGE before this slice's Lua calls have replied (front)", async () => {
-    const keys = new SidekiqKeys(uniquePrefix());
-    await seed(keys, 60);
-    await loadScripts(redis);
-    const client = recordingReads(redis);
-
-    const run = await rerouteQueue({ redis: client, keys, plan, dryRun: false, queue: 'old', cursor: null, sliceSize: 10, luaBatch: 4 });
-
-    expect(run.done).toBe(true);
-    expect(run.pages).toBe(6);
-    expect(run.counters.moved).toBe(48);
-    // Slice 1 reads by count (a pipeline of LLEN and LRANGE), each later one with one LRANGE below
-    // its mark: when slice s's reroute reply comes back, the reads of slices 2..s+1 went out (s
-    // of them), not only those of 2..s, as when each slice read after the one before had written.
-    const events = client.events;
-    const replies = events.flatMap((e, i) => (e === '< reroute' ? [i] : []));
-    expect(replies).toHaveLength(6);
-    for (const [i, reply] of replies.slice(0, -1).entries()) {
-      const readsSent = events.slice(0, reply).filter((e) => e === '> lrange').length;
-      expect(readsSent, `reads sent before slice ${i + 1}'s reroute reply (${events.join(' ')})`).toBe(i + 1);
-    }
-    await expect(redis.llen(keys.queue('old'))).resolves.toBe(12);
-    await expect(redis.llen(keys.queue('new'))).resolves.toBe(48);
-  });
-
   it('every job exactly once while a producer pushes and a fetcher pops between every two calls (front)', async () => {
     const keys = new SidekiqKeys(uniquePrefix());
     const seeded = await seed(keys, 90);
@@ -125,7 +100,7 @@ describe('a queue pass reads its next slice ahead', () => {
 
     expect(run.pages).toBe(2);
     expect(run.done).toBe(false);
-    // Slice 1 reads by count (a pipeline of LLEN and LRANGE), slice 2 below its mark: one LRANGE, sent ahead.
+    // Slice 1 reads by count (a pipeline of LLEN and LRANGE), slice 2 below its mark: one LRANGE; none for a third.
     expect(client.events.filter((e) => e === '> lrange')).toHaveLength(1);
   });
 });
