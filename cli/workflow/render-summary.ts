@@ -527,12 +527,6 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
 }
 
 /**
- * Jobs of the queues the run emptied that live Sidekiq processes still hold (left-behind.ts
- * heldByLiveWorkers: in their fetchers' private lists, or in no list), as the verdict says them:
- * not done (one finishes, fails into retry there, or goes back on its old queue there), so never
- * "Complete" over them. Undefined when none.
- */
-/**
  * The sets' share of a count of what was left or arrived is a floor: read while Sidekiq's poller
  * (a live one: `run` and `rollback` re-route under it, `move` runs while Sidekiq runs on both)
  * takes due entries out of them onto a queue, an entry taken after the queues' look and before the
@@ -544,6 +538,12 @@ function setCountsFloor(sets: readonly string[], reroute: boolean): string {
   return `The count${many ? 's' : ''} of ${sets.join(', ')} above ${many ? 'are floors' : 'is a floor'}: ${poller} takes due entries out of ${many ? 'those sets' : 'that set'} onto their queues while the summary reads ${many ? 'them' : 'it'}, and one taken in between is counted nowhere; drain-check counts what is left.`;
 }
 
+/**
+ * Jobs of the queues the run emptied that live Sidekiq processes still hold (left-behind.ts
+ * heldByLiveWorkers: in their fetchers' private lists, or in no list), as the verdict says them:
+ * not done (one finishes, fails into retry there, or goes back on its old queue there), so never
+ * "Complete" over them. Undefined when none.
+ */
 function liveWorkersHold(summary: RunSummary): string | undefined {
   const clauses = heldByLiveWorkers(summary, { list: displayName, process: printable });
   return clauses.length > 0 ? `${clauses.join('; ')}; drain-check tells when they are gone` : undefined;
