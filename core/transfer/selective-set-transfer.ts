@@ -14,7 +14,7 @@ import { claimRefusal } from './claim-refusal.js';
 import { memberDigest, selectJob } from './class-selection.js';
 import { newBatchId, setEntryId } from './ledger-id.js';
 import { copyAndAcknowledgeSet, leftInSetOf, type SetTransferCursor, type SetTransferRequest } from './set-transfer.js';
-import { countSelectedLeft, type CountBound, type SelectedLeft } from './selected-left-count.js';
+import { countSelectedLeft, cutShort, type CountBound, type CountPosition, type SelectedLeft } from './selected-left-count.js';
 import { addByClass, emptyTransferCounters, tallyCarried, type TransferCounters } from './transfer-counters.js';
 import { acknowledgedKey, batchKey, conflictsKey, inflightKey, inflightSealKey, originalsKey } from './transfer-keys.js';
 import { claimReplicated, sourceSocket } from './replicated-steps.js';
@@ -32,6 +32,12 @@ export interface SelectiveSetCursor {
   /** The highest score the set held when the pass started (Redis's text); null: it was empty. Entries above it arrived since. */
   readonly endScore: string | null;
   readonly anchor: { readonly rank: number; readonly score: string; readonly digest: string } | null;
+  /**
+   * The pass is over, its count of what stays (selected-left-count.ts) cut short by its task's
+   * time and carried on by the next task from `at`; `tasks`: the tasks it has read in so far. Its
+   * counts so far are in the item's counters already (summed task by task).
+   */
+  readonly count?: { readonly at: CountPosition; readonly tasks: number };
 }
 
 /** How far from its last rank the anchor is looked for before falling back to its score. */
@@ -59,12 +65,20 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
     done,
     counters,
   });
+  if (selection.count) {
+    // The count carried on: nothing is claimed any more, the set is read on from where it stopped.
+    const left = await countSelectedLeft(source, key, conflictsKey(sourceKeys.prefix, request.runId, set), originals, classes, bytesPerJob, { ...countBoundOf(request), from: selection.count.at });
+    const carried = tellLeft(counters, set, left, selection.count.tasks + 1, request.countTasks);
+    const { count: _, ...passed } = selection;
+    return result(carried ? { ...passed, count: carried } : passed, 0, carried === undefined);
+  }
   if (selection.endScore === null) {
     // Empty when the pass started: whatever a selected class added since stays, and is said.
     if (!request.dryRun) {
       await retireBeforePassEnd(request, set);
       const bytes = await expectedBytesPerJob(source, key, 'zset', bytesPerJob);
-      tellLeft(counters, set, await countSelectedLeft(source, key, conflictsKey(sourceKeys.prefix, request.runId, set), originals, classes, bytes, countBoundOf(request)));
+      const carried = tellLeft(counters, set, await countSelectedLeft(source, key, conflictsKey(sourceKeys.prefix, request.runId, set), originals, classes, bytes, countBoundOf(request)), 1, request.countTasks);
+      if (carried) return result({ ...selection, count: carried }, 0, false);
     }
     return result(selection, 0, true);
   }
@@ -176,7 +190,8 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   if (last) {
     // Its ledger retired before its kept bound goes: a kill in between leaves the bound, which the next plan finds (retireBeforePassEnd).
     await retireBeforePassEnd(request, set);
-    tellLeft(counters, set, await countSelectedLeft(source, key, conflicts, originals, classes, bytesPerJob, countBoundOf(request)));
+    const carried = tellLeft(counters, set, await countSelectedLeft(source, key, conflicts, originals, classes, bytesPerJob, countBoundOf(request)), 1, request.countTasks);
+    if (carried) return result({ endScore: selection.endScore, anchor, count: carried }, claimed, false);
   }
   return result({ endScore: selection.endScore, anchor }, claimed, last);
 }
@@ -187,11 +202,16 @@ function countBoundOf(request: SetTransferRequest): CountBound {
 }
 
 /** What the pass's end count found into its counters: a count cut short says so (leftUncounted), its `selected` a floor. */
-function tellLeft(counters: TransferCounters, set: SetTransferRequest['set'], ended: SelectedLeft): void {
+function tellLeft(counters: TransferCounters, set: SetTransferRequest['set'], read: SelectedLeft, tasks: number, maxTasks: number | undefined): SelectiveSetCursor['count'] {
+  // Cut short, carried on by the next task while the count has tasks left: what this one read is
+  // counted now (the item's counters sum task by task), the rest by the tasks after it.
+  const carried = read.at !== undefined && tasks < (maxTasks ?? 1) ? { at: read.at, tasks } : undefined;
+  const ended = carried ? read : cutShort(read);
   counters.leftOnSource = ended.selected;
-  if (ended.unread !== undefined) counters.leftUncounted = ended.unread;
+  if (ended.unread !== undefined && !carried) counters.leftUncounted = ended.unread;
   const left = leftInSetOf(set, ended.byQueue);
   if (left) counters.leftInSets = left;
+  return carried;
 }
 
 /**

@@ -51,6 +51,12 @@ export interface SetTransferRequest extends TransferContext {
    */
   readonly deadline?: number;
   readonly now?: () => number;
+  /**
+   * That count, cut short, is carried on by the next task of the item (selective-set-transfer.ts
+   * SelectiveSetCursor.count) over at most this many tasks in all, then said cut short ("at least").
+   * Absent: one task, as a caller that cannot carry it on (no next task) needs.
+   */
+  readonly countTasks?: number;
 }
 
 /** A slice's result, with the next slice's claim when it sent it ahead (then `holdsNext`). */

@@ -102,7 +102,7 @@ describe("a class-selective set pass's count of what stays, cut short by its tas
     expect(row.leftUncounted).toBeUndefined();
     // Every entry the set held when the pass ended read once: the 100 polled after they were read
     // included, none skipped, none twice.
-    expect(summary.totals.leftInSets).toEqual({ retry: { q: OTHERS + 13 } });
+    expect((summary.totals as TransferCounters).leftInSets).toEqual({ retry: { q: OTHERS + 13 } });
     expect(words).toContain('10 job(s) still on the source when their transfer ended, added during the run (retry 10)');
     expect(words).toMatch(/^Done, but jobs remain on the source \(10, above\)/m);
     expect(words).not.toMatch(/at least|cut short|not all counted/i);
@@ -119,7 +119,7 @@ describe("a class-selective set pass's count of what stays, cut short by its tas
     // Three pages read (the 5 due first among them), the last 513 entries (the 5 due last among them) not.
     expect(row.leftOnSource).toBe(5);
     expect(row.leftUncounted).toBe(513);
-    expect(summary.totals.leftInSets).toEqual({ retry: { q: 3_000, '(other queues)': 513 } });
+    expect((summary.totals as TransferCounters).leftInSets).toEqual({ retry: { q: 3_000, '(other queues)': 513 } });
     expect(words).toContain('At least 5 job(s) still on the source when their transfer ended, added during the run (retry at least 5)');
     expect(words).toContain('Jobs of the selected classes in retry not all counted (the count of what stays there was cut short by its task\'s time: 513 of its 3,513 entries not read)');
     expect(words).toMatch(/^Done, but jobs remain on the source \(at least 5, above\)/m);

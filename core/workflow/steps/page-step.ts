@@ -259,6 +259,10 @@ async function pagesOf(
     // Each slice's claim rides in the acknowledge of the slice before (claim-ahead.ts), but for
     // the first of a page: its slice before ends the page, and the locks are renewed after it.
     claimAheadWithin: slicesPerRenewal,
+    // A selective set pass's count of what stays, cut short by a task's time, goes on in the item's
+    // next tasks, at most an execution's loop iterations of them: it adds at most one continuation
+    // (continue-as-new) to the run, whatever the set's size, and keeps within its history budget.
+    countTasks: settings.maxIterations,
     ...limits,
   };
   const run =
