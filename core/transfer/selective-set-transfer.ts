@@ -37,7 +37,7 @@ export interface SelectiveSetCursor {
    * time and carried on by the next task from `at`; `tasks`: the tasks it has read in so far. Its
    * counts so far are in the item's counters already (summed task by task).
    */
-  readonly count?: { readonly at: CountPosition; readonly tasks: number };
+  readonly count?: { readonly at: CountPosition; readonly tasks: number; readonly unread: number };
 }
 
 /** How far from its last rank the anchor is looked for before falling back to its score. */
@@ -196,6 +196,17 @@ export async function transferSelectedSetSlice(request: SetTransferRequest, clas
   return result({ endScore: selection.endScore, anchor }, claimed, last);
 }
 
+/**
+ * An item's counters summed after a task (page-step.ts), its count being carried on said as such:
+ * the entries not read yet in `leftUncounted` (so a run stopped or failed before the count's end
+ * says "at least", never a partial count as whole), the number the task before said taken back.
+ */
+export function withCarriedCount(counters: TransferCounters, before: SetTransferCursor | null | undefined, after: SetTransferCursor | null | undefined): TransferCounters {
+  const uncounted = (counters.leftUncounted ?? 0) - (before?.selection?.count?.unread ?? 0) + (after?.selection?.count?.unread ?? 0);
+  const { leftUncounted: _, ...rest } = counters;
+  return uncounted > 0 ? { ...rest, leftUncounted: uncounted } : rest;
+}
+
 /** The pass's count of what stays, within the page task's time (selected-left-count.ts). */
 function countBoundOf(request: SetTransferRequest): CountBound {
   return { ...(request.deadline === undefined ? {} : { until: request.deadline }), ...(request.now ? { clock: request.now } : {}) };
@@ -205,7 +216,7 @@ function countBoundOf(request: SetTransferRequest): CountBound {
 function tellLeft(counters: TransferCounters, set: SetTransferRequest['set'], read: SelectedLeft, tasks: number, maxTasks: number | undefined): SelectiveSetCursor['count'] {
   // Cut short, carried on by the next task while the count has tasks left: what this one read is
   // counted now (the item's counters sum task by task), the rest by the tasks after it.
-  const carried = read.at !== undefined && tasks < (maxTasks ?? 1) ? { at: read.at, tasks } : undefined;
+  const carried = read.at !== undefined && tasks < (maxTasks ?? 1) ? { at: read.at, tasks, unread: read.unread! } : undefined;
   const ended = carried ? read : cutShort(read);
   counters.leftOnSource = ended.selected;
   if (ended.unread !== undefined && !carried) counters.leftUncounted = ended.unread;

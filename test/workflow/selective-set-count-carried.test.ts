@@ -56,6 +56,7 @@ async function runWith(options: { maxIterations?: number; poll: boolean }) {
   const real = localTaskHandlers(connect());
   let tasks = 0;
   const countTasks: number[] = [];
+  const notReadYet: (number | undefined)[] = [];
   const handlers: LocalHandlers = {
     ...real,
     transferSet: async (input, context) => {
@@ -71,7 +72,10 @@ async function runWith(options: { maxIterations?: number; poll: boolean }) {
       // The task's own timeout as given (its first look, runTask's timer), but no time left for
       // pages (pageDeadline's look): one slice a task, and the count reads its first page only (it always does).
       let looks = 0;
-      return real.transferSet(input, context && { getRemainingTimeInMillis: () => (looks++ === 0 ? context.getRemainingTimeInMillis() : 0), timedOut: () => context.timedOut() });
+      const answer = (await real.transferSet(input, context && { getRemainingTimeInMillis: () => (looks++ === 0 ? context.getRemainingTimeInMillis() : 0), timedOut: () => context.timedOut() })) as { cursor: { selection?: { count?: unknown } } | null; counters: TransferCounters };
+      // An item whose count goes on says what it has not read yet: a run stopped there says "at least".
+      if (answer.cursor?.selection?.count) notReadYet.push(answer.counters.leftUncounted);
+      return answer;
     },
   };
   const executions = await runWorkflowLocally(
@@ -88,14 +92,16 @@ async function runWith(options: { maxIterations?: number; poll: boolean }) {
   expect(await entriesOf(source, 'retry')).toEqual([...originals.filter((e) => !selected.includes(e) && !polledAway.includes(e)), ...added].map(entry).sort());
   expect((await source.lrange('queue:q', 0, -1)).sort()).toEqual(polledAway.map((e) => e.payload).sort());
   expect(await source.keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
-  return { summary, countTasks, words: renderSummary(summary, 'redis://source', { width: 400 }), row: summary.sets['retry'] as TransferCounters };
+  return { summary, countTasks, notReadYet, words: renderSummary(summary, 'redis://source', { width: 400 }), row: summary.sets['retry'] as TransferCounters };
 }
 
 describe("a class-selective set pass's count of what stays, cut short by its task's time, is carried on by the item's next tasks", () => {
   it('four count pages over four tasks, a poller taking 100 read entries between two: the whole count, exact, no "at least", exit 0', async () => {
-    const { summary, countTasks, words, row } = await runWith({ poll: true });
-    // The pass's last task read the first page; three more tasks carried the count on.
+    const { summary, countTasks, notReadYet, words, row } = await runWith({ poll: true });
+    // The pass's last task read the first page; three more tasks carried the count on, the item
+    // saying meanwhile how many entries it had not read yet (after the last one read).
     expect(countTasks).toEqual([1, 2, 3]);
+    expect(notReadYet).toEqual([2_513, 1_513, 513]);
     expect(summary.failures).toEqual([]);
     expect(summary.complete).toBe(true);
     expect(row.leftOnSource).toBe(10);
@@ -112,8 +118,9 @@ describe("a class-selective set pass's count of what stays, cut short by its tas
   }, 120_000);
 
   it('a count that needs more tasks than an execution has loop iterations (maxIterations 3): three tasks, then "at least" with what it did not read', async () => {
-    const { summary, countTasks, words, row } = await runWith({ maxIterations: 3, poll: false });
+    const { summary, countTasks, notReadYet, words, row } = await runWith({ maxIterations: 3, poll: false });
     expect(countTasks).toEqual([1, 2]);
+    expect(notReadYet).toEqual([2_513, 1_513]);
     expect(summary.failures).toEqual([]);
     expect(summary.complete).toBe(true);
     // Three pages read (the 5 due first among them), the last 513 entries (the 5 due last among them) not.

@@ -10,7 +10,8 @@ import { addCounters, destinationsWithin, DRY_RUN_CARRY_NAMED_IN_FULL, DRY_RUN_D
 import { rerouteSet, type SetCursor } from '../../reroute/set-page.js';
 import { transferQueue } from '../../transfer/queue-transfer.js';
 import { RateLimiter, rateLimitedSliceSize } from '../../transfer/rate-limiter.js';
-import { transferSet } from '../../transfer/set-transfer.js';
+import { transferSet, type SetTransferCursor } from '../../transfer/set-transfer.js';
+import { withCarriedCount } from '../../transfer/selective-set-transfer.js';
 import { assertTargetKept, ensureTargetId } from '../../transfer/target-identity.js';
 import { addTransferCounters, emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import { MAX_JOBS_PER_CLAIM } from '../../transfer/transfer-options.js';
@@ -269,7 +270,9 @@ async function pagesOf(
     item.kind === 'set'
       ? await transferSet({ ...context, set: item.name as SortedSetName, cursor: item.cursor as never })
       : await transferQueue({ ...context, queue: item.name, cursor: item.cursor as never, placement: settings.placement });
-  const counters = addTransferCounters(addTransferCounters(emptyTransferCounters(), item.counters as TransferCounters), run.counters);
+  const summed = addTransferCounters(addTransferCounters(emptyTransferCounters(), item.counters as TransferCounters), run.counters);
+  // A selective set pass's count carried on to the next task: what it has not read yet is said (selective-set-transfer.ts).
+  const counters = item.kind === 'set' ? withCarriedCount(summed, item.cursor as SetTransferCursor | null, run.cursor as SetTransferCursor | null) : summed;
   if (namesFewer(settings)) {
     counters.writtenTo = destinationsWithin(counters.writtenTo, DRY_RUN_DESTINATION_NAME_BYTES);
     if (counters.unselectedNaming) counters.unselectedNaming = destinationsWithin(counters.unselectedNaming, DRY_RUN_DESTINATION_NAME_BYTES);
