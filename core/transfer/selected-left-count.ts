@@ -17,6 +17,8 @@ const COUNT_PAGE = 1000;
 export interface CountPosition {
   readonly score: string;
   readonly digest: string;
+  /** Entries of its score before it when it was read: the next read asks for that many more, to reach past it in one call (readAfter). */
+  readonly before: number;
 }
 
 /**
@@ -67,7 +69,7 @@ export async function countSelectedLeft(source: Redis, key: string, conflicts: R
   let last: Buffer | undefined;
   for (let first = true; ; first = false) {
     // The pass is done: its kept bound (startCursor) is deleted with the count's first read.
-    const { entries, ended } = await readAfter(source, key, at, size, first && at === undefined ? originals : undefined);
+    const { entries, ended, before } = await readAfter(source, key, at, size, first && at === undefined ? originals : undefined);
     const digests: string[] = [];
     for (const e of entries) {
       countLeftEntry(byQueue, e.member);
@@ -75,7 +77,7 @@ export async function countSelectedLeft(source: Redis, key: string, conflicts: R
     }
     if (digests.length > 0) selected += (await source.smismember(conflicts, ...digests)).filter((given) => given === 0).length;
     const end = entries.at(-1);
-    if (end) [at, last] = [{ score: end.score, digest: memberDigest(end.member) }, end.member];
+    if (end) [at, last] = [{ score: end.score, digest: memberDigest(end.member), before }, end.member];
     if (ended) return { selected, byQueue };
     if (clock() >= until) break;
   }
@@ -111,18 +113,23 @@ type Entry = { member: Buffer; score: string };
  * set has nothing after the page. Without `at`, the first page from the soonest entry, `originals`
  * deleted in the same round trip.
  */
-async function readAfter(source: Redis, key: string, at: CountPosition | undefined, size: number, originals: RedisKey | undefined): Promise<{ entries: Entry[]; ended: boolean }> {
+async function readAfter(source: Redis, key: string, at: CountPosition | undefined, size: number, originals: RedisKey | undefined): Promise<{ entries: Entry[]; ended: boolean; before: number }> {
   if (at === undefined) {
     const flat = originals === undefined ? await source.zrangeBuffer(key, '0', String(size - 1), 'WITHSCORES') : replyAt<Buffer[]>(await source.multi().del(originals).zrangeBuffer(key, '0', String(size - 1), 'WITHSCORES').exec(), 1);
     const entries = pairs(flat);
-    return { entries, ended: entries.length < size };
+    return { entries, ended: entries.length < size, before: tiesBeforeLast(entries) };
   }
   let found = false;
   let ties: Entry[] = [];
-  // One more than a page: the first is `at` itself, when it is still there.
-  for (let offset = 0; ; offset += size + 1) {
-    const page = pairs(await source.zrangeBuffer(key, at.score, '+inf', 'BYSCORE', 'LIMIT', offset, size + 1, 'WITHSCORES'));
-    const ended = page.length < size + 1;
+  const read: Entry[] = [];
+  // A page, `at` itself and the entries of its score before it (as many as there were; fewer once
+  // polled): one call reaches past it. Entries of its score before it beyond a page are read in
+  // further calls instead, one page each (a set of one score throughout: correct, not fast).
+  const asked = size + 1 + Math.min(at.before, size);
+  for (let offset = 0; ; offset += asked) {
+    const page = pairs(await source.zrangeBuffer(key, at.score, '+inf', 'BYSCORE', 'LIMIT', offset, asked, 'WITHSCORES'));
+    read.push(...page);
+    const ended = page.length < asked;
     let i = 0;
     for (; i < page.length && !found && page[i]!.score === at.score; i++) {
       if (memberDigest(page[i]!.member) === at.digest) [found, ties] = [true, []];
@@ -131,8 +138,21 @@ async function readAfter(source: Redis, key: string, at: CountPosition | undefin
     const rest = page.slice(i);
     // Its last entry was the page's last, or the page held only entries of its score before it: the next page.
     if (!ended && rest.length === 0) continue;
-    return { entries: found ? rest : [...ties, ...rest], ended };
+    // A page at most (`at` gone, the entries of its score after it are read too); `ended` only when nothing was left out.
+    const all = found ? rest : [...ties, ...rest];
+    const dropped = Math.max(0, all.length - size);
+    // What was read started where the entries of `at`'s score start: the entries of the last one's score before it are all in it.
+    return { entries: all.slice(0, all.length - dropped), ended: ended && dropped === 0, before: tiesBeforeLast(read.slice(0, read.length - dropped)) };
   }
+}
+
+/** How many entries before the last one have its score (`entries` read from where that score's entries start, or before). */
+function tiesBeforeLast(entries: readonly Entry[]): number {
+  const last = entries.at(-1);
+  if (!last) return 0;
+  let i = entries.length - 1;
+  while (i > 0 && entries[i - 1]!.score === last.score) i--;
+  return entries.length - 1 - i;
 }
 
 function pairs(flat: Buffer[]): Entry[] {

@@ -41,9 +41,9 @@ const entry = (e: { payload: string; score: string }) => `${e.score}\t${createHa
  * first carried on, a poller takes the 100 soonest entries of the class not selected (read by the
  * count already) to their queue: read by rank, the next page would skip 100 entries.
  */
-async function runWith(options: { maxIterations?: number; poll: boolean }) {
+async function runWith(options: { maxIterations?: number; poll: false | 'read' | 'through-last-read'; ties?: boolean }) {
   const source = redis.source();
-  const originals = Array.from({ length: OTHERS + 20 }, (_, i) => ({ payload: sidekiqPayload({ className: i % 176 === 0 && i / 176 < 20 ? SELECTED : 'Stays::Job', queue: 'q', args: `[${i}]` }), score: String(2e9 + i) }));
+  const originals = Array.from({ length: OTHERS + 20 }, (_, i) => ({ payload: sidekiqPayload({ className: i % 176 === 0 && i / 176 < 20 ? SELECTED : 'Stays::Job', queue: 'q', args: `[${i}]` }), score: String(2e9 + (options.ties ? Math.floor(i / 700) : i)) }));
   const selected = originals.filter((e) => e.payload.includes(`"class":"${SELECTED}"`));
   expect(selected).toHaveLength(20);
   await source.zadd('retry', ...originals.flatMap((e) => [e.score, e.payload]));
@@ -52,7 +52,7 @@ async function runWith(options: { maxIterations?: number; poll: boolean }) {
     ...Array.from({ length: 5 }, (_, i) => ({ payload: sidekiqPayload({ className: SELECTED, queue: 'q', args: `["late",${i}]` }), score: String(3e9 + i) })),
     ...Array.from({ length: 3 }, (_, i) => ({ payload: sidekiqPayload({ className: 'Stays::Job', queue: 'q', args: `["other",${i}]` }), score: String(3e9 + 10 + i) })),
   ];
-  const polled = originals.filter((e) => !selected.includes(e)).slice(0, 100);
+  let polled = originals.filter((e) => !selected.includes(e)).slice(0, 100).map((e) => e.payload);
   const real = localTaskHandlers(connect());
   let tasks = 0;
   const countTasks: number[] = [];
@@ -65,8 +65,10 @@ async function runWith(options: { maxIterations?: number; poll: boolean }) {
       if (count) {
         countTasks.push(count.tasks);
         if (options.poll && count.tasks === 1) {
-          await source.zrem('retry', ...polled.map((e) => e.payload));
-          await source.lpush('queue:q', ...polled.map((e) => e.payload));
+          // 'through-last-read': every entry the count read so far, the one it stopped at too (the first 1,000).
+          if (options.poll === 'through-last-read') polled = await source.zrange('retry', '0', '999');
+          await source.zrem('retry', ...polled);
+          await source.lpush('queue:q', ...polled);
         }
       }
       // The task's own timeout as given (its first look, runTask's timer), but no time left for
@@ -88,16 +90,16 @@ async function runWith(options: { maxIterations?: number; poll: boolean }) {
   const summary = combineSummaries(executions.filter((e) => e.output !== undefined).map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary })));
   // Every job exactly once: the selected originals on the target, everything else on the source.
   expect(await entriesOf(redis.target(), 'retry')).toEqual(selected.map(entry).sort());
-  const polledAway = options.poll ? polled : [];
-  expect(await entriesOf(source, 'retry')).toEqual([...originals.filter((e) => !selected.includes(e) && !polledAway.includes(e)), ...added].map(entry).sort());
-  expect((await source.lrange('queue:q', 0, -1)).sort()).toEqual(polledAway.map((e) => e.payload).sort());
+  const polledAway = new Set(options.poll ? polled : []);
+  expect(await entriesOf(source, 'retry')).toEqual([...originals.filter((e) => !selected.includes(e)), ...added].filter((e) => !polledAway.has(e.payload)).map(entry).sort());
+  expect((await source.lrange('queue:q', 0, -1)).sort()).toEqual([...polledAway].sort());
   expect(await source.keys('sidekiq-migrate:*:inflight:*')).toEqual([]);
   return { summary, countTasks, notReadYet, words: renderSummary(summary, 'redis://source', { width: 400 }), row: summary.sets['retry'] as TransferCounters };
 }
 
 describe("a class-selective set pass's count of what stays, cut short by its task's time, is carried on by the item's next tasks", () => {
   it('four count pages over four tasks, a poller taking 100 read entries between two: the whole count, exact, no "at least", exit 0', async () => {
-    const { summary, countTasks, notReadYet, words, row } = await runWith({ poll: true });
+    const { summary, countTasks, notReadYet, words, row } = await runWith({ poll: 'read' });
     // The pass's last task read the first page; three more tasks carried the count on, the item
     // saying meanwhile how many entries it had not read yet (after the last one read).
     expect(countTasks).toEqual([1, 2, 3]);
@@ -115,6 +117,17 @@ describe("a class-selective set pass's count of what stays, cut short by its tas
     expect(summaryVerdict(summary, 'redis://source').state).toBe('done-but');
     expect(leftBehindOf(summary)).toMatchObject({ verdict: 'left', uncertain: [] });
     expect(leftBehindOf(summary).left).toContain('10 remain on the source');
+  }, 120_000);
+
+  it('entries sharing scores across page ends (700 a score), the poller taking every entry read up to the one the count stopped at: still exact', async () => {
+    const { summary, countTasks, notReadYet, row } = await runWith({ poll: 'through-last-read', ties: true });
+    expect(countTasks).toEqual([1, 2, 3]);
+    expect(notReadYet).toEqual([2_513, 1_513, 513]);
+    expect(summary.complete).toBe(true);
+    // The 5 due first were read (and counted) before the poller took them to their queue.
+    expect(row.leftOnSource).toBe(10);
+    expect(row.leftUncounted).toBeUndefined();
+    expect((summary.totals as TransferCounters).leftInSets).toEqual({ retry: { q: OTHERS + 13 } });
   }, 120_000);
 
   it('a count that needs more tasks than an execution has loop iterations (maxIterations 3): three tasks, then "at least" with what it did not read', async () => {
