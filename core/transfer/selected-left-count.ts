@@ -1,11 +1,15 @@
 import type { Redis, RedisKey } from 'ioredis';
-import { jobsWithinBytes } from '../redis/page-bytes.js';
+import { jobsWithinBytes, MAX_ENTRIES_PER_SCAN_CALL } from '../redis/page-bytes.js';
 import { OTHER_QUEUES } from '../reroute/reroute-counters.js';
 import { memberDigest, selectJob } from './class-selection.js';
 import { addLeftQueues, countLeftEntry } from './set-leftovers.js';
 
-/** Most entries per read of the set: fewer when they are large (page-bytes.ts). */
-const COUNT_PAGE = 1000;
+/**
+ * Most entries per read of the set (fewer when they are large): as every set read, at most
+ * MAX_ENTRIES_PER_SCAN_CALL a call (page-bytes.ts), since every Sidekiq client waits behind it; a
+ * count cut short by its task's time goes on in the next task (selective-set-transfer.ts).
+ */
+const COUNT_PAGE = MAX_ENTRIES_PER_SCAN_CALL;
 
 /**
  * Where a count stands: the last entry it read, by its exact score (Redis's text) and SHA-1. Small
@@ -123,9 +127,10 @@ async function readAfter(source: Redis, key: string, at: CountPosition | undefin
   let ties: Entry[] = [];
   const read: Entry[] = [];
   // A page, `at` itself and the entries of its score before it (as many as there were; fewer once
-  // polled): one call reaches past it. Entries of its score before it beyond a page are read in
-  // further calls instead, one page each (a set of one score throughout: correct, not fast).
-  const asked = size + 1 + Math.min(at.before, size);
+  // polled), within a read's cap (COUNT_PAGE): one call reaches past it when they fit. Entries of
+  // its score before it beyond that are read in further calls instead, one cap each (a set of one
+  // score throughout: correct, not fast); what a call returns past `at` is its page, or less.
+  const asked = Math.min(COUNT_PAGE, size + 1 + Math.min(at.before, size));
   for (let offset = 0; ; offset += asked) {
     const page = pairs(await source.zrangeBuffer(key, at.score, '+inf', 'BYSCORE', 'LIMIT', offset, asked, 'WITHSCORES'));
     read.push(...page);

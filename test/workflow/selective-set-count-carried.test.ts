@@ -23,7 +23,7 @@ const redis = privateSourceAndTarget();
 const { connect } = connectionsPerTest(redis);
 
 const SELECTED = 'Shard::Job';
-const OTHERS = 3_500;
+const OTHERS = 700;
 
 /** A set's entries as `score<TAB>sha1(member)`, sorted: an exact multiset. */
 async function entriesOf(client: Redis, key: string): Promise<string[]> {
@@ -35,15 +35,15 @@ async function entriesOf(client: Redis, key: string): Promise<string[]> {
 const entry = (e: { payload: string; score: string }) => `${e.score}\t${createHash('sha1').update(e.payload).digest('hex')}`;
 
 /**
- * 3,500 entries of a class not selected and 20 of the selected one in `retry`; once the pass has
+ * 700 entries of a class not selected and 20 of the selected one in `retry`; once the pass has
  * begun (its second task), 5 selected entries due before all of them and 5 due after, with 3
- * others: 3,513 entries when the pass ends, four count pages of 1,000. `poll`: when the count is
- * first carried on, a poller takes the 100 soonest entries of the class not selected (read by the
- * count already) to their queue: read by rank, the next page would skip 100 entries.
+ * others: 713 entries when the pass ends, four count pages of 200 (MAX_ENTRIES_PER_SCAN_CALL). `poll`:
+ * when the count is first carried on, a poller takes the 20 soonest entries of the class not
+ * selected (read by the count already) to their queue: read by rank, the next page would skip 20.
  */
 async function runWith(options: { maxIterations?: number; poll: false | 'read' | 'through-last-read'; ties?: boolean }) {
   const source = redis.source();
-  const originals = Array.from({ length: OTHERS + 20 }, (_, i) => ({ payload: sidekiqPayload({ className: i % 176 === 0 && i / 176 < 20 ? SELECTED : 'Stays::Job', queue: 'q', args: `[${i}]` }), score: String(2e9 + (options.ties ? Math.floor(i / 700) : i)) }));
+  const originals = Array.from({ length: OTHERS + 20 }, (_, i) => ({ payload: sidekiqPayload({ className: i % 36 === 0 && i / 36 < 20 ? SELECTED : 'Stays::Job', queue: 'q', args: `[${i}]` }), score: String(2e9 + (options.ties ? Math.floor(i / 140) : i)) }));
   const selected = originals.filter((e) => e.payload.includes(`"class":"${SELECTED}"`));
   expect(selected).toHaveLength(20);
   await source.zadd('retry', ...originals.flatMap((e) => [e.score, e.payload]));
@@ -52,7 +52,7 @@ async function runWith(options: { maxIterations?: number; poll: false | 'read' |
     ...Array.from({ length: 5 }, (_, i) => ({ payload: sidekiqPayload({ className: SELECTED, queue: 'q', args: `["late",${i}]` }), score: String(3e9 + i) })),
     ...Array.from({ length: 3 }, (_, i) => ({ payload: sidekiqPayload({ className: 'Stays::Job', queue: 'q', args: `["other",${i}]` }), score: String(3e9 + 10 + i) })),
   ];
-  let polled = originals.filter((e) => !selected.includes(e)).slice(0, 100).map((e) => e.payload);
+  let polled = originals.filter((e) => !selected.includes(e)).slice(0, 20).map((e) => e.payload);
   const real = localTaskHandlers(connect());
   let tasks = 0;
   const countTasks: number[] = [];
@@ -65,8 +65,8 @@ async function runWith(options: { maxIterations?: number; poll: false | 'read' |
       if (count) {
         countTasks.push(count.tasks);
         if (options.poll && count.tasks === 1) {
-          // 'through-last-read': every entry the count read so far, the one it stopped at too (the first 1,000).
-          if (options.poll === 'through-last-read') polled = await source.zrange('retry', '0', '999');
+          // 'through-last-read': every entry the count read so far, the one it stopped at too (the first 200).
+          if (options.poll === 'through-last-read') polled = await source.zrange('retry', '0', '199');
           await source.zrem('retry', ...polled);
           await source.lpush('queue:q', ...polled);
         }
@@ -81,7 +81,7 @@ async function runWith(options: { maxIterations?: number; poll: false | 'read' |
     },
   };
   const executions = await runWorkflowLocally(
-    { runId: `sel-carry-${options.maxIterations ?? 'all'}`, mode: 'transfer', target: 'target', classes: [SELECTED], queues: false, sets: ['retry'], pageSize: 1000, pagesPerInvocation: 1, ...(options.maxIterations ? { maxIterations: options.maxIterations } : {}) },
+    { runId: `sel-carry-${options.maxIterations ?? 'all'}`, mode: 'transfer', target: 'target', classes: [SELECTED], queues: false, sets: ['retry'], pageSize: 200, pagesPerInvocation: 1, ...(options.maxIterations ? { maxIterations: options.maxIterations } : {}) },
     handlers,
     { retryIntervalMs: 0 },
   );
@@ -98,17 +98,18 @@ async function runWith(options: { maxIterations?: number; poll: false | 'read' |
 }
 
 describe("a class-selective set pass's count of what stays, cut short by its task's time, is carried on by the item's next tasks", () => {
-  it('four count pages over four tasks, a poller taking 100 read entries between two: the whole count, exact, no "at least", exit 0', async () => {
+  it('four count pages over four tasks, a poller taking 20 read entries between two: the whole count, exact, no "at least", exit 0', async () => {
     const { summary, countTasks, notReadYet, words, row } = await runWith({ poll: 'read' });
     // The pass's last task read the first page; three more tasks carried the count on, the item
     // saying meanwhile how many entries it had not read yet (after the last one read).
+    // A carried page asks for its last entry too: 199 new entries a call of 200.
     expect(countTasks).toEqual([1, 2, 3]);
-    expect(notReadYet).toEqual([2_513, 1_513, 513]);
+    expect(notReadYet).toEqual([513, 314, 115]);
     expect(summary.failures).toEqual([]);
     expect(summary.complete).toBe(true);
     expect(row.leftOnSource).toBe(10);
     expect(row.leftUncounted).toBeUndefined();
-    // Every entry the set held when the pass ended read once: the 100 polled after they were read
+    // Every entry the set held when the pass ended read once: the 20 polled after they were read
     // included, none skipped, none twice.
     expect((summary.totals as TransferCounters).leftInSets).toEqual({ retry: { q: OTHERS + 13 } });
     expect(words).toContain('10 job(s) still on the source when their transfer ended, added during the run (retry 10)');
@@ -119,10 +120,12 @@ describe("a class-selective set pass's count of what stays, cut short by its tas
     expect(leftBehindOf(summary).left).toContain('10 remain on the source');
   }, 120_000);
 
-  it('entries sharing scores across page ends (700 a score), the poller taking every entry read up to the one the count stopped at: still exact', async () => {
+  it('entries sharing scores across page ends (140 a score), the poller taking every entry read up to the one the count stopped at: still exact', async () => {
     const { summary, countTasks, notReadYet, row } = await runWith({ poll: 'through-last-read', ties: true });
-    expect(countTasks).toEqual([1, 2, 3]);
-    expect(notReadYet).toEqual([2_513, 1_513, 513]);
+    // A call asks for 200 entries at most, the entries of the last one's score before it among them
+    // (when it is still there): fewer new entries a task where scores are shared, one task more.
+    expect(countTasks).toEqual([1, 2, 3, 4]);
+    expect(notReadYet).toEqual([513, 313, 236, 100]);
     expect(summary.complete).toBe(true);
     // The 5 due first were read (and counted) before the poller took them to their queue.
     expect(row.leftOnSource).toBe(10);
@@ -133,15 +136,15 @@ describe("a class-selective set pass's count of what stays, cut short by its tas
   it('a count that needs more tasks than an execution has loop iterations (maxIterations 3): three tasks, then "at least" with what it did not read', async () => {
     const { summary, countTasks, notReadYet, words, row } = await runWith({ maxIterations: 3, poll: false });
     expect(countTasks).toEqual([1, 2]);
-    expect(notReadYet).toEqual([2_513, 1_513]);
+    expect(notReadYet).toEqual([513, 314]);
     expect(summary.failures).toEqual([]);
     expect(summary.complete).toBe(true);
-    // Three pages read (the 5 due first among them), the last 513 entries (the 5 due last among them) not.
+    // Three pages read (the 5 due first among them), the last 115 entries (the 5 due last among them) not.
     expect(row.leftOnSource).toBe(5);
-    expect(row.leftUncounted).toBe(513);
-    expect((summary.totals as TransferCounters).leftInSets).toEqual({ retry: { q: 3_000, '(other queues)': 513 } });
+    expect(row.leftUncounted).toBe(115);
+    expect((summary.totals as TransferCounters).leftInSets).toEqual({ retry: { q: 598, '(other queues)': 115 } });
     expect(words).toContain('At least 5 job(s) still on the source when their transfer ended, added during the run (retry at least 5)');
-    expect(words).toContain('Jobs of the selected classes in retry not all counted (the count of what stays there was cut short by its task\'s time: 513 of its 3,513 entries not read)');
+    expect(words).toContain('Jobs of the selected classes in retry not all counted (the count of what stays there was cut short by its task\'s time: 115 of its 713 entries not read)');
     expect(words).toMatch(/^Done, but jobs remain on the source \(at least 5, above\)/m);
     expect(words).not.toMatch(/^Complete/m);
     expect(summaryVerdict(summary, 'redis://source').state).toBe('done-but');
