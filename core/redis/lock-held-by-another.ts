@@ -18,8 +18,11 @@ export async function lockHeldByAnotherRun(redis: Redis, prefix: string, runId: 
   let current: string | null;
   try {
     current = await redis.get(key);
-  } catch {
-    return undefined; // not a string: the lock script refuses it, naming the key
+  } catch (error) {
+    // Not a string: the lock script refuses it, naming the key. Any other error (a lost
+    // connection) is the plan's: read as "not held", the plan went on past a failed call.
+    if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return undefined;
+    throw error;
   }
   if (current === null) return undefined;
   const holder = readable(current);
