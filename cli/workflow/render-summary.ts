@@ -10,7 +10,7 @@ import { count as n, shorten, wrap } from './fit.js';
 import { renderClassSummary } from './render-class-summary.js';
 import { otherPrefixLines } from './other-prefixes-words.js';
 import { LEFT_QUEUES_SHOWN, setLeftoversLine } from './set-leftovers-words.js';
-import { countsCutShort, heldByLiveWorkers, jobsLeftBehind, leftoverLooksCutShort, quarantinedBefore, runningInNoList, unknownLeftBehind, unmatchedRenames } from '../../core/workflow/left-behind.js';
+import { arrivedClause, countsCutShort, heldByLiveWorkers, jobsLeftBehind, leftoverLooksCutShort, quarantinedBefore, runAgain, runningInNoList, unknownLeftBehind, unmatchedRenames, unreachedClause } from '../../core/workflow/left-behind.js';
 import { RUNNING_PROCESSES_READ } from '../../core/workflow/held-by-workers.js';
 
 /** Largest sets and queues a summary lists without --verbose. */
@@ -225,12 +225,20 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     const samples = [...t.samples.unmapped, ...t.samples.unparsable];
     if (samples.length > 0) attention.push(`Samples: ${samples.map((s) => `${printable(s.className ?? '?')} (jid ${printable(s.jid ?? '?')}, ${printable(s.reason)})`).join('; ')}`);
     if ((t.uniqueLocked ?? 0) > 0) attention.push(uniqueLockWarning(t.uniqueLocked, summary.dryRun));
+    // A rollback's drained queues are those the rolled-back run moved jobs to, and "again" is the
+    // rollback's (left-behind.ts runAgain); a run's words stay as they were.
+    const rollback = isRollback(summary, view);
+    const { verb, again } = runAgain(summary.rollbackOf, rollback);
     if ((t.unreached ?? 0) > 0) {
+      const where = rollback ? 'on the queues this rollback drains when it began' : 'on retired queues when the run began';
       attention.push(
-        `${n(t.unreached!)} job(s) that were on retired queues when the run began were not reached (${byQueue((c) => c['unreached'] ?? 0)}): jobs a stopping Sidekiq pushed back under the pass (RPUSH) were moved in their place. Run again to move them.`,
+        `${n(t.unreached!)} job(s) that were ${where} were not reached (${byQueue((c) => c['unreached'] ?? 0)}): jobs a stopping Sidekiq pushed back under the pass (RPUSH) were moved in their place. ${again[0]!.toUpperCase()}${again.slice(1)} to ${rollback ? 'move them back' : 'move them'}.`,
       );
     }
-    if ((t.arrived ?? 0) > 0) attention.push(`${n(t.arrived)} job(s) arrived on retired queues during the run (${byQueue((c) => c['arrived']!, true)}): not moved by this run; run again or see drain-check.`);
+    if ((t.arrived ?? 0) > 0) {
+      const arrivedWhere = rollback ? `arrived during the rollback on the queues it drains, those ${summary.rollbackOf !== undefined ? `run ${summary.rollbackOf}` : 'the rolled-back run'} moved jobs to` : 'arrived on retired queues during the run';
+      attention.push(`${n(t.arrived)} job(s) ${arrivedWhere} (${byQueue((c) => c['arrived']!, true)}): not ${verb} by this ${rollback ? 'rollback' : 'run'}; ${again} or see drain-check.`);
+    }
     // A set's arrivals are its summary's count alone (a re-route's set pass counts none).
     const arrivedInSets = Object.entries(summary.sets).filter(([, c]) => (asRecord(c)['arrived'] ?? 0) > 0).map(([set]) => set);
     if (arrivedInSets.length > 0 && !summary.dryRun) attention.push(setCountsFloor(arrivedInSets, true));
@@ -380,8 +388,13 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   // A re-route's count of entries its routing moves added to its sets after their pass ended, stopped by the summary's time.
   const setsCut = summary.setArrivalsCutShort;
   if (setsCut) {
+    // A rollback's: entries of a class it puts back naming a queue the rolled-back run moved jobs to (runAgain).
+    const rollback = isRollback(summary, view);
+    const { again } = runAgain(summary.rollbackOf, rollback);
+    const whose = rollback ? 'of the classes it puts back, naming the queues this rollback drains,' : 'of retired queues';
+    const named = rollback ? 'still name the queue the rolled-back run moved them to' : 'still name their old queue';
     attention.push(
-      `The count of entries of retired queues added to ${setsCut.sets.join(', ')} after their pass ended (a retry handler, a scheduler) was cut short: the summary's time for it ran out with ${n(setsCut.unread)} entries not read. Those entries still name their old queue, where the poller pushes them when due; they are not counted here. Run again to move them; drain-check counts them.`,
+      `The count of entries ${whose} added to ${setsCut.sets.join(', ')} after their pass ended (a retry handler, a scheduler) was cut short: the summary's time for it ran out with ${n(setsCut.unread)} entries not read. Those entries ${named}, where the poller pushes them when due; they are not counted here. ${again[0]!.toUpperCase()}${again.slice(1)} to ${rollback ? 'move them back' : 'move them'}; drain-check counts them.`,
     );
   }
   const skipped = summary.notLookedAt;
@@ -482,8 +495,8 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
   const leftOrArrived = [
     ...leftBehind,
     ...movedOn,
-    ...(unreached > 0 ? [`${n(unreached)} not reached on retired queues`] : []),
-    ...(arrived > 0 ? [`${n(arrived)} arrived on retired queues during the run`] : []),
+    ...(unreached > 0 ? [unreachedClause(unreached, isRollback(summary, view))] : []),
+    ...(arrived > 0 ? [arrivedClause(arrived, isRollback(summary, view))] : []),
   ];
   // What the summary could not count: it may hold jobs, so neither "Complete" nor "left none".
   const uncertain = unknownLeftBehind(summary);
@@ -524,6 +537,11 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
   // A "Done, but" for other reasons names them too, after its own ("Complete" never stands with them).
   const line = held === undefined || summary.dryRun || complete.startsWith(`Done, but ${held}`) ? complete : `${complete} Also ${held}.`;
   return { state: summary.dryRun ? 'dry-run' : line.startsWith('Complete') ? 'complete' : 'done-but', line };
+}
+
+/** A rollback's summary: the CLI's rollback command says so (view), a deployed one's summary by the run it puts back. */
+function isRollback(summary: RunSummary, view: SummaryView): boolean {
+  return view.rollback === true || summary.rollbackOf !== undefined;
 }
 
 /**

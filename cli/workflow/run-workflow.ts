@@ -120,7 +120,7 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   const resumes = run.resumes === true ? { resumedRun: true } : {};
   const sourceView = { ...(run.source !== undefined ? { source: run.source } : {}), ...(memoryPolicies ? { memoryPolicies } : {}) };
   // The verdict the human view ends with: `complete` alone says only that every item finished.
-  if (run.json) run.io.out(`${JSON.stringify({ ...summary, ...everyItem(summary, items), complete, verdict: summaryVerdict({ ...summary, complete }, run.endpoint, sourceView), items, ...(iterableStates ? { iterableStates } : {}), ...resumes, ...run.extra })}\n`);
+  if (run.json) run.io.out(`${JSON.stringify({ ...summary, ...everyItem(summary, items), complete, verdict: summaryVerdict({ ...summary, complete }, run.endpoint, { ...sourceView, rollback: run.rollback ?? false }), items, ...(iterableStates ? { iterableStates } : {}), ...resumes, ...run.extra })}\n`);
   else {
     // Each item with the numbers the summary has for it, as --json gives them (everyItem): a failed
     // item's pages that its failed task did are counted there (add-up-step.ts), never seen here.

@@ -214,8 +214,8 @@ export function leftBehindOf(summary: RunSummary): {
   const totals = summary.totals as unknown as Partial<Record<string, number>>;
   const left = [
     ...jobsLeftBehind(summary, reroute),
-    ...(reroute && (totals['unreached'] ?? 0) > 0 ? [`${n(totals['unreached']!)} not reached on retired queues`] : []),
-    ...(reroute && (totals['arrived'] ?? 0) > 0 ? [`${n(totals['arrived']!)} arrived on retired queues during the run`] : []),
+    ...(reroute && (totals['unreached'] ?? 0) > 0 ? [unreachedClause(totals['unreached']!, summary.rollbackOf !== undefined)] : []),
+    ...(reroute && (totals['arrived'] ?? 0) > 0 ? [arrivedClause(totals['arrived']!, summary.rollbackOf !== undefined)] : []),
     ...(!reroute && (totals['leftOnSource'] ?? 0) > 0 ? [`${(totals['leftUncounted'] ?? 0) > 0 ? 'at least ' : ''}${n(totals['leftOnSource']!)} remain on the source`] : []),
     ...(summary.movedOnSince && summary.movedOnSince.runs.length > 0 ? [`jobs of run ${summary.movedOnSince.of} moved on by ${n(summary.movedOnSince.totalRuns)} later run(s)`] : []),
   ];
@@ -227,6 +227,27 @@ export function leftBehindOf(summary: RunSummary): {
   const running = inNoList ? [`${inNoList.jobs} being run by live Sidekiq processes on ${inNoList.where} (in no list)`] : [];
   const verdict = left.length > 0 ? 'left' : unmatched.length > 0 ? 'unmatched' : uncertain.length > 0 ? 'unknown' : working.length + running.length > 0 ? 'running' : 'none';
   return { verdict, left, uncertain, unmatched, working, running };
+}
+
+/**
+ * A re-route's jobs that arrived on the queues it drains after their pass (RerouteCounters.arrived),
+ * as its verdict's clause. A run's are its retired queues; a rollback's (RunSummary.rollbackOf),
+ * the queues the rolled-back run moved jobs to, which it drains: "retired queues" and "the run"
+ * named neither (audit-truth).
+ */
+export function arrivedClause(arrived: number, rollback: boolean): string {
+  return rollback ? `${n(arrived)} arrived during the rollback on the queues it drains` : `${n(arrived)} arrived on retired queues during the run`;
+}
+
+/** A re-route's jobs on the queues it drains that its passes did not reach (RerouteCounters.unreached), as its verdict's clause (arrivedClause's rule). */
+export function unreachedClause(unreached: number, rollback: boolean): string {
+  return rollback ? `${n(unreached)} not reached on the queues the rollback drains` : `${n(unreached)} not reached on retired queues`;
+}
+
+/** How to move what a re-route left on the queues it drains: the same run again, or a rollback's rollback again (of its run, when known). */
+export function runAgain(rollbackOf: string | undefined, rollback: boolean): { readonly verb: string; readonly again: string } {
+  if (!rollback) return { verb: 'moved', again: 'run again' };
+  return { verb: 'moved back', again: rollbackOf !== undefined ? `roll back ${rollbackOf} again` : 'roll back again' };
 }
 
 /** The renames whose old queue this Redis never had and that moved nothing (the verdict says so, never "Complete"). */

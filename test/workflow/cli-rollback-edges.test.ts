@@ -130,7 +130,7 @@ describe('rollback edges', () => {
     const all = await jobsIn(redis.client());
     expect(all).toHaveLength(4000);
     const onNew = await redis.client().llen('queue:new');
-    if (onNew > 0) expect(back.stdout).toContain(`Done, but jobs were left behind: ${onNew.toLocaleString('en-US')} arrived on retired queues during the run`);
+    if (onNew > 0) expect(back.stdout).toContain(`Done, but jobs were left behind: ${onNew.toLocaleString('en-US')} arrived during the rollback on the queues it drains`);
     else expect(lastLine(back.stdout)).toBe('Complete: everything that could be moved was moved.');
 
     const again = await cli('rollback', 'r1', '--redis', redis.url());

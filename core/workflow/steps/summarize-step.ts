@@ -166,6 +166,12 @@ export interface RunSummary {
   /** A rollback's run whose jobs later runs moved on (moved-on-since.ts): not put back, named. */
   readonly movedOnSince?: RunSettings['movedOnSince'];
   /**
+   * A rollback's: the run it puts back. Its retired queues are the ones that run moved jobs to,
+   * and "run again" is this rollback again: its words (the CLI's, the deployed log line's,
+   * left-behind.ts) say so. Absent for a run, and where the summary loaded no routing.
+   */
+  readonly rollbackOf?: string;
+  /**
    * A selective transfer's count of its classes' jobs put back on the queues it listed after their
    * items ended (`leftOnSource`), stopped at its share of the summary's time: it reads every job
    * left on those queues (the other classes' backlog, millions on GitLab's `default`). How far it
@@ -511,6 +517,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(unreadableInSets > 0 ? { leftInSetsUnreadable: { jobs: unreadableInSets } } : {}),
     ...(settings.renamesWithoutQueue ? { renamesWithoutQueue: settings.renamesWithoutQueue } : {}),
     ...(settings.movedOnSince ? { movedOnSince: settings.movedOnSince } : {}),
+    ...(routing?.kind === 'reverse' ? { rollbackOf: routing.of } : {}),
     ...(selectedArrivalsCutShort ? { selectedArrivalsCutShort } : {}),
     ...(setArrivalsCutShort ? { setArrivalsCutShort } : {}),
     ...(target && (targetLost || lostCopies || lostLedgers)
