@@ -220,6 +220,8 @@ function tellLeft(counters: TransferCounters, set: SetTransferRequest['set'], re
   const ended = carried ? read : cutShort(read);
   counters.leftOnSource = ended.selected;
   if (ended.unread !== undefined && !carried) counters.leftUncounted = ended.unread;
+  // Stopped by its cap of tasks, not by this task's time (which a next task would have carried on from): said as such (left-behind.ts countsCutShort).
+  if (ended.unread !== undefined && !carried && read.at !== undefined && maxTasks !== undefined) [counters.leftUncountedAtCap, counters.countCap] = [ended.unread, maxTasks];
   const left = leftInSetOf(set, ended.byQueue);
   if (left) counters.leftInSets = left;
   return carried;

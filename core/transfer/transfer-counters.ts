@@ -79,12 +79,23 @@ export interface TransferCounters {
    */
   leftInSets?: LeftInSets;
   /**
-   * A class-selective set pass whose count of what stays at its end ran out of its task's time
-   * (selected-left-count.ts): the set's entries it did not read. The selected classes' jobs among
+   * A class-selective set pass whose count of what stays at its end ran out of its task's time, or
+   * of its tasks (leftUncountedAtCap), or a summary's count of what was added after the pass ran
+   * out of its time (selected-left-count.ts, summarize-step.ts): the set's entries it did not read. The selected classes' jobs among
    * them are not in `leftOnSource`, which is then a floor ("at least"), and the run is never
    * "Complete" over them. Absent when every count read its whole set.
    */
   leftUncounted?: number;
+  /**
+   * With `leftUncounted`: the part of it that a count carried on over its item's tasks did not read
+   * because it reached its cap of tasks (`countCap`: the execution's loop iterations, maxIterations,
+   * selective-set-transfer.ts tellLeft), not because a task's time ran out (audit-truth: both
+   * were said "cut short by its task's time"). Scalars, as the summary's listed rows keep only
+   * those (run-tally.ts). Absent when no count reached its cap.
+   */
+  leftUncountedAtCap?: number;
+  /** With `leftUncountedAtCap`: that cap, in tasks (the run's maxIterations; the largest where items are added up). */
+  countCap?: number;
   /**
    * Attempts whose work these counters may not include (absent when none): a page task retried
    * after an attempt of the same input that started and never answered (a retry while it still
@@ -140,6 +151,9 @@ export function addTransferCounters(into: TransferCounters, more: TransferCounte
   if ((more.uncountedAttempts ?? 0) > 0) into.uncountedAttempts = (into.uncountedAttempts ?? 0) + more.uncountedAttempts!;
   if ((more.recopied ?? 0) > 0) into.recopied = (into.recopied ?? 0) + more.recopied!;
   if ((more.leftUncounted ?? 0) > 0) into.leftUncounted = (into.leftUncounted ?? 0) + more.leftUncounted!;
+  // Items' caps are the same run's maxIterations: the unread add up, the cap stays.
+  if ((more.leftUncountedAtCap ?? 0) > 0) into.leftUncountedAtCap = (into.leftUncountedAtCap ?? 0) + more.leftUncountedAtCap!;
+  if ((more.countCap ?? 0) > 0) into.countCap = Math.max(into.countCap ?? 0, more.countCap!);
   if ((more.unparsableInSets ?? 0) > 0) into.unparsableInSets = (into.unparsableInSets ?? 0) + more.unparsableInSets!;
   if (more.unselectedNaming && Object.keys(more.unselectedNaming).length > 0) addDestinations((into.unselectedNaming ??= {}), more.unselectedNaming);
   if (more.leftInSets && Object.keys(more.leftInSets).length > 0) addLeftInSets((into.leftInSets ??= {}), more.leftInSets);

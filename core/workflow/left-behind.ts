@@ -2,6 +2,7 @@ import type { KeyspaceCut } from '../redis/bounded-scan.js';
 import type { RerouteCounters } from '../reroute/reroute-counters.js';
 import type { TransferCounters } from '../transfer/transfer-counters.js';
 import { leftInPlace } from './left-in-place.js';
+import { MAX_ITERATIONS } from './workflow-input.js';
 import type { RunSummary } from './steps/summarize-step.js';
 import type { JobsUnderOtherPrefixes } from './other-prefixes-left.js';
 
@@ -83,9 +84,11 @@ export function unknownLeftBehind(summary: RunSummary): string[] {
 }
 
 /**
- * The sets whose class-selective pass ran out of its task's time counting what stays at its end
- * (TransferCounters.leftUncounted, selected-left-count.ts), each as "in retry not all counted (…)":
- * their jobs of the selected classes left there are at least what the summary says, never exactly.
+ * The sets whose class-selective pass's count of what stays at its end, or the summary's count of
+ * what was added after it, did not read the whole set (TransferCounters.leftUncounted,
+ * selected-left-count.ts), each as "in retry not all counted (…)" naming what stopped it: its cap
+ * of tasks (leftUncountedAtCap, countCap: maxIterations) or a task's time. Their jobs of the
+ * selected classes left there are at least what the summary says, never exactly.
  */
 export function countsCutShort(summary: RunSummary): string[] {
   if (summary.mode === 'reroute') return [];
@@ -95,7 +98,14 @@ export function countsCutShort(summary: RunSummary): string[] {
     if (unread <= 0) return [];
     // The set's entries when its pass ended, those not read among them (the totals keep them; a set's row may not).
     const entries = Object.values((summary.totals as TransferCounters).leftInSets?.[set] ?? counters.leftInSets?.[set] ?? {}).reduce((sum, v) => sum + v, 0);
-    return [`in ${set} not all counted (the count of what stays there was cut short by its task's time: ${n(unread)}${entries >= unread ? ` of its ${n(entries)}` : ''} entries not read)`];
+    const notRead = `${n(unread)}${entries >= unread ? ` of its ${n(entries)}` : ''} entries not read`;
+    // Carried on over the item's tasks until its cap (maxIterations), not a task's time: named, with what would count further.
+    const cap = counters.countCap ?? 0;
+    if (cap > 0 && (counters.leftUncountedAtCap ?? 0) >= unread) {
+      const further = cap < MAX_ITERATIONS ? `a run with a larger maxIterations (at most ${n(MAX_ITERATIONS)}) counts further` : 'drain-check --classes counts them';
+      return [`in ${set} not all counted (the count of what stays there, carried on over the item's tasks, stopped at its cap of ${n(cap)} tasks, the execution's loop iterations (maxIterations): ${notRead}; ${further})`];
+    }
+    return [`in ${set} not all counted (the count of what stays there was cut short by its task's time: ${notRead})`];
   });
 }
 
