@@ -415,9 +415,11 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     attention.push(`Not looked at by this run (${skipped.options.join(', ')}), and could not be counted: ${named}. What it holds was not moved; look at it with redis-cli.`);
   }
   attention.push(...otherPrefixLines(summary.underOtherPrefixes, summary.mode === 'reroute' ? 'this Redis' : 'the source'));
-  if (summary.unheard) attention.push(unheardWarning(summary.unheard, summary.dryRun, reroute));
-  if (summary.leftUnheard) attention.push(leftUnheardWarning(summary.leftUnheard, summary.dryRun, reroute));
-  if (summary.leftUnheardInSets) attention.push(leftUnheardInSetsWarning(summary.leftUnheardInSets, summary.dryRun, reroute, reroute ? ((summary.totals as RerouteCounters).conflicts ?? 0) : 0));
+  // A rollback has no mapping or rules to correct, and ignores --unmapped quarantine: its own words.
+  const rolledBack = reroute && isRollback(summary, view) ? { of: summary.rollbackOf } : undefined;
+  if (summary.unheard) attention.push(unheardWarning(summary.unheard, summary.dryRun, reroute, rolledBack));
+  if (summary.leftUnheard) attention.push(leftUnheardWarning(summary.leftUnheard, summary.dryRun, reroute, rolledBack));
+  if (summary.leftUnheardInSets) attention.push(leftUnheardInSetsWarning(summary.leftUnheardInSets, summary.dryRun, reroute, reroute ? ((summary.totals as RerouteCounters).conflicts ?? 0) : 0, rolledBack));
   if (summary.leftInSetsUnreadable) attention.push(leftInSetsUnreadableWarning(summary.leftInSetsUnreadable.jobs, summary.dryRun));
   if (summary.deadSetOverCap) attention.push(deadSetWarning(summary.deadSetOverCap, summary.dryRun));
   const unmatched = unmatchedRenames(summary, reroute);
@@ -657,10 +659,23 @@ function unmatchedWarning(unmatched: NonNullable<RunSummary['renamesWithoutQueue
   return `${named} ${dryRun ? 'would move' : 'moved'} nothing: this Redis has no queue ${queues} (no list, and not in its set of queues), and no schedule, retry or dead entry names it. Check the name (queue names, not keys: no "queue:" in front).`;
 }
 
-/** Queues the run put jobs on that no live process fetches from (summarize-step.ts), for "Needs a look". */
-function unheardWarning(unheard: NonNullable<RunSummary['unheard']>, dryRun: boolean, reroute: boolean): string {
+/** A rollback, as its words name it (`of`: the run it puts back, RunSummary.rollbackOf; absent where not known). */
+type RolledBack = { readonly of: string | undefined } | undefined;
+
+/** The run a rollback puts back, as its words name it. */
+const rolledBackRun = (rollback: NonNullable<RolledBack>) => (rollback.of !== undefined ? `run ${rollback.of}` : 'the rolled-back run');
+
+/**
+ * Queues the run put jobs on that no live process fetches from (summarize-step.ts), for "Needs a
+ * look". A rollback's are the queues the rolled-back run took those jobs from: it has no mapping or
+ * rules to correct, and running it again moves nothing there (audit-truth).
+ */
+function unheardWarning(unheard: NonNullable<RunSummary['unheard']>, dryRun: boolean, reroute: boolean, rollback?: RolledBack): string {
   const where = reroute ? 'this Redis' : 'the target';
   const named = `${unheard.queues.map((q) => `${displayName(q.queue)} ${n(q.jobs)}`).join(' · ')}${unheard.total > unheard.queues.length ? ` · … and ${n(unheard.total - unheard.queues.length)} more` : ''}`;
+  if (rollback) {
+    return `Nobody fetches from ${n(unheard.total)} queue(s) this rollback ${dryRun ? 'would put' : 'put'} jobs back on (${named}): none of the ${n(unheard.liveProcesses)} live Sidekiq process(es) on ${where} listens to them, so those jobs wait until one does. Start a process on those queues: they are the queues ${rolledBackRun(rollback)} took those jobs from (drain-check counts them as orphans).`;
+  }
   const verb = dryRun ? 'would put' : 'put';
   return `Nobody fetches from ${n(unheard.total)} queue(s) this run ${verb} jobs on (${named}): none of the ${n(unheard.liveProcesses)} live Sidekiq process(es) on ${where} listens to them, so those jobs wait until one does. Start a process on those queues, or correct the ${reroute ? 'mapping or rules' : 'routing'} and run again (drain-check counts them as orphans).`;
 }
@@ -670,16 +685,19 @@ function unheardWarning(unheard: NonNullable<RunSummary['unheard']>, dryRun: boo
  * (summarize-step.ts leftUnheard), for "Needs a look": those jobs never run as things stand, and
  * drain-check, run later, was the first to say so.
  */
-function leftUnheardWarning(left: NonNullable<RunSummary['leftUnheard']>, dryRun: boolean, reroute: boolean): string {
+function leftUnheardWarning(left: NonNullable<RunSummary['leftUnheard']>, dryRun: boolean, reroute: boolean, rollback?: RolledBack): string {
   const where = reroute ? 'this Redis' : 'the source';
   const named = `${left.queues.map((q) => `${displayName(q.queue)} ${n(q.jobs)}`).join(' · ')}${left.total > left.queues.length ? ` · … and ${n(left.total - left.queues.length)} more` : ''}`;
   const why =
     left.liveProcesses > 0
       ? `none of the ${n(left.liveProcesses)} live Sidekiq process(es) on ${where} listens to them, so those jobs never run as things stand`
       : `no live Sidekiq process runs on ${where} and the routing retires those queues, so once Sidekiq runs on it those jobs never run`;
-  const todo = reroute
-    ? 'Route their class (catalog, rules or mapping) and run again, run again with --unmapped quarantine, or give those queues a listener (drain-check: orphans).'
-    : 'Give those queues a listener on the source, or move or delete those jobs by hand (drain-check of the source: orphans).';
+  // A rollback's cannot be put back by it (the samples say why), run again or with --unmapped quarantine (which changes nothing in a rollback).
+  const todo = rollback
+    ? `Give those queues a listener, or move those jobs by hand to the queue each came from before ${rolledBackRun(rollback)} (the samples say why this rollback cannot put them back; drain-check: orphans).`
+    : reroute
+      ? 'Route their class (catalog, rules or mapping) and run again, run again with --unmapped quarantine, or give those queues a listener (drain-check: orphans).'
+      : 'Give those queues a listener on the source, or move or delete those jobs by hand (drain-check of the source: orphans).';
   const unchecked = left.unchecked ? ` ${n(left.unchecked.jobs)} more job(s) left in place on ${n(left.unchecked.queues)} more queue(s) were not checked (a summary names only so many): drain-check counts them.` : '';
   return `Nobody fetches from ${n(left.total)} queue(s) this run ${dryRun ? 'would leave' : 'left'} jobs in place on (${named}): ${why}. ${todo}${unchecked}`;
 }
@@ -689,7 +707,7 @@ function leftUnheardWarning(left: NonNullable<RunSummary['leftUnheard']>, dryRun
  * a re-route's, or the other classes' a selective transfer read on the source. For "Needs a look":
  * they land there when due, and never run as things stand.
  */
-function leftUnheardInSetsWarning(left: NonNullable<RunSummary['leftUnheardInSets']>, dryRun: boolean, reroute: boolean, conflicts: number): string {
+function leftUnheardInSetsWarning(left: NonNullable<RunSummary['leftUnheardInSets']>, dryRun: boolean, reroute: boolean, conflicts: number, rollback?: RolledBack): string {
   const named = `${left.queues.map((q) => `${displayName(q.queue)} ${n(q.jobs)}`).join(' · ')}${left.total > left.queues.length ? ` · … and ${n(left.total - left.queues.length)} more` : ''}`;
   const entries = left.queues.reduce((sum, q) => sum + q.jobs, 0);
   const atLeast = left.total > left.queues.length ? 'at least ' : '';
@@ -698,7 +716,9 @@ function leftUnheardInSetsWarning(left: NonNullable<RunSummary['leftUnheardInSet
       ? `none of the ${n(left.liveProcesses)} live Sidekiq process(es) on ${reroute ? 'this Redis' : 'the source'} listens to them, so when those entries come due (a dead one: when retried) they land there and never run as things stand`
       : 'no live Sidekiq process runs on this Redis and the routing retires those queues, so once Sidekiq runs on it those entries land there when due (a dead one: when retried) and never run';
   // A transfer's: entries of classes it did not select, on the source, pushed there by the source's poller.
-  const todo = reroute
+  const todo = rollback
+    ? `Give those queues a listener, or move those entries by hand to the queue each named before ${rolledBackRun(rollback)} (the samples say why this rollback cannot put them back; drain-check: "for queues nobody fetches" per set).`
+    : reroute
     ? 'Route their class (catalog, rules or mapping) and run again, or give those queues a listener (drain-check: "for queues nobody fetches" per set).'
     : 'Give those queues a listener on the source, or move or delete those entries by hand (drain-check of the source: "for queues nobody fetches" per set).';
   const unchecked = left.unchecked ? ` ${n(left.unchecked.jobs)} more such entries naming other queues were not checked (a summary names only so many): drain-check counts them.` : '';

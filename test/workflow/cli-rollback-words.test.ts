@@ -1,0 +1,84 @@
+// A rollback's "Needs a look" about queues nobody fetches said what fits `run` only (audit-truth):
+// "correct the mapping or rules and run again" over the queues it put jobs back on (a rollback has
+// no mapping or rules, and run again it moves nothing there), and "Route their class … and run
+// again, run again with --unmapped quarantine" over jobs it cannot put back (quarantine changes
+// nothing in a rollback). Each now says the rollback's truth; `run`'s words are unchanged.
+import { describe, expect, it } from 'vitest';
+import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
+import { jobEntry, jobsIn } from '../support/exact-jobs.js';
+import { privateRedis } from '../support/private-redis.js';
+import { runCli } from '../support/run-cli.js';
+import { heartbeat } from '../support/sidekiq-heartbeat.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+const redis = privateRedis();
+const keys = new SidekiqKeys('');
+const lastLine = (stdout: string) => stdout.trimEnd().split('\n').at(-1);
+/** One live process on this Redis, listening to `queues` only (its heartbeat, not beating on: the snapshot stays still). */
+const listening = (queues: readonly string[]) => heartbeat(redis.client(), keys, 'web-1:9:cccccccccccc', queues, { beatAt: Date.now() / 1000, beating: false });
+
+describe("a rollback's words about queues nobody fetches", { timeout: 120_000 }, () => {
+  it('jobs put back on a queue no live process listens to: start a process there, the queue run oops took them from (not "correct the mapping or rules and run again")', async () => {
+    const c = redis.client();
+    const jobs = [sidekiqPayload({ className: 'A', queue: 'old', args: '[1]' }), sidekiqPayload({ className: 'A', queue: 'old', args: '[2]' })];
+    await c.lpush('queue:old', ...jobs);
+    await c.sadd('queues', 'old');
+    await listening(['new']);
+    expect((await runCli('run', '--redis', redis.url(), '--rename', 'old=new', '--run-id', 'oops')).code).toBe(0);
+
+    const back = await runCli('rollback', 'oops', '--redis', redis.url());
+
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(await jobsIn(c)).toEqual(jobs.map((j) => jobEntry('queue:old', j)).sort());
+    expect(back.stdout).toContain(
+      '\nNobody fetches from 1 queue(s) this rollback put jobs back on (old 2): none of the 1 live Sidekiq process(es) on this Redis listens to them, so those jobs wait until one does. Start a process on those queues: they are the queues run oops took those jobs from (drain-check counts them as orphans).\n',
+    );
+    expect(back.stdout).not.toMatch(/mapping or rules|run again/);
+    expect(lastLine(back.stdout)).toBe('Complete: everything that could be moved was moved, but 2 of them went to queues nobody fetches from (see "Needs a look" above).');
+
+    // A dry run of it says the same, as what it would do.
+    await c.lpush('queue:new', ...(await c.lrange('queue:old', 0, -1)).map((j) => j.replace('"queue":"old"', '"queue":"new"')));
+    await c.del('queue:old');
+    const dry = await runCli('rollback', 'oops', '--redis', redis.url(), '--dry-run');
+    expect(dry.code, dry.stdout + dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('\nNobody fetches from 1 queue(s) this rollback would put jobs back on (old 2): ');
+  });
+
+  it('jobs it cannot put back, on a queue no live process listens to: a listener, or by hand (not "run again with --unmapped quarantine", which changes nothing in a rollback)', async () => {
+    const c = redis.client();
+    // Class A from two queues to one: the rollback cannot tell which each came from.
+    const jobs = [sidekiqPayload({ className: 'A', queue: 'old1', args: '[1]' }), sidekiqPayload({ className: 'A', queue: 'old2', args: '[2]' })];
+    await c.lpush('queue:old1', jobs[0]!);
+    await c.lpush('queue:old2', jobs[1]!);
+    await c.sadd('queues', 'old1', 'old2');
+    await listening(['new']);
+    expect((await runCli('run', '--redis', redis.url(), '--rename', 'old1=new', '--rename', 'old2=new', '--run-id', 'oops')).code).toBe(0);
+    const renamed = jobs.map((j) => j.replace(/"queue":"old\d"/, '"queue":"new"'));
+    // Sidekiq restarted on the old queues before the rollback.
+    await listening(['old1', 'old2']);
+
+    const back = await runCli('rollback', 'oops', '--redis', redis.url());
+
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(await jobsIn(c)).toEqual(renamed.map((j) => jobEntry('queue:new', j)).sort());
+    expect(back.stdout).toContain(
+      '\nNobody fetches from 1 queue(s) this run left jobs in place on (new 2): none of the 1 live Sidekiq process(es) on this Redis listens to them, so those jobs never run as things stand. Give those queues a listener, or move those jobs by hand to the queue each came from before run oops (the samples say why this rollback cannot put them back; drain-check: orphans).\n',
+    );
+    expect(back.stdout).not.toMatch(/--unmapped quarantine|run again/);
+    expect(lastLine(back.stdout)).toBe('Done, but jobs were left behind: 2 left in place, 2 of them where nobody fetches (see "Needs a look" above).');
+  });
+
+  it("run's words for the same queues stay as they were", async () => {
+    const c = redis.client();
+    await c.lpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', args: '[1]' }));
+    await c.sadd('queues', 'old');
+    await listening(['old']);
+
+    const run = await runCli('run', '--redis', redis.url(), '--rename', 'old=new');
+
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain(
+      '\nNobody fetches from 1 queue(s) this run put jobs on (new 1): none of the 1 live Sidekiq process(es) on this Redis listens to them, so those jobs wait until one does. Start a process on those queues, or correct the mapping or rules and run again (drain-check counts them as orphans).\n',
+    );
+  });
+});
