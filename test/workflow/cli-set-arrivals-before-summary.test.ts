@@ -8,6 +8,7 @@
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
+import { renderSummary } from '../../cli/workflow/render-summary.js';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { leftBehindOf } from '../../core/workflow/left-behind.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
@@ -261,6 +262,8 @@ describe('set entries added after their set\'s pass ended, before the summary', 
     expect(summary.rollbackOf).toBe('oops');
     expect((summary as unknown as { verdict: { line: string } }).verdict.line).toBe('Done, but jobs were left behind: 2 arrived during the rollback on the queues it drains (see "Needs a look" above).');
     expect(leftBehindOf(summary)).toMatchObject({ verdict: 'left', left: ['2 arrived during the rollback on the queues it drains'] });
+    // And `watch`/`status` of a deployed rollback, whose view is not told it is one: the summary says so.
+    expect(renderSummary(summary, 'redis://source', { width: 400 })).toContain('\n2 job(s) arrived during the rollback on the queues it drains, those run oops moved jobs to (schedule 2): not moved back by this rollback; roll back oops again or see drain-check.\n');
     expect(await jobsIn(redis.source())).toEqual([...seeded, ...late].map(asJob).sort());
   });
 
