@@ -6,11 +6,16 @@
 // (long enough to ride out a failover) and what Ctrl-C does; past that the run ends at once,
 // naming the server and what to do; and Ctrl-C quits at once (exit 130). The next run, once the
 // server is back, finishes the move: every job on the target exactly once.
-import { spawn } from 'node:child_process';
+//
+// The child runs with round-trip-clock.mjs (clockedCli): the local state machine's retry waits
+// (about 2 min a step) are taken at once and move the child's clock by their length, so the test
+// measures the run's waits on that clock, exactly, in seconds of real time. What stays on the
+// machine's clock is what ioredis' own timers decide (how soon a reset connection fails a command
+// in flight, how soon a stop that cannot reach the server gives up): no Date moves those.
 import { afterEach, describe, expect, it } from 'vitest';
 import { runLockKey, runStopMarkerKey } from '../../core/redis/run-lock.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
-import { repoPath } from '../support/paths.js';
+import { clockedCli, STATE_MACHINE_SLEEPS, type ClockedCli, type RoundTripClockReport } from '../support/clocked-cli.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { runCli } from '../support/run-cli.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
@@ -44,20 +49,25 @@ async function seed(): Promise<string[]> {
   return entries.sort();
 }
 
+/** A round trip to a Redis on the child's clock (round-trip-clock.mjs): a local network. */
+const ROUND_TRIP_MS = 1;
+
 /**
  * `move` as a child process, slowed (--rate-limit, pages of 100) so that it is still moving when the
- * target goes down; `onStderr` sees stderr as it grows, and the child (to signal it).
+ * target goes down; `onStderr` sees stderr as it grows, and the child (to signal it, to mark its
+ * clock). Its state machine's retry waits are taken at once, on its clock (STATE_MACHINE_SLEEPS).
  */
-function move(target: string, onStderr: (stderr: string, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; stdout: string; stderr: string; endedAt: number }> {
+async function move(target: string, onStderr: (stderr: string, cli: ClockedCli) => void): Promise<{ code: number; stdout: string; stderr: string; endedAt: number; clock: RoundTripClockReport }> {
   const args = ['move', '--from', redis.urls().source, '--to', target, '--run-id', 'gone-1', '--rate-limit', '200', '--page-size', '100'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [repoPath('bin/sidekiq-migrate.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-    let [stdout, stderr] = ['', ''];
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => onStderr((stderr += chunk.toString()), child));
-    child.once('error', reject);
-    child.once('exit', (code, signal) => resolve({ code: code ?? (signal ? -1 : null), stdout, stderr, endedAt: Date.now() }));
-  });
+  const ended = await clockedCli(ROUND_TRIP_MS, args, { sleepsIn: STATE_MACHINE_SLEEPS, onStderr }).ended;
+  return { ...ended, endedAt: Date.now() };
+}
+
+/** The child's clock from its first mark (the test took the server down, or signalled it) to its exit: ms, and the retry waits it took. */
+function sinceMark(clock: RoundTripClockReport): { ms: number; sleeps: readonly number[] } {
+  const [mark] = clock.marks;
+  expect(mark, 'the child marked its clock').toBeDefined();
+  return { ms: clock.elapsedMs - mark!.atMs, sleeps: clock.sleeps.slice(mark!.sleeps) };
 }
 
 const targetPort = () => new URL(redis.urls().target);
@@ -74,16 +84,17 @@ async function finishedOnceBack(proxy: Awaited<ReturnType<typeof switchableProxy
 }
 
 describe('move: the target goes down mid-run and stays down', () => {
-  it('says at once that the target cannot be reached, until when it retries and what Ctrl-C does; ends after that window naming the target and what to do; the next run finishes', { timeout: 300_000 }, async () => {
+  it('says at once that the target cannot be reached, until when it retries and what Ctrl-C does; ends after that window naming the target and what to do; the next run finishes', { timeout: 120_000 }, async () => {
     const seeded = await seed();
     const proxy = await switchableProxy({ host: targetPort().hostname, port: Number(targetPort().port) });
     proxies.push(proxy);
     let downAt = 0;
     let saidAt = 0;
-    const result = await move(proxy.url, (stderr) => {
+    const result = await move(proxy.url, (stderr, cli) => {
       if (!downAt && / [1-9][\d,]* moved/.test(stderr)) {
         downAt = Date.now();
         proxy.down();
+        cli.markClock();
       }
       if (downAt && !saidAt && stderr.includes('cannot be reached')) saidAt = Date.now();
     });
@@ -98,8 +109,12 @@ describe('move: the target goes down mid-run and stays down', () => {
     );
     expect(saidAt - downAt).toBeLessThan(20_000);
     expect(result.stderr.split('cannot be reached.').length, 'said once').toBe(2);
-    // Ended after one retry window (about 2 min), not after each step waited out its own in turn.
-    expect(result.endedAt - downAt).toBeLessThan(200_000);
+    // Ended after one retry window (2 min 2 s of retry waits on the child's clock), not after each
+    // step waited out its own in turn (minutes more), nor before the window was over.
+    const outage = sinceMark(result.clock);
+    console.log(`the target down: ${outage.ms} ms on the child's clock, its retry waits ${outage.sleeps.join(', ')} ms; ${result.endedAt - downAt} ms of real time`);
+    expect(outage.ms, `retry waits ${outage.sleeps.join(', ')} ms`).toBeGreaterThanOrEqual(122_000);
+    expect(outage.ms, `retry waits ${outage.sleeps.join(', ')} ms`).toBeLessThan(200_000);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/The target has been unreachable for 2 min( \d+ s)?, longer than a failover takes \(the retries wait 2 min 2 s\): the run stopped retrying\. Nothing is lost/);
     expect(result.stderr).toContain('Check that the target is up and reachable from here (host, port, firewall or security group, TLS), then run the same command again: it finishes the run.');
@@ -127,7 +142,7 @@ describe('move: the target goes down mid-run and stays down', () => {
     proxies.push(proxy);
     let downAt = 0;
     let saidAt = 0;
-    const result = await move(proxy.url, (stderr, child) => {
+    const result = await move(proxy.url, (stderr, { child }) => {
       if (!downAt && / [1-9][\d,]* moved/.test(stderr)) {
         downAt = Date.now();
         proxy.down('balancer');
@@ -156,18 +171,24 @@ describe('move: the target goes down mid-run and stays down', () => {
     proxies.push(proxy);
     let downAt = 0;
     let signalledAt = 0;
-    const result = await move(proxy.url, (stderr, child) => {
+    const result = await move(proxy.url, (stderr, { child, markClock }) => {
       if (!downAt && / [1-9][\d,]* moved/.test(stderr)) {
         downAt = Date.now();
         proxy.down();
       }
       if (downAt && !signalledAt && stderr.includes('Transient:')) {
         signalledAt = Date.now();
+        markClock();
         child.kill('SIGINT');
       }
     });
 
     expect(signalledAt).toBeGreaterThan(0);
+    // Quit without waiting out a retry: no retry wait on the child's clock after the signal. How
+    // soon the stop that cannot reach the target gives up is ioredis' timers': the machine's clock.
+    const afterSignal = sinceMark(result.clock);
+    console.log(`Ctrl-C with the target down: ${afterSignal.ms} ms on the child's clock, retry waits [${afterSignal.sleeps.join(', ')}]; ${result.endedAt - signalledAt} ms of real time`);
+    expect(afterSignal.sleeps, 'retry waits after Ctrl-C').toEqual([]);
     expect(result.endedAt - signalledAt).toBeLessThan(20_000);
     expect(result.code).toBe(130);
     expect(result.stderr).toContain(`Could not stop run gone-1 cleanly: Cannot connect to target ${proxy.url}`);
