@@ -10,9 +10,16 @@
 //   ROUND_TRIP_CLOCK_SLEEPS_IN  a regular expression; a setTimeout whose call stack matches it ends
 //                               at once and moves the clock by its length (the local state
 //                               machine's retry backoff: `at sleep \(.*main\.node\.esm`).
-//   ROUND_TRIP_CLOCK_REPORT     a file: at exit, JSON { elapsedMs, roundTrips, sleeps, marks }.
-// SIGUSR2 marks the clock ({ atMs, roundTrips, sleeps } in `marks`): a test signals the child at an
-// instant of its own (it took the server down) and reads how far the child's clock went from it.
+//   ROUND_TRIP_CLOCK_WATCH_TIMERS  delays in ms, separated by commas: a real timer of one of them
+//                               that fires is recorded (`timersFired`), with the marks before it;
+//                               ioredis' command timeout (30,000) fired or not says why a command
+//                               failed when, however slow the machine.
+//   ROUND_TRIP_CLOCK_MARK_AT    a regular expression: a write to stderr that matches it marks the
+//                               clock, as SIGUSR2 does (below), at the very instant the child says it.
+//   ROUND_TRIP_CLOCK_REPORT     a file: at exit, JSON { elapsedMs, roundTrips, sleeps, marks, timersFired }.
+// SIGUSR2 marks the clock ({ by: 'signal', atMs, roundTrips, sleeps } in `marks`): a test signals
+// the child at an instant of its own (it took the server down) and reads how far the child's clock
+// went from it.
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -20,6 +27,8 @@ import { performance } from 'node:perf_hooks';
 const msPerRoundTrip = Number(process.env.ROUND_TRIP_CLOCK_MS ?? '0');
 const sleepsIn = process.env.ROUND_TRIP_CLOCK_SLEEPS_IN ? new RegExp(process.env.ROUND_TRIP_CLOCK_SLEEPS_IN) : undefined;
 const reportTo = process.env.ROUND_TRIP_CLOCK_REPORT;
+const markAt = process.env.ROUND_TRIP_CLOCK_MARK_AT ? new RegExp(process.env.ROUND_TRIP_CLOCK_MARK_AT) : undefined;
+const watched = new Set((process.env.ROUND_TRIP_CLOCK_WATCH_TIMERS ?? '').split(',').filter(Boolean).map(Number));
 
 const RealDate = Date;
 const realPerformanceNow = performance.now.bind(performance);
@@ -31,6 +40,8 @@ let inBurst = false;
 /** The sleeps taken at once, their ms in order. */
 const sleeps = [];
 const marks = [];
+/** The watched timers that fired: their ms, and how many marks came before. */
+const timersFired = [];
 
 /** Date as the child sees it: `new Date()` and Date.now() give the clock; every other form is Date's. */
 class ClockDate extends RealDate {
@@ -63,16 +74,31 @@ net.Socket.prototype.write = function (...args) {
   return Reflect.apply(write, this, args);
 };
 
-if (sleepsIn) {
+if (sleepsIn || watched.size > 0) {
   const realSetTimeout = globalThis.setTimeout;
   globalThis.setTimeout = function (handler, ms, ...rest) {
-    if (!sleepsIn.test(new Error().stack ?? '')) return Reflect.apply(realSetTimeout, globalThis, [handler, ms, ...rest]);
-    sleeps.push(ms ?? 0);
-    now += ms ?? 0;
-    return Reflect.apply(realSetTimeout, globalThis, [handler, 0, ...rest]);
+    if (sleepsIn?.test(new Error().stack ?? '')) {
+      sleeps.push(ms ?? 0);
+      now += ms ?? 0;
+      return Reflect.apply(realSetTimeout, globalThis, [handler, 0, ...rest]);
+    }
+    if (!watched.has(ms) || typeof handler !== 'function') return Reflect.apply(realSetTimeout, globalThis, [handler, ms, ...rest]);
+    const fired = function (...args) {
+      timersFired.push({ ms, marks: marks.length });
+      return Reflect.apply(handler, this, args);
+    };
+    return Reflect.apply(realSetTimeout, globalThis, [fired, ms, ...rest]);
   };
 }
 
-process.on('SIGUSR2', () => marks.push({ atMs: now - startedAt, roundTrips, sleeps: sleeps.length }));
+const mark = (by) => marks.push({ by, atMs: now - startedAt, roundTrips, sleeps: sleeps.length });
+process.on('SIGUSR2', () => mark('signal'));
+if (markAt) {
+  const stderrWrite = process.stderr.write;
+  process.stderr.write = function (chunk, ...rest) {
+    if (markAt.test(String(chunk))) mark('stderr');
+    return Reflect.apply(stderrWrite, this, [chunk, ...rest]);
+  };
+}
 
-if (reportTo) process.on('exit', () => writeFileSync(reportTo, JSON.stringify({ elapsedMs: now - startedAt, roundTrips, sleeps, marks })));
+if (reportTo) process.on('exit', () => writeFileSync(reportTo, JSON.stringify({ elapsedMs: now - startedAt, roundTrips, sleeps, marks, timersFired })));
