@@ -48,8 +48,10 @@ describe('a command in flight when a load balancer in front of the Redis starts 
     expect(failed, 'the write in flight fails').toBeDefined();
     expect(classifyRedisError(failed, 'Writing')).toBeInstanceOf(RedisUnavailableError);
     expect(proxy.refused(), 'every reconnection was accepted, then reset').toBeGreaterThanOrEqual(2);
-    // ioredis gives a queued command up when a second reconnection fails (about 0.6 s): now the one in flight too.
-    expect(tookMs, `failed after ${tookMs} ms; the command timeout is ${DEFAULT_COMMAND_TIMEOUT_MS} ms`).toBeLessThan(10_000);
+    // ioredis gives a queued command up when a second reconnection fails (about 0.6 s): now the one
+    // in flight too, with the same error, not its command timeout's ("Command timed out", after 30 s).
+    // Which error settled it is what the fix decides, however loaded the machine: no bound in ms.
+    expect(String((failed as Error).message), `failed after ${tookMs} ms; the command timeout is ${DEFAULT_COMMAND_TIMEOUT_MS} ms`).toMatch(/^(Reached the max retries per request limit \(which is 2\)|Connection is closed\.)/);
     await expect.poll(() => client.status, { timeout: 10_000 }).toBe('end');
   });
 
