@@ -47,33 +47,47 @@ async function checkWhile(duringWait: () => Promise<void>, ...args: string[]): P
   return { code, stdout: io.stdout(), stderr: io.stderr(), acted, waitNotBefore };
 }
 
+/** "the last due in N s" of a retry naming a retired queue, as the check says it: N. */
+function saidDueIn(stdout: string): number {
+  const said = /^ {2}- 1 scheduled or retrying job\(s\) name retired queues, the last due in (\d+) s: the migration rewrites them \(run it again\), or they reach those queues when due$/m.exec(stdout);
+  expect(said, stdout).not.toBeNull();
+  return Number(said![1]);
+}
+
+/**
+ * The check of retired queue `old`, a live process (`pid`) beating every `everyMs` fetching from
+ * `old` and `new`; once the check says it waits for the beats, the job that process ran fails:
+ * Sidekiq's retry puts it in `retry`, due in 30 s (`dueAt`, epoch s). `endedAt`: after the check.
+ */
+async function retryDuringWait(pid: string, everyMs: number): Promise<{ checked: Awaited<ReturnType<typeof checkWhile>>; failed: string; dueAt: number; endedAt: number }> {
+  const c = redis.client();
+  await c.sadd('queues', 'old', 'new');
+  processes.push(beatingProcess(c, keys, pid, ['old', 'new'], { everyMs }));
+  const failed = sidekiqPayload({ className: 'OldWorker', queue: 'old', extra: '"retry_count":0,"error_class":"RuntimeError"' });
+  let dueAt = 0;
+  const checked = await checkWhile(async () => {
+    dueAt = Date.now() / 1000 + 30;
+    await c.zadd('retry', String(dueAt), failed);
+  }, '--redis', redis.url(), '--retired-queues', 'old');
+  return { checked, failed, dueAt, endedAt: Date.now() / 1000 };
+}
+
 describe('drain-check --retired-queues and a job that fails into retry or dies while it waits for the beats', { timeout: 90_000 }, () => {
   it('is not DRAINED when a retry entry naming a retired queue appears during the wait: it counts it and says when it comes due', async () => {
     const c = redis.client();
-    await c.sadd('queues', 'old', 'new');
-    processes.push(beatingProcess(c, keys, 'web-1:7:aaaaaaaaaaaa', ['old', 'new'], { everyMs: 1000 }));
     // Another queue's entry, which a scoped check does not count (due before the failed one: the
     // reason's "last due" is reckoned over the whole set, as the first look's is).
     const other = sidekiqPayload({ className: 'NewWorker', queue: 'new' });
     await c.zadd('retry', String(Date.now() / 1000 + 15), other);
-    const failed = sidekiqPayload({ className: 'OldWorker', queue: 'old', extra: '"retry_count":0,"error_class":"RuntimeError"' });
 
-    let dueAt = 0;
-    const checked = await checkWhile(async () => {
-      // The job a live process ran failed: Sidekiq's retry puts it in `retry`, due in about 30 s.
-      dueAt = Date.now() / 1000 + 30;
-      await c.zadd('retry', String(dueAt), failed);
-    }, '--redis', redis.url(), '--retired-queues', 'old');
-    const endedAt = Date.now() / 1000;
+    const { checked, failed, dueAt, endedAt } = await retryDuringWait('web-1:7:aaaaaaaaaaaa', 1000);
 
     expect(checked.acted).toBe(true);
     expect(checked.code, checked.stderr).toBe(0);
     expect(checked.stdout).toMatch(/^redis:\/\/\S+: DRAINING — 1 job\(s\) left of the 1 retired queue\(s\) only \(jobs of other queues are not counted\)\n/);
-    const said = /^ {2}- 1 scheduled or retrying job\(s\) name retired queues, the last due in (\d+) s: the migration rewrites them \(run it again\), or they reach those queues when due$/m.exec(checked.stdout);
-    expect(said, checked.stdout).not.toBeNull();
     // From the sets' reading after the wait (two beats 1 s apart after the wait began), before the check ended.
-    expect(Number(said![1])).toBeLessThanOrEqual(Math.ceil(dueAt - checked.waitNotBefore / 1000 - 1));
-    expect(Number(said![1])).toBeGreaterThanOrEqual(Math.floor(dueAt - endedAt));
+    expect(saidDueIn(checked.stdout)).toBeLessThanOrEqual(Math.ceil(dueAt - checked.waitNotBefore / 1000 - 1));
+    expect(saidDueIn(checked.stdout)).toBeGreaterThanOrEqual(Math.floor(dueAt - endedAt));
     expect(checked.stdout).not.toContain('DRAINED');
     // Read only: the jobs are where they were.
     expect((await c.zrange('retry', '0', '-1')).sort()).toEqual([failed, other].sort());
@@ -84,27 +98,15 @@ describe('drain-check --retired-queues and a job that fails into retry or dies w
     // The reason's "last due in" was reckoned from the check's start, the entry read after the
     // wait (up to 30 s): a retry due in 25 s was said due in 30 s or more. Beats 3 s apart: the
     // second reading comes at least 3 s after the entry appeared.
-    const c = redis.client();
-    await c.sadd('queues', 'old', 'new');
-    processes.push(beatingProcess(c, keys, 'web-1:10:dddddddddddd', ['old', 'new'], { everyMs: 3000 }));
-    const failed = sidekiqPayload({ className: 'OldWorker', queue: 'old', extra: '"retry_count":0,"error_class":"RuntimeError"' });
-    let dueAt = 0;
-
-    const checked = await checkWhile(async () => {
-      dueAt = Date.now() / 1000 + 30;
-      await c.zadd('retry', String(dueAt), failed);
-    }, '--redis', redis.url(), '--retired-queues', 'old');
-    const endedAt = Date.now() / 1000;
+    const { checked, failed, dueAt, endedAt } = await retryDuringWait('web-1:10:dddddddddddd', 3000);
 
     expect(checked.acted).toBe(true);
     expect(checked.code, checked.stderr).toBe(0);
-    const said = /^ {2}- 1 scheduled or retrying job\(s\) name retired queues, the last due in (\d+) s: the migration rewrites them \(run it again\), or they reach those queues when due$/m.exec(checked.stdout);
-    expect(said, checked.stdout).not.toBeNull();
     // Read after two beats 3 s apart after the wait began (the entry appeared a few ms after it
     // began: said due in at most 28 s, not 30 or more), before the check ended.
-    expect(Number(said![1])).toBeLessThanOrEqual(Math.ceil(dueAt - checked.waitNotBefore / 1000 - 3));
-    expect(Number(said![1])).toBeGreaterThanOrEqual(Math.floor(dueAt - endedAt));
-    expect(await c.zrange('retry', '0', '-1')).toEqual([failed]);
+    expect(saidDueIn(checked.stdout)).toBeLessThanOrEqual(Math.ceil(dueAt - checked.waitNotBefore / 1000 - 3));
+    expect(saidDueIn(checked.stdout)).toBeGreaterThanOrEqual(Math.floor(dueAt - endedAt));
+    expect(await redis.client().zrange('retry', '0', '-1')).toEqual([failed]);
   });
 
   it('names a dead entry naming a retired queue that appears during the wait, as the first look names those it finds', async () => {
