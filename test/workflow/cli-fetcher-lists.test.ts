@@ -23,13 +23,28 @@ const WORKING = 'working:queue:old:gitlab-sidekiq-1:4242:0a1b2c3d4e5f';
 const queued = sidekiqPayload({ className: 'A', queue: 'old', args: '[1]', jid: '000000000000000000000001' });
 const taken = sidekiqPayload({ className: 'A', queue: 'old', args: '[2]', jid: '000000000000000000000002' });
 
-async function seed(alive: boolean): Promise<void> {
+/**
+ * `queued` on queue old, and `taken` in the private list of the reliable fetcher of the process
+ * HOST:PID (WORKING for the default); `alive`, the fetcher's heartbeat too. Returns the list's key.
+ */
+async function seed(alive: boolean, hostPid = 'gitlab-sidekiq-1:4242'): Promise<string> {
+  // The reliable fetcher names its list and its heartbeat with a nonce of its own: the process's HOST:PID, another nonce.
+  const [host, pid] = hostPid.split(':');
+  const working = `working:queue:old:${host}:${pid}:0a1b2c3d4e5f`;
   const source = redis.source();
   await source.rpush('queue:old', queued);
   await source.sadd('queues', 'old');
-  await source.rpush(WORKING, taken);
+  await source.rpush(working, taken);
   // The reliable fetcher's heartbeat (TTL 60 s): its worker is alive.
-  if (alive) await source.set('reliable-fetcher-heartbeat-gitlab-sidekiq-1-4242-0a1b2c3d4e5f', '1', 'EX', 60);
+  if (alive) await source.set(`reliable-fetcher-heartbeat-${host}-${pid}-0a1b2c3d4e5f`, '1', 'EX', 60);
+  return working;
+}
+
+/** The live Sidekiq process `identity` (its heartbeat) running `payloads` of queue old, a thread each (its workers hash). */
+async function running(identity: string, ...payloads: string[]): Promise<void> {
+  const now = Math.floor(Date.now() / 1000);
+  await heartbeat(redis.source(), new SidekiqKeys(''), identity, ['old'], { beatAt: Date.now() / 1000, beating: false });
+  await redis.source().hset(`${identity}:workers`, ...payloads.flatMap((payload, i) => [`tid${i}`, JSON.stringify({ queue: 'old', payload, run_at: now })]));
 }
 
 describe('jobs in a fetcher\'s private list of a retired queue at the end of a run', { timeout: 120_000 }, () => {
@@ -150,8 +165,7 @@ describe('jobs in a fetcher\'s private list of a retired queue at the end of a r
     const inNoList = sidekiqPayload({ className: 'A', queue: 'old', args: '[5]', jid: '000000000000000000000005' });
     // GitLab's reliable fetcher: the heartbeat of the process names the job of its private list too.
     const identity = 'gitlab-sidekiq-1:4242:0a1b2c3d4e5f';
-    await heartbeat(redis.source(), new SidekiqKeys(''), identity, ['old'], { beatAt: Date.now() / 1000, beating: false });
-    await redis.source().hset(`${identity}:workers`, 'tid0', JSON.stringify({ queue: 'old', payload: taken, run_at: Math.floor(Date.now() / 1000) }), 'tid1', JSON.stringify({ queue: 'old', payload: inNoList, run_at: Math.floor(Date.now() / 1000) }));
+    await running(identity, taken, inNoList);
 
     const result = cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
 
@@ -172,20 +186,10 @@ describe('jobs in a fetcher\'s private list of a retired queue at the end of a r
     // basic-fetch one on the old Redis, each busy. The count was right (2 in the list, 1 in no list),
     // but the job in no list was named with the reliable-fetch process, whose every job is in its
     // list, and the basic-fetch process (the one whose kill loses its job) was named nowhere.
-    // The reliable fetcher names its list and its heartbeat with a nonce of its own: the process's HOST:PID, another nonce.
-    const [host, pid] = reliable.split(':');
-    const working = `working:queue:old:${host}:${pid}:0a1b2c3d4e5f`;
-    await redis.source().rpush('queue:old', queued);
-    await redis.source().sadd('queues', 'old');
-    await redis.source().rpush(working, taken);
-    await redis.source().set(`reliable-fetcher-heartbeat-${host}-${pid}-0a1b2c3d4e5f`, '1', 'EX', 60);
+    const working = await seed(true, reliable.split(':').slice(0, 2).join(':'));
     const inNoList = sidekiqPayload({ className: 'A', queue: 'old', args: '[5]', jid: '000000000000000000000005' });
-    const keys = new SidekiqKeys('');
-    const now = Math.floor(Date.now() / 1000);
-    await heartbeat(redis.source(), keys, reliable, ['old'], { beatAt: Date.now() / 1000, beating: false });
-    await redis.source().hset(`${reliable}:workers`, 'tid0', JSON.stringify({ queue: 'old', payload: taken, run_at: now }));
-    await heartbeat(redis.source(), keys, basic, ['old'], { beatAt: Date.now() / 1000, beating: false });
-    await redis.source().hset(`${basic}:workers`, 'tid0', JSON.stringify({ queue: 'old', payload: inNoList, run_at: now }));
+    await running(reliable, taken);
+    await running(basic, inNoList);
 
     const check = cli('drain-check', '--redis', redis.urls().source, '--time-limit', '1');
     expect(check.stdout).toContain(`1 job(s) taken from this Redis's queues are being run by live Sidekiq processes (${basic} 1), in no list`);
