@@ -75,6 +75,17 @@ async function cliWithArrivalsOutOfTime(summaryOutOfTime: boolean, ready: () => 
 
 const lastLine = (stdout: string) => stdout.trimEnd().split('\n').at(-1);
 
+/**
+ * A re-route's or a rollback's summary over `n` jobs that arrived on its retired queues (`where`:
+ * "retry 2 · schedule 1"): named, their set counts said to be floors (read while Sidekiq's poller
+ * may take due entries out of them, not implied exact), and the verdict never "Complete".
+ */
+function expectArrivalsSaid(stdout: string, n: number, where: string): void {
+  expect(stdout).toContain(`${n} job(s) arrived on retired queues during the run (${where}): not moved by this run; run again or see drain-check.`);
+  expect(stdout).toContain("The counts of schedule, retry above are floors: Sidekiq's poller takes due entries out of those sets onto their queues while the summary reads them, and one taken in between is counted nowhere; drain-check counts what is left.");
+  expect(lastLine(stdout)).toBe(`Done, but jobs were left behind: ${n} arrived on retired queues during the run (see "Needs a look" above).`);
+}
+
 describe('set entries added after their set\'s pass ended, before the summary', { timeout: 120_000 }, () => {
   it('move: named as still on the source, never "Complete"', async () => {
     const seeded = [...Array.from({ length: 20 }, (_, i) => entry('schedule', 'A', i)), ...Array.from({ length: 4 }, (_, i) => entry('retry', 'A', 100 + i))];
@@ -183,9 +194,7 @@ describe('set entries added after their set\'s pass ended, before the summary', 
 
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(await jobsIn(redis.source())).toEqual([...seeded.map(renamed), ...late, other, lateOther].map(asJob).sort());
-    expect(run.stdout).toContain('3 job(s) arrived on retired queues during the run (retry 2 · schedule 1): not moved by this run; run again or see drain-check.');
-    expect(run.stdout).toContain("The counts of schedule, retry above are floors: Sidekiq's poller takes due entries out of those sets onto their queues while the summary reads them, and one taken in between is counted nowhere; drain-check counts what is left.");
-    expect(lastLine(run.stdout)).toBe('Done, but jobs were left behind: 3 arrived on retired queues during the run (see "Needs a look" above).');
+    expectArrivalsSaid(run.stdout, 3, 'retry 2 · schedule 1');
   });
 
   it('run --rename, its summary out of time: the sets not read to their end are said, never "Complete"', async () => {
