@@ -21,7 +21,7 @@ import { clockedCli, STATE_MACHINE_SLEEPS, type ClockedCli, type RoundTripClockR
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { runCli } from '../support/run-cli.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
-import { switchableProxy } from '../support/switchable-proxy.js';
+import { switchableProxy, type DownMode } from '../support/switchable-proxy.js';
 
 /** A warning Node printed on stderr: "(node:1234) MaxListenersExceededWarning: Possible EventEmitter memory leak detected…". */
 const NODE_WARNING = /\(node:\d+\) \w*Warning/;
@@ -97,21 +97,36 @@ async function finishedOnceBack(proxy: Awaited<ReturnType<typeof switchableProxy
   expect(await redis.source().keys('*inflight*')).toEqual([]);
 }
 
+/**
+ * The seeded source moved (`move`) to the target through a proxy that goes down (`how`) once the
+ * child says it moved a job, its clock marked then (mark { signal: 0 }); with `interruptAt`, Ctrl-C
+ * once the child's stderr says it after the outage, its clock marked just before (mark { signal: 1 }).
+ * The real instants of each, and of the notice that the target cannot be reached, for the log.
+ */
+async function moveThroughOutage(how: DownMode, interruptAt?: string) {
+  const seeded = await seed();
+  const proxy = await switchableProxy({ host: targetPort().hostname, port: Number(targetPort().port) });
+  proxies.push(proxy);
+  let [downAt, saidAt, signalledAt] = [0, 0, 0];
+  const result = await move(proxy.url, (stderr, { child, markClock }) => {
+    if (!downAt && / [1-9][\d,]* moved/.test(stderr)) {
+      downAt = Date.now();
+      proxy.down(how);
+      markClock();
+    }
+    if (downAt && !saidAt && stderr.includes('cannot be reached')) saidAt = Date.now();
+    if (downAt && !signalledAt && interruptAt !== undefined && stderr.includes(interruptAt)) {
+      signalledAt = Date.now();
+      markClock();
+      child.kill('SIGINT');
+    }
+  });
+  return { seeded, proxy, result, downAt, saidAt, signalledAt };
+}
+
 describe('move: the target goes down mid-run and stays down', () => {
   it('says at once that the target cannot be reached, until when it retries and what Ctrl-C does; ends after that window naming the target and what to do; the next run finishes', { timeout: 120_000 }, async () => {
-    const seeded = await seed();
-    const proxy = await switchableProxy({ host: targetPort().hostname, port: Number(targetPort().port) });
-    proxies.push(proxy);
-    let downAt = 0;
-    let saidAt = 0;
-    const result = await move(proxy.url, (stderr, { markClock }) => {
-      if (!downAt && / [1-9][\d,]* moved/.test(stderr)) {
-        downAt = Date.now();
-        proxy.down();
-        markClock();
-      }
-      if (downAt && !saidAt && stderr.includes('cannot be reached')) saidAt = Date.now();
-    });
+    const { seeded, proxy, result, downAt, saidAt } = await moveThroughOutage('reset');
 
     expect(proxy.refused(), 'the run tried the target while it was down').toBeGreaterThan(0);
     // Said within seconds of the outage, in words naming the server, the end of the retries and Ctrl-C.
@@ -157,22 +172,7 @@ describe('move: the target goes down mid-run and stays down', () => {
   // ready), so the notice came half a minute late: seen once in CI as 32 s where the plain reset
   // gave 5 s, when the client happened to see the reset connection connect first.
   it('behind a load balancer that accepts then resets: says within seconds that the target cannot be reached, not after the command timeout; Ctrl-C quits; the next run finishes', { timeout: 120_000 }, async () => {
-    const seeded = await seed();
-    const proxy = await switchableProxy({ host: targetPort().hostname, port: Number(targetPort().port) });
-    proxies.push(proxy);
-    let downAt = 0;
-    let saidAt = 0;
-    const result = await move(proxy.url, (stderr, { child, markClock }) => {
-      if (!downAt && / [1-9][\d,]* moved/.test(stderr)) {
-        downAt = Date.now();
-        proxy.down('balancer');
-        markClock();
-      }
-      if (downAt && !saidAt && stderr.includes('cannot be reached')) {
-        saidAt = Date.now();
-        child.kill('SIGINT');
-      }
-    });
+    const { seeded, proxy, result, downAt, saidAt } = await moveThroughOutage('balancer', 'cannot be reached');
 
     expect(proxy.refused(), 'the balancer accepted, then reset, the run\'s reconnections').toBeGreaterThan(0);
     expect(saidAt, 'the notice came').toBeGreaterThan(0);
@@ -191,23 +191,7 @@ describe('move: the target goes down mid-run and stays down', () => {
   });
 
   it('Ctrl-C while the target cannot be reached quits at once (exit 130), naming it; the next run finishes', { timeout: 120_000 }, async () => {
-    const seeded = await seed();
-    const proxy = await switchableProxy({ host: targetPort().hostname, port: Number(targetPort().port) });
-    proxies.push(proxy);
-    let downAt = 0;
-    let signalledAt = 0;
-    const result = await move(proxy.url, (stderr, { child, markClock }) => {
-      if (!downAt && / [1-9][\d,]* moved/.test(stderr)) {
-        downAt = Date.now();
-        proxy.down();
-        markClock();
-      }
-      if (downAt && !signalledAt && stderr.includes('Transient:')) {
-        signalledAt = Date.now();
-        markClock();
-        child.kill('SIGINT');
-      }
-    });
+    const { seeded, proxy, result, signalledAt } = await moveThroughOutage('reset', 'Transient:');
 
     expect(signalledAt).toBeGreaterThan(0);
     // Quit at once: after the signal, no retry waited out and no command waiting for its timeout.
