@@ -97,6 +97,14 @@ export interface TransferCounters {
   /** With `leftUncountedAtCap`: that cap, in tasks (the run's maxIterations; the largest where items are added up). */
   countCap?: number;
   /**
+   * With `leftUncounted`: the part of it that the summary's own count of what was added to the set
+   * after its pass ended (summarize-step.ts, arrivalsInSetsAfterTheirPassEnded) did not read, its
+   * time (the summary's, not a page task's) run out (audit-truth2: it was said "the count of what
+   * stays there was cut short by its task's time"). A scalar, as `leftUncountedAtCap`. Absent when
+   * the summary read every set to its end, and in counters of older versions (their words unchanged).
+   */
+  leftUncountedBySummary?: number;
+  /**
    * Attempts whose work these counters may not include (absent when none): a page task retried
    * after an attempt of the same input that started and never answered (a retry while it still
    * ran, or after it ran out of time), or a page call whose reply was lost on a dropped or
@@ -154,6 +162,7 @@ export function addTransferCounters(into: TransferCounters, more: TransferCounte
   // Items' caps are the same run's maxIterations: the unread add up, the cap stays.
   if ((more.leftUncountedAtCap ?? 0) > 0) into.leftUncountedAtCap = (into.leftUncountedAtCap ?? 0) + more.leftUncountedAtCap!;
   if ((more.countCap ?? 0) > 0) into.countCap = Math.max(into.countCap ?? 0, more.countCap!);
+  if ((more.leftUncountedBySummary ?? 0) > 0) into.leftUncountedBySummary = (into.leftUncountedBySummary ?? 0) + more.leftUncountedBySummary!;
   if ((more.unparsableInSets ?? 0) > 0) into.unparsableInSets = (into.unparsableInSets ?? 0) + more.unparsableInSets!;
   if (more.unselectedNaming && Object.keys(more.unselectedNaming).length > 0) addDestinations((into.unselectedNaming ??= {}), more.unselectedNaming);
   if (more.leftInSets && Object.keys(more.leftInSets).length > 0) addLeftInSets((into.leftInSets ??= {}), more.leftInSets);

@@ -86,9 +86,10 @@ export function unknownLeftBehind(summary: RunSummary): string[] {
 /**
  * The sets whose class-selective pass's count of what stays at its end, or the summary's count of
  * what was added after it, did not read the whole set (TransferCounters.leftUncounted,
- * selected-left-count.ts), each as "in retry not all counted (…)" naming what stopped it: its cap
- * of tasks (leftUncountedAtCap, countCap: maxIterations) or a task's time. Their jobs of the
- * selected classes left there are at least what the summary says, never exactly.
+ * selected-left-count.ts), each as "in retry not all counted (…)" naming what stopped it: the
+ * pass's count at its cap of tasks (leftUncountedAtCap, countCap: maxIterations) or a page task's
+ * time, the summary's count at the summary's time (leftUncountedBySummary). One clause per cause
+ * a set has. Their jobs of the selected classes left there are at least what the summary says, never exactly.
  */
 export function countsCutShort(summary: RunSummary): string[] {
   if (summary.mode === 'reroute') return [];
@@ -98,14 +99,19 @@ export function countsCutShort(summary: RunSummary): string[] {
     if (unread <= 0) return [];
     // The set's entries when its pass ended, those not read among them (the totals keep them; a set's row may not).
     const entries = Object.values((summary.totals as TransferCounters).leftInSets?.[set] ?? counters.leftInSets?.[set] ?? {}).reduce((sum, v) => sum + v, 0);
-    const notRead = `${n(unread)}${entries >= unread ? ` of its ${n(entries)}` : ''} entries not read`;
+    const notRead = (count: number) => `${n(count)}${entries >= count ? ` of its ${n(entries)}` : ''} entries not read`;
+    // The summary's own count, after the pass (the set read again, entries added since among it): its time, not a task's.
+    const bySummary = Math.min(unread, counters.leftUncountedBySummary ?? 0);
+    const ofPass = unread - bySummary;
+    const said: string[] = [];
     // Carried on over the item's tasks until its cap (maxIterations), not a task's time: named, with what would count further.
     const cap = counters.countCap ?? 0;
-    if (cap > 0 && (counters.leftUncountedAtCap ?? 0) >= unread) {
+    if (ofPass > 0 && cap > 0 && (counters.leftUncountedAtCap ?? 0) >= ofPass) {
       const further = cap < MAX_ITERATIONS ? `a run with a larger maxIterations (at most ${n(MAX_ITERATIONS)}) counts further` : 'drain-check --classes counts them';
-      return [`in ${set} not all counted (the count of what stays there, carried on over the item's tasks, stopped at its cap of ${n(cap)} tasks, the execution's loop iterations (maxIterations): ${notRead}; ${further})`];
-    }
-    return [`in ${set} not all counted (the count of what stays there was cut short by its task's time: ${notRead})`];
+      said.push(`in ${set} not all counted (the count of what stays there, carried on over the item's tasks, stopped at its cap of ${n(cap)} tasks, the execution's loop iterations (maxIterations): ${notRead(ofPass)}; ${further})`);
+    } else if (ofPass > 0) said.push(`in ${set} not all counted (the count of what stays there was cut short by its task's time: ${notRead(ofPass)})`);
+    if (bySummary > 0) said.push(`in ${set} not all counted (the summary's count of what was added there after its pass ended was cut short by the summary's time: ${n(bySummary)} entries not read)`);
+    return said;
   });
 }
 

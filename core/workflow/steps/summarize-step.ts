@@ -362,7 +362,9 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   // A selective count of a set's entries cut short by the summary's time: what it did not read (its number is then a floor, "at least").
   const unreadInSets = Object.values(setArrivalsUnread).reduce((a, b) => a + b, 0);
   const withArrivals = idleTotal > 0 ? { ...tally.totals, [counted]: ((tally.totals as unknown as Record<string, number>)[counted] ?? 0) + idleTotal } : tally.totals;
-  const totals = unreadInSets > 0 && settings.mode === 'transfer' ? { ...withArrivals, leftUncounted: ((withArrivals as TransferCounters).leftUncounted ?? 0) + unreadInSets } : withArrivals;
+  // Its part said apart (leftUncountedBySummary): the summary's time stopped it, not a page task's.
+  const bySummary = (c: TransferCounters, unread: number) => ({ leftUncounted: (c.leftUncounted ?? 0) + unread, leftUncountedBySummary: (c.leftUncountedBySummary ?? 0) + unread });
+  const totals = unreadInSets > 0 && settings.mode === 'transfer' ? { ...withArrivals, ...bySummary(withArrivals as TransferCounters, unreadInSets) } : withArrivals;
   // A re-route's: said apart (its counters have no such count).
   const setArrivalsCutShort = unreadInSets > 0 && settings.mode === 'reroute' ? { sets: Object.keys(setArrivalsUnread).sort(), unread: unreadInSets } : undefined;
   const unheard = await unheardDestinations(settings, tally, connections);
@@ -470,7 +472,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     const c = (sets[set] ?? endedSets.find((l) => l.name === set)?.counters) as unknown as Record<string, number> | undefined;
     if (!c) continue;
     const [found, unread] = [setArrivals[set] ?? 0, setArrivalsUnread[set] ?? 0];
-    const uncounted = unread > 0 && settings.mode === 'transfer' ? { leftUncounted: (c['leftUncounted'] ?? 0) + unread } : {};
+    const uncounted = unread > 0 && settings.mode === 'transfer' ? bySummary(c as unknown as TransferCounters, unread) : {};
     sets[set] = { ...c, [counted]: (c[counted] ?? 0) + found, ...uncounted } as unknown as RerouteCounters | TransferCounters;
   }
   const continuedIn: RunSummary['continuedIn'] = [...tally.continuedIn];
