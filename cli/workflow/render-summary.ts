@@ -510,7 +510,7 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
   // A dry run says them too: a run would not end "Complete" over them either.
   const held = liveWorkersHold(summary);
   const complete = summary.dryRun
-    ? refusedDryRun(dryRunVerdict(summary, emptySource(endpoint, reroute, view), reroute, [...leftBehind, ...movedOn], unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : '', held), reroute ? undefined : view.memoryPolicies)
+    ? refusedDryRun(dryRunVerdict(summary, emptySource(endpoint, reroute, view), reroute, [...leftBehind, ...movedOn], unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : '', held, reroute && isRollback(summary, view)), reroute ? undefined : view.memoryPolicies)
     : stillOnSource > 0
       ? // And whatever else it left (the deployed summary's verdict names them all: left-behind.ts).
         `Done, but jobs remain on the source (${(summary.totals as TransferCounters).leftUncounted ? 'at least ' : ''}${n(stillOnSource)}, above): ${view.moveAgain ?? 'run move again'}.${summary.unheard ? ` ${unheardSentence(summary.unheard)}` : ''}${leftOrArrived.length > 0 ? ` Also left behind: ${[...leftOrArrived, ...uncertain].join(' · ')} (see "Needs a look" above).` : uncertain.length > 0 ? ` Jobs may also have been left behind: ${uncertain.join(' · ')} (see "Needs a look" above).` : ''}${mayBeShort}`
@@ -602,13 +602,12 @@ function emptySource(endpoint: string, reroute: boolean, view: SummaryView): str
 /**
  * A dry run's last line: it moved nothing by design, so it never says "Complete"; it says what a
  * run would move, and what that run would leave behind (never "none" when it would leave some).
- */
-/**
  * `more`: a clause the verdict's last sentence ends with (the renames that would move nothing).
  * `held`: jobs of the queues live workers hold (liveWorkersHold): a run would not take them, so a
- * dry run never says "leave none behind" alone over them.
+ * dry run never says "leave none behind" alone over them. `rollback`: what a rollback would do,
+ * "put back" (audit-truth2: it said "a run would move"); a run's words unchanged.
  */
-function dryRunVerdict(summary: RunSummary, emptySource: string, reroute: boolean, leftBehind: readonly string[], more: string, held: string | undefined): string {
+function dryRunVerdict(summary: RunSummary, emptySource: string, reroute: boolean, leftBehind: readonly string[], more: string, held: string | undefined, rollback = false): string {
   if (summary.nothingThere) return `Dry run, nothing written: nothing is there to move (no Sidekiq data on ${emptySource}).`;
   const t = summary.totals as unknown as Partial<Record<string, number>>;
   const wouldMove = (reroute ? t['moved'] : t['written']) ?? 0;
@@ -627,7 +626,7 @@ function dryRunVerdict(summary: RunSummary, emptySource: string, reroute: boolea
           ? `leave none behind on the queues and sets${unheardDryDoneTail(summary.unheard)}${alsoHeld} (see "Needs a look" above)`
           : `leave none behind${unheardTail(summary.unheard, true)}`;
   const finish = inFlight > 0 ? `finish ${n(inFlight)} job(s) left in flight, ` : '';
-  return `Dry run, nothing written: a run would ${finish}move ${n(wouldMove)} job(s) and ${leaves}${more}.`;
+  return `Dry run, nothing written: a ${rollback ? 'rollback' : 'run'} would ${finish}${rollback ? 'put back' : 'move'} ${n(wouldMove)} job(s) and ${leaves}${more}.`;
 }
 
 /**

@@ -11,6 +11,8 @@ import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-
 import { allJobs } from '../support/redis-snapshot.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli } from '../support/run-cli.js';
+import { summaryVerdict } from '../../cli/workflow/render-summary.js';
+import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 
 const redis = privateRedis();
 const dir = mkdtempSync(join(tmpdir(), 'cli-rollback-'));
@@ -52,6 +54,8 @@ describe('sidekiq-migrate rollback', () => {
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/^Re-route redis:\/\/127\.0\.0\.1:\d+ — run back-2 — DRY RUN/m);
     expect(dry.stdout).toContain('Moved to: old 6');
+    // What a rollback would do, not "a run would move" (audit-truth2).
+    expect(dry.stdout.trimEnd().split('\n').at(-1)).toBe('Dry run, nothing written: a rollback would put back 6 job(s) and leave none behind.');
     expect(await keyValueSnapshot(redis.client(), 'queue:')).toEqual(before);
     expect(await redis.client().exists('sidekiq-migrate:back-2:moves')).toBe(0);
 
@@ -159,6 +163,12 @@ describe('sidekiq-migrate rollback', () => {
     };
     expect(pick(predicted)).toEqual(pick(done));
     expect(pick(done)).toMatchObject({ moved: 0, unmapped: 5, unparsable: 0 });
+    // --json's verdict, and watch/status of a deployed one (renderSummary told nothing but the summary's rollbackOf): a rollback's words.
+    const dryLine = 'Dry run, nothing written: a rollback would put back 0 job(s) and leave jobs behind: 5 left in place (see "Needs a look" above).';
+    expect(predicted.verdict).toEqual({ state: 'dry-run', line: dryLine });
+    expect(human.code).toBe(0);
+    expect(human.stdout.trimEnd().split('\n').at(-1)).toBe(dryLine);
+    expect(summaryVerdict(predicted as RunSummary, redis.url()).line).toBe(dryLine);
     expect(human.stdout).toContain('Left in place, cannot be put back (the samples say why): A 5');
     expect(human.stdout).toContain('moved such jobs here from several queues (old, other): cannot tell which one each came from');
   });
@@ -210,7 +220,7 @@ describe('sidekiq-migrate rollback', () => {
 
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain(`Needs a look:\n${warning.replace('VERB', 'would not put')}\n`);
-    expect(dry.stdout.trimEnd().split('\n').at(-1)).toBe('Dry run, nothing written: a run would move 0 job(s) and leave jobs behind: jobs of run r1 moved on by later run(s) r2 (roll those back first) (see "Needs a look" above).');
+    expect(dry.stdout.trimEnd().split('\n').at(-1)).toBe('Dry run, nothing written: a rollback would put back 0 job(s) and leave jobs behind: jobs of run r1 moved on by later run(s) r2 (roll those back first) (see "Needs a look" above).');
     expect(code).toBe(0);
     expect(stdout).toContain(`Needs a look:\n${warning.replace('VERB', 'did not put')}\n`);
     expect(stdout).not.toContain('Complete');
