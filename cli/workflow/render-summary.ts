@@ -206,7 +206,8 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     };
     const would = summary.dryRun ? 'Would be quarantined' : 'Quarantined';
     // Say what happened to each kind: left where it was, or really moved to a quarantine list.
-    const why = view.rollback ? 'cannot be put back (the samples say why)' : 'no destination for their class';
+    // A deployed rollback's too, whose view is not told (its summary's rollbackOf).
+    const why = isRollback(summary, view) ? 'cannot be put back (the samples say why)' : 'no destination for their class';
     if (classes('unmappedClasses')) attention.push(`Left in place, ${why}: ${classes('unmappedClasses')}`);
     if (classes('quarantinedClasses')) attention.push(`${would}, no destination for their class: ${classes('quarantinedClasses')}`);
     // Set entries always stay; queued ones went to the quarantine list when it was asked for.
@@ -258,7 +259,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     const held = summary.inflightOnSource;
     if (held) {
       attention.push(
-        `${n(held.jobs)} job(s) in flight on this Redis, claimed by an interrupted transfer out of it (${held.keys.map((k) => displayName(k)).join(' · ')}${held.lists > held.keys.length ? ` and ${n(held.lists - held.keys.length)} more` : ''}): no worker runs them and this run does not move them. Run that transfer again (the same move) to finish it; drain-check counts them.`,
+        `${n(held.jobs)} job(s) in flight on this Redis, claimed by an interrupted transfer out of it (${held.keys.map((k) => displayName(k)).join(' · ')}${held.lists > held.keys.length ? ` and ${n(held.lists - held.keys.length)} more` : ''}): no worker runs them and this ${reroute && isRollback(summary, view) ? 'rollback' : 'run'} does not move them. Run that transfer again (the same move) to finish it; drain-check counts them.`,
       );
     }
   } else {
@@ -329,7 +330,8 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   if (leftIn.length > 0) {
     const named = view.verbose ? leftIn : leftIn.slice(0, NAMED_SHOWN);
     const more = leftIn.length - named.length;
-    const kinds = reroute ? 'unmapped, unparsable, conflicts' : 'conflicts, unparsable jobs a selection never takes';
+    // A rollback's `unmapped` are the jobs it cannot put back (as "Left in place, cannot be put back" above).
+    const kinds = reroute ? `${isRollback(summary, view) ? 'cannot be put back' : 'unmapped'}, unparsable, conflicts` : 'conflicts, unparsable jobs a selection never takes';
     attention.push(`Jobs left in place (${kinds}) by set and queue: ${named.map(([l, v]) => `${l} ${n(v)}`).join(' · ')}${more > 0 ? ` · … and ${n(more)} more` : ''}`);
   }
   const workers = summary.heldByWorkers;
@@ -420,7 +422,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   if (summary.unheard) attention.push(unheardWarning(summary.unheard, summary.dryRun, reroute, rolledBack));
   if (summary.leftUnheard) attention.push(leftUnheardWarning(summary.leftUnheard, summary.dryRun, reroute, rolledBack));
   if (summary.leftUnheardInSets) attention.push(leftUnheardInSetsWarning(summary.leftUnheardInSets, summary.dryRun, reroute, reroute ? ((summary.totals as RerouteCounters).conflicts ?? 0) : 0, rolledBack));
-  if (summary.leftInSetsUnreadable) attention.push(leftInSetsUnreadableWarning(summary.leftInSetsUnreadable.jobs, summary.dryRun));
+  if (summary.leftInSetsUnreadable) attention.push(leftInSetsUnreadableWarning(summary.leftInSetsUnreadable.jobs, summary.dryRun, rolledBack));
   if (summary.deadSetOverCap) attention.push(deadSetWarning(summary.deadSetOverCap, summary.dryRun));
   const unmatched = unmatchedRenames(summary, reroute);
   if (unmatched.length > 0) attention.push(unmatchedWarning(unmatched, summary.dryRun));
@@ -661,6 +663,9 @@ function unmatchedWarning(unmatched: NonNullable<RunSummary['renamesWithoutQueue
 /** A rollback, as its words name it (`of`: the run it puts back, RunSummary.rollbackOf; absent where not known). */
 type RolledBack = { readonly of: string | undefined } | undefined;
 
+/** What left jobs in place, as a sentence names it: "this rollback" in a rollback's summary (audit-truth2: it said "this run"), else "this run". */
+const thisOne = (rollback: RolledBack) => (rollback ? 'this rollback' : 'this run');
+
 /** The run a rollback puts back, as its words name it. */
 const rolledBackRun = (rollback: NonNullable<RolledBack>) => (rollback.of !== undefined ? `run ${rollback.of}` : 'the rolled-back run');
 
@@ -698,7 +703,7 @@ function leftUnheardWarning(left: NonNullable<RunSummary['leftUnheard']>, dryRun
       ? 'Route their class (catalog, rules or mapping) and run again, run again with --unmapped quarantine, or give those queues a listener (drain-check: orphans).'
       : 'Give those queues a listener on the source, or move or delete those jobs by hand (drain-check of the source: orphans).';
   const unchecked = left.unchecked ? ` ${n(left.unchecked.jobs)} more job(s) left in place on ${n(left.unchecked.queues)} more queue(s) were not checked (a summary names only so many): drain-check counts them.` : '';
-  return `Nobody fetches from ${n(left.total)} queue(s) this run ${dryRun ? 'would leave' : 'left'} jobs in place on (${named}): ${why}. ${todo}${unchecked}`;
+  return `Nobody fetches from ${n(left.total)} queue(s) ${thisOne(rollback)} ${dryRun ? 'would leave' : 'left'} jobs in place on (${named}): ${why}. ${todo}${unchecked}`;
 }
 
 /**
@@ -724,17 +729,17 @@ function leftUnheardInSetsWarning(left: NonNullable<RunSummary['leftUnheardInSet
   // The originals of conflicts count there too (set-page.ts): routing them again does not move them.
   const duplicates =
     conflicts > 0
-      ? ` The originals of this run's ${n(conflicts)} conflict(s) may be among them: the same job is in its set already under its new queue, so no run moves them; delete them by hand once checked.`
+      ? ` The originals of ${thisOne(rollback)}'s ${n(conflicts)} conflict(s) may be among them: the same job is in its set already under its new queue, so no run moves them; delete them by hand once checked.`
       : '';
-  return `Nobody fetches from ${n(left.total)} queue(s) that ${atLeast}${n(entries)} schedule, retry or dead entries this run ${dryRun ? 'would leave' : 'left'} in place name (${named}): ${why}. ${todo}${duplicates}${unchecked}`;
+  return `Nobody fetches from ${n(left.total)} queue(s) that ${atLeast}${n(entries)} schedule, retry or dead entries ${thisOne(rollback)} ${dryRun ? 'would leave' : 'left'} in place name (${named}): ${why}. ${todo}${duplicates}${unchecked}`;
 }
 
 /**
  * Unparsable set entries left in place (summarize-step.ts leftInSetsUnreadable; a selective transfer's never taken): they
  * name no queue it can read, so whether they would land where nobody fetches is not known.
  */
-function leftInSetsUnreadableWarning(jobs: number, dryRun: boolean): string {
-  return `${n(jobs)} unparsable schedule, retry or dead entries this run ${dryRun ? 'would leave' : 'left'} in place name no queue it can read: where Sidekiq's poller would push them when due (a dead one: when retried), and whether anybody fetches there, is not known. Mend or delete them by hand (the samples of unparsable jobs show some; drain-check counts them among the entries for queues nobody fetches).`;
+function leftInSetsUnreadableWarning(jobs: number, dryRun: boolean, rollback?: RolledBack): string {
+  return `${n(jobs)} unparsable schedule, retry or dead entries ${thisOne(rollback)} ${dryRun ? 'would leave' : 'left'} in place name no queue it can read: where Sidekiq's poller would push them when due (a dead one: when retried), and whether anybody fetches there, is not known. Mend or delete them by hand (the samples of unparsable jobs show some; drain-check counts them among the entries for queues nobody fetches).`;
 }
 
 /** A transfer's target whose dead set the next death there trims (dead-set-cap.ts). */
