@@ -9,21 +9,26 @@ const named = (prefix: string) => (prefix === '' ? 'no prefix' : `"${displayName
 /**
  * "Needs a look" lines for jobs under other prefixes of the source (summarize-step.ts): their
  * keys and counts under the words every scope a run left out uses, what could not be read, and a
- * look cut short (never said as none).
+ * look cut short (never said as none). `rollback`: a rollback's (the run it puts back, when
+ * known): none of those jobs are that run's, which moved jobs under this prefix only, and a
+ * rollback run again with another --namespace finds no record of it there (audit-truth2: it said
+ * "this run … run again with --namespace and their prefix to move them").
  */
-export function otherPrefixLines(found: JobsUnderOtherPrefixes | undefined, where: string): string[] {
+export function otherPrefixLines(found: JobsUnderOtherPrefixes | undefined, where: string, rollback?: { readonly of: string | undefined }): string[] {
   if (!found) return [];
   const lines: string[] = [];
+  const who = rollback ? 'this rollback' : 'this run';
   const prefixes = `${found.prefixes.map(named).join(', ')}${found.morePrefixes > 0 ? ` and ${n(found.morePrefixes)} more` : ''}`;
   if (found.places.length > 0) {
     const keys = `${found.places.map((p) => `${displayName(p.name)} ${n(p.jobs)}`).join(' · ')}${found.more > 0 ? ` · … and ${n(found.more)} more` : ''}`;
     const none = found.prefixes.includes('') ? ' (none: without --namespace)' : '';
-    lines.push(
-      `Not looked at by this run (other prefixes of this Redis: ${prefixes}), ${n(found.jobs)} job(s): ${keys}. This run works under ${describePrefix(found.own)} only: run again with --namespace and their prefix${none} to move them.`,
-    );
+    const todo = rollback
+      ? `This rollback works under ${describePrefix(found.own)} only, where ${rollback.of !== undefined ? `run ${rollback.of}` : 'the rolled-back run'} moved jobs: none of those are its to put back.`
+      : `This run works under ${describePrefix(found.own)} only: run again with --namespace and their prefix${none} to move them.`;
+    lines.push(`Not looked at by ${who} (other prefixes of this Redis: ${prefixes}), ${n(found.jobs)} job(s): ${keys}. ${todo}`);
   }
   if (found.unreadable) {
-    lines.push(`Not looked at by this run (other prefixes of this Redis), and could not be read: ${n(found.unreadable)} Sidekiq key(s) this user may not read (its ACL hides them). What they hold was not moved; look at them as a user that may read them.`);
+    lines.push(`Not looked at by ${who} (other prefixes of this Redis), and could not be read: ${n(found.unreadable)} Sidekiq key(s) this user may not read (its ACL hides them). What they hold was not moved; look at them as a user that may read them.`);
   }
   if (found.cutShort) {
     const why =

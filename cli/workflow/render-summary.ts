@@ -416,9 +416,9 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     const named = `${places.map((p) => `${displayName(p.name)} (${displayText(p.error)})`).join(' · ')}${total > places.length ? ` · … and ${n(total - places.length)} more` : ''}`;
     attention.push(`Not looked at by this run (${skipped.options.join(', ')}), and could not be counted: ${named}. What it holds was not moved; look at it with redis-cli.`);
   }
-  attention.push(...otherPrefixLines(summary.underOtherPrefixes, summary.mode === 'reroute' ? 'this Redis' : 'the source'));
   // A rollback has no mapping or rules to correct, and ignores --unmapped quarantine: its own words.
   const rolledBack = reroute && isRollback(summary, view) ? { of: summary.rollbackOf } : undefined;
+  attention.push(...otherPrefixLines(summary.underOtherPrefixes, summary.mode === 'reroute' ? 'this Redis' : 'the source', rolledBack));
   if (summary.unheard) attention.push(unheardWarning(summary.unheard, summary.dryRun, reroute, rolledBack));
   if (summary.leftUnheard) attention.push(leftUnheardWarning(summary.leftUnheard, summary.dryRun, reroute, rolledBack));
   if (summary.leftUnheardInSets) attention.push(leftUnheardInSetsWarning(summary.leftUnheardInSets, summary.dryRun, reroute, reroute ? ((summary.totals as RerouteCounters).conflicts ?? 0) : 0, rolledBack));

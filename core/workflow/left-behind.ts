@@ -35,7 +35,7 @@ export function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] 
     ...(summary.inflightOnSource ? [`${n(summary.inflightOnSource.jobs)} in flight from an interrupted transfer out of this Redis`] : []),
     ...((summary.notLookedAt?.jobs ?? 0) > 0 ? [`${summary.notLookedAt!.queuesCutShort ? 'at least ' : ''}${n(summary.notLookedAt!.jobs)} in sets and queues this run did not look at`] : []),
     ...((summary.heldByWorkers?.abandoned ?? 0) > 0 ? [`${n(summary.heldByWorkers!.abandoned)} in private lists of gone workers`] : []),
-    ...otherPrefixesLeft(summary.underOtherPrefixes),
+    ...otherPrefixesLeft(summary.underOtherPrefixes, summary.rollbackOf !== undefined),
   ];
 }
 
@@ -134,9 +134,9 @@ export function quarantinedBefore(summary: RunSummary): number {
   return Math.max(0, (summary.quarantinedInLists ?? 0) - ours);
 }
 
-/** What the verdict counts as left behind under other prefixes. */
-function otherPrefixesLeft(found: JobsUnderOtherPrefixes | undefined): string[] {
-  return (found?.jobs ?? 0) > 0 ? [`${n(found!.jobs)} under other prefixes this run did not look at`] : [];
+/** What the verdict counts as left behind under other prefixes: a rollback's (RunSummary.rollbackOf) says "this rollback" (audit-truth2). */
+function otherPrefixesLeft(found: JobsUnderOtherPrefixes | undefined, rollback: boolean): string[] {
+  return (found?.jobs ?? 0) > 0 ? [`${n(found!.jobs)} under other prefixes ${rollback ? 'this rollback' : 'this run'} did not look at`] : [];
 }
 
 /** What the verdict names as maybe left behind under other prefixes: keys it could not read, a look cut short. */

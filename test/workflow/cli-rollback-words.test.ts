@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
+import { leftBehindOf } from '../../core/workflow/left-behind.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 import { privateRedis } from '../support/private-redis.js';
@@ -100,6 +101,37 @@ describe("a rollback's words about queues nobody fetches", { timeout: 120_000 },
     expect(deployed).toContain('\nNobody fetches from 1 queue(s) this rollback left jobs in place on (new 2): ');
     expect(deployed).not.toMatch(/this run\b|\(unmapped|no destination/);
     expect(await jobsIn(c)).toEqual([...renamed.map((j) => jobEntry('queue:new', j)), jobEntry('retry', retriedOnNew, '2000000000'), jobEntry('schedule', '{"class":"A","args":[', '2000000001')].sort());
+  });
+
+  it('jobs under other prefixes: not looked at by this rollback, none of them the rolled-back run\'s (not "run again with --namespace … to move them"); the verdict and the deployed log line say "this rollback"', async () => {
+    const c = redis.client();
+    const mine = sidekiqPayload({ className: 'A', queue: 'old', args: '[1]' });
+    await c.lpush('queue:old', mine);
+    await c.sadd('queues', 'old');
+    const other = sidekiqPayload({ className: 'A', queue: 'default', args: '[2]' });
+    await c.rpush('resque:gitlab:queue:default', other);
+    await c.sadd('resque:gitlab:queues', 'default');
+    expect((await runCli('run', '--redis', redis.url(), '--rename', 'old=new', '--run-id', 'oops')).code).toBe(0);
+    const words =
+      '\nNot looked at by this rollback (other prefixes of this Redis: "resque:gitlab:"), 1 job(s): resque:gitlab:queue:default 1. This rollback works under no prefix only, where run oops moved jobs: none of those are its to put back.\n';
+
+    const dry = await runCli('rollback', 'oops', '--redis', redis.url(), '--dry-run');
+    expect(dry.code, dry.stdout + dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(words);
+    expect(lastLine(dry.stdout)).toBe('Dry run, nothing written: a rollback would put back 1 job(s) and leave jobs behind: 1 under other prefixes this rollback did not look at (see "Needs a look" above).');
+
+    const back = await runCli('rollback', 'oops', '--redis', redis.url(), '--json');
+
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(await jobsIn(c)).toEqual([jobEntry('queue:old', mine), jobEntry('resque:gitlab:queue:default', other)].sort());
+    const summary = JSON.parse(back.stdout) as RunSummary & { verdict: unknown };
+    const verdict = 'Done, but jobs were left behind: 1 under other prefixes this rollback did not look at (see "Needs a look" above).';
+    expect(summary.verdict).toEqual({ state: 'done-but', line: verdict });
+    expect(leftBehindOf(summary)).toMatchObject({ verdict: 'left', left: ['1 under other prefixes this rollback did not look at'] });
+    const shown = renderSummary(summary, redis.url(), { width: 1000 });
+    expect(shown).toContain(words);
+    expect(shown).not.toMatch(/this run\b|run again/);
+    expect(lastLine(shown)).toBe(verdict);
   });
 
   it("run's words for the same queues stay as they were", async () => {
