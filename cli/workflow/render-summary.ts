@@ -252,8 +252,9 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
       // was named among the earlier runs' (cli-quarantine-earlier-lists.test.ts).
       const ours = quarantinedByQueue(summary, view);
       const lists = found.map((l) => ({ key: l.key, size: l.size - (summary.dryRun ? 0 : (ours.get(l.queue) ?? 0)) })).filter((l) => l.size > 0);
+      // A rollback quarantines nothing (its queues are live: --unmapped quarantine changes nothing), so not "or from this run" (audit-truth2).
       attention.push(
-        `${n(earlier)} job(s) in quarantine lists from earlier runs${view.resumedRun ? ' (or from this run before it was resumed)' : ''}, which nobody runs: ${lists.map((l) => `${displayName(l.key)} ${n(l.size)}`).join(' · ')}${more > 0 ? ` and ${n(more)} more lists` : ''}. Put them back on a queue or delete them by hand (drain-check counts them).`,
+        `${n(earlier)} job(s) in quarantine lists from earlier runs${view.resumedRun && !isRollback(summary, view) ? ' (or from this run before it was resumed)' : ''}, which nobody runs: ${lists.map((l) => `${displayName(l.key)} ${n(l.size)}`).join(' · ')}${more > 0 ? ` and ${n(more)} more lists` : ''}. Put them back on a queue or delete them by hand (drain-check counts them).`,
       );
     }
     const held = summary.inflightOnSource;

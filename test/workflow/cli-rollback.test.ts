@@ -28,7 +28,8 @@ async function seed(n = 8): Promise<void> {
   }
 }
 
-const jobs = async () => (await allJobs(redis.client(), '')).filter((j) => !j.key.startsWith('sidekiq-migrate:'));
+const jobs = async () => (await allJobs(redis.client(), '')).filter((j) => !j.key.startsWith('sidekiq-migrate:') || j.key.startsWith('sidekiq-migrate:quarantine:'));
+const sortedJobs = (all: Awaited<ReturnType<typeof jobs>>) => all.map((j) => JSON.stringify(j)).sort();
 
 describe('sidekiq-migrate rollback', () => {
   it('puts a run\'s jobs back, prints one summary object with --json, and exits 0', async () => {
@@ -329,6 +330,29 @@ describe('sidekiq-migrate rollback', () => {
     // ahead of those the run had not reached: the rollback's default placement, `front`).
     const sorted = (all: typeof before) => all.map((j) => JSON.stringify(j)).sort();
     expect(sorted(await jobs())).toEqual(sorted(before));
+  });
+
+  it("a resumed rollback names the quarantine lists earlier runs filled as theirs alone: a rollback quarantines nothing (not \"or from this run before it was resumed\")", async () => {
+    await seed(200);
+    // An earlier run's quarantine list, which nobody runs.
+    const quarantined = sidekiqPayload({ className: 'Z', queue: 'gone', args: '[1]' });
+    await redis.client().lpush('sidekiq-migrate:quarantine:gone', quarantined);
+    const before = await jobs();
+    expect((await cli('run', '--redis', redis.url(), '--mapping', mappingFile, '--run-id', 'oops-q')).code).toBe(0);
+    const rollback = ['rollback', 'oops-q', '--redis', redis.url(), '--page-size', '3', '--unmapped', 'quarantine'];
+    const child = spawn(process.execPath, [repoPath('bin/sidekiq-migrate.js'), ...rollback], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await new Promise<void>((resolve) => child.stderr!.on('data', (d: Buffer) => d.toString().includes(' moved') && resolve()));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+
+    const again = await cli(...rollback);
+
+    expect(again.stderr).toMatch(/^Resuming rollback run rollback-\S+, whose process on this machine is gone\.$/m);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toContain('\n1 job(s) in quarantine lists from earlier runs, which nobody runs: sidekiq-migrate:quarantine:gone 1. Put them back on a queue or delete them by hand (drain-check counts them).\n');
+    expect(again.stdout).not.toContain('this run');
+    expect(again.stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs were left behind: 1 in quarantine lists from earlier runs (see "Needs a look" above).');
+    expect(sortedJobs(await jobs())).toEqual(sortedJobs(before));
   });
 
   it("a run after a rollback whose process died on this machine does not take the rollback's run id (its moves would be recorded as a rollback's, which the rollback runbook never lists): it is refused, naming the interrupted rollback and what to do, touching nothing, and the rollback run again finishes", async () => {
