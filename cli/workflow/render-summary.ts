@@ -75,7 +75,8 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   say(`${reroute ? 'Re-route' : 'Transfer'} ${endpoint} — run ${summary.runId}${summary.dryRun ? ' — DRY RUN: nothing was written; "moved" means "would move"' : ''}`);
   if (view.resumedRun) {
     say(
-      `Resumed: the counts below are this command's only. What the run ${reroute ? 'moved' : 'wrote'} before it was resumed is where it put it and is not counted here; drain-check shows what is left.`,
+      // A rollback's: what it put back (audit-truth2; "the run" read as the run it rolls back).
+      `Resumed: the counts below are this command's only. What ${reroute && isRollback(summary, view) ? 'this rollback put back' : `the run ${reroute ? 'moved' : 'wrote'}`} before it was resumed is where it put it and is not counted here; drain-check shows what is left.`,
     );
   }
 

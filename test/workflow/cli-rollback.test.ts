@@ -351,6 +351,8 @@ describe('sidekiq-migrate rollback', () => {
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toContain('\n1 job(s) in quarantine lists from earlier runs, which nobody runs: sidekiq-migrate:quarantine:gone 1. Put them back on a queue or delete them by hand (drain-check counts them).\n');
     expect(again.stdout).not.toContain('this run');
+    // What it did before it was resumed is the rollback's, put back (audit-truth2: "What the run moved").
+    expect(again.stdout).toContain("\nResumed: the counts below are this command's only. What this rollback put back before it was resumed is where it put it and is not counted here; drain-check shows what is left.\n");
     expect(again.stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs were left behind: 1 in quarantine lists from earlier runs (see "Needs a look" above).');
     expect(sortedJobs(await jobs())).toEqual(sortedJobs(before));
   });
