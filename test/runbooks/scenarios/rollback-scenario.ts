@@ -52,7 +52,7 @@ export function rollbackScenario(redis: () => Redis, url: () => string): Runbook
       'what-each-moved': { covers: "prints each run's recorded moves and its record's expiry", shows: ['["PostReceive","post_receive","urgent"]', '["AdminEmailWorker","cronjob:admin_email","default"]', 'record expires in'] },
       'rollback-dry-run': {
         covers: 'a dry run per run id, writing nothing (every key byte for byte)',
-        shows: ['DRY RUN'],
+        shows: ['DRY RUN', 'Dry run, nothing written: a rollback would put back '],
         before: async () => {
           beforeDryRun = await keyContents(redis());
         },
