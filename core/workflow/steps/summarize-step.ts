@@ -25,6 +25,7 @@ import { loadSelection } from '../stored-selection.js';
 import { selectJob } from '../../transfer/class-selection.js';
 import { jobsWithinBytes, MAX_ENTRIES_PER_SCAN_CALL, meanBytes, PROBE_JOBS } from '../../redis/page-bytes.js';
 import { misplacedArrivals } from '../../reroute/rollback-arrivals.js';
+import { mayMove } from '../../reroute/may-move.js';
 import { examineScheduledJob } from '../../reroute/examine-job.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
 import type { Connection } from '../connections.js';
@@ -714,7 +715,9 @@ async function routedArrivalsInSets(source: Connection, ended: readonly ListedIt
   const unread: Record<string, number> = {};
   for (const item of ended.filter((l) => l.kind === 'set' && (SORTED_SET_NAMES as readonly string[]).includes(l.name))) {
     const key = source.keys.sortedSet(item.name as SortedSetName);
-    const counted = await countSetEntries(source, key, (member) => examineScheduledJob(member, plan, true).kind === 'move', bound);
+    // mayMove first: a cheap look that rejects only entries examine cannot call 'move' (may-move.ts),
+    // nearly all of them here (the pass's own rewrites), the full examination for the rest.
+    const counted = await countSetEntries(source, key, (member) => mayMove(member, plan) && examineScheduledJob(member, plan, true).kind === 'move', bound);
     if ('unread' in counted) {
       if (counted.unread > 0) unread[item.name] = counted.unread;
       continue;
