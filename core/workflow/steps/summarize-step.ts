@@ -23,9 +23,10 @@ import { isDrainedQueue, isLiveQueue } from '../../routing/routing-plan.js';
 import { loadRouting } from '../stored-routing.js';
 import { loadSelection } from '../stored-selection.js';
 import { selectJob } from '../../transfer/class-selection.js';
-import { jobsWithinBytes, MAX_ENTRIES_PER_SCAN_CALL, meanBytes, PROBE_JOBS } from '../../redis/page-bytes.js';
+import { jobsWithinBytes, meanBytes, PROBE_JOBS } from '../../redis/page-bytes.js';
 import { misplacedArrivals } from '../../reroute/rollback-arrivals.js';
 import { mayMove } from '../../reroute/may-move.js';
+import { countSetEntries } from './count-set-entries.js';
 import { examineScheduledJob } from '../../reroute/examine-job.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
 import type { Connection } from '../connections.js';
@@ -689,7 +690,7 @@ async function arrivalsInSetsAfterTheirPassEnded(
     // A pass whose own count was cut short (leftUncounted): its number is already a floor, said so,
     // and never "Complete"; its set may hold millions of other classes' entries, not read again here.
     if (((item.counters as TransferCounters).leftUncounted ?? 0) > 0) continue;
-    const counted = await countSetEntries(source, keyOf(item.name), (member) => selectJob(member, classes).take, bound);
+    const counted = await countSetEntries(source.redis, keyOf(item.name), (member) => selectJob(member, classes).take, bound);
     if ('unread' in counted) {
       if (counted.unread > 0) unread[item.name] = counted.unread;
       continue;
@@ -717,7 +718,7 @@ async function routedArrivalsInSets(source: Connection, ended: readonly ListedIt
     const key = source.keys.sortedSet(item.name as SortedSetName);
     // mayMove first: a cheap look that rejects only entries examine cannot call 'move' (may-move.ts),
     // nearly all of them here (the pass's own rewrites), the full examination for the rest.
-    const counted = await countSetEntries(source, key, (member) => mayMove(member, plan) && examineScheduledJob(member, plan, true).kind === 'move', bound);
+    const counted = await countSetEntries(source.redis, key, (member) => mayMove(member, plan) && examineScheduledJob(member, plan, true).kind === 'move', bound);
     if ('unread' in counted) {
       if (counted.unread > 0) unread[item.name] = counted.unread;
       continue;
@@ -726,27 +727,6 @@ async function routedArrivalsInSets(source: Connection, ended: readonly ListedIt
     if (late > 0) found[item.name] = late;
   }
   return { found, unread };
-}
-
-/**
- * How many entries of the sorted set `key` match, read in pages by bytes (page-bytes.ts), no read
- * started after `bound.until`; a set not read to its end counts nothing: `unread`, its entries not
- * read (as the set is now).
- */
-async function countSetEntries(source: Connection, key: string, matches: (member: Buffer) => boolean, bound: ScanBound): Promise<{ matching: number } | { unread: number }> {
-  const clock = bound.clock ?? Date.now;
-  let matching = 0;
-  let bytesPerJob: number | undefined;
-  for (let from = 0; ; ) {
-    if (bound.until !== undefined && clock() >= bound.until) return { unread: Math.max(0, (await source.redis.zcard(key)) - from) };
-    // At most 200 entries a call, as a pass's set reads (page-bytes.ts): every Sidekiq client waits behind it.
-    const want = bytesPerJob === undefined ? PROBE_JOBS : jobsWithinBytes(bytesPerJob, MAX_ENTRIES_PER_SCAN_CALL);
-    const page = await source.redis.zrangeBuffer(key, String(from), String(from + want - 1));
-    for (const member of page) if (matches(member)) matching++;
-    if (page.length < want) return { matching };
-    from += page.length;
-    bytesPerJob = meanBytes(page, bytesPerJob);
-  }
 }
 
 /** Most jobs a read of selectedArrivalsAfterTheirItemEnded takes (fewer when they are large). */
