@@ -11,6 +11,7 @@ import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { LuaScript } from '../../core/redis/lua-script.js';
 import { bufferIo } from '../support/buffer-io.js';
 import { keyValueSnapshot } from '../support/exact-jobs.js';
+import { commandsDuring, writesAmong } from '../support/monitor-writes.js';
 import { interfereWithConnections } from '../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
@@ -20,27 +21,6 @@ const redis = privateSourceAndTarget();
 const acquireSha = new LuaScript('acquireRunLock-5').sha;
 const LOCK = 'sidekiq-migrate:lock';
 const holder = () => JSON.stringify({ runId: 'transfer-20261206-100000-beef', operation: 'transfer', host: 'elsewhere', pid: 4242, startedAt: '2026-12-06T10:00:00.000Z', plannedAt: 1796556000000, expiresAt: Date.now() + 600_000 });
-
-/** Every command either server ran while `during` ran (MONITOR), as `source|target NAME ARGS…`, but those of the client at `unseen` (the other run's). */
-async function commandsDuring<T>(during: () => Promise<T>, unseen?: string): Promise<{ result: T; commands: string[][] }> {
-  const commands: string[][] = [];
-  const monitors = await Promise.all([redis.source().monitor(), redis.target().monitor()]);
-  monitors.forEach((m, i) => m.on('monitor', (_time: string, args: string[], from: string) => from !== unseen && commands.push([i === 0 ? 'source' : 'target', ...args])));
-  try {
-    return { result: await during(), commands };
-  } finally {
-    for (const m of monitors) m.disconnect();
-  }
-}
-
-/** The commands that write (the server's `write` flag) and the scripts run, but the permission probes of an all-zero SHA1 (NOSCRIPT). */
-async function writesAmong(commands: readonly string[][]): Promise<string[]> {
-  const names = [...new Set(commands.map((c) => c[1]!.toLowerCase()))];
-  const infos = (await redis.source().call('COMMAND', 'INFO', ...names)) as ([string, number, string[]] | null)[];
-  const writing = new Set(infos.flatMap((info) => (info && info[2].includes('write') ? [info[0].toLowerCase()] : [])));
-  const script = (c: readonly string[]) => ['eval', 'evalsha', 'evalsha_ro', 'eval_ro', 'fcall'].includes(c[1]!.toLowerCase()) && !/^0{40}$/.test(c[2] ?? '');
-  return commands.filter((c) => writing.has(c[1]!.toLowerCase()) || script(c)).map((c) => c.slice(0, 3).join(' '));
-}
 
 /**
  * `move` from the source to the target, both as their snapshots were before it and the MONITORs
@@ -67,7 +47,7 @@ async function refusedMove(race: boolean) {
         raced = true;
       }),
     );
-  const { result: code, commands } = await commandsDuring(() => main(['node', 'sidekiq-migrate', 'move', '--from', redis.urls().source, '--to', redis.urls().target], io, handlersFor), unseen);
+  const { result: code, commands } = await commandsDuring({ source: redis.source(), target: redis.target() }, () => main(['node', 'sidekiq-migrate', 'move', '--from', redis.urls().source, '--to', redis.urls().target], io, handlersFor), unseen);
   other.disconnect();
   return { code, said: io.stdout() + io.stderr(), commands, before, raced, lockReadFirst };
 }
@@ -98,13 +78,13 @@ describe("another run takes the source's lock between the plan's read of it and 
     // No command that writes reached either server, but the source's lock script that refused
     // the plan; the target's lock script never ran
     // (writing nothing: the snapshots say so), sent twice on a server that had not cached it (NOSCRIPT, then run).
-    expect([...new Set(await writesAmong(raced.commands))]).toEqual([`source evalsha ${acquireSha}`]);
+    expect([...new Set(await writesAmong(redis.source(), raced.commands, 3))]).toEqual([`source evalsha ${acquireSha}`]);
 
     // The same move with that lock there before it: refused from the plan's reads, no script run.
     const held = await refusedMove(false);
 
     expect(held.code, held.said).toBe(1);
-    expect(await writesAmong(held.commands)).toEqual([]);
+    expect(await writesAmong(redis.source(), held.commands, 3)).toEqual([]);
     expect(wordsOf(raced.said)).toBe(wordsOf(held.said));
   });
 });

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { keyValueSnapshot } from '../support/exact-jobs.js';
+import { commandsDuring, writesAmong } from '../support/monitor-writes.js';
 import { privateRedis, privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli } from '../support/run-cli.js';
@@ -27,30 +28,6 @@ async function jobsInFlightForTheFirstTarget(): Promise<void> {
   expect((await source.keys('sidekiq-migrate:*:inflight:*')).sort()).toEqual([expect.stringMatching(/:inflight:queue:a$/), expect.stringMatching(/:inflight:schedule$/)]);
 }
 
-/** Every command either server ran while `during` ran (MONITOR), as `source|target NAME ARGS…`. */
-async function commandsDuring<T>(during: () => Promise<T>): Promise<{ result: T; commands: string[][] }> {
-  const commands: string[][] = [];
-  const monitors = await Promise.all([redis.source().monitor(), other.client().monitor()]);
-  monitors.forEach((m, i) => m.on('monitor', (_time: string, args: string[]) => commands.push([i === 0 ? 'source' : 'target', ...args])));
-  try {
-    return { result: await during(), commands };
-  } finally {
-    for (const m of monitors) m.disconnect();
-  }
-}
-
-/**
- * The commands that write: flagged `write` by the server (COMMAND INFO), and scripts run (EVALSHA,
- * EVAL, FCALL), but the permission check's probes of an all-zero SHA1, which run nothing (NOSCRIPT).
- */
-async function writesAmong(commands: readonly string[][]): Promise<string[]> {
-  const names = [...new Set(commands.map((c) => c[1]!.toLowerCase()))];
-  const infos = (await redis.source().call('COMMAND', 'INFO', ...names)) as ([string, number, string[]] | null)[];
-  const writing = new Set(infos.flatMap((info) => (info && info[2].includes('write') ? [info[0].toLowerCase()] : [])));
-  const script = (c: readonly string[]) => ['eval', 'evalsha', 'evalsha_ro', 'eval_ro', 'fcall'].includes(c[1]!.toLowerCase()) && !/^0{40}$/.test(c[2] ?? '');
-  return commands.filter((c) => writing.has(c[1]!.toLowerCase()) || script(c)).map((c) => c.slice(0, 5).join(' '));
-}
-
 /**
  * Runs `args`, expecting a refusal with exit code `code`, and asserts both servers hold exactly
  * what they held before it (every key's type, value and expiry), and that no command that writes
@@ -60,11 +37,11 @@ async function writesAmong(commands: readonly string[][]): Promise<string[]> {
 async function refusedTouchingNothing(code: number, args: readonly string[], expectedWrites: readonly RegExp[] = []): Promise<string> {
   const [source, target] = [redis.source(), other.client()];
   const before = { source: await keyValueSnapshot(source), target: await keyValueSnapshot(target) };
-  const { result: refused, commands } = await commandsDuring(() => cli(...args));
+  const { result: refused, commands } = await commandsDuring({ source, target }, () => cli(...args));
   expect(refused.code, refused.stdout + refused.stderr).toBe(code);
   expect({ source: await keyValueSnapshot(source), target: await keyValueSnapshot(target) }).toEqual(before);
   expect(commands.length).toBeGreaterThan(0);
-  const writes = await writesAmong(commands);
+  const writes = await writesAmong(redis.source(), commands, 5);
   expect(writes).toHaveLength(expectedWrites.length);
   expectedWrites.forEach((expected, i) => expect(writes[i]).toMatch(expected));
   return refused.stdout + refused.stderr;
