@@ -293,6 +293,36 @@ describe('an execution superseded by a later execution of its run (Redrive after
     expect(summaryA.notLookedAt).toBeUndefined();
   });
 
+  it("a superseded rollback's summary is still a rollback's: watch and status of it (no view telling it is one) say the rollback's words", async () => {
+    // Run fwd-1 moved Flaky retries to `urgent` from two queues: a rollback cannot tell which one
+    // each came from, and leaves them in place ("cannot be put back", not "no destination").
+    const flaky = (queue: string, i: number) => sidekiqPayload({ className: 'Flaky', queue, args: `[${i}]` });
+    await redis.source().zadd('retry', '2000000000', flaky('flaky_a', 1), '2000000001', flaky('flaky_b', 2));
+    const provider = connect();
+    const forward = await planStep({ runId: 'fwd-1', mode: 'reroute', routing: { kind: 'mapping', mapping: { Flaky: 'urgent' } }, sets: ['retry'], pageSize: 10 }, provider);
+    for (const item of forward.work.batch) await finish(forward, item, provider);
+    expect(await summarizeStep({ settings: forward.settings, execution: forward.execution, tally: forward.work.tally }, provider)).toMatchObject({ releasedLock: true });
+    const rollback = { runId: 'back-1', mode: 'reroute', routing: { kind: 'rollback', of: 'fwd-1' }, sets: ['retry'], pageSize: 10 };
+    // A: the rollback pages its retry set, then is stopped; B (`start --resume`) plans it again.
+    const a = await planStep(rollback, provider);
+    const done = await Promise.all(a.work.batch.map((item) => finish(a, item, provider)));
+    const results = done.map((item) => ({ kind: item.kind, name: item.name, counters: item.counters, done: true }));
+    await stopRunStep({ runId: 'back-1', source: 'source', dryRun: false }, provider, { reason: 'ABORTED' });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const b = await planStep(rollback, provider);
+    // A is redriven: its add-up folds what it did, its summary says it was superseded.
+    const work = await addUpStep({ settings: a.settings, work: { ...a.work, next: null, more: false }, results }, provider);
+    const summaryA = await summarizeStep({ settings: a.settings, execution: a.execution, tally: work.tally }, provider);
+    expect(summaryA).toMatchObject({ superseded: { laterPlannedAt: b.settings.plannedAt }, complete: false, totals: { unmapped: 2, unmappedClasses: { Flaky: 2 } } });
+
+    const shown = renderSummary(summaryA, 'source', { width: 400 });
+    expect(shown).toContain('\nLeft in place, cannot be put back (the samples say why): Flaky 2\n');
+    expect(shown).not.toContain('no destination for their class');
+    expect(shown.trimEnd().split('\n').at(-1)).toBe('Not complete here: a later execution of run back-1 carries the run on; its summary says when the run is complete.');
+    // What the deployed log line's clauses go by too (left-behind.ts).
+    expect(summaryA.rollbackOf).toBe('fwd-1');
+  });
+
   it('still runs an execution planned by an older version (no plannedAt in its settings) as before', async () => {
     const seeded = await seed(redis.source());
     const provider = connect();

@@ -20,7 +20,7 @@ import { ledgerKey } from '../../transfer/transfer-keys.js';
 import type { RunSettings } from '../work-item.js';
 import { readWholeWorkList, workListKey } from '../work-list.js';
 import { isDrainedQueue, isLiveQueue } from '../../routing/routing-plan.js';
-import { loadRouting } from '../stored-routing.js';
+import { loadRouting, readStoredRouting } from '../stored-routing.js';
 import { loadSelection } from '../stored-selection.js';
 import { selectJob } from '../../transfer/class-selection.js';
 import { jobsWithinBytes, meanBytes, PROBE_JOBS } from '../../redis/page-bytes.js';
@@ -376,6 +376,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   // resume may have stored another, which loading this execution's would refuse).
   const looks = !settings.nothingThere && supersededBy === undefined;
   const routing = settings.mode === 'reroute' && looks ? await routingOf(settings, source) : undefined;
+  const rollbackOf = await rolledBackRunOf(settings, routing, supersededBy !== undefined, source);
   const leftUnheard = await leftWhereNobodyFetches(settings, tally, source, routing);
   const leftUnheardInSets = await leftInSetsWhereNobodyFetches(settings, tally, source, routing);
   const unreadableInSets = (settings.mode === 'reroute' ? (tally.totals as RerouteCounters).unparsableInSets : (tally.totals as TransferCounters).unparsableInSets) ?? 0;
@@ -521,7 +522,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(unreadableInSets > 0 ? { leftInSetsUnreadable: { jobs: unreadableInSets } } : {}),
     ...(settings.renamesWithoutQueue ? { renamesWithoutQueue: settings.renamesWithoutQueue } : {}),
     ...(settings.movedOnSince ? { movedOnSince: settings.movedOnSince } : {}),
-    ...(routing?.kind === 'reverse' ? { rollbackOf: routing.of } : {}),
+    ...(rollbackOf !== undefined ? { rollbackOf } : {}),
     ...(selectedArrivalsCutShort ? { selectedArrivalsCutShort } : {}),
     ...(setArrivalsCutShort ? { setArrivalsCutShort } : {}),
     ...(target && (targetLost || lostCopies || lostLedgers)
@@ -776,6 +777,24 @@ async function leftInSetsWhereNobodyFetches(settings: RunSettings, tally: RunTal
   const found = await findQueuesNobodyFetches(source.redis, source.keys, named, retiredByRouting);
   if (!found) return undefined;
   return { ...found, ...(unnamed > 0 ? { unchecked: { jobs: unnamed } } : {}) };
+}
+
+/**
+ * The run a rollback puts back (RunSummary.rollbackOf), by which its words are a rollback's where
+ * no view says so (watch, status, the summarize log line). A superseded execution loads no routing
+ * (a resume may have stored the same routing in another text, which its digest refuses), but a
+ * run's routing is fixed by its first plan (a resume with other routing is refused:
+ * plan-other-routing): a dry run's settings name the run, else the routing stored for the run,
+ * whichever plan wrote it. Without this, a superseded rollback said a run's words ("no
+ * destination for their class", "run again") over jobs it cannot put back (audit-review).
+ */
+async function rolledBackRunOf(settings: RunSettings, routing: RoutingPlan | undefined, superseded: boolean, source: Connection): Promise<string | undefined> {
+  if (routing) return routing.kind === 'reverse' ? routing.of : undefined;
+  if (settings.mode !== 'reroute' || !superseded) return undefined;
+  if (settings.recordedRollback) return settings.recordedRollback.of;
+  if (!settings.routed || settings.inlineRouting) return undefined;
+  const stored = await readStoredRouting(source.redis, source.keys.prefix, settings.runId);
+  return stored?.kind === 'reverse' ? stored.of : undefined;
 }
 
 /** In-flight keys of a transfer out of the target named in a summary, at most. */
