@@ -293,7 +293,8 @@ describe('an execution superseded by a later execution of its run (Redrive after
     expect(summaryA.notLookedAt).toBeUndefined();
   });
 
-  it("a superseded rollback's summary is still a rollback's: watch and status of it (no view telling it is one) say the rollback's words", async () => {
+  /** Run fwd-1, then its rollback back-1 paged, stopped and planned again: the superseded execution's summary (`spoil`: done to the Redis before it). */
+  async function supersededRollbackSummary(spoil: () => Promise<unknown> = async () => undefined) {
     // Run fwd-1 moved Flaky retries to `urgent` from two queues: a rollback cannot tell which one
     // each came from, and leaves them in place ("cannot be put back", not "no destination").
     const flaky = (queue: string, i: number) => sidekiqPayload({ className: 'Flaky', queue, args: `[${i}]` });
@@ -312,15 +313,30 @@ describe('an execution superseded by a later execution of its run (Redrive after
     const b = await planStep(rollback, provider);
     // A is redriven: its add-up folds what it did, its summary says it was superseded.
     const work = await addUpStep({ settings: a.settings, work: { ...a.work, next: null, more: false }, results }, provider);
+    await spoil();
     const summaryA = await summarizeStep({ settings: a.settings, execution: a.execution, tally: work.tally }, provider);
     expect(summaryA).toMatchObject({ superseded: { laterPlannedAt: b.settings.plannedAt }, complete: false, totals: { unmapped: 2, unmappedClasses: { Flaky: 2 } } });
+    return summaryA;
+  }
 
+  it("a superseded rollback's summary is still a rollback's: watch and status of it (no view telling it is one) say the rollback's words", async () => {
+    const summaryA = await supersededRollbackSummary();
     const shown = renderSummary(summaryA, 'source', { width: 400 });
     expect(shown).toContain('\nLeft in place, cannot be put back (the samples say why): Flaky 2\n');
     expect(shown).not.toContain('no destination for their class');
     expect(shown.trimEnd().split('\n').at(-1)).toBe('Not complete here: a later execution of run back-1 carries the run on; its summary says when the run is complete.');
     // What the deployed log line's clauses go by too (left-behind.ts).
     expect(summaryA.rollbackOf).toBe('fwd-1');
+  });
+
+  it("a superseded rollback whose stored routing cannot be read (no routing's text, another type) still ends its summary, in a run's words", async () => {
+    // Only words hang on the stored routing there: it must never fail the summary.
+    for (const spoil of [() => redis.source().set('sidekiq-migrate:back-1:routing', 'not a routing'), () => redis.source().del('sidekiq-migrate:back-1:routing').then(() => redis.source().sadd('sidekiq-migrate:back-1:routing', 'x'))]) {
+      await redis.source().flushall();
+      const summaryA = await supersededRollbackSummary(spoil);
+      expect(summaryA.rollbackOf).toBeUndefined();
+      expect(renderSummary(summaryA, 'source', { width: 400 }).trimEnd().split('\n').at(-1)).toBe('Not complete here: a later execution of run back-1 carries the run on; its summary says when the run is complete.');
+    }
   });
 
   it('still runs an execution planned by an older version (no plannedAt in its settings) as before', async () => {

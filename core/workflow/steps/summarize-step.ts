@@ -20,7 +20,7 @@ import { ledgerKey } from '../../transfer/transfer-keys.js';
 import type { RunSettings } from '../work-item.js';
 import { readWholeWorkList, workListKey } from '../work-list.js';
 import { isDrainedQueue, isLiveQueue } from '../../routing/routing-plan.js';
-import { loadRouting, readStoredRouting } from '../stored-routing.js';
+import { deserializeRouting, loadRouting, storedRoutingKey, type SerializedRouting } from '../stored-routing.js';
 import { loadSelection } from '../stored-selection.js';
 import { selectJob } from '../../transfer/class-selection.js';
 import { jobsWithinBytes, meanBytes, PROBE_JOBS } from '../../redis/page-bytes.js';
@@ -793,8 +793,18 @@ async function rolledBackRunOf(settings: RunSettings, routing: RoutingPlan | und
   if (settings.mode !== 'reroute' || !superseded) return undefined;
   if (settings.recordedRollback) return settings.recordedRollback.of;
   if (!settings.routed || settings.inlineRouting) return undefined;
-  const stored = await readStoredRouting(source.redis, source.keys.prefix, settings.runId);
-  return stored?.kind === 'reverse' ? stored.of : undefined;
+  // Only words hang on it: a stored routing that cannot be read (another type at its key, text that
+  // is no routing) leaves the run's words, never a failed summary; a lost connection still fails it (retried).
+  const text = await source.redis.get(storedRoutingKey(source.keys.prefix, settings.runId)).catch((error: unknown) => {
+    if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return null;
+    throw error;
+  });
+  try {
+    const stored = text === null ? undefined : deserializeRouting(JSON.parse(text) as SerializedRouting);
+    return stored?.kind === 'reverse' ? stored.of : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** In-flight keys of a transfer out of the target named in a summary, at most. */
