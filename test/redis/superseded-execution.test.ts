@@ -339,6 +339,63 @@ describe('an execution superseded by a later execution of its run (Redrive after
     }
   });
 
+  /**
+   * Run re-1 (A → urgent; `default` still routed to) leaves B's jobs in place on `old`, which it
+   * retires, and on `default`, which it keeps; no Sidekiq process runs. Its summary, superseded by a
+   * later start of the run (`supersede`) or not, with `spoil` done to the Redis before it.
+   */
+  async function leftInPlaceSummary(supersede: boolean, spoil: () => Promise<unknown> = async () => undefined) {
+    const job = (className: string, queue: string, i: number) => sidekiqPayload({ className, queue, args: `[${i}]` });
+    await redis.source().rpush('queue:old', job('A', 'old', 1), job('B', 'old', 2));
+    await redis.source().rpush('queue:default', job('A', 'default', 3), job('B', 'default', 4));
+    await redis.source().sadd('queues', 'old', 'default');
+    await redis.source().zadd('retry', '2000000000', job('B', 'old', 5), '2000000001', job('B', 'default', 6));
+    const provider = connect();
+    const reroute = { runId: 're-1', mode: 'reroute', routing: { kind: 'mapping', mapping: { A: 'urgent' }, liveQueues: ['default'] }, sets: ['retry'], pageSize: 10 };
+    const a = await planStep(reroute, provider);
+    const done = await Promise.all(a.work.batch.map((item) => finish(a, item, provider)));
+    const results = done.map((item) => ({ kind: item.kind, name: item.name, counters: item.counters, done: true }));
+    if (supersede) {
+      await stopRunStep({ runId: 're-1', source: 'source', dryRun: false }, provider, { reason: 'ABORTED' });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await planStep(reroute, provider);
+    }
+    const work = await addUpStep({ settings: a.settings, work: { ...a.work, next: null, more: false }, results }, provider);
+    expect(work.tally.leftIn).toEqual({ default: 1, old: 1 });
+    await spoil();
+    const summary = await summarizeStep({ settings: a.settings, execution: a.execution, tally: work.tally }, provider);
+    expect(summary.superseded !== undefined).toBe(supersede);
+    return summary;
+  }
+
+  it("a superseded re-route's summary names the queues it left jobs on that nobody fetches as the run's own summary does (the routing the run stored says, with no live process)", async () => {
+    const own = await leftInPlaceSummary(false);
+    await redis.source().flushall();
+    const superseded = await leftInPlaceSummary(true);
+    // `old`, which the routing retires, only: never `default`, which it still routes to.
+    const nobodyOnOld = { liveProcesses: 0, queues: [{ queue: 'old', jobs: 1 }], total: 1 };
+    expect(own).toMatchObject({ leftUnheard: nobodyOnOld, leftUnheardInSets: nobodyOnOld });
+    expect(superseded).toMatchObject({ leftUnheard: nobodyOnOld, leftUnheardInSets: nobodyOnOld });
+    const shown = renderSummary(superseded, 'source', { width: 400 });
+    const nobodyFetches = (shown.match(/^Nobody fetches from .*$/gm) ?? []).map((line) => line.replace(/\(drain-check.*$/, ''));
+    expect(nobodyFetches).toEqual([
+      'Nobody fetches from 1 queue(s) this run left jobs in place on (old 1): no live Sidekiq process runs on this Redis and the routing retires those queues, so once Sidekiq runs on it those jobs never run. Route their class (catalog, rules or mapping) and run again, run again with --unmapped quarantine, or give those queues a listener ',
+      'Nobody fetches from 1 queue(s) that 1 schedule, retry or dead entries this run left in place name (old 1): no live Sidekiq process runs on this Redis and the routing retires those queues, so once Sidekiq runs on it those entries land there when due (a dead one: when retried) and never run. Route their class (catalog, rules or mapping) and run again, or give those queues a listener ',
+    ]);
+    expect(nobodyFetches).toEqual((renderSummary(own, 'source', { width: 400 }).match(/^Nobody fetches from .*$/gm) ?? []).map((line) => line.replace(/\(drain-check.*$/, '')));
+    expect(shown.trimEnd().split('\n').at(-1)).toBe('Not complete here: a later execution of run re-1 carries the run on; its summary says when the run is complete.');
+  });
+
+  it("a superseded re-route whose stored routing cannot be read (no routing's text, another type) still ends its summary, naming no queue nobody fetches", async () => {
+    for (const spoil of [() => redis.source().set('sidekiq-migrate:re-1:routing', 'not a routing'), () => redis.source().del('sidekiq-migrate:re-1:routing').then(() => redis.source().sadd('sidekiq-migrate:re-1:routing', 'x'))]) {
+      await redis.source().flushall();
+      const summary = await leftInPlaceSummary(true, spoil);
+      expect(summary.leftUnheard).toBeUndefined();
+      expect(summary.leftUnheardInSets).toBeUndefined();
+      expect(renderSummary(summary, 'source', { width: 400 }).trimEnd().split('\n').at(-1)).toBe('Not complete here: a later execution of run re-1 carries the run on; its summary says when the run is complete.');
+    }
+  });
+
   it('still runs an execution planned by an older version (no plannedAt in its settings) as before', async () => {
     const seeded = await seed(redis.source());
     const provider = connect();

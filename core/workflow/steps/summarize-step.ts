@@ -376,9 +376,11 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   // resume may have stored another, which loading this execution's would refuse).
   const looks = !settings.nothingThere && supersededBy === undefined;
   const routing = settings.mode === 'reroute' && looks ? await routingOf(settings, source) : undefined;
-  const rollbackOf = await rolledBackRunOf(settings, routing, supersededBy !== undefined, source);
-  const leftUnheard = await leftWhereNobodyFetches(settings, tally, source, routing);
-  const leftUnheardInSets = await leftInSetsWhereNobodyFetches(settings, tally, source, routing);
+  // Its words only (never what it moves or counts): a superseded execution's from the routing the run stored.
+  const words = routing ? routingWords(routing) : supersededBy !== undefined ? await supersededRoutingWords(settings, source) : {};
+  const rollbackOf = words.rollbackOf;
+  const leftUnheard = await leftWhereNobodyFetches(tally, source, words.heardWithoutProcesses);
+  const leftUnheardInSets = await leftInSetsWhereNobodyFetches(settings, tally, source, words.heardWithoutProcesses);
   const unreadableInSets = (settings.mode === 'reroute' ? (tally.totals as RerouteCounters).unparsableInSets : (tally.totals as TransferCounters).unparsableInSets) ?? 0;
   // The private lists of the queues it empties (a re-route's retired ones, a transfer's all; a
   // selective transfer's: its classes' jobs there). Not a rollback's: its queues are live, what
@@ -755,9 +757,8 @@ async function unheardDestinations(settings: RunSettings, tally: RunTally, conne
  * routes to: no process started on the new rules listens to it); a transfer's source is left to
  * its own live processes, or none (a selective move leaves the other classes there by design).
  */
-async function leftWhereNobodyFetches(settings: RunSettings, tally: RunTally, source: Connection, routing: RoutingPlan | undefined): Promise<RunSummary['leftUnheard']> {
-  const retiredByRouting = routing ? (queue: string) => !isDrainedQueue(routing, queue) || isLiveQueue(routing, queue) : undefined;
-  const found = await findQueuesNobodyFetches(source.redis, source.keys, tally.leftIn ?? {}, retiredByRouting);
+async function leftWhereNobodyFetches(tally: RunTally, source: Connection, heardWithoutProcesses: RoutingWords['heardWithoutProcesses']): Promise<RunSummary['leftUnheard']> {
+  const found = await findQueuesNobodyFetches(source.redis, source.keys, tally.leftIn ?? {}, heardWithoutProcesses);
   if (!found) return undefined;
   return { ...found, ...(tally.leftInUnnamed ? { unchecked: tally.leftInUnnamed } : {}) };
 }
@@ -767,43 +768,61 @@ async function leftWhereNobodyFetches(settings: RunSettings, tally: RunTally, so
  * the queues its pages counted them under (RerouteCounters.unmappedNaming), asked as the queues
  * jobs were left on are (leftWhereNobodyFetches): one census of the source's processes.
  */
-async function leftInSetsWhereNobodyFetches(settings: RunSettings, tally: RunTally, source: Connection, routing: RoutingPlan | undefined): Promise<RunSummary['leftUnheardInSets']> {
+async function leftInSetsWhereNobodyFetches(settings: RunSettings, tally: RunTally, source: Connection, heardWithoutProcesses: RoutingWords['heardWithoutProcesses']): Promise<RunSummary['leftUnheardInSets']> {
   // A transfer's: the entries its class-selective set passes read and left (TransferCounters.unselectedNaming),
   // polled by the source's Sidekiq onto the source's queues: its live processes say, or none (no
   // routing: every queue is unheard while Sidekiq is stopped). A whole-set pass reads no entry.
   const naming = settings.mode === 'reroute' ? (tally.totals as RerouteCounters).unmappedNaming : (tally.totals as TransferCounters).unselectedNaming;
   const { [OTHER_DESTINATIONS]: unnamed = 0, ...named } = naming ?? {};
-  const retiredByRouting = routing ? (queue: string) => !isDrainedQueue(routing, queue) || isLiveQueue(routing, queue) : undefined;
-  const found = await findQueuesNobodyFetches(source.redis, source.keys, named, retiredByRouting);
+  const found = await findQueuesNobodyFetches(source.redis, source.keys, named, heardWithoutProcesses);
   if (!found) return undefined;
   return { ...found, ...(unnamed > 0 ? { unchecked: { jobs: unnamed } } : {}) };
 }
 
 /**
- * The run a rollback puts back (RunSummary.rollbackOf), by which its words are a rollback's where
- * no view says so (watch, status, the summarize log line). A superseded execution loads no routing
- * (a resume may have stored the same routing in another text, which its digest refuses), but a
- * run's routing is fixed by its first plan (a resume with other routing is refused:
- * plan-other-routing): a dry run's settings name the run, else the routing stored for the run,
- * whichever plan wrote it. Without this, a superseded rollback said a run's words ("no
- * destination for their class", "run again") over jobs it cannot put back (audit-review).
+ * What a summary's words take of a re-route's routing, and nothing it moves or counts by: the run a
+ * rollback puts back (RunSummary.rollbackOf), by which its words are a rollback's where no view says
+ * so (watch, status, the summarize log line); and, with no live Sidekiq process on its Redis, which
+ * queues a process will fetch from once Sidekiq runs on the run's rules (leftUnheard,
+ * leftUnheardInSets: those it does not drain or still routes to; a rollback's are all live).
  */
-async function rolledBackRunOf(settings: RunSettings, routing: RoutingPlan | undefined, superseded: boolean, source: Connection): Promise<string | undefined> {
-  if (routing) return routing.kind === 'reverse' ? routing.of : undefined;
-  if (settings.mode !== 'reroute' || !superseded) return undefined;
-  if (settings.recordedRollback) return settings.recordedRollback.of;
-  if (!settings.routed || settings.inlineRouting) return undefined;
+interface RoutingWords {
+  readonly rollbackOf?: string;
+  readonly heardWithoutProcesses?: (queue: string) => boolean;
+}
+
+function routingWords(routing: RoutingPlan): RoutingWords {
+  return {
+    ...(routing.kind === 'reverse' ? { rollbackOf: routing.of } : {}),
+    heardWithoutProcesses: (queue: string) => !isDrainedQueue(routing, queue) || isLiveQueue(routing, queue),
+  };
+}
+
+/**
+ * A superseded re-route execution's RoutingWords. It loads no routing (a resume may have stored the
+ * same routing in another text, which its digest refuses), but a run's routing is fixed by its
+ * first plan (a resume with other routing is refused: plan-other-routing): its own settings carry
+ * it (a dry run's; a recorded rollback's run), else the routing stored for the run, whichever plan
+ * wrote it. Without this, a superseded rollback said a run's words ("no destination for their
+ * class", "run again") over jobs it cannot put back (audit-review), and a superseded re-route named
+ * no queue nobody fetches where its run's summary names them (audit-superroute).
+ */
+async function supersededRoutingWords(settings: RunSettings, source: Connection): Promise<RoutingWords> {
+  if (settings.mode !== 'reroute') return {};
+  if (settings.inlineRouting) return routingWords(deserializeRouting(settings.inlineRouting));
+  // A rollback's queues are all live (isLiveQueue): no need to read the rolled-back run's moves.
+  if (settings.recordedRollback) return { rollbackOf: settings.recordedRollback.of, heardWithoutProcesses: () => true };
+  if (!settings.routed) return {};
   // Only words hang on it: a stored routing that cannot be read (another type at its key, text that
-  // is no routing) leaves the run's words, never a failed summary; a lost connection still fails it (retried).
+  // is no routing) leaves the words of no routing, never a failed summary; a lost connection still fails it (retried).
   const text = await source.redis.get(storedRoutingKey(source.keys.prefix, settings.runId)).catch((error: unknown) => {
     if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return null;
     throw error;
   });
   try {
-    const stored = text === null ? undefined : deserializeRouting(JSON.parse(text) as SerializedRouting);
-    return stored?.kind === 'reverse' ? stored.of : undefined;
+    return text === null ? {} : routingWords(deserializeRouting(JSON.parse(text) as SerializedRouting));
   } catch {
-    return undefined;
+    return {};
   }
 }
 
