@@ -95,10 +95,16 @@ interface Observed {
 
 const story = compatStory('redis-move-runbook');
 
-/** Every key of `redis` with its type and length, sorted: what a dry run must leave alone. */
+/**
+ * Every key of `redis` with its type and length, sorted: what a dry run must leave alone. Keys
+ * that expire within 60 s are left out: the stopped processes' heartbeats (60 s), which may expire
+ * between two looks on a slow machine; a run's lock lives 20 minutes and is still seen.
+ */
 async function shapeOf(redis: Redis): Promise<string[]> {
   const out: string[] = [];
   for (const key of await redis.keys('*')) {
+    const ttl = await redis.pttl(key);
+    if (ttl >= 0 && ttl <= 60_000) continue;
     const type = await redis.type(key);
     const size = type === 'list' ? await redis.llen(key) : type === 'zset' ? await redis.zcard(key) : type === 'set' ? await redis.scard(key) : type === 'hash' ? await redis.hlen(key) : 1;
     out.push(`${key} ${type} ${size}`);
