@@ -65,7 +65,7 @@ describe('a run id that names one of the tool\'s own key families', { timeout: 6
     const dry = await cli('rollback', 'r1', '--redis', redis.url(), '--dry-run');
     expect(dry.stderr).not.toContain('another type');
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain('Dry run, nothing written: a run would move 1 job(s) and leave jobs behind: 1 in quarantine lists from earlier runs');
+    expect(dry.stdout).toContain('Dry run, nothing written: a rollback would put back 1 job(s) and leave jobs behind: 1 in quarantine lists from earlier runs');
     expect(await keyValueSnapshot(redis.client())).toEqual(before);
 
     const back = await cli('rollback', 'r1', '--redis', redis.url());
