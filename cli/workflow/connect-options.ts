@@ -1,4 +1,6 @@
+import { X509Certificate } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
+import { InputError } from '../../core/errors/input-error.js';
 import { readInputFile } from '../../core/config/read-input-file.js';
 import type { ConnectionUse } from '../../core/redis/command-permissions.js';
 import type { ConnectOptions } from '../../core/redis/connect-redis.js';
@@ -17,8 +19,31 @@ export interface SideSecrets {
  */
 export function connectOptions(side: SideSecrets, use: ConnectionUse, warn?: (text: string) => void): ConnectOptions {
   const files = side.caFiles.filter((f): f is string => f !== undefined);
-  const ca = files.length === 0 ? undefined : [...rootCertificates, ...files.map((f) => readInputFile(f, 'CA certificate file'))];
+  const ca = files.length === 0 ? undefined : [...rootCertificates, ...files.map(readCaFile)];
   return { use, ...(side.password !== undefined ? { password: side.password } : {}), ...(ca ? { tls: { ca } } : {}), ...(warn ? { notice: onceEach(warn) } : {}) };
+}
+
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g;
+const IN_PEM = "give the CA's certificate(s) in PEM form, as in a .crt or .pem file";
+
+/**
+ * A CA file's text, refused unless it holds certificates, each readable. Node takes any text as a
+ * CA and trusts nothing of one without a certificate: a file mixed up (the server's key, an empty
+ * file) met the server as "its TLS certificate was rejected", sending the user to the server
+ * instead of the file; a damaged certificate beside good ones was left out without a word.
+ */
+function readCaFile(path: string): string {
+  const text = readInputFile(path, 'CA certificate file');
+  const blocks = text.match(PEM_BLOCK) ?? [];
+  if (blocks.length === 0) throw new InputError(`The CA certificate file ${path} holds no certificate (no -----BEGIN CERTIFICATE----- block): ${IN_PEM}`);
+  blocks.forEach((block, i) => {
+    try {
+      new X509Certificate(block);
+    } catch {
+      throw new InputError(`The CA certificate file ${path}: certificate ${i + 1} of the file is not readable: ${IN_PEM}`);
+    }
+  });
+  return text;
 }
 
 /** A connection's notices as warning lines, each said once however often the connection is opened again. */

@@ -11,6 +11,7 @@ import { keyValueSnapshot } from '../support/exact-jobs.js';
 import { startRedisServer, TEST_CA_FILE, type RedisServerHandle } from '../support/redis-server.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli } from '../support/run-cli.js';
+import { commandsDuring } from '../support/monitor-writes.js';
 
 // Issue 11, item 13: passwords apart from URLs (any characters), one CA option per side added to
 // Node's own CAs, and a connection check that verifies every command the run will send.
@@ -22,6 +23,12 @@ writeFileSync(mappingFile, JSON.stringify({ W: 'c' }));
 const PASSWORD = 'p#w%d?x@y:z/1';
 
 const cli = runCli;
+
+function writeTemp(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
 
 const job = (queue: string, i: number) => sidekiqPayload({ className: 'W', queue, args: `[${i},1.0]`, jid: `00000000000000000000000${i}` });
 
@@ -246,6 +253,46 @@ describe('one CA per side, added to the default CAs', { timeout: 180_000 }, () =
 
     expect(code).toBe(2);
     expect(stderr).toMatch(/^target rediss:\/\/127\.0\.0\.1:\d+: the server's TLS certificate was rejected/);
+    expect(await clients[0]!.llen('queue:q')).toBe(1);
+  });
+
+  // Node takes any text as `ca` and trusts nothing of one without a certificate: the file mixed up
+  // (the server's key, an empty file) met the server as "its certificate was rejected", which sends
+  // the user to check the server instead of the file.
+  const noCertificate = "holds no certificate (no -----BEGIN CERTIFICATE----- block): give the CA's certificate(s) in PEM form, as in a .crt or .pem file";
+  it.each([
+    ['the server key instead of the CA', () => join(SECOND_TLS, 'server.key'), (path: string) => `The CA certificate file ${path} ${noCertificate}`],
+    ['an empty file', () => writeTemp('empty.pem', ''), (path: string) => `The CA certificate file ${path} ${noCertificate}`],
+    [
+      'a damaged certificate',
+      () => writeTemp('damaged.pem', `${readFileSync(TEST_CA_FILE, 'utf8')}-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n`),
+      (path: string) => `The CA certificate file ${path}: certificate 2 of the file is not readable: give the CA's certificate(s) in PEM form, as in a .crt or .pem file`,
+    ],
+  ])('a CA file that is no PEM certificate (%s): exit 2 naming the file, before any connection, nothing touched', async (_case, file, message) => {
+    await clients[0]!.flushall();
+    await clients[0]!.rpush('queue:q', job('q', 1));
+    await clients[0]!.sadd('queues', 'q');
+    const before = await keyValueSnapshot(clients[0]!);
+    const path = file();
+
+    const { result, commands } = await commandsDuring({ source: clients[0]!, target: clients[0]! }, () => cli('run', '--redis', servers[0]!.url, '--rename', 'q=r', '--tls-ca', path));
+
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(`${message(path)}\n`);
+    expect(commands).toEqual([]);
+    expect(await keyValueSnapshot(clients[0]!)).toEqual(before);
+  });
+
+  it('move: a --to-tls-ca that is no certificate is refused the same way, the source untouched', async () => {
+    const path = join(SECOND_TLS, 'server.key');
+    await clients[0]!.flushall();
+    await clients[0]!.rpush('queue:q', job('q', 1));
+
+    const { code, stderr } = await cli('move', '--from', servers[0]!.url, '--to', servers[1]!.url, '--from-tls-ca', TEST_CA_FILE, '--to-tls-ca', path);
+
+    expect(code).toBe(2);
+    expect(stderr).toBe(`The CA certificate file ${path} ${noCertificate}\n`);
     expect(await clients[0]!.llen('queue:q')).toBe(1);
   });
 
