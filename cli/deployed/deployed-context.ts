@@ -1,6 +1,6 @@
 import { InputError } from '../../core/errors/input-error.js';
 import type { CliContext } from '../cli-context.js';
-import { executionArnOf, findStateMachine, type StateMachineRef } from './find-state-machine.js';
+import { executionArnOf, findStateMachine, refuseExecutionName, type StateMachineRef } from './find-state-machine.js';
 import { newestExecutionOfRun } from './resumed-executions.js';
 import { StepFunctions } from './step-functions.js';
 
@@ -30,5 +30,6 @@ export function stepFunctionsFor(ctx: CliContext, ref: StateMachineRef, executio
  */
 export async function resolveExecution(execution: string, ref: StateMachineRef, sfn: StepFunctions): Promise<string> {
   if (execution.startsWith('arn:')) return executionArnOf(execution, undefined);
+  refuseExecutionName(execution);
   return newestExecutionOfRun(sfn, executionArnOf(execution, await findStateMachine(ref)));
 }

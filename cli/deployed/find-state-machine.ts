@@ -34,9 +34,18 @@ export function executionArnOf(execution: string, stateMachineArn: string | unde
     if (!/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:\S+$/.test(execution)) throw new InputError(`${execution}: not an execution ARN`);
     return execution;
   }
-  if (!/^[A-Za-z0-9_.-]{1,80}$/.test(execution)) throw new InputError(`${execution}: give an execution ARN or the run id it was started with`);
+  refuseExecutionName(execution);
   if (!stateMachineArn) throw new InputError(`${execution}: give the execution's ARN, or the state machine (--state-machine or --stack) to find it by name`);
   return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${execution}`;
+}
+
+/**
+ * An execution named neither by an ARN nor by a run id: bad input, said before the state machine
+ * is looked for (reading the stack's outputs failed it as whatever AWS said first).
+ */
+export function refuseExecutionName(execution: string): void {
+  if (execution.startsWith('arn:') || /^[A-Za-z0-9_.-]{1,80}$/.test(execution)) return;
+  throw new InputError(`${execution === '' ? '<execution>: empty' : execution}: give an execution ARN or the run id it was started with`);
 }
 
 /** The execution's page in the Step Functions console. */

@@ -121,6 +121,25 @@ describe('the sidekiq-migrate executable', () => {
     expect(result.status).toBe(2);
   });
 
+  // The execution's shape was checked only once the state machine was found: the stack's outputs
+  // were read first, and a word no run id can be failed as whatever AWS said (exit 1 without
+  // credentials or network), not as the typo it is.
+  it.each([
+    [['watch', 'my run']],
+    [['status', 'my run']],
+    [['stop', 'my run']],
+    [['watch', '']],
+    [['status', 'run/1']],
+  ])('refuses an execution that is neither an ARN nor a run id as bad input, before anything is asked of AWS (%j)', (args) => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
+    const home = mkdtempSync(join(tmpdir(), 'sidekiq-migrate-home-'));
+    const result = spawnSync(process.execPath, [bin, ...args, '--region', 'us-east-1'], { encoding: 'utf8', cwd: '/', env: { ...env, HOME: home } });
+
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(`${args[1] || '<execution>: empty'}: give an execution ARN or the run id it was started with\n`);
+    expect(result.status).toBe(2);
+  });
+
   it.each([
     [['run', '--redis', '', '--rename', 'a=b'], '--redis: required: the Redis URL, e.g. redis://localhost:6379/0 or rediss://…\n'],
     [['move', '--from', '', '--to', 'redis://127.0.0.1:1'], '--from: required: the old Redis URL (or its store name, with --redis-yml)\n'],
