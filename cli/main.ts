@@ -113,7 +113,7 @@ function reportError(error: unknown, io: CliIo): number {
   }
   const debug = process.env['SIDEKIQ_MIGRATE_DEBUG'] === '1';
   if (error instanceof InputError) {
-    io.err(`${error.message}\n${error.where ? `  (in ${error.where})\n` : ''}${error.expected ? `  (${error.expected})\n` : ''}`);
+    io.err(`${error.message}\n${error.where ? `  (in ${error.where})\n` : ''}${error.expected ? `  (${error.expected})\n` : ''}${error.more ? `  ${error.more.heading}\n${error.more.items.map((item) => `  - ${item}\n`).join('')}` : ''}`);
     if (debug) io.err(`${error.stack}\n`);
     return ExitCode.badInput;
   }

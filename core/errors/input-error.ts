@@ -9,4 +9,6 @@ export class InputError extends FatalError {
   where?: string;
   /** What was expected there, when the message (GitLab's, kept verbatim) does not say. */
   expected?: string;
+  /** More problems of the same input found with this one (their own where first), said after it. */
+  more?: { readonly heading: string; readonly items: readonly string[] };
 }

@@ -73,8 +73,13 @@ function withRuleLocation<T>(build: () => T, rules: unknown, origin: string): T 
   } catch (error) {
     if (error instanceof InputError && Array.isArray(rules)) {
       const position = locateFailingRule(rules);
-      if (position !== null) error.where = `routing rule ${position} of ${origin}`;
-      else error.where ??= origin;
+      if (position !== null) {
+        error.where = `routing rule ${position} of ${origin}`;
+        const others = failingRulesAfter(rules, position);
+        // Every rule invalid (the worker catalog given as the rules): the file is the mistake.
+        if (others.length > 0 && others.length === rules.length - 1) error.more = { heading: `All ${rules.length} rules of ${origin} are invalid: is it the routing rules file?`, items: [] };
+        else if (others.length > 0) error.more = { heading: `${others.length} more invalid rule(s) in ${origin}:`, items: shownRules(others) };
+      } else error.where ??= origin;
     } else if (error instanceof InputError) error.where ??= origin;
     throw error;
   }
@@ -89,6 +94,29 @@ function locateFailingRule(rules: unknown[]): number | null {
     }
   }
   return null;
+}
+
+/**
+ * The rules after `position` (1-based) that fail alone, each as "routing rule N: GitLab's words"
+ * (their first line, at most 200 characters): GitLab raises on the first, and a file with several
+ * mistakes took a run for each.
+ */
+function failingRulesAfter(rules: unknown[], position: number): string[] {
+  const failing: string[] = [];
+  for (let i = position; i < rules.length; i++) {
+    try {
+      new WorkerRouter([rules[i]]);
+    } catch (error) {
+      const words = (error as Error).message.split('\n')[0]!;
+      failing.push(`routing rule ${i + 1}: ${words.length > 200 ? `${words.slice(0, 200)}…` : words}`);
+    }
+  }
+  return failing;
+}
+
+/** At most 10 of them, then how many more (the worker catalog given as the rules fails every one). */
+function shownRules(failing: readonly string[]): string[] {
+  return failing.length <= 10 ? [...failing] : [...failing.slice(0, 10), `… and ${failing.length - 10} more`];
 }
 
 function refuseQuirks(router: WorkerRouter, origin: string): void {
