@@ -28,12 +28,23 @@ export function loadCatalog(paths: readonly string[]): WorkerCatalog {
   return { workers, files: [...paths], warnings };
 }
 
+/** "line L, column C" (1-based) of a character offset in `text`. */
+function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n');
+  return `line ${before.length}, column ${before.at(-1)!.length + 1}`;
+}
+
 /** Parses one catalog's text; `file` is used in messages only. */
 export function parseCatalogText(text: string, file: string): { workers: WorkerMetadata[]; warnings: string[] } {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
-    const first = doc.errors[0]!;
-    throw new CatalogError(`${file}: not valid YAML (${first.message.split('\n')[0]})`, { cause: first });
+    // Each with its line and column (a catalog has thousands of lines), all at once.
+    const [first, ...others] = doc.errors.map((e) => `${lineAndColumn(text, e.pos[0])}: ${e.message.split('\n')[0]}`);
+    const error = new CatalogError(`${file}: not valid YAML (${first!.replace(': ', '): ')}`, { cause: doc.errors[0] });
+    if (others.length > 0) {
+      error.more = { heading: `${others.length} more YAML error(s) in ${file}:`, items: others.length <= 10 ? others : [...others.slice(0, 10), `… and ${others.length - 10} more`] };
+    }
+    throw error;
   }
   rejectAliases(doc, text, file);
   const root = doc.contents;

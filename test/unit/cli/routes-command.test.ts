@@ -105,6 +105,28 @@ describe('sidekiq-migrate routes', () => {
     expect(stderr).toContain(where);
   });
 
+  // A syntax error in the catalog (thousands of lines) was named without its line, and only the
+  // first of several: each took a run to find by hand. Now each says its line and column, as a
+  // syntax error in a rules, mapping or configuration file does.
+  it('names the line and column of every YAML error in the catalog, all at once; exit 2, nothing on stdout', async () => {
+    const catalog = rulesFile('all_queues.yml', '- :name: a\n  :name: b\n  :worker_name: A\n- :name: c\n  :urgency: :low\n  :urgency: :high\n');
+
+    const { code, stdout, stderr } = await run('routes', '--catalog', catalog, '--rules', EXAMPLE_RULES);
+
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(`${catalog}: not valid YAML (line 2, column 3): Map keys must be unique\n  1 more YAML error(s) in ${catalog}:\n  - line 6, column 3: Map keys must be unique\n`);
+  });
+
+  it('names the line of a catalog cut short', async () => {
+    const catalog = rulesFile('cut.yml', '- :name: a\n  :x: [\n');
+
+    const { code, stderr } = await run('routes', '--catalog', catalog, '--rules', EXAMPLE_RULES);
+
+    expect(code).toBe(2);
+    expect(stderr).toBe(`${catalog}: not valid YAML (line 3, column 1): Flow sequence in block collection must be sufficiently indented and end with a ]\n`);
+  });
+
   it('reports every missing option at once', async () => {
     const { code, stdout, stderr } = await run('routes');
 
