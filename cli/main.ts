@@ -51,8 +51,13 @@ export function buildProgram(ctx: CliContext): Command {
   registerStopCommand(program, ctx);
   registerHelpCommand(program);
   // Subcommands inherit the error and output handling.
-  for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
-  program.hook('preAction', (_program, action) => refuseOptionsAsValues(action));
+  // Excess arguments are refused in the preAction hook, after an option that took another as its
+  // value is named: that is how a value left out most often ends up as an excess argument.
+  for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err }).allowExcessArguments();
+  program.hook('preAction', (_program, action) => {
+    refuseOptionsAsValues(action);
+    refuseExcessArguments(action);
+  });
   return program;
 }
 
@@ -78,6 +83,14 @@ function refuseOptionsAsValues(command: Command): void {
       throw new InputError(`${name}: its value is missing: it took ${word}, an option of this command, as its value. Give ${name} its value (an empty one as ${name} ''). Nothing was touched.`);
     }
   }
+}
+
+/** Commander's own check and words (allowExcessArguments let the command through to the hook). */
+function refuseExcessArguments(command: Command): void {
+  const expected = command.registeredArguments;
+  if (expected.at(-1)?.variadic || command.args.length <= expected.length) return;
+  const s = expected.length === 1 ? '' : 's';
+  command.error(`error: too many arguments for '${command.name()}'. Expected ${expected.length} argument${s} but got ${command.args.length}.`, { code: 'commander.excessArguments' });
 }
 
 /**

@@ -27,6 +27,11 @@ describe('an option given another option as its value', { timeout: 120_000 }, ()
     ['run --namespace --dry-run', (from: string) => ['run', '--redis', from, '--namespace', '--dry-run', '--rename', 'old=new'], '--namespace', '--dry-run'],
     ['run --rename old=new --sets --no-queues', (from: string) => ['run', '--redis', from, '--rename', 'old=new', '--sets', '--no-queues'], '--sets', '--no-queues'],
     ['drain-check --namespace --json', (from: string) => ['drain-check', '--redis', from, '--namespace', '--json'], '--namespace', '--json'],
+    // The option's value left out before an option that takes one: its value became an argument
+    // the command has no place for, and commander's "too many arguments for 'run'. Expected 0
+    // arguments but got 1." was all the user saw, naming neither --redis nor --rename.
+    ['run --redis --rename old=new', () => ['run', '--redis', '--rename', 'old=new'], '--redis', '--rename'],
+    ['move --from URL --to --namespace x', (from: string) => ['move', '--from', from, '--to', '--namespace', 'x'], '--to', '--namespace'],
   ])('%s: exit 2, the option and the word it took named, nothing touched on either side', async (_case, args, option, word) => {
     await seed();
     const { source, target } = redis.urls();
@@ -38,6 +43,18 @@ describe('an option given another option as its value', { timeout: 120_000 }, ()
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(`${option}: its value is missing: it took ${word}, an option of this command, as its value. Give ${option} its value (an empty one as ${option} ''). Nothing was touched.\n`);
     expect({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) }).toEqual(before);
+  });
+
+  it('a plain excess argument is still refused in commander\'s words: exit 2, nothing touched', async () => {
+    await seed();
+    const before = await keyValueSnapshot(redis.source());
+
+    const result = await runCli('run', '--redis', redis.urls().source, '--rename', 'old=new', 'extra');
+
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe("error: too many arguments for 'run'. Expected 0 arguments but got 1.\n(run with --help for usage)\n");
+    expect(await keyValueSnapshot(redis.source())).toEqual(before);
   });
 
   it("an empty prefix given as '' is a value: move --to-namespace '' --dry-run is a dry run", async () => {
