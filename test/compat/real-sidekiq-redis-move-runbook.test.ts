@@ -37,8 +37,9 @@ import {
  * private lists: none, DRAINED).
  *
  * Not here: a SIGKILLed old process (its heartbeat lives 60 s, then STUCK and recover-private-lists,
- * whose reliable-fetcher clean-up runs under an hourly lease): too slow for this suite; the
- * runbook test simulates it (test/runbooks/scenarios/redis-move-scenario.ts).
+ * whose reliable-fetcher clean-up runs under an hourly lease): real-sidekiq-redis-move-runbook-killed.test.ts
+ * walks it, letting the time pass on the old Redis; the runbook test simulates it
+ * (test/runbooks/scenarios/redis-move-scenario.ts).
  */
 
 const NS = 'resque:gitlab:';
