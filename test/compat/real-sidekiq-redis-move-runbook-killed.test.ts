@@ -36,7 +36,10 @@ import {
  *   hourly lease (`reliable-fetcher-cleanup-lock`) the killed process took when it started;
  * - the basic-fetch job is in no list: Sidekiq lost it (only a TERM pushes it back).
  *
- * Both heartbeats (`IDENTITY`, `IDENTITY:workers`) live 60 s after the kill. Time is not waited
+ * Both heartbeats (`IDENTITY`, `IDENTITY:workers`) live 60 s after the kill: the check still counts
+ * both processes live (6.3 says so), and the basic one's heartbeat names the job it lost, which the
+ * runbook's 6.1 command reads. Found by this walk: the runbook said the job was lost, but not how to
+ * tell which one (fixed in 6.1). Time is not waited
  * for: it is let pass on the OLD Redis, where nothing runs any more after the kill, by
  * `letTimePass` (every key's expiry brought nearer by that much: one expiring within it deleted,
  * as Redis would), 60 s while step 6.3's loop sleeps, an hour before the recovery process starts
@@ -73,6 +76,8 @@ interface Observed {
   readonly gates: string[];
   /** drain-check on the old Redis right after the kills (the step-5 command). */
   readonly afterKill: BlockResult;
+  /** Right after that, the runbook's step-6.1 command for the jobs a killed basic-fetch process lost (null: the runbook gives none). */
+  readonly lostNamed: BlockResult | null;
   /** old-now.json as the loop of 6.3 wrote it first (before the 60 s), and last. */
   readonly loopFirst: { processes: Record<string, number>; verdict: { state: string }; remaining: number };
   readonly loopLast: { processes: Record<string, number>; verdict: { state: string }; remaining: number };
@@ -161,6 +166,39 @@ const walk = story.once(async (): Promise<Observed> => {
   };
   const workingLists = async (redis: Redis) => (await redis.keys(`${NS}working:*`)).sort();
   const identityOf = async (redis: Redis, pid: number) => (await redis.smembers(keys.processes)).find((id) => id.split(':')[1] === String(pid));
+  const runningByHeartbeat = async (pid: number) => {
+    const identity = await identityOf(old.redis, pid);
+    if (identity === undefined) return undefined;
+    const jids = Object.values(await old.redis.hgetall(`${NS}${identity}:workers`)).map((w) => jidOf((JSON.parse(w) as { payload: string }).payload));
+    return { identity, jids };
+  };
+  /**
+   * Waits until the old queue is empty and each old process runs one of the long jobs, as Redis
+   * tells: the reliable one's working list holds one, the basic one runs the other, and both
+   * heartbeats name them (a heartbeat is written every 5 s: until the reliable one names its
+   * job, a check takes its list's job off the other processes' count of jobs in no list).
+   */
+  const longJobsHeld = () =>
+    waitUntil(
+      'the old queue is empty, the reliable process holds a long job in its working list and the basic one runs the other, both heartbeats naming them',
+      async () => {
+        oldReliable.assertRunning();
+        oldBasic.assertRunning();
+        if ((await old.redis.llen(keys.queue(QUEUE))) > 0) return false;
+        const lists = (await workingLists(old.redis)).filter((l) => l.includes(`:${oldReliable.pid}:`));
+        if (lists.length !== 1) return false;
+        const payloads = await old.redis.lrange(lists[0]!, 0, -1);
+        if (payloads.length !== 1 || !gates.includes(jidOf(payloads[0]!))) return false;
+        const basic = await runningByHeartbeat(oldBasic.pid);
+        if (basic === undefined || basic.jids.length !== 1 || !gates.includes(basic.jids[0]!) || basic.jids[0] === jidOf(payloads[0]!)) return false;
+        const reliable = await runningByHeartbeat(oldReliable.pid);
+        if (reliable === undefined || reliable.jids.join() !== jidOf(payloads[0]!)) return false;
+        reliableHeld = { list: lists[0]!, payloads };
+        basicRunning = basic;
+        return true;
+      },
+      { timeoutMs: 30_000 },
+    );
 
   // Before the move: jobs in the three sets (the real client); two old-side processes, one thread
   // each, GitLab's reliable fetcher and Sidekiq's own fetch, working what a producer pushes.
@@ -187,6 +225,7 @@ const walk = story.once(async (): Promise<Observed> => {
   let reliableHeld = { list: '', payloads: [] as string[] };
   let basicRunning = { identity: '', jids: [] as string[] };
   let afterKill: BlockResult | undefined;
+  let lostNamed: BlockResult | null = null;
   let loopFirst: Observed['loopFirst'] | undefined;
   let expiredAfterMinute: string[] = [];
   let expiredAfterHour: string[] = [];
@@ -216,31 +255,17 @@ const walk = story.once(async (): Promise<Observed> => {
         await waitUntil('the new producer pushed a job', () => newProducer!.manifest().length > 0, { timeoutMs: 30_000 });
       } else if (block.id === 'move-old-workers') {
         // "When the old queues are empty or nearly so": each old process runs one long job.
-        await waitUntil(
-          'the old queue is empty, the reliable process holds a long job in its working list and the basic one runs the other (its heartbeat says so)',
-          async () => {
-            oldReliable.assertRunning();
-            oldBasic.assertRunning();
-            if ((await old.redis.llen(keys.queue(QUEUE))) > 0) return false;
-            const lists = (await workingLists(old.redis)).filter((l) => l.includes(`:${oldReliable.pid}:`));
-            if (lists.length !== 1) return false;
-            const payloads = await old.redis.lrange(lists[0]!, 0, -1);
-            if (payloads.length !== 1 || !gates.includes(jidOf(payloads[0]!))) return false;
-            const identity = await identityOf(old.redis, oldBasic.pid);
-            if (identity === undefined) return false;
-            const runningJobs = Object.values(await old.redis.hgetall(`${NS}${identity}:workers`)).map((w) => jidOf((JSON.parse(w) as { payload: string }).payload));
-            if (runningJobs.length !== 1 || !gates.includes(runningJobs[0]!) || runningJobs[0] === jidOf(payloads[0]!)) return false;
-            reliableHeld = { list: lists[0]!, payloads };
-            basicRunning = { identity, jids: runningJobs };
-            return true;
-          },
-          { timeoutMs: 30_000 },
-        );
+        await longJobsHeld();
         // 6.1, in real life: the old processes are killed (out of memory, a pod past its grace period).
         running.splice(running.indexOf(oldReliable), 1);
         running.splice(running.indexOf(oldBasic), 1);
         await Promise.all([killByPid(oldReliable), killByPid(oldBasic)]);
         afterKill = await shell('sidekiq-migrate drain-check --redis "$OLD_REDIS" --namespace "$NS"');
+        // 6.1 for a basic-fetch process killed anyway: its heartbeat names what it lost, for 60 s,
+        // under the identity the check names.
+        const named = /\(([^ ()]+) 1\), in no list:/.exec(afterKill.stdout)?.[1];
+        const command = /`(redis-cli -u "\$OLD_REDIS" HGETALL "\$\{NS\}IDENTITY:workers")`/.exec(readFileSync(repoPath(`docs/runbooks/${RUNBOOK}`), 'utf8'))?.[1];
+        lostNamed = command === undefined || named === undefined ? null : await shell(command.replace('IDENTITY', named));
         // 6.2: the moved node starts on the new Redis.
         const moved = server('new', 2, newEnv, { concurrency: 5 });
         running.push(moved);
@@ -285,6 +310,8 @@ const walk = story.once(async (): Promise<Observed> => {
       order.push(block.id);
       continue;
     }
+    // Step 5's checks come minutes after the switch: by then each old process runs its long job and beat since.
+    if (block.id === 'drain-check-old') await longJobsHeld();
     const result = await shell(block.code);
     blocks.set(block.id, result);
     order.push(block.id);
@@ -305,6 +332,7 @@ const walk = story.once(async (): Promise<Observed> => {
     basicRunning,
     gates,
     afterKill: afterKill!,
+    lostNamed,
     loopFirst: loopFirst!,
     loopLast: JSON.parse(readFileSync(join(dir, 'old-now.json'), 'utf8')) as Observed['loopLast'],
     expiredAfterMinute,
@@ -361,6 +389,14 @@ describe('redis-move.md followed with real Sidekiq 6.4 whose old-side processes 
     const runbook = runbookText();
     expect(runbook).toContain('one that was killed (SIGKILL, out of memory, a pod past its grace period) still counts as live until its heartbeat expires, up to 60 s later');
     expect(runbook).toContain('with Sidekiq\'s own (basic) fetch it **loses** the jobs it was running');
+  });
+
+  it('step 6.1: for a basic-fetch process killed anyway, the runbook\'s command names the job it lost (its heartbeat, under the identity the check names), and only that one', async () => {
+    const seen = await walk();
+    expect(seen.lostNamed, 'redis-move.md step 6.1 gives no `redis-cli -u "$OLD_REDIS" HGETALL "${NS}IDENTITY:workers"` for the jobs a killed basic-fetch process lost').not.toBeNull();
+    expect(seen.lostNamed!.exitCode, text(seen.lostNamed!)).toBe(0);
+    const payloads = seen.lostNamed!.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => (JSON.parse(line) as { payload: string }).payload);
+    expect(payloads.map(jidOf)).toEqual(seen.basicRunning.jids);
   });
 
   it('step 6.3: the loop waits while the killed processes\' heartbeats live, and ends once they expired (60 s let pass on the old Redis)', async () => {
