@@ -16,7 +16,7 @@ import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
 import { checkOutputFile, writeOutputFile } from '../support/output-file.js';
 import { invokeDrainCheck } from '../deployed/invoke-drain-check.js';
-import { connectOptions } from '../workflow/connect-options.js';
+import { connectOptions, refuseCaWithoutTls } from '../workflow/connect-options.js';
 import { renderDrainReport } from '../workflow/render-drain-report.js';
 import { countSelectedJobs } from '../../core/selection/count-selected-jobs.js';
 import { withRunningSelected } from '../../core/selection/running-selected.js';
@@ -125,6 +125,8 @@ export const SELECTION_LEFT_EXIT_CODE = 1;
 /** The check run here, against a Redis this machine reaches (directly or through a tunnel); with a selection, what is left of it. */
 async function localCheck(options: DrainCheckOptions, started: number, warn: (text: string) => void, selection?: ClassSelection): Promise<{ report: DrainReport; selected?: { selection: SelectionDrain; view: string } }> {
   const previous = options.previous ? readPrevious(options.previous) : undefined;
+  refuseCaWithoutTls('--tls-ca', options.tlsCa, [options.redis, options.to]);
+  if (options.to !== undefined) refuseCaWithoutTls('--to-tls-ca', options.toTlsCa, [options.to]);
   const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'read', warn);
   const connections = new UrlConnections({
     Redis: { url: options.redis!, prefix: options.namespace, connect },

@@ -6,7 +6,7 @@ import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
 import { chooseRunId } from '../workflow/choose-run-id.js';
-import { connectOptions } from '../workflow/connect-options.js';
+import { connectOptions, refuseCaWithoutTls } from '../workflow/connect-options.js';
 import { refuseDeadRunInTheWay } from '../workflow/dead-run-in-the-way.js';
 import { refuseOtherRouting } from '../workflow/dead-run-routing.js';
 import { routingInputFromFlags } from '../workflow/routing-input.js';
@@ -44,6 +44,9 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
     refuseCronWithSelection(options.cron, hasSelection(options));
     const selection = hasSelection(options) ? resolveClassSelection(options) : undefined;
     const { routing, warnings } = selection ? { routing: routingInputOfPlan(selection.plan), warnings: selection.warnings } : routingInputFromFlags(options);
+    refuseCaWithoutTls('--tls-ca', options.tlsCa, [urls.from, urls.to]);
+    refuseCaWithoutTls('--from-tls-ca', options.fromTlsCa, [urls.from]);
+    refuseCaWithoutTls('--to-tls-ca', options.toTlsCa, [urls.to]);
     const connections = new UrlConnections({
       source: { url: urls.from, prefix: options.namespace, connect: connectOptions({ password: options.fromPassword ?? options.password, caFiles: [options.tlsCa, options.fromTlsCa] }, 'migrate-source', ctx.io.err) },
       target: { url: urls.to, prefix: options.toNamespace ?? options.namespace, connect: connectOptions({ password: options.toPassword ?? options.password, caFiles: [options.tlsCa, options.toTlsCa] }, 'migrate-target', ctx.io.err) },

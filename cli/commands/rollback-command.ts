@@ -8,7 +8,7 @@ import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
 import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
 import { chooseRunId, deadRunOfThisMachine, newRunId } from '../workflow/choose-run-id.js';
-import { connectOptions } from '../workflow/connect-options.js';
+import { connectOptions, refuseCaWithoutTls } from '../workflow/connect-options.js';
 import { interruptedRunWords, refuseDeadRunInTheWay as refuseOtherDeadRun } from '../workflow/dead-run-in-the-way.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 
@@ -33,6 +33,7 @@ export function registerRollbackCommand(program: Command, ctx: CliContext): void
     .option('--verbose', 'list every set and queue in the summary, not only the largest')
     .action(async (run: string, raw: Record<string, unknown>, command: Command) => {
       const options = validateConfig(rollbackOptionsSchema, { ...optionsWithConfig(command, raw), of: run }, (path) => (path[0] === 'of' ? 'RUN' : defaultLabel(path)));
+      refuseCaWithoutTls('--tls-ca', options.tlsCa, [options.redis]);
       const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'migrate-source', ctx.io.err);
       const connections = new UrlConnections({ source: { url: options.redis, prefix: options.namespace, connect } });
       try {

@@ -5,7 +5,7 @@ import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
 import { chooseRunId, newRunId } from '../workflow/choose-run-id.js';
-import { connectOptions } from '../workflow/connect-options.js';
+import { connectOptions, refuseCaWithoutTls } from '../workflow/connect-options.js';
 import { refuseDeadRunInTheWay } from '../workflow/dead-run-in-the-way.js';
 import { refuseOtherRouting } from '../workflow/dead-run-routing.js';
 import { routingInputFromFlags } from '../workflow/routing-input.js';
@@ -27,6 +27,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
   ).action(async (raw: Record<string, unknown>, command: Command) => {
     const options = validateConfig(runOptionsSchema, optionsWithConfig(command, raw));
     const { routing, warnings } = routingInputFromFlags(options);
+    refuseCaWithoutTls('--tls-ca', options.tlsCa, [options.redis]);
     const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'migrate-source', ctx.io.err);
     const connections = new UrlConnections({ source: { url: options.redis, prefix: options.namespace, connect } });
     try {

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import { InputError } from '../../core/errors/input-error.js';
 import { readInputFile } from '../../core/config/read-input-file.js';
+import { redactRedisUrl } from '../../core/redis/redis-url.js';
 import type { ConnectionUse } from '../../core/redis/command-permissions.js';
 import type { ConnectOptions } from '../../core/redis/connect-redis.js';
 
@@ -21,6 +22,20 @@ export function connectOptions(side: SideSecrets, use: ConnectionUse, warn?: (te
   const files = side.caFiles.filter((f): f is string => f !== undefined);
   const ca = files.length === 0 ? undefined : [...rootCertificates, ...files.map(readCaFile)];
   return { use, ...(side.password !== undefined ? { password: side.password } : {}), ...(ca ? { tls: { ca } } : {}), ...(warn ? { notice: onceEach(warn) } : {}) };
+}
+
+/**
+ * A CA option given (`file`) for connections of which none speaks TLS (every one of `urls` is
+ * redis://): refused before anything connects. It was ignored, and the run went ahead in the clear,
+ * its password too, while the user believed it encrypted. A URL that is not plainly redis:// is
+ * left to its own check (a typo in the scheme is said as one there).
+ */
+export function refuseCaWithoutTls(option: string, file: string | undefined, urls: readonly (string | undefined)[]): void {
+  const given = urls.filter((u): u is string => u !== undefined);
+  if (file === undefined || given.length === 0 || !given.every((u) => /^\s*redis:\/\//i.test(u))) return;
+  const [one, two] = given.map((u) => redactRedisUrl(u.trim()));
+  const why = two === undefined ? `${one} does not use TLS (redis://), so no CA is used: give its rediss:// URL` : `neither ${one} nor ${two} uses TLS (redis://), so no CA is used: give their rediss:// URLs`;
+  throw new InputError(`${option} ${file}: ${why}, or leave ${option} out`);
 }
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g;

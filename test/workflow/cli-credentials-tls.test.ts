@@ -305,3 +305,33 @@ describe('one CA per side, added to the default CAs', { timeout: 180_000 }, () =
     expect(ca.at(-1)).toContain('BEGIN CERTIFICATE');
   });
 });
+
+// A CA given for a connection that does not speak TLS was ignored: the run went ahead in the clear
+// (its password too) while the user believed it encrypted. Refused before anything connects.
+describe('a CA option for a redis:// (plain) URL', { timeout: 180_000 }, () => {
+  const noTls = (option: string, url: string) => `${option} ${TEST_CA_FILE}: ${url} does not use TLS (redis://), so no CA is used: give its rediss:// URL, or leave ${option} out\n`;
+  const neitherTls = (option: string, from: string, to: string) => `${option} ${TEST_CA_FILE}: neither ${from} nor ${to} uses TLS (redis://), so no CA is used: give their rediss:// URLs, or leave ${option} out\n`;
+
+  it.each([
+    ['run --tls-ca', (u: { source: string; target: string }) => ['run', '--redis', u.source, '--rename', 'q=r', '--tls-ca', TEST_CA_FILE], (u: { source: string }) => noTls('--tls-ca', u.source)],
+    ['rollback --tls-ca', (u: { source: string; target: string }) => ['rollback', 'reroute-x', '--redis', u.source, '--tls-ca', TEST_CA_FILE], (u: { source: string }) => noTls('--tls-ca', u.source)],
+    ['move --tls-ca, both ends plain', (u: { source: string; target: string }) => ['move', '--from', u.source, '--to', u.target, '--tls-ca', TEST_CA_FILE], (u: { source: string; target: string }) => neitherTls('--tls-ca', u.source, u.target)],
+    ['move --to-tls-ca, the new one plain', (u: { source: string; target: string }) => ['move', '--from', u.source, '--to', u.target, '--to-tls-ca', TEST_CA_FILE], (u: { source: string; target: string }) => noTls('--to-tls-ca', u.target)],
+    ['move --from-tls-ca, the old one plain', (u: { source: string; target: string }) => ['move', '--from', u.source, '--to', u.target, '--from-tls-ca', TEST_CA_FILE], (u: { source: string }) => noTls('--from-tls-ca', u.source)],
+    ['drain-check --tls-ca', (u: { source: string; target: string }) => ['drain-check', '--redis', u.source, '--tls-ca', TEST_CA_FILE], (u: { source: string }) => noTls('--tls-ca', u.source)],
+    ['drain-check --to-tls-ca', (u: { source: string; target: string }) => ['drain-check', '--redis', u.source, '--to', u.target, '--run-id', 'transfer-x', '--to-tls-ca', TEST_CA_FILE], (u: { source: string; target: string }) => noTls('--to-tls-ca', u.target)],
+  ])('%s: exit 2 naming the option and the URL, nothing sent to either server', async (_case, args, message) => {
+    const urls = redis.urls();
+    await redis.source().rpush('queue:q', job('q', 1));
+    await redis.source().sadd('queues', 'q');
+    const before = [await keyValueSnapshot(redis.source()), await keyValueSnapshot(redis.target())];
+
+    const { result, commands } = await commandsDuring({ source: redis.source(), target: redis.target() }, () => cli(...args(urls)));
+
+    expect(result.stderr).toBe(message(urls));
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(commands).toEqual([]);
+    expect([await keyValueSnapshot(redis.source()), await keyValueSnapshot(redis.target())]).toEqual(before);
+  });
+});
