@@ -3,8 +3,9 @@
  * less work per job): seeds the re-route bench's `schedule` entries into a throwaway redis-server,
  * rewrites them all in calls of DEFAULT_LUA_BATCH entries, 20 calls a pipeline, as a set page
  * does (with the run's record of rewrites), alternately with each checkout's
- * `core/redis/lua/rerouteSetEntries-n4.lua`, and prints per moved entry Redis's execution time of
- * the calls (INFO commandstats, the commands inside included) and its CPU time.
+ * `core/redis/lua/rerouteSetEntries-n5.lua` (or -n4, given each entry's score as well), and prints
+ * per moved entry Redis's execution time of the calls (INFO commandstats, the commands inside
+ * included) and its CPU time.
  *
  *   npx tsx scripts/measure-reroute-lua.ts OTHER_CHECKOUT [entries=50000] [rounds=3]
  */
@@ -30,7 +31,7 @@ const redis = new Redis(server.url);
 type Stat = { usec: number; cpu: number; moved: number };
 try {
   console.log(`${entries.toLocaleString('en-US')} schedule entries, calls of ${DEFAULT_LUA_BATCH}, ${rounds} rounds; load average ${loadAverage()}`);
-  for (const [name, runs] of await alternately(otherDir, 'rerouteSetEntries-n4.lua', rounds, measure)) {
+  for (const [name, runs] of await alternately(otherDir, ['rerouteSetEntries-n5.lua', 'rerouteSetEntries-n4.lua'], rounds, measure)) {
     const per = (f: (s: Stat) => number) => runs.map((s) => f(s) / s.moved);
     console.log(`${name.padEnd(40)} per entry moved: EVALSHA executing ${medianOf(per((s) => s.usec))}, Redis CPU ${medianOf(per((s) => s.cpu))}`);
   }
@@ -43,6 +44,9 @@ try {
 async function measure(lua: string): Promise<Stat> {
   await seedWorkload(redis, routing, { schedule: entries, retry: 0, queued: 0 });
   const sha = (await redis.script('LOAD', lua)) as string;
+  // -n4 and before: quints, each entry's score (as ZSCAN returned it) after its rewrite; -n5: quads.
+  const withScore = lua.includes('quints, one per entry');
+  const perEntry = withScore ? 5 : 4;
   const calls: Buffer[][] = [];
   let args: Buffer[] = [];
   // The set's entries as ZSCAN gives them, decided as a page decides them.
@@ -52,8 +56,8 @@ async function measure(lua: string): Promise<Stat> {
     for (let i = 0; i < flat.length; i += 2) {
       const examined = examineScheduledJob(flat[i]!, routing.plan, true);
       if (examined.kind !== 'move') continue;
-      args.push(flat[i]!, examined.rewritten, flat[i + 1]!, Buffer.from(entryDigest(examined.rewritten)), Buffer.from('0'));
-      if (args.length === DEFAULT_LUA_BATCH * 5) {
+      args.push(flat[i]!, examined.rewritten, ...(withScore ? [flat[i + 1]!] : []), Buffer.from(entryDigest(examined.rewritten)), Buffer.from('0'));
+      if (args.length === DEFAULT_LUA_BATCH * perEntry) {
         calls.push(args);
         args = [];
       }

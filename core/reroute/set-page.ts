@@ -13,7 +13,7 @@ import { entryDigest, RewriteDigest, rewrittenEntriesKey } from './rewritten-ent
 import type { Splice } from '../payload/rewrite-queue.js';
 import { SIDEKIQ_DEFAULT_QUEUE } from '../routing/routing-plan.js';
 
-const rerouteSetEntries = new LuaScript('rerouteSetEntries-n4', { encodeCalls: true });
+const rerouteSetEntries = new LuaScript('rerouteSetEntries-n5', { encodeCalls: true });
 
 /**
  * Where a set's scan stands: the ZSCAN cursor (opaque), and the mean payload size seen so far,
@@ -241,8 +241,9 @@ function cursorAfter(scanned: ScannedSetPage, dryRewrites?: readonly string[]): 
 }
 
 /**
- * A page's arguments per entry: member, rewrite, score, digest of the rewrite (or ''). A Splice and
- * a RewriteDigest are written by the Lua call's encoding, straight into it (rewrite-queue.ts).
+ * A page's arguments per entry: member, rewrite, digest of the rewrite (or ''): no score, the script
+ * moves each entry with the score the set holds then. A Splice and a RewriteDigest are written by
+ * the Lua call's encoding, straight into it (rewrite-queue.ts).
  */
 type SetPageArg = Buffer | string | Splice | RewriteDigest;
 
@@ -262,8 +263,6 @@ function examineSetPage(request: Omit<SetPageRequest, 'cursor'>, scanned: Scanne
   const lookAlreadyRouted: Buffer[] = [];
   for (let i = 0; i < flat.length; i += 2) {
     const member = flat[i]!;
-    // The score's bytes as ZSCAN returned them: they go back unchanged (the exact text, see the script).
-    const score = flat[i + 1]!;
     counters.scanned++;
     // The rewrite is written by the Lua call's encoding, straight into it (rewrite-queue.ts's Splice).
     const examined = examineScheduledJob(member, plan, request.rewriteActiveJobQueueName ?? true, true);
@@ -288,7 +287,7 @@ function examineSetPage(request: Omit<SetPageRequest, 'cursor'>, scanned: Scanne
       case 'move': {
         const args = byDestination.get(examined.to) ?? [];
         const { rewritten } = examined;
-        args.push(member, rewritten, score, rewrites === null ? '' : Buffer.isBuffer(rewritten) ? entryDigest(rewritten) : new RewriteDigest(rewritten));
+        args.push(member, rewritten, rewrites === null ? '' : Buffer.isBuffer(rewritten) ? entryDigest(rewritten) : new RewriteDigest(rewritten));
         byDestination.set(examined.to, args);
         // An entry's queue before the move is its payload's `queue` (the poller pushes it there).
         const moves = movesByDestination.get(examined.to) ?? [];
@@ -334,7 +333,7 @@ async function applySetPage(request: Omit<SetPageRequest, 'cursor'>, page: Exami
 }
 
 /**
- * A dry run's count of a page's moves, as the run's script would make them (rerouteSetEntries-n4.lua
+ * A dry run's count of a page's moves, as the run's script would make them (rerouteSetEntries-n5.lua
  * adds a rewrite only if it is not in the set yet, else leaves the original as a conflict): an
  * entry whose rewrite is in the set already, or is the rewrite of an entry counted as moved before
  * it (on this page or an earlier one of the set), is a conflict. Adds what it counts to `kept`.
@@ -348,7 +347,7 @@ async function countDryRunMoves(
   counters: RerouteCounters,
 ): Promise<void> {
   const rewrites: Buffer[] = [];
-  for (const args of byDestination.values()) for (let i = 0; i < args.length; i += 4) rewrites.push(bytesOf(args[i + 1]!));
+  for (const args of byDestination.values()) for (let i = 0; i < args.length; i += 3) rewrites.push(bytesOf(args[i + 1]!));
   if (rewrites.length === 0) return;
   let present: (string | null)[];
   try {
@@ -360,12 +359,12 @@ async function countDryRunMoves(
   let at = 0;
   for (const [to, args] of byDestination) {
     const moves = movesByDestination.get(to) ?? [];
-    for (let i = 0; i < args.length; i += 4, at++) {
+    for (let i = 0; i < args.length; i += 3, at++) {
       const digest = entryDigest(rewrites[at]!);
       if (present[at] !== null || seen.has(digest)) {
         counters.conflicts++;
         // The original stays, naming its old queue (RerouteCounters.unmappedNaming).
-        addDestinations((counters.unmappedNaming ??= {}), { [moves[i / 4]?.from ?? SIDEKIQ_DEFAULT_QUEUE]: 1 });
+        addDestinations((counters.unmappedNaming ??= {}), { [moves[i / 3]?.from ?? SIDEKIQ_DEFAULT_QUEUE]: 1 });
         continue;
       }
       add(counters.movedTo, to, 1);
@@ -420,7 +419,7 @@ async function applyRewrites(
   movesByDestination: Map<string, RecordedMove[]>,
   counters: RerouteCounters,
 ): Promise<void> {
-  const batch = (request.luaBatch ?? DEFAULT_LUA_BATCH) * 4;
+  const batch = (request.luaBatch ?? DEFAULT_LUA_BATCH) * 3;
   const calls: { to: string; moves: RecordedMove[]; keys: string[]; args: SetPageArg[] }[] = [];
   for (const [to, args] of byDestination) {
     const moves = movesByDestination.get(to) ?? [];
@@ -428,11 +427,11 @@ async function applyRewrites(
       // Each call records, after its moves, the moves of the entries it moved (move-record.ts):
       // it is given the distinct moves, and each entry the index of its own.
       const moved = new PageMoves();
-      const callMoves = moves.slice(i / 4, (i + batch) / 4);
+      const callMoves = moves.slice(i / 3, (i + batch) / 3);
       const indexes = callMoves.map((m) => moved.add(m.routedClass, m.from, m.to, m.shape));
       const record = recordArgs(moved, request.keys.prefix, request.recordMovesAs?.runId);
       const callArgs: SetPageArg[] = [...record.args];
-      for (let j = i, e = 0; j < Math.min(i + batch, args.length); j += 4, e++) callArgs.push(args[j]!, args[j + 1]!, args[j + 2]!, args[j + 3]!, moveIndex(record, indexes[e]!));
+      for (let j = i, e = 0; j < Math.min(i + batch, args.length); j += 3, e++) callArgs.push(args[j]!, args[j + 1]!, args[j + 2]!, moveIndex(record, indexes[e]!));
       calls.push({ to, moves: callMoves, keys: [key, ...(rewrites === null ? [] : [rewrites]), ...record.keys], args: callArgs });
     }
   }

@@ -7,8 +7,10 @@ import type { Redis } from 'ioredis';
  * A script as the Lua loader sends it (core/redis/lua-script.ts): guards.lua and variadic.lua, then
  * the script, from a checkout's core/redis/lua (a checkout without variadic.lua: guards.lua only).
  */
-export function luaOfCheckout(checkout: string, script: string): string {
+export function luaOfCheckout(checkout: string, script: string | readonly string[]): string {
   const dir = join(resolve(checkout), 'core/redis/lua');
+  // Several names (a script's versions, newest first): the first the checkout has.
+  if (typeof script !== 'string') script = script.find((name) => existsSync(join(dir, name))) ?? script[0]!;
   const libs = ['lib/guards.lua', 'lib/variadic.lua'].filter((f) => existsSync(join(dir, f)));
   return [...libs, script].map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
 }
@@ -31,7 +33,7 @@ export function medianOf(values: readonly number[]): string {
  * Runs `measure` for another checkout's script and this one's, alternately, `rounds` times each,
  * so that both meet the same machine load: the results per checkout, in round order.
  */
-export async function alternately<S>(otherDir: string, script: string, rounds: number, measure: (lua: string) => Promise<S>): Promise<Map<string, S[]>> {
+export async function alternately<S>(otherDir: string, script: string | readonly string[], rounds: number, measure: (lua: string) => Promise<S>): Promise<Map<string, S[]>> {
   const scripts = [
     { name: `other (${otherDir})`, source: luaOfCheckout(otherDir, script) },
     { name: 'this checkout', source: luaOfCheckout('.', script) },

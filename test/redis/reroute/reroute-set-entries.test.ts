@@ -5,10 +5,10 @@ import { LuaScript } from '../../../core/redis/lua-script.js';
 import { privateRedis } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
-// rerouteSetEntries-n4.lua records the digests of the entries it rewrote in one SADD per few
+// rerouteSetEntries-n5.lua records the digests of the entries it rewrote in one SADD per few
 // hundred entries, after the moves: these show that the record is exactly the moved entries'
 // digests however many a call moves, and that a call that cannot complete changes nothing.
-const script = new LuaScript('rerouteSetEntries-n4');
+const script = new LuaScript('rerouteSetEntries-n5');
 /** A call's record of moves when it records none (move-record.ts recordArgs). */
 const NO_RECORD = ['0', ''];
 const NOW = 1795459303;
@@ -21,19 +21,19 @@ beforeEach(() => {
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]`, jid: i.toString(16).padStart(24, '0') });
 const moved = (i: number) => job(i).replace('"queue":"old"', '"queue":"new"');
 
-/** `size` entries in `schedule`, and the call's quints that move them all (no move recorded: '0'). */
+/** `size` entries in `schedule`, and the call's quads that move them all (no move recorded: '0'). */
 async function seed(size: number): Promise<string[]> {
   const pipeline = redis.pipeline();
   const args: string[] = [];
   for (let i = 0; i < size; i++) {
     pipeline.zadd('schedule', String(NOW + i), job(i));
-    args.push(job(i), moved(i), String(NOW + i), entryDigest(Buffer.from(moved(i))), '0');
+    args.push(job(i), moved(i), entryDigest(Buffer.from(moved(i))), '0');
   }
   await pipeline.exec();
   return args;
 }
 
-describe('rerouteSetEntries-n4: the record of rewrites', () => {
+describe('rerouteSetEntries-n5: the record of rewrites', () => {
   it('holds the digest of every entry moved and of nothing else, in a call of 9,000 (more than one SADD, more than Lua can unpack at once)', async () => {
     const args = await seed(9_000);
     // Entry 0 vanished (the poller took it); entry 1's rewrite is there already (a conflict).
@@ -62,7 +62,7 @@ describe('rerouteSetEntries-n4: the record of rewrites', () => {
   });
 });
 
-describe('rerouteSetEntries-n4 under noeviction with memory full', () => {
+describe('rerouteSetEntries-n5 under noeviction with memory full', () => {
   it('either changes nothing or runs to its end: here its first write (a ZREM, which frees memory) is not refused, so every entry moves and is recorded', async () => {
     const args = await seed(600);
     const used = Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))![1]);
@@ -82,7 +82,7 @@ describe('rerouteSetEntries-n4 under noeviction with memory full', () => {
   });
 
   it("with the run's record of moves: its first write (a ZREM) is not refused, so every entry moves and the record names their move", async () => {
-    const args = (await seed(600)).map((arg, i) => (i % 5 === 4 ? '1' : arg));
+    const args = (await seed(600)).map((arg, i) => (i % 4 === 3 ? '1' : arg));
     const used = Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))![1]);
     await redis.config('SET', 'maxmemory-policy', 'noeviction');
     await redis.config('SET', 'maxmemory', String(used - 1024 * 1024));
@@ -97,16 +97,16 @@ describe('rerouteSetEntries-n4 under noeviction with memory full', () => {
   });
 });
 
-describe("rerouteSetEntries-n4 records the moves of the entries it moved, and only those", () => {
+describe("rerouteSetEntries-n5 records the moves of the entries it moved, and only those", () => {
   const MEMBERS = ['3', '60', '["A","old","new"]', '["A","other","new"]', '["B","old","new"]'];
   const entry = (cls: string, queue: string, i: number) => sidekiqPayload({ className: cls, queue, args: `[${i}]`, jid: i.toString(16).padStart(24, '0') });
-  const quint = (cls: string, queue: string, i: number, move: string) => [entry(cls, queue, i), entry(cls, queue, i).replace(`"queue":"${queue}"`, '"queue":"new"'), String(NOW + i), '', move];
+  const quad = (cls: string, queue: string, i: number, move: string) => [entry(cls, queue, i), entry(cls, queue, i).replace(`"queue":"${queue}"`, '"queue":"new"'), '', move];
 
   it("an entry the poller took and an entry whose rewrite was there (a conflict) add nothing; the moved entries' moves are recorded once each, with the record's expiry", async () => {
     await redis.zadd('schedule', String(NOW + 1), entry('A', 'old', 1), String(NOW + 2), entry('A', 'old', 2), String(NOW + 4), entry('B', 'old', 4));
     // B's entry conflicts: its rewrite is in the set already. A's `other` entry is gone (polled).
     await redis.zadd('schedule', String(NOW + 9), entry('B', 'new', 4));
-    const args = [...quint('A', 'old', 1, '1'), ...quint('A', 'other', 3, '2'), ...quint('A', 'old', 2, '1'), ...quint('B', 'old', 4, '3')];
+    const args = [...quad('A', 'old', 1, '1'), ...quad('A', 'other', 3, '2'), ...quad('A', 'old', 2, '1'), ...quad('B', 'old', 4, '3')];
 
     expect(await script.run(redis, { keys: ['schedule', 'moves'], args: [...MEMBERS, ...args] })).toEqual([2, 1, 1, 4]);
 
@@ -118,7 +118,7 @@ describe("rerouteSetEntries-n4 records the moves of the entries it moved, and on
   it('a call that moved nothing writes no record, and renews no expiry of one there', async () => {
     await redis.sadd('moves', '["A","old","new"]');
     await redis.expire('moves', 1000);
-    expect(await script.run(redis, { keys: ['schedule', 'moves'], args: [...MEMBERS, ...quint('A', 'other', 3, '2')] })).toEqual([0, 1, 0]);
+    expect(await script.run(redis, { keys: ['schedule', 'moves'], args: [...MEMBERS, ...quad('A', 'other', 3, '2')] })).toEqual([0, 1, 0]);
     expect(await redis.smembers('moves')).toEqual(['["A","old","new"]']);
     expect(await redis.ttl('moves')).toBeGreaterThan(990);
   });
@@ -126,16 +126,16 @@ describe("rerouteSetEntries-n4 records the moves of the entries it moved, and on
   it.each(['4', '-1', 'x', '1.5', ''])('a move index that names no record member (%j, of 3) is refused before the first entry moves', async (move) => {
     await redis.zadd('schedule', String(NOW + 1), entry('A', 'old', 1), String(NOW + 2), entry('A', 'old', 2));
     const before = await redis.zrange('schedule', 0, '-1', 'WITHSCORES');
-    const args = [...quint('A', 'old', 1, '1'), ...quint('A', 'old', 2, move)];
+    const args = [...quad('A', 'old', 1, '1'), ...quad('A', 'old', 2, move)];
     await expect(script.run(redis, { keys: ['schedule', 'moves'], args: [...MEMBERS, ...args] })).rejects.toThrow(/move index/);
     expect(await redis.zrange('schedule', 0, '-1', 'WITHSCORES')).toEqual(before);
     expect(await redis.exists('moves')).toBe(0);
   });
 
-  it('entries that do not come as whole quints are refused before the first entry moves', async () => {
+  it('entries that do not come as whole quads are refused before the first entry moves', async () => {
     await redis.zadd('schedule', String(NOW + 1), entry('A', 'old', 1));
-    const args = [...quint('A', 'old', 1, '1'), entry('A', 'old', 1)];
-    await expect(script.run(redis, { keys: ['schedule', 'moves'], args: [...MEMBERS, ...args] })).rejects.toThrow(/quints/);
+    const args = [...quad('A', 'old', 1, '1'), entry('A', 'old', 1)];
+    await expect(script.run(redis, { keys: ['schedule', 'moves'], args: [...MEMBERS, ...args] })).rejects.toThrow(/quads/);
     expect(await redis.zscore('schedule', entry('A', 'old', 1))).toBe(String(NOW + 1));
   });
 });
@@ -148,8 +148,10 @@ describe("rerouteSetEntries-n4 records the moves of the entries it moved, and on
 function sequential(set: Map<string, number>, record: Set<string>, args: string[]): number[] {
   let [moved, vanished, conflicts] = [0, 0, 0];
   const conflicted: number[] = [];
-  for (let i = 0; i < args.length; i += 5) {
-    const [original, rewritten, score, digest] = [args[i]!, args[i + 1]!, Number(args[i + 2]), args[i + 3]!];
+  for (let i = 0; i < args.length; i += 4) {
+    const [original, rewritten, digest] = [args[i]!, args[i + 1]!, args[i + 2]!];
+    // The score the set holds when the entry's turn comes: the call is given none.
+    const score = set.get(original)!;
     if (!set.delete(original)) vanished++;
     else if (!set.has(rewritten)) {
       set.set(rewritten, score);
@@ -158,7 +160,7 @@ function sequential(set: Map<string, number>, record: Set<string>, args: string[
     } else {
       set.set(original, score);
       conflicts++;
-      conflicted.push(i / 5 + 1);
+      conflicted.push(i / 4 + 1);
     }
   }
   return [moved, vanished, conflicts, ...conflicted];
@@ -189,7 +191,7 @@ async function expectAsSequential(seeded: Map<string, number>, args: string[]): 
   expect((await redis.smembers('rewritten')).sort()).toEqual([...record].sort());
 }
 
-describe('rerouteSetEntries-n4 leaves the set as one ZREM and one ZADD NX per entry would', () => {
+describe('rerouteSetEntries-n5 leaves the set as one ZREM and one ZADD NX per entry would', () => {
   it('entries decided in order: the same rewrite twice, a rewrite that is another entry\'s original, an original named twice, vanished entries interleaved', async () => {
     for (let seed = 1; seed <= 20; seed++) {
       await redis.flushall();
@@ -203,7 +205,7 @@ describe('rerouteSetEntries-n4 leaves the set as one ZREM and one ZADD NX per en
         const original = names[pick(names.length)]!;
         const rewritten = names[pick(names.length)]!;
         if (rewritten === original) continue; // a move always changes the bytes
-        args.push(original, rewritten, String(score(original)), entryDigest(Buffer.from(rewritten)), '0');
+        args.push(original, rewritten, entryDigest(Buffer.from(rewritten)), '0');
       }
       await expectAsSequential(seeded, args);
     }
@@ -213,11 +215,11 @@ describe('rerouteSetEntries-n4 leaves the set as one ZREM and one ZADD NX per en
     const seeded = new Map<string, number>();
     const args: string[] = [];
     for (let i = 0; i < 1_203; i++) {
-      // Scores as ZSCAN gives them: the shortest text that reads back as the same double.
+      // Scores the call is not given: each entry's is read from the set, to the last digit.
       const score = NOW + i / 7;
       if (i % 97 !== 5) seeded.set(job(i), score);
       if (i % 101 === 3) seeded.set(moved(i), NOW);
-      args.push(job(i), moved(i), String(score), entryDigest(Buffer.from(moved(i))), '0');
+      args.push(job(i), moved(i), entryDigest(Buffer.from(moved(i))), '0');
     }
     await expectAsSequential(seeded, args);
     expect(await redis.zscore('schedule', moved(1_202))).toBe(String(NOW + 1_202 / 7));

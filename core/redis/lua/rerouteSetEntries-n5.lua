@@ -13,12 +13,13 @@
   ARGV[1]  R, the number of record members this call adds (0: the run records nothing)
   ARGV[2]  the record's time to live in seconds ('' when R is 0)
   ARGV[3..2+R] R record members: the distinct moves of this call's entries, `["Class","from","to"…]`
-  then     quints, one per entry: original member, rewritten member, score — the score text
-           ZSCAN returned; checked (a score ZADD takes), not used: the rewrite takes the score the
-           original has when this call removes it, read here (ZMSCORE), the exact text, so the due
-           time is preserved to the last digit —, the rewritten
-           member's digest (recorded in the record of rewrites when it is given), and the 1-based
-           index of the entry's move among the R members ('0': not recorded; every entry's when R is 0)
+  then     quads, one per entry: original member, rewritten member, the rewritten member's
+           digest (recorded in the record of rewrites when it is given), and the 1-based index of
+           the entry's move among the R members ('0': not recorded; every entry's when R is 0).
+           No score: the rewrite takes the score the original has when this call removes it, read
+           here (ZMSCORE), the exact text, so the due time is preserved to the last digit. -n4 was
+           also given the score ZSCAN returned, checked (a score ZADD takes) and never used: an
+           argument and a guard per entry, dropped in -n5 (issue #18, bench/README audit-rrcpu).
 
   The record of moves is written in the same call as the moves, after them, and names only the
   moves of entries this call moved: an entry that vanished (the poller took it) or conflicted
@@ -41,14 +42,14 @@
                comes: nothing is added for these
     conflicts  the rewritten member was already in the set (the same job twice): the original
                is put back untouched, so no job disappears into a duplicate
-    c1, c2, …  the 1-based places among this call's quints of the conflicts (as many as
+    c1, c2, …  the 1-based places among this call's quads of the conflicts (as many as
                `conflicts`; none in the common case): the caller counts each original left
                there under the queue it names (set-page.ts, RerouteCounters.unmappedNaming).
                New in -n4; -n3 returned the three counts only.
 
   Refused before any write (guards.lua), every entry left as it was: KEYS[1] not a sorted set,
-  a record not a set, a score ZADD would not take, R or the time to live not a whole number, or
-  a move index not one of 0..R.
+  a record not a set, R or the time to live not a whole number, the entries not whole quads, or
+  a move index not one of 0..R. (Every score this call writes is one ZMSCORE read from the set.)
 ]]
 local recorded, recordTtl = tonumber(ARGV[1]), tonumber(ARGV[2])
 if recorded == nil or recorded < 0 or recorded % 1 ~= 0 or (recorded > 0 and (#KEYS < 2 or recordTtl == nil or recordTtl < 1 or recordTtl % 1 ~= 0)) then
@@ -57,7 +58,7 @@ end
 local set = KEYS[1]
 local record = recorded > 0 and KEYS[#KEYS] or nil
 local rewrites = (#KEYS == (recorded > 0 and 3 or 2)) and KEYS[2] or nil
-local quintsFrom = 3 + recorded
+local quadsFrom = 3 + recorded
 -- Every command this call may run, on every key, before anything else (guards.lua).
 local commands = { { set, 'TYPE', 'ZMSCORE', 'ZREM', 'ZADD' } }
 if rewrites then commands[#commands + 1] = { rewrites, 'TYPE', 'SADD', 'EXPIRE' } end
@@ -67,20 +68,22 @@ if refused then return refused end
 local checks = { { set, 'zset' } }
 if rewrites then checks[#checks + 1] = { rewrites, 'set' } end
 if record then checks[#checks + 1] = { record, 'set' } end
-local refusal = wrongType(checks) or badScore(quintsFrom + 2, 5)
+local refusal = wrongType(checks)
 if refusal then return refusal end
-if (#ARGV - quintsFrom + 1) % 5 ~= 0 then
-  return redis.error_reply('ERR rerouteSetEntries: the entries must come as quints')
+if (#ARGV - quadsFrom + 1) % 4 ~= 0 then
+  return redis.error_reply('ERR rerouteSetEntries: the entries must come as quads')
 end
 -- Each entry's move index, as the caller writes it ('1', '2'…, or '0': not recorded): one table
 -- lookup an entry, here and below. One that names no member would fail the record's write after
--- the moves: refused here, before any write.
+-- the moves: refused here, before any write. The same pass gathers the originals for ZMSCORE.
 local moveIndex = { ['0'] = 0 }
 for m = 1, recorded do moveIndex[tostring(m)] = m end
-for i = quintsFrom + 4, #ARGV, 5 do
-  if not moveIndex[ARGV[i]] then
-    return redis.error_reply('ERR rerouteSetEntries: move index ' .. ARGV[i] .. ' is not one of 0..' .. recorded)
+local originals = {}
+for i = quadsFrom, #ARGV, 4 do
+  if not moveIndex[ARGV[i + 3]] then
+    return redis.error_reply('ERR rerouteSetEntries: move index ' .. ARGV[i + 3] .. ' is not one of 0..' .. recorded)
   end
+  originals[#originals + 1] = ARGV[i]
 end
 -- The record outlives the run's last page of this set only if the run dies: it then expires.
 local RECORD_TTL_SECONDS = 7 * 24 * 3600
@@ -97,18 +100,16 @@ local happened, members = {}, {}
 -- entry. Only this call's own ZADDs change the set from here on: a rewrite added NX (a member not
 -- there, so an original read as absent here, moved in by an earlier entry's rewrite, stays
 -- vanished) and an original given back with the score it had, so each read stays true.
-local originals = {}
-for i = quintsFrom, #ARGV, 5 do originals[#originals + 1] = ARGV[i] end
 local current = variadicArray('ZMSCORE', set, originals)
 local e = 0
-for i = quintsFrom, #ARGV, 5 do
+for i = quadsFrom, #ARGV, 4 do
   e = e + 1
   local original, rewritten, score = ARGV[i], ARGV[i + 1], current[e]
   if score and redis.call('ZREM', set, original) == 1 then
     if redis.call('ZADD', set, 'NX', score, rewritten) == 1 then
       moved = moved + 1
-      digests[moved] = ARGV[i + 3]
-      local m = moveIndex[ARGV[i + 4]]
+      digests[moved] = ARGV[i + 2]
+      local m = moveIndex[ARGV[i + 3]]
       if m > 0 and not happened[m] then
         happened[m] = true
         members[#members + 1] = ARGV[2 + m]
