@@ -204,6 +204,37 @@ describe('jobs in a fetcher\'s private list of a retired queue at the end of a r
     await expectExactJobs(redis.target(), '', [jobEntry('queue:old', queued)]);
   });
 
+  // Both ways round again (SMEMBERS order decides which process is read first).
+  it.each([
+    ['gitlab-sidekiq-1:4242:9f8e7d6c5b4a', 'gitlab-sidekiq-2:5151:1a2b3c4d5e6f'],
+    ['gitlab-sidekiq-2:5151:1a2b3c4d5e6f', 'gitlab-sidekiq-1:4242:9f8e7d6c5b4a'],
+  ])('drain-check: a reliable-fetch process whose heartbeat does not name its list\'s job yet takes nothing off the basic-fetch process\'s job in no list (reliable %s, basic %s)', async (reliable, basic) => {
+    // Seen walking docs/runbooks/redis-move.md with real Sidekiq 6.4 whose old processes are killed
+    // (test/compat/real-sidekiq-redis-move-runbook-killed.test.ts): the reliable fetcher had taken
+    // J1 into its private list, but its process's heartbeat (rewritten every 5 s) named no job yet;
+    // the basic-fetch process ran J2, named only in its heartbeat. The list's job, matched to no
+    // process with a busy thread, came off the basic process's count: "1 job(s) left" for 2, and
+    // the basic process (whose kill loses J2) named nowhere.
+    const [host, pid, nonce] = reliable.split(':');
+    const source = redis.source();
+    const working = `working:queue:old:${host}:${pid}:${nonce}`;
+    const inNoList = sidekiqPayload({ className: 'A', queue: 'old', args: '[5]', jid: '000000000000000000000005' });
+    await source.rpush(working, taken);
+    await source.set(`reliable-fetcher-heartbeat-${host}-${pid}-${nonce}`, '1', 'EX', 60);
+    // R beats, busy threads not written yet (no IDENTITY:workers hash at all).
+    await heartbeat(source, new SidekiqKeys(''), reliable, ['old'], { beatAt: Date.now() / 1000, beating: false });
+    await running(basic, inNoList);
+
+    const check = cli('drain-check', '--redis', redis.urls().source, '--time-limit', '1');
+
+    // DRAINING: live processes work on what is left (exit 0, as every draining check).
+    expect(check.status, check.stderr).toBe(0);
+    expect(check.stdout.split('\n')[0]).toBe(`${redis.urls().source}: DRAINING — 2 job(s) left`);
+    expect(check.stdout).toContain(`1 job(s) taken from this Redis's queues are being run by live Sidekiq processes (${basic} 1), in no list`);
+    expect(check.stdout).not.toContain(`(${reliable} `);
+    await expectExactJobs(source, '', [jobEntry(working, taken)]);
+  });
+
   it('move: a live worker\'s list and a job left in place: "Done, but jobs were left behind", and the list named after it', async () => {
     await seed(true);
     // A conflict: the same bytes already in the target's retry set stay on the source.
