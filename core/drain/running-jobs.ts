@@ -17,9 +17,13 @@ import type { SidekiqProcess } from './live-processes.js';
  *
  * A job a fetcher keeps in a private list (GitLab's reliable fetcher, super_fetch) is in that
  * process's heartbeat too, and already counted with the list: the jobs of live owners' lists are
- * taken off what the heartbeats say, off their own process's first (one running in no list is
- * named with its own process, not with a reliable-fetch one whose jobs are all in its list). A job
- * that ended less than a beat ago may still be listed: the next check no longer sees it.
+ * taken off what the heartbeats say, off their own process's count only (one running in no list is
+ * named with its own process, not with a reliable-fetch one whose jobs are all in its list). Never
+ * off another live process's: a heartbeat lags its fetcher by up to a beat (5 s), so a job just
+ * fetched into a list is in no heartbeat yet, and taking it off another process's count said
+ * "1 job(s) left" for 2 and named nowhere the basic-fetch process whose kill loses its job
+ * (test/compat/real-sidekiq-redis-move-runbook-killed.test.ts). A job that ended less than a beat
+ * ago may still be listed: the next check no longer sees it.
  */
 export interface RunningJobs {
   /** Jobs running, of the queues in scope, not in a private list. */
@@ -47,20 +51,29 @@ export async function runningJobs(redis: Redis, keys: SidekiqKeys, processes: re
     mine.set(queue, (mine.get(queue) ?? 0) + 1);
     perProcess.set(identity, mine);
   }
-  // What private lists of live owners already count comes off their own process first (matched by
-  // HOST:PID: GitLab's reliable fetcher names its list with a nonce of its own), so that the jobs
-  // in no list are named with the process that runs them; a list matched to no process read here
-  // comes off its queue's count, whoever runs it. Either way each queue's total is what it was.
+  // What private lists of live owners already count comes off their own process only (matched by
+  // identity, else by HOST:PID: GitLab's reliable fetcher names its list with a nonce of its own),
+  // so that the jobs in no list are named with the process that runs them, and never more than
+  // that process's heartbeat lists: the rest of its list is in no heartbeat yet (taken less than a
+  // beat ago), so nothing else comes off for it. Only a list whose owner is none of the live
+  // processes read here (a fleet read in part, a heartbeat hash already gone) comes off its
+  // queue's count, whoever runs it.
   const unmatched = new Map<string, number>();
-  // By HOST:PID, the first process read of each (a fleet of up to 1,000 against as many lists).
+  const live = new Set(processes.filter((p) => p.live).map((p) => p.identity));
+  // By HOST:PID, the first process read of each (a fleet of up to 1,000 against as many lists),
+  // one with busy threads in scope before one without.
   const byHostPid = new Map<string, string>();
-  for (const identity of perProcess.keys()) if (!byHostPid.has(hostPid(identity))) byHostPid.set(hostPid(identity), identity);
+  for (const identity of [...perProcess.keys(), ...live]) if (!byHostPid.has(hostPid(identity))) byHostPid.set(hostPid(identity), identity);
   for (const l of fetched) {
     if (!l.ownerAlive) continue;
-    const mine = perProcess.get(perProcess.has(l.owner) ? l.owner : (byHostPid.get(hostPid(l.owner)) ?? ''));
+    const owner = live.has(l.owner) ? l.owner : byHostPid.get(hostPid(l.owner));
+    if (owner === undefined) {
+      unmatched.set(l.queue, (unmatched.get(l.queue) ?? 0) + l.size);
+      continue;
+    }
+    const mine = perProcess.get(owner);
     const own = Math.min(l.size, mine?.get(l.queue) ?? 0);
     if (own > 0) mine!.set(l.queue, mine!.get(l.queue)! - own);
-    if (l.size > own) unmatched.set(l.queue, (unmatched.get(l.queue) ?? 0) + l.size - own);
   }
   let jobs = 0;
   const named: { identity: string; jobs: number }[] = [];

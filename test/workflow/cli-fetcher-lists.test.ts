@@ -235,6 +235,24 @@ describe('jobs in a fetcher\'s private list of a retired queue at the end of a r
     await expectExactJobs(source, '', [jobEntry(working, taken)]);
   });
 
+  it('drain-check: a live list whose owner is none of the live processes (HOST:PID matches none) still comes off the count of the process whose heartbeat names its job: 1 job(s) left, none said in no list', async () => {
+    // The fetcher beats, but its list's owner names no process of the census (a hostname the
+    // process's identity does not use): its job is in some heartbeat, which one is not known.
+    const working = 'working:queue:old:gitlab-sidekiq-9:9999:0a1b2c3d4e5f';
+    const source = redis.source();
+    await source.rpush(working, taken);
+    await source.set('reliable-fetcher-heartbeat-gitlab-sidekiq-9-9999-0a1b2c3d4e5f', '1', 'EX', 60);
+    const basic = 'gitlab-sidekiq-2:5151:1a2b3c4d5e6f';
+    await running(basic, taken);
+
+    const check = cli('drain-check', '--redis', redis.urls().source, '--time-limit', '1');
+
+    expect(check.status, check.stderr).toBe(0);
+    expect(check.stdout.split('\n')[0]).toBe(`${redis.urls().source}: DRAINING — 1 job(s) left`);
+    expect(check.stdout).not.toContain('in no list');
+    await expectExactJobs(source, '', [jobEntry(working, taken)]);
+  });
+
   it('move: a live worker\'s list and a job left in place: "Done, but jobs were left behind", and the list named after it', async () => {
     await seed(true);
     // A conflict: the same bytes already in the target's retry set stay on the source.
