@@ -1,0 +1,68 @@
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, createServer, type Server } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectOptions } from '../../../cli/workflow/connect-options.js';
+
+// The CA files connect-options.ts reads (--tls-ca, --from-tls-ca, --to-tls-ca): what Node's TLS
+// trusts is taken, what it would silently leave out is refused.
+const FIXTURES = join(import.meta.dirname, '../../fixtures/tls');
+const CA = readFileSync(join(FIXTURES, 'ca.crt'), 'utf8');
+
+let dir: string;
+let server: Server;
+let port: number;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'ca-file-'));
+  server = createServer({ key: readFileSync(join(FIXTURES, 'server.key')), cert: readFileSync(join(FIXTURES, 'server.crt')) }, (socket) => socket.end());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as { port: number }).port;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function write(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+/** Whether a TLS client given these CAs verifies the test server (signed by the test CA). */
+async function verifies(ca: string[]): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1', ca }, () => {
+      resolve(socket.authorized);
+      socket.end();
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+describe('a CA file', () => {
+  // OpenSSL's trusted form (`openssl x509 -addtrust`, some distributions' bundles): the certificate
+  // followed by its trust settings. Node's TLS trusts it as any certificate.
+  it('in the form "BEGIN TRUSTED CERTIFICATE" is taken, and verifies the server it signed', async () => {
+    const der = Buffer.concat([new X509Certificate(CA).raw, Buffer.from([0x30, 0x00])]);
+    const trusted = `-----BEGIN TRUSTED CERTIFICATE-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END TRUSTED CERTIFICATE-----\n`;
+    const path = write('trusted.pem', trusted);
+
+    const ca = connectOptions({ caFiles: [path] }, 'migrate-target').tls!.ca as string[];
+
+    expect(ca.at(-1)).toBe(trusted);
+    expect(await verifies(ca)).toBe(true);
+  });
+
+  it('with CRLF line ends is taken, and verifies the server', async () => {
+    const path = write('crlf.pem', CA.replace(/\r?\n/g, '\r\n'));
+
+    const ca = connectOptions({ caFiles: [path] }, 'migrate-target').tls!.ca as string[];
+
+    expect(await verifies(ca)).toBe(true);
+  });
+});
