@@ -38,7 +38,9 @@ export function refuseCaWithoutTls(option: string, file: string | undefined, url
   throw new InputError(`${option} ${file}: ${why}, or leave ${option} out`);
 }
 
-const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g;
+// OpenSSL's trusted form (BEGIN TRUSTED CERTIFICATE: the certificate and its trust settings) too:
+// Node's TLS reads it as a certificate.
+const PEM_BLOCK = /-----BEGIN (TRUSTED )?CERTIFICATE-----[^-]*-----END \1CERTIFICATE-----/g;
 const IN_PEM = "give the CA's certificate(s) in PEM form, as in a .crt or .pem file";
 
 /**
