@@ -5,11 +5,13 @@ import { join } from 'node:path';
 import { connect, createServer, type Server } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectOptions } from '../../../cli/workflow/connect-options.js';
+import { InputError } from '../../../core/errors/input-error.js';
 
 // The CA files connect-options.ts reads (--tls-ca, --from-tls-ca, --to-tls-ca): what Node's TLS
 // trusts is taken, what it would silently leave out is refused.
 const FIXTURES = join(import.meta.dirname, '../../fixtures/tls');
 const CA = readFileSync(join(FIXTURES, 'ca.crt'), 'utf8');
+const IN_PEM = "give the CA's certificate(s) in PEM form, as in a .crt or .pem file";
 
 let dir: string;
 let server: Server;
@@ -64,5 +66,21 @@ describe('a CA file', () => {
     const ca = connectOptions({ caFiles: [path] }, 'migrate-target').tls!.ca as string[];
 
     expect(await verifies(ca)).toBe(true);
+  });
+
+  // A certificate cut short (its END line lost in a copy) was left out without a word, as a
+  // damaged one was: Node's TLS stops reading the file there.
+  it('with a certificate cut short after a good one is refused, naming the certificate', () => {
+    const cut = CA.trimEnd().split('\n').slice(0, -1).join('\n');
+    const path = write('cut.pem', `${CA}${cut}\n`);
+
+    expect(() => connectOptions({ caFiles: [path] }, 'migrate-target')).toThrow(new InputError(`The CA certificate file ${path}: certificate 2 of the file is not readable: ${IN_PEM}`));
+  });
+
+  it('with a certificate cut short before a good one is refused, naming the certificate', () => {
+    const cut = CA.trimEnd().split('\n').slice(0, -1).join('\n');
+    const path = write('cut-first.pem', `${cut}\n${CA}`);
+
+    expect(() => connectOptions({ caFiles: [path] }, 'migrate-target')).toThrow(new InputError(`The CA certificate file ${path}: certificate 1 of the file is not readable: ${IN_PEM}`));
   });
 });
