@@ -40,7 +40,7 @@ export function refuseCaWithoutTls(option: string, file: string | undefined, url
 
 // OpenSSL's trusted form (BEGIN TRUSTED CERTIFICATE: the certificate and its trust settings) too:
 // Node's TLS reads it as a certificate.
-const PEM_BLOCK = /-----BEGIN (TRUSTED )?CERTIFICATE-----[^-]*-----END \1CERTIFICATE-----/g;
+const PEM_BEGIN = /-----BEGIN (TRUSTED )?CERTIFICATE-----/g;
 const IN_PEM = "give the CA's certificate(s) in PEM form, as in a .crt or .pem file";
 
 /**
@@ -51,7 +51,12 @@ const IN_PEM = "give the CA's certificate(s) in PEM form, as in a .crt or .pem f
  */
 function readCaFile(path: string): string {
   const text = readInputFile(path, 'CA certificate file');
-  const blocks = text.match(PEM_BLOCK) ?? [];
+  // Each certificate up to the next PEM block, its END line included or not: one cut short (its
+  // END line lost) is refused as not readable, not skipped (Node's TLS stops reading there).
+  const blocks = [...text.matchAll(PEM_BEGIN)].map(({ index: start }) => {
+    const next = text.indexOf('-----BEGIN ', start + 1);
+    return text.slice(start, next === -1 ? undefined : next);
+  });
   if (blocks.length === 0) throw new InputError(`The CA certificate file ${path} holds no certificate (no -----BEGIN CERTIFICATE----- block): ${IN_PEM}`);
   blocks.forEach((block, i) => {
     try {
