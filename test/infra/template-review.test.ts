@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -142,5 +143,25 @@ describe('a private CA for TLS (tlsCaFile)', () => {
     expect(() => synthesize({ ...base, source: { ...(base['source'] as object), tlsCaFile: join(dir, 'missing.pem') } })).toThrow(/source: the TLS CA file .*missing\.pem cannot be read/);
     expect(() => synthesize({ ...base, source: { ...(base['source'] as object), tlsCaFile: notPem } })).toThrow(/source: the TLS CA file .*not-a-cert\.pem holds no PEM certificate/);
     expect(() => parseDeploymentConfig({ ...base, source: { ...(base['source'] as object), tls: false, tlsCaFile: notPem } })).toThrow(/source\.tlsCaFile: a CA file is for TLS: not with tls false/);
+  });
+
+  // What the CLI's --tls-ca takes (cli/workflow/connect-options.ts), the deployment takes: the
+  // functions' TLS is Node's as the CLI's is. A CA in OpenSSL's trusted form was refused here (Node
+  // trusts it), and a certificate damaged or cut short beside a good one went into the bundle
+  // without a word (the functions' TLS then trusts less than the file says; the CLI refuses it).
+  it("takes a CA in OpenSSL's trusted form, and refuses a damaged or cut-short certificate beside a good one, as the CLI does", () => {
+    const base = exampleConfig('enterprise-to-elasticache');
+    const pem = readFileSync(TEST_CA_FILE, 'utf8');
+    const der = Buffer.concat([new X509Certificate(pem).raw, Buffer.from([0x30, 0x00])]);
+    const trusted = join(dir, 'trusted.pem');
+    writeFileSync(trusted, `-----BEGIN TRUSTED CERTIFICATE-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END TRUSTED CERTIFICATE-----\n`);
+    const damaged = join(dir, 'damaged.pem');
+    writeFileSync(damaged, `${pem}-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n`);
+    const cut = join(dir, 'cut.pem');
+    writeFileSync(cut, `${pem}${pem.trimEnd().split('\n').slice(0, -1).join('\n')}\n`);
+
+    expect(() => synthesize({ ...base, source: { ...(base['source'] as object), tlsCaFile: trusted } })).not.toThrow();
+    expect(() => synthesize({ ...base, source: { ...(base['source'] as object), tlsCaFile: damaged } })).toThrow(/^source: the TLS CA file .*damaged\.pem: certificate 2 of the file is not readable$/);
+    expect(() => synthesize({ ...base, target: { ...(base['target'] as object), tlsCaFile: cut } })).toThrow(/^target: the TLS CA file .*cut\.pem: certificate 2 of the file is not readable$/);
   });
 });
