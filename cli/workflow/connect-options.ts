@@ -1,6 +1,6 @@
-import { X509Certificate } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import { InputError } from '../../core/errors/input-error.js';
+import { caCertificatesProblem } from '../../core/config/ca-certificates.js';
 import { readInputFile } from '../../core/config/read-input-file.js';
 import { redactRedisUrl } from '../../core/redis/redis-url.js';
 import type { ConnectionUse } from '../../core/redis/command-permissions.js';
@@ -38,9 +38,6 @@ export function refuseCaWithoutTls(option: string, file: string | undefined, url
   throw new InputError(`${option} ${file}: ${why}, or leave ${option} out`);
 }
 
-// OpenSSL's trusted form (BEGIN TRUSTED CERTIFICATE: the certificate and its trust settings) too:
-// Node's TLS reads it as a certificate.
-const PEM_BEGIN = /-----BEGIN (TRUSTED )?CERTIFICATE-----/g;
 const IN_PEM = "give the CA's certificate(s) in PEM form, as in a .crt or .pem file";
 
 /**
@@ -51,20 +48,10 @@ const IN_PEM = "give the CA's certificate(s) in PEM form, as in a .crt or .pem f
  */
 function readCaFile(path: string): string {
   const text = readInputFile(path, 'CA certificate file');
-  // Each certificate up to the next PEM block, its END line included or not: one cut short (its
-  // END line lost) is refused as not readable, not skipped (Node's TLS stops reading there).
-  const blocks = [...text.matchAll(PEM_BEGIN)].map(({ index: start }) => {
-    const next = text.indexOf('-----BEGIN ', start + 1);
-    return text.slice(start, next === -1 ? undefined : next);
-  });
-  if (blocks.length === 0) throw new InputError(`The CA certificate file ${path} holds no certificate (no -----BEGIN CERTIFICATE----- block): ${IN_PEM}`);
-  blocks.forEach((block, i) => {
-    try {
-      new X509Certificate(block);
-    } catch {
-      throw new InputError(`The CA certificate file ${path}: certificate ${i + 1} of the file is not readable: ${IN_PEM}`);
-    }
-  });
+  // The deployment's tlsCaFile is checked the same (infra/constructs/redis-endpoint.ts).
+  const problem = caCertificatesProblem(text);
+  if (problem && 'none' in problem) throw new InputError(`The CA certificate file ${path} holds no certificate (no -----BEGIN CERTIFICATE----- block): ${IN_PEM}`);
+  if (problem) throw new InputError(`The CA certificate file ${path}: certificate ${problem.unreadable} of the file is not readable: ${IN_PEM}`);
   return text;
 }
 

@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { caCertificatesProblem } from '../../core/config/ca-certificates.js';
 
 /**
  * One Redis the Lambdas work on, as the deployment sees it: where it is, how the functions'
@@ -121,7 +122,10 @@ function checkCaFile(id: string, file: string | undefined): string | undefined {
   } catch (error) {
     throw new Error(`${id}: the TLS CA file ${file} cannot be read: ${(error as Error).message}`, { cause: error });
   }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`${id}: the TLS CA file ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  // As the CLI's --tls-ca (cli/workflow/connect-options.ts): the functions' TLS is Node's too.
+  const problem = caCertificatesProblem(pem);
+  if (problem && 'none' in problem) throw new Error(`${id}: the TLS CA file ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  if (problem) throw new Error(`${id}: the TLS CA file ${file}: certificate ${problem.unreadable} of the file is not readable`);
   return file;
 }
 
