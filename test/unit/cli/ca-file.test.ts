@@ -60,6 +60,17 @@ describe('a CA file', () => {
     expect(await verifies(ca)).toBe(true);
   });
 
+  // OpenSSL's old name for a certificate block (PEM_STRING_X509_OLD), which it and Node's TLS read.
+  it('in the old form "BEGIN X509 CERTIFICATE" is taken, and verifies the server it signed', async () => {
+    const old = CA.replace(/(BEGIN|END) CERTIFICATE/g, '$1 X509 CERTIFICATE');
+    const path = write('x509.pem', old);
+
+    const ca = connectOptions({ caFiles: [path] }, 'migrate-target').tls!.ca as string[];
+
+    expect(ca.at(-1)).toBe(old);
+    expect(await verifies(ca)).toBe(true);
+  });
+
   it('with CRLF line ends is taken, and verifies the server', async () => {
     const path = write('crlf.pem', CA.replace(/\r?\n/g, '\r\n'));
 
