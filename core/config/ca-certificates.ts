@@ -1,8 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 
-// OpenSSL's trusted form (BEGIN TRUSTED CERTIFICATE: the certificate and its trust settings) too:
-// Node's TLS reads it as a certificate.
-const PEM_BEGIN = /-----BEGIN (TRUSTED )?CERTIFICATE-----/g;
+// OpenSSL's trusted form (BEGIN TRUSTED CERTIFICATE: the certificate and its trust settings) and
+// its old name (BEGIN X509 CERTIFICATE) too: Node's TLS reads them as certificates.
+const PEM_BEGIN = /-----BEGIN (TRUSTED |X509 )?CERTIFICATE-----/g;
 
 /**
  * What is wrong with a CA file's text for Node's TLS, or undefined: no certificate in it (Node
