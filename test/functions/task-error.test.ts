@@ -7,6 +7,7 @@ import { describeError, RETRYABLE_TASK_ERRORS, TASK_ERROR_MESSAGE_CHARS, TaskErr
 import { SecretAccessError, SecretUnavailableError } from '../../functions/support/redis-credentials.js';
 import { pageDeadline, SAFETY_MARGIN_MS } from '../../functions/support/time-budget.js';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from '../../core/redis/connect-redis.js';
+import { resolveRoutingInput } from '../../core/workflow/resolve-routing.js';
 
 describe('toTaskError', () => {
   it('names the three outcomes Step Functions tells apart, and retries only one', () => {
@@ -26,6 +27,31 @@ describe('toTaskError', () => {
 
     expect(mapped).toBeInstanceOf(TaskError);
     expect(mapped).toMatchObject({ name, message: error.message, cause: error, retryable: name === 'RetryableError' });
+  });
+
+  // An execution input's routing rules are compiled in the plan step (resolve-routing.ts) when the
+  // execution was started without the CLI (a schedule, the console): the InvalidInputError said
+  // GitLab's words for the first invalid rule only, without which rule it was or the other invalid
+  // rules, all of which the CLI says for the same rules (cli/main.ts).
+  it('an invalid input says where, what was expected and the other problems found with it, as the CLI says it', () => {
+    const rules = [['unknownattr=x', 'a'], ['*', 'b'], ['badattr=y', 'c'], 'not a rule'];
+    let thrown: unknown;
+    try {
+      resolveRoutingInput({ kind: 'rules', rules, catalogYaml: '[]' } as Parameters<typeof resolveRoutingInput>[0]);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(InputError);
+    const error = thrown as InputError;
+    expect(error.where).toBe('routing rule 1 of the execution input');
+    expect(error.more?.items).toHaveLength(2);
+    const first = error.message;
+
+    const mapped = toTaskError(error, 'plan');
+
+    expect(mapped.name).toBe('InvalidInputError');
+    expect(mapped.message).toMatch(/^.+\n {2}\(in routing rule 1 of the execution input\)\n {2}2 more invalid rule\(s\) in the execution input:\n {2}- routing rule 3: .+\n {2}- routing rule 4: .+$/);
+    expect(mapped.message.startsWith(`${first}\n`)).toBe(true);
   });
 
   it('bounds a retryable or fatal message (it travels in the Map results), never an invalid input one', () => {
