@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { InputError } from '../core/errors/input-error.js';
+import { InputError, inputErrorText } from '../core/errors/input-error.js';
 import { SidekiqMigrateError } from '../core/errors/sidekiq-migrate-error.js';
 import { realTime, type CliContext } from './cli-context.js';
 import { processIo, type CliIo } from './cli-io.js';
@@ -126,7 +126,7 @@ function reportError(error: unknown, io: CliIo): number {
   }
   const debug = process.env['SIDEKIQ_MIGRATE_DEBUG'] === '1';
   if (error instanceof InputError) {
-    io.err(`${error.message}\n${error.where ? `  (in ${error.where})\n` : ''}${error.expected ? `  (${error.expected})\n` : ''}${error.more ? `  ${error.more.heading}\n${error.more.items.map((item) => `  - ${item}\n`).join('')}` : ''}`);
+    io.err(`${inputErrorText(error)}\n`);
     if (debug) io.err(`${error.stack}\n`);
     return ExitCode.badInput;
   }

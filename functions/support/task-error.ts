@@ -1,4 +1,4 @@
-import { InputError } from '../../core/errors/input-error.js';
+import { InputError, inputErrorText } from '../../core/errors/input-error.js';
 import { SidekiqMigrateError } from '../../core/errors/sidekiq-migrate-error.js';
 import { classifyRedisError } from '../../core/redis/redis-errors.js';
 
@@ -53,7 +53,7 @@ export class TaskError extends Error {
 
 /**
  * Maps whatever a task threw to a TaskError, explicitly:
- * - core InputError (ConfigError included) → InvalidInputError;
+ * - core InputError (ConfigError included) → InvalidInputError, said as the CLI says it (inputErrorText);
  * - core errors with `retryable: true` → RetryableError; other core errors → FatalError;
  * - middy's early timeout (the Lambda was about to be killed mid-page) → RetryableError: pages
  *   are atomic per Lua call and resume from the cursor, so running the task again is safe;
@@ -63,7 +63,7 @@ export class TaskError extends Error {
  */
 export function toTaskError(error: unknown, task: string): TaskError {
   if (error instanceof TaskError) return error;
-  if (error instanceof InputError) return new TaskError(TaskErrorNames.invalidInput, error.message, { cause: error });
+  if (error instanceof InputError) return new TaskError(TaskErrorNames.invalidInput, inputErrorText(error), { cause: error });
   if (error instanceof SidekiqMigrateError) {
     return new TaskError(error.retryable ? TaskErrorNames.retryable : TaskErrorNames.fatal, error.message, { cause: error });
   }
