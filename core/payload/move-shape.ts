@@ -29,10 +29,17 @@ export const PLAIN_SHAPE: MoveShape = Object.freeze({});
 export function moveShape(buf: Buffer, job: JobRouteFields, from: string | null, to: string, opts: RewriteQueueOptions = {}): MoveShape {
   // An entry without `queue` in a set is recorded as from null: it cannot go back (reverse-plan.ts).
   if (from === null) return PLAIN_SHAPE;
+  const { spans } = job;
+  // The usual job: `from` is its own `queue`, written plainly, and no queue_name to look at.
+  // A JSON string's bytes are as many as its text's UTF-16 units only when every one is ASCII and
+  // unescaped (an escape or a non-ASCII character takes more bytes than units), and such a text is
+  // exactly how encodeJsonString writes it: the comparison below would find it plain. Decided
+  // without looking the name up (encodedName) and comparing its bytes, for every job a re-route
+  // moves (issue #18; test/unit/payload/move-shape-shortcut.test.ts).
+  if (from === job.queue && spans.queue !== null && spans.queue.end - spans.queue.start - 2 === from.length && (spans.argsQueueName === null || job.activeJobQueueName === null)) return PLAIN_SHAPE;
   const plain = encodedName(from);
   // A name no payload can hold: such jobs cannot go back (reverse-plan.ts).
   if (plain === null) return PLAIN_SHAPE;
-  const { spans } = job;
   const shape: { queue?: string | null; queueName?: string } = {};
   if (spans.queue === null) shape.queue = null;
   else if (!holdsAt(buf, spans.queue, plain)) shape.queue = buf.toString('utf8', spans.queue.start, spans.queue.end);
