@@ -103,7 +103,7 @@ export function renderDrainReport(report: DrainReport): string {
     // The check reads at most FETCHER_LIST_LIMIT of them: then its counts are a floor.
     const stop = report.fetchedListsCutShort;
     if (stop) lines.push(`  (the first ${n(stop.read)} lists found were read; there may be more, and more jobs in them than counted here)`);
-    for (const l of fetched.slice(0, LIST_LINES)) lines.push(`  ${displayName(l.key)}: ${l.size} job(s), ${l.ownerAlive ? 'worker alive' : 'worker gone'}`);
+    for (const l of fetched.slice(0, LIST_LINES)) lines.push(`  ${displayName(l.key)}: ${l.size} job(s), ${!l.ownerAlive ? 'worker gone' : l.ownerSilentSeconds === undefined ? 'worker alive' : `worker not heard from for ${age(l.ownerSilentSeconds)}, it may have been killed`}`);
     if (fetched.length > LIST_LINES) lines.push(`  … and ${n(fetched.length - LIST_LINES)} more (--json lists every one)`);
   }
   if (report.inflight.length > 0) {

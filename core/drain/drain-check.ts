@@ -9,14 +9,14 @@ import { refuseForeignSidekiqSets } from '../redis/sidekiq-set-types.js';
 import { NEVER_DUE_SETS, SidekiqKeys, SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
 import { discoverQueuesWithin, refuseQueueKeysOfAnotherType } from '../reroute/discover-queues.js';
 import { shareOf, type KeyspaceCut, type ScanBound } from '../redis/bounded-scan.js';
-import { FETCHER_LIST_LIMIT, scanFetcherLists } from './fetcher-lists.js';
+import { FETCHER_LIST_LIMIT, scanFetcherLists, type FetcherList } from './fetcher-lists.js';
 import { lookForLeftovers } from './leftover-keys.js';
 import { KEYSPACE_LOOKS, type DrainReport, type QueueState, type SetState } from './drain-report.js';
-import { censusProcesses } from './live-processes.js';
+import { censusProcesses, type SidekiqProcess } from './live-processes.js';
 import { judgeDrain } from './judge-drain.js';
 import { refuseRetiredKeyNames } from './retired-key-names.js';
 import { jobsInOneLook } from './one-look.js';
-import { runningJobs } from './running-jobs.js';
+import { hostPid, runningJobs, type RunningJobs } from './running-jobs.js';
 import type { BeatWaitOptions } from './await-beats.js';
 import { confirmDrained } from './confirm-drained.js';
 import { readInWindows } from './queue-windows.js';
@@ -178,10 +178,14 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     const quarantined = quarantine.reduce((n, l) => n + l.size, 0);
     // Jobs workers took and have not finished: they come back here if a worker dies.
     const fetcherLook = await scanFetcherLists(redis, keys, census.processes, shareOf(bound, 4, 2));
-    const fetched = fetcherLook.lists.filter((l) => !scoped || retired.has(l.queue));
+    const fetched = withSilentOwners(
+      fetcherLook.lists.filter((l) => !scoped || retired.has(l.queue)),
+      census.processes,
+    );
     const taken = fetched.reduce((n, l) => n + l.size, 0);
     // Jobs live processes run that are in no list (Sidekiq's own fetch): only their heartbeat says so.
     const running = await runningJobs(redis, keys, census.processes, fetched, (queue) => !scoped || retired.has(queue));
+    const notHeardFrom = silentHolders(census.processes, fetched, running);
     const cronLook = await readCronDefinitionsWithin(redis, keys, shareOf(bound, 2));
     // Other prefixes' queue lists, working lists and keys of ours: SCANs of the whole keyspace too.
     const otherPrefixes = await withLiveProcesses(redis, await otherSidekiqPrefixes(redis, keys, [], bound), now, options.staleAfterSeconds);
@@ -229,6 +233,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       quarantine,
       fetched,
       ...(running ? { running } : {}),
+      ...(notHeardFrom.length > 0 ? { notHeardFrom } : {}),
       cron,
       otherPrefixes,
       remaining,
@@ -255,6 +260,44 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     throw classifyRedisError(error, `Checking what is left on ${options.name ?? 'Redis'}`);
   }
 }
+
+/**
+ * The private lists, each whose live owner has not beaten for more than SILENT_BEATS beats marked
+ * with how long (FetcherList.ownerSilentSeconds). The owner is matched as runningJobs matches it:
+ * by identity, else by HOST:PID (GitLab's reliable fetcher names its list with a nonce of its own).
+ */
+function withSilentOwners(lists: FetcherList[], processes: readonly SidekiqProcess[]): FetcherList[] {
+  const silent = processes.filter((p) => p.live && p.silentSeconds !== undefined);
+  if (silent.length === 0) return lists;
+  const live = new Set(processes.filter((p) => p.live).map((p) => p.identity));
+  const byIdentity = new Map(silent.map((p) => [p.identity, p]));
+  const byHostPid = new Map(silent.map((p) => [hostPid(p.identity), p]));
+  return lists.map((l) => {
+    const owner = byIdentity.get(l.owner) ?? (live.has(l.owner) ? undefined : byHostPid.get(hostPid(l.owner)));
+    return l.ownerAlive && owner ? { ...l, ownerSilentSeconds: owner.silentSeconds! } : l;
+  });
+}
+
+/**
+ * Live processes not heard from for more than SILENT_BEATS beats that hold jobs this check counts
+ * (in their fetcher's private list, or running in no list): the first RUNNING_NAMED, longest
+ * silent first. A killed process's heartbeat lives 60 s after its last beat: until then it is
+ * counted live, and what it holds is not being worked on.
+ */
+function silentHolders(processes: readonly SidekiqProcess[], fetched: readonly FetcherList[], running: RunningJobs | undefined): NonNullable<DrainReport['notHeardFrom']> {
+  const holders: NonNullable<DrainReport['notHeardFrom']>[number][] = [];
+  for (const p of processes) {
+    if (!p.live || p.silentSeconds === undefined) continue;
+    const lists = fetched.filter((l) => l.ownerSilentSeconds !== undefined && (l.owner === p.identity || hostPid(l.owner) === hostPid(p.identity))).map((l) => ({ key: l.key, size: l.size }));
+    const runs = running?.silent?.find((r) => r.identity === p.identity)?.jobs ?? 0;
+    if (lists.length === 0 && runs === 0) continue;
+    holders.push({ identity: p.identity, silentSeconds: p.silentSeconds, beatEverySeconds: p.beatEverySeconds, lists, running: runs });
+  }
+  return holders.sort((a, b) => b.silentSeconds - a.silentSeconds || (a.identity < b.identity ? -1 : 1)).slice(0, NOT_HEARD_FROM_NAMED);
+}
+
+/** Silent processes a report names. */
+const NOT_HEARD_FROM_NAMED = 10;
 
 /**
  * Queues a report names when the queues' time ran out (DrainReport.queuesCutShort.unread): the

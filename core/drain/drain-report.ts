@@ -100,6 +100,22 @@ export interface DrainReport {
    */
   readonly running?: RunningJobs;
   /**
+   * Live processes (their heartbeat hash still there: counted live) not heard from for more than
+   * SILENT_BEATS beats (live-processes.ts: `silentSeconds`, by both the beat and the hash's expiry)
+   * that hold jobs counted here: the keys and sizes of their fetchers' private lists of the scope,
+   * and how many jobs in no list their heartbeat says they run (`running`, in `running.silentJobs`).
+   * A SIGKILLed process's heartbeat lives 60 s after its last beat: these may have been killed, and
+   * what they hold is then worked on by nobody (redis-move.md step 6.1). The first 10, longest
+   * silent first. Absent when none (and in older reports).
+   */
+  readonly notHeardFrom?: readonly {
+    readonly identity: string;
+    readonly silentSeconds: number;
+    readonly beatEverySeconds: number;
+    readonly lists: readonly { readonly key: string; readonly size: number }[];
+    readonly running: number;
+  }[];
+  /**
    * A check that found nothing left while live Sidekiq processes of its scope ran: it waited for
    * each to beat twice (await-beats.ts), then read their heartbeats and the places it found empty
    * again (confirm-drained.ts). A job one fetched less than a beat before is in no list and not yet

@@ -25,6 +25,12 @@ export interface FetcherList {
   /** Whether the owner still beats: its jobs are being worked on. */
   readonly ownerAlive: boolean;
   readonly size: number;
+  /**
+   * With `ownerAlive`: its owner is a live Sidekiq process not heard from for this many seconds,
+   * more than SILENT_BEATS beats (live-processes.ts): it may have been killed. Absent otherwise
+   * (and in older reports).
+   */
+  readonly ownerSilentSeconds?: number;
 }
 
 /** How many private lists a check reads at most (SCAN pages until then; each is named in the report); the rest go uncounted. */

@@ -217,18 +217,23 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous: DrainReport |
     reasons.push(`${held} job(s) sit in quarantine lists nobody fetches (${firstNamed(quarantine.map((l) => `${displayName(l.key)} ${l.size}`))}): put them back on a queue or delete them by hand`);
   }
   const fetched = report.fetched ?? [];
-  const working = fetched.filter((l) => l.ownerAlive).reduce((n, l) => n + l.size, 0);
+  // Lists of owners not heard from for several beats are said with their process (notHeardFrom below).
+  const working = fetched.filter((l) => l.ownerAlive && l.ownerSilentSeconds === undefined).reduce((n, l) => n + l.size, 0);
   // Past the private lists' limit, their counts are a floor.
   const atLeast = report.fetchedListsCutShort ? 'at least ' : '';
   if (working > 0) reasons.push(`${atLeast}${working} job(s) are being worked on by live processes: they finish here, or fail into retry on this Redis`);
   const running = report.running;
-  if (running) {
+  const runBySilent = running?.silentJobs ?? 0;
+  if (running && running.jobs > runBySilent) {
     const taken = report.retiredQueues !== undefined ? 'taken from retired queues' : "taken from this Redis's queues";
-    const named = running.processes.map((p) => `${printable(p.identity)} ${p.jobs}`).join(', ');
-    const more = running.processes.reduce((n, p) => n + p.jobs, 0) < running.jobs ? ', …' : '';
+    const silent = new Set((running.silent ?? []).map((p) => p.identity));
+    const beating = running.processes.filter((p) => !silent.has(p.identity));
+    const named = beating.map((p) => `${printable(p.identity)} ${p.jobs}`).join(', ');
+    const more = beating.reduce((n, p) => n + p.jobs, 0) < running.jobs - runBySilent ? ', …' : '';
     // Only a graceful stop pushes such a job back (real Sidekiq 6.4: real-sidekiq-basic-fetch-killed.test.ts).
-    reasons.push(`${running.jobs} job(s) ${taken} are being run by live Sidekiq processes (${named}${more}), in no list: one that fails goes to retry naming its queue; one whose process is stopped (TERM) first goes back on its queue on this Redis; one whose process is killed (KILL, out of memory) is lost, as Sidekiq's own fetch keeps it nowhere else`);
+    reasons.push(`${running.jobs - runBySilent} job(s) ${taken} are being run by live Sidekiq processes (${named}${more}), in no list: one that fails goes to retry naming its queue; one whose process is stopped (TERM) first goes back on its queue on this Redis; one whose process is killed (KILL, out of memory) is lost, as Sidekiq's own fetch keeps it nowhere else`);
   }
+  reasons.push(...(report.notHeardFrom ?? []).map(notHeardFromReason));
   const abandoned = fetched.filter((l) => !l.ownerAlive);
   if (abandoned.length > 0) {
     const held = abandoned.reduce((n, l) => n + l.size, 0);
@@ -264,6 +269,27 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous: DrainReport |
   }
   const etaSeconds = Math.max(waitSeconds, rate > 0 ? (report.remaining - waiting) / rate : 0);
   return { state: stuck ? 'stuck' : 'draining', reasons, ratePerSecond: rate, etaSeconds };
+}
+
+/**
+ * A live process (its heartbeat hash still there) not heard from for several beats, and what it
+ * holds: a SIGKILLed one's hash lives 60 s after its last beat, and until then "being worked on by
+ * live processes" was said over jobs nobody works on (real-sidekiq-redis-move-runbook-killed.test.ts).
+ */
+function notHeardFromReason(p: NonNullable<DrainReport['notHeardFrom']>[number]): string {
+  const holds = [
+    ...(p.lists.length > 0
+      ? [
+          `${p.lists.map((l) => `${l.size} job(s) in its fetcher's private list ${printable(displayName(l.key))}`).join(', ')}, which go back to their queue on this Redis only when a live process with the same fetcher returns them (GitLab's reliable fetcher within the hour, once this one's fetcher heartbeat has expired)`,
+        ]
+      : []),
+    ...(p.running > 0
+      ? [
+          `${p.running} job(s) it was running in no list, lost if it was killed (Sidekiq's own fetch keeps them nowhere else); its heartbeat names them (\`${printable(p.identity)}:workers\`, \`:work\` from Sidekiq 6.5) until it expires, 60 s after its last beat`,
+        ]
+      : []),
+  ];
+  return `Sidekiq process ${printable(p.identity)} not heard from for ${timeSpan(p.silentSeconds)} (a live Sidekiq process beats every ${p.beatEverySeconds} s): it may have been killed. It holds ${holds.join('; and ')}: see docs/runbooks/redis-move.md, step 6.1`;
 }
 
 /** The looks over the keyspace the check's time stopped (DrainReport.keyspaceLookCutShort): what they did not reach is not confirmed empty. */

@@ -11,7 +11,24 @@ export interface SidekiqProcess {
   readonly quiet: boolean;
   readonly queues: readonly string[];
   readonly live: boolean;
+  /**
+   * A live process not heard from for more than SILENT_BEATS of its beats: how long (seconds), the
+   * shorter of what its `beat` and its hash's expiry say (a killed process's hash lives 60 s after
+   * its last beat, and the check counts it live until then). Absent when it beats.
+   */
+  readonly silentSeconds?: number;
+  /** How often it beats: 5 s (Sidekiq 6.x, whose `info` names no version), 10 s (7 and later). */
+  readonly beatEverySeconds: number;
 }
+
+/**
+ * How many beats a live process may miss before the check says it may have been killed: Sidekiq
+ * 6.4 beats every 5 s (launcher.rb, BEAT_PAUSE, plus the beat's own work), 7 and later every 10 s.
+ */
+export const SILENT_BEATS = 3;
+
+/** Seconds a Sidekiq heartbeat hash lives after a beat (every version: `expire(key, 60)`). */
+const HEARTBEAT_TTL_SECONDS = 60;
 
 export interface ProcessCensus {
   readonly processes: readonly SidekiqProcess[];
@@ -28,17 +45,30 @@ export interface ProcessCensus {
 export async function censusProcesses(redis: Redis, keys: SidekiqKeys, nowSeconds: number, staleAfterSeconds = 60): Promise<ProcessCensus> {
   const identities = await redis.smembers(keys.processes);
   const pipeline = redis.pipeline();
-  for (const identity of identities) pipeline.hmget(`${keys.prefix}${identity}`, 'info', 'beat', 'quiet');
+  for (const identity of identities) {
+    pipeline.hmget(`${keys.prefix}${identity}`, 'info', 'beat', 'quiet');
+    pipeline.pttl(`${keys.prefix}${identity}`);
+  }
   const replies = identities.length === 0 ? [] : ((await pipeline.exec()) ?? []);
   const processes: SidekiqProcess[] = identities.map((identity, i) => {
-    const [error, fields] = replies[i] ?? [null, [null, null, null]];
+    const [error, fields] = replies[2 * i] ?? [null, [null, null, null]];
     if (error) throw error;
+    const [ttlError, pttl] = replies[2 * i + 1] ?? [null, -2];
+    if (ttlError) throw ttlError;
     const [info, beat, quiet] = fields as [string | null, string | null, string | null];
     const beatAt = epochSeconds(beat);
     const beatAgeSeconds = beatAt === null ? null : Math.max(0, nowSeconds - beatAt);
     const queues = parseQueues(info);
     const live = beatAgeSeconds !== null && beatAgeSeconds <= staleAfterSeconds;
-    return { identity, beatAgeSeconds, quiet: quiet === 'true', queues, live };
+    const beatEverySeconds = beatIntervalOf(info);
+    // Silent by both clocks: the beat's (the Sidekiq host's, which may be set apart from the
+    // check's) and Redis's own (the hash's expiry, reset to 60 s at each beat). A hash without an
+    // expiry, or with a longer one than Sidekiq sets, says nothing of silence.
+    const ttlSeconds = Number(pttl) / 1000;
+    const sinceExpirySet = ttlSeconds >= 0 && ttlSeconds <= HEARTBEAT_TTL_SECONDS ? HEARTBEAT_TTL_SECONDS - ttlSeconds : 0;
+    const silence = live && beatAgeSeconds !== null ? Math.min(beatAgeSeconds, sinceExpirySet) : 0;
+    const silent = silence > SILENT_BEATS * beatEverySeconds;
+    return { identity, beatAgeSeconds, quiet: quiet === 'true', queues, live, beatEverySeconds, ...(silent ? { silentSeconds: silence } : {}) };
   });
   const listeners = new Map<string, number>();
   for (const p of processes) {
@@ -46,6 +76,18 @@ export async function censusProcesses(redis: Redis, keys: SidekiqKeys, nowSecond
     for (const q of new Set(p.queues)) listeners.set(q, (listeners.get(q) ?? 0) + 1);
   }
   return { processes, listeners };
+}
+
+/** How often a process beats, by the version its `info` names: 6.x names none and beats every 5 s; 7 and later every 10 s. */
+function beatIntervalOf(info: string | null): number {
+  if (info === null) return 5;
+  try {
+    const version = (JSON.parse(info) as { version?: unknown }).version;
+    const major = typeof version === 'string' ? Number.parseInt(version, 10) : NaN;
+    return major >= 7 ? 10 : 5;
+  } catch {
+    return 5;
+  }
 }
 
 /**

@@ -30,6 +30,13 @@ export interface RunningJobs {
   readonly jobs: number;
   /** Per process (its identity), how many of its running jobs are in scope; the first RUNNING_NAMED. */
   readonly processes: readonly { readonly identity: string; readonly jobs: number }[];
+  /**
+   * Of `jobs`, those of live processes not heard from for more than SILENT_BEATS beats
+   * (live-processes.ts: they may have been killed, losing them), and the first RUNNING_NAMED of
+   * those processes. Absent when none (and in older reports).
+   */
+  readonly silentJobs?: number;
+  readonly silent?: readonly { readonly identity: string; readonly jobs: number }[];
 }
 
 /** Processes a report names (the count covers every one). */
@@ -77,6 +84,8 @@ export async function runningJobs(redis: Redis, keys: SidekiqKeys, processes: re
   }
   let jobs = 0;
   const named: { identity: string; jobs: number }[] = [];
+  const silentIds = new Set(processes.filter((p) => p.live && p.silentSeconds !== undefined).map((p) => p.identity));
+  const silent: { identity: string; jobs: number }[] = [];
   for (const [identity, queues] of perProcess) {
     let n = 0;
     for (const [queue, runs] of queues) {
@@ -86,14 +95,18 @@ export async function runningJobs(redis: Redis, keys: SidekiqKeys, processes: re
     }
     jobs += n;
     if (n > 0) named.push({ identity, jobs: n });
+    if (n > 0 && silentIds.has(identity)) silent.push({ identity, jobs: n });
   }
   if (jobs === 0) return undefined;
-  named.sort((a, b) => b.jobs - a.jobs || (a.identity < b.identity ? -1 : 1));
-  return { jobs, processes: named.slice(0, RUNNING_NAMED) };
+  const order = (a: { identity: string; jobs: number }, b: { identity: string; jobs: number }) => b.jobs - a.jobs || (a.identity < b.identity ? -1 : 1);
+  named.sort(order);
+  silent.sort(order);
+  const silentJobs = silent.reduce((n, p) => n + p.jobs, 0);
+  return { jobs, processes: named.slice(0, RUNNING_NAMED), ...(silentJobs > 0 ? { silentJobs, silent: silent.slice(0, RUNNING_NAMED) } : {}) };
 }
 
 /** An identity's or a private list owner's `HOST:PID` (an owner is `HOST:PID:NONCE`, or GitLab's older `HOST:PID`). */
-function hostPid(identity: string): string {
+export function hostPid(identity: string): string {
   return identity.split(':').slice(0, 2).join(':');
 }
 
