@@ -39,12 +39,16 @@ import {
  * Both heartbeats (`IDENTITY`, `IDENTITY:workers`) live 60 s after the kill: the check still counts
  * both processes live (6.3 says so), and the basic one's heartbeat names the job it lost, which the
  * runbook's 6.1 command reads. Found by this walk: the runbook said the job was lost, but not how to
- * tell which one (fixed in 6.1). Time is not waited
+ * tell which one (fixed in 6.1); and that for that minute the check said the killed processes'
+ * jobs were being worked on by live processes: 20 s after the kills it now says each has not been
+ * heard from and may have been killed, with what it holds and step 6.1. Time is not waited
  * for: it is let pass on the OLD Redis, where nothing runs any more after the kill, by
  * `letTimePass` (every key's expiry brought nearer by that much: one expiring within it deleted,
- * as Redis would), 60 s while step 6.3's loop sleeps, an hour before the recovery process starts
- * (the runbook's "allow up to an hour"). The new Redis, whose live processes renew their own
- * heartbeats, is left as it is: the test checks that nothing else there would have expired.
+ * as Redis would; every heartbeat's `beat` that much older), 20 s after the kills, the rest of the
+ * minute while step 6.3's loop sleeps (its `sleep` ends once that time has passed), an hour before
+ * the recovery process starts (the runbook's "allow up to an hour"). The new Redis, whose live
+ * processes renew their own heartbeats, is left as it is: the test checks that nothing else there
+ * would have expired.
  */
 
 const NS = 'resque:gitlab:';
@@ -53,6 +57,13 @@ const QUEUE = 'default';
 const RUNBOOK = 'redis-move.md';
 const GATE = `${NS}harness:gate`;
 const OLD_JOB_SECONDS = 0.02;
+/**
+ * Seconds let pass on the old Redis after the kills before the check that finds the killed
+ * processes silent: more than 3 beats of 5 s, and short of what the reliable fetcher's own
+ * heartbeat has left (60 s, renewed every 20 s: 40 s at least at the kill), so that its list is
+ * still "worker alive" by that heartbeat while Sidekiq's says the process has not beaten.
+ */
+const SILENT_SECONDS = 20;
 
 interface ManifestJob {
   readonly jid: string;
@@ -76,12 +87,15 @@ interface Observed {
   readonly gates: string[];
   /** drain-check on the old Redis right after the kills (the step-5 command). */
   readonly afterKill: BlockResult;
-  /** Right after that, the runbook's step-6.1 command for the jobs a killed basic-fetch process lost (null: the runbook gives none). */
+  /** drain-check on the old Redis once SILENT_SECONDS passed there since the kills (their heartbeats still there). */
+  readonly afterSilence: BlockResult;
+  readonly reliableIdentity: string;
+  /** Right after that, the runbook's step-6.1 command for the jobs a killed basic-fetch process lost, under the identity that check names (null: the runbook gives none). */
   readonly lostNamed: BlockResult | null;
   /** old-now.json as the loop of 6.3 wrote it first (before the 60 s), and last. */
   readonly loopFirst: { processes: Record<string, number>; verdict: { state: string }; remaining: number };
   readonly loopLast: { processes: Record<string, number>; verdict: { state: string }; remaining: number };
-  /** Keys deleted by each time passing on the old Redis. */
+  /** Keys deleted by each time passing on the old Redis: the minute after the kills (SILENT_SECONDS, then the rest while 6.3's loop sleeps), the hour. */
   readonly expiredAfterMinute: string[];
   readonly expiredAfterHour: string[];
   /** Keys of the new Redis with an expiry of an hour or less when the hour is let pass on the old one. */
@@ -99,11 +113,16 @@ const story = compatStory('redis-move-runbook-killed');
 
 /**
  * `seconds` pass on `redis`, as far as its keys can tell: every key with an expiry has it brought
- * nearer by that much, and one that expires within it is deleted (as Redis would have). Only for
- * a Redis on which no live process writes any more (what writes there would renew its keys).
+ * nearer by that much, and one that expires within it is deleted (as Redis would have); every
+ * Sidekiq heartbeat left has its `beat` (epoch seconds, a float) that much older. Only for a Redis
+ * on which no live process writes any more (what writes there would renew its keys and beats).
  * Returns the keys deleted, sorted.
  */
 async function letTimePass(redis: Redis, seconds: number): Promise<string[]> {
+  for (const identity of await redis.smembers(keys.processes)) {
+    const beat = await redis.hget(`${NS}${identity}`, 'beat');
+    if (beat !== null) await redis.hset(`${NS}${identity}`, 'beat', String(Number(beat) - seconds));
+  }
   const gone: string[] = [];
   for (const key of await redis.keys('*')) {
     const ttl = await redis.pttl(key);
@@ -150,9 +169,14 @@ const walk = story.once(async (): Promise<Observed> => {
   const dir = story.file('runbook');
   const { bin } = prepareWorkDir(dir);
   const envFile = repoPath('test/fixtures/runbooks/redis-move/env.sh');
-  const shell = (code: string) => runShellBlock(code, { dir, envFile, bin, env: { RUNBOOK_OLD_REDIS_URL: old.url, RUNBOOK_NEW_REDIS_URL: neu.url }, timeoutMs: 90_000 });
+  const shell = (code: string, env: Record<string, string> = {}) => runShellBlock(code, { dir, envFile, bin, env: { RUNBOOK_OLD_REDIS_URL: old.url, RUNBOOK_NEW_REDIS_URL: neu.url, ...env }, timeoutMs: 90_000 });
+  // 6.3's loop sleeps 10 s between checks while the killed heartbeats live: time the test lets pass
+  // on the old Redis instead. Its `sleep` (given TIME_PASSED) ends once that file exists, which the
+  // test writes after letting the time pass: the loop's next check comes after it, as it would.
+  const timePassed = join(dir, 'time-passed');
+  writeFileSync(join(bin, 'sleep'), '#!/usr/bin/env bash\nif [ -n "${TIME_PASSED:-}" ]; then while [ ! -e "$TIME_PASSED" ]; do /bin/sleep 0.05; done; exit 0; fi\nexec /bin/sleep "$@"\n', { mode: 0o755 });
   const ranFiles: string[] = [];
-  const server = (side: string, n: number, env: SidekiqEnv, extra: { concurrency: number; jobSeconds?: number; require?: string }): SidekiqServer => {
+  const server = (side: string, n: number, env: SidekiqEnv, extra: { concurrency: number; jobSeconds?: number; require?: string; shutdownTimeout?: number }): SidekiqServer => {
     const outFile = story.file(`ran-${side}-${n}.jsonl`);
     ranFiles.push(outFile);
     return startSidekiq(story.tracker, env, { queues: [QUEUE], require: 'redis_move_workers.rb', outFile, logFile: story.file(`sidekiq-${side}-${n}.log`), env: { HARNESS_SIDE: side }, ...extra });
@@ -174,9 +198,10 @@ const walk = story.once(async (): Promise<Observed> => {
   };
   /**
    * Waits until the old queue is empty and each old process runs one of the long jobs, as Redis
-   * tells: the reliable one's working list holds one, the basic one runs the other, and both
-   * heartbeats name them (a heartbeat is written every 5 s: until the reliable one names its
-   * job, a check takes its list's job off the other processes' count of jobs in no list).
+   * tells: the reliable one's working list holds one, the basic one runs the other, and the basic
+   * one's heartbeat names it (its only trace: a heartbeat is written every 5 s). The reliable
+   * one's heartbeat need not name its list's job yet: a check takes a live owner's list off its
+   * own process's count only (core/drain/running-jobs.ts), never off the basic one's.
    */
   const longJobsHeld = () =>
     waitUntil(
@@ -191,8 +216,6 @@ const walk = story.once(async (): Promise<Observed> => {
         if (payloads.length !== 1 || !gates.includes(jidOf(payloads[0]!))) return false;
         const basic = await runningByHeartbeat(oldBasic.pid);
         if (basic === undefined || basic.jids.length !== 1 || !gates.includes(basic.jids[0]!) || basic.jids[0] === jidOf(payloads[0]!)) return false;
-        const reliable = await runningByHeartbeat(oldReliable.pid);
-        if (reliable === undefined || reliable.jids.join() !== jidOf(payloads[0]!)) return false;
         reliableHeld = { list: lists[0]!, payloads };
         basicRunning = basic;
         return true;
@@ -225,6 +248,9 @@ const walk = story.once(async (): Promise<Observed> => {
   let reliableHeld = { list: '', payloads: [] as string[] };
   let basicRunning = { identity: '', jids: [] as string[] };
   let afterKill: BlockResult | undefined;
+  let afterSilence: BlockResult | undefined;
+  let reliableIdentity: string | undefined;
+  let expiredAfterSilence: string[] = [];
   let lostNamed: BlockResult | null = null;
   let loopFirst: Observed['loopFirst'] | undefined;
   let expiredAfterMinute: string[] = [];
@@ -259,11 +285,16 @@ const walk = story.once(async (): Promise<Observed> => {
         // 6.1, in real life: the old processes are killed (out of memory, a pod past its grace period).
         running.splice(running.indexOf(oldReliable), 1);
         running.splice(running.indexOf(oldBasic), 1);
+        reliableIdentity = await identityOf(old.redis, oldReliable.pid);
         await Promise.all([killByPid(oldReliable), killByPid(oldBasic)]);
         afterKill = await shell('sidekiq-migrate drain-check --redis "$OLD_REDIS" --namespace "$NS"');
+        // SILENT_SECONDS later (let pass on the old Redis, where nothing writes any more), the
+        // heartbeats are still there, but more than 3 beats old: the check says so.
+        expiredAfterSilence = await letTimePass(old.redis, SILENT_SECONDS);
+        afterSilence = await shell('sidekiq-migrate drain-check --redis "$OLD_REDIS" --namespace "$NS"');
         // 6.1 for a basic-fetch process killed anyway: its heartbeat names what it lost, for 60 s,
         // under the identity the check names.
-        const named = /\(([^ ()]+) 1\), in no list:/.exec(afterKill.stdout)?.[1];
+        const named = /Sidekiq process ([^ ]+) not heard from for \d+ s [^\n]* It holds 1 job\(s\) it was running in no list/.exec(afterSilence.stdout)?.[1];
         const command = /`(redis-cli -u "\$OLD_REDIS" HGETALL "\$\{NS\}IDENTITY:workers")`/.exec(readFileSync(repoPath(`docs/runbooks/${RUNBOOK}`), 'utf8'))?.[1];
         lostNamed = command === undefined || named === undefined ? null : await shell(command.replace('IDENTITY', named));
         // 6.2: the moved node starts on the new Redis.
@@ -275,7 +306,7 @@ const walk = story.once(async (): Promise<Observed> => {
         // configured for the old Redis starts, with the same fetcher and queues.
         newShortLivedAtHour = await expiringWithin(neu.redis, 3_600);
         expiredAfterHour = await letTimePass(old.redis, 3_600);
-        recovery = server('old-recovery', 1, oldEnv, { concurrency: 1 });
+        recovery = server('old-recovery', 1, oldEnv, { concurrency: 1, shutdownTimeout: 1 });
         running.push(recovery);
         const held = jidOf(reliableHeld.payloads[0]!);
         await waitUntil(
@@ -290,7 +321,7 @@ const walk = story.once(async (): Promise<Observed> => {
           { timeoutMs: 30_000 },
         );
         afterRecovery = await shell('sidekiq-migrate drain-check --redis "$OLD_REDIS" --namespace "$NS"');
-        // "stop it": TERM; at its shutdown timeout (5 s) its fetcher pushes the job back onto the queue.
+        // "stop it": TERM; at its shutdown timeout (1 s) its fetcher pushes the job back onto the queue.
         running.splice(running.indexOf(recovery), 1);
         await recovery.stop();
         oldQueueAfterRecoveryStop = await old.redis.lrange(keys.queue(QUEUE), 0, -1);
@@ -299,12 +330,14 @@ const walk = story.once(async (): Promise<Observed> => {
     }
     if (block.id === 'old-workers-gone') {
       // The loop checks, sleeps 10 s, checks again: the first check sees the killed processes
-      // (heartbeats alive); meanwhile 60 s pass on the old Redis.
-      const loop = shell(block.code);
+      // (heartbeats alive); meanwhile the rest of the minute since the kills passes on the old
+      // Redis, and the loop's sleep ends (timePassed).
+      const loop = shell(block.code, { TIME_PASSED: timePassed });
       const nowFile = join(dir, 'old-now.json');
       await waitUntil('the loop wrote its first check', () => existsSync(nowFile) && readFileSync(nowFile, 'utf8').trim().endsWith('}'), { timeoutMs: 60_000 });
       loopFirst = JSON.parse(readFileSync(nowFile, 'utf8')) as Observed['loopFirst'];
-      expiredAfterMinute = await letTimePass(old.redis, 60);
+      expiredAfterMinute = [...expiredAfterSilence, ...(await letTimePass(old.redis, 60 - SILENT_SECONDS))].sort();
+      writeFileSync(timePassed, '');
       const result = await loop;
       blocks.set(block.id, result);
       order.push(block.id);
@@ -332,6 +365,8 @@ const walk = story.once(async (): Promise<Observed> => {
     basicRunning,
     gates,
     afterKill: afterKill!,
+    afterSilence: afterSilence!,
+    reliableIdentity: reliableIdentity!,
     lostNamed,
     loopFirst: loopFirst!,
     loopLast: JSON.parse(readFileSync(join(dir, 'old-now.json'), 'utf8')) as Observed['loopLast'],
@@ -391,6 +426,36 @@ describe('redis-move.md followed with real Sidekiq 6.4 whose old-side processes 
     expect(runbook).toContain('with Sidekiq\'s own (basic) fetch it **loses** the jobs it was running');
   });
 
+  it('step 6, the killed processes not heard from for 20 s (their heartbeats still there): each said to have maybe been killed, with what it holds and step 6.1; still 2 live, DRAINING, never DRAINED', async () => {
+    const seen = await walk();
+    const out = text(seen.afterSilence);
+    expect(seen.afterSilence.exitCode, out).toBe(0);
+    expect(out).toContain('Sidekiq processes: 2 live, 0 quiet');
+    expect(out).toMatch(/DRAINING — 2 job\(s\) left/);
+    expect(out).not.toContain('DRAINED');
+    // Neither killed process's jobs are said to be worked on or run by live processes any more.
+    expect(out).not.toContain('being worked on by live processes');
+    expect(out).not.toContain('are being run by live Sidekiq processes');
+    const silentFor = (identity: string) => {
+      const n = Number(new RegExp(`Sidekiq process ${identity} not heard from for (\\d+) s `).exec(out)?.[1]);
+      // At least the time let pass; short of the heartbeat's 60 s (it is still there).
+      expect(n, out).toBeGreaterThanOrEqual(SILENT_SECONDS);
+      expect(n, out).toBeLessThan(60);
+      return n;
+    };
+    const reliable = silentFor(seen.reliableIdentity);
+    const basic = silentFor(seen.basicRunning.identity);
+    expect(out).toContain(
+      `\n  - Sidekiq process ${seen.reliableIdentity} not heard from for ${reliable} s (a live Sidekiq process beats every 5 s): it may have been killed. It holds 1 job(s) in its fetcher's private list ${seen.reliableHeld.list}, which go back to their queue on this Redis only when a live process with the same fetcher returns them (GitLab's reliable fetcher within the hour, once this one's fetcher heartbeat has expired): see docs/runbooks/redis-move.md, step 6.1\n`,
+    );
+    expect(out).toContain(
+      `\n  - Sidekiq process ${seen.basicRunning.identity} not heard from for ${basic} s (a live Sidekiq process beats every 5 s): it may have been killed. It holds 1 job(s) it was running in no list, lost if it was killed (Sidekiq's own fetch keeps them nowhere else); its heartbeat names them (\`${seen.basicRunning.identity}:workers\`, \`:work\` from Sidekiq 6.5) until it expires, 60 s after its last beat: see docs/runbooks/redis-move.md, step 6.1\n`,
+    );
+    expect(out).toContain(`\n  ${seen.reliableHeld.list}: 1 job(s), worker not heard from for ${reliable} s, it may have been killed\n`);
+    // Where the words lead: the runbook's step 6.1 names them.
+    expect(runbookText()).toContain('`Sidekiq process IDENTITY not heard from for N s (a live Sidekiq process beats every 5 s): it may have been killed`');
+  });
+
   it('step 6.1: for a basic-fetch process killed anyway, the runbook\'s command names the job it lost (its heartbeat, under the identity the check names), and only that one', async () => {
     const seen = await walk();
     expect(seen.lostNamed, 'redis-move.md step 6.1 gives no `redis-cli -u "$OLD_REDIS" HGETALL "${NS}IDENTITY:workers"` for the jobs a killed basic-fetch process lost').not.toBeNull();
@@ -399,7 +464,7 @@ describe('redis-move.md followed with real Sidekiq 6.4 whose old-side processes 
     expect(payloads.map(jidOf)).toEqual(seen.basicRunning.jids);
   });
 
-  it('step 6.3: the loop waits while the killed processes\' heartbeats live, and ends once they expired (60 s let pass on the old Redis)', async () => {
+  it('step 6.3: the loop waits while the killed processes\' heartbeats live, and ends once they expired (the minute since the kills let pass on the old Redis)', async () => {
     const seen = await walk();
     expect(seen.loopFirst.processes).toMatchObject({ live: 2, quiet: 0 });
     expect(seen.loopFirst.verdict.state).toBe('draining');

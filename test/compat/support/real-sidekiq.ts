@@ -148,12 +148,14 @@ export function startSidekiq(
     jobSeconds?: number;
     require?: string;
     env?: Record<string, string>;
+    /** Sidekiq's shutdown timeout (`-t`, seconds; default 5): how long a TERM waits for running jobs before pushing them back. */
+    shutdownTimeout?: number;
   },
 ): SidekiqServer {
   const log = openSync(options.logFile, 'a');
   const required = options.require === undefined ? WORKERS_RB : `${RUBY_DIR}${options.require}`;
   const child = tracker.track(
-    spawn('sidekiq', ['-r', required, '-c', String(options.concurrency ?? 5), '-t', '5', ...options.queues.flatMap((q) => ['-q', q])], {
+    spawn('sidekiq', ['-r', required, '-c', String(options.concurrency ?? 5), '-t', String(options.shutdownTimeout ?? 5), ...options.queues.flatMap((q) => ['-q', q])], {
       env: rubyEnv(env, { ...options.env, HARNESS_OUT: options.outFile, HARNESS_JOB_SECONDS: String(options.jobSeconds ?? 0) }),
       stdio: ['ignore', log, log],
     }),
