@@ -265,6 +265,31 @@ describe('the drain check handler', () => {
     expect(emf!.values).toMatchObject({ [MetricNames.OrphanedJobs]: total, [MetricNames.RemainingJobs]: total, [MetricNames.DrainState]: 2 });
   });
 
+  it('says a process not heard from for several beats (killed, its heartbeat hash not yet expired) as the CLI does: with its private list and redis-move.md step 6.1, never drained', async () => {
+    const identity = 'gitlab-sidekiq-9:4343:0a1b2c3d4e5f';
+    const list = keys.prefix + 'working:queue:default:gitlab-sidekiq-9:4343:99aa88bb77cc';
+    // A Sidekiq 6.4 heartbeat 40 s after its last beat: `beat` that old, the hash expiring 20 s later.
+    await redis.sadd(keys.processes, identity);
+    await redis.hset(keys.prefix + identity, 'info', JSON.stringify({ hostname: 'gitlab-sidekiq-9', pid: 4343, concurrency: 1, queues: ['default'], identity }), 'beat', String(Date.now() / 1000 - 40), 'quiet', 'false', 'busy', '1');
+    await redis.pexpire(keys.prefix + identity, 20_000);
+    await redis.rpush(list, queued('default', now() - 45));
+    await redis.set(`${keys.prefix}reliable-fetcher-heartbeat-gitlab-sidekiq-9-4343-99aa88bb77cc`, '1', 'EX', 20);
+    out = captureOutput();
+
+    const report = (await h.drainCheck({ remember: false }, fakeContext())) as DrainReport;
+
+    out.stop();
+    await redis.del(keys.processes, keys.prefix + identity, list);
+    expect(report.verdict.state).toBe('draining');
+    expect(report.notHeardFrom).toEqual([{ identity, silentSeconds: expect.any(Number), beatEverySeconds: 5, lists: [{ key: list, size: 1 }], running: 0 }]);
+    const n = Math.round(report.notHeardFrom![0]!.silentSeconds);
+    expect(n).toBeGreaterThanOrEqual(40);
+    expect(report.verdict.reasons).toContain(
+      `Sidekiq process ${identity} not heard from for ${n} s (a live Sidekiq process beats every 5 s): it may have been killed. It holds 1 job(s) in its fetcher's private list ${list}, which go back to their queue on this Redis only when a live process with the same fetcher returns them (GitLab's reliable fetcher within the hour, once this one's fetcher heartbeat has expired): see docs/runbooks/redis-move.md, step 6.1`,
+    );
+    expect(report.verdict.reasons.join('\n')).not.toContain('being worked on by live processes');
+  });
+
   it('refuses input it does not know', async () => {
     await expect(h.drainCheck({ connection: 'source', retired: ['x'] }, fakeContext())).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringContaining('unknown option(s) input.retired') });
     await expect(h.drainCheck({ previous: { remaining: 'many' } }, fakeContext())).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringContaining('input.previous.checkedAt') });
