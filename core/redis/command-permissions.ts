@@ -34,6 +34,9 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     ['ZSCAN', set, '0'],
     ['SMEMBERS', `${prefix}processes`],
     ['HMGET', `${prefix}permission-check`, 'info'],
+    // How long a heartbeat has to live: the drain check's second clock for a process gone silent
+    // (core/drain/live-processes.ts); a run's own keys' expiry too (PERSIST below).
+    ['PTTL', `${prefix}permission-check`],
     // sidekiq-cron definitions (core/cron/): read by run, move and drain-check.
     ['HGETALL', `${prefix}cron_job:permission-check`],
     ['GET', ours],
@@ -49,7 +52,6 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     ['UNLINK', ours],
     ['EXPIRE', ours, '1'],
     ['PERSIST', ours],
-    ['PTTL', ours],
     ['TIME'],
     ['SADD', ours, 'x'],
     ['SISMEMBER', ours, 'x'],
