@@ -8,6 +8,7 @@ const GUARDS = readFileSync(new URL('./lua/lib/guards.lua', import.meta.url), 'u
 const VARIADIC = readFileSync(new URL('./lua/lib/variadic.lua', import.meta.url), 'utf8');
 const CLAIM_LOCK = readFileSync(new URL('./lua/lib/claim-lock.lua', import.meta.url), 'utf8');
 const RUN_GENERATION = readFileSync(new URL('./lua/lib/run-generation.lua', import.meta.url), 'utf8');
+const MOVE_RECORD = readFileSync(new URL('./lua/lib/move-record.lua', import.meta.url), 'utf8');
 
 export type LuaArg = string | Buffer | number;
 
@@ -49,7 +50,8 @@ export type RedisCommand = readonly [string, ...LuaArg[]];
 
 /**
  * One atomic step, kept as a `.lua` file beside this module (its header names KEYS, ARGV and the
- * reply), with the shared guards of `lua/lib/guards.lua` and the helper of `lua/lib/variadic.lua` in front. Calls go out as EVALSHA, many in one pipeline; when the server does not know the script
+ * reply), with the shared functions of `lua/lib/` in front (guards.lua, variadic.lua, claim-lock.lua,
+ * run-generation.lua, move-record.lua). Calls go out as EVALSHA, many in one pipeline; when the server does not know the script
  * (first use, restart, SCRIPT FLUSH, failover) every call fails with NOSCRIPT without running, so
  * the script is loaded once and exactly those calls are sent again.
  *
@@ -76,7 +78,8 @@ export class LuaScript {
     // variadic.lua: commands of many items in one redis.call (issue #18). claim-lock.lua: a
     // transfer claim's look at the run lock (written once for the two claims that use it).
     // run-generation.lua: which start of a run holds its lock (the run's bookkeeping steps).
-    this.source = `${GUARDS}\n${VARIADIC}\n${CLAIM_LOCK}\n${RUN_GENERATION}\n${readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8')}`;
+    // move-record.lua: a re-route's record of its moves (written once for the two re-route steps).
+    this.source = `${GUARDS}\n${VARIADIC}\n${CLAIM_LOCK}\n${RUN_GENERATION}\n${MOVE_RECORD}\n${readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8')}`;
     this.sha = createHash('sha1').update(this.source).digest('hex');
   }
 

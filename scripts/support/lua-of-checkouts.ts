@@ -4,14 +4,14 @@ import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 
 /**
- * A script as the Lua loader sends it (core/redis/lua-script.ts): guards.lua and variadic.lua, then
- * the script, from a checkout's core/redis/lua (a checkout without variadic.lua: guards.lua only).
+ * A script as the Lua loader sends it (core/redis/lua-script.ts): the lib files in the loader's
+ * order, then the script, from a checkout's core/redis/lua (an older checkout: the lib files it has).
  */
 export function luaOfCheckout(checkout: string, script: string | readonly string[]): string {
   const dir = join(resolve(checkout), 'core/redis/lua');
   // Several names (a script's versions, newest first): the first the checkout has.
   if (typeof script !== 'string') script = script.find((name) => existsSync(join(dir, name))) ?? script[0]!;
-  const libs = ['lib/guards.lua', 'lib/variadic.lua'].filter((f) => existsSync(join(dir, f)));
+  const libs = ['lib/guards.lua', 'lib/variadic.lua', 'lib/claim-lock.lua', 'lib/run-generation.lua', 'lib/move-record.lua'].filter((f) => existsSync(join(dir, f)));
   return [...libs, script].map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
 }
 

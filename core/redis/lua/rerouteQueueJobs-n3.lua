@@ -162,9 +162,8 @@ if jobsFrom > #ARGV + 1 or (#ARGV - jobsFrom + 1) % 4 ~= 0 then
   return redis.error_reply('ERR rerouteQueueJobs: the jobs must come as quads')
 end
 -- The indexes as the caller writes them ('1', '2'…): one table lookup a job, here and below.
-local index, moveIndex = {}, { ['0'] = 0 }
+local index, moveIndex = {}, moveIndexes(recorded) -- lib/move-record.lua
 for d = 1, destinations do index[tostring(d)] = d end
-for m = 1, recorded do moveIndex[tostring(m)] = m end
 for i = jobsFrom + 2, #ARGV, 4 do
   if not index[ARGV[i]] then
     return redis.error_reply('ERR rerouteQueueJobs: destination index ' .. ARGV[i] .. ' is not one of 1..' .. destinations)
@@ -222,10 +221,7 @@ for i = jobsFrom, #ARGV, 4 do
   local original, rewritten, dest = ARGV[i], ARGV[i + 1], index[ARGV[i + 2]]
   if taken[i] or redis.call('LREM', source, direction, original) == 1 then
     local m = moveIndex[ARGV[i + 3]]
-    if m > 0 and not happened[m] then
-      happened[m] = true
-      members[#members + 1] = ARGV[membersFrom + m]
-    end
+    if m > 0 and not happened[m] then noteMove(happened, members, m, ARGV[membersFrom + m]) end
     local key = KEYS[2 + dest]
     if atOnce then
       redis.call(push, key, rewritten)
@@ -246,11 +242,8 @@ end
 -- Nothing here can fail: every key's type was checked, Redis refuses a script for memory only at
 -- its first write (an LSET or LREM above), and unpack stays within its limit. The record of the moves that
 -- happened (few members: one a distinct class, from and to), its expiry renewed only by a call
--- that moved a recorded job.
-if #members > 0 then
-  variadic('SADD', record, members)
-  redis.call('EXPIRE', record, recordTtl)
-end
+-- that moved a recorded job (lib/move-record.lua).
+writeMoveRecord(record, members, recordTtl)
 for _, key in ipairs(order) do
   local values = pending[key]
   for first = 1, #values, PUSH_VALUES do

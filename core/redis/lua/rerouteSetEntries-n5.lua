@@ -76,8 +76,7 @@ end
 -- Each entry's move index, as the caller writes it ('1', '2'…, or '0': not recorded): one table
 -- lookup an entry, here and below. One that names no member would fail the record's write after
 -- the moves: refused here, before any write. The same pass gathers the originals for ZMSCORE.
-local moveIndex = { ['0'] = 0 }
-for m = 1, recorded do moveIndex[tostring(m)] = m end
+local moveIndex = moveIndexes(recorded) -- lib/move-record.lua
 local originals = {}
 for i = quadsFrom, #ARGV, 4 do
   if not moveIndex[ARGV[i + 3]] then
@@ -110,10 +109,7 @@ for i = quadsFrom, #ARGV, 4 do
       moved = moved + 1
       digests[moved] = ARGV[i + 2]
       local m = moveIndex[ARGV[i + 3]]
-      if m > 0 and not happened[m] then
-        happened[m] = true
-        members[#members + 1] = ARGV[2 + m]
-      end
+      if m > 0 and not happened[m] then noteMove(happened, members, m, ARGV[2 + m]) end
     else
       redis.call('ZADD', set, score, original)
       conflicts = conflicts + 1
@@ -124,11 +120,8 @@ for i = quadsFrom, #ARGV, 4 do
   end
 end
 -- The record of the moves that happened (few members: one a distinct class, from and to), its
--- expiry renewed only by a call that moved.
-if #members > 0 then
-  variadic('SADD', record, members)
-  redis.call('EXPIRE', record, recordTtl)
-end
+-- expiry renewed only by a call that moved (lib/move-record.lua).
+writeMoveRecord(record, members, recordTtl)
 if rewrites and moved > 0 then
   for first = 1, moved, DIGESTS_PER_SADD do
     redis.call('SADD', rewrites, unpack(digests, first, math.min(first + DIGESTS_PER_SADD - 1, moved)))
