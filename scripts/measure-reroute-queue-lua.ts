@@ -3,7 +3,7 @@
  * less work per job): seeds the re-route bench's queued jobs into a throwaway redis-server, moves
  * them all as `front` slices do (newest first, RPUSH, LREM from the head) in calls of
  * DEFAULT_LUA_BATCH jobs (LUA_BATCH=N to change it), 20 calls a pipeline, alternately with each
- * checkout's `core/redis/lua/rerouteQueueJobs-n3.lua`, and prints per moved job Redis's execution
+ * checkout's `core/redis/lua/rerouteQueueJobs-n4.lua`, and prints per moved job Redis's execution
  * time of the calls (INFO commandstats, the commands inside included), the commands inside, and
  * the longest call (SLOWLOG, every call logged).
  *
@@ -31,7 +31,7 @@ const redis = new Redis(server.url);
 type Stat = { usec: number; cpu: number; moved: number; longest: number; inside: string };
 try {
   console.log(`${jobs.toLocaleString('en-US')} queued jobs, calls of ${batch}, ${rounds} rounds; load average ${loadAverage()}`);
-  for (const [name, runs] of await alternately(otherDir, 'rerouteQueueJobs-n3.lua', rounds, measure)) {
+  for (const [name, runs] of await alternately(otherDir, ['rerouteQueueJobs-n4.lua', 'rerouteQueueJobs-n3.lua'], rounds, measure)) {
     const per = (f: (s: Stat) => number) => runs.map((s) => f(s) / s.moved);
     console.log(`${name.padEnd(40)} per job moved: EVALSHA executing ${medianOf(per((s) => s.usec))}, Redis CPU ${medianOf(per((s) => s.cpu))}`);
     console.log(`${''.padEnd(40)} longest call ${runs.map((s) => `${s.longest} µs`).join(' / ')}; inside, per job: ${runs[runs.length - 1]!.inside}`);

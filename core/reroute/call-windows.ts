@@ -1,5 +1,5 @@
 /**
- * Where each Lua call of a queue slice should look for its jobs (rerouteQueueJobs-n3.lua's
+ * Where each Lua call of a queue slice should look for its jobs (rerouteQueueJobs-n4.lua's
  * `~BELOW:SPAN`). The script LREMs each job from the end of the list nearer the jobs it was
  * given: it reads the list's length and takes the jobs above them to be `LLEN - BELOW - SPAN`.
  *

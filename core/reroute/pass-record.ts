@@ -8,7 +8,7 @@ import { addCounters, emptyCounters, type RerouteCounters } from './reroute-coun
 
 /**
  * Where a queue's re-route pass stands, kept on its Redis beside the jobs, written by each slice's
- * Lua calls in the same atomic step as their moves (rerouteQueueJobs-n3.lua, its pass key).
+ * Lua calls in the same atomic step as their moves (rerouteQueueJobs-n4.lua, its pass key).
  *
  * Why: the pass's cursor (queue-slice.ts QueueCursor: its bound, what it examined, its marks) lives
  * in the task's answer only. A slice whose call ran but whose reply was lost (a dropped connection)
@@ -67,7 +67,7 @@ export const passEndKey = (prefix: string, owner: PassOwner): RedisKey => pageRe
 export const passEndField = (queue: string): string => `pass-end:queue:${queue}`;
 
 /**
- * The pass arguments of call `k` of a slice (rerouteQueueJobs-n3.lua, after the record's members):
+ * The pass arguments of call `k` of a slice (rerouteQueueJobs-n4.lua, after the record's members):
  * the slice's token, k, what the pass examined after the slice, the generation, the record (call 1
  * only: the others keep it), the run's id and the receipts' field of the pass's end (the call
  * writes the record only while the run lock is the run's and the pass has not ended).
@@ -76,7 +76,7 @@ export function passArgs(owner: PassOwner, queue: string, token: string, k: numb
   return [token, String(k), String(record.after.examined), generationArg(owner), k === 1 ? JSON.stringify(record) : '', owner.runId, passEndField(queue)];
 }
 
-/** The keys after the record's key that rerouteQueueJobs-n3.lua looks at before writing it: the run lock, the page receipts. */
+/** The keys after the record's key that rerouteQueueJobs-n4.lua looks at before writing it: the run lock, the page receipts. */
 export const passGuardKeys = (prefix: string, owner: PassOwner): RedisKey[] => [runLockKey(prefix), passEndKey(prefix, owner)];
 
 /**

@@ -20,7 +20,7 @@ import { entryDigest } from './rewritten-entries.js';
 import { passArgs, passEndField, passGuardKeys, passEndKey, passKey, passStart, type PassOwner, type PassRecord } from './pass-record.js';
 import { PAGE_RECEIPTS_TTL_SECONDS } from '../workflow/page-receipt.js';
 
-const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n3', { encodeCalls: true });
+const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n4', { encodeCalls: true });
 const endQueuePass = new LuaScript('endQueuePass-4');
 
 /**

@@ -56,12 +56,12 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   // A key given in two roles of different types, absent, passes a check by type in each: the run id
   // `quarantine` made a retired queue `moves` quarantine into the run's record of moves (a set). The
   // call wrote the record, removed both jobs, and failed at the quarantine push: one job lost.
-  it('rerouteQueueJobs-n3: one key as a destination list and as the record (a set) is refused before anything is written', async () => {
+  it('rerouteQueueJobs-n4: one key as a destination list and as the record (a set) is refused before anything is written', async () => {
     const [moved, quarantined] = [job(1), job(2)];
     await redis.rpush('queue:old', moved, quarantined);
     const before = await keyValueSnapshot(redis, '');
     const call = { keys: ['queue:old', 'queues', 'queue:new', 'same', 'same'], args: ['RPUSH', '~0:2', '2', 'new', '', '1', '60', '["A","old","new"]', moved, moved.replace('"queue":"old"', '"queue":"new"'), '1', '1', quarantined, quarantined, '2', '0'] };
-    const error = await new LuaScript('rerouteQueueJobs-n3').run(redis, call).then(
+    const error = await new LuaScript('rerouteQueueJobs-n4').run(redis, call).then(
       (reply) => new Error(`no error: ${JSON.stringify(reply)}`),
       (e: unknown) => e as Error,
     );

@@ -50,10 +50,10 @@ export async function seed(redis: Redis): Promise<void> {
 
 export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['rerouteSetEntries-n5', { keys: ['schedule', 'rewritten:s', 'moves'], args: ['1', '60', '["A","old","new"]', job(3), rewritten(3), 'digest', '1'] }, ['schedule', 'rewritten:s', 'moves']],
-  ['rerouteQueueJobs-n3', { keys: ['queue:old', 'queues', 'queue:new', 'moves'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', job(1), rewritten(1), '1', '1'] }, ['queue:old', 'queues', 'queue:new', 'moves']],
+  ['rerouteQueueJobs-n4', { keys: ['queue:old', 'queues', 'queue:new', 'moves'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', job(1), rewritten(1), '1', '1'] }, ['queue:old', 'queues', 'queue:new', 'moves']],
   // With the pass's record (core/reroute/pass-record.ts), the run lock and the receipts, the last keys, its fields after the record's members.
   [
-    'rerouteQueueJobs-n3',
+    'rerouteQueueJobs-n4',
     { keys: ['queue:old', 'queues', 'queue:new', 'moves', 'originals:old', 'lock', 'receipts'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', 't', '1', '1', '1000 arn', '{}', 'run', 'pass-end:queue:old', job(1), rewritten(1), '1', '1'] },
     ['queue:old', 'queues', 'queue:new', 'moves', 'originals:old', 'lock', 'receipts'],
   ],

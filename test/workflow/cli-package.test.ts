@@ -34,7 +34,7 @@ describe('the installed package', () => {
   it('holds the compiled CLI and what it reads at run time, not the sources or the CDK app', () => {
     const paths = packed.map((f) => f.path);
 
-    expect(paths).toEqual(expect.arrayContaining(['bin/sidekiq-migrate.js', 'dist/sidekiq-migrate.js', 'dist/THIRD-PARTY-LICENSES.txt', 'dist/lua/lib/guards.lua', 'dist/lua/rerouteQueueJobs-n3.lua', 'examples/gitlab-routing-rules.yml', 'test/fixtures/gitlab/all_queues.yml', 'README.md']));
+    expect(paths).toEqual(expect.arrayContaining(['bin/sidekiq-migrate.js', 'dist/sidekiq-migrate.js', 'dist/THIRD-PARTY-LICENSES.txt', 'dist/lua/lib/guards.lua', 'dist/lua/rerouteQueueJobs-n4.lua', 'examples/gitlab-routing-rules.yml', 'test/fixtures/gitlab/all_queues.yml', 'README.md']));
     expect(paths.filter((p) => /^(cli|core|infra|functions|scripts|bench)\//.test(p) || p.endsWith('.ts'))).toEqual([]);
     const root = join(prefix, 'lib', 'node_modules', 'sidekiq-migrate');
     expect(existsSync(join(root, 'node_modules'))).toBe(false);

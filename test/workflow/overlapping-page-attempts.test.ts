@@ -231,7 +231,7 @@ async function keysWithoutExpiry(client: Redis, runId: string): Promise<string[]
   return keys.filter((_, i) => ttls[i] === -1).sort();
 }
 
-const MOVING = new Set(['claimQueueJobs-13', 'claimSetEntries-15', 'copyJobsToLists-n4', 'copyEntriesToSet-6', 'acknowledgeQueueBatch-4', 'acknowledgeSetBatch-9', 'rerouteQueueJobs-n3', 'rerouteSetEntries-n5'].map((name) => new LuaScript(name, { encodeCalls: true }).sha));
+const MOVING = new Set(['claimQueueJobs-13', 'claimSetEntries-15', 'copyJobsToLists-n4', 'copyEntriesToSet-6', 'acknowledgeQueueBatch-4', 'acknowledgeSetBatch-9', 'rerouteQueueJobs-n4', 'rerouteSetEntries-n5'].map((name) => new LuaScript(name, { encodeCalls: true }).sha));
 
 describe('two attempts of one page at once, interleaved mid-page, Sidekiq producing and fetching', () => {
   // Invocation 1 of the task: the stale attempt, held just before its second moving call (a
@@ -242,7 +242,7 @@ describe('two attempts of one page at once, interleaved mid-page, Sidekiq produc
   // pages on to its end, then the retry copies), or as soon as the retry answered (the two then run
   // side by side with the item's next tasks), or only once the whole run has ended. An old Sidekiq
   // fleet fetches from the queue and a stale producer pushes to it the whole time. Each of these
-  // fails when a page pushes a job its call did not remove (rerouteQueueJobs-n3.lua's LREM check
+  // fails when a page pushes a job its call did not remove (rerouteQueueJobs-n4.lua's LREM check
   // made `>= 0`: 7 jobs twice) or a copy ignores the ledger (copyJobsToLists-n4.lua's known()
   // false: 7 jobs twice), tried by hand.
   // Two shapes: 2 pages of 7 a task, and 6 pages of 3 (the stale attempt then runs several pages

@@ -37,11 +37,11 @@ describe('a queue re-route whose page call ran and lost its reply while a produc
           for (const p of originals) await source.lpush('queue:old', p);
           await source.sadd('queues', 'old');
           // Loaded first, so that the faulted pipeline is the call that runs (not one refused NOSCRIPT).
-          await source.script('LOAD', new LuaScript('rerouteQueueJobs-n3').source);
+          await source.script('LOAD', new LuaScript('rerouteQueueJobs-n4').source);
           const arrivals = Array.from({ length: 5 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `["arrived",${i}]` }));
           // What the lost call moved: its reply, read here, never reaches the run.
           let lostMoved = -1;
-          const provider = faultAt(connect(), 'rerouteQueueJobs-n3', nth, async (exec) => {
+          const provider = faultAt(connect(), 'rerouteQueueJobs-n4', nth, async (exec) => {
             const [[error, reply]] = (await exec()) as [[Error | null, number[]]];
             expect(error).toBeNull();
             lostMoved = reply.slice(1).reduce((a, b) => a + b, 0);

@@ -38,7 +38,7 @@ describe('a queue re-route whose page call failed or lost its reply, while a pro
         const arrivals = Array.from({ length: mixed ? 12 : 5 }, (_, i) => sidekiqPayload({ className: cls(i, 3), queue: 'old', args: `["arrived",${i}]` }));
         const unmappedOriginals = originals.filter((p) => p.includes('"class":"U"'));
         const fetched: Buffer[] = [];
-        const provider = faultAt(connect(), 'rerouteQueueJobs-n3', nth, (exec) =>
+        const provider = faultAt(connect(), 'rerouteQueueJobs-n4', nth, (exec) =>
           faultWith(ran, exec, async () => {
             await source.lpush('queue:old', ...arrivals);
             // A worker still fetching `old` takes two from the tail.
@@ -123,7 +123,7 @@ describe('an append re-route while a worker fetched at the tail: the pass ends a
     await source.sadd('queues', 'old');
     const arrivals = ['U', 'A'].map((c, i) => sidekiqPayload({ className: c, queue: 'old', args: `["arrived",${i}]` }));
     const fetched: Buffer[] = [];
-    const provider = faultAt(connect(), 'rerouteQueueJobs-n3', 1, (exec) =>
+    const provider = faultAt(connect(), 'rerouteQueueJobs-n4', 1, (exec) =>
       faultWith(null, exec, async () => {
         await source.lpush('queue:old', ...arrivals);
         for (let i = 0; i < 20; i++) fetched.push((await source.rpopBuffer('queue:old'))!);

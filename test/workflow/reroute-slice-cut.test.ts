@@ -28,7 +28,7 @@ const { connect } = connectionsPerTest(redis);
 const OOM = "OOM command not allowed when used memory > 'maxmemory'.";
 
 /** `provider` whose source sends its `nth` call of `script` to a script that replies OOM, as Redis does: the pipeline's other calls run. */
-async function refusingCall(provider: ConnectionProvider, nth: number, script = 'rerouteQueueJobs-n3'): Promise<ConnectionProvider> {
+async function refusingCall(provider: ConnectionProvider, nth: number, script = 'rerouteQueueJobs-n4'): Promise<ConnectionProvider> {
   const failing = String(await redis.source().script('LOAD', `return redis.error_reply(${JSON.stringify(OOM)})`));
   const sha = new LuaScript(script).sha;
   let n = 0;
@@ -52,7 +52,7 @@ describe('a queue re-route slice whose second Lua call Redis refuses (out of mem
   for (const [what, nth] of [["in the task's first slice (the item fails)", 2], ["in the task's second slice (the next task goes on)", 4]] as const) {
     it(what, async () => {
       const source = redis.source();
-      await source.script('LOAD', new LuaScript('rerouteQueueJobs-n3').source);
+      await source.script('LOAD', new LuaScript('rerouteQueueJobs-n4').source);
       const originals = Array.from({ length: 150 }, (_, i) => sidekiqPayload({ className: i % 10 === 0 ? 'U' : 'A', queue: 'old', args: `[${i}]` }));
       for (const p of originals) await source.lpush('queue:old', p);
       await source.sadd('queues', 'old');
@@ -106,7 +106,7 @@ describe('a queue re-route slice cut by a dropped connection after its first cal
       const runAll = LuaScript.prototype.runAll;
       let faults = 0;
       vi.spyOn(LuaScript.prototype, 'runAll').mockImplementation(async function (this: LuaScript, client, calls, before, onSent) {
-        if (this.name !== 'rerouteQueueJobs-n3' || calls.length < 2 || faults > 0) return runAll.call(this, client, calls, before, onSent);
+        if (this.name !== 'rerouteQueueJobs-n4' || calls.length < 2 || faults > 0) return runAll.call(this, client, calls, before, onSent);
         faults++;
         await runAll.call(this, client, calls.slice(0, 1), before, onSent);
         await source.lpush('queue:old', ...arrivals);

@@ -107,7 +107,7 @@ describe("a page call whose reply was lost after Redis ran it (the connection dr
   // was counted nowhere (33 moved) and the summary said the counts may be short.
   it('a re-route: the task returns the pages before it, the next task counts the lost one from the pass\'s record: exact, nothing flagged', async () => {
     const { rerouted } = await seed(redis.source());
-    const page = new LuaScript('rerouteQueueJobs-n3', { encodeCalls: true }).sha;
+    const page = new LuaScript('rerouteQueueJobs-n4', { encodeCalls: true }).sha;
     let pages = 0;
     // The second page's writes run, and their reply is lost: the connection reset under it.
     const lossy = (client: Redis): Redis =>
@@ -130,7 +130,7 @@ describe("a page call whose reply was lost after Redis ran it (the connection dr
 
   it('a re-route: the connection closes under the page\'s writes, after Redis ran them; ioredis sends them again; the counts are exact (the pass record), and the summary says they may be short (the failed attempt)', async () => {
     const { rerouted } = await seed(redis.source());
-    const page = new LuaScript('rerouteQueueJobs-n3', { encodeCalls: true }).sha;
+    const page = new LuaScript('rerouteQueueJobs-n4', { encodeCalls: true }).sha;
     let pages = 0;
     // The second page's writes are sent, and the connection is closed at once, before their reply.
     const closing = (client: Redis): Redis =>

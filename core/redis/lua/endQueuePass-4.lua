@@ -12,7 +12,7 @@
 
   A pass that has no record (its slices sent no call: nothing was left to move when its task read
   the queue) still leaves its end there: `- 0 0 <generation>` and an empty count line, no record
-  (pass-record.ts passStart reads it as none). rerouteQueueJobs-n3.lua writes a pass's record only
+  (pass-record.ts passStart reads it as none). rerouteQueueJobs-n4.lua writes a pass's record only
   while the receipts hold no end of this generation's pass: with no end written, an attempt of the
   pass's task that Step Functions gave up on, which read the queue before a worker fetched the job
   it meant to move, wrote the record after the pass ended, a key with no expiry

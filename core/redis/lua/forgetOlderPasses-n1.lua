@@ -38,7 +38,7 @@ local lost = plannerLost(KEYS[1], ARGV[1], ARGV[2], ARGV[3]) -- lib/run-generati
 if lost then return lost end
 local deleted = 0
 for i = 2, #KEYS do
-  -- The record's header: `<slice token> <k> <examined after> <generation>` (rerouteQueueJobs-n3.lua).
+  -- The record's header: `<slice token> <k> <examined after> <generation>` (rerouteQueueJobs-n4.lua).
   local record = redis.call('GET', KEYS[i])
   local generation = record and string.match(record, '^%S+ %d+ %d+ ([^\n]*)\n')
   if generation and generation ~= ARGV[4] then

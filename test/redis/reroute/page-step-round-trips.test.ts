@@ -29,7 +29,7 @@ function connect(): UrlConnections {
   return connections;
 }
 
-const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n3');
+const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n4');
 
 /**
  * The provider's clients, each recording its pipelines (recording-redis.ts), by connection name.

@@ -1,6 +1,6 @@
 // A queue re-route's pass whose slices sent no call (nothing left to move when its task read the
 // queue) ends with no record (endQueuePass-2.lua moves only a record that exists): the page
-// receipts then hold no end of the pass, and rerouteQueueJobs-n3.lua's guard ("no end of this
+// receipts then hold no end of the pass, and rerouteQueueJobs-n4.lua's guard ("no end of this
 // generation's pass") lets a stale attempt of the same task, which read the queue before a worker
 // fetched its one job, write the pass's record after the pass ended: a key with no expiry that
 // nothing deletes but a resume of the run (pass-record.ts; the stale attempt's moves are still
@@ -17,7 +17,7 @@ import { connectShared, uniquePrefix } from '../../support/redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = connectShared();
-const script = new LuaScript('rerouteQueueJobs-n3');
+const script = new LuaScript('rerouteQueueJobs-n4');
 const owner = { runId: 'run', plannedAt: 1000, plannedBy: 'arn' };
 const plan = classRoutingPlan(new Map([['A', 'new']]));
 

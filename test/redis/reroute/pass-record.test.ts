@@ -1,5 +1,5 @@
 // A queue re-route's pass keeps where it stands on the Redis, written by each slice's calls with
-// their moves (rerouteQueueJobs-n3.lua's pass key, core/reroute/pass-record.ts). Call k > 1 of a slice
+// their moves (rerouteQueueJobs-n4.lua's pass key, core/reroute/pass-record.ts). Call k > 1 of a slice
 // is recorded only after call k - 1 of the same slice, so a slice cut in two by a failed call stays
 // recorded as not done; call 1 never sets a later slice's record of the same generation back (a
 // stale attempt still running); a record of another generation is replaced. The counts are the
@@ -13,7 +13,7 @@ import { connectShared, uniquePrefix } from '../../support/redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = connectShared();
-const script = new LuaScript('rerouteQueueJobs-n3');
+const script = new LuaScript('rerouteQueueJobs-n4');
 
 const cursor = (examined: number): QueueCursor => ({ limit: 40, examined, kept: 0 });
 const owner = { runId: 'run', plannedAt: 1000, plannedBy: 'arn' };
@@ -39,7 +39,7 @@ async function seed(prefix: string, n: number): Promise<string[]> {
   return jobs;
 }
 
-describe("rerouteQueueJobs-n3 keeps the pass's record with its moves", () => {
+describe("rerouteQueueJobs-n4 keeps the pass's record with its moves", () => {
   it("a slice's calls in order: the record is whole, its counts the calls' sum (one job gone before its call)", async () => {
     const prefix = uniquePrefix();
     const jobs = await seed(prefix, 6);

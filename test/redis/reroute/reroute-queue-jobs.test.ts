@@ -4,13 +4,13 @@ import { LuaScript } from '../../../core/redis/lua-script.js';
 import { privateRedis } from '../../support/private-redis.js';
 import { keyValueSnapshot } from '../../support/exact-jobs.js';
 
-// rerouteQueueJobs-n3.lua removes each job from the source with its own LREM and pushes what it
+// rerouteQueueJobs-n4.lua removes each job from the source with its own LREM and pushes what it
 // removed variadically, per destination list, after the removals (issue #18). These compare
 // every list it touches, byte for byte and in order, with what one LREM and one push per job in
 // the call's order (the script before) leaves, on calls that mix vanished jobs, duplicates, both
 // push directions, the quarantine, more than one push's worth of values, and a destination that
 // is the source itself.
-const script = new LuaScript('rerouteQueueJobs-n3');
+const script = new LuaScript('rerouteQueueJobs-n4');
 const server = privateRedis(); // its own redis-server, flushed before each test
 let redis: Redis;
 beforeEach(() => {
@@ -102,7 +102,7 @@ const destinations = [
   { key: 'quarantine:old', name: '' },
 ];
 
-describe('rerouteQueueJobs-n3 leaves every list as one LREM and one push per job would', () => {
+describe('rerouteQueueJobs-n4 leaves every list as one LREM and one push per job would', () => {
   for (const push of ['RPUSH', 'LPUSH'] as const) {
     for (const direction of [1, -1] as const) {
       it(`${push}, LREM from the ${direction === 1 ? 'head' : 'tail'}: three destinations (one the quarantine), vanished jobs interleaved, the same bytes twice in the source and in the call`, async () => {
@@ -156,7 +156,7 @@ describe('rerouteQueueJobs-n3 leaves every list as one LREM and one push per job
   });
 });
 
-describe('rerouteQueueJobs-n3: no write before a command that can fail', () => {
+describe('rerouteQueueJobs-n4: no write before a command that can fail', () => {
   it('a call of 9,000 jobs to one destination (more values than Lua can unpack at once) moves all of them, in order', async () => {
     const source = Array.from({ length: 9_000 }, (_, i) => payload(`j${i}`));
     const ops = source.map((original) => ({ original, rewritten: Buffer.concat([original, Buffer.from('!')]), dest: 1 }));
@@ -228,9 +228,22 @@ describe('rerouteQueueJobs-n3: no write before a command that can fail', () => {
     await expect(script.run(redis, { keys: ['queue:old', 'queues', 'queue:a', 'moves'], args })).rejects.toThrow(/move index/);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
+  // The record's EXPIRE runs after the LREMs and before the pushes. A whole number of seconds EXPIRE
+  // refuses (its expiry in ms overflows above ~9.2e15 s: `invalid expire time`; from 1e17 Lua hands
+  // it over with an exponent: `value is not an integer`) passed n3's guard (a whole number >= 1) and
+  // failed the call there: both jobs gone from the source, neither pushed (audit-luasweep; no caller
+  // sends one: MOVES_TTL_SECONDS is 30 days).
+  it.each(['9300000000000000', '1e17', '99999999999999999999'])("a record's time to live EXPIRE refuses (%s) is refused before the first job is removed", async (ttl) => {
+    const source = [payload('a'), payload('b')];
+    await redis.rpush('queue:old', ...source);
+    const before = await keyValueSnapshot(redis, '');
+    const args = ['RPUSH', '1', '1', 'a', '1', ttl, '["A","old","a"]', source[0]!, payload('a2'), '1', '1', source[1]!, payload('b2'), '1', '1'];
+    await expect(script.run(redis, { keys: ['queue:old', 'queues', 'queue:a', 'moves'], args })).rejects.toThrow(/ARGV\[4\+D\] must be the number of record members/);
+    expect(await keyValueSnapshot(redis, '')).toEqual(before);
+  });
 });
 
-describe("rerouteQueueJobs-n3 records the moves of the jobs it moved, and only those", () => {
+describe("rerouteQueueJobs-n4 records the moves of the jobs it moved, and only those", () => {
   const call = (ops: [Buffer, number, string][]) => {
     const args: (string | Buffer)[] = ['RPUSH', '1', '2', 'a', '', '3', '60', '["A","old","a"]', '["B","old","a"]', '["C","old","a"]'];
     for (const [job, dest, move] of ops) args.push(job, Buffer.concat([job, Buffer.from('!')]), String(dest), move);
@@ -254,7 +267,7 @@ describe("rerouteQueueJobs-n3 records the moves of the jobs it moved, and only t
   });
 });
 
-describe('rerouteQueueJobs-n3 looks for each job from the end of the list nearer the window the caller read', () => {
+describe('rerouteQueueJobs-n4 looks for each job from the end of the list nearer the window the caller read', () => {
   // '~BELOW:SPAN': the window of SPAN jobs lies BELOW jobs above the tail. A copy of the job at
   // each end shows which end LREM looked from: the one nearer the window is the one taken.
   const job = payload('same');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { callWindows } from '../../../core/reroute/call-windows.js';
 
-// '~BELOW:SPAN' per Lua call (rerouteQueueJobs-n3.lua): BELOW the jobs between the call's lowest job
+// '~BELOW:SPAN' per Lua call (rerouteQueueJobs-n4.lua): BELOW the jobs between the call's lowest job
 // and the tail once the earlier calls removed theirs, SPAN the jobs from its lowest to its highest
 // (its own and those the slice keeps among them). Places count from the tail: 0 is the oldest.
 describe('callWindows', () => {

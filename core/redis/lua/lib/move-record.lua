@@ -1,7 +1,7 @@
 --[[
   Prepended to every script by core/redis/lua-script.ts, after run-generation.lua. A re-route's
   record of its moves (a set, core/reroute/move-record.ts: what `rollback` reads), as both re-route
-  steps keep it (rerouteQueueJobs-n3.lua, rerouteSetEntries-n5.lua): written by the call that moves,
+  steps keep it (rerouteQueueJobs-n4.lua, rerouteSetEntries-n5.lua): written by the call that moves,
   after its moves, naming only the moves that happened (a job a consumer popped first, an entry
   that vanished or conflicted, adds nothing). Written once for the two steps (it was written in
   each, line for line).
@@ -24,10 +24,11 @@
            first write (guards.lua), Redis refuses a script for memory only at its first write, and
            each SADD is of at most VARIADIC_CHUNK members, far below unpack's limit. `ttl` is a
            whole number >= 1, checked by the step; its callers send MOVES_TTL_SECONDS (30 days).
-           A whole number EXPIRE does not take (above about 9.2e15 seconds: `invalid expire time`;
-           from 1e17, which Lua hands over with an exponent: `value is not an integer`, Redis 7.0.15)
-           is not refused by those checks and would fail here, after the moves: no caller sends
-           one (audit-luasweep).
+           EXPIRE refuses a whole number above about 9.2e15 seconds (`invalid expire time`; from
+           1e17, which Lua hands over with an exponent: `value is not an integer`; Redis 7.0.15):
+           rerouteQueueJobs-n4.lua refuses more than 10^15 before its first write; rerouteSetEntries-n5.lua
+           does not, and would fail here after its moves, each entry moved but not recorded (no
+           caller sends one: audit-luasweep).
 ]]
 local function moveIndexes(recorded)
   local indexes = { ['0'] = 0 }

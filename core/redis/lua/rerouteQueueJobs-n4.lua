@@ -81,8 +81,12 @@
   destination is not a list, `queues` or the record is not a set, the lock not a string, the
   receipts not a hash, one key is named both as a
   destination and as the record (or `queues`), a job's destination index names no destination
-  key or its move index no record member, or R or the record's time to live is not a whole number,
-  or the pass's record is not a string or its fields are not as above.
+  key or its move index no record member, or R or the record's time to live is not a whole number
+  (the time to live from 1 to 10^15 seconds: EXPIRE refuses more, after the removals), or the pass's
+  record is not a string or its fields are not as above.
+  New in -n4: that bound. -n3 took any whole number, and EXPIRE refusing it (above ~9.2e15 s:
+  `invalid expire time`) failed the call after its LREMs, before its pushes: its jobs gone from the
+  source, none pushed (no caller sent one: MOVES_TTL_SECONDS is 30 days; reroute-queue-jobs.test.ts).
 ]]
 if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
 local source, queues = KEYS[1], KEYS[2]
@@ -95,8 +99,12 @@ local destinations = tonumber(ARGV[3])
 -- The run's record of moves: R members after the destinations' names, then the jobs' quads.
 local recorded, recordTtl = tonumber(ARGV[4 + destinations]), tonumber(ARGV[5 + destinations])
 local record = KEYS[3 + destinations]
-if recorded == nil or recorded < 0 or recorded % 1 ~= 0 or (recorded > 0 and (record == nil or recordTtl == nil or recordTtl < 1 or recordTtl % 1 ~= 0)) then
-  return redis.error_reply('ERR rerouteQueueJobs: ARGV[4+D] must be the number of record members, with KEYS[3+D] and a whole time to live in seconds when it is not 0')
+-- The record's EXPIRE runs after the LREMs, before the pushes: a time to live it refuses (above
+-- ~9.2e15 s its expiry in ms overflows) is refused here, before any write (n3 let any whole number
+-- through: such a call removed its jobs and pushed none).
+local MAX_RECORD_TTL_SECONDS = 1e15
+if recorded == nil or recorded < 0 or recorded % 1 ~= 0 or (recorded > 0 and (record == nil or recordTtl == nil or recordTtl < 1 or recordTtl % 1 ~= 0 or recordTtl > MAX_RECORD_TTL_SECONDS)) then
+  return redis.error_reply('ERR rerouteQueueJobs: ARGV[4+D] must be the number of record members, with KEYS[3+D] and a whole time to live in seconds (1 to 10^15) when it is not 0')
 end
 local jobsFrom = 6 + destinations + recorded
 local membersFrom = 5 + destinations
