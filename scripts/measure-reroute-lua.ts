@@ -3,7 +3,7 @@
  * less work per job): seeds the re-route bench's `schedule` entries into a throwaway redis-server,
  * rewrites them all in calls of DEFAULT_LUA_BATCH entries, 20 calls a pipeline, as a set page
  * does (with the run's record of rewrites), alternately with each checkout's
- * `core/redis/lua/rerouteSetEntries-n5.lua` (or -n4, given each entry's score as well), and prints
+ * `core/redis/lua/rerouteSetEntries-n6.lua` (or -n5, or -n4, which was given each entry's score as well), and prints
  * per moved entry Redis's execution time of the calls (INFO commandstats, the commands inside
  * included) and its CPU time.
  *
@@ -31,7 +31,7 @@ const redis = new Redis(server.url);
 type Stat = { usec: number; cpu: number; moved: number };
 try {
   console.log(`${entries.toLocaleString('en-US')} schedule entries, calls of ${DEFAULT_LUA_BATCH}, ${rounds} rounds; load average ${loadAverage()}`);
-  for (const [name, runs] of await alternately(otherDir, ['rerouteSetEntries-n5.lua', 'rerouteSetEntries-n4.lua'], rounds, measure)) {
+  for (const [name, runs] of await alternately(otherDir, ['rerouteSetEntries-n6.lua', 'rerouteSetEntries-n5.lua', 'rerouteSetEntries-n4.lua'], rounds, measure)) {
     const per = (f: (s: Stat) => number) => runs.map((s) => f(s) / s.moved);
     console.log(`${name.padEnd(40)} per entry moved: EVALSHA executing ${medianOf(per((s) => s.usec))}, Redis CPU ${medianOf(per((s) => s.cpu))}`);
   }
@@ -44,7 +44,7 @@ try {
 async function measure(lua: string): Promise<Stat> {
   await seedWorkload(redis, routing, { schedule: entries, retry: 0, queued: 0 });
   const sha = (await redis.script('LOAD', lua)) as string;
-  // -n4 and before: quints, each entry's score (as ZSCAN returned it) after its rewrite; -n5: quads.
+  // -n4 and before: quints, each entry's score (as ZSCAN returned it) after its rewrite; -n5 and after: quads.
   const withScore = lua.includes('quints, one per entry');
   const perEntry = withScore ? 5 : 4;
   const calls: Buffer[][] = [];

@@ -81,7 +81,7 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     ['ZADD', set, '0', 'x'],
     ['ZSCORE', set, 'x'],
     // The set copy's look-up of the members already on the target (copyEntriesToSet-6.lua), and a
-    // re-route's of its entries' scores as they are when it moves them (rerouteSetEntries-n5.lua).
+    // re-route's of its entries' scores as they are when it moves them (rerouteSetEntries-n6.lua).
     ['ZMSCORE', set, 'x'],
   ];
   // A transfer waits for the replicas of each side before the next step (replica-wait.ts).

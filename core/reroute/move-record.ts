@@ -25,7 +25,7 @@ export const movesKey = (prefix: string, runId: string): string => `${prefix}sid
 export const MOVES_TTL_SECONDS = 30 * 24 * 3600;
 
 /**
- * What a re-route Lua call (rerouteQueueJobs-n4.lua, rerouteSetEntries-n5.lua) is given to record
+ * What a re-route Lua call (rerouteQueueJobs-n4.lua, rerouteSetEntries-n6.lua) is given to record
  * the `moves` that happen: its record key (none when nothing is recorded: a run without an id, or
  * a call that moves no job, such as one of quarantined jobs only) and its arguments: the count of
  * members, the record's time to live, the members (each job then names its own by moveIndex).

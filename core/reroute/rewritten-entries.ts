@@ -9,7 +9,7 @@ import type { WrittenPart } from '../redis/encoded-command.js';
  * in the same scan (Redis guarantees only that entries present all along come back at least once).
  * Met again, it looks like a job already on its destination; counted, it would add to `scanned`
  * and "already routed" jobs that were neither. So the Lua step records a digest of each entry it
- * writes (in the same call, rerouteSetEntries-n5.lua), and a page checks the digests of the entries
+ * writes (in the same call, rerouteSetEntries-n6.lua), and a page checks the digests of the entries
  * that look already routed: this run's own rewrites are skipped, not counted.
  *
  * The record is a Redis set of 11-character digests (66 bits; a few tens of bytes per moved entry

@@ -13,7 +13,7 @@ import { entryDigest, RewriteDigest, rewrittenEntriesKey } from './rewritten-ent
 import type { Splice } from '../payload/rewrite-queue.js';
 import { SIDEKIQ_DEFAULT_QUEUE } from '../routing/routing-plan.js';
 
-const rerouteSetEntries = new LuaScript('rerouteSetEntries-n5', { encodeCalls: true });
+const rerouteSetEntries = new LuaScript('rerouteSetEntries-n6', { encodeCalls: true });
 
 /**
  * Where a set's scan stands: the ZSCAN cursor (opaque), and the mean payload size seen so far,
@@ -333,7 +333,7 @@ async function applySetPage(request: Omit<SetPageRequest, 'cursor'>, page: Exami
 }
 
 /**
- * A dry run's count of a page's moves, as the run's script would make them (rerouteSetEntries-n5.lua
+ * A dry run's count of a page's moves, as the run's script would make them (rerouteSetEntries-n6.lua
  * adds a rewrite only if it is not in the set yet, else leaves the original as a conflict): an
  * entry whose rewrite is in the set already, or is the rewrite of an entry counted as moved before
  * it (on this page or an earlier one of the set), is a conflict. Adds what it counts to `kept`.

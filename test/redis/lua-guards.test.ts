@@ -96,7 +96,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
 
   // Lua's tonumber reads these, ZADD does not (strtod's ERANGE; bytes after a NUL): before the
   // guard refused them, rerouteSetEntries-n removed the entry and then failed to add its rewrite
-  // (rerouteSetEntries-n5 is given no score: it writes the one ZMSCORE read from the set).
+  // (rerouteSetEntries-n6 is given no score: it writes the one ZMSCORE read from the set).
   it.each(['1e400', '-1e400', '1e-400', '0x1p-5000', '1\u0000x'])('a score strtod cannot hold (%j) is refused before any entry moves', async (score) => {
     const [first, second] = [job(7), job(8)];
     await redis.zadd('schedule', '1795459303.5', first, '1795459304', second);
@@ -110,10 +110,10 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
-  it.each(['4e-320', '0x10', 'inf', '-inf', '+Infinity', '0e-400', '1e308'])('an entry whose score is %s moves with it, to the last digit (rerouteSetEntries-n5 reads it from the set)', async (score) => {
+  it.each(['4e-320', '0x10', 'inf', '-inf', '+Infinity', '0e-400', '1e308'])('an entry whose score is %s moves with it, to the last digit (rerouteSetEntries-n6 reads it from the set)', async (score) => {
     const [entry, rewrite] = [job(7), rewritten(7)];
     await redis.zadd('schedule', score, entry);
-    expect(await new LuaScript('rerouteSetEntries-n5').run(redis, { keys: ['schedule'], args: ['0', '', entry, rewrite, '', '0'] })).toEqual([1, 0, 0]);
+    expect(await new LuaScript('rerouteSetEntries-n6').run(redis, { keys: ['schedule'], args: ['0', '', entry, rewrite, '', '0'] })).toEqual([1, 0, 0]);
     expect(await redis.zrange('schedule', 0, '-1')).toEqual([rewrite]);
     await redis.zadd('expected', score, rewrite);
     expect(await redis.zscore('schedule', rewrite)).toBe(await redis.zscore('expected', rewrite));

@@ -49,7 +49,7 @@ export async function seed(redis: Redis): Promise<void> {
 }
 
 export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
-  ['rerouteSetEntries-n5', { keys: ['schedule', 'rewritten:s', 'moves'], args: ['1', '60', '["A","old","new"]', job(3), rewritten(3), 'digest', '1'] }, ['schedule', 'rewritten:s', 'moves']],
+  ['rerouteSetEntries-n6', { keys: ['schedule', 'rewritten:s', 'moves'], args: ['1', '60', '["A","old","new"]', job(3), rewritten(3), 'digest', '1'] }, ['schedule', 'rewritten:s', 'moves']],
   ['rerouteQueueJobs-n4', { keys: ['queue:old', 'queues', 'queue:new', 'moves'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', job(1), rewritten(1), '1', '1'] }, ['queue:old', 'queues', 'queue:new', 'moves']],
   // With the pass's record (core/reroute/pass-record.ts), the run lock and the receipts, the last keys, its fields after the record's members.
   [

@@ -17,7 +17,7 @@ const SCRIPTS = new Map(
       ['lock', 'renewRunLock-4'],
       ['retire', 'retireLedger-3'],
       ['reroute', 'rerouteQueueJobs-n4'],
-      ['rerouteSet', 'rerouteSetEntries-n5'],
+      ['rerouteSet', 'rerouteSetEntries-n6'],
       ['open', 'openPageAttempt-6'],
       ['receipt', 'writePageReceipt-1'],
     ] as const
@@ -25,7 +25,7 @@ const SCRIPTS = new Map(
 );
 /** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
 export async function loadScripts(...servers: Redis[]): Promise<void> {
-  for (const name of ['claimQueueJobs-13', 'acknowledgeQueueBatch-4', 'claimSetEntries-15', 'acknowledgeSetBatch-9', 'copyJobsToLists-n4', 'copyEntriesToSet-6', 'acquireRunLock-5', 'renewRunLock-4', 'retireLedger-3', 'rerouteQueueJobs-n4', 'rerouteSetEntries-n5', 'openPageAttempt-6', 'writePageReceipt-1']) {
+  for (const name of ['claimQueueJobs-13', 'acknowledgeQueueBatch-4', 'claimSetEntries-15', 'acknowledgeSetBatch-9', 'copyJobsToLists-n4', 'copyEntriesToSet-6', 'acquireRunLock-5', 'renewRunLock-4', 'retireLedger-3', 'rerouteQueueJobs-n4', 'rerouteSetEntries-n6', 'openPageAttempt-6', 'writePageReceipt-1']) {
     for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
   }
 }

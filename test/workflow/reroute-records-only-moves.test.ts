@@ -23,7 +23,7 @@ import { connectionsPerTest } from '../support/test-connections.js';
 const redis = privateSourceAndTarget();
 const { connect } = connectionsPerTest(redis);
 const MAPPING = { A: 'new', B: 'new' };
-const SCRIPTS = new Set([new LuaScript('rerouteQueueJobs-n4', { encodeCalls: true }).sha, new LuaScript('rerouteSetEntries-n5', { encodeCalls: true }).sha]);
+const SCRIPTS = new Set([new LuaScript('rerouteQueueJobs-n4', { encodeCalls: true }).sha, new LuaScript('rerouteSetEntries-n6', { encodeCalls: true }).sha]);
 
 /**
  * `provider` whose source client runs `before(keys)` ahead of each pipeline of re-route calls (the

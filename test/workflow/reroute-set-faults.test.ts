@@ -31,7 +31,7 @@ describe('a schedule re-route whose page call failed or lost its reply, while th
       for (const [i, p] of originals.entries()) await source.zadd('schedule', score(i), p);
       const added = Array.from({ length: 5 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `["added",${i}]` }));
       let polled = 0;
-      const provider = faultAt(connect(), 'rerouteSetEntries-n5', nth, (exec) => faultWith(ran, exec, async () => {
+      const provider = faultAt(connect(), 'rerouteSetEntries-n6', nth, (exec) => faultWith(ran, exec, async () => {
         // The poller: 10 due entries leave the set for the queue their bytes name, as Sidekiq's does.
         for (const member of await source.zrangebyscoreBuffer('schedule', '-inf', String(1.5e9), 'LIMIT', 0, 10)) {
           if ((await source.zrem('schedule', member)) !== 1) continue;

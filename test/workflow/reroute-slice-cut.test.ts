@@ -148,10 +148,10 @@ describe('a set re-route page whose second Lua call Redis refuses (out of memory
   for (const [what, nth] of [["in the task's first page (the item fails)", 2], ["in the task's second page (the next task goes on)", 4]] as const) {
     it(what, async () => {
       const source = redis.source();
-      await source.script('LOAD', new LuaScript('rerouteSetEntries-n5').source);
+      await source.script('LOAD', new LuaScript('rerouteSetEntries-n6').source);
       const entries = Array.from({ length: 300 }, (_, i) => sidekiqPayload({ className: i % 10 === 0 ? 'U' : 'A', queue: 'old', args: `[${i}]` }));
       for (const [i, p] of entries.entries()) await source.zadd('retry', String(1_800_000_000 + i), p);
-      const provider = await refusingCall(connect(), nth, 'rerouteSetEntries-n5');
+      const provider = await refusingCall(connect(), nth, 'rerouteSetEntries-n6');
 
       const executions = await runWorkflowLocally({ runId: `set-cut-${nth}`, mode: 'reroute', routing: { kind: 'mapping', mapping: { A: 'new' } }, pageSize: 60, pagesPerInvocation: 2 }, localTaskHandlers(provider), { retryIntervalMs: 0 });
       expect(executions.map((e) => e.error)).toEqual([undefined]);

@@ -28,7 +28,7 @@ afterEach(async () => {
 
 const budget = { deadline: Date.now() + 600_000 };
 const PAGE = 20;
-const WRITES = new Set([new LuaScript('rerouteQueueJobs-n4').sha, new LuaScript('rerouteSetEntries-n5').sha]);
+const WRITES = new Set([new LuaScript('rerouteQueueJobs-n4').sha, new LuaScript('rerouteSetEntries-n6').sha]);
 
 /**
  * The provider's connections, with memory made full (maxmemory 1 byte, noeviction) on the source

@@ -5,10 +5,10 @@ import { LuaScript } from '../../../core/redis/lua-script.js';
 import { privateRedis } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
-// rerouteSetEntries-n5.lua records the digests of the entries it rewrote in one SADD per few
+// rerouteSetEntries-n6.lua records the digests of the entries it rewrote in one SADD per few
 // hundred entries, after the moves: these show that the record is exactly the moved entries'
 // digests however many a call moves, and that a call that cannot complete changes nothing.
-const script = new LuaScript('rerouteSetEntries-n5');
+const script = new LuaScript('rerouteSetEntries-n6');
 /** A call's record of moves when it records none (move-record.ts recordArgs). */
 const NO_RECORD = ['0', ''];
 const NOW = 1795459303;
@@ -33,7 +33,7 @@ async function seed(size: number): Promise<string[]> {
   return args;
 }
 
-describe('rerouteSetEntries-n5: the record of rewrites', () => {
+describe('rerouteSetEntries-n6: the record of rewrites', () => {
   it('holds the digest of every entry moved and of nothing else, in a call of 9,000 (more than one SADD, more than Lua can unpack at once)', async () => {
     const args = await seed(9_000);
     // Entry 0 vanished (the poller took it); entry 1's rewrite is there already (a conflict).
@@ -62,7 +62,7 @@ describe('rerouteSetEntries-n5: the record of rewrites', () => {
   });
 });
 
-describe('rerouteSetEntries-n5 under noeviction with memory full', () => {
+describe('rerouteSetEntries-n6 under noeviction with memory full', () => {
   it('either changes nothing or runs to its end: here its first write (a ZREM, which frees memory) is not refused, so every entry moves and is recorded', async () => {
     const args = await seed(600);
     const used = Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))![1]);
@@ -97,7 +97,7 @@ describe('rerouteSetEntries-n5 under noeviction with memory full', () => {
   });
 });
 
-describe("rerouteSetEntries-n5 records the moves of the entries it moved, and only those", () => {
+describe("rerouteSetEntries-n6 records the moves of the entries it moved, and only those", () => {
   const MEMBERS = ['3', '60', '["A","old","new"]', '["A","other","new"]', '["B","old","new"]'];
   const entry = (cls: string, queue: string, i: number) => sidekiqPayload({ className: cls, queue, args: `[${i}]`, jid: i.toString(16).padStart(24, '0') });
   const quad = (cls: string, queue: string, i: number, move: string) => [entry(cls, queue, i), entry(cls, queue, i).replace(`"queue":"${queue}"`, '"queue":"new"'), '', move];
@@ -128,6 +128,19 @@ describe("rerouteSetEntries-n5 records the moves of the entries it moved, and on
     const before = await redis.zrange('schedule', 0, '-1', 'WITHSCORES');
     const args = [...quad('A', 'old', 1, '1'), ...quad('A', 'old', 2, move)];
     await expect(script.run(redis, { keys: ['schedule', 'moves'], args: [...MEMBERS, ...args] })).rejects.toThrow(/move index/);
+    expect(await redis.zrange('schedule', 0, '-1', 'WITHSCORES')).toEqual(before);
+    expect(await redis.exists('moves')).toBe(0);
+  });
+
+  // The record's EXPIRE runs after the moves. A whole number of seconds EXPIRE refuses (above ~9.2e15
+  // s: `invalid expire time`; from 1e17: `value is not an integer`) passed n5's guard and failed the
+  // call there: every entry moved, none recorded, so a rollback would not bring them back
+  // (audit-luasweep; no caller sends one: MOVES_TTL_SECONDS is 30 days).
+  it.each(['9300000000000000', '1e17', '99999999999999999999'])("a record's time to live EXPIRE refuses (%s) is refused before the first entry moves", async (ttl) => {
+    await redis.zadd('schedule', String(NOW + 1), entry('A', 'old', 1), String(NOW + 2), entry('A', 'old', 2));
+    const before = await redis.zrange('schedule', 0, '-1', 'WITHSCORES');
+    const args = [...quad('A', 'old', 1, '1'), ...quad('A', 'old', 2, '1')];
+    await expect(script.run(redis, { keys: ['schedule', 'moves'], args: ['3', ttl, ...MEMBERS.slice(2), ...args] })).rejects.toThrow(/ARGV\[1\] must be the number of record members/);
     expect(await redis.zrange('schedule', 0, '-1', 'WITHSCORES')).toEqual(before);
     expect(await redis.exists('moves')).toBe(0);
   });
@@ -191,7 +204,7 @@ async function expectAsSequential(seeded: Map<string, number>, args: string[]): 
   expect((await redis.smembers('rewritten')).sort()).toEqual([...record].sort());
 }
 
-describe('rerouteSetEntries-n5 leaves the set as one ZREM and one ZADD NX per entry would', () => {
+describe('rerouteSetEntries-n6 leaves the set as one ZREM and one ZADD NX per entry would', () => {
   it('entries decided in order: the same rewrite twice, a rewrite that is another entry\'s original, an original named twice, vanished entries interleaved', async () => {
     for (let seed = 1; seed <= 20; seed++) {
       await redis.flushall();

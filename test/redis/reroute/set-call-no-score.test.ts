@@ -5,7 +5,7 @@ import { classRoutingPlan } from '../../../core/routing/routing-plan.js';
 import { privateRedis } from '../../support/private-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
-// A set page's Lua call (rerouteSetEntries-n5.lua) moves each entry with the score the set holds
+// A set page's Lua call (rerouteSetEntries-n6.lua) moves each entry with the score the set holds
 // when it runs (ZMSCORE in the call). -n4 was also given each entry's score as the page read it,
 // checked and never used: an argument and a guard per entry of Redis's work (issue #18,
 // bench/README audit-rrcpu). The call now carries four arguments an entry and no score.

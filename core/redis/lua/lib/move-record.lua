@@ -1,7 +1,7 @@
 --[[
   Prepended to every script by core/redis/lua-script.ts, after run-generation.lua. A re-route's
   record of its moves (a set, core/reroute/move-record.ts: what `rollback` reads), as both re-route
-  steps keep it (rerouteQueueJobs-n4.lua, rerouteSetEntries-n5.lua): written by the call that moves,
+  steps keep it (rerouteQueueJobs-n4.lua, rerouteSetEntries-n6.lua): written by the call that moves,
   after its moves, naming only the moves that happened (a job a consumer popped first, an entry
   that vanished or conflicted, adds nothing). Written once for the two steps (it was written in
   each, line for line).
@@ -26,9 +26,9 @@
            whole number >= 1, checked by the step; its callers send MOVES_TTL_SECONDS (30 days).
            EXPIRE refuses a whole number above about 9.2e15 seconds (`invalid expire time`; from
            1e17, which Lua hands over with an exponent: `value is not an integer`; Redis 7.0.15):
-           rerouteQueueJobs-n4.lua refuses more than 10^15 before its first write; rerouteSetEntries-n5.lua
-           does not, and would fail here after its moves, each entry moved but not recorded (no
-           caller sends one: audit-luasweep).
+           both steps refuse more than 10^15 before their first write (rerouteQueueJobs-n4.lua,
+           rerouteSetEntries-n6.lua; their versions before took it and failed here, after their
+           moves, though no caller sent one: audit-luasweep).
 ]]
 local function moveIndexes(recorded)
   local indexes = { ['0'] = 0 }

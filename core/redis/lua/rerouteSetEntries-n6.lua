@@ -48,12 +48,19 @@
                New in -n4; -n3 returned the three counts only.
 
   Refused before any write (guards.lua), every entry left as it was: KEYS[1] not a sorted set,
-  a record not a set, R or the time to live not a whole number, the entries not whole quads, or
-  a move index not one of 0..R. (Every score this call writes is one ZMSCORE read from the set.)
+  a record not a set, R or the time to live not a whole number (the time to live from 1 to 10^15
+  seconds: EXPIRE refuses more, after the moves), the entries not whole quads, or a move index not
+  one of 0..R. (Every score this call writes is one ZMSCORE read from the set.)
+  New in -n6: that bound. -n5 took any whole number, and EXPIRE refusing it (above ~9.2e15 s:
+  `invalid expire time`) failed the call after its moves: every entry moved, none recorded, so a
+  rollback would not have brought them back (no caller sent one: MOVES_TTL_SECONDS is 30 days;
+  reroute-set-entries.test.ts).
 ]]
 local recorded, recordTtl = tonumber(ARGV[1]), tonumber(ARGV[2])
-if recorded == nil or recorded < 0 or recorded % 1 ~= 0 or (recorded > 0 and (#KEYS < 2 or recordTtl == nil or recordTtl < 1 or recordTtl % 1 ~= 0)) then
-  return redis.error_reply('ERR rerouteSetEntries: ARGV[1] must be the number of record members, with its key and a whole time to live in seconds when it is not 0')
+-- The record's EXPIRE runs after the moves: a time to live it refuses is refused here (see above).
+local MAX_RECORD_TTL_SECONDS = 1e15
+if recorded == nil or recorded < 0 or recorded % 1 ~= 0 or (recorded > 0 and (#KEYS < 2 or recordTtl == nil or recordTtl < 1 or recordTtl % 1 ~= 0 or recordTtl > MAX_RECORD_TTL_SECONDS)) then
+  return redis.error_reply('ERR rerouteSetEntries: ARGV[1] must be the number of record members, with its key and a whole time to live in seconds (1 to 10^15) when it is not 0')
 end
 local set = KEYS[1]
 local record = recorded > 0 and KEYS[#KEYS] or nil
