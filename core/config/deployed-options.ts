@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { selectionConflicts } from '../selection/selection-conflicts.js';
-import { migrationOptionFields, notANumber, oneRoutingForm, positiveInt, replicaCount } from './run-options.js';
+import { decimalText, migrationOptionFields, notDecimal, oneRoutingForm, positiveInt, replicaCount } from './run-options.js';
 import { selectionOptionFields } from './selection-options.js';
 import { reservedRunIdProblem } from './reserved-run-ids.js';
 
@@ -15,11 +15,12 @@ export const deployedOptionFields = {
  * Seconds between polls of a watched execution (fractions allowed). Zero is refused: polling
  * without a pause would spend the account's Step Functions quota (tests inject their sleep).
  */
-const interval = z.coerce
-  .number(notANumber('the interval must be a number of seconds'))
-  .positive('the interval must be more than 0 seconds')
-  .max(3600, 'the interval must be at most 3600 seconds')
-  .default(5);
+const interval = decimalText(
+  z
+    .number(notDecimal('the interval must be a number of seconds'))
+    .positive('the interval must be more than 0 seconds')
+    .max(3600, 'the interval must be at most 3600 seconds'),
+).default(5);
 
 /**
  * A run id that names a Step Functions execution: only 0-9A-Za-z-_ (what Step Functions asks for
@@ -100,7 +101,7 @@ export const executionOptionsSchema = z.strictObject({
 export const listOptionsSchema = z.strictObject({
   ...deployedOptionFields,
   json: z.boolean().default(false),
-  limit: positiveInt('the limit').max(100, 'the limit must be at most 100').default(10),
+  limit: positiveInt('the limit', 100).default(10),
 });
 
 export type StartOptions = z.output<typeof startOptionsSchema>;

@@ -57,9 +57,7 @@ export const drainCheckOptionsSchema = z
      * before its looks over the keyspace stop and say what they did not reach (check-budget.ts):
      * a Redis of tens of millions of keys needs more to be looked at in full.
      */
-    timeLimit: positiveInt('the seconds the check may take')
-      .max(MAX_TIME_LIMIT_SECONDS, `at most ${MAX_TIME_LIMIT_SECONDS} seconds (a day); give whole seconds, e.g. 600`)
-      .optional(),
+    timeLimit: positiveInt('the seconds the check may take', MAX_TIME_LIMIT_SECONDS, `at most ${MAX_TIME_LIMIT_SECONDS} seconds (a day); give whole seconds, e.g. 600`).optional(),
     json: z.boolean().default(false),
     deployed: z.boolean().default(false),
     /** With --deployed: the deployment's connection the function checks (default: the one it was deployed for). */

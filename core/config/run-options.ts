@@ -29,18 +29,33 @@ const sets = z
     // A set named twice would be two work items on one in-flight key, their counts overwriting each other.
     return [...new Set(names)] as (typeof SORTED_SET_NAMES)[number][];
   });
+/**
+ * A number given as text (a flag's value): plain decimal digits only, a "-" and a fraction allowed
+ * so that their own checks say what is wrong with them. Number() also took "1e3", "0x10", " 100",
+ * "+5" and "" (0), which no careful user means as a page size or a count: such a text stays text,
+ * and is refused naming it (`unlike`). A number (from the configuration file) passes as it is.
+ */
+const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
+export const decimalText = <S extends z.ZodType>(schema: S) =>
+  z.preprocess((value) => (typeof value === 'string' && PLAIN_DECIMAL.test(value) ? Number(value) : value), schema);
 // The schema's own `error` would replace every message of its checks too (a `.max()` said "must be
-// a number"): it words only what is not a number.
-export const notANumber = (message: string) => ({ error: (issue: { code: string }) => (issue.code === 'invalid_type' ? message : undefined) });
-export const positiveInt = (what: string) =>
-  z.coerce.number(notANumber(`${what} must be a number`)).int(`${what} must be a whole number`).positive(`${what} must be positive`);
+// a number"): it words only what is not a number, and names the text that is not.
+export const notDecimal = (message: string) => ({
+  error: (issue: { code: string; input?: unknown }) =>
+    issue.code !== 'invalid_type' ? undefined : typeof issue.input === 'string' ? `${message} in decimal digits, not ${JSON.stringify(issue.input)}` : message,
+});
+
+/** A whole number above 0 (at most `max`, said as `atMost`), as a flag's decimal digits or a number. */
+export const positiveInt = (what: string, max?: number, atMost?: string) => {
+  const number = z.number(notDecimal(`${what} must be a whole number`)).int(`${what} must be a whole number`).positive(`${what} must be positive`);
+  return decimalText(max === undefined ? number : number.max(max, atMost ?? `${what} must be at most ${max}`));
+};
 
 /**
  * `--from-replicas N` / `--to-replicas N`: the replicas each WAIT of a move asks for at least, for
  * a Redis behind a proxy that hides them (INFO reports none, so the move would wait for none).
  */
-export const replicaCount = (option: string) =>
-  positiveInt(option).max(MAX_ASKED_REPLICAS, `${option} must be at most ${MAX_ASKED_REPLICAS}`);
+export const replicaCount = (option: string) => positiveInt(option, MAX_ASKED_REPLICAS);
 
 /** Options shared by `run`, `move` and `start` (validated once, every problem reported together). */
 export const migrationOptionFields = {
@@ -56,7 +71,7 @@ export const migrationOptionFields = {
   dryRun: z.boolean().default(false),
   json: z.boolean().default(false),
   verbose: z.boolean().default(false),
-  pageSize: positiveInt('the page size').max(10_000, 'the page size must be at most 10000').default(1000),
+  pageSize: positiveInt('the page size', 10_000).default(1000),
   runId: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,80}$/, 'use 1–80 letters, digits, "_", "." or "-"')

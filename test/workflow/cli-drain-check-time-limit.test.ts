@@ -70,7 +70,7 @@ describe('sidekiq-migrate drain-check --time-limit', { timeout: 60_000 }, () => 
     const endpoint = await refusingEndpoint();
     try {
       const cases: [string[], string][] = [
-        [['--time-limit', 'abc'], '--time-limit: the seconds the check may take must be a number'],
+        [['--time-limit', 'abc'], '--time-limit: the seconds the check may take must be a whole number in decimal digits, not "abc"'],
         [['--time-limit', '0'], '--time-limit: the seconds the check may take must be positive'],
         [['--time-limit', '1.5'], '--time-limit: the seconds the check may take must be a whole number'],
         [['--time-limit', '100000'], '--time-limit: at most 86400 seconds (a day); give whole seconds, e.g. 600'],

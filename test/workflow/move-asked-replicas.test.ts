@@ -103,7 +103,7 @@ describe('move --from-replicas / --to-replicas', { timeout: 120_000 }, () => {
 
   for (const [args, message] of [
     [['--to-replicas', '0'], '--to-replicas: the replica count must be positive'],
-    [['--from-replicas', 'two'], '--from-replicas: the replica count must be a number'],
+    [['--from-replicas', 'two'], '--from-replicas: the replica count must be a whole number in decimal digits, not "two"'],
     [['--to-replicas', '101'], '--to-replicas: the replica count must be at most 100'],
   ] as const) {
     it(`${args.join(' ')}: exit 2 with one message, nothing touched`, async () => {

@@ -197,7 +197,7 @@ describe('start', () => {
 
     expect(code).toBe(2);
     expect(stderr).toContain('--mode: must be reroute (like run) or transfer (like move)');
-    expect(stderr).toContain('--rate-limit: the rate limit must be a number');
+    expect(stderr).toContain('--rate-limit: the rate limit must be a whole number in decimal digits, not "ten"');
     expect(stderr).toContain('--region: an AWS region such as eu-west-1');
     expect(fake.calls('StartExecution')).toBe(0);
   });

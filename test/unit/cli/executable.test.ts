@@ -66,7 +66,7 @@ describe('the sidekiq-migrate executable', () => {
     [['run', '--redis', 'redis://127.0.0.1:1', '--rename', 'a=b', '--page-size', '20000'], '--page-size: the page size must be at most 10000\n'],
     [['list', '--limit', '500', '--region', 'us-east-1'], '--limit: the limit must be at most 100\n'],
     [['watch', 'x', '--interval', '99999', '--region', 'us-east-1'], '--interval: the interval must be at most 3600 seconds\n'],
-    [['list', '--limit', 'many', '--region', 'us-east-1'], '--limit: the limit must be a number\n'],
+    [['list', '--limit', 'many', '--region', 'us-east-1'], '--limit: the limit must be a whole number in decimal digits, not "many"\n'],
   ])('says a number above its bound is too large, not that it is not a number (%j)', (args, message) => {
     const result = exec(...args);
 
