@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
-import { startOptionsSchema, type StartOptions } from '../../core/config/deployed-options.js';
+import { DEFAULT_INTERVAL_SECONDS, startOptionsSchema, type StartOptions } from '../../core/config/deployed-options.js';
 import { validateConfig } from '../../core/config/validate-config.js';
 import { InputError } from '../../core/errors/input-error.js';
 import type { CliContext } from '../cli-context.js';
@@ -67,7 +67,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
       if (!options.watch) ctx.io.out(`Follow it with: sidekiq-migrate watch ${executionArn}\n`);
     }
     if (!options.watch) return;
-    const progress = await watchExecution(new ExecutionTracker(sfn, executionArn), { io: ctx.io, json: options.json, verbose: options.verbose, intervalMs: options.interval * 1000, sleep: ctx.sleep, now: ctx.now });
+    const progress = await watchExecution(new ExecutionTracker(sfn, executionArn), { io: ctx.io, json: options.json, verbose: options.verbose, intervalMs: (options.interval ?? DEFAULT_INTERVAL_SECONDS) * 1000, sleep: ctx.sleep, now: ctx.now });
     ctx.exitCode = exitCodeOf(progress);
   });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { executionOptionsSchema } from '../../core/config/deployed-options.js';
+import { DEFAULT_INTERVAL_SECONDS, executionOptionsSchema } from '../../core/config/deployed-options.js';
 import { validateConfig } from '../../core/config/validate-config.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
@@ -25,7 +25,7 @@ export function registerStopCommand(program: Command, ctx: CliContext): void {
     const options = validateConfig(executionOptionsSchema, optionsWithConfig(command, raw));
     const sfn = stepFunctionsFor(ctx, options, execution);
     const executionArn = await resolveExecution(execution, options, sfn);
-    const { stopped, progress } = await stopRun(sfn, new ExecutionTracker(sfn, executionArn), { wait: options.wait, sleep: ctx.sleep, pollMs: options.interval * 1000 });
+    const { stopped, progress } = await stopRun(sfn, new ExecutionTracker(sfn, executionArn), { wait: options.wait, sleep: ctx.sleep, pollMs: (options.interval ?? DEFAULT_INTERVAL_SECONDS) * 1000 });
     if (options.json) {
       ctx.io.out(`${JSON.stringify({ type: 'stopped', executionArn, runId: progress.runId, stopped, status: progress.status, finished: progress.finished })}\n`);
       return;

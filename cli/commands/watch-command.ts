@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { executionOptionsSchema } from '../../core/config/deployed-options.js';
+import { DEFAULT_INTERVAL_SECONDS, executionOptionsSchema } from '../../core/config/deployed-options.js';
 import { validateConfig } from '../../core/config/validate-config.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
@@ -24,7 +24,7 @@ export function registerWatchCommand(program: Command, ctx: CliContext): void {
     const options = validateConfig(executionOptionsSchema, optionsWithConfig(command, raw));
     const sfn = stepFunctionsFor(ctx, options, execution);
     const tracker = new ExecutionTracker(sfn, await resolveExecution(execution, options, sfn));
-    const progress = await watchExecution(tracker, { io: ctx.io, json: options.json, verbose: options.verbose, intervalMs: options.interval * 1000, sleep: ctx.sleep, now: ctx.now });
+    const progress = await watchExecution(tracker, { io: ctx.io, json: options.json, verbose: options.verbose, intervalMs: (options.interval ?? DEFAULT_INTERVAL_SECONDS) * 1000, sleep: ctx.sleep, now: ctx.now });
     ctx.exitCode = exitCodeOf(progress);
   });
 }

@@ -14,13 +14,16 @@ export const deployedOptionFields = {
 /**
  * Seconds between polls of a watched execution (fractions allowed). Zero is refused: polling
  * without a pause would spend the account's Step Functions quota (tests inject their sleep).
+ * Absent when not given (the commands poll every DEFAULT_INTERVAL_SECONDS): given where it does
+ * nothing (`start` without --watch, `stop --no-wait`), it is refused rather than ignored.
  */
+export const DEFAULT_INTERVAL_SECONDS = 5;
 const interval = decimalText(
   z
     .number(notDecimal('the interval must be a number of seconds'))
     .positive('the interval must be more than 0 seconds')
     .max(3600, 'the interval must be at most 3600 seconds'),
-).default(5);
+).optional();
 
 /**
  * A run id that names a Step Functions execution: only 0-9A-Za-z-_ (what Step Functions asks for
@@ -86,16 +89,24 @@ export const startOptionsSchema = z
     }
     if (o.rewriteCron && (o.mode !== 'reroute' || o.rollback !== undefined)) ctx.addIssue({ code: 'custom', path: ['rewriteCron'], message: 'only a re-route (not a rollback) rewrites cron definitions; a transfer copies them with --cron' });
     if (o.cron && o.mode !== 'transfer') ctx.addIssue({ code: 'custom', path: ['cron'], message: 'only a transfer (--mode transfer) copies cron definitions; a re-route rewrites them with --rewrite-cron' });
+    // Without --watch nothing is polled nor summarised: silently ignored, they looked taken.
+    if (!o.watch && o.interval !== undefined) ctx.addIssue({ code: 'custom', path: ['interval'], message: 'only applies with --watch (seconds between its polls): add --watch, or leave --interval out' });
+    if (!o.watch && o.verbose) ctx.addIssue({ code: 'custom', path: ['verbose'], message: 'only applies with --watch (the summary it prints at the end): add --watch, or leave --verbose out' });
   });
 
 /** `watch`, `status`, `stop`: one execution. */
-export const executionOptionsSchema = z.strictObject({
-  ...deployedOptionFields,
-  json: z.boolean().default(false),
-  verbose: z.boolean().default(false),
-  interval,
-  wait: z.boolean().default(true),
-});
+export const executionOptionsSchema = z
+  .strictObject({
+    ...deployedOptionFields,
+    json: z.boolean().default(false),
+    verbose: z.boolean().default(false),
+    interval,
+    wait: z.boolean().default(true),
+  })
+  .superRefine((o, ctx) => {
+    // `stop --no-wait` returns once the stop requests are sent: it polls nothing.
+    if (!o.wait && o.interval !== undefined) ctx.addIssue({ code: 'custom', path: ['interval'], message: 'only applies while stop waits for the executions to end: not with --no-wait' });
+  });
 
 /** `list`: recent executions. */
 export const listOptionsSchema = z.strictObject({
