@@ -20,7 +20,7 @@ export function addClassSelectionOptions(command: Command): Command {
 /** Which classes' jobs a transfer carries (`start`: the deployment's connections say which Redis, so no redis.yml). */
 export function addClassChoiceOptions(command: Command): Command {
   return command
-    .option('--classes <list>', 'carry only the jobs of these worker classes (exact names, comma-separated; ActiveJob: the wrapped class)')
+    .option('--classes <list>', 'carry only the jobs of these worker classes (exact names, comma-separated, spaces around them ignored, none empty; ActiveJob: the wrapped class)')
     .option('--classes-file <file>', 'carry only the jobs of the classes in this JSON/YAML file: a list of names, or a mapping "Class": "queue" (re-routed there)')
     .option('--store <name>', "with --catalog and --rules: carry the workers whose first matching rule names this store (3rd element), to that rule's queue; main: those whose rule names none");
 }
@@ -28,7 +28,7 @@ export function addClassChoiceOptions(command: Command): Command {
 /** What to migrate and how, for a local run and a deployed execution alike. */
 export function addSelectionOptions(command: Command): Command {
   return command
-    .option('--sets <list>', "sorted sets to migrate (default: schedule,retry,dead,interrupted; GitLab's interrupted set only when it exists)")
+    .option('--sets <list>', "sorted sets to migrate, comma-separated (default: schedule,retry,dead,interrupted; GitLab's interrupted set only when it exists; spaces around names ignored, none empty)")
     .option('--queues', 'migrate the queue lists too (the default)')
     .option('--no-queues', 'leave the queue lists alone (only the sets)')
     .option('--append', "queue moved jobs behind the destination's backlog (GitLab's behaviour) instead of ahead of it")

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseRedisUrl, redactRedisUrl } from '../redis/redis-url.js';
 import { SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
+import { commaList, emptyEntriesProblem } from './comma-list.js';
 import { deployedOptionFields } from './deployed-options.js';
 import { MAX_TIME_LIMIT_SECONDS } from './drain-check-options.js';
 import { redactUserinfo } from './redact-secrets.js';
@@ -68,7 +69,9 @@ const flag = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : 
 const sets = z
   .union([z.string(), z.array(z.string())], { error: `a list of sorted sets (${SORTED_SET_NAMES.join(', ')}), or one comma-separated string` })
   .transform((value, ctx) => {
-    const names = (typeof value === 'string' ? value.split(',') : value).map((s) => s.trim()).filter(Boolean);
+    const empty = typeof value === 'string' && value !== '' ? emptyEntriesProblem(value, 'set names', 'schedule,retry') : undefined;
+    if (empty) ctx.addIssue({ code: 'custom', message: empty });
+    const names = typeof value === 'string' ? commaList(value) : [...new Set(value.map((s) => s.trim()).filter(Boolean))];
     const unknown = names.filter((n) => !(SORTED_SET_NAMES as readonly string[]).includes(n));
     if (unknown.length > 0) ctx.addIssue({ code: 'custom', message: `unknown set(s) ${unknown.join(', ')}; choose from ${SORTED_SET_NAMES.join(', ')}` });
     return [...new Set(names)] as SortedSetName[];
@@ -156,7 +159,12 @@ export const configFileSchema = z.strictObject(
     // Which classes a move carries (one of the three; store with routing's catalog and rules).
     classes: z
       .union([z.string().min(1), z.array(z.string().min(1, 'a class name, not empty')).min(1, 'at least one class')], { error: 'a list of worker class names, or one comma-separated string' })
-      .transform((value) => (typeof value === 'string' ? value.split(',').map((c) => c.trim()).filter(Boolean) : value))
+      .transform((value, ctx) => {
+        if (typeof value !== 'string') return value;
+        const empty = emptyEntriesProblem(value, 'worker class names', 'Projects::ImportWorker,MergeWorker');
+        if (empty) ctx.addIssue({ code: 'custom', message: empty });
+        return commaList(value);
+      })
       .optional(),
     classesFile: path('the classes file').optional(),
     store: z.string({ error: 'a store name, e.g. queues_shard_catchall_b, or main' }).regex(STORE_NAME, 'a store name, e.g. queues_shard_catchall_b, or main').optional(),

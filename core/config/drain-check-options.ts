@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseRedisUrl } from '../redis/redis-url.js';
 import { connectionOptionFields } from './connection-options.js';
 import { migrationOptionFields, positiveInt } from './run-options.js';
+import { commaList, emptyEntriesProblem } from './comma-list.js';
 import { deployedOptionFields } from './deployed-options.js';
 import { checkSelection, redisEndpoint, selectionOptionFields, STORE_NAME } from './selection-options.js';
 
@@ -34,7 +35,11 @@ export const drainCheckOptionsSchema = z
     retiredQueues: z
       .string()
       .optional()
-      .transform((s) => (s === undefined ? undefined : s.split(',').map((q) => q.trim()).filter(Boolean)))
+      .superRefine((text, ctx) => {
+        const problem = text === undefined || text.trim() === '' ? undefined : emptyEntriesProblem(text, 'queue names', 'mailers,default');
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .transform((s) => (s === undefined ? undefined : commaList(s)))
       // An empty list (`$(paste -sd, retired-queues.txt)` of an empty or missing file) is no scope:
       // read as "the whole Redis" it would never say DRAINED on a live instance, nor mean it.
       .refine((queues) => queues === undefined || queues.length > 0, {

@@ -3,6 +3,7 @@ import { parseRedisUrl } from '../redis/redis-url.js';
 import { connectionOptionFields, transferConnectionFields } from './connection-options.js';
 import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
 import { reservedRunIdProblem } from './reserved-run-ids.js';
+import { commaList, emptyEntriesProblem } from './comma-list.js';
 import { MAX_ASKED_REPLICAS } from '../workflow/workflow-input.js';
 import { checkSelection, redisEndpoint, selectionOptionFields } from './selection-options.js';
 
@@ -23,11 +24,14 @@ const sets = z
   .string()
   .default(SORTED_SET_NAMES.join(','))
   .transform((text, ctx) => {
-    const names = text.split(',').map((s) => s.trim()).filter(Boolean);
+    // '' is no set at all (queues only); an empty entry in a list is refused, said where.
+    const empty = text === '' ? undefined : emptyEntriesProblem(text, 'set names', 'schedule,retry');
+    if (empty) ctx.addIssue({ code: 'custom', message: empty });
+    const names = commaList(text);
     const unknown = names.filter((n) => !(SORTED_SET_NAMES as readonly string[]).includes(n));
     if (unknown.length > 0) ctx.addIssue({ code: 'custom', message: `unknown set(s) ${unknown.join(', ')}; choose from ${SORTED_SET_NAMES.join(', ')}` });
     // A set named twice would be two work items on one in-flight key, their counts overwriting each other.
-    return [...new Set(names)] as (typeof SORTED_SET_NAMES)[number][];
+    return names as (typeof SORTED_SET_NAMES)[number][];
   });
 /**
  * A number given as text (a flag's value): plain decimal digits only, a "-" and a fraction allowed

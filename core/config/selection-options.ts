@@ -1,13 +1,21 @@
 import { z } from 'zod';
 import { selectionConflicts, type SelectionOptionValues } from '../selection/selection-conflicts.js';
 import { parseRedisUrl } from '../redis/redis-url.js';
+import { emptyEntriesProblem } from './comma-list.js';
 
 /** A store name of GitLab's redis.yml (`main`, `queues_shard_catchall_b`): a word, no scheme. */
 export const STORE_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
 /** Which classes a move carries (absent: every job) and where store names are defined. */
 export const selectionOptionFields = {
-  classes: z.string().min(1, 'exact worker class names, comma-separated').optional(),
+  classes: z
+    .string()
+    .min(1, 'exact worker class names, comma-separated')
+    .superRefine((text, ctx) => {
+      const problem = text === '' ? undefined : emptyEntriesProblem(text, 'exact worker class names', 'Projects::ImportWorker,MergeWorker');
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
   classesFile: z.string().min(1, 'a path, not empty').optional(),
   store: z.string().regex(STORE_NAME, 'a store name of the routing rules, e.g. queues_shard_catchall_b, or main').optional(),
   redisYml: z.string().min(1, 'a path, not empty').optional(),

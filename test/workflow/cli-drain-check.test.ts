@@ -332,12 +332,12 @@ describe('sidekiq-migrate drain-check', () => {
     await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['default'], { beatAt: now() });
     await redis.lpush('queue:default', sidekiqPayload({ className: 'A', queue: 'default' }));
 
-    for (const empty of ['', ',']) {
+    for (const [empty, words] of [['', /^--retired-queues: names no queue/], [',', /^--retired-queues: entries 1 and 2 of "," are empty: give queue names/]] as const) {
       const { code, stdout, stderr } = await cli('--retired-queues', empty);
 
       expect(code).toBe(2);
       expect(stdout).toBe('');
-      expect(stderr).toMatch(/^--retired-queues: names no queue/);
+      expect(stderr).toMatch(words);
     }
   });
 

@@ -155,7 +155,7 @@ describe('move with a selection: bad input exits 2 and touches nothing', () => {
     ['--classes together with --store', ['--from', '<source>', '--to', '<target>', '--classes', 'A', '--catalog', CE_CATALOG, '--rules', rules, '--store', 'main'], /--store: select classes one way: --classes, --classes-file or --store, not several/],
     ['--store without --rules', ['--from', '<source>', '--to', '<target>', '--store', 'queues_shard_catchall_b'], /--store: --store needs the routing rules that name stores: --catalog all_queues.yml --rules gitlab.yml/],
     ['a store no rule names', ['--from', '<source>', '--to', '<target>', '--catalog', CE_CATALOG, '--rules', rules, '--store', 'queues_shard_x'], /--store queues_shard_x: no worker's first matching rule in .+gitlab\.yml production\.sidekiq\.routing_rules sends it to store queues_shard_x, so nothing is selected \(the stores its rules name: queues_shard_catchall_b; main: workers whose rule names none\)/],
-    ['an empty selection', ['--from', '<source>', '--to', '<target>', '--classes', ' , '], /--classes: no class named/],
+    ['an empty selection', ['--from', '<source>', '--to', '<target>', '--classes', ' , '], /^--classes: entries 1 and 2 of " , " are empty: give exact worker class names/],
     ['an empty classes file', ['--from', '<source>', '--to', '<target>', '--classes-file', '<empty>'], /invalid classes file:\n {2}- it names no class/],
   ])('%s', async (_, args, message) => {
     await seed();
