@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { runOptionsSchema } from '../../core/config/run-options.js';
-import { validateConfig } from '../../core/config/validate-config.js';
+import { validateConfigAndFiles } from '../../core/config/validate-config.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
@@ -8,7 +8,7 @@ import { chooseRunId, newRunId } from '../workflow/choose-run-id.js';
 import { connectOptions, refuseCaWithoutTls } from '../workflow/connect-options.js';
 import { refuseDeadRunInTheWay } from '../workflow/dead-run-in-the-way.js';
 import { refuseOtherRouting } from '../workflow/dead-run-routing.js';
-import { routingInputFromFlags } from '../workflow/routing-input.js';
+import { fileProblemsOf, routingInputFromFlags } from '../workflow/routing-input.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 import { isRollbackOf } from './rollback-command.js';
 import { addMigrationOptions } from './run-options.js';
@@ -25,7 +25,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       .option('--unmapped <what>', 'jobs with no destination: leave (default) or quarantine')
       .option('--rewrite-cron', 'also rewrite the queue of sidekiq-cron definitions whose class now belongs elsewhere (otherwise they are only named)'),
   ).action(async (raw: Record<string, unknown>, command: Command) => {
-    const options = validateConfig(runOptionsSchema, optionsWithConfig(command, raw));
+    const options = validateConfigAndFiles(runOptionsSchema, optionsWithConfig(command, raw), fileProblemsOf);
     const { routing, warnings } = routingInputFromFlags(options);
     refuseCaWithoutTls('--tls-ca', options.tlsCa, [options.redis]);
     const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'migrate-source', ctx.io.err);

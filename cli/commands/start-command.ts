@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
 import { DEFAULT_INTERVAL_SECONDS, startOptionsSchema, type StartOptions } from '../../core/config/deployed-options.js';
-import { validateConfig } from '../../core/config/validate-config.js';
+import { validateConfigAndFiles } from '../../core/config/validate-config.js';
 import { InputError } from '../../core/errors/input-error.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
@@ -16,7 +16,7 @@ import { exitCodeOf, watchExecution } from '../deployed/watch-execution.js';
 import { newRunId } from '../workflow/choose-run-id.js';
 import { checkExecutionInputSize } from '../workflow/execution-input-size.js';
 import { hasSelection, resolveClassSelection } from '../../core/selection/resolve-selection.js';
-import { routingInputFromFlags } from '../workflow/routing-input.js';
+import { fileProblemsOf, routingInputFromFlags } from '../workflow/routing-input.js';
 import { routingInputOfPlan, refuseCronWithSelection } from '../workflow/selection-input.js';
 import { addClassChoiceOptions, addDeployedOptions, addRoutingOptions, addSelectionOptions } from './run-options.js';
 
@@ -50,7 +50,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
       .option('--json', 'print the execution as one JSON object (and, with --watch, one object per update)')
       .option('--verbose', 'with --watch: list every set and queue the summary names, not only the largest'),
   ).action(async (raw: Record<string, unknown>, command: Command) => {
-    const options = validateConfig(startOptionsSchema, optionsWithConfig(command, raw));
+    const options = validateConfigAndFiles(startOptionsSchema, optionsWithConfig(command, raw), fileProblemsOf);
     const { input, selected } = executionInput(options, ctx);
     checkExecutionInputSize(input);
     const stateMachineArn = await findStateMachine(options);

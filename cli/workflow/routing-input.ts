@@ -2,6 +2,8 @@ import { buildGitLabRouting } from '../../core/routing/gitlab-routing.js';
 import { storesNotUsedByReroute } from '../../core/routing/lint-routing.js';
 import { loadClassMapping } from '../../core/routing/load-class-mapping.js';
 import { parseQueueRenames } from '../../core/routing/parse-queue-renames.js';
+import { InputError, inputErrorText } from '../../core/errors/input-error.js';
+import { loadClassesFile } from '../../core/selection/load-classes-file.js';
 import type { SelectionFlags } from '../../core/selection/resolve-selection.js';
 import type { RoutingInput } from '../../core/workflow/workflow-input.js';
 
@@ -26,4 +28,34 @@ export function routingInputFromFlags(flags: RoutingFlags): { routing?: RoutingI
   if (flags.mapping !== undefined) return { routing: { kind: 'mapping', mapping: Object.fromEntries(loadClassMapping(flags.mapping)) }, warnings: [] };
   if (flags.rename.length > 0) return { routing: { kind: 'renames', renames: Object.fromEntries(parseQueueRenames(flags.rename)) }, warnings: [] };
   return { warnings: [] };
+}
+
+const text = (value: unknown): value is string => typeof value === 'string' && value !== '';
+const texts = (value: unknown): value is string[] => Array.isArray(value) && value.every(text);
+
+/**
+ * The problems of the routing and classes files that options not yet validated name (a command's
+ * options failed their schema), read as the command would read them next: rules over a catalog,
+ * a mapping, a classes file. A file whose option is itself wrong (empty, several routing forms) is
+ * not read: that option's problem is said already.
+ */
+export function fileProblemsOf(raw: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const attempt = (read: () => unknown) => {
+    try {
+      read();
+    } catch (error) {
+      if (error instanceof InputError) problems.push(inputErrorText(error));
+    }
+  };
+  const catalog = raw['catalog'] ?? [];
+  const rename = raw['rename'] ?? [];
+  const forms = [raw['rules'] !== undefined, raw['mapping'] !== undefined, Array.isArray(rename) && rename.length > 0].filter(Boolean).length;
+  const environment = raw['environment'] ?? 'production';
+  if (forms === 1 && text(raw['rules']) && texts(catalog) && catalog.length > 0 && text(environment)) {
+    attempt(() => buildGitLabRouting({ catalogPaths: catalog, rules: { path: raw['rules'] as string, environment }, strict: raw['strict'] === true }));
+  }
+  if (forms === 1 && text(raw['mapping'])) attempt(() => loadClassMapping(raw['mapping'] as string));
+  if (text(raw['classesFile'])) attempt(() => loadClassesFile(raw['classesFile'] as string));
+  return problems;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseRedisUrl } from '../redis/redis-url.js';
 import { connectionOptionFields } from './connection-options.js';
-import { migrationOptionFields, positiveInt } from './run-options.js';
+import { despiteOptionProblems, migrationOptionFields, positiveInt } from './run-options.js';
 import { commaList, emptyEntriesProblem } from './comma-list.js';
 import { deployedOptionFields } from './deployed-options.js';
 import { checkSelection, redisEndpoint, selectionOptionFields, STORE_NAME } from './selection-options.js';
@@ -104,4 +104,4 @@ export const drainCheckOptionsSchema = z
         if (o[deployedOnly] !== undefined) ctx.addIssue({ code: 'custom', path: [deployedOnly], message: 'only with --deployed' });
       }
     }
-  });
+  }, despiteOptionProblems);

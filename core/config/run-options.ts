@@ -86,6 +86,21 @@ export const migrationOptionFields = {
   tlsCa: z.string().min(1).optional(),
 };
 
+/**
+ * Zod skips an object's refinements (the checks across options: one routing form, --rules with
+ * --catalog, what only a transfer takes…) once any option failed its own check: `--page-size 0x10
+ * --rules R` said the page size, and only once it was fixed that the rules need a catalog. They
+ * run despite a failure of these options, which they only compare with undefined or each other as
+ * text (a failed one holds what was given): every problem in one message.
+ */
+const COMPARED_ONLY = new Set([
+  'pageSize', 'rateLimit', 'fromReplicas', 'toReplicas', 'interval', 'timeLimit', 'limit', 'unmapped', 'environment',
+  'region', 'stack', 'stateMachine', 'runId', 'resume', 'rollback', 'source', 'target', 'redis', 'from', 'to', 'namespace', 'toNamespace',
+]);
+export const despiteOptionProblems = {
+  when: (payload: { issues: readonly { path?: readonly PropertyKey[] }[] }) => payload.issues.every((issue) => typeof issue.path?.[0] === 'string' && COMPARED_ONLY.has(issue.path[0])),
+};
+
 /** Exactly one way of saying where jobs go (or none, when `required` is false). */
 export const oneRoutingForm = (o: { catalog: string[]; rules?: string; mapping?: string; rename: string[]; sets?: readonly string[]; queues?: boolean }, ctx: z.RefinementCtx, required: boolean) => {
   // No set and no queue: a run would look at nothing and say "Complete" over every job there.
@@ -107,7 +122,7 @@ export const runOptionsSchema = z
     append: z.boolean().default(false),
     rewriteCron: z.boolean().default(false),
   })
-  .superRefine((o, ctx) => oneRoutingForm(o, ctx, true));
+  .superRefine((o, ctx) => oneRoutingForm(o, ctx, true), despiteOptionProblems);
 
 /** `sidekiq-migrate move`: transfer to another Redis, re-routing on the way when asked. */
 export const moveOptionsSchema = z
@@ -128,7 +143,7 @@ export const moveOptionsSchema = z
   .superRefine((o, ctx) => {
     oneRoutingForm(o, ctx, false);
     checkSelection(o, { from: o.from, to: o.to }, ctx);
-  });
+  }, despiteOptionProblems);
 
 export type RunOptions = z.output<typeof runOptionsSchema>;
 export type MoveOptions = z.output<typeof moveOptionsSchema>;

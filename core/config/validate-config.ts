@@ -25,3 +25,19 @@ export function defaultLabel(path: readonly PropertyKey[]): string {
   const [head] = path;
   return typeof head === 'string' ? `--${head.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : String(head);
 }
+
+/**
+ * validateConfig, and when the options fail, the problems of the files they name too (`fileProblems`
+ * reads them from the unvalidated input, as the command would next, and says what is wrong with
+ * each): one message with both, not the options' first and, once they are fixed, the files'.
+ */
+export function validateConfigAndFiles<S extends z.ZodType>(schema: S, input: Record<string, unknown>, fileProblems: (input: Record<string, unknown>) => readonly string[]): z.output<S> {
+  try {
+    return validateConfig(schema, input);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const files = fileProblems(input);
+    if (files.length === 0) throw error;
+    throw new ConfigError([...error.problems, ...files], 'Invalid options and files:');
+  }
+}
