@@ -66,6 +66,23 @@ describe('bad options and bad files at once', { timeout: 120_000 }, () => {
     expect({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) }).toEqual(before);
   });
 
+  it('drain-check: an invalid --time-limit and a bad classes file, in one message', async () => {
+    await seed();
+    const classes = file('drain-classes.json', '[1]');
+    const before = await keyValueSnapshot(redis.source());
+
+    const { result, commands } = await commandsDuring({ source: redis.source(), target: redis.target() }, () =>
+      runCli('drain-check', '--redis', redis.urls().source, '--time-limit', '0x1', '--classes-file', classes),
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `Invalid options and files:\n  - --time-limit: the seconds the check may take must be a whole number in decimal digits, not "0x1"\n  - ${classes}: invalid classes file:\n      - entry 1: a class name, got 1\n`,
+    );
+    expect(commands).toEqual([]);
+    expect(await keyValueSnapshot(redis.source())).toEqual(before);
+  });
+
   it('a file whose option is itself wrong is not read: --rules with no --catalog says so once', async () => {
     const rules = file('rules-alone.yml', "- ['bogus=1', 'x']\n");
 
