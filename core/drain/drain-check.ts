@@ -267,28 +267,47 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
  * by identity, else by HOST:PID (GitLab's reliable fetcher names its list with a nonce of its own).
  */
 function withSilentOwners(lists: FetcherList[], processes: readonly SidekiqProcess[]): FetcherList[] {
-  const silent = processes.filter((p) => p.live && p.silentSeconds !== undefined);
-  if (silent.length === 0) return lists;
-  const live = new Set(processes.filter((p) => p.live).map((p) => p.identity));
-  const byIdentity = new Map(silent.map((p) => [p.identity, p]));
-  const byHostPid = new Map(silent.map((p) => [hostPid(p.identity), p]));
+  const ownerOf = silentOwnerOf(processes);
   return lists.map((l) => {
-    const owner = byIdentity.get(l.owner) ?? (live.has(l.owner) ? undefined : byHostPid.get(hostPid(l.owner)));
-    return l.ownerAlive && owner ? { ...l, ownerSilentSeconds: owner.silentSeconds! } : l;
+    const owner = l.ownerAlive ? ownerOf(l.owner) : undefined;
+    return owner ? { ...l, ownerSilentSeconds: owner.silentSeconds! } : l;
   });
 }
 
 /**
+ * The silent live process a private list's owner (as its name says it) is, if any: by identity,
+ * else by HOST:PID when that names exactly one live process, a silent one. A process restarted
+ * under the same HOST:PID (a container's PID 1) beats beside its killed predecessor's heartbeat
+ * for up to 60 s: a list of that HOST:PID and a nonce of its fetcher's own may be either's, and is
+ * not said to be the silent one's (it was taken for the killed process's while the new one worked
+ * on it).
+ */
+function silentOwnerOf(processes: readonly SidekiqProcess[]): (owner: string) => SidekiqProcess | undefined {
+  const live = processes.filter((p) => p.live);
+  const byIdentity = new Map(live.map((p) => [p.identity, p]));
+  const byHostPid = new Map<string, SidekiqProcess[]>();
+  for (const p of live) byHostPid.set(hostPid(p.identity), [...(byHostPid.get(hostPid(p.identity)) ?? []), p]);
+  return (owner) => {
+    const exact = byIdentity.get(owner);
+    const candidates = byHostPid.get(hostPid(owner)) ?? [];
+    const p = exact ?? (candidates.length === 1 ? candidates[0] : undefined);
+    return p?.silentSeconds === undefined ? undefined : p;
+  };
+}
+
+/**
  * Live processes not heard from for more than SILENT_BEATS beats that hold jobs this check counts
- * (in their fetcher's private list, or running in no list): the first RUNNING_NAMED, longest
- * silent first. A killed process's heartbeat lives 60 s after its last beat: until then it is
- * counted live, and what it holds is not being worked on.
+ * (in their fetcher's private list, or running in no list): the first NOT_HEARD_FROM_NAMED,
+ * longest silent first (the verdict says the jobs of the others in one line). A killed process's
+ * heartbeat lives 60 s after its last beat: until then it is counted live, and what it holds is
+ * not being worked on.
  */
 function silentHolders(processes: readonly SidekiqProcess[], fetched: readonly FetcherList[], running: RunningJobs | undefined): NonNullable<DrainReport['notHeardFrom']> {
+  const ownerOf = silentOwnerOf(processes);
   const holders: NonNullable<DrainReport['notHeardFrom']>[number][] = [];
   for (const p of processes) {
     if (!p.live || p.silentSeconds === undefined) continue;
-    const lists = fetched.filter((l) => l.ownerSilentSeconds !== undefined && (l.owner === p.identity || hostPid(l.owner) === hostPid(p.identity))).map((l) => ({ key: l.key, size: l.size }));
+    const lists = fetched.filter((l) => l.ownerSilentSeconds !== undefined && ownerOf(l.owner) === p).map((l) => ({ key: l.key, size: l.size }));
     const runs = running?.silent?.find((r) => r.identity === p.identity)?.jobs ?? 0;
     if (lists.length === 0 && runs === 0) continue;
     holders.push({ identity: p.identity, silentSeconds: p.silentSeconds, beatEverySeconds: p.beatEverySeconds, lists, running: runs });

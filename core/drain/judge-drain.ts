@@ -1,5 +1,6 @@
 import { KEYSPACE_LOOKS, type CronState, type DrainReport } from './drain-report.js';
 import type { FetcherList } from './fetcher-lists.js';
+import { SILENT_BEATS } from './live-processes.js';
 import { displayName, printable } from '../redis/key-name.js';
 import { moveTargetLostReason } from './move-target.js';
 import { timeSpan } from './time-span.js';
@@ -233,7 +234,16 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous: DrainReport |
     // Only a graceful stop pushes such a job back (real Sidekiq 6.4: real-sidekiq-basic-fetch-killed.test.ts).
     reasons.push(`${running.jobs - runBySilent} job(s) ${taken} are being run by live Sidekiq processes (${named}${more}), in no list: one that fails goes to retry naming its queue; one whose process is stopped (TERM) first goes back on its queue on this Redis; one whose process is killed (KILL, out of memory) is lost, as Sidekiq's own fetch keeps it nowhere else`);
   }
-  reasons.push(...(report.notHeardFrom ?? []).map(notHeardFromReason));
+  const notHeardFrom = report.notHeardFrom ?? [];
+  reasons.push(...notHeardFrom.map(notHeardFromReason));
+  // The report names the first 10 such processes (and the running ones' first RUNNING_NAMED): the
+  // jobs of the others were counted out of the words above, so they are said here.
+  const heldBySilent = fetched.filter((l) => l.ownerAlive && l.ownerSilentSeconds !== undefined).reduce((n, l) => n + l.size, 0) + runBySilent;
+  const namedSilent = notHeardFrom.reduce((n, p) => n + p.running + p.lists.reduce((m, l) => m + l.size, 0), 0);
+  if (heldBySilent > namedSilent) {
+    const others = notHeardFrom.length > 0 ? `other Sidekiq processes not heard from for more than ${SILENT_BEATS} beats (the first ${notHeardFrom.length} are named above)` : `Sidekiq processes not heard from for more than ${SILENT_BEATS} beats`;
+    reasons.push(`${atLeast}${heldBySilent - namedSilent} ${notHeardFrom.length > 0 ? 'more ' : ''}job(s) are held by ${others}: they may have been killed; see docs/runbooks/redis-move.md, step 6.1`);
+  }
   const abandoned = fetched.filter((l) => !l.ownerAlive);
   if (abandoned.length > 0) {
     const held = abandoned.reduce((n, l) => n + l.size, 0);

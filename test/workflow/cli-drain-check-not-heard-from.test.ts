@@ -134,4 +134,42 @@ describe('drain-check and a Sidekiq process not heard from for several beats (ki
     const { said } = silence(out, BASIC, from);
     expect(out).toContain(`\n  - Sidekiq process ${BASIC} not heard from for ${said} s (a live Sidekiq process beats every 10 s): it may have been killed. It holds 1 job(s) it was running in no list`);
   });
+  it('more silent processes holding jobs than the report names (10): the jobs of the others are said too, not left out of every reason', async () => {
+    await redis.client().sadd('queues', 'default');
+    // A node's crash: 12 basic-fetch processes killed at once, each running one job.
+    const killed = Array.from({ length: 12 }, (_, i) => `gitlab-sidekiq-9:${1000 + i}:aa11bb22cc${String(i).padStart(2, '0')}`);
+    for (const [i, identity] of killed.entries()) {
+      await sidekiqProcess(identity, 40, sidekiqPayload({ className: 'A', queue: 'default', jid: `0000000000000000000001${String(i).padStart(2, '0')}` }));
+    }
+
+    const human = cli('drain-check', '--redis', redis.url());
+
+    const out = `${human.stdout}${human.stderr}`;
+    expect(human.status, out).toBe(0);
+    expect(out).toContain(`: DRAINING — 12 job(s) left\n`);
+    expect(out.match(/\n {2}- Sidekiq process gitlab-sidekiq-9:\d+:\w+ not heard from for \d+ s /g), out).toHaveLength(10);
+    expect(out).toContain(
+      `\n  - 2 more job(s) are held by other Sidekiq processes not heard from for more than 3 beats (the first 10 are named above): they may have been killed; see docs/runbooks/redis-move.md, step 6.1\n`,
+    );
+  });
+
+  it('a live process that restarted under the same HOST:PID (a container\'s PID 1) beside its killed predecessor: its reliable-fetch list is worked on, not said of the killed one', async () => {
+    await redis.client().sadd('queues', 'default');
+    const KILLED = 'sidekiq-0:1:aaaaaaaaaaaa';
+    const RESTARTED = 'sidekiq-0:1:bbbbbbbbbbbb';
+    const list = 'working:queue:default:sidekiq-0:1:cccccccccccc';
+    await redis.client().rpush(list, held);
+    await redis.client().set('reliable-fetcher-heartbeat-sidekiq-0-1-cccccccccccc', '1', 'EX', 60);
+    await sidekiqProcess(KILLED, 40, null);
+    await sidekiqProcess(RESTARTED, 0, held);
+
+    const human = cli('drain-check', '--redis', redis.url());
+
+    const out = `${human.stdout}${human.stderr}`;
+    expect(human.status, out).toBe(0);
+    expect(out).toContain(`: DRAINING — 1 job(s) left\n`);
+    expect(out).toContain('\n  - 1 job(s) are being worked on by live processes: they finish here, or fail into retry on this Redis\n');
+    expect(out).toContain(`\n  ${list}: 1 job(s), worker alive\n`);
+    expect(out).not.toContain('not heard from');
+  });
 });
