@@ -39,7 +39,8 @@ const sets = z
  * "+5" and "" (0), which no careful user means as a page size or a count: such a text stays text,
  * and is refused naming it (`unlike`). A number (from the configuration file) passes as it is.
  */
-const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
+// A fraction may leave out its 0 (`--interval .5`, as Number() took it): decimal digits too.
+const PLAIN_DECIMAL = /^-?(\d+(\.\d+)?|\.\d+)$/;
 export const decimalText = <S extends z.ZodType>(schema: S) =>
   z.preprocess((value) => (typeof value === 'string' && PLAIN_DECIMAL.test(value) ? Number(value) : value), schema);
 // The schema's own `error` would replace every message of its checks too (a `.max()` said "must be
