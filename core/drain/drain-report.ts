@@ -106,7 +106,8 @@ export interface DrainReport {
    * and how many jobs in no list their heartbeat says they run (`running`, in `running.silentJobs`).
    * A SIGKILLed process's heartbeat lives 60 s after its last beat: these may have been killed, and
    * what they hold is then worked on by nobody (redis-move.md step 6.1). The first 10, longest
-   * silent first. Absent when none (and in older reports).
+   * silent first (the verdict says the jobs of the others in one line, from `fetched` and
+   * `running.silentJobs`). Absent when none (and in older reports).
    */
   readonly notHeardFrom?: readonly {
     readonly identity: string;
