@@ -66,7 +66,10 @@ export async function censusProcesses(redis: Redis, keys: SidekiqKeys, nowSecond
     // expiry, or with a longer one than Sidekiq sets, says nothing of silence.
     const ttlSeconds = Number(pttl) / 1000;
     const sinceExpirySet = ttlSeconds >= 0 && ttlSeconds <= HEARTBEAT_TTL_SECONDS ? HEARTBEAT_TTL_SECONDS - ttlSeconds : 0;
-    const silence = live && beatAgeSeconds !== null ? Math.min(beatAgeSeconds, sinceExpirySet) : 0;
+    // A beat in the future: the host's clock is ahead of the check's, and its age says nothing (it
+    // would read 0 however long the process has been silent): the expiry alone tells.
+    const ahead = beatAt !== null && beatAt > nowSeconds;
+    const silence = !live || beatAgeSeconds === null ? 0 : ahead ? sinceExpirySet : Math.min(beatAgeSeconds, sinceExpirySet);
     const silent = silence > SILENT_BEATS * beatEverySeconds;
     return { identity, beatAgeSeconds, quiet: quiet === 'true', queues, live, beatEverySeconds, ...(silent ? { silentSeconds: silence } : {}) };
   });

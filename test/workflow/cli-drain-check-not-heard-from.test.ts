@@ -134,6 +134,24 @@ describe('drain-check and a Sidekiq process not heard from for several beats (ki
     const { said } = silence(out, BASIC, from);
     expect(out).toContain(`\n  - Sidekiq process ${BASIC} not heard from for ${said} s (a live Sidekiq process beats every 10 s): it may have been killed. It holds 1 job(s) it was running in no list`);
   });
+  it("a killed process whose host clock is ahead of the check's (its beat in the future): said silent by its hash's expiry, Redis's own clock", async () => {
+    const from = Date.now();
+    await redis.client().sadd('queues', 'default');
+    // Its last beat 40 s ago by Redis's clock (the hash's expiry), stamped 30 s in the future by its host's.
+    await sidekiqProcess(BASIC, -30, lost, { ttlFrom: 40 });
+
+    const human = cli('drain-check', '--redis', redis.url());
+
+    const out = `${human.stdout}${human.stderr}`;
+    expect(human.status, out).toBe(0);
+    expect(out).toContain(`: DRAINING — 1 job(s) left\n`);
+    const { said, passed } = silence(out, BASIC, from);
+    expect(said).toBeGreaterThanOrEqual(40);
+    expect(said).toBeLessThanOrEqual(40 + Math.ceil(passed));
+    expect(out).toContain(`\n  - Sidekiq process ${BASIC} not heard from for ${said} s (a live Sidekiq process beats every 5 s): it may have been killed. It holds 1 job(s) it was running in no list`);
+    expect(out).not.toContain('are being run by live Sidekiq processes');
+  });
+
   it('more silent processes holding jobs than the report names (10): the jobs of the others are said too, not left out of every reason', async () => {
     await redis.client().sadd('queues', 'default');
     // A node's crash: 12 basic-fetch processes killed at once, each running one job.
