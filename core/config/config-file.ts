@@ -71,6 +71,9 @@ const sets = z
   .transform((value, ctx) => {
     const empty = typeof value === 'string' && value !== '' ? emptyEntriesProblem(value, 'set names', 'schedule,retry') : undefined;
     if (empty) ctx.addIssue({ code: 'custom', message: empty });
+    // A list's empty entry is no name (`sets: [schedule, ""]`): said, as the comma form's is.
+    const emptyAt = typeof value === 'string' ? [] : value.flatMap((s, i) => (s.trim() === '' ? [i + 1] : []));
+    if (emptyAt.length > 0) ctx.addIssue({ code: 'custom', message: `${emptyAt.length === 1 ? `entry ${emptyAt[0]} is` : `entries ${emptyAt.join(', ')} are`} empty: give set names (${SORTED_SET_NAMES.join(', ')})` });
     const names = typeof value === 'string' ? commaList(value) : [...new Set(value.map((s) => s.trim()).filter(Boolean))];
     const unknown = names.filter((n) => !(SORTED_SET_NAMES as readonly string[]).includes(n));
     if (unknown.length > 0) ctx.addIssue({ code: 'custom', message: `unknown set(s) ${unknown.join(', ')}; choose from ${SORTED_SET_NAMES.join(', ')}` });
@@ -158,9 +161,10 @@ export const configFileSchema = z.strictObject(
     routing: routingSectionSchema.optional(),
     // Which classes a move carries (one of the three; store with routing's catalog and rules).
     classes: z
-      .union([z.string().min(1), z.array(z.string().min(1, 'a class name, not empty')).min(1, 'at least one class')], { error: 'a list of worker class names, or one comma-separated string' })
+      .union([z.string().min(1), z.array(z.string().refine((c) => c.trim() !== '', 'a class name, not empty')).min(1, 'at least one class')], { error: 'a list of worker class names, or one comma-separated string' })
       .transform((value, ctx) => {
-        if (typeof value !== 'string') return value;
+        // Spaces around a name are ignored, as in the comma-separated form.
+        if (typeof value !== 'string') return [...new Set(value.map((c) => c.trim()))];
         const empty = emptyEntriesProblem(value, 'worker class names', 'Projects::ImportWorker,MergeWorker');
         if (empty) ctx.addIssue({ code: 'custom', message: empty });
         return commaList(value);

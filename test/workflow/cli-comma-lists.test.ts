@@ -64,6 +64,25 @@ describe('a comma-separated list with an empty entry', { timeout: 120_000 }, () 
     expect(await keyValueSnapshot(redis.target())).toEqual({});
   });
 
+  it.each([
+    ['sets: [schedule, ""]', 'sets: [schedule, ""]\n', 'sets: entry 2 is empty: give set names (schedule, retry, dead, interrupted)'],
+    ['classes: [A, " "]', 'classes: [A, " "]\n', 'classes[1]: a class name, not empty'],
+  ])("a configuration file's list %s with an empty entry is refused, not dropped", async (_case, text, message) => {
+    await seed();
+    const dir = mkdtempSync(join(tmpdir(), 'sidekiq-migrate-lists-'));
+    const path = join(dir, 'c.yaml');
+    writeFileSync(path, text);
+    const before = await keyValueSnapshot(redis.source());
+
+    const result = await runCli('--config', path, 'move', '--from', redis.urls().source, '--to', redis.urls().target);
+
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(`${path}: ${message}\n`);
+    expect(result.code).toBe(2);
+    expect(await keyValueSnapshot(redis.source())).toEqual(before);
+    expect(await keyValueSnapshot(redis.target())).toEqual({});
+  });
+
   it("spaces around names are ignored: --classes ' A , B ' carries exactly A's and B's jobs, C's stay", async () => {
     await seed();
 
