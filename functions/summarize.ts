@@ -36,7 +36,7 @@ export const handler = createHandler(
       // "complete" only where the CLI's summary of the same run would say "Complete": every item
       // finished and no job left anywhere it names (left-behind.ts); the clauses are counts, no keys.
       const behind = leftBehindOf(summary);
-      const ended = !summary.complete ? 'incomplete' : summary.dryRun ? 'dry run done' : behind.verdict === 'left' ? 'done, but jobs were left behind' : behind.verdict === 'unmatched' ? 'done, but a rename moved nothing' : behind.verdict === 'unknown' ? 'done, but jobs may have been left behind' : behind.verdict === 'running' ? `done, but live Sidekiq processes run jobs of its queues, ${heldWhere(behind)} (drain-check tells when they are gone)` : 'complete';
+      const ended = !summary.complete ? 'incomplete' : summary.dryRun ? 'dry run done' : behind.verdict === 'left' ? 'done, but jobs were left behind' : behind.verdict === 'unmatched' ? 'done, but a rename moved nothing' : behind.verdict === 'unknown' ? 'done, but jobs may have been left behind' : behind.verdict === 'running' ? `done, but ${heldBy(behind)} (drain-check tells when they are gone)` : 'complete';
       // Attempts whose moves no counter has (a page task retried while an attempt still ran, a
       // lost reply): the totals below are not said as exact.
       const uncounted = summary.totals.uncountedAttempts ?? 0;
@@ -48,6 +48,7 @@ export const handler = createHandler(
         ...(behind.unmatched.length > 0 ? { renamesMovedNothing: behind.unmatched } : {}),
         ...(behind.working.length > 0 ? { workingInPrivateLists: behind.working } : {}),
         ...(behind.running.length > 0 ? { runningInNoList: behind.running } : {}),
+        ...(behind.notHeardFrom.length > 0 ? { notHeardFrom: behind.notHeardFrom } : {}),
         totals: counterDelta(summary.mode, summary.totals),
         counts: summary.counts,
         releasedLock: summary.releasedLock,
@@ -69,9 +70,15 @@ export const handler = createHandler(
 );
 
 /**
- * Where live processes hold jobs of the run's queues (left-behind.ts heldByLiveWorkers, one rule
- * for both): in their fetchers' private lists (`workingInPrivateLists`), in no list (`runningInNoList`).
+ * Who holds jobs of the run's queues (left-behind.ts heldByLiveWorkers, one rule for all): live
+ * processes, in their fetchers' private lists (`workingInPrivateLists`) or in no list
+ * (`runningInNoList`); processes not heard from for several beats, which may have been killed and
+ * whose jobs nobody then works on (`notHeardFrom`), said apart.
  */
-function heldWhere(behind: { readonly working: readonly string[]; readonly running: readonly string[] }): string {
-  return [...(behind.working.length > 0 ? ["in their fetchers' private lists"] : []), ...(behind.running.length > 0 ? ['in no list'] : [])].join(' and ');
+function heldBy(behind: { readonly working: readonly string[]; readonly running: readonly string[]; readonly notHeardFrom: readonly string[] }): string {
+  const where = [...(behind.working.length > 0 ? ["in their fetchers' private lists"] : []), ...(behind.running.length > 0 ? ['in no list'] : [])].join(' and ');
+  return [
+    ...(where ? [`live Sidekiq processes run jobs of its queues, ${where}`] : []),
+    ...(behind.notHeardFrom.length > 0 ? [`Sidekiq processes not heard from for several beats, which may have been killed, hold jobs of its queues`] : []),
+  ].join('; ');
 }

@@ -12,6 +12,7 @@ import { otherPrefixLines } from './other-prefixes-words.js';
 import { LEFT_QUEUES_SHOWN, setLeftoversLine } from './set-leftovers-words.js';
 import { arrivedClause, countsCutShort, heldByLiveWorkers, jobsLeftBehind, leftoverLooksCutShort, quarantinedBefore, runAgain, runningInNoList, unknownLeftBehind, unmatchedRenames, unreachedClause } from '../../core/workflow/left-behind.js';
 import { RUNNING_PROCESSES_READ } from '../../core/workflow/held-by-workers.js';
+import { notHeardFromReason } from '../../core/drain/judge-drain.js';
 
 /** Largest sets and queues a summary lists without --verbose. */
 export const LARGEST_SHOWN = 10;
@@ -350,9 +351,11 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
         `${n(workers.abandoned)} job(s) ${taken} by workers that are gone, in their fetchers' private lists (${lists(workers.abandonedLists, workers.abandoned)}): nobody runs them until a process of the same fetcher puts them back on their old queue on ${where}; then run again (drain-check counts them).`,
       );
     }
-    if (workers.working > 0) {
+    // Lists of processes not heard from for several beats are said with their process (below).
+    const working = workers.working - (workers.silentWorking ?? 0);
+    if (working > 0) {
       attention.push(
-        `${n(workers.working)} job(s) ${taken} are being worked on (${lists(workers.workingLists, workers.working)}): one that fails goes to retry, one whose worker dies back on its old queue${reroute ? '' : ', both on the source'}; run again after the last restart (drain-check counts them).`,
+        `${n(working)} job(s) ${taken} are being worked on (${lists(workers.workingLists.filter((l) => l.ownerSilentSeconds === undefined), working)}): one that fails goes to retry, one whose worker dies back on its old queue${reroute ? '' : ', both on the source'}; run again after the last restart (drain-check counts them).`,
       );
     }
     const running = runningInNoList(summary, printable);
@@ -362,6 +365,9 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
         `${running.jobs} job(s) ${taken} are being run by live Sidekiq processes on ${where} (${running.named}), in no list: one that fails goes to retry on ${where} naming its queue; one whose process is stopped (TERM) first goes back on its queue there; one whose process is killed (KILL, out of memory) is lost. drain-check tells when they are gone.`,
       );
     }
+    // Live processes not heard from for several beats (they may have been killed): what they hold is
+    // worked on by nobody, said in drain-check's words (judge-drain.ts notHeardFromReason).
+    for (const p of workers.notHeardFrom ?? []) attention.push(`${notHeardFromReason(p, where)}; drain-check counts them.`);
     const notRead = workers.running?.processesNotRead ?? 0;
     if (notRead > 0) {
       attention.push(`The heartbeats of ${n(notRead)} live Sidekiq process(es) on ${where} were not read (a summary reads ${n(RUNNING_PROCESSES_READ)} at most): jobs they run in no list are not counted; drain-check counts them.`);

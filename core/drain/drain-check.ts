@@ -9,14 +9,15 @@ import { refuseForeignSidekiqSets } from '../redis/sidekiq-set-types.js';
 import { NEVER_DUE_SETS, SidekiqKeys, SORTED_SET_NAMES, type SortedSetName } from '../redis/sidekiq-keys.js';
 import { discoverQueuesWithin, refuseQueueKeysOfAnotherType } from '../reroute/discover-queues.js';
 import { shareOf, type KeyspaceCut, type ScanBound } from '../redis/bounded-scan.js';
-import { FETCHER_LIST_LIMIT, scanFetcherLists, type FetcherList } from './fetcher-lists.js';
+import { FETCHER_LIST_LIMIT, scanFetcherLists } from './fetcher-lists.js';
 import { lookForLeftovers } from './leftover-keys.js';
 import { KEYSPACE_LOOKS, type DrainReport, type QueueState, type SetState } from './drain-report.js';
-import { censusProcesses, type SidekiqProcess } from './live-processes.js';
+import { censusProcesses } from './live-processes.js';
+import { silentHolders, withSilentOwners } from './silent-holders.js';
 import { judgeDrain } from './judge-drain.js';
 import { refuseRetiredKeyNames } from './retired-key-names.js';
 import { jobsInOneLook } from './one-look.js';
-import { hostPid, runningJobs, type RunningJobs } from './running-jobs.js';
+import { runningJobs } from './running-jobs.js';
 import type { BeatWaitOptions } from './await-beats.js';
 import { confirmDrained } from './confirm-drained.js';
 import { readInWindows } from './queue-windows.js';
@@ -261,62 +262,6 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
   }
 }
 
-/**
- * The private lists, each whose live owner has not beaten for more than SILENT_BEATS beats marked
- * with how long (FetcherList.ownerSilentSeconds). The owner is matched as runningJobs matches it:
- * by identity, else by HOST:PID (GitLab's reliable fetcher names its list with a nonce of its own).
- */
-function withSilentOwners(lists: FetcherList[], processes: readonly SidekiqProcess[]): FetcherList[] {
-  const ownerOf = silentOwnerOf(processes);
-  return lists.map((l) => {
-    const owner = l.ownerAlive ? ownerOf(l.owner) : undefined;
-    return owner ? { ...l, ownerSilentSeconds: owner.silentSeconds! } : l;
-  });
-}
-
-/**
- * The silent live process a private list's owner (as its name says it) is, if any: by identity,
- * else by HOST:PID when that names exactly one live process, a silent one. A process restarted
- * under the same HOST:PID (a container's PID 1) beats beside its killed predecessor's heartbeat
- * for up to 60 s: a list of that HOST:PID and a nonce of its fetcher's own may be either's, and is
- * not said to be the silent one's (it was taken for the killed process's while the new one worked
- * on it).
- */
-function silentOwnerOf(processes: readonly SidekiqProcess[]): (owner: string) => SidekiqProcess | undefined {
-  const live = processes.filter((p) => p.live);
-  const byIdentity = new Map(live.map((p) => [p.identity, p]));
-  const byHostPid = new Map<string, SidekiqProcess[]>();
-  for (const p of live) byHostPid.set(hostPid(p.identity), [...(byHostPid.get(hostPid(p.identity)) ?? []), p]);
-  return (owner) => {
-    const exact = byIdentity.get(owner);
-    const candidates = byHostPid.get(hostPid(owner)) ?? [];
-    const p = exact ?? (candidates.length === 1 ? candidates[0] : undefined);
-    return p?.silentSeconds === undefined ? undefined : p;
-  };
-}
-
-/**
- * Live processes not heard from for more than SILENT_BEATS beats that hold jobs this check counts
- * (in their fetcher's private list, or running in no list): the first NOT_HEARD_FROM_NAMED,
- * longest silent first (the verdict says the jobs of the others in one line). A killed process's
- * heartbeat lives 60 s after its last beat: until then it is counted live, and what it holds is
- * not being worked on.
- */
-function silentHolders(processes: readonly SidekiqProcess[], fetched: readonly FetcherList[], running: RunningJobs | undefined): NonNullable<DrainReport['notHeardFrom']> {
-  const ownerOf = silentOwnerOf(processes);
-  const holders: NonNullable<DrainReport['notHeardFrom']>[number][] = [];
-  for (const p of processes) {
-    if (!p.live || p.silentSeconds === undefined) continue;
-    const lists = fetched.filter((l) => l.ownerSilentSeconds !== undefined && ownerOf(l.owner) === p).map((l) => ({ key: l.key, size: l.size }));
-    const runs = running?.silent?.find((r) => r.identity === p.identity)?.jobs ?? 0;
-    if (lists.length === 0 && runs === 0) continue;
-    holders.push({ identity: p.identity, silentSeconds: p.silentSeconds, beatEverySeconds: p.beatEverySeconds, lists, running: runs });
-  }
-  return holders.sort((a, b) => b.silentSeconds - a.silentSeconds || (a.identity < b.identity ? -1 : 1)).slice(0, NOT_HEARD_FROM_NAMED);
-}
-
-/** Silent processes a report names. */
-const NOT_HEARD_FROM_NAMED = 10;
 
 /**
  * Queues a report names when the queues' time ran out (DrainReport.queuesCutShort.unread): the

@@ -235,7 +235,7 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous: DrainReport |
     reasons.push(`${running.jobs - runBySilent} job(s) ${taken} are being run by live Sidekiq processes (${named}${more}), in no list: one that fails goes to retry naming its queue; one whose process is stopped (TERM) first goes back on its queue on this Redis; one whose process is killed (KILL, out of memory) is lost, as Sidekiq's own fetch keeps it nowhere else`);
   }
   const notHeardFrom = report.notHeardFrom ?? [];
-  reasons.push(...notHeardFrom.map(notHeardFromReason));
+  reasons.push(...notHeardFrom.map((p) => notHeardFromReason(p)));
   // The report names the first 10 such processes (and the running ones' first RUNNING_NAMED): the
   // jobs of the others were counted out of the words above, so they are said here.
   const heldBySilent = fetched.filter((l) => l.ownerAlive && l.ownerSilentSeconds !== undefined).reduce((n, l) => n + l.size, 0) + runBySilent;
@@ -285,12 +285,17 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous: DrainReport |
  * A live process (its heartbeat hash still there) not heard from for several beats, and what it
  * holds: a SIGKILLed one's hash lives 60 s after its last beat, and until then "being worked on by
  * live processes" was said over jobs nobody works on (real-sidekiq-redis-move-runbook-killed.test.ts).
+ * `where`: the Redis it is on, as a run's or move's summary names it ("the source", "this Redis");
+ * the drain check's own words name none. `inLists`: the jobs in all its lists, when `lists` names
+ * only the first of them (a summary's).
  */
-function notHeardFromReason(p: NonNullable<DrainReport['notHeardFrom']>[number]): string {
+export function notHeardFromReason(p: NonNullable<DrainReport['notHeardFrom']>[number] & { readonly inLists?: number }, where?: string): string {
+  const named = p.lists.reduce((n, l) => n + l.size, 0);
+  const more = (p.inLists ?? named) > named ? `, and ${(p.inLists ?? named) - named} job(s) in more of its lists` : '';
   const holds = [
     ...(p.lists.length > 0
       ? [
-          `${p.lists.map((l) => `${l.size} job(s) in its fetcher's private list ${printable(displayName(l.key))}`).join(', ')}, which go back to their queue on this Redis only when a live process with the same fetcher returns them (GitLab's reliable fetcher within the hour, once this one's fetcher heartbeat has expired)`,
+          `${p.lists.map((l) => `${l.size} job(s) in its fetcher's private list ${printable(displayName(l.key))}`).join(', ')}${more}, which go back to their queue on ${where ?? 'this Redis'} only when a live process with the same fetcher returns them (GitLab's reliable fetcher within the hour, once this one's fetcher heartbeat has expired)`,
         ]
       : []),
     ...(p.running > 0
@@ -299,7 +304,7 @@ function notHeardFromReason(p: NonNullable<DrainReport['notHeardFrom']>[number])
         ]
       : []),
   ];
-  return `Sidekiq process ${printable(p.identity)} not heard from for ${timeSpan(p.silentSeconds)} (a live Sidekiq process beats every ${p.beatEverySeconds} s): it may have been killed. It holds ${holds.join('; and ')}: see docs/runbooks/redis-move.md, step 6.1`;
+  return `Sidekiq process ${printable(p.identity)}${where ? ` on ${where}` : ''} not heard from for ${timeSpan(p.silentSeconds)} (a live Sidekiq process beats every ${p.beatEverySeconds} s): it may have been killed. It holds ${holds.join('; and ')}: see docs/runbooks/redis-move.md, step 6.1`;
 }
 
 /** The looks over the keyspace the check's time stopped (DrainReport.keyspaceLookCutShort): what they did not reach is not confirmed empty. */

@@ -1,8 +1,9 @@
-import { fetcherListsLook, scanFetcherLists, type FetcherListBound, type FetcherListLook } from '../drain/fetcher-lists.js';
+import { fetcherListsLook, scanFetcherLists, type FetcherList, type FetcherListBound, type FetcherListLook } from '../drain/fetcher-lists.js';
 import type { ScanExtent } from '../redis/bounded-scan.js';
 import type { PageLook } from '../redis/shared-walk.js';
 import { censusProcesses, type SidekiqProcess } from '../drain/live-processes.js';
 import { runningJobs, type RunningJobs } from '../drain/running-jobs.js';
+import { silentHolders, withSilentOwners, type SilentHolder } from '../drain/silent-holders.js';
 import { redisKey } from '../redis/key-name.js';
 import { selectJob } from '../transfer/class-selection.js';
 import { isDrainedQueue, type RoutingPlan } from '../routing/routing-plan.js';
@@ -20,12 +21,25 @@ const LISTS_NAMED = 10;
  * "Complete" over both. Undefined when none.
  */
 export interface HeldByWorkers {
-  /** In lists whose worker is alive: being worked on. */
+  /**
+   * In lists whose worker is alive (its heartbeat there): being worked on, but for `silentWorking`
+   * of them.
+   */
   readonly working: number;
+  /**
+   * Of `working`, those in lists of live processes not heard from for more than SILENT_BEATS beats
+   * (live-processes.ts `silentSeconds`, as drain-check reckons it): they may have been killed, and
+   * then nobody works on them (`notHeardFrom` names them). Absent when none (and in older summaries).
+   */
+  readonly silentWorking?: number;
   /** In lists whose worker is gone: nobody runs them until they are put back. */
   readonly abandoned: number;
-  /** The largest lists of each kind, first `LISTS_NAMED`, and how many lists there are. */
-  readonly workingLists: readonly { readonly key: string; readonly size: number }[];
+  /**
+   * The largest lists of each kind, first `LISTS_NAMED`, and how many lists there are. Of the
+   * working ones, those of processes that beat first; one of a process not heard from carries
+   * `ownerSilentSeconds`, as drain-check's `fetched` does.
+   */
+  readonly workingLists: readonly { readonly key: string; readonly size: number; readonly ownerSilentSeconds?: number }[];
   readonly abandonedLists: readonly { readonly key: string; readonly size: number }[];
   readonly lists: number;
   /**
@@ -42,6 +56,14 @@ export interface HeldByWorkers {
    * the others (then `jobs` is a floor). Absent when none.
    */
   readonly running?: RunningJobs & { readonly processesNotRead?: number };
+  /**
+   * The live processes not heard from for more than SILENT_BEATS beats that hold such jobs (in
+   * their private lists, `silentWorking`, or in no list, `running.silentJobs`), as drain-check's
+   * `notHeardFrom` says them: the first 10, longest silent first, each with its first `LISTS_NAMED`
+   * lists and the jobs in all of them (`inLists`). A killed process's heartbeat lives 60 s after
+   * its last beat: what it holds is not being worked on. Absent when none (and in older summaries).
+   */
+  readonly notHeardFrom?: readonly (SilentHolder & { readonly inLists: number })[];
 }
 
 /** Most jobs of one private list read for a selection (a list holds a worker's few jobs in progress). */
@@ -90,10 +112,27 @@ async function heldIn(source: Connection, plan: RoutingPlan | undefined, classes
   // Processes not read may run such jobs: said even when those read run none.
   const running = notRead > 0 ? { ...(read ?? { jobs: 0, processes: [] }), processesNotRead: notRead } : read;
   if (lists.length === 0 && look.cutShort === undefined && running === undefined) return undefined;
-  const of = (alive: boolean) => lists.filter((l) => l.ownerAlive === alive).sort((a, b) => b.size - a.size || (a.key < b.key ? -1 : 1));
-  const named = (alive: boolean) => of(alive).slice(0, LISTS_NAMED).map((l) => ({ key: l.key, size: l.size }));
-  const sum = (alive: boolean) => of(alive).reduce((n, l) => n + l.size, 0);
-  return { working: sum(true), abandoned: sum(false), workingLists: named(true), abandonedLists: named(false), lists: lists.length, ...(look.cutShort ? { cutShort: look.cutShort } : {}), ...(running ? { running } : {}) };
+  // Lists of live owners not heard from for several beats, and those owners, as drain-check says them.
+  const marked = withSilentOwners(lists, live);
+  const silent = silentHolders(live, marked, read).map((p) => ({ ...p, lists: p.lists.slice(0, LISTS_NAMED), inLists: p.lists.reduce((n, l) => n + l.size, 0) }));
+  const bySize = (a: FetcherList, b: FetcherList) => b.size - a.size || (a.key < b.key ? -1 : 1);
+  const of = (alive: boolean) => marked.filter((l) => l.ownerAlive === alive).sort(bySize);
+  // The working lists of processes that beat first: those are the ones being worked on.
+  const working = [...of(true).filter((l) => l.ownerSilentSeconds === undefined), ...of(true).filter((l) => l.ownerSilentSeconds !== undefined)];
+  const named = (found: readonly FetcherList[]) => found.slice(0, LISTS_NAMED).map((l) => ({ key: l.key, size: l.size, ...(l.ownerSilentSeconds !== undefined ? { ownerSilentSeconds: l.ownerSilentSeconds } : {}) }));
+  const sum = (found: readonly FetcherList[]) => found.reduce((n, l) => n + l.size, 0);
+  const silentWorking = sum(working.filter((l) => l.ownerSilentSeconds !== undefined));
+  return {
+    working: sum(working),
+    ...(silentWorking > 0 ? { silentWorking } : {}),
+    abandoned: sum(of(false)),
+    workingLists: named(working),
+    abandonedLists: named(of(false)),
+    lists: lists.length,
+    ...(look.cutShort ? { cutShort: look.cutShort } : {}),
+    ...(running ? { running } : {}),
+    ...(silent.length > 0 ? { notHeardFrom: silent } : {}),
+  };
 }
 
 /** Private lists read in one round trip (each a worker's few jobs in progress, SELECTED_READ at most). */

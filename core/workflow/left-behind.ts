@@ -5,6 +5,8 @@ import { leftInPlace } from './left-in-place.js';
 import { MAX_ITERATIONS } from './workflow-input.js';
 import type { RunSummary } from './steps/summarize-step.js';
 import type { JobsUnderOtherPrefixes } from './other-prefixes-left.js';
+import { SILENT_BEATS } from '../drain/live-processes.js';
+import { timeSpan } from '../drain/time-span.js';
 
 /*
  * Where a run left jobs, or may have, as its verdict names them: the CLI's summary ("Done, but jobs
@@ -156,12 +158,16 @@ function otherPrefixesUnknown(found: JobsUnderOtherPrefixes | undefined): string
  */
 export function runningInNoList(summary: RunSummary, shown: (identity: string) => string = (identity) => identity): { readonly jobs: string; readonly where: string; readonly named: string } | undefined {
   const running = summary.heldByWorkers?.running;
-  if (!running || running.jobs <= 0) return undefined;
-  const more = running.processes.reduce((x, p) => x + p.jobs, 0) < running.jobs ? ' · …' : '';
+  // Those of processes not heard from for several beats are said apart (notHeardFromHolding).
+  const jobs = (running?.jobs ?? 0) - (running?.silentJobs ?? 0);
+  if (!running || jobs <= 0) return undefined;
+  const silent = new Set((running.silent ?? []).map((p) => p.identity));
+  const beating = running.processes.filter((p) => !silent.has(p.identity));
+  const more = beating.reduce((x, p) => x + p.jobs, 0) < jobs ? ' · …' : '';
   return {
-    jobs: `${running.processesNotRead ? 'at least ' : ''}${n(running.jobs)}`,
+    jobs: `${running.processesNotRead ? 'at least ' : ''}${n(jobs)}`,
     where: summary.mode === 'reroute' ? 'this Redis' : 'the source',
-    named: `${running.processes.map((p) => `${shown(p.identity)} ${n(p.jobs)}`).join(' · ')}${more}`,
+    named: `${beating.map((p) => `${shown(p.identity)} ${n(p.jobs)}`).join(' · ')}${more}`,
   };
 }
 
@@ -176,12 +182,37 @@ export function runningInNoList(summary: RunSummary, shown: (identity: string) =
  */
 export function workingInPrivateLists(summary: RunSummary, shown: (key: string) => string = (key) => key): { readonly jobs: string; readonly where: string; readonly named: string } | undefined {
   const held = summary.heldByWorkers;
-  if (!held || held.working <= 0) return undefined;
-  const more = held.workingLists.reduce((x, l) => x + l.size, 0) < held.working ? ' · …' : '';
+  // Those in lists of processes not heard from for several beats are said apart (notHeardFromHolding).
+  const jobs = (held?.working ?? 0) - (held?.silentWorking ?? 0);
+  if (!held || jobs <= 0) return undefined;
+  const beating = held.workingLists.filter((l) => l.ownerSilentSeconds === undefined);
+  const more = beating.reduce((x, l) => x + l.size, 0) < jobs ? ' · …' : '';
   return {
-    jobs: n(held.working),
+    jobs: n(jobs),
     where: summary.mode === 'reroute' ? 'this Redis' : 'the source',
-    named: `${held.workingLists.map((l) => `${shown(l.key)} ${n(l.size)}`).join(' · ')}${more}`,
+    named: `${beating.map((l) => `${shown(l.key)} ${n(l.size)}`).join(' · ')}${more}`,
+  };
+}
+
+/**
+ * Jobs of the queues the run emptied that live Sidekiq processes not heard from for more than
+ * SILENT_BEATS beats hold (HeldByWorkers.silentWorking, running.silentJobs, notHeardFrom): a
+ * SIGKILLed process's heartbeat lives 60 s after its last beat, and the summary counted it live;
+ * what it holds is worked on by nobody (its private list's jobs wait for a process of the same
+ * fetcher to put them back; those it ran in no list are lost). Said in drain-check's terms, never
+ * "being worked on", and never "Complete" over them. `named`: the processes, for the CLI (a log
+ * line gets counts only), each identity as `shown` prints it. Undefined when none.
+ */
+export function notHeardFromHolding(summary: RunSummary, shown: (identity: string) => string = (identity) => identity): { readonly jobs: string; readonly where: string; readonly named: string } | undefined {
+  const held = summary.heldByWorkers;
+  const jobs = (held?.silentWorking ?? 0) + (held?.running?.silentJobs ?? 0);
+  if (!held || jobs <= 0) return undefined;
+  const processes = held.notHeardFrom ?? [];
+  const more = processes.reduce((x, p) => x + p.inLists + p.running, 0) < jobs ? ' · …' : '';
+  return {
+    jobs: n(jobs),
+    where: summary.mode === 'reroute' ? 'this Redis' : 'the source',
+    named: `${processes.map((p) => `${shown(p.identity)} ${n(p.inLists + p.running)} (not heard from for ${timeSpan(p.silentSeconds)})`).join(' · ')}${more}`,
   };
 }
 
@@ -196,10 +227,17 @@ export function workingInPrivateLists(summary: RunSummary, shown: (key: string) 
 export function heldByLiveWorkers(summary: RunSummary, named: false | { list: (key: string) => string; process: (identity: string) => string }): string[] {
   const working = workingInPrivateLists(summary, named ? named.list : undefined);
   const running = runningInNoList(summary, named ? named.process : undefined);
+  const silent = notHeardFromHolding(summary, named ? named.process : undefined);
   return [
     ...(working ? [`${working.jobs} job(s) are being worked on by live Sidekiq processes on ${working.where} (in their fetchers' private lists)${named ? `: ${working.named}` : ''}`] : []),
     ...(running ? [`${running.jobs} job(s) are being run by live Sidekiq processes on ${running.where} (in no list)${named ? `: ${running.named}` : ''}`] : []),
+    ...(silent ? [`${silent.jobs} job(s) are held by ${notHeardFromWho(silent.where)}${named ? `: ${silent.named}` : ''}`] : []),
   ];
+}
+
+/** Who holds the jobs notHeardFromHolding counts, as the verdict and the log line say them. */
+function notHeardFromWho(where: string): string {
+  return `Sidekiq processes on ${where} not heard from for more than ${SILENT_BEATS} beats, which may have been killed`;
 }
 
 /** Live processes whose heartbeats the summary did not read (HeldByWorkers.running), when those it read run none of its jobs (else "at least"). */
@@ -215,7 +253,8 @@ function runningNotRead(summary: RunSummary): string[] {
  * queues, still on a transfer's source, moved on by later runs), 'unknown' when it may have (a
  * look cut short, keys it could not read), 'unmatched' when a --rename moved nothing (no such queue),
  * 'running' when live processes still hold jobs of its queues (in their fetchers' private lists,
- * `working`, or in no list, `running`: heldByLiveWorkers), 'none' otherwise. Never 'none' where
+ * `working`, or in no list, `running`; or, not heard from for several beats, `notHeardFrom`:
+ * heldByLiveWorkers), 'none' otherwise. Never 'none' where
  * the CLI's summary of the same run would say "Done, but …".
  */
 export function leftBehindOf(summary: RunSummary): {
@@ -225,6 +264,7 @@ export function leftBehindOf(summary: RunSummary): {
   readonly unmatched: string[];
   readonly working: string[];
   readonly running: string[];
+  readonly notHeardFrom: string[];
 } {
   const reroute = summary.mode === 'reroute';
   const totals = summary.totals as unknown as Partial<Record<string, number>>;
@@ -241,8 +281,10 @@ export function leftBehindOf(summary: RunSummary): {
   const working = inLists ? [`${inLists.jobs} being worked on by live Sidekiq processes on ${inLists.where} (in their fetchers' private lists)`] : [];
   const inNoList = runningInNoList(summary);
   const running = inNoList ? [`${inNoList.jobs} being run by live Sidekiq processes on ${inNoList.where} (in no list)`] : [];
-  const verdict = left.length > 0 ? 'left' : unmatched.length > 0 ? 'unmatched' : uncertain.length > 0 ? 'unknown' : working.length + running.length > 0 ? 'running' : 'none';
-  return { verdict, left, uncertain, unmatched, working, running };
+  const silent = notHeardFromHolding(summary);
+  const notHeardFrom = silent ? [`${silent.jobs} held by ${notHeardFromWho(silent.where)}`] : [];
+  const verdict = left.length > 0 ? 'left' : unmatched.length > 0 ? 'unmatched' : uncertain.length > 0 ? 'unknown' : working.length + running.length + notHeardFrom.length > 0 ? 'running' : 'none';
+  return { verdict, left, uncertain, unmatched, working, running, notHeardFrom };
 }
 
 /**

@@ -81,6 +81,40 @@ describe('the summarize handler while live processes run jobs of the emptied que
     });
   });
 
+  it("a process not heard from for several beats (killed, its heartbeat not yet expired): its list's jobs are not said being worked on; never 'run complete'", async () => {
+    // As a killed Sidekiq 6.4 process leaves its heartbeat 20 s after its last beat (the hash's expiry 38 s away).
+    const { h, source: redis } = lambda;
+    await redis.flushall();
+    await redis.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old' }));
+    await redis.sadd('queues', 'old');
+    const held = sidekiqPayload({ className: 'A', queue: 'old', args: '[9]' });
+    await redis.rpush(WORKING, held);
+    await redis.set('reliable-fetcher-heartbeat-web-1-4242-0a1b2c3d4e5f', '1', 'EX', 60);
+    const beatAt = Date.now() / 1000 - 20;
+    await redis.sadd('processes', IDENTITY);
+    await redis.hset(IDENTITY, 'info', JSON.stringify({ hostname: 'web-1', pid: 4242, queues: ['old'], identity: IDENTITY }), 'beat', String(beatAt), 'quiet', 'false', 'busy', '1');
+    await redis.expire(IDENTITY, 38);
+    const run = await runToSummary(h, { runId: 'running-5', mode: 'reroute', sets: ['schedule'], routing: { kind: 'renames', renames: { old: 'new' } } });
+    const out = captureOutput();
+    try {
+      await h.summarize(summarizeInput(run), fakeContext());
+    } finally {
+      out.stop();
+    }
+    const line = logRecords(out.records()).find((r) => /^run /.test(String(r['message'])));
+    expect(line).toMatchObject({
+      message: 'run done, but Sidekiq processes not heard from for several beats, which may have been killed, hold jobs of its queues (drain-check tells when they are gone)',
+      complete: true,
+      notHeardFrom: ['1 held by Sidekiq processes on this Redis not heard from for more than 3 beats, which may have been killed'],
+    });
+    expect(line).not.toHaveProperty('workingInPrivateLists');
+    expect(line).not.toHaveProperty('runningInNoList');
+    expect(JSON.stringify(line)).not.toContain(IDENTITY);
+    expect(JSON.stringify(line)).not.toContain(WORKING);
+    expect(await redis.lrange(WORKING, 0, -1)).toEqual([held]);
+    expect(await redis.lrange('queue:new', 0, -1)).toHaveLength(1);
+  });
+
   it("a live process running nothing: 'run complete', as before", async () => {
     const line = await runLine('running-2', []);
     expect(line).toMatchObject({ message: 'run complete', complete: true });
