@@ -1,6 +1,6 @@
 import { rootCertificates } from 'node:tls';
 import { InputError } from '../../core/errors/input-error.js';
-import { caCertificatesProblem } from '../../core/config/ca-certificates.js';
+import { caCertificatesProblem, TEXT_BEFORE_BEGIN } from '../../core/config/ca-certificates.js';
 import { readInputFile } from '../../core/config/read-input-file.js';
 import { redactRedisUrl } from '../../core/redis/redis-url.js';
 import type { ConnectionUse } from '../../core/redis/command-permissions.js';
@@ -51,6 +51,7 @@ function readCaFile(path: string): string {
   // The deployment's tlsCaFile is checked the same (infra/constructs/redis-endpoint.ts).
   const problem = caCertificatesProblem(text);
   if (problem && 'none' in problem) throw new InputError(`The CA certificate file ${path} holds no certificate (no -----BEGIN CERTIFICATE----- block): ${IN_PEM}`);
+  if (problem && 'textBefore' in problem) throw new InputError(`The CA certificate file ${path}: certificate ${problem.textBefore} of the file ${TEXT_BEFORE_BEGIN}`);
   if (problem) throw new InputError(`The CA certificate file ${path}: certificate ${problem.unreadable} of the file is not readable: ${IN_PEM}`);
   return text;
 }

@@ -17,5 +17,14 @@ export function readInputFile(path: string, what: string): string {
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (cause as Error).message;
     throw new InputError(`Cannot read the ${what} ${path}: ${reason}`, { cause });
   }
+  return withoutByteOrderMark(text);
+}
+
+/**
+ * A file's text without its leading byte order mark (U+FEFF), as readInputFile reads it: for the
+ * readers that name their errors their own way and read the same files (the functions' CA file,
+ * functions/support/lambda-connections.ts; the deployment's check of it, infra/constructs/redis-endpoint.ts).
+ */
+export function withoutByteOrderMark(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { ConfigError } from '../../core/config/config-error.js';
+import { withoutByteOrderMark } from '../../core/config/read-input-file.js';
 import { InputError } from '../../core/errors/input-error.js';
 import { connectRedis, type ConnectOptions } from '../../core/redis/connect-redis.js';
 import { assertNotSharded } from '../../core/redis/sharded-endpoint.js';
@@ -112,7 +113,9 @@ export class LambdaConnections implements ConnectionProvider {
   private readCa(name: string, file: string): string {
     const path = resolve(this.options.codeDirectory ?? process.env['LAMBDA_TASK_ROOT'] ?? process.cwd(), file);
     try {
-      return readFileSync(path, 'utf8');
+      // As the CLI reads its --tls-ca file (core/config/read-input-file.ts), a leading byte order
+      // mark left out; the deployment checked the file so (infra/constructs/redis-endpoint.ts).
+      return withoutByteOrderMark(readFileSync(path, 'utf8'));
     } catch (error) {
       throw new InputError(`The CA file of connection "${name}" (${envVariable(name, 'TLS_CA_FILE')}=${file}) cannot be read: ${(error as Error).message}`, { cause: error });
     }

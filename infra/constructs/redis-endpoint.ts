@@ -4,7 +4,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { caCertificatesProblem } from '../../core/config/ca-certificates.js';
+import { caCertificatesProblem, TEXT_BEFORE_BEGIN } from '../../core/config/ca-certificates.js';
+import { withoutByteOrderMark } from '../../core/config/read-input-file.js';
 
 /**
  * One Redis the Lambdas work on, as the deployment sees it: where it is, how the functions'
@@ -118,13 +119,15 @@ function checkCaFile(id: string, file: string | undefined): string | undefined {
   if (file === undefined) return undefined;
   let pem: string;
   try {
-    pem = readFileSync(file, 'utf8');
+    // As the functions read it (functions/support/lambda-connections.ts) and the CLI reads --tls-ca.
+    pem = withoutByteOrderMark(readFileSync(file, 'utf8'));
   } catch (error) {
     throw new Error(`${id}: the TLS CA file ${file} cannot be read: ${(error as Error).message}`, { cause: error });
   }
   // As the CLI's --tls-ca (cli/workflow/connect-options.ts): the functions' TLS is Node's too.
   const problem = caCertificatesProblem(pem);
   if (problem && 'none' in problem) throw new Error(`${id}: the TLS CA file ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  if (problem && 'textBefore' in problem) throw new Error(`${id}: the TLS CA file ${file}: certificate ${problem.textBefore} of the file ${TEXT_BEFORE_BEGIN}`);
   if (problem) throw new Error(`${id}: the TLS CA file ${file}: certificate ${problem.unreadable} of the file is not readable`);
   return file;
 }

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -167,6 +167,26 @@ describe('credentials from Secrets Manager', () => {
     expect(await redis.ping()).toBe('PONG');
     await expect(withoutCa.get('source')).rejects.toMatchObject({ message: expect.stringMatching(/certificate/i) });
     await expect(missing.get('source')).rejects.toMatchObject({ name: 'InputError', message: expect.stringContaining('The CA file of connection "source" (SIDEKIQ_MIGRATE_SOURCE_TLS_CA_FILE=tls/target-ca.pem) cannot be read') });
+    rmSync(codeDirectory, { recursive: true, force: true });
+  });
+
+  // The CLI strips a byte order mark (U+FEFF) at the start of its --tls-ca file
+  // (core/config/read-input-file.ts); the functions read theirs as they were: one mark Node's TLS
+  // skips, but a file with two (saved with a mark, then again by an editor that adds one) trusted
+  // nothing here while the CLI, one mark stripped, connected with it.
+  it('trusts a bundled CA file that starts with a byte order mark, read as the CLI reads it (the mark stripped)', async () => {
+    const tls = await startRedisServer([], { tls: true });
+    servers.push(tls);
+    const codeDirectory = mkdtempSync(join(tmpdir(), 'lambda-task-root-'));
+    const ca = readFileSync(TEST_CA_FILE, 'utf8');
+    writeFileSync(join(codeDirectory, 'one-mark.pem'), `\uFEFF${ca}`);
+    writeFileSync(join(codeDirectory, 'two-marks.pem'), `\uFEFF\uFEFF${ca}`);
+    const one = createLambdaConnections({ SIDEKIQ_MIGRATE_SOURCE_URL: tls.url, SIDEKIQ_MIGRATE_SOURCE_TLS_CA_FILE: 'one-mark.pem' }, { codeDirectory });
+    const two = createLambdaConnections({ SIDEKIQ_MIGRATE_SOURCE_URL: tls.url, SIDEKIQ_MIGRATE_SOURCE_TLS_CA_FILE: 'two-marks.pem' }, { codeDirectory });
+    providers.push(one, two);
+
+    expect(await (await one.get('source')).redis.ping()).toBe('PONG');
+    expect(await (await two.get('source')).redis.ping()).toBe('PONG');
     rmSync(codeDirectory, { recursive: true, force: true });
   });
 

@@ -164,4 +164,22 @@ describe('a private CA for TLS (tlsCaFile)', () => {
     expect(() => synthesize({ ...base, source: { ...(base['source'] as object), tlsCaFile: damaged } })).toThrow(/^source: the TLS CA file .*damaged\.pem: certificate 2 of the file is not readable$/);
     expect(() => synthesize({ ...base, target: { ...(base['target'] as object), tlsCaFile: cut } })).toThrow(/^target: the TLS CA file .*cut\.pem: certificate 2 of the file is not readable$/);
   });
+
+  // A byte order mark (U+FEFF) before a certificate: the functions read the file as the CLI reads
+  // --tls-ca (core/config/read-input-file.ts: one at the start of the file stripped), and what Node's
+  // TLS then leaves out (a mark anywhere but at the start of the file or on the line right after the
+  // certificate before it) is refused here as the CLI refuses it (cli-credentials-tls.test.ts).
+  it('takes a CA file with a byte order mark, and refuses a certificate Node would leave out for one, as the CLI does', () => {
+    const base = exampleConfig('enterprise-to-elasticache');
+    const pem = readFileSync(TEST_CA_FILE, 'utf8');
+    const bom = join(dir, 'bom.pem');
+    writeFileSync(bom, `\uFEFF${pem}\uFEFF${pem}`);
+    const afterBlank = join(dir, 'bom-after-blank.pem');
+    writeFileSync(afterBlank, `${pem}\n\uFEFF${pem}`);
+
+    expect(() => synthesize({ ...base, source: { ...(base['source'] as object), tlsCaFile: bom } })).not.toThrow();
+    expect(() => synthesize({ ...base, source: { ...(base['source'] as object), tlsCaFile: afterBlank } })).toThrow(
+      /^source: the TLS CA file .*bom-after-blank\.pem: certificate 2 of the file has text before -----BEGIN on its line \(a byte order mark, U\+FEFF, counts too, but at the start of the file or of the line after the certificate before it\): Node's TLS leaves such a certificate out without a word; remove that text$/,
+    );
+  });
 });

@@ -284,6 +284,47 @@ describe('one CA per side, added to the default CAs', { timeout: 180_000 }, () =
     expect(await keyValueSnapshot(clients[0]!)).toEqual(before);
   });
 
+  // A byte order mark (U+FEFF, which Windows editors write) before a certificate: Node's TLS
+  // (OpenSSL 3) skips one only where a PEM read starts, at the start of the file or on the line
+  // right after the certificate before it; anywhere else (after a blank or comment line, as in a
+  // bundle concatenated from files saved apart) it left that certificate out without a word, and
+  // the check, which found "-----BEGIN CERTIFICATE-----" anywhere, took the file: the server then
+  // met the user as "its certificate was rejected".
+  const BOM = '\uFEFF';
+  it('a CA file with a byte order mark, and a bundle of two such files concatenated: trusted, every job moved', async () => {
+    const other = readFileSync(join(SECOND_TLS, 'ca.crt'), 'utf8');
+    const ca = readFileSync(TEST_CA_FILE, 'utf8');
+    for (const [name, text] of [['bom.pem', `${BOM}${ca}`], ['bom-bundle.pem', `${BOM}${other}${BOM}${ca}`]] as const) {
+      await clients[0]!.flushall();
+      await clients[0]!.rpush('queue:q', job('q', 1), job('q', 2));
+      await clients[0]!.sadd('queues', 'q');
+
+      const { code, stdout, stderr } = await cli('run', '--redis', servers[0]!.url, '--rename', 'q=r', '--tls-ca', writeTemp(name, text), '--json');
+
+      expect(code, stderr).toBe(0);
+      expect(JSON.parse(stdout)).toMatchObject({ complete: true });
+      expect(await jobs(clients[0]!)).toEqual([`queue:r\t${job('r', 1)}`, `queue:r\t${job('r', 2)}`]);
+    }
+  });
+
+  it("a bundle whose certificate has a byte order mark after a blank line (Node's TLS leaves it out): exit 2 naming it, before any connection, nothing touched", async () => {
+    await clients[0]!.flushall();
+    await clients[0]!.rpush('queue:q', job('q', 1));
+    await clients[0]!.sadd('queues', 'q');
+    const before = await keyValueSnapshot(clients[0]!);
+    const path = writeTemp('bom-after-blank.pem', `${readFileSync(join(SECOND_TLS, 'ca.crt'), 'utf8')}\n${BOM}${readFileSync(TEST_CA_FILE, 'utf8')}`);
+
+    const { result, commands } = await commandsDuring({ source: clients[0]!, target: clients[0]! }, () => cli('run', '--redis', servers[0]!.url, '--rename', 'q=r', '--tls-ca', path));
+
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      `The CA certificate file ${path}: certificate 2 of the file has text before -----BEGIN on its line (a byte order mark, U+FEFF, counts too, but at the start of the file or of the line after the certificate before it): Node's TLS leaves such a certificate out without a word; remove that text\n`,
+    );
+    expect(commands).toEqual([]);
+    expect(await keyValueSnapshot(clients[0]!)).toEqual(before);
+  });
+
   it('move: a --to-tls-ca that is no certificate is refused the same way, the source untouched', async () => {
     const path = join(SECOND_TLS, 'server.key');
     await clients[0]!.flushall();

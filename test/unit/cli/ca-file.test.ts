@@ -6,6 +6,7 @@ import { connect, createServer, type Server } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectOptions } from '../../../cli/workflow/connect-options.js';
 import { InputError } from '../../../core/errors/input-error.js';
+import { caCertificatesProblem, TEXT_BEFORE_BEGIN } from '../../../core/config/ca-certificates.js';
 
 // The CA files connect-options.ts reads (--tls-ca, --from-tls-ca, --to-tls-ca): what Node's TLS
 // trusts is taken, what it would silently leave out is refused.
@@ -95,3 +96,39 @@ describe('a CA file', () => {
     expect(() => connectOptions({ caFiles: [path] }, 'migrate-target')).toThrow(new InputError(`The CA certificate file ${path}: certificate 1 of the file is not readable: ${IN_PEM}`));
   });
 });
+
+// A byte order mark (U+FEFF) before a certificate: Node's TLS (OpenSSL 3's PEM reader) skips one
+// only where a PEM read starts, at the start of the text or on the line right after the END line
+// of the certificate before it, and leaves the certificate out without a word for one anywhere
+// else, as for any text before -----BEGIN on its line. caCertificatesProblem, the check the CLI and
+// the deployment share, takes exactly what Node then trusts: each text here ends with the CA that
+// signed the test server, after the unrelated second CA.
+describe('a byte order mark or other text before a certificate: the check takes what Node trusts', () => {
+  const OTHER = readFileSync(join(FIXTURES, '../tls-second/ca.crt'), 'utf8');
+  const BOM = '\uFEFF';
+  it.each([
+    ['a mark at the start of the file', `${BOM}${CA}`, undefined],
+    ['a mark before each of two files concatenated', `${BOM}${OTHER}${BOM}${CA}`, undefined],
+    ['a mark after a CRLF END line', `${OTHER.replace(/\n/g, '\r\n')}${BOM}${CA.replace(/\n/g, '\r\n')}`, undefined],
+    ['a comment line before the certificate', `${OTHER}# the test CA\n${CA}`, undefined],
+    ['two marks at the start of the file', `${BOM}${BOM}${CA}`, { textBefore: 1 }],
+    ['a mark after a blank line', `${OTHER}\n${BOM}${CA}`, { textBefore: 2 }],
+    ['a mark after a comment line', `${OTHER}# the test CA\n${BOM}${CA}`, { textBefore: 2 }],
+    ['other text before -----BEGIN', `${OTHER}x${CA}`, { textBefore: 2 }],
+    ['-----BEGIN on the END line before it', `${OTHER.trimEnd()}${CA}`, { textBefore: 2 }],
+  ])('%s', async (_case, text, problem) => {
+    expect(caCertificatesProblem(text)).toEqual(problem);
+    expect(await verifies([text])).toBe(problem === undefined);
+  });
+
+  it('the CLI reads its file without the mark at its start (two there: one left, where Node skips it), and refuses one Node would leave out, naming it', async () => {
+    const two = write('two-marks.pem', `${BOM}${BOM}${CA}`);
+    const ca = connectOptions({ caFiles: [two] }, 'migrate-target').tls!.ca as string[];
+    expect(ca.at(-1)).toBe(`${BOM}${CA}`);
+    expect(await verifies(ca)).toBe(true);
+
+    const blank = write('mark-after-blank.pem', `${OTHER}\n${BOM}${CA}`);
+    expect(() => connectOptions({ caFiles: [blank] }, 'migrate-target')).toThrow(new InputError(`The CA certificate file ${blank}: certificate 2 of the file ${TEXT_BEFORE_BEGIN}`));
+  });
+});
+
