@@ -81,8 +81,8 @@ const silentClause = (where: string, r: number, b: number) =>
 
 describe('run and move summaries and Sidekiq processes not heard from for several beats (killed, their heartbeat not yet expired)', { timeout: 120_000 }, () => {
   it('move: names each with what it holds, the live process as before; never "being worked on" over them; "Done, but", exit 0; jobs where they were or moved once', async () => {
-    await seed(true);
     const from = Date.now();
+    await seed(true);
 
     const result = cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
 
@@ -106,8 +106,8 @@ describe('run and move summaries and Sidekiq processes not heard from for severa
   });
 
   it('move --json: heldByWorkers keeps its counts and adds silentWorking and notHeardFrom; the verdict as said', async () => {
-    await seed(false);
     const from = Date.now();
+    await seed(false);
 
     const result = cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--json');
 
@@ -131,8 +131,8 @@ describe('run and move summaries and Sidekiq processes not heard from for severa
   });
 
   it('run --rename: the same on this Redis, never "Complete"', async () => {
-    await seed(false);
     const from = Date.now();
+    await seed(false);
 
     const result = cli('run', '--redis', redis.urls().source, '--rename', 'old=new');
 
