@@ -13,6 +13,7 @@ import { LEFT_QUEUES_SHOWN, setLeftoversLine } from './set-leftovers-words.js';
 import { arrivedClause, countsCutShort, heldByLiveWorkers, jobsLeftBehind, leftoverLooksCutShort, quarantinedBefore, runAgain, runningInNoList, unknownLeftBehind, unmatchedRenames, unreachedClause } from '../../core/workflow/left-behind.js';
 import { RUNNING_PROCESSES_READ } from '../../core/workflow/held-by-workers.js';
 import { notHeardFromReason } from '../../core/drain/judge-drain.js';
+import { SILENT_BEATS } from '../../core/drain/live-processes.js';
 
 /** Largest sets and queues a summary lists without --verbose. */
 export const LARGEST_SHOWN = 10;
@@ -367,7 +368,17 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
     }
     // Live processes not heard from for several beats (they may have been killed): what they hold is
     // worked on by nobody, said in drain-check's words (judge-drain.ts notHeardFromReason).
-    for (const p of workers.notHeardFrom ?? []) attention.push(`${notHeardFromReason(p, where)}; drain-check counts them.`);
+    const silentNamed = workers.notHeardFrom ?? [];
+    for (const p of silentNamed) attention.push(`${notHeardFromReason(p, where)}; drain-check counts them.`);
+    // The summary names the first 10 such processes (and those running jobs in no list, the first
+    // RUNNING_NAMED): the others' jobs were taken out of the lines above, so they are said here, as
+    // drain-check says them (judge-drain.ts).
+    const heldBySilent = (workers.silentWorking ?? 0) + (workers.running?.silentJobs ?? 0);
+    const saidOfSilent = silentNamed.reduce((x, p) => x + p.inLists + p.running, 0);
+    if (heldBySilent > saidOfSilent) {
+      const others = silentNamed.length > 0 ? `other Sidekiq processes on ${where} not heard from for more than ${SILENT_BEATS} beats (the first ${silentNamed.length} are named above)` : `Sidekiq processes on ${where} not heard from for more than ${SILENT_BEATS} beats`;
+      attention.push(`${n(heldBySilent - saidOfSilent)} ${silentNamed.length > 0 ? 'more ' : ''}job(s) are held by ${others}: they may have been killed; see docs/runbooks/redis-move.md, step 6.1; drain-check counts them.`);
+    }
     const notRead = workers.running?.processesNotRead ?? 0;
     if (notRead > 0) {
       attention.push(`The heartbeats of ${n(notRead)} live Sidekiq process(es) on ${where} were not read (a summary reads ${n(RUNNING_PROCESSES_READ)} at most): jobs they run in no list are not counted; drain-check counts them.`);

@@ -147,3 +147,38 @@ describe('run and move summaries and Sidekiq processes not heard from for severa
     await expectExactJobs(redis.source(), '', [jobEntry(WORKING, held), jobEntry('queue:new', withQueue(queued, 'old', 'new'))]);
   });
 });
+
+// The summary names the first 10 silent processes that hold jobs (notHeardFrom), and took the jobs
+// of every silent one out of "being worked on": the others' jobs were said nowhere under "Needs a
+// look" (drain-check says them in one line since fed2836e; the summary now does too).
+describe('a summary with more Sidekiq processes not heard from than it names', { timeout: 120_000 }, () => {
+  const ids = Array.from({ length: 12 }, (_, i) => `sk-${String(i + 1).padStart(2, '0')}:${100 + i}:0a1b2c3d4e5f`);
+  const list = (id: string) => `working:queue:old:${id}`;
+  const payload = (i: number) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${10 + i}]`, jid: `0000000000000000000001${String(i).padStart(2, '0')}` });
+
+  it('move: says the jobs of those past the first 10 in one line, as drain-check does; "Done, but", exit 0', async () => {
+    const c = redis.source();
+    await c.sadd('queues', 'old');
+    await c.rpush('queue:old', queued);
+    const beatAt = Date.now() / 1000 - SILENT_FOR;
+    for (const [i, id] of ids.entries()) {
+      await c.rpush(list(id), payload(i));
+      await c.set(`reliable-fetcher-heartbeat-${id.replaceAll(':', '-')}`, '1', 'EX', 60);
+      await silentProcess(id, beatAt, payload(i));
+    }
+
+    const result = cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
+
+    const out = result.stdout;
+    expect(result.status, `${out}${result.stderr}`).toBe(0);
+    for (const id of ids.slice(0, 10)) expect(out).toContain(`\nSidekiq process ${id} on the source not heard from for `);
+    for (const id of ids.slice(10)) expect(out).not.toContain(`Sidekiq process ${id} on the source not heard from for `);
+    expect(out).toContain(
+      '\n2 more job(s) are held by other Sidekiq processes on the source not heard from for more than 3 beats (the first 10 are named above): they may have been killed; see docs/runbooks/redis-move.md, step 6.1; drain-check counts them.\n',
+    );
+    expect(out).not.toContain('being worked on');
+    expect(out.trimEnd().split('\n').at(-1)).toMatch(/^Done, but 12 job\(s\) are held by Sidekiq processes on the source not heard from for more than 3 beats, which may have been killed: sk-01:100:0a1b2c3d4e5f 1 \(not heard from for \d+ s\) · .* · …; drain-check tells when they are gone \(see "Needs a look" above\)\.$/);
+    await expectExactJobs(redis.source(), '', ids.map((id, i) => jobEntry(list(id), payload(i))));
+    await expectExactJobs(redis.target(), '', [jobEntry('queue:old', queued)]);
+  });
+});
