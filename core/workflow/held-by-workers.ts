@@ -59,8 +59,8 @@ export interface HeldByWorkers {
   /**
    * The live processes not heard from for more than SILENT_BEATS beats that hold such jobs (in
    * their private lists, `silentWorking`, or in no list, `running.silentJobs`), as drain-check's
-   * `notHeardFrom` says them: the first 10, longest silent first, each with its first `LISTS_NAMED`
-   * lists and the jobs in all of them (`inLists`). A killed process's heartbeat lives 60 s after
+   * `notHeardFrom` says them: the first 10, longest silent first, each with its largest lists
+   * (`LISTS_NAMED` in all, and each process's largest past them) and the jobs in all of them (`inLists`). A killed process's heartbeat lives 60 s after
    * its last beat: what it holds is not being worked on. Absent when none (and in older summaries).
    */
   readonly notHeardFrom?: readonly (SilentHolder & { readonly inLists: number })[];
@@ -114,7 +114,16 @@ async function heldIn(source: Connection, plan: RoutingPlan | undefined, classes
   if (lists.length === 0 && look.cutShort === undefined && running === undefined) return undefined;
   // Lists of live owners not heard from for several beats, and those owners, as drain-check says them.
   const marked = withSilentOwners(lists, live);
-  const silent = silentHolders(live, marked, read).map((p) => ({ ...p, lists: p.lists.slice(0, LISTS_NAMED), inLists: p.lists.reduce((n, l) => n + l.size, 0) }));
+  // Each its lists, largest first: LISTS_NAMED of them in all, and each process's largest past
+  // them (its words need one), so at most LISTS_NAMED + NOT_HEARD_FROM_NAMED - 1 keys in the
+  // state (256 KiB; workingLists names them too): 100 before, 59 KB with 512-byte queue names
+  // (bench/README.md, audit-review2). `inLists` counts the jobs of all; the words say the rest.
+  let unnamed = LISTS_NAMED;
+  const silent = silentHolders(live, marked, read).map((p) => {
+    const lists = [...p.lists].sort((a, b) => b.size - a.size || (a.key < b.key ? -1 : 1)).slice(0, Math.max(1, unnamed));
+    unnamed -= lists.length;
+    return { ...p, lists, inLists: p.lists.reduce((n, l) => n + l.size, 0) };
+  });
   const bySize = (a: FetcherList, b: FetcherList) => b.size - a.size || (a.key < b.key ? -1 : 1);
   const of = (alive: boolean) => marked.filter((l) => l.ownerAlive === alive).sort(bySize);
   // The working lists of processes that beat first: those are the ones being worked on.

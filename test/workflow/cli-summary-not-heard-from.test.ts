@@ -182,3 +182,57 @@ describe('a summary with more Sidekiq processes not heard from than it names', {
     await expectExactJobs(redis.target(), '', [jobEntry('queue:old', queued)]);
   });
 });
+
+// The deployed summary is a Step Functions state (256 KiB): notHeardFrom named each of its 10
+// processes' first 10 lists, 100 keys (59 KB with 512-byte queue names, bench/README.md
+// audit-review2), repeating what workingLists names. Now 10 lists in all, and each process's
+// largest list past them: 19 at most; inLists still counts every job, and the words say the rest.
+describe('a summary naming the lists of Sidekiq processes not heard from', { timeout: 120_000 }, () => {
+  const ids = Array.from({ length: 10 }, (_, i) => `sk-${String(i + 1).padStart(2, '0')}:${100 + i}:0a1b2c3d4e5f`);
+  const queues = ['a', 'b'];
+  const payload = (i: number, q: string) => sidekiqPayload({ className: 'A', queue: q, args: `[${10 + i}]`, jid: `0000000000000000000001${String(i).padStart(2, '0')}` });
+
+  it('move --json: ten of their lists in all, and each process its largest one; inLists counts all; the words say the rest', async () => {
+    const c = redis.source();
+    await c.sadd('queues', 'old');
+    await c.rpush('queue:old', queued);
+    const beatAt = Date.now() / 1000 - SILENT_FOR;
+    for (const [i, id] of ids.entries()) {
+      for (const q of queues) await c.rpush(`working:queue:${q}:${id}`, payload(i, q));
+      await c.set(`reliable-fetcher-heartbeat-${id.replaceAll(':', '-')}`, '1', 'EX', 60);
+      await silentProcess(id, beatAt, payload(i, 'a'));
+    }
+
+    const json = cli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--json');
+
+    expect(json.status, json.stderr).toBe(0);
+    const workers = (JSON.parse(json.stdout) as { heldByWorkers: { working: number; silentWorking: number; notHeardFrom: { identity: string; lists: { key: string }[]; inLists: number }[] } }).heldByWorkers;
+    expect(workers).toMatchObject({ working: 20, silentWorking: 20 });
+    expect(workers.notHeardFrom.map((p) => [p.identity, p.lists.map((l) => l.key), p.inLists])).toEqual(
+      ids.map((id, i) => [id, (i < 5 ? queues : ['a']).map((q) => `working:queue:${q}:${id}`), 2]),
+    );
+    await expectExactJobs(redis.source(), '', ids.flatMap((id, i) => queues.map((q) => jobEntry(`working:queue:${q}:${id}`, payload(i, q)))));
+    await expectExactJobs(redis.target(), '', [jobEntry('queue:old', queued)]);
+  });
+
+  it('move: a process whose lists are not all named says the jobs in the others', async () => {
+    const c = redis.source();
+    await c.sadd('queues', 'old');
+    await c.rpush('queue:old', queued);
+    const beatAt = Date.now() / 1000 - SILENT_FOR;
+    for (const [i, id] of ids.entries()) {
+      for (const q of queues) await c.rpush(`working:queue:${q}:${id}`, payload(i, q));
+      await c.set(`reliable-fetcher-heartbeat-${id.replaceAll(':', '-')}`, '1', 'EX', 60);
+      await silentProcess(id, beatAt, payload(i, 'a'));
+    }
+
+    const result = cli('move', '--from', redis.urls().source, '--to', redis.urls().target);
+
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(
+      new RegExp(`\\nSidekiq process sk-06:105:0a1b2c3d4e5f on the source not heard from for \\d+ s \\(a live Sidekiq process beats every 5 s\\): it may have been killed\\. It holds 1 job\\(s\\) in its fetcher's private list working:queue:a:sk-06:105:0a1b2c3d4e5f, and 1 job\\(s\\) in more of its lists, which go back`),
+    );
+    expect(result.stdout).not.toContain('more job(s) are held by other');
+    await expectExactJobs(redis.target(), '', [jobEntry('queue:old', queued)]);
+  });
+});
