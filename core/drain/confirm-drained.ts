@@ -52,15 +52,22 @@ export async function confirmDrained(redis: Redis, keys: SidekiqKeys, report: Dr
   const now = () => ctx.nowSeconds + (clock() - start) / 1000;
   const before = (await censusProcesses(redis, keys, now(), ctx.staleAfterSeconds)).processes.filter(ofScope);
   if (before.length === 0) return report;
-  const identities = before.map((p) => p.identity);
+  // A process not heard from for more than SILENT_BEATS beats may have been killed and never beat
+  // again: waiting for it would take the whole bound and still not confirm. It is not waited for,
+  // and leaves the check not sure (said with when its heartbeat expires) until it beats or its
+  // hash expires (it is then no longer live).
+  const silent = before.filter((p) => p.silentSeconds !== undefined);
+  const identities = before.filter((p) => p.silentSeconds === undefined).map((p) => p.identity);
   const bound = Math.min(ctx.wait.until ?? Infinity, clock() + BEAT_WAIT_CAP_MS);
-  ctx.wait.onWait?.(
-    `Nothing left ${scoped ? 'of the retired queues ' : ''}in lists and sets; waiting up to ${Math.max(0, Math.round((bound - clock()) / 1000))} s for the ${identities.length} live Sidekiq process(es) ${scoped ? 'fetching from them ' : ''}to beat twice: a job one fetched less than a beat ago is in no list and shows only in its next heartbeat.`,
-  );
-  const outcome = await awaitTwoBeats(redis, keys, identities, { ...ctx.wait, until: bound });
+  if (identities.length > 0) {
+    ctx.wait.onWait?.(
+      `Nothing left ${scoped ? 'of the retired queues ' : ''}in lists and sets; waiting up to ${Math.max(0, Math.round((bound - clock()) / 1000))} s for the ${identities.length} live Sidekiq process(es) ${scoped ? 'fetching from them ' : ''}to beat twice: a job one fetched less than a beat ago is in no list and shows only in its next heartbeat.`,
+    );
+  }
+  const outcome = identities.length > 0 ? await awaitTwoBeats(redis, keys, identities, { ...ctx.wait, until: bound }) : { waitedMs: 0, late: [], stopped: [] };
   // What the heartbeats say now, then the places found empty, once more.
   const after = (await censusProcesses(redis, keys, now(), ctx.staleAfterSeconds)).processes;
-  const known = new Set(identities);
+  const known = new Set(before.map((p) => p.identity));
   const appeared = after.filter((p) => ofScope(p) && !known.has(p.identity)).map((p) => p.identity);
   const running = await runningJobs(redis, keys, after, [], (queue) => !scoped || ctx.retired.has(queue));
   const looked = await jobsInOneLook(redis, keys, ctx.places);
@@ -76,12 +83,18 @@ export async function confirmDrained(redis: Redis, keys: SidekiqKeys, report: Dr
   // A job in a list at both looks is one job.
   const moved = Math.max(looked, movedAfter);
   const entries = scoped ? sets.schedule.toRetiredQueues + sets.retry.toRetiredQueues : 0;
-  const count = outcome.late.length + outcome.stopped.length + appeared.length;
-  const first = (ids: readonly string[]) => ids.slice(0, NAMED);
+  const count = outcome.late.length + outcome.stopped.length + appeared.length + silent.length;
+  const first = <T>(ids: readonly T[]) => ids.slice(0, NAMED);
+  const notHeardFrom = first([...silent].sort((a, b) => b.silentSeconds! - a.silentSeconds! || (a.identity < b.identity ? -1 : 1))).map((p) => ({
+    identity: p.identity,
+    silentSeconds: p.silentSeconds!,
+    beatEverySeconds: p.beatEverySeconds,
+    heartbeatExpiresInSeconds: p.heartbeatExpiresInSeconds ?? 0,
+  }));
   const beatWait: NonNullable<DrainReport['beatWait']> = {
-    processes: identities.length,
+    processes: before.length,
     waitedSeconds: Math.round(outcome.waitedMs / 100) / 10,
-    ...(count > 0 ? { unconfirmed: { late: first(outcome.late), stopped: first(outcome.stopped), appeared: first(appeared), count } } : {}),
+    ...(count > 0 ? { unconfirmed: { late: first(outcome.late), stopped: first(outcome.stopped), appeared: first(appeared), count, ...(silent.length > 0 ? { silent: notHeardFrom } : {}) } } : {}),
   };
   const { verdict: _drained, ...rest } = report;
   const found = (running?.jobs ?? 0) + moved + entries;

@@ -128,7 +128,17 @@ export interface DrainReport {
   readonly beatWait?: {
     readonly processes: number;
     readonly waitedSeconds: number;
-    readonly unconfirmed?: { readonly late: readonly string[]; readonly stopped: readonly string[]; readonly appeared: readonly string[]; readonly count: number };
+    readonly unconfirmed?: {
+      readonly late: readonly string[];
+      readonly stopped: readonly string[];
+      readonly appeared: readonly string[];
+      readonly count: number;
+      /**
+       * Processes not waited for: not heard from for more than SILENT_BEATS beats (they may have
+       * been killed, and never beat again), the first 10; in `count`. Absent when none (and in older reports).
+       */
+      readonly silent?: readonly { readonly identity: string; readonly silentSeconds: number; readonly beatEverySeconds: number; readonly heartbeatExpiresInSeconds: number }[];
+    };
   };
   /**
    * What must reach zero: queued + schedule + retry + in flight + quarantined + taken by workers

@@ -335,8 +335,20 @@ function notAllBeaten(report: Omit<DrainReport, 'verdict'>): string[] {
     ...(u.stopped.length > 0 ? [`stopped while it waited, putting back on their queues what they ran (${named(u.stopped)})`] : []),
     ...(u.appeared.length > 0 ? [`started while it checked (${named(u.appeared)})`] : []),
   ];
+  const silent = u.silent ?? [];
   const shown = u.late.length + u.stopped.length + u.appeared.length;
-  return [`not yet sure: the check found nothing left, but ${u.count} live Sidekiq process(es) ${parts.join('; ')}${shown < u.count ? ', …' : ''}: a job one fetched less than a beat (5–10 s) before is in no list and not yet in its heartbeat, so this is not a verdict of drained; check again`];
+  // Silent processes are not waited for (confirm-drained.ts): each said with when its heartbeat
+  // expires, the others (past the first named) in the count of the line below.
+  const others = u.count - silent.length;
+  return [
+    ...silent.map(
+      (p) =>
+        `not yet sure: the check found nothing left, but Sidekiq process ${printable(p.identity)} not heard from for ${timeSpan(p.silentSeconds)} (a live Sidekiq process beats every ${p.beatEverySeconds} s): it may have been killed; its heartbeat expires within ${Math.ceil(p.heartbeatExpiresInSeconds)} s, after which the check can confirm. If it still runs, a job it fetched less than a beat before is in no list and shows only in its next heartbeat, so this is not a verdict of drained; check again then`,
+    ),
+    ...(others > 0
+      ? [`not yet sure: the check found nothing left, but ${others} ${silent.length > 0 ? 'more ' : ''}live Sidekiq process(es) ${parts.length > 0 ? `${parts.join('; ')}${shown < others ? ', …' : ''}` : `not heard from for more than ${SILENT_BEATS} beats`}: a job one fetched less than a beat (5–10 s) before is in no list and not yet in its heartbeat, so this is not a verdict of drained; check again`]
+      : []),
+  ];
 }
 
 /**

@@ -17,6 +17,8 @@ export interface SidekiqProcess {
    * its last beat, and the check counts it live until then). Absent when it beats.
    */
   readonly silentSeconds?: number;
+  /** With silentSeconds: in how many seconds its heartbeat hash expires (its PTTL), after which it is no longer live. */
+  readonly heartbeatExpiresInSeconds?: number;
   /** How often it beats: 5 s (Sidekiq 6.x, whose `info` names no version), 10 s (7 and later). */
   readonly beatEverySeconds: number;
 }
@@ -71,7 +73,7 @@ export async function censusProcesses(redis: Redis, keys: SidekiqKeys, nowSecond
     const ahead = beatAt !== null && beatAt > nowSeconds;
     const silence = !live || beatAgeSeconds === null ? 0 : ahead ? sinceExpirySet : Math.min(beatAgeSeconds, sinceExpirySet);
     const silent = silence > SILENT_BEATS * beatEverySeconds;
-    return { identity, beatAgeSeconds, quiet: quiet === 'true', queues, live, beatEverySeconds, ...(silent ? { silentSeconds: silence } : {}) };
+    return { identity, beatAgeSeconds, quiet: quiet === 'true', queues, live, beatEverySeconds, ...(silent ? { silentSeconds: silence, heartbeatExpiresInSeconds: Math.max(0, ttlSeconds) } : {}) };
   });
   const listeners = new Map<string, number>();
   for (const p of processes) {
