@@ -10,7 +10,7 @@ import { lookAtMoveTarget } from '../../core/drain/move-target.js';
 import { DRAIN_CHECK_FUNCTION_TIMEOUT_SECONDS } from '../../infra/constructs/function-timeouts.js';
 import type { DrainReport } from '../../core/drain/drain-report.js';
 import { abandonedForGood, cronPushingToRetiredQueues, jobsNobodyWillRun, unrunElsewhere } from '../../core/drain/judge-drain.js';
-import { InputError } from '../../core/errors/input-error.js';
+import { InputError, inputErrorText } from '../../core/errors/input-error.js';
 import { checkSidekiqPrefixLook } from '../../core/redis/sidekiq-prefixes.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
@@ -94,7 +94,7 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
       const moveTarget = ['to', 'toNamespace', 'toPassword', 'toTlsCa'];
       const lookAtTarget = raw['runId'] !== undefined && !raw['deployed'];
       const ignore = [...(raw['deployed'] ? ['redis', 'namespace', 'tlsCa', 'password', 'timeLimit'] : ['stack', 'region']), ...(lookAtTarget ? [] : moveTarget), ...(raw['runId'] === undefined ? ['runId'] : [])];
-      const options = validateConfigAndFiles(drainCheckOptionsSchema, optionsWithConfig(command, raw, process.env, { ignore }), fileProblemsOf);
+      const options = validateConfigAndFiles(drainCheckOptionsSchema, optionsWithConfig(command, raw, process.env, { ignore }), (given) => [...fileProblemsOf(given), ...previousProblems(given)]);
       // Files are read and names resolved before anything connects.
       const redis = options.redis === undefined ? undefined : endpointUrls(options.redisYml, options.environment, { redis: { value: options.redis, option: '--redis' } }).redis;
       const to = options.to === undefined ? undefined : endpointUrls(options.redisYml, options.environment, { to: { value: options.to, option: '--to' } }).to;
@@ -197,6 +197,23 @@ function checkSameScope(path: string, previous: DrainReport, now: { redis: strin
   ].filter((d): d is string => d !== null);
   if (differences.length > 0) {
     throw new InputError(`--previous ${path}: not a check of what this one checks (${differences.join('; ')}): its counts cannot give a rate. Give the report of the previous check of the same Redis, prefix and scope, or leave --previous out.`);
+  }
+}
+
+/**
+ * When the options fail, what is wrong with the report --previous names, read as the check would
+ * read it next: said with the options' problems, not once they are fixed. Not read with --deployed,
+ * which refuses --previous (said already).
+ */
+function previousProblems(given: Record<string, unknown>): string[] {
+  const path = given['previous'];
+  if (typeof path !== 'string' || path === '' || given['deployed'] === true) return [];
+  try {
+    readPrevious(path);
+    return [];
+  } catch (error) {
+    if (error instanceof InputError) return [inputErrorText(error)];
+    throw error;
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { ConfigError } from '../../core/config/config-error.js';
 import { ENVIRONMENT_OPTIONS } from '../../core/config/config-environment.js';
 import { redactSecrets, urlCredentials } from '../../core/config/redact-secrets.js';
+import { EARLIER_PROBLEMS, type EarlierProblems } from '../../core/config/validate-config.js';
 import { fileOptionValues, ROUTING_OPTIONS, SELECTION_OPTIONS } from './file-option-values.js';
 import { cliConfigOf } from './load-cli-config.js';
 
@@ -25,6 +25,11 @@ export interface ConfigLookup {
  * mixing the two would combine two routing forms; a selection flag likewise replaces the file's
  * selection (`classes`, `classesFile`, `store`). Keys the command does not define are never
  * added. Does not modify `raw`.
+ *
+ * The problems of the file's settings and of the variables do not throw here: they travel with the
+ * options (EARLIER_PROBLEMS) for validateConfig to say with the options' own, in one message. An
+ * option whose file setting or variable is wrong is left out. (A file that cannot be read or
+ * parsed throws: none of its values, so none of the options it would set, is known.)
  */
 export function optionsWithConfig(command: Command, raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, lookup: ConfigLookup = {}): Record<string, unknown> {
   const ignored = new Set(lookup.ignore ?? []);
@@ -35,11 +40,13 @@ export function optionsWithConfig(command: Command, raw: Record<string, unknown>
   const keys = command.options.map((o) => o.attributeName()).filter((key) => key !== 'config');
   const open = keys.filter((key) => !given(key) && !ignored.has(key));
 
-  const fromEnv = environmentValues(open, env);
+  const { values: fromEnv, problems: envProblems, unknown: envUnknown } = environmentValues(open, env);
   const config = cliConfigOf(command, env, lookup.cwd);
   const fromFile = config ? fileOptionValues(config.values) : {};
-  if (ROUTING_OPTIONS.some(given)) for (const key of ROUTING_OPTIONS) delete fromFile[key];
-  if (SELECTION_OPTIONS.some(given)) for (const key of SELECTION_OPTIONS) delete fromFile[key];
+  // The options the file's wrong settings would have set (routing and aws are sections of several).
+  const fileUnknown = new Set((config?.unknownKeys ?? []).flatMap((key) => (key === 'routing' ? [...ROUTING_OPTIONS] : key === 'aws' ? ['region', 'stack', 'stateMachine'] : [key])));
+  if (ROUTING_OPTIONS.some(given)) for (const key of ROUTING_OPTIONS) { delete fromFile[key]; fileUnknown.delete(key); }
+  if (SELECTION_OPTIONS.some(given)) for (const key of SELECTION_OPTIONS) { delete fromFile[key]; fileUnknown.delete(key); }
 
   const options: Record<string, unknown> = {};
   for (const key of keys) {
@@ -49,9 +56,13 @@ export function optionsWithConfig(command: Command, raw: Record<string, unknown>
       const value = fromEnv.get(key);
       if (value !== undefined) options[key] = value;
     } else if (key in fromFile) options[key] = fromFile[key];
-    else if (raw[key] !== undefined) options[key] = raw[key];
+    else if (raw[key] !== undefined && !fileUnknown.has(key)) options[key] = raw[key];
   }
-  return options;
+  const fileProblems = config?.problems ?? [];
+  if (fileProblems.length + envProblems.length === 0) return options;
+  const unknown = [...envUnknown, ...keys.filter((key) => open.includes(key) && !fromEnv.has(key) && fileUnknown.has(key))];
+  const earlier: EarlierProblems = { problems: [...fileProblems, ...envProblems], unknown, file: fileProblems.length > 0 };
+  return { ...options, [EARLIER_PROBLEMS]: earlier };
 }
 
 /**
@@ -59,16 +70,20 @@ export function optionsWithConfig(command: Command, raw: Record<string, unknown>
  * named after the variable, passwords redacted). An option the SDK reads from the environment
  * itself maps to undefined: present, so that the file's value is not used, but not passed.
  */
-function environmentValues(keys: readonly string[], env: NodeJS.ProcessEnv): Map<string, unknown> {
+function environmentValues(keys: readonly string[], env: NodeJS.ProcessEnv): { values: Map<string, unknown>; problems: string[]; unknown: string[] } {
   const values = new Map<string, unknown>();
   const problems: string[] = [];
+  const unknown: string[] = [];
   for (const entry of ENVIRONMENT_OPTIONS) {
     const text = env[entry.variable];
     if (!keys.includes(entry.option) || text === undefined || text === '') continue;
     const result = entry.schema.safeParse(text);
-    if (!result.success) problems.push(...result.error.issues.map((i) => redactSecrets(`${entry.variable}: ${i.message}`, urlCredentials(text))));
-    values.set(entry.option, entry.readBySdk ? undefined : result.data);
+    if (!result.success) {
+      problems.push(...result.error.issues.map((i) => redactSecrets(`${entry.variable}: ${i.message}`, urlCredentials(text))));
+      unknown.push(entry.option);
+    }
+    // A wrong one is present (not the file's value) but undefined: left out of the options.
+    values.set(entry.option, entry.readBySdk || !result.success ? undefined : result.data);
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return values;
+  return { values, problems, unknown };
 }

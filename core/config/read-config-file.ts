@@ -17,21 +17,51 @@ import { suggestKey } from './suggest-key.js';
  * @param name how messages name it (as the user gave it)
  */
 export function readConfigFile(path: string, name: string, env: NodeJS.ProcessEnv): ConfigFile {
+  const { values, problems } = readConfigFileParts(path, name, env);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return values;
+}
+
+/** A configuration file's settings that are known, and what is wrong with the others. */
+export interface ConfigFileParts {
+  /** The settings that passed (paths resolved); a key with a problem is left out. */
+  readonly values: ConfigFile;
+  /** Every problem, as readConfigFile says them. */
+  readonly problems: readonly string[];
+  /** The top-level keys given whose value is unknown: wrong, or holding an unset `${VAR}`. */
+  readonly unknownKeys: readonly string[];
+}
+
+/**
+ * readConfigFile, not throwing for the file's settings: the command says their problems with its
+ * options' (one message, not one round for the file and one for the options). A file that cannot
+ * be read or parsed, or is no mapping, still throws: none of its values is known, and so neither
+ * which options it would have set, nor whether they would then be right.
+ */
+export function readConfigFileParts(path: string, name: string, env: NodeJS.ProcessEnv): ConfigFileParts {
   // An empty file (or only comments) is an empty configuration, not an error.
   const data = readStructuredFile(path, 'configuration file') ?? {};
   const substituted = substituteEnv(data, env);
   const parsed = configFileSchema.safeParse(substituted.value);
   const unset = substituted.problems.map((p) => keyPath(p.path));
+  const issues = parsed.success ? [] : parsed.error.issues;
   const problems = [
     ...substituted.problems.map((p) => located(p.path, p.message)),
     // A value still holding an unset `${VAR}` is reported once, for the variable.
-    ...(parsed.success ? [] : parsed.error.issues.filter((issue) => !unset.some((u) => keyPath(issue.path).startsWith(u))).flatMap(describeIssue)),
+    ...issues.filter((issue) => !unset.some((u) => keyPath(issue.path).startsWith(u))).flatMap(describeIssue),
   ];
-  if (problems.length > 0) {
-    const secrets = secretsOf(substituted.value);
-    throw new ConfigError(problems.map((p) => redactSecrets(`${name}: ${p}`, secrets)));
-  }
-  return resolvePaths(parsed.data!, dirname(resolve(path)));
+  const secrets = secretsOf(substituted.value);
+  const said = problems.map((p) => redactSecrets(`${name}: ${p}`, secrets));
+  if (parsed.success && said.length === 0) return { values: resolvePaths(parsed.data, dirname(resolve(path))), problems: [], unknownKeys: [] };
+  const record = substituted.value;
+  const whole = record === null || typeof record !== 'object' || Array.isArray(record) || issues.some((i) => i.path.length === 0 && i.code !== 'unrecognized_keys');
+  if (whole) throw new ConfigError(said);
+  // The keys with a problem are left out (a misspelt one sets nothing): the others are known.
+  const unknownKeys = [...new Set([...substituted.problems.map((p) => p.path[0]), ...issues.map((i) => i.path[0])].filter((k): k is string => typeof k === 'string'))];
+  const known = Object.fromEntries(Object.entries(record).filter(([key]) => !unknownKeys.includes(key) && key in configFileSchema.shape));
+  const rest = configFileSchema.safeParse(known);
+  if (!rest.success) throw new ConfigError(said);
+  return { values: resolvePaths(rest.data, dirname(resolve(path))), problems: said, unknownKeys };
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string[] {

@@ -10,14 +10,45 @@ export function validateConfig<S extends z.ZodType>(
   input: unknown,
   label: (path: readonly PropertyKey[]) => string = defaultLabel,
 ): z.output<S> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
+  const { options, earlier } = withoutEarlier(input);
+  const result = schema.safeParse(options);
+  if (result.success && !earlier) return result.data;
+  // An option whose value is unknown (its file entry or variable is wrong, said in `earlier`) is
+  // left out: its schema's "required" (or, for the routing options, "say where jobs go", which
+  // names no option) would be said of a value given, and wrong for another reason.
+  const unknown = new Set(earlier?.unknown ?? []);
+  const routingUnknown = ['catalog', 'rules', 'mapping', 'rename'].some((k) => unknown.has(k));
+  const issues = result.success ? [] : result.error.issues.filter((issue) => {
+    const [head] = issue.path;
+    return head === undefined ? !routingUnknown : !(typeof head === 'string' && unknown.has(head));
+  });
+  const problems = issues.map((issue) => {
     const where = issue.path.length > 0 ? `${label(issue.path)}: ` : '';
     if (issue.code === 'unrecognized_keys') return `${where}unknown option(s) ${issue.keys.map((k) => label([k])).join(', ')}`;
     return `${where}${issue.message}`;
   });
-  throw new ConfigError(problems);
+  throw new ConfigError([...(earlier?.problems ?? []), ...problems], earlier?.file && problems.length > 0 ? 'Invalid options and files:' : undefined);
+}
+
+/**
+ * Problems found while gathering a command's options, before its schema checks them: the
+ * configuration file's settings and the environment variables (cli/config/options-with-config.ts).
+ * Carried with the options under this key, they are said with the schema's, in one message.
+ */
+export const EARLIER_PROBLEMS = Symbol('earlier problems');
+
+export interface EarlierProblems {
+  readonly problems: readonly string[];
+  /** The options whose values are unknown because of them (left out of the options). */
+  readonly unknown: readonly string[];
+  /** Whether a file (the configuration file) is among what they concern. */
+  readonly file: boolean;
+}
+
+function withoutEarlier(input: unknown): { options: unknown; earlier?: EarlierProblems } {
+  if (input === null || typeof input !== 'object' || !(EARLIER_PROBLEMS in input)) return { options: input };
+  const { [EARLIER_PROBLEMS]: earlier, ...options } = input as Record<PropertyKey, unknown>;
+  return { options, earlier: earlier as EarlierProblems };
 }
 
 /** `["catalog"]` → `--catalog`; `["toNamespace"]` → `--to-namespace`. */
@@ -36,7 +67,7 @@ export function validateConfigAndFiles<S extends z.ZodType>(schema: S, input: Re
     return validateConfig(schema, input);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const files = fileProblems(input);
+    const files = fileProblems(withoutEarlier(input).options as Record<string, unknown>);
     if (files.length === 0) throw error;
     throw new ConfigError([...error.problems, ...files], 'Invalid options and files:');
   }

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { ConfigError } from '../../../core/config/config-error.js';
+import { validateConfig } from '../../../core/config/validate-config.js';
 import { readConfigFile } from '../../../core/config/read-config-file.js';
 import { loadCliConfig } from '../../../cli/config/load-cli-config.js';
 import { optionsWithConfig } from '../../../cli/config/options-with-config.js';
@@ -240,7 +242,11 @@ describe('optionsWithConfig', () => {
   it('refuses a bad environment variable by its name, without its password', () => {
     const { command, raw } = parsed(['run']);
 
-    expect(() => optionsWithConfig(command, raw, { SIDEKIQ_MIGRATE_REDIS: 'http://:topsecret@h' }, { cwd: dir })).toThrow(/^SIDEKIQ_MIGRATE_REDIS: .*http:\/\/:\*\*\*@h.*the scheme must be/);
+    // Said when the options are validated, with their own problems (one message), not here alone.
+    const options = optionsWithConfig(command, raw, { SIDEKIQ_MIGRATE_REDIS: 'http://:topsecret@h' }, { cwd: dir });
+
+    expect(options).not.toHaveProperty('redis');
+    expect(() => validateConfig(z.looseObject({}), options)).toThrow(/^SIDEKIQ_MIGRATE_REDIS: .*http:\/\/:\*\*\*@h.*the scheme must be/);
   });
 
   it('leaves ignored options to the command line', () => {
