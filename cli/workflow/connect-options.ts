@@ -46,7 +46,7 @@ const IN_PEM = "give the CA's certificate(s) in PEM form, as in a .crt or .pem f
  * file) met the server as "its TLS certificate was rejected", sending the user to the server
  * instead of the file; a damaged certificate beside good ones was left out without a word.
  */
-function readCaFile(path: string): string {
+export function readCaFile(path: string): string {
   const text = readInputFile(path, 'CA certificate file');
   // The deployment's tlsCaFile is checked the same (infra/constructs/redis-endpoint.ts).
   const problem = caCertificatesProblem(text);

@@ -4,6 +4,8 @@ import { loadClassMapping } from '../../core/routing/load-class-mapping.js';
 import { parseQueueRenames } from '../../core/routing/parse-queue-renames.js';
 import { InputError, inputErrorText } from '../../core/errors/input-error.js';
 import { loadClassesFile } from '../../core/selection/load-classes-file.js';
+import { loadRedisStores } from '../../core/selection/redis-stores.js';
+import { readCaFile } from './connect-options.js';
 import type { SelectionFlags } from '../../core/selection/resolve-selection.js';
 import type { RoutingInput } from '../../core/workflow/workflow-input.js';
 
@@ -36,8 +38,8 @@ const texts = (value: unknown): value is string[] => Array.isArray(value) && val
 /**
  * The problems of the routing and classes files that options not yet validated name (a command's
  * options failed their schema), read as the command would read them next: rules over a catalog,
- * a mapping, a classes file. A file whose option is itself wrong (empty, several routing forms) is
- * not read: that option's problem is said already.
+ * a mapping, a classes file, GitLab's redis.yml, the CA files. A file whose option is itself wrong
+ * (empty, several routing forms) is not read: that option's problem is said already.
  */
 export function fileProblemsOf(raw: Record<string, unknown>): string[] {
   const problems: string[] = [];
@@ -57,5 +59,7 @@ export function fileProblemsOf(raw: Record<string, unknown>): string[] {
   }
   if (forms === 1 && text(raw['mapping'])) attempt(() => loadClassMapping(raw['mapping'] as string));
   if (text(raw['classesFile'])) attempt(() => loadClassesFile(raw['classesFile'] as string));
+  if (text(raw['redisYml']) && text(environment)) attempt(() => loadRedisStores(raw['redisYml'] as string, environment));
+  for (const ca of ['tlsCa', 'fromTlsCa', 'toTlsCa']) if (text(raw[ca])) attempt(() => readCaFile(raw[ca] as string));
   return problems;
 }

@@ -123,4 +123,30 @@ describe('the configuration file, the environment and the options in one message
     );
     expect(result.status).toBe(2);
   });
+
+  it('move: a missing CA file and a bad option, in one message, connecting to nothing', async () => {
+    const ca = join(dir, 'missing-ca.pem');
+
+    const result = await untouched(() => runCli('move', '--from', 'rediss://127.0.0.1:1', '--to', 'rediss://127.0.0.1:2', '--tls-ca', ca, '--page-size', '0x10'));
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'Invalid options and files:\n' +
+        '  - --page-size: the page size must be a whole number in decimal digits, not "0x10"\n' +
+        `  - Cannot read the CA certificate file ${ca}: no such file\n`,
+    );
+  });
+
+  it('drain-check: a missing redis.yml and a bad option, in one message', async () => {
+    const redisYml = join(dir, 'missing-redis.yml');
+
+    const result = await untouched(() => runCli('drain-check', '--redis', 'main', '--redis-yml', redisYml, '--time-limit', '0x1'));
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'Invalid options and files:\n' +
+        '  - --time-limit: the seconds the check may take must be a whole number in decimal digits, not "0x1"\n' +
+        `  - Cannot read the Redis configuration (redis.yml) ${redisYml}: no such file\n`,
+    );
+  });
 });
