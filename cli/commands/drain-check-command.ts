@@ -94,7 +94,7 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
       const moveTarget = ['to', 'toNamespace', 'toPassword', 'toTlsCa'];
       const lookAtTarget = raw['runId'] !== undefined && !raw['deployed'];
       const ignore = [...(raw['deployed'] ? ['redis', 'namespace', 'tlsCa', 'password', 'timeLimit'] : ['stack', 'region']), ...(lookAtTarget ? [] : moveTarget), ...(raw['runId'] === undefined ? ['runId'] : [])];
-      const options = validateConfigAndFiles(drainCheckOptionsSchema, optionsWithConfig(command, raw, process.env, { ignore }), (given) => [...fileProblemsOf(given), ...previousProblems(given)]);
+      const options = validateConfigAndFiles(drainCheckOptionsSchema, optionsWithConfig(command, raw, process.env, { ignore }), (given) => [...fileProblemsOf(given), ...previousProblems(given), ...saveProblems(given)]);
       // Files are read and names resolved before anything connects.
       const redis = options.redis === undefined ? undefined : endpointUrls(options.redisYml, options.environment, { redis: { value: options.redis, option: '--redis' } }).redis;
       const to = options.to === undefined ? undefined : endpointUrls(options.redisYml, options.environment, { to: { value: options.to, option: '--to' } }).to;
@@ -210,6 +210,19 @@ function previousProblems(given: Record<string, unknown>): string[] {
   if (typeof path !== 'string' || path === '' || given['deployed'] === true) return [];
   try {
     readPrevious(path);
+    return [];
+  } catch (error) {
+    if (error instanceof InputError) return [inputErrorText(error)];
+    throw error;
+  }
+}
+
+/** Likewise, a --save it could not write (checked as below, once the options pass). */
+function saveProblems(given: Record<string, unknown>): string[] {
+  const path = given['save'];
+  if (typeof path !== 'string' || path === '') return [];
+  try {
+    checkOutputFile(path, 'drain report');
     return [];
   } catch (error) {
     if (error instanceof InputError) return [inputErrorText(error)];

@@ -149,4 +149,17 @@ describe('the configuration file, the environment and the options in one message
         `  - Cannot read the Redis configuration (redis.yml) ${redisYml}: no such file\n`,
     );
   });
+
+  it('drain-check: a --save it could not write and a bad option, in one message', async () => {
+    const save = join(dir, 'no-such-dir', 'report.json');
+
+    const result = await untouched(() => runCli('drain-check', '--redis', redis.urls().source, '--save', save, '--time-limit', '0x1'));
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'Invalid options and files:\n' +
+        '  - --time-limit: the seconds the check may take must be a whole number in decimal digits, not "0x1"\n' +
+        `  - Cannot write the drain report to ${save}: its directory ${join(dir, 'no-such-dir')} does not exist\n`,
+    );
+  });
 });
