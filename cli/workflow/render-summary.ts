@@ -1,3 +1,4 @@
+import { timeSpan } from '../../core/drain/time-span.js';
 import { leftInPlace } from '../../core/workflow/left-in-place.js';
 import { SIDEKIQ_DEAD_MAX_JOBS } from '../../core/workflow/dead-set-cap.js';
 import { displayName, displayText, printable } from '../../core/redis/key-name.js';
@@ -439,6 +440,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   const rolledBack = reroute && isRollback(summary, view) ? { of: summary.rollbackOf } : undefined;
   attention.push(...otherPrefixLines(summary.underOtherPrefixes, summary.mode === 'reroute' ? 'this Redis' : 'the source', rolledBack));
   if (summary.unheard) attention.push(unheardWarning(summary.unheard, summary.dryRun, reroute, rolledBack));
+  if (summary.unheardSilent) attention.push(unheardSilentWarning(summary.unheardSilent, summary.dryRun, reroute, rolledBack));
   if (summary.leftUnheard) attention.push(leftUnheardWarning(summary.leftUnheard, summary.dryRun, reroute, rolledBack));
   if (summary.leftUnheardInSets) attention.push(leftUnheardInSetsWarning(summary.leftUnheardInSets, summary.dryRun, reroute, reroute ? ((summary.totals as RerouteCounters).conflicts ?? 0) : 0, rolledBack));
   if (summary.leftInSetsUnreadable) attention.push(leftInSetsUnreadableWarning(summary.leftInSetsUnreadable.jobs, summary.dryRun, rolledBack));
@@ -534,27 +536,27 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
     ? refusedDryRun(dryRunVerdict(summary, emptySource(endpoint, reroute, view), reroute, [...leftBehind, ...movedOn], unmatched.length > 0 ? `; ${renames} would move nothing (see "Needs a look" above)` : '', held, reroute && isRollback(summary, view)), reroute ? undefined : view.memoryPolicies)
     : stillOnSource > 0
       ? // And whatever else it left (the deployed summary's verdict names them all: left-behind.ts).
-        `Done, but jobs remain on the source (${(summary.totals as TransferCounters).leftUncounted ? 'at least ' : ''}${n(stillOnSource)}, above): ${view.moveAgain ?? 'run move again'}.${summary.unheard ? ` ${unheardSentence(summary.unheard)}` : ''}${leftOrArrived.length > 0 ? ` Also left behind: ${[...leftOrArrived, ...uncertain].join(' · ')} (see "Needs a look" above).` : uncertain.length > 0 ? ` Jobs may also have been left behind: ${uncertain.join(' · ')} (see "Needs a look" above).` : ''}${mayBeShort}`
+        `Done, but jobs remain on the source (${(summary.totals as TransferCounters).leftUncounted ? 'at least ' : ''}${n(stillOnSource)}, above): ${view.moveAgain ?? 'run move again'}.${summary.unheard ? ` ${unheardSentence(summary.unheard)}` : ''}${summary.unheardSilent ? ` ${unheardSilentSentence(summary.unheardSilent)}` : ''}${leftOrArrived.length > 0 ? ` Also left behind: ${[...leftOrArrived, ...uncertain].join(' · ')} (see "Needs a look" above).` : uncertain.length > 0 ? ` Jobs may also have been left behind: ${uncertain.join(' · ')} (see "Needs a look" above).` : ''}${mayBeShort}`
       : summary.nothingThere && !held
         ? `Complete: nothing was there to move (no Sidekiq data on ${emptySource(endpoint, reroute, view)}).`
         : leftOrArrived.length > 0
           ? // The jobs left first (as the deployed summary's verdict, left-behind.ts), then a rename that moved nothing.
-            `Done, but jobs were left behind: ${[...leftOrArrived, ...uncertain].join(' · ')}${unmatched.length > 0 ? `; ${renames} moved nothing` : ''}${unheardDoneTail(summary.unheard)} (see "Needs a look" above).${mayBeShort}`
+            `Done, but jobs were left behind: ${[...leftOrArrived, ...uncertain].join(' · ')}${unmatched.length > 0 ? `; ${renames} moved nothing` : ''}${unheardDoneTail(summary.unheard, summary.unheardSilent)} (see "Needs a look" above).${mayBeShort}`
         : unmatched.length > 0
-          ? `Done, but ${renames} moved nothing: no such queue on this Redis, and no schedule, retry or dead entry names it${unheardDoneTail(summary.unheard)} (see "Needs a look" above).${mayBeShort}`
+          ? `Done, but ${renames} moved nothing: no such queue on this Redis, and no schedule, retry or dead entry names it${unheardDoneTail(summary.unheard, summary.unheardSilent)} (see "Needs a look" above).${mayBeShort}`
           : uncertain.length > 0
-            ? `Done, but jobs may have been left behind: ${uncertain.join(' · ')}${unheardDoneTail(summary.unheard)} (see "Needs a look" above).${mayBeShort}`
+            ? `Done, but jobs may have been left behind: ${uncertain.join(' · ')}${unheardDoneTail(summary.unheard, summary.unheardSilent)} (see "Needs a look" above).${mayBeShort}`
           : held
             ? // What live workers hold, then what else of the selection there was (none), or what a "Complete" would add.
               selectedNone
               ? `Done, but ${held} (see "Needs a look" above). No other job of the selected classes ${uncounted > 0 ? "is left on the source's queues or sets; the counts say none was moved, but they may be short" : "was on the source's queues or sets; nothing was moved"}.`
-              : `Done, but ${held}${unheardDoneTail(summary.unheard)} (see "Needs a look" above).${deadSetSentence(summary.deadSetOverCap)}${mayBeShort}`
+              : `Done, but ${held}${unheardDoneTail(summary.unheard, summary.unheardSilent)} (see "Needs a look" above).${deadSetSentence(summary.deadSetOverCap)}${mayBeShort}`
           : selectedNone
             ? // An attempt the counts left out may have moved them: "nothing was moved" only when the counts are whole.
               uncounted > 0
               ? 'Complete: no job of the selected classes is left on the source. The counts say none was moved, but they may be short (see "Needs a look" above).'
               : 'Complete: no job of the selected classes was on the source; nothing was moved.'
-            : `Complete: everything that could be moved was moved${unheardTail(summary.unheard, false)}${deadSetTail(summary.deadSetOverCap)}${uncounted > 0 ? ' (counts may be short: see "Needs a look" above)' : ''}.`;
+            : `Complete: everything that could be moved was moved${unheardTail(summary.unheard, false, summary.unheardSilent)}${deadSetTail(summary.deadSetOverCap)}${uncounted > 0 ? ' (counts may be short: see "Needs a look" above)' : ''}.`;
   const superseded = summary.superseded ? `Not complete here: a later execution of run ${summary.runId} carries the run on; its summary says when the run is complete.` : undefined;
   if (!summary.complete) return { state: 'not-complete', line: superseded ?? (summary.interrupted ? `Not complete: stopped by ${summary.interrupted.signal}. Run the same command again to finish.` : `Not complete: ${view.again ?? 'run the same command again to resume.'}`) };
   // A "Done, but" for other reasons names them too, after its own ("Complete" never stands with them).
@@ -640,12 +642,12 @@ function dryRunVerdict(summary: RunSummary, emptySource: string, reroute: boolea
   const alsoHeld = held === undefined ? '' : `; ${held}`;
   const leaves =
     leftBehind.length > 0
-      ? `leave jobs behind: ${[...leftBehind, ...uncertain].join(' · ')}${unheardDryDoneTail(summary.unheard)}${alsoHeld} (see "Needs a look" above)`
+      ? `leave jobs behind: ${[...leftBehind, ...uncertain].join(' · ')}${unheardDryDoneTail(summary.unheard, summary.unheardSilent)}${alsoHeld} (see "Needs a look" above)`
       : uncertain.length > 0
-        ? `maybe leave jobs behind: ${uncertain.join(' · ')}${unheardDryDoneTail(summary.unheard)}${alsoHeld} (see "Needs a look" above)`
+        ? `maybe leave jobs behind: ${uncertain.join(' · ')}${unheardDryDoneTail(summary.unheard, summary.unheardSilent)}${alsoHeld} (see "Needs a look" above)`
         : held !== undefined
-          ? `leave none behind on the queues and sets${unheardDryDoneTail(summary.unheard)}${alsoHeld} (see "Needs a look" above)`
-          : `leave none behind${unheardTail(summary.unheard, true)}`;
+          ? `leave none behind on the queues and sets${unheardDryDoneTail(summary.unheard, summary.unheardSilent)}${alsoHeld} (see "Needs a look" above)`
+          : `leave none behind${unheardTail(summary.unheard, true, summary.unheardSilent)}`;
   const finish = inFlight > 0 ? `finish ${n(inFlight)} job(s) left in flight, ` : '';
   return `Dry run, nothing written: a ${rollback ? 'rollback' : 'run'} would ${finish}${rollback ? 'put back' : 'move'} ${n(wouldMove)} job(s) and ${leaves}${more}.`;
 }
@@ -771,31 +773,54 @@ function deadSetTail(over: RunSummary['deadSetOverCap']): string {
   return over ? `, but the next job that dies on the target drops the oldest ${n(over.drops)} entries of its dead set (see "Needs a look" above)` : '';
 }
 
-/** The verdict's clause for jobs put where nobody fetches: "at least" when more queues than named. */
-function unheardTail(unheard: RunSummary['unheard'], dryRun: boolean): string {
-  if (!unheard) return '';
-  const jobs = unheard.queues.reduce((sum, q) => sum + q.jobs, 0);
-  const atLeast = unheard.total > unheard.queues.length ? 'at least ' : '';
-  return dryRun
-    ? `; ${atLeast}${n(jobs)} of them would go to queues nobody fetches from (see "Needs a look" above)`
-    : `, but ${atLeast}${n(jobs)} of them went to queues nobody fetches from (see "Needs a look" above)`;
+/** The verdict's clause for jobs put where nobody fetches, or only processes that may have been killed listen: "at least" when more queues than named. */
+function unheardTail(unheard: RunSummary['unheard'], dryRun: boolean, silent?: RunSummary['unheardSilent']): string {
+  if (!unheard && !silent) return '';
+  const go = dryRun ? 'would go' : 'went';
+  const parts = [
+    ...(unheard ? [`${counted(unheard)} of them ${go} to queues nobody fetches from`] : []),
+    ...(silent ? [`${counted(silent)}${unheard ? '' : ' of them'} ${go} to ${SILENT_QUEUES}`] : []),
+  ];
+  return `${dryRun ? ';' : ', but'} ${parts.join(' and ')} (see "Needs a look" above)`;
+}
+
+/** Queues only processes not heard from listen to, as a verdict says them. */
+const SILENT_QUEUES = 'queues listened to only by Sidekiq processes that may have been killed';
+
+/** The jobs put on the named queues, "at least" when there are more queues than named. */
+function counted(found: { readonly queues: readonly { readonly jobs: number }[]; readonly total: number }): string {
+  return `${found.total > found.queues.length ? 'at least ' : ''}${n(found.queues.reduce((sum, q) => sum + q.jobs, 0))}`;
 }
 
 /**
  * The same count in a "Done, but …" verdict: a run that also left jobs behind (every GitLab run
  * leaves its mails) must not drop it, or its last line hides the jobs it put where nobody fetches.
  */
-function unheardDoneTail(unheard: RunSummary['unheard']): string {
-  if (!unheard) return '';
-  const jobs = unheard.queues.reduce((sum, q) => sum + q.jobs, 0);
-  return `; and ${unheard.total > unheard.queues.length ? 'at least ' : ''}${n(jobs)} of the jobs moved went to queues nobody fetches from`;
+function unheardDoneTail(unheard: RunSummary['unheard'], silent?: RunSummary['unheardSilent']): string {
+  return `${unheard ? `; and ${counted(unheard)} of the jobs moved went to queues nobody fetches from` : ''}${silent ? `; and ${counted(silent)} of the jobs moved went to ${SILENT_QUEUES}` : ''}`;
 }
 
 /** unheardDoneTail of a dry run: the jobs it would move, beside those it would leave behind. */
-function unheardDryDoneTail(unheard: RunSummary['unheard']): string {
-  if (!unheard) return '';
-  const jobs = unheard.queues.reduce((sum, q) => sum + q.jobs, 0);
-  return `; and ${unheard.total > unheard.queues.length ? 'at least ' : ''}${n(jobs)} of the jobs it would move would go to queues nobody fetches from`;
+function unheardDryDoneTail(unheard: RunSummary['unheard'], silent?: RunSummary['unheardSilent']): string {
+  return `${unheard ? `; and ${counted(unheard)} of the jobs it would move would go to queues nobody fetches from` : ''}${silent ? `; and ${counted(silent)} of the jobs it would move would go to ${SILENT_QUEUES}` : ''}`;
+}
+
+/** unheardSentence of the queues only processes not heard from listen to. */
+function unheardSilentSentence(silent: NonNullable<RunSummary['unheardSilent']>): string {
+  const said = counted(silent);
+  return `${said.charAt(0).toUpperCase()}${said.slice(1)} of the jobs moved went to ${SILENT_QUEUES} (see "Needs a look" above).`;
+}
+
+/**
+ * Queues the run put jobs on that only live Sidekiq processes not heard from for more than 3 beats
+ * listen to (summarize-step.ts unheardSilent), for "Needs a look": said apart from those nobody
+ * fetches from, as drain-check says such processes.
+ */
+function unheardSilentWarning(silent: NonNullable<RunSummary['unheardSilent']>, dryRun: boolean, reroute: boolean, rollback?: RolledBack): string {
+  const where = reroute ? 'this Redis' : 'the target';
+  const named = `${silent.queues.map((q) => `${displayName(q.queue)} ${n(q.jobs)}`).join(' · ')}${silent.total > silent.queues.length ? ` · … and ${n(silent.total - silent.queues.length)} more` : ''}`;
+  const verb = `${rollback ? 'this rollback' : 'this run'} ${dryRun ? 'would put' : 'put'} jobs${rollback ? ' back' : ''} on`;
+  return `Only Sidekiq processes not heard from for ${timeSpan(silent.silentSeconds)} (they may have been killed) listen to ${n(silent.total)} queue(s) ${verb} (${named}): none of the ${n(silent.beatingProcesses)} other live Sidekiq process(es) on ${where} listens to them, so if those were killed the jobs wait until a process fetches from those queues. Start one on them, or see docs/runbooks/redis-move.md, step 6.1 (drain-check names the processes not heard from).`;
 }
 
 /** The same, as a sentence of its own (the verdict of a move that left jobs on the source). */

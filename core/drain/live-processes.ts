@@ -36,6 +36,8 @@ export interface ProcessCensus {
   readonly processes: readonly SidekiqProcess[];
   /** Queue → number of live, not quiet processes fetching from it. */
   readonly listeners: ReadonlyMap<string, number>;
+  /** Of those, the processes that beat (no silentSeconds): a queue in `listeners` but not here is heard only by processes that may have been killed. */
+  readonly beatingListeners: ReadonlyMap<string, number>;
 }
 
 /**
@@ -76,11 +78,15 @@ export async function censusProcesses(redis: Redis, keys: SidekiqKeys, nowSecond
     return { identity, beatAgeSeconds, quiet: quiet === 'true', queues, live, beatEverySeconds, ...(silent ? { silentSeconds: silence, heartbeatExpiresInSeconds: Math.max(0, ttlSeconds) } : {}) };
   });
   const listeners = new Map<string, number>();
+  const beatingListeners = new Map<string, number>();
   for (const p of processes) {
     if (!p.live || p.quiet) continue;
-    for (const q of new Set(p.queues)) listeners.set(q, (listeners.get(q) ?? 0) + 1);
+    for (const q of new Set(p.queues)) {
+      listeners.set(q, (listeners.get(q) ?? 0) + 1);
+      if (p.silentSeconds === undefined) beatingListeners.set(q, (beatingListeners.get(q) ?? 0) + 1);
+    }
   }
-  return { processes, listeners };
+  return { processes, listeners, beatingListeners };
 }
 
 /** How often a process beats, by the version its `info` names: 6.x names none and beats every 5 s; 7 and later every 10 s. */

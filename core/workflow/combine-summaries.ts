@@ -1,7 +1,7 @@
 import { addDestinations, OTHER_QUEUES, type RerouteCounters } from '../reroute/reroute-counters.js';
 import type { TransferCounters } from '../transfer/transfer-counters.js';
 import { emptyTally, addToTotals } from './run-tally.js';
-import { combineUnheard } from './unheard-queues.js';
+import { combineUnheard, combineUnheardSilent } from './unheard-queues.js';
 import type { RunSummary } from './steps/summarize-step.js';
 import type { ListedItem } from './run-tally.js';
 import { targetLossLine, type TargetLoss } from './target-loss.js';
@@ -29,12 +29,14 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
   const counts = { finished: 0, failed: 0, continued: 0 };
   let unlisted = 0;
   let unheard: RunSummary['unheard'];
+  let unheardSilent: RunSummary['unheardSilent'];
   let leftUnheard: RunSummary['leftUnheard'];
   let leftUnheardInSets: RunSummary['leftUnheardInSets'];
   let unreadableInSets = 0;
   for (const { summary } of chain) {
     unreadableInSets += summary.leftInSetsUnreadable?.jobs ?? 0;
     unheard = combineUnheard(unheard, summary.unheard);
+    unheardSilent = combineUnheardSilent(unheardSilent, summary.unheardSilent);
     leftUnheard = combineLeftUnheard(leftUnheard, summary.leftUnheard);
     leftUnheardInSets = combineLeftUnheardInSets(leftUnheardInSets, summary.leftUnheardInSets);
     Object.assign(sets, summary.sets);
@@ -101,6 +103,7 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     // A dry run's forecast is the execution's where `dead` ended (its count of what a run would write); a run's, the last look.
     ...(first.dryRun ? { deadSetOverCap: chain.map((e) => e.summary.deadSetOverCap).filter((d) => d !== undefined).at(-1) } : deadSetOverCap ? { deadSetOverCap } : { deadSetOverCap: undefined }),
     ...(unheard ? { unheard } : {}),
+    ...(unheardSilent ? { unheardSilent } : {}),
     ...(leftUnheard ? { leftUnheard } : {}),
     ...(leftUnheardInSets ? { leftUnheardInSets } : {}),
     // Each execution counted the set items that ended in it: the entries add up.

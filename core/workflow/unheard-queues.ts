@@ -65,3 +65,45 @@ export function combineUnheard(a: UnheardQueues | undefined, b: UnheardQueues | 
   // Names beyond the lists are not known here: the larger total is a floor of the union's.
   return { liveProcesses: b.liveProcesses, queues: queues.slice(0, UNHEARD_LISTED), total: Math.max(a.total, b.total, queues.length) };
 }
+
+/**
+ * Queues a run put jobs on that only live Sidekiq processes not heard from for more than
+ * SILENT_BEATS beats listen to (their heartbeat hash lives 60 s after their last beat, so the
+ * census counts them live): if those were killed, nobody fetches from them. Said apart from
+ * UnheardQueues (which counts them heard), never instead of it.
+ */
+export interface UnheardSilentQueues {
+  /** How long the least silent of those processes has not been heard from (seconds): true of each. */
+  readonly silentSeconds: number;
+  /** Live, not quiet processes on that Redis that beat. */
+  readonly beatingProcesses: number;
+  /** The queues, most jobs first (the first UNHEARD_LISTED), with the jobs put there. */
+  readonly queues: readonly { readonly queue: string; readonly jobs: number }[];
+  /** How many such queues, all told. */
+  readonly total: number;
+}
+
+/** The destinations in `jobsTo` heard only by processes not heard from (UnheardSilentQueues), or undefined when there are none. One census. */
+export async function findQueuesHeardOnlyBySilent(redis: Redis, keys: SidekiqKeys, jobsTo: Readonly<Record<string, number>>, nowSeconds = Date.now() / 1000): Promise<UnheardSilentQueues | undefined> {
+  const places = Object.entries(jobsTo).filter(([, jobs]) => jobs > 0);
+  if (places.length === 0) return undefined;
+  const census = await censusProcesses(redis, keys, nowSeconds);
+  const found = places.filter(([queue]) => (census.listeners.get(queue) ?? 0) > 0 && (census.beatingListeners.get(queue) ?? 0) === 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  if (found.length === 0) return undefined;
+  const names = new Set(found.map(([queue]) => queue));
+  const listening = census.processes.filter((p) => p.live && !p.quiet);
+  const silences = listening.filter((p) => p.silentSeconds !== undefined && p.queues.some((q) => names.has(q))).map((p) => p.silentSeconds!);
+  return {
+    silentSeconds: Math.min(...silences),
+    beatingProcesses: listening.filter((p) => p.silentSeconds === undefined).length,
+    queues: found.slice(0, UNHEARD_LISTED).map(([queue, jobs]) => ({ queue, jobs })),
+    total: found.length,
+  };
+}
+
+/** Two executions' findings as one (combineUnheard): the latest census's silence and count kept. */
+export function combineUnheardSilent(a: UnheardSilentQueues | undefined, b: UnheardSilentQueues | undefined): UnheardSilentQueues | undefined {
+  if (!a || !b) return b ?? a;
+  const { queues, total } = combineUnheard({ liveProcesses: 0, ...a }, { liveProcesses: 0, ...b })!;
+  return { silentSeconds: b.silentSeconds, beatingProcesses: b.beatingProcesses, queues, total };
+}

@@ -179,7 +179,8 @@ async function keepUnheardUnnamed(tally: RunTally, input: AddUpInput, connection
   if (!census.processes.some((p) => p.live && !p.quiet)) return;
   const kept = (tally.unheard ??= {});
   for (const [queue, jobs] of unnamed) {
-    if ((census.listeners.get(queue) ?? 0) > 0) continue;
+    // Heard only by processes not heard from: kept too, for the summary to say apart (unheardSilent).
+    if ((census.beatingListeners.get(queue) ?? 0) > 0) continue;
     // Past the bound a few unheard queues go unnamed: the warning is given all the same.
     if (queue in kept || Object.keys(kept).length < TALLY_LIMITS.destinations) kept[queue] = (kept[queue] ?? 0) + jobs;
   }

@@ -9,7 +9,7 @@ import { emptyCounters, type RerouteCounters } from '../../reroute/reroute-count
 import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import { SORTED_SET_NAMES, type SortedSetName } from '../../redis/sidekiq-keys.js';
 import type { ConnectionProvider } from '../connections.js';
-import { findQueuesNobodyFetches, findUnheardQueues, type UnheardQueues } from '../unheard-queues.js';
+import { findQueuesHeardOnlyBySilent, findQueuesNobodyFetches, findUnheardQueues, type UnheardQueues, type UnheardSilentQueues } from '../unheard-queues.js';
 import { leftInPlace } from '../left-in-place.js';
 import { forgetPageReceipts } from '../page-receipt.js';
 import { readRunFinishRecord, recordRunFinishReply, runFinishRecordCommand } from '../run-finish-record.js';
@@ -131,6 +131,11 @@ export interface RunSummary {
    * on a Redis where live processes run: the source of a re-route, the target of a transfer.
    */
   readonly unheard?: UnheardQueues;
+  /**
+   * Queues this execution put jobs on (would put, dry) that only live Sidekiq processes not heard
+   * from for more than 3 beats listen to (they may have been killed): `unheard` counts them heard.
+   */
+  readonly unheardSilent?: UnheardSilentQueues;
   /**
    * Queues this execution left jobs in place on (would leave, dry: left-in-place.ts) that nobody
    * fetches from: those no live Sidekiq process on the Redis they are on listens to, or, a
@@ -369,7 +374,8 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const totals = unreadInSets > 0 && settings.mode === 'transfer' ? { ...withArrivals, ...bySummary(withArrivals as TransferCounters, unreadInSets) } : withArrivals;
   // A re-route's: said apart (its counters have no such count).
   const setArrivalsCutShort = unreadInSets > 0 && settings.mode === 'reroute' ? { sets: Object.keys(setArrivalsUnread).sort(), unread: unreadInSets } : undefined;
-  const unheard = await unheardDestinations(settings, tally, connections);
+  const unheard = await unheardDestinations(settings, tally, connections, findUnheardQueues);
+  const unheardSilent = await unheardDestinations(settings, tally, connections, findQueuesHeardOnlyBySilent);
   const source = await connections.get(settings.source);
   // The sets and queues the scope left out; with no data at all, there is nothing to name. Not
   // for a superseded execution: the run is the later one's, and so is its stored routing (a
@@ -519,6 +525,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(supersededBy !== undefined ? { superseded: { laterPlannedAt: supersededBy } } : {}),
     ...(input.settings.nothingThere ? { nothingThere: true as const } : {}),
     ...(unheard ? { unheard } : {}),
+    ...(unheardSilent ? { unheardSilent } : {}),
     ...(leftUnheard ? { leftUnheard } : {}),
     ...(leftUnheardInSets ? { leftUnheardInSets } : {}),
     ...(unreadableInSets > 0 ? { leftInSetsUnreadable: { jobs: unreadableInSets } } : {}),
@@ -740,14 +747,19 @@ const SELECTED_ARRIVALS_PAGE = 1000;
  * target (a transfer's set entries keep their set: `writtenTo` names those sets, which are not
  * queues; a queue named like a set is not checked). The totals' named destinations, and those
  * counted under OTHER_DESTINATIONS that were unheard when their batch was added up (never the
- * bucket itself: it is no queue).
+ * bucket itself: it is no queue). `find` says which: findUnheardQueues, or findQueuesHeardOnlyBySilent.
  */
-async function unheardDestinations(settings: RunSettings, tally: RunTally, connections: ConnectionProvider): Promise<UnheardQueues | undefined> {
+async function unheardDestinations<T extends UnheardQueues | UnheardSilentQueues>(
+  settings: RunSettings,
+  tally: RunTally,
+  connections: ConnectionProvider,
+  find: (redis: Connection['redis'], keys: Connection['keys'], jobsTo: Record<string, number>) => Promise<T | undefined>,
+): Promise<T | undefined> {
   const named = (settings.mode === 'reroute' ? (tally.totals as RerouteCounters).movedTo : (tally.totals as TransferCounters).writtenTo) ?? {};
   const sets = new Set<string>(settings.mode === 'reroute' ? [] : SORTED_SET_NAMES);
   const jobsTo = { ...Object.fromEntries(Object.entries(named).filter(([name]) => name !== OTHER_DESTINATIONS && !sets.has(name))), ...tally.unheard };
   const c = await connections.get(settings.mode === 'reroute' ? settings.source : settings.target!);
-  return findUnheardQueues(c.redis, c.keys, jobsTo);
+  return find(c.redis, c.keys, jobsTo);
 }
 
 /**
