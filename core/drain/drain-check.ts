@@ -12,7 +12,7 @@ import { shareOf, type KeyspaceCut, type ScanBound } from '../redis/bounded-scan
 import { FETCHER_LIST_LIMIT, scanFetcherLists } from './fetcher-lists.js';
 import { lookForLeftovers } from './leftover-keys.js';
 import { KEYSPACE_LOOKS, type DrainReport, type QueueState, type SetState } from './drain-report.js';
-import { censusProcesses } from './live-processes.js';
+import { censusProcesses, type ProcessCensus } from './live-processes.js';
 import { silentHolders, withSilentOwners } from './silent-holders.js';
 import { judgeDrain } from './judge-drain.js';
 import { refuseRetiredKeyNames } from './retired-key-names.js';
@@ -168,6 +168,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
 
     const orphanQueues = queues.filter((q) => q.depth > 0 && q.listeners === 0).map((q) => q.queue);
     const queued = queues.filter((q) => q.listeners === 0).reduce((n, q) => n + q.depth, 0);
+    const heardOnlyBySilent = onlySilentListen(queues, census);
     const scheduled = sets.schedule.orphaned + sets.retry.orphaned;
     // In-flight keys and quarantine lists in one walk of the keyspace, then the private lists in
     // two, cron namespaces in one, other prefixes' keys: each its share of what is left.
@@ -230,6 +231,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       queues,
       sets,
       orphans: { queued, scheduled, total: queued + scheduled, queues: orphanQueues },
+      ...(heardOnlyBySilent ? { heardOnlyBySilent } : {}),
       inflight,
       quarantine,
       fetched,
@@ -390,4 +392,21 @@ async function withLiveProcesses(redis: Redis, others: readonly OtherPrefix[], n
     out.push({ ...other, liveProcesses: census.processes.filter((p) => p.live && !p.quiet).length });
   }
   return out;
+}
+
+/**
+ * DrainReport.heardOnlyBySilent: the queues holding jobs that only live processes not heard from
+ * for several beats listen to (a queue nobody listens to is an orphan's, not this).
+ */
+function onlySilentListen(queues: readonly QueueState[], census: ProcessCensus): DrainReport['heardOnlyBySilent'] {
+  const found = queues.filter((q) => q.depth > 0 && q.listeners > 0 && (census.beatingListeners.get(q.queue) ?? 0) === 0).sort((a, b) => b.depth - a.depth || (a.queue < b.queue ? -1 : 1));
+  if (found.length === 0) return undefined;
+  const names = new Set(found.map((q) => q.queue));
+  const silences = census.processes.filter((p) => p.live && !p.quiet && p.silentSeconds !== undefined && p.queues.some((q) => names.has(q))).map((p) => p.silentSeconds!);
+  return {
+    jobs: found.reduce((n, q) => n + q.depth, 0),
+    total: found.length,
+    queues: found.slice(0, 10).map((q) => ({ queue: q.queue, depth: q.depth })),
+    silentSeconds: Math.min(...silences),
+  };
 }

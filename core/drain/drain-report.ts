@@ -80,6 +80,14 @@ export interface DrainReport {
   readonly sets: Readonly<Record<SortedSetName, SetState>>;
   /** Jobs nobody will ever run as things stand. */
   readonly orphans: { readonly queued: number; readonly scheduled: number; readonly total: number; readonly queues: readonly string[] };
+  /**
+   * Jobs on queues only live Sidekiq processes not heard from for more than SILENT_BEATS beats
+   * listen to (they may have been killed; the census counts them live until their heartbeat
+   * expires): not orphans for certain, so counted in `remaining` and not in `orphans`, but said
+   * apart. The first 10 queues, most jobs first; `silentSeconds`: how long the least silent of
+   * their listeners has not been heard from. Absent when none (and in older reports).
+   */
+  readonly heardOnlyBySilent?: { readonly jobs: number; readonly total: number; readonly queues: readonly { readonly queue: string; readonly depth: number }[]; readonly silentSeconds: number };
   /** Jobs claimed by interrupted transfers and not yet written to the target. */
   readonly inflight: readonly InflightLeftover[];
   /**

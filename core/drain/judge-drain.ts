@@ -207,6 +207,12 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous: DrainReport |
     // Queues left unread (queuesCutShort) may hold more.
     reasons.push(`${of}${report.queuesCutShort ? 'at least ' : ''}${report.orphans.total} job(s) will never run as things stand${orphanPlaces(report)}`);
   }
+  const onlySilent = report.heardOnlyBySilent;
+  if (onlySilent) {
+    // Not orphans for certain (a hung process may beat again): said apart, the verdict kept.
+    const named = `${onlySilent.queues.map((q) => `${displayName(q.queue)} ${q.depth}`).join(', ')}${onlySilent.total > onlySilent.queues.length ? `, and ${onlySilent.total - onlySilent.queues.length} more` : ''}`;
+    reasons.push(`${onlySilent.jobs} job(s) wait on queues listened to only by Sidekiq processes not heard from for ${timeSpan(onlySilent.silentSeconds)} (they may have been killed) (${named}): if those were killed, nobody fetches them; see docs/runbooks/redis-move.md, step 6.1`);
+  }
   if (report.inflight.length > 0) {
     stuck = true;
     reasons.push(`${report.inflight.reduce((n, l) => n + l.size, 0)} job(s) are in flight from interrupted transfers (${firstNamed([...new Set(report.inflight.map((l) => l.runId))])}): run the transfer again to finish them`);

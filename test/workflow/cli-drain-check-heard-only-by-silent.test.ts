@@ -1,0 +1,44 @@
+// drain-check counted a Sidekiq process not heard from for more than 3 beats (it may have been
+// killed: its heartbeat hash lives 60 s after its last beat) among a queue's listeners, so jobs on
+// a queue only such processes listen to were neither orphans nor said anywhere: "DRAINING — 2
+// job(s) left" read as jobs being worked off. The verdict is kept (they are not orphans for
+// certain: the process may be hung, not killed), but the check now says them apart, in its words
+// and in --json (heardOnlyBySilent). The heartbeat is written as a killed Sidekiq 6.4 process
+// leaves it 40 s after its last beat (expiry 20 s away); another process beats on `other`.
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
+import { repoPath } from '../support/paths.js';
+import { privateRedis } from '../support/private-redis.js';
+import { heartbeat } from '../support/sidekiq-heartbeat.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+const redis = privateRedis();
+const cli = (...args: string[]) => spawnSync(process.execPath, [repoPath('bin/sidekiq-migrate.js'), ...args], { encoding: 'utf8', cwd: '/', env: { ...process.env, NO_COLOR: '1' } });
+const SILENT = 'gitlab-sidekiq-1:4242:0a1b2c3d4e5f';
+
+describe('drain-check, jobs on a queue only Sidekiq processes not heard from listen to', { timeout: 60_000 }, () => {
+  it('says them apart from the jobs being worked off, keeps the verdict (DRAINING, exit 0), and --json counts them', async () => {
+    const c = redis.client();
+    const jobs = [1, 2].map((i) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]`, jid: `${i}`.padStart(24, '0') }));
+    await c.sadd('queues', 'default');
+    await c.rpush('queue:default', ...jobs);
+    await heartbeat(c, new SidekiqKeys(''), 'web:1:aaaaaaaaaaaa', ['other'], { beatAt: Date.now() / 1000 });
+    await heartbeat(c, new SidekiqKeys(''), SILENT, ['default'], { beatAt: Date.now() / 1000 - 40, beating: false });
+    await c.pexpire(SILENT, 20_000);
+
+    const human = cli('drain-check', '--redis', redis.url());
+    const json = cli('drain-check', '--redis', redis.url(), '--json');
+    expect(human.status, `${human.stdout}${human.stderr}`).toBe(0);
+    expect(human.stdout).toMatch(
+      /^redis:\/\/\S+: DRAINING — 2 job\(s\) left\n {2}- 2 job\(s\) wait on queues listened to only by Sidekiq processes not heard from for (4\d|5\d) s \(they may have been killed\) \(default 2\): if those were killed, nobody fetches them; see docs\/runbooks\/redis-move\.md, step 6\.1\n/,
+    );
+    expect(json.status, json.stderr).toBe(0);
+    const report = JSON.parse(json.stdout) as { verdict: { state: string }; remaining: number; orphans: { total: number }; heardOnlyBySilent?: { jobs: number; total: number; queues: unknown; silentSeconds: number } };
+    expect(report.verdict.state).toBe('draining');
+    expect(report.remaining).toBe(2);
+    expect(report.orphans.total).toBe(0);
+    expect(report.heardOnlyBySilent).toMatchObject({ jobs: 2, total: 1, queues: [{ queue: 'default', depth: 2 }] });
+    expect(report.heardOnlyBySilent!.silentSeconds).toBeGreaterThanOrEqual(40);
+  });
+});
