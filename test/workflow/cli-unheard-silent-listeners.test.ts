@@ -25,7 +25,7 @@ const last = (text: string) => text.trimEnd().split('\n').at(-1);
 const SILENT = 'worker-1:4242:0a1b2c3d4e5f';
 
 describe('a destination queue listened to only by Sidekiq processes not heard from', { timeout: 180_000 }, () => {
-  it('run --mapping names it under "Needs a look", in its last line and in --json, and moves every job once', async () => {
+  it('run --mapping names it under "Needs a look", in its last line and in --json, dry and for real, and moves every job once', async () => {
     const source = redis.source();
     const a = [0, 1, 2].map((i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]`, jid: `A${i}`.padStart(24, '0') }));
     await source.lpush('queue:old', ...a);
@@ -34,6 +34,10 @@ describe('a destination queue listened to only by Sidekiq processes not heard fr
     await heartbeat(source, keys, SILENT, ['default'], { beatAt: Date.now() / 1000 - 40, beating: false });
     await source.pexpire(SILENT, 20_000);
 
+    const dry = await runCli('run', '--redis', redis.urls().source, '--mapping', mapping, '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/\nOnly Sidekiq processes not heard from for (3\d|4\d|5\d) s \(they may have been killed\) listen to 1 queue\(s\) this run would put jobs on \(default 3\): /);
+    expect(last(dry.stdout)).toBe('Dry run, nothing written: a run would move 3 job(s) and leave none behind; 3 of them would go to queues listened to only by Sidekiq processes that may have been killed (see "Needs a look" above).');
     const run = await runCli('run', '--redis', redis.urls().source, '--mapping', mapping);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(
