@@ -6,7 +6,7 @@
  * added), and the copy on the target would write each state found beside its job.
  *
  * Claims a queue of `jobs` payloads (~700 B, as measure-transfer-claims.ts) a slice of
- * MAX_JOBS_PER_CLAIM at a time with the real claim (claimQueueJobs-13 in calls of
+ * MAX_JOBS_PER_CLAIM at a time with the real claim (claimQueueJobs-14 in calls of
  * MAX_JOBS_PER_CLAIM_CALL: claim-calls.ts), and after each slice's claim, before its acknowledge,
  * runs over the slice's in-flight list one stand-in for the lookup the claim would do, then:
  *

@@ -2,9 +2,9 @@
  * How long the source's Lua calls of a transfer keep the source busy, by jobs per claim call
  * (issue #18: no call over 2 ms, p99 under 1 ms): claims then acknowledges the same jobs in a
  * throwaway redis-server, a slice of MAX_JOBS_PER_CLAIM at a time, as a transfer does — the claim
- * in calls of `size` jobs in one pipeline (claim-calls.ts: claimQueueJobs-13 for one queue, front
- * placement; claimSetEntries-15 for `schedule`), then the slice's acknowledge (acknowledgeQueueBatch-4
- * in one call; acknowledgeSetBatch-9 in calls of MAX_JOBS_PER_CLAIM_CALL by members, then again
+ * in calls of `size` jobs in one pipeline (claim-calls.ts: claimQueueJobs-14 for one queue, front
+ * placement; claimSetEntries-16 for `schedule`), then the slice's acknowledge (acknowledgeQueueBatch-4
+ * in one call; acknowledgeSetBatch-10 in calls of MAX_JOBS_PER_CLAIM_CALL by members, then again
  * with the claim's seal in one call: acknowledge.ts) — and prints Redis's own execution time of each
  * kind of call (SLOWLOG: median, p99, max, calls over 2 ms; calls under the log's threshold count
  * as below it). Sibling of measure-transfer-writes.ts; what MAX_JOBS_PER_CLAIM_CALL
@@ -30,7 +30,7 @@ const sizes = (process.argv[3] ?? '250,100,50,25').split(',').map(Number);
 const payload = (i: number) =>
   Buffer.from(JSON.stringify({ class: 'SomeWorker', queue: 'default', args: [i, 'x'.repeat(560)], jid: String(i).padStart(24, '0'), retry: 3, created_at: 1.7e9, enqueued_at: 1.7e9 }));
 const sha = (name: string) => new LuaScript(name).sha;
-const SHAS = { claimQueue: sha('claimQueueJobs-13'), ackQueue: sha('acknowledgeQueueBatch-4'), claimSet: sha('claimSetEntries-15'), ackSet: sha('acknowledgeSetBatch-9') };
+const SHAS = { claimQueue: sha('claimQueueJobs-14'), ackQueue: sha('acknowledgeQueueBatch-4'), claimSet: sha('claimSetEntries-16'), ackSet: sha('acknowledgeSetBatch-10') };
 const queueKeys = { queue: 'queue:q', inflight: 'inflight:q', batch: 'batch:q', chain: 'chain:q', stopMarker: 'stopped', lock: 'lock', originals: 'originals:q', inflightIndex: 'inflight-keys' };
 const setKeys = { set: 'schedule', inflight: 'inflight:s', batch: 'batch:s', conflicts: 'conflicts:s', chain: 'chain:s', stopMarker: 'stopped', lock: 'lock', seal: 'seal:s', acknowledged: 'acknowledged:s', originals: 'originals:s', inflightIndex: 'inflight-keys' };
 

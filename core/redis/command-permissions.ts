@@ -64,7 +64,7 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     ['HGET', `${prefix}cron_job:permission-check`, 'message'],
     ['HSET', `${prefix}cron_job:permission-check`, 'message', 'x'],
     // A transfer's queue ledgers (a hash: batch → jobs written, copyJobsToLists-n4.lua) and their
-    // retirement's look at a ledger of either kind (retireLedger-3.lua); SCARD also sizes the
+    // retirement's look at a ledger of either kind (retireLedger-4.lua); SCARD also sizes the
     // conflicts given back to a set (set-transfer.ts, the source).
     ['HLEN', ours],
     ['HRANDFIELD', ours],
@@ -72,7 +72,7 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     ['SCARD', ours],
     ['SRANDMEMBER', ours],
     // The target's index of ledgers (core/transfer/ledger-index.ts): a retire takes a ledger's name
-    // out (retireLedger-3.lua); the copies add it (SADD above); a summary reads it (SMEMBERS).
+    // out (retireLedger-4.lua); the copies add it (SADD above); a summary reads it (SMEMBERS).
     // The same three on a source's index of in-flight keys (core/transfer/inflight-index.ts): the
     // claims add (SADD), the acknowledges and forgetGoneInflightKeys-1.lua take out (SREM), a summary reads it.
     ['SREM', ours, 'x'],
@@ -92,9 +92,9 @@ export function commandsFor(use: ConnectionUse, prefix: string, options: { reado
     ['LPOP', queue],
     ['RPOP', queue],
     ['LTRIM', queue, '0', '-1'],
-    // A transfer's claim marks the jobs below newer arrivals in place (claimQueueJobs-13.lua).
+    // A transfer's claim marks the jobs below newer arrivals in place (claimQueueJobs-14.lua).
     ['LSET', queue, '0', 'x'],
-    // An append pass's claim looks for its mark, the newest original, from the tail (claimQueueJobs-13.lua).
+    // An append pass's claim looks for its mark, the newest original, from the tail (claimQueueJobs-14.lua).
     ['LPOS', queue, 'x'],
     ['ZREM', set, 'x'],
     // The batch ids of jobs in flight, read together before a transfer resumes them.

@@ -17,7 +17,7 @@ export interface PassesOwner {
 
 /**
  * Why: a re-route killed between a queue's last moving call and the call that ends that queue's
- * pass (endQueuePass-4.lua, its own round trip) leaves the queue's pass record (pass-record.ts),
+ * pass (endQueuePass-5.lua, its own round trip) leaves the queue's pass record (pass-record.ts),
  * no expiry. Its run resumed finishes the queue's jobs, but when the queue is empty by then the
  * resumed plan has no item for it (it lists the queue lists that exist) and no pass ends it.
  *

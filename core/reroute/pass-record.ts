@@ -24,7 +24,7 @@ import { addCounters, emptyCounters, type RerouteCounters } from './reroute-coun
  * k - 1 of the same slice, so a slice whose call failed in between stays partial), the counts
  * those of its calls (their replies, lost with them), no TTL (as the transfer's: a key with one may be
  * evicted first under volatile-* policies). The slice that ends the pass moves it into a field of
- * the run's page receipts (passEndField, endQueuePass-4.lua), with the length it reads then
+ * the run's page receipts (passEndField, endQueuePass-5.lua), with the length it reads then
  * (queue-slice.ts countArrivals): a retry of that task whose answer was lost (its input for a
  * pass's first slice has no cursor) finds it there, not the queue's length again; the run's last
  * summary deletes it with the receipts (or they expire an hour after a stopped run's last page).

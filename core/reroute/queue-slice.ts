@@ -21,7 +21,7 @@ import { passArgs, passEndField, passGuardKeys, passEndKey, passKey, passStart, 
 import { PAGE_RECEIPTS_TTL_SECONDS } from '../workflow/page-receipt.js';
 
 const rerouteQueueJobs = new LuaScript('rerouteQueueJobs-n4', { encodeCalls: true });
-const endQueuePass = new LuaScript('endQueuePass-4');
+const endQueuePass = new LuaScript('endQueuePass-5');
 
 /**
  * Where a queue's migration stands. `limit` is the queue's length when its work began: the run
@@ -359,7 +359,7 @@ async function countArrivals(request: QueueSliceRequest, cursor: QueueCursor, co
 
 /** DEL of the pass's record, then LLEN of `key`, in one round trip (MULTI: the same on any proxy). */
 async function deleteRecordAndCount(request: QueueSliceRequest, owner: PassOwner, key: RedisKey): Promise<number> {
-  // The record goes to the run's page receipts, where a retry of this task finds it (endQueuePass-4.lua).
+  // The record goes to the run's page receipts, where a retry of this task finds it (endQueuePass-5.lua).
   // A pass with no record leaves its end there all the same: no stale attempt's call writes one after it.
   const { prefix } = request.keys;
   return (await endQueuePass.run(request.redis, { keys: [passKey(prefix, owner, request.queue), passEndKey(prefix, owner), key], args: [passEndField(request.queue), PAGE_RECEIPTS_TTL_SECONDS, generationArg(owner)] })) as number;

@@ -3,7 +3,7 @@ import { LuaScript, type LuaCall } from '../redis/lua-script.js';
 import { MAX_JOBS_PER_CLAIM_CALL } from './transfer-options.js';
 
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-4', { encodeCalls: true });
-const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-9', { encodeCalls: true });
+const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-10', { encodeCalls: true });
 
 /** How long a run remembers the set entries it gave back as conflicts (as long as its ledgers). */
 export const CONFLICTS_TTL_SECONDS = 7 * 24 * 3600;
@@ -26,7 +26,7 @@ export async function acknowledgeQueueJobs(source: Redis, inflight: RedisKey, ba
  *
  * Sealed (issue #18): when the slice's claim left a seal (claim-calls.ts SetSliceClaim.seal), every
  * entry it held was written (now or before) and none conflicted, one call sends the seal and no
- * member: if the in-flight set still holds exactly the slice's entries (acknowledgeSetBatch-9.lua),
+ * member: if the in-flight set still holds exactly the slice's entries (acknowledgeSetBatch-10.lua),
  * it is deleted. Otherwise that call writes nothing (-1), and the members are sent as below. A
  * crash between the two leaves the slice in flight, as a crash before any acknowledge does.
  *

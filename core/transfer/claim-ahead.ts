@@ -25,7 +25,7 @@ import type { SliceClaim } from './claim-calls.js';
  * Why the next claim is not sent sooner, while this slice's write runs on the target (issue #18's
  * "next queue slice read while this one's calls run", audit-readahead): a transfer slice has no
  * read to send ahead but its claim, which moves the jobs into the in-flight list (the source's
- * positions stop mattering there: claimQueueJobs-13.lua takes them by the pass's count, atomically,
+ * positions stop mattering there: claimQueueJobs-14.lua takes them by the pass's count, atomically,
  * whatever producers and fetchers did). But a claim replies with the whole in-flight list, from
  * its head (claim-calls.ts: held), and the acknowledge trims it by position: sent before this
  * slice's acknowledge, the next claim would hand back this slice's jobs as its own (resumed, then

@@ -5,8 +5,8 @@ import { LuaScript, type LuaCall } from '../redis/lua-script.js';
 import { MAX_PAGE_BYTES } from '../redis/page-bytes.js';
 import { MAX_JOBS_PER_CLAIM_CALL } from './transfer-options.js';
 
-const claimQueueJobs = new LuaScript('claimQueueJobs-13', { encodeCalls: true });
-const claimSetEntries = new LuaScript('claimSetEntries-15', { encodeCalls: true });
+const claimQueueJobs = new LuaScript('claimQueueJobs-14', { encodeCalls: true });
+const claimSetEntries = new LuaScript('claimSetEntries-16', { encodeCalls: true });
 
 /**
  * A claim call's count when the run's stop marker exists, another run holds its lock, a later
@@ -29,7 +29,7 @@ export function refusal(count: unknown): SliceClaim<unknown>['refused'] {
 const CHAIN_TTL_MS = 60_000;
 
 /**
- * How long a set slice's seal lives (claimSetEntries-15.lua): it has to outlive the slice's write
+ * How long a set slice's seal lives (claimSetEntries-16.lua): it has to outlive the slice's write
  * on the target and its replicas' wait; one that expired first only costs the sealed acknowledge.
  */
 export const SEAL_TTL_MS = 10 * 60_000;
@@ -44,7 +44,7 @@ export const SEAL_TTL_MS = 10 * 60_000;
  *   every instant each job is in exactly one of them.
  * - Call k > 1 claims only if call k - 1 of the same slice (a random token) claimed its full share
  *   and the in-flight key is as that call left it (same batch, same size: the chain key,
- *   claimQueueJobs-13.lua; a set's also still under that call's seal, claimSetEntries-15.lua,
+ *   claimQueueJobs-14.lua; a set's also still under that call's seal, claimSetEntries-16.lua,
  *   since acknowledging part of a set's batch leaves its id as it was). So the slice's jobs are one run of positions in one batch, as one call
  *   would have claimed them; a call that ran out ('newest': the originals did) stops the later ones
  *   from claiming arrivals above the window; and a call that failed (an error reply, an OOM) leaves
@@ -94,7 +94,7 @@ export interface QueueClaimKeys {
   readonly stopMarker: RedisKey;
   /** The run lock on the source (run-lock.ts runLockKey): while another run holds it, nothing is claimed. */
   readonly lock: RedisKey;
-  /** The pass's count of originals not claimed yet (transfer-keys.ts originalsKey, claimQueueJobs-13.lua KEYS[7]). */
+  /** The pass's count of originals not claimed yet (transfer-keys.ts originalsKey, claimQueueJobs-14.lua KEYS[7]). */
   readonly originals: RedisKey;
   /** The source's index of in-flight keys (inflight-index.ts): each claim names its in-flight key there. */
   readonly inflightIndex: RedisKey;
@@ -121,7 +121,7 @@ export interface SliceClaim<T> {
   readonly refused?: 'stopped' | 'lock-lost' | 'superseded' | 'lock-gone' | undefined;
   /**
    * A queue's pass: the originals it has not claimed yet after this slice, as the claim counted them
-   * on the source (claimQueueJobs-13.lua KEYS[7]); undefined when no call replied with it.
+   * on the source (claimQueueJobs-14.lua KEYS[7]); undefined when no call replied with it.
    */
   readonly originalsLeft?: number | undefined;
 }
@@ -140,7 +140,7 @@ export interface ClaimRequest {
 }
 
 /**
- * Claims up to `want` jobs of a queue into the in-flight list (claimQueueJobs-13.lua), in calls of
+ * Claims up to `want` jobs of a queue into the in-flight list (claimQueueJobs-14.lua), in calls of
  * at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline (see shares). `newest`: the newest of
  * the `remaining` originals the queue still holds (front placement); otherwise from the consumer end.
  */
@@ -152,14 +152,14 @@ export async function claimQueueSlice(
     readonly remaining: number;
     /**
      * `remaining` still counts what is in flight before the claim: a slice of this pass that
-     * failed before its cursor counted it (claimQueueJobs-13.lua ARGV[12]). The claim takes that
+     * failed before its cursor counted it (claimQueueJobs-14.lua ARGV[12]). The claim takes that
      * many fewer, so that it never takes jobs that arrived since as originals. Not for the pass's
      * first slice (its count is the queue's length, without them), nor a claim sent ahead (its
      * cursor counts the slice still in flight before it).
      */
     readonly inflightCounted?: boolean;
     /**
-     * How the pass's count on the source (keys.originals) is read (claimQueueJobs-13.lua ARGV[13]):
+     * How the pass's count on the source (keys.originals) is read (claimQueueJobs-14.lua ARGV[13]):
      * 'start', the pass's first slice (no cursor yet): the count this execution kept, else the
      * queue's length now; 'kept', a cursor of slices that kept it: no count means the pass is done;
      * absent, an older version's cursor: with no count, `remaining` (and `inflightCounted`).
@@ -228,7 +228,7 @@ export interface SetClaimKeys {
   readonly seal: RedisKey;
   /** The batch's record of written entries acknowledged while others stayed in flight (transfer-keys.ts acknowledgedKey). */
   readonly acknowledged: RedisKey;
-  /** The pass's count of entries not claimed yet (transfer-keys.ts originalsKey, claimSetEntries-15.lua KEYS[10]). */
+  /** The pass's count of entries not claimed yet (transfer-keys.ts originalsKey, claimSetEntries-16.lua KEYS[10]). */
   readonly originals: RedisKey;
   /** The source's index of in-flight keys (inflight-index.ts): each claim names its in-flight key there. */
   readonly inflightIndex: RedisKey;
@@ -238,7 +238,7 @@ export interface SetClaimKeys {
 export interface SetSliceClaim extends SliceClaim<ClaimedEntry> {
   /**
    * `<slice token>:<entries held>`: while the seal key still says this and the in-flight set has
-   * that size, it holds exactly `held` (claimSetEntries-15.lua), and the acknowledge may delete it
+   * that size, it holds exactly `held` (claimSetEntries-16.lua), and the acknowledge may delete it
    * (acknowledge.ts). Absent when nothing is held.
    */
   readonly seal?: string | undefined;
@@ -252,7 +252,7 @@ export interface ClaimedEntry {
 
 /**
  * Claims up to `want` entries of a sorted set, soonest first, stepping over the run's conflicts
- * (claimSetEntries-15.lua), in calls of at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline
+ * (claimSetEntries-16.lua), in calls of at most `perCall` (MAX_JOBS_PER_CLAIM_CALL) in one pipeline
  * (see shares), and seals the in-flight set for the slice (SetSliceClaim.seal).
  */
 export async function claimSetSlice(source: Redis, keys: SetClaimKeys, request: ClaimRequest & { readonly originalsCount?: 'start' | 'kept' }, perCall = MAX_JOBS_PER_CLAIM_CALL): Promise<SetSliceClaim> {

@@ -14,7 +14,7 @@ import type { SliceClaim } from './claim-calls.js';
 export function claimRefusal(refused: NonNullable<SliceClaim<unknown>['refused']>, runId: string, where: string): Error {
   if (refused === 'stopped') return new RunStoppedError(runId, where);
   if (refused === 'superseded') return new RunSupersededError(runId, where);
-  // The claim found the run's lock gone or another run's expired one (claimQueueJobs-13.lua -5): what a
+  // The claim found the run's lock gone or another run's expired one (claimQueueJobs-14.lua -5): what a
   // page's renewal says then (holdLocks, RunLockLostError), before the slice moved anything.
   if (refused === 'lock-gone') {
     return new RunLockLostError(runId, where.replace(/^on /, ''), undefined, 'at a slice\'s claim the lock was gone or another run\'s past its expiry (the run ended or was stopped, or another run took it: this is a stale step)');

@@ -10,10 +10,10 @@ import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
  * in-flight keys are), `<prefix>sidekiq-migrate:inflight-keys` beside the run lock. Every claim
  * adds its in-flight key's name in the call that writes the key, at its end when the key holds
  * anything (after its own writes: a first write refused on a full Redis then refuses the whole
- * call, never a claim without its name; claimQueueJobs-13.lua, claimSetEntries-15.lua,
+ * call, never a claim without its name; claimQueueJobs-14.lua, claimSetEntries-16.lua,
  * claimSelectedQueueJobs-11.lua, claimSelectedSetEntries-11.lua KEYS[last]): so an in-flight key this version wrote, and a crash
  * left, is always named here. The acknowledge that deletes or empties an in-flight key takes its
- * name out in the same call (acknowledgeQueueBatch-4.lua, acknowledgeSetBatch-9.lua KEYS[last]),
+ * name out in the same call (acknowledgeQueueBatch-4.lua, acknowledgeSetBatch-10.lua KEYS[last]),
  * and only then: a key left holding jobs stays named, and a claim that writes it again names it
  * again in its own call. So the index names what is in flight now, not every key a run ever wrote
  * (before, a run of 10,000 queues left 10,000 names until its summary: bench/README.md,

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
  * The target's index of the transfers' ledgers that may have no TTL: a set of their key names
  * (bytes, as the ledger keys are), `<prefix>sidekiq-migrate:ledgers` beside the run lock. The copy
  * scripts add a ledger's name in the call that writes it, before the write (copyJobsToLists-n4.lua,
- * copyEntriesToSet-6.lua); retireLedger-3.lua takes it out in the call that gives the ledger its
+ * copyEntriesToSet-6.lua); retireLedger-4.lua takes it out in the call that gives the ledger its
  * TTL, or finds it with one already or gone. So a ledger without a TTL is always named here, and
  * the last execution of a transfer finds the ledgers other runs left (ledgers-left.ts) by reading
  * this set, a few entries, instead of walking a target's keyspace that may hold millions of other

@@ -71,7 +71,7 @@ export async function retireLedgersLeft(
     });
     take(found);
     // Named before the mark: a ledger found here is in the index before the index says it is whole
-    // (one with a TTL, named here, is taken out again by its next look: retireLedger-3.lua).
+    // (one with a TTL, named here, is taken out again by its next look: retireLedger-4.lua).
     // Best effort: a target that refuses them (full: noeviction at its maxmemory, where a move that
     // filled it ends; it still takes the retirement's EXPIRE and SREM) failed the summary before any
     // ledger got its TTL (ledgers-left-full-target.test.ts). Not marked, the next look walks again.

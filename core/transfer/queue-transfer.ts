@@ -31,7 +31,7 @@ export interface QueueTransferCursor {
   /** A class-selective pass only (request.classes): where it stands (selective-queue-transfer.ts). */
   readonly selection?: SelectiveListCursor;
   /**
-   * The pass keeps its count of originals on the source (claimQueueJobs-13.lua KEYS[7]), which
+   * The pass keeps its count of originals on the source (claimQueueJobs-14.lua KEYS[7]), which
    * its claims go by, and deletes it when done: a cursor of such a pass that finds no count is of
    * a pass that is done. Absent: an older version's cursor, which counts by `limit` and `claimed`.
    */
@@ -65,7 +65,7 @@ export type QueueSliceResult = PageResult<QueueTransferCursor, TransferCounters>
  * target queue, which keeps their order across slices (as re-routing does); old-side fetchers
  * keep taking the oldest ones meanwhile, from the other end. "Newest" means the newest of the jobs
  * the queue held when its transfer started: jobs a producer pushes meanwhile are left above the
- * window (claimQueueJobs-13.lua), so every original job is claimed, and what arrived is reported.
+ * window (claimQueueJobs-14.lua), so every original job is claimed, and what arrived is reported.
  */
 export async function transferQueueSlice(request: QueueTransferRequest): Promise<QueueSliceResult> {
   const { source, sourceKeys, queue } = request;
@@ -104,7 +104,7 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     const chain = claimChainKey(sourceKeys.prefix, request.runId, `queue:${queue}`);
     const [stopMarker, lock] = [runStopMarkerKey(sourceKeys.prefix, request.runId), runLockKey(sourceKeys.prefix)];
     // The pass's count of originals not claimed yet lives on the source, changed by each claim in
-    // the same step (claimQueueJobs-13.lua KEYS[7]): a slice whose reply was lost, or that failed
+    // the same step (claimQueueJobs-14.lua KEYS[7]): a slice whose reply was lost, or that failed
     // after its claim, leaves the cursor short of it, never the count. An `append` pass also keeps
     // its mark there, the newest original, and claims up to that job: jobs Sidekiq pushes back at
     // the tail (its requeue) or fetches there do not move where the pass ends, as they move a count.

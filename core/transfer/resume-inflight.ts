@@ -40,7 +40,7 @@ export async function findInflightLeftovers(context: Pick<TransferContext, 'sour
 
 /**
  * Another run's leftover: that run is over (its lock is gone or this run's), and so is its pass,
- * whose count of originals goes too (claimQueueJobs-13.lua KEYS[7]). Deleted once the leftover's
+ * whose count of originals goes too (claimQueueJobs-14.lua KEYS[7]). Deleted once the leftover's
  * ledger is settled (retired, or none), after its jobs were written and acknowledged: a kill
  * before leaves the count beside the ledger without a TTL, and the next plan's walk of the source
  * finds the count and retires both (other-runs-passes.ts). (Deleted before the write, as it was, a

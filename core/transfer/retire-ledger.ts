@@ -5,7 +5,7 @@ import { ledgerIndexKey } from './ledger-index.js';
 import { inflightKey, ledgerKey } from './transfer-keys.js';
 import { DEFAULT_LEDGER_TTL_SECONDS } from './transfer-options.js';
 
-const retireScript = new LuaScript('retireLedger-3');
+const retireScript = new LuaScript('retireLedger-4');
 
 /** Ledgers looked at per round trip of each phase (retireRunLedgers). */
 const RETIRE_CHUNK = 1000;
@@ -25,7 +25,7 @@ const RETIRE_CHUNK = 1000;
  * flight whenever a batch was claimed and copied between the two calls (another execution of the
  * run working the same key — a later start while a plan paused after its look, an item's
  * continuation — or a process paused between them): the copy's PERSIST came before the EXPIRE.
- * So it goes in three steps, in this order (retireLedger-3.lua says why that is enough):
+ * So it goes in three steps, in this order (retireLedger-4.lua says why that is enough):
  *   1. the target: how the ledger is now ('look': no TTL, its type, how many entries, one of them);
  *   2. the source: no in-flight key for it (every batch claimed so far was acknowledged);
  *   3. the target: the TTL, only if the ledger is exactly as step 1 saw it ('retire').
@@ -35,7 +35,7 @@ const RETIRE_CHUNK = 1000;
  * leaves the ledger without a TTL (only ever the safe side): the next retire gives it.
  *
  * The target's index of ledgers (`index`, ledger-index.ts) loses the ledger's name in step 3's call
- * (or in step 1's, when the ledger has a TTL already or is gone): retireLedger-3.lua.
+ * (or in step 1's, when the ledger has a TTL already or is gone): retireLedger-4.lua.
  *
  * Returns whether it gave the TTL (false: nothing written but the index).
  */

@@ -33,7 +33,7 @@ export interface SetTransferCursor {
   readonly bytesPerJob?: number;
   /** A class-selective pass only (request.classes): where it stands (selective-set-transfer.ts). */
   readonly selection?: SelectiveSetCursor;
-  /** The pass keeps its count of entries not claimed yet on the source (claimSetEntries-15.lua KEYS[10]), as a queue's does (queue-transfer.ts). */
+  /** The pass keeps its count of entries not claimed yet on the source (claimSetEntries-16.lua KEYS[10]), as a queue's does (queue-transfer.ts). */
   readonly kept?: true;
 }
 
@@ -100,7 +100,7 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Set
     const seal = inflightSealKey(sourceKeys.prefix, request.runId, set);
     const acknowledged = acknowledgedKey(sourceKeys.prefix, request.runId, set);
     // The pass's count of entries not claimed yet lives on the source, changed by each claim in the
-    // same step (claimSetEntries-15.lua KEYS[10]): a slice whose reply was lost, or that failed
+    // same step (claimSetEntries-16.lua KEYS[10]): a slice whose reply was lost, or that failed
     // after its claim, leaves the cursor short of it, never the count.
     const originals = originalsKey(sourceKeys.prefix, request.runId, set);
     const claim = (count: number, originalsCount: 'start' | 'kept' | undefined): Promise<SetSliceClaim> =>
@@ -235,7 +235,7 @@ export async function copyAndAcknowledgeSet(
 
 /**
  * Conflicts the acknowledge kept in flight (their exact bytes are in the source set again: giving
- * them back would merge the two, acknowledgeSetBatch-9.lua) are not left on the source: the
+ * them back would merge the two, acknowledgeSetBatch-10.lua) are not left on the source: the
  * summary names them as still in flight. They leave the conflict count and its samples (one
  * sample of the same class and jid each), which say "left on the source". One read, only for a
  * slice that met conflicts.

@@ -51,7 +51,7 @@ export const claimChainKey = (sourcePrefix: string, runId: string, sourceKey: st
 
 /**
  * A queue's or a set's pass's count of the originals it has not claimed yet, with the execution
- * that wrote it (claimQueueJobs-13.lua KEYS[7], claimSetEntries-15.lua KEYS[10]): `<count>
+ * that wrote it (claimQueueJobs-14.lua KEYS[7], claimSetEntries-16.lua KEYS[10]): `<count>
  * <generation>` (a whole-queue pass: then a newline and its mark, the bytes of the newest original,
  * `front`: not claimed yet), no TTL, deleted when the pass is done; not named `…:inflight:…`. A
  * class-selective set pass keeps its bound there instead, `<highest score at the start>
@@ -71,7 +71,7 @@ export const inflightSealKey = (sourcePrefix: string, runId: string, sourceKey: 
 /**
  * A set batch's record of the written entries acknowledged while others of the batch stayed in
  * flight (their ledger ids, `<batch>:<sha1>`): a claim steps over entries of the same bytes while
- * that batch lives, which the ledger would take for the ones written (acknowledgeSetBatch-9.lua).
+ * that batch lives, which the ledger would take for the ones written (acknowledgeSetBatch-10.lua).
  * Deleted with the batch id; not named `…:inflight:…`.
  */
 export const acknowledgedKey = (sourcePrefix: string, runId: string, sourceKey: string): RedisKey => redisKey(`${sourcePrefix}sidekiq-migrate:${runId}:acknowledged:${sourceKey}`);

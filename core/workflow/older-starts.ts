@@ -17,7 +17,7 @@ export interface OlderStarts {
 
 /**
  * Why: a run killed between a queue's last move and the end of that queue's pass (its own round
- * trip: endQueuePass-4.lua, a transfer's `DEL`) leaves the pass's record, no expiry, and a
+ * trip: endQueuePass-5.lua, a transfer's `DEL`) leaves the pass's record, no expiry, and a
  * transfer's ledger of that queue on the target without its expiry; when the queue is empty by
  * then, the resumed run has no item for it. The resumed run's last summary looked for them in a
  * walk of its own, bounded by the summary's time: among many millions of keys, cut short, it left

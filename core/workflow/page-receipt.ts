@@ -5,9 +5,9 @@ import { runLockKey, runStopMarkerKey } from '../redis/run-lock.js';
 import { generationOf } from './run-generation.js';
 import type { PageInput, RunSettings, WorkItem } from './work-item.js';
 
-const openScript = new LuaScript('openPageAttempt-6');
+const openScript = new LuaScript('openPageAttempt-7');
 const forgetScript = new LuaScript('forgetPageAttempt-2');
-const writeScript = new LuaScript('writePageReceipt-1');
+const writeScript = new LuaScript('writePageReceipt-2');
 
 /**
  * A page task's answer, kept for a retry of the same input. Step Functions retries a page task
@@ -70,7 +70,7 @@ export interface PageAttempt {
 
 /**
  * Reads the answer an earlier attempt gave to this very input, if one did, and counts this
- * attempt (openPageAttempt-6.lua: one call, where a plain HGET of the receipt was). A reply that
+ * attempt (openPageAttempt-7.lua: one call, where a plain HGET of the receipt was). A reply that
  * is not a receipt is none, and so is a failed call: the task then pages as it would without
  * receipts, and the failure is the lock renewal's to report (it is sent beside it, on the same
  * connection).
@@ -108,7 +108,7 @@ export async function forgetPageAttempt(redis: Redis, prefix: string, input: Pag
 
 /**
  * Keeps `answer` as the answer to `input`, unless a later attempt of the item owns the receipt
- * (writePageReceipt-1.lua): `attempts`, this attempt's number (openPageAttempt's), must still be
+ * (writePageReceipt-2.lua): `attempts`, this attempt's number (openPageAttempt's), must still be
  * its input's count. An attempt Step Functions gave up on (its answer lost) that ends after its
  * retry answered wrote over the retry's receipt: a third attempt of the input then answered with
  * counts that held none of the retry's moves and said nothing of them (the summary "Complete",

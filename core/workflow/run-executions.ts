@@ -3,7 +3,7 @@ import { LuaScript, type RedisCommand } from '../redis/lua-script.js';
 import { runLockKey } from '../redis/run-lock.js';
 import { workListKey } from './work-list.js';
 
-const addScript = new LuaScript('addRunExecution-3');
+const addScript = new LuaScript('addRunExecution-4');
 const endScript = new LuaScript('endRunExecution-3');
 const finishScript = new LuaScript('finishRun-4');
 
@@ -31,7 +31,7 @@ export const listContinuationName = (next: number): string => `list:${next}`;
  * Adds an execution about to start (idempotent: a retried step adds it again), unless a later
  * start of the run holds its lock (`plannedAt`: when the adding execution planned; `plannedBy`:
  * the execution whose plan it belongs to, which tells a start in the same millisecond): then nothing
- * is added and the later plannedAt is returned. One atomic step (addRunExecution-3.lua).
+ * is added and the later plannedAt is returned. One atomic step (addRunExecution-4.lua).
  */
 export async function addRunExecution(redis: Redis, prefix: string, runId: string, name: string, plannedAt?: number, plannedBy?: string): Promise<{ readonly supersededBy?: number }> {
   const reply = (await addScript.run(redis, { keys: [runLockKey(prefix), runExecutionsKey(prefix, runId)], args: [runId, name, plannedAt ?? '', EXECUTIONS_TTL_SECONDS, plannedBy ?? ''] })) as [number, number?];

@@ -12,7 +12,7 @@ import { storedRoutingKey } from './stored-routing.js';
 import { storedSelectionKey } from './stored-selection.js';
 import { workListKey, type ListedWork } from './work-list.js';
 
-const storeScript = new LuaScript('storeRunPlan-6');
+const storeScript = new LuaScript('storeRunPlan-7');
 const forgetScript = new LuaScript('forgetRunConflicts-n2');
 
 const appendScript = new LuaScript('appendRunPlan-3');
@@ -42,7 +42,7 @@ export const RUN_PLAN_TTL_SECONDS = 7 * 24 * 3600;
  * 7 days after a page of the run.
  *
  * And the run's records of the conflicts its set transfers gave back (`:conflicts:<set>`, read by
- * every claim of the set: claimSetEntries-15.lua steps over them) their CONFLICTS_TTL_SECONDS: they
+ * every claim of the set: claimSetEntries-16.lua steps over them) their CONFLICTS_TTL_SECONDS: they
  * had them from the last conflict given back only, and past them a long pass claimed its conflicts
  * again, each one using up one of the pass's count of the set's entries at its start: the pass
  * ended with as many of its own entries never moved (said to be "added during the run"), and the
@@ -64,7 +64,7 @@ export async function keepRunRecords(source: Connection, runId: string, options:
 
 /**
  * What a plan stores for its run, in one step on the source and only while the run's lock still
- * carries this plan's plannedAt and plannedBy (storeRunPlan-6.lua): the routing and selection
+ * carries this plan's plannedAt and plannedBy (storeRunPlan-7.lua): the routing and selection
  * (serialized, when it has them), its list of sets and queues, and its executions (the root).
  * A list longer than PLAN_ITEMS_PER_CALL goes on in more calls, each guarded the same way
  * (appendRunPlan-3.lua), in order. Nothing reads the list before the plan returns its first batch:

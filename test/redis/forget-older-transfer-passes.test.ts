@@ -26,7 +26,7 @@ async function seed(): Promise<void> {
   await c.set('p:sidekiq-migrate:r:originals:queue:selected', '7 7 1000 arn:A');
   await c.set('p:sidekiq-migrate:r:originals:schedule', '1795459303.5 1000 arn:A');
   await c.set('p:sidekiq-migrate:r:originals:queue:older-version', '3 ');
-  // A whole-queue append pass's count carries its mark, the bytes of a job, after a newline (claimQueueJobs-13.lua).
+  // A whole-queue append pass's count carries its mark, the bytes of a job, after a newline (claimQueueJobs-14.lua).
   await c.set('p:sidekiq-migrate:r:originals:queue:appended', Buffer.concat([Buffer.from('5 1000 arn:A\n'), Buffer.from('{"queue":"a","x":"2000 arn:B"}\n\xff')]));
   // This start's own, in each format: a pass of it that failed, which a later start ends.
   await c.set('p:sidekiq-migrate:r:originals:queue:failed', `2 ${own}`);

@@ -55,12 +55,12 @@ function commandsOf(script: string): string[] {
   return [...new Set([...named(source), ...fromLibs])].sort();
 }
 
-// openPageAttempt-6's one key of a checked type is not among `cases`' keys to break: added here
-// (and retireLedger-3's call on a ledger of ids, as before).
+// openPageAttempt-7's one key of a checked type is not among `cases`' keys to break: added here
+// (and retireLedger-4's call on a ledger of ids, as before).
 const calls: [script: string, call: LuaCall][] = [
   ...cases.map(([script, call]): [string, LuaCall] => [script, call]),
-  ['retireLedger-3', { keys: ['ledger:ids', 'ledgers'], args: ['retire', 600, 1, 'b0:9', 'set'] }],
-  ['openPageAttempt-6', { keys: ['receipts', 'lock', 'stopped'], args: ['item:input', 'attempts', 60, 'run', 1000, 'arn'] }],
+  ['retireLedger-4', { keys: ['ledger:ids', 'ledgers'], args: ['retire', 600, 1, 'b0:9', 'set'] }],
+  ['openPageAttempt-7', { keys: ['receipts', 'lock', 'stopped'], args: ['item:input', 'attempts', 60, 'run', 1000, 'arn'] }],
   // renewRunLock's other actions, each asking only for what it may call (a release must work
   // after a run failed for want of SET); resume deletes a marker (a string the seed has).
   ['renewRunLock-4', { keys: ['lock', 'stopped'], args: ['run', 'release', '', '', '', 1000, 'arn'] }],

@@ -69,12 +69,12 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
-  it('retireLedger-3 gives no TTL to a ledger of another type, and looks at it without writing', async () => {
+  it('retireLedger-4 gives no TTL to a ledger of another type, and looks at it without writing', async () => {
     await seed();
     await redis.set('ledger:x', 'not a set');
     await redis.hset('ledger:h', 'b0:9', '5');
     const before = await keyValueSnapshot(redis, '');
-    const script = new LuaScript('retireLedger-3');
+    const script = new LuaScript('retireLedger-4');
     expect(await script.run(redis, { keys: ['ledger:x', 'ledgers'], args: ['look'] })).toEqual([-1, 0, Buffer.from('string')]);
     expect(await script.run(redis, { keys: ['ledger:x', 'ledgers'], args: ['retire', 600, 0, 'x', 'string'] })).toBe(0);
     // A queue's ledger (a hash) re-created as a set of the same size and member, or the other way: not the ledger seen.
@@ -153,7 +153,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
       [2, 'b9', 't', 1, '', 60000, 'run', '', ttl],
       [2, 'b9', 't', 1, '', ttl, 'run', '', 600000],
     ]) {
-      await expect(new LuaScript('claimSetEntries-15').run(redis, { keys, args })).rejects.toThrow(/invalid time to live/);
+      await expect(new LuaScript('claimSetEntries-16').run(redis, { keys, args })).rejects.toThrow(/invalid time to live/);
     }
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
@@ -166,7 +166,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     const before = await keyValueSnapshot(redis, '');
     const keys = ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'];
     for (const mode of ['oldest', 'newest']) {
-      await expect(new LuaScript('claimQueueJobs-13').run(redis, { keys, args: [1, mode, 'b9', 2, 't', 1, '', ttl, 'run', '', '', '', 'start'] })).rejects.toThrow(/invalid time to live/);
+      await expect(new LuaScript('claimQueueJobs-14').run(redis, { keys, args: [1, mode, 'b9', 2, 't', 1, '', ttl, 'run', '', '', '', 'start'] })).rejects.toThrow(/invalid time to live/);
     }
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
@@ -175,14 +175,14 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     await seed();
     await redis.set('originals:end', 't 1 2 1000 arn\n0 2\n{}');
     const before = await keyValueSnapshot(redis, '');
-    await expect(new LuaScript('endQueuePass-4').run(redis, { keys: ['originals:end', 'receipts', 'queue:old'], args: ['pass-end:queue:old', ttl, '1000 arn'] })).rejects.toThrow(/invalid time to live/);
+    await expect(new LuaScript('endQueuePass-5').run(redis, { keys: ['originals:end', 'receipts', 'queue:old'], args: ['pass-end:queue:old', ttl, '1000 arn'] })).rejects.toThrow(/invalid time to live/);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
   it.each(['0', '-1', '1.5', 'x', ''])("a page attempt's count with a receipts' time to live EXPIRE refuses (%j) is refused before anything is written", async (ttl) => {
     await redis.set('lock', JSON.stringify({ runId: 'run', plannedAt: 1000, expiresAt: Date.now() + 60_000 }));
     const before = await keyValueSnapshot(redis, '');
-    await expect(new LuaScript('openPageAttempt-6').run(redis, { keys: ['receipts', 'lock', 'stopped'], args: ['item', 'item:digest', ttl, 'run', '1000', ''] })).rejects.toThrow(/invalid time to live/);
+    await expect(new LuaScript('openPageAttempt-7').run(redis, { keys: ['receipts', 'lock', 'stopped'], args: ['item', 'item:digest', ttl, 'run', '1000', ''] })).rejects.toThrow(/invalid time to live/);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
@@ -191,7 +191,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
     await redis.zadd('inflight:s', 1, job(1), 2, job(2));
     const before = await keyValueSnapshot(redis, '');
     // One written entry, then one conflict: the EXPIRE came after the written one's ZREM.
-    await expect(new LuaScript('acknowledgeSetBatch-9').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', ttl, 1, '', job(1), job(2)] })).rejects.toThrow(/invalid time to live/);
+    await expect(new LuaScript('acknowledgeSetBatch-10').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', ttl, 1, '', job(1), job(2)] })).rejects.toThrow(/invalid time to live/);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
 
@@ -202,7 +202,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   ])('a sealed acknowledge whose seal does not hold (%s) writes nothing and says so (-1)', async (_, sealed) => {
     await seed();
     const before = await keyValueSnapshot(redis, '');
-    const reply = await new LuaScript('acknowledgeSetBatch-9').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 0, sealed] });
+    const reply = await new LuaScript('acknowledgeSetBatch-10').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 0, sealed] });
     expect(reply).toEqual([-1, 0, 1]);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
@@ -210,7 +210,7 @@ describe('every Lua step refuses a key of the wrong type before writing anything
   it('a sealed acknowledge that carries members too is refused as not holding: nothing written', async () => {
     await seed();
     const before = await keyValueSnapshot(redis, '');
-    const reply = await new LuaScript('acknowledgeSetBatch-9').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 1, 't:1', job(5)] });
+    const reply = await new LuaScript('acknowledgeSetBatch-10').run(redis, { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 1, 't:1', job(5)] });
     expect(reply).toEqual([-1, 0, 1]);
     expect(await keyValueSnapshot(redis, '')).toEqual(before);
   });
@@ -259,10 +259,10 @@ describe('out of memory under noeviction', () => {
       expect(await keyValueSnapshot(redis, '')).toEqual(before);
       // With a job pushed above the window ('newest', 1 original of 2), the claim's first write
       // marks the window (LSET, which may grow memory): refused, nothing claimed, nothing marked.
-      await expect(new LuaScript('claimQueueJobs-13').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [1, 'newest', 'b8', 1, '', 1, 'last', 60000, 'run', ''] })).rejects.toThrow(/OOM/);
+      await expect(new LuaScript('claimQueueJobs-14').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [1, 'newest', 'b8', 1, '', 1, 'last', 60000, 'run', ''] })).rejects.toThrow(/OOM/);
       expect(await keyValueSnapshot(redis, '')).toEqual(before);
       // The claim's first write is a pop (frees memory): then its push is not refused half-way.
-      const reply = (await new LuaScript('claimQueueJobs-13').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [2, 'newest', 'b9', 2, '', 1, 'last', 60000, 'run', ''] })) as unknown[];
+      const reply = (await new LuaScript('claimQueueJobs-14').run(redis, { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [2, 'newest', 'b9', 2, '', 1, 'last', 60000, 'run', ''] })) as unknown[];
       expect(reply[0]).toBe(2);
       expect(await redis.llen('queue:old')).toBe(0);
       expect(await redis.llen('inflight:new')).toBe(2);

@@ -1,5 +1,5 @@
 // Two attempts of one page input at once (Step Functions retried the task while its first attempt
-// still ran): each counts itself on the run's page receipts (openPageAttempt-6.lua). One that the
+// still ran): each counts itself on the run's page receipts (openPageAttempt-7.lua). One that the
 // locks' renewal then refuses takes its count back (forgetPageAttempt). It took it back by writing
 // its own count less one, so the first attempt, counted 1, deleted the count of the second, which
 // went on moving jobs and never answered: a third attempt then found no earlier one, and its counts

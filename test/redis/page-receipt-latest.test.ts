@@ -1,4 +1,4 @@
-// A page task's receipt (page-receipt.ts writePageReceipt, writePageReceipt-1.lua) is written only
+// A page task's receipt (page-receipt.ts writePageReceipt, writePageReceipt-2.lua) is written only
 // while the attempt writing it is the latest of its input and no later attempt of it answered: two
 // attempts of one input may run at once (Step Functions retried the task while its first still
 // ran), and the stale one, ending last, wrote over its retry's receipt. The workflow-level case:

@@ -67,7 +67,7 @@ async function interruptedRun(): Promise<void> {
 /**
  * Every key and value on both servers; a ledger's TTL aside: A paused between its retirement's look
  * at the source (nothing in flight then) and its retire may give the ledger its TTL after B
- * claimed a slice, which is safe (retireLedger-3.lua): the ledger holds nothing of that slice (its
+ * claimed a slice, which is safe (retireLedger-4.lua): the ledger holds nothing of that slice (its
  * copy records its batch and takes the TTL off again), only of batches acknowledged already. A
  * queue's ledger is a hash (by position), a set's a set of ids.
  */

@@ -13,7 +13,7 @@ import { jobEntry, jobsIn } from '../support/exact-jobs.js';
 import { interferingRedis } from '../support/interfering-redis.js';
 
 // A page task renews the run's locks once a page of several slices (page-step.ts); a stop that
-// lands between two slices of one page is seen by the next slice's claim (claimQueueJobs-13.lua's
+// lands between two slices of one page is seen by the next slice's claim (claimQueueJobs-14.lua's
 // stop marker, -2), which must end the task as a stop: RunStoppedError, whose words tell the user
 // that starting the run again resumes it, with only the slices before it moved and nothing in
 // flight. Found by hand-made mutation testing (audit-mutants): without the marker check the claim

@@ -96,7 +96,7 @@ describe('an execution superseded by a start of its run that planned in the same
       const now = Date.now();
       vi.spyOn(Date, 'now').mockReturnValue(now);
       const a = await planStep({ ...transfer, sets: [] }, provider, { executionArn: arn('A') });
-      const script = new LuaScript(where === 'source' ? 'claimQueueJobs-13' : 'copyJobsToLists-n4').sha;
+      const script = new LuaScript(where === 'source' ? 'claimQueueJobs-14' : 'copyJobsToLists-n4').sha;
       // B's lock as B's plan writes it (A's expired and B took it), before A's first claim or write.
       const connection = await provider.get(where);
       let taken: Record<string, unknown> | undefined;

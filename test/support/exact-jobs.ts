@@ -191,7 +191,7 @@ export function expectEveryJobOnce(options: {
  * Our keys (`sidekiq-migrate:*`) on a source after transfer calls, sorted. The source's index of
  * in-flight keys (core/transfer/inflight-index.ts) is among them only while it names a key still
  * there: the acknowledge that empties an in-flight key takes its name out in the same call
- * (acknowledgeQueueBatch-4.lua, acknowledgeSetBatch-9.lua), so an index left naming only gone keys
+ * (acknowledgeQueueBatch-4.lua, acknowledgeSetBatch-10.lua), so an index left naming only gone keys
  * is a defect these lists show.
  */
 export async function ourKeys(redis: Redis): Promise<string[]> {

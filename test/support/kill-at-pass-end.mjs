@@ -1,6 +1,6 @@
 // Preloaded (`node --import`) into a CLI run from the TypeScript sources (SIDEKIQ_MIGRATE_FROM_SOURCE=1,
 // whose ioredis is node_modules'): SIGKILLs the process as it is about to send the first call that
-// ends a queue's re-route pass (endQueuePass-4.lua: KEYS originals:queue:…, page-receipts, the
+// ends a queue's re-route pass (endQueuePass-5.lua: KEYS originals:queue:…, page-receipts, the
 // queue), i.e. after the pass's last moving call ran. A kill at random instants reaches that gap
 // about once in 30 runs; this reaches it every time.
 import { Redis } from 'ioredis';

@@ -34,7 +34,7 @@ export async function seed(redis: Redis): Promise<void> {
   await redis.set('lock', JSON.stringify({ runId: 'run', plannedAt: 1000, plannedBy: 'arn' }));
   // The first part of that plan's list (appendRunPlan-3 goes on after it).
   await redis.rpush('items', '{"kind":"set","name":"retry"}');
-  // An append transfer pass's count and mark, the newest original (claimQueueJobs-13.lua KEYS[7]).
+  // An append transfer pass's count and mark, the newest original (claimQueueJobs-14.lua KEYS[7]).
   await redis.set('originals:mark', `2 \n${job(1)}`);
   // A queue re-route pass's record, which its end moves into the run's page receipts.
   await redis.set('originals:end', 'record');
@@ -57,12 +57,12 @@ export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
     { keys: ['queue:old', 'queues', 'queue:new', 'moves', 'originals:old', 'lock', 'receipts'], args: ['RPUSH', '~0:2', '1', 'new', '1', '60', '["A","old","new"]', 't', '1', '1', '1000 arn', '{}', 'run', 'pass-end:queue:old', job(1), rewritten(1), '1', '1'] },
     ['queue:old', 'queues', 'queue:new', 'moves', 'originals:old', 'lock', 'receipts'],
   ],
-  ['claimQueueJobs-13', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [2, 'newest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'start'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:new', 'inflight-keys']],
+  ['claimQueueJobs-14', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [2, 'newest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'start'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:new', 'inflight-keys']],
   // An append pass: its first call takes the mark; a later one looks for it (LPOS) before it claims.
-  ['claimQueueJobs-13', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [2, 'oldest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'start'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:new', 'inflight-keys']],
-  ['claimQueueJobs-13', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:mark', 'inflight-keys'], args: [2, 'oldest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'kept'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:mark', 'inflight-keys']],
+  ['claimQueueJobs-14', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:new', 'inflight-keys'], args: [2, 'oldest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'start'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:new', 'inflight-keys']],
+  ['claimQueueJobs-14', { keys: ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'stopped', 'lock', 'originals:mark', 'inflight-keys'], args: [2, 'oldest', 'b9', 2, 't', 1, '', 60000, 'run', '', '', '', 'kept'] }, ['queue:old', 'inflight:new', 'batch:new', 'chain:new', 'lock', 'originals:mark', 'inflight-keys']],
   [
-    'claimSetEntries-15',
+    'claimSetEntries-16',
     { keys: ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'stopped', 'lock', 'seal:new', 'acknowledged:new', 'originals:new', 'inflight-keys'], args: [2, 'b9', 't', 1, '', 60000, 'run', '', 600000, '', 'start'] },
     ['schedule', 'inflight:new', 'batch:new', 'conflicts:new', 'chain:new', 'lock', 'seal:new', 'acknowledged:new', 'originals:new', 'inflight-keys'],
   ],
@@ -73,11 +73,11 @@ export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['copyEntriesToSet-6', { keys: ['ledger:s', 'retry', 'lock', 'ledgers'], args: ['run', '', 'b2:x', job(5), '1795459303.5'] }, ['ledger:s', 'retry', 'lock', 'ledgers']],
   // A ledger's retire: of the two keys only the index of ledgers has a type it checks (the ledger is read as either kind).
   ['forgetGoneInflightKeys-1', { keys: ['inflight-keys', 'inflight:gone', 'inflight:q'], args: [] }, ['inflight-keys']],
-  ['retireLedger-3', { keys: ['ledger:ids', 'ledgers'], args: ['retire', 600, 1, 'b0:9', 'set'] }, ['ledgers']],
+  ['retireLedger-4', { keys: ['ledger:ids', 'ledgers'], args: ['retire', 600, 1, 'b0:9', 'set'] }, ['ledgers']],
   ['acknowledgeQueueBatch-4', { keys: ['inflight:q', 'batch:q', 'inflight-keys'], args: ['b1', 1] }, ['inflight:q', 'batch:q', 'inflight-keys']],
-  ['acknowledgeSetBatch-9', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 0, '', job(5)] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys']],
+  ['acknowledgeSetBatch-10', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 0, '', job(5)] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys']],
   // Sealed: the seed's seal holds (one entry in flight), so the call would delete the in-flight set.
-  ['acknowledgeSetBatch-9', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 0, 't:1'] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys']],
+  ['acknowledgeSetBatch-10', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 0, 't:1'] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys']],
   ['acquireRunLock-5', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'start'] }, ['lock']],
   ['copyCronDefinition-4', { keys: ['cron:copy', 'cron:index', 'lock'], args: ['cron:copy', 'run', 1000, 'arn', 'message', 'm'] }, ['cron:copy', 'cron:index', 'lock']],
   ['rewriteCronMessage-3', { keys: ['cron:h', 'lock'], args: ['m', 'm2', 'run', 1000, 'arn'] }, ['cron:h', 'lock']],
@@ -87,16 +87,16 @@ export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['acquireRunLock-5', { keys: ['lock', 'stopped', 'ended:arn2'], args: ['run', '{"runId":"run","plannedBy":"arn2"}', 1000, 'start'] }, ['lock']],
   // The clean-up after the lock's execution ended: its end recorded (written over any type), the marker set, the lock released.
   ['renewRunLock-4', { keys: ['lock', 'stopped', 'ended:arn'], args: ['run', 'stop', 1000, '', '{"runId":"run","endedBy":"arn"}', '', 'arn'] }, ['lock']],
-  ['addRunExecution-3', { keys: ['lock', 'executions'], args: ['run', 'list:1', 1000, 60] }, ['lock', 'executions']],
+  ['addRunExecution-4', { keys: ['lock', 'executions'], args: ['run', 'list:1', 1000, 60] }, ['lock', 'executions']],
   ['endRunExecution-3', { keys: ['lock', 'executions'], args: ['run', 'root', 1000] }, ['lock', 'executions']],
   ['finishRun-4', { keys: ['lock', 'items', 'executions'], args: ['run', 1000] }, ['lock', 'items', 'executions']],
-  ['storeRunPlan-6', { keys: ['lock', 'items', 'executions', 'routing', 'classes'], args: ['run', 1000, 'arn', 60, 'root', '{}', '["A"]', '{"kind":"set","name":"retry"}'] }, ['lock', 'items', 'executions']],
+  ['storeRunPlan-7', { keys: ['lock', 'items', 'executions', 'routing', 'classes'], args: ['run', 1000, 'arn', 60, 'root', '{}', '["A"]', '{"kind":"set","name":"retry"}'] }, ['lock', 'items', 'executions']],
   ['appendRunPlan-3', { keys: ['lock', 'items'], args: ['run', 1000, 'arn', 1, '{"kind":"queue","name":"default"}'] }, ['lock', 'items']],
   ['forgetRunConflicts-n2', { keys: ['lock', 'conflicts:s'], args: ['run', 1000, 'arn'] }, ['lock']],
   ['forgetPageAttempt-2', { keys: ['receipts'], args: ['item:input'] }, ['receipts']],
   // A receipt written over the attempt field's count (0: an attempt its open did not count, written whatever the field holds).
-  ['writePageReceipt-1', { keys: ['receipts'], args: ['item', 'item:input', 0, '{}', 3600] }, ['receipts']],
-  ['endQueuePass-4', { keys: ['originals:end', 'receipts', 'queue:old'], args: ['pass-end:queue:old', 3600, '1000 arn'] }, ['originals:end', 'receipts', 'queue:old']],
+  ['writePageReceipt-2', { keys: ['receipts'], args: ['item', 'item:input', 0, '{}', 3600] }, ['receipts']],
+  ['endQueuePass-5', { keys: ['originals:end', 'receipts', 'queue:old'], args: ['pass-end:queue:old', 3600, '1000 arn'] }, ['originals:end', 'receipts', 'queue:old']],
   ['forgetOlderPasses-n1', { keys: ['lock', 'originals:older'], args: ['run', 1000, 'arn', '1000 arn'] }, ['lock', 'originals:older']],
   ['forgetOlderTransferPasses-n2', { keys: ['lock', 'originals:count'], args: ['run', 1000, 'arn', '1000 arn'] }, ['lock', 'originals:count']],
   // Another (dead) run's pass count, nothing of it in flight (inflight:none): forgetOtherRunsPasses-1.lua deletes it.

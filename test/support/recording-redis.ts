@@ -7,25 +7,25 @@ import { LuaScript } from '../../core/redis/lua-script.js';
 const SCRIPTS = new Map(
   (
     [
-      ['claim', 'claimQueueJobs-13'],
+      ['claim', 'claimQueueJobs-14'],
       ['ack', 'acknowledgeQueueBatch-4'],
-      ['claimSet', 'claimSetEntries-15'],
-      ['ackSet', 'acknowledgeSetBatch-9'],
+      ['claimSet', 'claimSetEntries-16'],
+      ['ackSet', 'acknowledgeSetBatch-10'],
       ['write', 'copyJobsToLists-n4'],
       ['writeSet', 'copyEntriesToSet-6'],
       ['acquire', 'acquireRunLock-5'],
       ['lock', 'renewRunLock-4'],
-      ['retire', 'retireLedger-3'],
+      ['retire', 'retireLedger-4'],
       ['reroute', 'rerouteQueueJobs-n4'],
       ['rerouteSet', 'rerouteSetEntries-n6'],
-      ['open', 'openPageAttempt-6'],
-      ['receipt', 'writePageReceipt-1'],
+      ['open', 'openPageAttempt-7'],
+      ['receipt', 'writePageReceipt-2'],
     ] as const
   ).map(([label, name]) => [new LuaScript(name).sha, label]),
 );
 /** Loads every script the run sends, so that no pipeline is sent twice (NOSCRIPT, then again). */
 export async function loadScripts(...servers: Redis[]): Promise<void> {
-  for (const name of ['claimQueueJobs-13', 'acknowledgeQueueBatch-4', 'claimSetEntries-15', 'acknowledgeSetBatch-9', 'copyJobsToLists-n4', 'copyEntriesToSet-6', 'acquireRunLock-5', 'renewRunLock-4', 'retireLedger-3', 'rerouteQueueJobs-n4', 'rerouteSetEntries-n6', 'openPageAttempt-6', 'writePageReceipt-1']) {
+  for (const name of ['claimQueueJobs-14', 'acknowledgeQueueBatch-4', 'claimSetEntries-16', 'acknowledgeSetBatch-10', 'copyJobsToLists-n4', 'copyEntriesToSet-6', 'acquireRunLock-5', 'renewRunLock-4', 'retireLedger-4', 'rerouteQueueJobs-n4', 'rerouteSetEntries-n6', 'openPageAttempt-7', 'writePageReceipt-2']) {
     for (const server of servers) await server.script('LOAD', new LuaScript(name).source);
   }
 }

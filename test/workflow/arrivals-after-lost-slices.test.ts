@@ -75,7 +75,7 @@ describe('a set transfer whose slices failed or lost their replies while entries
   const cases = [
     ["the pass's first slice fails after its claim (its write never sent)", 'target', 'copyEntriesToSet-6', 1, false],
     ['a later slice fails after its claim (its write never sent)', 'target', 'copyEntriesToSet-6', 2, false],
-    ["a slice's acknowledge runs but its reply is lost", 'source', 'acknowledgeSetBatch-9', 2, true],
+    ["a slice's acknowledge runs but its reply is lost", 'source', 'acknowledgeSetBatch-10', 2, true],
   ] as const;
   for (const [what, side, script, nth, ran] of cases) {
     it(`${what}, 5 entries added to retry (due later) before the next task`, async () => {

@@ -6,7 +6,7 @@ import { runCli } from '../support/run-cli.js';
 // Before anything is touched a run checks that its user may run every command it sends
 // (command-permissions.ts), its Lua steps' included. Four were missing from that list: HDEL and
 // HLEN (endRunExecution-3.lua, at the end of every run, on the source), SCARD and SRANDMEMBER
-// (retireLedger-3.lua, at the end of a transfer, on the target; SCARD on the source too). A user
+// (retireLedger-4.lua, at the end of a transfer, on the target; SCARD on the source too). A user
 // without one of them had every job moved, then "Unexpected ReplyError in summarize … can't run
 // this command", exit 1, and the same again on every run after. Refused at the start now.
 const users = ['nohdel', 'nohlen', 'nosrandmember', 'noscard'];

@@ -12,7 +12,7 @@ import { waitUntil } from '../support/wait-until.js';
 // requeue, a reliable fetch's requeue): a class-selective oldest-first pass walks up from the
 // oldest job, so a job pushed back below where it already is never comes into its window. A
 // whole-queue transfer pass claims from the tail up to its mark, the newest original
-// (claimQueueJobs-13.lua): the jobs pushed back under it are moved with every original.
+// (claimQueueJobs-14.lua): the jobs pushed back under it are moved with every original.
 const redis = privateSourceAndTarget();
 
 const MOVING = 'RepositoryArchiveCacheWorker';

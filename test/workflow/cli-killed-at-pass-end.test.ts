@@ -1,5 +1,5 @@
 // `run` killed (SIGKILL) after a queue's last moving call and before the call that ends that
-// queue's pass (endQueuePass-4.lua, its own round trip): random kills reach that gap about once in
+// queue's pass (endQueuePass-5.lua, its own round trip): random kills reach that gap about once in
 // 30 runs (audit-fresh-truth: once in 73 kill -9 trials of a 110,104-job re-route), this test every
 // time. Running the same command again resumes the run: every job exactly once, bytes kept but the
 // queue, the resumed summary's words and exit code as for any resumed run, the lock released.

@@ -5,7 +5,7 @@ import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli } from '../support/run-cli.js';
 import { waitUntil } from '../support/wait-until.js';
 
-// A pass bounded by a mark (claimQueueJobs-13.lua, claimSelectedQueueJobs-11.lua) looks for it from
+// A pass bounded by a mark (claimQueueJobs-14.lua, claimSelectedQueueJobs-11.lua) looks for it from
 // the head (LPOS): a job byte-identical to the mark that a producer pushes during the pass (one job
 // pushed twice) is found first, and the pass's bound moves up to that copy. Pinned here as
 // harmless: what lies between the mark and the copy was pushed since the pass began, so the pass

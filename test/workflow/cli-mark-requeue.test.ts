@@ -8,7 +8,7 @@ import { waitUntil } from '../support/wait-until.js';
 // A stopping Sidekiq pushes the jobs it had fetched back onto the consumer end (RPUSH) while a
 // pass is under way, and a producer pushes at the head (LPUSH). A pass bounded by a count of
 // originals took the jobs pushed back in place of as many of the newest originals, which stayed on
-// the source called "added during the run". The whole-queue `front` pass (claimQueueJobs-13.lua) and
+// the source called "added during the run". The whole-queue `front` pass (claimQueueJobs-14.lua) and
 // the class-selective `append` pass (claimSelectedQueueJobs-11.lua) end at a mark, as the
 // whole-queue `append` pass does (cli-append-requeue): every original moves, and only what the
 // producer pushed is called added.

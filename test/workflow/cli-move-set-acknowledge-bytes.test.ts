@@ -1,6 +1,6 @@
 // `move` of schedule, retry and dead (issue #18): a set slice's acknowledge sent every member back
 // to the source, as many bytes as its claim read. Now a slice whose every entry was written and
-// none conflicted sends its claim's seal instead (acknowledgeSetBatch-9.lua). What the source
+// none conflicted sends its claim's seal instead (acknowledgeSetBatch-10.lua). What the source
 // receives (INFO stats total_net_input_bytes) says which: with 1.2 MB of entries, a move that
 // sends them back received 1.69 MB; one that does not, 0.28–0.31 MB (the claims, the locks, the
 // run's records of its progress, the connections' checks; it varies with the page tasks' timing).

@@ -53,7 +53,7 @@ describe('a Redis older than 6.2', { timeout: 60_000 }, () => {
     const oldUrl = old.url.replace('redis://', 'redis://:pw-5x@');
     const shown = old.url.replace('redis://', 'redis://:***@');
     // A source also needs LPOS (Redis 6.0.6): a transfer pass looks for its mark, front or append
-    // (claimQueueJobs-13.lua), and so does a class-selective append pass (claimSelectedQueueJobs-11.lua).
+    // (claimQueueJobs-14.lua), and so does a class-selective append pass (claimSelectedQueueJobs-11.lua).
     const refusal = (role: string, what: string) =>
       `${role} ${shown}: the server does not have SMISMEMBER, HRANDFIELD, ZMSCORE${role === 'source' ? ', LPOS' : ''} (renamed or disabled, or newer than this Redis ${version}), which ${what} needs; we need Redis 6.2 or later with these commands enabled. Nothing was touched.\n`;
 

@@ -82,7 +82,7 @@ function failingReceipts(client: Redis, failing: { receipts: boolean; of?: strin
         const exec = multi.exec.bind(multi);
         multi.exec = (...execArgs: unknown[]) => {
           const queued = (multi as unknown as { _queue: { name: string; args: unknown[] }[] })._queue;
-          // The receipt's write: one call of writePageReceipt-1.lua (its key, then its receipt among the arguments).
+          // The receipt's write: one call of writePageReceipt-2.lua (its key, then its receipt among the arguments).
           const receipt = (c: { name: string; args: unknown[] }) => c.name === 'evalsha' && String(c.args[0]) === WRITE_RECEIPT && String(c.args[2]).endsWith(':page-receipts') && (failing.of === undefined || c.args.some((a) => String(a).includes(failing.of!)));
           if (failing.receipts && queued.some(receipt)) {
             failing.receipts = false;
@@ -95,7 +95,7 @@ function failingReceipts(client: Redis, failing: { receipts: boolean; of?: strin
     },
   });
 }
-const WRITE_RECEIPT = new LuaScript('writePageReceipt-1').sha;
+const WRITE_RECEIPT = new LuaScript('writePageReceipt-2').sha;
 
 interface Fault {
   /** The first hand-off's answer is lost (Lambda.ServiceException, retried by the definition) after it ran to its end. */

@@ -83,7 +83,7 @@ describe('a page task whose first attempt failed before it wrote anything', () =
   it('an attempt that failed after sending its first write (its reply lost) still counts: "counts may be short"', async () => {
     const seeded = await seed(redis.source());
     const provider = connect();
-    const claim = new LuaScript('claimQueueJobs-13').sha;
+    const claim = new LuaScript('claimQueueJobs-14').sha;
     // The attempt's claim reaches Redis and runs; its connection resets before the reply.
     let failed = 0;
     const lossy = {

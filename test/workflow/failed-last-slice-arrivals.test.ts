@@ -8,7 +8,7 @@
 // jobs'. The claim now counts what the failed slice left in flight among the originals taken.
 // Here the failed slice is the pass's last ('append': the claim left the count at 0, its mark
 // kept): the retried slice takes back what is in flight and claims nothing more. Found by hand-made
-// mutation testing (audit-mutants): claimQueueJobs-13.lua's bound for 'oldest' claims without a
+// mutation testing (audit-mutants): claimQueueJobs-14.lua's bound for 'oldest' claims without a
 // mark to go by (`want = math.min(want, unclaimed)`) dropped, and every test passed.
 import { describe, expect, it } from 'vitest';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';

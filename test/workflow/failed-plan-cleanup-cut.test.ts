@@ -35,7 +35,7 @@ describe("a failed first plan's clean-up cut between its two calls", () => {
     // The plan's store of the run's list and routing runs and its reply is lost: the plan fails and
     // cleans up. The process dies right after the clean-up's first call (forgetting what the run
     // was started with) ran, before its second (ending the run) is sent.
-    const store = new LuaScript('storeRunPlan-6').sha;
+    const store = new LuaScript('storeRunPlan-7').sha;
     const forget = new LuaScript('forgetRunConflicts-n2').sha;
     const noScript = (replies: [Error | null, unknown][]) => replies.some(([e]) => e !== null && String(e.message).startsWith('NOSCRIPT'));
     let stored = false;

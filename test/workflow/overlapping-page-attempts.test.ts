@@ -231,7 +231,7 @@ async function keysWithoutExpiry(client: Redis, runId: string): Promise<string[]
   return keys.filter((_, i) => ttls[i] === -1).sort();
 }
 
-const MOVING = new Set(['claimQueueJobs-13', 'claimSetEntries-15', 'copyJobsToLists-n4', 'copyEntriesToSet-6', 'acknowledgeQueueBatch-4', 'acknowledgeSetBatch-9', 'rerouteQueueJobs-n4', 'rerouteSetEntries-n6'].map((name) => new LuaScript(name, { encodeCalls: true }).sha));
+const MOVING = new Set(['claimQueueJobs-14', 'claimSetEntries-16', 'copyJobsToLists-n4', 'copyEntriesToSet-6', 'acknowledgeQueueBatch-4', 'acknowledgeSetBatch-10', 'rerouteQueueJobs-n4', 'rerouteSetEntries-n6'].map((name) => new LuaScript(name, { encodeCalls: true }).sha));
 
 describe('two attempts of one page at once, interleaved mid-page, Sidekiq producing and fetching', () => {
   // Invocation 1 of the task: the stale attempt, held just before its second moving call (a

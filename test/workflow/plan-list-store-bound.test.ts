@@ -11,7 +11,7 @@ import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 // Every Sidekiq client waits while a Lua call runs (issue #18: no call over 2 ms). A plan stored
-// its whole list of sets and queues in one script call (storeRunPlan-6.lua): with a queue per
+// its whole list of sets and queues in one script call (storeRunPlan-7.lua): with a queue per
 // worker and more, 10,000 queues (gitlab-scale.test.ts), that call pushed 10,000 items and held
 // the source for 7–33 ms (SLOWLOG, redis-server 7.0, loaded machine; 100,000: 180–300 ms).
 // MONITOR shows each script call with its keys and arguments: none that writes the run's list may

@@ -5,7 +5,7 @@
 // retry began the pass again from the queue's length then: the 5 jobs pushed in between were moved
 // as originals, and the 7 moves of the lost attempt were in no count (it said 5 moved, none
 // arrived, "Complete … counts may be short"). The pass's end now keeps the record in the run's page
-// receipts (endQueuePass-4.lua), deleted with them by the run's last summary: the retry counts from
+// receipts (endQueuePass-5.lua), deleted with them by the run's last summary: the retry counts from
 // it, leaves the arrivals on the queue and says so; the counts stay flagged (the lost attempt never
 // answered), though exact.
 import type { Redis } from 'ioredis';
@@ -30,7 +30,7 @@ const { connect } = connectionsPerTest(redis);
 
 /**
  * `provider` whose source runs the pass's end (the first `times` ones: a MULTI that deletes the pass
- * record, as before, or endQueuePass-4's call), then, the first time, `meanwhile`, then loses its reply.
+ * record, as before, or endQueuePass-5's call), then, the first time, `meanwhile`, then loses its reply.
  */
 function losingPassEnd(provider: ConnectionProvider, meanwhile: () => Promise<void>, times = 1): ConnectionProvider & { faults: () => number } {
   let faults = 0;
@@ -42,7 +42,7 @@ function losingPassEnd(provider: ConnectionProvider, meanwhile: () => Promise<vo
     throw lost();
   };
   const wrap = (client: Redis): Redis =>
-    new Proxy(aroundScriptPipelines(client, new LuaScript('endQueuePass-4').sha, around), {
+    new Proxy(aroundScriptPipelines(client, new LuaScript('endQueuePass-5').sha, around), {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver) as unknown;
         if (prop !== 'multi') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
@@ -68,7 +68,7 @@ describe("a queue re-route whose first slice ended its pass and lost the reply o
       for (const p of originals) await source.lpush('queue:old', p);
       await source.sadd('queues', 'old');
       // Loaded first, so that the call met is the one that runs (not one refused NOSCRIPT and sent again).
-      await source.script('LOAD', new LuaScript('endQueuePass-4').source);
+      await source.script('LOAD', new LuaScript('endQueuePass-5').source);
       const arrivals = Array.from({ length: 5 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `["arrived",${i}]` }));
       const provider = losingPassEnd(connect(), async () => void (await source.lpush('queue:old', ...arrivals)));
 
@@ -97,14 +97,14 @@ describe("a queue re-route whose first slice ended its pass and lost the reply o
 // countArrivals), and endQueuePass-3 then found no record under its own key and wrote the end of a
 // pass with none (`- 0 0 <generation>`) over the record the first end had kept there: when that
 // retry's reply was lost too, the next attempt found no record and began the pass again from the
-// queue's length, moving the 5 arrivals as originals. endQueuePass-4 keeps the end it finds there.
+// queue's length, moving the 5 arrivals as originals. endQueuePass-5 keeps the end it finds there.
 describe("the pass's end's reply lost twice: the second attempt's end keeps the record the first kept", () => {
   it('front', async () => {
     const source = redis.source();
     const originals = Array.from({ length: 7 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
     for (const p of originals) await source.lpush('queue:old', p);
     await source.sadd('queues', 'old');
-    await source.script('LOAD', new LuaScript('endQueuePass-4').source);
+    await source.script('LOAD', new LuaScript('endQueuePass-5').source);
     const arrivals = Array.from({ length: 5 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `["arrived",${i}]` }));
     const provider = losingPassEnd(connect(), async () => void (await source.lpush('queue:old', ...arrivals)), 2);
 

@@ -100,7 +100,7 @@ describe('a class-selective queue transfer (front and append) whose slices faile
 });
 
 describe('a class-selective set transfer whose slices failed or lost their replies while entries were added: what was added stays on the source, counted', () => {
-  for (const [what, side, script, nth, ran] of cases('claimSelectedSetEntries-11', 'copyEntriesToSet-6', 'acknowledgeSetBatch-9')) {
+  for (const [what, side, script, nth, ran] of cases('claimSelectedSetEntries-11', 'copyEntriesToSet-6', 'acknowledgeSetBatch-10')) {
     it(`${what}; 5 selected entries and 3 others added to retry (due later) before the task is retried`, async () => {
       const source = redis.source();
       const originals = Array.from({ length: 40 }, (_, i) => ({ payload: sidekiqPayload({ className: classOf(i), queue: 'q', args: `[${i}]` }), score: String(2e9 + i) }));

@@ -1,6 +1,6 @@
 // A class-selective transfer (a shard move) whose run lost its locks between two slices: the run's
 // locks expired (its task paused past their life) and another run took them on both servers. The
-// whole-queue claim refuses to claim then (claimQueueJobs-13.lua looks at the lock); the selective
+// whole-queue claim refuses to claim then (claimQueueJobs-14.lua looks at the lock); the selective
 // claim did not look, so it took the next slice's jobs off the live queue into the run's in-flight
 // list, and only the write to the target was refused: the jobs stayed in flight, out of reach of
 // Sidekiq's fetchers and of the run that now held the source, until a later run resumed them — and

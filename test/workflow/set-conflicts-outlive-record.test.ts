@@ -1,5 +1,5 @@
 // A set transfer records the conflicts it gives back (entries whose bytes are already in the target
-// set: they go back to the source set) so that its claims step over them (claimSetEntries-15.lua,
+// set: they go back to the source set) so that its claims step over them (claimSetEntries-16.lua,
 // the run's `:conflicts:<set>`). The record had 7 days from the last conflict given back, and a
 // rate-limited move of a large set runs longer: past them the claims took the conflicts again,
 // each one using up one of the pass's count of the set's entries at its start. The pass then

@@ -26,7 +26,7 @@ import { wrapped } from '../support/unanswered-attempt.js';
 const redis = privateSourceAndTarget();
 const { connect } = connectionsPerTest(redis);
 
-const CLAIMS = new Set(['claimQueueJobs-13', 'claimSetEntries-15'].map((name) => new LuaScript(name, { encodeCalls: true }).sha));
+const CLAIMS = new Set(['claimQueueJobs-14', 'claimSetEntries-16'].map((name) => new LuaScript(name, { encodeCalls: true }).sha));
 const COPIES = new Set(['copyJobsToLists-n4', 'copyEntriesToSet-6'].map((name) => new LuaScript(name, { encodeCalls: true }).sha));
 const FINISH = new LuaScript('finishRun-4', { encodeCalls: true }).sha;
 

@@ -1,5 +1,5 @@
 // A queue transfer's pass is bounded by a mark kept on the source with its count
-// (claimQueueJobs-13's KEYS[7]): `append`, the newest original's bytes, taken in its first claim,
+// (claimQueueJobs-14's KEYS[7]): `append`, the newest original's bytes, taken in its first claim,
 // where it stops; `front`, the newest original not claimed yet, where each claim begins (moved down
 // with the claims). Neither a worker's fetches nor a stopping Sidekiq's requeue at the tail (RPUSH)
 // moves it. Before, by the count alone, p jobs fetched at the tail and p pushed at the head left
@@ -31,10 +31,10 @@ describe('a queue transfer while a Sidekiq worker fetches from the source queue 
       await source.sadd('queues', 'q');
       // Loaded first, so that the pipeline met is the claim that runs (not one refused NOSCRIPT, sent
       // again after the fetches and pushes: the pass would then begin after them).
-      await source.script('LOAD', new LuaScript('claimQueueJobs-13').source);
+      await source.script('LOAD', new LuaScript('claimQueueJobs-14').source);
       const arrivals = Array.from({ length: 5 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `["arrived",${i}]` }));
       const fetched: string[] = [];
-      const provider = faultAt(connect(), 'source', 'claimQueueJobs-13', 1, async (exec) => {
+      const provider = faultAt(connect(), 'source', 'claimQueueJobs-14', 1, async (exec) => {
         const replies = await exec();
         for (let i = 0; i < 3; i++) fetched.push((await source.rpop('queue:q'))!);
         await source.lpush('queue:q', ...arrivals);
@@ -70,7 +70,7 @@ describe('a queue transfer while a Sidekiq worker fetches from the source queue 
         expect(words).toMatch(/^Complete/m);
       }
       // Either pass ends at its mark and reaches none of the arrivals (a `front` pass reached 3 of the
-      // 5 by its count, as many as the worker fetched, before claimQueueJobs-13).
+      // 5 by its count, as many as the worker fetched, before claimQueueJobs-14).
       expect(left.length).toBe(5);
     });
   }
@@ -80,9 +80,9 @@ describe('a queue transfer while a Sidekiq worker fetches from the source queue 
     const originals = Array.from({ length: 40 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));
     for (const p of originals) await source.lpush('queue:q', p);
     await source.sadd('queues', 'q');
-    await source.script('LOAD', new LuaScript('claimQueueJobs-13').source);
+    await source.script('LOAD', new LuaScript('claimQueueJobs-14').source);
     const requeued = Array.from({ length: 3 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `["requeued",${i}]` }));
-    const provider = faultAt(connect(), 'source', 'claimQueueJobs-13', 1, async (exec) => {
+    const provider = faultAt(connect(), 'source', 'claimQueueJobs-14', 1, async (exec) => {
       const replies = await exec();
       await source.rpush('queue:q', ...requeued);
       return replies;

@@ -75,7 +75,7 @@ describe('verdicts of a run whose counts may be short', () => {
     const provider = connect();
     // The second task (2 slices of 7 before it) moves the last 6 originals, a producer pushes 10
     // jobs, and the task dies before it answers. Its retry, from the same cursor, finds the pass
-    // done (its count of originals on the source: claimQueueJobs-13.lua) and takes none of the 10
+    // done (its count of originals on the source: claimQueueJobs-14.lua) and takes none of the 10
     // (it took the oldest 6 arrivals as the originals it was to take before that count was kept).
     // The 6 the first attempt moved are the counts' shortfall.
     let pushed = false;

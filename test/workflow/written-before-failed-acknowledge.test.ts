@@ -41,7 +41,7 @@ function acknowledgeNeverSent(provider: ConnectionProvider, script: string, nth:
 }
 
 describe('a slice whose acknowledge failed after its write: the retry finds its jobs written, and the summary says they are the run’s own earlier write', () => {
-  for (const [kind, script, key] of [['queue', 'acknowledgeQueueBatch-4', 'queue:q'], ['set', 'acknowledgeSetBatch-9', 'retry']] as const) {
+  for (const [kind, script, key] of [['queue', 'acknowledgeQueueBatch-4', 'queue:q'], ['set', 'acknowledgeSetBatch-10', 'retry']] as const) {
     it(`${kind}: every job on the target once; "written before 7", named as this run's write, no "duplicate"`, async () => {
       const source = redis.source();
       const queued = Array.from({ length: 40 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]` }));

@@ -13,7 +13,7 @@
   KEYS[3]  the source's index of in-flight keys (core/transfer/inflight-index.ts, a set of key
            names): the call that deletes the in-flight list takes its name out (SREM), in this
            call, so the index names what is in flight and no more. Only then: a claim that writes
-           the list again names it again in its own call (claimQueueJobs-13.lua), and a list this
+           the list again names it again in its own call (claimQueueJobs-14.lua), and a list this
            call leaves holding jobs stays named. Names of lists gone otherwise are left to
            forgetGoneInflightKeys-1.lua.
   ARGV[1]  the batch id the caller wrote from (without `+base`)

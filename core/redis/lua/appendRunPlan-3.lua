@@ -1,5 +1,5 @@
 --[[
-  Appends a part of a plan's list of sets and queues to the run's list, after storeRunPlan-6.lua
+  Appends a part of a plan's list of sets and queues to the run's list, after storeRunPlan-7.lua
   wrote its first part, only while the run's lock is still this plan's (core/workflow/
   store-run-plan.ts). A list of 10,000 queues pushed in one call held every other client of the
   source for 7–33 ms (issue #18: no call over 2 ms); the plan writes it PLAN_ITEMS_PER_CALL items a

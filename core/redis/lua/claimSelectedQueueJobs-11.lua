@@ -33,7 +33,7 @@
 
   A stopped run claims nothing (KEYS[4], its stop marker, exists), nor one whose lock on the
   source another run or a later execution of the run holds (KEYS[5], lib/claim-lock.lua), as
-  claimQueueJobs-13.lua: a claim after the run lost its lock would take the jobs off the live queue
+  claimQueueJobs-14.lua: a claim after the run lost its lock would take the jobs off the live queue
   into an in-flight list whose write the target then refuses, out of every fetcher's reach until a
   later run resumes them.
 

@@ -5,30 +5,30 @@
   with the score the caller read; otherwise the poller enqueued it, Sidekiq deleted or retried it
   meanwhile, and it is not taken (status '0').
 
-  Entries this run gave back as conflicts (acknowledgeSetBatch-9.lua) are stepped over, by the
-  SHA-1 of their bytes (status 'c'), as claimSetEntries-15.lua does; so is an entry whose exact
+  Entries this run gave back as conflicts (acknowledgeSetBatch-10.lua) are stepped over, by the
+  SHA-1 of their bytes (status 'c'), as claimSetEntries-16.lua does; so is an entry whose exact
   bytes are already in the in-flight set (status 'h': added to the source again while the run held
   them; a ZADD would merge the two jobs into one member), or were written and acknowledged from the
-  batch in flight (status 'h' too: KEYS[8], see claimSetEntries-15.lua). Batches as there: a new id
+  batch in flight (status 'h' too: KEYS[8], see claimSetEntries-16.lua). Batches as there: a new id
   (ARGV[1]) when the in-flight set starts empty, kept while it holds entries. A call that claims
-  deletes the in-flight set's seal (KEYS[5], claimSetEntries-15.lua): a seal must never outlive an
+  deletes the in-flight set's seal (KEYS[5], claimSetEntries-16.lua): a seal must never outlive an
   entry added to the in-flight set after it, or a sealed acknowledge could delete that entry.
 
   KEYS[1]  the sorted set
   KEYS[2]  the run's in-flight sorted set for it
   KEYS[3]  the in-flight batch's id
   KEYS[4]  the run's record of conflicts given back to this set (a set of SHA-1 digests)
-  KEYS[5]  the in-flight set's seal (claimSetEntries-15.lua): deleted when anything is claimed
+  KEYS[5]  the in-flight set's seal (claimSetEntries-16.lua): deleted when anything is claimed
   KEYS[6]  the run's stop marker (core/redis/run-lock.ts runStopMarkerKey): while it exists,
            nothing is claimed
   KEYS[7]  the run lock on this server (core/redis/run-lock.ts runLockKey): nothing is claimed
            while another run holds it, or a later execution of this run, nor, ARGV[3] known, while it is
            gone or another run's past its expiry (lib/claim-lock.lua lockTaken, lockGone), as
-           claimSetEntries-15.lua: a claim after the run lost its lock would take the entries out
+           claimSetEntries-16.lua: a claim after the run lost its lock would take the entries out
            of the set into an in-flight set whose write the target then refuses, out of the
            poller's reach until a later run resumes them
   KEYS[8]  the batch's record of written entries acknowledged while others of it stayed in flight
-           (ledger ids, acknowledgeSetBatch-9.lua); deleted when a new batch starts
+           (ledger ids, acknowledgeSetBatch-10.lua); deleted when a new batch starts
   KEYS[9]  the source's index of in-flight keys (core/transfer/inflight-index.ts, a set of key
            names, `<prefix>sidekiq-migrate:inflight-keys`): the in-flight key's name is added to
            it (SADD) by the call that leaves the key holding anything, at its end, when not named

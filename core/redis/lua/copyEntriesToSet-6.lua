@@ -7,7 +7,7 @@
   changes its queue) are already in the target set — another entry of this run was rewritten to
   the same bytes, or it was there before — a plain ZADD would merge two jobs into one. It is
   added with NX, and when that adds nothing it is a conflict: not written, not in the ledger; the
-  acknowledge gives it back to the source set (acknowledgeSetBatch-9.lua).
+  acknowledge gives it back to the source set (acknowledgeSetBatch-10.lua).
 
   The ledger has no TTL here (and loses one an older version gave it): under the volatile-*
   eviction policies only keys with a TTL are evicted, and a ledger evicted while its entries are

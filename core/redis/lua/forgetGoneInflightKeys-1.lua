@@ -2,10 +2,10 @@
   Takes out of a source's index of in-flight keys (core/transfer/inflight-index.ts) the names of
   in-flight keys that no longer exist: an in-flight key is gone once its last job or entry was
   acknowledged or given back (Redis deletes an empty list or sorted set); the acknowledge that
-  does it takes the name out itself (acknowledgeQueueBatch-4.lua, acknowledgeSetBatch-9.lua), an
+  does it takes the name out itself (acknowledgeQueueBatch-4.lua, acknowledgeSetBatch-10.lua), an
   older version's did not, and the claims that add names never take them out. Each name is looked at and taken out in this one call, so a name is
   never taken out while its key exists: a claim that writes the key again adds its name again in
-  its own call (claimQueueJobs-13.lua and the other claims). Safe at any time, by any run: it
+  its own call (claimQueueJobs-14.lua and the other claims). Safe at any time, by any run: it
   takes out only what names nothing. The index's mark (`walked`, not a key this version writes:
   each in-flight key begins with the prefix and `sidekiq-migrate:`) is never passed here.
 

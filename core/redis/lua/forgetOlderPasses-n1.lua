@@ -2,7 +2,7 @@
   A resumed re-route's plan, holding the run's lock (core/workflow/older-starts.ts: the records its
   one walk of the keyspace found) deletes the pass records (core/reroute/pass-record.ts) that an earlier start of the
   run left: a process killed between a queue's last moving call and the call that ends its pass
-  (endQueuePass-4.lua, its own round trip) leaves its queue's record, no expiry; when the queue is
+  (endQueuePass-5.lua, its own round trip) leaves its queue's record, no expiry; when the queue is
   empty by then, the resumed run has no item for it and nothing else would ever delete it.
 
   Only while the run's lock is still this start's, exactly (lib/run-generation.lua plannerLost): a

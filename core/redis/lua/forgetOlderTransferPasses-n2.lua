@@ -11,12 +11,12 @@
   later start of the run keeps every count. Only a count of another generation than this start's:
   one of its own is its own pass's (left by an item of this start that failed; a resume, a later
   start, ends it in turn). A count of an earlier generation is read by nothing of this start (a
-  pass's first claim takes only its own generation's: claimQueueJobs-13.lua, claimSetEntries-15.lua
+  pass's first claim takes only its own generation's: claimQueueJobs-14.lua, claimSetEntries-16.lua
   ARGV 'start', claimSelectedQueueJobs-11.lua, selective-set-transfer.ts startCursor) and the
   earlier start's claims are refused now that this start holds the lock (lib/claim-lock.lua).
 
   The three formats' first lines all end with the generation that wrote them, after one space:
-    `<originals not claimed yet> <generation>`          (claimQueueJobs-13.lua, claimSetEntries-15.lua;
+    `<originals not claimed yet> <generation>`          (claimQueueJobs-14.lua, claimSetEntries-16.lua;
                                                           a whole-queue pass's goes on after a
                                                           newline with its mark, a job's bytes, which
                                                           may end with anything: only the first line

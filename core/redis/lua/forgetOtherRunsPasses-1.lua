@@ -9,7 +9,7 @@
   over the whole source at every summary costs a walk of the keyspace the plan makes anyway.
 
   Another run's count is read by nothing of this run, nor by a later start of that run (a pass's
-  first claim takes only its own generation's count: claimQueueJobs-13.lua, claimSetEntries-15.lua,
+  first claim takes only its own generation's count: claimQueueJobs-14.lua, claimSetEntries-16.lua,
   claimSelectedQueueJobs-11.lua, selective-set-transfer.ts startCursor), and while this start holds
   the lock no claim of another run goes through (lib/claim-lock.lua). Only while the lock is still
   this start's exactly (lib/run-generation.lua plannerLost): a plan paused past its lock deletes

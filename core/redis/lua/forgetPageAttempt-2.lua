@@ -1,5 +1,5 @@
 --[[
-  Takes back one attempt of a page input counted by openPageAttempt-6.lua (core/workflow/
+  Takes back one attempt of a page input counted by openPageAttempt-7.lua (core/workflow/
   page-receipt.ts forgetPageAttempt): an attempt that the locks' renewal refused, or that failed
   before it sent a single script call, moved nothing. One decrement, read and written in one call:
   two attempts of one input may run at once (Step Functions retried the task while its first still

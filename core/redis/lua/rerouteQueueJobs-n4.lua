@@ -12,7 +12,7 @@
                where the queue's pass stands once this call ran; the run lock (a string,
                core/redis/run-lock.ts runLockKey); the run's page receipts (a hash,
                core/workflow/page-receipt.ts), where the pass's end keeps its record
-               (endQueuePass-4.lua); given, ARGV has the P fields
+               (endQueuePass-5.lua); given, ARGV has the P fields
 
   ARGV[1]      'RPUSH' to put moved jobs at the head of the destination line (they run before its
                backlog) or 'LPUSH' to append them behind it (GitLab's behaviour); the caller

@@ -89,7 +89,7 @@ export interface RunSummary {
   /**
    * Transfer (not a dry run): jobs still in in-flight keys a transfer writes back when the run
    * ended: a set entry kept in flight because its exact bytes are in the source set again (given
-   * back as a conflict, the two would merge: acknowledgeSetBatch-9.lua), or a slice of a page that
+   * back as a conflict, the two would merge: acknowledgeSetBatch-10.lua), or a slice of a page that
    * failed. No worker runs them; the same move run again finishes them. The first few keys named.
    */
   readonly inflightStillOnSource?: { readonly jobs: number; readonly keys: readonly string[]; readonly lists: number };

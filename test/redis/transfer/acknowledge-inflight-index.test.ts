@@ -2,7 +2,7 @@
 // any claim ever wrote until a summary took out the names of keys gone (forgetGoneInflightKeys-1):
 // a run of 10,000 queues left 10,000 names (1 MB) that every reader paid for (bench/README.md,
 // audit-ackindex). Now the acknowledge that empties an in-flight key takes its name out in the
-// same call (acknowledgeQueueBatch-4.lua, acknowledgeSetBatch-9.lua), and only then: an in-flight
+// same call (acknowledgeQueueBatch-4.lua, acknowledgeSetBatch-10.lua), and only then: an in-flight
 // key that holds jobs must stay named whatever ran before, or a summary reading the index says
 // Complete while jobs sit in flight. Each case stops after every call (a crash there leaves what the
 // calls before it wrote: each is one Lua script) and requires that every in-flight key is named and

@@ -27,10 +27,10 @@ import { seedQueueAndSchedule } from '../../support/seed-queue-and-schedule.js';
 
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
-const claimQueueJobs = new LuaScript('claimQueueJobs-13');
+const claimQueueJobs = new LuaScript('claimQueueJobs-14');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-4');
-const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-9');
-const claimSetEntries = new LuaScript('claimSetEntries-15');
+const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-10');
+const claimSetEntries = new LuaScript('claimSetEntries-16');
 let connections: UrlConnections | undefined;
 afterEach(async () => {
   await connections?.close();

@@ -27,10 +27,10 @@ const context = () => ({ source: redis.source(), target: redis.target(), sourceK
 const jid = (i: number) => String(i).padStart(24, '0');
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]`, jid: jid(i) });
 const CALLS = Math.ceil(MAX_JOBS_PER_CLAIM / MAX_JOBS_PER_CLAIM_CALL);
-const claimQueueJobs = new LuaScript('claimQueueJobs-13');
-const claimSetEntries = new LuaScript('claimSetEntries-15');
+const claimQueueJobs = new LuaScript('claimQueueJobs-14');
+const claimSetEntries = new LuaScript('claimSetEntries-16');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-4');
-const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-9');
+const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-10');
 const INFLIGHT_Q = 'sidekiq-migrate:c:inflight:queue:default';
 const INFLIGHT_S = 'sidekiq-migrate:c:inflight:schedule';
 
@@ -243,7 +243,7 @@ describe("one of a set slice's acknowledge calls fails", () => {
     expect(await resumeInflight(context())).toMatchObject({ resumed: MAX_JOBS_PER_CLAIM, written: 0, duplicates: MAX_JOBS_PER_CLAIM });
     expect(await jobsIn(redis.target(), '')).toEqual(all);
     expect(await jobsIn(redis.source(), '')).toEqual([]);
-    // Only the interrupted pass's count (claimSetEntries-15.lua KEYS[10]): the run's next pass of the set starts over it and deletes it at its end.
+    // Only the interrupted pass's count (claimSetEntries-16.lua KEYS[10]): the run's next pass of the set starts over it and deletes it at its end.
     expect(await ourKeys(redis.source())).toEqual(['sidekiq-migrate:c:originals:schedule']);
   });
 

@@ -14,7 +14,7 @@ import { privateRedis } from '../../support/private-redis.js';
 const server = privateRedis();
 
 /** Where each claim takes its generation (ARGV, 1-based): its header. */
-const GENERATION_AT: Record<string, number> = { 'claimQueueJobs-13': 10, 'claimSetEntries-15': 8, 'claimSelectedQueueJobs-11': 5, 'claimSelectedSetEntries-11': 3 };
+const GENERATION_AT: Record<string, number> = { 'claimQueueJobs-14': 10, 'claimSetEntries-16': 8, 'claimSelectedQueueJobs-11': 5, 'claimSelectedSetEntries-11': 3 };
 const claims = cases.filter(([name]) => name in GENERATION_AT);
 
 /** `call` with its generation set to `generation`. */

@@ -25,8 +25,8 @@ import { loadScripts, recording } from '../../support/recording-redis.js';
 import { seedQueueAndSchedule } from '../../support/seed-queue-and-schedule.js';
 
 const redis = privateSourceAndTarget();
-const claimQueueJobs = new LuaScript('claimQueueJobs-13');
-const claimSetEntries = new LuaScript('claimSetEntries-15');
+const claimQueueJobs = new LuaScript('claimQueueJobs-14');
+const claimSetEntries = new LuaScript('claimSetEntries-16');
 const copyJobsToLists = new LuaScript('copyJobsToLists-n4');
 
 /** A ledger's contents: a queue's (a hash: batch → jobs written) or a set's (ids). */

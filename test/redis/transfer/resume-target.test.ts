@@ -18,7 +18,7 @@ const other = privateRedis();
 const keys = new SidekiqKeys('');
 const jobs = [1, 2, 3].map((i) => sidekiqPayload({ className: 'A', queue: 'a', args: `[${i}]` }));
 const job = (i: number) => jobs[i - 1]!;
-const ACKS = new Set([new LuaScript('acknowledgeQueueBatch-4').sha, new LuaScript('acknowledgeSetBatch-9').sha]);
+const ACKS = new Set([new LuaScript('acknowledgeQueueBatch-4').sha, new LuaScript('acknowledgeSetBatch-10').sha]);
 
 const request = (source: Redis, target: Redis, runId: string, targetKeys = keys): TransferRunRequest => ({
   source,

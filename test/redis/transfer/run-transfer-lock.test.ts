@@ -21,7 +21,7 @@ function request(overrides: Partial<TransferRunRequest> = {}): TransferRunReques
   return { source: redis.source(), target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'run-1', dryRun: false, sets: [], queues: ['default'], sliceSize: 3, ...overrides };
 }
 
-const claimQueueJobs = new LuaScript('claimQueueJobs-13');
+const claimQueueJobs = new LuaScript('claimQueueJobs-14');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-4');
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]`, jid: i.toString(16).padStart(24, '0') });
 
@@ -141,7 +141,7 @@ describe('the run locks of a transfer', () => {
       // retireBeforePassEnd): a look at it on the target, the in-flight key on the source, the TTL
       // on the target, one round trip each; the run's end then looks once more and finds it retired.
       // The source's index of in-flight keys names nothing then (each slice's acknowledge took its
-      // key's name out with the key: acknowledgeQueueBatch-4, acknowledgeSetBatch-9), so the run's
+      // key's name out with the key: acknowledgeQueueBatch-4, acknowledgeSetBatch-10), so the run's
       // end sends no forgetGoneInflightKeys-1 call (its SMEMBERS is not a pipeline and goes unrecorded).
       // The pass's first read: the key's length and the size probe in one pipeline (page-bytes.ts sizeAndBytesPerJob).
       const start = set === 'queue' ? ['> llen+lrange', '< llen+lrange'] : ['> zcard+zrange', '< zcard+zrange'];

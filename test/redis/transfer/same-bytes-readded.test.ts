@@ -15,7 +15,7 @@ import { jobEntry, keysUnder } from '../../support/exact-jobs.js';
 // other on the target.
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
-const ACKNOWLEDGE = new LuaScript('acknowledgeSetBatch-9').sha;
+const ACKNOWLEDGE = new LuaScript('acknowledgeSetBatch-10').sha;
 
 const job = (name: string) => sidekiqPayload({ className: 'W', queue: 'default', args: `["${name}"]`, jid: `${name}`.padEnd(24, '0') });
 

@@ -1,6 +1,6 @@
 // A set slice's acknowledge deletes the in-flight set instead of sending its members back only
 // while the seal its claim left proves that the set holds exactly the slice's entries
-// (claimSetEntries-15.lua, acknowledgeSetBatch-9.lua): every script that adds to the in-flight set
+// (claimSetEntries-16.lua, acknowledgeSetBatch-10.lua): every script that adds to the in-flight set
 // replaces or deletes the seal, only an acknowledge removes from it. Each case below changes the
 // in-flight set between a slice's claim and its acknowledge in a way that keeps its size, or
 // resumes a slice over entries of two claims, and requires every job exactly once.
@@ -22,7 +22,7 @@ import { jobsOnBoth } from '../../support/transfer-crash-loop.js';
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
 const RUN = 'sealed';
-const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-9');
+const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-10');
 const claimSelectedSetEntries = new LuaScript('claimSelectedSetEntries-11');
 const setKeys: SetClaimKeys = {
   set: 'schedule',

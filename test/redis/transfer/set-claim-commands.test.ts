@@ -1,7 +1,7 @@
 // A set page's claim on the source as Redis counts it (issue #18): a slice of MAX_JOBS_PER_CLAIM
 // entries goes out as calls of MAX_JOBS_PER_CLAIM_CALL, and every call after the first finds the
 // earlier calls' entries in flight. Whether each entry of its page is in flight already is asked
-// with one ZMSCORE a page (claimSetEntries-15.lua), not a ZSCORE per entry: Redis ran one more
+// with one ZMSCORE a page (claimSetEntries-16.lua), not a ZSCORE per entry: Redis ran one more
 // redis.call for every entry claimed, on the server every Sidekiq client waits on. Same outcome:
 // every entry moved once, with its score.
 import type { Redis } from 'ioredis';

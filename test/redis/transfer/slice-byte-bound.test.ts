@@ -1,7 +1,7 @@
 // A slice's count is a guess from the payload sizes seen so far (page-bytes.ts): a pass that starts
 // with small jobs sizes its next slice for small jobs. When that slice meets jobs of 1-2 MB, the
-// claim's Lua calls stop at MAX_PAGE_BYTES of payloads (claim-calls.ts, claimQueueJobs-13.lua,
-// claimSetEntries-15.lua), so a slice never holds more than that, or one larger job alone, whatever
+// claim's Lua calls stop at MAX_PAGE_BYTES of payloads (claim-calls.ts, claimQueueJobs-14.lua,
+// claimSetEntries-16.lua), so a slice never holds more than that, or one larger job alone, whatever
 // the claim cap (MAX_JOBS_PER_CLAIM, 1,000) and the page size: the bound on what a Lambda of 1 GB holds.
 // Each slice is asserted from its claimed count and the known size of each job at each position;
 // the claims sent ahead (claim-ahead.ts) run too.

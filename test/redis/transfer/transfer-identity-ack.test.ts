@@ -19,7 +19,7 @@ function request(source: Redis, target: Redis, runId: string): TransferRunReques
   return { source, target, sourceKeys: keys, targetKeys: keys, runId, dryRun: false, sets: ['schedule', 'retry', 'dead'], queues: true, sliceSize: 3, lockTtlMs: 50 };
 }
 
-const ACKNOWLEDGES = new Set([new LuaScript('acknowledgeQueueBatch-4').sha, new LuaScript('acknowledgeSetBatch-9').sha]);
+const ACKNOWLEDGES = new Set([new LuaScript('acknowledgeQueueBatch-4').sha, new LuaScript('acknowledgeSetBatch-10').sha]);
 
 /** A source client that dies just before its `n`-th acknowledge (0-based) of a slice. */
 function crashingBeforeAcknowledge(n: number): Redis {

@@ -16,7 +16,7 @@ import { jobEntry, ourKeys } from '../../support/exact-jobs.js';
 // the second attempt claimed into that batch meanwhile and has not written yet.
 const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
-const ACKNOWLEDGES = new Set([new LuaScript('acknowledgeQueueBatch-4').sha, new LuaScript('acknowledgeSetBatch-9').sha]);
+const ACKNOWLEDGES = new Set([new LuaScript('acknowledgeQueueBatch-4').sha, new LuaScript('acknowledgeSetBatch-10').sha]);
 
 type Slice = (source: Redis, target: Redis) => Promise<unknown>;
 const context = (source: Redis, target: Redis) => ({ source, target, sourceKeys: keys, targetKeys: keys, runId: 'overlapping', dryRun: false, cursor: null, sliceSize: 3 });

@@ -72,8 +72,8 @@ type Seed = (redis: Redis) => Promise<unknown>;
  * it does what the old one did.
  */
 /**
- * A claim's reply without the `full` flag its reference did not have (claimQueueJobs-13.lua: after
- * the first position; claimSetEntries-15.lua: after the batch id), which is 0 with no byte bound
+ * A claim's reply without the `full` flag its reference did not have (claimQueueJobs-14.lua: after
+ * the first position; claimSetEntries-16.lua: after the batch id), which is 0 with no byte bound
  * (ARGV[11] / ARGV[10] absent, as in these calls). Refusals (count < 0) have no flag.
  */
 function withoutFullFlag(at: number): (reply: unknown) => unknown {
@@ -84,13 +84,13 @@ function withoutFullFlag(at: number): (reply: unknown) => unknown {
   };
 }
 
-/** A queue claim's reply without the count of originals left (claimQueueJobs-13.lua: after the `full` flag), which its reference did not have. */
+/** A queue claim's reply without the count of originals left (claimQueueJobs-14.lua: after the `full` flag), which its reference did not have. */
 function withoutCount(reply: unknown): unknown {
   if (!Array.isArray(reply) || (reply[0] as number) < 0) return reply;
   return [...reply.slice(0, 4), ...reply.slice(5)];
 }
 
-/** A set claim's reply without its count of entries left (claimSetEntries-15.lua: after the `full` flag; -1 when not counted). */
+/** A set claim's reply without its count of entries left (claimSetEntries-16.lua: after the `full` flag; -1 when not counted). */
 function withoutSetCount(reply: unknown): unknown {
   if (!Array.isArray(reply) || (reply[0] as number) < 0) return reply;
   expect(reply[3]).toBe(-1);
@@ -271,7 +271,7 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
     }
   });
 
-  it(`acknowledgeSetBatch-9 (unsealed) as acknowledgeSetBatch-4: written members (in flight or not, twice), conflicts given back or kept, another batch — ${ROUNDS} random calls`, async () => {
+  it(`acknowledgeSetBatch-10 (unsealed) as acknowledgeSetBatch-4: written members (in flight or not, twice), conflicts given back or kept, another batch — ${ROUNDS} random calls`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const r = random(2000 + round);
       const inflight = PAYLOADS.filter(() => r.int(3) !== 0).map((m) => [r.pick(SCORES), m] as const);
@@ -291,7 +291,7 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
         },
         { keys: ['inflight', 'batch', 'schedule', 'conflicts'], args: [batch, 60, written.length, ...written, ...conflicts] },
         {
-          name: 'acknowledgeSetBatch-9',
+          name: 'acknowledgeSetBatch-10',
           call: { keys: ['inflight', 'batch', 'schedule', 'conflicts', 'seal', 'acknowledged', 'inflight-keys'], args: [batch, 60, written.length, '', ...written, ...conflicts] },
           gained: 'acknowledged',
         },
@@ -306,7 +306,7 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
     }
   });
 
-  it(`claimSetEntries-15 (no token: seals nothing) as claimSetEntries-7: claims with and without conflicts to step over, onto a batch in flight or a new one — ${ROUNDS} random calls`, async () => {
+  it(`claimSetEntries-16 (no token: seals nothing) as claimSetEntries-7: claims with and without conflicts to step over, onto a batch in flight or a new one — ${ROUNDS} random calls`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const r = random(3000 + round);
       const onSource = PAYLOADS.filter(() => r.int(4) !== 0);
@@ -325,12 +325,12 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
         },
         { keys: ['schedule', 'inflight', 'batch', 'conflicts', 'chain', 'stopped', 'lock'], args: [n, 'b9', '', 1, '', 60000, 'run', ''] },
         // No count kept and no ARGV[11]: bounded by N alone, as the reference; its reply's count of entries left (-1) dropped.
-        { name: 'claimSetEntries-15', call: { keys: ['schedule', 'inflight', 'batch', 'conflicts', 'chain', 'stopped', 'lock', 'seal', 'acknowledged', 'originals', 'inflight-keys'], args: [n, 'b9', '', 1, '', 60000, 'run', '', 600000] }, indexed: 'inflight-keys', adapt: (reply) => withoutFullFlag(2)(withoutSetCount(reply)) },
+        { name: 'claimSetEntries-16', call: { keys: ['schedule', 'inflight', 'batch', 'conflicts', 'chain', 'stopped', 'lock', 'seal', 'acknowledged', 'originals', 'inflight-keys'], args: [n, 'b9', '', 1, '', 60000, 'run', '', 600000] }, indexed: 'inflight-keys', adapt: (reply) => withoutFullFlag(2)(withoutSetCount(reply)) },
       );
     }
   });
 
-  it(`claimQueueJobs-6 as claimQueueJobs-13: oldest and newest, past the end of the queue, with arrivals above the window — ${ROUNDS} random calls`, async () => {
+  it(`claimQueueJobs-6 as claimQueueJobs-14: oldest and newest, past the end of the queue, with arrivals above the window — ${ROUNDS} random calls`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const r = random(4000 + round);
       const queued = PAYLOADS.filter(() => r.int(4) !== 0);
@@ -350,7 +350,7 @@ describe('the variadic transfer scripts do exactly what one call per job did', (
         call,
         // With no count kept and not a pass's start (ARGV[13]), the claim counts by ARGV[4] as the
         // reference did, and keeps the count it leaves (KEYS[7], gained), in its reply after the flag.
-        { name: 'claimQueueJobs-13', call: { keys: [...call.keys, 'originals', 'inflight-keys'], args: call.args }, adapt: (reply) => withoutFullFlag(3)(withoutCount(reply)), gained: 'originals', indexed: 'inflight-keys' },
+        { name: 'claimQueueJobs-14', call: { keys: [...call.keys, 'originals', 'inflight-keys'], args: call.args }, adapt: (reply) => withoutFullFlag(3)(withoutCount(reply)), gained: 'originals', indexed: 'inflight-keys' },
       );
     }
   });

@@ -90,7 +90,7 @@ describe('a whole-queue transfer, slice by slice', () => {
     expect(r.done).toBe(false);
     expect(await state()).toEqual({ source: [jobEntry('queue:default', job('j4'))], target: ['j0', 'j1', 'j2', 'j3'].map((n) => jobEntry('queue:default', job(n))).sort() });
     // Nothing in flight; the pass (not done) keeps its count of originals: 5, less the 2 and 2
-    // claimed, and its mark, the newest original (claimQueueJobs-13.lua KEYS[7]), as the first attempt took it.
+    // claimed, and its mark, the newest original (claimQueueJobs-14.lua KEYS[7]), as the first attempt took it.
     expect(await ourKeys(redis.source())).toEqual(['sidekiq-migrate:slices:originals:queue:default']);
     expect(await redis.source().get('sidekiq-migrate:slices:originals:queue:default')).toBe(`1 \n${job('j4')}`);
   });
@@ -130,7 +130,7 @@ describe('a whole-queue transfer, slice by slice', () => {
   });
 });
 
-describe("an append pass's mark, the newest original (claimQueueJobs-13.lua KEYS[7])", () => {
+describe("an append pass's mark, the newest original (claimQueueJobs-14.lua KEYS[7])", () => {
   const ORIGINALS = 'sidekiq-migrate:slices:originals:queue:default';
   /** Slices until done, `between(n)` run after slice n (1-based); the slices' claims and what each left. */
   async function pass(between: (n: number) => Promise<void>, cursor: QueueTransferCursor | null = null) {

@@ -29,7 +29,7 @@ const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', ar
 const CALLS = Math.ceil(MAX_JOBS_PER_CLAIM / MAX_JOBS_PER_WRITE);
 const copyJobsToLists = new LuaScript('copyJobsToLists-n4');
 const copyEntriesToSet = new LuaScript('copyEntriesToSet-6');
-const retireLedger = new LuaScript('retireLedger-3');
+const retireLedger = new LuaScript('retireLedger-4');
 /** The pipelines to the target but the ledger's retirement at the pass's end (retireBeforePassEnd), reads kept. */
 const copyThenRead = (pipelines: RedisCall[]) => pipelines.map((p) => p.scripts).filter((scripts) => scripts.length === 0 || scripts.some((sha) => sha !== retireLedger.sha));
 /** A resume's pipelines to the target but its ledgers' retirement (retire-ledger.ts: a look, then the retire, each a call of its own). */

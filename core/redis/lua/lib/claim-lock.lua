@@ -1,6 +1,6 @@
 --[[
   Prepended to every script by core/redis/lua-script.ts, after variadic.lua. Used by a transfer's
-  slice claims on the source (claimQueueJobs-13.lua, claimSetEntries-15.lua, claimSelected*-11.lua:
+  slice claims on the source (claimQueueJobs-14.lua, claimSetEntries-16.lua, claimSelected*-11.lua:
   lockTaken and lockGone) and its writes to the
   target (copyJobsToLists-n4.lua, copyEntriesToSet-6.lua), which see a lock taken between two slices
   of a page on either server: a page task renews the run's locks once a page, not once a slice.

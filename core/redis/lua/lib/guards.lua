@@ -76,6 +76,32 @@ local function badScore(first, step)
 end
 
 --[[
+  badTtl(script, i, …)  checks ARGV[i] for each index given: each must be a time to live that
+           EXPIRE, PEXPIRE and SET … EX/PX all accept, so that none of them fails after an earlier
+           write of the call, nor (EXPIRE of 0 or less) deletes the key it was to keep. Accepted: a
+           whole number from 1 to 10^15 in digits only (Redis reads it with string2ll: no sign, no
+           space, no exponent, no fraction). Redis 7.0.15 here, on 2026-12-07, refused
+           ('ERR invalid expire time in ...') EXPIRE above 9,223,370,240,216,187 s and PEXPIRE or
+           SET … PX above 9,223,370,240,216,185,730 ms (LLONG_MAX less the clock, in ms); 10^15 is
+           far below both in either unit (in seconds, 31.7 million years; in ms, 31,700 years).
+           The same bound as rerouteQueueJobs-n4 and rerouteSetEntries-n6 keep for their record.
+           test/redis/lua-ttl-guard.test.ts
+  Returns  nil, or the error reply 'ERR sidekiq-migrate invalid time to live <text> (<script>
+           ARGV[i]: a whole number from 1 to 10^15); this call was refused before it wrote anything'
+]]
+local MAX_TTL = 1e15
+local function badTtl(script, ...)
+  for _, i in ipairs({ ... }) do
+    local text = ARGV[i]
+    -- 16 digits at most: tonumber reads them exactly (below 2^53).
+    if not text or not find(text, '^[1-9]%d*$') or #text > 16 or tonumber(text) > MAX_TTL then
+      return redis.error_reply('ERR sidekiq-migrate invalid time to live ' .. (text or '(none)') .. ' (' .. script .. ' ARGV[' .. i .. ']: a whole number from 1 to 10^15); this call was refused before it wrote anything')
+    end
+  end
+  return nil
+end
+
+--[[
   refusedCommand(checks)  checks: a list of { key, command, command… } (key false for commands
            without a key, such as TIME; a key not given, nil, asks about the command alone)
   Redis checks a command a script calls against the caller's ACL only when the script calls it,

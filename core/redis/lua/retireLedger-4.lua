@@ -59,6 +59,10 @@ if mode == 'look' then
   if entry then return { pttl, n, kind, entry } end
   return { pttl, n, kind }
 elseif mode == 'retire' then
+  -- EXPIRE of 0 or less deletes the ledger: version 3 given one said 1 (the TTL given) with the
+  -- ledger gone, its entries' record of what was written lost (guards.lua badTtl: 1 to 10^15 s).
+  local badTtlReply = badTtl('retireLedger', 2)
+  if badTtlReply then return badTtlReply end
   if kind ~= ARGV[5] or (kind ~= 'set' and kind ~= 'hash') then return 0 end
   if redis.call('PTTL', KEYS[1]) ~= -1 then return 0 end
   if size() ~= tonumber(ARGV[3]) then return 0 end

@@ -9,7 +9,7 @@
   in-flight set outlives this call (entries of the batch are left: another attempt's claims, a
   conflict kept in flight), the written entries it removed are recorded under those ids (KEYS[6]):
   a claim steps over an entry of the same bytes while the batch lives
-  (claimSetEntries-15.lua), since the ledger would take it for the one written and it would be
+  (claimSetEntries-16.lua), since the ledger would take it for the one written and it would be
   acknowledged without ever reaching the target. The call that empties the in-flight set deletes
   the record with the batch id.
 
@@ -17,7 +17,7 @@
   flight: adding it would merge two jobs into one. The next attempt tries again.
 
   A sealed acknowledge (ARGV[4]) sends no member: a slice whose every entry was written (now or
-  before) and none conflicted names the seal its claim left (claimSetEntries-15.lua), and the whole
+  before) and none conflicted names the seal its claim left (claimSetEntries-16.lua), and the whole
   in-flight set is deleted if the seal is still exactly that and the in-flight set still has the
   size it names: then it holds exactly the slice's entries (every script that adds to it replaces
   or deletes the seal, only an acknowledge removes from it), and deleting it is what removing each
@@ -27,13 +27,13 @@
   KEYS[2]  the in-flight batch's id
   KEYS[3]  the source sorted set
   KEYS[4]  the run's record of conflicts given back (a set of SHA-1 digests, read by the claim)
-  KEYS[5]  the in-flight set's seal (claimSetEntries-15.lua), deleted with the in-flight set
+  KEYS[5]  the in-flight set's seal (claimSetEntries-16.lua), deleted with the in-flight set
   KEYS[6]  the batch's record of written entries acknowledged while entries of it stayed in flight
            (a set of their ledger ids, `<batch>:<sha1>`), deleted with the in-flight set
   KEYS[7]  the source's index of in-flight keys (core/transfer/inflight-index.ts, a set of key
            names): the call that leaves the in-flight set gone (deleted or emptied) takes its name
            out (SREM), in this call, so the index names what is in flight and no more. Only then: a
-           claim that writes the set again names it again in its own call (claimSetEntries-15.lua,
+           claim that writes the set again names it again in its own call (claimSetEntries-16.lua,
            claimSelectedSetEntries-11.lua), and a set this call leaves holding entries stays named.
            Names of sets gone otherwise are left to forgetGoneInflightKeys-1.lua.
   ARGV[1]  the batch id the caller read the entries from
@@ -56,8 +56,10 @@ if refused then return refused end
 local refusal = wrongType({ { inflight, 'zset' }, { batchKey, 'string' }, { source, 'zset' }, { conflicts, 'set' }, { seal, 'string' }, { acked, 'set' }, { index, 'set' } })
 if refusal then return refusal end
 -- EXPIRE refuses such a time to live after the call's first ZREM (or, 0 or less, deletes the record
--- of conflicts): version 8 acknowledged, then failed there.
-if not string.match(ARGV[2] or '', '^[1-9]%d*$') then return redis.error_reply('ERR acknowledgeSetBatch: invalid time to live ' .. tostring(ARGV[2])) end
+-- of conflicts): version 8 acknowledged, then failed there; version 9 let a whole number above
+-- EXPIRE's bound (~9.2e15 s) through to the same end (guards.lua badTtl: 1 to 10^15).
+local badTtlReply = badTtl('acknowledgeSetBatch', 2)
+if badTtlReply then return badTtlReply end
 if redis.call('GET', batchKey) ~= ARGV[1] then return { 0, 0, redis.call('ZCARD', inflight) } end
 local sealed = ARGV[4]
 if sealed ~= '' then

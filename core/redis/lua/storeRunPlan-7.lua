@@ -34,9 +34,12 @@ local refused = refusedCommand({ { KEYS[1], 'TYPE', 'GET' }, { KEYS[2], 'TYPE', 
 if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'string' }, { KEYS[2], 'list' }, { KEYS[3], 'hash' } })
 if refusal then return refusal end
-local ttl = tonumber(ARGV[4])
 -- Checked before any write: an EXPIRE refused after the list was written would leave it for good.
-if not ttl or ttl < 1 or ttl ~= math.floor(ttl) then return redis.error_reply('ERR storeRunPlan: ARGV[4] must be a whole number of seconds; nothing written') end
+-- Version 6 took any whole number (a SET … EX above its bound, ~9.2e15 s, then failed at the first
+-- write, or, with no routing or classes, the EXPIREs after the list's RPUSH; guards.lua badTtl).
+local badTtlReply = badTtl('storeRunPlan', 4)
+if badTtlReply then return badTtlReply end
+local ttl = ARGV[4]
 local lost = plannerLost(KEYS[1], ARGV[1], ARGV[2], ARGV[3]) -- lib/run-generation.lua
 if lost then return lost end
 if ARGV[6] ~= '' then redis.call('SET', KEYS[4], ARGV[6], 'EX', ttl) end

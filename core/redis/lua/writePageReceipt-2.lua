@@ -9,7 +9,7 @@
   "Complete", every count exact, 12 of 40 jobs short: test/workflow/overlapping-page-attempts).
 
   Written only while this attempt is the latest of its input, and no later attempt of it answered:
-  the attempt field (its input's attempts started, openPageAttempt-6.lua) still holds exactly this
+  the attempt field (its input's attempts started, openPageAttempt-7.lua) still holds exactly this
   attempt's number. A later attempt of the input raised it (it counts this one as unanswered when it
   answers; if it never does, the next one counts both), or answered and deleted it (its receipt
   stands); a later input's task runs only once one attempt of this input answered, so its field is
@@ -20,7 +20,7 @@
   KEYS[1]  the run's page receipts (hash: item field → receipt JSON; attempt field → attempts)
   ARGV[1]  the item's field
   ARGV[2]  the attempt field (the item's field and the digest of the input)
-  ARGV[3]  this attempt's number among its input's attempts (openPageAttempt-6.lua's count, >= 1);
+  ARGV[3]  this attempt's number among its input's attempts (openPageAttempt-7.lua's count, >= 1);
            0 for an attempt that was not counted (its open call failed): written whatever the
            field holds, as before this script (best effort, like the receipt itself)
   ARGV[4]  the receipt (JSON)
@@ -31,10 +31,15 @@
   Refused before any write (guards.lua) when KEYS[1] is not a hash, or ARGV[3] is not a whole
   number >= 0 or ARGV[5] one >= 1. Only HGET, HSET, HDEL and EXPIRE (the MULTI's commands and the take-back's).
 ]]
-local attempt, ttl = tonumber(ARGV[3]), tonumber(ARGV[5])
-if attempt == nil or attempt < 0 or attempt % 1 ~= 0 or ttl == nil or ttl < 1 or ttl % 1 ~= 0 then
-  return redis.error_reply('ERR writePageReceipt: ARGV[3] (the attempt) and ARGV[5] (the time to live) must be whole numbers, >= 0 and >= 1')
+local attempt = tonumber(ARGV[3])
+if attempt == nil or attempt < 0 or attempt % 1 ~= 0 then
+  return redis.error_reply('ERR writePageReceipt: ARGV[3] (the attempt) must be a whole number >= 0')
 end
+-- EXPIRE comes after the HSET and the HDEL: version 1 took any whole number, and one above EXPIRE's
+-- bound (~9.2e15 s) failed the call with the receipt written (guards.lua badTtl: 1 to 10^15).
+local badTtlReply = badTtl('writePageReceipt', 5)
+if badTtlReply then return badTtlReply end
+local ttl = ARGV[5]
 -- Every command this call may run, on every key, before anything else (guards.lua).
 local refused = refusedCommand({ { KEYS[1], 'TYPE', 'HGET', 'HSET', 'HDEL', 'EXPIRE' } })
 if refused then return refused end

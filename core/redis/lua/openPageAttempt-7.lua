@@ -39,7 +39,9 @@ local refusal = wrongType({ { KEYS[1], 'hash' } })
 if refusal then return refusal end
 -- EXPIRE refuses such a time to live after the HSET (or, 0 or less, deletes the receipts): version 5
 -- counted the attempt, then failed, the receipts perhaps left with no expiry.
-if not string.match(ARGV[3] or '', '^[1-9]%d*$') then return redis.error_reply('ERR openPageAttempt: invalid time to live ' .. tostring(ARGV[3])) end
+-- Version 6 let a whole number above EXPIRE's bound (~9.2e15 s) through (guards.lua badTtl: 1 to 10^15).
+local badTtlReply = badTtl('openPageAttempt', 3)
+if badTtlReply then return badTtlReply end
 local receipt = redis.call('HGET', KEYS[1], ARGV[1])
 -- This very input answered already: the attempt answers with the receipt, nothing to count.
 if receipt then

@@ -46,8 +46,10 @@ if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'string' }, { KEYS[2], 'hash' }, { KEYS[3], 'list' } })
 if refusal then return refusal end
 if string.find(ARGV[3] or '\n', '\n', 1, true) then return redis.error_reply('ERR endQueuePass: ARGV[3] must be the generation (no newline)') end
--- EXPIRE refuses such a time to live after the HSET (or, 0 or less, deletes the receipts).
-if not string.match(ARGV[2] or '', '^[1-9]%d*$') then return redis.error_reply('ERR endQueuePass: invalid time to live ' .. tostring(ARGV[2])) end
+-- EXPIRE refuses such a time to live after the HSET (or, 0 or less, deletes the receipts); version 4
+-- let a whole number above EXPIRE's bound (~9.2e15 s) through (guards.lua badTtl: 1 to 10^15).
+local badTtlReply = badTtl('endQueuePass', 2)
+if badTtlReply then return badTtlReply end
 local record = redis.call('GET', KEYS[1])
 -- No record here: the end of this generation's pass already in the receipts (its first line
 -- '<token> <k> <examined> <generation>', pass-record.ts parseRecord) stays as it is.

@@ -12,7 +12,8 @@
   ARGV[2]  the name of the execution to add
   ARGV[3]  when the adding execution planned (epoch ms), or '' when unknown (an older version's
            settings: never superseded)
-  ARGV[4]  the executions record's time to live, in seconds
+  ARGV[4]  the executions record's time to live, in seconds (1 to 10^15: refused, nothing written,
+           otherwise; guards.lua badTtl)
   ARGV[5]  the execution whose plan the adding execution belongs to (plannedBy), or '' (absent)
            when unknown: a lock with the same plannedAt naming another is a later start's too
            (two starts of the run in one millisecond)
@@ -25,6 +26,10 @@ local refused = refusedCommand({ { KEYS[1], 'TYPE', 'GET' }, { KEYS[2], 'TYPE', 
 if refused then return refused end
 local refusal = wrongType({ { KEYS[1], 'string' }, { KEYS[2], 'hash' } })
 if refusal then return refusal end
+-- EXPIRE came after the HSET: version 3 added the execution, then failed on a time to live EXPIRE
+-- refuses, or (0 or less) deleted the whole record of executions (guards.lua badTtl).
+local badTtlReply = badTtl('addRunExecution', 4)
+if badTtlReply then return badTtlReply end
 local later = laterStart(KEYS[1], ARGV[1], ARGV[3], ARGV[5]) -- lib/run-generation.lua
 if later then return { 3, later } end
 redis.call('HSET', KEYS[2], ARGV[2], '1')
