@@ -85,3 +85,26 @@ describe('every Lua step that sets an expiry refuses a time to live Redis would 
     });
   }
 });
+
+// renewRunLock-4's stop gives its markers a time to live from ARGV[3] (0: no marker) without this
+// guard: its first write is the SET … PX itself, and its second SET … PX takes the same value, so a
+// time to live Redis refuses fails the call before it changed anything. Kept so (not renamed for
+// the guard); this pins it down.
+describe('renewRunLock-4 stop: a marker time to live SET … PX refuses fails the call at its first write, nothing changed', () => {
+  const stops: [string, LuaCall][] = [
+    ['with the ended execution named (its end recorded first)', { keys: ['lock', 'stopped', 'ended:arn'], args: ['run', 'stop', 1000, '', '{"runId":"run","endedBy":"arn"}', '', 'arn'] }],
+    ['with no execution named (the marker first)', { keys: ['lock', 'stopped'], args: ['run', 'stop', 1000, '', '{"runId":"run"}', '', ''] }],
+  ];
+  for (const [what, call] of stops) {
+    it.each(['1.5', '100000000000000000000', 'x', ' 5', '1e3'])(`${what}: %j`, async (ttl) => {
+      await seed(redis);
+      const before = await keyValueSnapshot(redis, '');
+      const args = call.args.map((arg, i) => (i === 2 ? ttl : arg));
+      await expect(new LuaScript('renewRunLock-4').run(redis, { keys: call.keys, args })).rejects.toThrow(/ERR/);
+      expect(await keyValueSnapshot(redis, '')).toEqual(before);
+      // With a good one, the same call writes.
+      await new LuaScript('renewRunLock-4').run(redis, call);
+      expect(await keyValueSnapshot(redis, '')).not.toEqual(before);
+    });
+  }
+});
