@@ -699,10 +699,23 @@ function unheardWarning(unheard: NonNullable<RunSummary['unheard']>, dryRun: boo
   const where = reroute ? 'this Redis' : 'the target';
   const named = `${unheard.queues.map((q) => `${displayName(q.queue)} ${n(q.jobs)}`).join(' · ')}${unheard.total > unheard.queues.length ? ` · … and ${n(unheard.total - unheard.queues.length)} more` : ''}`;
   if (rollback) {
-    return `Nobody fetches from ${n(unheard.total)} queue(s) this rollback ${dryRun ? 'would put' : 'put'} jobs back on (${named}): none of the ${n(unheard.liveProcesses)} live Sidekiq process(es) on ${where} listens to them, so those jobs wait until one does. Start a process on those queues: they are the queues ${rolledBackRun(rollback)} took those jobs from (drain-check counts them as orphans).`;
+    return `Nobody fetches from ${n(unheard.total)} queue(s) this rollback ${dryRun ? 'would put' : 'put'} jobs back on (${named}): ${noneOfTheLive(unheard, where)} listens to them, so those jobs wait until one does. Start a process on those queues: they are the queues ${rolledBackRun(rollback)} took those jobs from (drain-check counts them as orphans).`;
   }
   const verb = dryRun ? 'would put' : 'put';
-  return `Nobody fetches from ${n(unheard.total)} queue(s) this run ${verb} jobs on (${named}): none of the ${n(unheard.liveProcesses)} live Sidekiq process(es) on ${where} listens to them, so those jobs wait until one does. Start a process on those queues, or correct the ${reroute ? 'mapping or rules' : 'routing'} and run again (drain-check counts them as orphans).`;
+  return `Nobody fetches from ${n(unheard.total)} queue(s) this run ${verb} jobs on (${named}): ${noneOfTheLive(unheard, where)} listens to them, so those jobs wait until one does. Start a process on those queues, or correct the ${reroute ? 'mapping or rules' : 'routing'} and run again (drain-check counts them as orphans).`;
+}
+
+/**
+ * "none of the N live Sidekiq process(es) on WHERE", the subject of "listens to them": those not
+ * heard from for more than SILENT_BEATS beats (UnheardQueues.notHeardFrom: they may have been
+ * killed) said apart, never counted as processes that would fetch if told to.
+ */
+function noneOfTheLive(found: { readonly liveProcesses: number; readonly notHeardFrom?: { readonly processes: number; readonly silentSeconds: number } }, where: string): string {
+  const silent = found.notHeardFrom;
+  if (!silent) return `none of the ${n(found.liveProcesses)} live Sidekiq process(es) on ${where}`;
+  const beating = found.liveProcesses - silent.processes;
+  const notHeard = `${n(silent.processes)} not heard from for ${timeSpan(silent.silentSeconds)} (they may have been killed)`;
+  return beating > 0 ? `none of the ${n(beating)} live Sidekiq process(es) on ${where} that beat, nor the ${notHeard},` : `no live Sidekiq process on ${where} beats, and none of the ${notHeard}`;
 }
 
 /**
@@ -715,7 +728,7 @@ function leftUnheardWarning(left: NonNullable<RunSummary['leftUnheard']>, dryRun
   const named = `${left.queues.map((q) => `${displayName(q.queue)} ${n(q.jobs)}`).join(' · ')}${left.total > left.queues.length ? ` · … and ${n(left.total - left.queues.length)} more` : ''}`;
   const why =
     left.liveProcesses > 0
-      ? `none of the ${n(left.liveProcesses)} live Sidekiq process(es) on ${where} listens to them, so those jobs never run as things stand`
+      ? `${noneOfTheLive(left, where)} listens to them, so those jobs never run as things stand`
       : `no live Sidekiq process runs on ${where} and the routing retires those queues, so once Sidekiq runs on it those jobs never run`;
   // A rollback's cannot be put back by it (the samples say why), run again or with --unmapped quarantine (which changes nothing in a rollback).
   const todo = rollback
@@ -738,7 +751,7 @@ function leftUnheardInSetsWarning(left: NonNullable<RunSummary['leftUnheardInSet
   const atLeast = left.total > left.queues.length ? 'at least ' : '';
   const why =
     left.liveProcesses > 0
-      ? `none of the ${n(left.liveProcesses)} live Sidekiq process(es) on ${reroute ? 'this Redis' : 'the source'} listens to them, so when those entries come due (a dead one: when retried) they land there and never run as things stand`
+      ? `${noneOfTheLive(left, reroute ? 'this Redis' : 'the source')} listens to them, so when those entries come due (a dead one: when retried) they land there and never run as things stand`
       : 'no live Sidekiq process runs on this Redis and the routing retires those queues, so once Sidekiq runs on it those entries land there when due (a dead one: when retried) and never run';
   // A transfer's: entries of classes it did not select, on the source, pushed there by the source's poller.
   const todo = rollback

@@ -13,6 +13,12 @@ import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 export interface UnheardQueues {
   /** Live, not quiet Sidekiq processes on the Redis the jobs went to (0: the routing said, findQueuesNobodyFetches). */
   readonly liveProcesses: number;
+  /**
+   * Of `liveProcesses`, those not heard from for more than SILENT_BEATS beats (they may have been
+   * killed: their heartbeat hash lives 60 s after their last beat), and how long the least silent
+   * of them has not been heard from (seconds). Absent when every one beats (and in older summaries).
+   */
+  readonly notHeardFrom?: { readonly processes: number; readonly silentSeconds: number };
   /** The queues nobody fetches from, most jobs first (the first UNHEARD_LISTED), with the jobs put there. */
   readonly queues: readonly { readonly queue: string; readonly jobs: number }[];
   /** How many such queues, all told. */
@@ -48,12 +54,19 @@ export async function findQueuesNobodyFetches(
   const places = Object.entries(jobsOn).filter(([, jobs]) => jobs > 0);
   if (places.length === 0) return undefined;
   const census = await censusProcesses(redis, keys, nowSeconds);
-  const liveProcesses = census.processes.filter((p) => p.live && !p.quiet).length;
+  const listening = census.processes.filter((p) => p.live && !p.quiet);
+  const liveProcesses = listening.length;
   if (liveProcesses === 0 && !heardWithoutProcesses) return undefined;
+  const silences = listening.flatMap((p) => (p.silentSeconds === undefined ? [] : [p.silentSeconds]));
   const heard = liveProcesses > 0 ? (queue: string) => (census.listeners.get(queue) ?? 0) > 0 : heardWithoutProcesses!;
   const unheard = places.filter(([queue]) => !heard(queue)).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   if (unheard.length === 0) return undefined;
-  return { liveProcesses, queues: unheard.slice(0, UNHEARD_LISTED).map(([queue, jobs]) => ({ queue, jobs })), total: unheard.length };
+  return {
+    liveProcesses,
+    ...(silences.length > 0 ? { notHeardFrom: { processes: silences.length, silentSeconds: Math.min(...silences) } } : {}),
+    queues: unheard.slice(0, UNHEARD_LISTED).map(([queue, jobs]) => ({ queue, jobs })),
+    total: unheard.length,
+  };
 }
 
 /** Two executions' findings as one: the queues' jobs added, the latest census kept. */
@@ -63,7 +76,7 @@ export function combineUnheard(a: UnheardQueues | undefined, b: UnheardQueues | 
   for (const { queue, jobs: n } of [...a.queues, ...b.queues]) jobs.set(queue, (jobs.get(queue) ?? 0) + n);
   const queues = [...jobs].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)).map(([queue, n]) => ({ queue, jobs: n }));
   // Names beyond the lists are not known here: the larger total is a floor of the union's.
-  return { liveProcesses: b.liveProcesses, queues: queues.slice(0, UNHEARD_LISTED), total: Math.max(a.total, b.total, queues.length) };
+  return { liveProcesses: b.liveProcesses, ...(b.notHeardFrom ? { notHeardFrom: b.notHeardFrom } : {}), queues: queues.slice(0, UNHEARD_LISTED), total: Math.max(a.total, b.total, queues.length) };
 }
 
 /**
