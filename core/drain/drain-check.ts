@@ -161,10 +161,15 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     const readSets = async (at: number, until: number) => {
       const read = {} as Record<SortedSetName, SetState>;
       const limits = { countLimit, until, clock: Date.now };
-      for (const set of SORTED_SET_NAMES) read[set] = await setState(redis, keys.sortedSet(set), set, at, limits, (q) => listening(q) > 0, retired);
+      onlySilent.entries.clear();
+      for (const set of SORTED_SET_NAMES) read[set] = await setState(redis, keys.sortedSet(set), set, at, limits, (q) => listening(q) > 0, retired, SILENT_HEARD_SETS.has(set) ? onlySilent : undefined);
       return read;
     };
+    // Queues only live processes not heard from for several beats listen to: schedule and retry
+    // entries naming them are counted per queue as they are read (setEntriesHeardOnlyBySilent).
+    const onlySilent = { heard: (q: string) => listening(q) > 0 && (census.beatingListeners.get(q) ?? 0) === 0, entries: new Map<string, number>() };
     const sets = await readSets(now, options.readSetsUntil ?? Infinity);
+    const setEntriesHeardOnlyBySilent = entriesOnlySilentListenFor(onlySilent.entries, sets, census);
 
     const orphanQueues = queues.filter((q) => q.depth > 0 && q.listeners === 0).map((q) => q.queue);
     const queued = queues.filter((q) => q.listeners === 0).reduce((n, q) => n + q.depth, 0);
@@ -232,6 +237,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       sets,
       orphans: { queued, scheduled, total: queued + scheduled, queues: orphanQueues },
       ...(heardOnlyBySilent ? { heardOnlyBySilent } : {}),
+      ...(setEntriesHeardOnlyBySilent ? { setEntriesHeardOnlyBySilent } : {}),
       inflight,
       quarantine,
       fetched,
@@ -325,6 +331,7 @@ async function setState(
   limits: { readonly countLimit: number; readonly until: number; readonly clock: () => number },
   listened: (queue: string) => boolean,
   retired: ReadonlySet<string>,
+  onlySilent?: { readonly heard: (queue: string) => boolean; readonly entries: Map<string, number> },
 ): Promise<SetState> {
   const never = NEVER_DUE_SETS.has(set);
   // With the counts, a few entries (the soonest): their size sizes the first ZSCAN page.
@@ -355,6 +362,7 @@ async function setState(
       // A job without a queue field goes to "default" when due; an unparsable one goes nowhere.
       const queue = job.kind === 'job' ? (job.queue ?? 'default') : null;
       if (queue === null || !listened(queue)) orphaned++;
+      else if (onlySilent?.heard(queue)) onlySilent.entries.set(queue, (onlySilent.entries.get(queue) ?? 0) + 1);
       if (queue === null) unparsable++;
       if (queue !== null && retired.has(queue)) toRetired++;
       read++;
@@ -392,6 +400,28 @@ async function withLiveProcesses(redis: Redis, others: readonly OtherPrefix[], n
     out.push({ ...other, liveProcesses: census.processes.filter((p) => p.live && !p.quiet).length });
   }
   return out;
+}
+
+/** The sets whose entries come due onto their queue by themselves (as orphans.scheduled counts them). */
+const SILENT_HEARD_SETS: ReadonlySet<SortedSetName> = new Set(['schedule', 'retry']);
+
+/**
+ * DrainReport.setEntriesHeardOnlyBySilent: the schedule and retry entries (`entries`, queue → how
+ * many, as read) naming queues only live processes not heard from for several beats listen to.
+ * A set read in part (orphanedEstimated) gives a floor: the count is of entries read.
+ */
+function entriesOnlySilentListenFor(entries: ReadonlyMap<string, number>, sets: Readonly<Record<SortedSetName, SetState>>, census: ProcessCensus): DrainReport['setEntriesHeardOnlyBySilent'] {
+  if (entries.size === 0) return undefined;
+  const found = [...entries].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  const names = new Set(entries.keys());
+  const silences = census.processes.filter((p) => p.live && !p.quiet && p.silentSeconds !== undefined && p.queues.some((q) => names.has(q))).map((p) => p.silentSeconds!);
+  return {
+    entries: found.reduce((n, [, k]) => n + k, 0),
+    ...(sets.schedule.orphanedEstimated || sets.retry.orphanedEstimated ? { atLeast: true as const } : {}),
+    total: found.length,
+    queues: found.slice(0, 10).map(([queue, k]) => ({ queue, entries: k })),
+    silentSeconds: Math.min(...silences),
+  };
 }
 
 /**

@@ -88,6 +88,19 @@ export interface DrainReport {
    * their listeners has not been heard from. Absent when none (and in older reports).
    */
   readonly heardOnlyBySilent?: { readonly jobs: number; readonly total: number; readonly queues: readonly { readonly queue: string; readonly depth: number }[]; readonly silentSeconds: number };
+  /**
+   * Schedule and retry entries naming queues only live Sidekiq processes not heard from for more
+   * than SILENT_BEATS beats listen to (as heardOnlyBySilent, for set entries): not counted in
+   * `orphans` (a hung process may beat again), but said apart. `atLeast`: a set was read in part,
+   * so `entries` counts those read. The first 10 queues, most entries first. Absent when none.
+   */
+  readonly setEntriesHeardOnlyBySilent?: {
+    readonly entries: number;
+    readonly atLeast?: true;
+    readonly total: number;
+    readonly queues: readonly { readonly queue: string; readonly entries: number }[];
+    readonly silentSeconds: number;
+  };
   /** Jobs claimed by interrupted transfers and not yet written to the target. */
   readonly inflight: readonly InflightLeftover[];
   /**

@@ -213,6 +213,12 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous: DrainReport |
     const named = `${onlySilent.queues.map((q) => `${displayName(q.queue)} ${q.depth}`).join(', ')}${onlySilent.total > onlySilent.queues.length ? `, and ${onlySilent.total - onlySilent.queues.length} more` : ''}`;
     reasons.push(`${onlySilent.jobs} job(s) wait on queues listened to only by Sidekiq processes not heard from for ${timeSpan(onlySilent.silentSeconds)} (they may have been killed) (${named}): if those were killed, nobody fetches them; see docs/runbooks/redis-move.md, step 6.1`);
   }
+  const setsOnlySilent = report.setEntriesHeardOnlyBySilent;
+  if (setsOnlySilent) {
+    // Not orphans for certain either: said apart, the verdict kept.
+    const named = `${setsOnlySilent.queues.map((q) => `${displayName(q.queue)} ${q.entries}`).join(', ')}${setsOnlySilent.total > setsOnlySilent.queues.length ? `, and ${setsOnlySilent.total - setsOnlySilent.queues.length} more` : ''}`;
+    reasons.push(`${setsOnlySilent.atLeast ? 'at least ' : ''}${setsOnlySilent.entries} schedule or retry entries name queues listened to only by Sidekiq processes not heard from for ${timeSpan(setsOnlySilent.silentSeconds)} (they may have been killed) (${named}): if those were killed, nobody fetches them once due; see docs/runbooks/redis-move.md, step 6.1`);
+  }
   if (report.inflight.length > 0) {
     stuck = true;
     reasons.push(`${report.inflight.reduce((n, l) => n + l.size, 0)} job(s) are in flight from interrupted transfers (${firstNamed([...new Set(report.inflight.map((l) => l.runId))])}): run the transfer again to finish them`);
