@@ -1,6 +1,7 @@
 import type { DrainReport } from '../../core/drain/drain-report.js';
 import { dormantEntries } from '../../core/drain/judge-drain.js';
 import { timeSpan } from '../../core/drain/time-span.js';
+import { SILENT_BEATS } from '../../core/drain/live-processes.js';
 import { evictionWarning } from '../../core/redis/eviction-policy.js';
 import { displayName, displayText } from '../../core/redis/key-name.js';
 import { describePrefix } from '../../core/redis/sidekiq-prefixes.js';
@@ -86,7 +87,17 @@ export function renderDrainReport(report: DrainReport): string {
     // A move carries them only when asked (--cron); left on a Redis that Sidekiq still runs against, they push there.
     lines.push('', `sidekiq-cron definitions: ${cron.length} (each pushes to its queue on schedule while a Sidekiq process runs here):`);
     for (const c of cron.slice(0, CRON_LINES)) {
-      const fetched = c.queue === null ? 'message unreadable' : c.listeners === 0 ? 'nobody listens' : `${c.listeners} listening`;
+      const silent = c.silentListeners ?? 0;
+      const fetched =
+        c.queue === null
+          ? 'message unreadable'
+          : c.listeners === 0
+            ? 'nobody listens'
+            : silent === 0
+              ? `${c.listeners} listening`
+              : silent >= c.listeners
+                ? `listened to only by ${silent} Sidekiq process(es) not heard from for more than ${SILENT_BEATS} beats: they may have been killed`
+                : `${c.listeners - silent} listening, and ${silent} not heard from for more than ${SILENT_BEATS} beats`;
       lines.push(`  ${c.name} → ${c.queue ?? '?'} (${fetched})${c.enabled ? '' : ' [disabled]'}`);
     }
     if (cron.length > CRON_LINES) lines.push(`  … and ${cron.length - CRON_LINES} more (--json lists every one)`);

@@ -197,7 +197,12 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     // Other prefixes' queue lists, working lists and keys of ours: SCANs of the whole keyspace too.
     const otherPrefixes = await withLiveProcesses(redis, await otherSidekiqPrefixes(redis, keys, [], bound), now, options.staleAfterSeconds);
     const otherCuts = otherPrefixes.flatMap((p) => (p.lookCutShort ? [p.lookCutShort] : []));
-    const cron = cronLook.definitions.map(({ name, key, queue, enabled }) => ({ name, key, queue, enabled, listeners: queue === null ? 0 : listening(queue) }));
+    // Of a definition's listeners, those not heard from for several beats (they may have been killed): said apart.
+    const silentListening = (queue: string) => listening(queue) - (census.beatingListeners.get(queue) ?? 0);
+    const cron = cronLook.definitions.map(({ name, key, queue, enabled }) => {
+      const silentListeners = queue === null ? 0 : silentListening(queue);
+      return { name, key, queue, enabled, listeners: queue === null ? 0 : listening(queue), ...(silentListeners > 0 ? { silentListeners } : {}) };
+    });
     const keyspaceLookCutShort = lookCutShort([
       [KEYSPACE_LOOKS.data, options.sidekiqDataLookCutShort],
       [KEYSPACE_LOOKS.queues, discovery.cutShort],

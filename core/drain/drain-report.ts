@@ -16,6 +16,11 @@ export interface CronState {
   readonly enabled: boolean;
   /** Live processes fetching from `queue`. */
   readonly listeners: number;
+  /**
+   * Of `listeners`, those not heard from for more than SILENT_BEATS beats (they may have been
+   * killed; the census counts them live until their heartbeat expires). Absent when none.
+   */
+  readonly silentListeners?: number;
 }
 
 export interface QueueState {
