@@ -75,7 +75,17 @@ export function renderDrainReport(report: DrainReport): string {
     lines.push(`${name.padEnd(setWidth)} ${String(s.total).padStart(8)} total, ${s.dueWithinHour} due within the hour, ${s.orphaned} for queues nobody fetches${retired}${est}`);
   }
   for (const p of (report.otherPrefixes ?? []).filter((o) => o.jobs > 0 || (o.unreadable ?? 0) > 0)) {
-    const runners = p.jobs === 0 || p.liveProcesses === undefined ? '' : p.liveProcesses === 0 ? ', where no Sidekiq process runs: nobody will run them' : `, where ${p.liveProcesses} live Sidekiq process(es) run`;
+    const silent = p.silentProcesses ?? 0;
+    const runners =
+      p.jobs === 0 || p.liveProcesses === undefined
+        ? ''
+        : p.liveProcesses === 0
+          ? ', where no Sidekiq process runs: nobody will run them'
+          : silent === 0
+            ? `, where ${p.liveProcesses} live Sidekiq process(es) run`
+            : silent >= p.liveProcesses
+              ? `, where the only live Sidekiq process(es) (${silent}) have not been heard from for more than ${SILENT_BEATS} beats: they may have been killed`
+              : `, where ${p.liveProcesses - silent} live Sidekiq process(es) run, and ${silent} more not heard from for more than ${SILENT_BEATS} beats`;
     const held = (p.held ?? 0) > 0 ? `; ${p.held} of them in flight from an interrupted transfer or quarantined, which no Sidekiq runs` : '';
     const where = p.prefix === '' ? 'no prefix' : `the prefix "${p.prefix}"`;
     const hidden = p.unreadable ? `${p.jobs > 0 ? '; and' : ''} ${p.unreadable} Sidekiq key(s) ${p.jobs > 0 ? 'there ' : `under ${where} `}that this user may not read (its ACL covers other keys): what they hold is not known here` : '';

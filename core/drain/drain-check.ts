@@ -402,7 +402,9 @@ async function withLiveProcesses(redis: Redis, others: readonly OtherPrefix[], n
       continue;
     }
     const census = await censusProcesses(redis, new SidekiqKeys(other.prefix), now, staleAfterSeconds);
-    out.push({ ...other, liveProcesses: census.processes.filter((p) => p.live && !p.quiet).length });
+    const live = census.processes.filter((p) => p.live && !p.quiet);
+    const silentProcesses = live.filter((p) => p.silentSeconds !== undefined).length;
+    out.push({ ...other, liveProcesses: live.length, ...(silentProcesses > 0 ? { silentProcesses } : {}) });
   }
   return out;
 }

@@ -66,8 +66,17 @@ function otherPrefixAdvice(elsewhere: NonNullable<DrainReport['otherPrefixes']>)
   if (elsewhere.some((p) => runnable(p) > 0 && p.liveProcesses === 0)) {
     return "check them with --namespace, or carry them onto this prefix with move --from URL --to URL --namespace OTHER --to-namespace THIS (GitLab's namespace move leaves resque:gitlab: leftovers)";
   }
-  const run = elsewhere.filter((p) => runnable(p) > 0 && (p.liveProcesses ?? 0) > 0).map((p) => (p.prefix === '' ? 'no prefix' : `"${p.prefix}"`));
-  return `check them with --namespace${run.length > 0 ? ` (${run.join(', ')}: live Sidekiq processes run them there, so leave them there)` : ''}`;
+  const named = (p: { prefix: string }) => (p.prefix === '' ? 'no prefix' : `"${p.prefix}"`);
+  // Where every live process is one not heard from for several beats (it may have been killed), none is said to run them.
+  const onlySilent = (p: (typeof elsewhere)[number]) => (p.silentProcesses ?? 0) >= (p.liveProcesses ?? 0);
+  const withJobs = elsewhere.filter((p) => runnable(p) > 0 && (p.liveProcesses ?? 0) > 0);
+  const run = withJobs.filter((p) => !onlySilent(p)).map(named);
+  const silent = withJobs.filter(onlySilent).map(named);
+  const clauses = [
+    ...(run.length > 0 ? [`${run.join(', ')}: live Sidekiq processes run them there, so leave them there`] : []),
+    ...(silent.length > 0 ? [`${silent.join(', ')}: run there only by Sidekiq processes not heard from for more than ${SILENT_BEATS} beats, which may have been killed; if they were, nobody runs them: see docs/runbooks/redis-move.md, step 6.1`] : []),
+  ];
+  return `check them with --namespace${clauses.length > 0 ? ` (${clauses.join('; ')})` : ''}`;
 }
 
 /**

@@ -318,6 +318,11 @@ export interface OtherPrefix {
   /** Live Sidekiq processes under it (drain-check counts them where it holds jobs). */
   readonly liveProcesses?: number;
   /**
+   * Of `liveProcesses`, those not heard from for more than SILENT_BEATS beats (they may have been
+   * killed; the census counts them live until their heartbeat expires). Absent when none.
+   */
+  readonly silentProcesses?: number;
+  /**
    * Sidekiq-shaped keys under it that this user may not read (an ACL limited to some key
    * patterns): their jobs are not in `jobs`, which is then a floor (absent: none).
    */
