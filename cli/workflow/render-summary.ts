@@ -443,6 +443,8 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   if (summary.unheardSilent) attention.push(unheardSilentWarning(summary.unheardSilent, summary.dryRun, reroute, rolledBack));
   if (summary.leftUnheard) attention.push(leftUnheardWarning(summary.leftUnheard, summary.dryRun, reroute, rolledBack));
   if (summary.leftUnheardInSets) attention.push(leftUnheardInSetsWarning(summary.leftUnheardInSets, summary.dryRun, reroute, reroute ? ((summary.totals as RerouteCounters).conflicts ?? 0) : 0, rolledBack));
+  if (summary.leftUnheardSilent) attention.push(leftUnheardSilentWarning(summary.leftUnheardSilent, summary.dryRun, reroute, false, rolledBack));
+  if (summary.leftInSetsUnheardSilent) attention.push(leftUnheardSilentWarning(summary.leftInSetsUnheardSilent, summary.dryRun, reroute, true, rolledBack));
   if (summary.leftInSetsUnreadable) attention.push(leftInSetsUnreadableWarning(summary.leftInSetsUnreadable.jobs, summary.dryRun, rolledBack));
   if (summary.deadSetOverCap) attention.push(deadSetWarning(summary.deadSetOverCap, summary.dryRun));
   const unmatched = unmatchedRenames(summary, reroute);
@@ -834,6 +836,21 @@ function unheardSilentWarning(silent: NonNullable<RunSummary['unheardSilent']>, 
   const named = `${silent.queues.map((q) => `${displayName(q.queue)} ${n(q.jobs)}`).join(' · ')}${silent.total > silent.queues.length ? ` · … and ${n(silent.total - silent.queues.length)} more` : ''}`;
   const verb = `${rollback ? 'this rollback' : 'this run'} ${dryRun ? 'would put' : 'put'} jobs${rollback ? ' back' : ''} on`;
   return `Only Sidekiq processes not heard from for ${timeSpan(silent.silentSeconds)} (they may have been killed) listen to ${n(silent.total)} queue(s) ${verb} (${named}): none of the ${n(silent.beatingProcesses)} other live Sidekiq process(es) on ${where} listens to them, so if those were killed the jobs wait until a process fetches from those queues. Start one on them, or see docs/runbooks/redis-move.md, step 6.1 (drain-check names the processes not heard from).`;
+}
+
+/**
+ * Queues the run left jobs in place on (`inSets`: that set entries it left in place name) that only
+ * live Sidekiq processes not heard from for more than 3 beats listen to (summarize-step.ts
+ * leftUnheardSilent, leftInSetsUnheardSilent), for "Needs a look": said apart from those nobody
+ * fetches from (leftUnheardWarning), as unheardSilentWarning says the queues jobs went to.
+ */
+function leftUnheardSilentWarning(silent: NonNullable<RunSummary['leftUnheardSilent']>, dryRun: boolean, reroute: boolean, inSets: boolean, rollback?: RolledBack): string {
+  const where = reroute ? 'this Redis' : 'the source';
+  const named = `${silent.queues.map((q) => `${displayName(q.queue)} ${n(q.jobs)}`).join(' · ')}${silent.total > silent.queues.length ? ` · … and ${n(silent.total - silent.queues.length)} more` : ''}`;
+  const leave = dryRun ? 'would leave' : 'left';
+  const what = inSets ? `that ${counted(silent)} schedule, retry or dead entries ${thisOne(rollback)} ${leave} in place name` : `${thisOne(rollback)} ${leave} jobs in place on`;
+  const then = inSets ? 'those entries land there when due and never run' : 'those jobs never run as things stand';
+  return `Only Sidekiq processes not heard from for ${timeSpan(silent.silentSeconds)} (they may have been killed) listen to ${n(silent.total)} queue(s) ${what} (${named}): none of the ${n(silent.beatingProcesses)} other live Sidekiq process(es) on ${where} listens to them, so if those were killed ${then}. See docs/runbooks/redis-move.md, step 6.1 (drain-check names the processes not heard from).`;
 }
 
 /** The same, as a sentence of its own (the verdict of a move that left jobs on the source). */

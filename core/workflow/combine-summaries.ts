@@ -32,6 +32,8 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
   let unheardSilent: RunSummary['unheardSilent'];
   let leftUnheard: RunSummary['leftUnheard'];
   let leftUnheardInSets: RunSummary['leftUnheardInSets'];
+  let leftUnheardSilent: RunSummary['leftUnheardSilent'];
+  let leftInSetsUnheardSilent: RunSummary['leftInSetsUnheardSilent'];
   let unreadableInSets = 0;
   for (const { summary } of chain) {
     unreadableInSets += summary.leftInSetsUnreadable?.jobs ?? 0;
@@ -39,6 +41,8 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     unheardSilent = combineUnheardSilent(unheardSilent, summary.unheardSilent);
     leftUnheard = combineLeftUnheard(leftUnheard, summary.leftUnheard);
     leftUnheardInSets = combineLeftUnheardInSets(leftUnheardInSets, summary.leftUnheardInSets);
+    leftUnheardSilent = combineUnheardSilent(leftUnheardSilent, summary.leftUnheardSilent);
+    leftInSetsUnheardSilent = combineUnheardSilent(leftInSetsUnheardSilent, summary.leftInSetsUnheardSilent);
     Object.assign(sets, summary.sets);
     Object.assign(queues, summary.queues);
     failures.push(...summary.failures);
@@ -106,6 +110,8 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     ...(unheardSilent ? { unheardSilent } : {}),
     ...(leftUnheard ? { leftUnheard } : {}),
     ...(leftUnheardInSets ? { leftUnheardInSets } : {}),
+    ...(leftUnheardSilent ? { leftUnheardSilent } : {}),
+    ...(leftInSetsUnheardSilent ? { leftInSetsUnheardSilent } : {}),
     // Each execution counted the set items that ended in it: the entries add up.
     ...(unreadableInSets > 0 ? { leftInSetsUnreadable: { jobs: unreadableInSets } } : { leftInSetsUnreadable: undefined }),
   };

@@ -29,6 +29,7 @@ export function jobsLeftBehind(summary: RunSummary, reroute: boolean): string[] 
     // A selective transfer's: the other classes' set entries it left on the source, not among the
     // jobs left in place (left-in-place.ts), named when they name queues nobody fetches there.
     ...(!reroute && summary.leftUnheardInSets ? [`${unheardEntries(summary.leftUnheardInSets)} in sets for queues nobody fetches, of classes not selected`] : []),
+    ...(!reroute && summary.leftInSetsUnheardSilent ? [`${unheardEntries(summary.leftInSetsUnheardSilent)} in sets for queues only Sidekiq processes that may have been killed listen to, of classes not selected`] : []),
     ...(lists > 0 ? [`${n(lists)} list(s) not transferred`] : []),
     ...(earlier > 0 ? [`${n(earlier)} in quarantine lists from earlier runs`] : []),
     ...(summary.inflightOnTarget ? [`${n(summary.inflightOnTarget.jobs)} in flight on the target from an interrupted transfer out of it`] : []),
@@ -52,16 +53,21 @@ function leftUnheardClause(summary: RunSummary, reroute: boolean): string {
   const inSets = reroute && summary.leftUnheardInSets ? unheardEntries(summary.leftUnheardInSets) : undefined;
   // Unparsable set entries (RunSummary.leftInSetsUnreadable): whether their queue is fetched is not known.
   const unreadable = summary.leftInSetsUnreadable ? n(summary.leftInSetsUnreadable.jobs) : undefined;
+  // Where only processes not heard from for several beats listen (RunSummary.leftUnheardSilent, leftInSetsUnheardSilent).
+  const silentLists = summary.leftUnheardSilent ? unheardEntries(summary.leftUnheardSilent) : undefined;
+  const silentSets = reroute && summary.leftInSetsUnheardSilent ? unheardEntries(summary.leftInSetsUnheardSilent) : undefined;
   const parts = [
     ...(inLists ? [`${inLists} of them where nobody fetches`] : []),
     ...(inSets ? [`${inSets}${inLists ? '' : ' of them'} in sets for queues nobody fetches`] : []),
     ...(unreadable ? [`${unreadable}${inLists || inSets ? '' : ' of them'} in sets naming no queue it can read`] : []),
+    ...(silentLists ? [`${silentLists}${inLists || inSets || unreadable ? '' : ' of them'} where only Sidekiq processes that may have been killed listen`] : []),
+    ...(silentSets ? [`${silentSets}${inLists || inSets || unreadable || silentLists ? '' : ' of them'} in sets for queues only ${silentLists ? 'such processes listen to' : 'Sidekiq processes that may have been killed listen to'}`] : []),
   ];
   return parts.length === 0 ? '' : `, ${parts.join(' and ')}`;
 }
 
 /** The jobs of a finding of queues nobody fetches: "at least" when it names fewer queues than it found. */
-function unheardEntries(found: NonNullable<RunSummary['leftUnheard'] | RunSummary['leftUnheardInSets']>): string {
+function unheardEntries(found: NonNullable<RunSummary['leftUnheard'] | RunSummary['leftUnheardInSets'] | RunSummary['leftUnheardSilent']>): string {
   const jobs = found.queues.reduce((sum, q) => sum + q.jobs, 0);
   return `${found.total > found.queues.length ? 'at least ' : ''}${n(jobs)}`;
 }

@@ -156,6 +156,14 @@ export interface RunSummary {
    */
   readonly leftUnheardInSets?: UnheardQueues & { readonly unchecked?: { readonly jobs: number } };
   /**
+   * Queues this execution left jobs in place on (as leftUnheard) that only live Sidekiq processes
+   * not heard from for more than 3 beats listen to (they may have been killed): leftUnheard counts
+   * them heard. Absent when none.
+   */
+  readonly leftUnheardSilent?: UnheardSilentQueues;
+  /** Set entries left in place (as leftUnheardInSets) naming queues only such processes listen to. Absent when none. */
+  readonly leftInSetsUnheardSilent?: UnheardSilentQueues;
+  /**
    * A re-route's unparsable `schedule`, `retry`, `dead` and `interrupted` entries left in place
    * (RerouteCounters.unparsableInSets): their queue cannot be read, so where the poller would push
    * them, and whether anybody fetches there, is not known. Said apart from leftUnheardInSets, not
@@ -387,6 +395,9 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const rollbackOf = words.rollbackOf;
   const leftUnheard = await leftWhereNobodyFetches(tally, source, words.heardWithoutProcesses);
   const leftUnheardInSets = await leftInSetsWhereNobodyFetches(settings, tally, source, words.heardWithoutProcesses);
+  // Heard only by processes not heard from for several beats (they may have been killed): said apart.
+  const leftUnheardSilent = await findQueuesHeardOnlyBySilent(source.redis, source.keys, tally.leftIn ?? {});
+  const leftInSetsUnheardSilent = await findQueuesHeardOnlyBySilent(source.redis, source.keys, namedEntriesLeft(settings, tally));
   const unreadableInSets = (settings.mode === 'reroute' ? (tally.totals as RerouteCounters).unparsableInSets : (tally.totals as TransferCounters).unparsableInSets) ?? 0;
   // The private lists of the queues it empties (a re-route's retired ones, a transfer's all; a
   // selective transfer's: its classes' jobs there). Not a rollback's: its queues are live, what
@@ -528,6 +539,8 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(unheardSilent ? { unheardSilent } : {}),
     ...(leftUnheard ? { leftUnheard } : {}),
     ...(leftUnheardInSets ? { leftUnheardInSets } : {}),
+    ...(leftUnheardSilent ? { leftUnheardSilent } : {}),
+    ...(leftInSetsUnheardSilent ? { leftInSetsUnheardSilent } : {}),
     ...(unreadableInSets > 0 ? { leftInSetsUnreadable: { jobs: unreadableInSets } } : {}),
     ...(settings.renamesWithoutQueue ? { renamesWithoutQueue: settings.renamesWithoutQueue } : {}),
     ...(settings.movedOnSince ? { movedOnSince: settings.movedOnSince } : {}),
@@ -773,6 +786,12 @@ async function leftWhereNobodyFetches(tally: RunTally, source: Connection, heard
   const found = await findQueuesNobodyFetches(source.redis, source.keys, tally.leftIn ?? {}, heardWithoutProcesses);
   if (!found) return undefined;
   return { ...found, ...(tally.leftInUnnamed ? { unchecked: tally.leftInUnnamed } : {}) };
+}
+
+/** The named queues of the set entries a run left in place (leftInSetsWhereNobodyFetches reads the same counters). */
+function namedEntriesLeft(settings: RunSettings, tally: RunTally): Record<string, number> {
+  const naming = settings.mode === 'reroute' ? (tally.totals as RerouteCounters).unmappedNaming : (tally.totals as TransferCounters).unselectedNaming;
+  return Object.fromEntries(Object.entries(naming ?? {}).filter(([queue]) => queue !== OTHER_DESTINATIONS));
 }
 
 /**
