@@ -9,17 +9,25 @@
  * Lambda bundles, infra/constructs/migration-functions.ts); the bundled packages' licenses to
  * dist/THIRD-PARTY-LICENSES.txt.
  */
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 
 const root = (relative: string) => fileURLToPath(new URL(`../${relative}`, import.meta.url));
 
-/** Builds dist/; returns the files written (relative to the repository root). */
+/**
+ * Builds dist/; returns the files written (relative to the repository root).
+ *
+ * dist/ is updated in place, file by file, each written whole (a temporary file renamed over it)
+ * and only when its bytes changed; files no longer built are removed last. It was deleted and
+ * written again: a CLI started meanwhile by another vitest process in the same checkout (the
+ * global setup builds it: two test files run at once, each its own vitest) failed with
+ * ERR_MODULE_NOT_FOUND for dist/chunks/…, or the build itself with ENOTEMPTY. Chunk names carry
+ * their content's hash, so unchanged sources rebuild to the same files and nothing is rewritten.
+ */
 export async function buildCli(): Promise<string[]> {
   const outdir = root('dist');
-  rmSync(outdir, { recursive: true, force: true });
   const result = await build({
     absWorkingDir: root(''),
     entryPoints: { 'sidekiq-migrate': root('cli/main.ts') },
@@ -36,12 +44,33 @@ export async function buildCli(): Promise<string[]> {
     sourcesContent: false,
     legalComments: 'linked',
     metafile: true,
+    write: false,
     logLevel: 'warning',
     plugins: [emulatorStubs, zodEnglishOnly],
   });
-  cpSync(root('core/redis/lua'), `${outdir}/lua`, { recursive: true });
-  writeFileSync(`${outdir}/THIRD-PARTY-LICENSES.txt`, thirdPartyLicenses(Object.keys(result.metafile.inputs)));
+  const built = new Set<string>();
+  const put = (path: string, bytes: Uint8Array) => {
+    built.add(path);
+    if (existsSync(path) && Buffer.compare(readFileSync(path), bytes) === 0) return;
+    mkdirSync(dirname(path), { recursive: true });
+    const temporary = `${path}.${process.pid}.tmp`;
+    writeFileSync(temporary, bytes);
+    renameSync(temporary, path);
+  };
+  for (const file of result.outputFiles) put(file.path, file.contents);
+  const lua = root('core/redis/lua');
+  for (const file of filesUnder(lua)) put(join(outdir, 'lua', relative(lua, file)), readFileSync(file));
+  put(join(outdir, 'THIRD-PARTY-LICENSES.txt'), Buffer.from(thirdPartyLicenses(Object.keys(result.metafile.inputs))));
+  for (const file of filesUnder(outdir)) if (!built.has(file) && !file.endsWith('.tmp')) rmSync(file);
   return Object.keys(result.metafile.outputs);
+}
+
+/** Every file under `dir` (none when it does not exist), by absolute path. */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
 }
 
 /** The license of every package bundled (their licenses ask for their notice to travel with the code). */
