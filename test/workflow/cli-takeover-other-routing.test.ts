@@ -160,16 +160,25 @@ describe('a plain run on a machine where an earlier run was killed', { timeout: 
   it('named with --run-id while its process still runs: refused as locked, nothing touched; that run then finishes, every job once', async () => {
     const source = redis.source();
     const url = redis.urls().source;
-    const jobs = Array.from({ length: 1000 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+    // Enough single-job pages that it is still moving when the pause lands (it is paused at its
+    // first progress line, asserted below), few enough to finish once let go: 1,000 took over the
+    // test's 120 s at load 20-30 (4 of 20 runs of this file, 4 copies at once, timed out here).
+    const jobs = Array.from({ length: 300 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
     for (const p of jobs) await source.lpush('queue:old', p);
     await source.sadd('queues', 'old');
     const child = spawn(process.execPath, [bin, 'run', '--redis', url, '--rename', 'old=a', '--page-size', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let said = '';
+    child.stderr.on('data', (d: Buffer) => (said += d.toString()));
     await movedSome(child);
     // Paused, not killed: its process is alive and holds the lock.
     child.kill('SIGSTOP');
     try {
-      const holder = JSON.parse((await source.get('sidekiq-migrate:lock'))!) as { runId: string; plannedAt: number; plannedBy?: string };
+      // Paused mid-run: it holds the lock and has jobs left to move.
+      const lock = await source.get('sidekiq-migrate:lock');
+      expect(lock, 'the run was paused while it held its lock').not.toBeNull();
+      expect(await source.llen('queue:old'), 'the run was paused with jobs left to move').toBeGreaterThan(0);
+      const holder = JSON.parse(lock!) as { runId: string; plannedAt: number; plannedBy?: string };
       const runId = holder.runId;
       // A local run's plan is named too (the local runner names each execution with a random
       // UUID): two local starts of one run in the same millisecond are told apart by it.
@@ -197,7 +206,7 @@ describe('a plain run on a machine where an earlier run was killed', { timeout: 
     } finally {
       child.kill('SIGCONT');
     }
-    expect(await exited).toBe(0);
+    expect(await exited, said.split('\n').filter((l) => !/ moved$/.test(l)).join('\n')).toBe(0);
     expect(await jobsIn(source)).toEqual(jobs.map((p) => jobEntry('queue:a', withQueue(p, 'old', 'a'))).sort());
   });
 });
