@@ -172,6 +172,28 @@ function waitingReason(waiting: number, waitSeconds: number, scoped: boolean): s
   return `${waiting} scheduled or retrying job(s) name retired queues, all due now: a live Sidekiq process's poller pushes them to those queues; the migration rewrites them (run it again)`;
 }
 
+/**
+ * Jobs (DrainReport.heardOnlyBySilent) and schedule or retry entries (setEntriesHeardOnlyBySilent)
+ * on queues only live Sidekiq processes not heard from for several beats listen to: not orphans for
+ * certain (a hung process may beat again), so said apart, whatever the verdict.
+ */
+function heardOnlyBySilentReasons(report: Omit<DrainReport, 'verdict'>): string[] {
+  const reasons: string[] = [];
+  const onlySilent = report.heardOnlyBySilent;
+  if (onlySilent) {
+    // Not orphans for certain (a hung process may beat again): said apart, the verdict kept.
+    const named = `${onlySilent.queues.map((q) => `${displayName(q.queue)} ${q.depth}`).join(', ')}${onlySilent.total > onlySilent.queues.length ? `, and ${onlySilent.total - onlySilent.queues.length} more` : ''}`;
+    reasons.push(`${onlySilent.jobs} job(s) wait on queues listened to only by Sidekiq processes not heard from for ${timeSpan(onlySilent.silentSeconds)} (they may have been killed) (${named}): if those were killed, nobody fetches them; see docs/runbooks/redis-move.md, step 6.1`);
+  }
+  const setsOnlySilent = report.setEntriesHeardOnlyBySilent;
+  if (setsOnlySilent) {
+    // Not orphans for certain either: said apart, the verdict kept.
+    const named = `${setsOnlySilent.queues.map((q) => `${displayName(q.queue)} ${q.entries}`).join(', ')}${setsOnlySilent.total > setsOnlySilent.queues.length ? `, and ${setsOnlySilent.total - setsOnlySilent.queues.length} more` : ''}`;
+    reasons.push(`${setsOnlySilent.atLeast ? 'at least ' : ''}${setsOnlySilent.entries} schedule or retry entries name queues listened to only by Sidekiq processes not heard from for ${timeSpan(setsOnlySilent.silentSeconds)} (they may have been killed) (${named}): if those were killed, nobody fetches them once due; see docs/runbooks/redis-move.md, step 6.1`);
+  }
+  return reasons;
+}
+
 function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous: DrainReport | undefined, setsReadAt: number): DrainReport['verdict'] {
   const reasons: string[] = [];
   const estimated = (['schedule', 'retry'] as const).filter((set) => report.sets[set].orphanedEstimated);
@@ -203,6 +225,9 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous: DrainReport |
     // Only a check scoped to retired queues gets here with orphans (elsewhere they are part of
     // `remaining`): its scope is drained, but the exit code says jobs will never run, and why.
     if (report.orphans.total > 0) reasons.push(`${report.orphans.total} job(s) outside the retired queues will never run as things stand${orphanPlaces(report)}: give their queues a listener`);
+    // Those only processes not heard from for several beats listen to: said as the unscoped check says
+    // them (a scoped DRAINED said no word of them, where it names the orphans beside them).
+    reasons.push(...heardOnlyBySilentReasons(report));
     return { state: 'drained', reasons };
   }
   let stuck = false;
@@ -216,18 +241,7 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous: DrainReport |
     // Queues left unread (queuesCutShort) may hold more.
     reasons.push(`${of}${report.queuesCutShort ? 'at least ' : ''}${report.orphans.total} job(s) will never run as things stand${orphanPlaces(report)}`);
   }
-  const onlySilent = report.heardOnlyBySilent;
-  if (onlySilent) {
-    // Not orphans for certain (a hung process may beat again): said apart, the verdict kept.
-    const named = `${onlySilent.queues.map((q) => `${displayName(q.queue)} ${q.depth}`).join(', ')}${onlySilent.total > onlySilent.queues.length ? `, and ${onlySilent.total - onlySilent.queues.length} more` : ''}`;
-    reasons.push(`${onlySilent.jobs} job(s) wait on queues listened to only by Sidekiq processes not heard from for ${timeSpan(onlySilent.silentSeconds)} (they may have been killed) (${named}): if those were killed, nobody fetches them; see docs/runbooks/redis-move.md, step 6.1`);
-  }
-  const setsOnlySilent = report.setEntriesHeardOnlyBySilent;
-  if (setsOnlySilent) {
-    // Not orphans for certain either: said apart, the verdict kept.
-    const named = `${setsOnlySilent.queues.map((q) => `${displayName(q.queue)} ${q.entries}`).join(', ')}${setsOnlySilent.total > setsOnlySilent.queues.length ? `, and ${setsOnlySilent.total - setsOnlySilent.queues.length} more` : ''}`;
-    reasons.push(`${setsOnlySilent.atLeast ? 'at least ' : ''}${setsOnlySilent.entries} schedule or retry entries name queues listened to only by Sidekiq processes not heard from for ${timeSpan(setsOnlySilent.silentSeconds)} (they may have been killed) (${named}): if those were killed, nobody fetches them once due; see docs/runbooks/redis-move.md, step 6.1`);
-  }
+  reasons.push(...heardOnlyBySilentReasons(report));
   if (report.inflight.length > 0) {
     stuck = true;
     reasons.push(`${report.inflight.reduce((n, l) => n + l.size, 0)} job(s) are in flight from interrupted transfers (${firstNamed([...new Set(report.inflight.map((l) => l.runId))])}): run the transfer again to finish them`);
