@@ -18,14 +18,14 @@ const redis = privateSourceAndTarget();
 const keys = new SidekiqKeys('');
 const now = () => Date.now() / 1000;
 const SILENT = 'worker-1:4242:0a1b2c3d4e5f';
-const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'q', args: `[${i}]`, jid: String(i).padStart(24, '0') });
+const job = (i: number, queue = 'q') => sidekiqPayload({ className: 'A', queue, args: `[${i}]`, jid: String(i).padStart(24, '0') });
 const last = (text: string) => text.trimEnd().split('\n').at(-1);
 const ORIGINALS = 2000;
 
 /** The target as a killed process leaves it, beside one that beats: only the silent one listens to q. */
-async function processesOnTarget(target: Redis): Promise<void> {
+async function processesOnTarget(target: Redis, silentQueues: readonly string[] = ['q']): Promise<void> {
   await heartbeat(target, keys, 'new:1:eeeeeeeeeeee', ['default'], { beatAt: now() });
-  await heartbeat(target, keys, SILENT, ['q'], { beatAt: now() - 25, beating: false });
+  await heartbeat(target, keys, SILENT, silentQueues, { beatAt: now() - 25, beating: false });
   await target.pexpire(SILENT, 35_000);
 }
 
@@ -105,5 +105,43 @@ describe('move: jobs arrive on the source meanwhile, and only a process not hear
     expect(summary.totals.leftOnSource).toBeLessThanOrEqual(late2);
     expect(summary.unheardSilent).toMatchObject({ queues: [{ queue: 'q', jobs: moved2.length }], total: 1, beatingProcesses: 1 });
     expect(summary.unheardSilent!.silentSeconds).toBeGreaterThan(15);
+  });
+
+  it('more such queues than a summary names, and one nobody fetches from: "At least" of the jobs moved, both sentences, every job once', async () => {
+    const [source, target] = [redis.source(), redis.target()];
+    // q (500 jobs and the producer's) and s2..s10 (2..10 jobs) are named; s1 (1 job) is the 11th, counted but not named.
+    const originals = Array.from({ length: 500 }, (_, i) => job(i));
+    await source.lpush('queue:q', ...originals);
+    const others = Array.from({ length: 10 }, (_, k) => Array.from({ length: k + 1 }, (_, i) => job(1000 * (k + 1) + i, `s${k + 1}`)));
+    for (const [k, jobs] of others.entries()) await source.lpush(`queue:s${k + 1}`, ...jobs);
+    const lonely = job(50_000, 'lonely');
+    await source.lpush('queue:lonely', lonely);
+    await source.sadd('queues', 'q', 'lonely', ...others.map((_, k) => `s${k + 1}`));
+    await processesOnTarget(target, ['q', ...others.map((_, k) => `s${k + 1}`)]);
+
+    const { result: move, produced } = await moveWhilePushing(100_000);
+    expect(move.code, move.stderr).toBe(0);
+    const late = await source.llen('queue:q');
+    expect(late).toBeGreaterThan(0);
+    const early = produced.length - late;
+    const toQ = [...originals, ...produced.slice(0, early)];
+    await expectExactJobs(source, '', produced.slice(early).map((p) => jobEntry('queue:q', p)), 'source');
+    await expectExactJobs(
+      target,
+      '',
+      [...toQ.map((p) => jobEntry('queue:q', p)), ...others.flatMap((jobs, k) => jobs.map((p) => jobEntry(`queue:s${k + 1}`, p))), jobEntry('queue:lonely', lonely)],
+      'target',
+    );
+    const said = /^Done, but jobs remain on the source \(([\d,]+), above\)/m.exec(move.stdout);
+    expect(said, move.stdout).not.toBeNull();
+    const remain = Number(said![1]!.replace(/,/g, ''));
+    expect(remain).toBeGreaterThan(0);
+    expect(remain).toBeLessThanOrEqual(late);
+    // The named ten: q and s10..s2 (2 + … + 10 = 54); s1's one job is beyond them, hence "At least".
+    expect(last(move.stdout)).toBe(
+      `Done, but jobs remain on the source (${remain.toLocaleString('en-US')}, above): run move again. 1 of the jobs moved went to queues nobody fetches from (see "Needs a look" above). At least ${(toQ.length + 54).toLocaleString('en-US')} of the jobs moved went to queues listened to only by Sidekiq processes that may have been killed (see "Needs a look" above).`,
+    );
+    expect(move.stdout).toContain(`listen to 11 queue(s) this run put jobs on (q ${toQ.length.toLocaleString('en-US')} · s10 10 · s9 9 · s8 8 · s7 7 · s6 6 · s5 5 · s4 4 · s3 3 · s2 2 · … and 1 more)`);
+    expect(move.stdout).not.toContain('Complete');
   });
 });
