@@ -40,7 +40,11 @@ export const handler = createHandler(
       // Attempts whose moves no counter has (a page task retried while an attempt still ran, a
       // lost reply): the totals below are not said as exact.
       const uncounted = summary.totals.uncountedAttempts ?? 0;
-      logger.info(`run ${ended}${uncounted > 0 ? ' (counts may be short: look at the keys, drain-check)' : ''}`, {
+      // Jobs put where nobody fetches, or only processes that may have been killed listen: the CLI's
+      // "Complete" says them in a "but …" tail; so does this line (counts, never queue names).
+      const unheard = summary.dryRun ? [] : [...(summary.unheard ? ['some went to queues nobody fetches from'] : []), ...(summary.unheardSilent ? ['some went to queues listened to only by Sidekiq processes that may have been killed'] : [])];
+      const but = ended === 'complete' && unheard.length > 0 ? `, but ${unheard.join(' and ')}` : '';
+      logger.info(`run ${ended}${but}${uncounted > 0 ? ' (counts may be short: look at the keys, drain-check)' : ''}`, {
         ...(uncounted > 0 ? { countsMayBeShort: { uncountedAttempts: uncounted } } : {}),
         complete: summary.complete,
         ...(behind.left.length > 0 ? { leftBehind: behind.left } : {}),
@@ -62,6 +66,10 @@ export const handler = createHandler(
         ...(summary.selectedArrivalsCutShort ? { selectedArrivalsCutShort: summary.selectedArrivalsCutShort } : {}),
         // The target's dead set at Sidekiq's cap: its next death drops the oldest (counts only).
         ...(summary.deadSetOverCap ? { deadSetOverCap: summary.deadSetOverCap } : {}),
+        // Where the run put jobs no process fetches, or only silent ones listen (counts only: the
+        // jobs are those of the first queues listed, all of them when `queues` is no larger).
+        ...(summary.unheard ? { unheardQueues: queueCounts(summary.unheard) } : {}),
+        ...(summary.unheardSilent ? { queuesHeardOnlyBySilent: { ...queueCounts(summary.unheardSilent), silentSeconds: summary.unheardSilent.silentSeconds } } : {}),
       });
       return summary;
     },
@@ -81,4 +89,10 @@ function heldBy(behind: { readonly working: readonly string[]; readonly running:
     ...(where ? [`live Sidekiq processes run jobs of its queues, ${where}`] : []),
     ...(behind.notHeardFrom.length > 0 ? [`Sidekiq processes not heard from for several beats, which may have been killed, hold jobs of its queues`] : []),
   ].join('; ');
+}
+
+/** A list of queues as counts only (no names): all told, and the jobs of those listed (`jobsOfFirst` of them when fewer than all). */
+function queueCounts(found: { readonly queues: readonly { readonly jobs: number }[]; readonly total: number }): { queues: number; jobs: number; jobsOfFirst?: number } {
+  const jobs = found.queues.reduce((sum, q) => sum + q.jobs, 0);
+  return { queues: found.total, jobs, ...(found.total > found.queues.length ? { jobsOfFirst: found.queues.length } : {}) };
 }

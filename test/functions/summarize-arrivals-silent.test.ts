@@ -55,4 +55,43 @@ describe('the summarize handler of a move: jobs arrived on the source, their que
     await expectExactJobs(source, '', late.map((p) => jobEntry('queue:q', p)));
     await expectExactJobs(target, '', originals.map((p) => jobEntry('queue:q', p)));
   });
+
+  it("a move that left nothing: its log line says 'run complete, but …' of both kinds of queue, as counts without names", async () => {
+    const { source, target, h } = lambda;
+    await source.flushall();
+    await target.flushall();
+    const onQ = [20, 21, 22].map(job);
+    const onR = [30, 31].map((i) => sidekiqPayload({ className: 'A', queue: 'r', args: `[${i}]`, jid: String(i).padStart(24, '0') }));
+    await source.lpush('queue:q', ...onQ);
+    await source.lpush('queue:r', ...onR);
+    await source.sadd('queues', 'q', 'r');
+    await heartbeat(target, keys, 'new:1:eeeeeeeeeeee', ['default'], { beatAt: Date.now() / 1000 });
+    await heartbeat(target, keys, SILENT, ['q'], { beatAt: Date.now() / 1000 - 40, beating: false });
+    await target.pexpire(SILENT, 20_000);
+
+    const run = await runToSummary(h, { runId: 'arrivals-silent-2', mode: 'transfer', target: 'target', sets: [] });
+    const out = captureOutput();
+    let summary: RunSummary;
+    try {
+      summary = viaJson((await h.summarize(summarizeInput(run), fakeContext())) as RunSummary);
+    } finally {
+      out.stop();
+    }
+    expect(summary.complete).toBe(true);
+    expect(renderSummary(summary, 'source').trimEnd().split('\n').at(-1)).toBe(
+      'Complete: everything that could be moved was moved, but 2 of them went to queues nobody fetches from and 3 went to queues listened to only by Sidekiq processes that may have been killed (see "Needs a look" above).',
+    );
+    const line = logRecords(out.records()).find((r) => /^run /.test(String(r['message'])));
+    expect(line).toMatchObject({
+      message: 'run complete, but some went to queues nobody fetches from and some went to queues listened to only by Sidekiq processes that may have been killed',
+      complete: true,
+      unheardQueues: { queues: 1, jobs: 2 },
+      queuesHeardOnlyBySilent: { queues: 1, jobs: 3 },
+    });
+    expect((line as { queuesHeardOnlyBySilent: { silentSeconds: number } }).queuesHeardOnlyBySilent.silentSeconds).toBeGreaterThan(15);
+    // Counts only: no queue name, no job data in the line.
+    expect(JSON.stringify(line)).not.toMatch(/"q"|"r"|\[2\d\]|\[3\d\]/);
+    await expectExactJobs(source, '', []);
+    await expectExactJobs(target, '', [...onQ.map((p) => jobEntry('queue:q', p)), ...onR.map((p) => jobEntry('queue:r', p))]);
+  });
 });
