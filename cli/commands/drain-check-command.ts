@@ -30,7 +30,7 @@ import { SORTED_SET_NAMES } from '../../core/redis/sidekiq-keys.js';
 import { collect } from '../collect.js';
 import { screenWidth } from '../workflow/fit.js';
 import { renderSelectionPlan } from '../workflow/render-selection-plan.js';
-import { endpointUrls } from '../workflow/selection-input.js';
+import { endpointRefusals, endpointUrls } from '../workflow/selection-input.js';
 
 /** Exit code when jobs exist that nobody will run: lets a pipeline stop on it. */
 export const ORPHANS_EXIT_CODE = 3;
@@ -94,7 +94,9 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
       const moveTarget = ['to', 'toNamespace', 'toPassword', 'toTlsCa'];
       const lookAtTarget = raw['runId'] !== undefined && !raw['deployed'];
       const ignore = [...(raw['deployed'] ? ['redis', 'namespace', 'tlsCa', 'password', 'timeLimit'] : ['stack', 'region']), ...(lookAtTarget ? [] : moveTarget), ...(raw['runId'] === undefined ? ['runId'] : [])];
-      const options = validateConfigAndFiles(drainCheckOptionsSchema, optionsWithConfig(command, raw, process.env, { ignore }), (given) => [...fileProblemsOf(given), ...previousProblems(given), ...saveProblems(given)]);
+      const options = validateConfigAndFiles(drainCheckOptionsSchema, optionsWithConfig(command, raw, process.env, { ignore }), (given) => [...fileProblemsOf(given), ...previousProblems(given), ...saveProblems(given)], (given) =>
+        given['deployed'] ? [] : endpointRefusals(given, { redis: '--redis', to: '--to' }, { tlsCa: ['redis', 'to'], toTlsCa: ['to'] }),
+      );
       // Files are read and names resolved before anything connects.
       const redis = options.redis === undefined ? undefined : endpointUrls(options.redisYml, options.environment, { redis: { value: options.redis, option: '--redis' } }).redis;
       const to = options.to === undefined ? undefined : endpointUrls(options.redisYml, options.environment, { to: { value: options.to, option: '--to' } }).to;

@@ -15,7 +15,7 @@ import { countSelectedJobs, type SelectedJobCounts } from '../../core/selection/
 import { hasSelection, resolveClassSelection } from '../../core/selection/resolve-selection.js';
 import { screenWidth } from '../workflow/fit.js';
 import { renderSelectionPlan } from '../workflow/render-selection-plan.js';
-import { endpointUrls, routingInputOfPlan, refuseCronWithSelection } from '../workflow/selection-input.js';
+import { endpointRefusals, endpointUrls, routingInputOfPlan, refuseCronWithSelection } from '../workflow/selection-input.js';
 import { addClassSelectionOptions, addMigrationOptions } from './run-options.js';
 
 export function registerMoveCommand(program: Command, ctx: CliContext): void {
@@ -38,7 +38,9 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
       .option('--from-replicas <n>', "wait for at least N replicas of the old Redis after each claim (for a proxy that hides its replicas from INFO, e.g. Redis Enterprise's)")
       .option('--to-replicas <n>', 'wait for at least N replicas of the new Redis after each copy, before the old one forgets the jobs (for a proxy that hides its replicas)'),
   )).action(async (raw: Record<string, unknown>, command: Command) => {
-    const options = validateConfigAndFiles(moveOptionsSchema, optionsWithConfig(command, raw), fileProblemsOf);
+    const options = validateConfigAndFiles(moveOptionsSchema, optionsWithConfig(command, raw), fileProblemsOf, (given) =>
+      endpointRefusals(given, { from: '--from', to: '--to' }, { tlsCa: ['from', 'to'], fromTlsCa: ['from'], toTlsCa: ['to'] }),
+    );
     // Every file is read and every name resolved before anything connects: bad input touches nothing.
     const urls = endpointUrls(options.redisYml, options.environment, { from: { value: options.from, option: '--from' }, to: { value: options.to, option: '--to' } });
     refuseCronWithSelection(options.cron, hasSelection(options));

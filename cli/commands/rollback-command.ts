@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { rollbackOptionsSchema } from '../../core/config/rollback-options.js';
-import { defaultLabel, validateConfig } from '../../core/config/validate-config.js';
+import { defaultLabel, validateConfigAndFiles } from '../../core/config/validate-config.js';
 import type { Connection } from '../../core/workflow/connections.js';
 import { storedRoutingKey, type SerializedRouting } from '../../core/workflow/stored-routing.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
@@ -11,6 +11,8 @@ import { chooseRunId, deadRunOfThisMachine, newRunId } from '../workflow/choose-
 import { connectOptions, refuseCaWithoutTls } from '../workflow/connect-options.js';
 import { interruptedRunWords, refuseDeadRunInTheWay as refuseOtherDeadRun } from '../workflow/dead-run-in-the-way.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
+import { fileProblemsOf } from '../workflow/routing-input.js';
+import { endpointRefusals } from '../workflow/selection-input.js';
 
 export function registerRollbackCommand(program: Command, ctx: CliContext): void {
   program
@@ -32,7 +34,14 @@ export function registerRollbackCommand(program: Command, ctx: CliContext): void
     .option('--json', 'print one JSON summary object (with every set and queue)')
     .option('--verbose', 'list every set and queue in the summary, not only the largest')
     .action(async (run: string, raw: Record<string, unknown>, command: Command) => {
-      const options = validateConfig(rollbackOptionsSchema, { ...optionsWithConfig(command, raw), of: run }, (path) => (path[0] === 'of' ? 'RUN' : defaultLabel(path)));
+      // A CA file's problems and a CA for a redis:// URL are said with the options' (not after them).
+      const options = validateConfigAndFiles(
+        rollbackOptionsSchema,
+        { ...optionsWithConfig(command, raw), of: run },
+        (given) => fileProblemsOf({ tlsCa: given['tlsCa'] }),
+        (given) => endpointRefusals(given, { redis: '--redis' }, { tlsCa: ['redis'] }),
+        (path) => (path[0] === 'of' ? 'RUN' : defaultLabel(path)),
+      );
       refuseCaWithoutTls('--tls-ca', options.tlsCa, [options.redis]);
       const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'migrate-source', ctx.io.err);
       const connections = new UrlConnections({ source: { url: options.redis, prefix: options.namespace, connect } });

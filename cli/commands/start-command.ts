@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
 import { DEFAULT_INTERVAL_SECONDS, startOptionsSchema, type StartOptions } from '../../core/config/deployed-options.js';
-import { validateConfigAndFiles } from '../../core/config/validate-config.js';
+import { problemOf, validateConfigAndFiles } from '../../core/config/validate-config.js';
 import { InputError } from '../../core/errors/input-error.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
@@ -50,7 +50,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
       .option('--json', 'print the execution as one JSON object (and, with --watch, one object per update)')
       .option('--verbose', 'with --watch: list every set and queue the summary names, not only the largest'),
   ).action(async (raw: Record<string, unknown>, command: Command) => {
-    const options = validateConfigAndFiles(startOptionsSchema, optionsWithConfig(command, raw), fileProblemsOf);
+    const options = validateConfigAndFiles(startOptionsSchema, optionsWithConfig(command, raw), fileProblemsOf, (given) => inputSizeRefusal(given, ctx));
     const { input, selected } = executionInput(options, ctx);
     checkExecutionInputSize(input);
     const stateMachineArn = await findStateMachine(options);
@@ -249,12 +249,37 @@ async function startResumed(sfn: StepFunctions, stateMachineArn: string, input: 
 
 
 /**
+ * An execution input too large for Step Functions (checkExecutionInputSize), found from the options
+ * as given so that it is said with their other problems: the input is built from them as the command
+ * would, an option that fails left at its default (its size is the routing's or the selection's,
+ * almost all of it). Nothing when the routing cannot be read (its files' problems are said already).
+ */
+function inputSizeRefusal(given: Record<string, unknown>, ctx: CliContext): string[] {
+  let parsed = startOptionsSchema.safeParse(given);
+  if (!parsed.success) {
+    const failed = new Set(parsed.error.issues.map((issue) => issue.path[0]));
+    parsed = startOptionsSchema.safeParse(Object.fromEntries(Object.entries(given).filter(([key]) => !failed.has(key))));
+  }
+  if (!parsed.success) return [];
+  const options = parsed.data;
+  let input: Record<string, unknown>;
+  try {
+    // Quiet: the command says the warnings once, when it builds the input it starts.
+    ({ input } = executionInput(options, { io: { ...ctx.io, err: () => {} }, now: ctx.now }));
+  } catch (error) {
+    if (error instanceof InputError) return [];
+    throw error;
+  }
+  return problemOf(() => checkExecutionInputSize(input));
+}
+
+/**
  * The execution input (core/workflow/workflow-input.ts), validated again by the plan step, and how
  * a selection chose its classes. A selection is resolved here, every file read, before anything
  * starts: the execution gets the class list (its plan step stores it on the source for the page
  * steps) and, when the selection re-routes, the mapping of the selected classes only.
  */
-function executionInput(options: StartOptions, ctx: CliContext) {
+function executionInput(options: StartOptions, ctx: Pick<CliContext, 'io' | 'now'>) {
   if (options.mode === 'transfer') refuseCronWithSelection(options.cron, hasSelection(options));
   const selection = hasSelection(options) ? resolveClassSelection(options) : undefined;
   const { routing, warnings } = options.rollback

@@ -1,5 +1,8 @@
 import type { RoutingPlan } from '../../core/routing/routing-plan.js';
-import { loadRedisStores, storeUrl } from '../../core/selection/redis-stores.js';
+import { loadRedisStores, storeUrl, type RedisStores } from '../../core/selection/redis-stores.js';
+import { CRON_WITH_SELECTION, STORE_NAME } from '../../core/config/selection-options.js';
+import { defaultLabel, problemOf } from '../../core/config/validate-config.js';
+import { refuseCaWithoutTls } from './connect-options.js';
 import type { RoutingInput } from '../../core/workflow/workflow-input.js';
 import { InputError } from '../../core/errors/input-error.js';
 
@@ -28,13 +31,46 @@ export function endpointUrls<K extends string>(redisYml: string | undefined, env
 }
 
 /**
+ * What a command refuses of its endpoints once its options are good (endpointUrls, refuseCaWithoutTls),
+ * found from the options as given so that it is said with their other problems: a store name its
+ * redis.yml does not define, a CA option (`cas`: the option's key → the endpoints it is for) for
+ * connections none of which speaks TLS. A value that is not text, a redis.yml that cannot be read and
+ * an endpoint left unresolved are left to their own checks (said already, as an option's or a file's).
+ */
+export function endpointRefusals(given: Record<string, unknown>, endpoints: Record<string, string>, cas: Record<string, readonly string[]>): string[] {
+  const text = (value: unknown): value is string => typeof value === 'string' && value !== '';
+  const yml = given['redisYml'];
+  const environment = given['environment'] ?? 'production';
+  let stores: RedisStores | undefined;
+  if (text(yml) && text(environment)) {
+    try {
+      stores = loadRedisStores(yml, environment);
+    } catch {
+      // Said as the file's problem (fileProblemsOf).
+    }
+  }
+  const problems: string[] = [];
+  const urls: Record<string, string> = {};
+  for (const [key, option] of Object.entries(endpoints)) {
+    const value = given[key];
+    if (!text(value)) continue;
+    if (value.includes('://')) urls[key] = value;
+    else if (stores !== undefined && STORE_NAME.test(value)) problems.push(...problemOf(() => (urls[key] = storeUrl(stores, value, option))));
+  }
+  for (const [ca, keys] of Object.entries(cas)) {
+    const file = given[ca];
+    if (!text(file) || keys.some((k) => given[k] !== undefined && urls[k] === undefined)) continue;
+    problems.push(...problemOf(() => refuseCaWithoutTls(defaultLabel([ca]), file, keys.map((k) => urls[k]))));
+  }
+  return problems;
+}
+
+/**
  * `--cron` copies every sidekiq-cron definition of the source: with a class selection (a shard
  * move) the source keeps running them too, so each schedule would push from both Redis servers.
  * Refused before anything connects.
  */
 export function refuseCronWithSelection(cron: boolean | undefined, selected: boolean): void {
   if (!cron || !selected) return;
-  throw new InputError(
-    "--cron copies every sidekiq-cron definition of the source, not only the selected classes: with --classes, --classes-file or --store each schedule would push from both Redis servers. Leave the definitions where they are, or copy them with a move of every class. Nothing was touched.",
-  );
+  throw new InputError(CRON_WITH_SELECTION);
 }

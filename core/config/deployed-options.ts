@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { selectionConflicts } from '../selection/selection-conflicts.js';
 import { decimalText, despiteOptionProblems, migrationOptionFields, notDecimal, oneRoutingForm, positiveInt, replicaCount } from './run-options.js';
-import { selectionOptionFields } from './selection-options.js';
+import { checkCronWithSelection, selectionOptionFields } from './selection-options.js';
 import { reservedRunIdProblem } from './reserved-run-ids.js';
 
 /** Where the deployed state machine is: `--state-machine ARN`, or the stack whose outputs name it. */
@@ -89,6 +89,7 @@ export const startOptionsSchema = z
     }
     if (o.rewriteCron && (o.mode !== 'reroute' || o.rollback !== undefined)) ctx.addIssue({ code: 'custom', path: ['rewriteCron'], message: 'only a re-route (not a rollback) rewrites cron definitions; a transfer copies them with --cron' });
     if (o.cron && o.mode !== 'transfer') ctx.addIssue({ code: 'custom', path: ['cron'], message: 'only a transfer (--mode transfer) copies cron definitions; a re-route rewrites them with --rewrite-cron' });
+    else checkCronWithSelection(o, ctx);
     // Without --watch nothing is polled nor summarised: silently ignored, they looked taken.
     if (!o.watch && o.interval !== undefined) ctx.addIssue({ code: 'custom', path: ['interval'], message: 'only applies with --watch (seconds between its polls): add --watch, or leave --interval out' });
     if (!o.watch && o.verbose) ctx.addIssue({ code: 'custom', path: ['verbose'], message: 'only applies with --watch (the summary it prints at the end): add --watch, or leave --verbose out' });

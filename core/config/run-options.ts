@@ -5,7 +5,7 @@ import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
 import { reservedRunIdProblem } from './reserved-run-ids.js';
 import { commaList, emptyEntriesProblem } from './comma-list.js';
 import { MAX_ASKED_REPLICAS } from '../workflow/workflow-input.js';
-import { checkSelection, redisEndpoint, selectionOptionFields } from './selection-options.js';
+import { checkCronWithSelection, checkSelection, redisEndpoint, selectionOptionFields } from './selection-options.js';
 
 /** A Redis URL, checked with the same parser the connection uses (its message redacts the password). */
 const redisUrl = (option: string, required: string) =>
@@ -144,6 +144,7 @@ export const moveOptionsSchema = z
   .superRefine((o, ctx) => {
     oneRoutingForm(o, ctx, false);
     checkSelection(o, { from: o.from, to: o.to }, ctx);
+    checkCronWithSelection(o, ctx);
   }, despiteOptionProblems);
 
 export type RunOptions = z.output<typeof runOptionsSchema>;

@@ -35,6 +35,18 @@ export const redisEndpoint = (option: string, required: string) =>
     }
   });
 
+/**
+ * `--cron` copies every sidekiq-cron definition of the source: with a class selection (a shard
+ * move) the source keeps running them too, so each schedule would push from both Redis servers.
+ */
+export const CRON_WITH_SELECTION =
+  "--cron copies every sidekiq-cron definition of the source, not only the selected classes: with --classes, --classes-file or --store each schedule would push from both Redis servers. Leave the definitions where they are, or copy them with a move of every class. Nothing was touched.";
+
+/** --cron with a selection of classes (said with the options' other problems, not after them). */
+export function checkCronWithSelection(o: { cron?: boolean; classes?: string; classesFile?: string; store?: string }, ctx: z.RefinementCtx): void {
+  if (o.cron && (o.classes !== undefined || o.classesFile !== undefined || o.store !== undefined)) ctx.addIssue({ code: 'custom', message: CRON_WITH_SELECTION });
+}
+
 /** The selection's problems, and store names given without the file that defines them. */
 export function checkSelection(o: SelectionOptionValues & { redisYml?: string }, endpoints: Record<string, string | undefined>, ctx: z.RefinementCtx): void {
   for (const problem of selectionConflicts(o)) ctx.addIssue({ code: 'custom', path: [problem.option], message: problem.message });

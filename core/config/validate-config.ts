@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { InputError, inputErrorText } from '../errors/input-error.js';
 import { ConfigError } from './config-error.js';
 
 /**
@@ -61,14 +62,41 @@ export function defaultLabel(path: readonly PropertyKey[]): string {
  * validateConfig, and when the options fail, the problems of the files they name too (`fileProblems`
  * reads them from the unvalidated input, as the command would next, and says what is wrong with
  * each): one message with both, not the options' first and, once they are fixed, the files'.
+ *
+ * `refusals` says what the command would refuse once the options and files are good, comparing
+ * values (a CA for redis:// URLs, a store its redis.yml does not define, an input too large): from
+ * the unvalidated input too, each value it needs checked as it goes, and said with the others
+ * whether the options fail or not (with the files' problems then, which the command would say first).
  */
-export function validateConfigAndFiles<S extends z.ZodType>(schema: S, input: Record<string, unknown>, fileProblems: (input: Record<string, unknown>) => readonly string[]): z.output<S> {
+export function validateConfigAndFiles<S extends z.ZodType>(
+  schema: S,
+  input: Record<string, unknown>,
+  fileProblems: (input: Record<string, unknown>) => readonly string[],
+  refusals: (input: Record<string, unknown>) => readonly string[] = () => [],
+  label: (path: readonly PropertyKey[]) => string = defaultLabel,
+): z.output<S> {
+  const given = () => withoutEarlier(input).options as Record<string, unknown>;
+  let options: z.output<S>;
   try {
-    return validateConfig(schema, input);
+    options = validateConfig(schema, input, label);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const files = fileProblems(withoutEarlier(input).options as Record<string, unknown>);
-    if (files.length === 0) throw error;
-    throw new ConfigError([...error.problems, ...files], 'Invalid options and files:');
+    const more = [...fileProblems(given()), ...refusals(given())];
+    if (more.length === 0) throw error;
+    throw new ConfigError([...error.problems, ...more], 'Invalid options and files:');
+  }
+  const refused = refusals(given());
+  if (refused.length === 0) return options;
+  throw new ConfigError([...fileProblems(given()), ...refused], 'Invalid options and files:');
+}
+
+/** What `check` throws as bad input (InputError), as a problem for a message of several; nothing when it passes. */
+export function problemOf(check: () => unknown): string[] {
+  try {
+    check();
+    return [];
+  } catch (error) {
+    if (error instanceof InputError) return [inputErrorText(error)];
+    throw error;
   }
 }

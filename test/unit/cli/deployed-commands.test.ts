@@ -192,6 +192,28 @@ describe('start', () => {
     expect(fake.calls('StartExecution')).toBe(2);
   });
 
+  it('an input too large and a bad option, in one message (the size was said only once the option was fixed); --cron with a selection too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'start-size-'));
+    const file = join(dir, 'big.json');
+    writeFileSync(file, JSON.stringify({ A: 'q', [`B${'x'.repeat(300_000)}`]: 'q' }));
+
+    const both = await cli(['start', '--mapping', file, '--run-id', 'size-3', '--page-size', '0', '--state-machine', STATE_MACHINE_ARN]);
+    const alone = await cli(['start', '--mapping', file, '--run-id', 'size-3', '--state-machine', STATE_MACHINE_ARN]);
+    const cron = await cli(['start', '--mode', 'transfer', '--classes', 'A', '--cron', '--rate-limit', 'ten', '--state-machine', STATE_MACHINE_ARN]);
+
+    expect(both.code).toBe(2);
+    expect(both.stdout).toBe('');
+    expect(both.stderr).toMatch(/^Invalid options and files:\n {2}- --page-size: the page size must be positive\n {2}- The run's input would be [\d,]+ bytes, over the 261,632 bytes a run's input may take .*: its mapping names 2 classes\. .* Nothing was touched\.\n$/);
+    // The size said with the option is the size said alone (the option left at its default).
+    expect(both.stderr.split('\n  - ')[2]).toBe(alone.stderr);
+    expect(cron.code).toBe(2);
+    expect(cron.stderr).toBe(
+      'Invalid options:\n  - --rate-limit: the rate limit must be a whole number in decimal digits, not "ten"\n' +
+        "  - --cron copies every sidekiq-cron definition of the source, not only the selected classes: with --classes, --classes-file or --store each schedule would push from both Redis servers. Leave the definitions where they are, or copy them with a move of every class. Nothing was touched.\n",
+    );
+    expect(fake.calls('StartExecution')).toBe(0);
+  });
+
   it('refuses bad input with every problem in one message, starting nothing', async () => {
     const { code, stderr } = await cli(['start', '--rate-limit', 'ten', '--mode', 'sideways', '--region', 'mars']);
 

@@ -1,0 +1,93 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { keyValueSnapshot } from '../support/exact-jobs.js';
+import { commandsDuring } from '../support/monitor-writes.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { TEST_CA_FILE } from '../support/redis-server.js';
+import { runCli } from '../support/run-cli.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+// Refusals that compare validated values (a CA for redis:// URLs, --cron with a selection, a store
+// redis.yml does not define) came as a second round: the options' problems were said, and only once
+// they were fixed the refusal. One message now says both, exit 2, nothing touched.
+const redis = privateSourceAndTarget();
+const dir = mkdtempSync(join(tmpdir(), 'sidekiq-migrate-refusals-'));
+const file = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+
+async function untouched(run: () => Promise<{ code: number; stdout: string; stderr: string }>) {
+  await redis.source().rpush('queue:q', sidekiqPayload({ className: 'A', queue: 'q', args: '[1]' }));
+  await redis.source().sadd('queues', 'q');
+  const before = { source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) };
+  const { result, commands } = await commandsDuring({ source: redis.source(), target: redis.target() }, run);
+  expect(commands).toEqual([]);
+  expect({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) }).toEqual(before);
+  expect(result.code).toBe(2);
+  expect(result.stdout).toBe('');
+  return result;
+}
+
+const noTls = (option: string, url: string) => `${option} ${TEST_CA_FILE}: ${url} does not use TLS (redis://), so no CA is used: give its rediss:// URL, or leave ${option} out`;
+const CRON = '--cron copies every sidekiq-cron definition of the source, not only the selected classes: with --classes, --classes-file or --store each schedule would push from both Redis servers. Leave the definitions where they are, or copy them with a move of every class. Nothing was touched.';
+
+describe('refusals of validated values, said with the other problems', { timeout: 120_000 }, () => {
+  it('run: --tls-ca for a redis:// URL and a bad --page-size', async () => {
+    const { stderr } = await untouched(() => runCli('run', '--redis', redis.urls().source, '--rename', 'q=new', '--tls-ca', TEST_CA_FILE, '--page-size', '0'));
+
+    expect(stderr).toBe(`Invalid options and files:\n  - --page-size: the page size must be positive\n  - ${noTls('--tls-ca', redis.urls().source)}\n`);
+  });
+
+  it('run: --tls-ca for a redis:// URL and a mapping file that does not parse (the options valid)', async () => {
+    const mapping = file('bad-mapping.json', '{"A": 3}');
+    const { stderr } = await untouched(() => runCli('run', '--redis', redis.urls().source, '--mapping', mapping, '--tls-ca', TEST_CA_FILE));
+
+    expect(stderr).toBe(`Invalid options and files:\n  - ${mapping}: invalid class mapping:\n      - A: the queue must be a non-empty string, got 3\n  - ${noTls('--tls-ca', redis.urls().source)}\n`);
+  });
+
+  it('move: --cron with --classes and a bad --rate-limit', async () => {
+    const { stderr } = await untouched(() => runCli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--classes', 'A', '--cron', '--rate-limit', 'x'));
+
+    expect(stderr).toBe(`Invalid options:\n  - --rate-limit: the rate limit must be a whole number in decimal digits, not "x"\n  - ${CRON}\n`);
+  });
+
+  it('move: a store redis.yml does not define, --to-tls-ca for a redis:// URL and a bad --page-size', async () => {
+    const yml = file('redis.yml', `production:\n  url: "${redis.urls().source}"\n  queues_shard_catchall_b:\n    url: "${redis.urls().target}"\n`);
+    const { stderr } = await untouched(() =>
+      runCli('move', '--redis-yml', yml, '--from', 'main', '--to', 'queues_shard_nope', '--classes', 'A', '--from-tls-ca', TEST_CA_FILE, '--page-size', '0x10'),
+    );
+
+    expect(stderr).toBe(
+      'Invalid options and files:\n' +
+        '  - --page-size: the page size must be a whole number in decimal digits, not "0x10"\n' +
+        `  - --to queues_shard_nope: ${yml} defines no store queues_shard_nope; it has: main, queues_shard_catchall_b\n` +
+        `  - ${noTls('--from-tls-ca', redis.urls().source)}\n`,
+    );
+  });
+
+  it('move: a store redis.yml does not define and --cron with a selection, the options otherwise valid', async () => {
+    const yml = file('redis-2.yml', `production:\n  url: "${redis.urls().source}"\n`);
+    const { stderr } = await untouched(() => runCli('move', '--redis-yml', yml, '--from', 'main', '--to', 'queues_shard_nope', '--classes', 'A', '--cron'));
+
+    expect(stderr).toBe(`Invalid options and files:\n  - ${CRON}\n  - --to queues_shard_nope: ${yml} defines no store queues_shard_nope; it has: main\n`);
+  });
+
+  it('drain-check: --tls-ca for a redis:// URL and a bad --time-limit', async () => {
+    const { stderr } = await untouched(() => runCli('drain-check', '--redis', redis.urls().source, '--tls-ca', TEST_CA_FILE, '--time-limit', '0x1'));
+
+    expect(stderr).toBe(`Invalid options and files:\n  - --time-limit: the seconds the check may take must be a whole number in decimal digits, not "0x1"\n  - ${noTls('--tls-ca', redis.urls().source)}\n`);
+  });
+
+  it('rollback: --tls-ca for a redis:// URL, or a CA file missing, and a bad --page-size', async () => {
+    const missing = join(dir, 'missing-ca.pem');
+    const noTlsResult = await untouched(() => runCli('rollback', 'reroute-1', '--redis', redis.urls().source, '--tls-ca', TEST_CA_FILE, '--page-size', '0'));
+    const missingResult = await untouched(() => runCli('rollback', 'reroute-1', '--redis', redis.urls().source.replace('redis://', 'rediss://'), '--tls-ca', missing, '--page-size', '0'));
+
+    expect(noTlsResult.stderr).toBe(`Invalid options and files:\n  - --page-size: the page size must be positive\n  - ${noTls('--tls-ca', redis.urls().source)}\n`);
+    expect(missingResult.stderr).toBe(`Invalid options and files:\n  - --page-size: the page size must be positive\n  - Cannot read the CA certificate file ${missing}: no such file\n`);
+  });
+});
