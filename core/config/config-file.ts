@@ -61,7 +61,7 @@ const path = (what: string) => z.string({ error: `${what}: a file path` }).min(1
 const wholeNumber = (what: string, max = Number.MAX_SAFE_INTEGER, atMost = `${what} is at most ${max}`) =>
   z.preprocess(
     (v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
-    z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be positive`).max(max, atMost),
+    z.number({ error: (issue) => (typeof issue.input === 'string' && issue.input.trim() !== '' ? `${what} must be a whole number in decimal digits, not ${JSON.stringify(issue.input)}` : `${what} must be a number`) }).int(`${what} must be a whole number`).positive(`${what} must be positive`).max(max, atMost),
   );
 const flag = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'true or false' }));
 

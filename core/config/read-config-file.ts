@@ -40,7 +40,7 @@ export interface ConfigFileParts {
  */
 export function readConfigFileParts(path: string, name: string, env: NodeJS.ProcessEnv): ConfigFileParts {
   // An empty file (or only comments) is an empty configuration, not an error.
-  const data = readStructuredFile(path, 'configuration file') ?? {};
+  const data = readStructuredFile(path, 'configuration file', { numbersAsWritten: true }) ?? {};
   const substituted = substituteEnv(data, env);
   const parsed = configFileSchema.safeParse(substituted.value);
   const unset = substituted.problems.map((p) => keyPath(p.path));

@@ -1,4 +1,4 @@
-import { parse } from 'yaml';
+import { isScalar, parse, parseDocument, visit } from 'yaml';
 import { InputError } from '../errors/input-error.js';
 import { parsePlainJson } from './parse-plain-json.js';
 import { readInputFile } from './read-input-file.js';
@@ -9,12 +9,12 @@ import { readInputFile } from './read-input-file.js';
  * role in messages: "Cannot read the routing rules file rules.yml: ENOENT …". Plain JSON is read
  * by JSON.parse when that gives what the YAML parser gives (parse-plain-json.ts): faster.
  */
-export function readStructuredFile(path: string, what: string): unknown {
+export function readStructuredFile(path: string, what: string, options: { numbersAsWritten?: boolean } = {}): unknown {
   const text = readInputFile(path, what);
-  const json = parsePlainJson(text);
+  const json = options.numbersAsWritten ? undefined : parsePlainJson(text);
   if (json !== undefined) return json;
   try {
-    return parse(text, { merge: true, uniqueKeys: true, prettyErrors: false });
+    return options.numbersAsWritten ? parseNumbersAsWritten(text) : parse(text, { merge: true, uniqueKeys: true, prettyErrors: false });
   } catch (cause) {
     // Where: the parser's position (1-based), without which a long file is searched by hand.
     const offset = (cause as { pos?: readonly number[] }).pos?.[0];
@@ -22,4 +22,24 @@ export function readStructuredFile(path: string, what: string): unknown {
     const where = before ? ` (line ${before.length}, column ${before.at(-1)!.length + 1})` : '';
     throw new InputError(`The ${what} ${path} is not valid JSON or YAML${where}: ${(cause as Error).message.split('\n')[0]}`, { cause });
   }
+}
+
+/** A number written in decimal digits (a fraction and a "-" allowed, as the CLI's options take them). */
+const PLAIN_DECIMAL = /^-?(\d+(\.\d+)?|\.\d+)$/;
+
+/**
+ * The YAML (or JSON) parsed with each number not written in decimal digits kept as its text
+ * (`0x10`, `1e3`, `0o17`, `+5`, `.inf`): the CLI refuses such a text for a numeric option, and a
+ * setting checked the same then says it, instead of taking YAML's 16, 1000, 15, 5 or Infinity.
+ */
+function parseNumbersAsWritten(text: string): unknown {
+  const doc = parseDocument(text, { merge: true, uniqueKeys: true, prettyErrors: false });
+  const [error] = doc.errors;
+  if (error) throw error;
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'number' && isScalar(node) && node.source !== undefined && !PLAIN_DECIMAL.test(node.source)) node.value = node.source;
+    },
+  });
+  return doc.toJS();
 }

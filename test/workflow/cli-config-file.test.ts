@@ -124,7 +124,7 @@ describe('sidekiq-migrate with a configuration file', () => {
       expect(ran.code).toBe(0);
       expect(ran.stdout).toContain('Complete: everything that could be moved was moved.');
       expect(refused.code).toBe(2);
-      expect(refused.stderr).toContain(`${bad.path}: pageSize: the page size must be a number`);
+      expect(refused.stderr).toContain(`${bad.path}: pageSize: the page size must be a whole number in decimal digits, not "lots"`);
       expect(refused.stderr).toContain(`${bad.path}: redis: `);
       expect(drainRefused.code).toBe(2);
       for (const output of [ran, refused, drainRefused]) expect(output.stdout + output.stderr).not.toContain(password);
@@ -145,7 +145,7 @@ describe('sidekiq-migrate with a configuration file', () => {
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toContain(`${path}: from: http://admin:***@old.example:6379: the scheme must be redis:// or rediss:// (TLS), not http://; nor is it a store name of redisYml (a letter, then letters, digits, _ or -)\n`);
-    expect(stderr).toContain(`${path}: pageSize: the page size must be a number\n`);
+    expect(stderr).toContain(`${path}: pageSize: the page size must be a whole number in decimal digits, not "lots"\n`);
     // An empty one is said once, as empty (it was said twice, the second time as "not a URL:  (…)").
     expect(stderr).toContain(`${path}: to: a Redis URL: redis://[user:password@]host[:port][/db] or rediss://… (TLS), or a store name of redisYml, not empty\n`);
     expect(stderr.match(/: to: /g)).toHaveLength(1);

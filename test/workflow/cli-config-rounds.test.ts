@@ -50,7 +50,7 @@ describe('the configuration file, the environment and the options in one message
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(
       'Invalid options and files:\n' +
-        `  - ${config}: pageSize: the page size must be a number\n` +
+        `  - ${config}: pageSize: the page size must be a whole number in decimal digits, not "lots"\n` +
         '  - --unmapped: must be leave or quarantine\n',
     );
   });
@@ -118,7 +118,7 @@ describe('the configuration file, the environment and the options in one message
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(
       'Invalid options and files:\n' +
-        `  - ${config}: pageSize: the page size must be a number\n` +
+        `  - ${config}: pageSize: the page size must be a whole number in decimal digits, not "lots"\n` +
         '  - --interval: only applies with --watch (seconds between its polls): add --watch, or leave --interval out\n',
     );
     expect(result.status).toBe(2);

@@ -113,9 +113,9 @@ describe('sidekiq-migrate drain-check --time-limit', { timeout: 60_000 }, () => 
     try {
       const cases: [string, string[]][] = [
         ['timeLimit: 0\n', ['timeLimit: the seconds drain-check may take must be positive']],
-        ['timeLimit: 100000\npageSize: lots\n', ['pageSize: the page size must be a number', 'timeLimit: the seconds drain-check may take is at most 86400 (a day); give whole seconds, e.g. 600']],
+        ['timeLimit: 100000\npageSize: lots\n', ['pageSize: the page size must be a whole number in decimal digits, not "lots"', 'timeLimit: the seconds drain-check may take is at most 86400 (a day); give whole seconds, e.g. 600']],
         ['timeLimit: 1.5\n', ['timeLimit: the seconds drain-check may take must be a whole number']],
-        ['timeLimit: soon\n', ['timeLimit: the seconds drain-check may take must be a number']],
+        ['timeLimit: soon\n', ['timeLimit: the seconds drain-check may take must be a whole number in decimal digits, not "soon"']],
         ['time_limit: 600\n', ['time_limit: unknown key (did you mean "timeLimit"?)']],
       ];
       for (const [text, problems] of cases) {

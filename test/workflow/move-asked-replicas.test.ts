@@ -131,7 +131,7 @@ describe('move --from-replicas / --to-replicas', { timeout: 120_000 }, () => {
     expect(refused.code).toBe(2);
     expect(refused.stdout).toBe('');
     expect(refused.stderr).toContain(`${bad}: toReplicas: the replica count must be positive`);
-    expect(refused.stderr).toContain(`${bad}: fromReplicas: the replica count must be a number`);
+    expect(refused.stderr).toContain(`${bad}: fromReplicas: the replica count must be a whole number in decimal digits, not "x"`);
     expect(await jobsIn(pair.client(source))).toEqual(seeded);
     expect(await keysUnder(pair.client(source))).toEqual(keysBefore);
     expect(await keysUnder(pair.client(target))).toEqual([]);

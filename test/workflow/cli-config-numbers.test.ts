@@ -1,0 +1,73 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { keyValueSnapshot } from '../support/exact-jobs.js';
+import { commandsDuring } from '../support/monitor-writes.js';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { runCli } from '../support/run-cli.js';
+import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+
+// The configuration file's numbers were YAML's: `pageSize: 0x10` ran with pages of 16, `1e3`,
+// `0o17`, `+5` and `.inf` were numbers too, where --page-size 0x10 is refused. The file's numeric
+// settings now follow the options' rule (decimal digits), said naming the setting and the file.
+const redis = privateSourceAndTarget();
+const dir = mkdtempSync(join(tmpdir(), 'sidekiq-migrate-config-numbers-'));
+const file = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+writeFileSync(join(dir, 'mapping.json'), JSON.stringify({ A: 'new' }));
+
+async function untouched(run: () => Promise<{ code: number; stdout: string; stderr: string }>) {
+  await redis.source().rpush('queue:q', sidekiqPayload({ className: 'A', queue: 'q', args: '[1]' }));
+  await redis.source().sadd('queues', 'q');
+  const before = { source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) };
+  const { result, commands } = await commandsDuring({ source: redis.source(), target: redis.target() }, run);
+  expect(commands).toEqual([]);
+  expect({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) }).toEqual(before);
+  expect(result.code).toBe(2);
+  expect(result.stdout).toBe('');
+  return result;
+}
+
+describe('numbers in the configuration file: decimal digits, as the options', { timeout: 120_000 }, () => {
+  it('run: pageSize: 0x10 is refused naming the setting and the file (it ran with pages of 16)', async () => {
+    const config = file('hex.yml', `redis: ${redis.urls().source}\npageSize: 0x10\nrouting:\n  mapping: mapping.json\n`);
+
+    const { stderr } = await untouched(() => runCli('--config', config, 'run'));
+
+    expect(stderr).toBe(`${config}: pageSize: the page size must be a whole number in decimal digits, not "0x10"\n`);
+  });
+
+  it('move: 1e3, +1, .inf and 0o17 in YAML, each named', async () => {
+    const config = file('move.yml', `from: ${redis.urls().source}\nto: ${redis.urls().target}\nrateLimit: 1e3\nfromReplicas: +1\ntoReplicas: 0o17\npageSize: .inf\n`);
+
+    const { stderr } = await untouched(() => runCli('--config', config, 'move'));
+
+    expect(stderr).toBe(
+      'Invalid options:\n' +
+        `  - ${config}: pageSize: the page size must be a whole number in decimal digits, not ".inf"\n` +
+        `  - ${config}: rateLimit: the rate limit must be a whole number in decimal digits, not "1e3"\n` +
+        `  - ${config}: fromReplicas: the replica count must be a whole number in decimal digits, not "+1"\n` +
+        `  - ${config}: toReplicas: the replica count must be a whole number in decimal digits, not "0o17"\n`,
+    );
+  });
+
+  it('drain-check: a JSON configuration file with "timeLimit": 6e2', async () => {
+    const config = file('drain.json', `{"redis": "${redis.urls().source}", "timeLimit": 6e2}`);
+
+    const { stderr } = await untouched(() => runCli('--config', config, 'drain-check'));
+
+    expect(stderr).toBe(`${config}: timeLimit: the seconds drain-check may take must be a whole number in decimal digits, not "6e2"\n`);
+  });
+
+  it('plain decimal numbers are still numbers: pageSize: 500 with a bad option says only the option', async () => {
+    const config = file('plain.yml', `redis: ${redis.urls().source}\npageSize: 500\nrouting:\n  mapping: mapping.json\n`);
+
+    const { stderr } = await untouched(() => runCli('--config', config, 'run', '--unmapped', 'sometimes'));
+
+    expect(stderr).toBe(`Using configuration file ${config} (--config)\n--unmapped: must be leave or quarantine\n`);
+  });
+});
