@@ -8,7 +8,7 @@ import { chooseRunId, newRunId } from '../workflow/choose-run-id.js';
 import { connectOptions, refuseCaWithoutTls } from '../workflow/connect-options.js';
 import { refuseDeadRunInTheWay } from '../workflow/dead-run-in-the-way.js';
 import { refuseOtherRouting } from '../workflow/dead-run-routing.js';
-import { fileProblemsOf, routingInputFromFlags } from '../workflow/routing-input.js';
+import { fileProblemsOf, flagsWithoutRules, routingInputFromFlags } from '../workflow/routing-input.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 import { endpointRefusals } from '../workflow/selection-input.js';
 import { isRollbackOf } from './rollback-command.js';
@@ -26,7 +26,10 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       .option('--unmapped <what>', 'jobs with no destination: leave (default) or quarantine')
       .option('--rewrite-cron', 'also rewrite the queue of sidekiq-cron definitions whose class now belongs elsewhere (otherwise they are only named)'),
   ).action(async (raw: Record<string, unknown>, command: Command) => {
-    const options = validateConfigAndFiles(runOptionsSchema, optionsWithConfig(command, raw), fileProblemsOf, (given) => endpointRefusals(given, { redis: '--redis' }, { tlsCa: ['redis'] }));
+    const options = validateConfigAndFiles(runOptionsSchema, optionsWithConfig(command, raw), fileProblemsOf, (given) => [
+      ...flagsWithoutRules(raw, given),
+      ...endpointRefusals(given, { redis: '--redis' }, { tlsCa: ['redis'] }),
+    ]);
     const { routing, warnings } = routingInputFromFlags(options);
     refuseCaWithoutTls('--tls-ca', options.tlsCa, [options.redis]);
     const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'migrate-source', ctx.io.err);

@@ -16,7 +16,7 @@ import { exitCodeOf, watchExecution } from '../deployed/watch-execution.js';
 import { newRunId } from '../workflow/choose-run-id.js';
 import { checkExecutionInputSize } from '../workflow/execution-input-size.js';
 import { hasSelection, resolveClassSelection } from '../../core/selection/resolve-selection.js';
-import { fileProblemsOf, routingInputFromFlags } from '../workflow/routing-input.js';
+import { fileProblemsOf, flagsWithoutRules, routingInputFromFlags } from '../workflow/routing-input.js';
 import { routingInputOfPlan, refuseCronWithSelection } from '../workflow/selection-input.js';
 import { addClassChoiceOptions, addDeployedOptions, addRoutingOptions, addSelectionOptions } from './run-options.js';
 
@@ -50,7 +50,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
       .option('--json', 'print the execution as one JSON object (and, with --watch, one object per update)')
       .option('--verbose', 'with --watch: list every set and queue the summary names, not only the largest'),
   ).action(async (raw: Record<string, unknown>, command: Command) => {
-    const options = validateConfigAndFiles(startOptionsSchema, optionsWithConfig(command, raw), fileProblemsOf, (given) => inputSizeRefusal(given, ctx));
+    const options = validateConfigAndFiles(startOptionsSchema, optionsWithConfig(command, raw), fileProblemsOf, (given) => [...flagsWithoutRules(raw, given), ...inputSizeRefusal(given, ctx)]);
     const { input, selected } = executionInput(options, ctx);
     checkExecutionInputSize(input);
     const stateMachineArn = await findStateMachine(options);

@@ -90,4 +90,31 @@ describe('refusals of validated values, said with the other problems', { timeout
     expect(noTlsResult.stderr).toBe(`Invalid options and files:\n  - --page-size: the page size must be positive\n  - ${noTls('--tls-ca', redis.urls().source)}\n`);
     expect(missingResult.stderr).toBe(`Invalid options and files:\n  - --page-size: the page size must be positive\n  - Cannot read the CA certificate file ${missing}: no such file\n`);
   });
+
+  // --strict and --environment were taken and did nothing without --rules (or, for --environment,
+  // move's and drain-check's --redis-yml): a user believing the rules reviewed strictly, or read
+  // from the staging section, was told nothing.
+  it('run: --strict and --environment without --rules are refused, with a bad option', async () => {
+    const { stderr } = await untouched(() => runCli('run', '--redis', redis.urls().source, '--rename', 'q=new', '--strict', '--environment', 'staging', '--page-size', '0'));
+
+    expect(stderr).toBe(
+      'Invalid options and files:\n' +
+        '  - --page-size: the page size must be positive\n' +
+        '  - --strict: only applies with --rules (it refuses rule queries GitLab accepts but that are probably mistakes): add --catalog and --rules, or leave --strict out\n' +
+        '  - --environment: only applies with --rules (the gitlab.yml section to read them from): add --catalog and --rules, or leave --environment out\n',
+    );
+  });
+
+  it('move and drain-check: --environment without --rules or --redis-yml is refused; with --redis-yml it picks the section', async () => {
+    const yml = file('redis-env.yml', `staging:\n  url: "${redis.urls().source}"\n`);
+    const alone = await untouched(() => runCli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--environment', 'staging'));
+    const drain = await untouched(() => runCli('drain-check', '--redis', redis.urls().source, '--environment', 'staging'));
+    const withYml = await runCli('drain-check', '--redis-yml', yml, '--redis', 'main', '--environment', 'staging', '--json');
+
+    const words = '--environment: only applies with --rules or --redis-yml (the gitlab.yml or redis.yml section to read): add them, or leave --environment out\n';
+    expect(alone.stderr).toBe(words);
+    expect(drain.stderr).toBe(words);
+    expect(withYml.stderr).not.toContain('--environment');
+    expect(JSON.parse(withYml.stdout)).toMatchObject({ redis: expect.any(String) });
+  });
 });
