@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { selectionConflicts } from '../selection/selection-conflicts.js';
-import { decimalText, despiteOptionProblems, migrationOptionFields, notDecimal, oneRoutingForm, positiveInt, replicaCount } from './run-options.js';
+import { checkVerboseWithJson, decimalText, despiteOptionProblems, migrationOptionFields, notDecimal, oneRoutingForm, positiveInt, replicaCount } from './run-options.js';
 import { checkCronWithSelection, selectionOptionFields } from './selection-options.js';
 import { reservedRunIdProblem } from './reserved-run-ids.js';
 
@@ -93,6 +93,7 @@ export const startOptionsSchema = z
     // Without --watch nothing is polled nor summarised: silently ignored, they looked taken.
     if (!o.watch && o.interval !== undefined) ctx.addIssue({ code: 'custom', path: ['interval'], message: 'only applies with --watch (seconds between its polls): add --watch, or leave --interval out' });
     if (!o.watch && o.verbose) ctx.addIssue({ code: 'custom', path: ['verbose'], message: 'only applies with --watch (the summary it prints at the end): add --watch, or leave --verbose out' });
+    else checkVerboseWithJson(o, ctx);
   }, despiteOptionProblems);
 
 /** `watch`, `status`, `stop`: one execution. */
@@ -107,6 +108,7 @@ export const executionOptionsSchema = z
   .superRefine((o, ctx) => {
     // `stop --no-wait` returns once the stop requests are sent: it polls nothing.
     if (!o.wait && o.interval !== undefined) ctx.addIssue({ code: 'custom', path: ['interval'], message: 'only applies while stop waits for the executions to end: not with --no-wait' });
+    checkVerboseWithJson(o, ctx);
   }, despiteOptionProblems);
 
 /** `list`: recent executions. */

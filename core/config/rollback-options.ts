@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { migrationOptionFields, runOptionsSchema } from './run-options.js';
+import { checkVerboseWithJson, despiteOptionProblems, migrationOptionFields, runOptionsSchema } from './run-options.js';
 
 const { namespace, dryRun, json, verbose, pageSize, runId, tlsCa } = migrationOptionFields;
 const { redis, unmapped, append, password } = runOptionsSchema.shape;
@@ -22,6 +22,6 @@ export const rollbackOptionsSchema = z.strictObject({
   password,
   unmapped,
   append,
-});
+}).superRefine(checkVerboseWithJson, despiteOptionProblems);
 
 export type RollbackOptions = z.output<typeof rollbackOptionsSchema>;

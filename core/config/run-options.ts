@@ -102,6 +102,11 @@ export const despiteOptionProblems = {
   when: (payload: { issues: readonly { path?: readonly PropertyKey[] }[] }) => payload.issues.every((issue) => typeof issue.path?.[0] === 'string' && COMPARED_ONLY.has(issue.path[0])),
 };
 
+/** --verbose lists every set and queue in a summary's words: with --json (which names them all, and no words) it did nothing. */
+export const checkVerboseWithJson = (o: { json?: boolean; verbose?: boolean }, ctx: z.RefinementCtx) => {
+  if (o.json && o.verbose) ctx.addIssue({ code: 'custom', path: ['verbose'], message: 'does nothing with --json (its JSON names every set and queue already): leave --verbose or --json out' });
+};
+
 /** Exactly one way of saying where jobs go (or none, when `required` is false). */
 export const oneRoutingForm = (o: { catalog: string[]; rules?: string; mapping?: string; rename: string[]; sets?: readonly string[]; queues?: boolean }, ctx: z.RefinementCtx, required: boolean) => {
   // No set and no queue: a run would look at nothing and say "Complete" over every job there.
@@ -123,7 +128,10 @@ export const runOptionsSchema = z
     append: z.boolean().default(false),
     rewriteCron: z.boolean().default(false),
   })
-  .superRefine((o, ctx) => oneRoutingForm(o, ctx, true), despiteOptionProblems);
+  .superRefine((o, ctx) => {
+    oneRoutingForm(o, ctx, true);
+    checkVerboseWithJson(o, ctx);
+  }, despiteOptionProblems);
 
 /** `sidekiq-migrate move`: transfer to another Redis, re-routing on the way when asked. */
 export const moveOptionsSchema = z
@@ -145,6 +153,7 @@ export const moveOptionsSchema = z
     oneRoutingForm(o, ctx, false);
     checkSelection(o, { from: o.from, to: o.to }, ctx);
     checkCronWithSelection(o, ctx);
+    checkVerboseWithJson(o, ctx);
   }, despiteOptionProblems);
 
 export type RunOptions = z.output<typeof runOptionsSchema>;

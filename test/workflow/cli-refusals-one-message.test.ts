@@ -117,4 +117,17 @@ describe('refusals of validated values, said with the other problems', { timeout
     expect(withYml.stderr).not.toContain('--environment');
     expect(JSON.parse(withYml.stdout)).toMatchObject({ redis: expect.any(String) });
   });
+
+  // --verbose lists every set and queue in the words of a summary; --json prints them all already,
+  // and no words: --verbose was taken and did nothing.
+  it('run, move and rollback: --verbose with --json is refused, with the other problems', async () => {
+    const words = '--verbose: does nothing with --json (its JSON names every set and queue already): leave --verbose or --json out';
+    const run = await untouched(() => runCli('run', '--redis', redis.urls().source, '--rename', 'q=new', '--json', '--verbose'));
+    const move = await untouched(() => runCli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--json', '--verbose', '--page-size', '0'));
+    const rollback = await untouched(() => runCli('rollback', 'reroute-1', '--redis', redis.urls().source, '--json', '--verbose'));
+
+    expect(run.stderr).toBe(`${words}\n`);
+    expect(move.stderr).toBe(`Invalid options:\n  - --page-size: the page size must be positive\n  - ${words}\n`);
+    expect(rollback.stderr).toBe(`${words}\n`);
+  });
 });

@@ -214,6 +214,16 @@ describe('start', () => {
     expect(fake.calls('StartExecution')).toBe(0);
   });
 
+  it('--verbose with --json is refused (start --watch, watch): it did nothing', async () => {
+    const words = '--verbose: does nothing with --json (its JSON names every set and queue already): leave --verbose or --json out';
+    const start = await cli(['start', '--rename', 'a=b', '--watch', '--json', '--verbose', '--state-machine', STATE_MACHINE_ARN]);
+    const watch = await cli(['watch', 'reroute-1', '--json', '--verbose', '--state-machine', STATE_MACHINE_ARN]);
+
+    expect(start).toMatchObject({ code: 2, stdout: '', stderr: `${words}\n` });
+    expect(watch).toMatchObject({ code: 2, stdout: '', stderr: `${words}\n` });
+    expect(fake.calls('StartExecution')).toBe(0);
+  });
+
   it('refuses bad input with every problem in one message, starting nothing', async () => {
     const { code, stderr } = await cli(['start', '--rate-limit', 'ten', '--mode', 'sideways', '--region', 'mars']);
 
