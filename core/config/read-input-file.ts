@@ -1,5 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { InputError } from '../errors/input-error.js';
+
+/**
+ * The text of each input that is not a regular file (a pipe: bash's `--rules <(kubectl exec … cat
+ * gitlab.yml)`, /dev/stdin), by path and device/inode: such an input can be read once, and a
+ * command may read a file twice (its refusals, said with the options' problems, read the files
+ * before the command does: validate-config.ts). Read again, it was empty, and valid input refused.
+ */
+const readOnce = new Map<string, string>();
 
 /**
  * Reads a user-supplied file as UTF-8; `what` names its role: "Cannot read the worker catalog x.yml: no such file".
@@ -7,17 +15,35 @@ import { InputError } from '../errors/input-error.js';
  * in, a YAML list after it (a catalog without its header comment, a rule list, a classes file) was
  * "not valid JSON or YAML", and a JSON drain report not JSON. Every reader of a user's file comes
  * through here (catalogs, rules, mappings, classes files, the configuration file, CA files, drain reports).
+ * A pipe's text is remembered (readOnce): read a second time, it gives what it gave the first.
  */
 export function readInputFile(path: string, what: string): string {
   let text: string;
+  let once: string | undefined;
   try {
-    text = readFileSync(path, 'utf8');
+    // stat does not open: a named pipe's writer is not consumed by it.
+    const seen = statSync(path);
+    if (!seen.isFile() && !seen.isDirectory()) {
+      once = `${path}\0${seen.dev}:${seen.ino}`;
+      const remembered = readOnce.get(once);
+      if (remembered !== undefined) return remembered;
+    }
+    const fd = openSync(path, 'r');
+    try {
+      // The file opened, as a pipe may have been replaced since the stat.
+      if (once !== undefined && fstatSync(fd).isFile()) once = undefined;
+      text = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (cause as Error).message;
     throw new InputError(`Cannot read the ${what} ${path}: ${reason}`, { cause });
   }
-  return withoutByteOrderMark(text);
+  text = withoutByteOrderMark(text);
+  if (once !== undefined) readOnce.set(once, text);
+  return text;
 }
 
 /**
