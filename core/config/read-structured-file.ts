@@ -31,14 +31,17 @@ const PLAIN_DECIMAL = /^-?(\d+(\.\d+)?|\.\d+)$/;
  * The YAML (or JSON) parsed with each number not written in decimal digits kept as its text
  * (`0x10`, `1e3`, `0o17`, `+5`, `.inf`): the CLI refuses such a text for a numeric option, and a
  * setting checked the same then says it, instead of taking YAML's 16, 1000, 15, 5 or Infinity.
+ * A number as a mapping's key is kept as written, whatever its spelling (JavaScript's keys are text).
  */
 function parseNumbersAsWritten(text: string): unknown {
   const doc = parseDocument(text, { merge: true, uniqueKeys: true, prettyErrors: false });
   const [error] = doc.errors;
   if (error) throw error;
   visit(doc, {
-    Scalar(_key, node) {
-      if (typeof node.value === 'number' && isScalar(node) && node.source !== undefined && !PLAIN_DECIMAL.test(node.source)) node.value = node.source;
+    // A mapping's key is text once read (a rename's old queue name `010:` or `1.50:`): as written,
+    // not as the number's spelling in JavaScript ("10", "1.5"), which names another queue.
+    Scalar(key, node) {
+      if (typeof node.value === 'number' && isScalar(node) && node.source !== undefined && (key === 'key' || !PLAIN_DECIMAL.test(node.source))) node.value = node.source;
     },
   });
   return doc.toJS();

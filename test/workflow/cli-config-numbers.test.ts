@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { keyValueSnapshot } from '../support/exact-jobs.js';
+import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
 import { commandsDuring } from '../support/monitor-writes.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { runCli } from '../support/run-cli.js';
@@ -69,5 +69,20 @@ describe('numbers in the configuration file: decimal digits, as the options', { 
     const { stderr } = await untouched(() => runCli('--config', config, 'run', '--unmapped', 'sometimes'));
 
     expect(stderr).toBe(`Using configuration file ${config} (--config)\n--unmapped: must be leave or quarantine\n`);
+  });
+  it('a rename mapping\'s queue names as written: routing.rename {010: q_new, 1.50: r} renames queues "010" and "1.50", not "10" and "1.5"', async () => {
+    const config = file('rename.yml', `redis: ${redis.urls().source}\nrouting:\n  rename:\n    010: q_new\n    1.50: r\n`);
+    const jobs = { '010': sidekiqPayload({ className: 'A', queue: '010', args: '[1]' }), '10': sidekiqPayload({ className: 'A', queue: '10', args: '[2]' }), '1.50': sidekiqPayload({ className: 'A', queue: '1.50', args: '[3]' }), '1.5': sidekiqPayload({ className: 'A', queue: '1.5', args: '[4]' }) };
+    for (const [queue, payload] of Object.entries(jobs)) {
+      await redis.source().rpush(`queue:${queue}`, payload);
+      await redis.source().sadd('queues', queue);
+    }
+
+    const result = await runCli('--config', config, 'run');
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(await jobsIn(redis.source())).toEqual(
+      [jobEntry('queue:q_new', withQueue(jobs['010'], '010', 'q_new')), jobEntry('queue:10', jobs['10']), jobEntry('queue:r', withQueue(jobs['1.50'], '1.50', 'r')), jobEntry('queue:1.5', jobs['1.5'])].sort(),
+    );
   });
 });
