@@ -57,12 +57,33 @@ export async function buildCli(): Promise<string[]> {
     writeFileSync(temporary, bytes);
     renameSync(temporary, path);
   };
-  for (const file of result.outputFiles) put(file.path, file.contents);
+  // What the entry loads first (its chunks, the Lua files its steps read), the entry last: a CLI
+  // started mid-build loads the old entry, whose files are still there (stale ones go last), or
+  // the new one, whose files are all there already.
+  const entry = join(outdir, 'sidekiq-migrate.js');
+  const isEntry = (path: string) => path === entry || path === `${entry}.map`;
   const lua = root('core/redis/lua');
   for (const file of filesUnder(lua)) put(join(outdir, 'lua', relative(lua, file)), readFileSync(file));
   put(join(outdir, 'THIRD-PARTY-LICENSES.txt'), Buffer.from(thirdPartyLicenses(Object.keys(result.metafile.inputs))));
-  for (const file of filesUnder(outdir)) if (!built.has(file) && !file.endsWith('.tmp')) rmSync(file);
+  for (const file of result.outputFiles) if (!isEntry(file.path)) put(file.path, file.contents);
+  for (const file of result.outputFiles) if (isEntry(file.path)) put(file.path, file.contents);
+  // A temporary file is another build's while its process runs; a killed build's is removed (npm
+  // pack would ship it).
+  for (const file of filesUnder(outdir)) if (!built.has(file) && !(file.endsWith('.tmp') && writerRuns(file))) rmSync(file, { force: true });
   return Object.keys(result.metafile.outputs);
+}
+
+/** Whether the build that writes the temporary file `path` (`….PID.tmp`) still runs. */
+function writerRuns(path: string): boolean {
+  const pid = Number(/\.(\d+)\.tmp$/.exec(path)?.[1]);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: a process of another user runs with that pid (it may be the build).
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Every file under `dir` (none when it does not exist), by absolute path. */
