@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ENVIRONMENT_OPTIONS } from '../../core/config/config-environment.js';
 import { redactSecrets, urlCredentials } from '../../core/config/redact-secrets.js';
 import { EARLIER_PROBLEMS, type EarlierProblems } from '../../core/config/validate-config.js';
-import { fileOptionValues, ROUTING_OPTIONS, SELECTION_OPTIONS } from './file-option-values.js';
+import { fileOptionValues, ROUTING_FORM_OPTIONS, ROUTING_OPTIONS, SELECTION_OPTIONS } from './file-option-values.js';
 import { cliConfigOf } from './load-cli-config.js';
 
 export interface ConfigLookup {
@@ -22,7 +22,8 @@ export interface ConfigLookup {
  * wins; else its environment variable (ENVIRONMENT_OPTIONS); else the file; else it is left to
  * the schema's default. Commander's own defaults (`queues: true` of `--no-queues`) count as
  * absent. A routing flag on the command line replaces the file's whole `routing` section, since
- * mixing the two would combine two routing forms; a selection flag likewise replaces the file's
+ * mixing the two would combine two routing forms (`--environment` alone replaces only the file's
+ * `environment`: it picks the section the file's rules are read from, ROUTING_FORM_OPTIONS); a selection flag likewise replaces the file's
  * selection (`classes`, `classesFile`, `store`). Keys the command does not define are never
  * added. Does not modify `raw`.
  *
@@ -45,7 +46,7 @@ export function optionsWithConfig(command: Command, raw: Record<string, unknown>
   const fromFile = config ? fileOptionValues(config.values) : {};
   // The options the file's wrong settings would have set (routing and aws are sections of several).
   const fileUnknown = new Set((config?.unknownKeys ?? []).flatMap((key) => (key === 'routing' ? [...ROUTING_OPTIONS] : key === 'aws' ? ['region', 'stack', 'stateMachine'] : [key])));
-  if (ROUTING_OPTIONS.some(given)) for (const key of ROUTING_OPTIONS) { delete fromFile[key]; fileUnknown.delete(key); }
+  if (ROUTING_FORM_OPTIONS.some(given)) for (const key of ROUTING_OPTIONS) { delete fromFile[key]; fileUnknown.delete(key); }
   if (SELECTION_OPTIONS.some(given)) for (const key of SELECTION_OPTIONS) { delete fromFile[key]; fileUnknown.delete(key); }
 
   const options: Record<string, unknown> = {};

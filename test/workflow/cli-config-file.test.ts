@@ -85,6 +85,22 @@ describe('sidekiq-migrate with a configuration file', () => {
     expect(await server.client().llen('queue:renamed')).toBe(5);
   });
 
+  it("--environment typed beside the file's rules picks their section and keeps them (it dropped them: refused, or a move without the re-routing)", async () => {
+    const job = sidekiqPayload({ className: 'AdminEmailWorker', queue: 'cronjob:admin_email', args: '[1]' });
+    await server.client().lpush('queue:cronjob:admin_email', job);
+    await server.client().sadd('queues', 'cronjob:admin_email');
+    const { dir, path } = configFile(`redis: ${server.url()}\nrouting:\n  catalog: ${CE_CATALOG}\n  rules: gitlab.yml\n  environment: production\n`);
+    writeFileSync(join(dir, 'gitlab.yml'), 'production:\n  sidekiq:\n    routing_rules:\n      - ["*", "default"]\nstaging:\n  sidekiq:\n    routing_rules:\n      - ["*", "staging_q"]\n');
+
+    const { code, stdout, stderr } = await cli('--config', path, 'run', '--environment', 'staging', '--json');
+
+    expect(stderr).not.toContain('--environment');
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ complete: true });
+    expect(await server.client().lrange('queue:staging_q', 0, -1)).toEqual([job.replace('"queue":"cronjob:admin_email"', '"queue":"staging_q"')]);
+    expect(await server.client().exists('queue:cronjob:admin_email', 'queue:default')).toBe(0);
+  });
+
   it('drain-check takes the Redis from the file it finds in the current directory', async () => {
     const { dir } = configFile(`redis: ${server.url()}\n`);
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SIDEKIQ_MIGRATE_')));
