@@ -115,9 +115,10 @@ describe('the summarize handler while live processes run jobs of the emptied que
     expect(await redis.lrange('queue:new', 0, -1)).toHaveLength(1);
   });
 
-  it("a live process running nothing: 'run complete', as before", async () => {
+  it("a live process running nothing: 'run complete', but the queue the jobs went to is one it does not fetch from (as the CLI's 'Complete: …, but')", async () => {
     const line = await runLine('running-2', []);
-    expect(line).toMatchObject({ message: 'run complete', complete: true });
+    // The process listens to `old` only; the rename sent the job to `new`.
+    expect(line).toMatchObject({ message: 'run complete, but some went to queues nobody fetches from', complete: true, unheardQueues: { queues: 1, jobs: 1 } });
     expect(line).not.toHaveProperty('runningInNoList');
   });
 });
