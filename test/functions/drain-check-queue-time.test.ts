@@ -5,7 +5,7 @@ import { renderDrainReport } from '../../cli/workflow/render-drain-report.js';
 import type { DrainReport } from '../../core/drain/drain-report.js';
 import { latencyProxy } from '../support/latency-proxy.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { floatSeconds, sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { commandClock } from '../support/command-clock.js';
 import { fakeContext } from './support/lambda-harness.js';
 import { coldStart, type LoadedHandlers } from './support/load-handlers.js';
@@ -48,7 +48,7 @@ describe('the drain check handler across a slow network, 200 queues of 128 KB jo
     const seeding = seed.pipeline();
     for (const queue of queues) {
       seeding.sadd('queues', queue);
-      seeding.lpush(`queue:${queue}`, sidekiqPayload({ className: 'Big', queue, args: `["${'x'.repeat(128 * 1024)}"]`, extra: `"enqueued_at":${Date.now() / 1000 - 60}` }));
+      seeding.lpush(`queue:${queue}`, sidekiqPayload({ className: 'Big', queue, args: `["${'x'.repeat(128 * 1024)}"]`, extra: `"enqueued_at":${floatSeconds(Date.now() / 1000 - 60)}` }));
     }
     await seeding.exec();
 

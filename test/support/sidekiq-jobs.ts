@@ -29,6 +29,13 @@ export function sidekiqPayload(spec: JobSpec): string {
   return `{${members.join(',')}}`;
 }
 
+/**
+ * Seconds since the epoch as Sidekiq ≤ 7 writes them: a Float, always with a fraction. A clock
+ * value that happens to be whole (`Date.now() / 1000 - 90` once in 1,000 runs) written bare
+ * reads as Sidekiq 8's Integer milliseconds (core/payload/job-timestamp.ts), 56 years ago.
+ */
+export const floatSeconds = (seconds: number): string => (Number.isInteger(seconds) ? `${seconds}.0` : String(seconds));
+
 /** The jid of a payload, read without parsing it as a whole. */
 export function jidOf(payload: string | Buffer): string {
   const match = /"jid":"([0-9a-f]+)"/.exec(payload.toString());

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clockedCli } from '../support/clocked-cli.js';
 import { privateRedis } from '../support/private-redis.js';
-import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { floatSeconds, sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 // `drain-check` bounded its looks over the keyspace and its reads of set entries by its time
 // (--time-limit, default the deployed function's 120 s), but not its reads of the queues: LLEN and
@@ -49,7 +49,7 @@ describe('sidekiq-migrate drain-check across a slow network, queues too many to 
     const seeding = server.client().pipeline();
     for (const queue of queues) {
       seeding.sadd('queues', queue);
-      seeding.lpush(`queue:${queue}`, sidekiqPayload({ className: 'Big', queue, args: `["${'x'.repeat(128 * 1024)}"]`, extra: `"enqueued_at":${Date.now() / 1000 - 60}` }));
+      seeding.lpush(`queue:${queue}`, sidekiqPayload({ className: 'Big', queue, args: `["${'x'.repeat(128 * 1024)}"]`, extra: `"enqueued_at":${floatSeconds(Date.now() / 1000 - 60)}` }));
     }
     await seeding.exec();
     const url = server.url();

@@ -10,7 +10,7 @@ import { privateRedis } from '../support/private-redis.js';
 import { refusingEndpoint } from '../support/refusing-endpoint.js';
 import { runCli } from '../support/run-cli.js';
 import { heartbeat } from '../support/sidekiq-heartbeat.js';
-import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { floatSeconds, sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 const server = privateRedis();
 const dir = mkdtempSync(join(tmpdir(), 'drain-cli-'));
@@ -47,7 +47,7 @@ describe('sidekiq-migrate drain-check', () => {
   it('exits 3 when jobs wait on a queue nobody listens to, naming it', async () => {
     const redis = server.client();
     await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['new'], { beatAt: now() });
-    await redis.lpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', extra: `"enqueued_at":${now() - 90}` }));
+    await redis.lpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', extra: `"enqueued_at":${floatSeconds(now() - 90)}` }));
 
     const { code, stdout } = await cli();
 
@@ -103,8 +103,8 @@ describe('sidekiq-migrate drain-check', () => {
     const redis = server.client();
     const long = 'authorized_project_update:authorized_project_update_enqueue_group_members_refresh_authorized_projects';
     await heartbeat(redis, keys, 'w:1:aaaaaaaaaaaa', ['default'], { beatAt: now() });
-    await redis.lpush(`queue:${long}`, sidekiqPayload({ className: 'A', queue: long, extra: `"enqueued_at":${now() - 90}` }));
-    await redis.lpush('queue:default', sidekiqPayload({ className: 'A', queue: 'default', extra: `"enqueued_at":${now() - 90}` }));
+    await redis.lpush(`queue:${long}`, sidekiqPayload({ className: 'A', queue: long, extra: `"enqueued_at":${floatSeconds(now() - 90)}` }));
+    await redis.lpush('queue:default', sidekiqPayload({ className: 'A', queue: 'default', extra: `"enqueued_at":${floatSeconds(now() - 90)}` }));
 
     const { code, stdout } = await cli();
 
@@ -252,7 +252,7 @@ describe('sidekiq-migrate drain-check', () => {
     const redis = server.client();
     const info = readFileSync(repoPath('test/fixtures/sidekiq-heartbeats/capsules-only-info.json'), 'utf8').trim();
     await heartbeat(redis, keys, 'vm:12992:2c2a7bf43670', [], { beatAt: now(), info });
-    await redis.lpush('queue:low', sidekiqPayload({ className: 'A', queue: 'low', extra: `"enqueued_at":${now() - 5}` }));
+    await redis.lpush('queue:low', sidekiqPayload({ className: 'A', queue: 'low', extra: `"enqueued_at":${floatSeconds(now() - 5)}` }));
 
     const { code, stdout } = await cli();
 

@@ -17,7 +17,7 @@ import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { DRAIN_CHECK_FUNCTION_TIMEOUT_SECONDS } from '../../../infra/constructs/function-timeouts.js';
 import { commandClock } from '../../support/command-clock.js';
 import { privateRedis } from '../../support/private-redis.js';
-import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
+import { floatSeconds, sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const server = privateRedis();
 const keys = new SidekiqKeys('');
@@ -36,7 +36,7 @@ describe('the drain check across a slow network, many retired queues', () => {
     const queues = Array.from({ length: QUEUES }, (_, i) => `gitlab_worker_queue_${String(i).padStart(4, '0')}`);
     const seeding = server.client().pipeline();
     for (const [i, queue] of queues.entries()) {
-      const job = (n: number, at: number) => sidekiqPayload({ className: `Worker${i}`, queue, args: `[${n}]`, extra: `"enqueued_at":${at}` });
+      const job = (n: number, at: number) => sidekiqPayload({ className: `Worker${i}`, queue, args: `[${n}]`, extra: `"enqueued_at":${floatSeconds(at)}` });
       // One job older than the previous check, then six since (more than the probe of 5 reads).
       seeding.lpush(`queue:${queue}`, job(0, now - 600), ...Array.from({ length: 6 }, (_, n) => job(n + 1, now - 60)));
       seeding.sadd('queues', queue);

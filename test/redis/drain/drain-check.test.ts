@@ -8,7 +8,7 @@ import { interferingRedis } from '../../support/interfering-redis.js';
 import { connectShared, uniquePrefix } from '../../support/redis.js';
 import { keyValueSnapshot } from '../../support/exact-jobs.js';
 import { heartbeat } from '../../support/sidekiq-heartbeat.js';
-import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
+import { floatSeconds, sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 /** The exit code of the checked prefix alone: this shared server holds other tests' prefixes, whose jobs nobody runs. */
 const ownExitCode = (report: DrainReport) => drainExitCode({ ...report, otherPrefixes: [] });
@@ -19,7 +19,7 @@ const at = (seconds: number) => () => seconds * 1000;
 
 /** A queued job; `enqueuedAt` in seconds is written as Ruby writes a Float (`1795459303.0`), a string as is. */
 const queued = (queue: string, enqueuedAt: number | string) =>
-  sidekiqPayload({ className: 'A', queue, extra: `"enqueued_at":${typeof enqueuedAt === 'number' ? (Number.isInteger(enqueuedAt) ? `${enqueuedAt}.0` : enqueuedAt) : enqueuedAt}` });
+  sidekiqPayload({ className: 'A', queue, extra: `"enqueued_at":${typeof enqueuedAt === 'number' ? floatSeconds(enqueuedAt) : enqueuedAt}` });
 
 /**
  * The reasons about this test's prefix: the shared test server holds other tests' prefixes, which
