@@ -153,9 +153,18 @@ async function claimedNotWritten(shard: Redis, main: Redis): Promise<string> {
       const [key] = await main.keys('sidekiq-migrate:*:inflight:queue:a');
       return key !== undefined && (await main.llen(key)) > 0 && key;
     }, { timeoutMs: 2_000 }).catch(() => undefined);
-    if (found) return found;
+    // Both seen at once can still be the previous slice's acknowledgement on its way to main while
+    // the next page's renewal blocks (the final CI of stop 53: the list was empty by the refusal).
+    // Blocked on the shard, the run cannot empty it later: read it again after such an ack lands.
+    if (found && (await settled(shard, main, found))) return found;
     await shard.client('UNPAUSE');
     await waitUntil('the step there moved on', async () => (await shard.llen('queue:a')) > moved);
   }
   throw new Error('no slice caught between its claim and its write in 20 attempts');
+}
+
+async function settled(shard: Redis, main: Redis, inflight: string): Promise<boolean> {
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const blocked = String(await shard.client('LIST')).split('\n').some((line) => /\bflags=\S*b/.test(line));
+  return blocked && (await main.llen(inflight)) > 0;
 }
