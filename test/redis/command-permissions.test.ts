@@ -88,6 +88,29 @@ describe('finding the commands a user may not run, without running any', () => {
     expect(await missingCommands(nolrem, 'nolrem', commandsFor('migrate-target', 'p:'))).toEqual([]);
   });
 
+  it('sends every ACL DRYRUN probe at once: one round trip of the start-up, not one per command (issue #18)', async () => {
+    const nolrem = client(server, 'nolrem');
+    let outstanding = 0;
+    let most = 0;
+    let probes = 0;
+    const call = nolrem.call.bind(nolrem) as (...args: unknown[]) => Promise<unknown>;
+    (nolrem as unknown as { call: (...args: unknown[]) => Promise<unknown> }).call = async (...args: unknown[]) => {
+      const probe = args[0] === 'ACL' && args[1] === 'DRYRUN' && args[3] !== 'PING';
+      if (probe) {
+        probes++;
+        most = Math.max(most, ++outstanding);
+      }
+      try {
+        return await call(...args);
+      } finally {
+        if (probe) outstanding--;
+      }
+    };
+    expect(await missingCommands(nolrem, 'nolrem', commandsFor('migrate-source', 'p:'))).toEqual(['LREM']);
+    expect(probes).toBeGreaterThan(10);
+    expect(most).toBe(probes);
+  });
+
   it('sends the reads and queues the writes in a discarded MULTI when it may not: nothing is written', async () => {
     const noacl = client(server, 'noacl');
     const admin = client(server);
