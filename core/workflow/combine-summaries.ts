@@ -80,6 +80,9 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     Object.assign(sets, ending.summary.sets);
     Object.assign(queues, ending.summary.queues);
   }
+  // Superseded by a later start of the run, in any execution of the chain (a continuation whose
+  // plan or page found it): the chain's verdict is that start's to give, not "run it again".
+  const superseded = chain.map((e) => e.summary.superseded).reduce<RunSummary['superseded']>((a, b) => (b && (!a || b.laterPlannedAt > a.laterPlannedAt) ? b : a), undefined);
   const { leftOnSource, leftOnSourceLists, quarantinedInLists, inflightOnTarget, inflightLeftOnSource, inflightStillOnSource, inflightOnSource, leftoverLooksCutShort, underOtherPrefixes, notLookedAt, heldByWorkers, selectedArrivalsCutShort, setArrivalsCutShort, deadSetOverCap } = ending.summary;
   return {
     ...first,
@@ -90,7 +93,8 @@ export function combineSummaries(chain: readonly ExecutionSummary[]): RunSummary
     counts: { ...counts, continued: notFollowed },
     failures,
     continuedIn: pending,
-    complete: counts.failed === 0 && failures.length === 0 && notFollowed === 0,
+    complete: counts.failed === 0 && failures.length === 0 && notFollowed === 0 && superseded === undefined,
+    ...(superseded ? { superseded } : {}),
     ...(leftOnSource ? { leftOnSource, leftOnSourceLists } : { leftOnSource: undefined, leftOnSourceLists: undefined }),
     ...(quarantinedInLists ? { quarantinedInLists } : { quarantinedInLists: undefined }),
     ...(inflightOnTarget ? { inflightOnTarget } : { inflightOnTarget: undefined }),

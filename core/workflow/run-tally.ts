@@ -55,6 +55,13 @@ export interface RunTally {
    */
   leftIn?: Record<string, number>;
   leftInUnnamed?: { queues: number; jobs: number };
+  /**
+   * A later start of the run superseded this execution (found by its plan, plan-step.ts
+   * supersededPlan, or by an add-up, add-up-step.ts): its summary says so and ends nothing of the
+   * run's, even once that later start has ended the run and released its lock (then the run's
+   * executions no longer tell it).
+   */
+  superseded?: { laterPlannedAt: number };
 }
 
 export function emptyTally(mode: 'reroute' | 'transfer'): RunTally {

@@ -59,7 +59,13 @@ describe('an execution superseded by a later execution of its run (Redrive after
     await expect(pageStep({ settings: a.settings, item: afterA }, provider, budget)).rejects.not.toBeInstanceOf(RunStoppedError);
     await expect(lockA.renew()).rejects.toBeInstanceOf(RunSupersededError);
     expect(await lockA.release()).toBe(false);
-    await expect(planStep({ continuation: { settings: a.settings, item: afterA } }, provider)).rejects.toThrow(superseded);
+    // Its continuation's plan moves nothing and goes to its summary, the item it carried ending
+    // there with what A had written of it and why (it failed the execution: those were in no summary).
+    const continued = await planStep({ continuation: { settings: a.settings, item: afterA } }, provider);
+    expect(continued.work).toMatchObject({ batch: [], next: null, more: false, tally: { superseded: { laterPlannedAt: b.settings.plannedAt }, counts: { finished: 0, failed: 1, continued: 0 }, totals: { written: 10 } } });
+    expect(continued.work.tally.failures).toEqual([{ kind: 'queue', name: 'default', error: expect.stringMatching(new RegExp(`^FatalError: ${superseded.source}`)) }]);
+    expect(await summarizeStep({ settings: continued.settings, execution: continued.execution, tally: continued.work.tally }, provider)).toMatchObject({ releasedLock: false, superseded: { laterPlannedAt: b.settings.plannedAt }, complete: false, totals: { written: 10 } });
+    expect(await runState()).toEqual(before);
     const work = { ...a.work, next: 0, batches: BATCHES_PER_EXECUTION - 1 };
     // Its add-up ends the loop, writing nothing: the execution goes on to its summary (below), and
     // ends SUCCEEDED rather than FAILED, which the execution-ended clean-up would judge by its end.

@@ -62,7 +62,11 @@ describe('an execution superseded by a start of its run that planned in the same
     expect(await runState()).toEqual(before);
     await expect(lockA.renew()).rejects.toBeInstanceOf(RunSupersededError);
     expect(await lockA.release()).toBe(false);
-    await expect(planStep({ continuation: { settings: a.settings, item: { ...afterA, iteration: 9, continues: 'root' } } }, provider)).rejects.toThrow(superseded);
+    // Its continuation's plan moves nothing and goes to its summary, which says so (the same millisecond: B's).
+    const continued = await planStep({ continuation: { settings: a.settings, item: { ...afterA, iteration: 9, continues: 'root' } } }, provider);
+    expect(continued.work).toMatchObject({ batch: [], next: null, more: false, tally: { superseded: { laterPlannedAt: b.settings.plannedAt }, counts: { failed: 1 } } });
+    expect(continued.work.tally.failures[0]!.error).toMatch(superseded);
+    expect(await summarizeStep({ settings: continued.settings, execution: continued.execution, tally: continued.work.tally }, provider)).toMatchObject({ releasedLock: false, superseded: { laterPlannedAt: b.settings.plannedAt }, complete: false });
     expect(await runState()).toEqual(before);
     const work = { ...a.work, next: 0, batches: BATCHES_PER_EXECUTION - 1 };
     const addedUp = await addUpStep({ settings: a.settings, work, results: [{ kind: 'queue', name: 'default', error: { Error: 'FatalError', Cause: 'superseded' } }] }, provider);

@@ -44,7 +44,8 @@ export async function addUpStep(input: AddUpInput, connections: ConnectionProvid
   // Superseded: the loop ends here, writing nothing, and the execution goes to its summary, which
   // says so and leaves the run alone. (Failing instead would make the execution-ended clean-up
   // judge it by its end, later than the later start's plan: it would stop that start.)
-  if (await superseded(settings, connections)) return { batch: [], next: null, more: false, batches: work.batches + 1, tally: foldResults(structuredClone(work.tally), settings.mode, input.results) };
+  const laterPlannedAt = await superseded(settings, connections);
+  if (laterPlannedAt !== undefined) return { batch: [], next: null, more: false, batches: work.batches + 1, tally: { ...foldResults(structuredClone(work.tally), settings.mode, input.results), superseded: { laterPlannedAt } } };
   const results = await whatFailedItemsLeft(input, connections);
   const tally = foldResults(structuredClone(work.tally), settings.mode, results);
   await retireEndedLedgers(input, connections);
@@ -57,7 +58,7 @@ export async function addUpStep(input: AddUpInput, connections: ConnectionProvid
     if (!settings.dryRun) {
       // Checked and added in one step: a later start that planned since the look above ends the loop as it would have.
       const added = await addRunExecution(source.redis, source.keys.prefix, settings.runId, listContinuationName(work.next), settings.plannedAt, settings.plannedBy);
-      if (added.supersededBy !== undefined) return { batch: [], next: null, more: false, batches, tally };
+      if (added.supersededBy !== undefined) return { batch: [], next: null, more: false, batches, tally: { ...tally, superseded: { laterPlannedAt: added.supersededBy } } };
     }
     // Named here: the state machine starts it under this name, so that a retried start cannot start it twice.
     return { batch: [], next: work.next, more: false, batches, continueAt: work.next, continueAs: continuationExecutionName(settings, 'list', listContinuationName(work.next)), tally };
@@ -71,15 +72,15 @@ export async function addUpStep(input: AddUpInput, connections: ConnectionProvid
 }
 
 /**
- * Whether a later start of the run superseded this execution (an old execution redriven after
+ * When the later start of the run that superseded this execution planned (undefined: none did; an old execution redriven after
  * `start --resume`): retiring ledgers the later execution still writes, reading its list, or adding
  * a continuation to its executions (which would keep its summary from ever being the last) are the
  * later execution's to do.
  */
-async function superseded(settings: RunSettings, connections: ConnectionProvider): Promise<boolean> {
-  if (settings.dryRun || settings.plannedAt === undefined) return false;
+async function superseded(settings: RunSettings, connections: ConnectionProvider): Promise<number | undefined> {
+  if (settings.dryRun || settings.plannedAt === undefined) return undefined;
   const source = await connections.get(settings.source);
-  return (await RunLock.supersededBy(source.redis, source.keys.prefix, settings.runId, settings.plannedAt, settings.plannedBy)) !== undefined;
+  return RunLock.supersededBy(source.redis, source.keys.prefix, settings.runId, settings.plannedAt, settings.plannedBy);
 }
 
 /**

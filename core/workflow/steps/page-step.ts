@@ -301,7 +301,7 @@ async function announceContinuation(settings: PageInput['settings'], source: Con
   if (item.done || item.iteration < settings.maxIterations) return item;
   if (!settings.dryRun) {
     // Not added when a later start of the run planned meanwhile (checked in the same step): the
-    // continuation's plan is then refused as superseded, and that execution ends nothing of the run's.
+    // continuation's plan then finds it superseded and goes to its summary, which ends nothing of the run's.
     await addRunExecution(source.redis, source.keys.prefix, settings.runId, itemContinuationName(item), settings.plannedAt, settings.plannedBy);
   }
   return named(settings, item);

@@ -28,7 +28,7 @@ import { InputError } from '../../errors/input-error.js';
 import { refuseForeignSidekiqSets } from '../../redis/sidekiq-set-types.js';
 import { refuseNamespacedDestinations } from '../namespaced-destinations.js';
 import { generationOf, withRecordedGeneration } from '../run-generation.js';
-import { addToTotals, emptyTally } from '../run-tally.js';
+import { addToTotals, emptyTally, foldResults, type RunTally } from '../run-tally.js';
 import { loadRecordedRollback, recordedMovesDigest } from '../recorded-rollback.js';
 import { deserializeRouting, loadRouting, readStoredRouting, rememberRouting, routingJson, serializeRouting, storedDigest } from '../stored-routing.js';
 import { rememberSelection, selectionJson } from '../stored-selection.js';
@@ -44,7 +44,7 @@ import { movedOnSinceAmong } from '../moved-on-since.js';
 import { walkPlanKeyspace, type PlanWalk } from '../plan-walk.js';
 import type { IterableStates } from '../../transfer/iterable-states.js';
 import { withOwnInflight } from '../own-inflight.js';
-import type { RenameWithoutQueue, RunSettings, WorkItem } from '../work-item.js';
+import type { ItemResult, RenameWithoutQueue, RunSettings, WorkItem } from '../work-item.js';
 import { BATCH_SIZE, countJobs, listWork, readWork, refuseUnlistableQueues, rememberDryRunList, type WorkState } from '../work-list.js';
 import { setsMayGoApart } from '../set-apart.js';
 import { continuationInputSchema, workflowInputSchema, type WorkflowInput } from '../workflow-input.js';
@@ -459,21 +459,16 @@ async function continuePlan(rawInput: unknown, connections: ConnectionProvider, 
   const item = continuation.item as unknown as WorkItem | undefined;
   // Named as the execution that started it named it (run-executions.ts), before this one ran.
   const execution = item ? itemContinuationName(item) : listContinuationName(continuation.list!.next);
-  if (!settings.dryRun) {
-    // Refused when a later start of the run superseded the execution this one continues, and when
-    // the run lost its lock (gone, or another run's): the execution that announced this one held
-    // it, and no other execution of the run releases it while this one is announced.
-    const holder = { runId: settings.runId, operation: settings.mode, ...generationOf(settings) };
-    for (const name of [settings.source, ...(settings.target ? [settings.target] : [])]) {
-      const c = await connections.get(name);
-      await RunLock.acquire(c.redis, c.keys.prefix, holder, RUN_LOCK_TTL_MS, `${name} ${c.name}`, { mustHold: true });
-    }
-    // Checked again in the same step as the add: a later start may have planned since.
-    const added = await addRunExecution(source.redis, source.keys.prefix, settings.runId, execution, settings.plannedAt, settings.plannedBy);
-    if (added.supersededBy !== undefined) throw new RunSupersededError(settings.runId, `on ${settings.source} ${source.name}`, added.supersededBy);
-  }
   const tally = emptyTally(settings.mode);
   const resumed = emptyTransferCounters();
+  if (!settings.dryRun) {
+    // Refused when the run lost its lock (gone, or another run's): the execution that announced
+    // this one held it, and no other execution of the run releases it while this one is announced.
+    // A later start of the run that superseded the execution this one continues (it planned after
+    // that one announced this one) is found at the lock, or in the same step as the add.
+    const superseded = await holdAndAdd(settings, connections, source, execution);
+    if (superseded) return supersededPlan(settings, item, execution, tally, resumed, superseded);
+  }
   if (item) {
     // Its name (`continueAs`) was this execution's: the item's next continuation gets its own.
     const { continueAs: _started, ...carried } = item;
@@ -486,6 +481,43 @@ async function continuePlan(rawInput: unknown, connections: ConnectionProvider, 
   const listBound = { ...(options.walkUntil ? { until: options.walkUntil() } : {}), ...(options.clock ? { clock: options.clock } : {}) };
   const first = await readWork(settings, source, plan, from, BATCH_SIZE, undefined, listBound);
   return { settings, itemCount: first.items.length, work: { batch: first.items, next: first.next, more: first.items.length > 0, batches: 0, tally }, execution, listContinuedIn: null, resumed };
+}
+
+/**
+ * A continuation's hold of the run's locks and its entry among the run's executions; the error
+ * that says so when a later start of the run superseded the execution it continues (undefined:
+ * held and added).
+ */
+async function holdAndAdd(settings: RunSettings, connections: ConnectionProvider, source: Connection, execution: string): Promise<RunSupersededError | undefined> {
+  const holder = { runId: settings.runId, operation: settings.mode, ...generationOf(settings) };
+  try {
+    for (const name of [settings.source, ...(settings.target ? [settings.target] : [])]) {
+      const c = await connections.get(name);
+      await RunLock.acquire(c.redis, c.keys.prefix, holder, RUN_LOCK_TTL_MS, `${name} ${c.name}`, { mustHold: true });
+    }
+  } catch (error) {
+    if (error instanceof RunSupersededError && error.laterPlannedAt !== undefined) return error;
+    throw error;
+  }
+  // Checked again in the same step as the add: a later start may have planned since.
+  const added = await addRunExecution(source.redis, source.keys.prefix, settings.runId, execution, settings.plannedAt, settings.plannedBy);
+  return added.supersededBy === undefined ? undefined : new RunSupersededError(settings.runId, `on ${settings.source} ${source.name}`, added.supersededBy);
+}
+
+/**
+ * A continuation whose plan found its execution superseded: it moves nothing and goes straight to
+ * its summary, which says so and leaves the run alone (the tally's `superseded`), as one that
+ * meets the supersession at its first page task does (the page task's failure, then the add-up).
+ * The item it carried ends here, as that page task's failure ends it: with the counters the
+ * executions before it gave it (what they moved of it is counted in no other summary) and the
+ * error. Failing the execution instead ("Could not plan the migration") left those moves in no
+ * summary, and had the execution-ended clean-up judge the run by an execution that was no longer its.
+ */
+function supersededPlan(settings: RunSettings, item: WorkItem | undefined, execution: string, tally: RunTally, resumed: TransferCounters, error: RunSupersededError): PlanOutput {
+  const results: ItemResult[] = item ? [{ kind: item.kind, name: item.name, counters: item.counters, error: { Error: 'FatalError', Cause: error.message } }] : [];
+  const folded = foldResults(tally, settings.mode, results);
+  folded.superseded = { laterPlannedAt: error.laterPlannedAt! };
+  return { settings, itemCount: 0, work: { batch: [], next: null, more: false, batches: 0, tally: folded }, execution, listContinuedIn: null, resumed };
 }
 
 /**

@@ -278,8 +278,11 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     // before this one ends: the last reads every other's (ended-queues.ts).
     if (settings.queues) await recordEndedQueues(source.redis, source.keys.prefix, settings, tally);
     await recordEndedSets(source.redis, source.keys.prefix, settings, tally);
-    // Checked and ended in one step: a later start that plans meanwhile keeps its own `root`.
-    const end = await endRunExecution(source.redis, source.keys.prefix, settings.runId, input.execution, settings.plannedAt, settings.plannedBy);
+    // Checked and ended in one step: a later start that plans meanwhile keeps its own `root`. One
+    // its plan or an add-up found superseded ends nothing: the run's executions are the later
+    // start's (which may have ended the run since, its lock released: ending this one would then
+    // find none left, and take its look for the run's).
+    const end = tally.superseded ? { supersededBy: tally.superseded.laterPlannedAt } : await endRunExecution(source.redis, source.keys.prefix, settings.runId, input.execution, settings.plannedAt, settings.plannedBy);
     if ('supersededBy' in end) supersededBy = end.supersededBy;
     else if (end.left === 0) {
       endedRun = true;

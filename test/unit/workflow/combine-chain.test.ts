@@ -3,6 +3,7 @@ import { emptyCounters, OTHER_QUEUES } from '../../../core/reroute/reroute-count
 import { emptyTransferCounters, type TransferCounters } from '../../../core/transfer/transfer-counters.js';
 import { combineSummaries } from '../../../core/workflow/combine-summaries.js';
 import type { RunSummary } from '../../../core/workflow/steps/summarize-step.js';
+import { summaryVerdict } from '../../../cli/workflow/render-summary.js';
 
 // A run continued in new executions (loop cap, or a set run apart: set-apart.ts) is shown as one
 // summary (the CLI's local run, watch/status of a deployed chain). What each part of it says the
@@ -207,5 +208,19 @@ describe('combineSummaries of a continued run', () => {
     const moved = chain(root, next).totals as ReturnType<typeof emptyCounters>;
 
     expect(Object.keys(moved.movedTo)).toEqual(['b', 'a', OTHER_QUEUES]);
+  });
+  it('an execution of the chain superseded by a later start of the run: not complete, superseded (the latest said), though nothing failed', () => {
+    // A continuation whose add-up found the run superseded as it handed on the rest of the list:
+    // every item it had ended, no failure, and the rest of the list left to the later start.
+    const root = summary({ totals: transfer({ written: 3 }), counts: { finished: 1, failed: 0, continued: 0 }, complete: false, superseded: { laterPlannedAt: 2_000 } });
+    const alone = chain(root);
+    expect(alone).toMatchObject({ complete: false, superseded: { laterPlannedAt: 2_000 } });
+    expect(summaryVerdict(alone, 'source').line).toBe('Not complete here: a later execution of run r carries the run on; its summary says when the run is complete.');
+    // Found by a continuation only (its plan, or its first page), the root's own summary complete: the chain's all the same.
+    const continued = summary({ counts: { finished: 0, failed: 0, continued: 1 }, continuedIn: [{ kind: 'set', name: 'schedule', execution: 'arn:1' }], complete: false });
+    const first = summary({ counts: { finished: 0, failed: 0, continued: 0 }, complete: false, superseded: { laterPlannedAt: 2_000 } });
+    const second = summary({ counts: { finished: 0, failed: 0, continued: 0 }, complete: false, superseded: { laterPlannedAt: 3_000 } });
+    expect(chain(continued, first, second)).toMatchObject({ complete: false, superseded: { laterPlannedAt: 3_000 } });
+    expect(chain(summary())).not.toHaveProperty('superseded');
   });
 });
