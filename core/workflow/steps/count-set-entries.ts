@@ -26,50 +26,50 @@ export async function countSetEntries(redis: Redis, key: string, matches: (membe
   const clock = bound.clock ?? Date.now;
   const inTime = () => bound.until === undefined || clock() < bound.until;
   const unread = async (from: number) => ({ unread: Math.max(0, (await redis.zcard(key)) - from) });
-  // At most 200 entries a call, as a pass's set reads (page-bytes.ts): every Sidekiq client waits behind it.
-  const reads: { want: number; reply: Promise<Buffer[]> }[] = [];
+  // Each read's reply is settled into a value the moment the read is sent: a read sent ahead may
+  // fail while the count waits on an earlier one (a lost connection, a process stopped before a
+  // call), and the count may end before it looks at it (the set's end, the time up, a failure of
+  // an earlier read or of the examination): no failure of a read is ever left unhandled, whatever
+  // way the count ends. A read that is looked at and failed throws its own error, as it came.
+  const reads: { want: number; reply: Promise<Settled> }[] = [];
   let sentTo = 0;
   let bytesPerJob: number | undefined;
   const send = (want: number) => {
-    reads.push({ want, reply: redis.zrangeBuffer(key, String(sentTo), String(sentTo + want - 1)) });
+    // At most 200 entries a call, as a pass's set reads (page-bytes.ts): every Sidekiq client waits behind it.
+    // A client that throws as it is asked (not in its reply) throws here, out of the count: the
+    // reads already sent have their handler.
+    const reply = redis.zrangeBuffer(key, String(sentTo), String(sentTo + want - 1)).then(
+      (page): Settled => ({ page }),
+      (error: unknown): Settled => ({ error }),
+    );
+    reads.push({ want, reply });
     sentTo += want;
-  };
-  // Replies nobody will look at (the count ended before them): their failure is not met here (a
-  // lost connection fails the ZCARD behind them too).
-  const dropRest = () => {
-    for (const r of reads.splice(0)) r.reply.catch(() => undefined);
   };
   let matching = 0;
   let from = 0;
   if (!inTime()) return unread(from);
   // The first read is a few entries: their size sets how many the next reads ask.
   send(PROBE_JOBS);
-  try {
-    for (;;) {
-      const { want, reply } = reads.shift()!;
-      const page = await reply;
-      const last = page.length < want;
-      if (!last) {
-        from += page.length;
-        bytesPerJob = meanBytes(page, bytesPerJob);
-        while (reads.length < COUNT_READS_AHEAD && inTime()) send(jobsWithinBytes(bytesPerJob, MAX_ENTRIES_PER_SCAN_CALL));
-      }
-      for (const member of page) if (matches(member)) matching++;
-      if (last) {
-        dropRest();
-        return { matching };
-      }
-      if (reads.length === 0) return unread(from);
-      // The time ran out while this page was examined: the pages read ahead are not examined (as
-      // with no read ahead, whose next read would not be sent now).
-      if (!inTime()) {
-        dropRest();
-        return unread(from);
-      }
+  for (;;) {
+    const { want, reply } = reads.shift()!;
+    const settled = await reply;
+    if ('error' in settled) throw settled.error;
+    const { page } = settled;
+    const last = page.length < want;
+    if (!last) {
+      from += page.length;
+      bytesPerJob = meanBytes(page, bytesPerJob);
+      while (reads.length < COUNT_READS_AHEAD && inTime()) send(jobsWithinBytes(bytesPerJob, MAX_ENTRIES_PER_SCAN_CALL));
     }
-  } catch (error) {
-    // A read failed (or the examination threw): the reads still outstanding fail or not, unheard.
-    dropRest();
-    throw error;
+    for (const member of page) if (matches(member)) matching++;
+    // The reads past the set's end come back empty, or fail: not looked at.
+    if (last) return { matching };
+    if (reads.length === 0) return unread(from);
+    // The time ran out while this page was examined: the pages read ahead are not examined (as
+    // with no read ahead, whose next read would not be sent now); their replies come, or fail, unheard.
+    if (!inTime()) return unread(from);
   }
 }
+
+/** A read's reply, or its failure: what a read sent ahead settles to, handled from the start. */
+type Settled = { readonly page: Buffer[] } | { readonly error: unknown };
