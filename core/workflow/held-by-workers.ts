@@ -8,6 +8,7 @@ import { redisKey } from '../redis/key-name.js';
 import { selectJob } from '../transfer/class-selection.js';
 import { isDrainedQueue, type RoutingPlan } from '../routing/routing-plan.js';
 import type { Connection } from './connections.js';
+import type { CensusOnce } from './unheard-queues.js';
 
 /** Private lists a summary names (one per worker process and queue): its state stays small. */
 const LISTS_NAMED = 10;
@@ -80,11 +81,12 @@ export async function heldByWorkers(source: Connection, plan: RoutingPlan | unde
 }
 
 /**
- * heldByWorkers as a look a shared walk of the source feeds (shared-walk.ts): the census first,
- * then the walk's pages, then `result` of its extent for this look.
+ * heldByWorkers as a look a shared walk of the source feeds (shared-walk.ts): the census first
+ * (the summary's one census of the source's processes, unheard-queues.ts CensusOnce), then the
+ * walk's pages, then `result` of its extent for this look.
  */
-export async function heldByWorkersLook(source: Connection, plan: RoutingPlan | undefined, nowMs: number, classes?: ReadonlySet<string>): Promise<PageLook & { result(extent: ScanExtent): Promise<HeldByWorkers | undefined> }> {
-  const census = await censusProcesses(source.redis, source.keys, nowMs / 1000);
+export async function heldByWorkersLook(source: Connection, plan: RoutingPlan | undefined, censusOf: CensusOnce, classes?: ReadonlySet<string>): Promise<PageLook & { result(extent: ScanExtent): Promise<HeldByWorkers | undefined> }> {
+  const census = await censusOf();
   const look = fetcherListsLook(source.redis, source.keys, census.processes);
   return { ...look, result: async (extent) => heldIn(source, plan, classes, await look.result(extent), census.processes) };
 }

@@ -1,6 +1,23 @@
 import type { Redis } from 'ioredis';
-import { censusProcesses } from '../drain/live-processes.js';
+import { censusProcesses, type ProcessCensus } from '../drain/live-processes.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
+
+/**
+ * The census of one Redis's Sidekiq processes, taken at the first call and the same at every
+ * later one: a summary asks it up to six questions (the queues jobs went to, those left in place,
+ * the set entries left, each as unheard and as heard only by silent processes, and the workers'
+ * private lists). Each census read apart was a window in which a process could appear or go
+ * between reads, and the summary's lines could then disagree (audit-census); and each costs one
+ * SMEMBERS and one HMGET + PTTL per process. Nothing is read until it is asked: a summary with
+ * nothing left in place reads none for those questions.
+ */
+export type CensusOnce = () => Promise<ProcessCensus>;
+
+/** A CensusOnce of `redis`'s processes under `keys`, taken at the clock's time of its first call. */
+export function censusOnce(redis: Redis, keys: SidekiqKeys, clock: () => number = () => Date.now() / 1000): CensusOnce {
+  let taken: Promise<ProcessCensus> | undefined;
+  return () => (taken ??= censusProcesses(redis, keys, clock()));
+}
 
 /**
  * Queues a run put jobs on that no live Sidekiq process fetches from, on a Redis where live
@@ -30,11 +47,12 @@ export const UNHEARD_LISTED = 10;
 
 /**
  * The destinations in `jobsTo` (queue → jobs put there) that no live process fetches from, or
- * undefined when there are none or no live process runs on `redis`. One read of the processes
- * set and one of their heartbeats, as the drain check's census.
+ * undefined when there are none or no live process runs on the census's Redis. Reads the census
+ * (one read of the processes set and one of their heartbeats, as the drain check's) only when
+ * there is a queue to ask about.
  */
-export async function findUnheardQueues(redis: Redis, keys: SidekiqKeys, jobsTo: Readonly<Record<string, number>>, nowSeconds = Date.now() / 1000): Promise<UnheardQueues | undefined> {
-  return findQueuesNobodyFetches(redis, keys, jobsTo, undefined, nowSeconds);
+export async function findUnheardQueues(census: CensusOnce, jobsTo: Readonly<Record<string, number>>): Promise<UnheardQueues | undefined> {
+  return findQueuesNobodyFetches(census, jobsTo, undefined);
 }
 
 /**
@@ -45,15 +63,13 @@ export async function findUnheardQueues(redis: Redis, keys: SidekiqKeys, jobsTo:
  * is unheard while Sidekiq is stopped, by design). Undefined when there are none.
  */
 export async function findQueuesNobodyFetches(
-  redis: Redis,
-  keys: SidekiqKeys,
+  censusOf: CensusOnce,
   jobsOn: Readonly<Record<string, number>>,
   heardWithoutProcesses: ((queue: string) => boolean) | undefined,
-  nowSeconds = Date.now() / 1000,
 ): Promise<UnheardQueues | undefined> {
   const places = Object.entries(jobsOn).filter(([, jobs]) => jobs > 0);
   if (places.length === 0) return undefined;
-  const census = await censusProcesses(redis, keys, nowSeconds);
+  const census = await censusOf();
   const listening = census.processes.filter((p) => p.live && !p.quiet);
   const liveProcesses = listening.length;
   if (liveProcesses === 0 && !heardWithoutProcesses) return undefined;
@@ -96,11 +112,11 @@ export interface UnheardSilentQueues {
   readonly total: number;
 }
 
-/** The destinations in `jobsTo` heard only by processes not heard from (UnheardSilentQueues), or undefined when there are none. One census. */
-export async function findQueuesHeardOnlyBySilent(redis: Redis, keys: SidekiqKeys, jobsTo: Readonly<Record<string, number>>, nowSeconds = Date.now() / 1000): Promise<UnheardSilentQueues | undefined> {
+/** The destinations in `jobsTo` heard only by processes not heard from (UnheardSilentQueues), or undefined when there are none. The census is read only when there is a queue to ask about. */
+export async function findQueuesHeardOnlyBySilent(censusOf: CensusOnce, jobsTo: Readonly<Record<string, number>>): Promise<UnheardSilentQueues | undefined> {
   const places = Object.entries(jobsTo).filter(([, jobs]) => jobs > 0);
   if (places.length === 0) return undefined;
-  const census = await censusProcesses(redis, keys, nowSeconds);
+  const census = await censusOf();
   const found = places.filter(([queue]) => (census.listeners.get(queue) ?? 0) > 0 && (census.beatingListeners.get(queue) ?? 0) === 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   if (found.length === 0) return undefined;
   const names = new Set(found.map(([queue]) => queue));

@@ -9,7 +9,7 @@ import { emptyCounters, type RerouteCounters } from '../../reroute/reroute-count
 import { emptyTransferCounters, type TransferCounters } from '../../transfer/transfer-counters.js';
 import { SORTED_SET_NAMES, type SortedSetName } from '../../redis/sidekiq-keys.js';
 import type { ConnectionProvider } from '../connections.js';
-import { findQueuesHeardOnlyBySilent, findQueuesNobodyFetches, findUnheardQueues, type UnheardQueues, type UnheardSilentQueues } from '../unheard-queues.js';
+import { censusOnce, findQueuesHeardOnlyBySilent, findQueuesNobodyFetches, findUnheardQueues, type CensusOnce, type UnheardQueues, type UnheardSilentQueues } from '../unheard-queues.js';
 import { leftInPlace } from '../left-in-place.js';
 import { forgetPageReceipts } from '../page-receipt.js';
 import { readRunFinishRecord, recordRunFinishReply, runFinishRecordCommand } from '../run-finish-record.js';
@@ -385,9 +385,23 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const totals = unreadInSets > 0 && settings.mode === 'transfer' ? { ...withArrivals, ...bySummary(withArrivals as TransferCounters, unreadInSets) } : withArrivals;
   // A re-route's: said apart (its counters have no such count).
   const setArrivalsCutShort = unreadInSets > 0 && settings.mode === 'reroute' ? { sets: Object.keys(setArrivalsUnread).sort(), unread: unreadInSets } : undefined;
-  const unheard = await unheardDestinations(settings, tally, connections, findUnheardQueues);
-  const unheardSilent = await unheardDestinations(settings, tally, connections, findQueuesHeardOnlyBySilent);
+  // One census of each Redis's Sidekiq processes for the whole summary (unheard-queues.ts
+  // CensusOnce): every question about who listens, and the workers' private lists, read the same
+  // processes, so the summary's lines cannot disagree over a process that came or went between reads.
+  const censuses = new Map<string, CensusOnce>();
+  const censusOf = async (name: string): Promise<CensusOnce> => {
+    let census = censuses.get(name);
+    if (!census) {
+      const c = await connections.get(name);
+      census = censusOnce(c.redis, c.keys);
+      censuses.set(name, census);
+    }
+    return census;
+  };
+  const unheard = await unheardDestinations(settings, tally, censusOf, findUnheardQueues);
+  const unheardSilent = await unheardDestinations(settings, tally, censusOf, findQueuesHeardOnlyBySilent);
   const source = await connections.get(settings.source);
+  const sourceCensus = await censusOf(settings.source);
   // The sets and queues the scope left out; with no data at all, there is nothing to name. Not
   // for a superseded execution: the run is the later one's, and so is its stored routing (a
   // resume may have stored another, which loading this execution's would refuse).
@@ -396,11 +410,11 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   // Its words only (never what it moves or counts): a superseded execution's from the routing the run stored.
   const words = routing ? routingWords(routing) : supersededBy !== undefined ? await supersededRoutingWords(settings, source) : {};
   const rollbackOf = words.rollbackOf;
-  const leftUnheard = await leftWhereNobodyFetches(tally, source, words.heardWithoutProcesses);
-  const leftUnheardInSets = await leftInSetsWhereNobodyFetches(settings, tally, source, words.heardWithoutProcesses);
+  const leftUnheard = await leftWhereNobodyFetches(tally, sourceCensus, words.heardWithoutProcesses);
+  const leftUnheardInSets = await leftInSetsWhereNobodyFetches(settings, tally, sourceCensus, words.heardWithoutProcesses);
   // Heard only by processes not heard from for several beats (they may have been killed): said apart.
-  const leftUnheardSilent = await findQueuesHeardOnlyBySilent(source.redis, source.keys, tally.leftIn ?? {});
-  const leftInSetsUnheardSilent = await findQueuesHeardOnlyBySilent(source.redis, source.keys, namedEntriesLeft(settings, tally));
+  const leftUnheardSilent = await findQueuesHeardOnlyBySilent(sourceCensus, tally.leftIn ?? {});
+  const leftInSetsUnheardSilent = await findQueuesHeardOnlyBySilent(sourceCensus, namedEntriesLeft(settings, tally));
   const unreadableInSets = (settings.mode === 'reroute' ? (tally.totals as RerouteCounters).unparsableInSets : (tally.totals as TransferCounters).unparsableInSets) ?? 0;
   // The private lists of the queues it empties (a re-route's retired ones, a transfer's all; a
   // selective transfer's: its classes' jobs there). Not a rollback's: its queues are live, what
@@ -441,7 +455,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   const onSourceLook = leftoversLook(source.redis, source.keys, { quarantine: true, inflight: true });
   const onTargetLook = target ? leftoversLook(target.redis, target.keys, { quarantine: false, inflight: true }) : undefined;
   const notLookedAtOf = looks ? notLookedAtLook(settings, source, routing) : undefined;
-  const heldLook = emptiesQueues ? await heldByWorkersLook(source, routing, Date.now(), selection && new Set(selection)) : undefined;
+  const heldLook = emptiesQueues ? await heldByWorkersLook(source, routing, sourceCensus, selection && new Set(selection)) : undefined;
   const ownPrefixes = [source.keys.prefix, ...(sharedTarget ? [target.keys.prefix] : [])];
   const elsewhereLook = looks ? otherPrefixesLeftLook(source.redis, ownPrefixes) : undefined;
   const fed = [onSourceLook, ...(sharedTarget ? [onTargetLook!] : []), ...(notLookedAtOf && notLookedAtOf.heads.length > 0 ? [notLookedAtOf] : []), ...(heldLook ? [heldLook] : []), ...(elsewhereLook ? [elsewhereLook] : [])];
@@ -768,14 +782,13 @@ const SELECTED_ARRIVALS_PAGE = 1000;
 async function unheardDestinations<T extends UnheardQueues | UnheardSilentQueues>(
   settings: RunSettings,
   tally: RunTally,
-  connections: ConnectionProvider,
-  find: (redis: Connection['redis'], keys: Connection['keys'], jobsTo: Record<string, number>) => Promise<T | undefined>,
+  censusOf: (name: string) => Promise<CensusOnce>,
+  find: (census: CensusOnce, jobsTo: Record<string, number>) => Promise<T | undefined>,
 ): Promise<T | undefined> {
   const named = (settings.mode === 'reroute' ? (tally.totals as RerouteCounters).movedTo : (tally.totals as TransferCounters).writtenTo) ?? {};
   const sets = new Set<string>(settings.mode === 'reroute' ? [] : SORTED_SET_NAMES);
   const jobsTo = { ...Object.fromEntries(Object.entries(named).filter(([name]) => name !== OTHER_DESTINATIONS && !sets.has(name))), ...tally.unheard };
-  const c = await connections.get(settings.mode === 'reroute' ? settings.source : settings.target!);
-  return find(c.redis, c.keys, jobsTo);
+  return find(await censusOf(settings.mode === 'reroute' ? settings.source : settings.target!), jobsTo);
 }
 
 /**
@@ -785,8 +798,8 @@ async function unheardDestinations<T extends UnheardQueues | UnheardSilentQueues
  * routes to: no process started on the new rules listens to it); a transfer's source is left to
  * its own live processes, or none (a selective move leaves the other classes there by design).
  */
-async function leftWhereNobodyFetches(tally: RunTally, source: Connection, heardWithoutProcesses: RoutingWords['heardWithoutProcesses']): Promise<RunSummary['leftUnheard']> {
-  const found = await findQueuesNobodyFetches(source.redis, source.keys, tally.leftIn ?? {}, heardWithoutProcesses);
+async function leftWhereNobodyFetches(tally: RunTally, sourceCensus: CensusOnce, heardWithoutProcesses: RoutingWords['heardWithoutProcesses']): Promise<RunSummary['leftUnheard']> {
+  const found = await findQueuesNobodyFetches(sourceCensus, tally.leftIn ?? {}, heardWithoutProcesses);
   if (!found) return undefined;
   return { ...found, ...(tally.leftInUnnamed ? { unchecked: tally.leftInUnnamed } : {}) };
 }
@@ -800,15 +813,15 @@ function namedEntriesLeft(settings: RunSettings, tally: RunTally): Record<string
 /**
  * A re-route's set entries left in place naming queues nobody fetches from (RunSummary.leftUnheardInSets):
  * the queues its pages counted them under (RerouteCounters.unmappedNaming), asked as the queues
- * jobs were left on are (leftWhereNobodyFetches): one census of the source's processes.
+ * jobs were left on are (leftWhereNobodyFetches): the summary's one census of the source's processes.
  */
-async function leftInSetsWhereNobodyFetches(settings: RunSettings, tally: RunTally, source: Connection, heardWithoutProcesses: RoutingWords['heardWithoutProcesses']): Promise<RunSummary['leftUnheardInSets']> {
+async function leftInSetsWhereNobodyFetches(settings: RunSettings, tally: RunTally, sourceCensus: CensusOnce, heardWithoutProcesses: RoutingWords['heardWithoutProcesses']): Promise<RunSummary['leftUnheardInSets']> {
   // A transfer's: the entries its class-selective set passes read and left (TransferCounters.unselectedNaming),
   // polled by the source's Sidekiq onto the source's queues: its live processes say, or none (no
   // routing: every queue is unheard while Sidekiq is stopped). A whole-set pass reads no entry.
   const naming = settings.mode === 'reroute' ? (tally.totals as RerouteCounters).unmappedNaming : (tally.totals as TransferCounters).unselectedNaming;
   const { [OTHER_DESTINATIONS]: unnamed = 0, ...named } = naming ?? {};
-  const found = await findQueuesNobodyFetches(source.redis, source.keys, named, heardWithoutProcesses);
+  const found = await findQueuesNobodyFetches(sourceCensus, named, heardWithoutProcesses);
   if (!found) return undefined;
   return { ...found, ...(unnamed > 0 ? { unchecked: { jobs: unnamed } } : {}) };
 }
