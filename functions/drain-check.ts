@@ -120,7 +120,7 @@ export const handler = createHandler(
       if (input.remember) await rememberCheck(redis, rememberedKey, report);
       addCountMetrics(values);
       metrics.addMetric(MetricNames.DrainState, MetricUnit.NoUnit, DrainStateValues[report.verdict.state]);
-      logger.info(`${name} is ${report.verdict.state}`, { connection: input.connection, redis: name, ...values, state: report.verdict.state, readyNow: report.readyNow, reasons: report.verdict.reasons, ...(report.keyspaceLookCutShort ? { keyspaceLookCutShort: report.keyspaceLookCutShort } : {}), ...(report.queuesCutShort ? { queuesCutShort: { read: report.queuesCutShort.read, queues: report.queuesCutShort.queues } } : {}), comparedWith: input.previous ? 'input' : previous ? 'remembered' : 'none', ...(report.moveTarget ? { moveTarget: report.moveTarget } : {}), ...(report.noSidekiqData ? { noSidekiqData: true } : {}) });
+      logger.info(`${name} is ${report.verdict.state}`, { connection: input.connection, redis: name, ...values, state: report.verdict.state, readyNow: report.readyNow, reasons: report.verdict.reasons, ...(report.keyspaceLookCutShort ? { keyspaceLookCutShort: report.keyspaceLookCutShort } : {}), ...(report.queuesCutShort ? { queuesCutShort: { read: report.queuesCutShort.read, queues: report.queuesCutShort.queues } } : {}), ...silentOnlyLog(report), comparedWith: input.previous ? 'input' : previous ? 'remembered' : 'none', ...(report.moveTarget ? { moveTarget: report.moveTarget } : {}), ...(report.noSidekiqData ? { noSidekiqData: true } : {}) });
       return report;
     },
   },
@@ -145,4 +145,15 @@ async function moveTargetConnection(name = 'target'): Promise<Connection> {
 function defaultConnection(): string {
   const names = connections.names;
   return names.length === 1 ? names[0]! : 'source';
+}
+
+/**
+ * Jobs waiting on queues only live processes not heard from for several beats listen to (they
+ * may have been killed), as the report says them (heardOnlyBySilent, the queue table's
+ * `0 (+N silent)`): counts only, for the log line alerts read alone. Not orphans, so not in
+ * OrphanedJobs: the verdict keeps them apart too.
+ */
+function silentOnlyLog(report: DrainReport): { queuesHeardOnlyBySilent?: { queues: number; jobs: number; silentSeconds: number } } {
+  const found = report.heardOnlyBySilent;
+  return found ? { queuesHeardOnlyBySilent: { queues: found.total, jobs: found.jobs, silentSeconds: found.silentSeconds } } : {};
 }

@@ -15,9 +15,22 @@ const CRON_LINES = 20;
 const QUEUE_LINES = 40;
 // Lines of a list (private lists, quarantine lists, in-flight keys) before `… and N more`.
 const LIST_LINES = 20;
-// The queue table fits 80 columns: its numbers take 31, a longer name is cut in the middle (GitLab's
-// queue names reach 100 characters); the reasons and --json name every queue in full.
-const QUEUE_NAME_WIDTH = 80 - 31;
+// The queue table fits 80 columns: its numbers take 22 and the listeners column at least 9 (more
+// when a cell says listeners not heard from apart, `0 (+1 silent)`), a longer name is cut in the
+// middle (GitLab's queue names reach 100 characters); the reasons and --json name every queue in full.
+const TABLE_WIDTH = 80;
+const NUMBERS_WIDTH = 22;
+const LISTENERS = 'listeners';
+
+/**
+ * A queue's listeners cell: NONE, the live processes that beat, and those not heard from for
+ * more than SILENT_BEATS beats apart (they may have been killed): `0 (+1 silent)`.
+ */
+function listenersCell(q: DrainReport['queues'][number]): string {
+  if (q.listeners === 0) return 'NONE';
+  const silent = q.silentListeners ?? 0;
+  return silent > 0 ? `${q.listeners - silent} (+${silent} silent)` : String(q.listeners);
+}
 
 /** The human view of a drain check: the verdict first, then what it rests on. */
 export function renderDrainReport(report: DrainReport): string {
@@ -55,11 +68,12 @@ export function renderDrainReport(report: DrainReport): string {
   lines.push('', `Sidekiq processes: ${report.processes.live} live, ${report.processes.quiet} quiet, ${report.processes.stale} gone or stale`);
   if (report.queues.length > 0) {
     const shown = queuesShown(report.queues);
-    const width = Math.min(QUEUE_NAME_WIDTH, Math.max(5, ...shown.map((q) => displayName(q.queue).length)));
-    lines.push('', `${'Queue'.padEnd(width)}  ${'depth'.padStart(8)}  ${'oldest'.padStart(8)}  listeners`);
+    const cellWidth = Math.max(LISTENERS.length, ...shown.map((q) => listenersCell(q).length));
+    const width = Math.min(TABLE_WIDTH - NUMBERS_WIDTH - cellWidth, Math.max(5, ...shown.map((q) => displayName(q.queue).length)));
+    lines.push('', `${'Queue'.padEnd(width)}  ${'depth'.padStart(8)}  ${'oldest'.padStart(8)}  ${LISTENERS}`);
     for (const q of shown) {
       const arrivals = q.arrivedSinceLastCheck ? `  (${q.arrivedSinceLastCheck} arrived since last check)` : '';
-      lines.push(`${shorten(displayName(q.queue), width).padEnd(width)}  ${String(q.depth).padStart(8)}  ${age(q.oldestAgeSeconds).padStart(8)}  ${q.listeners === 0 ? 'NONE' : q.listeners}${arrivals}`);
+      lines.push(`${shorten(displayName(q.queue), width).padEnd(width)}  ${String(q.depth).padStart(8)}  ${age(q.oldestAgeSeconds).padStart(8)}  ${listenersCell(q)}${arrivals}`);
     }
     const hidden = report.queues.length - shown.length;
     if (hidden > 0) {

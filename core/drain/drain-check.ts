@@ -119,6 +119,8 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     await refuseRetiredKeyNames(redis, keys, options.retiredQueues ?? []);
     const census = await censusProcesses(redis, keys, now, options.staleAfterSeconds);
     const listening = (queue: string) => census.listeners.get(queue) ?? 0;
+    // Of a queue's listeners, those not heard from for several beats (they may have been killed): said apart.
+    const silentListening = (queue: string) => listening(queue) - (census.beatingListeners.get(queue) ?? 0);
     const retired = new Set(options.retiredQueues ?? []);
     const scoped = retired.size > 0;
 
@@ -143,7 +145,8 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
         const key = keys.queue(queue);
         const [depth, oldest] = await Promise.all([redis.llen(key), redis.lindexBuffer(key, -1)]);
         const enqueuedAt = oldest === null ? null : enqueuedAtOf(oldest);
-        const state: QueueState = { queue, depth, oldestAgeSeconds: enqueuedAt === null ? null : Math.max(0, now - enqueuedAt), listeners: listening(queue) };
+        const silentListeners = silentListening(queue);
+        const state: QueueState = { queue, depth, oldestAgeSeconds: enqueuedAt === null ? null : Math.max(0, now - enqueuedAt), listeners: listening(queue), ...(silentListeners > 0 ? { silentListeners } : {}) };
         return { oldestBytes: oldest?.length, state: options.previous && retired.has(queue) ? { ...state, arrivedSinceLastCheck: await arrivalsSince(redis, key, options.previous.checkedAt, sampleSize) } : state };
       },
       (r) => r.oldestBytes,
@@ -197,8 +200,6 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     // Other prefixes' queue lists, working lists and keys of ours: SCANs of the whole keyspace too.
     const otherPrefixes = await withLiveProcesses(redis, await otherSidekiqPrefixes(redis, keys, [], bound), now, options.staleAfterSeconds);
     const otherCuts = otherPrefixes.flatMap((p) => (p.lookCutShort ? [p.lookCutShort] : []));
-    // Of a definition's listeners, those not heard from for several beats (they may have been killed): said apart.
-    const silentListening = (queue: string) => listening(queue) - (census.beatingListeners.get(queue) ?? 0);
     const cron = cronLook.definitions.map(({ name, key, queue, enabled }) => {
       const silentListeners = queue === null ? 0 : silentListening(queue);
       return { name, key, queue, enabled, listeners: queue === null ? 0 : listening(queue), ...(silentListeners > 0 ? { silentListeners } : {}) };

@@ -30,6 +30,12 @@ export interface QueueState {
   readonly oldestAgeSeconds: number | null;
   /** Live, not quiet, Sidekiq processes fetching from this queue. */
   readonly listeners: number;
+  /**
+   * Of `listeners`, those not heard from for more than SILENT_BEATS beats (they may have been
+   * killed; the census counts them live until their heartbeat expires): `listeners -
+   * silentListeners` beat. Absent when none (and in reports of older versions), as CronState's.
+   */
+  readonly silentListeners?: number;
   /** With a previous check: jobs enqueued here since then (≥, when more than we sampled). */
   readonly arrivedSinceLastCheck?: number;
 }

@@ -290,6 +290,31 @@ describe('the drain check handler', () => {
     expect(report.verdict.reasons.join('\n')).not.toContain('being worked on by live processes');
   });
 
+  it("says a queue's listeners not heard from for several beats apart as the CLI does (queues[].silentListeners), and logs the jobs only they listen to", async () => {
+    const identity = 'gitlab-sidekiq-8:4343:0a1b2c3d4e5f';
+    // A Sidekiq 6.4 heartbeat 40 s after its last beat: `beat` that old, the hash expiring 20 s later.
+    await redis.sadd(keys.processes, identity);
+    await redis.hset(keys.prefix + identity, 'info', JSON.stringify({ hostname: 'gitlab-sidekiq-8', pid: 4343, concurrency: 1, queues: ['default', 'mailers'], identity }), 'beat', String(Date.now() / 1000 - 40), 'quiet', 'false', 'busy', '0');
+    await redis.pexpire(keys.prefix + identity, 20_000);
+    await heartbeat(redis, keys, 'web:8:aaaaaaaaaaaa', ['mailers'], { beatAt: now() });
+    await redis.lpush(keys.queue('default'), queued('default', now() - 45), queued('default', now() - 30));
+    await redis.lpush(keys.queue('mailers'), queued('mailers', now() - 45));
+    out = captureOutput();
+
+    const report = (await h.drainCheck({ remember: false }, fakeContext())) as DrainReport;
+
+    out.stop();
+    await redis.del(keys.processes, keys.prefix + identity, keys.prefix + 'web:8:aaaaaaaaaaaa', keys.queue('default'), keys.queue('mailers'));
+    expect(report.verdict.state).toBe('draining');
+    expect(report.orphans.total).toBe(0);
+    const byName = Object.fromEntries(report.queues.map((q) => [q.queue, q]));
+    expect(byName.default).toMatchObject({ depth: 2, listeners: 1, silentListeners: 1 });
+    expect(byName.mailers).toMatchObject({ depth: 1, listeners: 2, silentListeners: 1 });
+    const [line] = logRecords(out.records()).filter((r) => typeof r.message === 'string' && / is draining$/.test(r.message));
+    expect(line).toMatchObject({ [MetricNames.OrphanedJobs]: 0, queuesHeardOnlyBySilent: { queues: 1, jobs: 2, silentSeconds: expect.any(Number) } });
+    expect((line!.queuesHeardOnlyBySilent as { silentSeconds: number }).silentSeconds).toBeGreaterThanOrEqual(40);
+  });
+
   it('refuses input it does not know', async () => {
     await expect(h.drainCheck({ connection: 'source', retired: ['x'] }, fakeContext())).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringContaining('unknown option(s) input.retired') });
     await expect(h.drainCheck({ previous: { remaining: 'many' } }, fakeContext())).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringContaining('input.previous.checkedAt') });
