@@ -1,18 +1,20 @@
 import { readRunStart, runAsk } from '../../core/workflow/asked-replicas.js';
 import type { Command } from 'commander';
-import { moveOptionsSchema } from '../../core/config/run-options.js';
+import { moveOptionsSchema, type MoveOptions } from '../../core/config/run-options.js';
+import type { RoutingInput } from '../../core/workflow/workflow-input.js';
 import { validateConfigAndFiles } from '../../core/config/validate-config.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
-import { chooseRunId } from '../workflow/choose-run-id.js';
+import { chooseRunId, newRunId } from '../workflow/choose-run-id.js';
 import { connectOptions, refuseCaWithoutTls } from '../workflow/connect-options.js';
 import { refuseDeadRunInTheWay } from '../workflow/dead-run-in-the-way.js';
 import { refuseOtherRouting } from '../workflow/dead-run-routing.js';
 import { fileProblemsOf, flagsWithoutRules, routingInputFromFlags } from '../workflow/routing-input.js';
+import { inputSizeProblems } from '../workflow/execution-input-size.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 import { countSelectedJobs, type SelectedJobCounts } from '../../core/selection/count-selected-jobs.js';
-import { hasSelection, resolveClassSelection } from '../../core/selection/resolve-selection.js';
+import { hasSelection, resolveClassSelection, type ClassSelection } from '../../core/selection/resolve-selection.js';
 import { screenWidth } from '../workflow/fit.js';
 import { renderSelectionPlan } from '../workflow/render-selection-plan.js';
 import { endpointRefusals, endpointUrls, routingInputOfPlan, refuseCronWithSelection } from '../workflow/selection-input.js';
@@ -41,12 +43,12 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
     const options = validateConfigAndFiles(moveOptionsSchema, optionsWithConfig(command, raw), fileProblemsOf, (given) => [
       ...flagsWithoutRules(raw, given, true),
       ...endpointRefusals(given, { from: '--from', to: '--to' }, { tlsCa: ['from', 'to'], fromTlsCa: ['from'], toTlsCa: ['to'] }),
+      // Its size decided before connecting (with the run id a new run takes: see transferInput).
+      ...inputSizeProblems(moveOptionsSchema, given, (o) => transferInput(o, o.runId ?? newRunId('transfer'), moveRouting(o))),
     ]);
     // Every file is read and every name resolved before anything connects: bad input touches nothing.
     const urls = endpointUrls(options.redisYml, options.environment, { from: { value: options.from, option: '--from' }, to: { value: options.to, option: '--to' } });
-    refuseCronWithSelection(options.cron, hasSelection(options));
-    const selection = hasSelection(options) ? resolveClassSelection(options) : undefined;
-    const { routing, warnings } = selection ? { routing: routingInputOfPlan(selection.plan), warnings: selection.warnings } : routingInputFromFlags(options);
+    const { selection, routing, warnings } = moveRouting(options);
     refuseCaWithoutTls('--tls-ca', options.tlsCa, [urls.from, urls.to]);
     refuseCaWithoutTls('--from-tls-ca', options.fromTlsCa, [urls.from]);
     refuseCaWithoutTls('--to-tls-ca', options.toTlsCa, [urls.to]);
@@ -78,28 +80,45 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
         plan = selectionJson(selection.classes, counts);
         selectedJobs = counts.selected;
       }
-      const input = {
-        runId,
-        mode: 'transfer',
-        source: 'source',
-        target: 'target',
-        ...(routing ? { routing } : {}),
-        ...(selection ? { classes: selection.classes } : {}),
-        sets: options.sets,
-        queues: options.queues,
-        dryRun: options.dryRun,
-        pageSize: options.pageSize,
-        ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
-        ...(options.fromReplicas !== undefined ? { fromReplicas: options.fromReplicas } : {}),
-        ...(options.toReplicas !== undefined ? { toReplicas: options.toReplicas } : {}),
-        placement: options.append ? 'append' : 'front',
-        ...(options.cron ? { cron: 'carry' } : {}),
-      };
+      const input = transferInput(options, runId, { selection, routing });
       ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), retryIntervalMs: ctx.retryIntervalMs, io: ctx.io, json: options.json, verbose: options.verbose, resumes, endpoint: `${source.name} → ${target.name}`, source: source.name, ...(plan ? { extra: { selection: plan }, selectedJobs } : {}), ...(selectionText !== undefined ? { oncePlanned: selectionText } : {}) });
     } finally {
       await connections.close();
     }
   });
+}
+
+/** The classes a move carries (a selection, its files read) and where they go: no Redis needed. */
+function moveRouting(options: MoveOptions): { selection?: ClassSelection; routing?: RoutingInput; warnings: string[] } {
+  refuseCronWithSelection(options.cron, hasSelection(options));
+  const selection = hasSelection(options) ? resolveClassSelection(options) : undefined;
+  return selection ? { selection, routing: routingInputOfPlan(selection.plan), warnings: selection.warnings } : routingInputFromFlags(options);
+}
+
+/**
+ * The execution input of a `move`. Built once before connecting, to refuse an input too large with
+ * the options' other problems (inputSizeProblems), and once connected with the run id chosen then:
+ * that one alone needs Redis (a dead move of this machine is resumed under its own id, which may be
+ * longer than a new one's, up to 80 characters), so runWorkflowFromCli checks the size again, exactly.
+ */
+function transferInput(options: MoveOptions, runId: string, { selection, routing }: { selection?: ClassSelection | undefined; routing?: RoutingInput | undefined }): Record<string, unknown> {
+  return {
+    runId,
+    mode: 'transfer',
+    source: 'source',
+    target: 'target',
+    ...(routing ? { routing } : {}),
+    ...(selection ? { classes: selection.classes } : {}),
+    sets: options.sets,
+    queues: options.queues,
+    dryRun: options.dryRun,
+    pageSize: options.pageSize,
+    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    ...(options.fromReplicas !== undefined ? { fromReplicas: options.fromReplicas } : {}),
+    ...(options.toReplicas !== undefined ? { toReplicas: options.toReplicas } : {}),
+    placement: options.append ? 'append' : 'front',
+    ...(options.cron ? { cron: 'carry' } : {}),
+  };
 }
 
 /** The plan in --json's summary object: class → where → jobs, and the classes with none. */

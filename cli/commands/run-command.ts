@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { runOptionsSchema } from '../../core/config/run-options.js';
+import { runOptionsSchema, type RunOptions } from '../../core/config/run-options.js';
+import type { RoutingInput } from '../../core/workflow/workflow-input.js';
 import { validateConfigAndFiles } from '../../core/config/validate-config.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
@@ -9,6 +10,7 @@ import { connectOptions, refuseCaWithoutTls } from '../workflow/connect-options.
 import { refuseDeadRunInTheWay } from '../workflow/dead-run-in-the-way.js';
 import { refuseOtherRouting } from '../workflow/dead-run-routing.js';
 import { fileProblemsOf, flagsWithoutRules, routingInputFromFlags } from '../workflow/routing-input.js';
+import { inputSizeProblems } from '../workflow/execution-input-size.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 import { endpointRefusals } from '../workflow/selection-input.js';
 import { isRollbackOf } from './rollback-command.js';
@@ -29,6 +31,8 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     const options = validateConfigAndFiles(runOptionsSchema, optionsWithConfig(command, raw), fileProblemsOf, (given) => [
       ...flagsWithoutRules(raw, given),
       ...endpointRefusals(given, { redis: '--redis' }, { tlsCa: ['redis'] }),
+      // Its size decided before connecting (with the run id a new run takes: see rerouteInput).
+      ...inputSizeProblems(runOptionsSchema, given, (o) => rerouteInput(o, o.runId ?? newRunId('reroute'), routingInputFromFlags(o).routing)),
     ]);
     const { routing, warnings } = routingInputFromFlags(options);
     refuseCaWithoutTls('--tls-ca', options.tlsCa, [options.redis]);
@@ -47,19 +51,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       // A dry run takes no lock: nothing is in its way.
       if (!options.dryRun) await refuseDeadRunInTheWay([source], runId);
       if (resumes && !options.json) ctx.io.err(`Resuming run ${runId}, whose process on this machine is gone.\n`);
-      const input = {
-        runId,
-        mode: 'reroute',
-        source: 'source',
-        routing,
-        sets: options.sets,
-        queues: options.queues,
-        dryRun: options.dryRun,
-        pageSize: options.pageSize,
-        unmapped: options.unmapped,
-        placement: options.append ? 'append' : 'front',
-        ...(options.rewriteCron ? { cron: 'rewrite' } : {}),
-      };
+      const input = rerouteInput(options, runId, routing);
       ctx.exitCode = await runWorkflowFromCli({ input, connections, handlers: ctx.handlersFor(connections), retryIntervalMs: ctx.retryIntervalMs, io: ctx.io, json: options.json, verbose: options.verbose, resumes, endpoint: source.name });
     } finally {
       await connections.close();
@@ -67,3 +59,24 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
   });
 }
 
+/**
+ * The execution input of a `run`. Built once before connecting, to refuse an input too large with
+ * the options' other problems (inputSizeProblems), and once connected with the run id chosen then:
+ * that one alone needs Redis (a dead run of this machine is resumed under its own id, which may be
+ * longer than a new one's, up to 80 characters), so runWorkflowFromCli checks the size again, exactly.
+ */
+function rerouteInput(options: RunOptions, runId: string, routing: RoutingInput | undefined): Record<string, unknown> {
+  return {
+    runId,
+    mode: 'reroute',
+    source: 'source',
+    routing,
+    sets: options.sets,
+    queues: options.queues,
+    dryRun: options.dryRun,
+    pageSize: options.pageSize,
+    unmapped: options.unmapped,
+    placement: options.append ? 'append' : 'front',
+    ...(options.rewriteCron ? { cron: 'rewrite' } : {}),
+  };
+}

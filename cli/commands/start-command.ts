@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
 import { DEFAULT_INTERVAL_SECONDS, startOptionsSchema, type StartOptions } from '../../core/config/deployed-options.js';
-import { problemOf, validateConfigAndFiles } from '../../core/config/validate-config.js';
+import { validateConfigAndFiles } from '../../core/config/validate-config.js';
 import { InputError } from '../../core/errors/input-error.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
@@ -14,7 +14,7 @@ import { runningExecutionsOfRun, type RunExecutionKind, type RunningExecution } 
 import type { StepFunctions } from '../deployed/step-functions.js';
 import { exitCodeOf, watchExecution } from '../deployed/watch-execution.js';
 import { newRunId } from '../workflow/choose-run-id.js';
-import { checkExecutionInputSize } from '../workflow/execution-input-size.js';
+import { checkExecutionInputSize, inputSizeProblems } from '../workflow/execution-input-size.js';
 import { hasSelection, resolveClassSelection } from '../../core/selection/resolve-selection.js';
 import { fileProblemsOf, flagsWithoutRules, routingInputFromFlags } from '../workflow/routing-input.js';
 import { routingInputOfPlan, refuseCronWithSelection } from '../workflow/selection-input.js';
@@ -248,29 +248,10 @@ async function startResumed(sfn: StepFunctions, stateMachineArn: string, input: 
 }
 
 
-/**
- * An execution input too large for Step Functions (checkExecutionInputSize), found from the options
- * as given so that it is said with their other problems: the input is built from them as the command
- * would, an option that fails left at its default (its size is the routing's or the selection's,
- * almost all of it). Nothing when the routing cannot be read (its files' problems are said already).
- */
+/** An execution input too large for Step Functions, said with the options' other problems (inputSizeProblems). */
 function inputSizeRefusal(given: Record<string, unknown>, ctx: CliContext): string[] {
-  let parsed = startOptionsSchema.safeParse(given);
-  if (!parsed.success) {
-    const failed = new Set(parsed.error.issues.map((issue) => issue.path[0]));
-    parsed = startOptionsSchema.safeParse(Object.fromEntries(Object.entries(given).filter(([key]) => !failed.has(key))));
-  }
-  if (!parsed.success) return [];
-  const options = parsed.data;
-  let input: Record<string, unknown>;
-  try {
-    // Quiet: the command says the warnings once, when it builds the input it starts.
-    ({ input } = executionInput(options, { io: { ...ctx.io, err: () => {} }, now: ctx.now }));
-  } catch (error) {
-    if (error instanceof InputError) return [];
-    throw error;
-  }
-  return problemOf(() => checkExecutionInputSize(input));
+  // Quiet: the command says the warnings once, when it builds the input it starts.
+  return inputSizeProblems(startOptionsSchema, given, (options) => executionInput(options, { io: { ...ctx.io, err: () => {} }, now: ctx.now }).input);
 }
 
 /**

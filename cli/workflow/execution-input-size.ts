@@ -1,4 +1,10 @@
+import type { z } from 'zod';
+import { problemOf } from '../../core/config/validate-config.js';
 import { InputError } from '../../core/errors/input-error.js';
+import { assertDryRunCarries } from '../../core/workflow/dry-run-carry.js';
+import { resolveRoutingInput } from '../../core/workflow/resolve-routing.js';
+import { serializeRouting } from '../../core/workflow/stored-routing.js';
+import type { RoutingInput } from '../../core/workflow/workflow-input.js';
 import { AWS_QUOTAS } from '../../infra/local/aws-quotas.js';
 import { count as n } from './fit.js';
 
@@ -31,6 +37,46 @@ export function checkExecutionInputSize(input: Record<string, unknown>): void {
   throw new InputError(
     `The run's input would be ${n(bytes)} bytes, over the ${n(MAX_EXECUTION_INPUT_BYTES)} bytes a run's input may take (Step Functions takes ${n(AWS_QUOTAS.stateBytes)} bytes a state, and its first task gets the input with the execution's name; the local runner holds to the same limit)${advice} Nothing was touched.`,
   );
+}
+
+/**
+ * An input too large (checkExecutionInputSize), or a dry run's routing and classes too large to
+ * carry in its states (the plan step's assertDryRunCarries), found from the options as given
+ * (validateConfigAndFiles' `refusals`), so that it is said with their other problems and before
+ * anything connects: the input is built from them as the command would build it (`inputOf`), an
+ * option that fails left at its default (the input's size is its routing's or its selection's,
+ * almost all of it). Nothing when the routing or selection cannot be read: its files' and options'
+ * problems are said already.
+ */
+export function inputSizeProblems<S extends z.ZodType>(schema: S, given: Record<string, unknown>, inputOf: (options: z.output<S>) => Record<string, unknown>): string[] {
+  let parsed = schema.safeParse(given);
+  if (!parsed.success) {
+    const failed = new Set(parsed.error.issues.map((issue) => issue.path[0]));
+    parsed = schema.safeParse(Object.fromEntries(Object.entries(given).filter(([key]) => !failed.has(key))));
+  }
+  if (!parsed.success) return [];
+  let input: Record<string, unknown>;
+  try {
+    input = inputOf(parsed.data);
+  } catch (error) {
+    if (error instanceof InputError) return [];
+    throw error;
+  }
+  const size = problemOf(() => checkExecutionInputSize(input));
+  return size.length > 0 ? size : problemOf(() => checkDryRunCarries(input));
+}
+
+/**
+ * What a dry run carries in every state, as its plan step will find it (plan-step.ts planWork):
+ * its routing resolved from the input, and its classes. A rollback's routing is its run's record
+ * of moves, read on the Redis: it carries only which record to read again, never refused here.
+ */
+function checkDryRunCarries(input: Record<string, unknown>): void {
+  if (input['dryRun'] !== true) return;
+  const routing = input['routing'] as RoutingInput | undefined;
+  if (routing?.kind === 'rollback') return;
+  const classes = input['classes'] as readonly string[] | undefined;
+  assertDryRunCarries({ ...(routing ? { inlineRouting: serializeRouting(resolveRoutingInput(routing)) } : {}), ...(classes ? { inlineClasses: classes } : {}) });
 }
 
 interface InputPart {
