@@ -28,7 +28,7 @@ export function buildProgram(ctx: CliContext): Command {
     .version('0.1.0', '--version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
     // Read by the commands that take connections and routing (cli/config/options-with-config.ts).
-    .option('--config <file>', 'configuration file (default: $SIDEKIQ_MIGRATE_CONFIG, or sidekiq-migrate.config.{json,yaml,yml} in the current directory)')
+    .option('--config <file>', 'configuration file (default: $SIDEKIQ_MIGRATE_CONFIG, or sidekiq-migrate.config.{json,yaml,yml} in the current directory); routes, match and demo read none')
     .addHelpText(
       'after',
       '\nExit codes: 0 success; 1 the operation failed or did not finish (run it again to\nresume); 2 bad usage or input (nothing was touched); 3 drain-check: jobs exist\nthat nobody will run; 130 Ctrl-C quit at once (a second one, or one while a\nrun plans or in a dry run; the next run finishes what was in flight).',
@@ -55,10 +55,20 @@ export function buildProgram(ctx: CliContext): Command {
   // value is named: that is how a value left out most often ends up as an excess argument.
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err }).allowExcessArguments();
   program.hook('preAction', (_program, action) => {
+    refuseConfigNotRead(program, action);
     refuseOptionsAsValues(action);
     refuseExcessArguments(action);
   });
   return program;
+}
+
+/** The commands that read no configuration file: `--config` typed for one did nothing, without a word. */
+const READ_NO_CONFIG = new Set(['routes', 'match', 'demo']);
+
+function refuseConfigNotRead(program: Command, command: Command): void {
+  if (program.getOptionValueSource('config') !== 'cli' || !READ_NO_CONFIG.has(command.name())) return;
+  const what = { routes: 'give --catalog and --rules on the command line', match: 'give --catalog and --query on the command line', demo: 'it seeds a throwaway redis-server of its own' }[command.name()];
+  throw new InputError(`--config: ${command.name()} reads no configuration file (${what}): leave --config out. Nothing was touched.`);
 }
 
 /**

@@ -31,6 +31,7 @@ import { collect } from '../collect.js';
 import { screenWidth } from '../workflow/fit.js';
 import { renderSelectionPlan } from '../workflow/render-selection-plan.js';
 import { endpointRefusals, endpointUrls } from '../workflow/selection-input.js';
+import { readsRedisYml, redisYmlUnused, rulesWithoutSelection, typedOptions } from '../workflow/ignored-options.js';
 
 /** Exit code when jobs exist that nobody will run: lets a pipeline stop on it. */
 export const ORPHANS_EXIT_CODE = 3;
@@ -77,16 +78,16 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
     .option('--deployed', "run the deployment's drain check now (AWS Lambda, inside the VPC), as its schedule does")
     .option('--connection <name>', "with --deployed: the deployment's connection to check (default: the one its schedule checks)")
     .option('--function <name>', "with --deployed: the drain check function (default: the stack's DrainCheckFunctionName output)")
-    .option('--stack <name>', 'with --deployed: the deployed CloudFormation stack (default: SidekiqMigrate)')
+    .option('--stack <name>', 'with --deployed, without --function: the deployed CloudFormation stack (default: SidekiqMigrate)')
     .option('--region <region>', "with --deployed: the AWS region (default: the SDK's)")
     .option('--classes <list>', 'also report what is left of these worker classes (exact names, comma-separated, spaces around them ignored, none empty), per class and per set and queue')
     .option('--classes-file <file>', 'the same for the classes of a JSON/YAML file (a list, or a mapping "Class": "queue")')
     .option('--store <name>', "with --catalog and --rules: the same for the workers whose first matching rule names this store (main: none)")
-    .option('--catalog <file>', "GitLab's app/workers/all_queues.yml, with --rules (repeat to add the EE catalog)", collect)
-    .option('--rules <file>', 'GitLab routing rules: a JSON/YAML list of [query, queue(, store)], or a gitlab.yml')
+    .option('--catalog <file>', "with a selection: GitLab's app/workers/all_queues.yml, with --rules (repeat to add the EE catalog)", collect)
+    .option('--rules <file>', 'with a selection: GitLab routing rules (for --store, or to check --classes against the catalog): a JSON/YAML list of [query, queue(, store)], or a gitlab.yml')
     .option('--environment <name>', 'the gitlab.yml and redis.yml section to read (default: production)')
     .option('--strict', 'refuse queries GitLab accepts but that are probably mistakes')
-    .option('--redis-yml <file>', "GitLab's config/redis.yml: --redis may then be a store name (main, queues_shard_…)")
+    .option('--redis-yml <file>', "GitLab's config/redis.yml, for --redis (or --to) given as a store name of it (main, queues_shard_…)")
     .action(async (raw: Record<string, unknown>, command: Command) => {
       // The environment and the file complete only the settings of the kind of check asked for.
       // The move's target is looked at only when --run-id is typed: a `to`, `runId` or
@@ -95,7 +96,9 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
       const lookAtTarget = raw['runId'] !== undefined && !raw['deployed'];
       const ignore = [...(raw['deployed'] ? ['redis', 'namespace', 'tlsCa', 'password', 'timeLimit'] : ['stack', 'region']), ...(lookAtTarget ? [] : moveTarget), ...(raw['runId'] === undefined ? ['runId'] : [])];
       const options = validateConfigAndFiles(drainCheckOptionsSchema, optionsWithConfig(command, raw, process.env, { ignore }), (given) => [...fileProblemsOf(given), ...previousProblems(given), ...saveProblems(given)], (given) => [
-        ...flagsWithoutRules(raw, given, true),
+        ...flagsWithoutRules(raw, given, { reads: readsRedisYml(given, ['redis', 'to']) }),
+        ...rulesWithoutSelection(typedOptions(command), given, readsRedisYml(given, ['redis', 'to'])),
+        ...(given['deployed'] ? deployedFunctionRefusals(typedOptions(command), given) : redisYmlUnused(typedOptions(command), given, { redis: '--redis', to: '--to' })),
         ...(given['deployed'] ? [] : endpointRefusals(given, { redis: '--redis', to: '--to' }, { tlsCa: ['redis', 'to'], toTlsCa: ['to'] })),
       ]);
       // Files are read and names resolved before anything connects.
@@ -116,6 +119,11 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
 }
 
 type DrainCheckOptions = z.output<typeof drainCheckOptionsSchema>;
+
+/** `--stack` beside `--function`: the stack is only read to find the function (invoke-drain-check.ts). */
+function deployedFunctionRefusals(typed: ReadonlySet<string>, given: Record<string, unknown>): string[] {
+  return typed.has('stack') && given['function'] !== undefined ? ['--stack: not with --function, which names the drain check function (the stack is only read to find it): leave one out'] : [];
+}
 
 /** Jobs of the selection that live workers hold: what to do about them, which is not to move again. */
 function workingNote(working: number): string {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { listOptionsSchema } from '../../core/config/deployed-options.js';
-import { validateConfig } from '../../core/config/validate-config.js';
+import { validateConfigAndFiles } from '../../core/config/validate-config.js';
+import { stateMachineUnused, typedOptions } from '../workflow/ignored-options.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
 import { stepFunctionsFor } from '../deployed/deployed-context.js';
@@ -18,7 +19,7 @@ export function registerListCommand(program: Command, ctx: CliContext): void {
       .option('--limit <n>', 'how many executions (default: 10, at most 100)')
       .option('--json', 'print one JSON array'),
   ).action(async (raw: Record<string, unknown>, command: Command) => {
-    const options = validateConfig(listOptionsSchema, optionsWithConfig(command, raw));
+    const options = validateConfigAndFiles(listOptionsSchema, optionsWithConfig(command, raw), () => [], (given) => stateMachineUnused(typedOptions(command), given));
     const stateMachineArn = await findStateMachine(options);
     const runs = await listRuns(stepFunctionsFor(ctx, options), stateMachineArn, options.limit, ctx.now());
     ctx.io.out(options.json ? `${JSON.stringify(runs)}\n` : renderRuns(runs, stateMachineArn));

@@ -12,6 +12,7 @@ import { refuseDeadRunInTheWay } from '../workflow/dead-run-in-the-way.js';
 import { refuseOtherRouting } from '../workflow/dead-run-routing.js';
 import { fileProblemsOf, flagsWithoutRules, routingInputFromFlags } from '../workflow/routing-input.js';
 import { inputSizeProblems } from '../workflow/execution-input-size.js';
+import { passwordForNeither, readsRedisYml, redisYmlUnused, typedOptions } from '../workflow/ignored-options.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 import { countSelectedJobs, type SelectedJobCounts } from '../../core/selection/count-selected-jobs.js';
 import { hasSelection, resolveClassSelection, type ClassSelection } from '../../core/selection/resolve-selection.js';
@@ -41,7 +42,9 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
       .option('--to-replicas <n>', 'wait for at least N replicas of the new Redis after each copy, before the old one forgets the jobs (for a proxy that hides its replicas)'),
   )).action(async (raw: Record<string, unknown>, command: Command) => {
     const options = validateConfigAndFiles(moveOptionsSchema, optionsWithConfig(command, raw), fileProblemsOf, (given) => [
-      ...flagsWithoutRules(raw, given, true),
+      ...flagsWithoutRules(raw, given, { reads: readsRedisYml(given, ['from', 'to']) }),
+      ...redisYmlUnused(typedOptions(command), given, { from: '--from', to: '--to' }),
+      ...passwordForNeither(typedOptions(command), given),
       ...endpointRefusals(given, { from: '--from', to: '--to' }, { tlsCa: ['from', 'to'], fromTlsCa: ['from'], toTlsCa: ['to'] }),
       // Its size decided before connecting (with the run id a new run takes: see transferInput).
       ...inputSizeProblems(moveOptionsSchema, given, (o) => transferInput(o, o.runId ?? newRunId('transfer'), moveRouting(o))),

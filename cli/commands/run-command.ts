@@ -11,6 +11,7 @@ import { refuseDeadRunInTheWay } from '../workflow/dead-run-in-the-way.js';
 import { refuseOtherRouting } from '../workflow/dead-run-routing.js';
 import { fileProblemsOf, flagsWithoutRules, routingInputFromFlags } from '../workflow/routing-input.js';
 import { inputSizeProblems } from '../workflow/execution-input-size.js';
+import { queueOnlyOptions, typedOptions } from '../workflow/ignored-options.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 import { endpointRefusals } from '../workflow/selection-input.js';
 import { isRollbackOf } from './rollback-command.js';
@@ -25,11 +26,12 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
         'Moves every job whose queue changed — queued, scheduled, waiting to retry and dead — to its new queue, atomically, changing only the queue value of each payload. Runs the same state machine as the AWS deployment, locally. A run interrupted at any point is resumed by running the same command again.',
       )
       .option('--redis <url>', 'the Redis to re-route in: redis://[user:password@]host[:port][/db] or rediss://… (TLS)')
-      .option('--unmapped <what>', 'jobs with no destination: leave (default) or quarantine')
+      .option('--unmapped <what>', 'queued jobs with no destination: leave (default) or quarantine (set entries always stay: not with --no-queues)')
       .option('--rewrite-cron', 'also rewrite the queue of sidekiq-cron definitions whose class now belongs elsewhere (otherwise they are only named)'),
   ).action(async (raw: Record<string, unknown>, command: Command) => {
     const options = validateConfigAndFiles(runOptionsSchema, optionsWithConfig(command, raw), fileProblemsOf, (given) => [
       ...flagsWithoutRules(raw, given),
+      ...queueOnlyOptions(typedOptions(command), given),
       ...endpointRefusals(given, { redis: '--redis' }, { tlsCa: ['redis'] }),
       // Its size decided before connecting (with the run id a new run takes: see rerouteInput).
       ...inputSizeProblems(runOptionsSchema, given, (o) => rerouteInput(o, o.runId ?? newRunId('reroute'), routingInputFromFlags(o).routing)),

@@ -14,7 +14,7 @@ export function addRoutingOptions(command: Command): Command {
 
 /** Which classes' jobs a transfer carries (the others stay), and where store names are defined. */
 export function addClassSelectionOptions(command: Command): Command {
-  return addClassChoiceOptions(command).option('--redis-yml <file>', "GitLab's config/redis.yml: --from and --to may then be store names (main, queues_shard_…)");
+  return addClassChoiceOptions(command).option('--redis-yml <file>', "GitLab's config/redis.yml, for --from or --to given as a store name of it (main, queues_shard_…)");
 }
 
 /** Which classes' jobs a transfer carries (`start`: the deployment's connections say which Redis, so no redis.yml). */
@@ -31,7 +31,7 @@ export function addSelectionOptions(command: Command): Command {
     .option('--sets <list>', "sorted sets to migrate, comma-separated (default: schedule,retry,dead,interrupted; GitLab's interrupted set only when it exists; spaces around names ignored, none empty)")
     .option('--queues', 'migrate the queue lists too (the default)')
     .option('--no-queues', 'leave the queue lists alone (only the sets)')
-    .option('--append', "queue moved jobs behind the destination's backlog (GitLab's behaviour) instead of ahead of it")
+    .option('--append', "queue moved jobs behind the destination's backlog (GitLab's behaviour) instead of ahead of it (queue lists only: a re-route refuses it with --no-queues)")
     .option('--page-size <n>', 'jobs per page or slice (default: 1000)')
     .option('--run-id <id>', 'name the run (to resume a specific interrupted run)')
     .option('--dry-run', 'decide and count everything, write nothing');
@@ -50,7 +50,7 @@ export function addMigrationOptions(command: Command): Command {
 /** Where the deployed state machine is: the commands that talk to AWS Step Functions. */
 export function addDeployedOptions(command: Command): Command {
   return command
-    .option('--state-machine <arn>', 'the migration state machine (default: the StateMachineArn output of --stack)')
-    .option('--stack <name>', 'the deployed CloudFormation stack (default: SidekiqMigrate)')
+    .option('--state-machine <arn>', 'the migration state machine (default: the StateMachineArn output of --stack; not with an execution ARN)')
+    .option('--stack <name>', 'the deployed CloudFormation stack (default: SidekiqMigrate), read to find the state machine: not with --state-machine, nor an execution ARN')
     .option('--region <region>', 'the AWS region (default: the SDK\'s: AWS_REGION, the profile)');
 }

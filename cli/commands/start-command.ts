@@ -15,6 +15,7 @@ import type { StepFunctions } from '../deployed/step-functions.js';
 import { exitCodeOf, watchExecution } from '../deployed/watch-execution.js';
 import { newRunId } from '../workflow/choose-run-id.js';
 import { checkExecutionInputSize, inputSizeProblems } from '../workflow/execution-input-size.js';
+import { queueOnlyOptions, stateMachineUnused, typedOptions } from '../workflow/ignored-options.js';
 import { hasSelection, resolveClassSelection } from '../../core/selection/resolve-selection.js';
 import { fileProblemsOf, flagsWithoutRules, routingInputFromFlags } from '../workflow/routing-input.js';
 import { routingInputOfPlan, refuseCronWithSelection } from '../workflow/selection-input.js';
@@ -36,10 +37,10 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
       ),
     ))
       .option('--source <name>', "the deployment's connection to migrate from (default: source)")
-      .option('--target <name>', "the deployment's connection to transfer to (default: target)")
+      .option('--target <name>', "transfer: the deployment's connection to transfer to (default: target)")
       .option('--resume <run>', 'resume this stopped or failed run (same run id, a new execution named RUN-resume-2, RUN-resume-3…; refused while any execution of the run still runs, the executions it continued in included): give it the same routing and selection')
       .option('--rollback <run>', 'put the jobs of this earlier re-route run back on the queues it took them from (instead of routing flags)')
-      .option('--unmapped <what>', 'jobs with no destination: leave (default) or quarantine')
+      .option('--unmapped <what>', 'reroute: queued jobs with no destination: leave (default) or quarantine (set entries always stay: not with --no-queues)')
       .option('--rate-limit <jobs/s>', 'transfer: move at most this many jobs per second per set or queue')
       .option('--from-replicas <n>', 'transfer: wait for at least N replicas of the source after each claim (for a proxy that hides its replicas from INFO)')
       .option('--to-replicas <n>', 'transfer: wait for at least N replicas of the target after each copy (for a proxy that hides its replicas from INFO)')
@@ -50,7 +51,12 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
       .option('--json', 'print the execution as one JSON object (and, with --watch, one object per update)')
       .option('--verbose', 'with --watch: list every set and queue the summary names, not only the largest'),
   ).action(async (raw: Record<string, unknown>, command: Command) => {
-    const options = validateConfigAndFiles(startOptionsSchema, optionsWithConfig(command, raw), fileProblemsOf, (given) => [...flagsWithoutRules(raw, given), ...inputSizeRefusal(given, ctx)]);
+    const options = validateConfigAndFiles(startOptionsSchema, optionsWithConfig(command, raw), fileProblemsOf, (given) => [
+      ...flagsWithoutRules(raw, given),
+      ...modeOnlyOptions(typedOptions(command), given),
+      ...stateMachineUnused(typedOptions(command), given),
+      ...inputSizeRefusal(given, ctx),
+    ]);
     const { input, selected } = executionInput(options, ctx);
     checkExecutionInputSize(input);
     const stateMachineArn = await findStateMachine(options);
@@ -247,6 +253,21 @@ async function startResumed(sfn: StepFunctions, stateMachineArn: string, input: 
   throw new InputError(`Run ${input.runId} was resumed ${MAX_RUN_EXECUTIONS - 1} times already; start a new run instead.`);
 }
 
+
+/**
+ * Options of one mode typed for the other, which the execution input leaves out or its steps never
+ * read: a re-route's --target (it stays on --source), a transfer's --unmapped (a transfer carries
+ * jobs with no destination unchanged, as `move` does: page-step.ts reads it only to re-route), and
+ * a re-route's queue-only options with --no-queues (queueOnlyOptions). The schema refuses the
+ * others (--rate-limit, --cron…); these have defaults there, so only the typed ones are known here.
+ */
+function modeOnlyOptions(typed: ReadonlySet<string>, given: Record<string, unknown>): string[] {
+  if (given['mode'] === 'transfer') return typed.has('unmapped') ? ['--unmapped: only a re-route leaves or quarantines jobs with no destination; a transfer carries them unchanged, as move does. Leave --unmapped out'] : [];
+  return [
+    ...(typed.has('target') ? ['--target: only a transfer (--mode transfer) has a target; a re-route stays on --source. Leave --target out, or add --mode transfer'] : []),
+    ...queueOnlyOptions(typed, given),
+  ];
+}
 
 /** An execution input too large for Step Functions, said with the options' other problems (inputSizeProblems). */
 function inputSizeRefusal(given: Record<string, unknown>, ctx: CliContext): string[] {

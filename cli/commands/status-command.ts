@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { executionOptionsSchema } from '../../core/config/deployed-options.js';
-import { validateConfig } from '../../core/config/validate-config.js';
+import { validateConfigAndFiles } from '../../core/config/validate-config.js';
+import { stateMachineUnused, typedOptions } from '../workflow/ignored-options.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
 import { resolveExecution, stepFunctionsFor } from '../deployed/deployed-context.js';
@@ -20,7 +21,7 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
       .argument('<execution>', 'the execution ARN, or the run id it was started with (then its newest execution: a resumed run goes on in RUN-resume-N)')
       .option('--json', 'print the status as one JSON object'),
   ).action(async (execution: string, raw: Record<string, unknown>, command: Command) => {
-    const options = validateConfig(executionOptionsSchema, optionsWithConfig(command, raw));
+    const options = validateConfigAndFiles(executionOptionsSchema, optionsWithConfig(command, raw), () => [], (given) => stateMachineUnused(typedOptions(command), given, execution));
     const sfn = stepFunctionsFor(ctx, options, execution);
     const tracker = new ExecutionTracker(sfn, await resolveExecution(execution, options, sfn));
     const progress = await watchExecution(tracker, { io: ctx.io, json: options.json, intervalMs: 0, sleep: ctx.sleep, now: ctx.now, once: true });

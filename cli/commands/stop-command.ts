@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_INTERVAL_SECONDS, executionOptionsSchema } from '../../core/config/deployed-options.js';
-import { validateConfig } from '../../core/config/validate-config.js';
+import { validateConfigAndFiles } from '../../core/config/validate-config.js';
+import { stateMachineUnused, typedOptions } from '../workflow/ignored-options.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
 import { resolveExecution, stepFunctionsFor } from '../deployed/deployed-context.js';
@@ -22,7 +23,7 @@ export function registerStopCommand(program: Command, ctx: CliContext): void {
       .option('--interval <seconds>', 'seconds between checks while waiting (default: 5)')
       .option('--json', 'print the result as one JSON object'),
   ).action(async (execution: string, raw: Record<string, unknown>, command: Command) => {
-    const options = validateConfig(executionOptionsSchema, optionsWithConfig(command, raw));
+    const options = validateConfigAndFiles(executionOptionsSchema, optionsWithConfig(command, raw), () => [], (given) => stateMachineUnused(typedOptions(command), given, execution));
     const sfn = stepFunctionsFor(ctx, options, execution);
     const executionArn = await resolveExecution(execution, options, sfn);
     const { stopped, progress } = await stopRun(sfn, new ExecutionTracker(sfn, executionArn), { wait: options.wait, sleep: ctx.sleep, pollMs: (options.interval ?? DEFAULT_INTERVAL_SECONDS) * 1000 });

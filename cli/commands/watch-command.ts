@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_INTERVAL_SECONDS, executionOptionsSchema } from '../../core/config/deployed-options.js';
-import { validateConfig } from '../../core/config/validate-config.js';
+import { validateConfigAndFiles } from '../../core/config/validate-config.js';
+import { stateMachineUnused, typedOptions } from '../workflow/ignored-options.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
 import { resolveExecution, stepFunctionsFor } from '../deployed/deployed-context.js';
@@ -21,7 +22,7 @@ export function registerWatchCommand(program: Command, ctx: CliContext): void {
       .option('--json', 'one JSON object per update')
       .option('--verbose', 'list every set and queue the summary names, not only the largest'),
   ).action(async (execution: string, raw: Record<string, unknown>, command: Command) => {
-    const options = validateConfig(executionOptionsSchema, optionsWithConfig(command, raw));
+    const options = validateConfigAndFiles(executionOptionsSchema, optionsWithConfig(command, raw), () => [], (given) => stateMachineUnused(typedOptions(command), given, execution));
     const sfn = stepFunctionsFor(ctx, options, execution);
     const tracker = new ExecutionTracker(sfn, await resolveExecution(execution, options, sfn));
     const progress = await watchExecution(tracker, { io: ctx.io, json: options.json, verbose: options.verbose, intervalMs: (options.interval ?? DEFAULT_INTERVAL_SECONDS) * 1000, sleep: ctx.sleep, now: ctx.now });

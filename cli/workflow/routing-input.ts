@@ -68,17 +68,18 @@ export function fileProblemsOf(raw: Record<string, unknown>): string[] {
  * `--strict` and `--environment` typed without routing rules (`--rules`, on the command line or in
  * the configuration file's routing) did nothing, without a word: the user believed the rules
  * reviewed strictly, or read from another section. `redisYml`: the command reads GitLab's
- * redis.yml, whose section --environment picks too. Only typed flags are refused: a configuration
- * file serves several commands, and its `strict` is for those that read rules.
+ * redis.yml, whose section --environment picks too, when `reads` (an endpoint is a store name of
+ * it: readsRedisYml). Only typed flags are refused: a configuration file serves several commands,
+ * and its `strict` is for those that read rules.
  */
-export function flagsWithoutRules(typed: Record<string, unknown>, given: Record<string, unknown>, redisYml = false): string[] {
+export function flagsWithoutRules(typed: Record<string, unknown>, given: Record<string, unknown>, redisYml?: { readonly reads: boolean }): string[] {
   if (given['rules'] !== undefined) return [];
   const problems: string[] = [];
   if (typed['strict'] === true) problems.push('--strict: only applies with --rules (it refuses rule queries GitLab accepts but that are probably mistakes): add --catalog and --rules, or leave --strict out');
-  if (typed['environment'] !== undefined && !(redisYml && given['redisYml'] !== undefined)) {
+  if (typed['environment'] !== undefined && !redisYml?.reads) {
     problems.push(
       redisYml
-        ? '--environment: only applies with --rules or --redis-yml (the gitlab.yml or redis.yml section to read): add them, or leave --environment out'
+        ? `--environment: only applies with --rules or --redis-yml (the gitlab.yml or redis.yml section to read${given['redisYml'] !== undefined ? '; a redis.yml is read only for an endpoint given as a store name of it' : ''}): add them, or leave --environment out`
         : '--environment: only applies with --rules (the gitlab.yml section to read them from): add --catalog and --rules, or leave --environment out',
     );
   }

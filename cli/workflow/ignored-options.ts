@@ -1,0 +1,87 @@
+import type { Command } from 'commander';
+import { STORE_NAME } from '../../core/config/selection-options.js';
+import { hasSelection } from '../../core/selection/resolve-selection.js';
+
+/**
+ * Options typed on the command line, by their key. An option is refused where it does nothing only
+ * when typed: a configuration file (or variable) serves several commands and runs, and its
+ * settings are for those that read them (flagsWithoutRules' rule).
+ */
+export function typedOptions(command: Command): ReadonlySet<string> {
+  return new Set(command.options.map((o) => o.attributeName()).filter((key) => command.getOptionValueSource(key) === 'cli'));
+}
+
+/**
+ * A re-route's options that act on queue lists alone, typed with --no-queues (or `queues: false`):
+ * `--append` places the jobs moved off a queue, and `--unmapped quarantine` takes only queued jobs
+ * off their queue (a set's unmapped entries stay in their set: set-page.ts). Neither did anything,
+ * without a word.
+ */
+export function queueOnlyOptions(typed: ReadonlySet<string>, given: Record<string, unknown>): string[] {
+  if (given['queues'] !== false) return [];
+  const problems: string[] = [];
+  if (typed.has('append')) problems.push("--append: only applies to queue lists (it queues the jobs moved off a queue behind the destination's backlog), and --no-queues leaves them alone: set entries stay in their set. Leave --append or --no-queues out");
+  if (typed.has('unmapped') && given['unmapped'] === 'quarantine') {
+    problems.push('--unmapped quarantine: only queued jobs are quarantined (unmapped entries of the sets stay in their set, counted), and --no-queues leaves the queue lists alone. Leave --unmapped or --no-queues out');
+  }
+  return problems;
+}
+
+/**
+ * `--redis-yml` (and `--environment`, which picks its section) typed where no endpoint is a store
+ * name: the file was read, and nothing looked a name up in it. `endpoints`: the option's key → how
+ * it is typed (`--from`).
+ */
+export function redisYmlUnused(typed: ReadonlySet<string>, given: Record<string, unknown>, endpoints: Record<string, string>): string[] {
+  if (given['redisYml'] === undefined || !typed.has('redisYml')) return [];
+  const named = Object.keys(endpoints).some((key) => typeof given[key] === 'string' && STORE_NAME.test(given[key]));
+  if (named) return [];
+  const options = Object.values(endpoints);
+  const them = options.length === 1 ? options[0]! : `${options.slice(0, -1).join(', ')} or ${options.at(-1)!}`;
+  return [`--redis-yml: only applies when ${them} is a store name of it (main, queues_shard_…); ${options.length === 1 ? 'it is a URL' : 'each given is a URL'}, so nothing is looked up in it. Leave --redis-yml out`];
+}
+
+/** Whether the command will look a store name up in the redis.yml given (flagsWithoutRules' `redisYml`). */
+export function readsRedisYml(given: Record<string, unknown>, endpoints: readonly string[]): boolean {
+  return given['redisYml'] !== undefined && endpoints.some((key) => typeof given[key] === 'string' && STORE_NAME.test(given[key]));
+}
+
+/**
+ * Where the deployed state machine is, typed where it is not looked for: `--stack` beside
+ * `--state-machine` (the ARN is used as it is: find-state-machine.ts), and either beside an
+ * execution given by its ARN (`watch`, `status`, `stop`: the ARN names the execution).
+ */
+export function stateMachineUnused(typed: ReadonlySet<string>, given: Record<string, unknown>, execution?: string): string[] {
+  if (execution?.startsWith('arn:')) {
+    return ['stateMachine', 'stack']
+      .filter((key) => typed.has(key))
+      .map((key) => `--${key === 'stack' ? 'stack' : 'state-machine'}: not with an execution ARN, which names the execution already: leave --${key === 'stack' ? 'stack' : 'state-machine'} out (or give the run id instead of the ARN)`);
+  }
+  if (typed.has('stack') && given['stateMachine'] !== undefined) return ['--stack: not with --state-machine, which is used as it is (the stack is only read to find it): leave one out'];
+  return [];
+}
+
+/**
+ * `drain-check`'s routing rules read for a selection alone (`--store`; with --classes or
+ * --classes-file, the classes the catalog does not know are warned of): typed without one, they
+ * were read and nothing used them. `--strict`, and `--environment` unless a redis.yml is read, with them.
+ */
+export function rulesWithoutSelection(typed: ReadonlySet<string>, given: Record<string, unknown>, readsYml: boolean): string[] {
+  if (given['rules'] === undefined && given['catalog'] === undefined) return [];
+  const selected = hasSelection({ classes: given['classes'] as string | undefined, classesFile: given['classesFile'] as string | undefined, store: given['store'] as string | undefined });
+  if (selected) return [];
+  const named = [
+    ...(typed.has('catalog') ? ['--catalog'] : []),
+    ...(typed.has('rules') ? ['--rules'] : []),
+    ...(typed.has('strict') ? ['--strict'] : []),
+    ...(typed.has('environment') && !readsYml ? ['--environment'] : []),
+  ];
+  if (named.length === 0) return [];
+  return [`${named.join(', ')}: only ${named.length === 1 ? 'applies' : 'apply'} with a selection of classes (--store, --classes or --classes-file): without one the check reads no routing rules. Add a selection, or leave ${named.length === 1 ? 'it' : 'them'} out`];
+}
+
+/** `move --password` with both Redis' own passwords typed or set (--from-password, --to-password): used for neither. */
+export function passwordForNeither(typed: ReadonlySet<string>, given: Record<string, unknown>): string[] {
+  if (!typed.has('password') || given['fromPassword'] === undefined || given['toPassword'] === undefined) return [];
+  return ['--password: each Redis has its own here (--from-password, --to-password, or their variables), so it is used for neither: leave --password out'];
+}
