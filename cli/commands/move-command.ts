@@ -47,7 +47,7 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
       ...passwordForNeither(typedOptions(command), given),
       ...endpointRefusals(given, { from: '--from', to: '--to' }, { tlsCa: ['from', 'to'], fromTlsCa: ['from'], toTlsCa: ['to'] }),
       // Its size decided before connecting (with the run id a new run takes: see transferInput).
-      ...inputSizeProblems(moveOptionsSchema, given, (o) => transferInput(o, o.runId ?? newRunId('transfer'), moveRouting(o))),
+      ...inputSizeProblems(moveOptionsSchema, given, (o) => transferInput(o, o.runId ?? newRunId('transfer'), moveRouting(o)), (o) => [o.namespace, o.toNamespace ?? o.namespace]),
     ]);
     // Every file is read and every name resolved before anything connects: bad input touches nothing.
     const urls = endpointUrls(options.redisYml, options.environment, { from: { value: options.from, option: '--from' }, to: { value: options.to, option: '--to' } });

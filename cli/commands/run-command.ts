@@ -34,7 +34,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       ...queueOnlyOptions(typedOptions(command), given),
       ...endpointRefusals(given, { redis: '--redis' }, { tlsCa: ['redis'] }),
       // Its size decided before connecting (with the run id a new run takes: see rerouteInput).
-      ...inputSizeProblems(runOptionsSchema, given, (o) => rerouteInput(o, o.runId ?? newRunId('reroute'), routingInputFromFlags(o).routing)),
+      ...inputSizeProblems(runOptionsSchema, given, (o) => rerouteInput(o, o.runId ?? newRunId('reroute'), routingInputFromFlags(o).routing), (o) => [o.namespace]),
     ]);
     const { routing, warnings } = routingInputFromFlags(options);
     refuseCaWithoutTls('--tls-ca', options.tlsCa, [options.redis]);

@@ -5,6 +5,8 @@ import { assertDryRunCarries } from '../../core/workflow/dry-run-carry.js';
 import { resolveRoutingInput } from '../../core/workflow/resolve-routing.js';
 import { serializeRouting } from '../../core/workflow/stored-routing.js';
 import type { RoutingInput } from '../../core/workflow/workflow-input.js';
+import { refuseNamespacedDestinations } from '../../core/workflow/namespaced-destinations.js';
+import { normalizePrefix } from '../../core/redis/sidekiq-keys.js';
 import { AWS_QUOTAS } from '../../infra/local/aws-quotas.js';
 import { count as n } from './fit.js';
 
@@ -46,9 +48,11 @@ export function checkExecutionInputSize(input: Record<string, unknown>): void {
  * anything connects: the input is built from them as the command would build it (`inputOf`), an
  * option that fails left at its default (the input's size is its routing's or its selection's,
  * almost all of it). Nothing when the routing or selection cannot be read: its files' and options'
- * problems are said already.
+ * problems are said already. `prefixesOf`: the run's namespaces, when the command knows them (`run`,
+ * `move`; `start`'s are the deployment's): a destination written as its queue's key under one is
+ * refused here too, as the plan step would only after connecting (refuseNamespacedDestinations).
  */
-export function inputSizeProblems<S extends z.ZodType>(schema: S, given: Record<string, unknown>, inputOf: (options: z.output<S>) => Record<string, unknown>): string[] {
+export function inputSizeProblems<S extends z.ZodType>(schema: S, given: Record<string, unknown>, inputOf: (options: z.output<S>) => Record<string, unknown>, prefixesOf?: (options: z.output<S>) => readonly string[]): string[] {
   let parsed = schema.safeParse(given);
   if (!parsed.success) {
     const failed = new Set(parsed.error.issues.map((issue) => issue.path[0]));
@@ -62,8 +66,10 @@ export function inputSizeProblems<S extends z.ZodType>(schema: S, given: Record<
     if (error instanceof InputError) return [];
     throw error;
   }
+  const prefixes = prefixesOf?.(parsed.data).map(normalizePrefix) ?? [];
+  const namespaced = problemOf(() => refuseNamespacedDestinations(input['routing'] as RoutingInput | undefined, prefixes));
   const size = problemOf(() => checkExecutionInputSize(input));
-  return size.length > 0 ? size : problemOf(() => checkDryRunCarries(input));
+  return [...namespaced, ...(size.length > 0 ? size : problemOf(() => checkDryRunCarries(input)))];
 }
 
 /**

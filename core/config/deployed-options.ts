@@ -80,6 +80,8 @@ export const startOptionsSchema = z
     const selection = o.classes !== undefined ? 'classes' : o.classesFile !== undefined ? 'classesFile' : o.store !== undefined ? 'store' : undefined;
     if (selection && (o.mode !== 'transfer' || o.rollback !== undefined)) ctx.addIssue({ code: 'custom', path: [selection], message: 'a selection of classes is for a transfer (--mode transfer): a re-route moves what its routing says' });
     if (o.resume !== undefined && o.runId !== undefined) ctx.addIssue({ code: 'custom', path: ['resume'], message: '--resume names the run: not with --run-id' });
+    // Its own moves would land in the record it reads: the plan refuses it (resolve-routing.ts), only once the execution started.
+    if (o.rollback !== undefined && (o.runId ?? o.resume) === o.rollback) ctx.addIssue({ code: 'custom', path: [o.runId !== undefined ? 'runId' : 'resume'], message: `a rollback needs a run id of its own: ${o.rollback} is the run it rolls back` });
     if (o.rollback !== undefined && o.mode !== 'reroute') ctx.addIssue({ code: 'custom', path: ['rollback'], message: 'a rollback re-routes inside one Redis: not with --mode transfer' });
     // Its plan step would refuse it (assertDistinctEnds) only after `start` said "Started".
     if (o.mode === 'transfer' && o.source === o.target) ctx.addIssue({ code: 'custom', path: ['target'], message: `a transfer needs two connections: source and target are both "${o.target}"` });

@@ -22,6 +22,10 @@ export const rollbackOptionsSchema = z.strictObject({
   password,
   unmapped,
   append,
-}).superRefine(checkVerboseWithJson, despiteOptionProblems);
+}).superRefine((o, ctx) => {
+  checkVerboseWithJson(o, ctx);
+  // Its own moves would land in the record it reads: the plan refuses it (resolve-routing.ts), only after connecting.
+  if (o.runId !== undefined && o.runId === o.of) ctx.addIssue({ code: 'custom', path: ['runId'], message: `a rollback needs a run id of its own: ${o.runId} is the run it rolls back` });
+}, despiteOptionProblems);
 
 export type RollbackOptions = z.output<typeof rollbackOptionsSchema>;

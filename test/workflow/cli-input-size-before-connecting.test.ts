@@ -146,4 +146,28 @@ describe('an input too large for a run is refused with the options, before conne
       await endpoint.close();
     }
   });
+
+  it('a destination written as its key under --namespace (run, move --to-namespace) and a rollback given its run\'s own id: refused with the options, never trying the Redis', async () => {
+    const endpoint = await refusingEndpoint();
+    try {
+      const mapping = join(dir, 'namespaced.json');
+      writeFileSync(mapping, JSON.stringify({ A: 'resque:gitlab:queue:new' }));
+      const run = await runCli('run', '--redis', endpoint.url, '--namespace', 'resque:gitlab', '--rename', 'a=resque:gitlab:queue:new', '--page-size', '0');
+      const move = await runCli('move', '--from', endpoint.url, '--to', `${endpoint.url}/1`, '--to-namespace', 'resque:gitlab:', '--mapping', mapping);
+      const rollback = await runCli('rollback', 'reroute-1', '--run-id', 'reroute-1', '--redis', endpoint.url);
+
+      expect(run.code).toBe(2);
+      expect(run.stderr).toBe(
+        'Invalid options and files:\n  - --page-size: the page size must be positive\n  - Invalid --rename:\n      - "a=resque:gitlab:queue:new": the queue "resque:gitlab:queue:new" is a key name with the namespace resque:gitlab:, which is put before every key name: its jobs would go to the list resque:gitlab:queue:resque:gitlab:queue:new, which no Sidekiq process fetches from; give new\n',
+      );
+      expect(move.code).toBe(2);
+      expect(move.stderr).toBe('Invalid destination in --mapping (or the queue of a routing rule):\n  - A: the queue "resque:gitlab:queue:new" is a key name with the namespace resque:gitlab:, which is put before every key name: its jobs would go to the list resque:gitlab:queue:resque:gitlab:queue:new, which no Sidekiq process fetches from; give new\n');
+      expect(rollback.code).toBe(2);
+      expect(rollback.stderr).toBe('--run-id: a rollback needs a run id of its own: reroute-1 is the run it rolls back\n');
+      for (const result of [run, move, rollback]) expect(result.stdout).toBe('');
+      expect(endpoint.attempts()).toBe(0);
+    } finally {
+      await endpoint.close();
+    }
+  });
 });

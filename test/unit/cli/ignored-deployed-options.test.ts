@@ -73,6 +73,12 @@ describe('deployed options that did nothing in some combinations are refused', (
     expect(awsCalls()).toBe(0);
   });
 
+  it("start --rollback RUN given RUN's own id (--run-id or --resume): refused before starting, as its plan would refuse it once started", async () => {
+    refused(await cli('start', '--rollback', 'reroute-1', '--run-id', 'reroute-1', '--state-machine', STATE_MACHINE_ARN), ['--run-id: a rollback needs a run id of its own: reroute-1 is the run it rolls back']);
+    refused(await cli('start', '--rollback', 'reroute-1', '--resume', 'reroute-1', '--state-machine', STATE_MACHINE_ARN), ['--resume: a rollback needs a run id of its own: reroute-1 is the run it rolls back']);
+    expect(awsCalls()).toBe(0);
+  });
+
   it('drain-check --deployed: --stack beside --function refused', async () => {
     refused(await cli('drain-check', '--deployed', '--function', 'sidekiq-migrate-drain-check', '--stack', 'SidekiqMigrate'), ['--stack: not with --function, which names the drain check function (the stack is only read to find it): leave one out']);
     expect(awsCalls()).toBe(0);
