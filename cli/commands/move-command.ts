@@ -11,7 +11,7 @@ import { connectOptions, refuseCaWithoutTls } from '../workflow/connect-options.
 import { refuseDeadRunInTheWay } from '../workflow/dead-run-in-the-way.js';
 import { refuseOtherRouting } from '../workflow/dead-run-routing.js';
 import { fileProblemsOf, flagsWithoutRules, routingInputFromFlags } from '../workflow/routing-input.js';
-import { inputSizeProblems } from '../workflow/execution-input-size.js';
+import { inputSizeProblems, onceFor, routingKey } from '../workflow/execution-input-size.js';
 import { passwordForNeither, readsRedisYml, redisYmlUnused, typedOptions } from '../workflow/ignored-options.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 import { countSelectedJobs, type SelectedJobCounts } from '../../core/selection/count-selected-jobs.js';
@@ -41,17 +41,18 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
       .option('--from-replicas <n>', "wait for at least N replicas of the old Redis after each claim (for a proxy that hides its replicas from INFO, e.g. Redis Enterprise's)")
       .option('--to-replicas <n>', 'wait for at least N replicas of the new Redis after each copy, before the old one forgets the jobs (for a proxy that hides its replicas)'),
   )).action(async (raw: Record<string, unknown>, command: Command) => {
+    const routingOf = onceFor(routingKey, moveRouting);
     const options = validateConfigAndFiles(moveOptionsSchema, optionsWithConfig(command, raw), fileProblemsOf, (given) => [
       ...flagsWithoutRules(raw, given, { reads: readsRedisYml(given, ['from', 'to']) }),
       ...redisYmlUnused(typedOptions(command), given, { from: '--from', to: '--to' }),
       ...passwordForNeither(typedOptions(command), given),
       ...endpointRefusals(given, { from: '--from', to: '--to' }, { tlsCa: ['from', 'to'], fromTlsCa: ['from'], toTlsCa: ['to'] }),
       // Its size decided before connecting (with the run id a new run takes: see transferInput).
-      ...inputSizeProblems(moveOptionsSchema, given, (o) => transferInput(o, o.runId ?? newRunId('transfer'), moveRouting(o)), (o) => [o.namespace, o.toNamespace ?? o.namespace]),
+      ...inputSizeProblems(moveOptionsSchema, given, (o) => transferInput(o, o.runId ?? newRunId('transfer'), routingOf(o)), (o) => [o.namespace, o.toNamespace ?? o.namespace]),
     ]);
     // Every file is read and every name resolved before anything connects: bad input touches nothing.
     const urls = endpointUrls(options.redisYml, options.environment, { from: { value: options.from, option: '--from' }, to: { value: options.to, option: '--to' } });
-    const { selection, routing, warnings } = moveRouting(options);
+    const { selection, routing, warnings } = routingOf(options);
     refuseCaWithoutTls('--tls-ca', options.tlsCa, [urls.from, urls.to]);
     refuseCaWithoutTls('--from-tls-ca', options.fromTlsCa, [urls.from]);
     refuseCaWithoutTls('--to-tls-ca', options.toTlsCa, [urls.to]);

@@ -85,6 +85,26 @@ function checkDryRunCarries(input: Record<string, unknown>): void {
   assertDryRunCarries({ ...(routing ? { inlineRouting: serializeRouting(resolveRoutingInput(routing)) } : {}), ...(classes ? { inlineClasses: classes } : {}) });
 }
 
+/**
+ * `build`, once per key within one command: the routing the early check builds (rules over GitLab's
+ * catalog take a few hundred milliseconds) serves the command afterwards. One entry, made per
+ * command run: files are never read again from a cache of an earlier command.
+ */
+export function onceFor<A, R>(keyOf: (a: A) => string, build: (a: A) => R): (a: A) => R {
+  let last: { key: string; value: R } | undefined;
+  return (a) => {
+    const key = keyOf(a);
+    if (last?.key !== key) last = { key, value: build(a) };
+    return last.value;
+  };
+}
+
+/** What a command's routing and selection are built from (onceFor's key). */
+export const routingKey = (o: object): string => {
+  const r = o as Record<string, unknown>;
+  return JSON.stringify(['catalog', 'rules', 'environment', 'strict', 'mapping', 'rename', 'classes', 'classesFile', 'store', 'cron'].map((k) => r[k] ?? null));
+};
+
 interface InputPart {
   readonly entries: number;
   readonly bytes: number;
