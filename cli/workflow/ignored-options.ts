@@ -57,7 +57,7 @@ export function stateMachineUnused(typed: ReadonlySet<string>, given: Record<str
       .filter((key) => typed.has(key))
       .map((key) => `--${key === 'stack' ? 'stack' : 'state-machine'}: not with an execution ARN, which names the execution already: leave --${key === 'stack' ? 'stack' : 'state-machine'} out (or give the run id instead of the ARN)`);
   }
-  if (typed.has('stack') && given['stateMachine'] !== undefined) return ['--stack: not with --state-machine, which is used as it is (the stack is only read to find it): leave one out'];
+  if (typed.has('stack') && given['stateMachine'] !== undefined) return ['--stack: not with a state machine given (--state-machine, aws.stateMachine or $SIDEKIQ_MIGRATE_STATE_MACHINE), which is used as it is (the stack is only read to find it): leave one out'];
   return [];
 }
 

@@ -2,6 +2,9 @@
 // a re-route's --target, a transfer's --unmapped, --append or --unmapped quarantine with
 // --no-queues, --stack beside --state-machine (or --function), either beside an execution ARN.
 // Each is refused with the options' other problems, before any AWS call; where it acts, accepted.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -36,7 +39,7 @@ function refused(result: { code: number; stdout: string; stderr: string }, probl
 }
 
 const EXECUTION = `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:reroute-1`;
-const STACK_AND_MACHINE = '--stack: not with --state-machine, which is used as it is (the stack is only read to find it): leave one out';
+const STACK_AND_MACHINE = '--stack: not with a state machine given (--state-machine, aws.stateMachine or $SIDEKIQ_MIGRATE_STATE_MACHINE), which is used as it is (the stack is only read to find it): leave one out';
 
 describe('deployed options that did nothing in some combinations are refused', () => {
   it('start: a re-route\'s --target, --append and --unmapped quarantine with --no-queues, --stack beside --state-machine, with a bad option, in one message', async () => {
@@ -71,6 +74,21 @@ describe('deployed options that did nothing in some combinations are refused', (
     refused(await cli('list', '--stack', 'SidekiqMigrate', '--state-machine', STATE_MACHINE_ARN), [STACK_AND_MACHINE]);
     refused(await cli('watch', 'reroute-1', '--stack', 'SidekiqMigrate', '--state-machine', STATE_MACHINE_ARN), [STACK_AND_MACHINE]);
     expect(awsCalls()).toBe(0);
+  });
+
+  it('--stack beside a state machine named by $SIDEKIQ_MIGRATE_STATE_MACHINE is refused; a stack in the configuration file beside a typed --state-machine is not (one file serves several commands)', async () => {
+    process.env['SIDEKIQ_MIGRATE_STATE_MACHINE'] = STATE_MACHINE_ARN;
+    try {
+      refused(await cli('list', '--stack', 'SidekiqMigrate'), [STACK_AND_MACHINE]);
+    } finally {
+      delete process.env['SIDEKIQ_MIGRATE_STATE_MACHINE'];
+    }
+    expect(awsCalls()).toBe(0);
+    const config = join(mkdtempSync(join(tmpdir(), 'ignored-deployed-')), 'sidekiq-migrate.config.yml');
+    writeFileSync(config, 'aws:\n  stack: Other\n');
+    const listed = await cli('--config', config, 'list', '--state-machine', STATE_MACHINE_ARN, '--json');
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(fake.calls('ListExecutions')).toBeGreaterThan(0);
   });
 
   it("start --rollback RUN given RUN's own id (--run-id or --resume): refused before starting, as its plan would refuse it once started", async () => {
