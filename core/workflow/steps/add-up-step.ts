@@ -68,6 +68,13 @@ export async function addUpStep(input: AddUpInput, connections: ConnectionProvid
   const after = settings.dryRun && last ? { kind: last.kind, name: last.name } : undefined;
   const listBound = { ...(options.listUntil === undefined ? {} : { until: options.listUntil }), ...(options.clock ? { clock: options.clock } : {}) };
   const next = await readWork(settings, source, await routingOf(settings, source), work.next, BATCH_SIZE, after, listBound);
+  // Looked for again once the list is read: a later start that planned since the look above has
+  // written the run's list anew, and what was read may be its items, never this execution's (their
+  // page tasks refused, the summary listed them as failed). The later start takes the lock before
+  // it writes its list, so a list read before this look shows it; one that plans after this look
+  // leaves this batch this execution's own (its items read from its own list).
+  const laterSinceRead = await superseded(settings, connections);
+  if (laterSinceRead !== undefined) return { batch: [], next: null, more: false, batches, tally: { ...tally, superseded: { laterPlannedAt: laterSinceRead } } };
   return { batch: next.items, next: next.next, more: next.items.length > 0, batches, tally };
 }
 
