@@ -15,6 +15,7 @@ import { arrivedClause, countsCutShort, heldByLiveWorkers, jobsLeftBehind, lefto
 import { RUNNING_PROCESSES_READ } from '../../core/workflow/held-by-workers.js';
 import { notHeardFromReason } from '../../core/drain/judge-drain.js';
 import { SILENT_BEATS } from '../../core/drain/live-processes.js';
+import { LOCAL_STATE_MACHINE_NAME } from '../../infra/local/local-state-machine-name.js';
 
 /** Largest sets and queues a summary lists without --verbose. */
 export const LARGEST_SHOWN = 10;
@@ -474,7 +475,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   }
   if (summary.superseded) {
     attention.push(
-      `Superseded by a later execution of run ${summary.runId} (planned ${new Date(summary.superseded.laterPlannedAt).toISOString()}): this execution moved nothing more and left the run's list, executions, stop marker and lock to it.`,
+      `Superseded by a later execution of run ${summary.runId} (planned ${new Date(summary.superseded.laterPlannedAt).toISOString()}${summary.superseded.laterPlannedBy !== undefined ? `, execution ${summary.superseded.laterPlannedBy}` : ''}): this execution moved nothing more and left the run's list, executions, stop marker and lock to it.${followLater(summary.superseded.laterPlannedBy)}`,
     );
   }
   if (attention.length > 0) {
@@ -905,4 +906,12 @@ function quarantinedByQueue(summary: RunSummary, view: SummaryView): Map<string,
   for (const [queue, c] of Object.entries(summary.queues)) ours.set(queue, asRecord(c)['quarantined'] ?? 0);
   for (const item of view.items ?? []) if (item.kind === 'queue' && !ours.has(item.name)) ours.set(item.name, asRecord(item.counters)['quarantined'] ?? 0);
   return ours;
+}
+
+/**
+ * How to follow the later execution that superseded this one: its ARN, on AWS (a local run's
+ * executions, named after the local state machine, are followed by the command that started them).
+ */
+function followLater(arn: string | undefined): string {
+  return arn !== undefined && !arn.includes(`:execution:${LOCAL_STATE_MACHINE_NAME}:`) ? ` Follow it with: sidekiq-migrate watch ${arn}` : '';
 }

@@ -250,13 +250,32 @@ export class RunLock {
    * otherwise, and when either plannedAt is unknown.
    */
   static async supersededBy(redis: Redis, prefix: string, runId: string, plannedAt: number | undefined, plannedBy?: string): Promise<number | undefined> {
+    return (await RunLock.supersedingPlan(redis, prefix, runId, plannedAt, plannedBy))?.plannedAt;
+  }
+
+  /**
+   * As supersededBy, with the later execution's ARN (its plan's `plannedBy`) when the lock names
+   * one: the execution an operator follows (`sidekiq-migrate watch <it>`) to see the run end.
+   */
+  static async supersedingPlan(redis: Redis, prefix: string, runId: string, plannedAt: number | undefined, plannedBy?: string): Promise<{ plannedAt: number; plannedBy?: string } | undefined> {
     if (plannedAt === undefined) return undefined;
     const record = await redis.get(runLockKey(prefix));
     const later = plannedAtOf(record, runId);
     if (later === undefined) return undefined;
-    if (later > plannedAt) return later;
-    const heldBy = later === plannedAt && plannedBy !== undefined ? plannedByOf(record) : undefined;
-    return heldBy !== undefined && heldBy !== plannedBy ? later : undefined;
+    const heldBy = plannedByOf(record);
+    const plan = { plannedAt: later, ...(heldBy !== undefined ? { plannedBy: heldBy } : {}) };
+    if (later > plannedAt) return plan;
+    return later === plannedAt && plannedBy !== undefined && heldBy !== undefined && heldBy !== plannedBy ? plan : undefined;
+  }
+
+  /**
+   * The ARN of the execution whose plan of `runId` holds the lock, when that plan is the one of
+   * `laterPlannedAt` (a later start that superseded an execution, known by its plannedAt only: a
+   * Lua step's refusal) and the lock names it; undefined once that start released the lock.
+   */
+  static async laterPlannedBy(redis: Redis, prefix: string, runId: string, laterPlannedAt: number): Promise<string | undefined> {
+    const record = await redis.get(runLockKey(prefix));
+    return plannedAtOf(record, runId) === laterPlannedAt ? plannedByOf(record) : undefined;
   }
 
   /**

@@ -61,7 +61,16 @@ export interface RunTally {
    * run's, even once that later start has ended the run and released its lock (then the run's
    * executions no longer tell it).
    */
-  superseded?: { laterPlannedAt: number };
+  superseded?: Superseded;
+}
+
+/**
+ * The later start that superseded an execution: when it planned, and its execution's ARN (its
+ * plan's `plannedBy`, read from the run's lock) when known — the one to follow. One ARN: bounded.
+ */
+export interface Superseded {
+  readonly laterPlannedAt: number;
+  readonly laterPlannedBy?: string;
 }
 
 export function emptyTally(mode: 'reroute' | 'transfer'): RunTally {

@@ -33,6 +33,8 @@ const budget = SUPERSEDED_BUDGET;
 const seed = seedSupersededRun;
 const runState = () => supersededRunState(redis.source(), redis.target());
 const finish = finishItem;
+// B's execution, as Step Functions names it to its plan task (`$$.Execution.Id`).
+const B_ARN = 'arn:aws:states:eu-west-1:111122223333:execution:sidekiq-migrate:run-1-resumed';
 
 describe('an execution superseded by a later execution of its run (Redrive after start --resume)', () => {
   it('moves nothing and leaves the run to the later execution, which completes with every job exactly once', async () => {
@@ -48,7 +50,7 @@ describe('an execution superseded by a later execution of its run (Redrive after
     await stopRunStep({ runId: 'run-1', source: 'source', target: 'target', dryRun: false }, provider, { reason: 'ABORTED' });
     await new Promise((resolve) => setTimeout(resolve, 5));
     // B: `start --resume`, the same run id.
-    const b = await planStep(transfer, provider);
+    const b = await planStep(transfer, provider, { executionArn: B_ARN });
     expect(b.settings.plannedAt).toBeGreaterThan(a.settings.plannedAt!);
     const before = await runState();
     expect(before.executions).toEqual({ root: '1' });
@@ -64,7 +66,7 @@ describe('an execution superseded by a later execution of its run (Redrive after
     const continued = await planStep({ continuation: { settings: a.settings, item: afterA } }, provider);
     expect(continued.work).toMatchObject({ batch: [], next: null, more: false, tally: { superseded: { laterPlannedAt: b.settings.plannedAt }, counts: { finished: 0, failed: 1, continued: 0 }, totals: { written: 10 } } });
     expect(continued.work.tally.failures).toEqual([{ kind: 'queue', name: 'default', error: expect.stringMatching(new RegExp(`^FatalError: ${superseded.source}`)) }]);
-    expect(await summarizeStep({ settings: continued.settings, execution: continued.execution, tally: continued.work.tally }, provider)).toMatchObject({ releasedLock: false, superseded: { laterPlannedAt: b.settings.plannedAt }, complete: false, totals: { written: 10 } });
+    expect(await summarizeStep({ settings: continued.settings, execution: continued.execution, tally: continued.work.tally }, provider)).toMatchObject({ releasedLock: false, superseded: { laterPlannedAt: b.settings.plannedAt, laterPlannedBy: B_ARN }, complete: false, totals: { written: 10 } });
     expect(await runState()).toEqual(before);
     const work = { ...a.work, next: 0, batches: BATCHES_PER_EXECUTION - 1 };
     // Its add-up ends the loop, writing nothing: the execution goes on to its summary (below), and
@@ -82,10 +84,11 @@ describe('an execution superseded by a later execution of its run (Redrive after
 
     // Its summary ends nothing of B's, and says why.
     const summaryA = await summarizeStep({ settings: a.settings, execution: a.execution, tally: a.work.tally }, provider);
-    expect(summaryA).toMatchObject({ releasedLock: false, superseded: { laterPlannedAt: b.settings.plannedAt }, complete: false });
+    // Which execution B is, read from the run's lock (its plan's plannedBy): the one to follow.
+    expect(summaryA).toMatchObject({ releasedLock: false, superseded: { laterPlannedAt: b.settings.plannedAt, laterPlannedBy: B_ARN }, complete: false });
     expect(await runState()).toEqual(before);
     const shown = renderSummary(summaryA, 'source');
-    expect(shown).toContain(`Superseded by a later execution of run run-1 (planned ${new Date(b.settings.plannedAt!).toISOString()}): this execution moved nothing more and left the run's list, executions, stop marker and lock to it.`);
+    expect(shown).toContain(`Superseded by a later execution of run run-1 (planned ${new Date(b.settings.plannedAt!).toISOString()}, execution ${B_ARN}): this execution moved nothing more and left the run's list, executions, stop marker and lock to it. Follow it with: sidekiq-migrate watch ${B_ARN}`);
     expect(shown.trimEnd().split('\n').at(-1)).toBe('Not complete here: a later execution of run run-1 carries the run on; its summary says when the run is complete.');
     expect(shown).not.toMatch(/Complete:/);
 

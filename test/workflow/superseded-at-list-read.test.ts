@@ -118,14 +118,17 @@ describe("an add-up whose read of the run's list comes after a later start of th
     // Its first batch: the three sets (empty here) and the first 7 queues, 2 jobs each.
     expect(movedBeforeResume).toBe(14);
     expect(moved(firstRun[0]!)).toBe(movedBeforeResume);
-    expect(summary).toMatchObject({ complete: false, superseded: { laterPlannedAt }, counts: { finished: 10, failed: 0, continued: 0 }, failures: [], continuedIn: [] });
+    // It names the later start's execution, read from the run's lock; a local one is followed by its own command, not `watch`.
+    const laterArn = resumedRun[0]!.executionArn;
+    expect(summary).toMatchObject({ complete: false, superseded: { laterPlannedAt, laterPlannedBy: laterArn }, counts: { finished: 10, failed: 0, continued: 0 }, failures: [], continuedIn: [] });
     expect(summary.endedRun).toBeUndefined();
     const words = renderSummary(summary, 'redis://source');
-    expect(words).toContain(`Superseded by a later execution of run list-read-superseded (planned ${new Date(laterPlannedAt).toISOString()})`);
+    expect(words).toContain(`Superseded by a later execution of run list-read-superseded (planned ${new Date(laterPlannedAt).toISOString()}, execution ${laterArn}): this execution moved nothing more and left the run's list, executions, stop marker and lock to it.`);
+    expect(words).not.toContain('sidekiq-migrate watch');
     expect(words).not.toMatch(/FAILED|failed:/i);
     expect(summaryVerdict(summary, 'redis://source')).toEqual({ state: 'not-complete', line: 'Not complete here: a later execution of run list-read-superseded carries the run on; its summary says when the run is complete.' });
     const combined = combineSummaries(firstRun.map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary })));
-    expect(combined).toMatchObject({ complete: false, superseded: { laterPlannedAt }, counts: { failed: 0 } });
+    expect(combined).toMatchObject({ complete: false, superseded: { laterPlannedAt, laterPlannedBy: laterArn }, counts: { failed: 0 } });
 
     // The later start moved the rest, and its summary ended the run.
     expect(resumedRun.map((e) => e.status)).toEqual(resumedRun.map(() => 'SUCCEEDED'));

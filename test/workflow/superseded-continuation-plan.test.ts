@@ -105,14 +105,15 @@ describe("a continuation's plan that finds its execution superseded by a later s
       expect(continuations).toHaveLength(3);
       for (const c of continuations) {
         const summary = c.output as RunSummary;
-        expect(summary, c.executionArn).toMatchObject({ complete: false, superseded: { laterPlannedAt }, counts: { finished: 0, failed: 1, continued: 0 }, continuedIn: [] });
+        // The later start's execution named (read from the run's lock as the summary ran: the later start still held it).
+        expect(summary, c.executionArn).toMatchObject({ complete: false, superseded: { laterPlannedAt, laterPlannedBy: resumedRun[0]!.executionArn }, counts: { finished: 0, failed: 1, continued: 0 }, continuedIn: [] });
         expect(summary.endedRun).toBeUndefined();
         expect(summary.failures).toHaveLength(1);
         expect(summary.failures[0]!.error).toMatch(/^FatalError: Run cont-plan-superseded: this execution was superseded by a later execution of the run \(planned [^)]*, noticed on source redis:\/\/[^)]*\); it moves nothing more/);
         expect(moved(c)).toBeGreaterThan(0);
         // Its words: superseded, never Complete.
         const words = renderSummary(summary, 'redis://source');
-        expect(words).toContain(`Superseded by a later execution of run cont-plan-superseded (planned ${new Date(laterPlannedAt).toISOString()})`);
+        expect(words).toContain(`Superseded by a later execution of run cont-plan-superseded (planned ${new Date(laterPlannedAt).toISOString()}, execution ${resumedRun[0]!.executionArn})`);
         expect(summaryVerdict(summary, 'redis://source')).toEqual({ state: 'not-complete', line: 'Not complete here: a later execution of run cont-plan-superseded carries the run on; its summary says when the run is complete.' });
       }
       // What the first start moved is in its continuations' totals; the later start moved the rest.

@@ -5,12 +5,12 @@ import type { RerouteCounters } from '../../reroute/reroute-counters.js';
 import { retireRunLedgers } from '../../transfer/retire-ledger.js';
 import type { TransferCounters } from '../../transfer/transfer-counters.js';
 import { DEFAULT_LEDGER_TTL_SECONDS } from '../../transfer/transfer-options.js';
-import type { ConnectionProvider } from '../connections.js';
+import type { Connection, ConnectionProvider } from '../connections.js';
 import { continuationExecutionName } from '../continuation-name.js';
 import { addRunExecution, endRunExecution, itemContinuationName, listContinuationName, runExecutionsKey } from '../run-executions.js';
 import { readFailedItemTrails } from '../page-receipt.js';
 import { setGoesApart } from '../set-apart.js';
-import { foldResults, OTHER_DESTINATIONS, TALLY_LIMITS, type RunTally } from '../run-tally.js';
+import { foldResults, OTHER_DESTINATIONS, TALLY_LIMITS, type RunTally, type Superseded } from '../run-tally.js';
 import type { ItemResult, RunSettings } from '../work-item.js';
 import { BATCH_SIZE, BATCHES_PER_EXECUTION, readWork, type WorkState } from '../work-list.js';
 import { routingOf } from './plan-step.js';
@@ -44,8 +44,8 @@ export async function addUpStep(input: AddUpInput, connections: ConnectionProvid
   // Superseded: the loop ends here, writing nothing, and the execution goes to its summary, which
   // says so and leaves the run alone. (Failing instead would make the execution-ended clean-up
   // judge it by its end, later than the later start's plan: it would stop that start.)
-  const laterPlannedAt = await superseded(settings, connections);
-  if (laterPlannedAt !== undefined) return { batch: [], next: null, more: false, batches: work.batches + 1, tally: { ...foldResults(structuredClone(work.tally), settings.mode, input.results), superseded: { laterPlannedAt } } };
+  const later = await superseded(settings, connections);
+  if (later !== undefined) return { batch: [], next: null, more: false, batches: work.batches + 1, tally: { ...foldResults(structuredClone(work.tally), settings.mode, input.results), superseded: later } };
   const results = await whatFailedItemsLeft(input, connections);
   const tally = foldResults(structuredClone(work.tally), settings.mode, results);
   await retireEndedLedgers(input, connections);
@@ -58,7 +58,7 @@ export async function addUpStep(input: AddUpInput, connections: ConnectionProvid
     if (!settings.dryRun) {
       // Checked and added in one step: a later start that planned since the look above ends the loop as it would have.
       const added = await addRunExecution(source.redis, source.keys.prefix, settings.runId, listContinuationName(work.next), settings.plannedAt, settings.plannedBy);
-      if (added.supersededBy !== undefined) return { batch: [], next: null, more: false, batches, tally: { ...tally, superseded: { laterPlannedAt: added.supersededBy } } };
+      if (added.supersededBy !== undefined) return { batch: [], next: null, more: false, batches, tally: { ...tally, superseded: await supersededAt(settings, source, added.supersededBy) } };
     }
     // Named here: the state machine starts it under this name, so that a retried start cannot start it twice.
     return { batch: [], next: work.next, more: false, batches, continueAt: work.next, continueAs: continuationExecutionName(settings, 'list', listContinuationName(work.next)), tally };
@@ -74,7 +74,7 @@ export async function addUpStep(input: AddUpInput, connections: ConnectionProvid
   // it writes its list, so a list read before this look shows it; one that plans after this look
   // leaves this batch this execution's own (its items read from its own list).
   const laterSinceRead = await superseded(settings, connections);
-  if (laterSinceRead !== undefined) return { batch: [], next: null, more: false, batches, tally: { ...tally, superseded: { laterPlannedAt: laterSinceRead } } };
+  if (laterSinceRead !== undefined) return { batch: [], next: null, more: false, batches, tally: { ...tally, superseded: laterSinceRead } };
   return { batch: next.items, next: next.next, more: next.items.length > 0, batches, tally };
 }
 
@@ -84,10 +84,17 @@ export async function addUpStep(input: AddUpInput, connections: ConnectionProvid
  * a continuation to its executions (which would keep its summary from ever being the last) are the
  * later execution's to do.
  */
-async function superseded(settings: RunSettings, connections: ConnectionProvider): Promise<number | undefined> {
+async function superseded(settings: RunSettings, connections: ConnectionProvider): Promise<Superseded | undefined> {
   if (settings.dryRun || settings.plannedAt === undefined) return undefined;
   const source = await connections.get(settings.source);
-  return RunLock.supersededBy(source.redis, source.keys.prefix, settings.runId, settings.plannedAt, settings.plannedBy);
+  const later = await RunLock.supersedingPlan(source.redis, source.keys.prefix, settings.runId, settings.plannedAt, settings.plannedBy);
+  return later && { laterPlannedAt: later.plannedAt, ...(later.plannedBy !== undefined ? { laterPlannedBy: later.plannedBy } : {}) };
+}
+
+/** The later start a Lua step's refusal named by its plannedAt, with its execution's ARN while the lock names it (Superseded). */
+async function supersededAt(settings: RunSettings, source: Connection, laterPlannedAt: number): Promise<Superseded> {
+  const by = await RunLock.laterPlannedBy(source.redis, source.keys.prefix, settings.runId, laterPlannedAt);
+  return { laterPlannedAt, ...(by !== undefined ? { laterPlannedBy: by } : {}) };
 }
 
 /**

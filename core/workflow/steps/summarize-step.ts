@@ -15,7 +15,7 @@ import { forgetPageReceipts } from '../page-receipt.js';
 import { readRunFinishRecord, recordRunFinishReply, runFinishRecordCommand } from '../run-finish-record.js';
 import { endRunExecution, finishRun } from '../run-executions.js';
 import { forgetEndedQueues, readEndedQueues, readEndedSets, recordEndedQueues, recordEndedSets } from '../ended-queues.js';
-import { OTHER_DESTINATIONS, type ListedItem, type RunTally } from '../run-tally.js';
+import { OTHER_DESTINATIONS, type ListedItem, type RunTally, type Superseded } from '../run-tally.js';
 import { ledgerKey } from '../../transfer/transfer-keys.js';
 import type { RunSettings } from '../work-item.js';
 import { readWholeWorkList, workListKey } from '../work-list.js';
@@ -123,7 +123,7 @@ export interface RunSummary {
    * --resume`): it ended nothing of the run's (its executions, list, stop marker and lock are the
    * later execution's), and is not complete.
    */
-  readonly superseded?: { readonly laterPlannedAt: number };
+  readonly superseded?: Superseded;
   /** The source held no Sidekiq data at all (under its prefix or any other): nothing was there to move. */
   readonly nothingThere?: true;
   /**
@@ -271,6 +271,8 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
   let setArrivalsUnread: Record<string, number> = {};
   let endedSets: ListedItem[] = [];
   let supersededBy: number | undefined;
+  // The later start's execution ARN, when known (Superseded): the one to follow.
+  let supersededByArn: string | undefined;
   let selectedArrivalsCutShort: SelectedArrivalsCut | undefined;
   if (!settings.dryRun) {
     const source = await connections.get(settings.source);
@@ -283,7 +285,10 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     // start's (which may have ended the run since, its lock released: ending this one would then
     // find none left, and take its look for the run's).
     const end = tally.superseded ? { supersededBy: tally.superseded.laterPlannedAt } : await endRunExecution(source.redis, source.keys.prefix, settings.runId, input.execution, settings.plannedAt, settings.plannedBy);
-    if ('supersededBy' in end) supersededBy = end.supersededBy;
+    if ('supersededBy' in end) {
+      supersededBy = end.supersededBy;
+      supersededByArn = tally.superseded?.laterPlannedBy ?? (await RunLock.laterPlannedBy(source.redis, source.keys.prefix, settings.runId, end.supersededBy));
+    }
     else if (end.left === 0) {
       endedRun = true;
       // A retry of this summary after an earlier attempt finished the run (its answer lost): the
@@ -359,6 +364,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
         // A later start planned between this end and the finish: the run, and what this one's
         // looks found left since, are that start's to move and tell; this one ended no run.
         supersededBy = finished.supersededBy;
+        supersededByArn = await RunLock.laterPlannedBy(source.redis, source.keys.prefix, settings.runId, finished.supersededBy);
         endedRun = false;
         idleArrivals = {};
         lateArrivals = {};
@@ -550,7 +556,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     ...(elsewhere ? { underOtherPrefixes: elsewhere } : {}),
     releasedLock,
     ...(endedRun ? { endedRun: true as const } : {}),
-    ...(supersededBy !== undefined ? { superseded: { laterPlannedAt: supersededBy } } : {}),
+    ...(supersededBy !== undefined ? { superseded: { laterPlannedAt: supersededBy, ...(supersededByArn !== undefined ? { laterPlannedBy: supersededByArn } : {}) } } : {}),
     ...(input.settings.nothingThere ? { nothingThere: true as const } : {}),
     ...(unheard ? { unheard } : {}),
     ...(unheardSilent ? { unheardSilent } : {}),
