@@ -26,10 +26,15 @@ import { withWrappedClient } from '../support/wrapped-client.js';
 const redis = privateSourceAndTarget();
 const { connect } = connectionsPerTest(redis);
 
-const input = { runId: 'list-read-superseded', mode: 'reroute', routing: { kind: 'mapping', mapping: { A: 'new' } }, pageSize: 3 };
+// A re-route on the source, and a transfer (move) of the same jobs to the target: its moves are `written`.
+const inputs = {
+  reroute: { runId: 'list-read-superseded', mode: 'reroute', routing: { kind: 'mapping', mapping: { A: 'new' } }, pageSize: 3 },
+  transfer: { runId: 'list-read-superseded', mode: 'transfer', target: 'target', pageSize: 3 },
+} as const;
+type Mode = keyof typeof inputs;
 const QUEUES = 30;
 
-const moved = (e: LocalExecution) => ((e.output as RunSummary | undefined)?.totals as { moved?: number } | undefined)?.moved ?? 0;
+const movedIn = (mode: Mode) => (e: LocalExecution) => ((e.output as RunSummary | undefined)?.totals as { moved?: number; written?: number } | undefined)?.[mode === 'reroute' ? 'moved' : 'written'] ?? 0;
 
 /** 2 jobs of class A on each of 30 queues q00..q29: more than one batch of items (BATCH_SIZE 10) for either start. */
 async function seed(client: Redis): Promise<{ seeded: string[]; rerouted: string[] }> {
@@ -71,8 +76,12 @@ function holdingListReads(client: Redis, key: string, gate: Promise<unknown>, on
 }
 
 describe("an add-up whose read of the run's list comes after a later start of the run planned", () => {
-  it("ends with a superseded summary that counts only its own moves, never the later start's items as failed; each job once", async () => {
+  for (const mode of ['reroute', 'transfer'] as const)
+  it(`(${mode}) ends with a superseded summary that counts only its own moves, never the later start's items as failed; each job once`, async () => {
+    const input = inputs[mode];
+    const moved = movedIn(mode);
     const { seeded, rerouted } = await seed(redis.source());
+    const done = mode === 'reroute' ? rerouted : seeded;
     let laterPlanned!: (plannedAt: number) => void;
     const later = new Promise<number>((resolve) => (laterPlanned = resolve));
     let heldReads = 0;
@@ -88,8 +97,8 @@ describe("an add-up whose read of the run's list comes after a later start of th
     );
     const first = runWorkflowLocally(input, { ...base, summarize: localTaskHandlers(addUpConnections).summarize }, { retryIntervalMs: 0 });
     await readHeld;
-    const reroutedNow = new Set(rerouted);
-    const movedBeforeResume = (await jobsIn(redis.source())).filter((e) => reroutedNow.has(e)).length;
+    const doneNow = new Set(done);
+    const movedBeforeResume = (await jobsIn(mode === 'reroute' ? redis.source() : redis.target())).filter((e) => doneNow.has(e)).length;
 
     // The later start: its summary waits for the first start's end, so that it holds the run's lock all along.
     const resumedPlan: LocalHandlers['plan'] = async (event, context) => {
@@ -105,9 +114,14 @@ describe("an add-up whose read of the run's list comes after a later start of th
     const [firstRun, resumedRun] = await Promise.all([first, resumed]);
     const laterPlannedAt = await later;
 
-    // Every job exactly once, re-routed; the later start ended the run and left nothing of it.
-    expect(await jobsIn(redis.source())).toEqual(rerouted.slice().sort());
-    expect(seeded.some((s) => rerouted.includes(s))).toBe(false);
+    // Every job exactly once, re-routed (or moved to the target as it was); the later start ended the run and left nothing of it.
+    if (mode === 'reroute') {
+      expect(await jobsIn(redis.source())).toEqual(rerouted.slice().sort());
+      expect(seeded.some((s) => rerouted.includes(s))).toBe(false);
+    } else {
+      expect(await jobsIn(redis.target())).toEqual(seeded.slice().sort());
+      expect(await jobsIn(redis.source())).toEqual([]);
+    }
     expect(await redis.source().exists(runLockKey(''), workListKey('', input.runId), runExecutionsKey('', input.runId))).toBe(0);
     expect(heldReads).toBe(1);
 

@@ -24,23 +24,33 @@ import { withWrappedClient } from '../support/wrapped-client.js';
  * carried, with what the executions before it had moved, ended in no summary (the run's totals
  * added up to 58 of the 90 moved). Here the first start's continuations are held in their plan
  * until the later start has planned — before their lock is held, or between the lock and their
- * entry among the run's executions — so that each finds the supersession there, every time.
+ * entry among the run's executions — so that each finds the supersession there, every time. Both
+ * modes: a re-route on the source, and a transfer (move) to the target, which was covered only
+ * step by step (superseded-execution.test.ts).
  */
 const redis = privateSourceAndTarget();
 const { connect } = connectionsPerTest(redis);
 
 // 40 queued, 30 scheduled, 20 retrying jobs; 3 a page, one page an invocation, 4 loops an
 // execution: every item continues in a new execution after 4 pages, the root ending first.
-const input = { runId: 'cont-plan-superseded', mode: 'reroute', routing: { kind: 'mapping', mapping: { A: 'new' } }, pageSize: 3, pagesPerInvocation: 1, maxIterations: 4 };
+// A transfer (move) of the same jobs to the target, the same pages: its moves are `written`.
+const inputs = {
+  reroute: { runId: 'cont-plan-superseded', mode: 'reroute', routing: { kind: 'mapping', mapping: { A: 'new' } }, pageSize: 3, pagesPerInvocation: 1, maxIterations: 4 },
+  transfer: { runId: 'cont-plan-superseded', mode: 'transfer', target: 'target', sets: ['schedule', 'retry'], pageSize: 3, pagesPerInvocation: 1, maxIterations: 4 },
+} as const;
+type Mode = keyof typeof inputs;
 
-const moved = (e: LocalExecution) => ((e.output as RunSummary | undefined)?.totals as { moved?: number } | undefined)?.moved ?? 0;
+const movedIn = (mode: Mode) => (e: LocalExecution) => ((e.output as RunSummary | undefined)?.totals as { moved?: number; written?: number } | undefined)?.[mode === 'reroute' ? 'moved' : 'written'] ?? 0;
+/** Where a job is once moved: re-routed on the source, or as it was on the target. */
+const doneJobs = (mode: Mode, seeded: string[], rerouted: string[]) => (mode === 'reroute' ? rerouted : seeded);
 const isContinuation = (event: unknown) => typeof (event as { executionInput?: unknown }).executionInput === 'object' && 'continuation' in (event as { executionInput: object }).executionInput;
 
 /**
  * The first start, each of its continuations' plans held `where` until the later start (`start
  * --resume`, the same input) has planned; then that later start, to its end.
  */
-async function supersededAtContinuationPlan(where: 'beforeLock' | 'beforeAdd') {
+async function supersededAtContinuationPlan(where: 'beforeLock' | 'beforeAdd', mode: Mode) {
+  const input = inputs[mode];
   const { seeded, rerouted } = await seedOldForReroute(redis.source(), (i) => `[${i}]`, { namedInQueues: false });
   let laterPlanned!: (plannedAt: number) => void;
   const later = new Promise<number>((resolve) => (laterPlanned = resolve));
@@ -70,8 +80,8 @@ async function supersededAtContinuationPlan(where: 'beforeLock' | 'beforeAdd') {
   });
   await rootEnd;
   while (held < 3) await new Promise((resolve) => setTimeout(resolve, 5));
-  const reroutedNow = new Set(rerouted);
-  const movedBeforeResume = (await jobsIn(redis.source())).filter((e) => reroutedNow.has(e)).length;
+  const done = new Set(doneJobs(mode, seeded, rerouted));
+  const movedBeforeResume = (await jobsIn(mode === 'reroute' ? redis.source() : redis.target())).filter((e) => done.has(e)).length;
 
   const resumedPlan: LocalHandlers['plan'] = async (event, context) => {
     const planned = await base.plan(event, context);
@@ -84,15 +94,23 @@ async function supersededAtContinuationPlan(where: 'beforeLock' | 'beforeAdd') {
 }
 
 describe("a continuation's plan that finds its execution superseded by a later start of the run", () => {
-  for (const where of ['beforeLock', 'beforeAdd'] as const) {
-    it(`(${where === 'beforeLock' ? 'at its lock' : 'between its lock and its entry among the executions'}) ends with a superseded summary that counts the item it carried; each job once, the run's totals add up to the 90 moved`, async () => {
-      const { seeded, rerouted, firstRun, resumedRun, movedBeforeResume, laterPlannedAt } = await supersededAtContinuationPlan(where);
+  for (const [mode, where] of [['reroute', 'beforeLock'], ['reroute', 'beforeAdd'], ['transfer', 'beforeLock'], ['transfer', 'beforeAdd']] as const) {
+    it(`(${mode}, ${where === 'beforeLock' ? 'at its lock' : 'between its lock and its entry among the executions'}) ends with a superseded summary that counts the item it carried; each job once, the run's totals add up to the 90 moved`, async () => {
+      const input = inputs[mode];
+      const moved = movedIn(mode);
+      const { seeded, rerouted, firstRun, resumedRun, movedBeforeResume, laterPlannedAt } = await supersededAtContinuationPlan(where, mode);
       const [root, ...continuations] = firstRun;
 
-      // Every job exactly once, re-routed; the later start ended the run and left nothing of it.
-      const expected = rerouted.slice().sort();
-      expect(await jobsIn(redis.source())).toEqual(expected);
-      expect(seeded.some((s) => expected.includes(s))).toBe(false);
+      // Every job exactly once, re-routed on the source (reroute) or moved to the target as it was
+      // (transfer); the later start ended the run and left nothing of it.
+      if (mode === 'reroute') {
+        const expected = rerouted.slice().sort();
+        expect(await jobsIn(redis.source())).toEqual(expected);
+        expect(seeded.some((s) => expected.includes(s))).toBe(false);
+      } else {
+        expect(await jobsIn(redis.target())).toEqual(seeded.slice().sort());
+        expect(await jobsIn(redis.source())).toEqual([]);
+      }
       expect(await redis.source().exists(runLockKey(''), workListKey('', input.runId), runExecutionsKey('', input.runId))).toBe(0);
 
       // The root handed its three items on, and counted none of them (each is counted where it ends).
@@ -126,7 +144,7 @@ describe("a continuation's plan that finds its execution superseded by a later s
       // The first start's own summary (its chain, as its CLI combines it): every job it moved, and
       // superseded, not "run the same command again".
       const combined = combineSummaries(firstRun.map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary })));
-      expect((combined.totals as { moved: number }).moved).toBe(movedBeforeResume);
+      expect((combined.totals as { moved?: number; written?: number })[mode === 'reroute' ? 'moved' : 'written']).toBe(movedBeforeResume);
       expect(combined).toMatchObject({ complete: false, superseded: { laterPlannedAt } });
       expect(summaryVerdict(combined, 'redis://source').line).toBe('Not complete here: a later execution of run cont-plan-superseded carries the run on; its summary says when the run is complete.');
     });
