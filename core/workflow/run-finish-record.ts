@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RedisCommand } from '../redis/lua-script.js';
+import { classifyRedisError } from '../redis/redis-errors.js';
 import type { RunSettings } from './work-item.js';
 
 /**
@@ -58,4 +59,35 @@ export async function readRunFinishRecord(redis: Redis, prefix: string, settings
 export async function recordRunFinishReply(redis: Redis, prefix: string, settings: RunSettings, execution: string, arrivals: Pick<RunFinishRecord, 'idleArrivals' | 'lateArrivals' | 'setArrivals'>, released: boolean): Promise<void> {
   const record: RunFinishRecord = { execution, plannedAt: settings.plannedAt ?? null, plannedBy: settings.plannedBy ?? null, ...arrivals, released };
   await redis.set(runFinishKey(prefix, settings.runId), JSON.stringify(record), 'EX', RUN_FINISH_TTL_SECONDS).catch(() => undefined);
+}
+
+/**
+ * When a later start of the run (`start --resume`) finished it: that start's plannedAt, read from
+ * its last execution's record (kept RUN_FINISH_TTL_SECONDS); undefined when the record names this
+ * start, an earlier one, none, or is gone. Later as the run lock judges it (lib/run-generation.lua
+ * laterStart): a later plannedAt, or the same one from another execution (both named). How a
+ * continuation of a superseded execution whose plan runs only once that start has ended the run
+ * (its lock released: the lock no longer tells) still knows it was superseded, not that the run
+ * lost its lock (plan-step.ts holdAndAdd).
+ */
+export async function laterStartThatFinished(redis: Redis, prefix: string, settings: Pick<RunSettings, 'runId' | 'plannedAt' | 'plannedBy'>): Promise<number | undefined> {
+  if (settings.plannedAt === undefined) return undefined;
+  let text: string | null;
+  try {
+    text = await redis.get(runFinishKey(prefix, settings.runId));
+  } catch (error) {
+    throw classifyRedisError(error, `Reading run ${settings.runId}'s finish record`);
+  }
+  if (text === null) return undefined;
+  let record: Partial<RunFinishRecord>;
+  try {
+    record = JSON.parse(text) as Partial<RunFinishRecord>;
+  } catch {
+    return undefined;
+  }
+  const at = record.plannedAt;
+  if (typeof at !== 'number') return undefined;
+  if (at > settings.plannedAt) return at;
+  const other = typeof settings.plannedBy === 'string' && settings.plannedBy !== '' && typeof record.plannedBy === 'string' && record.plannedBy !== settings.plannedBy;
+  return at === settings.plannedAt && other ? at : undefined;
 }

@@ -11,6 +11,7 @@ import { addRunExecution, endRunExecution, itemContinuationName, listContinuatio
 import { readFailedItemTrails } from '../page-receipt.js';
 import { setGoesApart } from '../set-apart.js';
 import { foldResults, OTHER_DESTINATIONS, TALLY_LIMITS, type RunTally, type Superseded } from '../run-tally.js';
+import { laterStartThatFinished } from '../run-finish-record.js';
 import type { ItemResult, RunSettings } from '../work-item.js';
 import { BATCH_SIZE, BATCHES_PER_EXECUTION, readWork, type WorkState } from '../work-list.js';
 import { routingOf } from './plan-step.js';
@@ -44,7 +45,7 @@ export async function addUpStep(input: AddUpInput, connections: ConnectionProvid
   // Superseded: the loop ends here, writing nothing, and the execution goes to its summary, which
   // says so and leaves the run alone. (Failing instead would make the execution-ended clean-up
   // judge it by its end, later than the later start's plan: it would stop that start.)
-  const later = await superseded(settings, connections);
+  const later = await superseded(settings, connections, input.results);
   if (later !== undefined) return { batch: [], next: null, more: false, batches: work.batches + 1, tally: { ...foldResults(structuredClone(work.tally), settings.mode, input.results), superseded: later } };
   const results = await whatFailedItemsLeft(input, connections);
   const tally = foldResults(structuredClone(work.tally), settings.mode, results);
@@ -84,11 +85,19 @@ export async function addUpStep(input: AddUpInput, connections: ConnectionProvid
  * a continuation to its executions (which would keep its summary from ever being the last) are the
  * later execution's to do.
  */
-async function superseded(settings: RunSettings, connections: ConnectionProvider): Promise<Superseded | undefined> {
+async function superseded(settings: RunSettings, connections: ConnectionProvider, results: readonly ItemResult[] = []): Promise<Superseded | undefined> {
   if (settings.dryRun || settings.plannedAt === undefined) return undefined;
   const source = await connections.get(settings.source);
   const later = await RunLock.supersedingPlan(source.redis, source.keys.prefix, settings.runId, settings.plannedAt, settings.plannedBy);
-  return later && { laterPlannedAt: later.plannedAt, ...(later.plannedBy !== undefined ? { laterPlannedBy: later.plannedBy } : {}) };
+  if (later) return { laterPlannedAt: later.plannedAt, ...(later.plannedBy !== undefined ? { laterPlannedBy: later.plannedBy } : {}) };
+  if (!results.some((r) => r.error)) return undefined;
+  // An item failed (its page found the lock gone): the later start may have ended the run since,
+  // its lock released, and the lock no longer tells. Its finish record does. Not superseded, this
+  // execution's summary found none of the run's executions left and took the run as its own to
+  // end: `endedRun`, its finish record written over the later start's, "run the same command
+  // again" over a run the later start had completed.
+  const finishedAt = await laterStartThatFinished(source.redis, source.keys.prefix, settings);
+  return finishedAt === undefined ? undefined : { laterPlannedAt: finishedAt };
 }
 
 /** The later start a Lua step's refusal named by its plannedAt, with its execution's ARN while the lock names it (Superseded). */

@@ -7,7 +7,7 @@ import { assertTransferSafe, readEvictionPolicy } from '../../redis/eviction-pol
 import { replicasSeen } from '../../redis/replica-wait.js';
 import { assertWaitAccepted } from '../../redis/wait-accepted.js';
 import { RunSupersededError } from '../../errors/run-superseded-error.js';
-import { RunLock, runLockKey } from '../../redis/run-lock.js';
+import { RunLock, RunLockedError, RunLockLostError, runLockKey } from '../../redis/run-lock.js';
 import { lockHeldByAnotherRun } from '../../redis/lock-held-by-another.js';
 import type { RoutingPlan } from '../../routing/routing-plan.js';
 import { assertDistinctEnds, sharesKeyspace } from '../../redis/same-server.js';
@@ -29,6 +29,7 @@ import { refuseForeignSidekiqSets } from '../../redis/sidekiq-set-types.js';
 import { refuseNamespacedDestinations } from '../namespaced-destinations.js';
 import { generationOf, withRecordedGeneration } from '../run-generation.js';
 import { addToTotals, emptyTally, foldResults, type RunTally } from '../run-tally.js';
+import { laterStartThatFinished } from '../run-finish-record.js';
 import { loadRecordedRollback, recordedMovesDigest } from '../recorded-rollback.js';
 import { deserializeRouting, loadRouting, readStoredRouting, rememberRouting, routingJson, serializeRouting, storedDigest } from '../stored-routing.js';
 import { rememberSelection, selectionJson } from '../stored-selection.js';
@@ -497,6 +498,14 @@ async function holdAndAdd(settings: RunSettings, connections: ConnectionProvider
     }
   } catch (error) {
     if (error instanceof RunSupersededError && error.laterPlannedAt !== undefined) return error;
+    // The lock gone (or another run's since): the later start may have ended the run before this
+    // plan ran (its Lambda throttled, retried, started late). Its finish record says so: this
+    // execution was superseded, not a run that lost its lock ("run it again to resume", FAILED,
+    // the item's earlier moves in no summary).
+    if (error instanceof RunLockLostError || error instanceof RunLockedError) {
+      const finishedBy = await laterStartThatFinished(source.redis, source.keys.prefix, settings);
+      if (finishedBy !== undefined) return new RunSupersededError(settings.runId, `on ${settings.source} ${source.name}, which has ended the run since`, finishedBy);
+    }
     throw error;
   }
   // Checked again in the same step as the add: a later start may have planned since.
