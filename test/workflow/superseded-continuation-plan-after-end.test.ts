@@ -23,9 +23,15 @@ import { connectionsPerTest } from '../support/test-connections.js';
 const redis = privateSourceAndTarget();
 const { connect } = connectionsPerTest(redis);
 
-const input = { runId: 'cont-plan-after-end', mode: 'reroute', routing: { kind: 'mapping', mapping: { A: 'new' } }, pageSize: 3, pagesPerInvocation: 1, maxIterations: 4 };
+type Mode = 'reroute' | 'transfer';
+// A re-route (A → new, on the source) or a transfer (to the target): every item continues in a new execution after 4 pages of 3.
+const inputOf = (mode: Mode) => ({ runId: 'cont-plan-after-end', ...(mode === 'reroute' ? { mode, routing: { kind: 'mapping', mapping: { A: 'new' } } } : { mode, target: 'target' }), pageSize: 3, pagesPerInvocation: 1, maxIterations: 4 });
 
-const moved = (e: LocalExecution) => ((e.output as RunSummary | undefined)?.totals as { moved?: number } | undefined)?.moved ?? 0;
+/** What an execution's summary says it moved: re-routed, or written to the target. */
+const moved = (e: LocalExecution) => {
+  const totals = (e.output as RunSummary | undefined)?.totals as { moved?: number; written?: number } | undefined;
+  return totals?.moved ?? totals?.written ?? 0;
+};
 const isContinuation = (event: unknown) => typeof (event as { executionInput?: unknown }).executionInput === 'object' && 'continuation' in (event as { executionInput: object }).executionInput;
 
 
@@ -34,8 +40,9 @@ const isContinuation = (event: unknown) => typeof (event as { executionInput?: u
  * its plan has run) until the later start (`start --resume`, the same input) has ended the run;
  * then those continuations, to their end.
  */
-async function supersededAfterTheRunEnded(where: 'plan' | 'page') {
-  const { rerouted } = await seedOldForReroute(redis.source(), (i) => `[${i}]`, { namedInQueues: false });
+async function supersededAfterTheRunEnded(where: 'plan' | 'page', mode: Mode) {
+  const input = inputOf(mode);
+  const { seeded, rerouted } = await seedOldForReroute(redis.source(), (i) => `[${i}]`, { namedInQueues: false });
   let laterEnded!: () => void;
   const ended = new Promise<void>((resolve) => (laterEnded = resolve));
   let held = 0;
@@ -52,7 +59,7 @@ async function supersededAfterTheRunEnded(where: 'plan' | 'page') {
   // Only the continuations' pages run once the root has ended; each held once.
   const heldPages = new Set<string>();
   const page =
-    (task: 'rerouteSetPage' | 'rerouteQueueSlice'): LocalHandlers['rerouteSetPage'] =>
+    (task: 'rerouteSetPage' | 'rerouteQueueSlice' | 'transferSet' | 'transferQueue'): LocalHandlers['rerouteSetPage'] =>
     async (event, context) => {
       const name = (event as { item: { name: string } }).item.name;
       if (where === 'page' && rootDone && !heldPages.has(name)) {
@@ -64,7 +71,7 @@ async function supersededAfterTheRunEnded(where: 'plan' | 'page') {
   let rootArn: string | undefined;
   let rootEnded!: () => void;
   const rootEnd = new Promise<void>((resolve) => (rootEnded = resolve));
-  const first = runWorkflowLocally(input, { ...base, plan, rerouteSetPage: page('rerouteSetPage'), rerouteQueueSlice: page('rerouteQueueSlice') }, {
+  const first = runWorkflowLocally(input, { ...base, plan, rerouteSetPage: page('rerouteSetPage'), rerouteQueueSlice: page('rerouteQueueSlice'), transferSet: page('transferSet'), transferQueue: page('transferQueue') }, {
     retryIntervalMs: 0,
     onEvent: (arn, event) => {
       rootArn ??= arn;
@@ -77,7 +84,7 @@ async function supersededAfterTheRunEnded(where: 'plan' | 'page') {
   await rootEnd;
   while (held < 3) await new Promise((resolve) => setTimeout(resolve, 5));
   const reroutedNow = new Set(rerouted);
-  const movedBeforeResume = (await jobsIn(redis.source())).filter((e) => reroutedNow.has(e)).length;
+  const movedBeforeResume = mode === 'reroute' ? (await jobsIn(redis.source())).filter((e) => reroutedNow.has(e)).length : (await jobsIn(redis.target())).length;
 
   let laterPlannedAt: number | undefined;
   const resumedPlan: LocalHandlers['plan'] = async (event, context) => {
@@ -93,7 +100,7 @@ async function supersededAfterTheRunEnded(where: 'plan' | 'page') {
   const leftByTheLaterStart = await runRecords();
   laterEnded();
   const firstRun = await first;
-  return { rerouted, firstRun, resumedRun, movedBeforeResume, laterPlannedAt: laterPlannedAt!, leftByTheLaterStart };
+  return { seeded, rerouted, firstRun, resumedRun, movedBeforeResume, laterPlannedAt: laterPlannedAt!, leftByTheLaterStart };
 }
 
 /** The run's records on the source, with their values. */
@@ -104,12 +111,16 @@ async function runRecords(): Promise<Record<string, string>> {
 }
 
 describe("a continuation of a superseded execution that runs on only once the later start of the run has ended the run (its lock released)", () => {
-  for (const where of ['plan', 'page'] as const) {
-    it(`(held at its ${where}) ends with a superseded summary that counts the item it carried; each job once, the totals add up to the 90 moved, nothing of the run written`, async () => {
-      const { rerouted, firstRun, resumedRun, movedBeforeResume, laterPlannedAt, leftByTheLaterStart } = await supersededAfterTheRunEnded(where);
+  for (const [where, mode] of [['plan', 'reroute'], ['page', 'reroute'], ['plan', 'transfer'], ['page', 'transfer']] as const) {
+    it(`(a ${mode}, held at its ${where}) ends with a superseded summary that counts the item it carried; each job once, the totals add up to the 90 moved, nothing of the run written`, async () => {
+      const { seeded, rerouted, firstRun, resumedRun, movedBeforeResume, laterPlannedAt, leftByTheLaterStart } = await supersededAfterTheRunEnded(where, mode);
       const [root, ...continuations] = firstRun;
 
-      expect(await jobsIn(redis.source())).toEqual(rerouted.slice().sort());
+      if (mode === 'reroute') expect(await jobsIn(redis.source())).toEqual(rerouted.slice().sort());
+      else {
+        expect(await jobsIn(redis.source())).toEqual([]);
+        expect(await jobsIn(redis.target())).toEqual(seeded.slice().sort());
+      }
       expect(root!.status).toBe('SUCCEEDED');
       expect(continuations).toHaveLength(3);
       // Each continuation SUCCEEDED with a superseded summary. Main: held at its plan, FAILED ("lost
@@ -128,8 +139,10 @@ describe("a continuation of a superseded execution that runs on only once the la
       expect(movedBeforeResume).toBeGreaterThan(0);
       expect(continuations.reduce((n, c) => n + moved(c), 0)).toBe(movedBeforeResume);
       expect(resumedRun.reduce((n, e) => n + moved(e), 0)).toBe(90 - movedBeforeResume);
+      // No job counted by both starts: the later one resumed nothing the first had claimed.
+      if (mode === 'transfer') for (const e of [...firstRun, ...resumedRun]) expect((e.output as RunSummary).totals).toMatchObject({ resumed: 0, duplicates: 0 });
       const combined = combineSummaries([root!, ...continuations].map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary })));
-      expect((combined.totals as { moved: number }).moved).toBe(movedBeforeResume);
+      expect(moved({ executionArn: '', status: 'SUCCEEDED', output: combined })).toBe(movedBeforeResume);
       expect(summaryVerdict(combined, 'redis://source').line).toBe('Not complete here: a later execution of run cont-plan-after-end carries the run on; its summary says when the run is complete.');
       // The superseded executions wrote nothing of the run after the later start ended it (its finish record its own).
       expect(await runRecords()).toEqual(leftByTheLaterStart);
