@@ -11,7 +11,7 @@ import { connectOptions, refuseCaWithoutTls } from '../workflow/connect-options.
 import { refuseDeadRunInTheWay } from '../workflow/dead-run-in-the-way.js';
 import { refuseOtherRouting } from '../workflow/dead-run-routing.js';
 import { fileProblemsOf, flagsWithoutRules, routingInputFromFlags } from '../workflow/routing-input.js';
-import { inputSizeProblems, onceFor, routingKey } from '../workflow/execution-input-size.js';
+import { inputSizeProblems, onceFor, ROUTING_KEYS, routingKey, withRoutingProblems } from '../workflow/execution-input-size.js';
 import { passwordForNeither, readsRedisYml, redisYmlUnused, typedOptions } from '../workflow/ignored-options.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 import { countSelectedJobs, type SelectedJobCounts } from '../../core/selection/count-selected-jobs.js';
@@ -42,14 +42,14 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
       .option('--to-replicas <n>', 'wait for at least N replicas of the new Redis after each copy, before the old one forgets the jobs (for a proxy that hides its replicas)'),
   )).action(async (raw: Record<string, unknown>, command: Command) => {
     const routingOf = onceFor(routingKey, moveRouting);
-    const options = validateConfigAndFiles(moveOptionsSchema, optionsWithConfig(command, raw), fileProblemsOf, (given) => [
+    const options = withRoutingProblems(moveOptionsSchema, optionsWithConfig(command, raw), (input) => validateConfigAndFiles(moveOptionsSchema, input, fileProblemsOf, (given) => [
       ...flagsWithoutRules(raw, given, { reads: readsRedisYml(given, ['from', 'to']) }),
       ...redisYmlUnused(typedOptions(command), given, { from: '--from', to: '--to' }),
       ...passwordForNeither(typedOptions(command), given),
       ...endpointRefusals(given, { from: '--from', to: '--to' }, { tlsCa: ['from', 'to'], fromTlsCa: ['from'], toTlsCa: ['to'] }),
       // Its size decided before connecting (with the run id a new run takes: see transferInput).
       ...inputSizeProblems(moveOptionsSchema, given, (o) => transferInput(o, o.runId ?? newRunId('transfer'), routingOf(o)), (o) => [o.namespace, o.toNamespace ?? o.namespace]),
-    ]);
+    ]), routingOf, ROUTING_KEYS);
     // Every file is read and every name resolved before anything connects: bad input touches nothing.
     const urls = endpointUrls(options.redisYml, options.environment, { from: { value: options.from, option: '--from' }, to: { value: options.to, option: '--to' } });
     const { selection, routing, warnings } = routingOf(options);

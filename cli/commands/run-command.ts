@@ -10,7 +10,7 @@ import { connectOptions, refuseCaWithoutTls } from '../workflow/connect-options.
 import { refuseDeadRunInTheWay } from '../workflow/dead-run-in-the-way.js';
 import { refuseOtherRouting } from '../workflow/dead-run-routing.js';
 import { fileProblemsOf, flagsWithoutRules, routingInputFromFlags } from '../workflow/routing-input.js';
-import { inputSizeProblems, onceFor, routingKey } from '../workflow/execution-input-size.js';
+import { inputSizeProblems, onceFor, ROUTING_KEYS, routingKey, withRoutingProblems } from '../workflow/execution-input-size.js';
 import { queueOnlyOptions, typedOptions } from '../workflow/ignored-options.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 import { endpointRefusals } from '../workflow/selection-input.js';
@@ -30,13 +30,13 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       .option('--rewrite-cron', 'also rewrite the queue of sidekiq-cron definitions whose class now belongs elsewhere (otherwise they are only named)'),
   ).action(async (raw: Record<string, unknown>, command: Command) => {
     const routingOf = onceFor(routingKey, routingInputFromFlags);
-    const options = validateConfigAndFiles(runOptionsSchema, optionsWithConfig(command, raw), fileProblemsOf, (given) => [
+    const options = withRoutingProblems(runOptionsSchema, optionsWithConfig(command, raw), (input) => validateConfigAndFiles(runOptionsSchema, input, fileProblemsOf, (given) => [
       ...flagsWithoutRules(raw, given),
       ...queueOnlyOptions(typedOptions(command), given),
       ...endpointRefusals(given, { redis: '--redis' }, { tlsCa: ['redis'] }),
       // Its size decided before connecting (with the run id a new run takes: see rerouteInput).
       ...inputSizeProblems(runOptionsSchema, given, (o) => rerouteInput(o, o.runId ?? newRunId('reroute'), routingOf(o).routing), (o) => [o.namespace]),
-    ]);
+    ]), routingOf, ROUTING_KEYS);
     const { routing, warnings } = routingOf(options);
     refuseCaWithoutTls('--tls-ca', options.tlsCa, [options.redis]);
     const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'migrate-source', ctx.io.err);

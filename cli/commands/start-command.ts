@@ -14,7 +14,7 @@ import { runningExecutionsOfRun, type RunExecutionKind, type RunningExecution } 
 import type { StepFunctions } from '../deployed/step-functions.js';
 import { exitCodeOf, watchExecution } from '../deployed/watch-execution.js';
 import { newRunId } from '../workflow/choose-run-id.js';
-import { checkExecutionInputSize, inputSizeProblems } from '../workflow/execution-input-size.js';
+import { checkExecutionInputSize, inputSizeProblems, ROUTING_KEYS, withRoutingProblems } from '../workflow/execution-input-size.js';
 import { queueOnlyOptions, stateMachineUnused, typedOptions } from '../workflow/ignored-options.js';
 import { hasSelection, resolveClassSelection } from '../../core/selection/resolve-selection.js';
 import { fileProblemsOf, flagsWithoutRules, routingInputFromFlags } from '../workflow/routing-input.js';
@@ -51,12 +51,13 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
       .option('--json', 'print the execution as one JSON object (and, with --watch, one object per update)')
       .option('--verbose', 'with --watch: list every set and queue the summary names, not only the largest'),
   ).action(async (raw: Record<string, unknown>, command: Command) => {
-    const options = validateConfigAndFiles(startOptionsSchema, optionsWithConfig(command, raw), fileProblemsOf, (given) => [
+    const options = withRoutingProblems(startOptionsSchema, optionsWithConfig(command, raw), (input) => validateConfigAndFiles(startOptionsSchema, input, fileProblemsOf, (given) => [
       ...flagsWithoutRules(raw, given),
       ...modeOnlyOptions(typedOptions(command), given),
       ...stateMachineUnused(typedOptions(command), given),
       ...inputSizeRefusal(given, ctx),
-    ]);
+      // Then what building the input refuses (a --store no rule names), said with these: withRoutingProblems.
+    ]), (options) => executionInput(options, { io: { ...ctx.io, err: () => {} }, now: ctx.now }), [...ROUTING_KEYS, 'mode', 'rollback']);
     const { input, selected } = executionInput(options, ctx);
     checkExecutionInputSize(input);
     const stateMachineArn = await findStateMachine(options);

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import { problemOf } from '../../core/config/validate-config.js';
+import { ConfigError } from '../../core/config/config-error.js';
+import { EARLIER_PROBLEMS, problemOf, type EarlierProblems } from '../../core/config/validate-config.js';
 import { InputError } from '../../core/errors/input-error.js';
 import { assertDryRunCarries } from '../../core/workflow/dry-run-carry.js';
 import { resolveRoutingInput } from '../../core/workflow/resolve-routing.js';
@@ -73,6 +74,50 @@ export function inputSizeProblems<S extends z.ZodType>(schema: S, given: Record<
 }
 
 /**
+ * What building the routing and selection from the options refuses (InputError: a --store no rule
+ * names, a --classes-file mapping beside --rules, a file's problem), said with the problems
+ * validation found (`validate`: validateConfigAndFiles), not in a second round once they are fixed
+ * (audit-review2: inputSizeProblems says nothing of it). Alone, the command says it as before, in
+ * its own words. Built from the options as the command will build them: nothing when one of
+ * `reads` (what `build` reads) fails its schema or is unknown (its file entry or variable is
+ * wrong), whose problem is said already and whose value would change what building says. A
+ * problem said already (a file's, which building meets again) is not said twice.
+ */
+export function withRoutingProblems<S extends z.ZodType>(
+  schema: S,
+  input: Record<string, unknown>,
+  validate: (input: Record<string, unknown>) => z.output<S>,
+  build: (options: z.output<S>) => unknown,
+  reads: readonly string[],
+): z.output<S> {
+  try {
+    return validate(input);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const more = routingProblems(schema, input, build, reads).filter((p) => !error.problems.includes(p));
+    if (more.length === 0) throw error;
+    throw new ConfigError([...error.problems, ...more], 'Invalid options and files:');
+  }
+}
+
+function routingProblems<S extends z.ZodType>(schema: S, input: Record<string, unknown>, build: (options: z.output<S>) => unknown, reads: readonly string[]): string[] {
+  const { [EARLIER_PROBLEMS]: earlier, ...given } = input as Record<PropertyKey, unknown>;
+  if ((earlier as EarlierProblems | undefined)?.unknown.some((key) => reads.includes(key))) return [];
+  let parsed = schema.safeParse(given);
+  if (!parsed.success) {
+    const failed = new Set(parsed.error.issues.map((issue) => issue.path[0]));
+    if (reads.some((key) => failed.has(key))) return [];
+    parsed = schema.safeParse(Object.fromEntries(Object.entries(given).filter(([key]) => !failed.has(key))));
+  }
+  if (!parsed.success) return [];
+  const data = parsed.data;
+  return problemOf(() => build(data));
+}
+
+/** What a command's routing and selection are built from (routingKey's, routingProblems' `reads`). */
+export const ROUTING_KEYS = ['catalog', 'rules', 'environment', 'strict', 'mapping', 'rename', 'classes', 'classesFile', 'store', 'cron'] as const;
+
+/**
  * What a dry run carries in every state, as its plan step will find it (plan-step.ts planWork):
  * its routing resolved from the input, and its classes. A rollback's routing is its run's record
  * of moves, read on the Redis: it carries only which record to read again, never refused here.
@@ -102,7 +147,7 @@ export function onceFor<A, R>(keyOf: (a: A) => string, build: (a: A) => R): (a: 
 /** What a command's routing and selection are built from (onceFor's key). */
 export const routingKey = (o: object): string => {
   const r = o as Record<string, unknown>;
-  return JSON.stringify(['catalog', 'rules', 'environment', 'strict', 'mapping', 'rename', 'classes', 'classesFile', 'store', 'cron'].map((k) => r[k] ?? null));
+  return JSON.stringify(ROUTING_KEYS.map((k) => r[k] ?? null));
 };
 
 interface InputPart {
