@@ -19,10 +19,14 @@ export function typedOptions(command: Command): ReadonlySet<string> {
  */
 export function queueOnlyOptions(typed: ReadonlySet<string>, given: Record<string, unknown>): string[] {
   if (given['queues'] !== false) return [];
+  // The queue lists turned off where they were: typed, or the configuration file's (audit-review2:
+  // the message named a --no-queues nobody typed).
+  const off = typed.has('queues') ? '--no-queues' : '`queues: false` (the configuration file)';
+  const leave = (option: string) => (typed.has('queues') ? `Leave ${option} or --no-queues out` : `Leave ${option} out, or give --queues`);
   const problems: string[] = [];
-  if (typed.has('append')) problems.push("--append: only applies to queue lists (it queues the jobs moved off a queue behind the destination's backlog), and --no-queues leaves them alone: set entries stay in their set. Leave --append or --no-queues out");
+  if (typed.has('append')) problems.push(`--append: only applies to queue lists (it queues the jobs moved off a queue behind the destination's backlog), and ${off} leaves them alone: set entries stay in their set. ${leave('--append')}`);
   if (typed.has('unmapped') && given['unmapped'] === 'quarantine') {
-    problems.push('--unmapped quarantine: only queued jobs are quarantined (unmapped entries of the sets stay in their set, counted), and --no-queues leaves the queue lists alone. Leave --unmapped or --no-queues out');
+    problems.push(`--unmapped quarantine: only queued jobs are quarantined (unmapped entries of the sets stay in their set, counted), and ${off} leaves the queue lists alone. ${leave('--unmapped')}`);
   }
   return problems;
 }

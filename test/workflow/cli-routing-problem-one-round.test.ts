@@ -82,3 +82,23 @@ describe('start: a selection the options decide is wrong is said with their othe
     expect(fake.calls('StartExecution') + fake.calls('ListExecutions') + fake.calls('DescribeExecution')).toBe(0);
   });
 });
+
+describe('--append typed where the configuration file turns the queue lists off', { timeout: 120_000 }, () => {
+  it('run --append with `queues: false` in the file: the refusal names the file\'s setting, not a --no-queues nobody typed; nothing tried', async () => {
+    const endpoint = await refusingEndpoint();
+    try {
+      const config = file('q.yaml', 'queues: false\n');
+      const result = await runCli('--config', config, 'run', '--redis', endpoint.url, '--rename', 'a=b', '--append', '--unmapped', 'quarantine');
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain(
+        "--append: only applies to queue lists (it queues the jobs moved off a queue behind the destination's backlog), and `queues: false` (the configuration file) leaves them alone: set entries stay in their set. Leave --append out, or give --queues",
+      );
+      expect(result.stderr).toContain('--unmapped quarantine: only queued jobs are quarantined (unmapped entries of the sets stay in their set, counted), and `queues: false` (the configuration file) leaves the queue lists alone. Leave --unmapped out, or give --queues');
+      expect(result.stderr).not.toContain('--no-queues');
+      expect(endpoint.attempts()).toBe(0);
+    } finally {
+      await endpoint.close();
+    }
+  });
+});
