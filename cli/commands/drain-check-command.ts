@@ -96,8 +96,7 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
       const lookAtTarget = raw['runId'] !== undefined && !raw['deployed'];
       const ignore = [...(raw['deployed'] ? ['redis', 'namespace', 'tlsCa', 'password', 'timeLimit'] : ['stack', 'region']), ...(lookAtTarget ? [] : moveTarget), ...(raw['runId'] === undefined ? ['runId'] : [])];
       const options = validateConfigAndFiles(drainCheckOptionsSchema, optionsWithConfig(command, raw, process.env, { ignore }), (given) => [...fileProblemsOf(given), ...previousProblems(given), ...saveProblems(given)], (given) => [
-        ...flagsWithoutRules(raw, given, { reads: readsRedisYml(given, ['redis', 'to']) }),
-        ...rulesWithoutSelection(typedOptions(command), given, readsRedisYml(given, ['redis', 'to'])),
+        ...withoutSelectionOnce(raw, given, typedOptions(command), readsRedisYml(given, ['redis', 'to'])),
         ...(given['deployed'] ? deployedFunctionRefusals(typedOptions(command), given) : redisYmlUnused(typedOptions(command), given, { redis: '--redis', to: '--to' })),
         ...(given['deployed'] ? [] : endpointRefusals(given, { redis: '--redis', to: '--to' }, { tlsCa: ['redis', 'to'], toTlsCa: ['to'] })),
       ]);
@@ -119,6 +118,18 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
 }
 
 type DrainCheckOptions = z.output<typeof drainCheckOptionsSchema>;
+
+/**
+ * --strict and --environment typed without rules (flagsWithoutRules) and the routing options typed
+ * without a selection (rulesWithoutSelection), each said once: with a catalog or rules and no
+ * selection, rulesWithoutSelection names them, whose advice (a selection) is the one that helps;
+ * flagsWithoutRules' "add --rules" would be refused next (audit-review2: both were said).
+ */
+function withoutSelectionOnce(raw: Record<string, unknown>, given: Record<string, unknown>, typed: ReadonlySet<string>, readsYml: boolean): string[] {
+  const noSelection = rulesWithoutSelection(typed, given, readsYml);
+  const { strict: _strict, environment: _environment, ...rest } = raw;
+  return [...flagsWithoutRules(noSelection.length > 0 ? rest : raw, given, { reads: readsYml }), ...noSelection];
+}
 
 /** `--stack` beside `--function`: the stack is only read to find the function (invoke-drain-check.ts). */
 function deployedFunctionRefusals(typed: ReadonlySet<string>, given: Record<string, unknown>): string[] {

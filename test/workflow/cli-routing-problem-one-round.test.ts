@@ -102,3 +102,22 @@ describe('--append typed where the configuration file turns the queue lists off'
     }
   });
 });
+
+describe('drain-check: --environment (or --strict) with a catalog and no selection', { timeout: 120_000 }, () => {
+  it('is named once, with the one advice that helps (a selection), not also "add --rules", which would be refused next; nothing tried', async () => {
+    const endpoint = await refusingEndpoint();
+    try {
+      const result = await runCli('drain-check', '--redis', endpoint.url, '--environment', 'staging', '--strict', '--catalog', CATALOG);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(
+        'Invalid options and files:\n' +
+          '  - --rules: a catalog needs routing rules\n' +
+          '  - --catalog, --strict, --environment: only apply with a selection of classes (--store, --classes or --classes-file): without one the check reads no routing rules. Add a selection, or leave them out\n',
+      );
+      expect(endpoint.attempts()).toBe(0);
+    } finally {
+      await endpoint.close();
+    }
+  });
+});
