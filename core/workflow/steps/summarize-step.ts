@@ -12,7 +12,7 @@ import type { ConnectionProvider } from '../connections.js';
 import { censusOnce, findQueuesHeardOnlyBySilent, findQueuesNobodyFetches, findUnheardQueues, type CensusOnce, type UnheardQueues, type UnheardSilentQueues } from '../unheard-queues.js';
 import { leftInPlace } from '../left-in-place.js';
 import { forgetPageReceipts } from '../page-receipt.js';
-import { readRunFinishRecord, recordRunFinishReply, runFinishRecordCommand } from '../run-finish-record.js';
+import { laterStartThatFinished, readRunFinishRecord, recordRunFinishReply, runFinishRecordCommand } from '../run-finish-record.js';
 import { endRunExecution, finishRun } from '../run-executions.js';
 import { forgetEndedQueues, readEndedQueues, readEndedSets, recordEndedQueues, recordEndedSets } from '../ended-queues.js';
 import { OTHER_DESTINATIONS, type ListedItem, type RunTally, type Superseded } from '../run-tally.js';
@@ -285,10 +285,18 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     // start's (which may have ended the run since, its lock released: ending this one would then
     // find none left, and take its look for the run's).
     const end = tally.superseded ? { supersededBy: tally.superseded.laterPlannedAt } : await endRunExecution(source.redis, source.keys.prefix, settings.runId, input.execution, settings.plannedAt, settings.plannedBy);
+    // None left and the lock not this start's to say: a later start of the run may have ended the
+    // run since (its finish deleted the executions and released the lock) when this execution was
+    // superseded with no item failed (its items handed on, or done before that start planned) and
+    // its summary ran late. That start's finish record tells (laterStartThatFinished); ending the
+    // run here wrote this start's record over it, and this start's continuations then read it as
+    // their own ("lost its run lock", FAILED: audit-review3).
+    const finishedBy = !('supersededBy' in end) && end.left === 0 ? await laterStartThatFinished(source.redis, source.keys.prefix, settings) : undefined;
     if ('supersededBy' in end) {
       supersededBy = end.supersededBy;
       supersededByArn = tally.superseded?.laterPlannedBy ?? (await RunLock.laterPlannedBy(source.redis, source.keys.prefix, settings.runId, end.supersededBy));
     }
+    else if (finishedBy !== undefined) supersededBy = finishedBy;
     else if (end.left === 0) {
       endedRun = true;
       // A retry of this summary after an earlier attempt finished the run (its answer lost): the
