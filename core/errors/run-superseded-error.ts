@@ -14,6 +14,8 @@ export class RunSupersededError extends FatalError {
     readonly where: string,
     /** When the later execution planned (epoch ms), when known. */
     readonly laterPlannedAt?: number,
+    /** Its execution's ARN, when known (the operator follows it with `watch`). */
+    readonly laterPlannedBy?: string,
   ) {
     const planned = laterPlannedAt === undefined ? 'later' : new Date(laterPlannedAt).toISOString();
     super(

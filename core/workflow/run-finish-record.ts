@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { RedisCommand } from '../redis/lua-script.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import type { RunSettings } from './work-item.js';
+import type { Superseded } from './run-tally.js';
 
 /**
  * What the last execution's summary did when it finished the run, kept for a retry of that very
@@ -62,15 +63,15 @@ export async function recordRunFinishReply(redis: Redis, prefix: string, setting
 }
 
 /**
- * When a later start of the run (`start --resume`) finished it: that start's plannedAt, read from
- * its last execution's record (kept RUN_FINISH_TTL_SECONDS); undefined when the record names this
+ * When a later start of the run (`start --resume`) finished it: that start's plannedAt (and its
+ * execution's ARN, plannedBy, when the record names it), read from its last execution's record (kept RUN_FINISH_TTL_SECONDS); undefined when the record names this
  * start, an earlier one, none, or is gone. Later as the run lock judges it (lib/run-generation.lua
  * laterStart): a later plannedAt, or the same one from another execution (both named). How a
  * continuation of a superseded execution whose plan runs only once that start has ended the run
  * (its lock released: the lock no longer tells) still knows it was superseded, not that the run
  * lost its lock (plan-step.ts holdAndAdd).
  */
-export async function laterStartThatFinished(redis: Redis, prefix: string, settings: Pick<RunSettings, 'runId' | 'plannedAt' | 'plannedBy'>): Promise<number | undefined> {
+export async function laterStartThatFinished(redis: Redis, prefix: string, settings: Pick<RunSettings, 'runId' | 'plannedAt' | 'plannedBy'>): Promise<Superseded | undefined> {
   if (settings.plannedAt === undefined) return undefined;
   let text: string | null;
   try {
@@ -87,7 +88,9 @@ export async function laterStartThatFinished(redis: Redis, prefix: string, setti
   }
   const at = record.plannedAt;
   if (typeof at !== 'number') return undefined;
-  if (at > settings.plannedAt) return at;
+  // That start's execution, named to the operator (`watch` it): the lock that named it is gone.
+  const later: Superseded = { laterPlannedAt: at, ...(typeof record.plannedBy === 'string' && record.plannedBy !== '' ? { laterPlannedBy: record.plannedBy } : {}) };
+  if (at > settings.plannedAt) return later;
   const other = typeof settings.plannedBy === 'string' && settings.plannedBy !== '' && typeof record.plannedBy === 'string' && record.plannedBy !== settings.plannedBy;
-  return at === settings.plannedAt && other ? at : undefined;
+  return at === settings.plannedAt && other ? later : undefined;
 }

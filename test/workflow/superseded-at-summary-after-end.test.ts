@@ -77,9 +77,12 @@ describe('an execution superseded with no item failed, whose summary runs only o
     while (!(summaryHeld && heldPlans >= 3)) await new Promise((resolve) => setTimeout(resolve, 5));
 
     let laterPlannedAt: number | undefined;
+    let laterPlannedBy: string | undefined;
     const resumedPlan: LocalHandlers['plan'] = async (event, context) => {
       const planned = await base.plan(event, context);
       laterPlannedAt ??= (planned as { settings: { plannedAt: number } }).settings.plannedAt;
+      // The later start's execution, which the superseded summaries name (its finish record carries it).
+      laterPlannedBy ??= (planned as { settings: { plannedBy: string } }).settings.plannedBy;
       return planned;
     };
     const resumedRun = await runWorkflowLocally(input, { ...base, plan: resumedPlan }, { retryIntervalMs: 0 });
@@ -97,13 +100,13 @@ describe('an execution superseded with no item failed, whose summary runs only o
     expect(await jobsIn(redis.source())).toEqual(rerouted.slice().sort());
     expect(root!.status).toBe('SUCCEEDED');
     const rootSummary = root!.output as RunSummary;
-    expect(rootSummary).toMatchObject({ complete: false, superseded: { laterPlannedAt } });
+    expect(rootSummary).toMatchObject({ complete: false, superseded: { laterPlannedAt, laterPlannedBy } });
     expect(rootSummary.endedRun).toBeUndefined();
     expect(rootSummary.releasedLock).toBe(false);
     expect(summaryVerdict(rootSummary, 'redis://source').line).toBe('Not complete here: a later execution of run summary-after-end carries the run on; its summary says when the run is complete.');
     expect(continuations).toHaveLength(3);
     expect(continuations.map((c) => [c.status, c.error?.message])).toEqual(continuations.map(() => ['SUCCEEDED', undefined]));
-    for (const c of continuations) expect(c.output as RunSummary, c.executionArn).toMatchObject({ complete: false, superseded: { laterPlannedAt } });
+    for (const c of continuations) expect(c.output as RunSummary, c.executionArn).toMatchObject({ complete: false, superseded: { laterPlannedAt, laterPlannedBy } });
     // Nothing of the run written after the later start ended it: its finish record its own. (Only
     // the root's ended queues, under its own start's fields, written before it ends among the run's
     // executions as every execution's are, expiring with them: ended-queues.ts.)

@@ -87,9 +87,12 @@ async function supersededAfterTheRunEnded(where: 'plan' | 'page', mode: Mode) {
   const movedBeforeResume = mode === 'reroute' ? (await jobsIn(redis.source())).filter((e) => reroutedNow.has(e)).length : (await jobsIn(redis.target())).length;
 
   let laterPlannedAt: number | undefined;
+  let laterPlannedBy: string | undefined;
   const resumedPlan: LocalHandlers['plan'] = async (event, context) => {
     const planned = await base.plan(event, context);
     laterPlannedAt ??= (planned as { settings: { plannedAt: number } }).settings.plannedAt;
+    // The later start's execution, which the superseded summaries name (its finish record carries it).
+    laterPlannedBy ??= (planned as { settings: { plannedBy: string } }).settings.plannedBy;
     return planned;
   };
   const resumedRun = await runWorkflowLocally(input, { ...base, plan: resumedPlan }, { retryIntervalMs: 0 });
@@ -100,7 +103,7 @@ async function supersededAfterTheRunEnded(where: 'plan' | 'page', mode: Mode) {
   const leftByTheLaterStart = await runRecords();
   laterEnded();
   const firstRun = await first;
-  return { seeded, rerouted, firstRun, resumedRun, movedBeforeResume, laterPlannedAt: laterPlannedAt!, leftByTheLaterStart };
+  return { seeded, rerouted, firstRun, resumedRun, movedBeforeResume, laterPlannedAt: laterPlannedAt!, laterPlannedBy: laterPlannedBy!, leftByTheLaterStart };
 }
 
 /** The run's records on the source, with their values. */
@@ -113,7 +116,7 @@ async function runRecords(): Promise<Record<string, string>> {
 describe("a continuation of a superseded execution that runs on only once the later start of the run has ended the run (its lock released)", () => {
   for (const [where, mode] of [['plan', 'reroute'], ['page', 'reroute'], ['plan', 'transfer'], ['page', 'transfer']] as const) {
     it(`(a ${mode}, held at its ${where}) ends with a superseded summary that counts the item it carried; each job once, the totals add up to the 90 moved, nothing of the run written`, async () => {
-      const { seeded, rerouted, firstRun, resumedRun, movedBeforeResume, laterPlannedAt, leftByTheLaterStart } = await supersededAfterTheRunEnded(where, mode);
+      const { seeded, rerouted, firstRun, resumedRun, movedBeforeResume, laterPlannedAt, laterPlannedBy, leftByTheLaterStart } = await supersededAfterTheRunEnded(where, mode);
       const [root, ...continuations] = firstRun;
 
       if (mode === 'reroute') expect(await jobsIn(redis.source())).toEqual(rerouted.slice().sort());
@@ -130,7 +133,7 @@ describe("a continuation of a superseded execution that runs on only once the la
       expect(continuations.map((c) => [c.status, c.error?.message])).toEqual(continuations.map(() => ['SUCCEEDED', undefined]));
       for (const c of continuations) {
         const summary = c.output as RunSummary;
-        expect(summary, c.executionArn).toMatchObject({ complete: false, superseded: { laterPlannedAt }, counts: { finished: 0, failed: 1, continued: 0 }, continuedIn: [] });
+        expect(summary, c.executionArn).toMatchObject({ complete: false, superseded: { laterPlannedAt, laterPlannedBy }, counts: { finished: 0, failed: 1, continued: 0 }, continuedIn: [] });
         expect(summary.endedRun).toBeUndefined();
         expect(summary.releasedLock).toBe(false);
         if (where === 'plan') expect(summary.failures[0]!.error).toMatch(/^FatalError: Run cont-plan-after-end: this execution was superseded by a later execution of the run \(planned [^,]*, noticed on source redis:\/\/[^,]*, which has ended the run since\)/);

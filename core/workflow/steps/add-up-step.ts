@@ -96,8 +96,7 @@ async function superseded(settings: RunSettings, connections: ConnectionProvider
   // execution's summary found none of the run's executions left and took the run as its own to
   // end: `endedRun`, its finish record written over the later start's, "run the same command
   // again" over a run the later start had completed.
-  const finishedAt = await laterStartThatFinished(source.redis, source.keys.prefix, settings);
-  return finishedAt === undefined ? undefined : { laterPlannedAt: finishedAt };
+  return laterStartThatFinished(source.redis, source.keys.prefix, settings);
 }
 
 /** The later start a Lua step's refusal named by its plannedAt, with its execution's ARN while the lock names it (Superseded). */

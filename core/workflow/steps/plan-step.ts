@@ -504,7 +504,7 @@ async function holdAndAdd(settings: RunSettings, connections: ConnectionProvider
     // the item's earlier moves in no summary).
     if (error instanceof RunLockLostError || error instanceof RunLockedError) {
       const finishedBy = await laterStartThatFinished(source.redis, source.keys.prefix, settings);
-      if (finishedBy !== undefined) return new RunSupersededError(settings.runId, `on ${settings.source} ${source.name}, which has ended the run since`, finishedBy);
+      if (finishedBy !== undefined) return new RunSupersededError(settings.runId, `on ${settings.source} ${source.name}, which has ended the run since`, finishedBy.laterPlannedAt, finishedBy.laterPlannedBy);
     }
     throw error;
   }
@@ -525,7 +525,7 @@ async function holdAndAdd(settings: RunSettings, connections: ConnectionProvider
 function supersededPlan(settings: RunSettings, item: WorkItem | undefined, execution: string, tally: RunTally, resumed: TransferCounters, error: RunSupersededError): PlanOutput {
   const results: ItemResult[] = item ? [{ kind: item.kind, name: item.name, counters: item.counters, error: { Error: 'FatalError', Cause: error.message } }] : [];
   const folded = foldResults(tally, settings.mode, results);
-  folded.superseded = { laterPlannedAt: error.laterPlannedAt! };
+  folded.superseded = { laterPlannedAt: error.laterPlannedAt!, ...(error.laterPlannedBy !== undefined ? { laterPlannedBy: error.laterPlannedBy } : {}) };
   return { settings, itemCount: 0, work: { batch: [], next: null, more: false, batches: 0, tally: folded }, execution, listContinuedIn: null, resumed };
 }
 

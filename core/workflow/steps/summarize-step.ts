@@ -295,9 +295,10 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     if ('supersededBy' in end) {
       supersededBy = end.supersededBy;
       supersededByArn = tally.superseded?.laterPlannedBy ?? (await RunLock.laterPlannedBy(source.redis, source.keys.prefix, settings.runId, end.supersededBy));
-    }
-    else if (finishedBy !== undefined) supersededBy = finishedBy;
-    else if (end.left === 0) {
+    } else if (finishedBy !== undefined) {
+      supersededBy = finishedBy.laterPlannedAt;
+      supersededByArn = finishedBy.laterPlannedBy;
+    } else if (end.left === 0) {
       endedRun = true;
       // A retry of this summary after an earlier attempt finished the run (its answer lost): the
       // list is gone, the lock released by it. What that attempt found is its record's.
