@@ -127,8 +127,8 @@ type DrainCheckOptions = z.output<typeof drainCheckOptionsSchema>;
  */
 function withoutSelectionOnce(raw: Record<string, unknown>, given: Record<string, unknown>, typed: ReadonlySet<string>, readsYml: boolean): string[] {
   const noSelection = rulesWithoutSelection(typed, given, readsYml);
-  const { strict: _strict, environment: _environment, ...rest } = raw;
-  return [...flagsWithoutRules(noSelection.length > 0 ? rest : raw, given, { reads: readsYml }), ...noSelection];
+  const rest = Object.fromEntries(Object.entries(raw).filter(([key]) => !noSelection.keys.includes(key)));
+  return [...flagsWithoutRules(rest, given, { reads: readsYml }), ...noSelection.problems];
 }
 
 /** `--stack` beside `--function`: the stack is only read to find the function (invoke-drain-check.ts). */

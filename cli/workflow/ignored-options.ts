@@ -66,22 +66,32 @@ export function stateMachineUnused(typed: ReadonlySet<string>, given: Record<str
 }
 
 /**
- * `drain-check`'s routing rules read for a selection alone (`--store`; with --classes or
- * --classes-file, the classes the catalog does not know are warned of): typed without one, they
- * were read and nothing used them. `--strict`, and `--environment` unless a redis.yml is read, with them.
+ * `drain-check`'s routing options typed without a selection, which they serve alone (`--store`;
+ * with --classes or --classes-file, the classes the catalog does not know are warned of): the
+ * rules were read and nothing used them. `--strict` with them, or alone (its "add --catalog and
+ * --rules" would be refused next); `--environment` with them unless a redis.yml is read (alone it
+ * may be for a redis.yml: flagsWithoutRules says so). The option keys named, and the refusal.
  */
-export function rulesWithoutSelection(typed: ReadonlySet<string>, given: Record<string, unknown>, readsYml: boolean): string[] {
-  if (given['rules'] === undefined && given['catalog'] === undefined) return [];
+export function rulesWithoutSelection(typed: ReadonlySet<string>, given: Record<string, unknown>, readsYml: boolean): { readonly keys: readonly string[]; readonly problems: string[] } {
+  const none = { keys: [], problems: [] };
+  const routing = given['rules'] !== undefined || given['catalog'] !== undefined;
+  if (!routing && !typed.has('strict')) return none;
   const selected = hasSelection({ classes: given['classes'] as string | undefined, classesFile: given['classesFile'] as string | undefined, store: given['store'] as string | undefined });
-  if (selected) return [];
-  const named = [
-    ...(typed.has('catalog') ? ['--catalog'] : []),
-    ...(typed.has('rules') ? ['--rules'] : []),
-    ...(typed.has('strict') ? ['--strict'] : []),
-    ...(typed.has('environment') && !readsYml ? ['--environment'] : []),
-  ];
-  if (named.length === 0) return [];
-  return [`${named.join(', ')}: only ${named.length === 1 ? 'applies' : 'apply'} with a selection of classes (--store, --classes or --classes-file): without one the check reads no routing rules. Add a selection, or leave ${named.length === 1 ? 'it' : 'them'} out`];
+  if (selected) return none;
+  const named = (
+    [
+      ['catalog', '--catalog'],
+      ['rules', '--rules'],
+      ['strict', '--strict'],
+      ['environment', '--environment'],
+    ] as const
+  ).filter(([key]) => typed.has(key) && (key !== 'environment' || (routing && !readsYml)));
+  if (named.length === 0) return none;
+  const options = named.map(([, option]) => option);
+  return {
+    keys: named.map(([key]) => key),
+    problems: [`${options.join(', ')}: only ${named.length === 1 ? 'applies' : 'apply'} with a selection of classes (--store, --classes or --classes-file): without one the check reads no routing rules. Add a selection, or leave ${named.length === 1 ? 'it' : 'them'} out`],
+  };
 }
 
 /** `move --password` with both Redis' own passwords typed or set (--from-password, --to-password): used for neither. */

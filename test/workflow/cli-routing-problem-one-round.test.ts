@@ -120,4 +120,17 @@ describe('drain-check: --environment (or --strict) with a catalog and no selecti
       await endpoint.close();
     }
   });
+
+  it('--strict typed alone (no catalog, rules or selection): the advice that helps (a selection), not "add --catalog and --rules", which would be refused next; nothing tried', async () => {
+    const endpoint = await refusingEndpoint();
+    try {
+      const result = await runCli('drain-check', '--redis', endpoint.url, '--strict');
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe('--strict: only applies with a selection of classes (--store, --classes or --classes-file): without one the check reads no routing rules. Add a selection, or leave it out\n');
+      expect(endpoint.attempts()).toBe(0);
+    } finally {
+      await endpoint.close();
+    }
+  });
 });
