@@ -475,7 +475,7 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   }
   if (summary.superseded) {
     attention.push(
-      `Superseded by a later execution of run ${summary.runId} (planned ${new Date(summary.superseded.laterPlannedAt).toISOString()}${summary.superseded.laterPlannedBy !== undefined ? `, execution ${summary.superseded.laterPlannedBy}` : ''}): this execution moved nothing more and left the run's list, executions, stop marker and lock to it.${followLater(summary.superseded.laterPlannedBy)}`,
+      `Superseded by a later execution of run ${summary.runId} (planned ${new Date(summary.superseded.laterPlannedAt).toISOString()}${summary.superseded.laterPlannedBy !== undefined ? `, execution ${summary.superseded.laterPlannedBy}` : ''}): this execution moved nothing more and left the run's list, executions, stop marker and lock to it.`,
     );
   }
   if (attention.length > 0) {
@@ -560,7 +560,7 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
               ? 'Complete: no job of the selected classes is left on the source. The counts say none was moved, but they may be short (see "Needs a look" above).'
               : 'Complete: no job of the selected classes was on the source; nothing was moved.'
             : `Complete: everything that could be moved was moved${unheardTail(summary.unheard, false, summary.unheardSilent)}${deadSetTail(summary.deadSetOverCap)}${uncounted > 0 ? ' (counts may be short: see "Needs a look" above)' : ''}.`;
-  const superseded = summary.superseded ? `Not complete here: a later execution of run ${summary.runId} carries the run on; its summary says when the run is complete.` : undefined;
+  const superseded = summary.superseded ? supersededVerdict(summary.runId, summary.superseded.laterPlannedBy) : undefined;
   if (!summary.complete) return { state: 'not-complete', line: superseded ?? (summary.interrupted ? `Not complete: stopped by ${summary.interrupted.signal}. Run the same command again to finish.` : `Not complete: ${view.again ?? 'run the same command again to resume.'}`) };
   // A "Done, but" for other reasons names them too, after its own ("Complete" never stands with them).
   const line = held === undefined || summary.dryRun || complete.startsWith(`Done, but ${held}`) ? complete : `${complete} Also ${held}.`;
@@ -909,9 +909,17 @@ function quarantinedByQueue(summary: RunSummary, view: SummaryView): Map<string,
 }
 
 /**
- * How to follow the later execution that superseded this one: its ARN, on AWS (a local run's
- * executions, named after the local state machine, are followed by the command that started them).
+ * The verdict of an execution a later start superseded: it names what to do, follow the later
+ * execution, on the line itself (the execution's ARN stood only on the "Needs a look" line above,
+ * and the verdict said only that "a later execution" carries the run on). On AWS by its ARN, with
+ * `watch`; a local run's executions (named after the local state machine) are followed by the
+ * command that started them, which prints their summary; an execution the lock did not name
+ * (laterPlannedBy unknown) is found with `list`.
  */
-function followLater(arn: string | undefined): string {
-  return arn !== undefined && !arn.includes(`:execution:${LOCAL_STATE_MACHINE_NAME}:`) ? ` Follow it with: sidekiq-migrate watch ${arn}` : '';
+export function supersededVerdict(runId: string, laterArn: string | undefined): string {
+  const then = 'its summary says when the run is complete';
+  if (laterArn === undefined) return `Not complete here: a later execution of run ${runId} carries the run on. Follow it: find it with sidekiq-migrate list, then sidekiq-migrate watch it; ${then}.`;
+  // A local execution's name is a random id the user never saw: the command is what they know it by.
+  if (laterArn.includes(`:execution:${LOCAL_STATE_MACHINE_NAME}:`)) return `Not complete here: a later execution of run ${runId} carries the run on. Follow it in the output of the command that started it: ${then}.`;
+  return `Not complete here: a later execution of run ${runId} carries the run on. Follow it with: sidekiq-migrate watch ${laterArn}; ${then}.`;
 }

@@ -140,7 +140,7 @@ describe("an add-up whose read of the run's list comes after a later start of th
     expect(words).toContain(`Superseded by a later execution of run list-read-superseded (planned ${new Date(laterPlannedAt).toISOString()}, execution ${laterArn}): this execution moved nothing more and left the run's list, executions, stop marker and lock to it.`);
     expect(words).not.toContain('sidekiq-migrate watch');
     expect(words).not.toMatch(/FAILED|failed:/i);
-    expect(summaryVerdict(summary, 'redis://source')).toEqual({ state: 'not-complete', line: 'Not complete here: a later execution of run list-read-superseded carries the run on; its summary says when the run is complete.' });
+    expect(summaryVerdict(summary, 'redis://source')).toEqual({ state: 'not-complete', line: 'Not complete here: a later execution of run list-read-superseded carries the run on. Follow it in the output of the command that started it: its summary says when the run is complete.' });
     const combined = combineSummaries(firstRun.map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary })));
     expect(combined).toMatchObject({ complete: false, superseded: { laterPlannedAt, laterPlannedBy: laterArn }, counts: { failed: 0 } });
 

@@ -103,7 +103,7 @@ describe('an execution superseded with no item failed, whose summary runs only o
     expect(rootSummary).toMatchObject({ complete: false, superseded: { laterPlannedAt, laterPlannedBy } });
     expect(rootSummary.endedRun).toBeUndefined();
     expect(rootSummary.releasedLock).toBe(false);
-    expect(summaryVerdict(rootSummary, 'redis://source').line).toBe('Not complete here: a later execution of run summary-after-end carries the run on; its summary says when the run is complete.');
+    expect(summaryVerdict(rootSummary, 'redis://source').line).toBe('Not complete here: a later execution of run summary-after-end carries the run on. Follow it in the output of the command that started it: its summary says when the run is complete.');
     expect(continuations).toHaveLength(3);
     expect(continuations.map((c) => [c.status, c.error?.message])).toEqual(continuations.map(() => ['SUCCEEDED', undefined]));
     for (const c of continuations) expect(c.output as RunSummary, c.executionArn).toMatchObject({ complete: false, superseded: { laterPlannedAt, laterPlannedBy } });

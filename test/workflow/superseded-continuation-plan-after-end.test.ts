@@ -146,7 +146,7 @@ describe("a continuation of a superseded execution that runs on only once the la
       if (mode === 'transfer') for (const e of [...firstRun, ...resumedRun]) expect((e.output as RunSummary).totals).toMatchObject({ resumed: 0, duplicates: 0 });
       const combined = combineSummaries([root!, ...continuations].map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary })));
       expect(moved({ executionArn: '', status: 'SUCCEEDED', output: combined })).toBe(movedBeforeResume);
-      expect(summaryVerdict(combined, 'redis://source').line).toBe('Not complete here: a later execution of run cont-plan-after-end carries the run on; its summary says when the run is complete.');
+      expect(summaryVerdict(combined, 'redis://source').line).toBe('Not complete here: a later execution of run cont-plan-after-end carries the run on. Follow it in the output of the command that started it: its summary says when the run is complete.');
       // The superseded executions wrote nothing of the run after the later start ended it (its finish record its own).
       expect(await runRecords()).toEqual(leftByTheLaterStart);
     });

@@ -121,6 +121,8 @@ describe("a continuation's plan that finds its execution superseded by a later s
       // ended there with what the root had moved of it, and said why (main: FAILED, "Could not plan").
       expect(continuations.map((c) => [c.status, c.error])).toEqual(continuations.map(() => ['SUCCEEDED', undefined]));
       expect(continuations).toHaveLength(3);
+      // The verdict line names what to do: follow the later start (a local one: in the output of the command that started it).
+      const supersededLine = 'Not complete here: a later execution of run cont-plan-superseded carries the run on. Follow it in the output of the command that started it: its summary says when the run is complete.';
       for (const c of continuations) {
         const summary = c.output as RunSummary;
         // The later start's execution named (read from the run's lock as the summary ran: the later start still held it).
@@ -132,7 +134,7 @@ describe("a continuation's plan that finds its execution superseded by a later s
         // Its words: superseded, never Complete.
         const words = renderSummary(summary, 'redis://source');
         expect(words).toContain(`Superseded by a later execution of run cont-plan-superseded (planned ${new Date(laterPlannedAt).toISOString()}, execution ${resumedRun[0]!.executionArn})`);
-        expect(summaryVerdict(summary, 'redis://source')).toEqual({ state: 'not-complete', line: 'Not complete here: a later execution of run cont-plan-superseded carries the run on; its summary says when the run is complete.' });
+        expect(summaryVerdict(summary, 'redis://source')).toEqual({ state: 'not-complete', line: supersededLine });
       }
       // What the first start moved is in its continuations' totals; the later start moved the rest.
       expect(movedBeforeResume).toBeGreaterThan(0);
@@ -146,7 +148,7 @@ describe("a continuation's plan that finds its execution superseded by a later s
       const combined = combineSummaries(firstRun.map((e) => ({ executionArn: e.executionArn, summary: e.output as RunSummary })));
       expect((combined.totals as { moved?: number; written?: number })[mode === 'reroute' ? 'moved' : 'written']).toBe(movedBeforeResume);
       expect(combined).toMatchObject({ complete: false, superseded: { laterPlannedAt } });
-      expect(summaryVerdict(combined, 'redis://source').line).toBe('Not complete here: a later execution of run cont-plan-superseded carries the run on; its summary says when the run is complete.');
+      expect(summaryVerdict(combined, 'redis://source').line).toBe(supersededLine);
     });
   }
 });
