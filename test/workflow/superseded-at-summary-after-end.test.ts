@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { runLockKey } from '../../core/redis/run-lock.js';
-import { ROOT_EXECUTION, runExecutionsKey } from '../../core/workflow/run-executions.js';
+import { ROOT_EXECUTION } from '../../core/workflow/run-executions.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
-import { workListKey } from '../../core/workflow/work-list.js';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { summaryVerdict } from '../../cli/workflow/render-summary.js';
 import { SummarizeFunctionSteps, summarizeFunctionStep } from '../../functions/support/task-inputs.js';
 import { runWorkflowLocally, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
 import { jobsIn } from '../support/exact-jobs.js';
+import { isContinuation, runLaterStartToRunEnd, runRecords } from '../support/later-start-ends-run.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { seedOldForReroute } from '../support/reroute-seed.js';
 import { connectionsPerTest } from '../support/test-connections.js';
@@ -27,14 +26,7 @@ const redis = privateSourceAndTarget();
 const { connect } = connectionsPerTest(redis);
 
 const input = { runId: 'summary-after-end', mode: 'reroute', routing: { kind: 'mapping', mapping: { A: 'new' } }, pageSize: 3, pagesPerInvocation: 1, maxIterations: 4 };
-const isContinuation = (event: unknown) => typeof (event as { executionInput?: unknown }).executionInput === 'object' && 'continuation' in (event as { executionInput: object }).executionInput;
 const isRootSummary = (event: unknown) => summarizeFunctionStep(event) === SummarizeFunctionSteps.summarize && (event as { execution?: unknown }).execution === ROOT_EXECUTION;
-
-async function runRecords(): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const key of (await redis.source().keys('*sidekiq-migrate*')).sort()) out[key] = (await redis.source().type(key)) === 'string' ? ((await redis.source().get(key)) ?? '') : await redis.source().type(key);
-  return out;
-}
 
 describe('an execution superseded with no item failed, whose summary runs only once the later start has ended the run', () => {
   it('says it was superseded, ends nothing, writes nothing of the run; its continuations end superseded too; each job once', async () => {
@@ -76,20 +68,7 @@ describe('an execution superseded with no item failed, whose summary runs only o
     });
     while (!(summaryHeld && heldPlans >= 3)) await new Promise((resolve) => setTimeout(resolve, 5));
 
-    let laterPlannedAt: number | undefined;
-    let laterPlannedBy: string | undefined;
-    const resumedPlan: LocalHandlers['plan'] = async (event, context) => {
-      const planned = await base.plan(event, context);
-      laterPlannedAt ??= (planned as { settings: { plannedAt: number } }).settings.plannedAt;
-      // The later start's execution, which the superseded summaries name (its finish record carries it).
-      laterPlannedBy ??= (planned as { settings: { plannedBy: string } }).settings.plannedBy;
-      return planned;
-    };
-    const resumedRun = await runWorkflowLocally(input, { ...base, plan: resumedPlan }, { retryIntervalMs: 0 });
-    expect(resumedRun.map((e) => e.status)).toEqual(resumedRun.map(() => 'SUCCEEDED'));
-    expect(resumedRun.map((e) => e.output as RunSummary).filter((s) => s.endedRun)).toHaveLength(1);
-    expect(await redis.source().exists(runLockKey(''), workListKey('', input.runId), runExecutionsKey('', input.runId))).toBe(0);
-    const leftByTheLaterStart = await runRecords();
+    const { laterPlannedAt, laterPlannedBy, leftByTheLaterStart } = await runLaterStartToRunEnd(redis.source(), input, base);
 
     // The root's summary first (the run ended under it), then its continuations' plans.
     releaseSummary();
@@ -110,7 +89,7 @@ describe('an execution superseded with no item failed, whose summary runs only o
     // Nothing of the run written after the later start ended it: its finish record its own. (Only
     // the root's ended queues, under its own start's fields, written before it ends among the run's
     // executions as every execution's are, expiring with them: ended-queues.ts.)
-    const { [`sidekiq-migrate:${input.runId}:ended-queues`]: endedQueues, ...records } = await runRecords();
+    const { [`sidekiq-migrate:${input.runId}:ended-queues`]: endedQueues, ...records } = await runRecords(redis.source());
     expect(records).toEqual(leftByTheLaterStart);
     if (endedQueues !== undefined) {
       const fields = Object.keys(await redis.source().hgetall(`sidekiq-migrate:${input.runId}:ended-queues`));

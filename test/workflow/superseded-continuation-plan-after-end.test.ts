@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { runLockKey } from '../../core/redis/run-lock.js';
 import { combineSummaries } from '../../core/workflow/combine-summaries.js';
-import { runExecutionsKey } from '../../core/workflow/run-executions.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
-import { workListKey } from '../../core/workflow/work-list.js';
 import { localTaskHandlers } from '../../cli/workflow/task-handlers.js';
 import { summaryVerdict } from '../../cli/workflow/render-summary.js';
 import { runWorkflowLocally, type LocalExecution, type LocalHandlers } from '../../infra/local/run-workflow-locally.js';
 import { jobsIn } from '../support/exact-jobs.js';
+import { isContinuation, runLaterStartToRunEnd, runRecords } from '../support/later-start-ends-run.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { seedOldForReroute } from '../support/reroute-seed.js';
 import { connectionsPerTest } from '../support/test-connections.js';
@@ -32,8 +30,6 @@ const moved = (e: LocalExecution) => {
   const totals = (e.output as RunSummary | undefined)?.totals as { moved?: number; written?: number } | undefined;
   return totals?.moved ?? totals?.written ?? 0;
 };
-const isContinuation = (event: unknown) => typeof (event as { executionInput?: unknown }).executionInput === 'object' && 'continuation' in (event as { executionInput: object }).executionInput;
-
 
 /**
  * The first start, each of its continuations held `where` (its plan, or its first page task once
@@ -86,31 +82,11 @@ async function supersededAfterTheRunEnded(where: 'plan' | 'page', mode: Mode) {
   const reroutedNow = new Set(rerouted);
   const movedBeforeResume = mode === 'reroute' ? (await jobsIn(redis.source())).filter((e) => reroutedNow.has(e)).length : (await jobsIn(redis.target())).length;
 
-  let laterPlannedAt: number | undefined;
-  let laterPlannedBy: string | undefined;
-  const resumedPlan: LocalHandlers['plan'] = async (event, context) => {
-    const planned = await base.plan(event, context);
-    laterPlannedAt ??= (planned as { settings: { plannedAt: number } }).settings.plannedAt;
-    // The later start's execution, which the superseded summaries name (its finish record carries it).
-    laterPlannedBy ??= (planned as { settings: { plannedBy: string } }).settings.plannedBy;
-    return planned;
-  };
-  const resumedRun = await runWorkflowLocally(input, { ...base, plan: resumedPlan }, { retryIntervalMs: 0 });
-  // The later start ended the run: its lock released, its list and executions gone.
-  expect(resumedRun.map((e) => e.status)).toEqual(resumedRun.map(() => 'SUCCEEDED'));
-  expect(resumedRun.map((e) => e.output as RunSummary).filter((s) => s.endedRun)).toHaveLength(1);
-  expect(await redis.source().exists(runLockKey(''), workListKey('', input.runId), runExecutionsKey('', input.runId))).toBe(0);
-  const leftByTheLaterStart = await runRecords();
+  // The later start ends the run: its lock released, its list and executions gone.
+  const { resumedRun, laterPlannedAt, laterPlannedBy, leftByTheLaterStart } = await runLaterStartToRunEnd(redis.source(), input, base);
   laterEnded();
   const firstRun = await first;
-  return { seeded, rerouted, firstRun, resumedRun, movedBeforeResume, laterPlannedAt: laterPlannedAt!, laterPlannedBy: laterPlannedBy!, leftByTheLaterStart };
-}
-
-/** The run's records on the source, with their values. */
-async function runRecords(): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const key of (await redis.source().keys('*sidekiq-migrate*')).sort()) out[key] = (await redis.source().type(key)) === 'string' ? ((await redis.source().get(key)) ?? '') : await redis.source().type(key);
-  return out;
+  return { seeded, rerouted, firstRun, resumedRun, movedBeforeResume, laterPlannedAt, laterPlannedBy, leftByTheLaterStart };
 }
 
 describe("a continuation of a superseded execution that runs on only once the later start of the run has ended the run (its lock released)", () => {
@@ -148,7 +124,7 @@ describe("a continuation of a superseded execution that runs on only once the la
       expect(moved({ executionArn: '', status: 'SUCCEEDED', output: combined })).toBe(movedBeforeResume);
       expect(summaryVerdict(combined, 'redis://source').line).toBe('Not complete here: a later execution of run cont-plan-after-end carries the run on. Follow it in the output of the command that started it: its summary says when the run is complete.');
       // The superseded executions wrote nothing of the run after the later start ended it (its finish record its own).
-      expect(await runRecords()).toEqual(leftByTheLaterStart);
+      expect(await runRecords(redis.source())).toEqual(leftByTheLaterStart);
     });
   }
 });
