@@ -163,8 +163,19 @@ function progressOf(counters: RerouteCounters | TransferCounters): number {
 
 /**
  * A transfer's ledgers get their TTL once their item has ended with nothing of the run in flight
- * (retire-ledger.ts): before that, no TTL, so that no volatile-* eviction can take them. Done as
- * each batch ends, while the run holds its lock: no other attempt can be writing these keys.
+ * (retire-ledger.ts): before that, no TTL, so that no volatile-* eviction can take them. Usually
+ * the end of the item's pass gave it already (retireBeforePassEnd); this is for a pass killed in between.
+ *
+ * Not guarded by the lock, and need not be: a later start (`start --resume`) may plan after this
+ * execution's look for one (`superseded`, above) and write the same ledgers (they are the run's,
+ * `<run>:ledger:<key>`) while this runs. The retirement is safe against any writer of the run, in
+ * any interleaving with its three steps (look on the target, in-flight key on the source, retire
+ * on the target, if unchanged): a batch claimed before the source's look and not acknowledged
+ * makes it refuse; one claimed after it and copied before the retire changes the ledger (a new
+ * entry), so the retire refuses; one copied after the retire takes the TTL off in the same step
+ * as it records the batch (PERSIST). So a ledger never has a TTL while it records a batch in
+ * flight: at worst one of the later start's, with only acknowledged batches, gets its TTL before
+ * that start's own add-up would give it (test/redis/superseded-ledger-retire.test.ts).
  */
 async function retireEndedLedgers(input: AddUpInput, connections: ConnectionProvider): Promise<void> {
   const { settings } = input;
