@@ -98,7 +98,7 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
       const options = validateConfigAndFiles(drainCheckOptionsSchema, optionsWithConfig(command, raw, process.env, { ignore }), (given) => [...fileProblemsOf(given), ...previousProblems(given), ...saveProblems(given)], (given) => [
         ...withoutSelectionOnce(raw, given, typedOptions(command), readsRedisYml(given, ['redis', 'to'])),
         ...(given['deployed'] ? deployedFunctionRefusals(typedOptions(command), given) : redisYmlUnused(typedOptions(command), given, { redis: '--redis', to: '--to' })),
-        ...(given['deployed'] ? [] : endpointRefusals(given, { redis: '--redis', to: '--to' }, { tlsCa: ['redis', 'to'], toTlsCa: ['to'] })),
+        ...(given['deployed'] ? [] : endpointRefusals(given, { redis: '--redis', to: '--to' }, { tlsCa: ['redis', 'to'], toTlsCa: ['to'] }, { sides: { redis: ['password'], to: ['toPassword', 'password'] }, typed: typedOptions(command) })),
       ]);
       // Files are read and names resolved before anything connects.
       const redis = options.redis === undefined ? undefined : endpointUrls(options.redisYml, options.environment, { redis: { value: options.redis, option: '--redis' } }).redis;

@@ -46,7 +46,7 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
       ...flagsWithoutRules(raw, given, { reads: readsRedisYml(given, ['from', 'to']) }),
       ...redisYmlUnused(typedOptions(command), given, { from: '--from', to: '--to' }),
       ...passwordForNeither(typedOptions(command), given),
-      ...endpointRefusals(given, { from: '--from', to: '--to' }, { tlsCa: ['from', 'to'], fromTlsCa: ['from'], toTlsCa: ['to'] }),
+      ...endpointRefusals(given, { from: '--from', to: '--to' }, { tlsCa: ['from', 'to'], fromTlsCa: ['from'], toTlsCa: ['to'] }, { sides: { from: ['fromPassword', 'password'], to: ['toPassword', 'password'] }, typed: typedOptions(command) }),
       // Its size decided before connecting (with the run id a new run takes: see transferInput).
       ...inputSizeProblems(moveOptionsSchema, given, (o) => transferInput(o, o.runId ?? newRunId('transfer'), routingOf(o)), (o) => [o.namespace, o.toNamespace ?? o.namespace]),
     ]), routingOf, ROUTING_KEYS);

@@ -13,6 +13,7 @@ import { interruptedRunWords, refuseDeadRunInTheWay as refuseOtherDeadRun } from
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 import { fileProblemsOf } from '../workflow/routing-input.js';
 import { endpointRefusals } from '../workflow/selection-input.js';
+import { typedOptions } from '../workflow/ignored-options.js';
 
 export function registerRollbackCommand(program: Command, ctx: CliContext): void {
   program
@@ -39,7 +40,7 @@ export function registerRollbackCommand(program: Command, ctx: CliContext): void
         rollbackOptionsSchema,
         { ...optionsWithConfig(command, raw), of: run },
         (given) => fileProblemsOf({ tlsCa: given['tlsCa'] }),
-        (given) => endpointRefusals(given, { redis: '--redis' }, { tlsCa: ['redis'] }),
+        (given) => endpointRefusals(given, { redis: '--redis' }, { tlsCa: ['redis'] }, { sides: { redis: ['password'] }, typed: typedOptions(command) }),
         (path) => (path[0] === 'of' ? 'RUN' : defaultLabel(path)),
       );
       refuseCaWithoutTls('--tls-ca', options.tlsCa, [options.redis]);

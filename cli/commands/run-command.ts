@@ -33,7 +33,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     const options = withRoutingProblems(runOptionsSchema, optionsWithConfig(command, raw), (input) => validateConfigAndFiles(runOptionsSchema, input, fileProblemsOf, (given) => [
       ...flagsWithoutRules(raw, given),
       ...queueOnlyOptions(typedOptions(command), given),
-      ...endpointRefusals(given, { redis: '--redis' }, { tlsCa: ['redis'] }),
+      ...endpointRefusals(given, { redis: '--redis' }, { tlsCa: ['redis'] }, { sides: { redis: ['password'] }, typed: typedOptions(command) }),
       // Its size decided before connecting (with the run id a new run takes: see rerouteInput).
       ...inputSizeProblems(runOptionsSchema, given, (o) => rerouteInput(o, o.runId ?? newRunId('reroute'), routingOf(o).routing), (o) => [o.namespace]),
     ]), routingOf, ROUTING_KEYS);
