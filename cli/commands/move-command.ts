@@ -19,6 +19,7 @@ import { hasSelection, resolveClassSelection, type ClassSelection } from '../../
 import { screenWidth } from '../workflow/fit.js';
 import { renderSelectionPlan } from '../workflow/render-selection-plan.js';
 import { endpointRefusals, endpointUrls, routingInputOfPlan, refuseCronWithSelection } from '../workflow/selection-input.js';
+import { migrationInput } from '../workflow/migration-input.js';
 import { addClassSelectionOptions, addMigrationOptions } from './run-options.js';
 
 export function registerMoveCommand(program: Command, ctx: CliContext): void {
@@ -106,23 +107,8 @@ function moveRouting(options: MoveOptions): { selection?: ClassSelection; routin
  * longer than a new one's, up to 80 characters), so runWorkflowFromCli checks the size again, exactly.
  */
 function transferInput(options: MoveOptions, runId: string, { selection, routing }: { selection?: ClassSelection | undefined; routing?: RoutingInput | undefined }): Record<string, unknown> {
-  return {
-    runId,
-    mode: 'transfer',
-    source: 'source',
-    target: 'target',
-    ...(routing ? { routing } : {}),
-    ...(selection ? { classes: selection.classes } : {}),
-    sets: options.sets,
-    queues: options.queues,
-    dryRun: options.dryRun,
-    pageSize: options.pageSize,
-    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
-    ...(options.fromReplicas !== undefined ? { fromReplicas: options.fromReplicas } : {}),
-    ...(options.toReplicas !== undefined ? { toReplicas: options.toReplicas } : {}),
-    placement: options.append ? 'append' : 'front',
-    ...(options.cron ? { cron: 'carry' } : {}),
-  };
+  // start --mode transfer builds its input with the same migrationInput: one deployed behaves as one run here.
+  return migrationInput({ runId, mode: 'transfer', source: 'source', target: 'target', routing, classes: selection?.classes, cron: options.cron ? 'carry' : undefined }, options);
 }
 
 /** The plan in --json's summary object: class → where → jobs, and the classes with none. */

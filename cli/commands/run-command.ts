@@ -15,6 +15,7 @@ import { queueOnlyOptions, typedOptions } from '../workflow/ignored-options.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 import { endpointRefusals } from '../workflow/selection-input.js';
 import { isRollbackOf } from './rollback-command.js';
+import { migrationInput } from '../workflow/migration-input.js';
 import { addMigrationOptions } from './run-options.js';
 
 export function registerRunCommand(program: Command, ctx: CliContext): void {
@@ -69,17 +70,5 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
  * longer than a new one's, up to 80 characters), so runWorkflowFromCli checks the size again, exactly.
  */
 function rerouteInput(options: RunOptions, runId: string, routing: RoutingInput | undefined): Record<string, unknown> {
-  return {
-    runId,
-    mode: 'reroute',
-    source: 'source',
-    routing,
-    sets: options.sets,
-    queues: options.queues,
-    dryRun: options.dryRun,
-    pageSize: options.pageSize,
-    unmapped: options.unmapped,
-    placement: options.append ? 'append' : 'front',
-    ...(options.rewriteCron ? { cron: 'rewrite' } : {}),
-  };
+  return migrationInput({ runId, mode: 'reroute', source: 'source', routing, cron: options.rewriteCron ? 'rewrite' : undefined }, options);
 }

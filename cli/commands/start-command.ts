@@ -19,6 +19,7 @@ import { queueOnlyOptions, stateMachineUnused, typedOptions } from '../workflow/
 import { hasSelection, resolveClassSelection } from '../../core/selection/resolve-selection.js';
 import { fileProblemsOf, flagsWithoutRules, routingInputFromFlags } from '../workflow/routing-input.js';
 import { routingInputOfPlan, refuseCronWithSelection } from '../workflow/selection-input.js';
+import { migrationInput } from '../workflow/migration-input.js';
 import { addClassChoiceOptions, addDeployedOptions, addRoutingOptions, addSelectionOptions } from './run-options.js';
 
 /** Step Functions' limit on an execution input (the CLI resolves rules to a mapping to stay under it). */
@@ -293,22 +294,11 @@ function executionInput(options: StartOptions, ctx: Pick<CliContext, 'io' | 'now
   for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
   const runId = options.resume ?? options.runId ?? newRunId(options.rollback ? 'rollback' : options.mode, ctx.now());
   const input = {
-    runId,
-    mode: options.mode,
-    source: options.source,
-    ...(options.mode === 'transfer' ? { target: options.target } : {}),
-    ...(routing ? { routing } : {}),
-    ...(selection ? { classes: selection.classes } : {}),
-    sets: options.sets,
-    queues: options.queues,
-    dryRun: options.dryRun,
-    pageSize: options.pageSize,
-    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
-    ...(options.fromReplicas !== undefined ? { fromReplicas: options.fromReplicas } : {}),
-    ...(options.toReplicas !== undefined ? { toReplicas: options.toReplicas } : {}),
-    unmapped: options.unmapped,
-    placement: options.append ? ('append' as const) : ('front' as const),
-    ...(options.rewriteCron ? { cron: 'rewrite' as const } : options.cron ? { cron: 'carry' as const } : {}),
+    // The same builder as run's and move's (migration-input.ts): a deployed run gets what a local one would.
+    ...migrationInput(
+      { runId, mode: options.mode, source: options.source, target: options.mode === 'transfer' ? options.target : undefined, routing, classes: selection?.classes, cron: options.rewriteCron ? 'rewrite' : options.cron ? 'carry' : undefined },
+      options,
+    ),
     // This command's own: a name already taken is then always refused (ExecutionAlreadyExists),
     // never answered with the open execution of that name (Step Functions' idempotent start of the
     // same name and input), which this command did not start. Counted in the input's size.
