@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { renderSummary } from '../../cli/workflow/render-summary.js';
 import type { RunSummary } from '../../core/workflow/steps/summarize-step.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
+import { unhandledDuring } from '../support/unhandled-rejections.js';
 import { fakeContext } from './support/lambda-harness.js';
 import { lambdaOnOwnServers } from './support/lambda-on-own-servers.js';
 import { runToSummary, summarizeInput, viaJson } from './support/run-workflow.js';
@@ -39,20 +40,6 @@ function zrangesFailFrom(client: Redis, key: string, from: number): { sent: () =
     return send.call(this, command, ...rest);
   };
   return { sent: () => n, stop: () => (c.sendCommand = send) };
-}
-
-/** The rejections left unhandled while `run` runs, and 100 ms after it. */
-async function unhandledDuring(run: () => Promise<void>): Promise<unknown[]> {
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown) => unhandled.push(reason);
-  process.on('unhandledRejection', onUnhandled);
-  try {
-    await run();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  } finally {
-    process.off('unhandledRejection', onUnhandled);
-  }
-  return unhandled;
 }
 
 describe("the summarize handler of a re-route, its count of late set arrivals losing its connection with reads sent ahead", { timeout: 180_000 }, () => {

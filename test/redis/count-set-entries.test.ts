@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { MAX_ENTRIES_PER_SCAN_CALL } from '../../core/redis/page-bytes.js';
 import { COUNT_READS_AHEAD, countSetEntries } from '../../core/workflow/steps/count-set-entries.js';
 import { privateRedis } from '../support/private-redis.js';
+import { unhandledDuring } from '../support/unhandled-rejections.js';
 
 const redis = privateRedis();
 const ENTRIES = 1_234;
@@ -78,20 +79,6 @@ function faulting(client: Redis, fault: (read: { n: number; from: number }) => '
     },
   });
   return { proxy, reads };
-}
-
-/** The rejections left unhandled while `run` runs, and 50 ms after it (vitest reports them too, "Errors"). */
-async function unhandledDuring(run: () => Promise<void>): Promise<unknown[]> {
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown) => unhandled.push(reason);
-  process.on('unhandledRejection', onUnhandled);
-  try {
-    await run();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  } finally {
-    process.off('unhandledRejection', onUnhandled);
-  }
-  return unhandled;
 }
 
 describe('countSetEntries', () => {
@@ -193,15 +180,9 @@ describe('countSetEntries', () => {
         };
       },
     });
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => unhandled.push(reason);
-    process.on('unhandledRejection', onUnhandled);
-    try {
+    const unhandled = await unhandledDuring(async () => {
       await expect(countSetEntries(failing, 'schedule', marked, {})).rejects.toThrow('read 3 lost');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
+    }, 200);
     expect(n).toBeGreaterThan(3);
     expect(unhandled).toEqual([]);
   });
