@@ -13,16 +13,18 @@ import { interruptedRunWords, refuseDeadRunInTheWay as refuseOtherDeadRun } from
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 import { fileProblemsOf } from '../workflow/routing-input.js';
 import { endpointRefusals } from '../workflow/selection-input.js';
-import { typedOptions } from '../workflow/ignored-options.js';
+import { queueOnlyOptions, typedOptions } from '../workflow/ignored-options.js';
+import { addSetOptions } from './run-options.js';
 
 export function registerRollbackCommand(program: Command, ctx: CliContext): void {
-  program
+  // --sets and --no-queues as start --rollback takes them (a rollback of some sets only): addSetOptions.
+  addSetOptions(program
     .command('rollback')
     .summary('put the jobs a finished re-route run moved back on their previous queues')
     .description(
       'Undoes a re-route run (after wrong routing rules, say) from the moves it recorded on the Redis (kept 30 days): every job it moved that is still waiting — queued, scheduled, retrying or dead — goes back to the queue it came from, atomically, changing only the queue value back. The record is per class and queue, for --rename runs too: jobs of the classes the run moved go back, including jobs of those classes that reached their new queue since; jobs of other classes are left alone; a class it moved to one queue from several is left in place and counted as unmapped. Each run has its own record: after several runs of one change, roll back each, newest first. A rollback records its own moves, so it can be rolled back too. Runs the same state machine as `run`; an interrupted rollback resumes when run again.',
     )
-    .argument('<run>', 'the id of the re-route run to roll back (shown in its summary)')
+    .argument('<run>', 'the id of the re-route run to roll back (shown in its summary)'))
     .option('--redis <url>', 'the Redis the run re-routed in: redis://[user:password@]host[:port][/db] or rediss://… (TLS)')
     .option('--namespace <prefix>', 'Sidekiq key prefix (redis-namespace), e.g. resque:gitlab:')
     .option('--unmapped <what>', 'as for run, but quarantine changes nothing here: every queue a rollback takes jobs from is live, so jobs it cannot put back stay there')
@@ -40,7 +42,7 @@ export function registerRollbackCommand(program: Command, ctx: CliContext): void
         rollbackOptionsSchema,
         { ...optionsWithConfig(command, raw), of: run },
         (given) => fileProblemsOf({ tlsCa: given['tlsCa'] }),
-        (given) => endpointRefusals(given, { redis: '--redis' }, { tlsCa: ['redis'] }, { sides: { redis: ['password'] }, typed: typedOptions(command) }),
+        (given) => [...queueOnlyOptions(typedOptions(command), given), ...endpointRefusals(given, { redis: '--redis' }, { tlsCa: ['redis'] }, { sides: { redis: ['password'] }, typed: typedOptions(command) })],
         (path) => (path[0] === 'of' ? 'RUN' : defaultLabel(path)),
       );
       refuseCaWithoutTls('--tls-ca', options.tlsCa, [options.redis]);
@@ -55,6 +57,8 @@ export function registerRollbackCommand(program: Command, ctx: CliContext): void
           mode: 'reroute',
           source: 'source',
           routing: { kind: 'rollback', of: options.of },
+          sets: options.sets,
+          queues: options.queues,
           dryRun: options.dryRun,
           pageSize: options.pageSize,
           unmapped: options.unmapped,

@@ -25,12 +25,17 @@ export function addClassChoiceOptions(command: Command): Command {
     .option('--store <name>', "with --catalog and --rules: carry the workers whose first matching rule names this store (3rd element), to that rule's queue; main: those whose rule names none");
 }
 
-/** What to migrate and how, for a local run and a deployed execution alike. */
-export function addSelectionOptions(command: Command): Command {
+/** Which sorted sets and whether the queue lists: run, move, start, and rollback (only those it undoes). */
+export function addSetOptions(command: Command): Command {
   return command
     .option('--sets <list>', "sorted sets to migrate, comma-separated (default: schedule,retry,dead,interrupted; GitLab's interrupted set only when it exists; spaces around names ignored, none empty)")
     .option('--queues', 'migrate the queue lists too (the default)')
-    .option('--no-queues', 'leave the queue lists alone (only the sets)')
+    .option('--no-queues', 'leave the queue lists alone (only the sets)');
+}
+
+/** What to migrate and how, for a local run and a deployed execution alike. */
+export function addSelectionOptions(command: Command): Command {
+  return addSetOptions(command)
     .option('--append', "queue moved jobs behind the destination's backlog (GitLab's behaviour) instead of ahead of it (queue lists only: a re-route refuses it with --no-queues)")
     .option('--page-size <n>', 'jobs per page or slice (default: 1000)')
     .option('--run-id <id>', 'name the run (to resume a specific interrupted run)')

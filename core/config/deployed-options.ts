@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { selectionConflicts } from '../selection/selection-conflicts.js';
-import { checkVerboseWithJson, decimalText, despiteOptionProblems, migrationOptionFields, notDecimal, oneRoutingForm, positiveInt, replicaCount } from './run-options.js';
+import { checkSomethingLookedAt, checkVerboseWithJson, decimalText, despiteOptionProblems, migrationOptionFields, notDecimal, oneRoutingForm, positiveInt, replicaCount } from './run-options.js';
 import { checkCronWithSelection, selectionOptionFields } from './selection-options.js';
 import { reservedRunIdProblem } from './reserved-run-ids.js';
 
@@ -73,8 +73,12 @@ export const startOptionsSchema = z
   })
   .superRefine((o, ctx) => {
     if (o.rollback === undefined) oneRoutingForm(o, ctx, o.mode === 'reroute');
-    else if (o.rules !== undefined || o.catalog.length > 0 || o.mapping !== undefined || o.rename.length > 0) {
-      ctx.addIssue({ code: 'custom', path: ['rollback'], message: 'a rollback takes its routing from the run it rolls back: no --catalog, --rules, --mapping or --rename' });
+    else {
+      // oneRoutingForm's check, which a rollback skips with the routing: it looked at nothing.
+      checkSomethingLookedAt(o, ctx);
+      if (o.rules !== undefined || o.catalog.length > 0 || o.mapping !== undefined || o.rename.length > 0) {
+        ctx.addIssue({ code: 'custom', path: ['rollback'], message: 'a rollback takes its routing from the run it rolls back: no --catalog, --rules, --mapping or --rename' });
+      }
     }
     for (const problem of selectionConflicts(o)) ctx.addIssue({ code: 'custom', path: [problem.option], message: problem.message });
     const selection = o.classes !== undefined ? 'classes' : o.classesFile !== undefined ? 'classesFile' : o.store !== undefined ? 'store' : undefined;

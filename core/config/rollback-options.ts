@@ -1,13 +1,14 @@
 import { z } from 'zod';
-import { checkVerboseWithJson, despiteOptionProblems, migrationOptionFields, runOptionsSchema } from './run-options.js';
+import { checkSomethingLookedAt, checkVerboseWithJson, despiteOptionProblems, migrationOptionFields, runOptionsSchema } from './run-options.js';
 
-const { namespace, dryRun, json, verbose, pageSize, runId, tlsCa } = migrationOptionFields;
+const { namespace, dryRun, json, verbose, pageSize, runId, tlsCa, sets, queues } = migrationOptionFields;
 const { redis, unmapped, append, password } = runOptionsSchema.shape;
 
 /**
  * `sidekiq-migrate rollback RUN`: puts the jobs a finished re-route run moved back on their queues.
- * No routing options (the run's recorded moves are the routing) and no selection of sets or
- * queues: a rollback undoes everything the run recorded.
+ * No routing options (the run's recorded moves are the routing). By default it undoes everything
+ * the run recorded; `--sets` and `--no-queues` limit it to some sets (or to them alone), as
+ * `start --rollback` does: a deployed rollback and a local one take the same options.
  */
 export const rollbackOptionsSchema = z.strictObject({
   of: z.string({ error: 'required: the id of the run to roll back' }).regex(/^[A-Za-z0-9_.-]{1,80}$/, 'not a run id: use 1–80 letters, digits, "_", "." or "-"'),
@@ -17,6 +18,8 @@ export const rollbackOptionsSchema = z.strictObject({
   json,
   verbose,
   pageSize,
+  sets,
+  queues,
   runId,
   tlsCa,
   password,
@@ -24,6 +27,7 @@ export const rollbackOptionsSchema = z.strictObject({
   append,
 }).superRefine((o, ctx) => {
   checkVerboseWithJson(o, ctx);
+  checkSomethingLookedAt(o, ctx);
   // Its own moves would land in the record it reads: the plan refuses it (resolve-routing.ts), only after connecting.
   if (o.runId !== undefined && o.runId === o.of) ctx.addIssue({ code: 'custom', path: ['runId'], message: `a rollback needs a run id of its own: ${o.runId} is the run it rolls back` });
 }, despiteOptionProblems);

@@ -107,10 +107,14 @@ export const checkVerboseWithJson = (o: { json?: boolean; verbose?: boolean }, c
   if (o.json && o.verbose) ctx.addIssue({ code: 'custom', path: ['verbose'], message: 'does nothing with --json (its JSON names every set and queue already): leave --verbose or --json out' });
 };
 
+/** No set and no queue: a run (a rollback too) would look at nothing and say "Complete" over every job there. */
+export const checkSomethingLookedAt = (o: { sets?: readonly string[]; queues?: boolean }, ctx: z.RefinementCtx) => {
+  if (o.sets?.length === 0 && o.queues === false) ctx.addIssue({ code: 'custom', path: ['sets'], message: 'no set given and --no-queues: nothing would be looked at; name a set (schedule, retry, dead, interrupted) or leave out --no-queues' });
+};
+
 /** Exactly one way of saying where jobs go (or none, when `required` is false). */
 export const oneRoutingForm = (o: { catalog: string[]; rules?: string; mapping?: string; rename: string[]; sets?: readonly string[]; queues?: boolean }, ctx: z.RefinementCtx, required: boolean) => {
-  // No set and no queue: a run would look at nothing and say "Complete" over every job there.
-  if (o.sets?.length === 0 && o.queues === false) ctx.addIssue({ code: 'custom', path: ['sets'], message: 'no set given and --no-queues: nothing would be looked at; name a set (schedule, retry, dead, interrupted) or leave out --no-queues' });
+  checkSomethingLookedAt(o, ctx);
   const forms = [o.rules !== undefined || o.catalog.length > 0, o.mapping !== undefined, o.rename.length > 0].filter(Boolean).length;
   if (forms > 1) ctx.addIssue({ code: 'custom', message: 'give one of --catalog/--rules, --mapping or --rename, not several' });
   if (forms === 0 && required) ctx.addIssue({ code: 'custom', message: 'say where jobs go: --catalog FILE --rules FILE, --mapping FILE, or --rename OLD=NEW' });
