@@ -7,7 +7,7 @@ import { z } from 'zod';
  * refused (cli/workflow/password-twice.ts): ioredis takes the URL's, redis-cli the last given.
  */
 const password = z.string({ error: 'the password' }).min(1, 'the password, not empty');
-const caFile = z.string().min(1, 'a PEM file of CA certificates');
+const caFile = z.string().min(1, 'a PEM file of CA certificates, not empty');
 
 /** `--password`, `--tls-ca`: the one Redis of `run`, `rollback`, `drain-check`; both ends of `move`. */
 export const connectionOptionFields = {

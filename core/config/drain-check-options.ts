@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseRedisUrl } from '../redis/redis-url.js';
 import { connectionOptionFields } from './connection-options.js';
-import { despiteOptionProblems, migrationOptionFields, positiveInt } from './run-options.js';
+import { despiteOptionProblems, migrationOptionFields, positiveInt, routingPathFields } from './run-options.js';
 import { commaList, emptyEntriesProblem } from './comma-list.js';
 import { deployedOptionFields } from './deployed-options.js';
 import { checkSelection, redisEndpoint, selectionOptionFields, STORE_NAME } from './selection-options.js';
@@ -72,9 +72,7 @@ export const drainCheckOptionsSchema = z
     ...deployedOptionFields,
     // What is left of the selected classes (as `move` selects them).
     ...selectionOptionFields,
-    catalog: z.array(z.string().min(1)).default([]),
-    rules: z.string().min(1).optional(),
-    environment: z.string().min(1).default('production'),
+    ...routingPathFields,
     strict: z.boolean().default(false),
   })
   .superRefine((o, ctx) => {

@@ -63,11 +63,20 @@ export const positiveInt = (what: string, max?: number, atMost?: string) => {
 export const replicaCount = (option: string) => positiveInt(option, MAX_ASKED_REPLICAS);
 
 /** Options shared by `run`, `move` and `start` (validated once, every problem reported together). */
+/**
+ * Empty routing paths (`--catalog "$CATALOG"` with the variable unset) said in words, as `routes`
+ * says them (routing-options.ts): zod's own ("Too small: expected string to have >=1 characters")
+ * named neither what is missing nor what to give.
+ */
+export const routingPathFields = {
+  catalog: z.array(z.string().min(1, 'a catalog path cannot be empty')).default([]),
+  rules: z.string().min(1, 'a rules path cannot be empty').optional(),
+  environment: z.string().min(1, 'a gitlab.yml section (e.g. production) cannot be empty').default('production'),
+};
+
 export const migrationOptionFields = {
-  catalog: z.array(z.string().min(1)).default([]),
-  rules: z.string().min(1).optional(),
-  environment: z.string().min(1).default('production'),
-  mapping: z.string().min(1).optional(),
+  ...routingPathFields,
+  mapping: z.string().min(1, 'a mapping path cannot be empty').optional(),
   rename: z.array(z.string()).default([]),
   strict: z.boolean().default(false),
   sets,
@@ -84,7 +93,7 @@ export const migrationOptionFields = {
     const problem = reservedRunIdProblem(id);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }).optional(),
-  tlsCa: z.string().min(1).optional(),
+  tlsCa: z.string().min(1, 'a PEM file of CA certificates, not empty').optional(),
 };
 
 /**
