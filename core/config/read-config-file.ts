@@ -71,8 +71,13 @@ function describeIssue(issue: z.core.$ZodIssue): string[] {
     // Keys of the other sections, qualified, so that `region` at the top suggests `aws.region`.
     const elsewhere = Object.entries(CONFIG_FILE_KEYS).flatMap(([s, keys]) => (s === section ? [] : keys.map((k) => (s === '' ? k : `${s}.${k}`))));
     return issue.keys.map((key) => {
-      const suggestion = suggestKey(key, here) ?? suggestKey(key, elsewhere);
-      return located([...issue.path, key], `unknown key${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`);
+      const near = suggestKey(key, here);
+      const other = near === undefined ? suggestKey(key, elsewhere) : undefined;
+      // A top-level key written in a section (`routing.strict`) is suggested unqualified: said
+      // where it goes, or the suggestion reads as the key already written.
+      const where = other !== undefined && section !== '' && !other.includes('.') ? ' at the top level of the file' : '';
+      const suggestion = near ?? other;
+      return located([...issue.path, key], `unknown key${suggestion ? ` (did you mean "${suggestion}"${where}?)` : ''}`);
     });
   }
   return [located(issue.path, issue.message)];
