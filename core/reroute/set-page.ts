@@ -5,6 +5,7 @@ import { displayName } from '../redis/key-name.js';
 import type { SortedSetName } from '../redis/sidekiq-keys.js';
 import { drivePipelinedPages, type DriveLimits, type PageResult } from './drive-pages.js';
 import { examineScheduledJob } from './examine-job.js';
+import { readAboveBound } from './score-walk-read.js';
 import { moveIndex, PageMoves, recordArgs } from './move-record.js';
 import type { RecordedMove } from '../routing/reverse-plan.js';
 import { addDestinations, addSample, emptyCounters, tallyClass, type RerouteCounters } from './reroute-counters.js';
@@ -80,8 +81,9 @@ function setCursor(cursor: SetCursor | string): SetCursor {
  * Re-routes one ZSCAN page of `schedule`, `retry` or `dead`: every entry whose job belongs on
  * another queue is rewritten in place (only its queue value changes) with the same score, in
  * bounded Lua calls that replace an entry only if it is still there. Entries already routed,
- * unmapped or unparsable are counted and left exactly as they are. A round trip for the scan per
- * MAX_ENTRIES_PER_SCAN_CALL entries (page-bytes.ts) and one for the writes (the record of the
+ * unmapped or unparsable are counted and left exactly as they are. A round trip for the reads per
+ * WALK_CALLS_AT_ONCE × MAX_ENTRIES_PER_SCAN_CALL entries of a walk by score (score-walk-read.ts;
+ * per MAX_ENTRIES_PER_SCAN_CALL of a ZSCAN, page-bytes.ts) and one for the writes (the record of the
  * page's moves included, and the lookup that tells this run's own rewrites met again from jobs
  * already routed, rewritten-entries.ts), whatever the page size; a scan's first page reads a few
  * entries before, to learn their size (scanSetPage).
@@ -138,8 +140,11 @@ async function scanSetPage(request: Omit<SetPageRequest, 'cursor'>, cursor: SetC
 }
 
 /**
- * A page read by score: ZRANGE BYSCORE calls of at most MAX_ENTRIES_PER_SCAN_CALL entries, each
- * for scores above the last score group read whole (`after`; all scores at the start).
+ * A page read by score: reads of up to WALK_CALLS_AT_ONCE ZRANGE BYSCORE calls of at most
+ * MAX_ENTRIES_PER_SCAN_CALL entries sent at once (score-walk-read.ts), each read for scores above
+ * the last score group read whole (`after`; all scores at the start). A read keeps its calls only
+ * as far as they are contiguous, so that for every entry present all along it is what one atomic
+ * call of its size would have returned: below, "call" is such a read.
  *
  * Why every entry present all along is read once, and a rewrite never: a rewrite keeps its score,
  * and a page takes whole groups of equal scores only. Each call is atomic: it returns the first k
@@ -167,8 +172,9 @@ async function walkSetCalls(request: Omit<SetPageRequest, 'cursor'>, key: string
   let bound = after;
   let flat: Buffer[] = [];
   for (;;) {
-    const k = Math.min(MAX_ENTRIES_PER_SCAN_CALL, want - flat.length / 2);
-    const part = await request.redis.zrangeBuffer(key, bound === undefined ? '-inf' : `(${bound}`, '+inf', 'BYSCORE', 'LIMIT', 0, k, 'WITHSCORES');
+    // Up to WALK_CALLS_AT_ONCE calls of at most MAX_ENTRIES_PER_SCAN_CALL in one round trip, kept
+    // only as far as they are contiguous (score-walk-read.ts): a read of `k` as one call was.
+    const { flat: part, asked: k } = await readAboveBound(request.redis, key, bound, want - flat.length / 2);
     if (part.length < 2 * k) {
       const whole = after === undefined && flat.length === 0;
       flat = flat.length === 0 ? part : flat.concat(part);
@@ -178,8 +184,8 @@ async function walkSetCalls(request: Omit<SetPageRequest, 'cursor'>, key: string
     let keep = part.length - 2;
     while (keep > 0 && part[keep - 1]!.equals(last)) keep -= 2;
     if (keep === 0) {
-      // One score fills the call: the next page takes it with a call of its own, or, if this was
-      // one (a page's first call), the group is larger than a page can read whole.
+      // One score fills the read: the next page takes it with a read of its own, or, if this was
+      // one (a page's first read), the group is larger than a page can read whole.
       if (flat.length > 0) break;
       return { whole: false, next: { scan: '0', from: last.toString() }, done: false, flat };
     }

@@ -1,6 +1,7 @@
 // What a run reports for the cases the other tests do not reach — jobs kept on a live queue,
 // unique-locked jobs, jobs taken by Sidekiq between our read and our move, a rewrite that
 // already exists — each checked against the exact jobs left in Redis, not the counts alone.
+import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { drivePages } from '../../../core/reroute/drive-pages.js';
 import { rerouteQueueSlice, type QueueCursor } from '../../../core/reroute/queue-slice.js';
@@ -157,10 +158,19 @@ describe('re-route counts, against the jobs left in Redis', () => {
     const scanning = new Proxy(client, {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver);
-        if (prop !== 'zrangeBuffer') return value;
-        return (key: string, min: string, ...rest: unknown[]) => {
-          if (rest.includes('BYSCORE')) bounds.push(String(min)); // not the size probe's ZRANGE 0 4
-          return (value as (...a: unknown[]) => unknown).call(target, key, min, ...rest);
+        if (prop !== 'pipeline') return value;
+        // A read's calls are sent at once, in one pipeline (score-walk-read.ts), its first from offset 0.
+        return (...args: unknown[]) => {
+          const pipeline = (value as (...a: unknown[]) => ReturnType<Redis['pipeline']>).apply(target, args);
+          const exec = pipeline.exec.bind(pipeline);
+          pipeline.exec = (...execArgs: Parameters<typeof exec>) => {
+            for (const c of (pipeline as unknown as { _queue: { name: string; args: unknown[] }[] })._queue) {
+              const a = c.args.map(String);
+              if (c.name === 'zrange' && a.includes('BYSCORE') && a[a.indexOf('LIMIT') + 1] === '0') bounds.push(a[1]!); // not the size probe's ZRANGE 0 4
+            }
+            return exec(...execArgs);
+          };
+          return pipeline;
         };
       },
     });
@@ -170,7 +180,7 @@ describe('re-route counts, against the jobs left in Redis', () => {
     expect(run.done).toBe(true);
     expect(run.counters).toMatchObject({ scanned: 300, moved: 300 });
     // One read per page (a walk by score, pages of 100 in one call each), the first from the
-    // lowest score, and none after the page that found the end.
+    // lowest score, and none after the page that found the end (a read being the calls sent at once).
     expect(bounds.length).toBe(run.pages);
     expect(bounds[0]).toBe('-inf');
     expect(new Set(bounds).size).toBe(bounds.length);
