@@ -13,7 +13,7 @@ import { acknowledgeQueueJobs } from './acknowledge.js';
 import { claimQueueSlice, type SliceClaim } from './claim-calls.js';
 import { SlicesAhead, sentAhead, takenAhead, type ClaimAhead, type ClaimAheadWithin } from './claim-ahead.js';
 import { newBatchId, parseBatch } from './ledger-id.js';
-import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
+import { SliceRenewal, stillHeld, type RenewedSlice } from './slice-renewal.js';
 import { batchKey, claimChainKey, inflightKey, ledgerKey, originalsKey } from './transfer-keys.js';
 import { claimReplicated, sourceSocket } from './replicated-steps.js';
 import { copyKept, queueCopyRecorded } from './copy-kept.js';
@@ -168,9 +168,14 @@ export async function transferQueueSlice(request: QueueTransferRequest): Promise
     // (a retry of a slice after it finds none, and claims nothing more). Not before: a slice that
     // failed after its claim is retried with the count it left.
     // Its ledger retired first: a kill in between leaves the count, which the next plan finds (retireBeforePassEnd).
-    if (done) await retireBeforePassEnd(request, `queue:${queue}`);
-    if (done) counters.leftOnSource = await endPass(source, sourceKey, originals);
-    return { cursor: next, done, counters, locks: await renewal.outcome(), ...(claimsNext ? { ahead: claimsNext, holdsNext: true } : {}) };
+    // Only once this slice's renewals said both locks are still held (their replies ride in the
+    // write's and the acknowledge's round trips): under a lost lock the run writes nothing more.
+    const locks = await renewal.outcome();
+    if (done && stillHeld(locks)) {
+      await retireBeforePassEnd(request, `queue:${queue}`);
+      counters.leftOnSource = await endPass(source, sourceKey, originals);
+    }
+    return { cursor: next, done, counters, locks, ...(claimsNext ? { ahead: claimsNext, holdsNext: true } : {}) };
   } catch (error) {
     throw classifyRedisError(error, `Transferring ${sourceKey}`);
   }

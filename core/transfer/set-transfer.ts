@@ -15,7 +15,7 @@ import { acknowledgeSetEntries } from './acknowledge.js';
 import { claimSetSlice, type ClaimedEntry, type SetSliceClaim } from './claim-calls.js';
 import { SlicesAhead, sentAhead, takenAhead, type ClaimAhead, type ClaimAheadWithin } from './claim-ahead.js';
 import { newBatchId } from './ledger-id.js';
-import { SliceRenewal, type RenewedSlice } from './slice-renewal.js';
+import { SliceRenewal, stillHeld, type RenewedSlice } from './slice-renewal.js';
 import { acknowledgedKey, batchKey, claimChainKey, conflictsKey, inflightKey, inflightSealKey, ledgerKey, originalsKey } from './transfer-keys.js';
 import { claimReplicated, sourceSocket } from './replicated-steps.js';
 import { copyKept, setCopyRecorded } from './copy-kept.js';
@@ -136,15 +136,18 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Set
     // What is still there was added during the transfer (the retry handler, a scheduler): said, not hidden.
     // The pass is done: its count goes in the same step (a retry of a slice after it claims nothing more).
     // Its ledger retired first: a kill in between leaves the count, which the next plan finds (retireBeforePassEnd).
-    if (done) await retireBeforePassEnd(request, set);
-    if (done) {
+    // Only once this slice's renewals said both locks are still held (their replies ride in the
+    // write's and the acknowledge's round trips): under a lost lock the run writes nothing more.
+    const locks = await renewal.outcome();
+    if (done && stillHeld(locks)) {
+      await retireBeforePassEnd(request, set);
       const { added, size } = await addedDuringPass(source, sourceKey, conflicts, originals);
       counters.leftOnSource = added;
       // Which queues' entries stay there (set-leftovers.ts): read only when the set is not empty.
       const left = size > 0 ? leftInSetOf(set, await countLeftInSet(source, sourceKey, next.bytesPerJob)) : undefined;
       if (left) counters.leftInSets = left;
     }
-    return { cursor: next, done, counters, locks: await renewal.outcome(), ...(claimsNext ? { ahead: claimsNext, holdsNext: true } : {}) };
+    return { cursor: next, done, counters, locks, ...(claimsNext ? { ahead: claimsNext, holdsNext: true } : {}) };
   } catch (error) {
     throw classifyRedisError(error, `Transferring ${sourceKey}`);
   }

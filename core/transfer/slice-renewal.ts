@@ -14,6 +14,14 @@ export interface LockRenewals {
 /** How a slice's renewals went: both locks still held, or not, or what a renewal threw (RunStoppedError). */
 export type RenewalOutcome = { readonly held: boolean } | { readonly error: unknown };
 
+/**
+ * Whether a slice may still write after its renewals: none sent (the caller renews after the
+ * slice, as before), or both said the locks are held.
+ */
+export function stillHeld(outcome: RenewalOutcome | undefined): boolean {
+  return outcome === undefined || ('held' in outcome && outcome.held);
+}
+
 /** A slice's result with how its renewals went (absent: it sent none; the caller renews). */
 export interface RenewedSlice {
   readonly locks?: RenewalOutcome;

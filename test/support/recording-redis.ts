@@ -113,3 +113,42 @@ export function commandRoundTrips(redis: Redis): { readonly stop: () => string[]
     },
   };
 }
+
+/**
+ * A client on which each run-lock renewal reaches the server late, as on a loaded machine where
+ * the server read the acknowledge's bytes and answered before the renewal's arrived: the renewal's
+ * pipeline goes out only once the code sends another pipeline on this client, or after `ms`. Code
+ * that waits for the renewal's answer before its next pipeline is only held `ms` by it; code that
+ * sends on without it shows that pipeline before the renewal's reply (run-transfer-lock.test.ts).
+ * Wrap it with `recording`, which then records the renewal as the code sent it.
+ */
+export function lateRenewals(redis: Redis, ms = 100): Redis {
+  const renew = new LuaScript('renewRunLock-4').sha;
+  const held: (() => void)[] = [];
+  const releaseHeld = () => held.splice(0).forEach((send) => send());
+  return new Proxy(redis, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop !== 'pipeline' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+      return (...args: unknown[]) => {
+        const pipeline = value.apply(target, args);
+        const exec = pipeline.exec.bind(pipeline);
+        pipeline.exec = (...execArgs: unknown[]) => {
+          const queued = (pipeline as unknown as { _queue: { name: string; args: unknown[] }[] })._queue;
+          if (!queued.some((c) => c.name === 'evalsha' && String(c.args[0]) === renew)) {
+            releaseHeld();
+            return exec(...execArgs);
+          }
+          return new Promise<void>((resolve) => {
+            const timer = setTimeout(releaseHeld, ms);
+            held.push(() => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }).then(() => exec(...execArgs));
+        };
+        return pipeline;
+      };
+    },
+  }) as Redis;
+}

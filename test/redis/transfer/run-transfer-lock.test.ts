@@ -7,11 +7,11 @@ import { LuaScript } from '../../../core/redis/lua-script.js';
 import { RunLock, runLockKey } from '../../../core/redis/run-lock.js';
 import { SidekiqKeys } from '../../../core/redis/sidekiq-keys.js';
 import { runTransfer, type TransferRunRequest } from '../../../core/transfer/run-transfer.js';
-import { inflightKey, ledgerKey } from '../../../core/transfer/transfer-keys.js';
+import { inflightKey, ledgerKey, originalsKey } from '../../../core/transfer/transfer-keys.js';
 import { jobEntry, jobsIn, keyValueSnapshot } from '../../support/exact-jobs.js';
 import { interferingRedis } from '../../support/interfering-redis.js';
 import { privateSourceAndTarget } from '../../support/private-redis.js';
-import { loadScripts, recording } from '../../support/recording-redis.js';
+import { lateRenewals, loadScripts, recording } from '../../support/recording-redis.js';
 import { sidekiqPayload } from '../../support/sidekiq-jobs.js';
 
 const redis = privateSourceAndTarget();
@@ -23,6 +23,7 @@ function request(overrides: Partial<TransferRunRequest> = {}): TransferRunReques
 
 const claimQueueJobs = new LuaScript('claimQueueJobs-14');
 const acknowledgeQueueBatch = new LuaScript('acknowledgeQueueBatch-4');
+const acknowledgeSetBatch = new LuaScript('acknowledgeSetBatch-10');
 const job = (i: number) => sidekiqPayload({ className: 'A', queue: 'default', args: `[${i}]`, jid: i.toString(16).padStart(24, '0') });
 
 describe('the run locks of a transfer', () => {
@@ -87,6 +88,42 @@ describe('the run locks of a transfer', () => {
     expect(await redis.source().exists(runLockKey(''))).toBe(0);
   });
 
+  it("stops after its last slice when another run took its lock with that slice's acknowledge: the pass's end (its ledger's TTL, its count of originals) waits for the renewal's answer and writes nothing; a run again ends the pass", async () => {
+    for (const set of ['queue', 'set'] as const) {
+      await Promise.all([redis.source().flushall(), redis.target().flushall()]);
+      const jobs = Array.from({ length: 6 }, (_, i) => job(i));
+      for (const [i, p] of jobs.entries()) await (set === 'queue' ? redis.source().lpush('queue:default', p) : redis.source().zadd('retry', String(i), p));
+      const sourceKey = set === 'queue' ? 'queue:default' : 'retry';
+      const only = set === 'queue' ? {} : { queues: false, sets: ['retry' as const] };
+      // Loaded first, so that each acknowledge is one pipeline (not NOSCRIPT, then again).
+      await loadScripts(redis.source(), redis.target());
+      // The last slice's acknowledge goes out as the lock expired and another run took it (the
+      // process paused): its renewal, sent with it, finds the lock lost.
+      let acks = 0;
+      const source = interferingRedis(redis.source(), async (call) => {
+        if (!call.scripts.some((sha) => sha === acknowledgeQueueBatch.sha || sha === acknowledgeSetBatch.sha) || ++acks !== 2) return;
+        await redis.source().set(runLockKey(''), JSON.stringify({ runId: 'other-run', operation: 'transfer', host: 'h', pid: 1, startedAt: 'now', expiresAt: Date.now() + 60_000 }));
+      });
+
+      await expect(runTransfer(request({ source, ...only })), set).rejects.toThrow(`Run run-1 lost its run lock (it expired, and another run took it or it is gone) after a slice of ${set === 'queue' ? 'default' : 'retry'}; stopping.`);
+
+      // Both slices moved, each job once; the pass's end did not run under the lost lock: its
+      // count of originals stays on the source, its ledger on the target without a TTL.
+      expect(await jobsIn(redis.source()), set).toEqual([]);
+      expect(await jobsIn(redis.target()), set).toHaveLength(6);
+      expect(await redis.source().exists(originalsKey('', 'run-1', sourceKey)), set).toBe(1);
+      expect(await redis.target().ttl(ledgerKey('', 'run-1', sourceKey)), set).toBe(-1);
+
+      // The other run ends; the run again ends the pass: nothing more written, the count gone, the ledger retired.
+      await redis.source().del(runLockKey(''));
+      const again = await runTransfer(request(only));
+      expect(again.totals, set).toMatchObject({ claimed: 0, written: 0, duplicates: 0 });
+      expect(await jobsIn(redis.target()), set).toHaveLength(6);
+      expect(await redis.source().exists(originalsKey('', 'run-1', sourceKey)), set).toBe(0);
+      expect(await redis.target().ttl(ledgerKey('', 'run-1', sourceKey)), set).toBeGreaterThan(0);
+    }
+  });
+
   it("the target's lock taken after a slice renewed it (here: before the next slice claims): that next slice's write writes nothing, the run stops, and a resume finishes the slice left in flight once", async () => {
     const jobs = Array.from({ length: 9 }, (_, i) => job(i));
     for (const p of jobs) await redis.source().lpush('queue:default', p);
@@ -128,7 +165,9 @@ describe('the run locks of a transfer', () => {
       await Promise.all([redis.source().flushall(), redis.target().flushall()]);
       for (let i = 0; i < 6; i++) await (set === 'queue' ? redis.source().lpush('queue:default', job(i)) : redis.source().zadd('retry', String(i), job(i)));
       await loadScripts(redis.source(), redis.target());
-      const source = recording(redis.source());
+      // The source reads each renewal late (a loaded machine: the acknowledge answered before the
+      // renewal's bytes were read): the pass's end still waits for its answer (queue-transfer.ts).
+      const source = recording(lateRenewals(redis.source()));
       const target = recording(redis.target());
 
       await runTransfer(request({ source, target, ...(set === 'queue' ? {} : { queues: false, sets: ['retry'] }) }));
