@@ -36,6 +36,9 @@ const seed = () => seedOldQueueAAndB(redis.source(), 'A');
 
 const escape = (text: string) => text.replace(/[/.()]/g, '\\$&');
 
+/** A command's exit code and words, for an assertion's message: what a failure needs to be understood. */
+const told = (what: string, r: { code: number; stdout: string; stderr: string }) => `${what}: exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+
 /** The refusal, word for word (the lock's seconds left excepted). */
 const refusal = (runId: string, pid: number) =>
   new RegExp(
@@ -166,18 +169,36 @@ describe('a plain run on a machine where an earlier run was killed', { timeout: 
     const jobs = Array.from({ length: 300 }, (_, i) => sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
     for (const p of jobs) await source.lpush('queue:old', p);
     await source.sadd('queues', 'old');
-    const child = spawn(process.execPath, [bin, 'run', '--redis', url, '--rename', 'old=a', '--page-size', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const child = spawn(process.execPath, [bin, 'run', '--redis', url, '--rename', 'old=a', '--page-size', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // How it ended, once it has: its exit code, or the signal that ended it.
+    let ended = 'not yet';
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code, signal) => {
+        ended = `exit ${code}, signal ${signal}, at ${new Date().toISOString()}`;
+        resolve(code);
+      }),
+    );
     let said = '';
+    let printed = '';
     child.stderr.on('data', (d: Buffer) => (said += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (printed += d.toString()));
+    // Everything a failure of this case needs (it failed once in a full CI run, unexplained): the
+    // child's summary and words (its progress lines left out), how it ended, how long it was paused,
+    // and what each command run meanwhile said.
+    const steps: string[] = [];
+    const step = (line: string) => void steps.push(`${new Date().toISOString()} ${line}`);
+    const childTold = () =>
+      `the paused run (pid ${child.pid}), ended: ${ended}\n--- its stdout\n${printed}--- its stderr (progress lines left out)\n` +
+      `${said.split('\n').filter((l) => !/ moved$/.test(l)).join('\n')}\n--- meanwhile\n${steps.join('\n')}`;
     await movedSome(child);
     // Paused, not killed: its process is alive and holds the lock.
     child.kill('SIGSTOP');
+    step('paused');
     try {
       // Paused mid-run: it holds the lock and has jobs left to move.
       const lock = await source.get('sidekiq-migrate:lock');
-      expect(lock, 'the run was paused while it held its lock').not.toBeNull();
-      expect(await source.llen('queue:old'), 'the run was paused with jobs left to move').toBeGreaterThan(0);
+      expect(lock, `the run was paused while it held its lock\n${childTold()}`).not.toBeNull();
+      expect(await source.llen('queue:old'), `the run was paused with jobs left to move\n${childTold()}`).toBeGreaterThan(0);
       const holder = JSON.parse(lock!) as { runId: string; plannedAt: number; plannedBy?: string };
       const runId = holder.runId;
       // A local run's plan is named too (the local runner names each execution with a random
@@ -188,25 +209,29 @@ describe('a plain run on a machine where an earlier run was killed', { timeout: 
 
       for (const routing of [['--rename', 'old=b'], ['--rename', 'old=a']]) {
         const named = await cli('run', '--redis', url, ...routing, '--run-id', runId);
-        expect(named.stdout).toBe('');
-        expect(named.stderr).toMatch(new RegExp(`^source ${escape(url)} is locked by run ${runId} \\(reroute, [^ ]+ pid ${child.pid}, started [^)]+\\); the lock expires in 1[12]\\d\\d s unless that run renews it\\. Wait for it, or stop it\\.\\n$`));
-        expect(named.code).toBe(1);
-        expect(await keyValueSnapshot(source)).toEqual(before);
+        step(told(`run ${routing.join(' ')} --run-id`, named));
+        expect(named.stdout, told('the refused run', named)).toBe('');
+        expect(named.stderr, told('the refused run', named)).toMatch(new RegExp(`^source ${escape(url)} is locked by run ${runId} \\(reroute, [^ ]+ pid ${child.pid}, started [^)]+\\); the lock expires in 1[12]\\d\\d s unless that run renews it\\. Wait for it, or stop it\\.\\n$`));
+        expect(named.code, told('the refused run', named)).toBe(1);
+        expect(await keyValueSnapshot(source), childTold()).toEqual(before);
       }
       // A dry run takes no lock and writes nothing: nothing is in its way. With other routing than
       // the run's it is refused as the real run would be, once unlocked (it previews what that run
       // will never do); with the run's own routing it previews.
       const other = await cli('run', '--redis', url, '--rename', 'old=b', '--run-id', runId, '--dry-run');
-      expect(other.stdout).toBe('');
-      expect(other.stderr).toMatch(new RegExp(`^Run ${runId} \\(reroute\\) was started with other routing than this command's \\(its first plan fixed them for good\\)`));
-      expect(other.code).toBe(1);
+      step(told('the dry run with other routing', other));
+      expect(other.stdout, told('the dry run with other routing', other)).toBe('');
+      expect(other.stderr, told('the dry run with other routing', other)).toMatch(new RegExp(`^Run ${runId} \\(reroute\\) was started with other routing than this command's \\(its first plan fixed them for good\\)`));
+      expect(other.code, told('the dry run with other routing', other)).toBe(1);
       const dry = await cli('run', '--redis', url, '--rename', 'old=a', '--run-id', runId, '--dry-run');
-      expect(dry.code).toBe(0);
-      expect(await keyValueSnapshot(source)).toEqual(before);
+      step(told("the dry run with the run's routing", dry));
+      expect(dry.code, told("the dry run with the run's routing", dry)).toBe(0);
+      expect(await keyValueSnapshot(source), childTold()).toEqual(before);
     } finally {
       child.kill('SIGCONT');
+      step('let go');
     }
-    expect(await exited, said.split('\n').filter((l) => !/ moved$/.test(l)).join('\n')).toBe(0);
-    expect(await jobsIn(source)).toEqual(jobs.map((p) => jobEntry('queue:a', withQueue(p, 'old', 'a'))).sort());
+    expect(await exited, childTold()).toBe(0);
+    expect(await jobsIn(source), childTold()).toEqual(jobs.map((p) => jobEntry('queue:a', withQueue(p, 'old', 'a'))).sort());
   });
 });
