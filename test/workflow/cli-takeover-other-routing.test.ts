@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFailed, onTestFinished } from 'vitest';
 import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
 import { cliBin as bin, killedAfterMoving, movedSome, spawnCli as cli } from '../support/cli-child.js';
 import { lockedRunId, seedOldQueueAAndB } from '../support/interrupted-run.js';
@@ -187,9 +187,14 @@ describe('a plain run on a machine where an earlier run was killed', { timeout: 
     // and what each command run meanwhile said.
     const steps: string[] = [];
     const step = (line: string) => void steps.push(`${new Date().toISOString()} ${line}`);
+    step('started');
     const childTold = () =>
       `the paused run (pid ${child.pid}), ended: ${ended}\n--- its stdout\n${printed}--- its stderr (progress lines left out)\n` +
       `${said.split('\n').filter((l) => !/ moved$/.test(l)).join('\n')}\n--- meanwhile\n${steps.join('\n')}`;
+    // A failure no assertion names (the test's timeout: it failed so at load 27, four copies at once) says it too.
+    onTestFailed(() => console.error(`what the case saw:\n${childTold()}`));
+    // The run never left behind, paused or running, whatever failed.
+    onTestFinished(() => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
     await movedSome(child);
     // Paused, not killed: its process is alive and holds the lock.
     child.kill('SIGSTOP');
