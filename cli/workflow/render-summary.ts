@@ -423,7 +423,10 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
   const skipped = summary.notLookedAt;
   if (skipped && skipped.places.length > 0) {
     const named = `${skipped.places.map((p) => `${displayName(p.name)} ${n(p.jobs)}`).join(' · ')}${skipped.more > 0 ? ` · … and ${n(skipped.more)} more` : ''}`;
-    attention.push(`Not looked at by this run (${skipped.options.join(', ')}), ${skipped.queuesCutShort ? 'at least ' : ''}${n(skipped.jobs)} job(s): ${named}. Run again without those options to move them.`);
+    // A rollback's (rollback --sets, start --rollback --sets): the rest is put back by rolling back again, not by `run`.
+    const rollback = isRollback(summary, view);
+    const { again } = runAgain(summary.rollbackOf, rollback);
+    attention.push(`Not looked at by this run (${skipped.options.join(', ')}), ${skipped.queuesCutShort ? 'at least ' : ''}${n(skipped.jobs)} job(s): ${named}. ${again[0]!.toUpperCase()}${again.slice(1)} without those options to ${rollback ? 'move them back' : 'move them'}.`);
   }
   // What the walk did not reach is not counted above: never said as none.
   if (skipped?.queuesCutShort) {

@@ -75,6 +75,26 @@ describe('rollback --sets / --no-queues, locally as start --rollback', { timeout
     expect(deployed).toMatchObject({ routing: { kind: 'rollback', of: 'reroute-1' }, sets: ['retry'], queues: false });
   });
 
+  it("a partial rollback says what it left in a rollback's words, and a rollback of the rest puts it back", async () => {
+    const client = redis.client();
+    await client.rpush('queue:old', job(1), job(2));
+    await client.sadd('queues', 'old');
+    await client.zadd('retry', '1895459303.5', job(3));
+    await client.zadd('schedule', '1895459305.5', job(5));
+    expect((await cli('run', '--redis', redis.url(), '--rename', 'old=new', '--run-id', 'reroute-1')).code).toBe(0);
+
+    const partial = await cli('rollback', 'reroute-1', '--redis', redis.url(), '--sets', 'retry', '--no-queues', '--run-id', 'rollback-1');
+    expect(partial.code, partial.stderr).toBe(0);
+    expect(partial.stdout).toContain('Not looked at by this run (--sets, --no-queues), 3 job(s): queue:new 2 · schedule 1. Roll back reroute-1 again without those options to move them back.\n');
+    expect(partial.stdout).not.toMatch(/Complete|to move them\./);
+    expect(partial.stdout.trimEnd().split('\n').at(-1)).toBe('Done, but jobs were left behind: 3 in sets and queues this run did not look at (see "Needs a look" above).');
+
+    const rest = await cli('rollback', 'reroute-1', '--redis', redis.url(), '--run-id', 'rollback-2');
+    expect(rest.code, rest.stderr).toBe(0);
+    expect(rest.stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
+    expect(await jobsIn(client)).toEqual([jobEntry('queue:old', job(1)), jobEntry('queue:old', job(2)), jobEntry('retry', job(3), '1895459303.5'), jobEntry('schedule', job(5), '1895459305.5')].sort());
+  });
+
   it('the same checks as start: no set and --no-queues refused, and --append with --no-queues, in one message (exit 2)', async () => {
     const local = await cli('rollback', 'reroute-1', '--redis', redis.url(), '--sets', '', '--no-queues', '--append');
     const deployed = await cli('start', '--rollback', 'reroute-1', '--sets', '', '--no-queues', '--append');
