@@ -917,11 +917,13 @@ function quarantinedByQueue(summary: RunSummary, view: SummaryView): Map<string,
  * and the verdict said only that "a later execution" carries the run on). On AWS by its ARN, with
  * `watch`; a local run's executions (named after the local state machine) are followed by the
  * command that started them, which prints their summary; an execution the lock did not name
- * (laterPlannedBy unknown) is found with `list`.
+ * (laterPlannedBy unknown) is found with `list` when
+ * deployed, by the command that started it when local (`list` knows only the deployed state
+ * machine; the summary does not tell which this is).
  */
 export function supersededVerdict(runId: string, laterArn: string | undefined): string {
   const then = 'its summary says when the run is complete';
-  if (laterArn === undefined) return `Not complete here: a later execution of run ${runId} carries the run on. Follow it: find it with sidekiq-migrate list, then sidekiq-migrate watch it; ${then}.`;
+  if (laterArn === undefined) return `Not complete here: a later execution of run ${runId} carries the run on. Follow it: deployed, find it with sidekiq-migrate list, then sidekiq-migrate watch it; run locally, in the output of the command that started it; ${then}.`;
   // A local execution's name is a random id the user never saw: the command is what they know it by.
   if (laterArn.includes(`:execution:${LOCAL_STATE_MACHINE_NAME}:`)) return `Not complete here: a later execution of run ${runId} carries the run on. Follow it in the output of the command that started it: ${then}.`;
   return `Not complete here: a later execution of run ${runId} carries the run on. Follow it with: sidekiq-migrate watch ${laterArn}; ${then}.`;

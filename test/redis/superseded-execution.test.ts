@@ -334,7 +334,7 @@ describe('an execution superseded by a later execution of its run (Redrive after
     const shown = renderSummary(summaryA, 'source', { width: 400 });
     expect(shown).toContain('\nLeft in place, cannot be put back (the samples say why): Flaky 2\n');
     expect(shown).not.toContain('no destination for their class');
-    expect(shown.trimEnd().split('\n').at(-1)).toBe('Not complete here: a later execution of run back-1 carries the run on. Follow it: find it with sidekiq-migrate list, then sidekiq-migrate watch it; its summary says when the run is complete.');
+    expect(shown.trimEnd().split('\n').at(-1)).toBe('Not complete here: a later execution of run back-1 carries the run on. Follow it: deployed, find it with sidekiq-migrate list, then sidekiq-migrate watch it; run locally, in the output of the command that started it; its summary says when the run is complete.');
     // What the deployed log line's clauses go by too (left-behind.ts).
     expect(summaryA.rollbackOf).toBe('fwd-1');
   });
@@ -345,7 +345,7 @@ describe('an execution superseded by a later execution of its run (Redrive after
       await redis.source().flushall();
       const summaryA = await supersededRollbackSummary(spoil);
       expect(summaryA.rollbackOf).toBeUndefined();
-      expect(renderSummary(summaryA, 'source', { width: 400 }).trimEnd().split('\n').at(-1)).toBe('Not complete here: a later execution of run back-1 carries the run on. Follow it: find it with sidekiq-migrate list, then sidekiq-migrate watch it; its summary says when the run is complete.');
+      expect(renderSummary(summaryA, 'source', { width: 400 }).trimEnd().split('\n').at(-1)).toBe('Not complete here: a later execution of run back-1 carries the run on. Follow it: deployed, find it with sidekiq-migrate list, then sidekiq-migrate watch it; run locally, in the output of the command that started it; its summary says when the run is complete.');
     }
   });
 
@@ -393,7 +393,7 @@ describe('an execution superseded by a later execution of its run (Redrive after
       'Nobody fetches from 1 queue(s) that 1 schedule, retry or dead entries this run left in place name (old 1): no live Sidekiq process runs on this Redis and the routing retires those queues, so once Sidekiq runs on it those entries land there when due (a dead one: when retried) and never run. Route their class (catalog, rules or mapping) and run again, or give those queues a listener ',
     ]);
     expect(nobodyFetches).toEqual((renderSummary(own, 'source', { width: 400 }).match(/^Nobody fetches from .*$/gm) ?? []).map((line) => line.replace(/\(drain-check.*$/, '')));
-    expect(shown.trimEnd().split('\n').at(-1)).toBe('Not complete here: a later execution of run re-1 carries the run on. Follow it: find it with sidekiq-migrate list, then sidekiq-migrate watch it; its summary says when the run is complete.');
+    expect(shown.trimEnd().split('\n').at(-1)).toBe('Not complete here: a later execution of run re-1 carries the run on. Follow it: deployed, find it with sidekiq-migrate list, then sidekiq-migrate watch it; run locally, in the output of the command that started it; its summary says when the run is complete.');
   });
 
   it("a superseded re-route whose stored routing cannot be read (no routing's text, another type) still ends its summary, naming no queue nobody fetches", async () => {
@@ -402,7 +402,7 @@ describe('an execution superseded by a later execution of its run (Redrive after
       const summary = await leftInPlaceSummary(true, spoil);
       expect(summary.leftUnheard).toBeUndefined();
       expect(summary.leftUnheardInSets).toBeUndefined();
-      expect(renderSummary(summary, 'source', { width: 400 }).trimEnd().split('\n').at(-1)).toBe('Not complete here: a later execution of run re-1 carries the run on. Follow it: find it with sidekiq-migrate list, then sidekiq-migrate watch it; its summary says when the run is complete.');
+      expect(renderSummary(summary, 'source', { width: 400 }).trimEnd().split('\n').at(-1)).toBe('Not complete here: a later execution of run re-1 carries the run on. Follow it: deployed, find it with sidekiq-migrate list, then sidekiq-migrate watch it; run locally, in the output of the command that started it; its summary says when the run is complete.');
     }
   });
 

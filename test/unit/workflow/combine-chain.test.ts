@@ -215,7 +215,7 @@ describe('combineSummaries of a continued run', () => {
     const root = summary({ totals: transfer({ written: 3 }), counts: { finished: 1, failed: 0, continued: 0 }, complete: false, superseded: { laterPlannedAt: 2_000 } });
     const alone = chain(root);
     expect(alone).toMatchObject({ complete: false, superseded: { laterPlannedAt: 2_000 } });
-    expect(summaryVerdict(alone, 'source').line).toBe('Not complete here: a later execution of run r carries the run on. Follow it: find it with sidekiq-migrate list, then sidekiq-migrate watch it; its summary says when the run is complete.');
+    expect(summaryVerdict(alone, 'source').line).toBe('Not complete here: a later execution of run r carries the run on. Follow it: deployed, find it with sidekiq-migrate list, then sidekiq-migrate watch it; run locally, in the output of the command that started it; its summary says when the run is complete.');
     // Found by a continuation only (its plan, or its first page), the root's own summary complete: the chain's all the same.
     const continued = summary({ counts: { finished: 0, failed: 0, continued: 1 }, continuedIn: [{ kind: 'set', name: 'schedule', execution: 'arn:1' }], complete: false });
     const first = summary({ counts: { finished: 0, failed: 0, continued: 0 }, complete: false, superseded: { laterPlannedAt: 2_000 } });
