@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { jobEntry, jobsIn, keyValueSnapshot, withQueue } from '../support/exact-jobs.js';
-import { commandsDuring } from '../support/monitor-writes.js';
+import { jobEntry, jobsIn, withQueue } from '../support/exact-jobs.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
+import { refusedUntouched } from '../support/refused-untouched.js';
 import { runCli } from '../support/run-cli.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
@@ -20,17 +20,7 @@ const file = (name: string, text: string) => {
 };
 writeFileSync(join(dir, 'mapping.json'), JSON.stringify({ A: 'new' }));
 
-async function untouched(run: () => Promise<{ code: number; stdout: string; stderr: string }>) {
-  await redis.source().rpush('queue:q', sidekiqPayload({ className: 'A', queue: 'q', args: '[1]' }));
-  await redis.source().sadd('queues', 'q');
-  const before = { source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) };
-  const { result, commands } = await commandsDuring({ source: redis.source(), target: redis.target() }, run);
-  expect(commands).toEqual([]);
-  expect({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) }).toEqual(before);
-  expect(result.code).toBe(2);
-  expect(result.stdout).toBe('');
-  return result;
-}
+const untouched = (run: Parameters<typeof refusedUntouched>[1]) => refusedUntouched(redis, run);
 
 describe('numbers in the configuration file: decimal digits, as the options', { timeout: 120_000 }, () => {
   it('run: pageSize: 0x10 is refused naming the setting and the file (it ran with pages of 16)', async () => {

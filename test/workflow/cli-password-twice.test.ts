@@ -2,11 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { keyValueSnapshot } from '../support/exact-jobs.js';
-import { commandsDuring } from '../support/monitor-writes.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
+import { refusedUntouched } from '../support/refused-untouched.js';
 import { runCli } from '../support/run-cli.js';
-import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 // A URL with a password and a password given apart from it (--password, a side's own, the
 // variable or the configuration file's `password`): the URL's was dropped without a word, while
@@ -19,17 +17,7 @@ const shown = (url: string) => url.replace('redis://', 'redis://:***@');
 const dir = mkdtempSync(join(tmpdir(), 'sidekiq-migrate-password-twice-'));
 afterEach(() => vi.unstubAllEnvs());
 
-async function untouched(run: () => Promise<{ code: number; stdout: string; stderr: string }>) {
-  await redis.source().rpush('queue:q', sidekiqPayload({ className: 'A', queue: 'q', args: '[1]' }));
-  await redis.source().sadd('queues', 'q');
-  const before = { source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) };
-  const { result, commands } = await commandsDuring({ source: redis.source(), target: redis.target() }, run);
-  expect(commands).toEqual([]);
-  expect({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) }).toEqual(before);
-  expect(result.code).toBe(2);
-  expect(result.stdout).toBe('');
-  return result;
-}
+const untouched = (run: Parameters<typeof refusedUntouched>[1]) => refusedUntouched(redis, run);
 
 const twice = (place: string, endpoint: string) =>
   `${place}: ${endpoint} has a password of its own, a different one: which is meant is not clear (ioredis takes the URL's, redis-cli the last given). Give the password in one place: leave ${place} out, or take the password out of the URL`;

@@ -2,12 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { keyValueSnapshot } from '../support/exact-jobs.js';
-import { commandsDuring } from '../support/monitor-writes.js';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { TEST_CA_FILE } from '../support/redis-server.js';
+import { refusedUntouched } from '../support/refused-untouched.js';
 import { runCli } from '../support/run-cli.js';
-import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
 // Refusals that compare validated values (a CA for redis:// URLs, --cron with a selection, a store
 // redis.yml does not define) came as a second round: the options' problems were said, and only once
@@ -20,17 +18,7 @@ const file = (name: string, text: string) => {
   return path;
 };
 
-async function untouched(run: () => Promise<{ code: number; stdout: string; stderr: string }>) {
-  await redis.source().rpush('queue:q', sidekiqPayload({ className: 'A', queue: 'q', args: '[1]' }));
-  await redis.source().sadd('queues', 'q');
-  const before = { source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) };
-  const { result, commands } = await commandsDuring({ source: redis.source(), target: redis.target() }, run);
-  expect(commands).toEqual([]);
-  expect({ source: await keyValueSnapshot(redis.source()), target: await keyValueSnapshot(redis.target()) }).toEqual(before);
-  expect(result.code).toBe(2);
-  expect(result.stdout).toBe('');
-  return result;
-}
+const untouched = (run: Parameters<typeof refusedUntouched>[1]) => refusedUntouched(redis, run);
 
 const noTls = (option: string, url: string) => `${option} ${TEST_CA_FILE}: ${url} does not use TLS (redis://), so no CA is used: give its rediss:// URL, or leave ${option} out`;
 const CRON = '--cron copies every sidekiq-cron definition of the source, not only the selected classes: with --classes, --classes-file or --store each schedule would push from both Redis servers. Leave the definitions where they are, or copy them with a move of every class. Nothing was touched.';
