@@ -130,11 +130,27 @@ async function readAfter(source: Redis, key: string, at: CountPosition | undefin
   // polled), within a read's cap (COUNT_PAGE): one call reaches past it when they fit. Entries of
   // its score before it beyond that are read in further calls instead, one cap each (a set of one
   // score throughout: correct, not fast); what a call returns past `at` is its page, or less.
-  const asked = Math.min(COUNT_PAGE, size + 1 + Math.min(at.before, size));
-  for (let offset = 0; ; offset += asked) {
-    const page = pairs(await source.zrangeBuffer(key, at.score, '+inf', 'BYSCORE', 'LIMIT', offset, asked, 'WITHSCORES'));
+  //
+  // Each call after the first starts one entry back, on the last entry of the call before, and is
+  // kept only if it starts with that entry (member and score): the poller taking an entry below
+  // its offset between two calls (or a scheduler adding one) shifts every offset after it, which
+  // skipped the entry past a call's end, `at` itself too (then every entry of its score before it
+  // was counted as after it). A call that does not start there is not used: the read starts over
+  // from the score's first entry (none of it was counted yet: it is counted on return).
+  // Two entries a call at least, so that each after the first reaches one past the one before.
+  const asked = Math.max(2, Math.min(COUNT_PAGE, size + 1 + Math.min(at.before, size)));
+  for (let offset = 0, previous: Entry | undefined; ; ) {
+    const reply = pairs(await source.zrangeBuffer(key, at.score, '+inf', 'BYSCORE', 'LIMIT', offset, asked, 'WITHSCORES'));
+    if (previous !== undefined && (reply.length === 0 || !reply[0]!.member.equals(previous.member) || reply[0]!.score !== previous.score)) {
+      [offset, previous, found, ties] = [0, undefined, false, []];
+      read.length = 0;
+      continue;
+    }
+    const ended = reply.length < asked;
+    const page = previous === undefined ? reply : reply.slice(1);
+    previous = reply.at(-1);
+    offset += asked - 1;
     read.push(...page);
-    const ended = page.length < asked;
     let i = 0;
     for (; i < page.length && !found && page[i]!.score === at.score; i++) {
       if (memberDigest(page[i]!.member) === at.digest) [found, ties] = [true, []];
