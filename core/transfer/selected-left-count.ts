@@ -117,7 +117,7 @@ type Entry = { member: Buffer; score: string };
  * set has nothing after the page. Without `at`, the first page from the soonest entry, `originals`
  * deleted in the same round trip.
  */
-async function readAfter(source: Redis, key: string, at: CountPosition | undefined, size: number, originals: RedisKey | undefined): Promise<{ entries: Entry[]; ended: boolean; before: number }> {
+export async function readAfter(source: Redis, key: string, at: CountPosition | undefined, size: number, originals: RedisKey | undefined): Promise<{ entries: Entry[]; ended: boolean; before: number }> {
   if (at === undefined) {
     const flat = originals === undefined ? await source.zrangeBuffer(key, '0', String(size - 1), 'WITHSCORES') : replyAt<Buffer[]>(await source.multi().del(originals).zrangeBuffer(key, '0', String(size - 1), 'WITHSCORES').exec(), 1);
     const entries = pairs(flat);

@@ -24,6 +24,7 @@ import { expectedBytesPerJob, jobsWithinBytes, meanBytes, sizeAndBytesPerJob } f
 import { targetLockOf, writeEntriesToSet, type LedgeredEntry, type TargetLock } from './write-to-target.js';
 import { transferSelectedSetSlice, type SelectiveSetCursor } from './selective-set-transfer.js';
 import { countLeftInSet } from './set-leftovers.js';
+import { readDryRunSlice, type DryRunPosition } from './set-dry-run-read.js';
 
 /** A set transfer's progress: at most `limit` entries (the set's size at the start) are claimed. */
 export interface SetTransferCursor {
@@ -33,6 +34,8 @@ export interface SetTransferCursor {
   readonly bytesPerJob?: number;
   /** A class-selective pass only (request.classes): where it stands (selective-set-transfer.ts). */
   readonly selection?: SelectiveSetCursor;
+  /** A dry run only: its last entry counted (set-dry-run-read.ts), from which its next slice reads. */
+  readonly at?: DryRunPosition;
   /** The pass keeps its count of entries not claimed yet on the source (claimSetEntries-16.lua KEYS[10]), as a queue's does (queue-transfer.ts). */
   readonly kept?: true;
 }
@@ -84,12 +87,14 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Set
     const want = ahead ? ahead.want : sliceWant(request.sliceSize, cursor, bytesPerJob);
 
     if (request.dryRun) {
-      const members = want === 0 ? [] : await source.zrangeBuffer(sourceKey, cursor.claimed, String(cursor.claimed + want - 1));
+      // After the last entry counted, wherever Sidekiq moved it meanwhile (set-dry-run-read.ts).
+      const read = want === 0 ? { members: [], ended: false, at: cursor.at } : await readDryRunSlice(source, sourceKey, cursor.at, want);
+      const { members } = read;
       tallyCarried(counters, members.map(carry));
       counters.claimed = counters.written = members.length;
       if (members.length > 0) counters.writtenTo[set] = members.length;
-      const next = { limit: cursor.limit, claimed: cursor.claimed + members.length, bytesPerJob: meanBytes(members, bytesPerJob) };
-      return { cursor: next, done: members.length < want || next.claimed >= next.limit, counters };
+      const next: SetTransferCursor = { limit: cursor.limit, claimed: cursor.claimed + members.length, bytesPerJob: meanBytes(members, bytesPerJob), ...(read.at ? { at: read.at } : {}) };
+      return { cursor: next, done: read.ended || next.claimed >= next.limit, counters };
     }
 
     const inflight = inflightKey(sourceKeys.prefix, request.runId, set);

@@ -1,0 +1,78 @@
+import type { Redis } from 'ioredis';
+import { MAX_ENTRIES_PER_SCAN_CALL } from '../redis/page-bytes.js';
+import { memberDigest } from './class-selection.js';
+import { readAfter, type CountPosition } from './selected-left-count.js';
+
+/**
+ * Entries a dry run's slice reads before the rank where its last entry was: the poller removing up
+ * to this many entries below it between two slices still leaves it in the slice's first call (a
+ * few percent more read, in the same round trip); more, and the slice reads by score (readAfter).
+ */
+export const DRY_RUN_MARGIN = 50;
+
+/** Where a dry run stands: its last entry counted (score, SHA-1, ties before it), and the rank it had then. */
+export interface DryRunPosition extends CountPosition {
+  readonly rank: number;
+}
+
+/**
+ * A set transfer's dry run slice: up to `want` entries after `at` (from the set's start without
+ * it), read by rank in calls of at most MAX_ENTRIES_PER_SCAN_CALL sent at once (one round trip).
+ *
+ * Why not from the rank of the entries counted so far: Sidekiq runs between two slices (the poller
+ * removing due entries, the retry handler and scheduler adding some) and shifts every rank: a
+ * removal below skipped an entry, an addition counted one twice. So the slice looks for `at` itself
+ * (its score and SHA-1) in its first call, which starts DRY_RUN_MARGIN entries before its last
+ * rank, and counts only the entries after it; each call after the first starts on the last entry
+ * of the one before and is kept only if it starts with it (one call is contiguous in the set as it
+ * ran; a call that does not start there is dropped with those after it, and the slice counts what
+ * was kept: the next slice goes on from there). `at` not in the first call (removed, or moved
+ * further than the margin): the slice reads after it by score (readAfter, one call).
+ */
+export async function readDryRunSlice(source: Redis, key: string, at: DryRunPosition | undefined, want: number): Promise<{ members: Buffer[]; ended: boolean; at: DryRunPosition | undefined }> {
+  const start = at === undefined ? 0 : Math.max(0, at.rank - DRY_RUN_MARGIN);
+  const total = at === undefined ? want : at.rank - start + 1 + want;
+  const calls: { from: number; count: number }[] = [];
+  for (let covered = start; covered < start + total; ) {
+    const from = calls.length === 0 ? covered : covered - 1;
+    const count = Math.min(MAX_ENTRIES_PER_SCAN_CALL, start + total - from);
+    calls.push({ from, count });
+    covered = from + count;
+  }
+  const pipeline = source.pipeline();
+  for (const { from, count } of calls) pipeline.zrangeBuffer(key, String(from), String(from + count - 1), 'WITHSCORES');
+  const replies = ((await pipeline.exec()) ?? []) as [Error | null, Buffer[]][];
+  for (const [error] of replies) if (error) throw error;
+  if (replies.length !== calls.length) throw new Error(`Reading ${key}: ${calls.length} calls sent, ${replies.length} replies`);
+  let flat = replies[0]![1];
+  let asked = calls[0]!.count;
+  for (let i = 1; i < calls.length; i++) {
+    // The kept replies end short of what they asked: the set ended there.
+    if (flat.length < 2 * asked) break;
+    const part = replies[i]![1];
+    if (part.length < 2 || !part[0]!.equals(flat[flat.length - 2]!) || !part[1]!.equals(flat[flat.length - 1]!)) break;
+    flat = flat.concat(part.slice(2));
+    asked += calls[i]!.count - 1;
+  }
+  const entries: { member: Buffer; score: string }[] = [];
+  for (let i = 0; i < flat.length; i += 2) entries.push({ member: flat[i]!, score: flat[i + 1]!.toString('latin1') });
+  let first = 0;
+  if (at !== undefined) {
+    const found = entries.findIndex((e, i) => i <= at.rank - start + DRY_RUN_MARGIN && e.score === at.score && memberDigest(e.member) === at.digest);
+    if (found < 0) {
+      const read = await readAfter(source, key, at, Math.min(want, MAX_ENTRIES_PER_SCAN_CALL), undefined);
+      const last = read.entries.at(-1);
+      // Its rank unknown: the next slice looks around the same one, then by score again.
+      return { members: read.entries.map((e) => e.member), ended: read.ended, at: last ? { score: last.score, digest: memberDigest(last.member), before: read.before, rank: at.rank } : at };
+    }
+    first = found + 1;
+  }
+  const taken = entries.slice(first, first + want);
+  const ended = flat.length < 2 * asked && first + taken.length === entries.length;
+  const lastIndex = first + taken.length - 1;
+  if (taken.length === 0) return { members: [], ended, at: at === undefined ? undefined : { ...at, rank: start + first - 1 } };
+  const last = entries[lastIndex]!;
+  let before = 0;
+  while (lastIndex - before - 1 >= 0 && entries[lastIndex - before - 1]!.score === last.score) before++;
+  return { members: taken.map((e) => e.member), ended, at: { score: last.score, digest: memberDigest(last.member), before, rank: start + lastIndex } };
+}
