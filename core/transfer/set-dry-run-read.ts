@@ -27,7 +27,8 @@ export interface DryRunPosition extends CountPosition {
  * of the one before and is kept only if it starts with it (one call is contiguous in the set as it
  * ran; a call that does not start there is dropped with those after it, and the slice counts what
  * was kept: the next slice goes on from there). `at` not in the first call (removed, or moved
- * further than the margin): the slice reads after it by score (readAfter, one call).
+ * further than the margin): the slice reads after it by score (readAfter, one call), and the rank of
+ * its last entry then (ZRANK).
  */
 export async function readDryRunSlice(source: Redis, key: string, at: DryRunPosition | undefined, want: number): Promise<{ members: Buffer[]; ended: boolean; at: DryRunPosition | undefined }> {
   const start = at === undefined ? 0 : Math.max(0, at.rank - DRY_RUN_MARGIN);
@@ -62,8 +63,10 @@ export async function readDryRunSlice(source: Redis, key: string, at: DryRunPosi
     if (found < 0) {
       const read = await readAfter(source, key, at, Math.min(want, MAX_ENTRIES_PER_SCAN_CALL), undefined);
       const last = read.entries.at(-1);
-      // Its rank unknown: the next slice looks around the same one, then by score again.
-      return { members: read.entries.map((e) => e.member), ended: read.ended, at: last ? { score: last.score, digest: memberDigest(last.member), before: read.before, rank: at.rank } : at };
+      // Its rank now (one more round trip, here only), so that the next slice finds it again by rank
+      // rather than reading by score, 200 entries a slice, for the rest of the pass; gone: the old one.
+      const rank = last ? ((await source.zrank(key, last.member)) ?? at.rank) : at.rank;
+      return { members: read.entries.map((e) => e.member), ended: read.ended, at: last ? { score: last.score, digest: memberDigest(last.member), before: read.before, rank } : at };
     }
     first = found + 1;
   }
