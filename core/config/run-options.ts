@@ -62,7 +62,6 @@ export const positiveInt = (what: string, max?: number, atMost?: string) => {
  */
 export const replicaCount = (option: string) => positiveInt(option, MAX_ASKED_REPLICAS);
 
-/** Options shared by `run`, `move` and `start` (validated once, every problem reported together). */
 /**
  * Empty routing paths (`--catalog "$CATALOG"` with the variable unset) said in words, as `routes`
  * says them (routing-options.ts): zod's own ("Too small: expected string to have >=1 characters")
@@ -74,6 +73,7 @@ export const routingPathFields = {
   environment: z.string().min(1, 'a gitlab.yml section (e.g. production) cannot be empty').default('production'),
 };
 
+/** Options shared by `run`, `move` and `start` (validated once, every problem reported together). */
 export const migrationOptionFields = {
   ...routingPathFields,
   mapping: z.string().min(1, 'a mapping path cannot be empty').optional(),
