@@ -16,8 +16,10 @@ export interface DryRunPosition extends CountPosition {
 }
 
 /**
- * A set transfer's dry run slice: up to `want` entries after `at` (from the set's start without
- * it), read by rank in calls of at most MAX_ENTRIES_PER_SCAN_CALL sent at once (one round trip).
+ * A set transfer's dry run slice: up to `want` entries after `at` (without it: from rank
+ * `fromRank`, 0 at a pass's start; a cursor the previous version wrote has no `at`, only the rank
+ * it had read to, and an execution running while this code is deployed goes on from there as that
+ * version would have, rather than counting its first entries again), read by rank in calls of at most MAX_ENTRIES_PER_SCAN_CALL sent at once (one round trip).
  *
  * Why not from the rank of the entries counted so far: Sidekiq runs between two slices (the poller
  * removing due entries, the retry handler and scheduler adding some) and shifts every rank: a
@@ -30,8 +32,8 @@ export interface DryRunPosition extends CountPosition {
  * further than the margin): the slice reads after it by score (readAfter, one call), and the rank of
  * its last entry then (ZRANK).
  */
-export async function readDryRunSlice(source: Redis, key: string, at: DryRunPosition | undefined, want: number): Promise<{ members: Buffer[]; ended: boolean; at: DryRunPosition | undefined }> {
-  const start = at === undefined ? 0 : Math.max(0, at.rank - DRY_RUN_MARGIN);
+export async function readDryRunSlice(source: Redis, key: string, at: DryRunPosition | undefined, want: number, fromRank = 0): Promise<{ members: Buffer[]; ended: boolean; at: DryRunPosition | undefined }> {
+  const start = at === undefined ? fromRank : Math.max(0, at.rank - DRY_RUN_MARGIN);
   const total = at === undefined ? want : at.rank - start + 1 + want;
   const calls: { from: number; count: number }[] = [];
   for (let covered = start; covered < start + total; ) {

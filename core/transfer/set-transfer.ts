@@ -87,8 +87,9 @@ export async function transferSetSlice(request: SetTransferRequest): Promise<Set
     const want = ahead ? ahead.want : sliceWant(request.sliceSize, cursor, bytesPerJob);
 
     if (request.dryRun) {
-      // After the last entry counted, wherever Sidekiq moved it meanwhile (set-dry-run-read.ts).
-      const read = want === 0 ? { members: [], ended: false, at: cursor.at } : await readDryRunSlice(source, sourceKey, cursor.at, want);
+      // After the last entry counted, wherever Sidekiq moved it meanwhile (set-dry-run-read.ts); a
+      // cursor of the previous version (no `at`): from the rank it had read to, as it would have.
+      const read = want === 0 ? { members: [], ended: false, at: cursor.at } : await readDryRunSlice(source, sourceKey, cursor.at, want, cursor.claimed);
       const { members } = read;
       tallyCarried(counters, members.map(carry));
       counters.claimed = counters.written = members.length;
