@@ -4,9 +4,10 @@ import { memberDigest } from './class-selection.js';
 import { readAfter, type CountPosition } from './selected-left-count.js';
 
 /**
- * Entries a dry run's slice reads before the rank where its last entry was: the poller removing up
- * to this many entries below it between two slices still leaves it in the slice's first call (a
- * few percent more read, in the same round trip); more, and the slice reads by score (readAfter).
+ * Most entries a dry run's slice reads before the rank where its last entry was (no more than the
+ * slice asks for: fewer when they are large): the poller removing up to this many entries below it
+ * between two slices still leaves it in the slice's first call (a few percent more read, in the
+ * same round trip); more, and the slice reads by score (readAfter).
  */
 export const DRY_RUN_MARGIN = 50;
 
@@ -24,8 +25,8 @@ export interface DryRunPosition extends CountPosition {
  * Why not from the rank of the entries counted so far: Sidekiq runs between two slices (the poller
  * removing due entries, the retry handler and scheduler adding some) and shifts every rank: a
  * removal below skipped an entry, an addition counted one twice. So the slice looks for `at` itself
- * (its score and SHA-1) in its first call, which starts DRY_RUN_MARGIN entries before its last
- * rank, and counts only the entries after it; each call after the first starts on the last entry
+ * (its score and SHA-1) in its first call, which starts up to DRY_RUN_MARGIN entries (no more
+ * than it asks for) before its last rank, and counts only the entries after it; each call after the first starts on the last entry
  * of the one before and is kept only if it starts with it (one call is contiguous in the set as it
  * ran; a call that does not start there is dropped with those after it, and the slice counts what
  * was kept: the next slice goes on from there). `at` not in the first call (removed, or moved
@@ -33,7 +34,11 @@ export interface DryRunPosition extends CountPosition {
  * its last entry then (ZRANK).
  */
 export async function readDryRunSlice(source: Redis, key: string, at: DryRunPosition | undefined, want: number, fromRank = 0): Promise<{ members: Buffer[]; ended: boolean; at: DryRunPosition | undefined }> {
-  const start = at === undefined ? fromRank : Math.max(0, at.rank - DRY_RUN_MARGIN);
+  // No more entries before it than the slice asks for: a slice of large entries asks for few
+  // (page-bytes.ts, about MAX_PAGE_BYTES of payloads); 50 of them before it, counted already, were
+  // many pages a slice. A read by score (readAfter) reads as many before it at most, too.
+  const margin = Math.min(DRY_RUN_MARGIN, want);
+  const start = at === undefined ? fromRank : Math.max(0, at.rank - margin);
   const total = at === undefined ? want : at.rank - start + 1 + want;
   const calls: { from: number; count: number }[] = [];
   for (let covered = start; covered < start + total; ) {
@@ -61,7 +66,7 @@ export async function readDryRunSlice(source: Redis, key: string, at: DryRunPosi
   for (let i = 0; i < flat.length; i += 2) entries.push({ member: flat[i]!, score: flat[i + 1]!.toString('latin1') });
   let first = 0;
   if (at !== undefined) {
-    const found = entries.findIndex((e, i) => i <= at.rank - start + DRY_RUN_MARGIN && e.score === at.score && memberDigest(e.member) === at.digest);
+    const found = entries.findIndex((e, i) => i <= at.rank - start + margin && e.score === at.score && memberDigest(e.member) === at.digest);
     if (found < 0) {
       const read = await readAfter(source, key, at, Math.min(want, MAX_ENTRIES_PER_SCAN_CALL), undefined);
       const last = read.entries.at(-1);
