@@ -41,7 +41,9 @@ export function runShellBlock(code: string, options: { dir: string; envFile: str
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
     child.once('error', reject);
-    child.once('exit', (exitCode) => {
+    // 'close', not 'exit': 'exit' may come before the pipes are read to their end, and a block's
+    // last words (`… || echo "exit code $?"`) were then missing from stdout (once, in a full CI).
+    child.once('close', (exitCode) => {
       clearTimeout(timer);
       resolve({ exitCode, stdout, stderr });
     });
