@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { MAX_ENTRIES_PER_SCAN_CALL } from '../redis/page-bytes.js';
+import { overlappingCalls, readKeptContiguous } from '../redis/overlapping-reads.js';
 
 /**
  * Most ZRANGE BYSCORE calls a walk by score (set-page.ts walkSetCalls) sends at once: a page of
@@ -40,29 +40,7 @@ export interface ReadAboveBound {
  */
 export async function readAboveBound(redis: Redis, key: string, bound: string | undefined, want: number): Promise<ReadAboveBound> {
   const min = bound === undefined ? '-inf' : `(${bound}`;
-  const calls: { offset: number; count: number }[] = [];
-  for (let covered = 0; calls.length < WALK_CALLS_AT_ONCE && covered < want; ) {
-    // Each call after the first starts one entry back, on the last entry of the call before it.
-    const offset = covered === 0 ? 0 : covered - 1;
-    const count = Math.min(MAX_ENTRIES_PER_SCAN_CALL, want - offset);
-    calls.push({ offset, count });
-    covered = offset + count;
-  }
-  const pipeline = redis.pipeline();
-  for (const { offset, count } of calls) pipeline.zrangeBuffer(key, min, '+inf', 'BYSCORE', 'LIMIT', offset, count, 'WITHSCORES');
-  const replies = ((await pipeline.exec()) ?? []) as [Error | null, Buffer[]][];
-  // Any call failed: the page fails, as a failed single call did (the replies are all in: none is left unhandled).
-  for (const [error] of replies) if (error) throw error;
-  if (replies.length !== calls.length) throw new Error(`Reading ${key}: ${calls.length} calls sent, ${replies.length} replies`);
-  let flat = replies[0]![1];
-  let asked = calls[0]!.count;
-  for (let i = 1; i < calls.length; i++) {
-    // The kept replies end short of what they asked: the set ended there; the rest is past its end.
-    if (flat.length < 2 * asked) break;
-    const part = replies[i]![1];
-    if (part.length < 2 || !part[0]!.equals(flat[flat.length - 2]!) || !part[1]!.equals(flat[flat.length - 1]!)) break;
-    flat = flat.concat(part.slice(2));
-    asked = calls[i]!.offset + calls[i]!.count;
-  }
-  return { flat, asked };
+  // Each call after the first starts one entry back, on the last entry of the call before it.
+  const calls = overlappingCalls(0, want, WALK_CALLS_AT_ONCE);
+  return readKeptContiguous(redis.pipeline(), key, calls, (p, { offset, count }) => p.zrangeBuffer(key, min, '+inf', 'BYSCORE', 'LIMIT', offset, count, 'WITHSCORES'));
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { MAX_ENTRIES_PER_SCAN_CALL } from '../redis/page-bytes.js';
+import { overlappingCalls, readKeptContiguous } from '../redis/overlapping-reads.js';
 import { memberDigest } from './class-selection.js';
 import { readAfter, type CountPosition } from './selected-left-count.js';
 
@@ -40,28 +41,8 @@ export async function readDryRunSlice(source: Redis, key: string, at: DryRunPosi
   const margin = Math.min(DRY_RUN_MARGIN, want);
   const start = at === undefined ? fromRank : Math.max(0, at.rank - margin);
   const total = at === undefined ? want : at.rank - start + 1 + want;
-  const calls: { from: number; count: number }[] = [];
-  for (let covered = start; covered < start + total; ) {
-    const from = calls.length === 0 ? covered : covered - 1;
-    const count = Math.min(MAX_ENTRIES_PER_SCAN_CALL, start + total - from);
-    calls.push({ from, count });
-    covered = from + count;
-  }
-  const pipeline = source.pipeline();
-  for (const { from, count } of calls) pipeline.zrangeBuffer(key, String(from), String(from + count - 1), 'WITHSCORES');
-  const replies = ((await pipeline.exec()) ?? []) as [Error | null, Buffer[]][];
-  for (const [error] of replies) if (error) throw error;
-  if (replies.length !== calls.length) throw new Error(`Reading ${key}: ${calls.length} calls sent, ${replies.length} replies`);
-  let flat = replies[0]![1];
-  let asked = calls[0]!.count;
-  for (let i = 1; i < calls.length; i++) {
-    // The kept replies end short of what they asked: the set ended there.
-    if (flat.length < 2 * asked) break;
-    const part = replies[i]![1];
-    if (part.length < 2 || !part[0]!.equals(flat[flat.length - 2]!) || !part[1]!.equals(flat[flat.length - 1]!)) break;
-    flat = flat.concat(part.slice(2));
-    asked += calls[i]!.count - 1;
-  }
+  const calls = overlappingCalls(start, total);
+  const { flat, asked } = await readKeptContiguous(source.pipeline(), key, calls, (p, { offset, count }) => p.zrangeBuffer(key, String(offset), String(offset + count - 1), 'WITHSCORES'));
   const entries: { member: Buffer; score: string }[] = [];
   for (let i = 0; i < flat.length; i += 2) entries.push({ member: flat[i]!, score: flat[i + 1]!.toString('latin1') });
   let first = 0;
