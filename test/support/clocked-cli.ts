@@ -11,9 +11,9 @@ export interface RoundTripClockReport {
   readonly elapsedMs: number;
   /** Its round trips to servers (one synchronous burst of writes each). */
   readonly roundTrips: number;
-  /** The sleeps it took at once (ROUND_TRIP_CLOCK_SLEEPS_IN), their ms in order. */
+  /** The sleeps it took at once (ROUND_TRIP_CLOCK_SLEEPS_IN; after `markOnSignal` arrived, those it waited out), their ms in order. */
   readonly sleeps: readonly number[];
-  /** The clock when the test marked it (markClock, by 'signal') or the child wrote `markAt` (by 'stderr'): ms from the start, round trips and sleeps so far. */
+  /** The clock when the test marked it (markClock) or `markOnSignal` arrived (by 'signal'), or the child wrote `markAt` (by 'stderr'): ms from the start, round trips and sleeps so far. */
   readonly marks: readonly { readonly by: 'signal' | 'stderr'; readonly atMs: number; readonly roundTrips: number; readonly sleeps: number }[];
   /** The watched real timers (`watchTimers`) that fired: their ms, and how many marks came before. */
   readonly timersFired: readonly { readonly ms: number; readonly marks: number }[];
@@ -36,13 +36,14 @@ export interface ClockedCli {
 /**
  * The shipped CLI (bin/sidekiq-migrate.js, dist/) with `args`, its clock moved `msPerRoundTrip` a
  * round trip to a server (round-trip-clock.mjs), not by the machine's speed; `sleepsIn`,
- * `watchTimers` and `markAt` as that file's ROUND_TRIP_CLOCK_SLEEPS_IN, _WATCH_TIMERS and _MARK_AT.
+ * `watchTimers`, `markAt` and `markOnSignal` as that file's ROUND_TRIP_CLOCK_SLEEPS_IN,
+ * _WATCH_TIMERS, _MARK_AT and _MARK_ON_SIGNAL.
  * `onStderr` sees stderr as it grows.
  */
 export function clockedCli(
   msPerRoundTrip: number,
   args: readonly string[],
-  options: { readonly sleepsIn?: string; readonly watchTimers?: readonly number[]; readonly markAt?: string; readonly onStderr?: (stderr: string, cli: ClockedCli) => void } = {},
+  options: { readonly sleepsIn?: string; readonly watchTimers?: readonly number[]; readonly markAt?: string; readonly markOnSignal?: NodeJS.Signals; readonly onStderr?: (stderr: string, cli: ClockedCli) => void } = {},
 ): ClockedCli {
   const report = join(tempFileWriter('round-trip-clock-').dir, 'clock.json');
   const child = spawn(process.execPath, ['--import', repoPath('test/support/round-trip-clock.mjs'), cliBin, ...args], {
@@ -55,6 +56,7 @@ export function clockedCli(
       ...(options.sleepsIn !== undefined ? { ROUND_TRIP_CLOCK_SLEEPS_IN: options.sleepsIn } : {}),
       ...(options.watchTimers !== undefined ? { ROUND_TRIP_CLOCK_WATCH_TIMERS: options.watchTimers.join(',') } : {}),
       ...(options.markAt !== undefined ? { ROUND_TRIP_CLOCK_MARK_AT: options.markAt } : {}),
+      ...(options.markOnSignal !== undefined ? { ROUND_TRIP_CLOCK_MARK_ON_SIGNAL: options.markOnSignal } : {}),
     },
   });
   let [stdout, stderr] = ['', ''];

@@ -16,6 +16,14 @@
 //                               failed when, however slow the machine.
 //   ROUND_TRIP_CLOCK_MARK_AT    a regular expression: a write to stderr that matches it marks the
 //                               clock, as SIGUSR2 does (below), at the very instant the child says it.
+//   ROUND_TRIP_CLOCK_MARK_ON_SIGNAL  a signal's name (SIGINT): its arrival marks the clock
+//                               ({ by: 'signal' }), at the instant the CLI's own handler sees it (this
+//                               listener comes first), not when the test sent it: a mark the test sent
+//                               just before (SIGUSR2) may be handled a retry wait earlier on a loaded
+//                               machine. From then on the sleeps are real again and recorded when they
+//                               end: a retry wait the child only began before it quit was not waited out.
+//                               While it is set the signal no longer kills a child with no handler of
+//                               its own.
 //   ROUND_TRIP_CLOCK_REPORT     a file: at exit, JSON { elapsedMs, roundTrips, sleeps, marks, timersFired }.
 // SIGUSR2 marks the clock ({ by: 'signal', atMs, roundTrips, sleeps } in `marks`): a test signals
 // the child at an instant of its own (it took the server down) and reads how far the child's clock
@@ -28,6 +36,7 @@ const msPerRoundTrip = Number(process.env.ROUND_TRIP_CLOCK_MS ?? '0');
 const sleepsIn = process.env.ROUND_TRIP_CLOCK_SLEEPS_IN ? new RegExp(process.env.ROUND_TRIP_CLOCK_SLEEPS_IN) : undefined;
 const reportTo = process.env.ROUND_TRIP_CLOCK_REPORT;
 const markAt = process.env.ROUND_TRIP_CLOCK_MARK_AT ? new RegExp(process.env.ROUND_TRIP_CLOCK_MARK_AT) : undefined;
+const markOnSignal = process.env.ROUND_TRIP_CLOCK_MARK_ON_SIGNAL;
 const watched = new Set((process.env.ROUND_TRIP_CLOCK_WATCH_TIMERS ?? '').split(',').filter(Boolean).map(Number));
 
 const RealDate = Date;
@@ -37,11 +46,13 @@ const performanceAtStart = realPerformanceNow();
 let now = startedAt;
 let roundTrips = 0;
 let inBurst = false;
-/** The sleeps taken at once, their ms in order. */
+/** The sleeps taken at once (or, after markOnSignal arrived, waited out), their ms in order. */
 const sleeps = [];
 const marks = [];
 /** The watched timers that fired: their ms, and how many marks came before. */
 const timersFired = [];
+/** markOnSignal has arrived: sleeps are real from then on. */
+let signalled = false;
 
 /** Date as the child sees it: `new Date()` and Date.now() give the clock; every other form is Date's. */
 class ClockDate extends RealDate {
@@ -78,6 +89,14 @@ if (sleepsIn || watched.size > 0) {
   const realSetTimeout = globalThis.setTimeout;
   globalThis.setTimeout = function (handler, ms, ...rest) {
     if (sleepsIn?.test(new Error().stack ?? '')) {
+      if (signalled && typeof handler === 'function') {
+        const waitedOut = function (...args) {
+          sleeps.push(ms ?? 0);
+          now += ms ?? 0;
+          return Reflect.apply(handler, this, args);
+        };
+        return Reflect.apply(realSetTimeout, globalThis, [waitedOut, ms, ...rest]);
+      }
       sleeps.push(ms ?? 0);
       now += ms ?? 0;
       return Reflect.apply(realSetTimeout, globalThis, [handler, 0, ...rest]);
@@ -93,6 +112,12 @@ if (sleepsIn || watched.size > 0) {
 
 const mark = (by) => marks.push({ by, atMs: now - startedAt, roundTrips, sleeps: sleeps.length });
 process.on('SIGUSR2', () => mark('signal'));
+if (markOnSignal) {
+  process.prependListener(markOnSignal, () => {
+    mark('signal');
+    signalled = true;
+  });
+}
 if (markAt) {
   const stderrWrite = process.stderr.write;
   process.stderr.write = function (chunk, ...rest) {
