@@ -7,6 +7,7 @@ import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
 import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
+import { lockHeldByAnotherRun } from '../../core/redis/lock-held-by-another.js';
 import { chooseRunId, deadRunOfThisMachine, newRunId } from '../workflow/choose-run-id.js';
 import { connectOptions, refuseCaWithoutTls } from '../workflow/connect-options.js';
 import { interruptedRunWords, refuseDeadRunInTheWay as refuseOtherDeadRun } from '../workflow/dead-run-in-the-way.js';
@@ -82,9 +83,24 @@ async function chooseRollbackRunId(given: string | undefined, of: string, source
   const chosen = given !== undefined ? { runId: given, resumes: false } : await chooseRunId(undefined, 'reroute', [source]);
   if (chosen.resumes && (await isRollbackOf(source, chosen.runId, of))) return chosen;
   const runId = given ?? newRunId('rollback');
-  // A dry run takes no lock: nothing is in its way.
+  // A dry run takes no lock: nothing is in its way, but for the run it rolls back still running.
   if (!dryRun) await refuseDeadRunInTheWay(source, of, runId);
+  else await refuseDryRunOfRunningRun(source, of, runId);
   return { runId, resumes: false };
+}
+
+/**
+ * Run `of` still running (it holds the lock, unexpired, and is no dead run of this machine, whose
+ * moves are over): its rollback is refused as locked, and a dry run, which takes no lock, counted
+ * jobs that run was still moving (a part of them, and its own moves as jobs that "arrived during
+ * the rollback"), and said what a rollback would put back where a rollback puts back nothing.
+ * Refused the same, with what to do.
+ */
+async function refuseDryRunOfRunningRun(source: Connection, of: string, runId: string): Promise<void> {
+  const held = await lockHeldByAnotherRun(source.redis, source.keys.prefix, runId, `source ${source.name}`);
+  if (held === undefined || typeof held.holder === 'string' || held.holder.runId !== of || (await deadRunOfThisMachine(source))?.runId === of) return;
+  const lock = held.message.slice(0, held.message.indexOf(';'));
+  throw new FatalError(`Run ${of} is still running: ${lock}, and a rollback of it is refused until it ends. A dry run now would count jobs it is still moving. Dry-run the rollback again once ${of} has ended (or stop it). Nothing was touched.`);
 }
 
 /**
