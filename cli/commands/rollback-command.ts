@@ -11,6 +11,7 @@ import { lockHeldByAnotherRun } from '../../core/redis/lock-held-by-another.js';
 import { chooseRunId, deadRunOfThisMachine, newRunId } from '../workflow/choose-run-id.js';
 import { connectOptions, refuseCaWithoutTls } from '../workflow/connect-options.js';
 import { interruptedRunWords, refuseDeadRunInTheWay as refuseOtherDeadRun } from '../workflow/dead-run-in-the-way.js';
+import { refuseOtherRouting } from '../workflow/dead-run-routing.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
 import { fileProblemsOf } from '../workflow/routing-input.js';
 import { endpointRefusals } from '../workflow/selection-input.js';
@@ -80,7 +81,9 @@ export function registerRollbackCommand(program: Command, ctx: CliContext): void
  * else holds the lock.
  */
 async function chooseRollbackRunId(given: string | undefined, of: string, source: Connection, dryRun: boolean): Promise<{ runId: string; resumes: boolean }> {
-  const chosen = given !== undefined ? { runId: given, resumes: false } : await chooseRunId(undefined, 'reroute', [source]);
+  // A run named with --run-id is compared with what its first plan recorded, as `run` compares it:
+  // a re-route, or a rollback of another run, is refused (the plan step refuses it too).
+  const chosen = given !== undefined ? await refuseOtherRouting(source, { runId: given, resumes: false }, { mode: 'reroute', routing: { kind: 'rollback', of } }, dryRun, true) : await chooseRunId(undefined, 'reroute', [source]);
   if (chosen.resumes && (await isRollbackOf(source, chosen.runId, of))) return chosen;
   const runId = given ?? newRunId('rollback');
   // A dry run takes no lock: nothing is in its way, but for the run it rolls back still running.

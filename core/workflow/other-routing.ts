@@ -68,8 +68,11 @@ export async function runDiffers(source: Connection, runId: string, wanted: Take
   // that transfer's resume reads how to route the jobs it left in flight, and add its moves to a
   // rollback record of a run that moved nothing in place (and the other way round).
   if (started.mode !== wanted.mode) return { mode: started.mode, differs: 'operation' };
-  // A rollback chooses the run it resumes itself (rollback-command.ts).
-  if (wanted.routing?.kind === 'rollback') return undefined;
+  // A rollback, by the run it rolls back (the moves it reads may have changed since: that run
+  // resumed). Under the id of a re-route, or of a rollback of another run, it recorded its moves in
+  // that run's record, which that run's rollback then put back too (audit-rollback).
+  // (Its own run: resolveRouting refuses it in words of its own.)
+  if (wanted.routing?.kind === 'rollback') return rollbackOf(started.routing) === wanted.routing.of || wanted.routing.of === runId ? undefined : { mode: started.mode, differs: 'routing' };
   const differs = startDifference(started, startedWith(wanted.mode, wanted.routing ? resolveRoutingInput(wanted.routing) : undefined, wanted.classes));
   if (differs !== undefined) return { mode: started.mode, differs };
   // A transfer goes on to the target its first plan wrote to, by that target's own id (a URL
@@ -89,6 +92,16 @@ export async function runDiffers(source: Connection, runId: string, wanted: Take
     }
   }
   return undefined;
+}
+
+/** The run a rollback's recorded routing (canonicalRouting's `["reverse", of, moves]`) rolls back; undefined for any other. */
+function rollbackOf(routing: string | null): string | undefined {
+  try {
+    const value: unknown = routing === null ? null : JSON.parse(routing);
+    return Array.isArray(value) && value[0] === 'reverse' && typeof value[1] === 'string' ? value[1] : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** How a run's routing, classes or target differ from a command's, and what that command would do to it. */
