@@ -39,9 +39,13 @@ export interface SelectiveListCursor {
   /**
    * The pass's end count under way (finish): the jobs at tail offset `from` and above are read from
    * the head, `index` being the next head index to read. Absent until the pass's windows are done;
-   * while present, a slice only goes on counting, at most END_COUNT_JOBS jobs.
+   * while present, a slice only goes on counting, at most END_COUNT_JOBS jobs. `last` (SHA-1) and
+   * `rest`: the last job read and how many jobs lay between it and `from` then: the next part finds
+   * that job again from `index` - 1 on (producers' pushes at the head moved it up) and reads `rest`
+   * jobs after it (fetchers' pops at the tail moved `from` down); a cursor without them (an older
+   * version's) is read by `from` and `index` as it was.
    */
-  readonly count?: { readonly from: number; readonly index: number };
+  readonly count?: { readonly from: number; readonly index: number; readonly last?: string; readonly rest?: number };
 }
 
 /**
@@ -393,27 +397,78 @@ async function countOn(
 /**
  * The selected jobs at tail offset `at.from` and above, read from the head from index `at.index`,
  * in chunks of `chunk` jobs, at most `most` of them; `rest`: where the next part starts, undefined
- * when this one reached the end. Jobs pushed at the head between two reads shift the ones not yet
- * read down: some may be read twice (counted twice), none is stepped over.
+ * when this one reached the end. Sidekiq goes on between two reads (of one part, or of two parts in
+ * two tasks): a producer's push at the head moves every job not read yet up by one head index, a
+ * fetcher's pop at the tail moves the boundary `from` down by one tail offset. So every read after
+ * the first starts on the last job read, and when that one is not there, it is looked for further
+ * up (where pushes moved it); the jobs between it and the boundary are counted from it, not from
+ * `from`. Before, a job pushed between two reads had one job read (and counted) twice, and a job
+ * popped had the lowest job above the boundary not read at all: the count said fewer selected jobs
+ * left than there were (test/redis/transfer/selective-queue-slices.test.ts, "the end count carried
+ * over slices"). The last job read found nowhere was fetched, and every job below it with it: the
+ * count is done. A job byte-identical to it pushed since is found first: jobs are read again
+ * (counted twice), none is stepped over.
  */
-async function countSelectedAbove(request: QueueTransferRequest, at: { readonly from: number; readonly index: number }, chunk: number, most: number): Promise<{ selected: number; rest?: { from: number; index: number } }> {
+async function countSelectedAbove(
+  request: QueueTransferRequest,
+  at: { readonly from: number; readonly index: number; readonly last?: string; readonly rest?: number },
+  chunk: number,
+  most: number,
+): Promise<{ selected: number; rest?: { from: number; index: number; last: string; rest: number } }> {
   const classes = new Set(request.classes);
   const key = request.sourceKeys.queue(request.queue);
   let selected = 0;
-  // The windows are done: no claim follows, and the pass's kept start goes with the count's first
-  // read (one pipeline: no call added). A dry run kept none.
-  // Its ledger retired before the kept start goes: a kill in between leaves the start, which the next plan finds (retireBeforePassEnd).
-  if (at.index === 0) await retireBeforePassEnd(request, `queue:${request.queue}`);
-  const length = at.index === 0 && !request.dryRun ? replyAt<number>(await request.source.pipeline().del(originalsKey(request.sourceKeys.prefix, request.runId, `queue:${request.queue}`)).llen(key).exec(), 1) : await request.source.llen(key);
-  const above = length - at.from;
-  let i = at.index;
-  for (let read = 0; i < above && read < most; ) {
-    const want = Math.min(above - i, chunk, most - read);
-    const page = await request.source.lrangeBuffer(key, i, i + want - 1);
-    selected += page.filter((m) => selectJob(m, classes).take).length;
-    read += want;
-    i += want;
-    if (page.length < want) i = above; // the list got shorter than the count (fetchers): nothing beyond
+  // `pos`: the head index of the next job to read, or, once a job was read (`last`), where that one
+  // is looked for (pushes only move it up); `remaining`: the jobs between it and the boundary.
+  let pos: number;
+  let remaining: number;
+  let last: { bytes: Buffer | null; digest: string } | null = null;
+  let firstRead: Buffer[] | undefined;
+  if (at.index === 0) {
+    // The windows are done: no claim follows, and the pass's kept start goes with the count's first
+    // read (one MULTI: no call added). A dry run kept none.
+    // Its ledger retired before the kept start goes: a kill in between leaves the start, which the next plan finds (retireBeforePassEnd).
+    await retireBeforePassEnd(request, `queue:${request.queue}`);
+    // The length and the first read in one MULTI: a push between them moved the jobs the read
+    // stops short of, below the boundary, out of the count.
+    const first = Math.min(chunk, most);
+    const multi = request.source.multi();
+    if (!request.dryRun) multi.del(originalsKey(request.sourceKeys.prefix, request.runId, `queue:${request.queue}`));
+    const replies = await multi.llen(key).lrangeBuffer(key, 0, first - 1).exec();
+    const skip = request.dryRun ? 0 : 1;
+    [pos, remaining] = [0, replyAt<number>(replies, skip) - at.from];
+    firstRead = replyAt<Buffer[]>(replies, skip + 1);
+  } else if (at.last !== undefined && at.rest !== undefined) {
+    [pos, remaining, last] = [at.index - 1, at.rest, { bytes: null, digest: at.last }];
+  } else {
+    [pos, remaining] = [at.index, (await request.source.llen(key)) - at.from - at.index];
   }
-  return i < above ? { selected, rest: { from: at.from, index: i } } : { selected };
+  for (let read = 0; remaining > 0 && read < most; ) {
+    // After the first read, the last job read (where it should be, or above) and a whole chunk
+    // after it, not only the `remaining` ones: pushes since may have moved it up past a read of
+    // those (a read too short for the pushes between two reads would never get past them).
+    const asked = last === null ? Math.min(remaining, chunk, most - read) : Math.min(chunk, most - read) + 1;
+    const got = firstRead ?? (await request.source.lrangeBuffer(key, pos, pos + asked - 1));
+    firstRead = undefined;
+    read += got.length;
+    let start = 0;
+    if (last !== null) {
+      const seen = last;
+      const h = got.findIndex((m) => (seen.bytes === null ? memberDigest(m) === seen.digest : m.equals(seen.bytes)));
+      if (h < 0) {
+        // Not there: fetched (and every job below it) when the list ended, else pushed up further.
+        if (got.length < asked) return { selected };
+        pos += got.length;
+        continue;
+      }
+      [pos, start] = [pos + h, h + 1];
+    }
+    const page = got.slice(start, start + remaining);
+    selected += page.filter((m) => selectJob(m, classes).take).length;
+    remaining -= page.length;
+    if (page.length > 0) [pos, last] = [pos + (start === 0 ? 0 : 1) + page.length - 1, { bytes: page.at(-1)!, digest: memberDigest(page.at(-1)!) }];
+    if (got.length < asked) remaining = 0; // the list got shorter than the count (fetchers): nothing beyond
+  }
+  return remaining > 0 && last !== null ? { selected, rest: { from: at.from, index: pos + 1, last: last.digest, rest: remaining } } : { selected };
 }
+

@@ -380,7 +380,8 @@ describe('a selective queue transfer, slice by slice', () => {
     const counted = placement === 'append' && !dryRun ? queue.length : arrivals;
     const parts = slices.filter((s) => s.counting);
     expect(parts.length).toBe(Math.ceil(counted / 4) - 1); // the first part in the slice that ended the windows
-    expect(parts.every((s) => s.read <= 4)).toBe(true);
+    // 4 jobs, and one more: each part after the first starts on the last job read before, to see nothing moved it.
+    expect(parts.every((s) => s.read <= 5)).toBe(true);
     expect(slices.slice(0, -1).every((s) => !s.done)).toBe(true);
     expect(slices.at(-1)!.done).toBe(true);
     expect(slices.reduce((n, s) => n + s.left, 0)).toBe(late.filter((n) => n.startsWith('M')).length + (placement === 'append' && !dryRun ? 1 : 0));
@@ -509,5 +510,68 @@ describe('a selective queue transfer, slice by slice', () => {
     expect(await slice()).toMatchObject({ examined: 20, claimed: 0 });
     for (let i = 0; i < 17; i++) await redis.source().rpush('queue:default', payload(`R${i}`));
     expect(await slice()).toMatchObject({ done: false, examined: 0, claimed: 0, target: [] });
+  });
+
+  it.each([
+    ['front', 'fetchers pop the oldest', 2, 0],
+    ['front', 'producers push at the head', 0, 2],
+    ['append', 'producers push at the head', 0, 2],
+    ['front', 'both', 2, 2],
+  ] as const)('%s: the end count carried over slices counts each selected job left once while %s between its parts', async (placement, _what, pops, pushes) => {
+    // The count reads from the head by index, bounded below by a tail offset taken when the
+    // windows ended. Between its parts Sidekiq goes on: a fetcher popping the oldest (unselected)
+    // originals moves every tail offset down, a producer pushing (unselected) jobs at the head
+    // moves every head index up. Each selected job left is counted once all the same.
+    await seed(LIST);
+    let cursor: QueueTransferCursor | null = null;
+    const request = { source: redis.source(), target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'count', dryRun: false, queue: 'default', sliceSize: 3, classes: ['Move'], placement, endCountJobs: 4 };
+    const late = Array.from({ length: 22 }, (_, i) => (i % 3 === 0 ? `M-late${i}` : `S-late${i}`));
+    let left = 0;
+    let parts = 0;
+    for (let i = 0; i < 40; i++) {
+      if (i === 1) for (const name of late) await redis.source().lpush('queue:default', payload(name));
+      if ((cursor as QueueTransferCursor | null)?.selection?.count !== undefined) {
+        parts++;
+        // Only unselected originals are fetched (the oldest four stay after the pass: S0 S2 S5 S7), at most twice.
+        if (parts <= 2) await fetch(pops);
+        for (let p = 0; p < pushes; p++) await redis.source().lpush('queue:default', payload(`S-new${parts}-${p}`));
+      }
+      const result = await transferQueueSlice({ ...request, cursor });
+      cursor = result.cursor;
+      left += result.counters.leftOnSource;
+      if (result.done) break;
+    }
+    expect(parts).toBeGreaterThan(1);
+    const selectedLeft = (await sourceQueue()).filter((n) => n.startsWith('M')).length;
+    expect(selectedLeft).toBe(late.filter((n) => n.startsWith('M')).length);
+    expect(left).toBe(selectedLeft);
+  });
+
+  it.each(['front', 'append'] as const)('%s: producers pushing at the head between the reads of one end count part (1,000 jobs a read): each selected job left counted once', async (placement) => {
+    await seed(LIST);
+    const late = Array.from({ length: 2500 }, (_, i) => (i % 3 === 0 ? `M-late${i}` : `S-late${i}`));
+    let pushed = 0;
+    // Before each read of the count (from the head: non-negative indices; the windows read by tail offset), a producer pushes 5 unselected jobs.
+    const source = new Proxy(redis.source(), {
+      get(target, prop, receiver) {
+        if (prop !== 'lrangeBuffer') return Reflect.get(target, prop, receiver) as unknown;
+        return async (...args: Parameters<typeof target.lrangeBuffer>) => {
+          if (Number(args[1]) >= 0 && Number(args[2]) > 0) for (let p = 0; p < 5; p++) await target.lpush('queue:default', payload(`S-new${pushed++}`));
+          return target.lrangeBuffer(...args);
+        };
+      },
+    });
+    let cursor: QueueTransferCursor | null = null;
+    let left = 0;
+    for (let i = 0; i < 40; i++) {
+      if (i === 1) await redis.source().lpush('queue:default', ...late.map(payload));
+      const result = await transferQueueSlice({ source, target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'count', dryRun: false, queue: 'default', sliceSize: 3, classes: ['Move'], placement, cursor });
+      cursor = result.cursor;
+      left += result.counters.leftOnSource;
+      if (result.done) break;
+    }
+    expect(pushed).toBeGreaterThanOrEqual(10);
+    expect((await sourceQueue()).filter((n) => n.startsWith('M')).length).toBe(late.filter((n) => n.startsWith('M')).length);
+    expect(left).toBe(late.filter((n) => n.startsWith('M')).length);
   });
 });
