@@ -6,7 +6,7 @@ import { reservedRunIdProblem } from './reserved-run-ids.js';
 
 /** Where the deployed state machine is: `--state-machine ARN`, or the stack whose outputs name it. */
 export const deployedOptionFields = {
-  stateMachine: z.string().min(1).optional(),
+  stateMachine: z.string().min(1, 'the state machine ARN, not empty').optional(),
   stack: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'a CloudFormation stack name: letters, digits and "-", starting with a letter').optional(),
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1').optional(),
 };

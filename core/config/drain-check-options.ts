@@ -30,8 +30,9 @@ export const drainCheckOptionsSchema = z
       })
       .optional(),
     namespace: z.string().default(''),
-    previous: z.string().min(1).optional(),
-    save: z.string().min(1).optional(),
+    // Empty (`--save "$REPORT"`, the variable unset): said in words, as the other paths are.
+    previous: z.string().min(1, 'a path, not empty (the JSON report --save wrote last time)').optional(),
+    save: z.string().min(1, 'a path, not empty (where to write this check as JSON)').optional(),
     retiredQueues: z
       .string()
       .optional()
@@ -66,9 +67,9 @@ export const drainCheckOptionsSchema = z
     json: z.boolean().default(false),
     deployed: z.boolean().default(false),
     /** With --deployed: the deployment's connection the function checks (default: the one it was deployed for). */
-    connection: z.string().min(1).optional(),
+    connection: z.string().min(1, 'a connection name of the deployment (e.g. source or target), not empty').optional(),
     /** With --deployed: the function, when not found through the stack's outputs. */
-    function: z.string().min(1).optional(),
+    function: z.string().min(1, "the drain check function's name or ARN, not empty").optional(),
     ...deployedOptionFields,
     // What is left of the selected classes (as `move` selects them).
     ...selectionOptionFields,

@@ -15,7 +15,7 @@ export const routingOptionsSchema = z
   .strictObject({
     catalog: z.array(z.string().min(1, 'a catalog path cannot be empty')).default([]),
     rules: z.string().min(1, 'a rules path cannot be empty').optional(),
-    environment: z.string().min(1).default('production'),
+    environment: z.string().min(1, 'a gitlab.yml section (e.g. production) cannot be empty').default('production'),
     mapping: z.string().min(1, 'a mapping path cannot be empty').optional(),
     rename: z.array(z.string()).default([]),
     strict: z.boolean().default(false),
@@ -39,7 +39,7 @@ export type RoutingOptions = z.output<typeof routingOptionsSchema>;
 export const gitLabRulesOptionsSchema = z.strictObject({
   catalog: requiredCatalogField,
   rules: z.string({ error: 'required: a JSON/YAML list of [query, queue] pairs, or gitlab.yml' }).min(1, 'a rules path cannot be empty'),
-  environment: z.string().min(1).default('production'),
+  environment: z.string().min(1, 'a gitlab.yml section (e.g. production) cannot be empty').default('production'),
   strict: z.boolean().default(false),
 });
 

@@ -1095,6 +1095,24 @@ describe('stop', () => {
   });
 });
 
+// `--state-machine "$ARN"` with the variable unset was answered in zod's words ("Too small:
+// expected string to have >=1 characters"): each command names it now, calling nothing.
+describe("--state-machine ''", () => {
+  it('start, watch, status, list and stop: named in words, exit 2, no AWS call', async () => {
+    const results = [
+      await cli(['start', '--rename', 'a=b', '--state-machine', '']),
+      await cli(['watch', 'reroute-1', '--state-machine', '']),
+      await cli(['status', 'reroute-1', '--state-machine', '']),
+      await cli(['list', '--state-machine', '']),
+      await cli(['stop', 'reroute-1', '--state-machine', '']),
+    ];
+
+    expect(results).toEqual(Array(5).fill({ code: 2, stdout: '', stderr: '--state-machine: the state machine ARN, not empty\n' }));
+    expect(fake.sfn.calls()).toHaveLength(0);
+    expect(fake.cfn.calls()).toHaveLength(0);
+  });
+});
+
 describe('the fake Step Functions', () => {
   // As AWS's StartExecution: "Executions with the same name and input are considered idempotent".
   it('answers a start with the name and input of an open execution with that execution and its startDate, starting nothing; another input, or an ended execution\'s name, is refused', async () => {

@@ -107,6 +107,19 @@ describe('drain-check --deployed', () => {
     expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
   });
 
+  // zod's "Too small: expected string to have >=1 characters" was the last word for these (`--function "$FN"`, FN unset).
+  it("--connection '' and --function '' are named in words, invoking nothing", async () => {
+    const result = await cli('--deployed', '--connection', '', '--function', '');
+
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "Invalid options:\n  - --connection: a connection name of the deployment (e.g. source or target), not empty\n  - --function: the drain check function's name or ARN, not empty\n",
+    });
+    expect(lambda.calls()).toHaveLength(0);
+    expect(fake.cfn.calls()).toHaveLength(0);
+  });
+
   it("a configuration file's redis and timeLimit, which are a check run here's, do not stop --deployed", async () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload(report) as never });
     const config = join(mkdtempSync(join(tmpdir(), 'drain-deployed-config-')), 'team.yml');
