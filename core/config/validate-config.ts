@@ -63,6 +63,9 @@ export function defaultLabel(path: readonly PropertyKey[]): string {
  * reads them from the unvalidated input, as the command would next, and says what is wrong with
  * each): one message with both, not the options' first and, once they are fixed, the files'.
  *
+ * With the options valid, the files' problems are said together too (the command would read the
+ * files one by one, and say the first it cannot use alone).
+ *
  * `refusals` says what the command would refuse once the options and files are good, comparing
  * values (a CA for redis:// URLs, a store its redis.yml does not define, an input too large): from
  * the unvalidated input too, each value it needs checked as it goes, and said with the others
@@ -85,9 +88,11 @@ export function validateConfigAndFiles<S extends z.ZodType>(
     if (more.length === 0) throw error;
     throw new ConfigError([...error.problems, ...more], 'Invalid options and files:');
   }
-  const refused = refusals(given());
-  if (refused.length === 0) return options;
-  throw new ConfigError([...fileProblems(given()), ...refused], 'Invalid options and files:');
+  // The files too, with the options valid: the command read them one by one as it went on, so that
+  // a missing mapping was said, and a missing CA file beside it only once the mapping was found.
+  const problems = [...fileProblems(given()), ...refusals(given())];
+  if (problems.length === 0) return options;
+  throw new ConfigError(problems, 'Invalid options and files:');
 }
 
 /** What `check` throws as bad input (InputError), as a problem for a message of several; nothing when it passes. */

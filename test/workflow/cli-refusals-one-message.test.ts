@@ -79,6 +79,37 @@ describe('refusals of validated values, said with the other problems', { timeout
     expect(missingResult.stderr).toBe(`Invalid options and files:\n  - --page-size: the page size must be positive\n  - Cannot read the CA certificate file ${missing}: no such file\n`);
   });
 
+  // With the options valid, the files they name were read one by one as the command went on: the
+  // first missing file was said, the next only once it was fixed (audit-badwords). All together now.
+  it('run: a missing mapping and a missing CA file, the options valid: both named', async () => {
+    const mapping = join(dir, 'missing-mapping.json');
+    const ca = join(dir, 'missing-run-ca.pem');
+    const { stderr } = await untouched(() => runCli('run', '--redis', redis.urls().source.replace('redis://', 'rediss://'), '--mapping', mapping, '--tls-ca', ca));
+
+    expect(stderr).toBe(`Invalid options and files:\n  - Cannot read the class mapping file ${mapping}: no such file\n  - Cannot read the CA certificate file ${ca}: no such file\n`);
+  });
+
+  it('move: a missing classes file and a missing mapping, the options valid: both named', async () => {
+    const classes = join(dir, 'missing-classes.json');
+    const mapping = join(dir, 'missing-move-mapping.json');
+    const { stderr } = await untouched(() => runCli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--classes-file', classes, '--mapping', mapping));
+
+    expect(stderr).toBe(`Invalid options and files:\n  - Cannot read the class mapping file ${mapping}: no such file\n  - Cannot read the classes file ${classes}: no such file\n`);
+  });
+
+  it('drain-check: a missing classes file, a missing --previous and a directory as --save, the options valid: all three named', async () => {
+    const classes = join(dir, 'missing-drain-classes.json');
+    const previous = join(dir, 'missing-previous.json');
+    const { stderr } = await untouched(() => runCli('drain-check', '--redis', redis.urls().source, '--classes-file', classes, '--previous', previous, '--save', dir));
+
+    expect(stderr).toBe(
+      'Invalid options and files:\n' +
+        `  - Cannot read the classes file ${classes}: no such file\n` +
+        `  - Cannot read the previous drain report ${previous}: no such file\n` +
+        `  - Cannot write the drain report to ${dir}: it is a directory\n`,
+    );
+  });
+
   // --strict and --environment were taken and did nothing without --rules (or, for --environment,
   // move's and drain-check's --redis-yml): a user believing the rules reviewed strictly, or read
   // from the staging section, was told nothing.
