@@ -23,6 +23,8 @@ export interface ConfigFileLocation {
  */
 export function findConfigFile(options: { explicit?: string; cwd: string; env: NodeJS.ProcessEnv }): ConfigFileLocation | undefined {
   const { explicit, cwd, env } = options;
+  // '' (`--config "$CONFIG"`, the variable unset) resolved to the current directory: "it is a directory".
+  if (explicit === '') throw new InputError(`--config: a path to the configuration file, not empty (leave --config out to use $${CONFIG_FILE_VARIABLE} or the sidekiq-migrate.config.* of the current directory). Nothing was touched.`);
   if (explicit !== undefined) return { path: resolve(cwd, explicit), name: explicit, origin: '--config' };
   const named = env[CONFIG_FILE_VARIABLE];
   if (named) return { path: resolve(cwd, named), name: named, origin: CONFIG_FILE_VARIABLE };

@@ -110,6 +110,14 @@ describe('refusals of validated values, said with the other problems', { timeout
     );
   });
 
+  // `--config "$CONFIG"` with the variable unset resolved '' to the current directory: "Cannot read
+  // the configuration file /home/me: it is a directory", naming neither the option nor the cause.
+  it("--config '': named as empty, not read as the current directory", async () => {
+    const { stderr } = await untouched(() => runCli('--config', '', 'run', '--redis', redis.urls().source, '--rename', 'q=new'));
+
+    expect(stderr).toBe('--config: a path to the configuration file, not empty (leave --config out to use $SIDEKIQ_MIGRATE_CONFIG or the sidekiq-migrate.config.* of the current directory). Nothing was touched.\n');
+  });
+
   // --strict and --environment were taken and did nothing without --rules (or, for --environment,
   // move's and drain-check's --redis-yml): a user believing the rules reviewed strictly, or read
   // from the staging section, was told nothing.
