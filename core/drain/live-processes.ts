@@ -63,13 +63,17 @@ export async function censusProcesses(redis: Redis, keys: SidekiqKeys, nowSecond
     const beatAt = epochSeconds(beat);
     const beatAgeSeconds = beatAt === null ? null : Math.max(0, nowSeconds - beatAt);
     const queues = parseQueues(info);
-    const live = beatAgeSeconds !== null && beatAgeSeconds <= staleAfterSeconds;
-    const beatEverySeconds = beatIntervalOf(info);
     // Silent by both clocks: the beat's (the Sidekiq host's, which may be set apart from the
     // check's) and Redis's own (the hash's expiry, reset to 60 s at each beat). A hash without an
     // expiry, or with a longer one than Sidekiq sets, says nothing of silence.
     const ttlSeconds = Number(pttl) / 1000;
     const sinceExpirySet = ttlSeconds >= 0 && ttlSeconds <= HEARTBEAT_TTL_SECONDS ? HEARTBEAT_TTL_SECONDS - ttlSeconds : 0;
+    // Live by either clock: a host whose clock is behind the check's by more than the stale age
+    // stamps every `beat` old, while Redis renews its hash at each beat. Taken for gone, its
+    // running jobs were counted nowhere and the check said DRAINED over them (audit-drain).
+    const renewed = ttlSeconds > 0 && ttlSeconds <= HEARTBEAT_TTL_SECONDS && sinceExpirySet <= staleAfterSeconds;
+    const live = beatAgeSeconds !== null && (beatAgeSeconds <= staleAfterSeconds || renewed);
+    const beatEverySeconds = beatIntervalOf(info);
     // A beat in the future: the host's clock is ahead of the check's, and its age says nothing (it
     // would read 0 however long the process has been silent): the expiry alone tells.
     const ahead = beatAt !== null && beatAt > nowSeconds;

@@ -15,7 +15,7 @@ export async function heartbeat(
   keys: SidekiqKeys,
   identity: string,
   queues: readonly string[],
-  options: { beatAt: number; quiet?: boolean; millis?: boolean; info?: string; beating?: boolean },
+  options: { beatAt: number; quiet?: boolean; millis?: boolean; info?: string; beating?: boolean; stale?: boolean },
 ): Promise<void> {
   // `info` replaces the 6.4-shaped JSON, e.g. with a fixture of test/fixtures/sidekiq-heartbeats/ (then `queues` is ignored).
   const info = options.info ?? JSON.stringify({ hostname: identity.split(':')[0], started_at: options.beatAt - 100, pid: 1, tag: '', concurrency: 5, queues, labels: [], identity });
@@ -24,7 +24,10 @@ export async function heartbeat(
   await redis.sadd(keys.processes, identity);
   const beat = (at: number) => (options.millis ? String(Math.round(at * 1000)) : String(at));
   await redis.hset(key, 'info', info, 'beat', beat(options.beatAt), 'quiet', String(options.quiet ?? false), 'busy', '0');
-  await redis.expire(key, 60);
+  // `stale`: a process gone by Redis's clock too (a real one's hash expires 60 s after its last
+  // beat): no expiry renewed by a beat, so only its old `beat` speaks. A hash whose 60 s expiry was
+  // just set is a live process whose host clock is behind (live-processes.ts).
+  if (!options.stale) await redis.expire(key, 60);
   if (options.beating === false) return;
   const started = Date.now();
   const timer = setInterval(() => {

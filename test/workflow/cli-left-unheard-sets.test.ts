@@ -89,7 +89,7 @@ describe('schedule, retry and dead entries left in place naming queues nobody fe
     await c.lpush('queue:post_receive', listed);
     await c.sadd('queues', 'post_receive');
     // A process that stopped more than a minute ago, which listened to the old queue.
-    await heartbeat(c, keys, 'web:1:bbbbbbbbbbbb', ['post_receive'], { beatAt: now() - 120 });
+    await heartbeat(c, keys, 'web:1:bbbbbbbbbbbb', ['post_receive'], { beatAt: now() - 120, stale: true });
 
     const run = await runCli('run', '--redis', redis.url(), '--mapping', mapping);
 

@@ -63,7 +63,7 @@ describe('jobs left in place on queues nobody fetches from', { timeout: 180_000 
   it('with no live process (Sidekiq stopped for the migration): the routing retires the queue, so said all the same', async () => {
     const { a, removed } = await seed();
     // A process that stopped more than a minute ago, which listened to the old queue.
-    await heartbeat(redis.client(), keys, 'web:1:bbbbbbbbbbbb', ['post_receive'], { beatAt: now() - 120 });
+    await heartbeat(redis.client(), keys, 'web:1:bbbbbbbbbbbb', ['post_receive'], { beatAt: now() - 120, stale: true });
 
     const run = await runCli('run', '--redis', redis.url(), '--mapping', mapping);
 

@@ -91,7 +91,7 @@ describe('jobs put on queues nobody fetches from', { timeout: 180_000 }, () => {
     await source.lpush('queue:old', job('C', 'old', 1));
     await source.sadd('queues', 'old');
     // A process that stopped more than a minute ago: its hash is left, its beat is old.
-    await heartbeat(source, keys, 'web:1:dddddddddddd', ['default'], { beatAt: now() - 120 });
+    await heartbeat(source, keys, 'web:1:dddddddddddd', ['default'], { beatAt: now() - 120, stale: true });
 
     const run = await runCli('run', '--redis', redis.urls().source, '--mapping', mapping);
 

@@ -50,7 +50,7 @@ describe('the drain check', () => {
     await redis.lpush(keys.queue('b'), queued('b', NOW));
     await redis.lpush(keys.queue('c'), queued('c', NOW));
     await redis.lpush(keys.queue('d'), queued('d', NOW));
-    await heartbeat(redis, keys, 'h:1:stale0000000', ['a'], { beatAt: NOW - 90 });
+    await heartbeat(redis, keys, 'h:1:stale0000000', ['a'], { beatAt: NOW - 90, stale: true });
     await redis.sadd(keys.processes, 'h:2:gone00000000'); // stopped: hash expired, member left behind
     await heartbeat(redis, keys, 'h:3:quiet0000000', ['c'], { beatAt: NOW - 1, quiet: true });
     await heartbeat(redis, keys, 'h:4:ms0000000000', ['d'], { beatAt: NOW - 2, millis: true });
