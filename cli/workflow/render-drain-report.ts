@@ -84,7 +84,8 @@ export function renderDrainReport(report: DrainReport): string {
   lines.push('');
   const setWidth = Math.max(9, ...Object.keys(report.sets).map((name) => name.length));
   for (const [name, s] of Object.entries(report.sets)) {
-    const est = s.orphanedEstimated ? ' (estimated: more entries than a check counts)' : '';
+    // Cut by the check's time, not its count limit: said as such (a set of 3,000 was "more than a check counts").
+    const est = !s.orphanedEstimated ? '' : s.readBeforeTimeRanOut !== undefined ? ` (estimated: the check's time ran out after ${s.readBeforeTimeRanOut} entries)` : ' (estimated: more entries than a check counts)';
     const retired = report.retiredQueues ? `, ${s.toRetiredQueues} for retired queues` : '';
     lines.push(`${name.padEnd(setWidth)} ${String(s.total).padStart(8)} total, ${s.dueWithinHour} due within the hour, ${s.orphaned} for queues nobody fetches${retired}${est}`);
   }

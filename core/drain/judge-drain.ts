@@ -196,7 +196,9 @@ function heardOnlyBySilentReasons(report: Omit<DrainReport, 'verdict'>): string[
 
 function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous: DrainReport | undefined, setsReadAt: number): DrainReport['verdict'] {
   const reasons: string[] = [];
-  const estimated = (['schedule', 'retry'] as const).filter((set) => report.sets[set].orphanedEstimated);
+  // Every set, dead and interrupted too: the docs promise an estimated set is never called drained,
+  // and its exit code (1) said so while the verdict said DRAINED over a dead set read in part.
+  const estimated = (Object.keys(report.sets) as (keyof DrainReport['sets'])[]).filter((set) => report.sets[set]?.orphanedEstimated);
   const counting = [
     ...estimated.map((set) => {
       const read = report.sets[set].readBeforeTimeRanOut;

@@ -66,6 +66,25 @@ describe('sidekiq-migrate drain-check --time-limit', { timeout: 60_000 }, () => 
     expect(longer.code).toBe(3);
   });
 
+  it('dead entries left unread when the time ran out: never DRAINED, as the docs say of any set estimated (it said DRAINED with exit 1, its table "more entries than a check counts" of 3,000)', async () => {
+    const p = server.client().pipeline();
+    for (let i = 0; i < 3_000; i++) p.zadd('dead', String(1795459303 + i), JSON.stringify({ class: 'A', queue: 'default', args: [i], jid: `j${i}` }));
+    await p.exec();
+
+    const cut = await cli(['--redis', server.url()], startedLongAgo);
+    const longer = await cli(['--redis', server.url(), '--time-limit', '600'], startedLongAgo);
+
+    expect(cut.stdout).not.toMatch(/DRAINED/);
+    expect(cut.stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: DRAINING — 0 job\(s\) left$/m);
+    expect(cut.stdout).toMatch(/dead holds 3000 entries, more than the check could read in its time \(it read \d+\): what they hold is estimated, so this is not a verdict of drained\. To look at all of it, give the check more time: --time-limit SECONDS/);
+    expect(cut.stdout).not.toContain('more entries than a check counts');
+    expect(cut.stdout).toMatch(/^dead +3000 total, .*\(estimated: the check's time ran out after \d+ entries\)$/m);
+    expect(cut.code).toBe(1);
+    expect(longer.stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: DRAINED — 0 job\(s\) left to run; 3000 dead or interrupted entries that never run by themselves \(below\)$/m);
+    expect(longer.stdout).not.toContain('estimated');
+    expect(longer.code).toBe(0);
+  });
+
   it('bad values exit 2 with the option named and what to give, before connecting to anything', async () => {
     const endpoint = await refusingEndpoint();
     try {
