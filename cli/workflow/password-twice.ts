@@ -34,10 +34,14 @@ export function passwordsTwice(given: Record<string, unknown>, urls: Record<stri
     }
     if (inUrl === undefined || inUrl === given[option]) continue;
     const place = placeOf(option, typed, env);
-    // A store name is shown with its URL (from the redis.yml), a URL as given, redacted.
-    const endpoint = given[key] === url ? `${shown(key)} ${redactRedisUrl(url)}` : `${shown(key)} ${String(given[key])} (${redactRedisUrl(url)})`;
+    // A store name is shown with its URL (from the redis.yml, its entry's password: written into
+    // it, as GitLab takes it), a URL as given, redacted. The same refusal for both: a password in
+    // the redis.yml is the store's own, as one in a URL is.
+    const store = given[key] !== url;
+    const endpoint = store ? `${shown(key)} ${String(given[key])} (${redactRedisUrl(url)})` : `${shown(key)} ${redactRedisUrl(url)}`;
+    const from = store ? `its entry in ${String(given['redisYml'])}` : 'the URL';
     problems.push(
-      `${place}: ${endpoint} has a password of its own, a different one: which is meant is not clear (ioredis takes the URL's, redis-cli the last given). Give the password in one place: leave ${place} out, or take the password out of the URL`,
+      `${place}: ${endpoint} has a password of its own, a different one: which is meant is not clear (ioredis takes the URL's, redis-cli the last given). Give the password in one place: leave ${place} out, or take the password out of ${from}`,
     );
   }
   return problems;

@@ -6,6 +6,7 @@ import { MAIN_STORE } from './main-store.js';
 /** The Sidekiq Redis instances a GitLab `config/redis.yml` defines: store name → URL. */
 export interface RedisStores {
   readonly path: string;
+  /** Each store's URL, the entry's own `username`, `password` and `db` written into it. */
   readonly urls: ReadonlyMap<string, string>;
 }
 
@@ -17,6 +18,14 @@ const SHARD = /^queues_shard_/;
  * the `main` entry, else the `queues` entry (Gitlab::Redis::Queues), else the section's own `url`
  * (resque.yml's form). Other instances (cache, shared_state…) are not Sidekiq stores and are
  * ignored. Sentinel-only entries are refused: this tool connects to one URL.
+ *
+ * An entry, as GitLab reads it (Gitlab::Redis::Wrapper): a URL, or a mapping whose `url` gives the
+ * host, port, user, password and database and whose other keys are the client's options, merged
+ * over the URL's, so that they win. Honoured here the same way: `url`, and `username`, `password`
+ * and `db` over the URL's (a `password:` beside a URL holding another is GitLab's password: the key
+ * wins, as it does for GitLab, whose connection is the one this tool must reach; a key left empty
+ * (`password:`) is taken as not written). Not read: `ssl_params`, `ssl`, timeouts, pool sizes
+ * (give --tls-ca for a private CA).
  */
 export function loadRedisStores(path: string, environment = 'production'): RedisStores {
   const content = readStructuredFile(path, 'Redis configuration (redis.yml)');
@@ -30,7 +39,7 @@ export function loadRedisStores(path: string, environment = 'production'): Redis
     if (typeof url !== 'string' || url === '') return void problems.push(`${where}: no url (a sentinel-only instance cannot be used: give its url)`);
     try {
       parseRedisUrl(url, where);
-      urls.set(name, url);
+      urls.set(name, withEntryKeys(url, entry, where));
     } catch (error) {
       problems.push((error as Error).message.split(url).join(redactRedisUrl(url)));
     }
@@ -42,6 +51,26 @@ export function loadRedisStores(path: string, environment = 'production'): Redis
   if (problems.length > 0) throw new InputError(`${path}: invalid Redis store(s):\n  - ${problems.join('\n  - ')}`);
   if (urls.size === 0) throw new InputError(`${path}: no Sidekiq Redis found (queues_shard_* entries with a url, or main/queues/url for the main instance)`);
   return { path, urls };
+}
+
+/** `url` with the entry's `username`, `password` and `db` written into it; throws what is wrong with them. */
+function withEntryKeys(url: string, entry: unknown, where: string): string {
+  const keys = isObject(entry) ? entry : {};
+  const given = (key: string) => (keys[key] === null || keys[key] === undefined ? undefined : keys[key]);
+  const text = (key: 'username' | 'password') => {
+    const value = given(key);
+    if (value !== undefined && typeof value !== 'string') throw new InputError(`${where}: its ${key}: must be text: write it in quotes`);
+    return value;
+  };
+  const [username, password, db] = [text('username'), text('password'), given('db')];
+  if (db !== undefined && !(typeof db === 'number' && Number.isSafeInteger(db) && db >= 0)) throw new InputError(`${where}: its db: must be a database number (0, 1, …)`);
+  if (username === undefined && password === undefined && db === undefined) return url;
+  // Percent-encoded whole: the URL's setters leave a "%" as it is, which would then read as an escape.
+  const written = new URL(url);
+  if (username !== undefined) written.username = encodeURIComponent(username);
+  if (password !== undefined) written.password = encodeURIComponent(password);
+  if (db !== undefined) written.pathname = `/${db}`;
+  return written.toString();
 }
 
 /**
