@@ -54,3 +54,23 @@ function placeOf(option: string, typed: ReadonlySet<string>, env: NodeJS.Process
   if (variable !== undefined && env[variable] !== undefined && env[variable] !== '') return `$${variable}`;
   return `the configuration file's ${option}`;
 }
+
+/**
+ * Endpoints given as a store name whose redis.yml entry keeps its password in GitLab's encrypted
+ * `secret_file` (Rails' encrypted credentials, readable only with GitLab's key base): without a
+ * password given apart for that side, the connection would go unauthenticated. Refused, naming
+ * the file, the store and the options that give it.
+ */
+export function secretFileWithoutPassword(given: Record<string, unknown>, stores: { path: string; secretFiles: ReadonlySet<string> }, shown: (key: string) => string, { sides }: PasswordSides): string[] {
+  const problems: string[] = [];
+  for (const [key, passwords] of Object.entries(sides)) {
+    const store = given[key];
+    if (typeof store !== 'string' || !stores.secretFiles.has(store) || passwords.some((p) => typeof given[p] === 'string')) continue;
+    const options = passwords.map((p) => defaultLabel([p])).join(' or ');
+    const variables = passwords.map((p) => ENVIRONMENT_OPTIONS.find((e) => e.option === p)?.variable).filter((v): v is string => v !== undefined);
+    problems.push(
+      `${shown(key)} ${store}: ${stores.path}'s ${store} keeps its password in GitLab's encrypted secret_file, which this tool cannot read: give the password with ${options}${variables.length > 0 ? ` (or ${variables.map((v) => `$${v}`).join(' or ')})` : ''}`,
+    );
+  }
+  return problems;
+}

@@ -5,7 +5,7 @@ import { defaultLabel, problemOf } from '../../core/config/validate-config.js';
 import { refuseCaWithoutTls } from './connect-options.js';
 import type { RoutingInput } from '../../core/workflow/workflow-input.js';
 import { InputError } from '../../core/errors/input-error.js';
-import { passwordsTwice, type PasswordSides } from './password-twice.js';
+import { passwordsTwice, secretFileWithoutPassword, type PasswordSides } from './password-twice.js';
 
 /** A selection's routing plan as an execution's routing input (a class mapping, or renames). */
 export function routingInputOfPlan(plan: RoutingPlan | undefined): RoutingInput | undefined {
@@ -37,7 +37,8 @@ export function endpointUrls<K extends string>(redisYml: string | undefined, env
  * redis.yml does not define, a CA option (`cas`: the option's key → the endpoints it is for) for
  * connections none of which speaks TLS. A value that is not text, a redis.yml that cannot be read and
  * an endpoint left unresolved are left to their own checks (said already, as an option's or a file's).
- * With `passwords`, an endpoint whose URL holds a password other than the one given apart (passwordsTwice).
+ * With `passwords`, an endpoint whose URL holds a password other than the one given apart (passwordsTwice),
+ * and a store whose password is in its encrypted secret_file with none given apart (secretFileWithoutPassword).
  */
 export function endpointRefusals(given: Record<string, unknown>, endpoints: Record<string, string>, cas: Record<string, readonly string[]>, passwords?: PasswordSides): string[] {
   const text = (value: unknown): value is string => typeof value === 'string' && value !== '';
@@ -65,6 +66,7 @@ export function endpointRefusals(given: Record<string, unknown>, endpoints: Reco
     problems.push(...problemOf(() => refuseCaWithoutTls(defaultLabel([ca]), file, keys.map((k) => urls[k]))));
   }
   if (passwords) problems.push(...passwordsTwice(given, urls, (key) => endpoints[key] ?? key, passwords));
+  if (passwords && stores !== undefined) problems.push(...secretFileWithoutPassword(given, stores, (key) => endpoints[key] ?? key, passwords));
   return problems;
 }
 

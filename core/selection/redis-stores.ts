@@ -1,3 +1,4 @@
+import { readInputFile } from '../config/read-input-file.js';
 import { readStructuredFile } from '../config/read-structured-file.js';
 import { InputError } from '../errors/input-error.js';
 import { parseRedisUrl, redactRedisUrl } from '../redis/redis-url.js';
@@ -6,64 +7,82 @@ import { MAIN_STORE } from './main-store.js';
 /** The Sidekiq Redis instances a GitLab `config/redis.yml` defines: store name → URL. */
 export interface RedisStores {
   readonly path: string;
-  /** Each store's URL, the entry's own `username`, `password` and `db` written into it. */
+  /** Each usable store's URL, the entry's own `username`, `password` and `db` written into it. */
   readonly urls: ReadonlyMap<string, string>;
+  /** Entries this tool cannot connect with, store → "<entry> cannot be used: why, and what to do instead": refused when named (storeUrl). */
+  readonly unusable: ReadonlyMap<string, string>;
+  /** Stores whose password GitLab decrypts from a `secret_file`: usable only with a password given apart. */
+  readonly secretFiles: ReadonlySet<string>;
 }
 
 const SHARD = /^queues_shard_/;
+const WHAT = 'Redis configuration (redis.yml)';
 
 /**
  * Reads GitLab's `config/redis.yml` (its `<environment>:` section, else the top level): every
- * `queues_shard_*` entry with a `url` is a store, and `main`, GitLab's default Sidekiq instance, is
- * the `main` entry, else the `queues` entry (Gitlab::Redis::Queues), else the section's own `url`
- * (resque.yml's form). Other instances (cache, shared_state…) are not Sidekiq stores and are
- * ignored. Sentinel-only entries are refused: this tool connects to one URL.
+ * `queues_shard_*` entry is a store, and `main`, GitLab's default Sidekiq instance, is the `main`
+ * entry, else the `queues` entry (Gitlab::Redis::Queues), else the section's own `url` (resque.yml's
+ * form). Other instances (cache, shared_state…) are not Sidekiq stores and are ignored.
  *
  * An entry, as GitLab reads it (Gitlab::Redis::Wrapper): a URL, or a mapping whose `url` gives the
  * host, port, user, password and database and whose other keys are the client's options, merged
  * over the URL's, so that they win. Honoured here the same way: `url`, and `username`, `password`
  * and `db` over the URL's (a `password:` beside a URL holding another is GitLab's password: the key
  * wins, as it does for GitLab, whose connection is the one this tool must reach; a key left empty
- * (`password:`) is taken as not written). Not read: `ssl_params`, `ssl`, timeouts, pool sizes
- * (give --tls-ca for a private CA).
+ * (`password:`) is taken as not written). Refused when named, with what to do instead: `sentinels:`
+ * (the url then names the sentinels' primary group, not a server), `cluster:`, a `unix:` socket URL
+ * (parseRedisUrl), an entry without a url. `secret_file:` (GitLab's encrypted credentials) cannot
+ * be read: such a store needs its password given apart (--password or its variable). Not read:
+ * `ssl_params`, `ssl`, timeouts, pool sizes (give --tls-ca for a private CA). GitLab renders the
+ * file as ERB before reading it: a file still holding `<% … %>` (a template) is refused whole.
  */
 export function loadRedisStores(path: string, environment = 'production'): RedisStores {
-  const content = readStructuredFile(path, 'Redis configuration (redis.yml)');
+  if (readInputFile(path, WHAT).includes('<%')) {
+    throw new InputError(`${path}: the file still holds ERB (<% … %>), which GitLab renders when it reads it (a Helm chart's or Omnibus's template): give the rendered file, or the Redis URL (and --password) instead of a store name`);
+  }
+  const content = readStructuredFile(path, WHAT);
   const top = isObject(content) ? content : null;
   const section = top && isObject(top[environment]) ? (top[environment] as Record<string, unknown>) : top;
   if (section === null) throw new InputError(`${path}: expected GitLab's redis.yml: a mapping with a ${environment}: section of instances such as queues_shard_catchall_b: {url: redis://…}`);
-  const problems: string[] = [];
   const urls = new Map<string, string>();
+  const unusable = new Map<string, string>();
+  const secretFiles = new Set<string>();
   const take = (name: string, entry: unknown, where: string) => {
-    const url = isObject(entry) ? entry['url'] : typeof entry === 'string' ? entry : undefined;
-    if (typeof url !== 'string' || url === '') return void problems.push(`${where}: no url (a sentinel-only instance cannot be used: give its url)`);
     try {
-      parseRedisUrl(url, where);
-      urls.set(name, withEntryKeys(url, entry, where));
+      urls.set(name, entryUrl(entry));
+      if (isObject(entry) && entry['secret_file'] !== undefined && entry['secret_file'] !== null) secretFiles.add(name);
     } catch (error) {
-      problems.push((error as Error).message.split(url).join(redactRedisUrl(url)));
+      const url = isObject(entry) ? entry['url'] : entry;
+      const why = (error as Error).message;
+      unusable.set(name, `${where} cannot be used: ${typeof url === 'string' && url !== '' ? why.split(url).join(redactRedisUrl(url)) : why}`);
     }
   };
   for (const [name, entry] of Object.entries(section)) if (SHARD.test(name)) take(name, entry, name);
   if ('main' in section) take(MAIN_STORE, section['main'], 'main');
   else if ('queues' in section) take(MAIN_STORE, section['queues'], 'queues');
   else if (typeof section['url'] === 'string') take(MAIN_STORE, section['url'], 'url');
-  if (problems.length > 0) throw new InputError(`${path}: invalid Redis store(s):\n  - ${problems.join('\n  - ')}`);
-  if (urls.size === 0) throw new InputError(`${path}: no Sidekiq Redis found (queues_shard_* entries with a url, or main/queues/url for the main instance)`);
-  return { path, urls };
+  if (urls.size === 0 && unusable.size === 0) throw new InputError(`${path}: no Sidekiq Redis found (queues_shard_* entries with a url, or main/queues/url for the main instance)`);
+  return { path, urls, unusable, secretFiles };
 }
 
-/** `url` with the entry's `username`, `password` and `db` written into it; throws what is wrong with them. */
-function withEntryKeys(url: string, entry: unknown, where: string): string {
+/** An entry's URL with its `username`, `password` and `db` written into it; throws why it cannot be used. */
+function entryUrl(entry: unknown): string {
   const keys = isObject(entry) ? entry : {};
   const given = (key: string) => (keys[key] === null || keys[key] === undefined ? undefined : keys[key]);
+  if (given('sentinels') !== undefined) {
+    throw new Error("it reaches its Redis through Sentinel (sentinels:; its url names the primary's group, not a server), which this tool does not: give the current primary's address as redis://host:port instead of the store name (a sentinel tells it: SENTINEL get-master-addr-by-name <name>)");
+  }
+  if (given('cluster') !== undefined) throw new Error('it is a Redis Cluster (cluster:), which this tool does not support (nor does Sidekiq): give the URL of the one Redis that holds the jobs instead of the store name');
+  const url = typeof entry === 'string' ? entry : keys['url'];
+  if (typeof url !== 'string' || url === '') throw new Error('it has no url: give its Redis URL instead of the store name');
+  parseRedisUrl(url, 'its url');
   const text = (key: 'username' | 'password') => {
     const value = given(key);
-    if (value !== undefined && typeof value !== 'string') throw new InputError(`${where}: its ${key}: must be text: write it in quotes`);
+    if (value !== undefined && typeof value !== 'string') throw new Error(`its ${key}: must be text: write it in quotes`);
     return value;
   };
   const [username, password, db] = [text('username'), text('password'), given('db')];
-  if (db !== undefined && !(typeof db === 'number' && Number.isSafeInteger(db) && db >= 0)) throw new InputError(`${where}: its db: must be a database number (0, 1, …)`);
+  if (db !== undefined && !(typeof db === 'number' && Number.isSafeInteger(db) && db >= 0)) throw new Error('its db: must be a database number (0, 1, …)');
   if (username === undefined && password === undefined && db === undefined) return url;
   // Percent-encoded whole: the URL's setters leave a "%" as it is, which would then read as an escape.
   const written = new URL(url);
@@ -75,13 +94,15 @@ function withEntryKeys(url: string, entry: unknown, where: string): string {
 
 /**
  * `--from`/`--to`/`--redis` given as a store name: its URL. A URL is returned as it is; an unknown
- * name is refused with the names the file has.
+ * name is refused with the names the file has, an entry this tool cannot use with why and what to do.
  */
 export function storeUrl(stores: RedisStores | undefined, value: string, option: string): string {
   if (value.includes('://')) return value;
   if (stores === undefined) throw new InputError(`${option} ${value}: not a Redis URL (redis://… or rediss://…); a store name needs --redis-yml config/redis.yml`);
   const url = stores.urls.get(value);
-  if (url === undefined) throw new InputError(`${option} ${value}: ${stores.path} defines no store ${value}; it has: ${[...stores.urls.keys()].sort().join(', ')}`);
+  const unusable = stores.unusable.get(value);
+  if (unusable !== undefined) throw new InputError(`${option} ${value}: ${stores.path}'s ${unusable}`);
+  if (url === undefined) throw new InputError(`${option} ${value}: ${stores.path} defines no store ${value}; it has: ${[...stores.urls.keys(), ...stores.unusable.keys()].sort().join(', ')}`);
   return url;
 }
 
