@@ -241,7 +241,9 @@ export function renderSummary(summary: RunSummary, endpoint: string, view: Summa
         `${n(t.unreached!)} job(s) that were ${where} were not reached (${byQueue((c) => c['unreached'] ?? 0)}): jobs a stopping Sidekiq pushed back under the pass (RPUSH) were moved in their place. ${again[0]!.toUpperCase()}${again.slice(1)} to ${rollback ? 'move them back' : 'move them'}.`,
       );
     }
-    if ((t.arrived ?? 0) > 0) {
+    if ((t.arrived ?? 0) > 0 && summary.dryRun) {
+      attention.push(dryRunArrivals(t.arrived!, rollback ? (summary.rollbackOf ?? null) : undefined, byQueue((c) => c['arrived']!, true)));
+    } else if ((t.arrived ?? 0) > 0) {
       const arrivedWhere = rollback ? `arrived during the rollback on the queues it drains, those ${summary.rollbackOf !== undefined ? `run ${summary.rollbackOf}` : 'the rolled-back run'} moved jobs to` : 'arrived on retired queues during the run';
       attention.push(`${n(t.arrived)} job(s) ${arrivedWhere} (${byQueue((c) => c['arrived']!, true)}): not ${verb} by this ${rollback ? 'rollback' : 'run'}; ${again} or see drain-check.`);
     }
@@ -655,7 +657,30 @@ function dryRunVerdict(summary: RunSummary, emptySource: string, reroute: boolea
           ? `leave none behind on the queues and sets${unheardDryDoneTail(summary.unheard, summary.unheardSilent)}${alsoHeld} (see "Needs a look" above)`
           : `leave none behind${unheardTail(summary.unheard, true, summary.unheardSilent)}`;
   const finish = inFlight > 0 ? `finish ${n(inFlight)} job(s) left in flight, ` : '';
-  return `Dry run, nothing written: a ${rollback ? 'rollback' : 'run'} would ${finish}${rollback ? 'put back' : 'move'} ${n(wouldMove)} job(s) and ${leaves}${more}.`;
+  // Jobs pushed to the queues it drains while it read them (RerouteCounters.arrived): a real run
+  // started now finds them there and takes them in (dryRunArrivals), so they are not left behind.
+  const arrived = reroute ? (t['arrived'] ?? 0) : 0;
+  const seeAbove = leaves.endsWith('(see "Needs a look" above)') ? '' : ' (see "Needs a look" above)';
+  const alsoArrived = arrived > 0 ? `, and take in too the ${n(arrived)} that arrived while this dry run read${seeAbove}` : '';
+  return `Dry run, nothing written: a ${rollback ? 'rollback' : 'run'} would ${finish}${rollback ? 'put back' : 'move'} ${n(wouldMove)} job(s) and ${leaves}${alsoArrived}${more}.`;
+}
+
+/**
+ * A re-route's dry run over jobs pushed to the queues it drains while its pass read them (counted
+ * as `arrived`, beyond the length the pass began with: queue-slice.ts). A real run or rollback
+ * started afterwards finds them on those queues and takes them in with the rest (a rollback every
+ * job of a class it puts back there, recorded or not: rollback-arrivals.ts), so "not moved (back)
+ * by this run; run (roll back) again" was untrue of them, and the verdict's "leave none behind"
+ * said the opposite (audit-rbwords). `rollbackOf`: undefined for a run, null for a rollback of an
+ * unknown run.
+ */
+function dryRunArrivals(arrived: number, rollbackOf: string | null | undefined, byQueue: string): string {
+  const what =
+    rollbackOf === undefined
+      ? `${n(arrived)} job(s) arrived on retired queues while this dry run read them`
+      : `${n(arrived)} job(s) of the classes it puts back arrived on the queues it drains, those ${rollbackOf !== null ? `run ${rollbackOf}` : 'the rolled-back run'} moved jobs to, while this dry run read them`;
+  const who = rollbackOf === undefined ? 'a run' : 'a rollback';
+  return `${what} (${byQueue}): not counted above; ${who} started now would take them in too (this dry run did not examine them: dry-run again to count them).`;
 }
 
 /**
