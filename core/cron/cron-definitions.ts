@@ -17,7 +17,9 @@ import type { PageLook } from '../redis/shared-walk.js';
  * - 1.x: set `cron_jobs` of hash keys `cron_job:NAME`;
  * - 2.x: one set `cron_jobs:NAMESPACE` per namespace (`default` unless configured) of hash keys
  *   `cron_job:NAMESPACE:NAME`. Both may coexist after an upgrade.
- * The set members are key names without the Redis prefix (redis-namespace adds it).
+ * The set members are key names without the Redis prefix (redis-namespace adds it). A hash with no
+ * `message` is a definition too: sidekiq-cron builds its message from `klass` and pushes to its
+ * `queue` field (`job.rb` initialize, `elsif @klass`).
  */
 export interface CronDefinition {
   /** The hash's key, prefix included. */
@@ -25,15 +27,15 @@ export interface CronDefinition {
   readonly name: string;
   /** The 2.x namespace, or null for a 1.x definition. */
   readonly namespace: string | null;
-  /** `class` of the message, or null when the message cannot be read. */
+  /** `class` of the message (`klass` without one), or null when the message cannot be read. */
   readonly className: string | null;
-  /** Where it pushes: the message's `queue` (sidekiq-cron's own default is "default"). */
+  /** Where it pushes: the message's `queue` (sidekiq-cron's own default is "default"), or without a message its `queue` field. */
   readonly queue: string | null;
   /** `status` is "enabled" (sidekiq-cron pushes nothing for "disabled"). */
   readonly enabled: boolean;
-  /** The message's exact bytes. */
-  readonly message: Buffer;
-  /** Why the message could not be read (then queue and className are null). */
+  /** The message's exact bytes, or null: the hash has no `message` (sidekiq-cron builds one from `klass` and `queue`). */
+  readonly message: Buffer | null;
+  /** Why the message could not be read, or that there is none (then it is neither routed nor rewritten). */
   readonly problem: string | null;
 }
 
@@ -95,16 +97,16 @@ export async function readCronDefinitionsOf(redis: Redis, keys: SidekiqKeys, nam
     const names = [...members].sort();
     if (names.length === 0) return { definitions: [] };
     const pipeline = redis.pipeline();
-    for (const member of names) pipeline.hmgetBuffer(`${keys.prefix}${member}`, 'name', 'message', 'status');
+    for (const member of names) pipeline.hmgetBuffer(`${keys.prefix}${member}`, 'name', 'message', 'status', 'klass', 'queue').exists(`${keys.prefix}${member}`);
     const replies = (await pipeline.exec()) ?? [];
     const definitions: CronDefinition[] = [];
     names.forEach((member, i) => {
-      const [error, fields] = replies[i] ?? [null, null];
+      const [error, fields] = replies[2 * i] ?? [null, null];
+      const [, exists] = replies[2 * i + 1] ?? [null, 0];
       // A member whose hash is gone or of another type is not a definition cron would run.
-      if (error || !Array.isArray(fields)) return;
-      const [name, message, status] = fields as (Buffer | null)[];
-      if (message === null || message === undefined) return;
-      definitions.push(describe(`${keys.prefix}${member}`, member, name ?? null, message, status ?? null));
+      if (error || !Array.isArray(fields) || exists === 0) return;
+      const [name = null, message = null, status = null, klass = null, queue = null] = fields as (Buffer | null)[];
+      definitions.push(describe(`${keys.prefix}${member}`, member, name, message, status, klass, queue));
     });
     return { definitions };
   } catch (error) {
@@ -119,13 +121,17 @@ async function namespaceIndexes(redis: Redis, keys: SidekiqKeys, bound: ScanBoun
   return extent.cutShort === 'time' ? { found: look.found(), cutShort: await keyspaceCut(redis, extent.pages) } : { found: look.found() };
 }
 
-function describe(key: string, member: string, name: Buffer | null, message: Buffer, status: Buffer | null): CronDefinition {
+function describe(key: string, member: string, name: Buffer | null, message: Buffer | null, status: Buffer | null, klass: Buffer | null, queueField: Buffer | null): CronDefinition {
   // "cron_job:NAME" (1.x) or "cron_job:NAMESPACE:NAME" (2.x); the hash's own `name` field wins.
   const rest = member.startsWith('cron_job:') ? member.slice('cron_job:'.length) : member;
   const v2 = rest.indexOf(':');
   const namespace = v2 > 0 && name !== null && rest.slice(v2 + 1) === name.toString() ? rest.slice(0, v2) : null;
+  const common = { key, name: name?.toString() ?? rest, namespace, enabled: status === null || status.toString() === 'enabled' };
+  if (message === null) {
+    // sidekiq-cron pushes to the `queue` field, else to the queue of the class's own sidekiq_options (not known here).
+    return { ...common, message, className: klass?.toString() ?? null, queue: queueField?.toString() ?? null, problem: 'no message field (sidekiq-cron builds it from klass and queue)' };
+  }
   const job = inspectJob(message);
-  const common = { key, name: name?.toString() ?? rest, namespace, enabled: status === null || status.toString() === 'enabled', message };
-  if (job.kind === 'unparsable') return { ...common, className: null, queue: null, problem: job.reason };
-  return { ...common, className: job.className, queue: job.queue ?? 'default', problem: null };
+  if (job.kind === 'unparsable') return { ...common, message, className: null, queue: null, problem: job.reason };
+  return { ...common, message, className: job.className, queue: job.queue ?? 'default', problem: null };
 }

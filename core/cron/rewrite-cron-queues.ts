@@ -25,6 +25,8 @@ export interface CronRoute {
  */
 export function routeCronDefinitions(definitions: readonly CronDefinition[], plan: RoutingPlan): CronRoute[] {
   return definitions.map((definition) => {
+    // No message to rewrite (sidekiq-cron builds it from `klass` and `queue`): left as it is.
+    if (definition.message === null) return { definition, to: null, routed: false, rewritten: null };
     const examined = examineScheduledJob(definition.message, plan, true);
     if (examined.kind === 'move') return { definition, to: examined.to, routed: false, rewritten: examined.rewritten };
     if (examined.kind === 'already-routed') return { definition, to: definition.queue, routed: true, rewritten: null };
@@ -50,7 +52,7 @@ export async function rewriteCronQueues(redis: Redis, routes: readonly CronRoute
   const rewritten: CronRewriteResult['rewritten'][number][] = [];
   const changedMeanwhile: string[] = [];
   for (const { definition, to, rewritten: message } of routes) {
-    if (to === null || message === null) continue;
+    if (to === null || message === null || definition.message === null) continue;
     let done: unknown;
     try {
       done = await rewriteCronMessage.run(redis, { keys: [definition.key, guard.lockKey], args: [definition.message, message, ...plannerArgs(guard.planner)] });
