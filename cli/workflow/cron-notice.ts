@@ -33,5 +33,10 @@ export function describeCron(cron: CronReport, mode: 'reroute' | 'transfer'): st
       lines.push(`sidekiq-cron: ${cron.misrouted} definition(s) push to a queue their class is not routed to (${names}${more}); left as they are.`);
     }
   }
+  if (cron.unjudged) {
+    const names = (cron.unjudgedExamples ?? []).map((e) => `${e.name}: ${e.problem}`).join(', ');
+    const more = cron.unjudged > (cron.unjudgedExamples ?? []).length ? ` and ${cron.unjudged - (cron.unjudgedExamples ?? []).length} more` : '';
+    lines.push(`sidekiq-cron: ${cron.unjudged} definition(s) could not be judged by the routing, left as they are (${names}${more}): check where they push by hand.`);
+  }
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }

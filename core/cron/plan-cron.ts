@@ -20,6 +20,10 @@ export interface CronReport {
   readonly misrouted: number;
   /** Up to CRON_NAMES_SHOWN of them: name, the queue it pushes to, where its class now belongs. */
   readonly examples: readonly { readonly name: string; readonly queue: string | null; readonly to: string }[];
+  /** Enabled definitions routing could not judge (a message that is not a job we read, or none: `problem` says which): left as they are. */
+  readonly unjudged?: number;
+  /** Up to CRON_NAMES_SHOWN of them. */
+  readonly unjudgedExamples?: readonly { readonly name: string; readonly problem: string }[];
   /** `rewrite`: how many now push to their destination; how many were saved meanwhile by someone else (left). */
   readonly rewritten?: number;
   readonly changedMeanwhile?: number;
@@ -54,10 +58,12 @@ export async function planCron(
   // A rollback's reverse plan names where jobs came from, not where a class belongs: cron is not judged by it.
   const judged = plan && plan.kind !== 'reverse' ? plan : undefined;
   const routes = judged ? routeCronDefinitions(definitions, judged).filter((r) => r.definition.enabled && !r.routed && r.to !== null) : [];
+  const unjudged = judged ? definitions.filter((d) => d.enabled && d.problem !== null) : [];
   const report = {
     definitions: definitions.length,
     misrouted: routes.length,
     examples: routes.slice(0, CRON_NAMES_SHOWN).map((r) => ({ name: r.definition.name, queue: r.definition.queue, to: r.to! })),
+    ...(unjudged.length > 0 ? { unjudged: unjudged.length, unjudgedExamples: unjudged.slice(0, CRON_NAMES_SHOWN).map((d) => ({ name: d.name, problem: d.problem ?? '' })) } : {}),
     action,
     dryRun,
   };

@@ -1,0 +1,23 @@
+// A sidekiq-cron definition a re-route cannot judge (its message is not a job it can read, or the
+// hash has no message): left as it is, and named, so that the operator checks it by hand.
+import { describe, expect, it } from 'vitest';
+import { keyValueSnapshot } from '../support/exact-jobs.js';
+import { privateRedis } from '../support/private-redis.js';
+import { runCli } from '../support/run-cli.js';
+
+const redis = privateRedis();
+
+describe('a sidekiq-cron definition a re-route cannot judge', () => {
+  it('run --rewrite-cron names it and leaves it as it is', async () => {
+    await redis.client().sadd('cron_jobs', 'cron_job:broken_worker', 'cron_job:klass_worker');
+    await redis.client().hset('cron_job:broken_worker', { name: 'broken_worker', message: '{"queue":"cronjob:stuck_ci_jobs","class":', status: 'enabled' });
+    await redis.client().hset('cron_job:klass_worker', { name: 'klass_worker', klass: 'StuckCiJobsWorker', queue: 'cronjob:stuck_ci_jobs', status: 'enabled' });
+    const before = await keyValueSnapshot(redis.client(), 'cron_job');
+
+    const { code, stderr } = await runCli('run', '--redis', redis.url(), '--rename', 'cronjob:stuck_ci_jobs=cronjob', '--rewrite-cron');
+
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/^sidekiq-cron: 2 definition\(s\) could not be judged by the routing, left as they are \(broken_worker: [^,]+, klass_worker: no message field \(sidekiq-cron builds it from klass and queue\)\): check where they push by hand\.$/m);
+    expect(await keyValueSnapshot(redis.client(), 'cron_job')).toEqual(before);
+  });
+});
