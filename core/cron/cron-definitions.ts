@@ -25,7 +25,7 @@ export interface CronDefinition {
   /** The hash's key, prefix included. */
   readonly key: string;
   readonly name: string;
-  /** The 2.x namespace, or null for a 1.x definition. */
+  /** The 2.x namespace (of the set `cron_jobs:NAMESPACE` naming it), or null for a 1.x definition (named by `cron_jobs`). */
   readonly namespace: string | null;
   /** `class` of the message (`klass` without one), or null when the message cannot be read. */
   readonly className: string | null;
@@ -86,15 +86,17 @@ export function cronNamespacesLook(keys: SidekiqKeys): PageLook & { found(): str
 export async function readCronDefinitionsOf(redis: Redis, keys: SidekiqKeys, namespaces: readonly string[]): Promise<{ definitions: CronDefinition[] }> {
   try {
     const indexes = [...new Set([`${keys.prefix}cron_jobs`, `${keys.prefix}cron_jobs:default`, ...namespaces])];
-    const members = new Set<string>();
+    // Each member's namespace is the set it is found in (sidekiq-cron reads a namespace by its set), not a guess from its key.
+    const members = new Map<string, string | null>();
     for (const index of indexes) {
       if ((await redis.type(index)) !== 'set') continue;
+      const namespace = index === `${keys.prefix}cron_jobs` ? null : index.slice(`${keys.prefix}cron_jobs:`.length);
       for (const member of await redis.smembers(index)) {
         if (members.size >= MAX_CRON_DEFINITIONS) break;
-        members.add(member);
+        if (!members.has(member)) members.set(member, namespace);
       }
     }
-    const names = [...members].sort();
+    const names = [...members.keys()].sort();
     if (names.length === 0) return { definitions: [] };
     const pipeline = redis.pipeline();
     for (const member of names) pipeline.hmgetBuffer(`${keys.prefix}${member}`, 'name', 'message', 'status', 'klass', 'queue').exists(`${keys.prefix}${member}`);
@@ -106,7 +108,7 @@ export async function readCronDefinitionsOf(redis: Redis, keys: SidekiqKeys, nam
       // A member whose hash is gone or of another type is not a definition cron would run.
       if (error || !Array.isArray(fields) || exists === 0) return;
       const [name = null, message = null, status = null, klass = null, queue = null] = fields as (Buffer | null)[];
-      definitions.push(describe(`${keys.prefix}${member}`, member, name, message, status, klass, queue));
+      definitions.push(describe(`${keys.prefix}${member}`, member, members.get(member) ?? null, name, message, status, klass, queue));
     });
     return { definitions };
   } catch (error) {
@@ -121,11 +123,9 @@ async function namespaceIndexes(redis: Redis, keys: SidekiqKeys, bound: ScanBoun
   return extent.cutShort === 'time' ? { found: look.found(), cutShort: await keyspaceCut(redis, extent.pages) } : { found: look.found() };
 }
 
-function describe(key: string, member: string, name: Buffer | null, message: Buffer | null, status: Buffer | null, klass: Buffer | null, queueField: Buffer | null): CronDefinition {
+function describe(key: string, member: string, namespace: string | null, name: Buffer | null, message: Buffer | null, status: Buffer | null, klass: Buffer | null, queueField: Buffer | null): CronDefinition {
   // "cron_job:NAME" (1.x) or "cron_job:NAMESPACE:NAME" (2.x); the hash's own `name` field wins.
   const rest = member.startsWith('cron_job:') ? member.slice('cron_job:'.length) : member;
-  const v2 = rest.indexOf(':');
-  const namespace = v2 > 0 && name !== null && rest.slice(v2 + 1) === name.toString() ? rest.slice(0, v2) : null;
   const common = { key, name: name?.toString() ?? rest, namespace, enabled: status === null || status.toString() === 'enabled' };
   if (message === null) {
     // sidekiq-cron pushes to the `queue` field, else to the queue of the class's own sidekiq_options (not known here).
