@@ -42,7 +42,8 @@ export interface SelectiveListCursor {
    * while present, a slice only goes on counting, at most END_COUNT_JOBS jobs. `last` (SHA-1) and
    * `rest`: the last job read and how many jobs lay between it and `from` then: the next part finds
    * that job again from `index` - 1 on (producers' pushes at the head moved it up) and reads `rest`
-   * jobs after it (fetchers' pops at the tail moved `from` down); a cursor without them (an older
+   * jobs after it (fetchers' pops at the tail moved `from` down), or, `from` being 0, reads on to the
+   * list's end (a job pushed back at the tail since is counted); a cursor without them (an older
    * version's) is read by `from` and `index` as it was.
    */
   readonly count?: { readonly from: number; readonly index: number; readonly last?: string; readonly rest?: number };
@@ -443,11 +444,17 @@ async function countSelectedAbove(
   } else {
     [pos, remaining] = [at.index, (await request.source.llen(key)) - at.from - at.index];
   }
-  for (let read = 0; remaining > 0 && read < most; ) {
+  // Counted to the tail (`from` 0: an oldest-first pass's whole queue): a job Sidekiq pushes back
+  // there (a shutdown's RPUSH) while the count's parts go on is below every window, and counted only
+  // here, so the count reads on until the list ends, not only the jobs the list held at its first
+  // part (which said no selected job left over one pushed back between two parts).
+  const toTail = at.from === 0;
+  let ended = false;
+  for (let read = 0; !ended && (toTail || remaining > 0) && read < most; ) {
     // After the first read, the last job read (where it should be, or above) and a whole chunk
     // after it, not only the `remaining` ones: pushes since may have moved it up past a read of
     // those (a read too short for the pushes between two reads would never get past them).
-    const asked = last === null ? Math.min(remaining, chunk, most - read) : Math.min(chunk, most - read) + 1;
+    const asked = last === null ? Math.min(toTail ? chunk : remaining, chunk, most - read) : Math.min(chunk, most - read) + 1;
     const got = firstRead ?? (await request.source.lrangeBuffer(key, pos, pos + asked - 1));
     firstRead = undefined;
     read += got.length;
@@ -463,12 +470,12 @@ async function countSelectedAbove(
       }
       [pos, start] = [pos + h, h + 1];
     }
-    const page = got.slice(start, start + remaining);
+    const page = got.slice(start, toTail ? undefined : start + remaining);
     selected += page.filter((m) => selectJob(m, classes).take).length;
-    remaining -= page.length;
+    remaining = Math.max(0, remaining - page.length);
     if (page.length > 0) [pos, last] = [pos + (start === 0 ? 0 : 1) + page.length - 1, { bytes: page.at(-1)!, digest: memberDigest(page.at(-1)!) }];
-    if (got.length < asked) remaining = 0; // the list got shorter than the count (fetchers): nothing beyond
+    if (got.length < asked) [remaining, ended] = [0, true]; // the list ended (fetchers): nothing beyond
   }
-  return remaining > 0 && last !== null ? { selected, rest: { from: at.from, index: pos + 1, last: last.digest, rest: remaining } } : { selected };
+  return !ended && (toTail || remaining > 0) && last !== null ? { selected, rest: { from: at.from, index: pos + 1, last: last.digest, rest: remaining } } : { selected };
 }
 

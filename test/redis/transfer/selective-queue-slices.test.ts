@@ -379,7 +379,10 @@ describe('a selective queue transfer, slice by slice', () => {
     const queue = await sourceQueue();
     const counted = placement === 'append' && !dryRun ? queue.length : arrivals;
     const parts = slices.filter((s) => s.counting);
-    expect(parts.length).toBe(Math.ceil(counted / 4) - 1); // the first part in the slice that ended the windows
+    // The first part in the slice that ended the windows. Counted to the tail (append), a part that
+    // read exactly its 4 to the list's end cannot know it ended there (a job may have been pushed
+    // back since): one more part reads on from its last job, and finds the end.
+    expect(parts.length).toBe(placement === 'append' && !dryRun ? Math.floor(counted / 4) : Math.ceil(counted / 4) - 1);
     // 4 jobs, and one more: each part after the first starts on the last job read before, to see nothing moved it.
     expect(parts.every((s) => s.read <= 5)).toBe(true);
     expect(slices.slice(0, -1).every((s) => !s.done)).toBe(true);
@@ -573,5 +576,30 @@ describe('a selective queue transfer, slice by slice', () => {
     expect(pushed).toBeGreaterThanOrEqual(10);
     expect((await sourceQueue()).filter((n) => n.startsWith('M')).length).toBe(late.filter((n) => n.startsWith('M')).length);
     expect(left).toBe(late.filter((n) => n.startsWith('M')).length);
+  });
+
+  it('append: a selected job requeued at the tail (a shutdown RPUSH) between the count\'s parts is counted left (the whole queue is counted, to its tail)', async () => {
+    // An oldest-first pass counts the whole queue at its end, down to the tail, because a job
+    // Sidekiq pushes back there lands below every window. The count's parts went on reading only
+    // as many jobs as the queue held at its first part: a job pushed back after it was not counted,
+    // and the summary said no selected job left while one was.
+    await seed(LIST);
+    let cursor: QueueTransferCursor | null = null;
+    const request = { source: redis.source(), target: redis.target(), sourceKeys: keys, targetKeys: keys, runId: 'count', dryRun: false, queue: 'default', sliceSize: 3, classes: ['Move'], placement: 'append' as const, endCountJobs: 4 };
+    const late = Array.from({ length: 22 }, (_, i) => (i % 3 === 0 ? `M-late${i}` : `S-late${i}`));
+    let left = 0;
+    let parts = 0;
+    for (let i = 0; i < 40; i++) {
+      if (i === 1) for (const name of late) await redis.source().lpush('queue:default', payload(name));
+      if ((cursor as QueueTransferCursor | null)?.selection?.count !== undefined && ++parts === 1) await redis.source().rpush('queue:default', payload('M-requeued'));
+      const result = await transferQueueSlice({ ...request, cursor });
+      cursor = result.cursor;
+      left += result.counters.leftOnSource;
+      if (result.done) break;
+    }
+    expect(parts).toBeGreaterThan(1);
+    const selectedLeft = (await sourceQueue()).filter((n) => n.startsWith('M'));
+    expect(selectedLeft).toContain('M-requeued');
+    expect(left).toBe(selectedLeft.length);
   });
 });
