@@ -5,7 +5,7 @@ import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 import { plannerArgs, refuseUnlessHeld, type PlanGuard } from '../workflow/planner-guard.js';
 import type { CronDefinition } from './cron-definitions.js';
 
-const copyCronDefinition = new LuaScript('copyCronDefinition-4');
+const copyCronDefinition = new LuaScript('copyCronDefinition-5');
 
 export interface CronCarryResult {
   readonly copied: string[];
@@ -27,21 +27,23 @@ export async function carryCronDefinitions(
   target: Redis,
   targetKeys: SidekiqKeys,
   definitions: readonly CronDefinition[],
-  /** The run's lock on the target: each copy goes through only while it is still the plan's (copyCronDefinition-4.lua). */
+  /** The run's lock on the target: each copy goes through only while it is still the plan's (copyCronDefinition-5.lua). */
   guard: PlanGuard,
 ): Promise<CronCarryResult> {
   const copied: string[] = [];
   const keptOnTarget: string[] = [];
   for (const definition of definitions) {
     const member = definition.key.slice(sourceKeys.prefix.length);
-    const index = definition.namespace === null ? 'cron_jobs' : `cron_jobs:${definition.namespace}`;
+    const indexOf = (namespace: string | null) => `${targetKeys.prefix}${namespace === null ? 'cron_jobs' : `cron_jobs:${namespace}`}`;
+    // Every set naming it on the source names it on the target (a 2.x Sidekiq reads only its namespace's set).
+    const otherIndexes = (definition.alsoIn ?? []).map(indexOf);
     let done: unknown;
     try {
       const fields = await source.hgetallBuffer(definition.key);
       // Gone since it was listed: nothing to carry.
       if (Object.keys(fields).length === 0) continue;
       const pairs = Object.entries(fields).flatMap(([field, value]) => [field, value]);
-      done = await copyCronDefinition.run(target, { keys: [`${targetKeys.prefix}${member}`, `${targetKeys.prefix}${index}`, guard.lockKey], args: [member, ...plannerArgs(guard.planner), ...pairs] });
+      done = await copyCronDefinition.run(target, { keys: [`${targetKeys.prefix}${member}`, indexOf(definition.namespace), guard.lockKey, ...otherIndexes], args: [member, ...plannerArgs(guard.planner), ...pairs] });
     } catch (error) {
       throw classifyRedisError(error, `Copying cron job ${definition.name} (${definition.key}) to the target`);
     }

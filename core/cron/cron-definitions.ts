@@ -27,6 +27,8 @@ export interface CronDefinition {
   readonly name: string;
   /** The 2.x namespace (of the set `cron_jobs:NAMESPACE` naming it), or null for a 1.x definition (named by `cron_jobs`). */
   readonly namespace: string | null;
+  /** The other sets naming it (`cron_jobs`: null, `cron_jobs:NS`: NS), when more than one does: `move --cron` adds it to each. */
+  readonly alsoIn?: readonly (string | null)[];
   /** `class` of the message (`klass` without one), or null when the message cannot be read. */
   readonly className: string | null;
   /** Where it pushes: the message's `queue` (sidekiq-cron's own default is "default"), or without a message its `queue` field. */
@@ -87,13 +89,15 @@ export async function readCronDefinitionsOf(redis: Redis, keys: SidekiqKeys, nam
   try {
     const indexes = [...new Set([`${keys.prefix}cron_jobs`, `${keys.prefix}cron_jobs:default`, ...namespaces])];
     // Each member's namespace is the set it is found in (sidekiq-cron reads a namespace by its set), not a guess from its key.
-    const members = new Map<string, string | null>();
+    // A member of several sets keeps them all (the first is its namespace): `move --cron` adds it to each.
+    const members = new Map<string, (string | null)[]>();
     for (const index of indexes) {
       if ((await redis.type(index)) !== 'set') continue;
       const namespace = index === `${keys.prefix}cron_jobs` ? null : index.slice(`${keys.prefix}cron_jobs:`.length);
       for (const member of await redis.smembers(index)) {
-        if (members.size >= MAX_CRON_DEFINITIONS) break;
-        if (!members.has(member)) members.set(member, namespace);
+        const sets = members.get(member);
+        if (sets) sets.push(namespace);
+        else if (members.size < MAX_CRON_DEFINITIONS) members.set(member, [namespace]);
       }
     }
     const names = [...members.keys()].sort();
@@ -108,7 +112,9 @@ export async function readCronDefinitionsOf(redis: Redis, keys: SidekiqKeys, nam
       // A member whose hash is gone or of another type is not a definition cron would run.
       if (error || !Array.isArray(fields) || exists === 0) return;
       const [name = null, message = null, status = null, klass = null, queue = null] = fields as (Buffer | null)[];
-      definitions.push(describe(`${keys.prefix}${member}`, member, members.get(member) ?? null, name, message, status, klass, queue));
+      const [namespace = null, ...alsoIn] = members.get(member) ?? [];
+      const definition = describe(`${keys.prefix}${member}`, member, namespace, name, message, status, klass, queue);
+      definitions.push(alsoIn.length > 0 ? { ...definition, alsoIn } : definition);
     });
     return { definitions };
   } catch (error) {

@@ -1,6 +1,8 @@
 --[[
   Copies one sidekiq-cron job definition to the target Redis, as sidekiq-cron's own `save` writes
-  it (the hash, then its key in the index set), unless the target already defines it: a definition
+  it (the hash, then its key in the index set, and in every other index set naming it on the
+  source: copyCronDefinition-4 added it to one set only, so a member of both `cron_jobs` and
+  `cron_jobs:default` went into the first, where a 2.x Sidekiq does not read it), unless the target already defines it: a definition
   saved on the target (a Sidekiq booted there with its schedule) is newer than ours and is kept.
   Only while the run's lock on the target still carries the copying plan's plannedAt and
   plannedBy (lib/run-generation.lua plannerLost): a plan paused after it took the lock, while a
@@ -9,6 +11,7 @@
   KEYS[1]  the definition's hash on the target (`cron_job:NAME` or `cron_job:NAMESPACE:NAME`)
   KEYS[2]  the index set on the target (`cron_jobs` or `cron_jobs:NAMESPACE`)
   KEYS[3]  the run lock on the target (string: the holder record, JSON, see acquireRunLock-5.lua)
+  KEYS[4…] the other index sets naming it on the source (none for most definitions)
   ARGV[1]  the set member naming the hash (its key without the Redis prefix)
   ARGV[2]  the run's id
   ARGV[3]  when the copying plan planned (epoch ms: the plannedAt it wrote into the lock)
@@ -19,17 +22,24 @@
            another start of the run holds the lock, { 4, lock record } another run's or
            unreadable, { 4 } gone: nothing written
 
-  Refused before any write (guards.lua): KEYS[1] not a hash, KEYS[2] not a set or KEYS[3] not a
-  string.
+  Refused before any write (guards.lua): KEYS[1] not a hash, KEYS[2] or KEYS[4…] not a set or
+  KEYS[3] not a string.
 ]]
 -- Every command this call may run, on every key, before anything else (guards.lua).
-local refused = refusedCommand({ { KEYS[1], 'TYPE', 'EXISTS', 'HSET' }, { KEYS[2], 'TYPE', 'SADD' }, { KEYS[3], 'TYPE', 'GET' } })
+local commands = { { KEYS[1], 'TYPE', 'EXISTS', 'HSET' }, { KEYS[2], 'TYPE', 'SADD' }, { KEYS[3], 'TYPE', 'GET' } }
+local types = { { KEYS[1], 'hash' }, { KEYS[2], 'set' }, { KEYS[3], 'string' } }
+for i = 4, #KEYS do
+  commands[#commands + 1] = { KEYS[i], 'TYPE', 'SADD' }
+  types[#types + 1] = { KEYS[i], 'set' }
+end
+local refused = refusedCommand(commands)
 if refused then return refused end
-local refusal = wrongType({ { KEYS[1], 'hash' }, { KEYS[2], 'set' }, { KEYS[3], 'string' } })
+local refusal = wrongType(types)
 if refusal then return refusal end
 local lost = plannerLost(KEYS[3], ARGV[2], ARGV[3], ARGV[4])
 if lost then return lost end
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 redis.call('SADD', KEYS[2], ARGV[1])
+for i = 4, #KEYS do redis.call('SADD', KEYS[i], ARGV[1]) end
 return 1
