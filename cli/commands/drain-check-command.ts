@@ -95,7 +95,7 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
       const moveTarget = ['to', 'toNamespace', 'toPassword', 'toTlsCa'];
       const lookAtTarget = raw['runId'] !== undefined && !raw['deployed'];
       const ignore = [...(raw['deployed'] ? ['redis', 'namespace', 'tlsCa', 'password', 'timeLimit'] : ['stack', 'region']), ...(lookAtTarget ? [] : moveTarget), ...(raw['runId'] === undefined ? ['runId'] : [])];
-      const options = validateConfigAndFiles(drainCheckOptionsSchema, optionsWithConfig(command, raw, process.env, { ignore }), (given) => [...fileProblemsOf(given), ...previousProblems(given), ...saveProblems(given)], (given) => [
+      const options = validateConfigAndFiles(drainCheckOptionsSchema, optionsWithConfig(command, raw, process.env, { ignore }), (given) => [...fileProblemsOf(filesItReads(given)), ...previousProblems(given), ...saveProblems(given)], (given) => [
         ...withoutSelectionOnce(raw, given, typedOptions(command), readsRedisYml(given, ['redis', 'to'])),
         ...(given['deployed'] ? deployedFunctionRefusals(typedOptions(command), given) : redisYmlUnused(typedOptions(command), given, { redis: '--redis', to: '--to' })),
         ...(given['deployed'] ? [] : endpointRefusals(given, { redis: '--redis', to: '--to' }, { tlsCa: ['redis', 'to'], toTlsCa: ['to'] }, { sides: { redis: ['password'], to: ['toPassword', 'password'] }, typed: typedOptions(command) })),
@@ -118,6 +118,16 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
 }
 
 type DrainCheckOptions = z.output<typeof drainCheckOptionsSchema>;
+
+/**
+ * The options naming files the check reads: the routing's catalog and rules only for a selection
+ * (a configuration file serves several commands, its routing is run's and move's). Read anyway,
+ * they refused a check without a selection over files it never opens (audit-reviewb).
+ */
+function filesItReads(given: Record<string, unknown>): Record<string, unknown> {
+  const selected = hasSelection({ classes: given['classes'] as string | undefined, classesFile: given['classesFile'] as string | undefined, store: given['store'] as string | undefined });
+  return selected ? given : Object.fromEntries(Object.entries(given).filter(([key]) => key !== 'catalog' && key !== 'rules'));
+}
 
 /**
  * --strict and --environment typed without rules (flagsWithoutRules) and the routing options typed
