@@ -97,12 +97,19 @@ async function chooseRollbackRunId(given: string | undefined, of: string, source
  * moves are over): its rollback is refused as locked, and a dry run, which takes no lock, counted
  * jobs that run was still moving (a part of them, and its own moves as jobs that "arrived during
  * the rollback"), and said what a rollback would put back where a rollback puts back nothing.
- * Refused the same, with what to do.
+ * Refused the same, with what to do. So is a rollback of `of` still running (audit-reviewb): the
+ * dry run counted the part of its jobs that rollback had not put back yet.
  */
 async function refuseDryRunOfRunningRun(source: Connection, of: string, runId: string): Promise<void> {
   const held = await lockHeldByAnotherRun(source.redis, source.keys.prefix, runId, `source ${source.name}`);
-  if (held === undefined || typeof held.holder === 'string' || held.holder.runId !== of || (await deadRunOfThisMachine(source))?.runId === of) return;
+  if (held === undefined || typeof held.holder === 'string') return;
+  const holder = held.holder.runId;
+  const rollback = holder !== of && (await isRollbackOf(source, holder, of));
+  if ((holder !== of && !rollback) || (await deadRunOfThisMachine(source))?.runId === holder) return;
   const lock = held.message.slice(0, held.message.indexOf(';'));
+  if (rollback) {
+    throw new FatalError(`Rollback ${holder} of run ${of} is still running: ${lock}, and a rollback of ${of} is refused until it ends. A dry run now would count jobs it is still putting back. Dry-run the rollback again once ${holder} has ended (or stop it). Nothing was touched.`);
+  }
   throw new FatalError(`Run ${of} is still running: ${lock}, and a rollback of it is refused until it ends. A dry run now would count jobs it is still moving. Dry-run the rollback again once ${of} has ended (or stop it). Nothing was touched.`);
 }
 

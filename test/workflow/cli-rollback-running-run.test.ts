@@ -50,4 +50,35 @@ describe('a rollback of a run that is still running', { timeout: 120_000 }, () =
     expect(after.code).toBe(0);
     expect(JSON.parse(after.stdout)).toMatchObject({ totals: { moved: 20_000, arrived: 0 } });
   });
+
+  // The same of a rollback of that run still running (audit-reviewb): the dry run of `rollback r1`
+  // took no lock and counted what the running rollback rb1 was still putting back (a part of it).
+  it('a dry run while a rollback of that run is still running: refused, naming the rollback; once it has ended, the dry run counts what is left', async () => {
+    const client = redis.client();
+    const pipeline = client.pipeline();
+    for (let i = 0; i < 20_000; i++) pipeline.lpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+    await pipeline.sadd('queues', 'old').exec();
+    expect((await cli('run', '--redis', redis.url(), '--mapping', mappingFile, '--run-id', 'r1')).code).toBe(0);
+    expect(await client.llen('queue:new')).toBe(20_000);
+
+    const rollback = ['rollback', 'r1', '--redis', redis.url(), '--run-id', 'rb1', '--page-size', '5'];
+    const child = spawn(process.execPath, [repoPath('bin/sidekiq-migrate.js'), ...rollback], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await movedSome(child);
+
+    const dry = await cli('rollback', 'r1', '--redis', redis.url(), '--dry-run');
+    const stillRunning = (await client.llen('queue:new')) > 0;
+
+    expect(stillRunning, 'the rollback was still putting jobs back when the dry run was refused').toBe(true);
+    expect(dry).toMatchObject({ code: 1, stdout: '' });
+    expect(dry.stderr).toMatch(
+      /^Rollback rb1 of run r1 is still running: source redis:\/\/127\.0\.0\.1:\d+ is locked by run rb1 \(reroute, .+ pid \d+, started .+\), and a rollback of r1 is refused until it ends\. A dry run now would count jobs it is still putting back\. Dry-run the rollback again once rb1 has ended \(or stop it\)\. Nothing was touched\.\n$/,
+    );
+
+    expect(await exited).toBe(0);
+    expect(await client.llen('queue:old')).toBe(20_000);
+    const after = await cli('rollback', 'r1', '--redis', redis.url(), '--dry-run', '--json');
+    expect(after.code).toBe(0);
+    expect(JSON.parse(after.stdout)).toMatchObject({ totals: { moved: 0, arrived: 0 } });
+  });
 });
