@@ -5,6 +5,7 @@ import { drainCheckBudget } from '../core/drain/check-budget.js';
 import { drainCheck } from '../core/drain/drain-check.js';
 import type { DrainReport } from '../core/drain/drain-report.js';
 import { jobsNobodyWillRun } from '../core/drain/judge-drain.js';
+import { withNoSidekiqData } from '../core/drain/no-sidekiq-data.js';
 import { recallCheck, rememberCheck, rememberedCheckKey } from '../core/drain/remembered-check.js';
 import { checkSidekiqPrefixLook } from '../core/redis/sidekiq-prefixes.js';
 import { lookAtMoveTarget } from '../core/drain/move-target.js';
@@ -107,7 +108,7 @@ export const handler = createHandler(
       });
       // Nothing of Sidekiq's anywhere on it (a connection to the wrong host or /db): said as the
       // CLI's local check says it, so that `drain-check --deployed` never prints a bare DRAINED.
-      const report: DrainReport = dataLook.hasData === false ? { ...checked, noSidekiqData: true } : checked;
+      const report: DrainReport = withNoSidekiqData(checked, dataLook.hasData);
       const values = {
         [MetricNames.QueueDepth]: report.queues.reduce((n, q) => n + q.depth, 0),
         [MetricNames.OrphanedJobs]: report.orphans.total,

@@ -7,6 +7,7 @@ import { fileProblemsOf, flagsWithoutRules } from '../workflow/routing-input.js'
 import { drainCheckBudget } from '../../core/drain/check-budget.js';
 import { drainCheck } from '../../core/drain/drain-check.js';
 import { lookAtMoveTarget } from '../../core/drain/move-target.js';
+import { withNoSidekiqData } from '../../core/drain/no-sidekiq-data.js';
 import { DRAIN_CHECK_FUNCTION_TIMEOUT_SECONDS } from '../../infra/constructs/function-timeouts.js';
 import type { DrainReport } from '../../core/drain/drain-report.js';
 import { abandonedForGood, cronPushingToRetiredQueues, jobsNobodyWillRun, unrunElsewhere } from '../../core/drain/judge-drain.js';
@@ -179,7 +180,7 @@ async function localCheck(options: DrainCheckOptions, started: number, warn: (te
     const moveTarget = options.runId !== undefined && options.to !== undefined ? await lookAtMoveTarget(source, await connections.get('Target'), options.runId) : undefined;
     const checked = await drainCheck(redis, keys, { ...(moveTarget ? { moveTarget } : {}), previous, retiredQueues: options.retiredQueues, name, readQueuesUntil, readSetsUntil, rereadSetsUntil, lookUntil, moreTime, beatWait: { until: beatsUntil, onWait: (line) => warn(`${line}\n`) }, ...(dataLook.cutShort ? { sidekiqDataLookCutShort: dataLook.cutShort } : {}) });
     // Nothing of Sidekiq's anywhere on it (a wrong port, say): said, so that DRAINED is not read as a move's success.
-    const report: DrainReport = dataLook.hasData === false ? { ...checked, noSidekiqData: true } : checked;
+    const report: DrainReport = withNoSidekiqData(checked, dataLook.hasData);
     if (!selection) return { report };
     // Jobs of the selection that workers took here come back here if their worker dies: counted
     // too; so are those in quarantine lists, which no move carries.
