@@ -32,6 +32,15 @@ function listenersCell(q: DrainReport['queues'][number]): string {
   return silent > 0 ? `${q.listeners - silent} (+${silent} silent)` : String(q.listeners);
 }
 
+/**
+ * Whether what the check counted is only a floor: queues or workers' lists not all read, or a look
+ * over the keyspace its time stopped (jobs where it did not reach are not counted). Said in the
+ * headline, which alerts and greps read alone, as the reasons below it say it.
+ */
+function countIsAFloor(report: DrainReport): boolean {
+  return report.fetchedListsCutShort !== undefined || report.queuesCutShort !== undefined || report.keyspaceLookCutShort !== undefined;
+}
+
 /** The human view of a drain check: the verdict first, then what it rests on. */
 export function renderDrainReport(report: DrainReport): string {
   const v = report.verdict;
@@ -55,7 +64,7 @@ export function renderDrainReport(report: DrainReport): string {
   const only = report.retiredQueues
     ? ` of the ${report.retiredQueues.length} retired queue(s) only (jobs of other queues are not counted${held ? ', save those in flight or quarantined' : ''})`
     : '';
-  const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${report.fetchedListsCutShort || report.queuesCutShort ? 'at least ' : ''}${report.remaining} job(s) left${dormant > 0 ? ' to run' : ''}${only}${scope}${rate}${eta}${kept}${report.noSidekiqData ? ": no Sidekiq data at all there (no queue, set, process or statistic of Sidekiq's, under any prefix or in another database): check that this is the Redis you meant (host, port, /db)" : ''}`];
+  const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${countIsAFloor(report) ? 'at least ' : ''}${report.remaining} job(s) left${dormant > 0 ? ' to run' : ''}${only}${scope}${rate}${eta}${kept}${report.noSidekiqData ? ": no Sidekiq data at all there (no queue, set, process or statistic of Sidekiq's, under any prefix or in another database): check that this is the Redis you meant (host, port, /db)" : ''}`];
   for (const reason of v.reasons) lines.push(`  - ${displayText(reason)}`);
   // What the check saw of the move's target when it kept its id (a loss is the first reason above).
   const moved = report.moveTarget;

@@ -32,8 +32,26 @@ describe('sidekiq-migrate drain-check, out of its time, locally as deployed', { 
 
     expect(spent.code).toBe(1);
     expect(spent.stdout).not.toMatch(/DRAINED/);
+    // What it counted is a floor: said in the headline, as of queues or lists cut short.
+    expect(spent.stdout.split('\n')[0]).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: DRAINING — at least 0 job\(s\) left$/);
     expect(spent.stdout).toMatch(/not all looked at: the check's time ran out after about 1,000 of the Redis's 5,001 keys; jobs there are not confirmed absent/);
     expect(inTime.code).toBe(0);
     expect(inTime.stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: DRAINED — 0 job\(s\) left$/m);
+  });
+
+  it('a job left and the looks cut short: its headline says "at least 1 job(s) left", as its reasons do, exit 3', async () => {
+    const p = server.client().pipeline();
+    for (let i = 0; i < 5_000; i++) p.set(`uniquejobs:digest:${i}`, '1');
+    const payload = '{"retry":true,"queue":"default","args":[1],"class":"HardWorker","jid":"0123456789abcdef01234567","created_at":1795459303.8459766}';
+    p.sadd('queues', 'default');
+    p.lpush('queue:default', payload);
+    await p.exec();
+
+    const spent = await cli({ ...realTime, now: () => new Date(0) });
+
+    expect(spent.code).toBe(3);
+    expect(spent.stdout.split('\n')[0]).toMatch(/^redis:\/\/127\.0\.0\.1:\d+: STUCK — at least 1 job\(s\) left$/);
+    expect(spent.stdout).toMatch(/not all looked at: the check's time ran out after about 1,000 of the Redis's 5,002 keys; jobs there are not confirmed absent/);
+    expect(await server.client().lrange('queue:default', 0, -1)).toEqual([payload]);
   });
 });
