@@ -52,7 +52,7 @@ export function drainExitCode(report: DrainReport): number {
     return ORPHANS_EXIT_CODE;
   }
   // Not a verdict either: a look over the keyspace that the check's time stopped, or the look for private lists its limit did.
-  return Object.values(report.sets).some((s) => s.orphanedEstimated) || report.keyspaceLookCutShort !== undefined || report.fetchedListsCutShort !== undefined || report.queuesCutShort !== undefined || report.beatWait?.unconfirmed !== undefined ? 1 : 0;
+  return Object.values(report.sets).some((s) => s.orphanedEstimated) || report.keyspaceLookCutShort !== undefined || report.fetchedListsCutShort !== undefined || report.queuesCutShort !== undefined || report.beatWait?.unconfirmed !== undefined || (report.cronUnread !== undefined && report.retiredQueues !== undefined) ? 1 : 0;
 }
 
 export function registerDrainCheckCommand(program: Command, ctx: CliContext): void {

@@ -1,3 +1,4 @@
+import { MAX_CRON_DEFINITIONS } from '../../core/cron/cron-definitions.js';
 import type { CronReport } from '../../core/cron/plan-cron.js';
 
 /**
@@ -17,6 +18,7 @@ export function describeCron(cron: CronReport, mode: 'reroute' | 'transfer'): st
       lines.push(`sidekiq-cron: ${cron.definitions} definition(s) on the source are ${cron.dryRun ? 'not copied by a dry run' : 'not copied to the target'}: schedules loaded at boot come back with Sidekiq, definitions made at run time do not (run with --cron to copy them).`);
     }
   }
+  if (cron.unread) lines.push(unreadSentence(cron, cron.unread, mode));
   if (cron.misrouted > 0) {
     const names = cron.examples.map((e) => `${e.name}: ${e.queue ?? '?'} → ${e.to}`).join(', ');
     const more = cron.misrouted > cron.examples.length ? ` and ${cron.misrouted - cron.examples.length} more` : '';
@@ -39,4 +41,27 @@ export function describeCron(cron: CronReport, mode: 'reroute' | 'transfer'): st
     lines.push(`sidekiq-cron: ${cron.unjudged} definition(s) could not be judged by the routing, left as they are (${names}${more}): check where they push by hand.`);
   }
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+/** What the definitions beyond the bound missed, and what to do about them. */
+function unreadSentence(cron: CronReport, unread: number, mode: 'reroute' | 'transfer'): string {
+  const head = `sidekiq-cron: the source has ${cron.definitions + unread} definition(s); this tool reads the first ${MAX_CRON_DEFINITIONS} (its bound): ${unread} not read`;
+  if (mode === 'transfer' && cron.action === 'carry' && !cron.selective) {
+    return `${head}, so ${cron.dryRun ? 'a move would not copy them' : 'not copied to the target'}. Copy them by hand (their cron_job:… hashes and cron_jobs sets), or load their schedule on the target.`;
+  }
+  if (mode === 'reroute' && cron.action === 'rewrite') {
+    return `${head}, so ${cron.dryRun ? 'a run would neither judge nor rewrite them' : 'neither judged by the routing nor rewritten'}. Check where they push by hand (the message or queue field of their cron_job:… hashes).`;
+  }
+  return `${head}, so not judged above. Check where they push by hand (the message or queue field of their cron_job:… hashes).`;
+}
+
+/**
+ * A run that was asked to carry or rewrite every definition and left some unread: what its verdict
+ * says instead of "Complete" (and it exits 1). Undefined when it read them all, or did not write.
+ */
+export function cronLeftClause(cron: CronReport | undefined, mode: 'reroute' | 'transfer'): string | undefined {
+  if (!cron?.unread || cron.dryRun) return undefined;
+  if (mode === 'transfer' && cron.action === 'carry' && cron.carried !== undefined) return `${cron.unread} sidekiq-cron definition(s) were not read, so not copied to the target`;
+  if (mode === 'reroute' && cron.action === 'rewrite') return `${cron.unread} sidekiq-cron definition(s) were not read, so neither judged nor rewritten`;
+  return undefined;
 }

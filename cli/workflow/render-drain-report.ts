@@ -1,3 +1,4 @@
+import { MAX_CRON_DEFINITIONS } from '../../core/cron/cron-definitions.js';
 import type { DrainReport } from '../../core/drain/drain-report.js';
 import { dormantEntries } from '../../core/drain/judge-drain.js';
 import { timeSpan } from '../../core/drain/time-span.js';
@@ -119,7 +120,8 @@ export function renderDrainReport(report: DrainReport): string {
   const cron = report.cron ?? [];
   if (cron.length > 0) {
     // A move carries them only when asked (--cron); left on a Redis that Sidekiq still runs against, they push there.
-    lines.push('', `sidekiq-cron definitions: ${cron.length} (each pushes to its queue on schedule while a Sidekiq process runs here):`);
+    const count = report.cronUnread ? `${cron.length} read of the ${cron.length + report.cronUnread} on this Redis (this check reads the first ${MAX_CRON_DEFINITIONS}; ${report.cronUnread} not read)` : `${cron.length}`;
+    lines.push('', `sidekiq-cron definitions: ${count} (each pushes to its queue on schedule while a Sidekiq process runs here):`);
     for (const c of cron.slice(0, CRON_LINES)) {
       const silent = c.silentListeners ?? 0;
       const fetched =

@@ -51,6 +51,8 @@ export interface SummaryView {
    * routing in every state (a local run knows it from its plan; unknown for a deployed one).
    */
   readonly dryRunNamesFewer?: boolean;
+  /** sidekiq-cron definitions a carrying or rewriting run left unread (cron-notice.ts cronLeftClause): never "Complete" over them. */
+  readonly cronLeft?: string;
   /**
    * The run resumed one whose process died (run, move, rollback) or an execution that ended
    * (`start --resume`, watched): its counts are this command's. What the run moved before is where
@@ -568,7 +570,8 @@ export function summaryVerdict(summary: RunSummary, endpoint: string, view: Summ
   const superseded = summary.superseded ? supersededVerdict(summary.runId, summary.superseded.laterPlannedBy) : undefined;
   if (!summary.complete) return { state: 'not-complete', line: superseded ?? (summary.interrupted ? `Not complete: stopped by ${summary.interrupted.signal}. Run the same command again to finish.` : `Not complete: ${view.again ?? 'run the same command again to resume.'}`) };
   // A "Done, but" for other reasons names them too, after its own ("Complete" never stands with them).
-  const line = held === undefined || summary.dryRun || complete.startsWith(`Done, but ${held}`) ? complete : `${complete} Also ${held}.`;
+  const withHeld = held === undefined || summary.dryRun || complete.startsWith(`Done, but ${held}`) ? complete : `${complete} Also ${held}.`;
+  const line = view.cronLeft === undefined || summary.dryRun ? withHeld : withHeld.startsWith('Complete') ? `Done, but ${view.cronLeft} (see above).` : `${withHeld} Also ${view.cronLeft} (see above).`;
   return { state: summary.dryRun ? 'dry-run' : line.startsWith('Complete') ? 'complete' : 'done-but', line };
 }
 

@@ -13,6 +13,7 @@ import { ExitCode } from '../exit-codes.js';
 import { checkExecutionInputSize } from './execution-input-size.js';
 import { cleanUpFailedNotice } from './clean-up-failed.js';
 import { failedAfterPlan } from './failed-after-plan.js';
+import { cronLeftClause } from './cron-notice.js';
 import { planNotice } from './plan-notices.js';
 import { Progress, type SeenItem } from './progress.js';
 import { screenWidth } from './fit.js';
@@ -70,6 +71,8 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   let memoryPolicies: PlanOutput['memoryPolicies'];
   // Said on stderr by the plan's notices; --json carries it too, so that a script reading stdout alone sees it.
   let iterableStates: PlanOutput['iterableStates'];
+  // Definitions a carry or rewrite left unread: the verdict says so, and the exit is not 0.
+  let cron: PlanOutput['cron'];
   const onEvent: typeof notice = (execution, event) => {
     // Its output has the plan only when it succeeded: a plan that failed exits too, caught.
     const plan = event.type === 'StateExited' && event.state?.name === StateNames.plan ? (event.state as { output?: { plan?: PlanOutput } }).output?.plan : undefined;
@@ -78,6 +81,7 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
       planned = true;
       memoryPolicies ??= plan.memoryPolicies;
       iterableStates ??= plan.iterableStates;
+      cron ??= plan.cron;
     }
     notice(execution, event);
     retrying(execution, event);
@@ -118,7 +122,8 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
   const items = progress.seen();
   // A resumed run's counts are this process's: its dead process's pages are not in them.
   const resumes = run.resumes === true ? { resumedRun: true } : {};
-  const sourceView = { ...(run.source !== undefined ? { source: run.source } : {}), ...(memoryPolicies ? { memoryPolicies } : {}) };
+  const cronLeft = cronLeftClause(cron ?? undefined, run.input['mode'] === 'transfer' ? 'transfer' : 'reroute');
+  const sourceView = { ...(run.source !== undefined ? { source: run.source } : {}), ...(memoryPolicies ? { memoryPolicies } : {}), ...(cronLeft ? { cronLeft } : {}) };
   // The verdict the human view ends with: `complete` alone says only that every item finished.
   if (run.json) run.io.out(`${JSON.stringify({ ...summary, ...everyItem(summary, items), complete, verdict: summaryVerdict({ ...summary, complete }, run.endpoint, { ...sourceView, rollback: run.rollback ?? false }), items, ...(iterableStates ? { iterableStates } : {}), ...resumes, ...run.extra })}\n`);
   else {
@@ -131,7 +136,7 @@ export async function runWorkflowFromCli(run: WorkflowRun): Promise<number> {
     const uncounted = uncountedMoves({ summary, mode, dryRun: run.input['dryRun'] === true, everyExecutionSucceeded: failed.length === 0, watched: items.map((i) => ({ moved: pageDone(mode, i) })) });
     run.io.out(uncounted ? `${words.trimEnd()}\n${uncounted}\n` : words);
   }
-  return complete ? ExitCode.ok : ExitCode.failed;
+  return complete && cronLeft === undefined ? ExitCode.ok : ExitCode.failed;
 }
 
 /**

@@ -41,7 +41,12 @@ export interface CronDefinition {
   readonly problem: string | null;
 }
 
-/** More definitions than any installation has (GitLab defines about a hundred): a bound, not a limit on purpose. */
+/**
+ * More definitions than any installation has (GitLab defines about a hundred): a bound on what one
+ * plan step reads and carries (a carry is one HGETALL and one Lua call per definition, in sequence,
+ * within the plan Lambda's time: 10,001 took 19-55 s, bench/README audit-cron). Never silent: a
+ * read says how many it left unread (`unread`), and every user of it says so.
+ */
 export const MAX_CRON_DEFINITIONS = 10_000;
 
 export async function readCronDefinitions(redis: Redis, keys: SidekiqKeys): Promise<CronDefinition[]> {
@@ -50,6 +55,8 @@ export async function readCronDefinitions(redis: Redis, keys: SidekiqKeys): Prom
 
 export interface CronLook {
   readonly definitions: CronDefinition[];
+  /** Definitions the sets name beyond MAX_CRON_DEFINITIONS: not read (absent when none). */
+  readonly unread?: number;
   /** The SCAN for 2.x namespaces stopped at the bound's time: definitions of namespaces other than `default` may be missing. */
   readonly cutShort?: KeyspaceCut;
 }
@@ -67,8 +74,8 @@ export async function readCronDefinitionsWithin(redis: Redis, keys: SidekiqKeys,
   } catch (error) {
     throw classifyRedisError(error, `Reading sidekiq-cron definitions under ${keys.prefix || '(no prefix)'}`);
   }
-  const { definitions } = await readCronDefinitionsOf(redis, keys, namespaces.found);
-  return namespaces.cutShort ? { definitions, cutShort: namespaces.cutShort } : { definitions };
+  const read = await readCronDefinitionsOf(redis, keys, namespaces.found);
+  return namespaces.cutShort ? { ...read, cutShort: namespaces.cutShort } : read;
 }
 
 /** The 2.x namespace sets (`cron_jobs:*`) as a look a shared walk feeds (shared-walk.ts): enough at 1,000 found. */
@@ -85,12 +92,14 @@ export function cronNamespacesLook(keys: SidekiqKeys): PageLook & { found(): str
 }
 
 /** The definitions named by `cron_jobs`, `cron_jobs:default` and the 2.x namespace sets `namespaces` (keys, prefix included). */
-export async function readCronDefinitionsOf(redis: Redis, keys: SidekiqKeys, namespaces: readonly string[]): Promise<{ definitions: CronDefinition[] }> {
+export async function readCronDefinitionsOf(redis: Redis, keys: SidekiqKeys, namespaces: readonly string[]): Promise<{ definitions: CronDefinition[]; unread?: number }> {
   try {
     const indexes = [...new Set([`${keys.prefix}cron_jobs`, `${keys.prefix}cron_jobs:default`, ...namespaces])];
     // Each member's namespace is the set it is found in (sidekiq-cron reads a namespace by its set), not a guess from its key.
     // A member of several sets keeps them all (the first is its namespace): `move --cron` adds it to each.
     const members = new Map<string, (string | null)[]>();
+    // Members beyond the bound: counted, never read (each user of the read says how many).
+    const beyond = new Set<string>();
     for (const index of indexes) {
       if ((await redis.type(index)) !== 'set') continue;
       const namespace = index === `${keys.prefix}cron_jobs` ? null : index.slice(`${keys.prefix}cron_jobs:`.length);
@@ -98,10 +107,12 @@ export async function readCronDefinitionsOf(redis: Redis, keys: SidekiqKeys, nam
         const sets = members.get(member);
         if (sets) sets.push(namespace);
         else if (members.size < MAX_CRON_DEFINITIONS) members.set(member, [namespace]);
+        else beyond.add(member);
       }
     }
+    const unread = beyond.size > 0 ? { unread: beyond.size } : {};
     const names = [...members.keys()].sort();
-    if (names.length === 0) return { definitions: [] };
+    if (names.length === 0) return { definitions: [], ...unread };
     const pipeline = redis.pipeline();
     for (const member of names) pipeline.hmgetBuffer(`${keys.prefix}${member}`, 'name', 'message', 'status', 'klass', 'queue').exists(`${keys.prefix}${member}`);
     const replies = (await pipeline.exec()) ?? [];
@@ -116,7 +127,7 @@ export async function readCronDefinitionsOf(redis: Redis, keys: SidekiqKeys, nam
       const definition = describe(`${keys.prefix}${member}`, member, namespace, name, message, status, klass, queue);
       definitions.push(alsoIn.length > 0 ? { ...definition, alsoIn } : definition);
     });
-    return { definitions };
+    return { definitions, ...unread };
   } catch (error) {
     throw classifyRedisError(error, `Reading sidekiq-cron definitions under ${keys.prefix || '(no prefix)'}`);
   }

@@ -3,7 +3,7 @@ import type { Connection } from '../workflow/connections.js';
 import type { Planner } from '../workflow/planner-guard.js';
 import type { RoutingPlan } from '../routing/routing-plan.js';
 import { carryCronDefinitions } from './carry-cron-definitions.js';
-import { readCronDefinitions, readCronDefinitionsOf } from './cron-definitions.js';
+import { readCronDefinitionsOf, readCronDefinitionsWithin } from './cron-definitions.js';
 import { rewriteCronQueues, routeCronDefinitions } from './rewrite-cron-queues.js';
 
 /** What a run does with sidekiq-cron definitions: name them (default), rewrite their queue, or carry them. */
@@ -14,8 +14,10 @@ export const CRON_NAMES_SHOWN = 20;
 
 /** The plan's word on sidekiq-cron definitions (core/cron/cron-definitions.ts), bounded. */
 export interface CronReport {
-  /** Definitions on the source. */
+  /** Definitions on the source (read: at most MAX_CRON_DEFINITIONS). */
   readonly definitions: number;
+  /** Definitions the source's sets name beyond MAX_CRON_DEFINITIONS: not read, so neither judged, rewritten nor carried. */
+  readonly unread?: number;
   /** Re-route: enabled definitions whose class routing sends to another queue than they push to. */
   readonly misrouted: number;
   /** Up to CRON_NAMES_SHOWN of them: name, the queue it pushes to, where its class now belongs. */
@@ -53,7 +55,8 @@ export async function planCron(
   /** The 2.x namespace sets (`cron_jobs:*`) the plan's walk of the keyspace found (plan-walk.ts); a walk of its own otherwise. */
   namespaces?: readonly string[],
 ): Promise<CronReport | null> {
-  const definitions = namespaces ? (await readCronDefinitionsOf(source.redis, source.keys, namespaces)).definitions : await readCronDefinitions(source.redis, source.keys);
+  const read = namespaces ? await readCronDefinitionsOf(source.redis, source.keys, namespaces) : await readCronDefinitionsWithin(source.redis, source.keys, {});
+  const { definitions } = read;
   if (definitions.length === 0) return null;
   // A rollback's reverse plan names where jobs came from, not where a class belongs: cron is not judged by it.
   const judged = plan && plan.kind !== 'reverse' ? plan : undefined;
@@ -61,6 +64,7 @@ export async function planCron(
   const unjudged = judged ? definitions.filter((d) => d.enabled && d.problem !== null) : [];
   const report = {
     definitions: definitions.length,
+    ...(read.unread ? { unread: read.unread } : {}),
     misrouted: routes.length,
     examples: routes.slice(0, CRON_NAMES_SHOWN).map((r) => ({ name: r.definition.name, queue: r.definition.queue, to: r.to! })),
     ...(unjudged.length > 0 ? { unjudged: unjudged.length, unjudgedExamples: unjudged.slice(0, CRON_NAMES_SHOWN).map((d) => ({ name: d.name, problem: d.problem ?? '' })) } : {}),

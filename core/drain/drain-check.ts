@@ -250,6 +250,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       ...(running ? { running } : {}),
       ...(notHeardFrom.length > 0 ? { notHeardFrom } : {}),
       cron,
+      ...(cronLook.unread ? { cronUnread: cronLook.unread } : {}),
       otherPrefixes,
       remaining,
       readyNow,

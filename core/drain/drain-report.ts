@@ -191,6 +191,8 @@ export interface DrainReport {
    * job to each enabled one's queue on schedule, as long as a Sidekiq process runs against it.
    */
   readonly cron?: readonly CronState[];
+  /** sidekiq-cron definitions beyond the ones read (MAX_CRON_DEFINITIONS): with retired queues, never a verdict of drained. */
+  readonly cronUnread?: number;
   /**
    * Sidekiq data under other prefixes of this Redis, with its jobs (absent in older reports), those
    * of them in our in-flight and quarantine keys (`held`: no Sidekiq runs them), those in `dead`

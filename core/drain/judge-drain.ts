@@ -1,3 +1,4 @@
+import { MAX_CRON_DEFINITIONS } from '../cron/cron-definitions.js';
 import { KEYSPACE_LOOKS, type CronState, type DrainReport } from './drain-report.js';
 import type { FetcherList } from './fetcher-lists.js';
 import { SILENT_BEATS } from './live-processes.js';
@@ -210,6 +211,7 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous: DrainReport |
     ...notAllLookedAt(report),
     ...notAllListsRead(report),
     ...notAllBeaten(report),
+    ...cronNotAllRead(report),
   ];
   if (report.remaining === 0 && counting.length > 0) return { state: 'draining', reasons: counting };
   if (report.remaining === 0) {
@@ -418,4 +420,11 @@ function firstNamed(names: readonly string[]): string {
   // Names come from Redis: a line break or an escape sequence in one must not reach the terminal raw.
   const shown = names.slice(0, NAMED_IN_A_REASON).map(printable).join(', ');
   return names.length > NAMED_IN_A_REASON ? `${shown}, … and ${(names.length - NAMED_IN_A_REASON).toLocaleString('en-US')} more` : shown;
+}
+
+/** With retired queues, cron definitions count: those beyond the ones read (MAX_CRON_DEFINITIONS) may push to one. */
+function cronNotAllRead(report: Omit<DrainReport, 'verdict'>): string[] {
+  if (!report.cronUnread || report.retiredQueues === undefined) return [];
+  const all = (report.cron ?? []).length + report.cronUnread;
+  return [`sidekiq-cron: ${report.cronUnread} of the ${all} definitions were not read (this check reads the first ${MAX_CRON_DEFINITIONS}): whether they push to a retired queue is not known, so this is not a verdict of drained`];
 }
