@@ -157,17 +157,21 @@ export function routingChangeScenario(redis: () => Redis, url: () => string): Ru
         covers: 'simulated: producers push to the new queues (a new EmailReceiverWorker job on high-urgency); the cron definition keeps its old queue (a node with old rules booted last)',
         simulate: async () => {
           await redis().lpush('queue:high-urgency', '{"retry":true,"queue":"high-urgency","args":[7],"class":"EmailReceiverWorker","jid":"0000000000000000000000aa","created_at":1795459303.5}');
+          // A definition saved without a message (class in klass): sidekiq-cron pushes to its queue field.
+          await redis().sadd('cron_jobs', 'cron_job:admin_email_klass_worker');
+          await redis().hset('cron_job:admin_email_klass_worker', { name: 'admin_email_klass_worker', klass: 'AdminEmailWorker', cron: '0 0 * * *', args: '[]', queue: 'cronjob:admin_email', status: 'enabled' });
         },
       },
       'helm-upgrade-rules': { covers: 'not run: needs helm (Omnibus path simulated)' },
       'cron-check': {
-        covers: 'names the stale definition; after the simulated restart the same check prints nothing',
-        shows: ['stale: cron_job:admin_email_worker pushes to cronjob:admin_email'],
+        covers: 'names the stale definitions, one saved without a message (its queue field); after the simulated restart the same check prints nothing',
+        shows: ['stale: cron_job:admin_email_worker pushes to cronjob:admin_email', 'stale: cron_job:admin_email_klass_worker pushes to cronjob:admin_email'],
       },
       'restart-sidekiq': {
         covers: 'simulated: the restarted Sidekiq rewrites the definition with the new rules; then the cron check is run again and prints nothing',
         simulate: async (ctx) => {
           await redis().hset('cron_job:admin_email_worker', 'message', JSON.stringify({ retry: 3, queue: 'default', class: 'AdminEmailWorker', args: [] }));
+          await redis().hset('cron_job:admin_email_klass_worker', 'queue', 'default');
           const again = await ctx.shell(blocksOf('routing-change.md').find((b) => b.id === 'cron-check')!.code);
           expect(again.exitCode, again.stderr).toBe(0);
           expect(again.stdout).toBe('');
