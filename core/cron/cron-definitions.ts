@@ -44,8 +44,9 @@ export interface CronDefinition {
 /**
  * More definitions than any installation has (GitLab defines about a hundred): a bound on what one
  * plan step reads and carries (a carry is one HGETALL and one Lua call per definition, in sequence,
- * within the plan Lambda's time: 10,001 took 19-55 s, bench/README audit-cron). Never silent: a
- * read says how many it left unread (`unread`), and every user of it says so.
+ * within the plan Lambda's time: 50,000 took 12.6 s at low load, bench/README audit-croncap), and
+ * on what drain-check's report lists (every definition read). Never silent: a read says how many
+ * it left unread (`unread`), and every user of it says so.
  */
 export const MAX_CRON_DEFINITIONS = 10_000;
 
