@@ -40,7 +40,8 @@ describe("the drain check's looks over the keyspace, bounded by time", () => {
     expect(line, out).not.toBeNull();
     expect(Number(line![1]!.replaceAll(',', ''))).toBeLessThan(FILLER);
     expect(line![2]).toBe('5,000');
-    expect(out.split('\n')[0]).toBe('redis: DRAINING — 0 job(s) left');
+    // Jobs where the looks did not reach are not counted: the headline's count is a floor.
+    expect(out.split('\n')[0]).toBe('redis: DRAINING — at least 0 job(s) left');
     expect(out).not.toContain('DRAINED');
     expect(drainExitCode(report)).toBe(1);
   });
