@@ -1,11 +1,13 @@
 import type { Redis } from 'ioredis';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 import { awaitTwoBeats, BEAT_WAIT_CAP_MS, type BeatWaitOptions } from './await-beats.js';
-import type { DrainReport } from './drain-report.js';
+import { KEYSPACE_LOOKS, type DrainReport } from './drain-report.js';
 import { judgeDrain } from './judge-drain.js';
 import { censusProcesses, type SidekiqProcess } from './live-processes.js';
 import { jobsInOneLook, type LookedAt } from './one-look.js';
 import { runningJobs } from './running-jobs.js';
+import { quarantineListsSince } from './quarantine-lists.js';
+import type { ScanBound } from '../redis/bounded-scan.js';
 
 /** Processes a report names per kind (the count covers every one). */
 const NAMED = 10;
@@ -27,6 +29,8 @@ export interface ConfirmContext {
   /** The check's time (epoch seconds), by which its census judged which processes are live: the same here. */
   readonly nowSeconds: number;
   readonly wait: BeatWaitOptions;
+  /** The bound of the walk for quarantine lists after the last look (quarantine-lists.ts): its time, after the wait. */
+  readonly lateWalk: ScanBound;
 }
 
 /**
@@ -82,6 +86,17 @@ export async function confirmDrained(redis: Redis, keys: SidekiqKeys, report: Dr
   const movedAfter = scoped ? await jobsInOneLook(redis, keys, ctx.places) : 0;
   // A job in a list at both looks is one job.
   const moved = Math.max(looked, movedAfter);
+  // A quarantine list a concurrent quarantining run created since the check's walk (or the walk
+  // after its look) is in neither look: walked for once more, after them. Cut short, said.
+  const late = await quarantineListsSince(redis, keys, ctx.places.lists, ctx.lateWalk);
+  const lateJobs = late.lists.reduce((n, l) => n + l.size, 0);
+  const quarantine = lateJobs > 0 ? [...(report.quarantine ?? []), ...late.lists].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) : report.quarantine;
+  const cut = report.keyspaceLookCutShort;
+  const keyspaceLookCutShort = !late.cutShort
+    ? cut
+    : cut
+      ? { ...cut, looks: [...new Set([...cut.looks, KEYSPACE_LOOKS.leftovers[1]])], lookedAt: Math.min(cut.lookedAt, late.cutShort.lookedAt), keys: Math.max(cut.keys, late.cutShort.keys) }
+      : { looks: [KEYSPACE_LOOKS.leftovers[1]], lookedAt: late.cutShort.lookedAt, keys: late.cutShort.keys, ...(ctx.moreTime ? { moreTime: ctx.moreTime } : {}) };
   const entries = scoped ? sets.schedule.toRetiredQueues + sets.retry.toRetiredQueues : 0;
   const count = outcome.late.length + outcome.stopped.length + appeared.length + silent.length;
   const first = <T>(ids: readonly T[]) => ids.slice(0, NAMED);
@@ -97,12 +112,14 @@ export async function confirmDrained(redis: Redis, keys: SidekiqKeys, report: Dr
     ...(count > 0 ? { unconfirmed: { late: first(outcome.late), stopped: first(outcome.stopped), appeared: first(appeared), count, ...(silent.length > 0 ? { silent: notHeardFrom } : {}) } } : {}),
   };
   const { verdict: _drained, ...rest } = report;
-  const found = (running?.jobs ?? 0) + moved + entries;
+  const found = (running?.jobs ?? 0) + moved + entries + lateJobs;
   const scheduled = sets.schedule.orphaned + sets.retry.orphaned;
   const partial = {
     ...rest,
     beatWait,
     sets,
+    ...(quarantine ? { quarantine } : {}),
+    ...(keyspaceLookCutShort ? { keyspaceLookCutShort } : {}),
     orphans: { ...report.orphans, scheduled, total: report.orphans.queued + scheduled },
     ...(ctx.moreTime && Object.values(sets).some((s) => s.readBeforeTimeRanOut !== undefined) ? { moreTime: ctx.moreTime } : {}),
     ...(running ? { running } : {}),

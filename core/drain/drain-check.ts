@@ -17,6 +17,7 @@ import { silentHolders, withSilentOwners } from './silent-holders.js';
 import { judgeDrain } from './judge-drain.js';
 import { refuseRetiredKeyNames } from './retired-key-names.js';
 import { jobsInOneLook } from './one-look.js';
+import { quarantineListsSince, type QuarantineList } from './quarantine-lists.js';
 import { runningJobs } from './running-jobs.js';
 import type { BeatWaitOptions } from './await-beats.js';
 import { confirmDrained } from './confirm-drained.js';
@@ -184,8 +185,8 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     const inflight = leftovers.inflight;
     const inflightJobs = inflight.reduce((n, l) => n + l.size, 0);
     // Jobs nobody will run and no transfer carries: they keep any scope from being drained.
-    const quarantine = leftovers.quarantine;
-    const quarantined = quarantine.reduce((n, l) => n + l.size, 0);
+    const walkedQuarantine = leftovers.quarantine;
+    const quarantined = walkedQuarantine.reduce((n, l) => n + l.size, 0);
     // Jobs workers took and have not finished: they come back here if a worker dies.
     const fetcherLook = await scanFetcherLists(redis, keys, census.processes, shareOf(bound, 4, 2));
     const fetched = withSilentOwners(
@@ -204,14 +205,6 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       const silentListeners = queue === null ? 0 : silentListening(queue);
       return { name, key, queue, enabled, listeners: queue === null ? 0 : listening(queue), ...(silentListeners > 0 ? { silentListeners } : {}) };
     });
-    const keyspaceLookCutShort = lookCutShort([
-      [KEYSPACE_LOOKS.data, options.sidekiqDataLookCutShort],
-      [KEYSPACE_LOOKS.queues, discovery.cutShort],
-      [KEYSPACE_LOOKS.leftovers, leftovers.cutShort],
-      [KEYSPACE_LOOKS.fetched, fetcherLook.cutShort === 'time' ? fetcherLook.reached : undefined],
-      [KEYSPACE_LOOKS.cron, cronLook.cutShort],
-      [KEYSPACE_LOOKS.otherPrefixes, otherCuts.length === 0 ? undefined : { lookedAt: Math.min(...otherCuts.map((c) => c.lookedAt)), keys: Math.max(...otherCuts.map((c) => c.keys)) }],
-    ]);
     const depth = queues.filter((q) => !scoped || retired.has(q.queue)).reduce((n, q) => n + q.depth, 0);
     const counted = scoped
       ? depth + sets.schedule.toRetiredQueues + sets.retry.toRetiredQueues + inflightJobs + quarantined + taken + (running?.jobs ?? 0)
@@ -220,14 +213,32 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     // Sidekiq may have moved a job from a key not yet read to one already read meanwhile.
     const places = {
       queues: scoped ? [...retired] : names,
-      lists: [...inflight.filter((l) => l.type === 'list').map((l) => l.key), ...quarantine.map((l) => l.key), ...fetched.map((l) => l.key)],
+      lists: [...inflight.filter((l) => l.type === 'list').map((l) => l.key), ...walkedQuarantine.map((l) => l.key), ...fetched.map((l) => l.key)],
       sets: [...(scoped ? [] : [keys.sortedSet('schedule'), keys.sortedSet('retry')]), ...inflight.filter((l) => l.type === 'zset').map((l) => l.key)],
       newQueues: !scoped,
     };
     // Not with queues left unread: the look would count their jobs as moved during the check (and
     // the verdict is not `drained` anyway).
     const movedDuringCheck = counted > 0 || queuesCutShort ? 0 : await jobsInOneLook(redis, keys, places);
-    const remaining = counted + movedDuringCheck;
+    // That look reads the quarantine lists the walk found: one a concurrent quarantining run
+    // created since is walked for once more, after it (quarantine-lists.ts). Until the time the
+    // beat wait would start: cut short, the look is said, never drained.
+    const lateWalkUntil = options.beatWait?.until ?? options.lookUntil;
+    const lateWalkBound: ScanBound = lateWalkUntil === undefined ? {} : { until: lateWalkUntil };
+    const late = counted > 0 || movedDuringCheck > 0 || queuesCutShort ? undefined : await quarantineListsSince(redis, keys, places.lists, lateWalkBound);
+    const quarantine = late && late.lists.length > 0 ? byKey([...walkedQuarantine, ...late.lists]) : walkedQuarantine;
+    const lateJobs = (late?.lists ?? []).reduce((n, l) => n + l.size, 0);
+    const remaining = counted + movedDuringCheck + lateJobs;
+    const keyspaceLookCutShort = lookCutShort([
+      [KEYSPACE_LOOKS.data, options.sidekiqDataLookCutShort],
+      [KEYSPACE_LOOKS.queues, discovery.cutShort],
+      [KEYSPACE_LOOKS.leftovers, leftovers.cutShort],
+      // The walk for quarantine lists after the atomic look (quarantine-lists.ts).
+      [[KEYSPACE_LOOKS.leftovers[1]], late?.cutShort],
+      [KEYSPACE_LOOKS.fetched, fetcherLook.cutShort === 'time' ? fetcherLook.reached : undefined],
+      [KEYSPACE_LOOKS.cron, cronLook.cutShort],
+      [KEYSPACE_LOOKS.otherPrefixes, otherCuts.length === 0 ? undefined : { lookedAt: Math.min(...otherCuts.map((c) => c.lookedAt)), keys: Math.max(...otherCuts.map((c) => c.keys)) }],
+    ]);
     const readyNow = scoped ? depth : depth + sets.schedule.dueNow + sets.retry.dueNow;
 
     const partial = {
@@ -270,8 +281,11 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     // heartbeat yet. Confirmed once each has beaten twice, or not drained (confirm-drained.ts).
     // The look after that wait reads the sets again as this one did (the same count limit; a time
     // of its own, after the wait): a job that failed into `retry` meanwhile is there.
+    // After the wait, the walk for quarantine lists has the time the second reading of the sets has.
+    const rereadWalkUntil = options.rereadSetsUntil ?? lateWalkUntil;
+    const rereadWalkBound: ScanBound = rereadWalkUntil === undefined ? {} : { until: rereadWalkUntil };
     const rereadSets = (at: number) => readSets(at, options.rereadSetsUntil ?? options.readSetsUntil ?? Infinity);
-    return await confirmDrained(redis, keys, report, { retired, places, rereadSets, ...(options.moreTime ? { moreTime: options.moreTime } : {}), ...(options.previous ? { previous: options.previous } : {}), ...(options.staleAfterSeconds !== undefined ? { staleAfterSeconds: options.staleAfterSeconds } : {}), nowSeconds: now, wait: options.beatWait ?? {} });
+    return await confirmDrained(redis, keys, report, { retired, places, rereadSets, ...(options.moreTime ? { moreTime: options.moreTime } : {}), ...(options.previous ? { previous: options.previous } : {}), ...(options.staleAfterSeconds !== undefined ? { staleAfterSeconds: options.staleAfterSeconds } : {}), nowSeconds: now, wait: options.beatWait ?? {}, lateWalk: rereadWalkBound });
   } catch (error) {
     throw classifyRedisError(error, `Checking what is left on ${options.name ?? 'Redis'}`);
   }
@@ -286,11 +300,17 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
  */
 export const UNREAD_QUEUES_NAMED = 100;
 
+/** Quarantine lists sorted by key, as the walk's (leftover-keys.ts). */
+function byKey(lists: readonly QuarantineList[]): QuarantineList[] {
+  return [...lists].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
 /** DrainReport.keyspaceLookCutShort: the looks the time stopped, and how far the shortest got. */
 function lookCutShort(looks: readonly (readonly [readonly string[], KeyspaceCut | undefined])[]): DrainReport['keyspaceLookCutShort'] {
   const cut = looks.filter((l): l is readonly [readonly string[], KeyspaceCut] => l[1] !== undefined);
   if (cut.length === 0) return undefined;
-  return { looks: cut.flatMap(([names]) => names), lookedAt: Math.min(...cut.map(([, c]) => c.lookedAt)), keys: Math.max(...cut.map(([, c]) => c.keys)) };
+  // A look walked for twice (quarantine lists) is named once.
+  return { looks: [...new Set(cut.flatMap(([names]) => names))], lookedAt: Math.min(...cut.map(([, c]) => c.lookedAt)), keys: Math.max(...cut.map(([, c]) => c.keys)) };
 }
 
 function enqueuedAtOf(payload: Buffer): number | null {

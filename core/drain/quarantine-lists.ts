@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { KeyspaceCut, ScanBound } from '../redis/bounded-scan.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 import { lookForLeftovers } from './leftover-keys.js';
 
@@ -19,4 +20,28 @@ export interface QuarantineList {
  */
 export async function findQuarantineLists(redis: Redis, keys: SidekiqKeys): Promise<QuarantineList[]> {
   return (await lookForLeftovers(redis, keys, { quarantine: true, inflight: false })).quarantine;
+}
+
+/** Quarantine lists a drain check's look did not know (quarantineListsSince), and whether the walk reached the end. */
+export interface LateQuarantine {
+  readonly lists: QuarantineList[];
+  readonly cutShort?: KeyspaceCut;
+}
+
+/**
+ * The non-empty quarantine lists not among `known` (the keys, as text, the check's walk found),
+ * walked for again, within `bound`. Call it after the atomic look at the places the check found
+ * empty (one-look.ts): no index names the quarantine lists, so that look reads only those the walk
+ * found, and a list a concurrent `run --unmapped quarantine` created after the walk (its jobs
+ * taken from a queue the check read before they came, or from one it does not read) was in no
+ * count: the check said DRAINED with jobs in it. A job quarantined before the atomic look is in
+ * the list this walk finds (nothing takes jobs out of a quarantine list but an operator); one
+ * quarantined after it was in its queue at that look. Cut short by the time, there may be more:
+ * the caller says so, and is never `drained`.
+ */
+export async function quarantineListsSince(redis: Redis, keys: SidekiqKeys, known: readonly string[], bound: ScanBound): Promise<LateQuarantine> {
+  const look = await lookForLeftovers(redis, keys, { quarantine: true, inflight: false }, bound);
+  const seen = new Set(known);
+  const lists = look.quarantine.filter((l) => !seen.has(l.key));
+  return look.cutShort ? { lists, cutShort: look.cutShort } : { lists };
 }
