@@ -347,14 +347,14 @@ async function findFar(source: Redis, key: RedisKey, anchor: { offset: number; d
 
 /**
  * The slice's result. At the end of the pass, the selected jobs it leaves on the source are
- * counted in `leftOnSource`. Newest-first, those pushed while it ran (above `end`): reading them
- * costs O(what arrived); the pass walked down to the consumer end, so a job Sidekiq pushed back
- * there (a shutdown's requeue, RPUSH) came into a later window. Oldest-first, the whole queue: a
- * job pushed back there lands below the jobs the pass already examined, where no later window
- * looks, and without this the run said "Complete" over it. Only pushed-back jobs can be selected
- * down there (the pass took every selected job it examined), but nothing marks where they end, so
- * the count reads the queue once more, O(its length), in chunks; a dry run, which takes nothing,
- * counts above the pass only. The count is read at most END_COUNT_JOBS jobs a slice: the pass is
+ * counted in `leftOnSource`: the whole queue, either way. Oldest-first: a job pushed back at the
+ * tail lands below the jobs the pass already examined, where no later window looks, and without
+ * this the run said "Complete" over it. Newest-first: the jobs pushed while it ran are above its
+ * bound, but a fetcher's pop after the final claim moves that bound, and a job pushed back at the
+ * tail after the last window is in no window. Only arrivals and pushed-back jobs can be selected
+ * (the pass took every selected job it examined), but nothing marks where they end, so the count
+ * reads the queue once more, O(its length), in chunks; a dry run, which takes nothing, counts
+ * above the pass only. The count is read at most END_COUNT_JOBS jobs a slice: the pass is
  * done when it reached the head (countOn), its parts carried in the cursor from slice to slice.
  */
 async function finish(
@@ -368,7 +368,14 @@ async function finish(
   const newest = (request.placement ?? 'front') === 'front';
   const unexamined = newest ? (next.anchor?.offset ?? next.end) : next.anchor === null ? 0 : next.anchor.offset + 1;
   const done = windowEmpty || (newest ? unexamined <= 0 : unexamined >= next.end);
-  const countFrom = newest ? next.end : request.dryRun ? unexamined : 0;
+  // Newest-first too, the whole queue (a dry run, which takes nothing, above the pass only): the
+  // pass's bound `end` is a tail offset as its final claim left it, and a fetcher's pop between that
+  // claim and the count's first read moves the boundary one lower; counted above `end`, the oldest
+  // job that arrived during the pass was not read, and the summary said fewer selected jobs were
+  // left than were (selective-queue-slices.test.ts, "a front pass's end count"). Nothing in the
+  // list marks where the arrivals end; below them only the examined jobs that stayed (of other
+  // classes, or pushed back at the tail since), so the whole queue counts what is left, no more.
+  const countFrom = request.dryRun ? (newest ? next.end : unexamined) : 0;
   if (done) return countOn(request, start, next, { from: countFrom, index: 0 }, counters, bytesPerJob);
   const cursor = { limit: start.limit, claimed: start.claimed, selection: next };
   return { cursor: bytesPerJob === undefined ? cursor : { ...cursor, bytesPerJob }, done, counters };

@@ -344,8 +344,9 @@ describe('a selective queue transfer, slice by slice', () => {
     ['append', true, 23],
     ['front', false, 22],
   ] as const)('%s (dry run: %s): the end count reads at most endCountJobs a slice and goes on in the next slices, adding up to the whole count', async (placement, dryRun, arrivals) => {
-    // With a bound of 4 jobs a slice, the count (append: the whole queue, where Sidekiq's requeue
-    // may have put selected jobs back; a dry run and front: what lies above the pass) takes slices
+    // With a bound of 4 jobs a slice, the count (the whole queue, where Sidekiq's requeue may have
+    // put selected jobs back and a fetcher's pop moved the pass's bound; a dry run: what lies above
+    // the pass) takes slices
     // of its own; each reads at most 4 jobs, and they add up to every selected job left.
     await seed(LIST);
     let read = 0;
@@ -377,12 +378,12 @@ describe('a selective queue transfer, slice by slice', () => {
       if (result.done) break;
     }
     const queue = await sourceQueue();
-    const counted = placement === 'append' && !dryRun ? queue.length : arrivals;
+    const counted = !dryRun ? queue.length : arrivals;
     const parts = slices.filter((s) => s.counting);
-    // The first part in the slice that ended the windows. Counted to the tail (append), a part that
+    // The first part in the slice that ended the windows. Counted to the tail (not a dry run), a part that
     // read exactly its 4 to the list's end cannot know it ended there (a job may have been pushed
     // back since): one more part reads on from its last job, and finds the end.
-    expect(parts.length).toBe(placement === 'append' && !dryRun ? Math.floor(counted / 4) : Math.ceil(counted / 4) - 1);
+    expect(parts.length).toBe(!dryRun ? Math.floor(counted / 4) : Math.ceil(counted / 4) - 1);
     // 4 jobs, and one more: each part after the first starts on the last job read before, to see nothing moved it.
     expect(parts.every((s) => s.read <= 5)).toBe(true);
     expect(slices.slice(0, -1).every((s) => !s.done)).toBe(true);
@@ -601,5 +602,34 @@ describe('a selective queue transfer, slice by slice', () => {
     const selectedLeft = (await sourceQueue()).filter((n) => n.startsWith('M'));
     expect(selectedLeft).toContain('M-requeued');
     expect(left).toBe(selectedLeft.length);
+  });
+});
+
+describe('a front (newest-first) pass\'s end count', () => {
+  it('a fetcher pops between the pass\'s final claim and the count\'s first read: the selected job that arrived meanwhile is still counted left', async () => {
+    // The count read the jobs above the pass's bound (`end`, a tail offset as the final claim left
+    // it): the queue's length less `end`, from the head. A fetcher's pop in between moved that
+    // boundary one lower, and the count read one job too few: the oldest that arrived during the
+    // pass, selected here, was not counted, and the summary said fewer were left than were.
+    await seed(LIST);
+    let stage: 'before claim' | 'claimed' | 'popped' = 'before claim';
+    const source = interferingRedis(redis.source(), async (call) => {
+      const claim = call.command === 'evalsha' || call.scripts.includes(claimSha);
+      if (stage === 'before claim' && claim) {
+        // A producer pushes a selected job while the pass runs: above its bound.
+        await redis.source().lpush('queue:default', payload('M-late'));
+        stage = 'claimed';
+      } else if (stage === 'claimed' && call.command === 'multi') {
+        expect(await fetch(1)).toEqual(['S0']);
+        stage = 'popped';
+      }
+    });
+    const slice = slicer('front', 8, { source });
+
+    const s = await slice();
+
+    expect(stage).toBe('popped');
+    expect(s).toMatchObject({ done: true, claimed: 4, source: ['S2', 'S5', 'S7', 'M-late'], target: ['M1', 'M3', 'M4', 'M6'] });
+    expect(s.leftOnSource).toBe(1);
   });
 });
