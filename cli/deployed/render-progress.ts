@@ -1,4 +1,5 @@
 import { isDryRunListTooLong } from '../../core/errors/dry-run-list-too-long-error.js';
+import { cronLeftClause } from '../workflow/cron-notice.js';
 import { failedAfterPlan } from '../workflow/failed-after-plan.js';
 import { formatDuration } from '../workflow/fit.js';
 import { progressView } from '../workflow/progress-view.js';
@@ -108,7 +109,16 @@ function endView(p: ExecutionProgress): SummaryView {
   const name = p.executionArn.split(':').at(-1)!;
   const resumedRun = p.runId !== undefined && name.startsWith(`${p.runId}-resume-`) && /^\d+$/.test(name.slice(`${p.runId}-resume-`.length));
   const memoryPolicies = p.planNotes?.memoryPolicies;
-  return { again, moveAgain, ...(resumedRun ? { resumedRun } : {}), ...(memoryPolicies ? { memoryPolicies } : {}) };
+  const cronLeft = cronLeftOf(p);
+  return { again, moveAgain, ...(resumedRun ? { resumedRun } : {}), ...(memoryPolicies ? { memoryPolicies } : {}), ...(cronLeft ? { cronLeft } : {}) };
+}
+
+/**
+ * sidekiq-cron definitions the run's plan was asked to carry or rewrite and left unread (its
+ * bound): the verdict says "Done, but …" and watch/status exit 1, as a local run's (run-workflow.ts).
+ */
+export function cronLeftOf(p: ExecutionProgress): string | undefined {
+  return cronLeftClause(p.planNotes?.cron ?? undefined, p.mode ?? 'reroute');
 }
 
 /**

@@ -5,7 +5,7 @@ import type { ExecutionTracker } from './execution-tracker.js';
 import { screenWidth } from '../workflow/fit.js';
 import { planNotices } from '../workflow/plan-notices.js';
 import { transientNotice } from '../workflow/retry-notice.js';
-import { planRefusedInput, progressBlock, progressJson, progressLine, renderEnd } from './render-progress.js';
+import { cronLeftOf, planRefusedInput, progressBlock, progressJson, progressLine, renderEnd } from './render-progress.js';
 
 export interface WatchOptions {
   readonly io: CliIo;
@@ -78,5 +78,6 @@ function draw(io: CliIo, lines: readonly string[], drawn: number): number {
 /** 0 only when every execution of the run succeeded and everything that could be moved was; 2 when its plan refused the input (nothing touched). */
 export function exitCodeOf(progress: ExecutionProgress): number {
   if (planRefusedInput(progress)) return ExitCode.badInput;
-  return progress.status === 'SUCCEEDED' && progress.summary?.complete ? ExitCode.ok : ExitCode.failed;
+  // Definitions a carry or rewrite left unread: "Done, but …", exit 1, as a local run (cronLeftOf).
+  return progress.status === 'SUCCEEDED' && progress.summary?.complete && cronLeftOf(progress) === undefined ? ExitCode.ok : ExitCode.failed;
 }

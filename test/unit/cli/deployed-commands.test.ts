@@ -842,6 +842,33 @@ describe('watch', () => {
     expect(stdout).toContain("Raise the workflow functions' timeout (functions.timeoutSeconds in the deployment config, at most 900 s)");
   });
 
+  it('a run whose plan left sidekiq-cron definitions unread (the 10,000 bound) while rewriting or carrying them: watch and status end "Done, but …" and exit 1, as a local run does', async () => {
+    const rewrite = { cron: { definitions: 10000, unread: 1, misrouted: 0, examples: [], action: 'rewrite', rewritten: 0, dryRun: false } };
+    const carry = { cron: { definitions: 10000, unread: 2, misrouted: 0, examples: [], action: 'carry', carried: 10000, dryRun: false } };
+    const rewriteLine = 'Done, but 1 sidekiq-cron definition(s) were not read, so neither judged nor rewritten (see above).';
+    const carryLine = 'Done, but 2 sidekiq-cron definition(s) were not read, so not copied to the target (see above).';
+    const verdictOf = (stdout: string) => stdout.trimEnd().split('\n').at(-2);
+
+    const piped = await cli(['watch', scriptRun(fake, { ...twoItems, runId: 'cron-unread', planNotes: rewrite }), '--interval', '1']);
+    const json = await cli(['watch', scriptRun(fake, { ...twoItems, runId: 'cron-unread-json', planNotes: rewrite }), '--interval', '1', '--json']);
+    const carried = await cli(['watch', scriptRun(fake, { runId: 'cron-carry', selective: true, planNotes: carry, items: [{ kind: 'queue', name: 'default', total: 1000, pages: [[1000, 1000]] }] }), '--interval', '1']);
+    const statusArn = scriptRun(fake, { ...twoItems, runId: 'cron-unread-status', planNotes: rewrite });
+    fake.tick = 100;
+    const status = await cli(['status', statusArn]);
+    const statusJson = await cli(['status', statusArn, '--json']);
+    // The same run that read every definition: Complete, exit 0.
+    const whole = await cli(['watch', scriptRun(fake, { ...twoItems, runId: 'cron-whole', planNotes: { cron: { ...rewrite.cron, unread: undefined } } }), '--interval', '1']);
+
+    expect([piped.code, json.code, carried.code, status.code, statusJson.code]).toEqual([1, 1, 1, 1, 1]);
+    expect(verdictOf(piped.stdout)).toBe(rewriteLine);
+    expect(JSON.parse(json.stdout.trimEnd().split('\n').at(-1)!)).toMatchObject({ type: 'end', verdict: { state: 'done-but', line: rewriteLine } });
+    expect(verdictOf(carried.stdout)).toBe(carryLine);
+    expect(verdictOf(status.stdout)).toBe(rewriteLine);
+    expect(JSON.parse(statusJson.stdout)).toMatchObject({ type: 'end', verdict: { state: 'done-but', line: rewriteLine } });
+    expect(whole.code).toBe(0);
+    expect(verdictOf(whole.stdout)).toMatch(/^Complete: /);
+  });
+
   it('exits 1 when an item failed, though the execution succeeded', async () => {
     const arn = scriptRun(fake, { runId: 'partial-1', items: [{ kind: 'queue', name: 'old', total: 2000, pages: [[1000, 1000]], failsWith: 'WRONGTYPE queue:old is not a list' }] });
 
