@@ -10,7 +10,7 @@ import { lookAtMoveTarget } from '../../core/drain/move-target.js';
 import { withNoSidekiqData } from '../../core/drain/no-sidekiq-data.js';
 import { DRAIN_CHECK_FUNCTION_TIMEOUT_SECONDS } from '../../infra/constructs/function-timeouts.js';
 import type { DrainReport } from '../../core/drain/drain-report.js';
-import { abandonedForGood, cronPushingToRetiredQueues, jobsNobodyWillRun, unrunElsewhere } from '../../core/drain/judge-drain.js';
+import { abandonedForGood, cronOfUnknownQueue, cronPushingToRetiredQueues, jobsNobodyWillRun, unrunElsewhere } from '../../core/drain/judge-drain.js';
 import { InputError, inputErrorText } from '../../core/errors/input-error.js';
 import { checkSidekiqPrefixLook } from '../../core/redis/sidekiq-prefixes.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
@@ -52,7 +52,7 @@ export function drainExitCode(report: DrainReport): number {
     return ORPHANS_EXIT_CODE;
   }
   // Not a verdict either: a look over the keyspace that the check's time stopped, or the look for private lists its limit did.
-  return Object.values(report.sets).some((s) => s.orphanedEstimated) || report.keyspaceLookCutShort !== undefined || report.fetchedListsCutShort !== undefined || report.queuesCutShort !== undefined || report.beatWait?.unconfirmed !== undefined || (report.cronUnread !== undefined && report.retiredQueues !== undefined) ? 1 : 0;
+  return Object.values(report.sets).some((s) => s.orphanedEstimated) || report.keyspaceLookCutShort !== undefined || report.fetchedListsCutShort !== undefined || report.queuesCutShort !== undefined || report.beatWait?.unconfirmed !== undefined || (report.cronUnread !== undefined && report.retiredQueues !== undefined) || cronOfUnknownQueue(report).length > 0 ? 1 : 0;
 }
 
 export function registerDrainCheckCommand(program: Command, ctx: CliContext): void {

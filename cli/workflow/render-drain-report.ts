@@ -126,7 +126,7 @@ export function renderDrainReport(report: DrainReport): string {
       const silent = c.silentListeners ?? 0;
       const fetched =
         c.queue === null
-          ? 'message unreadable'
+          ? `queue unknown: ${c.queueUnknown ?? 'message unreadable'}`
           : c.listeners === 0
             ? 'nobody listens'
             : silent === 0

@@ -147,7 +147,8 @@ function describe(key: string, member: string, namespace: string | null, name: B
   const common = { key, name: name?.toString() ?? rest, namespace, enabled: status === null || status.toString() === 'enabled' };
   if (message === null) {
     // sidekiq-cron pushes to the `queue` field, else to the queue of the class's own sidekiq_options (not known here).
-    return { ...common, message, className: klass?.toString() ?? null, queue: queueField?.toString() ?? null, problem: 'no message field (sidekiq-cron builds it from klass and queue)' };
+    const problem = queueField === null ? "no message field and no queue field (sidekiq-cron pushes to the queue its class's sidekiq_options name, not known here)" : 'no message field (sidekiq-cron builds it from klass and queue)';
+    return { ...common, message, className: klass?.toString() ?? null, queue: queueField?.toString() ?? null, problem };
   }
   const job = inspectJob(message);
   if (job.kind === 'unparsable') return { ...common, message, className: null, queue: null, problem: job.reason };

@@ -201,9 +201,11 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     // Other prefixes' queue lists, working lists and keys of ours: SCANs of the whole keyspace too.
     const otherPrefixes = await withLiveProcesses(redis, await otherSidekiqPrefixes(redis, keys, [], bound), now, options.staleAfterSeconds);
     const otherCuts = otherPrefixes.flatMap((p) => (p.lookCutShort ? [p.lookCutShort] : []));
-    const cron = cronLook.definitions.map(({ name, key, queue, enabled }) => {
+    const cron = cronLook.definitions.map(({ name, key, queue, enabled, problem }) => {
       const silentListeners = queue === null ? 0 : silentListening(queue);
-      return { name, key, queue, enabled, listeners: queue === null ? 0 : listening(queue), ...(silentListeners > 0 ? { silentListeners } : {}) };
+      // A queue not known is said with why (judge-drain.ts: never drained over an enabled one when scoped).
+      const unknown = queue === null ? { queueUnknown: problem ?? 'its message names no queue this tool reads' } : {};
+      return { name, key, queue, ...unknown, enabled, listeners: queue === null ? 0 : listening(queue), ...(silentListeners > 0 ? { silentListeners } : {}) };
     });
     const depth = queues.filter((q) => !scoped || retired.has(q.queue)).reduce((n, q) => n + q.depth, 0);
     const counted = scoped

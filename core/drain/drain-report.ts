@@ -11,8 +11,14 @@ import type { RunningJobs } from './running-jobs.js';
 export interface CronState {
   readonly name: string;
   readonly key: string;
-  /** Where it pushes, or null when its message cannot be read. */
+  /** Where it pushes, or null when not known (`queueUnknown` says why). */
   readonly queue: string | null;
+  /**
+   * Why `queue` is not known: a message that is not a job this tool reads, or no message and no
+   * `queue` field (sidekiq-cron then pushes to the class's own queue, which only the app knows).
+   * With retired queues, an enabled one is never a verdict of drained. Absent when known (and in older reports).
+   */
+  readonly queueUnknown?: string;
   readonly enabled: boolean;
   /** Live processes fetching from `queue`. */
   readonly listeners: number;

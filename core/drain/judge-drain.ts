@@ -212,6 +212,7 @@ function judgeJobs(report: Omit<DrainReport, 'verdict'>, previous: DrainReport |
     ...notAllListsRead(report),
     ...notAllBeaten(report),
     ...cronNotAllRead(report),
+    ...cronQueueUnknown(report),
   ];
   if (report.remaining === 0 && counting.length > 0) return { state: 'draining', reasons: counting };
   if (report.remaining === 0) {
@@ -427,4 +428,22 @@ function cronNotAllRead(report: Omit<DrainReport, 'verdict'>): string[] {
   if (!report.cronUnread || report.retiredQueues === undefined) return [];
   const all = (report.cron ?? []).length + report.cronUnread;
   return [`sidekiq-cron: ${report.cronUnread} of the ${all} definitions were not read (this check reads the first ${MAX_CRON_DEFINITIONS}): whether they push to a retired queue is not known, so this is not a verdict of drained`];
+}
+
+/**
+ * Enabled sidekiq-cron definitions whose queue is not known (CronState.queueUnknown): with retired
+ * queues, any of them may push to one, so never a verdict of drained; named, with why.
+ */
+export function cronOfUnknownQueue(report: Omit<DrainReport, 'verdict'>): CronState[] {
+  if (report.retiredQueues === undefined) return [];
+  return (report.cron ?? []).filter((c) => c.enabled && c.queue === null);
+}
+
+function cronQueueUnknown(report: Omit<DrainReport, 'verdict'>): string[] {
+  const unknown = cronOfUnknownQueue(report);
+  if (unknown.length === 0) return [];
+  // Separated by "; ": a reason holds commas of its own. Names come from Redis: printable.
+  const shown = unknown.slice(0, NAMED_IN_A_REASON).map((c) => printable(`${c.name}: ${c.queueUnknown ?? 'queue not known'}`));
+  const named = `${shown.join('; ')}${unknown.length > NAMED_IN_A_REASON ? `; … and ${(unknown.length - NAMED_IN_A_REASON).toLocaleString('en-US')} more` : ''}`;
+  return [`sidekiq-cron: ${unknown.length} enabled definition(s) push to a queue this check cannot know (${named}): one may push to a retired queue, so this is not a verdict of drained; check where they push by hand (the class's sidekiq_options, or the message of their cron_job:… hash)`];
 }

@@ -88,9 +88,8 @@ describe('judgeDrain: stuck', () => {
   it('an enabled cron definition pushing to a retired queue keeps even an empty scope stuck, named first', () => {
     const cron = [
       { name: 'a_worker', key: 'cron_job:a_worker', queue: 'old', enabled: true, listeners: 0 },
-      // Disabled, unreadable, or pushing to a live queue: not counted.
+      // Disabled, or pushing to a live queue: not counted (one whose queue is not known: below).
       { name: 'b_worker', key: 'cron_job:b_worker', queue: 'old', enabled: false, listeners: 0 },
-      { name: 'c_worker', key: 'cron_job:c_worker', queue: null, enabled: true, listeners: 0 },
       { name: 'd_worker', key: 'cron_job:d_worker', queue: 'new', enabled: true, listeners: 1 },
     ];
     const r = report({ retiredQueues: ['old'], cron, sets: { dead: { total: 1, toRetiredQueues: 1 } } });
@@ -103,6 +102,19 @@ describe('judgeDrain: stuck', () => {
     });
     // Without retired queues there is nothing retired to push to.
     expect(judgeDrain(report({ cron, sets: { dead: { total: 1 } } })).state).toBe('drained');
+  });
+
+  it('an enabled cron definition whose queue is not known is never a drained scope: named with why; disabled or unscoped, it does not count', () => {
+    const unknown = { name: 'c_worker', key: 'cron_job:c_worker', queue: null, queueUnknown: 'no message field and no queue field', enabled: true, listeners: 0 };
+    const off = { ...unknown, name: 'e_worker', key: 'cron_job:e_worker', enabled: false };
+    expect(judgeDrain(report({ retiredQueues: ['old'], cron: [unknown, off] }))).toEqual({
+      state: 'draining',
+      reasons: [
+        "sidekiq-cron: 1 enabled definition(s) push to a queue this check cannot know (c_worker: no message field and no queue field): one may push to a retired queue, so this is not a verdict of drained; check where they push by hand (the class's sidekiq_options, or the message of their cron_job:… hash)",
+      ],
+    });
+    expect(judgeDrain(report({ retiredQueues: ['old'], cron: [off] })).state).toBe('drained');
+    expect(judgeDrain(report({ cron: [unknown] })).state).toBe('drained');
   });
 
   it('jobs in quarantine lists are stuck, counted and named', () => {
