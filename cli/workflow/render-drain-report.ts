@@ -42,6 +42,19 @@ function countIsAFloor(report: DrainReport): boolean {
   return report.fetchedListsCutShort !== undefined || report.queuesCutShort !== undefined || report.keyspaceLookCutShort !== undefined;
 }
 
+/**
+ * What the check did not read, when its count is a floor (countIsAFloor): said in the headline in
+ * place of "at least 0", which read as a count where nothing was counted.
+ */
+function notAllRead(report: DrainReport): string {
+  const count = (v: number) => v.toLocaleString('en-US');
+  return [
+    ...(report.queuesCutShort ? [`${count(report.queuesCutShort.queues - report.queuesCutShort.read)} of the ${count(report.queuesCutShort.queues)} queues`] : []),
+    ...(report.keyspaceLookCutShort?.looks ?? []),
+    ...(report.fetchedListsCutShort ? [`workers' private lists past the first ${count(report.fetchedListsCutShort.read)}`] : []),
+  ].join(', ');
+}
+
 /** The human view of a drain check: the verdict first, then what it rests on. */
 export function renderDrainReport(report: DrainReport): string {
   const v = report.verdict;
@@ -65,7 +78,11 @@ export function renderDrainReport(report: DrainReport): string {
   const only = report.retiredQueues
     ? ` of the ${report.retiredQueues.length} retired queue(s) only (jobs of other queues are not counted${held ? ', save those in flight or quarantined' : ''})`
     : '';
-  const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${countIsAFloor(report) ? 'at least ' : ''}${report.remaining} job(s) left${dormant > 0 ? ' to run' : ''}${only}${scope}${rate}${eta}${kept}${report.noSidekiqData ? ": no Sidekiq data at all there (no queue, set, process or statistic of Sidekiq's, under any prefix or in another database): check that this is the Redis you meant (host, port, /db)" : ''}`];
+  // A floor of jobs counted: "at least N"; none counted, what was not read (at the line's end).
+  const floor = countIsAFloor(report);
+  const counted = floor && report.remaining === 0 ? '0 job(s) counted' : `${floor ? 'at least ' : ''}${report.remaining} job(s) left${dormant > 0 ? ' to run' : ''}`;
+  const notRead = floor && report.remaining === 0 ? `; not all read: ${notAllRead(report)} (see below)` : '';
+  const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${counted}${only}${scope}${rate}${eta}${kept}${notRead}${report.noSidekiqData ? ": no Sidekiq data at all there (no queue, set, process or statistic of Sidekiq's, under any prefix or in another database): check that this is the Redis you meant (host, port, /db)" : ''}`];
   for (const reason of v.reasons) lines.push(`  - ${displayText(reason)}`);
   // What the check saw of the move's target when it kept its id (a loss is the first reason above).
   const moved = report.moveTarget;
