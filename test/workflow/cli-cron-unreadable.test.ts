@@ -14,9 +14,14 @@ describe('a sidekiq-cron definition a re-route cannot judge', () => {
     await redis.client().hset('cron_job:klass_worker', { name: 'klass_worker', klass: 'StuckCiJobsWorker', queue: 'cronjob:stuck_ci_jobs', status: 'enabled' });
     const before = await keyValueSnapshot(redis.client(), 'cron_job');
 
-    const { code, stderr } = await runCli('run', '--redis', redis.url(), '--rename', 'cronjob:stuck_ci_jobs=cronjob', '--rewrite-cron');
+    const { code, stdout, stderr } = await runCli('run', '--redis', redis.url(), '--rename', 'cronjob:stuck_ci_jobs=cronjob', '--rewrite-cron');
+    const json = await runCli('run', '--redis', redis.url(), '--rename', 'cronjob:stuck_ci_jobs=cronjob', '--rewrite-cron', '--json');
 
-    expect(code).toBe(0);
+    // Asked to rewrite every definition, it left two unjudged: never "Complete", exit 1, as over definitions it did not read.
+    expect(code).toBe(1);
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('Done, but 2 sidekiq-cron definition(s) could not be judged by the routing, so not rewritten (see above).');
+    expect(json.code).toBe(1);
+    expect((JSON.parse(json.stdout) as { verdict: unknown }).verdict).toEqual({ state: 'done-but', line: 'Done, but 2 sidekiq-cron definition(s) could not be judged by the routing, so not rewritten (see above).' });
     expect(stderr).toMatch(/^sidekiq-cron: 2 definition\(s\) could not be judged by the routing, left as they are \(broken_worker: [^,]+, klass_worker: no message field \(sidekiq-cron builds it from klass and queue\)\): check where they push by hand\.$/m);
     expect(await keyValueSnapshot(redis.client(), 'cron_job')).toEqual(before);
   });

@@ -867,6 +867,11 @@ describe('watch', () => {
     expect(JSON.parse(statusJson.stdout)).toMatchObject({ type: 'end', verdict: { state: 'done-but', line: rewriteLine } });
     expect(whole.code).toBe(0);
     expect(verdictOf(whole.stdout)).toMatch(/^Complete: /);
+    // Definitions a rewrite could not judge (left as they are): the same, as a local run.
+    const unjudged = { cron: { definitions: 3, misrouted: 0, examples: [], unjudged: 2, unjudgedExamples: [{ name: 'a', problem: 'not JSON' }, { name: 'b', problem: 'not JSON' }], action: 'rewrite', rewritten: 0, dryRun: false } };
+    const left = await cli(['watch', scriptRun(fake, { ...twoItems, runId: 'cron-unjudged', planNotes: unjudged }), '--interval', '1']);
+    expect(left.code).toBe(1);
+    expect(verdictOf(left.stdout)).toBe('Done, but 2 sidekiq-cron definition(s) could not be judged by the routing, so not rewritten (see above).');
   });
 
   it('exits 1 when an item failed, though the execution succeeded', async () => {
