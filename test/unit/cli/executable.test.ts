@@ -33,7 +33,7 @@ describe('the sidekiq-migrate executable', () => {
 
     expect(result.status).toBe(0);
     expect(result.stdout).toContain(
-      'Exit codes: 0 success; 1 the operation failed or did not finish (run it again to\nresume), or a cron rewrite or carry left sidekiq-cron definitions unread; 2 bad\nusage or input (nothing was touched); 3 drain-check: jobs exist that nobody\nwill run; 130 Ctrl-C quit at once (a second one, or one while a run plans or\nin a dry run; the next run finishes what was in flight).\n',
+      'Exit codes: 0 success; 1 the operation failed or did not finish (run it again to\nresume), or a cron rewrite or carry left sidekiq-cron definitions unread or\nunjudged; 2 bad usage or input (nothing was touched); 3 drain-check: jobs exist\nthat nobody will run; 130 Ctrl-C quit at once (a second one, or one while a\nrun plans or in a dry run; the next run finishes what was in flight).\n',
     );
   });
 
