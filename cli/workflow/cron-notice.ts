@@ -13,7 +13,7 @@ export function describeCron(cron: CronReport, mode: 'reroute' | 'transfer'): st
     } else if (cron.selective && cron.carried === undefined) {
       lines.push(`sidekiq-cron: ${cron.definitions} definition(s) on the source stay there: a move of selected classes carries their jobs, not the schedules that push them (copied, each schedule would push from both Redis servers).`);
     } else if (cron.carried !== undefined) {
-      lines.push(`sidekiq-cron: ${cron.carried} definition(s) copied to the target${cron.keptOnTarget ? `, ${cron.keptOnTarget} already defined there (kept)` : ''}; the source keeps its own.`);
+      lines.push(`sidekiq-cron: ${cron.carried} definition(s) copied to the target${cron.keptOnTarget ? `, ${cron.keptOnTarget} already defined there (kept${cron.completedOnTarget ? `; ${cron.completedOnTarget} of them added to the index set(s) naming it on the source that an earlier copy left out` : ''})` : ''}; the source keeps its own.`);
     } else {
       lines.push(`sidekiq-cron: ${cron.definitions} definition(s) on the source are ${cron.dryRun ? 'not copied by a dry run' : 'not copied to the target'}: schedules loaded at boot come back with Sidekiq, definitions made at run time do not (run with --cron to copy them).`);
     }

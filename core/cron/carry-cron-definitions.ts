@@ -5,12 +5,14 @@ import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
 import { plannerArgs, refuseUnlessHeld, type PlanGuard } from '../workflow/planner-guard.js';
 import type { CronDefinition } from './cron-definitions.js';
 
-const copyCronDefinition = new LuaScript('copyCronDefinition-5');
+const copyCronDefinition = new LuaScript('copyCronDefinition-6');
 
 export interface CronCarryResult {
   readonly copied: string[];
   /** Defined on the target already (saved there by a Sidekiq with its schedule): kept as it is. */
   readonly keptOnTarget: string[];
+  /** Of keptOnTarget, those an earlier copy had put in one of their sets only (copyCronDefinition-4 or earlier): now in each. */
+  readonly completed: string[];
 }
 
 /**
@@ -19,7 +21,7 @@ export interface CronCarryResult {
  * schedule file is loaded only when a Sidekiq boots. Copies, never deletes: the source keeps its
  * definitions (a cron poller runs only where a Sidekiq runs, so once the old side's Sidekiq
  * processes stop, they push nothing). Each copy is one atomic Lua call on the target that never
- * overwrites a definition the target has. Values are copied as bytes, as read (field names are sidekiq-cron's own ASCII names).
+ * overwrites a definition the target has (a re-run only completes the index sets of an older copy of ours). Values are copied as bytes, as read (field names are sidekiq-cron's own ASCII names).
  */
 export async function carryCronDefinitions(
   source: Redis,
@@ -27,11 +29,12 @@ export async function carryCronDefinitions(
   target: Redis,
   targetKeys: SidekiqKeys,
   definitions: readonly CronDefinition[],
-  /** The run's lock on the target: each copy goes through only while it is still the plan's (copyCronDefinition-5.lua). */
+  /** The run's lock on the target: each copy goes through only while it is still the plan's (copyCronDefinition-6.lua). */
   guard: PlanGuard,
 ): Promise<CronCarryResult> {
   const copied: string[] = [];
   const keptOnTarget: string[] = [];
+  const completed: string[] = [];
   for (const definition of definitions) {
     const member = definition.key.slice(sourceKeys.prefix.length);
     const indexOf = (namespace: string | null) => `${targetKeys.prefix}${namespace === null ? 'cron_jobs' : `cron_jobs:${namespace}`}`;
@@ -49,6 +52,7 @@ export async function carryCronDefinitions(
     }
     refuseUnlessHeld(done, guard.planner, guard.where, `copied cron job ${definition.name} to the target`);
     (done === 1 ? copied : keptOnTarget).push(definition.name);
+    if (done === 2) completed.push(definition.name);
   }
-  return { copied, keptOnTarget };
+  return { copied, keptOnTarget, completed };
 }

@@ -32,6 +32,8 @@ export interface CronReport {
   /** `carry`: copied to the target; already defined there (kept). */
   readonly carried?: number;
   readonly keptOnTarget?: number;
+  /** Of keptOnTarget, those an earlier copy had put in one of their index sets only: added to the others (absent when none). */
+  readonly completedOnTarget?: number;
   readonly action: CronAction;
   readonly dryRun: boolean;
   /** A transfer of selected classes: it carries their jobs, never the schedules (copied, each would push from both Redis servers). */
@@ -78,7 +80,7 @@ export async function planCron(
   }
   if (action === 'carry' && target) {
     const done = await carryCronDefinitions(source.redis, source.keys, target.redis, target.keys, definitions, { lockKey: runLockKey(target.keys.prefix), planner, where: `target ${target.name}` });
-    return { ...report, carried: done.copied.length, keptOnTarget: done.keptOnTarget.length };
+    return { ...report, carried: done.copied.length, keptOnTarget: done.keptOnTarget.length, ...(done.completed.length > 0 ? { completedOnTarget: done.completed.length } : {}) };
   }
   return report;
 }

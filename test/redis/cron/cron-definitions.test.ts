@@ -92,7 +92,7 @@ describe('sidekiq-cron definitions', () => {
 
     const result = await carryCronDefinitions(redis, from, redis, to, await readCronDefinitions(redis, from), await lockedBy(to));
 
-    expect(result).toEqual({ copied: ['removed_worker', 'stuck_ci_jobs_worker'], keptOnTarget: ['pipeline_schedule_worker'] });
+    expect(result).toEqual({ copied: ['removed_worker', 'stuck_ci_jobs_worker'], keptOnTarget: ['pipeline_schedule_worker'], completed: [] });
     for (const name of ['1.x', 'disabled']) {
       const f = fixtures[name]!;
       expect(await redis.hgetallBuffer(`${to.prefix}${f.key}`)).toEqual(await redis.hgetallBuffer(`${from.prefix}${f.key}`));

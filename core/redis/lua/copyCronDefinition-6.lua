@@ -4,6 +4,10 @@
   source: copyCronDefinition-4 added it to one set only, so a member of both `cron_jobs` and
   `cron_jobs:default` went into the first, where a 2.x Sidekiq does not read it), unless the target already defines it: a definition
   saved on the target (a Sidekiq booted there with its schedule) is newer than ours and is kept.
+  A hash already there is never written; when one of those sets already names it on the target
+  (what copyCronDefinition-4 or earlier left: the hash and the first set, written together, as
+  a Sidekiq's save writes its own), the sets among them that do not name it yet are given it, so
+  a re-run completes an older copy. A hash named by none of them is not ours: nothing is added.
   Only while the run's lock on the target still carries the copying plan's plannedAt and
   plannedBy (lib/run-generation.lua plannerLost): a plan paused after it took the lock, while a
   later start of the run planned, copies nothing more.
@@ -18,7 +22,8 @@
   ARGV[4]  the ARN of its execution (plannedBy), or '' (none)
   ARGV[5…] field, value, field, value… of the hash, bytes as read on the source
 
-  Returns  1 copied; 0 the target already had the hash (nothing written); { 3, lock record }
+  Returns  1 copied; 0 the target already had the hash (nothing written); 2 it had the hash,
+           kept, and the member was added to the set(s) that did not name it; { 3, lock record }
            another start of the run holds the lock, { 4, lock record } another run's or
            unreadable, { 4 } gone: nothing written
 
@@ -26,10 +31,10 @@
   KEYS[3] not a string.
 ]]
 -- Every command this call may run, on every key, before anything else (guards.lua).
-local commands = { { KEYS[1], 'TYPE', 'EXISTS', 'HSET' }, { KEYS[2], 'TYPE', 'SADD' }, { KEYS[3], 'TYPE', 'GET' } }
+local commands = { { KEYS[1], 'TYPE', 'EXISTS', 'HSET' }, { KEYS[2], 'TYPE', 'SISMEMBER', 'SADD' }, { KEYS[3], 'TYPE', 'GET' } }
 local types = { { KEYS[1], 'hash' }, { KEYS[2], 'set' }, { KEYS[3], 'string' } }
 for i = 4, #KEYS do
-  commands[#commands + 1] = { KEYS[i], 'TYPE', 'SADD' }
+  commands[#commands + 1] = { KEYS[i], 'TYPE', 'SISMEMBER', 'SADD' }
   types[#types + 1] = { KEYS[i], 'set' }
 end
 local refused = refusedCommand(commands)
@@ -38,7 +43,16 @@ local refusal = wrongType(types)
 if refusal then return refusal end
 local lost = plannerLost(KEYS[3], ARGV[2], ARGV[3], ARGV[4])
 if lost then return lost end
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  -- Ours from an earlier copy only when a set we would add it to already names it (never the hash).
+  local named = redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1
+  for i = 4, #KEYS do named = named or redis.call('SISMEMBER', KEYS[i], ARGV[1]) == 1 end
+  if not named then return 0 end
+  local added = redis.call('SADD', KEYS[2], ARGV[1])
+  for i = 4, #KEYS do added = added + redis.call('SADD', KEYS[i], ARGV[1]) end
+  if added > 0 then return 2 end
+  return 0
+end
 redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 redis.call('SADD', KEYS[2], ARGV[1])
 for i = 4, #KEYS do redis.call('SADD', KEYS[i], ARGV[1]) end
