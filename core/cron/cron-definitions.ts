@@ -31,8 +31,18 @@ export interface CronDefinition {
   readonly alsoIn?: readonly (string | null)[];
   /** `class` of the message (`klass` without one), or null when the message cannot be read. */
   readonly className: string | null;
-  /** Where it pushes: the message's `queue` (sidekiq-cron's own default is "default"), or without a message its `queue` field. */
+  /**
+   * Where it pushes: the message's `queue` (sidekiq-cron's own default is "default"), or without a
+   * message its `queue` field; for an ActiveJob definition with a `queue_name_prefix`, that queue
+   * behind `queuePrefix`.
+   */
   readonly queue: string | null;
+  /**
+   * An ActiveJob definition (`active_job` true) saved with a `queue_name_prefix`: sidekiq-cron pushes
+   * to "<prefix><delimiter><queue>" (job.rb queue_name_with_prefix: `queue_name_delimiter`, else
+   * "_"), its message naming the bare queue. This is "<prefix><delimiter>" (absent: no prefix).
+   */
+  readonly queuePrefix?: string;
   /** `status` is "enabled" (sidekiq-cron pushes nothing for "disabled"). */
   readonly enabled: boolean;
   /** The message's exact bytes, or null: the hash has no `message` (sidekiq-cron builds one from `klass` and `queue`). */
@@ -115,7 +125,7 @@ export async function readCronDefinitionsOf(redis: Redis, keys: SidekiqKeys, nam
     const names = [...members.keys()].sort();
     if (names.length === 0) return { definitions: [], ...unread };
     const pipeline = redis.pipeline();
-    for (const member of names) pipeline.hmgetBuffer(`${keys.prefix}${member}`, 'name', 'message', 'status', 'klass', 'queue').exists(`${keys.prefix}${member}`);
+    for (const member of names) pipeline.hmgetBuffer(`${keys.prefix}${member}`, 'name', 'message', 'status', 'klass', 'queue', 'active_job', 'queue_name_prefix', 'queue_name_delimiter').exists(`${keys.prefix}${member}`);
     const replies = (await pipeline.exec()) ?? [];
     const definitions: CronDefinition[] = [];
     names.forEach((member, i) => {
@@ -123,9 +133,9 @@ export async function readCronDefinitionsOf(redis: Redis, keys: SidekiqKeys, nam
       const [, exists] = replies[2 * i + 1] ?? [null, 0];
       // A member whose hash is gone or of another type is not a definition cron would run.
       if (error || !Array.isArray(fields) || exists === 0) return;
-      const [name = null, message = null, status = null, klass = null, queue = null] = fields as (Buffer | null)[];
+      const [name = null, message = null, status = null, klass = null, queue = null, activeJob = null, prefix = null, delimiter = null] = fields as (Buffer | null)[];
       const [namespace = null, ...alsoIn] = members.get(member) ?? [];
-      const definition = describe(`${keys.prefix}${member}`, member, namespace, name, message, status, klass, queue);
+      const definition = withQueuePrefix(describe(`${keys.prefix}${member}`, member, namespace, name, message, status, klass, queue), activeJob, prefix, delimiter);
       definitions.push(alsoIn.length > 0 ? { ...definition, alsoIn } : definition);
     });
     return { definitions, ...unread };
@@ -153,4 +163,16 @@ function describe(key: string, member: string, namespace: string | null, name: B
   const job = inspectJob(message);
   if (job.kind === 'unparsable') return { ...common, message, className: null, queue: null, problem: job.reason };
   return { ...common, message, className: job.className, queue: job.queue ?? 'default', problem: null };
+}
+
+/**
+ * sidekiq-cron's queue_name_with_prefix (job.rb): an `active_job` definition ("true", "t", "yes",
+ * "y", "1", any case) with a non-empty `queue_name_prefix` pushes to "<prefix><delimiter><queue>",
+ * the delimiter its `queue_name_delimiter` when not empty, else "_" (ActiveJob's default). Not
+ * known here: a prefix taken from the app's own Rails config when the field is empty.
+ */
+function withQueuePrefix(definition: CronDefinition, activeJob: Buffer | null, prefix: Buffer | null, delimiter: Buffer | null): CronDefinition {
+  if (activeJob === null || !/^(true|t|yes|y|1)$/i.test(activeJob.toString()) || prefix === null || prefix.length === 0) return definition;
+  const queuePrefix = `${prefix.toString()}${delimiter !== null && delimiter.length > 0 ? delimiter.toString() : '_'}`;
+  return { ...definition, queuePrefix, queue: definition.queue === null ? null : `${queuePrefix}${definition.queue}` };
 }

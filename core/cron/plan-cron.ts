@@ -62,14 +62,19 @@ export async function planCron(
   if (definitions.length === 0) return null;
   // A rollback's reverse plan names where jobs came from, not where a class belongs: cron is not judged by it.
   const judged = plan && plan.kind !== 'reverse' ? plan : undefined;
-  const routes = judged ? routeCronDefinitions(definitions, judged).filter((r) => r.definition.enabled && !r.routed && r.to !== null) : [];
-  const unjudged = judged ? definitions.filter((d) => d.enabled && d.problem !== null) : [];
+  const judgedRoutes = judged ? routeCronDefinitions(definitions, judged).filter((r) => r.definition.enabled) : [];
+  const routes = judgedRoutes.filter((r) => !r.routed && r.to !== null && r.problem === undefined);
+  // A message we cannot read (or none), or a destination its queue_name_prefix cannot reach.
+  const unjudged = [
+    ...(judged ? definitions.filter((d) => d.enabled && d.problem !== null).map((d) => ({ name: d.name, problem: d.problem ?? '' })) : []),
+    ...judgedRoutes.flatMap((r) => (r.problem === undefined ? [] : [{ name: r.definition.name, problem: r.problem }])),
+  ];
   const report = {
     definitions: definitions.length,
     ...(read.unread ? { unread: read.unread } : {}),
     misrouted: routes.length,
     examples: routes.slice(0, CRON_NAMES_SHOWN).map((r) => ({ name: r.definition.name, queue: r.definition.queue, to: r.to! })),
-    ...(unjudged.length > 0 ? { unjudged: unjudged.length, unjudgedExamples: unjudged.slice(0, CRON_NAMES_SHOWN).map((d) => ({ name: d.name, problem: d.problem ?? '' })) } : {}),
+    ...(unjudged.length > 0 ? { unjudged: unjudged.length, unjudgedExamples: unjudged.slice(0, CRON_NAMES_SHOWN) } : {}),
     action,
     dryRun,
   };

@@ -1,8 +1,11 @@
 import type { Redis } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
+import { inspectJobRoute } from '../payload/inspect-job.js';
+import { queueRewrite } from '../payload/rewrite-queue.js';
 import { examineScheduledJob } from '../reroute/examine-job.js';
-import type { RoutingPlan } from '../routing/routing-plan.js';
+import { decideRoute, type RoutingPlan } from '../routing/routing-plan.js';
+import { routedClass } from '../routing/routed-class.js';
 import { plannerArgs, refuseUnlessHeld, type PlanGuard } from '../workflow/planner-guard.js';
 import type { CronDefinition } from './cron-definitions.js';
 
@@ -17,6 +20,8 @@ export interface CronRoute {
   readonly routed: boolean;
   /** The message with its queue value rewritten to `to`, when it must change. */
   readonly rewritten: Buffer | null;
+  /** Why it cannot be made to push to `to` (its queue_name_prefix): left as it is, named as not judged. */
+  readonly problem?: string;
 }
 
 /**
@@ -27,11 +32,30 @@ export function routeCronDefinitions(definitions: readonly CronDefinition[], pla
   return definitions.map((definition) => {
     // No message to rewrite (sidekiq-cron builds it from `klass` and `queue`): left as it is.
     if (definition.message === null) return { definition, to: null, routed: false, rewritten: null };
+    if (definition.queuePrefix !== undefined) return routePrefixed(definition, definition.message, definition.queuePrefix, plan);
     const examined = examineScheduledJob(definition.message, plan, true);
     if (examined.kind === 'move') return { definition, to: examined.to, routed: false, rewritten: examined.rewritten };
     if (examined.kind === 'already-routed') return { definition, to: definition.queue, routed: true, rewritten: null };
     return { definition, to: null, routed: false, rewritten: null };
   });
+}
+
+/**
+ * An ActiveJob definition with a queue_name_prefix pushes to "<prefix><queue>" (`definition.queue`):
+ * judged by that queue; its message's queue becomes the destination without the prefix, and a
+ * destination without it cannot be reached by rewriting the message (named, left as it is).
+ */
+function routePrefixed(definition: CronDefinition, message: Buffer, prefix: string, plan: RoutingPlan): CronRoute {
+  const job = inspectJobRoute(message);
+  if (job.kind === 'unparsable') return { definition, to: null, routed: false, rewritten: null };
+  const decision = decideRoute(plan, { ...job, queue: definition.queue });
+  if (decision.action === 'already-routed') return { definition, to: definition.queue, routed: true, rewritten: null };
+  if (decision.action !== 'move') return { definition, to: null, routed: false, rewritten: null };
+  if (!decision.to.startsWith(prefix) || decision.to.length === prefix.length) {
+    const problem = `its queue_name_prefix makes it push to ${prefix}<its queue>, so it cannot push to ${decision.to}, where routing sends ${routedClass(job.className, job.wrapped)}`;
+    return { definition, to: decision.to, routed: false, rewritten: null, problem };
+  }
+  return { definition, to: decision.to, routed: false, rewritten: queueRewrite(message, job, decision.to.slice(prefix.length), { activeJobQueueName: true }).toBuffer() };
 }
 
 export interface CronRewriteResult {
