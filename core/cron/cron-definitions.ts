@@ -55,8 +55,11 @@ export interface CronDefinition {
  * More definitions than any installation has (GitLab defines about a hundred): a bound on what one
  * plan step reads and carries (a carry is one HGETALL and one Lua call per definition, in sequence,
  * within the plan Lambda's time: 50,000 took 12.6 s at low load, bench/README audit-croncap), and
- * on what drain-check's report lists (every definition read). Never silent: a read says how many
- * it left unread (`unread`), and every user of it says so.
+ * on what drain-check's report lists (every definition read, about 180 bytes each). That list is
+ * what binds: `drain-check --deployed` gets the report as a synchronous Lambda response (at most
+ * 6 MB) from a 512 MB function, and 50,000 made an 8.9 MB report and a 437 MB process
+ * (bench/README audit-cronrerun). Lift it only once the report lists a bounded number. Never
+ * silent: a read says how many it left unread (`unread`), and every user of it says so.
  */
 export const MAX_CRON_DEFINITIONS = 10_000;
 
