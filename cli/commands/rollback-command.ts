@@ -2,12 +2,11 @@ import type { Command } from 'commander';
 import { rollbackOptionsSchema } from '../../core/config/rollback-options.js';
 import { defaultLabel, validateConfigAndFiles } from '../../core/config/validate-config.js';
 import type { Connection } from '../../core/workflow/connections.js';
-import { storedRoutingKey, type SerializedRouting } from '../../core/workflow/stored-routing.js';
 import { UrlConnections } from '../../core/workflow/url-connections.js';
 import type { CliContext } from '../cli-context.js';
 import { optionsWithConfig } from '../config/options-with-config.js';
 import { FatalError } from '../../core/errors/sidekiq-migrate-error.js';
-import { lockHeldByAnotherRun } from '../../core/redis/lock-held-by-another.js';
+import { isRollbackOf, refuseDryRunOfRunningRun as refuseDryRunOfRunning } from '../../core/workflow/dry-run-of-running-run.js';
 import { chooseRunId, deadRunOfThisMachine, newRunId } from '../workflow/choose-run-id.js';
 import { connectOptions, refuseCaWithoutTls } from '../workflow/connect-options.js';
 import { interruptedRunWords, refuseDeadRunInTheWay as refuseOtherDeadRun } from '../workflow/dead-run-in-the-way.js';
@@ -93,24 +92,12 @@ async function chooseRollbackRunId(given: string | undefined, of: string, source
 }
 
 /**
- * Run `of` still running (it holds the lock, unexpired, and is no dead run of this machine, whose
- * moves are over): its rollback is refused as locked, and a dry run, which takes no lock, counted
- * jobs that run was still moving (a part of them, and its own moves as jobs that "arrived during
- * the rollback"), and said what a rollback would put back where a rollback puts back nothing.
- * Refused the same, with what to do. So is a rollback of `of` still running (audit-reviewb): the
- * dry run counted the part of its jobs that rollback had not put back yet.
+ * Run `of`, or a rollback of it, still running: its dry run is refused (dry-run-of-running-run.ts),
+ * but for a dead run of this machine, whose moves are over. The plan step asks it again, for any
+ * execution (a deployed `start --rollback --dry-run` included), in the same words.
  */
 async function refuseDryRunOfRunningRun(source: Connection, of: string, runId: string): Promise<void> {
-  const held = await lockHeldByAnotherRun(source.redis, source.keys.prefix, runId, `source ${source.name}`);
-  if (held === undefined || typeof held.holder === 'string') return;
-  const holder = held.holder.runId;
-  const rollback = holder !== of && (await isRollbackOf(source, holder, of));
-  if ((holder !== of && !rollback) || (await deadRunOfThisMachine(source))?.runId === holder) return;
-  const lock = held.message.slice(0, held.message.indexOf(';'));
-  if (rollback) {
-    throw new FatalError(`Rollback ${holder} of run ${of} is still running: ${lock}, and a rollback of ${of} is refused until it ends. A dry run now would count jobs it is still putting back. Dry-run the rollback again once ${holder} has ended (or stop it). Nothing was touched.`);
-  }
-  throw new FatalError(`Run ${of} is still running: ${lock}, and a rollback of it is refused until it ends. A dry run now would count jobs it is still moving. Dry-run the rollback again once ${of} has ended (or stop it). Nothing was touched.`);
+  await refuseDryRunOfRunning(source, of, runId, async (holder) => (await deadRunOfThisMachine(source))?.runId === holder.runId);
 }
 
 /**
@@ -128,13 +115,5 @@ async function refuseDeadRunInTheWay(source: Connection, of: string, runId: stri
   );
 }
 
-/** Whether run `runId` on `source` is a rollback (of run `of`, when given), by the routing its plan stored. */
-export async function isRollbackOf(source: Connection, runId: string, of?: string): Promise<boolean> {
-  const text = await source.redis.get(storedRoutingKey(source.keys.prefix, runId));
-  try {
-    const stored = text === null ? null : (JSON.parse(text) as SerializedRouting);
-    return stored?.kind === 'reverse' && (of === undefined || stored.of === of);
-  } catch {
-    return false;
-  }
-}
+/** Whether run `runId` on `source` is a rollback (of run `of`, when given): kept here for the commands that ask it. */
+export { isRollbackOf };

@@ -424,6 +424,8 @@ describe('the page step', () => {
     const run = await planStep(reroute({ pagesPerInvocation: 1 }), provider);
     for (const item of run.work.batch) await pageStep({ settings: run.settings, item }, provider, budget);
     const movedByRun = await redis.source().lrange('queue:new', 0, -1);
+    // run-1 ended (its summary releases its lock): a dry-run rollback of a run still holding it is refused.
+    await redis.source().del(runLockKey(''));
     const dry = await planStep(reroute({ runId: 'back-1', dryRun: true, routing: { kind: 'rollback', of: 'run-1' } }), provider);
     expect(dry.settings).toMatchObject({ routed: true, recordedRollback: { of: 'run-1', digest: expect.any(String) } });
     expect(dry.settings.inlineRouting).toBeUndefined();

@@ -41,6 +41,7 @@ import { recordStartedWith, startedWith } from '../started-with.js';
 import { readRunStart, recordedAsk, runAsk } from '../asked-replicas.js';
 import type { LockRenewals } from '../../transfer/slice-renewal.js';
 import { refuseOtherRoutingOfExecution } from '../other-routing.js';
+import { deadProcessOfThisHost, refuseDryRunOfRunningRun } from '../dry-run-of-running-run.js';
 import { movedOnSinceAmong } from '../moved-on-since.js';
 import { walkPlanKeyspace, type PlanWalk } from '../plan-walk.js';
 import type { IterableStates } from '../../transfer/iterable-states.js';
@@ -159,6 +160,9 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   // A run's routing, classes and target are fixed by its first plan (started-with.ts): a resume with
   // others (`start --resume`) would move the rest of its jobs elsewhere; refused before any lock or write.
   await refuseOtherRoutingOfExecution(source, input, target);
+  // A dry-run rollback of a run still running, or while a rollback of it runs, would count a
+  // moving target: refused, whoever started either (the lock says), as the local command refuses it.
+  if (input.dryRun && input.routing?.kind === 'rollback') await refuseDryRunOfRunningRun(source, input.routing.of, input.runId, deadProcessOfThisHost);
   // A namespace move on one Redis writes under its target prefix: that one is the run's own, not
   // "another prefix" of the source (named by the plan's note).
   const alsoOurs = target && (await sharesKeyspace(source, target, targetIdKey(target.keys))) ? [target.keys.prefix] : [];

@@ -1,0 +1,58 @@
+import { hostname } from 'node:os';
+import { FatalError } from '../errors/sidekiq-migrate-error.js';
+import { lockHeldByAnotherRun } from '../redis/lock-held-by-another.js';
+import type { LockHolder } from '../redis/run-lock.js';
+import type { Connection } from './connections.js';
+import { storedRoutingKey, type SerializedRouting } from './stored-routing.js';
+
+/**
+ * A dry-run rollback of run `of` while `of` still runs, or a rollback of it does: refused.
+ * A rollback then is refused as locked, but a dry run takes no lock, so it went on and counted a
+ * moving target (a part of the jobs that run was still moving or putting back, and its own moves
+ * as jobs that "arrived"), saying what a rollback would put back where a rollback puts back nothing.
+ *
+ * Told by the source's run lock (unexpired by the server's clock, renewed while its holder runs),
+ * so it holds wherever that run was started: this machine, another one, or a deployed execution.
+ * Asked by the local rollback command before it connects its run, and by the plan step of every
+ * dry-run rollback (`start --rollback R --dry-run` on AWS, whose CLI cannot see the run's lock),
+ * in the same words. A holder whose process is known gone (`isDead`: a local run of this machine
+ * that was killed) is not refused: its moves are over, and its dry run counts what a rollback
+ * would put back once its lock has expired.
+ */
+export async function refuseDryRunOfRunningRun(source: Connection, of: string, runId: string, isDead: (holder: LockHolder) => boolean | Promise<boolean>): Promise<void> {
+  const held = await lockHeldByAnotherRun(source.redis, source.keys.prefix, runId, `source ${source.name}`);
+  if (held === undefined || typeof held.holder === 'string') return;
+  const holder = held.holder.runId;
+  const rollback = holder !== of && (await isRollbackOf(source, holder, of));
+  if ((holder !== of && !rollback) || (await isDead(held.holder))) return;
+  const lock = held.message.slice(0, held.message.indexOf(';'));
+  if (rollback) {
+    throw new FatalError(`Rollback ${holder} of run ${of} is still running: ${lock}, and a rollback of ${of} is refused until it ends. A dry run now would count jobs it is still putting back. Dry-run the rollback again once ${holder} has ended (or stop it). Nothing was touched.`);
+  }
+  throw new FatalError(`Run ${of} is still running: ${lock}, and a rollback of it is refused until it ends. A dry run now would count jobs it is still moving. Dry-run the rollback again once ${of} has ended (or stop it). Nothing was touched.`);
+}
+
+/**
+ * A lock holder that is a process of this host that is gone (a local run killed). On Lambda the
+ * holder's host is the sandbox that planned it: one of this sandbox is its runtime, alive.
+ */
+export function deadProcessOfThisHost(holder: LockHolder): boolean {
+  if (holder.host !== hostname()) return false;
+  try {
+    process.kill(holder.pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'EPERM';
+  }
+}
+
+/** Whether run `runId` on `source` is a rollback (of run `of`, when given), by the routing its plan stored. */
+export async function isRollbackOf(source: Connection, runId: string, of?: string): Promise<boolean> {
+  const text = await source.redis.get(storedRoutingKey(source.keys.prefix, runId));
+  try {
+    const stored = text === null ? null : (JSON.parse(text) as SerializedRouting);
+    return stored?.kind === 'reverse' && (of === undefined || stored.of === of);
+  } catch {
+    return false;
+  }
+}
