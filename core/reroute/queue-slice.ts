@@ -13,7 +13,7 @@ import { readFrontWindow, windowAt } from './front-window.js';
 import { callWindows } from './call-windows.js';
 import { examineQueuedJob, type Examined } from './examine-job.js';
 import { moveIndex, PageMoves, recordArgs } from './move-record.js';
-import { misplacedArrivals } from './rollback-arrivals.js';
+import { misplacedArrivals, rollbackArrivals } from './rollback-arrivals.js';
 import { addCounters, addSample, emptyCounters, tallyClass, type RerouteCounters } from './reroute-counters.js';
 import { DEFAULT_LUA_BATCH, type RerouteContext } from './reroute-options.js';
 import { entryDigest } from './rewritten-entries.js';
@@ -342,11 +342,11 @@ async function countArrivals(request: QueueSliceRequest, cursor: QueueCursor, co
     // never ones the plan moves): of a re-route, every job beyond those kept arrived, and at
     // least those the plan would move; of a rollback, only those it would move.
     const movable = await movableAtTail(request, cursor, over);
-    const above = await misplacedArrivals(request.redis, request.keys.queue(request.queue), request.queue, request.plan, length - over);
+    const above = await arrivalsOnQueue(request, length - over, counters);
     counters.arrived = above + (request.plan.kind === 'reverse' ? movable : Math.max(over - cursor.kept, movable));
   } else {
     // A rollback's queues are live: only jobs of a class it puts back arrived out of place.
-    counters.arrived = await misplacedArrivals(request.redis, request.keys.queue(request.queue), request.queue, request.plan, length - ours);
+    counters.arrived = await arrivalsOnQueue(request, length - ours, counters);
   }
   // Originals above what the pass left at the tail, below the ones that arrived: not arrivals.
   const unreached = request.dryRun ? 0 : await originalsNotReached(request, cursor, Math.min(length, cursor.tail?.over ?? cursor.kept));
@@ -355,6 +355,23 @@ async function countArrivals(request: QueueSliceRequest, cursor: QueueCursor, co
     counters.arrived = Math.max(0, counters.arrived - unreached);
   }
   return counters;
+}
+
+/**
+ * Of the `arrived` newest jobs on the queue, those out of place (misplacedArrivals). A rollback's
+ * that it cannot place (their class and queue filled from several queues by the run it rolls back:
+ * rollback-arrivals.ts) are not arrivals a rollback started now "takes in": every rollback leaves
+ * them, so they are counted as what the pass counts such jobs, unmapped (left in place, with why),
+ * by a dry run and a rollback alike, and their verdicts never say "leave none behind" over them.
+ */
+async function arrivalsOnQueue(request: QueueSliceRequest, arrived: number, counters: RerouteCounters): Promise<number> {
+  const key = request.keys.queue(request.queue);
+  if (request.plan.kind !== 'reverse') return misplacedArrivals(request.redis, key, request.queue, request.plan, arrived);
+  const found = await rollbackArrivals(request.redis, key, request.queue, request.plan, arrived);
+  counters.unmapped += found.unplaceable;
+  for (const [cls, count] of found.unplaceableClasses) tallyClass(counters, cls, count, 'unmappedClasses');
+  for (const sample of found.unplaceableSamples) addSample(counters, 'unmapped', sample);
+  return found.placeable;
 }
 
 /** DEL of the pass's record, then LLEN of `key`, in one round trip (MULTI: the same on any proxy). */
