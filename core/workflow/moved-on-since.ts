@@ -6,6 +6,8 @@ import { decodeMove, movesKey, MOVES_TTL_SECONDS } from '../reroute/move-record.
 import type { RecordedMove, ReverseRoutingPlan } from '../routing/reverse-plan.js';
 import { parsedRecord, recordedStart, startedWithKey } from './started-with.js';
 import { RESERVED_RUN_IDS } from '../config/reserved-run-ids.js';
+import { FatalError } from '../errors/sidekiq-migrate-error.js';
+import { displayName } from '../redis/key-name.js';
 
 /**
  * A rollback of run R drains the queues R moved jobs to. A later run that moved those classes on
@@ -240,4 +242,54 @@ async function readRecords(redis: Redis, prefix: string, ids: readonly string[])
   } catch (error) {
     throw classifyRedisError(error, `Reading the records of runs that may have moved jobs on after the run to roll back (${prefix}sidekiq-migrate:*:moves)`);
   }
+}
+
+/** A (class, queue) run R moved jobs to, which another re-route filled from another queue too. */
+export interface SharedPlace {
+  readonly routedClass: string;
+  readonly to: string;
+  /** The queue R moved them from. */
+  readonly from: string | null;
+  readonly otherRun: string;
+  /** The queue the other run moved them from. */
+  readonly otherFrom: string | null;
+}
+
+/**
+ * The places R's rollback would put back jobs of another run: a rollback puts back every job of a
+ * class on a queue R moved it to (by class and queue: jobs carry no run), so where another run
+ * moved that class to that queue too, from another
+ * queue, the rollback moved that run's jobs to R's origin, and said "Complete" (audit-rbdeployed).
+ * The records cannot tell whose each job is. `runIds`: the other re-routes' records (not rollbacks':
+ * a rollback puts jobs back where they were before its run moved them), read as movedOnSinceAmong reads them.
+ */
+export async function sharedPlacesAmong(redis: Redis, prefix: string, plan: ReverseRoutingPlan, runIds: readonly string[]): Promise<SharedPlace[]> {
+  const { records } = await readRecords(redis, prefix, runIds.filter((id) => id !== plan.of));
+  const shared: SharedPlace[] = [];
+  for (const move of plan.moves) {
+    for (const record of records) {
+      const other = record.moves.find((m) => m.routedClass === move.routedClass && m.to === move.to && m.from !== move.from && m.from !== m.to);
+      if (other && !shared.some((s) => s.routedClass === move.routedClass && s.to === move.to && s.otherRun === record.runId)) {
+        shared.push({ routedClass: move.routedClass, to: move.to, from: move.from, otherRun: record.runId, otherFrom: other.from });
+      }
+    }
+  }
+  return shared.sort((a, b) => (`${a.routedClass}\0${a.to}\0${a.otherRun}` < `${b.routedClass}\0${b.to}\0${b.otherRun}` ? -1 : 1));
+}
+
+/** A rollback refused: another run moved a class to a queue run `of` moved it to, from another queue. */
+export class SharedPlaceError extends FatalError {}
+
+/** The words of SharedPlaceError for `shared` (the first five named, then how many more). */
+export function sharedPlaceError(of: string, shared: readonly SharedPlace[]): SharedPlaceError {
+  const queue = (q: string | null) => (q === null ? 'entries without a queue field' : displayName(q));
+  const named = shared.slice(0, 5).map((s) => `run ${s.otherRun} moved class ${s.routedClass} to ${displayName(s.to)} from ${queue(s.otherFrom)} (run ${of} from ${queue(s.from)})`);
+  const more = shared.length > 5 ? ` and ${shared.length - 5} more` : '';
+  const [first] = shared;
+  const runs = [...new Set(shared.map((s) => s.otherRun))].join(', ');
+  return new SharedPlaceError(
+    `A rollback of run ${of} would put back jobs another run moved: ${named.join('; ')}${more}. A rollback puts back every job of a class on a queue its run moved it to (a job does not say which run moved it), ` +
+      `so it would put ${first!.otherRun}'s jobs on ${queue(first!.from)}, and a rollback of ${runs} would put ${of}'s elsewhere. Refused while those runs' records are kept (30 days). ` +
+      `Move the jobs of those classes on those queues by hand, each to the queue it came from. Nothing was touched.`,
+  );
 }

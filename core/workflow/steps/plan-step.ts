@@ -41,8 +41,8 @@ import { recordStartedWith, startedWith } from '../started-with.js';
 import { readRunStart, recordedAsk, runAsk } from '../asked-replicas.js';
 import type { LockRenewals } from '../../transfer/slice-renewal.js';
 import { refuseOtherRoutingOfExecution } from '../other-routing.js';
-import { deadProcessOfThisHost, refuseDryRunOfRunningRun } from '../dry-run-of-running-run.js';
-import { movedOnSinceAmong } from '../moved-on-since.js';
+import { deadProcessOfThisHost, isRollbackOf, refuseDryRunOfRunningRun } from '../dry-run-of-running-run.js';
+import { movedOnSinceAmong, sharedPlaceError, sharedPlacesAmong } from '../moved-on-since.js';
 import { walkPlanKeyspace, type PlanWalk } from '../plan-walk.js';
 import type { IterableStates } from '../../transfer/iterable-states.js';
 import { withOwnInflight } from '../own-inflight.js';
@@ -210,6 +210,16 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
     await refuseLeftoversForOtherTargets({ source: source.redis, target: target.redis, sourceKeys: source.keys, targetKeys: target.keys, targetName: target.name }, walk.leftovers ?? []);
   }
   refuseUnlistableQueues(input, source, resolved, walk.queues);
+  // A rollback of a run that shares a (class, queue) it moved jobs to with another run, which moved
+  // them there from another queue: it cannot tell their jobs apart, and would put back the other's.
+  if (input.mode === 'reroute' && resolved?.kind === 'reverse') {
+    // A rollback's moves put jobs back where they were before its run moved them: not another run's
+    // jobs on that queue (r1 a→b, r2 b→c, its rollback c→b: those on b are r1's again).
+    const reroutes: string[] = [];
+    for (const id of walk.moveRecordRunIds ?? []) if (id !== resolved.of && !(await isRollbackOf(source, id))) reroutes.push(id);
+    const shared = await sharedPlacesAmong(source.redis, source.keys.prefix, resolved, reroutes);
+    if (shared.length > 0) throw sharedPlaceError(resolved.of, shared);
+  }
   const locks: RunLock[] = [];
   // Whether this plan recorded what the run was started with (its first), and may have moved something since.
   const progress: PlanProgress = { recordedStartedWith: false, mayHaveMoved: false };
