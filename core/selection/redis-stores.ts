@@ -28,8 +28,8 @@ const WHAT = 'Redis configuration (redis.yml)';
  * host, port, user, password and database and whose other keys are the client's options, merged
  * over the URL's, so that they win. Honoured here the same way: `url`, and `username`, `password`
  * and `db` over the URL's (a `password:` beside a URL holding another is GitLab's password: the key
- * wins, as it does for GitLab, whose connection is the one this tool must reach; a key left empty
- * (`password:`) is taken as not written). Refused when named, with what to do instead: `sentinels:`
+ * wins, as it does for GitLab, whose connection is the one this tool must reach; a `password:` or
+ * `username:` left empty is none, the URL's too: GitLab's Hash#merge puts its nil over the URL's). Refused when named, with what to do instead: `sentinels:`
  * (the url then names the sentinels' primary group, not a server), `cluster:`, a `unix:` socket URL
  * (parseRedisUrl), an entry without a url. `secret_file:` (GitLab's encrypted credentials) cannot
  * be read: such a store needs its password given apart (--password or its variable). Not read:
@@ -76,7 +76,11 @@ function entryUrl(entry: unknown): string {
   const url = typeof entry === 'string' ? entry : keys['url'];
   if (typeof url !== 'string' || url === '') throw new Error('it has no url: give its Redis URL instead of the store name');
   parseRedisUrl(url, 'its url');
+  // A key written empty (`password:`, YAML null) is none, not "not written": GitLab merges the
+  // entry's keys over the URL's (Hash#merge), so its nil replaces the URL's password and redis-client
+  // sends no AUTH. `password: ""` is an empty password, which only a server without one takes: none too.
   const text = (key: 'username' | 'password') => {
+    if (key in keys && keys[key] === null) return '';
     const value = given(key);
     if (value !== undefined && typeof value !== 'string') throw new Error(`its ${key}: must be text: write it in quotes`);
     return value;

@@ -64,6 +64,34 @@ describe("redis.yml entries' own keys", { timeout: 120_000 }, () => {
   });
 });
 
+describe("redis.yml: an entry's password: written empty", { timeout: 120_000 }, () => {
+  // GitLab merges the entry's keys over its url's (Hash#merge): a `password:` written empty (YAML
+  // null) replaces the url's password with none, and redis-client then sends no AUTH; `password: ""`
+  // is an empty password, which a server without one takes and a server with one refuses. Both read
+  // here as no password: the url's was sent (AUTH), reaching a server GitLab itself does not.
+  it.each([['password:'], ['password: ""']])("%s beside a url with a password: no password, as GitLab reads it", async (line) => {
+    const { source, target } = redis.urls();
+    const yml = file('empty-password.yml', `production:\n  main:\n    url: "redis://:url-pw@${hostPort(source)}"\n    ${line}\n  queues_shard_catchall_b:\n    url: "${target}"\n`);
+    const job = sidekiqPayload({ className: 'A', args: '[1]' });
+    await redis.source().rpush('queue:default', job);
+    await redis.source().sadd('queues', 'default');
+
+    const moved = await runCli('move', '--redis-yml', yml, '--from', 'main', '--to', 'queues_shard_catchall_b', '--classes', 'A');
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stderr).not.toContain('asks for no password');
+    await expectExactJobs(redis.target(), '', [jobEntry('queue:default', job)], 'the job moved');
+
+    await redis.source().config('SET', 'requirepass', 'url-pw');
+    try {
+      const refused = await runCli('move', '--redis-yml', yml, '--from', 'main', '--to', 'queues_shard_catchall_b', '--classes', 'A');
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toBe(`source ${source}: authentication failed (NOAUTH Authentication required.)\n`);
+    } finally {
+      await redis.source().config('SET', 'requirepass', '');
+    }
+  });
+});
+
 describe('redis.yml entries this tool cannot use', { timeout: 120_000 }, () => {
   const yml = () =>
     file(
