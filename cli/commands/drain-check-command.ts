@@ -31,7 +31,7 @@ import { SORTED_SET_NAMES } from '../../core/redis/sidekiq-keys.js';
 import { collect } from '../collect.js';
 import { screenWidth } from '../workflow/fit.js';
 import { renderSelectionPlan } from '../workflow/render-selection-plan.js';
-import { endpointRefusals, endpointUrls } from '../workflow/selection-input.js';
+import { endpointCaFiles, endpointRefusals, endpointUrls } from '../workflow/selection-input.js';
 import { readsRedisYml, redisYmlUnused, rulesWithoutSelection, typedOptions } from '../workflow/ignored-options.js';
 
 /** Exit code when jobs exist that nobody will run: lets a pipeline stop on it. */
@@ -104,10 +104,11 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
       // Files are read and names resolved before anything connects.
       const redis = options.redis === undefined ? undefined : endpointUrls(options.redisYml, options.environment, { redis: { value: options.redis, option: '--redis' } }).redis;
       const to = options.to === undefined ? undefined : endpointUrls(options.redisYml, options.environment, { to: { value: options.to, option: '--to' } }).to;
+      const storeCas = options.deployed ? {} : endpointCaFiles(options.redisYml, options.environment, { redis: options.redis, to: options.to });
       if (options.save) checkOutputFile(options.save, 'drain report');
       const selection = hasSelection(options) ? resolveClassSelection({ ...options, rename: [] }) : undefined;
       if (selection && !options.json) for (const w of selection.warnings) ctx.io.err(`warning: ${w}\n`);
-      const checked = options.deployed ? { report: await deployedCheck(options) } : await localCheck({ ...options, redis, to }, ctx.now().getTime(), ctx.io.err, selection);
+      const checked = options.deployed ? { report: await deployedCheck(options) } : await localCheck({ ...options, redis, to }, ctx.now().getTime(), ctx.io.err, selection, storeCas);
       const { report, selected } = checked as { report: DrainReport; selected?: { selection: SelectionDrain; view: string } };
       if (options.json) ctx.io.out(`${JSON.stringify(selected ? { ...report, selection: selected.selection } : report)}\n`);
       else ctx.io.out(renderDrainReport(report) + (selected ? `\n${selected.view}` : ''));
@@ -157,14 +158,14 @@ function workingNote(working: number): string {
 export const SELECTION_LEFT_EXIT_CODE = 1;
 
 /** The check run here, against a Redis this machine reaches (directly or through a tunnel); with a selection, what is left of it. */
-async function localCheck(options: DrainCheckOptions, started: number, warn: (text: string) => void, selection?: ClassSelection): Promise<{ report: DrainReport; selected?: { selection: SelectionDrain; view: string } }> {
+async function localCheck(options: DrainCheckOptions, started: number, warn: (text: string) => void, selection?: ClassSelection, storeCas: { redis?: string | undefined; to?: string | undefined } = {}): Promise<{ report: DrainReport; selected?: { selection: SelectionDrain; view: string } }> {
   const previous = options.previous ? readPrevious(options.previous) : undefined;
   refuseCaWithoutTls('--tls-ca', options.tlsCa, [options.redis, options.to]);
   if (options.to !== undefined) refuseCaWithoutTls('--to-tls-ca', options.toTlsCa, [options.to]);
-  const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa] }, 'read', warn);
+  const connect = connectOptions({ password: options.password, caFiles: [options.tlsCa, storeCas.redis] }, 'read', warn);
   const connections = new UrlConnections({
     Redis: { url: options.redis!, prefix: options.namespace, connect },
-    ...(options.to !== undefined ? { Target: { url: options.to, prefix: options.toNamespace ?? options.namespace, connect: connectOptions({ password: options.toPassword ?? options.password, caFiles: [options.tlsCa, options.toTlsCa] }, 'read', warn) } } : {}),
+    ...(options.to !== undefined ? { Target: { url: options.to, prefix: options.toNamespace ?? options.namespace, connect: connectOptions({ password: options.toPassword ?? options.password, caFiles: [options.tlsCa, options.toTlsCa, storeCas.to] }, 'read', warn) } } : {}),
   });
   try {
     const source = await connections.get('Redis');

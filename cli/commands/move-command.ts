@@ -18,7 +18,7 @@ import { countSelectedJobs, type SelectedJobCounts } from '../../core/selection/
 import { hasSelection, resolveClassSelection, type ClassSelection } from '../../core/selection/resolve-selection.js';
 import { screenWidth } from '../workflow/fit.js';
 import { renderSelectionPlan } from '../workflow/render-selection-plan.js';
-import { endpointRefusals, endpointUrls, routingInputOfPlan, refuseCronWithSelection } from '../workflow/selection-input.js';
+import { endpointCaFiles, endpointRefusals, endpointUrls, routingInputOfPlan, refuseCronWithSelection } from '../workflow/selection-input.js';
 import { migrationInput } from '../workflow/migration-input.js';
 import { addClassSelectionOptions, addMigrationOptions } from './run-options.js';
 
@@ -53,13 +53,15 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
     ]), routingOf, ROUTING_KEYS);
     // Every file is read and every name resolved before anything connects: bad input touches nothing.
     const urls = endpointUrls(options.redisYml, options.environment, { from: { value: options.from, option: '--from' }, to: { value: options.to, option: '--to' } });
+    // A store's own CA (its ssl_params ca_file) is trusted for its side, beside the CA options.
+    const storeCas = endpointCaFiles(options.redisYml, options.environment, { from: options.from, to: options.to });
     const { selection, routing, warnings } = routingOf(options);
     refuseCaWithoutTls('--tls-ca', options.tlsCa, [urls.from, urls.to]);
     refuseCaWithoutTls('--from-tls-ca', options.fromTlsCa, [urls.from]);
     refuseCaWithoutTls('--to-tls-ca', options.toTlsCa, [urls.to]);
     const connections = new UrlConnections({
-      source: { url: urls.from, prefix: options.namespace, connect: connectOptions({ password: options.fromPassword ?? options.password, caFiles: [options.tlsCa, options.fromTlsCa] }, 'migrate-source', ctx.io.err) },
-      target: { url: urls.to, prefix: options.toNamespace ?? options.namespace, connect: connectOptions({ password: options.toPassword ?? options.password, caFiles: [options.tlsCa, options.toTlsCa] }, 'migrate-target', ctx.io.err) },
+      source: { url: urls.from, prefix: options.namespace, connect: connectOptions({ password: options.fromPassword ?? options.password, caFiles: [options.tlsCa, options.fromTlsCa, storeCas.from] }, 'migrate-source', ctx.io.err) },
+      target: { url: urls.to, prefix: options.toNamespace ?? options.namespace, connect: connectOptions({ password: options.toPassword ?? options.password, caFiles: [options.tlsCa, options.toTlsCa, storeCas.to] }, 'migrate-target', ctx.io.err) },
     });
     try {
       const [source, target] = [await connections.get('source'), await connections.get('target')];

@@ -1,5 +1,5 @@
 import type { RoutingPlan } from '../../core/routing/routing-plan.js';
-import { loadRedisStores, storeUrl, type RedisStores } from '../../core/selection/redis-stores.js';
+import { loadRedisStores, storeCaFile, storeUrl, type RedisStores } from '../../core/selection/redis-stores.js';
 import { CRON_WITH_SELECTION, STORE_NAME } from '../../core/config/selection-options.js';
 import { defaultLabel, problemOf } from '../../core/config/validate-config.js';
 import { refuseCaWithoutTls } from './connect-options.js';
@@ -29,6 +29,17 @@ export function endpointUrls<K extends string>(redisYml: string | undefined, env
   const urls = {} as Record<K, string>;
   for (const [key, { value, option }] of Object.entries(endpoints) as [K, { value: string; option: string }][]) urls[key] = storeUrl(stores, value, option);
   return urls;
+}
+
+/**
+ * The CA file each endpoint given as a store name of `redisYml` trusts (its entry's ssl_params
+ * ca_file), besides the CA options; undefined for a URL or an entry without one.
+ */
+export function endpointCaFiles<K extends string>(redisYml: string | undefined, environment: string, values: Record<K, string | undefined>): Record<K, string | undefined> {
+  const stores = redisYml === undefined ? undefined : loadRedisStores(redisYml, environment);
+  const files = {} as Record<K, string | undefined>;
+  for (const [key, value] of Object.entries(values) as [K, string | undefined][]) files[key] = storeCaFile(stores, value);
+  return files;
 }
 
 /**

@@ -13,6 +13,8 @@ export interface RedisStores {
   readonly unusable: ReadonlyMap<string, string>;
   /** Stores whose password GitLab decrypts from a `secret_file`: usable only with a password given apart. */
   readonly secretFiles: ReadonlySet<string>;
+  /** Each TLS store's `ssl_params: {ca_file}`, as written: trusted for its connections besides Node's own CAs. */
+  readonly caFiles: ReadonlyMap<string, string>;
 }
 
 const SHARD = /^queues_shard_/;
@@ -32,8 +34,12 @@ const WHAT = 'Redis configuration (redis.yml)';
  * `username:` left empty is none, the URL's too: GitLab's Hash#merge puts its nil over the URL's). Refused when named, with what to do instead: `sentinels:`
  * (the url then names the sentinels' primary group, not a server), `cluster:`, a `unix:` socket URL
  * (parseRedisUrl), an entry without a url. `secret_file:` (GitLab's encrypted credentials) cannot
- * be read: such a store needs its password given apart (--password or its variable). Not read:
- * `ssl_params`, `ssl`, timeouts, pool sizes (give --tls-ca for a private CA). GitLab renders the
+ * be read: such a store needs its password given apart (--password or its variable). TLS as
+ * redis-client takes it: `ssl: true` (or false) over the URL's scheme, and, for a TLS entry,
+ * `ssl_params`' `ca_file` trusted beside Node's CAs (and the CA options); what would have this tool
+ * check less than it always does (`verify_mode: 0`, `verify_hostname: false`) or needs what it does
+ * not do (a client certificate, `ca_path`, other keys) is refused when named. Not read: timeouts,
+ * pool sizes. GitLab renders the
  * file as ERB before reading it: a file still holding `<% … %>` (a template) is refused whole.
  */
 export function loadRedisStores(path: string, environment = 'production'): RedisStores {
@@ -47,9 +53,12 @@ export function loadRedisStores(path: string, environment = 'production'): Redis
   const urls = new Map<string, string>();
   const unusable = new Map<string, string>();
   const secretFiles = new Set<string>();
+  const caFiles = new Map<string, string>();
   const take = (name: string, entry: unknown, where: string) => {
     try {
-      urls.set(name, entryUrl(entry));
+      const { url, caFile } = entryConnection(entry);
+      urls.set(name, url);
+      if (caFile !== undefined) caFiles.set(name, caFile);
       if (isObject(entry) && entry['secret_file'] !== undefined && entry['secret_file'] !== null) secretFiles.add(name);
     } catch (error) {
       const url = isObject(entry) ? entry['url'] : entry;
@@ -62,7 +71,64 @@ export function loadRedisStores(path: string, environment = 'production'): Redis
   else if ('queues' in section) take(MAIN_STORE, section['queues'], 'queues');
   else if (typeof section['url'] === 'string') take(MAIN_STORE, section['url'], 'url');
   if (urls.size === 0 && unusable.size === 0) throw new InputError(`${path}: no Sidekiq Redis found (queues_shard_* entries with a url, or main/queues/url for the main instance)`);
-  return { path, urls, unusable, secretFiles };
+  return { path, urls, unusable, secretFiles, caFiles };
+}
+
+/**
+ * An entry's URL with its `username`, `password`, `db` and `ssl` written into it, and its TLS CA
+ * file; throws why it cannot be used.
+ */
+function entryConnection(entry: unknown): { url: string; caFile?: string } {
+  const url = entryUrl(entry);
+  const keys = isObject(entry) ? entry : {};
+  const ssl = keys['ssl'] ?? undefined;
+  if (ssl !== undefined && typeof ssl !== 'boolean') throw new Error('its ssl: must be true or false');
+  // As redis-client reads it: the entry's `ssl` wins over the URL's scheme (GitLab merges it over).
+  const tls = ssl ?? /^\s*rediss:/i.test(url);
+  const withTls = ssl === undefined ? url : url.replace(/^(\s*)rediss?:/i, `$1${ssl ? 'rediss' : 'redis'}:`);
+  // redis-client uses ssl_params only for a TLS connection, as here: without TLS they are not read.
+  const caFile = tls ? tlsCaFile(keys['ssl_params'] ?? undefined) : undefined;
+  return caFile === undefined ? { url: withTls } : { url: withTls, caFile };
+}
+
+/** ssl_params keys that need something this tool does not do, and what to give instead. */
+const SSL_PARAMS_REFUSED: readonly (readonly [readonly string[], string])[] = [
+  [['cert_file', 'key_file'], '(a client certificate) cannot be read by this tool: give the URL of a Redis that takes connections without one instead of the store name'],
+  [['ca_path'], 'cannot be read by this tool (ca_file only): give the CA file as ssl_params ca_file or with --tls-ca'],
+];
+const SSL_PARAMS_READ = new Set(['ca_file', 'verify_mode', 'verify_hostname', 'cert_file', 'key_file', 'ca_path']);
+
+/**
+ * The CA file of an entry's `ssl_params` (GitLab hands them to OpenSSL's context), or undefined;
+ * throws what cannot be honoured. This tool always verifies the server's certificate and its name:
+ * `verify_mode: 0` (VERIFY_NONE) and `verify_hostname: false` would have it connect where GitLab
+ * does not check, and are refused rather than ignored; so is any key it does not read.
+ */
+function tlsCaFile(params: unknown): string | undefined {
+  if (params === undefined) return undefined;
+  if (!isObject(params)) throw new Error('its ssl_params: must be a mapping (ca_file: …)');
+  const present = (key: string) => params[key] !== undefined && params[key] !== null;
+  const verifyMode = params['verify_mode'];
+  if (present('verify_mode') && verifyMode !== 1) {
+    throw new Error(
+      verifyMode === 0
+        ? "its ssl_params verify_mode: 0 (OpenSSL::SSL::VERIFY_NONE) turns off the check of the server's certificate, which this tool always makes: give the CA that signed it as ssl_params ca_file (or --tls-ca), and leave verify_mode out"
+        : `its ssl_params verify_mode: must be 1 (OpenSSL::SSL::VERIFY_PEER, the check this tool always makes) or left out`,
+    );
+  }
+  if (present('verify_hostname') && params['verify_hostname'] !== true) {
+    throw new Error("its ssl_params verify_hostname: false turns off the check of the server's name, which this tool always makes: give the host name its certificate names in the url, and leave verify_hostname out");
+  }
+  for (const [names, why] of SSL_PARAMS_REFUSED) {
+    const given = names.filter(present);
+    if (given.length > 0) throw new Error(`its ssl_params ${given.join(', ')} ${why}`);
+  }
+  const unread = Object.keys(params).filter((key) => !SSL_PARAMS_READ.has(key) && present(key));
+  if (unread.length > 0) throw new Error(`its ssl_params ${unread.join(', ')}: not read by this tool (it reads ca_file, verify_mode and verify_hostname): take them out of a copy of the file, or give the Redis URL (and --tls-ca) instead of the store name`);
+  const caFile = params['ca_file'];
+  if (!present('ca_file')) return undefined;
+  if (typeof caFile !== 'string' || caFile === '') throw new Error('its ssl_params ca_file: must be the path of a PEM file of CA certificates');
+  return caFile;
 }
 
 /** An entry's URL with its `username`, `password` and `db` written into it; throws why it cannot be used. */
@@ -108,6 +174,11 @@ export function storeUrl(stores: RedisStores | undefined, value: string, option:
   if (unusable !== undefined) throw new InputError(`${option} ${value}: ${stores.path}'s ${unusable}`);
   if (url === undefined) throw new InputError(`${option} ${value}: ${stores.path} defines no store ${value}; it has: ${[...stores.urls.keys(), ...stores.unusable.keys()].sort().join(', ')}`);
   return url;
+}
+
+/** The CA file of the store `value` names (its entry's ssl_params ca_file), or undefined (a URL, no file, none written). */
+export function storeCaFile(stores: RedisStores | undefined, value: string | undefined): string | undefined {
+  return value === undefined || value.includes('://') ? undefined : stores?.caFiles.get(value);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
