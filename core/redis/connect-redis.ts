@@ -56,8 +56,8 @@ export async function connectRedis(url: RedisUrl, options: ConnectOptions = {}):
   const role = options.role ?? 'Redis';
   const password = options.password ?? url.password;
   const client = new Redis({
-    host: url.host,
-    port: url.port,
+    // A Unix socket (the local CLI only: a Lambda cannot reach one, connection-env.ts) or host and port.
+    ...(url.path !== undefined ? { path: url.path } : { host: url.host, port: url.port }),
     db: url.db,
     // With a password, AUTH is sent by authenticate() below, whose refusals are ours to word:
     // ioredis's own handshake printed "[WARN] … does not require a password, but a password was
@@ -182,7 +182,7 @@ function refusalGreeting(url: RedisUrl): Promise<string> {
  */
 function firstLineOf(url: RedisUrl, send?: string): Promise<string> {
   return new Promise((resolve) => {
-    const socket = createConnection({ host: url.host, port: url.port }, () => send !== undefined && socket.write(send));
+    const socket = createConnection(url.path !== undefined ? { path: url.path } : { host: url.host, port: url.port }, () => send !== undefined && socket.write(send));
     let data = '';
     const done = () => {
       clearTimeout(timer);

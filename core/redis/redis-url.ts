@@ -13,6 +13,8 @@ export interface RedisUrl {
   readonly db: number;
   readonly username: string | undefined;
   readonly password: string | undefined;
+  /** A Unix socket's path (`unix:///path` or GitLab's `unix:/path`): host and port are then unused. */
+  readonly path?: string;
 }
 
 export function parseRedisUrl(url: string, option = '--redis'): RedisUrl {
@@ -28,6 +30,7 @@ export function parseRedisUrl(url: string, option = '--redis'): RedisUrl {
   }
   // GitLab can reach its Redis through a Unix socket (Omnibus's default) or through Sentinel: neither
   // is read here, and the scheme's other complaints (no host, a path for a database) would only confuse.
+  if (parsed.protocol === 'unix:') return unixSocket(url, parsed, option);
   const unsupported = UNSUPPORTED.find(([scheme]) => scheme.test(parsed.protocol));
   if (unsupported) throw new InputError(`${option} ${shownInError(url)}: ${unsupported[1]}`);
   const problems: string[] = [];
@@ -56,11 +59,29 @@ export function parseRedisUrl(url: string, option = '--redis'): RedisUrl {
   };
 }
 
+/**
+ * A Unix socket URL as GitLab reads it (Gitlab::Redis::Wrapper): `unix:/path` or `unix:///path`, the
+ * database in `?db=N` (its only query). A password goes apart (--password, an entry's password:):
+ * a URL without a host holds none.
+ */
+function unixSocket(url: string, parsed: URL, option: string): RedisUrl {
+  const problems: string[] = [];
+  if (parsed.hostname !== '') problems.push(`the socket's path must start at the root: unix:///path (not unix://${parsed.hostname}/…)`);
+  if (parsed.pathname === '' || parsed.pathname === '/') problems.push("the socket's path is missing");
+  const query = new URLSearchParams(parsed.search);
+  const dbText = query.get('db') ?? '';
+  const db = dbText === '' ? 0 : /^\d+$/.test(dbText) ? Number(dbText) : NaN;
+  if (!Number.isSafeInteger(db)) problems.push(`the database (?db=) must be a number, not "${dbText}"`);
+  if ([...query.keys()].some((key) => key !== 'db') || parsed.hash !== '') problems.push('only ?db=N is read after the path');
+  if (problems.length > 0) throw new InputError(`${option} ${shownInError(url)}: ${problems.join('; ')}`);
+  return { url, redacted: redactRedisUrl(url), tls: false, host: '', port: 0, db, username: undefined, password: undefined, path: decodeURIComponent(parsed.pathname) };
+}
+
 /** The URL as a refusal shows it: redacted, and a query or fragment (`?password=…`) left out. */
 const shownInError = (url: string) => redactRedisUrl(url).replace(/[?#][\s\S]*$/, '?…');
 
 const UNSUPPORTED: readonly (readonly [RegExp, string])[] = [
-  [/^(unix|redis\+unix|redis-socket):$/, 'Unix sockets are not supported (redis:// and rediss:// URLs only): forward a loopback TCP port to the socket (socat, as in docs/runbooks/routing-change.md) and give redis://127.0.0.1:PORT'],
+  [/^(redis\+unix|redis-socket):$/, 'write a Unix socket as unix:///path/to/redis.socket (GitLab\'s form; ?db=N for a database other than 0)'],
   [/sentinel/, 'Redis Sentinel is not supported: give the current primary\'s address as redis://host:port (a sentinel tells it: SENTINEL get-master-addr-by-name <name>)'],
 ];
 

@@ -83,6 +83,7 @@ function entryConnection(entry: unknown): { url: string; caFile?: string } {
   const keys = isObject(entry) ? entry : {};
   const ssl = keys['ssl'] ?? undefined;
   if (ssl !== undefined && typeof ssl !== 'boolean') throw new Error('its ssl: must be true or false');
+  if (ssl === true && /^\s*unix:/i.test(url)) throw new Error('its ssl: true beside a Unix socket url: a socket is not reached with TLS here: leave ssl out, or give its rediss:// URL instead of the store name');
   // As redis-client reads it: the entry's `ssl` wins over the URL's scheme (GitLab merges it over).
   const tls = ssl ?? /^\s*rediss:/i.test(url);
   const withTls = ssl === undefined ? url : url.replace(/^(\s*)rediss?:/i, `$1${ssl ? 'rediss' : 'redis'}:`);
@@ -141,7 +142,7 @@ function entryUrl(entry: unknown): string {
   if (given('cluster') !== undefined) throw new Error('it is a Redis Cluster (cluster:), which this tool does not support (nor does Sidekiq): give the URL of the one Redis that holds the jobs instead of the store name');
   const url = typeof entry === 'string' ? entry : keys['url'];
   if (typeof url !== 'string' || url === '') throw new Error('it has no url: give its Redis URL instead of the store name');
-  parseRedisUrl(url, 'its url');
+  const socket = parseRedisUrl(url, 'its url').path !== undefined;
   // A key written empty (`password:`, YAML null) is none, not "not written": GitLab merges the
   // entry's keys over the URL's (Hash#merge), so its nil replaces the URL's password and redis-client
   // sends no AUTH. `password: ""` is an empty password, which only a server without one takes: none too.
@@ -154,11 +155,26 @@ function entryUrl(entry: unknown): string {
   const [username, password, db] = [text('username'), text('password'), given('db')];
   if (db !== undefined && !(typeof db === 'number' && Number.isSafeInteger(db) && db >= 0)) throw new Error('its db: must be a database number (0, 1, …)');
   if (username === undefined && password === undefined && db === undefined) return url;
+  if (socket) return socketUrl(url, username, password, db);
   // Percent-encoded whole: the URL's setters leave a "%" as it is, which would then read as an escape.
   const written = new URL(url);
   if (username !== undefined) written.username = encodeURIComponent(username);
   if (password !== undefined) written.password = encodeURIComponent(password);
   if (db !== undefined) written.pathname = `/${db}`;
+  return written.toString();
+}
+
+/**
+ * A Unix socket entry's URL with its `db` (GitLab's ?db=N). A URL without a host holds no password:
+ * an entry's password (or user) is refused with where to give it instead, not dropped.
+ */
+function socketUrl(url: string, username: string | undefined, password: string | undefined, db: unknown): string {
+  if ((username ?? '') !== '' || (password ?? '') !== '') {
+    throw new Error("its password: (or username:) beside a Unix socket url cannot be written into that url: give the socket's URL (unix:///path) instead of the store name, with --password (or its variable)");
+  }
+  if (db === undefined) return url;
+  const written = new URL(url);
+  written.search = `?db=${db as number}`;
   return written.toString();
 }
 

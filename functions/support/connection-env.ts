@@ -47,6 +47,10 @@ const redisUrl = z.string({ error: 'is missing (redis://host:port, or rediss://h
     ctx.addIssue({ code: 'custom', message: error instanceof InputError ? error.message.replace(/^[:\s]+/, '') : 'is not a valid Redis URL' });
     return z.NEVER;
   }
+  if (url.path !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `${url.redacted} is a Unix socket, which a Lambda function cannot reach (it runs on AWS, not on the Redis host): give the Redis's TCP address, redis://host:port (or rediss://), or run the local CLI on the Redis host` });
+    return z.NEVER;
+  }
   if (url.password !== undefined) {
     ctx.addIssue({ code: 'custom', message: `${url.redacted} contains a password: secrets do not belong in the environment; put it in Secrets Manager and name the secret in the _SECRET_ARN variable` });
     return z.NEVER;

@@ -97,6 +97,12 @@ describe('configuration from the environment', () => {
     expect(problemsOf({})).toEqual([expect.stringMatching(/no Redis connection is configured: set SIDEKIQ_MIGRATE_SOURCE_URL/)]);
   });
 
+  it('refuses a Unix socket URL, which the local CLI reads but a Lambda cannot reach', () => {
+    expect(problemsOf({ SIDEKIQ_MIGRATE_SOURCE_URL: 'unix:///var/opt/gitlab/redis/redis.socket' })).toEqual([
+      "SIDEKIQ_MIGRATE_SOURCE_URL: unix:///var/opt/gitlab/redis/redis.socket is a Unix socket, which a Lambda function cannot reach (it runs on AWS, not on the Redis host): give the Redis's TCP address, redis://host:port (or rediss://), or run the local CLI on the Redis host",
+    ]);
+  });
+
   it('gives a provider that fails every task with the full list, rather than a crashed cold start', async () => {
     const p = provider({ SIDEKIQ_MIGRATE_SOURCE_URL: 'nonsense', SIDEKIQ_MIGRATE_TARGET_SECRET_ARN: 'x' });
 

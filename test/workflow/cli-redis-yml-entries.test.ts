@@ -11,7 +11,7 @@ import { tempFileWriter } from '../support/temp-files.js';
 // over its url's (Gitlab::Redis::Wrapper merges the entry's keys over the URL's). Only `url` was
 // read: a store whose password is in `password:` was reached without it (authentication refused),
 // its `db:` ignored (the jobs written to database 0). And entries this tool cannot use — Sentinel,
-// Cluster, a Unix socket, an encrypted secret_file, a template still holding ERB — are refused
+// Cluster, a Unix socket with a password: of its own, an encrypted secret_file, a template still holding ERB — are refused
 // when named, each with the file, the store and what to do (exit 2, nothing touched); one of them
 // in the file no longer refuses the other stores.
 const redis = privateSourceAndTarget();
@@ -99,7 +99,7 @@ describe('redis.yml entries this tool cannot use', { timeout: 120_000 }, () => {
       `production:\n  main:\n    url: "${redis.urls().source}"\n` +
         `  queues_shard_sentinel:\n    url: redis://gitlab-redis\n    sentinels:\n      - host: sentinel.internal\n        port: 26379\n` +
         `  queues_shard_cluster:\n    cluster:\n      - redis://node-1.internal:6379\n` +
-        `  queues_shard_socket:\n    url: unix:/var/opt/gitlab/redis/redis.socket\n` +
+        `  queues_shard_socket:\n    url: unix:/var/opt/gitlab/redis/redis.socket\n    password: "pw"\n` +
         `  queues_shard_secret:\n    url: "${redis.urls().target}"\n    secret_file: /etc/gitlab/redis-secrets/queues.yml.enc\n` +
         `  queues_shard_nourl:\n    db: 1\n`,
     );
@@ -114,7 +114,7 @@ describe('redis.yml entries this tool cannot use', { timeout: 120_000 }, () => {
     ['queues_shard_cluster', 'queues_shard_cluster cannot be used: it is a Redis Cluster (cluster:), which this tool does not support (nor does Sidekiq): give the URL of the one Redis that holds the jobs instead of the store name'],
     [
       'queues_shard_socket',
-      'queues_shard_socket cannot be used: its url unix:/var/opt/gitlab/redis/redis.socket: Unix sockets are not supported (redis:// and rediss:// URLs only): forward a loopback TCP port to the socket (socat, as in docs/runbooks/routing-change.md) and give redis://127.0.0.1:PORT',
+      "queues_shard_socket cannot be used: its password: (or username:) beside a Unix socket url cannot be written into that url: give the socket's URL (unix:///path) instead of the store name, with --password (or its variable)",
     ],
     ['queues_shard_nourl', 'queues_shard_nourl cannot be used: it has no url: give its Redis URL instead of the store name'],
   ])('%s: one message naming the file and the store, exit 2, nothing touched', async (store, why) => {

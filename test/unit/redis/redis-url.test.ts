@@ -73,10 +73,11 @@ describe('what another client would read but we would not', () => {
     expect(parseRedisUrl('redis://app:100%25sure%23%3F%40@h')).toMatchObject({ password: '100%sure#?@' });
   });
 
-  it('names a Unix socket or Sentinel URL as unsupported, with the way round it', () => {
-    expect(() => parseRedisUrl('unix:///var/opt/gitlab/redis/redis.socket')).toThrow(
-      '--redis unix:///var/opt/gitlab/redis/redis.socket: Unix sockets are not supported (redis:// and rediss:// URLs only): forward a loopback TCP port to the socket (socat, as in docs/runbooks/routing-change.md) and give redis://127.0.0.1:PORT',
-    );
+  it("reads a Unix socket URL as GitLab does (unix:///path or unix:/path, ?db=N); names Sentinel as unsupported, with the way round it", () => {
+    expect(parseRedisUrl('unix:///var/opt/gitlab/redis/redis.socket')).toMatchObject({ path: '/var/opt/gitlab/redis/redis.socket', db: 0, tls: false, password: undefined });
+    expect(parseRedisUrl('unix:/var/opt/gitlab/redis/redis.socket?db=3')).toMatchObject({ path: '/var/opt/gitlab/redis/redis.socket', db: 3 });
+    expect(() => parseRedisUrl('unix:///tmp/r.sock?password=x')).toThrow('--redis unix:///tmp/r.sock?…: only ?db=N is read after the path');
+    expect(() => parseRedisUrl('redis+unix:///tmp/r.sock')).toThrow("--redis redis+unix:///tmp/r.sock: write a Unix socket as unix:///path/to/redis.socket (GitLab's form; ?db=N for a database other than 0)");
     expect(() => parseRedisUrl('redis+sentinel://:pw@s1:26379/mymaster', '--from')).toThrow(
       "--from redis+sentinel://:***@s1:26379/mymaster: Redis Sentinel is not supported: give the current primary's address as redis://host:port (a sentinel tells it: SENTINEL get-master-addr-by-name <name>)",
     );
