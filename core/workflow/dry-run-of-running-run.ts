@@ -4,6 +4,7 @@ import { lockHeldByAnotherRun } from '../redis/lock-held-by-another.js';
 import type { LockHolder } from '../redis/run-lock.js';
 import type { Connection } from './connections.js';
 import { storedRoutingKey, type SerializedRouting } from './stored-routing.js';
+import { parsedRecord, startedWithKey } from './started-with.js';
 
 /**
  * A dry-run rollback of run `of` while `of` still runs, or a rollback of it does: refused.
@@ -46,12 +47,22 @@ export function deadProcessOfThisHost(holder: LockHolder): boolean {
   }
 }
 
-/** Whether run `runId` on `source` is a rollback (of run `of`, when given), by the routing its plan stored. */
+/**
+ * Whether run `runId` on `source` is a rollback (of run `of`, when given), by the routing its plan
+ * stored, or, once that is gone (7 days: RUN_PLAN_TTL_SECONDS), by its started-with record, kept
+ * as long as its record of moves (30 days): a week after `rollback r2`, its moves record read as
+ * a re-route's refused `rollback r1` as sharing a place with it (audit-reviewb).
+ */
 export async function isRollbackOf(source: Connection, runId: string, of?: string): Promise<boolean> {
-  const text = await source.redis.get(storedRoutingKey(source.keys.prefix, runId));
+  const [[routingError, text], [startedError, started]] = (await source.redis.pipeline().get(storedRoutingKey(source.keys.prefix, runId)).get(startedWithKey(source.keys.prefix, runId)).exec())! as [[Error | null, string | null], [Error | null, string | null]];
+  if (routingError ?? startedError) throw routingError ?? startedError;
   try {
     const stored = text === null ? null : (JSON.parse(text) as SerializedRouting);
-    return stored?.kind === 'reverse' && (of === undefined || stored.of === of);
+    if (stored !== null) return stored.kind === 'reverse' && (of === undefined || stored.of === of);
+    // Its canonical routing: ["reverse", of, moves] (started-with.ts canonicalRouting).
+    const routing = parsedRecord(started)?.routing;
+    const canonical = typeof routing === 'string' ? (JSON.parse(routing) as unknown) : null;
+    return Array.isArray(canonical) && canonical[0] === 'reverse' && (of === undefined || canonical[1] === of);
   } catch {
     return false;
   }
