@@ -10,6 +10,7 @@ import { LuaScript, otherCallsThatRan } from '../redis/lua-script.js';
 import { markAfter, readAppendWindow, type TailMark } from './append-window.js';
 import { drivePages, type DriveLimits, type PageResult } from './drive-pages.js';
 import { readFrontWindow, windowAt } from './front-window.js';
+import { arrivedAboveTop } from './front-top.js';
 import { callWindows } from './call-windows.js';
 import { examineQueuedJob, type Examined } from './examine-job.js';
 import { moveIndex, PageMoves, recordArgs } from './move-record.js';
@@ -58,6 +59,12 @@ export interface QueueCursor {
    * at the tail moved it. Absent when none was read (the originals are done, or a cursor of before).
    */
   readonly next?: string;
+  /**
+   * `front` only, not in a dry run: the digest of the highest job the pass left in place (the first
+   * its windows kept), above which the jobs on the list at its end arrived (front-top.ts). Absent
+   * while it has left none (or a cursor of before: counted by length, as then).
+   */
+  readonly top?: string;
   readonly ceiling?: JobMark;
 }
 
@@ -177,8 +184,12 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
     // `front`: the lowest job this window left (it read newest first), else the floor before.
     const lowest = placement === 'front' ? (dryRun ? jobs : left).at(-1) : undefined;
     const floor = lowest === undefined ? cursor.floor : entryDigest(lowest);
+    // `front`: the highest job the pass left, once it left one (the first window to keep a job).
+    const highest = placement === 'front' && !dryRun && cursor.top === undefined ? left[0] : undefined;
+    const topMark = highest === undefined ? cursor.top : entryDigest(highest);
     const marked = tail === undefined ? counts : { ...counts, tail };
-    const floored = floor === undefined ? marked : { ...marked, floor };
+    const topped = topMark === undefined ? marked : { ...marked, top: topMark };
+    const floored = floor === undefined ? topped : { ...topped, floor };
     const next = withBytes(nextOriginal === undefined ? floored : { ...floored, next: entryDigest(nextOriginal) }, meanBytes(window, bytesPerJob));
     const done = next.examined >= next.limit || (placement === 'append' && (window.length < want || top >= 0));
     if (dryRun) {
@@ -345,8 +356,11 @@ async function countArrivals(request: QueueSliceRequest, cursor: QueueCursor, co
     const above = await arrivalsOnQueue(request, length - over, counters);
     counters.arrived = above + (request.plan.kind === 'reverse' ? movable : Math.max(over - cursor.kept, movable));
   } else {
+    // A `front` pass that left jobs: those above the highest of them, whatever a worker popped below
+    // it since (the length less those kept hid an arrival per kept job popped: front-top.ts).
+    const above = !request.dryRun && cursor.top !== undefined && cursor.kept > 0 ? await arrivedAboveTop(request.redis, key, cursor.top, cursor.kept, cursor.bytesPerJob) : length - ours;
     // A rollback's queues are live: only jobs of a class it puts back arrived out of place.
-    counters.arrived = await arrivalsOnQueue(request, length - ours, counters);
+    counters.arrived = await arrivalsOnQueue(request, above, counters);
   }
   // Originals above what the pass left at the tail, below the ones that arrived: not arrivals.
   const unreached = request.dryRun ? 0 : await originalsNotReached(request, cursor, Math.min(length, cursor.tail?.over ?? cursor.kept));

@@ -388,6 +388,68 @@ describe('queue slices', () => {
     expect(rest.cursor).toMatchObject({ limit: 10, examined: 10, kept: 3 });
   });
 
+  it('front: a worker fetching a job the pass left in place between its last move and its count: a job that arrived meanwhile is still counted', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    // 3 unmapped (oldest: the pass examines them last, and leaves them at the tail), then 8 of A.
+    const unmapped = jobs(3, 'U');
+    const mapped = jobs(8).map((p, i) => p.replace('"args":[', `"args":["m${i}",`));
+    const late = jobs(1)[0]!.replace('"args":[', '"args":["late",');
+    for (const p of [...unmapped, ...mapped]) await enqueue(keys, 'old', p);
+    // Two slices: 6 of A, then the 2 others with the 3 unmapped.
+    const request = { redis, keys, plan: mapping({ A: 'new' }), queue: 'old', sliceSize: 6, dryRun: false };
+
+    const first = await rerouteQueueSlice({ ...request, cursor: null });
+    // A producer on old rules pushes a job of A during the run.
+    await enqueue(keys, 'old', late);
+    // Once every original of A has moved, before the pass's next read (its count), a worker
+    // fetches the oldest job: one the pass left in place. The list's length alone then says 3.
+    let popped: string | null | undefined;
+    const fetching = interferingRedis(redis, async () => {
+      if (popped !== undefined) return;
+      const onOld = await redis.lrange(keys.queue('old'), 0, -1);
+      if (!onOld.some((p) => mapped.includes(p))) popped = await redis.rpop(keys.queue('old'));
+    });
+    const rest = await drivePages((cursor) => rerouteQueueSlice({ ...request, redis: fetching, cursor }), first.cursor as QueueCursor | null);
+
+    expect(popped).toBe(unmapped[0]);
+    await expectExactJobs(redis, keys.prefix, [
+      ...[unmapped[1]!, unmapped[2]!, late].map((p) => jobEntry(String(keys.queue('old')), p)),
+      ...mapped.map((p) => jobEntry(String(keys.queue('new')), withQueue(p, 'old', 'new'))),
+    ]);
+    expect(rest.counters).toMatchObject({ scanned: 5, moved: 2, unmapped: 3, vanished: 0, arrived: 1 });
+  });
+
+  it.each([
+    [80, 'more than the count\'s first read looks below (64): the highest kept job is found reading further down'],
+    [100, 'all of them: every job on the list arrived'],
+  ])('front: a worker fetching %i of the 100 jobs the pass left in place before its count (%s)', async (fetch) => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const unmapped = jobs(100, 'U');
+    const mapped = jobs(10).map((p, i) => p.replace('"args":[', `"args":["m${i}",`));
+    const late = jobs(2).map((p, i) => p.replace('"args":[', `"args":["late${i}",`));
+    // Oldest first: 2 of A, the 100 unmapped, 8 of A. Two slices: 8 of A and 52 unmapped, then the
+    // 48 others and the 2 oldest of A, which are the pass's last moves.
+    await redis.lpush(keys.queue('old'), ...mapped.slice(0, 2), ...unmapped, ...mapped.slice(2));
+    const request = { redis, keys, plan: mapping({ A: 'new' }), queue: 'old', sliceSize: 60, dryRun: false };
+
+    const first = await rerouteQueueSlice({ ...request, cursor: null });
+    await redis.lpush(keys.queue('old'), ...late);
+    let popped: string[] | undefined;
+    const fetching = interferingRedis(redis, async () => {
+      if (popped !== undefined) return;
+      const onOld = await redis.lrange(keys.queue('old'), 0, -1);
+      if (!onOld.some((p) => mapped.includes(p))) popped = (await redis.rpop(keys.queue('old'), fetch))!;
+    });
+    const rest = await drivePages((cursor) => rerouteQueueSlice({ ...request, redis: fetching, cursor }), first.cursor as QueueCursor | null);
+
+    expect(popped).toEqual(unmapped.slice(0, fetch));
+    await expectExactJobs(redis, keys.prefix, [
+      ...[...unmapped.slice(fetch), ...late].map((p) => jobEntry(String(keys.queue('old')), p)),
+      ...mapped.map((p) => jobEntry(String(keys.queue('new')), withQueue(p, 'old', 'new'))),
+    ]);
+    expect(rest.counters).toMatchObject({ moved: 2, unmapped: 48, vanished: 0, arrived: 2 });
+  });
+
   it("front: a Sidekiq shutting down between slices RPUSHes the jobs it fetched back onto the tail: the next window still starts below the jobs left in place", async () => {
     const keys = new SidekiqKeys(uniquePrefix());
     const seeded = [...jobs(7), ...jobs(3, 'Unmapped')];
