@@ -587,6 +587,33 @@ describe('queue slices', () => {
     expect(rest.counters).toMatchObject({ moved: 7, arrived: 0 });
   });
 
+  it('append: a worker fetching a job the pass left at the tail between its last move and its count: a job that arrived meanwhile is still counted', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const unmapped = jobs(3, 'U');
+    const mapped = jobs(8).map((p, i) => p.replace('"args":[', `"args":["m${i}",`));
+    const late = jobs(1)[0]!.replace('"args":[', '"args":["late",');
+    await redis.lpush(keys.queue('old'), ...unmapped, ...mapped);
+    // Two slices: the 3 unmapped and 3 of A, then the 5 others of A.
+    const request = { redis, keys, plan: mapping({ A: 'new' }), queue: 'old', sliceSize: 6, placement: 'append' as const, dryRun: false };
+
+    const first = await rerouteQueueSlice({ ...request, cursor: null });
+    await redis.lpush(keys.queue('old'), late);
+    let popped: string | null | undefined;
+    const fetching = interferingRedis(redis, async () => {
+      if (popped !== undefined) return;
+      const onOld = await redis.lrange(keys.queue('old'), 0, -1);
+      if (!onOld.some((p) => mapped.includes(p))) popped = await redis.rpop(keys.queue('old'));
+    });
+    const rest = await drivePages((c: QueueCursor | null) => rerouteQueueSlice({ ...request, redis: fetching, cursor: c }), first.cursor as QueueCursor | null);
+
+    expect(popped).toBe(unmapped[0]);
+    await expectExactJobs(redis, keys.prefix, [
+      ...[unmapped[1]!, unmapped[2]!, late].map((p) => jobEntry(String(keys.queue('old')), p)),
+      ...mapped.map((p) => jobEntry(String(keys.queue('new')), withQueue(p, 'old', 'new'))),
+    ]);
+    expect(rest.counters).toMatchObject({ moved: 5, vanished: 0, arrived: 1 });
+  });
+
   it('a slice reads the queue in one round trip (its length and its window together); the first one reads the bound before', async () => {
     for (const placement of ['front', 'append'] as const) {
       const keys = new SidekiqKeys(uniquePrefix());
