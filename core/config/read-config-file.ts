@@ -44,7 +44,7 @@ export function readConfigFileParts(path: string, name: string, env: NodeJS.Proc
   const substituted = substituteEnv(data, env);
   const parsed = configFileSchema.safeParse(substituted.value);
   const unset = substituted.problems.map((p) => keyPath(p.path));
-  const issues = parsed.success ? [] : parsed.error.issues;
+  const issues = parsed.success ? [] : onePerWrongType(parsed.error.issues);
   const problems = [
     ...substituted.problems.map((p) => located(p.path, p.message)),
     // A value still holding an unset `${VAR}` is reported once, for the variable.
@@ -62,6 +62,15 @@ export function readConfigFileParts(path: string, name: string, env: NodeJS.Proc
   const rest = configFileSchema.safeParse(known);
   if (!rest.success) throw new ConfigError(said);
   return { values: resolvePaths(rest.data, dirname(resolve(path))), problems: said, unknownKeys };
+}
+
+/**
+ * zod checks a string's length on a list too (`redis: []`): after "not a string" it said the same
+ * setting again for its length. A value of the wrong type has that one problem.
+ */
+function onePerWrongType(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  const wrongType = new Set(issues.filter((i) => i.code === 'invalid_type').map((i) => keyPath(i.path)));
+  return issues.filter((i) => i.code === 'invalid_type' || !wrongType.has(keyPath(i.path)));
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string[] {
