@@ -3,7 +3,7 @@ import { parseRedisUrl } from '../redis/redis-url.js';
 import { connectionOptionFields } from './connection-options.js';
 import { despiteOptionProblems, migrationOptionFields, positiveInt, routingPathFields } from './run-options.js';
 import { commaList, emptyEntriesProblem } from './comma-list.js';
-import { deployedOptionFields } from './deployed-options.js';
+import { connectionName, deployedOptionFields } from './deployed-options.js';
 import { checkSelection, redisEndpoint, selectionOptionFields, STORE_NAME } from './selection-options.js';
 
 /** The most --time-limit takes: a day. */
@@ -67,7 +67,7 @@ export const drainCheckOptionsSchema = z
     json: z.boolean().default(false),
     deployed: z.boolean().default(false),
     /** With --deployed: the deployment's connection the function checks (default: the one it was deployed for). */
-    connection: z.string().min(1, 'a connection name of the deployment (e.g. source or target), not empty').optional(),
+    connection: connectionName.optional(),
     /** With --deployed: the function, when not found through the stack's outputs. */
     function: z.string().min(1, "the drain check function's name or ARN, not empty").optional(),
     ...deployedOptionFields,

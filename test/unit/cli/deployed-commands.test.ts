@@ -258,6 +258,18 @@ describe('start', () => {
     expect(workflowInputSchema.safeParse({ runId: 'x', mode: 'reroute', routing: { kind: 'renames', renames: { a: 'b' } }, toReplicas: 1 }).success).toBe(false);
   });
 
+  it('--source and --target of a form no connection has are refused naming the option and the value, starting nothing', async () => {
+    const { code, stdout, stderr } = await cli(['start', '--mode', 'transfer', '--source', 'Old_Redis', '--target', '']);
+
+    expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+    expect(stderr).toBe(
+      'Invalid options:\n' +
+        '  - --source: "Old_Redis" is not a connection name of the deployment (e.g. source or target): lowercase letters, digits and "-", starting with a letter, at most 31\n' +
+        '  - --target: a connection name of the deployment (e.g. source or target), not empty\n',
+    );
+    expect(fake.calls('StartExecution')).toBe(0);
+  });
+
   it('refuses a transfer from a connection to itself, starting nothing (its plan step would fail the execution)', async () => {
     const same = await cli(['start', '--mode', 'transfer', '--source', 'target']);
 

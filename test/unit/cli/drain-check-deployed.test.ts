@@ -120,6 +120,22 @@ describe('drain-check --deployed', () => {
     expect(fake.cfn.calls()).toHaveLength(0);
   });
 
+  // --connection took any text: `--connection Source` or `--connection 'source '` reached the
+  // function (a Lambda invocation, the account's quota), whose answer named no option. Now the
+  // form `start --source` takes (lowercase letters, digits and "-"), said naming the option and value.
+  it('--connection of a form no connection has is refused naming the option and the value, invoking nothing', async () => {
+    const upper = await cli('--deployed', '--connection', 'Bad');
+    const blank = await cli('--deployed', '--connection', '  ');
+    const spaced = await cli('--deployed', '--connection', 'source ');
+
+    const form = 'not a connection name of the deployment (e.g. source or target): lowercase letters, digits and "-", starting with a letter, at most 31';
+    expect(upper).toEqual({ code: 2, stdout: '', stderr: `--connection: "Bad" is ${form}\n` });
+    expect(blank).toEqual({ code: 2, stdout: '', stderr: '--connection: a connection name of the deployment (e.g. source or target), not blank\n' });
+    expect(spaced).toEqual({ code: 2, stdout: '', stderr: `--connection: "source " is ${form}\n` });
+    expect(lambda.calls()).toHaveLength(0);
+    expect(fake.cfn.calls()).toHaveLength(0);
+  });
+
   it("a configuration file's redis and timeLimit, which are a check run here's, do not stop --deployed", async () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload(report) as never });
     const config = join(mkdtempSync(join(tmpdir(), 'drain-deployed-config-')), 'team.yml');
