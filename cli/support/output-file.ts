@@ -1,6 +1,7 @@
 import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InputError } from '../../core/errors/input-error.js';
+import { shownPath } from '../../core/config/shown-path.js';
 
 /**
  * Refuses a file the command is asked to write (`what`: "drain report") when it cannot be
@@ -9,7 +10,7 @@ import { InputError } from '../../core/errors/input-error.js';
  */
 export function checkOutputFile(path: string, what: string): void {
   const refuse = (reason: string, cause?: unknown): never => {
-    throw new InputError(`Cannot write the ${what} to ${path}: ${reason}`, cause === undefined ? undefined : { cause });
+    throw new InputError(`Cannot write the ${what} to ${shownPath(path)}: ${reason}`, cause === undefined ? undefined : { cause });
   };
   let isDirectory: boolean | undefined;
   try {
@@ -33,6 +34,6 @@ export function writeOutputFile(path: string, text: string, what: string): void 
   try {
     writeFileSync(path, text);
   } catch (cause) {
-    throw new InputError(`Cannot write the ${what} to ${path}: ${(cause as Error).message}`, { cause });
+    throw new InputError(`Cannot write the ${what} to ${shownPath(path)}: ${(cause as Error).message}`, { cause });
   }
 }

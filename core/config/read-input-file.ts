@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { InputError } from '../errors/input-error.js';
+import { shownPath } from './shown-path.js';
 
 /**
  * The text of each input that is not a regular file (a pipe: bash's `--rules <(kubectl exec … cat
@@ -39,7 +40,7 @@ export function readInputFile(path: string, what: string): string {
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (cause as Error).message;
-    throw new InputError(`Cannot read the ${what} ${path}: ${reason}`, { cause });
+    throw new InputError(`Cannot read the ${what} ${shownPath(path)}: ${reason}`, { cause });
   }
   text = withoutByteOrderMark(text);
   if (once !== undefined) readOnce.set(once, text);

@@ -2,6 +2,7 @@ import { isScalar, parse, parseDocument, visit } from 'yaml';
 import { InputError } from '../errors/input-error.js';
 import { parsePlainJson } from './parse-plain-json.js';
 import { readInputFile } from './read-input-file.js';
+import { shownPath } from './shown-path.js';
 
 /**
  * Reads a JSON or YAML file (YAML is a superset of JSON, so one parser serves both). Merge keys
@@ -20,7 +21,7 @@ export function readStructuredFile(path: string, what: string, options: { number
     const offset = (cause as { pos?: readonly number[] }).pos?.[0];
     const before = offset === undefined ? undefined : text.slice(0, offset).split('\n');
     const where = before ? ` (line ${before.length}, column ${before.at(-1)!.length + 1})` : '';
-    throw new InputError(`The ${what} ${path} is not valid JSON or YAML${where}: ${(cause as Error).message.split('\n')[0]}`, { cause });
+    throw new InputError(`The ${what} ${shownPath(path)} is not valid JSON or YAML${where}: ${(cause as Error).message.split('\n')[0]}`, { cause });
   }
 }
 

@@ -36,4 +36,22 @@ describe('bad input: one message naming what and where, exit 2, nothing touched'
     );
     expect(moved.stderr).toBe(`${move}: from: a Redis URL: redis://[user:password@]host[:port][/db] or rediss://… (TLS), or a store name of redisYml\n`);
   });
+
+  // A blank path, or one with a space at its end (`--mapping "$MAPPING "`), was printed bare:
+  // "Cannot read the class mapping file   : no such file", showing no path, or not the space.
+  it('a blank path, or one ending in a space, is quoted in the message', async () => {
+    const url = redis.urls().source;
+    const mapping = await untouched(() => runCli('run', '--redis', url, '--mapping', '  '));
+    const ca = await untouched(() => runCli('run', '--redis', url.replace('redis://', 'rediss://'), '--rename', 'q=new', '--tls-ca', '\t'));
+    const classes = await untouched(() => runCli('move', '--from', url, '--to', redis.urls().target, '--classes-file', `${join(dir, 'mapping.json')} `));
+    const previous = await untouched(() => runCli('drain-check', '--redis', url, '--previous', ' '));
+    const save = await untouched(() => runCli('drain-check', '--redis', url, '--save', dir + '/missing/ '));
+
+    expect(mapping.stderr).toBe('Cannot read the class mapping file "  ": no such file\n');
+    expect(ca.stderr).toBe('Cannot read the CA certificate file "\\t": no such file\n');
+    expect(classes.stderr).toBe(`Cannot read the classes file ${JSON.stringify(`${join(dir, 'mapping.json')} `)}: no such file\n`);
+    expect(previous.stderr).toBe('Cannot read the previous drain report " ": no such file\n');
+    expect(save.stderr).toBe(`Cannot write the drain report to ${JSON.stringify(`${dir}/missing/ `)}: its directory ${dir}/missing does not exist\n`);
+  });
+
 });
