@@ -61,7 +61,11 @@ const path = (what: string) => z.string({ error: `${what}: a file path` }).min(1
 const wholeNumber = (what: string, max = Number.MAX_SAFE_INTEGER, atMost = `${what} is at most ${max}`) =>
   z.preprocess(
     (v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
-    z.number({ error: (issue) => (typeof issue.input === 'string' && issue.input.trim() !== '' ? `${what} must be a whole number in decimal digits, not ${JSON.stringify(issue.input)}` : `${what} must be a number`) }).int(`${what} must be a whole number`).positive(`${what} must be positive`).max(max, atMost),
+    // One problem, the bound first (past 2^53 it was also "must be a whole number"), as positiveInt.
+    z.number({ error: (issue) => (typeof issue.input === 'string' && issue.input.trim() !== '' ? `${what} must be a whole number in decimal digits, not ${JSON.stringify(issue.input)}` : `${what} must be a number`) }).superRefine((n, ctx) => {
+      const problem = n > max ? atMost : !Number.isInteger(n) ? `${what} must be a whole number` : n <= 0 ? `${what} must be positive` : undefined;
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   );
 const flag = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'true or false' }));
 

@@ -51,10 +51,15 @@ export const notDecimal = (message: string) => ({
 });
 
 /** A whole number above 0 (at most `max`, said as `atMost`), as a flag's decimal digits or a number. */
-export const positiveInt = (what: string, max?: number, atMost?: string) => {
-  const number = z.number(notDecimal(`${what} must be a whole number`)).int(`${what} must be a whole number`).positive(`${what} must be positive`);
-  return decimalText(max === undefined ? number : number.max(max, atMost ?? `${what} must be at most ${max}`));
-};
+export const positiveInt = (what: string, max = Number.MAX_SAFE_INTEGER, atMost = `${what} must be at most ${max}`) =>
+  decimalText(
+    // One problem, the bound first: 9007199254740993 (past 2^53, read as …992) was said twice,
+    // "must be a whole number" (it is one) and "must be at most 10000".
+    z.number(notDecimal(`${what} must be a whole number`)).superRefine((n, ctx) => {
+      const problem = n > max ? atMost : !Number.isInteger(n) ? `${what} must be a whole number` : n <= 0 ? `${what} must be positive` : undefined;
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  );
 
 /**
  * `--from-replicas N` / `--to-replicas N`: the replicas each WAIT of a move asks for at least, for

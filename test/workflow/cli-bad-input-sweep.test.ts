@@ -54,4 +54,17 @@ describe('bad input: one message naming what and where, exit 2, nothing touched'
     expect(save.stderr).toBe(`Cannot write the drain report to ${JSON.stringify(`${dir}/missing/ `)}: its directory ${dir}/missing does not exist\n`);
   });
 
+  // 9007199254740993 is past Number.MAX_SAFE_INTEGER: read as 9007199254740992, it was said twice,
+  // "must be a whole number" (it is one) and "must be at most 10000". Said once, as too large.
+  it('a number past 2^53 is said once, as above the bound, on the command line and in the file', async () => {
+    const huge = '9007199254740993';
+    const move = await untouched(() => runCli('move', '--from', redis.urls().source, '--to', redis.urls().target, '--page-size', huge, '--from-replicas', huge));
+    const drain = await untouched(() => runCli('drain-check', '--redis', redis.urls().source, '--time-limit', huge));
+    const config = file('huge.yml', `redis: ${redis.urls().source}\npageSize: ${huge}\nrouting:\n  mapping: mapping.json\n`);
+    const run = await untouched(() => runCli('--config', config, 'run'));
+
+    expect(move.stderr).toBe('Invalid options:\n  - --page-size: the page size must be at most 10000\n  - --from-replicas: the replica count must be at most 100\n');
+    expect(drain.stderr).toBe('--time-limit: at most 86400 seconds (a day); give whole seconds, e.g. 600\n');
+    expect(run.stderr).toBe(`${config}: pageSize: the page size is at most 10000\n`);
+  });
 });
