@@ -7,6 +7,7 @@ import { MAX_TIME_LIMIT_SECONDS } from './drain-check-options.js';
 import { redactUserinfo } from './redact-secrets.js';
 import { STORE_NAME } from './selection-options.js';
 import { MAX_ASKED_REPLICAS } from '../workflow/workflow-input.js';
+import { MAX_RATE_LIMIT, RATE_LIMIT_AT_MOST } from '../transfer/rate-limiter.js';
 
 /**
  * The CLI's configuration file (`sidekiq-migrate.config.json|yaml|yml`): connections, prefixes and
@@ -149,7 +150,7 @@ export const configFileSchema = z.strictObject(
     sets: sets.optional(),
     queues: flag.optional(),
     pageSize: wholeNumber('the page size', 10_000).optional(),
-    rateLimit: wholeNumber('the rate limit').optional(),
+    rateLimit: wholeNumber('the rate limit', MAX_RATE_LIMIT, RATE_LIMIT_AT_MOST).optional(),
     // move's (and start's) --from-replicas / --to-replicas: for a Redis whose proxy hides its replicas.
     fromReplicas: wholeNumber('the replica count', MAX_ASKED_REPLICAS).optional(),
     toReplicas: wholeNumber('the replica count', MAX_ASKED_REPLICAS).optional(),

@@ -3,6 +3,7 @@ import { selectionConflicts } from '../selection/selection-conflicts.js';
 import { checkSomethingLookedAt, checkVerboseWithJson, decimalText, despiteOptionProblems, migrationOptionFields, notDecimal, oneRoutingForm, positiveInt, replicaCount } from './run-options.js';
 import { checkCronWithSelection, selectionOptionFields } from './selection-options.js';
 import { reservedRunIdProblem } from './reserved-run-ids.js';
+import { MAX_RATE_LIMIT, RATE_LIMIT_AT_MOST } from '../transfer/rate-limiter.js';
 
 /** Where the deployed state machine is: `--state-machine ARN`, or the stack whose outputs name it. */
 export const deployedOptionFields = {
@@ -72,7 +73,7 @@ export const startOptionsSchema = z
     target: connectionName.default('target'),
     unmapped: z.enum(['leave', 'quarantine'], { error: 'must be leave or quarantine' }).default('leave'),
     append: z.boolean().default(false),
-    rateLimit: positiveInt('the rate limit').optional(),
+    rateLimit: positiveInt('the rate limit', MAX_RATE_LIMIT, RATE_LIMIT_AT_MOST).optional(),
     /** A transfer's WAITs ask for at least this many replicas of the source / target (a proxy hiding them). */
     fromReplicas: replicaCount('the replica count').optional(),
     toReplicas: replicaCount('the replica count').optional(),

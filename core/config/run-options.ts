@@ -6,6 +6,7 @@ import { reservedRunIdProblem } from './reserved-run-ids.js';
 import { commaList, emptyEntriesProblem } from './comma-list.js';
 import { MAX_ASKED_REPLICAS } from '../workflow/workflow-input.js';
 import { checkCronWithSelection, checkSelection, redisEndpoint, selectionOptionFields } from './selection-options.js';
+import { MAX_RATE_LIMIT, RATE_LIMIT_AT_MOST } from '../transfer/rate-limiter.js';
 
 /** A Redis URL, checked with the same parser the connection uses (its message redacts the password). */
 const redisUrl = (option: string, required: string) =>
@@ -161,7 +162,7 @@ export const moveOptionsSchema = z
     from: redisEndpoint('--from', 'required: the old Redis URL (or its store name, with --redis-yml)'),
     to: redisEndpoint('--to', 'required: the new Redis URL (or its store name, with --redis-yml)'),
     toNamespace: z.string().optional(),
-    rateLimit: positiveInt('the rate limit').optional(),
+    rateLimit: positiveInt('the rate limit', MAX_RATE_LIMIT, RATE_LIMIT_AT_MOST).optional(),
     fromReplicas: replicaCount('the replica count').optional(),
     toReplicas: replicaCount('the replica count').optional(),
     append: z.boolean().default(false),

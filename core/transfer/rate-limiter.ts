@@ -1,4 +1,13 @@
 /**
+ * The most --rate-limit (rateLimit) takes, in jobs per second per set or queue. A move runs at
+ * ~39–48k jobs/s in all at loopback (bench/README, "Slices of 200, 500 and 1,000"): a limit above
+ * this one would limit nothing, yet a rate-limited move gives up the unlimited one's batching (a
+ * lock renewal per slice, sets not moved apart). A larger value is a slip (99999999 for 999).
+ */
+export const MAX_RATE_LIMIT = 100_000;
+export const RATE_LIMIT_AT_MOST = `the rate limit is at most ${MAX_RATE_LIMIT} jobs per second per set or queue (a move is slower than that, so it would limit nothing): leave it out not to limit the move`;
+
+/**
  * Keeps a run at or under `jobsPerSecond` on average, to protect a busy source: after each slice
  * it waits until the jobs moved so far could have been moved at that rate, but never past `until`
  * (a Lambda's deadline: sleeping past it would lose the invocation, its page's counters with it).

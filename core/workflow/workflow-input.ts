@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
 import { reservedRunIdProblem } from '../config/reserved-run-ids.js';
+import { MAX_RATE_LIMIT, RATE_LIMIT_AT_MOST } from '../transfer/rate-limiter.js';
 
 /**
  * The most loops of one work item in one execution. A loop is at most 69 history events (a
@@ -65,7 +66,7 @@ export const workflowInputSchema = z
     /** ZSCAN COUNT, jobs per queue slice, jobs per transfer claim. */
     pageSize: z.number().int().min(1).max(10_000).default(1000),
     /** Jobs per second per work item, for a transfer from a busy source. */
-    rateLimit: z.number().positive().optional(),
+    rateLimit: z.number().positive().max(MAX_RATE_LIMIT, RATE_LIMIT_AT_MOST).optional(),
     unmapped: z.enum(['leave', 'quarantine']).default('leave'),
     placement: z.enum(['front', 'append']).default('front'),
     /** Pages one page task does before it returns (bounded by its time budget too). */

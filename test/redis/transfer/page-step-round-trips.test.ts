@@ -130,7 +130,7 @@ describe("a transfer page task's round trips", () => {
   it('a rate-limited run renews after every slice', async () => {
     await seed(redis.source());
     await loadScripts(redis.source(), redis.target());
-    const planned = await plan({ sets: [], rateLimit: 1_000_000 });
+    const planned = await plan({ sets: [], rateLimit: 100_000 });
     const item = planned.work.batch.find((i) => i.kind === 'queue' && i.name === 'default')!;
     const provider = recordingProvider(latest());
 

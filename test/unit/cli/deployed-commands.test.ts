@@ -234,6 +234,16 @@ describe('start', () => {
     expect(fake.calls('StartExecution')).toBe(0);
   });
 
+  it('--rate-limit above 100000 jobs/s is refused, starting nothing; the execution input refuses it too', async () => {
+    const { code, stdout, stderr } = await cli(['start', '--mode', 'transfer', '--state-machine', STATE_MACHINE_ARN, '--rate-limit', '100001']);
+
+    const words = 'the rate limit is at most 100000 jobs per second per set or queue (a move is slower than that, so it would limit nothing): leave it out not to limit the move';
+    expect({ code, stdout, stderr }).toEqual({ code: 2, stdout: '', stderr: `--rate-limit: ${words}\n` });
+    expect(fake.calls('StartExecution')).toBe(0);
+    expect(workflowInputSchema.safeParse({ runId: 'x', mode: 'transfer', source: 'source', target: 'target', rateLimit: 100_001 }).error?.issues.map((i) => i.message)).toEqual([words]);
+    expect(workflowInputSchema.safeParse({ runId: 'x', mode: 'transfer', source: 'source', target: 'target', rateLimit: 100_000 }).success).toBe(true);
+  });
+
   it('a re-route needs routing; a rate limit is for transfers', async () => {
     const noRouting = await cli(['start']);
     expect(noRouting.code).toBe(2);
