@@ -37,6 +37,8 @@ export function parseRedisUrl(url: string, option = '--redis'): RedisUrl {
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') problems.push(`the scheme must be redis:// or rediss:// (TLS), not ${parsed.protocol}//`);
   if (parsed.hostname === '') problems.push('the host is missing');
   const port = parsed.port === '' ? 6379 : Number(parsed.port);
+  // 0 is no port to connect to: taken, the connection was refused as if the server were down (exit 1).
+  if (port === 0) problems.push(`the port must be a number from 1 to 65535, not "${parsed.port}"`);
   const dbText = parsed.pathname.replace(/^\//, '');
   // Digits only: Number() would also take "0x1", "1e0" or "-0" for a database.
   const db = dbText === '' ? 0 : /^\d+$/.test(dbText) ? Number(dbText) : NaN;
@@ -78,7 +80,11 @@ function unixSocket(url: string, parsed: URL, option: string): RedisUrl {
 }
 
 /** The URL as a refusal shows it: redacted, and a query or fragment (`?password=…`) left out. */
-const shownInError = (url: string) => redactRedisUrl(url).replace(/[?#][\s\S]*$/, '?…');
+const shownInError = (url: string) => {
+  const shown = redactRedisUrl(url).replace(/[?#][\s\S]*$/, '?…');
+  // A blank URL (`--from "$FROM "`, FROM unset) printed bare showed nothing.
+  return shown.trim() === '' ? JSON.stringify(shown) : shown;
+};
 
 const UNSUPPORTED: readonly (readonly [RegExp, string])[] = [
   [/^(redis\+unix|redis-socket):$/, 'write a Unix socket as unix:///path/to/redis.socket (GitLab\'s form; ?db=N for a database other than 0)'],

@@ -87,4 +87,13 @@ describe('bad input: one message naming what and where, exit 2, nothing touched'
     expect(await redis.target().lrangeBuffer('queue:q', 0, -1)).toEqual(queued);
     expect(await redis.source().exists('queue:q')).toBe(0);
   });
+  // Port 0 passed the URL's check and was refused by the connection (exit 1, "connect
+  // ECONNREFUSED 127.0.0.1"), as if the server were down; a blank URL was printed bare.
+  it('a URL with port 0, or a blank one, is refused as bad input naming the option', async () => {
+    const portZero = await untouched(() => runCli('run', '--redis', 'redis://127.0.0.1:0', '--rename', 'q=new'));
+    const blank = await untouched(() => runCli('run', '--redis', '  ', '--rename', 'q=new'));
+
+    expect(portZero.stderr).toBe('--redis: redis://127.0.0.1:0: the port must be a number from 1 to 65535, not "0"\n');
+    expect(blank.stderr).toBe('--redis: not a URL: "  " (expected redis://[user:password@]host[:port][/db] or rediss://… for TLS)\n');
+  });
 });
