@@ -18,9 +18,19 @@ import type { PageLook } from '../redis/shared-walk.js';
  * - 2.x: one set `cron_jobs:NAMESPACE` per namespace (`default` unless configured) of hash keys
  *   `cron_job:NAMESPACE:NAME`. Both may coexist after an upgrade.
  * The set members are key names without the Redis prefix (redis-namespace adds it). A hash with no
- * `message` is a definition too: sidekiq-cron builds its message from `klass` and pushes to its
- * `queue` field (`job.rb` initialize, `elsif @klass`).
+ * `message` is a definition too: sidekiq-cron builds its message from `klass` (or `class`) and pushes
+ * to its `queue` field (`job.rb` initialize, `elsif @klass`, 1.x and 2.x alike).
  */
+/**
+ * The fields sidekiq-cron's queue_name_with_prefix reads (job.rb), bytes as read (null: absent).
+ * A `queue` field rewrite relies on them as read (the prefix it strips, or that there is none).
+ */
+export interface PrefixFields {
+  readonly activeJob: Buffer | null;
+  readonly prefix: Buffer | null;
+  readonly delimiter: Buffer | null;
+}
+
 export interface CronDefinition {
   /** The hash's key, prefix included. */
   readonly key: string;
@@ -29,7 +39,7 @@ export interface CronDefinition {
   readonly namespace: string | null;
   /** The other sets naming it (`cron_jobs`: null, `cron_jobs:NS`: NS), when more than one does: `move --cron` adds it to each. */
   readonly alsoIn?: readonly (string | null)[];
-  /** `class` of the message (`klass` without one), or null when the message cannot be read. */
+  /** `class` of the message (`klass`, else `class`, without one), or null when the message cannot be read. */
   readonly className: string | null;
   /**
    * Where it pushes: the message's `queue` (sidekiq-cron's own default is "default"), or without a
@@ -47,7 +57,14 @@ export interface CronDefinition {
   readonly enabled: boolean;
   /** The message's exact bytes, or null: the hash has no `message` (sidekiq-cron builds one from `klass` and `queue`). */
   readonly message: Buffer | null;
-  /** Why the message could not be read, or that there is none (then it is neither routed nor rewritten). */
+  /**
+   * Without a message, the fields sidekiq-cron builds it from, bytes as read (null: absent), when
+   * it has a class and a `queue` field, and the prefix fields: judged by them (the `queue` field
+   * behind `queuePrefix`), its `queue` field rewritten only while they are all still as read
+   * (rewriteCronQueueField-1.lua).
+   */
+  readonly built?: { readonly klass: Buffer | null; readonly class: Buffer | null; readonly queue: Buffer } & PrefixFields;
+  /** Why the message could not be read, or what is missing without one (then it is neither routed nor rewritten). */
   readonly problem: string | null;
 }
 
@@ -128,7 +145,7 @@ export async function readCronDefinitionsOf(redis: Redis, keys: SidekiqKeys, nam
     const names = [...members.keys()].sort();
     if (names.length === 0) return { definitions: [], ...unread };
     const pipeline = redis.pipeline();
-    for (const member of names) pipeline.hmgetBuffer(`${keys.prefix}${member}`, 'name', 'message', 'status', 'klass', 'queue', 'active_job', 'queue_name_prefix', 'queue_name_delimiter').exists(`${keys.prefix}${member}`);
+    for (const member of names) pipeline.hmgetBuffer(`${keys.prefix}${member}`, 'name', 'message', 'status', 'klass', 'queue', 'class', 'active_job', 'queue_name_prefix', 'queue_name_delimiter').exists(`${keys.prefix}${member}`);
     const replies = (await pipeline.exec()) ?? [];
     const definitions: CronDefinition[] = [];
     names.forEach((member, i) => {
@@ -136,9 +153,10 @@ export async function readCronDefinitionsOf(redis: Redis, keys: SidekiqKeys, nam
       const [, exists] = replies[2 * i + 1] ?? [null, 0];
       // A member whose hash is gone or of another type is not a definition cron would run.
       if (error || !Array.isArray(fields) || exists === 0) return;
-      const [name = null, message = null, status = null, klass = null, queue = null, activeJob = null, prefix = null, delimiter = null] = fields as (Buffer | null)[];
+      const [name = null, message = null, status = null, klass = null, queue = null, classField = null, activeJob = null, prefix = null, delimiter = null] = fields as (Buffer | null)[];
       const [namespace = null, ...alsoIn] = members.get(member) ?? [];
-      const definition = withQueuePrefix(describe(`${keys.prefix}${member}`, member, namespace, name, message, status, klass, queue), activeJob, prefix, delimiter);
+      const prefixFields = { activeJob, prefix, delimiter };
+      const definition = withQueuePrefix(describe(`${keys.prefix}${member}`, member, namespace, name, message, status, { klass, class: classField, queue }, prefixFields), prefixFields);
       definitions.push(alsoIn.length > 0 ? { ...definition, alsoIn } : definition);
     });
     return { definitions, ...unread };
@@ -154,14 +172,29 @@ async function namespaceIndexes(redis: Redis, keys: SidekiqKeys, bound: ScanBoun
   return extent.cutShort === 'time' ? { found: look.found(), cutShort: await keyspaceCut(redis, extent.pages) } : { found: look.found() };
 }
 
-function describe(key: string, member: string, namespace: string | null, name: Buffer | null, message: Buffer | null, status: Buffer | null, klass: Buffer | null, queueField: Buffer | null): CronDefinition {
+function describe(
+  key: string,
+  member: string,
+  namespace: string | null,
+  name: Buffer | null,
+  message: Buffer | null,
+  status: Buffer | null,
+  fields: { klass: Buffer | null; class: Buffer | null; queue: Buffer | null },
+  prefixFields: PrefixFields,
+): CronDefinition {
   // "cron_job:NAME" (1.x) or "cron_job:NAMESPACE:NAME" (2.x); the hash's own `name` field wins.
   const rest = member.startsWith('cron_job:') ? member.slice('cron_job:'.length) : member;
   const common = { key, name: name?.toString() ?? rest, namespace, enabled: status === null || status.toString() === 'enabled' };
   if (message === null) {
-    // sidekiq-cron pushes to the `queue` field, else to the queue of the class's own sidekiq_options (not known here).
-    const problem = queueField === null ? "no message field and no queue field (sidekiq-cron pushes to the queue its class's sidekiq_options name, not known here)" : 'no message field (sidekiq-cron builds it from klass and queue)';
-    return { ...common, message, className: klass?.toString() ?? null, queue: queueField?.toString() ?? null, problem };
+    // job.rb (1.x, 2.x): `@klass = args["klass"] || args["class"]`, then without a message `if args['queue']` it
+    // pushes there, else to the queue of the class's own sidekiq_options (not known here). An empty value is
+    // one (Ruby's "" is true). Without a class it builds no message and pushes nothing.
+    const klass = fields.klass ?? fields.class;
+    const queue = fields.queue?.toString() ?? null;
+    if (klass !== null && fields.queue !== null) return { ...common, message, className: klass.toString(), queue, built: { klass: fields.klass, class: fields.class, queue: fields.queue, ...prefixFields }, problem: null };
+    const problem =
+      klass === null ? 'no message field and no klass or class field (sidekiq-cron has no class to push)' : "no message field and no queue field (sidekiq-cron pushes to the queue its class's sidekiq_options name, not known here)";
+    return { ...common, message, className: klass?.toString() ?? null, queue, problem };
   }
   const job = inspectJob(message);
   if (job.kind === 'unparsable') return { ...common, message, className: null, queue: null, problem: job.reason };
@@ -174,7 +207,7 @@ function describe(key: string, member: string, namespace: string | null, name: B
  * the delimiter its `queue_name_delimiter` when not empty, else "_" (ActiveJob's default). Not
  * known here: a prefix taken from the app's own Rails config when the field is empty.
  */
-function withQueuePrefix(definition: CronDefinition, activeJob: Buffer | null, prefix: Buffer | null, delimiter: Buffer | null): CronDefinition {
+function withQueuePrefix(definition: CronDefinition, { activeJob, prefix, delimiter }: PrefixFields): CronDefinition {
   if (activeJob === null || !/^(true|t|yes|y|1)$/i.test(activeJob.toString()) || prefix === null || prefix.length === 0) return definition;
   const queuePrefix = `${prefix.toString()}${delimiter !== null && delimiter.length > 0 ? delimiter.toString() : '_'}`;
   return { ...definition, queuePrefix, queue: definition.queue === null ? null : `${queuePrefix}${definition.queue}` };

@@ -10,6 +10,7 @@ import { plannerArgs, refuseUnlessHeld, type PlanGuard } from '../workflow/plann
 import type { CronDefinition } from './cron-definitions.js';
 
 const rewriteCronMessage = new LuaScript('rewriteCronMessage-3');
+const rewriteCronQueueField = new LuaScript('rewriteCronQueueField-1');
 
 /** What routing says of one cron definition's queue. */
 export interface CronRoute {
@@ -18,7 +19,7 @@ export interface CronRoute {
   readonly to: string | null;
   /** Its queue already is `to`. */
   readonly routed: boolean;
-  /** The message with its queue value rewritten to `to`, when it must change. */
+  /** When it must change: the message with its queue value rewritten to `to`, or without a message (`built`) the new `queue` field. */
   readonly rewritten: Buffer | null;
   /** Why it cannot be made to push to `to` (its queue_name_prefix): left as it is, named as not judged. */
   readonly problem?: string;
@@ -26,11 +27,13 @@ export interface CronRoute {
 
 /**
  * Where each definition's jobs belong under the routing, read as the cron poller would push them
- * (the message's `class` decides, as for a scheduled job).
+ * (the message's `class` decides, as for a scheduled job; without a message, its `klass` and
+ * `queue` fields, which sidekiq-cron builds the message from).
  */
 export function routeCronDefinitions(definitions: readonly CronDefinition[], plan: RoutingPlan): CronRoute[] {
   return definitions.map((definition) => {
-    // No message to rewrite (sidekiq-cron builds it from `klass` and `queue`): left as it is.
+    if (definition.built) return routeBuilt(definition, plan);
+    // No message and no class or no queue field (`problem` says which): not judged, left as it is.
     if (definition.message === null) return { definition, to: null, routed: false, rewritten: null };
     if (definition.queuePrefix !== undefined) return routePrefixed(definition, definition.message, definition.queuePrefix, plan);
     const examined = examineScheduledJob(definition.message, plan, true);
@@ -58,8 +61,26 @@ function routePrefixed(definition: CronDefinition, message: Buffer, prefix: stri
   return { definition, to: decision.to, routed: false, rewritten: queueRewrite(message, job, decision.to.slice(prefix.length), { activeJobQueueName: true }).toBuffer() };
 }
 
+/**
+ * A definition without a message pushes to its `queue` field (behind `queuePrefix`, an ActiveJob
+ * one's queue_name_prefix: `definition.queue` is where it pushes): judged by that queue and its
+ * class; the field becomes the destination without the prefix, and a destination without it
+ * cannot be reached by rewriting the field (named, left as it is), as routePrefixed.
+ */
+function routeBuilt(definition: CronDefinition, plan: RoutingPlan): CronRoute {
+  const decision = decideRoute(plan, { className: definition.className, wrapped: null, queue: definition.queue });
+  if (decision.action === 'already-routed') return { definition, to: definition.queue, routed: true, rewritten: null };
+  if (decision.action !== 'move') return { definition, to: null, routed: false, rewritten: null };
+  const prefix = definition.queuePrefix ?? '';
+  if (!decision.to.startsWith(prefix) || (prefix !== '' && decision.to.length === prefix.length)) {
+    const problem = `its queue_name_prefix makes it push to ${prefix}<its queue>, so it cannot push to ${decision.to}, where routing sends ${definition.className ?? '?'}`;
+    return { definition, to: decision.to, routed: false, rewritten: null, problem };
+  }
+  return { definition, to: decision.to, routed: false, rewritten: Buffer.from(decision.to.slice(prefix.length)) };
+}
+
 export interface CronRewriteResult {
-  /** Definitions whose message now names their destination. */
+  /** Definitions whose message (or, without one, `queue` field) now names their destination. */
   readonly rewritten: { readonly name: string; readonly from: string | null; readonly to: string }[];
   /** Definitions saved by someone else between our read and our write: left as they are now. */
   readonly changedMeanwhile: string[];
@@ -67,7 +88,8 @@ export interface CronRewriteResult {
 
 /**
  * Rewrites the queue value of each definition that routing sends elsewhere, bytes preserved but
- * for that value, each with a compare-and-set (rewriteCronMessage-3.lua), only while the run's
+ * for that value, each with a compare-and-set (rewriteCronMessage-3.lua; without a message, of
+ * its `queue` field: rewriteCronQueueField-1.lua), only while the run's
  * lock is still the plan's (`guard`: else PlanSupersededError or RunLockLostError, nothing more
  * rewritten). Definitions whose class has no destination, or whose message cannot be read, stay
  * as they are.
@@ -75,11 +97,19 @@ export interface CronRewriteResult {
 export async function rewriteCronQueues(redis: Redis, routes: readonly CronRoute[], guard: PlanGuard): Promise<CronRewriteResult> {
   const rewritten: CronRewriteResult['rewritten'][number][] = [];
   const changedMeanwhile: string[] = [];
-  for (const { definition, to, rewritten: message } of routes) {
-    if (to === null || message === null || definition.message === null) continue;
+  for (const { definition, to, rewritten: value } of routes) {
+    if (to === null || value === null) continue;
+    const { built } = definition;
+    if (!built && definition.message === null) continue;
     let done: unknown;
     try {
-      done = await rewriteCronMessage.run(redis, { keys: [definition.key, guard.lockKey], args: [definition.message, message, ...plannerArgs(guard.planner)] });
+      done = built
+        ? await rewriteCronQueueField.run(redis, {
+            keys: [definition.key, guard.lockKey],
+            // The prefix fields too: the value written is the destination without the prefix read (or with none).
+            args: [built.queue, value, ...plannerArgs(guard.planner), asRead(built.klass), asRead(built.class), asRead(built.activeJob), asRead(built.prefix), asRead(built.delimiter)],
+          })
+        : await rewriteCronMessage.run(redis, { keys: [definition.key, guard.lockKey], args: [definition.message!, value, ...plannerArgs(guard.planner)] });
     } catch (error) {
       throw classifyRedisError(error, `Rewriting the queue of cron job ${definition.name} (${definition.key})`);
     }
@@ -88,4 +118,9 @@ export async function rewriteCronQueues(redis: Redis, routes: readonly CronRoute
     else changedMeanwhile.push(definition.name);
   }
   return { rewritten, changedMeanwhile };
+}
+
+/** A field as read, for rewriteCronQueueField-1.lua: '' when absent, else '=' and its bytes. */
+function asRead(value: Buffer | null): Buffer {
+  return value === null ? Buffer.alloc(0) : Buffer.concat([Buffer.from('='), value]);
 }

@@ -30,6 +30,8 @@ export async function seed(redis: Redis): Promise<void> {
   // An older version's queue ledger, of ids (copyJobsToLists-n4.lua keeps writing it by id).
   await redis.sadd('ledger:ids', 'b0:9');
   await redis.hset('cron:h', 'message', 'm');
+  // A definition without a message (rewriteCronQueueField-1 rewrites its queue field).
+  await redis.hset('cron:k', 'klass', 'A', 'queue', 'old');
   // The run's lock, held by the plan the run's bookkeeping steps below name (run, 1000, arn).
   await redis.set('lock', JSON.stringify({ runId: 'run', plannedAt: 1000, plannedBy: 'arn' }));
   // The first part of that plan's list (appendRunPlan-3 goes on after it).
@@ -81,6 +83,7 @@ export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['acquireRunLock-5', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'start'] }, ['lock']],
   ['copyCronDefinition-6', { keys: ['cron:copy', 'cron:index', 'lock', 'cron:index2'], args: ['cron:copy', 'run', 1000, 'arn', 'message', 'm'] }, ['cron:copy', 'cron:index', 'lock', 'cron:index2']],
   ['rewriteCronMessage-3', { keys: ['cron:h', 'lock'], args: ['m', 'm2', 'run', 1000, 'arn'] }, ['cron:h', 'lock']],
+  ['rewriteCronQueueField-1', { keys: ['cron:k', 'lock'], args: ['old', 'new', 'run', 1000, 'arn', '=A', '', '', '', ''] }, ['cron:k', 'lock']],
   ['renewRunLock-4', { keys: ['lock', 'stopped'], args: ['run', 'renew', 1000, '{"runId":"run"}'] }, ['lock']],
   ['acquireRunLock-5', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'hold'] }, ['lock']],
   // A plan that names its execution: whether that execution's end was recorded is read (any type) before the lock is taken.

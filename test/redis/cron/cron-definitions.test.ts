@@ -83,6 +83,38 @@ describe('sidekiq-cron definitions', () => {
     expect(await redis.hget(`${keys.prefix}${fixtures['1.x']!.key}`, 'message')).toBe(savedMeanwhile);
   });
 
+  it('without a message (klass or class, and queue fields): never overwrites one whose fields changed between the read and the write', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const base = { klass: 'StuckCiJobsWorker', cron: '0 * * * *', queue: 'cronjob:stuck_ci_jobs', status: 'enabled' };
+    // Each changed meanwhile in one of the fields sidekiq-cron builds its message from; `untouched` not.
+    const meanwhile: Record<string, [Record<string, string>, (key: string) => Promise<unknown>]> = {
+      message_added: [base, (key) => redis.hset(key, 'message', '{"queue":"elsewhere","class":"StuckCiJobsWorker","args":[]}')],
+      queue_saved: [base, (key) => redis.hset(key, 'queue', 'elsewhere')],
+      klass_saved: [base, (key) => redis.hset(key, 'klass', 'OtherWorker')],
+      klass_added: [{ ...base, klass: undefined!, class: 'StuckCiJobsWorker' }, (key) => redis.hset(key, 'klass', 'StuckCiJobsWorker')],
+      class_removed: [{ ...base, class: 'StuckCiJobsWorker' }, (key) => redis.hdel(key, 'class')],
+      untouched: [{ ...base, class: 'StuckCiJobsWorker' }, async () => undefined],
+    };
+    for (const [name, [fields]] of Object.entries(meanwhile)) {
+      await redis.sadd(`${keys.prefix}cron_jobs`, `cron_job:${name}`);
+      await redis.hset(`${keys.prefix}cron_job:${name}`, Object.fromEntries(Object.entries({ name, ...fields }).filter(([, v]) => v !== undefined)));
+    }
+    const routes = routeCronDefinitions(await readCronDefinitions(redis, keys), plan);
+    expect(routes.map((r) => [r.definition.name, r.to])).toEqual(Object.keys(meanwhile).sort().map((name) => [name, 'cronjob']));
+    for (const [name, [, change]] of Object.entries(meanwhile)) await change(`${keys.prefix}cron_job:${name}`);
+    const guard = await lockedBy(keys);
+    const untouched = `${keys.prefix}cron_job:untouched`;
+    const { [untouched]: _, ...before } = await keyValueSnapshot(redis, keys.prefix);
+    const fieldsBefore = await redis.hgetall(untouched);
+
+    const result = await rewriteCronQueues(redis, routes, guard);
+
+    expect(result).toEqual({ rewritten: [{ name: 'untouched', from: 'cronjob:stuck_ci_jobs', to: 'cronjob' }], changedMeanwhile: ['class_removed', 'klass_added', 'klass_saved', 'message_added', 'queue_saved'] });
+    const { [untouched]: __, ...after } = await keyValueSnapshot(redis, keys.prefix);
+    expect(after).toEqual(before);
+    expect(await redis.hgetall(untouched)).toEqual({ ...fieldsBefore, queue: 'cronjob' });
+  });
+
   it('are carried to another prefix or Redis as saved (hash and index), never overwriting one the target defines', async () => {
     const from = new SidekiqKeys(uniquePrefix());
     const to = new SidekiqKeys(uniquePrefix());
