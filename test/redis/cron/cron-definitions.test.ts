@@ -115,6 +115,20 @@ describe('sidekiq-cron definitions', () => {
     expect(await redis.hgetall(untouched)).toEqual({ ...fieldsBefore, queue: 'cronjob' });
   });
 
+  it("without a message: not rewritten by a plan whose run's lock a later start of the run took: nothing written, the words say why", async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    await redis.sadd(`${keys.prefix}cron_jobs`, 'cron_job:klass_worker');
+    await redis.hset(`${keys.prefix}cron_job:klass_worker`, { name: 'klass_worker', klass: 'StuckCiJobsWorker', queue: 'cronjob:stuck_ci_jobs', status: 'enabled' });
+    const guard = await lockedBy(keys, { runId: 'run-1', plannedAt: planner.plannedAt + 5, plannedBy: 'arn:exec:B' });
+    const before = await keyValueSnapshot(redis, keys.prefix);
+
+    const rewrite = rewriteCronQueues(redis, routeCronDefinitions(await readCronDefinitions(redis, keys), plan), guard);
+
+    await expect(rewrite).rejects.toBeInstanceOf(PlanSupersededError);
+    await expect(rewrite).rejects.toThrow(/found on source redis:\/\/here before it rewrote the queue of cron job klass_worker; it wrote nothing more/);
+    expect(await keyValueSnapshot(redis, keys.prefix)).toEqual(before);
+  });
+
   it('are carried to another prefix or Redis as saved (hash and index), never overwriting one the target defines', async () => {
     const from = new SidekiqKeys(uniquePrefix());
     const to = new SidekiqKeys(uniquePrefix());
