@@ -115,6 +115,52 @@ describe('sidekiq-cron definitions', () => {
     expect(await redis.hgetall(untouched)).toEqual({ ...fieldsBefore, queue: 'cronjob' });
   });
 
+  it('without a message, ActiveJob with queue_name_prefix: the queue field gets the destination without the prefix, never written once the prefix fields changed', async () => {
+    const keys = new SidekiqKeys(uniquePrefix());
+    const digest = classRoutingPlan(new Map([['DigestJob', 'myapp_notify']]));
+    // Pushes to myapp_mailers (job.rb queue_name_with_prefix): the rewrite writes "notify", relying on the prefix as read.
+    const base = { klass: 'DigestJob', cron: '0 6 * * *', queue: 'mailers', status: 'enabled', active_job: 'true', queue_name_prefix: 'myapp' };
+    // No prefix when read: the rewrite writes "myapp_notify", relying on there being none.
+    const bare = { klass: 'DigestJob', cron: '0 6 * * *', queue: 'myapp_mailers', status: 'enabled' };
+    const meanwhile: Record<string, [Record<string, string>, (key: string) => Promise<unknown>]> = {
+      prefix_saved: [base, (key) => redis.hset(key, 'queue_name_prefix', 'other')],
+      delimiter_added: [base, (key) => redis.hset(key, 'queue_name_delimiter', '.')],
+      active_job_cleared: [base, (key) => redis.hset(key, 'active_job', 'false')],
+      active_job_removed: [base, (key) => redis.hdel(key, 'active_job')],
+      prefix_added: [bare, (key) => redis.hset(key, 'active_job', 'true', 'queue_name_prefix', 'myapp')],
+      untouched: [base, async () => undefined],
+      untouched_bare: [bare, async () => undefined],
+    };
+    for (const [name, [fields]] of Object.entries(meanwhile)) {
+      await redis.sadd(`${keys.prefix}cron_jobs`, `cron_job:${name}`);
+      await redis.hset(`${keys.prefix}cron_job:${name}`, { name, ...fields });
+    }
+    const routes = routeCronDefinitions(await readCronDefinitions(redis, keys), digest);
+    expect(routes.map((r) => [r.definition.name, r.to, r.rewritten?.toString()])).toEqual(
+      Object.keys(meanwhile)
+        .sort()
+        .map((name) => [name, 'myapp_notify', meanwhile[name]![0] === bare ? 'myapp_notify' : 'notify']),
+    );
+    for (const [name, [, change]] of Object.entries(meanwhile)) await change(`${keys.prefix}cron_job:${name}`);
+    const guard = await lockedBy(keys);
+    const untouched = [`${keys.prefix}cron_job:untouched`, `${keys.prefix}cron_job:untouched_bare`];
+    const before = Object.fromEntries(Object.entries(await keyValueSnapshot(redis, keys.prefix)).filter(([k]) => !untouched.includes(k)));
+
+    const result = await rewriteCronQueues(redis, routes, guard);
+
+    expect(result).toEqual({
+      rewritten: [
+        { name: 'untouched', from: 'myapp_mailers', to: 'myapp_notify' },
+        { name: 'untouched_bare', from: 'myapp_mailers', to: 'myapp_notify' },
+      ],
+      changedMeanwhile: ['active_job_cleared', 'active_job_removed', 'delimiter_added', 'prefix_added', 'prefix_saved'],
+    });
+    const after = Object.fromEntries(Object.entries(await keyValueSnapshot(redis, keys.prefix)).filter(([k]) => !untouched.includes(k)));
+    expect(after).toEqual(before);
+    expect(await redis.hgetall(untouched[0]!)).toEqual({ name: 'untouched', ...base, queue: 'notify' });
+    expect(await redis.hgetall(untouched[1]!)).toEqual({ name: 'untouched_bare', ...bare, queue: 'myapp_notify' });
+  });
+
   it("without a message: not rewritten by a plan whose run's lock a later start of the run took: nothing written, the words say why", async () => {
     const keys = new SidekiqKeys(uniquePrefix());
     await redis.sadd(`${keys.prefix}cron_jobs`, 'cron_job:klass_worker');
