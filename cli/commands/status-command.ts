@@ -16,7 +16,7 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
       .command('status')
       .summary('where a deployed execution is now (once; `watch` follows it)')
       .description(
-        'Shows an execution of the deployed state machine once: status, current state, retries, a line per set and queue, and the summary when it has ended. Exit code 0 while it runs or when it succeeded completely (a run that left jobs it could not move, "Done, but jobs were left behind", included, as for run), 1 when it failed, was stopped or did not finish, or left sidekiq-cron definitions unread while asked to rewrite or carry them ("Done, but N sidekiq-cron definition(s) were not read", as for run), 2 when its plan refused the input (nothing touched). Only reads.',
+        'Shows an execution of the deployed state machine once: status, current state, retries, a line per set and queue, and the summary when it has ended. Exit code 0 while it runs or when it succeeded completely (a run that left jobs it could not move, "Done, but jobs were left behind", included, as for run), 1 when it failed, was stopped or did not finish, or left sidekiq-cron definitions unread while asked to rewrite or carry them, or, rewriting, enabled ones it could not judge ("Done, but N sidekiq-cron definition(s) were not read" or "… could not be judged by the routing", as for run), 2 when its plan refused the input (nothing touched). Only reads.',
       )
       .argument('<execution>', 'the execution ARN, or the run id it was started with (then its newest execution: a resumed run goes on in RUN-resume-N)')
       .option('--json', 'print the status as one JSON object'),

@@ -44,6 +44,13 @@ describe('the sidekiq-migrate executable', () => {
     expect(result.stdout.replace(/\s+/g, ' ')).toContain('an enabled cron definition still pushes to one of them. A stuck verdict without such jobs (no progress since --previous, jobs still arriving on retired queues) exits 0. With a selection (--classes, --classes-file, --store), exit code 1 while any of their jobs is left here (3 still wins). With --retired-queues, an enabled cron definition whose queue cannot be known (a message it cannot read, or neither message nor queue field) is named and the check is not drained: exit code 1.');
   });
 
+  it.each([['watch'], ['status']])('%s --help says it exits 1 over sidekiq-cron definitions a rewrite could not judge, as over unread ones (the same verdict as run)', (command) => {
+    const result = exec(command, '--help');
+
+    expect(result.status).toBe(0);
+    expect(result.stdout.replace(/\s+/g, ' ')).toContain('left sidekiq-cron definitions unread while asked to rewrite or carry them, or, rewriting, enabled ones it could not judge');
+  });
+
   it("rollback --help does not offer a quarantine a rollback never uses (every queue it takes jobs from is live)", () => {
     const result = exec('rollback', '--help');
 
