@@ -52,7 +52,18 @@ function notAllRead(report: DrainReport): string {
     ...(report.queuesCutShort ? [`${count(report.queuesCutShort.queues - report.queuesCutShort.read)} of the ${count(report.queuesCutShort.queues)} queues`] : []),
     ...(report.keyspaceLookCutShort?.looks ?? []),
     ...(report.fetchedListsCutShort ? [`workers' private lists past the first ${count(report.fetchedListsCutShort.read)}`] : []),
+    ...setsReadInPart(report).map(([name, s]) => (s.readBeforeTimeRanOut !== undefined ? `${name} entries past the first ${count(s.readBeforeTimeRanOut)} of ${count(s.total)}` : `${name} entries past what a check counts, of ${count(s.total)}`)),
   ].join(', ');
+}
+
+/**
+ * The sets whose entries count in `remaining` (schedule and retry: they come due onto their queues
+ * by themselves; dead and interrupted entries never do) read in part (orphanedEstimated: by the
+ * check's time, or past its count limit): what they hold is extrapolated from the entries read,
+ * so an estimate of none is not a count of none.
+ */
+function setsReadInPart(report: DrainReport): [string, DrainReport['sets'][keyof DrainReport['sets']]][] {
+  return Object.entries(report.sets).filter(([name, s]) => (name === 'schedule' || name === 'retry') && s.orphanedEstimated);
 }
 
 /** The human view of a drain check: the verdict first, then what it rests on. */
@@ -80,8 +91,11 @@ export function renderDrainReport(report: DrainReport): string {
     : '';
   // A floor of jobs counted: "at least N"; none counted, what was not read (at the line's end).
   const floor = countIsAFloor(report);
-  const counted = floor && report.remaining === 0 ? '0 job(s) counted' : `${floor ? 'at least ' : ''}${report.remaining} job(s) left${dormant > 0 ? ' to run' : ''}`;
-  const notRead = floor && report.remaining === 0 ? `; not all read: ${notAllRead(report)} (see below)` : '';
+  // None counted with a set read in part: "0 job(s) left" was an estimate of none from the entries
+  // read, said as a count; what was not read is said instead, as for a floor.
+  const noneOfAll = report.remaining === 0 && (floor || setsReadInPart(report).length > 0);
+  const counted = noneOfAll ? '0 job(s) counted' : `${floor ? 'at least ' : ''}${report.remaining} job(s) left${dormant > 0 ? ' to run' : ''}`;
+  const notRead = noneOfAll ? `; not all read: ${notAllRead(report)} (see below)` : '';
   const lines = [`${report.redis}: ${v.state.toUpperCase()} — ${counted}${only}${scope}${rate}${eta}${kept}${notRead}${report.noSidekiqData ? ": no Sidekiq data at all there (no queue, set, process or statistic of Sidekiq's, under any prefix or in another database): check that this is the Redis you meant (host, port, /db)" : ''}`];
   for (const reason of v.reasons) lines.push(`  - ${displayText(reason)}`);
   // What the check saw of the move's target when it kept its id (a loss is the first reason above).
