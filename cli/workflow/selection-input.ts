@@ -5,6 +5,7 @@ import { defaultLabel, problemOf } from '../../core/config/validate-config.js';
 import { refuseCaWithoutTls } from './connect-options.js';
 import type { RoutingInput } from '../../core/workflow/workflow-input.js';
 import { InputError } from '../../core/errors/input-error.js';
+import { isRedisUrlForm } from '../../core/redis/redis-url.js';
 import { passwordsTwice, secretFileWithoutPassword, type PasswordSides } from './password-twice.js';
 
 /** A selection's routing plan as an execution's routing input (a class mapping, or renames). */
@@ -68,7 +69,7 @@ export function endpointRefusals(given: Record<string, unknown>, endpoints: Reco
   for (const [key, option] of Object.entries(endpoints)) {
     const value = given[key];
     if (!text(value)) continue;
-    if (value.includes('://')) urls[key] = value;
+    if (isRedisUrlForm(value)) urls[key] = value;
     else if (stores !== undefined && STORE_NAME.test(value)) problems.push(...problemOf(() => (urls[key] = storeUrl(stores, value, option))));
   }
   for (const [ca, keys] of Object.entries(cas)) {

@@ -75,8 +75,24 @@ function unixSocket(url: string, parsed: URL, option: string): RedisUrl {
   const db = dbText === '' ? 0 : /^\d+$/.test(dbText) ? Number(dbText) : NaN;
   if (!Number.isSafeInteger(db)) problems.push(`the database (?db=) must be a number, not "${dbText}"`);
   if ([...query.keys()].some((key) => key !== 'db') || parsed.hash !== '') problems.push('only ?db=N is read after the path');
+  // decodeURIComponent throws a bare "URI malformed" on a "%" not starting an escape.
+  let path = parsed.pathname;
+  try {
+    path = decodeURIComponent(parsed.pathname);
+  } catch {
+    problems.push('the socket\'s path has a "%" not followed by two hex digits: write a "%" in a path as %25');
+  }
   if (problems.length > 0) throw new InputError(`${option} ${shownInError(url)}: ${problems.join('; ')}`);
-  return { url, redacted: redactRedisUrl(url), tls: false, host: '', port: 0, db, username: undefined, password: undefined, path: decodeURIComponent(parsed.pathname) };
+  return { url, redacted: redactRedisUrl(url), tls: false, host: '', port: 0, db, username: undefined, password: undefined, path };
+}
+
+/**
+ * Whether an endpoint option's value is written as a URL rather than a redis.yml store name: a
+ * scheme with "//", or a Unix socket in GitLab's `unix:/path` form (no "//"), which was taken for a
+ * store name and refused as "not a Redis URL".
+ */
+export function isRedisUrlForm(value: string): boolean {
+  return value.includes('://') || /^\s*unix:/i.test(value);
 }
 
 /** The URL as a refusal shows it: redacted, and a query or fragment (`?password=…`) left out. */

@@ -1,7 +1,7 @@
 import { readInputFile } from '../config/read-input-file.js';
 import { readStructuredFile } from '../config/read-structured-file.js';
 import { InputError } from '../errors/input-error.js';
-import { parseRedisUrl, redactRedisUrl } from '../redis/redis-url.js';
+import { isRedisUrlForm, parseRedisUrl, redactRedisUrl } from '../redis/redis-url.js';
 import { MAIN_STORE } from './main-store.js';
 
 /** The Sidekiq Redis instances a GitLab `config/redis.yml` defines: store name → URL. */
@@ -183,7 +183,7 @@ function socketUrl(url: string, username: string | undefined, password: string |
  * name is refused with the names the file has, an entry this tool cannot use with why and what to do.
  */
 export function storeUrl(stores: RedisStores | undefined, value: string, option: string): string {
-  if (value.includes('://')) return value;
+  if (isRedisUrlForm(value)) return value;
   if (stores === undefined) throw new InputError(`${option} ${value}: not a Redis URL (redis://… or rediss://…); a store name needs --redis-yml config/redis.yml`);
   const url = stores.urls.get(value);
   const unusable = stores.unusable.get(value);
@@ -194,7 +194,7 @@ export function storeUrl(stores: RedisStores | undefined, value: string, option:
 
 /** The CA file of the store `value` names (its entry's ssl_params ca_file), or undefined (a URL, no file, none written). */
 export function storeCaFile(stores: RedisStores | undefined, value: string | undefined): string | undefined {
-  return value === undefined || value.includes('://') ? undefined : stores?.caFiles.get(value);
+  return value === undefined || isRedisUrlForm(value) ? undefined : stores?.caFiles.get(value);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

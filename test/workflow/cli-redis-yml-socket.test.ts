@@ -47,6 +47,10 @@ describe('Unix sockets', { timeout: 120_000 }, () => {
   it.each([
     ["redis.yml's main as Omnibus writes it (url: unix:/path)", () => ['--redis-yml', file('redis.yml', `production:\n  main:\n    url: unix:${socket}\n  queues_shard_catchall_b:\n    url: "${targetServer.url}"\n`), '--from', 'main', '--to', 'queues_shard_catchall_b']],
     ['--from unix:///path', () => ['--from', `unix://${socket}`, '--to', targetServer.url]],
+    // GitLab's own form (gitlab.rb, resque.yml), as copied onto the command line: it passed the URL's
+    // check and was then refused as 'not a Redis URL (redis://… or rediss://…)' (a store name).
+    ['--from unix:/path (GitLab\'s form)', () => ['--from', `unix:${socket}`, '--to', targetServer.url]],
+    ['--from unix:/path beside --redis-yml', () => ['--redis-yml', file('redis-other.yml', `production:\n  main:\n    url: "${targetServer.url}"\n`), '--from', `unix:${socket}?db=0`, '--to', 'main']],
   ])('%s: the move goes through the socket', async (_name, endpoints) => {
     const { moving, staying } = await seed();
 
@@ -58,6 +62,16 @@ describe('Unix sockets', { timeout: 120_000 }, () => {
     await expectExactJobs(target, '', [jobEntry('queue:default', moving)], 'the target has the moved class');
     // The run lock was taken and given back through the socket.
     expect(await source.keys('*lock*')).toEqual([]);
+  });
+
+  it('a socket path with a bare "%": one message naming the option, the value and why (not "URI malformed")', async () => {
+    const { moving, staying } = await seed();
+
+    const refused = await runCli('move', '--from', `unix://${socketDir}/a%zz.socket`, '--to', targetServer.url, '--classes', 'A');
+
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe(`--from: unix://${socketDir}/a%zz.socket: the socket's path has a "%" not followed by two hex digits: write a "%" in a path as %25\n`);
+    await expectExactJobs(source, '', [jobEntry('queue:default', moving), jobEntry('queue:default', staying)], 'nothing moved');
   });
 
   it('--from the socket, --to the same server over TCP: refused as the same Redis, nothing moved', async () => {
