@@ -9,7 +9,16 @@ import type { ConnectOptions } from '../../core/redis/connect-redis.js';
 export interface SideSecrets {
   readonly password?: string | undefined;
   /** CA files (PEM) to trust for this side, besides Node's own roots. */
-  readonly caFiles: readonly (string | undefined)[];
+  readonly caFiles: readonly (string | CaFileOf | undefined)[];
+}
+
+/**
+ * A CA file the user did not type but a file named (a redis.yml entry's ssl_params ca_file):
+ * `where` says which, since a refusal naming the path alone left the user looking for it.
+ */
+export interface CaFileOf {
+  readonly path: string;
+  readonly where: string;
 }
 
 /**
@@ -19,8 +28,8 @@ export interface SideSecrets {
  * the run will send checked before anything is touched.
  */
 export function connectOptions(side: SideSecrets, use: ConnectionUse, warn?: (text: string) => void): ConnectOptions {
-  const files = side.caFiles.filter((f): f is string => f !== undefined);
-  const ca = files.length === 0 ? undefined : [...rootCertificates, ...files.map(readCaFile)];
+  const files = side.caFiles.filter((f): f is string | CaFileOf => f !== undefined);
+  const ca = files.length === 0 ? undefined : [...rootCertificates, ...files.map((f) => (typeof f === 'string' ? readCaFile(f) : readCaFileOf(f)))];
   return { use, ...(side.password !== undefined ? { password: side.password } : {}), ...(ca ? { tls: { ca } } : {}), ...(warn ? { notice: onceEach(warn) } : {}) };
 }
 
@@ -54,6 +63,16 @@ export function readCaFile(path: string): string {
   if (problem && 'textBefore' in problem) throw new InputError(`The CA certificate file ${path}: certificate ${problem.textBefore} of the file ${TEXT_BEFORE_BEGIN}`);
   if (problem) throw new InputError(`The CA certificate file ${path}: certificate ${problem.unreadable} of the file is not readable: ${IN_PEM}`);
   return text;
+}
+
+/** readCaFile of a file another file named, its refusal saying where the path came from. */
+function readCaFileOf(file: CaFileOf): string {
+  try {
+    return readCaFile(file.path);
+  } catch (error) {
+    if (error instanceof InputError && error.where === undefined) error.where = file.where;
+    throw error;
+  }
 }
 
 /** A connection's notices as warning lines, each said once however often the connection is opened again. */

@@ -2,7 +2,7 @@ import type { RoutingPlan } from '../../core/routing/routing-plan.js';
 import { loadRedisStores, storeCaFile, storeUrl, type RedisStores } from '../../core/selection/redis-stores.js';
 import { CRON_WITH_SELECTION, STORE_NAME } from '../../core/config/selection-options.js';
 import { defaultLabel, problemOf } from '../../core/config/validate-config.js';
-import { refuseCaWithoutTls } from './connect-options.js';
+import { refuseCaWithoutTls, type CaFileOf } from './connect-options.js';
 import type { RoutingInput } from '../../core/workflow/workflow-input.js';
 import { InputError } from '../../core/errors/input-error.js';
 import { isRedisUrlForm } from '../../core/redis/redis-url.js';
@@ -36,10 +36,14 @@ export function endpointUrls<K extends string>(redisYml: string | undefined, env
  * The CA file each endpoint given as a store name of `redisYml` trusts (its entry's ssl_params
  * ca_file), besides the CA options; undefined for a URL or an entry without one.
  */
-export function endpointCaFiles<K extends string>(redisYml: string | undefined, environment: string, values: Record<K, string | undefined>): Record<K, string | undefined> {
+export function endpointCaFiles<K extends string>(redisYml: string | undefined, environment: string, values: Record<K, string | undefined>): Record<K, CaFileOf | undefined> {
   const stores = redisYml === undefined ? undefined : loadRedisStores(redisYml, environment);
-  const files = {} as Record<K, string | undefined>;
-  for (const [key, value] of Object.entries(values) as [K, string | undefined][]) files[key] = storeCaFile(stores, value);
+  const files = {} as Record<K, CaFileOf | undefined>;
+  for (const [key, value] of Object.entries(values) as [K, string | undefined][]) {
+    const path = storeCaFile(stores, value);
+    // The user typed no such path: its refusal names the entry, and where a relative one is read from.
+    files[key] = path === undefined || stores === undefined ? undefined : { path, where: `${stores.path}'s ${value}, its ssl_params ca_file; a relative path is read from the current directory, ${process.cwd()}` };
+  }
   return files;
 }
 

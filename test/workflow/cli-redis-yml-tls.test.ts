@@ -70,4 +70,26 @@ describe('redis.yml entries with TLS', { timeout: 120_000 }, () => {
     expect(await tls.lrange('queue:default', 0, -1)).toEqual(before);
     expect(await plain.dbsize()).toBe(0);
   });
+
+  // A ca_file the tool cannot read was said as 'Cannot read the CA certificate file config/ca.pem:
+  // no such file', alone: no word that the path came from redis.yml's entry, nor where a relative
+  // one is read from (the user typed no such path).
+  it.each([
+    ['move --from', (path: string) => ['move', '--redis-yml', path, '--from', 'main', '--to', 'queues_shard_catchall_b', '--classes', 'A']],
+    ['drain-check --redis', (path: string) => ['drain-check', '--redis-yml', path, '--redis', 'main']],
+  ])("%s a store whose ssl_params ca_file is not there: the message names the file's entry and the directory a relative path is read from, exit 2, nothing touched", async (_name, args) => {
+    await tls.flushall();
+    await plain.flushall();
+    await tls.rpush('queue:default', sidekiqPayload({ className: 'A', args: '[1]' }));
+    const path = entries(`    url: "rediss://localhost:${tlsServer.port}"\n    ssl_params:\n      ca_file: config/no-such-ca.pem\n`);
+    const before = await tls.lrange('queue:default', 0, -1);
+
+    const refused = await runCli(...args(path));
+
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toBe(`Cannot read the CA certificate file config/no-such-ca.pem: no such file\n  (in ${path}'s main, its ssl_params ca_file; a relative path is read from the current directory, ${process.cwd()})\n`);
+    expect(await tls.lrange('queue:default', 0, -1)).toEqual(before);
+    expect(await plain.dbsize()).toBe(0);
+  });
 });
