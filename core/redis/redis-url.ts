@@ -115,7 +115,11 @@ const UNSUPPORTED: readonly (readonly [RegExp, string])[] = [
 function whyNotAUrl(url: string): string {
   const auth = /^\s*[a-z][a-z0-9+.-]*:\/\/([\s\S]*)@/i.exec(url)?.[1];
   if (auth !== undefined && /[#?/]/.test(auth)) return ': its password has a "#", "?" or "/" (percent-encode them: %23, %3F, %2F; or give the password with --password)';
-  const port = /^\s*[a-z][a-z0-9+.-]*:\/\/(?:[\s\S]*@)?(?:\[[^\]]*\]|[^/:?#]*):([^/?#]*)/i.exec(url)?.[1];
+  // The port is looked for after the credentials (up to the last "@"), never in them: with the host
+  // left out (redis://:password@/0) the optional credentials' group was skipped and the text from
+  // the password's ":" to the "@" was quoted as the port, printing the password.
+  const hostAndAfter = url.replace(/^(\s*[a-z][a-z0-9+.-]*:\/\/)[\s\S]*@/i, '$1');
+  const port = /^\s*[a-z][a-z0-9+.-]*:\/\/(?:\[[^\]]*\]|[^/:?#@]*):([^/?#]*)/i.exec(hostAndAfter)?.[1];
   if (port !== undefined && (!/^\d+$/.test(port) || Number(port) > 65535)) return `: the port must be a number from 1 to 65535, not "${port}"`;
   return '';
 }

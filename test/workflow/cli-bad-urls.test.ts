@@ -41,4 +41,20 @@ describe('bad Redis URLs say what is wrong with them', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(`--redis: ${url}: the scheme is missing: write redis://${url} (or rediss://${url} for TLS)\n`);
   });
+
+  // A URL whose host was left out after its password: the port check took the text between the
+  // first ":" and the "@" for a port, and printed the password ('not "hunter2@"') beside a URL it
+  // had just redacted.
+  it.each([
+    ['redis://:hunter2@/0', 'redis://:***@/0'],
+    ['redis://user:hunter2@/0', 'redis://user:***@/0'],
+    ['unix://:hunter2@/var/run/redis.sock', 'unix://:***@/var/run/redis.sock'],
+  ])('a password without a host: %s is refused without the password', async (url, shown) => {
+    const result = await runCli('drain-check', '--redis', url);
+
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).not.toContain('hunter2');
+    expect(result.stderr).toBe(`--redis: not a URL: ${shown} (expected redis://[user:password@]host[:port][/db] or rediss://… for TLS)\n`);
+  });
 });
