@@ -35,15 +35,19 @@ export function connectOptions(side: SideSecrets, use: ConnectionUse, warn?: (te
 
 /**
  * A CA option given (`file`) for connections of which none speaks TLS (every one of `urls` is
- * redis://): refused before anything connects. It was ignored, and the run went ahead in the clear,
+ * redis://, or a Unix socket): refused before anything connects. It was ignored, and the run went ahead in the clear,
  * its password too, while the user believed it encrypted. A URL that is not plainly redis:// is
  * left to its own check (a typo in the scheme is said as one there).
  */
 export function refuseCaWithoutTls(option: string, file: string | undefined, urls: readonly (string | undefined)[]): void {
   const given = urls.filter((u): u is string => u !== undefined);
-  if (file === undefined || given.length === 0 || !given.every((u) => /^\s*redis:\/\//i.test(u))) return;
+  // A Unix socket (unix:///path, GitLab's unix:/path) never speaks TLS either: its CA was ignored too.
+  const socket = (u: string) => /^\s*unix:/i.test(u);
+  if (file === undefined || given.length === 0 || !given.every((u) => /^\s*redis:\/\//i.test(u) || socket(u))) return;
   const [one, two] = given.map((u) => redactRedisUrl(u.trim()));
-  const why = two === undefined ? `${one} does not use TLS (redis://), so no CA is used: give its rediss:// URL` : `neither ${one} nor ${two} uses TLS (redis://), so no CA is used: give their rediss:// URLs`;
+  if (two === undefined && socket(given[0]!)) throw new InputError(`${option} ${file}: ${one} is a Unix socket, which does not use TLS, so no CA is used: leave ${option} out`);
+  const kinds = given.some(socket) ? 'redis:// or a Unix socket' : 'redis://';
+  const why = two === undefined ? `${one} does not use TLS (redis://), so no CA is used: give its rediss:// URL` : `neither ${one} nor ${two} uses TLS (${kinds}), so no CA is used: give their rediss:// URLs`;
   throw new InputError(`${option} ${file}: ${why}, or leave ${option} out`);
 }
 

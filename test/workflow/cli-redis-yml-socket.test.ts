@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectExactJobs, jobEntry } from '../support/exact-jobs.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { startRedisServer, TEST_CA_FILE, type RedisServerHandle } from '../support/redis-server.js';
 import { runCli } from '../support/run-cli.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { tempFileWriter } from '../support/temp-files.js';
@@ -82,5 +82,22 @@ describe('Unix sockets', { timeout: 120_000 }, () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(new RegExp(`^source unix://${socket} and target ${sourceServer.url} are the same Redis \\(server run_id [0-9a-f]{40}, database 0, no prefix\\): a transfer needs two different places\\. To re-route inside one Redis, use run\\. Nothing was touched\\.\\n$`));
     await expectExactJobs(source, '', [jobEntry('queue:default', moving), jobEntry('queue:default', staying)], 'nothing moved');
+  });
+
+  // A CA option for a socket (which never speaks TLS) was ignored, as one for a redis:// URL was
+  // before it was refused: the user believed the connection encrypted.
+  it.each([
+    ['drain-check --tls-ca', () => ['drain-check', '--redis', `unix://${socket}`, '--tls-ca', TEST_CA_FILE], '--tls-ca', () => `unix://${socket}`],
+    ['move --from-tls-ca (unix:/path)', () => ['move', '--from', `unix:${socket}`, '--to', targetServer.url, '--classes', 'A', '--from-tls-ca', TEST_CA_FILE], '--from-tls-ca', () => `unix:${socket}`],
+  ])('%s for a Unix socket: refused, exit 2, nothing moved', async (_name, args, option, url) => {
+    const { moving, staying } = await seed();
+
+    const refused = await runCli(...args());
+
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toBe(`${option} ${TEST_CA_FILE}: ${url()} is a Unix socket, which does not use TLS, so no CA is used: leave ${option} out\n`);
+    await expectExactJobs(source, '', [jobEntry('queue:default', moving), jobEntry('queue:default', staying)], 'nothing moved');
+    expect(await target.dbsize()).toBe(0);
   });
 });
