@@ -17,6 +17,7 @@ import { registerStopCommand } from './commands/stop-command.js';
 import { registerWatchCommand } from './commands/watch-command.js';
 import { ExitCode } from './exit-codes.js';
 import { registerHelpCommand } from './help-command.js';
+import { recordGivenOptions, refuseRepeatedOptions } from './repeated-options.js';
 import { OutageWatch } from './workflow/outage-watch.js';
 import { localTaskHandlers } from './workflow/task-handlers.js';
 
@@ -54,7 +55,11 @@ export function buildProgram(ctx: CliContext): Command {
   // Excess arguments are refused in the preAction hook, after an option that took another as its
   // value is named: that is how a value left out most often ends up as an excess argument.
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err }).allowExcessArguments();
+  // A single-value option given twice (`--redis A --redis B`) is refused, not the later one taken.
+  for (const command of [program, ...program.commands]) recordGivenOptions(command);
   program.hook('preAction', (_program, action) => {
+    refuseRepeatedOptions(program);
+    refuseRepeatedOptions(action);
     refuseConfigNotRead(program, action);
     refuseOptionsAsValues(action);
     refuseExcessArguments(action);
