@@ -40,9 +40,7 @@ export function parseRedisUrl(url: string, option = '--redis'): RedisUrl {
   // 0 is no port to connect to: taken, the connection was refused as if the server were down (exit 1).
   if (port === 0) problems.push(`the port must be a number from 1 to 65535, not "${parsed.port}"`);
   const dbText = parsed.pathname.replace(/^\//, '');
-  // Digits only: Number() would also take "0x1", "1e0" or "-0" for a database.
-  const db = dbText === '' ? 0 : /^\d+$/.test(dbText) ? Number(dbText) : NaN;
-  if (!Number.isSafeInteger(db)) problems.push(`the database must be a number, not "${dbText}"`);
+  const db = databaseNumber(dbText, 'the database', problems);
   // Other clients read `?db=3` (redis-py, ioredis) or `?password=…`: ignored, the run would work
   // on database 0 or without the password. Refused, whatever it says (never shown: it may hold a secret).
   if (parsed.search !== '' || parsed.hash !== '') problems.push('a query (?…) or fragment (#…) is not read: give the database as the path (/3) and the password in the URL\'s user part or with --password');
@@ -62,6 +60,27 @@ export function parseRedisUrl(url: string, option = '--redis'): RedisUrl {
 }
 
 /**
+ * Redis's `databases` setting is an int (at most 2^31-1), so no server has a database past
+ * 2147483646: a larger number (99999999999999999999 is past 2^53 too) is said as too large, with
+ * the bound, rather than as no number.
+ */
+const MAX_DATABASES = 2147483647;
+
+function databaseNumber(text: string, what: string, problems: string[]): number {
+  if (text === '') return 0;
+  // Digits only: Number() would also take "0x1", "1e0" or "-0" for a database.
+  if (!/^\d+$/.test(text)) {
+    problems.push(`${what} must be a number, not "${text}"`);
+    return NaN;
+  }
+  if (BigInt(text) >= BigInt(MAX_DATABASES)) {
+    problems.push(`${what} ${text} is too large: Redis has at most ${MAX_DATABASES} databases, 0 to ${MAX_DATABASES - 1}`);
+    return NaN;
+  }
+  return Number(text);
+}
+
+/**
  * A Unix socket URL as GitLab reads it (Gitlab::Redis::Wrapper): `unix:/path` or `unix:///path`, the
  * database in `?db=N` (its only query). A password goes apart (--password, an entry's password:):
  * a URL without a host holds none.
@@ -71,9 +90,7 @@ function unixSocket(url: string, parsed: URL, option: string): RedisUrl {
   if (parsed.hostname !== '') problems.push(`the socket's path must start at the root: unix:///path (not unix://${parsed.hostname}/…)`);
   if (parsed.pathname === '' || parsed.pathname === '/') problems.push("the socket's path is missing");
   const query = new URLSearchParams(parsed.search);
-  const dbText = query.get('db') ?? '';
-  const db = dbText === '' ? 0 : /^\d+$/.test(dbText) ? Number(dbText) : NaN;
-  if (!Number.isSafeInteger(db)) problems.push(`the database (?db=) must be a number, not "${dbText}"`);
+  const db = databaseNumber(query.get('db') ?? '', 'the database (?db=)', problems);
   if ([...query.keys()].some((key) => key !== 'db') || parsed.hash !== '') problems.push('only ?db=N is read after the path');
   // decodeURIComponent throws a bare "URI malformed" on a "%" not starting an escape.
   let path = parsed.pathname;

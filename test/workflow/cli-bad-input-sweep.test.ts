@@ -96,4 +96,14 @@ describe('bad input: one message naming what and where, exit 2, nothing touched'
     expect(portZero.stderr).toBe('--redis: redis://127.0.0.1:0: the port must be a number from 1 to 65535, not "0"\n');
     expect(blank.stderr).toBe('--redis: not a URL: "  " (expected redis://[user:password@]host[:port][/db] or rediss://… for TLS)\n');
   });
+  // A /db past 2^53 was said to be no number ("the database must be a number, not
+  // "99999999999999999999""), though it is one: said as too large, with the bound.
+  it('a database number too large for Redis is said as such, with the bound', async () => {
+    const huge = '99999999999999999999';
+    const run = await untouched(() => runCli('run', '--redis', `${redis.urls().source}/${huge}`, '--rename', 'q=new'));
+    const move = await untouched(() => runCli('move', '--from', redis.urls().source, '--to', `${redis.urls().target}/${huge}`));
+
+    expect(run.stderr).toBe(`--redis: ${redis.urls().source}/${huge}: the database ${huge} is too large: Redis has at most 2147483647 databases, 0 to 2147483646\n`);
+    expect(move.stderr).toBe(`--to: ${redis.urls().target}/${huge}: the database ${huge} is too large: Redis has at most 2147483647 databases, 0 to 2147483646\n`);
+  });
 });

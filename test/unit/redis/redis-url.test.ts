@@ -63,7 +63,11 @@ describe('what another client would read but we would not', () => {
   });
 
   it('takes digits only for the database ("0x1", "1e0", "-0" are not numbers here)', () => {
-    for (const db of ['0x1', '1e0', '-0', '+1', '99999999999999999999']) expect(() => parseRedisUrl(`redis://h/${db}`)).toThrow(`--redis redis://h/${db}: the database must be a number, not "${db}"`);
+    for (const db of ['0x1', '1e0', '-0', '+1']) expect(() => parseRedisUrl(`redis://h/${db}`)).toThrow(`--redis redis://h/${db}: the database must be a number, not "${db}"`);
+    // A number, but past any database Redis can have (its `databases` setting is at most 2^31-1).
+    for (const db of ['99999999999999999999', '2147483647']) expect(() => parseRedisUrl(`redis://h/${db}`)).toThrow(`--redis redis://h/${db}: the database ${db} is too large: Redis has at most 2147483647 databases, 0 to 2147483646`);
+    expect(parseRedisUrl('redis://h/2147483646').db).toBe(2147483646);
+    expect(() => parseRedisUrl('unix:///s?db=99999999999999999999')).toThrow('--redis unix:///s?…: the database (?db=) 99999999999999999999 is too large: Redis has at most 2147483647 databases, 0 to 2147483646');
     expect(parseRedisUrl('redis://h/15')).toMatchObject({ db: 15 });
   });
 
