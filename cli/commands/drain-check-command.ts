@@ -254,7 +254,8 @@ function previousProblems(given: Record<string, unknown>): string[] {
 /** Likewise, a --save it could not write (checked as below, once the options pass). */
 function saveProblems(given: Record<string, unknown>): string[] {
   const path = given['save'];
-  if (typeof path !== 'string' || path === '') return [];
+  // Empty or blank: the options' own check says so.
+  if (typeof path !== 'string' || path.trim() === '') return [];
   try {
     checkOutputFile(path, 'drain report');
     return [];

@@ -12,6 +12,9 @@ export function checkOutputFile(path: string, what: string): void {
   const refuse = (reason: string, cause?: unknown): never => {
     throw new InputError(`Cannot write the ${what} to ${shownPath(path)}: ${reason}`, cause === undefined ? undefined : { cause });
   };
+  // A blank name would be written as a file named with blanks in the current directory (a read of
+  // such a name is refused as no such file): refused as the slip it is.
+  if (path.trim() === '') refuse('the name is blank: give a file path');
   let isDirectory: boolean | undefined;
   try {
     isDirectory = statSync(path).isDirectory();

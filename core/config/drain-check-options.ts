@@ -32,7 +32,12 @@ export const drainCheckOptionsSchema = z
     namespace: z.string().default(''),
     // Empty (`--save "$REPORT"`, the variable unset): said in words, as the other paths are.
     previous: z.string().min(1, 'a path, not empty (the JSON report --save wrote last time)').optional(),
-    save: z.string().min(1, 'a path, not empty (where to write this check as JSON)').optional(),
+    // Blank ('  ') would be written as a file named with blanks in the current directory.
+    save: z
+      .string()
+      .min(1, 'a path, not empty (where to write this check as JSON)')
+      .refine((path) => path === '' || path.trim() !== '', 'a path, not blank (where to write this check as JSON)')
+      .optional(),
     retiredQueues: z
       .string()
       .optional()

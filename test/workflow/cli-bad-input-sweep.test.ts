@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -105,5 +105,16 @@ describe('bad input: one message naming what and where, exit 2, nothing touched'
 
     expect(run.stderr).toBe(`--redis: ${redis.urls().source}/${huge}: the database ${huge} is too large: Redis has at most 2147483647 databases, 0 to 2147483646\n`);
     expect(move.stderr).toBe(`--to: ${redis.urls().target}/${huge}: the database ${huge} is too large: Redis has at most 2147483647 databases, 0 to 2147483646\n`);
+  });
+  // `--save '  '` wrote the report to a file named with two spaces in the current directory, where
+  // a read of such a name is refused: a file to write with a blank name is refused too.
+  it('a blank name for a file to write is refused, naming the option', async () => {
+    const cwd = process.cwd();
+    const blank = await untouched(() => runCli('drain-check', '--redis', redis.urls().source, '--save', '  '));
+    const empty = await untouched(() => runCli('drain-check', '--redis', redis.urls().source, '--save', ''));
+
+    expect(blank.stderr).toBe('--save: a path, not blank (where to write this check as JSON)\n');
+    expect(empty.stderr).toBe('--save: a path, not empty (where to write this check as JSON)\n');
+    expect(existsSync(join(cwd, '  '))).toBe(false);
   });
 });
