@@ -27,6 +27,11 @@ export function findConfigFile(options: { explicit?: string; cwd: string; env: N
   if (explicit === '') throw new InputError(`--config: a path to the configuration file, not empty (leave --config out to use $${CONFIG_FILE_VARIABLE} or the sidekiq-migrate.config.* of the current directory). Nothing was touched.`);
   if (explicit !== undefined) return { path: resolve(cwd, explicit), name: explicit, origin: '--config' };
   const named = env[CONFIG_FILE_VARIABLE];
+  // Blank ('  ') was read as a file named with blanks in the current directory, the variable not
+  // named. Empty stays as unset, as a shell's `VAR=` is.
+  if (named && named.trim() === '') {
+    throw new InputError(`$${CONFIG_FILE_VARIABLE}: a path to the configuration file, not blank (${JSON.stringify(named)}): set it to the file, or unset it to use the sidekiq-migrate.config.* of the current directory. Nothing was touched.`);
+  }
   if (named) return { path: resolve(cwd, named), name: named, origin: CONFIG_FILE_VARIABLE };
   const present = CONFIG_FILE_NAMES.filter((name) => existsSync(join(cwd, name)));
   if (present.length > 1) {

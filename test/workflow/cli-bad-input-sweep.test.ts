@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { refusedUntouched } from '../support/refused-untouched.js';
 import { runCli } from '../support/run-cli.js';
@@ -116,5 +116,17 @@ describe('bad input: one message naming what and where, exit 2, nothing touched'
     expect(blank.stderr).toBe('--save: a path, not blank (where to write this check as JSON)\n');
     expect(empty.stderr).toBe('--save: a path, not empty (where to write this check as JSON)\n');
     expect(existsSync(join(cwd, '  '))).toBe(false);
+  });
+  // SIDEKIQ_MIGRATE_CONFIG='  ' was read as a file named with blanks in the current directory; the
+  // message named no variable. Refused naming it (empty stays as unset, as a shell's VAR= is).
+  it('a blank SIDEKIQ_MIGRATE_CONFIG is refused naming the variable', async () => {
+    vi.stubEnv('SIDEKIQ_MIGRATE_CONFIG', '  ');
+    try {
+      const run = await untouched(() => runCli('run', '--redis', redis.urls().source, '--rename', 'q=new'));
+
+      expect(run.stderr).toBe('$SIDEKIQ_MIGRATE_CONFIG: a path to the configuration file, not blank ("  "): set it to the file, or unset it to use the sidekiq-migrate.config.* of the current directory. Nothing was touched.\n');
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
