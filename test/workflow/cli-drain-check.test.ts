@@ -19,7 +19,8 @@ const now = () => Date.now() / 1000;
 
 const cli = async (...args: string[]) => {
   const io = bufferIo();
-  const code = await main(['node', 'sidekiq-migrate', 'drain-check', '--redis', server.url(), ...args], io);
+  // A --redis of the test's own replaces this one (given twice, --redis is refused).
+  const code = await main(['node', 'sidekiq-migrate', 'drain-check', ...(args.includes('--redis') ? [] : ['--redis', server.url()]), ...args], io);
   return { code, stdout: io.stdout(), stderr: io.stderr() };
 };
 
