@@ -4,7 +4,7 @@ import { ConfigError } from './config-error.js';
 import { CONFIG_FILE_KEYS, configFileSchema, PASSWORD_KEYS, URL_KEYS, type ConfigFile } from './config-file.js';
 import { readStructuredFile } from './read-structured-file.js';
 import { redactSecrets, urlCredentials } from './redact-secrets.js';
-import { substituteEnv } from './substitute-env.js';
+import { substituteEnv, type Substitution } from './substitute-env.js';
 import { suggestKey } from './suggest-key.js';
 
 /**
@@ -48,7 +48,7 @@ export function readConfigFileParts(path: string, name: string, env: NodeJS.Proc
   const problems = [
     ...substituted.problems.map((p) => located(p.path, p.message)),
     // A value still holding an unset `${VAR}` is reported once, for the variable.
-    ...issues.filter((issue) => !unset.some((u) => keyPath(issue.path).startsWith(u))).flatMap(describeIssue),
+    ...issues.filter((issue) => !unset.some((u) => keyPath(issue.path).startsWith(u))).flatMap((issue) => describeIssue(issue, substituted.empty)),
   ];
   const secrets = secretsOf(substituted.value);
   const said = problems.map((p) => redactSecrets(`${name}: ${p}`, secrets));
@@ -73,7 +73,7 @@ function onePerWrongType(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[
   return issues.filter((i) => i.code === 'invalid_type' || !wrongType.has(keyPath(i.path)));
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string[] {
+function describeIssue(issue: z.core.$ZodIssue, empty: Substitution['empty'] = []): string[] {
   if (issue.code === 'unrecognized_keys') {
     const section = keyPath(issue.path);
     const here = CONFIG_FILE_KEYS[section] ?? [];
@@ -89,6 +89,9 @@ function describeIssue(issue: z.core.$ZodIssue): string[] {
       return located([...issue.path, key], `unknown key${suggestion ? ` (did you mean "${suggestion}"${where}?)` : ''}`);
     });
   }
+  // A setting made wrong by an empty `${VAR}` (`redis: ${NOPE}`): the file looks right, so the variable is named.
+  const emptied = empty.find((e) => keyPath(issue.path) === keyPath(e.path));
+  if (emptied) return [located(issue.path, `the environment variable ${emptied.name} is set but empty; expected ${issue.message}`)];
   return [located(issue.path, issue.message)];
 }
 

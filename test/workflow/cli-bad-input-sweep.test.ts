@@ -129,4 +129,17 @@ describe('bad input: one message naming what and where, exit 2, nothing touched'
       vi.unstubAllEnvs();
     }
   });
+  // `redis: ${NOPE}`, NOPE set but empty, said "redis: a Redis URL: …", NOPE not named: the file
+  // looks right, the setting does not. The variable is named, and that it is empty.
+  it('a setting made empty by an empty ${VAR} names the variable', async () => {
+    vi.stubEnv('SIDEKIQ_MIGRATE_SWEEP_EMPTY', '');
+    try {
+      const config = file('empty-var.yml', `redis: \${SIDEKIQ_MIGRATE_SWEEP_EMPTY}\nrouting:\n  mapping: mapping.json\n`);
+      const run = await untouched(() => runCli('--config', config, 'run'));
+
+      expect(run.stderr).toBe(`${config}: redis: the environment variable SIDEKIQ_MIGRATE_SWEEP_EMPTY is set but empty; expected a Redis URL: redis://[user:password@]host[:port][/db] or rediss://… (TLS)\n`);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
 });
