@@ -18,10 +18,32 @@ const NEAR = 64;
 /** Most jobs per further read: fewer when they are large (page-bytes.ts). */
 const FAR_CHUNK = 1000;
 /**
- * The most jobs the count reads looking for the top, in one task: as END_COUNT_JOBS
- * (selective-queue-transfer.ts), ~0.3 s. Not found by then, every job on the list is counted.
+ * The most jobs the count reads looking for the top in one step (one page of its task): as
+ * END_COUNT_JOBS (selective-queue-transfer.ts), ~0.3 s. Not found by then, the search goes on in
+ * the next step from where it stopped (TopSearch, kept in the cursor), in this task or the next.
  */
 export const TOP_READ_JOBS = 50_000;
+
+/**
+ * Where a count that read TOP_READ_JOBS without finding the top stopped, for its next step: the
+ * tail offset it reads down from next (`tailTo`, -1 once it reached the tail), the head index it
+ * reads on from (`headFrom`), and how many jobs it read in all (`read`). Neither end loses the top
+ * between steps: a worker's pops move it down the tail offsets (below `tailTo`, still to be read),
+ * producers' pushes move it up the head indexes (past `headFrom`). A stopping Sidekiq's RPUSH can
+ * move it up into what was read: then it is not found, and every job is counted (over, never
+ * under), as within a step. `most`: the search's end, twice the list's length at its first read
+ * and a step's reads more (a queue whose producers outpace the reads, the top gone): reached, every
+ * job on the list is counted, as the whole count did after one task's reads before.
+ */
+export interface TopSearch {
+  readonly tailTo: number;
+  readonly headFrom: number;
+  readonly read: number;
+  readonly most: number;
+}
+
+/** The count's answer: what arrived, or, not found yet, where its next step goes on. */
+export type TopCount = { readonly arrived: number } | { readonly search: TopSearch };
 
 /**
  * How many jobs on `key` arrived after the pass's windows: the jobs above the top, and never fewer
@@ -31,23 +53,29 @@ export const TOP_READ_JOBS = 50_000;
  * the length, the usual case), else by turns further down from the tail (a worker's pops moved it
  * there) and down from the head (it lies below the arrivals), each read with the list's length in
  * one MULTI so that its offset and the length agree. Among byte-identical jobs the lowest in a read
- * is taken: more is counted, never less. Gone (popped with every job below it), or not found within
- * `most` jobs read: every job on the list is counted, never fewer than arrived.
+ * is taken: more is counted, never less. Gone (popped with every job below it), or not found by
+ * the search's end (TopSearch `most`): every job on the list is counted, never fewer than arrived.
+ * Not found within `step` jobs read: `search`, where the next step (given it as `resume`) goes on.
  */
-export async function arrivedAboveTop(redis: Redis, key: RedisKey, top: string, kept: number, bytesPerJob: number | undefined, most = TOP_READ_JOBS): Promise<number> {
-  const expected = Math.max(0, kept - 1);
-  const from = Math.max(0, expected - NEAR);
-  const near = await lengthAndTail(redis, key, from, expected + NEAR + 1 - from);
-  const hit = lowestHit(near.oldestFirst, top);
-  const count = (length: number, below: number) => Math.max(length - below - 1, length - kept);
-  if (hit !== null) return count(near.length, from + hit);
+export async function arrivedAboveTop(redis: Redis, key: RedisKey, top: string, kept: number, bytesPerJob: number | undefined, resume?: TopSearch, step = TOP_READ_JOBS): Promise<TopCount> {
+  const count = (length: number, below: number) => ({ arrived: Math.max(length - below - 1, length - kept) });
   const chunk = jobsWithinBytes(bytesPerJob, FAR_CHUNK);
-  let read = near.oldestFirst.length;
-  let length = near.length;
+  let search: TopSearch;
+  // Not yet known in a step that goes on: the first read tells it.
+  let length = Number.POSITIVE_INFINITY;
+  if (resume === undefined) {
+    const expected = Math.max(0, kept - 1);
+    const from = Math.max(0, expected - NEAR);
+    const near = await lengthAndTail(redis, key, from, expected + NEAR + 1 - from);
+    const hit = lowestHit(near.oldestFirst, top);
+    if (hit !== null) return count(near.length, from + hit);
+    length = near.length;
+    search = { tailTo: from - 1, headFrom: 0, read: near.oldestFirst.length, most: 2 * near.length + step };
+  } else search = resume;
   // Further down from the tail (offsets below the first read), and down from the head.
-  let tailTo = from - 1;
-  let headFrom = 0;
-  while (read < most && (tailTo >= 0 || headFrom < length)) {
+  let { tailTo, headFrom, read } = search;
+  const stepEnd = Math.min(search.most, read + step);
+  while (read < stepEnd && (tailTo >= 0 || headFrom < length)) {
     if (tailTo >= 0) {
       const start = Math.max(0, tailTo - chunk + 1);
       const part = await lengthAndTail(redis, key, start, tailTo - start + 1);
@@ -55,7 +83,7 @@ export async function arrivedAboveTop(redis: Redis, key: RedisKey, top: string, 
       if (at !== null) return count(part.length, start + at);
       [read, length, tailTo] = [read + part.oldestFirst.length, part.length, start - 1];
     }
-    if (headFrom < length && read < most) {
+    if (headFrom < length && read < stepEnd) {
       const part = await lengthAndHead(redis, key, headFrom, chunk);
       const at = lastHit(part.newestFirst, top);
       // `headFrom + at` jobs lie above it: the rest, it included, below.
@@ -64,7 +92,9 @@ export async function arrivedAboveTop(redis: Redis, key: RedisKey, top: string, 
       if (part.newestFirst.length < chunk) headFrom = length;
     }
   }
-  return length;
+  if (read < search.most && (tailTo >= 0 || headFrom < length)) return { search: { tailTo, headFrom, read, most: search.most } };
+  // Gone, or not found by the search's end: every job on the list (read now when no read told it).
+  return { arrived: Number.isFinite(length) ? length : await redis.llen(key) };
 }
 
 /** The list's length and `count` jobs from tail offset `from` upward, oldest first, in one MULTI. */

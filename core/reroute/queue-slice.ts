@@ -10,7 +10,7 @@ import { LuaScript, otherCallsThatRan } from '../redis/lua-script.js';
 import { markAfter, readAppendWindow, type TailMark } from './append-window.js';
 import { drivePages, type DriveLimits, type PageResult } from './drive-pages.js';
 import { readFrontWindow, windowAt } from './front-window.js';
-import { arrivedAboveTop } from './front-top.js';
+import { arrivedAboveTop, type TopSearch } from './front-top.js';
 import { callWindows } from './call-windows.js';
 import { examineQueuedJob, type Examined } from './examine-job.js';
 import { moveIndex, PageMoves, recordArgs } from './move-record.js';
@@ -65,6 +65,12 @@ export interface QueueCursor {
    * while it has left none (or a cursor of before: counted by length, as then).
    */
   readonly top?: string;
+  /**
+   * `front` only, once the pass's slices are done: where its count of what arrived, looking for the
+   * top (front-top.ts), goes on in the next page, having read TOP_READ_JOBS jobs in this one
+   * without finding it. Absent while the count has not begun or when one page found it.
+   */
+  readonly search?: TopSearch;
   readonly ceiling?: JobMark;
 }
 
@@ -127,7 +133,7 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
   const counters = emptyCounters();
   try {
     const { cursor, want, window, positions, bytesPerJob, over, below, next: nextOriginal } = await readSlice(request, placement);
-    if (want <= 0) return { cursor, done: true, counters: await countArrivals(request, cursor, counters) };
+    if (want <= 0) return await endOfPass(request, cursor, counters);
 
     // Process in the order that keeps relative order (see Placement): newest first for `front`.
     // `append`: the window ends at the ceiling, the newest original; what lies above it was pushed
@@ -200,7 +206,7 @@ export async function rerouteQueueSlice(request: QueueSliceRequest): Promise<Pag
       // The calls keep where the pass stands after them with their moves (pass-record.ts).
       await applyMoves(request, placement, { below, span }, moves, parked, counters, { calls: 0, before: cursor, after: next, done, counted: request.counted ?? emptyCounters(), slice: counters, names: [] });
     }
-    return { cursor: next, done, counters: done ? await countArrivals(request, next, counters) : counters };
+    return done ? await endOfPass(request, next, counters) : { cursor: next, done, counters };
   } catch (error) {
     throw classifyRedisError(error, `Re-routing jobs of ${source}`);
   }
@@ -332,11 +338,23 @@ function accounted(unexamined: number, present: number, examined: number): numbe
 }
 
 /**
+ * The page that ends a queue's pass, or goes on with its count: done with what arrived counted, or,
+ * a `front` count that has not found the top yet (front-top.ts), not done, the cursor saying where
+ * its next page goes on (a page of a task, or of the next task: never more than TOP_READ_JOBS read
+ * in one page). `counters`: the page's own (a slice's moves), reported whichever.
+ */
+async function endOfPass(request: QueueSliceRequest, cursor: QueueCursor, counters: RerouteCounters): Promise<PageResult<QueueCursor>> {
+  const { search } = await countArrivals(request, cursor, counters);
+  const { search: _before, ...rest } = cursor;
+  return search === undefined ? { cursor: rest, done: true, counters } : { cursor: { ...rest, search }, done: false, counters };
+}
+
+/**
  * At a queue's end: the jobs on it beyond those this run left there arrived during the run (a
  * producer on old rules, the poller, the retry handler). Reported, not moved: the next run or the
  * drain check takes them.
  */
-async function countArrivals(request: QueueSliceRequest, cursor: QueueCursor, counters: RerouteCounters): Promise<RerouteCounters> {
+async function countArrivals(request: QueueSliceRequest, cursor: QueueCursor, counters: RerouteCounters): Promise<{ search?: TopSearch }> {
   const key = request.keys.queue(request.queue);
   // The pass is done: its record goes, in the round trip of the length (pass-record.ts).
   const length = request.pass && !request.dryRun ? await deleteRecordAndCount(request, request.pass, key) : await request.redis.llen(key);
@@ -357,8 +375,11 @@ async function countArrivals(request: QueueSliceRequest, cursor: QueueCursor, co
     counters.arrived = above + (request.plan.kind === 'reverse' ? movable : Math.max(over - cursor.kept, movable));
   } else {
     // A `front` pass that left jobs: those above the highest of them, whatever a worker popped below
-    // it since (the length less those kept hid an arrival per kept job popped: front-top.ts).
-    const above = !request.dryRun && cursor.top !== undefined && cursor.kept > 0 ? await arrivedAboveTop(request.redis, key, cursor.top, cursor.kept, cursor.bytesPerJob) : length - ours;
+    // it since (the length less those kept hid an arrival per kept job popped: front-top.ts). Not
+    // found yet, the next page goes on looking (with its own LLEN, the pass's end again: a no-op).
+    const found = !request.dryRun && cursor.top !== undefined && cursor.kept > 0 ? await arrivedAboveTop(request.redis, key, cursor.top, cursor.kept, cursor.bytesPerJob, cursor.search) : { arrived: length - ours };
+    if ('search' in found) return { search: found.search };
+    const above = found.arrived;
     // A rollback's queues are live: only jobs of a class it puts back arrived out of place.
     counters.arrived = await arrivalsOnQueue(request, above, counters);
   }
@@ -368,7 +389,7 @@ async function countArrivals(request: QueueSliceRequest, cursor: QueueCursor, co
     counters.unreached = unreached;
     counters.arrived = Math.max(0, counters.arrived - unreached);
   }
-  return counters;
+  return {};
 }
 
 /**
@@ -530,7 +551,7 @@ export async function rerouteQueue(request: QueueRerouteRequest): Promise<PageRe
   const restart = kept?.counted === undefined ? {} : { counted: kept.counted };
   if (kept?.done) {
     const cursor = kept.cursor!;
-    return { cursor, done: true, counters: await countArrivals({ ...request, cursor }, cursor, emptyCounters()), pages: 0, ...restart };
+    return { ...(await endOfPass({ ...request, cursor }, cursor, emptyCounters())), pages: 0, ...restart };
   }
   if (kept) start = kept.cursor;
   // The item's counters before each slice, which its calls keep in the record with it.
