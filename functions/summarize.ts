@@ -1,3 +1,4 @@
+import { cronLeftWords } from '../core/cron/cron-left.js';
 import { leftBehindOf } from '../core/workflow/left-behind.js';
 import { addUpStep } from '../core/workflow/steps/add-up-step.js';
 import { summarizeStep, type RunSummary } from '../core/workflow/steps/summarize-step.js';
@@ -44,9 +45,16 @@ export const handler = createHandler(
       // "Complete" says them in a "but …" tail; so does this line (counts, never queue names).
       const unheard = summary.dryRun ? [] : [...(summary.unheard ? ['some went to queues nobody fetches from'] : []), ...(summary.unheardSilent ? ['some went to queues listened to only by Sidekiq processes that may have been killed'] : [])];
       const but = ended === 'complete' && unheard.length > 0 ? `, but ${unheard.join(' and ')}` : '';
-      logger.info(`run ${ended}${but}${uncounted > 0 ? ' (counts may be short: look at the keys, drain-check)' : ''}`, {
+      // sidekiq-cron definitions the run was asked to carry or rewrite and left (unread, unjudged),
+      // in the words of the CLI's verdict (cron-left.ts), which watch and status end "Done, but"
+      // with (exit 1): never "complete" over them; said after the other reasons, as the CLI does.
+      const cronLeft = summary.dryRun ? undefined : parsed.input.settings.cronLeft;
+      const cronWords = cronLeftWords(cronLeft, summary.mode);
+      const verdict = cronWords === undefined ? `${ended}${but}` : ended === 'complete' ? `done, but ${cronWords}` : `${ended}; also ${cronWords}`;
+      logger.info(`run ${verdict}${uncounted > 0 ? ' (counts may be short: look at the keys, drain-check)' : ''}`, {
         ...(uncounted > 0 ? { countsMayBeShort: { uncountedAttempts: uncounted } } : {}),
         complete: summary.complete,
+        ...(cronWords !== undefined ? { cronLeft } : {}),
         ...(behind.left.length > 0 ? { leftBehind: behind.left } : {}),
         ...(behind.uncertain.length > 0 ? { mayHaveLeftBehind: behind.uncertain } : {}),
         ...(behind.unmatched.length > 0 ? { renamesMovedNothing: behind.unmatched } : {}),

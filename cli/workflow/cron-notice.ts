@@ -1,4 +1,5 @@
 import { MAX_CRON_DEFINITIONS } from '../../core/cron/cron-definitions.js';
+import { cronLeftOf, cronLeftWords } from '../../core/cron/cron-left.js';
 import type { CronReport } from '../../core/cron/plan-cron.js';
 
 /**
@@ -59,15 +60,9 @@ function unreadSentence(cron: CronReport, unread: number, mode: 'reroute' | 'tra
  * A run that was asked to carry or rewrite every definition and left some unread, or (rewriting)
  * some enabled ones it could not judge (unjudged: left as they are, where they may push to a
  * retired queue): what its verdict says instead of "Complete" (and it exits 1). Undefined when it
- * left none, or did not write.
+ * left none, or did not write. The words are core/cron/cron-left.ts's, as the summarize
+ * function's log line says them.
  */
 export function cronLeftClause(cron: CronReport | undefined, mode: 'reroute' | 'transfer'): string | undefined {
-  if (!cron || cron.dryRun) return undefined;
-  if (mode === 'transfer' && cron.action === 'carry' && cron.carried !== undefined && cron.unread) return `${cron.unread} sidekiq-cron definition(s) were not read, so not copied to the target`;
-  if (mode !== 'reroute' || cron.action !== 'rewrite') return undefined;
-  const left = [
-    ...(cron.unread ? [`${cron.unread} sidekiq-cron definition(s) were not read, so neither judged nor rewritten`] : []),
-    ...(cron.unjudged ? [`${cron.unjudged} ${cron.unread ? '' : 'sidekiq-cron '}definition(s) could not be judged by the routing, so not rewritten`] : []),
-  ];
-  return left.length > 0 ? left.join(', and ') : undefined;
+  return cronLeftWords(cronLeftOf(cron, mode), mode);
 }

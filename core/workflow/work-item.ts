@@ -1,3 +1,4 @@
+import type { CronLeft } from '../cron/cron-left.js';
 import type { RerouteCounters } from '../reroute/reroute-counters.js';
 import type { TransferCounters } from '../transfer/transfer-counters.js';
 import type { PlannedReplicas } from '../transfer/transfer-options.js';
@@ -85,6 +86,13 @@ export type RunSettings = Pick<
    * it cannot put those back, and the summary says so, naming the runs to roll back first.
    */
   readonly movedOnSince?: MovedOnSince;
+  /**
+   * The sidekiq-cron definitions this run's plan was asked to carry or rewrite and left, unread or
+   * unjudged (core/cron/cron-left.ts): carried by every execution of the run, so that the
+   * summarize function's log line of the one that ends it never says "run complete" over them.
+   * Absent when none were left, for a dry run, and in settings planned by an older version.
+   */
+  readonly cronLeft?: CronLeft;
   /**
    * When this execution's plan took the run's lock (epoch ms, the lock's `plannedAt`): the
    * execution's generation. Every later step of it (its continuations too) names it, and is

@@ -36,6 +36,8 @@ export const runSettingsSchema = z.looseObject({
   // which are then earlier than any start that records one (run-generation.ts withRecordedGeneration).
   plannedAt: z.number().int().optional(),
   plannedBy: z.string().min(1).optional(),
+  // What the plan left of the sidekiq-cron definitions it was asked to write (the summary's log line says it).
+  cronLeft: z.looseObject({ unread: count.optional(), unjudged: count.optional() }).optional(),
 }).transform(withRecordedGeneration);
 
 const workItemSchema = z.looseObject({

@@ -2,6 +2,7 @@ import { assertCommandsAllowed, type ConnectionUse } from '../../redis/command-p
 import { assertRunCommandsExist } from '../../redis/server-commands.js';
 import { randomUUID } from 'node:crypto';
 import { validateConfig } from '../../config/validate-config.js';
+import { cronLeftOf } from '../../cron/cron-left.js';
 import { planCron, type CronReport } from '../../cron/plan-cron.js';
 import { assertTransferSafe, readEvictionPolicy } from '../../redis/eviction-policy.js';
 import { replicasSeen } from '../../redis/replica-wait.js';
@@ -450,6 +451,8 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   if (input.cron !== 'report') progress.mayHaveMoved = true;
   const cronPlanned = await planCron(input.cron, input.dryRun, source, target, plan, planner, walk.cronNamespaces);
   const cron = cronPlanned && input.mode === 'transfer' && input.classes ? { ...cronPlanned, selective: true as const } : cronPlanned;
+  // What it left of the definitions it was asked to write: every execution's summary log says it.
+  const cronLeft = cronLeftOf(cron, input.mode);
   if (planner) {
     await storeRunPlan(source, planner, { ...(routingText ? { routing: routingText } : {}), ...(selectionText ? { selection: selectionText } : {}), work: listed });
     if (plan && routingText) rememberRouting(source.keys.prefix, input.runId, routingText, plan);
@@ -459,7 +462,7 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   const plannedJobs = await countJobs(source, listed);
   const tally = emptyTally(input.mode);
   if (input.mode === 'transfer') addToTotals(tally, 'transfer', resumed);
-  return { settings, itemCount: listed.length, plannedJobs, work: { batch: first.items, next: first.next, more: first.items.length > 0, batches: 0, tally }, execution: ROOT_EXECUTION, listContinuedIn: null, resumed, cron, ...(walk.iterableStates ? { iterableStates: walk.iterableStates } : {}) };
+  return { settings: cronLeft ? { ...settings, cronLeft } : settings, itemCount: listed.length, plannedJobs, work: { batch: first.items, next: first.next, more: first.items.length > 0, batches: 0, tally }, execution: ROOT_EXECUTION, listContinuedIn: null, resumed, cron, ...(walk.iterableStates ? { iterableStates: walk.iterableStates } : {}) };
 }
 
 /**
