@@ -55,6 +55,12 @@ export interface CronDefinition {
   readonly queuePrefix?: string;
   /** `status` is "enabled" (sidekiq-cron pushes nothing for "disabled"). */
   readonly enabled: boolean;
+  /**
+   * The ActiveJob prefix fields as read (null: absent), which decide `queuePrefix`: a message
+   * rewrite relies on them (the prefix it strips from the destination, or that there is none) and
+   * writes only while they are still as read (rewriteCronMessage-4.lua).
+   */
+  readonly prefixFields: PrefixFields;
   /** The message's exact bytes, or null: the hash has no `message` (sidekiq-cron builds one from `klass` and `queue`). */
   readonly message: Buffer | null;
   /**
@@ -184,7 +190,7 @@ function describe(
 ): CronDefinition {
   // "cron_job:NAME" (1.x) or "cron_job:NAMESPACE:NAME" (2.x); the hash's own `name` field wins.
   const rest = member.startsWith('cron_job:') ? member.slice('cron_job:'.length) : member;
-  const common = { key, name: name?.toString() ?? rest, namespace, enabled: status === null || status.toString() === 'enabled' };
+  const common = { key, name: name?.toString() ?? rest, namespace, enabled: status === null || status.toString() === 'enabled', prefixFields };
   if (message === null) {
     // job.rb (1.x, 2.x): `@klass = args["klass"] || args["class"]`, then without a message `if args['queue']` it
     // pushes there, else to the queue of the class's own sidekiq_options (not known here). An empty value is

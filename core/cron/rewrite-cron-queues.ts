@@ -9,7 +9,7 @@ import { routedClass } from '../routing/routed-class.js';
 import { plannerArgs, refuseUnlessHeld, type PlanGuard } from '../workflow/planner-guard.js';
 import type { CronDefinition } from './cron-definitions.js';
 
-const rewriteCronMessage = new LuaScript('rewriteCronMessage-3');
+const rewriteCronMessage = new LuaScript('rewriteCronMessage-4');
 const rewriteCronQueueField = new LuaScript('rewriteCronQueueField-1');
 
 /** What routing says of one cron definition's queue. */
@@ -88,8 +88,9 @@ export interface CronRewriteResult {
 
 /**
  * Rewrites the queue value of each definition that routing sends elsewhere, bytes preserved but
- * for that value, each with a compare-and-set (rewriteCronMessage-3.lua; without a message, of
- * its `queue` field: rewriteCronQueueField-1.lua), only while the run's
+ * for that value, each with a compare-and-set of the fields it was judged by (rewriteCronMessage-4.lua:
+ * the message and the ActiveJob prefix fields; without a message, its `queue` field:
+ * rewriteCronQueueField-1.lua), only while the run's
  * lock is still the plan's (`guard`: else PlanSupersededError or RunLockLostError, nothing more
  * rewritten). Definitions whose class has no destination, or whose message cannot be read, stay
  * as they are.
@@ -109,7 +110,11 @@ export async function rewriteCronQueues(redis: Redis, routes: readonly CronRoute
             // The prefix fields too: the value written is the destination without the prefix read (or with none).
             args: [built.queue, value, ...plannerArgs(guard.planner), asRead(built.klass), asRead(built.class), asRead(built.activeJob), asRead(built.prefix), asRead(built.delimiter)],
           })
-        : await rewriteCronMessage.run(redis, { keys: [definition.key, guard.lockKey], args: [definition.message!, value, ...plannerArgs(guard.planner)] });
+        : await rewriteCronMessage.run(redis, {
+            keys: [definition.key, guard.lockKey],
+            // The prefix fields too: the message names the destination without the prefix read (or with none).
+            args: [definition.message!, value, ...plannerArgs(guard.planner), asRead(definition.prefixFields.activeJob), asRead(definition.prefixFields.prefix), asRead(definition.prefixFields.delimiter)],
+          });
     } catch (error) {
       throw classifyRedisError(error, `Rewriting the queue of cron job ${definition.name} (${definition.key})`);
     }
@@ -120,7 +125,7 @@ export async function rewriteCronQueues(redis: Redis, routes: readonly CronRoute
   return { rewritten, changedMeanwhile };
 }
 
-/** A field as read, for rewriteCronQueueField-1.lua: '' when absent, else '=' and its bytes. */
+/** A field as read, for rewriteCronMessage-4.lua and rewriteCronQueueField-1.lua: '' when absent, else '=' and its bytes. */
 function asRead(value: Buffer | null): Buffer {
   return value === null ? Buffer.alloc(0) : Buffer.concat([Buffer.from('='), value]);
 }

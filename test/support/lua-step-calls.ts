@@ -82,7 +82,7 @@ export const cases: [script: string, call: LuaCall, keysToBreak: string[]][] = [
   ['acknowledgeSetBatch-10', { keys: ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys'], args: ['b2', 60, 0, 't:1'] }, ['inflight:s', 'batch:s', 'schedule', 'conflicts:s', 'seal:s', 'acknowledged:s', 'inflight-keys']],
   ['acquireRunLock-5', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'start'] }, ['lock']],
   ['copyCronDefinition-6', { keys: ['cron:copy', 'cron:index', 'lock', 'cron:index2'], args: ['cron:copy', 'run', 1000, 'arn', 'message', 'm'] }, ['cron:copy', 'cron:index', 'lock', 'cron:index2']],
-  ['rewriteCronMessage-3', { keys: ['cron:h', 'lock'], args: ['m', 'm2', 'run', 1000, 'arn'] }, ['cron:h', 'lock']],
+  ['rewriteCronMessage-4', { keys: ['cron:h', 'lock'], args: ['m', 'm2', 'run', 1000, 'arn', '', '', ''] }, ['cron:h', 'lock']],
   ['rewriteCronQueueField-1', { keys: ['cron:k', 'lock'], args: ['old', 'new', 'run', 1000, 'arn', '=A', '', '', '', ''] }, ['cron:k', 'lock']],
   ['renewRunLock-4', { keys: ['lock', 'stopped'], args: ['run', 'renew', 1000, '{"runId":"run"}'] }, ['lock']],
   ['acquireRunLock-5', { keys: ['lock', 'stopped'], args: ['run', '{"runId":"run"}', 1000, 'hold'] }, ['lock']],

@@ -7,7 +7,7 @@
   were): a definition saved meanwhile (a Sidekiq booting with new rules, an operator in the web
   UI) is never overwritten. Only while the
   run's lock still carries the rewriting plan's plannedAt and plannedBy (lib/run-generation.lua
-  plannerLost), as rewriteCronMessage-3.lua.
+  plannerLost), as rewriteCronMessage-4.lua.
 
   KEYS[1]  the definition's hash (`cron_job:NAME` or `cron_job:NAMESPACE:NAME`)
   KEYS[2]  the run lock (string: the holder record, JSON, see acquireRunLock-5.lua)
