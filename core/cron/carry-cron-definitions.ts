@@ -11,7 +11,7 @@ export interface CronCarryResult {
   readonly copied: string[];
   /** Defined on the target already (saved there by a Sidekiq with its schedule): kept as it is. */
   readonly keptOnTarget: string[];
-  /** Of keptOnTarget, those an earlier copy had put in one of their sets only (copyCronDefinition-4 or earlier): now in each. */
+  /** Of keptOnTarget, those an earlier copy had put in the first of their sets only (copyCronDefinition-4 or earlier): now in each. */
   readonly completed: string[];
 }
 
@@ -21,7 +21,7 @@ export interface CronCarryResult {
  * schedule file is loaded only when a Sidekiq boots. Copies, never deletes: the source keeps its
  * definitions (a cron poller runs only where a Sidekiq runs, so once the old side's Sidekiq
  * processes stop, they push nothing). Each copy is one atomic Lua call on the target that never
- * overwrites a definition the target has (a re-run only completes the index sets of an older copy of ours). Values are copied as bytes, as read (field names are sidekiq-cron's own ASCII names).
+ * overwrites a definition the target has (a re-run only completes the index sets of an older copy of ours: one the target names in the first set naming it on the source; one its own Sidekiq saved is left as it is). Values are copied as bytes, as read (field names are sidekiq-cron's own ASCII names).
  */
 export async function carryCronDefinitions(
   source: Redis,

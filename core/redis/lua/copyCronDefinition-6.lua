@@ -4,10 +4,14 @@
   source: copyCronDefinition-4 added it to one set only, so a member of both `cron_jobs` and
   `cron_jobs:default` went into the first, where a 2.x Sidekiq does not read it), unless the target already defines it: a definition
   saved on the target (a Sidekiq booted there with its schedule) is newer than ours and is kept.
-  A hash already there is never written; when one of those sets already names it on the target
-  (what copyCronDefinition-4 or earlier left: the hash and the first set, written together, as
-  a Sidekiq's save writes its own), the sets among them that do not name it yet are given it, so
-  a re-run completes an older copy. A hash named by none of them is not ours: nothing is added.
+  A hash already there is never written; when KEYS[2], the first set naming it on the source,
+  already names it on the target (what copyCronDefinition-4 or earlier left: the hash and that
+  set, written together), the other sets that do not name it yet are given it, so a re-run
+  completes an older copy. A hash KEYS[2] does not name on the target is not a copy of ours (a
+  2.x Sidekiq's own save names it in `cron_jobs:NAMESPACE` only): nothing is added. Were it
+  added to `cron_jobs` (always KEYS[2] when the source names it there), a 2.x poller would, when
+  it starts, re-create it in the default namespace (job.rb migrate_old_jobs_if_needed!): one of
+  another namespace pushed twice, or the default namespace's definition of that name overwritten.
   Only while the run's lock on the target still carries the copying plan's plannedAt and
   plannedBy (lib/run-generation.lua plannerLost): a plan paused after it took the lock, while a
   later start of the run planned, copies nothing more.
@@ -23,7 +27,7 @@
   ARGV[5…] field, value, field, value… of the hash, bytes as read on the source
 
   Returns  1 copied; 0 the target already had the hash (nothing written); 2 it had the hash,
-           kept, and the member was added to the set(s) that did not name it; { 3, lock record }
+           kept, named by KEYS[2], and the member was added to the other set(s) that did not name it; { 3, lock record }
            another start of the run holds the lock, { 4, lock record } another run's or
            unreadable, { 4 } gone: nothing written
 
@@ -44,11 +48,9 @@ if refusal then return refusal end
 local lost = plannerLost(KEYS[3], ARGV[2], ARGV[3], ARGV[4])
 if lost then return lost end
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  -- Ours from an earlier copy only when a set we would add it to already names it (never the hash).
-  local named = redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1
-  for i = 4, #KEYS do named = named or redis.call('SISMEMBER', KEYS[i], ARGV[1]) == 1 end
-  if not named then return 0 end
-  local added = redis.call('SADD', KEYS[2], ARGV[1])
+  -- Ours from an earlier copy only when the set every copy of ours wrote with the hash names it (never the hash).
+  if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return 0 end
+  local added = 0
   for i = 4, #KEYS do added = added + redis.call('SADD', KEYS[i], ARGV[1]) end
   if added > 0 then return 2 end
   return 0
