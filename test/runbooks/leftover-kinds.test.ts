@@ -28,6 +28,7 @@ import { runExecutionsKey } from '../../core/workflow/run-executions.js';
 import { endedQueuesKey } from '../../core/workflow/ended-queues.js';
 import { runFinishKey } from '../../core/workflow/run-finish-record.js';
 import { startedWithKey } from '../../core/workflow/started-with.js';
+import { rolledBackKey } from '../../core/workflow/rolled-back.js';
 import { storedRoutingKey } from '../../core/workflow/stored-routing.js';
 import { storedSelectionKey } from '../../core/workflow/stored-selection.js';
 import { workListKey } from '../../core/workflow/work-list.js';
@@ -79,6 +80,7 @@ describe("redis-move.md's table of what a transfer leaves behind", () => {
       [rememberedCheckKey(NS, undefined), 'old'],
       [String(keys.quarantine('removed_worker')), 'old'],
       [movesKey(NS, run), 'old'],
+      [rolledBackKey(NS, run), 'old'],
       [rewrittenEntriesKey(NS, run, 'retry'), 'old'],
     ];
     const table = leftoverTable();

@@ -39,6 +39,7 @@ import { refuseUnlessStillHeld, type Planner } from '../planner-guard.js';
 import { forgetOlderStarts } from '../older-starts.js';
 import { forgetOtherRunsPasses } from '../../transfer/other-runs-passes.js';
 import { recordStartedWith, startedWith } from '../started-with.js';
+import { refuseRollbackOfRolledBack, rolledBackBy } from '../rolled-back.js';
 import { readRunStart, recordedAsk, runAsk } from '../asked-replicas.js';
 import type { LockRenewals } from '../../transfer/slice-renewal.js';
 import { refuseOtherRoutingOfExecution } from '../other-routing.js';
@@ -191,6 +192,8 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   // its target first, SET NX, then refused): a rollback of a run that recorded no moves here, jobs
   // in flight for another target than this one, a queue the run cannot take. Each is asked again
   // under the locks (a rollback's moves are read again there: that run may have moved on since).
+  // A rollback of a run a rollback already put back whole (rolled-back.ts): refused, dry run too.
+  if (input.routing?.kind === 'rollback') await refuseRollbackOfRolledBack(source.redis, source.keys.prefix, input.routing.of);
   const resolved = input.routing ? await resolveRouting(input.routing, source, input.runId, lookBound()) : undefined;
   // A lock another run holds (unexpired: the server's clock) refuses the run as locked
   // (RunLockedError) here, from reads, as taking it would: taken in turn, the source's lock was
@@ -215,9 +218,10 @@ export async function planStep(rawInput: unknown, connections: ConnectionProvide
   // them there from another queue: it cannot tell their jobs apart, and would put back the other's.
   if (input.mode === 'reroute' && resolved?.kind === 'reverse') {
     // A rollback's moves put jobs back where they were before its run moved them: not another run's
-    // jobs on that queue (r1 a→b, r2 b→c, its rollback c→b: those on b are r1's again).
+    // jobs on that queue (r1 a→b, r2 b→c, its rollback c→b: those on b are r1's again). Nor a run
+    // a rollback put back whole since (rolled-back.ts): none of its jobs is on those queues.
     const reroutes: string[] = [];
-    for (const id of walk.moveRecordRunIds ?? []) if (id !== resolved.of && !(await isRollbackOf(source, id))) reroutes.push(id);
+    for (const id of walk.moveRecordRunIds ?? []) if (id !== resolved.of && !(await isRollbackOf(source, id)) && (await rolledBackBy(source.redis, source.keys.prefix, id)) === undefined) reroutes.push(id);
     const shared = await sharedPlacesAmong(source.redis, source.keys.prefix, resolved, reroutes);
     if (shared.length > 0) throw sharedPlaceError(resolved.of, shared);
   }

@@ -18,6 +18,8 @@ import { forgetEndedQueues, readEndedQueues, readEndedSets, recordEndedQueues, r
 import { OTHER_DESTINATIONS, type ListedItem, type RunTally, type Superseded } from '../run-tally.js';
 import { ledgerKey } from '../../transfer/transfer-keys.js';
 import type { RunSettings } from '../work-item.js';
+import { leftBehindOf } from '../left-behind.js';
+import { recordRolledBack } from '../rolled-back.js';
 import { readWholeWorkList, workListKey } from '../work-list.js';
 import { isDrainedQueue, isLiveQueue } from '../../routing/routing-plan.js';
 import { deserializeRouting, loadRouting, storedRoutingKey, type SerializedRouting } from '../stored-routing.js';
@@ -535,7 +537,7 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
     continuedIn.push({ kind: 'list', name: 'the rest of the sets and queues', execution: input.listContinuedIn.executionArn });
     counts.continued++;
   }
-  return {
+  const summary: RunSummary = {
     runId: settings.runId,
     mode: settings.mode,
     dryRun: settings.dryRun,
@@ -584,6 +586,18 @@ export async function summarizeStep(input: SummarizeInput, connections: Connecti
       : {}),
     ...(deadOverCap ? { deadSetOverCap: deadOverCap } : {}),
   };
+  // A rollback that ended its run having put back everything its run moved (every set and queue
+  // looked at, nothing left behind: "Complete"): recorded for good (30 days), for the plans of later
+  // rollbacks (rolled-back.ts). Not a continuation's summary (it saw only its own items).
+  if (endedRun && routing?.kind === 'reverse' && wholeRollback(settings, input.execution) && summary.complete && leftBehindOf(summary).verdict === 'none') {
+    await recordRolledBack(source.redis, source.keys.prefix, routing.of, settings.runId);
+  }
+  return summary;
+}
+
+/** A rollback over every set and queue, summarized by an execution that is no continuation (continuation-name.ts). */
+function wholeRollback(settings: RunSettings, execution: string): boolean {
+  return settings.queues && SORTED_SET_NAMES.every((set) => settings.sets.includes(set)) && !/-[il]-[0-9a-f]{32}$/.test(execution);
 }
 
 /**
