@@ -4,7 +4,7 @@ import { lockHeldByAnotherRun } from '../redis/lock-held-by-another.js';
 import type { LockHolder } from '../redis/run-lock.js';
 import type { Connection } from './connections.js';
 import { storedRoutingKey, type SerializedRouting } from './stored-routing.js';
-import { parsedRecord, startedWithKey } from './started-with.js';
+import { parsedRecord, serverTimeMs, startedWithKey } from './started-with.js';
 
 /**
  * A dry-run rollback of run `of` while `of` still runs, or a rollback of it does: refused.
@@ -27,10 +27,35 @@ export async function refuseDryRunOfRunningRun(source: Connection, of: string, r
   const rollback = holder !== of && (await isRollbackOf(source, holder, of));
   if ((holder !== of && !rollback) || (await isDead(held.holder))) return;
   const lock = held.message.slice(0, held.message.indexOf(';'));
+  // A holder of this machine that is not dead is alive. One of another machine (to the plan Lambda,
+  // every CLI run's) may have been killed: its lock holds until it expires, said with what to do.
+  const alive = held.holder.host === hostname();
+  const expiresAt = typeof held.holder.expiresAt === 'number' ? held.holder.expiresAt : held.expiresInMs < 0 ? undefined : (await serverTimeMs(source.redis)) + held.expiresInMs;
+  // A rollback taken over finishes the rollback: nothing is left to dry-run then.
+  const gone = alive ? '' : ` ${ifGone(held.holder, expiresAt, rollback ? undefined : 'roll it back')}`;
+  const running = alive ? 'is still running' : 'may still be running';
   if (rollback) {
-    throw new FatalError(`Rollback ${holder} of run ${of} is still running: ${lock}, and a rollback of ${of} is refused until it ends. A dry run now would count jobs it is still putting back. Dry-run the rollback again once ${holder} has ended (or stop it). Nothing was touched.`);
+    throw new FatalError(`Rollback ${holder} of run ${of} ${running}: ${lock}, and a rollback of ${of} is refused until it ends. A dry run now would count jobs it is still putting back. Dry-run the rollback again once ${holder} has ended (or stop it).${gone} Nothing was touched.`);
   }
-  throw new FatalError(`Run ${of} is still running: ${lock}, and a rollback of it is refused until it ends. A dry run now would count jobs it is still moving. Dry-run the rollback again once ${of} has ended (or stop it). Nothing was touched.`);
+  throw new FatalError(`Run ${of} ${running}: ${lock}, and a rollback of it is refused until it ends. A dry run now would count jobs it is still moving. Dry-run the rollback again once ${of} has ended (or stop it).${gone} Nothing was touched.`);
+}
+
+/** The local state machine's name in the ARNs of local executions (infra/local/local-state-machine-name.ts): a lock whose plannedBy names it was taken by a CLI run. */
+const LOCAL_EXECUTIONS = ':execution:sidekiq-migrate-local:';
+
+/**
+ * What to do when the lock's holder is gone without releasing it: the lock looks the same as a
+ * live one's to a machine other than the holder's (the plan Lambda is always one) until it expires
+ * (RUN_LOCK_TTL_MS after its last renewal), so the refusal says when, by the server's clock, and,
+ * for a CLI run, the takeover: its own command again on its machine resumes it at once.
+ */
+function ifGone(holder: LockHolder, expiresAt: number | undefined, then: string | undefined): string {
+  const deployed = holder.plannedBy !== undefined && !holder.plannedBy.includes(LOCAL_EXECUTIONS);
+  const until = expiresAt === undefined ? 'until it is deleted by hand (it has no expiry)' : `until ${new Date(expiresAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`;
+  const after = expiresAt === undefined ? 'once it is gone' : 'after that';
+  if (deployed) return `If its execution ended without releasing its lock, the lock holds ${until}: dry-run the rollback again ${after}.`;
+  const takeOver = `take ${holder.runId} over at once by running its command again on ${holder.host} (with --run-id ${holder.runId}: it resumes ${holder.runId})${then !== undefined ? `, then ${then}` : ''}`;
+  return `If its process is gone (killed, or its machine down), its lock holds ${until}: dry-run the rollback again ${after}, or ${takeOver}.`;
 }
 
 /**
