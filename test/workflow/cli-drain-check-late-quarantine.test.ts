@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { cliBin } from '../support/cli-child.js';
+import { drainCheckWithPush } from '../support/drain-check-with-push.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
-import { repoPath } from '../support/paths.js';
 import { privateRedis } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
@@ -13,19 +11,9 @@ import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 // exit 0, over it. The check now walks for quarantine lists again after that look.
 const redis = privateRedis();
 
-/** drain-check from the sources; before the EXEC of its first MULTI (the atomic look: Redis runs what MULTI queued at EXEC), another client LPUSHes `payload` to `key` (push-at-command.mjs). */
-function checkWithPushBeforeLook(key: string, payload: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', repoPath('test/support/push-at-command.mjs'), cliBin, 'drain-check', '--redis', redis.url(), ...args], {
-      env: { ...process.env, SIDEKIQ_MIGRATE_FROM_SOURCE: '1', NO_COLOR: '1', PUSH_AT_COMMAND: '^exec$', PUSH_URL: redis.url(), PUSH_QUEUES_KEY: 'queues', PUSH_QUEUE: 'old', PUSH_KEY: key, PUSH_PAYLOAD: payload },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+/** drain-check; before the EXEC of its first MULTI (the atomic look: Redis runs what MULTI queued at EXEC), another client LPUSHes `payload` to `key`. */
+function checkWithPushBeforeLook(key: string, payload: string, ...args: string[]) {
+  return drainCheckWithPush(redis.url(), { command: '^exec$', queue: 'old', key, payload }, ...args);
 }
 
 describe('drain-check when a quarantine list appears after its walk of the keyspace', { timeout: 60_000 }, () => {

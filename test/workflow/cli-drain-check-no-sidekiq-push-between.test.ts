@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { cliBin } from '../support/cli-child.js';
+import { drainCheckWithPush } from '../support/drain-check-with-push.js';
 import { jobEntry, jobsIn } from '../support/exact-jobs.js';
-import { repoPath } from '../support/paths.js';
 import { privateRedis } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 
@@ -12,19 +10,9 @@ import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 // all there (…)". It is now said only when the check itself found nothing either.
 const redis = privateRedis();
 
-/** drain-check from the sources, a producer pushing `payload` to queue:default before its look's INFO keyspace (push-at-command.mjs). */
-function checkWithPushBetween(payload: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', repoPath('test/support/push-at-command.mjs'), cliBin, 'drain-check', '--redis', redis.url(), ...args], {
-      env: { ...process.env, SIDEKIQ_MIGRATE_FROM_SOURCE: '1', NO_COLOR: '1', PUSH_AT_COMMAND: '^info$', PUSH_AT_ARGS: '^keyspace$', PUSH_URL: redis.url(), PUSH_QUEUES_KEY: 'queues', PUSH_QUEUE: 'default', PUSH_KEY: 'queue:default', PUSH_PAYLOAD: payload },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+/** drain-check, a producer pushing `payload` to queue:default before its look's INFO keyspace. */
+function checkWithPushBetween(payload: string, ...args: string[]) {
+  return drainCheckWithPush(redis.url(), { command: '^info$', args: ['^keyspace$'], queue: 'default', key: 'queue:default', payload }, ...args);
 }
 
 describe('drain-check when the first job is pushed after its look for Sidekiq data', { timeout: 60_000 }, () => {
