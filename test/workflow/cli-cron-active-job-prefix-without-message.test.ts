@@ -7,8 +7,8 @@
 // would push to "<prefix><delimiter><prefix><delimiter><queue>".
 import { describe, expect, it } from 'vitest';
 import { privateSourceAndTarget } from '../support/private-redis.js';
-import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli } from '../support/run-cli.js';
+import { seedCronDefinition } from '../support/seed-cron-definition.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { heartbeat } from '../support/sidekiq-heartbeat.js';
 
@@ -28,9 +28,7 @@ const fields = {
 };
 
 async function seed(extra: Record<string, string> = {}, queue = 'myapp_mailers'): Promise<void> {
-  await redis.source().sadd('cron_jobs:default', key);
-  await redis.source().hset(key, { ...fields, ...extra });
-  await redis.source().lpush(`queue:${queue}`, sidekiqPayload({ className: 'OtherWorker', queue }));
+  await seedCronDefinition(redis.source(), key, { ...fields, ...extra }, queue);
 }
 
 describe('an ActiveJob sidekiq-cron definition with queue_name_prefix and no message field', () => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { runCli } from '../support/run-cli.js';
+import { seedCronDefinition } from '../support/seed-cron-definition.js';
 
 const redis = privateSourceAndTarget();
 const key = 'cron_job:default:mail_digest';
@@ -13,9 +14,7 @@ const message = '{"queue":"mailers","class":"DigestJob","args":[],"retry":true}'
 const fields = { name: 'mail_digest', namespace: 'default', klass: 'DigestJob', cron: '0 6 * * *', message, status: 'enabled', active_job: '1', queue_name_prefix: 'myapp', queue_name_delimiter: '' };
 
 async function seed(extra: Record<string, string> = {}): Promise<void> {
-  await redis.source().sadd('cron_jobs:default', key);
-  await redis.source().hset(key, { ...fields, ...extra });
-  await redis.source().lpush('queue:myapp_mailers', sidekiqPayload({ className: 'OtherWorker', queue: 'myapp_mailers' }));
+  await seedCronDefinition(redis.source(), key, { ...fields, ...extra }, 'myapp_mailers');
 }
 
 describe('sidekiq-cron ActiveJob definitions with queue_name_prefix', () => {
