@@ -69,9 +69,10 @@ const setTask = (handlers: LocalHandlers, mode: string): keyof LocalHandlers => 
 /**
  * The source connection, whose receipt writes fail while `failing.receipts` (a MULTI naming the run's
  * page-receipts key; with `of`, only a receipt whose JSON holds it: other items' tasks run meanwhile):
- * what a task killed between the hand-off's add and its receipt leaves.
+ * what a task killed between the hand-off's add and its receipt leaves. The item of the receipt it
+ * failed goes to `failing.failed`.
  */
-function failingReceipts(client: Redis, failing: { receipts: boolean; of?: string }): Redis {
+function failingReceipts(client: Redis, failing: Failing): Redis {
   return new Proxy(client, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
@@ -86,6 +87,7 @@ function failingReceipts(client: Redis, failing: { receipts: boolean; of?: strin
           const receipt = (c: { name: string; args: unknown[] }) => c.name === 'evalsha' && String(c.args[0]) === WRITE_RECEIPT && String(c.args[2]).endsWith(':page-receipts') && (failing.of === undefined || c.args.some((a) => String(a).includes(failing.of!)));
           if (failing.receipts && queued.some(receipt)) {
             failing.receipts = false;
+            failing.failed = queued.filter(receipt).map((c) => /"kind":"(?:set|queue)","name":"[^"]*"/.exec(c.args.map(String).join(' '))?.[0] ?? '(no item)');
             return Promise.reject(new Error('killed before the receipt was written'));
           }
           return exec(...execArgs);
@@ -96,6 +98,9 @@ function failingReceipts(client: Redis, failing: { receipts: boolean; of?: strin
   });
 }
 const WRITE_RECEIPT = new LuaScript('writePageReceipt-2').sha;
+/** Which receipt write fails next (`of`: only one whose JSON holds it), and the item of the one that failed. */
+type Failing = { receipts: boolean; of?: string; failed?: string[] };
+const receiptOf = (item: { kind: string; name: string }) => `"kind":"${item.kind}","name":"${item.name}"`;
 
 interface Fault {
   /** The first hand-off's answer is lost (Lambda.ServiceException, retried by the definition) after it ran to its end. */
@@ -118,7 +123,7 @@ async function runCli(given: Record<string, unknown>, fault: Fault = {}): Promis
   const urls = redis.urls();
   const provider = new UrlConnections({ source: { url: urls.source }, ...(given['mode'] === 'transfer' ? { target: { url: urls.target } } : {}) });
   connections = provider;
-  const failing: { receipts: boolean; of?: string } = { receipts: false };
+  const failing: Failing = { receipts: false };
   const wrapped: ConnectionProvider = {
     get: async (name: string): Promise<Connection> => {
       const c = await provider.get(name);
@@ -130,6 +135,7 @@ async function runCli(given: Record<string, unknown>, fault: Fault = {}): Promis
   const real = handlers[task] as (input: unknown, context?: unknown) => Promise<unknown>;
   let handOffs = 0;
   let lost = false;
+  let faulted: string | undefined;
   const faulty = {
     ...handlers,
     [task]: async (input: unknown, context?: unknown) => {
@@ -138,9 +144,10 @@ async function runCli(given: Record<string, unknown>, fault: Fault = {}): Promis
       if (firstTask) handOffs++;
       const losing = firstTask && fault.loseFirstHandOffAnswer === true && !lost;
       if (losing) lost = true;
-      if (losing && fault.noReceipt) failing.receipts = true;
+      // Only this task's receipt: the Map runs other items' tasks beside it (MaxConcurrency 4), whose receipts go first as often as not.
+      if (losing && fault.noReceipt) Object.assign(failing, { receipts: true, of: (faulted = receiptOf(item)) });
       const atCap = fault.failAtCap !== undefined && item.name === 'schedule' && item.continues === undefined && item.iteration + 1 >= fault.failAtCap;
-      if (atCap && fault.noReceiptAtCap) Object.assign(failing, { receipts: true, of: '"kind":"set","name":"schedule"' });
+      if (atCap && fault.noReceiptAtCap) Object.assign(failing, { receipts: true, of: receiptOf(item) });
       const answer = await real(input, context);
       if (fault.failAtCap !== undefined && item.name === 'schedule' && item.continues === undefined && (answer as { iteration: number }).iteration >= fault.failAtCap) {
         throw Object.assign(new Error('The task failed for good at its loop cap'), { name: 'FatalError' });
@@ -155,6 +162,9 @@ async function runCli(given: Record<string, unknown>, fault: Fault = {}): Promis
   const io = bufferIo();
   const endpoint = given['mode'] === 'reroute' ? urls.source : `${urls.source} -> ${urls.target}`;
   const code = await runWorkflowFromCli({ input: given, connections: provider, handlers: faulty, io, json: false, endpoint });
+  // The receipt not written is the faulted task's, not that of another item's task running beside it.
+  if (fault.noReceipt) expect(failing.failed, "the receipt not written is the lost hand-off's").toEqual([faulted]);
+  if (fault.noReceiptAtCap) expect(failing.failed, "the receipt not written is schedule's at its cap").toEqual([receiptOf({ kind: 'set', name: 'schedule' })]);
   return { code, stdout: io.stdout(), plans, handOffs };
 }
 
