@@ -217,16 +217,31 @@ describe('the local runner enforces AWS quotas', () => {
     let calls = 0;
     const stalled: LocalHandlers = {
       ...real,
-      // The first page stalls on a paused server (its writes wait in Redis) past the function's timeout.
+      // The first page stalls on a paused server (its writes wait in Redis) past the function's
+      // timeout: paused until the state machine saw that attempt fail, not for a fixed time, so
+      // that the pause takes that attempt only, whatever the machine's load. (It was 800 ms at a
+      // 300 ms timeout: the pause took up to three of the page's seven attempts, and attempts
+      // slowed by 280 ms, as a loaded machine can, ran out of the rest: the item failed.)
       rerouteQueueSlice: async (input, context) => {
-        if (calls++ === 0) await redis.source().call('client', 'pause', '800', 'WRITE');
+        if (calls++ === 0) await redis.source().call('client', 'pause', '60000', 'WRITE');
         return real.rerouteQueueSlice(input, context);
       },
     };
     const retried: unknown[] = [];
-    const onEvent = (_: string, event: { type: string } & Record<string, unknown>) => void (event.type === 'StateFailed' && retried.push(event['Error']));
+    let unpaused: Promise<unknown> | undefined;
+    const onEvent = (_: string, event: { type: string } & Record<string, unknown>) => {
+      if (event.type !== 'StateFailed') return;
+      retried.push(event['Error']);
+      unpaused ??= redis.source().call('client', 'unpause');
+    };
 
-    const executions = await runWorkflowLocally(reroute({ pageSize: 1000 }), stalled, { retryIntervalMs: 0, functionTimeoutMs: { rerouteQueueSlice: 300 }, onEvent });
+    let executions: Awaited<ReturnType<typeof runWorkflowLocally>>;
+    try {
+      // 1.5 s a task: time enough for a page of 1,000 jobs on a loaded machine, once the stalled attempt has timed out.
+      executions = await runWorkflowLocally(reroute({ pageSize: 1000 }), stalled, { retryIntervalMs: 0, functionTimeoutMs: { rerouteQueueSlice: 1_500 }, onEvent });
+    } finally {
+      await (unpaused ?? redis.source().call('client', 'unpause'));
+    }
 
     // On AWS the handler's middy gives up 5 ms before Lambda would stop it, as a RetryableError
     // (functions/support/task-error.ts), which the definition retries: never Sandbox.Timedout.
