@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { connectionName } from './connection-name.js';
 import { selectionConflicts } from '../selection/selection-conflicts.js';
 import { checkSomethingLookedAt, checkVerboseWithJson, decimalText, despiteOptionProblems, migrationOptionFields, notDecimal, oneRoutingForm, positiveInt, replicaCount } from './run-options.js';
 import { checkCronWithSelection, selectionOptionFields } from './selection-options.js';
@@ -38,22 +39,7 @@ const executionRunId = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
-/**
- * A connection of the deployment (`start --source/--target`, `drain-check --connection`): the
- * form its names have. The function looks a name up case-folded, so `--connection Source` or
- * `'source '` reached it (an invocation) and came back naming no option: refused here, the value
- * quoted (a blank one said as such: printed bare it shows nothing).
- */
-export const connectionName = z.string().superRefine((name, ctx) => {
-  if (/^[a-z][a-z0-9-]{0,30}$/.test(name)) return;
-  const blank = name === '' ? 'not empty' : name.trim() === '' ? 'not blank' : undefined;
-  ctx.addIssue({
-    code: 'custom',
-    message: blank
-      ? `a connection name of the deployment (e.g. source or target), ${blank}`
-      : `${JSON.stringify(name)} is not a connection name of the deployment (e.g. source or target): lowercase letters, digits and "-", starting with a letter, at most 31`,
-  });
-});
+// connectionName: the rule for connection names, shared with the CDK app (connection-name.ts).
 
 // Namespaces and TLS belong to the deployment's connections (SIDEKIQ_MIGRATE_<NAME>_PREFIX…), not to an execution.
 const { namespace: _namespace, tlsCa: _tlsCa, ...executionFields } = migrationOptionFields;

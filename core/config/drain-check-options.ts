@@ -3,7 +3,8 @@ import { parseRedisUrl } from '../redis/redis-url.js';
 import { connectionOptionFields } from './connection-options.js';
 import { despiteOptionProblems, migrationOptionFields, positiveInt, routingPathFields } from './run-options.js';
 import { commaList, emptyEntriesProblem } from './comma-list.js';
-import { connectionName, deployedOptionFields } from './deployed-options.js';
+import { connectionName } from './connection-name.js';
+import { deployedOptionFields } from './deployed-options.js';
 import { checkSelection, redisEndpoint, selectionOptionFields, STORE_NAME } from './selection-options.js';
 
 /** The most --time-limit takes: a day. */

@@ -16,6 +16,7 @@ import { MigrationSchedules, type DrainCheckScheduleOptions, type SweepScheduleO
 import { MigrationWorkflow } from './migration-workflow.js';
 import { acknowledgeStateMachineFindings } from './nag-acknowledgements.js';
 import type { RedisEndpoint } from './redis-endpoint.js';
+import { connectionNameProblem } from '../../core/config/connection-name.js';
 
 /**
  * How the functions reach Secrets Manager (only when a connection has a secret): an interface
@@ -78,6 +79,14 @@ export class SidekiqMigration extends Construct {
     this.name = props.name ?? 'sidekiq-migrate';
     if (!NAME.test(this.name)) throw new Error(`name "${this.name}": use 1–40 letters, digits, "-" or "_", starting with a letter or digit`);
     if (!props.connections['source']) throw new Error('connections: a "source" connection is required');
+    // The rule start --source/--target and drain-check --connection apply (connection-name.ts): a
+    // connection deployed is one the CLI can name, and no two deploy as the same SIDEKIQ_MIGRATE_<NAME>_*.
+    for (const name of Object.keys(props.connections)) {
+      const problem = connectionNameProblem(name);
+      if (problem) throw new Error(`connections: ${problem}`);
+    }
+    const drainProblem = props.drainCheck?.connection !== undefined ? connectionNameProblem(props.drainCheck.connection) : undefined;
+    if (drainProblem) throw new Error(`drainCheck.connection: ${drainProblem}`);
 
     this.securityGroup = new ec2.SecurityGroup(this, 'FunctionsSecurityGroup', {
       vpc: props.vpc,
