@@ -34,6 +34,8 @@ export function routingInputFromFlags(flags: RoutingFlags): { routing?: RoutingI
 
 const text = (value: unknown): value is string => typeof value === 'string' && value !== '';
 const texts = (value: unknown): value is string[] => Array.isArray(value) && value.every(text);
+// A blank section is refused as the option's problem (gitLabSection): no file is read under it.
+const section = (value: unknown): value is string => text(value) && value.trim() !== '';
 
 /**
  * The problems of the routing and classes files that options not yet validated name (a command's
@@ -54,12 +56,12 @@ export function fileProblemsOf(raw: Record<string, unknown>): string[] {
   const rename = raw['rename'] ?? [];
   const forms = [raw['rules'] !== undefined, raw['mapping'] !== undefined, Array.isArray(rename) && rename.length > 0].filter(Boolean).length;
   const environment = raw['environment'] ?? 'production';
-  if (forms === 1 && text(raw['rules']) && texts(catalog) && catalog.length > 0 && text(environment)) {
+  if (forms === 1 && text(raw['rules']) && texts(catalog) && catalog.length > 0 && section(environment)) {
     attempt(() => buildGitLabRouting({ catalogPaths: catalog, rules: { path: raw['rules'] as string, environment }, strict: raw['strict'] === true }));
   }
   if (forms === 1 && text(raw['mapping'])) attempt(() => loadClassMapping(raw['mapping'] as string));
   if (text(raw['classesFile'])) attempt(() => loadClassesFile(raw['classesFile'] as string));
-  if (text(raw['redisYml']) && text(environment)) attempt(() => loadRedisStores(raw['redisYml'] as string, environment));
+  if (text(raw['redisYml']) && section(environment)) attempt(() => loadRedisStores(raw['redisYml'] as string, environment));
   for (const ca of ['tlsCa', 'fromTlsCa', 'toTlsCa']) if (text(raw[ca])) attempt(() => readCaFile(raw[ca] as string));
   return problems;
 }

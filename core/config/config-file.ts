@@ -111,7 +111,7 @@ export const routingSectionSchema = z
   .strictObject({
     catalog: catalog.optional(),
     rules: path('the routing rules').optional(),
-    environment: z.string().min(1, 'a gitlab.yml section, e.g. production').optional(),
+    environment: z.string().min(1, 'a gitlab.yml section, e.g. production').refine((name) => name === '' || name.trim() !== '', 'a gitlab.yml section, e.g. production, not blank').optional(),
     mapping: path('the mapping').optional(),
     rename: rename.optional(),
   }, { error: 'a mapping with catalog and rules, mapping, or rename' })

@@ -8,6 +8,16 @@ const requiredCatalogField = z
   .min(1, CATALOG_REQUIRED);
 
 /**
+ * The gitlab.yml (or redis.yml) section to read: `--environment`. A blank one (`--environment "$ENV "`
+ * with ENV unset) was taken and said as the rules file's problem, its blanks invisible
+ * ("… or a gitlab.yml with   .sidekiq.routing_rules"): refused naming the option, as an empty one.
+ */
+export const gitLabSection = z.string().superRefine((name, ctx) => {
+  if (name === '') ctx.addIssue({ code: 'custom', message: 'a gitlab.yml section (e.g. production) cannot be empty' });
+  else if (name.trim() === '') ctx.addIssue({ code: 'custom', message: 'a gitlab.yml section (e.g. production) cannot be blank' });
+});
+
+/**
  * How the user says where jobs go. Exactly one form: GitLab routing rules over a worker catalog,
  * an explicit class → queue mapping file, or queue renames. Shared by every command that routes.
  */
@@ -15,7 +25,7 @@ export const routingOptionsSchema = z
   .strictObject({
     catalog: z.array(z.string().min(1, 'a catalog path cannot be empty')).default([]),
     rules: z.string().min(1, 'a rules path cannot be empty').optional(),
-    environment: z.string().min(1, 'a gitlab.yml section (e.g. production) cannot be empty').default('production'),
+    environment: gitLabSection.default('production'),
     mapping: z.string().min(1, 'a mapping path cannot be empty').optional(),
     rename: z.array(z.string()).default([]),
     strict: z.boolean().default(false),
@@ -39,7 +49,7 @@ export type RoutingOptions = z.output<typeof routingOptionsSchema>;
 export const gitLabRulesOptionsSchema = z.strictObject({
   catalog: requiredCatalogField,
   rules: z.string({ error: 'required: a JSON/YAML list of [query, queue] pairs, or gitlab.yml' }).min(1, 'a rules path cannot be empty'),
-  environment: z.string().min(1, 'a gitlab.yml section (e.g. production) cannot be empty').default('production'),
+  environment: gitLabSection.default('production'),
   strict: z.boolean().default(false),
 });
 

@@ -4,6 +4,7 @@ import { connectionOptionFields, transferConnectionFields } from './connection-o
 import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
 import { reservedRunIdProblem } from './reserved-run-ids.js';
 import { commaList, emptyEntriesProblem } from './comma-list.js';
+import { gitLabSection } from './routing-options.js';
 import { MAX_ASKED_REPLICAS } from '../workflow/workflow-input.js';
 import { checkCronWithSelection, checkSelection, redisEndpoint, selectionOptionFields } from './selection-options.js';
 import { MAX_RATE_LIMIT, RATE_LIMIT_AT_MOST } from '../transfer/rate-limiter.js';
@@ -76,7 +77,7 @@ export const replicaCount = (option: string) => positiveInt(option, MAX_ASKED_RE
 export const routingPathFields = {
   catalog: z.array(z.string().min(1, 'a catalog path cannot be empty')).default([]),
   rules: z.string().min(1, 'a rules path cannot be empty').optional(),
-  environment: z.string().min(1, 'a gitlab.yml section (e.g. production) cannot be empty').default('production'),
+  environment: gitLabSection.default('production'),
 };
 
 /** Options shared by `run`, `move` and `start` (validated once, every problem reported together). */

@@ -1,0 +1,37 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { privateSourceAndTarget } from '../support/private-redis.js';
+import { CE_CATALOG, repoPath } from '../support/paths.js';
+import { refusedUntouched } from '../support/refused-untouched.js';
+import { runCli } from '../support/run-cli.js';
+
+// The bad-input sweep (cli-bad-input-sweep.test.ts) over `routes`, `match` and `rollback`, option
+// by option (audit-badinput): each case one message naming what and where, exit 2, nothing touched.
+const redis = privateSourceAndTarget();
+const dir = mkdtempSync(join(tmpdir(), 'sidekiq-migrate-bad-input-routing-'));
+const file = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+const GITLAB_YML = repoPath('test/fixtures/routing/gitlab-anchors.yml');
+
+const untouched = (run: Parameters<typeof refusedUntouched>[1]) => refusedUntouched(redis, run);
+
+describe('bad input to routes, match and rollback: one message naming what and where, exit 2, nothing touched', { timeout: 120_000 }, () => {
+  // A blank section was taken, and said as the rules file's problem, the blanks invisible:
+  // "gitlab-anchors.yml: expected … or a gitlab.yml with   .sidekiq.routing_rules".
+  it('a blank --environment (or routing.environment) is refused naming the option', async () => {
+    const url = redis.urls().source;
+    const routes = await untouched(() => runCli('routes', '--catalog', CE_CATALOG, '--rules', GITLAB_YML, '--environment', '  '));
+    const run = await untouched(() => runCli('run', '--redis', url, '--catalog', CE_CATALOG, '--rules', GITLAB_YML, '--environment', '\t'));
+    const config = file('blank-environment.yml', `redis: ${url}\nrouting:\n  catalog: ${CE_CATALOG}\n  rules: ${GITLAB_YML}\n  environment: "  "\n`);
+    const inFile = await untouched(() => runCli('--config', config, 'run'));
+
+    expect(routes.stderr).toBe('--environment: a gitlab.yml section (e.g. production) cannot be blank\n');
+    expect(run.stderr).toBe('--environment: a gitlab.yml section (e.g. production) cannot be blank\n');
+    expect(inFile.stderr).toBe(`${config}: routing.environment: a gitlab.yml section, e.g. production, not blank\n`);
+  });
+});
