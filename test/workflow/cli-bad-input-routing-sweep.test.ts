@@ -1,6 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { privateSourceAndTarget } from '../support/private-redis.js';
 import { CE_CATALOG, repoPath } from '../support/paths.js';
@@ -17,6 +17,7 @@ const file = (name: string, text: string) => {
   return path;
 };
 const GITLAB_YML = repoPath('test/fixtures/routing/gitlab-anchors.yml');
+const RULES = repoPath('test/fixtures/routing/rules.json');
 
 const untouched = (run: Parameters<typeof refusedUntouched>[1]) => refusedUntouched(redis, run);
 
@@ -33,5 +34,19 @@ describe('bad input to routes, match and rollback: one message naming what and w
     expect(routes.stderr).toBe('--environment: a gitlab.yml section (e.g. production) cannot be blank\n');
     expect(run.stderr).toBe('--environment: a gitlab.yml section (e.g. production) cannot be blank\n');
     expect(inFile.stderr).toBe(`${config}: routing.environment: a gitlab.yml section, e.g. production, not blank\n`);
+  });
+
+  // The same catalog twice (typed again for the EE one, or `./x` and `x`) was said as a class in two
+  // catalogs: "ActivityPub::…Worker appears twice: all_queues.yml entry 1 and all_queues.yml entry 1".
+  it('a catalog given twice is said as such', async () => {
+    const other = relative(process.cwd(), CE_CATALOG);
+    const words = `The worker catalog ${other} is given twice (as ${CE_CATALOG} too): give each catalog once (GitLab's app/workers/all_queues.yml, and ee/app/workers/all_queues.yml for EE)\n`;
+    const routes = await untouched(() => runCli('routes', '--catalog', CE_CATALOG, '--catalog', other, '--rules', RULES));
+    const match = await untouched(() => runCli('match', '--catalog', CE_CATALOG, '--catalog', CE_CATALOG, '--query', '*'));
+    const run = await untouched(() => runCli('run', '--redis', redis.urls().source, '--catalog', CE_CATALOG, '--catalog', other, '--rules', RULES));
+
+    expect(routes.stderr).toBe(words);
+    expect(match.stderr).toBe(`The worker catalog ${CE_CATALOG} is given twice: give each catalog once (GitLab's app/workers/all_queues.yml, and ee/app/workers/all_queues.yml for EE)\n`);
+    expect(run.stderr).toBe(words);
   });
 });

@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { readInputFile } from '../../config/read-input-file.js';
 import { isMap, isScalar, isSeq, parseDocument, Scalar, visit, type Document, type Node, type YAMLMap } from 'yaml';
 import { sym, type RubyAtom } from '../ruby-value.js';
@@ -18,6 +18,16 @@ export function loadCatalog(paths: readonly string[]): WorkerCatalog {
   if (paths.length === 0) throw new CatalogError('No worker catalog given: pass --catalog PATH (GitLab\'s app/workers/all_queues.yml).');
   const workers: WorkerMetadata[] = [];
   const warnings: string[] = [];
+  // The same file twice (typed again for EE's, or as ./x and x) was said as every class in two
+  // catalogs: "X appears twice: all_queues.yml entry 1 and all_queues.yml entry 1".
+  const given = new Map<string, string>();
+  for (const path of paths) {
+    const first = given.get(resolve(path));
+    if (first !== undefined) {
+      throw new CatalogError(`The worker catalog ${path} is given twice${first !== path ? ` (as ${first} too)` : ''}: give each catalog once (GitLab's app/workers/all_queues.yml, and ee/app/workers/all_queues.yml for EE)`);
+    }
+    given.set(resolve(path), path);
+  }
   for (const path of paths) {
     const text = readInputFile(path, 'worker catalog');
     const parsed = parseCatalogText(text, path);
