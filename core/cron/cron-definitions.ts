@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { inspectJob } from '../payload/inspect-job.js';
-import { keyspaceCut, scanBounded, type KeyspaceCut, type ScanBound } from '../redis/bounded-scan.js';
+import { keyspaceCut, scanBounded, type KeyspaceCut, type ScanBound, type ScanExtent } from '../redis/bounded-scan.js';
 import { classifyRedisError } from '../redis/redis-errors.js';
 import { escapeGlob } from '../reroute/discover-queues.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
@@ -113,6 +113,21 @@ export async function readCronDefinitionsWithin(redis: Redis, keys: SidekiqKeys,
   }
   const read = await readCronDefinitionsOf(redis, keys, namespaces.found);
   return namespaces.cutShort ? { ...read, cutShort: namespaces.cutShort } : read;
+}
+
+/**
+ * readCronDefinitionsWithin after a walk that fed cronNamespacesLook `look` (shared-walk.ts), the
+ * walk's extent for it: cut short by its time, said as there.
+ */
+export async function cronDefinitionsAfterWalk(redis: Redis, keys: SidekiqKeys, look: { found(): string[] }, extent: ScanExtent): Promise<CronLook> {
+  let cutShort: KeyspaceCut | undefined;
+  try {
+    cutShort = extent.cutShort === 'time' ? await keyspaceCut(redis, extent.pages) : undefined;
+  } catch (error) {
+    throw classifyRedisError(error, `Reading sidekiq-cron definitions under ${keys.prefix || '(no prefix)'}`);
+  }
+  const read = await readCronDefinitionsOf(redis, keys, look.found());
+  return cutShort ? { ...read, cutShort } : read;
 }
 
 /** The 2.x namespace sets (`cron_jobs:*`) as a look a shared walk feeds (shared-walk.ts): enough at 1,000 found. */

@@ -1,5 +1,5 @@
 import type { Redis, RedisKey } from 'ioredis';
-import { readCronDefinitionsWithin } from '../cron/cron-definitions.js';
+import { cronDefinitionsAfterWalk, cronNamespacesLook, type CronLook } from '../cron/cron-definitions.js';
 import { inspectJob } from '../payload/inspect-job.js';
 import { readEvictionPolicy } from '../redis/eviction-policy.js';
 import { jobsWithinBytes, MAX_ENTRIES_PER_SCAN_CALL, meanBytes, PROBE_JOBS, probeJobs } from '../redis/page-bytes.js';
@@ -17,7 +17,8 @@ import { silentHolders, withSilentOwners } from './silent-holders.js';
 import { judgeDrain } from './judge-drain.js';
 import { refuseRetiredKeyNames } from './retired-key-names.js';
 import { jobsInOneLook } from './one-look.js';
-import { quarantineListsSince, type QuarantineList } from './quarantine-lists.js';
+import { quarantineListsSinceLook, type QuarantineList } from './quarantine-lists.js';
+import { walkForLooks } from '../redis/shared-walk.js';
 import { runningJobs } from './running-jobs.js';
 import type { BeatWaitOptions } from './await-beats.js';
 import { confirmDrained } from './confirm-drained.js';
@@ -128,8 +129,8 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     // Six looks over the keyspace share the looks' time (lookUntil): the discovery of queue lists
     // the `queues` set does not name (those it names are always read) its sixth now, before the
     // sets; after them, in-flight keys and quarantine lists (one walk), workers' private lists
-    // (two), sidekiq-cron namespaces (one) and other prefixes' keys (three a prefix, one share)
-    // share what is left.
+    // (two), other prefixes' keys (three a prefix, one share) and, after the atomic look,
+    // sidekiq-cron namespaces (one, with the late walk for quarantine lists) share what is left.
     const bound: ScanBound = options.lookUntil === undefined ? {} : { until: options.lookUntil };
     // The retired queues too: a scoped check reads them whatever the time.
     const discovery = await discoverQueuesWithin(redis, keys, shareOf(bound, 6), [...retired]);
@@ -197,11 +198,10 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     // Jobs live processes run that are in no list (Sidekiq's own fetch): only their heartbeat says so.
     const running = await runningJobs(redis, keys, census.processes, fetched, (queue) => !scoped || retired.has(queue));
     const notHeardFrom = silentHolders(census.processes, fetched, running);
-    const cronLook = await readCronDefinitionsWithin(redis, keys, shareOf(bound, 2));
     // Other prefixes' queue lists, working lists and keys of ours: SCANs of the whole keyspace too.
-    const otherPrefixes = await withLiveProcesses(redis, await otherSidekiqPrefixes(redis, keys, [], bound), now, options.staleAfterSeconds);
+    const otherPrefixes = await withLiveProcesses(redis, await otherSidekiqPrefixes(redis, keys, [], shareOf(bound, 2)), now, options.staleAfterSeconds);
     const otherCuts = otherPrefixes.flatMap((p) => (p.lookCutShort ? [p.lookCutShort] : []));
-    const cron = cronLook.definitions.map(({ name, key, queue, enabled, problem }) => {
+    const cron = (cronLook: CronLook) => cronLook.definitions.map(({ name, key, queue, enabled, problem }) => {
       const silentListeners = queue === null ? 0 : silentListening(queue);
       // A queue not known is said with why (judge-drain.ts: never drained over an enabled one when scoped).
       const unknown = queue === null ? { queueUnknown: problem ?? 'its message names no queue this tool reads' } : {};
@@ -227,7 +227,15 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     // beat wait would start: cut short, the look is said, never drained.
     const lateWalkUntil = options.beatWait?.until ?? options.lookUntil;
     const lateWalkBound: ScanBound = lateWalkUntil === undefined ? {} : { until: lateWalkUntil };
-    const late = counted > 0 || movedDuringCheck > 0 || queuesCutShort ? undefined : await quarantineListsSince(redis, keys, places.lists, lateWalkBound);
+    // That walk rides on the walk for sidekiq-cron namespaces, after the look (shared-walk.ts): a
+    // walk of its own visited every key once more (3,000,000 keys: 41-51 s became 59-62 s).
+    const lateLook = counted > 0 || movedDuringCheck > 0 || queuesCutShort ? undefined : quarantineListsSinceLook(redis, keys, places.lists);
+    const cronNamespaces = { ...cronNamespacesLook(keys), ...(bound.until === undefined ? {} : { until: bound.until }) };
+    // Each look stops at its own time; the walk, once both have.
+    const walkUntil = !lateLook ? bound.until : bound.until === undefined || lateWalkUntil === undefined ? undefined : Math.max(bound.until, lateWalkUntil);
+    const walked = await walkForLooks(redis, lateLook ? [cronNamespaces, { ...lateLook, ...lateWalkBound }] : [cronNamespaces], walkUntil === undefined ? {} : { until: walkUntil }, lateLook ? `${lateLook.doing} and sidekiq-cron namespaces` : `Reading sidekiq-cron definitions under ${keys.prefix || '(no prefix)'}`);
+    const cronLook = await cronDefinitionsAfterWalk(redis, keys, cronNamespaces, walked[0]!);
+    const late = lateLook ? await lateLook.result(walked[1]!) : undefined;
     const quarantine = late && late.lists.length > 0 ? byKey([...walkedQuarantine, ...late.lists]) : walkedQuarantine;
     const lateJobs = (late?.lists ?? []).reduce((n, l) => n + l.size, 0);
     const remaining = counted + movedDuringCheck + lateJobs;
@@ -262,7 +270,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       fetched,
       ...(running ? { running } : {}),
       ...(notHeardFrom.length > 0 ? { notHeardFrom } : {}),
-      cron,
+      cron: cron(cronLook),
       ...(cronLook.unread ? { cronUnread: cronLook.unread } : {}),
       otherPrefixes,
       remaining,
