@@ -50,7 +50,9 @@ export const handler = createHandler(
       // with (exit 1): never "complete" over them; said after the other reasons, as the CLI does.
       const cronLeft = summary.dryRun ? undefined : parsed.input.settings.cronLeft;
       const cronWords = cronLeftWords(cronLeft, summary.mode);
-      const verdict = cronWords === undefined ? `${ended}${but}` : ended === 'complete' ? `done, but ${cronWords}` : `${ended}; also ${cronWords}`;
+      // A "complete, but …" (jobs where nobody fetches) keeps its reason first, as any other does:
+      // the line has no "Needs a look" above it to say that reason (the CLI's verdict has one).
+      const verdict = cronWords === undefined ? `${ended}${but}` : ended !== 'complete' ? `${ended}; also ${cronWords}` : unheard.length > 0 ? `done, but ${unheard.join(' and ')}; also ${cronWords}` : `done, but ${cronWords}`;
       logger.info(`run ${verdict}${uncounted > 0 ? ' (counts may be short: look at the keys, drain-check)' : ''}`, {
         ...(uncounted > 0 ? { countsMayBeShort: { uncountedAttempts: uncounted } } : {}),
         complete: summary.complete,

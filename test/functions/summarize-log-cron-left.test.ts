@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_CRON_DEFINITIONS } from '../../core/cron/cron-definitions.js';
+import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
+import { heartbeat } from '../support/sidekiq-heartbeat.js';
 import { sidekiqPayload } from '../support/sidekiq-jobs.js';
 import { captureOutput, fakeContext, logRecords } from './support/lambda-harness.js';
 import { lambdaOnOwnServers } from './support/lambda-on-own-servers.js';
@@ -73,6 +75,27 @@ describe('the summarize handler, sidekiq-cron definitions left', { timeout: 240_
       message: 'run done, but a rename moved nothing; also 1 sidekiq-cron definition(s) could not be judged by the routing, so not rewritten',
       complete: true,
       cronLeft: { unjudged: 1 },
+    });
+  });
+
+  it("a re-route with rewrite whose jobs also went where nobody fetches: both said, the other reason first (it was dropped)", async () => {
+    const { h, source: redis } = lambda;
+    await redis.flushall();
+    await redis.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old' }));
+    await redis.sadd('queues', 'old');
+    // A live process that listens to `old` only: the rename sends the job to `new`, which nobody fetches.
+    await heartbeat(redis, new SidekiqKeys(''), 'web-1:4242:0a1b2c3d4e5f', ['old'], { beatAt: Date.now() / 1000, beating: false });
+    await redis.sadd('cron_jobs', 'cron_job:broken_worker');
+    await redis.hset('cron_job:broken_worker', { name: 'broken_worker', message: '{"queue":"old","class":', status: 'enabled' });
+
+    const run = await runToSummary(h, { runId: 'cron-left-6', mode: 'reroute', sets: ['schedule'], cron: 'rewrite', routing: { kind: 'renames', renames: { old: 'new' } } });
+    const { line, text } = await runLine(run);
+
+    expect(line, text).toMatchObject({
+      message: 'run done, but some went to queues nobody fetches from; also 1 sidekiq-cron definition(s) could not be judged by the routing, so not rewritten',
+      complete: true,
+      cronLeft: { unjudged: 1 },
+      unheardQueues: { queues: 1, jobs: 1 },
     });
   });
 
