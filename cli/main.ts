@@ -32,7 +32,7 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--config <file>', 'configuration file (default: $SIDEKIQ_MIGRATE_CONFIG, or sidekiq-migrate.config.{json,yaml,yml} in the current directory); routes, match and demo read none')
     .addHelpText(
       'after',
-      '\nExit codes: 0 success; 1 the operation failed or did not finish (run it again to\nresume), or a cron rewrite or carry left sidekiq-cron definitions unread or\nunjudged; 2 bad usage or input (nothing was touched); 3 drain-check: jobs exist\nthat nobody will run; 130 Ctrl-C quit at once (a second one, or one while a\nrun plans or in a dry run; the next run finishes what was in flight).',
+      '\nExit codes: 0 success; 1 the operation failed or did not finish (run it again to\nresume), or a cron rewrite or carry left sidekiq-cron definitions unread,\nunjudged or changed meanwhile; 2 bad usage or input (nothing was touched); 3\ndrain-check: jobs exist that nobody will run; 130 Ctrl-C quit at once (a second\none, or one while a run plans or in a dry run; the next run finishes what was in\nflight).',
     )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()

@@ -26,7 +26,9 @@ export function describeCron(cron: CronReport, mode: 'reroute' | 'transfer'): st
     if (cron.dryRun && cron.action === 'rewrite') {
       lines.push(`sidekiq-cron: ${cron.misrouted} definition(s) would be rewritten to push to their new queue (${names}${more}).`);
     } else if (cron.rewritten !== undefined) {
-      const meanwhile = cron.changedMeanwhile ? `; ${cron.changedMeanwhile} saved by someone else meanwhile, left as they are now` : '';
+      const meanwhileNames = cron.changedMeanwhileExamples ?? [];
+      const meanwhileMore = cron.changedMeanwhile && cron.changedMeanwhile > meanwhileNames.length ? `${meanwhileNames.length > 0 ? ' ' : ''}and ${cron.changedMeanwhile - meanwhileNames.length} more` : '';
+      const meanwhile = cron.changedMeanwhile ? `; ${cron.changedMeanwhile} saved by someone else meanwhile, left as they are now (${meanwhileNames.join(', ')}${meanwhileMore})` : '';
       lines.push(`sidekiq-cron: ${cron.rewritten} definition(s) now push to their new queue (${names}${more})${meanwhile}.`);
     } else if (mode === 'reroute') {
       lines.push(
@@ -58,8 +60,8 @@ function unreadSentence(cron: CronReport, unread: number, mode: 'reroute' | 'tra
 
 /**
  * A run that was asked to carry or rewrite every definition and left some unread, or (rewriting)
- * some enabled ones it could not judge (unjudged: left as they are, where they may push to a
- * retired queue): what its verdict says instead of "Complete" (and it exits 1). Undefined when it
+ * some enabled ones it could not judge (unjudged) or that were saved meanwhile by someone else
+ * (changedMeanwhile: left as they are, where they may push to a retired queue): what its verdict says instead of "Complete" (and it exits 1). Undefined when it
  * left none, or did not write. The words are core/cron/cron-left.ts's, as the summarize
  * function's log line says them.
  */

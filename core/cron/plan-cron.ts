@@ -29,6 +29,8 @@ export interface CronReport {
   /** `rewrite`: how many now push to their destination; how many were saved meanwhile by someone else (left). */
   readonly rewritten?: number;
   readonly changedMeanwhile?: number;
+  /** Up to CRON_NAMES_SHOWN names of those saved meanwhile (absent when none). */
+  readonly changedMeanwhileExamples?: readonly string[];
   /** `carry`: copied to the target; already defined there (kept). */
   readonly carried?: number;
   readonly keptOnTarget?: number;
@@ -81,7 +83,8 @@ export async function planCron(
   if (dryRun || !planner) return report;
   if (action === 'rewrite' && routes.length > 0) {
     const done = await rewriteCronQueues(source.redis, routes, { lockKey: runLockKey(source.keys.prefix), planner, where: `source ${source.name}` });
-    return { ...report, rewritten: done.rewritten.length, changedMeanwhile: done.changedMeanwhile.length };
+    const meanwhile = done.changedMeanwhile;
+    return { ...report, rewritten: done.rewritten.length, changedMeanwhile: meanwhile.length, ...(meanwhile.length > 0 ? { changedMeanwhileExamples: meanwhile.slice(0, CRON_NAMES_SHOWN) } : {}) };
   }
   if (action === 'carry' && target) {
     const done = await carryCronDefinitions(source.redis, source.keys, target.redis, target.keys, definitions, { lockKey: runLockKey(target.keys.prefix), planner, where: `target ${target.name}` });

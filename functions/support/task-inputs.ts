@@ -37,7 +37,7 @@ export const runSettingsSchema = z.looseObject({
   plannedAt: z.number().int().optional(),
   plannedBy: z.string().min(1).optional(),
   // What the plan left of the sidekiq-cron definitions it was asked to write (the summary's log line says it).
-  cronLeft: z.looseObject({ unread: count.optional(), unjudged: count.optional() }).optional(),
+  cronLeft: z.looseObject({ unread: count.optional(), unjudged: count.optional(), changedMeanwhile: count.optional() }).optional(),
 }).transform(withRecordedGeneration);
 
 const workItemSchema = z.looseObject({

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MAX_CRON_DEFINITIONS } from '../../core/cron/cron-definitions.js';
 import { SidekiqKeys } from '../../core/redis/sidekiq-keys.js';
 import { heartbeat } from '../support/sidekiq-heartbeat.js';
@@ -58,6 +58,35 @@ describe('the summarize handler, sidekiq-cron definitions left', { timeout: 240_
     expect(line, text).toMatchObject({ message: 'run complete', complete: true });
     expect(line).not.toHaveProperty('cronLeft');
     expect(JSON.parse((await redis.hget('cron_job:w', 'message'))!)).toMatchObject({ queue: 'new' });
+  });
+
+  it("a re-route with rewrite whose definition was saved between the plan's read and its write: never 'run complete'", async () => {
+    const { h, source: redis } = lambda;
+    await redis.flushall();
+    await redis.rpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old' }));
+    await redis.sadd('queues', 'old');
+    await redis.sadd('cron_jobs', 'cron_job:w');
+    await redis.hset('cron_job:w', { name: 'w', message: '{"queue":"old","class":"W","args":[]}', status: 'enabled' });
+    // The handlers' own LuaScript (load-handlers.ts imports them after resetting the modules).
+    const { LuaScript } = await import('../../core/redis/lua-script.js');
+    const runAll = LuaScript.prototype.runAll;
+    const spy = vi.spyOn(LuaScript.prototype, 'runAll').mockImplementation(async function (this: InstanceType<typeof LuaScript>, client, calls, before, onSent) {
+      if (this.name.startsWith('rewriteCronMessage-')) await redis.hset('cron_job:w', { message: '{"queue":"elsewhere","class":"W","args":[]}' });
+      return runAll.call(this, client, calls, before, onSent);
+    });
+
+    const run = await runToSummary(h, { runId: 'cron-left-raced', mode: 'reroute', sets: ['schedule'], cron: 'rewrite', routing: { kind: 'renames', renames: { old: 'new' } } });
+    spy.mockRestore();
+    const { line, text } = await runLine(run);
+
+    expect(run.plan.cron).toMatchObject({ rewritten: 0, changedMeanwhile: 1, changedMeanwhileExamples: ['w'] });
+    expect(line, text).toMatchObject({
+      message: 'run done, but 1 sidekiq-cron definition(s) changed while this run was rewriting them, so not rewritten: re-run with --rewrite-cron to judge them again',
+      complete: true,
+      cronLeft: { changedMeanwhile: 1 },
+    });
+    expect(JSON.stringify(line)).not.toContain('"w"');
+    expect(await redis.hget('cron_job:w', 'message')).toBe('{"queue":"elsewhere","class":"W","args":[]}');
   });
 
   it("a re-route with rewrite that also left a rename unmatched: both said, never 'run complete'", async () => {

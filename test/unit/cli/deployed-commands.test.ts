@@ -894,6 +894,13 @@ describe('watch', () => {
     const left = await cli(['watch', scriptRun(fake, { ...twoItems, runId: 'cron-unjudged', planNotes: unjudged }), '--interval', '1']);
     expect(left.code).toBe(1);
     expect(verdictOf(left.stdout)).toBe('Done, but 2 sidekiq-cron definition(s) could not be judged by the routing, so not rewritten (see above).');
+    // Definitions saved by someone else between the plan's read and its write (left as they are): the same, as a local run.
+    const raced = { cron: { definitions: 3, misrouted: 1, examples: [{ name: 'a', queue: 'old', to: 'new' }], action: 'rewrite', rewritten: 0, changedMeanwhile: 1, changedMeanwhileExamples: ['a'], dryRun: false } };
+    const racedWatch = await cli(['watch', scriptRun(fake, { ...twoItems, runId: 'cron-raced', planNotes: raced }), '--interval', '1']);
+    const racedLine = 'Done, but 1 sidekiq-cron definition(s) changed while this run was rewriting them, so not rewritten: re-run with --rewrite-cron to judge them again (see above).';
+    expect(racedWatch.code).toBe(1);
+    expect(verdictOf(racedWatch.stdout)).toBe(racedLine);
+    expect(racedWatch.stdout + racedWatch.stderr).toContain('1 saved by someone else meanwhile, left as they are now (a).');
   });
 
   it('exits 1 when an item failed, though the execution succeeded', async () => {

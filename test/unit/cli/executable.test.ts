@@ -33,7 +33,7 @@ describe('the sidekiq-migrate executable', () => {
 
     expect(result.status).toBe(0);
     expect(result.stdout).toContain(
-      'Exit codes: 0 success; 1 the operation failed or did not finish (run it again to\nresume), or a cron rewrite or carry left sidekiq-cron definitions unread or\nunjudged; 2 bad usage or input (nothing was touched); 3 drain-check: jobs exist\nthat nobody will run; 130 Ctrl-C quit at once (a second one, or one while a\nrun plans or in a dry run; the next run finishes what was in flight).\n',
+      'Exit codes: 0 success; 1 the operation failed or did not finish (run it again to\nresume), or a cron rewrite or carry left sidekiq-cron definitions unread,\nunjudged or changed meanwhile; 2 bad usage or input (nothing was touched); 3\ndrain-check: jobs exist that nobody will run; 130 Ctrl-C quit at once (a second\none, or one while a run plans or in a dry run; the next run finishes what was in\nflight).\n',
     );
   });
 
@@ -44,11 +44,11 @@ describe('the sidekiq-migrate executable', () => {
     expect(result.stdout.replace(/\s+/g, ' ')).toContain('an enabled cron definition still pushes to one of them. A stuck verdict without such jobs (no progress since --previous, jobs still arriving on retired queues) exits 0. With a selection (--classes, --classes-file, --store), exit code 1 while any of their jobs is left here (3 still wins). With --retired-queues, an enabled cron definition whose queue cannot be known (a message it cannot read, or neither message nor queue field) is named and the check is not drained: exit code 1.');
   });
 
-  it.each([['watch'], ['status']])('%s --help says it exits 1 over sidekiq-cron definitions a rewrite could not judge, as over unread ones (the same verdict as run)', (command) => {
+  it.each([['watch'], ['status']])('%s --help says it exits 1 over sidekiq-cron definitions a rewrite could not judge or found saved meanwhile, as over unread ones (the same verdict as run)', (command) => {
     const result = exec(command, '--help');
 
     expect(result.status).toBe(0);
-    expect(result.stdout.replace(/\s+/g, ' ')).toContain('left sidekiq-cron definitions unread while asked to rewrite or carry them, or, rewriting, enabled ones it could not judge');
+    expect(result.stdout.replace(/\s+/g, ' ')).toContain('left sidekiq-cron definitions unread while asked to rewrite or carry them, or, rewriting, enabled ones it could not judge or that were saved by someone else between its read and its write');
   });
 
   it("rollback --help does not offer a quarantine a rollback never uses (every queue it takes jobs from is live)", () => {
