@@ -29,7 +29,10 @@ export function describeCron(cron: CronReport, mode: 'reroute' | 'transfer'): st
       const meanwhileNames = cron.changedMeanwhileExamples ?? [];
       const meanwhileMore = cron.changedMeanwhile && cron.changedMeanwhile > meanwhileNames.length ? `${meanwhileNames.length > 0 ? ' ' : ''}and ${cron.changedMeanwhile - meanwhileNames.length} more` : '';
       const meanwhile = cron.changedMeanwhile ? `; ${cron.changedMeanwhile} saved by someone else meanwhile, left as they are now (${meanwhileNames.join(', ')}${meanwhileMore})` : '';
-      lines.push(`sidekiq-cron: ${cron.rewritten} definition(s) now push to their new queue (${names}${more})${meanwhile}.`);
+      // Examples are of the rewritten ones only (plan-cron.ts): none rewritten, none named.
+      const rewrittenMore = cron.rewritten > cron.examples.length ? ` and ${cron.rewritten - cron.examples.length} more` : '';
+      const rewrittenNames = cron.rewritten > 0 ? ` (${names}${rewrittenMore})` : '';
+      lines.push(`sidekiq-cron: ${cron.rewritten} definition(s) now push to their new queue${rewrittenNames}${meanwhile}.`);
     } else if (mode === 'reroute') {
       lines.push(
         `warning: ${cron.misrouted} sidekiq-cron definition(s) still push to their old queue (${names}${more}): restart Sidekiq with the new rules (GitLab saves its cron definitions at boot), or run with --rewrite-cron.`,

@@ -84,7 +84,10 @@ export async function planCron(
   if (action === 'rewrite' && routes.length > 0) {
     const done = await rewriteCronQueues(source.redis, routes, { lockKey: runLockKey(source.keys.prefix), planner, where: `source ${source.name}` });
     const meanwhile = done.changedMeanwhile;
-    return { ...report, rewritten: done.rewritten.length, changedMeanwhile: meanwhile.length, ...(meanwhile.length > 0 ? { changedMeanwhileExamples: meanwhile.slice(0, CRON_NAMES_SHOWN) } : {}) };
+    // The examples after a rewrite are of those rewritten: one saved meanwhile does not push there.
+    const left = new Set(meanwhile);
+    const examples = routes.filter((r) => !left.has(r.definition.name)).slice(0, CRON_NAMES_SHOWN).map((r) => ({ name: r.definition.name, queue: r.definition.queue, to: r.to! }));
+    return { ...report, examples, rewritten: done.rewritten.length, changedMeanwhile: meanwhile.length, ...(meanwhile.length > 0 ? { changedMeanwhileExamples: meanwhile.slice(0, CRON_NAMES_SHOWN) } : {}) };
   }
   if (action === 'carry' && target) {
     const done = await carryCronDefinitions(source.redis, source.keys, target.redis, target.keys, definitions, { lockKey: runLockKey(target.keys.prefix), planner, where: `target ${target.name}` });

@@ -58,7 +58,7 @@ describe('an ActiveJob sidekiq-cron definition whose prefix fields are saved bet
       const { code, stdout, stderr } = await runCli('run', '--redis', redis.url(), '--rename', 'myapp_mailers=myapp_notify', '--rewrite-cron');
 
       expect(changed()).toBe(1);
-      expect(stderr).toContain('sidekiq-cron: 0 definition(s) now push to their new queue (mail_digest: myapp_mailers → myapp_notify); 1 saved by someone else meanwhile, left as they are now (mail_digest).');
+      expect(stderr).toContain('sidekiq-cron: 0 definition(s) now push to their new queue; 1 saved by someone else meanwhile, left as they are now (mail_digest).');
       expect(stdout.trimEnd().split('\n').at(-1)).toBe(LEFT_LINE);
       expect(await redis.client().hgetall(key)).toEqual(saved);
       expect(await redis.client().lrange('queue:myapp_notify', 0, -1)).toHaveLength(1);
