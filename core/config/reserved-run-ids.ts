@@ -16,3 +16,9 @@ export function reservedRunIdProblem(runId: string): string | undefined {
   if (!RESERVED_RUN_IDS.has(runId)) return undefined;
   return `"${runId}" is a name sidekiq-migrate keeps its own keys under (sidekiq-migrate:${runId}:…), beside the keys of a run's records (sidekiq-migrate:RUN:…); choose another run id`;
 }
+
+/** What is wrong with `runId` as a run id (the value quoted, as connection names are), or undefined. */
+export function runIdProblem(runId: string): string | undefined {
+  if (!/^[A-Za-z0-9_.-]{1,80}$/.test(runId)) return `${JSON.stringify(runId)} is not a run id: use 1–80 letters, digits, "_", "." or "-"`;
+  return reservedRunIdProblem(runId);
+}

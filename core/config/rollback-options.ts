@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { runIdProblem } from './reserved-run-ids.js';
 import { checkSomethingLookedAt, checkVerboseWithJson, despiteOptionProblems, migrationOptionFields, runOptionsSchema } from './run-options.js';
 
 const { namespace, dryRun, json, verbose, pageSize, runId, tlsCa, sets, queues } = migrationOptionFields;
@@ -20,7 +21,9 @@ const despiteRunProblems = {
  * `start --rollback` does: a deployed rollback and a local one take the same options.
  */
 export const rollbackOptionsSchema = z.strictObject({
-  of: z.string({ error: 'required: the id of the run to roll back' }).regex(/^[A-Za-z0-9_.-]{1,80}$/, 'not a run id: use 1–80 letters, digits, "_", "." or "-"'),
+  of: z.string({ error: 'required: the id of the run to roll back' }).superRefine((id, ctx) => {
+    if (!/^[A-Za-z0-9_.-]{1,80}$/.test(id)) ctx.addIssue({ code: 'custom', message: runIdProblem(id) ?? 'not a run id' });
+  }),
   redis,
   namespace,
   dryRun,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseRedisUrl } from '../redis/redis-url.js';
 import { connectionOptionFields, transferConnectionFields } from './connection-options.js';
 import { SORTED_SET_NAMES } from '../redis/sidekiq-keys.js';
-import { reservedRunIdProblem } from './reserved-run-ids.js';
+import { runIdProblem } from './reserved-run-ids.js';
 import { commaList, emptyEntriesProblem } from './comma-list.js';
 import { gitLabSection } from './routing-options.js';
 import { MAX_ASKED_REPLICAS } from '../workflow/workflow-input.js';
@@ -95,9 +95,8 @@ export const migrationOptionFields = {
   pageSize: positiveInt('the page size', 10_000).default(1000),
   runId: z
     .string()
-    .regex(/^[A-Za-z0-9_.-]{1,80}$/, 'use 1–80 letters, digits, "_", "." or "-"')
     .superRefine((id, ctx) => {
-    const problem = reservedRunIdProblem(id);
+    const problem = runIdProblem(id);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }).optional(),
   tlsCa: z.string().min(1, 'a PEM file of CA certificates, not empty').optional(),

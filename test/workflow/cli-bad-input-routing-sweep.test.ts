@@ -49,4 +49,16 @@ describe('bad input to routes, match and rollback: one message naming what and w
     expect(match.stderr).toBe(`The worker catalog ${CE_CATALOG} is given twice: give each catalog once (GitLab's app/workers/all_queues.yml, and ee/app/workers/all_queues.yml for EE)\n`);
     expect(run.stderr).toBe(words);
   });
+
+  // A blank run id was said unquoted, the value invisible: "RUN: not a run id: use 1–80 letters…".
+  it('a run id that is no run id (RUN or --run-id) is said with the value quoted', async () => {
+    const url = redis.urls().source;
+    const rollback = await untouched(() => runCli('rollback', ' ', '--redis', url));
+    const runId = await untouched(() => runCli('rollback', 'reroute-1', '--run-id', ' ', '--redis', url));
+    const run = await untouched(() => runCli('run', '--redis', url, '--catalog', CE_CATALOG, '--rules', RULES, '--run-id', 'a b'));
+
+    expect(rollback.stderr).toBe('RUN: " " is not a run id: use 1–80 letters, digits, "_", "." or "-"\n');
+    expect(runId.stderr).toBe('--run-id: " " is not a run id: use 1–80 letters, digits, "_", "." or "-"\n');
+    expect(run.stderr).toBe('--run-id: "a b" is not a run id: use 1–80 letters, digits, "_", "." or "-"\n');
+  });
 });

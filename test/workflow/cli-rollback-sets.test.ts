@@ -116,7 +116,7 @@ describe('rollback --sets / --no-queues, locally as start --rollback', { timeout
     const checks =
       '  - --verbose: does nothing with --json (its JSON names every set and queue already): leave --verbose or --json out\n' +
       '  - --sets: no set given and --no-queues: nothing would be looked at; name a set (schedule, retry, dead, interrupted) or leave out --no-queues\n';
-    expect(local).toEqual({ code: 2, stdout: '', stderr: `Invalid options:\n  - RUN: not a run id: use 1–80 letters, digits, "_", "." or "-"\n${checks}` });
+    expect(local).toEqual({ code: 2, stdout: '', stderr: `Invalid options:\n  - RUN: "bad id!" is not a run id: use 1–80 letters, digits, "_", "." or "-"\n${checks}` });
     expect(deployed).toEqual({ code: 2, stdout: '', stderr: `Invalid options:\n  - --rollback: the run id of the re-route to roll back\n${checks.split('\n')[1]}\n` });
     expect(captured).toEqual([]);
     expect(fake.started).toEqual([]);

@@ -260,7 +260,7 @@ describe('sidekiq-migrate rollback', () => {
 
   it.each([
     [['rollback', '--redis', 'redis://127.0.0.1:1'], "missing required argument 'run'"],
-    [['rollback', 'bad id', '--redis', 'redis://127.0.0.1:1'], 'RUN: not a run id'],
+    [['rollback', 'bad id', '--redis', 'redis://127.0.0.1:1'], 'RUN: "bad id" is not a run id'],
     [['rollback', 'r1'], '--redis: required'],
     [['rollback', 'r1', '--redis', 'redis://127.0.0.1:1', '--unmapped', 'drop'], '--unmapped: must be leave or quarantine'],
     [['rollback', 'r1', '--redis', 'redis://127.0.0.1:1', '--mapping', 'm.json'], "unknown option '--mapping'"],
