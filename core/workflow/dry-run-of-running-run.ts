@@ -79,16 +79,22 @@ export function deadProcessOfThisHost(holder: LockHolder): boolean {
  * a re-route's refused `rollback r1` as sharing a place with it (audit-reviewb).
  */
 export async function isRollbackOf(source: Connection, runId: string, of?: string): Promise<boolean> {
+  const rolledBack = await rollbackOfWhich(source, runId);
+  return rolledBack !== undefined && (of === undefined || rolledBack === of);
+}
+
+/** The run that run `runId` rolled back, by the same records as isRollbackOf; undefined when it is no rollback (or they are gone). */
+export async function rollbackOfWhich(source: Connection, runId: string): Promise<string | undefined> {
   const [[routingError, text], [startedError, started]] = (await source.redis.pipeline().get(storedRoutingKey(source.keys.prefix, runId)).get(startedWithKey(source.keys.prefix, runId)).exec())! as [[Error | null, string | null], [Error | null, string | null]];
   if (routingError ?? startedError) throw routingError ?? startedError;
   try {
     const stored = text === null ? null : (JSON.parse(text) as SerializedRouting);
-    if (stored !== null) return stored.kind === 'reverse' && (of === undefined || stored.of === of);
+    if (stored !== null) return stored.kind === 'reverse' && typeof stored.of === 'string' ? stored.of : undefined;
     // Its canonical routing: ["reverse", of, moves] (started-with.ts canonicalRouting).
     const routing = parsedRecord(started)?.routing;
     const canonical = typeof routing === 'string' ? (JSON.parse(routing) as unknown) : null;
-    return Array.isArray(canonical) && canonical[0] === 'reverse' && (of === undefined || canonical[1] === of);
+    return Array.isArray(canonical) && canonical[0] === 'reverse' && typeof canonical[1] === 'string' ? canonical[1] : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }

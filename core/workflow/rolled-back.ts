@@ -82,3 +82,22 @@ export async function refuseRollbackOfRolledBack(redis: Redis, prefix: string, o
       'A rollback of it again would move the jobs of its classes on the queues it moved them to, none of them its own now (jobs pushed there since, or moved there by another run): move those with a re-route of their own (sidekiq-migrate run). Nothing was touched.',
   );
 }
+
+/**
+ * A rollback of run `rollback` (not a dry run) is about to move: when `rollback` is itself the
+ * rollback whose record says it put back everything run R moved (`R:rolled-back`, by `rollback`),
+ * that record is taken out first. Whatever this rollback ends with (Complete or not, killed midway,
+ * continued), it may put R's jobs back where R had moved them, and only a Complete one recorded
+ * `rollback:rolled-back` (which rolledBackBy's chain follows): left standing, R was still taken as
+ * rolled back, and a rollback of a later run sharing R's place moved R's jobs to that run's queue
+ * (audit-reviewb). Called under the run's lock, after its refusals, before its first page: its
+ * only effect is that R is no longer taken as rolled back (a refusal where one was not), never a
+ * job moved. GET then DEL: a record another rollback of R wrote meanwhile (named `by` another) is
+ * left as it is.
+ */
+export async function forgetRolledBackOfRollback(redis: Redis, prefix: string, rolledBackRun: string | undefined, rollback: string): Promise<void> {
+  if (rolledBackRun === undefined) return;
+  const key = rolledBackKey(prefix, rolledBackRun);
+  const record = parsedRolledBack(await redis.get(key));
+  if (record?.by === rollback) await redis.del(key);
+}

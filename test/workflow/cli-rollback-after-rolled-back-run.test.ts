@@ -97,4 +97,43 @@ describe('a run rolled back before another run moved its class to the same queue
     expect(third.stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
     expect(await jobsIn(c)).toEqual(original);
   });
+
+  // audit-reviewb: the record of r1's rollback rb1 was left standing when rb1 was rolled back by a
+  // rollback that did not end "Complete" (here "Done, but" over a job under another prefix; or one
+  // killed midway, or continued): that rollback put r1's jobs back on `new` but wrote no record for
+  // rb1, so r1 was still taken as rolled back. r2 then moved class A to `new` from old2, and
+  // `rollback r2` was not refused: it put r1's jobs on old2, where they never were.
+  it('a rollback of its rollback that did not end Complete still makes the run not rolled back: a rollback of a later run sharing its place is refused', async () => {
+    const c = redis.client();
+    const fromOld1 = [job('old1', 1), job('old1', 2)];
+    await c.rpush('queue:old1', ...fromOld1);
+    await c.sadd('queues', 'old1');
+    expect((await runCli('run', '--redis', redis.url(), '--rename', 'old1=new', '--run-id', 'r1')).code).toBe(0);
+    expect((await runCli('rollback', 'r1', '--redis', redis.url())).stdout.trimEnd().split('\n').at(-1)).toBe('Complete: everything that could be moved was moved.');
+    const rb1 = await rollbackOf(c, 'r1');
+    // A job under another prefix: the rollback of rb1 ends "Done, but", having put r1's jobs back on `new`.
+    await c.rpush('resque:gitlab:queue:default', sidekiqPayload({ className: 'B', queue: 'default', args: '[9]' }));
+    await c.sadd('resque:gitlab:queues', 'default');
+    const redo = await runCli('rollback', rb1, '--redis', redis.url(), '--run-id', 'redo1');
+    expect(redo.stdout.trimEnd().split('\n').at(-1)).toMatch(/^Done, but jobs were left behind: 1 under other prefixes this rollback did not look at/);
+    const onNew = fromOld1.map((j) => jobEntry('queue:new', j.replace('"queue":"old1"', '"queue":"new"')));
+    expect((await jobsIn(c)).filter((e) => e.includes('queue:new'))).toEqual(onNew.sort());
+    const fromOld2 = [job('old2', 3)];
+    await c.rpush('queue:old2', ...fromOld2);
+    await c.sadd('queues', 'old2');
+    expect((await runCli('run', '--redis', redis.url(), '--rename', 'old2=new', '--run-id', 'r2')).code).toBe(0);
+    const before = await jobsIn(c);
+
+    const dry2 = await runCli('rollback', 'r2', '--redis', redis.url(), '--dry-run');
+    const back2 = await runCli('rollback', 'r2', '--redis', redis.url());
+
+    for (const r of [dry2, back2]) {
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stderr).toContain('A rollback of run r2 would put back jobs another run moved: run r1 moved class A to new from old1 (run r2 from old2).');
+    }
+    expect(await jobsIn(c)).toEqual(before);
+    // And r1 itself may be rolled back again: its jobs are on `new`.
+    const again = await runCli('rollback', 'r1', '--redis', redis.url(), '--dry-run');
+    expect(again.stderr).not.toContain('rolled back already');
+  });
 });

@@ -39,11 +39,11 @@ import { refuseUnlessStillHeld, type Planner } from '../planner-guard.js';
 import { forgetOlderStarts } from '../older-starts.js';
 import { forgetOtherRunsPasses } from '../../transfer/other-runs-passes.js';
 import { recordStartedWith, startedWith } from '../started-with.js';
-import { refuseRollbackOfRolledBack, rolledBackBy } from '../rolled-back.js';
+import { forgetRolledBackOfRollback, refuseRollbackOfRolledBack, rolledBackBy } from '../rolled-back.js';
 import { readRunStart, recordedAsk, runAsk } from '../asked-replicas.js';
 import type { LockRenewals } from '../../transfer/slice-renewal.js';
 import { refuseOtherRoutingOfExecution } from '../other-routing.js';
-import { deadProcessOfThisHost, isRollbackOf, refuseDryRunOfRunningRun } from '../dry-run-of-running-run.js';
+import { deadProcessOfThisHost, isRollbackOf, refuseDryRunOfRunningRun, rollbackOfWhich } from '../dry-run-of-running-run.js';
 import { movedOnSinceAmong, sharedPlaceError, sharedPlacesAmong } from '../moved-on-since.js';
 import { walkPlanKeyspace, type PlanWalk } from '../plan-walk.js';
 import type { IterableStates } from '../../transfer/iterable-states.js';
@@ -444,6 +444,9 @@ async function planWork(input: WorkflowInput, source: Connection, target: Connec
   // SET NX: a later plan, stale or not, never replaces it; it adds the start to an older version's).
   const started = input.dryRun ? undefined : await recordStartedWith(source.redis, source.keys.prefix, input.runId, startedWith(input.mode, plan, input.classes, targetId, input.mode === 'transfer' ? recordedAsk(input) : undefined));
   if (started) progress.recordedStartedWith = started.wrote;
+  // A rollback of a rollback that put back everything its run moved: that record no longer holds
+  // once this one moves (rolled-back.ts forgetRolledBackOfRollback), whatever this one ends with.
+  if (!input.dryRun && input.routing?.kind === 'rollback') await forgetRolledBackOfRollback(source.redis, source.keys.prefix, await rollbackOfWhich(source, input.routing.of), input.routing.of);
   const routingText = plan && planner ? routingJson(plan) : undefined;
   const selectionText = input.classes && planner ? selectionJson(input.classes) : undefined;
   const routingDigest = routingText === undefined ? undefined : storedDigest(routingText);
