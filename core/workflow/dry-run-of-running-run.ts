@@ -29,7 +29,9 @@ export async function refuseDryRunOfRunningRun(source: Connection, of: string, r
   const lock = held.message.slice(0, held.message.indexOf(';'));
   // A holder of this machine that is not dead is alive. One of another machine (to the plan Lambda,
   // every CLI run's) may have been killed: its lock holds until it expires, said with what to do.
-  const alive = held.holder.host === hostname();
+  // A deployed execution's holder names the plan Lambda's sandbox as its host: a dry-run plan in
+  // that same warm sandbox cannot tell either whether the execution ended without releasing it.
+  const alive = held.holder.host === hostname() && !deployedHolder(held.holder);
   const expiresAt = typeof held.holder.expiresAt === 'number' ? held.holder.expiresAt : held.expiresInMs < 0 ? undefined : (await serverTimeMs(source.redis)) + held.expiresInMs;
   // A rollback taken over finishes the rollback: nothing is left to dry-run then.
   const gone = alive ? '' : ` ${ifGone(held.holder, expiresAt, rollback ? undefined : 'roll it back')}`;
@@ -43,6 +45,11 @@ export async function refuseDryRunOfRunningRun(source: Connection, of: string, r
 /** The local state machine's name in the ARNs of local executions (infra/local/local-state-machine-name.ts): a lock whose plannedBy names it was taken by a CLI run. */
 const LOCAL_EXECUTIONS = ':execution:sidekiq-migrate-local:';
 
+/** A lock taken by a deployed execution's plan (its plannedBy an ARN of another state machine than the local one). */
+function deployedHolder(holder: LockHolder): boolean {
+  return holder.plannedBy !== undefined && !holder.plannedBy.includes(LOCAL_EXECUTIONS);
+}
+
 /**
  * What to do when the lock's holder is gone without releasing it: the lock looks the same as a
  * live one's to a machine other than the holder's (the plan Lambda is always one) until it expires
@@ -50,7 +57,7 @@ const LOCAL_EXECUTIONS = ':execution:sidekiq-migrate-local:';
  * for a CLI run, the takeover: its own command again on its machine resumes it at once.
  */
 function ifGone(holder: LockHolder, expiresAt: number | undefined, then: string | undefined): string {
-  const deployed = holder.plannedBy !== undefined && !holder.plannedBy.includes(LOCAL_EXECUTIONS);
+  const deployed = deployedHolder(holder);
   const until = expiresAt === undefined ? 'until it is deleted by hand (it has no expiry)' : `until ${new Date(expiresAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`;
   const after = expiresAt === undefined ? 'once it is gone' : 'after that';
   if (deployed) return `If its execution ended without releasing its lock, the lock holds ${until}: dry-run the rollback again ${after}.`;

@@ -9,7 +9,7 @@
 // another machine), so the refusal stays; its words now say when the lock expires, by the clock, and
 // the takeover command, the deployed plan and the local command in the same words.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main.js';
@@ -86,6 +86,32 @@ describe('a dry-run rollback of a local run that was killed, its lock unexpired'
       ),
     );
     expect(local).toMatchObject({ code: 1, stdout: '', stderr: `${refused.error?.message}\n` });
+    expect(await jobsIn(client)).toEqual(before);
+  });
+
+  // audit-reviewb: a deployed execution's lock names the plan Lambda's sandbox as its host. A dry-run
+  // plan that ran in that same warm sandbox took the holder for a live process of this machine and
+  // said 'Run r1 is still running … (or stop it).' with no expiry, where any other sandbox said 'may
+  // still be running' and when the lock expires: the execution may have ended (aborted, timed out)
+  // without releasing it whatever sandbox asks.
+  it('a deployed execution\'s holder is said the same from the sandbox that planned it: may still be running, until when its lock holds', async () => {
+    const client = redis.client();
+    const pipeline = client.pipeline();
+    for (let i = 0; i < 20_000; i++) pipeline.lpush('queue:old', sidekiqPayload({ className: 'A', queue: 'old', args: `[${i}]` }));
+    await pipeline.sadd('queues', 'old').exec();
+    await killedAfterMoving('run', '--redis', redis.url(), '--mapping', mappingFile, '--run-id', 'r1', '--page-size', '5');
+    // As a deployed execution's plan, run in this very sandbox (its host, its live process), took it.
+    const lock = JSON.parse((await client.get(runLockKey('')))!) as { expiresAt: number };
+    await client.set(runLockKey(''), JSON.stringify({ ...lock, host: hostname(), pid: process.pid, plannedBy: 'arn:aws:states:eu-west-1:123456789012:execution:sidekiq-migrate:r1' }), 'KEEPTTL');
+    const until = new Date(lock.expiresAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+    const before = await jobsIn(client);
+
+    expect((await start('--rollback', 'r1', '--dry-run', '--run-id', 'rbdry')).code).toBe(0);
+    const refused = await deployedPlan();
+
+    expect(refused.error?.name).toBe('FatalError');
+    expect(refused.error?.message).toMatch(/^Run r1 may still be running: /);
+    expect(refused.error?.message).toContain(`Dry-run the rollback again once r1 has ended (or stop it). If its execution ended without releasing its lock, the lock holds until ${until}: dry-run the rollback again after that. Nothing was touched.`);
     expect(await jobsIn(client)).toEqual(before);
   });
 });
