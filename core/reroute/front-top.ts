@@ -75,13 +75,16 @@ export async function arrivedAboveTop(redis: Redis, key: RedisKey, top: string, 
   // Further down from the tail (offsets below the first read), and down from the head.
   let { tailTo, headFrom, read } = search;
   const stepEnd = Math.min(search.most, read + step);
+  // Tail offsets at or above the length last read held nothing then, and only a stopping Sidekiq's
+  // RPUSH moves the top up into them (as into what was read: over, never under); pops move it down.
+  tailTo = Math.min(tailTo, length - 1);
   while (read < stepEnd && (tailTo >= 0 || headFrom < length)) {
     if (tailTo >= 0) {
       const start = Math.max(0, tailTo - chunk + 1);
       const part = await lengthAndTail(redis, key, start, tailTo - start + 1);
       const at = lowestHit(part.oldestFirst, top);
       if (at !== null) return count(part.length, start + at);
-      [read, length, tailTo] = [read + part.oldestFirst.length, part.length, start - 1];
+      [read, length, tailTo] = [read + part.oldestFirst.length, part.length, Math.min(start - 1, part.length - 1)];
     }
     if (headFrom < length && read < stepEnd) {
       const part = await lengthAndHead(redis, key, headFrom, chunk);
@@ -90,6 +93,7 @@ export async function arrivedAboveTop(redis: Redis, key: RedisKey, top: string, 
       if (at !== null) return count(part.length, part.length - (headFrom + at) - 1);
       [read, length, headFrom] = [read + part.newestFirst.length, part.length, headFrom + part.newestFirst.length];
       if (part.newestFirst.length < chunk) headFrom = length;
+      tailTo = Math.min(tailTo, length - 1);
     }
   }
   if (read < search.most && (tailTo >= 0 || headFrom < length)) return { search: { tailTo, headFrom, read, most: search.most } };
