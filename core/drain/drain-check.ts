@@ -221,7 +221,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     };
     // Not with queues left unread: the look would count their jobs as moved during the check (and
     // the verdict is not `drained` anyway).
-    const movedDuringCheck = counted > 0 || queuesCutShort ? 0 : await jobsInOneLook(redis, keys, places);
+    const movedAtLook = counted > 0 || queuesCutShort ? 0 : await jobsInOneLook(redis, keys, places);
     // That look reads the quarantine lists the walk found: one a concurrent quarantining run
     // created since is walked for once more, after it (quarantine-lists.ts). Until the time the
     // beat wait would start: cut short, the look is said, never drained.
@@ -229,12 +229,18 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     const lateWalkBound: ScanBound = lateWalkUntil === undefined ? {} : { until: lateWalkUntil };
     // That walk rides on the walk for sidekiq-cron namespaces, after the look (shared-walk.ts): a
     // walk of its own visited every key once more (3,000,000 keys: 41-51 s became 59-62 s).
-    const lateLook = counted > 0 || movedDuringCheck > 0 || queuesCutShort ? undefined : quarantineListsSinceLook(redis, keys, places.lists);
+    const lateLook = counted > 0 || movedAtLook > 0 || queuesCutShort ? undefined : quarantineListsSinceLook(redis, keys, places.lists);
     const cronNamespaces = { ...cronNamespacesLook(keys), ...(bound.until === undefined ? {} : { until: bound.until }) };
     // Each look stops at its own time; the walk, once both have.
     const walkUntil = !lateLook ? bound.until : bound.until === undefined || lateWalkUntil === undefined ? undefined : Math.max(bound.until, lateWalkUntil);
     const walked = await walkForLooks(redis, lateLook ? [cronNamespaces, { ...lateLook, ...lateWalkBound }] : [cronNamespaces], walkUntil === undefined ? {} : { until: walkUntil }, lateLook ? `${lateLook.doing} and sidekiq-cron namespaces` : `Reading sidekiq-cron definitions under ${keys.prefix || '(no prefix)'}`);
     const cronLook = await cronDefinitionsAfterWalk(redis, keys, cronNamespaces, walked[0]!);
+    // Scoped, the definitions are judged against the retired queues (judge-drain.ts), and they
+    // were read after the look: one that pushed to a retired queue after it and was re-pointed
+    // before being read (run --rewrite-cron, a restart) left a job no look saw, in a queue the
+    // check said DRAINED, and no beat wait follows when no process of the scope fetches. So the
+    // places once more, every one at once, after the definitions were read.
+    const movedDuringCheck = movedAtLook + (scoped && lateLook ? await jobsInOneLook(redis, keys, places) : 0);
     const late = lateLook ? await lateLook.result(walked[1]!) : undefined;
     const quarantine = late && late.lists.length > 0 ? byKey([...walkedQuarantine, ...late.lists]) : walkedQuarantine;
     const lateJobs = (late?.lists ?? []).reduce((n, l) => n + l.size, 0);

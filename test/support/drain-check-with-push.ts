@@ -13,6 +13,8 @@ export interface PushAtCommand {
   /** The list the payload is LPUSHed to. */
   key: string;
   payload: string;
+  /** [key, field, value] HSET in the same MULTI as the push (e.g. a cron definition re-pointed then). */
+  hset?: [string, string, string];
 }
 
 /**
@@ -35,6 +37,7 @@ export function drainCheckWithPush(url: string, push: PushAtCommand, ...args: st
         PUSH_QUEUE: push.queue,
         PUSH_KEY: push.key,
         PUSH_PAYLOAD: push.payload,
+        ...(push.hset ? { PUSH_HSET: JSON.stringify(push.hset) } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -4,6 +4,8 @@
 // (separated by a space) matches one of its arguments, another client LPUSHes PUSH_PAYLOAD to
 // PUSH_KEY (and SADDs PUSH_QUEUE to PUSH_QUEUES_KEY) on the same server, and only once that is
 // done is the command sent: a producer's push at a precise instant between two round trips.
+// PUSH_HSET (JSON [key, field, value]), when set, is HSET in the same MULTI: a definition saved
+// at that instant too (e.g. a sidekiq-cron definition re-pointed just after its poller pushed).
 import { Redis } from 'ioredis';
 
 const name = new RegExp(process.env.PUSH_AT_COMMAND ?? '^$', 'i');
@@ -16,10 +18,10 @@ Redis.prototype.sendCommand = function (command, ...rest) {
     if (wanted.every((re) => args.some((a) => re.test(a)))) {
       pushed = true;
       const producer = new Redis(process.env.PUSH_URL);
-      const push = producer
-        .multi()
-        .sadd(process.env.PUSH_QUEUES_KEY, process.env.PUSH_QUEUE)
-        .lpush(process.env.PUSH_KEY, process.env.PUSH_PAYLOAD)
+      const hset = process.env.PUSH_HSET ? JSON.parse(process.env.PUSH_HSET) : undefined;
+      const multi = producer.multi().sadd(process.env.PUSH_QUEUES_KEY, process.env.PUSH_QUEUE).lpush(process.env.PUSH_KEY, process.env.PUSH_PAYLOAD);
+      if (hset) multi.hset(hset[0], hset[1], hset[2]);
+      const push = multi
         .exec()
         .finally(() => producer.quit());
       process.stderr.write(`push-at-command: pushed to ${process.env.PUSH_KEY} before ${command.name} ${args.join(' ')}\n`);
