@@ -31,7 +31,7 @@ export function describeCron(cron: CronReport, mode: 'reroute' | 'transfer'): st
       const meanwhile = cron.changedMeanwhile ? `; ${cron.changedMeanwhile} saved by someone else meanwhile, left as they are now (${meanwhileNames.join(', ')}${meanwhileMore})` : '';
       // Examples are of the rewritten ones only (plan-cron.ts): none rewritten, none named.
       const rewrittenMore = cron.rewritten > cron.examples.length ? ` and ${cron.rewritten - cron.examples.length} more` : '';
-      const rewrittenNames = cron.rewritten > 0 ? ` (${names}${rewrittenMore})` : '';
+      const rewrittenNames = cron.examples.length > 0 ? ` (${names}${rewrittenMore})` : '';
       lines.push(`sidekiq-cron: ${cron.rewritten} definition(s) now push to their new queue${rewrittenNames}${meanwhile}.`);
     } else if (mode === 'reroute') {
       lines.push(
