@@ -88,15 +88,18 @@ export async function confirmDrained(redis: Redis, keys: SidekiqKeys, report: Dr
   const moved = Math.max(looked, movedAfter);
   // A quarantine list a concurrent quarantining run created since the check's walk (or the walk
   // after its look) is in neither look: walked for once more, after them. Cut short, said.
-  const late = await quarantineListsSince(redis, keys, ctx.places.lists, ctx.lateWalk);
-  const lateJobs = late.lists.reduce((n, l) => n + l.size, 0);
-  const quarantine = lateJobs > 0 ? [...(report.quarantine ?? []), ...late.lists].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) : report.quarantine;
+  // In-flight keys alike: a transfer's claim since moved jobs into one neither look read.
+  const late = await quarantineListsSince(redis, keys, [...ctx.places.lists, ...ctx.places.sets, ...report.inflight.map((l) => l.key)], ctx.lateWalk);
+  const lateJobs = [...late.lists, ...late.inflight].reduce((n, l) => n + l.size, 0);
+  const byKey = <T extends { readonly key: string }>(found: readonly T[]) => [...found].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const quarantine = late.lists.length > 0 ? byKey([...(report.quarantine ?? []), ...late.lists]) : report.quarantine;
+  const inflight = late.inflight.length > 0 ? byKey([...report.inflight, ...late.inflight]) : report.inflight;
   const cut = report.keyspaceLookCutShort;
   const keyspaceLookCutShort = !late.cutShort
     ? cut
     : cut
-      ? { ...cut, looks: [...new Set([...cut.looks, KEYSPACE_LOOKS.leftovers[1]])], lookedAt: Math.min(cut.lookedAt, late.cutShort.lookedAt), keys: Math.max(cut.keys, late.cutShort.keys) }
-      : { looks: [KEYSPACE_LOOKS.leftovers[1]], lookedAt: late.cutShort.lookedAt, keys: late.cutShort.keys, ...(ctx.moreTime ? { moreTime: ctx.moreTime } : {}) };
+      ? { ...cut, looks: [...new Set([...cut.looks, ...KEYSPACE_LOOKS.leftovers])], lookedAt: Math.min(cut.lookedAt, late.cutShort.lookedAt), keys: Math.max(cut.keys, late.cutShort.keys) }
+      : { looks: [...KEYSPACE_LOOKS.leftovers], lookedAt: late.cutShort.lookedAt, keys: late.cutShort.keys, ...(ctx.moreTime ? { moreTime: ctx.moreTime } : {}) };
   const entries = scoped ? sets.schedule.toRetiredQueues + sets.retry.toRetiredQueues : 0;
   const count = outcome.late.length + outcome.stopped.length + appeared.length + silent.length;
   const first = <T>(ids: readonly T[]) => ids.slice(0, NAMED);
@@ -119,6 +122,7 @@ export async function confirmDrained(redis: Redis, keys: SidekiqKeys, report: Dr
     beatWait,
     sets,
     ...(quarantine ? { quarantine } : {}),
+    inflight,
     ...(keyspaceLookCutShort ? { keyspaceLookCutShort } : {}),
     orphans: { ...report.orphans, scheduled, total: report.orphans.queued + scheduled },
     ...(ctx.moreTime && Object.values(sets).some((s) => s.readBeforeTimeRanOut !== undefined) ? { moreTime: ctx.moreTime } : {}),

@@ -17,7 +17,7 @@ import { silentHolders, withSilentOwners } from './silent-holders.js';
 import { judgeDrain } from './judge-drain.js';
 import { refuseRetiredKeyNames } from './retired-key-names.js';
 import { jobsInOneLook } from './one-look.js';
-import { quarantineListsSinceLook, type QuarantineList } from './quarantine-lists.js';
+import { quarantineListsSinceLook } from './quarantine-lists.js';
 import { walkForLooks } from '../redis/shared-walk.js';
 import { runningJobs } from './running-jobs.js';
 import type { BeatWaitOptions } from './await-beats.js';
@@ -229,7 +229,8 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     const lateWalkBound: ScanBound = lateWalkUntil === undefined ? {} : { until: lateWalkUntil };
     // That walk rides on the walk for sidekiq-cron namespaces, after the look (shared-walk.ts): a
     // walk of its own visited every key once more (3,000,000 keys: 41-51 s became 59-62 s).
-    const lateLook = counted > 0 || movedAtLook > 0 || queuesCutShort ? undefined : quarantineListsSinceLook(redis, keys, places.lists);
+    // In-flight keys too: a transfer's claim since the walk moved jobs into one the look did not read.
+    const lateLook = counted > 0 || movedAtLook > 0 || queuesCutShort ? undefined : quarantineListsSinceLook(redis, keys, [...places.lists, ...places.sets]);
     const cronNamespaces = { ...cronNamespacesLook(keys), ...(bound.until === undefined ? {} : { until: bound.until }) };
     // Each look stops at its own time; the walk, once both have.
     const walkUntil = !lateLook ? bound.until : bound.until === undefined || lateWalkUntil === undefined ? undefined : Math.max(bound.until, lateWalkUntil);
@@ -243,14 +244,16 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
     const movedDuringCheck = movedAtLook + (scoped && lateLook ? await jobsInOneLook(redis, keys, places) : 0);
     const late = lateLook ? await lateLook.result(walked[1]!) : undefined;
     const quarantine = late && late.lists.length > 0 ? byKey([...walkedQuarantine, ...late.lists]) : walkedQuarantine;
-    const lateJobs = (late?.lists ?? []).reduce((n, l) => n + l.size, 0);
+    const lateInflight = late?.inflight ?? [];
+    const inflightNamed = lateInflight.length > 0 ? byKey([...inflight, ...lateInflight]) : inflight;
+    const lateJobs = [...(late?.lists ?? []), ...lateInflight].reduce((n, l) => n + l.size, 0);
     const remaining = counted + movedDuringCheck + lateJobs;
     const keyspaceLookCutShort = lookCutShort([
       [KEYSPACE_LOOKS.data, options.sidekiqDataLookCutShort],
       [KEYSPACE_LOOKS.queues, discovery.cutShort],
       [KEYSPACE_LOOKS.leftovers, leftovers.cutShort],
-      // The walk for quarantine lists after the atomic look (quarantine-lists.ts).
-      [[KEYSPACE_LOOKS.leftovers[1]], late?.cutShort],
+      // The walk for quarantine lists and in-flight keys after the atomic look (quarantine-lists.ts).
+      [KEYSPACE_LOOKS.leftovers, late?.cutShort],
       [KEYSPACE_LOOKS.fetched, fetcherLook.cutShort === 'time' ? fetcherLook.reached : undefined],
       [KEYSPACE_LOOKS.cron, cronLook.cutShort],
       [KEYSPACE_LOOKS.otherPrefixes, otherCuts.length === 0 ? undefined : { lookedAt: Math.min(...otherCuts.map((c) => c.lookedAt)), keys: Math.max(...otherCuts.map((c) => c.keys)) }],
@@ -271,7 +274,7 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
       orphans: { queued, scheduled, total: queued + scheduled, queues: orphanQueues },
       ...(heardOnlyBySilent ? { heardOnlyBySilent } : {}),
       ...(setEntriesHeardOnlyBySilent ? { setEntriesHeardOnlyBySilent } : {}),
-      inflight,
+      inflight: inflightNamed,
       quarantine,
       fetched,
       ...(running ? { running } : {}),
@@ -316,8 +319,8 @@ export async function drainCheck(redis: Redis, keys: SidekiqKeys, options: Drain
  */
 export const UNREAD_QUEUES_NAMED = 100;
 
-/** Quarantine lists sorted by key, as the walk's (leftover-keys.ts). */
-function byKey(lists: readonly QuarantineList[]): QuarantineList[] {
+/** Quarantine lists (or in-flight keys) sorted by key, as the walk's (leftover-keys.ts). */
+function byKey<T extends { readonly key: string }>(lists: readonly T[]): T[] {
   return [...lists].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { KeyspaceCut, ScanBound, ScanExtent } from '../redis/bounded-scan.js';
 import { walkForLooks, type PageLook } from '../redis/shared-walk.js';
 import type { SidekiqKeys } from '../redis/sidekiq-keys.js';
+import type { InflightLeftover } from '../transfer/resume-inflight.js';
 import { leftoversLook, lookForLeftovers } from './leftover-keys.js';
 
 /** A quarantine list (`<prefix>sidekiq-migrate:quarantine:QUEUE`) and how many jobs it holds. */
@@ -23,15 +24,20 @@ export async function findQuarantineLists(redis: Redis, keys: SidekiqKeys): Prom
   return (await lookForLeftovers(redis, keys, { quarantine: true, inflight: false })).quarantine;
 }
 
-/** Quarantine lists a drain check's look did not know (quarantineListsSince), and whether the walk reached the end. */
+/** Quarantine lists and in-flight keys a drain check's look did not know (quarantineListsSince), and whether the walk reached the end. */
 export interface LateQuarantine {
   readonly lists: QuarantineList[];
+  /** In-flight keys of transfers (resume-inflight.ts) not among `known`. */
+  readonly inflight: InflightLeftover[];
   readonly cutShort?: KeyspaceCut;
 }
 
 /**
- * The non-empty quarantine lists not among `known` (the keys, as text, the check's walk found),
- * walked for again, within `bound`. Call it after the atomic look at the places the check found
+ * The non-empty quarantine lists and the in-flight keys not among `known` (the keys, as text, the
+ * check's walk found), walked for again, within `bound`. In-flight keys alike: the look reads only
+ * those the walk found (the index of in-flight keys, inflight-index.ts, is not read there), and a
+ * transfer's claim after the walk moved jobs from a queue into a key it did not read (the queue
+ * then empty): with that transfer interrupted, the check said DRAINED with jobs in flight. Call it after the atomic look at the places the check found
  * empty (one-look.ts): no index names the quarantine lists, so that look reads only those the walk
  * found, and a list a concurrent `run --unmapped quarantine` created after the walk (its jobs
  * taken from a queue the check read before they came, or from one it does not read) was in no
@@ -54,15 +60,15 @@ export async function quarantineListsSince(redis: Redis, keys: SidekiqKeys, know
  * walk's extent for it.
  */
 export function quarantineListsSinceLook(redis: Redis, keys: SidekiqKeys, known: readonly string[]): PageLook & { readonly doing: string; result(extent: ScanExtent): Promise<LateQuarantine> } {
-  const look = leftoversLook(redis, keys, { quarantine: true, inflight: false });
+  const look = leftoversLook(redis, keys, { quarantine: true, inflight: true });
   const seen = new Set(known);
   return {
     ...look,
-    heads: [`${keys.prefix}sidekiq-migrate:quarantine:`],
     result: async (extent) => {
       const found = await look.result(extent);
       const lists = found.quarantine.filter((l) => !seen.has(l.key));
-      return found.cutShort ? { lists, cutShort: found.cutShort } : { lists };
+      const inflight = found.inflight.filter((l) => !seen.has(l.key));
+      return found.cutShort ? { lists, inflight, cutShort: found.cutShort } : { lists, inflight };
     },
   };
 }
