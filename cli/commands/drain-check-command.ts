@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { drainCheckOptionsSchema } from '../../core/config/drain-check-options.js';
 import { readInputFile } from '../../core/config/read-input-file.js';
 import { validateConfigAndFiles } from '../../core/config/validate-config.js';
-import { fileProblemsOf, flagsWithoutRules } from '../workflow/routing-input.js';
+import { environmentGivenBy, fileProblemsOf, flagsWithoutRules } from '../workflow/routing-input.js';
 import { drainCheckBudget } from '../../core/drain/check-budget.js';
 import { drainCheck } from '../../core/drain/drain-check.js';
 import { lookAtMoveTarget } from '../../core/drain/move-target.js';
@@ -96,7 +96,9 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
       const moveTarget = ['to', 'toNamespace', 'toPassword', 'toTlsCa'];
       const lookAtTarget = raw['runId'] !== undefined && !raw['deployed'];
       const ignore = [...(raw['deployed'] ? ['redis', 'namespace', 'tlsCa', 'password', 'timeLimit'] : ['stack', 'region']), ...(lookAtTarget ? [] : moveTarget), ...(raw['runId'] === undefined ? ['runId'] : [])];
-      const options = validateConfigAndFiles(drainCheckOptionsSchema, optionsWithConfig(command, raw, process.env, { ignore }), (given) => [...fileProblemsOf(filesItReads(given)), ...previousProblems(given), ...saveProblems(given)], (given) => [
+      const completed = optionsWithConfig(command, raw, process.env, { ignore });
+      const environmentGiven = environmentGivenBy(command, completed, readsRedisYml(completed, ['redis', 'to']));
+      const options = validateConfigAndFiles(drainCheckOptionsSchema, completed, (given) => [...fileProblemsOf(filesItReads(given)), ...previousProblems(given), ...saveProblems(given)], (given) => [
         ...withoutSelectionOnce(raw, given, typedOptions(command), readsRedisYml(given, ['redis', 'to'])),
         ...(given['deployed'] ? deployedFunctionRefusals(typedOptions(command), given) : redisYmlUnused(typedOptions(command), given, { redis: '--redis', to: '--to' })),
         ...(given['deployed'] ? [] : endpointRefusals(given, { redis: '--redis', to: '--to' }, { tlsCa: ['redis', 'to'], toTlsCa: ['to'] }, { sides: { redis: ['password'], to: ['toPassword', 'password'] }, typed: typedOptions(command) })),
@@ -106,7 +108,7 @@ export function registerDrainCheckCommand(program: Command, ctx: CliContext): vo
       const to = options.to === undefined ? undefined : endpointUrls(options.redisYml, options.environment, { to: { value: options.to, option: '--to' } }).to;
       const storeCas = options.deployed ? {} : endpointCaFiles(options.redisYml, options.environment, { redis: options.redis, to: options.to });
       if (options.save) checkOutputFile(options.save, 'drain report');
-      const selection = hasSelection(options) ? resolveClassSelection({ ...options, rename: [] }) : undefined;
+      const selection = hasSelection(options) ? resolveClassSelection({ ...options, rename: [], environmentGiven }) : undefined;
       if (selection && !options.json) for (const w of selection.warnings) ctx.io.err(`warning: ${w}\n`);
       const checked = options.deployed ? { report: await deployedCheck(options) } : await localCheck({ ...options, redis, to }, ctx.now().getTime(), ctx.io.err, selection, storeCas);
       const { report, selected } = checked as { report: DrainReport; selected?: { selection: SelectionDrain; view: string } };

@@ -10,7 +10,7 @@ import { chooseRunId, newRunId } from '../workflow/choose-run-id.js';
 import { connectOptions, refuseCaWithoutTls } from '../workflow/connect-options.js';
 import { refuseDeadRunInTheWay } from '../workflow/dead-run-in-the-way.js';
 import { refuseOtherRouting } from '../workflow/dead-run-routing.js';
-import { fileProblemsOf, flagsWithoutRules, routingInputFromFlags } from '../workflow/routing-input.js';
+import { environmentGivenBy, fileProblemsOf, flagsWithoutRules, routingInputFromFlags } from '../workflow/routing-input.js';
 import { inputSizeProblems, onceFor, ROUTING_KEYS, routingKey, withRoutingProblems } from '../workflow/execution-input-size.js';
 import { passwordForNeither, readsRedisYml, redisYmlUnused, typedOptions } from '../workflow/ignored-options.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
@@ -42,8 +42,10 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
       .option('--from-replicas <n>', "wait for at least N replicas of the old Redis after each claim (for a proxy that hides its replicas from INFO, e.g. Redis Enterprise's)")
       .option('--to-replicas <n>', 'wait for at least N replicas of the new Redis after each copy, before the old one forgets the jobs (for a proxy that hides its replicas)'),
   )).action(async (raw: Record<string, unknown>, command: Command) => {
-    const routingOf = onceFor(routingKey, moveRouting);
-    const options = withRoutingProblems(moveOptionsSchema, optionsWithConfig(command, raw), (input) => validateConfigAndFiles(moveOptionsSchema, input, fileProblemsOf, (given) => [
+    const completed = optionsWithConfig(command, raw);
+    const environmentGiven = environmentGivenBy(command, completed, readsRedisYml(completed, ['from', 'to']));
+    const routingOf = onceFor(routingKey, (o: MoveOptions) => moveRouting({ ...o, environmentGiven }));
+    const options = withRoutingProblems(moveOptionsSchema, completed, (input) => validateConfigAndFiles(moveOptionsSchema, input, fileProblemsOf, (given) => [
       ...flagsWithoutRules(raw, given, { reads: readsRedisYml(given, ['from', 'to']) }),
       ...redisYmlUnused(typedOptions(command), given, { from: '--from', to: '--to' }),
       ...passwordForNeither(typedOptions(command), given),
@@ -96,7 +98,7 @@ export function registerMoveCommand(program: Command, ctx: CliContext): void {
 }
 
 /** The classes a move carries (a selection, its files read) and where they go: no Redis needed. */
-function moveRouting(options: MoveOptions): { selection?: ClassSelection; routing?: RoutingInput; warnings: string[] } {
+function moveRouting(options: MoveOptions & { readonly environmentGiven?: string }): { selection?: ClassSelection; routing?: RoutingInput; warnings: string[] } {
   refuseCronWithSelection(options.cron, hasSelection(options));
   const selection = hasSelection(options) ? resolveClassSelection(options) : undefined;
   return selection ? { selection, routing: routingInputOfPlan(selection.plan), warnings: selection.warnings } : routingInputFromFlags(options);

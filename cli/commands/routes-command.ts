@@ -19,12 +19,12 @@ export function registerRoutesCommand(program: Command, io: CliIo): void {
     .option('--environment <name>', 'the gitlab.yml section to read routing rules from (default: production)')
     .option('--strict', 'refuse queries GitLab accepts but that are probably mistakes (e.g. trailing junk)')
     .option('--json', 'print one JSON object {"<worker_name>": "<queue>"} for every real worker')
-    .action((raw: { catalog: string[]; rules?: string; environment: string; strict: boolean; json: boolean }) => {
+    .action((raw: { catalog: string[]; rules?: string; environment?: string; strict: boolean; json: boolean }) => {
       const { json, ...rest } = raw;
       const options = validateConfig(gitLabRulesOptionsSchema, rest);
       const routing = buildGitLabRouting({
         catalogPaths: options.catalog,
-        rules: { path: options.rules, environment: options.environment },
+        rules: { path: options.rules, environment: options.environment, environmentGiven: raw.environment === undefined ? undefined : '--environment' },
         strict: options.strict,
       });
       if (json) {

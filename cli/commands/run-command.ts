@@ -9,7 +9,7 @@ import { chooseRunId, newRunId } from '../workflow/choose-run-id.js';
 import { connectOptions, refuseCaWithoutTls } from '../workflow/connect-options.js';
 import { refuseDeadRunInTheWay } from '../workflow/dead-run-in-the-way.js';
 import { refuseOtherRouting } from '../workflow/dead-run-routing.js';
-import { fileProblemsOf, flagsWithoutRules, routingInputFromFlags } from '../workflow/routing-input.js';
+import { environmentGivenBy, fileProblemsOf, flagsWithoutRules, routingInputFromFlags } from '../workflow/routing-input.js';
 import { inputSizeProblems, onceFor, ROUTING_KEYS, routingKey, withRoutingProblems } from '../workflow/execution-input-size.js';
 import { queueOnlyOptions, typedOptions } from '../workflow/ignored-options.js';
 import { runWorkflowFromCli } from '../workflow/run-workflow.js';
@@ -30,8 +30,10 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       .option('--unmapped <what>', 'queued jobs with no destination: leave (default) or quarantine (set entries always stay: not with --no-queues)')
       .option('--rewrite-cron', 'also rewrite the queue of sidekiq-cron definitions whose class now belongs elsewhere (otherwise they are only named)'),
   ).action(async (raw: Record<string, unknown>, command: Command) => {
-    const routingOf = onceFor(routingKey, routingInputFromFlags);
-    const options = withRoutingProblems(runOptionsSchema, optionsWithConfig(command, raw), (input) => validateConfigAndFiles(runOptionsSchema, input, fileProblemsOf, (given) => [
+    const completed = optionsWithConfig(command, raw);
+    const environmentGiven = environmentGivenBy(command, completed);
+    const routingOf = onceFor(routingKey, (o: Parameters<typeof routingInputFromFlags>[0]) => routingInputFromFlags({ ...o, environmentGiven }));
+    const options = withRoutingProblems(runOptionsSchema, completed, (input) => validateConfigAndFiles(runOptionsSchema, input, fileProblemsOf, (given) => [
       ...flagsWithoutRules(raw, given),
       ...queueOnlyOptions(typedOptions(command), given),
       ...endpointRefusals(given, { redis: '--redis' }, { tlsCa: ['redis'] }, { sides: { redis: ['password'] }, typed: typedOptions(command) }),

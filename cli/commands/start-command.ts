@@ -17,7 +17,7 @@ import { newRunId } from '../workflow/choose-run-id.js';
 import { checkExecutionInputSize, inputSizeProblems, ROUTING_KEYS, withRoutingProblems } from '../workflow/execution-input-size.js';
 import { queueOnlyOptions, stateMachineUnused, typedOptions } from '../workflow/ignored-options.js';
 import { hasSelection, resolveClassSelection } from '../../core/selection/resolve-selection.js';
-import { fileProblemsOf, flagsWithoutRules, routingInputFromFlags } from '../workflow/routing-input.js';
+import { environmentGivenBy, fileProblemsOf, flagsWithoutRules, routingInputFromFlags } from '../workflow/routing-input.js';
 import { routingInputOfPlan, refuseCronWithSelection } from '../workflow/selection-input.js';
 import { migrationInput } from '../workflow/migration-input.js';
 import { addClassChoiceOptions, addDeployedOptions, addRoutingOptions, addSelectionOptions } from './run-options.js';
@@ -52,14 +52,16 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
       .option('--json', 'print the execution as one JSON object (and, with --watch, one object per update)')
       .option('--verbose', 'with --watch: list every set and queue the summary names, not only the largest'),
   ).action(async (raw: Record<string, unknown>, command: Command) => {
-    const options = withRoutingProblems(startOptionsSchema, optionsWithConfig(command, raw), (input) => validateConfigAndFiles(startOptionsSchema, input, fileProblemsOf, (given) => [
+    const completed = optionsWithConfig(command, raw);
+    const environmentGiven = environmentGivenBy(command, completed);
+    const options = withRoutingProblems(startOptionsSchema, completed, (input) => validateConfigAndFiles(startOptionsSchema, input, fileProblemsOf, (given) => [
       ...flagsWithoutRules(raw, given),
       ...modeOnlyOptions(typedOptions(command), given),
       ...stateMachineUnused(typedOptions(command), given),
-      ...inputSizeRefusal(given, ctx),
+      ...inputSizeRefusal(given, ctx, environmentGiven),
       // Then what building the input refuses (a --store no rule names), said with these: withRoutingProblems.
-    ]), (options) => executionInput(options, { io: { ...ctx.io, err: () => {} }, now: ctx.now }), [...ROUTING_KEYS, 'mode', 'rollback']);
-    const { input, selected } = executionInput(options, ctx);
+    ]), (options) => executionInput({ ...options, environmentGiven }, { io: { ...ctx.io, err: () => {} }, now: ctx.now }), [...ROUTING_KEYS, 'mode', 'rollback']);
+    const { input, selected } = executionInput({ ...options, environmentGiven }, ctx);
     checkExecutionInputSize(input);
     const stateMachineArn = await findStateMachine(options);
     const sfn = stepFunctionsFor(ctx, options);
@@ -272,9 +274,9 @@ function modeOnlyOptions(typed: ReadonlySet<string>, given: Record<string, unkno
 }
 
 /** An execution input too large for Step Functions, said with the options' other problems (inputSizeProblems). */
-function inputSizeRefusal(given: Record<string, unknown>, ctx: CliContext): string[] {
+function inputSizeRefusal(given: Record<string, unknown>, ctx: CliContext, environmentGiven: string | undefined): string[] {
   // Quiet: the command says the warnings once, when it builds the input it starts.
-  return inputSizeProblems(startOptionsSchema, given, (options) => executionInput(options, { io: { ...ctx.io, err: () => {} }, now: ctx.now }).input);
+  return inputSizeProblems(startOptionsSchema, given, (options) => executionInput({ ...options, environmentGiven }, { io: { ...ctx.io, err: () => {} }, now: ctx.now }).input);
 }
 
 /**
@@ -283,7 +285,7 @@ function inputSizeRefusal(given: Record<string, unknown>, ctx: CliContext): stri
  * starts: the execution gets the class list (its plan step stores it on the source for the page
  * steps) and, when the selection re-routes, the mapping of the selected classes only.
  */
-function executionInput(options: StartOptions, ctx: Pick<CliContext, 'io' | 'now'>) {
+function executionInput(options: StartOptions & { readonly environmentGiven?: string }, ctx: Pick<CliContext, 'io' | 'now'>) {
   if (options.mode === 'transfer') refuseCronWithSelection(options.cron, hasSelection(options));
   const selection = hasSelection(options) ? resolveClassSelection(options) : undefined;
   const { routing, warnings } = options.rollback

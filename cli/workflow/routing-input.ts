@@ -1,3 +1,5 @@
+import type { Command } from 'commander';
+import { cliConfigOf } from '../config/load-cli-config.js';
 import { buildGitLabRouting } from '../../core/routing/gitlab-routing.js';
 import { storesNotUsedByReroute } from '../../core/routing/lint-routing.js';
 import { loadClassMapping } from '../../core/routing/load-class-mapping.js';
@@ -10,7 +12,7 @@ import type { SelectionFlags } from '../../core/selection/resolve-selection.js';
 import type { RoutingInput } from '../../core/workflow/workflow-input.js';
 
 /** The routing options (`--catalog --rules`, `--mapping`, `--rename`), as a selection has them too. */
-export type RoutingFlags = Pick<SelectionFlags, 'catalog' | 'rules' | 'environment' | 'mapping' | 'rename' | 'strict'>;
+export type RoutingFlags = Pick<SelectionFlags, 'catalog' | 'rules' | 'environment' | 'environmentGiven' | 'mapping' | 'rename' | 'strict'>;
 
 /**
  * The routing an execution gets, resolved here from the files given on the command line: rules
@@ -20,7 +22,7 @@ export type RoutingFlags = Pick<SelectionFlags, 'catalog' | 'rules' | 'environme
  */
 export function routingInputFromFlags(flags: RoutingFlags): { routing?: RoutingInput; warnings: string[] } {
   if (flags.rules !== undefined) {
-    const routing = buildGitLabRouting({ catalogPaths: flags.catalog, rules: { path: flags.rules, environment: flags.environment }, strict: flags.strict });
+    const routing = buildGitLabRouting({ catalogPaths: flags.catalog, rules: { path: flags.rules, environment: flags.environment, environmentGiven: flags.environmentGiven }, strict: flags.strict });
     return {
       // GitLab's live queues travel along: `--unmapped quarantine` must never empty `mailers`.
       routing: { kind: 'mapping', mapping: Object.fromEntries(routing.mapping), liveQueues: [...routing.liveQueues] },
@@ -30,6 +32,19 @@ export function routingInputFromFlags(flags: RoutingFlags): { routing?: RoutingI
   if (flags.mapping !== undefined) return { routing: { kind: 'mapping', mapping: Object.fromEntries(loadClassMapping(flags.mapping)) }, warnings: [] };
   if (flags.rename.length > 0) return { routing: { kind: 'renames', renames: Object.fromEntries(parseQueueRenames(flags.rename)) }, warnings: [] };
   return { warnings: [] };
+}
+
+/**
+ * How the gitlab.yml section was given, when it was (typed: `--environment`; the configuration
+ * file's: `<file>: routing.environment`), from the options completed by the file
+ * (optionsWithConfig): a plain-list rules file has no sections, and is refused with it
+ * (loadRoutingRules). Absent where the section is for a redis.yml read too (`readsYml`).
+ */
+export function environmentGivenBy(command: Command, completed: Record<string, unknown>, readsYml = false): string | undefined {
+  if (completed['environment'] === undefined || readsYml) return undefined;
+  if (command.getOptionValueSource('environment') === 'cli') return '--environment';
+  const file = cliConfigOf(command)?.file.name;
+  return file === undefined ? '--environment' : `${file}: routing.environment`;
 }
 
 const text = (value: unknown): value is string => typeof value === 'string' && value !== '';

@@ -32,7 +32,7 @@ export interface GitLabRoutingInput {
   readonly catalogPaths?: readonly string[];
   readonly catalog?: WorkerCatalog;
   /** A rules file (JSON/YAML list, or gitlab.yml); or the rules themselves. */
-  readonly rules: { readonly path: string; readonly environment?: string } | { readonly value: unknown; readonly origin: string };
+  readonly rules: { readonly path: string; readonly environment?: string; readonly environmentGiven?: string } | { readonly value: unknown; readonly origin: string };
   /** Refuse accepted-but-surprising queries instead of warning about them. */
   readonly strict?: boolean;
 }
@@ -44,7 +44,7 @@ export interface GitLabRoutingInput {
  */
 export function buildGitLabRouting(input: GitLabRoutingInput): GitLabRouting {
   const catalog = input.catalog ?? loadCatalog(input.catalogPaths ?? []);
-  const loaded = 'path' in input.rules ? loadRoutingRules(input.rules.path, input.rules.environment) : { rules: input.rules.value, origin: input.rules.origin };
+  const loaded = 'path' in input.rules ? loadRoutingRules(input.rules.path, input.rules.environment, input.rules.environmentGiven) : { rules: input.rules.value, origin: input.rules.origin };
   const { rules, defaulted } = applyGitLabDefaultRules(loaded.rules);
   const router = withRuleLocation(() => new WorkerRouter(rules), rules, loaded.origin);
   if (input.strict) refuseQuirks(router, loaded.origin);

@@ -19,8 +19,10 @@ export interface LoadedRoutingRules {
  * (`production` by default). A gitlab.yml without routing rules yields null, which GitLab turns
  * into its default rule.
  */
-export function loadRoutingRules(path: string, environment = 'production'): LoadedRoutingRules {
-  const loaded = rulesIn(readStructuredFile(path, 'routing rules file'), path, environment);
+export function loadRoutingRules(path: string, environment = 'production', environmentGiven?: string): LoadedRoutingRules {
+  const content = readStructuredFile(path, 'routing rules file');
+  if (Array.isArray(content) && environmentGiven !== undefined) refuseSectionOfPlainList(path, environment, environmentGiven);
+  const loaded = rulesIn(content, path, environment);
   refuseYamlVersionDifferences(path, environment, loaded);
   return loaded;
 }
@@ -38,6 +40,18 @@ function rulesIn(content: unknown, path: string, environment: string): LoadedRou
   }
   throw new InvalidRoutingRuleError(
     `${path}: expected a list of [query, queue] routing rules, or a gitlab.yml with ${environment}.sidekiq.routing_rules`,
+  );
+}
+
+/**
+ * A section asked for (`environmentGiven`: how, `--environment` or `<file>: routing.environment`)
+ * of a rules file that is a plain list: it has no sections, and the section asked for did
+ * nothing, without a word (the user believed the rules read from staging).
+ */
+function refuseSectionOfPlainList(path: string, environment: string, environmentGiven: string): never {
+  const option = environmentGiven === '--environment' ? '--environment' : 'routing.environment';
+  throw new InvalidRoutingRuleError(
+    `${environmentGiven} ${environment}: ${path} is a plain list of routing rules, with no gitlab.yml sections to pick from: leave ${option} out, or give the gitlab.yml`,
   );
 }
 

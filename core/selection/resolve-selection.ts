@@ -17,6 +17,8 @@ export interface SelectionFlags {
   readonly catalog: readonly string[];
   readonly rules?: string;
   readonly environment: string;
+  /** How the environment was given (`--environment`, `<file>: routing.environment`); absent when defaulted. */
+  readonly environmentGiven?: string;
   readonly mapping?: string;
   readonly rename: readonly string[];
   readonly strict: boolean;
@@ -54,7 +56,7 @@ export function resolveClassSelection(flags: SelectionFlags): ClassSelection {
   const conflicts = selectionConflicts(flags);
   if (conflicts.length > 0) throw new InputError(conflicts.map((c) => c.message).join('; '));
   if (!hasSelection(flags)) throw new InputError('no selection: give --classes A,B, --classes-file FILE, or --store NAME with --catalog and --rules');
-  const routing = flags.rules !== undefined ? buildGitLabRouting({ catalogPaths: flags.catalog, rules: { path: flags.rules, environment: flags.environment }, strict: flags.strict }) : undefined;
+  const routing = flags.rules !== undefined ? buildGitLabRouting({ catalogPaths: flags.catalog, rules: { path: flags.rules, environment: flags.environment, environmentGiven: flags.environmentGiven }, strict: flags.strict }) : undefined;
   const warnings = routing ? [...routing.catalog.warnings, ...routing.findings.map((f) => f.message)] : [];
 
   if (flags.store !== undefined) {
