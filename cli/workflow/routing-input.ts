@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { cliConfigOf } from '../config/load-cli-config.js';
 import { buildGitLabRouting } from '../../core/routing/gitlab-routing.js';
 import { storesNotUsedByReroute } from '../../core/routing/lint-routing.js';
 import { loadClassMapping } from '../../core/routing/load-class-mapping.js';
@@ -35,16 +34,13 @@ export function routingInputFromFlags(flags: RoutingFlags): { routing?: RoutingI
 }
 
 /**
- * How the gitlab.yml section was given, when it was (typed: `--environment`; the configuration
- * file's: `<file>: routing.environment`), from the options completed by the file
- * (optionsWithConfig): a plain-list rules file has no sections, and is refused with it
- * (loadRoutingRules). Absent where the section is for a redis.yml read too (`readsYml`).
+ * `--environment` when typed (not from the configuration file, which serves several commands, nor
+ * where the section is for a redis.yml read too, `readsYml`): a plain-list rules file has no
+ * sections, and is refused with it (loadRoutingRules), as other options that would do nothing are.
  */
 export function environmentGivenBy(command: Command, completed: Record<string, unknown>, readsYml = false): string | undefined {
   if (completed['environment'] === undefined || readsYml) return undefined;
-  if (command.getOptionValueSource('environment') === 'cli') return '--environment';
-  const file = cliConfigOf(command)?.file.name;
-  return file === undefined ? '--environment' : `${file}: routing.environment`;
+  return command.getOptionValueSource('environment') === 'cli' ? '--environment' : undefined;
 }
 
 const text = (value: unknown): value is string => typeof value === 'string' && value !== '';

@@ -44,14 +44,13 @@ function rulesIn(content: unknown, path: string, environment: string): LoadedRou
 }
 
 /**
- * A section asked for (`environmentGiven`: how, `--environment` or `<file>: routing.environment`)
- * of a rules file that is a plain list: it has no sections, and the section asked for did
- * nothing, without a word (the user believed the rules read from staging).
+ * A section asked for (`environmentGiven`: the option typed, `--environment`) of a rules file that
+ * is a plain list: it has no sections, and the section asked for did nothing, without a word (the
+ * user believed the rules read from staging).
  */
 function refuseSectionOfPlainList(path: string, environment: string, environmentGiven: string): never {
-  const option = environmentGiven === '--environment' ? '--environment' : 'routing.environment';
   throw new InvalidRoutingRuleError(
-    `${environmentGiven} ${environment}: ${path} is a plain list of routing rules, with no gitlab.yml sections to pick from: leave ${option} out, or give the gitlab.yml`,
+    `${environmentGiven} ${environment}: ${path} is a plain list of routing rules, with no gitlab.yml sections to pick from: leave ${environmentGiven} out, or give the gitlab.yml`,
   );
 }
 
